@@ -1,0 +1,3 @@
+// Generated: entry of actions/apply.
+import { actionMain } from '../index.js';
+await actionMain("apply");

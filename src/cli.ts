@@ -1,0 +1,159 @@
+/**
+ * `stateguard <command> [flags]`: argv -> typed options (through the command's one input
+ * definition) -> command -> stdout/stderr and exit code (DESIGN §10).
+ */
+import { COMMANDS, getCommand } from './commands/index.js';
+import { cliNames, parseInputs, type RawInputs } from './commands/inputs.js';
+import type { CommandContext, CommandSpec, InputDef, Logger } from './commands/spec.js';
+import { ExitCode, UserError } from './errors.js';
+import { errorResult, runCommand } from './run-command.js';
+import { Scrubber } from './report/scrub.js';
+import { DockerCli } from './runtime/docker-cli.js';
+import type { Runtime } from './runtime/types.js';
+
+export const VERSION = '0.1.0';
+
+export interface CliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  env: Record<string, string | undefined>;
+  cwd: string;
+  now?: () => Date;
+  runtime?: () => Runtime;
+}
+
+/** Split argv into raw inputs for one command. Unknown flags are usage errors (exit 3). */
+export function parseArgv(spec: CommandSpec<readonly InputDef[]>, argv: readonly string[]): RawInputs {
+  const defs = spec.inputs.filter((d) => !d.actionOnly);
+  const raw: RawInputs = {};
+  const push = (name: string, value: string): void => {
+    const prev = raw[name];
+    raw[name] = prev === undefined ? [value] : [...(Array.isArray(prev) ? prev : [prev]), value];
+  };
+  const positional = defs.find((d) => d.positional);
+  const rest = defs.find((d) => d.rest);
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') {
+      if (!rest) throw new UserError(`stateguard ${spec.name} takes no command after '--'.`, { input: '--' });
+      for (const r of argv.slice(i + 1)) push(rest.name, r);
+      break;
+    }
+    if (arg.startsWith('--')) {
+      const eq = arg.indexOf('=');
+      const name = arg.slice(2, eq === -1 ? undefined : eq);
+      const def = defs.find((d) => d.name === name && !d.positional && !d.rest);
+      if (!def) {
+        const known = defs.filter((d) => !d.positional && !d.rest).map((d) => `--${d.name}`).join(', ');
+        throw new UserError(`unknown flag --${name} for 'stateguard ${spec.name}'. Known flags: ${known}.`, { input: name });
+      }
+      if (eq !== -1) push(name, arg.slice(eq + 1));
+      else if (def.kind === 'boolean') push(name, 'true');
+      else {
+        const value = argv[i + 1];
+        if (value === undefined || (value.startsWith('--') && value.length > 2)) {
+          throw new UserError(`--${name} needs a value: ${def.description}`, { input: name });
+        }
+        push(name, value);
+        i++;
+      }
+      continue;
+    }
+    if (arg.startsWith('-') && arg !== '-') {
+      throw new UserError(`unknown option ${arg} for 'stateguard ${spec.name}' (flags are --long).`, { input: arg });
+    }
+    if (!positional) {
+      throw new UserError(`unexpected argument ${JSON.stringify(arg)} for 'stateguard ${spec.name}'.`, { input: arg });
+    }
+    push(positional.name, arg);
+  }
+  // Flags given once stay single strings so "given twice" is detected for non-list inputs.
+  for (const [k, v] of Object.entries(raw)) {
+    const def = defs.find((d) => d.name === k);
+    if (Array.isArray(v) && v.length === 1 && def?.kind !== 'list') raw[k] = v[0];
+  }
+  return raw;
+}
+
+export function usage(spec?: CommandSpec<readonly InputDef[]>): string {
+  if (!spec) {
+    return [
+      `stateguard ${VERSION}: change stateful Docker Compose services from CI without losing data.`,
+      '',
+      'usage: stateguard <command> [flags]',
+      '',
+      'commands:',
+      ...Object.values(COMMANDS).map((c) => `  ${c.name.padEnd(16)} ${c.description}`),
+      '',
+      "Run 'stateguard <command> --help' for its flags. Exit codes: 0 ok, 1 no, 2 drift (plan --detailed-exitcode), 3 could not run.",
+    ].join('\n');
+  }
+  const lines = [`usage: stateguard ${spec.name} [flags]`, '', spec.description, '', 'flags:'];
+  for (const d of spec.inputs.filter((x) => !x.actionOnly)) {
+    const flag = d.positional ? `[${d.name}...]` : d.rest ? `-- ${d.name}...` : `--${d.name}${d.kind === 'boolean' ? '' : ' VALUE'}`;
+    const extra = [d.kind === 'list' && !d.positional && !d.rest ? 'repeatable' : '', d.default ? `default ${d.default}` : '', d.required ? 'required' : '']
+      .filter(Boolean)
+      .join('; ');
+    lines.push(`  ${flag.padEnd(30)} ${d.description}${extra ? ` (${extra})` : ''}`);
+  }
+  return lines.join('\n');
+}
+
+function cliLogger(io: CliIo, scrub: Scrubber): Logger {
+  const where = (w?: { file?: string; line?: number; column?: number }): string =>
+    w?.file ? `${w.file}${w.line ? `:${w.line}${w.column ? `:${w.column}` : ''}` : ''}: ` : '';
+  return {
+    info: (m) => io.stderr(scrub.scrub(m) + '\n'),
+    warn: (m, w) => io.stderr(scrub.scrub(`warning: ${where(w)}${m}`) + '\n'),
+    error: (m, w) => io.stderr(scrub.scrub(`error: ${where(w)}${m}`) + '\n'),
+    notice: (m, w) => io.stderr(scrub.scrub(`notice: ${where(w)}${m}`) + '\n'),
+    raw: (chunk) => io.stderr(scrub.scrub(chunk)),
+  };
+}
+
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  const scrub = new Scrubber();
+  const [name, ...args] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.stdout(usage() + '\n');
+    return name === undefined ? ExitCode.couldNotRun : ExitCode.ok;
+  }
+  if (name === '--version' || name === 'version') {
+    io.stdout(`${VERSION}\n`);
+    return ExitCode.ok;
+  }
+  const spec = getCommand(name);
+  if (!spec) {
+    io.stderr(`stateguard: unknown command ${JSON.stringify(name)}.\n\n${usage()}\n`);
+    return ExitCode.couldNotRun;
+  }
+  if (args.includes('--help') && !args.slice(0, args.indexOf('--help')).includes('--')) {
+    io.stdout(usage(spec) + '\n');
+    return ExitCode.ok;
+  }
+  const jsonMode = args.includes('--json') || args.includes('--json=true');
+  let runtime: Runtime | undefined;
+  const ctx: CommandContext = {
+    cwd: io.cwd,
+    env: io.env,
+    log: cliLogger(io, scrub),
+    now: io.now ?? (() => new Date()),
+    runtime: () => (runtime ??= io.runtime?.() ?? new DockerCli({ env: io.env })),
+    inAction: false,
+    addSecret: (v) => scrub.add(v),
+  };
+  let result;
+  try {
+    const options = parseInputs(spec.inputs.filter((d) => !d.actionOnly), parseArgv(spec, args), cliNames);
+    result = await runCommand(spec, options, ctx);
+  } catch (err) {
+    result = errorResult(spec, err);
+  }
+  if (jsonMode) {
+    io.stdout(scrub.scrub(JSON.stringify(result.json, null, 2)) + '\n');
+    if (result.text) io.stderr(scrub.scrub(result.text) + '\n');
+  } else if (result.text) {
+    (result.exitCode === ExitCode.couldNotRun ? io.stderr : io.stdout)(scrub.scrub(result.text) + '\n');
+  }
+  return result.exitCode;
+}

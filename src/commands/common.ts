@@ -1,0 +1,57 @@
+/** Helpers shared by the commands that act on modules. */
+import path from 'node:path';
+import { UserError } from '../errors.js';
+import { formatProblem } from '../model/module.js';
+import type { ModuleDecl } from '../model/module.js';
+import { validateModules } from '../model/validate.js';
+import type { CommandContext } from './spec.js';
+
+export interface ModuleSet {
+  root: string;
+  modules: ModuleDecl[];
+}
+
+/**
+ * Load and validate every module. Any problem refuses the whole command (fail closed): acting on
+ * a repo whose declarations are broken would be acting on a guess.
+ */
+export function loadValidModules(opts: { root: string; modules: string }, ctx: CommandContext): ModuleSet {
+  const root = path.resolve(ctx.cwd, opts.root);
+  const { loaded, problems } = validateModules(root, opts.modules, ctx.cwd);
+  if (problems.length > 0) {
+    throw new UserError(
+      `module declarations are invalid (${problems.length} problem${problems.length === 1 ? '' : 's'}); ` +
+        `run 'stateguard validate' and fix them first:\n` +
+        problems.map((p) => `  ${formatProblem(p)}`).join('\n'),
+      { reason: 'invalid-modules', exitCode: 1 },
+    );
+  }
+  if (loaded.modules.length === 0) {
+    throw new UserError(
+      `no module.yaml found under ${opts.root} matching ${JSON.stringify(opts.modules)}; check --root and --modules.`,
+      { input: 'root', reason: 'invalid-modules', exitCode: 1 },
+    );
+  }
+  return { root: loaded.root, modules: loaded.modules };
+}
+
+export function pickModule(set: ModuleSet, name: string | undefined, input = 'module'): ModuleDecl {
+  if (!name) {
+    throw new UserError(`--${input} is required: name the module to act on (one of: ${set.modules.map((m) => m.name).join(', ')}).`, {
+      input,
+    });
+  }
+  const m = set.modules.find((x) => x.name === name);
+  if (!m) {
+    throw new UserError(
+      `--${input} ${JSON.stringify(name)} is not a module under ${set.root}; known modules: ${set.modules.map((x) => x.name).join(', ')}.`,
+      { input, reason: 'module-not-found', exitCode: 1 },
+    );
+  }
+  return m;
+}
+
+/** Markdown-safe table cell. */
+export function cell(text: string): string {
+  return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+}

@@ -1,0 +1,158 @@
+/**
+ * The one definition of every command's inputs and outputs.
+ *
+ * Each command declares its inputs once (name, kind, default, help). From that single definition:
+ * - the CLI parses argv (`--name value`, repeatable flags, positionals, `--` rest);
+ * - the action parses `INPUT_*` variables (see ../action.ts);
+ * - scripts/build.mjs generates every `action.yml` and the README input tables.
+ * Nothing else reads inputs.
+ */
+import type { Runtime } from '../runtime/types.js';
+import type { ExitCode, FailureReason } from '../errors.js';
+
+export type InputKind =
+  /** free text; empty means "not given" */
+  | 'string'
+  /** strictly `true` or `false` (never coerced) */
+  | 'boolean'
+  /** repeatable flag in the CLI, one value per line in the action */
+  | 'list'
+  /** a byte size with optional K/M/G suffix */
+  | 'size'
+  /** a non-negative integer */
+  | 'integer'
+  /** one of `choices` */
+  | 'choice';
+
+export interface InputDef {
+  /** kebab-case; the CLI flag is `--<name>`, the action input is `<name>` */
+  readonly name: string;
+  readonly kind: InputKind;
+  readonly description: string;
+  /** default as the action would write it (a string); also applied by the CLI */
+  readonly default?: string;
+  readonly required?: boolean;
+  readonly choices?: readonly string[];
+  /** CLI: values come from positional arguments instead of a flag */
+  readonly positional?: boolean;
+  /** CLI: values come from everything after `--` */
+  readonly rest?: boolean;
+  /** only in the action (e.g. github-token), not a CLI flag */
+  readonly actionOnly?: boolean;
+  /** only in the CLI (e.g. --json), not an action input */
+  readonly cliOnly?: boolean;
+  /** the value is a secret: never echoed in errors */
+  readonly secret?: boolean;
+}
+
+export interface OutputDef {
+  readonly name: string;
+  readonly description: string;
+}
+
+type Camel<S extends string> = S extends `${infer H}-${infer T}` ? `${H}${Capitalize<Camel<T>>}` : S;
+type ValueOf<I extends InputDef> = I['kind'] extends 'boolean'
+  ? boolean
+  : I['kind'] extends 'list'
+    ? string[]
+    : I['kind'] extends 'size' | 'integer'
+      ? I extends { default: string } ? number : number | undefined
+      : I extends { default: string } ? string : I extends { required: true } ? string : string | undefined;
+
+/** The typed options object a command receives, derived from its input definitions. */
+export type OptionsOf<T extends readonly InputDef[]> = {
+  [I in T[number] as Camel<I['name']>]: ValueOf<I>;
+};
+
+export function camel(name: string): string {
+  return name.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+}
+
+/** Logger given to commands. Text goes to stderr in --json mode, to the job log in an action. */
+export interface Logger {
+  info(message: string): void;
+  warn(message: string, where?: AnnotationPlace): void;
+  error(message: string, where?: AnnotationPlace): void;
+  notice(message: string, where?: AnnotationPlace): void;
+  /** streamed raw output (e.g. container logs); already scrubbed by the caller */
+  raw(chunk: string): void;
+}
+
+export interface AnnotationPlace {
+  file?: string;
+  line?: number;
+  column?: number;
+  title?: string;
+}
+
+export interface Annotation extends AnnotationPlace {
+  level: 'error' | 'warning' | 'notice';
+  message: string;
+}
+
+/** Everything a command may touch, passed in so tests can substitute each part. */
+export interface CommandContext {
+  cwd: string;
+  env: Readonly<Record<string, string | undefined>>;
+  log: Logger;
+  now(): Date;
+  /** The docker/compose adapter, created on first use. */
+  runtime(): Runtime;
+  /** True when running as a GitHub/Forgejo action (annotations, summary, PR comment). */
+  inAction: boolean;
+  /** Register a value that must never be printed (the action also masks it in the runner). */
+  addSecret(value: string): void;
+}
+
+export interface CommandResult {
+  exitCode: ExitCode;
+  /** the single JSON document printed by --json */
+  json: unknown;
+  /** human text (stdout by default, stderr in --json mode) */
+  text: string;
+  /** action outputs (kebab-case names) */
+  outputs: Record<string, string>;
+  /** markdown for the job summary */
+  summary?: string;
+  annotations?: Annotation[];
+  failureReason?: FailureReason;
+}
+
+export interface CommandSpec<T extends readonly InputDef[] = readonly InputDef[]> {
+  readonly name: string;
+  readonly title: string;
+  readonly description: string;
+  readonly inputs: T;
+  readonly outputs: readonly OutputDef[];
+  run(options: OptionsOf<T>, ctx: CommandContext): Promise<CommandResult>;
+}
+
+/** Helper so each command file gets its options typed from its own `inputs` literal. */
+export function defineCommand<const T extends readonly InputDef[]>(spec: CommandSpec<T>): CommandSpec<T> {
+  return spec;
+}
+
+/** Inputs shared by the commands that read modules. */
+export const ROOT_INPUT = {
+  name: 'root',
+  kind: 'string',
+  default: '.',
+  description: 'Directory of the platform repo; modules are found under it.',
+} as const satisfies InputDef;
+export const MODULES_INPUT = {
+  name: 'modules',
+  kind: 'string',
+  default: 'modules/*/module.yaml',
+  description: 'Glob (relative to root) that finds the module.yaml files.',
+} as const satisfies InputDef;
+export const JSON_INPUT = {
+  name: 'json',
+  kind: 'boolean',
+  default: 'false',
+  cliOnly: true,
+  description: 'Print exactly one JSON document on stdout (human text goes to stderr).',
+} as const satisfies InputDef;
+export const FAILURE_REASON_OUTPUT = {
+  name: 'failure-reason',
+  description: 'Empty on success; otherwise one of the documented failure reasons (see README).',
+} as const satisfies OutputDef;

@@ -1,0 +1,69 @@
+/**
+ * Error classes and exit codes shared by the CLI and the actions (DESIGN §10).
+ *
+ * A UserError is something the operator can fix: its message names the input, the bad value,
+ * what was expected and how to fix it. Anything else that escapes a command is a bug or an
+ * environment failure and is reported as "could not run" (exit 3) — never as success.
+ */
+export const ExitCode = {
+  ok: 0,
+  no: 1,
+  drift: 2,
+  couldNotRun: 3,
+} as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+/** The closed set of failure reasons a workflow can branch on (DESIGN §4). */
+export const FAILURE_REASONS = {
+  'invalid-input': 'An input was missing or malformed (the message names it).',
+  'invalid-modules': 'module.yaml files failed schema or cross-file validation.',
+  'module-not-found': 'The named module does not exist under --root/--modules.',
+  'not-allowed': 'allow-stateful is not true for a stateful or sidecar module with drift.',
+  'confirm-mismatch': 'confirm does not equal the confirm token exactly.',
+  'backup-rejected': 'backup-ref did not pass verify-backup.',
+  'drift-not-allowed': 'The drift includes keys that the stateful path never applies, or the module is not a one-shot.',
+  'plan-changed': 'The fresh plan hash differs from --expected-plan-hash.',
+  locked: 'Another apply holds the per-module lock.',
+  'still-running': 'The one-shot is still running; a second run is refused.',
+  'one-shot-failed': 'The one-shot exited with a non-zero code.',
+  timeout: 'The one-shot did not exit within timeout_seconds and was stopped.',
+  'dependency-disturbed': 'A depends_on_healthy module was stopped, unhealthy or recreated during apply.',
+  'docker-unavailable': 'The Docker engine could not be reached.',
+  'compose-error': 'compose could not render or run the module\'s compose file.',
+  'snapshot-failed': 'The snapshot could not be taken or the containers did not come back.',
+  'e2e-failed': 'The e2e command exited non-zero.',
+  'e2e-skipped': 'The e2e gate was skipped in required mode (switch off or variables missing).',
+  'probe-failed': 'The persistence probe found a durable path that lost data or an ephemeral path that kept it.',
+  'lint-errors': 'lint-workflows found errors.',
+  'not-implemented': 'The command is not implemented yet.',
+  internal: 'An unexpected error; stateguard failed closed.',
+} as const;
+export type FailureReason = keyof typeof FAILURE_REASONS;
+
+/** An error the user can fix. `input` names the flag/input; `reason` feeds the failure-reason output. */
+export class UserError extends Error {
+  readonly input: string | undefined;
+  readonly reason: FailureReason;
+  readonly exitCode: ExitCode;
+  constructor(message: string, opts: { input?: string; reason?: FailureReason; exitCode?: ExitCode } = {}) {
+    super(message);
+    this.name = 'UserError';
+    this.input = opts.input;
+    this.reason = opts.reason ?? 'invalid-input';
+    this.exitCode = opts.exitCode ?? ExitCode.couldNotRun;
+  }
+}
+
+/** The engine or another external dependency cannot be reached: "could not run" (exit 3). */
+export class EnvironmentError extends Error {
+  readonly reason: FailureReason;
+  constructor(message: string, reason: FailureReason = 'docker-unavailable') {
+    super(message);
+    this.name = 'EnvironmentError';
+    this.reason = reason;
+  }
+}
+
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,235 @@
+/**
+ * module.yaml: types, discovery under --root/--modules, schema validation with source positions,
+ * and the cross-file checks of DESIGN §2. Pure file reading: no docker, no @actions.
+ */
+import { readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
+import moduleSchema from '../../schema/module.schema.json' with { type: 'json' };
+import { UserError } from '../errors.js';
+import { readYamlFile, type PathSegment, type SourceProblem, type YamlSource } from './yaml-source.js';
+
+export type ModuleClass = 'stateless' | 'stateful' | 'sidecar';
+export type ExpectedState = 'running' | 'exited-success';
+
+export interface ModuleDecl {
+  name: string;
+  description?: string;
+  class: ModuleClass;
+  compose: {
+    /** as written in module.yaml (relative to it) */
+    file: string;
+    /** absolute path */
+    path: string;
+    /** relative to root, for plans and messages */
+    display: string;
+    project: string;
+    service: string;
+  };
+  expectedState: ExpectedState;
+  timeoutSeconds: number;
+  backup?: { refModules: string[]; maxAgeHours: number };
+  volumes: { volume: string; path: string }[];
+  ephemeralPaths: string[];
+  dependsOnHealthy: string[];
+  /** module.yaml, relative to root (for messages) and absolute */
+  file: string;
+  absFile: string;
+  source: YamlSource;
+}
+
+/** The raw shape of a schema-valid module.yaml. */
+interface RawModule {
+  metadata: { name: string; description?: string };
+  spec: {
+    class: ModuleClass;
+    compose: { file: string; project: string; service: string };
+    runtime?: { expected_state?: ExpectedState; timeout_seconds?: number };
+    backup?: { ref_modules: string[]; max_age_hours: number };
+    data?: { volumes?: { volume: string; path: string }[]; ephemeral_paths?: string[] };
+    depends_on_healthy?: string[];
+  };
+}
+
+export interface LoadedModules {
+  root: string;
+  modules: ModuleDecl[];
+  problems: SourceProblem[];
+}
+
+const ajv = new Ajv2020({ allErrors: true, strict: true, useDefaults: false, allowUnionTypes: false });
+const validateSchema = ajv.compile(moduleSchema);
+
+/** Convert a tiny glob (`*`, `**`, `?`) into a RegExp over '/'-separated relative paths. */
+export function globToRegExp(glob: string): RegExp {
+  let re = '';
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i]!;
+    if (c === '*') {
+      if (glob[i + 1] === '*') {
+        re += '.*';
+        i++;
+        if (glob[i + 1] === '/') i++;
+      } else re += '[^/]*';
+    } else if (c === '?') re += '[^/]';
+    else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+  }
+  return new RegExp(`^${re}$`);
+}
+
+/** Find module files under root matching the glob; sorted, so every run reads them in one order. */
+export function findModuleFiles(root: string, glob: string, rootDisplay: string = root): string[] {
+  let st;
+  try {
+    st = statSync(root);
+  } catch {
+    throw new UserError(`--root ${JSON.stringify(rootDisplay)} does not exist. Point --root at the platform repo checkout.`, {
+      input: 'root',
+    });
+  }
+  if (!st.isDirectory()) {
+    throw new UserError(`--root ${JSON.stringify(rootDisplay)} is not a directory. Point --root at the platform repo checkout.`, { input: 'root' });
+  }
+  if (path.isAbsolute(glob) || glob.split('/').includes('..')) {
+    throw new UserError(`--modules ${JSON.stringify(glob)} must be a relative glob inside --root (no '..').`, {
+      input: 'modules',
+    });
+  }
+  const re = globToRegExp(glob);
+  const out: string[] = [];
+  const maxDepth = glob.includes('**') ? 12 : glob.split('/').length;
+  const walk = (dir: string, rel: string, depth: number): void => {
+    if (depth > maxDepth) return;
+    let entries;
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      if (e.name === 'node_modules' || e.name === '.git') continue;
+      const relPath = rel ? `${rel}/${e.name}` : e.name;
+      const abs = path.join(dir, e.name);
+      if (e.isDirectory()) walk(abs, relPath, depth + 1);
+      else if (re.test(relPath)) out.push(relPath);
+    }
+  };
+  walk(root, '', 1);
+  return out.sort();
+}
+
+function schemaProblem(src: YamlSource, err: ErrorObject): SourceProblem {
+  const segs: PathSegment[] = err.instancePath
+    .split('/')
+    .slice(1)
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+  const where = segs.length ? segs.join('.') : '(top level)';
+  const p = err.params as Record<string, unknown>;
+  switch (err.keyword) {
+    case 'additionalProperties':
+      return src.problem(
+        [...segs, String(p.additionalProperty)],
+        `unknown key '${String(p.additionalProperty)}' in ${where} (typo? allowed keys are listed in schema/module.schema.md)`,
+        'key',
+      );
+    case 'required':
+      return src.problem(segs, `${where} is missing required key '${String(p.missingProperty)}'`, 'key');
+    case 'enum':
+      return src.problem(segs, `${where} must be one of ${(p.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`);
+    case 'const':
+      return src.problem(segs, `${where} must be ${JSON.stringify(p.allowedValue)}`);
+    case 'pattern':
+      return src.problem(segs, `${where} ${describePattern(String(p.pattern))}`);
+    case 'type':
+      return src.problem(segs, `${where} must be ${String(p.type)}`);
+    default:
+      return src.problem(segs, `${where} ${err.message ?? 'is invalid'}`);
+  }
+}
+
+function describePattern(pattern: string): string {
+  if (pattern.startsWith('^[a-z0-9]([a-z0-9-]')) {
+    return 'must be a lowercase DNS label: a-z, 0-9 and hyphens, starting and ending with a letter or digit, at most 63 characters';
+  }
+  if (pattern === '^/') return 'must be an absolute path (starting with /)';
+  return `must match ${pattern}`;
+}
+
+function toDecl(raw: RawModule, root: string, absFile: string, relFile: string, source: YamlSource): ModuleDecl {
+  const composePath = path.resolve(path.dirname(absFile), raw.spec.compose.file);
+  return {
+    name: raw.metadata.name,
+    description: raw.metadata.description,
+    class: raw.spec.class,
+    compose: {
+      file: raw.spec.compose.file,
+      path: composePath,
+      display: path.relative(root, composePath).split(path.sep).join('/'),
+      project: raw.spec.compose.project,
+      service: raw.spec.compose.service,
+    },
+    expectedState: raw.spec.runtime?.expected_state ?? 'running',
+    timeoutSeconds: raw.spec.runtime?.timeout_seconds ?? 300,
+    backup: raw.spec.backup
+      ? { refModules: raw.spec.backup.ref_modules, maxAgeHours: raw.spec.backup.max_age_hours }
+      : undefined,
+    volumes: raw.spec.data?.volumes ?? [],
+    ephemeralPaths: raw.spec.data?.ephemeral_paths ?? [],
+    dependsOnHealthy: raw.spec.depends_on_healthy ?? [],
+    file: relFile,
+    absFile,
+    source,
+  };
+}
+
+/**
+ * Load every module under root. Files with problems are reported and left out of `modules`;
+ * callers that act on modules must refuse when `problems` is not empty (fail closed).
+ */
+export function loadModules(root: string, glob: string, displayBase: string = process.cwd()): LoadedModules {
+  const absRoot = path.resolve(root);
+  const files = findModuleFiles(absRoot, glob, displayPath(absRoot, displayBase));
+  const modules: ModuleDecl[] = [];
+  const problems: SourceProblem[] = [];
+  for (const rel of files) {
+    const abs = path.join(absRoot, rel);
+    const display = displayPath(abs, displayBase);
+    const read = readYamlFile(abs, display);
+    if (!read.ok) {
+      problems.push(...read.problems);
+      continue;
+    }
+    if (!validateSchema(read.value)) {
+      problems.push(...dedupe((validateSchema.errors ?? []).map((e) => schemaProblem(read.source, e))));
+      continue;
+    }
+    modules.push(toDecl(read.value as unknown as RawModule, absRoot, abs, display, read.source));
+  }
+  modules.sort((a, b) => a.name.localeCompare(b.name));
+  return { root: absRoot, modules, problems };
+}
+
+export function displayPath(abs: string, base: string): string {
+  const rel = path.relative(base, abs);
+  return (rel.startsWith('..') || path.isAbsolute(rel) ? abs : rel).split(path.sep).join('/');
+}
+
+function dedupe(problems: SourceProblem[]): SourceProblem[] {
+  const seen = new Set<string>();
+  return problems.filter((p) => {
+    const k = `${p.line}:${p.column}:${p.message}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+export function formatProblem(p: SourceProblem): string {
+  return `${p.file}:${p.line}:${p.column}: ${p.message}`;
+}
+
+export function sortProblems(problems: SourceProblem[]): SourceProblem[] {
+  return [...problems].sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column);
+}
+

@@ -1,0 +1,159 @@
+/**
+ * Cross-file checks of DESIGN §2, run after every module.yaml passed its schema. Compose files are
+ * read as YAML (no docker): the file exists, has the service, a one-shot's service never restarts,
+ * declared data volumes are really mounted at the declared paths.
+ */
+import { existsSync } from 'node:fs';
+import { readYamlFile, type SourceProblem } from './yaml-source.js';
+import { displayPath, loadModules, sortProblems, type LoadedModules, type ModuleDecl } from './module.js';
+
+interface ComposeService {
+  restart?: unknown;
+  volumes?: unknown[];
+  image?: unknown;
+}
+
+type ComposeRead = { ok: true; services: Record<string, ComposeService> } | { ok: false; problems: SourceProblem[] };
+
+/** Mount targets of named volumes in a compose service, short and long syntax: target -> source. */
+export function namedVolumeMounts(service: ComposeService): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const v of service.volumes ?? []) {
+    if (typeof v === 'string') {
+      const [source, target] = v.split(':');
+      if (source && target && !source.startsWith('/') && !source.startsWith('.') && !source.startsWith('~')) {
+        out.set(target.replace(/\/+$/, '') || '/', source);
+      }
+    } else if (v && typeof v === 'object') {
+      const o = v as Record<string, unknown>;
+      if ((o.type === undefined || o.type === 'volume') && typeof o.source === 'string' && typeof o.target === 'string') {
+        out.set(o.target.replace(/\/+$/, '') || '/', o.source);
+      }
+    }
+  }
+  return out;
+}
+
+export function crossCheck(loaded: LoadedModules, displayBase: string): SourceProblem[] {
+  const problems: SourceProblem[] = [];
+  const byName = new Map<string, ModuleDecl>();
+  const composeCache = new Map<string, ComposeRead>();
+
+  for (const m of loaded.modules) {
+    const first = byName.get(m.name);
+    if (first) {
+      problems.push(
+        m.source.problem(['metadata', 'name'], `module name '${m.name}' is already used by ${first.file}; names must be unique`),
+      );
+    } else byName.set(m.name, m);
+  }
+
+  for (const m of loaded.modules) {
+    const src = m.source;
+    if ((m.class === 'stateful' || m.class === 'sidecar') && !m.backup) {
+      problems.push(
+        src.problem(['spec', 'class'], `a ${m.class} module must declare spec.backup (ref_modules and max_age_hours)`),
+      );
+    }
+    if (m.class === 'sidecar' && m.backup && m.backup.refModules.every((r) => r === m.name)) {
+      problems.push(
+        src.problem(['spec', 'backup', 'ref_modules'], `a sidecar must name its parent stateful module in backup.ref_modules`),
+      );
+    }
+    m.backup?.refModules.forEach((ref, i) => {
+      if (ref === m.name) return;
+      const target = byName.get(ref);
+      if (!target) {
+        problems.push(src.problem(['spec', 'backup', 'ref_modules', i], `backup.ref_modules names unknown module '${ref}'`));
+      } else if (target.class !== 'stateful') {
+        problems.push(
+          src.problem(['spec', 'backup', 'ref_modules', i], `backup.ref_modules names '${ref}', which is ${target.class}, not stateful`),
+        );
+      }
+    });
+    m.dependsOnHealthy.forEach((dep, i) => {
+      if (dep === m.name) {
+        problems.push(src.problem(['spec', 'depends_on_healthy', i], `a module cannot depend on itself`));
+      } else if (!byName.has(dep)) {
+        problems.push(src.problem(['spec', 'depends_on_healthy', i], `depends_on_healthy names unknown module '${dep}'`));
+      }
+    });
+
+    let compose = composeCache.get(m.compose.path);
+    if (!compose) {
+      compose = readCompose(m.compose.path, displayPath(m.compose.path, displayBase));
+      composeCache.set(m.compose.path, compose);
+    }
+    if (!compose.ok) {
+      problems.push(
+        src.problem(
+          ['spec', 'compose', 'file'],
+          `compose file ${m.compose.file} (${displayPath(m.compose.path, displayBase)}) cannot be used: ${compose.problems[0]!.message}`,
+        ),
+      );
+      // A compose file that exists but is broken: also report its own problems at their own
+      // positions, once per file (a missing file has nothing more to point at).
+      const own = compose.problems;
+      if (existsSync(m.compose.path) && !problems.some((p) => p.file === own[0]!.file)) problems.push(...own);
+      continue;
+    }
+    const service = compose.services[m.compose.service];
+    if (!service) {
+      const known = Object.keys(compose.services).sort().join(', ') || '(none)';
+      problems.push(
+        src.problem(['spec', 'compose', 'service'], `service '${m.compose.service}' is not in ${m.compose.file}; services there: ${known}`),
+      );
+      continue;
+    }
+    if (m.expectedState === 'exited-success') {
+      const r = service.restart;
+      if (!(r === undefined || r === null || r === 'no' || r === false)) {
+        problems.push(
+          src.problem(
+            ['spec', 'runtime', 'expected_state'],
+            `one-shot service '${m.compose.service}' has restart: ${JSON.stringify(r)} in ${m.compose.file}; a one-shot must have restart: "no" (or none), or it never stays exited`,
+          ),
+        );
+      }
+    }
+    const mounts = namedVolumeMounts(service);
+    m.volumes.forEach((v, i) => {
+      const target = v.path.replace(/\/+$/, '') || '/';
+      const mounted = mounts.get(target);
+      if (mounted !== v.volume) {
+        problems.push(
+          src.problem(
+            ['spec', 'data', 'volumes', i],
+            mounted
+              ? `data volume '${v.volume}' at ${v.path}: the compose service mounts volume '${mounted}' there instead`
+              : `data volume '${v.volume}' at ${v.path} is not mounted by service '${m.compose.service}' in ${m.compose.file}: its data would not survive a recreate`,
+          ),
+        );
+      }
+    });
+  }
+  return problems;
+}
+
+function readCompose(abs: string, display: string): ComposeRead {
+  const read = readYamlFile(abs, display);
+  if (!read.ok) return { ok: false, problems: read.problems };
+  const services = (read.value as { services?: unknown }).services;
+  if (!services || typeof services !== 'object' || Array.isArray(services)) {
+    return { ok: false, problems: [read.source.problem(['services'], 'compose file has no services mapping')] };
+  }
+  return { ok: true, services: services as Record<string, ComposeService> };
+}
+
+export interface ValidationResult {
+  loaded: LoadedModules;
+  problems: SourceProblem[];
+}
+
+/** Schema + cross-file validation of every module under root. */
+export function validateModules(root: string, glob: string, displayBase: string): ValidationResult {
+  const loaded = loadModules(root, glob, displayBase);
+  const problems = sortProblems([...loaded.problems, ...crossCheck(loaded, displayBase)]);
+  return { loaded, problems };
+}
+

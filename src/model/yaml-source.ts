@@ -1,0 +1,173 @@
+/**
+ * Safe YAML reading for untrusted files (module.yaml, compose files): size cap, strict UTF-8,
+ * exactly one document, unique keys, bounded aliases, and source positions for every node so each
+ * problem can be reported as `path:line:col: message`.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { Document, isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Node } from 'yaml';
+
+export const MAX_YAML_BYTES = 1024 * 1024;
+/** Aliases are legitimate in YAML, but an alias bomb expands exponentially: cap the expansion. */
+export const MAX_ALIAS_COUNT = 50;
+
+export interface Position {
+  line: number;
+  column: number;
+}
+
+export interface SourceProblem extends Position {
+  file: string;
+  message: string;
+}
+
+export type PathSegment = string | number;
+
+export class YamlSource {
+  constructor(
+    readonly file: string,
+    readonly doc: Document.Parsed,
+    private readonly lines: LineCounter,
+  ) {}
+
+  private pos(offset: number | undefined): Position {
+    if (offset === undefined) return { line: 1, column: 1 };
+    const p = this.lines.linePos(offset);
+    return { line: p.line, column: p.col };
+  }
+
+  /** Position of the value at `path`, or of the deepest existing ancestor. */
+  positionOf(path: readonly PathSegment[], which: 'value' | 'key' = 'value'): Position {
+    let node: unknown = this.doc.contents;
+    let best: Position = this.pos((node as Node | null)?.range?.[0]);
+    for (let i = 0; i < path.length; i++) {
+      const seg = path[i]!;
+      if (isMap(node)) {
+        const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(seg));
+        if (!pair) return best;
+        const keyNode = pair.key as Node;
+        const last = i === path.length - 1;
+        if (last && (which === 'key' || pair.value === null)) return this.pos(keyNode.range?.[0]);
+        node = pair.value;
+        best = this.pos((node as Node | null)?.range?.[0] ?? keyNode.range?.[0]);
+      } else if (isSeq(node) && typeof seg === 'number') {
+        node = node.items[seg];
+        if (!node) return best;
+        best = this.pos((node as Node).range?.[0]);
+      } else {
+        return best;
+      }
+    }
+    return best;
+  }
+
+  problem(path: readonly PathSegment[], message: string, which: 'value' | 'key' = 'value'): SourceProblem {
+    return { file: this.file, ...this.positionOf(path, which), message };
+  }
+}
+
+export type ReadResult = { ok: true; source: YamlSource; value: unknown } | { ok: false; problems: SourceProblem[] };
+
+/** Read and parse one YAML file. Never throws for bad content: problems carry positions. */
+export function readYamlFile(file: string, displayName = file): ReadResult {
+  const fail = (message: string, line = 1, column = 1): ReadResult => ({
+    ok: false,
+    problems: [{ file: displayName, line, column, message }],
+  });
+  let bytes: Buffer;
+  try {
+    const st = statSync(file);
+    if (!st.isFile()) return fail('not a regular file');
+    if (st.size > MAX_YAML_BYTES) return fail(`file is ${st.size} bytes; the limit is ${MAX_YAML_BYTES} (1 MiB)`);
+    bytes = readFileSync(file);
+  } catch (err) {
+    return fail(`cannot read file: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  return parseYamlText(bytes, displayName);
+}
+
+export function parseYamlText(bytes: Buffer | string, displayName: string): ReadResult {
+  const fail = (message: string, line = 1, column = 1): ReadResult => ({
+    ok: false,
+    problems: [{ file: displayName, line, column, message }],
+  });
+  let text: string;
+  if (typeof bytes === 'string') {
+    text = bytes;
+  } else {
+    if (bytes.length > MAX_YAML_BYTES) return fail(`file is ${bytes.length} bytes; the limit is ${MAX_YAML_BYTES} (1 MiB)`);
+    try {
+      text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    } catch {
+      const bad = firstInvalidUtf8(bytes);
+      return fail('file is not valid UTF-8', bad.line, bad.column);
+    }
+  }
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  const lines = new LineCounter();
+  const docs = parseAllDocuments(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false, version: '1.2' });
+  if (!Array.isArray(docs)) return fail('file contains no YAML document');
+  const posOf = (offset: number): Position => {
+    const p = lines.linePos(offset);
+    return { line: p.line, column: p.col };
+  };
+  if (docs.length === 0) return fail('file is empty: expected a YAML mapping');
+  if (docs.length > 1) {
+    const second = docs[1]!;
+    const p = posOf(second.range[0]);
+    return fail(`file contains ${docs.length} YAML documents; expected exactly one`, p.line, p.column);
+  }
+  const doc = docs[0]!;
+  if (doc.errors.length > 0) {
+    return {
+      ok: false,
+      problems: doc.errors.map((e) => {
+        const p = posOf(e.pos[0]);
+        const msg = e.code === 'DUPLICATE_KEY' ? 'duplicate key: each key may appear once in a mapping' : firstSentence(e.message);
+        return { file: displayName, ...p, message: `YAML ${e.code === 'DUPLICATE_KEY' ? 'error' : 'syntax error'}: ${msg}` };
+      }),
+    };
+  }
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    if (/alias/i.test(message)) {
+      return fail(`YAML aliases expand too much (limit ${MAX_ALIAS_COUNT}): refusing a possible alias bomb`);
+    }
+    return fail(`YAML error: ${firstSentence(message)}`);
+  }
+  if (value === null || value === undefined) return fail('file is empty: expected a YAML mapping');
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    const p = posOf((doc.contents as Node | null)?.range?.[0] ?? 0);
+    return fail(`expected a YAML mapping at the top level, found ${Array.isArray(value) ? 'a list' : typeof value}`, p.line, p.column);
+  }
+  return { ok: true, source: new YamlSource(displayName, doc, lines), value };
+}
+
+function firstSentence(message: string): string {
+  return message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '').trim();
+}
+
+/** Where the first invalid UTF-8 sequence starts (column counts characters, 1-based). */
+function firstInvalidUtf8(b: Buffer): Position {
+  let line = 1;
+  let column = 1;
+  let i = 0;
+  while (i < b.length) {
+    const c = b[i]!;
+    const n = c < 0x80 ? 0 : c >= 0xc2 && c <= 0xdf ? 1 : (c & 0xf0) === 0xe0 ? 2 : c >= 0xf0 && c <= 0xf4 ? 3 : -1;
+    if (n < 0) return { line, column };
+    for (let k = 1; k <= n; k++) {
+      if (i + k >= b.length || (b[i + k]! & 0xc0) !== 0x80) return { line, column };
+    }
+    if (c === 0x0a) {
+      line++;
+      column = 1;
+    } else {
+      column++;
+    }
+    i += n + 1;
+  }
+  return { line, column };
+}

@@ -1,0 +1,68 @@
+/**
+ * The one place stateguard spawns processes. Always an argument array, never a shell, so no input
+ * can be interpolated into a command line.
+ */
+import { spawn } from 'node:child_process';
+import type { ExecOptions, ExecResult, ProcessRunner } from './types.js';
+
+export const spawnProcess: ProcessRunner = (command, args, opts: ExecOptions = {}) =>
+  new Promise<ExecResult>((resolve) => {
+    let stdout = '';
+    let stderr = '';
+    let settled = false;
+    const child = spawn(command, [...args], {
+      cwd: opts.cwd,
+      env: { ...process.env, DOCKER_CLI_HINTS: 'false', ...opts.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+      shell: false,
+    });
+    const finish = (result: ExecResult): void => {
+      if (settled) return;
+      settled = true;
+      if (timer) clearTimeout(timer);
+      resolve(result);
+    };
+    const timer = opts.timeoutMs
+      ? setTimeout(() => {
+          child.kill('SIGKILL');
+          finish({ code: 124, stdout, stderr: stderr + `\n(killed after ${opts.timeoutMs} ms)` });
+        }, opts.timeoutMs)
+      : undefined;
+    if (opts.stdoutSink) {
+      child.stdout.pipe(opts.stdoutSink, { end: false });
+    } else {
+      child.stdout.setEncoding('utf8');
+      child.stdout.on('data', (chunk: string) => {
+        stdout += chunk;
+        opts.onStdout?.(chunk);
+      });
+    }
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk: string) => {
+      stderr += chunk;
+      opts.onStderr?.(chunk);
+    });
+    child.on('error', (err: NodeJS.ErrnoException) => {
+      finish({ code: err.code === 'ENOENT' ? 127 : 126, stdout, stderr: `${command}: ${err.message}` });
+    });
+    child.on('close', (code, signal) => {
+      finish({ code: code ?? (signal ? 128 : 1), stdout, stderr });
+    });
+    child.stdin.on('error', () => {
+      /* the child may exit before reading stdin; its exit code tells what happened */
+    });
+    if (opts.input !== undefined) child.stdin.end(opts.input);
+    else child.stdin.end();
+  });
+
+/** Wraps a runner to count the processes it starts (benchmarks, process-count tests). */
+export function countingRunner(inner: ProcessRunner): { runner: ProcessRunner; calls: string[][] } {
+  const calls: string[][] = [];
+  return {
+    calls,
+    runner: (command, args, opts) => {
+      calls.push([command, ...args]);
+      return inner(command, args, opts);
+    },
+  };
+}

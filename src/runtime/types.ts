@@ -1,0 +1,129 @@
+/**
+ * The docker/compose adapter interface: the only door to the engine.
+ *
+ * Pure domain code (drift, guard, archive rules) works on the plain data returned here; tests of
+ * that logic use a recording fake (test/support/fake-runtime.ts); integration tests use the real
+ * engine through DockerCli (./docker-cli.ts), which is the only code that spawns docker/compose.
+ */
+
+export interface ExecResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface ExecOptions {
+  /** text written to the child's stdin */
+  input?: string | Buffer;
+  /** receives stdout/stderr chunks as they arrive (for live logs) */
+  onStdout?: (chunk: string) => void;
+  onStderr?: (chunk: string) => void;
+  /** kill the child after this many ms (resolves with code 124) */
+  timeoutMs?: number;
+  cwd?: string;
+  /** extra environment for the child (merged over the process env) */
+  env?: Record<string, string | undefined>;
+  /** stdout as raw bytes is written here instead of being buffered as text */
+  stdoutSink?: NodeJS.WritableStream;
+}
+
+/** Spawns one process with an argument array (never a shell). */
+export type ProcessRunner = (command: string, args: readonly string[], opts?: ExecOptions) => Promise<ExecResult>;
+
+export type ContainerState = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
+
+export interface Mount {
+  type: string;
+  /** volume name for named volumes */
+  name?: string;
+  source: string;
+  destination: string;
+}
+
+/** What the engine says about one container (from `docker inspect`). */
+export interface ContainerInfo {
+  id: string;
+  name: string;
+  /** the image reference the container was created from (Config.Image), e.g. `busybox:1.2.3` */
+  imageRef: string;
+  /** the image ID the container runs (Image), `sha256:…` */
+  imageId: string;
+  state: ContainerState;
+  exitCode: number | null;
+  /** null when the container has no healthcheck */
+  health: 'starting' | 'healthy' | 'unhealthy' | null;
+  startedAt: string | null;
+  finishedAt: string | null;
+  createdAt: string;
+  labels: Record<string, string>;
+  /** compose labels, decoded */
+  project: string | undefined;
+  service: string | undefined;
+  oneoff: boolean;
+  configHash: string | undefined;
+  /** raw `NAME=value` entries. Secret material: never print; use only to build scrubbers. */
+  env: string[];
+  mounts: Mount[];
+}
+
+/** A compose project as stateguard addresses it: explicit files and project name. */
+export interface ComposeTarget {
+  project: string;
+  /** absolute paths of the compose files */
+  files: string[];
+}
+
+export interface RenderedService {
+  image?: string;
+  restart?: string;
+  volumes?: unknown[];
+  healthcheck?: unknown;
+}
+
+/** `compose config` of a project, rendered by compose itself. Environment values may be inside: never print. */
+export interface RenderedProject {
+  services: Record<string, RenderedService>;
+  /** `compose config --hash '*'`: service -> config hash */
+  hashes: Record<string, string>;
+}
+
+export type WaitResult = { exitCode: number; timedOut: false } | { exitCode: null; timedOut: true };
+
+export interface Runtime {
+  /** Throws EnvironmentError naming DOCKER_HOST/context when the engine does not answer. */
+  ping(): Promise<void>;
+  /** `v2` (`docker compose`) when it answers, else `v1` (`docker-compose`). */
+  composeFlavor(): Promise<'v1' | 'v2'>;
+  /** Every container with this compose project label (one `ps` + one `inspect`), one-offs included. */
+  listProjectContainers(project: string): Promise<ContainerInfo[]>;
+  /** Inspect containers by ID or name; missing ones are left out. */
+  inspectContainers(idsOrNames: readonly string[]): Promise<ContainerInfo[]>;
+  /** Render the project (`config`) and read every service's config hash (`config --hash '*'`). */
+  renderProject(target: ComposeTarget): Promise<RenderedProject>;
+  /** Image IDs for references (one `docker image inspect`); references not present map to null. */
+  imageIds(refs: readonly string[]): Promise<Record<string, string | null>>;
+  /** `compose up -d --no-deps --force-recreate <service>` (only that service). */
+  recreateService(target: ComposeTarget, service: string): Promise<ExecResult>;
+  /** `compose up -d` of the given services (or all when empty). Used by tests, demo and snapshot. */
+  composeUp(target: ComposeTarget, services?: readonly string[]): Promise<ExecResult>;
+  /** `compose down` (with `-v` only when removeVolumes): tests and demo teardown. */
+  composeDown(target: ComposeTarget, removeVolumes: boolean): Promise<ExecResult>;
+  /** `docker wait` bounded by timeoutMs. */
+  wait(containerId: string, timeoutMs: number): Promise<WaitResult>;
+  stop(containerIds: readonly string[], timeoutSeconds?: number): Promise<void>;
+  start(containerIds: readonly string[]): Promise<void>;
+  /** Stream `docker logs` (follow until the container exits when follow is true). */
+  logs(containerId: string, onChunk: (chunk: string) => void, follow: boolean): Promise<void>;
+  /** `docker cp container:path -` as a tar stream written to sink. */
+  copyFrom(containerId: string, path: string, sink: NodeJS.WritableStream): Promise<void>;
+  /** `docker cp - container:dir` from a tar archive (Buffer). */
+  copyTo(containerId: string, dir: string, tarArchive: Buffer): Promise<void>;
+  /**
+   * Create (never start) a container with a unique name: atomic on the engine, so it serves as a
+   * lock across runners. Returns false when the name is taken.
+   */
+  createNamedContainer(name: string, image: string, labels: Record<string, string>): Promise<boolean>;
+  removeContainer(idOrName: string): Promise<void>;
+  /** Escape hatch for rare calls: `docker <args>` with an argument array. */
+  docker(args: readonly string[], opts?: ExecOptions): Promise<ExecResult>;
+}

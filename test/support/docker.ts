@@ -1,0 +1,55 @@
+/**
+ * Integration tests need a real engine. Locally without one they are skipped with a loud warning;
+ * in CI (CI=true) they fail instead, so a broken engine can never turn into a green run.
+ */
+import { describe, it } from '@jest/globals';
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+
+let cached: boolean | undefined;
+export function dockerReachable(): boolean {
+  cached ??= spawnSync('docker', ['info', '--format', '{{.ServerVersion}}'], { encoding: 'utf8', timeout: 20_000 }).status === 0;
+  return cached;
+}
+
+export const IMAGE = 'stateguard/busybox:1.0.0';
+export const NOSHELL_IMAGE = 'stateguard/noshell:1.0.0';
+
+/** describe() for suites that need docker. */
+export function describeDocker(name: string, fn: () => void): void {
+  if (dockerReachable()) {
+    describe(name, fn);
+    return;
+  }
+  if (process.env.CI === 'true') {
+    describe(name, () => {
+      it('needs a reachable Docker engine (CI=true: failing instead of skipping)', () => {
+        throw new Error('docker is not reachable; run scripts/setup-docker.sh (CI must start the engine before the tests)');
+      });
+    });
+    return;
+  }
+  console.warn(`SKIPPED (no docker engine): ${name}. Run scripts/setup-docker.sh to run it.`);
+  describe.skip(name, fn);
+}
+
+/** A unique compose project name per test, so parallel or leftover runs never collide. */
+export function uniqueProject(prefix = 'sgt'): string {
+  return `${prefix}${randomBytes(4).toString('hex')}`;
+}
+
+export function docker(args: string[], input?: string): { status: number; stdout: string; stderr: string } {
+  const r = spawnSync('docker', args, { encoding: 'utf8', input, timeout: 120_000 });
+  return { status: r.status ?? 1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+}
+
+/** Remove every container, volume and network labelled with the compose project. */
+export function removeProject(project: string): void {
+  const label = `label=com.docker.compose.project=${project}`;
+  const ids = docker(['ps', '-aq', '--filter', label]).stdout.split('\n').filter(Boolean);
+  if (ids.length) docker(['rm', '-f', ...ids]);
+  const vols = docker(['volume', 'ls', '-q', '--filter', label]).stdout.split('\n').filter(Boolean);
+  if (vols.length) docker(['volume', 'rm', '-f', ...vols]);
+  const nets = docker(['network', 'ls', '-q', '--filter', label]).stdout.split('\n').filter(Boolean);
+  if (nets.length) docker(['network', 'rm', ...nets]);
+}
