@@ -1,0 +1,146 @@
+/**
+ * A recording fake of the Runtime for unit tests of pure logic: it serves canned containers,
+ * rendered projects and image IDs, and records every call so a test can assert what would have
+ * been done to the engine (e.g. "only store-init was recreated").
+ */
+import type {
+  ComposeTarget,
+  ContainerInfo,
+  ExecOptions,
+  ExecResult,
+  RenderedProject,
+  Runtime,
+  WaitResult,
+} from '../../src/runtime/types.js';
+
+export interface FakeCall {
+  method: string;
+  args: unknown[];
+}
+
+export function container(partial: Partial<ContainerInfo> & { project: string; service: string }): ContainerInfo {
+  return {
+    id: partial.id ?? `${partial.service}-id-${Math.random().toString(16).slice(2, 10)}`,
+    name: partial.name ?? `${partial.project}_${partial.service}_1`,
+    imageRef: partial.imageRef ?? 'stateguard/busybox:1.0.0',
+    imageId: partial.imageId ?? 'sha256:aaa',
+    state: partial.state ?? 'running',
+    exitCode: partial.exitCode ?? 0,
+    health: partial.health ?? null,
+    startedAt: partial.startedAt ?? '2026-01-01T00:00:00Z',
+    finishedAt: partial.finishedAt ?? null,
+    createdAt: partial.createdAt ?? '2026-01-01T00:00:00Z',
+    labels: partial.labels ?? {},
+    project: partial.project,
+    service: partial.service,
+    oneoff: partial.oneoff ?? false,
+    configHash: partial.configHash ?? 'hash-current',
+    env: partial.env ?? [],
+    mounts: partial.mounts ?? [],
+  };
+}
+
+export class FakeRuntime implements Runtime {
+  calls: FakeCall[] = [];
+  containers: ContainerInfo[] = [];
+  projects: Record<string, RenderedProject> = {};
+  images: Record<string, string | null> = {};
+  reachable = true;
+  flavor: 'v1' | 'v2' = 'v1';
+  /** what wait() returns for a container ID (default exit 0) */
+  waitResults: Record<string, WaitResult> = {};
+  /** log text served by logs() per container ID */
+  logText: Record<string, string> = {};
+  locks = new Map<string, Record<string, string>>();
+  /** called by recreateService: lets a test swap in the new container */
+  onRecreate?: (target: ComposeTarget, service: string) => void;
+
+  private record(method: string, ...args: unknown[]): void {
+    this.calls.push({ method, args });
+  }
+
+  callsTo(method: string): FakeCall[] {
+    return this.calls.filter((c) => c.method === method);
+  }
+
+  async ping(): Promise<void> {
+    this.record('ping');
+    if (!this.reachable) {
+      const { EnvironmentError } = await import('../../src/errors.js');
+      throw new EnvironmentError('Cannot reach the Docker engine via DOCKER_HOST=unix:///fake.sock: connection refused.');
+    }
+  }
+  async composeFlavor(): Promise<'v1' | 'v2'> {
+    return this.flavor;
+  }
+  async listProjectContainers(project: string): Promise<ContainerInfo[]> {
+    await this.ping();
+    this.record('listProjectContainers', project);
+    return this.containers.filter((c) => c.project === project);
+  }
+  async inspectContainers(ids: readonly string[]): Promise<ContainerInfo[]> {
+    this.record('inspectContainers', [...ids]);
+    return this.containers.filter((c) => ids.includes(c.id) || ids.includes(c.name));
+  }
+  async renderProject(target: ComposeTarget): Promise<RenderedProject> {
+    this.record('renderProject', target);
+    const p = this.projects[target.project];
+    if (!p) throw new Error(`fake: no rendered project ${target.project}`);
+    return p;
+  }
+  async imageIds(refs: readonly string[]): Promise<Record<string, string | null>> {
+    this.record('imageIds', [...refs]);
+    return Object.fromEntries(refs.map((r) => [r, this.images[r] ?? null]));
+  }
+  async recreateService(target: ComposeTarget, service: string): Promise<ExecResult> {
+    this.record('recreateService', target, service);
+    this.onRecreate?.(target, service);
+    return { code: 0, stdout: '', stderr: '' };
+  }
+  async composeUp(target: ComposeTarget, services: readonly string[] = []): Promise<ExecResult> {
+    this.record('composeUp', target, [...services]);
+    return { code: 0, stdout: '', stderr: '' };
+  }
+  async composeDown(target: ComposeTarget, removeVolumes: boolean): Promise<ExecResult> {
+    this.record('composeDown', target, removeVolumes);
+    return { code: 0, stdout: '', stderr: '' };
+  }
+  async wait(id: string, timeoutMs: number): Promise<WaitResult> {
+    this.record('wait', id, timeoutMs);
+    return this.waitResults[id] ?? { exitCode: 0, timedOut: false };
+  }
+  async stop(ids: readonly string[], timeoutSeconds?: number): Promise<void> {
+    this.record('stop', [...ids], timeoutSeconds);
+    for (const c of this.containers) if (ids.includes(c.id)) c.state = 'exited';
+  }
+  async start(ids: readonly string[]): Promise<void> {
+    this.record('start', [...ids]);
+    for (const c of this.containers) if (ids.includes(c.id)) c.state = 'running';
+  }
+  async logs(id: string, onChunk: (chunk: string) => void, follow: boolean): Promise<void> {
+    this.record('logs', id, follow);
+    const text = this.logText[id];
+    if (text) onChunk(text);
+  }
+  async copyFrom(id: string, path: string, sink: NodeJS.WritableStream): Promise<void> {
+    this.record('copyFrom', id, path);
+    void sink;
+  }
+  async copyTo(id: string, dir: string, tarArchive: Buffer): Promise<void> {
+    this.record('copyTo', id, dir, tarArchive.length);
+  }
+  async createNamedContainer(name: string, image: string, labels: Record<string, string>): Promise<boolean> {
+    this.record('createNamedContainer', name, image, labels);
+    if (this.locks.has(name)) return false;
+    this.locks.set(name, labels);
+    return true;
+  }
+  async removeContainer(idOrName: string): Promise<void> {
+    this.record('removeContainer', idOrName);
+    this.locks.delete(idOrName);
+  }
+  async docker(args: readonly string[], opts?: ExecOptions): Promise<ExecResult> {
+    this.record('docker', [...args], opts);
+    return { code: 0, stdout: '', stderr: '' };
+  }
+}
