@@ -6,7 +6,7 @@
 //   schema/module.schema.md         generated from schema/module.schema.json
 //   README.md input/output tables   between <!-- generated:NAME --> markers
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { stringify } from 'yaml';
@@ -21,12 +21,16 @@ function write(rel, text) {
   writeFileSync(file, text);
 }
 
-// 1. The bundle. dist/ is wiped first so a file that is no longer built cannot linger.
-rmSync(dist, { recursive: true, force: true });
-execFileSync(process.execPath, [path.join(root, 'node_modules/@vercel/ncc/dist/ncc/cli.js'), 'build', 'src/main.ts', '-o', 'dist', '--target', 'es2022', '--quiet'], {
+// 1. The bundle, built into a scratch directory and swapped in whole: dist/ never holds a file
+// that is no longer built, and a concurrent reader never sees a half-written bundle.
+const scratch = path.join(root, `.dist-build-${process.pid}`);
+rmSync(scratch, { recursive: true, force: true });
+execFileSync(process.execPath, [path.join(root, 'node_modules/@vercel/ncc/dist/ncc/cli.js'), 'build', 'src/main.ts', '-o', scratch, '--target', 'es2022', '--quiet'], {
   cwd: root,
   stdio: 'inherit',
 });
+rmSync(dist, { recursive: true, force: true });
+renameSync(scratch, dist);
 
 // 2. Entry files.
 write('dist/cli.js', "#!/usr/bin/env node\n// Generated: the stateguard CLI.\nimport { cliMain } from './index.js';\nawait cliMain();\n");
