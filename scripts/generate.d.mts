@@ -1,0 +1,10 @@
+// Types for scripts/generate.mjs (plain JS so the build can run it without compiling).
+import type { CommandSpec, InputDef } from '../src/commands/spec.js';
+type Spec = CommandSpec<readonly InputDef[]>;
+export declare const GENERATED: string;
+export declare function actionInputs(spec: Spec): InputDef[];
+export declare function commandActionYaml(name: string, spec: Spec): string;
+export declare function rootActionYaml(commands: Record<string, Spec>): string;
+export declare function commandTables(spec: Spec): string;
+export declare function readmeWithTables(readme: string, commands: Record<string, Spec>): string;
+export declare function schemaMarkdown(schema: unknown): string;

@@ -1,0 +1,56 @@
+/**
+ * Input names and defaults live once, in each command's definition. These tests fail when a
+ * committed action.yml, the README's tables or schema/module.schema.md drift from that definition,
+ * and when any code other than the action layer reads action inputs.
+ */
+import { describe, expect, it } from '@jest/globals';
+import { readFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { parse } from 'yaml';
+import { COMMANDS } from '../../src/commands/index.js';
+import { actionInputs, commandActionYaml, readmeWithTables, rootActionYaml, schemaMarkdown } from '../../scripts/generate.mjs';
+import { REPO } from '../support/runner.js';
+
+const read = (rel: string): string => readFileSync(path.join(REPO, rel), 'utf8');
+
+describe('generated files match the one input definition', () => {
+  it.each(Object.keys(COMMANDS))('actions/%s/action.yml', (name) => {
+    const spec = COMMANDS[name as keyof typeof COMMANDS];
+    expect(read(`actions/${name}/action.yml`)).toBe(commandActionYaml(name, spec as never));
+    const yml = parse(read(`actions/${name}/action.yml`)) as { inputs: Record<string, { default?: string; required: boolean }>; runs: { using: string } };
+    expect(yml.runs.using).toBe('node24');
+    // Every declared input is one the command's parser reads, and every input it reads is declared.
+    expect(Object.keys(yml.inputs).sort()).toEqual(actionInputs(spec as never).map((d) => d.name).sort());
+  });
+
+  it('root action.yml', () => {
+    expect(read('action.yml')).toBe(rootActionYaml(COMMANDS as never));
+  });
+
+  it('README input/output tables', () => {
+    const readme = read('README.md');
+    expect(readme).toBe(readmeWithTables(readme, COMMANDS as never));
+    for (const name of Object.keys(COMMANDS)) expect(readme).toContain(`<!-- generated:${name} -->\n| input |`);
+  });
+
+  it('schema/module.schema.md', () => {
+    expect(read('schema/module.schema.md')).toBe(schemaMarkdown(JSON.parse(read('schema/module.schema.json'))));
+  });
+});
+
+describe('nothing but the action layer reads inputs', () => {
+  const files: string[] = [];
+  const walk = (dir: string): void => {
+    for (const e of readdirSync(path.join(REPO, dir), { withFileTypes: true })) {
+      const rel = `${dir}/${e.name}`;
+      if (e.isDirectory()) walk(rel);
+      else if (rel.endsWith('.ts')) files.push(rel);
+    }
+  };
+  walk('src');
+  it.each(files.filter((f) => f !== 'src/action.ts'))('%s', (file) => {
+    const text = read(file);
+    expect(text).not.toMatch(/getInput|getBooleanInput|getMultilineInput/);
+    expect(text).not.toMatch(/env(\.|\[\s*['"`])INPUT_/);
+  });
+});
