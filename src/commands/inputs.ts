@@ -74,6 +74,16 @@ export function parseInputs(
     const values = (Array.isArray(given) ? given : given === undefined ? [] : [given]).filter(
       (v) => def.kind === 'list' || v !== '',
     );
+    if (def.rest) {
+      // Everything after `--` is a command's argument vector: kept verbatim (no trimming, no
+      // line splitting, empty arguments kept), as a shell would have passed it.
+      const argv = Array.isArray(given) ? given : given === undefined ? [] : [given];
+      if (def.required && argv.length === 0) {
+        throw new UserError(`${label} is required: ${def.description}`, { input: def.name });
+      }
+      out[camel(def.name)] = [...argv];
+      continue;
+    }
     if (def.kind === 'list') {
       // Action inputs carry lists one per line; CLI repeats the flag. Blank lines are ignored.
       const items = values.flatMap((v) => v.split(/\r?\n/)).map((v) => v.trim()).filter((v) => v !== '');
