@@ -1,24 +1,119 @@
-/** `stateguard plan` — not implemented yet (its issue has not landed). */
-import { notImplemented } from './not-implemented.js';
-import { FAILURE_REASON_OUTPUT, JSON_INPUT, MODULES_INPUT, ROOT_INPUT } from './spec.js';
+/** `stateguard plan`: live drift of every module (DESIGN §3, §10, §11). */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { planModules } from '../drift/plan.js';
+import type { Plan } from '../drift/types.js';
+import { ExitCode, UserError, errorMessage } from '../errors.js';
+import { GitHubClient } from '../report/github.js';
+import { renderPlanMarkdown, renderPlanText } from '../report/plan-render.js';
+import { planCommentMarker, pullRequestFromEnv, upsertStickyComment } from '../report/pr-comment.js';
+import { loadValidModules, pickModule } from './common.js';
+import { defineCommand, FAILURE_REASON_OUTPUT, JSON_INPUT, MODULES_INPUT, ROOT_INPUT, type CommandContext } from './spec.js';
 
-export const planCommand = notImplemented(
-  'plan',
-  'Plan the drift between the declared modules and the live engine.',
-  [
-    ROOT_INPUT, MODULES_INPUT,
+/** GitHub rejects comments over 65536 characters; leave room for the marker. */
+const COMMENT_MAX_CHARS = 60_000;
+
+function writePlanFile(file: string, plan: Plan): void {
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, JSON.stringify(plan, null, 2) + '\n');
+}
+
+async function commentOnPullRequest(
+  plan: Plan,
+  scope: { root: string; modules: string; module?: string },
+  token: string,
+  ctx: CommandContext,
+): Promise<void> {
+  const pr = pullRequestFromEnv(ctx.env);
+  if ('skip' in pr) {
+    ctx.log.info(`plan: no PR comment (${pr.skip}).`);
+    return;
+  }
+  if (!token) {
+    ctx.log.warn('plan: no PR comment: the github-token input is empty.');
+    return;
+  }
+  try {
+    const client = new GitHubClient({ apiUrl: pr.target.apiUrl, token });
+    const marker = planCommentMarker(scope);
+    const body = renderPlanMarkdown(plan, { maxChars: COMMENT_MAX_CHARS });
+    const r = await upsertStickyComment(client, pr.target, marker, body);
+    ctx.log.info(`plan: ${r.action} the plan comment on ${pr.target.repository}#${pr.target.number} (comment ${r.id}).`);
+  } catch (err) {
+    // A comment is a convenience: failing to post it never fails the plan.
+    ctx.log.warn(`plan: could not post the PR comment on ${pr.target.repository}#${pr.target.number}: ${errorMessage(err)}`);
+  }
+}
+
+export const planCommand = defineCommand({
+  name: 'plan',
+  title: 'stateguard plan',
+  description: 'Plan the drift between the declared modules and the live engine.',
+  inputs: [
+    ROOT_INPUT,
+    MODULES_INPUT,
     { name: 'module', kind: 'string', description: 'Plan only this module (default: every module).' },
-    { name: 'out', kind: 'string', description: 'Also write the plan JSON to this file.' },
+    { name: 'out', kind: 'string', description: 'Also write the plan JSON to this file (the action writes one to RUNNER_TEMP when empty).' },
     { name: 'detailed-exitcode', kind: 'boolean', default: 'false', description: 'Exit 2 when drift is found (0 in sync).' },
-    { name: 'github-token', kind: 'string', default: '${{ github.token }}', actionOnly: true, secret: true, description: 'Token used to post the sticky PR comment on pull_request events.' },
+    {
+      name: 'github-token',
+      kind: 'string',
+      default: '${{ github.token }}',
+      actionOnly: true,
+      secret: true,
+      description: 'Token used to post the sticky PR comment on pull_request events.',
+    },
     { name: 'comment', kind: 'boolean', default: 'true', actionOnly: true, description: 'Post or update the sticky PR comment on pull_request events.' },
     JSON_INPUT,
   ] as const,
-  [
+  outputs: [
     { name: 'changes', description: "'true' when any module drifted." },
     { name: 'drifted-modules', description: 'JSON array of drifted module names (usable as a strategy.matrix).' },
     { name: 'plan-json', description: 'Path of the written plan JSON file.' },
     { name: 'plan-hash', description: 'sha256 of the canonical drift; pass to apply as expected-plan-hash.' },
     FAILURE_REASON_OUTPUT,
   ],
-);
+  async run(opts, ctx) {
+    const set = loadValidModules(opts, ctx);
+    if (opts.module !== undefined) pickModule(set, opts.module);
+    const plan = await planModules(set.modules, ctx.runtime(), opts.module ? { only: [opts.module] } : {});
+
+    let planFile = '';
+    if (opts.out) {
+      planFile = path.resolve(ctx.cwd, opts.out);
+      try {
+        writePlanFile(planFile, plan);
+      } catch (err) {
+        throw new UserError(`--out ${JSON.stringify(opts.out)}: cannot write the plan file: ${errorMessage(err)}`, { input: 'out' });
+      }
+    } else if (ctx.inAction) {
+      // The action always leaves a file behind for later steps (output plan-json).
+      planFile = path.join(ctx.env.RUNNER_TEMP || tmpdir(), `stateguard-plan-${plan.plan_hash.slice(0, 12)}.json`);
+      writePlanFile(planFile, plan);
+    }
+
+    if (ctx.inAction && opts.comment) {
+      await commentOnPullRequest(plan, { root: opts.root, modules: opts.modules, module: opts.module }, opts.githubToken ?? '', ctx);
+    }
+
+    const drifted = plan.modules.filter((m) => !m.in_sync).map((m) => m.name);
+    const changes = drifted.length > 0;
+    return {
+      exitCode: changes && opts.detailedExitcode ? ExitCode.drift : ExitCode.ok,
+      json: plan,
+      text: renderPlanText(plan),
+      outputs: {
+        changes: String(changes),
+        'drifted-modules': JSON.stringify(drifted),
+        'plan-json': planFile,
+        'plan-hash': plan.plan_hash,
+        'failure-reason': '',
+      },
+      summary: renderPlanMarkdown(plan),
+      annotations: changes
+        ? [{ level: 'notice', title: 'stateguard plan', message: `${drifted.length} module${drifted.length === 1 ? '' : 's'} drifted: ${drifted.join(', ')}` }]
+        : [],
+    };
+  },
+});

@@ -30,7 +30,11 @@ export interface DriftItem {
   declared: string;
   /** what the engine shows (e.g. "exited (1)", "missing") */
   observed: string;
-  /** for container.state.exited_success: which case (no-container, exited-nonzero, never-started, dead, running, stale-config) */
+  /**
+   * Which case:
+   * - container.state.exited_success: no-container, exited-nonzero, never-started, dead, running, stale-config
+   * - container.image: reference-changed, tag-repointed (same tag, another image ID), image-not-present
+   */
   reason?: string;
   /** for container.image */
   bump?: SemverBump;
@@ -42,6 +46,8 @@ export interface ObservedContainer {
   exit_code: number | null;
   image: string | null;
   health: string | null;
+  /** present when compose runs several containers for the service (scale); the fields above describe the first */
+  replicas?: number;
 }
 
 export interface ModulePlan {

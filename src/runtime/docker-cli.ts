@@ -115,18 +115,26 @@ export function normalizeImageRef(ref: string): string {
 export class DockerCli implements Runtime {
   private readonly run: ProcessRunner;
   private readonly env: Readonly<Record<string, string | undefined>>;
+  /** an explicit env (not process.env) is passed to every child, so DOCKER_HOST/DOCKER_CONTEXT given there are honoured */
+  private readonly childEnv: Readonly<Record<string, string | undefined>> | undefined;
   private flavor: Promise<'v1' | 'v2'> | undefined;
   private pinged: Promise<void> | undefined;
 
   constructor(opts: DockerCliOptions = {}) {
     this.run = opts.runner ?? spawnProcess;
     this.env = opts.env ?? process.env;
+    this.childEnv = opts.env && opts.env !== process.env ? opts.env : undefined;
     const forced = opts.compose ?? this.env.STATEGUARD_COMPOSE;
     if (forced === 'v1' || forced === 'v2') this.flavor = Promise.resolve(forced);
   }
 
+  private withEnv(opts?: ExecOptions): ExecOptions | undefined {
+    if (!this.childEnv) return opts;
+    return { ...opts, env: { ...this.childEnv, ...opts?.env } };
+  }
+
   docker(args: readonly string[], opts?: ExecOptions): Promise<ExecResult> {
-    return this.run('docker', args, opts);
+    return this.run('docker', args, this.withEnv(opts));
   }
 
   ping(): Promise<void> {
@@ -148,7 +156,7 @@ export class DockerCli implements Runtime {
     this.flavor ??= (async () => {
       const v2 = await this.docker(['compose', 'version', '--short']);
       if (v2.code === 0 && /\d/.test(v2.stdout)) return 'v2' as const;
-      const v1 = await this.run('docker-compose', ['version', '--short']);
+      const v1 = await this.run('docker-compose', ['version', '--short'], this.withEnv());
       if (v1.code === 0) return 'v1' as const;
       throw new EnvironmentError(
         'Neither `docker compose` (v2) nor `docker-compose` (v1) is installed; install one of them.',
@@ -166,7 +174,7 @@ export class DockerCli implements Runtime {
 
   private async compose(target: ComposeTarget, args: readonly string[], opts?: ExecOptions): Promise<ExecResult> {
     const [cmd, full] = DockerCli.composeArgs(await this.composeFlavor(), target, args);
-    return this.run(cmd, full, opts);
+    return this.run(cmd, full, this.withEnv(opts));
   }
 
   async listProjectContainers(project: string): Promise<ContainerInfo[]> {

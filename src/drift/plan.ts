@@ -1,0 +1,151 @@
+/**
+ * Plan: every module's drift against the live engine (DESIGN §3).
+ *
+ * The engine is read per compose PROJECT, not per module: one `ps` + one `inspect` per project,
+ * one `config` + one `config --hash '*'` per (project, compose file), and one `image inspect` for
+ * every declared image. So 80 modules of one project cost the same processes as 10.
+ * The drift itself is decided by the pure rules in ./rules.ts.
+ */
+import { createHash } from 'node:crypto';
+import { EnvironmentError, UserError, errorMessage } from '../errors.js';
+import type { ModuleDecl } from '../model/module.js';
+import type { ContainerInfo, RenderedProject, Runtime } from '../runtime/types.js';
+import { computeDrift, observeContainers, type DeclaredService } from './rules.js';
+import type { DriftItem, ModulePlan, Plan } from './types.js';
+
+export interface PlanOptions {
+  /** names of the modules to include (default: all); every name must exist */
+  only?: string[];
+}
+
+function renderKey(m: ModuleDecl): string {
+  return JSON.stringify([m.compose.project, m.compose.path]);
+}
+
+function describeModules(ms: ModuleDecl[]): string {
+  return ms.map((m) => `'${m.name}'`).join(', ');
+}
+
+/** Compose's default image name for a service that only has `build:`. */
+function builtImageName(flavor: 'v1' | 'v2', project: string, service: string): string {
+  return flavor === 'v2' ? `${project}-${service}` : `${project.replace(/[^a-z0-9]/gi, '').toLowerCase()}_${service}`;
+}
+
+export async function planModules(modules: ModuleDecl[], runtime: Runtime, opts: PlanOptions = {}): Promise<Plan> {
+  let selected = modules;
+  if (opts.only) {
+    const unknown = opts.only.filter((n) => !modules.some((m) => m.name === n));
+    if (unknown.length > 0) {
+      throw new UserError(
+        `module ${unknown.map((n) => JSON.stringify(n)).join(', ')} is not declared; known modules: ${modules.map((m) => m.name).join(', ')}.`,
+        { input: 'module', reason: 'module-not-found', exitCode: 1 },
+      );
+    }
+    selected = modules.filter((m) => opts.only!.includes(m.name));
+  }
+  if (selected.length === 0) {
+    return { schema: 'stateguard/plan/v1', modules: [], summary: { modules: 0, drifted: 0 }, plan_hash: planHash([]) };
+  }
+
+  // Unreachable engine: fail here with the DOCKER_HOST/context message, before compose prints its own.
+  await runtime.ping();
+
+  const projects = [...new Set(selected.map((m) => m.compose.project))];
+  const renderGroups = new Map<string, ModuleDecl[]>();
+  for (const m of selected) {
+    const k = renderKey(m);
+    renderGroups.set(k, [...(renderGroups.get(k) ?? []), m]);
+  }
+
+  const [containerLists, renders] = await Promise.all([
+    Promise.all(projects.map((p) => runtime.listProjectContainers(p))),
+    Promise.all(
+      [...renderGroups.values()].map(async (group) => {
+        const first = group[0]!;
+        try {
+          return await runtime.renderProject({ project: first.compose.project, files: [first.compose.path] });
+        } catch (err) {
+          if (err instanceof EnvironmentError) throw err;
+          throw new UserError(
+            `compose cannot render ${first.compose.display} (project '${first.compose.project}') for module ${describeModules(group)}: ${errorMessage(err)}`,
+            { reason: 'compose-error' },
+          );
+        }
+      }),
+    ),
+  ]);
+  const containersByProject = new Map<string, ContainerInfo[]>(projects.map((p, i) => [p, containerLists[i]!]));
+  const renderByKey = new Map<string, RenderedProject>([...renderGroups.keys()].map((k, i) => [k, renders[i]!]));
+
+  // Declared image and config hash per module; a service compose did not render is an error, never "in sync".
+  let flavor: 'v1' | 'v2' | undefined;
+  const declaredParts: Array<{ image: string; configHash: string }> = [];
+  for (const m of selected) {
+    const rendered = renderByKey.get(renderKey(m))!;
+    const service = rendered.services[m.compose.service];
+    const hash = rendered.hashes[m.compose.service];
+    if (!service || !hash) {
+      throw new UserError(
+        `compose did not render service '${m.compose.service}' of module '${m.name}' from ${m.compose.display} ` +
+          `(project '${m.compose.project}'${service ? '; no config hash for it' : ''}); check the service name and any profiles.`,
+        { reason: 'compose-error' },
+      );
+    }
+    let image = typeof service.image === 'string' && service.image.trim() !== '' ? service.image.trim() : undefined;
+    if (!image) {
+      flavor ??= await runtime.composeFlavor();
+      image = builtImageName(flavor, m.compose.project, m.compose.service);
+    }
+    declaredParts.push({ image, configHash: hash });
+  }
+  const imageIds = await runtime.imageIds([...new Set(declaredParts.map((d) => d.image))]);
+
+  const planned: ModulePlan[] = selected.map((m, i) => {
+    const part = declaredParts[i]!;
+    const declared: DeclaredService = { ...part, imageId: imageIds[part.image] ?? null };
+    const containers = (containersByProject.get(m.compose.project) ?? []).filter((c) => c.service === m.compose.service);
+    const drift = computeDrift({ name: m.name, expectedState: m.expectedState }, containers, declared);
+    return {
+      name: m.name,
+      class: m.class,
+      expected_state: m.expectedState,
+      compose: { project: m.compose.project, service: m.compose.service, file: m.compose.display },
+      observed: observeContainers(containers),
+      drift,
+      in_sync: drift.length === 0,
+    };
+  });
+  return {
+    schema: 'stateguard/plan/v1',
+    modules: planned,
+    summary: { modules: planned.length, drifted: planned.filter((p) => !p.in_sync).length },
+    plan_hash: planHash(planned),
+  };
+}
+
+/** JSON with object keys sorted at every level: the same data always gives the same text. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+function canonicalDrift(items: DriftItem[]): DriftItem[] {
+  return [...items].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}
+
+/**
+ * sha256 (hex) of the canonical JSON of every module's name and drift, modules sorted by name.
+ * Only structured drift goes in: observed container IDs, rendering and module order never change it.
+ */
+export function planHash(modules: ModulePlan[]): string {
+  const canonical = [...modules]
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    .map((m) => ({ name: m.name, drift: canonicalDrift(m.drift) }));
+  return createHash('sha256').update(canonicalJson(canonical)).digest('hex');
+}

@@ -1,0 +1,90 @@
+/**
+ * Human renderings of a plan: the terminal table, and the markdown used for the job summary and
+ * the sticky PR comment. Pure; a plan holds no environment values, so neither does any rendering.
+ */
+import type { DriftItem, ModulePlan, Plan } from '../drift/types.js';
+
+function observedText(m: ModulePlan): string {
+  const o = m.observed;
+  if (o.state === 'missing') return 'missing';
+  let s = o.state === 'exited' || o.state === 'dead' ? `${o.state} (${o.exit_code ?? '?'})` : o.state;
+  if (o.health) s += `, ${o.health}`;
+  if (o.replicas) s += ` x${o.replicas}`;
+  return s;
+}
+
+export function driftText(d: DriftItem): string {
+  const extra = [d.reason, d.bump ? `bump: ${d.bump}` : undefined].filter(Boolean).join(', ');
+  return `${d.key}: declared ${d.declared}, observed ${d.observed}${extra ? ` (${extra})` : ''}`;
+}
+
+function pad(rows: string[][]): string[] {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd());
+}
+
+/** The readable table printed by `stateguard plan`. */
+export function renderPlanText(plan: Plan): string {
+  if (plan.modules.length === 0) return 'No modules to plan.';
+  const rows = [['MODULE', 'CLASS', 'EXPECTED', 'OBSERVED', 'DRIFT']];
+  for (const m of plan.modules) {
+    rows.push([m.name, m.class, m.expected_state, observedText(m), m.in_sync ? 'in sync' : m.drift.map((d) => d.key).join(', ')]);
+  }
+  const lines = pad(rows);
+  const drifted = plan.modules.filter((m) => !m.in_sync);
+  if (drifted.length > 0) {
+    lines.push('');
+    for (const m of drifted) {
+      lines.push(`${m.name} (${m.compose.project}/${m.compose.service}, ${m.compose.file}):`);
+      for (const d of m.drift) lines.push(`  - ${driftText(d)}`);
+    }
+  }
+  lines.push('');
+  lines.push(
+    drifted.length === 0
+      ? `${plan.summary.modules} module${plan.summary.modules === 1 ? '' : 's'}, all in sync.`
+      : `${plan.summary.modules} module${plan.summary.modules === 1 ? '' : 's'}, ${plan.summary.drifted} drifted: ${drifted.map((m) => m.name).join(', ')}.`,
+  );
+  lines.push(`plan_hash: ${plan.plan_hash}`);
+  return lines.join('\n');
+}
+
+/** Markdown-safe table cell (also neutralises HTML so a value cannot close the comment marker). */
+export function mdCell(text: string): string {
+  return text
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/\|/g, '\\|')
+    .replace(/`/g, "'")
+    .replace(/\r?\n/g, ' ');
+}
+
+/** Markdown for the job summary and the PR comment. `maxChars` bounds it (GitHub caps comments at 65536). */
+export function renderPlanMarkdown(plan: Plan, opts: { title?: string; maxChars?: number } = {}): string {
+  const title = opts.title ?? 'stateguard plan';
+  const head =
+    plan.summary.drifted === 0
+      ? `### ${title}: ${plan.summary.modules} module${plan.summary.modules === 1 ? '' : 's'}, all in sync`
+      : `### ${title}: ${plan.summary.drifted} of ${plan.summary.modules} module${plan.summary.modules === 1 ? '' : 's'} drifted`;
+  const tail = `\n\nplan_hash: \`${plan.plan_hash}\``;
+  const rows: string[] = [];
+  // Drifted modules first: they are what a reviewer needs; in-sync ones are dropped first when long.
+  const ordered = [...plan.modules.filter((m) => !m.in_sync), ...plan.modules.filter((m) => m.in_sync)];
+  for (const m of ordered) {
+    const drift = m.in_sync ? 'in sync' : m.drift.map((d) => mdCell(driftText(d))).join('<br>');
+    rows.push(`| ${m.in_sync ? '✅' : '⚠️'} ${mdCell(m.name)} | ${m.class} | ${m.expected_state} | ${mdCell(`${m.compose.project}/${m.compose.service}`)} | ${mdCell(observedText(m))} | ${drift} |`);
+  }
+  const header = `${head}\n\n| module | class | expected | compose | observed | drift |\n|---|---|---|---|---|---|\n`;
+  const max = opts.maxChars ?? Infinity;
+  let body = '';
+  let shown = 0;
+  for (const r of rows) {
+    const omittedNote = `\n\n…and ${rows.length - shown - 1} more modules (see the plan JSON).`;
+    if (header.length + body.length + r.length + 1 + tail.length + omittedNote.length > max) break;
+    body += r + '\n';
+    shown++;
+  }
+  const omitted = rows.length - shown;
+  return header + body.trimEnd() + (omitted > 0 ? `\n\n…and ${omitted} more modules (see the plan JSON).` : '') + tail;
+}
