@@ -274,10 +274,10 @@ export class DockerCli implements Runtime {
     if (r.code !== 0) throw new EnvironmentError(`docker start failed: ${firstLine(r.stderr)}`);
   }
 
-  async logs(containerId: string, onChunk: (chunk: string) => void, follow: boolean): Promise<void> {
+  async logs(containerId: string, onChunk: (chunk: string, stream?: 'stdout' | 'stderr') => void, follow: boolean): Promise<void> {
     await this.docker(['logs', ...(follow ? ['--follow'] : []), containerId], {
-      onStdout: onChunk,
-      onStderr: onChunk,
+      onStdout: (chunk) => onChunk(chunk, 'stdout'),
+      onStderr: (chunk) => onChunk(chunk, 'stderr'),
     });
   }
 

@@ -112,8 +112,12 @@ export interface Runtime {
   wait(containerId: string, timeoutMs: number): Promise<WaitResult>;
   stop(containerIds: readonly string[], timeoutSeconds?: number): Promise<void>;
   start(containerIds: readonly string[]): Promise<void>;
-  /** Stream `docker logs` (follow until the container exits when follow is true). */
-  logs(containerId: string, onChunk: (chunk: string) => void, follow: boolean): Promise<void>;
+  /**
+   * Stream `docker logs` (follow until the container exits when follow is true). `stream` says
+   * which of the container's streams a chunk came from, so a consumer can reassemble lines per
+   * stream (a secret split across two chunks must not be interleaved with the other stream).
+   */
+  logs(containerId: string, onChunk: (chunk: string, stream?: 'stdout' | 'stderr') => void, follow: boolean): Promise<void>;
   /** `docker cp container:path -` as a tar stream written to sink. */
   copyFrom(containerId: string, path: string, sink: NodeJS.WritableStream): Promise<void>;
   /** `docker cp - container:dir` from a tar archive (Buffer). */
