@@ -1,0 +1,282 @@
+/**
+ * The stateful-apply rule (DESIGN §4), as one pure function.
+ *
+ * Every input arrives already evaluated — or as the error that stopped its evaluation — so the rule
+ * itself can never throw and never has to guess: an input it cannot trust is a failed condition.
+ * The decision is `allowed` only when nothing failed; there is no path from an error to `allowed`.
+ *
+ * failure_reason precedence (the single value a workflow branches on; every failed condition is
+ * still listed in `reasons`, in this same order):
+ *   1. could not evaluate the plan (docker-unavailable, compose-error, internal): nothing else
+ *      about the module can be trusted, and whether any other condition even applies depends on it;
+ *   2. invalid-input: the request itself is malformed (allow-stateful not exactly true/false);
+ *   3. drift-not-allowed: not a one-shot, or drift this path never applies. No input can fix it,
+ *      so it comes before the conditions an operator could fix by re-dispatching, sparing them a
+ *      backup and a confirmation that would be refused anyway;
+ *   4. not-allowed: the explicit opt-in is missing;
+ *   5. backup-rejected: the backup has to exist and verify before anyone can confirm it;
+ *   6. confirm-mismatch: the confirmation asserts the backup is done, so it is checked last.
+ *
+ * The confirm value is never echoed: it is typed by a person into a free-text field, and a pasted
+ * password would otherwise end up in the job log. The message says only how it differs (empty,
+ * case, surrounding whitespace, or otherwise). The expected token is printed: it is repo
+ * configuration written in the workflow, not a secret, and naming it is how the operator learns
+ * what to type. The verified backup, not the token, is what protects the data.
+ */
+import { DRIFT_KEYS, type DriftKey, type ModulePlan } from '../drift/types.js';
+import type { BackupProblem, BackupReport } from '../backup/types.js';
+import type { FailureReason } from '../errors.js';
+import type { ModuleDecl } from '../model/module.js';
+
+export type Decision = 'allowed' | 'no-op' | 'blocked';
+
+/** One failed condition: what failed, and how to fix it (which input, what value is expected). */
+export interface GuardReason {
+  code: FailureReason;
+  message: string;
+  fix: string;
+  /** the input to change, when an input can fix it */
+  input?: string;
+}
+
+/** Something that could not be evaluated; carries the failure reason of its cause. */
+export interface EvaluationError {
+  error: string;
+  reason: FailureReason;
+}
+
+/** A boolean input whose raw value was not exactly `true` or `false`. */
+export interface InvalidBoolean {
+  invalid: string;
+}
+
+export interface GuardInput {
+  module: Pick<ModuleDecl, 'name' | 'class' | 'expectedState'>;
+  /** the fresh plan of exactly this module, or why there is none */
+  plan: ModulePlan | EvaluationError;
+  allowStateful: boolean | InvalidBoolean;
+  confirm: string | undefined;
+  confirmToken: string;
+  /**
+   * The verify-backup report for backup_ref; `undefined` when no backup_ref was given; an
+   * EvaluationError when verification itself failed.
+   */
+  backup: BackupReport | EvaluationError | undefined;
+}
+
+export interface GuardResult {
+  module: string;
+  decision: Decision;
+  reasons: GuardReason[];
+  /** drift keys of the fresh plan (empty when it could not be evaluated) */
+  drift_keys: DriftKey[];
+  /** the backup verdict the decision used, or null when none was needed or given */
+  backup: { verified: boolean; path: string | null; matched_module: string | null; problems: BackupProblem[] } | null;
+  /** '' unless blocked */
+  failure_reason: FailureReason | '';
+}
+
+/** The only drift the stateful path may apply: a pending (re-)run of a one-shot. */
+export const STATEFUL_APPLICABLE_DRIFT: readonly DriftKey[] = ['container.state.exited_success'];
+
+const EVALUATION_REASONS: readonly FailureReason[] = ['docker-unavailable', 'compose-error', 'internal'];
+
+/** Order of failure reasons from most to least fundamental (see the file comment). */
+export const FAILURE_PRECEDENCE: readonly FailureReason[] = [
+  ...EVALUATION_REASONS,
+  'invalid-input',
+  'drift-not-allowed',
+  'not-allowed',
+  'backup-rejected',
+  'confirm-mismatch',
+];
+
+export function isEvaluationError(x: unknown): x is EvaluationError {
+  return typeof x === 'object' && x !== null && 'error' in x && 'reason' in x;
+}
+
+function isInvalidBoolean(x: unknown): x is InvalidBoolean {
+  return typeof x === 'object' && x !== null && 'invalid' in x;
+}
+
+/** How a given confirm differs from the token, without revealing what was typed. */
+export function describeConfirmMismatch(confirm: string | undefined, token: string): string | null {
+  if (confirm === token) return null;
+  if (confirm === undefined || confirm === '') return 'confirm is empty';
+  const trimmed = confirm.trim();
+  if (trimmed === '') return 'confirm is only whitespace';
+  if (trimmed === token) return 'confirm differs from the token only by surrounding whitespace';
+  if (confirm.toLowerCase() === token.toLowerCase()) return 'confirm differs from the token only by letter case';
+  if (trimmed.toLowerCase() === token.toLowerCase()) {
+    return 'confirm differs from the token by letter case and surrounding whitespace';
+  }
+  if (confirm.replace(/\s+/g, '') === token.replace(/\s+/g, '')) return 'confirm differs from the token by whitespace inside it';
+  return 'confirm does not equal the token';
+}
+
+/**
+ * Check that a plan is a coherent plan of this module. A plan that contradicts itself or names
+ * another module is a bad plan: evaluation failed, so the guard blocks.
+ */
+export function planProblem(module: GuardInput['module'], plan: ModulePlan): string | null {
+  if (plan.name !== module.name) return `the plan is of module '${plan.name}', not '${module.name}'`;
+  if (plan.class !== module.class) return `the plan says class '${plan.class}' but module.yaml says '${module.class}'`;
+  if (plan.expected_state !== module.expectedState) {
+    return `the plan says expected_state '${plan.expected_state}' but module.yaml says '${module.expectedState}'`;
+  }
+  if (!Array.isArray(plan.drift)) return 'the plan has no drift list';
+  const unknown = plan.drift.filter((d) => !DRIFT_KEYS.includes(d?.key));
+  if (unknown.length > 0) return `the plan has unknown drift keys: ${unknown.map((d) => JSON.stringify(d?.key)).join(', ')}`;
+  if (plan.in_sync !== (plan.drift.length === 0)) {
+    return `the plan says in_sync=${String(plan.in_sync)} with ${plan.drift.length} drift item(s)`;
+  }
+  return null;
+}
+
+function backupSummary(b: BackupReport | EvaluationError | undefined): GuardResult['backup'] {
+  if (b === undefined) return null;
+  if (isEvaluationError(b)) {
+    return { verified: false, path: null, matched_module: null, problems: [{ code: 'unreadable', message: b.error }] };
+  }
+  return { verified: b.verified === true, path: b.path, matched_module: b.matched_module, problems: b.problems ?? [] };
+}
+
+export function decide(input: GuardInput): GuardResult {
+  const { module } = input;
+  const reasons: GuardReason[] = [];
+  let driftKeys: DriftKey[] = [];
+  let planKnown = false;
+
+  if (isEvaluationError(input.plan)) {
+    reasons.push({
+      code: EVALUATION_REASONS.includes(input.plan.reason) ? input.plan.reason : 'internal',
+      message: `could not plan module '${module.name}': ${input.plan.error}`,
+      fix: 'Fix the cause above (engine reachable, compose file renders) and run again; the guard never allows what it cannot plan.',
+    });
+  } else {
+    const problem = planProblem(module, input.plan);
+    if (problem) {
+      reasons.push({
+        code: 'internal',
+        message: `the plan of module '${module.name}' cannot be trusted: ${problem}`,
+        fix: 'Re-run the plan; if this persists, report it: stateguard failed closed.',
+      });
+    } else {
+      planKnown = true;
+      driftKeys = [...new Set(input.plan.drift.map((d) => d.key))];
+    }
+  }
+
+  // A malformed boolean blocks whatever the class or drift (DESIGN §4.4): the request is ambiguous.
+  if (isInvalidBoolean(input.allowStateful)) {
+    reasons.push({
+      code: 'invalid-input',
+      input: 'allow-stateful',
+      message: `allow-stateful must be exactly 'true' or 'false', got ${JSON.stringify(input.allowStateful.invalid)} (booleans are never coerced: yes/1/TRUE are refused)`,
+      fix: "Set allow-stateful to true or false (a workflow_dispatch boolean input passes exactly 'true' or 'false').",
+    });
+  }
+
+  if (planKnown && reasons.length === 0 && driftKeys.length === 0) {
+    return { module: module.name, decision: 'no-op', reasons: [], drift_keys: [], backup: null, failure_reason: '' };
+  }
+  if (planKnown && reasons.length === 0 && module.class === 'stateless') {
+    return { module: module.name, decision: 'allowed', reasons: [], drift_keys: driftKeys, backup: null, failure_reason: '' };
+  }
+
+  // From here: a stateful or sidecar module with drift, or a module whose plan is unknown. For an
+  // unknown plan of a stateless module nothing but the plan failed; for stateful/sidecar modules
+  // every condition is still checked, so the operator sees the complete list in one run.
+  // The stateful conditions matter only when there is (or may be) something to apply.
+  const stateful = module.class !== 'stateless' && (!planKnown || driftKeys.length > 0);
+
+  if (stateful) {
+    if (module.expectedState !== 'exited-success') {
+      reasons.push({
+        code: 'drift-not-allowed',
+        message: `module '${module.name}' is ${module.class} and long-running (expected_state: ${module.expectedState}); the stateful path only re-runs one-shots (expected_state: exited-success)`,
+        fix: 'Change a long-running stateful module through a reviewed maintenance procedure (snapshot, deploy, verify), not stateful-apply.',
+      });
+    }
+    if (planKnown) {
+      const notApplicable = driftKeys.filter((k) => !STATEFUL_APPLICABLE_DRIFT.includes(k));
+      if (notApplicable.length > 0) {
+        reasons.push({
+          code: 'drift-not-allowed',
+          message: `module '${module.name}' has drift this path never applies to a ${module.class} module: ${notApplicable.join(', ')} (only ${STATEFUL_APPLICABLE_DRIFT.join(', ')} is applied)`,
+          fix: 'Resolve that drift by hand with a backup in place (e.g. an image bump is an upgrade, not a re-run), then re-plan.',
+        });
+      }
+    }
+    if (input.allowStateful !== true) {
+      reasons.push({
+        code: 'not-allowed',
+        input: 'allow-stateful',
+        message: `allow-stateful is not true; module '${module.name}' is ${module.class}`,
+        fix: "Set allow-stateful to 'true' (the workflow's allow_stateful checkbox) to change a stateful or sidecar module.",
+      });
+    }
+    const backup = input.backup;
+    if (backup === undefined) {
+      reasons.push({
+        code: 'backup-rejected',
+        input: 'backup-ref',
+        message: 'no backup-ref was given',
+        fix: `Take a backup (stateguard snapshot --module <parent>) and pass its path as backup-ref; it must live under a backup-root.`,
+      });
+    } else if (isEvaluationError(backup)) {
+      reasons.push({
+        code: 'backup-rejected',
+        input: 'backup-ref',
+        message: `the backup could not be verified: ${backup.error}`,
+        fix: 'Pass a backup-ref that is a readable .tar.gz under a backup-root; run stateguard verify-backup to see why.',
+      });
+    } else if (backup.verified !== true || (backup.problems ?? []).length > 0) {
+      const problems = backup.problems ?? [];
+      const listed = problems.length ? problems.map((p) => `${p.code}: ${p.message}`).join('; ') : 'verify-backup did not confirm it';
+      reasons.push({
+        code: 'backup-rejected',
+        input: 'backup-ref',
+        message: `backup-ref ${backup.path} did not pass verify-backup (${listed})`,
+        fix: 'Fix each backup problem listed (or take a fresh snapshot) and pass that path as backup-ref.',
+      });
+    }
+    const mismatch = describeConfirmMismatch(input.confirm, input.confirmToken);
+    if (mismatch !== null || input.confirmToken === '') {
+      reasons.push({
+        code: 'confirm-mismatch',
+        input: 'confirm',
+        message: input.confirmToken === '' ? 'the confirm token is empty, so no confirmation can match' : `${mismatch} (the value given is not shown)`,
+        fix: input.confirmToken === ''
+          ? 'Set confirm-token to a non-empty value (default BACKUP_DONE).'
+          : `Set confirm to exactly ${JSON.stringify(input.confirmToken)} (case-sensitive, no spaces) once the backup is done.`,
+      });
+    }
+  }
+
+  const ordered = orderReasons(reasons);
+  // Defensive: an unknown plan or any reason is a block. No branch can reach 'allowed' otherwise.
+  if (ordered.length === 0 && !planKnown) {
+    ordered.push({ code: 'internal', message: 'the plan could not be evaluated', fix: 'Re-run; stateguard failed closed.' });
+  }
+  if (ordered.length > 0) {
+    return {
+      module: module.name,
+      decision: 'blocked',
+      reasons: ordered,
+      drift_keys: driftKeys,
+      backup: backupSummary(input.backup),
+      failure_reason: ordered[0]!.code,
+    };
+  }
+  return { module: module.name, decision: 'allowed', reasons: [], drift_keys: driftKeys, backup: backupSummary(input.backup), failure_reason: '' };
+}
+
+/** Stable sort by FAILURE_PRECEDENCE; reasons outside it go last (still listed, still blocking). */
+export function orderReasons(reasons: readonly GuardReason[]): GuardReason[] {
+  const rank = (r: GuardReason): number => {
+    const i = FAILURE_PRECEDENCE.indexOf(r.code);
+    return i === -1 ? FAILURE_PRECEDENCE.length : i;
+  };
+  return reasons.map((r, i) => ({ r, i })).sort((a, b) => rank(a.r) - rank(b.r) || a.i - b.i).map((x) => x.r);
+}

@@ -1,0 +1,118 @@
+/**
+ * Gathers the guard's inputs (a fresh plan of the module, the backup verdict) and decides.
+ *
+ * The plan and verify functions are passed in: the commands pass the real ones, unit tests pass
+ * fakes. Every error while gathering becomes an EvaluationError that the rule turns into a block;
+ * nothing here can turn a failure into `allowed`.
+ */
+import type { BackupReport } from '../backup/types.js';
+import type { ModulePlan, Plan } from '../drift/types.js';
+import { EnvironmentError, UserError, errorMessage, type FailureReason } from '../errors.js';
+import type { ModuleDecl } from '../model/module.js';
+import type { Runtime } from '../runtime/types.js';
+import { decide, type EvaluationError, type GuardResult, type InvalidBoolean } from './decide.js';
+
+export type PlanModulesFn = (modules: ModuleDecl[], runtime: Runtime, opts?: { only?: string[] }) => Promise<Plan>;
+export type PlanHashFn = (modules: ModulePlan[]) => string;
+export interface VerifyBackupInput {
+  backupRef: string;
+  cwd: string;
+  module: ModuleDecl;
+  backupRoots: string[];
+  now: Date;
+  maxUncompressedBytes: number;
+  maxEntries: number;
+}
+export type VerifyBackupFn = (input: VerifyBackupInput) => Promise<BackupReport>;
+
+export interface GuardDeps {
+  runtime: Runtime;
+  planModules: PlanModulesFn;
+  planHash: PlanHashFn;
+  verifyBackup: VerifyBackupFn;
+}
+
+export interface GuardRequest {
+  /** every module of the repo (planning may need them all), and the one decided on */
+  modules: ModuleDecl[];
+  module: ModuleDecl;
+  allowStateful: boolean | InvalidBoolean;
+  confirm: string | undefined;
+  confirmToken: string;
+  backupRef: string | undefined;
+  backupRoots: string[];
+  cwd: string;
+  now: Date;
+  maxUncompressedBytes: number;
+  maxEntries: number;
+}
+
+export interface GuardEvaluation {
+  result: GuardResult;
+  /** the fresh plan of the module, null when it could not be made */
+  plan: ModulePlan | null;
+  /**
+   * planHash([this module's fresh plan]): the same value `stateguard plan --module <name>` prints
+   * as plan_hash, which is what apply's --expected-plan-hash is compared with.
+   */
+  planHash: string | null;
+}
+
+export function evaluationError(err: unknown): EvaluationError {
+  let reason: FailureReason = 'internal';
+  if (err instanceof EnvironmentError) reason = err.reason;
+  else if (err instanceof UserError) reason = err.reason;
+  return { error: errorMessage(err), reason };
+}
+
+/** Plan exactly one module, fresh. Returns its plan and hash, or why it could not be planned. */
+export async function planOne(
+  modules: ModuleDecl[],
+  module: ModuleDecl,
+  deps: Pick<GuardDeps, 'runtime' | 'planModules' | 'planHash'>,
+): Promise<{ plan: ModulePlan; hash: string } | EvaluationError> {
+  try {
+    const plan = await deps.planModules(modules, deps.runtime, { only: [module.name] });
+    const mine = plan.modules.filter((m) => m.name === module.name);
+    if (mine.length !== 1) {
+      return { error: `the plan has ${mine.length} entries for module '${module.name}' (expected exactly 1)`, reason: 'internal' };
+    }
+    return { plan: mine[0]!, hash: deps.planHash(mine) };
+  } catch (err) {
+    return evaluationError(err);
+  }
+}
+
+export async function evaluateGuard(req: GuardRequest, deps: GuardDeps): Promise<GuardEvaluation> {
+  const planned = await planOne(req.modules, req.module, deps);
+  const plan = 'error' in planned ? planned : planned.plan;
+  // The backup is read only when it can matter: a stateful/sidecar module with drift, or one whose
+  // plan is unknown (then every condition is reported at once).
+  const needsBackup =
+    req.module.class !== 'stateless' && ('error' in planned || planned.plan.drift.length > 0);
+  let backup: BackupReport | EvaluationError | undefined;
+  if (needsBackup && req.backupRef) {
+    try {
+      backup = await deps.verifyBackup({
+        backupRef: req.backupRef,
+        cwd: req.cwd,
+        module: req.module,
+        backupRoots: req.backupRoots,
+        now: req.now,
+        maxUncompressedBytes: req.maxUncompressedBytes,
+        maxEntries: req.maxEntries,
+      });
+    } catch (err) {
+      backup = evaluationError(err);
+    }
+  }
+  const result = decide({
+    module: req.module,
+    plan,
+    allowStateful: req.allowStateful,
+    confirm: req.confirm,
+    confirmToken: req.confirmToken,
+    backup,
+  });
+  return { result, plan: 'error' in planned ? null : planned.plan, planHash: 'error' in planned ? null : planned.hash };
+}
