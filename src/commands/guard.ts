@@ -1,23 +1,98 @@
-/** `stateguard guard` — not implemented yet (its issue has not landed). */
-import { notImplemented } from './not-implemented.js';
-import { FAILURE_REASON_OUTPUT, JSON_INPUT, MODULES_INPUT, ROOT_INPUT } from './spec.js';
+/** `stateguard guard`: the stateful-apply rule (DESIGN §4) on a fresh plan and a verified backup. */
+import { verifyBackup } from '../backup/verify.js';
+import { planHash, planModules } from '../drift/plan.js';
+import { ExitCode, type FailureReason } from '../errors.js';
+import type { GuardResult } from '../guard/decide.js';
+import { evaluateGuard } from '../guard/evaluate.js';
+import { cell, loadValidModules, pickModule } from './common.js';
+import { defineCommand, FAILURE_REASON_OUTPUT, JSON_INPUT, MODULES_INPUT, ROOT_INPUT, type InputDef } from './spec.js';
 
-export const guardCommand = notImplemented(
-  'guard',
-  'Decide whether a module may be applied: allowed, no-op or blocked, with every reason.',
-  [
-    ROOT_INPUT, MODULES_INPUT,
-    { name: 'module', kind: 'string', required: true, description: 'The module to decide on.' },
-    { name: 'allow-stateful', kind: 'boolean', default: 'false', description: "Must be exactly 'true' to change a stateful or sidecar module." },
-    { name: 'backup-ref', kind: 'string', description: 'Path of the verified backup that covers the module.' },
-    { name: 'backup-root', kind: 'list', description: 'Allowed backup directories (repeatable; one per line in the action).' },
-    { name: 'confirm', kind: 'string', description: 'Must equal confirm-token exactly.' },
-    { name: 'confirm-token', kind: 'string', default: 'BACKUP_DONE', description: 'The confirmation token this repo uses.' },
-    JSON_INPUT,
-  ] as const,
-  [
+/** The guard's inputs, shared with apply (which re-runs the guard with the same inputs). */
+export const GUARD_INPUTS = [
+  ROOT_INPUT,
+  MODULES_INPUT,
+  { name: 'module', kind: 'string', required: true, description: 'The module to decide on.' },
+  { name: 'allow-stateful', kind: 'boolean', default: 'false', description: "Must be exactly 'true' to change a stateful or sidecar module." },
+  { name: 'backup-ref', kind: 'string', description: 'Path of the backup (.tar.gz) that covers the module; verified with the verify-backup rules.' },
+  { name: 'backup-root', kind: 'list', description: 'Allowed backup directories (repeatable; one per line in the action). None means every backup is refused.' },
+  { name: 'confirm', kind: 'string', description: 'Must equal confirm-token exactly (case-sensitive). Never echoed.' },
+  { name: 'confirm-token', kind: 'string', default: 'BACKUP_DONE', description: 'The confirmation token this repo uses.' },
+  { name: 'max-uncompressed-bytes', kind: 'size', default: '64G', description: 'verify-backup cap: reject the backup past this many uncompressed bytes.' },
+  { name: 'max-entries', kind: 'integer', default: '1000000', description: 'verify-backup cap: reject the backup past this many entries.' },
+] as const satisfies readonly InputDef[];
+
+/** Reasons that mean "could not evaluate" (exit 3) rather than "no" (exit 1). */
+const COULD_NOT_RUN: readonly FailureReason[] = ['docker-unavailable', 'compose-error', 'internal'];
+
+export function guardExitCode(r: GuardResult): 0 | 1 | 3 {
+  if (r.decision === 'allowed' || r.decision === 'no-op') return ExitCode.ok;
+  return r.failure_reason !== '' && COULD_NOT_RUN.includes(r.failure_reason) ? ExitCode.couldNotRun : ExitCode.no;
+}
+
+export function guardText(r: GuardResult): string {
+  const head = `guard ${r.module}: ${r.decision}${r.drift_keys.length ? ` (drift: ${r.drift_keys.join(', ')})` : ''}`;
+  if (r.decision !== 'blocked') return head;
+  return [head, `failure-reason: ${r.failure_reason}`, ...r.reasons.map((x, i) => `  ${i + 1}. [${x.code}] ${x.message}\n     fix: ${x.fix}`)].join('\n');
+}
+
+export function guardSummary(r: GuardResult): string {
+  const icon = r.decision === 'blocked' ? '⛔' : r.decision === 'no-op' ? '✅' : '🟢';
+  const lines = [`### ${icon} stateguard guard: \`${r.module}\` is ${r.decision}`, ''];
+  if (r.drift_keys.length) lines.push(`Drift: ${r.drift_keys.map((k) => `\`${k}\``).join(', ')}`, '');
+  if (r.backup) lines.push(`Backup: ${r.backup.verified ? 'verified' : 'not verified'}${r.backup.path ? ` (\`${cell(r.backup.path)}\`)` : ''}`, '');
+  if (r.reasons.length) {
+    lines.push('| # | reason | what failed | how to fix |', '|---|---|---|---|');
+    r.reasons.forEach((x, i) => lines.push(`| ${i + 1} | \`${x.code}\` | ${cell(x.message)} | ${cell(x.fix)} |`));
+    lines.push('', `failure-reason: \`${r.failure_reason}\``);
+  }
+  return lines.join('\n');
+}
+
+export const guardCommand = defineCommand({
+  name: 'guard',
+  title: 'stateguard guard',
+  description: 'Decide whether a module may be applied: allowed, no-op or blocked, with every reason.',
+  inputs: [...GUARD_INPUTS, JSON_INPUT] as const,
+  outputs: [
     { name: 'decision', description: 'allowed, no-op or blocked.' },
-    { name: 'reasons', description: 'JSON array of every failed condition.' },
+    { name: 'reasons', description: 'JSON array of every failed condition: {code, message, fix, input}.' },
+    { name: 'plan-hash', description: "plan_hash of the module's fresh plan (what apply's expected-plan-hash compares with)." },
     FAILURE_REASON_OUTPUT,
   ],
-);
+  async run(opts, ctx) {
+    const set = loadValidModules(opts, ctx);
+    const module = pickModule(set, opts.module);
+    const ev = await evaluateGuard(
+      {
+        modules: set.modules,
+        module,
+        allowStateful: opts.allowStateful,
+        confirm: opts.confirm,
+        confirmToken: opts.confirmToken,
+        backupRef: opts.backupRef,
+        backupRoots: opts.backupRoot,
+        cwd: ctx.cwd,
+        now: ctx.now(),
+        maxUncompressedBytes: opts.maxUncompressedBytes,
+        maxEntries: opts.maxEntries,
+      },
+      { runtime: ctx.runtime(), planModules, planHash, verifyBackup },
+    );
+    const r = ev.result;
+    const exitCode = guardExitCode(r);
+    return {
+      exitCode,
+      json: { ...r, plan_hash: ev.planHash },
+      text: guardText(r),
+      outputs: {
+        decision: r.decision,
+        reasons: JSON.stringify(r.reasons),
+        'plan-hash': ev.planHash ?? '',
+        'failure-reason': r.failure_reason,
+      },
+      summary: guardSummary(r),
+      annotations: r.reasons.map((x) => ({ level: 'error' as const, title: `stateguard guard: ${x.code}`, message: `${x.message} — fix: ${x.fix}` })),
+      failureReason: r.failure_reason === '' ? undefined : r.failure_reason,
+    };
+  },
+});

@@ -1,0 +1,243 @@
+/**
+ * The per-module engine lock (DESIGN §6.1).
+ *
+ * A never-started container with a name derived from the compose project and service. Creating a
+ * container with a name is atomic on the engine, so two runners that share the engine (or two jobs
+ * on one runner) cannot both take it — unlike a file lock, which only holds on one machine. The
+ * container carries labels saying who holds the lock and since when; it never runs, so it needs no
+ * resources beyond a name.
+ *
+ * Image: `docker create` needs a local image, and must not pull (a pull would be slow, might
+ * fail, and would change the host). Candidates, by image ID so nothing is ever pulled:
+ *   1. the module's own image, when present locally (the usual case: it ran before, or compose
+ *      pulled it);
+ *   2. the image of any container of the same compose project (the project runs, so its images
+ *      are here);
+ *   3. any image on the engine.
+ * An image without a default command cannot be `create`d; that candidate is skipped and the next
+ * is tried. If none works the apply refuses (could not run) rather than running unlocked.
+ *
+ * A killed apply (cancelled job, lost runner) cannot release its lock. That is deliberate: the
+ * one-shot it started may still be running. The lock then counts as stale once it is older than
+ * max(stale-after, timeout_seconds + 10 min), and only an explicit --break-stale-lock removes it.
+ */
+import { createHash } from 'node:crypto';
+import { EnvironmentError, errorMessage } from '../errors.js';
+import type { ContainerInfo, Runtime } from '../runtime/types.js';
+
+export const LOCK_LABEL = {
+  lock: 'io.stateguard.lock',
+  module: 'io.stateguard.lock.module',
+  project: 'io.stateguard.lock.project',
+  service: 'io.stateguard.lock.service',
+  since: 'io.stateguard.lock.since',
+  holder: 'io.stateguard.lock.holder',
+} as const;
+
+/** Extra time a holder may legitimately need beyond the one-shot's own timeout. */
+export const STALE_MARGIN_MS = 10 * 60 * 1000;
+
+function sanitize(part: string): string {
+  return part.toLowerCase().replace(/[^a-z0-9_.-]+/g, '_').replace(/^[^a-z0-9]+/, '').slice(0, 60);
+}
+
+/**
+ * `stateguard-lock-<project>-<service>-<hash>`: readable, valid as a container name whatever the
+ * inputs, and unique per (project, service) pair — the hash keeps `a-b`/`c` and `a`/`b-c` apart.
+ */
+export function lockName(project: string, service: string): string {
+  const hash = createHash('sha256').update(JSON.stringify([project, service])).digest('hex').slice(0, 10);
+  return `stateguard-lock-${sanitize(project) || 'x'}-${sanitize(service) || 'x'}-${hash}`;
+}
+
+/** Who is applying, from the runner's environment. Identifiers only: nothing here is secret. */
+export function describeHolder(env: Readonly<Record<string, string | undefined>>, host: string, pid: number): string {
+  const parts: string[] = [];
+  if (env.GITHUB_REPOSITORY) parts.push(`repo ${env.GITHUB_REPOSITORY}`);
+  if (env.GITHUB_WORKFLOW) parts.push(`workflow ${JSON.stringify(env.GITHUB_WORKFLOW)}`);
+  if (env.GITHUB_RUN_ID) {
+    parts.push(`run ${env.GITHUB_RUN_ID}${env.GITHUB_RUN_ATTEMPT ? ` attempt ${env.GITHUB_RUN_ATTEMPT}` : ''}`);
+  }
+  if (env.GITHUB_ACTOR) parts.push(`actor ${env.GITHUB_ACTOR}`);
+  parts.push(`host ${host}`, `pid ${pid}`);
+  // Labels are single-line; keep it short and printable.
+  return parts.join(', ').replace(/[\r\n\t]+/g, ' ').slice(0, 400);
+}
+
+export interface LockRequest {
+  module: string;
+  project: string;
+  service: string;
+  /** image references of the module (rendered by compose); tried first when present locally */
+  moduleImages: string[];
+  holder: string;
+  now: Date;
+  /** a lock older than this (and older than timeout + margin) may be broken with breakStale */
+  staleAfterMs: number;
+  breakStale: boolean;
+}
+
+export interface HeldLock {
+  name: string;
+  id: string;
+  since: string;
+  holder: string;
+  /** set when a stale lock was broken to take this one */
+  broke?: { holder: string; since: string };
+}
+
+export interface LockRefusal {
+  name: string;
+  holder: string;
+  since: string;
+  ageMs: number | null;
+  stale: boolean;
+  /** a full sentence: who holds it, since when, and what the operator can do */
+  message: string;
+}
+
+export type LockOutcome = { acquired: true; lock: HeldLock } | { acquired: false; refusal: LockRefusal };
+
+async function imageCandidates(runtime: Runtime, req: LockRequest): Promise<string[]> {
+  const out: string[] = [];
+  const add = (id: string | null | undefined): void => {
+    if (id && !out.includes(id)) out.push(id);
+  };
+  if (req.moduleImages.length > 0) {
+    const ids = await runtime.imageIds(req.moduleImages);
+    for (const ref of req.moduleImages) add(ids[ref]);
+  }
+  const containers = await runtime.listProjectContainers(req.project);
+  for (const c of containers.filter((x) => x.state === 'running')) add(c.imageId);
+  for (const c of containers) add(c.imageId);
+  if (out.length === 0) {
+    const r = await runtime.docker(['image', 'ls', '-q', '--no-trunc']);
+    if (r.code === 0) for (const id of r.stdout.split('\n').map((s) => s.trim()).filter(Boolean).slice(0, 5)) add(id);
+  }
+  return out;
+}
+
+function lockLabels(req: LockRequest): Record<string, string> {
+  return {
+    [LOCK_LABEL.lock]: '1',
+    [LOCK_LABEL.module]: req.module,
+    [LOCK_LABEL.project]: req.project,
+    [LOCK_LABEL.service]: req.service,
+    [LOCK_LABEL.since]: req.now.toISOString(),
+    [LOCK_LABEL.holder]: req.holder,
+  };
+}
+
+async function tryCreate(runtime: Runtime, name: string, images: string[], labels: Record<string, string>): Promise<boolean> {
+  const errors: string[] = [];
+  for (const image of images) {
+    try {
+      return await runtime.createNamedContainer(name, image, labels);
+    } catch (err) {
+      // Typically "No command specified" for an image without CMD: try the next image.
+      errors.push(`${image.slice(0, 19)}: ${errorMessage(err)}`);
+    }
+  }
+  throw new EnvironmentError(
+    images.length === 0
+      ? `cannot take the apply lock ${name}: there is no local image to create the lock container from ` +
+        `(pull the module's image first, e.g. with 'docker compose pull <service>')`
+      : `cannot take the apply lock ${name}: ${errors.join('; ')}`,
+  );
+}
+
+function describeExisting(c: ContainerInfo | undefined, now: Date): { holder: string; since: string; ageMs: number | null; ours: boolean } {
+  if (!c) return { holder: 'unknown (the lock vanished while being read)', since: 'unknown', ageMs: null, ours: true };
+  const ours = c.labels[LOCK_LABEL.lock] === '1';
+  const since = c.labels[LOCK_LABEL.since] || c.createdAt || 'unknown';
+  const t = Date.parse(since);
+  return {
+    holder: ours ? c.labels[LOCK_LABEL.holder] || 'unknown holder' : `a container that is not a stateguard lock (${c.name})`,
+    since,
+    ageMs: Number.isNaN(t) ? null : Math.max(0, now.getTime() - t),
+    ours,
+  };
+}
+
+function minutes(ms: number): string {
+  return `${Math.round(ms / 60_000)} min`;
+}
+
+/**
+ * Take the lock, or say who holds it. A stale lock is broken only with breakStale, and only the
+ * exact container that was found stale is removed (by ID), so a lock taken by someone else in the
+ * meantime is never removed.
+ */
+export async function acquireLock(runtime: Runtime, req: LockRequest, timeoutSeconds: number): Promise<LockOutcome> {
+  const name = lockName(req.project, req.service);
+  const labels = lockLabels(req);
+  const images = await imageCandidates(runtime, req);
+  const staleBoundMs = Math.max(req.staleAfterMs, timeoutSeconds * 1000 + STALE_MARGIN_MS);
+  let broke: HeldLock['broke'];
+  for (let attempt = 0; attempt < 2; attempt++) {
+    if (await tryCreate(runtime, name, images, labels)) {
+      const [me] = await runtime.inspectContainers([name]);
+      if (!me || me.labels[LOCK_LABEL.since] !== labels[LOCK_LABEL.since] || me.labels[LOCK_LABEL.holder] !== req.holder) {
+        throw new EnvironmentError(`took the apply lock ${name} but cannot read it back; refusing to continue`);
+      }
+      return { acquired: true, lock: { name, id: me.id, since: labels[LOCK_LABEL.since]!, holder: req.holder, broke } };
+    }
+    const [existing] = await runtime.inspectContainers([name]);
+    const info = describeExisting(existing, req.now);
+    const stale = info.ours && existing !== undefined && info.ageMs !== null && info.ageMs > staleBoundMs;
+    const refusal = (extra: string): LockOutcome => ({
+      acquired: false,
+      refusal: {
+        name,
+        holder: info.holder,
+        since: info.since,
+        ageMs: info.ageMs,
+        stale,
+        message:
+          `module '${req.module}' is locked by another apply: ${info.holder}, since ${info.since}` +
+          `${info.ageMs !== null ? ` (${minutes(info.ageMs)} ago)` : ''}; lock ${name}. ${extra}`,
+      },
+    });
+    if (!existing) continue; // released between our create and inspect: try once more
+    if (!info.ours) {
+      return refusal('That name is taken by a container stateguard did not create; it is never removed automatically. Inspect it and remove it by hand if it is a leftover.');
+    }
+    if (!stale) {
+      return refusal(
+        `Wait for it to finish. It counts as stale after ${minutes(staleBoundMs)} (max of lock-stale-after-minutes and timeout_seconds + 10 min); ` +
+          `only then can it be broken with break-stale-lock: true.`,
+      );
+    }
+    if (!req.breakStale || attempt > 0) {
+      return refusal(
+        `The lock is stale (older than ${minutes(staleBoundMs)}): its holder probably died. Make sure no apply of this module is running, ` +
+          `then re-run with break-stale-lock: true (--break-stale-lock).`,
+      );
+    }
+    await runtime.removeContainer(existing.id);
+    broke = { holder: info.holder, since: info.since };
+  }
+  const [existing] = await runtime.inspectContainers([name]);
+  const info = describeExisting(existing, req.now);
+  return {
+    acquired: false,
+    refusal: {
+      name,
+      holder: info.holder,
+      since: info.since,
+      ageMs: info.ageMs,
+      stale: false,
+      message: `module '${req.module}' is locked by another apply: ${info.holder}, since ${info.since}; lock ${name}. Wait for it to finish.`,
+    },
+  };
+}
+
+/** Remove exactly our lock container (by ID). Never throws: returns the problem, if any. */
+export async function releaseLock(runtime: Runtime, lock: HeldLock): Promise<string | null> {
+  try {
+    await runtime.removeContainer(lock.id);
+    return null;
+  } catch (err) {
+    return `could not release the apply lock ${lock.name}: ${errorMessage(err)}. Remove it with 'docker rm ${lock.name}' once no apply is running.`;
+  }
+}
