@@ -1,0 +1,150 @@
+/**
+ * lint-workflows: find the workflow files, read each safely, run GitHub's parser and stateguard's
+ * rules, and return every problem sorted. A file that cannot be parsed is a problem (SG001), never
+ * a crash; a path that cannot be read at all is an error the command turns into exit 3.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { errorMessage } from '../errors.js';
+import { MAX_YAML_BYTES } from '../model/yaml-source.js';
+import { checkWorkflow } from './checks.js';
+import { githubParserErrors } from './github-parser.js';
+import { compareProblems, ruleById, type Problem } from './rules.js';
+import { loadWorkflow } from './workflow.js';
+
+export const DEFAULT_PATHS = ['.github/workflows', '.forgejo/workflows', '.gitea/workflows', 'workflows'] as const;
+
+const WORKFLOW_FILE = /\.ya?ml$/i;
+
+/** A path the operator named (or a file in it) that could not be read: "could not run". */
+export class UnreadablePathError extends Error {
+  constructor(
+    readonly target: string,
+    readonly why: string,
+  ) {
+    super(`cannot read ${JSON.stringify(target)}: ${why}`);
+    this.name = 'UnreadablePathError';
+  }
+}
+
+export interface WorkflowTarget {
+  /** absolute path */
+  absolute: string;
+  /** as shown in problems: relative to cwd, forward slashes */
+  display: string;
+}
+
+function display(cwd: string, absolute: string): string {
+  const rel = path.relative(cwd, absolute) || path.basename(absolute);
+  return rel.split(path.sep).join('/');
+}
+
+/**
+ * The workflow files to lint. Directories are read one level deep (runners read only the top level
+ * of a workflows directory) for `*.yml`/`*.yaml`. Missing default directories are skipped; a
+ * missing or unreadable explicit path, or an explicit file that is not YAML, throws.
+ */
+export function findWorkflowFiles(cwd: string, paths: readonly string[]): WorkflowTarget[] {
+  const explicit = paths.length > 0;
+  const found = new Map<string, WorkflowTarget>();
+  for (const p of explicit ? paths : DEFAULT_PATHS) {
+    const absolute = path.resolve(cwd, p);
+    let st;
+    try {
+      st = statSync(absolute);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (!explicit && code === 'ENOENT') continue;
+      throw new UnreadablePathError(p, code === 'ENOENT' ? 'no such file or directory' : (code ?? errorMessage(err)));
+    }
+    if (st.isDirectory()) {
+      let entries: string[];
+      try {
+        entries = readdirSync(absolute);
+      } catch (err) {
+        throw new UnreadablePathError(p, (err as NodeJS.ErrnoException).code ?? errorMessage(err));
+      }
+      for (const name of entries.sort()) {
+        if (!WORKFLOW_FILE.test(name)) continue;
+        const file = path.join(absolute, name);
+        let isFile = false;
+        try {
+          isFile = statSync(file).isFile();
+        } catch (err) {
+          throw new UnreadablePathError(display(cwd, file), (err as NodeJS.ErrnoException).code ?? errorMessage(err));
+        }
+        if (isFile) found.set(file, { absolute: file, display: display(cwd, file) });
+      }
+    } else if (st.isFile()) {
+      if (!WORKFLOW_FILE.test(absolute)) throw new UnreadablePathError(p, 'not a workflow file (expected *.yml or *.yaml)');
+      found.set(absolute, { absolute, display: display(cwd, absolute) });
+    } else {
+      throw new UnreadablePathError(p, 'not a regular file or directory');
+    }
+  }
+  return [...found.values()].sort((a, b) => (a.display < b.display ? -1 : a.display > b.display ? 1 : 0));
+}
+
+/** Every problem of one workflow text (bytes as read from disk). Never throws. */
+export async function lintWorkflowBytes(bytes: Buffer, file: string): Promise<Problem[]> {
+  const yamlProblem = (line: number, column: number, message: string): Problem => ({ file, line, column, rule: 'SG001', severity: ruleById('SG001').severity, message });
+  try {
+    if (bytes.length > MAX_YAML_BYTES) return [yamlProblem(1, 1, `file is ${bytes.length} bytes; the limit is ${MAX_YAML_BYTES} (1 MiB)`)];
+    const loaded = loadWorkflow(bytes, file);
+    if (!loaded.ok) return loaded.problems.map((p) => yamlProblem(p.line, p.column, p.message)).sort(compareProblems);
+    const wf = loaded.workflow;
+    const problems: Problem[] = (await githubParserErrors(file, wf.text)).map((e) => ({
+      file,
+      line: e.line,
+      column: e.column,
+      rule: 'SG000',
+      severity: ruleById('SG000').severity,
+      message: e.message,
+    }));
+    problems.push(...checkWorkflow(wf));
+    return problems.sort(compareProblems);
+  } catch (err) {
+    // e.g. nesting deep enough to exhaust the stack: still a "no" with a reason, never a crash.
+    return [yamlProblem(1, 1, `could not parse the workflow: ${errorMessage(err).split('\n')[0]}`)];
+  }
+}
+
+export interface LintReport {
+  files: string[];
+  problems: Problem[];
+  errors: number;
+  warnings: number;
+}
+
+export async function lintWorkflows(cwd: string, paths: readonly string[]): Promise<LintReport> {
+  const targets = findWorkflowFiles(cwd, paths);
+  const problems: Problem[] = [];
+  for (const t of targets) {
+    let bytes: Buffer | undefined;
+    let size: number;
+    try {
+      size = statSync(t.absolute).size;
+      // A huge file is refused without loading it.
+      if (size <= MAX_YAML_BYTES) bytes = readFileSync(t.absolute);
+    } catch (err) {
+      throw new UnreadablePathError(t.display, (err as NodeJS.ErrnoException).code ?? errorMessage(err));
+    }
+    if (!bytes) {
+      problems.push({ file: t.display, line: 1, column: 1, rule: 'SG001', severity: ruleById('SG001').severity, message: `file is ${size} bytes; the limit is ${MAX_YAML_BYTES} (1 MiB)` });
+      continue;
+    }
+    problems.push(...(await lintWorkflowBytes(bytes, t.display)));
+  }
+  problems.sort(compareProblems);
+  return {
+    files: targets.map((t) => t.display),
+    problems,
+    errors: problems.filter((p) => p.severity === 'error').length,
+    warnings: problems.filter((p) => p.severity === 'warning').length,
+  };
+}
+
+/** `file:line:col: RULE message` */
+export function formatProblemLine(p: Problem): string {
+  return `${p.file}:${p.line}:${p.column}: ${p.rule} ${p.message}`;
+}
