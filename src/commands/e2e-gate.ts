@@ -88,7 +88,9 @@ function validateName(name: string, input: string): void {
 }
 
 function parseCommand(opts: Options): string[] {
-  if (opts.command.length > 0) return opts.command;
+  // Each side reads only its own input: `command` exists in the CLI, `run` in the action.
+  const fromCli = (opts.command as string[] | undefined) ?? [];
+  if (fromCli.length > 0) return fromCli;
   if (opts.run === undefined) return [];
   try {
     return splitShellWords(opts.run);
