@@ -26,7 +26,11 @@ export type BackupProblemCode =
   | 'no-entries'
   | 'too-many-entries'
   | 'too-large'
-  | 'parser-warning';
+  | 'parser-warning'
+  /** the module declares no `backup:` section, so no archive can be accepted for it */
+  | 'no-backup-config'
+  /** a PAX/GNU extension header that is malformed, oversized or could be read two ways */
+  | 'unsupported-header';
 
 export interface BackupProblem {
   code: BackupProblemCode;

@@ -1,24 +1,88 @@
-/** `stateguard verify-backup` — not implemented yet (its issue has not landed). */
-import { notImplemented } from './not-implemented.js';
-import { FAILURE_REASON_OUTPUT, JSON_INPUT, MODULES_INPUT, ROOT_INPUT } from './spec.js';
+/** `stateguard verify-backup`: a backup archive judged as untrusted input (DESIGN §5). */
+import { ExitCode } from '../errors.js';
+import { verifyBackup } from '../backup/verify.js';
+import type { BackupReport } from '../backup/types.js';
+import { cell, loadValidModules, pickModule } from './common.js';
+import { defineCommand, FAILURE_REASON_OUTPUT, JSON_INPUT, MODULES_INPUT, ROOT_INPUT } from './spec.js';
 
-export const verifyBackupCommand = notImplemented(
-  'verify-backup',
-  'Verify a backup archive as untrusted input: location, name, age, checksum, and every entry, without extracting it.',
-  [
-    ROOT_INPUT, MODULES_INPUT,
+export function renderBackupReport(r: BackupReport): { text: string; summary: string } {
+  const lines: string[] = [];
+  if (r.verified) {
+    lines.push(`backup verified: ${r.path}`);
+    lines.push(`  module ${r.matched_module}, taken ${r.created_at}, ${r.entries} entries, ${r.bytes} bytes (${r.uncompressed_bytes} uncompressed)`);
+    lines.push(`  sha256 ${r.sha256}`);
+  } else {
+    lines.push(`backup REJECTED: ${r.path}`);
+    for (const p of r.problems) lines.push(`  [${p.code}] ${p.message}${p.entry !== undefined ? ` (entry ${JSON.stringify(p.entry)})` : ''}`);
+  }
+  const summary = r.verified
+    ? `### stateguard verify-backup: verified\n\n| file | module | taken | entries | bytes | sha256 |\n|---|---|---|---|---|---|\n` +
+      `| ${cell(r.path)} | ${cell(r.matched_module ?? '')} | ${r.created_at} | ${r.entries} | ${r.bytes} | \`${r.sha256}\` |`
+    : `### stateguard verify-backup: rejected\n\n\`${cell(r.path)}\`\n\n| code | problem | entry |\n|---|---|---|\n` +
+      r.problems.map((p) => `| \`${p.code}\` | ${cell(p.message)} | ${p.entry !== undefined ? `\`${cell(p.entry)}\`` : ''} |`).join('\n');
+  return { text: lines.join('\n'), summary };
+}
+
+export const verifyBackupCommand = defineCommand({
+  name: 'verify-backup',
+  title: 'stateguard verify-backup',
+  description: 'Verify a backup archive as untrusted input: location, name, age, checksum, and every entry, without extracting it.',
+  inputs: [
+    ROOT_INPUT,
+    MODULES_INPUT,
     { name: 'module', kind: 'string', required: true, description: 'The module the backup must cover.' },
     { name: 'backup-ref', kind: 'string', required: true, description: 'Path of the .tar.gz backup.' },
-    { name: 'backup-root', kind: 'list', description: 'Allowed backup directories (repeatable; one per line in the action). None means refuse.' },
-    { name: 'max-uncompressed-bytes', kind: 'size', default: '64G', description: 'Stop and reject past this many uncompressed bytes (K/M/G suffixes).' },
+    {
+      name: 'backup-root',
+      kind: 'list',
+      description: 'Allowed backup directories (repeatable; one per line in the action). None means refuse.',
+    },
+    {
+      name: 'max-uncompressed-bytes',
+      kind: 'size',
+      default: '64G',
+      description: 'Stop and reject past this many uncompressed bytes (K/M/G suffixes).',
+    },
     { name: 'max-entries', kind: 'integer', default: '1000000', description: 'Stop and reject past this many archive entries.' },
     JSON_INPUT,
   ] as const,
-  [
+  outputs: [
     { name: 'verified', description: "'true' when the backup passed every check." },
     { name: 'sha256', description: 'sha256 of the archive file.' },
     { name: 'bytes', description: 'Size of the archive file.' },
     { name: 'entries', description: 'Number of entries in the archive.' },
     FAILURE_REASON_OUTPUT,
   ],
-);
+  async run(opts, ctx) {
+    const set = loadValidModules(opts, ctx);
+    const mod = pickModule(set, opts.module);
+    const report = await verifyBackup({
+      backupRef: opts.backupRef,
+      cwd: ctx.cwd,
+      module: mod,
+      backupRoots: opts.backupRoot,
+      now: ctx.now(),
+      maxUncompressedBytes: opts.maxUncompressedBytes,
+      maxEntries: opts.maxEntries,
+    });
+    const { text, summary } = renderBackupReport(report);
+    const reason = report.verified ? undefined : ('backup-rejected' as const);
+    return {
+      exitCode: report.verified ? ExitCode.ok : ExitCode.no,
+      json: report,
+      text,
+      outputs: {
+        verified: String(report.verified),
+        sha256: report.sha256 ?? '',
+        bytes: report.bytes === null ? '' : String(report.bytes),
+        entries: report.entries === null ? '' : String(report.entries),
+        'failure-reason': reason ?? '',
+      },
+      summary,
+      annotations: report.verified
+        ? []
+        : [{ level: 'error' as const, title: 'stateguard verify-backup', message: `backup rejected: ${report.problems.map((p) => `[${p.code}] ${p.message}`).join('; ')}` }],
+      failureReason: reason,
+    };
+  },
+});

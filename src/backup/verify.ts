@@ -1,0 +1,260 @@
+/**
+ * verify-backup (DESIGN §5): is this file a backup we may trust for this module? The file is
+ * untrusted input. Location, name, age and checksum are judged first; then one streaming pass
+ * (./archive.ts) hashes, gunzips and walks it without extracting anything.
+ *
+ * Never throws for anything about the file: every finding, including "missing", "a directory" and
+ * "outside the roots", is a problem with a stable code and `verified: false` (exit 1, not 3).
+ */
+import { constants as fsc } from 'node:fs';
+import { lstat, open, readlink, realpath, type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import type { ModuleDecl } from '../model/module.js';
+import { inspectArchive, type ArchiveInspection } from './archive.js';
+import { CHECKSUM_SUFFIX, checkArchiveName } from './names.js';
+import type { BackupProblem, BackupReport } from './types.js';
+
+export interface VerifyBackupInput {
+  backupRef: string;
+  cwd: string;
+  module: ModuleDecl;
+  backupRoots: string[];
+  now: Date;
+  maxUncompressedBytes: number;
+  maxEntries: number;
+}
+
+/** Read size per chunk: big enough that syscalls and callbacks are noise, small enough for 64 MiB RSS. */
+const READ_CHUNK = 1024 * 1024;
+/** A `.sha256` file is one line; anything larger is not one. */
+const MAX_CHECKSUM_FILE = 4096;
+
+function errnoCode(err: unknown): string | undefined {
+  return (err as NodeJS.ErrnoException | undefined)?.code;
+}
+
+function isInside(root: string, file: string): boolean {
+  const rel = path.relative(root, file);
+  return rel !== '' && !rel.startsWith(`..${path.sep}`) && rel !== '..' && !path.isAbsolute(rel);
+}
+
+interface ResolvedRoots {
+  roots: string[];
+  missing: string[];
+}
+
+async function resolveRoots(roots: readonly string[], cwd: string): Promise<ResolvedRoots> {
+  const out: ResolvedRoots = { roots: [], missing: [] };
+  for (const r of roots) {
+    try {
+      out.roots.push(await realpath(path.resolve(cwd, r)));
+    } catch {
+      out.missing.push(r);
+    }
+  }
+  return out;
+}
+
+function describeFsError(err: unknown): string {
+  const code = errnoCode(err);
+  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
+  if (code === 'ELOOP') return 'too many levels of symbolic links';
+  return (err as Error)?.message ?? String(err);
+}
+
+/** The expected sha256 from a `.sha256` file beside the archive, or a problem; null when absent. */
+async function readChecksumFile(
+  archiveReal: string,
+  refName: string,
+  roots: readonly string[],
+): Promise<{ expected: string } | { problem: BackupProblem } | null> {
+  const file = `${archiveReal}${CHECKSUM_SUFFIX}`;
+  const shown = path.basename(file);
+  try {
+    await lstat(file);
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return null;
+    return { problem: { code: 'checksum-unreadable', message: `${shown}: ${describeFsError(err)}` } };
+  }
+  let fh: FileHandle | undefined;
+  try {
+    const real = await realpath(file);
+    if (!roots.some((r) => isInside(r, real))) {
+      return { problem: { code: 'checksum-unreadable', message: `${shown} resolves outside the backup roots` } };
+    }
+    fh = await open(real, fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK);
+    const st = await fh.stat();
+    if (!st.isFile()) return { problem: { code: 'checksum-unreadable', message: `${shown} is not a regular file` } };
+    if (st.size > MAX_CHECKSUM_FILE) {
+      return { problem: { code: 'checksum-unreadable', message: `${shown} is ${st.size} bytes; a checksum file is one line` } };
+    }
+    const text = (await fh.readFile()).toString('utf8');
+    const line = text.split(/\r?\n/).find((l) => l.trim() !== '')?.trim() ?? '';
+    // `sha256sum` writes `<hex>  <name>` (or `<hex> *<name>` in binary mode); a bare hex is accepted too.
+    const m = /^([0-9a-fA-F]{64})(?:\s+\*?(.+))?$/.exec(line);
+    if (!m) {
+      return { problem: { code: 'checksum-unreadable', message: `${shown} is not '<sha256 hex>  <file name>' (as sha256sum writes it)` } };
+    }
+    const named = m[2]?.trim();
+    if (named !== undefined && path.basename(named) !== path.basename(archiveReal) && path.basename(named) !== refName) {
+      return {
+        problem: {
+          code: 'checksum-mismatch',
+          message: `${shown} is the checksum of ${JSON.stringify(named.slice(0, 200))}, not of ${path.basename(archiveReal)}`,
+        },
+      };
+    }
+    return { expected: m[1]!.toLowerCase() };
+  } catch (err) {
+    return { problem: { code: 'checksum-unreadable', message: `${shown}: ${describeFsError(err)}` } };
+  } finally {
+    await fh?.close().catch(() => undefined);
+  }
+}
+
+export async function verifyBackup(input: VerifyBackupInput): Promise<BackupReport> {
+  const absRef = path.resolve(input.cwd, input.backupRef || '.');
+  const report: BackupReport = {
+    verified: false,
+    path: absRef,
+    sha256: null,
+    bytes: null,
+    uncompressed_bytes: null,
+    entries: null,
+    created_at: null,
+    matched_module: null,
+    problems: [],
+  };
+  try {
+    await verifyInto(report, input, absRef);
+  } catch (err) {
+    // Defence in depth: nothing above should throw, but if it does the answer is still "no".
+    report.problems.push({ code: 'unreadable', message: `verification failed: ${(err as Error)?.message ?? String(err)}` });
+  }
+  report.verified = report.problems.length === 0;
+  return report;
+}
+
+async function verifyInto(report: BackupReport, input: VerifyBackupInput, absRef: string): Promise<void> {
+  const problems = report.problems;
+  const mod = input.module;
+  if (!input.backupRef) {
+    problems.push({ code: 'not-found', message: 'no backup-ref was given: name the .tar.gz backup to verify' });
+    return;
+  }
+  if (!mod.backup) {
+    problems.push({
+      code: 'no-backup-config',
+      message: `module '${mod.name}' declares no backup: section (ref_modules, max_age_hours), so no backup can be accepted for it`,
+    });
+  }
+
+  // ---- where is it, really? ----
+  if (input.backupRoots.length === 0) {
+    problems.push({
+      code: 'no-backup-root',
+      message: 'no backup root is configured: pass --backup-root DIR (repeatable) naming where backups may live',
+    });
+  }
+  const { roots, missing } = await resolveRoots(input.backupRoots, input.cwd);
+  let real: string | null = null;
+  try {
+    real = await realpath(absRef);
+    report.path = real;
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code === 'ENOENT' || code === 'ENOTDIR') {
+      problems.push({ code: 'not-found', message: `${input.backupRef} does not exist` });
+    } else {
+      problems.push({ code: 'unreadable', message: `${input.backupRef}: ${describeFsError(err)}` });
+    }
+  }
+  let inside = false;
+  if (real && input.backupRoots.length > 0) {
+    inside = roots.some((r) => isInside(r, real!));
+    if (!inside) {
+      const missingNote = missing.length ? ` (roots that do not exist: ${missing.join(', ')})` : '';
+      problems.push({
+        code: 'outside-backup-root',
+        message: `${real} (the real path, symlinks resolved) is not inside a backup root: ${roots.join(', ') || 'none exist'}${missingNote}`,
+      });
+    }
+  }
+
+  // ---- its name: module and age ----
+  if (mod.backup) {
+    const allowed = [...new Set([mod.name, ...mod.backup.refModules])];
+    const verdict = checkArchiveName(path.basename(real ?? absRef), allowed, mod.backup.maxAgeHours, input.now);
+    problems.push(...verdict.problems);
+    report.matched_module = verdict.matchedModule;
+    report.created_at = verdict.createdAt?.toISOString() ?? null;
+  }
+
+  // Never open a file outside the roots: reading it is what the roots exist to prevent.
+  if (!real || !inside) return;
+
+  let fh: FileHandle | undefined;
+  try {
+    try {
+      // O_NOFOLLOW: the real path has no links left, so a link appearing now is a swap; refuse it.
+      // O_NONBLOCK: opening a FIFO must not hang.
+      fh = await open(real, fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK);
+    } catch (err) {
+      const code = errnoCode(err);
+      if (code === 'EISDIR') problems.push({ code: 'not-a-regular-file', message: `${real} is a directory` });
+      else if (code === 'ENOENT') problems.push({ code: 'not-found', message: `${real} disappeared while being verified` });
+      else problems.push({ code: 'unreadable', message: `${real}: ${describeFsError(err)}` });
+      return;
+    }
+    const st = await fh.stat();
+    if (st.isDirectory()) {
+      problems.push({ code: 'not-a-regular-file', message: `${real} is a directory, not a backup file` });
+      return;
+    }
+    if (!st.isFile()) {
+      problems.push({ code: 'not-a-regular-file', message: `${real} is not a regular file (a device, FIFO or socket)` });
+      return;
+    }
+    // The descriptor, not the name, is what gets read: confirm it is the file inside the root.
+    const viaProc = await readlink(`/proc/self/fd/${fh.fd}`).catch(() => null);
+    if (viaProc !== null && viaProc !== real) {
+      problems.push({ code: 'outside-backup-root', message: `${real} was replaced while being opened (now ${viaProc})` });
+      return;
+    }
+    report.bytes = st.size;
+    if (st.size === 0) {
+      problems.push({ code: 'empty-file', message: `${real} is empty (0 bytes)` });
+      return;
+    }
+    const checksum = await readChecksumFile(real, path.basename(absRef), roots);
+    if (checksum && 'problem' in checksum) problems.push(checksum.problem);
+
+    let inspection: ArchiveInspection;
+    const stream = fh.createReadStream({ highWaterMark: READ_CHUNK, autoClose: false, start: 0 });
+    try {
+      inspection = await inspectArchive(stream, {
+        maxUncompressedBytes: input.maxUncompressedBytes,
+        maxEntries: input.maxEntries,
+      });
+    } finally {
+      stream.destroy();
+    }
+    problems.push(...inspection.problems);
+    report.entries = inspection.entries;
+    report.uncompressed_bytes = inspection.uncompressedBytes;
+    if (inspection.readToEnd) {
+      report.sha256 = inspection.sha256;
+      if (inspection.bytesRead !== st.size) {
+        problems.push({ code: 'unreadable', message: `${real} changed size while being read (${st.size} -> ${inspection.bytesRead} bytes)` });
+      }
+      if (checksum && 'expected' in checksum && checksum.expected !== inspection.sha256) {
+        problems.push({
+          code: 'checksum-mismatch',
+          message: `sha256 is ${inspection.sha256} but ${path.basename(real)}${CHECKSUM_SUFFIX} says ${checksum.expected}`,
+        });
+      }
+    }
+  } finally {
+    await fh?.close().catch(() => undefined);
+  }
+}

@@ -1,0 +1,163 @@
+/**
+ * Hostile (and good) tar/gzip archives built by test code, byte by byte, so no binary blob is
+ * committed and every case says exactly what it contains. Headers are written by hand (not by a
+ * tar library) so tests can produce what no well-behaved writer would: `..` paths, bad checksums,
+ * devices, sparse markers, PAX/GNU tricks.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import zlib from 'node:zlib';
+
+export interface HeaderSpec {
+  name: string;
+  /** type flag character: '0' file, '' old file, '1' hard link, '2' symlink, '3' char dev, '4' block dev, '5' dir, '6' FIFO, '7' contiguous, 'S' sparse, 'x' PAX, 'g' global PAX, 'L' GNU long name, 'K' GNU long link */
+  type?: string;
+  size?: number;
+  mode?: number;
+  linkname?: string;
+  /** ustar prefix field (155 bytes) */
+  prefix?: string;
+  mtime?: number;
+  /** 'ustar' (POSIX, default), 'gnu' (GNU magic), 'v7' (no magic) */
+  format?: 'ustar' | 'gnu' | 'v7';
+  /** corrupt the stored checksum */
+  badChecksum?: boolean;
+  devmajor?: number;
+  devminor?: number;
+}
+
+function octal(n: number, width: number): string {
+  return n.toString(8).padStart(width - 1, '0') + '\0';
+}
+
+/** One 512-byte header block. */
+export function tarHeader(h: HeaderSpec): Buffer {
+  const b = Buffer.alloc(512);
+  b.write(h.name, 0, 100, 'utf8');
+  b.write(octal(h.mode ?? (h.type === '5' ? 0o755 : 0o644), 8), 100, 'ascii');
+  b.write(octal(0, 8), 108, 'ascii');
+  b.write(octal(0, 8), 116, 'ascii');
+  b.write(octal(h.size ?? 0, 12), 124, 'ascii');
+  b.write(octal(h.mtime ?? 1_700_000_000, 12), 136, 'ascii');
+  b.write(h.type ?? '0', 156, 'latin1');
+  if (h.linkname) b.write(h.linkname, 157, 100, 'utf8');
+  const format = h.format ?? 'ustar';
+  if (format === 'ustar') b.write('ustar\u000000', 257, 'latin1');
+  if (format === 'gnu') b.write('ustar  \u0000', 257, 'latin1');
+  if (format !== 'v7') {
+    b.write('root', 265, 'ascii');
+    b.write('root', 297, 'ascii');
+    b.write(octal(h.devmajor ?? 0, 8), 329, 'ascii');
+    b.write(octal(h.devminor ?? 0, 8), 337, 'ascii');
+    if (h.prefix) b.write(h.prefix, 345, 155, 'utf8');
+  }
+  b.fill(0x20, 148, 156);
+  let sum = 0;
+  for (const byte of b) sum += byte;
+  if (h.badChecksum) sum += 1;
+  b.write(octal(sum, 7) + ' ', 148, 'ascii');
+  return b;
+}
+
+function pad(body: Buffer): Buffer {
+  const rem = body.length % 512;
+  return rem === 0 ? body : Buffer.concat([body, Buffer.alloc(512 - rem)]);
+}
+
+/** A header plus its body (padded to 512). `size` defaults to the body length. */
+export function entry(h: HeaderSpec, body: Buffer | string = Buffer.alloc(0)): Buffer {
+  const data = typeof body === 'string' ? Buffer.from(body) : body;
+  return Buffer.concat([tarHeader({ size: data.length, ...h }), pad(data)]);
+}
+
+export const file = (name: string, body: Buffer | string = 'data\n', extra: Partial<HeaderSpec> = {}): Buffer =>
+  entry({ name, type: '0', ...extra }, body);
+export const dir = (name: string, extra: Partial<HeaderSpec> = {}): Buffer => entry({ name, type: '5', ...extra });
+
+/** One PAX record, with its self-counting length. */
+export function paxRecord(key: string, value: string): string {
+  const rest = ` ${key}=${value}\n`;
+  let len = Buffer.byteLength(rest) + 1;
+  while (String(len).length + Buffer.byteLength(rest) !== len) len = String(len).length + Buffer.byteLength(rest);
+  return `${len}${rest}`;
+}
+
+/** A PAX extended header ('x', or 'g' when global) from records or raw body text. */
+export function pax(records: Record<string, string> | string, global = false): Buffer {
+  const body = typeof records === 'string' ? records : Object.entries(records).map(([k, v]) => paxRecord(k, v)).join('');
+  return entry({ name: global ? 'pax_global_header' : 'PaxHeaders/x', type: global ? 'g' : 'x' }, body);
+}
+
+/** A GNU long name ('L') or long link ('K') header carrying `longName`. */
+export function gnuLong(longName: string, kind: 'L' | 'K' = 'L'): Buffer {
+  return entry({ name: '././@LongLink', type: kind, format: 'gnu' }, `${longName}\0`);
+}
+
+export const END = Buffer.alloc(1024);
+
+/** Concatenate entries and the end-of-archive marker, padded to a 10 KiB record like GNU tar. */
+export function tar(...entries: Buffer[]): Buffer {
+  const body = Buffer.concat([...entries, END]);
+  const rem = body.length % 10240;
+  return rem === 0 ? body : Buffer.concat([body, Buffer.alloc(10240 - rem)]);
+}
+
+export function gz(data: Buffer): Buffer {
+  return zlib.gzipSync(data);
+}
+
+/** Flip the gzip CRC32 in the trailer (the 8 bytes at the end are CRC32 then ISIZE). */
+export function badCrc(gzipped: Buffer): Buffer {
+  const out = Buffer.from(gzipped);
+  out[out.length - 8] ^= 0xff;
+  return out;
+}
+
+/**
+ * A decompression bomb: one tar entry `big` claiming `total` bytes of zeros, gzipped, without ever
+ * holding `total` bytes in memory. gzip members concatenate into one valid stream, so one
+ * compressed 1 MiB member of zeros (~1 KiB) is repeated.
+ */
+export function zerosBomb(total: number): Buffer {
+  const chunk = Buffer.alloc(1024 * 1024);
+  const member = zlib.gzipSync(chunk, { level: 9 });
+  const parts: Buffer[] = [zlib.gzipSync(tarHeader({ name: 'big', type: '0', size: total }))];
+  for (let done = 0; done < total; done += chunk.length) parts.push(member);
+  return Buffer.concat(parts);
+}
+
+/** Many empty files: a tiny archive with a huge entry count. */
+export function entryCountBomb(count: number): Buffer {
+  const one = tarHeader({ name: 'f', type: '0', size: 0 });
+  const gzip = zlib.gzipSync(Buffer.concat(Array.from({ length: count }, () => one)), { level: 9 });
+  return gzip;
+}
+
+/** Build a directory of files under a temp dir and archive it with GNU tar in `format`. */
+export function gnuTarArchive(
+  files: Record<string, string | Buffer | null>,
+  format: 'pax' | 'gnu' | 'ustar' | 'v7',
+  topDir = 'store-data',
+): Buffer {
+  const work = mkdtempSync(path.join(tmpdir(), 'sg-gnutar-'));
+  try {
+    const root = path.join(work, topDir);
+    mkdirSync(root, { recursive: true });
+    for (const [rel, content] of Object.entries(files)) {
+      const p = path.join(root, rel);
+      if (content === null) mkdirSync(p, { recursive: true });
+      else {
+        mkdirSync(path.dirname(p), { recursive: true });
+        writeFileSync(p, content);
+      }
+    }
+    const out = path.join(work, 'out.tar.gz');
+    const r = spawnSync('tar', [`--format=${format}`, '-czf', out, '-C', work, topDir], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`tar failed: ${r.stderr}`);
+    return readFileSync(out);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,452 @@
+/**
+ * verify-backup against a hostile corpus built by test code (test/support/archives.ts), plus the
+ * good archives it must accept. Every case asserts the verdict AND the stable problem code.
+ */
+import { afterAll, describe, expect, it } from '@jest/globals';
+import { execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { create as tarCreate } from 'tar';
+import { verifyBackup } from '../../../src/backup/verify.js';
+import { inspectArchive } from '../../../src/backup/archive.js';
+import type { BackupProblemCode } from '../../../src/backup/types.js';
+import type { ModuleDecl } from '../../../src/model/module.js';
+import {
+  END,
+  badCrc,
+  dir,
+  entry,
+  entryCountBomb,
+  file,
+  gnuLong,
+  gnuTarArchive,
+  gz,
+  pax,
+  paxRecord,
+  tar,
+  tarHeader,
+  zerosBomb,
+} from '../../support/archives.js';
+
+const made: string[] = [];
+afterAll(() => {
+  for (const d of made) rmSync(d, { recursive: true, force: true });
+});
+function tempDir(prefix = 'sg-backup-'): string {
+  const d = mkdtempSync(path.join(tmpdir(), prefix));
+  made.push(d);
+  return d;
+}
+
+export function moduleDecl(name: string, backup?: { refModules: string[]; maxAgeHours: number }): ModuleDecl {
+  return {
+    name,
+    class: backup ? 'stateful' : 'stateless',
+    compose: { file: 'compose.yaml', path: '/x/compose.yaml', display: 'compose.yaml', project: 'p', service: name },
+    expectedState: 'running',
+    timeoutSeconds: 300,
+    backup,
+    volumes: [],
+    ephemeralPaths: [],
+    dependsOnHealthy: [],
+    file: `modules/${name}/module.yaml`,
+    absFile: `/x/modules/${name}/module.yaml`,
+  } as unknown as ModuleDecl;
+}
+
+const NOW = new Date('2026-03-10T12:00:00Z');
+const STAMP = '20260310T110000Z'; // one hour before NOW
+const STORE = moduleDecl('store', { refModules: ['store'], maxAgeHours: 24 });
+const STORE_INIT = moduleDecl('store-init', { refModules: ['store'], maxAgeHours: 24 });
+const LIMITS = { maxUncompressedBytes: 64 * 1024 ** 3, maxEntries: 1_000_000 };
+
+/** A good, small archive: a volume dir with two files. */
+const GOOD = gz(tar(dir('store-data/'), file('store-data/a.txt', 'hello\n'), file('store-data/empty', '')));
+
+async function verify(
+  content: Buffer | null,
+  opts: { name?: string; module?: ModuleDecl; sha256File?: string; limits?: Partial<typeof LIMITS>; roots?: string[] } = {},
+) {
+  const root = tempDir();
+  const name = opts.name ?? `store-${STAMP}.tar.gz`;
+  if (content) writeFileSync(path.join(root, name), content);
+  if (opts.sha256File !== undefined) writeFileSync(path.join(root, `${name}.sha256`), opts.sha256File);
+  return verifyBackup({
+    backupRef: path.join(root, name),
+    cwd: root,
+    module: opts.module ?? STORE,
+    backupRoots: opts.roots ?? [root],
+    now: NOW,
+    ...LIMITS,
+    ...opts.limits,
+  });
+}
+
+function codes(r: { problems: { code: BackupProblemCode }[] }): BackupProblemCode[] {
+  return [...new Set(r.problems.map((p) => p.code))].sort();
+}
+
+interface HostileCase {
+  name: string;
+  archive: () => Buffer;
+  code: BackupProblemCode;
+}
+
+const hostileArchives: HostileCase[] = [
+  { name: '../x', archive: () => gz(tar(file('../x'))), code: 'unsafe-path' },
+  { name: 'a/../../x', archive: () => gz(tar(file('a/../../x'))), code: 'unsafe-path' },
+  { name: 'a directory named ..', archive: () => gz(tar(dir('store-data/../'))), code: 'unsafe-path' },
+  { name: 'absolute path', archive: () => gz(tar(file('/etc/cron.d/evil'))), code: 'unsafe-path' },
+  { name: 'absolute path via the ustar prefix', archive: () => gz(tar(file('x', 'd', { prefix: '/etc' }))), code: 'unsafe-path' },
+  { name: '.. via the ustar prefix', archive: () => gz(tar(file('x', 'd', { prefix: 'a/../..' }))), code: 'unsafe-path' },
+  { name: 'PAX path override to ../x', archive: () => gz(tar(pax({ path: '../x' }), file('innocent.txt'))), code: 'unsafe-path' },
+  { name: 'PAX path override to an absolute path', archive: () => gz(tar(pax({ path: '/root/.ssh/authorized_keys' }), file('ok'))), code: 'unsafe-path' },
+  { name: 'GNU long name with ../', archive: () => gz(tar(gnuLong(`${'a/'.repeat(60)}../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../../x`), file('short'))), code: 'unsafe-path' },
+  { name: 'GNU long name, absolute', archive: () => gz(tar(gnuLong(`/${'b'.repeat(150)}`), file('short'))), code: 'unsafe-path' },
+  { name: 'backslash separator tricks', archive: () => gz(tar(file('..\\..\\windows\\x'))), code: 'unsafe-path' },
+  { name: 'drive letter', archive: () => gz(tar(file('C:/Windows/x'))), code: 'unsafe-path' },
+  { name: 'control character (newline) in a name', archive: () => gz(tar(file('a\nb'))), code: 'unsafe-path' },
+  { name: 'NUL inside a PAX path', archive: () => gz(tar(pax({ path: 'ok\0/../../x' }), file('ok'))), code: 'unsafe-path' },
+  { name: 'symlink (absolute target)', archive: () => gz(tar(entry({ name: 'link', type: '2', linkname: '/etc/passwd' }))), code: 'forbidden-entry-type' },
+  { name: 'symlink (relative target)', archive: () => gz(tar(entry({ name: 'link', type: '2', linkname: '../../etc' }))), code: 'forbidden-entry-type' },
+  { name: 'hard link', archive: () => gz(tar(file('a'), entry({ name: 'b', type: '1', linkname: 'a' }))), code: 'forbidden-entry-type' },
+  { name: 'character device', archive: () => gz(tar(entry({ name: 'null', type: '3', devmajor: 1, devminor: 3 }))), code: 'forbidden-entry-type' },
+  { name: 'block device', archive: () => gz(tar(entry({ name: 'sda', type: '4', devmajor: 8, devminor: 0 }))), code: 'forbidden-entry-type' },
+  { name: 'FIFO', archive: () => gz(tar(entry({ name: 'pipe', type: '6' }))), code: 'forbidden-entry-type' },
+  { name: 'contiguous file (type 7)', archive: () => gz(tar(entry({ name: 'c', type: '7' }, 'x'))), code: 'forbidden-entry-type' },
+  { name: 'unknown type flag', archive: () => gz(tar(entry({ name: 'q', type: 'Q' }, 'x'))), code: 'forbidden-entry-type' },
+  { name: 'GNU sparse (old type S)', archive: () => gz(tar(entry({ name: 'sparse', type: 'S', format: 'gnu' }, 'x'))), code: 'forbidden-entry-type' },
+  {
+    name: 'GNU sparse 1.0 (PAX GNU.sparse.* records)',
+    archive: () => gz(tar(pax({ 'GNU.sparse.major': '1', 'GNU.sparse.minor': '0', 'GNU.sparse.name': 'db', 'GNU.sparse.realsize': '1048576' }), file('GNUSparseFile.0/db', '1\n0\n512\n'))),
+    code: 'forbidden-entry-type',
+  },
+  {
+    name: 'GNU sparse 0.1 (PAX GNU.sparse.map)',
+    archive: () => gz(tar(pax({ 'GNU.sparse.size': '1048576', 'GNU.sparse.numblocks': '1', 'GNU.sparse.map': '0,512' }), file('db', 'x'))),
+    code: 'forbidden-entry-type',
+  },
+  { name: 'GNU long link on a regular file', archive: () => gz(tar(gnuLong('target', 'K'), file('f'))), code: 'unsupported-header' },
+  { name: 'truncated gzip', archive: () => gz(tar(file('a', randomBytes(20000)))).subarray(0, 5000), code: 'truncated' },
+  { name: 'bad gzip CRC', archive: () => badCrc(gz(tar(file('a', 'payload')))), code: 'gzip-corrupt' },
+  { name: 'bad tar header checksum', archive: () => gz(tar(file('a', 'x', { badChecksum: true }))), code: 'tar-corrupt' },
+  { name: 'a plain tar named .tar.gz', archive: () => tar(file('a')), code: 'gzip-corrupt' },
+  { name: 'random bytes', archive: () => randomBytes(4096), code: 'gzip-corrupt' },
+  { name: 'random bytes after a gzip magic', archive: () => Buffer.concat([Buffer.from([0x1f, 0x8b, 8, 0]), randomBytes(4096)]), code: 'gzip-corrupt' },
+  { name: 'an empty tar', archive: () => gz(END), code: 'no-entries' },
+  { name: 'an empty gzip', archive: () => gz(Buffer.alloc(0)), code: 'tar-corrupt' },
+  { name: 'tar cut inside a body, in a valid gzip', archive: () => gz(file('a', randomBytes(5000)).subarray(0, 2048)), code: 'truncated' },
+  { name: 'tar cut at an entry boundary (no end marker), in a valid gzip', archive: () => gz(Buffer.concat([file('a'), file('b')])), code: 'truncated' },
+  { name: 'tar cut inside a header, in a valid gzip', archive: () => gz(Buffer.concat([file('a'), tarHeader({ name: 'b' }).subarray(0, 300)])), code: 'truncated' },
+  { name: 'a gzip inside the gzip', archive: () => gz(gz(tar(file('a')))), code: 'tar-corrupt' },
+  { name: 'bytes after the gzip trailer', archive: () => Buffer.concat([gz(tar(file('a'))), Buffer.alloc(64)]), code: 'gzip-corrupt' },
+  { name: 'data hidden after the end-of-archive marker', archive: () => gz(Buffer.concat([tar(file('a')), file('hidden/../../x')])), code: 'tar-corrupt' },
+  { name: 'malformed PAX record (length does not add up)', archive: () => gz(tar(pax('99 path=../x\n'), file('ok'))), code: 'unsupported-header' },
+  { name: 'PAX path with a newline (read two ways)', archive: () => gz(tar(pax(paxRecord('path', 'a\n12 path=b')), file('ok'))), code: 'unsafe-path' },
+  { name: 'global PAX header overriding size', archive: () => gz(tar(pax({ size: '0' }, true), file('a', 'data'))), code: 'unsupported-header' },
+  { name: 'PAX size that is not a number', archive: () => gz(tar(pax({ size: 'lots' }), file('a'))), code: 'unsupported-header' },
+];
+
+describe('verify-backup: hostile archives are rejected with a stable code', () => {
+  it.each(hostileArchives)('$name -> $code', async ({ archive, code }) => {
+    const r = await verify(archive());
+    expect(r.verified).toBe(false);
+    expect(codes(r)).toContain(code);
+  });
+
+  it('reports every problem, not only the first', async () => {
+    const r = await verify(gz(tar(file('../a'), entry({ name: 'l', type: '2', linkname: '/' }), file('/abs'), entry({ name: 'p', type: '6' }))));
+    expect(r.verified).toBe(false);
+    expect(r.problems.filter((p) => p.code === 'unsafe-path').map((p) => p.entry)).toEqual(['../a', '/abs']);
+    expect(r.problems.filter((p) => p.code === 'forbidden-entry-type').map((p) => p.entry)).toEqual(['l', 'p']);
+    expect(r.entries).toBe(4);
+  });
+
+  it('prints hostile names escaped, never raw control characters', async () => {
+    const r = await verify(gz(tar(file('x\x1b[31mred'))));
+    expect(r.problems.find((p) => p.code === 'unsafe-path')?.entry).toBe('x\\x1b[31mred');
+  });
+
+  it('a zero-byte file', async () => {
+    const r = await verify(Buffer.alloc(0));
+    expect(r).toMatchObject({ verified: false, bytes: 0 });
+    expect(codes(r)).toEqual(['empty-file']);
+  });
+
+  it('a 2 GiB-of-zeros bomb stops near the cap without reading the file to its end', async () => {
+    const bomb = zerosBomb(2 * 1024 ** 3);
+    const cap = 8 * 1024 * 1024;
+    const r = await verify(bomb, { limits: { maxUncompressedBytes: cap } });
+    expect(r.verified).toBe(false);
+    expect(codes(r)).toEqual(['too-large']);
+    expect(r.sha256).toBeNull(); // never read to the end
+    expect(r.uncompressed_bytes).toBeLessThanOrEqual(cap + 512 * 1024);
+
+    // Count the compressed bytes actually pulled from the file, 64 KiB at a time.
+    const chunk = 64 * 1024;
+    let pulled = 0;
+    async function* source() {
+      for (let off = 0; off < bomb.length; off += chunk) {
+        pulled += Math.min(chunk, bomb.length - off);
+        yield bomb.subarray(off, off + chunk);
+      }
+    }
+    const inspection = await inspectArchive(source(), { maxUncompressedBytes: cap, maxEntries: 10 });
+    expect(inspection.problems.map((p) => p.code)).toEqual(['too-large']);
+    expect(inspection.readToEnd).toBe(false);
+    // 8 MiB of zeros is ~8 KiB of gzip; allow a few read chunks of slack, far below the 2 MiB file.
+    expect(pulled).toBeLessThanOrEqual(4 * chunk);
+    expect(bomb.length).toBeGreaterThan(2 * 1024 * 1024);
+  });
+
+  it('an entry-count bomb stops at --max-entries', async () => {
+    const r = await verify(entryCountBomb(50_000), { limits: { maxEntries: 1000 } });
+    expect(r.verified).toBe(false);
+    expect(codes(r)).toEqual(['too-many-entries']);
+    expect(r.entries).toBe(1001);
+  });
+
+  it('keeps at most 100 problems and counts the rest', async () => {
+    const many = Array.from({ length: 150 }, (_, i) => file(`../${i}`));
+    const r = await verify(gz(tar(...many)));
+    expect(r.problems).toHaveLength(101);
+    expect(r.problems[100]).toMatchObject({ code: 'unsafe-path', message: '50 more problems of this kind not listed' });
+  });
+});
+
+describe('verify-backup: where the file is, what it is called, its checksum', () => {
+  it('wrong module name', async () => {
+    const r = await verify(GOOD, { name: `web-${STAMP}.tar.gz` });
+    expect(codes(r)).toEqual(['wrong-module']);
+    expect(r.verified).toBe(false);
+  });
+
+  it('a module named like a prefix of another is still the wrong module', async () => {
+    const r = await verify(GOOD, { name: `store-init-${STAMP}.tar.gz` });
+    expect(codes(r)).toEqual(['wrong-module']);
+  });
+
+  it.each([
+    ['a future stamp (10 minutes ahead)', '20260310T121000Z', 'stamp-in-future'],
+    ['an expired stamp (25 hours old)', '20260309T110000Z', 'too-old'],
+    ['an impossible date', '20260230T110000Z', 'bad-stamp'],
+    ['an impossible time', '20260310T250000Z', 'bad-stamp'],
+  ] as const)('%s', async (_, stamp, code) => {
+    const r = await verify(GOOD, { name: `store-${stamp}.tar.gz` });
+    expect(r.verified).toBe(false);
+    expect(codes(r)).toEqual([code]);
+  });
+
+  it('4 minutes of clock skew is tolerated', async () => {
+    const r = await verify(GOOD, { name: 'store-20260310T120400Z.tar.gz' });
+    expect(r.problems).toEqual([]);
+    expect(r.verified).toBe(true);
+  });
+
+  it.each([
+    ['store-2026-03-10.tar.gz', 'bad-stamp'],
+    ['store-20260310T110000.tar.gz', 'bad-stamp'],
+    ['store-20260310t110000z.tar.gz', 'bad-stamp'],
+    ['store.tar.gz', 'bad-name'],
+    [`store-${STAMP}.tgz`, 'bad-name'],
+    [`store-${STAMP}.tar`, 'bad-name'],
+    [`Store-${STAMP}.tar.gz`, 'bad-name'],
+  ] as const)('bad name %s -> %s', async (name, code) => {
+    const r = await verify(GOOD, { name });
+    expect(r.verified).toBe(false);
+    expect(codes(r)).toEqual([code]);
+  });
+
+  it('sha256 mismatch', async () => {
+    const r = await verify(GOOD, { sha256File: `${'0'.repeat(64)}  store-${STAMP}.tar.gz\n` });
+    expect(r.verified).toBe(false);
+    expect(codes(r)).toEqual(['checksum-mismatch']);
+    expect(r.sha256).toBe(createHash('sha256').update(GOOD).digest('hex'));
+  });
+
+  it.each([
+    ['sha256sum format', (h: string) => `${h}  store-${STAMP}.tar.gz\n`],
+    ['binary-mode sha256sum format', (h: string) => `${h} *store-${STAMP}.tar.gz\n`],
+    ['bare hex, upper case', (h: string) => `${h.toUpperCase()}\n`],
+  ])('a matching .sha256 (%s) is accepted', async (_, fmt) => {
+    const r = await verify(GOOD, { sha256File: fmt(createHash('sha256').update(GOOD).digest('hex')) });
+    expect(r.problems).toEqual([]);
+    expect(r.verified).toBe(true);
+  });
+
+  it('a .sha256 naming another file is refused', async () => {
+    const h = createHash('sha256').update(GOOD).digest('hex');
+    const r = await verify(GOOD, { sha256File: `${h}  other.tar.gz\n` });
+    expect(codes(r)).toEqual(['checksum-mismatch']);
+  });
+
+  it('a garbled .sha256 is refused', async () => {
+    const r = await verify(GOOD, { sha256File: 'not a checksum\n' });
+    expect(codes(r)).toEqual(['checksum-unreadable']);
+  });
+
+  it('a symlinked ref that escapes the root', async () => {
+    const root = tempDir();
+    const outside = tempDir();
+    const target = path.join(outside, `store-${STAMP}.tar.gz`);
+    writeFileSync(target, GOOD);
+    symlinkSync(target, path.join(root, `store-${STAMP}.tar.gz`));
+    const r = await verifyBackup({ backupRef: path.join(root, `store-${STAMP}.tar.gz`), cwd: root, module: STORE, backupRoots: [root], now: NOW, ...LIMITS });
+    expect(r.verified).toBe(false);
+    expect(codes(r)).toEqual(['outside-backup-root']);
+    expect(r.path).toBe(target);
+    expect(r.sha256).toBeNull(); // never opened
+  });
+
+  it('a symlink inside the root pointing at a file inside the root is fine (names judged on the real file)', async () => {
+    const root = tempDir();
+    writeFileSync(path.join(root, `store-${STAMP}.tar.gz`), GOOD);
+    symlinkSync(`store-${STAMP}.tar.gz`, path.join(root, 'latest.tar.gz'));
+    const r = await verifyBackup({ backupRef: 'latest.tar.gz', cwd: root, module: STORE, backupRoots: ['.'], now: NOW, ...LIMITS });
+    expect(r.problems).toEqual([]);
+    expect(r.verified).toBe(true);
+  });
+
+  it('a symlinked backup root is resolved too', async () => {
+    const real = tempDir();
+    const linkParent = tempDir();
+    writeFileSync(path.join(real, `store-${STAMP}.tar.gz`), GOOD);
+    symlinkSync(real, path.join(linkParent, 'backups'));
+    const r = await verifyBackup({ backupRef: path.join(linkParent, 'backups', `store-${STAMP}.tar.gz`), cwd: '/', module: STORE, backupRoots: [path.join(linkParent, 'backups')], now: NOW, ...LIMITS });
+    expect(r.verified).toBe(true);
+  });
+
+  it('a .. ref that escapes the root', async () => {
+    const parent = tempDir();
+    const root = path.join(parent, 'backups');
+    mkdirSync(root);
+    writeFileSync(path.join(parent, `store-${STAMP}.tar.gz`), GOOD);
+    const r = await verifyBackup({ backupRef: `backups/../store-${STAMP}.tar.gz`, cwd: parent, module: STORE, backupRoots: ['backups'], now: NOW, ...LIMITS });
+    expect(r.verified).toBe(false);
+    expect(codes(r)).toEqual(['outside-backup-root']);
+  });
+
+  it('the root itself is not a backup', async () => {
+    const root = tempDir();
+    const r = await verifyBackup({ backupRef: root, cwd: root, module: STORE, backupRoots: [root], now: NOW, ...LIMITS });
+    expect(codes(r)).toContain('outside-backup-root');
+  });
+
+  it('a directory', async () => {
+    const root = tempDir();
+    mkdirSync(path.join(root, `store-${STAMP}.tar.gz`));
+    const r = await verifyBackup({ backupRef: `store-${STAMP}.tar.gz`, cwd: root, module: STORE, backupRoots: [root], now: NOW, ...LIMITS });
+    expect(r.verified).toBe(false);
+    expect(codes(r)).toEqual(['not-a-regular-file']);
+  });
+
+  it('a FIFO is refused without hanging', async () => {
+    const root = tempDir();
+    execFileSync('mkfifo', [path.join(root, `store-${STAMP}.tar.gz`)]);
+    const r = await verifyBackup({ backupRef: `store-${STAMP}.tar.gz`, cwd: root, module: STORE, backupRoots: [root], now: NOW, ...LIMITS });
+    expect(codes(r)).toEqual(['not-a-regular-file']);
+  });
+
+  it('a missing file', async () => {
+    const root = tempDir();
+    const r = await verifyBackup({ backupRef: `store-${STAMP}.tar.gz`, cwd: root, module: STORE, backupRoots: [root], now: NOW, ...LIMITS });
+    expect(r.verified).toBe(false);
+    expect(codes(r)).toEqual(['not-found']);
+  });
+
+  it('no backup root configured: refuse, and never open the file', async () => {
+    const r = await verify(GOOD, { roots: [] });
+    expect(r.verified).toBe(false);
+    expect(codes(r)).toEqual(['no-backup-root']);
+    expect(r.sha256).toBeNull();
+  });
+
+  it('a configured root that does not exist cannot contain anything', async () => {
+    const r = await verify(GOOD, { roots: ['/nonexistent-sg-root'] });
+    expect(codes(r)).toEqual(['outside-backup-root']);
+    expect(r.problems[0]!.message).toContain('/nonexistent-sg-root');
+  });
+
+  it('a module without a backup section is refused', async () => {
+    const r = await verify(GOOD, { module: moduleDecl('web') , name: `web-${STAMP}.tar.gz` });
+    expect(r.verified).toBe(false);
+    expect(codes(r)).toEqual(['no-backup-config']);
+  });
+
+  it('an empty backup-ref', async () => {
+    const r = await verifyBackup({ backupRef: '', cwd: '/', module: STORE, backupRoots: ['/'], now: NOW, ...LIMITS });
+    expect(codes(r)).toEqual(['not-found']);
+  });
+});
+
+describe('verify-backup: good archives are accepted', () => {
+  const longDir = `${'deep-directory-name/'.repeat(8)}`; // 160 chars: needs prefix, PAX or GNU long names
+  const files = {
+    'a.txt': 'hello\n',
+    'empty-file': '',
+    'sub/': null,
+    [`${longDir}file-with-a-rather-long-name-${'x'.repeat(120)}.bin`]: randomBytes(3000),
+    'unicode-ßü.txt': 'ü\n',
+  };
+
+  it.each(['pax', 'gnu', 'ustar'] as const)('GNU tar --format=%s with long paths and empty files', async (format) => {
+    const filesFor = format === 'ustar' ? { ...files, [`${longDir}ok.bin`]: 'x' } : files;
+    if (format === 'ustar') delete (filesFor as Record<string, unknown>)[`${longDir}file-with-a-rather-long-name-${'x'.repeat(120)}.bin`];
+    const archive = gnuTarArchive(filesFor as Record<string, string | Buffer | null>, format);
+    const r = await verify(archive);
+    expect(r.problems).toEqual([]);
+    expect(r).toMatchObject({
+      verified: true,
+      matched_module: 'store',
+      created_at: '2026-03-10T11:00:00.000Z',
+      sha256: createHash('sha256').update(archive).digest('hex'),
+      bytes: archive.length,
+    });
+    expect(r.entries).toBeGreaterThanOrEqual(Object.keys(filesFor).length);
+  });
+
+  it('an archive written by the tar package (portable)', async () => {
+    const work = tempDir();
+    mkdirSync(path.join(work, 'store-data', 'x'), { recursive: true });
+    writeFileSync(path.join(work, 'store-data', 'x', 'f'), 'f');
+    const out = path.join(work, 'a.tar.gz');
+    await tarCreate({ gzip: true, file: out, cwd: work, portable: true }, ['store-data']);
+    const root = tempDir();
+    const ref = path.join(root, `store-${STAMP}.tar.gz`);
+    execFileSync('cp', [out, ref]);
+    const r = await verifyBackup({ backupRef: ref, cwd: root, module: STORE, backupRoots: [root], now: NOW, ...LIMITS });
+    expect(r.problems).toEqual([]);
+    expect(r.entries).toBe(3);
+  });
+
+  it('hand-built: PAX long path, ./ prefix, old-style file type, empty file', async () => {
+    const archive = gz(tar(dir('./'), pax({ path: `./${'p/'.repeat(100)}f` }), file('short'), entry({ name: 'old', type: '' }, 'x'), file('e', '')));
+    const r = await verify(archive);
+    expect(r.problems).toEqual([]);
+    expect(r.entries).toBe(4);
+  });
+
+  it('a sidecar accepts its parent module’s backup (ref_modules)', async () => {
+    const r = await verify(GOOD, { module: STORE_INIT, name: `store-${STAMP}.tar.gz` });
+    expect(r.problems).toEqual([]);
+    expect(r).toMatchObject({ verified: true, matched_module: 'store', entries: 3 });
+  });
+
+  it('the sidecar’s own name is accepted too', async () => {
+    const r = await verify(GOOD, { module: STORE_INIT, name: `store-init-${STAMP}.tar.gz` });
+    expect(r.verified).toBe(true);
+    expect(r.matched_module).toBe('store-init');
+  });
+
+  it('a relative ref and root resolve against cwd', async () => {
+    const cwd = tempDir();
+    mkdirSync(path.join(cwd, 'backups'));
+    writeFileSync(path.join(cwd, 'backups', `store-${STAMP}.tar.gz`), GOOD);
+    const r = await verifyBackup({ backupRef: `backups/store-${STAMP}.tar.gz`, cwd, module: STORE, backupRoots: ['backups'], now: NOW, ...LIMITS });
+    expect(r.verified).toBe(true);
+    expect(r.path).toBe(path.join(cwd, 'backups', `store-${STAMP}.tar.gz`));
+    expect(r.uncompressed_bytes).toBe(10240);
+  });
+});
