@@ -1,0 +1,215 @@
+/**
+ * The DockerCli adapter without an engine: argument building for compose v1 and v2, parsing of
+ * `docker inspect`, `config --hash` and rendered config, and error mapping — through a scripted
+ * runner that records every argument array.
+ */
+import { describe, expect, it } from '@jest/globals';
+import { EnvironmentError, UserError } from '../../src/errors.js';
+import { DockerCli, describeEngine, normalizeImageRef, parseConfigHashes, parseInspect, parseRenderedConfig } from '../../src/runtime/docker-cli.js';
+import type { ExecOptions, ExecResult, ProcessRunner } from '../../src/runtime/types.js';
+
+type Reply = ExecResult | ((args: string[]) => ExecResult);
+function scripted(replies: Array<[RegExp, Reply]>): { runner: ProcessRunner; calls: Array<{ cmd: string; args: string[]; opts?: ExecOptions }> } {
+  const calls: Array<{ cmd: string; args: string[]; opts?: ExecOptions }> = [];
+  return {
+    calls,
+    runner: async (cmd, args, opts) => {
+      calls.push({ cmd, args: [...args], opts });
+      const line = [cmd, ...args].join(' ');
+      const hit = replies.find(([re]) => re.test(line));
+      if (!hit) return { code: 127, stdout: '', stderr: `unscripted: ${line}` };
+      return typeof hit[1] === 'function' ? hit[1]([...args]) : hit[1];
+    },
+  };
+}
+const ok = (stdout: string): ExecResult => ({ code: 0, stdout, stderr: '' });
+
+describe('DockerCli.composeArgs', () => {
+  const target = { project: 'platform', files: ['/repo/compose/core/compose.yaml', '/repo/override.yaml'] };
+  it.each([
+    ['v1', ['config'], ['docker-compose', ['-f', '/repo/compose/core/compose.yaml', '-f', '/repo/override.yaml', '-p', 'platform', 'config']]],
+    ['v2', ['config'], ['docker', ['compose', '-f', '/repo/compose/core/compose.yaml', '-f', '/repo/override.yaml', '-p', 'platform', 'config']]],
+    ['v1', ['config', '--hash', '*'], ['docker-compose', ['-f', '/repo/compose/core/compose.yaml', '-f', '/repo/override.yaml', '-p', 'platform', 'config', '--hash', '*']]],
+    ['v2', ['up', '-d', '--no-deps', '--force-recreate', 'store-init'], ['docker', ['compose', '-f', '/repo/compose/core/compose.yaml', '-f', '/repo/override.yaml', '-p', 'platform', 'up', '-d', '--no-deps', '--force-recreate', 'store-init']]],
+  ] as const)('%s %j', (flavor, args, expected) => {
+    expect(DockerCli.composeArgs(flavor, target, args)).toEqual(expected);
+  });
+
+  it('a hostile service or project name stays one argument (no shell)', () => {
+    const [, args] = DockerCli.composeArgs('v2', { project: 'p; rm -rf /', files: ['/x y/compose.yaml'] }, ['up', '$(reboot)']);
+    expect(args).toEqual(['compose', '-f', '/x y/compose.yaml', '-p', 'p; rm -rf /', 'up', '$(reboot)']);
+  });
+});
+
+const INSPECT = JSON.stringify([
+  {
+    Id: 'c1full',
+    Name: '/platform_store_1',
+    Image: 'sha256:img1',
+    Created: '2026-01-02T03:04:05Z',
+    Config: {
+      Image: 'stateguard/busybox:1.0.0',
+      Env: ['STORE_ROOT_PASSWORD=s3cret', 'PATH=/bin'],
+      Labels: {
+        'com.docker.compose.project': 'platform',
+        'com.docker.compose.service': 'store',
+        'com.docker.compose.oneoff': 'False',
+        'com.docker.compose.config-hash': 'abc123',
+        'com.docker.compose.container-number': '1',
+      },
+    },
+    State: { Status: 'running', ExitCode: 0, StartedAt: '2026-01-02T03:04:06Z', FinishedAt: '0001-01-01T00:00:00Z', Health: { Status: 'unhealthy' } },
+    Mounts: [{ Type: 'volume', Name: 'platform_store-data', Source: '/var/lib/docker/volumes/x', Destination: '/data' }],
+  },
+  {
+    Id: 'c2full',
+    Name: '/platform-store-init-run-1a2b',
+    Image: 'sha256:img1',
+    Created: '2026-01-02T03:04:05Z',
+    Config: { Image: 'stateguard/busybox:1.0.0', Labels: { 'com.docker.compose.project': 'platform', 'com.docker.compose.service': 'store-init', 'com.docker.compose.oneoff': 'True' } },
+    State: { Status: 'created', ExitCode: 0, StartedAt: '0001-01-01T00:00:00Z', FinishedAt: '0001-01-01T00:00:00Z' },
+  },
+]);
+
+describe('parsers (the same JSON from compose v1 and v2 engines)', () => {
+  it('parseInspect decodes state, health, labels, one-off flag and never-started times', () => {
+    const [a, b] = parseInspect(INSPECT);
+    expect(a).toMatchObject({
+      id: 'c1full',
+      name: 'platform_store_1',
+      imageRef: 'stateguard/busybox:1.0.0',
+      imageId: 'sha256:img1',
+      state: 'running',
+      health: 'unhealthy',
+      project: 'platform',
+      service: 'store',
+      oneoff: false,
+      configHash: 'abc123',
+      finishedAt: null,
+      mounts: [{ type: 'volume', name: 'platform_store-data', destination: '/data' }],
+    });
+    expect(b).toMatchObject({ oneoff: true, state: 'created', startedAt: null, health: null, configHash: undefined, env: [] });
+  });
+
+  it('parseInspect of a non-array (error text) is empty, not a crash', () => {
+    expect(parseInspect('Error: No such object: x')).toEqual([]);
+    expect(parseInspect('')).toEqual([]);
+  });
+
+  it('parseConfigHashes reads `service hash` lines and ignores warnings', () => {
+    const text = 'WARNING: The FOO variable is not set.\nstore 3b1f0c6a9d1e2f3a4b5c6d7e8f90123456789abcdef0123456789abcdef01\nstore-init  0123456789abcdef0123\n\n';
+    expect(parseConfigHashes(text)).toEqual({ store: '3b1f0c6a9d1e2f3a4b5c6d7e8f90123456789abcdef0123456789abcdef01', 'store-init': '0123456789abcdef0123' });
+  });
+
+  it('parseRenderedConfig reads v1 and v2 renderings (v2 adds name:, networks, long syntax)', () => {
+    const v1 = "services:\n  store:\n    image: stateguard/busybox:1.0.0\n    restart: unless-stopped\nversion: '3.7'\n";
+    const v2 = 'name: platform\nservices:\n  store:\n    image: stateguard/busybox:1.0.0\n    networks:\n      default: null\n    volumes:\n      - type: volume\n        source: store-data\n        target: /data\nnetworks:\n  default:\n    name: platform_default\n';
+    expect(parseRenderedConfig(v1).store?.image).toBe('stateguard/busybox:1.0.0');
+    expect(parseRenderedConfig(v2).store).toMatchObject({ image: 'stateguard/busybox:1.0.0', volumes: [{ source: 'store-data', target: '/data' }] });
+    expect(parseRenderedConfig('')).toEqual({});
+  });
+
+  it.each([
+    ['busybox', 'busybox:latest'],
+    ['docker.io/library/busybox:1', 'busybox:1'],
+    ['docker.io/stateguard/busybox:1.0.0', 'stateguard/busybox:1.0.0'],
+    ['localhost:5000/x', 'localhost:5000/x:latest'],
+    ['x@sha256:abc', 'x@sha256:abc'],
+  ])('normalizeImageRef(%s) = %s', (ref, want) => expect(normalizeImageRef(ref)).toBe(want));
+});
+
+describe('DockerCli over a scripted runner', () => {
+  it('listProjectContainers: one ps by the project label, one inspect of every ID', async () => {
+    const s = scripted([
+      [/^docker version/, ok('20.10.24\n')],
+      [/^docker ps/, ok('c1full\nc2full\n')],
+      [/^docker inspect/, ok(INSPECT)],
+    ]);
+    const rt = new DockerCli({ runner: s.runner, compose: 'v1', env: {} });
+    const list = await rt.listProjectContainers('platform');
+    expect(list.map((c) => c.id)).toEqual(['c1full', 'c2full']);
+    expect(s.calls.map((c) => [c.cmd, ...c.args])).toEqual([
+      ['docker', 'version', '--format', '{{.Server.Version}}'],
+      ['docker', 'ps', '-a', '-q', '--no-trunc', '--filter', 'label=com.docker.compose.project=platform'],
+      ['docker', 'inspect', '--type', 'container', 'c1full', 'c2full'],
+    ]);
+  });
+
+  it('a container removed between ps and inspect is left out (inspect exit 1 with partial JSON)', async () => {
+    const s = scripted([
+      [/^docker version/, ok('20.10\n')],
+      [/^docker ps/, ok('c1full\ngone\n')],
+      [/^docker inspect/, { code: 1, stdout: INSPECT.replace(/,\s*\{\s*"Id":"c2full"[\s\S]*\}\]$/, ']'), stderr: 'Error: No such container: gone' }],
+    ]);
+    const list = await new DockerCli({ runner: s.runner, compose: 'v1', env: {} }).listProjectContainers('platform');
+    expect(list.map((c) => c.id)).toEqual(['c1full']);
+  });
+
+  it('unreachable engine: EnvironmentError naming DOCKER_HOST, and nothing else is run', async () => {
+    const s = scripted([[/^docker version/, { code: 1, stdout: '', stderr: 'Cannot connect to the Docker daemon at unix:///nope.sock. Is the docker daemon running?\n' }]]);
+    const rt = new DockerCli({ runner: s.runner, compose: 'v1', env: { DOCKER_HOST: 'unix:///nope.sock' } });
+    const err = await rt.listProjectContainers('p').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(EnvironmentError);
+    expect((err as Error).message).toMatch(/Cannot reach the Docker engine via DOCKER_HOST=unix:\/\/\/nope\.sock: Cannot connect/);
+    expect(s.calls).toHaveLength(1);
+  });
+
+  it('names the docker context when DOCKER_HOST is unset', () => {
+    expect(describeEngine({ DOCKER_CONTEXT: 'prod' })).toBe('docker context prod');
+    expect(describeEngine({})).toMatch(/current docker context/);
+  });
+
+  it('an explicit env (DOCKER_HOST) reaches every child process', async () => {
+    const s = scripted([[/^docker version/, ok('20.10\n')], [/^docker ps/, ok('')]]);
+    await new DockerCli({ runner: s.runner, compose: 'v1', env: { DOCKER_HOST: 'tcp://10.0.0.5:2376' } }).listProjectContainers('p');
+    expect(s.calls.every((c) => c.opts?.env?.DOCKER_HOST === 'tcp://10.0.0.5:2376')).toBe(true);
+  });
+
+  it.each(['v1', 'v2'] as const)('renderProject (%s): config + config --hash, parsed', async (flavor) => {
+    const s = scripted([
+      [/config --hash \*$/, ok('store aaaaaaaaaaaaaaaaaaaaaaaa\n')],
+      [/ config$/, ok('services:\n  store:\n    image: stateguard/busybox:1.0.0\n')],
+    ]);
+    const r = await new DockerCli({ runner: s.runner, compose: flavor, env: {} }).renderProject({ project: 'p', files: ['/r/c.yaml'] });
+    expect(r).toEqual({ services: { store: { image: 'stateguard/busybox:1.0.0' } }, hashes: { store: 'aaaaaaaaaaaaaaaaaaaaaaaa' } });
+    expect(s.calls.map((c) => c.cmd)).toEqual(flavor === 'v1' ? ['docker-compose', 'docker-compose'] : ['docker', 'docker']);
+  });
+
+  it('renderProject: compose refusing to render is a compose-error UserError with its message', async () => {
+    const s = scripted([[/config/, { code: 1, stdout: '', stderr: 'ERROR: Missing mandatory value for "environment" option in service "x": FOO must be set\n' }]]);
+    const err = await new DockerCli({ runner: s.runner, compose: 'v2', env: {} }).renderProject({ project: 'p', files: ['/r/c.yaml'] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UserError);
+    expect((err as UserError).reason).toBe('compose-error');
+    expect((err as Error).message).toContain('FOO must be set');
+  });
+
+  it('composeFlavor: v2 when `docker compose` answers, else v1, else an EnvironmentError', async () => {
+    const v2 = scripted([[/^docker compose version/, ok('2.24.6\n')]]);
+    expect(await new DockerCli({ runner: v2.runner, env: {} }).composeFlavor()).toBe('v2');
+    const v1 = scripted([
+      [/^docker compose version/, { code: 1, stdout: '', stderr: "docker: 'compose' is not a docker command." }],
+      [/^docker-compose version/, ok('1.29.2\n')],
+    ]);
+    expect(await new DockerCli({ runner: v1.runner, env: {} }).composeFlavor()).toBe('v1');
+    const none = scripted([]);
+    await expect(new DockerCli({ runner: none.runner, env: {} }).composeFlavor()).rejects.toThrow(/Neither `docker compose` \(v2\) nor `docker-compose` \(v1\)/);
+    expect(await new DockerCli({ runner: none.runner, env: { STATEGUARD_COMPOSE: 'v2' } }).composeFlavor()).toBe('v2');
+  });
+
+  it('imageIds: one image inspect; matches by normalised tag; absent refs map to null', async () => {
+    const s = scripted([
+      [
+        /^docker image inspect/,
+        { code: 1, stdout: JSON.stringify([{ Id: 'sha256:b', RepoTags: ['stateguard/busybox:1.0.0'] }, { Id: 'sha256:l', RepoTags: ['busybox:latest'] }]), stderr: 'Error: No such image: gone:1' },
+      ],
+    ]);
+    const ids = await new DockerCli({ runner: s.runner, compose: 'v1', env: {} }).imageIds(['docker.io/stateguard/busybox:1.0.0', 'busybox', 'gone:1', 'busybox']);
+    expect(ids).toEqual({ 'docker.io/stateguard/busybox:1.0.0': 'sha256:b', busybox: 'sha256:l', 'gone:1': null });
+    expect(s.calls).toHaveLength(1);
+  });
+
+  it('imageIds: every ref absent is all null, not an error', async () => {
+    const s = scripted([[/^docker image inspect/, { code: 1, stdout: '[]', stderr: 'Error: No such image: a:1' }]]);
+    expect(await new DockerCli({ runner: s.runner, compose: 'v1', env: {} }).imageIds(['a:1'])).toEqual({ 'a:1': null });
+  });
+});
