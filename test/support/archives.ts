@@ -111,7 +111,7 @@ export function gz(data: Buffer): Buffer {
 /** Flip the gzip CRC32 in the trailer (the 8 bytes at the end are CRC32 then ISIZE). */
 export function badCrc(gzipped: Buffer): Buffer {
   const out = Buffer.from(gzipped);
-  out[out.length - 8] ^= 0xff;
+  out[out.length - 8] = (out[out.length - 8] ?? 0) ^ 0xff;
   return out;
 }
 
