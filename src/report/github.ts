@@ -110,10 +110,13 @@ export class GitHubClient {
         fresh++;
         out.push({ id: c.id, body: typeof c.body === 'string' ? c.body : '' });
       }
-      const link = nextLink(res.headers.get('link'));
+      const header = res.headers.get('link');
+      const link = nextLink(header);
       // Follow a next link only on the API's own origin: the token must never go to another host.
-      if (link && new URL(link, this.api).origin === new URL(this.api).origin) url = new URL(link, this.api).href;
-      // No Link header: keep paging while pages bring new comments (a server that ignores `page` stops here).
+      if (link) url = new URL(link, this.api).origin === new URL(this.api).origin ? new URL(link, this.api).href : null;
+      // A Link header without rel="next" is the last page.
+      else if (header) url = null;
+      // No Link header at all: keep paging while pages bring new comments (a server that ignores `page` stops here).
       else url = items.length > 0 && fresh > 0 ? `${this.api}${this.repoPath(repository)}/issues/${issue}/comments?per_page=100&page=${page + 1}` : null;
     }
     return out;
