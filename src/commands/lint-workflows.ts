@@ -40,7 +40,7 @@ export const lintWorkflowsCommand = defineCommand({
       report = await lintWorkflows(ctx.cwd, opts.paths);
     } catch (err) {
       if (err instanceof UnreadablePathError) {
-        throw new UserError(`lint-workflows ${err.message}; name workflow files (*.yml, *.yaml) or directories that exist and are readable.`, {
+        throw new UserError(`${err.message}; name workflow files (*.yml, *.yaml) or directories that exist and are readable.`, {
           input: 'paths',
           exitCode: ExitCode.couldNotRun,
         });
