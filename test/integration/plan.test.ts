@@ -1,0 +1,244 @@
+/**
+ * plan on the real engine (compose v1 here): one real compose project whose services are put into
+ * every state of DESIGN §3's table, then planned once; plus the in-sync case, plan_hash stability,
+ * the process count, and the fail-closed paths (unreachable engine, a compose file compose cannot render).
+ */
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { runCli } from '../../src/cli.js';
+import { planModules } from '../../src/drift/plan.js';
+import type { DriftItem, Plan } from '../../src/drift/types.js';
+import { validateModules } from '../../src/model/validate.js';
+import { DockerCli } from '../../src/runtime/docker-cli.js';
+import { countingRunner, spawnProcess } from '../../src/runtime/process.js';
+import { IMAGE, NOSHELL_IMAGE, describeDocker, docker, removeProject, uniqueProject } from '../support/docker.js';
+import { cleanupTempRepos, moduleYaml, tempRepo } from '../support/fixtures.js';
+import { REPO } from '../support/runner.js';
+
+const validatePlan = new Ajv2020({ strict: true, allErrors: true }).compile(JSON.parse(readFileSync(path.join(REPO, 'schema/plan.schema.json'), 'utf8')));
+
+const LOOP = `["sh", "-c", "trap 'exit 0' TERM INT; while true; do sleep 1; done"]`;
+const RUNNING = ['ok', 'stopped', 'missing', 'config', 'unhealthy', 'imgref', 'imgtag'];
+const ONESHOTS = ['os-ok', 'os-fail', 'os-created', 'os-running', 'os-stale', 'os-missing'];
+
+function composeFile(o: { configEnv: string; imgref: string; staleEnv: string; tagA: string; tagB: string }): string {
+  const loop = (name: string, extra = '') => `  ${name}:\n    image: ${IMAGE}\n    command: ${LOOP}\n${extra}`;
+  const once = (name: string, cmd: string, extra = '') => `  ${name}:\n    image: ${IMAGE}\n    restart: "no"\n    command: ["sh", "-c", "${cmd}"]\n${extra}`;
+  return [
+    'services:',
+    loop('ok'),
+    loop('stopped'),
+    loop('missing'),
+    loop('config', `    environment:\n      SETTING: "${o.configEnv}"\n`),
+    loop('unhealthy', '    healthcheck:\n      test: ["CMD", "false"]\n      interval: 1s\n      timeout: 1s\n      retries: 1\n'),
+    `  imgref:\n    image: ${o.imgref}\n    command: ${LOOP}\n`,
+    `  imgtag:\n    image: ${o.tagB}\n    command: ${LOOP}\n`,
+    once('os-ok', 'exit 0'),
+    once('os-fail', 'exit 1'),
+    once('os-created', 'exit 0'),
+    once('os-running', 'sleep 300'),
+    once('os-stale', 'exit 0', `    environment:\n      VERSION: "${o.staleEnv}"\n`),
+    once('os-missing', 'exit 0'),
+    '',
+  ].join('\n');
+}
+
+describeDocker('stateguard plan on the real engine', () => {
+  const project = uniqueProject('sgplan');
+  const rand = randomBytes(4).toString('hex');
+  const tagA = `sgtest-img-${rand}:1.0.0`;
+  const tagA2 = `sgtest-img-${rand}:1.1.0`;
+  const tagB = `sgtest-img-${rand}-t:1.0.0`;
+  const tags = [tagA, tagA2, tagB];
+  let root = '';
+  let composePath = '';
+  let plan: Plan;
+  let calls: string[][] = [];
+  // Set up the scenario with compose v1 itself, exactly as an operator would.
+  const dc = (...args: string[]) => spawnSync('docker-compose', ['-f', composePath, '-p', project, ...args], { encoding: 'utf8', timeout: 180_000 });
+
+  beforeAll(async () => {
+    for (const t of tags) expect(docker(['tag', IMAGE, t]).status).toBe(0);
+    const files: Record<string, string> = {
+      'compose.yaml': composeFile({ configEnv: 'one', imgref: tagA, staleEnv: 'v1', tagA, tagB }),
+    };
+    for (const name of [...RUNNING, ...ONESHOTS]) {
+      const oneShot = name.startsWith('os-');
+      files[`modules/${name}/module.yaml`] = moduleYaml(
+        name,
+        `  class: stateless\n  compose: { file: ../../compose.yaml, project: ${project}, service: ${name} }\n${oneShot ? '  runtime: { expected_state: exited-success }\n' : ''}`,
+      );
+    }
+    root = tempRepo(files, 'sg-plan-it-');
+    composePath = path.join(root, 'compose.yaml');
+
+    // Bring the project into every state.
+    const up = dc('up', '-d', 'ok', 'stopped', 'config', 'unhealthy', 'imgref', 'imgtag', 'os-ok', 'os-fail', 'os-running', 'os-stale');
+    expect(up.status).toBe(0);
+    expect(dc('up', '--no-start', 'os-created').status).toBe(0);
+    // A one-off `compose run` container of `missing` must not count as its container.
+    expect(dc('run', '-d', 'missing').status).toBe(0);
+    const idOf = (service: string) =>
+      docker(['ps', '-aq', '--filter', `label=com.docker.compose.project=${project}`, '--filter', `label=com.docker.compose.service=${service}`, '--filter', 'label=com.docker.compose.oneoff=False']).stdout.trim();
+    for (const s of ['os-ok', 'os-fail', 'os-stale']) expect(docker(['wait', idOf(s)]).status).toBe(0);
+    expect(docker(['stop', '-t', '5', idOf('stopped')]).status).toBe(0);
+    const deadline = Date.now() + 60_000;
+    while (docker(['inspect', '-f', '{{.State.Health.Status}}', idOf('unhealthy')]).stdout.trim() !== 'unhealthy') {
+      if (Date.now() > deadline) throw new Error('healthcheck never turned unhealthy');
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    // Change the repo and the image tags after the fact.
+    writeFileSync(composePath, composeFile({ configEnv: 'two', imgref: tagA2, staleEnv: 'v2', tagA, tagB }));
+    expect(docker(['tag', NOSHELL_IMAGE, tagB]).status).toBe(0);
+
+    const { loaded, problems } = validateModules(root, 'modules/*/module.yaml', root);
+    expect(problems).toEqual([]);
+    const counting = countingRunner(spawnProcess);
+    plan = await planModules(loaded.modules, new DockerCli({ runner: counting.runner }));
+    calls = counting.calls;
+  }, 240_000);
+
+  afterAll(() => {
+    removeProject(project);
+    for (const t of tags) docker(['rmi', t]);
+    cleanupTempRepos();
+  });
+
+  const driftOf = (name: string): DriftItem[] => plan.modules.find((m) => m.name === name)!.drift;
+  const keysOf = (name: string) => driftOf(name).map((d) => d.key);
+
+  it('is schema-valid and covers every module', () => {
+    expect(validatePlan(plan)).toBe(true);
+    expect(plan.modules).toHaveLength(RUNNING.length + ONESHOTS.length);
+    expect(plan.summary.drifted).toBe(plan.modules.length - 2);
+  });
+
+  it.each([
+    ['ok', []],
+    ['os-ok', []],
+    ['missing', ['container.missing']],
+    ['stopped', ['container.state.running']],
+    ['config', ['container.config']],
+    ['unhealthy', ['container.health']],
+  ])('%s -> %j', (name, keys) => {
+    expect(keysOf(name)).toEqual(keys);
+  });
+
+  it('stopped: observed exited with its code', () => {
+    expect(driftOf('stopped')).toEqual([{ key: 'container.state.running', declared: 'running', observed: 'exited (0)' }]);
+  });
+
+  it('image reference changed: container.image with the semver bump (compose also re-hashes the config)', () => {
+    expect(driftOf('imgref')).toContainEqual({ key: 'container.image', declared: tagA2, observed: tagA, reason: 'reference-changed', bump: 'minor' });
+  });
+
+  it('same tag re-pointed at another image ID (docker tag): container.image, tag-repointed', () => {
+    const item = driftOf('imgtag').find((d) => d.key === 'container.image')!;
+    expect(item).toMatchObject({ reason: 'tag-repointed', bump: 'unknown' });
+    const noshellId = docker(['image', 'inspect', '-f', '{{.Id}}', NOSHELL_IMAGE]).stdout.trim().replace('sha256:', '').slice(0, 12);
+    const busyboxId = docker(['image', 'inspect', '-f', '{{.Id}}', IMAGE]).stdout.trim().replace('sha256:', '').slice(0, 12);
+    expect(item.declared).toBe(`${tagB} (image ${noshellId})`);
+    expect(item.observed).toBe(`${tagB} (image ${busyboxId})`);
+  });
+
+  it.each([
+    ['os-fail', 'exited-nonzero', 'exited (1)'],
+    ['os-created', 'never-started', 'created'],
+    ['os-running', 'running', 'running'],
+    ['os-stale', 'stale-config', 'exited (0) under an older config'],
+    ['os-missing', 'no-container', 'missing'],
+  ])('one-shot %s -> container.state.exited_success (%s)', (name, reason, observed) => {
+    expect(driftOf(name)).toEqual([{ key: 'container.state.exited_success', declared: 'exited (0)', observed, reason }]);
+  });
+
+  it('a one-off `compose run` container is ignored (missing stays missing)', () => {
+    expect(plan.modules.find((m) => m.name === 'missing')!.observed).toMatchObject({ container_id: null, state: 'missing' });
+  });
+
+  it('never contains environment values', () => {
+    const text = JSON.stringify(plan);
+    expect(text).not.toContain('"two"');
+    expect(text).not.toContain('SETTING');
+    expect(text).not.toContain('VERSION');
+  });
+
+  it('docker/compose processes: one per kind for the project, not per module', () => {
+    // The engine ping and the compose flavor probe (`docker compose version`, then `docker-compose version`) run once.
+    const probes = calls.filter((c) => c.includes('version'));
+    expect(probes.length).toBeLessThanOrEqual(3);
+    const kinds = calls
+      .filter((c) => !c.includes('version'))
+      .map((c) => (c[0] === 'docker-compose' ? `compose ${c.slice(c.indexOf('-p') + 2).join(' ')}` : `docker ${c[1]}`))
+      .sort();
+    expect(kinds).toEqual(['compose config', 'compose config --hash *', 'docker image', 'docker inspect', 'docker ps']);
+    expect(calls.length).toBeLessThanOrEqual(8);
+  });
+
+  it('plan_hash is stable when nothing changed and changes when a drift item changes', async () => {
+    const { loaded } = validateModules(root, 'modules/*/module.yaml', root);
+    const again = await planModules(loaded.modules, new DockerCli());
+    expect(again.plan_hash).toBe(plan.plan_hash);
+    const stoppedId = plan.modules.find((m) => m.name === 'stopped')!.observed.container_id!;
+    expect(docker(['start', stoppedId]).status).toBe(0);
+    try {
+      const after = await planModules(loaded.modules, new DockerCli());
+      expect(after.modules.find((m) => m.name === 'stopped')!.in_sync).toBe(true);
+      expect(after.plan_hash).not.toBe(plan.plan_hash);
+    } finally {
+      docker(['stop', '-t', '5', stoppedId]);
+    }
+  });
+
+  it('CLI: the all-in-sync case exits 0 with --detailed-exitcode; drift exits 2; --out writes the plan', async () => {
+    const run = async (argv: string[]) => {
+      let stdout = '';
+      let stderr = '';
+      const code = await runCli(['plan', '--root', root, ...argv], { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env: process.env, cwd: root });
+      return { code, stdout, stderr };
+    };
+    const inSync = await run(['--module', 'ok', '--detailed-exitcode', '--json']);
+    expect(inSync.code).toBe(0);
+    expect(JSON.parse(inSync.stdout)).toMatchObject({ summary: { modules: 1, drifted: 0 }, modules: [{ name: 'ok', in_sync: true }] });
+    const oneShotInSync = await run(['--module', 'os-ok', '--detailed-exitcode']);
+    expect(oneShotInSync.code).toBe(0);
+    expect(oneShotInSync.stdout).toContain('1 module, all in sync.');
+    const all = await run(['--detailed-exitcode', '--out', 'plan.json']);
+    expect(all.code).toBe(2);
+    expect(all.stdout).toMatch(/^os-fail\s+stateless\s+exited-success\s+exited \(1\)\s+container\.state\.exited_success$/m);
+    expect(JSON.parse(readFileSync(path.join(root, 'plan.json'), 'utf8')).summary.drifted).toBe(11);
+  });
+});
+
+describeDocker('stateguard plan fails closed', () => {
+  afterAll(cleanupTempRepos);
+  const web = (project: string) => moduleYaml('web', `  class: stateless\n  compose: { file: ../../compose.yaml, project: ${project}, service: web }\n`);
+  const run = async (root: string, env: Record<string, string | undefined>) => {
+    let stdout = '';
+    let stderr = '';
+    const code = await runCli(['plan', '--root', root, '--json'], { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env, cwd: root });
+    return { code, json: JSON.parse(stdout) as { error: string; failure_reason: string }, stderr };
+  };
+
+  it('engine unreachable: exit 3 naming DOCKER_HOST', async () => {
+    const root = tempRepo({ 'compose.yaml': `services:\n  web:\n    image: ${IMAGE}\n`, 'modules/web/module.yaml': web(uniqueProject()) });
+    const r = await run(root, { ...process.env, DOCKER_HOST: 'unix:///nonexistent/sg-docker.sock' });
+    expect(r.code).toBe(3);
+    expect(r.json.failure_reason).toBe('docker-unavailable');
+    expect(r.json.error).toContain('DOCKER_HOST=unix:///nonexistent/sg-docker.sock');
+  });
+
+  it('a compose file compose cannot render: exit 3 naming the module and the file', async () => {
+    const root = tempRepo({
+      'compose.yaml': `services:\n  web:\n    image: \${SG_UNSET_IMAGE_${randomBytes(3).toString('hex')}:?must be set}\n`,
+      'modules/web/module.yaml': web(uniqueProject()),
+    });
+    const r = await run(root, process.env);
+    expect(r.code).toBe(3);
+    expect(r.json.failure_reason).toBe('compose-error');
+    expect(r.json.error).toMatch(/compose cannot render compose\.yaml \(project 'sgt[0-9a-f]+'\) for module 'web': .*must be set/);
+  });
+});
