@@ -35,7 +35,7 @@ renameSync(scratch, dist);
 write('dist/cli.js', "#!/usr/bin/env node\n// Generated: the stateguard CLI.\nimport { cliMain } from './index.js';\nawait cliMain();\n");
 chmodSync(path.join(dist, 'cli.js'), 0o755);
 
-const { COMMANDS } = await import(pathToFileURL(path.join(dist, 'index.js')).href);
+const { COMMANDS, FAILURE_REASONS } = await import(pathToFileURL(path.join(dist, 'index.js')).href);
 const names = Object.keys(COMMANDS);
 for (const name of names) {
   write(`dist/actions/${name}.js`, `// Generated: entry of actions/${name}.\nimport { actionMain } from '../index.js';\nawait actionMain(${JSON.stringify(name)});\n`);
@@ -47,5 +47,5 @@ for (const name of names) write(`actions/${name}/action.yml`, commandActionYaml(
 write('action.yml', rootActionYaml(COMMANDS));
 write('schema/module.schema.md', schemaMarkdown(JSON.parse(readFileSync(path.join(root, 'schema/module.schema.json'), 'utf8'))));
 const readmePath = path.join(root, 'README.md');
-if (existsSync(readmePath)) writeFileSync(readmePath, readmeWithTables(readFileSync(readmePath, 'utf8'), COMMANDS));
+if (existsSync(readmePath)) writeFileSync(readmePath, readmeWithTables(readFileSync(readmePath, 'utf8'), COMMANDS, FAILURE_REASONS));
 console.log(`built dist/ (${names.length} actions), action.yml files, schema/module.schema.md, README tables`);

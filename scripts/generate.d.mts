@@ -6,5 +6,6 @@ export declare function actionInputs(spec: Spec): InputDef[];
 export declare function commandActionYaml(name: string, spec: Spec): string;
 export declare function rootActionYaml(commands: Record<string, Spec>): string;
 export declare function commandTables(spec: Spec): string;
-export declare function readmeWithTables(readme: string, commands: Record<string, Spec>): string;
+export declare function readmeWithTables(readme: string, commands: Record<string, Spec>, reasons?: Record<string, string>): string;
+export declare function failureReasonsTable(reasons: Record<string, string>): string;
 export declare function schemaMarkdown(schema: unknown): string;

@@ -80,9 +80,20 @@ export function commandTables(spec) {
   ].join('\n');
 }
 
-/** Replace the text between `<!-- generated:NAME -->` markers with each command's tables. */
-export function readmeWithTables(readme, commands) {
+/** The closed set of failure reasons (src/errors.ts), as a table. */
+export function failureReasonsTable(reasons) {
+  return ['| failure-reason | meaning |', '|---|---|', ...Object.entries(reasons).map(([k, v]) => `| \`${k}\` | ${esc(v)} |`)].join('\n');
+}
+
+/**
+ * Replace the text between `<!-- generated:NAME -->` markers with each command's tables, and
+ * `<!-- generated:failure-reasons -->` with the failure reason table.
+ */
+export function readmeWithTables(readme, commands, reasons) {
   let out = readme;
+  if (reasons) {
+    out = out.replace(/(<!-- generated:failure-reasons -->)[\s\S]*?(<!-- \/generated:failure-reasons -->)/, (_m, open, close) => `${open}\n${failureReasonsTable(reasons)}\n${close}`);
+  }
   for (const [name, spec] of Object.entries(commands)) {
     const re = new RegExp(`(<!-- generated:${name} -->)[\\s\\S]*?(<!-- /generated:${name} -->)`);
     out = out.replace(re, (_m, open, close) => `${open}\n${commandTables(spec)}\n${close}`);

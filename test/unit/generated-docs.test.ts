@@ -8,6 +8,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { COMMANDS } from '../../src/commands/index.js';
+import { FAILURE_REASONS } from '../../src/errors.js';
 import { actionInputs, commandActionYaml, readmeWithTables, rootActionYaml, schemaMarkdown } from '../../scripts/generate.mjs';
 import { REPO } from '../support/runner.js';
 
@@ -29,7 +30,8 @@ describe('generated files match the one input definition', () => {
 
   it('README input/output tables', () => {
     const readme = read('README.md');
-    expect(readme).toBe(readmeWithTables(readme, COMMANDS as never));
+    expect(readme).toBe(readmeWithTables(readme, COMMANDS as never, FAILURE_REASONS));
+    expect(readme).toContain('<!-- generated:failure-reasons -->\n| failure-reason |');
     for (const name of Object.keys(COMMANDS)) expect(readme).toContain(`<!-- generated:${name} -->\n| input |`);
   });
 
