@@ -1,20 +1,58 @@
-/** `stateguard snapshot` — not implemented yet (its issue has not landed). */
-import { notImplemented } from './not-implemented.js';
-import { FAILURE_REASON_OUTPUT, JSON_INPUT, MODULES_INPUT, ROOT_INPUT } from './spec.js';
+/** `stateguard snapshot`: a module's data volumes archived while it is stopped (DESIGN §7). */
+import path from 'node:path';
+import { takeSnapshot } from '../backup/snapshot.js';
+import { ExitCode } from '../errors.js';
+import { cell, loadValidModules, pickModule } from './common.js';
+import { defineCommand, FAILURE_REASON_OUTPUT, JSON_INPUT, MODULES_INPUT, ROOT_INPUT } from './spec.js';
 
-export const snapshotCommand = notImplemented(
-  'snapshot',
-  "Snapshot a module's declared data volumes while its containers are stopped, then start them again.",
-  [
-    ROOT_INPUT, MODULES_INPUT,
+export const snapshotCommand = defineCommand({
+  name: 'snapshot',
+  title: 'stateguard snapshot',
+  description: "Snapshot a module's declared data volumes while its containers are stopped, then start them again.",
+  inputs: [
+    ROOT_INPUT,
+    MODULES_INPUT,
     { name: 'module', kind: 'string', required: true, description: 'The module to snapshot.' },
-    { name: 'out-dir', kind: 'string', required: true, description: 'Directory that receives <module>-<stamp>.tar.gz and its .sha256.' },
+    {
+      name: 'out-dir',
+      kind: 'string',
+      required: true,
+      description: 'Directory that receives <module>-<stamp>.tar.gz and its .sha256 (created if missing).',
+    },
     JSON_INPUT,
   ] as const,
-  [
+  outputs: [
     { name: 'backup-ref', description: 'Path of the written archive (feed it to backup-ref).' },
     { name: 'sha256', description: 'sha256 of the archive.' },
     { name: 'bytes', description: 'Size of the archive.' },
     FAILURE_REASON_OUTPUT,
   ],
-);
+  async run(opts, ctx) {
+    const set = loadValidModules(opts, ctx);
+    const mod = pickModule(set, opts.module);
+    const result = await takeSnapshot({
+      module: mod,
+      runtime: ctx.runtime(),
+      outDir: path.resolve(ctx.cwd, opts.outDir),
+      now: ctx.now(),
+      log: ctx.log,
+    });
+    return {
+      exitCode: ExitCode.ok,
+      json: result,
+      text:
+        `snapshot of ${mod.name} written: ${result.path}\n` +
+        `  ${result.bytes} bytes, ${result.entries} entries, volumes ${result.volumes.join(', ')}, taken ${result.taken_at}\n` +
+        `  sha256 ${result.sha256}`,
+      outputs: {
+        'backup-ref': result.path,
+        sha256: result.sha256,
+        bytes: String(result.bytes),
+        'failure-reason': '',
+      },
+      summary:
+        `### stateguard snapshot: ${cell(mod.name)}\n\n| archive | volumes | entries | bytes | sha256 |\n|---|---|---|---|---|\n` +
+        `| ${cell(result.path)} | ${cell(result.volumes.join(', '))} | ${result.entries} | ${result.bytes} | \`${result.sha256}\` |`,
+    };
+  },
+});

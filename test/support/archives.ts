@@ -9,6 +9,29 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
+import type { ModuleDecl } from '../../src/model/module.js';
+
+/** A ModuleDecl for backup tests (no module.yaml on disk needed). */
+export function moduleDecl(
+  name: string,
+  backup?: { refModules: string[]; maxAgeHours: number },
+  volumes: { volume: string; path: string }[] = [],
+  project = 'p',
+): ModuleDecl {
+  return {
+    name,
+    class: backup ? 'stateful' : 'stateless',
+    compose: { file: 'compose.yaml', path: '/x/compose.yaml', display: 'compose.yaml', project, service: name },
+    expectedState: 'running',
+    timeoutSeconds: 300,
+    backup,
+    volumes,
+    ephemeralPaths: [],
+    dependsOnHealthy: [],
+    file: `modules/${name}/module.yaml`,
+    absFile: `/x/modules/${name}/module.yaml`,
+  } as unknown as ModuleDecl;
+}
 
 export interface HeaderSpec {
   name: string;

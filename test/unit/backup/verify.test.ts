@@ -23,6 +23,7 @@ import {
   gnuLong,
   gnuTarArchive,
   gz,
+  moduleDecl,
   pax,
   paxRecord,
   tar,
@@ -38,22 +39,6 @@ function tempDir(prefix = 'sg-backup-'): string {
   const d = mkdtempSync(path.join(tmpdir(), prefix));
   made.push(d);
   return d;
-}
-
-export function moduleDecl(name: string, backup?: { refModules: string[]; maxAgeHours: number }): ModuleDecl {
-  return {
-    name,
-    class: backup ? 'stateful' : 'stateless',
-    compose: { file: 'compose.yaml', path: '/x/compose.yaml', display: 'compose.yaml', project: 'p', service: name },
-    expectedState: 'running',
-    timeoutSeconds: 300,
-    backup,
-    volumes: [],
-    ephemeralPaths: [],
-    dependsOnHealthy: [],
-    file: `modules/${name}/module.yaml`,
-    absFile: `/x/modules/${name}/module.yaml`,
-  } as unknown as ModuleDecl;
 }
 
 const NOW = new Date('2026-03-10T12:00:00Z');

@@ -1,0 +1,413 @@
+/**
+ * snapshot (DESIGN §7): `<module>-<stamp>.tar.gz` (+ `.sha256`) of a module's declared data
+ * volumes, taken while its containers are stopped.
+ *
+ * Order, and why:
+ * 1. Everything that can be checked without touching the engine's state is checked first (declared
+ *    volumes, the containers, each declared path really being a mount, no OTHER running container
+ *    writing to the same volume, out-dir, name not taken). A refusal here stops nothing.
+ * 2. Stop only this module's running containers (found by compose labels).
+ * 3. `docker cp container:path -` from the stopped container (needs no tools in the image, pulls
+ *    nothing), re-packed entry by entry under `<volume>/...` as regular files and directories
+ *    only, gzipped, hashed as written, into a temporary dot-file in out-dir, then fsynced.
+ *    A volume holding a symlink, hard link, device or FIFO is REFUSED, naming the entry: the
+ *    archive verify-backup accepts may hold nothing else, and silently dropping or dereferencing
+ *    such an entry would make a backup that restores something different from what was there.
+ * 4. Start the containers again — always, also when capturing failed — and say loudly if they
+ *    did not come back. This happens before the archive is re-read, so the module's downtime is
+ *    the copy alone.
+ * 5. Re-read the temporary file with the verify-backup walker (the archive must pass it, and its
+ *    sha256 must equal what was written), then publish it under its final name atomically
+ *    (`publish`, injectable for crash tests), write the `.sha256` the same way, fsync the directory.
+ *    A crash at any point leaves nothing under the final name but a complete, checked archive.
+ */
+import { randomBytes, createHash } from 'node:crypto';
+import { constants as fsc } from 'node:fs';
+import { link, lstat, mkdir, open, rename, rm, unlink, type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import zlib from 'node:zlib';
+import { Parser, type ReadEntry } from 'tar';
+import type { Logger } from '../commands/spec.js';
+import { UserError, errorMessage } from '../errors.js';
+import type { ModuleDecl } from '../model/module.js';
+import type { ContainerInfo, Runtime } from '../runtime/types.js';
+import { inspectArchive } from './archive.js';
+import { pathProblems, printablePath } from './entry-rules.js';
+import { CHECKSUM_SUFFIX, archiveName } from './names.js';
+import { END_OF_ARCHIVE, bodyPadding, headerBlocks } from './tar-writer.js';
+
+export interface SnapshotResult {
+  path: string;
+  sha256: string;
+  bytes: number;
+  entries: number;
+  volumes: string[];
+  taken_at: string;
+}
+
+export interface SnapshotHooks {
+  /** Moves the finished temporary file to its final name. Default: atomic, never overwrites. */
+  publish?: (tempPath: string, finalPath: string) => Promise<void>;
+}
+
+/** A snapshot that could not be taken, or whose containers did not come back: a "no" (exit 1). */
+export class SnapshotError extends UserError {
+  constructor(message: string) {
+    super(message, { reason: 'snapshot-failed', exitCode: 1 });
+    this.name = 'SnapshotError';
+  }
+}
+
+/** Docker's own rule for volume names; also keeps the archive's top-level directories clean. */
+const VOLUME_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+const UP_STATES = new Set(['running', 'restarting']);
+
+/** Atomic publish that refuses to replace an existing file (link + unlink); rename where links are unsupported. */
+export async function publishNoClobber(tempPath: string, finalPath: string): Promise<void> {
+  try {
+    await link(tempPath, finalPath);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') throw new SnapshotError(`${finalPath} already exists; refusing to overwrite a backup`);
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS') throw err;
+    const exists = await lstat(finalPath).then(() => true, () => false);
+    if (exists) throw new SnapshotError(`${finalPath} already exists; refusing to overwrite a backup`);
+    await rename(tempPath, finalPath);
+    return;
+  }
+  await unlink(tempPath);
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const fh = await open(dir, fsc.O_RDONLY);
+  try {
+    await fh.sync();
+  } catch {
+    // some filesystems refuse fsync on a directory; the file itself was fsynced
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Write `content` to `finalPath` through a fsynced temporary file and an atomic publish. */
+async function writeFileAtomic(finalPath: string, content: string, publish: SnapshotHooks['publish']): Promise<void> {
+  const temp = path.join(path.dirname(finalPath), `.${path.basename(finalPath)}.${randomBytes(6).toString('hex')}.partial`);
+  const fh = await open(temp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, 0o644);
+  try {
+    await fh.writeFile(content);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  try {
+    await (publish ?? publishNoClobber)(temp, finalPath);
+  } finally {
+    await rm(temp, { force: true });
+  }
+}
+
+interface Target {
+  volume: string;
+  path: string;
+}
+
+/** Check everything that needs no change on the engine; returns the containers to stop. */
+async function plan(mod: ModuleDecl, runtime: Runtime): Promise<{ source: ContainerInfo; toStop: ContainerInfo[]; targets: Target[] }> {
+  if (mod.volumes.length === 0) {
+    throw new SnapshotError(
+      `module '${mod.name}' declares no data volumes (spec.data.volumes), so there is nothing to snapshot. ` +
+        `Declare the volumes that hold its data in ${mod.file}.`,
+    );
+  }
+  for (const v of mod.volumes) {
+    if (!VOLUME_NAME_RE.test(v.volume)) {
+      throw new SnapshotError(`volume name ${JSON.stringify(v.volume)} in ${mod.file} is not a valid volume name (letters, digits, _ . -)`);
+    }
+  }
+  const seen = new Set<string>();
+  for (const v of mod.volumes) {
+    if (seen.has(v.volume)) throw new SnapshotError(`volume ${v.volume} is declared twice in ${mod.file}`);
+    seen.add(v.volume);
+  }
+  const all = await runtime.listProjectContainers(mod.compose.project);
+  const mine = all.filter((c) => c.service === mod.compose.service);
+  const source = mine.find((c) => !c.oneoff) ?? mine[0];
+  if (!source) {
+    throw new SnapshotError(
+      `no container of service '${mod.compose.service}' (compose project '${mod.compose.project}') exists, so there is nothing to copy ` +
+        `the volumes from. Deploy the module first.`,
+    );
+  }
+  const targets: Target[] = [];
+  const volumeNames: string[] = [];
+  for (const v of mod.volumes) {
+    const mount = source.mounts.find((m) => m.destination === v.path);
+    if (!mount) {
+      throw new SnapshotError(
+        `${v.path} (volume ${v.volume}) is not a mount in container ${source.name}: the data there would not survive a recreate, ` +
+          `and a snapshot of it would be of the container's own layer. Fix spec.data.volumes in ${mod.file} or the compose file.`,
+      );
+    }
+    if (mount.name) volumeNames.push(mount.name);
+    targets.push({ volume: v.volume, path: v.path });
+  }
+  // Another running container writing the same volume would make the snapshot inconsistent.
+  const mineIds = new Set(mine.map((c) => c.id));
+  const writers: string[] = [];
+  for (const vol of volumeNames) {
+    const ps = await runtime.docker(['ps', '-q', '--no-trunc', '--filter', `volume=${vol}`]);
+    const ids = ps.stdout.split('\n').map((s) => s.trim()).filter((id) => id && !mineIds.has(id));
+    if (ids.length === 0) continue;
+    for (const c of await runtime.inspectContainers(ids)) {
+      if (UP_STATES.has(c.state) && c.mounts.some((m) => m.name === vol)) writers.push(`${c.name} (volume ${vol})`);
+    }
+  }
+  if (writers.length) {
+    throw new SnapshotError(
+      `other running containers use the module's volumes: ${writers.join(', ')}. A snapshot taken while they run could be ` +
+        `inconsistent; stop them (or wait for a one-shot to finish) and try again.`,
+    );
+  }
+  const toStop = mine.filter((c) => UP_STATES.has(c.state) || c.state === 'paused');
+  if (toStop.some((c) => c.state === 'paused')) {
+    throw new SnapshotError(`a container of '${mod.name}' is paused; unpause it first (stopping a paused container would change its state).`);
+  }
+  return { source, toStop, targets };
+}
+
+/** Streams one volume's `docker cp` tar into our writer, refusing anything but files and directories. */
+async function captureVolume(
+  runtime: Runtime,
+  containerId: string,
+  target: Target,
+  out: { write(chunk: Buffer): Promise<void> },
+  counters: { entries: number },
+): Promise<void> {
+  const parser = new Parser({ strict: true, zstd: false, brotli: false });
+  let failure: string | null = null;
+  let top: string | null = null;
+  let chain = Promise.resolve();
+  const fail = (message: string): void => {
+    failure ??= message;
+  };
+  parser.on('error', (err: Error) => fail(`docker cp of ${target.path} produced an unreadable tar: ${err.message}`));
+  parser.on('entry', (e: ReadEntry) => {
+    const slash = e.path.indexOf('/');
+    const first = slash === -1 ? e.path : e.path.slice(0, slash);
+    const rest = slash === -1 ? '' : e.path.slice(slash + 1);
+    top ??= first;
+    const archivePath = rest === '' ? (e.type === 'Directory' ? `${target.volume}/` : target.volume) : `${target.volume}/${rest}`;
+    const shown = printablePath(`${target.path}/${rest}`);
+    if (failure) {
+      e.resume();
+      return;
+    }
+    if (first !== top) fail(`docker cp of ${target.path} returned an entry outside it: ${printablePath(e.path)}`);
+    else if (e.type !== 'File' && e.type !== 'OldFile' && e.type !== 'Directory') {
+      const what = e.type === 'SymbolicLink' ? 'a symbolic link' : e.type === 'Link' ? 'a hard link' : `a ${e.type}`;
+      fail(
+        `volume ${target.volume} holds ${what} at ${shown}. A snapshot holds only regular files and directories ` +
+          `(verify-backup refuses anything else), so this volume cannot be snapshotted as it is; replace the entry with ` +
+          `a regular file or move it out of the volume.`,
+      );
+    } else {
+      const why = pathProblems(archivePath);
+      if (why.length) fail(`volume ${target.volume} holds an entry whose name verify-backup would refuse (${why.join(', ')}): ${shown}`);
+    }
+    if (failure) {
+      e.resume();
+      return;
+    }
+    counters.entries++;
+    const type = e.type === 'Directory' ? 'Directory' : 'File';
+    const size = type === 'Directory' ? 0 : e.size;
+    // Headers and bodies go out strictly in order: each write waits for the previous one.
+    const header = headerBlocks({
+      path: archivePath,
+      type,
+      size,
+      mode: e.mode ?? (type === 'Directory' ? 0o755 : 0o644),
+      uid: e.uid ?? 0,
+      gid: e.gid ?? 0,
+      mtime: e.mtime ?? new Date(0),
+    });
+    chain = chain.then(() => out.write(header));
+    if (type === 'Directory') {
+      e.resume();
+      return;
+    }
+    // 'end' first: adding a 'data' listener resumes the entry, which may end at once.
+    e.on('end', () => {
+      chain = chain.then(() => out.write(bodyPadding(size)));
+    });
+    e.on('data', (chunk: Buffer) => {
+      // Hold the entry (and so the parser and docker cp) until the chunk is written: bounded memory.
+      e.pause();
+      chain = chain.then(() => out.write(chunk)).finally(() => e.resume());
+    });
+  });
+
+  const sink = new Writable({
+    highWaterMark: 1024 * 1024,
+    write(chunk: Buffer, _enc, cb) {
+      if (failure) return cb(); // keep draining docker cp so it can exit
+      const ok = parser.write(chunk);
+      if (ok) return cb();
+      parser.once('drain', () => cb());
+    },
+  });
+  const parserEnded = new Promise<void>((resolve) => parser.once('end', resolve));
+  try {
+    await runtime.copyFrom(containerId, target.path, sink);
+  } catch (err) {
+    fail(errorMessage(err));
+  }
+  await new Promise<void>((resolve) => sink.end(() => resolve()));
+  if (!failure) {
+    parser.end();
+    await Promise.race([parserEnded, new Promise<void>((r) => setTimeout(r, 30_000))]);
+  }
+  await chain;
+  if (failure) throw new SnapshotError(failure);
+  if (top === null) throw new SnapshotError(`docker cp of ${target.path} returned no entries`);
+}
+
+export async function takeSnapshot(args: {
+  module: ModuleDecl;
+  runtime: Runtime;
+  outDir: string;
+  now: Date;
+  log: Logger;
+  hooks?: SnapshotHooks;
+}): Promise<SnapshotResult> {
+  const { module: mod, runtime, log } = args;
+  const outDir = path.resolve(args.outDir);
+  const finalName = archiveName(mod.name, args.now);
+  const finalPath = path.join(outDir, finalName);
+
+  await runtime.ping();
+  const { source, toStop, targets } = await plan(mod, runtime);
+  await mkdir(outDir, { recursive: true });
+  if (await lstat(finalPath).then(() => true, () => false)) {
+    throw new SnapshotError(`${finalPath} already exists; refusing to overwrite a backup (wait a second and retry)`);
+  }
+
+  const tempPath = path.join(outDir, `.${finalName}.${randomBytes(6).toString('hex')}.partial`);
+  const hash = createHash('sha256');
+  let bytes = 0;
+  const counters = { entries: 0 };
+  let captureError: unknown = null;
+  let restartError: string | null = null;
+  let fh: FileHandle | undefined;
+  let gzip: zlib.Gzip | undefined;
+  let fileWrites: Promise<void> = Promise.resolve();
+
+  log.info(`snapshot ${mod.name}: stopping ${toStop.length ? toStop.map((c) => c.name).join(', ') : '(nothing running)'}`);
+  try {
+    await runtime.stop(toStop.map((c) => c.id));
+    fh = await open(tempPath, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, 0o600);
+    const file = fh;
+    const gz = zlib.createGzip({ level: 6, chunkSize: 256 * 1024 });
+    gzip = gz;
+    let gzipError: Error | null = null;
+    gz.on('data', (chunk: Buffer) => {
+      hash.update(chunk);
+      bytes += chunk.length;
+      fileWrites = fileWrites.then(async () => {
+        await file.write(chunk);
+      });
+    });
+    gz.on('error', (err) => (gzipError = err));
+    const gzipEnded = new Promise<void>((resolve) => {
+      gz.once('end', resolve);
+      gz.once('error', () => resolve());
+    });
+    const out = {
+      write: async (chunk: Buffer): Promise<void> => {
+        if (chunk.length === 0) return;
+        if (!gz.write(chunk)) await new Promise<void>((r) => gz.once('drain', r));
+        // keep the file writes from falling far behind: bounded memory
+        await fileWrites;
+      },
+    };
+    for (const t of targets) {
+      log.info(`snapshot ${mod.name}: copying ${t.path} (volume ${t.volume}) from ${source.name}`);
+      await captureVolume(runtime, source.id, t, out, counters);
+    }
+    await out.write(END_OF_ARCHIVE);
+    gz.end();
+    await gzipEnded;
+    await fileWrites;
+    if (gzipError) throw gzipError;
+    await file.sync();
+  } catch (err) {
+    captureError = err;
+    gzip?.destroy();
+    // Pending writes may fail once the file is closed; the capture has failed already.
+    await fileWrites.catch(() => undefined);
+  } finally {
+    await fh?.close().catch(() => undefined);
+    // Start the containers again whatever happened above.
+    if (toStop.length) {
+      try {
+        await runtime.start(toStop.map((c) => c.id));
+        const after = await runtime.inspectContainers(toStop.map((c) => c.id));
+        const down = toStop.filter((c) => !after.some((a) => a.id === c.id && UP_STATES.has(a.state)));
+        if (down.length) restartError = `${down.map((c) => c.name).join(', ')} did not come back up after the snapshot`;
+      } catch (err) {
+        restartError = `starting ${toStop.map((c) => c.name).join(', ')} again failed: ${errorMessage(err)}`;
+      }
+      if (restartError) {
+        log.error(`SNAPSHOT: CONTAINERS OF ${mod.name.toUpperCase()} ARE NOT RUNNING: ${restartError}. Start them by hand now (docker start ...).`);
+      } else {
+        log.info(`snapshot ${mod.name}: ${toStop.map((c) => c.name).join(', ')} running again`);
+      }
+    }
+  }
+
+  try {
+    if (captureError) {
+      throw captureError instanceof UserError ? captureError : new SnapshotError(`snapshot of ${mod.name} failed: ${errorMessage(captureError)}`);
+    }
+    const sha256 = hash.digest('hex');
+    // The archive must be one verify-backup accepts, and the bytes on disk the bytes we hashed.
+    const fhCheck = await open(tempPath, fsc.O_RDONLY);
+    let check;
+    try {
+      check = await inspectArchive(fhCheck.createReadStream({ highWaterMark: 1024 * 1024, autoClose: false }), {
+        maxUncompressedBytes: Number.MAX_SAFE_INTEGER,
+        maxEntries: Number.MAX_SAFE_INTEGER,
+      });
+    } finally {
+      await fhCheck.close();
+    }
+    if (check.problems.length || check.sha256 !== sha256 || check.bytesRead !== bytes) {
+      throw new SnapshotError(
+        `the written archive did not pass verification: ${check.problems.map((p) => `[${p.code}] ${p.message}`).join('; ') || `sha256/size differ from what was written`}`,
+      );
+    }
+    await (args.hooks?.publish ?? publishNoClobber)(tempPath, finalPath);
+    await writeFileAtomic(`${finalPath}${CHECKSUM_SUFFIX}`, `${sha256}  ${finalName}\n`, args.hooks?.publish);
+    await fsyncDir(outDir);
+    if (restartError) {
+      throw new SnapshotError(`the snapshot was written (${finalPath}), but ${restartError}; the module is DOWN`);
+    }
+    log.info(`snapshot ${mod.name}: ${finalPath} (${bytes} bytes, ${counters.entries} entries, sha256 ${sha256})`);
+    return {
+      path: finalPath,
+      sha256,
+      bytes,
+      entries: counters.entries,
+      volumes: targets.map((t) => t.volume),
+      taken_at: args.now.toISOString(),
+    };
+  } catch (err) {
+    if (restartError && !(err instanceof SnapshotError && err.message.includes('the module is DOWN'))) {
+      throw new SnapshotError(`${errorMessage(err)}; ALSO: ${restartError}; the module is DOWN`);
+    }
+    throw err;
+  } finally {
+    await rm(tempPath, { force: true });
+  }
+}

@@ -1,0 +1,238 @@
+/**
+ * snapshot against a recording fake runtime whose `docker cp` serves hand-built tar streams: what
+ * is stopped and started, what lands in out-dir, what is refused, and that verify-backup accepts
+ * every snapshot (for the module and for a sidecar naming it in ref_modules).
+ */
+import { afterAll, describe, expect, it } from '@jest/globals';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { list as tarList } from 'tar';
+import { SnapshotError, takeSnapshot } from '../../../src/backup/snapshot.js';
+import { verifyBackup } from '../../../src/backup/verify.js';
+import type { Logger } from '../../../src/commands/spec.js';
+import { EnvironmentError } from '../../../src/errors.js';
+import { container, FakeRuntime } from '../../support/fake-runtime.js';
+import { dir, entry, file, gnuLong, moduleDecl, pax, tar } from '../../support/archives.js';
+
+const made: string[] = [];
+afterAll(() => made.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const outDir = (): string => {
+  const d = mkdtempSync(path.join(tmpdir(), 'sg-snap-'));
+  made.push(d);
+  return d;
+};
+
+const NOW = new Date('2026-03-10T12:00:00Z');
+const STORE = moduleDecl('store', { refModules: ['store'], maxAgeHours: 24 }, [{ volume: 'store-data', path: '/data' }], 'platform');
+const STORE_INIT = moduleDecl('store-init', { refModules: ['store'], maxAgeHours: 24 }, [], 'platform');
+
+class CpRuntime extends FakeRuntime {
+  /** tar served by `docker cp <id>:<path> -`, per path */
+  served: Record<string, Buffer> = {};
+  cpFails = false;
+  startFails = false;
+  override async copyFrom(id: string, p: string, sink: NodeJS.WritableStream): Promise<void> {
+    await super.copyFrom(id, p, sink);
+    if (this.cpFails) throw new EnvironmentError(`docker cp from ${id}:${p} failed: No such container:path`);
+    const data = this.served[p] ?? Buffer.alloc(0);
+    // Small odd-sized writes with backpressure, like a pipe from the docker CLI.
+    for (let off = 0; off < data.length; off += 7777) {
+      if (!sink.write(data.subarray(off, off + 7777))) await new Promise((r) => sink.once('drain', r));
+    }
+  }
+  override async start(ids: readonly string[]): Promise<void> {
+    if (this.startFails) {
+      this.calls.push({ method: 'start', args: [[...ids]] });
+      throw new EnvironmentError('docker start failed: boom');
+    }
+    return super.start(ids);
+  }
+}
+
+function logger(): Logger & { lines: string[] } {
+  const lines: string[] = [];
+  return {
+    lines,
+    info: (m) => lines.push(`info ${m}`),
+    warn: (m) => lines.push(`warn ${m}`),
+    error: (m) => lines.push(`error ${m}`),
+    notice: (m) => lines.push(`notice ${m}`),
+    raw: () => undefined,
+  };
+}
+
+const DATA_MOUNT = [{ type: 'volume', name: 'platform_store-data', source: '/var/lib/docker/volumes/platform_store-data/_data', destination: '/data' }];
+
+function setup(served: Buffer) {
+  const rt = new CpRuntime();
+  rt.containers = [
+    container({ id: 'store1', name: 'platform_store_1', project: 'platform', service: 'store', state: 'running', mounts: DATA_MOUNT }),
+    container({ id: 'web1', name: 'platform_web_1', project: 'platform', service: 'web', state: 'running' }),
+    container({ id: 'init1', name: 'platform_store-init_1', project: 'platform', service: 'store-init', state: 'exited', mounts: DATA_MOUNT }),
+  ];
+  rt.served['/data'] = served;
+  return rt;
+}
+
+const DOCKER_CP_TAR = tar(
+  dir('data/'),
+  file('data/a.txt', 'alpha\n', { mode: 0o640 }),
+  dir('data/buckets/'),
+  dir('data/buckets/main/'),
+  file('data/buckets/main/empty', ''),
+  pax({ path: `data/${'deep/'.repeat(40)}obj`, 'SCHILY.xattr.user.x': 'y' }),
+  file('placeholder', Buffer.alloc(70_000, 7)),
+  gnuLong(`data/${'gnu/'.repeat(40)}obj`),
+  file('short', 'gnu'),
+);
+
+describe('snapshot (fake engine)', () => {
+  it('stops only the module, writes the archive and .sha256, starts it again; verify-backup accepts it', async () => {
+    const rt = setup(DOCKER_CP_TAR);
+    const dirOut = outDir();
+    const log = logger();
+    const r = await takeSnapshot({ module: STORE, runtime: rt, outDir: dirOut, now: NOW, log });
+    expect(r).toMatchObject({
+      path: path.join(dirOut, 'store-20260310T120000Z.tar.gz'),
+      entries: 9 - 2,
+      volumes: ['store-data'],
+      taken_at: '2026-03-10T12:00:00.000Z',
+    });
+    expect(rt.callsTo('stop').map((c) => c.args[0])).toEqual([['store1']]);
+    expect(rt.callsTo('start').map((c) => c.args[0])).toEqual([['store1']]);
+    expect(rt.callsTo('copyFrom').map((c) => c.args)).toEqual([['store1', '/data']]);
+    // only the archive and its checksum remain
+    expect(readdirSync(dirOut).sort()).toEqual(['store-20260310T120000Z.tar.gz', 'store-20260310T120000Z.tar.gz.sha256']);
+    expect(readFileSync(`${r.path}.sha256`, 'utf8')).toBe(`${r.sha256}  store-20260310T120000Z.tar.gz\n`);
+    expect(readFileSync(r.path).length).toBe(r.bytes);
+
+    const listed: Array<[string, string, number]> = [];
+    await tarList({ file: r.path, onReadEntry: (e) => listed.push([e.type, e.path, e.size]) });
+    expect(listed).toEqual([
+      ['Directory', 'store-data/', 0],
+      ['File', 'store-data/a.txt', 6],
+      ['Directory', 'store-data/buckets/', 0],
+      ['Directory', 'store-data/buckets/main/', 0],
+      ['File', 'store-data/buckets/main/empty', 0],
+      ['File', `store-data/${'deep/'.repeat(40)}obj`, 70_000],
+      ['File', `store-data/${'gnu/'.repeat(40)}obj`, 3],
+    ]);
+
+    for (const mod of [STORE, STORE_INIT]) {
+      const v = await verifyBackup({ backupRef: r.path, cwd: dirOut, module: mod, backupRoots: [dirOut], now: NOW, maxEntries: 1000, maxUncompressedBytes: 1e9 });
+      expect(v.problems).toEqual([]);
+      expect(v).toMatchObject({ verified: true, sha256: r.sha256, entries: 7, matched_module: 'store' });
+    }
+  });
+
+  it.each([
+    ['a symlink', entry({ name: 'data/link', type: '2', linkname: '/etc/passwd' }), /holds a symbolic link at \/data\/link/],
+    ['a hard link', entry({ name: 'data/hard', type: '1', linkname: 'data/a.txt' }), /holds a hard link at \/data\/hard/],
+    ['a FIFO', entry({ name: 'data/fifo', type: '6' }), /holds a FIFO at \/data\/fifo/],
+    ['a name with a backslash', file('data/a\\b'), /verify-backup would refuse \(path contains a backslash/],
+  ])('a volume holding %s is refused, naming the entry; the module is started again and nothing is left', async (_, bad, message) => {
+    const rt = setup(tar(dir('data/'), file('data/a.txt', 'alpha\n'), bad, file('data/z', 'z')));
+    const dirOut = outDir();
+    const err = await takeSnapshot({ module: STORE, runtime: rt, outDir: dirOut, now: NOW, log: logger() }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SnapshotError);
+    expect((err as SnapshotError).reason).toBe('snapshot-failed');
+    expect((err as Error).message).toMatch(message);
+    expect(rt.callsTo('start').map((c) => c.args[0])).toEqual([['store1']]);
+    expect(readdirSync(dirOut)).toEqual([]);
+  });
+
+  it('a module with no declared data volumes is refused before anything is stopped', async () => {
+    const rt = setup(DOCKER_CP_TAR);
+    const err = await takeSnapshot({ module: STORE_INIT, runtime: rt, outDir: outDir(), now: NOW, log: logger() }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SnapshotError);
+    expect((err as Error).message).toMatch(/declares no data volumes \(spec\.data\.volumes\)/);
+    expect(rt.callsTo('stop')).toEqual([]);
+  });
+
+  it('a declared path that is not a mount is refused before anything is stopped', async () => {
+    const rt = setup(DOCKER_CP_TAR);
+    rt.containers[0]!.mounts = [];
+    const err = await takeSnapshot({ module: STORE, runtime: rt, outDir: outDir(), now: NOW, log: logger() }).catch((e: unknown) => e);
+    expect((err as Error).message).toMatch(/\/data \(volume store-data\) is not a mount in container platform_store_1/);
+    expect(rt.callsTo('stop')).toEqual([]);
+  });
+
+  it('no container of the service: refused', async () => {
+    const rt = setup(DOCKER_CP_TAR);
+    rt.containers = rt.containers.filter((c) => c.service !== 'store');
+    const err = await takeSnapshot({ module: STORE, runtime: rt, outDir: outDir(), now: NOW, log: logger() }).catch((e: unknown) => e);
+    expect((err as Error).message).toMatch(/no container of service 'store'/);
+  });
+
+  it('another running container writing the same volume: refused, nothing stopped', async () => {
+    const rt = setup(DOCKER_CP_TAR);
+    rt.containers[2]!.state = 'running';
+    rt.docker = async (args) => {
+      rt.calls.push({ method: 'docker', args: [[...args]] });
+      return { code: 0, stdout: 'store1\ninit1\n', stderr: '' };
+    };
+    const err = await takeSnapshot({ module: STORE, runtime: rt, outDir: outDir(), now: NOW, log: logger() }).catch((e: unknown) => e);
+    expect((err as Error).message).toMatch(/other running containers use the module's volumes: platform_store-init_1 \(volume platform_store-data\)/);
+    expect(rt.callsTo('docker')[0]!.args[0]).toEqual(['ps', '-q', '--no-trunc', '--filter', 'volume=platform_store-data']);
+    expect(rt.callsTo('stop')).toEqual([]);
+  });
+
+  it('a crash injected between write and rename leaves nothing under the final name, and the module runs again', async () => {
+    const rt = setup(DOCKER_CP_TAR);
+    const dirOut = outDir();
+    const err = await takeSnapshot({
+      module: STORE,
+      runtime: rt,
+      outDir: dirOut,
+      now: NOW,
+      log: logger(),
+      hooks: {
+        publish: async () => {
+          throw new Error('injected crash before rename');
+        },
+      },
+    }).catch((e: unknown) => e);
+    expect((err as Error).message).toMatch(/injected crash before rename/);
+    expect(readdirSync(dirOut)).toEqual([]);
+    expect(rt.containers[0]!.state).toBe('running');
+  });
+
+  it('docker cp failing: the module is started again and the error is reported', async () => {
+    const rt = setup(DOCKER_CP_TAR);
+    rt.cpFails = true;
+    const dirOut = outDir();
+    const err = await takeSnapshot({ module: STORE, runtime: rt, outDir: dirOut, now: NOW, log: logger() }).catch((e: unknown) => e);
+    expect((err as Error).message).toMatch(/docker cp from store1:\/data failed/);
+    expect(rt.callsTo('start')).toHaveLength(1);
+    expect(readdirSync(dirOut)).toEqual([]);
+  });
+
+  it('containers that do not come back: the archive is kept, but the command fails loudly', async () => {
+    const rt = setup(DOCKER_CP_TAR);
+    rt.startFails = true;
+    const dirOut = outDir();
+    const log = logger();
+    const err = await takeSnapshot({ module: STORE, runtime: rt, outDir: dirOut, now: NOW, log }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SnapshotError);
+    expect((err as Error).message).toMatch(/the snapshot was written .*store-20260310T120000Z\.tar\.gz.*starting platform_store_1 again failed.*the module is DOWN/);
+    expect(log.lines.some((l) => l.startsWith('error SNAPSHOT: CONTAINERS OF STORE ARE NOT RUNNING'))).toBe(true);
+    expect(readdirSync(dirOut).sort()).toEqual(['store-20260310T120000Z.tar.gz', 'store-20260310T120000Z.tar.gz.sha256']);
+  });
+
+  it('never overwrites an existing snapshot of the same second', async () => {
+    const rt = setup(DOCKER_CP_TAR);
+    const dirOut = outDir();
+    await takeSnapshot({ module: STORE, runtime: rt, outDir: dirOut, now: NOW, log: logger() });
+    const err = await takeSnapshot({ module: STORE, runtime: rt, outDir: dirOut, now: NOW, log: logger() }).catch((e: unknown) => e);
+    expect((err as Error).message).toMatch(/already exists; refusing to overwrite/);
+  });
+
+  it('a stopped module is snapshotted and left stopped', async () => {
+    const rt = setup(DOCKER_CP_TAR);
+    rt.containers[0]!.state = 'exited';
+    await takeSnapshot({ module: STORE, runtime: rt, outDir: outDir(), now: NOW, log: logger() });
+    expect(rt.callsTo('start')).toEqual([]);
+    expect(rt.containers[0]!.state).toBe('exited');
+  });
+});
