@@ -5,7 +5,29 @@
  * already read safely (size cap, strict UTF-8, bounded aliases) by ./workflow.ts, because this
  * parser expands aliases without a limit.
  */
-import { convertWorkflowTemplate, NoOperationTraceWriter, parseWorkflow } from '@actions/workflow-parser';
+import { convertWorkflowTemplate, NoOperationTraceWriter } from '@actions/workflow-parser';
+import { TemplateContext, TemplateValidationErrors } from '@actions/workflow-parser/templates/template-context';
+import { readTemplate } from '@actions/workflow-parser/templates/template-reader';
+import { WORKFLOW_ROOT } from '@actions/workflow-parser/workflows/workflow-constants';
+import { getWorkflowSchema } from '@actions/workflow-parser/workflows/workflow-schema';
+import { YamlObjectReader } from '@actions/workflow-parser/workflows/yaml-object-reader';
+import type { Document, LineCounter } from 'yaml';
+
+/**
+ * GitHub's YAML reader over a document stateguard already parsed (with the same options), so each
+ * workflow is parsed once, not twice: half the cost of a lint. It replaces exactly the three fields
+ * the reader's constructor fills from its own parse. A parser upgrade that changes them breaks the
+ * lint tests loudly (every schema case), never silently.
+ */
+class ParsedDocumentReader extends YamlObjectReader {
+  constructor(fileId: number, doc: Document.Parsed, lines: LineCounter) {
+    super(fileId, '');
+    const self = this as unknown as { doc: Document.Parsed; lineCounter: LineCounter; _generator: unknown; getNodes(n: unknown, s: Set<unknown>): unknown };
+    self.doc = doc;
+    self.lineCounter = lines;
+    self._generator = self.getNodes(doc, new Set());
+  }
+}
 
 export interface ParserError {
   line: number;
@@ -13,9 +35,16 @@ export interface ParserError {
   message: string;
 }
 
-/** Schema, expression and conversion errors of one workflow text, 1-based positions. */
-export async function githubParserErrors(displayName: string, content: string): Promise<ParserError[]> {
-  const parsed = parseWorkflow({ name: displayName, content }, new NoOperationTraceWriter());
+/**
+ * Schema, expression and conversion errors of one workflow, 1-based positions. `doc` must be
+ * free of YAML errors and of alias bombs (checked by loadWorkflow); this is parseWorkflow() of
+ * @actions/workflow-parser over that document.
+ */
+export async function githubParserErrors(displayName: string, doc: Document.Parsed, lines: LineCounter): Promise<ParserError[]> {
+  const context = new TemplateContext(new TemplateValidationErrors(), getWorkflowSchema(), new NoOperationTraceWriter());
+  const fileId = context.getFileId(displayName);
+  const value = readTemplate(context, WORKFLOW_ROOT, new ParsedDocumentReader(fileId, doc, lines), fileId);
+  const parsed = { context, value };
   // The converter adds the semantic checks (needs, cron, concurrency, matrix). By default it
   // returns the parse errors unchanged when there are any, so it never double-reports.
   if (parsed.value && parsed.context.errors.count === 0) {

@@ -93,7 +93,7 @@ export async function lintWorkflowBytes(bytes: Buffer, file: string): Promise<Pr
     const loaded = loadWorkflow(bytes, file);
     if (!loaded.ok) return loaded.problems.map((p) => yamlProblem(p.line, p.column, p.message)).sort(compareProblems);
     const wf = loaded.workflow;
-    const problems: Problem[] = (await githubParserErrors(file, wf.text)).map((e) => ({
+    const problems: Problem[] = (await githubParserErrors(file, wf.doc, wf.lines)).map((e) => ({
       file,
       line: e.line,
       column: e.column,

@@ -1,10 +1,10 @@
 /**
- * One workflow file read for linting: its text, the safe YAML document (size cap, strict UTF-8,
- * one document, unique keys, bounded aliases — shared with module.yaml reading), its plain value,
+ * One workflow file read for linting: its text, the YAML document (size cap, strict UTF-8, one
+ * document, bounded aliases, as for module.yaml), its plain value,
  * and exact 1-based positions for any path or any offset — including a line inside a block scalar.
  */
-import { isMap, isScalar, isSeq, type Node } from 'yaml';
-import { parseYamlText, type PathSegment, type Position, type SourceProblem } from '../model/yaml-source.js';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { MAX_ALIAS_COUNT, MAX_YAML_BYTES, parseYamlText, type PathSegment, type Position, type SourceProblem } from '../model/yaml-source.js';
 
 export type Path = readonly PathSegment[];
 
@@ -14,7 +14,8 @@ export class WorkflowFile {
   constructor(
     readonly file: string,
     readonly text: string,
-    readonly doc: { contents: unknown },
+    readonly doc: Document.Parsed,
+    readonly lines: LineCounter,
     readonly value: Record<string, unknown>,
   ) {
     this.lineStarts = [0];
@@ -92,12 +93,50 @@ export class WorkflowFile {
 
 export type LoadResult = { ok: true; workflow: WorkflowFile } | { ok: false; problems: SourceProblem[] };
 
-/** Parse workflow bytes safely; never throws for hostile content. */
+/**
+ * Parse workflow bytes safely, once: the same document feeds GitHub's parser and stateguard's rules.
+ * The options match GitHub's own reader (source tokens kept for block scalars; duplicate keys are
+ * left to its template reader, which reports them as schema errors). Never throws for hostile content.
+ */
 export function loadWorkflow(bytes: Buffer, displayName: string): LoadResult {
-  const read = parseYamlText(bytes, displayName);
-  if (!read.ok) return { ok: false, problems: read.problems };
-  // parseYamlText has checked the bytes are valid UTF-8; offsets are relative to the text without a BOM.
-  let text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  const fail = (message: string, offset = 0, lines?: LineCounter): LoadResult => {
+    const p = lines ? lines.linePos(offset) : { line: 1, col: 1 };
+    return { ok: false, problems: [{ file: displayName, line: p.line, column: p.col, message }] };
+  };
+  if (bytes.length > MAX_YAML_BYTES) return fail(`file is ${bytes.length} bytes; the limit is ${MAX_YAML_BYTES} (1 MiB)`);
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    // The shared reader reports where the first invalid sequence is.
+    const read = parseYamlText(bytes, displayName);
+    return read.ok ? fail('file is not valid UTF-8') : { ok: false, problems: read.problems };
+  }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  return { ok: true, workflow: new WorkflowFile(displayName, text, read.source.doc, read.value as Record<string, unknown>) };
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, keepSourceTokens: true, uniqueKeys: false, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    return {
+      ok: false,
+      problems: doc.errors.map((e) => {
+        const p = lines.linePos(e.pos[0]);
+        const message =
+          e.code === 'MULTIPLE_DOCS' ? 'file contains more than one YAML document; expected exactly one workflow' : `YAML syntax error: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '').trim()}`;
+        return { file: displayName, line: p.line, column: p.col, message };
+      }),
+    };
+  }
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    if (/alias/i.test(message)) return fail(`YAML aliases expand too much (limit ${MAX_ALIAS_COUNT}): refusing a possible alias bomb`);
+    return fail(`YAML error: ${message.split('\n')[0]}`);
+  }
+  if (value === null || value === undefined) return fail('file is empty: expected a YAML mapping');
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    return fail(`expected a YAML mapping at the top level, found ${Array.isArray(value) ? 'a list' : typeof value}`, (doc.contents as Node | null)?.range?.[0] ?? 0, lines);
+  }
+  return { ok: true, workflow: new WorkflowFile(displayName, text, doc, lines, value as Record<string, unknown>) };
 }
