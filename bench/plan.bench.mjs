@@ -1,0 +1,120 @@
+// plan over 10 and over 80 running modules (each a service of one compose project), through the
+// built CLI as an operator runs it. Counts the docker/compose processes each plan starts (PATH shims
+// that log, then exec the real binaries) and times several repetitions.
+// Targets: the same process count for 10 and 80; plan(80)/plan(10) <= 1.2.
+// The projects are created in a temp dir and torn down at the end, whatever happens.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const cli = path.join(repo, 'dist', 'cli.js');
+const REPS = Number(process.env.PLAN_BENCH_REPS ?? 5);
+const IMAGE = 'stateguard/busybox:1.0.0';
+const tmp = mkdtempSync(path.join(tmpdir(), 'sg-plan-bench-'));
+const suffix = randomBytes(3).toString('hex');
+
+function which(bin) {
+  return execFileSync('sh', ['-c', `command -v ${bin}`], { encoding: 'utf8' }).trim();
+}
+
+// PATH shims: log one line per process started, then run the real binary.
+const shimDir = path.join(tmp, 'shims');
+const logFile = path.join(tmp, 'processes.log');
+mkdirSync(shimDir);
+const shimmed = ['docker'];
+try {
+  which('docker-compose');
+  shimmed.push('docker-compose');
+} catch {
+  /* compose v2 only */
+}
+for (const bin of shimmed) {
+  const real = which(bin);
+  const shim = path.join(shimDir, bin);
+  writeFileSync(shim, `#!/bin/sh\necho "${bin} $1" >> "$SG_BENCH_LOG"\nexec "${real}" "$@"\n`);
+  chmodSync(shim, 0o755);
+}
+const composeCmd = shimmed.includes('docker-compose') ? ['docker-compose'] : ['docker', 'compose'];
+
+function makeRepo(n) {
+  const project = `sgbench${n}x${suffix}`;
+  const root = path.join(tmp, `repo${n}`);
+  const services = Array.from({ length: n }, (_, i) => `svc${String(i).padStart(2, '0')}`);
+  const compose = ['services:'];
+  for (const s of services) {
+    compose.push(`  ${s}:`, `    image: ${IMAGE}`, `    command: ["sh", "-c", "trap 'exit 0' TERM INT; while true; do sleep 5; done"]`);
+  }
+  mkdirSync(root, { recursive: true });
+  writeFileSync(path.join(root, 'compose.yaml'), compose.join('\n') + '\n');
+  for (const s of services) {
+    const dir = path.join(root, 'modules', `m-${s}`);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(
+      path.join(dir, 'module.yaml'),
+      `apiVersion: stateguard/v1\nkind: Module\nmetadata:\n  name: m-${s}\nspec:\n  class: stateless\n  compose: { file: ../../compose.yaml, project: ${project}, service: ${s} }\n`,
+    );
+  }
+  return { n, project, root, compose: path.join(root, 'compose.yaml') };
+}
+
+function compose(r, args) {
+  const [cmd, ...pre] = composeCmd;
+  const res = spawnSync(cmd, [...pre, '-f', r.compose, '-p', r.project, ...args], { encoding: 'utf8', timeout: 600_000 });
+  if (res.status !== 0) throw new Error(`${composeCmd.join(' ')} ${args.join(' ')} failed: ${res.stderr}`);
+}
+
+function teardown(r) {
+  const label = `label=com.docker.compose.project=${r.project}`;
+  const ids = spawnSync('docker', ['ps', '-aq', '--filter', label], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+  if (ids.length) spawnSync('docker', ['rm', '-f', ...ids]);
+  const nets = spawnSync('docker', ['network', 'ls', '-q', '--filter', label], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+  if (nets.length) spawnSync('docker', ['network', 'rm', ...nets]);
+}
+
+function planOnce(r) {
+  writeFileSync(logFile, '');
+  const t0 = process.hrtime.bigint();
+  const res = spawnSync(process.execPath, [cli, 'plan', '--root', r.root, '--json'], {
+    encoding: 'utf8',
+    env: { ...process.env, PATH: `${shimDir}:${process.env.PATH}`, SG_BENCH_LOG: logFile },
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (res.status !== 0) throw new Error(`plan of ${r.n} modules exited ${res.status}: ${res.stderr}`);
+  const plan = JSON.parse(res.stdout);
+  if (plan.summary.modules !== r.n || plan.summary.drifted !== 0) {
+    throw new Error(`plan of ${r.n} modules: expected all in sync, got ${JSON.stringify(plan.summary)}`);
+  }
+  const procs = readFileSync(logFile, 'utf8').split('\n').filter(Boolean);
+  return { ms, procs };
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+const repos = [makeRepo(10), makeRepo(80)];
+try {
+  for (const r of repos) compose(r, ['up', '-d']);
+  const results = {};
+  for (const r of repos) planOnce(r); // warm-up (page cache, compose's first start)
+  for (let i = 0; i < REPS; i++) {
+    // interleaved, so drift in machine load hits both sides alike
+    for (const r of repos) (results[r.n] ??= []).push(planOnce(r));
+  }
+  const t10 = median(results[10].map((x) => x.ms));
+  const t80 = median(results[80].map((x) => x.ms));
+  const p10 = results[10][0].procs;
+  const p80 = results[80][0].procs;
+  console.log(`plan over 10 running modules:  ${t10.toFixed(0)} ms (median of ${REPS}), ${p10.length} docker/compose processes`);
+  console.log(`plan over 80 running modules:  ${t80.toFixed(0)} ms (median of ${REPS}), ${p80.length} docker/compose processes`);
+  console.log(`processes started:             ${[...p10].sort().join(', ')}`);
+  console.log(`ratio plan(80) / plan(10):     ${(t80 / t10).toFixed(2)}x (target <= 1.2)`);
+  console.log(`process count same for 10/80:  ${p10.length === p80.length ? 'yes' : 'NO'}`);
+  if (p10.length !== p80.length) process.exitCode = 1;
+} finally {
+  for (const r of repos) teardown(r);
+  rmSync(tmp, { recursive: true, force: true });
+}
