@@ -266,7 +266,10 @@ async function captureVolume(
   await new Promise<void>((resolve) => sink.end(() => resolve()));
   if (!failure) {
     parser.end();
-    await Promise.race([parserEnded, new Promise<void>((r) => setTimeout(r, 30_000))]);
+    // The parser ends synchronously on a complete stream; the timer only guards against a stall.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([parserEnded, new Promise<void>((r) => (timer = setTimeout(r, 30_000)))]);
+    clearTimeout(timer);
   }
   await chain;
   if (failure) throw new SnapshotError(failure);

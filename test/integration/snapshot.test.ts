@@ -1,0 +1,191 @@
+/**
+ * snapshot on the real engine and real compose: volume data round-trips through the archive, the
+ * module runs again (same container), only the .tar.gz and .sha256 remain in out-dir, verify-backup
+ * accepts the snapshot for the module and for its sidecar, and an injected crash between write and
+ * rename leaves nothing under the final name.
+ */
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { takeSnapshot } from '../../src/backup/snapshot.js';
+import { runCli } from '../../src/cli.js';
+import type { Logger } from '../../src/commands/spec.js';
+import { loadModules } from '../../src/model/module.js';
+import { DockerCli } from '../../src/runtime/docker-cli.js';
+import { cleanupTempRepos, moduleYaml, tempRepo } from '../support/fixtures.js';
+import { IMAGE, describeDocker, docker, removeProject, uniqueProject } from '../support/docker.js';
+
+const COMPOSE = `version: "3.7"
+services:
+  store:
+    image: ${IMAGE}
+    command: ["sh", "-c", "mkdir -p /data && trap 'exit 0' TERM INT; while true; do sleep 1; done"]
+    restart: unless-stopped
+    volumes:
+      - store-data:/data
+  store-init:
+    image: ${IMAGE}
+    command: ["sh", "-c", "mkdir -p /data/buckets/main"]
+    restart: "no"
+    volumes:
+      - store-data:/data
+volumes:
+  store-data: {}
+`;
+
+const quiet: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined, notice: () => undefined, raw: () => undefined };
+
+async function cli(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const code = await runCli(args, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env: process.env, cwd });
+  return { code, stdout, stderr };
+}
+
+function sha(buf: Buffer): string {
+  return createHash('sha256').update(buf).digest('hex');
+}
+
+describeDocker('snapshot on the real engine', () => {
+  const project = uniqueProject('sgsnap');
+  let repo = '';
+  let work = '';
+  let storeId = '';
+  const runtime = new DockerCli();
+
+  beforeAll(async () => {
+    repo = tempRepo({
+      'compose.yaml': COMPOSE,
+      'modules/store/module.yaml': moduleYaml(
+        'store',
+        `  class: stateful
+  compose: { file: ../../compose.yaml, project: ${project}, service: store }
+  backup: { ref_modules: [store], max_age_hours: 24 }
+  data:
+    volumes:
+      - { volume: store-data, path: /data }
+`,
+      ),
+      'modules/store-init/module.yaml': moduleYaml(
+        'store-init',
+        `  class: sidecar
+  compose: { file: ../../compose.yaml, project: ${project}, service: store-init }
+  runtime: { expected_state: exited-success }
+  backup: { ref_modules: [store], max_age_hours: 24 }
+  depends_on_healthy: [store]
+`,
+      ),
+    });
+    work = mkdtempSync(path.join(tmpdir(), 'sg-snapint-'));
+    const target = { project, files: [path.join(repo, 'compose.yaml')] };
+    const up = await runtime.composeUp(target, ['store']);
+    expect(up.code).toBe(0);
+    const [store] = (await runtime.listProjectContainers(project)).filter((c) => c.service === 'store');
+    storeId = store!.id;
+    // Data in the volume: nested dirs, an empty file, a binary blob, a name with spaces, odd modes.
+    const seed = docker([
+      'exec', storeId, 'sh', '-c',
+      'mkdir -p /data/buckets/main/deep/er && echo hello > /data/buckets/main/obj && : > /data/empty && ' +
+        'dd if=/dev/urandom of=/data/blob bs=1024 count=600 2>/dev/null && echo x > "/data/with space" && chmod 600 /data/blob',
+    ]);
+    expect(seed.status).toBe(0);
+  }, 180_000);
+
+  afterAll(() => {
+    removeProject(project);
+    cleanupTempRepos();
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  it('round-trips the volume data, restarts the same container, leaves only the archive and its checksum', async () => {
+    const out = path.join(work, 'backups');
+    const r = await cli(['snapshot', '--root', repo, '--module', 'store', '--out-dir', out, '--json'], repo);
+    expect(r.stderr).not.toMatch(/NOT RUNNING/);
+    expect(r.code).toBe(0);
+    const result = JSON.parse(r.stdout) as { path: string; sha256: string; bytes: number; entries: number; volumes: string[]; taken_at: string };
+    expect(result.volumes).toEqual(['store-data']);
+    expect(path.dirname(result.path)).toBe(out);
+    expect(path.basename(result.path)).toMatch(/^store-\d{8}T\d{6}Z\.tar\.gz$/);
+    expect(readdirSync(out).sort()).toEqual([path.basename(result.path), `${path.basename(result.path)}.sha256`]);
+    expect(statSync(result.path).size).toBe(result.bytes);
+    expect(sha(readFileSync(result.path))).toBe(result.sha256);
+
+    // The module runs again: same container, running.
+    const [after] = await runtime.inspectContainers([storeId]);
+    expect(after!.state).toBe('running');
+
+    // Contents: extract with GNU tar and compare every file with the live volume.
+    const extracted = path.join(work, 'extracted');
+    spawnSync('mkdir', ['-p', extracted]);
+    const x = spawnSync('tar', ['-xzf', result.path, '-C', extracted], { encoding: 'utf8' });
+    expect(x.status).toBe(0);
+    const live = docker(['exec', storeId, 'sh', '-c', 'cd /data && find . -type f -exec sha256sum {} + | sort -k2']);
+    expect(live.status).toBe(0);
+    const liveSums = live.stdout.trim().split('\n').map((l) => l.replace(/\s+\.\//, '  ./'));
+    const local = spawnSync('sh', ['-c', 'cd store-data && find . -type f -exec sha256sum {} + | sort -k2'], { cwd: extracted, encoding: 'utf8' });
+    expect(local.stdout.trim().split('\n').map((l) => l.replace(/\s+\.\//, '  ./'))).toEqual(liveSums);
+    expect(liveSums.some((l) => l.endsWith('./blob'))).toBe(true);
+    expect(statSync(path.join(extracted, 'store-data', 'blob')).mode & 0o777).toBe(0o600);
+    expect(statSync(path.join(extracted, 'store-data', 'buckets', 'main', 'deep', 'er')).isDirectory()).toBe(true);
+
+    // verify-backup accepts it for the module and for the sidecar naming it in ref_modules.
+    for (const mod of ['store', 'store-init']) {
+      const v = await cli(['verify-backup', '--root', repo, '--module', mod, '--backup-ref', result.path, '--backup-root', out, '--json'], repo);
+      expect(v.code).toBe(0);
+      expect(JSON.parse(v.stdout)).toMatchObject({ verified: true, sha256: result.sha256, matched_module: 'store', problems: [] });
+    }
+  }, 180_000);
+
+  it('a crash injected between write and rename leaves nothing under the final name; the module runs again', async () => {
+    const out = path.join(work, 'crash');
+    const { modules } = loadModules(repo, 'modules/*/module.yaml');
+    const store = modules.find((m) => m.name === 'store')!;
+    const now = new Date();
+    const err = await takeSnapshot({
+      module: store,
+      runtime,
+      outDir: out,
+      now,
+      log: quiet,
+      hooks: {
+        publish: async (from, to) => {
+          // the finished temporary file exists, the final name does not
+          expect(statSync(from).size).toBeGreaterThan(0);
+          expect(() => statSync(to)).toThrow();
+          throw new Error('injected crash between write and rename');
+        },
+      },
+    }).catch((e: unknown) => e);
+    expect((err as Error).message).toMatch(/injected crash/);
+    expect(readdirSync(out)).toEqual([]);
+    const [after] = await runtime.inspectContainers([storeId]);
+    expect(after!.state).toBe('running');
+  }, 180_000);
+
+  it('a volume holding a symlink is refused naming it, and the module runs again', async () => {
+    expect(docker(['exec', storeId, 'ln', '-s', '/etc/passwd', '/data/evil-link']).status).toBe(0);
+    try {
+      const out = path.join(work, 'refused');
+      const r = await cli(['snapshot', '--root', repo, '--module', 'store', '--out-dir', out, '--json'], repo);
+      expect(r.code).toBe(1);
+      const j = JSON.parse(r.stdout) as { error: string; failure_reason: string };
+      expect(j.failure_reason).toBe('snapshot-failed');
+      expect(j.error).toMatch(/volume store-data holds a symbolic link at \/data\/evil-link/);
+      expect(readdirSync(out)).toEqual([]);
+      const [after] = await runtime.inspectContainers([storeId]);
+      expect(after!.state).toBe('running');
+    } finally {
+      docker(['exec', storeId, 'rm', '-f', '/data/evil-link']);
+    }
+  }, 180_000);
+
+  it('a module without data volumes is refused with the reason', async () => {
+    const r = await cli(['snapshot', '--root', repo, '--module', 'store-init', '--out-dir', path.join(work, 'none'), '--json'], repo);
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout)).toMatchObject({ failure_reason: 'snapshot-failed' });
+    expect(r.stdout).toMatch(/declares no data volumes/);
+  }, 60_000);
+});
