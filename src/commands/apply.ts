@@ -96,7 +96,9 @@ export const applyCommand = defineCommand({
       },
     );
     const text = [
-      `apply ${o.module}: ${o.status}${o.failure_reason ? ` (failure-reason: ${o.failure_reason})` : ''}`,
+      // The action layer appends the failure reason to the first line itself.
+      `apply ${o.module}: ${o.status}`,
+      ...(o.failure_reason ? [`failure-reason: ${o.failure_reason}`] : []),
       ...(o.guard && o.guard.decision === 'blocked' ? [guardText(o.guard)] : []),
       `  ${o.verdict}`,
     ].join('\n');
