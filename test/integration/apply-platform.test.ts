@@ -206,16 +206,11 @@ describeDocker('guard + apply on the real engine (examples/platform copy)', () =
     expect((JSON.parse(blocked.outputs.reasons!) as Array<{ code: string }>).map((r) => r.code)).toEqual(['not-allowed', 'backup-rejected', 'confirm-mismatch']);
     expect(blocked.summary).toContain('`store-init` is blocked');
 
-    // Snapshot the parent (the snapshot command; a hand-made archive only while it has not landed).
+    // Snapshot the parent with stateguard snapshot: its output feeds backup-ref.
     const snap = await cli(['snapshot', '--root', p.root, '--module', 'store', '--out-dir', p.backupDir, '--json']);
-    let backupRef: string;
-    if (snap.code === 0) {
-      backupRef = (JSON.parse(snap.stdout) as { path: string }).path;
-    } else {
-      expect(snap.stdout + snap.stderr).toContain('not implemented');
-      console.warn('snapshot is not implemented yet: using a hand-made backup of store');
-      backupRef = await handMadeBackup(p);
-    }
+    expect(snap.code).toBe(0);
+    const backupRef = (JSON.parse(snap.stdout) as { path: string }).path;
+    expect(path.dirname(backupRef)).toBe(p.backupDir);
     expect(statSync(backupRef).size).toBeGreaterThan(0);
     await until('store to be healthy after the snapshot', storeHealthy(p));
     expect(containerOf(p, 'store')!.id).toBe(storeId);
