@@ -184,10 +184,9 @@ export function decide(input: GuardInput): GuardResult {
     return { module: module.name, decision: 'allowed', reasons: [], drift_keys: driftKeys, backup: null, failure_reason: '' };
   }
 
-  // From here: a stateful or sidecar module with drift, or a module whose plan is unknown. For an
-  // unknown plan of a stateless module nothing but the plan failed; for stateful/sidecar modules
-  // every condition is still checked, so the operator sees the complete list in one run.
-  // The stateful conditions matter only when there is (or may be) something to apply.
+  // From here: something already failed, or a stateful/sidecar module has drift. The stateful
+  // conditions are checked whenever there is (or, with an unknown plan, may be) something to
+  // apply, so the operator sees the complete list in one run rather than one reason per retry.
   const stateful = module.class !== 'stateless' && (!planKnown || driftKeys.length > 0);
 
   if (stateful) {
