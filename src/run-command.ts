@@ -18,6 +18,14 @@ export async function runCommand(
   }
 }
 
+/** The "no" value of every verdict-like output, set when a command could not complete. */
+const FAIL_CLOSED_OUTPUTS: Record<string, string> = {
+  decision: 'blocked',
+  verified: 'false',
+  valid: 'false',
+  status: 'error',
+};
+
 export function errorResult(spec: CommandSpec<readonly InputDef[]> | undefined, err: unknown): CommandResult {
   const name = spec?.name ?? 'stateguard';
   let exitCode: CommandResult['exitCode'] = ExitCode.couldNotRun;
@@ -31,11 +39,19 @@ export function errorResult(spec: CommandSpec<readonly InputDef[]> | undefined, 
   } else {
     message = `unexpected error (stateguard failed closed; please report this): ${message}`;
   }
+  // Outputs a workflow branches on say "no" explicitly, never stay empty, whatever failed.
   const outputs: Record<string, string> = {};
-  if (spec?.outputs.some((o) => o.name === 'failure-reason')) outputs['failure-reason'] = reason;
+  const json: Record<string, unknown> = { error: message, failure_reason: reason, exit_code: exitCode };
+  for (const [name, value] of Object.entries(FAIL_CLOSED_OUTPUTS)) {
+    if (spec?.outputs.some((o) => o.name === name)) {
+      outputs[name] = value;
+      json[name.replace(/-/g, '_')] = value;
+    }
+  }
+  outputs['failure-reason'] = reason;
   return {
     exitCode,
-    json: { error: message, failure_reason: reason, exit_code: exitCode },
+    json,
     text: `stateguard ${name}: ${message}`,
     outputs,
     summary: `### stateguard ${name}: could not complete\n\n${message.split('\n').map((l) => `> ${l}`).join('\n')}\n\nfailure-reason: \`${reason}\``,

@@ -71,6 +71,12 @@ describe('CLI argv', () => {
     expect(r.err).toContain('unknown flag --bogus');
   });
 
+  it('a guard that cannot even parse its inputs still says blocked, never leaves the decision empty', async () => {
+    const r = await cli(['guard', '--module', 'x', '--allow-stateful=TRUE', '--json']);
+    expect(r.code).toBe(3);
+    expect(JSON.parse(r.out)).toMatchObject({ decision: 'blocked', failure_reason: 'invalid-input' });
+  });
+
   it('unknown command exits 3', async () => {
     expect((await cli(['destroy'])).code).toBe(3);
   });
