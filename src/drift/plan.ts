@@ -48,7 +48,10 @@ export async function planModules(modules: ModuleDecl[], runtime: Runtime, opts:
   }
 
   // Unreachable engine: fail here with the DOCKER_HOST/context message, before compose prints its own.
-  await runtime.ping();
+  // The compose flavor probe needs no engine, so it runs meanwhile; the engine's error wins.
+  const [pinged, probed] = await Promise.allSettled([runtime.ping(), runtime.composeFlavor()]);
+  if (pinged.status === 'rejected') throw pinged.reason;
+  if (probed.status === 'rejected') throw probed.reason;
 
   const projects = [...new Set(selected.map((m) => m.compose.project))];
   const renderGroups = new Map<string, ModuleDecl[]>();

@@ -153,15 +153,11 @@ export class DockerCli implements Runtime {
   }
 
   composeFlavor(): Promise<'v1' | 'v2'> {
+    // v1 is not probed with `docker-compose version`: that is a Python start-up (~0.5 s) on the
+    // critical path of every plan. When it is missing, the first compose call says so (see compose()).
     this.flavor ??= (async () => {
       const v2 = await this.docker(['compose', 'version', '--short']);
-      if (v2.code === 0 && /\d/.test(v2.stdout)) return 'v2' as const;
-      const v1 = await this.run('docker-compose', ['version', '--short'], this.withEnv());
-      if (v1.code === 0) return 'v1' as const;
-      throw new EnvironmentError(
-        'Neither `docker compose` (v2) nor `docker-compose` (v1) is installed; install one of them.',
-        'compose-error',
-      );
+      return v2.code === 0 && /\d/.test(v2.stdout) ? ('v2' as const) : ('v1' as const);
     })();
     return this.flavor;
   }
@@ -174,7 +170,14 @@ export class DockerCli implements Runtime {
 
   private async compose(target: ComposeTarget, args: readonly string[], opts?: ExecOptions): Promise<ExecResult> {
     const [cmd, full] = DockerCli.composeArgs(await this.composeFlavor(), target, args);
-    return this.run(cmd, full, this.withEnv(opts));
+    const r = await this.run(cmd, full, this.withEnv(opts));
+    if (r.code === 127 && cmd === 'docker-compose') {
+      throw new EnvironmentError(
+        'Neither `docker compose` (v2) nor `docker-compose` (v1) is installed; install one of them.',
+        'compose-error',
+      );
+    }
+    return r;
   }
 
   async listProjectContainers(project: string): Promise<ContainerInfo[]> {

@@ -183,17 +183,24 @@ describe('DockerCli over a scripted runner', () => {
     expect((err as Error).message).toContain('FOO must be set');
   });
 
-  it('composeFlavor: v2 when `docker compose` answers, else v1, else an EnvironmentError', async () => {
+  it('composeFlavor: v2 when `docker compose` answers, else v1 (one probe process)', async () => {
     const v2 = scripted([[/^docker compose version/, ok('2.24.6\n')]]);
     expect(await new DockerCli({ runner: v2.runner, env: {} }).composeFlavor()).toBe('v2');
-    const v1 = scripted([
-      [/^docker compose version/, { code: 1, stdout: '', stderr: "docker: 'compose' is not a docker command." }],
-      [/^docker-compose version/, ok('1.29.2\n')],
-    ]);
-    expect(await new DockerCli({ runner: v1.runner, env: {} }).composeFlavor()).toBe('v1');
+    const v1 = scripted([[/^docker compose version/, { code: 1, stdout: '', stderr: "docker: 'compose' is not a docker command." }]]);
+    const rt = new DockerCli({ runner: v1.runner, env: {} });
+    expect(await rt.composeFlavor()).toBe('v1');
+    expect(await rt.composeFlavor()).toBe('v1');
+    expect(v1.calls).toHaveLength(1);
     const none = scripted([]);
-    await expect(new DockerCli({ runner: none.runner, env: {} }).composeFlavor()).rejects.toThrow(/Neither `docker compose` \(v2\) nor `docker-compose` \(v1\)/);
     expect(await new DockerCli({ runner: none.runner, env: { STATEGUARD_COMPOSE: 'v2' } }).composeFlavor()).toBe('v2');
+    expect(none.calls).toHaveLength(0);
+  });
+
+  it('neither compose installed: the first compose call is an EnvironmentError saying so', async () => {
+    const none = scripted([]); // every command: exit 127, as spawn reports ENOENT
+    const err = await new DockerCli({ runner: none.runner, env: {} }).renderProject({ project: 'p', files: ['/r/c.yaml'] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(EnvironmentError);
+    expect((err as Error).message).toMatch(/Neither `docker compose` \(v2\) nor `docker-compose` \(v1\) is installed/);
   });
 
   it('imageIds: one image inspect; matches by normalised tag; absent refs map to null', async () => {
