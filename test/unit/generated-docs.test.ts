@@ -40,6 +40,20 @@ describe('generated files match the one input definition', () => {
   });
 });
 
+describe('every declared input is read by its command', () => {
+  // A static read of each command file: an input counts as read when the command uses
+  // `opts.<camelName>` (or destructures it); handing `opts` to loadValidModules reads root and
+  // modules; `json` is read by the CLI layer itself. A declared input nobody reads fails here.
+  const camel = (n: string): string => n.replace(/-([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
+  const cases = Object.entries(COMMANDS).flatMap(([name, spec]) => spec.inputs.map((d) => [name, d.name] as const));
+  it.each(cases)('%s reads %s', (name, input) => {
+    const source = read(`src/commands/${name}.ts`).replace(/inputs:\s*\[[\s\S]*?\]\s*as const/, '');
+    if (input === 'json') return expect(read('src/cli.ts')).toContain("'--json'");
+    if ((input === 'root' || input === 'modules') && /loadValidModules\(opts\b/.test(source)) return;
+    expect(source).toMatch(new RegExp(`\\.${camel(input)}\\b|[{,]\\s*${camel(input)}\\s*[,}:]`));
+  });
+});
+
 describe('nothing but the action layer reads inputs', () => {
   const files: string[] = [];
   const walk = (dir: string): void => {
