@@ -10,8 +10,9 @@ import { errorResult, runCommand } from './run-command.js';
 import { Scrubber } from './report/scrub.js';
 import { DockerCli } from './runtime/docker-cli.js';
 import type { Runtime } from './runtime/types.js';
+import { VERSION } from './version.js';
 
-export const VERSION = '0.1.0';
+export { VERSION };
 
 export interface CliIo {
   stdout: (text: string) => void;

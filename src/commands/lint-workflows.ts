@@ -5,7 +5,7 @@ import { ExitCode, UserError, errorMessage } from '../errors.js';
 import { DEFAULT_PATHS, formatProblemLine, lintWorkflows, UnreadablePathError } from '../lint/lint.js';
 import { RULES, type Problem } from '../lint/rules.js';
 import { toSarif } from '../report/sarif.js';
-import { VERSION } from '../cli.js';
+import { VERSION } from '../version.js';
 import { cell } from './common.js';
 import type { Annotation } from './spec.js';
 import { defineCommand, FAILURE_REASON_OUTPUT } from './spec.js';

@@ -8,7 +8,6 @@ import path from 'node:path';
 import { errorMessage } from '../errors.js';
 import { MAX_YAML_BYTES } from '../model/yaml-source.js';
 import { checkWorkflow } from './checks.js';
-import { githubParserErrors } from './github-parser.js';
 import { compareProblems, ruleById, type Problem } from './rules.js';
 import { loadWorkflow } from './workflow.js';
 
@@ -93,6 +92,9 @@ export async function lintWorkflowBytes(bytes: Buffer, file: string): Promise<Pr
     const loaded = loadWorkflow(bytes, file);
     if (!loaded.ok) return loaded.problems.map((p) => yamlProblem(p.line, p.column, p.message)).sort(compareProblems);
     const wf = loaded.workflow;
+    // GitHub's parser (and its large schema) loads only when a workflow is linted, so every other
+    // command starts without it.
+    const { githubParserErrors } = await import('./github-parser.js');
     const problems: Problem[] = (await githubParserErrors(file, wf.doc, wf.lines)).map((e) => ({
       file,
       line: e.line,

@@ -4,7 +4,7 @@
  */
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
+import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import moduleSchema from '../../schema/module.schema.json' with { type: 'json' };
 import { UserError } from '../errors.js';
 import { readYamlFile, type PathSegment, type SourceProblem, type YamlSource } from './yaml-source.js';
@@ -57,8 +57,12 @@ export interface LoadedModules {
   problems: SourceProblem[];
 }
 
-const ajv = new Ajv2020({ allErrors: true, strict: true, useDefaults: false, allowUnionTypes: false });
-const validateSchema = ajv.compile(moduleSchema);
+/** Compiled on first use: commands that never read module.yaml (lint-workflows) skip the cost. */
+let compiled: ValidateFunction | undefined;
+function validateSchema(value: unknown): { ok: true } | { ok: false; errors: ErrorObject[] } {
+  compiled ??= new Ajv2020({ allErrors: true, strict: true, useDefaults: false, allowUnionTypes: false }).compile(moduleSchema);
+  return compiled(value) ? { ok: true } : { ok: false, errors: compiled.errors ?? [] };
+}
 
 /** Convert a tiny glob (`*`, `**`, `?`) into a RegExp over '/'-separated relative paths. */
 export function globToRegExp(glob: string): RegExp {
@@ -200,8 +204,9 @@ export function loadModules(root: string, glob: string, displayBase: string = pr
       problems.push(...read.problems);
       continue;
     }
-    if (!validateSchema(read.value)) {
-      problems.push(...dedupe((validateSchema.errors ?? []).map((e) => schemaProblem(read.source, e))));
+    const checked = validateSchema(read.value);
+    if (!checked.ok) {
+      problems.push(...dedupe(checked.errors.map((e) => schemaProblem(read.source, e))));
       continue;
     }
     modules.push(toDecl(read.value as unknown as RawModule, absRoot, abs, display, read.source));
