@@ -8794,6 +8794,22 @@ const GUARD_INPUTS = [
     { name: 'max-uncompressed-bytes', kind: 'size', default: '64G', description: 'verify-backup cap: reject the backup past this many uncompressed bytes.' },
     { name: 'max-entries', kind: 'integer', default: '1000000', description: 'verify-backup cap: reject the backup past this many entries.' },
 ];
+/** The guard's options as evaluateGuard takes them; apply re-runs the guard with the same. */
+function guardRequest(opts, set, module, ctx) {
+    return {
+        modules: set.modules,
+        module,
+        allowStateful: opts.allowStateful,
+        confirm: opts.confirm,
+        confirmToken: opts.confirmToken,
+        backupRef: opts.backupRef,
+        backupRoots: opts.backupRoot,
+        cwd: ctx.cwd,
+        now: ctx.now(),
+        maxUncompressedBytes: opts.maxUncompressedBytes,
+        maxEntries: opts.maxEntries,
+    };
+}
 /** Reasons that mean "could not evaluate" (exit 3) rather than "no" (exit 1). */
 const COULD_NOT_RUN = ['docker-unavailable', 'compose-error', 'internal'];
 function guardExitCode(r) {
@@ -8835,19 +8851,7 @@ const guardCommand = (0,spec/* defineCommand */.NB)({
     async run(opts, ctx) {
         const set = loadValidModules(opts, ctx);
         const module = pickModule(set, opts.module);
-        const ev = await evaluateGuard({
-            modules: set.modules,
-            module,
-            allowStateful: opts.allowStateful,
-            confirm: opts.confirm,
-            confirmToken: opts.confirmToken,
-            backupRef: opts.backupRef,
-            backupRoots: opts.backupRoot,
-            cwd: ctx.cwd,
-            now: ctx.now(),
-            maxUncompressedBytes: opts.maxUncompressedBytes,
-            maxEntries: opts.maxEntries,
-        }, { runtime: ctx.runtime(), planModules: planModules, planHash: planHash, verifyBackup: verifyBackup });
+        const ev = await evaluateGuard(guardRequest(opts, set, module, ctx), { runtime: ctx.runtime(), planModules: planModules, planHash: planHash, verifyBackup: verifyBackup });
         const r = ev.result;
         const exitCode = guardExitCode(r);
         return {
@@ -8942,17 +8946,7 @@ const applyCommand = (0,spec/* defineCommand */.NB)({
             throw new src_errors/* UserError */.yo(`${ctx.inAction ? "input 'expected-plan-hash'" : '--expected-plan-hash'} must be a plan_hash (64 lowercase hex characters) as printed by stateguard plan --module ${module.name}, got ${JSON.stringify(opts.expectedPlanHash.slice(0, 80))}.`, { input: 'expected-plan-hash' });
         }
         const o = await applyOneShot({
-            modules: set.modules,
-            module,
-            allowStateful: opts.allowStateful,
-            confirm: opts.confirm,
-            confirmToken: opts.confirmToken,
-            backupRef: opts.backupRef,
-            backupRoots: opts.backupRoot,
-            cwd: ctx.cwd,
-            now: ctx.now(),
-            maxUncompressedBytes: opts.maxUncompressedBytes,
-            maxEntries: opts.maxEntries,
+            ...guardRequest(opts, set, module, ctx),
             expectedPlanHash: opts.expectedPlanHash,
             breakStaleLock: opts.breakStaleLock,
             staleAfterMs: opts.lockStaleAfterMinutes * 60_000,

@@ -6,7 +6,7 @@ import { verifyBackup } from '../backup/verify.js';
 import { planHash, planModules } from '../drift/plan.js';
 import { ExitCode, UserError } from '../errors.js';
 import { cell, loadValidModules, pickModule } from './common.js';
-import { GUARD_INPUTS, guardText } from './guard.js';
+import { GUARD_INPUTS, guardRequest, guardText } from './guard.js';
 import { defineCommand, FAILURE_REASON_OUTPUT, JSON_INPUT } from './spec.js';
 
 export function applyExitCode(o: ApplyOutcome): 0 | 1 | 3 {
@@ -69,17 +69,7 @@ export const applyCommand = defineCommand({
     }
     const o = await applyOneShot(
       {
-        modules: set.modules,
-        module,
-        allowStateful: opts.allowStateful,
-        confirm: opts.confirm,
-        confirmToken: opts.confirmToken,
-        backupRef: opts.backupRef,
-        backupRoots: opts.backupRoot,
-        cwd: ctx.cwd,
-        now: ctx.now(),
-        maxUncompressedBytes: opts.maxUncompressedBytes,
-        maxEntries: opts.maxEntries,
+        ...guardRequest(opts, set, module, ctx),
         expectedPlanHash: opts.expectedPlanHash,
         breakStaleLock: opts.breakStaleLock,
         staleAfterMs: opts.lockStaleAfterMinutes * 60_000,

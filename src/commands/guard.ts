@@ -3,9 +3,10 @@ import { verifyBackup } from '../backup/verify.js';
 import { planHash, planModules } from '../drift/plan.js';
 import { ExitCode, type FailureReason } from '../errors.js';
 import type { GuardResult } from '../guard/decide.js';
-import { evaluateGuard } from '../guard/evaluate.js';
-import { cell, loadValidModules, pickModule } from './common.js';
-import { defineCommand, FAILURE_REASON_OUTPUT, JSON_INPUT, MODULES_INPUT, ROOT_INPUT, type InputDef } from './spec.js';
+import { evaluateGuard, type GuardRequest } from '../guard/evaluate.js';
+import type { ModuleDecl } from '../model/module.js';
+import { cell, loadValidModules, pickModule, type ModuleSet } from './common.js';
+import { defineCommand, FAILURE_REASON_OUTPUT, JSON_INPUT, MODULES_INPUT, ROOT_INPUT, type CommandContext, type InputDef, type OptionsOf } from './spec.js';
 
 /** The guard's inputs, shared with apply (which re-runs the guard with the same inputs). */
 export const GUARD_INPUTS = [
@@ -20,6 +21,23 @@ export const GUARD_INPUTS = [
   { name: 'max-uncompressed-bytes', kind: 'size', default: '64G', description: 'verify-backup cap: reject the backup past this many uncompressed bytes.' },
   { name: 'max-entries', kind: 'integer', default: '1000000', description: 'verify-backup cap: reject the backup past this many entries.' },
 ] as const satisfies readonly InputDef[];
+
+/** The guard's options as evaluateGuard takes them; apply re-runs the guard with the same. */
+export function guardRequest(opts: OptionsOf<typeof GUARD_INPUTS>, set: ModuleSet, module: ModuleDecl, ctx: CommandContext): GuardRequest {
+  return {
+    modules: set.modules,
+    module,
+    allowStateful: opts.allowStateful,
+    confirm: opts.confirm,
+    confirmToken: opts.confirmToken,
+    backupRef: opts.backupRef,
+    backupRoots: opts.backupRoot,
+    cwd: ctx.cwd,
+    now: ctx.now(),
+    maxUncompressedBytes: opts.maxUncompressedBytes,
+    maxEntries: opts.maxEntries,
+  };
+}
 
 /** Reasons that mean "could not evaluate" (exit 3) rather than "no" (exit 1). */
 const COULD_NOT_RUN: readonly FailureReason[] = ['docker-unavailable', 'compose-error', 'internal'];
@@ -62,22 +80,7 @@ export const guardCommand = defineCommand({
   async run(opts, ctx) {
     const set = loadValidModules(opts, ctx);
     const module = pickModule(set, opts.module);
-    const ev = await evaluateGuard(
-      {
-        modules: set.modules,
-        module,
-        allowStateful: opts.allowStateful,
-        confirm: opts.confirm,
-        confirmToken: opts.confirmToken,
-        backupRef: opts.backupRef,
-        backupRoots: opts.backupRoot,
-        cwd: ctx.cwd,
-        now: ctx.now(),
-        maxUncompressedBytes: opts.maxUncompressedBytes,
-        maxEntries: opts.maxEntries,
-      },
-      { runtime: ctx.runtime(), planModules, planHash, verifyBackup },
-    );
+    const ev = await evaluateGuard(guardRequest(opts, set, module, ctx), { runtime: ctx.runtime(), planModules, planHash, verifyBackup });
     const r = ev.result;
     const exitCode = guardExitCode(r);
     return {

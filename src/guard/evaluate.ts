@@ -8,21 +8,14 @@
 import type { BackupReport } from '../backup/types.js';
 import type { ModulePlan, Plan } from '../drift/types.js';
 import { EnvironmentError, UserError, errorMessage, type FailureReason } from '../errors.js';
+import type { VerifyBackupInput } from '../backup/verify.js';
 import type { ModuleDecl } from '../model/module.js';
 import type { Runtime } from '../runtime/types.js';
 import { decide, type EvaluationError, type GuardResult, type InvalidBoolean } from './decide.js';
 
 export type PlanModulesFn = (modules: ModuleDecl[], runtime: Runtime, opts?: { only?: string[] }) => Promise<Plan>;
 export type PlanHashFn = (modules: ModulePlan[]) => string;
-export interface VerifyBackupInput {
-  backupRef: string;
-  cwd: string;
-  module: ModuleDecl;
-  backupRoots: string[];
-  now: Date;
-  maxUncompressedBytes: number;
-  maxEntries: number;
-}
+export type { VerifyBackupInput };
 export type VerifyBackupFn = (input: VerifyBackupInput) => Promise<BackupReport>;
 
 export interface GuardDeps {
