@@ -22,16 +22,23 @@ die() { printf 'setup-docker: error: %s\n' "$*" >&2; exit 1; }
 
 engine_up() { docker info >/dev/null 2>&1; }
 
+# Root runs apt directly; a runner user with passwordless sudo (GitHub's hosted runners) uses sudo.
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"
+  elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo -n env DEBIAN_FRONTEND=noninteractive "$@"
+  else die "need root (or passwordless sudo) to run: $* — or install it yourself and re-run"
+  fi
+}
+
 apt_install() {
-  [ "$(id -u)" = 0 ] || die "need root to install $* (or start a Docker engine yourself and re-run)"
   command -v apt-get >/dev/null || die "no apt-get here: install $* yourself and re-run"
   if [ ! -f "$STATE_DIR/apt-updated" ]; then
     say "apt-get update"
-    DEBIAN_FRONTEND=noninteractive apt-get update -qq >"$STATE_DIR/apt.log" 2>&1 || { tail -20 "$STATE_DIR/apt.log" >&2; die "apt-get update failed"; }
+    DEBIAN_FRONTEND=noninteractive as_root apt-get update -qq >"$STATE_DIR/apt.log" 2>&1 || { tail -20 "$STATE_DIR/apt.log" >&2; die "apt-get update failed"; }
     touch "$STATE_DIR/apt-updated"
   fi
   say "apt-get install $*"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >>"$STATE_DIR/apt.log" 2>&1 \
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "$@" >>"$STATE_DIR/apt.log" 2>&1 \
     || { tail -20 "$STATE_DIR/apt.log" >&2; die "apt-get install $* failed"; }
 }
 
@@ -43,7 +50,7 @@ else
   command -v dockerd >/dev/null || missing+=(docker.io)
   command -v docker >/dev/null || missing+=(docker.io)
   if [ ${#missing[@]} -gt 0 ]; then apt_install docker.io; fi
-  [ "$(id -u)" = 0 ] || die "the Docker engine does not answer and only root can start dockerd here"
+  [ "$(id -u)" = 0 ] || die "the Docker engine does not answer and only root can start dockerd here (start it yourself, or run this as root)"
   if [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; then
     say "dockerd (pid $(cat "$PIDFILE")) is starting; waiting"
   else
