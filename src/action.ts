@@ -57,13 +57,21 @@ export function actionInputs(spec: CommandSpec<readonly InputDef[]>): InputDef[]
   return spec.inputs.filter((d) => !d.cliOnly);
 }
 
+/**
+ * Inputs compared byte for byte by the command, so never trimmed here. `confirm` is the operator's
+ * assertion that the backup is done and must equal the token exactly (DESIGN §4), as it does on
+ * the CLI; @actions/core's getInput would trim it, which would turn " BACKUP_DONE " into a match.
+ * The guard then names the difference ("surrounding whitespace") without echoing the value.
+ */
+const EXACT_INPUTS: ReadonlySet<string> = new Set(['confirm']);
+
 export function readActionInputs(spec: CommandSpec<readonly InputDef[]>, env: Record<string, string | undefined>): RawInputs {
   const raw: RawInputs = {};
   for (const def of actionInputs(spec)) {
     // Composite steps and some runners can only pass `INPUT_BACKUP_REF` (no hyphen): accept both.
     const v = env[inputEnvName(def.name)] ?? env[inputEnvName(def.name).replace(/-/g, '_')];
     // The runner trims nothing; a lone newline or spaces count as "not given" for non-lists.
-    if (v !== undefined) raw[def.name] = def.kind === 'list' ? v : v.trim();
+    if (v !== undefined) raw[def.name] = def.kind === 'list' || EXACT_INPUTS.has(def.name) ? v : v.trim();
   }
   return raw;
 }

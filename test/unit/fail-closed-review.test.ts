@@ -1,0 +1,187 @@
+/**
+ * Fail-closed review: each case here was a path that said "yes" (exit 0, allowed, verified) when
+ * it should have said "no". Every test drives the real CLI/action layer over a fake engine, so it
+ * fails on the code before the fix and passes after.
+ */
+import { afterAll, describe, expect, it } from '@jest/globals';
+import path from 'node:path';
+import { runAction, type ActionCore } from '../../src/action.js';
+import { formatStamp } from '../../src/backup/names.js';
+import { runCli } from '../../src/cli.js';
+import { dir, file, gz, tar } from '../support/archives.js';
+import { container, FakeRuntime } from '../support/fake-runtime.js';
+import { cleanupTempRepos, tempRepo } from '../support/fixtures.js';
+import { REPO } from '../support/runner.js';
+
+afterAll(cleanupTempRepos);
+
+const ROOT = path.join(REPO, 'examples/platform');
+
+/** A fake engine whose lock containers can be read back, as apply requires. */
+class LockingRuntime extends FakeRuntime {
+  override async createNamedContainer(name: string, image: string, labels: Record<string, string>): Promise<boolean> {
+    const ok = await super.createNamedContainer(name, image, labels);
+    if (ok) this.containers.push({ ...container({ project: '', service: '', id: `lock-${name}`, name, labels, state: 'created' }), project: undefined, service: undefined });
+    return ok;
+  }
+  override async removeContainer(idOrName: string): Promise<void> {
+    await super.removeContainer(idOrName);
+    this.containers = this.containers.filter((c) => c.id !== idOrName && c.name !== idOrName);
+  }
+}
+
+/** examples/platform on a fake engine: store healthy, store-init exited 1 (drift: a pending re-run). */
+function engine(): FakeRuntime {
+  const rt = new LockingRuntime();
+  rt.projects.platform = {
+    services: { store: { image: 'stateguard/busybox:1.0.0' }, 'store-init': { image: 'stateguard/busybox:1.0.0' }, web: { image: 'stateguard/busybox:1.0.0' } },
+    hashes: { store: 'h-store', 'store-init': 'h-init', web: 'h-web' },
+  };
+  rt.images['stateguard/busybox:1.0.0'] = 'sha256:aaa';
+  rt.containers.push(
+    container({ project: 'platform', service: 'store', id: 'store-1', health: 'healthy', configHash: 'h-store' }),
+    container({ project: 'platform', service: 'web', id: 'web-1', configHash: 'h-web' }),
+    container({ project: 'platform', service: 'store-init', id: 'init-1', state: 'exited', exitCode: 1, configHash: 'h-init' }),
+  );
+  return rt;
+}
+
+/** A fresh, valid backup of `store` under its own backup root. */
+function backup(): { root: string; file: string } {
+  const name = `store-${formatStamp(new Date(Date.now() - 60_000))}.tar.gz`;
+  const root = tempRepo({ [name]: gz(tar(dir('data/'), file('data/f', 'x'))) }, 'sg-fc-bk-');
+  return { root, file: path.join(root, name) };
+}
+
+interface RecordedAction {
+  code: number;
+  outputs: Record<string, string>;
+  failed: string[];
+  logs: string[];
+}
+
+function recordingCore(rec: RecordedAction): ActionCore {
+  return {
+    setOutput: (k, v) => void (rec.outputs[k] = v),
+    setSecret: () => undefined,
+    setFailed: (m) => void rec.failed.push(m),
+    info: (m) => void rec.logs.push(m),
+    warning: (m) => void rec.logs.push(m),
+    error: (m) => void rec.logs.push(m),
+    notice: (m) => void rec.logs.push(m),
+    writeSummary: async () => undefined,
+  };
+}
+
+async function action(name: string, inputs: Record<string, string>, rt: FakeRuntime): Promise<RecordedAction> {
+  const rec: RecordedAction = { code: -1, outputs: {}, failed: [], logs: [] };
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(inputs)) env[`INPUT_${k.toUpperCase()}`] = v;
+  rec.code = await runAction(name, { env, cwd: REPO, core: recordingCore(rec), runtime: () => rt, now: () => new Date() });
+  return rec;
+}
+
+async function cli(args: string[], rt: FakeRuntime): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const code = await runCli(args, {
+    stdout: (t) => (stdout += t),
+    stderr: (t) => (stderr += t),
+    env: {},
+    cwd: REPO,
+    now: () => new Date(),
+    runtime: () => rt,
+  });
+  return { code, stdout, stderr };
+}
+
+describe('confirm is compared exactly in the action, as on the CLI (DESIGN §4: confirm equals the token exactly)', () => {
+  // Decision: @actions/core getInput trims by default, but confirm is the operator's assertion
+  // that the backup is done; the guard already explains "differs only by surrounding whitespace",
+  // and the CLI refuses it. The action layer must not quietly repair it into a match.
+  const confirms: Array<[string, string]> = [
+    ['a trailing space', 'BACKUP_DONE '],
+    ['a leading space', ' BACKUP_DONE'],
+    ['a trailing newline (a block scalar)', 'BACKUP_DONE\n'],
+    ['a tab', '\tBACKUP_DONE'],
+  ];
+  it.each(confirms)('guard action: confirm with %s is blocked (confirm-mismatch), not trimmed into a match', async (_label, confirm) => {
+    const b = backup();
+    const r = await action(
+      'guard',
+      { root: ROOT, module: 'store-init', 'allow-stateful': 'true', 'backup-ref': b.file, 'backup-root': b.root, confirm },
+      engine(),
+    );
+    expect(r.outputs.decision).toBe('blocked');
+    expect(r.outputs['failure-reason']).toBe('confirm-mismatch');
+    expect(r.code).toBe(1);
+    expect(r.failed).toHaveLength(1);
+    expect(JSON.parse(r.outputs.reasons!)[0].message).toContain('surrounding whitespace');
+  });
+
+  it('guard action: the exact token with the same inputs is allowed (the block above is about whitespace only)', async () => {
+    const b = backup();
+    const r = await action(
+      'guard',
+      { root: ROOT, module: 'store-init', 'allow-stateful': 'true', 'backup-ref': b.file, 'backup-root': b.root, confirm: 'BACKUP_DONE' },
+      engine(),
+    );
+    expect(r.outputs).toMatchObject({ decision: 'allowed', 'failure-reason': '' });
+    expect(r.code).toBe(0);
+  });
+
+  it('apply action: confirm with surrounding whitespace is blocked before anything is recreated', async () => {
+    const b = backup();
+    const rt = engine();
+    const r = await action(
+      'apply',
+      { root: ROOT, module: 'store-init', 'allow-stateful': 'true', 'backup-ref': b.file, 'backup-root': b.root, confirm: ' BACKUP_DONE ' },
+      rt,
+    );
+    expect(r.outputs.status).toBe('blocked');
+    expect(r.outputs['failure-reason']).toBe('confirm-mismatch');
+    expect(r.code).toBe(1);
+    expect(rt.calls.map((c) => c.method)).not.toContain('recreateService');
+  });
+});
+
+describe('a blank confirm token never matches', () => {
+  it.each([
+    ['one space', ' '],
+    ['spaces and a tab', '  \t'],
+  ])('CLI: --confirm-token of %s with the same --confirm is blocked (confirm-mismatch)', async (_label, token) => {
+    const b = backup();
+    const r = await cli(
+      ['guard', '--root', ROOT, '--json', '--module', 'store-init', '--allow-stateful', '--backup-ref', b.file, '--backup-root', b.root, '--confirm-token', token, '--confirm', token],
+      engine(),
+    );
+    const json = JSON.parse(r.stdout) as { decision: string; failure_reason: string };
+    expect(json).toMatchObject({ decision: 'blocked', failure_reason: 'confirm-mismatch' });
+    expect(r.code).toBe(1);
+  });
+});
+
+describe("CLI: '--help' as the value of a flag is not a request for help", () => {
+  // `stateguard guard ... --confirm "$CONFIRM" && deploy`: with CONFIRM='--help' the guard printed
+  // its usage and exited 0, which the exit-code table reads as "allowed".
+  it.each([
+    ['guard', ['--module', 'store-init', '--allow-stateful', '--confirm', '--help']],
+    ['guard', ['--module', '--help']],
+    ['apply', ['--module', 'store-init', '--allow-stateful', '--confirm', '--help']],
+    ['verify-backup', ['--module', 'store', '--backup-ref', '--help']],
+    ['e2e-gate', ['--switch', '--help', '--', 'true']],
+  ])('%s %j exits 3 (usage error), never 0', async (command, args) => {
+    const rt = engine();
+    const r = await cli([command, '--root', ROOT, ...args], rt);
+    expect(r.code).toBe(3);
+    expect(r.stdout).not.toContain('usage: stateguard');
+    expect(r.stderr).toContain('needs a value');
+    expect(rt.calls.map((c) => c.method)).not.toContain('recreateService');
+  });
+
+  it('--help in a flag position still prints the usage (exit 0)', async () => {
+    const r = await cli(['guard', '--module', 'store-init', '--help'], engine());
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('usage: stateguard guard');
+  });
+});
