@@ -241,12 +241,15 @@ export function decide(input: GuardInput): GuardResult {
       });
     }
     const mismatch = describeConfirmMismatch(input.confirm, input.confirmToken);
-    if (mismatch !== null || input.confirmToken === '') {
+    // A blank token (empty or only whitespace) would let an equally blank confirm — the value of an
+    // untouched text field — count as the operator's assertion: no confirmation can match it.
+    const blankToken = input.confirmToken.trim() === '';
+    if (mismatch !== null || blankToken) {
       reasons.push({
         code: 'confirm-mismatch',
         input: 'confirm',
-        message: input.confirmToken === '' ? 'the confirm token is empty, so no confirmation can match' : `${mismatch} (the value given is not shown)`,
-        fix: input.confirmToken === ''
+        message: blankToken ? 'the confirm token is empty or only whitespace, so no confirmation can match' : `${mismatch} (the value given is not shown)`,
+        fix: blankToken
           ? 'Set confirm-token to a non-empty value (default BACKUP_DONE).'
           : `Set confirm to exactly ${JSON.stringify(input.confirmToken)} (case-sensitive, no spaces) once the backup is done.`,
       });
