@@ -76,6 +76,26 @@ export function parseArgv(spec: CommandSpec<readonly InputDef[]>, argv: readonly
   return raw;
 }
 
+/**
+ * True when `--help` stands where a flag stands. As the value of a flag (`--confirm --help`, from
+ * `--confirm "$CONFIRM"`) or after `--` it is not a request for help: printing the usage there
+ * exited 0, which a script reads as "allowed"/"verified". parseArgv then refuses the flag as
+ * missing its value (exit 3).
+ */
+export function helpRequested(spec: CommandSpec<readonly InputDef[]>, argv: readonly string[]): boolean {
+  const defs = spec.inputs.filter((d) => !d.actionOnly && !d.positional && !d.rest);
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') return false;
+    if (arg === '--help') return true;
+    if (arg.startsWith('--') && !arg.includes('=')) {
+      const def = defs.find((d) => d.name === arg.slice(2));
+      if (def && def.kind !== 'boolean') i++; // the next word is this flag's value
+    }
+  }
+  return false;
+}
+
 export function usage(spec?: CommandSpec<readonly InputDef[]>): string {
   if (!spec) {
     return [
@@ -128,7 +148,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     io.stderr(`stateguard: unknown command ${JSON.stringify(name)}.\n\n${usage()}\n`);
     return ExitCode.couldNotRun;
   }
-  if (args.includes('--help') && !args.slice(0, args.indexOf('--help')).includes('--')) {
+  if (helpRequested(spec, args)) {
     io.stdout(usage(spec) + '\n');
     return ExitCode.ok;
   }
