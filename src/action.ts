@@ -134,7 +134,8 @@ export async function runAction(name: string | undefined, io: ActionIo): Promise
   return publish(result, c, scrub);
 }
 
-async function publish(result: CommandResult, c: ActionCore, scrub: Scrubber): Promise<number> {
+/** Publish a result to the runner. Exported for tests. */
+export async function publish(result: CommandResult, c: ActionCore, scrub: Scrubber): Promise<number> {
   if (result.text) c.info(scrub.scrub(result.text));
   for (const [k, v] of Object.entries(result.outputs)) c.setOutput(k, scrub.scrub(v));
   for (const a of result.annotations ?? []) annotate(c, a, scrub);
@@ -146,12 +147,13 @@ async function publish(result: CommandResult, c: ActionCore, scrub: Scrubber): P
       c.warning(`could not write the job summary: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
-  if (result.exitCode === ExitCode.no || result.exitCode === ExitCode.couldNotRun) {
-    const reason = result.failureReason ? ` (failure-reason: ${result.failureReason})` : '';
-    c.setFailed(scrub.scrub(`${firstLine(result.text) || 'stateguard said no'}${reason}`));
-    return result.exitCode;
-  }
-  return ExitCode.ok;
+  // Only the two "yes" codes pass the step (2 is plan's drift, which is not a "no" for an action).
+  // Anything else — 1, 3, or a value no command should return — fails it: an unexpected exit code
+  // is never read as success.
+  if (result.exitCode === ExitCode.ok || result.exitCode === ExitCode.drift) return ExitCode.ok;
+  const reason = result.failureReason ? ` (failure-reason: ${result.failureReason})` : '';
+  c.setFailed(scrub.scrub(`${firstLine(result.text ?? '') || 'stateguard said no'}${reason}`));
+  return result.exitCode === ExitCode.no ? ExitCode.no : ExitCode.couldNotRun;
 }
 
 function annotate(c: ActionCore, a: Annotation, scrub: Scrubber): void {

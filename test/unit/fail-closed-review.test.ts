@@ -5,7 +5,9 @@
  */
 import { afterAll, describe, expect, it } from '@jest/globals';
 import path from 'node:path';
-import { runAction, type ActionCore } from '../../src/action.js';
+import { publish, runAction, type ActionCore } from '../../src/action.js';
+import type { CommandResult } from '../../src/commands/spec.js';
+import { Scrubber } from '../../src/report/scrub.js';
 import { formatStamp } from '../../src/backup/names.js';
 import { runCli } from '../../src/cli.js';
 import { dir, file, gz, tar } from '../support/archives.js';
@@ -183,5 +185,31 @@ describe("CLI: '--help' as the value of a flag is not a request for help", () =>
     const r = await cli(['guard', '--module', 'store-init', '--help'], engine());
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('usage: stateguard guard');
+  });
+});
+
+describe('action: an exit code that is not a known "yes" fails the step', () => {
+  const result = (exitCode: unknown): CommandResult =>
+    ({ exitCode, json: {}, text: 'guard store-init: ???', outputs: { decision: '' }, annotations: [] }) as unknown as CommandResult;
+  it.each([
+    ['undefined', undefined, 3],
+    ['NaN', Number.NaN, 3],
+    ['4', 4, 3],
+    ['-1', -1, 3],
+    ['1 (no)', 1, 1],
+    ['3 (could not run)', 3, 3],
+  ])('exit code %s: the step fails (setFailed) with a failing exit', async (_label, code, expected) => {
+    const rec: RecordedAction = { code: -1, outputs: {}, failed: [], logs: [] };
+    const exit = await publish(result(code), recordingCore(rec), new Scrubber());
+    expect(exit).toBe(expected);
+    expect(rec.failed).toHaveLength(1);
+  });
+  it.each([
+    ['0 (ok)', 0],
+    ['2 (plan drift, not a no)', 2],
+  ])('exit code %s passes the step', async (_label, code) => {
+    const rec: RecordedAction = { code: -1, outputs: {}, failed: [], logs: [] };
+    expect(await publish(result(code), recordingCore(rec), new Scrubber())).toBe(0);
+    expect(rec.failed).toEqual([]);
   });
 });
