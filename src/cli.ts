@@ -176,5 +176,16 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   } else if (result.text) {
     (result.exitCode === ExitCode.couldNotRun ? io.stderr : io.stdout)(scrub.scrub(result.text) + '\n');
   }
-  return result.exitCode;
+  return processExitCode(result.exitCode);
+}
+
+/**
+ * The process exit status for a command's exit code: 0–3 as documented (DESIGN §10), anything
+ * else (undefined, NaN, a code no command should return) is 3. `process.exitCode = undefined`
+ * would otherwise exit 0 — success — on a result nobody decided.
+ */
+export function processExitCode(code: unknown): number {
+  return code === ExitCode.ok || code === ExitCode.no || code === ExitCode.drift || code === ExitCode.couldNotRun
+    ? code
+    : ExitCode.couldNotRun;
 }

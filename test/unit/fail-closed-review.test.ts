@@ -9,7 +9,7 @@ import { publish, runAction, type ActionCore } from '../../src/action.js';
 import type { CommandResult } from '../../src/commands/spec.js';
 import { Scrubber } from '../../src/report/scrub.js';
 import { formatStamp } from '../../src/backup/names.js';
-import { runCli } from '../../src/cli.js';
+import { processExitCode, runCli } from '../../src/cli.js';
 import { dir, file, gz, tar } from '../support/archives.js';
 import { container, FakeRuntime } from '../support/fake-runtime.js';
 import { cleanupTempRepos, tempRepo } from '../support/fixtures.js';
@@ -211,5 +211,21 @@ describe('action: an exit code that is not a known "yes" fails the step', () => 
     const rec: RecordedAction = { code: -1, outputs: {}, failed: [], logs: [] };
     expect(await publish(result(code), recordingCore(rec), new Scrubber())).toBe(0);
     expect(rec.failed).toEqual([]);
+  });
+});
+
+describe('CLI: the process exit status is one of the documented codes', () => {
+  it.each([
+    ['undefined', undefined, 3],
+    ['null', null, 3],
+    ['NaN', Number.NaN, 3],
+    ['4', 4, 3],
+    ['"0" (a string)', '0', 3],
+    ['0', 0, 0],
+    ['1', 1, 1],
+    ['2', 2, 2],
+    ['3', 3, 3],
+  ])('a command exit code of %s exits 0-3 only (undocumented: 3)', (_label, code, expected) => {
+    expect(processExitCode(code)).toBe(expected);
   });
 });
