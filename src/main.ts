@@ -4,21 +4,35 @@
  */
 import { runCli } from './cli.js';
 
+/** The layers below turn every error into a result; this is the last line if one still escapes. */
+function crashed(err: unknown, asAnnotation: boolean): void {
+  const message = `stateguard failed closed on an unexpected error: ${err instanceof Error ? err.message : String(err)}`;
+  process.stderr.write(`${message}\n`);
+  if (asAnnotation) process.stdout.write(`::error::${message.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A')}\n`);
+  process.exitCode = 3;
+}
+
 export async function cliMain(argv: string[] = process.argv.slice(2)): Promise<void> {
-  const code = await runCli(argv, {
-    stdout: (t) => process.stdout.write(t),
-    stderr: (t) => process.stderr.write(t),
-    env: process.env,
-    cwd: process.cwd(),
-  });
-  process.exitCode = code;
+  try {
+    process.exitCode = await runCli(argv, {
+      stdout: (t) => process.stdout.write(t),
+      stderr: (t) => process.stderr.write(t),
+      env: process.env,
+      cwd: process.cwd(),
+    });
+  } catch (err) {
+    crashed(err, false);
+  }
 }
 
 export async function actionMain(name?: string): Promise<void> {
-  // @actions/core (and its HTTP client) loads only on the action path: the CLI starts ~20 MiB lighter.
-  const { runAction } = await import('./action.js');
-  const code = await runAction(name, { env: process.env, cwd: process.env.GITHUB_WORKSPACE || process.cwd() });
-  process.exitCode = code;
+  try {
+    // @actions/core (and its HTTP client) loads only on the action path: the CLI starts ~20 MiB lighter.
+    const { runAction } = await import('./action.js');
+    process.exitCode = await runAction(name, { env: process.env, cwd: process.env.GITHUB_WORKSPACE || process.cwd() });
+  } catch (err) {
+    crashed(err, true);
+  }
 }
 
 /** Read by scripts/build.mjs to generate every action.yml from the one input definition. */

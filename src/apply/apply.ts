@@ -273,8 +273,12 @@ async function underLock(req: ApplyRequest, deps: ApplyDeps, out: ApplyOutcome, 
   say(`guard: allowed (${ev.result.drift_keys.join(', ')})`);
 
   // 3. A run still in progress is never doubled.
-  const before = await serviceContainers(runtime, m);
-  const busy = before.filter((c) => c.state === 'running' || c.state === 'restarting' || c.state === 'paused');
+  // A manual `compose run <service>` still in progress is a run too: it is never doubled either.
+  const all = await runtime.listProjectContainers(m.compose.project);
+  const before = all.filter((c) => c.service === m.compose.service && !c.oneoff);
+  const busy = all.filter(
+    (c) => c.service === m.compose.service && (c.state === 'running' || c.state === 'restarting' || c.state === 'paused'),
+  );
   if (busy.length > 0 || ev.plan?.observed.state === 'running') {
     return end(
       'refused',

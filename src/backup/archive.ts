@@ -223,8 +223,12 @@ export async function inspectArchive(source: AsyncIterable<Buffer>, limits: Arch
     }
     if (sawEof && !zeroTailChecked) {
       zeroTailChecked = true;
-      const rest = bufferKey ? ((parser as unknown as Record<symbol, Buffer | undefined>)[bufferKey]) : undefined;
-      checkZeroTail(rest);
+      if (!bufferKey) {
+        // A tar release without the private buffer: the tail cannot be checked, so say no.
+        problems.add({ code: 'parser-warning', message: 'cannot check the bytes after the end-of-archive marker with this tar parser version' });
+      } else {
+        checkZeroTail((parser as unknown as Record<symbol, Buffer | undefined>)[bufferKey]);
+      }
     }
   };
 

@@ -76,7 +76,10 @@ export function checkArchiveName(
     return { matchedModule, createdAt: null, problems };
   }
   const ageMs = now.getTime() - createdAt.getTime();
-  if (ageMs < -FUTURE_SKEW_MS) {
+  if (!Number.isFinite(maxAgeHours) || maxAgeHours <= 0) {
+    // The schema forbids this; a module built in code must not get "any age" by accident.
+    problems.push({ code: 'too-old', message: `backup.max_age_hours is ${maxAgeHours}: no backup age can be accepted` });
+  } else if (ageMs < -FUTURE_SKEW_MS) {
     problems.push({
       code: 'stamp-in-future',
       message: `the time stamp ${stamp} is ${Math.round(-ageMs / 60000)} minutes in the future (more than 5 minutes of clock skew); check the clocks or the file name`,

@@ -93,8 +93,19 @@ export function parseConfigHashes(stdout: string): Record<string, string> {
   return out;
 }
 
+/**
+ * The rendered config holds interpolated environment values, so a parse error is reported without
+ * the parser's message (which quotes the offending text).
+ */
 export function parseRenderedConfig(stdout: string): Record<string, RenderedService> {
-  const doc = parseYaml(stdout, { maxAliasCount: 100 }) as { services?: Record<string, RenderedService> } | null;
+  let doc: { services?: Record<string, RenderedService> } | null;
+  try {
+    doc = parseYaml(stdout, { maxAliasCount: 100 }) as typeof doc;
+  } catch {
+    throw new UserError('compose printed a config that is not valid YAML (its text is not shown: it may hold environment values)', {
+      reason: 'compose-error',
+    });
+  }
   return doc?.services ?? {};
 }
 

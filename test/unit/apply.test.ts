@@ -275,6 +275,15 @@ describe('apply: refusals before anything runs', () => {
       /still running \(init-old running\)/,
     ],
     [
+      "a manual 'compose run' of the one-shot still in progress",
+      (s) => {
+        s.rt.containers.push(container({ project: 'platform', service: 'store-init', id: 'init-run', oneoff: true, state: 'running' }));
+        return [request(s), deps(s)];
+      },
+      'still-running',
+      /still running \(init-run running\)/,
+    ],
+    [
       'a parent that is unhealthy before the apply',
       (s) => {
         s.rt.containers.find((c) => c.id === 'store-1')!.health = 'unhealthy';

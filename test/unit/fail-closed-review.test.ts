@@ -8,7 +8,8 @@ import path from 'node:path';
 import { publish, runAction, type ActionCore } from '../../src/action.js';
 import type { CommandResult } from '../../src/commands/spec.js';
 import { Scrubber } from '../../src/report/scrub.js';
-import { formatStamp } from '../../src/backup/names.js';
+import { checkArchiveName, formatStamp } from '../../src/backup/names.js';
+import { parseRenderedConfig } from '../../src/runtime/docker-cli.js';
 import { processExitCode, runCli } from '../../src/cli.js';
 import { dir, file, gz, tar } from '../support/archives.js';
 import { container, FakeRuntime } from '../support/fake-runtime.js';
@@ -227,5 +228,23 @@ describe('CLI: the process exit status is one of the documented codes', () => {
     ['3', 3, 3],
   ])('a command exit code of %s exits 0-3 only (undocumented: 3)', (_label, code, expected) => {
     expect(processExitCode(code)).toBe(expected);
+  });
+});
+
+describe('values that could only come from code or from compose still fail closed', () => {
+  it.each([Number.NaN, 0, -1, Number.POSITIVE_INFINITY])('max_age_hours %p accepts no backup, however fresh', (maxAge) => {
+    const now = new Date('2026-11-23T12:00:00Z');
+    const v = checkArchiveName(`store-${formatStamp(now)}.tar.gz`, ['store'], maxAge, now);
+    expect(v.problems.map((p) => p.code)).toContain('too-old');
+  });
+
+  it('a rendered compose config that is not YAML is refused without quoting it (it may hold env values)', () => {
+    const rendered = 'services:\n  db:\n    environment:\n      DB_PASSWORD: hunter2-secret-value\n    image: [unclosed\n';
+    expect(() => parseRenderedConfig(rendered)).toThrow(/not valid YAML/);
+    try {
+      parseRenderedConfig(rendered);
+    } catch (err) {
+      expect((err as Error).message).not.toContain('hunter2');
+    }
   });
 });
