@@ -8,7 +8,7 @@ export const modules = {
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
 /* harmony export */   runAction: () => (/* binding */ runAction)
 /* harmony export */ });
-/* unused harmony exports realCore, inputEnvName, actionInputs, readActionInputs */
+/* unused harmony exports realCore, inputEnvName, actionInputs, readActionInputs, publish */
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(6421);
 /* harmony import */ var _commands_index_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(9857);
 /* harmony import */ var _commands_inputs_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(7521);
@@ -49,6 +49,13 @@ function inputEnvName(name) {
 function actionInputs(spec) {
     return spec.inputs.filter((d) => !d.cliOnly);
 }
+/**
+ * Inputs compared byte for byte by the command, so never trimmed here. `confirm` is the operator's
+ * assertion that the backup is done and must equal the token exactly (DESIGN §4), as it does on
+ * the CLI; @actions/core's getInput would trim it, which would turn " BACKUP_DONE " into a match.
+ * The guard then names the difference ("surrounding whitespace") without echoing the value.
+ */
+const EXACT_INPUTS = new Set(['confirm']);
 function readActionInputs(spec, env) {
     const raw = {};
     for (const def of actionInputs(spec)) {
@@ -56,7 +63,7 @@ function readActionInputs(spec, env) {
         const v = env[inputEnvName(def.name)] ?? env[inputEnvName(def.name).replace(/-/g, '_')];
         // The runner trims nothing; a lone newline or spaces count as "not given" for non-lists.
         if (v !== undefined)
-            raw[def.name] = def.kind === 'list' ? v : v.trim();
+            raw[def.name] = def.kind === 'list' || EXACT_INPUTS.has(def.name) ? v : v.trim();
     }
     return raw;
 }
@@ -116,6 +123,7 @@ async function runAction(name, io) {
     }
     return publish(result, c, scrub);
 }
+/** Publish a result to the runner. Exported for tests. */
 async function publish(result, c, scrub) {
     if (result.text)
         c.info(scrub.scrub(result.text));
@@ -132,12 +140,14 @@ async function publish(result, c, scrub) {
             c.warning(`could not write the job summary: ${err instanceof Error ? err.message : String(err)}`);
         }
     }
-    if (result.exitCode === _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .ExitCode */ .yU.no || result.exitCode === _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .ExitCode */ .yU.couldNotRun) {
-        const reason = result.failureReason ? ` (failure-reason: ${result.failureReason})` : '';
-        c.setFailed(scrub.scrub(`${firstLine(result.text) || 'stateguard said no'}${reason}`));
-        return result.exitCode;
-    }
-    return _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .ExitCode */ .yU.ok;
+    // Only the two "yes" codes pass the step (2 is plan's drift, which is not a "no" for an action).
+    // Anything else — 1, 3, or a value no command should return — fails it: an unexpected exit code
+    // is never read as success.
+    if (result.exitCode === _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .ExitCode */ .yU.ok || result.exitCode === _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .ExitCode */ .yU.drift)
+        return _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .ExitCode */ .yU.ok;
+    const reason = result.failureReason ? ` (failure-reason: ${result.failureReason})` : '';
+    c.setFailed(scrub.scrub(`${firstLine(result.text ?? '') || 'stateguard said no'}${reason}`));
+    return result.exitCode === _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .ExitCode */ .yU.no ? _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .ExitCode */ .yU.no : _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .ExitCode */ .yU.couldNotRun;
 }
 function annotate(c, a, scrub) {
     const msg = scrub.scrub(a.message);

@@ -6414,12 +6414,15 @@ function decide(input) {
             });
         }
         const mismatch = describeConfirmMismatch(input.confirm, input.confirmToken);
-        if (mismatch !== null || input.confirmToken === '') {
+        // A blank token (empty or only whitespace) would let an equally blank confirm — the value of an
+        // untouched text field — count as the operator's assertion: no confirmation can match it.
+        const blankToken = input.confirmToken.trim() === '';
+        if (mismatch !== null || blankToken) {
             reasons.push({
                 code: 'confirm-mismatch',
                 input: 'confirm',
-                message: input.confirmToken === '' ? 'the confirm token is empty, so no confirmation can match' : `${mismatch} (the value given is not shown)`,
-                fix: input.confirmToken === ''
+                message: blankToken ? 'the confirm token is empty or only whitespace, so no confirmation can match' : `${mismatch} (the value given is not shown)`,
+                fix: blankToken
                     ? 'Set confirm-token to a non-empty value (default BACKUP_DONE).'
                     : `Set confirm to exactly ${JSON.stringify(input.confirmToken)} (case-sensitive, no spaces) once the backup is done.`,
             });
@@ -6991,8 +6994,10 @@ async function underLock(req, deps, out, h) {
     }
     say(`guard: allowed (${ev.result.drift_keys.join(', ')})`);
     // 3. A run still in progress is never doubled.
-    const before = await serviceContainers(runtime, m);
-    const busy = before.filter((c) => c.state === 'running' || c.state === 'restarting' || c.state === 'paused');
+    // A manual `compose run <service>` still in progress is a run too: it is never doubled either.
+    const all = await runtime.listProjectContainers(m.compose.project);
+    const before = all.filter((c) => c.service === m.compose.service && !c.oneoff);
+    const busy = all.filter((c) => c.service === m.compose.service && (c.state === 'running' || c.state === 'restarting' || c.state === 'paused'));
     if (busy.length > 0 || ev.plan?.observed.state === 'running') {
         return end('refused', 'still-running', `module '${m.name}' is still running (${busy.map((c) => `${c.id.slice(0, 12)} ${c.state}`).join(', ') || 'per the plan'}); ` +
             `a second run is refused. Wait for it to exit (docker wait), then apply again.`);
@@ -7469,8 +7474,13 @@ async function inspectArchive(source, limits) {
         }
         if (sawEof && !zeroTailChecked) {
             zeroTailChecked = true;
-            const rest = bufferKey ? (parser[bufferKey]) : undefined;
-            checkZeroTail(rest);
+            if (!bufferKey) {
+                // A tar release without the private buffer: the tail cannot be checked, so say no.
+                problems.add({ code: 'parser-warning', message: 'cannot check the bytes after the end-of-archive marker with this tar parser version' });
+            }
+            else {
+                checkZeroTail(parser[bufferKey]);
+            }
         }
     };
     // ---- gzip layer ------------------------------------------------------------------------
@@ -7639,7 +7649,11 @@ function checkArchiveName(fileName, allowed, maxAgeHours, now) {
         return { matchedModule, createdAt: null, problems };
     }
     const ageMs = now.getTime() - createdAt.getTime();
-    if (ageMs < -FUTURE_SKEW_MS) {
+    if (!Number.isFinite(maxAgeHours) || maxAgeHours <= 0) {
+        // The schema forbids this; a module built in code must not get "any age" by accident.
+        problems.push({ code: 'too-old', message: `backup.max_age_hours is ${maxAgeHours}: no backup age can be accepted` });
+    }
+    else if (ageMs < -FUTURE_SKEW_MS) {
         problems.push({
             code: 'stamp-in-future',
             message: `the time stamp ${stamp} is ${Math.round(-ageMs / 60000)} minutes in the future (more than 5 minutes of clock skew); check the clocks or the file name`,
@@ -12181,8 +12195,20 @@ function parseConfigHashes(stdout) {
     }
     return out;
 }
+/**
+ * The rendered config holds interpolated environment values, so a parse error is reported without
+ * the parser's message (which quotes the offending text).
+ */
 function parseRenderedConfig(stdout) {
-    const doc = (0,yaml__WEBPACK_IMPORTED_MODULE_0__/* .parse */ .qg)(stdout, { maxAliasCount: 100 });
+    let doc;
+    try {
+        doc = (0,yaml__WEBPACK_IMPORTED_MODULE_0__/* .parse */ .qg)(stdout, { maxAliasCount: 100 });
+    }
+    catch {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .UserError */ .yo('compose printed a config that is not valid YAML (its text is not shown: it may hold environment values)', {
+            reason: 'compose-error',
+        });
+    }
     return doc?.services ?? {};
 }
 /**
@@ -23460,6 +23486,28 @@ function parseArgv(spec, argv) {
     }
     return raw;
 }
+/**
+ * True when `--help` stands where a flag stands. As the value of a flag (`--confirm --help`, from
+ * `--confirm "$CONFIRM"`) or after `--` it is not a request for help: printing the usage there
+ * exited 0, which a script reads as "allowed"/"verified". parseArgv then refuses the flag as
+ * missing its value (exit 3).
+ */
+function helpRequested(spec, argv) {
+    const defs = spec.inputs.filter((d) => !d.actionOnly && !d.positional && !d.rest);
+    for (let i = 0; i < argv.length; i++) {
+        const arg = argv[i];
+        if (arg === '--')
+            return false;
+        if (arg === '--help')
+            return true;
+        if (arg.startsWith('--') && !arg.includes('=')) {
+            const def = defs.find((d) => d.name === arg.slice(2));
+            if (def && def.kind !== 'boolean')
+                i++; // the next word is this flag's value
+        }
+    }
+    return false;
+}
 function usage(spec) {
     if (!spec) {
         return [
@@ -23509,7 +23557,7 @@ async function runCli(argv, io) {
         io.stderr(`stateguard: unknown command ${JSON.stringify(name)}.\n\n${usage()}\n`);
         return errors/* ExitCode */.yU.couldNotRun;
     }
-    if (args.includes('--help') && !args.slice(0, args.indexOf('--help')).includes('--')) {
+    if (helpRequested(spec, args)) {
         io.stdout(usage(spec) + '\n');
         return errors/* ExitCode */.yU.ok;
     }
@@ -23540,7 +23588,17 @@ async function runCli(argv, io) {
     else if (result.text) {
         (result.exitCode === errors/* ExitCode */.yU.couldNotRun ? io.stderr : io.stdout)(scrub.scrub(result.text) + '\n');
     }
-    return result.exitCode;
+    return processExitCode(result.exitCode);
+}
+/**
+ * The process exit status for a command's exit code: 0–3 as documented (DESIGN §10), anything
+ * else (undefined, NaN, a code no command should return) is 3. `process.exitCode = undefined`
+ * would otherwise exit 0 — success — on a result nobody decided.
+ */
+function processExitCode(code) {
+    return code === errors/* ExitCode */.yU.ok || code === errors/* ExitCode */.yU.no || code === errors/* ExitCode */.yU.drift || code === errors/* ExitCode */.yU.couldNotRun
+        ? code
+        : errors/* ExitCode */.yU.couldNotRun;
 }
 
 ;// CONCATENATED MODULE: ./src/main.ts
@@ -23549,20 +23607,36 @@ async function runCli(argv, io) {
  * generated by scripts/build.mjs that import one of these from dist/index.js.
  */
 
+/** The layers below turn every error into a result; this is the last line if one still escapes. */
+function crashed(err, asAnnotation) {
+    const message = `stateguard failed closed on an unexpected error: ${err instanceof Error ? err.message : String(err)}`;
+    process.stderr.write(`${message}\n`);
+    if (asAnnotation)
+        process.stdout.write(`::error::${message.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A')}\n`);
+    process.exitCode = 3;
+}
 async function cliMain(argv = process.argv.slice(2)) {
-    const code = await runCli(argv, {
-        stdout: (t) => process.stdout.write(t),
-        stderr: (t) => process.stderr.write(t),
-        env: process.env,
-        cwd: process.cwd(),
-    });
-    process.exitCode = code;
+    try {
+        process.exitCode = await runCli(argv, {
+            stdout: (t) => process.stdout.write(t),
+            stderr: (t) => process.stderr.write(t),
+            env: process.env,
+            cwd: process.cwd(),
+        });
+    }
+    catch (err) {
+        crashed(err, false);
+    }
 }
 async function actionMain(name) {
-    // @actions/core (and its HTTP client) loads only on the action path: the CLI starts ~20 MiB lighter.
-    const { runAction } = await Promise.all(/* import() */[__nccwpck_require__.e(421), __nccwpck_require__.e(929)]).then(__nccwpck_require__.bind(__nccwpck_require__, 2929));
-    const code = await runAction(name, { env: process.env, cwd: process.env.GITHUB_WORKSPACE || process.cwd() });
-    process.exitCode = code;
+    try {
+        // @actions/core (and its HTTP client) loads only on the action path: the CLI starts ~20 MiB lighter.
+        const { runAction } = await Promise.all(/* import() */[__nccwpck_require__.e(421), __nccwpck_require__.e(929)]).then(__nccwpck_require__.bind(__nccwpck_require__, 2929));
+        process.exitCode = await runAction(name, { env: process.env, cwd: process.env.GITHUB_WORKSPACE || process.cwd() });
+    }
+    catch (err) {
+        crashed(err, true);
+    }
 }
 /** Read by scripts/build.mjs to generate every action.yml from the one input definition. */
 
