@@ -11943,7 +11943,6 @@ const FAILURE_REASONS = {
     'e2e-skipped': 'The e2e gate was skipped in required mode (switch off or variables missing).',
     'probe-failed': 'The persistence probe found a durable path that lost data or an ephemeral path that kept it.',
     'lint-errors': 'lint-workflows found errors.',
-    'not-implemented': 'The command is not implemented yet.',
     internal: 'An unexpected error; stateguard failed closed.',
 };
 /** An error the user can fix. `input` names the flag/input; `reason` feeds the failure-reason output. */

@@ -35,7 +35,6 @@ export const FAILURE_REASONS = {
   'e2e-skipped': 'The e2e gate was skipped in required mode (switch off or variables missing).',
   'probe-failed': 'The persistence probe found a durable path that lost data or an ephemeral path that kept it.',
   'lint-errors': 'lint-workflows found errors.',
-  'not-implemented': 'The command is not implemented yet.',
   internal: 'An unexpected error; stateguard failed closed.',
 } as const;
 export type FailureReason = keyof typeof FAILURE_REASONS;
