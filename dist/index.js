@@ -12138,6 +12138,10 @@ const LABEL = {
 function firstLine(text) {
     return text.trim().split('\n').find((l) => l.trim() !== '')?.trim() ?? '';
 }
+/** End a quoted message with exactly one sentence mark. */
+function sentence(text) {
+    return /[.?!]$/.test(text) ? text : `${text}.`;
+}
 function describeEngine(env) {
     if (env.DOCKER_HOST)
         return `DOCKER_HOST=${env.DOCKER_HOST}`;
@@ -12254,7 +12258,7 @@ class DockerCli {
             if (r.code !== 0 || r.stdout.trim() === '') {
                 this.pinged = undefined;
                 throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .EnvironmentError */ .eG(`Cannot reach the Docker engine via ${describeEngine(this.env)}: ` +
-                    `${firstLine(r.stderr) || `docker exited ${r.code}`}. ` +
+                    `${sentence(firstLine(r.stderr) || `docker exited ${r.code}`)} ` +
                     `Start the engine, or point DOCKER_HOST / 'docker context use' at the host that runs the services.`);
             }
         })();

@@ -38,6 +38,11 @@ function firstLine(text: string): string {
   return text.trim().split('\n').find((l) => l.trim() !== '')?.trim() ?? '';
 }
 
+/** End a quoted message with exactly one sentence mark. */
+function sentence(text: string): string {
+  return /[.?!]$/.test(text) ? text : `${text}.`;
+}
+
 export function describeEngine(env: Readonly<Record<string, string | undefined>>): string {
   if (env.DOCKER_HOST) return `DOCKER_HOST=${env.DOCKER_HOST}`;
   if (env.DOCKER_CONTEXT) return `docker context ${env.DOCKER_CONTEXT}`;
@@ -155,7 +160,7 @@ export class DockerCli implements Runtime {
         this.pinged = undefined;
         throw new EnvironmentError(
           `Cannot reach the Docker engine via ${describeEngine(this.env)}: ` +
-            `${firstLine(r.stderr) || `docker exited ${r.code}`}. ` +
+            `${sentence(firstLine(r.stderr) || `docker exited ${r.code}`)} ` +
             `Start the engine, or point DOCKER_HOST / 'docker context use' at the host that runs the services.`,
         );
       }
