@@ -6842,9 +6842,27 @@ async function serviceContainers(runtime, m) {
     const all = await runtime.listProjectContainers(m.compose.project);
     return all.filter((c) => c.service === m.compose.service && !c.oneoff);
 }
-async function dependencyState(runtime, m) {
-    const cs = (await serviceContainers(runtime, m)).sort((a, b) => (a.id < b.id ? -1 : 1));
+function dependencyState(m, projectContainers) {
+    const cs = projectContainers.filter((c) => c.service === m.compose.service && !c.oneoff).sort((a, b) => (a.id < b.id ? -1 : 1));
     return { module: m.name, container_ids: cs.map((c) => c.id), states: cs.map((c) => c.state), health: cs.map((c) => c.health) };
+}
+/**
+ * Lists each compose project once, however many dependencies live in it (`listed` holds projects
+ * already listed at this moment). A project that cannot be listed maps to its error.
+ */
+async function listProjects(runtime, deps, listed = new Map()) {
+    const out = new Map(listed);
+    for (const d of deps) {
+        if (out.has(d.compose.project))
+            continue;
+        try {
+            out.set(d.compose.project, await runtime.listProjectContainers(d.compose.project));
+        }
+        catch (err) {
+            out.set(d.compose.project, err instanceof Error ? err : new Error(String(err)));
+        }
+    }
+    return out;
 }
 /** Why a dependency is not "running, healthy where it has a healthcheck", or null. */
 function dependencyProblem(s) {
@@ -7007,8 +7025,12 @@ async function underLock(req, deps, out, h) {
         registerEnvSecrets(c.env, scrub, deps.addSecret);
     // 4. Dependencies must be healthy before, and unchanged after.
     const depBefore = [];
+    const listedBefore = await listProjects(runtime, h.dependencies, new Map([[m.compose.project, all]]));
     for (const d of h.dependencies) {
-        const s = await dependencyState(runtime, d);
+        const listing = listedBefore.get(d.compose.project);
+        if (listing instanceof Error)
+            throw listing;
+        const s = dependencyState(d, listing);
         const problem = dependencyProblem(s);
         if (problem) {
             out.dependencies.push({ module: d.name, before: s, after: null, ok: false, problem });
@@ -7085,16 +7107,18 @@ async function underLock(req, deps, out, h) {
 }
 async function checkDependencies(runtime, deps, before, out) {
     let ok = true;
+    const listed = await listProjects(runtime, deps);
     for (const [i, d] of deps.entries()) {
         const b = before[i];
         let after = null;
         let problem;
-        try {
-            after = await dependencyState(runtime, d);
-            problem = compareDependency(b, after);
+        const listing = listed.get(d.compose.project);
+        if (listing instanceof Error) {
+            problem = `module '${d.name}' could not be read after the apply: ${(0,src_errors/* errorMessage */.gJ)(listing)}`;
         }
-        catch (err) {
-            problem = `module '${d.name}' could not be read after the apply: ${(0,src_errors/* errorMessage */.gJ)(err)}`;
+        else {
+            after = dependencyState(d, listing);
+            problem = compareDependency(b, after);
         }
         if (problem)
             ok = false;

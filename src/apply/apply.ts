@@ -93,9 +93,26 @@ export async function serviceContainers(runtime: Runtime, m: ModuleDecl): Promis
   return all.filter((c) => c.service === m.compose.service && !c.oneoff);
 }
 
-async function dependencyState(runtime: Runtime, m: ModuleDecl): Promise<DependencyState> {
-  const cs = (await serviceContainers(runtime, m)).sort((a, b) => (a.id < b.id ? -1 : 1));
+function dependencyState(m: ModuleDecl, projectContainers: readonly ContainerInfo[]): DependencyState {
+  const cs = projectContainers.filter((c) => c.service === m.compose.service && !c.oneoff).sort((a, b) => (a.id < b.id ? -1 : 1));
   return { module: m.name, container_ids: cs.map((c) => c.id), states: cs.map((c) => c.state), health: cs.map((c) => c.health) };
+}
+
+/**
+ * Lists each compose project once, however many dependencies live in it (`listed` holds projects
+ * already listed at this moment). A project that cannot be listed maps to its error.
+ */
+async function listProjects(runtime: Runtime, deps: readonly ModuleDecl[], listed = new Map<string, ContainerInfo[]>()): Promise<Map<string, ContainerInfo[] | Error>> {
+  const out = new Map<string, ContainerInfo[] | Error>(listed);
+  for (const d of deps) {
+    if (out.has(d.compose.project)) continue;
+    try {
+      out.set(d.compose.project, await runtime.listProjectContainers(d.compose.project));
+    } catch (err) {
+      out.set(d.compose.project, err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+  return out;
 }
 
 /** Why a dependency is not "running, healthy where it has a healthcheck", or null. */
@@ -292,8 +309,11 @@ async function underLock(req: ApplyRequest, deps: ApplyDeps, out: ApplyOutcome, 
 
   // 4. Dependencies must be healthy before, and unchanged after.
   const depBefore: DependencyState[] = [];
+  const listedBefore = await listProjects(runtime, h.dependencies, new Map([[m.compose.project, all]]));
   for (const d of h.dependencies) {
-    const s = await dependencyState(runtime, d);
+    const listing = listedBefore.get(d.compose.project)!;
+    if (listing instanceof Error) throw listing;
+    const s = dependencyState(d, listing);
     const problem = dependencyProblem(s);
     if (problem) {
       out.dependencies.push({ module: d.name, before: s, after: null, ok: false, problem });
@@ -381,15 +401,17 @@ async function underLock(req: ApplyRequest, deps: ApplyDeps, out: ApplyOutcome, 
 
 async function checkDependencies(runtime: Runtime, deps: ModuleDecl[], before: DependencyState[], out: ApplyOutcome): Promise<boolean> {
   let ok = true;
+  const listed = await listProjects(runtime, deps);
   for (const [i, d] of deps.entries()) {
     const b = before[i]!;
     let after: DependencyState | null = null;
     let problem: string | null;
-    try {
-      after = await dependencyState(runtime, d);
+    const listing = listed.get(d.compose.project)!;
+    if (listing instanceof Error) {
+      problem = `module '${d.name}' could not be read after the apply: ${errorMessage(listing)}`;
+    } else {
+      after = dependencyState(d, listing);
       problem = compareDependency(b, after);
-    } catch (err) {
-      problem = `module '${d.name}' could not be read after the apply: ${errorMessage(err)}`;
     }
     if (problem) ok = false;
     out.dependencies.push({ module: d.name, before: b, after, ok: problem === null, problem });
