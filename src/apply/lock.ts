@@ -185,19 +185,7 @@ export async function acquireLock(runtime: Runtime, req: LockRequest, timeoutSec
     const [existing] = await runtime.inspectContainers([name]);
     const info = describeExisting(existing, req.now);
     const stale = info.ours && existing !== undefined && info.ageMs !== null && info.ageMs > staleBoundMs;
-    const refusal = (extra: string): LockOutcome => ({
-      acquired: false,
-      refusal: {
-        name,
-        holder: info.holder,
-        since: info.since,
-        ageMs: info.ageMs,
-        stale,
-        message:
-          `module '${req.module}' is locked by another apply: ${info.holder}, since ${info.since}` +
-          `${info.ageMs !== null ? ` (${minutes(info.ageMs)} ago)` : ''}; lock ${name}. ${extra}`,
-      },
-    });
+    const refusal = (extra: string): LockOutcome => refuse(req.module, name, info, stale, extra);
     if (!existing) continue; // released between our create and inspect: try once more
     if (!info.ours) {
       return refusal('That name is taken by a container stateguard did not create; it is never removed automatically. Inspect it and remove it by hand if it is a leftover.');
@@ -218,7 +206,12 @@ export async function acquireLock(runtime: Runtime, req: LockRequest, timeoutSec
     broke = { holder: info.holder, since: info.since };
   }
   const [existing] = await runtime.inspectContainers([name]);
-  const info = describeExisting(existing, req.now);
+  return refuse(req.module, name, describeExisting(existing, req.now), false, 'Wait for it to finish.');
+}
+
+/** "Locked by another apply": who holds it, since when, and what the operator can do. */
+function refuse(module: string, name: string, info: ReturnType<typeof describeExisting>, stale: boolean, extra: string): LockOutcome {
+  const age = info.ageMs !== null ? ` (${minutes(info.ageMs)} ago)` : '';
   return {
     acquired: false,
     refusal: {
@@ -226,8 +219,8 @@ export async function acquireLock(runtime: Runtime, req: LockRequest, timeoutSec
       holder: info.holder,
       since: info.since,
       ageMs: info.ageMs,
-      stale: false,
-      message: `module '${req.module}' is locked by another apply: ${info.holder}, since ${info.since}; lock ${name}. Wait for it to finish.`,
+      stale,
+      message: `module '${module}' is locked by another apply: ${info.holder}, since ${info.since}${age}; lock ${name}. ${extra}`,
     },
   };
 }
