@@ -16,6 +16,7 @@ import { evaluateGuard, type GuardDeps, type GuardRequest } from '../guard/evalu
 import type { ModuleDecl } from '../model/module.js';
 import { Scrubber } from '../report/scrub.js';
 import type { ContainerInfo, ComposeTarget, Runtime } from '../runtime/types.js';
+import { listServiceContainers, ofService } from '../runtime/containers.js';
 import type { Logger } from '../commands/spec.js';
 import { acquireLock, releaseLock, type HeldLock, type LockRefusal } from './lock.js';
 import { LineScrubber, registerEnvSecrets } from './logs.js';
@@ -87,14 +88,8 @@ function target(m: ModuleDecl): ComposeTarget {
   return { project: m.compose.project, files: [m.compose.path] };
 }
 
-/** Containers compose runs for the module's service (one-off `compose run` containers excluded). */
-export async function serviceContainers(runtime: Runtime, m: ModuleDecl): Promise<ContainerInfo[]> {
-  const all = await runtime.listProjectContainers(m.compose.project);
-  return all.filter((c) => c.service === m.compose.service && !c.oneoff);
-}
-
 function dependencyState(m: ModuleDecl, projectContainers: readonly ContainerInfo[]): DependencyState {
-  const cs = projectContainers.filter((c) => c.service === m.compose.service && !c.oneoff).sort((a, b) => (a.id < b.id ? -1 : 1));
+  const cs = ofService(projectContainers, m.compose.service).sort((a, b) => (a.id < b.id ? -1 : 1));
   return { module: m.name, container_ids: cs.map((c) => c.id), states: cs.map((c) => c.state), health: cs.map((c) => c.health) };
 }
 
@@ -292,7 +287,7 @@ async function underLock(req: ApplyRequest, deps: ApplyDeps, out: ApplyOutcome, 
   // 3. A run still in progress is never doubled.
   // A manual `compose run <service>` still in progress is a run too: it is never doubled either.
   const all = await runtime.listProjectContainers(m.compose.project);
-  const before = all.filter((c) => c.service === m.compose.service && !c.oneoff);
+  const before = ofService(all, m.compose.service);
   const busy = all.filter(
     (c) => c.service === m.compose.service && (c.state === 'running' || c.state === 'restarting' || c.state === 'paused'),
   );
@@ -334,7 +329,7 @@ async function underLock(req: ApplyRequest, deps: ApplyDeps, out: ApplyOutcome, 
     return end('failed', 'compose-error', `compose could not recreate '${m.compose.service}' (exit ${rec.code}): ${detail}`, true);
   }
   const oldIds = new Set(before.map((c) => c.id));
-  const fresh = (await serviceContainers(runtime, m)).filter((c) => !oldIds.has(c.id));
+  const fresh = (await listServiceContainers(runtime, m.compose)).filter((c) => !oldIds.has(c.id));
   if (fresh.length !== 1) {
     await checkDependencies(runtime, h.dependencies, depBefore, out);
     return end(

@@ -20,6 +20,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { errorMessage } from '../errors.js';
 import type { ContainerInfo, Runtime } from '../runtime/types.js';
+import { listServiceContainers } from '../runtime/containers.js';
 import { readTar, singleFileTar } from './tar.js';
 
 /** What the probe needs to know about a module (a subset of ModuleDecl, so tests can build one inline). */
@@ -121,12 +122,6 @@ export async function readSentinel(runtime: Runtime, containerId: string, dir: s
   return entry && entry.type === 'File' && entry.body.equals(content) ? 'present' : 'changed';
 }
 
-/** The service's containers (compose labels; one-off `compose run` containers are not the service). */
-async function serviceContainers(runtime: Runtime, mod: ProbeModule): Promise<ContainerInfo[]> {
-  const all = await runtime.listProjectContainers(mod.compose.project);
-  return all.filter((c) => c.service === mod.compose.service && !c.oneoff);
-}
-
 function describeStates(containers: ContainerInfo[]): string {
   if (containers.length === 0) return 'no container exists for it';
   return `its container${containers.length === 1 ? ' is' : 's are'} ${containers.map((c) => `${short(c.id)} ${c.state}`).join(', ')}`;
@@ -217,7 +212,7 @@ export async function runPersistenceProbe(mod: ProbeModule, deps: ProbeDeps): Pr
   }
 
   // 1. The one running container.
-  const before = await serviceContainers(runtime, mod);
+  const before = await listServiceContainers(runtime, mod.compose);
   const running = before.filter((c) => c.state === 'running');
   if (running.length !== 1) {
     const where = `service ${mod.compose.service} of compose project ${mod.compose.project}`;
@@ -269,7 +264,7 @@ export async function runPersistenceProbe(mod: ProbeModule, deps: ProbeDeps): Pr
   // 3. Recreate only that service; require a new container.
   log(`persistence probe: recreating service ${mod.compose.service} (only it, --no-deps --force-recreate)`);
   const up = await runtime.recreateService(target, mod.compose.service);
-  const after = await serviceContainers(runtime, mod);
+  const after = await listServiceContainers(runtime, mod.compose);
   const fresh = after.filter((c) => c.id !== old.id);
   const failBeforeVerify = async (problem: string): Promise<ProbeReport> => {
     // Whatever container holds the sentinels now, try to take them out again.
