@@ -6196,7 +6196,7 @@ function escapeJsonPtr(str) {
 
 /***/ }),
 
-/***/ 9857:
+/***/ 1268:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -6515,6 +6515,15 @@ async function evaluateGuard(req, deps) {
 
 // EXTERNAL MODULE: ./src/report/scrub.ts
 var report_scrub = __nccwpck_require__(8289);
+;// CONCATENATED MODULE: ./src/runtime/containers.ts
+function ofService(projectContainers, service) {
+    return projectContainers.filter((c) => c.service === service && !c.oneoff);
+}
+/** One listing of the project (ps + inspect), narrowed to the service. */
+async function listServiceContainers(runtime, compose) {
+    return ofService(await runtime.listProjectContainers(compose.project), compose.service);
+}
+
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: ./src/apply/lock.ts
@@ -6668,18 +6677,7 @@ async function acquireLock(runtime, req, timeoutSeconds) {
         const [existing] = await runtime.inspectContainers([name]);
         const info = describeExisting(existing, req.now);
         const stale = info.ours && existing !== undefined && info.ageMs !== null && info.ageMs > staleBoundMs;
-        const refusal = (extra) => ({
-            acquired: false,
-            refusal: {
-                name,
-                holder: info.holder,
-                since: info.since,
-                ageMs: info.ageMs,
-                stale,
-                message: `module '${req.module}' is locked by another apply: ${info.holder}, since ${info.since}` +
-                    `${info.ageMs !== null ? ` (${minutes(info.ageMs)} ago)` : ''}; lock ${name}. ${extra}`,
-            },
-        });
+        const refusal = (extra) => refuse(req.module, name, info, stale, extra);
         if (!existing)
             continue; // released between our create and inspect: try once more
         if (!info.ours) {
@@ -6697,7 +6695,11 @@ async function acquireLock(runtime, req, timeoutSeconds) {
         broke = { holder: info.holder, since: info.since };
     }
     const [existing] = await runtime.inspectContainers([name]);
-    const info = describeExisting(existing, req.now);
+    return refuse(req.module, name, describeExisting(existing, req.now), false, 'Wait for it to finish.');
+}
+/** "Locked by another apply": who holds it, since when, and what the operator can do. */
+function refuse(module, name, info, stale, extra) {
+    const age = info.ageMs !== null ? ` (${minutes(info.ageMs)} ago)` : '';
     return {
         acquired: false,
         refusal: {
@@ -6705,8 +6707,8 @@ async function acquireLock(runtime, req, timeoutSeconds) {
             holder: info.holder,
             since: info.since,
             ageMs: info.ageMs,
-            stale: false,
-            message: `module '${req.module}' is locked by another apply: ${info.holder}, since ${info.since}; lock ${name}. Wait for it to finish.`,
+            stale,
+            message: `module '${module}' is locked by another apply: ${info.holder}, since ${info.since}${age}; lock ${name}. ${extra}`,
         },
     };
 }
@@ -6833,17 +6835,13 @@ class LineScrubber {
 
 
 
+
 const apply_EVALUATION_REASONS = ['docker-unavailable', 'compose-error', 'internal'];
 function target(m) {
     return { project: m.compose.project, files: [m.compose.path] };
 }
-/** Containers compose runs for the module's service (one-off `compose run` containers excluded). */
-async function serviceContainers(runtime, m) {
-    const all = await runtime.listProjectContainers(m.compose.project);
-    return all.filter((c) => c.service === m.compose.service && !c.oneoff);
-}
 function dependencyState(m, projectContainers) {
-    const cs = projectContainers.filter((c) => c.service === m.compose.service && !c.oneoff).sort((a, b) => (a.id < b.id ? -1 : 1));
+    const cs = ofService(projectContainers, m.compose.service).sort((a, b) => (a.id < b.id ? -1 : 1));
     return { module: m.name, container_ids: cs.map((c) => c.id), states: cs.map((c) => c.state), health: cs.map((c) => c.health) };
 }
 /**
@@ -7014,7 +7012,7 @@ async function underLock(req, deps, out, h) {
     // 3. A run still in progress is never doubled.
     // A manual `compose run <service>` still in progress is a run too: it is never doubled either.
     const all = await runtime.listProjectContainers(m.compose.project);
-    const before = all.filter((c) => c.service === m.compose.service && !c.oneoff);
+    const before = ofService(all, m.compose.service);
     const busy = all.filter((c) => c.service === m.compose.service && (c.state === 'running' || c.state === 'restarting' || c.state === 'paused'));
     if (busy.length > 0 || ev.plan?.observed.state === 'running') {
         return end('refused', 'still-running', `module '${m.name}' is still running (${busy.map((c) => `${c.id.slice(0, 12)} ${c.state}`).join(', ') || 'per the plan'}); ` +
@@ -7046,7 +7044,7 @@ async function underLock(req, deps, out, h) {
         return end('failed', 'compose-error', `compose could not recreate '${m.compose.service}' (exit ${rec.code}): ${detail}`, true);
     }
     const oldIds = new Set(before.map((c) => c.id));
-    const fresh = (await serviceContainers(runtime, m)).filter((c) => !oldIds.has(c.id));
+    const fresh = (await listServiceContainers(runtime, m.compose)).filter((c) => !oldIds.has(c.id));
     if (fresh.length !== 1) {
         await checkDependencies(runtime, h.dependencies, depBefore, out);
         return end('failed', 'compose-error', `after recreating '${m.compose.service}' expected exactly one new container, found ${fresh.length}; refusing to guess which ran.`, true);
@@ -9156,6 +9154,7 @@ function readTar(archive) {
 
 
 
+
 const SENTINEL_PREFIX = '.stateguard-probe-';
 const persistence_short = (id) => id.slice(0, 12);
 function regressionMessage(volume, at, oldId, newId) {
@@ -9194,11 +9193,6 @@ async function readSentinel(runtime, containerId, dir, name, content) {
     }
     const entry = readTar(Buffer.concat(chunks)).find((e) => e.path === name);
     return entry && entry.type === 'File' && entry.body.equals(content) ? 'present' : 'changed';
-}
-/** The service's containers (compose labels; one-off `compose run` containers are not the service). */
-async function persistence_serviceContainers(runtime, mod) {
-    const all = await runtime.listProjectContainers(mod.compose.project);
-    return all.filter((c) => c.service === mod.compose.service && !c.oneoff);
 }
 function describeStates(containers) {
     if (containers.length === 0)
@@ -9278,7 +9272,7 @@ async function runPersistenceProbe(mod, deps) {
             `declare the paths in its module.yaml (or drop persistence-probe).`);
     }
     // 1. The one running container.
-    const before = await persistence_serviceContainers(runtime, mod);
+    const before = await listServiceContainers(runtime, mod.compose);
     const running = before.filter((c) => c.state === 'running');
     if (running.length !== 1) {
         const where = `service ${mod.compose.service} of compose project ${mod.compose.project}`;
@@ -9330,7 +9324,7 @@ async function runPersistenceProbe(mod, deps) {
     // 3. Recreate only that service; require a new container.
     log(`persistence probe: recreating service ${mod.compose.service} (only it, --no-deps --force-recreate)`);
     const up = await runtime.recreateService(target, mod.compose.service);
-    const after = await persistence_serviceContainers(runtime, mod);
+    const after = await listServiceContainers(runtime, mod.compose);
     const fresh = after.filter((c) => c.id !== old.id);
     const failBeforeVerify = async (problem) => {
         // Whatever container holds the sentinels now, try to take them out again.
@@ -23429,8 +23423,8 @@ __nccwpck_require__.d(__webpack_exports__, {
   m0: () => (/* binding */ cliMain)
 });
 
-// EXTERNAL MODULE: ./src/commands/index.ts + 47 modules
-var commands = __nccwpck_require__(9857);
+// EXTERNAL MODULE: ./src/commands/index.ts + 48 modules
+var commands = __nccwpck_require__(1268);
 // EXTERNAL MODULE: ./src/commands/inputs.ts
 var inputs = __nccwpck_require__(7521);
 // EXTERNAL MODULE: ./src/errors.ts
