@@ -3,20 +3,16 @@
  * `docker cp - container:dir` (which is how a sentinel gets into an image without a shell), and
  * reading the archive `docker cp container:path -` returns. Pure: no I/O.
  */
-import { Header, Parser } from 'tar';
-
-const BLOCK = 512;
+import { Parser } from 'tar';
+import { bodyPadding, END_OF_ARCHIVE, headerBlocks } from '../backup/tar-writer.js';
 
 /** A ustar archive holding exactly one regular file `name` (no directories, so no mode/owner changes to the target dir). */
 export function singleFileTar(name: string, content: Buffer, mtime: Date): Buffer {
   if (name === '' || name.includes('/') || name === '.' || name === '..' || Buffer.byteLength(name) > 100) {
     throw new Error(`sentinel name must be a plain file name of at most 100 bytes, got ${JSON.stringify(name)}`);
   }
-  const header = Buffer.alloc(BLOCK);
-  new Header({ path: name, mode: 0o644, uid: 0, gid: 0, size: content.length, mtime, type: 'File' }).encode(header, 0);
-  const padding = Buffer.alloc((BLOCK - (content.length % BLOCK)) % BLOCK);
-  // Two zero blocks end the archive.
-  return Buffer.concat([header, content, padding, Buffer.alloc(BLOCK * 2)]);
+  const header = headerBlocks({ path: name, type: 'File', size: content.length, mode: 0o644, uid: 0, gid: 0, mtime });
+  return Buffer.concat([header, content, bodyPadding(content.length), END_OF_ARCHIVE]);
 }
 
 export interface TarEntry {
