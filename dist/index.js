@@ -9093,6 +9093,41 @@ function decideGate(input) {
     return { action: 'run' };
 }
 
+;// CONCATENATED MODULE: ./src/backup/tar-writer.ts
+/**
+ * A minimal tar writer for snapshot: regular files and directories only, headers encoded by the
+ * tar package's own Header/Pax classes (ustar, with a PAX header when a path or number does not fit).
+ * Writing our own headers (instead of copying docker's) means a snapshot carries no xattrs, links,
+ * uname/gname or other records verify-backup would have to judge.
+ */
+
+/** The header block(s) for one entry: an optional PAX header, then the ustar header. */
+function headerBlocks(e) {
+    const fields = {
+        path: e.path,
+        type: e.type,
+        size: e.type === 'Directory' ? 0 : e.size,
+        mode: e.mode & 0o7777,
+        uid: e.uid,
+        gid: e.gid,
+        mtime: e.mtime,
+    };
+    const header = new F(fields);
+    const block = Buffer.alloc(512);
+    const needPax = header.encode(block, 0);
+    if (!needPax)
+        return block;
+    const paxBlocks = new ft({ ...fields, atime: undefined, ctime: undefined }).encode();
+    return Buffer.concat([paxBlocks, block]);
+}
+/** Zero padding after a body of `size` bytes, up to the next 512-byte block. */
+function bodyPadding(size) {
+    const rem = size % 512;
+    return rem === 0 ? Buffer.alloc(0) : Buffer.alloc(512 - rem);
+}
+/** The end-of-archive marker: two zero blocks. */
+const END_OF_ARCHIVE = Buffer.alloc(1024);
+
 ;// CONCATENATED MODULE: ./src/probe/tar.ts
 /**
  * The two tiny tar archives the persistence probe needs, in memory: one regular file to feed
@@ -9100,17 +9135,14 @@ function decideGate(input) {
  * reading the archive `docker cp container:path -` returns. Pure: no I/O.
  */
 
-const BLOCK = 512;
+
 /** A ustar archive holding exactly one regular file `name` (no directories, so no mode/owner changes to the target dir). */
 function singleFileTar(name, content, mtime) {
     if (name === '' || name.includes('/') || name === '.' || name === '..' || Buffer.byteLength(name) > 100) {
         throw new Error(`sentinel name must be a plain file name of at most 100 bytes, got ${JSON.stringify(name)}`);
     }
-    const header = Buffer.alloc(BLOCK);
-    new F({ path: name, mode: 0o644, uid: 0, gid: 0, size: content.length, mtime, type: 'File' }).encode(header, 0);
-    const padding = Buffer.alloc((BLOCK - (content.length % BLOCK)) % BLOCK);
-    // Two zero blocks end the archive.
-    return Buffer.concat([header, content, padding, Buffer.alloc(BLOCK * 2)]);
+    const header = headerBlocks({ path: name, type: 'File', size: content.length, mode: 0o644, uid: 0, gid: 0, mtime });
+    return Buffer.concat([header, content, bodyPadding(content.length), END_OF_ARCHIVE]);
 }
 /** Every entry of an archive with its body. Any parser warning is an error: this is a proof, not a guess. */
 function readTar(archive) {
@@ -11092,41 +11124,6 @@ const planCommand = (0,spec/* defineCommand */.NB)({
         };
     },
 });
-
-;// CONCATENATED MODULE: ./src/backup/tar-writer.ts
-/**
- * A minimal tar writer for snapshot: regular files and directories only, headers encoded by the
- * tar package's own Header/Pax classes (ustar, with a PAX header when a path or number does not fit).
- * Writing our own headers (instead of copying docker's) means a snapshot carries no xattrs, links,
- * uname/gname or other records verify-backup would have to judge.
- */
-
-/** The header block(s) for one entry: an optional PAX header, then the ustar header. */
-function headerBlocks(e) {
-    const fields = {
-        path: e.path,
-        type: e.type,
-        size: e.type === 'Directory' ? 0 : e.size,
-        mode: e.mode & 0o7777,
-        uid: e.uid,
-        gid: e.gid,
-        mtime: e.mtime,
-    };
-    const header = new F(fields);
-    const block = Buffer.alloc(512);
-    const needPax = header.encode(block, 0);
-    if (!needPax)
-        return block;
-    const paxBlocks = new ft({ ...fields, atime: undefined, ctime: undefined }).encode();
-    return Buffer.concat([paxBlocks, block]);
-}
-/** Zero padding after a body of `size` bytes, up to the next 512-byte block. */
-function bodyPadding(size) {
-    const rem = size % 512;
-    return rem === 0 ? Buffer.alloc(0) : Buffer.alloc(512 - rem);
-}
-/** The end-of-archive marker: two zero blocks. */
-const END_OF_ARCHIVE = Buffer.alloc(1024);
 
 ;// CONCATENATED MODULE: ./src/backup/snapshot.ts
 /**
