@@ -70,8 +70,9 @@ export function readActionInputs(spec: CommandSpec<readonly InputDef[]>, env: Re
   for (const def of actionInputs(spec)) {
     // Composite steps and some runners can only pass `INPUT_BACKUP_REF` (no hyphen): accept both.
     const v = env[inputEnvName(def.name)] ?? env[inputEnvName(def.name).replace(/-/g, '_')];
-    // The runner trims nothing; a lone newline or spaces count as "not given" for non-lists.
-    if (v !== undefined) raw[def.name] = def.kind === 'list' || EXACT_INPUTS.has(def.name) ? v : v.trim();
+    // The runner trims nothing; a lone newline or spaces count as "not given" for free text.
+    // Booleans are never trimmed: `" true"` is not `true` here any more than on the CLI.
+    if (v !== undefined) raw[def.name] = def.kind === 'list' || def.kind === 'boolean' || EXACT_INPUTS.has(def.name) ? v : v.trim();
   }
   return raw;
 }

@@ -8,11 +8,14 @@
  * A line longer than MAX_LINE is cut; the cut keeps a tail back (the longest secret's length) so a
  * secret straddling the cut is still seen whole in the next piece.
  */
-import { looksSecret, Scrubber } from '../report/scrub.js';
+import { looksSecret, maskable, Scrubber, urlPasswords } from '../report/scrub.js';
 
 export const MAX_LINE = 16 * 1024;
 
-/** Register the secret-looking values of `NAME=value` entries; returns how many values. */
+/**
+ * Register the secret-looking values of `NAME=value` entries, and the password of any URL userinfo
+ * (`DATABASE_URL=postgres://u:pw@h`) whatever the name; returns how many values.
+ */
 export function registerEnvSecrets(entries: readonly string[], scrub: Scrubber, addSecret: (v: string) => void): number {
   let count = 0;
   for (const e of entries) {
@@ -20,10 +23,10 @@ export function registerEnvSecrets(entries: readonly string[], scrub: Scrubber, 
     if (i <= 0) continue;
     const name = e.slice(0, i);
     const value = e.slice(i + 1);
-    if (!looksSecret(name) || value.length === 0) continue;
-    const pieces = [value, ...value.split(/\r?\n/).map((l) => l.trim())];
+    const pieces = looksSecret(name) ? [value, ...value.split(/\r?\n/).map((l) => l.trim())] : [];
+    pieces.push(...urlPasswords(value));
     for (const p of pieces) {
-      if (p.length < 3) continue;
+      if (!maskable(p)) continue;
       scrub.add(p);
       addSecret(p);
       count++;

@@ -1,6 +1,7 @@
 /** Helpers shared by the commands that act on modules. */
 import path from 'node:path';
 import { UserError } from '../errors.js';
+import { composeSecrets } from '../model/compose-interpolation.js';
 import { formatProblem } from '../model/module.js';
 import type { ModuleDecl } from '../model/module.js';
 import { validateModules } from '../model/validate.js';
@@ -9,6 +10,8 @@ import type { CommandContext } from './spec.js';
 export interface ModuleSet {
   root: string;
   modules: ModuleDecl[];
+  /** values compose would interpolate into these modules' files that must never be printed */
+  secrets: string[];
 }
 
 /**
@@ -32,7 +35,10 @@ export function loadValidModules(opts: { root: string; modules: string }, ctx: C
       { input: 'root', reason: 'invalid-modules', exitCode: 1 },
     );
   }
-  return { root: loaded.root, modules: loaded.modules };
+  // Registered before anything reads the engine: a rendered config carries these values in place.
+  const secrets = composeSecrets(loaded.modules, ctx.env);
+  for (const v of secrets) ctx.addSecret(v);
+  return { root: loaded.root, modules: loaded.modules, secrets };
 }
 
 export function pickModule(set: ModuleSet, name: string | undefined, input = 'module'): ModuleDecl {

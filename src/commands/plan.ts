@@ -6,6 +6,7 @@ import { planModules } from '../drift/plan.js';
 import type { Plan } from '../drift/types.js';
 import { ExitCode, UserError, errorMessage } from '../errors.js';
 import { GitHubClient } from '../report/github.js';
+import { Scrubber } from '../report/scrub.js';
 import { renderPlanMarkdown, renderPlanText } from '../report/plan-render.js';
 import { planCommentMarker, pullRequestFromEnv, upsertStickyComment } from '../report/pr-comment.js';
 import { loadValidModules, pickModule } from './common.js';
@@ -77,7 +78,11 @@ export const planCommand = defineCommand({
   async run(opts, ctx) {
     const set = loadValidModules(opts, ctx);
     if (opts.module !== undefined) pickModule(set, opts.module);
-    const plan = await planModules(set.modules, ctx.runtime(), opts.module ? { only: [opts.module] } : {});
+    // The plan file and the PR comment are written here, not through the CLI/action scrubber:
+    // scrub the plan itself so no interpolated secret reaches either.
+    const scrub = new Scrubber();
+    for (const v of set.secrets) scrub.add(v);
+    const plan = scrub.scrubDeep(await planModules(set.modules, ctx.runtime(), opts.module ? { only: [opts.module] } : {}));
 
     let planFile = '';
     if (opts.out) {

@@ -4,7 +4,7 @@
  * problem can be reported as `path:line:col: message`.
  */
 import { readFileSync, statSync } from 'node:fs';
-import { Document, isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Node } from 'yaml';
+import { Document, isCollection, isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, type Node } from 'yaml';
 
 export const MAX_YAML_BYTES = 1024 * 1024;
 /** Aliases are legitimate in YAML, but an alias bomb expands exponentially: cap the expansion. */
@@ -117,6 +117,9 @@ export function parseYamlText(bytes: Buffer | string, displayName: string): Read
     return fail(`file contains ${docs.length} YAML documents; expected exactly one`, p.line, p.column);
   }
   const doc = docs[0]!;
+  // The yaml parser recurses per nesting level: a few thousand `[` exhaust the stack, which it
+  // reports as an error of its own. Say what is wrong instead of echoing a crash.
+  if (doc.errors.some((e) => STACK_OVERFLOW.test(e.message))) return fail(tooDeep());
   if (doc.errors.length > 0) {
     return {
       ok: false,
@@ -127,11 +130,16 @@ export function parseYamlText(bytes: Buffer | string, displayName: string): Read
       }),
     };
   }
+  const depth = nestingDepth(doc.contents);
+  if (depth > MAX_DEPTH) {
+    return fail(tooDeep());
+  }
   let value: unknown;
   try {
     value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
+    if (STACK_OVERFLOW.test(message) || err instanceof RangeError) return fail(tooDeep());
     if (/alias/i.test(message)) {
       return fail(`YAML aliases expand too much (limit ${MAX_ALIAS_COUNT}): refusing a possible alias bomb`);
     }
@@ -143,6 +151,32 @@ export function parseYamlText(bytes: Buffer | string, displayName: string): Read
     return fail(`expected a YAML mapping at the top level, found ${Array.isArray(value) ? 'a list' : typeof value}`, p.line, p.column);
   }
   return { ok: true, source: new YamlSource(displayName, doc, lines), value };
+}
+
+/** No module.yaml needs more than a handful of levels; past this every later (recursive) reader is at risk. */
+export const MAX_DEPTH = 64;
+const STACK_OVERFLOW = /maximum call stack/i;
+
+function tooDeep(): string {
+  return `YAML is nested too deeply (more than ${MAX_DEPTH} levels of mappings or lists); a module.yaml needs only a few`;
+}
+
+/** Deepest nesting of collections under a node, walked without recursion (the input is untrusted). */
+function nestingDepth(root: unknown): number {
+  let max = 0;
+  const stack: Array<[unknown, number]> = [[root, 1]];
+  while (stack.length > 0) {
+    const [node, d] = stack.pop()!;
+    if (isCollection(node)) {
+      if (d > max) max = d;
+      if (max > MAX_DEPTH) return max;
+      for (const item of node.items) {
+        if (isPair(item)) stack.push([item.key, d + 1], [item.value, d + 1]);
+        else stack.push([item, d + 1]);
+      }
+    }
+  }
+  return max;
 }
 
 function firstSentence(message: string): string {
