@@ -15,7 +15,8 @@ import type { GuardResult } from '../guard/decide.js';
 import { evaluateGuard, type GuardDeps, type GuardRequest } from '../guard/evaluate.js';
 import type { ModuleDecl } from '../model/module.js';
 import { Scrubber } from '../report/scrub.js';
-import type { ContainerInfo, ComposeTarget, Runtime } from '../runtime/types.js';
+import type { ContainerInfo, ComposeTarget, RenderedService, Runtime } from '../runtime/types.js';
+import { oneShotReplicaProblem } from '../model/validate.js';
 import { listServiceContainers, ofService } from '../runtime/containers.js';
 import type { Logger } from '../commands/spec.js';
 import { acquireLock, releaseLock, type HeldLock, type LockRefusal } from './lock.js';
@@ -166,10 +167,13 @@ export async function applyOneShot(req: ApplyRequest, deps: ApplyDeps): Promise<
     out.messages.push(clean);
     deps.log.info(clean);
   };
+  // Set once anything was started on the engine: from then on no outcome is "could not run"
+  // (exit 3) — something ran, so the answer is a "no" with what happened (exit 1).
+  const ran = { started: false };
   const end = (status: ApplyStatus, reason: FailureReason | '', message: string, couldNotRun = false): ApplyOutcome => {
     out.status = status;
     out.failure_reason = reason;
-    out.could_not_run = couldNotRun;
+    out.could_not_run = couldNotRun && !ran.started;
     say(message);
     out.verdict = out.messages[out.messages.length - 1]!;
     return out;
@@ -193,8 +197,11 @@ export async function applyOneShot(req: ApplyRequest, deps: ApplyDeps): Promise<
 
   // 1. Lock. The module's image (rendered by compose) is the preferred lock image.
   let moduleImages: string[] = [];
+  let rendered: RenderedService | undefined;
   try {
-    moduleImages = renderedImages((await runtime.renderProject(target(m))).services, m.compose.service);
+    const services = (await runtime.renderProject(target(m))).services;
+    rendered = services[m.compose.service];
+    moduleImages = renderedImages(services, m.compose.service);
   } catch {
     // Not fatal here: the fresh plan below renders again and blocks with the precise reason.
   }
@@ -226,7 +233,7 @@ export async function applyOneShot(req: ApplyRequest, deps: ApplyDeps): Promise<
   say(`took the apply lock ${lock.name}`);
 
   try {
-    return await underLock(req, deps, out, { say, end, scrub, clock, dependencies });
+    return await underLock(req, deps, out, { say, end, scrub, clock, dependencies, rendered, ran });
   } catch (err) {
     // Fail closed: whatever broke, this is not a success.
     const reason: FailureReason = err instanceof EnvironmentError ? err.reason : 'internal';
@@ -248,6 +255,9 @@ interface Helpers {
   scrub: Scrubber;
   clock(): number;
   dependencies: ModuleDecl[];
+  /** the service as compose rendered it before the lock (undefined when it could not render) */
+  rendered: RenderedService | undefined;
+  ran: { started: boolean };
 }
 
 async function underLock(req: ApplyRequest, deps: ApplyDeps, out: ApplyOutcome, h: Helpers): Promise<ApplyOutcome> {
@@ -321,7 +331,19 @@ async function underLock(req: ApplyRequest, deps: ApplyDeps, out: ApplyOutcome, 
     depBefore.push(s);
   }
 
+  // A one-shot runs as exactly one container: compose would start `scale`/`deploy.replicas` of
+  // them against the same data at once. validate refuses it statically; this is the rendered value.
+  const replicas = h.rendered ? oneShotReplicaProblem(h.rendered) : 'could not be rendered to check its replica count';
+  if (replicas) {
+    return end(
+      'refused',
+      'invalid-modules',
+      `one-shot service '${m.compose.service}' ${replicas}; a one-shot runs as exactly one container. Nothing was run: set it to 1 or remove it, then apply again.`,
+    );
+  }
+
   const started = h.clock();
+  h.ran.started = true;
   const rec = await runtime.recreateService(target(m), m.compose.service);
   if (rec.code !== 0) {
     const detail = scrub.scrub((rec.stderr || rec.stdout).trim().split('\n').slice(-5).join(' / '));
@@ -331,12 +353,21 @@ async function underLock(req: ApplyRequest, deps: ApplyDeps, out: ApplyOutcome, 
   const oldIds = new Set(before.map((c) => c.id));
   const fresh = (await listServiceContainers(runtime, m.compose)).filter((c) => !oldIds.has(c.id));
   if (fresh.length !== 1) {
+    // More than one run against the same data must not go on: stop every one of them.
+    let stopped = '';
+    if (fresh.length > 1) {
+      try {
+        await runtime.stop(fresh.map((c) => c.id), 10);
+        stopped = ` Stopped all of them (${fresh.map((c) => c.id.slice(0, 12)).join(', ')}); check the module's data.`;
+      } catch (err) {
+        stopped = ` Could not stop them (${errorMessage(err)}): stop ${fresh.map((c) => c.id.slice(0, 12)).join(', ')} by hand now.`;
+      }
+    }
     await checkDependencies(runtime, h.dependencies, depBefore, out);
     return end(
       'failed',
       'compose-error',
-      `after recreating '${m.compose.service}' expected exactly one new container, found ${fresh.length}; refusing to guess which ran.`,
-      true,
+      `after recreating '${m.compose.service}' expected exactly one new container, found ${fresh.length}; refusing to guess which ran.${stopped}`,
     );
   }
   const run = fresh[0]!;

@@ -9,11 +9,31 @@ import { displayPath, loadModules, sortProblems, type LoadedModules, type Module
 
 interface ComposeService {
   restart?: unknown;
+  scale?: unknown;
+  deploy?: unknown;
   volumes?: unknown[];
   image?: unknown;
 }
 
 type ComposeRead = { ok: true; services: Record<string, ComposeService> } | { ok: false; problems: SourceProblem[] };
+
+/**
+ * Why a one-shot's compose service could start more than one container (`scale`, `deploy.replicas`
+ * other than 1, `deploy.mode: global`), or null. A value compose would interpolate (`${N}`) cannot be
+ * checked here and is refused too: apply checks the rendered value again before it runs anything.
+ */
+export function oneShotReplicaProblem(service: { scale?: unknown; deploy?: unknown }): string | null {
+  const one = (v: unknown): boolean => v === undefined || v === null || v === 1 || v === '1';
+  if (!one(service.scale)) return `has scale: ${JSON.stringify(service.scale)}`;
+  const deploy = service.deploy;
+  if (deploy !== undefined && deploy !== null) {
+    if (typeof deploy !== 'object') return `has deploy: ${JSON.stringify(deploy)}`;
+    const d = deploy as Record<string, unknown>;
+    if (!one(d.replicas)) return `has deploy.replicas: ${JSON.stringify(d.replicas)}`;
+    if (d.mode !== undefined && d.mode !== 'replicated' && d.mode !== 'replicated-job') return `has deploy.mode: ${JSON.stringify(d.mode)}`;
+  }
+  return null;
+}
 
 /** Mount targets of named volumes in a compose service, short and long syntax: target -> source. */
 export function namedVolumeMounts(service: ComposeService): Map<string, string> {
@@ -106,6 +126,16 @@ export function crossCheck(loaded: LoadedModules, displayBase: string): SourcePr
       continue;
     }
     if (m.expectedState === 'exited-success') {
+      const replicas = oneShotReplicaProblem(service);
+      if (replicas) {
+        problems.push(
+          src.problem(
+            ['spec', 'runtime', 'expected_state'],
+            `one-shot service '${m.compose.service}' ${replicas} in ${m.compose.file}; a one-shot runs as exactly one container ` +
+              `(two runs at once against the same data are never safe): remove it or set it to 1`,
+          ),
+        );
+      }
       const r = service.restart;
       if (!(r === undefined || r === null || r === 'no' || r === false)) {
         problems.push(

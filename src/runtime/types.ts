@@ -75,6 +75,9 @@ export interface ComposeTarget {
 
 export interface RenderedService {
   image?: string;
+  /** compose `scale` / `deploy` as rendered (a one-shot must run as exactly one container) */
+  scale?: unknown;
+  deploy?: unknown;
   restart?: string;
   volumes?: unknown[];
   healthcheck?: unknown;

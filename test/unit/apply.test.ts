@@ -515,11 +515,14 @@ describe('apply: running the one-shot', () => {
     expect(o.verdict).toMatch(/store-1 is starting.*also exited 3/);
   });
 
-  it('compose failing to recreate: compose-error, could not run, secrets scrubbed from its message', async () => {
+  // Once recreate was asked for, the engine may have run something: never "could not run" (exit 3)
+  // after that point, always a "no" (exit 1) that says what happened.
+  it('compose failing to recreate: compose-error, a "no" (not could-not-run), secrets scrubbed from its message', async () => {
     const s = scenario();
     s.rt.recreateService = async () => ({ code: 1, stdout: '', stderr: `ERROR: something about ${SECRET}` });
     const o = await applyOneShot(request(s), deps(s));
-    expect(o).toMatchObject({ status: 'failed', failure_reason: 'compose-error', could_not_run: true });
+    expect(o).toMatchObject({ status: 'failed', failure_reason: 'compose-error', could_not_run: false });
+    expect(applyExitCode(o)).toBe(1);
     expect(o.verdict).not.toContain(SECRET);
     expect(s.rt.locks.size).toBe(0);
   });
@@ -533,13 +536,14 @@ describe('apply: running the one-shot', () => {
     expect(s.rt.callsTo('wait')).toEqual([]);
   });
 
-  it('docker wait itself failing: could not run, never success, lock released', async () => {
+  it('docker wait itself failing after the run started: a "no", never success, never "could not run", lock released', async () => {
     const s = scenario();
     s.rt.wait = async () => {
       throw new EnvironmentError('docker wait init-new failed: connection reset');
     };
     const o = await applyOneShot(request(s), deps(s));
-    expect(o).toMatchObject({ status: 'failed', failure_reason: 'docker-unavailable', could_not_run: true });
+    expect(o).toMatchObject({ status: 'failed', failure_reason: 'docker-unavailable', could_not_run: false });
+    expect(applyExitCode(o)).toBe(1);
     expect(s.rt.locks.size).toBe(0);
   });
 
@@ -549,7 +553,7 @@ describe('apply: running the one-shot', () => {
       throw new Error('bug');
     };
     const o = await applyOneShot(request(s), deps(s));
-    expect(o).toMatchObject({ status: 'failed', failure_reason: 'internal', could_not_run: true });
+    expect(o).toMatchObject({ status: 'failed', failure_reason: 'internal', could_not_run: false });
     expect(o.verdict).toContain('bug');
     expect(s.rt.locks.size).toBe(0);
   });
@@ -563,6 +567,37 @@ describe('apply: running the one-shot', () => {
     expect(o.status).toBe('applied');
     expect(o.warnings.join('\n')).toContain(`docker rm ${LOCK}`);
     expect(s.warns.join('\n')).toContain('could not release the apply lock');
+  });
+});
+
+describe('apply: a one-shot runs as exactly one container', () => {
+  it.each([
+    ['scale: 2', { scale: 2 }],
+    ['deploy.replicas: 3', { deploy: { replicas: 3 } }],
+    ['deploy.mode: global', { deploy: { mode: 'global' } }],
+  ])('rendered %s: refused before anything runs (invalid-modules, exit 1)', async (_label, extra) => {
+    const s = scenario();
+    s.rt.projects.platform!.services['store-init'] = { image: 'stateguard/busybox:1.0.0', ...extra };
+    const o = await applyOneShot(request(s), deps(s));
+    expect(o).toMatchObject({ status: 'refused', failure_reason: 'invalid-modules', could_not_run: false });
+    expect(applyExitCode(o)).toBe(1);
+    expect(o.verdict).toMatch(/exactly one container/);
+    expect(recreated(s)).toEqual([]);
+    expect(s.rt.locks.size).toBe(0);
+  });
+
+  it('two containers started anyway (compose scaled it): both are stopped, failed with exit 1, never "could not run"', async () => {
+    const s = scenario();
+    s.rt.onRecreate = (_t, service) => {
+      s.rt.containers = s.rt.containers.filter((c) => c.service !== service);
+      for (const id of ['init-a', 'init-b']) s.rt.containers.push(container({ project: 'platform', service, id, state: 'running' }));
+    };
+    const o = await applyOneShot(request(s), deps(s));
+    expect(o).toMatchObject({ status: 'failed', failure_reason: 'compose-error', could_not_run: false });
+    expect(applyExitCode(o)).toBe(1);
+    expect(o.verdict).toMatch(/found 2/);
+    expect(s.rt.callsTo('stop').flatMap((c) => c.args[0] as string[]).sort()).toEqual(['init-a', 'init-b']);
+    expect(s.rt.callsTo('wait')).toEqual([]);
   });
 });
 

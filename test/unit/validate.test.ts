@@ -150,6 +150,29 @@ const cases: Case[] = [
     files: { 'modules/db-init/module.yaml': INIT_OK.replace('service: db-init', 'service: web') },
     expect: [['db-init/module.yaml', 8, 30, 'has restart: "always"']],
   },
+  ...(
+    [
+      ['scale: 2', 'scale: 2', 'has scale: 2'],
+      ['deploy.replicas: 2', 'deploy: { replicas: 2 }', 'has deploy.replicas: 2'],
+      ['deploy.mode: global', 'deploy: { mode: global }', 'has deploy.mode: "global"'],
+      ['an interpolated scale', 'scale: ${INIT_SCALE}', 'has scale: "${INIT_SCALE}"'],
+    ] as const
+  ).map(([label, line, msg]): Case => ({
+    name: `one-shot with ${label} (two runs at once against the same data)`,
+    files: {
+      'modules/db-init/module.yaml': INIT_OK,
+      'compose.yaml': BASIC_COMPOSE.replace('    restart: "no"\n', `    restart: "no"\n    ${line}\n`),
+    },
+    expect: [['db-init/module.yaml', 8, 30, msg]],
+  })),
+  {
+    name: 'one-shot with scale: 1 and deploy.replicas: 1 is fine',
+    files: {
+      'modules/db-init/module.yaml': INIT_OK,
+      'compose.yaml': BASIC_COMPOSE.replace('    restart: "no"\n', '    restart: "no"\n    scale: 1\n    deploy: { replicas: 1 }\n'),
+    },
+    expect: [],
+  },
   {
     name: 'declared data volume not mounted by the service',
     files: { 'modules/db/module.yaml': DB_MODULE.replace('path: /var/lib/db', 'path: /srv/db') },
