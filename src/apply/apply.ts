@@ -274,7 +274,8 @@ async function underLock(req: ApplyRequest, deps: ApplyDeps, out: ApplyOutcome, 
       'refused',
       'plan-changed',
       `the fresh plan of '${m.name}' (plan_hash ${ev.planHash}) differs from the reviewed one (expected-plan-hash ${req.expectedPlanHash}). ` +
-        `Re-run stateguard plan --module ${m.name}, review it, and pass its plan_hash.`,
+        `The module's compose definition or its drift changed since that plan. Re-run stateguard plan --module ${m.name}, ` +
+        `review it, and pass that module's plan_hash (shown per module in the plan, its summary and the PR comment).`,
     );
   }
   if (ev.result.decision === 'blocked') {

@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { applyOneShot, type ApplyOutcome } from '../apply/apply.js';
 import { describeHolder } from '../apply/lock.js';
 import { verifyBackup } from '../backup/verify.js';
-import { planHash, planModules } from '../drift/plan.js';
+import { planModules } from '../drift/plan.js';
 import { ExitCode, UserError } from '../errors.js';
 import { cell, loadValidModules, pickModule } from './common.js';
 import { GUARD_INPUTS, guardRequest, guardText } from './guard.js';
@@ -78,7 +78,6 @@ export const applyCommand = defineCommand({
       {
         runtime: ctx.runtime(),
         planModules,
-        planHash,
         verifyBackup,
         log: ctx.log,
         addSecret: (v) => ctx.addSecret(v),

@@ -1,6 +1,6 @@
 /** `stateguard guard`: the stateful-apply rule (DESIGN §4) on a fresh plan and a verified backup. */
 import { verifyBackup } from '../backup/verify.js';
-import { planHash, planModules } from '../drift/plan.js';
+import { planModules } from '../drift/plan.js';
 import { ExitCode, type FailureReason } from '../errors.js';
 import type { GuardResult } from '../guard/decide.js';
 import { evaluateGuard, type GuardRequest } from '../guard/evaluate.js';
@@ -80,7 +80,7 @@ export const guardCommand = defineCommand({
   async run(opts, ctx) {
     const set = loadValidModules(opts, ctx);
     const module = pickModule(set, opts.module);
-    const ev = await evaluateGuard(guardRequest(opts, set, module, ctx), { runtime: ctx.runtime(), planModules, planHash, verifyBackup });
+    const ev = await evaluateGuard(guardRequest(opts, set, module, ctx), { runtime: ctx.runtime(), planModules, verifyBackup });
     const r = ev.result;
     const exitCode = guardExitCode(r);
     return {

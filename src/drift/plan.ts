@@ -9,9 +9,9 @@
 import { createHash } from 'node:crypto';
 import { EnvironmentError, UserError, errorMessage } from '../errors.js';
 import type { ModuleDecl } from '../model/module.js';
-import type { ContainerInfo, RenderedProject, Runtime } from '../runtime/types.js';
+import type { ContainerInfo, RenderedProject, RenderedService, Runtime } from '../runtime/types.js';
 import { computeDrift, observeContainers, type DeclaredService } from './rules.js';
-import type { DriftItem, ModulePlan, Plan } from './types.js';
+import type { DeclaredDefinition, DriftItem, ModulePlan, Plan } from './types.js';
 
 export interface PlanOptions {
   /** names of the modules to include (default: all); every name must exist */
@@ -43,15 +43,15 @@ export async function planModules(modules: ModuleDecl[], runtime: Runtime, opts:
     }
     selected = modules.filter((m) => opts.only!.includes(m.name));
   }
-  if (selected.length === 0) {
-    return { schema: 'stateguard/plan/v1', modules: [], summary: { modules: 0, drifted: 0 }, plan_hash: planHash([]) };
-  }
-
   // Unreachable engine: fail here with the DOCKER_HOST/context message, before compose prints its own.
-  // The compose flavor probe needs no engine, so it runs meanwhile; the engine's error wins.
-  const [pinged, probed] = await Promise.allSettled([runtime.ping(), runtime.composeFlavor()]);
+  // The compose probe needs no engine, so it runs meanwhile; the engine's error wins.
+  const [pinged, probed] = await Promise.allSettled([selected.length ? runtime.ping() : Promise.resolve(), runtime.composeInfo()]);
   if (pinged.status === 'rejected') throw pinged.reason;
   if (probed.status === 'rejected') throw probed.reason;
+  const compose = probed.value;
+  if (selected.length === 0) {
+    return { schema: 'stateguard/plan/v1', compose, modules: [], summary: { modules: 0, drifted: 0 }, plan_hash: planHash([]) };
+  }
 
   const projects = [...new Set(selected.map((m) => m.compose.project))];
   const renderGroups = new Map<string, ModuleDecl[]>();
@@ -81,8 +81,7 @@ export async function planModules(modules: ModuleDecl[], runtime: Runtime, opts:
   const renderByKey = new Map<string, RenderedProject>([...renderGroups.keys()].map((k, i) => [k, renders[i]!]));
 
   // Declared image and config hash per module; a service compose did not render is an error, never "in sync".
-  let flavor: 'v1' | 'v2' | undefined;
-  const declaredParts: Array<{ image: string; configHash: string }> = [];
+  const declaredParts: Array<{ image: string; configHash: string; service: RenderedService }> = [];
   for (const m of selected) {
     const rendered = renderByKey.get(renderKey(m))!;
     const service = rendered.services[m.compose.service];
@@ -95,11 +94,8 @@ export async function planModules(modules: ModuleDecl[], runtime: Runtime, opts:
       );
     }
     let image = typeof service.image === 'string' && service.image.trim() !== '' ? service.image.trim() : undefined;
-    if (!image) {
-      flavor ??= await runtime.composeFlavor();
-      image = builtImageName(flavor, m.compose.project, m.compose.service);
-    }
-    declaredParts.push({ image, configHash: hash });
+    image ??= builtImageName(compose.flavor, m.compose.project, m.compose.service);
+    declaredParts.push({ image, configHash: hash, service });
   }
   const imageIds = await runtime.imageIds([...new Set(declaredParts.map((d) => d.image))]);
 
@@ -108,18 +104,22 @@ export async function planModules(modules: ModuleDecl[], runtime: Runtime, opts:
     const declared: DeclaredService = { ...part, imageId: imageIds[part.image] ?? null };
     const containers = (containersByProject.get(m.compose.project) ?? []).filter((c) => c.service === m.compose.service);
     const drift = computeDrift({ name: m.name, expectedState: m.expectedState }, containers, declared);
+    const definition = { image: part.image, config_hash: part.configHash };
     return {
       name: m.name,
       class: m.class,
       expected_state: m.expectedState,
       compose: { project: m.compose.project, service: m.compose.service, file: m.compose.display },
+      declared: definition,
       observed: observeContainers(containers),
       drift,
       in_sync: drift.length === 0,
+      plan_hash: modulePlanHash(m.name, drift, definition),
     };
   });
   return {
     schema: 'stateguard/plan/v1',
+    compose,
     modules: planned,
     summary: { modules: planned.length, drifted: planned.filter((p) => !p.in_sync).length },
     plan_hash: planHash(planned),
@@ -142,13 +142,24 @@ function canonicalDrift(items: DriftItem[]): DriftItem[] {
   return [...items].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
 
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
 /**
- * sha256 (hex) of the canonical JSON of every module's name and drift, modules sorted by name.
- * Only structured drift goes in: observed container IDs, rendering and module order never change it.
+ * One module's plan_hash: sha256 (hex) of the canonical JSON of its name, its drift and its declared
+ * definition (rendered config hash and image reference). Observed container IDs and rendering
+ * never change it; an edit of the compose definition always does, even when the drift keys stay
+ * the same — so a reviewed hash binds what was reviewed (docs/architecture.md, "What a plan hash binds").
  */
-export function planHash(modules: ModulePlan[]): string {
+export function modulePlanHash(name: string, drift: DriftItem[], declared: DeclaredDefinition): string {
+  return sha256(canonicalJson({ name, drift: canonicalDrift(drift), declared }));
+}
+
+/** The whole plan's hash: over every module's name and plan_hash, modules sorted by name. */
+export function planHash(modules: Pick<ModulePlan, 'name' | 'plan_hash'>[]): string {
   const canonical = [...modules]
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
-    .map((m) => ({ name: m.name, drift: canonicalDrift(m.drift) }));
-  return createHash('sha256').update(canonicalJson(canonical)).digest('hex');
+    .map((m) => ({ name: m.name, plan_hash: m.plan_hash }));
+  return sha256(canonicalJson(canonical));
 }

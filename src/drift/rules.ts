@@ -17,7 +17,8 @@
  */
 import type { ExpectedState } from '../model/module.js';
 import type { ContainerInfo, RenderedService } from '../runtime/types.js';
-import { normalizeImageRef } from '../runtime/docker-cli.js';
+import { normalizeImageRef } from '../runtime/image-ref.js';
+import { configDifferences } from './config-diff.js';
 import { semverBump } from './semver.js';
 import type { DriftItem, ObservedContainer } from './types.js';
 
@@ -34,6 +35,14 @@ export interface DeclaredService {
   configHash: string;
   /** the image ID the declared reference points to now; null when the engine does not have it */
   imageId: string | null;
+  /** the rendered service, for field-level differences (optional: the hash is the verdict) */
+  service?: RenderedService;
+}
+
+/** Field-level differences of the replicas whose config differs (distinct, in first-seen order). */
+function fieldsOf(replicas: readonly ContainerInfo[], declared: DeclaredService): string[] {
+  if (!declared.service) return [];
+  return [...new Set(replicas.flatMap((c) => configDifferences(declared.service!, c)))];
 }
 
 const CONTAINER_NUMBER = 'com.docker.compose.container-number';
@@ -144,6 +153,7 @@ export function computeDrift(
           configDiff.map((c) => (c.configHash ? `config ${c.configHash.slice(0, 12)}` : 'no config-hash label')),
           replicas.length,
         ),
+        fields: fieldsOf(configDiff, declared),
       });
     }
     const notRunning = replicas.filter((c) => c.state !== 'running');
@@ -176,6 +186,7 @@ export function computeDrift(
           declared: 'exited (0)',
           observed: replicaText(observed, replicas.length),
           reason: worst,
+          ...(worst === 'stale-config' ? { fields: fieldsOf(shown.map((f) => f.c), declared) } : {}),
         });
       }
     }

@@ -38,6 +38,12 @@ export interface DriftItem {
   reason?: string;
   /** for container.image */
   bump?: SemverBump;
+  /**
+   * container.config (and a one-shot's stale-config): what differs, field by field — `command`,
+   * `environment DB_HOST (1a2b3c4d → 5e6f7a8b)` — never a value. Empty when the hashes differ but
+   * no compared field does (then the hash is still the verdict).
+   */
+  fields?: string[];
 }
 
 export interface ObservedContainer {
@@ -55,14 +61,32 @@ export interface ModulePlan {
   class: ModuleClass;
   expected_state: ExpectedState;
   compose: { project: string; service: string; file: string };
+  /** the module's declared definition as compose rendered it: what the module's plan_hash binds */
+  declared: DeclaredDefinition;
   observed: ObservedContainer;
   drift: DriftItem[];
   in_sync: boolean;
+  /**
+   * sha256 of the canonical JSON of this module's name, drift AND declared definition: any edit of
+   * the compose definition changes it even when the drift keys stay the same. apply, restore and
+   * upgrade take this as --expected-plan-hash.
+   */
+  plan_hash: string;
+}
+
+export interface DeclaredDefinition {
+  /** the rendered image reference */
+  image: string;
+  /** the rendered service's config hash, as the planning compose computes it */
+  config_hash: string;
 }
 
 export interface Plan {
   schema: 'stateguard/plan/v1';
+  /** the compose CLI that rendered the declared side */
+  compose: { flavor: 'v1' | 'v2'; version: string };
   modules: ModulePlan[];
   summary: { modules: number; drifted: number };
+  /** sha256 over every module's name and plan_hash: the whole plan (not what apply takes) */
   plan_hash: string;
 }

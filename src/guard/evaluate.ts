@@ -14,14 +14,12 @@ import type { Runtime } from '../runtime/types.js';
 import { decide, type EvaluationError, type GuardResult, type InvalidBoolean } from './decide.js';
 
 export type PlanModulesFn = (modules: ModuleDecl[], runtime: Runtime, opts?: { only?: string[] }) => Promise<Plan>;
-export type PlanHashFn = (modules: ModulePlan[]) => string;
 export type { VerifyBackupInput };
 export type VerifyBackupFn = (input: VerifyBackupInput) => Promise<BackupReport>;
 
 export interface GuardDeps {
   runtime: Runtime;
   planModules: PlanModulesFn;
-  planHash: PlanHashFn;
   verifyBackup: VerifyBackupFn;
 }
 
@@ -45,8 +43,8 @@ export interface GuardEvaluation {
   /** the fresh plan of the module, null when it could not be made */
   plan: ModulePlan | null;
   /**
-   * planHash([this module's fresh plan]): the same value `stateguard plan --module <name>` prints
-   * as plan_hash, which is what apply's --expected-plan-hash is compared with.
+   * The module's own plan_hash in its fresh plan (drift + declared definition): the value every
+   * plan prints for that module, which apply's --expected-plan-hash is compared with.
    */
   planHash: string | null;
 }
@@ -62,7 +60,7 @@ export function evaluationError(err: unknown): EvaluationError {
 export async function planOne(
   modules: ModuleDecl[],
   module: ModuleDecl,
-  deps: Pick<GuardDeps, 'runtime' | 'planModules' | 'planHash'>,
+  deps: Pick<GuardDeps, 'runtime' | 'planModules'>,
 ): Promise<{ plan: ModulePlan; hash: string } | EvaluationError> {
   try {
     const plan = await deps.planModules(modules, deps.runtime, { only: [module.name] });
@@ -70,7 +68,12 @@ export async function planOne(
     if (mine.length !== 1) {
       return { error: `the plan has ${mine.length} entries for module '${module.name}' (expected exactly 1)`, reason: 'internal' };
     }
-    return { plan: mine[0]!, hash: deps.planHash(mine) };
+    const hash = mine[0]!.plan_hash;
+    // Fail closed: a plan without a well-formed module hash binds nothing.
+    if (typeof hash !== 'string' || !/^[0-9a-f]{64}$/.test(hash)) {
+      return { error: `the plan of module '${module.name}' carries no valid plan_hash`, reason: 'internal' };
+    }
+    return { plan: mine[0]!, hash };
   } catch (err) {
     return evaluationError(err);
   }

@@ -15,7 +15,13 @@ function observedText(m: ModulePlan): string {
 
 export function driftText(d: DriftItem): string {
   const extra = [d.reason, d.bump ? `bump: ${d.bump}` : undefined].filter(Boolean).join(', ');
-  return `${d.key}: declared ${d.declared}, observed ${d.observed}${extra ? ` (${extra})` : ''}`;
+  const fields = d.fields === undefined ? '' : d.fields.length > 0 ? `; differs in: ${d.fields.join(', ')}` : '; no compared field differs (the config hash does)';
+  return `${d.key}: declared ${d.declared}, observed ${d.observed}${extra ? ` (${extra})` : ''}${fields}`;
+}
+
+/** `compose v2 2.26.1`: which compose rendered the declared side. */
+export function composeText(plan: Plan): string {
+  return `compose ${plan.compose.flavor} ${plan.compose.version}`;
 }
 
 function pad(rows: string[][]): string[] {
@@ -37,6 +43,7 @@ export function renderPlanText(plan: Plan): string {
     for (const m of drifted) {
       lines.push(`${m.name} (${m.compose.project}/${m.compose.service}, ${m.compose.file}):`);
       for (const d of m.drift) lines.push(`  - ${driftText(d)}`);
+      lines.push(`  plan_hash (pass to apply as --expected-plan-hash): ${m.plan_hash}`);
     }
   }
   lines.push('');
@@ -45,7 +52,7 @@ export function renderPlanText(plan: Plan): string {
       ? `${plan.summary.modules} module${plan.summary.modules === 1 ? '' : 's'}, all in sync.`
       : `${plan.summary.modules} module${plan.summary.modules === 1 ? '' : 's'}, ${plan.summary.drifted} drifted: ${drifted.map((m) => m.name).join(', ')}.`,
   );
-  lines.push(`plan_hash: ${plan.plan_hash}`);
+  lines.push(`planned with ${composeText(plan)}; whole-plan hash ${plan.plan_hash}`);
   return lines.join('\n');
 }
 
@@ -67,15 +74,16 @@ export function renderPlanMarkdown(plan: Plan, opts: { title?: string; maxChars?
     plan.summary.drifted === 0
       ? `### ${title}: ${plan.summary.modules} module${plan.summary.modules === 1 ? '' : 's'}, all in sync`
       : `### ${title}: ${plan.summary.drifted} of ${plan.summary.modules} module${plan.summary.modules === 1 ? '' : 's'} drifted`;
-  const tail = `\n\nplan_hash: \`${plan.plan_hash}\``;
+  const tail = `\n\nPlanned with ${composeText(plan)}. Pass a module's plan hash to apply as \`expected-plan-hash\`; it binds the drift and the declared definition you reviewed.`;
   const rows: string[] = [];
   // Drifted modules first: they are what a reviewer needs; in-sync ones are dropped first when long.
   const ordered = [...plan.modules.filter((m) => !m.in_sync), ...plan.modules.filter((m) => m.in_sync)];
   for (const m of ordered) {
     const drift = m.in_sync ? 'in sync' : m.drift.map((d) => mdCell(driftText(d))).join('<br>');
-    rows.push(`| ${m.in_sync ? '✅' : '⚠️'} ${mdCell(m.name)} | ${m.class} | ${m.expected_state} | ${mdCell(`${m.compose.project}/${m.compose.service}`)} | ${mdCell(observedText(m))} | ${drift} |`);
+    const hash = m.in_sync ? '' : `\`${m.plan_hash}\``;
+    rows.push(`| ${m.in_sync ? '✅' : '⚠️'} ${mdCell(m.name)} | ${m.class} | ${m.expected_state} | ${mdCell(`${m.compose.project}/${m.compose.service}`)} | ${mdCell(observedText(m))} | ${drift} | ${hash} |`);
   }
-  const header = `${head}\n\n| module | class | expected | compose | observed | drift |\n|---|---|---|---|---|---|\n`;
+  const header = `${head}\n\n| module | class | expected | compose | observed | drift | plan hash |\n|---|---|---|---|---|---|---|\n`;
   const max = opts.maxChars ?? Infinity;
   let body = '';
   let shown = 0;

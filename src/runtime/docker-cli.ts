@@ -6,10 +6,13 @@
  */
 import { parse as parseYaml } from 'yaml';
 import { EnvironmentError, UserError } from '../errors.js';
+import { normalizeImageRef } from './image-ref.js';
 import { spawnProcess } from './process.js';
 import type {
+  ComposeInfo,
   ComposeTarget,
   ContainerInfo,
+  ContainerRunConfig,
   ContainerState,
   ExecOptions,
   ExecResult,
@@ -19,6 +22,8 @@ import type {
   Runtime,
   WaitResult,
 } from './types.js';
+
+export { normalizeImageRef };
 
 export const LABEL = {
   project: 'com.docker.compose.project',
@@ -76,6 +81,7 @@ export function parseInspect(stdout: string): ContainerInfo[] {
       oneoff: (labels[LABEL.oneoff] ?? '').toLowerCase() === 'true',
       configHash: labels[LABEL.configHash],
       env: Array.isArray(c.Config?.Env) ? (c.Config.Env as string[]) : [],
+      config: runConfig(c),
       mounts: Array.isArray(c.Mounts)
         ? (c.Mounts as Array<Record<string, any>>).map((m) => ({
             type: String(m.Type ?? ''),
@@ -86,6 +92,28 @@ export function parseInspect(stdout: string): ContainerInfo[] {
         : [],
     };
   });
+}
+
+function stringList(v: unknown): string[] | null {
+  return Array.isArray(v) ? v.map(String) : null;
+}
+
+/** The run configuration of an inspected container (see ContainerRunConfig). */
+function runConfig(c: Record<string, any>): ContainerRunConfig {
+  const ports: string[] = [];
+  for (const [key, bindings] of Object.entries((c.HostConfig?.PortBindings ?? {}) as Record<string, unknown>)) {
+    const [target, proto = 'tcp'] = key.split('/');
+    const list = Array.isArray(bindings) && bindings.length > 0 ? bindings : [{}];
+    for (const b of list as Array<{ HostPort?: string }>) ports.push(`${b.HostPort ?? ''}:${target}/${proto}`);
+  }
+  return {
+    cmd: stringList(c.Config?.Cmd),
+    entrypoint: stringList(c.Config?.Entrypoint),
+    user: String(c.Config?.User ?? ''),
+    restartPolicy: String(c.HostConfig?.RestartPolicy?.Name ?? ''),
+    healthcheck: stringList(c.Config?.Healthcheck?.Test),
+    ports: ports.sort(),
+  };
 }
 
 /** `config --hash '*'` prints `service hash` per line (v1 and v2 alike). */
@@ -114,26 +142,14 @@ export function parseRenderedConfig(stdout: string): Record<string, RenderedServ
   return doc?.services ?? {};
 }
 
-/**
- * Normalise an image reference the way the engine lists RepoTags: implicit `:latest`, and the
- * Docker Hub prefixes dropped (`docker.io/library/x` lists as `x`).
- */
-export function normalizeImageRef(ref: string): string {
-  let r = ref.trim();
-  if (r.includes('@')) return r; // digest refs compare as written
-  r = r.replace(/^docker\.io\/library\//, '').replace(/^docker\.io\//, '').replace(/^index\.docker\.io\//, '');
-  const lastSlash = r.lastIndexOf('/');
-  const tail = r.slice(lastSlash + 1);
-  if (!tail.includes(':')) r += ':latest';
-  return r;
-}
-
 export class DockerCli implements Runtime {
   private readonly run: ProcessRunner;
   private readonly env: Readonly<Record<string, string | undefined>>;
   /** an explicit env (not process.env) is passed to every child, so DOCKER_HOST/DOCKER_CONTEXT given there are honoured */
   private readonly childEnv: Readonly<Record<string, string | undefined>> | undefined;
   private flavor: Promise<'v1' | 'v2'> | undefined;
+  private v2: Promise<string | null> | undefined;
+  private info: Promise<ComposeInfo> | undefined;
   private pinged: Promise<void> | undefined;
 
   constructor(opts: DockerCliOptions = {}) {
@@ -169,13 +185,47 @@ export class DockerCli implements Runtime {
   }
 
   composeFlavor(): Promise<'v1' | 'v2'> {
-    // v1 is not probed with `docker-compose version`: that is a Python start-up (~0.5 s) on the
-    // critical path of every plan. When it is missing, the first compose call says so (see compose()).
-    this.flavor ??= (async () => {
-      const v2 = await this.docker(['compose', 'version', '--short']);
-      return v2.code === 0 && /\d/.test(v2.stdout) ? ('v2' as const) : ('v1' as const);
-    })();
+    this.flavor ??= (async () => ((await this.v2Version()) !== null ? ('v2' as const) : ('v1' as const)))();
     return this.flavor;
+  }
+
+  /** `docker compose version --short` once, or null when the v2 plugin does not answer. */
+  private v2Version(): Promise<string | null> {
+    this.v2 ??= (async () => {
+      const r = await this.docker(['compose', 'version', '--short']);
+      const v = r.stdout.trim().replace(/^v/, '');
+      return r.code === 0 && /^\d/.test(v) ? v : null;
+    })();
+    return this.v2;
+  }
+
+  composeInfo(): Promise<ComposeInfo> {
+    // Runs beside the engine ping at the start of a plan, so v1's Python start-up (~0.5 s) costs
+    // no extra wall time there.
+    this.info ??= (async () => {
+      const flavor = await this.composeFlavor();
+      if (flavor === 'v2') {
+        const version = await this.v2Version();
+        if (version === null) {
+          throw new EnvironmentError(
+            'STATEGUARD_COMPOSE=v2, but `docker compose version` does not answer: install the compose v2 plugin, or set STATEGUARD_COMPOSE=v1 or auto.',
+            'compose-error',
+          );
+        }
+        return { flavor, version };
+      }
+      const r = await this.run('docker-compose', ['version', '--short'], this.withEnv());
+      if (r.code === 127) {
+        throw new EnvironmentError('Neither `docker compose` (v2) nor `docker-compose` (v1) is installed; install one of them.', 'compose-error');
+      }
+      const version = r.stdout.trim().replace(/^v/, '');
+      if (r.code !== 0 || !/^\d/.test(version)) {
+        throw new EnvironmentError(`docker-compose version failed: ${firstLine(r.stderr) || `exit ${r.code}`}`, 'compose-error');
+      }
+      return { flavor, version };
+    })();
+    this.info.catch(() => (this.info = undefined));
+    return this.info;
   }
 
   /** Build the compose command line for a target (exposed for unit tests of both flavors). */

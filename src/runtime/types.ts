@@ -64,6 +64,21 @@ export interface ContainerInfo {
   /** raw `NAME=value` entries. Secret material: never print; use only to build scrubbers. */
   env: string[];
   mounts: Mount[];
+  /** the run configuration compared field by field with the declared service (absent in old fakes) */
+  config?: ContainerRunConfig;
+}
+
+/** What a container runs with, as the engine reports it (for field-level config differences). */
+export interface ContainerRunConfig {
+  cmd: string[] | null;
+  entrypoint: string[] | null;
+  user: string;
+  /** HostConfig.RestartPolicy.Name ('' or 'no' when none) */
+  restartPolicy: string;
+  /** Config.Healthcheck.Test, null when the container has none of its own */
+  healthcheck: string[] | null;
+  /** `published:target/proto`, sorted */
+  ports: string[];
 }
 
 /** A compose project as stateguard addresses it: explicit files and project name. */
@@ -73,7 +88,9 @@ export interface ComposeTarget {
   files: string[];
 }
 
+/** One service of `compose config`, as rendered; every other key compose renders is kept too. */
 export interface RenderedService {
+  [key: string]: unknown;
   image?: string;
   /** compose `scale` / `deploy` as rendered (a one-shot must run as exactly one container) */
   scale?: unknown;
@@ -90,6 +107,11 @@ export interface RenderedProject {
   hashes: Record<string, string>;
 }
 
+export interface ComposeInfo {
+  flavor: 'v1' | 'v2';
+  version: string;
+}
+
 export type WaitResult = { exitCode: number; timedOut: false } | { exitCode: null; timedOut: true };
 
 export interface Runtime {
@@ -97,6 +119,8 @@ export interface Runtime {
   ping(): Promise<void>;
   /** `v2` (`docker compose`) when it answers, else `v1` (`docker-compose`). */
   composeFlavor(): Promise<'v1' | 'v2'>;
+  /** The flavor and its version (`2.26.1`, `1.29.2`); a plan names both. */
+  composeInfo(): Promise<ComposeInfo>;
   /** Every container with this compose project label (one `ps` + one `inspect`), one-offs included. */
   listProjectContainers(project: string): Promise<ContainerInfo[]>;
   /** Inspect containers by ID or name; missing ones are left out. */

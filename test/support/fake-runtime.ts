@@ -70,8 +70,12 @@ export class FakeRuntime implements Runtime {
       throw new EnvironmentError('Cannot reach the Docker engine via DOCKER_HOST=unix:///fake.sock: connection refused.');
     }
   }
+  composeVersion = '1.29.2';
   async composeFlavor(): Promise<'v1' | 'v2'> {
     return this.flavor;
+  }
+  async composeInfo(): Promise<{ flavor: 'v1' | 'v2'; version: string }> {
+    return { flavor: this.flavor, version: this.flavor === 'v2' && this.composeVersion.startsWith('1.') ? '2.26.1' : this.composeVersion };
   }
   async listProjectContainers(project: string): Promise<ContainerInfo[]> {
     await this.ping();
@@ -133,11 +137,16 @@ export class FakeRuntime implements Runtime {
     this.record('createNamedContainer', name, image, labels);
     if (this.locks.has(name)) return false;
     this.locks.set(name, labels);
+    // A created, never-started container that inspect can read back, as on the engine.
+    this.containers.push({ ...container({ project: '', service: '', id: `lock-${this.calls.length}`, name, labels, imageRef: image, state: 'created' }), project: undefined, service: undefined, configHash: undefined });
     return true;
   }
   async removeContainer(idOrName: string): Promise<void> {
     this.record('removeContainer', idOrName);
+    const gone = this.containers.filter((c) => c.id === idOrName || c.name === idOrName);
+    for (const c of gone) this.locks.delete(c.name);
     this.locks.delete(idOrName);
+    this.containers = this.containers.filter((c) => !gone.includes(c));
   }
   async docker(args: readonly string[], opts?: ExecOptions): Promise<ExecResult> {
     this.record('docker', [...args], opts);

@@ -12,12 +12,12 @@ import { EnvironmentError } from '../../src/errors.js';
 import { Scrubber } from '../../src/report/scrub.js';
 import path from 'node:path';
 import type { BackupReport } from '../../src/backup/types.js';
-import { planHash } from '../../src/drift/plan.js';
 import type { DriftKey, ModulePlan, Plan } from '../../src/drift/types.js';
 import type { ModuleDecl } from '../../src/model/module.js';
 import { validateModules } from '../../src/model/validate.js';
 import type { ContainerInfo } from '../../src/runtime/types.js';
 import { container, FakeRuntime } from '../support/fake-runtime.js';
+import { planOf, withPlanHash } from '../support/plans.js';
 import { REPO } from '../support/runner.js';
 
 class LockingFakeRuntime extends FakeRuntime {
@@ -30,16 +30,7 @@ class LockingFakeRuntime extends FakeRuntime {
       const { EnvironmentError } = await import('../../src/errors.js');
       throw new EnvironmentError(`docker create ${name} failed: Error response from daemon: No command specified`);
     }
-    const ok = await super.createNamedContainer(name, image, labels);
-    if (ok) this.containers.push(lockContainer(name, labels, `lock-${this.calls.length}`));
-    return ok;
-  }
-
-  override async removeContainer(idOrName: string): Promise<void> {
-    await super.removeContainer(idOrName);
-    const gone = this.containers.filter((c) => c.id === idOrName || c.name === idOrName);
-    for (const c of gone) this.locks.delete(c.name);
-    this.containers = this.containers.filter((c) => !gone.includes(c));
+    return super.createNamedContainer(name, image, labels);
   }
 }
 
@@ -56,7 +47,7 @@ function exampleModules(): ModuleDecl[] {
 }
 
 function modulePlan(m: ModuleDecl, keys: DriftKey[], observedState = 'exited'): ModulePlan {
-  return {
+  return withPlanHash({
     name: m.name,
     class: m.class,
     expected_state: m.expectedState,
@@ -64,7 +55,7 @@ function modulePlan(m: ModuleDecl, keys: DriftKey[], observedState = 'exited'): 
     observed: { container_id: 'x', state: observedState, exit_code: 1, image: 'stateguard/busybox:1.0.0', health: null },
     drift: keys.map((key) => ({ key, declared: 'exited (0)', observed: 'exited (1)', ...(key === 'container.state.exited_success' ? { reason: 'exited-nonzero' } : {}) })),
     in_sync: keys.length === 0,
-  };
+  });
 }
 
 /** A planModules stand-in that serves scripted drift per module and counts its calls. */
@@ -74,7 +65,7 @@ function scriptedPlanner(drift: Record<string, DriftKey[]>, observedState?: Reco
     calls.push(opts);
     const selected = modules.filter((m) => !opts.only || opts.only.includes(m.name));
     const planned = selected.map((m) => modulePlan(m, drift[m.name] ?? [], observedState?.[m.name]));
-    return { schema: 'stateguard/plan/v1', modules: planned, summary: { modules: planned.length, drifted: planned.filter((p) => !p.in_sync).length }, plan_hash: planHash(planned) };
+    return planOf(planned);
   };
   return { fn, calls };
 }
@@ -136,7 +127,6 @@ function deps(s: Scenario, planner = scriptedPlanner({ 'store-init': ['container
   return {
     runtime: s.rt,
     planModules: planner,
-    planHash,
     verifyBackup: verify ?? (async () => VERIFIED_BACKUP),
     log: {
       info: (m) => s.infos.push(m),
@@ -216,18 +206,18 @@ describe('apply: the happy path', () => {
     ]);
   });
 
-  it('the plan is made fresh for exactly this module, and its hash is planHash of that module', async () => {
+  it('the plan is made fresh for exactly this module, and its hash is that module\'s own plan_hash', async () => {
     const s = scenario();
     const planner = scriptedPlanner({ 'store-init': ['container.state.exited_success'], store: ['container.config'] });
     const o = await applyOneShot(request(s), deps(s, planner.fn));
     expect(planner.calls).toEqual([{ only: ['store-init'] }]);
-    expect(o.plan_hash).toBe(planHash([modulePlan(s.initModule, ['container.state.exited_success'])]));
+    expect(o.plan_hash).toBe(modulePlan(s.initModule, ['container.state.exited_success']).plan_hash);
     expect(o.status).toBe('applied');
   });
 
   it('the expected plan hash, when it matches, lets the apply run', async () => {
     const s = scenario();
-    const hash = planHash([modulePlan(s.initModule, ['container.state.exited_success'])]);
+    const hash = modulePlan(s.initModule, ['container.state.exited_success']).plan_hash;
     const o = await applyOneShot(request(s, { expectedPlanHash: hash }), deps(s));
     expect(o.status).toBe('applied');
   });
@@ -337,7 +327,7 @@ describe('apply: refusals before anything runs', () => {
 
   it('a no-op whose hash differs from the reviewed plan is still refused (plan-changed): the reviewed plan is not what is there', async () => {
     const s = scenario();
-    const o = await applyOneShot(request(s, { expectedPlanHash: planHash([modulePlan(s.initModule, ['container.state.exited_success'])]) }), deps(s, scriptedPlanner({}).fn));
+    const o = await applyOneShot(request(s, { expectedPlanHash: modulePlan(s.initModule, ['container.state.exited_success']).plan_hash }), deps(s, scriptedPlanner({}).fn));
     expect(o.failure_reason).toBe('plan-changed');
   });
 

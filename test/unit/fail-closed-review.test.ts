@@ -20,22 +20,10 @@ afterAll(cleanupTempRepos);
 
 const ROOT = path.join(REPO, 'examples/platform');
 
-/** A fake engine whose lock containers can be read back, as apply requires. */
-class LockingRuntime extends FakeRuntime {
-  override async createNamedContainer(name: string, image: string, labels: Record<string, string>): Promise<boolean> {
-    const ok = await super.createNamedContainer(name, image, labels);
-    if (ok) this.containers.push({ ...container({ project: '', service: '', id: `lock-${name}`, name, labels, state: 'created' }), project: undefined, service: undefined });
-    return ok;
-  }
-  override async removeContainer(idOrName: string): Promise<void> {
-    await super.removeContainer(idOrName);
-    this.containers = this.containers.filter((c) => c.id !== idOrName && c.name !== idOrName);
-  }
-}
 
 /** examples/platform on a fake engine: store healthy, store-init exited 1 (drift: a pending re-run). */
 function engine(): FakeRuntime {
-  const rt = new LockingRuntime();
+  const rt = new FakeRuntime();
   rt.projects.platform = {
     services: { store: { image: 'stateguard/busybox:1.0.0' }, 'store-init': { image: 'stateguard/busybox:1.0.0' }, web: { image: 'stateguard/busybox:1.0.0' } },
     hashes: { store: 'h-store', 'store-init': 'h-init', web: 'h-web' },

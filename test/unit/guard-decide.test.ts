@@ -16,6 +16,7 @@ import {
 } from '../../src/guard/decide.js';
 import type { FailureReason } from '../../src/errors.js';
 import type { ExpectedState, ModuleClass } from '../../src/model/module.js';
+import { withPlanHash } from '../support/plans.js';
 
 const TOKEN = 'BACKUP_DONE';
 
@@ -26,7 +27,7 @@ function drift(key: DriftKey): DriftItem {
 }
 
 function plan(name: string, cls: ModuleClass, state: ExpectedState, keys: DriftKey[]): ModulePlan {
-  return {
+  return withPlanHash({
     name,
     class: cls,
     expected_state: state,
@@ -34,7 +35,7 @@ function plan(name: string, cls: ModuleClass, state: ExpectedState, keys: DriftK
     observed: { container_id: 'c1', state: 'exited', exit_code: 1, image: 'stateguard/busybox:1.0.0', health: null },
     drift: keys.map(drift),
     in_sync: keys.length === 0,
-  };
+  });
 }
 
 const VERIFIED: BackupReport = {

@@ -8,7 +8,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { runCli } from '../../src/cli.js';
-import { planHash, planModules } from '../../src/drift/plan.js';
+import { modulePlanHash, planHash, planModules } from '../../src/drift/plan.js';
 import type { ModulePlan, Plan } from '../../src/drift/types.js';
 import { EnvironmentError, UserError } from '../../src/errors.js';
 import type { ModuleDecl } from '../../src/model/module.js';
@@ -18,6 +18,7 @@ import type { ExecResult, ProcessRunner } from '../../src/runtime/types.js';
 import { FakeRuntime, container } from '../support/fake-runtime.js';
 import { cleanupTempRepos, moduleYaml, tempRepo } from '../support/fixtures.js';
 import { REPO } from '../support/runner.js';
+import { withPlanHash } from '../support/plans.js';
 
 afterAll(cleanupTempRepos);
 
@@ -133,21 +134,25 @@ describe('planModules over the fake runtime', () => {
   });
 });
 
-describe('planHash', () => {
-  const mod = (name: string, drift: ModulePlan['drift'], id = 'c1'): ModulePlan => ({
-    name,
-    class: 'stateless',
-    expected_state: 'running',
-    compose: { project: 'p', service: name, file: 'compose.yaml' },
-    observed: { container_id: id, state: 'running', exit_code: null, image: 'x', health: null },
-    drift,
-    in_sync: drift.length === 0,
-  });
+describe('plan_hash: each module binds its drift AND its declared definition', () => {
+  const DECL = { image: 'x:2', config_hash: 'h1' };
+  const mod = (name: string, drift: ModulePlan['drift'], id = 'c1', declared = DECL): ModulePlan =>
+    withPlanHash({
+      name,
+      class: 'stateless',
+      expected_state: 'running',
+      compose: { project: 'p', service: name, file: 'compose.yaml' },
+      declared,
+      observed: { container_id: id, state: 'running', exit_code: null, image: 'x', health: null },
+      drift,
+      in_sync: drift.length === 0,
+    });
   const base = [mod('a', []), mod('b', [{ key: 'container.image', declared: 'x:2', observed: 'x:1', bump: 'major', reason: 'reference-changed' }])];
 
-  it('is stable: same drift, other container IDs, module order and key order give the same hash', () => {
+  it('is stable: same drift, other container IDs, module order and key order give the same hashes', () => {
     const shuffled = [mod('b', [{ reason: 'reference-changed', bump: 'major', observed: 'x:1', declared: 'x:2', key: 'container.image' }], 'other'), mod('a', [], 'zzz')];
     expect(planHash(shuffled)).toBe(planHash(base));
+    expect(shuffled[0]!.plan_hash).toBe(base[1]!.plan_hash);
   });
 
   const changes: Array<[string, ModulePlan[]]> = [
@@ -156,9 +161,20 @@ describe('planHash', () => {
     ['bump changed', [base[0]!, mod('b', [{ key: 'container.image', declared: 'x:2', observed: 'x:1', bump: 'minor', reason: 'reference-changed' }])]],
     ['a module renamed', [mod('c', []), base[1]!]],
     ['a module dropped', [base[1]!]],
+    // The review's case: the drift keys stay the same, the definition does not.
+    ['a module\'s rendered config changed, drift identical', [mod('a', [], 'c1', { image: 'x:2', config_hash: 'h2' }), base[1]!]],
+    ['a module\'s image reference changed, drift identical', [mod('a', [], 'c1', { image: 'x:3', config_hash: 'h1' }), base[1]!]],
   ];
-  it.each(changes)('changes when %s', (_n, other) => {
+  it.each(changes)('the whole-plan hash changes when %s', (_n, other) => {
     expect(planHash(other)).not.toBe(planHash(base));
+  });
+
+  it('a one-shot standing exited (1) whose command gains `rm -rf /data/*` has another module hash (same drift keys)', () => {
+    const drift: ModulePlan['drift'] = [{ key: 'container.state.exited_success', declared: 'exited (0)', observed: 'exited (1)', reason: 'exited-nonzero' }];
+    const before = modulePlanHash('init', drift, { image: 'x:1', config_hash: 'hash-of-create-bucket' });
+    const after = modulePlanHash('init', drift, { image: 'x:1', config_hash: 'hash-of-rm-rf-data' });
+    expect(after).not.toBe(before);
+    expect(after).toMatch(/^[0-9a-f]{64}$/);
   });
 });
 
@@ -187,6 +203,8 @@ function scriptedEngine(services: string[], flavor: 'v1' | 'v2'): ProcessRunner 
   return async (cmd, args) => {
     const a = [...args];
     if (cmd === 'docker' && a[0] === 'version') return ok('20.10.24\n');
+    if (cmd === 'docker' && a.join(' ') === 'compose version --short') return flavor === 'v2' ? ok('2.26.1\n') : { code: 1, stdout: '', stderr: 'unknown command' };
+    if (cmd === 'docker-compose' && a.join(' ') === 'version --short') return ok('1.29.2\n');
     if (cmd === 'docker' && a[0] === 'ps') return ok(inspect.map((c) => c.Id).join('\n') + '\n');
     if (cmd === 'docker' && a[0] === 'inspect') return ok(JSON.stringify(inspect.filter((c) => a.includes(c.Id))));
     if (cmd === 'docker' && a[0] === 'image') return ok(JSON.stringify([{ Id: 'sha256:aaa', RepoTags: ['stateguard/busybox:1.0.0'] }]));
@@ -218,9 +236,9 @@ describe.each(['v1', 'v2'] as const)('process count through DockerCli (compose %
     const shape = (calls: string[][]) => calls.map((c) => (c[0] === 'docker' && c[1] !== 'compose' ? `docker ${c[1]}` : c.slice(0, 2).join(' '))).sort();
     expect(eighty.calls).toHaveLength(ten.calls.length);
     expect(shape(eighty.calls)).toEqual(shape(ten.calls));
-    // ping, ps, inspect, config, config --hash, image inspect
-    expect(ten.calls).toHaveLength(6);
-    const composeCalls = ten.calls.filter((c) => (flavor === 'v1' ? c[0] === 'docker-compose' : c[1] === 'compose'));
+    // ping, compose version (a plan names its flavor and version), ps, inspect, config, config --hash, image inspect
+    expect(ten.calls).toHaveLength(7);
+    const composeCalls = ten.calls.filter((c) => (flavor === 'v1' ? c[0] === 'docker-compose' : c[1] === 'compose') && c.includes('-p'));
     expect(composeCalls.map((c) => c.slice(c.indexOf('-p') + 2).join(' ')).sort()).toEqual(['config', 'config --hash *']);
     expect(JSON.stringify(eighty.plan)).not.toContain('never-in-a-plan');
   });

@@ -4,6 +4,7 @@ import { GitHubClient, nextLink } from '../../src/report/github.js';
 import { renderPlanMarkdown } from '../../src/report/plan-render.js';
 import { planCommentMarker, pullRequestFromEnv, upsertStickyComment } from '../../src/report/pr-comment.js';
 import type { Plan } from '../../src/drift/types.js';
+import { withPlanHash } from '../support/plans.js';
 
 interface Req {
   method: string;
@@ -57,8 +58,9 @@ function fakeApi(opts: { comments?: Array<{ id: number; body: string }>; pageSiz
 
 const PLAN: Plan = {
   schema: 'stateguard/plan/v1',
+  compose: { flavor: 'v2', version: '2.26.1' },
   modules: [
-    {
+    withPlanHash({
       name: 'store-init',
       class: 'sidecar',
       expected_state: 'exited-success',
@@ -66,7 +68,7 @@ const PLAN: Plan = {
       observed: { container_id: 'abc', state: 'exited', exit_code: 1, image: 'stateguard/busybox:1.0.0', health: null },
       drift: [{ key: 'container.state.exited_success', declared: 'exited (0)', observed: 'exited (1)', reason: 'exited-nonzero' }],
       in_sync: false,
-    },
+    }),
   ],
   summary: { modules: 1, drifted: 1 },
   plan_hash: 'a'.repeat(64),
@@ -149,8 +151,10 @@ describe('rendering', () => {
   it('markdown holds the drift and the hash, and is bounded', () => {
     const md = renderPlanMarkdown(PLAN);
     expect(md).toContain('### stateguard plan: 1 of 1 module drifted');
-    expect(md).toContain('| ⚠️ store-init | sidecar | exited-success | platform/store-init | exited (1) | container.state.exited_success: declared exited (0), observed exited (1) (exited-nonzero) |');
-    expect(md).toContain(`plan_hash: \`${'a'.repeat(64)}\``);
+    // The module's own hash — what apply takes — not the whole plan's (which apply would refuse).
+    expect(md).toContain(`| ⚠️ store-init | sidecar | exited-success | platform/store-init | exited (1) | container.state.exited_success: declared exited (0), observed exited (1) (exited-nonzero) | \`${PLAN.modules[0]!.plan_hash}\` |`);
+    expect(md).not.toContain(PLAN.plan_hash);
+    expect(md).toContain('Planned with compose v2 2.26.1.');
     const many: Plan = { ...PLAN, modules: Array.from({ length: 500 }, (_, i) => ({ ...PLAN.modules[0]!, name: `m${i}` })), summary: { modules: 500, drifted: 500 } };
     const bounded = renderPlanMarkdown(many, { maxChars: 5000 });
     expect(bounded.length).toBeLessThanOrEqual(5000);

@@ -1,0 +1,134 @@
+/**
+ * What differs between a module's declared compose service (as compose rendered it) and the
+ * container the engine runs, field by field — so a `container.config` item says "command,
+ * environment DB_HOST" instead of two opaque config hashes (docs/architecture.md, "Drift").
+ *
+ * The config-hash comparison stays the verdict: this only explains it. Only what is declared is
+ * compared (an image's own defaults — its CMD, ENV, labels — are not in the compose file), and
+ * environment and label values never appear: a key and, for keys that do not look secret, a short
+ * fingerprint of each value. Pure; no I/O.
+ */
+import { createHash } from 'node:crypto';
+import { splitShellWords } from '../probe/shell-words.js';
+import { looksSecret } from '../report/scrub.js';
+import type { ContainerInfo, RenderedService } from '../runtime/types.js';
+
+/** A short, stable fingerprint of a value (never the value). */
+export function fingerprint(value: string): string {
+  return createHash('sha256').update(`stateguard-fp\0${value}`).digest('hex').slice(0, 8);
+}
+
+function words(v: unknown): string[] | null {
+  if (v === undefined || v === null) return null;
+  if (Array.isArray(v)) return v.map(String);
+  if (typeof v === 'string') {
+    try {
+      return splitShellWords(v);
+    } catch {
+      return [v];
+    }
+  }
+  return [String(v)];
+}
+
+function sameList(a: readonly string[] | null, b: readonly string[] | null): boolean {
+  return (a ?? []).length === (b ?? []).length && (a ?? []).every((x, i) => x === (b ?? [])[i]);
+}
+
+/** `environment`/`labels` as compose renders them: a map, or a list of `K=V`. */
+function keyValues(v: unknown): Map<string, string | null> {
+  const out = new Map<string, string | null>();
+  if (Array.isArray(v)) {
+    for (const e of v.map(String)) {
+      const i = e.indexOf('=');
+      out.set(i < 0 ? e : e.slice(0, i), i < 0 ? null : e.slice(i + 1));
+    }
+  } else if (v && typeof v === 'object') {
+    for (const [k, x] of Object.entries(v as Record<string, unknown>)) out.set(k, x === null || x === undefined ? null : String(x));
+  }
+  return out;
+}
+
+function describeValueChange(name: string, key: string, declared: string | null, observed: string | undefined): string {
+  if (observed === undefined) return `${name} ${key} (not set on the container)`;
+  if (declared === null || looksSecret(key)) return `${name} ${key} (value changed)`;
+  return `${name} ${key} (${fingerprint(observed)} → ${fingerprint(declared)})`;
+}
+
+function mountTargets(v: unknown): string[] {
+  const out: string[] = [];
+  for (const m of Array.isArray(v) ? v : []) {
+    if (typeof m === 'string') {
+      const parts = m.split(':');
+      out.push((parts.length >= 2 ? parts[1]! : parts[0]!).replace(/\/+$/, '') || '/');
+    } else if (m && typeof m === 'object' && typeof (m as { target?: unknown }).target === 'string') {
+      out.push(((m as { target: string }).target.replace(/\/+$/, '') || '/'));
+    }
+  }
+  return out.sort();
+}
+
+function restartName(v: unknown): string {
+  const s = v === undefined || v === null || v === false ? 'no' : String(v);
+  return s === '' ? 'no' : s.split(':')[0]!;
+}
+
+/** Field-level differences, in a fixed order; [] when nothing declared differs. */
+export function configDifferences(service: RenderedService, c: ContainerInfo): string[] {
+  const out: string[] = [];
+  const cfg = c.config;
+  if (!cfg) return out;
+  const s = service as Record<string, unknown>;
+  for (const field of ['command', 'entrypoint'] as const) {
+    const declared = words(s[field]);
+    if (declared !== null && !sameList(declared, field === 'command' ? cfg.cmd : cfg.entrypoint)) out.push(field);
+  }
+  const env = keyValues(s.environment);
+  const actualEnv = new Map(c.env.map((e) => [e.slice(0, Math.max(0, e.indexOf('='))), e.slice(e.indexOf('=') + 1)] as const));
+  for (const key of [...env.keys()].sort()) {
+    const want = env.get(key)!;
+    const have = actualEnv.get(key);
+    if (have === undefined || (want !== null && have !== want)) out.push(describeValueChange('environment', key, want, have));
+  }
+  const labels = keyValues(s.labels);
+  for (const key of [...labels.keys()].sort()) {
+    const want = labels.get(key)!;
+    const have = c.labels[key];
+    if (have === undefined || (want !== null && have !== want)) out.push(describeValueChange('label', key, want, have));
+  }
+  const wantMounts = mountTargets(s.volumes);
+  const haveMounts = c.mounts.map((m) => m.destination.replace(/\/+$/, '') || '/').sort();
+  const added = wantMounts.filter((t) => !haveMounts.includes(t));
+  const removed = haveMounts.filter((t) => !wantMounts.includes(t));
+  if (added.length || removed.length) {
+    out.push(`volumes (${[...added.map((t) => `+${t}`), ...removed.map((t) => `-${t}`)].join(', ')})`);
+  }
+  if (s.healthcheck !== undefined) {
+    const hc = s.healthcheck as { test?: unknown; disable?: unknown };
+    // A string test is compose's shorthand for CMD-SHELL, which is what the engine stores.
+    const want = hc.disable === true ? ['NONE'] : typeof hc.test === 'string' ? ['CMD-SHELL', hc.test] : words(hc.test);
+    if (want !== null && !sameList(want, cfg.healthcheck)) out.push('healthcheck');
+  }
+  if (restartName(s.restart) !== restartName(cfg.restartPolicy)) out.push(`restart (${restartName(cfg.restartPolicy)} → ${restartName(s.restart)})`);
+  if (s.user !== undefined && String(s.user) !== cfg.user) out.push('user');
+  if (s.ports !== undefined && !sameList(portKeys(s.ports), cfg.ports)) out.push('ports');
+  return out;
+}
+
+/** `published:target/proto` for each rendered port (v1 strings and v2 objects alike), sorted. */
+function portKeys(v: unknown): string[] {
+  const out: string[] = [];
+  for (const p of Array.isArray(v) ? v : []) {
+    if (typeof p === 'string' || typeof p === 'number') {
+      const [spec, proto = 'tcp'] = String(p).split('/');
+      const parts = spec!.split(':');
+      const target = parts[parts.length - 1]!;
+      const published = parts.length >= 2 ? parts[parts.length - 2]! : '';
+      out.push(`${published}:${target}/${proto}`);
+    } else if (p && typeof p === 'object') {
+      const o = p as { target?: unknown; published?: unknown; protocol?: unknown };
+      out.push(`${o.published ?? ''}:${o.target ?? ''}/${o.protocol ?? 'tcp'}`);
+    }
+  }
+  return out.sort();
+}
