@@ -28,6 +28,7 @@ export const FAILURE_REASONS = {
   'one-shot-failed': 'The one-shot exited with a non-zero code.',
   timeout: 'The one-shot did not exit within timeout_seconds and was stopped.',
   'dependency-disturbed': 'A depends_on_healthy module was stopped, unhealthy or recreated during apply.',
+  'image-not-present': 'The declared image is not on the engine; apply never pulls or builds.',
   'docker-unavailable': 'The Docker engine could not be reached.',
   'compose-error': 'compose could not render or run the module\'s compose file.',
   'snapshot-failed': 'The snapshot could not be taken or the containers did not come back.',

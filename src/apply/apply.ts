@@ -343,6 +343,19 @@ async function underLock(req: ApplyRequest, deps: ApplyDeps, out: ApplyOutcome, 
     );
   }
 
+  // apply never pulls (or builds): the image that runs is the one on the engine now, or nothing runs.
+  const declaredImage = ev.plan?.declared.image;
+  if (!declaredImage) return end('blocked', 'internal', `the fresh plan of '${m.name}' names no declared image; stateguard failed closed`, true);
+  const local = await runtime.imageIds([declaredImage]);
+  if (!local[declaredImage]) {
+    return end(
+      'refused',
+      'image-not-present',
+      `image ${declaredImage} of '${m.compose.service}' is not on the engine, and apply never pulls or builds: ` +
+        `pull (or build) it deliberately, re-plan, review the plan, then apply again.`,
+    );
+  }
+
   const started = h.clock();
   h.ran.started = true;
   const rec = await runtime.recreateService(target(m), m.compose.service);
@@ -409,6 +422,7 @@ async function underLock(req: ApplyRequest, deps: ApplyDeps, out: ApplyOutcome, 
   lines.flush();
   out.log_tail = lines.lastLines();
   out.exit_code = waited.timedOut ? null : waited.exitCode;
+  if (!waited.timedOut && waited.exitCode === 0) await recordSuccess(runtime, m, run, declaredConfigHash(ev), deps.now(), out, deps.log);
 
   // 7. Success needs exit 0 AND every dependency untouched.
   const depsOk = await checkDependencies(runtime, h.dependencies, depBefore, out);
@@ -424,6 +438,36 @@ async function underLock(req: ApplyRequest, deps: ApplyDeps, out: ApplyOutcome, 
     return end('failed', 'one-shot-failed', `module '${m.name}' exited ${waited.exitCode}; see its log above. Fix the cause, re-plan and apply again.`);
   }
   return end('applied', '', `module '${m.name}' ran to success (exit 0) in ${out.duration_ms} ms; its dependencies are unchanged.`);
+}
+
+/**
+ * Record on the engine what just ran to success (container, image, declared and labelled config
+ * hash), so a later plan can prove what last ran even after the container is removed, and can tell
+ * that a compose v2 `up --no-deps` label belongs to the declared config. A record that cannot be
+ * written is a warning: the run itself succeeded, and without a record the plan only errs towards
+ * drift (a pending re-run or an unverifiable image), never towards "in sync".
+ */
+async function recordSuccess(runtime: Runtime, m: ModuleDecl, run: ContainerInfo, configHash: string, now: Date, out: ApplyOutcome, log: ApplyDeps['log']): Promise<void> {
+  try {
+    await runtime.writeRunRecord({
+      project: m.compose.project,
+      service: m.compose.service,
+      container_id: run.id,
+      image_id: run.imageId,
+      image_ref: run.imageRef,
+      config_hash: configHash,
+      label_hash: run.configHash ?? '',
+      recorded_at: now.toISOString(),
+    });
+  } catch (err) {
+    const w = `could not record the successful run on the engine (${errorMessage(err)}); the next plan may show the one-shot as pending again`;
+    out.warnings.push(w);
+    log.warn(w);
+  }
+}
+
+function declaredConfigHash(ev: { plan: { declared: { config_hash: string } } | null }): string {
+  return ev.plan?.declared.config_hash ?? '';
 }
 
 async function checkDependencies(runtime: Runtime, deps: ModuleDecl[], before: DependencyState[], out: ApplyOutcome): Promise<boolean> {

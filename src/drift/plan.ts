@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import { EnvironmentError, UserError, errorMessage } from '../errors.js';
 import type { ModuleDecl } from '../model/module.js';
-import type { ContainerInfo, RenderedProject, RenderedService, Runtime } from '../runtime/types.js';
+import type { ContainerInfo, RenderedProject, RenderedService, RunRecord, Runtime } from '../runtime/types.js';
 import { computeDrift, observeContainers, type DeclaredService } from './rules.js';
 import type { DeclaredDefinition, DriftItem, ModulePlan, Plan } from './types.js';
 
@@ -60,7 +60,9 @@ export async function planModules(modules: ModuleDecl[], runtime: Runtime, opts:
     renderGroups.set(k, [...(renderGroups.get(k) ?? []), m]);
   }
 
-  const [containerLists, renders] = await Promise.all([
+  // stateguard's run records, for the projects that hold a one-shot (see computeDrift).
+  const oneShotProjects = [...new Set(selected.filter((m) => m.expectedState === 'exited-success').map((m) => m.compose.project))];
+  const [containerLists, renders, recordLists] = await Promise.all([
     Promise.all(projects.map((p) => runtime.listProjectContainers(p))),
     Promise.all(
       [...renderGroups.values()].map(async (group) => {
@@ -76,7 +78,9 @@ export async function planModules(modules: ModuleDecl[], runtime: Runtime, opts:
         }
       }),
     ),
+    Promise.all(oneShotProjects.map((p) => runtime.readRunRecords(p))),
   ]);
+  const recordsByProject = new Map<string, RunRecord[]>(oneShotProjects.map((p, i) => [p, recordLists[i]!]));
   const containersByProject = new Map<string, ContainerInfo[]>(projects.map((p, i) => [p, containerLists[i]!]));
   const renderByKey = new Map<string, RenderedProject>([...renderGroups.keys()].map((k, i) => [k, renders[i]!]));
 
@@ -103,7 +107,11 @@ export async function planModules(modules: ModuleDecl[], runtime: Runtime, opts:
     const part = declaredParts[i]!;
     const declared: DeclaredService = { ...part, imageId: imageIds[part.image] ?? null };
     const containers = (containersByProject.get(m.compose.project) ?? []).filter((c) => c.service === m.compose.service);
-    const drift = computeDrift({ name: m.name, expectedState: m.expectedState }, containers, declared);
+    const record =
+      m.expectedState === 'exited-success'
+        ? ((recordsByProject.get(m.compose.project) ?? []).find((r) => r.service === m.compose.service) ?? null)
+        : undefined;
+    const drift = computeDrift({ name: m.name, expectedState: m.expectedState }, containers, declared, record);
     const definition = { image: part.image, config_hash: part.configHash };
     return {
       name: m.name,

@@ -16,7 +16,7 @@
  * references and image IDs, so a plan can be posted publicly and hashed stably.
  */
 import type { ExpectedState } from '../model/module.js';
-import type { ContainerInfo, RenderedService } from '../runtime/types.js';
+import type { ContainerInfo, RenderedService, RunRecord } from '../runtime/types.js';
 import { normalizeImageRef } from '../runtime/image-ref.js';
 import { configDifferences } from './config-diff.js';
 import { semverBump } from './semver.js';
@@ -78,7 +78,18 @@ function replicaText(values: string[], total: number): string {
 type OneShotReason = 'no-container' | 'running' | 'dead' | 'exited-nonzero' | 'never-started' | 'stale-config';
 const SEVERITY: OneShotReason[] = ['running', 'dead', 'exited-nonzero', 'never-started', 'stale-config'];
 
-function oneShotReason(c: ContainerInfo, configHash: string): OneShotReason | null {
+/**
+ * Whether a one-shot container's exit 0 was a run of the declared config. Its config-hash label
+ * normally says so; compose v2's `up --no-deps` writes a label that differs from `config --hash`,
+ * so stateguard's own record of that exact container's run (same container, same label, planned
+ * against the same declared hash) proves it as well.
+ */
+function ranDeclaredConfig(c: ContainerInfo, configHash: string, record: RunRecord | null | undefined): boolean {
+  if (c.configHash === configHash) return true;
+  return !!record && record.container_id === c.id && record.label_hash === c.configHash && record.config_hash === configHash;
+}
+
+function oneShotReason(c: ContainerInfo, configHash: string, record?: RunRecord | null): OneShotReason | null {
   switch (c.state) {
     // paused and restarting are runs still in progress: apply must not start a second one.
     case 'running':
@@ -93,7 +104,7 @@ function oneShotReason(c: ContainerInfo, configHash: string): OneShotReason | nu
     case 'exited':
       if (c.exitCode !== 0) return 'exited-nonzero';
       // A missing label cannot prove the run used the current config: not a success of it.
-      return c.configHash === configHash ? null : 'stale-config';
+      return ranDeclaredConfig(c, configHash, record) ? null : 'stale-config';
     default:
       // An unknown state is not a proven success (fail closed).
       return 'dead';
@@ -132,11 +143,51 @@ function imageDrift(replicas: ContainerInfo[], declared: DeclaredService): Drift
   return null;
 }
 
-/** Drift items for one module, in the fixed key order of DRIFT_KEYS. */
+/**
+ * A one-shot with no container left: compare the declared image with what stateguard's record
+ * says last ran to success. No record and no container means the image cannot be proven
+ * unchanged — that is drift (`unverifiable`), never a silent re-run of whatever is declared now.
+ */
+function recordImageDrift(declared: DeclaredService, record: RunRecord | null): DriftItem | null {
+  if (!record) {
+    return {
+      key: 'container.image',
+      declared: declared.image,
+      observed: 'unknown: no container and no stateguard record of a successful run',
+      reason: 'unverifiable',
+      bump: 'unknown',
+    };
+  }
+  if (normalizeImageRef(record.image_ref) !== normalizeImageRef(declared.image)) {
+    return {
+      key: 'container.image',
+      declared: declared.image,
+      observed: `${record.image_ref} (last successful run, per stateguard's record)`,
+      reason: 'reference-changed',
+      bump: semverBump(record.image_ref, declared.image),
+    };
+  }
+  if (declared.imageId === null || declared.imageId !== record.image_id) {
+    return {
+      key: 'container.image',
+      declared: `${declared.image} (image ${shortId(declared.imageId)})`,
+      observed: `${record.image_ref} (image ${shortId(record.image_id)}, last successful run)`,
+      reason: declared.imageId === null ? 'image-not-present' : 'tag-repointed',
+      bump: 'unknown',
+    };
+  }
+  return null;
+}
+
+/**
+ * Drift items for one module, in the fixed key order of DRIFT_KEYS. `record` is stateguard's run
+ * record of a one-shot (null: none on the engine; undefined: not read, as for long-running modules).
+ */
 export function computeDrift(
   module: DriftModule,
   containers: readonly ContainerInfo[],
   declared: DeclaredService,
+  record?: RunRecord | null,
 ): DriftItem[] {
   const replicas = serviceReplicas(containers);
   const items: DriftItem[] = [];
@@ -169,13 +220,17 @@ export function computeDrift(
   if (replicas.length > 0) {
     const image = imageDrift(replicas, declared);
     if (image) items.push(image);
+  } else if (module.expectedState === 'exited-success') {
+    // Fail closed when the caller did not read records: treat it as no record.
+    const image = recordImageDrift(declared, record ?? null);
+    if (image) items.push(image);
   }
   if (module.expectedState === 'exited-success') {
     if (replicas.length === 0) {
       items.push({ key: 'container.state.exited_success', declared: 'exited (0)', observed: 'missing', reason: 'no-container' });
     } else {
       const failing = replicas
-        .map((c) => ({ c, reason: oneShotReason(c, declared.configHash) }))
+        .map((c) => ({ c, reason: oneShotReason(c, declared.configHash, record) }))
         .filter((x): x is { c: ContainerInfo; reason: OneShotReason } => x.reason !== null);
       if (failing.length > 0) {
         const worst = SEVERITY.find((r) => failing.some((f) => f.reason === r))!;

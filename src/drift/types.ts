@@ -33,7 +33,8 @@ export interface DriftItem {
   /**
    * Which case:
    * - container.state.exited_success: no-container, exited-nonzero, never-started, dead, running, stale-config
-   * - container.image: reference-changed, tag-repointed (same tag, another image ID), image-not-present
+   * - container.image: reference-changed, tag-repointed (same tag, another image ID), image-not-present,
+   *   unverifiable (a one-shot with no container and no stateguard record of a successful run)
    */
   reason?: string;
   /** for container.image */

@@ -203,7 +203,7 @@ export function decide(input: GuardInput): GuardResult {
         reasons.push({
           code: 'drift-not-allowed',
           message: `module '${module.name}' has drift this path never applies to a ${module.class} module: ${notApplicable.join(', ')} (only ${STATEFUL_APPLICABLE_DRIFT.join(', ')} is applied)`,
-          fix: 'Resolve that drift by hand with a backup in place (e.g. an image bump is an upgrade, not a re-run), then re-plan.',
+          fix: unverifiableFix(input.plan) ?? 'Resolve that drift by hand with a backup in place (e.g. an image bump is an upgrade, not a re-run), then re-plan.',
         });
       }
     }
@@ -281,4 +281,22 @@ export function orderReasons(reasons: readonly GuardReason[]): GuardReason[] {
     return i === -1 ? FAILURE_PRECEDENCE.length : i;
   };
   return reasons.map((r, i) => ({ r, i })).sort((a, b) => rank(a.r) - rank(b.r) || a.i - b.i).map((x) => x.r);
+}
+
+/**
+ * The way forward when a one-shot's container is gone and stateguard holds no record of its last
+ * successful run: nothing can show that the image about to run is the one that ran before, so the
+ * operator makes it comparable deliberately (a created, never-started container of the declared
+ * service) and reviews the plan again.
+ */
+function unverifiableFix(plan: ModulePlan | EvaluationError): string | null {
+  if ('error' in plan) return null;
+  if (!plan.drift.some((d) => d.key === 'container.image' && d.reason === 'unverifiable')) return null;
+  const { project, service, file } = plan.compose;
+  return (
+    `The one-shot's container was removed and stateguard has no record of its last successful run, so the image it would run now ` +
+    `cannot be compared with the one that ran against the data. Check the declared image, then create (not start) the container ` +
+    `so the plan can compare it: 'docker compose -p ${project} -f ${file} create ${service}' ` +
+    `(v1: 'docker-compose -p ${project} -f ${file} up --no-start ${service}'); re-plan, review, and apply.`
+  );
 }

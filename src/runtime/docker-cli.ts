@@ -4,6 +4,7 @@
  * `docker inspect` JSON by compose labels — never by container name and never by parsing compose's
  * human output (compose v1 even exits 0 on unknown flags).
  */
+import { createHash } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
 import { EnvironmentError, UserError } from '../errors.js';
 import { normalizeImageRef } from './image-ref.js';
@@ -19,6 +20,7 @@ import type {
   ProcessRunner,
   RenderedProject,
   RenderedService,
+  RunRecord,
   Runtime,
   WaitResult,
 } from './types.js';
@@ -140,6 +142,56 @@ export function parseRenderedConfig(stdout: string): Record<string, RenderedServ
     });
   }
   return doc?.services ?? {};
+}
+
+/** Labels of a run-record volume (see writeRunRecord). */
+export const RUN_RECORD_LABEL = {
+  key: 'io.stateguard.run-record',
+  project: 'io.stateguard.run-record.project',
+  service: 'io.stateguard.run-record.service',
+  containerId: 'io.stateguard.run-record.container-id',
+  imageId: 'io.stateguard.run-record.image-id',
+  imageRef: 'io.stateguard.run-record.image-ref',
+  configHash: 'io.stateguard.run-record.config-hash',
+  labelHash: 'io.stateguard.run-record.label-hash',
+  recordedAt: 'io.stateguard.run-record.recorded-at',
+} as const;
+
+/** A short, name-safe key for one compose service. */
+export function runRecordKey(project: string, service: string): string {
+  return createHash('sha256').update(`${project}\0${service}`).digest('hex').slice(0, 16);
+}
+
+export function runRecordLabels(r: RunRecord): Record<string, string> {
+  return {
+    [RUN_RECORD_LABEL.key]: runRecordKey(r.project, r.service),
+    [RUN_RECORD_LABEL.project]: r.project,
+    [RUN_RECORD_LABEL.service]: r.service,
+    [RUN_RECORD_LABEL.containerId]: r.container_id,
+    [RUN_RECORD_LABEL.imageId]: r.image_id,
+    [RUN_RECORD_LABEL.imageRef]: r.image_ref,
+    [RUN_RECORD_LABEL.configHash]: r.config_hash,
+    [RUN_RECORD_LABEL.labelHash]: r.label_hash,
+    [RUN_RECORD_LABEL.recordedAt]: r.recorded_at,
+  };
+}
+
+/** A record from volume labels, or null when any field is missing (a partial record proves nothing). */
+export function parseRunRecord(labels: Record<string, string>): RunRecord | null {
+  const get = (k: string): string | undefined => (typeof labels[k] === 'string' && labels[k] !== '' ? labels[k] : undefined);
+  const rec = {
+    project: get(RUN_RECORD_LABEL.project),
+    service: get(RUN_RECORD_LABEL.service),
+    container_id: get(RUN_RECORD_LABEL.containerId),
+    image_id: get(RUN_RECORD_LABEL.imageId),
+    image_ref: get(RUN_RECORD_LABEL.imageRef),
+    config_hash: get(RUN_RECORD_LABEL.configHash),
+    label_hash: get(RUN_RECORD_LABEL.labelHash),
+    recorded_at: get(RUN_RECORD_LABEL.recordedAt),
+  };
+  if (Object.values(rec).some((v) => v === undefined)) return null;
+  if (labels[RUN_RECORD_LABEL.key] !== runRecordKey(rec.project!, rec.service!)) return null;
+  return rec as RunRecord;
 }
 
 export class DockerCli implements Runtime {
@@ -309,8 +361,11 @@ export class DockerCli implements Runtime {
     return out;
   }
 
-  recreateService(target: ComposeTarget, service: string): Promise<ExecResult> {
-    return this.compose(target, ['up', '-d', '--no-deps', '--force-recreate', service]);
+  async recreateService(target: ComposeTarget, service: string): Promise<ExecResult> {
+    // Never pull or build here: the caller checked that the image is on the engine. v1 has no
+    // --pull flag (it pulls a missing image), hence that check.
+    const noPull = (await this.composeFlavor()) === 'v2' ? ['--pull', 'never'] : [];
+    return this.compose(target, ['up', '-d', '--no-deps', '--force-recreate', '--no-build', ...noPull, service]);
   }
 
   composeUp(target: ComposeTarget, services: readonly string[] = []): Promise<ExecResult> {
@@ -366,10 +421,44 @@ export class DockerCli implements Runtime {
 
   async createNamedContainer(name: string, image: string, labels: Record<string, string>): Promise<boolean> {
     const labelArgs = Object.entries(labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
-    const r = await this.docker(['create', '--name', name, ...labelArgs, image]);
+    // An explicit command: an image with neither CMD nor ENTRYPOINT (one made by `docker import`)
+    // cannot be created without one ("No command specified"). The container is never started, so
+    // the command need not exist in the image.
+    const r = await this.docker(['create', '--name', name, '--network', 'none', ...labelArgs, image, 'stateguard-never-started']);
     if (r.code === 0) return true;
     if (/already in use|conflict/i.test(r.stderr)) return false;
     throw new EnvironmentError(`docker create ${name} failed: ${firstLine(r.stderr)}`);
+  }
+
+  async readRunRecords(project: string): Promise<RunRecord[]> {
+    const ls = await this.docker(['volume', 'ls', '-q', '--filter', `label=${RUN_RECORD_LABEL.project}=${project}`]);
+    if (ls.code !== 0) throw new EnvironmentError(`docker volume ls failed: ${firstLine(ls.stderr)}`);
+    const names = ls.stdout.split('\n').map((x) => x.trim()).filter(Boolean);
+    if (names.length === 0) return [];
+    const r = await this.docker(['volume', 'inspect', ...names]);
+    if (r.code !== 0 && !r.stdout.trim().startsWith('[')) throw new EnvironmentError(`docker volume inspect failed: ${firstLine(r.stderr)}`);
+    const newest = new Map<string, RunRecord>();
+    for (const v of JSON.parse(r.stdout || '[]') as Array<{ Labels?: Record<string, string> | null }>) {
+      const rec = parseRunRecord(v.Labels ?? {});
+      if (!rec || rec.project !== project) continue;
+      const prev = newest.get(rec.service);
+      if (!prev || prev.recorded_at < rec.recorded_at) newest.set(rec.service, rec);
+    }
+    return [...newest.values()];
+  }
+
+  async writeRunRecord(record: RunRecord): Promise<void> {
+    // A record is an empty named volume whose labels hold it: creating one is atomic, it needs no
+    // image, and `docker container prune` (which removes the one-shot's container) leaves it.
+    const key = runRecordKey(record.project, record.service);
+    const name = `stateguard-run-${key}-${Date.parse(record.recorded_at) || Date.now()}`;
+    const labels = runRecordLabels(record);
+    const r = await this.docker(['volume', 'create', ...Object.entries(labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]), name]);
+    if (r.code !== 0) throw new EnvironmentError(`docker volume create ${name} failed: ${firstLine(r.stderr)}`);
+    // Older records of this service are superseded; removing them is tidying, never required.
+    const ls = await this.docker(['volume', 'ls', '-q', '--filter', `label=${RUN_RECORD_LABEL.key}=${key}`]);
+    const old = ls.stdout.split('\n').map((x) => x.trim()).filter((n) => n && n !== name);
+    if (old.length > 0) await this.docker(['volume', 'rm', ...old]);
   }
 
   async removeContainer(idOrName: string): Promise<void> {

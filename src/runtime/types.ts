@@ -107,6 +107,27 @@ export interface RenderedProject {
   hashes: Record<string, string>;
 }
 
+/**
+ * What stateguard last ran to success for a one-shot, kept on the engine (not in the runner's
+ * working directory) so that removing the one-shot's container (`docker container prune`) cannot
+ * erase the evidence of which image and config last ran against the data.
+ */
+export interface RunRecord {
+  project: string;
+  service: string;
+  /** the container that exited 0 */
+  container_id: string;
+  /** the image ID it ran and the reference it was created from */
+  image_id: string;
+  image_ref: string;
+  /** the declared config hash the apply was planned against (`config --hash`) */
+  config_hash: string;
+  /** the config-hash label compose wrote on that container (v2's `up --no-deps` writes another value) */
+  label_hash: string;
+  /** ISO time the record was written */
+  recorded_at: string;
+}
+
 export interface ComposeInfo {
   flavor: 'v1' | 'v2';
   version: string;
@@ -155,6 +176,10 @@ export interface Runtime {
    */
   createNamedContainer(name: string, image: string, labels: Record<string, string>): Promise<boolean>;
   removeContainer(idOrName: string): Promise<void>;
+  /** Every run record on the engine for a compose project (the newest per service). */
+  readRunRecords(project: string): Promise<RunRecord[]>;
+  /** Durably record a one-shot's successful run, replacing older records of that service. */
+  writeRunRecord(record: RunRecord): Promise<void>;
   /** Escape hatch for rare calls: `docker <args>` with an argument array. */
   docker(args: readonly string[], opts?: ExecOptions): Promise<ExecResult>;
 }

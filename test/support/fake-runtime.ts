@@ -9,6 +9,7 @@ import type {
   ExecOptions,
   ExecResult,
   RenderedProject,
+  RunRecord,
   Runtime,
   WaitResult,
 } from '../../src/runtime/types.js';
@@ -147,6 +148,21 @@ export class FakeRuntime implements Runtime {
     for (const c of gone) this.locks.delete(c.name);
     this.locks.delete(idOrName);
     this.containers = this.containers.filter((c) => !gone.includes(c));
+  }
+  /** run records on the fake engine (newest per service is what readRunRecords returns) */
+  runRecords: RunRecord[] = [];
+  async readRunRecords(project: string): Promise<RunRecord[]> {
+    this.record('readRunRecords', project);
+    const newest = new Map<string, RunRecord>();
+    for (const r of this.runRecords.filter((x) => x.project === project)) {
+      const prev = newest.get(r.service);
+      if (!prev || prev.recorded_at <= r.recorded_at) newest.set(r.service, r);
+    }
+    return [...newest.values()];
+  }
+  async writeRunRecord(record: RunRecord): Promise<void> {
+    this.record('writeRunRecord', record);
+    this.runRecords = [...this.runRecords.filter((r) => r.project !== record.project || r.service !== record.service), record];
   }
   async docker(args: readonly string[], opts?: ExecOptions): Promise<ExecResult> {
     this.record('docker', [...args], opts);

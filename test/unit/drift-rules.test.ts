@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { computeDrift, observeContainers, serviceReplicas, type DeclaredService } from '../../src/drift/rules.js';
 import { parseImageRef, semverBump } from '../../src/drift/semver.js';
 import type { DriftItem } from '../../src/drift/types.js';
-import type { ContainerInfo } from '../../src/runtime/types.js';
+import type { ContainerInfo, RunRecord } from '../../src/runtime/types.js';
 import { container } from '../support/fake-runtime.js';
 
 const DECLARED: DeclaredService = { image: 'stateguard/busybox:1.0.0', configHash: 'hash-current', imageId: 'sha256:aaa' };
@@ -66,8 +66,11 @@ describe('computeDrift: one-shot (exited-success)', () => {
     ['exited 0 without a config-hash label', [{ ...c({ state: 'exited', exitCode: 0 }), configHash: undefined }], 'stale-config', undefined],
     ['exited 1 under an older config: the failure is what matters', [c({ state: 'exited', exitCode: 1, configHash: 'hash-old' })], 'exited-nonzero', undefined],
   ];
+  // A record of the last successful run that matches what is declared: the image is proven, so
+  // only the one-shot's own state is judged here (records without a match are tested below).
+  const MATCHING: RunRecord = { project: 'p', service: 's', container_id: 'gone', image_id: 'sha256:aaa', image_ref: 'stateguard/busybox:1.0.0', config_hash: 'hash-current', label_hash: 'hash-current', recorded_at: '2026-01-01T00:00:00Z' };
   it.each(cases)('%s', (_name, containers, reason, observed) => {
-    const drift = computeDrift(oneShot, containers, DECLARED);
+    const drift = computeDrift(oneShot, containers, DECLARED, MATCHING);
     if (reason === null) {
       expect(drift).toEqual([]);
       return;
@@ -75,6 +78,39 @@ describe('computeDrift: one-shot (exited-success)', () => {
     expect(drift).toHaveLength(1);
     expect(drift[0]).toMatchObject({ key: 'container.state.exited_success', declared: 'exited (0)', reason });
     if (observed) expect(drift[0]!.observed).toBe(observed);
+  });
+
+  describe('no container left: the image is compared with stateguard\'s record, never assumed', () => {
+    const rec = (p: Partial<RunRecord> = {}): RunRecord => ({ ...MATCHING, ...p });
+    const rows: Array<[string, RunRecord | null | undefined, Partial<DeclaredService>, Partial<DriftItem> | null]> = [
+      ['no record (container pruned): unverifiable', null, {}, { reason: 'unverifiable', bump: 'unknown' }],
+      ['records not read at all: treated as no record (fail closed)', undefined, {}, { reason: 'unverifiable' }],
+      ['record matches the declared image', rec(), {}, null],
+      ['record of another reference: the image change is visible', rec({ image_ref: 'stateguard/busybox:1.0.0' }), { image: 'stateguard/busybox:2.0.0' }, { reason: 'reference-changed', bump: 'major' }],
+      ['same tag, another image ID since the record', rec({ image_id: 'sha256:old' }), {}, { reason: 'tag-repointed' }],
+      ['declared image not on the engine', rec(), { imageId: null }, { reason: 'image-not-present' }],
+    ];
+    it.each(rows)('%s', (_label, record, declared, image) => {
+      const drift = computeDrift(oneShot, [], { ...DECLARED, ...declared }, record);
+      expect(drift.map((d) => d.key)).toEqual([...(image ? ['container.image'] : []), 'container.state.exited_success']);
+      if (image) expect(drift[0]).toMatchObject({ key: 'container.image', ...image });
+    });
+  });
+
+  describe('compose v2: `up --no-deps` labels another config hash than `config --hash`', () => {
+    const exited = c({ id: 'run-1', state: 'exited', exitCode: 0, configHash: 'label-written-by-v2-up' });
+    const rec = (p: Partial<RunRecord> = {}): RunRecord => ({ ...MATCHING, container_id: 'run-1', label_hash: 'label-written-by-v2-up', ...p });
+    it('the record of that exact run proves it ran the declared config: in sync', () => {
+      expect(computeDrift(oneShot, [exited], DECLARED, rec())).toEqual([]);
+    });
+    it.each([
+      ['another container', rec({ container_id: 'run-0' })],
+      ['another label', rec({ label_hash: 'other' })],
+      ['planned against an older declared config', rec({ config_hash: 'hash-old' })],
+      ['no record', null],
+    ])('a record of %s proves nothing: stale-config', (_label, record) => {
+      expect(computeDrift(oneShot, [exited], DECLARED, record)).toMatchObject([{ key: 'container.state.exited_success', reason: 'stale-config' }]);
+    });
   });
 
   it('a config change of a one-shot is not separate container.config drift', () => {
