@@ -655,3 +655,35 @@ describe('verify-backup: whether a .sha256 was checked is reported', () => {
     expect(r.checksum).toBeNull();
   });
 });
+
+describe('stateguard verify-backup (CLI): the checksum state in JSON, text and a warning', () => {
+  async function cli(sha256File: string | null, json: boolean) {
+    const { runCli } = await import('../../../src/cli.js');
+    const { REPO } = await import('../../support/runner.js');
+    const root = tempDir();
+    const name = `store-${STAMP}.tar.gz`;
+    writeFileSync(path.join(root, name), GOOD);
+    if (sha256File !== null) writeFileSync(path.join(root, `${name}.sha256`), sha256File);
+    let stdout = '';
+    let stderr = '';
+    const code = await runCli(
+      ['verify-backup', '--root', path.join(REPO, 'examples/platform'), '--module', 'store', '--backup-ref', path.join(root, name), '--backup-root', root, ...(json ? ['--json'] : [])],
+      { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env: {}, cwd: root, now: () => NOW, runtime: () => { throw new Error('no engine needed'); } },
+    );
+    return { code, stdout, stderr };
+  }
+
+  it('absent: verified (exit 0), checksum "absent" in JSON, and a warning', async () => {
+    const r = await cli(null, true);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ verified: true, checksum: 'absent' });
+    expect(r.stderr).toMatch(/no \.sha256 beside it/);
+  });
+
+  it('matched: checksum "matched" in the text, no warning', async () => {
+    const r = await cli(`${createHash('sha256').update(GOOD).digest('hex')}  store-${STAMP}.tar.gz\n`, false);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('checksum: matched');
+    expect(r.stderr).not.toMatch(/no \.sha256/);
+  });
+});
