@@ -1,32 +1,43 @@
 /**
  * One streaming pass over an untrusted `.tar.gz`: sha256 of the file, gunzip, and a walk of every
- * tar entry — constant memory whatever the size, nothing extracted, nothing written.
+ * tar header — constant memory whatever the size (bar the name index, see ./tar-walker.ts),
+ * nothing extracted, nothing written.
  *
  * Layering, and why:
- * - gzip is decoded here with node's zlib (not by the tar parser's own sniffing), so a plain tar
+ * - gzip is decoded here with node's zlib (not by a tar parser's own sniffing), so a plain tar
  *   named `.tar.gz` is refused, a gzip inside the gzip is refused, bytes after the gzip trailer are
  *   noticed (zlib skips them silently) and the uncompressed-bytes cap is ours to enforce.
- * - tar is walked by `tar.Parser` in strict mode: every parser warning arrives as an `error` event
- *   and becomes a problem; no `filter` is used, and ignored entries (unknown or unsupported types)
- *   are listened for and refused, so nothing is skipped silently.
- * - every entry then passes our own rules (./entry-rules.ts).
- * - after the end-of-archive marker only zero padding may follow: the parser would otherwise keep
- *   buffering trailing bytes in memory, and data hidden there is extracted by `tar -i`.
+ * - tar is walked by our own strict walker (./tar-walker.ts), not node-tar's Parser: node-tar reads
+ *   some headers differently from the readers that restore backups (GNU tar, busybox, Go's
+ *   archive/tar, Python's tarfile), so an archive it finds harmless could restore a symlink to
+ *   /etc (issue 11). The walker accepts only the subset on which they agree.
+ * - every entry passes our own rules (./entry-rules.ts) and, when given, the layout.
  *
  * Every problem is recorded (up to MAX_PROBLEMS, then counted), never only the first.
  */
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import zlib from 'node:zlib';
-import { Parser, type ReadEntry } from 'tar';
-import { checkEntryType, parsePaxStrict, pathProblems, paxRecordProblems, printablePath } from './entry-rules.js';
+import { TarWalker, type Layout, type WalkedEntry } from './tar-walker.js';
 import type { BackupProblem, BackupProblemCode } from './types.js';
+
+export type { Layout, WalkedEntry };
 
 export interface ArchiveLimits {
   /** stop and reject once the gunzipped stream exceeds this many bytes */
   maxUncompressedBytes: number;
   /** stop and reject once the tar holds more entries than this */
   maxEntries: number;
+}
+
+export interface ArchiveOptions {
+  /**
+   * The top level must be exactly these data volumes. verify-backup and snapshot always pass one;
+   * null (only the tar rules) exists for tests of the tar layer alone.
+   */
+  layout: Layout | null;
+  /** every entry as restorers see it, in order (for tests that compare with other readers) */
+  onEntry?: (e: WalkedEntry) => void;
 }
 
 export interface ArchiveInspection {
@@ -52,25 +63,12 @@ class ProblemList {
     if (this.items.length < MAX_PROBLEMS) this.items.push(p);
     else this.dropped.set(p.code, (this.dropped.get(p.code) ?? 0) + 1);
   }
-  has(code: BackupProblemCode): boolean {
-    return this.items.some((p) => p.code === code);
-  }
   finish(): BackupProblem[] {
     for (const [code, n] of this.dropped) {
       this.items.push({ code, message: `${n} more problem${n === 1 ? '' : 's'} of this kind not listed` });
     }
     return this.items;
   }
-}
-
-/** Map a tar parser warning to a stable code. */
-function parserProblem(code: string | undefined, message: string, entry?: string): BackupProblem {
-  let c: BackupProblemCode = 'parser-warning';
-  if (/checksum failure/.test(message)) c = 'tar-corrupt';
-  else if (/Truncated input/.test(message)) c = 'truncated';
-  else if (/Unrecognized archive format/.test(message)) c = 'tar-corrupt';
-  else if (/linkpath/.test(message)) c = 'forbidden-entry-type';
-  return { code: c, message: `tar: ${code ? `${code}: ` : ''}${message.replace(/^TAR_[A-Z_]+: /, '')}`, ...(entry ? { entry } : {}) };
 }
 
 function gzipProblem(err: NodeJS.ErrnoException): BackupProblem {
@@ -84,119 +82,28 @@ function gzipProblem(err: NodeJS.ErrnoException): BackupProblem {
  * Inspect an archive given as a stream of its raw bytes. Never throws for anything in the data:
  * every finding is a problem. (A failing source stream — an I/O error — is also a problem.)
  */
-export async function inspectArchive(source: AsyncIterable<Buffer>, limits: ArchiveLimits): Promise<ArchiveInspection> {
+export async function inspectArchive(
+  source: AsyncIterable<Buffer>,
+  limits: ArchiveLimits,
+  options: ArchiveOptions,
+): Promise<ArchiveInspection> {
   const hash = createHash('sha256');
   const problems = new ProblemList();
   let bytesRead = 0;
   let uncompressed = 0;
-  let entries = 0;
   let stopped = false; // a cap or a fatal error: stop reading, the verdict is already "no"
   let readToEnd = false;
 
   // ---- tar layer -------------------------------------------------------------------------
-  const parser = new Parser({ strict: true, zstd: false, brotli: false });
-  let feedParser = true; // false once the data cannot be a tar we accept (nested gzip) or after EOF
+  const walker = new TarWalker({
+    maxEntries: limits.maxEntries,
+    layout: options.layout,
+    report: (p) => problems.add(p),
+    onCap: () => stop(),
+    ...(options.onEntry ? { onEntry: options.onEntry } : {}),
+  });
+  let feedWalker = true; // false once the data cannot be a tar we accept (nested gzip)
   let head: Buffer | null = Buffer.alloc(0); // first bytes, to refuse a gzip inside the gzip
-  let sawEof = false;
-  let zeroTailChecked = false;
-  let trailingGarbage = false;
-  /** strict reading of the last PAX header, to compare with what the parser applied */
-  let pendingPaxPath: string | undefined;
-
-  const onEntry = (e: ReadEntry, ignored: boolean): void => {
-    if (stopped) return;
-    if (ignored && e.meta) {
-      problems.add({
-        code: 'unsupported-header',
-        message: `extension header of ${e.size} bytes is larger than the parser accepts; the entry after it could be read two ways`,
-      });
-      return;
-    }
-    entries++;
-    if (entries > limits.maxEntries) {
-      problems.add({ code: 'too-many-entries', message: `more than ${limits.maxEntries} entries (--max-entries); stopped reading` });
-      stop();
-      return;
-    }
-    const shown = printablePath(e.path);
-    const typeIssue = checkEntryType(e.type, (e.header as { typeKey?: string }).typeKey);
-    if (typeIssue) {
-      problems.add({ code: 'forbidden-entry-type', message: typeIssue, entry: shown });
-    }
-    for (const why of pathProblems(e.path)) {
-      problems.add({ code: 'unsafe-path', message: why, entry: shown });
-    }
-    if (pendingPaxPath !== undefined && pendingPaxPath !== e.path) {
-      problems.add({
-        code: 'unsupported-header',
-        message: 'the PAX path record and the path the parser applied differ; the entry could be read two ways',
-        entry: shown,
-      });
-      // Another reader would use the PAX path: it must pass the rules as well.
-      for (const why of pathProblems(pendingPaxPath)) {
-        problems.add({ code: 'unsafe-path', message: `${why} (in the PAX path record)`, entry: printablePath(pendingPaxPath) });
-      }
-    }
-    pendingPaxPath = undefined;
-    if (!typeIssue && e.linkpath) {
-      // A GNU long-link ('K') header before a file or directory: meaningless, and readers differ.
-      problems.add({ code: 'unsupported-header', message: 'a regular file or directory carries a link target', entry: shown });
-    }
-    const g = e.globalExtended as { size?: unknown; path?: unknown; linkpath?: unknown } | undefined;
-    if (g && (g.size !== undefined || g.path !== undefined || g.linkpath !== undefined)) {
-      problems.add({
-        code: 'unsupported-header',
-        message: 'a global PAX header overrides size or path for every later entry; readers disagree on it',
-        entry: shown,
-      });
-    }
-  };
-  parser.on('entry', (e: ReadEntry) => {
-    onEntry(e, false);
-    // Discard the body without buffering it: constant memory.
-    e.resume();
-  });
-  parser.on('ignoredEntry', (e: ReadEntry) => onEntry(e, true));
-  parser.on('meta', (text: string) => {
-    const pax = parsePaxStrict(text);
-    if (pax.kind === 'malformed') {
-      problems.add({ code: 'unsupported-header', message: `malformed PAX extended header: ${pax.reason}` });
-    } else if (pax.kind === 'pax') {
-      for (const p of paxRecordProblems(pax.records)) problems.add(p);
-      const path = pax.records.get('path');
-      if (path !== undefined) pendingPaxPath = path;
-    }
-  });
-  parser.on('eof', () => {
-    sawEof = true;
-  });
-  const onParserWarning = (code: string | undefined, message: string, data?: { entry?: ReadEntry; header?: { path?: string } }): void => {
-    const where = data?.entry?.path ?? data?.header?.path;
-    problems.add(parserProblem(code, message, where ? printablePath(where) : undefined));
-  };
-  parser.on('warn', (code: string, message: string, data?: never) => onParserWarning(code, message, data));
-  parser.on('error', (err: Error & { tarCode?: string; entry?: ReadEntry; header?: { path?: string } }) =>
-    onParserWarning(err.tarCode, err.message, err),
-  );
-  const parserEnded = new Promise<void>((resolve) => {
-    parser.once('end', resolve);
-    parser.once('close', resolve);
-  });
-  // The parser keeps bytes that follow the end-of-archive marker in a private buffer; reading it is
-  // the only way to check the tail of the chunk that contained the marker.
-  const bufferKey = Object.getOwnPropertySymbols(parser).find((s) => s.description === 'buffer');
-
-  const checkZeroTail = (chunk: Buffer | undefined): void => {
-    if (!chunk || trailingGarbage) return;
-    // The tail is padding to the tar record size (a few KiB); a plain scan is enough.
-    for (let i = 0; i < chunk.length; i++) {
-      if (chunk[i] !== 0) {
-        trailingGarbage = true;
-        problems.add({ code: 'tar-corrupt', message: 'data follows the end-of-archive marker (only zero padding may follow)' });
-        return;
-      }
-    }
-  };
 
   const toTar = (chunk: Buffer): void => {
     if (head) {
@@ -204,32 +111,12 @@ export async function inspectArchive(source: AsyncIterable<Buffer>, limits: Arch
       if (head.length >= 2) {
         if (head[0] === 0x1f && head[1] === 0x8b) {
           problems.add({ code: 'tar-corrupt', message: 'the gzip stream contains another gzip stream, not a tar archive' });
-          feedParser = false;
+          feedWalker = false;
         }
         head = null;
       }
     }
-    if (!feedParser) return;
-    if (sawEof) {
-      checkZeroTail(chunk);
-      return;
-    }
-    try {
-      parser.write(chunk);
-    } catch (err) {
-      problems.add({ code: 'tar-corrupt', message: `tar parser failed: ${(err as Error).message}` });
-      feedParser = false;
-      return;
-    }
-    if (sawEof && !zeroTailChecked) {
-      zeroTailChecked = true;
-      if (!bufferKey) {
-        // A tar release without the private buffer: the tail cannot be checked, so say no.
-        problems.add({ code: 'parser-warning', message: 'cannot check the bytes after the end-of-archive marker with this tar parser version' });
-      } else {
-        checkZeroTail((parser as unknown as Record<symbol, Buffer | undefined>)[bufferKey]);
-      }
-    }
+    if (feedWalker) walker.write(chunk);
   };
 
   // ---- gzip layer ------------------------------------------------------------------------
@@ -308,34 +195,21 @@ export async function inspectArchive(source: AsyncIterable<Buffer>, limits: Arch
         message: `${bytesRead - gunzip.bytesWritten} bytes follow the end of the gzip stream`,
       });
     }
-    if (head && feedParser) {
-      // fewer than 2 bytes of tar in total
+    if (walker.bytes === 0) {
       problems.add({ code: 'tar-corrupt', message: 'the gzip stream holds no tar archive' });
-    }
-    if (feedParser) {
-      parser.end();
-      await Promise.race([parserEnded, new Promise<void>((r) => setImmediate(r))]);
-      if (!sawEof) {
-        problems.add({
-          code: 'truncated',
-          message: 'the tar archive has no end-of-archive marker (two zero blocks): it was cut short',
-        });
+    } else if (feedWalker) {
+      walker.end();
+      if (walker.entries === 0 && walker.sawEnd) {
+        problems.add({ code: 'no-entries', message: 'the archive holds no entries' });
       }
     }
-    if (entries === 0 && !problems.has('too-many-entries')) {
-      problems.add({ code: 'no-entries', message: 'the archive holds no entries' });
-    }
   }
-  const list = problems.finish();
-  // "Unrecognized archive format" from the parser is how it says "no entries"; one finding is enough.
-  const deduped =
-    entries === 0 && sawEof ? list.filter((p) => !(p.code === 'tar-corrupt' && /Unrecognized archive format/.test(p.message))) : list;
   return {
     sha256: hash.digest('hex'),
     bytesRead,
     uncompressedBytes: uncompressed,
-    entries,
+    entries: walker.entries,
     readToEnd,
-    problems: deduped,
+    problems: problems.finish(),
   };
 }

@@ -4,34 +4,34 @@
  */
 import type { BackupProblem } from './types.js';
 
-/** Entry types an archive may contain. Everything else is refused, naming the type. */
-const ALLOWED_TYPES = new Set(['File', 'OldFile', 'Directory']);
-
 /**
- * Why each refused type is refused. ContiguousFile ('7') is a regular file to GNU tar but
- * "reserved" to POSIX and unknown to some readers; no writer we accept (docker cp, GNU tar,
- * stateguard snapshot) emits it, so it is refused rather than guessed at.
+ * Why each refused type flag is refused. Only '0', NUL (regular file) and '5' (directory) are
+ * accepted. ContiguousFile ('7') is a regular file to GNU tar but "reserved" to POSIX and unknown
+ * to some readers; no writer we accept (docker cp, GNU tar, stateguard snapshot) emits it, so it is
+ * refused rather than guessed at.
  */
 const TYPE_REASON: Record<string, string> = {
-  SymbolicLink: 'a symbolic link (could point anywhere on restore)',
-  Link: 'a hard link (could alias a file outside the restored tree)',
-  CharacterDevice: 'a character device',
-  BlockDevice: 'a block device',
-  FIFO: 'a FIFO (named pipe)',
-  SparseFile: 'a GNU sparse file (old-style type S)',
-  ContiguousFile: "a contiguous file (type '7'; readers disagree on it)",
-  GNUDumpDir: 'a GNU incremental dump directory',
-  ContinuationFile: 'a multi-volume continuation',
-  TapeVolumeHeader: 'a tape volume header',
-  SolarisACL: 'a Solaris ACL',
-  Inode: 'an inode-only record',
-  Unsupported: 'an unknown type',
+  '1': 'a hard link (could alias a file outside the restored tree)',
+  '2': 'a symbolic link (could point anywhere on restore)',
+  '3': 'a character device',
+  '4': 'a block device',
+  '6': 'a FIFO (named pipe)',
+  '7': "a contiguous file (type '7'; readers disagree on it)",
+  S: 'a GNU sparse file (old-style type S)',
+  D: 'a GNU incremental dump directory',
+  M: 'a multi-volume continuation',
+  V: 'a tape volume header',
+  N: 'an old GNU long-name record',
+  A: 'a Solaris ACL',
+  I: 'an inode-only record',
+  X: 'a Solaris extended header',
 };
 
-export function checkEntryType(type: string, typeKey: string | undefined): string | null {
-  if (ALLOWED_TYPES.has(type)) return null;
-  const flag = typeKey !== undefined ? ` (type flag ${JSON.stringify(typeKey)})` : '';
-  return `entry is ${TYPE_REASON[type] ?? `of type ${type}`}${flag}; only regular files and directories are accepted`;
+/** Why an entry's type flag is refused, or null for a regular file or directory. */
+export function checkTypeFlag(flag: string): string | null {
+  if (flag === '0' || flag === '\0' || flag === '5') return null;
+  const shown = JSON.stringify(flag);
+  return `entry is ${TYPE_REASON[flag] ?? 'of an unknown type'} (type flag ${shown}); only regular files and directories are accepted`;
 }
 
 const MAX_PATH_BYTES = 4096;
@@ -63,58 +63,98 @@ export function printablePath(p: string): string {
 }
 
 export type PaxParse =
-  | { kind: 'not-pax' }
   | { kind: 'pax'; records: Map<string, string> }
-  | { kind: 'malformed'; reason: string };
+  | { kind: 'malformed'; code: 'unsupported-header' | 'bad-encoding'; reason: string; entry?: string };
+
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /**
- * Parse PAX extended-header records strictly (`<len> <key>=<value>\n`, len counting the whole
- * record in bytes). The tar package silently drops a record whose length does not add up (a value
- * containing a newline, say) and falls back to the plain header's name, while other readers honour
- * or reject it: such a header could be read two ways, so we refuse it instead.
- *
- * The parser's `meta` event does not say whether the text came from a PAX header or a GNU long
- * name, so text is treated as PAX when it starts like a record (digits then a space).
+ * Parse a PAX extended header body strictly (`<len> <key>=<value>\n`, len counting the whole
+ * record in bytes) from its raw bytes. A record whose length does not add up (a value containing a
+ * newline, say) is dropped by some readers and honoured by others, a key given twice is resolved
+ * differently, and keys and values must be UTF-8 (hdrcharset is refused): such a header could be
+ * read two ways, so it is malformed here. Trailing NUL padding inside the body is tolerated by
+ * every reader.
  */
-export function parsePaxStrict(text: string): PaxParse {
-  if (!/^\d+ /.test(text)) return { kind: 'not-pax' };
-  const buf = Buffer.from(text, 'utf8');
+export function parsePaxRecords(buf: Buffer): PaxParse {
   const records = new Map<string, string>();
   let pos = 0;
   while (pos < buf.length) {
-    // Trailing NUL padding inside the body is tolerated by every reader.
     if (buf[pos] === 0 && buf.subarray(pos).every((b) => b === 0)) break;
     const space = buf.indexOf(0x20, pos);
     const digits = space === -1 ? '' : buf.toString('latin1', pos, space);
-    if (!/^[1-9]\d{0,9}$/.test(digits)) return { kind: 'malformed', reason: `bad PAX record length at byte ${pos}` };
-    const len = Number(digits);
-    const end = pos + len;
+    if (!/^[1-9]\d{0,9}$/.test(digits)) return { kind: 'malformed', code: 'unsupported-header', reason: `bad PAX record length at byte ${pos}` };
+    const end = pos + Number(digits);
     if (end > buf.length || buf[end - 1] !== 0x0a) {
-      return { kind: 'malformed', reason: `PAX record at byte ${pos} does not end where its length says` };
+      return { kind: 'malformed', code: 'unsupported-header', reason: `PAX record at byte ${pos} does not end where its length says` };
     }
-    const body = buf.toString('utf8', space + 1, end - 1);
-    const eq = body.indexOf('=');
-    if (eq <= 0) return { kind: 'malformed', reason: `PAX record at byte ${pos} has no key=value` };
-    records.set(body.slice(0, eq), body.slice(eq + 1));
+    const eq = buf.indexOf(0x3d, space + 1);
+    if (eq === -1 || eq >= end - 1 || eq === space + 1) {
+      return { kind: 'malformed', code: 'unsupported-header', reason: `PAX record at byte ${pos} has no key=value` };
+    }
+    let key: string;
+    let value: string;
+    try {
+      key = utf8.decode(buf.subarray(space + 1, eq));
+      value = utf8.decode(buf.subarray(eq + 1, end - 1));
+    } catch {
+      const rawKey = buf.toString('latin1', space + 1, eq);
+      return {
+        kind: 'malformed',
+        code: 'bad-encoding',
+        reason: `PAX record ${JSON.stringify(printablePath(rawKey))} is not valid UTF-8`,
+        entry: printablePath(buf.toString('latin1', eq + 1, end - 1).replace(/[\x80-\xff]/g, (c) => `\\x${c.charCodeAt(0).toString(16)}`)),
+      };
+    }
+    if (records.has(key)) {
+      return { kind: 'malformed', code: 'unsupported-header', reason: `PAX record ${JSON.stringify(printablePath(key))} appears twice; readers differ in which one wins` };
+    }
+    records.set(key, value);
     pos = end;
   }
   return { kind: 'pax', records };
 }
 
+/**
+ * PAX records we understand: the name, the size (which must equal the header's) and metadata that
+ * changes no path. Anything else is refused — linkpath (no links are accepted), hdrcharset (changes
+ * how names are decoded), xattrs (a capability or ACL set on restore), GNU.sparse.* (a sparse file)
+ * and keys we do not know, since readers differ in what they do with them.
+ */
+const PAX_KEYS: Record<string, RegExp> = {
+  path: /^[^]+$/,
+  size: /^\d{1,15}$/,
+  mtime: /^-?\d{1,20}(\.\d{1,9})?$/,
+  atime: /^-?\d{1,20}(\.\d{1,9})?$/,
+  ctime: /^-?\d{1,20}(\.\d{1,9})?$/,
+  uid: /^\d{1,15}$/,
+  gid: /^\d{1,15}$/,
+  uname: /^[^]*$/,
+  gname: /^[^]*$/,
+};
+
 /** Problems a set of PAX records brings by itself (before it is applied to an entry). */
 export function paxRecordProblems(records: Map<string, string>): BackupProblem[] {
   const out: BackupProblem[] = [];
+  let sparse = false;
   for (const [key, value] of records) {
     if (key.startsWith('GNU.sparse.')) {
-      out.push({ code: 'forbidden-entry-type', message: `entry is a GNU sparse file (PAX record ${key}); only regular files and directories are accepted` });
       // one sparse finding per header is enough
-      break;
+      if (!sparse) out.push({ code: 'forbidden-entry-type', message: `entry is a GNU sparse file (PAX record ${key}); only regular files and directories are accepted` });
+      sparse = true;
+      continue;
     }
-    if (key === 'size' && !/^\d+$/.test(value)) {
+    const shape = Object.hasOwn(PAX_KEYS, key) ? PAX_KEYS[key] : undefined;
+    if (!shape) {
+      out.push({ code: 'unsupported-header', message: `PAX record ${JSON.stringify(printablePath(key))} is not one stateguard accepts (only ${Object.keys(PAX_KEYS).join(', ')}); readers differ in what they do with it` });
+    } else if (value === '' && (key === 'path' || key === 'size')) {
+      out.push({ code: 'unsupported-header', message: `an empty PAX ${key} record (readers differ: "unset" or an empty value)` });
+    } else if (key === 'size' && !shape.test(value)) {
       out.push({ code: 'unsupported-header', message: `PAX size record ${JSON.stringify(value.slice(0, 40))} is not a number` });
-    }
-    if ((key === 'path' || key === 'linkpath') && value.includes('\0')) {
-      out.push({ code: 'unsafe-path', message: `PAX ${key} record contains a NUL byte`, entry: printablePath(value) });
+    } else if (key === 'path' && value.includes('\0')) {
+      out.push({ code: 'unsafe-path', message: 'PAX path record contains a NUL byte', entry: printablePath(value) });
+    } else if (!shape.test(value)) {
+      out.push({ code: 'unsupported-header', message: `PAX ${key} record ${JSON.stringify(printablePath(value.slice(0, 40)))} is not well-formed` });
     }
   }
   return out;

@@ -378,10 +378,12 @@ export async function takeSnapshot(args: {
     const fhCheck = await open(tempPath, fsc.O_RDONLY);
     let check;
     try {
-      check = await inspectArchive(fhCheck.createReadStream({ highWaterMark: 1024 * 1024, autoClose: false }), {
-        maxUncompressedBytes: Number.MAX_SAFE_INTEGER,
-        maxEntries: Number.MAX_SAFE_INTEGER,
-      });
+      // The layout too: one top-level directory per declared volume, as verify-backup requires.
+      check = await inspectArchive(
+        fhCheck.createReadStream({ highWaterMark: 1024 * 1024, autoClose: false }),
+        { maxUncompressedBytes: Number.MAX_SAFE_INTEGER, maxEntries: Number.MAX_SAFE_INTEGER },
+        { layout: { module: mod.name, volumes: targets.map((t) => t.volume) } },
+      );
     } finally {
       await fhCheck.close();
     }

@@ -29,8 +29,28 @@ export type BackupProblemCode =
   | 'parser-warning'
   /** the module declares no `backup:` section, so no archive can be accepted for it */
   | 'no-backup-config'
-  /** a PAX/GNU extension header that is malformed, oversized or could be read two ways */
-  | 'unsupported-header';
+  /** a PAX/GNU extension header that is malformed, oversized, not understood or could be read two ways */
+  | 'unsupported-header'
+  /**
+   * a ustar header restorers read differently: magic/version neither exact POSIX nor exact GNU, a
+   * prefix outside POSIX ustar, a numeric field that is not plain octal, a regular file named with a
+   * trailing '/', a directory with a body, a PAX size that disagrees with the header's size
+   */
+  | 'ambiguous-header'
+  /** a single zero block followed by more entries: restorers stop there */
+  | 'lone-zero-block'
+  /** a name (name, prefix, PAX path or GNU long name) that is not valid UTF-8 */
+  | 'bad-encoding'
+  /** the same name twice (after NFC and `./`, `//`, trailing `/` are normalised) */
+  | 'duplicate-entry'
+  /** a path that is both a file and a directory, or a file whose parent is a file */
+  | 'path-conflict'
+  /** entries, but no regular file (only directories, or only '.') */
+  | 'no-files'
+  /** the top level is not exactly the matched module's declared data volumes */
+  | 'layout-mismatch'
+  /** the module the backup's name matched declares no data volumes, so no archive has its layout */
+  | 'no-data-volumes';
 
 export interface BackupProblem {
   code: BackupProblemCode;
@@ -48,5 +68,11 @@ export interface BackupReport {
   entries: number | null;
   created_at: string | null;
   matched_module: string | null;
+  /**
+   * 'matched': a `.sha256` beside the archive names it and equals its sha256; 'absent': there is
+   * none, so integrity was not checked against anything independent of the file; null: not
+   * reached or not verified (a mismatch or an unreadable `.sha256` is also a problem).
+   */
+  checksum: 'matched' | 'absent' | null;
   problems: BackupProblem[];
 }

@@ -10,7 +10,7 @@ import { constants as fsc } from 'node:fs';
 import { lstat, open, readlink, realpath, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { ModuleDecl } from '../model/module.js';
-import { inspectArchive, type ArchiveInspection } from './archive.js';
+import { inspectArchive, type ArchiveInspection, type Layout } from './archive.js';
 import { CHECKSUM_SUFFIX, checkArchiveName } from './names.js';
 import type { BackupProblem, BackupReport } from './types.js';
 
@@ -18,6 +18,11 @@ export interface VerifyBackupInput {
   backupRef: string;
   cwd: string;
   module: ModuleDecl;
+  /**
+   * Every module's declaration: the backup's name may match a `ref_modules` parent (store-init's
+   * backups are store's), and the parent's declared data volumes are the layout the archive must have.
+   */
+  modules: readonly ModuleDecl[];
   backupRoots: string[];
   now: Date;
   maxUncompressedBytes: number;
@@ -123,6 +128,7 @@ export async function verifyBackup(input: VerifyBackupInput): Promise<BackupRepo
     entries: null,
     created_at: null,
     matched_module: null,
+    checksum: null,
     problems: [],
   };
   try {
@@ -133,6 +139,27 @@ export async function verifyBackup(input: VerifyBackupInput): Promise<BackupRepo
   }
   report.verified = report.problems.length === 0;
   return report;
+}
+
+/**
+ * The layout the archive must have: one top-level directory per declared data volume of the module
+ * the name matched (the snapshot contract, see ./snapshot.ts). A problem instead when there is none.
+ */
+function expectedLayout(matched: string, input: VerifyBackupInput): Layout | BackupProblem {
+  const decl = input.module.name === matched ? input.module : input.modules.find((m) => m.name === matched);
+  if (!decl) {
+    return {
+      code: 'layout-mismatch',
+      message: `the backup is named for module '${matched}', whose declaration was not found, so the layout it must have is unknown`,
+    };
+  }
+  if (decl.volumes.length === 0) {
+    return {
+      code: 'no-data-volumes',
+      message: `module '${matched}' (which the backup's name matched) declares no data volumes (spec.data.volumes), so no archive has its layout; a backup of it cannot be accepted`,
+    };
+  }
+  return { module: decl.name, volumes: decl.volumes.map((v) => v.volume) };
 }
 
 async function verifyInto(report: BackupReport, input: VerifyBackupInput, absRef: string): Promise<void> {
@@ -193,6 +220,16 @@ async function verifyInto(report: BackupReport, input: VerifyBackupInput, absRef
   // Never open a file outside the roots: reading it is what the roots exist to prevent.
   if (!real || !inside) return;
 
+  let layout: Layout | null = null;
+  if (report.matched_module !== null) {
+    const expected = expectedLayout(report.matched_module, input);
+    if ('code' in expected) problems.push(expected);
+    else layout = expected;
+  } else if (problems.length === 0) {
+    // Unreachable (no match always comes with a name problem), but never verify without a layout.
+    problems.push({ code: 'layout-mismatch', message: 'the backup matched no module, so the layout it must have is unknown' });
+  }
+
   let fh: FileHandle | undefined;
   try {
     try {
@@ -232,10 +269,11 @@ async function verifyInto(report: BackupReport, input: VerifyBackupInput, absRef
     let inspection: ArchiveInspection;
     const stream = fh.createReadStream({ highWaterMark: READ_CHUNK, autoClose: false, start: 0 });
     try {
-      inspection = await inspectArchive(stream, {
-        maxUncompressedBytes: input.maxUncompressedBytes,
-        maxEntries: input.maxEntries,
-      });
+      inspection = await inspectArchive(
+        stream,
+        { maxUncompressedBytes: input.maxUncompressedBytes, maxEntries: input.maxEntries },
+        { layout },
+      );
     } finally {
       stream.destroy();
     }
@@ -247,11 +285,16 @@ async function verifyInto(report: BackupReport, input: VerifyBackupInput, absRef
       if (inspection.bytesRead !== st.size) {
         problems.push({ code: 'unreadable', message: `${real} changed size while being read (${st.size} -> ${inspection.bytesRead} bytes)` });
       }
-      if (checksum && 'expected' in checksum && checksum.expected !== inspection.sha256) {
-        problems.push({
-          code: 'checksum-mismatch',
-          message: `sha256 is ${inspection.sha256} but ${path.basename(real)}${CHECKSUM_SUFFIX} says ${checksum.expected}`,
-        });
+      if (checksum && 'expected' in checksum) {
+        if (checksum.expected === inspection.sha256) report.checksum = 'matched';
+        else {
+          problems.push({
+            code: 'checksum-mismatch',
+            message: `sha256 is ${inspection.sha256} but ${path.basename(real)}${CHECKSUM_SUFFIX} says ${checksum.expected}`,
+          });
+        }
+      } else if (checksum === null) {
+        report.checksum = 'absent';
       }
     }
   } finally {

@@ -5,19 +5,27 @@ import type { BackupReport } from '../backup/types.js';
 import { cell, loadValidModules, pickModule } from './common.js';
 import { defineCommand, FAILURE_REASON_OUTPUT, JSON_INPUT, MODULES_INPUT, ROOT_INPUT } from './spec.js';
 
+/** What was checked against the `.sha256` beside the archive, in words. */
+export function checksumLine(r: BackupReport): string {
+  if (r.checksum === 'matched') return 'checksum: matched (the .sha256 beside it)';
+  if (r.checksum === 'absent') return 'checksum: no .sha256 beside it — integrity not independently checked';
+  return 'checksum: not checked';
+}
+
 export function renderBackupReport(r: BackupReport): { text: string; summary: string } {
   const lines: string[] = [];
   if (r.verified) {
     lines.push(`backup verified: ${r.path}`);
     lines.push(`  module ${r.matched_module}, taken ${r.created_at}, ${r.entries} entries, ${r.bytes} bytes (${r.uncompressed_bytes} uncompressed)`);
     lines.push(`  sha256 ${r.sha256}`);
+    lines.push(`  ${checksumLine(r)}`);
   } else {
     lines.push(`backup REJECTED: ${r.path}`);
     for (const p of r.problems) lines.push(`  [${p.code}] ${p.message}${p.entry !== undefined ? ` (entry ${JSON.stringify(p.entry)})` : ''}`);
   }
   const summary = r.verified
     ? `### stateguard verify-backup: verified\n\n| file | module | taken | entries | bytes | sha256 |\n|---|---|---|---|---|---|\n` +
-      `| ${cell(r.path)} | ${cell(r.matched_module ?? '')} | ${r.created_at} | ${r.entries} | ${r.bytes} | \`${r.sha256}\` |`
+      `| ${cell(r.path)} | ${cell(r.matched_module ?? '')} | ${r.created_at} | ${r.entries} | ${r.bytes} | \`${r.sha256}\` |\n\n${checksumLine(r)}`
     : `### stateguard verify-backup: rejected\n\n\`${cell(r.path)}\`\n\n| code | problem | entry |\n|---|---|---|\n` +
       r.problems.map((p) => `| \`${p.code}\` | ${cell(p.message)} | ${p.entry !== undefined ? `\`${cell(p.entry)}\`` : ''} |`).join('\n');
   return { text: lines.join('\n'), summary };
@@ -60,11 +68,17 @@ export const verifyBackupCommand = defineCommand({
       backupRef: opts.backupRef,
       cwd: ctx.cwd,
       module: mod,
+      modules: set.modules,
       backupRoots: opts.backupRoot,
       now: ctx.now(),
       maxUncompressedBytes: opts.maxUncompressedBytes,
       maxEntries: opts.maxEntries,
     });
+    if (report.verified && report.checksum === 'absent') {
+      ctx.log.warn(
+        `verify-backup: ${report.path} has no .sha256 beside it, so its integrity was not checked against anything independent of the file (write one with sha256sum, or take backups with stateguard snapshot)`,
+      );
+    }
     const { text, summary } = renderBackupReport(report);
     const reason = report.verified ? undefined : ('backup-rejected' as const);
     return {

@@ -93,6 +93,7 @@ export async function evaluateGuard(req: GuardRequest, deps: GuardDeps): Promise
         backupRef: req.backupRef,
         cwd: req.cwd,
         module: req.module,
+        modules: req.modules,
         backupRoots: req.backupRoots,
         now: req.now,
         maxUncompressedBytes: req.maxUncompressedBytes,

@@ -49,7 +49,28 @@ export interface HeaderSpec {
   badChecksum?: boolean;
   devmajor?: number;
   devminor?: number;
+  /** raw bytes of the name field (overrides `name` in the header; `name` still names the case) */
+  nameBytes?: Buffer;
+  /** raw bytes of the prefix field (bytes 345..500), written whatever the format */
+  prefixBytes?: Buffer;
+  /** raw 8 bytes of magic + version (bytes 257..265), overriding `format`'s */
+  magic?: Buffer | string;
+  /** raw content of numeric fields, NUL-padded to the field's width (e.g. a sign, junk, base-256) */
+  raw?: Partial<Record<NumericField, Buffer | string>>;
+  /** the checksum field's 8 bytes, written from the correct sum in a format of the test's choosing */
+  rawChecksum?: (sum: number) => string;
 }
+
+export type NumericField = 'mode' | 'uid' | 'gid' | 'size' | 'mtime' | 'devmajor' | 'devminor';
+const FIELD_AT: Record<NumericField, [number, number]> = {
+  mode: [100, 8],
+  uid: [108, 8],
+  gid: [116, 8],
+  size: [124, 12],
+  mtime: [136, 12],
+  devmajor: [329, 8],
+  devminor: [337, 8],
+};
 
 function octal(n: number, width: number): string {
   return n.toString(8).padStart(width - 1, '0') + '\0';
@@ -76,11 +97,33 @@ export function tarHeader(h: HeaderSpec): Buffer {
     b.write(octal(h.devminor ?? 0, 8), 337, 'ascii');
     if (h.prefix) b.write(h.prefix, 345, 155, 'utf8');
   }
+  if (h.nameBytes) {
+    b.fill(0, 0, 100);
+    h.nameBytes.copy(b, 0, 0, 100);
+  }
+  if (h.prefixBytes) {
+    b.fill(0, 345, 500);
+    h.prefixBytes.copy(b, 345, 0, 155);
+  }
+  if (h.magic !== undefined) {
+    b.fill(0, 257, 265);
+    (typeof h.magic === 'string' ? Buffer.from(h.magic, 'latin1') : h.magic).copy(b, 257, 0, 8);
+  }
+  for (const [field, value] of Object.entries(h.raw ?? {}) as [NumericField, Buffer | string][]) {
+    const [at, width] = FIELD_AT[field];
+    b.fill(0, at, at + width);
+    (typeof value === 'string' ? Buffer.from(value, 'latin1') : value).copy(b, at, 0, width);
+  }
   b.fill(0x20, 148, 156);
   let sum = 0;
   for (const byte of b) sum += byte;
   if (h.badChecksum) sum += 1;
-  b.write(octal(sum, 7) + ' ', 148, 'ascii');
+  if (h.rawChecksum !== undefined) {
+    b.fill(0, 148, 156);
+    Buffer.from(h.rawChecksum(sum), 'latin1').copy(b, 148, 0, 8);
+  } else {
+    b.write(octal(sum, 7) + ' ', 148, 'ascii');
+  }
   return b;
 }
 
@@ -107,15 +150,39 @@ export function paxRecord(key: string, value: string): string {
   return `${len}${rest}`;
 }
 
-/** A PAX extended header ('x', or 'g' when global) from records or raw body text. */
-export function pax(records: Record<string, string> | string, global = false): Buffer {
-  const body = typeof records === 'string' ? records : Object.entries(records).map(([k, v]) => paxRecord(k, v)).join('');
+/** One PAX record from raw value bytes (e.g. not valid UTF-8), with its self-counting length. */
+export function paxRecordBytes(key: string, value: Buffer): Buffer {
+  const rest = Buffer.concat([Buffer.from(` ${key}=`), value, Buffer.from('\n')]);
+  let len = rest.length + 1;
+  while (String(len).length + rest.length !== len) len = String(len).length + rest.length;
+  return Buffer.concat([Buffer.from(String(len)), rest]);
+}
+
+/** A PAX extended header ('x', or 'g' when global) from records or raw body text/bytes. */
+export function pax(records: Record<string, string> | string | Buffer, global = false): Buffer {
+  const body =
+    typeof records === 'string' || Buffer.isBuffer(records)
+      ? records
+      : Object.entries(records).map(([k, v]) => paxRecord(k, v)).join('');
   return entry({ name: global ? 'pax_global_header' : 'PaxHeaders/x', type: global ? 'g' : 'x' }, body);
 }
 
-/** A GNU long name ('L') or long link ('K') header carrying `longName`. */
-export function gnuLong(longName: string, kind: 'L' | 'K' = 'L'): Buffer {
-  return entry({ name: '././@LongLink', type: kind, format: 'gnu' }, `${longName}\0`);
+/** A GNU long name ('L') or long link ('K') header carrying `longName` (a string, or raw bytes). */
+export function gnuLong(longName: string | Buffer, kind: 'L' | 'K' = 'L'): Buffer {
+  const body = Buffer.isBuffer(longName) ? Buffer.concat([longName, Buffer.alloc(1)]) : `${longName}\0`;
+  return entry({ name: '././@LongLink', type: kind, format: 'gnu' }, body);
+}
+
+/**
+ * The node-tar/restorer split of issue 11: a regular-file header whose name ends in `/`, with a
+ * body that holds a header of its own. A reader that turns the entry into a directory reads the
+ * body as the next header (`decoy`, sized to swallow what follows); a reader that skips the body
+ * sees `after` instead.
+ */
+export function fileWithSlashHidingHeader(name: string, after: Buffer, type: '0' | '' | '5' = '0'): Buffer {
+  const decoy = tarHeader({ name: 'store-data/decoy', type: '0', size: 1024 });
+  const body = Buffer.concat([decoy, Buffer.alloc(512)]);
+  return Buffer.concat([tarHeader({ name, type, size: body.length }), body, after]);
 }
 
 export const END = Buffer.alloc(1024);
@@ -146,16 +213,18 @@ export function badCrc(gzipped: Buffer): Buffer {
 export function zerosBomb(total: number): Buffer {
   const chunk = Buffer.alloc(1024 * 1024);
   const member = zlib.gzipSync(chunk, { level: 9 });
-  const parts: Buffer[] = [zlib.gzipSync(tarHeader({ name: 'big', type: '0', size: total }))];
+  const parts: Buffer[] = [zlib.gzipSync(tarHeader({ name: 'store-data/big', type: '0', size: total }))];
   for (let done = 0; done < total; done += chunk.length) parts.push(member);
   return Buffer.concat(parts);
 }
 
-/** Many empty files: a tiny archive with a huge entry count. */
+/**
+ * Many empty files: a tiny archive with a huge entry count. Names are distinct and inside the
+ * `store-data` volume, so the entry cap is the only rule they break.
+ */
 export function entryCountBomb(count: number): Buffer {
-  const one = tarHeader({ name: 'f', type: '0', size: 0 });
-  const gzip = zlib.gzipSync(Buffer.concat(Array.from({ length: count }, () => one)), { level: 9 });
-  return gzip;
+  const headers = Array.from({ length: count }, (_, i) => tarHeader({ name: `store-data/${i}`, type: '0', size: 0 }));
+  return zlib.gzipSync(Buffer.concat(headers), { level: 9 });
 }
 
 /** Build a directory of files under a temp dir and archive it with GNU tar in `format`. */

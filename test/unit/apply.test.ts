@@ -79,6 +79,7 @@ const VERIFIED_BACKUP: BackupReport = {
   entries: 3,
   created_at: '2026-01-01T00:00:00Z',
   matched_module: 'store',
+  checksum: 'matched',
   problems: [],
 };
 

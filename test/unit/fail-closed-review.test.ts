@@ -40,7 +40,7 @@ function engine(): FakeRuntime {
 /** A fresh, valid backup of `store` under its own backup root. */
 function backup(): { root: string; file: string } {
   const name = `store-${formatStamp(new Date(Date.now() - 60_000))}.tar.gz`;
-  const root = tempRepo({ [name]: gz(tar(dir('data/'), file('data/f', 'x'))) }, 'sg-fc-bk-');
+  const root = tempRepo({ [name]: gz(tar(dir('store-data/'), file('store-data/f', 'x'))) }, 'sg-fc-bk-');
   return { root, file: path.join(root, name) };
 }
 

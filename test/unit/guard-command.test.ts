@@ -105,10 +105,11 @@ async function tinyArchive(): Promise<Buffer> {
   const { mkdtempSync, writeFileSync, readFileSync, rmSync, mkdirSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const dir = mkdtempSync(path.join(tmpdir(), 'sg-guard-bk-'));
-  mkdirSync(path.join(dir, 'data'));
-  writeFileSync(path.join(dir, 'data', 'f'), 'x');
+  // the layout of examples/platform's store: one top-level directory per declared volume
+  mkdirSync(path.join(dir, 'store-data'));
+  writeFileSync(path.join(dir, 'store-data', 'f'), 'x');
   const file = path.join(dir, 'a.tar.gz');
-  await tar.c({ gzip: true, file, cwd: dir, portable: true }, ['data']);
+  await tar.c({ gzip: true, file, cwd: dir, portable: true }, ['store-data']);
   const buf = readFileSync(file);
   rmSync(dir, { recursive: true, force: true });
   return buf;

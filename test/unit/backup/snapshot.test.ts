@@ -120,7 +120,7 @@ describe('snapshot (fake engine)', () => {
     ]);
 
     for (const mod of [STORE, STORE_INIT]) {
-      const v = await verifyBackup({ backupRef: r.path, cwd: dirOut, module: mod, backupRoots: [dirOut], now: NOW, maxEntries: 1000, maxUncompressedBytes: 1e9 });
+      const v = await verifyBackup({ backupRef: r.path, cwd: dirOut, module: mod, modules: [STORE, STORE_INIT], backupRoots: [dirOut], now: NOW, maxEntries: 1000, maxUncompressedBytes: 1e9 });
       expect(v.problems).toEqual([]);
       expect(v).toMatchObject({ verified: true, sha256: r.sha256, entries: 7, matched_module: 'store' });
     }

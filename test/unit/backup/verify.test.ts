@@ -13,6 +13,7 @@ import { verifyBackup } from '../../../src/backup/verify.js';
 import { inspectArchive } from '../../../src/backup/archive.js';
 import type { BackupProblemCode } from '../../../src/backup/types.js';
 import type { ModuleDecl } from '../../../src/model/module.js';
+import { renderBackupReport } from '../../../src/commands/verify-backup.js';
 import {
   END,
   badCrc,
@@ -22,10 +23,12 @@ import {
   file,
   gnuLong,
   gnuTarArchive,
+  fileWithSlashHidingHeader,
   gz,
   moduleDecl,
   pax,
   paxRecord,
+  paxRecordBytes,
   tar,
   tarHeader,
   zerosBomb,
@@ -43,8 +46,10 @@ function tempDir(prefix = 'sg-backup-'): string {
 
 const NOW = new Date('2026-03-10T12:00:00Z');
 const STAMP = '20260310T110000Z'; // one hour before NOW
-const STORE = moduleDecl('store', { refModules: ['store'], maxAgeHours: 24 });
+const STORE = moduleDecl('store', { refModules: ['store'], maxAgeHours: 24 }, [{ volume: 'store-data', path: '/data' }]);
+/** a sidecar: its backups are the store's (ref_modules), and it declares no data volumes itself */
 const STORE_INIT = moduleDecl('store-init', { refModules: ['store'], maxAgeHours: 24 });
+const MODULES = [STORE, STORE_INIT];
 const LIMITS = { maxUncompressedBytes: 64 * 1024 ** 3, maxEntries: 1_000_000 };
 
 /** A good, small archive: a volume dir with two files. */
@@ -52,7 +57,14 @@ const GOOD = gz(tar(dir('store-data/'), file('store-data/a.txt', 'hello\n'), fil
 
 async function verify(
   content: Buffer | null,
-  opts: { name?: string; module?: ModuleDecl; sha256File?: string; limits?: Partial<typeof LIMITS>; roots?: string[] } = {},
+  opts: {
+    name?: string;
+    module?: ModuleDecl;
+    modules?: ModuleDecl[];
+    sha256File?: string;
+    limits?: Partial<typeof LIMITS>;
+    roots?: string[];
+  } = {},
 ) {
   const root = tempDir();
   const name = opts.name ?? `store-${STAMP}.tar.gz`;
@@ -62,6 +74,7 @@ async function verify(
     backupRef: path.join(root, name),
     cwd: root,
     module: opts.module ?? STORE,
+    modules: opts.modules ?? MODULES,
     backupRoots: opts.roots ?? [root],
     now: NOW,
     ...LIMITS,
@@ -178,7 +191,7 @@ describe('verify-backup: hostile archives are rejected with a stable code', () =
         yield bomb.subarray(off, off + chunk);
       }
     }
-    const inspection = await inspectArchive(source(), { maxUncompressedBytes: cap, maxEntries: 10 });
+    const inspection = await inspectArchive(source(), { maxUncompressedBytes: cap, maxEntries: 10 }, { layout: { module: 'store', volumes: ['store-data'] } });
     expect(inspection.problems.map((p) => p.code)).toEqual(['too-large']);
     expect(inspection.readToEnd).toBe(false);
     // 8 MiB of zeros is ~8 KiB of gzip; allow a few read chunks of slack, far below the 2 MiB file.
@@ -196,8 +209,10 @@ describe('verify-backup: hostile archives are rejected with a stable code', () =
   it('keeps at most 100 problems and counts the rest', async () => {
     const many = Array.from({ length: 150 }, (_, i) => file(`../${i}`));
     const r = await verify(gz(tar(...many)));
-    expect(r.problems).toHaveLength(101);
+    // the archive also lacks the declared volume store-data: that finding comes last, and is counted
+    expect(r.problems).toHaveLength(102);
     expect(r.problems[100]).toMatchObject({ code: 'unsafe-path', message: '50 more problems of this kind not listed' });
+    expect(r.problems[101]).toMatchObject({ code: 'layout-mismatch', message: '1 more problem of this kind not listed' });
   });
 });
 
@@ -278,7 +293,7 @@ describe('verify-backup: where the file is, what it is called, its checksum', ()
     const target = path.join(outside, `store-${STAMP}.tar.gz`);
     writeFileSync(target, GOOD);
     symlinkSync(target, path.join(root, `store-${STAMP}.tar.gz`));
-    const r = await verifyBackup({ backupRef: path.join(root, `store-${STAMP}.tar.gz`), cwd: root, module: STORE, backupRoots: [root], now: NOW, ...LIMITS });
+    const r = await verifyBackup({ backupRef: path.join(root, `store-${STAMP}.tar.gz`), cwd: root, module: STORE, modules: MODULES, backupRoots: [root], now: NOW, ...LIMITS });
     expect(r.verified).toBe(false);
     expect(codes(r)).toEqual(['outside-backup-root']);
     expect(r.path).toBe(target);
@@ -289,7 +304,7 @@ describe('verify-backup: where the file is, what it is called, its checksum', ()
     const root = tempDir();
     writeFileSync(path.join(root, `store-${STAMP}.tar.gz`), GOOD);
     symlinkSync(`store-${STAMP}.tar.gz`, path.join(root, 'latest.tar.gz'));
-    const r = await verifyBackup({ backupRef: 'latest.tar.gz', cwd: root, module: STORE, backupRoots: ['.'], now: NOW, ...LIMITS });
+    const r = await verifyBackup({ backupRef: 'latest.tar.gz', cwd: root, module: STORE, modules: MODULES, backupRoots: ['.'], now: NOW, ...LIMITS });
     expect(r.problems).toEqual([]);
     expect(r.verified).toBe(true);
   });
@@ -299,7 +314,7 @@ describe('verify-backup: where the file is, what it is called, its checksum', ()
     const linkParent = tempDir();
     writeFileSync(path.join(real, `store-${STAMP}.tar.gz`), GOOD);
     symlinkSync(real, path.join(linkParent, 'backups'));
-    const r = await verifyBackup({ backupRef: path.join(linkParent, 'backups', `store-${STAMP}.tar.gz`), cwd: '/', module: STORE, backupRoots: [path.join(linkParent, 'backups')], now: NOW, ...LIMITS });
+    const r = await verifyBackup({ backupRef: path.join(linkParent, 'backups', `store-${STAMP}.tar.gz`), cwd: '/', module: STORE, modules: MODULES, backupRoots: [path.join(linkParent, 'backups')], now: NOW, ...LIMITS });
     expect(r.verified).toBe(true);
   });
 
@@ -308,21 +323,21 @@ describe('verify-backup: where the file is, what it is called, its checksum', ()
     const root = path.join(parent, 'backups');
     mkdirSync(root);
     writeFileSync(path.join(parent, `store-${STAMP}.tar.gz`), GOOD);
-    const r = await verifyBackup({ backupRef: `backups/../store-${STAMP}.tar.gz`, cwd: parent, module: STORE, backupRoots: ['backups'], now: NOW, ...LIMITS });
+    const r = await verifyBackup({ backupRef: `backups/../store-${STAMP}.tar.gz`, cwd: parent, module: STORE, modules: MODULES, backupRoots: ['backups'], now: NOW, ...LIMITS });
     expect(r.verified).toBe(false);
     expect(codes(r)).toEqual(['outside-backup-root']);
   });
 
   it('the root itself is not a backup', async () => {
     const root = tempDir();
-    const r = await verifyBackup({ backupRef: root, cwd: root, module: STORE, backupRoots: [root], now: NOW, ...LIMITS });
+    const r = await verifyBackup({ backupRef: root, cwd: root, module: STORE, modules: MODULES, backupRoots: [root], now: NOW, ...LIMITS });
     expect(codes(r)).toContain('outside-backup-root');
   });
 
   it('a directory', async () => {
     const root = tempDir();
     mkdirSync(path.join(root, `store-${STAMP}.tar.gz`));
-    const r = await verifyBackup({ backupRef: `store-${STAMP}.tar.gz`, cwd: root, module: STORE, backupRoots: [root], now: NOW, ...LIMITS });
+    const r = await verifyBackup({ backupRef: `store-${STAMP}.tar.gz`, cwd: root, module: STORE, modules: MODULES, backupRoots: [root], now: NOW, ...LIMITS });
     expect(r.verified).toBe(false);
     expect(codes(r)).toEqual(['not-a-regular-file']);
   });
@@ -330,13 +345,13 @@ describe('verify-backup: where the file is, what it is called, its checksum', ()
   it('a FIFO is refused without hanging', async () => {
     const root = tempDir();
     execFileSync('mkfifo', [path.join(root, `store-${STAMP}.tar.gz`)]);
-    const r = await verifyBackup({ backupRef: `store-${STAMP}.tar.gz`, cwd: root, module: STORE, backupRoots: [root], now: NOW, ...LIMITS });
+    const r = await verifyBackup({ backupRef: `store-${STAMP}.tar.gz`, cwd: root, module: STORE, modules: MODULES, backupRoots: [root], now: NOW, ...LIMITS });
     expect(codes(r)).toEqual(['not-a-regular-file']);
   });
 
   it('a missing file', async () => {
     const root = tempDir();
-    const r = await verifyBackup({ backupRef: `store-${STAMP}.tar.gz`, cwd: root, module: STORE, backupRoots: [root], now: NOW, ...LIMITS });
+    const r = await verifyBackup({ backupRef: `store-${STAMP}.tar.gz`, cwd: root, module: STORE, modules: MODULES, backupRoots: [root], now: NOW, ...LIMITS });
     expect(r.verified).toBe(false);
     expect(codes(r)).toEqual(['not-found']);
   });
@@ -361,7 +376,7 @@ describe('verify-backup: where the file is, what it is called, its checksum', ()
   });
 
   it('an empty backup-ref', async () => {
-    const r = await verifyBackup({ backupRef: '', cwd: '/', module: STORE, backupRoots: ['/'], now: NOW, ...LIMITS });
+    const r = await verifyBackup({ backupRef: '', cwd: '/', module: STORE, modules: MODULES, backupRoots: ['/'], now: NOW, ...LIMITS });
     expect(codes(r)).toEqual(['not-found']);
   });
 });
@@ -401,13 +416,16 @@ describe('verify-backup: good archives are accepted', () => {
     const root = tempDir();
     const ref = path.join(root, `store-${STAMP}.tar.gz`);
     execFileSync('cp', [out, ref]);
-    const r = await verifyBackup({ backupRef: ref, cwd: root, module: STORE, backupRoots: [root], now: NOW, ...LIMITS });
+    const r = await verifyBackup({ backupRef: ref, cwd: root, module: STORE, modules: MODULES, backupRoots: [root], now: NOW, ...LIMITS });
     expect(r.problems).toEqual([]);
     expect(r.entries).toBe(3);
   });
 
   it('hand-built: PAX long path, ./ prefix, old-style file type, empty file', async () => {
-    const archive = gz(tar(dir('./'), pax({ path: `./${'p/'.repeat(100)}f` }), file('short'), entry({ name: 'old', type: '' }, 'x'), file('e', '')));
+    // every name inside the declared volume store-data (the layout rule)
+    const archive = gz(
+      tar(dir('./'), pax({ path: `./store-data/${'p/'.repeat(100)}f` }), file('short'), entry({ name: 'store-data/old', type: '' }, 'x'), file('./store-data/e', '')),
+    );
     const r = await verify(archive);
     expect(r.problems).toEqual([]);
     expect(r.entries).toBe(4);
@@ -419,19 +437,253 @@ describe('verify-backup: good archives are accepted', () => {
     expect(r).toMatchObject({ verified: true, matched_module: 'store', entries: 3 });
   });
 
-  it('the sidecar’s own name is accepted too', async () => {
+  it('the sidecar’s own name matches, but a module without data volumes accepts no archive', async () => {
+    // Before the layout rule this verified: an archive named for store-init was accepted whatever
+    // it held. store-init declares no data volumes, so no archive has its layout.
     const r = await verify(GOOD, { module: STORE_INIT, name: `store-init-${STAMP}.tar.gz` });
-    expect(r.verified).toBe(true);
+    expect(r.verified).toBe(false);
     expect(r.matched_module).toBe('store-init');
+    expect(codes(r)).toEqual(['no-data-volumes']);
   });
 
   it('a relative ref and root resolve against cwd', async () => {
     const cwd = tempDir();
     mkdirSync(path.join(cwd, 'backups'));
     writeFileSync(path.join(cwd, 'backups', `store-${STAMP}.tar.gz`), GOOD);
-    const r = await verifyBackup({ backupRef: `backups/store-${STAMP}.tar.gz`, cwd, module: STORE, backupRoots: ['backups'], now: NOW, ...LIMITS });
+    const r = await verifyBackup({ backupRef: `backups/store-${STAMP}.tar.gz`, cwd, module: STORE, modules: MODULES, backupRoots: ['backups'], now: NOW, ...LIMITS });
     expect(r.verified).toBe(true);
     expect(r.path).toBe(path.join(cwd, 'backups', `store-${STAMP}.tar.gz`));
     expect(r.uncompressed_bytes).toBe(10240);
+  });
+});
+
+/**
+ * Issue 11: archives node-tar reads one way and GNU tar / busybox / Go archive/tar (docker cp) /
+ * Python tarfile read another. Each is built byte by byte and must be rejected; `fine` is a clean
+ * entry so the archive is otherwise acceptable (the right layout, a regular file).
+ */
+const fine = (): Buffer => Buffer.concat([dir('store-data/'), file('store-data/ok', 'ok\n')]);
+const SYMLINK_TO_ETC = entry({ name: 'store-data/etc', type: '2', linkname: '/etc' });
+const ZERO_BLOCK = Buffer.alloc(512);
+const bytes = (...parts: Array<string | number[]>): Buffer =>
+  Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : Buffer.from(p))));
+const OVERLONG_DOTS = bytes('store-data/', [0xc0, 0xae, 0xc0, 0xae], '/x'); // "..", encoded overlong
+
+const readersDisagree: HostileCase[] = [
+  // a regular file whose name ends in '/': a directory to node-tar (body read as headers), a file to restorers
+  { name: "type '0' named x/ whose body hides a header", archive: () => gz(tar(fine(), fileWithSlashHidingHeader('store-data/x/', SYMLINK_TO_ETC))), code: 'ambiguous-header' },
+  { name: 'type NUL named x/ whose body hides a header', archive: () => gz(tar(fine(), fileWithSlashHidingHeader('store-data/x/', SYMLINK_TO_ETC, ''))), code: 'ambiguous-header' },
+  { name: 'the symlink after such a body is seen', archive: () => gz(tar(fine(), fileWithSlashHidingHeader('store-data/x/', SYMLINK_TO_ETC))), code: 'forbidden-entry-type' },
+  { name: 'a directory with a non-zero size whose body hides a header', archive: () => gz(tar(fine(), fileWithSlashHidingHeader('store-data/x/', SYMLINK_TO_ETC, '5'))), code: 'ambiguous-header' },
+  { name: "type '0' named x/ with size 0", archive: () => gz(tar(fine(), entry({ name: 'store-data/x/', type: '0' }))), code: 'ambiguous-header' },
+  // magic and version: which readers use the prefix field
+  { name: "POSIX magic with version 'xx' and a prefix", archive: () => gz(tar(fine(), file('evil', 'x', { prefix: '../../../tmp', magic: 'ustar\0xx' }))), code: 'ambiguous-header' },
+  { name: "GNU magic with version '00' and a prefix", archive: () => gz(tar(fine(), file('evil', 'x', { prefix: '../../../tmp', magic: 'ustar 00' }))), code: 'ambiguous-header' },
+  { name: 'v7 (no magic) with bytes in the prefix field', archive: () => gz(tar(fine(), file('evil', 'x', { format: 'v7', prefixBytes: Buffer.from('../../../tmp') }))), code: 'ambiguous-header' },
+  { name: 'GNU magic with bytes in the prefix area', archive: () => gz(tar(fine(), file('evil', 'x', { format: 'gnu', prefixBytes: Buffer.from('../../../tmp') }))), code: 'ambiguous-header' },
+  { name: 'v7 (no magic) at all', archive: () => gz(tar(fine(), file('store-data/v7', 'x', { format: 'v7' }))), code: 'ambiguous-header' },
+  { name: "magic 'ustaR'", archive: () => gz(tar(fine(), file('store-data/m', 'x', { magic: 'ustaR\x0000' }))), code: 'ambiguous-header' },
+  // numeric fields that are not plain octal
+  { name: "size with a '+' sign", archive: () => gz(tar(fine(), file('store-data/n', 'data\n', { raw: { size: '+0000000005' } }))), code: 'ambiguous-header' },
+  { name: "size with a '-' sign", archive: () => gz(tar(fine(), file('store-data/n', '', { raw: { size: '-0000000000' } }))), code: 'ambiguous-header' },
+  { name: 'size with junk after the digits', archive: () => gz(tar(fine(), file('store-data/n', 'data\n', { raw: { size: '00000000005x' } }))), code: 'ambiguous-header' },
+  { name: 'size with junk after its NUL', archive: () => gz(tar(fine(), file('store-data/n', 'data\n', { raw: { size: '0000000005\0x' } }))), code: 'ambiguous-header' },
+  { name: 'size with a space between digits', archive: () => gz(tar(fine(), file('store-data/n', 'data\n', { raw: { size: '0000 000005' } }))), code: 'ambiguous-header' },
+  { name: 'size in base-256', archive: () => gz(tar(fine(), file('store-data/n', 'data\n', { raw: { size: Buffer.from([0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5]) } }))), code: 'ambiguous-header' },
+  { name: 'an empty size field', archive: () => gz(tar(fine(), file('store-data/n', '', { raw: { size: '' } }))), code: 'ambiguous-header' },
+  { name: 'mode with junk', archive: () => gz(tar(fine(), file('store-data/n', 'x', { raw: { mode: '0000644x' } }))), code: 'ambiguous-header' },
+  { name: 'a negative mtime', archive: () => gz(tar(fine(), file('store-data/n', 'x', { raw: { mtime: '-0000000001' } }))), code: 'ambiguous-header' },
+  { name: 'uid with a space between digits', archive: () => gz(tar(fine(), file('store-data/n', 'x', { raw: { uid: '000 000' } }))), code: 'ambiguous-header' },
+  { name: "gid with a '+' sign", archive: () => gz(tar(fine(), file('store-data/n', 'x', { raw: { gid: '+000000' } }))), code: 'ambiguous-header' },
+  { name: 'devmajor with junk (Python refuses, GNU tar ignores it)', archive: () => gz(tar(fine(), file('store-data/n', 'x', { raw: { devmajor: 'zz' } }))), code: 'ambiguous-header' },
+  { name: 'checksum field with junk after its NUL', archive: () => gz(tar(fine(), file('store-data/n', 'x', { rawChecksum: (sum) => `${sum.toString(8).padStart(6, '0')}\0x` }))), code: 'ambiguous-header' },
+  { name: "checksum field with a '+' sign", archive: () => gz(tar(fine(), file('store-data/n', 'x', { rawChecksum: (sum) => `+${sum.toString(8).padStart(5, '0')}\0 ` }))), code: 'ambiguous-header' },
+  // a lone zero block: restorers stop there
+  { name: 'a lone zero block, then a symlink', archive: () => gz(Buffer.concat([fine(), ZERO_BLOCK, SYMLINK_TO_ETC, END])), code: 'lone-zero-block' },
+  { name: 'a lone zero block, then a clean file', archive: () => gz(Buffer.concat([fine(), ZERO_BLOCK, file('store-data/later'), END])), code: 'lone-zero-block' },
+  // PAX size against the header size
+  { name: 'PAX size larger than the header size, swallowing a symlink header', archive: () => gz(tar(fine(), pax({ size: '512' }), file('store-data/b', ''), SYMLINK_TO_ETC)), code: 'ambiguous-header' },
+  { name: 'PAX size smaller than the header size', archive: () => gz(tar(fine(), pax({ size: '0' }), file('store-data/b', 'data'))), code: 'ambiguous-header' },
+  // extension headers we do not understand, or that could be combined two ways
+  { name: 'a GNU long name and a PAX header for one entry', archive: () => gz(tar(fine(), gnuLong('store-data/l'), pax({ path: 'store-data/p' }), file('store-data/f'))), code: 'unsupported-header' },
+  { name: 'two PAX headers for one entry', archive: () => gz(tar(fine(), pax({ path: 'store-data/p' }), pax({ path: 'store-data/q' }), file('store-data/f'))), code: 'unsupported-header' },
+  { name: 'two GNU long names for one entry', archive: () => gz(tar(fine(), gnuLong('store-data/l'), gnuLong('store-data/m'), file('store-data/f'))), code: 'unsupported-header' },
+  { name: 'a PAX xattr record (a capability on restore)', archive: () => gz(tar(fine(), pax({ 'SCHILY.xattr.security.capability': 'x' }), file('store-data/f'))), code: 'unsupported-header' },
+  { name: 'a PAX linkpath on a file', archive: () => gz(tar(fine(), pax({ linkpath: '/etc' }), file('store-data/f'))), code: 'unsupported-header' },
+  { name: 'PAX hdrcharset=BINARY', archive: () => gz(tar(fine(), pax({ hdrcharset: 'BINARY', path: 'store-data/p' }), file('store-data/f'))), code: 'unsupported-header' },
+  { name: 'a PAX path given twice', archive: () => gz(tar(fine(), pax(paxRecord('path', 'store-data/p') + paxRecord('path', 'store-data/q')), file('store-data/f'))), code: 'unsupported-header' },
+  { name: 'an empty PAX path', archive: () => gz(tar(fine(), pax({ path: '' }), file('store-data/f'))), code: 'unsupported-header' },
+  { name: 'an extension header with no entry after it', archive: () => gz(tar(fine(), pax({ path: 'store-data/p' }))), code: 'unsupported-header' },
+  { name: 'a GNU long name in a header without GNU magic', archive: () => gz(tar(fine(), entry({ name: '././@LongLink', type: 'L' }, 'store-data/l\0'), file('store-data/f'))), code: 'unsupported-header' },
+  { name: 'a GNU long name with bytes after its NUL', archive: () => gz(tar(fine(), entry({ name: '././@LongLink', type: 'L', format: 'gnu' }, 'store-data/l\0../x'), file('store-data/f'))), code: 'unsupported-header' },
+  { name: 'an extension header with an empty name field (busybox: end of archive)', archive: () => gz(tar(fine(), entry({ name: '', type: 'x' }, paxRecord('path', 'store-data/p')), file('store-data/f'))), code: 'ambiguous-header' },
+  { name: "a PAX mtime that is not a number (node-tar's writer emits a Date string)", archive: () => gz(tar(fine(), pax({ mtime: 'Sun Nov 29 2026 14:29:27 GMT+0000', path: `store-data/${'n'.repeat(120)}` }), file('store-data/f'))), code: 'unsupported-header' },
+  // the plain ustar name is what a reader that skips the extension uses: it must be safe too
+  { name: 'an unsafe ustar name under a PAX path', archive: () => gz(tar(fine(), pax({ path: 'store-data/p' }), file('../../evil'))), code: 'unsafe-path' },
+  { name: 'an unsafe ustar name under a GNU long name', archive: () => gz(tar(fine(), gnuLong('store-data/l'), file('/etc/evil'))), code: 'unsafe-path' },
+  // names that are not valid UTF-8 (decoded with a fatal decoder on the raw bytes)
+  { name: 'overlong UTF-8 for ".." in the name field', archive: () => gz(tar(fine(), file('overlong', 'x', { nameBytes: OVERLONG_DOTS }))), code: 'bad-encoding' },
+  { name: 'a 0xff byte in the name field', archive: () => gz(tar(fine(), file('ff', 'x', { nameBytes: bytes('store-data/', [0xff]) }))), code: 'bad-encoding' },
+  { name: 'an encoded UTF-16 surrogate in the name field', archive: () => gz(tar(fine(), file('surrogate', 'x', { nameBytes: bytes('store-data/', [0xed, 0xa0, 0x80]) }))), code: 'bad-encoding' },
+  { name: 'overlong UTF-8 in the prefix field', archive: () => gz(tar(fine(), file('x', 'x', { prefixBytes: OVERLONG_DOTS }))), code: 'bad-encoding' },
+  { name: 'overlong UTF-8 in a PAX path', archive: () => gz(tar(fine(), pax(paxRecordBytes('path', OVERLONG_DOTS)), file('store-data/f'))), code: 'bad-encoding' },
+  { name: 'overlong UTF-8 in a GNU long name', archive: () => gz(tar(fine(), gnuLong(OVERLONG_DOTS), file('store-data/f'))), code: 'bad-encoding' },
+  // duplicates, and a path that is both a file and a directory
+  { name: 'the same file twice', archive: () => gz(tar(fine(), file('store-data/a'), file('store-data/a', 'other'))), code: 'duplicate-entry' },
+  { name: 'a file and its ./ twin', archive: () => gz(tar(fine(), file('store-data/a'), file('./store-data/a'))), code: 'duplicate-entry' },
+  { name: 'a file and its /./ twin', archive: () => gz(tar(fine(), file('store-data/a'), file('store-data/./a'))), code: 'duplicate-entry' },
+  { name: 'a file and its // twin', archive: () => gz(tar(fine(), file('store-data/a'), file('store-data//a'))), code: 'duplicate-entry' },
+  { name: 'two names equal after NFC', archive: () => gz(tar(fine(), file('store-data/\u00e9'), file('store-data/e\u0301'))), code: 'duplicate-entry' },
+  { name: 'a directory with and without its trailing slash', archive: () => gz(tar(fine(), dir('store-data/d/'), dir('store-data/d'))), code: 'duplicate-entry' },
+  { name: 'a file, then a file under it', archive: () => gz(tar(fine(), file('store-data/a'), file('store-data/a/b'))), code: 'path-conflict' },
+  { name: 'a file under a path, then a file at the path', archive: () => gz(tar(fine(), file('store-data/a/b'), file('store-data/a'))), code: 'path-conflict' },
+  { name: 'a directory, then a file of the same name', archive: () => gz(tar(fine(), dir('store-data/a/'), file('store-data/a'))), code: 'path-conflict' },
+  { name: 'a file, then a directory of the same name', archive: () => gz(tar(fine(), file('store-data/a'), dir('store-data/a/'))), code: 'path-conflict' },
+  // content
+  { name: 'directories only', archive: () => gz(tar(dir('store-data/'), dir('store-data/sub/'))), code: 'no-files' },
+  { name: "only '.'", archive: () => gz(tar(dir('./'))), code: 'no-files' },
+];
+
+describe('verify-backup: archives readers could read two ways are rejected (issue 11)', () => {
+  it.each(readersDisagree)('$name -> $code', async ({ archive, code }) => {
+    const r = await verify(archive());
+    expect(r.verified).toBe(false);
+    expect(codes(r)).toContain(code);
+  });
+
+  it('the clean part of those archives verifies on its own (so each case fails for its own reason)', async () => {
+    const r = await verify(gz(tar(fine())));
+    expect(r.problems).toEqual([]);
+    expect(r.verified).toBe(true);
+  });
+
+  it('a name starting with a byte-order mark keeps it (the decoder must not swallow it)', async () => {
+    const r = await verify(gz(tar(fine(), file('bom', 'x', { nameBytes: bytes([0xef, 0xbb, 0xbf], 'store-data') }))));
+    // "\uFEFFstore-data" is not the volume "store-data": a top-level entry outside the layout
+    expect(codes(r)).toContain('layout-mismatch');
+  });
+});
+
+describe('verify-backup: the layout is the matched module’s declared data volumes', () => {
+  const TWO = moduleDecl('cache', { refModules: ['cache'], maxAgeHours: 24 }, [
+    { volume: 'cache-a', path: '/a' },
+    { volume: 'cache-b', path: '/b' },
+  ]);
+  const TWO_INIT = moduleDecl('cache-init', { refModules: ['cache'], maxAgeHours: 24 });
+  const ALL = [STORE, STORE_INIT, TWO, TWO_INIT];
+  const twoVolumes = (): Buffer => gz(tar(dir('cache-a/'), file('cache-a/x'), dir('cache-b/'), file('cache-b/y')));
+
+  it.each([
+    ['volume directory entries and files', gz(tar(dir('store-data/'), file('store-data/x')))],
+    ['./ prefixed names', gz(tar(dir('./store-data/'), file('./store-data/x')))],
+    ["a '.' root entry first (tar -C dir .)", gz(tar(dir('./'), dir('./store-data/'), file('./store-data/x')))],
+    ['files without a directory entry for the volume', gz(tar(file('store-data/x'), file('store-data/d/y')))],
+  ])('good: %s', async (_, archive) => {
+    const r = await verify(archive);
+    expect(r.problems).toEqual([]);
+  });
+
+  it.each([
+    ['an extra top-level directory', gz(tar(fine(), dir('other/'), file('other/x'))), /other.*not a declared data volume/],
+    ['a top-level regular file', gz(tar(fine(), file('README'))), /README.*regular file at the top level/],
+    ['the volume as a regular file', gz(tar(file('store-data'))), /store-data.*regular file at the top level/],
+    ['a volume of another module', gz(tar(fine(), dir('cache-a/'), file('cache-a/x'))), /cache-a.*not a declared data volume/],
+  ])('rejected: %s', async (_, archive, message) => {
+    const r = await verify(archive, { modules: ALL });
+    expect(r.verified).toBe(false);
+    expect(codes(r)).toContain('layout-mismatch');
+    expect(r.problems.find((p) => p.code === 'layout-mismatch')?.message).toMatch(message);
+  });
+
+  it('a declared volume missing from the archive', async () => {
+    const r = await verify(gz(tar(dir('cache-a/'), file('cache-a/x'))), { module: TWO, modules: ALL, name: `cache-${STAMP}.tar.gz` });
+    expect(codes(r)).toEqual(['layout-mismatch']);
+    expect(r.problems[0]!.message).toMatch(/cache-b.*missing/);
+  });
+
+  it('both volumes present: verified', async () => {
+    const r = await verify(twoVolumes(), { module: TWO, modules: ALL, name: `cache-${STAMP}.tar.gz` });
+    expect(r.problems).toEqual([]);
+  });
+
+  it("a sidecar's backup named for its ref_modules parent must have the parent's layout", async () => {
+    const good = await verify(twoVolumes(), { module: TWO_INIT, modules: ALL, name: `cache-${STAMP}.tar.gz` });
+    expect(good.problems).toEqual([]);
+    expect(good).toMatchObject({ verified: true, matched_module: 'cache' });
+    const wrong = await verify(GOOD, { module: TWO_INIT, modules: ALL, name: `cache-${STAMP}.tar.gz` });
+    expect(codes(wrong)).toEqual(['layout-mismatch']);
+  });
+
+  it('a module that declares no data volumes accepts no archive', async () => {
+    const r = await verify(GOOD, { module: STORE_INIT, name: `store-init-${STAMP}.tar.gz` });
+    expect(r.verified).toBe(false);
+    expect(codes(r)).toEqual(['no-data-volumes']);
+    expect(r.problems[0]!.message).toMatch(/store-init.*declares no data volumes/);
+  });
+
+  it('a matched module missing from the declarations accepts no archive', async () => {
+    const r = await verify(GOOD, { module: STORE_INIT, modules: [STORE_INIT] });
+    expect(r.verified).toBe(false);
+    expect(codes(r)).toEqual(['layout-mismatch']);
+  });
+});
+
+describe('verify-backup: whether a .sha256 was checked is reported', () => {
+  const hex = createHash('sha256').update(GOOD).digest('hex');
+
+  it("a matching .sha256: checksum 'matched', said in the text", async () => {
+    const r = await verify(GOOD, { sha256File: `${hex}  store-${STAMP}.tar.gz\n` });
+    expect(r).toMatchObject({ verified: true, checksum: 'matched' });
+    expect(JSON.parse(JSON.stringify(r))).toMatchObject({ checksum: 'matched' });
+    expect(renderBackupReport(r).text).toContain('checksum: matched');
+  });
+
+  it("no .sha256: verified, checksum 'absent', and the text says integrity was not independently checked", async () => {
+    const r = await verify(GOOD);
+    expect(r).toMatchObject({ verified: true, checksum: 'absent' });
+    expect(renderBackupReport(r).text).toContain('no .sha256 beside it — integrity not independently checked');
+    expect(renderBackupReport(r).summary).toContain('no .sha256 beside it');
+  });
+
+  it('a mismatch is a rejection, and checksum is null', async () => {
+    const r = await verify(GOOD, { sha256File: `${'0'.repeat(64)}  store-${STAMP}.tar.gz\n` });
+    expect(r).toMatchObject({ verified: false, checksum: null });
+  });
+
+  it('not reached (outside the roots): checksum is null', async () => {
+    const r = await verify(GOOD, { roots: ['/nonexistent-sg-root'], sha256File: `${hex}\n` });
+    expect(r.checksum).toBeNull();
+  });
+});
+
+describe('stateguard verify-backup (CLI): the checksum state in JSON, text and a warning', () => {
+  async function cli(sha256File: string | null, json: boolean) {
+    const { runCli } = await import('../../../src/cli.js');
+    const { REPO } = await import('../../support/runner.js');
+    const root = tempDir();
+    const name = `store-${STAMP}.tar.gz`;
+    writeFileSync(path.join(root, name), GOOD);
+    if (sha256File !== null) writeFileSync(path.join(root, `${name}.sha256`), sha256File);
+    let stdout = '';
+    let stderr = '';
+    const code = await runCli(
+      ['verify-backup', '--root', path.join(REPO, 'examples/platform'), '--module', 'store', '--backup-ref', path.join(root, name), '--backup-root', root, ...(json ? ['--json'] : [])],
+      { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env: {}, cwd: root, now: () => NOW, runtime: () => { throw new Error('no engine needed'); } },
+    );
+    return { code, stdout, stderr };
+  }
+
+  it('absent: verified (exit 0), checksum "absent" in JSON, and a warning', async () => {
+    const r = await cli(null, true);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ verified: true, checksum: 'absent' });
+    expect(r.stderr).toMatch(/no \.sha256 beside it/);
+  });
+
+  it('matched: checksum "matched" in the text, no warning', async () => {
+    const r = await cli(`${createHash('sha256').update(GOOD).digest('hex')}  store-${STAMP}.tar.gz\n`, false);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('checksum: matched');
+    expect(r.stderr).not.toMatch(/no \.sha256/);
   });
 });
