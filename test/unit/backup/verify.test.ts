@@ -419,6 +419,11 @@ describe('verify-backup: good archives are accepted', () => {
     expect(r).toMatchObject({ verified: true, matched_module: 'store', entries: 3 });
   });
 
+  it('a stateful module without ref_modules accepts its own backup (its own always count)', async () => {
+    const r = await verify(GOOD, { module: moduleDecl('store', { refModules: [], maxAgeHours: 24 }), name: `store-${STAMP}.tar.gz` });
+    expect(r).toMatchObject({ verified: true, matched_module: 'store' });
+  });
+
   it('the sidecar’s own name is accepted too', async () => {
     const r = await verify(GOOD, { module: STORE_INIT, name: `store-init-${STAMP}.tar.gz` });
     expect(r.verified).toBe(true);
