@@ -51,7 +51,8 @@ export function pickModule(set: ModuleSet, name: string | undefined, input = 'mo
   if (!m) {
     throw new UserError(
       `--${input} ${JSON.stringify(name)} is not a module under ${set.root}; known modules: ${set.modules.map((x) => x.name).join(', ')}.`,
-      { input, reason: 'module-not-found', exitCode: 1 },
+      // A name that is not a module is a usage error (exit 3, 'could not run'), not a "no" about a module.
+      { input, reason: 'module-not-found' },
     );
   }
   return m;

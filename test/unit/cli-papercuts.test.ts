@@ -136,3 +136,26 @@ describe('lint-workflows --json', () => {
   });
 });
 
+describe('a name that is not a module is a usage error (exit 3, module-not-found)', () => {
+  it.each([
+    ['plan', ['--module', 'nosuch']],
+    ['guard', ['--module', 'nosuch']],
+    ['apply', ['--module', 'nosuch']],
+    ['verify-backup', ['--module', 'nosuch', '--backup-ref', '/tmp/x.tar.gz']],
+    ['snapshot', ['--module', 'nosuch', '--out-dir', '/tmp']],
+    ['e2e-gate', ['--persistence-probe', 'nosuch', '--', 'true']],
+  ])('%s %j', async (name, args) => {
+    const rt = engine();
+    const r = await cliRun([name, '--root', ROOT, '--json', ...args], rt);
+    expect(r.code).toBe(3);
+    expect(JSON.parse(r.stdout)).toMatchObject({ failure_reason: 'module-not-found' });
+    expect(r.stderr).toContain('"nosuch"');
+  });
+
+  it('the action fails the step the same way', async () => {
+    const r = await actionRun('plan', { root: ROOT, module: 'nosuch' }, engine());
+    expect(r.code).toBe(3);
+    expect(r.outputs['failure-reason']).toBe('module-not-found');
+  });
+});
+
