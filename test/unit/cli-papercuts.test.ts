@@ -159,3 +159,43 @@ describe('a name that is not a module is a usage error (exit 3, module-not-found
   });
 });
 
+describe("guard's fix names the real module to back up; no raw <…> in markdown", () => {
+  it('a sidecar: take a backup of its parent', async () => {
+    const r = await cliRun(['guard', '--root', ROOT, '--module', 'store-init', '--json'], engine());
+    const reasons = (JSON.parse(r.stdout) as { reasons: Array<{ code: string; fix: string }> }).reasons;
+    const fix = reasons.find((x) => x.code === 'backup-rejected')!.fix;
+    expect(fix).toMatch(/take a backup of 'store'/i);
+    expect(fix).toContain('stateguard snapshot --module store');
+    expect(fix).not.toMatch(/<[^>]*>/);
+  });
+
+  it('the summary and the text carry no <placeholder>', async () => {
+    const rec = await actionRun('guard', { root: ROOT, module: 'store-init' }, engine());
+    expect(rec.summaries).toHaveLength(1);
+    expect(rec.summaries[0]).not.toMatch(/<[a-zA-Z/!][^>]*>/);
+    const r = await cliRun(['guard', '--root', ROOT, '--module', 'store-init'], engine());
+    expect(r.stdout).not.toMatch(/<[a-zA-Z][^>]*>/);
+  });
+
+  it("a backup's name problems name the real modules, not <placeholders>", () => {
+    for (const name of ['x.tar.gz', 'store-2026.tar.gz']) {
+      const v = checkArchiveName(name, ['store-init', 'store'], 24, new Date('2026-01-01T00:00:00Z'));
+      expect(v.problems[0]!.message).toContain('store-init-YYYYMMDDTHHMMSSZ.tar.gz or store-YYYYMMDDTHHMMSSZ.tar.gz');
+      expect(v.problems[0]!.message).not.toMatch(/<[^>]*>/);
+    }
+  });
+
+  it('message text that looks like HTML is neutralised in a markdown table', () => {
+    const md = guardSummary({
+      module: 'm',
+      decision: 'blocked',
+      reasons: [{ code: 'backup-rejected', message: 'expected <name>-<stamp>.tar.gz', fix: 'see <details>' }],
+      drift_keys: [],
+      backup: null,
+      failure_reason: 'backup-rejected',
+    });
+    expect(md).not.toMatch(/<[a-zA-Z/!][^>]*>/);
+    expect(md).toContain('&lt;name&gt;');
+  });
+});
+
