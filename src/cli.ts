@@ -6,6 +6,7 @@ import { COMMANDS, getCommand } from './commands/index.js';
 import { cliNames, parseInputs, type RawInputs } from './commands/inputs.js';
 import type { CommandContext, CommandSpec, InputDef, Logger } from './commands/spec.js';
 import { ExitCode, UserError } from './errors.js';
+import { COMPOSE_ENV_HELP, checkComposeFlavorEnv } from './compose-env.js';
 import { errorResult, runCommand } from './run-command.js';
 import { Scrubber } from './report/scrub.js';
 import { DockerCli } from './runtime/docker-cli.js';
@@ -123,6 +124,9 @@ export function usage(spec?: CommandSpec<readonly InputDef[]>): string {
       ...Object.values(COMMANDS).map((c) => `  ${c.name.padEnd(16)} ${c.description}`),
       '',
       "Run 'stateguard <command> --help' for its flags. Exit codes: 0 ok, 1 no, 2 drift (plan --detailed-exitcode), 3 could not run.",
+      '',
+      'environment:',
+      ...COMPOSE_ENV_HELP.map((l) => `  ${l}`),
     ].join('\n');
   }
   const lines = [`usage: stateguard ${spec.name} [flags]`, '', spec.description, '', 'flags:'];
@@ -191,6 +195,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   let result;
   try {
     if (!raw) throw argvError;
+    checkComposeFlavorEnv(io.env);
     const options = parseInputs(spec.inputs.filter((d) => !d.actionOnly), raw, cliNames);
     result = await runCommand(spec, options, ctx);
   } catch (err) {

@@ -199,3 +199,31 @@ describe("guard's fix names the real module to back up; no raw <…> in markdown
   });
 });
 
+describe('STATEGUARD_COMPOSE', () => {
+  it.each(['v3', 'V2', ' v1', 'compose'])('%j exits 3 naming the variable, the value and the choices', async (value) => {
+    const r = await cliRun(['validate', '--root', ROOT, '--json'], engine(), { env: { STATEGUARD_COMPOSE: value } });
+    expect(r.code).toBe(3);
+    expect(JSON.parse(r.stdout)).toMatchObject({ failure_reason: 'invalid-input' });
+    expect(r.stderr).toContain('STATEGUARD_COMPOSE');
+    expect(r.stderr).toContain(JSON.stringify(value));
+    expect(r.stderr).toMatch(/auto, v1 or v2/);
+  });
+
+  it.each(['auto', 'v1', 'v2', ''])('%j is accepted', async (value) => {
+    const r = await cliRun(['validate', '--root', ROOT], engine(), { env: { STATEGUARD_COMPOSE: value } });
+    expect(r.code).toBe(0);
+  });
+
+  it('the action refuses it too', async () => {
+    const r = await actionRun('validate', { root: ROOT }, engine(), { env: { STATEGUARD_COMPOSE: 'v3' } });
+    expect(r.code).toBe(3);
+    expect(r.outputs['failure-reason']).toBe('invalid-input');
+    expect(r.failed.join('\n')).toContain('STATEGUARD_COMPOSE');
+  });
+
+  it('is documented in stateguard --help', async () => {
+    const r = await cliRun(['--help'], engine());
+    expect(r.stdout).toContain('STATEGUARD_COMPOSE');
+    expect(r.stdout).toMatch(/auto.*v1.*v2/);
+  });
+});
