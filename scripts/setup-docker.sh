@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Leaves a working Docker engine, a compose CLI and stateguard's small local test images.
-# Idempotent. With an engine already answering (a GitHub runner, a developer box) it only checks
-# and builds the images if missing. Otherwise, as root with apt, it installs Debian's docker.io,
-# docker-compose and busybox-static, starts dockerd detached (setsid, output to a log file so it
-# never holds the caller's output open) and waits, bounded, until it answers.
+# Leaves a working Docker engine, both compose CLIs (v1 `docker-compose` and the v2 plugin
+# `docker compose`) and stateguard's small local test images.
+# Idempotent. With an engine already answering (a GitHub runner, a developer box) it only checks,
+# adds a missing compose flavor and builds the images if missing. Otherwise, as root with apt, it
+# installs Debian's docker.io, docker-compose (v1) and busybox-static, starts dockerd detached
+# (setsid, output to a log file so it never holds the caller's output open) and waits, bounded,
+# until it answers.
 # No registry is reachable: images are made by `docker import` of a busybox rootfs; never pulled.
 #
 # When this script starts dockerd it writes its PID to $STATEGUARD_DOCKERD_PIDFILE so the caller
@@ -66,15 +68,111 @@ else
   say "engine answers ($(docker version --format '{{.Server.Version}}'))"
 fi
 
-# 2. A compose CLI: v2 plugin if present, else Debian's docker-compose (v1).
-if docker compose version >/dev/null 2>&1; then
-  say "compose: docker compose $(docker compose version --short 2>/dev/null)"
-elif command -v docker-compose >/dev/null; then
-  say "compose: docker-compose $(docker-compose version --short 2>/dev/null)"
-else
-  apt_install docker-compose
-  say "compose: docker-compose $(docker-compose version --short 2>/dev/null)"
-fi
+# 2. Both compose flavors: v1 (`docker-compose`) and v2 (`docker compose`, the CLI plugin).
+# stateguard supports both (STATEGUARD_COMPOSE=auto|v1|v2), so the tests need both to answer.
+# Debian 12 packages only v1. Debian 13 (trixie) packages v2 as one self-contained binary that
+# needs only libc >= 2.34, so it is fetched from the Debian archive this machine already uses,
+# through a private apt directory: the system's apt sources, lists and cache are never touched.
+PLUGIN_DIR=/usr/local/lib/docker/cli-plugins
+V2_SUITE=trixie
+
+# The URI (and its Signed-By keyring) of the apt source that serves this machine's main Debian
+# suite (e.g. bookworm, not bookworm-security), from sources.list, *.list and deb822 *.sources.
+# Prints "URI KEYRING" (KEYRING may be empty) or nothing.
+debian_archive() {
+  local codename f
+  codename=$(. /etc/os-release 2>/dev/null && echo "${VERSION_CODENAME:-}")
+  [ -n "$codename" ] || return 0
+  for f in /etc/apt/sources.list.d/*.sources; do
+    [ -f "$f" ] || continue
+    awk -v cn="$codename" '
+      BEGIN { RS = ""; FS = "\n" }
+      {
+        types = ""; uris = ""; suites = ""; key = ""; enabled = "yes"
+        for (i = 1; i <= NF; i++) {
+          line = $i
+          if (line ~ /^[ \t]*#/) continue
+          split(line, kv, ":")
+          field = tolower(kv[1]); value = substr(line, length(kv[1]) + 2)
+          gsub(/^[ \t]+|[ \t]+$/, "", value)
+          if (field == "types") types = value
+          else if (field == "uris") uris = value
+          else if (field == "suites") suites = value
+          else if (field == "signed-by") key = value
+          else if (field == "enabled") enabled = tolower(value)
+        }
+        if (enabled == "no" || (" " types " ") !~ / deb /) next
+        n = split(suites, s, /[ \t]+/)
+        for (j = 1; j <= n; j++) if (s[j] == cn) { split(uris, u, /[ \t]+/); print u[1], (key ~ /^\// ? key : ""); exit }
+      }' "$f"
+  done | head -n1
+  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+    [ -f "$f" ] || continue
+    # deb [options] URI SUITE COMPONENTS...
+    awk -v cn="$codename" '
+      $1 != "deb" { next }
+      {
+        key = ""; i = 2
+        if ($2 ~ /^\[/) { while (i <= NF && $i !~ /\]$/) { if ($i ~ /signed-by=/) key = $i; i++ } if ($i ~ /signed-by=/) key = $i; i++ }
+        sub(/.*signed-by=/, "", key); sub(/\]$/, "", key)
+        if ($(i + 1) == cn) { print $i, key; exit }
+      }' "$f"
+  done | head -n1
+}
+
+glibc_at_least() { # MAJOR MINOR
+  local v
+  v=$(getconf GNU_LIBC_VERSION 2>/dev/null | awk '{print $2}')
+  [ -n "$v" ] || return 1
+  awk -v v="$v" -v want="$1.$2" 'BEGIN { split(v, a, "."); split(want, b, "."); exit !(a[1] > b[1] || (a[1] == b[1] && a[2] >= b[2])) }'
+}
+
+install_compose_v2() {
+  command -v apt-get >/dev/null && command -v dpkg-deb >/dev/null \
+    || die "compose v2 ('docker compose') is missing and there is no apt-get/dpkg-deb here: install the docker compose plugin yourself and re-run"
+  glibc_at_least 2 34 \
+    || die "compose v2 ('docker compose') is missing, and Debian's ${V2_SUITE} build needs glibc >= 2.34 (this machine: $(getconf GNU_LIBC_VERSION 2>/dev/null || echo unknown)): install the docker compose plugin yourself and re-run"
+  local source uri key apt_dir opts deb
+  source=$(debian_archive)
+  uri=${source%% *}
+  key=${source#* }
+  [ "$key" != "$source" ] || key=""
+  [ -n "$uri" ] \
+    || die "compose v2 ('docker compose') is missing and no apt source of this machine serves its Debian suite ($(. /etc/os-release 2>/dev/null && echo "${VERSION_CODENAME:-unknown}")), so there is no archive to fetch Debian ${V2_SUITE}'s docker-compose from: install the docker compose plugin yourself and re-run"
+  [ -n "$key" ] || key=/usr/share/keyrings/debian-archive-keyring.gpg
+  [ -r "$key" ] || die "keyring $key (for $uri) is not readable: install debian-archive-keyring and re-run"
+  say "compose v2: fetching Debian ${V2_SUITE}'s docker-compose from $uri (private apt dir; system apt untouched)"
+  apt_dir=$(mktemp -d "$STATE_DIR/apt-v2.XXXXXX")
+  chmod 755 "$apt_dir"
+  mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial" "$apt_dir/download" "$apt_dir/root"
+  : >"$apt_dir/status"
+  echo "deb [signed-by=$key] $uri $V2_SUITE main" >"$apt_dir/sources.list"
+  opts=(-q -o "Dir::State=$apt_dir" -o "Dir::State::Lists=$apt_dir/lists" -o "Dir::State::status=$apt_dir/status"
+    -o "Dir::Cache=$apt_dir/cache" -o "Dir::Cache::pkgcache=" -o "Dir::Cache::srcpkgcache="
+    -o "Dir::Etc::SourceList=$apt_dir/sources.list" -o "Dir::Etc::SourceParts=/dev/null"
+    -o "APT::Sandbox::User=root")
+  as_root apt-get "${opts[@]}" update >"$STATE_DIR/apt-v2.log" 2>&1 \
+    || { tail -20 "$STATE_DIR/apt-v2.log" >&2; as_root rm -rf "$apt_dir"; die "apt-get update of $uri $V2_SUITE failed"; }
+  (cd "$apt_dir/download" && as_root apt-get "${opts[@]}" download docker-compose) >>"$STATE_DIR/apt-v2.log" 2>&1 \
+    || { tail -20 "$STATE_DIR/apt-v2.log" >&2; as_root rm -rf "$apt_dir"; die "apt-get download docker-compose ($V2_SUITE) failed"; }
+  deb=$(ls "$apt_dir"/download/docker-compose_*.deb 2>/dev/null | head -n1)
+  [ -n "$deb" ] || { as_root rm -rf "$apt_dir"; die "apt-get download left no docker-compose_*.deb"; }
+  dpkg-deb -x "$deb" "$apt_dir/root"
+  [ -x "$apt_dir/root/usr/libexec/docker/cli-plugins/docker-compose" ] \
+    || { as_root rm -rf "$apt_dir"; die "$(basename "$deb") has no usr/libexec/docker/cli-plugins/docker-compose"; }
+  as_root mkdir -p "$PLUGIN_DIR"
+  as_root install -m 755 "$apt_dir/root/usr/libexec/docker/cli-plugins/docker-compose" "$PLUGIN_DIR/docker-compose"
+  as_root rm -rf "$apt_dir"
+  say "compose v2: installed $(basename "$deb") as $PLUGIN_DIR/docker-compose"
+}
+
+command -v docker-compose >/dev/null || apt_install docker-compose
+docker compose version >/dev/null 2>&1 || install_compose_v2
+v2=$(docker compose version --short 2>/dev/null) || die "'docker compose version' does not answer after setup (plugin: $PLUGIN_DIR/docker-compose)"
+v1=$(docker-compose version --short 2>/dev/null) \
+  || die "'docker-compose version' (compose v1) does not answer after setup; on a distribution whose docker-compose package is v2, install v1 yourself"
+say "compose v2: docker compose $v2"
+say "compose v1: docker-compose $v1"
 
 # 3. Local images from a static busybox (no registry, never pulled).
 find_static_busybox() {

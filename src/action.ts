@@ -10,6 +10,7 @@ import { getCommand } from './commands/index.js';
 import { actionNames, parseInputs, type RawInputs } from './commands/inputs.js';
 import type { Annotation, CommandContext, CommandResult, CommandSpec, InputDef, Logger } from './commands/spec.js';
 import { ExitCode, UserError } from './errors.js';
+import { checkComposeFlavorEnv } from './compose-env.js';
 import { errorResult, runCommand } from './run-command.js';
 import { Scrubber } from './report/scrub.js';
 import { DockerCli } from './runtime/docker-cli.js';
@@ -125,6 +126,7 @@ export async function runAction(name: string | undefined, io: ActionIo): Promise
       if (def.secret && v) ctx.addSecret(v.trim());
     }
     try {
+      checkComposeFlavorEnv(io.env);
       const options = parseInputs(actionInputs(spec), readActionInputs(spec, io.env), actionNames);
       if ('json' in options) options.json = false;
       result = await runCommand(spec, options, ctx);

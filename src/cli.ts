@@ -6,6 +6,7 @@ import { COMMANDS, getCommand } from './commands/index.js';
 import { cliNames, parseInputs, type RawInputs } from './commands/inputs.js';
 import type { CommandContext, CommandSpec, InputDef, Logger } from './commands/spec.js';
 import { ExitCode, UserError } from './errors.js';
+import { COMPOSE_ENV_HELP, checkComposeFlavorEnv } from './compose-env.js';
 import { errorResult, runCommand } from './run-command.js';
 import { Scrubber } from './report/scrub.js';
 import { DockerCli } from './runtime/docker-cli.js';
@@ -49,8 +50,23 @@ export function parseArgv(spec: CommandSpec<readonly InputDef[]>, argv: readonly
         throw new UserError(`unknown flag --${name} for 'stateguard ${spec.name}'. Known flags: ${known}.`, { input: name });
       }
       if (eq !== -1) push(name, arg.slice(eq + 1));
-      else if (def.kind === 'boolean') push(name, 'true');
-      else {
+      else if (def.kind === 'boolean') {
+        // `--flag` alone means true; `--flag true|false` takes the next word as its value. Any other
+        // word right after it is ambiguous (`--allow-stateful yes`: a value? a typo?) and refused,
+        // except where the command takes positionals, which is what that word then is.
+        const next = argv[i + 1];
+        if (next === 'true' || next === 'false') {
+          push(name, next);
+          i++;
+        } else if (next === undefined || next.startsWith('-') || positional) push(name, 'true');
+        else {
+          throw new UserError(
+            `--${name} is a boolean flag and the word after it, ${JSON.stringify(next)}, is neither true nor false. ` +
+              `Write --${name} (true), --${name} true, --${name} false or --${name}=true|false; booleans are not coerced (yes/1/TRUE are refused).`,
+            { input: name },
+          );
+        }
+      } else {
         const value = argv[i + 1];
         if (value === undefined || (value.startsWith('--') && value.length > 2)) {
           throw new UserError(`--${name} needs a value: ${def.description}`, { input: name });
@@ -91,6 +107,7 @@ export function helpRequested(spec: CommandSpec<readonly InputDef[]>, argv: read
     if (arg.startsWith('--') && !arg.includes('=')) {
       const def = defs.find((d) => d.name === arg.slice(2));
       if (def && def.kind !== 'boolean') i++; // the next word is this flag's value
+      else if (def && (argv[i + 1] === 'true' || argv[i + 1] === 'false')) i++;
     }
   }
   return false;
@@ -107,6 +124,9 @@ export function usage(spec?: CommandSpec<readonly InputDef[]>): string {
       ...Object.values(COMMANDS).map((c) => `  ${c.name.padEnd(16)} ${c.description}`),
       '',
       "Run 'stateguard <command> --help' for its flags. Exit codes: 0 ok, 1 no, 2 drift (plan --detailed-exitcode), 3 could not run.",
+      '',
+      'environment:',
+      ...COMPOSE_ENV_HELP.map((l) => `  ${l}`),
     ].join('\n');
   }
   const lines = [`usage: stateguard ${spec.name} [flags]`, '', spec.description, '', 'flags:'];
@@ -152,7 +172,16 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     io.stdout(usage(spec) + '\n');
     return ExitCode.ok;
   }
-  const jsonMode = args.includes('--json') || args.includes('--json=true');
+  let raw: RawInputs | undefined;
+  let argvError: unknown;
+  try {
+    raw = parseArgv(spec, args);
+  } catch (err) {
+    argvError = err;
+  }
+  // JSON mode from the parsed flags (so `--json false` and a `--json` after `--` are not it); when
+  // argv itself is refused, from a plain scan, so the usage error still prints one JSON document.
+  const jsonMode = raw ? jsonRequested(raw.json) : jsonFlagGiven(args);
   let runtime: Runtime | undefined;
   const ctx: CommandContext = {
     cwd: io.cwd,
@@ -165,7 +194,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   };
   let result;
   try {
-    const options = parseInputs(spec.inputs.filter((d) => !d.actionOnly), parseArgv(spec, args), cliNames);
+    if (!raw) throw argvError;
+    checkComposeFlavorEnv(io.env);
+    const options = parseInputs(spec.inputs.filter((d) => !d.actionOnly), raw, cliNames);
     result = await runCommand(spec, options, ctx);
   } catch (err) {
     result = errorResult(spec, err);
@@ -177,6 +208,17 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     (result.exitCode === ExitCode.couldNotRun ? io.stderr : io.stdout)(scrub.scrub(result.text) + '\n');
   }
   return processExitCode(result.exitCode);
+}
+
+function jsonRequested(value: RawInputs[string]): boolean {
+  const values = Array.isArray(value) ? value : value === undefined ? [] : [value];
+  return values.length > 0 && values.every((v) => v === 'true');
+}
+
+function jsonFlagGiven(args: readonly string[]): boolean {
+  const end = args.indexOf('--');
+  const flags = end === -1 ? args : args.slice(0, end);
+  return flags.some((a, i) => a === '--json=true' || (a === '--json' && flags[i + 1] !== 'false'));
 }
 
 /**

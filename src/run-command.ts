@@ -4,6 +4,7 @@
  * same way.
  */
 import { EnvironmentError, ExitCode, UserError, errorMessage } from './errors.js';
+import { cell } from './commands/common.js';
 import type { CommandContext, CommandResult, CommandSpec, InputDef } from './commands/spec.js';
 
 export async function runCommand(
@@ -54,7 +55,7 @@ export function errorResult(spec: CommandSpec<readonly InputDef[]> | undefined, 
     json,
     text: `stateguard ${name}: ${message}`,
     outputs,
-    summary: `### stateguard ${name}: could not complete\n\n${message.split('\n').map((l) => `> ${l}`).join('\n')}\n\nfailure-reason: \`${reason}\``,
+    summary: `### stateguard ${name}: could not complete\n\n${message.split('\n').map((l) => `> ${cell(l)}`).join('\n')}\n\nfailure-reason: \`${reason}\``,
     failureReason: reason,
     annotations: [],
   };

@@ -141,7 +141,7 @@ async function tryCreate(runtime: Runtime, name: string, images: string[], label
   throw new EnvironmentError(
     images.length === 0
       ? `cannot take the apply lock ${name}: there is no local image to create the lock container from ` +
-        `(pull the module's image first, e.g. with 'docker compose pull <service>')`
+        `(pull the module's image first, e.g. with 'docker compose pull SERVICE')`
       : `cannot take the apply lock ${name}: ${errors.join('; ')}`,
   );
 }

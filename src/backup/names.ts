@@ -50,14 +50,15 @@ export function checkArchiveName(
   now: Date,
 ): NameVerdict {
   const problems: BackupProblem[] = [];
-  const expected = `<${allowed.join('|')}>-<YYYYMMDD>T<HHMMSS>Z${ARCHIVE_SUFFIX}`;
+  // Real module names and a spelled-out stamp, no <placeholders>: this text reaches markdown summaries.
+  const expected = allowed.map((a) => `${a}-YYYYMMDDTHHMMSSZ${ARCHIVE_SUFFIX}`).join(' or ');
   const m = NAME_RE.exec(fileName);
   if (!m) {
     // Say "bad stamp" when an allowed module name is clearly there and only the stamp is off.
     const looksLikeOurs = fileName.endsWith(ARCHIVE_SUFFIX) && allowed.some((a) => fileName.startsWith(`${a}-`));
     problems.push(
       looksLikeOurs
-        ? { code: 'bad-stamp', message: `the time stamp in ${JSON.stringify(fileName)} is not <YYYYMMDD>T<HHMMSS>Z (UTC); expected ${expected}` }
+        ? { code: 'bad-stamp', message: `the time stamp in ${JSON.stringify(fileName)} is not YYYYMMDDTHHMMSSZ (UTC, e.g. 20260131T235959Z); expected ${expected}` }
         : { code: 'bad-name', message: `${JSON.stringify(fileName)} is not named ${expected}` },
     );
     return { matchedModule: null, createdAt: null, problems };

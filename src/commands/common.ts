@@ -51,13 +51,28 @@ export function pickModule(set: ModuleSet, name: string | undefined, input = 'mo
   if (!m) {
     throw new UserError(
       `--${input} ${JSON.stringify(name)} is not a module under ${set.root}; known modules: ${set.modules.map((x) => x.name).join(', ')}.`,
-      { input, reason: 'module-not-found', exitCode: 1 },
+      // A name that is not a module is a usage error (exit 3, 'could not run'), not a "no" about a module.
+      { input, reason: 'module-not-found' },
     );
   }
   return m;
 }
 
-/** Markdown-safe table cell. */
+/**
+ * Markdown-safe table cell or inline text: '|' and line breaks escaped, and '&', '<', '>' as
+ * entities, so no message reads as HTML (a '<parent>' in a fix would vanish as an unknown tag, and
+ * a value could otherwise open a tag in the job summary or PR comment).
+ */
 export function cell(text: string): string {
-  return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+  return text
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/\|/g, '\\|')
+    .replace(/\r?\n/g, ' ');
+}
+
+/** An inline code span: literal inside (no entities needed), and no backtick in the text can close it. */
+export function code(text: string): string {
+  return `\`${text.replace(/`/g, "'").replace(/\|/g, '\\|').replace(/\r?\n/g, ' ')}\``;
 }

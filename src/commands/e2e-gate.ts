@@ -23,7 +23,7 @@ import { runPersistenceProbe, type ProbeReport } from '../probe/persistence.js';
 import { ShellWordsError, splitShellWords } from '../probe/shell-words.js';
 import { errorResult } from '../run-command.js';
 import { spawnProcess } from '../runtime/process.js';
-import { cell, loadValidModules, pickModule } from './common.js';
+import { cell, code, loadValidModules, pickModule } from './common.js';
 import {
   defineCommand,
   FAILURE_REASON_OUTPUT,
@@ -310,7 +310,7 @@ function probeSummary(p: ProbeReport): string {
   const rows = p.checks.map(
     (c) => `| ${cell(c.path)} | ${c.kind}${c.volume ? ` (${cell(c.volume)})` : ''} | ${c.after_recreate ?? '—'} | ${c.ok ? 'ok' : '**fail**'} |`,
   );
-  let md = `**Persistence probe** of \`${cell(p.module)}\`: ${p.passed ? 'passed' : '**failed**'} ` +
+  let md = `**Persistence probe** of ${code(p.module)}: ${p.passed ? 'passed' : '**failed**'} ` +
     `(container ${p.old_container?.slice(0, 12) ?? '—'} → ${p.new_container?.slice(0, 12) ?? '—'})\n\n` +
     `| path | kind | after recreate | result |\n|---|---|---|---|\n${rows.join('\n')}\n`;
   if (p.problems.length) md += '\n' + p.problems.map((x) => `- ${cell(x)}`).join('\n') + '\n';

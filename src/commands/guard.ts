@@ -5,7 +5,7 @@ import { ExitCode, type FailureReason } from '../errors.js';
 import type { GuardResult } from '../guard/decide.js';
 import { evaluateGuard, type GuardRequest } from '../guard/evaluate.js';
 import type { ModuleDecl } from '../model/module.js';
-import { cell, loadValidModules, pickModule, type ModuleSet } from './common.js';
+import { cell, code, loadValidModules, pickModule, type ModuleSet } from './common.js';
 import { defineCommand, FAILURE_REASON_OUTPUT, JSON_INPUT, MODULES_INPUT, ROOT_INPUT, type CommandContext, type InputDef, type OptionsOf } from './spec.js';
 
 /** The guard's inputs, shared with apply (which re-runs the guard with the same inputs). */
@@ -57,7 +57,7 @@ export function guardSummary(r: GuardResult): string {
   const icon = r.decision === 'blocked' ? '⛔' : r.decision === 'no-op' ? '✅' : '🟢';
   const lines = [`### ${icon} stateguard guard: \`${r.module}\` is ${r.decision}`, ''];
   if (r.drift_keys.length) lines.push(`Drift: ${r.drift_keys.map((k) => `\`${k}\``).join(', ')}`, '');
-  if (r.backup) lines.push(`Backup: ${r.backup.verified ? 'verified' : 'not verified'}${r.backup.path ? ` (\`${cell(r.backup.path)}\`)` : ''}`, '');
+  if (r.backup) lines.push(`Backup: ${r.backup.verified ? 'verified' : 'not verified'}${r.backup.path ? ` (${code(r.backup.path)})` : ''}`, '');
   if (r.reasons.length) {
     lines.push('| # | reason | what failed | how to fix |', '|---|---|---|---|');
     r.reasons.forEach((x, i) => lines.push(`| ${i + 1} | \`${x.code}\` | ${cell(x.message)} | ${cell(x.fix)} |`));

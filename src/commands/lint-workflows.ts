@@ -8,7 +8,7 @@ import { toSarif } from '../report/sarif.js';
 import { VERSION } from '../version.js';
 import { cell } from './common.js';
 import type { Annotation } from './spec.js';
-import { defineCommand, FAILURE_REASON_OUTPUT } from './spec.js';
+import { defineCommand, FAILURE_REASON_OUTPUT, JSON_INPUT } from './spec.js';
 
 /** GitHub shows at most 10 annotations per step and type; more per file only hide each other. */
 export const MAX_ANNOTATIONS_PER_FILE = 10;
@@ -27,6 +27,7 @@ export const lintWorkflowsCommand = defineCommand({
     },
     { name: 'format', kind: 'choice', choices: ['text', 'json', 'sarif'], default: 'text', description: 'Output format: text (file:line:col: RULE message), json or sarif.' },
     { name: 'sarif-file', kind: 'string', description: 'Also write the SARIF 2.1.0 report to this file (e.g. for github/codeql-action/upload-sarif).' },
+    JSON_INPUT,
   ] as const,
   outputs: [
     { name: 'errors', description: 'Number of errors.' },
@@ -35,6 +36,15 @@ export const lintWorkflowsCommand = defineCommand({
     FAILURE_REASON_OUTPUT,
   ],
   async run(opts, ctx) {
+    // --json is --format json, as on every command: the problems document on stdout, the human
+    // lines on stderr. SARIF is another document for the same stdout: asking for both is ambiguous.
+    if (opts.json && opts.format === 'sarif') {
+      throw new UserError(
+        `--json and --format sarif both ask for a document on stdout; give one: --json (or --format json) for the problems, ` +
+          `or --format sarif for SARIF (add --sarif-file PATH to also write SARIF beside --json).`,
+        { input: 'json' },
+      );
+    }
     let report;
     try {
       report = await lintWorkflows(ctx.cwd, opts.paths);
@@ -68,7 +78,7 @@ export const lintWorkflowsCommand = defineCommand({
       `${files.length} workflow file${files.length === 1 ? '' : 's'} checked: ${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}` +
       (files.length === 0 ? ` (no *.yml/*.yaml found in ${opts.paths.length ? opts.paths.join(', ') : DEFAULT_PATHS.join(', ')})` : '');
     let text: string;
-    if (opts.format === 'json') text = JSON.stringify({ problems }, null, 2);
+    if (opts.format === 'json' && !opts.json) text = JSON.stringify({ problems }, null, 2);
     else if (opts.format === 'sarif') text = JSON.stringify(sarif, null, 2);
     else text = [...problems.map(formatProblemLine), verdict].join('\n');
     const failed = errors > 0;

@@ -17,7 +17,7 @@ export const snapshotCommand = defineCommand({
       name: 'out-dir',
       kind: 'string',
       required: true,
-      description: 'Directory that receives <module>-<stamp>.tar.gz and its .sha256 (created if missing).',
+      description: 'Directory that receives MODULE-YYYYMMDDTHHMMSSZ.tar.gz and its .sha256 (created if missing).',
     },
     JSON_INPUT,
   ] as const,

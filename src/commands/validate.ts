@@ -3,7 +3,7 @@ import path from 'node:path';
 import { ExitCode } from '../errors.js';
 import { formatProblem } from '../model/module.js';
 import { validateModules } from '../model/validate.js';
-import { cell } from './common.js';
+import { cell, code } from './common.js';
 import { defineCommand, FAILURE_REASON_OUTPUT, JSON_INPUT, MODULES_INPUT, ROOT_INPUT } from './spec.js';
 
 export const validateCommand = defineCommand({
@@ -38,7 +38,7 @@ export const validateCommand = defineCommand({
     const summary = valid
       ? `### stateguard validate: ${names.length} modules valid\n\n| module | class | expected state | compose |\n|---|---|---|---|\n` +
         loaded.modules.map((m) => `| ${cell(m.name)} | ${m.class} | ${m.expectedState} | ${cell(`${m.compose.project}/${m.compose.service}`)} |`).join('\n')
-      : `### stateguard validate: ${errors.length} problems\n\n` + errors.map((e) => `- \`${cell(formatProblem(e))}\``).join('\n');
+      : `### stateguard validate: ${errors.length} problems\n\n` + errors.map((e) => `- ${code(formatProblem(e))}`).join('\n');
     return {
       exitCode: valid ? ExitCode.ok : ExitCode.no,
       json: { valid, modules: names, errors },

@@ -2,7 +2,7 @@
 import { ExitCode } from '../errors.js';
 import { verifyBackup } from '../backup/verify.js';
 import type { BackupReport } from '../backup/types.js';
-import { cell, loadValidModules, pickModule } from './common.js';
+import { cell, code, loadValidModules, pickModule } from './common.js';
 import { defineCommand, FAILURE_REASON_OUTPUT, JSON_INPUT, MODULES_INPUT, ROOT_INPUT } from './spec.js';
 
 /** What was checked against the `.sha256` beside the archive, in words. */
@@ -26,8 +26,8 @@ export function renderBackupReport(r: BackupReport): { text: string; summary: st
   const summary = r.verified
     ? `### stateguard verify-backup: verified\n\n| file | module | taken | entries | bytes | sha256 |\n|---|---|---|---|---|---|\n` +
       `| ${cell(r.path)} | ${cell(r.matched_module ?? '')} | ${r.created_at} | ${r.entries} | ${r.bytes} | \`${r.sha256}\` |\n\n${checksumLine(r)}`
-    : `### stateguard verify-backup: rejected\n\n\`${cell(r.path)}\`\n\n| code | problem | entry |\n|---|---|---|\n` +
-      r.problems.map((p) => `| \`${p.code}\` | ${cell(p.message)} | ${p.entry !== undefined ? `\`${cell(p.entry)}\`` : ''} |`).join('\n');
+    : `### stateguard verify-backup: rejected\n\n${code(r.path)}\n\n| code | problem | entry |\n|---|---|---|\n` +
+      r.problems.map((p) => `| \`${p.code}\` | ${cell(p.message)} | ${p.entry !== undefined ? code(p.entry) : ''} |`).join('\n');
   return { text: lines.join('\n'), summary };
 }
 

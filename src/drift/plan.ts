@@ -38,7 +38,8 @@ export async function planModules(modules: ModuleDecl[], runtime: Runtime, opts:
     if (unknown.length > 0) {
       throw new UserError(
         `module ${unknown.map((n) => JSON.stringify(n)).join(', ')} is not declared; known modules: ${modules.map((m) => m.name).join(', ')}.`,
-        { input: 'module', reason: 'module-not-found', exitCode: 1 },
+        // A usage error (exit 3), as in pickModule: nothing was judged.
+        { input: 'module', reason: 'module-not-found' },
       );
     }
     selected = modules.filter((m) => opts.only!.includes(m.name));

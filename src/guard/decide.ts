@@ -51,7 +51,8 @@ export interface InvalidBoolean {
 }
 
 export interface GuardInput {
-  module: Pick<ModuleDecl, 'name' | 'class' | 'expectedState'>;
+  /** backup: its ref_modules name what to back up in the fix text (a sidecar's parent) */
+  module: Pick<ModuleDecl, 'name' | 'class' | 'expectedState' | 'backup'>;
   /** the fresh plan of exactly this module, or why there is none */
   plan: ModulePlan | EvaluationError;
   allowStateful: boolean | InvalidBoolean;
@@ -141,6 +142,21 @@ function backupSummary(b: BackupReport | EvaluationError | undefined): GuardResu
   return { verified: b.verified === true, path: b.path, matched_module: b.matched_module, problems: b.problems ?? [] };
 }
 
+/**
+ * How to take the backup that would cover the module, naming real modules: a sidecar is covered by
+ * its parent's backups (backup.ref_modules), a stateful module by its own. Never a placeholder.
+ */
+export function backupFix(module: GuardInput['module']): string {
+  const parents = (module.backup?.refModules ?? []).filter((r) => r !== module.name);
+  const sources = module.class === 'sidecar' && parents.length > 0 ? parents : [module.name];
+  const first = sources[0]!;
+  const which = sources.map((s) => `'${s}'`).join(' or ');
+  return (
+    `Take a backup of ${which} with \`stateguard snapshot --module ${first} --out-dir DIR\` (DIR under a backup-root) ` +
+    `and pass the archive it writes as backup-ref.`
+  );
+}
+
 export function decide(input: GuardInput): GuardResult {
   const { module } = input;
   const reasons: GuardReason[] = [];
@@ -221,7 +237,7 @@ export function decide(input: GuardInput): GuardResult {
         code: 'backup-rejected',
         input: 'backup-ref',
         message: 'no backup-ref was given',
-        fix: `Take a backup (stateguard snapshot --module <parent>) and pass its path as backup-ref; it must live under a backup-root.`,
+        fix: backupFix(module),
       });
     } else if (isEvaluationError(backup)) {
       reasons.push({

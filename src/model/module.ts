@@ -28,6 +28,7 @@ export interface ModuleDecl {
   };
   expectedState: ExpectedState;
   timeoutSeconds: number;
+  /** refModules: the other modules whose backups also count ([] when not declared; a module's own always do) */
   backup?: { refModules: string[]; maxAgeHours: number };
   volumes: { volume: string; path: string }[];
   ephemeralPaths: string[];
@@ -45,7 +46,7 @@ interface RawModule {
     class: ModuleClass;
     compose: { file: string; project: string; service: string };
     runtime?: { expected_state?: ExpectedState; timeout_seconds?: number };
-    backup?: { ref_modules: string[]; max_age_hours: number };
+    backup?: { ref_modules?: string[]; max_age_hours: number };
     data?: { volumes?: { volume: string; path: string }[]; ephemeral_paths?: string[] };
     depends_on_healthy?: string[];
   };
@@ -55,6 +56,11 @@ export interface LoadedModules {
   root: string;
   modules: ModuleDecl[];
   problems: SourceProblem[];
+  /**
+   * metadata.name -> file of module.yaml files left out for their own problems, where the name is
+   * readable: a reference to one of them is not "unknown", it waits on that file's fix.
+   */
+  invalid?: Map<string, string>;
 }
 
 /** Compiled on first use: commands that never read module.yaml (lint-workflows) skip the cost. */
@@ -176,7 +182,7 @@ function toDecl(raw: RawModule, root: string, absFile: string, relFile: string, 
     expectedState: raw.spec.runtime?.expected_state ?? 'running',
     timeoutSeconds: raw.spec.runtime?.timeout_seconds ?? 300,
     backup: raw.spec.backup
-      ? { refModules: raw.spec.backup.ref_modules, maxAgeHours: raw.spec.backup.max_age_hours }
+      ? { refModules: raw.spec.backup.ref_modules ?? [], maxAgeHours: raw.spec.backup.max_age_hours }
       : undefined,
     volumes: raw.spec.data?.volumes ?? [],
     ephemeralPaths: raw.spec.data?.ephemeral_paths ?? [],
@@ -196,6 +202,7 @@ export function loadModules(root: string, glob: string, displayBase: string = pr
   const files = findModuleFiles(absRoot, glob, displayPath(absRoot, displayBase));
   const modules: ModuleDecl[] = [];
   const problems: SourceProblem[] = [];
+  const invalid = new Map<string, string>();
   for (const rel of files) {
     const abs = path.join(absRoot, rel);
     const display = displayPath(abs, displayBase);
@@ -207,12 +214,14 @@ export function loadModules(root: string, glob: string, displayBase: string = pr
     const checked = validateSchema(read.value);
     if (!checked.ok) {
       problems.push(...dedupe(checked.errors.map((e) => schemaProblem(read.source, e))));
+      const name = (read.value as { metadata?: { name?: unknown } }).metadata?.name;
+      if (typeof name === 'string' && !invalid.has(name)) invalid.set(name, display);
       continue;
     }
     modules.push(toDecl(read.value as unknown as RawModule, absRoot, abs, display, read.source));
   }
   modules.sort((a, b) => a.name.localeCompare(b.name));
-  return { root: absRoot, modules, problems };
+  return { root: absRoot, modules, problems, invalid };
 }
 
 export function displayPath(abs: string, base: string): string {

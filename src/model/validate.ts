@@ -72,19 +72,39 @@ export function crossCheck(loaded: LoadedModules, displayBase: string): SourcePr
     const src = m.source;
     if ((m.class === 'stateful' || m.class === 'sidecar') && !m.backup) {
       problems.push(
-        src.problem(['spec', 'class'], `a ${m.class} module must declare spec.backup (ref_modules and max_age_hours)`),
+        src.problem(['spec', 'class'], m.class === 'sidecar'
+          ? `a sidecar module must declare spec.backup (ref_modules naming its parent, and max_age_hours)`
+          : `a stateful module must declare spec.backup (max_age_hours; ref_modules only for other modules whose backups also cover it)`),
       );
     }
+    // A sidecar is covered by its parent's backups, so it must name that parent; its own
+    // backups alone never count for it. A stateful module's own backups always count (the
+    // verify-backup allowed names are [itself, ...ref_modules]), so it may omit ref_modules.
     if (m.class === 'sidecar' && m.backup && m.backup.refModules.every((r) => r === m.name)) {
+      // Points at ref_modules, or at spec.backup when the key is missing.
       problems.push(
-        src.problem(['spec', 'backup', 'ref_modules'], `a sidecar must name its parent stateful module in backup.ref_modules`),
+        src.problem(
+          ['spec', 'backup', 'ref_modules'],
+          `a sidecar must name its parent stateful module in backup.ref_modules (e.g. ref_modules: [parent]): ` +
+            `its parent's backups are what cover it`,
+        ),
       );
     }
+    const brokenRef = (ref: string): string | undefined => {
+      const file = loaded.invalid?.get(ref);
+      return file === undefined ? undefined : `whose module.yaml (${file}) has problems of its own; fix those first`;
+    };
     m.backup?.refModules.forEach((ref, i) => {
       if (ref === m.name) return;
       const target = byName.get(ref);
       if (!target) {
-        problems.push(src.problem(['spec', 'backup', 'ref_modules', i], `backup.ref_modules names unknown module '${ref}'`));
+        const broken = brokenRef(ref);
+        problems.push(
+          src.problem(
+            ['spec', 'backup', 'ref_modules', i],
+            broken ? `backup.ref_modules names module '${ref}', ${broken}` : `backup.ref_modules names unknown module '${ref}'`,
+          ),
+        );
       } else if (target.class !== 'stateful') {
         problems.push(
           src.problem(['spec', 'backup', 'ref_modules', i], `backup.ref_modules names '${ref}', which is ${target.class}, not stateful`),
@@ -95,7 +115,13 @@ export function crossCheck(loaded: LoadedModules, displayBase: string): SourcePr
       if (dep === m.name) {
         problems.push(src.problem(['spec', 'depends_on_healthy', i], `a module cannot depend on itself`));
       } else if (!byName.has(dep)) {
-        problems.push(src.problem(['spec', 'depends_on_healthy', i], `depends_on_healthy names unknown module '${dep}'`));
+        const broken = brokenRef(dep);
+        problems.push(
+          src.problem(
+            ['spec', 'depends_on_healthy', i],
+            broken ? `depends_on_healthy names module '${dep}', ${broken}` : `depends_on_healthy names unknown module '${dep}'`,
+          ),
+        );
       }
     });
 

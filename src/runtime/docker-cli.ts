@@ -36,7 +36,7 @@ export const LABEL = {
 
 export interface DockerCliOptions {
   runner?: ProcessRunner;
-  /** force a compose flavor instead of probing (tests, or STATEGUARD_COMPOSE=v1|v2) */
+  /** force a compose flavor instead of probing (tests, or STATEGUARD_COMPOSE=v1|v2; the CLI and the actions refuse any other value before a command runs: src/compose-env.ts) */
   compose?: 'v1' | 'v2';
   env?: Readonly<Record<string, string | undefined>>;
 }

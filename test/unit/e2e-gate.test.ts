@@ -240,7 +240,8 @@ describe('e2e-gate refuses a misconfigured gate before deciding anything', () =>
 
   it('an unknown probe module is refused even with the switch off', async () => {
     const r = await runGate({}, { 'persistence-probe': 'nope', root: 'examples/platform', command: cmd(0) });
-    expect(r.result.exitCode).toBe(1);
+    // A name that is not a module is a usage error: exit 3 (could not run), not 1 (a "no").
+    expect(r.result.exitCode).toBe(3);
     expect(r.result.outputs['failure-reason']).toBe('module-not-found');
     expect(r.result.text).toContain('--persistence-probe "nope" is not a module');
   });

@@ -94,7 +94,7 @@ describe('stateguard guard (CLI, fresh plan over a fake engine)', () => {
   it('an unknown module is refused before any engine call', async () => {
     const rt = engine(1);
     const r = await guard(['--module', 'nope'], rt);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(3); // a usage error, not a "no" about a module
     expect(r.json).toMatchObject({ failure_reason: 'module-not-found' });
     expect(rt.calls).toEqual([]);
   });

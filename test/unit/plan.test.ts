@@ -313,7 +313,7 @@ describe('stateguard plan (CLI over the fake runtime)', () => {
     const r = await cli(['--json', '--module', 'web'], drifted(), root);
     expect((JSON.parse(r.stdout) as Plan).modules.map((m) => m.name)).toEqual(['web']);
     const bad = await cli(['--json', '--module', 'nope'], drifted(), root);
-    expect(bad.code).toBe(1);
+    expect(bad.code).toBe(3); // a usage error, not a "no" about a module
     expect(JSON.parse(bad.stdout)).toMatchObject({ failure_reason: 'module-not-found' });
   });
 

@@ -121,6 +121,49 @@ const cases: Case[] = [
     expect: [['db-init/module.yaml', 9, 26, 'a sidecar must name its parent stateful module']],
   },
   {
+    name: 'a stateful module without ref_modules (its own backups count)',
+    files: { 'modules/db/module.yaml': DB_MODULE.replace('{ ref_modules: [db], max_age_hours: 24 }', '{ max_age_hours: 24 }') },
+    expect: [],
+  },
+  {
+    name: 'a stateful module with empty ref_modules (its own backups count)',
+    files: { 'modules/db/module.yaml': DB_MODULE.replace('ref_modules: [db]', 'ref_modules: []') },
+    expect: [],
+  },
+  {
+    name: 'a sidecar without ref_modules (its parent is what covers it)',
+    files: { 'modules/db-init/module.yaml': INIT_OK.replace('{ ref_modules: [db], max_age_hours: 12 }', '{ max_age_hours: 12 }') },
+    expect: [['db-init/module.yaml', 9, 11, /a sidecar must name its parent stateful module in backup\.ref_modules.*its parent's backups/]],
+  },
+  {
+    name: 'a sidecar with empty ref_modules',
+    files: { 'modules/db-init/module.yaml': INIT_OK.replace('ref_modules: [db]', 'ref_modules: []') },
+    expect: [['db-init/module.yaml', 9, 26, /a sidecar must name its parent stateful module in backup\.ref_modules/]],
+  },
+  {
+    name: 'a schema problem in one module does not hide the cross-file problems of the others',
+    files: {
+      'modules/web/module.yaml': WEB_OK.replace('kind: Module', 'kind: Service'),
+      'modules/db-init/module.yaml': INIT_OK.replace('depends_on_healthy: [db]', 'depends_on_healthy: [db, cache]'),
+    },
+    expect: [
+      ['db-init/module.yaml', 10, 28, "depends_on_healthy names unknown module 'cache'"],
+      ['web/module.yaml', 2, 7, 'kind must be "Module"'],
+    ],
+  },
+  {
+    name: 'a reference to a module whose own file is invalid says so, not "unknown module"',
+    files: {
+      'modules/db/module.yaml': DB_MODULE.replace('kind: Module', 'kind: Service'),
+      'modules/db-init/module.yaml': INIT_OK,
+    },
+    expect: [
+      ['db-init/module.yaml', 9, 27, /backup\.ref_modules names module 'db', whose module\.yaml .*db\/module\.yaml\) has problems/],
+      ['db-init/module.yaml', 10, 24, /depends_on_healthy names module 'db', whose module\.yaml .*db\/module\.yaml\) has problems/],
+      ['db/module.yaml', 2, 7, 'kind must be "Module"'],
+    ],
+  },
+  {
     name: 'ref_modules names an unknown module',
     files: { 'modules/db-init/module.yaml': INIT_OK.replace('ref_modules: [db]', 'ref_modules: [dbx]') },
     expect: [['db-init/module.yaml', 9, 27, "backup.ref_modules names unknown module 'dbx'"]],

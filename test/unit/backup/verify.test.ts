@@ -437,6 +437,11 @@ describe('verify-backup: good archives are accepted', () => {
     expect(r).toMatchObject({ verified: true, matched_module: 'store', entries: 3 });
   });
 
+  it('a stateful module without ref_modules accepts its own backup (its own always count)', async () => {
+    const r = await verify(GOOD, { module: moduleDecl('store', { refModules: [], maxAgeHours: 24 }, [{ volume: 'store-data', path: '/data' }]), name: `store-${STAMP}.tar.gz` });
+    expect(r).toMatchObject({ verified: true, matched_module: 'store' });
+  });
+
   it('the sidecar’s own name matches, but a module without data volumes accepts no archive', async () => {
     // Before the layout rule this verified: an archive named for store-init was accepted whatever
     // it held. store-init declares no data volumes, so no archive has its layout.

@@ -166,7 +166,7 @@ describe('as an action', () => {
   it(`annotates at most ${MAX_ANNOTATIONS_PER_FILE} problems per file and counts the rest in the summary`, async () => {
     const steps = Array.from({ length: 14 }, (_, i) => `      - uses: actions/checkout@v${i}\n`).join('');
     const dir = tempRepo({ 'workflows/many.yml': `on: workflow_dispatch\npermissions: {}\njobs:\n  j:\n    runs-on: x\n    steps:\n${steps}`, 'workflows/one.yml': NO_PERMS });
-    const result = await lintWorkflowsCommand.run({ paths: [], format: 'text', sarifFile: undefined }, ctx(dir));
+    const result = await lintWorkflowsCommand.run({ paths: [], format: 'text', sarifFile: undefined, json: false }, ctx(dir));
     expect(result.exitCode).toBe(1);
     expect(result.outputs).toEqual({ errors: '1', warnings: '14', 'sarif-file': '', 'failure-reason': 'lint-errors' });
     const many = result.annotations!.filter((a) => a.file === 'workflows/many.yml');
@@ -179,7 +179,7 @@ describe('as an action', () => {
 
   it('warnings only: outputs errors 0 and an empty failure-reason', async () => {
     const dir = tempRepo({ 'workflows/c.yml': UNPINNED_ONLY });
-    const result = await lintWorkflowsCommand.run({ paths: [], format: 'text', sarifFile: 'lint.sarif' }, ctx(dir));
+    const result = await lintWorkflowsCommand.run({ paths: [], format: 'text', sarifFile: 'lint.sarif', json: false }, ctx(dir));
     expect(result.exitCode).toBe(0);
     expect(result.outputs).toEqual({ errors: '0', warnings: '1', 'sarif-file': 'lint.sarif', 'failure-reason': '' });
     expect(JSON.parse(readFileSync(path.join(dir, 'lint.sarif'), 'utf8')).runs[0].results[0].ruleId).toBe('SG301');
