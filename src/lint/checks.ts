@@ -231,7 +231,10 @@ export function checkWorkflow(wf: WorkflowFile): Problem[] {
           }
           if (typeof step.run === 'string') {
             const runPath: Path = [...path, 'run'];
-            info.commands = commandsOf(step.run, literalEnv(envChain));
+            const env = literalEnv(envChain);
+            // Reading the script as a shell would is the costly part; a script (and env) that names
+            // none of the programs the rules look at cannot hold one of their commands.
+            if (RELEVANT.test(step.run) || [...env.values()].some((v) => RELEVANT.test(v))) info.commands = commandsOf(step.run, env);
             for (const c of info.commands) {
               const cli = stateguardCli(c.argv);
               if (!cli) continue;
@@ -481,6 +484,9 @@ export function checkWorkflow(wf: WorkflowFile): Problem[] {
 
   return problems;
 }
+
+/** Text every command the run: rules look for contains: docker, stateguard's CLI, gh, curl-like clients. */
+const RELEVANT = /docker|stateguard|cli\.js|dispatches|\bgh\b|curl|wget|\bhttps?\b/i;
 
 function githubScript(step: Obj): string | undefined {
   if (typeof step.uses === 'string' && /^actions\/github-script@/i.test(step.uses.trim()) && isObj(step.with) && typeof step.with.script === 'string') return step.with.script;
