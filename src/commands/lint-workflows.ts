@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ExitCode, UserError, errorMessage } from '../errors.js';
 import { DEFAULT_PATHS, formatProblemLine, lintWorkflows, UnreadablePathError } from '../lint/lint.js';
-import { RULES, type Problem } from '../lint/rules.js';
+import { RULES, type Problem, type SuppressedProblem } from '../lint/rules.js';
 import { toSarif } from '../report/sarif.js';
 import { VERSION } from '../version.js';
 import { cell } from './common.js';
@@ -57,11 +57,15 @@ export const lintWorkflowsCommand = defineCommand({
       }
       throw err;
     }
-    const { problems, errors, warnings, files } = report;
+    const { problems, suppressed, errors, warnings, files } = report;
     const sarif = toSarif(
       { name: 'stateguard', version: VERSION },
-      RULES.map((r) => ({ ...r, tags: r.id === 'SG000' || r.id === 'SG001' ? ['correctness'] : ['security'] })),
-      problems.map((p) => ({ ruleId: p.rule, level: p.severity, message: p.message, file: p.file, line: p.line, column: p.column })),
+      RULES.map((r) => ({ ...r, tags: r.id === 'SG000' || r.id === 'SG001' || r.id === 'SG002' ? ['correctness'] : ['security'] })),
+      [
+        ...problems.map((p) => ({ ruleId: p.rule, level: p.severity, message: p.message, file: p.file, line: p.line, column: p.column })),
+        // Suppressed problems stay visible to code scanning, marked with the reason written in the workflow.
+        ...suppressed.map((p) => ({ ruleId: p.rule, level: p.severity, message: p.message, file: p.file, line: p.line, column: p.column, suppression: { justification: p.reason } })),
+      ],
     );
     let sarifFile = '';
     if (opts.sarifFile) {
@@ -76,19 +80,23 @@ export const lintWorkflowsCommand = defineCommand({
     }
     const verdict =
       `${files.length} workflow file${files.length === 1 ? '' : 's'} checked: ${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}` +
+      (suppressed.length > 0 ? `, ${suppressed.length} suppressed` : '') +
       (files.length === 0 ? ` (no *.yml/*.yaml found in ${opts.paths.length ? opts.paths.join(', ') : DEFAULT_PATHS.join(', ')})` : '');
     let text: string;
-    if (opts.format === 'json' && !opts.json) text = JSON.stringify({ problems }, null, 2);
+    if (opts.format === 'json' && !opts.json) text = JSON.stringify({ problems, suppressed }, null, 2);
     else if (opts.format === 'sarif') text = JSON.stringify(sarif, null, 2);
-    else text = [...problems.map(formatProblemLine), verdict].join('\n');
+    else {
+      const listed = suppressed.length > 0 ? [`suppressed (${suppressed.length}, not counted):`, ...suppressed.map((p) => `${formatProblemLine(p)} -- ${p.reason}`)] : [];
+      text = [...problems.map(formatProblemLine), ...listed, verdict].join('\n');
+    }
     const failed = errors > 0;
     const { annotations, hidden } = annotate(problems);
     return {
       exitCode: failed ? ExitCode.no : ExitCode.ok,
-      json: { problems },
+      json: { problems, suppressed },
       text,
       outputs: { errors: String(errors), warnings: String(warnings), 'sarif-file': sarifFile, 'failure-reason': failed ? 'lint-errors' : '' },
-      summary: summary(verdict, problems, hidden),
+      summary: summary(verdict, problems, hidden, suppressed),
       annotations,
       failureReason: failed ? 'lint-errors' : undefined,
     };
@@ -111,7 +119,7 @@ function annotate(problems: readonly Problem[]): { annotations: Annotation[]; hi
   return { annotations, hidden };
 }
 
-function summary(verdict: string, problems: readonly Problem[], hidden: Map<string, number>): string {
+function summary(verdict: string, problems: readonly Problem[], hidden: Map<string, number>, suppressed: readonly SuppressedProblem[]): string {
   const lines = [`### stateguard lint-workflows: ${verdict}`, ''];
   if (problems.length > 0) {
     lines.push('| file | line | rule | severity | message |', '|---|---|---|---|---|');
@@ -122,6 +130,10 @@ function summary(verdict: string, problems: readonly Problem[], hidden: Map<stri
   }
   if (hidden.size > 0) {
     lines.push('', `Annotations are limited to ${MAX_ANNOTATIONS_PER_FILE} per file; not annotated: ` + [...hidden.entries()].map(([f, n]) => `${cell(f)} (${n} more)`).join(', ') + '.');
+  }
+  if (suppressed.length > 0) {
+    lines.push('', `Suppressed by an inline comment (${suppressed.length}):`, '', '| file | line | rule | reason |', '|---|---|---|---|');
+    for (const p of suppressed.slice(0, MAX_SUMMARY_ROWS)) lines.push(`| ${cell(p.file)} | ${p.line}:${p.column} | ${p.rule} | ${cell(p.reason)} |`);
   }
   lines.push('', 'Rules: what, why and how to fix each one are in docs/rules.md.');
   return lines.join('\n');

@@ -3,8 +3,11 @@
  * file system, no @actions/*. Each check reports on the line of the value it objects to.
  * Malformed shapes (already reported by the schema rule) are skipped, never thrown on.
  */
+import type { Position } from '../model/yaml-source.js';
+import { envName, envTaint, EXPRESSION, inputName, soleAccess, untrustedReads, type Taint } from './expressions.js';
 import type { Problem, RuleId } from './rules.js';
 import { ruleById } from './rules.js';
+import { commandsOf, consentInText, dispatchWithConsent, stateguardCli, volumeRemoval, type Command } from './shell.js';
 import type { Path, WorkflowFile } from './workflow.js';
 
 type Obj = Record<string, unknown>;
@@ -23,32 +26,52 @@ export interface UsesRef {
 
 export function parseUses(uses: string): UsesRef {
   const u = uses.trim();
-  if (u.startsWith('./') || u === '.') return { kind: 'local', path: u.replace(/^\.\/?/, '').replace(/\/+$/, '') };
+  if (u.startsWith('./') || u === '.') return { kind: 'local', path: normalisePath(u) };
   if (u.startsWith('docker://')) return { kind: 'docker', path: u.slice('docker://'.length) };
   const m = /^([^/@\s]+)\/([^/@\s]+)((?:\/[^@\s]*)?)@(\S+)$/.exec(u);
   if (!m) return { kind: 'invalid', path: u };
-  return { kind: 'remote', owner: m[1]!, repo: m[2]!, path: (m[3] ?? '').replace(/^\/+|\/+$/g, ''), ref: m[4]! };
+  return { kind: 'remote', owner: m[1]!, repo: m[2]!, path: normalisePath(m[3] ?? ''), ref: m[4]! };
 }
 
 /**
- * The stateguard command a step runs, or undefined when it is not a stateguard step.
+ * A `uses:` path the way the runner resolves it: `//` collapsed, `.` dropped, `x/..` folded, no
+ * leading `./` or trailing `/`. A `..` that would leave the repository is kept (`../x`): the
+ * caller decides conservatively what that can be.
+ */
+export function normalisePath(p: string): string {
+  const out: string[] = [];
+  for (const seg of p.split('/')) {
+    if (seg === '' || seg === '.') continue;
+    if (seg === '..' && out.length > 0 && out[out.length - 1] !== '..') out.pop();
+    else out.push(seg);
+  }
+  return out.join('/');
+}
+
+/**
+ * The stateguard command a step's `uses:` runs, or undefined when it is not a stateguard step.
  * A stateguard step's `uses:` names a repository called `stateguard` (any owner, ref, sub-path),
- * a local `./actions/<name>`, or the root action (`./` or `owner/stateguard@ref`) with
- * `with.command`. A root action whose command is an expression returns '*': it may be anything,
- * including apply, and is treated so (fail closed).
+ * a local `./actions/<name>` or `./<…>/stateguard/actions/<name>` (vendored), or the root action
+ * (`./`, `./<…>/stateguard` or `owner/stateguard@ref`) with `with.command`; paths are normalised
+ * first (normalisePath). A local path that escapes the repository (`./../…`) cannot be checked, so
+ * it is taken for what its tail says (`…/actions/<name>`, `…/stateguard`). A root action whose
+ * command is an expression returns '*': it may be anything, including apply (fail closed).
  */
 export function stateguardCommand(step: Obj): string | undefined {
   if (typeof step.uses !== 'string') return undefined;
   const ref = parseUses(step.uses);
   let sub: string | undefined;
   if (ref.kind === 'local') {
-    if (ref.path === '') sub = '';
-    else {
-      const m = /^actions\/([^/]+)$/.exec(ref.path);
-      if (!m) return undefined;
-      sub = m[1]!;
-    }
+    const segs = ref.path === '' ? [] : ref.path.split('/');
+    const escapes = segs[0] === '..';
+    const n = segs.length;
+    const lower = segs.map((x) => x.toLowerCase());
+    if (n === 0) sub = '';
+    else if (lower[n - 1] === 'stateguard') sub = '';
+    else if (n >= 2 && lower[n - 2] === 'actions' && (n === 2 || lower[n - 3] === 'stateguard' || escapes)) sub = lower[n - 1]!;
+    else return undefined;
   } else if (ref.kind === 'remote' && ref.repo!.toLowerCase() === 'stateguard') {
+    if (ref.path.split('/')[0] === '..') return '*';
     sub = ref.path === '' ? '' : ref.path.split('/').pop()!;
   } else {
     return undefined;
@@ -60,22 +83,103 @@ export function stateguardCommand(step: Obj): string | undefined {
   return String(command).trim().toLowerCase();
 }
 
-const APPLY = new Set(['apply', 'stateful-apply', '*']);
-const GATES = new Set(['guard', 'verify-backup', 'e2e-gate', 'apply', 'stateful-apply', '*']);
-const TOUCHES_STATEFUL = new Set(['guard', 'apply', 'stateful-apply', 'snapshot', '*']);
+/** Commands that change a module (or stop it, as snapshot does), including the ones still to come. */
+const MUTATING = new Set(['apply', 'stateful-apply', 'restore', 'recover', 'upgrade', 'snapshot', '*']);
+/** Commands that take the operator's consent (allow-stateful, backup-ref, confirm). */
+const CONSENT = new Set(['apply', 'stateful-apply', 'restore', 'recover', 'upgrade', '*']);
+const GATES = new Set(['guard', 'verify-backup', 'e2e-gate', 'apply', 'stateful-apply', 'restore', 'recover', 'upgrade', '*']);
+
+type Role = 'allow' | 'confirm' | 'backup';
+const ROLE_NAMES: Record<Role, { with: string; flag: string; input: string }> = {
+  allow: { with: 'allow-stateful', flag: '--allow-stateful', input: 'allow_stateful' },
+  confirm: { with: 'confirm', flag: '--confirm', input: 'stateful_confirm' },
+  backup: { with: 'backup-ref', flag: '--backup-ref', input: 'backup_ref' },
+};
+
+/** Where a consent value comes from, followed through env: (step, then job, then workflow). */
+type Source = { kind: 'input'; name: string; dispatchOnly: boolean } | { kind: 'other' };
+
+/** A value given to a consent input or flag of a stateguard call. */
+interface Sink {
+  role: Role;
+  /** as written: `confirm`, `--confirm` */
+  key: string;
+  pos: Position;
+  source: Source;
+  /** for SG102's message */
+  shown: string;
+}
+
+/** One stateguard call: a `uses:` step, or one CLI command in a `run:`. */
+interface Invocation {
+  command: string;
+  pos: Position;
+  label: string;
+  sinks: Sink[];
+  confirmToken: string;
+}
 
 interface StepInfo {
   jobId: string;
   index: number;
   step: Obj;
   path: Path;
-  command: string | undefined;
+  invocations: Invocation[];
+  /** the simple commands of its run: (empty when none) */
+  commands: Command[];
+  /** step, job and workflow env:, innermost first */
+  envChain: unknown[];
 }
 
 interface JobInfo {
   id: string;
   job: Obj;
   steps: StepInfo[];
+}
+
+function lookupEnv(chain: readonly unknown[], name: string, caseInsensitive: boolean): { value: unknown; level: number } | undefined {
+  for (let level = 0; level < chain.length; level++) {
+    const env = chain[level];
+    if (!isObj(env)) continue;
+    const key = caseInsensitive ? Object.keys(env).find((k) => k.toLowerCase() === name.toLowerCase()) : Object.hasOwn(env, name) ? name : undefined;
+    if (key !== undefined) return { value: env[key], level };
+  }
+  return undefined;
+}
+
+/** The source of a `with:`/`env:` value: a workflow input exactly, or through `${{ env.X }}`. */
+function sourceOfValue(value: unknown, chain: readonly unknown[], depth = 0): Source {
+  const a = soleAccess(value);
+  if (!a) return { kind: 'other' };
+  const input = inputName(a);
+  if (input) return { kind: 'input', ...input };
+  const env = envName(a);
+  if (env !== undefined && depth < 8) {
+    const found = lookupEnv(chain, env, true);
+    if (found) return sourceOfValue(found.value, chain.slice(found.level + 1), depth + 1);
+  }
+  return { kind: 'other' };
+}
+
+/** The source of a shell word used as a flag value: `$NAME`/`${NAME}` from env:, else a literal. */
+function sourceOfWord(text: string, chain: readonly unknown[]): Source {
+  const m = /^\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)\})$/.exec(text);
+  if (!m) return { kind: 'other' };
+  const found = lookupEnv(chain, m[1] ?? m[2]!, false);
+  return found ? sourceOfValue(found.value, chain.slice(found.level + 1)) : { kind: 'other' };
+}
+
+/** Literal env values a script can expand (`$COMPOSE down -v` with `COMPOSE: docker compose`). */
+function literalEnv(chain: readonly unknown[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const env of [...chain].reverse()) {
+    if (!isObj(env)) continue;
+    for (const [k, v] of Object.entries(env)) {
+      if (typeof v === 'string' && !v.includes('${{')) out.set(k, v);
+      else out.delete(k);
+    }
+  }
+  return out;
 }
 
 export function checkWorkflow(wf: WorkflowFile): Problem[] {
@@ -85,6 +189,14 @@ export function checkWorkflow(wf: WorkflowFile): Problem[] {
   };
   const root = wf.value;
   const triggers = triggerNames(root.on);
+  const on = isObj(root.on) ? root.on : {};
+  const inputsOf = (trigger: string): Obj => {
+    const t = on[trigger];
+    return isObj(t) && isObj(t.inputs) ? t.inputs : {};
+  };
+  const dispatchInputs = inputsOf('workflow_dispatch');
+  const callInputs = inputsOf('workflow_call');
+
   const jobs: JobInfo[] = [];
   if (isObj(root.jobs)) {
     for (const [id, job] of Object.entries(root.jobs)) {
@@ -92,82 +204,159 @@ export function checkWorkflow(wf: WorkflowFile): Problem[] {
       const steps: StepInfo[] = [];
       if (Array.isArray(job.steps)) {
         job.steps.forEach((step, index) => {
-          if (isObj(step)) steps.push({ jobId: id, index, step, path: ['jobs', id, 'steps', index], command: stateguardCommand(step) });
+          if (!isObj(step)) return;
+          const path: Path = ['jobs', id, 'steps', index];
+          const envChain = [step.env, job.env, root.env];
+          const info: StepInfo = { jobId: id, index, step, path, invocations: [], commands: [], envChain };
+          const where = `step ${index + 1} of job '${id}'`;
+          const usesCommand = stateguardCommand(step);
+          if (usesCommand !== undefined) {
+            const w = isObj(step.with) ? step.with : {};
+            const sinks: Sink[] = [];
+            for (const role of ['allow', 'confirm', 'backup'] as Role[]) {
+              const name = ROLE_NAMES[role].with;
+              for (const key of new Set([name, name.replace(/-/g, '_')])) {
+                if (!(key in w)) continue;
+                sinks.push({ role, key, pos: wf.at([...path, 'with', key]), source: sourceOfValue(w[key], envChain), shown: JSON.stringify(w[key]) });
+              }
+            }
+            const token = w['confirm-token'] ?? w.confirm_token;
+            info.invocations.push({
+              command: usesCommand,
+              pos: wf.at([...path, 'uses']),
+              label: `${where} (${String(step.uses)}${usesCommand === '*' ? ', command given by an expression: stateguard assumes it may be apply' : ''})`,
+              sinks,
+              confirmToken: typeof token === 'string' ? token : 'BACKUP_DONE',
+            });
+          }
+          if (typeof step.run === 'string') {
+            const runPath: Path = [...path, 'run'];
+            const env = literalEnv(envChain);
+            // Reading the script as a shell would is the costly part; a script (and env) that names
+            // none of the programs the rules look at cannot hold one of their commands.
+            if (RELEVANT.test(step.run) || [...env.values()].some((v) => RELEVANT.test(v))) info.commands = commandsOf(step.run, env);
+            for (const c of info.commands) {
+              const cli = stateguardCli(c.argv);
+              if (!cli) continue;
+              const at = (w: { start: number; text: string }): Position => wf.positionInValue(runPath, w.start, w.text);
+              const sinks: Sink[] = [];
+              let confirmToken = 'BACKUP_DONE';
+              cli.args.forEach((word, j) => {
+                const t = word.text;
+                if (t === '--confirm-token' && cli.args[j + 1]) confirmToken = cli.args[j + 1]!.text;
+                else if (t.startsWith('--confirm-token=')) confirmToken = t.slice('--confirm-token='.length);
+                for (const role of ['allow', 'confirm', 'backup'] as Role[]) {
+                  const flag = ROLE_NAMES[role].flag;
+                  if (t === flag) {
+                    // --allow-stateful is a boolean flag: alone it means true, whatever follows.
+                    const value = role === 'allow' ? undefined : cli.args[j + 1];
+                    sinks.push({ role, key: flag, pos: at(word), source: value ? sourceOfWord(value.text, envChain) : { kind: 'other' }, shown: value ? JSON.stringify(value.text) : role === 'allow' ? 'given alone, which means true' : 'no value' });
+                  } else if (t.startsWith(flag + '=')) {
+                    const value = t.slice(flag.length + 1);
+                    sinks.push({ role, key: flag, pos: at(word), source: sourceOfWord(value, envChain), shown: JSON.stringify(value) });
+                  }
+                }
+              });
+              info.invocations.push({
+                command: cli.command,
+                pos: at(c.argv[0]!),
+                label: `${where} (run: ${c.argv.slice(0, 4).map((w) => w.text).join(' ')}${cli.command === '*' ? ', command given by a variable: stateguard assumes it may be apply' : ''})`,
+                sinks,
+                confirmToken,
+              });
+            }
+          }
+          steps.push(info);
         });
       }
       jobs.push({ id, job, steps });
     }
   }
   const allSteps = jobs.flatMap((j) => j.steps);
-  const dispatch = isObj(root.on) ? root.on.workflow_dispatch : undefined;
-  const dispatchInputs = isObj(dispatch) && isObj(dispatch.inputs) ? dispatch.inputs : {};
-  const describe = (s: StepInfo): string =>
-    `step ${s.index + 1} of job '${s.jobId}' (${String(s.step.uses)}${s.command === '*' ? ', command given by an expression: stateguard assumes it may be apply' : ''})`;
-
-  // SG101: stateful apply reachable from anything but workflow_dispatch.
+  const allInvocations = allSteps.flatMap((s) => s.invocations);
   const automatic = triggers.filter((t) => t !== 'workflow_dispatch');
-  for (const s of allSteps) {
-    if (!s.command || !APPLY.has(s.command)) continue;
+
+  // SG101: a mutating stateguard command reachable from anything but workflow_dispatch.
+  for (const inv of allInvocations) {
+    if (!MUTATING.has(inv.command)) continue;
     if (automatic.length > 0) {
       report(
         'SG101',
-        wf.at([...s.path, 'uses']),
-        `${describe(s)} applies to stateful modules but this workflow also runs on ${automatic.map((t) => `'${t}'`).join(', ')}; only workflow_dispatch may apply (move the apply to a workflow triggered only by workflow_dispatch)`,
+        inv.pos,
+        `${inv.label} ${inv.command === 'snapshot' ? 'stops a stateful module' : 'changes stateful modules'} but this workflow also runs on ${automatic.map((t) => `'${t}'`).join(', ')}; only workflow_dispatch may run it (move it to a workflow triggered only by workflow_dispatch)`,
       );
     } else if (triggers.length === 0) {
-      report('SG101', wf.at([...s.path, 'uses']), `${describe(s)} applies to stateful modules but the workflow declares no trigger; declare 'on: workflow_dispatch' only`);
+      report('SG101', inv.pos, `${inv.label} changes stateful modules but the workflow declares no trigger; declare 'on: workflow_dispatch' only`);
     }
   }
 
-  // SG102: consent values of an apply step must come from dispatch inputs.
-  for (const s of allSteps) {
-    if (!s.command || !APPLY.has(s.command) || !isObj(s.step.with)) continue;
-    for (const name of ['confirm', 'backup-ref', 'allow-stateful']) {
-      for (const key of new Set([name, name.replace(/-/g, '_')])) {
-        if (!(key in s.step.with)) continue;
-        const v = s.step.with[key];
-        if (!fromDispatchInput(v)) {
-          report(
-            'SG102',
-            wf.at([...s.path, 'with', key]),
-            `'${key}' of ${describe(s)} is hard-coded (${JSON.stringify(v)}); take it from a workflow_dispatch input, e.g. \${{ inputs.${name === 'confirm' ? 'stateful_confirm' : name.replace(/-/g, '_')} }}`,
-          );
+  // SG102: consent values of a mutating call must come from workflow inputs (directly or via env:).
+  // Which inputs feed which consent, for SG103: by their usual names, and wherever they flow.
+  const roles = new Map<string, Set<Role>>();
+  const addRole = (name: string, role: Role): void => {
+    const set = roles.get(name) ?? new Set<Role>();
+    set.add(role);
+    roles.set(name, set);
+  };
+  for (const role of ['allow', 'confirm', 'backup'] as Role[]) addRole(ROLE_NAMES[role].input, role);
+  const tokens = new Map<string, string>();
+  for (const inv of allInvocations) {
+    if (!CONSENT.has(inv.command)) continue;
+    for (const sink of inv.sinks) {
+      if (sink.source.kind === 'input') {
+        addRole(sink.source.name, sink.role);
+        if (sink.role === 'confirm') tokens.set(sink.source.name, inv.confirmToken);
+        continue;
+      }
+      const suggestion = ROLE_NAMES[sink.role].input;
+      report(
+        'SG102',
+        sink.pos,
+        `'${sink.key}' of ${inv.label} is hard-coded or not from a workflow input (${sink.shown}); take it from a workflow_dispatch input, e.g. \${{ inputs.${suggestion} }}${sink.key.startsWith('--') ? ` passed through env: (${sink.key}="$${suggestion.toUpperCase()}")` : ''}`,
+      );
+    }
+  }
+
+  // SG103: the shape of every input that feeds consent, whatever its name.
+  for (const [trigger, inputs] of [
+    ['workflow_dispatch', dispatchInputs],
+    ['workflow_call', callInputs],
+  ] as const) {
+    const base: Path = ['on', trigger, 'inputs'];
+    for (const [declared, input] of Object.entries(inputs)) {
+      const set = roles.get(declared.toLowerCase());
+      if (!set) continue;
+      const p = [...base, declared];
+      const what = `${trigger === 'workflow_dispatch' ? 'dispatch' : 'workflow_call'} input '${declared}'`;
+      const has = (k: string): boolean => isObj(input) && k in input;
+      const get = (k: string): unknown => (isObj(input) ? input[k] : undefined);
+      const feeds = (role: Role): string => (declared.toLowerCase() === ROLE_NAMES[role].input ? '' : ` (it feeds ${ROLE_NAMES[role].with})`);
+      if (set.has('allow')) {
+        if (get('type') !== 'boolean') {
+          report('SG103', has('type') ? wf.at([...p, 'type']) : wf.at(p, 'key'), `${what}${feeds('allow')} must be 'type: boolean' (got ${has('type') ? JSON.stringify(get('type')) : 'no type'})`);
+        }
+        if (get('default') !== false) {
+          report('SG103', has('default') ? wf.at([...p, 'default']) : wf.at(p, 'key'), `${what}${feeds('allow')} must have 'default: false' (got ${has('default') ? JSON.stringify(get('default')) : 'no default'})`);
+        }
+      }
+      for (const role of ['confirm', 'backup'] as Role[]) {
+        if (!set.has(role)) continue;
+        if (get('required') !== true) {
+          report('SG103', has('required') ? wf.at([...p, 'required']) : wf.at(p, 'key'), `${what}${feeds(role)} must be 'required: true' (got ${has('required') ? JSON.stringify(get('required')) : 'not required'})`);
+        }
+        if (has('default')) {
+          const token = tokens.get(declared.toLowerCase());
+          const isToken = role === 'confirm' && token !== undefined && String(get('default')) === token;
+          report('SG103', wf.at([...p, 'default']), `${what}${feeds(role)} must not have a default (got ${JSON.stringify(get('default'))}${isToken ? ', the confirm token itself: every run would confirm' : ''}): the operator types it for each run`);
         }
       }
     }
   }
 
-  // SG103: the shape of the consent inputs.
-  if (isObj(dispatchInputs)) {
-    const base: Path = ['on', 'workflow_dispatch', 'inputs'];
-    const allow = dispatchInputs.allow_stateful;
-    if ('allow_stateful' in dispatchInputs) {
-      const p = [...base, 'allow_stateful'];
-      if (!isObj(allow) || allow.type !== 'boolean') {
-        report('SG103', isObj(allow) && 'type' in allow ? wf.at([...p, 'type']) : wf.at(p, 'key'), `dispatch input 'allow_stateful' must be 'type: boolean' (got ${isObj(allow) && 'type' in allow ? JSON.stringify(allow.type) : 'no type'})`);
-      }
-      if (!isObj(allow) || allow.default !== false) {
-        report('SG103', isObj(allow) && 'default' in allow ? wf.at([...p, 'default']) : wf.at(p, 'key'), `dispatch input 'allow_stateful' must have 'default: false' (got ${isObj(allow) && 'default' in allow ? JSON.stringify(allow.default) : 'no default'})`);
-      }
-    }
-    for (const name of ['stateful_confirm', 'backup_ref']) {
-      if (!(name in dispatchInputs)) continue;
-      const input = dispatchInputs[name];
-      const p = [...base, name];
-      if (!isObj(input) || input.required !== true) {
-        report('SG103', isObj(input) && 'required' in input ? wf.at([...p, 'required']) : wf.at(p, 'key'), `dispatch input '${name}' must be 'required: true' (got ${isObj(input) && 'required' in input ? JSON.stringify(input.required) : 'not required'})`);
-      }
-      if (isObj(input) && 'default' in input) {
-        report('SG103', wf.at([...p, 'default']), `dispatch input '${name}' must not have a default (got ${JSON.stringify(input.default)}): the operator types it for each run`);
-      }
-    }
-  }
-
-  // SG104: apply jobs hold a concurrency group and are never cancelled in progress.
+  // SG104: mutating jobs hold a concurrency group that serialises, and are never cancelled in progress.
   const wfConcurrency = root.concurrency;
   for (const j of jobs) {
-    const applySteps = j.steps.filter((s) => s.command && APPLY.has(s.command));
-    if (applySteps.length === 0) continue;
+    if (!j.steps.some((s) => s.invocations.some((i) => MUTATING.has(i.command)))) continue;
     const jobConcurrency = j.job.concurrency;
     if (!hasGroup(jobConcurrency) && !hasGroup(wfConcurrency)) {
       report('SG104', wf.at(['jobs', j.id], 'key'), `job '${j.id}' runs a stateful apply without a concurrency group; add 'concurrency: { group: stateful-apply-\${{ inputs.module }}, cancel-in-progress: false }'`);
@@ -179,37 +368,75 @@ export function checkWorkflow(wf: WorkflowFile): Problem[] {
       if (isObj(c) && 'cancel-in-progress' in c && c['cancel-in-progress'] !== false) {
         report('SG104', wf.at([...p, 'cancel-in-progress']), `job '${j.id}' runs a stateful apply with cancel-in-progress ${JSON.stringify(c['cancel-in-progress'])}; cancelling mid-apply is a crash: set it to false or remove it`);
       }
+      const group = typeof c === 'string' ? c : isObj(c) && typeof c.group === 'string' ? c.group : undefined;
+      if (group !== undefined && perRun(group)) {
+        report('SG104', wf.at(typeof c === 'string' ? p : [...p, 'group']), `job '${j.id}' runs a stateful apply in concurrency group ${JSON.stringify(group)}, which is different for every run (run_id/run_number/run_attempt) and so serialises nothing; key it by the module, e.g. stateful-apply-\${{ inputs.module }}`);
+      }
     }
   }
 
   // SG105: gates never continue on error (step or job level).
   for (const j of jobs) {
-    const gates = j.steps.filter((s) => s.command && GATES.has(s.command));
+    const gates = j.steps.filter((s) => s.invocations.some((i) => GATES.has(i.command)));
     for (const s of gates) {
       if ('continue-on-error' in s.step && s.step['continue-on-error'] !== false) {
-        report('SG105', wf.at([...s.path, 'continue-on-error']), `${describe(s)} has continue-on-error ${JSON.stringify(s.step['continue-on-error'])}: its "no" would pass; remove it`);
+        report('SG105', wf.at([...s.path, 'continue-on-error']), `${s.invocations[0]!.label} has continue-on-error ${JSON.stringify(s.step['continue-on-error'])}: its "no" would pass; remove it`);
       }
     }
     if (gates.length > 0 && 'continue-on-error' in j.job && j.job['continue-on-error'] !== false) {
-      report('SG105', wf.at(['jobs', j.id, 'continue-on-error']), `job '${j.id}' holds ${gates.length === 1 ? 'a stateguard gate' : `${gates.length} stateguard gates`} (${gates.map((g) => g.command).join(', ')}) and has continue-on-error ${JSON.stringify(j.job['continue-on-error'])}: a "no" would pass; remove it`);
+      const names = gates.flatMap((g) => g.invocations.filter((i) => GATES.has(i.command)).map((i) => i.command));
+      report('SG105', wf.at(['jobs', j.id, 'continue-on-error']), `job '${j.id}' holds ${names.length === 1 ? 'a stateguard gate' : `${names.length} stateguard gates`} (${names.join(', ')}) and has continue-on-error ${JSON.stringify(j.job['continue-on-error'])}: a "no" would pass; remove it`);
     }
   }
 
-  // SG201: script injection in run: and github-script's script:.
+  // SG106: volume-destroying docker commands in any run: (docs/rules.md SG106).
   for (const s of allSteps) {
-    const targets: { path: Path; text: string; what: string }[] = [];
-    if (typeof s.step.run === 'string') targets.push({ path: [...s.path, 'run'], text: s.step.run, what: 'run' });
-    if (typeof s.step.uses === 'string' && /^actions\/github-script@/i.test(s.step.uses.trim()) && isObj(s.step.with) && typeof s.step.with.script === 'string') {
-      targets.push({ path: [...s.path, 'with', 'script'], text: s.step.with.script, what: 'script' });
+    for (const c of s.commands) {
+      const effect = volumeRemoval(c.argv);
+      if (!effect) continue;
+      const first = c.argv[0]!;
+      report('SG106', wf.positionInValue([...s.path, 'run'], first.start, first.text), `'${c.argv.map((w) => w.text).join(' ')}' in step ${s.index + 1} of job '${s.jobId}' ${effect}: the data stateguard protects`);
     }
-    for (const t of targets) {
-      let k = 0;
-      for (const m of t.text.matchAll(EXPRESSION)) {
-        const body = m[1]!;
-        if (UNTRUSTED.test(body)) {
-          report('SG201', wf.positionInScalar(t.path, EXPRESSION, k), `\${{${body}}} is interpolated into ${t.what === 'run' ? 'a run: script' : 'a github-script script:'} of step ${s.index + 1} in job '${s.jobId}' (script injection); pass it through env: and use the variable instead`);
+  }
+
+  // SG107: an automatic trigger dispatching a workflow with consent filled in.
+  if (automatic.length > 0) {
+    const why = `in a workflow that runs on ${automatic.map((t) => `'${t}'`).join(', ')}: consent filled in by automation is no consent; only an operator dispatching by hand may give it`;
+    for (const s of allSteps) {
+      for (const c of s.commands) {
+        const hit = dispatchWithConsent(c.argv);
+        if (hit) report('SG107', wf.positionInValue([...s.path, 'run'], hit.word.start, hit.word.text), `step ${s.index + 1} of job '${s.jobId}' dispatches a workflow with ${hit.what} ${why}`);
+      }
+      const script = githubScript(s.step);
+      if (script !== undefined && /createWorkflowDispatch|\/dispatches\b/.test(script)) {
+        for (const hit of consentInText(script)) {
+          report('SG107', wf.positionInValue([...s.path, 'with', 'script'], hit.index, hit.key), `step ${s.index + 1} of job '${s.jobId}' dispatches a workflow (github-script) with ${hit.key} set ${why}`);
         }
-        k++;
+      }
+    }
+  }
+
+  // SG201: script injection in run: and github-script's script:, read from the expression's AST;
+  // env: values set from untrusted data taint `${{ env.X }}` (workflow, job, step level).
+  const wfTaint = envTaint(root.env, new Set());
+  for (const j of jobs) {
+    const jobTaint = envTaint(j.job.env, wfTaint);
+    for (const s of j.steps) {
+      const taint: Taint = envTaint(s.step.env, jobTaint);
+      const targets: { path: Path; text: string; what: string }[] = [];
+      if (typeof s.step.run === 'string') targets.push({ path: [...s.path, 'run'], text: s.step.run, what: 'a run: script' });
+      const script = githubScript(s.step);
+      if (script !== undefined) targets.push({ path: [...s.path, 'with', 'script'], text: script, what: 'a github-script script:' });
+      for (const t of targets) {
+        if (!t.text.includes('${{')) continue;
+        let k = 0;
+        for (const m of t.text.matchAll(EXPRESSION)) {
+          const reads = untrustedReads(m[1]!, taint);
+          if (reads.length > 0) {
+            report('SG201', wf.positionInScalar(t.path, EXPRESSION, k), `\${{${m[1]}}} is interpolated into ${t.what} of step ${s.index + 1} in job '${s.jobId}' (script injection: it reads ${[...new Set(reads)].join(', ')}); pass it through env: and use the variable instead`);
+          }
+          k++;
+        }
       }
     }
   }
@@ -240,17 +467,6 @@ export function checkWorkflow(wf: WorkflowFile): Problem[] {
     }
   }
 
-  // SG106: volume-destroying compose flags in a workflow that touches stateful modules.
-  const touchesStateful = allSteps.some((s) => s.command && TOUCHES_STATEFUL.has(s.command)) || 'allow_stateful' in dispatchInputs;
-  if (touchesStateful) {
-    for (const s of allSteps) {
-      if (typeof s.step.run !== 'string') continue;
-      for (const hit of composeVolumeRemovals(s.step.run)) {
-        report('SG106', wf.positionInScalar([...s.path, 'run'], COMPOSE, hit.occurrence), `'${hit.command}' in step ${s.index + 1} of job '${s.jobId}' ${hit.effect}, in a workflow that touches stateful modules`);
-      }
-    }
-  }
-
   // SG301: pin every action and reusable workflow to a commit SHA.
   const pinTargets: { path: Path; uses: string }[] = [];
   for (const j of jobs) if (typeof j.job.uses === 'string') pinTargets.push({ path: ['jobs', j.id, 'uses'], uses: j.job.uses });
@@ -269,15 +485,20 @@ export function checkWorkflow(wf: WorkflowFile): Problem[] {
   return problems;
 }
 
-/** `${{ ... }}` (the body may span lines in a block scalar). */
-const EXPRESSION = /\$\{\{([\s\S]*?)\}\}/g;
-/** Contexts an outsider or a dispatcher controls. `github.event_name` is not one of them. */
-const UNTRUSTED = /(?:^|[^\w.'"])(?:github\s*\.\s*event\s*[.[]|github\s*\.\s*head_ref\b|github\s*\[\s*['"](?:event|head_ref)['"]\s*\]|inputs\s*[.[])/;
-const PR_HEAD = /github\s*\.\s*event\s*\.\s*pull_request\s*\.\s*head|github\s*\.\s*head_ref|github\s*\.\s*event\s*\.\s*workflow_run\s*\.\s*head_|\bhead_ref\b|refs\/pull\//;
-const DISPATCH_INPUT = /^\s*\$\{\{\s*(?:inputs|github\s*\.\s*event\s*\.\s*inputs)\s*(?:\.\s*[A-Za-z_][\w-]*|\[\s*'[^']+'\s*\])\s*\}\}\s*$/;
+/** Text every command the run: rules look for contains: docker, stateguard's CLI, gh, curl-like clients. */
+const RELEVANT = /docker|stateguard|cli\.js|dispatches|\bgh\b|curl|wget|\bhttps?\b/i;
 
-function fromDispatchInput(v: unknown): boolean {
-  return typeof v === 'string' && DISPATCH_INPUT.test(v);
+function githubScript(step: Obj): string | undefined {
+  if (typeof step.uses === 'string' && /^actions\/github-script@/i.test(step.uses.trim()) && isObj(step.with) && typeof step.with.script === 'string') return step.with.script;
+  return undefined;
+}
+
+const PR_HEAD = /github\s*\.\s*event\s*\.\s*pull_request\s*\.\s*head|github\s*\.\s*head_ref|github\s*\.\s*event\s*\.\s*workflow_run\s*\.\s*head_|\bhead_ref\b|refs\/pull\//;
+
+/** A concurrency group whose expressions read the run's own id, number or attempt. */
+function perRun(group: string): boolean {
+  for (const m of group.matchAll(EXPRESSION)) if (/run_(?:id|number|attempt)\b/i.test(m[1]!)) return true;
+  return false;
 }
 
 function hasGroup(c: unknown): boolean {
@@ -290,56 +511,4 @@ export function triggerNames(on: unknown): string[] {
   if (Array.isArray(on)) return on.filter((t): t is string => typeof t === 'string');
   if (isObj(on)) return Object.keys(on);
   return [];
-}
-
-/** `docker compose` / `docker-compose` at the start of a command word. */
-const COMPOSE = /(?<![\w-])(?:docker[ \t]+compose|docker-compose)(?![\w-])/g;
-/** Compose options that take a value, so the value is not mistaken for the subcommand. */
-const VALUE_FLAGS = new Set(['-f', '--file', '-p', '--project-name', '--project-directory', '--env-file', '--profile', '--ansi', '--parallel', '--progress', '-c', '--context', '-H', '--host', '--log-level']);
-/** Subcommands whose arguments after the service are the container's command, not compose flags. */
-const PASS_THROUGH = new Set(['run', 'exec']);
-
-export interface ComposeHit {
-  occurrence: number;
-  command: string;
-  effect: string;
-}
-
-/** Every compose invocation in a script that deletes or recreates volumes, or auto-confirms it. */
-export function composeVolumeRemovals(script: string): ComposeHit[] {
-  const hits: ComposeHit[] = [];
-  let occurrence = 0;
-  for (const m of script.matchAll(COMPOSE)) {
-    const current = occurrence++;
-    const rest = script.slice(m.index + m[0].length);
-    // The command ends at an unescaped newline or a shell separator.
-    const end = rest.search(/(?<!\\)\n|;|&&|\|\||\||&/);
-    const text = (end === -1 ? rest : rest.slice(0, end)).replace(/\\\n/g, ' ');
-    const words: string[] = [];
-    for (const w of text.split(/\s+/)) {
-      if (w.startsWith('#')) break;
-      if (w) words.push(w.replace(/^['"]|['"]$/g, ''));
-    }
-    let sub: string | undefined;
-    const flags: string[] = [];
-    for (let i = 0; i < words.length; i++) {
-      const w = words[i]!;
-      if (w.startsWith('-')) {
-        flags.push(w);
-        if (!sub && VALUE_FLAGS.has(w)) i++;
-        continue;
-      }
-      if (!sub) sub = w;
-      else if (PASS_THROUGH.has(sub)) break;
-    }
-    const effects: string[] = [];
-    const short = (f: string): string => (/^-[A-Za-z]+$/.test(f) ? f.slice(1) : '');
-    if (sub === 'down' && flags.some((f) => f === '--volumes' || f === '--volumes=true' || short(f).includes('v'))) effects.push('removes volumes (down -v/--volumes)');
-    if (flags.some((f) => f === '--renew-anon-volumes' || short(f).includes('V'))) effects.push('recreates anonymous volumes (-V/--renew-anon-volumes)');
-    if (flags.some((f) => f === '--yes' || short(f).includes('y'))) effects.push('answers yes to data-loss prompts (-y/--yes)');
-    if (effects.length > 0) {
-      hits.push({ occurrence: current, command: `${m[0]} ${words.join(' ')}`.trim(), effect: effects.join(' and ') });
-    }
-  }
-  return hits;
 }

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { errorMessage } from '../errors.js';
 import { MAX_YAML_BYTES } from '../model/yaml-source.js';
 import { checkWorkflow } from './checks.js';
-import { compareProblems, ruleById, type Problem } from './rules.js';
+import { compareProblems, ruleById, RULES, type Problem, type RuleId, type SuppressedProblem } from './rules.js';
 import { loadWorkflow } from './workflow.js';
 
 export const DEFAULT_PATHS = ['.github/workflows', '.forgejo/workflows', '.gitea/workflows', 'workflows'] as const;
@@ -84,13 +84,18 @@ export function findWorkflowFiles(cwd: string, paths: readonly string[]): Workfl
   return [...found.values()].sort((a, b) => (a.display < b.display ? -1 : a.display > b.display ? 1 : 0));
 }
 
-/** Every problem of one workflow text (bytes as read from disk). Never throws. */
+/** Every unsuppressed problem of one workflow text (bytes as read from disk). Never throws. */
 export async function lintWorkflowBytes(bytes: Buffer, file: string): Promise<Problem[]> {
+  return (await lintWorkflowText(bytes, file)).problems;
+}
+
+/** Every problem of one workflow text, and the ones inline comments suppressed. Never throws. */
+export async function lintWorkflowText(bytes: Buffer, file: string): Promise<{ problems: Problem[]; suppressed: SuppressedProblem[] }> {
   const yamlProblem = (line: number, column: number, message: string): Problem => ({ file, line, column, rule: 'SG001', severity: ruleById('SG001').severity, message });
   try {
-    if (bytes.length > MAX_YAML_BYTES) return [yamlProblem(1, 1, `file is ${bytes.length} bytes; the limit is ${MAX_YAML_BYTES} (1 MiB)`)];
+    if (bytes.length > MAX_YAML_BYTES) return { problems: [yamlProblem(1, 1, `file is ${bytes.length} bytes; the limit is ${MAX_YAML_BYTES} (1 MiB)`)], suppressed: [] };
     const loaded = loadWorkflow(bytes, file);
-    if (!loaded.ok) return loaded.problems.map((p) => yamlProblem(p.line, p.column, p.message)).sort(compareProblems);
+    if (!loaded.ok) return { problems: loaded.problems.map((p) => yamlProblem(p.line, p.column, p.message)).sort(compareProblems), suppressed: [] };
     const wf = loaded.workflow;
     // GitHub's parser (and its large schema) loads only when a workflow is linted, so every other
     // command starts without it.
@@ -104,16 +109,65 @@ export async function lintWorkflowBytes(bytes: Buffer, file: string): Promise<Pr
       message: e.message,
     }));
     problems.push(...checkWorkflow(wf));
-    return problems.sort(compareProblems);
+    return applySuppressions(wf.text, file, problems);
   } catch (err) {
     // e.g. nesting deep enough to exhaust the stack: still a "no" with a reason, never a crash.
-    return [yamlProblem(1, 1, `could not parse the workflow: ${errorMessage(err).split('\n')[0]}`)];
+    return { problems: [yamlProblem(1, 1, `could not parse the workflow: ${errorMessage(err).split('\n')[0]}`)], suppressed: [] };
   }
+}
+
+/** `# stateguard-lint: …` as a comment (a YAML comment, or a shell comment inside a run: script). */
+const DIRECTIVE = /(?:^|\s)#\s*stateguard-lint:(.*)$/;
+const KNOWN = new Set<string>(RULES.map((r) => r.id));
+/** Suppressing these would hide that the file could not be read, or a broken suppression. */
+const UNSUPPRESSIBLE = new Set(['SG001', 'SG002']);
+
+/**
+ * Inline suppressions (docs/rules.md, "Suppressing a problem"): `# stateguard-lint: ignore SGnnn[, SGmmm] -- reason`
+ * on the line of a problem or the line above suppresses those rules there. A directive without a
+ * reason, with an unknown or unsuppressible rule, or that is not `ignore`, is itself an SG002
+ * error and suppresses nothing (fail closed).
+ */
+function applySuppressions(text: string, file: string, all: Problem[]): { problems: Problem[]; suppressed: SuppressedProblem[] } {
+  const sorted = all.sort(compareProblems);
+  if (!text.includes('stateguard-lint')) return { problems: sorted, suppressed: [] };
+  const byLine = new Map<number, { rules: Set<string>; reason: string }>();
+  const problems: Problem[] = [];
+  text.split('\n').forEach((lineText, i) => {
+    const m = DIRECTIVE.exec(lineText);
+    if (!m) return;
+    const line = i + 1;
+    const column = lineText.indexOf('#', m.index) + 1;
+    const bad = (message: string): void => {
+      problems.push({ file, line, column, rule: 'SG002', severity: ruleById('SG002').severity, message: `${message}; write '# stateguard-lint: ignore SGnnn -- <reason>'` });
+    };
+    const body = m[1]!.trim();
+    const d = /^ignore\s+(.*?)(?:\s+--(?:\s+(.*))?)?$/s.exec(body);
+    if (!d) return bad(`'stateguard-lint:${m[1]}' is not an ignore directive`);
+    const ids = d[1]!.split(/[\s,]+/).filter(Boolean);
+    const reason = (d[2] ?? '').trim();
+    if (ids.length === 0) return bad('the suppression names no rule');
+    const unknown = ids.filter((id) => !KNOWN.has(id));
+    if (unknown.length > 0) return bad(`the suppression names ${unknown.map((u) => `'${u}'`).join(', ')}, which ${unknown.length === 1 ? 'is not a rule' : 'are not rules'} (docs/rules.md)`);
+    const fixed = ids.filter((id) => UNSUPPRESSIBLE.has(id));
+    if (fixed.length > 0) return bad(`${fixed.join(', ')} cannot be suppressed`);
+    if (reason === '') return bad(`the suppression of ${ids.join(', ')} gives no reason after ' -- '`);
+    byLine.set(line, { rules: new Set(ids), reason });
+  });
+  const suppressed: SuppressedProblem[] = [];
+  for (const p of sorted) {
+    const s = UNSUPPRESSIBLE.has(p.rule) ? undefined : [byLine.get(p.line), byLine.get(p.line - 1)].find((d) => d?.rules.has(p.rule as RuleId));
+    if (s) suppressed.push({ ...p, reason: s.reason });
+    else problems.push(p);
+  }
+  return { problems: problems.sort(compareProblems), suppressed };
 }
 
 export interface LintReport {
   files: string[];
   problems: Problem[];
+  /** problems an inline comment suppressed (not counted in errors/warnings) */
+  suppressed: SuppressedProblem[];
   errors: number;
   warnings: number;
 }
@@ -121,6 +175,7 @@ export interface LintReport {
 export async function lintWorkflows(cwd: string, paths: readonly string[]): Promise<LintReport> {
   const targets = findWorkflowFiles(cwd, paths);
   const problems: Problem[] = [];
+  const suppressed: SuppressedProblem[] = [];
   for (const t of targets) {
     let bytes: Buffer | undefined;
     let size: number;
@@ -135,12 +190,16 @@ export async function lintWorkflows(cwd: string, paths: readonly string[]): Prom
       problems.push({ file: t.display, line: 1, column: 1, rule: 'SG001', severity: ruleById('SG001').severity, message: `file is ${size} bytes; the limit is ${MAX_YAML_BYTES} (1 MiB)` });
       continue;
     }
-    problems.push(...(await lintWorkflowBytes(bytes, t.display)));
+    const r = await lintWorkflowText(bytes, t.display);
+    problems.push(...r.problems);
+    suppressed.push(...r.suppressed);
   }
   problems.sort(compareProblems);
+  suppressed.sort(compareProblems);
   return {
     files: targets.map((t) => t.display),
     problems,
+    suppressed,
     errors: problems.filter((p) => p.severity === 'error').length,
     warnings: problems.filter((p) => p.severity === 'warning').length,
   };

@@ -89,6 +89,40 @@ export class WorkflowFile {
     }
     return this.position(raw.start);
   }
+
+  /**
+   * Position of character `offset` of the scalar's VALUE (e.g. a word found by reading a `run:`
+   * script). In a literal block scalar (`run: |`) value line k is source line k + 1 after the
+   * header, shifted by the indentation; elsewhere a single-line scalar maps offset for offset
+   * (after its opening quote), and anything else falls back to the first occurrence of `needle`
+   * in the source, then to the scalar's start.
+   */
+  positionInValue(path: Path, offset: number, needle = ''): Position {
+    const { node } = this.node(path);
+    if (!node || !isScalar(node) || !node.range || typeof node.value !== 'string') return this.at(path);
+    const value = node.value;
+    const raw = this.text.slice(node.range[0], node.range[1]);
+    const start = node.range[0];
+    if (node.type === 'BLOCK_LITERAL') {
+      const before = value.slice(0, offset);
+      const k = before.split('\n').length - 1;
+      const col = offset - (before.lastIndexOf('\n') + 1);
+      const rawLines = raw.split('\n');
+      const rawLine = rawLines[k + 1];
+      if (rawLine !== undefined) {
+        const valueLine = value.split('\n', k + 1)[k] ?? '';
+        const indent = Math.max(0, rawLine.length - valueLine.length);
+        let lineStart = start;
+        for (let i = 0; i <= k; i++) lineStart += rawLines[i]!.length + 1;
+        return this.position(lineStart + indent + col);
+      }
+    } else if (!raw.includes('\n')) {
+      const quote = node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE' ? 1 : 0;
+      return this.position(start + Math.min(raw.length - 1, quote + offset));
+    }
+    const at = needle ? raw.indexOf(needle) : -1;
+    return this.position(at >= 0 ? start + at : start);
+  }
 }
 
 export type LoadResult = { ok: true; workflow: WorkflowFile } | { ok: false; problems: SourceProblem[] };

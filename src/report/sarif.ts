@@ -21,6 +21,8 @@ export interface SarifResultInput {
   file: string;
   line: number;
   column: number;
+  /** set when an in-source comment suppressed it: the reason written there */
+  suppression?: { justification: string };
 }
 
 export interface SarifToolInput {
@@ -83,6 +85,7 @@ export function toSarif(tool: SarifToolInput, rules: readonly SarifRuleInput[], 
                 },
               },
             ],
+            ...(p.suppression ? { suppressions: [{ kind: 'inSource', justification: p.suppression.justification }] } : {}),
           };
         }),
       },

@@ -23,6 +23,7 @@ async function cli(args: string[], cwd: string): Promise<{ code: number; stdout:
 
 const UNPINNED_ONLY = `on: workflow_dispatch\npermissions:\n  contents: read\njobs:\n  j:\n    runs-on: x\n    steps:\n      - uses: actions/checkout@v4\n`;
 const INJECTION = `on: pull_request\npermissions:\n  contents: read\njobs:\n  j:\n    runs-on: x\n    steps:\n      - run: |\n          echo one\n          echo "\${{ github.head_ref }}"\n`;
+const SUPPRESSED = `on: push\npermissions:\n  contents: read\njobs:\n  j:\n    runs-on: x\n    steps:\n      - run: |\n          docker compose down -v # stateguard-lint: ignore SG106 -- throw-away test stack\n`;
 const NO_PERMS = `on: push\njobs:\n  j:\n    runs-on: x\n    steps:\n      - uses: actions/checkout@${SHA}\n`;
 
 describe('lint-workflows CLI', () => {
@@ -51,12 +52,13 @@ describe('lint-workflows CLI', () => {
     expect(r).toEqual({ code: 0, stdout: '1 workflow file checked: 0 errors, 0 warnings\n', stderr: '' });
   });
 
-  it('json: exactly { problems: [{ file, line, column, rule, severity, message }] }', async () => {
+  it('json: exactly { problems: [{ file, line, column, rule, severity, message }], suppressed: [] }', async () => {
     const dir = tempRepo({ 'workflows/a.yml': NO_PERMS, 'workflows/c.yml': UNPINNED_ONLY });
     const r = await cli(['--format', 'json'], dir);
     expect(r.code).toBe(1);
     const doc = JSON.parse(r.stdout);
-    expect(Object.keys(doc)).toEqual(['problems']);
+    expect(Object.keys(doc)).toEqual(['problems', 'suppressed']);
+    expect(doc.suppressed).toEqual([]);
     expect(doc.problems).toEqual([
       { file: 'workflows/a.yml', line: 1, column: 1, rule: 'SG202', severity: 'error', message: expect.any(String) },
       { file: 'workflows/c.yml', line: 8, column: 15, rule: 'SG301', severity: 'warning', message: expect.any(String) },
@@ -97,6 +99,20 @@ describe('lint-workflows CLI', () => {
     expect(r.stdout).toMatch(/^workflows\/bad\.yml:1:1: SG001 file is not valid UTF-8$/m);
   });
 
+  it('suppressed problems: not counted, listed with their reason in text and json (docs/rules.md, SG002)', async () => {
+    const dir = tempRepo({ 'workflows/s.yml': SUPPRESSED });
+    const text = await cli([], dir);
+    expect(text.code).toBe(0);
+    expect(text.stdout.trimEnd().split('\n')).toEqual([
+      'suppressed (1, not counted):',
+      expect.stringMatching(/^workflows\/s\.yml:9:11: SG106 .* -- throw-away test stack$/),
+      '1 workflow file checked: 0 errors, 0 warnings, 1 suppressed',
+    ]);
+    const json = JSON.parse((await cli(['--format', 'json'], dir)).stdout);
+    expect(json.problems).toEqual([]);
+    expect(json.suppressed).toEqual([{ file: 'workflows/s.yml', line: 9, column: 11, rule: 'SG106', severity: 'error', message: expect.any(String), reason: 'throw-away test stack' }]);
+  });
+
   it('--sarif-file writes the SARIF report and the text stays on stdout', async () => {
     const dir = tempRepo({ 'workflows/a.yml': NO_PERMS });
     const r = await cli(['--sarif-file', 'out/lint.sarif'], dir);
@@ -123,7 +139,7 @@ describe('SARIF output', () => {
   }
 
   it('validates against the SARIF 2.1.0 JSON schema and carries rules with help and results with regions', async () => {
-    const dir = tempRepo({ 'workflows/a b.yml': NO_PERMS, 'workflows/c.yml': UNPINNED_ONLY, 'workflows/inj.yml': INJECTION });
+    const dir = tempRepo({ 'workflows/a b.yml': NO_PERMS, 'workflows/c.yml': UNPINNED_ONLY, 'workflows/inj.yml': INJECTION, 'workflows/s.yml': SUPPRESSED });
     const r = await cli(['--format', 'sarif'], dir);
     expect(r.code).toBe(1);
     const sarif = JSON.parse(r.stdout);
@@ -146,7 +162,10 @@ describe('SARIF output', () => {
       expect.objectContaining({ ruleId: 'SG202', ruleIndex: RULES.findIndex((x) => x.id === 'SG202'), level: 'error', locations: [{ physicalLocation: { artifactLocation: { uri: 'workflows/a%20b.yml' }, region: { startLine: 1, startColumn: 1 } } }] }),
       expect.objectContaining({ ruleId: 'SG301', level: 'warning', locations: [{ physicalLocation: { artifactLocation: { uri: 'workflows/c.yml' }, region: { startLine: 8, startColumn: 15 } } }] }),
       expect.objectContaining({ ruleId: 'SG201', level: 'error', locations: [{ physicalLocation: { artifactLocation: { uri: 'workflows/inj.yml' }, region: { startLine: 10, startColumn: 17 } } }] }),
+      // a suppressed problem stays in the report, marked with the reason written in the workflow
+      expect.objectContaining({ ruleId: 'SG106', level: 'error', suppressions: [{ kind: 'inSource', justification: 'throw-away test stack' }] }),
     ]);
+    expect(run.results.filter((x: { suppressions?: unknown }) => x.suppressions)).toHaveLength(1);
   });
 
   it('the validator is not a rubber stamp: a broken document fails it', () => {

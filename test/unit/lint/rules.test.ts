@@ -3,35 +3,8 @@
  * `#!SGnnn` markers on the expected lines) and near-misses that must not. Each case asserts the
  * complete list of problems, so a rule firing where it should not fails too.
  */
-import { describe, expect, it } from '@jest/globals';
-import { ruleById } from '../../../src/lint/rules.js';
-import { SAFE_APPLY, SHA, found, lint, markers } from './support.js';
-
-const PERMS = 'permissions:\n  contents: read\n';
-/** A dispatch-only workflow with one job whose steps are given. */
-function job(steps: string, extra = ''): string {
-  return `on: workflow_dispatch\n${PERMS}jobs:\n  j:\n    runs-on: ubuntu-latest\n${extra}    steps:\n${steps}`;
-}
-
-interface Case {
-  name: string;
-  yaml: string;
-}
-
-function table(title: string, cases: Case[]): void {
-  describe(title, () => {
-    it.each(cases)('$name', async ({ yaml }) => {
-      const problems = await lint(yaml);
-      expect(found(problems)).toEqual(markers(yaml));
-      for (const p of problems) {
-        expect(p.severity).toBe(ruleById(p.rule).severity);
-        expect(p.file).toBe('w.yml');
-        expect(p.column).toBeGreaterThanOrEqual(1);
-        expect(p.message.length).toBeGreaterThan(10);
-      }
-    });
-  });
-}
+import { expect, it } from '@jest/globals';
+import { job, PERMS, SAFE_APPLY, SHA, found, lint, table } from './support.js';
 
 it('the safe apply workflow has no problem at all', async () => {
   expect(await lint(SAFE_APPLY)).toEqual([]);
@@ -91,7 +64,8 @@ table('SG105 gate-continue-on-error', [
   { name: 'verify-backup and e2e-gate steps', yaml: job(`      - uses: ./actions/verify-backup\n        continue-on-error: true #!SG105\n      - uses: acme/stateguard/actions/e2e-gate@${SHA}\n        continue-on-error: \${{ vars.SOFT }} #!SG105\n`) },
   { name: 'apply step via the root action', yaml: SAFE_APPLY.replace(`stateful-apply@${SHA} # v1\n`, `stateful-apply@${SHA} # v1\n        continue-on-error: true #!SG105\n`) },
   { name: 'the job holding a guard', yaml: job(`      - uses: acme/stateguard/actions/guard@${SHA}\n`, '    continue-on-error: true #!SG105\n') },
-  { name: 'near-miss: plan and snapshot may continue on error; guard with false', yaml: job(`      - uses: acme/stateguard/actions/plan@${SHA}\n        continue-on-error: true\n      - uses: ./actions/snapshot\n        continue-on-error: true\n      - uses: acme/stateguard/actions/guard@${SHA}\n        continue-on-error: false\n`) },
+  // (snapshot stops the module, so its job needs a concurrency group: SG104)
+  { name: 'near-miss: plan and snapshot may continue on error; guard with false', yaml: job(`      - uses: acme/stateguard/actions/plan@${SHA}\n        continue-on-error: true\n      - uses: ./actions/snapshot\n        continue-on-error: true\n      - uses: acme/stateguard/actions/guard@${SHA}\n        continue-on-error: false\n`, '    concurrency: snapshot\n') },
 ]);
 
 table('SG106 compose-volume-removal', [
@@ -102,7 +76,8 @@ table('SG106 compose-volume-removal', [
     ),
   },
   { name: 'a workflow with an allow_stateful input touches stateful modules', yaml: `on:\n  workflow_dispatch:\n    inputs:\n      allow_stateful:\n        type: boolean\n        default: false\n${PERMS}jobs:\n  j:\n    runs-on: x\n    steps:\n      - run: docker compose down -fv #!SG106\n` },
-  { name: 'near-miss: the same commands in a workflow that touches no stateful module', yaml: job(`      - uses: acme/stateguard/actions/plan@${SHA}\n      - run: |\n          docker compose down -v\n          docker compose up -V\n`) },
+  // Every workflow since issue 12: volumes are what stateguard protects, with or without a stateguard step.
+  { name: 'the same commands in a workflow that touches no stateful module', yaml: job(`      - uses: acme/stateguard/actions/plan@${SHA}\n      - run: |\n          docker compose down -v #!SG106\n          docker compose up -V #!SG106\n`) },
   { name: 'near-miss: safe compose commands next to a guard', yaml: job(`      - uses: acme/stateguard/actions/guard@${SHA}\n      - run: |\n          docker compose down\n          docker compose run -v /tmp:/tmp store ls\n          docker compose run store apt-get install -y curl\n          docker compose -p yes up -d # -y in a comment\n          docker volume ls -v\n`) },
 ]);
 

@@ -1,6 +1,7 @@
 /** Helpers for the lint-workflows tests: expected positions are marked in the YAML itself. */
+import { describe, expect, it } from '@jest/globals';
 import { lintWorkflowBytes } from '../../../src/lint/lint.js';
-import type { Problem } from '../../../src/lint/rules.js';
+import { ruleById, type Problem } from '../../../src/lint/rules.js';
 
 /** A syntactically valid commit SHA, so fixtures do not trip SG301 unless they mean to. */
 export const SHA = '0123456789abcdef0123456789abcdef01234567';
@@ -65,3 +66,34 @@ jobs:
           backup-ref: \${{ inputs.backup_ref }}
           confirm: \${{ inputs.stateful_confirm }}
 `;
+
+export const PERMS = 'permissions:\n  contents: read\n';
+
+/** A dispatch-only workflow with one job whose steps are given. */
+export function job(steps: string, extra = ''): string {
+  return `on: workflow_dispatch\n${PERMS}jobs:\n  j:\n    runs-on: ubuntu-latest\n${extra}    steps:\n${steps}`;
+}
+
+export interface Case {
+  name: string;
+  yaml: string;
+}
+
+/**
+ * One test per case: the complete list of problems must be exactly the `#!SGnnn` markers (rule
+ * and line), so a rule firing where it should not fails the case too.
+ */
+export function table(title: string, cases: Case[]): void {
+  describe(title, () => {
+    it.each(cases)('$name', async ({ yaml }) => {
+      const problems = await lint(yaml);
+      expect(found(problems)).toEqual(markers(yaml));
+      for (const p of problems) {
+        expect(p.severity).toBe(ruleById(p.rule).severity);
+        expect(p.file).toBe('w.yml');
+        expect(p.column).toBeGreaterThanOrEqual(1);
+        expect(p.message.length).toBeGreaterThan(10);
+      }
+    });
+  });
+}
