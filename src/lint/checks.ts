@@ -276,14 +276,20 @@ export function checkWorkflow(wf: WorkflowFile): Problem[] {
   const allInvocations = allSteps.flatMap((s) => s.invocations);
   const automatic = triggers.filter((t) => t !== 'workflow_dispatch');
 
-  // SG101: a mutating stateguard command reachable from anything but workflow_dispatch.
+  // SG101: a mutating stateguard command reachable from anything but workflow_dispatch. A snapshot
+  // only stops and restarts the module to copy its volumes, and scheduled backups are the point
+  // of having them (workflows/backup.yml), so `schedule` may run a snapshot; a push or a pull
+  // request may not (docs/rules.md, SG101).
   for (const inv of allInvocations) {
     if (!MUTATING.has(inv.command)) continue;
-    if (automatic.length > 0) {
+    const forbidden = inv.command === 'snapshot' ? automatic.filter((t) => t !== 'schedule') : automatic;
+    if (forbidden.length > 0) {
       report(
         'SG101',
         inv.pos,
-        `${inv.label} ${inv.command === 'snapshot' ? 'stops a stateful module' : 'changes stateful modules'} but this workflow also runs on ${automatic.map((t) => `'${t}'`).join(', ')}; only workflow_dispatch may run it (move it to a workflow triggered only by workflow_dispatch)`,
+        inv.command === 'snapshot'
+          ? `${inv.label} stops a stateful module but this workflow also runs on ${forbidden.map((t) => `'${t}'`).join(', ')}; only workflow_dispatch or schedule may run a snapshot`
+          : `${inv.label} changes stateful modules but this workflow also runs on ${forbidden.map((t) => `'${t}'`).join(', ')}; only workflow_dispatch may run it (move it to a workflow triggered only by workflow_dispatch)`,
       );
     } else if (triggers.length === 0) {
       report('SG101', inv.pos, `${inv.label} changes stateful modules but the workflow declares no trigger; declare 'on: workflow_dispatch' only`);

@@ -50,7 +50,7 @@ export const RULES = [
     id: 'SG101',
     name: 'apply-automatic-trigger',
     severity: 'error',
-    summary: "A stateguard command that changes or stops stateful modules (`apply`, `stateful-apply`, `restore`, `recover`, `upgrade`, `snapshot`, or a command given by an expression or variable), as an action step or as a CLI call in `run:`, is reachable from a trigger other than `workflow_dispatch`.",
+    summary: "A stateguard command that changes or stops stateful modules (`apply`, `stateful-apply`, `restore`, `recover`, `upgrade`, `snapshot`, or a command given by an expression or variable), as an action step or as a CLI call in `run:`, is reachable from a trigger other than `workflow_dispatch` (a `snapshot` may also run on `schedule`: scheduled backups are routine; it may not run on a push or a pull request).",
     why: 'Only a human, through `workflow_dispatch`, may change a stateful module: a push, a pull request, a schedule or a calling workflow would apply without anyone typing the confirm token and naming a verified backup. `if:` conditions are not trusted to restrict triggers (they are easy to get wrong); `workflow_call` counts as automatic because the caller can be triggered by anything.',
     fix: 'Move the apply job to its own workflow whose only trigger is `on: workflow_dispatch`; keep `plan` in the pull-request workflow.',
     coveredBy: "Neither actionlint nor zizmor: this rule is specific to stateguard.",

@@ -52,6 +52,10 @@ table('A: stateguard steps spelled differently (SG101)', [
     ),
   },
   {
+    name: 'a scheduled snapshot is a backup, not a change: allowed on schedule (with its concurrency group), never on push',
+    yaml: `on:\n  schedule: [{ cron: '0 3 * * *' }]\n  workflow_dispatch:\n${PERMS}jobs:\n  j:\n    runs-on: x\n    concurrency: backup-store\n    steps:\n      - run: npx stateguard snapshot --module store --out-dir /b\n      - uses: ./actions/apply #!SG101\n        with:\n          module: store\n          allow-stateful: \${{ inputs.allow }}\n          confirm: \${{ inputs.c }}\n          backup-ref: \${{ inputs.b }}\n`,
+  },
+  {
     name: 'a CLI apply is subject to the other rules too: hard-coded consent, concurrency, continue-on-error',
     yaml: `on: workflow_dispatch\n${PERMS}jobs:\n  j: #!SG104\n    runs-on: x\n    steps:\n      - run: npx stateguard apply --module store --allow-stateful --confirm BACKUP_DONE --backup-ref=/b/s.tar.gz #!SG102 #!SG102 #!SG102\n        continue-on-error: true #!SG105\n`,
   },
