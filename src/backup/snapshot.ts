@@ -31,6 +31,7 @@ import { Parser, type ReadEntry } from 'tar';
 import type { Logger } from '../commands/spec.js';
 import { UserError, errorMessage } from '../errors.js';
 import type { ModuleDecl } from '../model/module.js';
+import { waitUntilReady } from '../runtime/containers.js';
 import type { ContainerInfo, Runtime } from '../runtime/types.js';
 import { inspectArchive } from './archive.js';
 import { pathProblems, printablePath } from './entry-rules.js';
@@ -49,6 +50,8 @@ export interface SnapshotResult {
 export interface SnapshotHooks {
   /** Moves the finished temporary file to its final name. Default: atomic, never overwrites. */
   publish?: (tempPath: string, finalPath: string) => Promise<void>;
+  /** how the readiness wait sleeps between polls (tests pass an instant one) */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 /** A snapshot that could not be taken, or whose containers did not come back: a "no" (exit 1). */
@@ -61,7 +64,10 @@ export class SnapshotError extends UserError {
 
 /** Docker's own rule for volume names; also keeps the archive's top-level directories clean. */
 const VOLUME_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+/** States in which a container is (or is about to be) running and may write to its volumes. */
 const UP_STATES = new Set(['running', 'restarting']);
+/** How long snapshot waits for the containers it stopped to be running and healthy again. */
+export const DEFAULT_READY_TIMEOUT_SECONDS = 120;
 
 /** Atomic publish that refuses to replace an existing file (link + unlink); rename where links are unsupported. */
 export async function publishNoClobber(tempPath: string, finalPath: string): Promise<void> {
@@ -283,6 +289,8 @@ export async function takeSnapshot(args: {
   now: Date;
   log: Logger;
   hooks?: SnapshotHooks;
+  /** bound on the wait for the restarted containers to be running and healthy (default 120 s) */
+  readyTimeoutSeconds?: number;
 }): Promise<SnapshotResult> {
   const { module: mod, runtime, log } = args;
   const outDir = path.resolve(args.outDir);
@@ -355,16 +363,23 @@ export async function takeSnapshot(args: {
     if (toStop.length) {
       try {
         await runtime.start(toStop.map((c) => c.id));
-        const after = await runtime.inspectContainers(toStop.map((c) => c.id));
-        const down = toStop.filter((c) => !after.some((a) => a.id === c.id && UP_STATES.has(a.state)));
-        if (down.length) restartError = `${down.map((c) => c.name).join(', ')} did not come back up after the snapshot`;
+        // Back means running AND healthy where there is a healthcheck: the next step (often an
+        // apply whose dependency check needs the parent healthy) must not race a `starting` parent.
+        const readyMs = (args.readyTimeoutSeconds ?? DEFAULT_READY_TIMEOUT_SECONDS) * 1000;
+        const pending = await waitUntilReady(runtime, toStop.map((c) => c.id), readyMs, args.hooks?.sleep);
+        if (pending.length) {
+          const names = new Map(toStop.map((c) => [c.id, c.name]));
+          restartError =
+            `${pending.map((p) => `${names.get(p.id) ?? p.id.slice(0, 12)} ${p.problem}`).join(', ')} ` +
+            `${readyMs / 1000}s after being started again (running, and healthy where it has a healthcheck, was required)`;
+        }
       } catch (err) {
         restartError = `starting ${toStop.map((c) => c.name).join(', ')} again failed: ${errorMessage(err)}`;
       }
       if (restartError) {
         log.error(`SNAPSHOT: CONTAINERS OF ${mod.name.toUpperCase()} ARE NOT RUNNING: ${restartError}. Start them by hand now (docker start ...).`);
       } else {
-        log.info(`snapshot ${mod.name}: ${toStop.map((c) => c.name).join(', ')} running again`);
+        log.info(`snapshot ${mod.name}: ${toStop.map((c) => c.name).join(', ')} running (and healthy) again`);
       }
     }
   }

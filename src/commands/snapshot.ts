@@ -19,6 +19,12 @@ export const snapshotCommand = defineCommand({
       required: true,
       description: 'Directory that receives MODULE-YYYYMMDDTHHMMSSZ.tar.gz and its .sha256 (created if missing).',
     },
+    {
+      name: 'ready-timeout-seconds',
+      kind: 'integer',
+      default: '120',
+      description: 'How long to wait for the stopped containers to be running (and healthy, where they have a healthcheck) again; past it: snapshot-failed.',
+    },
     JSON_INPUT,
   ] as const,
   outputs: [
@@ -36,6 +42,7 @@ export const snapshotCommand = defineCommand({
       outDir: path.resolve(ctx.cwd, opts.outDir),
       now: ctx.now(),
       log: ctx.log,
+      readyTimeoutSeconds: opts.readyTimeoutSeconds,
     });
     return {
       exitCode: ExitCode.ok,

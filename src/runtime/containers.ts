@@ -12,3 +12,37 @@ export function ofService(projectContainers: readonly ContainerInfo[], service: 
 export async function listServiceContainers(runtime: Runtime, compose: { project: string; service: string }): Promise<ContainerInfo[]> {
   return ofService(await runtime.listProjectContainers(compose.project), compose.service);
 }
+
+/**
+ * Why a container is not "up": running, and healthy where it has a healthcheck (`starting` is not
+ * yet healthy). null when it is up. The one definition used wherever readiness is judged.
+ */
+export function notReady(c: Pick<ContainerInfo, 'state' | 'health'> | undefined): string | null {
+  if (!c) return 'is gone';
+  if (c.state !== 'running') return `is ${c.state}`;
+  if (c.health !== null && c.health !== 'healthy') return `is ${c.health}`;
+  return null;
+}
+
+/**
+ * Poll the engine (bounded) until every container is running and healthy where it has a
+ * healthcheck. Returns the containers still not ready at the deadline with why, or [] when all are.
+ */
+export async function waitUntilReady(
+  runtime: Pick<Runtime, 'inspectContainers'>,
+  ids: readonly string[],
+  timeoutMs: number,
+  sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
+  intervalMs = 1000,
+): Promise<Array<{ id: string; problem: string }>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = await runtime.inspectContainers(ids);
+    const pending = ids
+      .map((id) => ({ id, problem: notReady(found.find((c) => c.id === id)) }))
+      .filter((x): x is { id: string; problem: string } => x.problem !== null);
+    // An exited or dead container will not become ready by waiting.
+    if (pending.length === 0 || Date.now() >= deadline || pending.some((p) => /^is (exited|dead|gone)/.test(p.problem))) return pending;
+    await sleep(intervalMs);
+  }
+}

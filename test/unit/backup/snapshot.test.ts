@@ -220,6 +220,50 @@ describe('snapshot (fake engine)', () => {
     expect(readdirSync(dirOut).sort()).toEqual(['store-20260310T120000Z.tar.gz', 'store-20260310T120000Z.tar.gz.sha256']);
   });
 
+  // The demo's flake: snapshot returned while the parent was still `health: starting`, so the
+  // apply right after it was refused as dependency-disturbed. Back means healthy, bounded.
+  it('waits until a restarted container with a healthcheck is healthy, then returns', async () => {
+    const rt = setup(DOCKER_CP_TAR);
+    rt.containers[0]!.health = 'healthy';
+    let polls = 0;
+    rt.start = async (ids) => {
+      rt.calls.push({ method: 'start', args: [[...ids]] });
+      for (const c of rt.containers) if (ids.includes(c.id)) Object.assign(c, { state: 'running', health: 'starting' });
+    };
+    const inner = rt.inspectContainers.bind(rt);
+    rt.inspectContainers = async (ids) => {
+      if (rt.callsTo('start').length > 0 && ++polls === 3) rt.containers[0]!.health = 'healthy';
+      return inner(ids);
+    };
+    const r = await takeSnapshot({ module: STORE, runtime: rt, outDir: outDir(), now: NOW, log: logger(), hooks: { sleep: async () => undefined } });
+    expect(r.path).toMatch(/store-20260310T120000Z\.tar\.gz$/);
+    expect(polls).toBeGreaterThanOrEqual(3);
+  });
+
+  it('a restarted container that stays unhealthy past the bound: snapshot-failed, the module named, the archive kept', async () => {
+    const rt = setup(DOCKER_CP_TAR);
+    rt.start = async (ids) => {
+      rt.calls.push({ method: 'start', args: [[...ids]] });
+      for (const c of rt.containers) if (ids.includes(c.id)) Object.assign(c, { state: 'running', health: 'unhealthy' });
+    };
+    const dirOut = outDir();
+    const err = await takeSnapshot({ module: STORE, runtime: rt, outDir: dirOut, now: NOW, log: logger(), readyTimeoutSeconds: 0.05, hooks: { sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 5))) } }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SnapshotError);
+    expect((err as SnapshotError).reason).toBe('snapshot-failed');
+    expect((err as Error).message).toMatch(/platform_store_1 is unhealthy .*healthy where it has a healthcheck/);
+    expect(readdirSync(dirOut).sort()).toEqual(['store-20260310T120000Z.tar.gz', 'store-20260310T120000Z.tar.gz.sha256']);
+  });
+
+  it('a restarted container that exits at once is not waited for: snapshot-failed straight away', async () => {
+    const rt = setup(DOCKER_CP_TAR);
+    rt.start = async (ids) => {
+      rt.calls.push({ method: 'start', args: [[...ids]] });
+      for (const c of rt.containers) if (ids.includes(c.id)) Object.assign(c, { state: 'exited', exitCode: 1 });
+    };
+    const err = await takeSnapshot({ module: STORE, runtime: rt, outDir: outDir(), now: NOW, log: logger(), readyTimeoutSeconds: 3600 }).catch((e: unknown) => e);
+    expect((err as Error).message).toMatch(/platform_store_1 is exited/);
+  });
+
   it('never overwrites an existing snapshot of the same second', async () => {
     const rt = setup(DOCKER_CP_TAR);
     const dirOut = outDir();
