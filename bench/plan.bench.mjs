@@ -13,6 +13,19 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+// Both compose flavors, one after the other, unless STATEGUARD_COMPOSE names one: the setup and
+// the product then use that one (a plan's cost is mostly compose's own `config`).
+const FLAVOR = process.env.STATEGUARD_COMPOSE;
+if (FLAVOR !== 'v1' && FLAVOR !== 'v2') {
+  let code = 0;
+  for (const flavor of ['v1', 'v2']) {
+    console.log(`\n== compose ${flavor} (STATEGUARD_COMPOSE=${flavor}) ==`);
+    const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url)], { stdio: 'inherit', env: { ...process.env, STATEGUARD_COMPOSE: flavor } });
+    code = Math.max(code, r.status ?? 1);
+  }
+  process.exit(code);
+}
 const cli = path.join(repo, 'dist', 'cli.js');
 const REPS = Number(process.env.PLAN_BENCH_REPS ?? 5);
 const IMAGE = 'stateguard/busybox:1.0.0';
@@ -40,7 +53,7 @@ for (const bin of shimmed) {
   writeFileSync(shim, `#!/bin/sh\necho "${bin} $1" >> "$SG_BENCH_LOG"\nexec "${real}" "$@"\n`);
   chmodSync(shim, 0o755);
 }
-const composeCmd = shimmed.includes('docker-compose') ? ['docker-compose'] : ['docker', 'compose'];
+const composeCmd = FLAVOR === 'v1' ? ['docker-compose'] : ['docker', 'compose'];
 
 function makeRepo(n) {
   const project = `sgbench${n}x${suffix}`;
@@ -114,7 +127,7 @@ async function loadPlanLibrary() {
 async function planModulesOnce(lib, r, modules) {
   const counting = lib.countingRunner(lib.spawnProcess);
   const t0 = process.hrtime.bigint();
-  const plan = await lib.planModules(modules, new lib.DockerCli({ runner: counting.runner }));
+  const plan = await lib.planModules(modules, new lib.DockerCli({ runner: counting.runner, compose: FLAVOR }));
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   if (plan.summary.modules !== r.n || plan.summary.drifted !== 0) throw new Error(`planModules(${r.n}): ${JSON.stringify(plan.summary)}`);
   return { ms, procs: counting.calls.map((c) => `${c[0]} ${c[1]}`) };

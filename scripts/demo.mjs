@@ -67,7 +67,7 @@ function run(cmd, args, opts = {}) {
 }
 
 /** Run `stateguard ARGS` (the committed CLI bundle), print it all, check the exit code. */
-function sg(args, { expect, why, env, json = false, show = true }) {
+function sg(args, { expect, why, env, json = false, show = true, reason }) {
   const shown = args.map((a) => (a.includes(work) ? a.replace(work, '$DEMO') : a)).map((a) => (/\s/.test(a) ? JSON.stringify(a) : a));
   console.log(`\n${dim('$')} ${bold(`stateguard ${shown.join(' ')}`)}`);
   const r = run(process.execPath, [path.join(repo, 'dist/cli.js'), ...args], { env, cwd: work, jsonStdout: json });
@@ -77,12 +77,24 @@ function sg(args, { expect, why, env, json = false, show = true }) {
   }
   if (r.out.includes(SECRET)) fail(`the secret value appeared in the output of 'stateguard ${args[0]}'`);
   if (r.status !== expect) fail(`'stateguard ${args[0]}' exited ${r.status}; expected ${expect} (${why})`);
-  console.log(`${ok('✔')} exit ${r.status}: ${why}`);
+  // A "no" must be the right no: the exit code alone cannot tell a refusal from a wrong refusal.
+  if (reason !== undefined) {
+    const got = JSON.parse(r.stdout).failure_reason ?? '';
+    if (got !== reason) fail(`'stateguard ${args[0]}' said failure-reason ${JSON.stringify(got)}; expected ${JSON.stringify(reason)} (${why})`);
+  }
+  console.log(`${ok('✔')} exit ${r.status}${reason ? `, failure-reason ${reason}` : ''}: ${why}`);
   return json ? JSON.parse(r.stdout) : r;
 }
 
+/** The compose flavor stateguard will use (STATEGUARD_COMPOSE, else v2 where it answers): the demo sets up with the same. */
+function flavorIsV2() {
+  const forced = process.env.STATEGUARD_COMPOSE;
+  if (forced === 'v1' || forced === 'v2') return forced === 'v2';
+  return spawnSync('docker', ['compose', 'version'], { stdio: 'ignore' }).status === 0;
+}
+
 function compose(args) {
-  const v2 = run('docker', ['compose', 'version']).status === 0;
+  const v2 = flavorIsV2();
   const base = ['-f', composeFile, '-p', PROJECT, ...args];
   const r = v2 ? run('docker', ['compose', ...base], { cwd: composeDir }) : run('docker-compose', base, { cwd: composeDir });
   if (r.status !== 0) fail(`compose ${args.join(' ')} failed:\n${r.out}`);
@@ -102,12 +114,15 @@ function teardown() {
     console.log(`  remove later: docker-compose -f ${composeFile} -p ${PROJECT} down -v && rm -rf ${work}`);
     return;
   }
-  const v2 = spawnSync('docker', ['compose', 'version'], { stdio: 'ignore' }).status === 0;
+  const v2 = flavorIsV2();
   const args = ['-f', composeFile, '-p', PROJECT, 'down', '-v', '--remove-orphans'];
   spawnSync(v2 ? 'docker' : 'docker-compose', v2 ? ['compose', ...args] : args, { cwd: composeDir, stdio: 'ignore' });
   // Locks or probe leftovers labelled with the project, if any step died half-way.
   const ids = spawnSync('docker', ['ps', '-aq', '--filter', `label=com.docker.compose.project=${PROJECT}`], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
   if (ids.length) spawnSync('docker', ['rm', '-f', ...ids], { stdio: 'ignore' });
+  // stateguard's run records of the demo's one-shot
+  const records = spawnSync('docker', ['volume', 'ls', '-q', '--filter', `label=io.stateguard.run-record.project=${PROJECT}`], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+  if (records.length) spawnSync('docker', ['volume', 'rm', '-f', ...records], { stdio: 'ignore' });
   rmSync(work, { recursive: true, force: true });
 }
 process.on('SIGINT', () => {
@@ -150,21 +165,22 @@ if (!initPlan || !initPlan.drift.some((d) => d.key === 'container.state.exited_s
 proven.push(`plan shows the broken one-shot as drift (${initPlan.drift.map((d) => d.key).join(', ')})`);
 
 section('3. guard without backup, allow or confirm: blocked');
-sg(['guard', ...root, '--module', 'store-init'], { expect: 1, why: 'blocked: a sidecar needs allow-stateful, a verified backup and the confirm token' });
+sg(['guard', ...root, '--module', 'store-init', '--json'], { expect: 1, reason: 'not-allowed', json: true, why: 'blocked: a sidecar needs allow-stateful, a verified backup and the confirm token' });
 proven.push('the guard blocks a stateful change without backup, allow and confirmation, listing every reason');
 
 section('4. snapshot the parent module and verify the backup');
-const snap = sg(['snapshot', ...root, '--module', 'store', '--out-dir', backups, '--json'], { expect: 0, why: 'store snapshotted while stopped, then started again', json: true });
-sg(['verify-backup', ...root, '--module', 'store-init', '--backup-ref', snap.path, ...backupRoot], { expect: 0, why: "the parent's backup covers store-init and verifies" });
+const snap = sg(['snapshot', ...root, '--module', 'store', '--out-dir', backups, '--json'], { expect: 0, why: 'store snapshotted while stopped, then running and healthy again', json: true });
+sg(['verify-backup', ...root, '--module', 'store-init', '--backup-ref', snap.path, ...backupRoot, '--json'], { expect: 0, reason: '', json: true, why: "the parent's backup covers store-init and verifies" });
 proven.push('snapshot writes a backup that verify-backup accepts for the sidecar (streamed, never extracted)');
 
 section('5. guard with everything in place: allowed');
 const allow = ['--allow-stateful', '--backup-ref', snap.path, ...backupRoot, '--confirm', 'BACKUP_DONE'];
-sg(['guard', ...root, '--module', 'store-init', ...allow], { expect: 0, why: 'allowed: only a one-shot re-run, with backup and confirmation' });
+sg(['guard', ...root, '--module', 'store-init', ...allow, '--json'], { expect: 0, reason: '', json: true, why: 'allowed: only a one-shot re-run, with backup and confirmation' });
 
 section('6. apply while the one-shot is still broken: it fails, secret scrubbed');
 const storeBefore = run('docker', ['ps', '-q', '--no-trunc', '--filter', `label=com.docker.compose.project=${PROJECT}`, '--filter', 'label=com.docker.compose.service=store'], { jsonStdout: true }).stdout.trim();
-const failed = sg(['apply', ...root, '--module', 'store-init', ...allow], { expect: 1, why: 'the one-shot exited 1, so apply says no (failure-reason one-shot-failed)' });
+const failed = sg(['apply', ...root, '--module', 'store-init', ...allow], { expect: 1, why: 'the one-shot exited 1, so apply says no' });
+if (!failed.out.includes('failure-reason: one-shot-failed')) fail('apply said no, but not because the one-shot failed (expected failure-reason one-shot-failed)');
 if (!failed.out.includes('***')) fail('apply did not show the scrubbed secret (***) in the one-shot logs');
 proven.push("apply streams the one-shot's logs with its password replaced by ***");
 
@@ -174,7 +190,8 @@ console.log('fixed: STORE_INIT_FAIL=0 in the compose .env');
 const plan2 = sg(['plan', ...root, '--module', 'store-init', '--json'], { expect: 0, why: 'the plan shows a pending re-run', json: true });
 const keys2 = plan2.modules[0].drift.map((d) => d.key);
 if (keys2.join() !== 'container.state.exited_success') fail(`expected only a pending re-run, got ${keys2.join(', ')}`);
-sg(['apply', ...root, '--module', 'store-init', ...allow, '--expected-plan-hash', plan2.plan_hash], { expect: 0, why: 'the one-shot ran to exit 0 under the reviewed plan' });
+// The module's own plan hash binds its drift and its declared definition: what was reviewed.
+sg(['apply', ...root, '--module', 'store-init', ...allow, '--expected-plan-hash', plan2.modules[0].plan_hash], { expect: 0, why: 'the one-shot ran to exit 0 under the reviewed plan' });
 sg(['plan', ...root, '--detailed-exitcode'], { expect: 0, why: 'everything in sync' });
 const storeAfter = run('docker', ['ps', '-q', '--no-trunc', '--filter', `label=com.docker.compose.project=${PROJECT}`, '--filter', 'label=com.docker.compose.service=store'], { jsonStdout: true }).stdout.trim();
 if (!storeBefore || storeBefore !== storeAfter) fail(`the store container changed during apply (${storeBefore.slice(0, 12)} -> ${storeAfter.slice(0, 12)})`);

@@ -106,7 +106,7 @@ export async function planModules(modules: ModuleDecl[], runtime: Runtime, opts:
 
   const planned: ModulePlan[] = selected.map((m, i) => {
     const part = declaredParts[i]!;
-    const declared: DeclaredService = { ...part, imageId: imageIds[part.image] ?? null };
+    const declared: DeclaredService = { ...part, imageId: imageIds[part.image] ?? null, composeVersion: compose.version };
     const containers = (containersByProject.get(m.compose.project) ?? []).filter((c) => c.service === m.compose.service);
     const record =
       m.expectedState === 'exited-success'

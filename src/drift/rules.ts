@@ -37,6 +37,31 @@ export interface DeclaredService {
   imageId: string | null;
   /** the rendered service, for field-level differences (optional: the hash is the verdict) */
   service?: RenderedService;
+  /** the compose version that rendered it (a container labelled by another version is said so) */
+  composeVersion?: string;
+}
+
+const COMPOSE_VERSION = 'com.docker.compose.version';
+
+/**
+ * Config hashes are compose's own: another compose version may hash the same definition
+ * differently (v1 includes the image ID, v2 does not). A differing hash on a container another
+ * version created is said to be that, with what to do, never a bare config difference.
+ */
+function otherComposeVersion(replicas: readonly ContainerInfo[], declared: DeclaredService): string | null {
+  if (!declared.composeVersion) return null;
+  // `2.26.1-4` (a distribution's build of 2.26.1) labels its containers `2.26.1`: compare X.Y.Z.
+  const core = (v: string): string => /^v?(\d+\.\d+\.\d+)/.exec(v)?.[1] ?? v;
+  const mine = core(declared.composeVersion);
+  const found = [...new Set(replicas.map((c) => c.labels[COMPOSE_VERSION] ?? 'unknown'))].filter((v) => core(v) !== mine);
+  return found.length ? found.join(', ') : null;
+}
+
+function composeVersionNote(found: string, declared: DeclaredService): string {
+  return (
+    `created by compose ${found}, planned with compose ${declared.composeVersion}: config hashes of different compose versions ` +
+    `need not agree. Recreate it with the compose you plan with, or plan with the compose that created it (STATEGUARD_COMPOSE=v1|v2)`
+  );
 }
 
 /** Field-level differences of the replicas whose config differs (distinct, in first-seen order). */
@@ -197,13 +222,17 @@ export function computeDrift(
     }
     const configDiff = replicas.filter((c) => c.configHash !== declared.configHash);
     if (configDiff.length > 0) {
+      const other = otherComposeVersion(configDiff, declared);
       items.push({
         key: 'container.config',
         declared: `config ${declared.configHash.slice(0, 12)}`,
-        observed: replicaText(
-          configDiff.map((c) => (c.configHash ? `config ${c.configHash.slice(0, 12)}` : 'no config-hash label')),
-          replicas.length,
-        ),
+        observed: other
+          ? composeVersionNote(other, declared)
+          : replicaText(
+              configDiff.map((c) => (c.configHash ? `config ${c.configHash.slice(0, 12)}` : 'no config-hash label')),
+              replicas.length,
+            ),
+        ...(other ? { reason: 'compose-version' } : {}),
         fields: fieldsOf(configDiff, declared),
       });
     }
@@ -235,7 +264,13 @@ export function computeDrift(
       if (failing.length > 0) {
         const worst = SEVERITY.find((r) => failing.some((f) => f.reason === r))!;
         const shown = failing.filter((f) => f.reason === worst);
-        const observed = worst === 'stale-config' ? shown.map((f) => `${stateText(f.c)} under an older config`) : shown.map((f) => stateText(f.c));
+        const other = worst === 'stale-config' ? otherComposeVersion(shown.map((f) => f.c), declared) : null;
+        const observed =
+          worst !== 'stale-config'
+            ? shown.map((f) => stateText(f.c))
+            : other
+              ? [`${stateText(shown[0]!.c)}, ${composeVersionNote(other, declared)}`]
+              : shown.map((f) => `${stateText(f.c)} under an older config`);
         items.push({
           key: 'container.state.exited_success',
           declared: 'exited (0)',

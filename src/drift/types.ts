@@ -33,6 +33,7 @@ export interface DriftItem {
   /**
    * Which case:
    * - container.state.exited_success: no-container, exited-nonzero, never-started, dead, running, stale-config
+   * - container.config: compose-version (created by another compose version than the planning one)
    * - container.image: reference-changed, tag-repointed (same tag, another image ID), image-not-present,
    *   unverifiable (a one-shot with no container and no stateguard record of a successful run)
    */

@@ -312,7 +312,7 @@ function unverifiableFix(plan: ModulePlan | EvaluationError): string | null {
   return (
     `The one-shot's container was removed and stateguard has no record of its last successful run, so the image it would run now ` +
     `cannot be compared with the one that ran against the data. Check the declared image, then create (not start) the container ` +
-    `so the plan can compare it: 'docker compose -p ${project} -f ${file} create ${service}' ` +
-    `(v1: 'docker-compose -p ${project} -f ${file} up --no-start ${service}'); re-plan, review, and apply.`
+    `so the plan can compare it: 'docker compose -p ${project} -f ${file} up --no-start --no-deps ${service}' ` +
+    `(v1: 'docker-compose' with the same arguments); re-plan, review, and apply.`
   );
 }

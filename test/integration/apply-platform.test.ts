@@ -16,7 +16,7 @@ import { runAction, type ActionCore } from '../../src/action.js';
 import { formatStamp } from '../../src/backup/names.js';
 import { runCli } from '../../src/cli.js';
 import { DockerCli } from '../../src/runtime/docker-cli.js';
-import { describeDocker, docker, removeProject, uniqueProject } from '../support/docker.js';
+import { compose, describeDocker, docker, removeProject, uniqueProject } from '../support/docker.js';
 import { REPO } from '../support/runner.js';
 
 const SECRET = `sg-e2e-${Math.random().toString(36).slice(2)}-pw`;
@@ -74,6 +74,11 @@ function setFail(p: Platform, fail: boolean): void {
   const from = `STORE_INIT_FAIL: "${fail ? 0 : 1}"`;
   expect(text).toContain(from);
   writeFileSync(p.composeFile, text.replace(from, `STORE_INIT_FAIL: "${fail ? 1 : 0}"`));
+}
+
+/** Create a service's container without starting it (the guard's way forward for an unverifiable one-shot). */
+function createOnly(p: Platform, service: string) {
+  return compose(target(p).files, p.project, ['up', '--no-start', '--no-deps', service]);
 }
 
 function target(p: Platform) {
@@ -146,10 +151,11 @@ const storeHealthy = (p: Platform) => () => containerOf(p, 'store')?.health === 
 /** A hand-made backup of `store` (for the tests about apply mechanics, not about snapshots). */
 async function handMadeBackup(p: Platform): Promise<string> {
   const src = mkdtempSync(path.join(tmpdir(), 'sg-bk-src-'));
-  mkdirSync(path.join(src, 'data'));
-  writeFileSync(path.join(src, 'data', 'marker'), 'x');
+  // the snapshot layout: one top-level directory per declared data volume of store
+  mkdirSync(path.join(src, 'store-data'));
+  writeFileSync(path.join(src, 'store-data', 'marker'), 'x');
   const file = path.join(p.backupDir, `store-${formatStamp(new Date())}.tar.gz`);
-  await tar.c({ gzip: true, file, cwd: src, portable: true }, ['data']);
+  await tar.c({ gzip: true, file, cwd: src, portable: true }, ['store-data']);
   rmSync(src, { recursive: true, force: true });
   return file;
 }
@@ -208,7 +214,7 @@ describeDocker('guard + apply on the real engine (examples/platform copy)', () =
 
     // Snapshot the parent with stateguard snapshot: its output feeds backup-ref.
     const snap = await cli(['snapshot', '--root', p.root, '--module', 'store', '--out-dir', p.backupDir, '--json']);
-    expect(snap.code).toBe(0);
+    expect({ code: snap.code, stderr: snap.code === 0 ? '' : snap.stderr }).toEqual({ code: 0, stderr: '' });
     const backupRef = (JSON.parse(snap.stdout) as { path: string }).path;
     expect(path.dirname(backupRef)).toBe(p.backupDir);
     expect(statSync(backupRef).size).toBeGreaterThan(0);
@@ -217,7 +223,7 @@ describeDocker('guard + apply on the real engine (examples/platform copy)', () =
 
     // Guard with every condition met: allowed.
     const allowed = await action('guard', allowedInputs(p, backupRef));
-    expect(allowed.code).toBe(0);
+    expect({ code: allowed.code, reasons: allowed.code === 0 ? '' : allowed.outputs.reasons }).toEqual({ code: 0, reasons: '' });
     expect(allowed.outputs).toMatchObject({ decision: 'allowed', 'failure-reason': '' });
     expect(allowed.outputs['plan-hash']).toMatch(/^[0-9a-f]{64}$/);
 
@@ -239,14 +245,16 @@ describeDocker('guard + apply on the real engine (examples/platform copy)', () =
     const outFile = path.join(p.backupDir, '..', 'plan.json');
     const plan2 = await cli(['plan', '--root', p.root, '--module', 'store-init', '--json', '--out', outFile]);
     transcript.push(readFileSync(outFile, 'utf8'));
-    const plan2Json = JSON.parse(plan2.stdout) as { plan_hash: string; modules: Array<{ drift: Array<{ key: string }> }> };
+    const plan2Json = JSON.parse(plan2.stdout) as { plan_hash: string; modules: Array<{ plan_hash: string; drift: Array<{ key: string }> }> };
+    // apply takes the module's own hash (drift + declared definition), as the PR comment shows it
+    const moduleHash = plan2Json.modules[0]!.plan_hash;
     expect(plan2Json.modules[0]!.drift.map((d) => d.key)).toEqual(['container.state.exited_success']);
 
     // Apply bound to the reviewed plan: succeeds.
-    const ok = await action('apply', { ...allowedInputs(p, backupRef), 'expected-plan-hash': plan2Json.plan_hash });
+    const ok = await action('apply', { ...allowedInputs(p, backupRef), 'expected-plan-hash': moduleHash });
     expect(ok.failed).toEqual([]);
-    expect(ok.code).toBe(0);
-    expect(ok.outputs).toMatchObject({ status: 'applied', 'exit-code': '0', 'failure-reason': '', 'plan-hash': plan2Json.plan_hash });
+    expect({ code: ok.code, reason: ok.outputs['failure-reason'], log: ok.code === 0 ? '' : ok.log }).toEqual({ code: 0, reason: '', log: '' });
+    expect(ok.outputs).toMatchObject({ status: 'applied', 'exit-code': '0', 'failure-reason': '', 'plan-hash': moduleHash });
     expect(ok.log).toContain("bucket 'main' ready");
     expect(ok.summary).toContain('applied');
 
@@ -278,6 +286,8 @@ describeDocker('apply on the real engine: lock, stale plan, timeout', () => {
   it('two concurrent applies on one module: exactly one runs, the other is refused naming the lock', async () => {
     const p = copyPlatform({ fail: false, initScript: 'sleep 4; echo "store-init: done"' });
     expect((await new DockerCli().composeUp(target(p), ['store'])).code).toBe(0);
+    // A one-shot with no container and no run record is unverifiable: create it (not run it) first, as the guard says.
+    expect(createOnly(p, 'store-init').status).toBe(0);
     await until('store to be healthy', storeHealthy(p));
     const backupRef = await handMadeBackup(p);
     const argv = ['apply', ...cliFlags(allowedInputs(p, backupRef)), '--json'];
@@ -308,6 +318,8 @@ describeDocker('apply on the real engine: lock, stale plan, timeout', () => {
   it('a one-shot that never exits is stopped at timeout_seconds (timeout)', async () => {
     const p = copyPlatform({ fail: false, initScript: 'echo "store-init: hanging"; sleep 600', timeoutSeconds: 3 });
     expect((await new DockerCli().composeUp(target(p), ['store'])).code).toBe(0);
+    // A one-shot with no container and no run record is unverifiable: create it (not run it) first, as the guard says.
+    expect(createOnly(p, 'store-init').status).toBe(0);
     await until('store to be healthy', storeHealthy(p));
     const storeId = containerOf(p, 'store')!.id;
     const backupRef = await handMadeBackup(p);

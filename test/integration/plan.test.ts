@@ -15,7 +15,7 @@ import type { DriftItem, Plan } from '../../src/drift/types.js';
 import { validateModules } from '../../src/model/validate.js';
 import { DockerCli } from '../../src/runtime/docker-cli.js';
 import { countingRunner, spawnProcess } from '../../src/runtime/process.js';
-import { IMAGE, NOSHELL_IMAGE, describeDocker, docker, removeProject, uniqueProject } from '../support/docker.js';
+import { IMAGE, NOSHELL_IMAGE, describeDocker, docker, removeProject, uniqueProject, compose } from '../support/docker.js';
 import { cleanupTempRepos, moduleYaml, tempRepo } from '../support/fixtures.js';
 import { REPO } from '../support/runner.js';
 
@@ -58,8 +58,8 @@ describeDocker('stateguard plan on the real engine', () => {
   let composePath = '';
   let plan: Plan;
   let calls: string[][] = [];
-  // Set up the scenario with compose v1 itself, exactly as an operator would.
-  const dc = (...args: string[]) => spawnSync('docker-compose', ['-f', composePath, '-p', project, ...args], { encoding: 'utf8', timeout: 180_000 });
+  // Set up the scenario with compose itself (the flavor the product uses), exactly as an operator would.
+  const dc = (...args: string[]) => compose([composePath], project, args);
 
   beforeAll(async () => {
     for (const t of tags) expect(docker(['tag', IMAGE, t]).status).toBe(0);
@@ -149,21 +149,31 @@ describeDocker('stateguard plan on the real engine', () => {
     ['os-fail', 'exited-nonzero', 'exited (1)'],
     ['os-created', 'never-started', 'created'],
     ['os-running', 'running', 'running'],
-    ['os-stale', 'stale-config', 'exited (0) under an older config'],
-    ['os-missing', 'no-container', 'missing'],
   ])('one-shot %s -> container.state.exited_success (%s)', (name, reason, observed) => {
     expect(driftOf(name)).toEqual([{ key: 'container.state.exited_success', declared: 'exited (0)', observed, reason }]);
+  });
+
+  it('one-shot os-stale -> stale-config, naming the field that changed (a key and fingerprints, never the value)', () => {
+    expect(driftOf('os-stale')).toEqual([
+      { key: 'container.state.exited_success', declared: 'exited (0)', observed: 'exited (0) under an older config', reason: 'stale-config', fields: [expect.stringMatching(/^environment VERSION \([0-9a-f]{8} → [0-9a-f]{8}\)$/)] },
+    ]);
+  });
+
+  it('one-shot os-missing -> no-container, and its image is unverifiable (no container, no run record)', () => {
+    expect(driftOf('os-missing')).toEqual([
+      { key: 'container.image', declared: IMAGE, observed: 'unknown: no container and no stateguard record of a successful run', reason: 'unverifiable', bump: 'unknown' },
+      { key: 'container.state.exited_success', declared: 'exited (0)', observed: 'missing', reason: 'no-container' },
+    ]);
   });
 
   it('a one-off `compose run` container is ignored (missing stays missing)', () => {
     expect(plan.modules.find((m) => m.name === 'missing')!.observed).toMatchObject({ container_id: null, state: 'missing' });
   });
 
-  it('never contains environment values', () => {
+  it('never contains environment values (keys with a fingerprint only)', () => {
     const text = JSON.stringify(plan);
-    expect(text).not.toContain('"two"');
-    expect(text).not.toContain('SETTING');
-    expect(text).not.toContain('VERSION');
+    expect(text).not.toContain('two');
+    expect(text).toContain('environment SETTING (');
   });
 
   it('docker/compose processes: one per kind for the project, not per module', () => {
@@ -172,10 +182,13 @@ describeDocker('stateguard plan on the real engine', () => {
     expect(probes.length).toBeLessThanOrEqual(3);
     const kinds = calls
       .filter((c) => !c.includes('version'))
-      .map((c) => (c[0] === 'docker-compose' ? `compose ${c.slice(c.indexOf('-p') + 2).join(' ')}` : `docker ${c[1]}`))
+      .map((c) =>
+        c[0] === 'docker-compose' || (c[0] === 'docker' && c[1] === 'compose') ? `compose ${c.slice(c.indexOf('-p') + 2).join(' ')}` : `docker ${c[1]}`,
+      )
       .sort();
-    expect(kinds).toEqual(['compose config', 'compose config --hash *', 'docker image', 'docker inspect', 'docker ps']);
-    expect(calls.length).toBeLessThanOrEqual(8);
+    // docker volume: stateguard's run records of the project's one-shots (one listing)
+    expect(kinds).toEqual(['compose config', 'compose config --hash *', 'docker image', 'docker inspect', 'docker ps', 'docker volume']);
+    expect(calls.length).toBeLessThanOrEqual(9);
   });
 
   it('plan_hash is stable when nothing changed and changes when a drift item changes', async () => {

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import { EnvironmentError, UserError } from '../../src/errors.js';
-import { DockerCli, describeEngine, normalizeImageRef, parseConfigHashes, parseInspect, parseRenderedConfig } from '../../src/runtime/docker-cli.js';
+import { DockerCli, describeEngine, normalizeImageRef, parseConfigHashes, parseInspect, parseRenderedConfig, parseRunRecord, runRecordKey, runRecordLabels } from '../../src/runtime/docker-cli.js';
 import type { ExecOptions, ExecResult, ProcessRunner } from '../../src/runtime/types.js';
 
 type Reply = ExecResult | ((args: string[]) => ExecResult);
@@ -218,5 +218,70 @@ describe('DockerCli over a scripted runner', () => {
   it('imageIds: every ref absent is all null, not an error', async () => {
     const s = scripted([[/^docker image inspect/, { code: 1, stdout: '[]', stderr: 'Error: No such image: a:1' }]]);
     expect(await new DockerCli({ runner: s.runner, compose: 'v1', env: {} }).imageIds(['a:1'])).toEqual({ 'a:1': null });
+  });
+});
+
+describe('DockerCli: the lock, recreate without pull, run records, compose version', () => {
+  it('the lock container gets an explicit command: an image without CMD or ENTRYPOINT (docker import) can hold it', async () => {
+    const s = scripted([[/^docker create /, ok('id\n')]]);
+    expect(await new DockerCli({ runner: s.runner, compose: 'v1', env: {} }).createNamedContainer('lock-x', 'sha256:abc', { a: 'b' })).toBe(true);
+    const args = s.calls[0]!.args;
+    expect(args.slice(-2)).toEqual(['sha256:abc', 'stateguard-never-started']);
+    expect(args).toEqual(expect.arrayContaining(['--name', 'lock-x', '--label', 'a=b', '--network', 'none']));
+  });
+
+  it.each([
+    ['v1', ['--no-build']],
+    ['v2', ['--no-build', '--pull', 'never']],
+  ] as const)('recreate on %s never pulls or builds', async (flavor, extra) => {
+    const s = scripted([[/./, ok('')]]);
+    await new DockerCli({ runner: s.runner, compose: flavor, env: {} }).recreateService({ project: 'p', files: ['/c.yaml'] }, 'init');
+    const args = s.calls.at(-1)!.args;
+    expect(args.slice(args.indexOf('up'))).toEqual(['up', '-d', '--no-deps', '--force-recreate', ...extra, 'init']);
+  });
+
+  const REC = { project: 'p', service: 'init', container_id: 'c1', image_id: 'sha256:i', image_ref: 'x:1', config_hash: 'h', label_hash: 'l', recorded_at: '2026-11-29T10:00:00.000Z' };
+  it('run records round-trip through volume labels; the newest per service wins; a partial or forged record is ignored', async () => {
+    const labels = (r: typeof REC) => runRecordLabels(r);
+    const volumes = [
+      { Labels: labels(REC) },
+      { Labels: labels({ ...REC, container_id: 'c0', recorded_at: '2026-11-28T10:00:00.000Z' }) },
+      { Labels: { ...labels({ ...REC, service: 'other' }), 'io.stateguard.run-record.image-id': '' } },
+      { Labels: { ...labels({ ...REC, service: 'forged' }), 'io.stateguard.run-record': 'not-the-key' } },
+      { Labels: labels({ ...REC, project: 'elsewhere' }) },
+    ];
+    const s = scripted([
+      [/^docker volume ls /, ok('a\nb\nc\nd\ne\n')],
+      [/^docker volume inspect /, ok(JSON.stringify(volumes))],
+    ]);
+    const got = await new DockerCli({ runner: s.runner, compose: 'v1', env: {} }).readRunRecords('p');
+    expect(got).toEqual([REC]);
+    expect(s.calls[0]!.args).toEqual(['volume', 'ls', '-q', '--filter', 'label=io.stateguard.run-record.project=p']);
+  });
+
+  it('writing a record creates a new labelled volume, then removes only the older ones of that service', async () => {
+    const s = scripted([
+      [/^docker volume create /, ok('v\n')],
+      [/^docker volume ls /, (args) => ok(`${args.includes(`label=io.stateguard.run-record=${runRecordKey('p', 'init')}`) ? 'stateguard-run-old\n' : ''}stateguard-run-${runRecordKey('p', 'init')}-${Date.parse(REC.recorded_at)}\n`)],
+      [/^docker volume rm /, ok('')],
+    ]);
+    await new DockerCli({ runner: s.runner, compose: 'v1', env: {} }).writeRunRecord(REC);
+    expect(s.calls.map((c) => c.args.slice(0, 2).join(' '))).toEqual(['volume create', 'volume ls', 'volume rm']);
+    expect(s.calls[2]!.args).toEqual(['volume', 'rm', 'stateguard-run-old']);
+    expect(parseRunRecord(runRecordLabels(REC))).toEqual(REC);
+  });
+
+  it.each([
+    ['v2', [[/^docker compose version --short/, ok('2.26.1-4\n')]] as Array<[RegExp, Reply]>, { flavor: 'v2', version: '2.26.1-4' }],
+    ['v1', [[/^docker compose version/, { code: 1, stdout: '', stderr: "'compose' is not a docker command" }], [/^docker-compose version --short/, ok('1.29.2\n')]] as Array<[RegExp, Reply]>, { flavor: 'v1', version: '1.29.2' }],
+  ])('composeInfo on %s names the flavor and its version', async (_f, replies, expected) => {
+    expect(await new DockerCli({ runner: scripted(replies).runner, env: {} }).composeInfo()).toEqual(expected);
+  });
+
+  it('STATEGUARD_COMPOSE=v2 without the plugin is an error naming both ways out, not a silent v1', async () => {
+    const s = scripted([[/^docker compose version/, { code: 1, stdout: '', stderr: 'unknown command' }]]);
+    const err = await new DockerCli({ runner: s.runner, env: { STATEGUARD_COMPOSE: 'v2' } }).composeInfo().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(EnvironmentError);
+    expect((err as Error).message).toMatch(/STATEGUARD_COMPOSE=v2.*v1 or auto/);
   });
 });

@@ -193,3 +193,29 @@ describe('semverBump', () => {
     expect(parseImageRef('localhost:5000/x')).toEqual({ repository: 'localhost:5000/x', tag: 'latest', digest: null });
   });
 });
+
+describe('containers made by another compose version are never a silent container.config', () => {
+  const v = (label: string | undefined, hash = 'hash-old'): ContainerInfo => c({ configHash: hash, labels: label ? { 'com.docker.compose.version': label } : {} });
+  const PLANNING: DeclaredService = { ...DECLARED, composeVersion: '2.26.1-4' };
+  it('created by v1, planned with v2: the versions and what to do are named', () => {
+    const [item] = computeDrift(running, [v('1.29.2')], PLANNING);
+    expect(item).toMatchObject({ key: 'container.config', reason: 'compose-version' });
+    expect(item!.observed).toMatch(/created by compose 1\.29\.2, planned with compose 2\.26\.1-4.*Recreate it.*STATEGUARD_COMPOSE/);
+  });
+  it('no version label at all counts as another version', () => {
+    expect(computeDrift(running, [v(undefined)], PLANNING)[0]).toMatchObject({ reason: 'compose-version' });
+  });
+  it('the same X.Y.Z (a distribution build suffix) is the same version: a plain config difference', () => {
+    const [item] = computeDrift(running, [v('2.26.1')], PLANNING);
+    expect(item!.reason).toBeUndefined();
+    expect(item!.observed).toBe('config hash-old');
+  });
+  it('equal hashes are in sync whoever created the container', () => {
+    expect(computeDrift(running, [v('1.29.2', 'hash-current')], PLANNING)).toEqual([]);
+  });
+  it('a one-shot exited 0 under another compose version says so in its stale-config', () => {
+    const [item] = computeDrift(oneShot, [{ ...v('1.29.2'), state: 'exited', exitCode: 0 }], PLANNING, null);
+    expect(item).toMatchObject({ key: 'container.state.exited_success', reason: 'stale-config' });
+    expect(item!.observed).toMatch(/created by compose 1\.29\.2/);
+  });
+});

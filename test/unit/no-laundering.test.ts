@@ -67,7 +67,7 @@ describe('a pruned one-shot container cannot launder an image change', () => {
     const rt = engine(OLD, []);
     const r = await apply(rt);
     expect(r.json.failure_reason).toBe('drift-not-allowed');
-    expect(r.json.guard!.reasons.map((x) => x.fix).join(' ')).toMatch(/create \(not start\) the container.*create store-init/);
+    expect(r.json.guard!.reasons.map((x) => x.fix).join(' ')).toMatch(/create \(not start\) the container.*up --no-start --no-deps store-init/);
     expect(rt.callsTo('recreateService')).toEqual([]);
   });
 
