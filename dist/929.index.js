@@ -10,12 +10,13 @@ export const modules = {
 /* harmony export */ });
 /* unused harmony exports realCore, inputEnvName, actionInputs, readActionInputs, publish */
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(6421);
-/* harmony import */ var _commands_index_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(1268);
+/* harmony import */ var _commands_index_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(4585);
 /* harmony import */ var _commands_inputs_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(7521);
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(3916);
-/* harmony import */ var _run_command_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(2530);
+/* harmony import */ var _compose_env_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(1973);
+/* harmony import */ var _run_command_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(2530);
 /* harmony import */ var _report_scrub_js__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(8289);
-/* harmony import */ var _runtime_docker_cli_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(3817);
+/* harmony import */ var _runtime_docker_cli_js__WEBPACK_IMPORTED_MODULE_7__ = __webpack_require__(3817);
 /**
  * The action side: INPUT_* variables -> typed options (through the command's one input
  * definition) -> command -> outputs, job summary, annotations, exit status.
@@ -23,6 +24,7 @@ export const modules = {
  * The runner sets `INPUT_<NAME>` with the name upper-cased and spaces replaced by `_`; hyphens are
  * kept (`INPUT_BACKUP-REF`). Every value leaving here goes through the Scrubber.
  */
+
 
 
 
@@ -61,9 +63,10 @@ function readActionInputs(spec, env) {
     for (const def of actionInputs(spec)) {
         // Composite steps and some runners can only pass `INPUT_BACKUP_REF` (no hyphen): accept both.
         const v = env[inputEnvName(def.name)] ?? env[inputEnvName(def.name).replace(/-/g, '_')];
-        // The runner trims nothing; a lone newline or spaces count as "not given" for non-lists.
+        // The runner trims nothing; a lone newline or spaces count as "not given" for free text.
+        // Booleans are never trimmed: `" true"` is not `true` here any more than on the CLI.
         if (v !== undefined)
-            raw[def.name] = def.kind === 'list' || EXACT_INPUTS.has(def.name) ? v : v.trim();
+            raw[def.name] = def.kind === 'list' || def.kind === 'boolean' || EXACT_INPUTS.has(def.name) ? v : v.trim();
     }
     return raw;
 }
@@ -80,7 +83,7 @@ async function runAction(name, io) {
     const spec = (0,_commands_index_js__WEBPACK_IMPORTED_MODULE_1__/* .getCommand */ .O)(commandName);
     let result;
     if (!spec) {
-        result = (0,_run_command_js__WEBPACK_IMPORTED_MODULE_4__/* .errorResult */ .W)(undefined, new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .UserError */ .yo(`input 'command' must be one of plan, guard, apply, verify-backup, snapshot, e2e-gate, lint-workflows, validate; got ${JSON.stringify(commandName)}.`, { input: 'command' }));
+        result = (0,_run_command_js__WEBPACK_IMPORTED_MODULE_5__/* .errorResult */ .W)(undefined, new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .UserError */ .yo(`input 'command' must be one of plan, guard, apply, verify-backup, snapshot, e2e-gate, lint-workflows, validate; got ${JSON.stringify(commandName)}.`, { input: 'command' }));
         result.outputs['failure-reason'] = 'invalid-input';
     }
     else {
@@ -97,7 +100,7 @@ async function runAction(name, io) {
             env: io.env,
             log,
             now: io.now ?? (() => new Date()),
-            runtime: () => (runtime ??= io.runtime?.() ?? new _runtime_docker_cli_js__WEBPACK_IMPORTED_MODULE_5__/* .DockerCli */ .Vo({ env: io.env })),
+            runtime: () => (runtime ??= io.runtime?.() ?? new _runtime_docker_cli_js__WEBPACK_IMPORTED_MODULE_7__/* .DockerCli */ .Vo({ env: io.env })),
             inAction: true,
             addSecret: (v) => {
                 scrub.add(v);
@@ -112,13 +115,14 @@ async function runAction(name, io) {
                 ctx.addSecret(v.trim());
         }
         try {
+            (0,_compose_env_js__WEBPACK_IMPORTED_MODULE_4__/* .checkComposeFlavorEnv */ .GU)(io.env);
             const options = (0,_commands_inputs_js__WEBPACK_IMPORTED_MODULE_2__/* .parseInputs */ .TL)(actionInputs(spec), readActionInputs(spec, io.env), _commands_inputs_js__WEBPACK_IMPORTED_MODULE_2__/* .actionNames */ .Bk);
             if ('json' in options)
                 options.json = false;
-            result = await (0,_run_command_js__WEBPACK_IMPORTED_MODULE_4__/* .runCommand */ .d)(spec, options, ctx);
+            result = await (0,_run_command_js__WEBPACK_IMPORTED_MODULE_5__/* .runCommand */ .d)(spec, options, ctx);
         }
         catch (err) {
-            result = (0,_run_command_js__WEBPACK_IMPORTED_MODULE_4__/* .errorResult */ .W)(spec, err);
+            result = (0,_run_command_js__WEBPACK_IMPORTED_MODULE_5__/* .errorResult */ .W)(spec, err);
         }
     }
     return publish(result, c, scrub);

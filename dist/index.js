@@ -6196,7 +6196,170 @@ function escapeJsonPtr(str) {
 
 /***/ }),
 
-/***/ 1268:
+/***/ 9738:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  Hn: () => (/* binding */ cell),
+  aY: () => (/* binding */ code),
+  uh: () => (/* binding */ loadValidModules),
+  ek: () => (/* binding */ pickModule)
+});
+
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_);
+// EXTERNAL MODULE: ./src/errors.ts
+var errors = __nccwpck_require__(3916);
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
+// EXTERNAL MODULE: ./src/report/scrub.ts
+var scrub = __nccwpck_require__(8289);
+;// CONCATENATED MODULE: ./src/model/compose-interpolation.ts
+/**
+ * Values that compose interpolates into a module's compose file from the runner's environment (or
+ * the `.env` file beside the compose file) and that must never leave stateguard: compose renders
+ * `image: reg/x:${REGISTRY_PASSWORD}` with the value in place, so a plan, a PR comment or a log
+ * line built from the rendered config would carry it. Every command registers these values with
+ * its scrubber before it reads the engine (docs/architecture.md, "Secrets").
+ *
+ * Which values: those of referenced variables whose names look secret, and the password of any URL
+ * userinfo in any referenced variable's value. Nothing is interpolated here: only names are read.
+ */
+
+
+
+/** `$NAME` or `${NAME…}` (any modifier); `$$` is compose's escaped dollar and is skipped. */
+const REFERENCE = /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)|\$([A-Za-z_][A-Za-z0-9_]*)/g;
+/** Variable names a compose file text refers to. */
+function referencedVariables(text) {
+    const out = new Set();
+    for (const m of text.matchAll(REFERENCE)) {
+        const name = m[1] ?? m[2];
+        if (name)
+            out.add(name);
+    }
+    return out;
+}
+/** `KEY=VALUE` lines of a compose `.env` file (quotes stripped); comments and blanks skipped. */
+function parseDotEnv(text) {
+    const out = new Map();
+    for (const raw of text.split(/\r?\n/)) {
+        const line = raw.trim().replace(/^export\s+/, '');
+        if (line === '' || line.startsWith('#'))
+            continue;
+        const i = line.indexOf('=');
+        if (i <= 0)
+            continue;
+        let value = line.slice(i + 1).trim();
+        if ((value.startsWith('"') && value.endsWith('"')) || (value.startsWith("'") && value.endsWith("'")))
+            value = value.slice(1, -1);
+        out.set(line.slice(0, i).trim(), value);
+    }
+    return out;
+}
+function readText(file) {
+    try {
+        return (0,external_node_fs_.readFileSync)(file, 'utf8');
+    }
+    catch {
+        return null;
+    }
+}
+/** Every value that must be masked because compose would interpolate it into these modules' files. */
+function composeSecrets(modules, env) {
+    const out = new Set();
+    const files = new Set(modules.map((m) => m.compose.path));
+    for (const file of files) {
+        const text = readText(file);
+        if (text === null)
+            continue; // validate reports a missing file; nothing to mask
+        const dotEnvText = readText(external_node_path_default().join(external_node_path_default().dirname(file), '.env'));
+        const dotEnv = dotEnvText === null ? new Map() : parseDotEnv(dotEnvText);
+        for (const name of referencedVariables(text)) {
+            // compose prefers the process environment over .env
+            const value = env[name] ?? dotEnv.get(name);
+            if (value === undefined)
+                continue;
+            if ((0,scrub/* looksSecret */.n0)(name) && (0,scrub/* maskable */.dm)(value))
+                out.add(value);
+            for (const p of (0,scrub/* urlPasswords */.s1)(value))
+                out.add(p);
+        }
+    }
+    return [...out];
+}
+
+// EXTERNAL MODULE: ./src/model/module.ts + 1 modules
+var model_module = __nccwpck_require__(5096);
+// EXTERNAL MODULE: ./src/model/validate.ts
+var validate = __nccwpck_require__(1071);
+;// CONCATENATED MODULE: ./src/commands/common.ts
+/** Helpers shared by the commands that act on modules. */
+
+
+
+
+
+/**
+ * Load and validate every module. Any problem refuses the whole command (fail closed): acting on
+ * a repo whose declarations are broken would be acting on a guess.
+ */
+function loadValidModules(opts, ctx) {
+    const root = external_node_path_default().resolve(ctx.cwd, opts.root);
+    const { loaded, problems } = (0,validate/* validateModules */.Yl)(root, opts.modules, ctx.cwd);
+    if (problems.length > 0) {
+        throw new errors/* UserError */.yo(`module declarations are invalid (${problems.length} problem${problems.length === 1 ? '' : 's'}); ` +
+            `run 'stateguard validate' and fix them first:\n` +
+            problems.map((p) => `  ${(0,model_module/* formatProblem */.Vw)(p)}`).join('\n'), { reason: 'invalid-modules', exitCode: 1 });
+    }
+    if (loaded.modules.length === 0) {
+        throw new errors/* UserError */.yo(`no module.yaml found under ${opts.root} matching ${JSON.stringify(opts.modules)}; check --root and --modules.`, { input: 'root', reason: 'invalid-modules', exitCode: 1 });
+    }
+    // Registered before anything reads the engine: a rendered config carries these values in place.
+    const secrets = composeSecrets(loaded.modules, ctx.env);
+    for (const v of secrets)
+        ctx.addSecret(v);
+    return { root: loaded.root, modules: loaded.modules, secrets };
+}
+function pickModule(set, name, input = 'module') {
+    if (!name) {
+        throw new errors/* UserError */.yo(`--${input} is required: name the module to act on (one of: ${set.modules.map((m) => m.name).join(', ')}).`, {
+            input,
+        });
+    }
+    const m = set.modules.find((x) => x.name === name);
+    if (!m) {
+        throw new errors/* UserError */.yo(`--${input} ${JSON.stringify(name)} is not a module under ${set.root}; known modules: ${set.modules.map((x) => x.name).join(', ')}.`, 
+        // A name that is not a module is a usage error (exit 3, 'could not run'), not a "no" about a module.
+        { input, reason: 'module-not-found' });
+    }
+    return m;
+}
+/**
+ * Markdown-safe table cell or inline text: '|' and line breaks escaped, and '&', '<', '>' as
+ * entities, so no message reads as HTML (a '<parent>' in a fix would vanish as an unknown tag, and
+ * a value could otherwise open a tag in the job summary or PR comment).
+ */
+function cell(text) {
+    return text
+        .replace(/&/g, '&amp;')
+        .replace(/</g, '&lt;')
+        .replace(/>/g, '&gt;')
+        .replace(/\|/g, '\\|')
+        .replace(/\r?\n/g, ' ');
+}
+/** An inline code span: literal inside (no entities needed), and no backtick in the text can close it. */
+function code(text) {
+    return `\`${text.replace(/`/g, "'").replace(/\|/g, '\\|').replace(/\r?\n/g, ' ')}\``;
+}
+
+
+/***/ }),
+
+/***/ 4585:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -6315,6 +6478,18 @@ function backupSummary(b) {
     }
     return { verified: b.verified === true, path: b.path, matched_module: b.matched_module, problems: b.problems ?? [] };
 }
+/**
+ * How to take the backup that would cover the module, naming real modules: a sidecar is covered by
+ * its parent's backups (backup.ref_modules), a stateful module by its own. Never a placeholder.
+ */
+function backupFix(module) {
+    const parents = (module.backup?.refModules ?? []).filter((r) => r !== module.name);
+    const sources = module.class === 'sidecar' && parents.length > 0 ? parents : [module.name];
+    const first = sources[0];
+    const which = sources.map((s) => `'${s}'`).join(' or ');
+    return (`Take a backup of ${which} with \`stateguard snapshot --module ${first} --out-dir DIR\` (DIR under a backup-root) ` +
+        `and pass the archive it writes as backup-ref.`);
+}
 function decide(input) {
     const { module } = input;
     const reasons = [];
@@ -6374,7 +6549,7 @@ function decide(input) {
                 reasons.push({
                     code: 'drift-not-allowed',
                     message: `module '${module.name}' has drift this path never applies to a ${module.class} module: ${notApplicable.join(', ')} (only ${STATEFUL_APPLICABLE_DRIFT.join(', ')} is applied)`,
-                    fix: 'Resolve that drift by hand with a backup in place (e.g. an image bump is an upgrade, not a re-run), then re-plan.',
+                    fix: unverifiableFix(input.plan) ?? 'Resolve that drift by hand with a backup in place (e.g. an image bump is an upgrade, not a re-run), then re-plan.',
                 });
             }
         }
@@ -6392,7 +6567,7 @@ function decide(input) {
                 code: 'backup-rejected',
                 input: 'backup-ref',
                 message: 'no backup-ref was given',
-                fix: `Take a backup (stateguard snapshot --module <parent>) and pass its path as backup-ref; it must live under a backup-root.`,
+                fix: backupFix(module),
             });
         }
         else if (isEvaluationError(backup)) {
@@ -6453,6 +6628,23 @@ function orderReasons(reasons) {
     };
     return reasons.map((r, i) => ({ r, i })).sort((a, b) => rank(a.r) - rank(b.r) || a.i - b.i).map((x) => x.r);
 }
+/**
+ * The way forward when a one-shot's container is gone and stateguard holds no record of its last
+ * successful run: nothing can show that the image about to run is the one that ran before, so the
+ * operator makes it comparable deliberately (a created, never-started container of the declared
+ * service) and reviews the plan again.
+ */
+function unverifiableFix(plan) {
+    if ('error' in plan)
+        return null;
+    if (!plan.drift.some((d) => d.key === 'container.image' && d.reason === 'unverifiable'))
+        return null;
+    const { project, service, file } = plan.compose;
+    return (`The one-shot's container was removed and stateguard has no record of its last successful run, so the image it would run now ` +
+        `cannot be compared with the one that ran against the data. Check the declared image, then create (not start) the container ` +
+        `so the plan can compare it: 'docker compose -p ${project} -f ${file} up --no-start --no-deps ${service}' ` +
+        `(v1: 'docker-compose' with the same arguments); re-plan, review, and apply.`);
+}
 
 ;// CONCATENATED MODULE: ./src/guard/evaluate.ts
 
@@ -6473,7 +6665,12 @@ async function planOne(modules, module, deps) {
         if (mine.length !== 1) {
             return { error: `the plan has ${mine.length} entries for module '${module.name}' (expected exactly 1)`, reason: 'internal' };
         }
-        return { plan: mine[0], hash: deps.planHash(mine) };
+        const hash = mine[0].plan_hash;
+        // Fail closed: a plan without a well-formed module hash binds nothing.
+        if (typeof hash !== 'string' || !/^[0-9a-f]{64}$/.test(hash)) {
+            return { error: `the plan of module '${module.name}' carries no valid plan_hash`, reason: 'internal' };
+        }
+        return { plan: mine[0], hash };
     }
     catch (err) {
         return evaluationError(err);
@@ -6492,6 +6689,7 @@ async function evaluateGuard(req, deps) {
                 backupRef: req.backupRef,
                 cwd: req.cwd,
                 module: req.module,
+                modules: req.modules,
                 backupRoots: req.backupRoots,
                 now: req.now,
                 maxUncompressedBytes: req.maxUncompressedBytes,
@@ -6515,6 +6713,8 @@ async function evaluateGuard(req, deps) {
 
 // EXTERNAL MODULE: ./src/report/scrub.ts
 var report_scrub = __nccwpck_require__(8289);
+// EXTERNAL MODULE: ./src/model/validate.ts
+var validate = __nccwpck_require__(1071);
 ;// CONCATENATED MODULE: ./src/runtime/containers.ts
 function ofService(projectContainers, service) {
     return projectContainers.filter((c) => c.service === service && !c.oneoff);
@@ -6522,6 +6722,36 @@ function ofService(projectContainers, service) {
 /** One listing of the project (ps + inspect), narrowed to the service. */
 async function listServiceContainers(runtime, compose) {
     return ofService(await runtime.listProjectContainers(compose.project), compose.service);
+}
+/**
+ * Why a container is not "up": running, and healthy where it has a healthcheck (`starting` is not
+ * yet healthy). null when it is up. The one definition used wherever readiness is judged.
+ */
+function notReady(c) {
+    if (!c)
+        return 'is gone';
+    if (c.state !== 'running')
+        return `is ${c.state}`;
+    if (c.health !== null && c.health !== 'healthy')
+        return `is ${c.health}`;
+    return null;
+}
+/**
+ * Poll the engine (bounded) until every container is running and healthy where it has a
+ * healthcheck. Returns the containers still not ready at the deadline with why, or [] when all are.
+ */
+async function waitUntilReady(runtime, ids, timeoutMs, sleep = (ms) => new Promise((r) => setTimeout(r, ms)), intervalMs = 1000) {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+        const found = await runtime.inspectContainers(ids);
+        const pending = ids
+            .map((id) => ({ id, problem: notReady(found.find((c) => c.id === id)) }))
+            .filter((x) => x.problem !== null);
+        // An exited or dead container will not become ready by waiting.
+        if (pending.length === 0 || Date.now() >= deadline || pending.some((p) => /^is (exited|dead|gone)/.test(p.problem)))
+            return pending;
+        await sleep(intervalMs);
+    }
 }
 
 // EXTERNAL MODULE: external "node:crypto"
@@ -6636,7 +6866,7 @@ async function tryCreate(runtime, name, images, labels) {
     }
     throw new src_errors/* EnvironmentError */.eG(images.length === 0
         ? `cannot take the apply lock ${name}: there is no local image to create the lock container from ` +
-            `(pull the module's image first, e.g. with 'docker compose pull <service>')`
+            `(pull the module's image first, e.g. with 'docker compose pull SERVICE')`
         : `cannot take the apply lock ${name}: ${errors.join('; ')}`);
 }
 function describeExisting(c, now) {
@@ -6736,7 +6966,10 @@ async function releaseLock(runtime, lock) {
  */
 
 const MAX_LINE = 16 * 1024;
-/** Register the secret-looking values of `NAME=value` entries; returns how many values. */
+/**
+ * Register the secret-looking values of `NAME=value` entries, and the password of any URL userinfo
+ * (`DATABASE_URL=postgres://u:pw@h`) whatever the name; returns how many values.
+ */
 function registerEnvSecrets(entries, scrub, addSecret) {
     let count = 0;
     for (const e of entries) {
@@ -6745,11 +6978,10 @@ function registerEnvSecrets(entries, scrub, addSecret) {
             continue;
         const name = e.slice(0, i);
         const value = e.slice(i + 1);
-        if (!(0,report_scrub/* looksSecret */.n0)(name) || value.length === 0)
-            continue;
-        const pieces = [value, ...value.split(/\r?\n/).map((l) => l.trim())];
+        const pieces = (0,report_scrub/* looksSecret */.n0)(name) ? [value, ...value.split(/\r?\n/).map((l) => l.trim())] : [];
+        pieces.push(...(0,report_scrub/* urlPasswords */.s1)(value));
         for (const p of pieces) {
-            if (p.length < 3)
+            if (!(0,report_scrub/* maskable */.dm)(p))
                 continue;
             scrub.add(p);
             addSecret(p);
@@ -6830,6 +7062,7 @@ class LineScrubber {
  * reached only through explicit checks. Anything thrown is caught by the command layer and
  * reported as "could not run" — never as success.
  */
+
 
 
 
@@ -6917,10 +7150,13 @@ async function applyOneShot(req, deps) {
         out.messages.push(clean);
         deps.log.info(clean);
     };
+    // Set once anything was started on the engine: from then on no outcome is "could not run"
+    // (exit 3) — something ran, so the answer is a "no" with what happened (exit 1).
+    const ran = { started: false };
     const end = (status, reason, message, couldNotRun = false) => {
         out.status = status;
         out.failure_reason = reason;
-        out.could_not_run = couldNotRun;
+        out.could_not_run = couldNotRun && !ran.started;
         say(message);
         out.verdict = out.messages[out.messages.length - 1];
         return out;
@@ -6939,8 +7175,11 @@ async function applyOneShot(req, deps) {
     }
     // 1. Lock. The module's image (rendered by compose) is the preferred lock image.
     let moduleImages = [];
+    let rendered;
     try {
-        moduleImages = renderedImages((await runtime.renderProject(target(m))).services, m.compose.service);
+        const services = (await runtime.renderProject(target(m))).services;
+        rendered = services[m.compose.service];
+        moduleImages = renderedImages(services, m.compose.service);
     }
     catch {
         // Not fatal here: the fresh plan below renders again and blocks with the precise reason.
@@ -6968,7 +7207,7 @@ async function applyOneShot(req, deps) {
     }
     say(`took the apply lock ${lock.name}`);
     try {
-        return await underLock(req, deps, out, { say, end, scrub, clock, dependencies });
+        return await underLock(req, deps, out, { say, end, scrub, clock, dependencies, rendered, ran });
     }
     catch (err) {
         // Fail closed: whatever broke, this is not a success.
@@ -6996,7 +7235,8 @@ async function underLock(req, deps, out, h) {
     out.plan_hash = ev.planHash;
     if (req.expectedPlanHash !== undefined && ev.planHash !== null && ev.planHash !== req.expectedPlanHash) {
         return end('refused', 'plan-changed', `the fresh plan of '${m.name}' (plan_hash ${ev.planHash}) differs from the reviewed one (expected-plan-hash ${req.expectedPlanHash}). ` +
-            `Re-run stateguard plan --module ${m.name}, review it, and pass its plan_hash.`);
+            `The module's compose definition or its drift changed since that plan. Re-run stateguard plan --module ${m.name}, ` +
+            `review it, and pass that module's plan_hash (shown per module in the plan, its summary and the PR comment).`);
     }
     if (ev.result.decision === 'blocked') {
         const first = ev.result.reasons[0];
@@ -7036,7 +7276,23 @@ async function underLock(req, deps, out, h) {
         }
         depBefore.push(s);
     }
+    // A one-shot runs as exactly one container: compose would start `scale`/`deploy.replicas` of
+    // them against the same data at once. validate refuses it statically; this is the rendered value.
+    const replicas = h.rendered ? (0,validate/* oneShotReplicaProblem */.Cy)(h.rendered) : 'could not be rendered to check its replica count';
+    if (replicas) {
+        return end('refused', 'invalid-modules', `one-shot service '${m.compose.service}' ${replicas}; a one-shot runs as exactly one container. Nothing was run: set it to 1 or remove it, then apply again.`);
+    }
+    // apply never pulls (or builds): the image that runs is the one on the engine now, or nothing runs.
+    const declaredImage = ev.plan?.declared.image;
+    if (!declaredImage)
+        return end('blocked', 'internal', `the fresh plan of '${m.name}' names no declared image; stateguard failed closed`, true);
+    const local = await runtime.imageIds([declaredImage]);
+    if (!local[declaredImage]) {
+        return end('refused', 'image-not-present', `image ${declaredImage} of '${m.compose.service}' is not on the engine, and apply never pulls or builds: ` +
+            `pull (or build) it deliberately, re-plan, review the plan, then apply again.`);
+    }
     const started = h.clock();
+    h.ran.started = true;
     const rec = await runtime.recreateService(target(m), m.compose.service);
     if (rec.code !== 0) {
         const detail = scrub.scrub((rec.stderr || rec.stdout).trim().split('\n').slice(-5).join(' / '));
@@ -7046,8 +7302,19 @@ async function underLock(req, deps, out, h) {
     const oldIds = new Set(before.map((c) => c.id));
     const fresh = (await listServiceContainers(runtime, m.compose)).filter((c) => !oldIds.has(c.id));
     if (fresh.length !== 1) {
+        // More than one run against the same data must not go on: stop every one of them.
+        let stopped = '';
+        if (fresh.length > 1) {
+            try {
+                await runtime.stop(fresh.map((c) => c.id), 10);
+                stopped = ` Stopped all of them (${fresh.map((c) => c.id.slice(0, 12)).join(', ')}); check the module's data.`;
+            }
+            catch (err) {
+                stopped = ` Could not stop them (${(0,src_errors/* errorMessage */.gJ)(err)}): stop ${fresh.map((c) => c.id.slice(0, 12)).join(', ')} by hand now.`;
+            }
+        }
         await checkDependencies(runtime, h.dependencies, depBefore, out);
-        return end('failed', 'compose-error', `after recreating '${m.compose.service}' expected exactly one new container, found ${fresh.length}; refusing to guess which ran.`, true);
+        return end('failed', 'compose-error', `after recreating '${m.compose.service}' expected exactly one new container, found ${fresh.length}; refusing to guess which ran.${stopped}`);
     }
     const run = fresh[0];
     out.container_id = run.id;
@@ -7088,6 +7355,8 @@ async function underLock(req, deps, out, h) {
     lines.flush();
     out.log_tail = lines.lastLines();
     out.exit_code = waited.timedOut ? null : waited.exitCode;
+    if (!waited.timedOut && waited.exitCode === 0)
+        await recordSuccess(runtime, m, run, declaredConfigHash(ev), deps.now(), out, deps.log);
     // 7. Success needs exit 0 AND every dependency untouched.
     const depsOk = await checkDependencies(runtime, h.dependencies, depBefore, out);
     const problems = out.dependencies.filter((d) => !d.ok).map((d) => d.problem);
@@ -7102,6 +7371,35 @@ async function underLock(req, deps, out, h) {
         return end('failed', 'one-shot-failed', `module '${m.name}' exited ${waited.exitCode}; see its log above. Fix the cause, re-plan and apply again.`);
     }
     return end('applied', '', `module '${m.name}' ran to success (exit 0) in ${out.duration_ms} ms; its dependencies are unchanged.`);
+}
+/**
+ * Record on the engine what just ran to success (container, image, declared and labelled config
+ * hash), so a later plan can prove what last ran even after the container is removed, and can tell
+ * that a compose v2 `up --no-deps` label belongs to the declared config. A record that cannot be
+ * written is a warning: the run itself succeeded, and without a record the plan only errs towards
+ * drift (a pending re-run or an unverifiable image), never towards "in sync".
+ */
+async function recordSuccess(runtime, m, run, configHash, now, out, log) {
+    try {
+        await runtime.writeRunRecord({
+            project: m.compose.project,
+            service: m.compose.service,
+            container_id: run.id,
+            image_id: run.imageId,
+            image_ref: run.imageRef,
+            config_hash: configHash,
+            label_hash: run.configHash ?? '',
+            recorded_at: now.toISOString(),
+        });
+    }
+    catch (err) {
+        const w = `could not record the successful run on the engine (${(0,src_errors/* errorMessage */.gJ)(err)}); the next plan may show the one-shot as pending again`;
+        out.warnings.push(w);
+        log.warn(w);
+    }
+}
+function declaredConfigHash(ev) {
+    return ev.plan?.declared.config_hash ?? '';
 }
 async function checkDependencies(runtime, deps, before, out) {
     let ok = true;
@@ -7132,71 +7430,47 @@ async function settle(p, ms) {
         clearTimeout(timer);
 }
 
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
 ;// CONCATENATED MODULE: external "node:fs/promises"
 const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
-;// CONCATENATED MODULE: external "node:path"
-const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
-var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_namespaceObject);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_);
 // EXTERNAL MODULE: external "node:events"
 var external_node_events_ = __nccwpck_require__(8474);
 // EXTERNAL MODULE: external "node:zlib"
 var external_node_zlib_ = __nccwpck_require__(8522);
 var external_node_zlib_default = /*#__PURE__*/__nccwpck_require__.n(external_node_zlib_);
-// EXTERNAL MODULE: external "events"
-var external_events_ = __nccwpck_require__(4434);
-// EXTERNAL MODULE: external "fs"
-var external_fs_ = __nccwpck_require__(9896);
-// EXTERNAL MODULE: external "node:stream"
-var external_node_stream_ = __nccwpck_require__(7075);
-;// CONCATENATED MODULE: external "node:string_decoder"
-const external_node_string_decoder_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:string_decoder");
-// EXTERNAL MODULE: external "path"
-var external_path_ = __nccwpck_require__(6928);
-// EXTERNAL MODULE: external "assert"
-var external_assert_ = __nccwpck_require__(2613);
-// EXTERNAL MODULE: external "buffer"
-var external_buffer_ = __nccwpck_require__(181);
-;// CONCATENATED MODULE: external "zlib"
-const external_zlib_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("zlib");
-var external_zlib_namespaceObject_0 = /*#__PURE__*/__nccwpck_require__.t(external_zlib_namespaceObject, 2);
-// EXTERNAL MODULE: external "node:assert"
-var external_node_assert_ = __nccwpck_require__(4589);
-;// CONCATENATED MODULE: ./node_modules/tar/dist/esm/index.min.js
-var zr=Object.defineProperty;var Ur=(s,t)=>{for(var e in t)zr(s,e,{get:t[e],enumerable:!0})};var Ds=typeof process=="object"&&process?process:{stdout:null,stderr:null},Wr=s=>!!s&&typeof s=="object"&&(s instanceof A||s instanceof external_node_stream_||Gr(s)||Zr(s)),Gr=s=>!!s&&typeof s=="object"&&s instanceof external_node_events_.EventEmitter&&typeof s.pipe=="function"&&s.pipe!==external_node_stream_.Writable.prototype.pipe,Zr=s=>!!s&&typeof s=="object"&&s instanceof external_node_events_.EventEmitter&&typeof s.write=="function"&&typeof s.end=="function",Q=Symbol("EOF"),J=Symbol("maybeEmitEnd"),nt=Symbol("emittedEnd"),De=Symbol("emittingEnd"),qt=Symbol("emittedError"),Ne=Symbol("closed"),Ns=Symbol("read"),Ae=Symbol("flush"),As=Symbol("flushChunk"),z=Symbol("encoding"),Mt=Symbol("decoder"),g=Symbol("flowing"),Qt=Symbol("paused"),Bt=Symbol("resume"),b=Symbol("buffer"),N=Symbol("pipes"),_=Symbol("bufferLength"),bi=Symbol("bufferPush"),Ie=Symbol("bufferShift"),L=Symbol("objectMode"),S=Symbol("destroyed"),_i=Symbol("error"),Oi=Symbol("emitData"),Is=Symbol("emitEnd"),Ti=Symbol("emitEnd2"),Z=Symbol("async"),xi=Symbol("abort"),Ce=Symbol("aborted"),Jt=Symbol("signal"),Rt=Symbol("dataListeners"),C=Symbol("discarded"),jt=s=>Promise.resolve().then(s),Yr=s=>s(),Kr=s=>s==="end"||s==="finish"||s==="prefinish",Vr=s=>s instanceof ArrayBuffer||!!s&&typeof s=="object"&&s.constructor&&s.constructor.name==="ArrayBuffer"&&s.byteLength>=0,$r=s=>!Buffer.isBuffer(s)&&ArrayBuffer.isView(s),Fe=class{src;dest;opts;ondrain;constructor(t,e,i){this.src=t,this.dest=e,this.opts=i,this.ondrain=()=>t[Bt](),this.dest.on("drain",this.ondrain)}unpipe(){this.dest.removeListener("drain",this.ondrain)}proxyErrors(t){}end(){this.unpipe(),this.opts.end&&this.dest.end()}},Li=class extends Fe{unpipe(){this.src.removeListener("error",this.proxyErrors),super.unpipe()}constructor(t,e,i){super(t,e,i),this.proxyErrors=r=>this.dest.emit("error",r),t.on("error",this.proxyErrors)}},Xr=s=>!!s.objectMode,qr=s=>!s.objectMode&&!!s.encoding&&s.encoding!=="buffer",A=class extends external_node_events_.EventEmitter{[g]=!1;[Qt]=!1;[N]=[];[b]=[];[L];[z];[Z];[Mt];[Q]=!1;[nt]=!1;[De]=!1;[Ne]=!1;[qt]=null;[_]=0;[S]=!1;[Jt];[Ce]=!1;[Rt]=0;[C]=!1;writable=!0;readable=!0;constructor(...t){let e=t[0]||{};if(super(),e.objectMode&&typeof e.encoding=="string")throw new TypeError("Encoding and objectMode may not be used together");Xr(e)?(this[L]=!0,this[z]=null):qr(e)?(this[z]=e.encoding,this[L]=!1):(this[L]=!1,this[z]=null),this[Z]=!!e.async,this[Mt]=this[z]?new external_node_string_decoder_namespaceObject.StringDecoder(this[z]):null,e&&e.debugExposeBuffer===!0&&Object.defineProperty(this,"buffer",{get:()=>this[b]}),e&&e.debugExposePipes===!0&&Object.defineProperty(this,"pipes",{get:()=>this[N]});let{signal:i}=e;i&&(this[Jt]=i,i.aborted?this[xi]():i.addEventListener("abort",()=>this[xi]()))}get bufferLength(){return this[_]}get encoding(){return this[z]}set encoding(t){throw new Error("Encoding must be set at instantiation time")}setEncoding(t){throw new Error("Encoding must be set at instantiation time")}get objectMode(){return this[L]}set objectMode(t){throw new Error("objectMode must be set at instantiation time")}get async(){return this[Z]}set async(t){this[Z]=this[Z]||!!t}[xi](){this[Ce]=!0,this.emit("abort",this[Jt]?.reason),this.destroy(this[Jt]?.reason)}get aborted(){return this[Ce]}set aborted(t){}write(t,e,i){if(this[Ce])return!1;if(this[Q])throw new Error("write after end");if(this[S])return this.emit("error",Object.assign(new Error("Cannot call write after a stream was destroyed"),{code:"ERR_STREAM_DESTROYED"})),!0;typeof e=="function"&&(i=e,e="utf8"),e||(e="utf8");let r=this[Z]?jt:Yr;if(!this[L]&&!Buffer.isBuffer(t)){if($r(t))t=Buffer.from(t.buffer,t.byteOffset,t.byteLength);else if(Vr(t))t=Buffer.from(t);else if(typeof t!="string")throw new Error("Non-contiguous data written to non-objectMode stream")}return this[L]?(this[g]&&this[_]!==0&&this[Ae](!0),this[g]?this.emit("data",t):this[bi](t),this[_]!==0&&this.emit("readable"),i&&r(i),this[g]):t.length?(typeof t=="string"&&!(e===this[z]&&!this[Mt]?.lastNeed)&&(t=Buffer.from(t,e)),Buffer.isBuffer(t)&&this[z]&&(t=this[Mt].write(t)),this[g]&&this[_]!==0&&this[Ae](!0),this[g]?this.emit("data",t):this[bi](t),this[_]!==0&&this.emit("readable"),i&&r(i),this[g]):(this[_]!==0&&this.emit("readable"),i&&r(i),this[g])}read(t){if(this[S])return null;if(this[C]=!1,this[_]===0||t===0||t&&t>this[_])return this[J](),null;this[L]&&(t=null),this[b].length>1&&!this[L]&&(this[b]=[this[z]?this[b].join(""):Buffer.concat(this[b],this[_])]);let e=this[Ns](t||null,this[b][0]);return this[J](),e}[Ns](t,e){if(this[L])this[Ie]();else{let i=e;t===i.length||t===null?this[Ie]():typeof i=="string"?(this[b][0]=i.slice(t),e=i.slice(0,t),this[_]-=t):(this[b][0]=i.subarray(t),e=i.subarray(0,t),this[_]-=t)}return this.emit("data",e),!this[b].length&&!this[Q]&&this.emit("drain"),e}end(t,e,i){return typeof t=="function"&&(i=t,t=void 0),typeof e=="function"&&(i=e,e="utf8"),t!==void 0&&this.write(t,e),i&&this.once("end",i),this[Q]=!0,this.writable=!1,(this[g]||!this[Qt])&&this[J](),this}[Bt](){this[S]||(!this[Rt]&&!this[N].length&&(this[C]=!0),this[Qt]=!1,this[g]=!0,this.emit("resume"),this[b].length?this[Ae]():this[Q]?this[J]():this.emit("drain"))}resume(){return this[Bt]()}pause(){this[g]=!1,this[Qt]=!0,this[C]=!1}get destroyed(){return this[S]}get flowing(){return this[g]}get paused(){return this[Qt]}[bi](t){this[L]?this[_]+=1:this[_]+=t.length,this[b].push(t)}[Ie](){return this[L]?this[_]-=1:this[_]-=this[b][0].length,this[b].shift()}[Ae](t=!1){do;while(this[As](this[Ie]())&&this[b].length);!t&&!this[b].length&&!this[Q]&&this.emit("drain")}[As](t){return this.emit("data",t),this[g]}pipe(t,e){if(this[S])return t;this[C]=!1;let i=this[nt];return e=e||{},t===Ds.stdout||t===Ds.stderr?e.end=!1:e.end=e.end!==!1,e.proxyErrors=!!e.proxyErrors,i?e.end&&t.end():(this[N].push(e.proxyErrors?new Li(this,t,e):new Fe(this,t,e)),this[Z]?jt(()=>this[Bt]()):this[Bt]()),t}unpipe(t){let e=this[N].find(i=>i.dest===t);e&&(this[N].length===1?(this[g]&&this[Rt]===0&&(this[g]=!1),this[N]=[]):this[N].splice(this[N].indexOf(e),1),e.unpipe())}addListener(t,e){return this.on(t,e)}on(t,e){let i=super.on(t,e);if(t==="data")this[C]=!1,this[Rt]++,!this[N].length&&!this[g]&&this[Bt]();else if(t==="readable"&&this[_]!==0)super.emit("readable");else if(Kr(t)&&this[nt])super.emit(t),this.removeAllListeners(t);else if(t==="error"&&this[qt]){let r=e;this[Z]?jt(()=>r.call(this,this[qt])):r.call(this,this[qt])}return i}removeListener(t,e){return this.off(t,e)}off(t,e){let i=super.off(t,e);return t==="data"&&(this[Rt]=this.listeners("data").length,this[Rt]===0&&!this[C]&&!this[N].length&&(this[g]=!1)),i}removeAllListeners(t){let e=super.removeAllListeners(t);return(t==="data"||t===void 0)&&(this[Rt]=0,!this[C]&&!this[N].length&&(this[g]=!1)),e}get emittedEnd(){return this[nt]}[J](){!this[De]&&!this[nt]&&!this[S]&&this[b].length===0&&this[Q]&&(this[De]=!0,this.emit("end"),this.emit("prefinish"),this.emit("finish"),this[Ne]&&this.emit("close"),this[De]=!1)}emit(t,...e){let i=e[0];if(t!=="error"&&t!=="close"&&t!==S&&this[S])return!1;if(t==="data")return!this[L]&&!i?!1:this[Z]?(jt(()=>this[Oi](i)),!0):this[Oi](i);if(t==="end")return this[Is]();if(t==="close"){if(this[Ne]=!0,!this[nt]&&!this[S])return!1;let n=super.emit("close");return this.removeAllListeners("close"),n}else if(t==="error"){this[qt]=i,super.emit(_i,i);let n=!this[Jt]||this.listeners("error").length?super.emit("error",i):!1;return this[J](),n}else if(t==="resume"){let n=super.emit("resume");return this[J](),n}else if(t==="finish"||t==="prefinish"){let n=super.emit(t);return this.removeAllListeners(t),n}let r=super.emit(t,...e);return this[J](),r}[Oi](t){for(let i of this[N])i.dest.write(t)===!1&&this.pause();let e=this[C]?!1:super.emit("data",t);return this[J](),e}[Is](){return this[nt]?!1:(this[nt]=!0,this.readable=!1,this[Z]?(jt(()=>this[Ti]()),!0):this[Ti]())}[Ti](){if(this[Mt]){let e=this[Mt].end();if(e){for(let i of this[N])i.dest.write(e);this[C]||super.emit("data",e)}}for(let e of this[N])e.end();let t=super.emit("end");return this.removeAllListeners("end"),t}async collect(){let t=Object.assign([],{dataLength:0});this[L]||(t.dataLength=0);let e=this.promise();return this.on("data",i=>{t.push(i),this[L]||(t.dataLength+=i.length)}),await e,t}async concat(){if(this[L])throw new Error("cannot concat in objectMode");let t=await this.collect();return this[z]?t.join(""):Buffer.concat(t,t.dataLength)}async promise(){return new Promise((t,e)=>{this.on(S,()=>e(new Error("stream destroyed"))),this.on("error",i=>e(i)),this.on("end",()=>t())})}[Symbol.asyncIterator](){this[C]=!1;let t=!1,e=async()=>(this.pause(),t=!0,{value:void 0,done:!0});return{next:()=>{if(t)return e();let r=this.read();if(r!==null)return Promise.resolve({done:!1,value:r});if(this[Q])return e();let n,o,h=d=>{this.off("data",a),this.off("end",l),this.off(S,c),e(),o(d)},a=d=>{this.off("error",h),this.off("end",l),this.off(S,c),this.pause(),n({value:d,done:!!this[Q]})},l=()=>{this.off("error",h),this.off("data",a),this.off(S,c),e(),n({done:!0,value:void 0})},c=()=>h(new Error("stream destroyed"));return new Promise((d,y)=>{o=y,n=d,this.once(S,c),this.once("error",h),this.once("end",l),this.once("data",a)})},throw:e,return:e,[Symbol.asyncIterator](){return this},[Symbol.asyncDispose]:async()=>{}}}[Symbol.iterator](){this[C]=!1;let t=!1,e=()=>(this.pause(),this.off(_i,e),this.off(S,e),this.off("end",e),t=!0,{done:!0,value:void 0}),i=()=>{if(t)return e();let r=this.read();return r===null?e():{done:!1,value:r}};return this.once("end",e),this.once(_i,e),this.once(S,e),{next:i,throw:e,return:e,[Symbol.iterator](){return this},[Symbol.dispose]:()=>{}}}destroy(t){if(this[S])return t?this.emit("error",t):this.emit(S),this;this[S]=!0,this[C]=!0,this[b].length=0,this[_]=0;let e=this;return typeof e.close=="function"&&!this[Ne]&&e.close(),t?this.emit("error",t):this.emit(S),this}static get isStream(){return Wr}};var Jr=external_fs_.writev,ht=Symbol("_autoClose"),H=Symbol("_close"),te=Symbol("_ended"),m=Symbol("_fd"),Ni=Symbol("_finished"),tt=Symbol("_flags"),Ai=Symbol("_flush"),ki=Symbol("_handleChunk"),vi=Symbol("_makeBuf"),ie=Symbol("_mode"),ke=Symbol("_needDrain"),Ut=Symbol("_onerror"),Ht=Symbol("_onopen"),Ii=Symbol("_onread"),Pt=Symbol("_onwrite"),at=Symbol("_open"),U=Symbol("_path"),ot=Symbol("_pos"),Y=Symbol("_queue"),zt=Symbol("_read"),Ci=Symbol("_readSize"),j=Symbol("_reading"),ee=Symbol("_remain"),Fi=Symbol("_size"),ve=Symbol("_write"),gt=Symbol("_writing"),Me=Symbol("_defaultFlag"),bt=Symbol("_errored"),_t=class extends A{[bt]=!1;[m];[U];[Ci];[j]=!1;[Fi];[ee];[ht];constructor(t,e){if(e=e||{},super(e),this.readable=!0,this.writable=!1,typeof t!="string")throw new TypeError("path must be a string");this[bt]=!1,this[m]=typeof e.fd=="number"?e.fd:void 0,this[U]=t,this[Ci]=e.readSize||16*1024*1024,this[j]=!1,this[Fi]=typeof e.size=="number"?e.size:1/0,this[ee]=this[Fi],this[ht]=typeof e.autoClose=="boolean"?e.autoClose:!0,typeof this[m]=="number"?this[zt]():this[at]()}get fd(){return this[m]}get path(){return this[U]}write(){throw new TypeError("this is a readable stream")}end(){throw new TypeError("this is a readable stream")}[at](){external_fs_.open(this[U],"r",(t,e)=>this[Ht](t,e))}[Ht](t,e){t?this[Ut](t):(this[m]=e,this.emit("open",e),this[zt]())}[vi](){return Buffer.allocUnsafe(Math.min(this[Ci],this[ee]))}[zt](){if(!this[j]){this[j]=!0;let t=this[vi]();if(t.length===0)return process.nextTick(()=>this[Ii](null,0,t));external_fs_.read(this[m],t,0,t.length,null,(e,i,r)=>this[Ii](e,i,r))}}[Ii](t,e,i){this[j]=!1,t?this[Ut](t):this[ki](e,i)&&this[zt]()}[H](){if(this[ht]&&typeof this[m]=="number"){let t=this[m];this[m]=void 0,external_fs_.close(t,e=>e?this.emit("error",e):this.emit("close"))}}[Ut](t){this[j]=!0,this[H](),this.emit("error",t)}[ki](t,e){let i=!1;return this[ee]-=t,t>0&&(i=super.write(t<e.length?e.subarray(0,t):e)),(t===0||this[ee]<=0)&&(i=!1,this[H](),super.end()),i}emit(t,...e){switch(t){case"prefinish":case"finish":return!1;case"drain":return typeof this[m]=="number"&&this[zt](),!1;case"error":return this[bt]?!1:(this[bt]=!0,super.emit(t,...e));default:return super.emit(t,...e)}}},Be=class extends _t{[at](){let t=!0;try{this[Ht](null,external_fs_.openSync(this[U],"r")),t=!1}finally{t&&this[H]()}}[zt](){let t=!0;try{if(!this[j]){this[j]=!0;do{let e=this[vi](),i=e.length===0?0:external_fs_.readSync(this[m],e,0,e.length,null);if(!this[ki](i,e))break}while(!0);this[j]=!1}t=!1}finally{t&&this[H]()}}[H](){if(this[ht]&&typeof this[m]=="number"){let t=this[m];this[m]=void 0,external_fs_.closeSync(t),this.emit("close")}}},et=class extends external_events_{readable=!1;writable=!0;[bt]=!1;[gt]=!1;[te]=!1;[Y]=[];[ke]=!1;[U];[ie];[ht];[m];[Me];[tt];[Ni]=!1;[ot];constructor(t,e){e=e||{},super(e),this[U]=t,this[m]=typeof e.fd=="number"?e.fd:void 0,this[ie]=e.mode===void 0?438:e.mode,this[ot]=typeof e.start=="number"?e.start:void 0,this[ht]=typeof e.autoClose=="boolean"?e.autoClose:!0;let i=this[ot]!==void 0?"r+":"w";this[Me]=e.flags===void 0,this[tt]=e.flags===void 0?i:e.flags,this[m]===void 0&&this[at]()}emit(t,...e){if(t==="error"){if(this[bt])return!1;this[bt]=!0}return super.emit(t,...e)}get fd(){return this[m]}get path(){return this[U]}[Ut](t){this[H](),this[gt]=!0,this.emit("error",t)}[at](){external_fs_.open(this[U],this[tt],this[ie],(t,e)=>this[Ht](t,e))}[Ht](t,e){this[Me]&&this[tt]==="r+"&&t&&t.code==="ENOENT"?(this[tt]="w",this[at]()):t?this[Ut](t):(this[m]=e,this.emit("open",e),this[gt]||this[Ai]())}end(t,e){return t&&this.write(t,e),this[te]=!0,!this[gt]&&!this[Y].length&&typeof this[m]=="number"&&this[Pt](null,0),this}write(t,e){return typeof t=="string"&&(t=Buffer.from(t,e)),this[te]?(this.emit("error",new Error("write() after end()")),!1):this[m]===void 0||this[gt]||this[Y].length?(this[Y].push(t),this[ke]=!0,!1):(this[gt]=!0,this[ve](t),!0)}[ve](t){external_fs_.write(this[m],t,0,t.length,this[ot],(e,i)=>this[Pt](e,i))}[Pt](t,e){t?this[Ut](t):(this[ot]!==void 0&&typeof e=="number"&&(this[ot]+=e),this[Y].length?this[Ai]():(this[gt]=!1,this[te]&&!this[Ni]?(this[Ni]=!0,this[H](),this.emit("finish")):this[ke]&&(this[ke]=!1,this.emit("drain"))))}[Ai](){if(this[Y].length===0)this[te]&&this[Pt](null,0);else if(this[Y].length===1)this[ve](this[Y].pop());else{let t=this[Y];this[Y]=[],Jr(this[m],t,this[ot],(e,i)=>this[Pt](e,i))}}[H](){if(this[ht]&&typeof this[m]=="number"){let t=this[m];this[m]=void 0,external_fs_.close(t,e=>e?this.emit("error",e):this.emit("close"))}}},Wt=class extends et{[at](){let t;if(this[Me]&&this[tt]==="r+")try{t=external_fs_.openSync(this[U],this[tt],this[ie])}catch(e){if(e?.code==="ENOENT")return this[tt]="w",this[at]();throw e}else t=external_fs_.openSync(this[U],this[tt],this[ie]);this[Ht](null,t)}[H](){if(this[ht]&&typeof this[m]=="number"){let t=this[m];this[m]=void 0,external_fs_.closeSync(t),this.emit("close")}}[ve](t){let e=!0;try{this[Pt](null,external_fs_.writeSync(this[m],t,0,t.length,this[ot])),e=!1}finally{if(e)try{this[H]()}catch{}}}};var jr=new Map([["C","cwd"],["f","file"],["z","gzip"],["P","preservePaths"],["U","unlink"],["strip-components","strip"],["stripComponents","strip"],["keep-newer","newer"],["keepNewer","newer"],["keep-newer-files","newer"],["keepNewerFiles","newer"],["k","keep"],["keep-existing","keep"],["keepExisting","keep"],["m","noMtime"],["no-mtime","noMtime"],["p","preserveOwner"],["L","follow"],["h","follow"],["onentry","onReadEntry"]]),Fs=s=>!!s.sync&&!!s.file,ks=s=>!s.sync&&!!s.file,vs=s=>!!s.sync&&!s.file,Ms=s=>!s.sync&&!s.file;var Bs=s=>!!s.file;var tn=s=>{let t=jr.get(s);return t||s},se=(s={})=>{if(!s)return{};let t={};for(let[e,i]of Object.entries(s)){let r=tn(e);t[r]=i}return t.chmod===void 0&&t.noChmod===!1&&(t.chmod=!0),delete t.noChmod,t};var K=(s,t,e,i,r)=>Object.assign((n=[],o,h)=>{Array.isArray(n)&&(o=n,n={}),typeof o=="function"&&(h=o,o=void 0),o=o?Array.from(o):[];let a=se(n);if(r?.(a,o),Fs(a)){if(typeof h=="function")throw new TypeError("callback not supported for sync tar functions");return s(a,o)}else if(ks(a)){let l=t(a,o);return h?l.then(()=>h(),h):l}else if(vs(a)){if(typeof h=="function")throw new TypeError("callback not supported for sync tar functions");return e(a,o)}else if(Ms(a)){if(typeof h=="function")throw new TypeError("callback only supported with file option");return i(a,o)}throw new Error("impossible options??")},{syncFile:s,asyncFile:t,syncNoFile:e,asyncNoFile:i,validate:r});var sn=external_zlib_namespaceObject.constants||{ZLIB_VERNUM:4736},M=Object.freeze(Object.assign(Object.create(null),{Z_NO_FLUSH:0,Z_PARTIAL_FLUSH:1,Z_SYNC_FLUSH:2,Z_FULL_FLUSH:3,Z_FINISH:4,Z_BLOCK:5,Z_OK:0,Z_STREAM_END:1,Z_NEED_DICT:2,Z_ERRNO:-1,Z_STREAM_ERROR:-2,Z_DATA_ERROR:-3,Z_MEM_ERROR:-4,Z_BUF_ERROR:-5,Z_VERSION_ERROR:-6,Z_NO_COMPRESSION:0,Z_BEST_SPEED:1,Z_BEST_COMPRESSION:9,Z_DEFAULT_COMPRESSION:-1,Z_FILTERED:1,Z_HUFFMAN_ONLY:2,Z_RLE:3,Z_FIXED:4,Z_DEFAULT_STRATEGY:0,DEFLATE:1,INFLATE:2,GZIP:3,GUNZIP:4,DEFLATERAW:5,INFLATERAW:6,UNZIP:7,BROTLI_DECODE:8,BROTLI_ENCODE:9,Z_MIN_WINDOWBITS:8,Z_MAX_WINDOWBITS:15,Z_DEFAULT_WINDOWBITS:15,Z_MIN_CHUNK:64,Z_MAX_CHUNK:1/0,Z_DEFAULT_CHUNK:16384,Z_MIN_MEMLEVEL:1,Z_MAX_MEMLEVEL:9,Z_DEFAULT_MEMLEVEL:8,Z_MIN_LEVEL:-1,Z_MAX_LEVEL:9,Z_DEFAULT_LEVEL:-1,BROTLI_OPERATION_PROCESS:0,BROTLI_OPERATION_FLUSH:1,BROTLI_OPERATION_FINISH:2,BROTLI_OPERATION_EMIT_METADATA:3,BROTLI_MODE_GENERIC:0,BROTLI_MODE_TEXT:1,BROTLI_MODE_FONT:2,BROTLI_DEFAULT_MODE:0,BROTLI_MIN_QUALITY:0,BROTLI_MAX_QUALITY:11,BROTLI_DEFAULT_QUALITY:11,BROTLI_MIN_WINDOW_BITS:10,BROTLI_MAX_WINDOW_BITS:24,BROTLI_LARGE_MAX_WINDOW_BITS:30,BROTLI_DEFAULT_WINDOW:22,BROTLI_MIN_INPUT_BLOCK_BITS:16,BROTLI_MAX_INPUT_BLOCK_BITS:24,BROTLI_PARAM_MODE:0,BROTLI_PARAM_QUALITY:1,BROTLI_PARAM_LGWIN:2,BROTLI_PARAM_LGBLOCK:3,BROTLI_PARAM_DISABLE_LITERAL_CONTEXT_MODELING:4,BROTLI_PARAM_SIZE_HINT:5,BROTLI_PARAM_LARGE_WINDOW:6,BROTLI_PARAM_NPOSTFIX:7,BROTLI_PARAM_NDIRECT:8,BROTLI_DECODER_RESULT_ERROR:0,BROTLI_DECODER_RESULT_SUCCESS:1,BROTLI_DECODER_RESULT_NEEDS_MORE_INPUT:2,BROTLI_DECODER_RESULT_NEEDS_MORE_OUTPUT:3,BROTLI_DECODER_PARAM_DISABLE_RING_BUFFER_REALLOCATION:0,BROTLI_DECODER_PARAM_LARGE_WINDOW:1,BROTLI_DECODER_NO_ERROR:0,BROTLI_DECODER_SUCCESS:1,BROTLI_DECODER_NEEDS_MORE_INPUT:2,BROTLI_DECODER_NEEDS_MORE_OUTPUT:3,BROTLI_DECODER_ERROR_FORMAT_EXUBERANT_NIBBLE:-1,BROTLI_DECODER_ERROR_FORMAT_RESERVED:-2,BROTLI_DECODER_ERROR_FORMAT_EXUBERANT_META_NIBBLE:-3,BROTLI_DECODER_ERROR_FORMAT_SIMPLE_HUFFMAN_ALPHABET:-4,BROTLI_DECODER_ERROR_FORMAT_SIMPLE_HUFFMAN_SAME:-5,BROTLI_DECODER_ERROR_FORMAT_CL_SPACE:-6,BROTLI_DECODER_ERROR_FORMAT_HUFFMAN_SPACE:-7,BROTLI_DECODER_ERROR_FORMAT_CONTEXT_MAP_REPEAT:-8,BROTLI_DECODER_ERROR_FORMAT_BLOCK_LENGTH_1:-9,BROTLI_DECODER_ERROR_FORMAT_BLOCK_LENGTH_2:-10,BROTLI_DECODER_ERROR_FORMAT_TRANSFORM:-11,BROTLI_DECODER_ERROR_FORMAT_DICTIONARY:-12,BROTLI_DECODER_ERROR_FORMAT_WINDOW_BITS:-13,BROTLI_DECODER_ERROR_FORMAT_PADDING_1:-14,BROTLI_DECODER_ERROR_FORMAT_PADDING_2:-15,BROTLI_DECODER_ERROR_FORMAT_DISTANCE:-16,BROTLI_DECODER_ERROR_DICTIONARY_NOT_SET:-19,BROTLI_DECODER_ERROR_INVALID_ARGUMENTS:-20,BROTLI_DECODER_ERROR_ALLOC_CONTEXT_MODES:-21,BROTLI_DECODER_ERROR_ALLOC_TREE_GROUPS:-22,BROTLI_DECODER_ERROR_ALLOC_CONTEXT_MAP:-25,BROTLI_DECODER_ERROR_ALLOC_RING_BUFFER_1:-26,BROTLI_DECODER_ERROR_ALLOC_RING_BUFFER_2:-27,BROTLI_DECODER_ERROR_ALLOC_BLOCK_TYPE_TREES:-30,BROTLI_DECODER_ERROR_UNREACHABLE:-31},sn));var rn=external_buffer_.Buffer.concat,zs=Object.getOwnPropertyDescriptor(external_buffer_.Buffer,"concat"),nn=s=>s,Bi=zs?.writable===!0||zs?.set!==void 0?s=>{external_buffer_.Buffer.concat=s?nn:rn}:s=>{},Tt=Symbol("_superWrite"),Gt=class extends Error{code;errno;constructor(t,e){super("zlib: "+t.message,{cause:t}),this.code=t.code,this.errno=t.errno,this.code||(this.code="ZLIB_ERROR"),this.message="zlib: "+t.message,Error.captureStackTrace(this,e??this.constructor)}get name(){return"ZlibError"}},Pi=Symbol("flushFlag"),re=class extends A{#t=!1;#i=!1;#s;#n;#r;#e;#o;get sawError(){return this.#t}get handle(){return this.#e}get flushFlag(){return this.#s}constructor(t,e){if(!t||typeof t!="object")throw new TypeError("invalid options for ZlibBase constructor");if(super(t),this.#s=t.flush??0,this.#n=t.finishFlush??0,this.#r=t.fullFlushFlag??0,typeof external_zlib_namespaceObject_0[e]!="function")throw new TypeError("Compression method not supported: "+e);try{this.#e=new external_zlib_namespaceObject_0[e](t)}catch(i){throw new Gt(i,this.constructor)}this.#o=i=>{this.#t||(this.#t=!0,this.close(),this.emit("error",i))},this.#e?.on("error",i=>this.#o(new Gt(i))),this.once("end",()=>this.close)}close(){this.#e&&(this.#e.close(),this.#e=void 0,this.emit("close"))}reset(){if(!this.#t)return external_assert_(this.#e,"zlib binding closed"),this.#e.reset?.()}flush(t){this.ended||(typeof t!="number"&&(t=this.#r),this.write(Object.assign(external_buffer_.Buffer.alloc(0),{[Pi]:t})))}end(t,e,i){return typeof t=="function"&&(i=t,e=void 0,t=void 0),typeof e=="function"&&(i=e,e=void 0),t&&(e?this.write(t,e):this.write(t)),this.flush(this.#n),this.#i=!0,super.end(i)}get ended(){return this.#i}[Tt](t){return super.write(t)}write(t,e,i){if(typeof e=="function"&&(i=e,e="utf8"),typeof t=="string"&&(t=external_buffer_.Buffer.from(t,e)),this.#t)return;external_assert_(this.#e,"zlib binding closed");let r=this.#e._handle,n=r.close;r.close=()=>{};let o=this.#e.close;this.#e.close=()=>{},Bi(!0);let h;try{let l=typeof t[Pi]=="number"?t[Pi]:this.#s;h=this.#e._processChunk(t,l),Bi(!1)}catch(l){Bi(!1),this.#o(new Gt(l,this.write))}finally{this.#e&&(this.#e._handle=r,r.close=n,this.#e.close=o,this.#e.removeAllListeners("error"))}this.#e&&this.#e.on("error",l=>this.#o(new Gt(l,this.write)));let a;if(h)if(Array.isArray(h)&&h.length>0){let l=h[0];a=this[Tt](external_buffer_.Buffer.from(l));for(let c=1;c<h.length;c++)a=this[Tt](h[c])}else a=this[Tt](external_buffer_.Buffer.from(h));return i&&i(),a}},Pe=class extends re{#t;#i;constructor(t,e){t=t||{},t.flush=t.flush||M.Z_NO_FLUSH,t.finishFlush=t.finishFlush||M.Z_FINISH,t.fullFlushFlag=M.Z_FULL_FLUSH,super(t,e),this.#t=t.level,this.#i=t.strategy}params(t,e){if(!this.sawError){if(!this.handle)throw new Error("cannot switch params when binding is closed");if(!this.handle.params)throw new Error("not supported in this implementation");if(this.#t!==t||this.#i!==e){this.flush(M.Z_SYNC_FLUSH),external_assert_(this.handle,"zlib binding closed");let i=this.handle.flush;this.handle.flush=(r,n)=>{typeof r=="function"&&(n=r,r=this.flushFlag),this.flush(r),n?.()};try{this.handle.params(t,e)}finally{this.handle.flush=i}this.handle&&(this.#t=t,this.#i=e)}}}};var ze=class extends Pe{#t;constructor(t){super(t,"Gzip"),this.#t=t&&!!t.portable}[Tt](t){return this.#t?(this.#t=!1,t[9]=255,super[Tt](t)):super[Tt](t)}};var Ue=class extends Pe{constructor(t){super(t,"Unzip")}},He=class extends re{constructor(t,e){t=t||{},t.flush=t.flush||M.BROTLI_OPERATION_PROCESS,t.finishFlush=t.finishFlush||M.BROTLI_OPERATION_FINISH,t.fullFlushFlag=M.BROTLI_OPERATION_FLUSH,super(t,e)}},We=class extends He{constructor(t){super(t,"BrotliCompress")}},Ge=class extends He{constructor(t){super(t,"BrotliDecompress")}},Ze=class extends re{constructor(t,e){t=t||{},t.flush=t.flush||M.ZSTD_e_continue,t.finishFlush=t.finishFlush||M.ZSTD_e_end,t.fullFlushFlag=M.ZSTD_e_flush,super(t,e)}},Ye=class extends Ze{constructor(t){super(t,"ZstdCompress")}},Ke=class extends Ze{constructor(t){super(t,"ZstdDecompress")}};var Us=(s,t)=>{if(Number.isSafeInteger(s))s<0?an(s,t):hn(s,t);else throw Error("cannot encode number outside of javascript safe integer range");return t},hn=(s,t)=>{t[0]=128;for(var e=t.length;e>1;e--)t[e-1]=s&255,s=Math.floor(s/256)},an=(s,t)=>{t[0]=255;var e=!1;s=s*-1;for(var i=t.length;i>1;i--){var r=s&255;s=Math.floor(s/256),e?t[i-1]=Ws(r):r===0?t[i-1]=0:(e=!0,t[i-1]=Gs(r))}},Hs=s=>{let t=s[0],e=t===128?cn(s.subarray(1,s.length)):t===255?ln(s):null;if(e===null)throw Error("invalid base256 encoding");if(!Number.isSafeInteger(e))throw Error("parsed number outside of javascript safe integer range");return e},ln=s=>{for(var t=s.length,e=0,i=!1,r=t-1;r>-1;r--){var n=Number(s[r]),o;i?o=Ws(n):n===0?o=n:(i=!0,o=Gs(n)),o!==0&&(e-=o*Math.pow(256,t-r-1))}return e},cn=s=>{for(var t=s.length,e=0,i=t-1;i>-1;i--){var r=Number(s[i]);r!==0&&(e+=r*Math.pow(256,t-i-1))}return e},Ws=s=>(255^s)&255,Gs=s=>(255^s)+1&255;var Hi={};Ur(Hi,{code:()=>Ve,isCode:()=>ne,isName:()=>dn,name:()=>oe,normalFsTypes:()=>Ui});var ne=s=>oe.has(s),dn=s=>Ve.has(s),Ui=new Set(["0","","1","2","3","4","5","6","7","D"]),oe=new Map([["0","File"],["","OldFile"],["1","Link"],["2","SymbolicLink"],["3","CharacterDevice"],["4","BlockDevice"],["5","Directory"],["6","FIFO"],["7","ContiguousFile"],["g","GlobalExtendedHeader"],["x","ExtendedHeader"],["A","SolarisACL"],["D","GNUDumpDir"],["I","Inode"],["K","NextFileHasLongLinkpath"],["L","NextFileHasLongPath"],["M","ContinuationFile"],["N","OldGnuLongPath"],["S","SparseFile"],["V","TapeVolumeHeader"],["X","OldExtendedHeader"]]),Ve=new Map(Array.from(oe).map(s=>[s[1],s[0]]));var un=s=>s===void 0||s<0?void 0:s,F=class{cksumValid=!1;needPax=!1;nullBlock=!1;block;path;mode;uid;gid;size;cksum;#t="Unsupported";linkpath;uname;gname;devmaj=0;devmin=0;atime;ctime;mtime;charset;comment;constructor(t,e=0,i,r){Buffer.isBuffer(t)?this.decode(t,e||0,i,r):t&&this.#i(t)}decode(t,e,i,r){if(e||(e=0),!t||!(t.length>=e+512))throw new Error("need 512 bytes for header");let n=xt(t,e+156,1),o=Ui.has(n),h=o?i:void 0,a=o?r:void 0;if(this.path=h?.path??xt(t,e,100),this.mode=h?.mode??a?.mode??lt(t,e+100,8),this.uid=h?.uid??a?.uid??lt(t,e+108,8),this.gid=h?.gid??a?.gid??lt(t,e+116,8),this.size=un(h?.size??a?.size??lt(t,e+124,12)),this.mtime=h?.mtime??a?.mtime??Wi(t,e+136,12),this.cksum=lt(t,e+148,12),a&&this.#i(a,!0),h&&this.#i(h),ne(n)&&(this.#t=n||"0"),this.#t==="0"&&this.path.slice(-1)==="/"&&(this.#t="5"),this.#t==="5"&&(this.size=0),this.linkpath=xt(t,e+157,100),t.subarray(e+257,e+265).toString()==="ustar\x0000")if(this.uname=h?.uname??a?.uname??xt(t,e+265,32),this.gname=h?.gname??a?.gname??xt(t,e+297,32),this.devmaj=h?.devmaj??a?.devmaj??lt(t,e+329,8)??0,this.devmin=h?.devmin??a?.devmin??lt(t,e+337,8)??0,t[e+475]!==0){let c=xt(t,e+345,155);this.path=c+"/"+this.path}else{let c=xt(t,e+345,130);c&&(this.path=c+"/"+this.path),this.atime=i?.atime??r?.atime??Wi(t,e+476,12),this.ctime=i?.ctime??r?.ctime??Wi(t,e+488,12)}let l=256;for(let c=e;c<e+148;c++)l+=t[c];for(let c=e+156;c<e+512;c++)l+=t[c];this.cksumValid=l===this.cksum,this.cksum===void 0&&l===256&&(this.nullBlock=!0)}#i(t,e=!1){Object.assign(this,Object.fromEntries(Object.entries(t).filter(([i,r])=>!(r==null||i==="size"&&Number(r)<0||i==="path"&&e||i==="linkpath"&&e||i==="global"))))}encode(t,e=0){if(t||(t=this.block=Buffer.alloc(512)),this.#t==="Unsupported"&&(this.#t="0"),!(t.length>=e+512))throw new Error("need 512 bytes for header");let i=this.ctime||this.atime?130:155,r=mn(this.path||"",i),n=r[0],o=r[1];this.needPax=!!r[2],this.needPax=Lt(t,e,100,n)||this.needPax,this.needPax=ct(t,e+100,8,this.mode)||this.needPax,this.needPax=ct(t,e+108,8,this.uid)||this.needPax,this.needPax=ct(t,e+116,8,this.gid)||this.needPax,this.needPax=ct(t,e+124,12,this.size)||this.needPax,this.needPax=Gi(t,e+136,12,this.mtime)||this.needPax,t[e+156]=Number(this.#t.codePointAt(0)),this.needPax=Lt(t,e+157,100,this.linkpath)||this.needPax,t.write("ustar\x0000",e+257,8),this.needPax=Lt(t,e+265,32,this.uname)||this.needPax,this.needPax=Lt(t,e+297,32,this.gname)||this.needPax,this.needPax=ct(t,e+329,8,this.devmaj)||this.needPax,this.needPax=ct(t,e+337,8,this.devmin)||this.needPax,this.needPax=Lt(t,e+345,i,o)||this.needPax,t[e+475]!==0?this.needPax=Lt(t,e+345,155,o)||this.needPax:(this.needPax=Lt(t,e+345,130,o)||this.needPax,this.needPax=Gi(t,e+476,12,this.atime)||this.needPax,this.needPax=Gi(t,e+488,12,this.ctime)||this.needPax);let h=256;for(let a=e;a<e+148;a++)h+=t[a];for(let a=e+156;a<e+512;a++)h+=t[a];return this.cksum=h,ct(t,e+148,8,this.cksum),this.cksumValid=!0,this.needPax}get type(){return this.#t==="Unsupported"?this.#t:oe.get(this.#t)}get typeKey(){return this.#t}set type(t){let e=String(Ve.get(t));if(ne(e)||e==="Unsupported")this.#t=e;else if(ne(t))this.#t=t;else throw new TypeError("invalid entry type: "+t)}},mn=(s,t)=>{let i=s,r="",n,o=external_node_path_namespaceObject.posix.parse(s).root||".";if(Buffer.byteLength(i)<100)n=[i,r,!1];else{r=external_node_path_namespaceObject.posix.dirname(i),i=external_node_path_namespaceObject.posix.basename(i);do Buffer.byteLength(i)<=100&&Buffer.byteLength(r)<=t?n=[i,r,!1]:Buffer.byteLength(i)>100&&Buffer.byteLength(r)<=t?n=[i.slice(0,99),r,!0]:(i=external_node_path_namespaceObject.posix.join(external_node_path_namespaceObject.posix.basename(r),i),r=external_node_path_namespaceObject.posix.dirname(r));while(r!==o&&n===void 0);n||(n=[s.slice(0,99),"",!0])}return n},xt=(s,t,e)=>s.subarray(t,t+e).toString("utf8").replace(/\0.*/,""),Wi=(s,t,e)=>pn(lt(s,t,e)),pn=s=>s===void 0?void 0:new Date(s*1e3),lt=(s,t,e)=>Number(s[t])&128?Hs(s.subarray(t,t+e)):wn(s,t,e),En=s=>isNaN(s)?void 0:s,wn=(s,t,e)=>En(parseInt(s.subarray(t,t+e).toString("utf8").replace(/\0.*$/,"").trim(),8)),Sn={12:8589934591,8:2097151},ct=(s,t,e,i)=>i===void 0?!1:i>Sn[e]||i<0?(Us(i,s.subarray(t,t+e)),!0):(yn(s,t,e,i),!1),yn=(s,t,e,i)=>s.write(Rn(i,e),t,e,"ascii"),Rn=(s,t)=>gn(Math.floor(s).toString(8),t),gn=(s,t)=>(s.length===t-1?s:new Array(t-s.length-1).join("0")+s+" ")+"\0",Gi=(s,t,e,i)=>i===void 0?!1:ct(s,t,e,i.getTime()/1e3),bn=new Array(156).join("\0"),Lt=(s,t,e,i)=>i===void 0?!1:(s.write(i+bn,t,e,"utf8"),i.length!==Buffer.byteLength(i)||i.length>e);var ft=class s{atime;mtime;ctime;charset;comment;gid;uid;gname;uname;linkpath;dev;ino;nlink;path;size;mode;global;constructor(t,e=!1){this.atime=t.atime,this.charset=t.charset,this.comment=t.comment,this.ctime=t.ctime,this.dev=t.dev,this.gid=t.gid,this.global=e,this.gname=t.gname,this.ino=t.ino,this.linkpath=t.linkpath,this.mtime=t.mtime,this.nlink=t.nlink,this.path=t.path,this.size=t.size,this.uid=t.uid,this.uname=t.uname}encode(){let t=this.encodeBody();if(t==="")return Buffer.allocUnsafe(0);let e=Buffer.byteLength(t),i=512*Math.ceil(1+e/512),r=Buffer.allocUnsafe(i);for(let n=0;n<512;n++)r[n]=0;new F({path:("PaxHeader/"+(0,external_node_path_namespaceObject.basename)(this.path??"")).slice(0,99),mode:this.mode||420,uid:this.uid,gid:this.gid,size:e,mtime:this.mtime,type:this.global?"GlobalExtendedHeader":"ExtendedHeader",linkpath:"",uname:this.uname||"",gname:this.gname||"",devmaj:0,devmin:0,atime:this.atime,ctime:this.ctime}).encode(r),r.write(t,512,e,"utf8");for(let n=e+512;n<r.length;n++)r[n]=0;return r}encodeBody(){return this.encodeField("path")+this.encodeField("ctime")+this.encodeField("atime")+this.encodeField("dev")+this.encodeField("ino")+this.encodeField("nlink")+this.encodeField("charset")+this.encodeField("comment")+this.encodeField("gid")+this.encodeField("gname")+this.encodeField("linkpath")+this.encodeField("mtime")+this.encodeField("size")+this.encodeField("uid")+this.encodeField("uname")}encodeField(t){if(this[t]===void 0)return"";let e=this[t],i=e instanceof Date?e.getTime()/1e3:e,r=" "+(t==="dev"||t==="ino"||t==="nlink"?"SCHILY.":"")+t+"="+i+`
-`,n=Buffer.byteLength(r),o=Math.floor(Math.log(n)/Math.log(10))+1;return n+o>=Math.pow(10,o)&&(o+=1),o+n+r}static parse(t,e,i=!1){return new s(On(Tn(t),e),i)}},On=(s,t)=>t?Object.assign({},t,s):s,Tn=s=>s.replace(/\n$/,"").split(`
-`).reduce(xn,Object.create(null)),xn=(s,t)=>{let e=parseInt(t,10);if(e!==Buffer.byteLength(t)+1)return s;t=t.slice((e+" ").length);let i=t.split("="),r=i.shift();if(!r)return s;let n=r.replace(/^SCHILY\.(dev|ino|nlink)/,"$1"),o=i.join("=").replace(/\0.*/,"");switch(n){case"path":case"linkpath":case"type":case"charset":case"comment":case"gname":case"uname":s[n]=o;break;case"ctime":case"atime":case"mtime":s[n]=new Date(Number(o)*1e3);break;case"size":let h=+o;h>=0&&(s[n]=h);break;case"gid":case"uid":case"dev":case"ino":case"nlink":case"mode":s[n]=+o;break}return s};var Ln=process.env.TESTING_TAR_FAKE_PLATFORM||process.platform,f=Ln!=="win32"?s=>String(s):s=>String(s).replaceAll(/\\/g,"/");var $e=class extends A{extended;globalExtended;header;startBlockSize;blockRemain;remain;type;meta=!1;ignore=!1;path;mode;uid;gid;uname;gname;size=0;mtime;atime;ctime;linkpath;dev;ino;nlink;invalid=!1;absolute;unsupported=!1;constructor(t,e,i){switch(super({}),this.pause(),this.extended=e,this.globalExtended=i,this.header=t,this.remain=t.size??0,this.startBlockSize=512*Math.ceil(this.remain/512),this.blockRemain=this.startBlockSize,this.type=t.type,this.type){case"File":case"OldFile":case"Link":case"SymbolicLink":case"CharacterDevice":case"BlockDevice":case"Directory":case"FIFO":case"ContiguousFile":case"GNUDumpDir":break;case"NextFileHasLongLinkpath":case"NextFileHasLongPath":case"OldGnuLongPath":case"GlobalExtendedHeader":case"ExtendedHeader":case"OldExtendedHeader":this.meta=!0;break;default:this.ignore=!0}if(!t.path)throw new Error("no path provided for tar.ReadEntry");this.path=f(t.path),this.mode=t.mode,this.mode&&(this.mode=this.mode&4095),this.uid=t.uid,this.gid=t.gid,this.uname=t.uname,this.gname=t.gname,this.size=this.remain,this.mtime=t.mtime,this.atime=t.atime,this.ctime=t.ctime,this.linkpath=t.linkpath?f(t.linkpath):void 0,this.uname=t.uname,this.gname=t.gname,e&&this.#t(e),i&&this.#t(i,!0)}write(t){let e=t.length;if(e>this.blockRemain)throw new Error("writing more to entry than is appropriate");let i=this.remain,r=this.blockRemain;return this.remain=Math.max(0,i-e),this.blockRemain=Math.max(0,r-e),this.ignore?!0:i>=e?super.write(t):super.write(t.subarray(0,i))}#t(t,e=!1){t.path&&(t.path=f(t.path)),t.linkpath&&(t.linkpath=f(t.linkpath)),Object.assign(this,Object.fromEntries(Object.entries(t).filter(([i,r])=>!(r==null||i==="path"&&e))))}};var Dt=(s,t,e,i={})=>{s.file&&(i.file=s.file),s.cwd&&(i.cwd=s.cwd),i.code=e instanceof Error&&e.code||t,i.tarCode=t,!s.strict&&i.recoverable!==!1?(e instanceof Error&&(i=Object.assign(e,i),e=e.message),s.emit("warn",t,e,i)):e instanceof Error?s.emit("error",Object.assign(e,i)):s.emit("error",Object.assign(new Error(`${t}: ${e}`),i))};var Nn=1024*1024,Xi=Buffer.from([31,139]),qi=Buffer.from([40,181,47,253]),An=Math.max(Xi.length,qi.length),B=Symbol("state"),Nt=Symbol("writeEntry"),it=Symbol("readEntry"),Zi=Symbol("nextEntry"),Zs=Symbol("processEntry"),V=Symbol("extendedHeader"),he=Symbol("globalExtendedHeader"),dt=Symbol("meta"),Ys=Symbol("emitMeta"),p=Symbol("buffer"),st=Symbol("queue"),ut=Symbol("ended"),Yi=Symbol("emittedEnd"),At=Symbol("emit"),w=Symbol("unzip"),Xe=Symbol("consumeChunk"),qe=Symbol("consumeChunkSub"),Ki=Symbol("consumeBody"),Ks=Symbol("consumeMeta"),Vs=Symbol("consumeHeader"),ae=Symbol("consuming"),Vi=Symbol("bufferConcat"),Qe=Symbol("maybeEnd"),Yt=Symbol("writing"),$=Symbol("aborted"),Je=Symbol("onDone"),It=Symbol("sawValidEntry"),je=Symbol("sawNullBlock"),ti=Symbol("sawEOF"),$s=Symbol("closeStream"),In=1e3,le=Symbol("compressedBytesRead"),$i=Symbol("decompressedBytesRead"),Xs=Symbol("checkDecompressionRatio"),Cn=()=>!0,rt=class extends external_events_.EventEmitter{file;strict;maxMetaEntrySize;filter;brotli;zstd;maxDecompressionRatio;writable=!0;readable=!1;[st]=[];[p];[it];[Nt];[B]="begin";[dt]="";[V];[he];[ut]=!1;[w];[$]=!1;[It];[je]=!1;[ti]=!1;[Yt]=!1;[ae]=!1;[Yi]=!1;[le]=0;[$i]=0;constructor(t={}){super(),this.file=t.file||"",this.on(Je,()=>{(this[B]==="begin"||this[It]===!1)&&this.warn("TAR_BAD_ARCHIVE","Unrecognized archive format")}),t.ondone?this.on(Je,t.ondone):this.on(Je,()=>{this.emit("prefinish"),this.emit("finish"),this.emit("end")}),this.strict=!!t.strict,this.maxDecompressionRatio=typeof t.maxDecompressionRatio=="number"?t.maxDecompressionRatio:In,this.maxMetaEntrySize=t.maxMetaEntrySize||Nn,this.filter=typeof t.filter=="function"?t.filter:Cn;let e=t.file&&(t.file.endsWith(".tar.br")||t.file.endsWith(".tbr"));this.brotli=!(t.gzip||t.zstd)&&t.brotli!==void 0?t.brotli:e?void 0:!1;let i=t.file&&(t.file.endsWith(".tar.zst")||t.file.endsWith(".tzst"));this.zstd=!(t.gzip||t.brotli)&&t.zstd!==void 0?t.zstd:i?!0:void 0,this.on("end",()=>this[$s]()),typeof t.onwarn=="function"&&this.on("warn",t.onwarn),typeof t.onReadEntry=="function"&&this.on("entry",t.onReadEntry)}warn(t,e,i={}){Dt(this,t,e,i)}[Vs](t,e){this[It]===void 0&&(this[It]=!1);let i;try{i=new F(t,e,this[V],this[he])}catch(r){return this.warn("TAR_ENTRY_INVALID",r)}if(i.nullBlock)this[je]?(this[ti]=!0,this[B]==="begin"&&(this[B]="header"),this[At]("eof")):(this[je]=!0,this[At]("nullBlock"));else if(this[je]=!1,!i.cksumValid)this.warn("TAR_ENTRY_INVALID","checksum failure",{header:i});else if(!i.path)this.warn("TAR_ENTRY_INVALID","path is required",{header:i});else{let r=i.type;if(/^(Symbolic)?Link$/.test(r)&&!i.linkpath)this.warn("TAR_ENTRY_INVALID","linkpath required",{header:i});else if(!/^(Symbolic)?Link$/.test(r)&&!/^(Global)?ExtendedHeader$/.test(r)&&i.linkpath)this.warn("TAR_ENTRY_INVALID","linkpath forbidden",{header:i});else{let n=this[Nt]=new $e(i,this[V],this[he]);if(!this[It])if(n.remain){let o=()=>{n.invalid||(this[It]=!0)};n.on("end",o)}else this[It]=!0;n.meta?n.size>this.maxMetaEntrySize?(n.ignore=!0,this[At]("ignoredEntry",n),this[B]="ignore",n.resume()):n.size>0&&(this[dt]="",n.on("data",o=>this[dt]+=o),this[B]="meta"):(this[V]=void 0,n.ignore=n.ignore||!this.filter(n.path,n),n.ignore?(this[At]("ignoredEntry",n),this[B]=n.remain?"ignore":"header",n.resume()):(n.remain?this[B]="body":(this[B]="header",n.end()),this[it]?this[st].push(n):(this[st].push(n),this[Zi]())))}}}[$s](){queueMicrotask(()=>this.emit("close"))}[Zs](t){let e=!0;if(!t)this[it]=void 0,e=!1;else if(Array.isArray(t)){let[i,...r]=t;this.emit(i,...r)}else this[it]=t,this.emit("entry",t),t.emittedEnd||(t.on("end",()=>this[Zi]()),e=!1);return e}[Zi](){do;while(this[Zs](this[st].shift()));if(this[st].length===0){let t=this[it];!t||t.flowing||t.size===t.remain?this[Yt]||this.emit("drain"):t.once("drain",()=>this.emit("drain"))}}[Ki](t,e){let i=this[Nt];if(!i)throw new Error("attempt to consume body without entry??");let r=i.blockRemain??0,n=r>=t.length&&e===0?t:t.subarray(e,e+r);return i.write(n),i.blockRemain||(this[B]="header",this[Nt]=void 0,i.end()),n.length}[Ks](t,e){let i=this[Nt],r=this[Ki](t,e);return!this[Nt]&&i&&this[Ys](i),r}[At](t,e,i){this[st].length===0&&!this[it]?this.emit(t,e,i):this[st].push([t,e,i])}[Ys](t){switch(this[At]("meta",this[dt]),t.type){case"ExtendedHeader":case"OldExtendedHeader":this[V]=ft.parse(this[dt],this[V],!1);break;case"GlobalExtendedHeader":this[he]=ft.parse(this[dt],this[he],!0);break;case"NextFileHasLongPath":case"OldGnuLongPath":{let e=this[V]??Object.create(null);this[V]=e,e.path=this[dt].replace(/\0.*/,"");break}case"NextFileHasLongLinkpath":{let e=this[V]||Object.create(null);this[V]=e,e.linkpath=this[dt].replace(/\0.*/,"");break}default:throw new Error("unknown meta: "+t.type)}}abort(t){if(!this[$]){if(this[w]){let e=this[w];e.write=()=>!0,e.end=()=>e,e.emit=()=>!1,e.destroy?.()}this[$]=!0,this.emit("abort",t),this.warn("TAR_ABORT",t,{recoverable:!1})}}[Xs](t){this[$i]+=t.length;let e=this[$i]/this[le];return e>this.maxDecompressionRatio?(this.abort(new Error(`max decompression ratio exceeded: ${e.toFixed(2)} > ${this.maxDecompressionRatio}`)),!1):!0}write(t,e,i){if(typeof e=="function"&&(i=e,e=void 0),typeof t=="string"&&(t=Buffer.from(t,typeof e=="string"?e:"utf8")),this[$])return i?.(),!1;if((this[w]===void 0||this.brotli===void 0&&this[w]===!1)&&t){if(this[p]&&(t=Buffer.concat([this[p],t]),this[p]=void 0),t.length<An)return this[p]=t,i?.(),!0;for(let a=0;this[w]===void 0&&a<Xi.length;a++)t[a]!==Xi[a]&&(this[w]=!1);let o=!1;if(this[w]===!1&&this.zstd!==!1){o=!0;for(let a=0;a<qi.length;a++)if(t[a]!==qi[a]){o=!1;break}}let h=this.brotli===void 0&&!o;if(this[w]===!1&&h)if(t.length<512)if(this[ut])this.brotli=!0;else return this[p]=t,i?.(),!0;else try{new F(t.subarray(0,512)),this.brotli=!1}catch{this.brotli=!0}if(this[w]===void 0||this[w]===!1&&(this.brotli||o)){let a=this[ut];this[ut]=!1,this[w]=this[w]===void 0?new Ue({}):o?new Ke({}):new Ge({}),this[w].on("data",c=>{this[Xs](c)&&this[Xe](c)}),this[w].on("error",c=>{this[$]||this.abort(c)}),this[w].on("end",()=>{this[ut]=!0,this[Xe]()}),this[Yt]=!0,this[le]+=t.length;let l=!!this[w][a?"end":"write"](t);return this[Yt]=!1,i?.(),l}}this[Yt]=!0,this[w]?(this[le]+=t.length,this[w].write(t)):this[Xe](t),this[Yt]=!1;let n=this[st].length>0?!1:this[it]?this[it].flowing:!0;return!n&&this[st].length===0&&this[it]?.once("drain",()=>this.emit("drain")),i?.(),n}[Vi](t){t&&!this[$]&&(this[p]=this[p]?Buffer.concat([this[p],t]):t)}[Qe](){if(this[ut]&&!this[Yi]&&!this[$]&&!this[ae]){this[Yi]=!0;let t=this[Nt];if(t?.blockRemain){let e=this[p]?this[p].length:0;this.warn("TAR_BAD_ARCHIVE",`Truncated input (needed ${t.blockRemain} more bytes, only ${e} available)`,{entry:t}),this[p]&&t.write(this[p]),t.end()}this[At](Je)}}[Xe](t){if(this[ae]&&t)this[Vi](t);else if(!t&&!this[p])this[Qe]();else if(t){if(this[ae]=!0,this[p]){this[Vi](t);let e=this[p];this[p]=void 0,this[qe](e)}else this[qe](t);for(;this[p]&&this[p]?.length>=512&&!this[$]&&!this[ti];){let e=this[p];this[p]=void 0,this[qe](e)}this[ae]=!1}(!this[p]||this[ut])&&this[Qe]()}[qe](t){let e=0,i=t.length;for(;e+512<=i&&!this[$]&&!this[ti];)switch(this[B]){case"begin":case"header":this[Vs](t,e),e+=512;break;case"ignore":case"body":e+=this[Ki](t,e);break;case"meta":e+=this[Ks](t,e);break;default:throw new Error("invalid state: "+this[B])}e<i&&(this[p]=this[p]?Buffer.concat([t.subarray(e),this[p]]):t.subarray(e))}end(t,e,i){return typeof t=="function"&&(i=t,e=void 0,t=void 0),typeof e=="function"&&(i=e,e=void 0),typeof t=="string"&&(t=Buffer.from(t,e)),i&&this.once("finish",i),this[$]||(this[w]?(t&&(this[le]+=t.length,this[w].write(t)),this[w].end()):(this[ut]=!0,(this.brotli===void 0||this.zstd===void 0)&&(t=t||Buffer.alloc(0)),t&&this.write(t),this[Qe]())),this}};var mt=s=>{let t=s.length-1,e=-1;for(;t>-1&&s.charAt(t)==="/";)e=t,t--;return e===-1?s:s.slice(0,e)};var vn=s=>{let t=s.onReadEntry;s.onReadEntry=t?e=>{t(e),e.resume()}:e=>e.resume()},Qi=(s,t)=>{let e=new Map(t.map(o=>[mt(o),!0])),i=s.filter,r=100,n=(o,h="",a=0)=>{if(a>=r)return e.set(o,!1),!1;let l=h||(0,external_path_.parse)(o).root||".",c;if(o===l)c=!1;else{let d=e.get(o);c=d!==void 0?d:n((0,external_path_.dirname)(o),l,a+1)}return e.set(o,c),c};s.filter=i?(o,h)=>i(o,h)&&n(mt(o)):o=>n(mt(o))},Mn=s=>{let t=new rt(s),e=s.file,i;try{i=external_node_fs_namespaceObject.openSync(e,"r");let r=external_node_fs_namespaceObject.fstatSync(i),n=s.maxReadSize||16*1024*1024;if(r.size<n){let o=Buffer.allocUnsafe(r.size),h=external_node_fs_namespaceObject.readSync(i,o,0,r.size,0);t.end(h===o.byteLength?o:o.subarray(0,h))}else{let o=0,h=Buffer.allocUnsafe(n);for(;o<r.size;){let a=external_node_fs_namespaceObject.readSync(i,h,0,n,o);if(a===0)break;o+=a,t.write(h.subarray(0,a))}t.end()}}finally{if(typeof i=="number")try{external_node_fs_namespaceObject.closeSync(i)}catch{}}},Bn=(s,t)=>{let e=new rt(s),i=s.maxReadSize||16*1024*1024,r=s.file;return new Promise((o,h)=>{e.on("error",h),e.on("end",o),external_node_fs_namespaceObject.stat(r,(a,l)=>{if(a)h(a);else{let c=new _t(r,{readSize:i,size:l.size});c.on("error",h),c.pipe(e)}})})},Ct=K(Mn,Bn,s=>new rt(s),s=>new rt(s),(s,t)=>{t?.length&&Qi(s,t),s.noResume||vn(s)});var Ji=(s,t,e)=>(s&=4095,e&&(s=(s|384)&-19),t&&(s&256&&(s|=64),s&32&&(s|=8),s&4&&(s|=1)),s);var{isAbsolute:zn,parse:qs}=external_node_path_namespaceObject.win32,ce=s=>{let t="",e=qs(s);for(;zn(s)||e.root;){let i=s.charAt(0)==="/"&&s.slice(0,4)!=="//?/"?"/":e.root;s=s.slice(i.length),t+=i,e=qs(s)}return[t,s]};var ei=["|","<",">","?",":"],ji=ei.map(s=>String.fromCodePoint(61440+Number(s.codePointAt(0)))),Un=new Map(ei.map((s,t)=>[s,ji[t]])),Hn=new Map(ji.map((s,t)=>[s,ei[t]])),ts=s=>ei.reduce((t,e)=>t.split(e).join(Un.get(e)),s),Qs=s=>ji.reduce((t,e)=>t.split(e).join(Hn.get(e)),s);var rr=(s,t)=>t?(s=f(s).replace(/^\.(\/|$)/,""),mt(t)+"/"+s):f(s),Wn=16*1024*1024,tr=Symbol("process"),er=Symbol("file"),ir=Symbol("directory"),is=Symbol("symlink"),sr=Symbol("hardlink"),fe=Symbol("header"),ii=Symbol("read"),ss=Symbol("lstat"),si=Symbol("onlstat"),rs=Symbol("onread"),ns=Symbol("onreadlink"),os=Symbol("openfile"),hs=Symbol("onopenfile"),pt=Symbol("close"),ri=Symbol("mode"),as=Symbol("awaitDrain"),es=Symbol("ondrain"),q=Symbol("prefix"),de=class extends A{path;portable;myuid=process.getuid&&process.getuid()||0;myuser=process.env.USER||"";maxReadSize;linkCache;statCache;preservePaths;cwd;strict;mtime;noPax;noMtime;prefix;fd;blockLen=0;blockRemain=0;buf;pos=0;remain=0;length=0;offset=0;win32;absolute;header;type;linkpath;stat;onWriteEntry;#t=!1;constructor(t,e={}){let i=se(e);super(),this.path=f(t),this.portable=!!i.portable,this.maxReadSize=i.maxReadSize||Wn,this.linkCache=i.linkCache||new Map,this.statCache=i.statCache||new Map,this.preservePaths=!!i.preservePaths,this.cwd=f(i.cwd||process.cwd()),this.strict=!!i.strict,this.noPax=!!i.noPax,this.noMtime=!!i.noMtime,this.mtime=i.mtime,this.prefix=i.prefix?f(i.prefix):void 0,this.onWriteEntry=i.onWriteEntry,typeof i.onwarn=="function"&&this.on("warn",i.onwarn);let r=!1;if(!this.preservePaths){let[o,h]=ce(this.path);o&&typeof h=="string"&&(this.path=h,r=o)}this.win32=!!i.win32||process.platform==="win32",this.win32&&(this.path=Qs(this.path.replaceAll(/\\/g,"/")),t=t.replaceAll(/\\/g,"/")),this.absolute=f(i.absolute||external_path_.resolve(this.cwd,t)),this.path===""&&(this.path="./"),r&&this.warn("TAR_ENTRY_INFO",`stripping ${r} from absolute path`,{entry:this,path:r+this.path});let n=this.statCache.get(this.absolute);n?this[si](n):this[ss]()}warn(t,e,i={}){return Dt(this,t,e,i)}emit(t,...e){return t==="error"&&(this.#t=!0),super.emit(t,...e)}[ss](){external_fs_.lstat(this.absolute,(t,e)=>{if(t)return this.emit("error",t);this[si](e)})}[si](t){this.statCache.set(this.absolute,t),this.stat=t,t.isFile()||(t.size=0),this.type=Gn(t),this.emit("stat",t),this[tr]()}[tr](){switch(this.type){case"File":return this[er]();case"Directory":return this[ir]();case"SymbolicLink":return this[is]();default:return this.end()}}[ri](t){return Ji(t,this.type==="Directory",this.portable)}[q](t){return rr(t,this.prefix)}[fe](){if(!this.stat)throw new Error("cannot write header before stat");this.type==="Directory"&&this.portable&&(this.noMtime=!0),this.onWriteEntry?.(this),this.header=new F({path:this[q](this.path),linkpath:this.type==="Link"&&this.linkpath!==void 0?this[q](this.linkpath):this.linkpath,mode:this[ri](this.stat.mode),uid:this.portable?void 0:this.stat.uid,gid:this.portable?void 0:this.stat.gid,size:this.stat.size,mtime:this.noMtime?void 0:this.mtime||this.stat.mtime,type:this.type==="Unsupported"?void 0:this.type,uname:this.portable?void 0:this.stat.uid===this.myuid?this.myuser:"",atime:this.portable?void 0:this.stat.atime,ctime:this.portable?void 0:this.stat.ctime}),this.header.encode()&&!this.noPax&&super.write(new ft({atime:this.portable?void 0:this.header.atime,ctime:this.portable?void 0:this.header.ctime,gid:this.portable?void 0:this.header.gid,mtime:this.noMtime?void 0:this.mtime||this.header.mtime,path:this[q](this.path),linkpath:this.type==="Link"&&this.linkpath!==void 0?this[q](this.linkpath):this.linkpath,size:this.header.size,uid:this.portable?void 0:this.header.uid,uname:this.portable?void 0:this.header.uname,dev:this.portable?void 0:this.stat.dev,ino:this.portable?void 0:this.stat.ino,nlink:this.portable?void 0:this.stat.nlink}).encode());let t=this.header?.block;if(!t)throw new Error("failed to encode header");super.write(t)}[ir](){if(!this.stat)throw new Error("cannot create directory entry without stat");this.path.slice(-1)!=="/"&&(this.path+="/"),this.stat.size=0,this[fe](),this.end()}[is](){external_fs_.readlink(this.absolute,(t,e)=>{if(t)return this.emit("error",t);this[ns](e)})}[ns](t){this.linkpath=f(t),this[fe](),this.end()}[sr](t){if(!this.stat)throw new Error("cannot create link entry without stat");this.type="Link",this.linkpath=f(external_path_.relative(this.cwd,t)),this.stat.size=0,this[fe](),this.end()}[er](){if(!this.stat)throw new Error("cannot create file entry without stat");if(this.stat.nlink>1){let t=`${this.stat.dev}:${this.stat.ino}`,e=this.linkCache.get(t);if(e?.indexOf(this.cwd)===0)return this[sr](e);this.linkCache.set(t,this.absolute)}if(this[fe](),this.stat.size===0)return this.end();this[os]()}[os](){external_fs_.open(this.absolute,"r",(t,e)=>{if(t)return this.emit("error",t);this[hs](e)})}[hs](t){if(this.fd=t,this.#t)return this[pt]();if(!this.stat)throw new Error("should stat before calling onopenfile");this.blockLen=512*Math.ceil(this.stat.size/512),this.blockRemain=this.blockLen;let e=Math.min(this.blockLen,this.maxReadSize);this.buf=Buffer.allocUnsafe(e),this.offset=0,this.pos=0,this.remain=this.stat.size,this.length=this.buf.length,this[ii]()}[ii](){let{fd:t,buf:e,offset:i,length:r,pos:n}=this;if(t===void 0||e===void 0)throw new Error("cannot read file without first opening");external_fs_.read(t,e,i,r,n,(o,h)=>{if(o)return this[pt](()=>this.emit("error",o));this[rs](h)})}[pt](t=()=>{}){this.fd!==void 0&&external_fs_.close(this.fd,t)}[rs](t){if(t<=0&&this.remain>0){let r=Object.assign(new Error("encountered unexpected EOF"),{path:this.absolute,syscall:"read",code:"EOF"});return this[pt](()=>this.emit("error",r))}if(t>this.remain){let r=Object.assign(new Error("did not encounter expected EOF"),{path:this.absolute,syscall:"read",code:"EOF"});return this[pt](()=>this.emit("error",r))}if(!this.buf)throw new Error("should have created buffer prior to reading");if(t===this.remain)for(let r=t;r<this.length&&t<this.blockRemain;r++)this.buf[r+this.offset]=0,t++,this.remain++;let e=this.offset===0&&t===this.buf.length?this.buf:this.buf.subarray(this.offset,this.offset+t);this.write(e)?this[es]():this[as](()=>this[es]())}[as](t){this.once("drain",t)}write(t,e,i){if(typeof e=="function"&&(i=e,e=void 0),typeof t=="string"&&(t=Buffer.from(t,typeof e=="string"?e:"utf8")),this.blockRemain<t.length){let r=Object.assign(new Error("writing more data than expected"),{path:this.absolute});return this.emit("error",r)}return this.remain-=t.length,this.blockRemain-=t.length,this.pos+=t.length,this.offset+=t.length,super.write(t,null,i)}[es](){if(!this.remain)return this.blockRemain&&super.write(Buffer.alloc(this.blockRemain)),this[pt](t=>t?this.emit("error",t):this.end());if(!this.buf)throw new Error("buffer lost somehow in ONDRAIN");this.offset>=this.length&&(this.buf=Buffer.allocUnsafe(Math.min(this.blockRemain,this.buf.length)),this.offset=0),this.length=this.buf.length-this.offset,this[ii]()}},ni=class extends de{sync=!0;[ss](){this[si](external_fs_.lstatSync(this.absolute))}[is](){this[ns](external_fs_.readlinkSync(this.absolute))}[os](){this[hs](external_fs_.openSync(this.absolute,"r"))}[ii](){let t=!0;try{let{fd:e,buf:i,offset:r,length:n,pos:o}=this;if(e===void 0||i===void 0)throw new Error("fd and buf must be set in READ method");let h=external_fs_.readSync(e,i,r,n,o);this[rs](h),t=!1}finally{if(t)try{this[pt](()=>{})}catch{}}}[as](t){t()}[pt](t=()=>{}){this.fd!==void 0&&external_fs_.closeSync(this.fd),t()}},oi=class extends A{blockLen=0;blockRemain=0;buf=0;pos=0;remain=0;length=0;preservePaths;portable;strict;noPax;noMtime;readEntry;type;prefix;path;mode;uid;gid;uname;gname;header;mtime;atime;ctime;linkpath;size;onWriteEntry;warn(t,e,i={}){return Dt(this,t,e,i)}constructor(t,e={}){let i=se(e);super(),this.preservePaths=!!i.preservePaths,this.portable=!!i.portable,this.strict=!!i.strict,this.noPax=!!i.noPax,this.noMtime=!!i.noMtime,this.onWriteEntry=i.onWriteEntry,this.readEntry=t;let{type:r}=t;if(r==="Unsupported")throw new Error("writing entry that should be ignored");this.type=r,this.type==="Directory"&&this.portable&&(this.noMtime=!0),this.prefix=i.prefix,this.path=f(t.path),this.mode=t.mode!==void 0?this[ri](t.mode):void 0,this.uid=this.portable?void 0:t.uid,this.gid=this.portable?void 0:t.gid,this.uname=this.portable?void 0:t.uname,this.gname=this.portable?void 0:t.gname,this.size=t.size,this.mtime=this.noMtime?void 0:i.mtime||t.mtime,this.atime=this.portable?void 0:t.atime,this.ctime=this.portable?void 0:t.ctime,this.linkpath=t.linkpath!==void 0?f(t.linkpath):void 0,typeof i.onwarn=="function"&&this.on("warn",i.onwarn);let n=!1;if(!this.preservePaths){let[h,a]=ce(this.path);h&&typeof a=="string"&&(this.path=a,n=h)}this.remain=t.size,this.blockRemain=t.startBlockSize,this.onWriteEntry?.(this),this.header=new F({path:this[q](this.path),linkpath:this.type==="Link"&&this.linkpath!==void 0?this[q](this.linkpath):this.linkpath,mode:this.mode,uid:this.portable?void 0:this.uid,gid:this.portable?void 0:this.gid,size:this.size,mtime:this.noMtime?void 0:this.mtime,type:this.type,uname:this.portable?void 0:this.uname,atime:this.portable?void 0:this.atime,ctime:this.portable?void 0:this.ctime}),n&&this.warn("TAR_ENTRY_INFO",`stripping ${n} from absolute path`,{entry:this,path:n+this.path}),this.header.encode()&&!this.noPax&&super.write(new ft({atime:this.portable?void 0:this.atime,ctime:this.portable?void 0:this.ctime,gid:this.portable?void 0:this.gid,mtime:this.noMtime?void 0:this.mtime,path:this[q](this.path),linkpath:this.type==="Link"&&this.linkpath!==void 0?this[q](this.linkpath):this.linkpath,size:this.size,uid:this.portable?void 0:this.uid,uname:this.portable?void 0:this.uname,dev:this.portable?void 0:this.readEntry.dev,ino:this.portable?void 0:this.readEntry.ino,nlink:this.portable?void 0:this.readEntry.nlink}).encode());let o=this.header?.block;if(!o)throw new Error("failed to encode header");super.write(o),t.pipe(this)}[q](t){return rr(t,this.prefix)}[ri](t){return Ji(t,this.type==="Directory",this.portable)}write(t,e,i){typeof e=="function"&&(i=e,e=void 0),typeof t=="string"&&(t=Buffer.from(t,typeof e=="string"?e:"utf8"));let r=t.length;if(r>this.blockRemain)throw new Error("writing more to entry than is appropriate");return this.blockRemain-=r,super.write(t,i)}end(t,e,i){return this.blockRemain&&super.write(Buffer.alloc(this.blockRemain)),typeof t=="function"&&(i=t,e=void 0,t=void 0),typeof e=="function"&&(i=e,e=void 0),typeof t=="string"&&(t=Buffer.from(t,e??"utf8")),i&&this.once("finish",i),t?super.end(t,i):super.end(i),this}},Gn=s=>s.isFile()?"File":s.isDirectory()?"Directory":s.isSymbolicLink()?"SymbolicLink":"Unsupported";var hi=class s{tail;head;length=0;static create(t=[]){return new s(t)}constructor(t=[]){for(let e of t)this.push(e)}*[Symbol.iterator](){for(let t=this.head;t;t=t.next)yield t.value}removeNode(t){if(t.list!==this)throw new Error("removing node which does not belong to this list");let e=t.next,i=t.prev;return e&&(e.prev=i),i&&(i.next=e),t===this.head&&(this.head=e),t===this.tail&&(this.tail=i),this.length--,t.next=void 0,t.prev=void 0,t.list=void 0,e}unshiftNode(t){if(t===this.head)return;t.list&&t.list.removeNode(t);let e=this.head;t.list=this,t.next=e,e&&(e.prev=t),this.head=t,this.tail||(this.tail=t),this.length++}pushNode(t){if(t===this.tail)return;t.list&&t.list.removeNode(t);let e=this.tail;t.list=this,t.prev=e,e&&(e.next=t),this.tail=t,this.head||(this.head=t),this.length++}push(...t){for(let e=0,i=t.length;e<i;e++)Yn(this,t[e]);return this.length}unshift(...t){for(var e=0,i=t.length;e<i;e++)Kn(this,t[e]);return this.length}pop(){if(!this.tail)return;let t=this.tail.value,e=this.tail;return this.tail=this.tail.prev,this.tail?this.tail.next=void 0:this.head=void 0,e.list=void 0,this.length--,t}shift(){if(!this.head)return;let t=this.head.value,e=this.head;return this.head=this.head.next,this.head?this.head.prev=void 0:this.tail=void 0,e.list=void 0,this.length--,t}forEach(t,e){e=e||this;for(let i=this.head,r=0;i;r++)t.call(e,i.value,r,this),i=i.next}forEachReverse(t,e){e=e||this;for(let i=this.tail,r=this.length-1;i;r--)t.call(e,i.value,r,this),i=i.prev}get(t){let e=0,i=this.head;for(;i&&e<t;e++)i=i.next;if(e===t&&i)return i.value}getReverse(t){let e=0,i=this.tail;for(;i&&e<t;e++)i=i.prev;if(e===t&&i)return i.value}map(t,e){e=e||this;let i=new s;for(let r=this.head;r;)i.push(t.call(e,r.value,this)),r=r.next;return i}mapReverse(t,e){e=e||this;var i=new s;for(let r=this.tail;r;)i.push(t.call(e,r.value,this)),r=r.prev;return i}reduce(t,e){let i,r=this.head;if(arguments.length>1)i=e;else if(this.head)r=this.head.next,i=this.head.value;else throw new TypeError("Reduce of empty list with no initial value");for(var n=0;r;n++)i=t(i,r.value,n),r=r.next;return i}reduceReverse(t,e){let i,r=this.tail;if(arguments.length>1)i=e;else if(this.tail)r=this.tail.prev,i=this.tail.value;else throw new TypeError("Reduce of empty list with no initial value");for(let n=this.length-1;r;n--)i=t(i,r.value,n),r=r.prev;return i}toArray(){let t=new Array(this.length);for(let e=0,i=this.head;i;e++)t[e]=i.value,i=i.next;return t}toArrayReverse(){let t=new Array(this.length);for(let e=0,i=this.tail;i;e++)t[e]=i.value,i=i.prev;return t}slice(t=0,e=this.length){e<0&&(e+=this.length),t<0&&(t+=this.length);let i=new s;if(e<t||e<0)return i;t<0&&(t=0),e>this.length&&(e=this.length);let r=this.head,n=0;for(n=0;r&&n<t;n++)r=r.next;for(;r&&n<e;n++,r=r.next)i.push(r.value);return i}sliceReverse(t=0,e=this.length){e<0&&(e+=this.length),t<0&&(t+=this.length);let i=new s;if(e<t||e<0)return i;t<0&&(t=0),e>this.length&&(e=this.length);let r=this.length,n=this.tail;for(;n&&r>e;r--)n=n.prev;for(;n&&r>t;r--,n=n.prev)i.push(n.value);return i}splice(t,e=0,...i){t>this.length&&(t=this.length-1),t<0&&(t=this.length+t);let r=this.head;for(let o=0;r&&o<t;o++)r=r.next;let n=[];for(let o=0;r&&o<e;o++)n.push(r.value),r=this.removeNode(r);r?r!==this.tail&&(r=r.prev):r=this.tail;for(let o of i)r=Zn(this,r,o);return n}reverse(){let t=this.head,e=this.tail;for(let i=t;i;i=i.prev){let r=i.prev;i.prev=i.next,i.next=r}return this.head=e,this.tail=t,this}};function Zn(s,t,e){let i=t,r=t?t.next:s.head,n=new ue(e,i,r,s);return n.next===void 0&&(s.tail=n),n.prev===void 0&&(s.head=n),s.length++,n}function Yn(s,t){s.tail=new ue(t,s.tail,void 0,s),s.head||(s.head=s.tail),s.length++}function Kn(s,t){s.head=new ue(t,void 0,s.head,s),s.tail||(s.tail=s.head),s.length++}var ue=class{list;next;prev;value;constructor(t,e,i,r){this.list=r,this.value=t,e?(e.next=this,this.prev=e):this.prev=void 0,i?(i.prev=this,this.next=i):this.next=void 0}};var pi=class{path;absolute;entry;stat;readdir;pending=!1;pendingLink=!1;ignore=!1;piped=!1;constructor(t,e){this.path=t||"./",this.absolute=e}},nr=Buffer.alloc(1024),li=Symbol("onStat"),me=Symbol("ended"),W=Symbol("queue"),pe=Symbol("pendingLinks"),Et=Symbol("current"),Ft=Symbol("process"),Ee=Symbol("processing"),ai=Symbol("processJob"),G=Symbol("jobs"),ls=Symbol("jobDone"),ci=Symbol("addFSEntry"),or=Symbol("addTarEntry"),ds=Symbol("stat"),us=Symbol("readdir"),fi=Symbol("onreaddir"),di=Symbol("pipe"),hr=Symbol("entry"),cs=Symbol("entryOpt"),ui=Symbol("writeEntryClass"),lr=Symbol("write"),fs=Symbol("ondrain"),wt=class extends A{sync=!1;opt;cwd;maxReadSize;preservePaths;strict;noPax;prefix;linkCache;statCache;file;portable;zip;readdirCache;noDirRecurse;follow;noMtime;mtime;filter;jobs;[ui];onWriteEntry;[W];[pe]=new Map;[G]=0;[Ee]=!1;[me]=!1;constructor(t={}){if(super(),this.opt=t,this.file=t.file||"",this.cwd=t.cwd||process.cwd(),this.maxReadSize=t.maxReadSize,this.preservePaths=!!t.preservePaths,this.strict=!!t.strict,this.noPax=!!t.noPax,this.prefix=f(t.prefix||""),this.linkCache=t.linkCache||new Map,this.statCache=t.statCache||new Map,this.readdirCache=t.readdirCache||new Map,this.onWriteEntry=t.onWriteEntry,this[ui]=de,typeof t.onwarn=="function"&&this.on("warn",t.onwarn),this.portable=!!t.portable,t.gzip||t.brotli||t.zstd){if((t.gzip?1:0)+(t.brotli?1:0)+(t.zstd?1:0)>1)throw new TypeError("gzip, brotli, zstd are mutually exclusive");if(t.gzip&&(typeof t.gzip!="object"&&(t.gzip={}),this.portable&&(t.gzip.portable=!0),this.zip=new ze(t.gzip)),t.brotli&&(typeof t.brotli!="object"&&(t.brotli={}),this.zip=new We(t.brotli)),t.zstd&&(typeof t.zstd!="object"&&(t.zstd={}),this.zip=new Ye(t.zstd)),!this.zip)throw new Error("impossible");let e=this.zip;e.on("data",i=>super.write(i)),e.on("end",()=>super.end()),e.on("drain",()=>this[fs]()),this.on("resume",()=>e.resume())}else this.on("drain",this[fs]);this.noDirRecurse=!!t.noDirRecurse,this.follow=!!t.follow,this.noMtime=!!t.noMtime,t.mtime&&(this.mtime=t.mtime),this.filter=typeof t.filter=="function"?t.filter:()=>!0,this[W]=new hi,this[G]=0,this.jobs=Number(t.jobs)||4,this[Ee]=!1,this[me]=!1}[lr](t){return super.write(t)}add(t){return this.write(t),this}end(t,e,i){return typeof t=="function"&&(i=t,t=void 0),typeof e=="function"&&(i=e,e=void 0),t&&this.add(t),this[me]=!0,this[Ft](),i&&i(),this}write(t){if(this[me])throw new Error("write after end");return typeof t=="string"?this[ci](t):this[or](t),this.flowing}[or](t){let e=f(external_path_.resolve(this.cwd,t.path));if(!this.filter(t.path,t))t.resume();else{let i=new pi(t.path,e);i.entry=new oi(t,this[cs](i)),i.entry.on("end",()=>this[ls](i)),this[G]+=1,this[W].push(i)}this[Ft]()}[ci](t){let e=f(external_path_.resolve(this.cwd,t));this[W].push(new pi(t,e)),this[Ft]()}[ds](t){t.pending=!0,this[G]+=1;let e=this.follow?"stat":"lstat";external_fs_[e](t.absolute,(i,r)=>{t.pending=!1,this[G]-=1,i?this.emit("error",i):this[li](t,r)})}[li](t,e){if(this.statCache.set(t.absolute,e),t.stat=e,!this.filter(t.path,e))t.ignore=!0;else if(e.isFile()&&e.nlink>1&&!this.linkCache.get(`${e.dev}:${e.ino}`)&&!this.sync)if(t===this[Et])this[ai](t);else{let i=`${e.dev}:${e.ino}`,r=this[pe].get(i);r?r.push(t):this[pe].set(i,[t]),t.pendingLink=!0,t.pending=!0}this[Ft]()}[us](t){t.pending=!0,this[G]+=1,external_fs_.readdir(t.absolute,(e,i)=>{if(t.pending=!1,this[G]-=1,e)return this.emit("error",e);this[fi](t,i)})}[fi](t,e){this.readdirCache.set(t.absolute,e),t.readdir=e,this[Ft]()}[Ft](){if(!this[Ee]){this[Ee]=!0;for(let t=this[W].head;t&&this[G]<this.jobs;t=t.next)if(this[ai](t.value),t.value.ignore){let e=t.next;this[W].removeNode(t),t.next=e}this[Ee]=!1,this[me]&&this[W].length===0&&this[G]===0&&(this.zip?this.zip.end(nr):(super.write(nr),super.end()))}}get[Et](){return this[W]&&this[W].head&&this[W].head.value}[ls](t){this[W].shift(),this[G]-=1;let{stat:e}=t;if(e&&e.isFile()&&e.nlink>1){let i=`${e.dev}:${e.ino}`,r=this[pe].get(i);if(r){this[pe].delete(i);for(let n of r)n.pending=!1,this[ai](n)}}this[Ft]()}[ai](t){if(t.pending&&t.pendingLink&&t===this[Et]&&(t.pending=!1,t.pendingLink=!1),!t.pending){if(t.entry){t===this[Et]&&!t.piped&&this[di](t);return}if(!t.stat){let e=this.statCache.get(t.absolute);e?this[li](t,e):this[ds](t)}if(t.stat&&!t.ignore){if(!this.noDirRecurse&&t.stat.isDirectory()&&!t.readdir){let e=this.readdirCache.get(t.absolute);if(e?this[fi](t,e):this[us](t),!t.readdir)return}if(t.entry=this[hr](t),!t.entry){t.ignore=!0;return}t===this[Et]&&!t.piped&&this[di](t)}}}[cs](t){return{onwarn:(e,i,r)=>this.warn(e,i,r),noPax:this.noPax,cwd:this.cwd,absolute:t.absolute,preservePaths:this.preservePaths,maxReadSize:this.maxReadSize,strict:this.strict,portable:this.portable,linkCache:this.linkCache,statCache:this.statCache,noMtime:this.noMtime,mtime:this.mtime,prefix:this.prefix,onWriteEntry:this.onWriteEntry}}[hr](t){this[G]+=1;try{return new this[ui](t.path,this[cs](t)).on("end",()=>this[ls](t)).on("error",i=>this.emit("error",i))}catch(e){this.emit("error",e)}}[fs](){this[Et]&&this[Et].entry&&this[Et].entry.resume()}[di](t){t.piped=!0,t.readdir&&t.readdir.forEach(r=>{let n=t.path,o=n==="./"?"":n.replace(/\/*$/,"/");this[ci](o+r)});let e=t.entry,i=this.zip;if(!e)throw new Error("cannot pipe without source");i?e.on("data",r=>{i.write(r)||e.pause()}):e.on("data",r=>{super.write(r)||e.pause()})}pause(){return this.zip&&this.zip.pause(),super.pause()}warn(t,e,i={}){Dt(this,t,e,i)}},kt=class extends wt{sync=!0;constructor(t){super(t),this[ui]=ni}pause(){}resume(){}[ds](t){let e=this.follow?"statSync":"lstatSync";this[li](t,external_fs_[e](t.absolute))}[us](t){this[fi](t,external_fs_.readdirSync(t.absolute))}[di](t){let e=t.entry,i=this.zip;if(t.readdir&&t.readdir.forEach(r=>{let n=t.path,o=n==="./"?"":n.replace(/\/*$/,"/");this[ci](o+r)}),!e)throw new Error("Cannot pipe without source");i?e.on("data",r=>{i.write(r)}):e.on("data",r=>{super[lr](r)})}};var Vn=(s,t)=>{let e=new kt(s),i=new Wt(s.file,{mode:s.mode||438});e.pipe(i),fr(e,t)},$n=(s,t)=>{let e=new wt(s),i=new et(s.file,{mode:s.mode||438});e.pipe(i);let r=new Promise((n,o)=>{i.on("error",o),i.on("close",n),e.on("error",o)});return dr(e,t).catch(n=>e.emit("error",n)),r},fr=(s,t)=>{t.forEach(e=>{e.charAt(0)==="@"?Ct({file:external_node_path_namespaceObject.resolve(s.cwd,e.slice(1)),sync:!0,noResume:!0,onReadEntry:i=>s.add(i)}):s.add(e)}),s.end()},dr=async(s,t)=>{for(let e of t)e.charAt(0)==="@"?await Ct({file:external_node_path_namespaceObject.resolve(String(s.cwd),e.slice(1)),noResume:!0,onReadEntry:i=>{s.add(i)}}):s.add(e);s.end()},Xn=(s,t)=>{let e=new kt(s);return fr(e,t),e},qn=(s,t)=>{let e=new wt(s);return dr(e,t).catch(i=>e.emit("error",i)),e},Qn=K(Vn,$n,Xn,qn,(s,t)=>{if(!t?.length)throw new TypeError("no paths specified to add to archive")});var Jn=process.env.__FAKE_PLATFORM__||process.platform,Er=Jn==="win32",{O_CREAT:wr,O_NOFOLLOW:ur,O_TRUNC:Sr,O_WRONLY:yr}=external_fs_.constants,Rr=Number(process.env.__FAKE_FS_O_FILENAME__)||external_fs_.constants.UV_FS_O_FILEMAP||0,jn=Er&&!!Rr,to=512*1024,eo=Rr|Sr|wr|yr,mr=!Er&&typeof ur=="number"?ur|Sr|wr|yr:null,ms=mr!==null?()=>mr:jn?s=>s<to?eo:"w":()=>"w";var ps=(s,t,e)=>{try{return external_node_fs_namespaceObject.lchownSync(s,t,e)}catch(i){if(i?.code!=="ENOENT")throw i}},Ei=(s,t,e,i)=>{external_node_fs_namespaceObject.lchown(s,t,e,r=>{i(r&&r?.code!=="ENOENT"?r:null)})},io=(s,t,e,i,r)=>{if(t.isDirectory())Es(external_node_path_namespaceObject.resolve(s,t.name),e,i,n=>{if(n)return r(n);let o=external_node_path_namespaceObject.resolve(s,t.name);Ei(o,e,i,r)});else{let n=external_node_path_namespaceObject.resolve(s,t.name);Ei(n,e,i,r)}},Es=(s,t,e,i)=>{external_node_fs_namespaceObject.readdir(s,{withFileTypes:!0},(r,n)=>{if(r){if(r.code==="ENOENT")return i();if(r.code!=="ENOTDIR"&&r.code!=="ENOTSUP")return i(r)}if(r||!n.length)return Ei(s,t,e,i);let o=n.length,h=null,a=l=>{if(!h){if(l)return i(h=l);if(--o===0)return Ei(s,t,e,i)}};for(let l of n)io(s,l,t,e,a)})},so=(s,t,e,i)=>{t.isDirectory()&&ws(external_node_path_namespaceObject.resolve(s,t.name),e,i),ps(external_node_path_namespaceObject.resolve(s,t.name),e,i)},ws=(s,t,e)=>{let i;try{i=external_node_fs_namespaceObject.readdirSync(s,{withFileTypes:!0})}catch(r){let n=r;if(n?.code==="ENOENT")return;if(n?.code==="ENOTDIR"||n?.code==="ENOTSUP")return ps(s,t,e);throw n}for(let r of i)so(s,r,t,e);return ps(s,t,e)};var Se=class extends Error{path;code;syscall="chdir";constructor(t,e){super(`${e}: Cannot cd into '${t}'`),this.path=t,this.code=e}get name(){return"CwdError"}};var St=class extends Error{path;symlink;syscall="symlink";code="TAR_SYMLINK_ERROR";constructor(t,e){super("TAR_SYMLINK_ERROR: Cannot extract through symbolic link"),this.symlink=t,this.path=e}get name(){return"SymlinkError"}};var no=(s,t)=>{external_node_fs_namespaceObject.stat(s,(e,i)=>{(e||!i.isDirectory())&&(e=new Se(s,e?.code||"ENOTDIR")),t(e)})},gr=(s,t,e)=>{s=f(s);let i=t.umask??18,r=t.mode|448,n=(r&i)!==0,o=t.uid,h=t.gid,a=typeof o=="number"&&typeof h=="number"&&(o!==t.processUid||h!==t.processGid),l=t.preserve,c=t.unlink,d=f(t.cwd),y=(E,x)=>{E?e(E):x&&a?Es(x,o,h,Le=>y(Le)):n?external_node_fs_namespaceObject.chmod(s,r,e):e()};if(s===d)return no(s,y);if(l)return promises_namespaceObject.mkdir(s,{mode:r,recursive:!0}).then(E=>y(null,E??void 0),y);let D=f(external_node_path_namespaceObject.relative(d,s)).split("/");Ss(d,D,r,c,d,void 0,y)},Ss=(s,t,e,i,r,n,o)=>{if(t.length===0)return o(null,n);let h=t.shift(),a=f(external_node_path_namespaceObject.resolve(s+"/"+h));external_node_fs_namespaceObject.mkdir(a,e,br(a,t,e,i,r,n,o))},br=(s,t,e,i,r,n,o)=>h=>{h?external_node_fs_namespaceObject.lstat(s,(a,l)=>{if(a)a.path=a.path&&f(a.path),o(a);else if(l.isDirectory())Ss(s,t,e,i,r,n,o);else if(i)external_node_fs_namespaceObject.unlink(s,c=>{if(c)return o(c);external_node_fs_namespaceObject.mkdir(s,e,br(s,t,e,i,r,n,o))});else{if(l.isSymbolicLink())return o(new St(s,s+"/"+t.join("/")));o(h)}}):(n=n||s,Ss(s,t,e,i,r,n,o))},oo=s=>{let t=!1,e;try{t=external_node_fs_namespaceObject.statSync(s).isDirectory()}catch(i){e=i?.code}finally{if(!t)throw new Se(s,e??"ENOTDIR")}},_r=(s,t)=>{s=f(s);let e=t.umask??18,i=t.mode|448,r=(i&e)!==0,n=t.uid,o=t.gid,h=typeof n=="number"&&typeof o=="number"&&(n!==t.processUid||o!==t.processGid),a=t.preserve,l=t.unlink,c=f(t.cwd),d=E=>{E&&h&&ws(E,n,o),r&&external_node_fs_namespaceObject.chmodSync(s,i)};if(s===c)return oo(c),d();if(a)return d(external_node_fs_namespaceObject.mkdirSync(s,{mode:i,recursive:!0})??void 0);let T=f(external_node_path_namespaceObject.relative(c,s)).split("/"),D;for(let E=T.shift(),x=c;E&&(x+="/"+E);E=T.shift()){x=f(external_node_path_namespaceObject.resolve(x));try{external_node_fs_namespaceObject.mkdirSync(x,i),D=D||x}catch{let Le=external_node_fs_namespaceObject.lstatSync(x);if(Le.isDirectory())continue;if(l){external_node_fs_namespaceObject.unlinkSync(x),external_node_fs_namespaceObject.mkdirSync(x,i),D=D||x;continue}else if(Le.isSymbolicLink())return new St(x,x+"/"+T.join("/"))}}return d(D)};var ys=Object.create(null),Or=1e4,Vt=new Set,Tr=s=>{Vt.has(s)?Vt.delete(s):ys[s]=s.normalize("NFD").toLocaleLowerCase("en").toLocaleUpperCase("en"),Vt.add(s);let t=ys[s],e=Vt.size-Or;if(e>Or/10){for(let i of Vt)if(Vt.delete(i),delete ys[i],--e<=0)break}return t};var ho=process.env.TESTING_TAR_FAKE_PLATFORM||process.platform,ao=ho==="win32",lo=s=>s.split("/").slice(0,-1).reduce((e,i)=>{let r=e.at(-1);return r!==void 0&&(i=(0,external_node_path_namespaceObject.join)(r,i)),e.push(i||"/"),e},[]),yi=class{#t=new Map;#i=new Map;#s=new Set;reserve(t,e){t=ao?["win32 parallelization disabled"]:t.map(r=>mt((0,external_node_path_namespaceObject.join)(Tr(r))));let i=new Set(t.map(r=>lo(r)).reduce((r,n)=>r.concat(n)));this.#i.set(e,{dirs:i,paths:t});for(let r of t){let n=this.#t.get(r);n?n.push(e):this.#t.set(r,[e])}for(let r of i){let n=this.#t.get(r);if(!n)this.#t.set(r,[new Set([e])]);else{let o=n.at(-1);o instanceof Set?o.add(e):n.push(new Set([e]))}}return this.#r(e)}#n(t){let e=this.#i.get(t);if(!e)throw new Error("function does not have any path reservations");return{paths:e.paths.map(i=>this.#t.get(i)),dirs:[...e.dirs].map(i=>this.#t.get(i))}}check(t){let{paths:e,dirs:i}=this.#n(t);return e.every(r=>r&&r[0]===t)&&i.every(r=>r&&r[0]instanceof Set&&r[0].has(t))}#r(t){return this.#s.has(t)||!this.check(t)?!1:(this.#s.add(t),t(()=>this.#e(t)),!0)}#e(t){if(!this.#s.has(t))return!1;let e=this.#i.get(t);if(!e)throw new Error("invalid reservation");let{paths:i,dirs:r}=e,n=new Set;for(let o of i){let h=this.#t.get(o);if(!h||h?.[0]!==t)continue;let a=h[1];if(!a){this.#t.delete(o);continue}if(h.shift(),typeof a=="function")n.add(a);else for(let l of a)n.add(l)}for(let o of r){let h=this.#t.get(o),a=h?.[0];if(!(!h||!(a instanceof Set)))if(a.size===1&&h.length===1){this.#t.delete(o);continue}else if(a.size===1){h.shift();let l=h[0];typeof l=="function"&&n.add(l)}else a.delete(t)}return this.#s.delete(t),n.forEach(o=>this.#r(o)),!0}};var Lr=()=>process.umask();var Dr=Symbol("onEntry"),_s=Symbol("checkFs"),Nr=Symbol("checkFs2"),Os=Symbol("isReusable"),P=Symbol("makeFs"),Ts=Symbol("file"),xs=Symbol("directory"),gi=Symbol("link"),Ar=Symbol("symlink"),Ir=Symbol("hardlink"),Re=Symbol("ensureNoSymlink"),Cr=Symbol("unsupported"),Fr=Symbol("checkPath"),Rs=Symbol("stripAbsolutePath"),yt=Symbol("mkdir"),O=Symbol("onError"),Ri=Symbol("pending"),kr=Symbol("pend"),$t=Symbol("unpend"),gs=Symbol("ended"),bs=Symbol("maybeClose"),Ls=Symbol("skip"),ge=Symbol("doChown"),be=Symbol("uid"),_e=Symbol("gid"),Oe=Symbol("checkedCwd"),fo=process.env.TESTING_TAR_FAKE_PLATFORM||process.platform,Te=fo==="win32",uo=1024,mo=(s,t)=>{if(!Te)return external_node_fs_namespaceObject.unlink(s,t);let e=s+".DELETE."+(0,external_node_crypto_.randomBytes)(16).toString("hex");external_node_fs_namespaceObject.rename(s,e,i=>{if(i)return t(i);external_node_fs_namespaceObject.unlink(e,t)})},po=s=>{if(!Te)return external_node_fs_namespaceObject.unlinkSync(s);let t=s+".DELETE."+(0,external_node_crypto_.randomBytes)(16).toString("hex");external_node_fs_namespaceObject.renameSync(s,t),external_node_fs_namespaceObject.unlinkSync(t)},vr=(s,t,e)=>s!==void 0&&s===s>>>0?s:t!==void 0&&t===t>>>0?t:e,Xt=class extends rt{[gs]=!1;[Oe]=!1;[Ri]=0;reservations=new yi;transform;writable=!0;readable=!1;uid;gid;setOwner;preserveOwner;processGid;processUid;maxDepth;forceChown;win32;newer;keep;noMtime;preservePaths;unlink;cwd;strip;processUmask;umask;dmode;fmode;chmod;constructor(t={}){if(t.ondone=()=>{this[gs]=!0,this[bs]()},super(t),this.transform=t.transform,this.chmod=!!t.chmod,typeof t.uid=="number"||typeof t.gid=="number"){if(typeof t.uid!="number"||typeof t.gid!="number")throw new TypeError("cannot set owner without number uid and gid");if(t.preserveOwner)throw new TypeError("cannot preserve owner in archive and also set owner explicitly");this.uid=t.uid,this.gid=t.gid,this.setOwner=!0}else this.uid=void 0,this.gid=void 0,this.setOwner=!1;this.preserveOwner=t.preserveOwner===void 0&&typeof t.uid!="number"?process.getuid?.()===0:!!t.preserveOwner,this.processUid=(this.preserveOwner||this.setOwner)&&process.getuid?process.getuid():void 0,this.processGid=(this.preserveOwner||this.setOwner)&&process.getgid?process.getgid():void 0,this.maxDepth=typeof t.maxDepth=="number"?t.maxDepth:uo,this.forceChown=t.forceChown===!0,this.win32=!!t.win32||Te,this.newer=!!t.newer,this.keep=!!t.keep,this.noMtime=!!t.noMtime,this.preservePaths=!!t.preservePaths,this.unlink=!!t.unlink,this.cwd=f(external_node_path_namespaceObject.resolve(t.cwd||process.cwd())),this.strip=Number(t.strip)||0,this.processUmask=this.chmod?typeof t.processUmask=="number"?t.processUmask:Lr():0,this.umask=typeof t.umask=="number"?t.umask:this.processUmask,this.dmode=t.dmode||511&~this.umask,this.fmode=t.fmode||438&~this.umask,this.on("entry",e=>this[Dr](e))}warn(t,e,i={}){return(t==="TAR_BAD_ARCHIVE"||t==="TAR_ABORT")&&(i.recoverable=!1),super.warn(t,e,i)}[bs](){this[gs]&&this[Ri]===0&&(this.emit("prefinish"),this.emit("finish"),this.emit("end"))}[Rs](t,e){let i=t[e],{type:r}=t;if(!i||this.preservePaths)return!0;let[n,o]=ce(i),h=o.replaceAll(/\\/g,"/").split("/");if(h.includes("..")||Te&&/^[a-z]:\.\.$/i.test(h[0]??"")){if(e==="path"||r==="Link")return this.warn("TAR_ENTRY_ERROR",`${e} contains '..'`,{entry:t,[e]:i}),!1;let a=external_node_path_namespaceObject.posix.dirname(t.path),l=external_node_path_namespaceObject.posix.normalize(external_node_path_namespaceObject.posix.join(a,h.join("/")));if(l.startsWith("../")||l==="..")return this.warn("TAR_ENTRY_ERROR",`${e} escapes extraction directory`,{entry:t,[e]:i}),!1}return n&&(t[e]=String(o),this.warn("TAR_ENTRY_INFO",`stripping ${n} from absolute ${e}`,{entry:t,[e]:i})),!0}[Fr](t){let e=f(t.path),i=e.split("/");if(this.strip){if(i.length<this.strip)return!1;if(t.type==="Link"){let r=f(String(t.linkpath)).split("/");if(r.length>=this.strip)t.linkpath=r.slice(this.strip).join("/");else return!1}i.splice(0,this.strip),t.path=i.join("/")}if(isFinite(this.maxDepth)&&i.length>this.maxDepth)return this.warn("TAR_ENTRY_ERROR","path excessively deep",{entry:t,path:e,depth:i.length,maxDepth:this.maxDepth}),!1;if(!this[Rs](t,"path")||!this[Rs](t,"linkpath"))return!1;if(t.absolute=external_node_path_namespaceObject.isAbsolute(t.path)?f(external_node_path_namespaceObject.resolve(t.path)):f(external_node_path_namespaceObject.resolve(this.cwd,t.path)),!this.preservePaths&&typeof t.absolute=="string"&&t.absolute.indexOf(this.cwd+"/")!==0&&t.absolute!==this.cwd)return this.warn("TAR_ENTRY_ERROR","path escaped extraction target",{entry:t,path:f(t.path),resolvedPath:t.absolute,cwd:this.cwd}),!1;if(t.absolute===this.cwd&&t.type!=="Directory"&&t.type!=="GNUDumpDir")return!1;if(this.win32){let{root:r}=external_node_path_namespaceObject.win32.parse(String(t.absolute));t.absolute=r+ts(String(t.absolute).slice(r.length));let{root:n}=external_node_path_namespaceObject.win32.parse(t.path);t.path=n+ts(t.path.slice(n.length))}return!0}[Dr](t){if(!this[Fr](t))return t.resume();switch(external_node_assert_.equal(typeof t.absolute,"string"),t.type){case"Directory":case"GNUDumpDir":t.mode&&(t.mode=t.mode|448);case"File":case"OldFile":case"ContiguousFile":case"Link":case"SymbolicLink":return this[_s](t);default:return this[Cr](t)}}[O](t,e){t.name==="CwdError"?this.emit("error",t):(this.warn("TAR_ENTRY_ERROR",t,{entry:e}),this[$t](),e.resume())}[yt](t,e,i){gr(f(t),{uid:this.uid,gid:this.gid,processUid:this.processUid,processGid:this.processGid,umask:this.processUmask,preserve:this.preservePaths,unlink:this.unlink,cwd:this.cwd,mode:e},i)}[ge](t){return this.forceChown||this.preserveOwner&&(typeof t.uid=="number"&&t.uid!==this.processUid||typeof t.gid=="number"&&t.gid!==this.processGid)||typeof this.uid=="number"&&this.uid!==this.processUid||typeof this.gid=="number"&&this.gid!==this.processGid}[be](t){return vr(this.uid,t.uid,this.processUid)}[_e](t){return vr(this.gid,t.gid,this.processGid)}[Ts](t,e){let i=typeof t.mode=="number"?t.mode&4095:this.fmode,r=new et(String(t.absolute),{flags:ms(t.size),mode:i,autoClose:!1});r.on("error",a=>{r.fd&&external_node_fs_namespaceObject.close(r.fd,()=>{}),r.write=()=>!0,this[O](a,t),e()});let n=1,o=a=>{if(a){r.fd&&external_node_fs_namespaceObject.close(r.fd,()=>{}),this[O](a,t),e();return}--n===0&&r.fd!==void 0&&external_node_fs_namespaceObject.close(r.fd,l=>{l?this[O](l,t):this[$t](),e()})};r.on("finish",()=>{let a=String(t.absolute),l=r.fd;if(typeof l=="number"&&t.mtime&&!this.noMtime){n++;let c=t.atime||new Date,d=t.mtime;external_node_fs_namespaceObject.futimes(l,c,d,y=>y?external_node_fs_namespaceObject.utimes(a,c,d,T=>o(T&&y)):o())}if(typeof l=="number"&&this[ge](t)){n++;let c=this[be](t),d=this[_e](t);typeof c=="number"&&typeof d=="number"&&external_node_fs_namespaceObject.fchown(l,c,d,y=>y?external_node_fs_namespaceObject.chown(a,c,d,T=>o(T&&y)):o())}o()});let h=this.transform&&this.transform(t)||t;h!==t&&(h.on("error",a=>{this[O](a,t),e()}),t.pipe(h)),h.pipe(r)}[xs](t,e){let i=typeof t.mode=="number"?t.mode&4095:this.dmode;this[yt](String(t.absolute),i,r=>{if(r){this[O](r,t),e();return}let n=1,o=()=>{--n===0&&(e(),this[$t](),t.resume())};t.mtime&&!this.noMtime&&(n++,external_node_fs_namespaceObject.utimes(String(t.absolute),t.atime||new Date,t.mtime,o)),this[ge](t)&&(n++,external_node_fs_namespaceObject.chown(String(t.absolute),Number(this[be](t)),Number(this[_e](t)),o)),o()})}[Cr](t){t.unsupported=!0,this.warn("TAR_ENTRY_UNSUPPORTED",`unsupported entry type: ${t.type}`,{entry:t}),t.resume()}[Ar](t,e){let i=f(external_node_path_namespaceObject.relative(this.cwd,external_node_path_namespaceObject.resolve(external_node_path_namespaceObject.dirname(String(t.absolute)),String(t.linkpath)))).split("/");this[Re](t,this.cwd,i,()=>this[gi](t,String(t.linkpath),"symlink",e),r=>{this[O](r,t),e()})}[Ir](t,e){let i=f(external_node_path_namespaceObject.resolve(this.cwd,String(t.linkpath))),r=f(String(t.linkpath)).split("/");this[Re](t,this.cwd,r,()=>this[gi](t,i,"link",e),n=>{this[O](n,t),e()})}[Re](t,e,i,r,n){let o=i.shift();if(this.preservePaths||o===void 0)return r();let h=external_node_path_namespaceObject.resolve(e,o);external_node_fs_namespaceObject.lstat(h,(a,l)=>{if(a)return r();if(l?.isSymbolicLink())return n(new St(h,external_node_path_namespaceObject.resolve(h,i.join("/"))));this[Re](t,h,i,r,n)})}[kr](){this[Ri]++}[$t](){this[Ri]--,this[bs]()}[Ls](t){this[$t](),t.resume()}[Os](t,e){return t.type==="File"&&!this.unlink&&e.isFile()&&e.nlink<=1&&!Te}[_s](t){this[kr]();let e=[t.path];t.linkpath&&e.push(t.linkpath),this.reservations.reserve(e,i=>this[Nr](t,i))}[Nr](t,e){let i=h=>{e(h)},r=()=>{this[yt](this.cwd,this.dmode,h=>{if(h){this[O](h,t),i();return}this[Oe]=!0,n()})},n=()=>{if(t.absolute!==this.cwd){let h=f(external_node_path_namespaceObject.dirname(String(t.absolute)));if(h!==this.cwd)return this[yt](h,this.dmode,a=>{if(a){this[O](a,t),i();return}o()})}o()},o=()=>{external_node_fs_namespaceObject.lstat(String(t.absolute),(h,a)=>{if(a&&(this.keep||this.newer&&a.mtime>(t.mtime??a.mtime))){this[Ls](t),i();return}if(h||this[Os](t,a))return this[P](null,t,i);if(a.isDirectory()){if(t.type==="Directory"){let l=this.chmod&&t.mode&&(a.mode&4095)!==t.mode,c=d=>this[P](d??null,t,i);return l?external_node_fs_namespaceObject.chmod(String(t.absolute),Number(t.mode),c):c()}if(t.absolute!==this.cwd)return external_node_fs_namespaceObject.rmdir(String(t.absolute),l=>this[P](l??null,t,i))}if(t.absolute===this.cwd)return this[P](null,t,i);mo(String(t.absolute),l=>this[P](l??null,t,i))})};this[Oe]?n():r()}[P](t,e,i){if(t){this[O](t,e),i();return}switch(e.type){case"File":case"OldFile":case"ContiguousFile":return this[Ts](e,i);case"Link":return this[Ir](e,i);case"SymbolicLink":return this[Ar](e,i);case"Directory":case"GNUDumpDir":return this[xs](e,i)}}[gi](t,e,i,r){external_node_fs_namespaceObject[i](e,String(t.absolute),n=>{n?this[O](n,t):(this[$t](),t.resume()),r()})}},ye=s=>{try{return[null,s()]}catch(t){return[t,null]}},xe=class extends Xt{sync=!0;[P](t,e){return super[P](t,e,()=>{})}[_s](t){if(!this[Oe]){let n=this[yt](this.cwd,this.dmode);if(n)return this[O](n,t);this[Oe]=!0}if(t.absolute!==this.cwd){let n=f(external_node_path_namespaceObject.dirname(String(t.absolute)));if(n!==this.cwd){let o=this[yt](n,this.dmode);if(o)return this[O](o,t)}}let[e,i]=ye(()=>external_node_fs_namespaceObject.lstatSync(String(t.absolute)));if(i&&(this.keep||this.newer&&i.mtime>(t.mtime??i.mtime)))return this[Ls](t);if(e||this[Os](t,i))return this[P](null,t);if(i.isDirectory()){if(t.type==="Directory"){let o=this.chmod&&t.mode&&(i.mode&4095)!==t.mode,[h]=o?ye(()=>{external_node_fs_namespaceObject.chmodSync(String(t.absolute),Number(t.mode))}):[];return this[P](h,t)}let[n]=ye(()=>external_node_fs_namespaceObject.rmdirSync(String(t.absolute)));this[P](n,t)}let[r]=t.absolute===this.cwd?[]:ye(()=>po(String(t.absolute)));this[P](r,t)}[Ts](t,e){let i=typeof t.mode=="number"?t.mode&4095:this.fmode,r=h=>{let a;try{external_node_fs_namespaceObject.closeSync(n)}catch(l){a=l}(h||a)&&this[O](h||a,t),e()},n;try{n=external_node_fs_namespaceObject.openSync(String(t.absolute),ms(t.size),i)}catch(h){return r(h)}let o=this.transform&&this.transform(t)||t;o!==t&&(o.on("error",h=>this[O](h,t)),t.pipe(o)),o.on("data",h=>{try{external_node_fs_namespaceObject.writeSync(n,h,0,h.length)}catch(a){r(a)}}),o.on("end",()=>{let h=null;if(t.mtime&&!this.noMtime){let a=t.atime||new Date,l=t.mtime;try{external_node_fs_namespaceObject.futimesSync(n,a,l)}catch(c){try{external_node_fs_namespaceObject.utimesSync(String(t.absolute),a,l)}catch{h=c}}}if(this[ge](t)){let a=this[be](t),l=this[_e](t);try{external_node_fs_namespaceObject.fchownSync(n,Number(a),Number(l))}catch(c){try{external_node_fs_namespaceObject.chownSync(String(t.absolute),Number(a),Number(l))}catch{h=h||c}}}r(h)})}[xs](t,e){let i=typeof t.mode=="number"?t.mode&4095:this.dmode,r=this[yt](String(t.absolute),i);if(r){this[O](r,t),e();return}if(t.mtime&&!this.noMtime)try{external_node_fs_namespaceObject.utimesSync(String(t.absolute),t.atime||new Date,t.mtime)}catch{}if(this[ge](t))try{external_node_fs_namespaceObject.chownSync(String(t.absolute),Number(this[be](t)),Number(this[_e](t)))}catch{}e(),t.resume()}[yt](t,e){try{return _r(f(t),{uid:this.uid,gid:this.gid,processUid:this.processUid,processGid:this.processGid,umask:this.processUmask,preserve:this.preservePaths,unlink:this.unlink,cwd:this.cwd,mode:e})}catch(i){return i}}[Re](t,e,i,r,n){if(this.preservePaths||i.length===0)return r();let o=e;for(let h of i){o=external_node_path_namespaceObject.resolve(o,h);let[a,l]=ye(()=>external_node_fs_namespaceObject.lstatSync(o));if(a)return r();if(l.isSymbolicLink())return n(new St(o,external_node_path_namespaceObject.resolve(e,i.join("/"))))}r()}[gi](t,e,i,r){let n=`${i}Sync`;try{external_node_fs_namespaceObject[n](e,String(t.absolute)),r(),t.resume()}catch(o){return this[O](o,t)}}};var Eo=s=>{let t=new xe(s),e=s.file,i=external_node_fs_namespaceObject.statSync(e),r=s.maxReadSize||16*1024*1024;new Be(e,{readSize:r,size:i.size}).pipe(t)},wo=(s,t)=>{let e=new Xt(s),i=s.maxReadSize||16*1024*1024,r=s.file;return new Promise((o,h)=>{e.on("error",h),e.on("close",o),external_node_fs_namespaceObject.stat(r,(a,l)=>{if(a)h(a);else{let c=new _t(r,{readSize:i,size:l.size});c.on("error",h),c.pipe(e)}})})},So=K(Eo,wo,s=>new xe(s),s=>new Xt(s),(s,t)=>{t?.length&&Qi(s,t)});var yo=(s,t)=>{let e=new kt(s),i=!0,r,n;try{try{r=external_node_fs_namespaceObject.openSync(s.file,"r+")}catch(a){if(a?.code==="ENOENT")r=external_node_fs_namespaceObject.openSync(s.file,"w+");else throw a}let o=external_node_fs_namespaceObject.fstatSync(r),h=Buffer.alloc(512);t:for(n=0;n<o.size;n+=512){for(let c=0,d=0;c<512;c+=d){if(d=external_node_fs_namespaceObject.readSync(r,h,c,h.length-c,n+c),n===0&&h[0]===31&&h[1]===139)throw new Error("cannot append to compressed archives");if(!d)break t}let a=new F(h);if(!a.cksumValid)break;let l=512*Math.ceil((a.size||0)/512);if(n+l+512>o.size)break;n+=l,s.mtimeCache&&a.mtime&&s.mtimeCache.set(String(a.path),a.mtime)}i=!1,Ro(s,e,n,r,t)}finally{if(i)try{external_node_fs_namespaceObject.closeSync(r)}catch{}}},Ro=(s,t,e,i,r)=>{let n=new Wt(s.file,{fd:i,start:e});t.pipe(n),bo(t,r)},go=(s,t)=>{t=Array.from(t);let e=new wt(s),i=(n,o,h)=>{let a=(T,D)=>{T?external_node_fs_namespaceObject.close(n,E=>h(T)):h(null,D)},l=0;if(o===0)return a(null,0);let c=0,d=Buffer.alloc(512),y=(T,D)=>{if(T||D===void 0)return a(T);if(c+=D,c<512&&D)return external_node_fs_namespaceObject.read(n,d,c,d.length-c,l+c,y);if(l===0&&d[0]===31&&d[1]===139)return a(new Error("cannot append to compressed archives"));if(c<512)return a(null,l);let E=new F(d);if(!E.cksumValid)return a(null,l);let x=512*Math.ceil((E.size??0)/512);if(l+x+512>o||(l+=x+512,l>=o))return a(null,l);s.mtimeCache&&E.mtime&&s.mtimeCache.set(String(E.path),E.mtime),c=0,external_node_fs_namespaceObject.read(n,d,0,512,l,y)};external_node_fs_namespaceObject.read(n,d,0,512,l,y)};return new Promise((n,o)=>{e.on("error",o);let h="r+",a=(l,c)=>{if(l&&l.code==="ENOENT"&&h==="r+")return h="w+",external_node_fs_namespaceObject.open(s.file,h,a);if(l||!c)return o(l);external_node_fs_namespaceObject.fstat(c,(d,y)=>{if(d)return external_node_fs_namespaceObject.close(c,()=>o(d));i(c,y.size,(T,D)=>{if(T)return o(T);let E=new et(s.file,{fd:c,start:D});e.pipe(E),E.on("error",o),E.on("close",n),_o(e,t)})})};external_node_fs_namespaceObject.open(s.file,h,a)})},bo=(s,t)=>{t.forEach(e=>{e.charAt(0)==="@"?Ct({file:external_node_path_namespaceObject.resolve(s.cwd,e.slice(1)),sync:!0,noResume:!0,onReadEntry:i=>s.add(i)}):s.add(e)}),s.end()},_o=async(s,t)=>{for(let e of t)e.charAt(0)==="@"?await Ct({file:external_node_path_namespaceObject.resolve(String(s.cwd),e.slice(1)),noResume:!0,onReadEntry:i=>s.add(i)}):s.add(e);s.end()},vt=K(yo,go,()=>{throw new TypeError("file is required")},()=>{throw new TypeError("file is required")},(s,t)=>{if(!Bs(s))throw new TypeError("file is required");if(s.gzip||s.brotli||s.zstd||s.file.endsWith(".br")||s.file.endsWith(".tbr"))throw new TypeError("cannot append to compressed archives");if(!t?.length)throw new TypeError("no paths specified to add/replace")});var Oo=K(vt.syncFile,vt.asyncFile,vt.syncNoFile,vt.asyncNoFile,(s,t=[])=>{vt.validate?.(s,t),To(s)}),To=s=>{let t=s.filter;s.mtimeCache||(s.mtimeCache=new Map),s.filter=t?(e,i)=>t(e,i)&&!((s.mtimeCache?.get(e)??i.mtime??0)>(i.mtime??0)):(e,i)=>!((s.mtimeCache?.get(e)??i.mtime??0)>(i.mtime??0))};
-//# sourceMappingURL=index.min.js.map
-
 ;// CONCATENATED MODULE: ./src/backup/entry-rules.ts
-/** Entry types an archive may contain. Everything else is refused, naming the type. */
-const ALLOWED_TYPES = new Set(['File', 'OldFile', 'Directory']);
 /**
- * Why each refused type is refused. ContiguousFile ('7') is a regular file to GNU tar but
- * "reserved" to POSIX and unknown to some readers; no writer we accept (docker cp, GNU tar,
- * stateguard snapshot) emits it, so it is refused rather than guessed at.
+ * Why each refused type flag is refused. Only '0', NUL (regular file) and '5' (directory) are
+ * accepted. ContiguousFile ('7') is a regular file to GNU tar but "reserved" to POSIX and unknown
+ * to some readers; no writer we accept (docker cp, GNU tar, stateguard snapshot) emits it, so it is
+ * refused rather than guessed at.
  */
 const TYPE_REASON = {
-    SymbolicLink: 'a symbolic link (could point anywhere on restore)',
-    Link: 'a hard link (could alias a file outside the restored tree)',
-    CharacterDevice: 'a character device',
-    BlockDevice: 'a block device',
-    FIFO: 'a FIFO (named pipe)',
-    SparseFile: 'a GNU sparse file (old-style type S)',
-    ContiguousFile: "a contiguous file (type '7'; readers disagree on it)",
-    GNUDumpDir: 'a GNU incremental dump directory',
-    ContinuationFile: 'a multi-volume continuation',
-    TapeVolumeHeader: 'a tape volume header',
-    SolarisACL: 'a Solaris ACL',
-    Inode: 'an inode-only record',
-    Unsupported: 'an unknown type',
+    '1': 'a hard link (could alias a file outside the restored tree)',
+    '2': 'a symbolic link (could point anywhere on restore)',
+    '3': 'a character device',
+    '4': 'a block device',
+    '6': 'a FIFO (named pipe)',
+    '7': "a contiguous file (type '7'; readers disagree on it)",
+    S: 'a GNU sparse file (old-style type S)',
+    D: 'a GNU incremental dump directory',
+    M: 'a multi-volume continuation',
+    V: 'a tape volume header',
+    N: 'an old GNU long-name record',
+    A: 'a Solaris ACL',
+    I: 'an inode-only record',
+    X: 'a Solaris extended header',
 };
-function checkEntryType(type, typeKey) {
-    if (ALLOWED_TYPES.has(type))
+/** Why an entry's type flag is refused, or null for a regular file or directory. */
+function checkTypeFlag(flag) {
+    if (flag === '0' || flag === '\0' || flag === '5')
         return null;
-    const flag = typeKey !== undefined ? ` (type flag ${JSON.stringify(typeKey)})` : '';
-    return `entry is ${TYPE_REASON[type] ?? `of type ${type}`}${flag}; only regular files and directories are accepted`;
+    const shown = JSON.stringify(flag);
+    return `entry is ${TYPE_REASON[flag] ?? 'of an unknown type'} (type flag ${shown}); only regular files and directories are accepted`;
 }
 const MAX_PATH_BYTES = 4096;
 /**
@@ -7231,81 +7505,733 @@ function printablePath(p) {
     const escaped = p.replace(/[\x00-\x1f\x7f\\]/g, (c) => (c === '\\' ? '\\\\' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
     return escaped.length > 300 ? `${escaped.slice(0, 150)}…${escaped.slice(-100)}` : escaped;
 }
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 /**
- * Parse PAX extended-header records strictly (`<len> <key>=<value>\n`, len counting the whole
- * record in bytes). The tar package silently drops a record whose length does not add up (a value
- * containing a newline, say) and falls back to the plain header's name, while other readers honour
- * or reject it: such a header could be read two ways, so we refuse it instead.
- *
- * The parser's `meta` event does not say whether the text came from a PAX header or a GNU long
- * name, so text is treated as PAX when it starts like a record (digits then a space).
+ * Parse a PAX extended header body strictly (`<len> <key>=<value>\n`, len counting the whole
+ * record in bytes) from its raw bytes. A record whose length does not add up (a value containing a
+ * newline, say) is dropped by some readers and honoured by others, a key given twice is resolved
+ * differently, and keys and values must be UTF-8 (hdrcharset is refused): such a header could be
+ * read two ways, so it is malformed here. Trailing NUL padding inside the body is tolerated by
+ * every reader.
  */
-function parsePaxStrict(text) {
-    if (!/^\d+ /.test(text))
-        return { kind: 'not-pax' };
-    const buf = Buffer.from(text, 'utf8');
+function parsePaxRecords(buf) {
     const records = new Map();
     let pos = 0;
     while (pos < buf.length) {
-        // Trailing NUL padding inside the body is tolerated by every reader.
         if (buf[pos] === 0 && buf.subarray(pos).every((b) => b === 0))
             break;
         const space = buf.indexOf(0x20, pos);
         const digits = space === -1 ? '' : buf.toString('latin1', pos, space);
         if (!/^[1-9]\d{0,9}$/.test(digits))
-            return { kind: 'malformed', reason: `bad PAX record length at byte ${pos}` };
-        const len = Number(digits);
-        const end = pos + len;
+            return { kind: 'malformed', code: 'unsupported-header', reason: `bad PAX record length at byte ${pos}` };
+        const end = pos + Number(digits);
         if (end > buf.length || buf[end - 1] !== 0x0a) {
-            return { kind: 'malformed', reason: `PAX record at byte ${pos} does not end where its length says` };
+            return { kind: 'malformed', code: 'unsupported-header', reason: `PAX record at byte ${pos} does not end where its length says` };
         }
-        const body = buf.toString('utf8', space + 1, end - 1);
-        const eq = body.indexOf('=');
-        if (eq <= 0)
-            return { kind: 'malformed', reason: `PAX record at byte ${pos} has no key=value` };
-        records.set(body.slice(0, eq), body.slice(eq + 1));
+        const eq = buf.indexOf(0x3d, space + 1);
+        if (eq === -1 || eq >= end - 1 || eq === space + 1) {
+            return { kind: 'malformed', code: 'unsupported-header', reason: `PAX record at byte ${pos} has no key=value` };
+        }
+        let key;
+        let value;
+        try {
+            key = utf8.decode(buf.subarray(space + 1, eq));
+            value = utf8.decode(buf.subarray(eq + 1, end - 1));
+        }
+        catch {
+            const rawKey = buf.toString('latin1', space + 1, eq);
+            return {
+                kind: 'malformed',
+                code: 'bad-encoding',
+                reason: `PAX record ${JSON.stringify(printablePath(rawKey))} is not valid UTF-8`,
+                entry: printablePath(buf.toString('latin1', eq + 1, end - 1).replace(/[\x80-\xff]/g, (c) => `\\x${c.charCodeAt(0).toString(16)}`)),
+            };
+        }
+        if (records.has(key)) {
+            return { kind: 'malformed', code: 'unsupported-header', reason: `PAX record ${JSON.stringify(printablePath(key))} appears twice; readers differ in which one wins` };
+        }
+        records.set(key, value);
         pos = end;
     }
     return { kind: 'pax', records };
 }
+/**
+ * PAX records we understand: the name, the size (which must equal the header's) and metadata that
+ * changes no path. Anything else is refused — linkpath (no links are accepted), hdrcharset (changes
+ * how names are decoded), xattrs (a capability or ACL set on restore), GNU.sparse.* (a sparse file)
+ * and keys we do not know, since readers differ in what they do with them.
+ */
+const PAX_KEYS = {
+    path: /^[^]+$/,
+    size: /^\d{1,15}$/,
+    mtime: /^-?\d{1,20}(\.\d{1,9})?$/,
+    atime: /^-?\d{1,20}(\.\d{1,9})?$/,
+    ctime: /^-?\d{1,20}(\.\d{1,9})?$/,
+    uid: /^\d{1,15}$/,
+    gid: /^\d{1,15}$/,
+    uname: /^[^]*$/,
+    gname: /^[^]*$/,
+};
 /** Problems a set of PAX records brings by itself (before it is applied to an entry). */
 function paxRecordProblems(records) {
     const out = [];
+    let sparse = false;
     for (const [key, value] of records) {
         if (key.startsWith('GNU.sparse.')) {
-            out.push({ code: 'forbidden-entry-type', message: `entry is a GNU sparse file (PAX record ${key}); only regular files and directories are accepted` });
             // one sparse finding per header is enough
-            break;
+            if (!sparse)
+                out.push({ code: 'forbidden-entry-type', message: `entry is a GNU sparse file (PAX record ${key}); only regular files and directories are accepted` });
+            sparse = true;
+            continue;
         }
-        if (key === 'size' && !/^\d+$/.test(value)) {
+        const shape = Object.hasOwn(PAX_KEYS, key) ? PAX_KEYS[key] : undefined;
+        if (!shape) {
+            out.push({ code: 'unsupported-header', message: `PAX record ${JSON.stringify(printablePath(key))} is not one stateguard accepts (only ${Object.keys(PAX_KEYS).join(', ')}); readers differ in what they do with it` });
+        }
+        else if (value === '' && (key === 'path' || key === 'size')) {
+            out.push({ code: 'unsupported-header', message: `an empty PAX ${key} record (readers differ: "unset" or an empty value)` });
+        }
+        else if (key === 'size' && !shape.test(value)) {
             out.push({ code: 'unsupported-header', message: `PAX size record ${JSON.stringify(value.slice(0, 40))} is not a number` });
         }
-        if ((key === 'path' || key === 'linkpath') && value.includes('\0')) {
-            out.push({ code: 'unsafe-path', message: `PAX ${key} record contains a NUL byte`, entry: printablePath(value) });
+        else if (key === 'path' && value.includes('\0')) {
+            out.push({ code: 'unsafe-path', message: 'PAX path record contains a NUL byte', entry: printablePath(value) });
+        }
+        else if (!shape.test(value)) {
+            out.push({ code: 'unsupported-header', message: `PAX ${key} record ${JSON.stringify(printablePath(value.slice(0, 40)))} is not well-formed` });
         }
     }
     return out;
 }
 
+;// CONCATENATED MODULE: ./src/backup/tar-walker.ts
+/**
+ * Our own strict tar header walker (issue 11): it reads the gunzipped stream block by block and
+ * accepts only the subset of tar on which the readers that restore backups agree — GNU tar,
+ * busybox tar, Go's archive/tar (what `docker cp` uses), Python's tarfile and node-tar. Anything
+ * those readers could read two ways is a problem, never a guess:
+ *
+ * - a header is exactly POSIX ustar (`ustar\0` + `00`) or exactly GNU (`ustar  \0`); only POSIX
+ *   headers may use the prefix field (GNU keeps other data there, Python joins it whatever the
+ *   magic, Go ignores it outside POSIX), so a GNU header's prefix area must be all zero;
+ * - numeric fields are plain octal: optional leading spaces, digits, then only spaces/NULs. Signs,
+ *   junk and base-256 are read differently (or refused) by different readers; an empty field only
+ *   where every reader reads it as 0 and a writer we accept emits it (uid, gid, mtime);
+ * - the header checksum is the unsigned sum (what every writer writes);
+ * - entries are regular files ('0', NUL) and directories ('5'); a regular file whose name ends in
+ *   '/' is a directory to node-tar and Python (which then read its body as headers) and a file to
+ *   the others, and a directory's body is skipped by some readers and read as headers by others,
+ *   so both are refused;
+ * - extensions: one PAX 'x' header or one GNU 'L' long name per entry, with records we understand
+ *   (a PAX size must equal the header's size); global PAX, 'K', sparse and the rest are refused;
+ * - the archive ends with two zero blocks and only zero bytes follow; a lone zero block is where
+ *   restorers stop, so entries after it would be lost (or hidden from a reader that goes on);
+ * - every header has a non-empty name field (busybox takes an empty one for the end marker);
+ * - names are valid UTF-8 (decoded with a fatal decoder from the raw bytes, BOM kept), safe
+ *   (./entry-rules.ts), unique after NFC and `./`, `//`, trailing `/` are normalised away, never
+ *   both a file and a directory, never under a file;
+ * - with a layout, the top level holds exactly the declared data volumes (see ./archive.ts).
+ *
+ * Streaming with bounded memory: bodies are skipped by arithmetic, only extension bodies (capped)
+ * are buffered. The one structure that grows is the name index used for duplicates: one Map entry
+ * per distinct path and parent directory, capped at twice --max-entries.
+ */
+
+const BLOCK = 512;
+/** A PAX body larger than this is not one any writer we accept emits (a 4 KiB path and a few times). */
+const MAX_PAX_BODY = 64 * 1024;
+/** A GNU long name body: a path of at most 4096 bytes and its NUL, rounded up generously. */
+const MAX_LONGNAME_BODY = 8 * 1024;
+const POSIX_MAGIC = Buffer.from('ustar\u000000', 'latin1');
+const GNU_MAGIC = Buffer.from('ustar  \u0000', 'latin1');
+const ZERO_BLOCK = Buffer.alloc(BLOCK);
+const tar_walker_utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+/** Plain octal (see the module comment), or null. Values are below 8^12, exact in a double. */
+function plainOctal(b, start, len, allowEmpty = false) {
+    let i = start;
+    const end = start + len;
+    while (i < end && b[i] === 0x20)
+        i++;
+    let value = 0;
+    let digits = 0;
+    while (i < end && b[i] >= 0x30 && b[i] <= 0x37) {
+        value = value * 8 + (b[i] - 0x30);
+        digits++;
+        i++;
+    }
+    for (; i < end; i++)
+        if (b[i] !== 0 && b[i] !== 0x20)
+            return null;
+    if (digits === 0)
+        return allowEmpty ? 0 : null;
+    return value;
+}
+/** Bytes of a NUL-terminated field (up to the first NUL, as every reader cuts it). */
+function cString(b, start, len) {
+    const field = b.subarray(start, start + len);
+    const nul = field.indexOf(0);
+    return nul === -1 ? field : field.subarray(0, nul);
+}
+const ZEROS = Buffer.alloc(64 * 1024);
+/** True when every byte is zero (compared 64 KiB at a time: the tail after the marker may be long). */
+function allZero(b) {
+    for (let off = 0; off < b.length; off += ZEROS.length) {
+        const part = b.subarray(off, off + ZEROS.length);
+        if (!part.equals(ZEROS.subarray(0, part.length)))
+            return false;
+    }
+    return true;
+}
+/** Strict UTF-8, or null. */
+function decode(bytes) {
+    try {
+        return tar_walker_utf8.decode(bytes);
+    }
+    catch {
+        return null;
+    }
+}
+/** A lossy rendering of raw name bytes, for messages only. */
+function shownBytes(bytes) {
+    return printablePath(bytes.toString('latin1').replace(/[\x80-\xff]/g, (c) => `\\x${c.charCodeAt(0).toString(16)}`));
+}
+const KIND_IMPLICIT_DIR = 0;
+const KIND_DIR = 1;
+const KIND_FILE = 2;
+/**
+ * Names seen so far, as a trie of normalised segments: key `<parent id>\0<segment>`, value
+ * id * 4 + kind. Detects duplicates and file/directory conflicts in either order.
+ */
+class NameIndex {
+    maxNodes;
+    map = new Map();
+    nextId = 1;
+    rootSeen = false;
+    constructor(maxNodes) {
+        this.maxNodes = maxNodes;
+    }
+    get full() {
+        return this.map.size > this.maxNodes;
+    }
+    /** null when fine, else [code, why]. */
+    add(segments, isDir) {
+        if (segments.length === 0) {
+            if (this.rootSeen)
+                return ['duplicate-entry', "the archive root '.' appears twice"];
+            this.rootSeen = true;
+            return null;
+        }
+        let parent = 0;
+        for (let i = 0; i < segments.length - 1; i++) {
+            const key = `${parent}\0${segments[i]}`;
+            const v = this.map.get(key);
+            if (v === undefined) {
+                const id = this.nextId++;
+                this.map.set(key, id * 4 + KIND_IMPLICIT_DIR);
+                parent = id;
+            }
+            else if (v % 4 === KIND_FILE) {
+                return ['path-conflict', `its parent ${segments.slice(0, i + 1).join('/')} is a regular file earlier in the archive`];
+            }
+            else {
+                parent = Math.floor(v / 4);
+            }
+        }
+        const key = `${parent}\0${segments[segments.length - 1]}`;
+        const v = this.map.get(key);
+        const kind = isDir ? KIND_DIR : KIND_FILE;
+        if (v === undefined) {
+            this.map.set(key, this.nextId++ * 4 + kind);
+            return null;
+        }
+        const old = v % 4;
+        if (old === KIND_IMPLICIT_DIR) {
+            if (isDir) {
+                this.map.set(key, Math.floor(v / 4) * 4 + KIND_DIR);
+                return null;
+            }
+            return ['path-conflict', 'a regular file where earlier entries put a directory (entries under this path)'];
+        }
+        if (old === kind)
+            return ['duplicate-entry', 'the same name appears twice (after NFC and ./, //, trailing / are normalised); restorers keep one of them'];
+        return ['path-conflict', `a ${isDir ? 'directory' : 'regular file'} where an earlier entry is a ${isDir ? 'regular file' : 'directory'} of the same name`];
+    }
+}
+class TarWalker {
+    opts;
+    entries = 0;
+    /** bytes of tar seen (for messages and "no tar at all") */
+    bytes = 0;
+    /** the end-of-archive marker (two zero blocks) was seen */
+    sawEnd = false;
+    mode = { kind: 'header' };
+    partial = null;
+    partialLen = 0;
+    zeroPending = false;
+    pending = null;
+    sawFile = false;
+    capped = false;
+    index;
+    volumesSeen = new Set();
+    outsideReported = new Set();
+    constructor(opts) {
+        this.opts = opts;
+        this.index = new NameIndex(Math.min(Number.MAX_SAFE_INTEGER, opts.maxEntries * 2 + 1024));
+    }
+    problem(p) {
+        this.opts.report(p);
+    }
+    /** Stop walking (the rest of the stream is still hashed and gunzipped by the caller). */
+    die() {
+        this.mode = { kind: 'dead' };
+        this.pending = null;
+    }
+    write(chunk) {
+        let pos = 0;
+        this.bytes += chunk.length;
+        while (pos < chunk.length) {
+            const mode = this.mode;
+            switch (mode.kind) {
+                case 'dead':
+                    return;
+                case 'skip': {
+                    const n = Math.min(mode.remaining, chunk.length - pos);
+                    mode.remaining -= n;
+                    pos += n;
+                    if (mode.remaining === 0)
+                        this.mode = { kind: 'header' };
+                    break;
+                }
+                case 'end': {
+                    // Only zero padding may follow the end-of-archive marker: data hidden there is extracted by `tar -i`.
+                    if (!allZero(chunk.subarray(pos))) {
+                        this.problem({ code: 'tar-corrupt', message: 'data follows the end-of-archive marker (only zero padding may follow)' });
+                        this.die();
+                    }
+                    return;
+                }
+                case 'ext': {
+                    const want = mode.size - mode.got;
+                    if (want > 0) {
+                        const n = Math.min(want, chunk.length - pos);
+                        mode.body?.set(chunk.subarray(pos, pos + n), mode.got);
+                        mode.got += n;
+                        pos += n;
+                        if (mode.got < mode.size)
+                            break;
+                        this.extensionDone(mode);
+                    }
+                    this.mode = mode.padding > 0 ? { kind: 'skip', remaining: mode.padding } : { kind: 'header' };
+                    break;
+                }
+                case 'header': {
+                    let block;
+                    if (this.partialLen === 0 && chunk.length - pos >= BLOCK) {
+                        block = chunk.subarray(pos, pos + BLOCK);
+                        pos += BLOCK;
+                    }
+                    else {
+                        this.partial ??= Buffer.alloc(BLOCK);
+                        const n = Math.min(BLOCK - this.partialLen, chunk.length - pos);
+                        chunk.copy(this.partial, this.partialLen, pos, pos + n);
+                        this.partialLen += n;
+                        pos += n;
+                        if (this.partialLen < BLOCK)
+                            break;
+                        this.partialLen = 0;
+                        block = this.partial;
+                    }
+                    this.header(block, this.bytes - (chunk.length - pos) - BLOCK);
+                    break;
+                }
+            }
+        }
+    }
+    /** One 512-byte header block; `offset` is where it starts in the tar stream (for messages). */
+    header(h, offset) {
+        if (h.equals(ZERO_BLOCK)) {
+            if (this.zeroPending) {
+                this.zeroPending = false;
+                this.sawEnd = true;
+                if (this.pending) {
+                    this.problem({ code: 'unsupported-header', message: 'an extension header is followed by the end of the archive, not by an entry' });
+                    this.pending = null;
+                }
+                this.mode = { kind: 'end' };
+            }
+            else {
+                this.zeroPending = true;
+            }
+            return;
+        }
+        if (this.zeroPending) {
+            this.zeroPending = false;
+            this.problem({
+                code: 'lone-zero-block',
+                message: `a single zero block at byte ${offset - BLOCK} is followed by more entries: restorers stop at it, so what follows would be lost on restore (or read by some readers only)`,
+            });
+        }
+        // ---- checksum: if it does not add up nothing in the header can be trusted ----
+        const stored = plainOctal(h, 148, 8);
+        let sum = 0;
+        for (let i = 0; i < BLOCK; i++)
+            sum += i >= 148 && i < 156 ? 0x20 : h[i];
+        if (stored === null) {
+            const rendered = JSON.stringify(h.subarray(148, 156).toString('latin1'));
+            this.problem({ code: 'ambiguous-header', message: `header checksum field ${rendered} is not plain octal; readers disagree on it. Stopped reading the tar.` });
+            this.die();
+            return;
+        }
+        if (stored !== sum) {
+            this.problem({ code: 'tar-corrupt', message: `tar header checksum failure at byte ${offset} (stored ${stored.toString(8)}, computed ${sum.toString(8)}). Stopped reading the tar.` });
+            this.die();
+            return;
+        }
+        const nameBytes = cString(h, 0, 100);
+        const shownHeader = shownBytes(nameBytes);
+        const flag = String.fromCharCode(h[156]);
+        const magic = h.subarray(257, 265);
+        const posix = magic.equals(POSIX_MAGIC);
+        const gnu = !posix && magic.equals(GNU_MAGIC);
+        if (!posix && !gnu) {
+            this.problem({
+                code: 'ambiguous-header',
+                message: `header magic/version ${JSON.stringify(magic.toString('latin1'))} is neither POSIX ustar ("ustar\\u000000") nor GNU ("ustar  \\u0000"); readers disagree on whether the prefix field is part of the name`,
+                entry: shownHeader,
+            });
+        }
+        let prefixBytes = Buffer.alloc(0);
+        if (posix)
+            prefixBytes = cString(h, 345, 155);
+        else if (!h.subarray(345, 500).every((x) => x === 0)) {
+            this.problem({
+                code: 'ambiguous-header',
+                message: `a ${gnu ? 'GNU' : 'non-POSIX'} header has bytes in the prefix field (${shownBytes(cString(h, 345, 155))}); Python joins them to the name, other readers do not`,
+                entry: shownHeader,
+            });
+        }
+        if (h[0] === 0 && (!posix || h[345] === 0)) {
+            // busybox tar takes a header whose name (and prefix) is empty for the end-of-archive marker
+            this.problem({ code: 'ambiguous-header', message: 'a header with an empty name field: busybox tar reads it as the end of the archive, other readers go on' });
+        }
+        // ---- numeric fields ----
+        const size = plainOctal(h, 124, 12);
+        const badFields = [];
+        if (plainOctal(h, 100, 8) === null)
+            badFields.push('mode');
+        // An empty uid/gid/mtime is read as 0 by GNU tar, busybox, Go and Python alike, and node-tar's
+        // portable mode writes them so; an empty size or mode no writer emits, so it is refused.
+        if (plainOctal(h, 108, 8, true) === null)
+            badFields.push('uid');
+        if (plainOctal(h, 116, 8, true) === null)
+            badFields.push('gid');
+        if (size === null)
+            badFields.push('size');
+        if (plainOctal(h, 136, 12, true) === null)
+            badFields.push('mtime');
+        // devmajor/devminor: only Python parses them for every entry (and fails on junk)
+        if (plainOctal(h, 329, 8, true) === null)
+            badFields.push('devmajor');
+        if (plainOctal(h, 337, 8, true) === null)
+            badFields.push('devminor');
+        if (badFields.length) {
+            const show = (f) => {
+                const at = { mode: [100, 8], uid: [108, 8], gid: [116, 8], size: [124, 12], mtime: [136, 12], devmajor: [329, 8], devminor: [337, 8] }[f];
+                return `${f} ${JSON.stringify(h.subarray(at[0], at[0] + at[1]).toString('latin1'))}`;
+            };
+            this.problem({
+                code: 'ambiguous-header',
+                message: `numeric field${badFields.length > 1 ? 's' : ''} not plain octal (a sign, junk, base-256 or empty; readers disagree): ${badFields.map(show).join(', ')}`,
+                entry: shownHeader,
+            });
+        }
+        if (size === null) {
+            this.problem({ code: 'ambiguous-header', message: 'the size field cannot be read, so where the next header starts is unknown. Stopped reading the tar.', entry: shownHeader });
+            this.die();
+            return;
+        }
+        const padding = (BLOCK - (size % BLOCK)) % BLOCK;
+        // ---- extension headers ----
+        if (flag === 'x' || flag === 'L') {
+            this.extensionHeader(flag, gnu, size, padding, shownHeader);
+            return;
+        }
+        if (flag === 'g' || flag === 'K') {
+            this.problem({
+                code: 'unsupported-header',
+                message: flag === 'g'
+                    ? 'a global PAX header (type g) changes every later entry; readers disagree on it'
+                    : 'a GNU long link name (type K): only regular files and directories are accepted, which have no link target',
+            });
+            this.notePending('broken');
+            this.mode = size + padding > 0 ? { kind: 'skip', remaining: size + padding } : { kind: 'header' };
+            return;
+        }
+        this.entry(flag, size, nameBytes, prefixBytes);
+    }
+    /** Record one more extension header before the next entry. */
+    notePending(what) {
+        if (this.pending) {
+            this.pending.count++;
+            this.pending.broken = true;
+            this.problem({
+                code: 'unsupported-header',
+                message: 'two extension headers (PAX, GNU long name) for one entry: readers differ in which one wins',
+            });
+        }
+        else {
+            this.pending = { count: 1, broken: what === 'broken' };
+        }
+        if (what === 'broken')
+            this.pending.broken = true;
+        return this.pending;
+    }
+    extensionHeader(flag, gnu, size, padding, shown) {
+        const cap = flag === 'x' ? MAX_PAX_BODY : MAX_LONGNAME_BODY;
+        let ok = true;
+        if (flag === 'L' && !gnu) {
+            this.problem({ code: 'unsupported-header', message: 'a GNU long name (type L) in a header without GNU magic; readers disagree on it', entry: shown });
+            ok = false;
+        }
+        if (size > cap) {
+            this.problem({
+                code: 'unsupported-header',
+                message: `${flag === 'x' ? 'PAX extended header' : 'GNU long name'} of ${size} bytes is larger than ${cap}; the entry after it could be read two ways`,
+            });
+            ok = false;
+        }
+        if (size === 0) {
+            this.problem({ code: 'unsupported-header', message: `an empty ${flag === 'x' ? 'PAX extended header' : 'GNU long name'}`, entry: shown });
+            ok = false;
+        }
+        this.notePending(ok ? 'ok' : 'broken');
+        this.mode = size === 0 ? { kind: 'header' } : { kind: 'ext', type: flag, size, body: ok ? Buffer.alloc(size) : null, got: 0, padding };
+    }
+    extensionDone(mode) {
+        const pending = this.pending;
+        if (!mode.body || !pending)
+            return;
+        if (mode.type === 'L') {
+            const nul = mode.body.indexOf(0);
+            if (nul === -1 || !mode.body.subarray(nul).every((x) => x === 0)) {
+                this.problem({
+                    code: 'unsupported-header',
+                    message: nul === -1 ? 'a GNU long name without its terminating NUL' : 'a GNU long name with bytes after its terminating NUL; readers disagree on it',
+                });
+                pending.broken = true;
+                return;
+            }
+            const name = decode(mode.body.subarray(0, nul));
+            if (name === null) {
+                this.problem({ code: 'bad-encoding', message: 'the GNU long name is not valid UTF-8', entry: shownBytes(mode.body.subarray(0, nul)) });
+                pending.broken = true;
+                return;
+            }
+            pending.path = name;
+            return;
+        }
+        const parsed = parsePaxRecords(mode.body);
+        if (parsed.kind === 'malformed') {
+            this.problem({ code: parsed.code, message: `malformed PAX extended header: ${parsed.reason}`, ...(parsed.entry ? { entry: parsed.entry } : {}) });
+            pending.broken = true;
+            return;
+        }
+        const problems = paxRecordProblems(parsed.records);
+        for (const p of problems)
+            this.problem(p);
+        if (problems.length)
+            pending.broken = true;
+        const path = parsed.records.get('path');
+        if (path !== undefined)
+            pending.path = path;
+        const size = parsed.records.get('size');
+        if (size !== undefined && /^\d+$/.test(size))
+            pending.size = Number(size);
+    }
+    entry(flag, headerSize, nameBytes, prefixBytes) {
+        const pending = this.pending;
+        this.pending = null;
+        this.entries++;
+        if (this.entries > this.opts.maxEntries) {
+            this.problem({ code: 'too-many-entries', message: `more than ${this.opts.maxEntries} entries (--max-entries); stopped reading` });
+            this.capped = true;
+            this.die();
+            this.opts.onCap();
+            return;
+        }
+        // ---- names: the plain header's, and the one restorers use ----
+        const rawName = decode(nameBytes);
+        const rawPrefix = decode(prefixBytes);
+        const headerShown = shownBytes(prefixBytes.length ? Buffer.concat([prefixBytes, Buffer.from('/'), nameBytes]) : nameBytes);
+        let encodingOk = true;
+        if (rawName === null || rawPrefix === null) {
+            this.problem({ code: 'bad-encoding', message: `the ${rawName === null ? 'name' : 'prefix'} field is not valid UTF-8 (overlong, surrogate or stray bytes); readers and filesystems disagree on it`, entry: headerShown });
+            encodingOk = false;
+        }
+        const headerName = rawName === null || rawPrefix === null ? null : rawPrefix ? `${rawPrefix}/${rawName}` : rawName;
+        // a PAX header without a path record leaves the plain name as the name
+        const effective = pending?.path ?? headerName;
+        if (pending?.broken)
+            encodingOk = false; // the name restorers use is unknown; reported at the extension
+        const shown = effective !== null ? printablePath(effective) : headerShown;
+        // ---- size: PAX size must agree with the header ----
+        let size = headerSize;
+        if (pending?.size !== undefined && pending.size !== headerSize) {
+            this.problem({
+                code: 'ambiguous-header',
+                message: `the PAX size record (${pending.size}) disagrees with the header's size field (${headerSize}); readers that apply one or the other find the next header in different places`,
+                entry: shown,
+            });
+            size = pending.size; // what every restorer we name applies
+        }
+        const skip = size + ((BLOCK - (size % BLOCK)) % BLOCK);
+        // ---- type ----
+        const isFile = flag === '0' || flag === '\0';
+        const isDir = flag === '5';
+        let typeOk = true;
+        const typeIssue = checkTypeFlag(flag);
+        if (typeIssue) {
+            this.problem({ code: 'forbidden-entry-type', message: typeIssue, entry: shown });
+            typeOk = false;
+        }
+        const names = [effective, headerName].filter((n) => n !== null);
+        if (isFile && names.some((n) => n.endsWith('/'))) {
+            this.problem({
+                code: 'ambiguous-header',
+                message: "a regular file whose name ends in '/': node-tar and Python make it a directory and read its body as headers, other readers skip the body",
+                entry: shown,
+            });
+            typeOk = false;
+        }
+        if (!isFile && size !== 0 && (isDir || '123467'.includes(flag))) {
+            this.problem({
+                code: 'ambiguous-header',
+                message: `a ${isDir ? 'directory' : 'header-only entry'} with a size of ${size}: some readers skip that many bytes, others read them as the next header`,
+                entry: shown,
+            });
+            typeOk = false;
+        }
+        // ---- paths: the one restorers use, and the plain one a reader skipping the extension uses ----
+        let pathOk = effective !== null;
+        if (effective !== null) {
+            for (const why of pathProblems(effective)) {
+                this.problem({ code: 'unsafe-path', message: why, entry: shown });
+                pathOk = false;
+            }
+        }
+        if (headerName !== null && effective !== headerName) {
+            for (const why of pathProblems(headerName)) {
+                this.problem({ code: 'unsafe-path', message: `${why} (in the plain header name, which readers that skip the extension header use)`, entry: printablePath(headerName) });
+            }
+        }
+        this.opts.onEntry?.({ path: effective ?? headerShown, type: isFile ? 'file' : isDir ? 'directory' : `other:${flag}`, size });
+        if (isFile && typeOk)
+            this.sawFile = true;
+        if (typeOk && pathOk && encodingOk && effective !== null && (isFile || isDir)) {
+            const segments = effective
+                .split('/')
+                .filter((s) => s !== '' && s !== '.')
+                .map((s) => s.normalize('NFC'));
+            if (segments.length === 0 && isFile) {
+                this.problem({ code: 'unsafe-path', message: "a regular file named '.' (the archive root)", entry: shown });
+            }
+            else {
+                const clash = this.index.add(segments, isDir);
+                if (clash)
+                    this.problem({ code: clash[0], message: clash[1], entry: shown });
+                if (this.index.full && !this.capped) {
+                    this.problem({ code: 'too-many-entries', message: `more than ${this.opts.maxEntries * 2 + 1024} distinct names and parent directories; stopped reading` });
+                    this.capped = true;
+                    this.die();
+                    this.opts.onCap();
+                    return;
+                }
+                this.checkLayout(segments, isDir, shown);
+            }
+        }
+        this.mode = skip > 0 ? { kind: 'skip', remaining: skip } : { kind: 'header' };
+    }
+    checkLayout(segments, isDir, shown) {
+        const layout = this.opts.layout;
+        if (!layout || segments.length === 0)
+            return;
+        const top = segments[0];
+        const declared = layout.volumes.includes(top);
+        const list = layout.volumes.join(', ');
+        if (segments.length === 1 && !isDir) {
+            this.problem({
+                code: 'layout-mismatch',
+                message: `${printablePath(top)} is a regular file at the top level; the top level of a backup of '${layout.module}' holds only its data volumes (${list}) as directories`,
+                entry: shown,
+            });
+            return;
+        }
+        if (declared) {
+            this.volumesSeen.add(top);
+            return;
+        }
+        if (this.outsideReported.has(top))
+            return;
+        if (this.outsideReported.size < 100)
+            this.outsideReported.add(top);
+        this.problem({
+            code: 'layout-mismatch',
+            message: `top-level directory ${printablePath(top)} is not a declared data volume of '${layout.module}' (${list}); a backup holds one directory per declared volume`,
+            entry: shown,
+        });
+    }
+    /** The stream ended: judge what can only be judged at the end. */
+    end() {
+        if (this.capped)
+            return;
+        const mode = this.mode;
+        if (mode.kind !== 'dead' && !this.sawEnd && this.bytes > 0) {
+            const inside = mode.kind === 'skip' || mode.kind === 'ext' || this.partialLen > 0;
+            this.problem({
+                code: 'truncated',
+                message: inside
+                    ? 'the tar archive ends inside an entry: it was cut short'
+                    : this.zeroPending
+                        ? 'the tar archive ends after a single zero block (the end-of-archive marker is two): it was cut short'
+                        : 'the tar archive has no end-of-archive marker (two zero blocks): it was cut short',
+            });
+        }
+        if (mode.kind === 'dead' && !this.sawEnd)
+            return;
+        if (this.entries > 0 && !this.sawFile) {
+            this.problem({ code: 'no-files', message: "the archive holds no regular file (only directories, or only '.'): there is nothing to restore" });
+        }
+        const layout = this.opts.layout;
+        if (layout && this.entries > 0) {
+            const missing = layout.volumes.filter((v) => !this.volumesSeen.has(v));
+            if (missing.length) {
+                this.problem({
+                    code: 'layout-mismatch',
+                    message: `declared data volume${missing.length > 1 ? 's' : ''} ${missing.join(', ')} of '${layout.module}' ${missing.length > 1 ? 'are' : 'is'} missing from the archive (expected one top-level directory per volume: ${layout.volumes.join(', ')})`,
+                });
+            }
+        }
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/backup/archive.ts
 /**
  * One streaming pass over an untrusted `.tar.gz`: sha256 of the file, gunzip, and a walk of every
- * tar entry — constant memory whatever the size, nothing extracted, nothing written.
+ * tar header — constant memory whatever the size (bar the name index, see ./tar-walker.ts),
+ * nothing extracted, nothing written.
  *
  * Layering, and why:
- * - gzip is decoded here with node's zlib (not by the tar parser's own sniffing), so a plain tar
+ * - gzip is decoded here with node's zlib (not by a tar parser's own sniffing), so a plain tar
  *   named `.tar.gz` is refused, a gzip inside the gzip is refused, bytes after the gzip trailer are
  *   noticed (zlib skips them silently) and the uncompressed-bytes cap is ours to enforce.
- * - tar is walked by `tar.Parser` in strict mode: every parser warning arrives as an `error` event
- *   and becomes a problem; no `filter` is used, and ignored entries (unknown or unsupported types)
- *   are listened for and refused, so nothing is skipped silently.
- * - every entry then passes our own rules (./entry-rules.ts).
- * - after the end-of-archive marker only zero padding may follow: the parser would otherwise keep
- *   buffering trailing bytes in memory, and data hidden there is extracted by `tar -i`.
+ * - tar is walked by our own strict walker (./tar-walker.ts), not node-tar's Parser: node-tar reads
+ *   some headers differently from the readers that restore backups (GNU tar, busybox, Go's
+ *   archive/tar, Python's tarfile), so an archive it finds harmless could restore a symlink to
+ *   /etc (issue 11). The walker accepts only the subset on which they agree.
+ * - every entry passes our own rules (./entry-rules.ts) and, when given, the layout.
  *
  * Every problem is recorded (up to MAX_PROBLEMS, then counted), never only the first.
  */
-
 
 
 
@@ -7323,28 +8249,12 @@ class ProblemList {
         else
             this.dropped.set(p.code, (this.dropped.get(p.code) ?? 0) + 1);
     }
-    has(code) {
-        return this.items.some((p) => p.code === code);
-    }
     finish() {
         for (const [code, n] of this.dropped) {
             this.items.push({ code, message: `${n} more problem${n === 1 ? '' : 's'} of this kind not listed` });
         }
         return this.items;
     }
-}
-/** Map a tar parser warning to a stable code. */
-function parserProblem(code, message, entry) {
-    let c = 'parser-warning';
-    if (/checksum failure/.test(message))
-        c = 'tar-corrupt';
-    else if (/Truncated input/.test(message))
-        c = 'truncated';
-    else if (/Unrecognized archive format/.test(message))
-        c = 'tar-corrupt';
-    else if (/linkpath/.test(message))
-        c = 'forbidden-entry-type';
-    return { code: c, message: `tar: ${code ? `${code}: ` : ''}${message.replace(/^TAR_[A-Z_]+: /, '')}`, ...(entry ? { entry } : {}) };
 }
 function gzipProblem(err) {
     if (err.code === 'Z_BUF_ERROR' || /unexpected end/i.test(err.message)) {
@@ -7356,154 +8266,36 @@ function gzipProblem(err) {
  * Inspect an archive given as a stream of its raw bytes. Never throws for anything in the data:
  * every finding is a problem. (A failing source stream — an I/O error — is also a problem.)
  */
-async function inspectArchive(source, limits) {
+async function inspectArchive(source, limits, options) {
     const hash = (0,external_node_crypto_.createHash)('sha256');
     const problems = new ProblemList();
     let bytesRead = 0;
     let uncompressed = 0;
-    let entries = 0;
     let stopped = false; // a cap or a fatal error: stop reading, the verdict is already "no"
     let readToEnd = false;
     // ---- tar layer -------------------------------------------------------------------------
-    const parser = new rt({ strict: true, zstd: false, brotli: false });
-    let feedParser = true; // false once the data cannot be a tar we accept (nested gzip) or after EOF
+    const walker = new TarWalker({
+        maxEntries: limits.maxEntries,
+        layout: options.layout,
+        report: (p) => problems.add(p),
+        onCap: () => stop(),
+        ...(options.onEntry ? { onEntry: options.onEntry } : {}),
+    });
+    let feedWalker = true; // false once the data cannot be a tar we accept (nested gzip)
     let head = Buffer.alloc(0); // first bytes, to refuse a gzip inside the gzip
-    let sawEof = false;
-    let zeroTailChecked = false;
-    let trailingGarbage = false;
-    /** strict reading of the last PAX header, to compare with what the parser applied */
-    let pendingPaxPath;
-    const onEntry = (e, ignored) => {
-        if (stopped)
-            return;
-        if (ignored && e.meta) {
-            problems.add({
-                code: 'unsupported-header',
-                message: `extension header of ${e.size} bytes is larger than the parser accepts; the entry after it could be read two ways`,
-            });
-            return;
-        }
-        entries++;
-        if (entries > limits.maxEntries) {
-            problems.add({ code: 'too-many-entries', message: `more than ${limits.maxEntries} entries (--max-entries); stopped reading` });
-            stop();
-            return;
-        }
-        const shown = printablePath(e.path);
-        const typeIssue = checkEntryType(e.type, e.header.typeKey);
-        if (typeIssue) {
-            problems.add({ code: 'forbidden-entry-type', message: typeIssue, entry: shown });
-        }
-        for (const why of pathProblems(e.path)) {
-            problems.add({ code: 'unsafe-path', message: why, entry: shown });
-        }
-        if (pendingPaxPath !== undefined && pendingPaxPath !== e.path) {
-            problems.add({
-                code: 'unsupported-header',
-                message: 'the PAX path record and the path the parser applied differ; the entry could be read two ways',
-                entry: shown,
-            });
-            // Another reader would use the PAX path: it must pass the rules as well.
-            for (const why of pathProblems(pendingPaxPath)) {
-                problems.add({ code: 'unsafe-path', message: `${why} (in the PAX path record)`, entry: printablePath(pendingPaxPath) });
-            }
-        }
-        pendingPaxPath = undefined;
-        if (!typeIssue && e.linkpath) {
-            // A GNU long-link ('K') header before a file or directory: meaningless, and readers differ.
-            problems.add({ code: 'unsupported-header', message: 'a regular file or directory carries a link target', entry: shown });
-        }
-        const g = e.globalExtended;
-        if (g && (g.size !== undefined || g.path !== undefined || g.linkpath !== undefined)) {
-            problems.add({
-                code: 'unsupported-header',
-                message: 'a global PAX header overrides size or path for every later entry; readers disagree on it',
-                entry: shown,
-            });
-        }
-    };
-    parser.on('entry', (e) => {
-        onEntry(e, false);
-        // Discard the body without buffering it: constant memory.
-        e.resume();
-    });
-    parser.on('ignoredEntry', (e) => onEntry(e, true));
-    parser.on('meta', (text) => {
-        const pax = parsePaxStrict(text);
-        if (pax.kind === 'malformed') {
-            problems.add({ code: 'unsupported-header', message: `malformed PAX extended header: ${pax.reason}` });
-        }
-        else if (pax.kind === 'pax') {
-            for (const p of paxRecordProblems(pax.records))
-                problems.add(p);
-            const path = pax.records.get('path');
-            if (path !== undefined)
-                pendingPaxPath = path;
-        }
-    });
-    parser.on('eof', () => {
-        sawEof = true;
-    });
-    const onParserWarning = (code, message, data) => {
-        const where = data?.entry?.path ?? data?.header?.path;
-        problems.add(parserProblem(code, message, where ? printablePath(where) : undefined));
-    };
-    parser.on('warn', (code, message, data) => onParserWarning(code, message, data));
-    parser.on('error', (err) => onParserWarning(err.tarCode, err.message, err));
-    const parserEnded = new Promise((resolve) => {
-        parser.once('end', resolve);
-        parser.once('close', resolve);
-    });
-    // The parser keeps bytes that follow the end-of-archive marker in a private buffer; reading it is
-    // the only way to check the tail of the chunk that contained the marker.
-    const bufferKey = Object.getOwnPropertySymbols(parser).find((s) => s.description === 'buffer');
-    const checkZeroTail = (chunk) => {
-        if (!chunk || trailingGarbage)
-            return;
-        // The tail is padding to the tar record size (a few KiB); a plain scan is enough.
-        for (let i = 0; i < chunk.length; i++) {
-            if (chunk[i] !== 0) {
-                trailingGarbage = true;
-                problems.add({ code: 'tar-corrupt', message: 'data follows the end-of-archive marker (only zero padding may follow)' });
-                return;
-            }
-        }
-    };
     const toTar = (chunk) => {
         if (head) {
             head = Buffer.concat([head, chunk.subarray(0, 2)]);
             if (head.length >= 2) {
                 if (head[0] === 0x1f && head[1] === 0x8b) {
                     problems.add({ code: 'tar-corrupt', message: 'the gzip stream contains another gzip stream, not a tar archive' });
-                    feedParser = false;
+                    feedWalker = false;
                 }
                 head = null;
             }
         }
-        if (!feedParser)
-            return;
-        if (sawEof) {
-            checkZeroTail(chunk);
-            return;
-        }
-        try {
-            parser.write(chunk);
-        }
-        catch (err) {
-            problems.add({ code: 'tar-corrupt', message: `tar parser failed: ${err.message}` });
-            feedParser = false;
-            return;
-        }
-        if (sawEof && !zeroTailChecked) {
-            zeroTailChecked = true;
-            if (!bufferKey) {
-                // A tar release without the private buffer: the tail cannot be checked, so say no.
-                problems.add({ code: 'parser-warning', message: 'cannot check the bytes after the end-of-archive marker with this tar parser version' });
-            }
-            else {
-                checkZeroTail(parser[bufferKey]);
-            }
-        }
+        if (feedWalker)
+            walker.write(chunk);
     };
     // ---- gzip layer ------------------------------------------------------------------------
     const gunzip = external_node_zlib_default().createGunzip({ chunkSize: GUNZIP_CHUNK });
@@ -7584,34 +8376,23 @@ async function inspectArchive(source, limits) {
                 message: `${bytesRead - gunzip.bytesWritten} bytes follow the end of the gzip stream`,
             });
         }
-        if (head && feedParser) {
-            // fewer than 2 bytes of tar in total
+        if (walker.bytes === 0) {
             problems.add({ code: 'tar-corrupt', message: 'the gzip stream holds no tar archive' });
         }
-        if (feedParser) {
-            parser.end();
-            await Promise.race([parserEnded, new Promise((r) => setImmediate(r))]);
-            if (!sawEof) {
-                problems.add({
-                    code: 'truncated',
-                    message: 'the tar archive has no end-of-archive marker (two zero blocks): it was cut short',
-                });
+        else if (feedWalker) {
+            walker.end();
+            if (walker.entries === 0 && walker.sawEnd) {
+                problems.add({ code: 'no-entries', message: 'the archive holds no entries' });
             }
         }
-        if (entries === 0 && !problems.has('too-many-entries')) {
-            problems.add({ code: 'no-entries', message: 'the archive holds no entries' });
-        }
     }
-    const list = problems.finish();
-    // "Unrecognized archive format" from the parser is how it says "no entries"; one finding is enough.
-    const deduped = entries === 0 && sawEof ? list.filter((p) => !(p.code === 'tar-corrupt' && /Unrecognized archive format/.test(p.message))) : list;
     return {
         sha256: hash.digest('hex'),
         bytesRead,
         uncompressedBytes: uncompressed,
-        entries,
+        entries: walker.entries,
         readToEnd,
-        problems: deduped,
+        problems: problems.finish(),
     };
 }
 
@@ -7647,13 +8428,14 @@ function archiveName(module, takenAt) {
  */
 function checkArchiveName(fileName, allowed, maxAgeHours, now) {
     const problems = [];
-    const expected = `<${allowed.join('|')}>-<YYYYMMDD>T<HHMMSS>Z${ARCHIVE_SUFFIX}`;
+    // Real module names and a spelled-out stamp, no <placeholders>: this text reaches markdown summaries.
+    const expected = allowed.map((a) => `${a}-YYYYMMDDTHHMMSSZ${ARCHIVE_SUFFIX}`).join(' or ');
     const m = NAME_RE.exec(fileName);
     if (!m) {
         // Say "bad stamp" when an allowed module name is clearly there and only the stamp is off.
         const looksLikeOurs = fileName.endsWith(ARCHIVE_SUFFIX) && allowed.some((a) => fileName.startsWith(`${a}-`));
         problems.push(looksLikeOurs
-            ? { code: 'bad-stamp', message: `the time stamp in ${JSON.stringify(fileName)} is not <YYYYMMDD>T<HHMMSS>Z (UTC); expected ${expected}` }
+            ? { code: 'bad-stamp', message: `the time stamp in ${JSON.stringify(fileName)} is not YYYYMMDDTHHMMSSZ (UTC, e.g. 20260131T235959Z); expected ${expected}` }
             : { code: 'bad-name', message: `${JSON.stringify(fileName)} is not named ${expected}` });
         return { matchedModule: null, createdAt: null, problems };
     }
@@ -7753,7 +8535,7 @@ async function readChecksumFile(archiveReal, refName, roots) {
         if (!roots.some((r) => isInside(r, real))) {
             return { problem: { code: 'checksum-unreadable', message: `${shown} resolves outside the backup roots` } };
         }
-        fh = await (0,promises_namespaceObject.open)(real, external_node_fs_namespaceObject.constants.O_RDONLY | external_node_fs_namespaceObject.constants.O_NOFOLLOW | external_node_fs_namespaceObject.constants.O_NONBLOCK);
+        fh = await (0,promises_namespaceObject.open)(real, external_node_fs_.constants.O_RDONLY | external_node_fs_.constants.O_NOFOLLOW | external_node_fs_.constants.O_NONBLOCK);
         const st = await fh.stat();
         if (!st.isFile())
             return { problem: { code: 'checksum-unreadable', message: `${shown} is not a regular file` } };
@@ -7796,6 +8578,7 @@ async function verifyBackup(input) {
         entries: null,
         created_at: null,
         matched_module: null,
+        checksum: null,
         problems: [],
     };
     try {
@@ -7807,6 +8590,26 @@ async function verifyBackup(input) {
     }
     report.verified = report.problems.length === 0;
     return report;
+}
+/**
+ * The layout the archive must have: one top-level directory per declared data volume of the module
+ * the name matched (the snapshot contract, see ./snapshot.ts). A problem instead when there is none.
+ */
+function expectedLayout(matched, input) {
+    const decl = input.module.name === matched ? input.module : input.modules.find((m) => m.name === matched);
+    if (!decl) {
+        return {
+            code: 'layout-mismatch',
+            message: `the backup is named for module '${matched}', whose declaration was not found, so the layout it must have is unknown`,
+        };
+    }
+    if (decl.volumes.length === 0) {
+        return {
+            code: 'no-data-volumes',
+            message: `module '${matched}' (which the backup's name matched) declares no data volumes (spec.data.volumes), so no archive has its layout; a backup of it cannot be accepted`,
+        };
+    }
+    return { module: decl.name, volumes: decl.volumes.map((v) => v.volume) };
 }
 async function verifyInto(report, input, absRef) {
     const problems = report.problems;
@@ -7865,12 +8668,24 @@ async function verifyInto(report, input, absRef) {
     // Never open a file outside the roots: reading it is what the roots exist to prevent.
     if (!real || !inside)
         return;
+    let layout = null;
+    if (report.matched_module !== null) {
+        const expected = expectedLayout(report.matched_module, input);
+        if ('code' in expected)
+            problems.push(expected);
+        else
+            layout = expected;
+    }
+    else if (problems.length === 0) {
+        // Unreachable (no match always comes with a name problem), but never verify without a layout.
+        problems.push({ code: 'layout-mismatch', message: 'the backup matched no module, so the layout it must have is unknown' });
+    }
     let fh;
     try {
         try {
             // O_NOFOLLOW: the real path has no links left, so a link appearing now is a swap; refuse it.
             // O_NONBLOCK: opening a FIFO must not hang.
-            fh = await (0,promises_namespaceObject.open)(real, external_node_fs_namespaceObject.constants.O_RDONLY | external_node_fs_namespaceObject.constants.O_NOFOLLOW | external_node_fs_namespaceObject.constants.O_NONBLOCK);
+            fh = await (0,promises_namespaceObject.open)(real, external_node_fs_.constants.O_RDONLY | external_node_fs_.constants.O_NOFOLLOW | external_node_fs_.constants.O_NONBLOCK);
         }
         catch (err) {
             const code = errnoCode(err);
@@ -7908,10 +8723,7 @@ async function verifyInto(report, input, absRef) {
         let inspection;
         const stream = fh.createReadStream({ highWaterMark: READ_CHUNK, autoClose: false, start: 0 });
         try {
-            inspection = await inspectArchive(stream, {
-                maxUncompressedBytes: input.maxUncompressedBytes,
-                maxEntries: input.maxEntries,
-            });
+            inspection = await inspectArchive(stream, { maxUncompressedBytes: input.maxUncompressedBytes, maxEntries: input.maxEntries }, { layout });
         }
         finally {
             stream.destroy();
@@ -7924,11 +8736,18 @@ async function verifyInto(report, input, absRef) {
             if (inspection.bytesRead !== st.size) {
                 problems.push({ code: 'unreadable', message: `${real} changed size while being read (${st.size} -> ${inspection.bytesRead} bytes)` });
             }
-            if (checksum && 'expected' in checksum && checksum.expected !== inspection.sha256) {
-                problems.push({
-                    code: 'checksum-mismatch',
-                    message: `sha256 is ${inspection.sha256} but ${external_node_path_default().basename(real)}${CHECKSUM_SUFFIX} says ${checksum.expected}`,
-                });
+            if (checksum && 'expected' in checksum) {
+                if (checksum.expected === inspection.sha256)
+                    report.checksum = 'matched';
+                else {
+                    problems.push({
+                        code: 'checksum-mismatch',
+                        message: `sha256 is ${inspection.sha256} but ${external_node_path_default().basename(real)}${CHECKSUM_SUFFIX} says ${checksum.expected}`,
+                    });
+                }
+            }
+            else if (checksum === null) {
+                report.checksum = 'absent';
             }
         }
     }
@@ -7937,8 +8756,477 @@ async function verifyInto(report, input, absRef) {
     }
 }
 
-// EXTERNAL MODULE: ./src/runtime/docker-cli.ts
-var docker_cli = __nccwpck_require__(3817);
+// EXTERNAL MODULE: ./src/runtime/image-ref.ts
+var image_ref = __nccwpck_require__(8533);
+;// CONCATENATED MODULE: ./src/probe/shell-words.ts
+/**
+ * Splits the action's `run` string into an argument vector, the way a POSIX shell splits words —
+ * but without a shell. Quotes and backslashes group and escape exactly as in `sh`; nothing is
+ * expanded or interpreted.
+ *
+ * Because no shell runs, anything a shell would have *interpreted* (pipes, `&&`, redirections,
+ * `$VAR`, backticks, globs, `~`, comments) would silently mean something else here: `echo $TOKEN`
+ * would print the five characters `$TOKEN`, `a && b` would pass `&&` to `a`. Rather than guess, such
+ * characters are refused unless quoted, with a message pointing at the two honest alternatives:
+ * quote them, or write the shell yourself (`bash -c '…'`). Pure: no I/O.
+ */
+class ShellWordsError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'ShellWordsError';
+    }
+}
+/** Characters a shell interprets outside quotes (operators, expansions, globs, comments). */
+const UNQUOTED_SPECIAL = new Set(['|', '&', ';', '<', '>', '(', ')', '$', '`', '*', '?', '[', ']', '{', '}']);
+const WHITESPACE = new Set([' ', '\t', '\n', '\r']);
+function hint(ch, where) {
+    return (`the command contains ${JSON.stringify(ch)} ${where}, which a shell would interpret but stateguard runs the ` +
+        `command without a shell. Quote it ('…') to pass it literally, or write the shell yourself, e.g. ` +
+        `run: bash -c 'your && command'.`);
+}
+function splitShellWords(input) {
+    const words = [];
+    let word = '';
+    /** a word exists even when empty (`''` is one empty argument) */
+    let inWord = false;
+    let i = 0;
+    const n = input.length;
+    while (i < n) {
+        const ch = input[i];
+        if (WHITESPACE.has(ch)) {
+            if (inWord)
+                words.push(word);
+            word = '';
+            inWord = false;
+            i++;
+            continue;
+        }
+        if (ch === '\\') {
+            if (i + 1 >= n)
+                throw new ShellWordsError('the command ends with a lone backslash (\\); escape it as \\\\ or remove it.');
+            const next = input[i + 1];
+            if (next === '\n') {
+                // Line continuation, as in sh: backslash-newline disappears.
+                i += 2;
+                continue;
+            }
+            word += next;
+            inWord = true;
+            i += 2;
+            continue;
+        }
+        if (ch === "'") {
+            const end = input.indexOf("'", i + 1);
+            if (end === -1)
+                throw new ShellWordsError(`unbalanced single quote (') starting at character ${i + 1}; close it.`);
+            word += input.slice(i + 1, end);
+            inWord = true;
+            i = end + 1;
+            continue;
+        }
+        if (ch === '"') {
+            let j = i + 1;
+            let closed = false;
+            while (j < n) {
+                const c = input[j];
+                if (c === '"') {
+                    closed = true;
+                    break;
+                }
+                if (c === '\\' && j + 1 < n) {
+                    const next = input[j + 1];
+                    // Inside double quotes sh gives backslash meaning only before these characters.
+                    if (next === '"' || next === '\\' || next === '$' || next === '`') {
+                        word += next;
+                        j += 2;
+                        continue;
+                    }
+                    if (next === '\n') {
+                        j += 2;
+                        continue;
+                    }
+                }
+                if (c === '$' || c === '`')
+                    throw new ShellWordsError(hint(c, 'inside double quotes (an expansion)'));
+                word += c;
+                j++;
+            }
+            if (!closed)
+                throw new ShellWordsError(`unbalanced double quote (") starting at character ${i + 1}; close it.`);
+            inWord = true;
+            i = j + 1;
+            continue;
+        }
+        if (UNQUOTED_SPECIAL.has(ch))
+            throw new ShellWordsError(hint(ch, 'unquoted'));
+        if (!inWord && (ch === '#' || ch === '~')) {
+            throw new ShellWordsError(hint(ch, 'at the start of a word (a comment or home-directory expansion in a shell)'));
+        }
+        word += ch;
+        inWord = true;
+        i++;
+    }
+    if (inWord)
+        words.push(word);
+    return words;
+}
+/** `$(…)` nested deeper than this is read flat: its parentheses separate commands, nothing is lost. */
+const MAX_SCRIPT_DEPTH = 32;
+const NAME_START = /[A-Za-z_]/;
+const NAME_CHAR = /[A-Za-z0-9_]/;
+/**
+ * The simple commands of a shell script (a workflow's `run:`), for reading, not running: a tolerant
+ * sibling of splitShellWords() that never throws. Quotes and backslashes group words exactly as
+ * there; newlines, `;`, `&&`, `||`, `|`, `&`, `(`, `)` separate commands; `# …` comments and
+ * redirections (`> f`, `2>&1`) are dropped; commands inside `$(…)` and backticks are listed too.
+ * An unterminated quote runs to the end of the script (a shell would refuse it; the reader keeps
+ * the words, so nothing hides behind a syntax error). Heredoc bodies are read as commands.
+ * Commands come out in the order they end, which is the order a shell would finish reading them.
+ */
+function splitShellScript(script) {
+    const out = [];
+    readScript(script, 0, 0, false, out);
+    return out;
+}
+function readScript(s, from, depth, closeParen, out) {
+    const n = s.length;
+    let cmd = { assignments: [], words: [] };
+    let word;
+    /** length of `word.text` before its first quoted character (for NAME=value detection) */
+    let plainPrefix = 0;
+    let dropNext = false;
+    const startWord = (at) => {
+        if (!word) {
+            word = { text: '', start: at, quoted: false, vars: [] };
+            plainPrefix = -1;
+        }
+        return word;
+    };
+    const markQuoted = (w) => {
+        if (plainPrefix === -1)
+            plainPrefix = w.text.length;
+        w.quoted = true;
+    };
+    const endWord = () => {
+        if (!word)
+            return;
+        const w = word;
+        word = undefined;
+        if (dropNext) {
+            dropNext = false;
+            return;
+        }
+        const prefix = plainPrefix === -1 ? w.text.length : plainPrefix;
+        const eq = w.text.indexOf('=');
+        if (cmd.words.length === 0 && eq > 0 && eq < prefix && /^[A-Za-z_][A-Za-z0-9_]*$/.test(w.text.slice(0, eq))) {
+            cmd.assignments.push({ name: w.text.slice(0, eq), value: w.text.slice(eq + 1), start: w.start });
+            return;
+        }
+        const bare = /^\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)\})$/.exec(w.text);
+        if (bare && !w.quoted)
+            w.bareVar = bare[1] ?? bare[2];
+        cmd.words.push(w);
+    };
+    const endCommand = () => {
+        endWord();
+        dropNext = false;
+        if (cmd.words.length > 0 || cmd.assignments.length > 0)
+            out.push(cmd);
+        cmd = { assignments: [], words: [] };
+    };
+    /** `$…` at i (outside single quotes): appends to the current word, returns the next index. */
+    const dollar = (i, w) => {
+        const next = s[i + 1];
+        if (next === '(') {
+            if (depth < MAX_SCRIPT_DEPTH) {
+                const end = readScript(s, i + 2, depth + 1, true, out);
+                w.text += s.slice(i, Math.min(end, n));
+                return end;
+            }
+            // Too deep: read on flat; the parentheses separate commands at this level.
+            if (w.text === '' && word === w)
+                word = undefined;
+            endCommand();
+            return i + 2;
+        }
+        if (next === '{') {
+            const close = s.indexOf('}', i + 2);
+            const end = close === -1 ? n : close + 1;
+            const m = /^[A-Za-z_][A-Za-z0-9_]*/.exec(s.slice(i + 2, end));
+            if (m)
+                w.vars.push(m[0]);
+            w.text += s.slice(i, end);
+            return end;
+        }
+        if (next !== undefined && NAME_START.test(next)) {
+            let j = i + 1;
+            while (j < n && NAME_CHAR.test(s[j]))
+                j++;
+            w.vars.push(s.slice(i + 1, j));
+            w.text += s.slice(i, j);
+            return j;
+        }
+        w.text += '$';
+        return i + 1;
+    };
+    let i = from;
+    while (i < n) {
+        const ch = s[i];
+        if (ch === ' ' || ch === '\t' || ch === '\r') {
+            endWord();
+            i++;
+        }
+        else if (ch === '\n' || ch === ';' || ch === '|' || ch === '&' || ch === '(') {
+            endCommand();
+            i++;
+        }
+        else if (ch === ')') {
+            if (closeParen) {
+                endCommand();
+                return i + 1;
+            }
+            endCommand();
+            i++;
+        }
+        else if (ch === '#' && !word) {
+            while (i < n && s[i] !== '\n')
+                i++;
+        }
+        else if (ch === '<' || ch === '>') {
+            // A redirection: an fd number before it and its target after it are not arguments.
+            if (word && /^\d+$/.test(word.text) && !word.quoted)
+                word = undefined;
+            else
+                endWord();
+            while (i < n && (s[i] === '<' || s[i] === '>' || s[i] === '&' || s[i] === '-' || s[i] === '|'))
+                i++;
+            if (s[i - 1] === '&' && i < n && /\d/.test(s[i])) {
+                // `2>&1`: the target is the fd number, already read.
+                while (i < n && /\d/.test(s[i]))
+                    i++;
+            }
+            else if (s[i - 1] !== '-') {
+                dropNext = true;
+            }
+        }
+        else if (ch === '\\') {
+            if (s[i + 1] === '\n')
+                i += 2;
+            else {
+                const w = startWord(i);
+                markQuoted(w);
+                if (i + 1 < n)
+                    w.text += s[i + 1];
+                i += 2;
+            }
+        }
+        else if (ch === "'") {
+            const w = startWord(i);
+            markQuoted(w);
+            const close = s.indexOf("'", i + 1);
+            const end = close === -1 ? n : close;
+            w.text += s.slice(i + 1, end);
+            i = end + 1;
+        }
+        else if (ch === '"') {
+            const w = startWord(i);
+            markQuoted(w);
+            let j = i + 1;
+            while (j < n && s[j] !== '"') {
+                const c = s[j];
+                if (c === '\\' && j + 1 < n) {
+                    const next = s[j + 1];
+                    if (next === '"' || next === '\\' || next === '$' || next === '`') {
+                        w.text += next;
+                        j += 2;
+                        continue;
+                    }
+                    if (next === '\n') {
+                        j += 2;
+                        continue;
+                    }
+                }
+                if (c === '$') {
+                    j = dollar(j, w);
+                    continue;
+                }
+                if (c === '`') {
+                    j = backtick(j, w);
+                    continue;
+                }
+                w.text += c;
+                j++;
+            }
+            i = j + 1;
+        }
+        else if (ch === '$') {
+            i = dollar(i, startWord(i));
+        }
+        else if (ch === '`') {
+            i = backtick(i, startWord(i));
+        }
+        else {
+            startWord(i).text += ch;
+            i++;
+        }
+    }
+    endCommand();
+    return n;
+    function backtick(at, w) {
+        let close = s.indexOf('`', at + 1);
+        while (close !== -1 && s[close - 1] === '\\')
+            close = s.indexOf('`', close + 1);
+        const end = close === -1 ? n : close;
+        if (depth < MAX_SCRIPT_DEPTH)
+            readScript(s.slice(0, end), at + 1, depth + 1, false, out);
+        w.text += s.slice(at, Math.min(end + 1, n));
+        return end + 1;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/drift/config-diff.ts
+/**
+ * What differs between a module's declared compose service (as compose rendered it) and the
+ * container the engine runs, field by field — so a `container.config` item says "command,
+ * environment DB_HOST" instead of two opaque config hashes (docs/architecture.md, "Drift").
+ *
+ * The config-hash comparison stays the verdict: this only explains it. Only what is declared is
+ * compared (an image's own defaults — its CMD, ENV, labels — are not in the compose file), and
+ * environment and label values never appear: a key and, for keys that do not look secret, a short
+ * fingerprint of each value. Pure; no I/O.
+ */
+
+
+
+/** A short, stable fingerprint of a value (never the value). */
+function fingerprint(value) {
+    return (0,external_node_crypto_.createHash)('sha256').update(`stateguard-fp\0${value}`).digest('hex').slice(0, 8);
+}
+function words(v) {
+    if (v === undefined || v === null)
+        return null;
+    if (Array.isArray(v))
+        return v.map(String);
+    if (typeof v === 'string') {
+        try {
+            return splitShellWords(v);
+        }
+        catch {
+            return [v];
+        }
+    }
+    return [String(v)];
+}
+function sameList(a, b) {
+    return (a ?? []).length === (b ?? []).length && (a ?? []).every((x, i) => x === (b ?? [])[i]);
+}
+/** `environment`/`labels` as compose renders them: a map, or a list of `K=V`. */
+function keyValues(v) {
+    const out = new Map();
+    if (Array.isArray(v)) {
+        for (const e of v.map(String)) {
+            const i = e.indexOf('=');
+            out.set(i < 0 ? e : e.slice(0, i), i < 0 ? null : e.slice(i + 1));
+        }
+    }
+    else if (v && typeof v === 'object') {
+        for (const [k, x] of Object.entries(v))
+            out.set(k, x === null || x === undefined ? null : String(x));
+    }
+    return out;
+}
+function describeValueChange(name, key, declared, observed) {
+    if (observed === undefined)
+        return `${name} ${key} (not set on the container)`;
+    if (declared === null || (0,report_scrub/* looksSecret */.n0)(key))
+        return `${name} ${key} (value changed)`;
+    return `${name} ${key} (${fingerprint(observed)} → ${fingerprint(declared)})`;
+}
+function mountTargets(v) {
+    const out = [];
+    for (const m of Array.isArray(v) ? v : []) {
+        if (typeof m === 'string') {
+            const parts = m.split(':');
+            out.push((parts.length >= 2 ? parts[1] : parts[0]).replace(/\/+$/, '') || '/');
+        }
+        else if (m && typeof m === 'object' && typeof m.target === 'string') {
+            out.push((m.target.replace(/\/+$/, '') || '/'));
+        }
+    }
+    return out.sort();
+}
+function restartName(v) {
+    const s = v === undefined || v === null || v === false ? 'no' : String(v);
+    return s === '' ? 'no' : s.split(':')[0];
+}
+/** Field-level differences, in a fixed order; [] when nothing declared differs. */
+function configDifferences(service, c) {
+    const out = [];
+    const cfg = c.config;
+    if (!cfg)
+        return out;
+    const s = service;
+    for (const field of ['command', 'entrypoint']) {
+        const declared = words(s[field]);
+        if (declared !== null && !sameList(declared, field === 'command' ? cfg.cmd : cfg.entrypoint))
+            out.push(field);
+    }
+    const env = keyValues(s.environment);
+    const actualEnv = new Map(c.env.map((e) => [e.slice(0, Math.max(0, e.indexOf('='))), e.slice(e.indexOf('=') + 1)]));
+    for (const key of [...env.keys()].sort()) {
+        const want = env.get(key);
+        const have = actualEnv.get(key);
+        if (have === undefined || (want !== null && have !== want))
+            out.push(describeValueChange('environment', key, want, have));
+    }
+    const labels = keyValues(s.labels);
+    for (const key of [...labels.keys()].sort()) {
+        const want = labels.get(key);
+        const have = c.labels[key];
+        if (have === undefined || (want !== null && have !== want))
+            out.push(describeValueChange('label', key, want, have));
+    }
+    const wantMounts = mountTargets(s.volumes);
+    const haveMounts = c.mounts.map((m) => m.destination.replace(/\/+$/, '') || '/').sort();
+    const added = wantMounts.filter((t) => !haveMounts.includes(t));
+    const removed = haveMounts.filter((t) => !wantMounts.includes(t));
+    if (added.length || removed.length) {
+        out.push(`volumes (${[...added.map((t) => `+${t}`), ...removed.map((t) => `-${t}`)].join(', ')})`);
+    }
+    if (s.healthcheck !== undefined) {
+        const hc = s.healthcheck;
+        // A string test is compose's shorthand for CMD-SHELL, which is what the engine stores.
+        const want = hc.disable === true ? ['NONE'] : typeof hc.test === 'string' ? ['CMD-SHELL', hc.test] : words(hc.test);
+        if (want !== null && !sameList(want, cfg.healthcheck))
+            out.push('healthcheck');
+    }
+    if (restartName(s.restart) !== restartName(cfg.restartPolicy))
+        out.push(`restart (${restartName(cfg.restartPolicy)} → ${restartName(s.restart)})`);
+    if (s.user !== undefined && String(s.user) !== cfg.user)
+        out.push('user');
+    if (s.ports !== undefined && !sameList(portKeys(s.ports), cfg.ports))
+        out.push('ports');
+    return out;
+}
+/** `published:target/proto` for each rendered port (v1 strings and v2 objects alike), sorted. */
+function portKeys(v) {
+    const out = [];
+    for (const p of Array.isArray(v) ? v : []) {
+        if (typeof p === 'string' || typeof p === 'number') {
+            const [spec, proto = 'tcp'] = String(p).split('/');
+            const parts = spec.split(':');
+            const target = parts[parts.length - 1];
+            const published = parts.length >= 2 ? parts[parts.length - 2] : '';
+            out.push(`${published}:${target}/${proto}`);
+        }
+        else if (p && typeof p === 'object') {
+            const o = p;
+            out.push(`${o.published ?? ''}:${o.target ?? ''}/${o.protocol ?? 'tcp'}`);
+        }
+    }
+    return out.sort();
+}
+
 ;// CONCATENATED MODULE: ./src/drift/semver.ts
 /** Split `repo[:tag][@digest]`; a registry port (`host:5000/x`) is not mistaken for a tag. */
 function parseImageRef(ref) {
@@ -7992,6 +9280,32 @@ function semverBump(from, to) {
 ;// CONCATENATED MODULE: ./src/drift/rules.ts
 
 
+
+const COMPOSE_VERSION = 'com.docker.compose.version';
+/**
+ * Config hashes are compose's own: another compose version may hash the same definition
+ * differently (v1 includes the image ID, v2 does not). A differing hash on a container another
+ * version created is said to be that, with what to do, never a bare config difference.
+ */
+function otherComposeVersion(replicas, declared) {
+    if (!declared.composeVersion)
+        return null;
+    // `2.26.1-4` (a distribution's build of 2.26.1) labels its containers `2.26.1`: compare X.Y.Z.
+    const core = (v) => /^v?(\d+\.\d+\.\d+)/.exec(v)?.[1] ?? v;
+    const mine = core(declared.composeVersion);
+    const found = [...new Set(replicas.map((c) => c.labels[COMPOSE_VERSION] ?? 'unknown'))].filter((v) => core(v) !== mine);
+    return found.length ? found.join(', ') : null;
+}
+function composeVersionNote(found, declared) {
+    return (`created by compose ${found}, planned with compose ${declared.composeVersion}: config hashes of different compose versions ` +
+        `need not agree. Recreate it with the compose you plan with, or plan with the compose that created it (STATEGUARD_COMPOSE=v1|v2)`);
+}
+/** Field-level differences of the replicas whose config differs (distinct, in first-seen order). */
+function fieldsOf(replicas, declared) {
+    if (!declared.service)
+        return [];
+    return [...new Set(replicas.flatMap((c) => configDifferences(declared.service, c)))];
+}
 const CONTAINER_NUMBER = 'com.docker.compose.container-number';
 /** The service's containers that count: one-off `compose run` containers are ignored. */
 function serviceReplicas(containers) {
@@ -8019,7 +9333,18 @@ function replicaText(values, total) {
     return total > 1 ? `${base} [${values.length} of ${total} replicas]` : base;
 }
 const SEVERITY = ['running', 'dead', 'exited-nonzero', 'never-started', 'stale-config'];
-function oneShotReason(c, configHash) {
+/**
+ * Whether a one-shot container's exit 0 was a run of the declared config. Its config-hash label
+ * normally says so; compose v2's `up --no-deps` writes a label that differs from `config --hash`,
+ * so stateguard's own record of that exact container's run (same container, same label, planned
+ * against the same declared hash) proves it as well.
+ */
+function ranDeclaredConfig(c, configHash, record) {
+    if (c.configHash === configHash)
+        return true;
+    return !!record && record.container_id === c.id && record.label_hash === c.configHash && record.config_hash === configHash;
+}
+function oneShotReason(c, configHash, record) {
     switch (c.state) {
         // paused and restarting are runs still in progress: apply must not start a second one.
         case 'running':
@@ -8035,15 +9360,15 @@ function oneShotReason(c, configHash) {
             if (c.exitCode !== 0)
                 return 'exited-nonzero';
             // A missing label cannot prove the run used the current config: not a success of it.
-            return c.configHash === configHash ? null : 'stale-config';
+            return ranDeclaredConfig(c, configHash, record) ? null : 'stale-config';
         default:
             // An unknown state is not a proven success (fail closed).
             return 'dead';
     }
 }
 function imageDrift(replicas, declared) {
-    const want = (0,docker_cli/* normalizeImageRef */.Q)(declared.image);
-    const refChanged = replicas.filter((c) => (0,docker_cli/* normalizeImageRef */.Q)(c.imageRef) !== want);
+    const want = (0,image_ref/* normalizeImageRef */.Q)(declared.image);
+    const refChanged = replicas.filter((c) => (0,image_ref/* normalizeImageRef */.Q)(c.imageRef) !== want);
     if (refChanged.length > 0) {
         const observedRefs = refChanged.map((c) => c.imageRef);
         const bumps = new Set(observedRefs.map((r) => semverBump(r, declared.image)));
@@ -8069,8 +9394,46 @@ function imageDrift(replicas, declared) {
     }
     return null;
 }
-/** Drift items for one module, in the fixed key order of DRIFT_KEYS. */
-function computeDrift(module, containers, declared) {
+/**
+ * A one-shot with no container left: compare the declared image with what stateguard's record
+ * says last ran to success. No record and no container means the image cannot be proven
+ * unchanged — that is drift (`unverifiable`), never a silent re-run of whatever is declared now.
+ */
+function recordImageDrift(declared, record) {
+    if (!record) {
+        return {
+            key: 'container.image',
+            declared: declared.image,
+            observed: 'unknown: no container and no stateguard record of a successful run',
+            reason: 'unverifiable',
+            bump: 'unknown',
+        };
+    }
+    if ((0,image_ref/* normalizeImageRef */.Q)(record.image_ref) !== (0,image_ref/* normalizeImageRef */.Q)(declared.image)) {
+        return {
+            key: 'container.image',
+            declared: declared.image,
+            observed: `${record.image_ref} (last successful run, per stateguard's record)`,
+            reason: 'reference-changed',
+            bump: semverBump(record.image_ref, declared.image),
+        };
+    }
+    if (declared.imageId === null || declared.imageId !== record.image_id) {
+        return {
+            key: 'container.image',
+            declared: `${declared.image} (image ${shortId(declared.imageId)})`,
+            observed: `${record.image_ref} (image ${shortId(record.image_id)}, last successful run)`,
+            reason: declared.imageId === null ? 'image-not-present' : 'tag-repointed',
+            bump: 'unknown',
+        };
+    }
+    return null;
+}
+/**
+ * Drift items for one module, in the fixed key order of DRIFT_KEYS. `record` is stateguard's run
+ * record of a one-shot (null: none on the engine; undefined: not read, as for long-running modules).
+ */
+function computeDrift(module, containers, declared, record) {
     const replicas = serviceReplicas(containers);
     const items = [];
     if (module.expectedState === 'running') {
@@ -8079,10 +9442,15 @@ function computeDrift(module, containers, declared) {
         }
         const configDiff = replicas.filter((c) => c.configHash !== declared.configHash);
         if (configDiff.length > 0) {
+            const other = otherComposeVersion(configDiff, declared);
             items.push({
                 key: 'container.config',
                 declared: `config ${declared.configHash.slice(0, 12)}`,
-                observed: replicaText(configDiff.map((c) => (c.configHash ? `config ${c.configHash.slice(0, 12)}` : 'no config-hash label')), replicas.length),
+                observed: other
+                    ? composeVersionNote(other, declared)
+                    : replicaText(configDiff.map((c) => (c.configHash ? `config ${c.configHash.slice(0, 12)}` : 'no config-hash label')), replicas.length),
+                ...(other ? { reason: 'compose-version' } : {}),
+                fields: fieldsOf(configDiff, declared),
             });
         }
         const notRunning = replicas.filter((c) => c.state !== 'running');
@@ -8100,23 +9468,35 @@ function computeDrift(module, containers, declared) {
         if (image)
             items.push(image);
     }
+    else if (module.expectedState === 'exited-success') {
+        // Fail closed when the caller did not read records: treat it as no record.
+        const image = recordImageDrift(declared, record ?? null);
+        if (image)
+            items.push(image);
+    }
     if (module.expectedState === 'exited-success') {
         if (replicas.length === 0) {
             items.push({ key: 'container.state.exited_success', declared: 'exited (0)', observed: 'missing', reason: 'no-container' });
         }
         else {
             const failing = replicas
-                .map((c) => ({ c, reason: oneShotReason(c, declared.configHash) }))
+                .map((c) => ({ c, reason: oneShotReason(c, declared.configHash, record) }))
                 .filter((x) => x.reason !== null);
             if (failing.length > 0) {
                 const worst = SEVERITY.find((r) => failing.some((f) => f.reason === r));
                 const shown = failing.filter((f) => f.reason === worst);
-                const observed = worst === 'stale-config' ? shown.map((f) => `${stateText(f.c)} under an older config`) : shown.map((f) => stateText(f.c));
+                const other = worst === 'stale-config' ? otherComposeVersion(shown.map((f) => f.c), declared) : null;
+                const observed = worst !== 'stale-config'
+                    ? shown.map((f) => stateText(f.c))
+                    : other
+                        ? [`${stateText(shown[0].c)}, ${composeVersionNote(other, declared)}`]
+                        : shown.map((f) => `${stateText(f.c)} under an older config`);
                 items.push({
                     key: 'container.state.exited_success',
                     declared: 'exited (0)',
                     observed: replicaText(observed, replicas.length),
                     reason: worst,
+                    ...(worst === 'stale-config' ? { fields: fieldsOf(shown.map((f) => f.c), declared) } : {}),
                 });
             }
         }
@@ -8168,27 +9548,32 @@ async function planModules(modules, runtime, opts = {}) {
     if (opts.only) {
         const unknown = opts.only.filter((n) => !modules.some((m) => m.name === n));
         if (unknown.length > 0) {
-            throw new src_errors/* UserError */.yo(`module ${unknown.map((n) => JSON.stringify(n)).join(', ')} is not declared; known modules: ${modules.map((m) => m.name).join(', ')}.`, { input: 'module', reason: 'module-not-found', exitCode: 1 });
+            throw new src_errors/* UserError */.yo(`module ${unknown.map((n) => JSON.stringify(n)).join(', ')} is not declared; known modules: ${modules.map((m) => m.name).join(', ')}.`, 
+            // A usage error (exit 3), as in pickModule: nothing was judged.
+            { input: 'module', reason: 'module-not-found' });
         }
         selected = modules.filter((m) => opts.only.includes(m.name));
     }
-    if (selected.length === 0) {
-        return { schema: 'stateguard/plan/v1', modules: [], summary: { modules: 0, drifted: 0 }, plan_hash: planHash([]) };
-    }
     // Unreachable engine: fail here with the DOCKER_HOST/context message, before compose prints its own.
-    // The compose flavor probe needs no engine, so it runs meanwhile; the engine's error wins.
-    const [pinged, probed] = await Promise.allSettled([runtime.ping(), runtime.composeFlavor()]);
+    // The compose probe needs no engine, so it runs meanwhile; the engine's error wins.
+    const [pinged, probed] = await Promise.allSettled([selected.length ? runtime.ping() : Promise.resolve(), runtime.composeInfo()]);
     if (pinged.status === 'rejected')
         throw pinged.reason;
     if (probed.status === 'rejected')
         throw probed.reason;
+    const compose = probed.value;
+    if (selected.length === 0) {
+        return { schema: 'stateguard/plan/v1', compose, modules: [], summary: { modules: 0, drifted: 0 }, plan_hash: planHash([]) };
+    }
     const projects = [...new Set(selected.map((m) => m.compose.project))];
     const renderGroups = new Map();
     for (const m of selected) {
         const k = renderKey(m);
         renderGroups.set(k, [...(renderGroups.get(k) ?? []), m]);
     }
-    const [containerLists, renders] = await Promise.all([
+    // stateguard's run records, for the projects that hold a one-shot (see computeDrift).
+    const oneShotProjects = [...new Set(selected.filter((m) => m.expectedState === 'exited-success').map((m) => m.compose.project))];
+    const [containerLists, renders, recordLists] = await Promise.all([
         Promise.all(projects.map((p) => runtime.listProjectContainers(p))),
         Promise.all([...renderGroups.values()].map(async (group) => {
             const first = group[0];
@@ -8201,11 +9586,12 @@ async function planModules(modules, runtime, opts = {}) {
                 throw new src_errors/* UserError */.yo(`compose cannot render ${first.compose.display} (project '${first.compose.project}') for module ${describeModules(group)}: ${(0,src_errors/* errorMessage */.gJ)(err)}`, { reason: 'compose-error' });
             }
         })),
+        Promise.all(oneShotProjects.map((p) => runtime.readRunRecords(p))),
     ]);
+    const recordsByProject = new Map(oneShotProjects.map((p, i) => [p, recordLists[i]]));
     const containersByProject = new Map(projects.map((p, i) => [p, containerLists[i]]));
     const renderByKey = new Map([...renderGroups.keys()].map((k, i) => [k, renders[i]]));
     // Declared image and config hash per module; a service compose did not render is an error, never "in sync".
-    let flavor;
     const declaredParts = [];
     for (const m of selected) {
         const rendered = renderByKey.get(renderKey(m));
@@ -8216,30 +9602,34 @@ async function planModules(modules, runtime, opts = {}) {
                 `(project '${m.compose.project}'${service ? '; no config hash for it' : ''}); check the service name and any profiles.`, { reason: 'compose-error' });
         }
         let image = typeof service.image === 'string' && service.image.trim() !== '' ? service.image.trim() : undefined;
-        if (!image) {
-            flavor ??= await runtime.composeFlavor();
-            image = builtImageName(flavor, m.compose.project, m.compose.service);
-        }
-        declaredParts.push({ image, configHash: hash });
+        image ??= builtImageName(compose.flavor, m.compose.project, m.compose.service);
+        declaredParts.push({ image, configHash: hash, service });
     }
     const imageIds = await runtime.imageIds([...new Set(declaredParts.map((d) => d.image))]);
     const planned = selected.map((m, i) => {
         const part = declaredParts[i];
-        const declared = { ...part, imageId: imageIds[part.image] ?? null };
+        const declared = { ...part, imageId: imageIds[part.image] ?? null, composeVersion: compose.version };
         const containers = (containersByProject.get(m.compose.project) ?? []).filter((c) => c.service === m.compose.service);
-        const drift = computeDrift({ name: m.name, expectedState: m.expectedState }, containers, declared);
+        const record = m.expectedState === 'exited-success'
+            ? ((recordsByProject.get(m.compose.project) ?? []).find((r) => r.service === m.compose.service) ?? null)
+            : undefined;
+        const drift = computeDrift({ name: m.name, expectedState: m.expectedState }, containers, declared, record);
+        const definition = { image: part.image, config_hash: part.configHash };
         return {
             name: m.name,
             class: m.class,
             expected_state: m.expectedState,
             compose: { project: m.compose.project, service: m.compose.service, file: m.compose.display },
+            declared: definition,
             observed: observeContainers(containers),
             drift,
             in_sync: drift.length === 0,
+            plan_hash: modulePlanHash(m.name, drift, definition),
         };
     });
     return {
         schema: 'stateguard/plan/v1',
+        compose,
         modules: planned,
         summary: { modules: planned.length, drifted: planned.filter((p) => !p.in_sync).length },
         plan_hash: planHash(planned),
@@ -8260,553 +9650,28 @@ function canonicalJson(value) {
 function canonicalDrift(items) {
     return [...items].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
+function sha256(text) {
+    return (0,external_node_crypto_.createHash)('sha256').update(text).digest('hex');
+}
 /**
- * sha256 (hex) of the canonical JSON of every module's name and drift, modules sorted by name.
- * Only structured drift goes in: observed container IDs, rendering and module order never change it.
+ * One module's plan_hash: sha256 (hex) of the canonical JSON of its name, its drift and its declared
+ * definition (rendered config hash and image reference). Observed container IDs and rendering
+ * never change it; an edit of the compose definition always does, even when the drift keys stay
+ * the same — so a reviewed hash binds what was reviewed (docs/architecture.md, "What a plan hash binds").
  */
+function modulePlanHash(name, drift, declared) {
+    return sha256(canonicalJson({ name, drift: canonicalDrift(drift), declared }));
+}
+/** The whole plan's hash: over every module's name and plan_hash, modules sorted by name. */
 function planHash(modules) {
     const canonical = [...modules]
         .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
-        .map((m) => ({ name: m.name, drift: canonicalDrift(m.drift) }));
-    return (0,external_node_crypto_.createHash)('sha256').update(canonicalJson(canonical)).digest('hex');
+        .map((m) => ({ name: m.name, plan_hash: m.plan_hash }));
+    return sha256(canonicalJson(canonical));
 }
 
-// EXTERNAL MODULE: ./node_modules/ajv/dist/2020.js
-var _2020 = __nccwpck_require__(2210);
-;// CONCATENATED MODULE: ./schema/module.schema.json
-const module_schema_namespaceObject = /*#__PURE__*/JSON.parse('{"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://stateguard.dev/schema/module.schema.json","title":"stateguard module","description":"One service of the platform, declared in modules/<name>/module.yaml beside its compose file.","type":"object","additionalProperties":false,"required":["apiVersion","kind","metadata","spec"],"properties":{"apiVersion":{"description":"Schema version of this file.","const":"stateguard/v1"},"kind":{"description":"Always Module.","const":"Module"},"metadata":{"description":"Who this module is.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"description":"Module name, unique across the repo (DNS label: lowercase letters, digits, hyphens; at most 63).","type":"string","pattern":"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"},"description":{"description":"One line for humans.","type":"string","maxLength":500}}},"spec":{"description":"What the module is and how stateguard treats it.","type":"object","additionalProperties":false,"required":["class","compose"],"properties":{"class":{"description":"stateless: applied freely. stateful: holds data. sidecar: a helper bound to a stateful module (e.g. an init job).","enum":["stateless","stateful","sidecar"]},"compose":{"description":"Where the service is declared.","type":"object","additionalProperties":false,"required":["file","project","service"],"properties":{"file":{"description":"Compose file, relative to this module.yaml.","type":"string","minLength":1},"project":{"description":"Compose project name.","type":"string","pattern":"^[a-z0-9][a-z0-9_-]*$"},"service":{"description":"Service name in the compose file.","type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$"}}},"runtime":{"description":"What the service looks like when it is in its declared state.","type":"object","additionalProperties":false,"properties":{"expected_state":{"description":"running (default): a long-running service. exited-success: a one-shot that must have run to exit 0 under the current config.","enum":["running","exited-success"],"default":"running"},"timeout_seconds":{"description":"How long apply waits for a one-shot to exit before stopping it.","type":"integer","minimum":1,"maximum":86400,"default":300}}},"backup":{"description":"Required for stateful and sidecar modules: which backups cover this module.","type":"object","additionalProperties":false,"required":["ref_modules","max_age_hours"],"properties":{"ref_modules":{"description":"Modules whose backups cover this one (a sidecar names its parent; a stateful module names itself).","type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string","pattern":"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"}},"max_age_hours":{"description":"A backup older than this is refused.","type":"number","exclusiveMinimum":0,"maximum":8760}}},"data":{"description":"Where the module keeps data.","type":"object","additionalProperties":false,"properties":{"volumes":{"description":"Durable mounts that must survive a container recreate.","type":"array","items":{"type":"object","additionalProperties":false,"required":["volume","path"],"properties":{"volume":{"description":"Compose volume name.","type":"string","minLength":1},"path":{"description":"Absolute path inside the container.","type":"string","pattern":"^/"}}}},"ephemeral_paths":{"description":"Absolute paths expected NOT to survive a recreate.","type":"array","items":{"type":"string","pattern":"^/"}}}},"depends_on_healthy":{"description":"Modules that must still be running (and healthy) with unchanged container IDs after an apply.","type":"array","uniqueItems":true,"items":{"type":"string","pattern":"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"}}}}}}');
-// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
-var dist = __nccwpck_require__(8815);
-;// CONCATENATED MODULE: ./src/model/yaml-source.ts
-/**
- * Safe YAML reading for untrusted files (module.yaml, compose files): size cap, strict UTF-8,
- * exactly one document, unique keys, bounded aliases, and source positions for every node so each
- * problem can be reported as `path:line:col: message`.
- */
-
-
-const MAX_YAML_BYTES = 1024 * 1024;
-/** Aliases are legitimate in YAML, but an alias bomb expands exponentially: cap the expansion. */
-const MAX_ALIAS_COUNT = 50;
-class YamlSource {
-    file;
-    doc;
-    lines;
-    constructor(file, doc, lines) {
-        this.file = file;
-        this.doc = doc;
-        this.lines = lines;
-    }
-    pos(offset) {
-        if (offset === undefined)
-            return { line: 1, column: 1 };
-        const p = this.lines.linePos(offset);
-        return { line: p.line, column: p.col };
-    }
-    /** Position of the value at `path`, or of the deepest existing ancestor. */
-    positionOf(path, which = 'value') {
-        let node = this.doc.contents;
-        let best = this.pos(node?.range?.[0]);
-        for (let i = 0; i < path.length; i++) {
-            const seg = path[i];
-            if ((0,dist/* isMap */.jh)(node)) {
-                const pair = node.items.find((p) => (0,dist/* isScalar */.jn)(p.key) && String(p.key.value) === String(seg));
-                if (!pair)
-                    return best;
-                const keyNode = pair.key;
-                const last = i === path.length - 1;
-                if (last && (which === 'key' || pair.value === null))
-                    return this.pos(keyNode.range?.[0]);
-                node = pair.value;
-                best = this.pos(node?.range?.[0] ?? keyNode.range?.[0]);
-            }
-            else if ((0,dist/* isSeq */.oP)(node) && typeof seg === 'number') {
-                node = node.items[seg];
-                if (!node)
-                    return best;
-                best = this.pos(node.range?.[0]);
-            }
-            else {
-                return best;
-            }
-        }
-        return best;
-    }
-    problem(path, message, which = 'value') {
-        return { file: this.file, ...this.positionOf(path, which), message };
-    }
-}
-/** Read and parse one YAML file. Never throws for bad content: problems carry positions. */
-function readYamlFile(file, displayName = file) {
-    const fail = (message, line = 1, column = 1) => ({
-        ok: false,
-        problems: [{ file: displayName, line, column, message }],
-    });
-    let bytes;
-    try {
-        const st = (0,external_node_fs_namespaceObject.statSync)(file);
-        if (!st.isFile())
-            return fail('not a regular file');
-        if (st.size > MAX_YAML_BYTES)
-            return fail(`file is ${st.size} bytes; the limit is ${MAX_YAML_BYTES} (1 MiB)`);
-        bytes = (0,external_node_fs_namespaceObject.readFileSync)(file);
-    }
-    catch (err) {
-        return fail(`cannot read file: ${err.code ?? String(err)}`);
-    }
-    return parseYamlText(bytes, displayName);
-}
-function parseYamlText(bytes, displayName) {
-    const fail = (message, line = 1, column = 1) => ({
-        ok: false,
-        problems: [{ file: displayName, line, column, message }],
-    });
-    let text;
-    if (typeof bytes === 'string') {
-        text = bytes;
-    }
-    else {
-        if (bytes.length > MAX_YAML_BYTES)
-            return fail(`file is ${bytes.length} bytes; the limit is ${MAX_YAML_BYTES} (1 MiB)`);
-        try {
-            text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-        }
-        catch {
-            const bad = firstInvalidUtf8(bytes);
-            return fail('file is not valid UTF-8', bad.line, bad.column);
-        }
-    }
-    if (text.charCodeAt(0) === 0xfeff)
-        text = text.slice(1);
-    const lines = new dist/* LineCounter */.HN();
-    const docs = (0,dist/* parseAllDocuments */.hR)(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false, version: '1.2' });
-    if (!Array.isArray(docs))
-        return fail('file contains no YAML document');
-    const posOf = (offset) => {
-        const p = lines.linePos(offset);
-        return { line: p.line, column: p.col };
-    };
-    if (docs.length === 0)
-        return fail('file is empty: expected a YAML mapping');
-    if (docs.length > 1) {
-        const second = docs[1];
-        const p = posOf(second.range[0]);
-        return fail(`file contains ${docs.length} YAML documents; expected exactly one`, p.line, p.column);
-    }
-    const doc = docs[0];
-    if (doc.errors.length > 0) {
-        return {
-            ok: false,
-            problems: doc.errors.map((e) => {
-                const p = posOf(e.pos[0]);
-                const msg = e.code === 'DUPLICATE_KEY' ? 'duplicate key: each key may appear once in a mapping' : firstSentence(e.message);
-                return { file: displayName, ...p, message: `YAML ${e.code === 'DUPLICATE_KEY' ? 'error' : 'syntax error'}: ${msg}` };
-            }),
-        };
-    }
-    let value;
-    try {
-        value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
-    }
-    catch (err) {
-        const message = err instanceof Error ? err.message : String(err);
-        if (/alias/i.test(message)) {
-            return fail(`YAML aliases expand too much (limit ${MAX_ALIAS_COUNT}): refusing a possible alias bomb`);
-        }
-        return fail(`YAML error: ${firstSentence(message)}`);
-    }
-    if (value === null || value === undefined)
-        return fail('file is empty: expected a YAML mapping');
-    if (typeof value !== 'object' || Array.isArray(value)) {
-        const p = posOf(doc.contents?.range?.[0] ?? 0);
-        return fail(`expected a YAML mapping at the top level, found ${Array.isArray(value) ? 'a list' : typeof value}`, p.line, p.column);
-    }
-    return { ok: true, source: new YamlSource(displayName, doc, lines), value };
-}
-function firstSentence(message) {
-    return message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '').trim();
-}
-/** Where the first invalid UTF-8 sequence starts (column counts characters, 1-based). */
-function firstInvalidUtf8(b) {
-    let line = 1;
-    let column = 1;
-    let i = 0;
-    while (i < b.length) {
-        const c = b[i];
-        const n = c < 0x80 ? 0 : c >= 0xc2 && c <= 0xdf ? 1 : (c & 0xf0) === 0xe0 ? 2 : c >= 0xf0 && c <= 0xf4 ? 3 : -1;
-        if (n < 0)
-            return { line, column };
-        for (let k = 1; k <= n; k++) {
-            if (i + k >= b.length || (b[i + k] & 0xc0) !== 0x80)
-                return { line, column };
-        }
-        if (c === 0x0a) {
-            line++;
-            column = 1;
-        }
-        else {
-            column++;
-        }
-        i += n + 1;
-    }
-    return { line, column };
-}
-
-;// CONCATENATED MODULE: ./src/model/module.ts
-/**
- * module.yaml: types, discovery under --root/--modules, schema validation with source positions,
- * and the cross-file checks of DESIGN §2. Pure file reading: no docker, no @actions.
- */
-
-
-
-
-
-
-/** Compiled on first use: commands that never read module.yaml (lint-workflows) skip the cost. */
-let compiled;
-function validateSchema(value) {
-    compiled ??= new _2020.Ajv2020({ allErrors: true, strict: true, useDefaults: false, allowUnionTypes: false }).compile(module_schema_namespaceObject);
-    return compiled(value) ? { ok: true } : { ok: false, errors: compiled.errors ?? [] };
-}
-/** Convert a tiny glob (`*`, `**`, `?`) into a RegExp over '/'-separated relative paths. */
-function globToRegExp(glob) {
-    let re = '';
-    for (let i = 0; i < glob.length; i++) {
-        const c = glob[i];
-        if (c === '*') {
-            if (glob[i + 1] === '*') {
-                re += '.*';
-                i++;
-                if (glob[i + 1] === '/')
-                    i++;
-            }
-            else
-                re += '[^/]*';
-        }
-        else if (c === '?')
-            re += '[^/]';
-        else
-            re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
-    }
-    return new RegExp(`^${re}$`);
-}
-/** Find module files under root matching the glob; sorted, so every run reads them in one order. */
-function findModuleFiles(root, glob, rootDisplay = root) {
-    let st;
-    try {
-        st = (0,external_node_fs_namespaceObject.statSync)(root);
-    }
-    catch {
-        throw new src_errors/* UserError */.yo(`--root ${JSON.stringify(rootDisplay)} does not exist. Point --root at the platform repo checkout.`, {
-            input: 'root',
-        });
-    }
-    if (!st.isDirectory()) {
-        throw new src_errors/* UserError */.yo(`--root ${JSON.stringify(rootDisplay)} is not a directory. Point --root at the platform repo checkout.`, { input: 'root' });
-    }
-    if (external_node_path_default().isAbsolute(glob) || glob.split('/').includes('..')) {
-        throw new src_errors/* UserError */.yo(`--modules ${JSON.stringify(glob)} must be a relative glob inside --root (no '..').`, {
-            input: 'modules',
-        });
-    }
-    const re = globToRegExp(glob);
-    const out = [];
-    const maxDepth = glob.includes('**') ? 12 : glob.split('/').length;
-    const walk = (dir, rel, depth) => {
-        if (depth > maxDepth)
-            return;
-        let entries;
-        try {
-            entries = (0,external_node_fs_namespaceObject.readdirSync)(dir, { withFileTypes: true });
-        }
-        catch {
-            return;
-        }
-        for (const e of entries) {
-            if (e.name === 'node_modules' || e.name === '.git')
-                continue;
-            const relPath = rel ? `${rel}/${e.name}` : e.name;
-            const abs = external_node_path_default().join(dir, e.name);
-            if (e.isDirectory())
-                walk(abs, relPath, depth + 1);
-            else if (re.test(relPath))
-                out.push(relPath);
-        }
-    };
-    walk(root, '', 1);
-    return out.sort();
-}
-function schemaProblem(src, err) {
-    const segs = err.instancePath
-        .split('/')
-        .slice(1)
-        .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
-        .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
-    const where = segs.length ? segs.join('.') : '(top level)';
-    const p = err.params;
-    switch (err.keyword) {
-        case 'additionalProperties':
-            return src.problem([...segs, String(p.additionalProperty)], `unknown key '${String(p.additionalProperty)}' in ${where} (typo? allowed keys are listed in schema/module.schema.md)`, 'key');
-        case 'required':
-            return src.problem(segs, `${where} is missing required key '${String(p.missingProperty)}'`, 'key');
-        case 'enum':
-            return src.problem(segs, `${where} must be one of ${p.allowedValues.map((v) => JSON.stringify(v)).join(', ')}`);
-        case 'const':
-            return src.problem(segs, `${where} must be ${JSON.stringify(p.allowedValue)}`);
-        case 'pattern':
-            return src.problem(segs, `${where} ${describePattern(String(p.pattern))}`);
-        case 'type':
-            return src.problem(segs, `${where} must be ${String(p.type)}`);
-        default:
-            return src.problem(segs, `${where} ${err.message ?? 'is invalid'}`);
-    }
-}
-function describePattern(pattern) {
-    if (pattern.startsWith('^[a-z0-9]([a-z0-9-]')) {
-        return 'must be a lowercase DNS label: a-z, 0-9 and hyphens, starting and ending with a letter or digit, at most 63 characters';
-    }
-    if (pattern === '^/')
-        return 'must be an absolute path (starting with /)';
-    return `must match ${pattern}`;
-}
-function toDecl(raw, root, absFile, relFile, source) {
-    const composePath = external_node_path_default().resolve(external_node_path_default().dirname(absFile), raw.spec.compose.file);
-    return {
-        name: raw.metadata.name,
-        description: raw.metadata.description,
-        class: raw.spec.class,
-        compose: {
-            file: raw.spec.compose.file,
-            path: composePath,
-            display: external_node_path_default().relative(root, composePath).split((external_node_path_default()).sep).join('/'),
-            project: raw.spec.compose.project,
-            service: raw.spec.compose.service,
-        },
-        expectedState: raw.spec.runtime?.expected_state ?? 'running',
-        timeoutSeconds: raw.spec.runtime?.timeout_seconds ?? 300,
-        backup: raw.spec.backup
-            ? { refModules: raw.spec.backup.ref_modules, maxAgeHours: raw.spec.backup.max_age_hours }
-            : undefined,
-        volumes: raw.spec.data?.volumes ?? [],
-        ephemeralPaths: raw.spec.data?.ephemeral_paths ?? [],
-        dependsOnHealthy: raw.spec.depends_on_healthy ?? [],
-        file: relFile,
-        absFile,
-        source,
-    };
-}
-/**
- * Load every module under root. Files with problems are reported and left out of `modules`;
- * callers that act on modules must refuse when `problems` is not empty (fail closed).
- */
-function loadModules(root, glob, displayBase = process.cwd()) {
-    const absRoot = external_node_path_default().resolve(root);
-    const files = findModuleFiles(absRoot, glob, displayPath(absRoot, displayBase));
-    const modules = [];
-    const problems = [];
-    for (const rel of files) {
-        const abs = external_node_path_default().join(absRoot, rel);
-        const display = displayPath(abs, displayBase);
-        const read = readYamlFile(abs, display);
-        if (!read.ok) {
-            problems.push(...read.problems);
-            continue;
-        }
-        const checked = validateSchema(read.value);
-        if (!checked.ok) {
-            problems.push(...dedupe(checked.errors.map((e) => schemaProblem(read.source, e))));
-            continue;
-        }
-        modules.push(toDecl(read.value, absRoot, abs, display, read.source));
-    }
-    modules.sort((a, b) => a.name.localeCompare(b.name));
-    return { root: absRoot, modules, problems };
-}
-function displayPath(abs, base) {
-    const rel = external_node_path_default().relative(base, abs);
-    return (rel.startsWith('..') || external_node_path_default().isAbsolute(rel) ? abs : rel).split((external_node_path_default()).sep).join('/');
-}
-function dedupe(problems) {
-    const seen = new Set();
-    return problems.filter((p) => {
-        const k = `${p.line}:${p.column}:${p.message}`;
-        if (seen.has(k))
-            return false;
-        seen.add(k);
-        return true;
-    });
-}
-function formatProblem(p) {
-    return `${p.file}:${p.line}:${p.column}: ${p.message}`;
-}
-function sortProblems(problems) {
-    return [...problems].sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column);
-}
-
-;// CONCATENATED MODULE: ./src/model/validate.ts
-/**
- * Cross-file checks of DESIGN §2, run after every module.yaml passed its schema. Compose files are
- * read as YAML (no docker): the file exists, has the service, a one-shot's service never restarts,
- * declared data volumes are really mounted at the declared paths.
- */
-
-
-
-/** Mount targets of named volumes in a compose service, short and long syntax: target -> source. */
-function namedVolumeMounts(service) {
-    const out = new Map();
-    for (const v of service.volumes ?? []) {
-        if (typeof v === 'string') {
-            const [source, target] = v.split(':');
-            if (source && target && !source.startsWith('/') && !source.startsWith('.') && !source.startsWith('~')) {
-                out.set(target.replace(/\/+$/, '') || '/', source);
-            }
-        }
-        else if (v && typeof v === 'object') {
-            const o = v;
-            if ((o.type === undefined || o.type === 'volume') && typeof o.source === 'string' && typeof o.target === 'string') {
-                out.set(o.target.replace(/\/+$/, '') || '/', o.source);
-            }
-        }
-    }
-    return out;
-}
-function crossCheck(loaded, displayBase) {
-    const problems = [];
-    const byName = new Map();
-    const composeCache = new Map();
-    for (const m of loaded.modules) {
-        const first = byName.get(m.name);
-        if (first) {
-            problems.push(m.source.problem(['metadata', 'name'], `module name '${m.name}' is already used by ${first.file}; names must be unique`));
-        }
-        else
-            byName.set(m.name, m);
-    }
-    for (const m of loaded.modules) {
-        const src = m.source;
-        if ((m.class === 'stateful' || m.class === 'sidecar') && !m.backup) {
-            problems.push(src.problem(['spec', 'class'], `a ${m.class} module must declare spec.backup (ref_modules and max_age_hours)`));
-        }
-        if (m.class === 'sidecar' && m.backup && m.backup.refModules.every((r) => r === m.name)) {
-            problems.push(src.problem(['spec', 'backup', 'ref_modules'], `a sidecar must name its parent stateful module in backup.ref_modules`));
-        }
-        m.backup?.refModules.forEach((ref, i) => {
-            if (ref === m.name)
-                return;
-            const target = byName.get(ref);
-            if (!target) {
-                problems.push(src.problem(['spec', 'backup', 'ref_modules', i], `backup.ref_modules names unknown module '${ref}'`));
-            }
-            else if (target.class !== 'stateful') {
-                problems.push(src.problem(['spec', 'backup', 'ref_modules', i], `backup.ref_modules names '${ref}', which is ${target.class}, not stateful`));
-            }
-        });
-        m.dependsOnHealthy.forEach((dep, i) => {
-            if (dep === m.name) {
-                problems.push(src.problem(['spec', 'depends_on_healthy', i], `a module cannot depend on itself`));
-            }
-            else if (!byName.has(dep)) {
-                problems.push(src.problem(['spec', 'depends_on_healthy', i], `depends_on_healthy names unknown module '${dep}'`));
-            }
-        });
-        let compose = composeCache.get(m.compose.path);
-        if (!compose) {
-            compose = readCompose(m.compose.path, displayPath(m.compose.path, displayBase));
-            composeCache.set(m.compose.path, compose);
-        }
-        if (!compose.ok) {
-            problems.push(src.problem(['spec', 'compose', 'file'], `compose file ${m.compose.file} (${displayPath(m.compose.path, displayBase)}) cannot be used: ${compose.problems[0].message}`));
-            // A compose file that exists but is broken: also report its own problems at their own
-            // positions, once per file (a missing file has nothing more to point at).
-            const own = compose.problems;
-            if ((0,external_node_fs_namespaceObject.existsSync)(m.compose.path) && !problems.some((p) => p.file === own[0].file))
-                problems.push(...own);
-            continue;
-        }
-        const service = compose.services[m.compose.service];
-        if (!service) {
-            const known = Object.keys(compose.services).sort().join(', ') || '(none)';
-            problems.push(src.problem(['spec', 'compose', 'service'], `service '${m.compose.service}' is not in ${m.compose.file}; services there: ${known}`));
-            continue;
-        }
-        if (m.expectedState === 'exited-success') {
-            const r = service.restart;
-            if (!(r === undefined || r === null || r === 'no' || r === false)) {
-                problems.push(src.problem(['spec', 'runtime', 'expected_state'], `one-shot service '${m.compose.service}' has restart: ${JSON.stringify(r)} in ${m.compose.file}; a one-shot must have restart: "no" (or none), or it never stays exited`));
-            }
-        }
-        const mounts = namedVolumeMounts(service);
-        m.volumes.forEach((v, i) => {
-            const target = v.path.replace(/\/+$/, '') || '/';
-            const mounted = mounts.get(target);
-            if (mounted !== v.volume) {
-                problems.push(src.problem(['spec', 'data', 'volumes', i], mounted
-                    ? `data volume '${v.volume}' at ${v.path}: the compose service mounts volume '${mounted}' there instead`
-                    : `data volume '${v.volume}' at ${v.path} is not mounted by service '${m.compose.service}' in ${m.compose.file}: its data would not survive a recreate`));
-            }
-        });
-    }
-    return problems;
-}
-function readCompose(abs, display) {
-    const read = readYamlFile(abs, display);
-    if (!read.ok)
-        return { ok: false, problems: read.problems };
-    const services = read.value.services;
-    if (!services || typeof services !== 'object' || Array.isArray(services)) {
-        return { ok: false, problems: [read.source.problem(['services'], 'compose file has no services mapping')] };
-    }
-    return { ok: true, services: services };
-}
-/** Schema + cross-file validation of every module under root. */
-function validateModules(root, glob, displayBase) {
-    const loaded = loadModules(root, glob, displayBase);
-    const problems = sortProblems([...loaded.problems, ...crossCheck(loaded, displayBase)]);
-    return { loaded, problems };
-}
-
-;// CONCATENATED MODULE: ./src/commands/common.ts
-/** Helpers shared by the commands that act on modules. */
-
-
-
-
-/**
- * Load and validate every module. Any problem refuses the whole command (fail closed): acting on
- * a repo whose declarations are broken would be acting on a guess.
- */
-function loadValidModules(opts, ctx) {
-    const root = external_node_path_default().resolve(ctx.cwd, opts.root);
-    const { loaded, problems } = validateModules(root, opts.modules, ctx.cwd);
-    if (problems.length > 0) {
-        throw new src_errors/* UserError */.yo(`module declarations are invalid (${problems.length} problem${problems.length === 1 ? '' : 's'}); ` +
-            `run 'stateguard validate' and fix them first:\n` +
-            problems.map((p) => `  ${formatProblem(p)}`).join('\n'), { reason: 'invalid-modules', exitCode: 1 });
-    }
-    if (loaded.modules.length === 0) {
-        throw new src_errors/* UserError */.yo(`no module.yaml found under ${opts.root} matching ${JSON.stringify(opts.modules)}; check --root and --modules.`, { input: 'root', reason: 'invalid-modules', exitCode: 1 });
-    }
-    return { root: loaded.root, modules: loaded.modules };
-}
-function pickModule(set, name, input = 'module') {
-    if (!name) {
-        throw new src_errors/* UserError */.yo(`--${input} is required: name the module to act on (one of: ${set.modules.map((m) => m.name).join(', ')}).`, {
-            input,
-        });
-    }
-    const m = set.modules.find((x) => x.name === name);
-    if (!m) {
-        throw new src_errors/* UserError */.yo(`--${input} ${JSON.stringify(name)} is not a module under ${set.root}; known modules: ${set.modules.map((x) => x.name).join(', ')}.`, { input, reason: 'module-not-found', exitCode: 1 });
-    }
-    return m;
-}
-/** Markdown-safe table cell. */
-function cell(text) {
-    return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
-}
-
+// EXTERNAL MODULE: ./src/commands/common.ts + 1 modules
+var common = __nccwpck_require__(9738);
 // EXTERNAL MODULE: ./src/commands/spec.ts
 var spec = __nccwpck_require__(9439);
 ;// CONCATENATED MODULE: ./src/commands/guard.ts
@@ -8865,10 +9730,10 @@ function guardSummary(r) {
     if (r.drift_keys.length)
         lines.push(`Drift: ${r.drift_keys.map((k) => `\`${k}\``).join(', ')}`, '');
     if (r.backup)
-        lines.push(`Backup: ${r.backup.verified ? 'verified' : 'not verified'}${r.backup.path ? ` (\`${cell(r.backup.path)}\`)` : ''}`, '');
+        lines.push(`Backup: ${r.backup.verified ? 'verified' : 'not verified'}${r.backup.path ? ` (${(0,common/* code */.aY)(r.backup.path)})` : ''}`, '');
     if (r.reasons.length) {
         lines.push('| # | reason | what failed | how to fix |', '|---|---|---|---|');
-        r.reasons.forEach((x, i) => lines.push(`| ${i + 1} | \`${x.code}\` | ${cell(x.message)} | ${cell(x.fix)} |`));
+        r.reasons.forEach((x, i) => lines.push(`| ${i + 1} | \`${x.code}\` | ${(0,common/* cell */.Hn)(x.message)} | ${(0,common/* cell */.Hn)(x.fix)} |`));
         lines.push('', `failure-reason: \`${r.failure_reason}\``);
     }
     return lines.join('\n');
@@ -8885,9 +9750,9 @@ const guardCommand = (0,spec/* defineCommand */.NB)({
         spec/* FAILURE_REASON_OUTPUT */.eX,
     ],
     async run(opts, ctx) {
-        const set = loadValidModules(opts, ctx);
-        const module = pickModule(set, opts.module);
-        const ev = await evaluateGuard(guardRequest(opts, set, module, ctx), { runtime: ctx.runtime(), planModules: planModules, planHash: planHash, verifyBackup: verifyBackup });
+        const set = (0,common/* loadValidModules */.uh)(opts, ctx);
+        const module = (0,common/* pickModule */.ek)(set, opts.module);
+        const ev = await evaluateGuard(guardRequest(opts, set, module, ctx), { runtime: ctx.runtime(), planModules: planModules, verifyBackup: verifyBackup });
         const r = ev.result;
         const exitCode = guardExitCode(r);
         return {
@@ -8940,16 +9805,16 @@ function applySummary(o) {
     if (o.lock)
         lines.push(`| lock | \`${o.lock.name}\` |`);
     if (o.lock_refusal)
-        lines.push(`| held by | ${cell(o.lock_refusal.holder)} since ${cell(o.lock_refusal.since)} |`);
+        lines.push(`| held by | ${(0,common/* cell */.Hn)(o.lock_refusal.holder)} since ${(0,common/* cell */.Hn)(o.lock_refusal.since)} |`);
     for (const d of o.dependencies)
-        lines.push(`| depends_on_healthy \`${d.module}\` | ${d.ok ? 'unchanged' : `**${cell(d.problem ?? 'disturbed')}**`} |`);
-    lines.push('', ...o.messages.map((m) => `- ${cell(m)}`));
+        lines.push(`| depends_on_healthy \`${d.module}\` | ${d.ok ? 'unchanged' : `**${(0,common/* cell */.Hn)(d.problem ?? 'disturbed')}**`} |`);
+    lines.push('', ...o.messages.map((m) => `- ${(0,common/* cell */.Hn)(m)}`));
     if (o.guard && o.guard.decision === 'blocked') {
         lines.push('', '| # | reason | what failed | how to fix |', '|---|---|---|---|');
-        o.guard.reasons.forEach((x, i) => lines.push(`| ${i + 1} | \`${x.code}\` | ${cell(x.message)} | ${cell(x.fix)} |`));
+        o.guard.reasons.forEach((x, i) => lines.push(`| ${i + 1} | \`${x.code}\` | ${(0,common/* cell */.Hn)(x.message)} | ${(0,common/* cell */.Hn)(x.fix)} |`));
     }
     for (const w of o.warnings)
-        lines.push('', `> ⚠️ ${cell(w)}`);
+        lines.push('', `> ⚠️ ${(0,common/* cell */.Hn)(w)}`);
     if (o.log_tail.length) {
         // Lines are already scrubbed; a fence that cannot be closed by log content.
         lines.push('', `<details><summary>last ${o.log_tail.length} log lines</summary>`, '', '~~~~~~~~text', ...o.log_tail.map((l) => l.replace(/~{8,}/g, '~')), '~~~~~~~~', '</details>');
@@ -8976,8 +9841,8 @@ const applyCommand = (0,spec/* defineCommand */.NB)({
         spec/* FAILURE_REASON_OUTPUT */.eX,
     ],
     async run(opts, ctx) {
-        const set = loadValidModules(opts, ctx);
-        const module = pickModule(set, opts.module);
+        const set = (0,common/* loadValidModules */.uh)(opts, ctx);
+        const module = (0,common/* pickModule */.ek)(set, opts.module);
         if (opts.expectedPlanHash !== undefined && !/^[0-9a-f]{64}$/.test(opts.expectedPlanHash)) {
             throw new src_errors/* UserError */.yo(`${ctx.inAction ? "input 'expected-plan-hash'" : '--expected-plan-hash'} must be a plan_hash (64 lowercase hex characters) as printed by stateguard plan --module ${module.name}, got ${JSON.stringify(opts.expectedPlanHash.slice(0, 80))}.`, { input: 'expected-plan-hash' });
         }
@@ -8990,7 +9855,6 @@ const applyCommand = (0,spec/* defineCommand */.NB)({
         }, {
             runtime: ctx.runtime(),
             planModules: planModules,
-            planHash: planHash,
             verifyBackup: verifyBackup,
             log: ctx.log,
             addSecret: (v) => ctx.addSecret(v),
@@ -9024,6 +9888,10 @@ const applyCommand = (0,spec/* defineCommand */.NB)({
     },
 });
 
+;// CONCATENATED MODULE: external "node:string_decoder"
+const external_node_string_decoder_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:string_decoder");
+// EXTERNAL MODULE: external "node:stream"
+var external_node_stream_ = __nccwpck_require__(7075);
 ;// CONCATENATED MODULE: ./src/probe/gate.ts
 /**
  * The e2e gate's decision (DESIGN §8), pure: from the environment's *names* to run / skip / refuse.
@@ -9092,6 +9960,27 @@ function decideGate(input) {
     }
     return { action: 'run' };
 }
+
+// EXTERNAL MODULE: external "events"
+var external_events_ = __nccwpck_require__(4434);
+// EXTERNAL MODULE: external "fs"
+var external_fs_ = __nccwpck_require__(9896);
+// EXTERNAL MODULE: external "path"
+var external_path_ = __nccwpck_require__(6928);
+// EXTERNAL MODULE: external "assert"
+var external_assert_ = __nccwpck_require__(2613);
+// EXTERNAL MODULE: external "buffer"
+var external_buffer_ = __nccwpck_require__(181);
+;// CONCATENATED MODULE: external "zlib"
+const external_zlib_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("zlib");
+var external_zlib_namespaceObject_0 = /*#__PURE__*/__nccwpck_require__.t(external_zlib_namespaceObject, 2);
+// EXTERNAL MODULE: external "node:assert"
+var external_node_assert_ = __nccwpck_require__(4589);
+;// CONCATENATED MODULE: ./node_modules/tar/dist/esm/index.min.js
+var zr=Object.defineProperty;var Ur=(s,t)=>{for(var e in t)zr(s,e,{get:t[e],enumerable:!0})};var Ds=typeof process=="object"&&process?process:{stdout:null,stderr:null},Wr=s=>!!s&&typeof s=="object"&&(s instanceof A||s instanceof external_node_stream_||Gr(s)||Zr(s)),Gr=s=>!!s&&typeof s=="object"&&s instanceof external_node_events_.EventEmitter&&typeof s.pipe=="function"&&s.pipe!==external_node_stream_.Writable.prototype.pipe,Zr=s=>!!s&&typeof s=="object"&&s instanceof external_node_events_.EventEmitter&&typeof s.write=="function"&&typeof s.end=="function",Q=Symbol("EOF"),J=Symbol("maybeEmitEnd"),nt=Symbol("emittedEnd"),De=Symbol("emittingEnd"),qt=Symbol("emittedError"),Ne=Symbol("closed"),Ns=Symbol("read"),Ae=Symbol("flush"),As=Symbol("flushChunk"),z=Symbol("encoding"),Mt=Symbol("decoder"),g=Symbol("flowing"),Qt=Symbol("paused"),Bt=Symbol("resume"),b=Symbol("buffer"),N=Symbol("pipes"),_=Symbol("bufferLength"),bi=Symbol("bufferPush"),Ie=Symbol("bufferShift"),L=Symbol("objectMode"),S=Symbol("destroyed"),_i=Symbol("error"),Oi=Symbol("emitData"),Is=Symbol("emitEnd"),Ti=Symbol("emitEnd2"),Z=Symbol("async"),xi=Symbol("abort"),Ce=Symbol("aborted"),Jt=Symbol("signal"),Rt=Symbol("dataListeners"),C=Symbol("discarded"),jt=s=>Promise.resolve().then(s),Yr=s=>s(),Kr=s=>s==="end"||s==="finish"||s==="prefinish",Vr=s=>s instanceof ArrayBuffer||!!s&&typeof s=="object"&&s.constructor&&s.constructor.name==="ArrayBuffer"&&s.byteLength>=0,$r=s=>!Buffer.isBuffer(s)&&ArrayBuffer.isView(s),Fe=class{src;dest;opts;ondrain;constructor(t,e,i){this.src=t,this.dest=e,this.opts=i,this.ondrain=()=>t[Bt](),this.dest.on("drain",this.ondrain)}unpipe(){this.dest.removeListener("drain",this.ondrain)}proxyErrors(t){}end(){this.unpipe(),this.opts.end&&this.dest.end()}},Li=class extends Fe{unpipe(){this.src.removeListener("error",this.proxyErrors),super.unpipe()}constructor(t,e,i){super(t,e,i),this.proxyErrors=r=>this.dest.emit("error",r),t.on("error",this.proxyErrors)}},Xr=s=>!!s.objectMode,qr=s=>!s.objectMode&&!!s.encoding&&s.encoding!=="buffer",A=class extends external_node_events_.EventEmitter{[g]=!1;[Qt]=!1;[N]=[];[b]=[];[L];[z];[Z];[Mt];[Q]=!1;[nt]=!1;[De]=!1;[Ne]=!1;[qt]=null;[_]=0;[S]=!1;[Jt];[Ce]=!1;[Rt]=0;[C]=!1;writable=!0;readable=!0;constructor(...t){let e=t[0]||{};if(super(),e.objectMode&&typeof e.encoding=="string")throw new TypeError("Encoding and objectMode may not be used together");Xr(e)?(this[L]=!0,this[z]=null):qr(e)?(this[z]=e.encoding,this[L]=!1):(this[L]=!1,this[z]=null),this[Z]=!!e.async,this[Mt]=this[z]?new external_node_string_decoder_namespaceObject.StringDecoder(this[z]):null,e&&e.debugExposeBuffer===!0&&Object.defineProperty(this,"buffer",{get:()=>this[b]}),e&&e.debugExposePipes===!0&&Object.defineProperty(this,"pipes",{get:()=>this[N]});let{signal:i}=e;i&&(this[Jt]=i,i.aborted?this[xi]():i.addEventListener("abort",()=>this[xi]()))}get bufferLength(){return this[_]}get encoding(){return this[z]}set encoding(t){throw new Error("Encoding must be set at instantiation time")}setEncoding(t){throw new Error("Encoding must be set at instantiation time")}get objectMode(){return this[L]}set objectMode(t){throw new Error("objectMode must be set at instantiation time")}get async(){return this[Z]}set async(t){this[Z]=this[Z]||!!t}[xi](){this[Ce]=!0,this.emit("abort",this[Jt]?.reason),this.destroy(this[Jt]?.reason)}get aborted(){return this[Ce]}set aborted(t){}write(t,e,i){if(this[Ce])return!1;if(this[Q])throw new Error("write after end");if(this[S])return this.emit("error",Object.assign(new Error("Cannot call write after a stream was destroyed"),{code:"ERR_STREAM_DESTROYED"})),!0;typeof e=="function"&&(i=e,e="utf8"),e||(e="utf8");let r=this[Z]?jt:Yr;if(!this[L]&&!Buffer.isBuffer(t)){if($r(t))t=Buffer.from(t.buffer,t.byteOffset,t.byteLength);else if(Vr(t))t=Buffer.from(t);else if(typeof t!="string")throw new Error("Non-contiguous data written to non-objectMode stream")}return this[L]?(this[g]&&this[_]!==0&&this[Ae](!0),this[g]?this.emit("data",t):this[bi](t),this[_]!==0&&this.emit("readable"),i&&r(i),this[g]):t.length?(typeof t=="string"&&!(e===this[z]&&!this[Mt]?.lastNeed)&&(t=Buffer.from(t,e)),Buffer.isBuffer(t)&&this[z]&&(t=this[Mt].write(t)),this[g]&&this[_]!==0&&this[Ae](!0),this[g]?this.emit("data",t):this[bi](t),this[_]!==0&&this.emit("readable"),i&&r(i),this[g]):(this[_]!==0&&this.emit("readable"),i&&r(i),this[g])}read(t){if(this[S])return null;if(this[C]=!1,this[_]===0||t===0||t&&t>this[_])return this[J](),null;this[L]&&(t=null),this[b].length>1&&!this[L]&&(this[b]=[this[z]?this[b].join(""):Buffer.concat(this[b],this[_])]);let e=this[Ns](t||null,this[b][0]);return this[J](),e}[Ns](t,e){if(this[L])this[Ie]();else{let i=e;t===i.length||t===null?this[Ie]():typeof i=="string"?(this[b][0]=i.slice(t),e=i.slice(0,t),this[_]-=t):(this[b][0]=i.subarray(t),e=i.subarray(0,t),this[_]-=t)}return this.emit("data",e),!this[b].length&&!this[Q]&&this.emit("drain"),e}end(t,e,i){return typeof t=="function"&&(i=t,t=void 0),typeof e=="function"&&(i=e,e="utf8"),t!==void 0&&this.write(t,e),i&&this.once("end",i),this[Q]=!0,this.writable=!1,(this[g]||!this[Qt])&&this[J](),this}[Bt](){this[S]||(!this[Rt]&&!this[N].length&&(this[C]=!0),this[Qt]=!1,this[g]=!0,this.emit("resume"),this[b].length?this[Ae]():this[Q]?this[J]():this.emit("drain"))}resume(){return this[Bt]()}pause(){this[g]=!1,this[Qt]=!0,this[C]=!1}get destroyed(){return this[S]}get flowing(){return this[g]}get paused(){return this[Qt]}[bi](t){this[L]?this[_]+=1:this[_]+=t.length,this[b].push(t)}[Ie](){return this[L]?this[_]-=1:this[_]-=this[b][0].length,this[b].shift()}[Ae](t=!1){do;while(this[As](this[Ie]())&&this[b].length);!t&&!this[b].length&&!this[Q]&&this.emit("drain")}[As](t){return this.emit("data",t),this[g]}pipe(t,e){if(this[S])return t;this[C]=!1;let i=this[nt];return e=e||{},t===Ds.stdout||t===Ds.stderr?e.end=!1:e.end=e.end!==!1,e.proxyErrors=!!e.proxyErrors,i?e.end&&t.end():(this[N].push(e.proxyErrors?new Li(this,t,e):new Fe(this,t,e)),this[Z]?jt(()=>this[Bt]()):this[Bt]()),t}unpipe(t){let e=this[N].find(i=>i.dest===t);e&&(this[N].length===1?(this[g]&&this[Rt]===0&&(this[g]=!1),this[N]=[]):this[N].splice(this[N].indexOf(e),1),e.unpipe())}addListener(t,e){return this.on(t,e)}on(t,e){let i=super.on(t,e);if(t==="data")this[C]=!1,this[Rt]++,!this[N].length&&!this[g]&&this[Bt]();else if(t==="readable"&&this[_]!==0)super.emit("readable");else if(Kr(t)&&this[nt])super.emit(t),this.removeAllListeners(t);else if(t==="error"&&this[qt]){let r=e;this[Z]?jt(()=>r.call(this,this[qt])):r.call(this,this[qt])}return i}removeListener(t,e){return this.off(t,e)}off(t,e){let i=super.off(t,e);return t==="data"&&(this[Rt]=this.listeners("data").length,this[Rt]===0&&!this[C]&&!this[N].length&&(this[g]=!1)),i}removeAllListeners(t){let e=super.removeAllListeners(t);return(t==="data"||t===void 0)&&(this[Rt]=0,!this[C]&&!this[N].length&&(this[g]=!1)),e}get emittedEnd(){return this[nt]}[J](){!this[De]&&!this[nt]&&!this[S]&&this[b].length===0&&this[Q]&&(this[De]=!0,this.emit("end"),this.emit("prefinish"),this.emit("finish"),this[Ne]&&this.emit("close"),this[De]=!1)}emit(t,...e){let i=e[0];if(t!=="error"&&t!=="close"&&t!==S&&this[S])return!1;if(t==="data")return!this[L]&&!i?!1:this[Z]?(jt(()=>this[Oi](i)),!0):this[Oi](i);if(t==="end")return this[Is]();if(t==="close"){if(this[Ne]=!0,!this[nt]&&!this[S])return!1;let n=super.emit("close");return this.removeAllListeners("close"),n}else if(t==="error"){this[qt]=i,super.emit(_i,i);let n=!this[Jt]||this.listeners("error").length?super.emit("error",i):!1;return this[J](),n}else if(t==="resume"){let n=super.emit("resume");return this[J](),n}else if(t==="finish"||t==="prefinish"){let n=super.emit(t);return this.removeAllListeners(t),n}let r=super.emit(t,...e);return this[J](),r}[Oi](t){for(let i of this[N])i.dest.write(t)===!1&&this.pause();let e=this[C]?!1:super.emit("data",t);return this[J](),e}[Is](){return this[nt]?!1:(this[nt]=!0,this.readable=!1,this[Z]?(jt(()=>this[Ti]()),!0):this[Ti]())}[Ti](){if(this[Mt]){let e=this[Mt].end();if(e){for(let i of this[N])i.dest.write(e);this[C]||super.emit("data",e)}}for(let e of this[N])e.end();let t=super.emit("end");return this.removeAllListeners("end"),t}async collect(){let t=Object.assign([],{dataLength:0});this[L]||(t.dataLength=0);let e=this.promise();return this.on("data",i=>{t.push(i),this[L]||(t.dataLength+=i.length)}),await e,t}async concat(){if(this[L])throw new Error("cannot concat in objectMode");let t=await this.collect();return this[z]?t.join(""):Buffer.concat(t,t.dataLength)}async promise(){return new Promise((t,e)=>{this.on(S,()=>e(new Error("stream destroyed"))),this.on("error",i=>e(i)),this.on("end",()=>t())})}[Symbol.asyncIterator](){this[C]=!1;let t=!1,e=async()=>(this.pause(),t=!0,{value:void 0,done:!0});return{next:()=>{if(t)return e();let r=this.read();if(r!==null)return Promise.resolve({done:!1,value:r});if(this[Q])return e();let n,o,h=d=>{this.off("data",a),this.off("end",l),this.off(S,c),e(),o(d)},a=d=>{this.off("error",h),this.off("end",l),this.off(S,c),this.pause(),n({value:d,done:!!this[Q]})},l=()=>{this.off("error",h),this.off("data",a),this.off(S,c),e(),n({done:!0,value:void 0})},c=()=>h(new Error("stream destroyed"));return new Promise((d,y)=>{o=y,n=d,this.once(S,c),this.once("error",h),this.once("end",l),this.once("data",a)})},throw:e,return:e,[Symbol.asyncIterator](){return this},[Symbol.asyncDispose]:async()=>{}}}[Symbol.iterator](){this[C]=!1;let t=!1,e=()=>(this.pause(),this.off(_i,e),this.off(S,e),this.off("end",e),t=!0,{done:!0,value:void 0}),i=()=>{if(t)return e();let r=this.read();return r===null?e():{done:!1,value:r}};return this.once("end",e),this.once(_i,e),this.once(S,e),{next:i,throw:e,return:e,[Symbol.iterator](){return this},[Symbol.dispose]:()=>{}}}destroy(t){if(this[S])return t?this.emit("error",t):this.emit(S),this;this[S]=!0,this[C]=!0,this[b].length=0,this[_]=0;let e=this;return typeof e.close=="function"&&!this[Ne]&&e.close(),t?this.emit("error",t):this.emit(S),this}static get isStream(){return Wr}};var Jr=external_fs_.writev,ht=Symbol("_autoClose"),H=Symbol("_close"),te=Symbol("_ended"),m=Symbol("_fd"),Ni=Symbol("_finished"),tt=Symbol("_flags"),Ai=Symbol("_flush"),ki=Symbol("_handleChunk"),vi=Symbol("_makeBuf"),ie=Symbol("_mode"),ke=Symbol("_needDrain"),Ut=Symbol("_onerror"),Ht=Symbol("_onopen"),Ii=Symbol("_onread"),Pt=Symbol("_onwrite"),at=Symbol("_open"),U=Symbol("_path"),ot=Symbol("_pos"),Y=Symbol("_queue"),zt=Symbol("_read"),Ci=Symbol("_readSize"),j=Symbol("_reading"),ee=Symbol("_remain"),Fi=Symbol("_size"),ve=Symbol("_write"),gt=Symbol("_writing"),Me=Symbol("_defaultFlag"),bt=Symbol("_errored"),_t=class extends A{[bt]=!1;[m];[U];[Ci];[j]=!1;[Fi];[ee];[ht];constructor(t,e){if(e=e||{},super(e),this.readable=!0,this.writable=!1,typeof t!="string")throw new TypeError("path must be a string");this[bt]=!1,this[m]=typeof e.fd=="number"?e.fd:void 0,this[U]=t,this[Ci]=e.readSize||16*1024*1024,this[j]=!1,this[Fi]=typeof e.size=="number"?e.size:1/0,this[ee]=this[Fi],this[ht]=typeof e.autoClose=="boolean"?e.autoClose:!0,typeof this[m]=="number"?this[zt]():this[at]()}get fd(){return this[m]}get path(){return this[U]}write(){throw new TypeError("this is a readable stream")}end(){throw new TypeError("this is a readable stream")}[at](){external_fs_.open(this[U],"r",(t,e)=>this[Ht](t,e))}[Ht](t,e){t?this[Ut](t):(this[m]=e,this.emit("open",e),this[zt]())}[vi](){return Buffer.allocUnsafe(Math.min(this[Ci],this[ee]))}[zt](){if(!this[j]){this[j]=!0;let t=this[vi]();if(t.length===0)return process.nextTick(()=>this[Ii](null,0,t));external_fs_.read(this[m],t,0,t.length,null,(e,i,r)=>this[Ii](e,i,r))}}[Ii](t,e,i){this[j]=!1,t?this[Ut](t):this[ki](e,i)&&this[zt]()}[H](){if(this[ht]&&typeof this[m]=="number"){let t=this[m];this[m]=void 0,external_fs_.close(t,e=>e?this.emit("error",e):this.emit("close"))}}[Ut](t){this[j]=!0,this[H](),this.emit("error",t)}[ki](t,e){let i=!1;return this[ee]-=t,t>0&&(i=super.write(t<e.length?e.subarray(0,t):e)),(t===0||this[ee]<=0)&&(i=!1,this[H](),super.end()),i}emit(t,...e){switch(t){case"prefinish":case"finish":return!1;case"drain":return typeof this[m]=="number"&&this[zt](),!1;case"error":return this[bt]?!1:(this[bt]=!0,super.emit(t,...e));default:return super.emit(t,...e)}}},Be=class extends _t{[at](){let t=!0;try{this[Ht](null,external_fs_.openSync(this[U],"r")),t=!1}finally{t&&this[H]()}}[zt](){let t=!0;try{if(!this[j]){this[j]=!0;do{let e=this[vi](),i=e.length===0?0:external_fs_.readSync(this[m],e,0,e.length,null);if(!this[ki](i,e))break}while(!0);this[j]=!1}t=!1}finally{t&&this[H]()}}[H](){if(this[ht]&&typeof this[m]=="number"){let t=this[m];this[m]=void 0,external_fs_.closeSync(t),this.emit("close")}}},et=class extends external_events_{readable=!1;writable=!0;[bt]=!1;[gt]=!1;[te]=!1;[Y]=[];[ke]=!1;[U];[ie];[ht];[m];[Me];[tt];[Ni]=!1;[ot];constructor(t,e){e=e||{},super(e),this[U]=t,this[m]=typeof e.fd=="number"?e.fd:void 0,this[ie]=e.mode===void 0?438:e.mode,this[ot]=typeof e.start=="number"?e.start:void 0,this[ht]=typeof e.autoClose=="boolean"?e.autoClose:!0;let i=this[ot]!==void 0?"r+":"w";this[Me]=e.flags===void 0,this[tt]=e.flags===void 0?i:e.flags,this[m]===void 0&&this[at]()}emit(t,...e){if(t==="error"){if(this[bt])return!1;this[bt]=!0}return super.emit(t,...e)}get fd(){return this[m]}get path(){return this[U]}[Ut](t){this[H](),this[gt]=!0,this.emit("error",t)}[at](){external_fs_.open(this[U],this[tt],this[ie],(t,e)=>this[Ht](t,e))}[Ht](t,e){this[Me]&&this[tt]==="r+"&&t&&t.code==="ENOENT"?(this[tt]="w",this[at]()):t?this[Ut](t):(this[m]=e,this.emit("open",e),this[gt]||this[Ai]())}end(t,e){return t&&this.write(t,e),this[te]=!0,!this[gt]&&!this[Y].length&&typeof this[m]=="number"&&this[Pt](null,0),this}write(t,e){return typeof t=="string"&&(t=Buffer.from(t,e)),this[te]?(this.emit("error",new Error("write() after end()")),!1):this[m]===void 0||this[gt]||this[Y].length?(this[Y].push(t),this[ke]=!0,!1):(this[gt]=!0,this[ve](t),!0)}[ve](t){external_fs_.write(this[m],t,0,t.length,this[ot],(e,i)=>this[Pt](e,i))}[Pt](t,e){t?this[Ut](t):(this[ot]!==void 0&&typeof e=="number"&&(this[ot]+=e),this[Y].length?this[Ai]():(this[gt]=!1,this[te]&&!this[Ni]?(this[Ni]=!0,this[H](),this.emit("finish")):this[ke]&&(this[ke]=!1,this.emit("drain"))))}[Ai](){if(this[Y].length===0)this[te]&&this[Pt](null,0);else if(this[Y].length===1)this[ve](this[Y].pop());else{let t=this[Y];this[Y]=[],Jr(this[m],t,this[ot],(e,i)=>this[Pt](e,i))}}[H](){if(this[ht]&&typeof this[m]=="number"){let t=this[m];this[m]=void 0,external_fs_.close(t,e=>e?this.emit("error",e):this.emit("close"))}}},Wt=class extends et{[at](){let t;if(this[Me]&&this[tt]==="r+")try{t=external_fs_.openSync(this[U],this[tt],this[ie])}catch(e){if(e?.code==="ENOENT")return this[tt]="w",this[at]();throw e}else t=external_fs_.openSync(this[U],this[tt],this[ie]);this[Ht](null,t)}[H](){if(this[ht]&&typeof this[m]=="number"){let t=this[m];this[m]=void 0,external_fs_.closeSync(t),this.emit("close")}}[ve](t){let e=!0;try{this[Pt](null,external_fs_.writeSync(this[m],t,0,t.length,this[ot])),e=!1}finally{if(e)try{this[H]()}catch{}}}};var jr=new Map([["C","cwd"],["f","file"],["z","gzip"],["P","preservePaths"],["U","unlink"],["strip-components","strip"],["stripComponents","strip"],["keep-newer","newer"],["keepNewer","newer"],["keep-newer-files","newer"],["keepNewerFiles","newer"],["k","keep"],["keep-existing","keep"],["keepExisting","keep"],["m","noMtime"],["no-mtime","noMtime"],["p","preserveOwner"],["L","follow"],["h","follow"],["onentry","onReadEntry"]]),Fs=s=>!!s.sync&&!!s.file,ks=s=>!s.sync&&!!s.file,vs=s=>!!s.sync&&!s.file,Ms=s=>!s.sync&&!s.file;var Bs=s=>!!s.file;var tn=s=>{let t=jr.get(s);return t||s},se=(s={})=>{if(!s)return{};let t={};for(let[e,i]of Object.entries(s)){let r=tn(e);t[r]=i}return t.chmod===void 0&&t.noChmod===!1&&(t.chmod=!0),delete t.noChmod,t};var K=(s,t,e,i,r)=>Object.assign((n=[],o,h)=>{Array.isArray(n)&&(o=n,n={}),typeof o=="function"&&(h=o,o=void 0),o=o?Array.from(o):[];let a=se(n);if(r?.(a,o),Fs(a)){if(typeof h=="function")throw new TypeError("callback not supported for sync tar functions");return s(a,o)}else if(ks(a)){let l=t(a,o);return h?l.then(()=>h(),h):l}else if(vs(a)){if(typeof h=="function")throw new TypeError("callback not supported for sync tar functions");return e(a,o)}else if(Ms(a)){if(typeof h=="function")throw new TypeError("callback only supported with file option");return i(a,o)}throw new Error("impossible options??")},{syncFile:s,asyncFile:t,syncNoFile:e,asyncNoFile:i,validate:r});var sn=external_zlib_namespaceObject.constants||{ZLIB_VERNUM:4736},M=Object.freeze(Object.assign(Object.create(null),{Z_NO_FLUSH:0,Z_PARTIAL_FLUSH:1,Z_SYNC_FLUSH:2,Z_FULL_FLUSH:3,Z_FINISH:4,Z_BLOCK:5,Z_OK:0,Z_STREAM_END:1,Z_NEED_DICT:2,Z_ERRNO:-1,Z_STREAM_ERROR:-2,Z_DATA_ERROR:-3,Z_MEM_ERROR:-4,Z_BUF_ERROR:-5,Z_VERSION_ERROR:-6,Z_NO_COMPRESSION:0,Z_BEST_SPEED:1,Z_BEST_COMPRESSION:9,Z_DEFAULT_COMPRESSION:-1,Z_FILTERED:1,Z_HUFFMAN_ONLY:2,Z_RLE:3,Z_FIXED:4,Z_DEFAULT_STRATEGY:0,DEFLATE:1,INFLATE:2,GZIP:3,GUNZIP:4,DEFLATERAW:5,INFLATERAW:6,UNZIP:7,BROTLI_DECODE:8,BROTLI_ENCODE:9,Z_MIN_WINDOWBITS:8,Z_MAX_WINDOWBITS:15,Z_DEFAULT_WINDOWBITS:15,Z_MIN_CHUNK:64,Z_MAX_CHUNK:1/0,Z_DEFAULT_CHUNK:16384,Z_MIN_MEMLEVEL:1,Z_MAX_MEMLEVEL:9,Z_DEFAULT_MEMLEVEL:8,Z_MIN_LEVEL:-1,Z_MAX_LEVEL:9,Z_DEFAULT_LEVEL:-1,BROTLI_OPERATION_PROCESS:0,BROTLI_OPERATION_FLUSH:1,BROTLI_OPERATION_FINISH:2,BROTLI_OPERATION_EMIT_METADATA:3,BROTLI_MODE_GENERIC:0,BROTLI_MODE_TEXT:1,BROTLI_MODE_FONT:2,BROTLI_DEFAULT_MODE:0,BROTLI_MIN_QUALITY:0,BROTLI_MAX_QUALITY:11,BROTLI_DEFAULT_QUALITY:11,BROTLI_MIN_WINDOW_BITS:10,BROTLI_MAX_WINDOW_BITS:24,BROTLI_LARGE_MAX_WINDOW_BITS:30,BROTLI_DEFAULT_WINDOW:22,BROTLI_MIN_INPUT_BLOCK_BITS:16,BROTLI_MAX_INPUT_BLOCK_BITS:24,BROTLI_PARAM_MODE:0,BROTLI_PARAM_QUALITY:1,BROTLI_PARAM_LGWIN:2,BROTLI_PARAM_LGBLOCK:3,BROTLI_PARAM_DISABLE_LITERAL_CONTEXT_MODELING:4,BROTLI_PARAM_SIZE_HINT:5,BROTLI_PARAM_LARGE_WINDOW:6,BROTLI_PARAM_NPOSTFIX:7,BROTLI_PARAM_NDIRECT:8,BROTLI_DECODER_RESULT_ERROR:0,BROTLI_DECODER_RESULT_SUCCESS:1,BROTLI_DECODER_RESULT_NEEDS_MORE_INPUT:2,BROTLI_DECODER_RESULT_NEEDS_MORE_OUTPUT:3,BROTLI_DECODER_PARAM_DISABLE_RING_BUFFER_REALLOCATION:0,BROTLI_DECODER_PARAM_LARGE_WINDOW:1,BROTLI_DECODER_NO_ERROR:0,BROTLI_DECODER_SUCCESS:1,BROTLI_DECODER_NEEDS_MORE_INPUT:2,BROTLI_DECODER_NEEDS_MORE_OUTPUT:3,BROTLI_DECODER_ERROR_FORMAT_EXUBERANT_NIBBLE:-1,BROTLI_DECODER_ERROR_FORMAT_RESERVED:-2,BROTLI_DECODER_ERROR_FORMAT_EXUBERANT_META_NIBBLE:-3,BROTLI_DECODER_ERROR_FORMAT_SIMPLE_HUFFMAN_ALPHABET:-4,BROTLI_DECODER_ERROR_FORMAT_SIMPLE_HUFFMAN_SAME:-5,BROTLI_DECODER_ERROR_FORMAT_CL_SPACE:-6,BROTLI_DECODER_ERROR_FORMAT_HUFFMAN_SPACE:-7,BROTLI_DECODER_ERROR_FORMAT_CONTEXT_MAP_REPEAT:-8,BROTLI_DECODER_ERROR_FORMAT_BLOCK_LENGTH_1:-9,BROTLI_DECODER_ERROR_FORMAT_BLOCK_LENGTH_2:-10,BROTLI_DECODER_ERROR_FORMAT_TRANSFORM:-11,BROTLI_DECODER_ERROR_FORMAT_DICTIONARY:-12,BROTLI_DECODER_ERROR_FORMAT_WINDOW_BITS:-13,BROTLI_DECODER_ERROR_FORMAT_PADDING_1:-14,BROTLI_DECODER_ERROR_FORMAT_PADDING_2:-15,BROTLI_DECODER_ERROR_FORMAT_DISTANCE:-16,BROTLI_DECODER_ERROR_DICTIONARY_NOT_SET:-19,BROTLI_DECODER_ERROR_INVALID_ARGUMENTS:-20,BROTLI_DECODER_ERROR_ALLOC_CONTEXT_MODES:-21,BROTLI_DECODER_ERROR_ALLOC_TREE_GROUPS:-22,BROTLI_DECODER_ERROR_ALLOC_CONTEXT_MAP:-25,BROTLI_DECODER_ERROR_ALLOC_RING_BUFFER_1:-26,BROTLI_DECODER_ERROR_ALLOC_RING_BUFFER_2:-27,BROTLI_DECODER_ERROR_ALLOC_BLOCK_TYPE_TREES:-30,BROTLI_DECODER_ERROR_UNREACHABLE:-31},sn));var rn=external_buffer_.Buffer.concat,zs=Object.getOwnPropertyDescriptor(external_buffer_.Buffer,"concat"),nn=s=>s,Bi=zs?.writable===!0||zs?.set!==void 0?s=>{external_buffer_.Buffer.concat=s?nn:rn}:s=>{},Tt=Symbol("_superWrite"),Gt=class extends Error{code;errno;constructor(t,e){super("zlib: "+t.message,{cause:t}),this.code=t.code,this.errno=t.errno,this.code||(this.code="ZLIB_ERROR"),this.message="zlib: "+t.message,Error.captureStackTrace(this,e??this.constructor)}get name(){return"ZlibError"}},Pi=Symbol("flushFlag"),re=class extends A{#t=!1;#i=!1;#s;#n;#r;#e;#o;get sawError(){return this.#t}get handle(){return this.#e}get flushFlag(){return this.#s}constructor(t,e){if(!t||typeof t!="object")throw new TypeError("invalid options for ZlibBase constructor");if(super(t),this.#s=t.flush??0,this.#n=t.finishFlush??0,this.#r=t.fullFlushFlag??0,typeof external_zlib_namespaceObject_0[e]!="function")throw new TypeError("Compression method not supported: "+e);try{this.#e=new external_zlib_namespaceObject_0[e](t)}catch(i){throw new Gt(i,this.constructor)}this.#o=i=>{this.#t||(this.#t=!0,this.close(),this.emit("error",i))},this.#e?.on("error",i=>this.#o(new Gt(i))),this.once("end",()=>this.close)}close(){this.#e&&(this.#e.close(),this.#e=void 0,this.emit("close"))}reset(){if(!this.#t)return external_assert_(this.#e,"zlib binding closed"),this.#e.reset?.()}flush(t){this.ended||(typeof t!="number"&&(t=this.#r),this.write(Object.assign(external_buffer_.Buffer.alloc(0),{[Pi]:t})))}end(t,e,i){return typeof t=="function"&&(i=t,e=void 0,t=void 0),typeof e=="function"&&(i=e,e=void 0),t&&(e?this.write(t,e):this.write(t)),this.flush(this.#n),this.#i=!0,super.end(i)}get ended(){return this.#i}[Tt](t){return super.write(t)}write(t,e,i){if(typeof e=="function"&&(i=e,e="utf8"),typeof t=="string"&&(t=external_buffer_.Buffer.from(t,e)),this.#t)return;external_assert_(this.#e,"zlib binding closed");let r=this.#e._handle,n=r.close;r.close=()=>{};let o=this.#e.close;this.#e.close=()=>{},Bi(!0);let h;try{let l=typeof t[Pi]=="number"?t[Pi]:this.#s;h=this.#e._processChunk(t,l),Bi(!1)}catch(l){Bi(!1),this.#o(new Gt(l,this.write))}finally{this.#e&&(this.#e._handle=r,r.close=n,this.#e.close=o,this.#e.removeAllListeners("error"))}this.#e&&this.#e.on("error",l=>this.#o(new Gt(l,this.write)));let a;if(h)if(Array.isArray(h)&&h.length>0){let l=h[0];a=this[Tt](external_buffer_.Buffer.from(l));for(let c=1;c<h.length;c++)a=this[Tt](h[c])}else a=this[Tt](external_buffer_.Buffer.from(h));return i&&i(),a}},Pe=class extends re{#t;#i;constructor(t,e){t=t||{},t.flush=t.flush||M.Z_NO_FLUSH,t.finishFlush=t.finishFlush||M.Z_FINISH,t.fullFlushFlag=M.Z_FULL_FLUSH,super(t,e),this.#t=t.level,this.#i=t.strategy}params(t,e){if(!this.sawError){if(!this.handle)throw new Error("cannot switch params when binding is closed");if(!this.handle.params)throw new Error("not supported in this implementation");if(this.#t!==t||this.#i!==e){this.flush(M.Z_SYNC_FLUSH),external_assert_(this.handle,"zlib binding closed");let i=this.handle.flush;this.handle.flush=(r,n)=>{typeof r=="function"&&(n=r,r=this.flushFlag),this.flush(r),n?.()};try{this.handle.params(t,e)}finally{this.handle.flush=i}this.handle&&(this.#t=t,this.#i=e)}}}};var ze=class extends Pe{#t;constructor(t){super(t,"Gzip"),this.#t=t&&!!t.portable}[Tt](t){return this.#t?(this.#t=!1,t[9]=255,super[Tt](t)):super[Tt](t)}};var Ue=class extends Pe{constructor(t){super(t,"Unzip")}},He=class extends re{constructor(t,e){t=t||{},t.flush=t.flush||M.BROTLI_OPERATION_PROCESS,t.finishFlush=t.finishFlush||M.BROTLI_OPERATION_FINISH,t.fullFlushFlag=M.BROTLI_OPERATION_FLUSH,super(t,e)}},We=class extends He{constructor(t){super(t,"BrotliCompress")}},Ge=class extends He{constructor(t){super(t,"BrotliDecompress")}},Ze=class extends re{constructor(t,e){t=t||{},t.flush=t.flush||M.ZSTD_e_continue,t.finishFlush=t.finishFlush||M.ZSTD_e_end,t.fullFlushFlag=M.ZSTD_e_flush,super(t,e)}},Ye=class extends Ze{constructor(t){super(t,"ZstdCompress")}},Ke=class extends Ze{constructor(t){super(t,"ZstdDecompress")}};var Us=(s,t)=>{if(Number.isSafeInteger(s))s<0?an(s,t):hn(s,t);else throw Error("cannot encode number outside of javascript safe integer range");return t},hn=(s,t)=>{t[0]=128;for(var e=t.length;e>1;e--)t[e-1]=s&255,s=Math.floor(s/256)},an=(s,t)=>{t[0]=255;var e=!1;s=s*-1;for(var i=t.length;i>1;i--){var r=s&255;s=Math.floor(s/256),e?t[i-1]=Ws(r):r===0?t[i-1]=0:(e=!0,t[i-1]=Gs(r))}},Hs=s=>{let t=s[0],e=t===128?cn(s.subarray(1,s.length)):t===255?ln(s):null;if(e===null)throw Error("invalid base256 encoding");if(!Number.isSafeInteger(e))throw Error("parsed number outside of javascript safe integer range");return e},ln=s=>{for(var t=s.length,e=0,i=!1,r=t-1;r>-1;r--){var n=Number(s[r]),o;i?o=Ws(n):n===0?o=n:(i=!0,o=Gs(n)),o!==0&&(e-=o*Math.pow(256,t-r-1))}return e},cn=s=>{for(var t=s.length,e=0,i=t-1;i>-1;i--){var r=Number(s[i]);r!==0&&(e+=r*Math.pow(256,t-i-1))}return e},Ws=s=>(255^s)&255,Gs=s=>(255^s)+1&255;var Hi={};Ur(Hi,{code:()=>Ve,isCode:()=>ne,isName:()=>dn,name:()=>oe,normalFsTypes:()=>Ui});var ne=s=>oe.has(s),dn=s=>Ve.has(s),Ui=new Set(["0","","1","2","3","4","5","6","7","D"]),oe=new Map([["0","File"],["","OldFile"],["1","Link"],["2","SymbolicLink"],["3","CharacterDevice"],["4","BlockDevice"],["5","Directory"],["6","FIFO"],["7","ContiguousFile"],["g","GlobalExtendedHeader"],["x","ExtendedHeader"],["A","SolarisACL"],["D","GNUDumpDir"],["I","Inode"],["K","NextFileHasLongLinkpath"],["L","NextFileHasLongPath"],["M","ContinuationFile"],["N","OldGnuLongPath"],["S","SparseFile"],["V","TapeVolumeHeader"],["X","OldExtendedHeader"]]),Ve=new Map(Array.from(oe).map(s=>[s[1],s[0]]));var un=s=>s===void 0||s<0?void 0:s,F=class{cksumValid=!1;needPax=!1;nullBlock=!1;block;path;mode;uid;gid;size;cksum;#t="Unsupported";linkpath;uname;gname;devmaj=0;devmin=0;atime;ctime;mtime;charset;comment;constructor(t,e=0,i,r){Buffer.isBuffer(t)?this.decode(t,e||0,i,r):t&&this.#i(t)}decode(t,e,i,r){if(e||(e=0),!t||!(t.length>=e+512))throw new Error("need 512 bytes for header");let n=xt(t,e+156,1),o=Ui.has(n),h=o?i:void 0,a=o?r:void 0;if(this.path=h?.path??xt(t,e,100),this.mode=h?.mode??a?.mode??lt(t,e+100,8),this.uid=h?.uid??a?.uid??lt(t,e+108,8),this.gid=h?.gid??a?.gid??lt(t,e+116,8),this.size=un(h?.size??a?.size??lt(t,e+124,12)),this.mtime=h?.mtime??a?.mtime??Wi(t,e+136,12),this.cksum=lt(t,e+148,12),a&&this.#i(a,!0),h&&this.#i(h),ne(n)&&(this.#t=n||"0"),this.#t==="0"&&this.path.slice(-1)==="/"&&(this.#t="5"),this.#t==="5"&&(this.size=0),this.linkpath=xt(t,e+157,100),t.subarray(e+257,e+265).toString()==="ustar\x0000")if(this.uname=h?.uname??a?.uname??xt(t,e+265,32),this.gname=h?.gname??a?.gname??xt(t,e+297,32),this.devmaj=h?.devmaj??a?.devmaj??lt(t,e+329,8)??0,this.devmin=h?.devmin??a?.devmin??lt(t,e+337,8)??0,t[e+475]!==0){let c=xt(t,e+345,155);this.path=c+"/"+this.path}else{let c=xt(t,e+345,130);c&&(this.path=c+"/"+this.path),this.atime=i?.atime??r?.atime??Wi(t,e+476,12),this.ctime=i?.ctime??r?.ctime??Wi(t,e+488,12)}let l=256;for(let c=e;c<e+148;c++)l+=t[c];for(let c=e+156;c<e+512;c++)l+=t[c];this.cksumValid=l===this.cksum,this.cksum===void 0&&l===256&&(this.nullBlock=!0)}#i(t,e=!1){Object.assign(this,Object.fromEntries(Object.entries(t).filter(([i,r])=>!(r==null||i==="size"&&Number(r)<0||i==="path"&&e||i==="linkpath"&&e||i==="global"))))}encode(t,e=0){if(t||(t=this.block=Buffer.alloc(512)),this.#t==="Unsupported"&&(this.#t="0"),!(t.length>=e+512))throw new Error("need 512 bytes for header");let i=this.ctime||this.atime?130:155,r=mn(this.path||"",i),n=r[0],o=r[1];this.needPax=!!r[2],this.needPax=Lt(t,e,100,n)||this.needPax,this.needPax=ct(t,e+100,8,this.mode)||this.needPax,this.needPax=ct(t,e+108,8,this.uid)||this.needPax,this.needPax=ct(t,e+116,8,this.gid)||this.needPax,this.needPax=ct(t,e+124,12,this.size)||this.needPax,this.needPax=Gi(t,e+136,12,this.mtime)||this.needPax,t[e+156]=Number(this.#t.codePointAt(0)),this.needPax=Lt(t,e+157,100,this.linkpath)||this.needPax,t.write("ustar\x0000",e+257,8),this.needPax=Lt(t,e+265,32,this.uname)||this.needPax,this.needPax=Lt(t,e+297,32,this.gname)||this.needPax,this.needPax=ct(t,e+329,8,this.devmaj)||this.needPax,this.needPax=ct(t,e+337,8,this.devmin)||this.needPax,this.needPax=Lt(t,e+345,i,o)||this.needPax,t[e+475]!==0?this.needPax=Lt(t,e+345,155,o)||this.needPax:(this.needPax=Lt(t,e+345,130,o)||this.needPax,this.needPax=Gi(t,e+476,12,this.atime)||this.needPax,this.needPax=Gi(t,e+488,12,this.ctime)||this.needPax);let h=256;for(let a=e;a<e+148;a++)h+=t[a];for(let a=e+156;a<e+512;a++)h+=t[a];return this.cksum=h,ct(t,e+148,8,this.cksum),this.cksumValid=!0,this.needPax}get type(){return this.#t==="Unsupported"?this.#t:oe.get(this.#t)}get typeKey(){return this.#t}set type(t){let e=String(Ve.get(t));if(ne(e)||e==="Unsupported")this.#t=e;else if(ne(t))this.#t=t;else throw new TypeError("invalid entry type: "+t)}},mn=(s,t)=>{let i=s,r="",n,o=external_node_path_.posix.parse(s).root||".";if(Buffer.byteLength(i)<100)n=[i,r,!1];else{r=external_node_path_.posix.dirname(i),i=external_node_path_.posix.basename(i);do Buffer.byteLength(i)<=100&&Buffer.byteLength(r)<=t?n=[i,r,!1]:Buffer.byteLength(i)>100&&Buffer.byteLength(r)<=t?n=[i.slice(0,99),r,!0]:(i=external_node_path_.posix.join(external_node_path_.posix.basename(r),i),r=external_node_path_.posix.dirname(r));while(r!==o&&n===void 0);n||(n=[s.slice(0,99),"",!0])}return n},xt=(s,t,e)=>s.subarray(t,t+e).toString("utf8").replace(/\0.*/,""),Wi=(s,t,e)=>pn(lt(s,t,e)),pn=s=>s===void 0?void 0:new Date(s*1e3),lt=(s,t,e)=>Number(s[t])&128?Hs(s.subarray(t,t+e)):wn(s,t,e),En=s=>isNaN(s)?void 0:s,wn=(s,t,e)=>En(parseInt(s.subarray(t,t+e).toString("utf8").replace(/\0.*$/,"").trim(),8)),Sn={12:8589934591,8:2097151},ct=(s,t,e,i)=>i===void 0?!1:i>Sn[e]||i<0?(Us(i,s.subarray(t,t+e)),!0):(yn(s,t,e,i),!1),yn=(s,t,e,i)=>s.write(Rn(i,e),t,e,"ascii"),Rn=(s,t)=>gn(Math.floor(s).toString(8),t),gn=(s,t)=>(s.length===t-1?s:new Array(t-s.length-1).join("0")+s+" ")+"\0",Gi=(s,t,e,i)=>i===void 0?!1:ct(s,t,e,i.getTime()/1e3),bn=new Array(156).join("\0"),Lt=(s,t,e,i)=>i===void 0?!1:(s.write(i+bn,t,e,"utf8"),i.length!==Buffer.byteLength(i)||i.length>e);var ft=class s{atime;mtime;ctime;charset;comment;gid;uid;gname;uname;linkpath;dev;ino;nlink;path;size;mode;global;constructor(t,e=!1){this.atime=t.atime,this.charset=t.charset,this.comment=t.comment,this.ctime=t.ctime,this.dev=t.dev,this.gid=t.gid,this.global=e,this.gname=t.gname,this.ino=t.ino,this.linkpath=t.linkpath,this.mtime=t.mtime,this.nlink=t.nlink,this.path=t.path,this.size=t.size,this.uid=t.uid,this.uname=t.uname}encode(){let t=this.encodeBody();if(t==="")return Buffer.allocUnsafe(0);let e=Buffer.byteLength(t),i=512*Math.ceil(1+e/512),r=Buffer.allocUnsafe(i);for(let n=0;n<512;n++)r[n]=0;new F({path:("PaxHeader/"+(0,external_node_path_.basename)(this.path??"")).slice(0,99),mode:this.mode||420,uid:this.uid,gid:this.gid,size:e,mtime:this.mtime,type:this.global?"GlobalExtendedHeader":"ExtendedHeader",linkpath:"",uname:this.uname||"",gname:this.gname||"",devmaj:0,devmin:0,atime:this.atime,ctime:this.ctime}).encode(r),r.write(t,512,e,"utf8");for(let n=e+512;n<r.length;n++)r[n]=0;return r}encodeBody(){return this.encodeField("path")+this.encodeField("ctime")+this.encodeField("atime")+this.encodeField("dev")+this.encodeField("ino")+this.encodeField("nlink")+this.encodeField("charset")+this.encodeField("comment")+this.encodeField("gid")+this.encodeField("gname")+this.encodeField("linkpath")+this.encodeField("mtime")+this.encodeField("size")+this.encodeField("uid")+this.encodeField("uname")}encodeField(t){if(this[t]===void 0)return"";let e=this[t],i=e instanceof Date?e.getTime()/1e3:e,r=" "+(t==="dev"||t==="ino"||t==="nlink"?"SCHILY.":"")+t+"="+i+`
+`,n=Buffer.byteLength(r),o=Math.floor(Math.log(n)/Math.log(10))+1;return n+o>=Math.pow(10,o)&&(o+=1),o+n+r}static parse(t,e,i=!1){return new s(On(Tn(t),e),i)}},On=(s,t)=>t?Object.assign({},t,s):s,Tn=s=>s.replace(/\n$/,"").split(`
+`).reduce(xn,Object.create(null)),xn=(s,t)=>{let e=parseInt(t,10);if(e!==Buffer.byteLength(t)+1)return s;t=t.slice((e+" ").length);let i=t.split("="),r=i.shift();if(!r)return s;let n=r.replace(/^SCHILY\.(dev|ino|nlink)/,"$1"),o=i.join("=").replace(/\0.*/,"");switch(n){case"path":case"linkpath":case"type":case"charset":case"comment":case"gname":case"uname":s[n]=o;break;case"ctime":case"atime":case"mtime":s[n]=new Date(Number(o)*1e3);break;case"size":let h=+o;h>=0&&(s[n]=h);break;case"gid":case"uid":case"dev":case"ino":case"nlink":case"mode":s[n]=+o;break}return s};var Ln=process.env.TESTING_TAR_FAKE_PLATFORM||process.platform,f=Ln!=="win32"?s=>String(s):s=>String(s).replaceAll(/\\/g,"/");var $e=class extends A{extended;globalExtended;header;startBlockSize;blockRemain;remain;type;meta=!1;ignore=!1;path;mode;uid;gid;uname;gname;size=0;mtime;atime;ctime;linkpath;dev;ino;nlink;invalid=!1;absolute;unsupported=!1;constructor(t,e,i){switch(super({}),this.pause(),this.extended=e,this.globalExtended=i,this.header=t,this.remain=t.size??0,this.startBlockSize=512*Math.ceil(this.remain/512),this.blockRemain=this.startBlockSize,this.type=t.type,this.type){case"File":case"OldFile":case"Link":case"SymbolicLink":case"CharacterDevice":case"BlockDevice":case"Directory":case"FIFO":case"ContiguousFile":case"GNUDumpDir":break;case"NextFileHasLongLinkpath":case"NextFileHasLongPath":case"OldGnuLongPath":case"GlobalExtendedHeader":case"ExtendedHeader":case"OldExtendedHeader":this.meta=!0;break;default:this.ignore=!0}if(!t.path)throw new Error("no path provided for tar.ReadEntry");this.path=f(t.path),this.mode=t.mode,this.mode&&(this.mode=this.mode&4095),this.uid=t.uid,this.gid=t.gid,this.uname=t.uname,this.gname=t.gname,this.size=this.remain,this.mtime=t.mtime,this.atime=t.atime,this.ctime=t.ctime,this.linkpath=t.linkpath?f(t.linkpath):void 0,this.uname=t.uname,this.gname=t.gname,e&&this.#t(e),i&&this.#t(i,!0)}write(t){let e=t.length;if(e>this.blockRemain)throw new Error("writing more to entry than is appropriate");let i=this.remain,r=this.blockRemain;return this.remain=Math.max(0,i-e),this.blockRemain=Math.max(0,r-e),this.ignore?!0:i>=e?super.write(t):super.write(t.subarray(0,i))}#t(t,e=!1){t.path&&(t.path=f(t.path)),t.linkpath&&(t.linkpath=f(t.linkpath)),Object.assign(this,Object.fromEntries(Object.entries(t).filter(([i,r])=>!(r==null||i==="path"&&e))))}};var Dt=(s,t,e,i={})=>{s.file&&(i.file=s.file),s.cwd&&(i.cwd=s.cwd),i.code=e instanceof Error&&e.code||t,i.tarCode=t,!s.strict&&i.recoverable!==!1?(e instanceof Error&&(i=Object.assign(e,i),e=e.message),s.emit("warn",t,e,i)):e instanceof Error?s.emit("error",Object.assign(e,i)):s.emit("error",Object.assign(new Error(`${t}: ${e}`),i))};var Nn=1024*1024,Xi=Buffer.from([31,139]),qi=Buffer.from([40,181,47,253]),An=Math.max(Xi.length,qi.length),B=Symbol("state"),Nt=Symbol("writeEntry"),it=Symbol("readEntry"),Zi=Symbol("nextEntry"),Zs=Symbol("processEntry"),V=Symbol("extendedHeader"),he=Symbol("globalExtendedHeader"),dt=Symbol("meta"),Ys=Symbol("emitMeta"),p=Symbol("buffer"),st=Symbol("queue"),ut=Symbol("ended"),Yi=Symbol("emittedEnd"),At=Symbol("emit"),w=Symbol("unzip"),Xe=Symbol("consumeChunk"),qe=Symbol("consumeChunkSub"),Ki=Symbol("consumeBody"),Ks=Symbol("consumeMeta"),Vs=Symbol("consumeHeader"),ae=Symbol("consuming"),Vi=Symbol("bufferConcat"),Qe=Symbol("maybeEnd"),Yt=Symbol("writing"),$=Symbol("aborted"),Je=Symbol("onDone"),It=Symbol("sawValidEntry"),je=Symbol("sawNullBlock"),ti=Symbol("sawEOF"),$s=Symbol("closeStream"),In=1e3,le=Symbol("compressedBytesRead"),$i=Symbol("decompressedBytesRead"),Xs=Symbol("checkDecompressionRatio"),Cn=()=>!0,rt=class extends external_events_.EventEmitter{file;strict;maxMetaEntrySize;filter;brotli;zstd;maxDecompressionRatio;writable=!0;readable=!1;[st]=[];[p];[it];[Nt];[B]="begin";[dt]="";[V];[he];[ut]=!1;[w];[$]=!1;[It];[je]=!1;[ti]=!1;[Yt]=!1;[ae]=!1;[Yi]=!1;[le]=0;[$i]=0;constructor(t={}){super(),this.file=t.file||"",this.on(Je,()=>{(this[B]==="begin"||this[It]===!1)&&this.warn("TAR_BAD_ARCHIVE","Unrecognized archive format")}),t.ondone?this.on(Je,t.ondone):this.on(Je,()=>{this.emit("prefinish"),this.emit("finish"),this.emit("end")}),this.strict=!!t.strict,this.maxDecompressionRatio=typeof t.maxDecompressionRatio=="number"?t.maxDecompressionRatio:In,this.maxMetaEntrySize=t.maxMetaEntrySize||Nn,this.filter=typeof t.filter=="function"?t.filter:Cn;let e=t.file&&(t.file.endsWith(".tar.br")||t.file.endsWith(".tbr"));this.brotli=!(t.gzip||t.zstd)&&t.brotli!==void 0?t.brotli:e?void 0:!1;let i=t.file&&(t.file.endsWith(".tar.zst")||t.file.endsWith(".tzst"));this.zstd=!(t.gzip||t.brotli)&&t.zstd!==void 0?t.zstd:i?!0:void 0,this.on("end",()=>this[$s]()),typeof t.onwarn=="function"&&this.on("warn",t.onwarn),typeof t.onReadEntry=="function"&&this.on("entry",t.onReadEntry)}warn(t,e,i={}){Dt(this,t,e,i)}[Vs](t,e){this[It]===void 0&&(this[It]=!1);let i;try{i=new F(t,e,this[V],this[he])}catch(r){return this.warn("TAR_ENTRY_INVALID",r)}if(i.nullBlock)this[je]?(this[ti]=!0,this[B]==="begin"&&(this[B]="header"),this[At]("eof")):(this[je]=!0,this[At]("nullBlock"));else if(this[je]=!1,!i.cksumValid)this.warn("TAR_ENTRY_INVALID","checksum failure",{header:i});else if(!i.path)this.warn("TAR_ENTRY_INVALID","path is required",{header:i});else{let r=i.type;if(/^(Symbolic)?Link$/.test(r)&&!i.linkpath)this.warn("TAR_ENTRY_INVALID","linkpath required",{header:i});else if(!/^(Symbolic)?Link$/.test(r)&&!/^(Global)?ExtendedHeader$/.test(r)&&i.linkpath)this.warn("TAR_ENTRY_INVALID","linkpath forbidden",{header:i});else{let n=this[Nt]=new $e(i,this[V],this[he]);if(!this[It])if(n.remain){let o=()=>{n.invalid||(this[It]=!0)};n.on("end",o)}else this[It]=!0;n.meta?n.size>this.maxMetaEntrySize?(n.ignore=!0,this[At]("ignoredEntry",n),this[B]="ignore",n.resume()):n.size>0&&(this[dt]="",n.on("data",o=>this[dt]+=o),this[B]="meta"):(this[V]=void 0,n.ignore=n.ignore||!this.filter(n.path,n),n.ignore?(this[At]("ignoredEntry",n),this[B]=n.remain?"ignore":"header",n.resume()):(n.remain?this[B]="body":(this[B]="header",n.end()),this[it]?this[st].push(n):(this[st].push(n),this[Zi]())))}}}[$s](){queueMicrotask(()=>this.emit("close"))}[Zs](t){let e=!0;if(!t)this[it]=void 0,e=!1;else if(Array.isArray(t)){let[i,...r]=t;this.emit(i,...r)}else this[it]=t,this.emit("entry",t),t.emittedEnd||(t.on("end",()=>this[Zi]()),e=!1);return e}[Zi](){do;while(this[Zs](this[st].shift()));if(this[st].length===0){let t=this[it];!t||t.flowing||t.size===t.remain?this[Yt]||this.emit("drain"):t.once("drain",()=>this.emit("drain"))}}[Ki](t,e){let i=this[Nt];if(!i)throw new Error("attempt to consume body without entry??");let r=i.blockRemain??0,n=r>=t.length&&e===0?t:t.subarray(e,e+r);return i.write(n),i.blockRemain||(this[B]="header",this[Nt]=void 0,i.end()),n.length}[Ks](t,e){let i=this[Nt],r=this[Ki](t,e);return!this[Nt]&&i&&this[Ys](i),r}[At](t,e,i){this[st].length===0&&!this[it]?this.emit(t,e,i):this[st].push([t,e,i])}[Ys](t){switch(this[At]("meta",this[dt]),t.type){case"ExtendedHeader":case"OldExtendedHeader":this[V]=ft.parse(this[dt],this[V],!1);break;case"GlobalExtendedHeader":this[he]=ft.parse(this[dt],this[he],!0);break;case"NextFileHasLongPath":case"OldGnuLongPath":{let e=this[V]??Object.create(null);this[V]=e,e.path=this[dt].replace(/\0.*/,"");break}case"NextFileHasLongLinkpath":{let e=this[V]||Object.create(null);this[V]=e,e.linkpath=this[dt].replace(/\0.*/,"");break}default:throw new Error("unknown meta: "+t.type)}}abort(t){if(!this[$]){if(this[w]){let e=this[w];e.write=()=>!0,e.end=()=>e,e.emit=()=>!1,e.destroy?.()}this[$]=!0,this.emit("abort",t),this.warn("TAR_ABORT",t,{recoverable:!1})}}[Xs](t){this[$i]+=t.length;let e=this[$i]/this[le];return e>this.maxDecompressionRatio?(this.abort(new Error(`max decompression ratio exceeded: ${e.toFixed(2)} > ${this.maxDecompressionRatio}`)),!1):!0}write(t,e,i){if(typeof e=="function"&&(i=e,e=void 0),typeof t=="string"&&(t=Buffer.from(t,typeof e=="string"?e:"utf8")),this[$])return i?.(),!1;if((this[w]===void 0||this.brotli===void 0&&this[w]===!1)&&t){if(this[p]&&(t=Buffer.concat([this[p],t]),this[p]=void 0),t.length<An)return this[p]=t,i?.(),!0;for(let a=0;this[w]===void 0&&a<Xi.length;a++)t[a]!==Xi[a]&&(this[w]=!1);let o=!1;if(this[w]===!1&&this.zstd!==!1){o=!0;for(let a=0;a<qi.length;a++)if(t[a]!==qi[a]){o=!1;break}}let h=this.brotli===void 0&&!o;if(this[w]===!1&&h)if(t.length<512)if(this[ut])this.brotli=!0;else return this[p]=t,i?.(),!0;else try{new F(t.subarray(0,512)),this.brotli=!1}catch{this.brotli=!0}if(this[w]===void 0||this[w]===!1&&(this.brotli||o)){let a=this[ut];this[ut]=!1,this[w]=this[w]===void 0?new Ue({}):o?new Ke({}):new Ge({}),this[w].on("data",c=>{this[Xs](c)&&this[Xe](c)}),this[w].on("error",c=>{this[$]||this.abort(c)}),this[w].on("end",()=>{this[ut]=!0,this[Xe]()}),this[Yt]=!0,this[le]+=t.length;let l=!!this[w][a?"end":"write"](t);return this[Yt]=!1,i?.(),l}}this[Yt]=!0,this[w]?(this[le]+=t.length,this[w].write(t)):this[Xe](t),this[Yt]=!1;let n=this[st].length>0?!1:this[it]?this[it].flowing:!0;return!n&&this[st].length===0&&this[it]?.once("drain",()=>this.emit("drain")),i?.(),n}[Vi](t){t&&!this[$]&&(this[p]=this[p]?Buffer.concat([this[p],t]):t)}[Qe](){if(this[ut]&&!this[Yi]&&!this[$]&&!this[ae]){this[Yi]=!0;let t=this[Nt];if(t?.blockRemain){let e=this[p]?this[p].length:0;this.warn("TAR_BAD_ARCHIVE",`Truncated input (needed ${t.blockRemain} more bytes, only ${e} available)`,{entry:t}),this[p]&&t.write(this[p]),t.end()}this[At](Je)}}[Xe](t){if(this[ae]&&t)this[Vi](t);else if(!t&&!this[p])this[Qe]();else if(t){if(this[ae]=!0,this[p]){this[Vi](t);let e=this[p];this[p]=void 0,this[qe](e)}else this[qe](t);for(;this[p]&&this[p]?.length>=512&&!this[$]&&!this[ti];){let e=this[p];this[p]=void 0,this[qe](e)}this[ae]=!1}(!this[p]||this[ut])&&this[Qe]()}[qe](t){let e=0,i=t.length;for(;e+512<=i&&!this[$]&&!this[ti];)switch(this[B]){case"begin":case"header":this[Vs](t,e),e+=512;break;case"ignore":case"body":e+=this[Ki](t,e);break;case"meta":e+=this[Ks](t,e);break;default:throw new Error("invalid state: "+this[B])}e<i&&(this[p]=this[p]?Buffer.concat([t.subarray(e),this[p]]):t.subarray(e))}end(t,e,i){return typeof t=="function"&&(i=t,e=void 0,t=void 0),typeof e=="function"&&(i=e,e=void 0),typeof t=="string"&&(t=Buffer.from(t,e)),i&&this.once("finish",i),this[$]||(this[w]?(t&&(this[le]+=t.length,this[w].write(t)),this[w].end()):(this[ut]=!0,(this.brotli===void 0||this.zstd===void 0)&&(t=t||Buffer.alloc(0)),t&&this.write(t),this[Qe]())),this}};var mt=s=>{let t=s.length-1,e=-1;for(;t>-1&&s.charAt(t)==="/";)e=t,t--;return e===-1?s:s.slice(0,e)};var vn=s=>{let t=s.onReadEntry;s.onReadEntry=t?e=>{t(e),e.resume()}:e=>e.resume()},Qi=(s,t)=>{let e=new Map(t.map(o=>[mt(o),!0])),i=s.filter,r=100,n=(o,h="",a=0)=>{if(a>=r)return e.set(o,!1),!1;let l=h||(0,external_path_.parse)(o).root||".",c;if(o===l)c=!1;else{let d=e.get(o);c=d!==void 0?d:n((0,external_path_.dirname)(o),l,a+1)}return e.set(o,c),c};s.filter=i?(o,h)=>i(o,h)&&n(mt(o)):o=>n(mt(o))},Mn=s=>{let t=new rt(s),e=s.file,i;try{i=external_node_fs_.openSync(e,"r");let r=external_node_fs_.fstatSync(i),n=s.maxReadSize||16*1024*1024;if(r.size<n){let o=Buffer.allocUnsafe(r.size),h=external_node_fs_.readSync(i,o,0,r.size,0);t.end(h===o.byteLength?o:o.subarray(0,h))}else{let o=0,h=Buffer.allocUnsafe(n);for(;o<r.size;){let a=external_node_fs_.readSync(i,h,0,n,o);if(a===0)break;o+=a,t.write(h.subarray(0,a))}t.end()}}finally{if(typeof i=="number")try{external_node_fs_.closeSync(i)}catch{}}},Bn=(s,t)=>{let e=new rt(s),i=s.maxReadSize||16*1024*1024,r=s.file;return new Promise((o,h)=>{e.on("error",h),e.on("end",o),external_node_fs_.stat(r,(a,l)=>{if(a)h(a);else{let c=new _t(r,{readSize:i,size:l.size});c.on("error",h),c.pipe(e)}})})},Ct=K(Mn,Bn,s=>new rt(s),s=>new rt(s),(s,t)=>{t?.length&&Qi(s,t),s.noResume||vn(s)});var Ji=(s,t,e)=>(s&=4095,e&&(s=(s|384)&-19),t&&(s&256&&(s|=64),s&32&&(s|=8),s&4&&(s|=1)),s);var{isAbsolute:zn,parse:qs}=external_node_path_.win32,ce=s=>{let t="",e=qs(s);for(;zn(s)||e.root;){let i=s.charAt(0)==="/"&&s.slice(0,4)!=="//?/"?"/":e.root;s=s.slice(i.length),t+=i,e=qs(s)}return[t,s]};var ei=["|","<",">","?",":"],ji=ei.map(s=>String.fromCodePoint(61440+Number(s.codePointAt(0)))),Un=new Map(ei.map((s,t)=>[s,ji[t]])),Hn=new Map(ji.map((s,t)=>[s,ei[t]])),ts=s=>ei.reduce((t,e)=>t.split(e).join(Un.get(e)),s),Qs=s=>ji.reduce((t,e)=>t.split(e).join(Hn.get(e)),s);var rr=(s,t)=>t?(s=f(s).replace(/^\.(\/|$)/,""),mt(t)+"/"+s):f(s),Wn=16*1024*1024,tr=Symbol("process"),er=Symbol("file"),ir=Symbol("directory"),is=Symbol("symlink"),sr=Symbol("hardlink"),fe=Symbol("header"),ii=Symbol("read"),ss=Symbol("lstat"),si=Symbol("onlstat"),rs=Symbol("onread"),ns=Symbol("onreadlink"),os=Symbol("openfile"),hs=Symbol("onopenfile"),pt=Symbol("close"),ri=Symbol("mode"),as=Symbol("awaitDrain"),es=Symbol("ondrain"),q=Symbol("prefix"),de=class extends A{path;portable;myuid=process.getuid&&process.getuid()||0;myuser=process.env.USER||"";maxReadSize;linkCache;statCache;preservePaths;cwd;strict;mtime;noPax;noMtime;prefix;fd;blockLen=0;blockRemain=0;buf;pos=0;remain=0;length=0;offset=0;win32;absolute;header;type;linkpath;stat;onWriteEntry;#t=!1;constructor(t,e={}){let i=se(e);super(),this.path=f(t),this.portable=!!i.portable,this.maxReadSize=i.maxReadSize||Wn,this.linkCache=i.linkCache||new Map,this.statCache=i.statCache||new Map,this.preservePaths=!!i.preservePaths,this.cwd=f(i.cwd||process.cwd()),this.strict=!!i.strict,this.noPax=!!i.noPax,this.noMtime=!!i.noMtime,this.mtime=i.mtime,this.prefix=i.prefix?f(i.prefix):void 0,this.onWriteEntry=i.onWriteEntry,typeof i.onwarn=="function"&&this.on("warn",i.onwarn);let r=!1;if(!this.preservePaths){let[o,h]=ce(this.path);o&&typeof h=="string"&&(this.path=h,r=o)}this.win32=!!i.win32||process.platform==="win32",this.win32&&(this.path=Qs(this.path.replaceAll(/\\/g,"/")),t=t.replaceAll(/\\/g,"/")),this.absolute=f(i.absolute||external_path_.resolve(this.cwd,t)),this.path===""&&(this.path="./"),r&&this.warn("TAR_ENTRY_INFO",`stripping ${r} from absolute path`,{entry:this,path:r+this.path});let n=this.statCache.get(this.absolute);n?this[si](n):this[ss]()}warn(t,e,i={}){return Dt(this,t,e,i)}emit(t,...e){return t==="error"&&(this.#t=!0),super.emit(t,...e)}[ss](){external_fs_.lstat(this.absolute,(t,e)=>{if(t)return this.emit("error",t);this[si](e)})}[si](t){this.statCache.set(this.absolute,t),this.stat=t,t.isFile()||(t.size=0),this.type=Gn(t),this.emit("stat",t),this[tr]()}[tr](){switch(this.type){case"File":return this[er]();case"Directory":return this[ir]();case"SymbolicLink":return this[is]();default:return this.end()}}[ri](t){return Ji(t,this.type==="Directory",this.portable)}[q](t){return rr(t,this.prefix)}[fe](){if(!this.stat)throw new Error("cannot write header before stat");this.type==="Directory"&&this.portable&&(this.noMtime=!0),this.onWriteEntry?.(this),this.header=new F({path:this[q](this.path),linkpath:this.type==="Link"&&this.linkpath!==void 0?this[q](this.linkpath):this.linkpath,mode:this[ri](this.stat.mode),uid:this.portable?void 0:this.stat.uid,gid:this.portable?void 0:this.stat.gid,size:this.stat.size,mtime:this.noMtime?void 0:this.mtime||this.stat.mtime,type:this.type==="Unsupported"?void 0:this.type,uname:this.portable?void 0:this.stat.uid===this.myuid?this.myuser:"",atime:this.portable?void 0:this.stat.atime,ctime:this.portable?void 0:this.stat.ctime}),this.header.encode()&&!this.noPax&&super.write(new ft({atime:this.portable?void 0:this.header.atime,ctime:this.portable?void 0:this.header.ctime,gid:this.portable?void 0:this.header.gid,mtime:this.noMtime?void 0:this.mtime||this.header.mtime,path:this[q](this.path),linkpath:this.type==="Link"&&this.linkpath!==void 0?this[q](this.linkpath):this.linkpath,size:this.header.size,uid:this.portable?void 0:this.header.uid,uname:this.portable?void 0:this.header.uname,dev:this.portable?void 0:this.stat.dev,ino:this.portable?void 0:this.stat.ino,nlink:this.portable?void 0:this.stat.nlink}).encode());let t=this.header?.block;if(!t)throw new Error("failed to encode header");super.write(t)}[ir](){if(!this.stat)throw new Error("cannot create directory entry without stat");this.path.slice(-1)!=="/"&&(this.path+="/"),this.stat.size=0,this[fe](),this.end()}[is](){external_fs_.readlink(this.absolute,(t,e)=>{if(t)return this.emit("error",t);this[ns](e)})}[ns](t){this.linkpath=f(t),this[fe](),this.end()}[sr](t){if(!this.stat)throw new Error("cannot create link entry without stat");this.type="Link",this.linkpath=f(external_path_.relative(this.cwd,t)),this.stat.size=0,this[fe](),this.end()}[er](){if(!this.stat)throw new Error("cannot create file entry without stat");if(this.stat.nlink>1){let t=`${this.stat.dev}:${this.stat.ino}`,e=this.linkCache.get(t);if(e?.indexOf(this.cwd)===0)return this[sr](e);this.linkCache.set(t,this.absolute)}if(this[fe](),this.stat.size===0)return this.end();this[os]()}[os](){external_fs_.open(this.absolute,"r",(t,e)=>{if(t)return this.emit("error",t);this[hs](e)})}[hs](t){if(this.fd=t,this.#t)return this[pt]();if(!this.stat)throw new Error("should stat before calling onopenfile");this.blockLen=512*Math.ceil(this.stat.size/512),this.blockRemain=this.blockLen;let e=Math.min(this.blockLen,this.maxReadSize);this.buf=Buffer.allocUnsafe(e),this.offset=0,this.pos=0,this.remain=this.stat.size,this.length=this.buf.length,this[ii]()}[ii](){let{fd:t,buf:e,offset:i,length:r,pos:n}=this;if(t===void 0||e===void 0)throw new Error("cannot read file without first opening");external_fs_.read(t,e,i,r,n,(o,h)=>{if(o)return this[pt](()=>this.emit("error",o));this[rs](h)})}[pt](t=()=>{}){this.fd!==void 0&&external_fs_.close(this.fd,t)}[rs](t){if(t<=0&&this.remain>0){let r=Object.assign(new Error("encountered unexpected EOF"),{path:this.absolute,syscall:"read",code:"EOF"});return this[pt](()=>this.emit("error",r))}if(t>this.remain){let r=Object.assign(new Error("did not encounter expected EOF"),{path:this.absolute,syscall:"read",code:"EOF"});return this[pt](()=>this.emit("error",r))}if(!this.buf)throw new Error("should have created buffer prior to reading");if(t===this.remain)for(let r=t;r<this.length&&t<this.blockRemain;r++)this.buf[r+this.offset]=0,t++,this.remain++;let e=this.offset===0&&t===this.buf.length?this.buf:this.buf.subarray(this.offset,this.offset+t);this.write(e)?this[es]():this[as](()=>this[es]())}[as](t){this.once("drain",t)}write(t,e,i){if(typeof e=="function"&&(i=e,e=void 0),typeof t=="string"&&(t=Buffer.from(t,typeof e=="string"?e:"utf8")),this.blockRemain<t.length){let r=Object.assign(new Error("writing more data than expected"),{path:this.absolute});return this.emit("error",r)}return this.remain-=t.length,this.blockRemain-=t.length,this.pos+=t.length,this.offset+=t.length,super.write(t,null,i)}[es](){if(!this.remain)return this.blockRemain&&super.write(Buffer.alloc(this.blockRemain)),this[pt](t=>t?this.emit("error",t):this.end());if(!this.buf)throw new Error("buffer lost somehow in ONDRAIN");this.offset>=this.length&&(this.buf=Buffer.allocUnsafe(Math.min(this.blockRemain,this.buf.length)),this.offset=0),this.length=this.buf.length-this.offset,this[ii]()}},ni=class extends de{sync=!0;[ss](){this[si](external_fs_.lstatSync(this.absolute))}[is](){this[ns](external_fs_.readlinkSync(this.absolute))}[os](){this[hs](external_fs_.openSync(this.absolute,"r"))}[ii](){let t=!0;try{let{fd:e,buf:i,offset:r,length:n,pos:o}=this;if(e===void 0||i===void 0)throw new Error("fd and buf must be set in READ method");let h=external_fs_.readSync(e,i,r,n,o);this[rs](h),t=!1}finally{if(t)try{this[pt](()=>{})}catch{}}}[as](t){t()}[pt](t=()=>{}){this.fd!==void 0&&external_fs_.closeSync(this.fd),t()}},oi=class extends A{blockLen=0;blockRemain=0;buf=0;pos=0;remain=0;length=0;preservePaths;portable;strict;noPax;noMtime;readEntry;type;prefix;path;mode;uid;gid;uname;gname;header;mtime;atime;ctime;linkpath;size;onWriteEntry;warn(t,e,i={}){return Dt(this,t,e,i)}constructor(t,e={}){let i=se(e);super(),this.preservePaths=!!i.preservePaths,this.portable=!!i.portable,this.strict=!!i.strict,this.noPax=!!i.noPax,this.noMtime=!!i.noMtime,this.onWriteEntry=i.onWriteEntry,this.readEntry=t;let{type:r}=t;if(r==="Unsupported")throw new Error("writing entry that should be ignored");this.type=r,this.type==="Directory"&&this.portable&&(this.noMtime=!0),this.prefix=i.prefix,this.path=f(t.path),this.mode=t.mode!==void 0?this[ri](t.mode):void 0,this.uid=this.portable?void 0:t.uid,this.gid=this.portable?void 0:t.gid,this.uname=this.portable?void 0:t.uname,this.gname=this.portable?void 0:t.gname,this.size=t.size,this.mtime=this.noMtime?void 0:i.mtime||t.mtime,this.atime=this.portable?void 0:t.atime,this.ctime=this.portable?void 0:t.ctime,this.linkpath=t.linkpath!==void 0?f(t.linkpath):void 0,typeof i.onwarn=="function"&&this.on("warn",i.onwarn);let n=!1;if(!this.preservePaths){let[h,a]=ce(this.path);h&&typeof a=="string"&&(this.path=a,n=h)}this.remain=t.size,this.blockRemain=t.startBlockSize,this.onWriteEntry?.(this),this.header=new F({path:this[q](this.path),linkpath:this.type==="Link"&&this.linkpath!==void 0?this[q](this.linkpath):this.linkpath,mode:this.mode,uid:this.portable?void 0:this.uid,gid:this.portable?void 0:this.gid,size:this.size,mtime:this.noMtime?void 0:this.mtime,type:this.type,uname:this.portable?void 0:this.uname,atime:this.portable?void 0:this.atime,ctime:this.portable?void 0:this.ctime}),n&&this.warn("TAR_ENTRY_INFO",`stripping ${n} from absolute path`,{entry:this,path:n+this.path}),this.header.encode()&&!this.noPax&&super.write(new ft({atime:this.portable?void 0:this.atime,ctime:this.portable?void 0:this.ctime,gid:this.portable?void 0:this.gid,mtime:this.noMtime?void 0:this.mtime,path:this[q](this.path),linkpath:this.type==="Link"&&this.linkpath!==void 0?this[q](this.linkpath):this.linkpath,size:this.size,uid:this.portable?void 0:this.uid,uname:this.portable?void 0:this.uname,dev:this.portable?void 0:this.readEntry.dev,ino:this.portable?void 0:this.readEntry.ino,nlink:this.portable?void 0:this.readEntry.nlink}).encode());let o=this.header?.block;if(!o)throw new Error("failed to encode header");super.write(o),t.pipe(this)}[q](t){return rr(t,this.prefix)}[ri](t){return Ji(t,this.type==="Directory",this.portable)}write(t,e,i){typeof e=="function"&&(i=e,e=void 0),typeof t=="string"&&(t=Buffer.from(t,typeof e=="string"?e:"utf8"));let r=t.length;if(r>this.blockRemain)throw new Error("writing more to entry than is appropriate");return this.blockRemain-=r,super.write(t,i)}end(t,e,i){return this.blockRemain&&super.write(Buffer.alloc(this.blockRemain)),typeof t=="function"&&(i=t,e=void 0,t=void 0),typeof e=="function"&&(i=e,e=void 0),typeof t=="string"&&(t=Buffer.from(t,e??"utf8")),i&&this.once("finish",i),t?super.end(t,i):super.end(i),this}},Gn=s=>s.isFile()?"File":s.isDirectory()?"Directory":s.isSymbolicLink()?"SymbolicLink":"Unsupported";var hi=class s{tail;head;length=0;static create(t=[]){return new s(t)}constructor(t=[]){for(let e of t)this.push(e)}*[Symbol.iterator](){for(let t=this.head;t;t=t.next)yield t.value}removeNode(t){if(t.list!==this)throw new Error("removing node which does not belong to this list");let e=t.next,i=t.prev;return e&&(e.prev=i),i&&(i.next=e),t===this.head&&(this.head=e),t===this.tail&&(this.tail=i),this.length--,t.next=void 0,t.prev=void 0,t.list=void 0,e}unshiftNode(t){if(t===this.head)return;t.list&&t.list.removeNode(t);let e=this.head;t.list=this,t.next=e,e&&(e.prev=t),this.head=t,this.tail||(this.tail=t),this.length++}pushNode(t){if(t===this.tail)return;t.list&&t.list.removeNode(t);let e=this.tail;t.list=this,t.prev=e,e&&(e.next=t),this.tail=t,this.head||(this.head=t),this.length++}push(...t){for(let e=0,i=t.length;e<i;e++)Yn(this,t[e]);return this.length}unshift(...t){for(var e=0,i=t.length;e<i;e++)Kn(this,t[e]);return this.length}pop(){if(!this.tail)return;let t=this.tail.value,e=this.tail;return this.tail=this.tail.prev,this.tail?this.tail.next=void 0:this.head=void 0,e.list=void 0,this.length--,t}shift(){if(!this.head)return;let t=this.head.value,e=this.head;return this.head=this.head.next,this.head?this.head.prev=void 0:this.tail=void 0,e.list=void 0,this.length--,t}forEach(t,e){e=e||this;for(let i=this.head,r=0;i;r++)t.call(e,i.value,r,this),i=i.next}forEachReverse(t,e){e=e||this;for(let i=this.tail,r=this.length-1;i;r--)t.call(e,i.value,r,this),i=i.prev}get(t){let e=0,i=this.head;for(;i&&e<t;e++)i=i.next;if(e===t&&i)return i.value}getReverse(t){let e=0,i=this.tail;for(;i&&e<t;e++)i=i.prev;if(e===t&&i)return i.value}map(t,e){e=e||this;let i=new s;for(let r=this.head;r;)i.push(t.call(e,r.value,this)),r=r.next;return i}mapReverse(t,e){e=e||this;var i=new s;for(let r=this.tail;r;)i.push(t.call(e,r.value,this)),r=r.prev;return i}reduce(t,e){let i,r=this.head;if(arguments.length>1)i=e;else if(this.head)r=this.head.next,i=this.head.value;else throw new TypeError("Reduce of empty list with no initial value");for(var n=0;r;n++)i=t(i,r.value,n),r=r.next;return i}reduceReverse(t,e){let i,r=this.tail;if(arguments.length>1)i=e;else if(this.tail)r=this.tail.prev,i=this.tail.value;else throw new TypeError("Reduce of empty list with no initial value");for(let n=this.length-1;r;n--)i=t(i,r.value,n),r=r.prev;return i}toArray(){let t=new Array(this.length);for(let e=0,i=this.head;i;e++)t[e]=i.value,i=i.next;return t}toArrayReverse(){let t=new Array(this.length);for(let e=0,i=this.tail;i;e++)t[e]=i.value,i=i.prev;return t}slice(t=0,e=this.length){e<0&&(e+=this.length),t<0&&(t+=this.length);let i=new s;if(e<t||e<0)return i;t<0&&(t=0),e>this.length&&(e=this.length);let r=this.head,n=0;for(n=0;r&&n<t;n++)r=r.next;for(;r&&n<e;n++,r=r.next)i.push(r.value);return i}sliceReverse(t=0,e=this.length){e<0&&(e+=this.length),t<0&&(t+=this.length);let i=new s;if(e<t||e<0)return i;t<0&&(t=0),e>this.length&&(e=this.length);let r=this.length,n=this.tail;for(;n&&r>e;r--)n=n.prev;for(;n&&r>t;r--,n=n.prev)i.push(n.value);return i}splice(t,e=0,...i){t>this.length&&(t=this.length-1),t<0&&(t=this.length+t);let r=this.head;for(let o=0;r&&o<t;o++)r=r.next;let n=[];for(let o=0;r&&o<e;o++)n.push(r.value),r=this.removeNode(r);r?r!==this.tail&&(r=r.prev):r=this.tail;for(let o of i)r=Zn(this,r,o);return n}reverse(){let t=this.head,e=this.tail;for(let i=t;i;i=i.prev){let r=i.prev;i.prev=i.next,i.next=r}return this.head=e,this.tail=t,this}};function Zn(s,t,e){let i=t,r=t?t.next:s.head,n=new ue(e,i,r,s);return n.next===void 0&&(s.tail=n),n.prev===void 0&&(s.head=n),s.length++,n}function Yn(s,t){s.tail=new ue(t,s.tail,void 0,s),s.head||(s.head=s.tail),s.length++}function Kn(s,t){s.head=new ue(t,void 0,s.head,s),s.tail||(s.tail=s.head),s.length++}var ue=class{list;next;prev;value;constructor(t,e,i,r){this.list=r,this.value=t,e?(e.next=this,this.prev=e):this.prev=void 0,i?(i.prev=this,this.next=i):this.next=void 0}};var pi=class{path;absolute;entry;stat;readdir;pending=!1;pendingLink=!1;ignore=!1;piped=!1;constructor(t,e){this.path=t||"./",this.absolute=e}},nr=Buffer.alloc(1024),li=Symbol("onStat"),me=Symbol("ended"),W=Symbol("queue"),pe=Symbol("pendingLinks"),Et=Symbol("current"),Ft=Symbol("process"),Ee=Symbol("processing"),ai=Symbol("processJob"),G=Symbol("jobs"),ls=Symbol("jobDone"),ci=Symbol("addFSEntry"),or=Symbol("addTarEntry"),ds=Symbol("stat"),us=Symbol("readdir"),fi=Symbol("onreaddir"),di=Symbol("pipe"),hr=Symbol("entry"),cs=Symbol("entryOpt"),ui=Symbol("writeEntryClass"),lr=Symbol("write"),fs=Symbol("ondrain"),wt=class extends A{sync=!1;opt;cwd;maxReadSize;preservePaths;strict;noPax;prefix;linkCache;statCache;file;portable;zip;readdirCache;noDirRecurse;follow;noMtime;mtime;filter;jobs;[ui];onWriteEntry;[W];[pe]=new Map;[G]=0;[Ee]=!1;[me]=!1;constructor(t={}){if(super(),this.opt=t,this.file=t.file||"",this.cwd=t.cwd||process.cwd(),this.maxReadSize=t.maxReadSize,this.preservePaths=!!t.preservePaths,this.strict=!!t.strict,this.noPax=!!t.noPax,this.prefix=f(t.prefix||""),this.linkCache=t.linkCache||new Map,this.statCache=t.statCache||new Map,this.readdirCache=t.readdirCache||new Map,this.onWriteEntry=t.onWriteEntry,this[ui]=de,typeof t.onwarn=="function"&&this.on("warn",t.onwarn),this.portable=!!t.portable,t.gzip||t.brotli||t.zstd){if((t.gzip?1:0)+(t.brotli?1:0)+(t.zstd?1:0)>1)throw new TypeError("gzip, brotli, zstd are mutually exclusive");if(t.gzip&&(typeof t.gzip!="object"&&(t.gzip={}),this.portable&&(t.gzip.portable=!0),this.zip=new ze(t.gzip)),t.brotli&&(typeof t.brotli!="object"&&(t.brotli={}),this.zip=new We(t.brotli)),t.zstd&&(typeof t.zstd!="object"&&(t.zstd={}),this.zip=new Ye(t.zstd)),!this.zip)throw new Error("impossible");let e=this.zip;e.on("data",i=>super.write(i)),e.on("end",()=>super.end()),e.on("drain",()=>this[fs]()),this.on("resume",()=>e.resume())}else this.on("drain",this[fs]);this.noDirRecurse=!!t.noDirRecurse,this.follow=!!t.follow,this.noMtime=!!t.noMtime,t.mtime&&(this.mtime=t.mtime),this.filter=typeof t.filter=="function"?t.filter:()=>!0,this[W]=new hi,this[G]=0,this.jobs=Number(t.jobs)||4,this[Ee]=!1,this[me]=!1}[lr](t){return super.write(t)}add(t){return this.write(t),this}end(t,e,i){return typeof t=="function"&&(i=t,t=void 0),typeof e=="function"&&(i=e,e=void 0),t&&this.add(t),this[me]=!0,this[Ft](),i&&i(),this}write(t){if(this[me])throw new Error("write after end");return typeof t=="string"?this[ci](t):this[or](t),this.flowing}[or](t){let e=f(external_path_.resolve(this.cwd,t.path));if(!this.filter(t.path,t))t.resume();else{let i=new pi(t.path,e);i.entry=new oi(t,this[cs](i)),i.entry.on("end",()=>this[ls](i)),this[G]+=1,this[W].push(i)}this[Ft]()}[ci](t){let e=f(external_path_.resolve(this.cwd,t));this[W].push(new pi(t,e)),this[Ft]()}[ds](t){t.pending=!0,this[G]+=1;let e=this.follow?"stat":"lstat";external_fs_[e](t.absolute,(i,r)=>{t.pending=!1,this[G]-=1,i?this.emit("error",i):this[li](t,r)})}[li](t,e){if(this.statCache.set(t.absolute,e),t.stat=e,!this.filter(t.path,e))t.ignore=!0;else if(e.isFile()&&e.nlink>1&&!this.linkCache.get(`${e.dev}:${e.ino}`)&&!this.sync)if(t===this[Et])this[ai](t);else{let i=`${e.dev}:${e.ino}`,r=this[pe].get(i);r?r.push(t):this[pe].set(i,[t]),t.pendingLink=!0,t.pending=!0}this[Ft]()}[us](t){t.pending=!0,this[G]+=1,external_fs_.readdir(t.absolute,(e,i)=>{if(t.pending=!1,this[G]-=1,e)return this.emit("error",e);this[fi](t,i)})}[fi](t,e){this.readdirCache.set(t.absolute,e),t.readdir=e,this[Ft]()}[Ft](){if(!this[Ee]){this[Ee]=!0;for(let t=this[W].head;t&&this[G]<this.jobs;t=t.next)if(this[ai](t.value),t.value.ignore){let e=t.next;this[W].removeNode(t),t.next=e}this[Ee]=!1,this[me]&&this[W].length===0&&this[G]===0&&(this.zip?this.zip.end(nr):(super.write(nr),super.end()))}}get[Et](){return this[W]&&this[W].head&&this[W].head.value}[ls](t){this[W].shift(),this[G]-=1;let{stat:e}=t;if(e&&e.isFile()&&e.nlink>1){let i=`${e.dev}:${e.ino}`,r=this[pe].get(i);if(r){this[pe].delete(i);for(let n of r)n.pending=!1,this[ai](n)}}this[Ft]()}[ai](t){if(t.pending&&t.pendingLink&&t===this[Et]&&(t.pending=!1,t.pendingLink=!1),!t.pending){if(t.entry){t===this[Et]&&!t.piped&&this[di](t);return}if(!t.stat){let e=this.statCache.get(t.absolute);e?this[li](t,e):this[ds](t)}if(t.stat&&!t.ignore){if(!this.noDirRecurse&&t.stat.isDirectory()&&!t.readdir){let e=this.readdirCache.get(t.absolute);if(e?this[fi](t,e):this[us](t),!t.readdir)return}if(t.entry=this[hr](t),!t.entry){t.ignore=!0;return}t===this[Et]&&!t.piped&&this[di](t)}}}[cs](t){return{onwarn:(e,i,r)=>this.warn(e,i,r),noPax:this.noPax,cwd:this.cwd,absolute:t.absolute,preservePaths:this.preservePaths,maxReadSize:this.maxReadSize,strict:this.strict,portable:this.portable,linkCache:this.linkCache,statCache:this.statCache,noMtime:this.noMtime,mtime:this.mtime,prefix:this.prefix,onWriteEntry:this.onWriteEntry}}[hr](t){this[G]+=1;try{return new this[ui](t.path,this[cs](t)).on("end",()=>this[ls](t)).on("error",i=>this.emit("error",i))}catch(e){this.emit("error",e)}}[fs](){this[Et]&&this[Et].entry&&this[Et].entry.resume()}[di](t){t.piped=!0,t.readdir&&t.readdir.forEach(r=>{let n=t.path,o=n==="./"?"":n.replace(/\/*$/,"/");this[ci](o+r)});let e=t.entry,i=this.zip;if(!e)throw new Error("cannot pipe without source");i?e.on("data",r=>{i.write(r)||e.pause()}):e.on("data",r=>{super.write(r)||e.pause()})}pause(){return this.zip&&this.zip.pause(),super.pause()}warn(t,e,i={}){Dt(this,t,e,i)}},kt=class extends wt{sync=!0;constructor(t){super(t),this[ui]=ni}pause(){}resume(){}[ds](t){let e=this.follow?"statSync":"lstatSync";this[li](t,external_fs_[e](t.absolute))}[us](t){this[fi](t,external_fs_.readdirSync(t.absolute))}[di](t){let e=t.entry,i=this.zip;if(t.readdir&&t.readdir.forEach(r=>{let n=t.path,o=n==="./"?"":n.replace(/\/*$/,"/");this[ci](o+r)}),!e)throw new Error("Cannot pipe without source");i?e.on("data",r=>{i.write(r)}):e.on("data",r=>{super[lr](r)})}};var Vn=(s,t)=>{let e=new kt(s),i=new Wt(s.file,{mode:s.mode||438});e.pipe(i),fr(e,t)},$n=(s,t)=>{let e=new wt(s),i=new et(s.file,{mode:s.mode||438});e.pipe(i);let r=new Promise((n,o)=>{i.on("error",o),i.on("close",n),e.on("error",o)});return dr(e,t).catch(n=>e.emit("error",n)),r},fr=(s,t)=>{t.forEach(e=>{e.charAt(0)==="@"?Ct({file:external_node_path_.resolve(s.cwd,e.slice(1)),sync:!0,noResume:!0,onReadEntry:i=>s.add(i)}):s.add(e)}),s.end()},dr=async(s,t)=>{for(let e of t)e.charAt(0)==="@"?await Ct({file:external_node_path_.resolve(String(s.cwd),e.slice(1)),noResume:!0,onReadEntry:i=>{s.add(i)}}):s.add(e);s.end()},Xn=(s,t)=>{let e=new kt(s);return fr(e,t),e},qn=(s,t)=>{let e=new wt(s);return dr(e,t).catch(i=>e.emit("error",i)),e},Qn=K(Vn,$n,Xn,qn,(s,t)=>{if(!t?.length)throw new TypeError("no paths specified to add to archive")});var Jn=process.env.__FAKE_PLATFORM__||process.platform,Er=Jn==="win32",{O_CREAT:wr,O_NOFOLLOW:ur,O_TRUNC:Sr,O_WRONLY:yr}=external_fs_.constants,Rr=Number(process.env.__FAKE_FS_O_FILENAME__)||external_fs_.constants.UV_FS_O_FILEMAP||0,jn=Er&&!!Rr,to=512*1024,eo=Rr|Sr|wr|yr,mr=!Er&&typeof ur=="number"?ur|Sr|wr|yr:null,ms=mr!==null?()=>mr:jn?s=>s<to?eo:"w":()=>"w";var ps=(s,t,e)=>{try{return external_node_fs_.lchownSync(s,t,e)}catch(i){if(i?.code!=="ENOENT")throw i}},Ei=(s,t,e,i)=>{external_node_fs_.lchown(s,t,e,r=>{i(r&&r?.code!=="ENOENT"?r:null)})},io=(s,t,e,i,r)=>{if(t.isDirectory())Es(external_node_path_.resolve(s,t.name),e,i,n=>{if(n)return r(n);let o=external_node_path_.resolve(s,t.name);Ei(o,e,i,r)});else{let n=external_node_path_.resolve(s,t.name);Ei(n,e,i,r)}},Es=(s,t,e,i)=>{external_node_fs_.readdir(s,{withFileTypes:!0},(r,n)=>{if(r){if(r.code==="ENOENT")return i();if(r.code!=="ENOTDIR"&&r.code!=="ENOTSUP")return i(r)}if(r||!n.length)return Ei(s,t,e,i);let o=n.length,h=null,a=l=>{if(!h){if(l)return i(h=l);if(--o===0)return Ei(s,t,e,i)}};for(let l of n)io(s,l,t,e,a)})},so=(s,t,e,i)=>{t.isDirectory()&&ws(external_node_path_.resolve(s,t.name),e,i),ps(external_node_path_.resolve(s,t.name),e,i)},ws=(s,t,e)=>{let i;try{i=external_node_fs_.readdirSync(s,{withFileTypes:!0})}catch(r){let n=r;if(n?.code==="ENOENT")return;if(n?.code==="ENOTDIR"||n?.code==="ENOTSUP")return ps(s,t,e);throw n}for(let r of i)so(s,r,t,e);return ps(s,t,e)};var Se=class extends Error{path;code;syscall="chdir";constructor(t,e){super(`${e}: Cannot cd into '${t}'`),this.path=t,this.code=e}get name(){return"CwdError"}};var St=class extends Error{path;symlink;syscall="symlink";code="TAR_SYMLINK_ERROR";constructor(t,e){super("TAR_SYMLINK_ERROR: Cannot extract through symbolic link"),this.symlink=t,this.path=e}get name(){return"SymlinkError"}};var no=(s,t)=>{external_node_fs_.stat(s,(e,i)=>{(e||!i.isDirectory())&&(e=new Se(s,e?.code||"ENOTDIR")),t(e)})},gr=(s,t,e)=>{s=f(s);let i=t.umask??18,r=t.mode|448,n=(r&i)!==0,o=t.uid,h=t.gid,a=typeof o=="number"&&typeof h=="number"&&(o!==t.processUid||h!==t.processGid),l=t.preserve,c=t.unlink,d=f(t.cwd),y=(E,x)=>{E?e(E):x&&a?Es(x,o,h,Le=>y(Le)):n?external_node_fs_.chmod(s,r,e):e()};if(s===d)return no(s,y);if(l)return promises_namespaceObject.mkdir(s,{mode:r,recursive:!0}).then(E=>y(null,E??void 0),y);let D=f(external_node_path_.relative(d,s)).split("/");Ss(d,D,r,c,d,void 0,y)},Ss=(s,t,e,i,r,n,o)=>{if(t.length===0)return o(null,n);let h=t.shift(),a=f(external_node_path_.resolve(s+"/"+h));external_node_fs_.mkdir(a,e,br(a,t,e,i,r,n,o))},br=(s,t,e,i,r,n,o)=>h=>{h?external_node_fs_.lstat(s,(a,l)=>{if(a)a.path=a.path&&f(a.path),o(a);else if(l.isDirectory())Ss(s,t,e,i,r,n,o);else if(i)external_node_fs_.unlink(s,c=>{if(c)return o(c);external_node_fs_.mkdir(s,e,br(s,t,e,i,r,n,o))});else{if(l.isSymbolicLink())return o(new St(s,s+"/"+t.join("/")));o(h)}}):(n=n||s,Ss(s,t,e,i,r,n,o))},oo=s=>{let t=!1,e;try{t=external_node_fs_.statSync(s).isDirectory()}catch(i){e=i?.code}finally{if(!t)throw new Se(s,e??"ENOTDIR")}},_r=(s,t)=>{s=f(s);let e=t.umask??18,i=t.mode|448,r=(i&e)!==0,n=t.uid,o=t.gid,h=typeof n=="number"&&typeof o=="number"&&(n!==t.processUid||o!==t.processGid),a=t.preserve,l=t.unlink,c=f(t.cwd),d=E=>{E&&h&&ws(E,n,o),r&&external_node_fs_.chmodSync(s,i)};if(s===c)return oo(c),d();if(a)return d(external_node_fs_.mkdirSync(s,{mode:i,recursive:!0})??void 0);let T=f(external_node_path_.relative(c,s)).split("/"),D;for(let E=T.shift(),x=c;E&&(x+="/"+E);E=T.shift()){x=f(external_node_path_.resolve(x));try{external_node_fs_.mkdirSync(x,i),D=D||x}catch{let Le=external_node_fs_.lstatSync(x);if(Le.isDirectory())continue;if(l){external_node_fs_.unlinkSync(x),external_node_fs_.mkdirSync(x,i),D=D||x;continue}else if(Le.isSymbolicLink())return new St(x,x+"/"+T.join("/"))}}return d(D)};var ys=Object.create(null),Or=1e4,Vt=new Set,Tr=s=>{Vt.has(s)?Vt.delete(s):ys[s]=s.normalize("NFD").toLocaleLowerCase("en").toLocaleUpperCase("en"),Vt.add(s);let t=ys[s],e=Vt.size-Or;if(e>Or/10){for(let i of Vt)if(Vt.delete(i),delete ys[i],--e<=0)break}return t};var ho=process.env.TESTING_TAR_FAKE_PLATFORM||process.platform,ao=ho==="win32",lo=s=>s.split("/").slice(0,-1).reduce((e,i)=>{let r=e.at(-1);return r!==void 0&&(i=(0,external_node_path_.join)(r,i)),e.push(i||"/"),e},[]),yi=class{#t=new Map;#i=new Map;#s=new Set;reserve(t,e){t=ao?["win32 parallelization disabled"]:t.map(r=>mt((0,external_node_path_.join)(Tr(r))));let i=new Set(t.map(r=>lo(r)).reduce((r,n)=>r.concat(n)));this.#i.set(e,{dirs:i,paths:t});for(let r of t){let n=this.#t.get(r);n?n.push(e):this.#t.set(r,[e])}for(let r of i){let n=this.#t.get(r);if(!n)this.#t.set(r,[new Set([e])]);else{let o=n.at(-1);o instanceof Set?o.add(e):n.push(new Set([e]))}}return this.#r(e)}#n(t){let e=this.#i.get(t);if(!e)throw new Error("function does not have any path reservations");return{paths:e.paths.map(i=>this.#t.get(i)),dirs:[...e.dirs].map(i=>this.#t.get(i))}}check(t){let{paths:e,dirs:i}=this.#n(t);return e.every(r=>r&&r[0]===t)&&i.every(r=>r&&r[0]instanceof Set&&r[0].has(t))}#r(t){return this.#s.has(t)||!this.check(t)?!1:(this.#s.add(t),t(()=>this.#e(t)),!0)}#e(t){if(!this.#s.has(t))return!1;let e=this.#i.get(t);if(!e)throw new Error("invalid reservation");let{paths:i,dirs:r}=e,n=new Set;for(let o of i){let h=this.#t.get(o);if(!h||h?.[0]!==t)continue;let a=h[1];if(!a){this.#t.delete(o);continue}if(h.shift(),typeof a=="function")n.add(a);else for(let l of a)n.add(l)}for(let o of r){let h=this.#t.get(o),a=h?.[0];if(!(!h||!(a instanceof Set)))if(a.size===1&&h.length===1){this.#t.delete(o);continue}else if(a.size===1){h.shift();let l=h[0];typeof l=="function"&&n.add(l)}else a.delete(t)}return this.#s.delete(t),n.forEach(o=>this.#r(o)),!0}};var Lr=()=>process.umask();var Dr=Symbol("onEntry"),_s=Symbol("checkFs"),Nr=Symbol("checkFs2"),Os=Symbol("isReusable"),P=Symbol("makeFs"),Ts=Symbol("file"),xs=Symbol("directory"),gi=Symbol("link"),Ar=Symbol("symlink"),Ir=Symbol("hardlink"),Re=Symbol("ensureNoSymlink"),Cr=Symbol("unsupported"),Fr=Symbol("checkPath"),Rs=Symbol("stripAbsolutePath"),yt=Symbol("mkdir"),O=Symbol("onError"),Ri=Symbol("pending"),kr=Symbol("pend"),$t=Symbol("unpend"),gs=Symbol("ended"),bs=Symbol("maybeClose"),Ls=Symbol("skip"),ge=Symbol("doChown"),be=Symbol("uid"),_e=Symbol("gid"),Oe=Symbol("checkedCwd"),fo=process.env.TESTING_TAR_FAKE_PLATFORM||process.platform,Te=fo==="win32",uo=1024,mo=(s,t)=>{if(!Te)return external_node_fs_.unlink(s,t);let e=s+".DELETE."+(0,external_node_crypto_.randomBytes)(16).toString("hex");external_node_fs_.rename(s,e,i=>{if(i)return t(i);external_node_fs_.unlink(e,t)})},po=s=>{if(!Te)return external_node_fs_.unlinkSync(s);let t=s+".DELETE."+(0,external_node_crypto_.randomBytes)(16).toString("hex");external_node_fs_.renameSync(s,t),external_node_fs_.unlinkSync(t)},vr=(s,t,e)=>s!==void 0&&s===s>>>0?s:t!==void 0&&t===t>>>0?t:e,Xt=class extends rt{[gs]=!1;[Oe]=!1;[Ri]=0;reservations=new yi;transform;writable=!0;readable=!1;uid;gid;setOwner;preserveOwner;processGid;processUid;maxDepth;forceChown;win32;newer;keep;noMtime;preservePaths;unlink;cwd;strip;processUmask;umask;dmode;fmode;chmod;constructor(t={}){if(t.ondone=()=>{this[gs]=!0,this[bs]()},super(t),this.transform=t.transform,this.chmod=!!t.chmod,typeof t.uid=="number"||typeof t.gid=="number"){if(typeof t.uid!="number"||typeof t.gid!="number")throw new TypeError("cannot set owner without number uid and gid");if(t.preserveOwner)throw new TypeError("cannot preserve owner in archive and also set owner explicitly");this.uid=t.uid,this.gid=t.gid,this.setOwner=!0}else this.uid=void 0,this.gid=void 0,this.setOwner=!1;this.preserveOwner=t.preserveOwner===void 0&&typeof t.uid!="number"?process.getuid?.()===0:!!t.preserveOwner,this.processUid=(this.preserveOwner||this.setOwner)&&process.getuid?process.getuid():void 0,this.processGid=(this.preserveOwner||this.setOwner)&&process.getgid?process.getgid():void 0,this.maxDepth=typeof t.maxDepth=="number"?t.maxDepth:uo,this.forceChown=t.forceChown===!0,this.win32=!!t.win32||Te,this.newer=!!t.newer,this.keep=!!t.keep,this.noMtime=!!t.noMtime,this.preservePaths=!!t.preservePaths,this.unlink=!!t.unlink,this.cwd=f(external_node_path_.resolve(t.cwd||process.cwd())),this.strip=Number(t.strip)||0,this.processUmask=this.chmod?typeof t.processUmask=="number"?t.processUmask:Lr():0,this.umask=typeof t.umask=="number"?t.umask:this.processUmask,this.dmode=t.dmode||511&~this.umask,this.fmode=t.fmode||438&~this.umask,this.on("entry",e=>this[Dr](e))}warn(t,e,i={}){return(t==="TAR_BAD_ARCHIVE"||t==="TAR_ABORT")&&(i.recoverable=!1),super.warn(t,e,i)}[bs](){this[gs]&&this[Ri]===0&&(this.emit("prefinish"),this.emit("finish"),this.emit("end"))}[Rs](t,e){let i=t[e],{type:r}=t;if(!i||this.preservePaths)return!0;let[n,o]=ce(i),h=o.replaceAll(/\\/g,"/").split("/");if(h.includes("..")||Te&&/^[a-z]:\.\.$/i.test(h[0]??"")){if(e==="path"||r==="Link")return this.warn("TAR_ENTRY_ERROR",`${e} contains '..'`,{entry:t,[e]:i}),!1;let a=external_node_path_.posix.dirname(t.path),l=external_node_path_.posix.normalize(external_node_path_.posix.join(a,h.join("/")));if(l.startsWith("../")||l==="..")return this.warn("TAR_ENTRY_ERROR",`${e} escapes extraction directory`,{entry:t,[e]:i}),!1}return n&&(t[e]=String(o),this.warn("TAR_ENTRY_INFO",`stripping ${n} from absolute ${e}`,{entry:t,[e]:i})),!0}[Fr](t){let e=f(t.path),i=e.split("/");if(this.strip){if(i.length<this.strip)return!1;if(t.type==="Link"){let r=f(String(t.linkpath)).split("/");if(r.length>=this.strip)t.linkpath=r.slice(this.strip).join("/");else return!1}i.splice(0,this.strip),t.path=i.join("/")}if(isFinite(this.maxDepth)&&i.length>this.maxDepth)return this.warn("TAR_ENTRY_ERROR","path excessively deep",{entry:t,path:e,depth:i.length,maxDepth:this.maxDepth}),!1;if(!this[Rs](t,"path")||!this[Rs](t,"linkpath"))return!1;if(t.absolute=external_node_path_.isAbsolute(t.path)?f(external_node_path_.resolve(t.path)):f(external_node_path_.resolve(this.cwd,t.path)),!this.preservePaths&&typeof t.absolute=="string"&&t.absolute.indexOf(this.cwd+"/")!==0&&t.absolute!==this.cwd)return this.warn("TAR_ENTRY_ERROR","path escaped extraction target",{entry:t,path:f(t.path),resolvedPath:t.absolute,cwd:this.cwd}),!1;if(t.absolute===this.cwd&&t.type!=="Directory"&&t.type!=="GNUDumpDir")return!1;if(this.win32){let{root:r}=external_node_path_.win32.parse(String(t.absolute));t.absolute=r+ts(String(t.absolute).slice(r.length));let{root:n}=external_node_path_.win32.parse(t.path);t.path=n+ts(t.path.slice(n.length))}return!0}[Dr](t){if(!this[Fr](t))return t.resume();switch(external_node_assert_.equal(typeof t.absolute,"string"),t.type){case"Directory":case"GNUDumpDir":t.mode&&(t.mode=t.mode|448);case"File":case"OldFile":case"ContiguousFile":case"Link":case"SymbolicLink":return this[_s](t);default:return this[Cr](t)}}[O](t,e){t.name==="CwdError"?this.emit("error",t):(this.warn("TAR_ENTRY_ERROR",t,{entry:e}),this[$t](),e.resume())}[yt](t,e,i){gr(f(t),{uid:this.uid,gid:this.gid,processUid:this.processUid,processGid:this.processGid,umask:this.processUmask,preserve:this.preservePaths,unlink:this.unlink,cwd:this.cwd,mode:e},i)}[ge](t){return this.forceChown||this.preserveOwner&&(typeof t.uid=="number"&&t.uid!==this.processUid||typeof t.gid=="number"&&t.gid!==this.processGid)||typeof this.uid=="number"&&this.uid!==this.processUid||typeof this.gid=="number"&&this.gid!==this.processGid}[be](t){return vr(this.uid,t.uid,this.processUid)}[_e](t){return vr(this.gid,t.gid,this.processGid)}[Ts](t,e){let i=typeof t.mode=="number"?t.mode&4095:this.fmode,r=new et(String(t.absolute),{flags:ms(t.size),mode:i,autoClose:!1});r.on("error",a=>{r.fd&&external_node_fs_.close(r.fd,()=>{}),r.write=()=>!0,this[O](a,t),e()});let n=1,o=a=>{if(a){r.fd&&external_node_fs_.close(r.fd,()=>{}),this[O](a,t),e();return}--n===0&&r.fd!==void 0&&external_node_fs_.close(r.fd,l=>{l?this[O](l,t):this[$t](),e()})};r.on("finish",()=>{let a=String(t.absolute),l=r.fd;if(typeof l=="number"&&t.mtime&&!this.noMtime){n++;let c=t.atime||new Date,d=t.mtime;external_node_fs_.futimes(l,c,d,y=>y?external_node_fs_.utimes(a,c,d,T=>o(T&&y)):o())}if(typeof l=="number"&&this[ge](t)){n++;let c=this[be](t),d=this[_e](t);typeof c=="number"&&typeof d=="number"&&external_node_fs_.fchown(l,c,d,y=>y?external_node_fs_.chown(a,c,d,T=>o(T&&y)):o())}o()});let h=this.transform&&this.transform(t)||t;h!==t&&(h.on("error",a=>{this[O](a,t),e()}),t.pipe(h)),h.pipe(r)}[xs](t,e){let i=typeof t.mode=="number"?t.mode&4095:this.dmode;this[yt](String(t.absolute),i,r=>{if(r){this[O](r,t),e();return}let n=1,o=()=>{--n===0&&(e(),this[$t](),t.resume())};t.mtime&&!this.noMtime&&(n++,external_node_fs_.utimes(String(t.absolute),t.atime||new Date,t.mtime,o)),this[ge](t)&&(n++,external_node_fs_.chown(String(t.absolute),Number(this[be](t)),Number(this[_e](t)),o)),o()})}[Cr](t){t.unsupported=!0,this.warn("TAR_ENTRY_UNSUPPORTED",`unsupported entry type: ${t.type}`,{entry:t}),t.resume()}[Ar](t,e){let i=f(external_node_path_.relative(this.cwd,external_node_path_.resolve(external_node_path_.dirname(String(t.absolute)),String(t.linkpath)))).split("/");this[Re](t,this.cwd,i,()=>this[gi](t,String(t.linkpath),"symlink",e),r=>{this[O](r,t),e()})}[Ir](t,e){let i=f(external_node_path_.resolve(this.cwd,String(t.linkpath))),r=f(String(t.linkpath)).split("/");this[Re](t,this.cwd,r,()=>this[gi](t,i,"link",e),n=>{this[O](n,t),e()})}[Re](t,e,i,r,n){let o=i.shift();if(this.preservePaths||o===void 0)return r();let h=external_node_path_.resolve(e,o);external_node_fs_.lstat(h,(a,l)=>{if(a)return r();if(l?.isSymbolicLink())return n(new St(h,external_node_path_.resolve(h,i.join("/"))));this[Re](t,h,i,r,n)})}[kr](){this[Ri]++}[$t](){this[Ri]--,this[bs]()}[Ls](t){this[$t](),t.resume()}[Os](t,e){return t.type==="File"&&!this.unlink&&e.isFile()&&e.nlink<=1&&!Te}[_s](t){this[kr]();let e=[t.path];t.linkpath&&e.push(t.linkpath),this.reservations.reserve(e,i=>this[Nr](t,i))}[Nr](t,e){let i=h=>{e(h)},r=()=>{this[yt](this.cwd,this.dmode,h=>{if(h){this[O](h,t),i();return}this[Oe]=!0,n()})},n=()=>{if(t.absolute!==this.cwd){let h=f(external_node_path_.dirname(String(t.absolute)));if(h!==this.cwd)return this[yt](h,this.dmode,a=>{if(a){this[O](a,t),i();return}o()})}o()},o=()=>{external_node_fs_.lstat(String(t.absolute),(h,a)=>{if(a&&(this.keep||this.newer&&a.mtime>(t.mtime??a.mtime))){this[Ls](t),i();return}if(h||this[Os](t,a))return this[P](null,t,i);if(a.isDirectory()){if(t.type==="Directory"){let l=this.chmod&&t.mode&&(a.mode&4095)!==t.mode,c=d=>this[P](d??null,t,i);return l?external_node_fs_.chmod(String(t.absolute),Number(t.mode),c):c()}if(t.absolute!==this.cwd)return external_node_fs_.rmdir(String(t.absolute),l=>this[P](l??null,t,i))}if(t.absolute===this.cwd)return this[P](null,t,i);mo(String(t.absolute),l=>this[P](l??null,t,i))})};this[Oe]?n():r()}[P](t,e,i){if(t){this[O](t,e),i();return}switch(e.type){case"File":case"OldFile":case"ContiguousFile":return this[Ts](e,i);case"Link":return this[Ir](e,i);case"SymbolicLink":return this[Ar](e,i);case"Directory":case"GNUDumpDir":return this[xs](e,i)}}[gi](t,e,i,r){external_node_fs_[i](e,String(t.absolute),n=>{n?this[O](n,t):(this[$t](),t.resume()),r()})}},ye=s=>{try{return[null,s()]}catch(t){return[t,null]}},xe=class extends Xt{sync=!0;[P](t,e){return super[P](t,e,()=>{})}[_s](t){if(!this[Oe]){let n=this[yt](this.cwd,this.dmode);if(n)return this[O](n,t);this[Oe]=!0}if(t.absolute!==this.cwd){let n=f(external_node_path_.dirname(String(t.absolute)));if(n!==this.cwd){let o=this[yt](n,this.dmode);if(o)return this[O](o,t)}}let[e,i]=ye(()=>external_node_fs_.lstatSync(String(t.absolute)));if(i&&(this.keep||this.newer&&i.mtime>(t.mtime??i.mtime)))return this[Ls](t);if(e||this[Os](t,i))return this[P](null,t);if(i.isDirectory()){if(t.type==="Directory"){let o=this.chmod&&t.mode&&(i.mode&4095)!==t.mode,[h]=o?ye(()=>{external_node_fs_.chmodSync(String(t.absolute),Number(t.mode))}):[];return this[P](h,t)}let[n]=ye(()=>external_node_fs_.rmdirSync(String(t.absolute)));this[P](n,t)}let[r]=t.absolute===this.cwd?[]:ye(()=>po(String(t.absolute)));this[P](r,t)}[Ts](t,e){let i=typeof t.mode=="number"?t.mode&4095:this.fmode,r=h=>{let a;try{external_node_fs_.closeSync(n)}catch(l){a=l}(h||a)&&this[O](h||a,t),e()},n;try{n=external_node_fs_.openSync(String(t.absolute),ms(t.size),i)}catch(h){return r(h)}let o=this.transform&&this.transform(t)||t;o!==t&&(o.on("error",h=>this[O](h,t)),t.pipe(o)),o.on("data",h=>{try{external_node_fs_.writeSync(n,h,0,h.length)}catch(a){r(a)}}),o.on("end",()=>{let h=null;if(t.mtime&&!this.noMtime){let a=t.atime||new Date,l=t.mtime;try{external_node_fs_.futimesSync(n,a,l)}catch(c){try{external_node_fs_.utimesSync(String(t.absolute),a,l)}catch{h=c}}}if(this[ge](t)){let a=this[be](t),l=this[_e](t);try{external_node_fs_.fchownSync(n,Number(a),Number(l))}catch(c){try{external_node_fs_.chownSync(String(t.absolute),Number(a),Number(l))}catch{h=h||c}}}r(h)})}[xs](t,e){let i=typeof t.mode=="number"?t.mode&4095:this.dmode,r=this[yt](String(t.absolute),i);if(r){this[O](r,t),e();return}if(t.mtime&&!this.noMtime)try{external_node_fs_.utimesSync(String(t.absolute),t.atime||new Date,t.mtime)}catch{}if(this[ge](t))try{external_node_fs_.chownSync(String(t.absolute),Number(this[be](t)),Number(this[_e](t)))}catch{}e(),t.resume()}[yt](t,e){try{return _r(f(t),{uid:this.uid,gid:this.gid,processUid:this.processUid,processGid:this.processGid,umask:this.processUmask,preserve:this.preservePaths,unlink:this.unlink,cwd:this.cwd,mode:e})}catch(i){return i}}[Re](t,e,i,r,n){if(this.preservePaths||i.length===0)return r();let o=e;for(let h of i){o=external_node_path_.resolve(o,h);let[a,l]=ye(()=>external_node_fs_.lstatSync(o));if(a)return r();if(l.isSymbolicLink())return n(new St(o,external_node_path_.resolve(e,i.join("/"))))}r()}[gi](t,e,i,r){let n=`${i}Sync`;try{external_node_fs_[n](e,String(t.absolute)),r(),t.resume()}catch(o){return this[O](o,t)}}};var Eo=s=>{let t=new xe(s),e=s.file,i=external_node_fs_.statSync(e),r=s.maxReadSize||16*1024*1024;new Be(e,{readSize:r,size:i.size}).pipe(t)},wo=(s,t)=>{let e=new Xt(s),i=s.maxReadSize||16*1024*1024,r=s.file;return new Promise((o,h)=>{e.on("error",h),e.on("close",o),external_node_fs_.stat(r,(a,l)=>{if(a)h(a);else{let c=new _t(r,{readSize:i,size:l.size});c.on("error",h),c.pipe(e)}})})},So=K(Eo,wo,s=>new xe(s),s=>new Xt(s),(s,t)=>{t?.length&&Qi(s,t)});var yo=(s,t)=>{let e=new kt(s),i=!0,r,n;try{try{r=external_node_fs_.openSync(s.file,"r+")}catch(a){if(a?.code==="ENOENT")r=external_node_fs_.openSync(s.file,"w+");else throw a}let o=external_node_fs_.fstatSync(r),h=Buffer.alloc(512);t:for(n=0;n<o.size;n+=512){for(let c=0,d=0;c<512;c+=d){if(d=external_node_fs_.readSync(r,h,c,h.length-c,n+c),n===0&&h[0]===31&&h[1]===139)throw new Error("cannot append to compressed archives");if(!d)break t}let a=new F(h);if(!a.cksumValid)break;let l=512*Math.ceil((a.size||0)/512);if(n+l+512>o.size)break;n+=l,s.mtimeCache&&a.mtime&&s.mtimeCache.set(String(a.path),a.mtime)}i=!1,Ro(s,e,n,r,t)}finally{if(i)try{external_node_fs_.closeSync(r)}catch{}}},Ro=(s,t,e,i,r)=>{let n=new Wt(s.file,{fd:i,start:e});t.pipe(n),bo(t,r)},go=(s,t)=>{t=Array.from(t);let e=new wt(s),i=(n,o,h)=>{let a=(T,D)=>{T?external_node_fs_.close(n,E=>h(T)):h(null,D)},l=0;if(o===0)return a(null,0);let c=0,d=Buffer.alloc(512),y=(T,D)=>{if(T||D===void 0)return a(T);if(c+=D,c<512&&D)return external_node_fs_.read(n,d,c,d.length-c,l+c,y);if(l===0&&d[0]===31&&d[1]===139)return a(new Error("cannot append to compressed archives"));if(c<512)return a(null,l);let E=new F(d);if(!E.cksumValid)return a(null,l);let x=512*Math.ceil((E.size??0)/512);if(l+x+512>o||(l+=x+512,l>=o))return a(null,l);s.mtimeCache&&E.mtime&&s.mtimeCache.set(String(E.path),E.mtime),c=0,external_node_fs_.read(n,d,0,512,l,y)};external_node_fs_.read(n,d,0,512,l,y)};return new Promise((n,o)=>{e.on("error",o);let h="r+",a=(l,c)=>{if(l&&l.code==="ENOENT"&&h==="r+")return h="w+",external_node_fs_.open(s.file,h,a);if(l||!c)return o(l);external_node_fs_.fstat(c,(d,y)=>{if(d)return external_node_fs_.close(c,()=>o(d));i(c,y.size,(T,D)=>{if(T)return o(T);let E=new et(s.file,{fd:c,start:D});e.pipe(E),E.on("error",o),E.on("close",n),_o(e,t)})})};external_node_fs_.open(s.file,h,a)})},bo=(s,t)=>{t.forEach(e=>{e.charAt(0)==="@"?Ct({file:external_node_path_.resolve(s.cwd,e.slice(1)),sync:!0,noResume:!0,onReadEntry:i=>s.add(i)}):s.add(e)}),s.end()},_o=async(s,t)=>{for(let e of t)e.charAt(0)==="@"?await Ct({file:external_node_path_.resolve(String(s.cwd),e.slice(1)),noResume:!0,onReadEntry:i=>s.add(i)}):s.add(e);s.end()},vt=K(yo,go,()=>{throw new TypeError("file is required")},()=>{throw new TypeError("file is required")},(s,t)=>{if(!Bs(s))throw new TypeError("file is required");if(s.gzip||s.brotli||s.zstd||s.file.endsWith(".br")||s.file.endsWith(".tbr"))throw new TypeError("cannot append to compressed archives");if(!t?.length)throw new TypeError("no paths specified to add/replace")});var Oo=K(vt.syncFile,vt.asyncFile,vt.syncNoFile,vt.asyncNoFile,(s,t=[])=>{vt.validate?.(s,t),To(s)}),To=s=>{let t=s.filter;s.mtimeCache||(s.mtimeCache=new Map),s.filter=t?(e,i)=>t(e,i)&&!((s.mtimeCache?.get(e)??i.mtime??0)>(i.mtime??0)):(e,i)=>!((s.mtimeCache?.get(e)??i.mtime??0)>(i.mtime??0))};
+//# sourceMappingURL=index.min.js.map
 
 ;// CONCATENATED MODULE: ./src/backup/tar-writer.ts
 /**
@@ -9439,119 +10328,6 @@ async function waitReady(runtime, id, timeoutMs, sleep) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/probe/shell-words.ts
-/**
- * Splits the action's `run` string into an argument vector, the way a POSIX shell splits words —
- * but without a shell. Quotes and backslashes group and escape exactly as in `sh`; nothing is
- * expanded or interpreted.
- *
- * Because no shell runs, anything a shell would have *interpreted* (pipes, `&&`, redirections,
- * `$VAR`, backticks, globs, `~`, comments) would silently mean something else here: `echo $TOKEN`
- * would print the five characters `$TOKEN`, `a && b` would pass `&&` to `a`. Rather than guess, such
- * characters are refused unless quoted, with a message pointing at the two honest alternatives:
- * quote them, or write the shell yourself (`bash -c '…'`). Pure: no I/O.
- */
-class ShellWordsError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'ShellWordsError';
-    }
-}
-/** Characters a shell interprets outside quotes (operators, expansions, globs, comments). */
-const UNQUOTED_SPECIAL = new Set(['|', '&', ';', '<', '>', '(', ')', '$', '`', '*', '?', '[', ']', '{', '}']);
-const WHITESPACE = new Set([' ', '\t', '\n', '\r']);
-function hint(ch, where) {
-    return (`the command contains ${JSON.stringify(ch)} ${where}, which a shell would interpret but stateguard runs the ` +
-        `command without a shell. Quote it ('…') to pass it literally, or write the shell yourself, e.g. ` +
-        `run: bash -c 'your && command'.`);
-}
-function splitShellWords(input) {
-    const words = [];
-    let word = '';
-    /** a word exists even when empty (`''` is one empty argument) */
-    let inWord = false;
-    let i = 0;
-    const n = input.length;
-    while (i < n) {
-        const ch = input[i];
-        if (WHITESPACE.has(ch)) {
-            if (inWord)
-                words.push(word);
-            word = '';
-            inWord = false;
-            i++;
-            continue;
-        }
-        if (ch === '\\') {
-            if (i + 1 >= n)
-                throw new ShellWordsError('the command ends with a lone backslash (\\); escape it as \\\\ or remove it.');
-            const next = input[i + 1];
-            if (next === '\n') {
-                // Line continuation, as in sh: backslash-newline disappears.
-                i += 2;
-                continue;
-            }
-            word += next;
-            inWord = true;
-            i += 2;
-            continue;
-        }
-        if (ch === "'") {
-            const end = input.indexOf("'", i + 1);
-            if (end === -1)
-                throw new ShellWordsError(`unbalanced single quote (') starting at character ${i + 1}; close it.`);
-            word += input.slice(i + 1, end);
-            inWord = true;
-            i = end + 1;
-            continue;
-        }
-        if (ch === '"') {
-            let j = i + 1;
-            let closed = false;
-            while (j < n) {
-                const c = input[j];
-                if (c === '"') {
-                    closed = true;
-                    break;
-                }
-                if (c === '\\' && j + 1 < n) {
-                    const next = input[j + 1];
-                    // Inside double quotes sh gives backslash meaning only before these characters.
-                    if (next === '"' || next === '\\' || next === '$' || next === '`') {
-                        word += next;
-                        j += 2;
-                        continue;
-                    }
-                    if (next === '\n') {
-                        j += 2;
-                        continue;
-                    }
-                }
-                if (c === '$' || c === '`')
-                    throw new ShellWordsError(hint(c, 'inside double quotes (an expansion)'));
-                word += c;
-                j++;
-            }
-            if (!closed)
-                throw new ShellWordsError(`unbalanced double quote (") starting at character ${i + 1}; close it.`);
-            inWord = true;
-            i = j + 1;
-            continue;
-        }
-        if (UNQUOTED_SPECIAL.has(ch))
-            throw new ShellWordsError(hint(ch, 'unquoted'));
-        if (!inWord && (ch === '#' || ch === '~')) {
-            throw new ShellWordsError(hint(ch, 'at the start of a word (a comment or home-directory expansion in a shell)'));
-        }
-        word += ch;
-        inWord = true;
-        i++;
-    }
-    if (inWord)
-        words.push(word);
-    return words;
-}
-
 // EXTERNAL MODULE: ./src/run-command.ts
 var run_command = __nccwpck_require__(2530);
 // EXTERNAL MODULE: ./src/runtime/process.ts + 1 modules
@@ -9645,8 +10421,8 @@ function parseCommand(opts) {
 function resolveProgram(program, ctx) {
     const executable = (file) => {
         try {
-            (0,external_node_fs_namespaceObject.accessSync)(file, external_node_fs_namespaceObject.constants.X_OK);
-            return (0,external_node_fs_namespaceObject.statSync)(file).isFile();
+            (0,external_node_fs_.accessSync)(file, external_node_fs_.constants.X_OK);
+            return (0,external_node_fs_.statSync)(file).isFile();
         }
         catch {
             return false;
@@ -9678,7 +10454,7 @@ async function gate(opts, ctx) {
     const argv = parseCommand(opts);
     let probeModule;
     if (opts.persistenceProbe) {
-        probeModule = pickModule(loadValidModules(opts, ctx), opts.persistenceProbe, 'persistence-probe');
+        probeModule = (0,common/* pickModule */.ek)((0,common/* loadValidModules */.uh)(opts, ctx), opts.persistenceProbe, 'persistence-probe');
         if (probeModule.volumes.length === 0 && probeModule.ephemeralPaths.length === 0) {
             throw new src_errors/* UserError */.yo(`--persistence-probe ${probeModule.name}: the module declares no data.volumes and no data.ephemeral_paths, so there is nothing to probe. Declare them in ${probeModule.file}.`, { input: 'persistence-probe' });
         }
@@ -9805,7 +10581,7 @@ function finish(f) {
     for (const p of f.probe && !f.probe.passed ? f.probe.problems.slice(1) : []) {
         annotations.push({ level: 'error', message: p, title: 'stateguard persistence probe' });
     }
-    let summary = `### ${title}: ${f.heading}\n\n${cell(f.reason)}\n`;
+    let summary = `### ${title}: ${f.heading}\n\n${(0,common/* cell */.Hn)(f.reason)}\n`;
     if (f.probe)
         summary += '\n' + probeSummary(f.probe);
     return {
@@ -9832,15 +10608,187 @@ function probeLines(p) {
     return out;
 }
 function probeSummary(p) {
-    const rows = p.checks.map((c) => `| ${cell(c.path)} | ${c.kind}${c.volume ? ` (${cell(c.volume)})` : ''} | ${c.after_recreate ?? '—'} | ${c.ok ? 'ok' : '**fail**'} |`);
-    let md = `**Persistence probe** of \`${cell(p.module)}\`: ${p.passed ? 'passed' : '**failed**'} ` +
+    const rows = p.checks.map((c) => `| ${(0,common/* cell */.Hn)(c.path)} | ${c.kind}${c.volume ? ` (${(0,common/* cell */.Hn)(c.volume)})` : ''} | ${c.after_recreate ?? '—'} | ${c.ok ? 'ok' : '**fail**'} |`);
+    let md = `**Persistence probe** of ${(0,common/* code */.aY)(p.module)}: ${p.passed ? 'passed' : '**failed**'} ` +
         `(container ${p.old_container?.slice(0, 12) ?? '—'} → ${p.new_container?.slice(0, 12) ?? '—'})\n\n` +
         `| path | kind | after recreate | result |\n|---|---|---|---|\n${rows.join('\n')}\n`;
     if (p.problems.length)
-        md += '\n' + p.problems.map((x) => `- ${cell(x)}`).join('\n') + '\n';
+        md += '\n' + p.problems.map((x) => `- ${(0,common/* cell */.Hn)(x)}`).join('\n') + '\n';
     if (p.cleanup.note)
-        md += `\n> ${cell(p.cleanup.note)}\n`;
+        md += `\n> ${(0,common/* cell */.Hn)(p.cleanup.note)}\n`;
     return md;
+}
+
+// EXTERNAL MODULE: ./src/model/yaml-source.ts
+var yaml_source = __nccwpck_require__(1954);
+// EXTERNAL MODULE: ./node_modules/@actions/expressions/dist/index.js + 27 modules
+var dist = __nccwpck_require__(2506);
+// EXTERNAL MODULE: ./node_modules/@actions/expressions/dist/ast.js
+var ast = __nccwpck_require__(2049);
+;// CONCATENATED MODULE: ./src/lint/expressions.ts
+/**
+ * What a `${{ }}` expression reads, from GitHub's own expression lexer and parser
+ * (@actions/expressions, the version @actions/workflow-parser uses): context names and property
+ * names are case-insensitive there (`Inputs.x`, `GITHUB.EVENT`), and a function such as
+ * `toJSON(github.event)` reads the whole object. Walking the AST sees all of that; a regex did not.
+ * An expression the parser refuses (already an SG000 error) falls back to a case-insensitive
+ * textual reading that errs towards "untrusted" (fail closed).
+ */
+
+
+const CONTEXTS = ['github', 'env', 'inputs', 'vars', 'secrets', 'steps', 'job', 'jobs', 'runner', 'strategy', 'matrix', 'needs'];
+const STATUS_FUNCTIONS = ['success', 'failure', 'always', 'cancelled', 'hashFiles'].map((name) => ({ name, minArgs: 0, maxArgs: 255 }));
+/** `${{ … }}` (the body may span lines in a block scalar). */
+const EXPRESSION = /\$\{\{([\s\S]*?)\}\}/g;
+const cache = new Map();
+/** Every context access in an expression body, or null when it does not parse. */
+function accesses(body) {
+    const hit = cache.get(body);
+    if (hit !== undefined)
+        return hit;
+    let result;
+    try {
+        const expr = new dist/* Parser */.iX(new dist/* Lexer */.JG(body).lex().tokens, CONTEXTS, STATUS_FUNCTIONS).parse();
+        result = [];
+        collect(expr, result);
+    }
+    catch {
+        result = null;
+    }
+    if (cache.size > 10_000)
+        cache.clear();
+    cache.set(body, result);
+    return result;
+}
+function literalKey(e) {
+    if (!(e instanceof ast/* Literal */.uS))
+        return null;
+    const v = e.token.value;
+    return typeof v === 'string' ? v : typeof v === 'number' ? String(v) : e.token.lexeme;
+}
+function collect(e, out) {
+    if (e instanceof ast/* ContextAccess */.QC) {
+        out.push({ root: e.name.lexeme.toLowerCase(), keys: [] });
+    }
+    else if (e instanceof ast/* IndexAccess */.p_) {
+        const keys = [];
+        let cur = e;
+        while (cur instanceof ast/* IndexAccess */.p_) {
+            keys.unshift(literalKey(cur.index));
+            if (!(cur.index instanceof ast/* Literal */.uS))
+                collect(cur.index, out);
+            cur = cur.expr;
+        }
+        if (cur instanceof ast/* ContextAccess */.QC)
+            out.push({ root: cur.name.lexeme.toLowerCase(), keys });
+        else
+            collect(cur, out);
+    }
+    else if (e instanceof ast/* FunctionCall */.R6 || e instanceof ast/* Logical */.oD) {
+        for (const a of e.args)
+            collect(a, out);
+    }
+    else if (e instanceof ast/* Binary */.yI) {
+        collect(e.left, out);
+        collect(e.right, out);
+    }
+    else if (e instanceof ast/* Unary */._c) {
+        collect(e.expr, out);
+    }
+    else if (e instanceof ast/* Grouping */.aU) {
+        collect(e.group, out);
+    }
+}
+/**
+ * Whether an access reads data an outsider or a dispatcher controls: `inputs` (any part),
+ * `github.event.*`, `github.head_ref`, the whole `github` context (toJSON(github) includes the
+ * event), a computed key on `github`, or an `env` variable set from such data.
+ */
+function untrusted(a, taint) {
+    const k0 = a.keys[0];
+    if (a.root === 'inputs')
+        return true;
+    if (a.root === 'github') {
+        if (k0 === undefined || k0 === null || k0 === '*')
+            return true;
+        const k = k0.toLowerCase();
+        return k === 'event' || k === 'head_ref';
+    }
+    if (a.root === 'env') {
+        if (k0 === undefined || k0 === null || k0 === '*')
+            return taint.size > 0;
+        return taint.has('*') || taint.has(k0.toLowerCase());
+    }
+    return false;
+}
+/** The untrusted reads of one expression body, described for a message; [] when none. */
+function untrustedReads(body, taint) {
+    const list = accesses(body);
+    if (list === null) {
+        // Unparsable (an SG000 error already): read it as text, case-insensitively, and err towards untrusted.
+        const out = [];
+        if (/(?:^|[^\w.])(?:inputs\b|github\s*(?:\.\s*(?:event|head_ref)\b|\[|\s*\)|\s*$))/i.test(body))
+            out.push(body.trim());
+        for (const m of body.matchAll(/(?:^|[^\w.])env\s*\.\s*([A-Za-z_][\w-]*)/gi))
+            if (taint.has('*') || taint.has(m[1].toLowerCase()))
+                out.push(`env.${m[1]}`);
+        return out;
+    }
+    return list.filter((a) => untrusted(a, taint)).map(describeAccess);
+}
+function describeAccess(a) {
+    return [a.root, ...a.keys.map((k) => (k === null ? '[…]' : k))].join('.');
+}
+/** The one access a value consists of (`${{ inputs.x }}`, `${{ env.X }}`), when that is all it is. */
+function soleAccess(value) {
+    if (typeof value !== 'string')
+        return undefined;
+    const m = /^\s*\$\{\{([\s\S]*)\}\}\s*$/.exec(value);
+    if (!m || m[1].includes('}}'))
+        return undefined;
+    const list = accesses(m[1]);
+    if (!list || list.length !== 1)
+        return undefined;
+    // Only a plain property path: `inputs.x`, not `format('{0}', inputs.x)` or `inputs.x || 'y'`.
+    const body = m[1].trim();
+    if (!/^[A-Za-z_][\w-]*(?:\s*(?:\.\s*[A-Za-z_][\w-]*|\[\s*'[^']*'\s*\]))*$/.test(body))
+        return undefined;
+    return list[0];
+}
+/** The workflow input a value is exactly (`inputs.NAME` or `github.event.inputs.NAME`), lower case. */
+function inputName(a) {
+    if (a.root === 'inputs' && a.keys.length === 1 && a.keys[0])
+        return { name: a.keys[0].toLowerCase(), dispatchOnly: false };
+    const [k0, k1, k2] = a.keys;
+    if (a.root === 'github' && a.keys.length === 3 && k0?.toLowerCase() === 'event' && k1?.toLowerCase() === 'inputs' && k2)
+        return { name: k2.toLowerCase(), dispatchOnly: true };
+    return undefined;
+}
+/** The env variable a value is exactly (`${{ env.NAME }}`). */
+function envName(a) {
+    return a.root === 'env' && a.keys.length === 1 && a.keys[0] ? a.keys[0] : undefined;
+}
+/**
+ * The untrusted env names after one `env:` mapping is applied over `outer` (names it sets replace
+ * the outer ones; its own `${{ env.X }}` reads see the outer env). An `env:` given as one
+ * expression that reads untrusted data taints every name.
+ */
+function envTaint(env, outer) {
+    if (typeof env === 'string') {
+        return [...env.matchAll(EXPRESSION)].some((m) => untrustedReads(m[1], outer).length > 0) ? new Set([...outer, '*']) : outer;
+    }
+    if (typeof env !== 'object' || env === null || Array.isArray(env))
+        return outer;
+    const next = new Set(outer);
+    for (const [k, v] of Object.entries(env)) {
+        const name = k.toLowerCase();
+        const bad = typeof v === 'string' && [...v.matchAll(EXPRESSION)].some((m) => untrustedReads(m[1], outer).length > 0);
+        if (bad)
+            next.add(name);
+        else
+            next.delete(name);
+    }
+    return next;
 }
 
 ;// CONCATENATED MODULE: ./src/lint/rules.ts
@@ -9852,6 +10800,7 @@ const RULES = [
         summary: 'The workflow does not match the GitHub Actions workflow schema, or an expression in it is invalid.',
         why: "These errors come from GitHub's own workflow parser (@actions/workflow-parser): the runner would refuse the file or evaluate something other than what was written. No other rule can be trusted on a file the runner reads differently.",
         fix: 'Correct the key, value or `${{ }}` expression at the reported position, as the message says.',
+        coveredBy: "actionlint checks the workflow schema and `${{ }}` expressions too (with its own implementation); zizmor does not validate the schema.",
     },
     {
         id: 'SG001',
@@ -9860,38 +10809,52 @@ const RULES = [
         summary: 'The file is not a readable workflow: YAML syntax error, not valid UTF-8, larger than 1 MiB, more than one document, not a mapping, or aliases that expand too much.',
         why: 'A workflow that cannot be read safely cannot be checked; stateguard fails closed rather than skipping it.',
         fix: 'Fix the YAML at the reported position. Keep one workflow per file, UTF-8, under 1 MiB, and use anchors/aliases sparingly.',
+        coveredBy: "actionlint reports YAML syntax errors too; the size, UTF-8, single-document and alias limits are stateguard's.",
+    },
+    {
+        id: 'SG002',
+        name: 'lint-suppression',
+        severity: 'error',
+        summary: 'An inline suppression (`# stateguard-lint: ignore SGnnn -- reason`) has no reason, names an unknown rule or one that cannot be suppressed (SG001, SG002), or is not an `ignore` directive.',
+        why: 'A suppression is a deliberate exception someone must be able to review: without a reason nobody can judge it later, and a mistyped rule ID would silently suppress nothing. The problem it meant to suppress is still reported.',
+        fix: 'Write `# stateguard-lint: ignore SG106 -- why this is safe here` on the line of the problem or the line above it; several rules: `ignore SG106, SG201 -- reason`.',
+        coveredBy: "Neither actionlint nor zizmor: this rule is specific to stateguard.",
     },
     {
         id: 'SG101',
         name: 'apply-automatic-trigger',
         severity: 'error',
-        summary: 'A stateful apply (`stateful-apply`/`apply` step, or the root action with `command: apply`) is reachable from a trigger other than `workflow_dispatch`.',
+        summary: "A stateguard command that changes or stops stateful modules (`apply`, `stateful-apply`, `restore`, `recover`, `upgrade`, `snapshot`, or a command given by an expression or variable), as an action step or as a CLI call in `run:`, is reachable from a trigger other than `workflow_dispatch` (a `snapshot` may also run on `schedule`: scheduled backups are routine; it may not run on a push or a pull request).",
         why: 'Only a human, through `workflow_dispatch`, may change a stateful module: a push, a pull request, a schedule or a calling workflow would apply without anyone typing the confirm token and naming a verified backup. `if:` conditions are not trusted to restrict triggers (they are easy to get wrong); `workflow_call` counts as automatic because the caller can be triggered by anything.',
         fix: 'Move the apply job to its own workflow whose only trigger is `on: workflow_dispatch`; keep `plan` in the pull-request workflow.',
+        coveredBy: "Neither actionlint nor zizmor: this rule is specific to stateguard.",
     },
     {
         id: 'SG102',
         name: 'apply-input-hardcoded',
         severity: 'error',
-        summary: '`confirm`, `backup-ref` or `allow-stateful` of an apply step is hard-coded instead of taken from the dispatch inputs.',
+        summary: "`confirm`, `backup-ref` or `allow-stateful` of an apply (the step's `with:`, or `--confirm`/`--backup-ref`/`--allow-stateful` of a CLI call in `run:`) is hard-coded instead of taken from a workflow input, directly or through `env:`.",
         why: 'These three values are the operator\'s explicit consent, the backup they vouch for and the exact confirm token. Written into the workflow, they consent once for every future run.',
-        fix: 'Pass each one from a `workflow_dispatch` input, e.g. `allow-stateful: ${{ inputs.allow_stateful }}`, `backup-ref: ${{ inputs.backup_ref }}`, `confirm: ${{ inputs.stateful_confirm }}` (or `github.event.inputs.*`).',
+        fix: "Pass each one from a `workflow_dispatch` input, e.g. `allow-stateful: ${{ inputs.allow_stateful }}`, `backup-ref: ${{ inputs.backup_ref }}`, `confirm: ${{ inputs.stateful_confirm }}` (or `github.event.inputs.*`). In a `run:`, pass the input through `env:` and write `--confirm \"$CONFIRM\"`; `--allow-stateful` alone means true, so write `--allow-stateful=\"$ALLOW\"`.",
+        coveredBy: "Neither actionlint nor zizmor: this rule is specific to stateguard.",
     },
     {
         id: 'SG103',
         name: 'dispatch-input-unsafe',
         severity: 'error',
-        summary: 'The dispatch input `allow_stateful` is not `type: boolean` with `default: false`, or `stateful_confirm`/`backup_ref` is not `required: true` or has a default.',
-        why: 'A consent input that defaults to yes, or a confirm token or backup reference filled in by default, lets a run apply to stateful data without the operator deciding it.',
-        fix: 'Declare `allow_stateful: {type: boolean, default: false}`, and `stateful_confirm`/`backup_ref` with `required: true` and no `default`.',
+        summary: "A workflow input that feeds consent (`allow_stateful`, `stateful_confirm`, `backup_ref`, or an input of any name that reaches `allow-stateful`, `confirm` or `backup-ref`) is unsafe: the allow input is not `type: boolean` with `default: false`, or a confirm or backup input is not `required: true` or has a default.",
+        why: "A consent input that defaults to yes, or a confirm token or backup reference filled in by default, lets a run apply to stateful data without the operator deciding it. Renaming the input changes nothing: it is followed from `workflow_dispatch` and `workflow_call` inputs through `with:` and `env:` to the flag it feeds, and a default equal to the confirm token confirms every run.",
+        fix: "Declare the allow input as `{type: boolean, default: false}`, and the confirm and backup inputs with `required: true` and no `default`, whatever they are called.",
+        coveredBy: "Neither actionlint nor zizmor: this rule is specific to stateguard.",
     },
     {
         id: 'SG104',
         name: 'apply-concurrency',
         severity: 'error',
-        summary: 'An apply job has no `concurrency` group (job or workflow level), or sets `cancel-in-progress` to anything but `false`.',
-        why: 'Two applies to the same module at once race on its data; cancelling an apply mid-way is a crash in the middle of a change.',
+        summary: "A job running a mutating stateguard command has no `concurrency` group (job or workflow level), a group that is different for every run (it reads `github.run_id`, `run_number` or `run_attempt`), or sets `cancel-in-progress` to anything but `false`.",
+        why: "Two applies to the same module at once race on its data; a group unique to each run serialises nothing; cancelling an apply mid-way is a crash in the middle of a change.",
         fix: 'Add `concurrency: { group: stateful-apply-${{ inputs.module }}, cancel-in-progress: false }` to the apply job.',
+        coveredBy: "Neither actionlint nor zizmor: this rule is specific to stateguard.",
     },
     {
         id: 'SG105',
@@ -9900,22 +10863,34 @@ const RULES = [
         summary: 'A guard, verify-backup, e2e-gate or apply step (or the job holding it) has `continue-on-error` set to anything but `false`.',
         why: 'These steps exist to say no. With `continue-on-error: true` a "no" turns into a green check and the workflow goes on as if the gate had passed.',
         fix: 'Remove `continue-on-error` from the step and its job. To react to a refusal, branch on the step\'s `failure-reason` output in a later step with `if: failure()`.',
+        coveredBy: "Neither actionlint nor zizmor: this rule is specific to stateguard.",
     },
     {
         id: 'SG106',
         name: 'compose-volume-removal',
         severity: 'error',
-        summary: '`docker compose` (or `docker-compose`) with `down -v`/`--volumes`, `-V`/`--renew-anon-volumes` or `-y`/`--yes` in a `run:` of a workflow that touches stateful modules.',
-        why: 'These flags delete or recreate volumes, or answer yes to compose\'s "data will be lost" prompt: exactly the data stateguard protects. A workflow touches stateful modules when it has a stateguard guard, apply, stateful-apply or snapshot step, or an `allow_stateful` input.',
-        fix: 'Drop the flag (`docker compose down` keeps named volumes). Change a stateful service only through stateguard\'s guarded apply; remove a volume by hand after a verified backup.',
+        summary: "A `run:` deletes or recreates Docker volumes: `docker compose`/`docker-compose` with `down`/`rm` `-v`/`--volumes`, `-V`/`--renew-anon-volumes` or `-y`/`--yes`; `docker volume rm`/`prune`; `docker system prune --volumes`; `docker rm -v`. Checked in every workflow.",
+        why: "These commands delete or recreate volumes, or answer yes to compose's \"data will be lost\" prompt: exactly the data stateguard exists to protect, in any workflow. The script is read the way a shell reads it (quotes, docker and compose global options such as `--context` or `-p`, a command kept in a variable such as `DC=\"docker compose\"; $DC down -v`, `sudo`, `bash -c '\u2026'`, `$( )`), not matched as text.",
+        fix: "Drop the flag (`docker compose down` keeps named volumes). Change a stateful service only through stateguard's guarded apply; remove a volume by hand after a verified backup. For a deliberate exception, such as a throw-away test stack, suppress it on that line with the reason: `# stateguard-lint: ignore SG106 -- <why this is safe>`.",
+        coveredBy: "Neither actionlint nor zizmor: this rule is specific to stateguard.",
+    },
+    {
+        id: 'SG107',
+        name: 'dispatch-consent-prefilled',
+        severity: 'error',
+        summary: 'A workflow with an automatic trigger dispatches a workflow with consent filled in: `gh workflow run … -f allow_stateful=true` (or `--field`/`-F`/`--raw-field`, or `stateful_confirm=…`), `gh api …/dispatches` or `curl …/dispatches` with such inputs, or actions/github-script `createWorkflowDispatch` with `allow_stateful`.',
+        why: 'SG101 keeps the apply on `workflow_dispatch`, but a push, schedule or workflow_run that dispatches the apply workflow with `allow_stateful` and the confirm token already set is the same automatic apply, one hop away: consent filled in by automation is no consent. `if:` conditions are not trusted to restrict triggers.',
+        fix: 'Dispatch without consent inputs (the operator ticks `allow_stateful` and types the confirm token when they run the apply workflow by hand), or dispatch from a workflow triggered only by `workflow_dispatch` that passes on its own operator-typed inputs.',
+        coveredBy: "Neither actionlint nor zizmor: this rule is specific to stateguard.",
     },
     {
         id: 'SG201',
         name: 'script-injection',
         severity: 'error',
-        summary: '`${{ github.event.* }}`, `${{ github.head_ref }}` or `${{ inputs.* }}` is interpolated into a `run:` script or an actions/github-script `script:`.',
+        summary: "An expression that reads untrusted data (`github.event.*`, `github.head_ref`, `inputs.*`, a whole context as in `toJSON(github.event)`, or `env.X` where X was set from such data at workflow, job or step level) is interpolated into a `run:` script or an actions/github-script `script:`. Context names are case-insensitive, as in GitHub's expression parser.",
         why: 'The expression is pasted into the script text before the shell or JavaScript parses it: a branch name or title such as `$(curl evil|sh)` runs as code with the job\'s token and secrets.',
         fix: 'Pass the value through `env:` (`env: { TITLE: ${{ github.event.pull_request.title }} }`) and use `"$TITLE"` (or `process.env.TITLE`) in the script.',
+        coveredBy: "Partly. actionlint reports untrusted `github.event.*`/`github.head_ref` inputs in `run:` and github-script; zizmor's template-injection audit reports expressions in `run:` more broadly (its own set of contexts and confidence levels). Following the taint through `env:` into `${{ env.X }}` and treating `inputs.*` as untrusted is stateguard's.",
     },
     {
         id: 'SG202',
@@ -9924,6 +10899,7 @@ const RULES = [
         summary: 'The workflow has no top-level `permissions`, or grants `write-all` (top level or job).',
         why: 'Without `permissions` the token gets the repository default, often write to everything; a compromised step can then push code or rewrite workflows.',
         fix: 'Add a top-level `permissions:` with the least the workflow needs (e.g. `contents: read`) and widen per job only where needed (e.g. `pull-requests: write` for the plan comment).',
+        coveredBy: "zizmor's excessive-permissions audit (missing or broad permissions); actionlint only checks that permission scopes are valid.",
     },
     {
         id: 'SG203',
@@ -9932,6 +10908,7 @@ const RULES = [
         summary: '`pull_request_target` or `workflow_run` together with an actions/checkout of the pull request\'s head.',
         why: 'Those triggers run with the base repository\'s secrets and a write token; checking out the PR head then runs the contributor\'s code with them ("pwn request").',
         fix: 'Use the `pull_request` trigger for anything that builds or runs the PR\'s code, or check out only the base ref in the privileged workflow.',
+        coveredBy: "zizmor's dangerous-triggers audit flags `pull_request_target`/`workflow_run` themselves (more broadly); actionlint does not.",
     },
     {
         id: 'SG301',
@@ -9940,6 +10917,7 @@ const RULES = [
         summary: '`uses:` does not pin the action or reusable workflow to a full 40-character commit SHA.',
         why: 'A tag or branch can be moved to other code at any time; only a commit SHA names exactly the code that runs with your secrets.',
         fix: 'Pin to the commit SHA and keep the tag in a comment: `uses: actions/checkout@<40-hex-sha> # v4`. Local `./` actions and `docker://` images with a `@sha256:` digest are exempt.',
+        coveredBy: "zizmor's unpinned-uses audit; actionlint does not.",
     },
 ];
 const BY_ID = new Map(RULES.map((r) => [r.id, r]));
@@ -9950,27 +10928,318 @@ function compareProblems(a, b) {
     return a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || a.column - b.column || (a.rule < b.rule ? -1 : a.rule > b.rule ? 1 : a.message < b.message ? -1 : a.message > b.message ? 1 : 0);
 }
 
+;// CONCATENATED MODULE: ./src/lint/shell.ts
+/**
+ * Reading a workflow's `run:` scripts for the rules (docs/rules.md): the simple commands a shell
+ * would run — after `A=b` variables holding a command (`DC="docker compose"; $DC down -v`),
+ * `sudo`/`env`/`if`… prefixes and `bash -c '…'` — and, per command, whether it calls stateguard's
+ * CLI, destroys volumes, or dispatches a workflow with consent filled in. Words come from
+ * splitShellScript() (src/probe/shell-words.ts), which never throws. Pure: no I/O.
+ */
+
+/** Words before the program that do not change which program runs. */
+const KEYWORDS = new Set(['if', 'then', 'else', 'elif', 'fi', 'do', 'done', 'while', 'until', '!', '{', '}', 'time', 'exec', 'nohup', 'command', 'builtin', 'nice', 'xargs', 'stdbuf', 'timeout']);
+const SHELLS = new Set(['sh', 'bash', 'dash', 'zsh', 'ksh', 'ash']);
+const MAX_NESTING = 8;
+const basename = (p) => p.slice(p.lastIndexOf('/') + 1).toLowerCase();
+/**
+ * The simple commands of a script. `env` holds literal values of the step's `env:` (a value with an
+ * expression is unknown). Only a variable that is the whole program word is expanded: that is how
+ * a command hides in one; other words keep their `$NAME` text.
+ */
+function commandsOf(script, env, base = 0, depth = 0) {
+    const vars = new Map(env);
+    const out = [];
+    for (const c of splitShellScript(script)) {
+        if (c.words.length === 0) {
+            for (const a of c.assignments)
+                vars.set(a.name, a.value);
+            continue;
+        }
+        let argv = c.words.map((w) => (base ? { ...w, start: w.start + base } : w));
+        const first = argv[0];
+        if (first.bareVar !== undefined && vars.has(first.bareVar)) {
+            const value = vars.get(first.bareVar);
+            const expanded = value
+                .split(/\s+/)
+                .filter(Boolean)
+                .map((text) => ({ text, start: first.start, quoted: false, vars: [] }));
+            argv = [...expanded, ...argv.slice(1)];
+        }
+        argv = stripPrefixes(argv);
+        if (argv.length === 0)
+            continue;
+        out.push({ argv });
+        // `bash -c 'script'`, `eval "…"`: the string is a script too.
+        if (depth < MAX_NESTING) {
+            const prog = basename(argv[0].text);
+            if (SHELLS.has(prog)) {
+                const ci = argv.findIndex((w, i) => i > 0 && /^-[a-z]*c[a-z]*$/i.test(w.text));
+                const body = ci > 0 ? argv[ci + 1] : undefined;
+                if (body)
+                    out.push(...commandsOf(body.text, vars, body.start + 1, depth + 1));
+            }
+            else if (prog === 'eval' && argv.length > 1) {
+                out.push(...commandsOf(argv.slice(1).map((w) => w.text).join(' '), vars, argv[1].start, depth + 1));
+            }
+        }
+    }
+    return out;
+}
+function stripPrefixes(argv) {
+    let i = 0;
+    for (let guard = 0; guard < 64 && i < argv.length; guard++) {
+        const w = argv[i].text;
+        const prog = basename(w);
+        if (KEYWORDS.has(w)) {
+            i++;
+            // `timeout 10 cmd`, `nice -n 5 cmd`: options and a duration before the command.
+            while (i < argv.length && (argv[i].text.startsWith('-') || /^\d+[smhd]?$/.test(argv[i].text)))
+                i++;
+        }
+        else if (prog === 'sudo' || prog === 'doas') {
+            i++;
+            while (i < argv.length && argv[i].text.startsWith('-'))
+                i += /^-[ugpCDhrt]$/.test(argv[i].text) ? 2 : 1;
+        }
+        else if (prog === 'env') {
+            i++;
+            while (i < argv.length && (argv[i].text.startsWith('-') || /^[A-Za-z_][A-Za-z0-9_]*=/.test(argv[i].text)))
+                i += /^-[uCS]$/.test(argv[i].text) ? 2 : 1;
+        }
+        else if (/^[A-Za-z_][A-Za-z0-9_]*=/.test(w) && !argv[i].quoted) {
+            i++;
+        }
+        else {
+            break;
+        }
+    }
+    return argv.slice(i);
+}
+// ---------------------------------------------------------------------------------------------
+// stateguard's CLI
+/** The stateguard command a shell command runs (lower case; '*' when given by a variable), or undefined. */
+function stateguardCli(argv) {
+    const prog = basename(argv[0].text);
+    let i = 1;
+    const skipOptions = (withValue) => {
+        while (i < argv.length && argv[i].text.startsWith('-')) {
+            if (argv[i].text === '--') {
+                i++;
+                return;
+            }
+            i += withValue.test(argv[i].text) ? 2 : 1;
+        }
+    };
+    const isStateguardBin = (t) => /^(?:@[^/\s]+\/)?stateguard(?:@\S*)?$/i.test(t) || basename(t) === 'stateguard';
+    if (prog === 'npx' || prog === 'bunx' || (prog === 'npm' && /^(?:exec|x)$/.test(argv[1]?.text ?? '')) || (prog === 'pnpm' && /^(?:dlx|exec)$/.test(argv[1]?.text ?? '')) || prog === 'yarn') {
+        if (prog !== 'npx' && prog !== 'bunx' && prog !== 'yarn')
+            i = 2;
+        if (prog === 'yarn' && /^(?:dlx|exec)$/.test(argv[1]?.text ?? ''))
+            i = 2;
+        skipOptions(/^(?:-p|--package|-c|--call|-w|--workspace)$/);
+        if (i >= argv.length || !isStateguardBin(argv[i].text))
+            return undefined;
+        i++;
+    }
+    else if (prog === 'node' || prog === 'nodejs') {
+        skipOptions(/^(?:-r|--require|--import|--loader|--experimental-loader|--env-file|--conditions|-C|--title)$/);
+        const script = argv[i]?.text;
+        if (!script)
+            return undefined;
+        const normal = script.replace(/\\/g, '/').replace(/\/+/g, '/').replace(/(^|\/)\.\//g, '$1');
+        if (!/(?:^|\/)dist\/cli\.js$/.test(normal) && !/(?:^|\/)stateguard\//i.test(normal))
+            return undefined;
+        i++;
+    }
+    else if (prog === 'stateguard') {
+        // the bin itself (`stateguard`, `./node_modules/.bin/stateguard`)
+    }
+    else {
+        return undefined;
+    }
+    while (i < argv.length && argv[i].text === '--')
+        i++;
+    const word = argv[i];
+    if (!word)
+        return undefined;
+    const command = word.vars.length > 0 || word.text.includes('${{') ? '*' : word.text.toLowerCase();
+    return { command, word, args: argv.slice(i + 1) };
+}
+// ---------------------------------------------------------------------------------------------
+// volume destruction
+/** Docker CLI global options that take a value (so the value is not read as the subcommand). */
+const DOCKER_VALUE = new Set(['-c', '--context', '-H', '--host', '--config', '-l', '--log-level', '--tlscacert', '--tlscert', '--tlskey']);
+/** Compose global options that take a value (v2 and v1). */
+const COMPOSE_VALUE = new Set(['-f', '--file', '-p', '--project-name', '--project-directory', '--env-file', '--profile', '--ansi', '--parallel', '--progress', '-c', '--context', '-H', '--host', '--log-level', '--tlscacert', '--tlscert', '--tlskey']);
+/** Subcommands whose words after the service are the container's command, not compose flags. */
+const PASS_THROUGH = new Set(['run', 'exec']);
+const FALSE = /^(?:0|f|false)$/i;
+/** `--name`, `--name=<not false>`, or a short cluster containing `letter`. */
+function flagOn(f, long, letter) {
+    if (f === long)
+        return true;
+    if (f.startsWith(long + '='))
+        return !FALSE.test(f.slice(long.length + 1));
+    return letter !== undefined && /^-[A-Za-z]+$/.test(f) && f.slice(1).includes(letter);
+}
+/** What a command does to volumes, when it deletes or recreates them (or auto-confirms data loss). */
+function volumeRemoval(argv) {
+    const words = argv.map((w) => w.text);
+    const prog = basename(words[0]);
+    if (prog === 'docker-compose')
+        return composeEffect(words, 1);
+    if (prog !== 'docker')
+        return undefined;
+    let i = 1;
+    while (i < words.length && words[i].startsWith('-'))
+        i += DOCKER_VALUE.has(words[i]) ? 2 : 1;
+    const sub = words[i];
+    const rest = words.slice(i + 1);
+    const firstPositional = rest.find((w) => !w.startsWith('-'));
+    if (sub === 'compose')
+        return composeEffect(words, i + 1);
+    if (sub === 'volume' && (firstPositional === 'rm' || firstPositional === 'remove'))
+        return 'removes volumes (docker volume rm)';
+    if (sub === 'volume' && firstPositional === 'prune')
+        return 'removes volumes (docker volume prune)';
+    if (sub === 'system' && firstPositional === 'prune' && rest.some((f) => flagOn(f, '--volumes')))
+        return 'removes volumes (docker system prune --volumes)';
+    const rm = sub === 'rm' ? rest : sub === 'container' && firstPositional === 'rm' ? rest.slice(rest.indexOf('rm') + 1) : undefined;
+    if (rm && rm.some((f) => flagOn(f, '--volumes', 'v')))
+        return "removes the containers' volumes (docker rm -v)";
+    return undefined;
+}
+function composeEffect(words, from) {
+    let sub;
+    const flags = [];
+    for (let i = from; i < words.length; i++) {
+        const w = words[i];
+        if (w.startsWith('-')) {
+            flags.push(w);
+            if (!sub && COMPOSE_VALUE.has(w))
+                i++;
+            continue;
+        }
+        if (!sub)
+            sub = w;
+        else if (PASS_THROUGH.has(sub))
+            break;
+    }
+    const effects = [];
+    if ((sub === 'down' || sub === 'rm') && flags.some((f) => flagOn(f, '--volumes', 'v')))
+        effects.push(`removes volumes (${sub} -v/--volumes)`);
+    if (flags.some((f) => flagOn(f, '--renew-anon-volumes', 'V')))
+        effects.push('recreates anonymous volumes (-V/--renew-anon-volumes)');
+    if (flags.some((f) => flagOn(f, '--yes', 'y')))
+        effects.push('answers yes to data-loss prompts (-y/--yes)');
+    return effects.length > 0 ? effects.join(' and ') : undefined;
+}
+// ---------------------------------------------------------------------------------------------
+// workflow dispatch with consent
+const ALLOW_KEY = /^allow[_-]stateful$/i;
+const CONFIRM_KEY = /^(?:stateful[_-])?confirm$/i;
+/** Whether setting dispatch input `key` to `value` fills in consent: allow_stateful not false, or any confirm. */
+function consentField(key, value) {
+    const k = (/\[([^\]]*)\]$/.exec(key)?.[1] ?? key).replace(/^["']|["']$/g, '');
+    if (ALLOW_KEY.test(k))
+        return !FALSE.test(value.trim().replace(/^["']|["']$/g, ''));
+    return CONFIRM_KEY.test(k) && value.trim() !== '';
+}
+/** In a JSON body or a script: `allow_stateful: <not false>` or `stateful_confirm: <anything>`. */
+const CONSENT_IN_TEXT = /["']?\b(allow[_-]stateful|stateful[_-]confirm)\b["']?\s*[:=]\s*(["'`]?)([^"'`,}\s]*)\2/gi;
+function consentInText(text) {
+    const out = [];
+    for (const m of text.matchAll(CONSENT_IN_TEXT)) {
+        if (/^allow/i.test(m[1]) && FALSE.test(m[3]))
+            continue;
+        out.push({ index: m.index, key: m[1] });
+    }
+    return out;
+}
+/** The word of a command that dispatches a workflow with consent filled in, or undefined. */
+function dispatchWithConsent(argv) {
+    const words = argv.map((w) => w.text);
+    const prog = basename(words[0]);
+    const fields = (from) => {
+        for (let i = from; i < argv.length; i++) {
+            const w = words[i];
+            let field;
+            let at = argv[i];
+            if (/^(?:-f|-F|--field|--raw-field)$/.test(w) && i + 1 < argv.length) {
+                field = words[i + 1];
+                at = argv[i + 1];
+                i++;
+            }
+            else {
+                const m = /^(?:--field|--raw-field)=(.*)$/s.exec(w) ?? /^-[fF](.+)$/s.exec(w);
+                if (m)
+                    field = m[1];
+            }
+            if (field === undefined)
+                continue;
+            const eq = field.indexOf('=');
+            if (eq > 0 && consentField(field.slice(0, eq), field.slice(eq + 1)))
+                return { word: at, what: field };
+        }
+        return undefined;
+    };
+    if (prog === 'gh' && words[1] === 'workflow' && words[2] === 'run')
+        return fields(3);
+    if (prog === 'gh' && words[1] === 'api' && words.some((w) => /\/dispatches\b/.test(w)))
+        return fields(2);
+    if ((prog === 'curl' || prog === 'wget' || prog === 'http' || prog === 'https') && words.some((w) => /\/dispatches\b/.test(w))) {
+        for (const w of argv) {
+            const hit = consentInText(w.text)[0];
+            if (hit)
+                return { word: w, what: `${hit.key} in the request body` };
+        }
+    }
+    return undefined;
+}
+
 ;// CONCATENATED MODULE: ./src/lint/checks.ts
+
+
 
 const isObj = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isExpression = (v) => typeof v === 'string' && v.includes('${{');
 function parseUses(uses) {
     const u = uses.trim();
     if (u.startsWith('./') || u === '.')
-        return { kind: 'local', path: u.replace(/^\.\/?/, '').replace(/\/+$/, '') };
+        return { kind: 'local', path: normalisePath(u) };
     if (u.startsWith('docker://'))
         return { kind: 'docker', path: u.slice('docker://'.length) };
     const m = /^([^/@\s]+)\/([^/@\s]+)((?:\/[^@\s]*)?)@(\S+)$/.exec(u);
     if (!m)
         return { kind: 'invalid', path: u };
-    return { kind: 'remote', owner: m[1], repo: m[2], path: (m[3] ?? '').replace(/^\/+|\/+$/g, ''), ref: m[4] };
+    return { kind: 'remote', owner: m[1], repo: m[2], path: normalisePath(m[3] ?? ''), ref: m[4] };
 }
 /**
- * The stateguard command a step runs, or undefined when it is not a stateguard step.
+ * A `uses:` path the way the runner resolves it: `//` collapsed, `.` dropped, `x/..` folded, no
+ * leading `./` or trailing `/`. A `..` that would leave the repository is kept (`../x`): the
+ * caller decides conservatively what that can be.
+ */
+function normalisePath(p) {
+    const out = [];
+    for (const seg of p.split('/')) {
+        if (seg === '' || seg === '.')
+            continue;
+        if (seg === '..' && out.length > 0 && out[out.length - 1] !== '..')
+            out.pop();
+        else
+            out.push(seg);
+    }
+    return out.join('/');
+}
+/**
+ * The stateguard command a step's `uses:` runs, or undefined when it is not a stateguard step.
  * A stateguard step's `uses:` names a repository called `stateguard` (any owner, ref, sub-path),
- * a local `./actions/<name>`, or the root action (`./` or `owner/stateguard@ref`) with
- * `with.command`. A root action whose command is an expression returns '*': it may be anything,
- * including apply, and is treated so (fail closed).
+ * a local `./actions/<name>` or `./<…>/stateguard/actions/<name>` (vendored), or the root action
+ * (`./`, `./<…>/stateguard` or `owner/stateguard@ref`) with `with.command`; paths are normalised
+ * first (normalisePath). A local path that escapes the repository (`./../…`) cannot be checked, so
+ * it is taken for what its tail says (`…/actions/<name>`, `…/stateguard`). A root action whose
+ * command is an expression returns '*': it may be anything, including apply (fail closed).
  */
 function stateguardCommand(step) {
     if (typeof step.uses !== 'string')
@@ -9978,16 +11247,22 @@ function stateguardCommand(step) {
     const ref = parseUses(step.uses);
     let sub;
     if (ref.kind === 'local') {
-        if (ref.path === '')
+        const segs = ref.path === '' ? [] : ref.path.split('/');
+        const escapes = segs[0] === '..';
+        const n = segs.length;
+        const lower = segs.map((x) => x.toLowerCase());
+        if (n === 0)
             sub = '';
-        else {
-            const m = /^actions\/([^/]+)$/.exec(ref.path);
-            if (!m)
-                return undefined;
-            sub = m[1];
-        }
+        else if (lower[n - 1] === 'stateguard')
+            sub = '';
+        else if (n >= 2 && lower[n - 2] === 'actions' && (n === 2 || lower[n - 3] === 'stateguard' || escapes))
+            sub = lower[n - 1];
+        else
+            return undefined;
     }
     else if (ref.kind === 'remote' && ref.repo.toLowerCase() === 'stateguard') {
+        if (ref.path.split('/')[0] === '..')
+            return '*';
         sub = ref.path === '' ? '' : ref.path.split('/').pop();
     }
     else {
@@ -10002,9 +11277,66 @@ function stateguardCommand(step) {
         return '*';
     return String(command).trim().toLowerCase();
 }
-const APPLY = new Set(['apply', 'stateful-apply', '*']);
-const GATES = new Set(['guard', 'verify-backup', 'e2e-gate', 'apply', 'stateful-apply', '*']);
-const TOUCHES_STATEFUL = new Set(['guard', 'apply', 'stateful-apply', 'snapshot', '*']);
+/** Commands that change a module (or stop it, as snapshot does), including the ones still to come. */
+const MUTATING = new Set(['apply', 'stateful-apply', 'restore', 'recover', 'upgrade', 'snapshot', '*']);
+/** Commands that take the operator's consent (allow-stateful, backup-ref, confirm). */
+const CONSENT = new Set(['apply', 'stateful-apply', 'restore', 'recover', 'upgrade', '*']);
+const GATES = new Set(['guard', 'verify-backup', 'e2e-gate', 'apply', 'stateful-apply', 'restore', 'recover', 'upgrade', '*']);
+const ROLE_NAMES = {
+    allow: { with: 'allow-stateful', flag: '--allow-stateful', input: 'allow_stateful' },
+    confirm: { with: 'confirm', flag: '--confirm', input: 'stateful_confirm' },
+    backup: { with: 'backup-ref', flag: '--backup-ref', input: 'backup_ref' },
+};
+function lookupEnv(chain, name, caseInsensitive) {
+    for (let level = 0; level < chain.length; level++) {
+        const env = chain[level];
+        if (!isObj(env))
+            continue;
+        const key = caseInsensitive ? Object.keys(env).find((k) => k.toLowerCase() === name.toLowerCase()) : Object.hasOwn(env, name) ? name : undefined;
+        if (key !== undefined)
+            return { value: env[key], level };
+    }
+    return undefined;
+}
+/** The source of a `with:`/`env:` value: a workflow input exactly, or through `${{ env.X }}`. */
+function sourceOfValue(value, chain, depth = 0) {
+    const a = soleAccess(value);
+    if (!a)
+        return { kind: 'other' };
+    const input = inputName(a);
+    if (input)
+        return { kind: 'input', ...input };
+    const env = envName(a);
+    if (env !== undefined && depth < 8) {
+        const found = lookupEnv(chain, env, true);
+        if (found)
+            return sourceOfValue(found.value, chain.slice(found.level + 1), depth + 1);
+    }
+    return { kind: 'other' };
+}
+/** The source of a shell word used as a flag value: `$NAME`/`${NAME}` from env:, else a literal. */
+function sourceOfWord(text, chain) {
+    const m = /^\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)\})$/.exec(text);
+    if (!m)
+        return { kind: 'other' };
+    const found = lookupEnv(chain, m[1] ?? m[2], false);
+    return found ? sourceOfValue(found.value, chain.slice(found.level + 1)) : { kind: 'other' };
+}
+/** Literal env values a script can expand (`$COMPOSE down -v` with `COMPOSE: docker compose`). */
+function literalEnv(chain) {
+    const out = new Map();
+    for (const env of [...chain].reverse()) {
+        if (!isObj(env))
+            continue;
+        for (const [k, v] of Object.entries(env)) {
+            if (typeof v === 'string' && !v.includes('${{'))
+                out.set(k, v);
+            else
+                out.delete(k);
+        }
+    }
+    return out;
+}
 function checkWorkflow(wf) {
     const problems = [];
     const report = (rule, pos, message) => {
@@ -10012,6 +11344,13 @@ function checkWorkflow(wf) {
     };
     const root = wf.value;
     const triggers = triggerNames(root.on);
+    const on = isObj(root.on) ? root.on : {};
+    const inputsOf = (trigger) => {
+        const t = on[trigger];
+        return isObj(t) && isObj(t.inputs) ? t.inputs : {};
+    };
+    const dispatchInputs = inputsOf('workflow_dispatch');
+    const callInputs = inputsOf('workflow_call');
     const jobs = [];
     if (isObj(root.jobs)) {
         for (const [id, job] of Object.entries(root.jobs)) {
@@ -10020,75 +11359,167 @@ function checkWorkflow(wf) {
             const steps = [];
             if (Array.isArray(job.steps)) {
                 job.steps.forEach((step, index) => {
-                    if (isObj(step))
-                        steps.push({ jobId: id, index, step, path: ['jobs', id, 'steps', index], command: stateguardCommand(step) });
+                    if (!isObj(step))
+                        return;
+                    const path = ['jobs', id, 'steps', index];
+                    const envChain = [step.env, job.env, root.env];
+                    const info = { jobId: id, index, step, path, invocations: [], commands: [], envChain };
+                    const where = `step ${index + 1} of job '${id}'`;
+                    const usesCommand = stateguardCommand(step);
+                    if (usesCommand !== undefined) {
+                        const w = isObj(step.with) ? step.with : {};
+                        const sinks = [];
+                        for (const role of ['allow', 'confirm', 'backup']) {
+                            const name = ROLE_NAMES[role].with;
+                            for (const key of new Set([name, name.replace(/-/g, '_')])) {
+                                if (!(key in w))
+                                    continue;
+                                sinks.push({ role, key, pos: wf.at([...path, 'with', key]), source: sourceOfValue(w[key], envChain), shown: JSON.stringify(w[key]) });
+                            }
+                        }
+                        const token = w['confirm-token'] ?? w.confirm_token;
+                        info.invocations.push({
+                            command: usesCommand,
+                            pos: wf.at([...path, 'uses']),
+                            label: `${where} (${String(step.uses)}${usesCommand === '*' ? ', command given by an expression: stateguard assumes it may be apply' : ''})`,
+                            sinks,
+                            confirmToken: typeof token === 'string' ? token : 'BACKUP_DONE',
+                        });
+                    }
+                    if (typeof step.run === 'string') {
+                        const runPath = [...path, 'run'];
+                        const env = literalEnv(envChain);
+                        // Reading the script as a shell would is the costly part; a script (and env) that names
+                        // none of the programs the rules look at cannot hold one of their commands.
+                        if (RELEVANT.test(step.run) || [...env.values()].some((v) => RELEVANT.test(v)))
+                            info.commands = commandsOf(step.run, env);
+                        for (const c of info.commands) {
+                            const cli = stateguardCli(c.argv);
+                            if (!cli)
+                                continue;
+                            const at = (w) => wf.positionInValue(runPath, w.start, w.text);
+                            const sinks = [];
+                            let confirmToken = 'BACKUP_DONE';
+                            cli.args.forEach((word, j) => {
+                                const t = word.text;
+                                if (t === '--confirm-token' && cli.args[j + 1])
+                                    confirmToken = cli.args[j + 1].text;
+                                else if (t.startsWith('--confirm-token='))
+                                    confirmToken = t.slice('--confirm-token='.length);
+                                for (const role of ['allow', 'confirm', 'backup']) {
+                                    const flag = ROLE_NAMES[role].flag;
+                                    if (t === flag) {
+                                        // --allow-stateful is a boolean flag: alone it means true, whatever follows.
+                                        const value = role === 'allow' ? undefined : cli.args[j + 1];
+                                        sinks.push({ role, key: flag, pos: at(word), source: value ? sourceOfWord(value.text, envChain) : { kind: 'other' }, shown: value ? JSON.stringify(value.text) : role === 'allow' ? 'given alone, which means true' : 'no value' });
+                                    }
+                                    else if (t.startsWith(flag + '=')) {
+                                        const value = t.slice(flag.length + 1);
+                                        sinks.push({ role, key: flag, pos: at(word), source: sourceOfWord(value, envChain), shown: JSON.stringify(value) });
+                                    }
+                                }
+                            });
+                            info.invocations.push({
+                                command: cli.command,
+                                pos: at(c.argv[0]),
+                                label: `${where} (run: ${c.argv.slice(0, 4).map((w) => w.text).join(' ')}${cli.command === '*' ? ', command given by a variable: stateguard assumes it may be apply' : ''})`,
+                                sinks,
+                                confirmToken,
+                            });
+                        }
+                    }
+                    steps.push(info);
                 });
             }
             jobs.push({ id, job, steps });
         }
     }
     const allSteps = jobs.flatMap((j) => j.steps);
-    const dispatch = isObj(root.on) ? root.on.workflow_dispatch : undefined;
-    const dispatchInputs = isObj(dispatch) && isObj(dispatch.inputs) ? dispatch.inputs : {};
-    const describe = (s) => `step ${s.index + 1} of job '${s.jobId}' (${String(s.step.uses)}${s.command === '*' ? ', command given by an expression: stateguard assumes it may be apply' : ''})`;
-    // SG101: stateful apply reachable from anything but workflow_dispatch.
+    const allInvocations = allSteps.flatMap((s) => s.invocations);
     const automatic = triggers.filter((t) => t !== 'workflow_dispatch');
-    for (const s of allSteps) {
-        if (!s.command || !APPLY.has(s.command))
+    // SG101: a mutating stateguard command reachable from anything but workflow_dispatch. A snapshot
+    // only stops and restarts the module to copy its volumes, and scheduled backups are the point
+    // of having them (workflows/backup.yml), so `schedule` may run a snapshot; a push or a pull
+    // request may not (docs/rules.md, SG101).
+    for (const inv of allInvocations) {
+        if (!MUTATING.has(inv.command))
             continue;
-        if (automatic.length > 0) {
-            report('SG101', wf.at([...s.path, 'uses']), `${describe(s)} applies to stateful modules but this workflow also runs on ${automatic.map((t) => `'${t}'`).join(', ')}; only workflow_dispatch may apply (move the apply to a workflow triggered only by workflow_dispatch)`);
+        const forbidden = inv.command === 'snapshot' ? automatic.filter((t) => t !== 'schedule') : automatic;
+        if (forbidden.length > 0) {
+            report('SG101', inv.pos, inv.command === 'snapshot'
+                ? `${inv.label} stops a stateful module but this workflow also runs on ${forbidden.map((t) => `'${t}'`).join(', ')}; only workflow_dispatch or schedule may run a snapshot`
+                : `${inv.label} changes stateful modules but this workflow also runs on ${forbidden.map((t) => `'${t}'`).join(', ')}; only workflow_dispatch may run it (move it to a workflow triggered only by workflow_dispatch)`);
         }
         else if (triggers.length === 0) {
-            report('SG101', wf.at([...s.path, 'uses']), `${describe(s)} applies to stateful modules but the workflow declares no trigger; declare 'on: workflow_dispatch' only`);
+            report('SG101', inv.pos, `${inv.label} changes stateful modules but the workflow declares no trigger; declare 'on: workflow_dispatch' only`);
         }
     }
-    // SG102: consent values of an apply step must come from dispatch inputs.
-    for (const s of allSteps) {
-        if (!s.command || !APPLY.has(s.command) || !isObj(s.step.with))
+    // SG102: consent values of a mutating call must come from workflow inputs (directly or via env:).
+    // Which inputs feed which consent, for SG103: by their usual names, and wherever they flow.
+    const roles = new Map();
+    const addRole = (name, role) => {
+        const set = roles.get(name) ?? new Set();
+        set.add(role);
+        roles.set(name, set);
+    };
+    for (const role of ['allow', 'confirm', 'backup'])
+        addRole(ROLE_NAMES[role].input, role);
+    const tokens = new Map();
+    for (const inv of allInvocations) {
+        if (!CONSENT.has(inv.command))
             continue;
-        for (const name of ['confirm', 'backup-ref', 'allow-stateful']) {
-            for (const key of new Set([name, name.replace(/-/g, '_')])) {
-                if (!(key in s.step.with))
+        for (const sink of inv.sinks) {
+            if (sink.source.kind === 'input') {
+                addRole(sink.source.name, sink.role);
+                if (sink.role === 'confirm')
+                    tokens.set(sink.source.name, inv.confirmToken);
+                continue;
+            }
+            const suggestion = ROLE_NAMES[sink.role].input;
+            report('SG102', sink.pos, `'${sink.key}' of ${inv.label} is hard-coded or not from a workflow input (${sink.shown}); take it from a workflow_dispatch input, e.g. \${{ inputs.${suggestion} }}${sink.key.startsWith('--') ? ` passed through env: (${sink.key}="$${suggestion.toUpperCase()}")` : ''}`);
+        }
+    }
+    // SG103: the shape of every input that feeds consent, whatever its name.
+    for (const [trigger, inputs] of [
+        ['workflow_dispatch', dispatchInputs],
+        ['workflow_call', callInputs],
+    ]) {
+        const base = ['on', trigger, 'inputs'];
+        for (const [declared, input] of Object.entries(inputs)) {
+            const set = roles.get(declared.toLowerCase());
+            if (!set)
+                continue;
+            const p = [...base, declared];
+            const what = `${trigger === 'workflow_dispatch' ? 'dispatch' : 'workflow_call'} input '${declared}'`;
+            const has = (k) => isObj(input) && k in input;
+            const get = (k) => (isObj(input) ? input[k] : undefined);
+            const feeds = (role) => (declared.toLowerCase() === ROLE_NAMES[role].input ? '' : ` (it feeds ${ROLE_NAMES[role].with})`);
+            if (set.has('allow')) {
+                if (get('type') !== 'boolean') {
+                    report('SG103', has('type') ? wf.at([...p, 'type']) : wf.at(p, 'key'), `${what}${feeds('allow')} must be 'type: boolean' (got ${has('type') ? JSON.stringify(get('type')) : 'no type'})`);
+                }
+                if (get('default') !== false) {
+                    report('SG103', has('default') ? wf.at([...p, 'default']) : wf.at(p, 'key'), `${what}${feeds('allow')} must have 'default: false' (got ${has('default') ? JSON.stringify(get('default')) : 'no default'})`);
+                }
+            }
+            for (const role of ['confirm', 'backup']) {
+                if (!set.has(role))
                     continue;
-                const v = s.step.with[key];
-                if (!fromDispatchInput(v)) {
-                    report('SG102', wf.at([...s.path, 'with', key]), `'${key}' of ${describe(s)} is hard-coded (${JSON.stringify(v)}); take it from a workflow_dispatch input, e.g. \${{ inputs.${name === 'confirm' ? 'stateful_confirm' : name.replace(/-/g, '_')} }}`);
+                if (get('required') !== true) {
+                    report('SG103', has('required') ? wf.at([...p, 'required']) : wf.at(p, 'key'), `${what}${feeds(role)} must be 'required: true' (got ${has('required') ? JSON.stringify(get('required')) : 'not required'})`);
+                }
+                if (has('default')) {
+                    const token = tokens.get(declared.toLowerCase());
+                    const isToken = role === 'confirm' && token !== undefined && String(get('default')) === token;
+                    report('SG103', wf.at([...p, 'default']), `${what}${feeds(role)} must not have a default (got ${JSON.stringify(get('default'))}${isToken ? ', the confirm token itself: every run would confirm' : ''}): the operator types it for each run`);
                 }
             }
         }
     }
-    // SG103: the shape of the consent inputs.
-    if (isObj(dispatchInputs)) {
-        const base = ['on', 'workflow_dispatch', 'inputs'];
-        const allow = dispatchInputs.allow_stateful;
-        if ('allow_stateful' in dispatchInputs) {
-            const p = [...base, 'allow_stateful'];
-            if (!isObj(allow) || allow.type !== 'boolean') {
-                report('SG103', isObj(allow) && 'type' in allow ? wf.at([...p, 'type']) : wf.at(p, 'key'), `dispatch input 'allow_stateful' must be 'type: boolean' (got ${isObj(allow) && 'type' in allow ? JSON.stringify(allow.type) : 'no type'})`);
-            }
-            if (!isObj(allow) || allow.default !== false) {
-                report('SG103', isObj(allow) && 'default' in allow ? wf.at([...p, 'default']) : wf.at(p, 'key'), `dispatch input 'allow_stateful' must have 'default: false' (got ${isObj(allow) && 'default' in allow ? JSON.stringify(allow.default) : 'no default'})`);
-            }
-        }
-        for (const name of ['stateful_confirm', 'backup_ref']) {
-            if (!(name in dispatchInputs))
-                continue;
-            const input = dispatchInputs[name];
-            const p = [...base, name];
-            if (!isObj(input) || input.required !== true) {
-                report('SG103', isObj(input) && 'required' in input ? wf.at([...p, 'required']) : wf.at(p, 'key'), `dispatch input '${name}' must be 'required: true' (got ${isObj(input) && 'required' in input ? JSON.stringify(input.required) : 'not required'})`);
-            }
-            if (isObj(input) && 'default' in input) {
-                report('SG103', wf.at([...p, 'default']), `dispatch input '${name}' must not have a default (got ${JSON.stringify(input.default)}): the operator types it for each run`);
-            }
-        }
-    }
-    // SG104: apply jobs hold a concurrency group and are never cancelled in progress.
+    // SG104: mutating jobs hold a concurrency group that serialises, and are never cancelled in progress.
     const wfConcurrency = root.concurrency;
     for (const j of jobs) {
-        const applySteps = j.steps.filter((s) => s.command && APPLY.has(s.command));
-        if (applySteps.length === 0)
+        if (!j.steps.some((s) => s.invocations.some((i) => MUTATING.has(i.command))))
             continue;
         const jobConcurrency = j.job.concurrency;
         if (!hasGroup(jobConcurrency) && !hasGroup(wfConcurrency)) {
@@ -10101,36 +11532,76 @@ function checkWorkflow(wf) {
             if (isObj(c) && 'cancel-in-progress' in c && c['cancel-in-progress'] !== false) {
                 report('SG104', wf.at([...p, 'cancel-in-progress']), `job '${j.id}' runs a stateful apply with cancel-in-progress ${JSON.stringify(c['cancel-in-progress'])}; cancelling mid-apply is a crash: set it to false or remove it`);
             }
+            const group = typeof c === 'string' ? c : isObj(c) && typeof c.group === 'string' ? c.group : undefined;
+            if (group !== undefined && perRun(group)) {
+                report('SG104', wf.at(typeof c === 'string' ? p : [...p, 'group']), `job '${j.id}' runs a stateful apply in concurrency group ${JSON.stringify(group)}, which is different for every run (run_id/run_number/run_attempt) and so serialises nothing; key it by the module, e.g. stateful-apply-\${{ inputs.module }}`);
+            }
         }
     }
     // SG105: gates never continue on error (step or job level).
     for (const j of jobs) {
-        const gates = j.steps.filter((s) => s.command && GATES.has(s.command));
+        const gates = j.steps.filter((s) => s.invocations.some((i) => GATES.has(i.command)));
         for (const s of gates) {
             if ('continue-on-error' in s.step && s.step['continue-on-error'] !== false) {
-                report('SG105', wf.at([...s.path, 'continue-on-error']), `${describe(s)} has continue-on-error ${JSON.stringify(s.step['continue-on-error'])}: its "no" would pass; remove it`);
+                report('SG105', wf.at([...s.path, 'continue-on-error']), `${s.invocations[0].label} has continue-on-error ${JSON.stringify(s.step['continue-on-error'])}: its "no" would pass; remove it`);
             }
         }
         if (gates.length > 0 && 'continue-on-error' in j.job && j.job['continue-on-error'] !== false) {
-            report('SG105', wf.at(['jobs', j.id, 'continue-on-error']), `job '${j.id}' holds ${gates.length === 1 ? 'a stateguard gate' : `${gates.length} stateguard gates`} (${gates.map((g) => g.command).join(', ')}) and has continue-on-error ${JSON.stringify(j.job['continue-on-error'])}: a "no" would pass; remove it`);
+            const names = gates.flatMap((g) => g.invocations.filter((i) => GATES.has(i.command)).map((i) => i.command));
+            report('SG105', wf.at(['jobs', j.id, 'continue-on-error']), `job '${j.id}' holds ${names.length === 1 ? 'a stateguard gate' : `${names.length} stateguard gates`} (${names.join(', ')}) and has continue-on-error ${JSON.stringify(j.job['continue-on-error'])}: a "no" would pass; remove it`);
         }
     }
-    // SG201: script injection in run: and github-script's script:.
+    // SG106: volume-destroying docker commands in any run: (docs/rules.md SG106).
     for (const s of allSteps) {
-        const targets = [];
-        if (typeof s.step.run === 'string')
-            targets.push({ path: [...s.path, 'run'], text: s.step.run, what: 'run' });
-        if (typeof s.step.uses === 'string' && /^actions\/github-script@/i.test(s.step.uses.trim()) && isObj(s.step.with) && typeof s.step.with.script === 'string') {
-            targets.push({ path: [...s.path, 'with', 'script'], text: s.step.with.script, what: 'script' });
+        for (const c of s.commands) {
+            const effect = volumeRemoval(c.argv);
+            if (!effect)
+                continue;
+            const first = c.argv[0];
+            report('SG106', wf.positionInValue([...s.path, 'run'], first.start, first.text), `'${c.argv.map((w) => w.text).join(' ')}' in step ${s.index + 1} of job '${s.jobId}' ${effect}: the data stateguard protects`);
         }
-        for (const t of targets) {
-            let k = 0;
-            for (const m of t.text.matchAll(EXPRESSION)) {
-                const body = m[1];
-                if (UNTRUSTED.test(body)) {
-                    report('SG201', wf.positionInScalar(t.path, EXPRESSION, k), `\${{${body}}} is interpolated into ${t.what === 'run' ? 'a run: script' : 'a github-script script:'} of step ${s.index + 1} in job '${s.jobId}' (script injection); pass it through env: and use the variable instead`);
+    }
+    // SG107: an automatic trigger dispatching a workflow with consent filled in.
+    if (automatic.length > 0) {
+        const why = `in a workflow that runs on ${automatic.map((t) => `'${t}'`).join(', ')}: consent filled in by automation is no consent; only an operator dispatching by hand may give it`;
+        for (const s of allSteps) {
+            for (const c of s.commands) {
+                const hit = dispatchWithConsent(c.argv);
+                if (hit)
+                    report('SG107', wf.positionInValue([...s.path, 'run'], hit.word.start, hit.word.text), `step ${s.index + 1} of job '${s.jobId}' dispatches a workflow with ${hit.what} ${why}`);
+            }
+            const script = githubScript(s.step);
+            if (script !== undefined && /createWorkflowDispatch|\/dispatches\b/.test(script)) {
+                for (const hit of consentInText(script)) {
+                    report('SG107', wf.positionInValue([...s.path, 'with', 'script'], hit.index, hit.key), `step ${s.index + 1} of job '${s.jobId}' dispatches a workflow (github-script) with ${hit.key} set ${why}`);
                 }
-                k++;
+            }
+        }
+    }
+    // SG201: script injection in run: and github-script's script:, read from the expression's AST;
+    // env: values set from untrusted data taint `${{ env.X }}` (workflow, job, step level).
+    const wfTaint = envTaint(root.env, new Set());
+    for (const j of jobs) {
+        const jobTaint = envTaint(j.job.env, wfTaint);
+        for (const s of j.steps) {
+            const taint = envTaint(s.step.env, jobTaint);
+            const targets = [];
+            if (typeof s.step.run === 'string')
+                targets.push({ path: [...s.path, 'run'], text: s.step.run, what: 'a run: script' });
+            const script = githubScript(s.step);
+            if (script !== undefined)
+                targets.push({ path: [...s.path, 'with', 'script'], text: script, what: 'a github-script script:' });
+            for (const t of targets) {
+                if (!t.text.includes('${{'))
+                    continue;
+                let k = 0;
+                for (const m of t.text.matchAll(EXPRESSION)) {
+                    const reads = untrustedReads(m[1], taint);
+                    if (reads.length > 0) {
+                        report('SG201', wf.positionInScalar(t.path, EXPRESSION, k), `\${{${m[1]}}} is interpolated into ${t.what} of step ${s.index + 1} in job '${s.jobId}' (script injection: it reads ${[...new Set(reads)].join(', ')}); pass it through env: and use the variable instead`);
+                    }
+                    k++;
+                }
             }
         }
     }
@@ -10160,17 +11631,6 @@ function checkWorkflow(wf) {
             }
         }
     }
-    // SG106: volume-destroying compose flags in a workflow that touches stateful modules.
-    const touchesStateful = allSteps.some((s) => s.command && TOUCHES_STATEFUL.has(s.command)) || 'allow_stateful' in dispatchInputs;
-    if (touchesStateful) {
-        for (const s of allSteps) {
-            if (typeof s.step.run !== 'string')
-                continue;
-            for (const hit of composeVolumeRemovals(s.step.run)) {
-                report('SG106', wf.positionInScalar([...s.path, 'run'], COMPOSE, hit.occurrence), `'${hit.command}' in step ${s.index + 1} of job '${s.jobId}' ${hit.effect}, in a workflow that touches stateful modules`);
-            }
-        }
-    }
     // SG301: pin every action and reusable workflow to a commit SHA.
     const pinTargets = [];
     for (const j of jobs)
@@ -10194,14 +11654,20 @@ function checkWorkflow(wf) {
     }
     return problems;
 }
-/** `${{ ... }}` (the body may span lines in a block scalar). */
-const EXPRESSION = /\$\{\{([\s\S]*?)\}\}/g;
-/** Contexts an outsider or a dispatcher controls. `github.event_name` is not one of them. */
-const UNTRUSTED = /(?:^|[^\w.'"])(?:github\s*\.\s*event\s*[.[]|github\s*\.\s*head_ref\b|github\s*\[\s*['"](?:event|head_ref)['"]\s*\]|inputs\s*[.[])/;
+/** Text every command the run: rules look for contains: docker, stateguard's CLI, gh, curl-like clients. */
+const RELEVANT = /docker|stateguard|cli\.js|dispatches|\bgh\b|curl|wget|\bhttps?\b/i;
+function githubScript(step) {
+    if (typeof step.uses === 'string' && /^actions\/github-script@/i.test(step.uses.trim()) && isObj(step.with) && typeof step.with.script === 'string')
+        return step.with.script;
+    return undefined;
+}
 const PR_HEAD = /github\s*\.\s*event\s*\.\s*pull_request\s*\.\s*head|github\s*\.\s*head_ref|github\s*\.\s*event\s*\.\s*workflow_run\s*\.\s*head_|\bhead_ref\b|refs\/pull\//;
-const DISPATCH_INPUT = /^\s*\$\{\{\s*(?:inputs|github\s*\.\s*event\s*\.\s*inputs)\s*(?:\.\s*[A-Za-z_][\w-]*|\[\s*'[^']+'\s*\])\s*\}\}\s*$/;
-function fromDispatchInput(v) {
-    return typeof v === 'string' && DISPATCH_INPUT.test(v);
+/** A concurrency group whose expressions read the run's own id, number or attempt. */
+function perRun(group) {
+    for (const m of group.matchAll(EXPRESSION))
+        if (/run_(?:id|number|attempt)\b/i.test(m[1]))
+            return true;
+    return false;
 }
 function hasGroup(c) {
     if (typeof c === 'string')
@@ -10217,59 +11683,9 @@ function triggerNames(on) {
         return Object.keys(on);
     return [];
 }
-/** `docker compose` / `docker-compose` at the start of a command word. */
-const COMPOSE = /(?<![\w-])(?:docker[ \t]+compose|docker-compose)(?![\w-])/g;
-/** Compose options that take a value, so the value is not mistaken for the subcommand. */
-const VALUE_FLAGS = new Set(['-f', '--file', '-p', '--project-name', '--project-directory', '--env-file', '--profile', '--ansi', '--parallel', '--progress', '-c', '--context', '-H', '--host', '--log-level']);
-/** Subcommands whose arguments after the service are the container's command, not compose flags. */
-const PASS_THROUGH = new Set(['run', 'exec']);
-/** Every compose invocation in a script that deletes or recreates volumes, or auto-confirms it. */
-function composeVolumeRemovals(script) {
-    const hits = [];
-    let occurrence = 0;
-    for (const m of script.matchAll(COMPOSE)) {
-        const current = occurrence++;
-        const rest = script.slice(m.index + m[0].length);
-        // The command ends at an unescaped newline or a shell separator.
-        const end = rest.search(/(?<!\\)\n|;|&&|\|\||\||&/);
-        const text = (end === -1 ? rest : rest.slice(0, end)).replace(/\\\n/g, ' ');
-        const words = [];
-        for (const w of text.split(/\s+/)) {
-            if (w.startsWith('#'))
-                break;
-            if (w)
-                words.push(w.replace(/^['"]|['"]$/g, ''));
-        }
-        let sub;
-        const flags = [];
-        for (let i = 0; i < words.length; i++) {
-            const w = words[i];
-            if (w.startsWith('-')) {
-                flags.push(w);
-                if (!sub && VALUE_FLAGS.has(w))
-                    i++;
-                continue;
-            }
-            if (!sub)
-                sub = w;
-            else if (PASS_THROUGH.has(sub))
-                break;
-        }
-        const effects = [];
-        const short = (f) => (/^-[A-Za-z]+$/.test(f) ? f.slice(1) : '');
-        if (sub === 'down' && flags.some((f) => f === '--volumes' || f === '--volumes=true' || short(f).includes('v')))
-            effects.push('removes volumes (down -v/--volumes)');
-        if (flags.some((f) => f === '--renew-anon-volumes' || short(f).includes('V')))
-            effects.push('recreates anonymous volumes (-V/--renew-anon-volumes)');
-        if (flags.some((f) => f === '--yes' || short(f).includes('y')))
-            effects.push('answers yes to data-loss prompts (-y/--yes)');
-        if (effects.length > 0) {
-            hits.push({ occurrence: current, command: `${m[0]} ${words.join(' ')}`.trim(), effect: effects.join(' and ') });
-        }
-    }
-    return hits;
-}
 
+// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
+var yaml_dist = __nccwpck_require__(8815);
 ;// CONCATENATED MODULE: ./src/lint/workflow.ts
 /**
  * One workflow file read for linting: its text, the YAML document (size cap, strict UTF-8, one
@@ -10314,14 +11730,14 @@ class WorkflowFile {
         let node = this.doc.contents;
         let key;
         for (const seg of path) {
-            if ((0,dist/* isMap */.jh)(node)) {
-                const pair = node.items.find((p) => (0,dist/* isScalar */.jn)(p.key) && String(p.key.value) === String(seg));
+            if ((0,yaml_dist/* isMap */.jh)(node)) {
+                const pair = node.items.find((p) => (0,yaml_dist/* isScalar */.jn)(p.key) && String(p.key.value) === String(seg));
                 if (!pair)
                     return { node: undefined };
                 key = pair.key;
                 node = pair.value;
             }
-            else if ((0,dist/* isSeq */.oP)(node) && typeof seg === 'number') {
+            else if ((0,yaml_dist/* isSeq */.oP)(node) && typeof seg === 'number') {
                 key = undefined;
                 node = node.items[seg];
                 if (node === undefined)
@@ -10347,7 +11763,7 @@ class WorkflowFile {
     /** The source text of the scalar at `path` and where it starts (for finding a line inside it). */
     rawScalar(path) {
         const { node } = this.node(path);
-        if (!node || !(0,dist/* isScalar */.jn)(node) || !node.range)
+        if (!node || !(0,yaml_dist/* isScalar */.jn)(node) || !node.range)
             return undefined;
         return { raw: this.text.slice(node.range[0], node.range[1]), start: node.range[0] };
     }
@@ -10369,6 +11785,42 @@ class WorkflowFile {
         }
         return this.position(raw.start);
     }
+    /**
+     * Position of character `offset` of the scalar's VALUE (e.g. a word found by reading a `run:`
+     * script). In a literal block scalar (`run: |`) value line k is source line k + 1 after the
+     * header, shifted by the indentation; elsewhere a single-line scalar maps offset for offset
+     * (after its opening quote), and anything else falls back to the first occurrence of `needle`
+     * in the source, then to the scalar's start.
+     */
+    positionInValue(path, offset, needle = '') {
+        const { node } = this.node(path);
+        if (!node || !(0,yaml_dist/* isScalar */.jn)(node) || !node.range || typeof node.value !== 'string')
+            return this.at(path);
+        const value = node.value;
+        const raw = this.text.slice(node.range[0], node.range[1]);
+        const start = node.range[0];
+        if (node.type === 'BLOCK_LITERAL') {
+            const before = value.slice(0, offset);
+            const k = before.split('\n').length - 1;
+            const col = offset - (before.lastIndexOf('\n') + 1);
+            const rawLines = raw.split('\n');
+            const rawLine = rawLines[k + 1];
+            if (rawLine !== undefined) {
+                const valueLine = value.split('\n', k + 1)[k] ?? '';
+                const indent = Math.max(0, rawLine.length - valueLine.length);
+                let lineStart = start;
+                for (let i = 0; i <= k; i++)
+                    lineStart += rawLines[i].length + 1;
+                return this.position(lineStart + indent + col);
+            }
+        }
+        else if (!raw.includes('\n')) {
+            const quote = node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE' ? 1 : 0;
+            return this.position(start + Math.min(raw.length - 1, quote + offset));
+        }
+        const at = needle ? raw.indexOf(needle) : -1;
+        return this.position(at >= 0 ? start + at : start);
+    }
 }
 /**
  * Parse workflow bytes safely, once: the same document feeds GitHub's parser and stateguard's rules.
@@ -10380,21 +11832,21 @@ function loadWorkflow(bytes, displayName) {
         const p = lines ? lines.linePos(offset) : { line: 1, col: 1 };
         return { ok: false, problems: [{ file: displayName, line: p.line, column: p.col, message }] };
     };
-    if (bytes.length > MAX_YAML_BYTES)
-        return fail(`file is ${bytes.length} bytes; the limit is ${MAX_YAML_BYTES} (1 MiB)`);
+    if (bytes.length > yaml_source/* MAX_YAML_BYTES */.jl)
+        return fail(`file is ${bytes.length} bytes; the limit is ${yaml_source/* MAX_YAML_BYTES */.jl} (1 MiB)`);
     let text;
     try {
         text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
     }
     catch {
         // The shared reader reports where the first invalid sequence is.
-        const read = parseYamlText(bytes, displayName);
+        const read = (0,yaml_source/* parseYamlText */.cd)(bytes, displayName);
         return read.ok ? fail('file is not valid UTF-8') : { ok: false, problems: read.problems };
     }
     if (text.charCodeAt(0) === 0xfeff)
         text = text.slice(1);
-    const lines = new dist/* LineCounter */.HN();
-    const doc = (0,dist/* parseDocument */.Tp)(text, { lineCounter: lines, keepSourceTokens: true, uniqueKeys: false, prettyErrors: false });
+    const lines = new yaml_dist/* LineCounter */.HN();
+    const doc = (0,yaml_dist/* parseDocument */.Tp)(text, { lineCounter: lines, keepSourceTokens: true, uniqueKeys: false, prettyErrors: false });
     if (doc.errors.length > 0) {
         return {
             ok: false,
@@ -10407,12 +11859,12 @@ function loadWorkflow(bytes, displayName) {
     }
     let value;
     try {
-        value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+        value = doc.toJS({ maxAliasCount: yaml_source/* MAX_ALIAS_COUNT */.w4 });
     }
     catch (err) {
         const message = err instanceof Error ? err.message : String(err);
         if (/alias/i.test(message))
-            return fail(`YAML aliases expand too much (limit ${MAX_ALIAS_COUNT}): refusing a possible alias bomb`);
+            return fail(`YAML aliases expand too much (limit ${yaml_source/* MAX_ALIAS_COUNT */.w4}): refusing a possible alias bomb`);
         return fail(`YAML error: ${message.split('\n')[0]}`);
     }
     if (value === null || value === undefined)
@@ -10465,7 +11917,7 @@ function findWorkflowFiles(cwd, paths) {
         const absolute = external_node_path_default().resolve(cwd, p);
         let st;
         try {
-            st = (0,external_node_fs_namespaceObject.statSync)(absolute);
+            st = (0,external_node_fs_.statSync)(absolute);
         }
         catch (err) {
             const code = err.code;
@@ -10476,7 +11928,7 @@ function findWorkflowFiles(cwd, paths) {
         if (st.isDirectory()) {
             let entries;
             try {
-                entries = (0,external_node_fs_namespaceObject.readdirSync)(absolute);
+                entries = (0,external_node_fs_.readdirSync)(absolute);
             }
             catch (err) {
                 throw new UnreadablePathError(p, err.code ?? (0,src_errors/* errorMessage */.gJ)(err));
@@ -10487,7 +11939,7 @@ function findWorkflowFiles(cwd, paths) {
                 const file = external_node_path_default().join(absolute, name);
                 let isFile = false;
                 try {
-                    isFile = (0,external_node_fs_namespaceObject.statSync)(file).isFile();
+                    isFile = (0,external_node_fs_.statSync)(file).isFile();
                 }
                 catch (err) {
                     throw new UnreadablePathError(display(cwd, file), err.code ?? (0,src_errors/* errorMessage */.gJ)(err));
@@ -10507,15 +11959,19 @@ function findWorkflowFiles(cwd, paths) {
     }
     return [...found.values()].sort((a, b) => (a.display < b.display ? -1 : a.display > b.display ? 1 : 0));
 }
-/** Every problem of one workflow text (bytes as read from disk). Never throws. */
+/** Every unsuppressed problem of one workflow text (bytes as read from disk). Never throws. */
 async function lintWorkflowBytes(bytes, file) {
+    return (await lintWorkflowText(bytes, file)).problems;
+}
+/** Every problem of one workflow text, and the ones inline comments suppressed. Never throws. */
+async function lintWorkflowText(bytes, file) {
     const yamlProblem = (line, column, message) => ({ file, line, column, rule: 'SG001', severity: ruleById('SG001').severity, message });
     try {
-        if (bytes.length > MAX_YAML_BYTES)
-            return [yamlProblem(1, 1, `file is ${bytes.length} bytes; the limit is ${MAX_YAML_BYTES} (1 MiB)`)];
+        if (bytes.length > yaml_source/* MAX_YAML_BYTES */.jl)
+            return { problems: [yamlProblem(1, 1, `file is ${bytes.length} bytes; the limit is ${yaml_source/* MAX_YAML_BYTES */.jl} (1 MiB)`)], suppressed: [] };
         const loaded = loadWorkflow(bytes, file);
         if (!loaded.ok)
-            return loaded.problems.map((p) => yamlProblem(p.line, p.column, p.message)).sort(compareProblems);
+            return { problems: loaded.problems.map((p) => yamlProblem(p.line, p.column, p.message)).sort(compareProblems), suppressed: [] };
         const wf = loaded.workflow;
         // GitHub's parser (and its large schema) loads only when a workflow is linted, so every other
         // command starts without it.
@@ -10529,38 +11985,97 @@ async function lintWorkflowBytes(bytes, file) {
             message: e.message,
         }));
         problems.push(...checkWorkflow(wf));
-        return problems.sort(compareProblems);
+        return applySuppressions(wf.text, file, problems);
     }
     catch (err) {
         // e.g. nesting deep enough to exhaust the stack: still a "no" with a reason, never a crash.
-        return [yamlProblem(1, 1, `could not parse the workflow: ${(0,src_errors/* errorMessage */.gJ)(err).split('\n')[0]}`)];
+        return { problems: [yamlProblem(1, 1, `could not parse the workflow: ${(0,src_errors/* errorMessage */.gJ)(err).split('\n')[0]}`)], suppressed: [] };
     }
+}
+/** `# stateguard-lint: …` as a comment (a YAML comment, or a shell comment inside a run: script). */
+const DIRECTIVE = /(?:^|\s)#\s*stateguard-lint:(.*)$/;
+const KNOWN = new Set(RULES.map((r) => r.id));
+/** Suppressing these would hide that the file could not be read, or a broken suppression. */
+const UNSUPPRESSIBLE = new Set(['SG001', 'SG002']);
+/**
+ * Inline suppressions (docs/rules.md, "Suppressing a problem"): `# stateguard-lint: ignore SGnnn[, SGmmm] -- reason`
+ * on the line of a problem or the line above suppresses those rules there. A directive without a
+ * reason, with an unknown or unsuppressible rule, or that is not `ignore`, is itself an SG002
+ * error and suppresses nothing (fail closed).
+ */
+function applySuppressions(text, file, all) {
+    const sorted = all.sort(compareProblems);
+    if (!text.includes('stateguard-lint'))
+        return { problems: sorted, suppressed: [] };
+    const byLine = new Map();
+    const problems = [];
+    text.split('\n').forEach((lineText, i) => {
+        const m = DIRECTIVE.exec(lineText);
+        if (!m)
+            return;
+        const line = i + 1;
+        const column = lineText.indexOf('#', m.index) + 1;
+        const bad = (message) => {
+            problems.push({ file, line, column, rule: 'SG002', severity: ruleById('SG002').severity, message: `${message}; write '# stateguard-lint: ignore SGnnn -- <reason>'` });
+        };
+        const body = m[1].trim();
+        const d = /^ignore\s+(.*?)(?:\s+--(?:\s+(.*))?)?$/s.exec(body);
+        if (!d)
+            return bad(`'stateguard-lint:${m[1]}' is not an ignore directive`);
+        const ids = d[1].split(/[\s,]+/).filter(Boolean);
+        const reason = (d[2] ?? '').trim();
+        if (ids.length === 0)
+            return bad('the suppression names no rule');
+        const unknown = ids.filter((id) => !KNOWN.has(id));
+        if (unknown.length > 0)
+            return bad(`the suppression names ${unknown.map((u) => `'${u}'`).join(', ')}, which ${unknown.length === 1 ? 'is not a rule' : 'are not rules'} (docs/rules.md)`);
+        const fixed = ids.filter((id) => UNSUPPRESSIBLE.has(id));
+        if (fixed.length > 0)
+            return bad(`${fixed.join(', ')} cannot be suppressed`);
+        if (reason === '')
+            return bad(`the suppression of ${ids.join(', ')} gives no reason after ' -- '`);
+        byLine.set(line, { rules: new Set(ids), reason });
+    });
+    const suppressed = [];
+    for (const p of sorted) {
+        const s = UNSUPPRESSIBLE.has(p.rule) ? undefined : [byLine.get(p.line), byLine.get(p.line - 1)].find((d) => d?.rules.has(p.rule));
+        if (s)
+            suppressed.push({ ...p, reason: s.reason });
+        else
+            problems.push(p);
+    }
+    return { problems: problems.sort(compareProblems), suppressed };
 }
 async function lintWorkflows(cwd, paths) {
     const targets = findWorkflowFiles(cwd, paths);
     const problems = [];
+    const suppressed = [];
     for (const t of targets) {
         let bytes;
         let size;
         try {
-            size = (0,external_node_fs_namespaceObject.statSync)(t.absolute).size;
+            size = (0,external_node_fs_.statSync)(t.absolute).size;
             // A huge file is refused without loading it.
-            if (size <= MAX_YAML_BYTES)
-                bytes = (0,external_node_fs_namespaceObject.readFileSync)(t.absolute);
+            if (size <= yaml_source/* MAX_YAML_BYTES */.jl)
+                bytes = (0,external_node_fs_.readFileSync)(t.absolute);
         }
         catch (err) {
             throw new UnreadablePathError(t.display, err.code ?? (0,src_errors/* errorMessage */.gJ)(err));
         }
         if (!bytes) {
-            problems.push({ file: t.display, line: 1, column: 1, rule: 'SG001', severity: ruleById('SG001').severity, message: `file is ${size} bytes; the limit is ${MAX_YAML_BYTES} (1 MiB)` });
+            problems.push({ file: t.display, line: 1, column: 1, rule: 'SG001', severity: ruleById('SG001').severity, message: `file is ${size} bytes; the limit is ${yaml_source/* MAX_YAML_BYTES */.jl} (1 MiB)` });
             continue;
         }
-        problems.push(...(await lintWorkflowBytes(bytes, t.display)));
+        const r = await lintWorkflowText(bytes, t.display);
+        problems.push(...r.problems);
+        suppressed.push(...r.suppressed);
     }
     problems.sort(compareProblems);
+    suppressed.sort(compareProblems);
     return {
         files: targets.map((t) => t.display),
         problems,
+        suppressed,
         errors: problems.filter((p) => p.severity === 'error').length,
         warnings: problems.filter((p) => p.severity === 'warning').length,
     };
@@ -10623,6 +12138,7 @@ function toSarif(tool, rules, results) {
                                 },
                             },
                         ],
+                        ...(p.suppression ? { suppressions: [{ kind: 'inSource', justification: p.suppression.justification }] } : {}),
                     };
                 }),
             },
@@ -10659,6 +12175,7 @@ const lintWorkflowsCommand = (0,spec/* defineCommand */.NB)({
         },
         { name: 'format', kind: 'choice', choices: ['text', 'json', 'sarif'], default: 'text', description: 'Output format: text (file:line:col: RULE message), json or sarif.' },
         { name: 'sarif-file', kind: 'string', description: 'Also write the SARIF 2.1.0 report to this file (e.g. for github/codeql-action/upload-sarif).' },
+        spec/* JSON_INPUT */.sz,
     ],
     outputs: [
         { name: 'errors', description: 'Number of errors.' },
@@ -10667,6 +12184,12 @@ const lintWorkflowsCommand = (0,spec/* defineCommand */.NB)({
         spec/* FAILURE_REASON_OUTPUT */.eX,
     ],
     async run(opts, ctx) {
+        // --json is --format json, as on every command: the problems document on stdout, the human
+        // lines on stderr. SARIF is another document for the same stdout: asking for both is ambiguous.
+        if (opts.json && opts.format === 'sarif') {
+            throw new src_errors/* UserError */.yo(`--json and --format sarif both ask for a document on stdout; give one: --json (or --format json) for the problems, ` +
+                `or --format sarif for SARIF (add --sarif-file PATH to also write SARIF beside --json).`, { input: 'json' });
+        }
         let report;
         try {
             report = await lintWorkflows(ctx.cwd, opts.paths);
@@ -10680,14 +12203,18 @@ const lintWorkflowsCommand = (0,spec/* defineCommand */.NB)({
             }
             throw err;
         }
-        const { problems, errors, warnings, files } = report;
-        const sarif = toSarif({ name: 'stateguard', version: version/* VERSION */.x }, RULES.map((r) => ({ ...r, tags: r.id === 'SG000' || r.id === 'SG001' ? ['correctness'] : ['security'] })), problems.map((p) => ({ ruleId: p.rule, level: p.severity, message: p.message, file: p.file, line: p.line, column: p.column })));
+        const { problems, suppressed, errors, warnings, files } = report;
+        const sarif = toSarif({ name: 'stateguard', version: version/* VERSION */.x }, RULES.map((r) => ({ ...r, tags: r.id === 'SG000' || r.id === 'SG001' || r.id === 'SG002' ? ['correctness'] : ['security'] })), [
+            ...problems.map((p) => ({ ruleId: p.rule, level: p.severity, message: p.message, file: p.file, line: p.line, column: p.column })),
+            // Suppressed problems stay visible to code scanning, marked with the reason written in the workflow.
+            ...suppressed.map((p) => ({ ruleId: p.rule, level: p.severity, message: p.message, file: p.file, line: p.line, column: p.column, suppression: { justification: p.reason } })),
+        ]);
         let sarifFile = '';
         if (opts.sarifFile) {
             const target = external_node_path_default().resolve(ctx.cwd, opts.sarifFile);
             try {
-                (0,external_node_fs_namespaceObject.mkdirSync)(external_node_path_default().dirname(target), { recursive: true });
-                (0,external_node_fs_namespaceObject.writeFileSync)(target, JSON.stringify(sarif, null, 2) + '\n');
+                (0,external_node_fs_.mkdirSync)(external_node_path_default().dirname(target), { recursive: true });
+                (0,external_node_fs_.writeFileSync)(target, JSON.stringify(sarif, null, 2) + '\n');
             }
             catch (err) {
                 throw new src_errors/* UserError */.yo(`cannot write the SARIF report to sarif-file ${JSON.stringify(opts.sarifFile)}: ${(0,src_errors/* errorMessage */.gJ)(err)}`, { input: 'sarif-file' });
@@ -10695,22 +12222,25 @@ const lintWorkflowsCommand = (0,spec/* defineCommand */.NB)({
             sarifFile = opts.sarifFile;
         }
         const verdict = `${files.length} workflow file${files.length === 1 ? '' : 's'} checked: ${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}` +
+            (suppressed.length > 0 ? `, ${suppressed.length} suppressed` : '') +
             (files.length === 0 ? ` (no *.yml/*.yaml found in ${opts.paths.length ? opts.paths.join(', ') : DEFAULT_PATHS.join(', ')})` : '');
         let text;
-        if (opts.format === 'json')
-            text = JSON.stringify({ problems }, null, 2);
+        if (opts.format === 'json' && !opts.json)
+            text = JSON.stringify({ problems, suppressed }, null, 2);
         else if (opts.format === 'sarif')
             text = JSON.stringify(sarif, null, 2);
-        else
-            text = [...problems.map(formatProblemLine), verdict].join('\n');
+        else {
+            const listed = suppressed.length > 0 ? [`suppressed (${suppressed.length}, not counted):`, ...suppressed.map((p) => `${formatProblemLine(p)} -- ${p.reason}`)] : [];
+            text = [...problems.map(formatProblemLine), ...listed, verdict].join('\n');
+        }
         const failed = errors > 0;
         const { annotations, hidden } = annotate(problems);
         return {
             exitCode: failed ? src_errors/* ExitCode */.yU.no : src_errors/* ExitCode */.yU.ok,
-            json: { problems },
+            json: { problems, suppressed },
             text,
             outputs: { errors: String(errors), warnings: String(warnings), 'sarif-file': sarifFile, 'failure-reason': failed ? 'lint-errors' : '' },
-            summary: summary(verdict, problems, hidden),
+            summary: summary(verdict, problems, hidden, suppressed),
             annotations,
             failureReason: failed ? 'lint-errors' : undefined,
         };
@@ -10731,18 +12261,23 @@ function annotate(problems) {
     }
     return { annotations, hidden };
 }
-function summary(verdict, problems, hidden) {
+function summary(verdict, problems, hidden, suppressed) {
     const lines = [`### stateguard lint-workflows: ${verdict}`, ''];
     if (problems.length > 0) {
         lines.push('| file | line | rule | severity | message |', '|---|---|---|---|---|');
         for (const p of problems.slice(0, MAX_SUMMARY_ROWS)) {
-            lines.push(`| ${cell(p.file)} | ${p.line}:${p.column} | ${p.rule} | ${p.severity} | ${cell(p.message)} |`);
+            lines.push(`| ${(0,common/* cell */.Hn)(p.file)} | ${p.line}:${p.column} | ${p.rule} | ${p.severity} | ${(0,common/* cell */.Hn)(p.message)} |`);
         }
         if (problems.length > MAX_SUMMARY_ROWS)
             lines.push('', `${problems.length - MAX_SUMMARY_ROWS} more problems not listed here; run \`stateguard lint-workflows\` locally for all of them.`);
     }
     if (hidden.size > 0) {
-        lines.push('', `Annotations are limited to ${MAX_ANNOTATIONS_PER_FILE} per file; not annotated: ` + [...hidden.entries()].map(([f, n]) => `${cell(f)} (${n} more)`).join(', ') + '.');
+        lines.push('', `Annotations are limited to ${MAX_ANNOTATIONS_PER_FILE} per file; not annotated: ` + [...hidden.entries()].map(([f, n]) => `${(0,common/* cell */.Hn)(f)} (${n} more)`).join(', ') + '.');
+    }
+    if (suppressed.length > 0) {
+        lines.push('', `Suppressed by an inline comment (${suppressed.length}):`, '', '| file | line | rule | reason |', '|---|---|---|---|');
+        for (const p of suppressed.slice(0, MAX_SUMMARY_ROWS))
+            lines.push(`| ${(0,common/* cell */.Hn)(p.file)} | ${p.line}:${p.column} | ${p.rule} | ${(0,common/* cell */.Hn)(p.reason)} |`);
     }
     lines.push('', 'Rules: what, why and how to fix each one are in docs/rules.md.');
     return lines.join('\n');
@@ -10884,7 +12419,12 @@ function observedText(m) {
 }
 function driftText(d) {
     const extra = [d.reason, d.bump ? `bump: ${d.bump}` : undefined].filter(Boolean).join(', ');
-    return `${d.key}: declared ${d.declared}, observed ${d.observed}${extra ? ` (${extra})` : ''}`;
+    const fields = d.fields === undefined ? '' : d.fields.length > 0 ? `; differs in: ${d.fields.join(', ')}` : '; no compared field differs (the config hash does)';
+    return `${d.key}: declared ${d.declared}, observed ${d.observed}${extra ? ` (${extra})` : ''}${fields}`;
+}
+/** `compose v2 2.26.1`: which compose rendered the declared side. */
+function composeText(plan) {
+    return `compose ${plan.compose.flavor} ${plan.compose.version}`;
 }
 function pad(rows) {
     const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
@@ -10906,13 +12446,14 @@ function renderPlanText(plan) {
             lines.push(`${m.name} (${m.compose.project}/${m.compose.service}, ${m.compose.file}):`);
             for (const d of m.drift)
                 lines.push(`  - ${driftText(d)}`);
+            lines.push(`  plan_hash (pass to apply as --expected-plan-hash): ${m.plan_hash}`);
         }
     }
     lines.push('');
     lines.push(drifted.length === 0
         ? `${plan.summary.modules} module${plan.summary.modules === 1 ? '' : 's'}, all in sync.`
         : `${plan.summary.modules} module${plan.summary.modules === 1 ? '' : 's'}, ${plan.summary.drifted} drifted: ${drifted.map((m) => m.name).join(', ')}.`);
-    lines.push(`plan_hash: ${plan.plan_hash}`);
+    lines.push(`planned with ${composeText(plan)}; whole-plan hash ${plan.plan_hash}`);
     return lines.join('\n');
 }
 /** Markdown-safe table cell (also neutralises HTML so a value cannot close the comment marker). */
@@ -10931,15 +12472,16 @@ function renderPlanMarkdown(plan, opts = {}) {
     const head = plan.summary.drifted === 0
         ? `### ${title}: ${plan.summary.modules} module${plan.summary.modules === 1 ? '' : 's'}, all in sync`
         : `### ${title}: ${plan.summary.drifted} of ${plan.summary.modules} module${plan.summary.modules === 1 ? '' : 's'} drifted`;
-    const tail = `\n\nplan_hash: \`${plan.plan_hash}\``;
+    const tail = `\n\nPlanned with ${composeText(plan)}. Pass a module's plan hash to apply as \`expected-plan-hash\`; it binds the drift and the declared definition you reviewed.`;
     const rows = [];
     // Drifted modules first: they are what a reviewer needs; in-sync ones are dropped first when long.
     const ordered = [...plan.modules.filter((m) => !m.in_sync), ...plan.modules.filter((m) => m.in_sync)];
     for (const m of ordered) {
         const drift = m.in_sync ? 'in sync' : m.drift.map((d) => mdCell(driftText(d))).join('<br>');
-        rows.push(`| ${m.in_sync ? '✅' : '⚠️'} ${mdCell(m.name)} | ${m.class} | ${m.expected_state} | ${mdCell(`${m.compose.project}/${m.compose.service}`)} | ${mdCell(observedText(m))} | ${drift} |`);
+        const hash = m.in_sync ? '' : `\`${m.plan_hash}\``;
+        rows.push(`| ${m.in_sync ? '✅' : '⚠️'} ${mdCell(m.name)} | ${m.class} | ${m.expected_state} | ${mdCell(`${m.compose.project}/${m.compose.service}`)} | ${mdCell(observedText(m))} | ${drift} | ${hash} |`);
     }
-    const header = `${head}\n\n| module | class | expected | compose | observed | drift |\n|---|---|---|---|---|---|\n`;
+    const header = `${head}\n\n| module | class | expected | compose | observed | drift | plan hash |\n|---|---|---|---|---|---|---|\n`;
     const max = opts.maxChars ?? Infinity;
     let body = '';
     let shown = 0;
@@ -10979,7 +12521,7 @@ function planCommentMarker(scope) {
  * The PR to comment on, from the runner's environment, or a reason why there is none.
  * GitHub and Forgejo both set GITHUB_EVENT_NAME, GITHUB_EVENT_PATH, GITHUB_REPOSITORY, GITHUB_API_URL.
  */
-function pullRequestFromEnv(env, readFile = (f) => (0,external_node_fs_namespaceObject.readFileSync)(f, 'utf8')) {
+function pullRequestFromEnv(env, readFile = (f) => (0,external_node_fs_.readFileSync)(f, 'utf8')) {
     const event = env.GITHUB_EVENT_NAME ?? '';
     if (event !== 'pull_request' && event !== 'pull_request_target')
         return { skip: `event '${event || 'none'}' is not a pull request` };
@@ -11025,11 +12567,12 @@ async function upsertStickyComment(client, target, marker, body) {
 
 
 
+
 /** GitHub rejects comments over 65536 characters; leave room for the marker. */
 const COMMENT_MAX_CHARS = 60_000;
 function writePlanFile(file, plan) {
-    (0,external_node_fs_namespaceObject.mkdirSync)(external_node_path_default().dirname(file), { recursive: true });
-    (0,external_node_fs_namespaceObject.writeFileSync)(file, JSON.stringify(plan, null, 2) + '\n');
+    (0,external_node_fs_.mkdirSync)(external_node_path_default().dirname(file), { recursive: true });
+    (0,external_node_fs_.writeFileSync)(file, JSON.stringify(plan, null, 2) + '\n');
 }
 async function commentOnPullRequest(plan, scope, token, ctx) {
     const pr = pullRequestFromEnv(ctx.env);
@@ -11078,14 +12621,20 @@ const planCommand = (0,spec/* defineCommand */.NB)({
         { name: 'changes', description: "'true' when any module drifted." },
         { name: 'drifted-modules', description: 'JSON array of drifted module names (usable as a strategy.matrix).' },
         { name: 'plan-json', description: 'Path of the written plan JSON file.' },
-        { name: 'plan-hash', description: 'sha256 of the canonical drift; pass to apply as expected-plan-hash.' },
+        { name: 'plan-hash', description: "With module: that module's plan_hash (pass to apply as expected-plan-hash). Without: the whole plan's hash." },
+        { name: 'module-plan-hashes', description: "JSON object of every module's plan_hash ({\"store-init\": \"…\"}); apply takes a module's hash." },
         spec/* FAILURE_REASON_OUTPUT */.eX,
     ],
     async run(opts, ctx) {
-        const set = loadValidModules(opts, ctx);
+        const set = (0,common/* loadValidModules */.uh)(opts, ctx);
         if (opts.module !== undefined)
-            pickModule(set, opts.module);
-        const plan = await planModules(set.modules, ctx.runtime(), opts.module ? { only: [opts.module] } : {});
+            (0,common/* pickModule */.ek)(set, opts.module);
+        // The plan file and the PR comment are written here, not through the CLI/action scrubber:
+        // scrub the plan itself so no interpolated secret reaches either.
+        const scrub = new report_scrub/* Scrubber */.h6();
+        for (const v of set.secrets)
+            scrub.add(v);
+        const plan = scrub.scrubDeep(await planModules(set.modules, ctx.runtime(), opts.module ? { only: [opts.module] } : {}));
         let planFile = '';
         if (opts.out) {
             planFile = external_node_path_default().resolve(ctx.cwd, opts.out);
@@ -11114,7 +12663,8 @@ const planCommand = (0,spec/* defineCommand */.NB)({
                 changes: String(changes),
                 'drifted-modules': JSON.stringify(drifted),
                 'plan-json': planFile,
-                'plan-hash': plan.plan_hash,
+                'plan-hash': opts.module ? (plan.modules[0]?.plan_hash ?? '') : plan.plan_hash,
+                'module-plan-hashes': JSON.stringify(Object.fromEntries(plan.modules.map((m) => [m.name, m.plan_hash]))),
                 'failure-reason': '',
             },
             summary: renderPlanMarkdown(plan),
@@ -11161,6 +12711,7 @@ const planCommand = (0,spec/* defineCommand */.NB)({
 
 
 
+
 /** A snapshot that could not be taken, or whose containers did not come back: a "no" (exit 1). */
 class SnapshotError extends src_errors/* UserError */.yo {
     constructor(message) {
@@ -11170,7 +12721,10 @@ class SnapshotError extends src_errors/* UserError */.yo {
 }
 /** Docker's own rule for volume names; also keeps the archive's top-level directories clean. */
 const VOLUME_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+/** States in which a container is (or is about to be) running and may write to its volumes. */
 const UP_STATES = new Set(['running', 'restarting']);
+/** How long snapshot waits for the containers it stopped to be running and healthy again. */
+const DEFAULT_READY_TIMEOUT_SECONDS = 120;
 /** Atomic publish that refuses to replace an existing file (link + unlink); rename where links are unsupported. */
 async function publishNoClobber(tempPath, finalPath) {
     try {
@@ -11191,7 +12745,7 @@ async function publishNoClobber(tempPath, finalPath) {
     await (0,promises_namespaceObject.unlink)(tempPath);
 }
 async function fsyncDir(dir) {
-    const fh = await (0,promises_namespaceObject.open)(dir, external_node_fs_namespaceObject.constants.O_RDONLY);
+    const fh = await (0,promises_namespaceObject.open)(dir, external_node_fs_.constants.O_RDONLY);
     try {
         await fh.sync();
     }
@@ -11205,7 +12759,7 @@ async function fsyncDir(dir) {
 /** Write `content` to `finalPath` through a fsynced temporary file and an atomic publish. */
 async function writeFileAtomic(finalPath, content, publish) {
     const temp = external_node_path_default().join(external_node_path_default().dirname(finalPath), `.${external_node_path_default().basename(finalPath)}.${(0,external_node_crypto_.randomBytes)(6).toString('hex')}.partial`);
-    const fh = await (0,promises_namespaceObject.open)(temp, external_node_fs_namespaceObject.constants.O_WRONLY | external_node_fs_namespaceObject.constants.O_CREAT | external_node_fs_namespaceObject.constants.O_EXCL, 0o644);
+    const fh = await (0,promises_namespaceObject.open)(temp, external_node_fs_.constants.O_WRONLY | external_node_fs_.constants.O_CREAT | external_node_fs_.constants.O_EXCL, 0o644);
     try {
         await fh.writeFile(content);
         await fh.sync();
@@ -11400,7 +12954,7 @@ async function takeSnapshot(args) {
     log.info(`snapshot ${mod.name}: stopping ${toStop.length ? toStop.map((c) => c.name).join(', ') : '(nothing running)'}`);
     try {
         await runtime.stop(toStop.map((c) => c.id));
-        fh = await (0,promises_namespaceObject.open)(tempPath, external_node_fs_namespaceObject.constants.O_WRONLY | external_node_fs_namespaceObject.constants.O_CREAT | external_node_fs_namespaceObject.constants.O_EXCL, 0o600);
+        fh = await (0,promises_namespaceObject.open)(tempPath, external_node_fs_.constants.O_WRONLY | external_node_fs_.constants.O_CREAT | external_node_fs_.constants.O_EXCL, 0o600);
         const file = fh;
         const gz = external_node_zlib_default().createGzip({ level: 6, chunkSize: 256 * 1024 });
         gzip = gz;
@@ -11451,10 +13005,16 @@ async function takeSnapshot(args) {
         if (toStop.length) {
             try {
                 await runtime.start(toStop.map((c) => c.id));
-                const after = await runtime.inspectContainers(toStop.map((c) => c.id));
-                const down = toStop.filter((c) => !after.some((a) => a.id === c.id && UP_STATES.has(a.state)));
-                if (down.length)
-                    restartError = `${down.map((c) => c.name).join(', ')} did not come back up after the snapshot`;
+                // Back means running AND healthy where there is a healthcheck: the next step (often an
+                // apply whose dependency check needs the parent healthy) must not race a `starting` parent.
+                const readyMs = (args.readyTimeoutSeconds ?? DEFAULT_READY_TIMEOUT_SECONDS) * 1000;
+                const pending = await waitUntilReady(runtime, toStop.map((c) => c.id), readyMs, args.hooks?.sleep);
+                if (pending.length) {
+                    const names = new Map(toStop.map((c) => [c.id, c.name]));
+                    restartError =
+                        `${pending.map((p) => `${names.get(p.id) ?? p.id.slice(0, 12)} ${p.problem}`).join(', ')} ` +
+                            `${readyMs / 1000}s after being started again (running, and healthy where it has a healthcheck, was required)`;
+                }
             }
             catch (err) {
                 restartError = `starting ${toStop.map((c) => c.name).join(', ')} again failed: ${(0,src_errors/* errorMessage */.gJ)(err)}`;
@@ -11463,7 +13023,7 @@ async function takeSnapshot(args) {
                 log.error(`SNAPSHOT: CONTAINERS OF ${mod.name.toUpperCase()} ARE NOT RUNNING: ${restartError}. Start them by hand now (docker start ...).`);
             }
             else {
-                log.info(`snapshot ${mod.name}: ${toStop.map((c) => c.name).join(', ')} running again`);
+                log.info(`snapshot ${mod.name}: ${toStop.map((c) => c.name).join(', ')} running (and healthy) again`);
             }
         }
     }
@@ -11473,13 +13033,11 @@ async function takeSnapshot(args) {
         }
         const sha256 = hash.digest('hex');
         // The archive must be one verify-backup accepts, and the bytes on disk the bytes we hashed.
-        const fhCheck = await (0,promises_namespaceObject.open)(tempPath, external_node_fs_namespaceObject.constants.O_RDONLY);
+        const fhCheck = await (0,promises_namespaceObject.open)(tempPath, external_node_fs_.constants.O_RDONLY);
         let check;
         try {
-            check = await inspectArchive(fhCheck.createReadStream({ highWaterMark: 1024 * 1024, autoClose: false }), {
-                maxUncompressedBytes: Number.MAX_SAFE_INTEGER,
-                maxEntries: Number.MAX_SAFE_INTEGER,
-            });
+            // The layout too: one top-level directory per declared volume, as verify-backup requires.
+            check = await inspectArchive(fhCheck.createReadStream({ highWaterMark: 1024 * 1024, autoClose: false }), { maxUncompressedBytes: Number.MAX_SAFE_INTEGER, maxEntries: Number.MAX_SAFE_INTEGER }, { layout: { module: mod.name, volumes: targets.map((t) => t.volume) } });
         }
         finally {
             await fhCheck.close();
@@ -11533,7 +13091,13 @@ const snapshotCommand = (0,spec/* defineCommand */.NB)({
             name: 'out-dir',
             kind: 'string',
             required: true,
-            description: 'Directory that receives <module>-<stamp>.tar.gz and its .sha256 (created if missing).',
+            description: 'Directory that receives MODULE-YYYYMMDDTHHMMSSZ.tar.gz and its .sha256 (created if missing).',
+        },
+        {
+            name: 'ready-timeout-seconds',
+            kind: 'integer',
+            default: '120',
+            description: 'How long to wait for the stopped containers to be running (and healthy, where they have a healthcheck) again; past it: snapshot-failed.',
         },
         spec/* JSON_INPUT */.sz,
     ],
@@ -11544,14 +13108,15 @@ const snapshotCommand = (0,spec/* defineCommand */.NB)({
         spec/* FAILURE_REASON_OUTPUT */.eX,
     ],
     async run(opts, ctx) {
-        const set = loadValidModules(opts, ctx);
-        const mod = pickModule(set, opts.module);
+        const set = (0,common/* loadValidModules */.uh)(opts, ctx);
+        const mod = (0,common/* pickModule */.ek)(set, opts.module);
         const result = await takeSnapshot({
             module: mod,
             runtime: ctx.runtime(),
             outDir: external_node_path_default().resolve(ctx.cwd, opts.outDir),
             now: ctx.now(),
             log: ctx.log,
+            readyTimeoutSeconds: opts.readyTimeoutSeconds,
         });
         return {
             exitCode: src_errors/* ExitCode */.yU.ok,
@@ -11565,12 +13130,14 @@ const snapshotCommand = (0,spec/* defineCommand */.NB)({
                 bytes: String(result.bytes),
                 'failure-reason': '',
             },
-            summary: `### stateguard snapshot: ${cell(mod.name)}\n\n| archive | volumes | entries | bytes | sha256 |\n|---|---|---|---|---|\n` +
-                `| ${cell(result.path)} | ${cell(result.volumes.join(', '))} | ${result.entries} | ${result.bytes} | \`${result.sha256}\` |`,
+            summary: `### stateguard snapshot: ${(0,common/* cell */.Hn)(mod.name)}\n\n| archive | volumes | entries | bytes | sha256 |\n|---|---|---|---|---|\n` +
+                `| ${(0,common/* cell */.Hn)(result.path)} | ${(0,common/* cell */.Hn)(result.volumes.join(', '))} | ${result.entries} | ${result.bytes} | \`${result.sha256}\` |`,
         };
     },
 });
 
+// EXTERNAL MODULE: ./src/model/module.ts + 1 modules
+var model_module = __nccwpck_require__(5096);
 ;// CONCATENATED MODULE: ./src/commands/validate.ts
 /** `stateguard validate`: schema and cross-file checks of every module (DESIGN §2). */
 
@@ -11592,14 +13159,14 @@ const validateCommand = (0,spec/* defineCommand */.NB)({
     ],
     async run(opts, ctx) {
         const root = external_node_path_default().resolve(ctx.cwd, opts.root);
-        const { loaded, problems } = validateModules(root, opts.modules, ctx.cwd);
+        const { loaded, problems } = (0,validate/* validateModules */.Yl)(root, opts.modules, ctx.cwd);
         const valid = problems.length === 0 && loaded.modules.length > 0;
         const errors = problems.map((p) => ({ file: p.file, line: p.line, column: p.column, message: p.message }));
         if (loaded.modules.length === 0 && problems.length === 0) {
             errors.push({ file: opts.root, line: 1, column: 1, message: `no module.yaml matches ${JSON.stringify(opts.modules)} under this root` });
         }
         const names = loaded.modules.map((m) => m.name);
-        const lines = errors.map((e) => formatProblem(e));
+        const lines = errors.map((e) => (0,model_module/* formatProblem */.Vw)(e));
         if (valid) {
             lines.push(`${names.length} module${names.length === 1 ? '' : 's'} valid:`);
             for (const m of loaded.modules) {
@@ -11611,8 +13178,8 @@ const validateCommand = (0,spec/* defineCommand */.NB)({
         }
         const summary = valid
             ? `### stateguard validate: ${names.length} modules valid\n\n| module | class | expected state | compose |\n|---|---|---|---|\n` +
-                loaded.modules.map((m) => `| ${cell(m.name)} | ${m.class} | ${m.expectedState} | ${cell(`${m.compose.project}/${m.compose.service}`)} |`).join('\n')
-            : `### stateguard validate: ${errors.length} problems\n\n` + errors.map((e) => `- \`${cell(formatProblem(e))}\``).join('\n');
+                loaded.modules.map((m) => `| ${(0,common/* cell */.Hn)(m.name)} | ${m.class} | ${m.expectedState} | ${(0,common/* cell */.Hn)(`${m.compose.project}/${m.compose.service}`)} |`).join('\n')
+            : `### stateguard validate: ${errors.length} problems\n\n` + errors.map((e) => `- ${(0,common/* code */.aY)((0,model_module/* formatProblem */.Vw)(e))}`).join('\n');
         return {
             exitCode: valid ? src_errors/* ExitCode */.yU.ok : src_errors/* ExitCode */.yU.no,
             json: { valid, modules: names, errors },
@@ -11636,12 +13203,21 @@ const validateCommand = (0,spec/* defineCommand */.NB)({
 
 
 
+/** What was checked against the `.sha256` beside the archive, in words. */
+function checksumLine(r) {
+    if (r.checksum === 'matched')
+        return 'checksum: matched (the .sha256 beside it)';
+    if (r.checksum === 'absent')
+        return 'checksum: no .sha256 beside it — integrity not independently checked';
+    return 'checksum: not checked';
+}
 function renderBackupReport(r) {
     const lines = [];
     if (r.verified) {
         lines.push(`backup verified: ${r.path}`);
         lines.push(`  module ${r.matched_module}, taken ${r.created_at}, ${r.entries} entries, ${r.bytes} bytes (${r.uncompressed_bytes} uncompressed)`);
         lines.push(`  sha256 ${r.sha256}`);
+        lines.push(`  ${checksumLine(r)}`);
     }
     else {
         lines.push(`backup REJECTED: ${r.path}`);
@@ -11650,9 +13226,9 @@ function renderBackupReport(r) {
     }
     const summary = r.verified
         ? `### stateguard verify-backup: verified\n\n| file | module | taken | entries | bytes | sha256 |\n|---|---|---|---|---|---|\n` +
-            `| ${cell(r.path)} | ${cell(r.matched_module ?? '')} | ${r.created_at} | ${r.entries} | ${r.bytes} | \`${r.sha256}\` |`
-        : `### stateguard verify-backup: rejected\n\n\`${cell(r.path)}\`\n\n| code | problem | entry |\n|---|---|---|\n` +
-            r.problems.map((p) => `| \`${p.code}\` | ${cell(p.message)} | ${p.entry !== undefined ? `\`${cell(p.entry)}\`` : ''} |`).join('\n');
+            `| ${(0,common/* cell */.Hn)(r.path)} | ${(0,common/* cell */.Hn)(r.matched_module ?? '')} | ${r.created_at} | ${r.entries} | ${r.bytes} | \`${r.sha256}\` |\n\n${checksumLine(r)}`
+        : `### stateguard verify-backup: rejected\n\n${(0,common/* code */.aY)(r.path)}\n\n| code | problem | entry |\n|---|---|---|\n` +
+            r.problems.map((p) => `| \`${p.code}\` | ${(0,common/* cell */.Hn)(p.message)} | ${p.entry !== undefined ? (0,common/* code */.aY)(p.entry) : ''} |`).join('\n');
     return { text: lines.join('\n'), summary };
 }
 const verifyBackupCommand = (0,spec/* defineCommand */.NB)({
@@ -11686,17 +13262,21 @@ const verifyBackupCommand = (0,spec/* defineCommand */.NB)({
         spec/* FAILURE_REASON_OUTPUT */.eX,
     ],
     async run(opts, ctx) {
-        const set = loadValidModules(opts, ctx);
-        const mod = pickModule(set, opts.module);
+        const set = (0,common/* loadValidModules */.uh)(opts, ctx);
+        const mod = (0,common/* pickModule */.ek)(set, opts.module);
         const report = await verifyBackup({
             backupRef: opts.backupRef,
             cwd: ctx.cwd,
             module: mod,
+            modules: set.modules,
             backupRoots: opts.backupRoot,
             now: ctx.now(),
             maxUncompressedBytes: opts.maxUncompressedBytes,
             maxEntries: opts.maxEntries,
         });
+        if (report.verified && report.checksum === 'absent') {
+            ctx.log.warn(`verify-backup: ${report.path} has no .sha256 beside it, so its integrity was not checked against anything independent of the file (write one with sha256sum, or take backups with stateguard snapshot)`);
+        }
         const { text, summary } = renderBackupReport(report);
         const reason = report.verified ? undefined : 'backup-rejected';
         return {
@@ -11913,6 +13493,40 @@ const FAILURE_REASON_OUTPUT = {
 
 /***/ }),
 
+/***/ 1973:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   GU: () => (/* binding */ checkComposeFlavorEnv),
+/* harmony export */   R3: () => (/* binding */ COMPOSE_ENV_HELP)
+/* harmony export */ });
+/* unused harmony exports COMPOSE_ENV, COMPOSE_CHOICES */
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3916);
+/**
+ * STATEGUARD_COMPOSE: which compose CLI stateguard drives. Checked where the CLI and the action
+ * build their context, before any command runs: an unknown value is a usage error (exit 3), never
+ * silently read as "auto" — an operator who forced a flavor must not get the other one.
+ */
+
+const COMPOSE_ENV = 'STATEGUARD_COMPOSE';
+const COMPOSE_CHOICES = ['auto', 'v1', 'v2'];
+/** Lines for `stateguard --help` (the README says the same in its own words). */
+const COMPOSE_ENV_HELP = [
+    `${COMPOSE_ENV}=auto|v1|v2   which compose CLI to drive: auto (default, also when unset or empty)`,
+    `                              uses v2 'docker compose' when it answers, else v1 'docker-compose';`,
+    `                              v1 or v2 forces that one. Any other value is refused (exit 3).`,
+];
+function checkComposeFlavorEnv(env) {
+    const value = env[COMPOSE_ENV];
+    if (value === undefined || value === '' || COMPOSE_CHOICES.includes(value))
+        return;
+    throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .UserError */ .yo(`environment variable ${COMPOSE_ENV} is ${JSON.stringify(value)}; expected auto, v1 or v2 (exactly, lowercase). ` +
+        `Unset it (or set auto) to use compose v2 when present, else v1; set v1 or v2 to force one.`, { input: COMPOSE_ENV });
+}
+
+
+/***/ }),
+
 /***/ 3916:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
@@ -11951,6 +13565,7 @@ const FAILURE_REASONS = {
     'one-shot-failed': 'The one-shot exited with a non-zero code.',
     timeout: 'The one-shot did not exit within timeout_seconds and was stopped.',
     'dependency-disturbed': 'A depends_on_healthy module was stopped, unhealthy or recreated during apply.',
+    'image-not-present': 'The declared image is not on the engine; apply never pulls or builds.',
     'docker-unavailable': 'The Docker engine could not be reached.',
     'compose-error': 'compose could not render or run the module\'s compose file.',
     'snapshot-failed': 'The snapshot could not be taken or the containers did not come back.',
@@ -11989,12 +13604,643 @@ function errorMessage(err) {
 
 /***/ }),
 
+/***/ 5096:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  Gt: () => (/* binding */ displayPath),
+  Vw: () => (/* binding */ formatProblem),
+  o_: () => (/* binding */ loadModules),
+  dS: () => (/* binding */ sortProblems)
+});
+
+// UNUSED EXPORTS: findModuleFiles, globToRegExp
+
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_);
+// EXTERNAL MODULE: ./node_modules/ajv/dist/2020.js
+var _2020 = __nccwpck_require__(2210);
+;// CONCATENATED MODULE: ./schema/module.schema.json
+const module_schema_namespaceObject = /*#__PURE__*/JSON.parse('{"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://stateguard.dev/schema/module.schema.json","title":"stateguard module","description":"One service of the platform, declared in modules/<name>/module.yaml beside its compose file.","type":"object","additionalProperties":false,"required":["apiVersion","kind","metadata","spec"],"properties":{"apiVersion":{"description":"Schema version of this file.","const":"stateguard/v1"},"kind":{"description":"Always Module.","const":"Module"},"metadata":{"description":"Who this module is.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"description":"Module name, unique across the repo (DNS label: lowercase letters, digits, hyphens; at most 63).","type":"string","pattern":"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"},"description":{"description":"One line for humans.","type":"string","maxLength":500}}},"spec":{"description":"What the module is and how stateguard treats it.","type":"object","additionalProperties":false,"required":["class","compose"],"properties":{"class":{"description":"stateless: applied freely. stateful: holds data. sidecar: a helper bound to a stateful module (e.g. an init job).","enum":["stateless","stateful","sidecar"]},"compose":{"description":"Where the service is declared.","type":"object","additionalProperties":false,"required":["file","project","service"],"properties":{"file":{"description":"Compose file, relative to this module.yaml.","type":"string","minLength":1},"project":{"description":"Compose project name.","type":"string","pattern":"^[a-z0-9][a-z0-9_-]*$"},"service":{"description":"Service name in the compose file.","type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$"}}},"runtime":{"description":"What the service looks like when it is in its declared state.","type":"object","additionalProperties":false,"properties":{"expected_state":{"description":"running (default): a long-running service. exited-success: a one-shot that must have run to exit 0 under the current config.","enum":["running","exited-success"],"default":"running"},"timeout_seconds":{"description":"How long apply waits for a one-shot to exit before stopping it.","type":"integer","minimum":1,"maximum":86400,"default":300}}},"backup":{"description":"Required for stateful and sidecar modules: which backups cover this module.","type":"object","additionalProperties":false,"required":["max_age_hours"],"properties":{"ref_modules":{"description":"Other modules whose backups also cover this one. Optional for a stateful module (its own backups always count). Required and non-empty for a sidecar: it names its parent stateful module, whose backups are what cover it.","type":"array","uniqueItems":true,"items":{"type":"string","pattern":"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"}},"max_age_hours":{"description":"A backup older than this is refused.","type":"number","exclusiveMinimum":0,"maximum":8760}}},"data":{"description":"Where the module keeps data.","type":"object","additionalProperties":false,"properties":{"volumes":{"description":"Durable mounts that must survive a container recreate.","type":"array","items":{"type":"object","additionalProperties":false,"required":["volume","path"],"properties":{"volume":{"description":"Compose volume name.","type":"string","minLength":1},"path":{"description":"Absolute path inside the container.","type":"string","pattern":"^/"}}}},"ephemeral_paths":{"description":"Absolute paths expected NOT to survive a recreate.","type":"array","items":{"type":"string","pattern":"^/"}}}},"depends_on_healthy":{"description":"Modules that must still be running (and healthy) with unchanged container IDs after an apply.","type":"array","uniqueItems":true,"items":{"type":"string","pattern":"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"}}}}}}');
+// EXTERNAL MODULE: ./src/errors.ts
+var errors = __nccwpck_require__(3916);
+// EXTERNAL MODULE: ./src/model/yaml-source.ts
+var yaml_source = __nccwpck_require__(1954);
+;// CONCATENATED MODULE: ./src/model/module.ts
+/**
+ * module.yaml: types, discovery under --root/--modules, schema validation with source positions,
+ * and the cross-file checks of DESIGN §2. Pure file reading: no docker, no @actions.
+ */
+
+
+
+
+
+
+/** Compiled on first use: commands that never read module.yaml (lint-workflows) skip the cost. */
+let compiled;
+function validateSchema(value) {
+    compiled ??= new _2020.Ajv2020({ allErrors: true, strict: true, useDefaults: false, allowUnionTypes: false }).compile(module_schema_namespaceObject);
+    return compiled(value) ? { ok: true } : { ok: false, errors: compiled.errors ?? [] };
+}
+/** Convert a tiny glob (`*`, `**`, `?`) into a RegExp over '/'-separated relative paths. */
+function globToRegExp(glob) {
+    let re = '';
+    for (let i = 0; i < glob.length; i++) {
+        const c = glob[i];
+        if (c === '*') {
+            if (glob[i + 1] === '*') {
+                re += '.*';
+                i++;
+                if (glob[i + 1] === '/')
+                    i++;
+            }
+            else
+                re += '[^/]*';
+        }
+        else if (c === '?')
+            re += '[^/]';
+        else
+            re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+    }
+    return new RegExp(`^${re}$`);
+}
+/** Find module files under root matching the glob; sorted, so every run reads them in one order. */
+function findModuleFiles(root, glob, rootDisplay = root) {
+    let st;
+    try {
+        st = (0,external_node_fs_.statSync)(root);
+    }
+    catch {
+        throw new errors/* UserError */.yo(`--root ${JSON.stringify(rootDisplay)} does not exist. Point --root at the platform repo checkout.`, {
+            input: 'root',
+        });
+    }
+    if (!st.isDirectory()) {
+        throw new errors/* UserError */.yo(`--root ${JSON.stringify(rootDisplay)} is not a directory. Point --root at the platform repo checkout.`, { input: 'root' });
+    }
+    if (external_node_path_default().isAbsolute(glob) || glob.split('/').includes('..')) {
+        throw new errors/* UserError */.yo(`--modules ${JSON.stringify(glob)} must be a relative glob inside --root (no '..').`, {
+            input: 'modules',
+        });
+    }
+    const re = globToRegExp(glob);
+    const out = [];
+    const maxDepth = glob.includes('**') ? 12 : glob.split('/').length;
+    const walk = (dir, rel, depth) => {
+        if (depth > maxDepth)
+            return;
+        let entries;
+        try {
+            entries = (0,external_node_fs_.readdirSync)(dir, { withFileTypes: true });
+        }
+        catch {
+            return;
+        }
+        for (const e of entries) {
+            if (e.name === 'node_modules' || e.name === '.git')
+                continue;
+            const relPath = rel ? `${rel}/${e.name}` : e.name;
+            const abs = external_node_path_default().join(dir, e.name);
+            if (e.isDirectory())
+                walk(abs, relPath, depth + 1);
+            else if (re.test(relPath))
+                out.push(relPath);
+        }
+    };
+    walk(root, '', 1);
+    return out.sort();
+}
+function schemaProblem(src, err) {
+    const segs = err.instancePath
+        .split('/')
+        .slice(1)
+        .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+        .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+    const where = segs.length ? segs.join('.') : '(top level)';
+    const p = err.params;
+    switch (err.keyword) {
+        case 'additionalProperties':
+            return src.problem([...segs, String(p.additionalProperty)], `unknown key '${String(p.additionalProperty)}' in ${where} (typo? allowed keys are listed in schema/module.schema.md)`, 'key');
+        case 'required':
+            return src.problem(segs, `${where} is missing required key '${String(p.missingProperty)}'`, 'key');
+        case 'enum':
+            return src.problem(segs, `${where} must be one of ${p.allowedValues.map((v) => JSON.stringify(v)).join(', ')}`);
+        case 'const':
+            return src.problem(segs, `${where} must be ${JSON.stringify(p.allowedValue)}`);
+        case 'pattern':
+            return src.problem(segs, `${where} ${describePattern(String(p.pattern))}`);
+        case 'type':
+            return src.problem(segs, `${where} must be ${String(p.type)}`);
+        default:
+            return src.problem(segs, `${where} ${err.message ?? 'is invalid'}`);
+    }
+}
+function describePattern(pattern) {
+    if (pattern.startsWith('^[a-z0-9]([a-z0-9-]')) {
+        return 'must be a lowercase DNS label: a-z, 0-9 and hyphens, starting and ending with a letter or digit, at most 63 characters';
+    }
+    if (pattern === '^/')
+        return 'must be an absolute path (starting with /)';
+    return `must match ${pattern}`;
+}
+function toDecl(raw, root, absFile, relFile, source) {
+    const composePath = external_node_path_default().resolve(external_node_path_default().dirname(absFile), raw.spec.compose.file);
+    return {
+        name: raw.metadata.name,
+        description: raw.metadata.description,
+        class: raw.spec.class,
+        compose: {
+            file: raw.spec.compose.file,
+            path: composePath,
+            display: external_node_path_default().relative(root, composePath).split((external_node_path_default()).sep).join('/'),
+            project: raw.spec.compose.project,
+            service: raw.spec.compose.service,
+        },
+        expectedState: raw.spec.runtime?.expected_state ?? 'running',
+        timeoutSeconds: raw.spec.runtime?.timeout_seconds ?? 300,
+        backup: raw.spec.backup
+            ? { refModules: raw.spec.backup.ref_modules ?? [], maxAgeHours: raw.spec.backup.max_age_hours }
+            : undefined,
+        volumes: raw.spec.data?.volumes ?? [],
+        ephemeralPaths: raw.spec.data?.ephemeral_paths ?? [],
+        dependsOnHealthy: raw.spec.depends_on_healthy ?? [],
+        file: relFile,
+        absFile,
+        source,
+    };
+}
+/**
+ * Load every module under root. Files with problems are reported and left out of `modules`;
+ * callers that act on modules must refuse when `problems` is not empty (fail closed).
+ */
+function loadModules(root, glob, displayBase = process.cwd()) {
+    const absRoot = external_node_path_default().resolve(root);
+    const files = findModuleFiles(absRoot, glob, displayPath(absRoot, displayBase));
+    const modules = [];
+    const problems = [];
+    const invalid = new Map();
+    for (const rel of files) {
+        const abs = external_node_path_default().join(absRoot, rel);
+        const display = displayPath(abs, displayBase);
+        const read = (0,yaml_source/* readYamlFile */.kv)(abs, display);
+        if (!read.ok) {
+            problems.push(...read.problems);
+            continue;
+        }
+        const checked = validateSchema(read.value);
+        if (!checked.ok) {
+            problems.push(...dedupe(checked.errors.map((e) => schemaProblem(read.source, e))));
+            const name = read.value.metadata?.name;
+            if (typeof name === 'string' && !invalid.has(name))
+                invalid.set(name, display);
+            continue;
+        }
+        modules.push(toDecl(read.value, absRoot, abs, display, read.source));
+    }
+    modules.sort((a, b) => a.name.localeCompare(b.name));
+    return { root: absRoot, modules, problems, invalid };
+}
+function displayPath(abs, base) {
+    const rel = external_node_path_default().relative(base, abs);
+    return (rel.startsWith('..') || external_node_path_default().isAbsolute(rel) ? abs : rel).split((external_node_path_default()).sep).join('/');
+}
+function dedupe(problems) {
+    const seen = new Set();
+    return problems.filter((p) => {
+        const k = `${p.line}:${p.column}:${p.message}`;
+        if (seen.has(k))
+            return false;
+        seen.add(k);
+        return true;
+    });
+}
+function formatProblem(p) {
+    return `${p.file}:${p.line}:${p.column}: ${p.message}`;
+}
+function sortProblems(problems) {
+    return [...problems].sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column);
+}
+
+
+/***/ }),
+
+/***/ 1071:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Cy: () => (/* binding */ oneShotReplicaProblem),
+/* harmony export */   Yl: () => (/* binding */ validateModules)
+/* harmony export */ });
+/* unused harmony exports namedVolumeMounts, crossCheck */
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3024);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var _yaml_source_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1954);
+/* harmony import */ var _module_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(5096);
+/**
+ * Cross-file checks of DESIGN §2, run after every module.yaml passed its schema. Compose files are
+ * read as YAML (no docker): the file exists, has the service, a one-shot's service never restarts,
+ * declared data volumes are really mounted at the declared paths.
+ */
+
+
+
+/**
+ * Why a one-shot's compose service could start more than one container (`scale`, `deploy.replicas`
+ * other than 1, `deploy.mode: global`), or null. A value compose would interpolate (`${N}`) cannot be
+ * checked here and is refused too: apply checks the rendered value again before it runs anything.
+ */
+function oneShotReplicaProblem(service) {
+    const one = (v) => v === undefined || v === null || v === 1 || v === '1';
+    if (!one(service.scale))
+        return `has scale: ${JSON.stringify(service.scale)}`;
+    const deploy = service.deploy;
+    if (deploy !== undefined && deploy !== null) {
+        if (typeof deploy !== 'object')
+            return `has deploy: ${JSON.stringify(deploy)}`;
+        const d = deploy;
+        if (!one(d.replicas))
+            return `has deploy.replicas: ${JSON.stringify(d.replicas)}`;
+        if (d.mode !== undefined && d.mode !== 'replicated' && d.mode !== 'replicated-job')
+            return `has deploy.mode: ${JSON.stringify(d.mode)}`;
+    }
+    return null;
+}
+/** Mount targets of named volumes in a compose service, short and long syntax: target -> source. */
+function namedVolumeMounts(service) {
+    const out = new Map();
+    for (const v of service.volumes ?? []) {
+        if (typeof v === 'string') {
+            const [source, target] = v.split(':');
+            if (source && target && !source.startsWith('/') && !source.startsWith('.') && !source.startsWith('~')) {
+                out.set(target.replace(/\/+$/, '') || '/', source);
+            }
+        }
+        else if (v && typeof v === 'object') {
+            const o = v;
+            if ((o.type === undefined || o.type === 'volume') && typeof o.source === 'string' && typeof o.target === 'string') {
+                out.set(o.target.replace(/\/+$/, '') || '/', o.source);
+            }
+        }
+    }
+    return out;
+}
+function crossCheck(loaded, displayBase) {
+    const problems = [];
+    const byName = new Map();
+    const composeCache = new Map();
+    for (const m of loaded.modules) {
+        const first = byName.get(m.name);
+        if (first) {
+            problems.push(m.source.problem(['metadata', 'name'], `module name '${m.name}' is already used by ${first.file}; names must be unique`));
+        }
+        else
+            byName.set(m.name, m);
+    }
+    for (const m of loaded.modules) {
+        const src = m.source;
+        if ((m.class === 'stateful' || m.class === 'sidecar') && !m.backup) {
+            problems.push(src.problem(['spec', 'class'], m.class === 'sidecar'
+                ? `a sidecar module must declare spec.backup (ref_modules naming its parent, and max_age_hours)`
+                : `a stateful module must declare spec.backup (max_age_hours; ref_modules only for other modules whose backups also cover it)`));
+        }
+        // A sidecar is covered by its parent's backups, so it must name that parent; its own
+        // backups alone never count for it. A stateful module's own backups always count (the
+        // verify-backup allowed names are [itself, ...ref_modules]), so it may omit ref_modules.
+        if (m.class === 'sidecar' && m.backup && m.backup.refModules.every((r) => r === m.name)) {
+            // Points at ref_modules, or at spec.backup when the key is missing.
+            problems.push(src.problem(['spec', 'backup', 'ref_modules'], `a sidecar must name its parent stateful module in backup.ref_modules (e.g. ref_modules: [parent]): ` +
+                `its parent's backups are what cover it`));
+        }
+        const brokenRef = (ref) => {
+            const file = loaded.invalid?.get(ref);
+            return file === undefined ? undefined : `whose module.yaml (${file}) has problems of its own; fix those first`;
+        };
+        m.backup?.refModules.forEach((ref, i) => {
+            if (ref === m.name)
+                return;
+            const target = byName.get(ref);
+            if (!target) {
+                const broken = brokenRef(ref);
+                problems.push(src.problem(['spec', 'backup', 'ref_modules', i], broken ? `backup.ref_modules names module '${ref}', ${broken}` : `backup.ref_modules names unknown module '${ref}'`));
+            }
+            else if (target.class !== 'stateful') {
+                problems.push(src.problem(['spec', 'backup', 'ref_modules', i], `backup.ref_modules names '${ref}', which is ${target.class}, not stateful`));
+            }
+        });
+        m.dependsOnHealthy.forEach((dep, i) => {
+            if (dep === m.name) {
+                problems.push(src.problem(['spec', 'depends_on_healthy', i], `a module cannot depend on itself`));
+            }
+            else if (!byName.has(dep)) {
+                const broken = brokenRef(dep);
+                problems.push(src.problem(['spec', 'depends_on_healthy', i], broken ? `depends_on_healthy names module '${dep}', ${broken}` : `depends_on_healthy names unknown module '${dep}'`));
+            }
+        });
+        let compose = composeCache.get(m.compose.path);
+        if (!compose) {
+            compose = readCompose(m.compose.path, (0,_module_js__WEBPACK_IMPORTED_MODULE_2__/* .displayPath */ .Gt)(m.compose.path, displayBase));
+            composeCache.set(m.compose.path, compose);
+        }
+        if (!compose.ok) {
+            problems.push(src.problem(['spec', 'compose', 'file'], `compose file ${m.compose.file} (${(0,_module_js__WEBPACK_IMPORTED_MODULE_2__/* .displayPath */ .Gt)(m.compose.path, displayBase)}) cannot be used: ${compose.problems[0].message}`));
+            // A compose file that exists but is broken: also report its own problems at their own
+            // positions, once per file (a missing file has nothing more to point at).
+            const own = compose.problems;
+            if ((0,node_fs__WEBPACK_IMPORTED_MODULE_0__.existsSync)(m.compose.path) && !problems.some((p) => p.file === own[0].file))
+                problems.push(...own);
+            continue;
+        }
+        const service = compose.services[m.compose.service];
+        if (!service) {
+            const known = Object.keys(compose.services).sort().join(', ') || '(none)';
+            problems.push(src.problem(['spec', 'compose', 'service'], `service '${m.compose.service}' is not in ${m.compose.file}; services there: ${known}`));
+            continue;
+        }
+        if (m.expectedState === 'exited-success') {
+            const replicas = oneShotReplicaProblem(service);
+            if (replicas) {
+                problems.push(src.problem(['spec', 'runtime', 'expected_state'], `one-shot service '${m.compose.service}' ${replicas} in ${m.compose.file}; a one-shot runs as exactly one container ` +
+                    `(two runs at once against the same data are never safe): remove it or set it to 1`));
+            }
+            const r = service.restart;
+            if (!(r === undefined || r === null || r === 'no' || r === false)) {
+                problems.push(src.problem(['spec', 'runtime', 'expected_state'], `one-shot service '${m.compose.service}' has restart: ${JSON.stringify(r)} in ${m.compose.file}; a one-shot must have restart: "no" (or none), or it never stays exited`));
+            }
+        }
+        const mounts = namedVolumeMounts(service);
+        m.volumes.forEach((v, i) => {
+            const target = v.path.replace(/\/+$/, '') || '/';
+            const mounted = mounts.get(target);
+            if (mounted !== v.volume) {
+                problems.push(src.problem(['spec', 'data', 'volumes', i], mounted
+                    ? `data volume '${v.volume}' at ${v.path}: the compose service mounts volume '${mounted}' there instead`
+                    : `data volume '${v.volume}' at ${v.path} is not mounted by service '${m.compose.service}' in ${m.compose.file}: its data would not survive a recreate`));
+            }
+        });
+    }
+    return problems;
+}
+function readCompose(abs, display) {
+    const read = (0,_yaml_source_js__WEBPACK_IMPORTED_MODULE_1__/* .readYamlFile */ .kv)(abs, display);
+    if (!read.ok)
+        return { ok: false, problems: read.problems };
+    const services = read.value.services;
+    if (!services || typeof services !== 'object' || Array.isArray(services)) {
+        return { ok: false, problems: [read.source.problem(['services'], 'compose file has no services mapping')] };
+    }
+    return { ok: true, services: services };
+}
+/** Schema + cross-file validation of every module under root. */
+function validateModules(root, glob, displayBase) {
+    const loaded = (0,_module_js__WEBPACK_IMPORTED_MODULE_2__/* .loadModules */ .o_)(root, glob, displayBase);
+    const problems = (0,_module_js__WEBPACK_IMPORTED_MODULE_2__/* .sortProblems */ .dS)([...loaded.problems, ...crossCheck(loaded, displayBase)]);
+    return { loaded, problems };
+}
+
+
+/***/ }),
+
+/***/ 1954:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   cd: () => (/* binding */ parseYamlText),
+/* harmony export */   jl: () => (/* binding */ MAX_YAML_BYTES),
+/* harmony export */   kv: () => (/* binding */ readYamlFile),
+/* harmony export */   w4: () => (/* binding */ MAX_ALIAS_COUNT)
+/* harmony export */ });
+/* unused harmony exports YamlSource, MAX_DEPTH */
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3024);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var yaml__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8815);
+/**
+ * Safe YAML reading for untrusted files (module.yaml, compose files): size cap, strict UTF-8,
+ * exactly one document, unique keys, bounded aliases, and source positions for every node so each
+ * problem can be reported as `path:line:col: message`.
+ */
+
+
+const MAX_YAML_BYTES = 1024 * 1024;
+/** Aliases are legitimate in YAML, but an alias bomb expands exponentially: cap the expansion. */
+const MAX_ALIAS_COUNT = 50;
+class YamlSource {
+    file;
+    doc;
+    lines;
+    constructor(file, doc, lines) {
+        this.file = file;
+        this.doc = doc;
+        this.lines = lines;
+    }
+    pos(offset) {
+        if (offset === undefined)
+            return { line: 1, column: 1 };
+        const p = this.lines.linePos(offset);
+        return { line: p.line, column: p.col };
+    }
+    /** Position of the value at `path`, or of the deepest existing ancestor. */
+    positionOf(path, which = 'value') {
+        let node = this.doc.contents;
+        let best = this.pos(node?.range?.[0]);
+        for (let i = 0; i < path.length; i++) {
+            const seg = path[i];
+            if ((0,yaml__WEBPACK_IMPORTED_MODULE_1__/* .isMap */ .jh)(node)) {
+                const pair = node.items.find((p) => (0,yaml__WEBPACK_IMPORTED_MODULE_1__/* .isScalar */ .jn)(p.key) && String(p.key.value) === String(seg));
+                if (!pair)
+                    return best;
+                const keyNode = pair.key;
+                const last = i === path.length - 1;
+                if (last && (which === 'key' || pair.value === null))
+                    return this.pos(keyNode.range?.[0]);
+                node = pair.value;
+                best = this.pos(node?.range?.[0] ?? keyNode.range?.[0]);
+            }
+            else if ((0,yaml__WEBPACK_IMPORTED_MODULE_1__/* .isSeq */ .oP)(node) && typeof seg === 'number') {
+                node = node.items[seg];
+                if (!node)
+                    return best;
+                best = this.pos(node.range?.[0]);
+            }
+            else {
+                return best;
+            }
+        }
+        return best;
+    }
+    problem(path, message, which = 'value') {
+        return { file: this.file, ...this.positionOf(path, which), message };
+    }
+}
+/** Read and parse one YAML file. Never throws for bad content: problems carry positions. */
+function readYamlFile(file, displayName = file) {
+    const fail = (message, line = 1, column = 1) => ({
+        ok: false,
+        problems: [{ file: displayName, line, column, message }],
+    });
+    let bytes;
+    try {
+        const st = (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.statSync)(file);
+        if (!st.isFile())
+            return fail('not a regular file');
+        if (st.size > MAX_YAML_BYTES)
+            return fail(`file is ${st.size} bytes; the limit is ${MAX_YAML_BYTES} (1 MiB)`);
+        bytes = (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.readFileSync)(file);
+    }
+    catch (err) {
+        return fail(`cannot read file: ${err.code ?? String(err)}`);
+    }
+    return parseYamlText(bytes, displayName);
+}
+function parseYamlText(bytes, displayName) {
+    const fail = (message, line = 1, column = 1) => ({
+        ok: false,
+        problems: [{ file: displayName, line, column, message }],
+    });
+    let text;
+    if (typeof bytes === 'string') {
+        text = bytes;
+    }
+    else {
+        if (bytes.length > MAX_YAML_BYTES)
+            return fail(`file is ${bytes.length} bytes; the limit is ${MAX_YAML_BYTES} (1 MiB)`);
+        try {
+            text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+        }
+        catch {
+            const bad = firstInvalidUtf8(bytes);
+            return fail('file is not valid UTF-8', bad.line, bad.column);
+        }
+    }
+    if (text.charCodeAt(0) === 0xfeff)
+        text = text.slice(1);
+    const lines = new yaml__WEBPACK_IMPORTED_MODULE_1__/* .LineCounter */ .HN();
+    const docs = (0,yaml__WEBPACK_IMPORTED_MODULE_1__/* .parseAllDocuments */ .hR)(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false, version: '1.2' });
+    if (!Array.isArray(docs))
+        return fail('file contains no YAML document');
+    const posOf = (offset) => {
+        const p = lines.linePos(offset);
+        return { line: p.line, column: p.col };
+    };
+    if (docs.length === 0)
+        return fail('file is empty: expected a YAML mapping');
+    if (docs.length > 1) {
+        const second = docs[1];
+        const p = posOf(second.range[0]);
+        return fail(`file contains ${docs.length} YAML documents; expected exactly one`, p.line, p.column);
+    }
+    const doc = docs[0];
+    // The yaml parser recurses per nesting level: a few thousand `[` exhaust the stack, which it
+    // reports as an error of its own. Say what is wrong instead of echoing a crash.
+    if (doc.errors.some((e) => STACK_OVERFLOW.test(e.message)))
+        return fail(tooDeep());
+    if (doc.errors.length > 0) {
+        return {
+            ok: false,
+            problems: doc.errors.map((e) => {
+                const p = posOf(e.pos[0]);
+                const msg = e.code === 'DUPLICATE_KEY' ? 'duplicate key: each key may appear once in a mapping' : firstSentence(e.message);
+                return { file: displayName, ...p, message: `YAML ${e.code === 'DUPLICATE_KEY' ? 'error' : 'syntax error'}: ${msg}` };
+            }),
+        };
+    }
+    const depth = nestingDepth(doc.contents);
+    if (depth > MAX_DEPTH) {
+        return fail(tooDeep());
+    }
+    let value;
+    try {
+        value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    }
+    catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        if (STACK_OVERFLOW.test(message) || err instanceof RangeError)
+            return fail(tooDeep());
+        if (/alias/i.test(message)) {
+            return fail(`YAML aliases expand too much (limit ${MAX_ALIAS_COUNT}): refusing a possible alias bomb`);
+        }
+        return fail(`YAML error: ${firstSentence(message)}`);
+    }
+    if (value === null || value === undefined)
+        return fail('file is empty: expected a YAML mapping');
+    if (typeof value !== 'object' || Array.isArray(value)) {
+        const p = posOf(doc.contents?.range?.[0] ?? 0);
+        return fail(`expected a YAML mapping at the top level, found ${Array.isArray(value) ? 'a list' : typeof value}`, p.line, p.column);
+    }
+    return { ok: true, source: new YamlSource(displayName, doc, lines), value };
+}
+/** No module.yaml needs more than a handful of levels; past this every later (recursive) reader is at risk. */
+const MAX_DEPTH = 64;
+const STACK_OVERFLOW = /maximum call stack/i;
+function tooDeep() {
+    return `YAML is nested too deeply (more than ${MAX_DEPTH} levels of mappings or lists); a module.yaml needs only a few`;
+}
+/** Deepest nesting of collections under a node, walked without recursion (the input is untrusted). */
+function nestingDepth(root) {
+    let max = 0;
+    const stack = [[root, 1]];
+    while (stack.length > 0) {
+        const [node, d] = stack.pop();
+        if ((0,yaml__WEBPACK_IMPORTED_MODULE_1__/* .isCollection */ .P3)(node)) {
+            if (d > max)
+                max = d;
+            if (max > MAX_DEPTH)
+                return max;
+            for (const item of node.items) {
+                if ((0,yaml__WEBPACK_IMPORTED_MODULE_1__/* .isPair */ .tO)(item))
+                    stack.push([item.key, d + 1], [item.value, d + 1]);
+                else
+                    stack.push([item, d + 1]);
+            }
+        }
+    }
+    return max;
+}
+function firstSentence(message) {
+    return message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '').trim();
+}
+/** Where the first invalid UTF-8 sequence starts (column counts characters, 1-based). */
+function firstInvalidUtf8(b) {
+    let line = 1;
+    let column = 1;
+    let i = 0;
+    while (i < b.length) {
+        const c = b[i];
+        const n = c < 0x80 ? 0 : c >= 0xc2 && c <= 0xdf ? 1 : (c & 0xf0) === 0xe0 ? 2 : c >= 0xf0 && c <= 0xf4 ? 3 : -1;
+        if (n < 0)
+            return { line, column };
+        for (let k = 1; k <= n; k++) {
+            if (i + k >= b.length || (b[i + k] & 0xc0) !== 0x80)
+                return { line, column };
+        }
+        if (c === 0x0a) {
+            line++;
+            column = 1;
+        }
+        else {
+            column++;
+        }
+        i += n + 1;
+    }
+    return { line, column };
+}
+
+
+/***/ }),
+
 /***/ 8289:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   dm: () => (/* binding */ maskable),
 /* harmony export */   h6: () => (/* binding */ Scrubber),
-/* harmony export */   n0: () => (/* binding */ looksSecret)
+/* harmony export */   n0: () => (/* binding */ looksSecret),
+/* harmony export */   s1: () => (/* binding */ urlPasswords)
 /* harmony export */ });
 /* unused harmony exports MASK, SECRET_NAME */
 /**
@@ -12005,35 +14251,43 @@ function errorMessage(err) {
  */
 const MASK = '***';
 /** Names of environment variables whose values are treated as secrets. */
-const SECRET_NAME = /PASS(WORD|WD)?|SECRET|TOKEN|(^|_)KEY($|_)|API_?KEY|PRIVATE|CREDENTIAL|AUTH|CERT|DSN|CONN(ECTION)?_?STRING|ACCESS_?KEY|SALT|SESSION/i;
+const SECRET_NAME = /PASS|PWD|SECRET|TOKEN|(^|_)KEY($|_)|API_?KEY|PRIVATE|CREDENTIAL|AUTH|CERT|DSN|CONN(ECTION)?_?STRING|ACCESS_?KEY|SALT|SESSION|COOKIE|SIGNATURE/i;
 function looksSecret(name) {
     return SECRET_NAME.test(name);
+}
+/**
+ * Values that a secret-looking name may hold but that are not secrets and would, if masked,
+ * corrupt ordinary output (`verified: true` must stay readable): never registered.
+ */
+const NOT_SECRET_VALUES = new Set(['true', 'false', 'null', 'yes', 'no', 'on', 'off', 'none']);
+/** Whether a value is worth registering as a secret (long enough, not a boolean-like word). */
+function maskable(value) {
+    return !!value && value.length >= 3 && !NOT_SECRET_VALUES.has(value.toLowerCase());
+}
+/**
+ * `scheme://user:password@host` anywhere in text: the userinfo is a credential whatever the
+ * variable that carried it was called (DATABASE_URL, a DSN in a command line, a log line).
+ * Group 1 keeps the scheme; the whole userinfo (user and password) is masked.
+ */
+const URL_USERINFO = /\b([a-z][a-z0-9+.-]{0,31}:\/\/)[^\s/?#@'"]+@/gi;
+/** The password parts of URL userinfo in a value (`postgres://u:pw@h` -> ['pw']), for registering. */
+function urlPasswords(value) {
+    const out = [];
+    for (const m of value.matchAll(/[a-z][a-z0-9+.-]{0,31}:\/\/[^\s/?#@'"]*?:([^\s/?#@'"]+)@/gi)) {
+        if (maskable(m[1]))
+            out.push(m[1]);
+    }
+    return out;
 }
 class Scrubber {
     values = [];
     add(value) {
         // Very short values would mask ordinary text everywhere and reveal little; 3+ chars only.
-        if (!value || value.length < 3 || this.values.includes(value))
+        if (!maskable(value) || this.values.includes(value))
             return;
         this.values.push(value);
         // Longest first, so a secret that contains another is masked whole.
         this.values.sort((a, b) => b.length - a.length);
-    }
-    /** Secret values from `NAME=value` environment entries whose names look secret. */
-    addFromEnv(entries) {
-        const found = [];
-        for (const e of entries) {
-            const i = e.indexOf('=');
-            if (i <= 0)
-                continue;
-            const name = e.slice(0, i);
-            const value = e.slice(i + 1);
-            if (looksSecret(name) && value.length >= 3) {
-                this.add(value);
-                found.push(value);
-            }
-        }
-        return found;
     }
     get size() {
         return this.values.length;
@@ -12043,13 +14297,21 @@ class Scrubber {
         for (const v of this.values)
             if (out.includes(v))
                 out = out.split(v).join(MASK);
-        return out;
+        return out.replace(URL_USERINFO, `$1${MASK}@`);
     }
-    /** Scrub every string inside a JSON-able value. */
+    /** A copy of a JSON-able value with every string in it (keys included) scrubbed. */
     scrubDeep(value) {
-        if (this.values.length === 0)
-            return value;
-        return JSON.parse(this.scrub(JSON.stringify(value)));
+        const walk = (v) => {
+            if (typeof v === 'string')
+                return this.scrub(v);
+            if (Array.isArray(v))
+                return v.map(walk);
+            if (v !== null && typeof v === 'object') {
+                return Object.fromEntries(Object.entries(v).map(([k, x]) => [this.scrub(k), walk(x)]));
+            }
+            return v;
+        };
+        return walk(value);
     }
 }
 
@@ -12064,11 +14326,13 @@ class Scrubber {
 /* harmony export */   d: () => (/* binding */ runCommand)
 /* harmony export */ });
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3916);
+/* harmony import */ var _commands_common_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9738);
 /**
  * Runs one command with a context, turning every escape (user error, unreachable engine, bug)
  * into a CommandResult that says no. Shared by the CLI and the actions so both fail closed the
  * same way.
  */
+
 
 async function runCommand(spec, options, ctx) {
     try {
@@ -12115,7 +14379,7 @@ function errorResult(spec, err) {
         json,
         text: `stateguard ${name}: ${message}`,
         outputs,
-        summary: `### stateguard ${name}: could not complete\n\n${message.split('\n').map((l) => `> ${l}`).join('\n')}\n\nfailure-reason: \`${reason}\``,
+        summary: `### stateguard ${name}: could not complete\n\n${message.split('\n').map((l) => `> ${(0,_commands_common_js__WEBPACK_IMPORTED_MODULE_1__/* .cell */ .Hn)(l)}`).join('\n')}\n\nfailure-reason: \`${reason}\``,
         failureReason: reason,
         annotations: [],
     };
@@ -12128,19 +14392,24 @@ function errorResult(spec, err) {
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   Q: () => (/* binding */ normalizeImageRef),
 /* harmony export */   Vo: () => (/* binding */ DockerCli)
 /* harmony export */ });
-/* unused harmony exports LABEL, describeEngine, parseInspect, parseConfigHashes, parseRenderedConfig */
-/* harmony import */ var yaml__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8815);
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3916);
-/* harmony import */ var _process_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(21);
+/* unused harmony exports LABEL, describeEngine, parseInspect, parseConfigHashes, parseRenderedConfig, RUN_RECORD_LABEL, runRecordKey, runRecordLabels, parseRunRecord */
+/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7598);
+/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_crypto__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var yaml__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8815);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3916);
+/* harmony import */ var _image_ref_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(8533);
+/* harmony import */ var _process_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(21);
 /**
  * Runtime implemented with the `docker` CLI and the compose CLI, so DOCKER_HOST, contexts, ssh and
  * TLS behave exactly as the operator's own `docker` does. State is read from `docker ps` /
  * `docker inspect` JSON by compose labels — never by container name and never by parsing compose's
  * human output (compose v1 even exits 0 on unknown flags).
  */
+
+
+
 
 
 
@@ -12192,6 +14461,7 @@ function parseInspect(stdout) {
             oneoff: (labels[LABEL.oneoff] ?? '').toLowerCase() === 'true',
             configHash: labels[LABEL.configHash],
             env: Array.isArray(c.Config?.Env) ? c.Config.Env : [],
+            config: runConfig(c),
             mounts: Array.isArray(c.Mounts)
                 ? c.Mounts.map((m) => ({
                     type: String(m.Type ?? ''),
@@ -12202,6 +14472,27 @@ function parseInspect(stdout) {
                 : [],
         };
     });
+}
+function stringList(v) {
+    return Array.isArray(v) ? v.map(String) : null;
+}
+/** The run configuration of an inspected container (see ContainerRunConfig). */
+function runConfig(c) {
+    const ports = [];
+    for (const [key, bindings] of Object.entries((c.HostConfig?.PortBindings ?? {}))) {
+        const [target, proto = 'tcp'] = key.split('/');
+        const list = Array.isArray(bindings) && bindings.length > 0 ? bindings : [{}];
+        for (const b of list)
+            ports.push(`${b.HostPort ?? ''}:${target}/${proto}`);
+    }
+    return {
+        cmd: stringList(c.Config?.Cmd),
+        entrypoint: stringList(c.Config?.Entrypoint),
+        user: String(c.Config?.User ?? ''),
+        restartPolicy: String(c.HostConfig?.RestartPolicy?.Name ?? ''),
+        healthcheck: stringList(c.Config?.Healthcheck?.Test),
+        ports: ports.sort(),
+    };
 }
 /** `config --hash '*'` prints `service hash` per line (v1 and v2 alike). */
 function parseConfigHashes(stdout) {
@@ -12220,29 +14511,62 @@ function parseConfigHashes(stdout) {
 function parseRenderedConfig(stdout) {
     let doc;
     try {
-        doc = (0,yaml__WEBPACK_IMPORTED_MODULE_0__/* .parse */ .qg)(stdout, { maxAliasCount: 100 });
+        doc = (0,yaml__WEBPACK_IMPORTED_MODULE_1__/* .parse */ .qg)(stdout, { maxAliasCount: 100 });
     }
     catch {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .UserError */ .yo('compose printed a config that is not valid YAML (its text is not shown: it may hold environment values)', {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .UserError */ .yo('compose printed a config that is not valid YAML (its text is not shown: it may hold environment values)', {
             reason: 'compose-error',
         });
     }
     return doc?.services ?? {};
 }
-/**
- * Normalise an image reference the way the engine lists RepoTags: implicit `:latest`, and the
- * Docker Hub prefixes dropped (`docker.io/library/x` lists as `x`).
- */
-function normalizeImageRef(ref) {
-    let r = ref.trim();
-    if (r.includes('@'))
-        return r; // digest refs compare as written
-    r = r.replace(/^docker\.io\/library\//, '').replace(/^docker\.io\//, '').replace(/^index\.docker\.io\//, '');
-    const lastSlash = r.lastIndexOf('/');
-    const tail = r.slice(lastSlash + 1);
-    if (!tail.includes(':'))
-        r += ':latest';
-    return r;
+/** Labels of a run-record volume (see writeRunRecord). */
+const RUN_RECORD_LABEL = {
+    key: 'io.stateguard.run-record',
+    project: 'io.stateguard.run-record.project',
+    service: 'io.stateguard.run-record.service',
+    containerId: 'io.stateguard.run-record.container-id',
+    imageId: 'io.stateguard.run-record.image-id',
+    imageRef: 'io.stateguard.run-record.image-ref',
+    configHash: 'io.stateguard.run-record.config-hash',
+    labelHash: 'io.stateguard.run-record.label-hash',
+    recordedAt: 'io.stateguard.run-record.recorded-at',
+};
+/** A short, name-safe key for one compose service. */
+function runRecordKey(project, service) {
+    return (0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.createHash)('sha256').update(`${project}\0${service}`).digest('hex').slice(0, 16);
+}
+function runRecordLabels(r) {
+    return {
+        [RUN_RECORD_LABEL.key]: runRecordKey(r.project, r.service),
+        [RUN_RECORD_LABEL.project]: r.project,
+        [RUN_RECORD_LABEL.service]: r.service,
+        [RUN_RECORD_LABEL.containerId]: r.container_id,
+        [RUN_RECORD_LABEL.imageId]: r.image_id,
+        [RUN_RECORD_LABEL.imageRef]: r.image_ref,
+        [RUN_RECORD_LABEL.configHash]: r.config_hash,
+        [RUN_RECORD_LABEL.labelHash]: r.label_hash,
+        [RUN_RECORD_LABEL.recordedAt]: r.recorded_at,
+    };
+}
+/** A record from volume labels, or null when any field is missing (a partial record proves nothing). */
+function parseRunRecord(labels) {
+    const get = (k) => (typeof labels[k] === 'string' && labels[k] !== '' ? labels[k] : undefined);
+    const rec = {
+        project: get(RUN_RECORD_LABEL.project),
+        service: get(RUN_RECORD_LABEL.service),
+        container_id: get(RUN_RECORD_LABEL.containerId),
+        image_id: get(RUN_RECORD_LABEL.imageId),
+        image_ref: get(RUN_RECORD_LABEL.imageRef),
+        config_hash: get(RUN_RECORD_LABEL.configHash),
+        label_hash: get(RUN_RECORD_LABEL.labelHash),
+        recorded_at: get(RUN_RECORD_LABEL.recordedAt),
+    };
+    if (Object.values(rec).some((v) => v === undefined))
+        return null;
+    if (labels[RUN_RECORD_LABEL.key] !== runRecordKey(rec.project, rec.service))
+        return null;
+    return rec;
 }
 class DockerCli {
     run;
@@ -12250,9 +14574,11 @@ class DockerCli {
     /** an explicit env (not process.env) is passed to every child, so DOCKER_HOST/DOCKER_CONTEXT given there are honoured */
     childEnv;
     flavor;
+    v2;
+    info;
     pinged;
     constructor(opts = {}) {
-        this.run = opts.runner ?? _process_js__WEBPACK_IMPORTED_MODULE_2__/* .spawnProcess */ .N;
+        this.run = opts.runner ?? _process_js__WEBPACK_IMPORTED_MODULE_3__/* .spawnProcess */ .N;
         this.env = opts.env ?? process.env;
         this.childEnv = opts.env && opts.env !== process.env ? opts.env : undefined;
         const forced = opts.compose ?? this.env.STATEGUARD_COMPOSE;
@@ -12272,7 +14598,7 @@ class DockerCli {
             const r = await this.docker(['version', '--format', '{{.Server.Version}}'], { timeoutMs: 30_000 });
             if (r.code !== 0 || r.stdout.trim() === '') {
                 this.pinged = undefined;
-                throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .EnvironmentError */ .eG(`Cannot reach the Docker engine via ${describeEngine(this.env)}: ` +
+                throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .EnvironmentError */ .eG(`Cannot reach the Docker engine via ${describeEngine(this.env)}: ` +
                     `${sentence(firstLine(r.stderr) || `docker exited ${r.code}`)} ` +
                     `Start the engine, or point DOCKER_HOST / 'docker context use' at the host that runs the services.`);
             }
@@ -12280,13 +14606,42 @@ class DockerCli {
         return this.pinged;
     }
     composeFlavor() {
-        // v1 is not probed with `docker-compose version`: that is a Python start-up (~0.5 s) on the
-        // critical path of every plan. When it is missing, the first compose call says so (see compose()).
-        this.flavor ??= (async () => {
-            const v2 = await this.docker(['compose', 'version', '--short']);
-            return v2.code === 0 && /\d/.test(v2.stdout) ? 'v2' : 'v1';
-        })();
+        this.flavor ??= (async () => ((await this.v2Version()) !== null ? 'v2' : 'v1'))();
         return this.flavor;
+    }
+    /** `docker compose version --short` once, or null when the v2 plugin does not answer. */
+    v2Version() {
+        this.v2 ??= (async () => {
+            const r = await this.docker(['compose', 'version', '--short']);
+            const v = r.stdout.trim().replace(/^v/, '');
+            return r.code === 0 && /^\d/.test(v) ? v : null;
+        })();
+        return this.v2;
+    }
+    composeInfo() {
+        // Runs beside the engine ping at the start of a plan, so v1's Python start-up (~0.5 s) costs
+        // no extra wall time there.
+        this.info ??= (async () => {
+            const flavor = await this.composeFlavor();
+            if (flavor === 'v2') {
+                const version = await this.v2Version();
+                if (version === null) {
+                    throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .EnvironmentError */ .eG('STATEGUARD_COMPOSE=v2, but `docker compose version` does not answer: install the compose v2 plugin, or set STATEGUARD_COMPOSE=v1 or auto.', 'compose-error');
+                }
+                return { flavor, version };
+            }
+            const r = await this.run('docker-compose', ['version', '--short'], this.withEnv());
+            if (r.code === 127) {
+                throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .EnvironmentError */ .eG('Neither `docker compose` (v2) nor `docker-compose` (v1) is installed; install one of them.', 'compose-error');
+            }
+            const version = r.stdout.trim().replace(/^v/, '');
+            if (r.code !== 0 || !/^\d/.test(version)) {
+                throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .EnvironmentError */ .eG(`docker-compose version failed: ${firstLine(r.stderr) || `exit ${r.code}`}`, 'compose-error');
+            }
+            return { flavor, version };
+        })();
+        this.info.catch(() => (this.info = undefined));
+        return this.info;
     }
     /** Build the compose command line for a target (exposed for unit tests of both flavors). */
     static composeArgs(flavor, target, args) {
@@ -12297,7 +14652,7 @@ class DockerCli {
         const [cmd, full] = DockerCli.composeArgs(await this.composeFlavor(), target, args);
         const r = await this.run(cmd, full, this.withEnv(opts));
         if (r.code === 127 && cmd === 'docker-compose') {
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .EnvironmentError */ .eG('Neither `docker compose` (v2) nor `docker-compose` (v1) is installed; install one of them.', 'compose-error');
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .EnvironmentError */ .eG('Neither `docker compose` (v2) nor `docker-compose` (v1) is installed; install one of them.', 'compose-error');
         }
         return r;
     }
@@ -12305,7 +14660,7 @@ class DockerCli {
         await this.ping();
         const ps = await this.docker(['ps', '-a', '-q', '--no-trunc', '--filter', `label=${LABEL.project}=${project}`]);
         if (ps.code !== 0)
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .EnvironmentError */ .eG(`docker ps failed: ${firstLine(ps.stderr)}`);
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .EnvironmentError */ .eG(`docker ps failed: ${firstLine(ps.stderr)}`);
         const ids = ps.stdout.split('\n').map((s) => s.trim()).filter(Boolean);
         const all = await this.inspectContainers(ids);
         // The label filter already matched; re-check so a parsing surprise never mixes projects.
@@ -12319,7 +14674,7 @@ class DockerCli {
         if (r.code !== 0 && !r.stdout.trim().startsWith('[')) {
             if (/no such (container|object)/i.test(r.stderr))
                 return [];
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .EnvironmentError */ .eG(`docker inspect failed: ${firstLine(r.stderr)}`);
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .EnvironmentError */ .eG(`docker inspect failed: ${firstLine(r.stderr)}`);
         }
         return parseInspect(r.stdout);
     }
@@ -12330,7 +14685,7 @@ class DockerCli {
         ]);
         for (const r of [config, hashes]) {
             if (r.code !== 0) {
-                throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .UserError */ .yo(`compose could not render project '${target.project}' from ${target.files.join(', ')}: ` +
+                throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .UserError */ .yo(`compose could not render project '${target.project}' from ${target.files.join(', ')}: ` +
                     `${firstLine(r.stderr) || `exit ${r.code}`}`, { reason: 'compose-error' });
             }
         }
@@ -12348,20 +14703,23 @@ class DockerCli {
         if (r.code !== 0 && !text.startsWith('[')) {
             if (/no such image/i.test(r.stderr))
                 return out;
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .EnvironmentError */ .eG(`docker image inspect failed: ${firstLine(r.stderr)}`);
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .EnvironmentError */ .eG(`docker image inspect failed: ${firstLine(r.stderr)}`);
         }
         const images = JSON.parse(text || '[]');
         for (const ref of unique) {
-            const norm = normalizeImageRef(ref);
+            const norm = (0,_image_ref_js__WEBPACK_IMPORTED_MODULE_4__/* .normalizeImageRef */ .Q)(ref);
             const hit = images.find((img) => img.Id === ref ||
-                (img.RepoTags ?? []).some((t) => normalizeImageRef(t) === norm) ||
-                (img.RepoDigests ?? []).some((d) => d === ref || normalizeImageRef(d) === norm));
+                (img.RepoTags ?? []).some((t) => (0,_image_ref_js__WEBPACK_IMPORTED_MODULE_4__/* .normalizeImageRef */ .Q)(t) === norm) ||
+                (img.RepoDigests ?? []).some((d) => d === ref || (0,_image_ref_js__WEBPACK_IMPORTED_MODULE_4__/* .normalizeImageRef */ .Q)(d) === norm));
             out[ref] = hit ? hit.Id : null;
         }
         return out;
     }
-    recreateService(target, service) {
-        return this.compose(target, ['up', '-d', '--no-deps', '--force-recreate', service]);
+    async recreateService(target, service) {
+        // Never pull or build here: the caller checked that the image is on the engine. v1 has no
+        // --pull flag (it pulls a missing image), hence that check.
+        const noPull = (await this.composeFlavor()) === 'v2' ? ['--pull', 'never'] : [];
+        return this.compose(target, ['up', '-d', '--no-deps', '--force-recreate', '--no-build', ...noPull, service]);
     }
     composeUp(target, services = []) {
         return this.compose(target, ['up', '-d', ...services]);
@@ -12375,7 +14733,7 @@ class DockerCli {
             return { exitCode: null, timedOut: true };
         const code = Number.parseInt(r.stdout.trim(), 10);
         if (r.code !== 0 || Number.isNaN(code)) {
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .EnvironmentError */ .eG(`docker wait ${containerId.slice(0, 12)} failed: ${firstLine(r.stderr)}`);
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .EnvironmentError */ .eG(`docker wait ${containerId.slice(0, 12)} failed: ${firstLine(r.stderr)}`);
         }
         return { exitCode: code, timedOut: false };
     }
@@ -12384,14 +14742,14 @@ class DockerCli {
             return;
         const r = await this.docker(['stop', '-t', String(timeoutSeconds), ...containerIds]);
         if (r.code !== 0)
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .EnvironmentError */ .eG(`docker stop failed: ${firstLine(r.stderr)}`);
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .EnvironmentError */ .eG(`docker stop failed: ${firstLine(r.stderr)}`);
     }
     async start(containerIds) {
         if (containerIds.length === 0)
             return;
         const r = await this.docker(['start', ...containerIds]);
         if (r.code !== 0)
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .EnvironmentError */ .eG(`docker start failed: ${firstLine(r.stderr)}`);
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .EnvironmentError */ .eG(`docker start failed: ${firstLine(r.stderr)}`);
     }
     async logs(containerId, onChunk, follow) {
         await this.docker(['logs', ...(follow ? ['--follow'] : []), containerId], {
@@ -12402,30 +14760,95 @@ class DockerCli {
     async copyFrom(containerId, path, sink) {
         const r = await this.docker(['cp', `${containerId}:${path}`, '-'], { stdoutSink: sink });
         if (r.code !== 0) {
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .EnvironmentError */ .eG(`docker cp from ${containerId.slice(0, 12)}:${path} failed: ${firstLine(r.stderr)}`);
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .EnvironmentError */ .eG(`docker cp from ${containerId.slice(0, 12)}:${path} failed: ${firstLine(r.stderr)}`);
         }
     }
     async copyTo(containerId, dir, tarArchive) {
         const r = await this.docker(['cp', '-', `${containerId}:${dir}`], { input: tarArchive });
         if (r.code !== 0) {
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .EnvironmentError */ .eG(`docker cp to ${containerId.slice(0, 12)}:${dir} failed: ${firstLine(r.stderr)}`);
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .EnvironmentError */ .eG(`docker cp to ${containerId.slice(0, 12)}:${dir} failed: ${firstLine(r.stderr)}`);
         }
     }
     async createNamedContainer(name, image, labels) {
         const labelArgs = Object.entries(labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
-        const r = await this.docker(['create', '--name', name, ...labelArgs, image]);
+        // An explicit command: an image with neither CMD nor ENTRYPOINT (one made by `docker import`)
+        // cannot be created without one ("No command specified"). The container is never started, so
+        // the command need not exist in the image.
+        const r = await this.docker(['create', '--name', name, '--network', 'none', ...labelArgs, image, 'stateguard-never-started']);
         if (r.code === 0)
             return true;
         if (/already in use|conflict/i.test(r.stderr))
             return false;
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .EnvironmentError */ .eG(`docker create ${name} failed: ${firstLine(r.stderr)}`);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .EnvironmentError */ .eG(`docker create ${name} failed: ${firstLine(r.stderr)}`);
+    }
+    async readRunRecords(project) {
+        const ls = await this.docker(['volume', 'ls', '-q', '--filter', `label=${RUN_RECORD_LABEL.project}=${project}`]);
+        if (ls.code !== 0)
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .EnvironmentError */ .eG(`docker volume ls failed: ${firstLine(ls.stderr)}`);
+        const names = ls.stdout.split('\n').map((x) => x.trim()).filter(Boolean);
+        if (names.length === 0)
+            return [];
+        const r = await this.docker(['volume', 'inspect', ...names]);
+        if (r.code !== 0 && !r.stdout.trim().startsWith('['))
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .EnvironmentError */ .eG(`docker volume inspect failed: ${firstLine(r.stderr)}`);
+        const newest = new Map();
+        for (const v of JSON.parse(r.stdout || '[]')) {
+            const rec = parseRunRecord(v.Labels ?? {});
+            if (!rec || rec.project !== project)
+                continue;
+            const prev = newest.get(rec.service);
+            if (!prev || prev.recorded_at < rec.recorded_at)
+                newest.set(rec.service, rec);
+        }
+        return [...newest.values()];
+    }
+    async writeRunRecord(record) {
+        // A record is an empty named volume whose labels hold it: creating one is atomic, it needs no
+        // image, and `docker container prune` (which removes the one-shot's container) leaves it.
+        const key = runRecordKey(record.project, record.service);
+        const name = `stateguard-run-${key}-${Date.parse(record.recorded_at) || Date.now()}`;
+        const labels = runRecordLabels(record);
+        const r = await this.docker(['volume', 'create', ...Object.entries(labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]), name]);
+        if (r.code !== 0)
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .EnvironmentError */ .eG(`docker volume create ${name} failed: ${firstLine(r.stderr)}`);
+        // Older records of this service are superseded; removing them is tidying, never required.
+        const ls = await this.docker(['volume', 'ls', '-q', '--filter', `label=${RUN_RECORD_LABEL.key}=${key}`]);
+        const old = ls.stdout.split('\n').map((x) => x.trim()).filter((n) => n && n !== name);
+        if (old.length > 0)
+            await this.docker(['volume', 'rm', ...old]);
     }
     async removeContainer(idOrName) {
         const r = await this.docker(['rm', '-f', idOrName]);
         if (r.code !== 0 && !/no such container/i.test(r.stderr)) {
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .EnvironmentError */ .eG(`docker rm ${idOrName} failed: ${firstLine(r.stderr)}`);
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .EnvironmentError */ .eG(`docker rm ${idOrName} failed: ${firstLine(r.stderr)}`);
         }
     }
+}
+
+
+/***/ }),
+
+/***/ 8533:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Q: () => (/* binding */ normalizeImageRef)
+/* harmony export */ });
+/** Image references compared as the engine lists them. Pure: no process is spawned here. */
+/**
+ * Normalise an image reference the way the engine lists RepoTags: implicit `:latest`, and the
+ * Docker Hub prefixes dropped (`docker.io/library/x` lists as `x`).
+ */
+function normalizeImageRef(ref) {
+    let r = ref.trim();
+    if (r.includes('@'))
+        return r; // digest refs compare as written
+    r = r.replace(/^docker\.io\/library\//, '').replace(/^docker\.io\//, '').replace(/^index\.docker\.io\//, '');
+    const lastSlash = r.lastIndexOf('/');
+    const tail = r.slice(lastSlash + 1);
+    if (!tail.includes(':'))
+        r += ':latest';
+    return r;
 }
 
 
@@ -12649,6 +15072,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:events"
 
 /***/ }),
 
+/***/ 3024:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+
+/***/ }),
+
 /***/ 7067:
 /***/ ((module) => {
 
@@ -12670,7 +15100,14 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
 
 /***/ }),
 
-/***/ 3024:
+/***/ 6760:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+
+/***/ }),
+
+/***/ 5881:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:perf_hooks");
@@ -23152,6 +25589,1941 @@ exports.visitAsync = visitAsync;
 
 /***/ }),
 
+/***/ 2049:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   FE: () => (/* binding */ Star),
+/* harmony export */   QC: () => (/* binding */ ContextAccess),
+/* harmony export */   R6: () => (/* binding */ FunctionCall),
+/* harmony export */   _c: () => (/* binding */ Unary),
+/* harmony export */   aU: () => (/* binding */ Grouping),
+/* harmony export */   oD: () => (/* binding */ Logical),
+/* harmony export */   p_: () => (/* binding */ IndexAccess),
+/* harmony export */   uS: () => (/* binding */ Literal),
+/* harmony export */   yI: () => (/* binding */ Binary)
+/* harmony export */ });
+/* unused harmony export Expr */
+class Expr {
+}
+class Literal extends Expr {
+    constructor(literal, token) {
+        super();
+        this.literal = literal;
+        this.token = token;
+    }
+    accept(v) {
+        return v.visitLiteral(this);
+    }
+}
+class Unary extends Expr {
+    constructor(operator, expr) {
+        super();
+        this.operator = operator;
+        this.expr = expr;
+    }
+    accept(v) {
+        return v.visitUnary(this);
+    }
+}
+class FunctionCall extends Expr {
+    constructor(functionName, args) {
+        super();
+        this.functionName = functionName;
+        this.args = args;
+    }
+    accept(v) {
+        return v.visitFunctionCall(this);
+    }
+}
+class Binary extends Expr {
+    constructor(left, operator, right) {
+        super();
+        this.left = left;
+        this.operator = operator;
+        this.right = right;
+    }
+    accept(v) {
+        return v.visitBinary(this);
+    }
+}
+class Logical extends Expr {
+    constructor(operator, args) {
+        super();
+        this.operator = operator;
+        this.args = args;
+    }
+    accept(v) {
+        return v.visitLogical(this);
+    }
+}
+class Grouping extends Expr {
+    constructor(group) {
+        super();
+        this.group = group;
+    }
+    accept(v) {
+        return v.visitGrouping(this);
+    }
+}
+class ContextAccess extends Expr {
+    constructor(name) {
+        super();
+        this.name = name;
+    }
+    accept(v) {
+        return v.visitContextAccess(this);
+    }
+}
+class IndexAccess extends Expr {
+    constructor(expr, index) {
+        super();
+        this.expr = expr;
+        this.index = index;
+    }
+    accept(v) {
+        return v.visitIndexAccess(this);
+    }
+}
+class Star extends Expr {
+    accept() {
+        throw new Error("Method not implemented.");
+    }
+}
+//# sourceMappingURL=ast.js.map
+
+/***/ }),
+
+/***/ 2506:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  JG: () => (/* reexport */ lexer_Lexer),
+  iX: () => (/* reexport */ parser_Parser)
+});
+
+// UNUSED EXPORTS: DescriptionDictionary, Evaluator, Expr, ExpressionError, ExpressionEvaluationError, FeatureFlags, complete, data, isDescriptionDictionary, wellKnownFunctions
+
+// EXTERNAL MODULE: ./node_modules/@actions/expressions/dist/ast.js
+var ast = __nccwpck_require__(2049);
+;// CONCATENATED MODULE: ./node_modules/@actions/expressions/dist/data/expressiondata.js
+var expressiondata_Kind;
+(function (Kind) {
+    Kind[Kind["String"] = 0] = "String";
+    Kind[Kind["Array"] = 1] = "Array";
+    Kind[Kind["Dictionary"] = 2] = "Dictionary";
+    Kind[Kind["Boolean"] = 3] = "Boolean";
+    Kind[Kind["Number"] = 4] = "Number";
+    Kind[Kind["CaseSensitiveDictionary"] = 5] = "CaseSensitiveDictionary";
+    Kind[Kind["Null"] = 6] = "Null";
+})(expressiondata_Kind || (expressiondata_Kind = {}));
+function kindStr(k) {
+    switch (k) {
+        case expressiondata_Kind.Array:
+            return "Array";
+        case expressiondata_Kind.Boolean:
+            return "Boolean";
+        case expressiondata_Kind.Null:
+            return "Null";
+        case expressiondata_Kind.Number:
+            return "Number";
+        case expressiondata_Kind.Dictionary:
+            return "Object";
+        case expressiondata_Kind.String:
+            return "String";
+    }
+    return "unknown";
+}
+//# sourceMappingURL=expressiondata.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/expressions/dist/data/dictionary.js
+
+class Dictionary {
+    constructor(...pairs) {
+        this.keys = [];
+        this.v = [];
+        this.indexMap = {};
+        this.kind = expressiondata_Kind.Dictionary;
+        this.primitive = false;
+        for (const p of pairs) {
+            this.add(p.key, p.value);
+        }
+    }
+    coerceString() {
+        return kindStr(this.kind);
+    }
+    number() {
+        return NaN;
+    }
+    add(key, value) {
+        if (key.toLowerCase() in this.indexMap) {
+            return;
+        }
+        this.keys.push(key);
+        this.v.push(value);
+        this.indexMap[key.toLowerCase()] = this.v.length - 1;
+    }
+    get(key) {
+        const index = this.indexMap[key.toLowerCase()];
+        if (index === undefined) {
+            return undefined;
+        }
+        return this.v[index];
+    }
+    values() {
+        return this.v;
+    }
+    pairs() {
+        const result = [];
+        for (const key of this.keys) {
+            result.push({ key, value: this.v[this.indexMap[key.toLowerCase()]] });
+        }
+        return result;
+    }
+}
+function dictionary_isDictionary(x) {
+    return x.kind === Kind.Dictionary;
+}
+//# sourceMappingURL=dictionary.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/expressions/dist/data/array.js
+
+class array_Array {
+    constructor(...data) {
+        this.v = [];
+        this.kind = expressiondata_Kind.Array;
+        this.primitive = false;
+        for (const d of data) {
+            this.add(d);
+        }
+    }
+    coerceString() {
+        return kindStr(this.kind);
+    }
+    number() {
+        return NaN;
+    }
+    add(value) {
+        this.v.push(value);
+    }
+    get(index) {
+        return this.v[index];
+    }
+    values() {
+        return this.v;
+    }
+}
+//# sourceMappingURL=array.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/expressions/dist/data/boolean.js
+
+class BooleanData {
+    constructor(value) {
+        this.value = value;
+        this.kind = expressiondata_Kind.Boolean;
+        this.primitive = true;
+    }
+    coerceString() {
+        if (this.value) {
+            return "true";
+        }
+        return "false";
+    }
+    number() {
+        if (this.value) {
+            return 1;
+        }
+        return 0;
+    }
+}
+//# sourceMappingURL=boolean.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/expressions/dist/data/null.js
+
+class Null {
+    constructor() {
+        this.kind = expressiondata_Kind.Null;
+        this.primitive = true;
+    }
+    coerceString() {
+        return "";
+    }
+    number() {
+        return 0;
+    }
+}
+//# sourceMappingURL=null.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/expressions/dist/data/number.js
+
+class NumberData {
+    constructor(value) {
+        this.value = value;
+        this.kind = expressiondata_Kind.Number;
+        this.primitive = true;
+    }
+    coerceString() {
+        if (this.value === 0) {
+            return "0";
+        }
+        // Workaround to limit the precision to at most 15 digits. Format the number to a string, then parse
+        // it back to a number to remove trailing zeroes to prevent numbers to be converted to 1.200000000...
+        return (+this.value.toFixed(15)).toString();
+    }
+    number() {
+        return this.value;
+    }
+}
+//# sourceMappingURL=number.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/expressions/dist/data/string.js
+
+class StringData {
+    constructor(value) {
+        this.value = value;
+        this.kind = expressiondata_Kind.String;
+        this.primitive = true;
+    }
+    coerceString() {
+        return this.value;
+    }
+    number() {
+        return Number(this.value);
+    }
+}
+//# sourceMappingURL=string.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/expressions/dist/data/replacer.js
+
+
+
+
+
+
+/**
+ * Replacer can be passed to JSON.stringify to convert an ExpressionData object into plain JSON
+ *
+ * See: https://developer.mozilla.org/en-US/docs/Web/JavaScript/Reference/Global_Objects/JSON/stringify#replacer
+ */
+function replacer(_key, value) {
+    if (value instanceof Null) {
+        return null;
+    }
+    if (value instanceof BooleanData) {
+        return value.value;
+    }
+    if (value instanceof NumberData) {
+        return value.number();
+    }
+    if (value instanceof StringData) {
+        return value.coerceString();
+    }
+    if (value instanceof array_Array) {
+        return value.values();
+    }
+    if (value instanceof Dictionary) {
+        const pairs = value.pairs();
+        const r = {};
+        for (const p of pairs) {
+            r[p.key] = p.value;
+        }
+        return r;
+    }
+    return value;
+}
+//# sourceMappingURL=replacer.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/expressions/dist/data/reviver.js
+
+
+
+
+
+
+/**
+ * Reviver can be passed to `JSON.parse` to convert plain JSON into an `ExpressionData` object.
+ *
+ * See: https://developer.mozilla.org/en-US/docs/Web/JavaScript/Reference/Global_Objects/JSON/parse#reviver
+ */
+function reviver(_key, val) {
+    if (val === null) {
+        return new Null();
+    }
+    if (typeof val === "string") {
+        return new StringData(val);
+    }
+    if (typeof val === "number") {
+        return new NumberData(val);
+    }
+    if (typeof val === "boolean") {
+        return new BooleanData(val);
+    }
+    if (Array.isArray(val)) {
+        return new array_Array(...val);
+    }
+    if (typeof val === "object") {
+        return new Dictionary(...Object.keys(val).map(k => ({
+            key: k,
+            value: val[k]
+        })));
+    }
+    // Pass through value
+    return val;
+}
+//# sourceMappingURL=reviver.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/expressions/dist/data/index.js
+
+
+
+
+
+
+
+
+
+//# sourceMappingURL=index.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/expressions/dist/filtered_array.js
+
+class filtered_array_FilteredArray extends array_Array {
+}
+//# sourceMappingURL=filtered_array.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/expressions/dist/lexer.js
+
+
+var lexer_TokenType;
+(function (TokenType) {
+    TokenType[TokenType["UNKNOWN"] = 0] = "UNKNOWN";
+    TokenType[TokenType["LEFT_PAREN"] = 1] = "LEFT_PAREN";
+    TokenType[TokenType["RIGHT_PAREN"] = 2] = "RIGHT_PAREN";
+    TokenType[TokenType["LEFT_BRACKET"] = 3] = "LEFT_BRACKET";
+    TokenType[TokenType["RIGHT_BRACKET"] = 4] = "RIGHT_BRACKET";
+    TokenType[TokenType["COMMA"] = 5] = "COMMA";
+    TokenType[TokenType["DOT"] = 6] = "DOT";
+    TokenType[TokenType["BANG"] = 7] = "BANG";
+    TokenType[TokenType["BANG_EQUAL"] = 8] = "BANG_EQUAL";
+    TokenType[TokenType["EQUAL_EQUAL"] = 9] = "EQUAL_EQUAL";
+    TokenType[TokenType["GREATER"] = 10] = "GREATER";
+    TokenType[TokenType["GREATER_EQUAL"] = 11] = "GREATER_EQUAL";
+    TokenType[TokenType["LESS"] = 12] = "LESS";
+    TokenType[TokenType["LESS_EQUAL"] = 13] = "LESS_EQUAL";
+    TokenType[TokenType["AND"] = 14] = "AND";
+    TokenType[TokenType["OR"] = 15] = "OR";
+    TokenType[TokenType["STAR"] = 16] = "STAR";
+    TokenType[TokenType["NUMBER"] = 17] = "NUMBER";
+    TokenType[TokenType["STRING"] = 18] = "STRING";
+    TokenType[TokenType["IDENTIFIER"] = 19] = "IDENTIFIER";
+    TokenType[TokenType["TRUE"] = 20] = "TRUE";
+    TokenType[TokenType["FALSE"] = 21] = "FALSE";
+    TokenType[TokenType["NULL"] = 22] = "NULL";
+    TokenType[TokenType["EOF"] = 23] = "EOF";
+})(lexer_TokenType || (lexer_TokenType = {}));
+function tokenString(tok) {
+    switch (tok.type) {
+        case lexer_TokenType.EOF:
+            return "EOF";
+        case lexer_TokenType.NUMBER:
+            return tok.lexeme;
+        case lexer_TokenType.STRING:
+            // eslint-disable-next-line @typescript-eslint/no-non-null-assertion
+            return tok.value.toString();
+        default:
+            return tok.lexeme;
+    }
+}
+class lexer_Lexer {
+    constructor(input) {
+        this.input = input;
+        this.start = 0;
+        this.offset = 0;
+        this.line = 0;
+        this.lastLineOffset = 0;
+        this.tokens = [];
+    }
+    lex() {
+        if (this.input.length > MAX_EXPRESSION_LENGTH) {
+            throw new Error("ErrorExceededMaxLength");
+        }
+        while (!this.atEnd()) {
+            this.start = this.offset;
+            const c = this.next();
+            switch (c) {
+                case "(":
+                    this.addToken(lexer_TokenType.LEFT_PAREN);
+                    break;
+                case ")":
+                    this.addToken(lexer_TokenType.RIGHT_PAREN);
+                    break;
+                case "[":
+                    this.addToken(lexer_TokenType.LEFT_BRACKET);
+                    break;
+                case "]":
+                    this.addToken(lexer_TokenType.RIGHT_BRACKET);
+                    break;
+                case ",":
+                    this.addToken(lexer_TokenType.COMMA);
+                    break;
+                case ".":
+                    if (this.previous() != lexer_TokenType.IDENTIFIER &&
+                        this.previous() != lexer_TokenType.RIGHT_BRACKET &&
+                        this.previous() != lexer_TokenType.RIGHT_PAREN &&
+                        this.previous() != lexer_TokenType.STAR) {
+                        this.consumeNumber();
+                    }
+                    else {
+                        this.addToken(lexer_TokenType.DOT);
+                    }
+                    break;
+                case "-":
+                case "+":
+                    this.consumeNumber();
+                    break;
+                case "!":
+                    this.addToken(this.match("=") ? lexer_TokenType.BANG_EQUAL : lexer_TokenType.BANG);
+                    break;
+                case "=":
+                    if (!this.match("=")) {
+                        // Illegal; continue reading until we hit a boundary character and return an error
+                        this.consumeIdentifier();
+                        break;
+                    }
+                    this.addToken(lexer_TokenType.EQUAL_EQUAL);
+                    break;
+                case "<":
+                    this.addToken(this.match("=") ? lexer_TokenType.LESS_EQUAL : lexer_TokenType.LESS);
+                    break;
+                case ">":
+                    this.addToken(this.match("=") ? lexer_TokenType.GREATER_EQUAL : lexer_TokenType.GREATER);
+                    break;
+                case "&":
+                    if (!this.match("&")) {
+                        // Illegal; continue reading until we hit a boundary character and return an error
+                        this.consumeIdentifier();
+                        break;
+                    }
+                    this.addToken(lexer_TokenType.AND);
+                    break;
+                case "|":
+                    if (!this.match("|")) {
+                        // Illegal; continue reading until we hit a boundary character and return an error
+                        this.consumeIdentifier();
+                        break;
+                    }
+                    this.addToken(lexer_TokenType.OR);
+                    break;
+                case "*":
+                    this.addToken(lexer_TokenType.STAR);
+                    break;
+                // Ignore whitespace.
+                case " ":
+                case "\r":
+                case "\t":
+                    break;
+                case "\n":
+                    ++this.line;
+                    this.lastLineOffset = this.offset;
+                    break;
+                case "'":
+                    this.consumeString();
+                    break;
+                default:
+                    switch (true) {
+                        case isDigit(c):
+                            this.consumeNumber();
+                            break;
+                        default:
+                            this.consumeIdentifier();
+                            break;
+                    }
+            }
+        }
+        this.tokens.push({
+            type: lexer_TokenType.EOF,
+            lexeme: "",
+            range: this.range()
+        });
+        return {
+            tokens: this.tokens
+        };
+    }
+    pos() {
+        return {
+            line: this.line,
+            column: this.start - this.lastLineOffset
+        };
+    }
+    endPos() {
+        return {
+            line: this.line,
+            column: this.offset - this.lastLineOffset
+        };
+    }
+    range() {
+        return {
+            start: this.pos(),
+            end: this.endPos()
+        };
+    }
+    atEnd() {
+        return this.offset >= this.input.length;
+    }
+    peek() {
+        if (this.atEnd()) {
+            return "\0";
+        }
+        return this.input[this.offset];
+    }
+    peekNext() {
+        if (this.offset + 1 >= this.input.length) {
+            return "\0";
+        }
+        return this.input[this.offset + 1];
+    }
+    previous() {
+        const l = this.tokens.length;
+        if (l == 0) {
+            return lexer_TokenType.EOF;
+        }
+        return this.tokens[l - 1].type;
+    }
+    next() {
+        return this.input[this.offset++];
+    }
+    match(expected) {
+        if (this.atEnd()) {
+            return false;
+        }
+        if (this.input[this.offset] !== expected) {
+            return false;
+        }
+        this.offset++;
+        return true;
+    }
+    addToken(type, value) {
+        this.tokens.push({
+            type,
+            lexeme: this.input.substring(this.start, this.offset),
+            range: this.range(),
+            value
+        });
+    }
+    consumeNumber() {
+        while (!this.atEnd() && (!isBoundary(this.peek()) || this.peek() == ".")) {
+            this.next();
+        }
+        const lexeme = this.input.substring(this.start, this.offset);
+        const value = new StringData(lexeme).number();
+        if (isNaN(value)) {
+            throw new Error(`Unexpected symbol: '${lexeme}'. Located at position ${this.start + 1} within expression: ${this.input}`);
+        }
+        this.addToken(lexer_TokenType.NUMBER, value);
+    }
+    consumeString() {
+        while ((this.peek() !== "'" || this.peekNext() === "'") && !this.atEnd()) {
+            if (this.peek() === "\n")
+                this.line++;
+            if (this.peek() === "'" && this.peekNext() === "'") {
+                // Escaped "'", consume
+                this.next();
+            }
+            this.next();
+        }
+        if (this.atEnd()) {
+            // Unterminated string
+            throw new Error(`Unexpected symbol: '${this.input.substring(this.start)}'. Located at position ${this.start + 1} within expression: ${this.input}`);
+        }
+        // Closing '
+        this.next();
+        // Trim the surrounding quotes.
+        let value = this.input.substring(this.start + 1, this.offset - 1);
+        value = value.replace("''", "'");
+        this.addToken(lexer_TokenType.STRING, value);
+    }
+    consumeIdentifier() {
+        while (!this.atEnd() && !isBoundary(this.peek())) {
+            this.next();
+        }
+        let tokenType = lexer_TokenType.IDENTIFIER;
+        let tokenValue = undefined;
+        const lexeme = this.input.substring(this.start, this.offset);
+        if (this.previous() != lexer_TokenType.DOT) {
+            switch (lexeme) {
+                case "true":
+                    tokenType = lexer_TokenType.TRUE;
+                    break;
+                case "false":
+                    tokenType = lexer_TokenType.FALSE;
+                    break;
+                case "null":
+                    tokenType = lexer_TokenType.NULL;
+                    break;
+                case "NaN":
+                    tokenType = lexer_TokenType.NUMBER;
+                    tokenValue = NaN;
+                    break;
+                case "Infinity":
+                    tokenType = lexer_TokenType.NUMBER;
+                    tokenValue = Infinity;
+                    break;
+            }
+        }
+        if (!isLegalIdentifier(lexeme)) {
+            throw new Error(`Unexpected symbol: '${lexeme}'. Located at position ${this.start + 1} within expression: ${this.input}`);
+        }
+        this.addToken(tokenType, tokenValue);
+    }
+}
+function isDigit(c) {
+    return c >= "0" && c <= "9";
+}
+function isBoundary(c) {
+    switch (c) {
+        case "(":
+        case "[":
+        case ")":
+        case "]":
+        case ",":
+        case ".":
+        case "!":
+        case ">":
+        case "<":
+        case "=":
+        case "&":
+        case "|":
+            return true;
+    }
+    return /\s/.test(c);
+}
+function isLegalIdentifier(str) {
+    if (str == "") {
+        return false;
+    }
+    const first = str[0];
+    if ((first >= "a" && first <= "z") || (first >= "A" && first <= "Z") || first == "_") {
+        for (const c of str.substring(1).split("")) {
+            if ((c >= "a" && c <= "z") || (c >= "A" && c <= "Z") || (c >= "0" && c <= "9") || c == "_" || c == "-") {
+                // OK
+            }
+            else {
+                return false;
+            }
+        }
+        return true;
+    }
+    return false;
+}
+//# sourceMappingURL=lexer.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/expressions/dist/errors.js
+
+const MAX_PARSER_DEPTH = 50;
+const MAX_EXPRESSION_LENGTH = 21000;
+var ErrorType;
+(function (ErrorType) {
+    ErrorType[ErrorType["ErrorUnexpectedSymbol"] = 0] = "ErrorUnexpectedSymbol";
+    ErrorType[ErrorType["ErrorUnrecognizedNamedValue"] = 1] = "ErrorUnrecognizedNamedValue";
+    ErrorType[ErrorType["ErrorUnexpectedEndOfExpression"] = 2] = "ErrorUnexpectedEndOfExpression";
+    ErrorType[ErrorType["ErrorExceededMaxDepth"] = 3] = "ErrorExceededMaxDepth";
+    ErrorType[ErrorType["ErrorExceededMaxLength"] = 4] = "ErrorExceededMaxLength";
+    ErrorType[ErrorType["ErrorTooFewParameters"] = 5] = "ErrorTooFewParameters";
+    ErrorType[ErrorType["ErrorTooManyParameters"] = 6] = "ErrorTooManyParameters";
+    ErrorType[ErrorType["ErrorEvenParameters"] = 7] = "ErrorEvenParameters";
+    ErrorType[ErrorType["ErrorUnrecognizedContext"] = 8] = "ErrorUnrecognizedContext";
+    ErrorType[ErrorType["ErrorUnrecognizedFunction"] = 9] = "ErrorUnrecognizedFunction";
+})(ErrorType || (ErrorType = {}));
+class ExpressionError extends Error {
+    constructor(typ, tok) {
+        super(`${errorDescription(typ)}: '${tokenString(tok)}'`);
+        this.typ = typ;
+        this.tok = tok;
+        this.pos = this.tok.range.start;
+    }
+}
+function errorDescription(typ) {
+    switch (typ) {
+        case ErrorType.ErrorUnexpectedEndOfExpression:
+            return "Unexpected end of expression";
+        case ErrorType.ErrorUnexpectedSymbol:
+            return "Unexpected symbol";
+        case ErrorType.ErrorUnrecognizedNamedValue:
+            return "Unrecognized named-value";
+        case ErrorType.ErrorExceededMaxDepth:
+            return `Exceeded max expression depth ${MAX_PARSER_DEPTH}`;
+        case ErrorType.ErrorExceededMaxLength:
+            return `Exceeded max expression length ${MAX_EXPRESSION_LENGTH}`;
+        case ErrorType.ErrorTooFewParameters:
+            return "Too few parameters supplied";
+        case ErrorType.ErrorTooManyParameters:
+            return "Too many parameters supplied";
+        case ErrorType.ErrorEvenParameters:
+            return "Even number of parameters supplied, requires an odd number of parameters";
+        case ErrorType.ErrorUnrecognizedContext:
+            return "Unrecognized named-value";
+        case ErrorType.ErrorUnrecognizedFunction:
+            return "Unrecognized function";
+        default: // Should never reach here.
+            return "Unknown error";
+    }
+}
+class ExpressionEvaluationError extends Error {
+}
+//# sourceMappingURL=errors.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/expressions/dist/funcs/case.js
+
+const caseFunc = {
+    name: "case",
+    description: "`case( pred1, val1, pred2, val2, ..., default )`\n\nEvaluates predicates in order and returns the value corresponding to the first predicate that evaluates to `true`. If no predicate matches, it returns the last argument as the default value.",
+    minArgs: 3,
+    maxArgs: Number.MAX_SAFE_INTEGER,
+    call: (...args) => {
+        // Evaluate predicate-result pairs
+        for (let i = 0; i < args.length - 1; i += 2) {
+            const predicate = args[i];
+            // Predicate must be a boolean
+            if (predicate.kind !== expressiondata_Kind.Boolean) {
+                throw new Error("case predicate must evaluate to a boolean value");
+            }
+            // If predicate is true, return the corresponding result
+            if (predicate.value) {
+                return args[i + 1];
+            }
+        }
+        // No predicate matched, return default (last argument)
+        return args[args.length - 1];
+    }
+};
+//# sourceMappingURL=case.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/expressions/dist/result.js
+
+function result_falsy(d) {
+    switch (d.kind) {
+        case data.Kind.Null:
+            return true;
+        case data.Kind.Boolean:
+            return !d.value;
+        case data.Kind.Number: {
+            const dv = d.value;
+            return dv === 0 || isNaN(dv);
+        }
+        case data.Kind.String:
+            return d.value.length === 0;
+    }
+    return false;
+}
+function result_truthy(d) {
+    return !result_falsy(d);
+}
+// Similar to the Javascript abstract equality comparison algorithm http://www.ecma-international.org/ecma-262/5.1/#sec-11.9.3.
+// Except objects are not coerced to primitives.
+function coerceTypes(li, ri) {
+    let lv = li;
+    let rv = ri;
+    // Do nothing, same kind
+    if (li.kind === ri.kind) {
+        return [lv, rv];
+    }
+    switch (li.kind) {
+        // Number, String
+        case expressiondata_Kind.Number:
+            if (ri.kind === expressiondata_Kind.String) {
+                rv = new NumberData(ri.number());
+                return [lv, rv];
+            }
+            break;
+        // String, Number
+        case expressiondata_Kind.String:
+            if (ri.kind === expressiondata_Kind.Number) {
+                lv = new NumberData(li.number());
+                return [lv, rv];
+            }
+            break;
+        // Boolean|Null, Any
+        case expressiondata_Kind.Null:
+        case expressiondata_Kind.Boolean:
+            lv = new NumberData(li.number());
+            return coerceTypes(lv, rv);
+    }
+    // Any, Boolean|Null
+    switch (ri.kind) {
+        case expressiondata_Kind.Null:
+        case expressiondata_Kind.Boolean:
+            rv = new NumberData(ri.number());
+            return coerceTypes(lv, rv);
+    }
+    return [lv, rv];
+}
+// Similar to the Javascript abstract equality comparison algorithm http://www.ecma-international.org/ecma-262/5.1/#sec-11.9.3.
+// Except string comparison is OrdinalIgnoreCase, and objects are not coerced to primitives.
+function result_equals(lhs, rhs) {
+    const [lv, rv] = coerceTypes(lhs, rhs);
+    if (lv.kind != rv.kind) {
+        return false;
+    }
+    switch (lv.kind) {
+        // Null, Null
+        case expressiondata_Kind.Null:
+            return true;
+        // Number, Number
+        case expressiondata_Kind.Number: {
+            const ld = lv.value;
+            const rd = rv.value;
+            if (isNaN(ld) || isNaN(rd)) {
+                return false;
+            }
+            return ld == rd;
+        }
+        // String, String
+        case expressiondata_Kind.String: {
+            const ls = lv.value;
+            const rs = rv.value;
+            return toUpperSpecial(ls) === toUpperSpecial(rs);
+        }
+        // Boolean, Boolean
+        case expressiondata_Kind.Boolean: {
+            const lb = lv.value;
+            const rb = rv.value;
+            return lb == rb;
+        }
+        // Object, Object
+        case expressiondata_Kind.Dictionary:
+        case expressiondata_Kind.Array:
+            // Check reference equality
+            return lv === rv;
+    }
+    return false;
+}
+// Similar to the Javascript abstract equality comparison algorithm http://www.ecma-international.org/ecma-262/5.1/#sec-11.9.3.
+// Except string comparison is OrdinalIgnoreCase, and objects are not coerced to primitives.
+function result_greaterThan(lhs, rhs) {
+    const [lv, rv] = coerceTypes(lhs, rhs);
+    if (lv.kind != rv.kind) {
+        return false;
+    }
+    switch (lv.kind) {
+        // Number, Number
+        case data.Kind.Number: {
+            const lf = lv.value;
+            const rf = rv.value;
+            if (isNaN(lf) || isNaN(rf)) {
+                return false;
+            }
+            return lf > rf;
+        }
+        // String, String
+        case data.Kind.String: {
+            let ls = lv.value;
+            let rs = rv.value;
+            ls = toUpperSpecial(ls);
+            rs = toUpperSpecial(rs);
+            return ls > rs;
+        }
+        // Boolean, Boolean
+        case data.Kind.Boolean: {
+            const lb = lv.value;
+            const rb = rv.value;
+            return lb && !rb;
+        }
+    }
+    return false;
+}
+// Similar to the Javascript abstract equality comparison algorithm http://www.ecma-international.org/ecma-262/5.1/#sec-11.9.3.
+// Except string comparison is OrdinalIgnoreCase, and objects are not coerced to primitives.
+function result_lessThan(lhs, rhs) {
+    const [lv, rv] = coerceTypes(lhs, rhs);
+    if (lv.kind != rv.kind) {
+        return false;
+    }
+    switch (lv.kind) {
+        // Number, Number
+        case data.Kind.Number: {
+            const lf = lv.value;
+            const rf = rv.value;
+            if (isNaN(lf) || isNaN(rf)) {
+                return false;
+            }
+            return lf < rf;
+        }
+        // String, String
+        case data.Kind.String: {
+            let ls = lv.value;
+            let rs = rv.value;
+            ls = toUpperSpecial(ls);
+            rs = toUpperSpecial(rs);
+            return ls < rs;
+        }
+        // Boolean, Boolean
+        case data.Kind.Boolean: {
+            const lb = lv.value;
+            const rb = rv.value;
+            return !lb && rb;
+        }
+    }
+    return false;
+}
+// Do not toUpper the small-dotless-ı
+function toUpperSpecial(s) {
+    const sb = [];
+    let i = 0;
+    const len = s.length;
+    let found = s.indexOf("ı");
+    while (i < len) {
+        if (i < found) {
+            sb.push(s.substring(i, found).toUpperCase()); // Append upper segment
+            i = found;
+        }
+        else if (i == found) {
+            sb.push(s.substring(i, i + 1));
+            i += 1;
+            found = s.indexOf("ı", i);
+        }
+        else {
+            sb.push(s.substring(i).toUpperCase()); // Append upper remaining
+            break;
+        }
+    }
+    return sb.join("");
+}
+//# sourceMappingURL=result.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/expressions/dist/funcs/contains.js
+
+
+const contains = {
+    name: "contains",
+    description: "`contains( search, item )`\n\nReturns `true` if `search` contains `item`. If `search` is an array, this function returns `true` if the `item` is an element in the array. If `search` is a string, this function returns `true` if the `item` is a substring of `search`. This function is not case sensitive. Casts values to a string.",
+    minArgs: 2,
+    maxArgs: 2,
+    call: (...args) => {
+        const left = args[0];
+        const right = args[1];
+        if (left.primitive) {
+            const ls = left.coerceString();
+            if (right.primitive) {
+                const rs = right.coerceString();
+                return new BooleanData(ls.toLowerCase().includes(rs.toLowerCase()));
+            }
+        }
+        else if (left.kind === expressiondata_Kind.Array) {
+            const la = left;
+            if (la.values().length === 0) {
+                return new BooleanData(false);
+            }
+            for (const v of la.values()) {
+                if (result_equals(right, v)) {
+                    return new BooleanData(true);
+                }
+            }
+        }
+        return new BooleanData(false);
+    }
+};
+//# sourceMappingURL=contains.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/expressions/dist/funcs/endswith.js
+
+
+const endswith = {
+    name: "endsWith",
+    description: "`endsWith( searchString, searchValue )`\n\nReturns `true` if `searchString` ends with `searchValue`. This function is not case sensitive. Casts values to a string.",
+    minArgs: 2,
+    maxArgs: 2,
+    call: (...args) => {
+        const left = args[0];
+        if (!left.primitive) {
+            return new BooleanData(false);
+        }
+        const right = args[1];
+        if (!right.primitive) {
+            return new BooleanData(false);
+        }
+        const ls = toUpperSpecial(left.coerceString());
+        const rs = toUpperSpecial(right.coerceString());
+        return new BooleanData(ls.endsWith(rs));
+    }
+};
+//# sourceMappingURL=endswith.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/expressions/dist/funcs/format.js
+
+const format = {
+    name: "format",
+    description: "`format( string, replaceValue0, replaceValue1, ..., replaceValueN)`\n\nReplaces values in the `string`, with the variable `replaceValueN`. Variables in the `string` are specified using the `{N}` syntax, where `N` is an integer. You must specify at least one `replaceValue` and `string`. There is no maximum for the number of variables (`replaceValueN`) you can use. Escape curly braces using double braces.",
+    minArgs: 1,
+    maxArgs: 255 /*MAX_ARGUMENTS*/,
+    call: (...args) => {
+        const fs = args[0].coerceString();
+        const result = [];
+        let index = 0;
+        while (index < fs.length) {
+            const lbrace = fs.indexOf("{", index);
+            const rbrace = fs.indexOf("}", index);
+            // Left brace
+            if (lbrace >= 0 && (rbrace < 0 || rbrace > lbrace)) {
+                // Escaped left brace
+                if (safeCharAt(fs, lbrace + 1) === "{") {
+                    result.push(fs.substr(index, lbrace - index + 1));
+                    index = lbrace + 2;
+                    continue;
+                }
+                // Left brace, number, optional format specifiers, right brace
+                if (rbrace > lbrace + 1) {
+                    const argIndex = readArgIndex(fs, lbrace + 1);
+                    if (argIndex.success) {
+                        // Check parameter count
+                        if (1 + argIndex.result > args.length - 1) {
+                            throw new Error(`The following format string references more arguments than were supplied: ${fs}`);
+                        }
+                        // Append the portion before the left brace
+                        if (lbrace > index) {
+                            result.push(fs.substr(index, lbrace - index));
+                        }
+                        // Append the arg
+                        result.push(`${args[1 + argIndex.result].coerceString()}`);
+                        index = rbrace + 1;
+                        continue;
+                    }
+                }
+                throw new Error(`The following format string is invalid: ${fs}`);
+            }
+            // Right brace
+            else if (rbrace >= 0) {
+                // Escaped right brace
+                if (safeCharAt(fs, rbrace + 1) === "}") {
+                    result.push(fs.substr(index, rbrace - index + 1));
+                    index = rbrace + 2;
+                }
+                else {
+                    throw new Error(`The following format string is invalid: ${fs}`);
+                }
+            }
+            // Last segment
+            else {
+                result.push(fs.substr(index));
+                break;
+            }
+        }
+        return new StringData(result.join(""));
+    }
+};
+function safeCharAt(string, index) {
+    if (string.length > index) {
+        return string[index];
+    }
+    return "\0";
+}
+function readArgIndex(string, startIndex) {
+    // Count the number of digits
+    let length = 0;
+    for (;;) {
+        const nextChar = safeCharAt(string, startIndex + length);
+        if (nextChar >= "0" && nextChar <= "9") {
+            length++;
+        }
+        else {
+            break;
+        }
+    }
+    // Validate at least one digit
+    if (length < 1) {
+        return {
+            success: false
+        };
+    }
+    // Parse the number
+    const endIndex = startIndex + length - 1;
+    const result = parseInt(string.substr(startIndex, length));
+    return {
+        success: !isNaN(result),
+        result: result,
+        endIndex: endIndex
+    };
+}
+//# sourceMappingURL=format.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/expressions/dist/funcs/fromjson.js
+
+
+const fromjson = {
+    name: "fromJson",
+    description: "`fromJSON(value)`\n\nReturns a JSON object or JSON data type for `value`. You can use this function to provide a JSON object as an evaluated expression or to convert environment variables from a string.",
+    minArgs: 1,
+    maxArgs: 1,
+    call: (...args) => {
+        const input = args[0];
+        const is = input.coerceString();
+        if (is.trim() === "") {
+            throw new Error("empty input");
+        }
+        try {
+            return JSON.parse(is, reviver);
+        }
+        catch (e) {
+            throw new ExpressionEvaluationError("Error parsing JSON when evaluating fromJson", { cause: e });
+        }
+    }
+};
+//# sourceMappingURL=fromjson.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/expressions/dist/funcs/join.js
+
+const join = {
+    name: "join",
+    description: "`join( array, optionalSeparator )`\n\nThe value for `array` can be an array or a string. All values in `array` are concatenated into a string. If you provide `optionalSeparator`, it is inserted between the concatenated values. Otherwise, the default separator `,` is used. Casts values to a string.",
+    minArgs: 1,
+    maxArgs: 2,
+    call: (...args) => {
+        // Primitive
+        if (args[0].primitive) {
+            return new StringData(args[0].coerceString());
+        }
+        // Array
+        if (args[0].kind === expressiondata_Kind.Array) {
+            // Separator
+            let separator = ",";
+            if (args.length > 1 && args[1].primitive) {
+                separator = args[1].coerceString();
+            }
+            // Convert items to strings
+            return new StringData(args[0]
+                .values()
+                .map(item => item.coerceString())
+                .join(separator));
+        }
+        return new StringData("");
+    }
+};
+//# sourceMappingURL=join.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/expressions/dist/funcs/startswith.js
+
+
+const startswith = {
+    name: "startsWith",
+    description: "`startsWith( searchString, searchValue )`\n\nReturns `true` when `searchString` starts with `searchValue`. This function is not case sensitive. Casts values to a string.",
+    minArgs: 2,
+    maxArgs: 2,
+    call: (...args) => {
+        const left = args[0];
+        if (!left.primitive) {
+            return new BooleanData(false);
+        }
+        const right = args[1];
+        if (!right.primitive) {
+            return new BooleanData(false);
+        }
+        const ls = toUpperSpecial(left.coerceString());
+        const rs = toUpperSpecial(right.coerceString());
+        return new BooleanData(ls.startsWith(rs));
+    }
+};
+//# sourceMappingURL=startswith.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/expressions/dist/funcs/tojson.js
+
+
+const tojson = {
+    name: "toJson",
+    description: "`toJSON(value)`\n\nReturns a pretty-print JSON representation of `value`. You can use this function to debug the information provided in contexts.",
+    minArgs: 1,
+    maxArgs: 1,
+    call: (...args) => {
+        return new StringData(JSON.stringify(args[0], replacer, "  "));
+    }
+};
+//# sourceMappingURL=tojson.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/expressions/dist/funcs.js
+
+
+
+
+
+
+
+
+
+const funcs_wellKnownFunctions = {
+    case: caseFunc,
+    contains: contains,
+    endswith: endswith,
+    format: format,
+    fromjson: fromjson,
+    join: join,
+    startswith: startswith,
+    tojson: tojson
+};
+// validateFunction returns the function definition for the given function name.
+// If the function does not exist or an incorrect number of arguments is provided,
+// an error is returned.
+function validateFunction(context, identifier, argCount) {
+    // Expression function names are case-insensitive.
+    const name = identifier.lexeme.toLowerCase();
+    let f;
+    f = funcs_wellKnownFunctions[name];
+    if (!f) {
+        f = context.extensionFunctions.get(name);
+        if (!f) {
+            if (!context.allowUnknownKeywords) {
+                throw new ExpressionError(ErrorType.ErrorUnrecognizedFunction, identifier);
+            }
+            // Skip argument validation for unknown functions
+            return;
+        }
+    }
+    if (argCount < f.minArgs) {
+        throw new ExpressionError(ErrorType.ErrorTooFewParameters, identifier);
+    }
+    if (argCount > f.maxArgs) {
+        throw new ExpressionError(ErrorType.ErrorTooManyParameters, identifier);
+    }
+    // case function requires an odd number of arguments
+    if (name === "case" && argCount % 2 === 0) {
+        throw new ExpressionError(ErrorType.ErrorEvenParameters, identifier);
+    }
+}
+//# sourceMappingURL=funcs.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/expressions/dist/evaluator.js
+
+
+
+
+
+
+
+class evaluator_Evaluator {
+    /**
+     * Creates a new evaluator
+     * @param n Parsed expression to evaluate
+     * @param context Context data to use
+     * @param functions Optional map of function implementations. If given, these will be preferred over the built-in functions.
+     */
+    constructor(n, context, functions) {
+        this.n = n;
+        this.context = context;
+        this.functions = functions;
+    }
+    evaluate() {
+        return this.eval(this.n);
+    }
+    eval(n) {
+        return n.accept(this);
+    }
+    visitLiteral(literal) {
+        return literal.literal;
+    }
+    visitUnary(unary) {
+        const r = this.eval(unary.expr);
+        if (unary.operator.type === TokenType.BANG) {
+            return new data.BooleanData(falsy(r));
+        }
+        throw new Error(`unknown unary operator: ${unary.operator.lexeme}`);
+    }
+    visitBinary(binary) {
+        const left = this.eval(binary.left);
+        const right = this.eval(binary.right);
+        switch (binary.operator.type) {
+            case TokenType.EQUAL_EQUAL:
+                return new data.BooleanData(equals(left, right));
+            case TokenType.BANG_EQUAL:
+                return new data.BooleanData(!equals(left, right));
+            case TokenType.GREATER:
+                return new data.BooleanData(greaterThan(left, right));
+            case TokenType.GREATER_EQUAL:
+                return new data.BooleanData(equals(left, right) || greaterThan(left, right));
+            case TokenType.LESS:
+                return new data.BooleanData(lessThan(left, right));
+            case TokenType.LESS_EQUAL:
+                return new data.BooleanData(equals(left, right) || lessThan(left, right));
+        }
+        throw new Error(`unknown binary operator: ${binary.operator.lexeme}`);
+    }
+    visitLogical(logical) {
+        let result;
+        for (const arg of logical.args) {
+            result = this.eval(arg);
+            // Break?
+            if ((logical.operator.type === TokenType.AND && falsy(result)) ||
+                (logical.operator.type === TokenType.OR && truthy(result))) {
+                break;
+            }
+        }
+        // result is always assigned before we return here
+        // eslint-disable-next-line @typescript-eslint/no-non-null-assertion
+        return result;
+    }
+    visitGrouping(grouping) {
+        return this.eval(grouping.group);
+    }
+    visitContextAccess(contextAccess) {
+        // eslint-disable-next-line @typescript-eslint/no-non-null-assertion
+        const r = this.context.get(contextAccess.name.lexeme);
+        return r;
+    }
+    visitIndexAccess(ia) {
+        let idx;
+        if (ia.index instanceof Star) {
+            idx = new idxHelper(true, undefined);
+        }
+        else {
+            let idxResult;
+            try {
+                idxResult = this.eval(ia.index);
+            }
+            catch (e) {
+                throw new Error(`could not evaluate index for index access: ${e.message}`, { cause: e });
+            }
+            idx = new idxHelper(false, idxResult);
+        }
+        const objResult = this.eval(ia.expr);
+        let result;
+        switch (objResult.kind) {
+            case data.Kind.Array: {
+                const tobjResult = objResult;
+                if (tobjResult instanceof FilteredArray) {
+                    result = filteredArrayAccess(tobjResult, idx);
+                }
+                else {
+                    result = arrayAccess(tobjResult, idx);
+                }
+                break;
+            }
+            case data.Kind.Dictionary: {
+                const tobjResult = objResult;
+                result = objectAccess(tobjResult, idx);
+                break;
+            }
+            default:
+                if (idx.star) {
+                    result = new FilteredArray();
+                }
+                else {
+                    result = new data.Null();
+                }
+        }
+        return result;
+    }
+    visitFunctionCall(functionCall) {
+        // Evaluate arguments
+        const args = functionCall.args.map(arg => this.eval(arg));
+        // Get function definitions
+        const functionName = functionCall.functionName.lexeme.toLowerCase();
+        const f = this.functions?.get(functionName) || wellKnownFunctions[functionName];
+        return f.call(...args);
+    }
+}
+function filteredArrayAccess(fa, idx) {
+    const result = new FilteredArray();
+    for (const item of fa.values()) {
+        // Check the type of the nested item
+        switch (item.kind) {
+            case data.Kind.Dictionary: {
+                const ti = item;
+                if (idx.star) {
+                    for (const v of ti.values()) {
+                        result.add(v);
+                    }
+                }
+                else if (idx.str !== undefined) {
+                    const v = ti.get(idx.str);
+                    if (v !== undefined) {
+                        result.add(v);
+                    }
+                }
+                break;
+            }
+            case data.Kind.Array: {
+                const ti = item;
+                if (idx.star) {
+                    for (const v of ti.values()) {
+                        result.add(v);
+                    }
+                }
+                else if (idx.int !== undefined && idx.int < ti.values().length) {
+                    result.add(ti.get(idx.int));
+                }
+                break;
+            }
+        }
+    }
+    return result;
+}
+function arrayAccess(a, idx) {
+    if (idx.star) {
+        const fa = new FilteredArray();
+        for (const item of a.values()) {
+            fa.add(item);
+        }
+        return fa;
+    }
+    if (idx.int !== undefined && idx.int < a.values().length) {
+        return a.get(idx.int);
+    }
+    return new data.Null();
+}
+function objectAccess(obj, idx) {
+    if (idx.star) {
+        const fa = new FilteredArray(...obj.values());
+        return fa;
+    }
+    if (idx.str !== undefined) {
+        const r = obj.get(idx.str);
+        if (r !== undefined) {
+            return r;
+        }
+    }
+    return new data.Null();
+}
+//# sourceMappingURL=evaluator.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/expressions/dist/parser.js
+
+
+
+
+
+class parser_Parser {
+    /**
+     * Constructs a new parser for the given tokens
+     *
+     * @param tokens Tokens to build a parse tree from
+     * @param extensionContexts Available context names
+     * @param extensionFunctions Available functions (beyond the built-in ones)
+     */
+    constructor(tokens, extensionContexts, extensionFunctions) {
+        this.tokens = tokens;
+        this.offset = 0;
+        this.depth = 0;
+        this.extContexts = new Map();
+        this.extFuncs = new Map();
+        for (const contextName of extensionContexts) {
+            this.extContexts.set(contextName.toLowerCase(), true);
+        }
+        for (const { name, func } of extensionFunctions.map(x => ({
+            name: x.name,
+            func: x
+        }))) {
+            this.extFuncs.set(name.toLowerCase(), func);
+        }
+        this.context = {
+            allowUnknownKeywords: false,
+            extensionContexts: this.extContexts,
+            extensionFunctions: this.extFuncs
+        };
+    }
+    parse() {
+        // eslint-disable-next-line prefer-const
+        let result;
+        // No tokens
+        if (this.atEnd()) {
+            return result;
+        }
+        result = this.expression();
+        if (!this.atEnd()) {
+            throw this.buildError(ErrorType.ErrorUnexpectedSymbol, this.peek());
+        }
+        return result;
+    }
+    expression() {
+        this.incrDepth();
+        try {
+            return this.logicalOr();
+        }
+        finally {
+            this.decrDepth();
+        }
+    }
+    logicalOr() {
+        // && is higher precedence than ||
+        let expr = this.logicalAnd();
+        if (this.check(lexer_TokenType.OR)) {
+            // Track depth
+            this.incrDepth();
+            try {
+                const logical = new ast/* Logical */.oD(this.peek(), [expr]);
+                expr = logical;
+                while (this.match(lexer_TokenType.OR)) {
+                    const right = this.logicalAnd();
+                    logical.args.push(right);
+                }
+            }
+            finally {
+                this.decrDepth();
+            }
+        }
+        return expr;
+    }
+    logicalAnd() {
+        // == and != are higher precedence than &&
+        let expr = this.equality();
+        if (this.check(lexer_TokenType.AND)) {
+            // Track depth
+            this.incrDepth();
+            try {
+                const logical = new ast/* Logical */.oD(this.peek(), [expr]);
+                expr = logical;
+                while (this.match(lexer_TokenType.AND)) {
+                    const right = this.equality();
+                    logical.args.push(right);
+                }
+            }
+            finally {
+                this.decrDepth();
+            }
+        }
+        return expr;
+    }
+    equality() {
+        // >, >=, <, <= are higher precedence than == and !=
+        let expr = this.comparison();
+        while (this.match(lexer_TokenType.BANG_EQUAL, lexer_TokenType.EQUAL_EQUAL)) {
+            const operator = this.previous();
+            const right = this.comparison();
+            expr = new ast/* Binary */.yI(expr, operator, right);
+        }
+        return expr;
+    }
+    comparison() {
+        // ! is higher precedence than >, >=, <, <=
+        let expr = this.unary();
+        while (this.match(lexer_TokenType.GREATER, lexer_TokenType.GREATER_EQUAL, lexer_TokenType.LESS, lexer_TokenType.LESS_EQUAL)) {
+            const operator = this.previous();
+            const right = this.unary();
+            expr = new ast/* Binary */.yI(expr, operator, right);
+        }
+        return expr;
+    }
+    unary() {
+        if (this.match(lexer_TokenType.BANG)) {
+            // Track depth
+            this.incrDepth();
+            const operator = this.previous();
+            const unary = this.unary();
+            try {
+                return new ast/* Unary */._c(operator, unary);
+            }
+            finally {
+                this.decrDepth();
+            }
+        }
+        return this.index();
+    }
+    index() {
+        let expr = this.call();
+        let depthIncreased = 0;
+        if (expr instanceof ast/* Grouping */.aU || expr instanceof ast/* FunctionCall */.R6 || expr instanceof ast/* ContextAccess */.QC) {
+            let cont = true;
+            while (cont) {
+                switch (true) {
+                    case this.match(lexer_TokenType.LEFT_BRACKET): {
+                        let indexExpr;
+                        if (this.match(lexer_TokenType.STAR)) {
+                            indexExpr = new ast/* Star */.FE();
+                        }
+                        else {
+                            indexExpr = this.expression();
+                        }
+                        this.consume(lexer_TokenType.RIGHT_BRACKET, ErrorType.ErrorUnexpectedSymbol);
+                        // Track depth
+                        this.incrDepth();
+                        depthIncreased++;
+                        expr = new ast/* IndexAccess */.p_(expr, indexExpr);
+                        break;
+                    }
+                    case this.match(lexer_TokenType.DOT):
+                        // Track depth
+                        this.incrDepth();
+                        depthIncreased++;
+                        if (this.match(lexer_TokenType.IDENTIFIER)) {
+                            const property = this.previous();
+                            expr = new ast/* IndexAccess */.p_(expr, new ast/* Literal */.uS(new StringData(property.lexeme), property));
+                        }
+                        else if (this.match(lexer_TokenType.STAR)) {
+                            expr = new ast/* IndexAccess */.p_(expr, new ast/* Star */.FE());
+                        }
+                        else {
+                            throw this.buildError(ErrorType.ErrorUnexpectedSymbol, this.peek());
+                        }
+                        break;
+                    default:
+                        cont = false;
+                }
+            }
+        }
+        for (let i = 0; i < depthIncreased; i++) {
+            this.decrDepth();
+        }
+        return expr;
+    }
+    call() {
+        if (!this.check(lexer_TokenType.IDENTIFIER)) {
+            return this.primary();
+        }
+        const identifier = this.next();
+        if (!this.match(lexer_TokenType.LEFT_PAREN)) {
+            if (!this.extContexts.has(identifier.lexeme.toLowerCase())) {
+                throw this.buildError(ErrorType.ErrorUnrecognizedContext, identifier);
+            }
+            return new ast/* ContextAccess */.QC(identifier);
+        }
+        // Function call
+        const args = [];
+        // Arguments
+        while (!this.match(lexer_TokenType.RIGHT_PAREN)) {
+            const aexp = this.expression();
+            args.push(aexp);
+            if (!this.check(lexer_TokenType.RIGHT_PAREN)) {
+                this.consume(lexer_TokenType.COMMA, ErrorType.ErrorUnexpectedSymbol);
+            }
+        }
+        validateFunction(this.context, identifier, args.length);
+        return new ast/* FunctionCall */.R6(identifier, args);
+    }
+    primary() {
+        switch (true) {
+            case this.match(lexer_TokenType.FALSE):
+                return new ast/* Literal */.uS(new BooleanData(false), this.previous());
+            case this.match(lexer_TokenType.TRUE):
+                return new ast/* Literal */.uS(new BooleanData(true), this.previous());
+            case this.match(lexer_TokenType.NULL):
+                return new ast/* Literal */.uS(new Null(), this.previous());
+            case this.match(lexer_TokenType.NUMBER):
+                return new ast/* Literal */.uS(new NumberData(this.previous().value), this.previous());
+            case this.match(lexer_TokenType.STRING):
+                return new ast/* Literal */.uS(new StringData(this.previous().value), this.previous());
+            case this.match(lexer_TokenType.LEFT_PAREN): {
+                const expr = this.expression();
+                if (this.atEnd()) {
+                    throw this.buildError(ErrorType.ErrorUnexpectedEndOfExpression, this.previous()); // Back up to get the last token before the EOF
+                }
+                this.consume(lexer_TokenType.RIGHT_PAREN, ErrorType.ErrorUnexpectedSymbol);
+                return new ast/* Grouping */.aU(expr);
+            }
+            case this.atEnd():
+                throw this.buildError(ErrorType.ErrorUnexpectedEndOfExpression, this.previous()); // Back up to get the last token before the EOF
+        }
+        throw this.buildError(ErrorType.ErrorUnexpectedSymbol, this.peek());
+    }
+    // match consumes the next token if it matches any of the given types
+    match(...tokenTypes) {
+        for (const tokenType of tokenTypes) {
+            if (this.check(tokenType)) {
+                this.next();
+                return true;
+            }
+        }
+        return false;
+    }
+    // check peeks whether the next token is of the given type
+    check(tokenType) {
+        if (this.atEnd()) {
+            return false;
+        }
+        return this.peek().type == tokenType;
+    }
+    // atEnd peeks whether the next token is EOF
+    atEnd() {
+        return this.peek().type == lexer_TokenType.EOF;
+    }
+    next() {
+        if (!this.atEnd()) {
+            this.offset++;
+        }
+        return this.previous();
+    }
+    peek() {
+        return this.tokens[this.offset];
+    }
+    // previous returns the previous token
+    previous() {
+        return this.tokens[this.offset - 1];
+    }
+    // consume attempts to consume the next token if it matches the given type. It returns an error of
+    // the given ParseErrorKind otherwise.
+    consume(tokenType, errorType) {
+        if (this.check(tokenType)) {
+            this.next();
+            return;
+        }
+        throw this.buildError(errorType, this.peek());
+    }
+    incrDepth() {
+        this.depth++;
+        if (this.depth > MAX_PARSER_DEPTH) {
+            throw this.buildError(ErrorType.ErrorExceededMaxDepth, this.peek());
+        }
+    }
+    decrDepth() {
+        this.depth--;
+    }
+    buildError(errType, token) {
+        return new ExpressionError(errType, token);
+    }
+}
+//# sourceMappingURL=parser.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/expressions/dist/completion.js
+
+
+
+
+
+
+/**
+ * Complete returns a list of completion items for the given expression.
+ * The main functionality is auto-completing functions and context access:
+ * We can only provide assistance if the input is in one of the following forms (with | denoting the cursor position):
+ * - context.path.inp| or context.path['inp| -- auto-complete context access
+ * - context.path.| or context.path['| -- auto-complete context access
+ * - toJS| -- auto-complete function call or top-level
+ * - | -- auto-complete function call or top-level context access
+ *
+ * @param input Input expression
+ * @param context Context available for the expression
+ * @param extensionFunctions List of functions available
+ * @param functions Optional map of functions to use during evaluation
+ * @param featureFlags Optional feature flags to control which features are enabled
+ * @returns Array of completion items
+ */
+function complete(input, context, extensionFunctions, functions, featureFlags) {
+    // Lex
+    const lexer = new Lexer(input);
+    const lexResult = lexer.lex();
+    // Find interesting part of the tokenVector. For example, for an expression like `github.actor == env.actor.log|`, we are
+    // only interested in the `env.actor.log` part for auto-completion
+    const tokenInputVector = trimTokenVector(lexResult.tokens);
+    // Start by skipping the EOF token
+    let tokenIdx = tokenInputVector.length - 2;
+    if (tokenIdx >= 0) {
+        switch (tokenInputVector[tokenIdx].type) {
+            // If there is a (partial) identifier under the cursor, ignore that
+            case TokenType.IDENTIFIER:
+                tokenIdx--;
+                break;
+            case TokenType.STRING:
+                // TODO: Support string for `context.name['test|`
+                return [];
+        }
+    }
+    if (tokenIdx < 0) {
+        // Vector only contains the EOF token. Suggest functions and root context access
+        const result = contextKeys(context);
+        // Merge with functions
+        result.push(...functionItems(extensionFunctions, featureFlags));
+        return result;
+    }
+    // Determine path that led to the last token
+    // Use parser & evaluator to determine context to complete.
+    const pathTokenVector = tokenInputVector.slice(0, tokenIdx);
+    // Include the original EOF token to make the parser happy
+    pathTokenVector.push(tokenInputVector[tokenInputVector.length - 1]);
+    const p = new Parser(pathTokenVector, context.pairs().map(x => x.key), extensionFunctions);
+    const expr = p.parse();
+    const ev = new Evaluator(expr, context, functions);
+    const result = ev.evaluate();
+    return contextKeys(result);
+}
+function functionItems(extensionFunctions, featureFlags) {
+    const result = [];
+    const flags = featureFlags ?? new FeatureFlags();
+    for (const fdef of [...Object.values(wellKnownFunctions), ...extensionFunctions]) {
+        // Filter out case function if feature is disabled
+        if (fdef.name === "case" && !flags.isEnabled("allowCaseFunction")) {
+            continue;
+        }
+        result.push({
+            label: fdef.name,
+            description: fdef.description,
+            function: true
+        });
+    }
+    // Sort functions
+    result.sort((a, b) => a.label.localeCompare(b.label));
+    return result;
+}
+function contextKeys(context) {
+    if (isDictionary(context)) {
+        return (context
+            .pairs()
+            .map(x => completionItemFromContext(x))
+            // Sort contexts
+            .sort((a, b) => a.label.localeCompare(b.label)));
+    }
+    return [];
+}
+function completionItemFromContext(pair) {
+    const context = pair.key.toString();
+    const parenIndex = context.indexOf("(");
+    const isFunc = parenIndex >= 0 && context.indexOf(")") >= 0;
+    return {
+        label: isFunc ? context.substring(0, parenIndex) : context,
+        description: pair.description,
+        function: isFunc
+    };
+}
+function trimTokenVector(tokenVector) {
+    let tokenIdx = tokenVector.length;
+    let openParen = 0;
+    while (tokenIdx > 0) {
+        const token = tokenVector[tokenIdx - 1];
+        switch (token.type) {
+            case TokenType.LEFT_PAREN:
+                if (openParen == 0) {
+                    // Encountered an open parenthesis without a closing first, stop here
+                    break;
+                }
+                openParen--;
+                tokenIdx--;
+                continue;
+            case TokenType.RIGHT_PAREN:
+                openParen++;
+                tokenIdx--;
+                continue;
+            case TokenType.IDENTIFIER:
+            case TokenType.DOT:
+            case TokenType.EOF:
+            case TokenType.LEFT_BRACKET:
+            case TokenType.RIGHT_BRACKET:
+            case TokenType.STRING:
+                tokenIdx--;
+                continue;
+        }
+        break;
+    }
+    // Only keep the part of the token vector we're interested in
+    return tokenVector.slice(tokenIdx);
+}
+//# sourceMappingURL=completion.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/expressions/dist/completion/descriptionDictionary.js
+
+
+function isDescriptionDictionary(x) {
+    return x.kind === Kind.Dictionary && x instanceof DescriptionDictionary;
+}
+class DescriptionDictionary extends Dictionary {
+    constructor(...pairs) {
+        super();
+        this.descriptions = new Map();
+        this.complete = true;
+        for (const p of pairs) {
+            this.add(p.key, p.value, p.description);
+        }
+    }
+    add(key, value, description) {
+        if (this.get(key) !== undefined) {
+            // Key already added, ignore
+            return;
+        }
+        super.add(key, value);
+        if (description) {
+            this.descriptions.set(key, description);
+        }
+    }
+    pairs() {
+        const pairs = super.pairs();
+        return pairs.map(p => ({ ...p, description: this.descriptions.get(p.key) }));
+    }
+    getDescription(key) {
+        return this.descriptions.get(key);
+    }
+}
+//# sourceMappingURL=descriptionDictionary.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/expressions/dist/index.js
+
+
+
+
+
+
+
+
+
+
+//# sourceMappingURL=index.js.map
+
+/***/ }),
+
 /***/ 3837:
 /***/ ((module) => {
 
@@ -23420,12 +27792,14 @@ __nccwpck_require__.d(__webpack_exports__, {
   m0: () => (/* binding */ cliMain)
 });
 
-// EXTERNAL MODULE: ./src/commands/index.ts + 48 modules
-var commands = __nccwpck_require__(1268);
+// EXTERNAL MODULE: ./src/commands/index.ts + 45 modules
+var commands = __nccwpck_require__(4585);
 // EXTERNAL MODULE: ./src/commands/inputs.ts
 var inputs = __nccwpck_require__(7521);
 // EXTERNAL MODULE: ./src/errors.ts
 var errors = __nccwpck_require__(3916);
+// EXTERNAL MODULE: ./src/compose-env.ts
+var compose_env = __nccwpck_require__(1973);
 // EXTERNAL MODULE: ./src/run-command.ts
 var run_command = __nccwpck_require__(2530);
 // EXTERNAL MODULE: ./src/report/scrub.ts
@@ -23439,6 +27813,7 @@ var version = __nccwpck_require__(311);
  * `stateguard <command> [flags]`: argv -> typed options (through the command's one input
  * definition) -> command -> stdout/stderr and exit code (DESIGN §10).
  */
+
 
 
 
@@ -23476,8 +27851,22 @@ function parseArgv(spec, argv) {
             }
             if (eq !== -1)
                 push(name, arg.slice(eq + 1));
-            else if (def.kind === 'boolean')
-                push(name, 'true');
+            else if (def.kind === 'boolean') {
+                // `--flag` alone means true; `--flag true|false` takes the next word as its value. Any other
+                // word right after it is ambiguous (`--allow-stateful yes`: a value? a typo?) and refused,
+                // except where the command takes positionals, which is what that word then is.
+                const next = argv[i + 1];
+                if (next === 'true' || next === 'false') {
+                    push(name, next);
+                    i++;
+                }
+                else if (next === undefined || next.startsWith('-') || positional)
+                    push(name, 'true');
+                else {
+                    throw new errors/* UserError */.yo(`--${name} is a boolean flag and the word after it, ${JSON.stringify(next)}, is neither true nor false. ` +
+                        `Write --${name} (true), --${name} true, --${name} false or --${name}=true|false; booleans are not coerced (yes/1/TRUE are refused).`, { input: name });
+                }
+            }
             else {
                 const value = argv[i + 1];
                 if (value === undefined || (value.startsWith('--') && value.length > 2)) {
@@ -23522,6 +27911,8 @@ function helpRequested(spec, argv) {
             const def = defs.find((d) => d.name === arg.slice(2));
             if (def && def.kind !== 'boolean')
                 i++; // the next word is this flag's value
+            else if (def && (argv[i + 1] === 'true' || argv[i + 1] === 'false'))
+                i++;
         }
     }
     return false;
@@ -23537,6 +27928,9 @@ function usage(spec) {
             ...Object.values(commands/* COMMANDS */.L).map((c) => `  ${c.name.padEnd(16)} ${c.description}`),
             '',
             "Run 'stateguard <command> --help' for its flags. Exit codes: 0 ok, 1 no, 2 drift (plan --detailed-exitcode), 3 could not run.",
+            '',
+            'environment:',
+            ...compose_env/* COMPOSE_ENV_HELP */.R3.map((l) => `  ${l}`),
         ].join('\n');
     }
     const lines = [`usage: stateguard ${spec.name} [flags]`, '', spec.description, '', 'flags:'];
@@ -23579,7 +27973,17 @@ async function runCli(argv, io) {
         io.stdout(usage(spec) + '\n');
         return errors/* ExitCode */.yU.ok;
     }
-    const jsonMode = args.includes('--json') || args.includes('--json=true');
+    let raw;
+    let argvError;
+    try {
+        raw = parseArgv(spec, args);
+    }
+    catch (err) {
+        argvError = err;
+    }
+    // JSON mode from the parsed flags (so `--json false` and a `--json` after `--` are not it); when
+    // argv itself is refused, from a plain scan, so the usage error still prints one JSON document.
+    const jsonMode = raw ? jsonRequested(raw.json) : jsonFlagGiven(args);
     let runtime;
     const ctx = {
         cwd: io.cwd,
@@ -23592,7 +27996,10 @@ async function runCli(argv, io) {
     };
     let result;
     try {
-        const options = (0,inputs/* parseInputs */.TL)(spec.inputs.filter((d) => !d.actionOnly), parseArgv(spec, args), inputs/* cliNames */.jW);
+        if (!raw)
+            throw argvError;
+        (0,compose_env/* checkComposeFlavorEnv */.GU)(io.env);
+        const options = (0,inputs/* parseInputs */.TL)(spec.inputs.filter((d) => !d.actionOnly), raw, inputs/* cliNames */.jW);
         result = await (0,run_command/* runCommand */.d)(spec, options, ctx);
     }
     catch (err) {
@@ -23607,6 +28014,15 @@ async function runCli(argv, io) {
         (result.exitCode === errors/* ExitCode */.yU.couldNotRun ? io.stderr : io.stdout)(scrub.scrub(result.text) + '\n');
     }
     return processExitCode(result.exitCode);
+}
+function jsonRequested(value) {
+    const values = Array.isArray(value) ? value : value === undefined ? [] : [value];
+    return values.length > 0 && values.every((v) => v === 'true');
+}
+function jsonFlagGiven(args) {
+    const end = args.indexOf('--');
+    const flags = end === -1 ? args : args.slice(0, end);
+    return flags.some((a, i) => a === '--json=true' || (a === '--json' && flags[i + 1] !== 'false'));
 }
 /**
  * The process exit status for a command's exit code: 0–3 as documented (DESIGN §10), anything
