@@ -349,6 +349,17 @@ export class TarWalker {
       this.problem({ code: 'ambiguous-header', message: 'a header with an empty name field: busybox tar reads it as the end of the archive, other readers go on' });
     }
 
+    // A file or directory has no link target; busybox lists a set linkname as `name -> target` and
+    // others ignore it: readers disagree, so it is refused (only extension headers may carry junk
+    // there, and they never do in practice: refused too).
+    if (h[157] !== 0) {
+      this.problem({
+        code: 'ambiguous-header',
+        message: `the linkname field is set (${shownBytes(cString(h, 157, 100))}) on an entry that cannot be a link; readers disagree on it`,
+        entry: shownHeader,
+      });
+    }
+
     // ---- numeric fields ----
     const size = plainOctal(h, 124, 12);
     const badFields: string[] = [];
