@@ -1,6 +1,6 @@
 /**
  * guard + apply end to end on the real engine, with a COPY of examples/platform under a unique
- * compose project (DESIGN §4, §6). The failure and the secret are written into the copied compose
+ * compose project (docs/architecture.md §4, §6). The failure and the secret are written into the copied compose
  * file (compose re-reads it on every call, and apply runs compose itself), and "fixing the compose
  * command" is an edit of that copy.
  *
@@ -18,6 +18,7 @@ import { runCli } from '../../src/cli.js';
 import { DockerCli } from '../../src/runtime/docker-cli.js';
 import { compose, describeDocker, docker, removeProject, uniqueProject } from '../support/docker.js';
 import { REPO } from '../support/runner.js';
+import { handMadeStoreBackup } from '../support/backups.js';
 
 const SECRET = `sg-e2e-${Math.random().toString(36).slice(2)}-pw`;
 
@@ -149,15 +150,8 @@ async function until(what: string, ok: () => boolean, ms = 60_000): Promise<void
 const storeHealthy = (p: Platform) => () => containerOf(p, 'store')?.health === 'healthy';
 
 /** A hand-made backup of `store` (for the tests about apply mechanics, not about snapshots). */
-async function handMadeBackup(p: Platform): Promise<string> {
-  const src = mkdtempSync(path.join(tmpdir(), 'sg-bk-src-'));
-  // the snapshot layout: one top-level directory per declared data volume of store
-  mkdirSync(path.join(src, 'store-data'));
-  writeFileSync(path.join(src, 'store-data', 'marker'), 'x');
-  const file = path.join(p.backupDir, `store-${formatStamp(new Date())}.tar.gz`);
-  await tar.c({ gzip: true, file, cwd: src, portable: true }, ['store-data']);
-  rmSync(src, { recursive: true, force: true });
-  return file;
+function handMadeBackup(p: Platform): Promise<string> {
+  return handMadeStoreBackup(p.backupDir);
 }
 
 function allowedInputs(p: Platform, backupRef: string): Record<string, string> {

@@ -15,8 +15,9 @@ import path from 'node:path';
 import * as tar from 'tar';
 import { parse } from 'yaml';
 import { formatStamp } from '../../src/backup/names.js';
-import { describeDocker, docker, removeProject, uniqueProject } from '../support/docker.js';
+import { describeDocker, docker, removeProject, uniqueProject, compose } from '../support/docker.js';
 import { parseOutputFile, REPO, runActionBundle } from '../support/runner.js';
+import { handMadeStoreBackup } from '../support/backups.js';
 
 const SECRET = `sg-runner-${Math.random().toString(36).slice(2)}-pw`;
 const dirs: string[] = [];
@@ -48,15 +49,7 @@ function platformCopy(): { root: string; project: string; composeFile: string; b
   return { root, project, composeFile, backupDir };
 }
 
-async function backupOfStore(backupDir: string): Promise<string> {
-  const src = mkdtempSync(path.join(tmpdir(), 'sg-bk-'));
-  dirs.push(src);
-  mkdirSync(path.join(src, 'data'));
-  writeFileSync(path.join(src, 'data', 'marker'), 'x');
-  const file = path.join(backupDir, `store-${formatStamp(new Date())}.tar.gz`);
-  await tar.c({ gzip: true, file, cwd: src, portable: true }, ['data']);
-  return file;
-}
+const backupOfStore = handMadeStoreBackup;
 
 function waitHealthy(project: string): void {
   for (let i = 0; i < 60; i++) {
@@ -117,7 +110,9 @@ describe('actions/guard and actions/apply bundles without an engine', () => {
 describeDocker('actions/apply and actions/stateful-apply on the real engine', () => {
   it('apply bundle with INPUT_* as the runner sets them: applied, outputs, summary, secret masked', async () => {
     const p = platformCopy();
-    expect(spawnSync('docker-compose', ['-f', p.composeFile, '-p', p.project, 'up', '-d', 'store'], { encoding: 'utf8' }).status).toBe(0);
+    expect(compose([p.composeFile], p.project, ['up', '-d', 'store']).status).toBe(0);
+    // created, not run: a one-shot with neither container nor run record is unverifiable
+    expect(compose([p.composeFile], p.project, ['up', '--no-start', '--no-deps', 'store-init']).status).toBe(0);
     waitHealthy(p.project);
     const backupRef = await backupOfStore(p.backupDir);
     const r = runActionBundle(
@@ -143,7 +138,9 @@ describeDocker('actions/apply and actions/stateful-apply on the real engine', ()
 
   it('the stateful-apply composite, executed step by step as a runner does: blocked without consent, applied with it', async () => {
     const p = platformCopy();
-    expect(spawnSync('docker-compose', ['-f', p.composeFile, '-p', p.project, 'up', '-d', 'store'], { encoding: 'utf8' }).status).toBe(0);
+    expect(compose([p.composeFile], p.project, ['up', '-d', 'store']).status).toBe(0);
+    // created, not run: a one-shot with neither container nor run record is unverifiable
+    expect(compose([p.composeFile], p.project, ['up', '--no-start', '--no-deps', 'store-init']).status).toBe(0);
     waitHealthy(p.project);
     const backupRef = await backupOfStore(p.backupDir);
 
