@@ -1,6 +1,6 @@
 /**
  * `stateguard <command> [flags]`: argv -> typed options (through the command's one input
- * definition) -> command -> stdout/stderr and exit code (DESIGN §10).
+ * definition) -> command -> stdout/stderr and exit code (docs/architecture.md §10).
  */
 import { COMMANDS, getCommand } from './commands/index.js';
 import { cliNames, parseInputs, type RawInputs } from './commands/inputs.js';
@@ -222,7 +222,7 @@ function jsonFlagGiven(args: readonly string[]): boolean {
 }
 
 /**
- * The process exit status for a command's exit code: 0–3 as documented (DESIGN §10), anything
+ * The process exit status for a command's exit code: 0–3 as documented (docs/architecture.md §10), anything
  * else (undefined, NaN, a code no command should return) is 3. `process.exitCode = undefined`
  * would otherwise exit 0 — success — on a result nobody decided.
  */

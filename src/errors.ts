@@ -1,5 +1,5 @@
 /**
- * Error classes and exit codes shared by the CLI and the actions (DESIGN §10).
+ * Error classes and exit codes shared by the CLI and the actions (docs/architecture.md §10).
  *
  * A UserError is something the operator can fix: its message names the input, the bad value,
  * what was expected and how to fix it. Anything else that escapes a command is a bug or an
@@ -13,7 +13,7 @@ export const ExitCode = {
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
-/** The closed set of failure reasons a workflow can branch on (DESIGN §4). */
+/** The closed set of failure reasons a workflow can branch on (docs/architecture.md §4). */
 export const FAILURE_REASONS = {
   'invalid-input': 'An input was missing or malformed (the message names it).',
   'invalid-modules': 'module.yaml files failed schema or cross-file validation.',

@@ -1,5 +1,5 @@
 /**
- * apply of a one-shot module (DESIGN §6), against the Runtime interface only.
+ * apply of a one-shot module (docs/architecture.md §6), against the Runtime interface only.
  *
  * Order: refuse non-one-shots → lock → fresh plan + guard (same inputs) → plan-hash binding →
  * no-op ends → refuse a run still in progress → dependencies healthy before → recreate only this

@@ -1,5 +1,5 @@
 /**
- * The per-module engine lock (DESIGN §6.1).
+ * The per-module engine lock (docs/architecture.md §6.1).
  *
  * A never-started container with a name derived from the compose project and service. Creating a
  * container with a name is atomic on the engine, so two runners that share the engine (or two jobs
@@ -110,10 +110,7 @@ async function imageCandidates(runtime: Runtime, req: LockRequest): Promise<stri
   const containers = await runtime.listProjectContainers(req.project);
   for (const c of containers.filter((x) => x.state === 'running')) add(c.imageId);
   for (const c of containers) add(c.imageId);
-  if (out.length === 0) {
-    const r = await runtime.docker(['image', 'ls', '-q', '--no-trunc']);
-    if (r.code === 0) for (const id of r.stdout.split('\n').map((s) => s.trim()).filter(Boolean).slice(0, 5)) add(id);
-  }
+  if (out.length === 0) for (const id of await runtime.localImageIds(5)) add(id);
   return out;
 }
 

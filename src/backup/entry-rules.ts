@@ -1,5 +1,5 @@
 /**
- * The rules every archive entry must pass (DESIGN §5). The tar package lists entries without
+ * The rules every archive entry must pass (docs/architecture.md §5). The tar package lists entries without
  * sanitising their paths (only extraction does that), so these rules are ours. Pure functions.
  */
 import type { BackupProblem } from './types.js';

@@ -1,5 +1,5 @@
 /**
- * Backup file names: `<name>-<YYYYMMDD>T<HHMMSS>Z.tar.gz` (DESIGN §5, §7). Pure string and date
+ * Backup file names: `<name>-<YYYYMMDD>T<HHMMSS>Z.tar.gz` (docs/architecture.md §5, §7). Pure string and date
  * logic, shared by snapshot (which writes names) and verify-backup (which judges them), so the two
  * can never disagree about what a valid name is.
  */

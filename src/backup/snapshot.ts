@@ -1,5 +1,5 @@
 /**
- * snapshot (DESIGN §7): `<module>-<stamp>.tar.gz` (+ `.sha256`) of a module's declared data
+ * snapshot (docs/architecture.md §7): `<module>-<stamp>.tar.gz` (+ `.sha256`) of a module's declared data
  * volumes, taken while its containers are stopped.
  *
  * Order, and why:
@@ -162,11 +162,8 @@ async function plan(mod: ModuleDecl, runtime: Runtime): Promise<{ source: Contai
   const mineIds = new Set(mine.map((c) => c.id));
   const writers: string[] = [];
   for (const vol of volumeNames) {
-    const ps = await runtime.docker(['ps', '-q', '--no-trunc', '--filter', `volume=${vol}`]);
-    const ids = ps.stdout.split('\n').map((s) => s.trim()).filter((id) => id && !mineIds.has(id));
-    if (ids.length === 0) continue;
-    for (const c of await runtime.inspectContainers(ids)) {
-      if (UP_STATES.has(c.state) && c.mounts.some((m) => m.name === vol)) writers.push(`${c.name} (volume ${vol})`);
+    for (const c of await runtime.containersUsingVolume(vol)) {
+      if (!mineIds.has(c.id) && UP_STATES.has(c.state)) writers.push(`${c.name} (volume ${vol})`);
     }
   }
   if (writers.length) {

@@ -1,5 +1,5 @@
 /**
- * verify-backup's shapes (DESIGN §5). Shared contract between verify-backup (producer), guard and
+ * verify-backup's shapes (docs/architecture.md §5). Shared contract between verify-backup (producer), guard and
  * apply (consumers) and snapshot (whose output verify-backup must accept).
  */
 

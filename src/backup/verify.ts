@@ -1,5 +1,5 @@
 /**
- * verify-backup (DESIGN §5): is this file a backup we may trust for this module? The file is
+ * verify-backup (docs/architecture.md §5): is this file a backup we may trust for this module? The file is
  * untrusted input. Location, name, age and checksum are judged first; then one streaming pass
  * (./archive.ts) hashes, gunzips and walks it without extracting anything.
  *

@@ -1,4 +1,4 @@
-/** `stateguard apply`: re-run a one-shot module under a lock, after a fresh plan and guard (DESIGN §6). */
+/** `stateguard apply`: re-run a one-shot module under a lock, after a fresh plan and guard (docs/architecture.md §6). */
 import { hostname } from 'node:os';
 import { applyOneShot, type ApplyOutcome } from '../apply/apply.js';
 import { describeHolder } from '../apply/lock.js';

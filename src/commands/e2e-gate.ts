@@ -1,5 +1,5 @@
 /**
- * `stateguard e2e-gate` (DESIGN §8): a staging gate that never fails open.
+ * `stateguard e2e-gate` (docs/architecture.md §8): a staging gate that never fails open.
  *
  * Order, so that nothing with a side effect happens on a misconfigured gate:
  * 1. validate every input (variable names, the command's words, the probe's module), even when

@@ -1,4 +1,4 @@
-/** `stateguard guard`: the stateful-apply rule (DESIGN §4) on a fresh plan and a verified backup. */
+/** `stateguard guard`: the stateful-apply rule (docs/architecture.md §4) on a fresh plan and a verified backup. */
 import { verifyBackup } from '../backup/verify.js';
 import { planModules } from '../drift/plan.js';
 import { ExitCode, type FailureReason } from '../errors.js';

@@ -1,4 +1,4 @@
-/** `stateguard lint-workflows [PATHS...]`: lint the workflows that drive stateful changes (DESIGN §9). */
+/** `stateguard lint-workflows [PATHS...]`: lint the workflows that drive stateful changes (docs/architecture.md §9). */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ExitCode, UserError, errorMessage } from '../errors.js';

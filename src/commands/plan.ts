@@ -1,4 +1,4 @@
-/** `stateguard plan`: live drift of every module (DESIGN §3, §10, §11). */
+/** `stateguard plan`: live drift of every module (docs/architecture.md §3, §10, §11). */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';

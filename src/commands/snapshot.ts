@@ -1,4 +1,4 @@
-/** `stateguard snapshot`: a module's data volumes archived while it is stopped (DESIGN §7). */
+/** `stateguard snapshot`: a module's data volumes archived while it is stopped (docs/architecture.md §7). */
 import path from 'node:path';
 import { takeSnapshot } from '../backup/snapshot.js';
 import { ExitCode } from '../errors.js';

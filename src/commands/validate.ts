@@ -1,4 +1,4 @@
-/** `stateguard validate`: schema and cross-file checks of every module (DESIGN §2). */
+/** `stateguard validate`: schema and cross-file checks of every module (docs/architecture.md §2). */
 import path from 'node:path';
 import { ExitCode } from '../errors.js';
 import { formatProblem } from '../model/module.js';

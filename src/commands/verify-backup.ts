@@ -1,4 +1,4 @@
-/** `stateguard verify-backup`: a backup archive judged as untrusted input (DESIGN §5). */
+/** `stateguard verify-backup`: a backup archive judged as untrusted input (docs/architecture.md §5). */
 import { ExitCode } from '../errors.js';
 import { verifyBackup } from '../backup/verify.js';
 import type { BackupReport } from '../backup/types.js';

@@ -1,5 +1,5 @@
 /**
- * Plan: every module's drift against the live engine (DESIGN §3).
+ * Plan: every module's drift against the live engine (docs/architecture.md §3).
  *
  * The engine is read per compose PROJECT, not per module: one `ps` + one `inspect` per project,
  * one `config` + one `config --hash '*'` per (project, compose file), and one `image inspect` for

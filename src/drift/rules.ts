@@ -1,5 +1,5 @@
 /**
- * The drift rules of DESIGN §3, as one pure function: declared module + what the engine showed ->
+ * The drift rules of docs/architecture.md §3, as one pure function: declared module + what the engine showed ->
  * drift items. No docker, no I/O; src/drift/plan.ts gathers the inputs.
  *
  * Scale (several containers for one service): every replica is judged.

@@ -1,5 +1,5 @@
 /**
- * The semver bump between two image references (DESIGN §3: `container.image` carries it). Pure.
+ * The semver bump between two image references (docs/architecture.md §3: `container.image` carries it). Pure.
  *
  * A tag counts as a version only when it is `[v]MAJOR[.MINOR[.PATCH]]` with an optional
  * `-prerelease`/`+build` suffix; anything else (`latest`, `RELEASE.2024-05-01T10-00-00Z`, a date,

@@ -1,5 +1,5 @@
 /**
- * The plan's shapes (DESIGN §3). Shared contract between plan (producer) and guard/apply
+ * The plan's shapes (docs/architecture.md §3). Shared contract between plan (producer) and guard/apply
  * (consumers). `schema/plan.schema.json` describes the same JSON.
  */
 import type { ExpectedState, ModuleClass } from '../model/module.js';

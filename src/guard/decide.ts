@@ -1,5 +1,5 @@
 /**
- * The stateful-apply rule (DESIGN §4), as one pure function.
+ * The stateful-apply rule (docs/architecture.md §4), as one pure function.
  *
  * Every input arrives already evaluated — or as the error that stopped its evaluation — so the rule
  * itself can never throw and never has to guess: an input it cannot trust is a failed condition.
@@ -183,7 +183,7 @@ export function decide(input: GuardInput): GuardResult {
     }
   }
 
-  // A malformed boolean blocks whatever the class or drift (DESIGN §4.4): the request is ambiguous.
+  // A malformed boolean blocks whatever the class or drift (docs/architecture.md §4.4): the request is ambiguous.
   if (isInvalidBoolean(input.allowStateful)) {
     reasons.push({
       code: 'invalid-input',

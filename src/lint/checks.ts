@@ -1,5 +1,5 @@
 /**
- * stateguard's own workflow rules (DESIGN §9), run on a workflow that was read safely. Pure: no
+ * stateguard's own workflow rules (docs/architecture.md §9), run on a workflow that was read safely. Pure: no
  * file system, no @actions/*. Each check reports on the line of the value it objects to.
  * Malformed shapes (already reported by the schema rule) are skipped, never thrown on.
  */

@@ -1,5 +1,5 @@
 /**
- * The catalogue of lint-workflows rules (DESIGN §9). Each rule has a stable ID (never reused or
+ * The catalogue of lint-workflows rules (docs/architecture.md §9). Each rule has a stable ID (never reused or
  * renumbered: workflows and code-scanning alerts refer to it), a name, a default severity and the
  * what / why / how-to-fix that docs/rules.md and the SARIF rule help both show. A unit test keeps
  * docs/rules.md in step with this list.

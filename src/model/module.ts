@@ -1,6 +1,6 @@
 /**
  * module.yaml: types, discovery under --root/--modules, schema validation with source positions,
- * and the cross-file checks of DESIGN §2. Pure file reading: no docker, no @actions.
+ * and the cross-file checks of docs/architecture.md §2. Pure file reading: no docker, no @actions.
  */
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';

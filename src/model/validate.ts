@@ -1,5 +1,5 @@
 /**
- * Cross-file checks of DESIGN §2, run after every module.yaml passed its schema. Compose files are
+ * Cross-file checks of docs/architecture.md §2, run after every module.yaml passed its schema. Compose files are
  * read as YAML (no docker): the file exists, has the service, a one-shot's service never restarts,
  * declared data volumes are really mounted at the declared paths.
  */

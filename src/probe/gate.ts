@@ -1,5 +1,5 @@
 /**
- * The e2e gate's decision (DESIGN §8), pure: from the environment's *names* to run / skip / refuse.
+ * The e2e gate's decision (docs/architecture.md §8), pure: from the environment's *names* to run / skip / refuse.
  *
  * It never returns, formats or compares a variable's value beyond classifying it, so no value can
  * leak through a reason. Ambiguity is never "on": a switch that is neither clearly on nor clearly

@@ -1,5 +1,5 @@
 /**
- * The persistence probe (DESIGN §8): proves, on the live engine, that a module's declared durable
+ * The persistence probe (docs/architecture.md §8): proves, on the live engine, that a module's declared durable
  * paths survive a container recreate and its declared ephemeral paths do not.
  *
  * 1. Find the one running container of the service (compose labels, never names; one-offs ignored).
@@ -146,12 +146,7 @@ export async function removeSentinels(
 ): Promise<{ removed: string[]; left: string[]; note: string | null }> {
   const files = planted.map((p) => path.posix.join(p.check.path, p.check.sentinel));
   if (files.length === 0) return { removed: [], left: [], note: null };
-  // Root inside the container: the sentinel was written by `docker cp` as root, into a directory
-  // the service user may not own.
-  for (const rm of [['rm'], ['/bin/busybox', 'rm']]) {
-    const r = await runtime.docker(['exec', '-u', '0', containerId, ...rm, '-f', '--', ...files]);
-    if (r.code === 0) break;
-  }
+  await runtime.removeFilesInContainer(containerId, files);
   const removed: string[] = [];
   const left: string[] = [];
   for (const p of planted) {

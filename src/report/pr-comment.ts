@@ -1,5 +1,5 @@
 /**
- * The sticky PR comment of `plan` (DESIGN §11): one comment per (repo, plan scope), found by a
+ * The sticky PR comment of `plan` (docs/architecture.md §11): one comment per (repo, plan scope), found by a
  * hidden marker and edited in place on every later run, never a second one.
  *
  * The marker names the plan's scope (root, modules glob, module) so two plans in one repo (say,

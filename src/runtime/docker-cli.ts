@@ -217,8 +217,32 @@ export class DockerCli implements Runtime {
     return { ...opts, env: { ...this.childEnv, ...opts?.env } };
   }
 
-  docker(args: readonly string[], opts?: ExecOptions): Promise<ExecResult> {
+  /** `docker <args>` with an argument array: private to the adapter (the domain has no docker argv). */
+  private docker(args: readonly string[], opts?: ExecOptions): Promise<ExecResult> {
     return this.run('docker', args, this.withEnv(opts));
+  }
+
+  async containersUsingVolume(volume: string): Promise<ContainerInfo[]> {
+    const ps = await this.docker(['ps', '-q', '--no-trunc', '--filter', `volume=${volume}`]);
+    if (ps.code !== 0) throw new EnvironmentError(`docker ps --filter volume=${volume} failed: ${firstLine(ps.stderr)}`);
+    const ids = ps.stdout.split('\n').map((x) => x.trim()).filter(Boolean);
+    return (await this.inspectContainers(ids)).filter((c) => c.mounts.some((m) => m.name === volume));
+  }
+
+  async localImageIds(limit: number): Promise<string[]> {
+    const r = await this.docker(['image', 'ls', '-q', '--no-trunc']);
+    if (r.code !== 0) return [];
+    return [...new Set(r.stdout.split('\n').map((x) => x.trim()).filter(Boolean))].slice(0, limit);
+  }
+
+  async removeFilesInContainer(containerId: string, files: readonly string[]): Promise<boolean> {
+    // Root inside the container: files written by `docker cp` are root's, in directories the
+    // service user may not own. `--` so a file name can never be read as an option.
+    for (const rm of [['rm'], ['/bin/busybox', 'rm']]) {
+      const r = await this.docker(['exec', '-u', '0', containerId, ...rm, '-f', '--', ...files]);
+      if (r.code === 0) return true;
+    }
+    return false;
   }
 
   ping(): Promise<void> {

@@ -180,6 +180,13 @@ export interface Runtime {
   readRunRecords(project: string): Promise<RunRecord[]>;
   /** Durably record a one-shot's successful run, replacing older records of that service. */
   writeRunRecord(record: RunRecord): Promise<void>;
-  /** Escape hatch for rare calls: `docker <args>` with an argument array. */
-  docker(args: readonly string[], opts?: ExecOptions): Promise<ExecResult>;
+  /** Running (or restarting) containers that mount this named volume (for snapshot's writer check). */
+  containersUsingVolume(volume: string): Promise<ContainerInfo[]>;
+  /** Up to `limit` local image IDs (a last resort for the lock container's image). */
+  localImageIds(limit: number): Promise<string[]>;
+  /**
+   * Delete files inside a running container as root, with `rm` or else `/bin/busybox rm` (images
+   * without a shell). true when a remover ran successfully; the caller verifies what is gone.
+   */
+  removeFilesInContainer(containerId: string, files: readonly string[]): Promise<boolean>;
 }

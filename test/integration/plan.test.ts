@@ -1,6 +1,6 @@
 /**
  * plan on the real engine (compose v1 here): one real compose project whose services are put into
- * every state of DESIGN §3's table, then planned once; plus the in-sync case, plan_hash stability,
+ * every state of docs/architecture.md §3's table, then planned once; plus the in-sync case, plan_hash stability,
  * the process count, and the fail-closed paths (unreachable engine, a compose file compose cannot render).
  */
 import { afterAll, beforeAll, expect, it } from '@jest/globals';

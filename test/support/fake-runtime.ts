@@ -164,8 +164,18 @@ export class FakeRuntime implements Runtime {
     this.record('writeRunRecord', record);
     this.runRecords = [...this.runRecords.filter((r) => r.project !== record.project || r.service !== record.service), record];
   }
-  async docker(args: readonly string[], opts?: ExecOptions): Promise<ExecResult> {
-    this.record('docker', [...args], opts);
-    return { code: 0, stdout: '', stderr: '' };
+  async containersUsingVolume(volume: string): Promise<ContainerInfo[]> {
+    this.record('containersUsingVolume', volume);
+    return this.containers.filter((c) => c.state === 'running' && c.mounts.some((m) => m.name === volume));
+  }
+  /** local image IDs served by localImageIds (default: the IDs in `images`) */
+  localImages?: string[];
+  async localImageIds(limit: number): Promise<string[]> {
+    this.record('localImageIds', limit);
+    return (this.localImages ?? [...new Set(Object.values(this.images).filter((x): x is string => !!x))]).slice(0, limit);
+  }
+  async removeFilesInContainer(containerId: string, files: readonly string[]): Promise<boolean> {
+    this.record('removeFilesInContainer', containerId, [...files]);
+    return true;
   }
 }

@@ -1,5 +1,5 @@
 /**
- * apply (DESIGN §6) against a recording fake runtime: the order of steps, every refusal, the lock,
+ * apply (docs/architecture.md §6) against a recording fake runtime: the order of steps, every refusal, the lock,
  * the wait/timeout, dependency identity and log scrubbing. No docker here; the same paths run on
  * the real engine in test/integration/apply-platform.test.ts.
  */

@@ -285,3 +285,32 @@ describe('DockerCli: the lock, recreate without pull, run records, compose versi
     expect((err as Error).message).toMatch(/STATEGUARD_COMPOSE=v2.*v1 or auto/);
   });
 });
+
+describe('DockerCli: the narrow engine operations that replaced the docker(argv) escape hatch', () => {
+  it('removeFilesInContainer tries rm, then /bin/busybox rm, as root, with -- before the names', async () => {
+    const s = scripted([
+      [/^docker exec -u 0 c1 rm /, { code: 126, stdout: '', stderr: 'exec: "rm": executable file not found' }],
+      [/^docker exec -u 0 c1 \/bin\/busybox rm /, ok('')],
+    ]);
+    expect(await new DockerCli({ runner: s.runner, compose: 'v1', env: {} }).removeFilesInContainer('c1', ['/data/-rf', '/tmp/x'])).toBe(true);
+    expect(s.calls.map((c) => c.args)).toEqual([
+      ['exec', '-u', '0', 'c1', 'rm', '-f', '--', '/data/-rf', '/tmp/x'],
+      ['exec', '-u', '0', 'c1', '/bin/busybox', 'rm', '-f', '--', '/data/-rf', '/tmp/x'],
+    ]);
+  });
+  it('removeFilesInContainer: no remover in the image is false, not a throw', async () => {
+    const s = scripted([[/^docker exec/, { code: 126, stdout: '', stderr: 'not found' }]]);
+    expect(await new DockerCli({ runner: s.runner, compose: 'v1', env: {} }).removeFilesInContainer('c1', ['/x'])).toBe(false);
+  });
+  it('containersUsingVolume keeps only containers that really mount that named volume', async () => {
+    const inspect = [
+      { Id: 'a', Name: '/a', Config: { Labels: {} }, State: { Status: 'running' }, Mounts: [{ Type: 'volume', Name: 'p_data', Destination: '/data' }] },
+      { Id: 'b', Name: '/b', Config: { Labels: {} }, State: { Status: 'running' }, Mounts: [{ Type: 'volume', Name: 'p_data2', Destination: '/data' }] },
+    ];
+    const s = scripted([
+      [/^docker ps -q --no-trunc --filter volume=p_data$/, ok('a\nb\n')],
+      [/^docker inspect/, ok(JSON.stringify(inspect))],
+    ]);
+    expect((await new DockerCli({ runner: s.runner, compose: 'v1', env: {} }).containersUsingVolume('p_data')).map((c) => c.id)).toEqual(['a']);
+  });
+});

@@ -86,7 +86,7 @@ async function cli(args: string[], rt: FakeRuntime): Promise<{ code: number; std
   return { code, stdout, stderr };
 }
 
-describe('confirm is compared exactly in the action, as on the CLI (DESIGN §4: confirm equals the token exactly)', () => {
+describe('confirm is compared exactly in the action, as on the CLI (docs/architecture.md §4: confirm equals the token exactly)', () => {
   // Decision: @actions/core getInput trims by default, but confirm is the operator's assertion
   // that the backup is done; the guard already explains "differs only by surrounding whitespace",
   // and the CLI refuses it. The action layer must not quietly repair it into a match.

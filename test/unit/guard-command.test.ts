@@ -1,6 +1,6 @@
 /**
  * `stateguard guard` through the CLI, with the real plan over a fake engine: the JSON document
- * (DESIGN §4 shape), exit codes 0/1/3, and that the verdict comes from a fresh plan.
+ * (docs/architecture.md §4 shape), exit codes 0/1/3, and that the verdict comes from a fresh plan.
  */
 import { afterAll, describe, expect, it } from '@jest/globals';
 import path from 'node:path';
@@ -46,7 +46,7 @@ async function guard(args: string[], rt: FakeRuntime) {
 }
 
 describe('stateguard guard (CLI, fresh plan over a fake engine)', () => {
-  it('a failed one-shot without consent: exit 1, blocked, every reason, DESIGN §4 JSON shape', async () => {
+  it('a failed one-shot without consent: exit 1, blocked, every reason, docs/architecture.md §4 JSON shape', async () => {
     const r = await guard(['--module', 'store-init'], engine(1));
     expect(r.code).toBe(1);
     expect(Object.keys(r.json).sort()).toEqual(['backup', 'decision', 'drift_keys', 'failure_reason', 'module', 'plan_hash', 'reasons']);

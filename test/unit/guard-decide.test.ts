@@ -1,6 +1,6 @@
 /**
- * The guard's decision table (DESIGN §4): every class × expected state × drift set × input
- * combination, against an oracle written from the DESIGN text, plus hand-written rows for the
+ * The guard's decision table (docs/architecture.md §4): every class × expected state × drift set × input
+ * combination, against an oracle written from the rule's text (docs/architecture.md §4), plus hand-written rows for the
  * cases an operator meets (and each fail-closed path).
  */
 import { describe, expect, it } from '@jest/globals';
@@ -87,7 +87,7 @@ const DRIFT_SETS: DriftKey[][] = [
   ['container.state.exited_success', 'container.image'],
 ];
 
-/** The rule as DESIGN §4 states it, written independently of src/guard. */
+/** The rule as docs/architecture.md §4 states it, written independently of src/guard. */
 function oracle(cls: ModuleClass, state: ExpectedState, keys: DriftKey[], allow: AllowCase, confirm: ConfirmCase, backup: BackupCase) {
   const failed = new Set<FailureReason>();
   if (typeof allow !== 'boolean') failed.add('invalid-input');

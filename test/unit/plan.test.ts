@@ -60,7 +60,7 @@ function fakeWith(): FakeRuntime {
 describe('planModules over the fake runtime', () => {
   const modules = [decl('web', 'web'), decl('init', 'init', { expectedState: 'exited-success', class: 'sidecar' }), decl('db', 'db', { class: 'stateful' })];
 
-  it('builds the DESIGN shape, valid against schema/plan.schema.json', async () => {
+  it('builds the documented plan shape, valid against schema/plan.schema.json', async () => {
     const rt = fakeWith();
     rt.containers = [
       container({ project: 'p', service: 'web' }),

@@ -168,13 +168,9 @@ describe('snapshot (fake engine)', () => {
   it('another running container writing the same volume: refused, nothing stopped', async () => {
     const rt = setup(DOCKER_CP_TAR);
     rt.containers[2]!.state = 'running';
-    rt.docker = async (args) => {
-      rt.calls.push({ method: 'docker', args: [[...args]] });
-      return { code: 0, stdout: 'store1\ninit1\n', stderr: '' };
-    };
     const err = await takeSnapshot({ module: STORE, runtime: rt, outDir: outDir(), now: NOW, log: logger() }).catch((e: unknown) => e);
     expect((err as Error).message).toMatch(/other running containers use the module's volumes: platform_store-init_1 \(volume platform_store-data\)/);
-    expect(rt.callsTo('docker')[0]!.args[0]).toEqual(['ps', '-q', '--no-trunc', '--filter', 'volume=platform_store-data']);
+    expect(rt.callsTo('containersUsingVolume').map((c) => c.args[0])).toEqual(['platform_store-data']);
     expect(rt.callsTo('stop')).toEqual([]);
   });
 
