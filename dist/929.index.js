@@ -53,7 +53,7 @@ function actionInputs(spec) {
 }
 /**
  * Inputs compared byte for byte by the command, so never trimmed here. `confirm` is the operator's
- * assertion that the backup is done and must equal the token exactly (DESIGN §4), as it does on
+ * assertion that the backup is done and must equal the token exactly (docs/architecture.md §4), as it does on
  * the CLI; @actions/core's getInput would trim it, which would turn " BACKUP_DONE " into a match.
  * The guard then names the difference ("surrounding whitespace") without echoing the value.
  */

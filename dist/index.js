@@ -6385,7 +6385,7 @@ const DRIFT_KEYS = [
 
 ;// CONCATENATED MODULE: ./src/guard/decide.ts
 /**
- * The stateful-apply rule (DESIGN §4), as one pure function.
+ * The stateful-apply rule (docs/architecture.md §4), as one pure function.
  *
  * Every input arrives already evaluated — or as the error that stopped its evaluation — so the rule
  * itself can never throw and never has to guess: an input it cannot trust is a failed condition.
@@ -6516,7 +6516,7 @@ function decide(input) {
             driftKeys = [...new Set(input.plan.drift.map((d) => d.key))];
         }
     }
-    // A malformed boolean blocks whatever the class or drift (DESIGN §4.4): the request is ambiguous.
+    // A malformed boolean blocks whatever the class or drift (docs/architecture.md §4.4): the request is ambiguous.
     if (isInvalidBoolean(input.allowStateful)) {
         reasons.push({
             code: 'invalid-input',
@@ -6758,7 +6758,7 @@ async function waitUntilReady(runtime, ids, timeoutMs, sleep = (ms) => new Promi
 var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: ./src/apply/lock.ts
 /**
- * The per-module engine lock (DESIGN §6.1).
+ * The per-module engine lock (docs/architecture.md §6.1).
  *
  * A never-started container with a name derived from the compose project and service. Creating a
  * container with a name is atomic on the engine, so two runners that share the engine (or two jobs
@@ -6835,12 +6835,9 @@ async function imageCandidates(runtime, req) {
         add(c.imageId);
     for (const c of containers)
         add(c.imageId);
-    if (out.length === 0) {
-        const r = await runtime.docker(['image', 'ls', '-q', '--no-trunc']);
-        if (r.code === 0)
-            for (const id of r.stdout.split('\n').map((s) => s.trim()).filter(Boolean).slice(0, 5))
-                add(id);
-    }
+    if (out.length === 0)
+        for (const id of await runtime.localImageIds(5))
+            add(id);
     return out;
 }
 function lockLabels(req) {
@@ -7051,7 +7048,7 @@ class LineScrubber {
 
 ;// CONCATENATED MODULE: ./src/apply/apply.ts
 /**
- * apply of a one-shot module (DESIGN §6), against the Runtime interface only.
+ * apply of a one-shot module (docs/architecture.md §6), against the Runtime interface only.
  *
  * Order: refuse non-one-shots → lock → fresh plan + guard (same inputs) → plan-hash binding →
  * no-op ends → refuse a run still in progress → dependencies healthy before → recreate only this
@@ -7914,6 +7911,16 @@ class TarWalker {
             // busybox tar takes a header whose name (and prefix) is empty for the end-of-archive marker
             this.problem({ code: 'ambiguous-header', message: 'a header with an empty name field: busybox tar reads it as the end of the archive, other readers go on' });
         }
+        // A file or directory has no link target; busybox lists a set linkname as `name -> target` and
+        // others ignore it: readers disagree, so it is refused (only extension headers may carry junk
+        // there, and they never do in practice: refused too).
+        if (h[157] !== 0) {
+            this.problem({
+                code: 'ambiguous-header',
+                message: `the linkname field is set (${shownBytes(cString(h, 157, 100))}) on an entry that cannot be a link; readers disagree on it`,
+                entry: shownHeader,
+            });
+        }
         // ---- numeric fields ----
         const size = plainOctal(h, 124, 12);
         const badFields = [];
@@ -8474,7 +8481,7 @@ function checkArchiveName(fileName, allowed, maxAgeHours, now) {
 
 ;// CONCATENATED MODULE: ./src/backup/verify.ts
 /**
- * verify-backup (DESIGN §5): is this file a backup we may trust for this module? The file is
+ * verify-backup (docs/architecture.md §5): is this file a backup we may trust for this module? The file is
  * untrusted input. Location, name, age and checksum are judged first; then one streaming pass
  * (./archive.ts) hashes, gunzips and walks it without extracting anything.
  *
@@ -9523,7 +9530,7 @@ function observeContainers(containers) {
 
 ;// CONCATENATED MODULE: ./src/drift/plan.ts
 /**
- * Plan: every module's drift against the live engine (DESIGN §3).
+ * Plan: every module's drift against the live engine (docs/architecture.md §3).
  *
  * The engine is read per compose PROJECT, not per module: one `ps` + one `inspect` per project,
  * one `config` + one `config --hash '*'` per (project, compose file), and one `image inspect` for
@@ -9675,7 +9682,7 @@ var common = __nccwpck_require__(9738);
 // EXTERNAL MODULE: ./src/commands/spec.ts
 var spec = __nccwpck_require__(9439);
 ;// CONCATENATED MODULE: ./src/commands/guard.ts
-/** `stateguard guard`: the stateful-apply rule (DESIGN §4) on a fresh plan and a verified backup. */
+/** `stateguard guard`: the stateful-apply rule (docs/architecture.md §4) on a fresh plan and a verified backup. */
 
 
 
@@ -9773,7 +9780,7 @@ const guardCommand = (0,spec/* defineCommand */.NB)({
 });
 
 ;// CONCATENATED MODULE: ./src/commands/apply.ts
-/** `stateguard apply`: re-run a one-shot module under a lock, after a fresh plan and guard (DESIGN §6). */
+/** `stateguard apply`: re-run a one-shot module under a lock, after a fresh plan and guard (docs/architecture.md §6). */
 
 
 
@@ -9894,7 +9901,7 @@ const external_node_string_decoder_namespaceObject = __WEBPACK_EXTERNAL_createRe
 var external_node_stream_ = __nccwpck_require__(7075);
 ;// CONCATENATED MODULE: ./src/probe/gate.ts
 /**
- * The e2e gate's decision (DESIGN §8), pure: from the environment's *names* to run / skip / refuse.
+ * The e2e gate's decision (docs/architecture.md §8), pure: from the environment's *names* to run / skip / refuse.
  *
  * It never returns, formats or compares a variable's value beyond classifying it, so no value can
  * leak through a reason. Ambiguity is never "on": a switch that is neither clearly on nor clearly
@@ -10054,7 +10061,7 @@ function readTar(archive) {
 
 ;// CONCATENATED MODULE: ./src/probe/persistence.ts
 /**
- * The persistence probe (DESIGN §8): proves, on the live engine, that a module's declared durable
+ * The persistence probe (docs/architecture.md §8): proves, on the live engine, that a module's declared durable
  * paths survive a container recreate and its declared ephemeral paths do not.
  *
  * 1. Find the one running container of the service (compose labels, never names; one-offs ignored).
@@ -10131,13 +10138,7 @@ async function removeSentinels(runtime, containerId, planted) {
     const files = planted.map((p) => external_node_path_default().posix.join(p.check.path, p.check.sentinel));
     if (files.length === 0)
         return { removed: [], left: [], note: null };
-    // Root inside the container: the sentinel was written by `docker cp` as root, into a directory
-    // the service user may not own.
-    for (const rm of [['rm'], ['/bin/busybox', 'rm']]) {
-        const r = await runtime.docker(['exec', '-u', '0', containerId, ...rm, '-f', '--', ...files]);
-        if (r.code === 0)
-            break;
-    }
+    await runtime.removeFilesInContainer(containerId, files);
     const removed = [];
     const left = [];
     for (const p of planted) {
@@ -10334,7 +10335,7 @@ var run_command = __nccwpck_require__(2530);
 var runtime_process = __nccwpck_require__(21);
 ;// CONCATENATED MODULE: ./src/commands/e2e-gate.ts
 /**
- * `stateguard e2e-gate` (DESIGN §8): a staging gate that never fails open.
+ * `stateguard e2e-gate` (docs/architecture.md §8): a staging gate that never fails open.
  *
  * Order, so that nothing with a side effect happens on a misconfigured gate:
  * 1. validate every input (variable names, the command's words, the probe's module), even when
@@ -12149,7 +12150,7 @@ function toSarif(tool, rules, results) {
 // EXTERNAL MODULE: ./src/version.ts
 var version = __nccwpck_require__(311);
 ;// CONCATENATED MODULE: ./src/commands/lint-workflows.ts
-/** `stateguard lint-workflows [PATHS...]`: lint the workflows that drive stateful changes (DESIGN §9). */
+/** `stateguard lint-workflows [PATHS...]`: lint the workflows that drive stateful changes (docs/architecture.md §9). */
 
 
 
@@ -12498,7 +12499,7 @@ function renderPlanMarkdown(plan, opts = {}) {
 
 ;// CONCATENATED MODULE: ./src/report/pr-comment.ts
 /**
- * The sticky PR comment of `plan` (DESIGN §11): one comment per (repo, plan scope), found by a
+ * The sticky PR comment of `plan` (docs/architecture.md §11): one comment per (repo, plan scope), found by a
  * hidden marker and edited in place on every later run, never a second one.
  *
  * The marker names the plan's scope (root, modules glob, module) so two plans in one repo (say,
@@ -12556,7 +12557,7 @@ async function upsertStickyComment(client, target, marker, body) {
 }
 
 ;// CONCATENATED MODULE: ./src/commands/plan.ts
-/** `stateguard plan`: live drift of every module (DESIGN §3, §10, §11). */
+/** `stateguard plan`: live drift of every module (docs/architecture.md §3, §10, §11). */
 
 
 
@@ -12677,7 +12678,7 @@ const planCommand = (0,spec/* defineCommand */.NB)({
 
 ;// CONCATENATED MODULE: ./src/backup/snapshot.ts
 /**
- * snapshot (DESIGN §7): `<module>-<stamp>.tar.gz` (+ `.sha256`) of a module's declared data
+ * snapshot (docs/architecture.md §7): `<module>-<stamp>.tar.gz` (+ `.sha256`) of a module's declared data
  * volumes, taken while its containers are stopped.
  *
  * Order, and why:
@@ -12814,12 +12815,8 @@ async function plan(mod, runtime) {
     const mineIds = new Set(mine.map((c) => c.id));
     const writers = [];
     for (const vol of volumeNames) {
-        const ps = await runtime.docker(['ps', '-q', '--no-trunc', '--filter', `volume=${vol}`]);
-        const ids = ps.stdout.split('\n').map((s) => s.trim()).filter((id) => id && !mineIds.has(id));
-        if (ids.length === 0)
-            continue;
-        for (const c of await runtime.inspectContainers(ids)) {
-            if (UP_STATES.has(c.state) && c.mounts.some((m) => m.name === vol))
+        for (const c of await runtime.containersUsingVolume(vol)) {
+            if (!mineIds.has(c.id) && UP_STATES.has(c.state))
                 writers.push(`${c.name} (volume ${vol})`);
         }
     }
@@ -13073,7 +13070,7 @@ async function takeSnapshot(args) {
 }
 
 ;// CONCATENATED MODULE: ./src/commands/snapshot.ts
-/** `stateguard snapshot`: a module's data volumes archived while it is stopped (DESIGN §7). */
+/** `stateguard snapshot`: a module's data volumes archived while it is stopped (docs/architecture.md §7). */
 
 
 
@@ -13139,7 +13136,7 @@ const snapshotCommand = (0,spec/* defineCommand */.NB)({
 // EXTERNAL MODULE: ./src/model/module.ts + 1 modules
 var model_module = __nccwpck_require__(5096);
 ;// CONCATENATED MODULE: ./src/commands/validate.ts
-/** `stateguard validate`: schema and cross-file checks of every module (DESIGN §2). */
+/** `stateguard validate`: schema and cross-file checks of every module (docs/architecture.md §2). */
 
 
 
@@ -13198,7 +13195,7 @@ const validateCommand = (0,spec/* defineCommand */.NB)({
 });
 
 ;// CONCATENATED MODULE: ./src/commands/verify-backup.ts
-/** `stateguard verify-backup`: a backup archive judged as untrusted input (DESIGN §5). */
+/** `stateguard verify-backup`: a backup archive judged as untrusted input (docs/architecture.md §5). */
 
 
 
@@ -13538,7 +13535,7 @@ function checkComposeFlavorEnv(env) {
 /* harmony export */   yo: () => (/* binding */ UserError)
 /* harmony export */ });
 /**
- * Error classes and exit codes shared by the CLI and the actions (DESIGN §10).
+ * Error classes and exit codes shared by the CLI and the actions (docs/architecture.md §10).
  *
  * A UserError is something the operator can fix: its message names the input, the bad value,
  * what was expected and how to fix it. Anything else that escapes a command is a bug or an
@@ -13550,7 +13547,7 @@ const ExitCode = {
     drift: 2,
     couldNotRun: 3,
 };
-/** The closed set of failure reasons a workflow can branch on (DESIGN §4). */
+/** The closed set of failure reasons a workflow can branch on (docs/architecture.md §4). */
 const FAILURE_REASONS = {
     'invalid-input': 'An input was missing or malformed (the message names it).',
     'invalid-modules': 'module.yaml files failed schema or cross-file validation.',
@@ -13634,7 +13631,7 @@ var yaml_source = __nccwpck_require__(1954);
 ;// CONCATENATED MODULE: ./src/model/module.ts
 /**
  * module.yaml: types, discovery under --root/--modules, schema validation with source positions,
- * and the cross-file checks of DESIGN §2. Pure file reading: no docker, no @actions.
+ * and the cross-file checks of docs/architecture.md §2. Pure file reading: no docker, no @actions.
  */
 
 
@@ -13843,7 +13840,7 @@ function sortProblems(problems) {
 /* harmony import */ var _yaml_source_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1954);
 /* harmony import */ var _module_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(5096);
 /**
- * Cross-file checks of DESIGN §2, run after every module.yaml passed its schema. Compose files are
+ * Cross-file checks of docs/architecture.md §2, run after every module.yaml passed its schema. Compose files are
  * read as YAML (no docker): the file exists, has the service, a one-shot's service never restarts,
  * declared data volumes are really mounted at the declared paths.
  */
@@ -14590,8 +14587,32 @@ class DockerCli {
             return opts;
         return { ...opts, env: { ...this.childEnv, ...opts?.env } };
     }
+    /** `docker <args>` with an argument array: private to the adapter (the domain has no docker argv). */
     docker(args, opts) {
         return this.run('docker', args, this.withEnv(opts));
+    }
+    async containersUsingVolume(volume) {
+        const ps = await this.docker(['ps', '-q', '--no-trunc', '--filter', `volume=${volume}`]);
+        if (ps.code !== 0)
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .EnvironmentError */ .eG(`docker ps --filter volume=${volume} failed: ${firstLine(ps.stderr)}`);
+        const ids = ps.stdout.split('\n').map((x) => x.trim()).filter(Boolean);
+        return (await this.inspectContainers(ids)).filter((c) => c.mounts.some((m) => m.name === volume));
+    }
+    async localImageIds(limit) {
+        const r = await this.docker(['image', 'ls', '-q', '--no-trunc']);
+        if (r.code !== 0)
+            return [];
+        return [...new Set(r.stdout.split('\n').map((x) => x.trim()).filter(Boolean))].slice(0, limit);
+    }
+    async removeFilesInContainer(containerId, files) {
+        // Root inside the container: files written by `docker cp` are root's, in directories the
+        // service user may not own. `--` so a file name can never be read as an option.
+        for (const rm of [['rm'], ['/bin/busybox', 'rm']]) {
+            const r = await this.docker(['exec', '-u', '0', containerId, ...rm, '-f', '--', ...files]);
+            if (r.code === 0)
+                return true;
+        }
+        return false;
     }
     ping() {
         this.pinged ??= (async () => {
@@ -27811,7 +27832,7 @@ var version = __nccwpck_require__(311);
 ;// CONCATENATED MODULE: ./src/cli.ts
 /**
  * `stateguard <command> [flags]`: argv -> typed options (through the command's one input
- * definition) -> command -> stdout/stderr and exit code (DESIGN §10).
+ * definition) -> command -> stdout/stderr and exit code (docs/architecture.md §10).
  */
 
 
@@ -28025,7 +28046,7 @@ function jsonFlagGiven(args) {
     return flags.some((a, i) => a === '--json=true' || (a === '--json' && flags[i + 1] !== 'false'));
 }
 /**
- * The process exit status for a command's exit code: 0–3 as documented (DESIGN §10), anything
+ * The process exit status for a command's exit code: 0–3 as documented (docs/architecture.md §10), anything
  * else (undefined, NaN, a code no command should return) is 3. `process.exitCode = undefined`
  * would otherwise exit 0 — success — on a result nobody decided.
  */
