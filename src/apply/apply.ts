@@ -15,10 +15,10 @@ import type { GuardResult } from '../guard/decide.js';
 import { evaluateGuard, type GuardDeps, type GuardRequest } from '../guard/evaluate.js';
 import type { ModuleDecl } from '../model/module.js';
 import { Scrubber } from '../report/scrub.js';
-import type { ContainerInfo, ComposeTarget, RenderedService, Runtime } from '../runtime/types.js';
+import type { ContainerInfo, ComposeTarget, RenderedService, Runtime } from '../ports.js';
 import { oneShotReplicaProblem } from '../model/validate.js';
-import { listServiceContainers, ofService } from '../runtime/containers.js';
-import type { Logger } from '../commands/spec.js';
+import { listServiceContainers, ofService } from '../drift/containers.js';
+import type { Logger } from '../ports.js';
 import { acquireLock, releaseLock, type HeldLock, type LockRefusal } from './lock.js';
 import { LineScrubber, registerEnvSecrets } from './logs.js';
 

@@ -23,7 +23,7 @@
  */
 import { createHash } from 'node:crypto';
 import { EnvironmentError, errorMessage } from '../errors.js';
-import type { ContainerInfo, Runtime } from '../runtime/types.js';
+import type { ContainerInfo, Runtime } from '../ports.js';
 
 export const LOCK_LABEL = {
   lock: 'io.stateguard.lock',

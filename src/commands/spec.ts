@@ -7,7 +7,9 @@
  * - scripts/build.mjs generates every `action.yml` and the README input tables.
  * Nothing else reads inputs.
  */
-import type { Runtime } from '../runtime/types.js';
+import type { AnnotationPlace, Logger, Runtime } from '../ports.js';
+
+export type { AnnotationPlace, Logger };
 import type { ExitCode, FailureReason } from '../errors.js';
 
 export type InputKind =
@@ -66,23 +68,6 @@ export type OptionsOf<T extends readonly InputDef[]> = {
 
 export function camel(name: string): string {
   return name.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
-}
-
-/** Logger given to commands. Text goes to stderr in --json mode, to the job log in an action. */
-export interface Logger {
-  info(message: string): void;
-  warn(message: string, where?: AnnotationPlace): void;
-  error(message: string, where?: AnnotationPlace): void;
-  notice(message: string, where?: AnnotationPlace): void;
-  /** streamed raw output (e.g. container logs); already scrubbed by the caller */
-  raw(chunk: string): void;
-}
-
-export interface AnnotationPlace {
-  file?: string;
-  line?: number;
-  column?: number;
-  title?: string;
 }
 
 export interface Annotation extends AnnotationPlace {

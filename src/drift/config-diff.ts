@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import { splitShellWords } from '../probe/shell-words.js';
 import { looksSecret } from '../report/scrub.js';
-import type { ContainerInfo, RenderedService } from '../runtime/types.js';
+import type { ContainerInfo, RenderedService } from '../ports.js';
 
 /** A short, stable fingerprint of a value (never the value). */
 export function fingerprint(value: string): string {

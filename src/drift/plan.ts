@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import { EnvironmentError, UserError, errorMessage } from '../errors.js';
 import type { ModuleDecl } from '../model/module.js';
-import type { ContainerInfo, RenderedProject, RenderedService, RunRecord, Runtime } from '../runtime/types.js';
+import type { ContainerInfo, RenderedProject, RenderedService, RunRecord, Runtime } from '../ports.js';
 import { computeDrift, observeContainers, type DeclaredService } from './rules.js';
 import type { DeclaredDefinition, DriftItem, ModulePlan, Plan } from './types.js';
 

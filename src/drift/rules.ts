@@ -16,8 +16,8 @@
  * references and image IDs, so a plan can be posted publicly and hashed stably.
  */
 import type { ExpectedState } from '../model/module.js';
-import type { ContainerInfo, RenderedService, RunRecord } from '../runtime/types.js';
-import { normalizeImageRef } from '../runtime/image-ref.js';
+import type { ContainerInfo, RenderedService, RunRecord } from '../ports.js';
+import { normalizeImageRef } from './image-ref.js';
 import { configDifferences } from './config-diff.js';
 import { semverBump } from './semver.js';
 import type { DriftItem, ObservedContainer } from './types.js';

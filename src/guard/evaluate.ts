@@ -10,7 +10,7 @@ import type { ModulePlan, Plan } from '../drift/types.js';
 import { EnvironmentError, UserError, errorMessage, type FailureReason } from '../errors.js';
 import type { VerifyBackupInput } from '../backup/verify.js';
 import type { ModuleDecl } from '../model/module.js';
-import type { Runtime } from '../runtime/types.js';
+import type { Runtime } from '../ports.js';
 import { decide, type EvaluationError, type GuardResult, type InvalidBoolean } from './decide.js';
 
 export type PlanModulesFn = (modules: ModuleDecl[], runtime: Runtime, opts?: { only?: string[] }) => Promise<Plan>;

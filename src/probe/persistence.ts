@@ -19,8 +19,8 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { errorMessage } from '../errors.js';
-import type { ContainerInfo, Runtime } from '../runtime/types.js';
-import { listServiceContainers } from '../runtime/containers.js';
+import type { ContainerInfo, Runtime } from '../ports.js';
+import { listServiceContainers } from '../drift/containers.js';
 import { readTar, singleFileTar } from './tar.js';
 
 /** What the probe needs to know about a module (a subset of ModuleDecl, so tests can build one inline). */

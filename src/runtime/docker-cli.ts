@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
 import { EnvironmentError, UserError } from '../errors.js';
-import { normalizeImageRef } from './image-ref.js';
+import { normalizeImageRef } from '../drift/image-ref.js';
 import { spawnProcess } from './process.js';
 import type {
   ComposeInfo,

@@ -2,7 +2,7 @@
  * Which containers are a compose service: matched by the compose labels, one-off `compose run`
  * containers excluded (they are not the service, and never count as its state).
  */
-import type { ContainerInfo, Runtime } from './types.js';
+import type { ContainerInfo, Runtime } from '../ports.js';
 
 export function ofService(projectContainers: readonly ContainerInfo[], service: string): ContainerInfo[] {
   return projectContainers.filter((c) => c.service === service && !c.oneoff);
