@@ -1,7 +1,7 @@
 /** `stateguard apply`: re-run a one-shot module under a lock, after a fresh plan and guard (docs/architecture.md §6). */
 import { hostname } from 'node:os';
 import { applyOneShot, type ApplyOutcome } from '../apply/apply.js';
-import { describeHolder } from '../apply/lock.js';
+import { describeHolder } from '../ops/lock.js';
 import { verifyBackup } from '../backup/verify.js';
 import { planModules } from '../drift/plan.js';
 import { ExitCode, UserError } from '../errors.js';

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import { applyOneShot, type ApplyDeps, type ApplyRequest } from '../../src/apply/apply.js';
-import { describeHolder, LOCK_LABEL, lockName } from '../../src/apply/lock.js';
+import { describeHolder, LOCK_LABEL, lockName } from '../../src/ops/lock.js';
 import { LineScrubber, registerEnvSecrets } from '../../src/apply/logs.js';
 import { applyExitCode } from '../../src/commands/apply.js';
 import { EnvironmentError } from '../../src/errors.js';

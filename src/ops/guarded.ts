@@ -1,0 +1,227 @@
+/**
+ * The guarded-operation skeleton every mutating command runs through (docs/architecture.md §6;
+ * apply today, restore and upgrade next):
+ *
+ *   lock → interrupted-operation check → fresh plan + guard → plan-hash binding → preflight
+ *   refusals → dependencies healthy before → the step → (the step checks dependencies after) →
+ *   release the lock
+ *
+ * Every path ends in an outcome through `end()`; only the step can reach a success status, and
+ * only explicitly. Anything thrown under the lock is a failure (never a success), and once the step
+ * has started something on the engine no outcome is "could not run" (exit 3): something ran, so the
+ * answer is a "no" (exit 1) that says what happened.
+ */
+import { EnvironmentError, errorMessage, type FailureReason } from '../errors.js';
+import type { GuardResult } from '../guard/decide.js';
+import { evaluateGuard, type GuardDeps, type GuardEvaluation, type GuardRequest } from '../guard/evaluate.js';
+import type { ModuleDecl } from '../model/module.js';
+import type { ContainerInfo, Logger } from '../ports.js';
+import { Scrubber } from '../report/scrub.js';
+import { acquireLock, releaseLock, type LockRefusal } from './lock.js';
+import { checkDependencies, dependencyProblem, dependencyState, listProjects, type DependencyCheck, type DependencyState } from './dependencies.js';
+
+/** The statuses the skeleton itself can end with; an operation adds its own success statuses. */
+export type SkeletonStatus = 'no-op' | 'blocked' | 'refused' | 'failed';
+
+export interface GuardedOutcome<S extends string = string> {
+  module: string;
+  status: S | SkeletonStatus;
+  failure_reason: FailureReason | '';
+  /** true when the outcome is "could not run" (exit 3) rather than a "no" (exit 1) */
+  could_not_run: boolean;
+  plan_hash: string | null;
+  expected_plan_hash: string | null;
+  guard: GuardResult | null;
+  lock: { name: string; holder: string; since: string; broke?: { holder: string; since: string } } | null;
+  lock_refusal: LockRefusal | null;
+  dependencies: DependencyCheck[];
+  /** the sentence that explains the outcome (scrubbed) */
+  verdict: string;
+  /** what happened, in order, one sentence each (scrubbed) */
+  messages: string[];
+  warnings: string[];
+}
+
+export interface GuardedRequest extends GuardRequest {
+  /** the module's plan_hash of the reviewed plan; refuse (plan-changed) when the fresh one differs */
+  expectedPlanHash: string | undefined;
+  breakStaleLock: boolean;
+  staleAfterMs: number;
+  /** who is operating (see describeHolder) */
+  holder: string;
+}
+
+export interface GuardedDeps extends GuardDeps {
+  log: Logger;
+  now(): Date;
+}
+
+/** What the skeleton hands the operation's own checks and step. */
+export interface OperationContext<O extends GuardedOutcome> {
+  out: O;
+  scrub: Scrubber;
+  say(message: string): void;
+  end(status: O['status'], reason: FailureReason | '', message: string, couldNotRun?: boolean): O;
+  /** mark that something was started on the engine (from now on no outcome is "could not run") */
+  started(): void;
+  /** the depends_on_healthy modules with their state before the step */
+  dependenciesBefore: DependencyState[];
+  /** compare every dependency with its state before; records the checks in `out.dependencies` */
+  checkDependencies(): Promise<boolean>;
+}
+
+export interface GuardedOperation<O extends GuardedOutcome> {
+  /** the command's name in messages: "the guard blocked the apply of …" */
+  verb: string;
+  request: GuardedRequest;
+  deps: GuardedDeps;
+  /** the outcome to fill, with the operation's own fields initialised */
+  out: O;
+  /** images the lock container may be created from, in order of preference */
+  lockImages: string[];
+  /** how long the operation may legitimately hold the lock (a stale bound is derived from it) */
+  lockTimeoutSeconds: number;
+  /** an interrupted earlier operation on the module (restore/upgrade journals) refuses, naming recover */
+  interrupted?(): Promise<{ reason: FailureReason; message: string } | null>;
+  /**
+   * Refusals after the guard allowed and before dependencies are checked (nothing has run yet).
+   * May return the project listings it made, so the dependency check does not list them again.
+   */
+  preflight?(ev: GuardEvaluation, ctx: OperationContext<O>): Promise<{ refused: O } | { listed?: Map<string, ContainerInfo[]> }>;
+  step(ev: GuardEvaluation, ctx: OperationContext<O>): Promise<O>;
+}
+
+const EVALUATION_REASONS: readonly FailureReason[] = ['docker-unavailable', 'compose-error', 'internal'];
+
+export async function runGuarded<O extends GuardedOutcome>(op: GuardedOperation<O>): Promise<O> {
+  const { request: req, deps, out } = op;
+  const m = req.module;
+  const runtime = deps.runtime;
+  const scrub = new Scrubber();
+  let started = false;
+  const say = (message: string): void => {
+    const clean = scrub.scrub(message);
+    out.messages.push(clean);
+    deps.log.info(clean);
+  };
+  const end = (status: O['status'], reason: FailureReason | '', message: string, couldNotRun = false): O => {
+    out.status = status;
+    out.failure_reason = reason;
+    out.could_not_run = couldNotRun && !started;
+    say(message);
+    out.verdict = out.messages[out.messages.length - 1]!;
+    return out;
+  };
+
+  const dependencies: ModuleDecl[] = [];
+  for (const name of m.dependsOnHealthy) {
+    const d = req.modules.find((x) => x.name === name);
+    if (!d) return end('refused', 'invalid-modules', `depends_on_healthy names '${name}', which is not a module; run stateguard validate.`);
+    dependencies.push(d);
+  }
+
+  const taken = await acquireLock(
+    runtime,
+    {
+      module: m.name,
+      project: m.compose.project,
+      service: m.compose.service,
+      moduleImages: op.lockImages,
+      holder: req.holder,
+      now: deps.now(),
+      staleAfterMs: req.staleAfterMs,
+      breakStale: req.breakStaleLock,
+    },
+    op.lockTimeoutSeconds,
+  );
+  if (!taken.acquired) {
+    out.lock_refusal = taken.refusal;
+    return end('refused', 'locked', taken.refusal.message);
+  }
+  const lock = taken.lock;
+  out.lock = { name: lock.name, holder: lock.holder, since: lock.since, ...(lock.broke ? { broke: lock.broke } : {}) };
+  if (lock.broke) {
+    const w = `broke a stale ${op.verb} lock held by ${lock.broke.holder} since ${lock.broke.since} (break-stale-lock: true)`;
+    out.warnings.push(w);
+    deps.log.warn(w);
+  }
+  say(`took the ${op.verb} lock ${lock.name}`);
+
+  try {
+    const interrupted = op.interrupted ? await op.interrupted() : null;
+    if (interrupted) return end('refused', interrupted.reason, interrupted.message);
+
+    // A reviewed plan may be stale by now: plan and guard again with the same inputs.
+    const ev = await evaluateGuard(req, deps);
+    out.guard = ev.result;
+    out.plan_hash = ev.planHash;
+    if (req.expectedPlanHash !== undefined && ev.planHash !== null && ev.planHash !== req.expectedPlanHash) {
+      return end(
+        'refused',
+        'plan-changed',
+        `the fresh plan of '${m.name}' (plan_hash ${ev.planHash}) differs from the reviewed one (expected-plan-hash ${req.expectedPlanHash}). ` +
+          `The module's compose definition or its drift changed since that plan. Re-run stateguard plan --module ${m.name}, ` +
+          `review it, and pass that module's plan_hash (shown per module in the plan, its summary and the PR comment).`,
+      );
+    }
+    if (ev.result.decision === 'blocked') {
+      const first = ev.result.reasons[0];
+      return end(
+        'blocked',
+        ev.result.failure_reason || 'internal',
+        `the guard blocked the ${op.verb} of '${m.name}': ` + ev.result.reasons.map((r) => `${r.message} — fix: ${r.fix}`).join(' | '),
+        first !== undefined && EVALUATION_REASONS.includes(first.code),
+      );
+    }
+    if (ev.result.decision === 'no-op') return end('no-op', '', `module '${m.name}' is in sync: nothing to ${op.verb}`);
+    if (ev.result.decision !== 'allowed') {
+      return end('blocked', 'internal', `unexpected guard decision ${JSON.stringify(ev.result.decision)}; stateguard failed closed`, true);
+    }
+    say(`guard: allowed (${ev.result.drift_keys.join(', ')})`);
+
+    const dependenciesBefore: DependencyState[] = [];
+    const ctx: OperationContext<O> = {
+      out,
+      scrub,
+      say,
+      end,
+      started: () => void (started = true),
+      dependenciesBefore,
+      checkDependencies: () => checkDependencies(runtime, dependencies, dependenciesBefore, out),
+    };
+    const pre = op.preflight ? await op.preflight(ev, ctx) : {};
+    if ('refused' in pre) return pre.refused;
+
+    // Dependencies must be running (and healthy) before; the step compares them after.
+    const listed = await listProjects(runtime, dependencies, pre.listed);
+    for (const d of dependencies) {
+      const listing = listed.get(d.compose.project)!;
+      if (listing instanceof Error) throw listing;
+      const s = dependencyState(d, listing);
+      const problem = dependencyProblem(s);
+      if (problem) {
+        out.dependencies.push({ module: d.name, before: s, after: null, ok: false, problem });
+        return end(
+          'refused',
+          'dependency-disturbed',
+          `depends_on_healthy is not healthy before the ${op.verb} (${problem}); nothing was run. Bring it back to running and healthy first.`,
+        );
+      }
+      dependenciesBefore.push(s);
+    }
+
+    return await op.step(ev, ctx);
+  } catch (err) {
+    // Fail closed: whatever broke, this is not a success.
+    const reason: FailureReason = err instanceof EnvironmentError ? err.reason : 'internal';
+    return end('failed', reason, `${op.verb} stopped: ${errorMessage(err)}`, true);
+  } finally {
+    const problem = await releaseLock(runtime, lock);
+    if (problem) {
+      out.warnings.push(problem);
+      deps.log.warn(problem);
+    } else {
+      out.messages.push(`released the ${op.verb} lock ${lock.name}`);
+    }
+  }
+}
