@@ -61,13 +61,11 @@ async function generate() {
   const gzip = zlib.createGzip({ level: 1 });
   gzip.pipe(out);
   const FILE = 4 * 1024 * 1024;
-  let written = 0;
   const write = (buf) => (gzip.write(buf) ? Promise.resolve() : new Promise((r) => gzip.once('drain', r)));
   for (let i = 0; ; i++) {
     await write(header(`store-data/obj-${String(i).padStart(5, '0')}.b64`, FILE));
     await write(Buffer.from(randomBytes((FILE / 4) * 3).toString('base64')));
-    written = out.bytesWritten;
-    if (written >= TARGET_BYTES) break;
+    if (out.bytesWritten >= TARGET_BYTES) break;
   }
   await write(Buffer.alloc(1024));
   gzip.end();

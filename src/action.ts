@@ -66,19 +66,25 @@ export function actionInputs(spec: CommandSpec<readonly InputDef[]>): InputDef[]
  */
 const EXACT_INPUTS: ReadonlySet<string> = new Set(['confirm']);
 
-export function readActionInputs(spec: CommandSpec<readonly InputDef[]>, env: Record<string, string | undefined>): RawInputs {
+export function readActionInputs(
+  spec: CommandSpec<readonly InputDef[]>,
+  env: Record<string, string | undefined>,
+): RawInputs {
   const raw: RawInputs = {};
   for (const def of actionInputs(spec)) {
     // Composite steps and some runners can only pass `INPUT_BACKUP_REF` (no hyphen): accept both.
     const v = env[inputEnvName(def.name)] ?? env[inputEnvName(def.name).replace(/-/g, '_')];
     // The runner trims nothing; a lone newline or spaces count as "not given" for free text.
     // Booleans are never trimmed: `" true"` is not `true` here any more than on the CLI.
-    if (v !== undefined) raw[def.name] = def.kind === 'list' || def.kind === 'boolean' || EXACT_INPUTS.has(def.name) ? v : v.trim();
+    if (v !== undefined)
+      raw[def.name] = def.kind === 'list' || def.kind === 'boolean' || EXACT_INPUTS.has(def.name) ? v : v.trim();
   }
   return raw;
 }
 
-function place(a: { file?: string; line?: number; column?: number; title?: string } | undefined): core.AnnotationProperties | undefined {
+function place(
+  a: { file?: string; line?: number; column?: number; title?: string } | undefined,
+): core.AnnotationProperties | undefined {
   if (!a) return undefined;
   return { file: a.file, startLine: a.line, startColumn: a.column, title: a.title };
 }
@@ -94,7 +100,8 @@ export async function runAction(name: string | undefined, io: ActionIo): Promise
     result = errorResult(
       undefined,
       new UserError(
-        `input 'command' must be one of plan, guard, apply, verify-backup, snapshot, e2e-gate, lint-workflows, validate; got ${JSON.stringify(commandName)}.`,
+        `input 'command' must be one of plan, guard, apply, verify-backup, snapshot, e2e-gate, lint-workflows, ` +
+          `validate; got ${JSON.stringify(commandName)}.`,
         { input: 'command' },
       ),
     );

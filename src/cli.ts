@@ -46,8 +46,13 @@ export function parseArgv(spec: CommandSpec<readonly InputDef[]>, argv: readonly
       const name = arg.slice(2, eq === -1 ? undefined : eq);
       const def = defs.find((d) => d.name === name && !d.positional && !d.rest);
       if (!def) {
-        const known = defs.filter((d) => !d.positional && !d.rest).map((d) => `--${d.name}`).join(', ');
-        throw new UserError(`unknown flag --${name} for 'stateguard ${spec.name}'. Known flags: ${known}.`, { input: name });
+        const known = defs
+          .filter((d) => !d.positional && !d.rest)
+          .map((d) => `--${d.name}`)
+          .join(', ');
+        throw new UserError(`unknown flag --${name} for 'stateguard ${spec.name}'. Known flags: ${known}.`, {
+          input: name,
+        });
       }
       if (eq !== -1) push(name, arg.slice(eq + 1));
       else if (def.kind === 'boolean') {
@@ -62,7 +67,8 @@ export function parseArgv(spec: CommandSpec<readonly InputDef[]>, argv: readonly
         else {
           throw new UserError(
             `--${name} is a boolean flag and the word after it, ${JSON.stringify(next)}, is neither true nor false. ` +
-              `Write --${name} (true), --${name} true, --${name} false or --${name}=true|false; booleans are not coerced (yes/1/TRUE are refused).`,
+              `Write --${name} (true), --${name} true, --${name} false or --${name}=true|false; booleans are not ` +
+              `coerced (yes/1/TRUE are refused).`,
             { input: name },
           );
         }
@@ -106,7 +112,8 @@ export function helpRequested(spec: CommandSpec<readonly InputDef[]>, argv: read
     if (arg === '--help') return true;
     if (arg.startsWith('--') && !arg.includes('=')) {
       const def = defs.find((d) => d.name === arg.slice(2));
-      if (def && def.kind !== 'boolean') i++; // the next word is this flag's value
+      if (def && def.kind !== 'boolean')
+        i++; // the next word is this flag's value
       else if (def && (argv[i + 1] === 'true' || argv[i + 1] === 'false')) i++;
     }
   }
@@ -123,7 +130,8 @@ export function usage(spec?: CommandSpec<readonly InputDef[]>): string {
       'commands:',
       ...Object.values(COMMANDS).map((c) => `  ${c.name.padEnd(16)} ${c.description}`),
       '',
-      "Run 'stateguard <command> --help' for its flags. Exit codes: 0 ok, 1 no, 2 drift (plan --detailed-exitcode), 3 could not run.",
+      "Run 'stateguard <command> --help' for its flags. Exit codes: 0 ok, 1 no, 2 drift (plan --detailed-exitcode), " +
+        '3 could not run.',
       '',
       'environment:',
       ...COMPOSE_ENV_HELP.map((l) => `  ${l}`),
@@ -131,8 +139,16 @@ export function usage(spec?: CommandSpec<readonly InputDef[]>): string {
   }
   const lines = [`usage: stateguard ${spec.name} [flags]`, '', spec.description, '', 'flags:'];
   for (const d of spec.inputs.filter((x) => !x.actionOnly)) {
-    const flag = d.positional ? `[${d.name}...]` : d.rest ? `-- ${d.name}...` : `--${d.name}${d.kind === 'boolean' ? '' : ' VALUE'}`;
-    const extra = [d.kind === 'list' && !d.positional && !d.rest ? 'repeatable' : '', d.default ? `default ${d.default}` : '', d.required ? 'required' : '']
+    const flag = d.positional
+      ? `[${d.name}...]`
+      : d.rest
+        ? `-- ${d.name}...`
+        : `--${d.name}${d.kind === 'boolean' ? '' : ' VALUE'}`;
+    const extra = [
+      d.kind === 'list' && !d.positional && !d.rest ? 'repeatable' : '',
+      d.default ? `default ${d.default}` : '',
+      d.required ? 'required' : '',
+    ]
       .filter(Boolean)
       .join('; ');
     lines.push(`  ${flag.padEnd(30)} ${d.description}${extra ? ` (${extra})` : ''}`);
@@ -196,7 +212,11 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   try {
     if (!raw) throw argvError;
     checkComposeFlavorEnv(io.env);
-    const options = parseInputs(spec.inputs.filter((d) => !d.actionOnly), raw, cliNames);
+    const options = parseInputs(
+      spec.inputs.filter((d) => !d.actionOnly),
+      raw,
+      cliNames,
+    );
     result = await runCommand(spec, options, ctx);
   } catch (err) {
     result = errorResult(spec, err);

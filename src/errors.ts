@@ -30,7 +30,7 @@ export const FAILURE_REASONS = {
   'dependency-disturbed': 'A depends_on_healthy module was stopped, unhealthy or recreated during apply.',
   'image-not-present': 'The declared image is not on the engine; apply never pulls or builds.',
   'docker-unavailable': 'The Docker engine could not be reached.',
-  'compose-error': 'compose could not render or run the module\'s compose file.',
+  'compose-error': "compose could not render or run the module's compose file.",
   'snapshot-failed': 'The snapshot could not be taken or the containers did not come back.',
   'e2e-failed': 'The e2e command exited non-zero.',
   'e2e-skipped': 'The e2e gate was skipped in required mode (switch off or variables missing).',

@@ -6,9 +6,11 @@ import { runCli } from './cli.js';
 
 /** The layers below turn every error into a result; this is the last line if one still escapes. */
 function crashed(err: unknown, asAnnotation: boolean): void {
-  const message = `stateguard failed closed on an unexpected error: ${err instanceof Error ? err.message : String(err)}`;
+  const message =
+    `stateguard failed closed on an unexpected error: ` + `${err instanceof Error ? err.message : String(err)}`;
   process.stderr.write(`${message}\n`);
-  if (asAnnotation) process.stdout.write(`::error::${message.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A')}\n`);
+  if (asAnnotation)
+    process.stdout.write(`::error::${message.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A')}\n`);
   process.exitCode = 3;
 }
 
@@ -38,4 +40,3 @@ export async function actionMain(name?: string): Promise<void> {
 /** Read by scripts/build.mjs to generate every action.yml from the one input definition. */
 export { COMMANDS } from './commands/index.js';
 export { FAILURE_REASONS } from './errors.js';
-

@@ -55,7 +55,10 @@ export function errorResult(spec: CommandSpec<readonly InputDef[]> | undefined, 
     json,
     text: `stateguard ${name}: ${message}`,
     outputs,
-    summary: `### stateguard ${name}: could not complete\n\n${message.split('\n').map((l) => `> ${cell(l)}`).join('\n')}\n\nfailure-reason: \`${reason}\``,
+    summary: `### stateguard ${name}: could not complete\n\n${message
+      .split('\n')
+      .map((l) => `> ${cell(l)}`)
+      .join('\n')}\n\nfailure-reason: \`${reason}\``,
     failureReason: reason,
     annotations: [],
   };

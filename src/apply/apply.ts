@@ -17,7 +17,13 @@ import type { ModuleDecl } from '../model/module.js';
 import type { ContainerInfo, ComposeTarget, RenderedService, Runtime } from '../ports.js';
 import { oneShotReplicaProblem } from '../model/validate.js';
 import { listServiceContainers, ofService } from '../drift/containers.js';
-import { runGuarded, type GuardedDeps, type GuardedOutcome, type GuardedRequest, type OperationContext } from '../ops/guarded.js';
+import {
+  runGuarded,
+  type GuardedDeps,
+  type GuardedOutcome,
+  type GuardedRequest,
+  type OperationContext,
+} from '../ops/guarded.js';
 import { LineScrubber, registerEnvSecrets } from './logs.js';
 
 export type { DependencyCheck, DependencyState } from '../ops/dependencies.js';
@@ -47,7 +53,6 @@ export interface ApplyOutcome extends GuardedOutcome<ApplyStatus> {
 function target(m: ModuleDecl): ComposeTarget {
   return { project: m.compose.project, files: [m.compose.path] };
 }
-
 
 function renderedImages(services: Record<string, { image?: string }>, service: string): string[] {
   const img = services[service]?.image;
@@ -80,7 +85,8 @@ export async function applyOneShot(req: ApplyRequest, deps: ApplyDeps): Promise<
   // A long-running module is never applied by this path: refuse before touching the engine.
   if (m.expectedState !== 'exited-success') {
     const verdict =
-      `apply only re-runs one-shot modules (expected_state: exited-success); module '${m.name}' is expected_state: ${m.expectedState}. ` +
+      `apply only re-runs one-shot modules (expected_state: exited-success); module ` +
+      `'${m.name}' is expected_state: ${m.expectedState}. ` +
       `Deploy long-running services through your normal deploy, not stateguard apply.`;
     deps.log.info(verdict);
     return { ...out, status: 'refused', failure_reason: 'drift-not-allowed', verdict, messages: [verdict] };
@@ -126,13 +132,15 @@ async function refuseRunInProgress(
   const all = await deps.runtime.listProjectContainers(m.compose.project);
   const before = ofService(all, m.compose.service);
   const busy = all.filter(
-    (c) => c.service === m.compose.service && (c.state === 'running' || c.state === 'restarting' || c.state === 'paused'),
+    (c) =>
+      c.service === m.compose.service && (c.state === 'running' || c.state === 'restarting' || c.state === 'paused'),
   );
   if (busy.length > 0 || ev.plan?.observed.state === 'running') {
     const refused = ctx.end(
       'refused',
       'still-running',
-      `module '${m.name}' is still running (${busy.map((c) => `${c.id.slice(0, 12)} ${c.state}`).join(', ') || 'per the plan'}); ` +
+      `module '${m.name}' is still running ` +
+        `(${busy.map((c) => `${c.id.slice(0, 12)} ${c.state}`).join(', ') || 'per the plan'}); ` +
         `a second run is refused. Wait for it to exit (docker wait), then apply again.`,
     );
     return { refused };
@@ -157,18 +165,28 @@ async function runOneShot(
 
   // A one-shot runs as exactly one container: compose would start `scale`/`deploy.replicas` of
   // them against the same data at once. validate refuses it statically; this is the rendered value.
-  const replicas = known.rendered ? oneShotReplicaProblem(known.rendered) : 'could not be rendered to check its replica count';
+  const replicas = known.rendered
+    ? oneShotReplicaProblem(known.rendered)
+    : 'could not be rendered to check its replica count';
   if (replicas) {
     return end(
       'refused',
       'invalid-modules',
-      `one-shot service '${m.compose.service}' ${replicas}; a one-shot runs as exactly one container. Nothing was run: set it to 1 or remove it, then apply again.`,
+      `one-shot service ` +
+        `'${m.compose.service}' ${replicas}; a one-shot runs as exactly one container. Nothing was run: set it to 1 ` +
+        `or remove it, then apply again.`,
     );
   }
 
   // apply never pulls (or builds): the image that runs is the one on the engine now, or nothing runs.
   const declaredImage = ev.plan?.declared.image;
-  if (!declaredImage) return end('blocked', 'internal', `the fresh plan of '${m.name}' names no declared image; stateguard failed closed`, true);
+  if (!declaredImage)
+    return end(
+      'blocked',
+      'internal',
+      `the fresh plan of '${m.name}' names no declared image; stateguard failed closed`,
+      true,
+    );
   const local = await runtime.imageIds([declaredImage]);
   if (!local[declaredImage]) {
     return end(
@@ -185,7 +203,12 @@ async function runOneShot(
   if (rec.code !== 0) {
     const detail = scrub.scrub((rec.stderr || rec.stdout).trim().split('\n').slice(-5).join(' / '));
     await h.checkDependencies();
-    return end('failed', 'compose-error', `compose could not recreate '${m.compose.service}' (exit ${rec.code}): ${detail}`, true);
+    return end(
+      'failed',
+      'compose-error',
+      `compose could not recreate '${m.compose.service}' (exit ${rec.code}): ${detail}`,
+      true,
+    );
   }
   const oldIds = new Set(known.before.map((c) => c.id));
   const fresh = (await listServiceContainers(runtime, m.compose)).filter((c) => !oldIds.has(c.id));
@@ -194,24 +217,34 @@ async function runOneShot(
     let stopped = '';
     if (fresh.length > 1) {
       try {
-        await runtime.stop(fresh.map((c) => c.id), 10);
+        await runtime.stop(
+          fresh.map((c) => c.id),
+          10,
+        );
         stopped = ` Stopped all of them (${fresh.map((c) => c.id.slice(0, 12)).join(', ')}); check the module's data.`;
       } catch (err) {
-        stopped = ` Could not stop them (${errorMessage(err)}): stop ${fresh.map((c) => c.id.slice(0, 12)).join(', ')} by hand now.`;
+        stopped =
+          ` Could not stop them ` +
+          `(${errorMessage(err)}): stop ${fresh.map((c) => c.id.slice(0, 12)).join(', ')} by hand now.`;
       }
     }
     await h.checkDependencies();
     return end(
       'failed',
       'compose-error',
-      `after recreating '${m.compose.service}' expected exactly one new container, found ${fresh.length}; refusing to guess which ran.${stopped}`,
+      `after recreating ` +
+        `'${m.compose.service}' expected exactly one new container, found ` +
+        `${fresh.length}; refusing to guess which ran.${stopped}`,
     );
   }
   const run = fresh[0]!;
   out.container_id = run.id;
   // 6 (before any log line): every secret-looking value of the container's environment.
   registerEnvSecrets(run.env, scrub, deps.addSecret);
-  say(`started ${m.compose.service} as container ${run.id.slice(0, 12)}; waiting up to ${m.timeoutSeconds}s for it to exit`);
+  say(
+    `started ${m.compose.service} as container ` +
+      `${run.id.slice(0, 12)}; waiting up to ${m.timeoutSeconds}s for it to exit`,
+  );
 
   // 5 + 6. Wait with the engine while the logs stream, scrubbed, line by line.
   const lines = new LineScrubber(scrub, (line) => deps.log.raw(`${m.compose.service} | ${line}\n`));
@@ -230,7 +263,12 @@ async function runOneShot(
     lines.flush();
     out.log_tail = lines.lastLines();
     await h.checkDependencies();
-    return end('failed', err instanceof EnvironmentError ? err.reason : 'internal', `waiting for the one-shot failed: ${errorMessage(err)}`, true);
+    return end(
+      'failed',
+      err instanceof EnvironmentError ? err.reason : 'internal',
+      `waiting for the one-shot failed: ${errorMessage(err)}`,
+      true,
+    );
   }
   if (waited.timedOut) {
     say(`the one-shot did not exit within timeout_seconds (${m.timeoutSeconds}s); stopping it`);
@@ -245,22 +283,43 @@ async function runOneShot(
   lines.flush();
   out.log_tail = lines.lastLines();
   out.exit_code = waited.timedOut ? null : waited.exitCode;
-  if (!waited.timedOut && waited.exitCode === 0) await recordSuccess(runtime, m, run, declaredConfigHash(ev), deps.now(), out, deps.log);
+  if (!waited.timedOut && waited.exitCode === 0)
+    await recordSuccess(runtime, m, run, declaredConfigHash(ev), deps.now(), out, deps.log);
 
   // 7. Success needs exit 0 AND every dependency untouched.
   const depsOk = await h.checkDependencies();
   const problems = out.dependencies.filter((d) => !d.ok).map((d) => d.problem);
   if (!depsOk) {
-    const also = waited.timedOut ? ' The one-shot also timed out.' : waited.exitCode !== 0 ? ` The one-shot also exited ${waited.exitCode}.` : '';
-    return end('failed', 'dependency-disturbed', `a depends_on_healthy module was disturbed: ${problems.join('; ')}.${also} Check it now.`);
+    const also = waited.timedOut
+      ? ' The one-shot also timed out.'
+      : waited.exitCode !== 0
+        ? ` The one-shot also exited ${waited.exitCode}.`
+        : '';
+    return end(
+      'failed',
+      'dependency-disturbed',
+      `a depends_on_healthy module was disturbed: ${problems.join('; ')}.${also} Check it now.`,
+    );
   }
   if (waited.timedOut) {
-    return end('failed', 'timeout', `module '${m.name}' was stopped after timeout_seconds (${m.timeoutSeconds}s) without exiting.`);
+    return end(
+      'failed',
+      'timeout',
+      `module '${m.name}' was stopped after timeout_seconds (${m.timeoutSeconds}s) without exiting.`,
+    );
   }
   if (waited.exitCode !== 0) {
-    return end('failed', 'one-shot-failed', `module '${m.name}' exited ${waited.exitCode}; see its log above. Fix the cause, re-plan and apply again.`);
+    return end(
+      'failed',
+      'one-shot-failed',
+      `module '${m.name}' exited ${waited.exitCode}; see its log above. Fix the cause, re-plan and apply again.`,
+    );
   }
-  return end('applied', '', `module '${m.name}' ran to success (exit 0) in ${out.duration_ms} ms; its dependencies are unchanged.`);
+  return end(
+    'applied',
+    '',
+    `module '${m.name}' ran to success (exit 0) in ${out.duration_ms} ms; its dependencies are unchanged.`,
+  );
 }
 
 /**
@@ -270,7 +329,15 @@ async function runOneShot(
  * written is a warning: the run itself succeeded, and without a record the plan only errs towards
  * drift (a pending re-run or an unverifiable image), never towards "in sync".
  */
-async function recordSuccess(runtime: Runtime, m: ModuleDecl, run: ContainerInfo, configHash: string, now: Date, out: ApplyOutcome, log: ApplyDeps['log']): Promise<void> {
+async function recordSuccess(
+  runtime: Runtime,
+  m: ModuleDecl,
+  run: ContainerInfo,
+  configHash: string,
+  now: Date,
+  out: ApplyOutcome,
+  log: ApplyDeps['log'],
+): Promise<void> {
   try {
     await runtime.writeRunRecord({
       project: m.compose.project,
@@ -283,7 +350,9 @@ async function recordSuccess(runtime: Runtime, m: ModuleDecl, run: ContainerInfo
       recorded_at: now.toISOString(),
     });
   } catch (err) {
-    const w = `could not record the successful run on the engine (${errorMessage(err)}); the next plan may show the one-shot as pending again`;
+    const w =
+      `could not record the successful run on the engine ` +
+      `(${errorMessage(err)}); the next plan may show the one-shot as pending again`;
     out.warnings.push(w);
     log.warn(w);
   }

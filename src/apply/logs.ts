@@ -16,7 +16,11 @@ export const MAX_LINE = 16 * 1024;
  * Register the secret-looking values of `NAME=value` entries, and the password of any URL userinfo
  * (`DATABASE_URL=postgres://u:pw@h`) whatever the name; returns how many values.
  */
-export function registerEnvSecrets(entries: readonly string[], scrub: Scrubber, addSecret: (v: string) => void): number {
+export function registerEnvSecrets(
+  entries: readonly string[],
+  scrub: Scrubber,
+  addSecret: (v: string) => void,
+): number {
   let count = 0;
   for (const e of entries) {
     const i = e.indexOf('=');

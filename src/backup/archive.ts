@@ -110,7 +110,10 @@ export async function inspectArchive(
       head = Buffer.concat([head, chunk.subarray(0, 2)]);
       if (head.length >= 2) {
         if (head[0] === 0x1f && head[1] === 0x8b) {
-          problems.add({ code: 'tar-corrupt', message: 'the gzip stream contains another gzip stream, not a tar archive' });
+          problems.add({
+            code: 'tar-corrupt',
+            message: 'the gzip stream contains another gzip stream, not a tar archive',
+          });
           feedWalker = false;
         }
         head = null;
@@ -142,7 +145,9 @@ export async function inspectArchive(
     if (uncompressed > limits.maxUncompressedBytes) {
       problems.add({
         code: 'too-large',
-        message: `uncompressed content exceeds ${limits.maxUncompressedBytes} bytes (--max-uncompressed-bytes); stopped reading`,
+        message:
+          `uncompressed content exceeds ` +
+          `${limits.maxUncompressedBytes} bytes (--max-uncompressed-bytes); stopped reading`,
       });
       stop();
       return;
@@ -166,7 +171,10 @@ export async function inspectArchive(
         // Check the magic ourselves: zlib would say "incorrect header check" for a plain tar,
         // which hides the likely cause.
         if (chunk.length >= 2 && !(chunk[0] === 0x1f && chunk[1] === 0x8b)) {
-          problems.add({ code: 'gzip-corrupt', message: 'not a gzip file (no gzip magic bytes); a plain tar or another format named .tar.gz?' });
+          problems.add({
+            code: 'gzip-corrupt',
+            message: 'not a gzip file (no gzip magic bytes); a plain tar or another format named .tar.gz?',
+          });
           stopped = true;
           gunzip.destroy();
         }

@@ -15,7 +15,10 @@ const STAMP_RE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
 
 /** `20260131T235959Z` for a Date (UTC, second precision). */
 export function formatStamp(date: Date): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '');
+  return date
+    .toISOString()
+    .replace(/\.\d{3}Z$/, 'Z')
+    .replace(/[-:]/g, '');
 }
 
 /** The Date a stamp names, or null when it is not a real UTC calendar time. */
@@ -58,7 +61,12 @@ export function checkArchiveName(
     const looksLikeOurs = fileName.endsWith(ARCHIVE_SUFFIX) && allowed.some((a) => fileName.startsWith(`${a}-`));
     problems.push(
       looksLikeOurs
-        ? { code: 'bad-stamp', message: `the time stamp in ${JSON.stringify(fileName)} is not YYYYMMDDTHHMMSSZ (UTC, e.g. 20260131T235959Z); expected ${expected}` }
+        ? {
+            code: 'bad-stamp',
+            message:
+              `the time stamp in ` +
+              `${JSON.stringify(fileName)} is not YYYYMMDDTHHMMSSZ (UTC, e.g. 20260131T235959Z); expected ${expected}`,
+          }
         : { code: 'bad-name', message: `${JSON.stringify(fileName)} is not named ${expected}` },
     );
     return { matchedModule: null, createdAt: null, problems };
@@ -79,16 +87,25 @@ export function checkArchiveName(
   const ageMs = now.getTime() - createdAt.getTime();
   if (!Number.isFinite(maxAgeHours) || maxAgeHours <= 0) {
     // The schema forbids this; a module built in code must not get "any age" by accident.
-    problems.push({ code: 'too-old', message: `backup.max_age_hours is ${maxAgeHours}: no backup age can be accepted` });
+    problems.push({
+      code: 'too-old',
+      message: `backup.max_age_hours is ${maxAgeHours}: no backup age can be accepted`,
+    });
   } else if (ageMs < -FUTURE_SKEW_MS) {
     problems.push({
       code: 'stamp-in-future',
-      message: `the time stamp ${stamp} is ${Math.round(-ageMs / 60000)} minutes in the future (more than 5 minutes of clock skew); check the clocks or the file name`,
+      message:
+        `the time stamp ` +
+        `${stamp} is ${Math.round(-ageMs / 60000)} minutes in the future (more than 5 minutes of clock skew); check ` +
+        `the clocks or the file name`,
     });
   } else if (ageMs > maxAgeHours * 3600 * 1000) {
     problems.push({
       code: 'too-old',
-      message: `the backup is ${(ageMs / 3600000).toFixed(1)} hours old; this module accepts at most ${maxAgeHours} hours (backup.max_age_hours). Take a fresh snapshot.`,
+      message:
+        `the backup is ` +
+        `${(ageMs / 3600000).toFixed(1)} hours old; this module accepts at most ` +
+        `${maxAgeHours} hours (backup.max_age_hours). Take a fresh snapshot.`,
     });
   }
   return { matchedModule, createdAt, problems };

@@ -77,7 +77,10 @@ export async function publishNoClobber(tempPath: string, finalPath: string): Pro
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EEXIST') throw new SnapshotError(`${finalPath} already exists; refusing to overwrite a backup`);
     if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS') throw err;
-    const exists = await lstat(finalPath).then(() => true, () => false);
+    const exists = await lstat(finalPath).then(
+      () => true,
+      () => false,
+    );
     if (exists) throw new SnapshotError(`${finalPath} already exists; refusing to overwrite a backup`);
     await rename(tempPath, finalPath);
     return;
@@ -98,7 +101,10 @@ async function fsyncDir(dir: string): Promise<void> {
 
 /** Write `content` to `finalPath` through a fsynced temporary file and an atomic publish. */
 async function writeFileAtomic(finalPath: string, content: string, publish: SnapshotHooks['publish']): Promise<void> {
-  const temp = path.join(path.dirname(finalPath), `.${path.basename(finalPath)}.${randomBytes(6).toString('hex')}.partial`);
+  const temp = path.join(
+    path.dirname(finalPath),
+    `.${path.basename(finalPath)}.${randomBytes(6).toString('hex')}.partial`,
+  );
   const fh = await open(temp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, 0o644);
   try {
     await fh.writeFile(content);
@@ -119,7 +125,10 @@ interface Target {
 }
 
 /** Check everything that needs no change on the engine; returns the containers to stop. */
-async function plan(mod: ModuleDecl, runtime: Runtime): Promise<{ source: ContainerInfo; toStop: ContainerInfo[]; targets: Target[] }> {
+async function plan(
+  mod: ModuleDecl,
+  runtime: Runtime,
+): Promise<{ source: ContainerInfo; toStop: ContainerInfo[]; targets: Target[] }> {
   if (mod.volumes.length === 0) {
     throw new SnapshotError(
       `module '${mod.name}' declares no data volumes (spec.data.volumes), so there is nothing to snapshot. ` +
@@ -128,7 +137,9 @@ async function plan(mod: ModuleDecl, runtime: Runtime): Promise<{ source: Contai
   }
   for (const v of mod.volumes) {
     if (!VOLUME_NAME_RE.test(v.volume)) {
-      throw new SnapshotError(`volume name ${JSON.stringify(v.volume)} in ${mod.file} is not a valid volume name (letters, digits, _ . -)`);
+      throw new SnapshotError(
+        `volume name ${JSON.stringify(v.volume)} in ${mod.file} is not a valid volume name (letters, digits, _ . -)`,
+      );
     }
   }
   const seen = new Set<string>();
@@ -141,7 +152,8 @@ async function plan(mod: ModuleDecl, runtime: Runtime): Promise<{ source: Contai
   const source = mine.find((c) => !c.oneoff) ?? mine[0];
   if (!source) {
     throw new SnapshotError(
-      `no container of service '${mod.compose.service}' (compose project '${mod.compose.project}') exists, so there is nothing to copy ` +
+      `no container of service ` +
+        `'${mod.compose.service}' (compose project '${mod.compose.project}') exists, so there is nothing to copy ` +
         `the volumes from. Deploy the module first.`,
     );
   }
@@ -151,8 +163,10 @@ async function plan(mod: ModuleDecl, runtime: Runtime): Promise<{ source: Contai
     const mount = source.mounts.find((m) => m.destination === v.path);
     if (!mount) {
       throw new SnapshotError(
-        `${v.path} (volume ${v.volume}) is not a mount in container ${source.name}: the data there would not survive a recreate, ` +
-          `and a snapshot of it would be of the container's own layer. Fix spec.data.volumes in ${mod.file} or the compose file.`,
+        `${v.path} (volume ${v.volume}) is not a mount in container ` +
+          `${source.name}: the data there would not survive a recreate, ` +
+          `and a snapshot of it would be of the container's own layer. Fix spec.data.volumes in ` +
+          `${mod.file} or the compose file.`,
       );
     }
     if (mount.name) volumeNames.push(mount.name);
@@ -168,13 +182,16 @@ async function plan(mod: ModuleDecl, runtime: Runtime): Promise<{ source: Contai
   }
   if (writers.length) {
     throw new SnapshotError(
-      `other running containers use the module's volumes: ${writers.join(', ')}. A snapshot taken while they run could be ` +
+      `other running containers use the module's volumes: ` +
+        `${writers.join(', ')}. A snapshot taken while they run could be ` +
         `inconsistent; stop them (or wait for a one-shot to finish) and try again.`,
     );
   }
   const toStop = mine.filter((c) => UP_STATES.has(c.state) || c.state === 'paused');
   if (toStop.some((c) => c.state === 'paused')) {
-    throw new SnapshotError(`a container of '${mod.name}' is paused; unpause it first (stopping a paused container would change its state).`);
+    throw new SnapshotError(
+      `a container of '${mod.name}' is paused; unpause it first (stopping a paused container would change its state).`,
+    );
   }
   return { source, toStop, targets };
 }
@@ -200,7 +217,8 @@ async function captureVolume(
     const first = slash === -1 ? e.path : e.path.slice(0, slash);
     const rest = slash === -1 ? '' : e.path.slice(slash + 1);
     top ??= first;
-    const archivePath = rest === '' ? (e.type === 'Directory' ? `${target.volume}/` : target.volume) : `${target.volume}/${rest}`;
+    const archivePath =
+      rest === '' ? (e.type === 'Directory' ? `${target.volume}/` : target.volume) : `${target.volume}/${rest}`;
     const shown = printablePath(`${target.path}/${rest}`);
     if (failure) {
       e.resume();
@@ -211,12 +229,16 @@ async function captureVolume(
       const what = e.type === 'SymbolicLink' ? 'a symbolic link' : e.type === 'Link' ? 'a hard link' : `a ${e.type}`;
       fail(
         `volume ${target.volume} holds ${what} at ${shown}. A snapshot holds only regular files and directories ` +
-          `(verify-backup refuses anything else), so this volume cannot be snapshotted as it is; replace the entry with ` +
+          `(verify-backup refuses anything else), so this volume cannot be snapshotted as it is; replace the entry ` +
+          `with ` +
           `a regular file or move it out of the volume.`,
       );
     } else {
       const why = pathProblems(archivePath);
-      if (why.length) fail(`volume ${target.volume} holds an entry whose name verify-backup would refuse (${why.join(', ')}): ${shown}`);
+      if (why.length)
+        fail(
+          `volume ${target.volume} holds an entry whose name verify-backup would refuse (${why.join(', ')}): ${shown}`,
+        );
     }
     if (failure) {
       e.resume();
@@ -297,7 +319,12 @@ export async function takeSnapshot(args: {
   await runtime.ping();
   const { source, toStop, targets } = await plan(mod, runtime);
   await mkdir(outDir, { recursive: true });
-  if (await lstat(finalPath).then(() => true, () => false)) {
+  if (
+    await lstat(finalPath).then(
+      () => true,
+      () => false,
+    )
+  ) {
     throw new SnapshotError(`${finalPath} already exists; refusing to overwrite a backup (wait a second and retry)`);
   }
 
@@ -311,7 +338,9 @@ export async function takeSnapshot(args: {
   let gzip: zlib.Gzip | undefined;
   let fileWrites: Promise<void> = Promise.resolve();
 
-  log.info(`snapshot ${mod.name}: stopping ${toStop.length ? toStop.map((c) => c.name).join(', ') : '(nothing running)'}`);
+  log.info(
+    `snapshot ${mod.name}: stopping ${toStop.length ? toStop.map((c) => c.name).join(', ') : '(nothing running)'}`,
+  );
   try {
     await runtime.stop(toStop.map((c) => c.id));
     fh = await open(tempPath, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, 0o600);
@@ -363,18 +392,27 @@ export async function takeSnapshot(args: {
         // Back means running AND healthy where there is a healthcheck: the next step (often an
         // apply whose dependency check needs the parent healthy) must not race a `starting` parent.
         const readyMs = (args.readyTimeoutSeconds ?? DEFAULT_READY_TIMEOUT_SECONDS) * 1000;
-        const pending = await waitUntilReady(runtime, toStop.map((c) => c.id), readyMs, args.hooks?.sleep);
+        const pending = await waitUntilReady(
+          runtime,
+          toStop.map((c) => c.id),
+          readyMs,
+          args.hooks?.sleep,
+        );
         if (pending.length) {
           const names = new Map(toStop.map((c) => [c.id, c.name]));
           restartError =
             `${pending.map((p) => `${names.get(p.id) ?? p.id.slice(0, 12)} ${p.problem}`).join(', ')} ` +
-            `${readyMs / 1000}s after being started again (running, and healthy where it has a healthcheck, was required)`;
+            `${readyMs / 1000}s after being started again (running, and healthy where it has a healthcheck, was ` +
+            `required)`;
         }
       } catch (err) {
         restartError = `starting ${toStop.map((c) => c.name).join(', ')} again failed: ${errorMessage(err)}`;
       }
       if (restartError) {
-        log.error(`SNAPSHOT: CONTAINERS OF ${mod.name.toUpperCase()} ARE NOT RUNNING: ${restartError}. Start them by hand now (docker start ...).`);
+        log.error(
+          `SNAPSHOT: CONTAINERS OF ` +
+            `${mod.name.toUpperCase()} ARE NOT RUNNING: ${restartError}. Start them by hand now (docker start ...).`,
+        );
       } else {
         log.info(`snapshot ${mod.name}: ${toStop.map((c) => c.name).join(', ')} running (and healthy) again`);
       }
@@ -383,7 +421,9 @@ export async function takeSnapshot(args: {
 
   try {
     if (captureError) {
-      throw captureError instanceof UserError ? captureError : new SnapshotError(`snapshot of ${mod.name} failed: ${errorMessage(captureError)}`);
+      throw captureError instanceof UserError
+        ? captureError
+        : new SnapshotError(`snapshot of ${mod.name} failed: ${errorMessage(captureError)}`);
     }
     const sha256 = hash.digest('hex');
     // The archive must be one verify-backup accepts, and the bytes on disk the bytes we hashed.
@@ -401,7 +441,11 @@ export async function takeSnapshot(args: {
     }
     if (check.problems.length || check.sha256 !== sha256 || check.bytesRead !== bytes) {
       throw new SnapshotError(
-        `the written archive did not pass verification: ${check.problems.map((p) => `[${p.code}] ${p.message}`).join('; ') || `sha256/size differ from what was written`}`,
+        `the written archive did not pass verification: ` +
+          `${
+            check.problems.map((p) => `[${p.code}] ${p.message}`).join('; ') ||
+            `sha256/size differ from what was ` + `written`
+          }`,
       );
     }
     await (args.hooks?.publish ?? publishNoClobber)(tempPath, finalPath);

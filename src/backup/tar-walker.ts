@@ -167,7 +167,10 @@ class NameIndex {
         this.map.set(key, id * 4 + KIND_IMPLICIT_DIR);
         parent = id;
       } else if (v % 4 === KIND_FILE) {
-        return ['path-conflict', `its parent ${segments.slice(0, i + 1).join('/')} is a regular file earlier in the archive`];
+        return [
+          'path-conflict',
+          `its parent ${segments.slice(0, i + 1).join('/')} is a regular file earlier in the archive`,
+        ];
       } else {
         parent = Math.floor(v / 4);
       }
@@ -187,8 +190,16 @@ class NameIndex {
       }
       return ['path-conflict', 'a regular file where earlier entries put a directory (entries under this path)'];
     }
-    if (old === kind) return ['duplicate-entry', 'the same name appears twice (after NFC and ./, //, trailing / are normalised); restorers keep one of them'];
-    return ['path-conflict', `a ${isDir ? 'directory' : 'regular file'} where an earlier entry is a ${isDir ? 'regular file' : 'directory'} of the same name`];
+    if (old === kind)
+      return [
+        'duplicate-entry',
+        'the same name appears twice (after NFC and ./, //, trailing / are normalised); restorers keep one of them',
+      ];
+    return [
+      'path-conflict',
+      `a ${isDir ? 'directory' : 'regular file'} where an earlier entry is a ` +
+        `${isDir ? 'regular file' : 'directory'} of the same name`,
+    ];
   }
 }
 
@@ -241,7 +252,10 @@ export class TarWalker {
         case 'end': {
           // Only zero padding may follow the end-of-archive marker: data hidden there is extracted by `tar -i`.
           if (!allZero(chunk.subarray(pos))) {
-            this.problem({ code: 'tar-corrupt', message: 'data follows the end-of-archive marker (only zero padding may follow)' });
+            this.problem({
+              code: 'tar-corrupt',
+              message: 'data follows the end-of-archive marker (only zero padding may follow)',
+            });
             this.die();
           }
           return;
@@ -288,7 +302,10 @@ export class TarWalker {
         this.zeroPending = false;
         this.sawEnd = true;
         if (this.pending) {
-          this.problem({ code: 'unsupported-header', message: 'an extension header is followed by the end of the archive, not by an entry' });
+          this.problem({
+            code: 'unsupported-header',
+            message: 'an extension header is followed by the end of the archive, not by an entry',
+          });
           this.pending = null;
         }
         this.mode = { kind: 'end' };
@@ -301,7 +318,10 @@ export class TarWalker {
       this.zeroPending = false;
       this.problem({
         code: 'lone-zero-block',
-        message: `a single zero block at byte ${offset - BLOCK} is followed by more entries: restorers stop at it, so what follows would be lost on restore (or read by some readers only)`,
+        message:
+          `a single zero block at byte ` +
+          `${offset - BLOCK} is followed by more entries: restorers stop at it, so what follows would be lost on ` +
+          `restore (or read by some readers only)`,
       });
     }
 
@@ -311,12 +331,21 @@ export class TarWalker {
     for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 0x20 : h[i]!;
     if (stored === null) {
       const rendered = JSON.stringify(h.subarray(148, 156).toString('latin1'));
-      this.problem({ code: 'ambiguous-header', message: `header checksum field ${rendered} is not plain octal; readers disagree on it. Stopped reading the tar.` });
+      this.problem({
+        code: 'ambiguous-header',
+        message:
+          `header checksum field ` + `${rendered} is not plain octal; readers disagree on it. Stopped reading the tar.`,
+      });
       this.die();
       return;
     }
     if (stored !== sum) {
-      this.problem({ code: 'tar-corrupt', message: `tar header checksum failure at byte ${offset} (stored ${stored.toString(8)}, computed ${sum.toString(8)}). Stopped reading the tar.` });
+      this.problem({
+        code: 'tar-corrupt',
+        message:
+          `tar header checksum failure at byte ` +
+          `${offset} (stored ${stored.toString(8)}, computed ${sum.toString(8)}). Stopped reading the tar.`,
+      });
       this.die();
       return;
     }
@@ -330,7 +359,10 @@ export class TarWalker {
     if (!posix && !gnu) {
       this.problem({
         code: 'ambiguous-header',
-        message: `header magic/version ${JSON.stringify(magic.toString('latin1'))} is neither POSIX ustar ("ustar\\u000000") nor GNU ("ustar  \\u0000"); readers disagree on whether the prefix field is part of the name`,
+        message:
+          `header magic/version ` +
+          `${JSON.stringify(magic.toString('latin1'))} is neither POSIX ustar ("ustar\\u000000") nor GNU ("ustar  ` +
+          `\\u0000"); readers disagree on whether the prefix field is part of the name`,
         entry: shownHeader,
       });
     }
@@ -339,14 +371,20 @@ export class TarWalker {
     else if (!h.subarray(345, 500).every((x) => x === 0)) {
       this.problem({
         code: 'ambiguous-header',
-        message: `a ${gnu ? 'GNU' : 'non-POSIX'} header has bytes in the prefix field (${shownBytes(cString(h, 345, 155))}); Python joins them to the name, other readers do not`,
+        message:
+          `a ${gnu ? 'GNU' : 'non-POSIX'} header has bytes in the prefix field ` +
+          `(${shownBytes(cString(h, 345, 155))}); Python joins them to the name, other readers do not`,
         entry: shownHeader,
       });
     }
 
     if (h[0] === 0 && (!posix || h[345] === 0)) {
       // busybox tar takes a header whose name (and prefix) is empty for the end-of-archive marker
-      this.problem({ code: 'ambiguous-header', message: 'a header with an empty name field: busybox tar reads it as the end of the archive, other readers go on' });
+      this.problem({
+        code: 'ambiguous-header',
+        message:
+          'a header with an empty name field: busybox tar reads it as the end of the archive, other readers go on',
+      });
     }
 
     // A file or directory has no link target; busybox lists a set linkname as `name -> target` and
@@ -355,7 +393,9 @@ export class TarWalker {
     if (h[157] !== 0) {
       this.problem({
         code: 'ambiguous-header',
-        message: `the linkname field is set (${shownBytes(cString(h, 157, 100))}) on an entry that cannot be a link; readers disagree on it`,
+        message:
+          `the linkname field is set ` +
+          `(${shownBytes(cString(h, 157, 100))}) on an entry that cannot be a link; readers disagree on it`,
         entry: shownHeader,
       });
     }
@@ -375,17 +415,31 @@ export class TarWalker {
     if (plainOctal(h, 337, 8, true) === null) badFields.push('devminor');
     if (badFields.length) {
       const show = (f: string): string => {
-        const at = { mode: [100, 8], uid: [108, 8], gid: [116, 8], size: [124, 12], mtime: [136, 12], devmajor: [329, 8], devminor: [337, 8] }[f]!;
+        const at = {
+          mode: [100, 8],
+          uid: [108, 8],
+          gid: [116, 8],
+          size: [124, 12],
+          mtime: [136, 12],
+          devmajor: [329, 8],
+          devminor: [337, 8],
+        }[f]!;
         return `${f} ${JSON.stringify(h.subarray(at[0]!, at[0]! + at[1]!).toString('latin1'))}`;
       };
       this.problem({
         code: 'ambiguous-header',
-        message: `numeric field${badFields.length > 1 ? 's' : ''} not plain octal (a sign, junk, base-256 or empty; readers disagree): ${badFields.map(show).join(', ')}`,
+        message:
+          `numeric field${badFields.length > 1 ? 's' : ''} not plain octal (a sign, junk, base-256 or empty; ` +
+          `readers disagree): ${badFields.map(show).join(', ')}`,
         entry: shownHeader,
       });
     }
     if (size === null) {
-      this.problem({ code: 'ambiguous-header', message: 'the size field cannot be read, so where the next header starts is unknown. Stopped reading the tar.', entry: shownHeader });
+      this.problem({
+        code: 'ambiguous-header',
+        message: 'the size field cannot be read, so where the next header starts is unknown. Stopped reading the tar.',
+        entry: shownHeader,
+      });
       this.die();
       return;
     }
@@ -402,7 +456,8 @@ export class TarWalker {
         message:
           flag === 'g'
             ? 'a global PAX header (type g) changes every later entry; readers disagree on it'
-            : 'a GNU long link name (type K): only regular files and directories are accepted, which have no link target',
+            : 'a GNU long link name (type K): only regular files and directories are accepted, which have no link ' +
+              'target',
       });
       this.notePending('broken');
       this.mode = size + padding > 0 ? { kind: 'skip', remaining: size + padding } : { kind: 'header' };
@@ -431,22 +486,35 @@ export class TarWalker {
     const cap = flag === 'x' ? MAX_PAX_BODY : MAX_LONGNAME_BODY;
     let ok = true;
     if (flag === 'L' && !gnu) {
-      this.problem({ code: 'unsupported-header', message: 'a GNU long name (type L) in a header without GNU magic; readers disagree on it', entry: shown });
+      this.problem({
+        code: 'unsupported-header',
+        message: 'a GNU long name (type L) in a header without GNU magic; readers disagree on it',
+        entry: shown,
+      });
       ok = false;
     }
     if (size > cap) {
       this.problem({
         code: 'unsupported-header',
-        message: `${flag === 'x' ? 'PAX extended header' : 'GNU long name'} of ${size} bytes is larger than ${cap}; the entry after it could be read two ways`,
+        message:
+          `${flag === 'x' ? 'PAX extended header' : 'GNU long name'} of ${size} bytes is larger than ` +
+          `${cap}; the entry after it could be read two ways`,
       });
       ok = false;
     }
     if (size === 0) {
-      this.problem({ code: 'unsupported-header', message: `an empty ${flag === 'x' ? 'PAX extended header' : 'GNU long name'}`, entry: shown });
+      this.problem({
+        code: 'unsupported-header',
+        message: `an empty ${flag === 'x' ? 'PAX extended header' : 'GNU long name'}`,
+        entry: shown,
+      });
       ok = false;
     }
     this.notePending(ok ? 'ok' : 'broken');
-    this.mode = size === 0 ? { kind: 'header' } : { kind: 'ext', type: flag, size, body: ok ? Buffer.alloc(size) : null, got: 0, padding };
+    this.mode =
+      size === 0
+        ? { kind: 'header' }
+        : { kind: 'ext', type: flag, size, body: ok ? Buffer.alloc(size) : null, got: 0, padding };
   }
 
   private extensionDone(mode: Extract<Mode, { kind: 'ext' }>): void {
@@ -457,14 +525,21 @@ export class TarWalker {
       if (nul === -1 || !mode.body.subarray(nul).every((x) => x === 0)) {
         this.problem({
           code: 'unsupported-header',
-          message: nul === -1 ? 'a GNU long name without its terminating NUL' : 'a GNU long name with bytes after its terminating NUL; readers disagree on it',
+          message:
+            nul === -1
+              ? 'a GNU long name without its terminating NUL'
+              : 'a GNU long name with bytes after its terminating NUL; readers disagree on it',
         });
         pending.broken = true;
         return;
       }
       const name = decode(mode.body.subarray(0, nul));
       if (name === null) {
-        this.problem({ code: 'bad-encoding', message: 'the GNU long name is not valid UTF-8', entry: shownBytes(mode.body.subarray(0, nul)) });
+        this.problem({
+          code: 'bad-encoding',
+          message: 'the GNU long name is not valid UTF-8',
+          entry: shownBytes(mode.body.subarray(0, nul)),
+        });
         pending.broken = true;
         return;
       }
@@ -473,7 +548,11 @@ export class TarWalker {
     }
     const parsed = parsePaxRecords(mode.body);
     if (parsed.kind === 'malformed') {
-      this.problem({ code: parsed.code, message: `malformed PAX extended header: ${parsed.reason}`, ...(parsed.entry ? { entry: parsed.entry } : {}) });
+      this.problem({
+        code: parsed.code,
+        message: `malformed PAX extended header: ${parsed.reason}`,
+        ...(parsed.entry ? { entry: parsed.entry } : {}),
+      });
       pending.broken = true;
       return;
     }
@@ -491,7 +570,10 @@ export class TarWalker {
     this.pending = null;
     this.entries++;
     if (this.entries > this.opts.maxEntries) {
-      this.problem({ code: 'too-many-entries', message: `more than ${this.opts.maxEntries} entries (--max-entries); stopped reading` });
+      this.problem({
+        code: 'too-many-entries',
+        message: `more than ${this.opts.maxEntries} entries (--max-entries); stopped reading`,
+      });
       this.capped = true;
       this.die();
       this.opts.onCap();
@@ -501,10 +583,18 @@ export class TarWalker {
     // ---- names: the plain header's, and the one restorers use ----
     const rawName = decode(nameBytes);
     const rawPrefix = decode(prefixBytes);
-    const headerShown = shownBytes(prefixBytes.length ? Buffer.concat([prefixBytes, Buffer.from('/'), nameBytes]) : nameBytes);
+    const headerShown = shownBytes(
+      prefixBytes.length ? Buffer.concat([prefixBytes, Buffer.from('/'), nameBytes]) : nameBytes,
+    );
     let encodingOk = true;
     if (rawName === null || rawPrefix === null) {
-      this.problem({ code: 'bad-encoding', message: `the ${rawName === null ? 'name' : 'prefix'} field is not valid UTF-8 (overlong, surrogate or stray bytes); readers and filesystems disagree on it`, entry: headerShown });
+      this.problem({
+        code: 'bad-encoding',
+        message:
+          `the ${rawName === null ? 'name' : 'prefix'} field is not valid UTF-8 (overlong, surrogate or stray ` +
+          `bytes); readers and filesystems disagree on it`,
+        entry: headerShown,
+      });
       encodingOk = false;
     }
     const headerName = rawName === null || rawPrefix === null ? null : rawPrefix ? `${rawPrefix}/${rawName}` : rawName;
@@ -518,7 +608,10 @@ export class TarWalker {
     if (pending?.size !== undefined && pending.size !== headerSize) {
       this.problem({
         code: 'ambiguous-header',
-        message: `the PAX size record (${pending.size}) disagrees with the header's size field (${headerSize}); readers that apply one or the other find the next header in different places`,
+        message:
+          `the PAX size record ` +
+          `(${pending.size}) disagrees with the header's size field ` +
+          `(${headerSize}); readers that apply one or the other find the next header in different places`,
         entry: shown,
       });
       size = pending.size; // what every restorer we name applies
@@ -538,7 +631,9 @@ export class TarWalker {
     if (isFile && names.some((n) => n.endsWith('/'))) {
       this.problem({
         code: 'ambiguous-header',
-        message: "a regular file whose name ends in '/': node-tar and Python make it a directory and read its body as headers, other readers skip the body",
+        message:
+          "a regular file whose name ends in '/': node-tar and Python make it a directory and read its body as " +
+          'headers, other readers skip the body',
         entry: shown,
       });
       typeOk = false;
@@ -546,7 +641,9 @@ export class TarWalker {
     if (!isFile && size !== 0 && (isDir || '123467'.includes(flag))) {
       this.problem({
         code: 'ambiguous-header',
-        message: `a ${isDir ? 'directory' : 'header-only entry'} with a size of ${size}: some readers skip that many bytes, others read them as the next header`,
+        message:
+          `a ${isDir ? 'directory' : 'header-only entry'} with a size of ` +
+          `${size}: some readers skip that many bytes, others read them as the next header`,
         entry: shown,
       });
       typeOk = false;
@@ -562,11 +659,19 @@ export class TarWalker {
     }
     if (headerName !== null && effective !== headerName) {
       for (const why of pathProblems(headerName)) {
-        this.problem({ code: 'unsafe-path', message: `${why} (in the plain header name, which readers that skip the extension header use)`, entry: printablePath(headerName) });
+        this.problem({
+          code: 'unsafe-path',
+          message: `${why} (in the plain header name, which readers that skip the extension header use)`,
+          entry: printablePath(headerName),
+        });
       }
     }
 
-    this.opts.onEntry?.({ path: effective ?? headerShown, type: isFile ? 'file' : isDir ? 'directory' : `other:${flag}`, size });
+    this.opts.onEntry?.({
+      path: effective ?? headerShown,
+      type: isFile ? 'file' : isDir ? 'directory' : `other:${flag}`,
+      size,
+    });
 
     if (isFile && typeOk) this.sawFile = true;
     if (typeOk && pathOk && encodingOk && effective !== null && (isFile || isDir)) {
@@ -580,7 +685,12 @@ export class TarWalker {
         const clash = this.index.add(segments, isDir);
         if (clash) this.problem({ code: clash[0], message: clash[1], entry: shown });
         if (this.index.full && !this.capped) {
-          this.problem({ code: 'too-many-entries', message: `more than ${this.opts.maxEntries * 2 + 1024} distinct names and parent directories; stopped reading` });
+          this.problem({
+            code: 'too-many-entries',
+            message:
+              `more than ${this.opts.maxEntries * 2 + 1024} distinct names and parent directories; stopped ` +
+              `reading`,
+          });
           this.capped = true;
           this.die();
           this.opts.onCap();
@@ -601,7 +711,9 @@ export class TarWalker {
     if (segments.length === 1 && !isDir) {
       this.problem({
         code: 'layout-mismatch',
-        message: `${printablePath(top)} is a regular file at the top level; the top level of a backup of '${layout.module}' holds only its data volumes (${list}) as directories`,
+        message:
+          `${printablePath(top)} is a regular file at the top level; the top level of a backup of ` +
+          `'${layout.module}' holds only its data volumes (${list}) as directories`,
         entry: shown,
       });
       return;
@@ -614,7 +726,10 @@ export class TarWalker {
     if (this.outsideReported.size < 100) this.outsideReported.add(top);
     this.problem({
       code: 'layout-mismatch',
-      message: `top-level directory ${printablePath(top)} is not a declared data volume of '${layout.module}' (${list}); a backup holds one directory per declared volume`,
+      message:
+        `top-level directory ` +
+        `${printablePath(top)} is not a declared data volume of ` +
+        `'${layout.module}' (${list}); a backup holds one directory per declared volume`,
       entry: shown,
     });
   }
@@ -636,7 +751,10 @@ export class TarWalker {
     }
     if (mode.kind === 'dead' && !this.sawEnd) return;
     if (this.entries > 0 && !this.sawFile) {
-      this.problem({ code: 'no-files', message: "the archive holds no regular file (only directories, or only '.'): there is nothing to restore" });
+      this.problem({
+        code: 'no-files',
+        message: "the archive holds no regular file (only directories, or only '.'): there is nothing to restore",
+      });
     }
     const layout = this.opts.layout;
     if (layout && this.entries > 0) {
@@ -644,7 +762,11 @@ export class TarWalker {
       if (missing.length) {
         this.problem({
           code: 'layout-mismatch',
-          message: `declared data volume${missing.length > 1 ? 's' : ''} ${missing.join(', ')} of '${layout.module}' ${missing.length > 1 ? 'are' : 'is'} missing from the archive (expected one top-level directory per volume: ${layout.volumes.join(', ')})`,
+          message:
+            `declared data ` +
+            `volume${missing.length > 1 ? 's' : ''} ${missing.join(', ')} of '${layout.module}' ` +
+            `${missing.length > 1 ? 'are' : 'is'} missing from the archive (expected one top-level directory per ` +
+            `volume: ${layout.volumes.join(', ')})`,
         });
       }
     }

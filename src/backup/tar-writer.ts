@@ -31,7 +31,9 @@ export function headerBlocks(e: WriterEntry): Buffer {
   const block = Buffer.alloc(512);
   const needPax = header.encode(block, 0);
   if (!needPax) return block;
-  const paxBlocks = new Pax({ ...fields, atime: undefined, ctime: undefined } as ConstructorParameters<typeof Pax>[0]).encode();
+  const paxBlocks = new Pax({ ...fields, atime: undefined, ctime: undefined } as ConstructorParameters<
+    typeof Pax
+  >[0]).encode();
   return Buffer.concat([paxBlocks, block]);
 }
 

@@ -91,21 +91,38 @@ async function readChecksumFile(
     const st = await fh.stat();
     if (!st.isFile()) return { problem: { code: 'checksum-unreadable', message: `${shown} is not a regular file` } };
     if (st.size > MAX_CHECKSUM_FILE) {
-      return { problem: { code: 'checksum-unreadable', message: `${shown} is ${st.size} bytes; a checksum file is one line` } };
+      return {
+        problem: { code: 'checksum-unreadable', message: `${shown} is ${st.size} bytes; a checksum file is one line` },
+      };
     }
     const text = (await fh.readFile()).toString('utf8');
-    const line = text.split(/\r?\n/).find((l) => l.trim() !== '')?.trim() ?? '';
+    const line =
+      text
+        .split(/\r?\n/)
+        .find((l) => l.trim() !== '')
+        ?.trim() ?? '';
     // `sha256sum` writes `<hex>  <name>` (or `<hex> *<name>` in binary mode); a bare hex is accepted too.
     const m = /^([0-9a-fA-F]{64})(?:\s+\*?(.+))?$/.exec(line);
     if (!m) {
-      return { problem: { code: 'checksum-unreadable', message: `${shown} is not '<sha256 hex>  <file name>' (as sha256sum writes it)` } };
+      return {
+        problem: {
+          code: 'checksum-unreadable',
+          message: `${shown} is not '<sha256 hex>  <file name>' (as sha256sum writes it)`,
+        },
+      };
     }
     const named = m[2]?.trim();
-    if (named !== undefined && path.basename(named) !== path.basename(archiveReal) && path.basename(named) !== refName) {
+    if (
+      named !== undefined &&
+      path.basename(named) !== path.basename(archiveReal) &&
+      path.basename(named) !== refName
+    ) {
       return {
         problem: {
           code: 'checksum-mismatch',
-          message: `${shown} is the checksum of ${JSON.stringify(named.slice(0, 200))}, not of ${path.basename(archiveReal)}`,
+          message:
+            `${shown} is the checksum of ` +
+            `${JSON.stringify(named.slice(0, 200))}, not of ${path.basename(archiveReal)}`,
         },
       };
     }
@@ -135,7 +152,10 @@ export async function verifyBackup(input: VerifyBackupInput): Promise<BackupRepo
     await verifyInto(report, input, absRef);
   } catch (err) {
     // Defence in depth: nothing above should throw, but if it does the answer is still "no".
-    report.problems.push({ code: 'unreadable', message: `verification failed: ${(err as Error)?.message ?? String(err)}` });
+    report.problems.push({
+      code: 'unreadable',
+      message: `verification failed: ${(err as Error)?.message ?? String(err)}`,
+    });
   }
   report.verified = report.problems.length === 0;
   return report;
@@ -150,13 +170,17 @@ function expectedLayout(matched: string, input: VerifyBackupInput): Layout | Bac
   if (!decl) {
     return {
       code: 'layout-mismatch',
-      message: `the backup is named for module '${matched}', whose declaration was not found, so the layout it must have is unknown`,
+      message:
+        `the backup is named for module ` +
+        `'${matched}', whose declaration was not found, so the layout it must have is unknown`,
     };
   }
   if (decl.volumes.length === 0) {
     return {
       code: 'no-data-volumes',
-      message: `module '${matched}' (which the backup's name matched) declares no data volumes (spec.data.volumes), so no archive has its layout; a backup of it cannot be accepted`,
+      message:
+        `module '${matched}' (which the backup's name matched) declares no data volumes (spec.data.volumes), ` +
+        `so no archive has its layout; a backup of it cannot be accepted`,
     };
   }
   return { module: decl.name, volumes: decl.volumes.map((v) => v.volume) };
@@ -172,7 +196,9 @@ async function verifyInto(report: BackupReport, input: VerifyBackupInput, absRef
   if (!mod.backup) {
     problems.push({
       code: 'no-backup-config',
-      message: `module '${mod.name}' declares no backup: section (ref_modules, max_age_hours), so no backup can be accepted for it`,
+      message:
+        `module '${mod.name}' declares no backup: section (ref_modules, max_age_hours), so no backup can be ` +
+        `accepted for it`,
     });
   }
 
@@ -203,7 +229,9 @@ async function verifyInto(report: BackupReport, input: VerifyBackupInput, absRef
       const missingNote = missing.length ? ` (roots that do not exist: ${missing.join(', ')})` : '';
       problems.push({
         code: 'outside-backup-root',
-        message: `${real} (the real path, symlinks resolved) is not inside a backup root: ${roots.join(', ') || 'none exist'}${missingNote}`,
+        message:
+          `${real} (the real path, symlinks resolved) is not inside a backup root: ` +
+          `${roots.join(', ') || 'none exist'}${missingNote}`,
       });
     }
   }
@@ -227,7 +255,10 @@ async function verifyInto(report: BackupReport, input: VerifyBackupInput, absRef
     else layout = expected;
   } else if (problems.length === 0) {
     // Unreachable (no match always comes with a name problem), but never verify without a layout.
-    problems.push({ code: 'layout-mismatch', message: 'the backup matched no module, so the layout it must have is unknown' });
+    problems.push({
+      code: 'layout-mismatch',
+      message: 'the backup matched no module, so the layout it must have is unknown',
+    });
   }
 
   let fh: FileHandle | undefined;
@@ -239,7 +270,8 @@ async function verifyInto(report: BackupReport, input: VerifyBackupInput, absRef
     } catch (err) {
       const code = errnoCode(err);
       if (code === 'EISDIR') problems.push({ code: 'not-a-regular-file', message: `${real} is a directory` });
-      else if (code === 'ENOENT') problems.push({ code: 'not-found', message: `${real} disappeared while being verified` });
+      else if (code === 'ENOENT')
+        problems.push({ code: 'not-found', message: `${real} disappeared while being verified` });
       else problems.push({ code: 'unreadable', message: `${real}: ${describeFsError(err)}` });
       return;
     }
@@ -249,13 +281,19 @@ async function verifyInto(report: BackupReport, input: VerifyBackupInput, absRef
       return;
     }
     if (!st.isFile()) {
-      problems.push({ code: 'not-a-regular-file', message: `${real} is not a regular file (a device, FIFO or socket)` });
+      problems.push({
+        code: 'not-a-regular-file',
+        message: `${real} is not a regular file (a device, FIFO or socket)`,
+      });
       return;
     }
     // The descriptor, not the name, is what gets read: confirm it is the file inside the root.
     const viaProc = await readlink(`/proc/self/fd/${fh.fd}`).catch(() => null);
     if (viaProc !== null && viaProc !== real) {
-      problems.push({ code: 'outside-backup-root', message: `${real} was replaced while being opened (now ${viaProc})` });
+      problems.push({
+        code: 'outside-backup-root',
+        message: `${real} was replaced while being opened (now ${viaProc})`,
+      });
       return;
     }
     report.bytes = st.size;
@@ -283,14 +321,19 @@ async function verifyInto(report: BackupReport, input: VerifyBackupInput, absRef
     if (inspection.readToEnd) {
       report.sha256 = inspection.sha256;
       if (inspection.bytesRead !== st.size) {
-        problems.push({ code: 'unreadable', message: `${real} changed size while being read (${st.size} -> ${inspection.bytesRead} bytes)` });
+        problems.push({
+          code: 'unreadable',
+          message: `${real} changed size while being read (${st.size} -> ${inspection.bytesRead} bytes)`,
+        });
       }
       if (checksum && 'expected' in checksum) {
         if (checksum.expected === inspection.sha256) report.checksum = 'matched';
         else {
           problems.push({
             code: 'checksum-mismatch',
-            message: `sha256 is ${inspection.sha256} but ${path.basename(real)}${CHECKSUM_SUFFIX} says ${checksum.expected}`,
+            message:
+              `sha256 is ${inspection.sha256} but ${path.basename(real)}${CHECKSUM_SUFFIX} says ` +
+              `${checksum.expected}`,
           });
         }
       } else if (checksum === null) {

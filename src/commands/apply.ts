@@ -1,4 +1,7 @@
-/** `stateguard apply`: re-run a one-shot module under a lock, after a fresh plan and guard (docs/architecture.md §6). */
+/**
+ * `stateguard apply`: re-run a one-shot module under a lock, after a fresh plan and guard
+ * (docs/architecture.md §6).
+ */
 import { hostname } from 'node:os';
 import { applyOneShot, type ApplyOutcome } from '../apply/apply.js';
 import { describeHolder } from '../ops/lock.js';
@@ -25,7 +28,10 @@ export function applySummary(o: ApplyOutcome): string {
   if (o.plan_hash) lines.push(`| plan hash | \`${o.plan_hash}\` |`);
   if (o.lock) lines.push(`| lock | \`${o.lock.name}\` |`);
   if (o.lock_refusal) lines.push(`| held by | ${cell(o.lock_refusal.holder)} since ${cell(o.lock_refusal.since)} |`);
-  for (const d of o.dependencies) lines.push(`| depends_on_healthy \`${d.module}\` | ${d.ok ? 'unchanged' : `**${cell(d.problem ?? 'disturbed')}**`} |`);
+  for (const d of o.dependencies)
+    lines.push(
+      `| depends_on_healthy \`${d.module}\` | ${d.ok ? 'unchanged' : `**${cell(d.problem ?? 'disturbed')}**`} |`,
+    );
   lines.push('', ...o.messages.map((m) => `- ${cell(m)}`));
   if (o.guard && o.guard.decision === 'blocked') {
     lines.push('', '| # | reason | what failed | how to fix |', '|---|---|---|---|');
@@ -34,7 +40,15 @@ export function applySummary(o: ApplyOutcome): string {
   for (const w of o.warnings) lines.push('', `> ⚠️ ${cell(w)}`);
   if (o.log_tail.length) {
     // Lines are already scrubbed; a fence that cannot be closed by log content.
-    lines.push('', `<details><summary>last ${o.log_tail.length} log lines</summary>`, '', '~~~~~~~~text', ...o.log_tail.map((l) => l.replace(/~{8,}/g, '~')), '~~~~~~~~', '</details>');
+    lines.push(
+      '',
+      `<details><summary>last ${o.log_tail.length} log lines</summary>`,
+      '',
+      '~~~~~~~~text',
+      ...o.log_tail.map((l) => l.replace(/~{8,}/g, '~')),
+      '~~~~~~~~',
+      '</details>',
+    );
   }
   return lines.join('\n');
 }
@@ -45,9 +59,27 @@ export const applyCommand = defineCommand({
   description: 'Re-run a one-shot module until it exits 0, under a lock, after a fresh plan and guard.',
   inputs: [
     ...GUARD_INPUTS,
-    { name: 'expected-plan-hash', kind: 'string', description: 'plan_hash of the reviewed plan (stateguard plan --module NAME); refuse (plan-changed) when the fresh plan differs.' },
-    { name: 'break-stale-lock', kind: 'boolean', default: 'false', description: "Exactly 'true' removes a stale apply lock (older than the stale bound) before taking it. Make sure no apply is running." },
-    { name: 'lock-stale-after-minutes', kind: 'integer', default: '120', description: 'A lock older than this (and older than timeout_seconds + 10 min) counts as stale.' },
+    {
+      name: 'expected-plan-hash',
+      kind: 'string',
+      description:
+        'plan_hash of the reviewed plan (stateguard plan --module NAME); refuse (plan-changed) when the fresh plan ' +
+        'differs.',
+    },
+    {
+      name: 'break-stale-lock',
+      kind: 'boolean',
+      default: 'false',
+      description:
+        "Exactly 'true' removes a stale apply lock (older than the stale bound) before taking it. Make sure no apply " +
+        'is running.',
+    },
+    {
+      name: 'lock-stale-after-minutes',
+      kind: 'integer',
+      default: '120',
+      description: 'A lock older than this (and older than timeout_seconds + 10 min) counts as stale.',
+    },
     JSON_INPUT,
   ] as const,
   outputs: [
@@ -63,7 +95,9 @@ export const applyCommand = defineCommand({
     const module = pickModule(set, opts.module);
     if (opts.expectedPlanHash !== undefined && !/^[0-9a-f]{64}$/.test(opts.expectedPlanHash)) {
       throw new UserError(
-        `${ctx.inAction ? "input 'expected-plan-hash'" : '--expected-plan-hash'} must be a plan_hash (64 lowercase hex characters) as printed by stateguard plan --module ${module.name}, got ${JSON.stringify(opts.expectedPlanHash.slice(0, 80))}.`,
+        `${ctx.inAction ? "input 'expected-plan-hash'" : '--expected-plan-hash'} must be a plan_hash (64 lowercase ` +
+          `hex characters) as printed by stateguard plan --module ` +
+          `${module.name}, got ${JSON.stringify(opts.expectedPlanHash.slice(0, 80))}.`,
         { input: 'expected-plan-hash' },
       );
     }

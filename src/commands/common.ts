@@ -43,14 +43,18 @@ export function loadValidModules(opts: { root: string; modules: string }, ctx: C
 
 export function pickModule(set: ModuleSet, name: string | undefined, input = 'module'): ModuleDecl {
   if (!name) {
-    throw new UserError(`--${input} is required: name the module to act on (one of: ${set.modules.map((m) => m.name).join(', ')}).`, {
-      input,
-    });
+    throw new UserError(
+      `--${input} is required: name the module to act on (one of: ${set.modules.map((m) => m.name).join(', ')}).`,
+      {
+        input,
+      },
+    );
   }
   const m = set.modules.find((x) => x.name === name);
   if (!m) {
     throw new UserError(
-      `--${input} ${JSON.stringify(name)} is not a module under ${set.root}; known modules: ${set.modules.map((x) => x.name).join(', ')}.`,
+      `--${input} ${JSON.stringify(name)} is not a module under ` +
+        `${set.root}; known modules: ${set.modules.map((x) => x.name).join(', ')}.`,
       // A name that is not a module is a usage error (exit 3, 'could not run'), not a "no" about a module.
       { input, reason: 'module-not-found' },
     );

@@ -40,12 +40,48 @@ import type { ModuleDecl } from '../model/module.js';
 const INPUTS = [
   ROOT_INPUT,
   MODULES_INPUT,
-  { name: 'switch', kind: 'string', default: 'STAGING_E2E', description: 'Name of the environment variable that switches the gate on (1/true); unset, empty, 0 or false skip loudly; any other value is an error.' },
-  { name: 'require', kind: 'list', description: 'Environment variables that must be set and non-empty (repeatable; one per line in the action). Only names are ever printed.' },
-  { name: 'mode', kind: 'choice', choices: ['optional', 'required'], default: 'optional', description: 'optional: skip loudly when off or unconfigured; required: fail instead.' },
-  { name: 'persistence-probe', kind: 'string', description: 'Module whose data volumes are probed across a container recreate (run before the command).' },
-  { name: 'run', kind: 'string', actionOnly: true, description: "The e2e command, split into arguments like a shell splits words (quotes, backslashes) but run without a shell; write `bash -c '…'` for one." },
-  { name: 'command', kind: 'list', rest: true, cliOnly: true, description: 'The e2e command and its arguments, after --.' },
+  {
+    name: 'switch',
+    kind: 'string',
+    default: 'STAGING_E2E',
+    description:
+      'Name of the environment variable that switches the gate on (1/true); unset, empty, 0 or false skip loudly; ' +
+      'any other value is an error.',
+  },
+  {
+    name: 'require',
+    kind: 'list',
+    description:
+      'Environment variables that must be set and non-empty (repeatable; one per line in the action). Only names are ' +
+      'ever printed.',
+  },
+  {
+    name: 'mode',
+    kind: 'choice',
+    choices: ['optional', 'required'],
+    default: 'optional',
+    description: 'optional: skip loudly when off or unconfigured; required: fail instead.',
+  },
+  {
+    name: 'persistence-probe',
+    kind: 'string',
+    description: 'Module whose data volumes are probed across a container recreate (run before the command).',
+  },
+  {
+    name: 'run',
+    kind: 'string',
+    actionOnly: true,
+    description:
+      'The e2e command, split into arguments like a shell splits words (quotes, backslashes) but run without a ' +
+      "shell; write `bash -c '…'` for one.",
+  },
+  {
+    name: 'command',
+    kind: 'list',
+    rest: true,
+    cliOnly: true,
+    description: 'The e2e command and its arguments, after --.',
+  },
   JSON_INPUT,
 ] as const;
 
@@ -72,7 +108,13 @@ export const e2eGateCommand = defineCommand({
       const r = errorResult(e2eGateCommand, err);
       r.outputs.status = 'error';
       r.outputs.missing ??= '[]';
-      r.json = { status: 'error', missing: [], reason: (r.json as { error: string }).error, probe: null, ...(r.json as object) };
+      r.json = {
+        status: 'error',
+        missing: [],
+        reason: (r.json as { error: string }).error,
+        probe: null,
+        ...(r.json as object),
+      };
       return r;
     }
   },
@@ -81,7 +123,8 @@ export const e2eGateCommand = defineCommand({
 function validateName(name: string, input: string): void {
   if (!ENV_NAME.test(name)) {
     throw new UserError(
-      `--${input} ${JSON.stringify(name)} is not an environment variable name: use letters, digits and _, not starting with a digit (e.g. STAGING_BASE_URL).`,
+      `--${input} ${JSON.stringify(name)} is not an environment variable name: use letters, digits and _, not ` +
+        `starting with a digit (e.g. STAGING_BASE_URL).`,
       { input },
     );
   }
@@ -122,7 +165,8 @@ function resolveProgram(program: string, ctx: CommandContext): void {
       ? ` '${program}' is a shell builtin: write the shell yourself, e.g. bash -c '…'.`
       : '';
   throw new UserError(
-    `the e2e command's program ${JSON.stringify(program)} was not found${program.includes('/') ? ' or is not executable' : ' on PATH'}.${hint}`,
+    `the e2e command's program ` +
+      `${JSON.stringify(program)} was not found${program.includes('/') ? ' or is not executable' : ' on PATH'}.${hint}`,
     { input: 'command' },
   );
 }
@@ -139,14 +183,17 @@ async function gate(opts: Options, ctx: CommandContext): Promise<CommandResult> 
     probeModule = pickModule(loadValidModules(opts, ctx), opts.persistenceProbe, 'persistence-probe');
     if (probeModule.volumes.length === 0 && probeModule.ephemeralPaths.length === 0) {
       throw new UserError(
-        `--persistence-probe ${probeModule.name}: the module declares no data.volumes and no data.ephemeral_paths, so there is nothing to probe. Declare them in ${probeModule.file}.`,
+        `--persistence-probe ` +
+          `${probeModule.name}: the module declares no data.volumes and no data.ephemeral_paths, so there is nothing ` +
+          `to probe. Declare them in ${probeModule.file}.`,
         { input: 'persistence-probe' },
       );
     }
   }
   if (argv.length === 0 && !probeModule) {
     throw new UserError(
-      'nothing to run: give the e2e command after -- (CLI) or in input \'run\' (action), and/or --persistence-probe MODULE.',
+      "nothing to run: give the e2e command after -- (CLI) or in input 'run' (action), and/or --persistence-probe " +
+        'MODULE.',
       { input: 'command' },
     );
   }
@@ -164,17 +211,27 @@ async function gate(opts: Options, ctx: CommandContext): Promise<CommandResult> 
   const decision = decideGate({ switchName: opts.switch, switchState, missing, mode });
   if (decision.action === 'refuse') {
     return finish({
-      status: 'error', exitCode: ExitCode.couldNotRun, reason: decision.reason, missing, failureReason: 'invalid-input', probe: null, command: null,
-      level: 'error', heading: 'could not decide',
+      status: 'error',
+      exitCode: ExitCode.couldNotRun,
+      reason: decision.reason,
+      missing,
+      failureReason: 'invalid-input',
+      probe: null,
+      command: null,
+      level: 'error',
+      heading: 'could not decide',
     });
   }
   if (decision.action === 'skip') {
-    const also = decision.cause === 'switch-off' && missing.length > 0 ? ` (also missing or empty: ${missing.join(', ')})` : '';
+    const also =
+      decision.cause === 'switch-off' && missing.length > 0 ? ` (also missing or empty: ${missing.join(', ')})` : '';
     const fails = decision.failInRequiredMode;
     return finish({
       status: 'skipped',
       exitCode: fails ? ExitCode.no : ExitCode.ok,
-      reason: `the e2e gate did not run: ${decision.reason}${also}${fails ? ' mode is required, so a skip fails the gate.' : ''}`,
+      reason:
+        `the e2e gate did not run: ` +
+        `${decision.reason}${also}${fails ? ' mode is required, so a skip fails the gate.' : ''}`,
       missing,
       failureReason: fails ? 'e2e-skipped' : undefined,
       probe: null,
@@ -197,25 +254,61 @@ async function gate(opts: Options, ctx: CommandContext): Promise<CommandResult> 
     });
     if (!probe.passed) {
       return finish({
-        status: 'failed', exitCode: ExitCode.no,
-        reason: `the persistence probe of module ${probeModule.name} failed${argv.length ? '; the e2e command was not run' : ''}: ${probe.problems[0]}`,
-        missing, failureReason: 'probe-failed', probe, command: null, level: 'error', heading: 'failed',
+        status: 'failed',
+        exitCode: ExitCode.no,
+        reason:
+          `the persistence probe of module ` +
+          `${probeModule.name} failed${argv.length ? '; the e2e command was not run' : ''}: ${probe.problems[0]}`,
+        missing,
+        failureReason: 'probe-failed',
+        probe,
+        command: null,
+        level: 'error',
+        heading: 'failed',
       });
     }
   }
   if (argv.length === 0) {
     return finish({
-      status: 'passed', exitCode: ExitCode.ok, reason: `the persistence probe of module ${probeModule!.name} passed (no e2e command was given).`,
-      missing, probe, command: null, level: null, heading: 'passed',
+      status: 'passed',
+      exitCode: ExitCode.ok,
+      reason: `the persistence probe of module ${probeModule!.name} passed (no e2e command was given).`,
+      missing,
+      probe,
+      command: null,
+      level: null,
+      heading: 'passed',
     });
   }
   const [program, ...args] = argv as [string, ...string[]];
-  ctx.log.info(`e2e gate: ${opts.switch} is on and every required variable is set; running ${program} with ${args.length} argument${args.length === 1 ? '' : 's'}.`);
+  ctx.log.info(
+    `e2e gate: ${opts.switch} is on and every required variable is set; running ` +
+      `${program} with ${args.length} argument${args.length === 1 ? '' : 's'}.`,
+  );
   const exitCode = await runStreaming(program, args, ctx);
   const command = { program, arguments: args.length, exit_code: exitCode };
   return exitCode === 0
-    ? finish({ status: 'passed', exitCode: ExitCode.ok, reason: `the e2e command (${program}) exited 0${probe ? ' after the persistence probe passed' : ''}.`, missing, probe, command, level: null, heading: 'passed' })
-    : finish({ status: 'failed', exitCode: ExitCode.no, reason: `the e2e command (${program}) exited ${exitCode}.`, missing, failureReason: 'e2e-failed', probe, command, level: 'error', heading: 'failed' });
+    ? finish({
+        status: 'passed',
+        exitCode: ExitCode.ok,
+        reason: `the e2e command (${program}) exited 0${probe ? ' after the persistence probe passed' : ''}.`,
+        missing,
+        probe,
+        command,
+        level: null,
+        heading: 'passed',
+      })
+    : finish({
+        status: 'failed',
+        exitCode: ExitCode.no,
+        reason: `the e2e command (${program}) exited ${exitCode}.`,
+        missing,
+        failureReason: 'e2e-failed',
+        probe,
+        command,
+        level: 'error',
+        heading: 'failed',
+      });
 }
 
 /** Run the command with its output streamed live, line by line (so masking sees whole lines). */
@@ -229,7 +322,12 @@ async function runStreaming(program: string, args: string[], ctx: CommandContext
       done();
     },
   });
-  const r = await spawnProcess(program, args, { cwd: ctx.cwd, env: { ...ctx.env }, stdoutSink: sink, onStderr: (c) => stderr.push(c) });
+  const r = await spawnProcess(program, args, {
+    cwd: ctx.cwd,
+    env: { ...ctx.env },
+    stdoutSink: sink,
+    onStderr: (c) => stderr.push(c),
+  });
   stdout.push(decoder.end());
   stdout.flush();
   stderr.flush();
@@ -285,7 +383,14 @@ function finish(f: Finish): CommandResult {
   if (f.probe) summary += '\n' + probeSummary(f.probe);
   return {
     exitCode: f.exitCode,
-    json: { status: f.status, missing: f.missing, reason: f.reason, probe: f.probe, command: f.command, failure_reason: f.failureReason ?? '' },
+    json: {
+      status: f.status,
+      missing: f.missing,
+      reason: f.reason,
+      probe: f.probe,
+      command: f.command,
+      failure_reason: f.failureReason ?? '',
+    },
     text: lines.join('\n'),
     outputs: { status: f.status, missing: JSON.stringify(f.missing), 'failure-reason': f.failureReason ?? '' },
     summary,
@@ -296,10 +401,16 @@ function finish(f: Finish): CommandResult {
 
 function probeLines(p: ProbeReport): string[] {
   const ids = `${p.old_container?.slice(0, 12) ?? '-'} → ${p.new_container?.slice(0, 12) ?? '-'}`;
-  const out = [`persistence probe of ${p.module} (${p.project}/${p.service}, ${ids}): ${p.passed ? 'passed' : 'FAILED'}`];
+  const out = [
+    `persistence probe of ${p.module} (${p.project}/${p.service}, ${ids}): ${p.passed ? 'passed' : 'FAILED'}`,
+  ];
   for (const c of p.checks) {
     const want = c.kind === 'durable' ? 'must survive' : 'must not survive';
-    out.push(`  ${c.ok ? 'ok  ' : 'FAIL'} ${c.kind.padEnd(9)} ${c.path} (${want}): ${c.after_recreate ?? (c.written ? 'not checked' : 'not written')}`);
+    out.push(
+      `  ${c.ok ? 'ok  ' : 'FAIL'} ${c.kind.padEnd(9)} ${c.path} (${want}): ${
+        c.after_recreate ?? (c.written ? 'not ' + 'checked' : 'not written')
+      }`,
+    );
   }
   for (const problem of p.problems) out.push(`  ${problem}`);
   if (p.cleanup.note) out.push(`  note: ${p.cleanup.note}`);
@@ -308,9 +419,12 @@ function probeLines(p: ProbeReport): string[] {
 
 function probeSummary(p: ProbeReport): string {
   const rows = p.checks.map(
-    (c) => `| ${cell(c.path)} | ${c.kind}${c.volume ? ` (${cell(c.volume)})` : ''} | ${c.after_recreate ?? '—'} | ${c.ok ? 'ok' : '**fail**'} |`,
+    (c) =>
+      `| ${cell(c.path)} | ${c.kind}${c.volume ? ` (${cell(c.volume)})` : ''} | ${c.after_recreate ?? '—'} | ` +
+      `${c.ok ? 'ok' : '**fail**'} |`,
   );
-  let md = `**Persistence probe** of ${code(p.module)}: ${p.passed ? 'passed' : '**failed**'} ` +
+  let md =
+    `**Persistence probe** of ${code(p.module)}: ${p.passed ? 'passed' : '**failed**'} ` +
     `(container ${p.old_container?.slice(0, 12) ?? '—'} → ${p.new_container?.slice(0, 12) ?? '—'})\n\n` +
     `| path | kind | after recreate | result |\n|---|---|---|---|\n${rows.join('\n')}\n`;
   if (p.problems.length) md += '\n' + p.problems.map((x) => `- ${cell(x)}`).join('\n') + '\n';

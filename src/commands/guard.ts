@@ -6,24 +6,67 @@ import type { GuardResult } from '../guard/decide.js';
 import { evaluateGuard, type GuardRequest } from '../guard/evaluate.js';
 import type { ModuleDecl } from '../model/module.js';
 import { cell, code, loadValidModules, pickModule, type ModuleSet } from './common.js';
-import { defineCommand, FAILURE_REASON_OUTPUT, JSON_INPUT, MODULES_INPUT, ROOT_INPUT, type CommandContext, type InputDef, type OptionsOf } from './spec.js';
+import {
+  defineCommand,
+  FAILURE_REASON_OUTPUT,
+  JSON_INPUT,
+  MODULES_INPUT,
+  ROOT_INPUT,
+  type CommandContext,
+  type InputDef,
+  type OptionsOf,
+} from './spec.js';
 
 /** The guard's inputs, shared with apply (which re-runs the guard with the same inputs). */
 export const GUARD_INPUTS = [
   ROOT_INPUT,
   MODULES_INPUT,
   { name: 'module', kind: 'string', required: true, description: 'The module to decide on.' },
-  { name: 'allow-stateful', kind: 'boolean', default: 'false', description: "Must be exactly 'true' to change a stateful or sidecar module." },
-  { name: 'backup-ref', kind: 'string', description: 'Path of the backup (.tar.gz) that covers the module; verified with the verify-backup rules.' },
-  { name: 'backup-root', kind: 'list', description: 'Allowed backup directories (repeatable; one per line in the action). None means every backup is refused.' },
+  {
+    name: 'allow-stateful',
+    kind: 'boolean',
+    default: 'false',
+    description: "Must be exactly 'true' to change a stateful or sidecar module.",
+  },
+  {
+    name: 'backup-ref',
+    kind: 'string',
+    description: 'Path of the backup (.tar.gz) that covers the module; verified with the verify-backup rules.',
+  },
+  {
+    name: 'backup-root',
+    kind: 'list',
+    description:
+      'Allowed backup directories (repeatable; one per line in the action). None means every backup is refused.',
+  },
   { name: 'confirm', kind: 'string', description: 'Must equal confirm-token exactly (case-sensitive). Never echoed.' },
-  { name: 'confirm-token', kind: 'string', default: 'BACKUP_DONE', description: 'The confirmation token this repo uses.' },
-  { name: 'max-uncompressed-bytes', kind: 'size', default: '64G', description: 'verify-backup cap: reject the backup past this many uncompressed bytes.' },
-  { name: 'max-entries', kind: 'integer', default: '1000000', description: 'verify-backup cap: reject the backup past this many entries.' },
+  {
+    name: 'confirm-token',
+    kind: 'string',
+    default: 'BACKUP_DONE',
+    description: 'The confirmation token this repo uses.',
+  },
+  {
+    name: 'max-uncompressed-bytes',
+    kind: 'size',
+    default: '64G',
+    description: 'verify-backup cap: reject the backup past this many uncompressed bytes.',
+  },
+  {
+    name: 'max-entries',
+    kind: 'integer',
+    default: '1000000',
+    description: 'verify-backup cap: reject the backup past this many entries.',
+  },
 ] as const satisfies readonly InputDef[];
 
 /** The guard's options as evaluateGuard takes them; apply re-runs the guard with the same. */
-export function guardRequest(opts: OptionsOf<typeof GUARD_INPUTS>, set: ModuleSet, module: ModuleDecl, ctx: CommandContext): GuardRequest {
+export function guardRequest(
+  opts: OptionsOf<typeof GUARD_INPUTS>,
+  set: ModuleSet,
+  module: ModuleDecl,
+  ctx: CommandContext,
+): GuardRequest {
   return {
     modules: set.modules,
     module,
@@ -50,14 +93,22 @@ export function guardExitCode(r: GuardResult): 0 | 1 | 3 {
 export function guardText(r: GuardResult): string {
   const head = `guard ${r.module}: ${r.decision}${r.drift_keys.length ? ` (drift: ${r.drift_keys.join(', ')})` : ''}`;
   if (r.decision !== 'blocked') return head;
-  return [head, `failure-reason: ${r.failure_reason}`, ...r.reasons.map((x, i) => `  ${i + 1}. [${x.code}] ${x.message}\n     fix: ${x.fix}`)].join('\n');
+  return [
+    head,
+    `failure-reason: ${r.failure_reason}`,
+    ...r.reasons.map((x, i) => `  ${i + 1}. [${x.code}] ${x.message}\n     fix: ${x.fix}`),
+  ].join('\n');
 }
 
 export function guardSummary(r: GuardResult): string {
   const icon = r.decision === 'blocked' ? '⛔' : r.decision === 'no-op' ? '✅' : '🟢';
   const lines = [`### ${icon} stateguard guard: \`${r.module}\` is ${r.decision}`, ''];
   if (r.drift_keys.length) lines.push(`Drift: ${r.drift_keys.map((k) => `\`${k}\``).join(', ')}`, '');
-  if (r.backup) lines.push(`Backup: ${r.backup.verified ? 'verified' : 'not verified'}${r.backup.path ? ` (${code(r.backup.path)})` : ''}`, '');
+  if (r.backup)
+    lines.push(
+      `Backup: ${r.backup.verified ? 'verified' : 'not verified'}${r.backup.path ? ` (${code(r.backup.path)})` : ''}`,
+      '',
+    );
   if (r.reasons.length) {
     lines.push('| # | reason | what failed | how to fix |', '|---|---|---|---|');
     r.reasons.forEach((x, i) => lines.push(`| ${i + 1} | \`${x.code}\` | ${cell(x.message)} | ${cell(x.fix)} |`));
@@ -74,13 +125,20 @@ export const guardCommand = defineCommand({
   outputs: [
     { name: 'decision', description: 'allowed, no-op or blocked.' },
     { name: 'reasons', description: 'JSON array of every failed condition: {code, message, fix, input}.' },
-    { name: 'plan-hash', description: "plan_hash of the module's fresh plan (what apply's expected-plan-hash compares with)." },
+    {
+      name: 'plan-hash',
+      description: "plan_hash of the module's fresh plan (what apply's expected-plan-hash compares with).",
+    },
     FAILURE_REASON_OUTPUT,
   ],
   async run(opts, ctx) {
     const set = loadValidModules(opts, ctx);
     const module = pickModule(set, opts.module);
-    const ev = await evaluateGuard(guardRequest(opts, set, module, ctx), { runtime: ctx.runtime(), planModules, verifyBackup });
+    const ev = await evaluateGuard(guardRequest(opts, set, module, ctx), {
+      runtime: ctx.runtime(),
+      planModules,
+      verifyBackup,
+    });
     const r = ev.result;
     const exitCode = guardExitCode(r);
     return {
@@ -94,7 +152,11 @@ export const guardCommand = defineCommand({
         'failure-reason': r.failure_reason,
       },
       summary: guardSummary(r),
-      annotations: r.reasons.map((x) => ({ level: 'error' as const, title: `stateguard guard: ${x.code}`, message: `${x.message} — fix: ${x.fix}` })),
+      annotations: r.reasons.map((x) => ({
+        level: 'error' as const,
+        title: `stateguard guard: ${x.code}`,
+        message: `${x.message} — fix: ${x.fix}`,
+      })),
       failureReason: r.failure_reason === '' ? undefined : r.failure_reason,
     };
   },

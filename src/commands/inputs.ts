@@ -34,10 +34,9 @@ export function parseSize(raw: string, label: string): number {
   const m = /^(\d+)\s*([KMGT]?)(?:i?B)?$/i.exec(raw.trim());
   const unit = m ? SIZE_UNITS[(m[2] ?? '').toUpperCase()] : undefined;
   if (!m || unit === undefined) {
-    throw new UserError(
-      `${label} must be a size like 512, 64K, 100M or 2G, got ${JSON.stringify(raw)}.`,
-      { input: label },
-    );
+    throw new UserError(`${label} must be a size like 512, 64K, 100M or 2G, got ${JSON.stringify(raw)}.`, {
+      input: label,
+    });
   }
   const value = Number(m[1]) * unit;
   if (!Number.isSafeInteger(value) || value <= 0) {
@@ -62,11 +61,7 @@ function show(def: InputDef, raw: string): string {
 }
 
 /** Parse every declared input. Unknown raw keys are rejected by the callers (CLI: unknown flag). */
-export function parseInputs(
-  defs: readonly InputDef[],
-  raw: RawInputs,
-  names: ParseContext,
-): Record<string, unknown> {
+export function parseInputs(defs: readonly InputDef[], raw: RawInputs, names: ParseContext): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const def of defs) {
     const label = names.describe(def.name);
@@ -86,7 +81,10 @@ export function parseInputs(
     }
     if (def.kind === 'list') {
       // Action inputs carry lists one per line; CLI repeats the flag. Blank lines are ignored.
-      const items = values.flatMap((v) => v.split(/\r?\n/)).map((v) => v.trim()).filter((v) => v !== '');
+      const items = values
+        .flatMap((v) => v.split(/\r?\n/))
+        .map((v) => v.trim())
+        .filter((v) => v !== '');
       const fallback = items.length === 0 && def.default ? def.default.split(/\r?\n/).filter(Boolean) : [];
       const list = items.length ? items : fallback;
       if (def.required && list.length === 0) {
@@ -121,10 +119,9 @@ export function parseInputs(
         break;
       case 'choice':
         if (!def.choices?.includes(value)) {
-          throw new UserError(
-            `${label} must be one of ${def.choices?.join(', ')}, got ${show(def, value)}.`,
-            { input: def.name },
-          );
+          throw new UserError(`${label} must be one of ${def.choices?.join(', ')}, got ${show(def, value)}.`, {
+            input: def.name,
+          });
         }
         out[camel(def.name)] = value;
         break;

@@ -10,7 +10,14 @@ import { Scrubber } from '../report/scrub.js';
 import { renderPlanMarkdown, renderPlanText } from '../report/plan-render.js';
 import { planCommentMarker, pullRequestFromEnv, upsertStickyComment } from '../report/pr-comment.js';
 import { loadValidModules, pickModule } from './common.js';
-import { defineCommand, FAILURE_REASON_OUTPUT, JSON_INPUT, MODULES_INPUT, ROOT_INPUT, type CommandContext } from './spec.js';
+import {
+  defineCommand,
+  FAILURE_REASON_OUTPUT,
+  JSON_INPUT,
+  MODULES_INPUT,
+  ROOT_INPUT,
+  type CommandContext,
+} from './spec.js';
 
 /** GitHub rejects comments over 65536 characters; leave room for the marker. */
 const COMMENT_MAX_CHARS = 60_000;
@@ -40,10 +47,14 @@ async function commentOnPullRequest(
     const marker = planCommentMarker(scope);
     const body = renderPlanMarkdown(plan, { maxChars: COMMENT_MAX_CHARS });
     const r = await upsertStickyComment(client, pr.target, marker, body);
-    ctx.log.info(`plan: ${r.action} the plan comment on ${pr.target.repository}#${pr.target.number} (comment ${r.id}).`);
+    ctx.log.info(
+      `plan: ${r.action} the plan comment on ${pr.target.repository}#${pr.target.number} (comment ${r.id}).`,
+    );
   } catch (err) {
     // A comment is a convenience: failing to post it never fails the plan.
-    ctx.log.warn(`plan: could not post the PR comment on ${pr.target.repository}#${pr.target.number}: ${errorMessage(err)}`);
+    ctx.log.warn(
+      `plan: could not post the PR comment on ${pr.target.repository}#${pr.target.number}: ${errorMessage(err)}`,
+    );
   }
 }
 
@@ -55,8 +66,17 @@ export const planCommand = defineCommand({
     ROOT_INPUT,
     MODULES_INPUT,
     { name: 'module', kind: 'string', description: 'Plan only this module (default: every module).' },
-    { name: 'out', kind: 'string', description: 'Also write the plan JSON to this file (the action writes one to RUNNER_TEMP when empty).' },
-    { name: 'detailed-exitcode', kind: 'boolean', default: 'false', description: 'Exit 2 when drift is found (0 in sync).' },
+    {
+      name: 'out',
+      kind: 'string',
+      description: 'Also write the plan JSON to this file (the action writes one to RUNNER_TEMP when empty).',
+    },
+    {
+      name: 'detailed-exitcode',
+      kind: 'boolean',
+      default: 'false',
+      description: 'Exit 2 when drift is found (0 in sync).',
+    },
     {
       name: 'github-token',
       kind: 'string',
@@ -65,15 +85,28 @@ export const planCommand = defineCommand({
       secret: true,
       description: 'Token used to post the sticky PR comment on pull_request events.',
     },
-    { name: 'comment', kind: 'boolean', default: 'true', actionOnly: true, description: 'Post or update the sticky PR comment on pull_request events.' },
+    {
+      name: 'comment',
+      kind: 'boolean',
+      default: 'true',
+      actionOnly: true,
+      description: 'Post or update the sticky PR comment on pull_request events.',
+    },
     JSON_INPUT,
   ] as const,
   outputs: [
     { name: 'changes', description: "'true' when any module drifted." },
     { name: 'drifted-modules', description: 'JSON array of drifted module names (usable as a strategy.matrix).' },
     { name: 'plan-json', description: 'Path of the written plan JSON file.' },
-    { name: 'plan-hash', description: "With module: that module's plan_hash (pass to apply as expected-plan-hash). Without: the whole plan's hash." },
-    { name: 'module-plan-hashes', description: "JSON object of every module's plan_hash ({\"store-init\": \"…\"}); apply takes a module's hash." },
+    {
+      name: 'plan-hash',
+      description:
+        "With module: that module's plan_hash (pass to apply as expected-plan-hash). Without: the whole plan's hash.",
+    },
+    {
+      name: 'module-plan-hashes',
+      description: 'JSON object of every module\'s plan_hash ({"store-init": "…"}); apply takes a module\'s hash.',
+    },
     FAILURE_REASON_OUTPUT,
   ],
   async run(opts, ctx) {
@@ -83,7 +116,9 @@ export const planCommand = defineCommand({
     // scrub the plan itself so no interpolated secret reaches either.
     const scrub = new Scrubber();
     for (const v of set.secrets) scrub.add(v);
-    const plan = scrub.scrubDeep(await planModules(set.modules, ctx.runtime(), opts.module ? { only: [opts.module] } : {}));
+    const plan = scrub.scrubDeep(
+      await planModules(set.modules, ctx.runtime(), opts.module ? { only: [opts.module] } : {}),
+    );
 
     let planFile = '';
     if (opts.out) {
@@ -91,7 +126,9 @@ export const planCommand = defineCommand({
       try {
         writePlanFile(planFile, plan);
       } catch (err) {
-        throw new UserError(`--out ${JSON.stringify(opts.out)}: cannot write the plan file: ${errorMessage(err)}`, { input: 'out' });
+        throw new UserError(`--out ${JSON.stringify(opts.out)}: cannot write the plan file: ${errorMessage(err)}`, {
+          input: 'out',
+        });
       }
     } else if (ctx.inAction) {
       // The action always leaves a file behind for later steps (output plan-json).
@@ -100,7 +137,12 @@ export const planCommand = defineCommand({
     }
 
     if (ctx.inAction && opts.comment) {
-      await commentOnPullRequest(plan, { root: opts.root, modules: opts.modules, module: opts.module }, opts.githubToken ?? '', ctx);
+      await commentOnPullRequest(
+        plan,
+        { root: opts.root, modules: opts.modules, module: opts.module },
+        opts.githubToken ?? '',
+        ctx,
+      );
     }
 
     const drifted = plan.modules.filter((m) => !m.in_sync).map((m) => m.name);
@@ -119,7 +161,13 @@ export const planCommand = defineCommand({
       },
       summary: renderPlanMarkdown(plan),
       annotations: changes
-        ? [{ level: 'notice', title: 'stateguard plan', message: `${drifted.length} module${drifted.length === 1 ? '' : 's'} drifted: ${drifted.join(', ')}` }]
+        ? [
+            {
+              level: 'notice',
+              title: 'stateguard plan',
+              message: `${drifted.length} module${drifted.length === 1 ? '' : 's'} drifted: ${drifted.join(', ')}`,
+            },
+          ]
         : [],
     };
   },

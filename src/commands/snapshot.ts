@@ -23,7 +23,9 @@ export const snapshotCommand = defineCommand({
       name: 'ready-timeout-seconds',
       kind: 'integer',
       default: '120',
-      description: 'How long to wait for the stopped containers to be running (and healthy, where they have a healthcheck) again; past it: snapshot-failed.',
+      description:
+        'How long to wait for the stopped containers to be running (and healthy, where they have a healthcheck) ' +
+        'again; past it: snapshot-failed.',
     },
     JSON_INPUT,
   ] as const,
@@ -49,7 +51,8 @@ export const snapshotCommand = defineCommand({
       json: result,
       text:
         `snapshot of ${mod.name} written: ${result.path}\n` +
-        `  ${result.bytes} bytes, ${result.entries} entries, volumes ${result.volumes.join(', ')}, taken ${result.taken_at}\n` +
+        `  ${result.bytes} bytes, ${result.entries} entries, volumes ` +
+        `${result.volumes.join(', ')}, taken ${result.taken_at}\n` +
         `  sha256 ${result.sha256}`,
       outputs: {
         'backup-ref': result.path,
@@ -58,8 +61,10 @@ export const snapshotCommand = defineCommand({
         'failure-reason': '',
       },
       summary:
-        `### stateguard snapshot: ${cell(mod.name)}\n\n| archive | volumes | entries | bytes | sha256 |\n|---|---|---|---|---|\n` +
-        `| ${cell(result.path)} | ${cell(result.volumes.join(', '))} | ${result.entries} | ${result.bytes} | \`${result.sha256}\` |`,
+        `### stateguard snapshot: ` +
+        `${cell(mod.name)}\n\n| archive | volumes | entries | bytes | sha256 |\n|---|---|---|---|---|\n` +
+        `| ${cell(result.path)} | ${cell(result.volumes.join(', '))} | ${result.entries} | ${result.bytes} | ` +
+        `\`${result.sha256}\` |`,
     };
   },
 });

@@ -58,8 +58,14 @@ type ValueOf<I extends InputDef> = I['kind'] extends 'boolean'
   : I['kind'] extends 'list'
     ? string[]
     : I['kind'] extends 'size' | 'integer'
-      ? I extends { default: string } ? number : number | undefined
-      : I extends { default: string } ? string : I extends { required: true } ? string : string | undefined;
+      ? I extends { default: string }
+        ? number
+        : number | undefined
+      : I extends { default: string }
+        ? string
+        : I extends { required: true }
+          ? string
+          : string | undefined;
 
 /** The typed options object a command receives, derived from its input definitions. */
 export type OptionsOf<T extends readonly InputDef[]> = {

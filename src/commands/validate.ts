@@ -23,22 +23,38 @@ export const validateCommand = defineCommand({
     const valid = problems.length === 0 && loaded.modules.length > 0;
     const errors = problems.map((p) => ({ file: p.file, line: p.line, column: p.column, message: p.message }));
     if (loaded.modules.length === 0 && problems.length === 0) {
-      errors.push({ file: opts.root, line: 1, column: 1, message: `no module.yaml matches ${JSON.stringify(opts.modules)} under this root` });
+      errors.push({
+        file: opts.root,
+        line: 1,
+        column: 1,
+        message: `no module.yaml matches ${JSON.stringify(opts.modules)} under this root`,
+      });
     }
     const names = loaded.modules.map((m) => m.name);
     const lines = errors.map((e) => formatProblem(e));
     if (valid) {
       lines.push(`${names.length} module${names.length === 1 ? '' : 's'} valid:`);
       for (const m of loaded.modules) {
-        lines.push(`  ${m.name.padEnd(20)} ${m.class.padEnd(9)} ${m.expectedState.padEnd(14)} ${m.compose.project}/${m.compose.service}  (${m.file})`);
+        lines.push(
+          `  ${m.name.padEnd(20)} ${m.class.padEnd(9)} ${m.expectedState.padEnd(14)} ` +
+            `${m.compose.project}/${m.compose.service}  (${m.file})`,
+        );
       }
     } else {
       lines.push(`${errors.length} problem${errors.length === 1 ? '' : 's'} in module declarations.`);
     }
     const summary = valid
-      ? `### stateguard validate: ${names.length} modules valid\n\n| module | class | expected state | compose |\n|---|---|---|---|\n` +
-        loaded.modules.map((m) => `| ${cell(m.name)} | ${m.class} | ${m.expectedState} | ${cell(`${m.compose.project}/${m.compose.service}`)} |`).join('\n')
-      : `### stateguard validate: ${errors.length} problems\n\n` + errors.map((e) => `- ${code(formatProblem(e))}`).join('\n');
+      ? `### stateguard validate: ` +
+        `${names.length} modules valid\n\n| module | class | expected state | compose |\n|---|---|---|---|\n` +
+        loaded.modules
+          .map(
+            (m) =>
+              `| ${cell(m.name)} | ${m.class} | ${m.expectedState} | ` +
+              `${cell(`${m.compose.project}/${m.compose.service}`)} |`,
+          )
+          .join('\n')
+      : `### stateguard validate: ${errors.length} problems\n\n` +
+        errors.map((e) => `- ${code(formatProblem(e))}`).join('\n');
     return {
       exitCode: valid ? ExitCode.ok : ExitCode.no,
       json: { valid, modules: names, errors },
@@ -50,7 +66,14 @@ export const validateCommand = defineCommand({
         'failure-reason': valid ? '' : 'invalid-modules',
       },
       summary,
-      annotations: errors.map((e) => ({ level: 'error' as const, message: e.message, file: e.file, line: e.line, column: e.column, title: 'stateguard validate' })),
+      annotations: errors.map((e) => ({
+        level: 'error' as const,
+        message: e.message,
+        file: e.file,
+        line: e.line,
+        column: e.column,
+        title: 'stateguard validate',
+      })),
       failureReason: valid ? undefined : 'invalid-modules',
     };
   },

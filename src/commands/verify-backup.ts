@@ -16,25 +16,35 @@ export function renderBackupReport(r: BackupReport): { text: string; summary: st
   const lines: string[] = [];
   if (r.verified) {
     lines.push(`backup verified: ${r.path}`);
-    lines.push(`  module ${r.matched_module}, taken ${r.created_at}, ${r.entries} entries, ${r.bytes} bytes (${r.uncompressed_bytes} uncompressed)`);
+    lines.push(
+      `  module ${r.matched_module}, taken ${r.created_at}, ${r.entries} entries, ${r.bytes} bytes ` +
+        `(${r.uncompressed_bytes} uncompressed)`,
+    );
     lines.push(`  sha256 ${r.sha256}`);
     lines.push(`  ${checksumLine(r)}`);
   } else {
     lines.push(`backup REJECTED: ${r.path}`);
-    for (const p of r.problems) lines.push(`  [${p.code}] ${p.message}${p.entry !== undefined ? ` (entry ${JSON.stringify(p.entry)})` : ''}`);
+    for (const p of r.problems)
+      lines.push(`  [${p.code}] ${p.message}${p.entry !== undefined ? ` (entry ${JSON.stringify(p.entry)})` : ''}`);
   }
   const summary = r.verified
-    ? `### stateguard verify-backup: verified\n\n| file | module | taken | entries | bytes | sha256 |\n|---|---|---|---|---|---|\n` +
-      `| ${cell(r.path)} | ${cell(r.matched_module ?? '')} | ${r.created_at} | ${r.entries} | ${r.bytes} | \`${r.sha256}\` |\n\n${checksumLine(r)}`
+    ? `### stateguard verify-backup: verified\n\n| file | module | taken | entries | bytes | sha256 ` +
+      `|\n|---|---|---|---|---|---|\n` +
+      `| ${cell(r.path)} | ${cell(r.matched_module ?? '')} | ${r.created_at} | ${r.entries} | ${r.bytes} | ` +
+      `\`${r.sha256}\` |\n\n${checksumLine(r)}`
     : `### stateguard verify-backup: rejected\n\n${code(r.path)}\n\n| code | problem | entry |\n|---|---|---|\n` +
-      r.problems.map((p) => `| \`${p.code}\` | ${cell(p.message)} | ${p.entry !== undefined ? code(p.entry) : ''} |`).join('\n');
+      r.problems
+        .map((p) => `| \`${p.code}\` | ${cell(p.message)} | ${p.entry !== undefined ? code(p.entry) : ''} |`)
+        .join('\n');
   return { text: lines.join('\n'), summary };
 }
 
 export const verifyBackupCommand = defineCommand({
   name: 'verify-backup',
   title: 'stateguard verify-backup',
-  description: 'Verify a backup archive as untrusted input: location, name, age, checksum, and every entry, without extracting it.',
+  description:
+    'Verify a backup archive as untrusted input: location, name, age, checksum, and every entry, without extracting ' +
+    'it.',
   inputs: [
     ROOT_INPUT,
     MODULES_INPUT,
@@ -51,7 +61,12 @@ export const verifyBackupCommand = defineCommand({
       default: '64G',
       description: 'Stop and reject past this many uncompressed bytes (K/M/G suffixes).',
     },
-    { name: 'max-entries', kind: 'integer', default: '1000000', description: 'Stop and reject past this many archive entries.' },
+    {
+      name: 'max-entries',
+      kind: 'integer',
+      default: '1000000',
+      description: 'Stop and reject past this many archive entries.',
+    },
     JSON_INPUT,
   ] as const,
   outputs: [
@@ -76,7 +91,9 @@ export const verifyBackupCommand = defineCommand({
     });
     if (report.verified && report.checksum === 'absent') {
       ctx.log.warn(
-        `verify-backup: ${report.path} has no .sha256 beside it, so its integrity was not checked against anything independent of the file (write one with sha256sum, or take backups with stateguard snapshot)`,
+        `verify-backup: ` +
+          `${report.path} has no .sha256 beside it, so its integrity was not checked against anything independent of ` +
+          `the file (write one with sha256sum, or take backups with stateguard snapshot)`,
       );
     }
     const { text, summary } = renderBackupReport(report);
@@ -95,7 +112,13 @@ export const verifyBackupCommand = defineCommand({
       summary,
       annotations: report.verified
         ? []
-        : [{ level: 'error' as const, title: 'stateguard verify-backup', message: `backup rejected: ${report.problems.map((p) => `[${p.code}] ${p.message}`).join('; ')}` }],
+        : [
+            {
+              level: 'error' as const,
+              title: 'stateguard verify-backup',
+              message: `backup rejected: ${report.problems.map((p) => `[${p.code}] ${p.message}`).join('; ')}`,
+            },
+          ],
       failureReason: reason,
     };
   },

@@ -44,7 +44,8 @@ function keyValues(v: unknown): Map<string, string | null> {
       out.set(i < 0 ? e : e.slice(0, i), i < 0 ? null : e.slice(i + 1));
     }
   } else if (v && typeof v === 'object') {
-    for (const [k, x] of Object.entries(v as Record<string, unknown>)) out.set(k, x === null || x === undefined ? null : String(x));
+    for (const [k, x] of Object.entries(v as Record<string, unknown>))
+      out.set(k, x === null || x === undefined ? null : String(x));
   }
   return out;
 }
@@ -62,7 +63,7 @@ function mountTargets(v: unknown): string[] {
       const parts = m.split(':');
       out.push((parts.length >= 2 ? parts[1]! : parts[0]!).replace(/\/+$/, '') || '/');
     } else if (m && typeof m === 'object' && typeof (m as { target?: unknown }).target === 'string') {
-      out.push(((m as { target: string }).target.replace(/\/+$/, '') || '/'));
+      out.push((m as { target: string }).target.replace(/\/+$/, '') || '/');
     }
   }
   return out.sort();
@@ -84,11 +85,14 @@ export function configDifferences(service: RenderedService, c: ContainerInfo): s
     if (declared !== null && !sameList(declared, field === 'command' ? cfg.cmd : cfg.entrypoint)) out.push(field);
   }
   const env = keyValues(s.environment);
-  const actualEnv = new Map(c.env.map((e) => [e.slice(0, Math.max(0, e.indexOf('='))), e.slice(e.indexOf('=') + 1)] as const));
+  const actualEnv = new Map(
+    c.env.map((e) => [e.slice(0, Math.max(0, e.indexOf('='))), e.slice(e.indexOf('=') + 1)] as const),
+  );
   for (const key of [...env.keys()].sort()) {
     const want = env.get(key)!;
     const have = actualEnv.get(key);
-    if (have === undefined || (want !== null && have !== want)) out.push(describeValueChange('environment', key, want, have));
+    if (have === undefined || (want !== null && have !== want))
+      out.push(describeValueChange('environment', key, want, have));
   }
   const labels = keyValues(s.labels);
   for (const key of [...labels.keys()].sort()) {
@@ -109,7 +113,8 @@ export function configDifferences(service: RenderedService, c: ContainerInfo): s
     const want = hc.disable === true ? ['NONE'] : typeof hc.test === 'string' ? ['CMD-SHELL', hc.test] : words(hc.test);
     if (want !== null && !sameList(want, cfg.healthcheck)) out.push('healthcheck');
   }
-  if (restartName(s.restart) !== restartName(cfg.restartPolicy)) out.push(`restart (${restartName(cfg.restartPolicy)} → ${restartName(s.restart)})`);
+  if (restartName(s.restart) !== restartName(cfg.restartPolicy))
+    out.push(`restart (${restartName(cfg.restartPolicy)} → ${restartName(s.restart)})`);
   if (s.user !== undefined && String(s.user) !== cfg.user) out.push('user');
   if (s.ports !== undefined && !sameList(portKeys(s.ports), cfg.ports)) out.push('ports');
   return out;

@@ -9,7 +9,10 @@ export function ofService(projectContainers: readonly ContainerInfo[], service: 
 }
 
 /** One listing of the project (ps + inspect), narrowed to the service. */
-export async function listServiceContainers(runtime: Runtime, compose: { project: string; service: string }): Promise<ContainerInfo[]> {
+export async function listServiceContainers(
+  runtime: Runtime,
+  compose: { project: string; service: string },
+): Promise<ContainerInfo[]> {
   return ofService(await runtime.listProjectContainers(compose.project), compose.service);
 }
 
@@ -42,7 +45,8 @@ export async function waitUntilReady(
       .map((id) => ({ id, problem: notReady(found.find((c) => c.id === id)) }))
       .filter((x): x is { id: string; problem: string } => x.problem !== null);
     // An exited or dead container will not become ready by waiting.
-    if (pending.length === 0 || Date.now() >= deadline || pending.some((p) => /^is (exited|dead|gone)/.test(p.problem))) return pending;
+    if (pending.length === 0 || Date.now() >= deadline || pending.some((p) => /^is (exited|dead|gone)/.test(p.problem)))
+      return pending;
     await sleep(intervalMs);
   }
 }

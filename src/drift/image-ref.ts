@@ -7,7 +7,10 @@
 export function normalizeImageRef(ref: string): string {
   let r = ref.trim();
   if (r.includes('@')) return r; // digest refs compare as written
-  r = r.replace(/^docker\.io\/library\//, '').replace(/^docker\.io\//, '').replace(/^index\.docker\.io\//, '');
+  r = r
+    .replace(/^docker\.io\/library\//, '')
+    .replace(/^docker\.io\//, '')
+    .replace(/^index\.docker\.io\//, '');
   const lastSlash = r.lastIndexOf('/');
   const tail = r.slice(lastSlash + 1);
   if (!tail.includes(':')) r += ':latest';

@@ -37,7 +37,8 @@ export async function planModules(modules: ModuleDecl[], runtime: Runtime, opts:
     const unknown = opts.only.filter((n) => !modules.some((m) => m.name === n));
     if (unknown.length > 0) {
       throw new UserError(
-        `module ${unknown.map((n) => JSON.stringify(n)).join(', ')} is not declared; known modules: ${modules.map((m) => m.name).join(', ')}.`,
+        `module ${unknown.map((n) => JSON.stringify(n)).join(', ')} is not declared; known modules: ` +
+          `${modules.map((m) => m.name).join(', ')}.`,
         // A usage error (exit 3), as in pickModule: nothing was judged.
         { input: 'module', reason: 'module-not-found' },
       );
@@ -46,12 +47,21 @@ export async function planModules(modules: ModuleDecl[], runtime: Runtime, opts:
   }
   // Unreachable engine: fail here with the DOCKER_HOST/context message, before compose prints its own.
   // The compose probe needs no engine, so it runs meanwhile; the engine's error wins.
-  const [pinged, probed] = await Promise.allSettled([selected.length ? runtime.ping() : Promise.resolve(), runtime.composeInfo()]);
+  const [pinged, probed] = await Promise.allSettled([
+    selected.length ? runtime.ping() : Promise.resolve(),
+    runtime.composeInfo(),
+  ]);
   if (pinged.status === 'rejected') throw pinged.reason;
   if (probed.status === 'rejected') throw probed.reason;
   const compose = probed.value;
   if (selected.length === 0) {
-    return { schema: 'stateguard/plan/v1', compose, modules: [], summary: { modules: 0, drifted: 0 }, plan_hash: planHash([]) };
+    return {
+      schema: 'stateguard/plan/v1',
+      compose,
+      modules: [],
+      summary: { modules: 0, drifted: 0 },
+      plan_hash: planHash([]),
+    };
   }
 
   const projects = [...new Set(selected.map((m) => m.compose.project))];
@@ -62,7 +72,9 @@ export async function planModules(modules: ModuleDecl[], runtime: Runtime, opts:
   }
 
   // stateguard's run records, for the projects that hold a one-shot (see computeDrift).
-  const oneShotProjects = [...new Set(selected.filter((m) => m.expectedState === 'exited-success').map((m) => m.compose.project))];
+  const oneShotProjects = [
+    ...new Set(selected.filter((m) => m.expectedState === 'exited-success').map((m) => m.compose.project)),
+  ];
   const [containerLists, renders, recordLists] = await Promise.all([
     Promise.all(projects.map((p) => runtime.listProjectContainers(p))),
     Promise.all(
@@ -73,7 +85,9 @@ export async function planModules(modules: ModuleDecl[], runtime: Runtime, opts:
         } catch (err) {
           if (err instanceof EnvironmentError) throw err;
           throw new UserError(
-            `compose cannot render ${first.compose.display} (project '${first.compose.project}') for module ${describeModules(group)}: ${errorMessage(err)}`,
+            `compose cannot render ` +
+              `${first.compose.display} (project '${first.compose.project}') for module ` +
+              `${describeModules(group)}: ${errorMessage(err)}`,
             { reason: 'compose-error' },
           );
         }
@@ -94,7 +108,8 @@ export async function planModules(modules: ModuleDecl[], runtime: Runtime, opts:
     if (!service || !hash) {
       throw new UserError(
         `compose did not render service '${m.compose.service}' of module '${m.name}' from ${m.compose.display} ` +
-          `(project '${m.compose.project}'${service ? '; no config hash for it' : ''}); check the service name and any profiles.`,
+          `(project '${m.compose.project}'${service ? '; no config hash for it' : ''}); check the service name and ` +
+          `any profiles.`,
         { reason: 'compose-error' },
       );
     }
@@ -106,8 +121,14 @@ export async function planModules(modules: ModuleDecl[], runtime: Runtime, opts:
 
   const planned: ModulePlan[] = selected.map((m, i) => {
     const part = declaredParts[i]!;
-    const declared: DeclaredService = { ...part, imageId: imageIds[part.image] ?? null, composeVersion: compose.version };
-    const containers = (containersByProject.get(m.compose.project) ?? []).filter((c) => c.service === m.compose.service);
+    const declared: DeclaredService = {
+      ...part,
+      imageId: imageIds[part.image] ?? null,
+      composeVersion: compose.version,
+    };
+    const containers = (containersByProject.get(m.compose.project) ?? []).filter(
+      (c) => c.service === m.compose.service,
+    );
     const record =
       m.expectedState === 'exited-success'
         ? ((recordsByProject.get(m.compose.project) ?? []).find((r) => r.service === m.compose.service) ?? null)

@@ -53,14 +53,18 @@ function otherComposeVersion(replicas: readonly ContainerInfo[], declared: Decla
   // `2.26.1-4` (a distribution's build of 2.26.1) labels its containers `2.26.1`: compare X.Y.Z.
   const core = (v: string): string => /^v?(\d+\.\d+\.\d+)/.exec(v)?.[1] ?? v;
   const mine = core(declared.composeVersion);
-  const found = [...new Set(replicas.map((c) => c.labels[COMPOSE_VERSION] ?? 'unknown'))].filter((v) => core(v) !== mine);
+  const found = [...new Set(replicas.map((c) => c.labels[COMPOSE_VERSION] ?? 'unknown'))].filter(
+    (v) => core(v) !== mine,
+  );
   return found.length ? found.join(', ') : null;
 }
 
 function composeVersionNote(found: string, declared: DeclaredService): string {
   return (
-    `created by compose ${found}, planned with compose ${declared.composeVersion}: config hashes of different compose versions ` +
-    `need not agree. Recreate it with the compose you plan with, or plan with the compose that created it (STATEGUARD_COMPOSE=v1|v2)`
+    `created by compose ` +
+    `${found}, planned with compose ${declared.composeVersion}: config hashes of different compose versions ` +
+    `need not agree. Recreate it with the compose you plan with, or plan with the compose that created it ` +
+    `(STATEGUARD_COMPOSE=v1|v2)`
   );
 }
 
@@ -111,7 +115,9 @@ const SEVERITY: OneShotReason[] = ['running', 'dead', 'exited-nonzero', 'never-s
  */
 function ranDeclaredConfig(c: ContainerInfo, configHash: string, record: RunRecord | null | undefined): boolean {
   if (c.configHash === configHash) return true;
-  return !!record && record.container_id === c.id && record.label_hash === c.configHash && record.config_hash === configHash;
+  return (
+    !!record && record.container_id === c.id && record.label_hash === c.configHash && record.config_hash === configHash
+  );
 }
 
 function oneShotReason(c: ContainerInfo, configHash: string, record?: RunRecord | null): OneShotReason | null {
@@ -238,12 +244,23 @@ export function computeDrift(
     }
     const notRunning = replicas.filter((c) => c.state !== 'running');
     if (notRunning.length > 0) {
-      items.push({ key: 'container.state.running', declared: 'running', observed: replicaText(notRunning.map(stateText), replicas.length) });
+      items.push({
+        key: 'container.state.running',
+        declared: 'running',
+        observed: replicaText(notRunning.map(stateText), replicas.length),
+      });
     }
     // Health is judged on running replicas only: a stopped container's last health is history.
     const unhealthy = replicas.filter((c) => c.state === 'running' && c.health === 'unhealthy');
     if (unhealthy.length > 0) {
-      items.push({ key: 'container.health', declared: 'healthy', observed: replicaText(unhealthy.map(() => 'unhealthy'), replicas.length) });
+      items.push({
+        key: 'container.health',
+        declared: 'healthy',
+        observed: replicaText(
+          unhealthy.map(() => 'unhealthy'),
+          replicas.length,
+        ),
+      });
     }
   }
   if (replicas.length > 0) {
@@ -256,7 +273,12 @@ export function computeDrift(
   }
   if (module.expectedState === 'exited-success') {
     if (replicas.length === 0) {
-      items.push({ key: 'container.state.exited_success', declared: 'exited (0)', observed: 'missing', reason: 'no-container' });
+      items.push({
+        key: 'container.state.exited_success',
+        declared: 'exited (0)',
+        observed: 'missing',
+        reason: 'no-container',
+      });
     } else {
       const failing = replicas
         .map((c) => ({ c, reason: oneShotReason(c, declared.configHash, record) }))
@@ -264,7 +286,13 @@ export function computeDrift(
       if (failing.length > 0) {
         const worst = SEVERITY.find((r) => failing.some((f) => f.reason === r))!;
         const shown = failing.filter((f) => f.reason === worst);
-        const other = worst === 'stale-config' ? otherComposeVersion(shown.map((f) => f.c), declared) : null;
+        const other =
+          worst === 'stale-config'
+            ? otherComposeVersion(
+                shown.map((f) => f.c),
+                declared,
+              )
+            : null;
         const observed =
           worst !== 'stale-config'
             ? shown.map((f) => stateText(f.c))
@@ -276,7 +304,14 @@ export function computeDrift(
           declared: 'exited (0)',
           observed: replicaText(observed, replicas.length),
           reason: worst,
-          ...(worst === 'stale-config' ? { fields: fieldsOf(shown.map((f) => f.c), declared) } : {}),
+          ...(worst === 'stale-config'
+            ? {
+                fields: fieldsOf(
+                  shown.map((f) => f.c),
+                  declared,
+                ),
+              }
+            : {}),
         });
       }
     }

@@ -111,7 +111,8 @@ export function describeConfirmMismatch(confirm: string | undefined, token: stri
   if (trimmed.toLowerCase() === token.toLowerCase()) {
     return 'confirm differs from the token by letter case and surrounding whitespace';
   }
-  if (confirm.replace(/\s+/g, '') === token.replace(/\s+/g, '')) return 'confirm differs from the token by whitespace inside it';
+  if (confirm.replace(/\s+/g, '') === token.replace(/\s+/g, ''))
+    return 'confirm differs from the token by whitespace inside it';
   return 'confirm does not equal the token';
 }
 
@@ -127,7 +128,8 @@ export function planProblem(module: GuardInput['module'], plan: ModulePlan): str
   }
   if (!Array.isArray(plan.drift)) return 'the plan has no drift list';
   const unknown = plan.drift.filter((d) => !DRIFT_KEYS.includes(d?.key));
-  if (unknown.length > 0) return `the plan has unknown drift keys: ${unknown.map((d) => JSON.stringify(d?.key)).join(', ')}`;
+  if (unknown.length > 0)
+    return `the plan has unknown drift keys: ${unknown.map((d) => JSON.stringify(d?.key)).join(', ')}`;
   if (plan.in_sync !== (plan.drift.length === 0)) {
     return `the plan says in_sync=${String(plan.in_sync)} with ${plan.drift.length} drift item(s)`;
   }
@@ -152,7 +154,8 @@ export function backupFix(module: GuardInput['module']): string {
   const first = sources[0]!;
   const which = sources.map((s) => `'${s}'`).join(' or ');
   return (
-    `Take a backup of ${which} with \`stateguard snapshot --module ${first} --out-dir DIR\` (DIR under a backup-root) ` +
+    `Take a backup of ` +
+    `${which} with \`stateguard snapshot --module ${first} --out-dir DIR\` (DIR under a backup-root) ` +
     `and pass the archive it writes as backup-ref.`
   );
 }
@@ -167,7 +170,9 @@ export function decide(input: GuardInput): GuardResult {
     reasons.push({
       code: EVALUATION_REASONS.includes(input.plan.reason) ? input.plan.reason : 'internal',
       message: `could not plan module '${module.name}': ${input.plan.error}`,
-      fix: 'Fix the cause above (engine reachable, compose file renders) and run again; the guard never allows what it cannot plan.',
+      fix:
+        'Fix the cause above (engine reachable, compose file renders) and run again; the guard never allows what ' +
+        'it cannot plan.',
     });
   } else {
     const problem = planProblem(module, input.plan);
@@ -188,7 +193,9 @@ export function decide(input: GuardInput): GuardResult {
     reasons.push({
       code: 'invalid-input',
       input: 'allow-stateful',
-      message: `allow-stateful must be exactly 'true' or 'false', got ${JSON.stringify(input.allowStateful.invalid)} (booleans are never coerced: yes/1/TRUE are refused)`,
+      message:
+        `allow-stateful must be exactly 'true' or 'false', got ` +
+        `${JSON.stringify(input.allowStateful.invalid)} (booleans are never coerced: yes/1/TRUE are refused)`,
       fix: "Set allow-stateful to true or false (a workflow_dispatch boolean input passes exactly 'true' or 'false').",
     });
   }
@@ -197,7 +204,14 @@ export function decide(input: GuardInput): GuardResult {
     return { module: module.name, decision: 'no-op', reasons: [], drift_keys: [], backup: null, failure_reason: '' };
   }
   if (planKnown && reasons.length === 0 && module.class === 'stateless') {
-    return { module: module.name, decision: 'allowed', reasons: [], drift_keys: driftKeys, backup: null, failure_reason: '' };
+    return {
+      module: module.name,
+      decision: 'allowed',
+      reasons: [],
+      drift_keys: driftKeys,
+      backup: null,
+      failure_reason: '',
+    };
   }
 
   // From here: something already failed, or a stateful/sidecar module has drift. The stateful
@@ -209,8 +223,12 @@ export function decide(input: GuardInput): GuardResult {
     if (module.expectedState !== 'exited-success') {
       reasons.push({
         code: 'drift-not-allowed',
-        message: `module '${module.name}' is ${module.class} and long-running (expected_state: ${module.expectedState}); the stateful path only re-runs one-shots (expected_state: exited-success)`,
-        fix: 'Change a long-running stateful module through a reviewed maintenance procedure (snapshot, deploy, verify), not stateful-apply.',
+        message:
+          `module '${module.name}' is ${module.class} and long-running (expected_state: ` +
+          `${module.expectedState}); the stateful path only re-runs one-shots (expected_state: exited-success)`,
+        fix:
+          'Change a long-running stateful module through a reviewed maintenance procedure (snapshot, deploy, ' +
+          'verify), not stateful-apply.',
       });
     }
     if (planKnown) {
@@ -218,8 +236,14 @@ export function decide(input: GuardInput): GuardResult {
       if (notApplicable.length > 0) {
         reasons.push({
           code: 'drift-not-allowed',
-          message: `module '${module.name}' has drift this path never applies to a ${module.class} module: ${notApplicable.join(', ')} (only ${STATEFUL_APPLICABLE_DRIFT.join(', ')} is applied)`,
-          fix: unverifiableFix(input.plan) ?? 'Resolve that drift by hand with a backup in place (e.g. an image bump is an upgrade, not a re-run), then re-plan.',
+          message:
+            `module '${module.name}' has drift this path never applies to a ` +
+            `${module.class} module: ${notApplicable.join(', ')} (only ${STATEFUL_APPLICABLE_DRIFT.join(', ')} is ` +
+            `applied)`,
+          fix:
+            unverifiableFix(input.plan) ??
+            'Resolve that drift by hand with a backup in place (e.g. an image bump is an upgrade, not a re-run), ' +
+              'then re-plan.',
         });
       }
     }
@@ -228,7 +252,9 @@ export function decide(input: GuardInput): GuardResult {
         code: 'not-allowed',
         input: 'allow-stateful',
         message: `allow-stateful is not true; module '${module.name}' is ${module.class}`,
-        fix: "Set allow-stateful to 'true' (the workflow's allow_stateful checkbox) to change a stateful or sidecar module.",
+        fix:
+          "Set allow-stateful to 'true' (the workflow's allow_stateful checkbox) to change a stateful or sidecar " +
+          'module.',
       });
     }
     const backup = input.backup;
@@ -244,11 +270,15 @@ export function decide(input: GuardInput): GuardResult {
         code: 'backup-rejected',
         input: 'backup-ref',
         message: `the backup could not be verified: ${backup.error}`,
-        fix: 'Pass a backup-ref that is a readable .tar.gz under a backup-root; run stateguard verify-backup to see why.',
+        fix:
+          'Pass a backup-ref that is a readable .tar.gz under a backup-root; run stateguard verify-backup to see ' +
+          'why.',
       });
     } else if (backup.verified !== true || (backup.problems ?? []).length > 0) {
       const problems = backup.problems ?? [];
-      const listed = problems.length ? problems.map((p) => `${p.code}: ${p.message}`).join('; ') : 'verify-backup did not confirm it';
+      const listed = problems.length
+        ? problems.map((p) => `${p.code}: ${p.message}`).join('; ')
+        : 'verify-backup did not confirm it';
       reasons.push({
         code: 'backup-rejected',
         input: 'backup-ref',
@@ -264,10 +294,13 @@ export function decide(input: GuardInput): GuardResult {
       reasons.push({
         code: 'confirm-mismatch',
         input: 'confirm',
-        message: blankToken ? 'the confirm token is empty or only whitespace, so no confirmation can match' : `${mismatch} (the value given is not shown)`,
+        message: blankToken
+          ? 'the confirm token is empty or only whitespace, so no confirmation can match'
+          : `${mismatch} (the value given is not shown)`,
         fix: blankToken
           ? 'Set confirm-token to a non-empty value (default BACKUP_DONE).'
-          : `Set confirm to exactly ${JSON.stringify(input.confirmToken)} (case-sensitive, no spaces) once the backup is done.`,
+          : `Set confirm to exactly ` +
+            `${JSON.stringify(input.confirmToken)} (case-sensitive, no spaces) once the backup is done.`,
       });
     }
   }
@@ -275,7 +308,11 @@ export function decide(input: GuardInput): GuardResult {
   const ordered = orderReasons(reasons);
   // Defensive: an unknown plan or any reason is a block. No branch can reach 'allowed' otherwise.
   if (ordered.length === 0 && !planKnown) {
-    ordered.push({ code: 'internal', message: 'the plan could not be evaluated', fix: 'Re-run; stateguard failed closed.' });
+    ordered.push({
+      code: 'internal',
+      message: 'the plan could not be evaluated',
+      fix: 'Re-run; stateguard failed closed.',
+    });
   }
   if (ordered.length > 0) {
     return {
@@ -287,7 +324,14 @@ export function decide(input: GuardInput): GuardResult {
       failure_reason: ordered[0]!.code,
     };
   }
-  return { module: module.name, decision: 'allowed', reasons: [], drift_keys: driftKeys, backup: backupSummary(input.backup), failure_reason: '' };
+  return {
+    module: module.name,
+    decision: 'allowed',
+    reasons: [],
+    drift_keys: driftKeys,
+    backup: backupSummary(input.backup),
+    failure_reason: '',
+  };
 }
 
 /** Stable sort by FAILURE_PRECEDENCE; reasons outside it go last (still listed, still blocking). */
@@ -296,7 +340,10 @@ export function orderReasons(reasons: readonly GuardReason[]): GuardReason[] {
     const i = FAILURE_PRECEDENCE.indexOf(r.code);
     return i === -1 ? FAILURE_PRECEDENCE.length : i;
   };
-  return reasons.map((r, i) => ({ r, i })).sort((a, b) => rank(a.r) - rank(b.r) || a.i - b.i).map((x) => x.r);
+  return reasons
+    .map((r, i) => ({ r, i }))
+    .sort((a, b) => rank(a.r) - rank(b.r) || a.i - b.i)
+    .map((x) => x.r);
 }
 
 /**
@@ -310,8 +357,10 @@ function unverifiableFix(plan: ModulePlan | EvaluationError): string | null {
   if (!plan.drift.some((d) => d.key === 'container.image' && d.reason === 'unverifiable')) return null;
   const { project, service, file } = plan.compose;
   return (
-    `The one-shot's container was removed and stateguard has no record of its last successful run, so the image it would run now ` +
-    `cannot be compared with the one that ran against the data. Check the declared image, then create (not start) the container ` +
+    `The one-shot's container was removed and stateguard has no record of its last successful run, so the image it ` +
+    `would run now ` +
+    `cannot be compared with the one that ran against the data. Check the declared image, then create (not start) ` +
+    `the container ` +
     `so the plan can compare it: 'docker compose -p ${project} -f ${file} up --no-start --no-deps ${service}' ` +
     `(v1: 'docker-compose' with the same arguments); re-plan, review, and apply.`
   );

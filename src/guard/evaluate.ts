@@ -66,7 +66,10 @@ export async function planOne(
     const plan = await deps.planModules(modules, deps.runtime, { only: [module.name] });
     const mine = plan.modules.filter((m) => m.name === module.name);
     if (mine.length !== 1) {
-      return { error: `the plan has ${mine.length} entries for module '${module.name}' (expected exactly 1)`, reason: 'internal' };
+      return {
+        error: `the plan has ${mine.length} entries for module '${module.name}' (expected exactly 1)`,
+        reason: 'internal',
+      };
     }
     const hash = mine[0]!.plan_hash;
     // Fail closed: a plan without a well-formed module hash binds nothing.
@@ -84,8 +87,7 @@ export async function evaluateGuard(req: GuardRequest, deps: GuardDeps): Promise
   const plan = 'error' in planned ? planned : planned.plan;
   // The backup is read only when it can matter: a stateful/sidecar module with drift, or one whose
   // plan is unknown (then every condition is reported at once).
-  const needsBackup =
-    req.module.class !== 'stateless' && ('error' in planned || planned.plan.drift.length > 0);
+  const needsBackup = req.module.class !== 'stateless' && ('error' in planned || planned.plan.drift.length > 0);
   let backup: BackupReport | EvaluationError | undefined;
   if (needsBackup && req.backupRef) {
     try {

@@ -68,7 +68,8 @@ export function stateguardCommand(step: Obj): string | undefined {
     const lower = segs.map((x) => x.toLowerCase());
     if (n === 0) sub = '';
     else if (lower[n - 1] === 'stateguard') sub = '';
-    else if (n >= 2 && lower[n - 2] === 'actions' && (n === 2 || lower[n - 3] === 'stateguard' || escapes)) sub = lower[n - 1]!;
+    else if (n >= 2 && lower[n - 2] === 'actions' && (n === 2 || lower[n - 3] === 'stateguard' || escapes))
+      sub = lower[n - 1]!;
     else return undefined;
   } else if (ref.kind === 'remote' && ref.repo!.toLowerCase() === 'stateguard') {
     if (ref.path.split('/')[0] === '..') return '*';
@@ -87,7 +88,17 @@ export function stateguardCommand(step: Obj): string | undefined {
 const MUTATING = new Set(['apply', 'stateful-apply', 'restore', 'recover', 'upgrade', 'snapshot', '*']);
 /** Commands that take the operator's consent (allow-stateful, backup-ref, confirm). */
 const CONSENT = new Set(['apply', 'stateful-apply', 'restore', 'recover', 'upgrade', '*']);
-const GATES = new Set(['guard', 'verify-backup', 'e2e-gate', 'apply', 'stateful-apply', 'restore', 'recover', 'upgrade', '*']);
+const GATES = new Set([
+  'guard',
+  'verify-backup',
+  'e2e-gate',
+  'apply',
+  'stateful-apply',
+  'restore',
+  'recover',
+  'upgrade',
+  '*',
+]);
 
 type Role = 'allow' | 'confirm' | 'backup';
 const ROLE_NAMES: Record<Role, { with: string; flag: string; input: string }> = {
@@ -137,11 +148,19 @@ interface JobInfo {
   steps: StepInfo[];
 }
 
-function lookupEnv(chain: readonly unknown[], name: string, caseInsensitive: boolean): { value: unknown; level: number } | undefined {
+function lookupEnv(
+  chain: readonly unknown[],
+  name: string,
+  caseInsensitive: boolean,
+): { value: unknown; level: number } | undefined {
   for (let level = 0; level < chain.length; level++) {
     const env = chain[level];
     if (!isObj(env)) continue;
-    const key = caseInsensitive ? Object.keys(env).find((k) => k.toLowerCase() === name.toLowerCase()) : Object.hasOwn(env, name) ? name : undefined;
+    const key = caseInsensitive
+      ? Object.keys(env).find((k) => k.toLowerCase() === name.toLowerCase())
+      : Object.hasOwn(env, name)
+        ? name
+        : undefined;
     if (key !== undefined) return { value: env[key], level };
   }
   return undefined;
@@ -185,7 +204,14 @@ function literalEnv(chain: readonly unknown[]): Map<string, string> {
 export function checkWorkflow(wf: WorkflowFile): Problem[] {
   const problems: Problem[] = [];
   const report = (rule: RuleId, pos: { line: number; column: number }, message: string): void => {
-    problems.push({ file: wf.file, line: pos.line, column: pos.column, rule, severity: ruleById(rule).severity, message });
+    problems.push({
+      file: wf.file,
+      line: pos.line,
+      column: pos.column,
+      rule,
+      severity: ruleById(rule).severity,
+      message,
+    });
   };
   const root = wf.value;
   const triggers = triggerNames(root.on);
@@ -217,14 +243,22 @@ export function checkWorkflow(wf: WorkflowFile): Problem[] {
               const name = ROLE_NAMES[role].with;
               for (const key of new Set([name, name.replace(/-/g, '_')])) {
                 if (!(key in w)) continue;
-                sinks.push({ role, key, pos: wf.at([...path, 'with', key]), source: sourceOfValue(w[key], envChain), shown: JSON.stringify(w[key]) });
+                sinks.push({
+                  role,
+                  key,
+                  pos: wf.at([...path, 'with', key]),
+                  source: sourceOfValue(w[key], envChain),
+                  shown: JSON.stringify(w[key]),
+                });
               }
             }
             const token = w['confirm-token'] ?? w.confirm_token;
             info.invocations.push({
               command: usesCommand,
               pos: wf.at([...path, 'uses']),
-              label: `${where} (${String(step.uses)}${usesCommand === '*' ? ', command given by an expression: stateguard assumes it may be apply' : ''})`,
+              label: `${where} (${String(step.uses)}${
+                usesCommand === '*' ? ', command given by an expression: ' + 'stateguard assumes it may be apply' : ''
+              })`,
               sinks,
               confirmToken: typeof token === 'string' ? token : 'BACKUP_DONE',
             });
@@ -234,7 +268,8 @@ export function checkWorkflow(wf: WorkflowFile): Problem[] {
             const env = literalEnv(envChain);
             // Reading the script as a shell would is the costly part; a script (and env) that names
             // none of the programs the rules look at cannot hold one of their commands.
-            if (RELEVANT.test(step.run) || [...env.values()].some((v) => RELEVANT.test(v))) info.commands = commandsOf(step.run, env);
+            if (RELEVANT.test(step.run) || [...env.values()].some((v) => RELEVANT.test(v)))
+              info.commands = commandsOf(step.run, env);
             for (const c of info.commands) {
               const cli = stateguardCli(c.argv);
               if (!cli) continue;
@@ -250,17 +285,38 @@ export function checkWorkflow(wf: WorkflowFile): Problem[] {
                   if (t === flag) {
                     // --allow-stateful is a boolean flag: alone it means true, whatever follows.
                     const value = role === 'allow' ? undefined : cli.args[j + 1];
-                    sinks.push({ role, key: flag, pos: at(word), source: value ? sourceOfWord(value.text, envChain) : { kind: 'other' }, shown: value ? JSON.stringify(value.text) : role === 'allow' ? 'given alone, which means true' : 'no value' });
+                    sinks.push({
+                      role,
+                      key: flag,
+                      pos: at(word),
+                      source: value ? sourceOfWord(value.text, envChain) : { kind: 'other' },
+                      shown: value
+                        ? JSON.stringify(value.text)
+                        : role === 'allow'
+                          ? 'given alone, which means true'
+                          : 'no value',
+                    });
                   } else if (t.startsWith(flag + '=')) {
                     const value = t.slice(flag.length + 1);
-                    sinks.push({ role, key: flag, pos: at(word), source: sourceOfWord(value, envChain), shown: JSON.stringify(value) });
+                    sinks.push({
+                      role,
+                      key: flag,
+                      pos: at(word),
+                      source: sourceOfWord(value, envChain),
+                      shown: JSON.stringify(value),
+                    });
                   }
                 }
               });
               info.invocations.push({
                 command: cli.command,
                 pos: at(c.argv[0]!),
-                label: `${where} (run: ${c.argv.slice(0, 4).map((w) => w.text).join(' ')}${cli.command === '*' ? ', command given by a variable: stateguard assumes it may be apply' : ''})`,
+                label: `${where} (run: ${c.argv
+                  .slice(0, 4)
+                  .map((w) => w.text)
+                  .join(
+                    ' ',
+                  )}${cli.command === '*' ? ', command given by a variable: stateguard assumes it may be apply' : ''})`,
                 sinks,
                 confirmToken,
               });
@@ -288,11 +344,20 @@ export function checkWorkflow(wf: WorkflowFile): Problem[] {
         'SG101',
         inv.pos,
         inv.command === 'snapshot'
-          ? `${inv.label} stops a stateful module but this workflow also runs on ${forbidden.map((t) => `'${t}'`).join(', ')}; only workflow_dispatch or schedule may run a snapshot`
-          : `${inv.label} changes stateful modules but this workflow also runs on ${forbidden.map((t) => `'${t}'`).join(', ')}; only workflow_dispatch may run it (move it to a workflow triggered only by workflow_dispatch)`,
+          ? `${inv.label} stops a stateful module but this workflow also runs on ` +
+              `${forbidden.map((t) => `'${t}'`).join(', ')}; only workflow_dispatch or schedule may run a snapshot`
+          : `${inv.label} changes stateful modules but this workflow also runs on ` +
+              `${forbidden.map((t) => `'${t}'`).join(', ')}; only workflow_dispatch may run it (move it to a ` +
+              `workflow ` +
+              `triggered only by workflow_dispatch)`,
       );
     } else if (triggers.length === 0) {
-      report('SG101', inv.pos, `${inv.label} changes stateful modules but the workflow declares no trigger; declare 'on: workflow_dispatch' only`);
+      report(
+        'SG101',
+        inv.pos,
+        `${inv.label} changes stateful modules but the workflow declares no trigger; declare 'on: workflow_dispatch' ` +
+          `only`,
+      );
     }
   }
 
@@ -318,7 +383,11 @@ export function checkWorkflow(wf: WorkflowFile): Problem[] {
       report(
         'SG102',
         sink.pos,
-        `'${sink.key}' of ${inv.label} is hard-coded or not from a workflow input (${sink.shown}); take it from a workflow_dispatch input, e.g. \${{ inputs.${suggestion} }}${sink.key.startsWith('--') ? ` passed through env: (${sink.key}="$${suggestion.toUpperCase()}")` : ''}`,
+        `'${sink.key}' of ${inv.label} is hard-coded or not from a workflow input ` +
+          `(${sink.shown}); take it from a workflow_dispatch input, e.g. \${{ ` +
+          `inputs.${suggestion} }}${
+            sink.key.startsWith('--') ? ` passed through env: ` + `(${sink.key}="$${suggestion.toUpperCase()}")` : ''
+          }`,
       );
     }
   }
@@ -336,24 +405,47 @@ export function checkWorkflow(wf: WorkflowFile): Problem[] {
       const what = `${trigger === 'workflow_dispatch' ? 'dispatch' : 'workflow_call'} input '${declared}'`;
       const has = (k: string): boolean => isObj(input) && k in input;
       const get = (k: string): unknown => (isObj(input) ? input[k] : undefined);
-      const feeds = (role: Role): string => (declared.toLowerCase() === ROLE_NAMES[role].input ? '' : ` (it feeds ${ROLE_NAMES[role].with})`);
+      const feeds = (role: Role): string =>
+        declared.toLowerCase() === ROLE_NAMES[role].input ? '' : ` (it feeds ${ROLE_NAMES[role].with})`;
       if (set.has('allow')) {
         if (get('type') !== 'boolean') {
-          report('SG103', has('type') ? wf.at([...p, 'type']) : wf.at(p, 'key'), `${what}${feeds('allow')} must be 'type: boolean' (got ${has('type') ? JSON.stringify(get('type')) : 'no type'})`);
+          report(
+            'SG103',
+            has('type') ? wf.at([...p, 'type']) : wf.at(p, 'key'),
+            `${what}${feeds('allow')} must be 'type: boolean' (got ` +
+              `${has('type') ? JSON.stringify(get('type')) : 'no type'})`,
+          );
         }
         if (get('default') !== false) {
-          report('SG103', has('default') ? wf.at([...p, 'default']) : wf.at(p, 'key'), `${what}${feeds('allow')} must have 'default: false' (got ${has('default') ? JSON.stringify(get('default')) : 'no default'})`);
+          report(
+            'SG103',
+            has('default') ? wf.at([...p, 'default']) : wf.at(p, 'key'),
+            `${what}${feeds('allow')} must have 'default: false' (got ` +
+              `${has('default') ? JSON.stringify(get('default')) : 'no default'})`,
+          );
         }
       }
       for (const role of ['confirm', 'backup'] as Role[]) {
         if (!set.has(role)) continue;
         if (get('required') !== true) {
-          report('SG103', has('required') ? wf.at([...p, 'required']) : wf.at(p, 'key'), `${what}${feeds(role)} must be 'required: true' (got ${has('required') ? JSON.stringify(get('required')) : 'not required'})`);
+          report(
+            'SG103',
+            has('required') ? wf.at([...p, 'required']) : wf.at(p, 'key'),
+            `${what}${feeds(role)} must be 'required: true' (got ` +
+              `${has('required') ? JSON.stringify(get('required')) : 'not required'})`,
+          );
         }
         if (has('default')) {
           const token = tokens.get(declared.toLowerCase());
           const isToken = role === 'confirm' && token !== undefined && String(get('default')) === token;
-          report('SG103', wf.at([...p, 'default']), `${what}${feeds(role)} must not have a default (got ${JSON.stringify(get('default'))}${isToken ? ', the confirm token itself: every run would confirm' : ''}): the operator types it for each run`);
+          report(
+            'SG103',
+            wf.at([...p, 'default']),
+            `${what}${feeds(role)} must not have a default (got ` +
+              `${JSON.stringify(get('default'))}${
+                isToken ? ', the confirm token itself: every run would ' + 'confirm' : ''
+              }): the operator types it for each run`,
+          );
         }
       }
     }
@@ -365,18 +457,34 @@ export function checkWorkflow(wf: WorkflowFile): Problem[] {
     if (!j.steps.some((s) => s.invocations.some((i) => MUTATING.has(i.command)))) continue;
     const jobConcurrency = j.job.concurrency;
     if (!hasGroup(jobConcurrency) && !hasGroup(wfConcurrency)) {
-      report('SG104', wf.at(['jobs', j.id], 'key'), `job '${j.id}' runs a stateful apply without a concurrency group; add 'concurrency: { group: stateful-apply-\${{ inputs.module }}, cancel-in-progress: false }'`);
+      report(
+        'SG104',
+        wf.at(['jobs', j.id], 'key'),
+        `job '${j.id}' runs a stateful apply without a concurrency group; add 'concurrency: { group: ` +
+          `stateful-apply-\${{ inputs.module }}, cancel-in-progress: false }'`,
+      );
     }
     for (const [c, p] of [
       [jobConcurrency, ['jobs', j.id, 'concurrency']],
       [wfConcurrency, ['concurrency']],
     ] as const) {
       if (isObj(c) && 'cancel-in-progress' in c && c['cancel-in-progress'] !== false) {
-        report('SG104', wf.at([...p, 'cancel-in-progress']), `job '${j.id}' runs a stateful apply with cancel-in-progress ${JSON.stringify(c['cancel-in-progress'])}; cancelling mid-apply is a crash: set it to false or remove it`);
+        report(
+          'SG104',
+          wf.at([...p, 'cancel-in-progress']),
+          `job '${j.id}' runs a stateful apply with cancel-in-progress ` +
+            `${JSON.stringify(c['cancel-in-progress'])}; cancelling mid-apply is a crash: set it to false or remove it`,
+        );
       }
       const group = typeof c === 'string' ? c : isObj(c) && typeof c.group === 'string' ? c.group : undefined;
       if (group !== undefined && perRun(group)) {
-        report('SG104', wf.at(typeof c === 'string' ? p : [...p, 'group']), `job '${j.id}' runs a stateful apply in concurrency group ${JSON.stringify(group)}, which is different for every run (run_id/run_number/run_attempt) and so serialises nothing; key it by the module, e.g. stateful-apply-\${{ inputs.module }}`);
+        report(
+          'SG104',
+          wf.at(typeof c === 'string' ? p : [...p, 'group']),
+          `job '${j.id}' runs a stateful apply in concurrency group ` +
+            `${JSON.stringify(group)}, which is different for every run (run_id/run_number/run_attempt) and so ` +
+            `serialises nothing; key it by the module, e.g. stateful-apply-\${{ inputs.module }}`,
+        );
       }
     }
   }
@@ -386,12 +494,24 @@ export function checkWorkflow(wf: WorkflowFile): Problem[] {
     const gates = j.steps.filter((s) => s.invocations.some((i) => GATES.has(i.command)));
     for (const s of gates) {
       if ('continue-on-error' in s.step && s.step['continue-on-error'] !== false) {
-        report('SG105', wf.at([...s.path, 'continue-on-error']), `${s.invocations[0]!.label} has continue-on-error ${JSON.stringify(s.step['continue-on-error'])}: its "no" would pass; remove it`);
+        report(
+          'SG105',
+          wf.at([...s.path, 'continue-on-error']),
+          `${s.invocations[0]!.label} has continue-on-error ` +
+            `${JSON.stringify(s.step['continue-on-error'])}: its "no" would pass; remove it`,
+        );
       }
     }
     if (gates.length > 0 && 'continue-on-error' in j.job && j.job['continue-on-error'] !== false) {
       const names = gates.flatMap((g) => g.invocations.filter((i) => GATES.has(i.command)).map((i) => i.command));
-      report('SG105', wf.at(['jobs', j.id, 'continue-on-error']), `job '${j.id}' holds ${names.length === 1 ? 'a stateguard gate' : `${names.length} stateguard gates`} (${names.join(', ')}) and has continue-on-error ${JSON.stringify(j.job['continue-on-error'])}: a "no" would pass; remove it`);
+      report(
+        'SG105',
+        wf.at(['jobs', j.id, 'continue-on-error']),
+        `job '${j.id}' holds ${
+          names.length === 1 ? 'a stateguard ' + 'gate' : `${names.length} stateguard gates`
+        } (${names.join(', ')}) and has continue-on-error ` +
+          `${JSON.stringify(j.job['continue-on-error'])}: a "no" would pass; remove it`,
+      );
     }
   }
 
@@ -401,22 +521,39 @@ export function checkWorkflow(wf: WorkflowFile): Problem[] {
       const effect = volumeRemoval(c.argv);
       if (!effect) continue;
       const first = c.argv[0]!;
-      report('SG106', wf.positionInValue([...s.path, 'run'], first.start, first.text), `'${c.argv.map((w) => w.text).join(' ')}' in step ${s.index + 1} of job '${s.jobId}' ${effect}: the data stateguard protects`);
+      report(
+        'SG106',
+        wf.positionInValue([...s.path, 'run'], first.start, first.text),
+        `'${c.argv.map((w) => w.text).join(' ')}' in step ${s.index + 1} of job '${s.jobId}' ${effect}: the data ` +
+          `stateguard protects`,
+      );
     }
   }
 
   // SG107: an automatic trigger dispatching a workflow with consent filled in.
   if (automatic.length > 0) {
-    const why = `in a workflow that runs on ${automatic.map((t) => `'${t}'`).join(', ')}: consent filled in by automation is no consent; only an operator dispatching by hand may give it`;
+    const why =
+      `in a workflow that runs on ` +
+      `${automatic.map((t) => `'${t}'`).join(', ')}: consent filled in by automation is no consent; only an operator ` +
+      `dispatching by hand may give it`;
     for (const s of allSteps) {
       for (const c of s.commands) {
         const hit = dispatchWithConsent(c.argv);
-        if (hit) report('SG107', wf.positionInValue([...s.path, 'run'], hit.word.start, hit.word.text), `step ${s.index + 1} of job '${s.jobId}' dispatches a workflow with ${hit.what} ${why}`);
+        if (hit)
+          report(
+            'SG107',
+            wf.positionInValue([...s.path, 'run'], hit.word.start, hit.word.text),
+            `step ${s.index + 1} of job '${s.jobId}' dispatches a workflow with ${hit.what} ${why}`,
+          );
       }
       const script = githubScript(s.step);
       if (script !== undefined && /createWorkflowDispatch|\/dispatches\b/.test(script)) {
         for (const hit of consentInText(script)) {
-          report('SG107', wf.positionInValue([...s.path, 'with', 'script'], hit.index, hit.key), `step ${s.index + 1} of job '${s.jobId}' dispatches a workflow (github-script) with ${hit.key} set ${why}`);
+          report(
+            'SG107',
+            wf.positionInValue([...s.path, 'with', 'script'], hit.index, hit.key),
+            `step ${s.index + 1} of job '${s.jobId}' dispatches a workflow (github-script) with ${hit.key} set ${why}`,
+          );
         }
       }
     }
@@ -430,16 +567,24 @@ export function checkWorkflow(wf: WorkflowFile): Problem[] {
     for (const s of j.steps) {
       const taint: Taint = envTaint(s.step.env, jobTaint);
       const targets: { path: Path; text: string; what: string }[] = [];
-      if (typeof s.step.run === 'string') targets.push({ path: [...s.path, 'run'], text: s.step.run, what: 'a run: script' });
+      if (typeof s.step.run === 'string')
+        targets.push({ path: [...s.path, 'run'], text: s.step.run, what: 'a run: script' });
       const script = githubScript(s.step);
-      if (script !== undefined) targets.push({ path: [...s.path, 'with', 'script'], text: script, what: 'a github-script script:' });
+      if (script !== undefined)
+        targets.push({ path: [...s.path, 'with', 'script'], text: script, what: 'a github-script script:' });
       for (const t of targets) {
         if (!t.text.includes('${{')) continue;
         let k = 0;
         for (const m of t.text.matchAll(EXPRESSION)) {
           const reads = untrustedReads(m[1]!, taint);
           if (reads.length > 0) {
-            report('SG201', wf.positionInScalar(t.path, EXPRESSION, k), `\${{${m[1]}}} is interpolated into ${t.what} of step ${s.index + 1} in job '${s.jobId}' (script injection: it reads ${[...new Set(reads)].join(', ')}); pass it through env: and use the variable instead`);
+            report(
+              'SG201',
+              wf.positionInScalar(t.path, EXPRESSION, k),
+              `\${{${m[1]}}} is interpolated into ` +
+                `${t.what} of step ${s.index + 1} in job '${s.jobId}' (script injection: it reads ` +
+                `${[...new Set(reads)].join(', ')}); pass it through env: and use the variable instead`,
+            );
           }
           k++;
         }
@@ -449,13 +594,25 @@ export function checkWorkflow(wf: WorkflowFile): Problem[] {
 
   // SG202: least-privilege token.
   if (!('permissions' in root)) {
-    report('SG202', { line: 1, column: 1 }, "the workflow has no top-level 'permissions'; declare the least it needs, e.g. 'permissions: { contents: read }'");
+    report(
+      'SG202',
+      { line: 1, column: 1 },
+      "the workflow has no top-level 'permissions'; declare the least it needs, e.g. 'permissions: { contents: read }'",
+    );
   } else if (root.permissions === 'write-all') {
-    report('SG202', wf.at(['permissions']), "top-level 'permissions: write-all' grants every scope; list only what the workflow needs");
+    report(
+      'SG202',
+      wf.at(['permissions']),
+      "top-level 'permissions: write-all' grants every scope; list only what the workflow needs",
+    );
   }
   for (const j of jobs) {
     if (j.job.permissions === 'write-all') {
-      report('SG202', wf.at(['jobs', j.id, 'permissions']), `job '${j.id}' has 'permissions: write-all'; list only what the job needs`);
+      report(
+        'SG202',
+        wf.at(['jobs', j.id, 'permissions']),
+        `job '${j.id}' has 'permissions: write-all'; list only what the job needs`,
+      );
     }
   }
 
@@ -463,11 +620,18 @@ export function checkWorkflow(wf: WorkflowFile): Problem[] {
   const privileged = triggers.filter((t) => t === 'pull_request_target' || t === 'workflow_run');
   if (privileged.length > 0) {
     for (const s of allSteps) {
-      if (typeof s.step.uses !== 'string' || !/^actions\/checkout@/i.test(s.step.uses.trim()) || !isObj(s.step.with)) continue;
+      if (typeof s.step.uses !== 'string' || !/^actions\/checkout@/i.test(s.step.uses.trim()) || !isObj(s.step.with))
+        continue;
       for (const key of ['ref', 'repository']) {
         const v = s.step.with[key];
         if (typeof v === 'string' && PR_HEAD.test(v)) {
-          report('SG203', wf.at([...s.path, 'with', key]), `step ${s.index + 1} of job '${s.jobId}' checks out the pull request head (${key}: ${v}) in a workflow triggered by ${privileged.join(', ')}, which runs with secrets and a write token`);
+          report(
+            'SG203',
+            wf.at([...s.path, 'with', key]),
+            `step ${s.index + 1} of job '${s.jobId}' checks out the pull request head ` +
+              `(${key}: ${v}) in a workflow triggered by ` +
+              `${privileged.join(', ')}, which runs with secrets and a write token`,
+          );
         }
       }
     }
@@ -475,17 +639,30 @@ export function checkWorkflow(wf: WorkflowFile): Problem[] {
 
   // SG301: pin every action and reusable workflow to a commit SHA.
   const pinTargets: { path: Path; uses: string }[] = [];
-  for (const j of jobs) if (typeof j.job.uses === 'string') pinTargets.push({ path: ['jobs', j.id, 'uses'], uses: j.job.uses });
-  for (const s of allSteps) if (typeof s.step.uses === 'string') pinTargets.push({ path: [...s.path, 'uses'], uses: s.step.uses });
+  for (const j of jobs)
+    if (typeof j.job.uses === 'string') pinTargets.push({ path: ['jobs', j.id, 'uses'], uses: j.job.uses });
+  for (const s of allSteps)
+    if (typeof s.step.uses === 'string') pinTargets.push({ path: [...s.path, 'uses'], uses: s.step.uses });
   for (const t of pinTargets) {
     const ref = parseUses(t.uses);
     if (ref.kind === 'local') continue;
     if (ref.kind === 'docker') {
-      if (!/@sha256:[0-9a-f]{64}$/.test(ref.path)) report('SG301', wf.at(t.path), `'${t.uses}' is not pinned to an image digest; use docker://image@sha256:<digest>`);
+      if (!/@sha256:[0-9a-f]{64}$/.test(ref.path))
+        report(
+          'SG301',
+          wf.at(t.path),
+          `'${t.uses}' is not pinned to an image digest; use docker://image@sha256:<digest>`,
+        );
       continue;
     }
     if (ref.kind === 'remote' && /^[0-9a-f]{40}$/.test(ref.ref!)) continue;
-    report('SG301', wf.at(t.path), `'${t.uses}' is not pinned to a full commit SHA; use ${ref.kind === 'remote' ? `${ref.owner}/${ref.repo}${ref.path ? `/${ref.path}` : ''}` : '<owner>/<repo>'}@<40-hex-sha> # ${ref.ref ?? 'tag'}`);
+    report(
+      'SG301',
+      wf.at(t.path),
+      `'${t.uses}' is not pinned to a full commit SHA; use ` +
+        `${ref.kind === 'remote' ? `${ref.owner}/${ref.repo}${ref.path ? `/${ref.path}` : ''}` : '<owner>/<repo>'}` +
+        `@<40-hex-sha> # ${ref.ref ?? 'tag'}`,
+    );
   }
 
   return problems;
@@ -495,11 +672,26 @@ export function checkWorkflow(wf: WorkflowFile): Problem[] {
 const RELEVANT = /docker|stateguard|cli\.js|dispatches|\bgh\b|curl|wget|\bhttps?\b/i;
 
 function githubScript(step: Obj): string | undefined {
-  if (typeof step.uses === 'string' && /^actions\/github-script@/i.test(step.uses.trim()) && isObj(step.with) && typeof step.with.script === 'string') return step.with.script;
+  if (
+    typeof step.uses === 'string' &&
+    /^actions\/github-script@/i.test(step.uses.trim()) &&
+    isObj(step.with) &&
+    typeof step.with.script === 'string'
+  )
+    return step.with.script;
   return undefined;
 }
 
-const PR_HEAD = /github\s*\.\s*event\s*\.\s*pull_request\s*\.\s*head|github\s*\.\s*head_ref|github\s*\.\s*event\s*\.\s*workflow_run\s*\.\s*head_|\bhead_ref\b|refs\/pull\//;
+/** A checkout ref that reads the pull request's (or the triggering run's) head: untrusted code. */
+const PR_HEAD = new RegExp(
+  [
+    String.raw`github\s*\.\s*event\s*\.\s*pull_request\s*\.\s*head`,
+    String.raw`github\s*\.\s*head_ref`,
+    String.raw`github\s*\.\s*event\s*\.\s*workflow_run\s*\.\s*head_`,
+    String.raw`\bhead_ref\b`,
+    String.raw`refs\/pull\/`,
+  ].join('|'),
+);
 
 /** A concurrency group whose expressions read the run's own id, number or attempt. */
 function perRun(group: string): boolean {

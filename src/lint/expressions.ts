@@ -7,7 +7,17 @@
  * textual reading that errs towards "untrusted" (fail closed).
  */
 import { Lexer, Parser } from '@actions/expressions';
-import { Binary, ContextAccess, FunctionCall, Grouping, IndexAccess, Literal, Logical, Unary, type Expr } from '@actions/expressions/ast';
+import {
+  Binary,
+  ContextAccess,
+  FunctionCall,
+  Grouping,
+  IndexAccess,
+  Literal,
+  Logical,
+  Unary,
+  type Expr,
+} from '@actions/expressions/ast';
 
 /** A context read: its root (lower case) and the property names after it; null for a computed or `*` index. */
 export interface Access {
@@ -15,8 +25,25 @@ export interface Access {
   keys: (string | null)[];
 }
 
-const CONTEXTS = ['github', 'env', 'inputs', 'vars', 'secrets', 'steps', 'job', 'jobs', 'runner', 'strategy', 'matrix', 'needs'];
-const STATUS_FUNCTIONS = ['success', 'failure', 'always', 'cancelled', 'hashFiles'].map((name) => ({ name, minArgs: 0, maxArgs: 255 }));
+const CONTEXTS = [
+  'github',
+  'env',
+  'inputs',
+  'vars',
+  'secrets',
+  'steps',
+  'job',
+  'jobs',
+  'runner',
+  'strategy',
+  'matrix',
+  'needs',
+];
+const STATUS_FUNCTIONS = ['success', 'failure', 'always', 'cancelled', 'hashFiles'].map((name) => ({
+  name,
+  minArgs: 0,
+  maxArgs: 255,
+}));
 
 /** `${{ … }}` (the body may span lines in a block scalar). */
 export const EXPRESSION = /\$\{\{([\s\S]*?)\}\}/g;
@@ -100,8 +127,10 @@ export function untrustedReads(body: string, taint: Taint): string[] {
   if (list === null) {
     // Unparsable (an SG000 error already): read it as text, case-insensitively, and err towards untrusted.
     const out: string[] = [];
-    if (/(?:^|[^\w.])(?:inputs\b|github\s*(?:\.\s*(?:event|head_ref)\b|\[|\s*\)|\s*$))/i.test(body)) out.push(body.trim());
-    for (const m of body.matchAll(/(?:^|[^\w.])env\s*\.\s*([A-Za-z_][\w-]*)/gi)) if (taint.has('*') || taint.has(m[1]!.toLowerCase())) out.push(`env.${m[1]}`);
+    if (/(?:^|[^\w.])(?:inputs\b|github\s*(?:\.\s*(?:event|head_ref)\b|\[|\s*\)|\s*$))/i.test(body))
+      out.push(body.trim());
+    for (const m of body.matchAll(/(?:^|[^\w.])env\s*\.\s*([A-Za-z_][\w-]*)/gi))
+      if (taint.has('*') || taint.has(m[1]!.toLowerCase())) out.push(`env.${m[1]}`);
     return out;
   }
   return list.filter((a) => untrusted(a, taint)).map(describeAccess);
@@ -126,9 +155,17 @@ export function soleAccess(value: unknown): Access | undefined {
 
 /** The workflow input a value is exactly (`inputs.NAME` or `github.event.inputs.NAME`), lower case. */
 export function inputName(a: Access): { name: string; dispatchOnly: boolean } | undefined {
-  if (a.root === 'inputs' && a.keys.length === 1 && a.keys[0]) return { name: a.keys[0].toLowerCase(), dispatchOnly: false };
+  if (a.root === 'inputs' && a.keys.length === 1 && a.keys[0])
+    return { name: a.keys[0].toLowerCase(), dispatchOnly: false };
   const [k0, k1, k2] = a.keys;
-  if (a.root === 'github' && a.keys.length === 3 && k0?.toLowerCase() === 'event' && k1?.toLowerCase() === 'inputs' && k2) return { name: k2.toLowerCase(), dispatchOnly: true };
+  if (
+    a.root === 'github' &&
+    a.keys.length === 3 &&
+    k0?.toLowerCase() === 'event' &&
+    k1?.toLowerCase() === 'inputs' &&
+    k2
+  )
+    return { name: k2.toLowerCase(), dispatchOnly: true };
   return undefined;
 }
 
@@ -144,13 +181,16 @@ export function envName(a: Access): string | undefined {
  */
 export function envTaint(env: unknown, outer: Taint): Taint {
   if (typeof env === 'string') {
-    return [...env.matchAll(EXPRESSION)].some((m) => untrustedReads(m[1]!, outer).length > 0) ? new Set([...outer, '*']) : outer;
+    return [...env.matchAll(EXPRESSION)].some((m) => untrustedReads(m[1]!, outer).length > 0)
+      ? new Set([...outer, '*'])
+      : outer;
   }
   if (typeof env !== 'object' || env === null || Array.isArray(env)) return outer;
   const next = new Set(outer);
   for (const [k, v] of Object.entries(env as Record<string, unknown>)) {
     const name = k.toLowerCase();
-    const bad = typeof v === 'string' && [...v.matchAll(EXPRESSION)].some((m) => untrustedReads(m[1]!, outer).length > 0);
+    const bad =
+      typeof v === 'string' && [...v.matchAll(EXPRESSION)].some((m) => untrustedReads(m[1]!, outer).length > 0);
     if (bad) next.add(name);
     else next.delete(name);
   }

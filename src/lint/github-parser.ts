@@ -22,7 +22,12 @@ import type { Document, LineCounter } from 'yaml';
 class ParsedDocumentReader extends YamlObjectReader {
   constructor(fileId: number, doc: Document.Parsed, lines: LineCounter) {
     super(fileId, '');
-    const self = this as unknown as { doc: Document.Parsed; lineCounter: LineCounter; _generator: unknown; getNodes(n: unknown, s: Set<unknown>): unknown };
+    const self = this as unknown as {
+      doc: Document.Parsed;
+      lineCounter: LineCounter;
+      _generator: unknown;
+      getNodes(n: unknown, s: Set<unknown>): unknown;
+    };
     self.doc = doc;
     self.lineCounter = lines;
     self._generator = self.getNodes(doc, new Set());
@@ -40,8 +45,16 @@ export interface ParserError {
  * free of YAML errors and of alias bombs (checked by loadWorkflow); this is parseWorkflow() of
  * @actions/workflow-parser over that document.
  */
-export async function githubParserErrors(displayName: string, doc: Document.Parsed, lines: LineCounter): Promise<ParserError[]> {
-  const context = new TemplateContext(new TemplateValidationErrors(), getWorkflowSchema(), new NoOperationTraceWriter());
+export async function githubParserErrors(
+  displayName: string,
+  doc: Document.Parsed,
+  lines: LineCounter,
+): Promise<ParserError[]> {
+  const context = new TemplateContext(
+    new TemplateValidationErrors(),
+    getWorkflowSchema(),
+    new NoOperationTraceWriter(),
+  );
   const fileId = context.getFileId(displayName);
   const value = readTemplate(context, WORKFLOW_ROOT, new ParsedDocumentReader(fileId, doc, lines), fileId);
   const parsed = { context, value };

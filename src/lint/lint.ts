@@ -66,7 +66,7 @@ export function findWorkflowFiles(cwd: string, paths: readonly string[]): Workfl
       for (const name of entries.sort()) {
         if (!WORKFLOW_FILE.test(name)) continue;
         const file = path.join(absolute, name);
-        let isFile = false;
+        let isFile: boolean;
         try {
           isFile = statSync(file).isFile();
         } catch (err) {
@@ -75,7 +75,8 @@ export function findWorkflowFiles(cwd: string, paths: readonly string[]): Workfl
         if (isFile) found.set(file, { absolute: file, display: display(cwd, file) });
       }
     } else if (st.isFile()) {
-      if (!WORKFLOW_FILE.test(absolute)) throw new UnreadablePathError(p, 'not a workflow file (expected *.yml or *.yaml)');
+      if (!WORKFLOW_FILE.test(absolute))
+        throw new UnreadablePathError(p, 'not a workflow file (expected *.yml or *.yaml)');
       found.set(absolute, { absolute, display: display(cwd, absolute) });
     } else {
       throw new UnreadablePathError(p, 'not a regular file or directory');
@@ -90,12 +91,30 @@ export async function lintWorkflowBytes(bytes: Buffer, file: string): Promise<Pr
 }
 
 /** Every problem of one workflow text, and the ones inline comments suppressed. Never throws. */
-export async function lintWorkflowText(bytes: Buffer, file: string): Promise<{ problems: Problem[]; suppressed: SuppressedProblem[] }> {
-  const yamlProblem = (line: number, column: number, message: string): Problem => ({ file, line, column, rule: 'SG001', severity: ruleById('SG001').severity, message });
+export async function lintWorkflowText(
+  bytes: Buffer,
+  file: string,
+): Promise<{ problems: Problem[]; suppressed: SuppressedProblem[] }> {
+  const yamlProblem = (line: number, column: number, message: string): Problem => ({
+    file,
+    line,
+    column,
+    rule: 'SG001',
+    severity: ruleById('SG001').severity,
+    message,
+  });
   try {
-    if (bytes.length > MAX_YAML_BYTES) return { problems: [yamlProblem(1, 1, `file is ${bytes.length} bytes; the limit is ${MAX_YAML_BYTES} (1 MiB)`)], suppressed: [] };
+    if (bytes.length > MAX_YAML_BYTES)
+      return {
+        problems: [yamlProblem(1, 1, `file is ${bytes.length} bytes; the limit is ${MAX_YAML_BYTES} (1 MiB)`)],
+        suppressed: [],
+      };
     const loaded = loadWorkflow(bytes, file);
-    if (!loaded.ok) return { problems: loaded.problems.map((p) => yamlProblem(p.line, p.column, p.message)).sort(compareProblems), suppressed: [] };
+    if (!loaded.ok)
+      return {
+        problems: loaded.problems.map((p) => yamlProblem(p.line, p.column, p.message)).sort(compareProblems),
+        suppressed: [],
+      };
     const wf = loaded.workflow;
     // GitHub's parser (and its large schema) loads only when a workflow is linted, so every other
     // command starts without it.
@@ -112,7 +131,10 @@ export async function lintWorkflowText(bytes: Buffer, file: string): Promise<{ p
     return applySuppressions(wf.text, file, problems);
   } catch (err) {
     // e.g. nesting deep enough to exhaust the stack: still a "no" with a reason, never a crash.
-    return { problems: [yamlProblem(1, 1, `could not parse the workflow: ${errorMessage(err).split('\n')[0]}`)], suppressed: [] };
+    return {
+      problems: [yamlProblem(1, 1, `could not parse the workflow: ${errorMessage(err).split('\n')[0]}`)],
+      suppressed: [],
+    };
   }
 }
 
@@ -128,7 +150,11 @@ const UNSUPPRESSIBLE = new Set(['SG001', 'SG002']);
  * reason, with an unknown or unsuppressible rule, or that is not `ignore`, is itself an SG002
  * error and suppresses nothing (fail closed).
  */
-function applySuppressions(text: string, file: string, all: Problem[]): { problems: Problem[]; suppressed: SuppressedProblem[] } {
+function applySuppressions(
+  text: string,
+  file: string,
+  all: Problem[],
+): { problems: Problem[]; suppressed: SuppressedProblem[] } {
   const sorted = all.sort(compareProblems);
   if (!text.includes('stateguard-lint')) return { problems: sorted, suppressed: [] };
   const byLine = new Map<number, { rules: Set<string>; reason: string }>();
@@ -139,7 +165,14 @@ function applySuppressions(text: string, file: string, all: Problem[]): { proble
     const line = i + 1;
     const column = lineText.indexOf('#', m.index) + 1;
     const bad = (message: string): void => {
-      problems.push({ file, line, column, rule: 'SG002', severity: ruleById('SG002').severity, message: `${message}; write '# stateguard-lint: ignore SGnnn -- <reason>'` });
+      problems.push({
+        file,
+        line,
+        column,
+        rule: 'SG002',
+        severity: ruleById('SG002').severity,
+        message: `${message}; write '# stateguard-lint: ignore SGnnn -- <reason>'`,
+      });
     };
     const body = m[1]!.trim();
     const d = /^ignore\s+(.*?)(?:\s+--(?:\s+(.*))?)?$/s.exec(body);
@@ -148,7 +181,13 @@ function applySuppressions(text: string, file: string, all: Problem[]): { proble
     const reason = (d[2] ?? '').trim();
     if (ids.length === 0) return bad('the suppression names no rule');
     const unknown = ids.filter((id) => !KNOWN.has(id));
-    if (unknown.length > 0) return bad(`the suppression names ${unknown.map((u) => `'${u}'`).join(', ')}, which ${unknown.length === 1 ? 'is not a rule' : 'are not rules'} (docs/rules.md)`);
+    if (unknown.length > 0)
+      return bad(
+        `the suppression names ` +
+          `${unknown.map((u) => `'${u}'`).join(', ')}, which ${
+            unknown.length === 1 ? 'is not a rule' : 'are not ' + 'rules'
+          } (docs/rules.md)`,
+      );
     const fixed = ids.filter((id) => UNSUPPRESSIBLE.has(id));
     if (fixed.length > 0) return bad(`${fixed.join(', ')} cannot be suppressed`);
     if (reason === '') return bad(`the suppression of ${ids.join(', ')} gives no reason after ' -- '`);
@@ -156,7 +195,9 @@ function applySuppressions(text: string, file: string, all: Problem[]): { proble
   });
   const suppressed: SuppressedProblem[] = [];
   for (const p of sorted) {
-    const s = UNSUPPRESSIBLE.has(p.rule) ? undefined : [byLine.get(p.line), byLine.get(p.line - 1)].find((d) => d?.rules.has(p.rule as RuleId));
+    const s = UNSUPPRESSIBLE.has(p.rule)
+      ? undefined
+      : [byLine.get(p.line), byLine.get(p.line - 1)].find((d) => d?.rules.has(p.rule as RuleId));
     if (s) suppressed.push({ ...p, reason: s.reason });
     else problems.push(p);
   }
@@ -187,7 +228,14 @@ export async function lintWorkflows(cwd: string, paths: readonly string[]): Prom
       throw new UnreadablePathError(t.display, (err as NodeJS.ErrnoException).code ?? errorMessage(err));
     }
     if (!bytes) {
-      problems.push({ file: t.display, line: 1, column: 1, rule: 'SG001', severity: ruleById('SG001').severity, message: `file is ${size} bytes; the limit is ${MAX_YAML_BYTES} (1 MiB)` });
+      problems.push({
+        file: t.display,
+        line: 1,
+        column: 1,
+        rule: 'SG001',
+        severity: ruleById('SG001').severity,
+        message: `file is ${size} bytes; the limit is ${MAX_YAML_BYTES} (1 MiB)`,
+      });
       continue;
     }
     const r = await lintWorkflowText(bytes, t.display);

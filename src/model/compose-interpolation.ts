@@ -35,7 +35,8 @@ export function parseDotEnv(text: string): Map<string, string> {
     const i = line.indexOf('=');
     if (i <= 0) continue;
     let value = line.slice(i + 1).trim();
-    if ((value.startsWith('"') && value.endsWith('"')) || (value.startsWith("'") && value.endsWith("'"))) value = value.slice(1, -1);
+    if ((value.startsWith('"') && value.endsWith('"')) || (value.startsWith("'") && value.endsWith("'")))
+      value = value.slice(1, -1);
     out.set(line.slice(0, i).trim(), value);
   }
   return out;
@@ -50,7 +51,10 @@ function readText(file: string): string | null {
 }
 
 /** Every value that must be masked because compose would interpolate it into these modules' files. */
-export function composeSecrets(modules: readonly ModuleDecl[], env: Readonly<Record<string, string | undefined>>): string[] {
+export function composeSecrets(
+  modules: readonly ModuleDecl[],
+  env: Readonly<Record<string, string | undefined>>,
+): string[] {
   const out = new Set<string>();
   const files = new Set(modules.map((m) => m.compose.path));
   for (const file of files) {

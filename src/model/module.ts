@@ -66,7 +66,9 @@ export interface LoadedModules {
 /** Compiled on first use: commands that never read module.yaml (lint-workflows) skip the cost. */
 let compiled: ValidateFunction | undefined;
 function validateSchema(value: unknown): { ok: true } | { ok: false; errors: ErrorObject[] } {
-  compiled ??= new Ajv2020({ allErrors: true, strict: true, useDefaults: false, allowUnionTypes: false }).compile(moduleSchema);
+  compiled ??= new Ajv2020({ allErrors: true, strict: true, useDefaults: false, allowUnionTypes: false }).compile(
+    moduleSchema,
+  );
   return compiled(value) ? { ok: true } : { ok: false, errors: compiled.errors ?? [] };
 }
 
@@ -93,12 +95,18 @@ export function findModuleFiles(root: string, glob: string, rootDisplay: string 
   try {
     st = statSync(root);
   } catch {
-    throw new UserError(`--root ${JSON.stringify(rootDisplay)} does not exist. Point --root at the platform repo checkout.`, {
-      input: 'root',
-    });
+    throw new UserError(
+      `--root ${JSON.stringify(rootDisplay)} does not exist. Point --root at the platform repo checkout.`,
+      {
+        input: 'root',
+      },
+    );
   }
   if (!st.isDirectory()) {
-    throw new UserError(`--root ${JSON.stringify(rootDisplay)} is not a directory. Point --root at the platform repo checkout.`, { input: 'root' });
+    throw new UserError(
+      `--root ${JSON.stringify(rootDisplay)} is not a directory. Point --root at the platform repo checkout.`,
+      { input: 'root' },
+    );
   }
   if (path.isAbsolute(glob) || glob.split('/').includes('..')) {
     throw new UserError(`--modules ${JSON.stringify(glob)} must be a relative glob inside --root (no '..').`, {
@@ -140,13 +148,17 @@ function schemaProblem(src: YamlSource, err: ErrorObject): SourceProblem {
     case 'additionalProperties':
       return src.problem(
         [...segs, String(p.additionalProperty)],
-        `unknown key '${String(p.additionalProperty)}' in ${where} (typo? allowed keys are listed in schema/module.schema.md)`,
+        `unknown key ` +
+          `'${String(p.additionalProperty)}' in ${where} (typo? allowed keys are listed in schema/module.schema.md)`,
         'key',
       );
     case 'required':
       return src.problem(segs, `${where} is missing required key '${String(p.missingProperty)}'`, 'key');
     case 'enum':
-      return src.problem(segs, `${where} must be one of ${(p.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`);
+      return src.problem(
+        segs,
+        `${where} must be one of ${(p.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`,
+      );
     case 'const':
       return src.problem(segs, `${where} must be ${JSON.stringify(p.allowedValue)}`);
     case 'pattern':
@@ -160,7 +172,10 @@ function schemaProblem(src: YamlSource, err: ErrorObject): SourceProblem {
 
 function describePattern(pattern: string): string {
   if (pattern.startsWith('^[a-z0-9]([a-z0-9-]')) {
-    return 'must be a lowercase DNS label: a-z, 0-9 and hyphens, starting and ending with a letter or digit, at most 63 characters';
+    return (
+      'must be a lowercase DNS label: a-z, 0-9 and hyphens, starting and ending with a letter or digit, at most ' +
+      '63 characters'
+    );
   }
   if (pattern === '^/') return 'must be an absolute path (starting with /)';
   return `must match ${pattern}`;
@@ -246,4 +261,3 @@ export function formatProblem(p: SourceProblem): string {
 export function sortProblems(problems: SourceProblem[]): SourceProblem[] {
   return [...problems].sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column);
 }
-

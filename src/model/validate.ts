@@ -30,7 +30,8 @@ export function oneShotReplicaProblem(service: { scale?: unknown; deploy?: unkno
     if (typeof deploy !== 'object') return `has deploy: ${JSON.stringify(deploy)}`;
     const d = deploy as Record<string, unknown>;
     if (!one(d.replicas)) return `has deploy.replicas: ${JSON.stringify(d.replicas)}`;
-    if (d.mode !== undefined && d.mode !== 'replicated' && d.mode !== 'replicated-job') return `has deploy.mode: ${JSON.stringify(d.mode)}`;
+    if (d.mode !== undefined && d.mode !== 'replicated' && d.mode !== 'replicated-job')
+      return `has deploy.mode: ${JSON.stringify(d.mode)}`;
   }
   return null;
 }
@@ -46,7 +47,11 @@ export function namedVolumeMounts(service: ComposeService): Map<string, string> 
       }
     } else if (v && typeof v === 'object') {
       const o = v as Record<string, unknown>;
-      if ((o.type === undefined || o.type === 'volume') && typeof o.source === 'string' && typeof o.target === 'string') {
+      if (
+        (o.type === undefined || o.type === 'volume') &&
+        typeof o.source === 'string' &&
+        typeof o.target === 'string'
+      ) {
         out.set(o.target.replace(/\/+$/, '') || '/', o.source);
       }
     }
@@ -63,7 +68,10 @@ export function crossCheck(loaded: LoadedModules, displayBase: string): SourcePr
     const first = byName.get(m.name);
     if (first) {
       problems.push(
-        m.source.problem(['metadata', 'name'], `module name '${m.name}' is already used by ${first.file}; names must be unique`),
+        m.source.problem(
+          ['metadata', 'name'],
+          `module name '${m.name}' is already used by ${first.file}; names must be unique`,
+        ),
       );
     } else byName.set(m.name, m);
   }
@@ -72,9 +80,13 @@ export function crossCheck(loaded: LoadedModules, displayBase: string): SourcePr
     const src = m.source;
     if ((m.class === 'stateful' || m.class === 'sidecar') && !m.backup) {
       problems.push(
-        src.problem(['spec', 'class'], m.class === 'sidecar'
-          ? `a sidecar module must declare spec.backup (ref_modules naming its parent, and max_age_hours)`
-          : `a stateful module must declare spec.backup (max_age_hours; ref_modules only for other modules whose backups also cover it)`),
+        src.problem(
+          ['spec', 'class'],
+          m.class === 'sidecar'
+            ? `a sidecar module must declare spec.backup (ref_modules naming its parent, and max_age_hours)`
+            : `a stateful module must declare spec.backup (max_age_hours; ref_modules only for other modules whose ` +
+                `backups also cover it)`,
+        ),
       );
     }
     // A sidecar is covered by its parent's backups, so it must name that parent; its own
@@ -102,12 +114,17 @@ export function crossCheck(loaded: LoadedModules, displayBase: string): SourcePr
         problems.push(
           src.problem(
             ['spec', 'backup', 'ref_modules', i],
-            broken ? `backup.ref_modules names module '${ref}', ${broken}` : `backup.ref_modules names unknown module '${ref}'`,
+            broken
+              ? `backup.ref_modules names module '${ref}', ${broken}`
+              : `backup.ref_modules names unknown module '${ref}'`,
           ),
         );
       } else if (target.class !== 'stateful') {
         problems.push(
-          src.problem(['spec', 'backup', 'ref_modules', i], `backup.ref_modules names '${ref}', which is ${target.class}, not stateful`),
+          src.problem(
+            ['spec', 'backup', 'ref_modules', i],
+            `backup.ref_modules names '${ref}', which is ${target.class}, not stateful`,
+          ),
         );
       }
     });
@@ -119,7 +136,9 @@ export function crossCheck(loaded: LoadedModules, displayBase: string): SourcePr
         problems.push(
           src.problem(
             ['spec', 'depends_on_healthy', i],
-            broken ? `depends_on_healthy names module '${dep}', ${broken}` : `depends_on_healthy names unknown module '${dep}'`,
+            broken
+              ? `depends_on_healthy names module '${dep}', ${broken}`
+              : `depends_on_healthy names unknown module '${dep}'`,
           ),
         );
       }
@@ -134,7 +153,9 @@ export function crossCheck(loaded: LoadedModules, displayBase: string): SourcePr
       problems.push(
         src.problem(
           ['spec', 'compose', 'file'],
-          `compose file ${m.compose.file} (${displayPath(m.compose.path, displayBase)}) cannot be used: ${compose.problems[0]!.message}`,
+          `compose file ` +
+            `${m.compose.file} (${displayPath(m.compose.path, displayBase)}) cannot be used: ` +
+            `${compose.problems[0]!.message}`,
         ),
       );
       // A compose file that exists but is broken: also report its own problems at their own
@@ -147,7 +168,10 @@ export function crossCheck(loaded: LoadedModules, displayBase: string): SourcePr
     if (!service) {
       const known = Object.keys(compose.services).sort().join(', ') || '(none)';
       problems.push(
-        src.problem(['spec', 'compose', 'service'], `service '${m.compose.service}' is not in ${m.compose.file}; services there: ${known}`),
+        src.problem(
+          ['spec', 'compose', 'service'],
+          `service '${m.compose.service}' is not in ${m.compose.file}; services there: ${known}`,
+        ),
       );
       continue;
     }
@@ -157,7 +181,8 @@ export function crossCheck(loaded: LoadedModules, displayBase: string): SourcePr
         problems.push(
           src.problem(
             ['spec', 'runtime', 'expected_state'],
-            `one-shot service '${m.compose.service}' ${replicas} in ${m.compose.file}; a one-shot runs as exactly one container ` +
+            `one-shot service ` +
+              `'${m.compose.service}' ${replicas} in ${m.compose.file}; a one-shot runs as exactly one container ` +
               `(two runs at once against the same data are never safe): remove it or set it to 1`,
           ),
         );
@@ -167,7 +192,10 @@ export function crossCheck(loaded: LoadedModules, displayBase: string): SourcePr
         problems.push(
           src.problem(
             ['spec', 'runtime', 'expected_state'],
-            `one-shot service '${m.compose.service}' has restart: ${JSON.stringify(r)} in ${m.compose.file}; a one-shot must have restart: "no" (or none), or it never stays exited`,
+            `one-shot service ` +
+              `'${m.compose.service}' has restart: ` +
+              `${JSON.stringify(r)} in ${m.compose.file}; a one-shot must have restart: "no" (or none), or it ` +
+              `never stays exited`,
           ),
         );
       }
@@ -182,7 +210,9 @@ export function crossCheck(loaded: LoadedModules, displayBase: string): SourcePr
             ['spec', 'data', 'volumes', i],
             mounted
               ? `data volume '${v.volume}' at ${v.path}: the compose service mounts volume '${mounted}' there instead`
-              : `data volume '${v.volume}' at ${v.path} is not mounted by service '${m.compose.service}' in ${m.compose.file}: its data would not survive a recreate`,
+              : `data volume ` +
+                  `'${v.volume}' at ${v.path} is not mounted by service ` +
+                  `'${m.compose.service}' in ${m.compose.file}: its data would not survive a recreate`,
           ),
         );
       }
@@ -212,4 +242,3 @@ export function validateModules(root: string, glob: string, displayBase: string)
   const problems = sortProblems([...loaded.problems, ...crossCheck(loaded, displayBase)]);
   return { loaded, problems };
 }
-

@@ -4,7 +4,17 @@
  * problem can be reported as `path:line:col: message`.
  */
 import { readFileSync, statSync } from 'node:fs';
-import { Document, isCollection, isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, type Node } from 'yaml';
+import {
+  Document,
+  isCollection,
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parseAllDocuments,
+  type Node,
+} from 'yaml';
 
 export const MAX_YAML_BYTES = 1024 * 1024;
 /** Aliases are legitimate in YAML, but an alias bomb expands exponentially: cap the expansion. */
@@ -94,7 +104,8 @@ export function parseYamlText(bytes: Buffer | string, displayName: string): Read
   if (typeof bytes === 'string') {
     text = bytes;
   } else {
-    if (bytes.length > MAX_YAML_BYTES) return fail(`file is ${bytes.length} bytes; the limit is ${MAX_YAML_BYTES} (1 MiB)`);
+    if (bytes.length > MAX_YAML_BYTES)
+      return fail(`file is ${bytes.length} bytes; the limit is ${MAX_YAML_BYTES} (1 MiB)`);
     try {
       text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
     } catch {
@@ -125,8 +136,15 @@ export function parseYamlText(bytes: Buffer | string, displayName: string): Read
       ok: false,
       problems: doc.errors.map((e) => {
         const p = posOf(e.pos[0]);
-        const msg = e.code === 'DUPLICATE_KEY' ? 'duplicate key: each key may appear once in a mapping' : firstSentence(e.message);
-        return { file: displayName, ...p, message: `YAML ${e.code === 'DUPLICATE_KEY' ? 'error' : 'syntax error'}: ${msg}` };
+        const msg =
+          e.code === 'DUPLICATE_KEY'
+            ? 'duplicate key: each key may appear once in a mapping'
+            : firstSentence(e.message);
+        return {
+          file: displayName,
+          ...p,
+          message: `YAML ${e.code === 'DUPLICATE_KEY' ? 'error' : 'syntax error'}: ${msg}`,
+        };
       }),
     };
   }
@@ -148,7 +166,11 @@ export function parseYamlText(bytes: Buffer | string, displayName: string): Read
   if (value === null || value === undefined) return fail('file is empty: expected a YAML mapping');
   if (typeof value !== 'object' || Array.isArray(value)) {
     const p = posOf((doc.contents as Node | null)?.range?.[0] ?? 0);
-    return fail(`expected a YAML mapping at the top level, found ${Array.isArray(value) ? 'a list' : typeof value}`, p.line, p.column);
+    return fail(
+      `expected a YAML mapping at the top level, found ${Array.isArray(value) ? 'a list' : typeof value}`,
+      p.line,
+      p.column,
+    );
   }
   return { ok: true, source: new YamlSource(displayName, doc, lines), value };
 }
@@ -158,7 +180,10 @@ export const MAX_DEPTH = 64;
 const STACK_OVERFLOW = /maximum call stack/i;
 
 function tooDeep(): string {
-  return `YAML is nested too deeply (more than ${MAX_DEPTH} levels of mappings or lists); a module.yaml needs only a few`;
+  return (
+    `YAML is nested too deeply (more than ` +
+    `${MAX_DEPTH} levels of mappings or lists); a module.yaml needs only a few`
+  );
 }
 
 /** Deepest nesting of collections under a node, walked without recursion (the input is untrusted). */
@@ -180,7 +205,10 @@ function nestingDepth(root: unknown): number {
 }
 
 function firstSentence(message: string): string {
-  return message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '').trim();
+  return message
+    .split('\n')[0]!
+    .replace(/ at line \d+, column \d+:?$/, '')
+    .trim();
 }
 
 /** Where the first invalid UTF-8 sequence starts (column counts characters, 1-based). */

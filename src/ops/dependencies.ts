@@ -25,13 +25,22 @@ export interface DependencyCheck {
 
 export function dependencyState(m: ModuleDecl, projectContainers: readonly ContainerInfo[]): DependencyState {
   const cs = ofService(projectContainers, m.compose.service).sort((a, b) => (a.id < b.id ? -1 : 1));
-  return { module: m.name, container_ids: cs.map((c) => c.id), states: cs.map((c) => c.state), health: cs.map((c) => c.health) };
+  return {
+    module: m.name,
+    container_ids: cs.map((c) => c.id),
+    states: cs.map((c) => c.state),
+    health: cs.map((c) => c.health),
+  };
 }
 /**
  * Lists each compose project once, however many dependencies live in it (`listed` holds projects
  * already listed at this moment). A project that cannot be listed maps to its error.
  */
-export async function listProjects(runtime: Runtime, deps: readonly ModuleDecl[], listed = new Map<string, ContainerInfo[]>()): Promise<Map<string, ContainerInfo[] | Error>> {
+export async function listProjects(
+  runtime: Runtime,
+  deps: readonly ModuleDecl[],
+  listed = new Map<string, ContainerInfo[]>(),
+): Promise<Map<string, ContainerInfo[] | Error>> {
   const out = new Map<string, ContainerInfo[] | Error>(listed);
   for (const d of deps) {
     if (out.has(d.compose.project)) continue;
@@ -59,14 +68,24 @@ export function dependencyProblem(s: DependencyState): string | null {
 
 export function compareDependency(before: DependencyState, after: DependencyState): string | null {
   const same =
-    before.container_ids.length === after.container_ids.length && before.container_ids.every((id, i) => after.container_ids[i] === id);
+    before.container_ids.length === after.container_ids.length &&
+    before.container_ids.every((id, i) => after.container_ids[i] === id);
   if (!same) {
-    return `module '${before.module}' was recreated or removed during the apply: container ${before.container_ids.map((i) => i.slice(0, 12)).join(',')} → ${after.container_ids.map((i) => i.slice(0, 12)).join(',') || 'none'}`;
+    return (
+      `module '${before.module}' was recreated or removed during the apply: container ` +
+      `${before.container_ids.map((i) => i.slice(0, 12)).join(',')} → ` +
+      `${after.container_ids.map((i) => i.slice(0, 12)).join(',') || 'none'}`
+    );
   }
   return dependencyProblem(after);
 }
 
-export async function checkDependencies(runtime: Runtime, deps: ModuleDecl[], before: DependencyState[], out: { dependencies: DependencyCheck[] }): Promise<boolean> {
+export async function checkDependencies(
+  runtime: Runtime,
+  deps: ModuleDecl[],
+  before: DependencyState[],
+  out: { dependencies: DependencyCheck[] },
+): Promise<boolean> {
   let ok = true;
   const listed = await listProjects(runtime, deps);
   for (const [i, d] of deps.entries()) {

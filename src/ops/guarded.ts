@@ -18,7 +18,14 @@ import type { ModuleDecl } from '../model/module.js';
 import type { ContainerInfo, Logger } from '../ports.js';
 import { Scrubber } from '../report/scrub.js';
 import { acquireLock, releaseLock, type LockRefusal } from './lock.js';
-import { checkDependencies, dependencyProblem, dependencyState, listProjects, type DependencyCheck, type DependencyState } from './dependencies.js';
+import {
+  checkDependencies,
+  dependencyProblem,
+  dependencyState,
+  listProjects,
+  type DependencyCheck,
+  type DependencyState,
+} from './dependencies.js';
 
 /** The statuses the skeleton itself can end with; an operation adds its own success statuses. */
 export type SkeletonStatus = 'no-op' | 'blocked' | 'refused' | 'failed';
@@ -87,7 +94,10 @@ export interface GuardedOperation<O extends GuardedOutcome> {
    * Refusals after the guard allowed and before dependencies are checked (nothing has run yet).
    * May return the project listings it made, so the dependency check does not list them again.
    */
-  preflight?(ev: GuardEvaluation, ctx: OperationContext<O>): Promise<{ refused: O } | { listed?: Map<string, ContainerInfo[]> }>;
+  preflight?(
+    ev: GuardEvaluation,
+    ctx: OperationContext<O>,
+  ): Promise<{ refused: O } | { listed?: Map<string, ContainerInfo[]> }>;
   step(ev: GuardEvaluation, ctx: OperationContext<O>): Promise<O>;
 }
 
@@ -116,7 +126,12 @@ export async function runGuarded<O extends GuardedOutcome>(op: GuardedOperation<
   const dependencies: ModuleDecl[] = [];
   for (const name of m.dependsOnHealthy) {
     const d = req.modules.find((x) => x.name === name);
-    if (!d) return end('refused', 'invalid-modules', `depends_on_healthy names '${name}', which is not a module; run stateguard validate.`);
+    if (!d)
+      return end(
+        'refused',
+        'invalid-modules',
+        `depends_on_healthy names '${name}', which is not a module; run stateguard validate.`,
+      );
     dependencies.push(d);
   }
 
@@ -141,7 +156,9 @@ export async function runGuarded<O extends GuardedOutcome>(op: GuardedOperation<
   const lock = taken.lock;
   out.lock = { name: lock.name, holder: lock.holder, since: lock.since, ...(lock.broke ? { broke: lock.broke } : {}) };
   if (lock.broke) {
-    const w = `broke a stale ${op.verb} lock held by ${lock.broke.holder} since ${lock.broke.since} (break-stale-lock: true)`;
+    const w =
+      `broke a stale ` +
+      `${op.verb} lock held by ${lock.broke.holder} since ${lock.broke.since} (break-stale-lock: true)`;
     out.warnings.push(w);
     deps.log.warn(w);
   }
@@ -159,8 +176,11 @@ export async function runGuarded<O extends GuardedOutcome>(op: GuardedOperation<
       return end(
         'refused',
         'plan-changed',
-        `the fresh plan of '${m.name}' (plan_hash ${ev.planHash}) differs from the reviewed one (expected-plan-hash ${req.expectedPlanHash}). ` +
-          `The module's compose definition or its drift changed since that plan. Re-run stateguard plan --module ${m.name}, ` +
+        `the fresh plan of ` +
+          `'${m.name}' (plan_hash ` +
+          `${ev.planHash}) differs from the reviewed one (expected-plan-hash ${req.expectedPlanHash}). ` +
+          `The module's compose definition or its drift changed since that plan. Re-run stateguard plan --module ` +
+          `${m.name}, ` +
           `review it, and pass that module's plan_hash (shown per module in the plan, its summary and the PR comment).`,
       );
     }
@@ -169,13 +189,19 @@ export async function runGuarded<O extends GuardedOutcome>(op: GuardedOperation<
       return end(
         'blocked',
         ev.result.failure_reason || 'internal',
-        `the guard blocked the ${op.verb} of '${m.name}': ` + ev.result.reasons.map((r) => `${r.message} — fix: ${r.fix}`).join(' | '),
+        `the guard blocked the ${op.verb} of '${m.name}': ` +
+          ev.result.reasons.map((r) => `${r.message} — fix: ${r.fix}`).join(' | '),
         first !== undefined && EVALUATION_REASONS.includes(first.code),
       );
     }
     if (ev.result.decision === 'no-op') return end('no-op', '', `module '${m.name}' is in sync: nothing to ${op.verb}`);
     if (ev.result.decision !== 'allowed') {
-      return end('blocked', 'internal', `unexpected guard decision ${JSON.stringify(ev.result.decision)}; stateguard failed closed`, true);
+      return end(
+        'blocked',
+        'internal',
+        `unexpected guard decision ${JSON.stringify(ev.result.decision)}; stateguard failed closed`,
+        true,
+      );
     }
     say(`guard: allowed (${ev.result.drift_keys.join(', ')})`);
 
@@ -204,7 +230,8 @@ export async function runGuarded<O extends GuardedOutcome>(op: GuardedOperation<
         return end(
           'refused',
           'dependency-disturbed',
-          `depends_on_healthy is not healthy before the ${op.verb} (${problem}); nothing was run. Bring it back to running and healthy first.`,
+          `depends_on_healthy is not healthy before the ` +
+            `${op.verb} (${problem}); nothing was run. Bring it back to running and healthy first.`,
         );
       }
       dependenciesBefore.push(s);

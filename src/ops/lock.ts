@@ -38,7 +38,11 @@ export const LOCK_LABEL = {
 export const STALE_MARGIN_MS = 10 * 60 * 1000;
 
 function sanitize(part: string): string {
-  return part.toLowerCase().replace(/[^a-z0-9_.-]+/g, '_').replace(/^[^a-z0-9]+/, '').slice(0, 60);
+  return part
+    .toLowerCase()
+    .replace(/[^a-z0-9_.-]+/g, '_')
+    .replace(/^[^a-z0-9]+/, '')
+    .slice(0, 60);
 }
 
 /**
@@ -46,7 +50,10 @@ function sanitize(part: string): string {
  * inputs, and unique per (project, service) pair — the hash keeps `a-b`/`c` and `a`/`b-c` apart.
  */
 export function lockName(project: string, service: string): string {
-  const hash = createHash('sha256').update(JSON.stringify([project, service])).digest('hex').slice(0, 10);
+  const hash = createHash('sha256')
+    .update(JSON.stringify([project, service]))
+    .digest('hex')
+    .slice(0, 10);
   return `stateguard-lock-${sanitize(project) || 'x'}-${sanitize(service) || 'x'}-${hash}`;
 }
 
@@ -61,7 +68,10 @@ export function describeHolder(env: Readonly<Record<string, string | undefined>>
   if (env.GITHUB_ACTOR) parts.push(`actor ${env.GITHUB_ACTOR}`);
   parts.push(`host ${host}`, `pid ${pid}`);
   // Labels are single-line; keep it short and printable.
-  return parts.join(', ').replace(/[\r\n\t]+/g, ' ').slice(0, 400);
+  return parts
+    .join(', ')
+    .replace(/[\r\n\t]+/g, ' ')
+    .slice(0, 400);
 }
 
 export interface LockRequest {
@@ -125,7 +135,12 @@ function lockLabels(req: LockRequest): Record<string, string> {
   };
 }
 
-async function tryCreate(runtime: Runtime, name: string, images: string[], labels: Record<string, string>): Promise<boolean> {
+async function tryCreate(
+  runtime: Runtime,
+  name: string,
+  images: string[],
+  labels: Record<string, string>,
+): Promise<boolean> {
   const errors: string[] = [];
   for (const image of images) {
     try {
@@ -138,18 +153,23 @@ async function tryCreate(runtime: Runtime, name: string, images: string[], label
   throw new EnvironmentError(
     images.length === 0
       ? `cannot take the apply lock ${name}: there is no local image to create the lock container from ` +
-        `(pull the module's image first, e.g. with 'docker compose pull SERVICE')`
+          `(pull the module's image first, e.g. with 'docker compose pull SERVICE')`
       : `cannot take the apply lock ${name}: ${errors.join('; ')}`,
   );
 }
 
-function describeExisting(c: ContainerInfo | undefined, now: Date): { holder: string; since: string; ageMs: number | null; ours: boolean } {
+function describeExisting(
+  c: ContainerInfo | undefined,
+  now: Date,
+): { holder: string; since: string; ageMs: number | null; ours: boolean } {
   if (!c) return { holder: 'unknown (the lock vanished while being read)', since: 'unknown', ageMs: null, ours: true };
   const ours = c.labels[LOCK_LABEL.lock] === '1';
   const since = c.labels[LOCK_LABEL.since] || c.createdAt || 'unknown';
   const t = Date.parse(since);
   return {
-    holder: ours ? c.labels[LOCK_LABEL.holder] || 'unknown holder' : `a container that is not a stateguard lock (${c.name})`,
+    holder: ours
+      ? c.labels[LOCK_LABEL.holder] || 'unknown holder'
+      : `a container that is not a stateguard lock (${c.name})`,
     since,
     ageMs: Number.isNaN(t) ? null : Math.max(0, now.getTime() - t),
     ours,
@@ -174,7 +194,11 @@ export async function acquireLock(runtime: Runtime, req: LockRequest, timeoutSec
   for (let attempt = 0; attempt < 2; attempt++) {
     if (await tryCreate(runtime, name, images, labels)) {
       const [me] = await runtime.inspectContainers([name]);
-      if (!me || me.labels[LOCK_LABEL.since] !== labels[LOCK_LABEL.since] || me.labels[LOCK_LABEL.holder] !== req.holder) {
+      if (
+        !me ||
+        me.labels[LOCK_LABEL.since] !== labels[LOCK_LABEL.since] ||
+        me.labels[LOCK_LABEL.holder] !== req.holder
+      ) {
         throw new EnvironmentError(`took the apply lock ${name} but cannot read it back; refusing to continue`);
       }
       return { acquired: true, lock: { name, id: me.id, since: labels[LOCK_LABEL.since]!, holder: req.holder, broke } };
@@ -185,17 +209,22 @@ export async function acquireLock(runtime: Runtime, req: LockRequest, timeoutSec
     const refusal = (extra: string): LockOutcome => refuse(req.module, name, info, stale, extra);
     if (!existing) continue; // released between our create and inspect: try once more
     if (!info.ours) {
-      return refusal('That name is taken by a container stateguard did not create; it is never removed automatically. Inspect it and remove it by hand if it is a leftover.');
+      return refusal(
+        'That name is taken by a container stateguard did not create; it is never removed automatically. Inspect it ' +
+          'and remove it by hand if it is a leftover.',
+      );
     }
     if (!stale) {
       return refusal(
-        `Wait for it to finish. It counts as stale after ${minutes(staleBoundMs)} (max of lock-stale-after-minutes and timeout_seconds + 10 min); ` +
+        `Wait for it to finish. It counts as stale after ` +
+          `${minutes(staleBoundMs)} (max of lock-stale-after-minutes and timeout_seconds + 10 min); ` +
           `only then can it be broken with break-stale-lock: true.`,
       );
     }
     if (!req.breakStale || attempt > 0) {
       return refusal(
-        `The lock is stale (older than ${minutes(staleBoundMs)}): its holder probably died. Make sure no apply of this module is running, ` +
+        `The lock is stale (older than ` +
+          `${minutes(staleBoundMs)}): its holder probably died. Make sure no apply of this module is running, ` +
           `then re-run with break-stale-lock: true (--break-stale-lock).`,
       );
     }
@@ -207,7 +236,13 @@ export async function acquireLock(runtime: Runtime, req: LockRequest, timeoutSec
 }
 
 /** "Locked by another apply": who holds it, since when, and what the operator can do. */
-function refuse(module: string, name: string, info: ReturnType<typeof describeExisting>, stale: boolean, extra: string): LockOutcome {
+function refuse(
+  module: string,
+  name: string,
+  info: ReturnType<typeof describeExisting>,
+  stale: boolean,
+  extra: string,
+): LockOutcome {
   const age = info.ageMs !== null ? ` (${minutes(info.ageMs)} ago)` : '';
   return {
     acquired: false,
@@ -217,7 +252,9 @@ function refuse(module: string, name: string, info: ReturnType<typeof describeEx
       since: info.since,
       ageMs: info.ageMs,
       stale,
-      message: `module '${module}' is locked by another apply: ${info.holder}, since ${info.since}${age}; lock ${name}. ${extra}`,
+      message:
+        `module '${module}' is locked by another apply: ` +
+        `${info.holder}, since ${info.since}${age}; lock ${name}. ${extra}`,
     },
   };
 }
@@ -228,6 +265,9 @@ export async function releaseLock(runtime: Runtime, lock: HeldLock): Promise<str
     await runtime.removeContainer(lock.id);
     return null;
   } catch (err) {
-    return `could not release the apply lock ${lock.name}: ${errorMessage(err)}. Remove it with 'docker rm ${lock.name}' once no apply is running.`;
+    return (
+      `could not release the apply lock ` +
+      `${lock.name}: ${errorMessage(err)}. Remove it with 'docker rm ${lock.name}' once no apply is running.`
+    );
   }
 }

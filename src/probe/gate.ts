@@ -10,9 +10,7 @@
 export type Mode = 'optional' | 'required';
 
 export type SwitchState =
-  | { kind: 'on' }
-  | { kind: 'off'; why: 'unset' | 'empty' | 'off-value' }
-  | { kind: 'ambiguous' };
+  { kind: 'on' } | { kind: 'off'; why: 'unset' | 'empty' | 'off-value' } | { kind: 'ambiguous' };
 
 /** Portable environment variable names: what every shell and runner accepts. */
 export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -30,7 +28,10 @@ export function readSwitch(env: Readonly<Record<string, string | undefined>>, na
 }
 
 /** Required names that are unset, empty or only whitespace (a blank value configures nothing). */
-export function missingVariables(env: Readonly<Record<string, string | undefined>>, names: readonly string[]): string[] {
+export function missingVariables(
+  env: Readonly<Record<string, string | undefined>>,
+  names: readonly string[],
+): string[] {
   return names.filter((n) => (env[n] ?? '').trim() === '');
 }
 
@@ -50,7 +51,12 @@ export type GateDecision =
   | { action: 'skip'; reason: string; failInRequiredMode: boolean; cause: 'switch-off' | 'missing-variables' }
   | { action: 'refuse'; reason: string };
 
-export function decideGate(input: { switchName: string; switchState: SwitchState; missing: readonly string[]; mode: Mode }): GateDecision {
+export function decideGate(input: {
+  switchName: string;
+  switchState: SwitchState;
+  missing: readonly string[];
+  mode: Mode;
+}): GateDecision {
   const { switchName, switchState, missing, mode } = input;
   const how = `set ${switchName}=1 (or true) to run it`;
   if (switchState.kind === 'ambiguous') {
@@ -75,8 +81,10 @@ export function decideGate(input: { switchName: string; switchState: SwitchState
       cause: 'missing-variables',
       failInRequiredMode: mode === 'required',
       reason:
-        `${switchName} is on, but ${missing.length} required variable${missing.length === 1 ? ' is' : 's are'} missing or empty: ` +
-        `${missing.join(', ')}. Set ${missing.length === 1 ? 'it' : 'them'} (e.g. from repository secrets via env:) to run the gate.`,
+        `${switchName} is on, but ` +
+        `${missing.length} required variable${missing.length === 1 ? ' is' : 's are'} missing or empty: ` +
+        `${missing.join(', ')}. Set ${missing.length === 1 ? 'it' : 'them'} (e.g. from repository secrets via env:) ` +
+        `to run the gate.`,
     };
   }
   return { action: 'run' };

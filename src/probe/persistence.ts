@@ -80,13 +80,17 @@ export const SENTINEL_PREFIX = '.stateguard-probe-';
 const short = (id: string): string => id.slice(0, 12);
 
 export function regressionMessage(volume: string, at: string, oldId: string, newId: string): string {
-  return `DATA-VOLUME REGRESSION: ${volume} at ${at} lost its sentinel across recreate (${short(oldId)} → ${short(newId)})`;
+  return (
+    `DATA-VOLUME REGRESSION: ` +
+    `${volume} at ${at} lost its sentinel across recreate (${short(oldId)} → ${short(newId)})`
+  );
 }
 
 export function ephemeralPersistedMessage(at: string, oldId: string, newId: string): string {
   return (
     `EPHEMERAL PATH PERSISTED: ${at} is declared ephemeral but persisted: its sentinel survived the recreate ` +
-    `(${short(oldId)} → ${short(newId)}), so a volume or bind mount backs it. Declare it under data.volumes, or remove the mount.`
+    `(${short(oldId)} → ${short(newId)}), so a volume or bind mount backs it. Declare it under data.volumes, or ` +
+    `remove the mount.`
   );
 }
 
@@ -104,7 +108,13 @@ export function normalizeContainerPath(p: string): string {
 }
 
 /** Read one sentinel back: present with the exact content, absent, or something else under its name. */
-export async function readSentinel(runtime: Runtime, containerId: string, dir: string, name: string, content: Buffer): Promise<SentinelState> {
+export async function readSentinel(
+  runtime: Runtime,
+  containerId: string,
+  dir: string,
+  name: string,
+  content: Buffer,
+): Promise<SentinelState> {
   const chunks: Buffer[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, done) {
@@ -124,7 +134,9 @@ export async function readSentinel(runtime: Runtime, containerId: string, dir: s
 
 function describeStates(containers: ContainerInfo[]): string {
   if (containers.length === 0) return 'no container exists for it';
-  return `its container${containers.length === 1 ? ' is' : 's are'} ${containers.map((c) => `${short(c.id)} ${c.state}`).join(', ')}`;
+  return `its container${
+    containers.length === 1 ? ' is' : 's ' + 'are'
+  } ${containers.map((c) => `${short(c.id)} ${c.state}`).join(', ')}`;
 }
 
 interface Planted {
@@ -163,7 +175,8 @@ export async function removeSentinels(
     left.length === 0
       ? null
       : `left ${left.length} probe sentinel file${left.length === 1 ? '' : 's'} in container ${short(containerId)}: ` +
-        `${left.join(', ')}. The image has neither 'rm' nor '/bin/busybox rm' (or the container is not running), and docker cp cannot delete. ` +
+        `${left.join(', ')}. The image has neither 'rm' nor '/bin/busybox rm' (or the container is not running), and ` +
+        `docker cp cannot delete. ` +
         `Each is one small file named ${SENTINEL_PREFIX}*; it is safe to delete by hand.`;
   return { removed, left, note };
 }
@@ -195,7 +208,14 @@ export async function runPersistenceProbe(mod: ProbeModule, deps: ProbeDeps): Pr
     ...mod.volumes.map((v) => ({ kind: 'durable' as const, volume: v.volume, path: normalizeContainerPath(v.path) })),
     ...mod.ephemeralPaths.map((p) => ({ kind: 'ephemeral' as const, volume: null, path: normalizeContainerPath(p) })),
   ].map((c) => ({
-    check: { ...c, sentinel: `${SENTINEL_PREFIX}${random(8).toString('hex')}`, written: false, after_recreate: null, ok: false, problem: null },
+    check: {
+      ...c,
+      sentinel: `${SENTINEL_PREFIX}${random(8).toString('hex')}`,
+      written: false,
+      after_recreate: null,
+      ok: false,
+      problem: null,
+    },
     content: Buffer.from(`stateguard persistence probe ${random(16).toString('hex')}\n`),
   }));
   report.checks = planted.map((p) => p.check);
@@ -212,16 +232,27 @@ export async function runPersistenceProbe(mod: ProbeModule, deps: ProbeDeps): Pr
   if (running.length !== 1) {
     const where = `service ${mod.compose.service} of compose project ${mod.compose.project}`;
     if (running.length > 1) {
-      return fail(`${running.length} containers of ${where} are running (${running.map((c) => short(c.id)).join(', ')}); the probe needs exactly one (scaled services are not supported).`);
+      return fail(
+        `${running.length} containers of ` +
+          `${where} are running ` +
+          `(${running.map((c) => short(c.id)).join(', ')}); the probe needs exactly one (scaled services are not ` +
+          `supported).`,
+      );
     }
-    const oneShot = mod.expectedState === 'exited-success'
-      ? ` Module ${mod.name} is a one-shot (expected_state: exited-success): probe the long-running module that owns the data instead.`
-      : ` Start it first (e.g. compose up -d ${mod.compose.service}); the probe never passes without a container to prove it on.`;
+    const oneShot =
+      mod.expectedState === 'exited-success'
+        ? ` Module ${mod.name} is a one-shot (expected_state: exited-success): probe the long-running module that ` +
+          `owns the data instead.`
+        : ` Start it first (e.g. compose up -d ` +
+          `${mod.compose.service}); the probe never passes without a container to prove it on.`;
     return fail(`no running container for module ${mod.name} (${where}): ${describeStates(before)}.${oneShot}`);
   }
   const old = running[0]!;
   report.old_container = old.id;
-  log(`persistence probe: module ${mod.name}, container ${short(old.id)}, ${planted.length} path${planted.length === 1 ? '' : 's'}`);
+  log(
+    `persistence probe: module ` +
+      `${mod.name}, container ${short(old.id)}, ${planted.length} path${planted.length === 1 ? '' : 's'}`,
+  );
 
   // 2. Plant and read back.
   const written: Planted[] = [];
@@ -230,7 +261,9 @@ export async function runPersistenceProbe(mod: ProbeModule, deps: ProbeDeps): Pr
     try {
       await runtime.copyTo(old.id, check.path, singleFileTar(check.sentinel, p.content, deps.now()));
     } catch (err) {
-      check.problem = `could not write a sentinel into ${check.path} of container ${short(old.id)} (does the directory exist there?): ${errorMessage(err)}`;
+      check.problem =
+        `could not write a sentinel into ` +
+        `${check.path} of container ${short(old.id)} (does the directory exist there?): ${errorMessage(err)}`;
       report.problems.push(check.problem);
       continue;
     }
@@ -244,7 +277,10 @@ export async function runPersistenceProbe(mod: ProbeModule, deps: ProbeDeps): Pr
       continue;
     }
     if (state !== 'present') {
-      check.problem = `the sentinel written into ${check.path} of container ${short(old.id)} reads back ${state}: the write did not take effect, so this path proves nothing`;
+      check.problem =
+        `the sentinel written into ` +
+        `${check.path} of container ` +
+        `${short(old.id)} reads back ${state}: the write did not take effect, so this path proves nothing`;
       report.problems.push(check.problem);
       continue;
     }
@@ -253,7 +289,9 @@ export async function runPersistenceProbe(mod: ProbeModule, deps: ProbeDeps): Pr
   if (report.problems.length > 0) {
     // Do not disturb the service for a probe that has already failed.
     report.cleanup = await removeSentinels(runtime, old.id, written);
-    return fail('the probe stopped before recreating the container: not every sentinel could be written and read back.');
+    return fail(
+      'the probe stopped before recreating the container: not every sentinel could be written and read back.',
+    );
   }
 
   // 3. Recreate only that service; require a new container.
@@ -275,12 +313,16 @@ export async function runPersistenceProbe(mod: ProbeModule, deps: ProbeDeps): Pr
     const still = after.some((c) => c.id === old.id);
     return failBeforeVerify(
       still
-        ? `the container ID did not change across the recreate (${short(old.id)}): the recreate did not happen, so nothing was proven.`
+        ? `the container ID did not change across the recreate ` +
+            `(${short(old.id)}): the recreate did not happen, so nothing was proven.`
         : `no container of service ${mod.compose.service} exists after the recreate.`,
     );
   }
   if (fresh.length > 1) {
-    return failBeforeVerify(`${fresh.length} new containers of service ${mod.compose.service} appeared after the recreate; the probe needs exactly one.`);
+    return failBeforeVerify(
+      `${fresh.length} new containers of service ` +
+        `${mod.compose.service} appeared after the recreate; the probe needs exactly one.`,
+    );
   }
   const next = fresh[0]!;
   report.new_container = next.id;
@@ -321,17 +363,32 @@ export async function runPersistenceProbe(mod: ProbeModule, deps: ProbeDeps): Pr
 }
 
 /** Null when the container runs (and is healthy where it has a healthcheck); else why not. */
-async function waitReady(runtime: Runtime, id: string, timeoutMs: number, sleep: (ms: number) => Promise<void>): Promise<string | null> {
+async function waitReady(
+  runtime: Runtime,
+  id: string,
+  timeoutMs: number,
+  sleep: (ms: number) => Promise<void>,
+): Promise<string | null> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const [c] = await runtime.inspectContainers([id]);
     if (!c) return `the recreated container ${short(id)} disappeared.`;
     if (c.state === 'running' && (c.health === null || c.health === 'healthy')) return null;
     if (c.state === 'exited' || c.state === 'dead' || c.health === 'unhealthy') {
-      return `the recreated container ${short(id)} did not come back: it is ${c.state}${c.health ? ` (${c.health})` : ''}${c.exitCode !== null && c.state !== 'running' ? `, exit code ${c.exitCode}` : ''}.`;
+      return (
+        `the recreated container ` +
+        `${short(id)} did not come back: it is ` +
+        `${c.state}${c.health ? ` (${c.health})` : ''}${
+          c.exitCode !== null && c.state !== 'running' ? `, exit code ` + `${c.exitCode}` : ''
+        }.`
+      );
     }
     if (Date.now() >= deadline) {
-      return `the recreated container ${short(id)} is not ready after ${Math.round(timeoutMs / 1000)} s (${c.state}${c.health ? `, ${c.health}` : ''}).`;
+      return (
+        `the recreated container ` +
+        `${short(id)} is not ready after ` +
+        `${Math.round(timeoutMs / 1000)} s (${c.state}${c.health ? `, ${c.health}` : ''}).`
+      );
     }
     await sleep(1000);
   }

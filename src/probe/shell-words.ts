@@ -46,7 +46,8 @@ export function splitShellWords(input: string): string[] {
       continue;
     }
     if (ch === '\\') {
-      if (i + 1 >= n) throw new ShellWordsError('the command ends with a lone backslash (\\); escape it as \\\\ or remove it.');
+      if (i + 1 >= n)
+        throw new ShellWordsError('the command ends with a lone backslash (\\); escape it as \\\\ or remove it.');
       const next = input[i + 1]!;
       if (next === '\n') {
         // Line continuation, as in sh: backslash-newline disappears.
@@ -60,7 +61,8 @@ export function splitShellWords(input: string): string[] {
     }
     if (ch === "'") {
       const end = input.indexOf("'", i + 1);
-      if (end === -1) throw new ShellWordsError(`unbalanced single quote (') starting at character ${i + 1}; close it.`);
+      if (end === -1)
+        throw new ShellWordsError(`unbalanced single quote (') starting at character ${i + 1}; close it.`);
       word += input.slice(i + 1, end);
       inWord = true;
       i = end + 1;

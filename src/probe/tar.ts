@@ -6,7 +6,10 @@
 import { Parser } from 'tar';
 import { bodyPadding, END_OF_ARCHIVE, headerBlocks } from '../backup/tar-writer.js';
 
-/** A ustar archive holding exactly one regular file `name` (no directories, so no mode/owner changes to the target dir). */
+/**
+ * A ustar archive holding exactly one regular file `name` (no directories, so no mode/owner
+ * changes to the target dir).
+ */
 export function singleFileTar(name: string, content: Buffer, mtime: Date): Buffer {
   if (name === '' || name.includes('/') || name === '.' || name === '..' || Buffer.byteLength(name) > 100) {
     throw new Error(`sentinel name must be a plain file name of at most 100 bytes, got ${JSON.stringify(name)}`);

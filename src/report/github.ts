@@ -63,7 +63,8 @@ export class GitHubClient {
 
   private repoPath(repository: string): string {
     const [owner, name, ...rest] = repository.split('/');
-    if (!owner || !name || rest.length > 0) throw new Error(`GITHUB_REPOSITORY must be owner/name, got ${JSON.stringify(repository)}`);
+    if (!owner || !name || rest.length > 0)
+      throw new Error(`GITHUB_REPOSITORY must be owner/name, got ${JSON.stringify(repository)}`);
     return `/repos/${encodeURIComponent(owner)}/${encodeURIComponent(name)}`;
   }
 
@@ -102,7 +103,8 @@ export class GitHubClient {
     for (let page = 1; url && page <= this.maxPages; page++) {
       const res = await this.request('GET', url);
       const items = (await res.json()) as Array<{ id?: unknown; body?: unknown }>;
-      if (!Array.isArray(items)) throw new GitHubApiError(`listing comments returned ${typeof items}, not an array`, res.status);
+      if (!Array.isArray(items))
+        throw new GitHubApiError(`listing comments returned ${typeof items}, not an array`, res.status);
       let fresh = 0;
       for (const c of items) {
         if (typeof c.id !== 'number' || seen.has(c.id)) continue;
@@ -117,19 +119,27 @@ export class GitHubClient {
       // A Link header without rel="next" is the last page.
       else if (header) url = null;
       // No Link header at all: keep paging while pages bring new comments (a server that ignores `page` stops here).
-      else url = items.length > 0 && fresh > 0 ? `${this.api}${this.repoPath(repository)}/issues/${issue}/comments?per_page=100&page=${page + 1}` : null;
+      else
+        url =
+          items.length > 0 && fresh > 0
+            ? `${this.api}${this.repoPath(repository)}/issues/${issue}/comments?per_page=100&page=${page + 1}`
+            : null;
     }
     return out;
   }
 
   async createIssueComment(repository: string, issue: number, body: string): Promise<IssueComment> {
-    const res = await this.request('POST', `${this.api}${this.repoPath(repository)}/issues/${issue}/comments`, { body });
+    const res = await this.request('POST', `${this.api}${this.repoPath(repository)}/issues/${issue}/comments`, {
+      body,
+    });
     const j = (await res.json()) as { id: number; body?: string };
     return { id: j.id, body: j.body ?? body };
   }
 
   async updateIssueComment(repository: string, commentId: number, body: string): Promise<IssueComment> {
-    const res = await this.request('PATCH', `${this.api}${this.repoPath(repository)}/issues/comments/${commentId}`, { body });
+    const res = await this.request('PATCH', `${this.api}${this.repoPath(repository)}/issues/comments/${commentId}`, {
+      body,
+    });
     const j = (await res.json()) as { id: number; body?: string };
     return { id: j.id ?? commentId, body: j.body ?? body };
   }

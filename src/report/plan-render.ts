@@ -15,7 +15,12 @@ function observedText(m: ModulePlan): string {
 
 export function driftText(d: DriftItem): string {
   const extra = [d.reason, d.bump ? `bump: ${d.bump}` : undefined].filter(Boolean).join(', ');
-  const fields = d.fields === undefined ? '' : d.fields.length > 0 ? `; differs in: ${d.fields.join(', ')}` : '; no compared field differs (the config hash does)';
+  const fields =
+    d.fields === undefined
+      ? ''
+      : d.fields.length > 0
+        ? `; differs in: ${d.fields.join(', ')}`
+        : '; no compared field differs (the config hash does)';
   return `${d.key}: declared ${d.declared}, observed ${d.observed}${extra ? ` (${extra})` : ''}${fields}`;
 }
 
@@ -26,7 +31,12 @@ export function composeText(plan: Plan): string {
 
 function pad(rows: string[][]): string[] {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd());
+  return rows.map((r) =>
+    r
+      .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd(),
+  );
 }
 
 /** The readable table printed by `stateguard plan`. */
@@ -34,7 +44,13 @@ export function renderPlanText(plan: Plan): string {
   if (plan.modules.length === 0) return 'No modules to plan.';
   const rows = [['MODULE', 'CLASS', 'EXPECTED', 'OBSERVED', 'DRIFT']];
   for (const m of plan.modules) {
-    rows.push([m.name, m.class, m.expected_state, observedText(m), m.in_sync ? 'in sync' : m.drift.map((d) => d.key).join(', ')]);
+    rows.push([
+      m.name,
+      m.class,
+      m.expected_state,
+      observedText(m),
+      m.in_sync ? 'in sync' : m.drift.map((d) => d.key).join(', '),
+    ]);
   }
   const lines = pad(rows);
   const drifted = plan.modules.filter((m) => !m.in_sync);
@@ -50,7 +66,8 @@ export function renderPlanText(plan: Plan): string {
   lines.push(
     drifted.length === 0
       ? `${plan.summary.modules} module${plan.summary.modules === 1 ? '' : 's'}, all in sync.`
-      : `${plan.summary.modules} module${plan.summary.modules === 1 ? '' : 's'}, ${plan.summary.drifted} drifted: ${drifted.map((m) => m.name).join(', ')}.`,
+      : `${plan.summary.modules} module${plan.summary.modules === 1 ? '' : 's'}, ${plan.summary.drifted} drifted: ` +
+          `${drifted.map((m) => m.name).join(', ')}.`,
   );
   lines.push(`planned with ${composeText(plan)}; whole-plan hash ${plan.plan_hash}`);
   return lines.join('\n');
@@ -73,17 +90,26 @@ export function renderPlanMarkdown(plan: Plan, opts: { title?: string; maxChars?
   const head =
     plan.summary.drifted === 0
       ? `### ${title}: ${plan.summary.modules} module${plan.summary.modules === 1 ? '' : 's'}, all in sync`
-      : `### ${title}: ${plan.summary.drifted} of ${plan.summary.modules} module${plan.summary.modules === 1 ? '' : 's'} drifted`;
-  const tail = `\n\nPlanned with ${composeText(plan)}. Pass a module's plan hash to apply as \`expected-plan-hash\`; it binds the drift and the declared definition you reviewed.`;
+      : `### ${title}: ${plan.summary.drifted} of ` +
+        `${plan.summary.modules} module${plan.summary.modules === 1 ? '' : 's'} drifted`;
+  const tail =
+    `\n\nPlanned with ` +
+    `${composeText(plan)}. Pass a module's plan hash to apply as \`expected-plan-hash\`; it binds the drift and the ` +
+    `declared definition you reviewed.`;
   const rows: string[] = [];
   // Drifted modules first: they are what a reviewer needs; in-sync ones are dropped first when long.
   const ordered = [...plan.modules.filter((m) => !m.in_sync), ...plan.modules.filter((m) => m.in_sync)];
   for (const m of ordered) {
     const drift = m.in_sync ? 'in sync' : m.drift.map((d) => mdCell(driftText(d))).join('<br>');
     const hash = m.in_sync ? '' : `\`${m.plan_hash}\``;
-    rows.push(`| ${m.in_sync ? '✅' : '⚠️'} ${mdCell(m.name)} | ${m.class} | ${m.expected_state} | ${mdCell(`${m.compose.project}/${m.compose.service}`)} | ${mdCell(observedText(m))} | ${drift} | ${hash} |`);
+    rows.push(
+      `| ${m.in_sync ? '✅' : '⚠️'} ${mdCell(m.name)} | ${m.class} | ${m.expected_state} | ` +
+        `${mdCell(`${m.compose.project}/${m.compose.service}`)} | ${mdCell(observedText(m))} | ${drift} | ${hash} |`,
+    );
   }
-  const header = `${head}\n\n| module | class | expected | compose | observed | drift | plan hash |\n|---|---|---|---|---|---|---|\n`;
+  const header =
+    `${head}\n\n| module | class | expected | compose | observed | drift | plan hash ` +
+    `|\n|---|---|---|---|---|---|---|\n`;
   const max = opts.maxChars ?? Infinity;
   let body = '';
   let shown = 0;
@@ -94,5 +120,6 @@ export function renderPlanMarkdown(plan: Plan, opts: { title?: string; maxChars?
     shown++;
   }
   const omitted = rows.length - shown;
-  return header + body.trimEnd() + (omitted > 0 ? `\n\n…and ${omitted} more modules (see the plan JSON).` : '') + tail;
+  const omittedNote = omitted > 0 ? `\n\n…and ${omitted} more modules (see the plan JSON).` : '';
+  return header + body.trimEnd() + omittedNote + tail;
 }

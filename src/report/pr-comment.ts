@@ -42,7 +42,8 @@ export function pullRequestFromEnv(
   readFile: (file: string) => string = (f) => readFileSync(f, 'utf8'),
 ): { target: PullRequestTarget } | { skip: string } {
   const event = env.GITHUB_EVENT_NAME ?? '';
-  if (event !== 'pull_request' && event !== 'pull_request_target') return { skip: `event '${event || 'none'}' is not a pull request` };
+  if (event !== 'pull_request' && event !== 'pull_request_target')
+    return { skip: `event '${event || 'none'}' is not a pull request` };
   const repository = env.GITHUB_REPOSITORY?.trim() ?? '';
   if (!/^[^/\s]+\/[^/\s]+$/.test(repository)) return { skip: 'GITHUB_REPOSITORY is not set to owner/name' };
   if (!env.GITHUB_EVENT_PATH) return { skip: 'GITHUB_EVENT_PATH is not set' };
@@ -53,7 +54,8 @@ export function pullRequestFromEnv(
     return { skip: `cannot read the event payload: ${err instanceof Error ? err.message : String(err)}` };
   }
   const n = payload?.pull_request?.number ?? payload?.number;
-  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n <= 0) return { skip: 'the event payload has no pull request number' };
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n <= 0)
+    return { skip: 'the event payload has no pull request number' };
   return { target: { apiUrl: apiUrlFrom(env), repository, number: n } };
 }
 

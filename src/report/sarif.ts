@@ -41,7 +41,11 @@ export function sarifUri(file: string): string {
     .join('/');
 }
 
-export function toSarif(tool: SarifToolInput, rules: readonly SarifRuleInput[], results: readonly SarifResultInput[]): object {
+export function toSarif(
+  tool: SarifToolInput,
+  rules: readonly SarifRuleInput[],
+  results: readonly SarifResultInput[],
+): object {
   const index = new Map(rules.map((r, i) => [r.id, i]));
   return {
     $schema: SARIF_SCHEMA_URI,
@@ -85,7 +89,9 @@ export function toSarif(tool: SarifToolInput, rules: readonly SarifRuleInput[], 
                 },
               },
             ],
-            ...(p.suppression ? { suppressions: [{ kind: 'inSource', justification: p.suppression.justification }] } : {}),
+            ...(p.suppression
+              ? { suppressions: [{ kind: 'inSource', justification: p.suppression.justification }] }
+              : {}),
           };
         }),
       },

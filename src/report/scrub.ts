@@ -8,10 +8,12 @@ export const MASK = '***';
 
 /** Names of environment variables whose values are treated as secrets. */
 export const SECRET_NAME =
-  /PASS|PWD|SECRET|TOKEN|(^|_)KEY($|_)|API_?KEY|PRIVATE|CREDENTIAL|AUTH|CERT|DSN|CONN(ECTION)?_?STRING|ACCESS_?KEY|SALT|SESSION|COOKIE|SIGNATURE/i;
+  /PASS|PWD|SECRET|TOKEN|(^|_)KEY($|_)|API_?KEY|PRIVATE|CREDENTIAL|AUTH|CERT|DSN|CONN(ECTION)?_?STRING|ACCESS_?KEY/i;
+/** More parts of names that carry credentials (split from SECRET_NAME only to keep lines short). */
+const SECRET_NAME_MORE = /SALT|SESSION|COOKIE|SIGNATURE/i;
 
 export function looksSecret(name: string): boolean {
-  return SECRET_NAME.test(name);
+  return SECRET_NAME.test(name) || SECRET_NAME_MORE.test(name);
 }
 
 /**
@@ -68,7 +70,9 @@ export class Scrubber {
       if (typeof v === 'string') return this.scrub(v);
       if (Array.isArray(v)) return v.map(walk);
       if (v !== null && typeof v === 'object') {
-        return Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [this.scrub(k), walk(x)]));
+        return Object.fromEntries(
+          Object.entries(v as Record<string, unknown>).map(([k, x]) => [this.scrub(k), walk(x)]),
+        );
       }
       return v;
     };

@@ -36,13 +36,22 @@ export const LABEL = {
 
 export interface DockerCliOptions {
   runner?: ProcessRunner;
-  /** force a compose flavor instead of probing (tests, or STATEGUARD_COMPOSE=v1|v2; the CLI and the actions refuse any other value before a command runs: src/compose-env.ts) */
+  /**
+   * force a compose flavor instead of probing (tests, or STATEGUARD_COMPOSE=v1|v2; the CLI and the
+   * actions refuse any other value before a command runs: src/compose-env.ts)
+   */
   compose?: 'v1' | 'v2';
   env?: Readonly<Record<string, string | undefined>>;
 }
 
 function firstLine(text: string): string {
-  return text.trim().split('\n').find((l) => l.trim() !== '')?.trim() ?? '';
+  return (
+    text
+      .trim()
+      .split('\n')
+      .find((l) => l.trim() !== '')
+      ?.trim() ?? ''
+  );
 }
 
 /** End a quoted message with exactly one sentence mark. */
@@ -137,9 +146,12 @@ export function parseRenderedConfig(stdout: string): Record<string, RenderedServ
   try {
     doc = parseYaml(stdout, { maxAliasCount: 100 }) as typeof doc;
   } catch {
-    throw new UserError('compose printed a config that is not valid YAML (its text is not shown: it may hold environment values)', {
-      reason: 'compose-error',
-    });
+    throw new UserError(
+      'compose printed a config that is not valid YAML (its text is not shown: it may hold environment values)',
+      {
+        reason: 'compose-error',
+      },
+    );
   }
   return doc?.services ?? {};
 }
@@ -178,7 +190,8 @@ export function runRecordLabels(r: RunRecord): Record<string, string> {
 
 /** A record from volume labels, or null when any field is missing (a partial record proves nothing). */
 export function parseRunRecord(labels: Record<string, string>): RunRecord | null {
-  const get = (k: string): string | undefined => (typeof labels[k] === 'string' && labels[k] !== '' ? labels[k] : undefined);
+  const get = (k: string): string | undefined =>
+    typeof labels[k] === 'string' && labels[k] !== '' ? labels[k] : undefined;
   const rec = {
     project: get(RUN_RECORD_LABEL.project),
     service: get(RUN_RECORD_LABEL.service),
@@ -197,7 +210,10 @@ export function parseRunRecord(labels: Record<string, string>): RunRecord | null
 export class DockerCli implements Runtime {
   private readonly run: ProcessRunner;
   private readonly env: Readonly<Record<string, string | undefined>>;
-  /** an explicit env (not process.env) is passed to every child, so DOCKER_HOST/DOCKER_CONTEXT given there are honoured */
+  /**
+   * an explicit env (not process.env) is passed to every child, so DOCKER_HOST/DOCKER_CONTEXT given
+   * there are honoured
+   */
   private readonly childEnv: Readonly<Record<string, string | undefined>> | undefined;
   private flavor: Promise<'v1' | 'v2'> | undefined;
   private v2: Promise<string | null> | undefined;
@@ -224,15 +240,26 @@ export class DockerCli implements Runtime {
 
   async containersUsingVolume(volume: string): Promise<ContainerInfo[]> {
     const ps = await this.docker(['ps', '-q', '--no-trunc', '--filter', `volume=${volume}`]);
-    if (ps.code !== 0) throw new EnvironmentError(`docker ps --filter volume=${volume} failed: ${firstLine(ps.stderr)}`);
-    const ids = ps.stdout.split('\n').map((x) => x.trim()).filter(Boolean);
+    if (ps.code !== 0)
+      throw new EnvironmentError(`docker ps --filter volume=${volume} failed: ${firstLine(ps.stderr)}`);
+    const ids = ps.stdout
+      .split('\n')
+      .map((x) => x.trim())
+      .filter(Boolean);
     return (await this.inspectContainers(ids)).filter((c) => c.mounts.some((m) => m.name === volume));
   }
 
   async localImageIds(limit: number): Promise<string[]> {
     const r = await this.docker(['image', 'ls', '-q', '--no-trunc']);
     if (r.code !== 0) return [];
-    return [...new Set(r.stdout.split('\n').map((x) => x.trim()).filter(Boolean))].slice(0, limit);
+    return [
+      ...new Set(
+        r.stdout
+          .split('\n')
+          .map((x) => x.trim())
+          .filter(Boolean),
+      ),
+    ].slice(0, limit);
   }
 
   async removeFilesInContainer(containerId: string, files: readonly string[]): Promise<boolean> {
@@ -284,7 +311,8 @@ export class DockerCli implements Runtime {
         const version = await this.v2Version();
         if (version === null) {
           throw new EnvironmentError(
-            'STATEGUARD_COMPOSE=v2, but `docker compose version` does not answer: install the compose v2 plugin, or set STATEGUARD_COMPOSE=v1 or auto.',
+            'STATEGUARD_COMPOSE=v2, but `docker compose version` does not answer: install the compose v2 plugin, or ' +
+              'set STATEGUARD_COMPOSE=v1 or auto.',
             'compose-error',
           );
         }
@@ -292,11 +320,17 @@ export class DockerCli implements Runtime {
       }
       const r = await this.run('docker-compose', ['version', '--short'], this.withEnv());
       if (r.code === 127) {
-        throw new EnvironmentError('Neither `docker compose` (v2) nor `docker-compose` (v1) is installed; install one of them.', 'compose-error');
+        throw new EnvironmentError(
+          'Neither `docker compose` (v2) nor `docker-compose` (v1) is installed; install one of them.',
+          'compose-error',
+        );
       }
       const version = r.stdout.trim().replace(/^v/, '');
       if (r.code !== 0 || !/^\d/.test(version)) {
-        throw new EnvironmentError(`docker-compose version failed: ${firstLine(r.stderr) || `exit ${r.code}`}`, 'compose-error');
+        throw new EnvironmentError(
+          `docker-compose version failed: ${firstLine(r.stderr) || `exit ${r.code}`}`,
+          'compose-error',
+        );
       }
       return { flavor, version };
     })();
@@ -326,7 +360,10 @@ export class DockerCli implements Runtime {
     await this.ping();
     const ps = await this.docker(['ps', '-a', '-q', '--no-trunc', '--filter', `label=${LABEL.project}=${project}`]);
     if (ps.code !== 0) throw new EnvironmentError(`docker ps failed: ${firstLine(ps.stderr)}`);
-    const ids = ps.stdout.split('\n').map((s) => s.trim()).filter(Boolean);
+    const ids = ps.stdout
+      .split('\n')
+      .map((s) => s.trim())
+      .filter(Boolean);
     const all = await this.inspectContainers(ids);
     // The label filter already matched; re-check so a parsing surprise never mixes projects.
     return all.filter((c) => c.project === project);
@@ -422,7 +459,11 @@ export class DockerCli implements Runtime {
     if (r.code !== 0) throw new EnvironmentError(`docker start failed: ${firstLine(r.stderr)}`);
   }
 
-  async logs(containerId: string, onChunk: (chunk: string, stream?: 'stdout' | 'stderr') => void, follow: boolean): Promise<void> {
+  async logs(
+    containerId: string,
+    onChunk: (chunk: string, stream?: 'stdout' | 'stderr') => void,
+    follow: boolean,
+  ): Promise<void> {
     await this.docker(['logs', ...(follow ? ['--follow'] : []), containerId], {
       onStdout: (chunk) => onChunk(chunk, 'stdout'),
       onStderr: (chunk) => onChunk(chunk, 'stderr'),
@@ -448,7 +489,16 @@ export class DockerCli implements Runtime {
     // An explicit command: an image with neither CMD nor ENTRYPOINT (one made by `docker import`)
     // cannot be created without one ("No command specified"). The container is never started, so
     // the command need not exist in the image.
-    const r = await this.docker(['create', '--name', name, '--network', 'none', ...labelArgs, image, 'stateguard-never-started']);
+    const r = await this.docker([
+      'create',
+      '--name',
+      name,
+      '--network',
+      'none',
+      ...labelArgs,
+      image,
+      'stateguard-never-started',
+    ]);
     if (r.code === 0) return true;
     if (/already in use|conflict/i.test(r.stderr)) return false;
     throw new EnvironmentError(`docker create ${name} failed: ${firstLine(r.stderr)}`);
@@ -457,10 +507,14 @@ export class DockerCli implements Runtime {
   async readRunRecords(project: string): Promise<RunRecord[]> {
     const ls = await this.docker(['volume', 'ls', '-q', '--filter', `label=${RUN_RECORD_LABEL.project}=${project}`]);
     if (ls.code !== 0) throw new EnvironmentError(`docker volume ls failed: ${firstLine(ls.stderr)}`);
-    const names = ls.stdout.split('\n').map((x) => x.trim()).filter(Boolean);
+    const names = ls.stdout
+      .split('\n')
+      .map((x) => x.trim())
+      .filter(Boolean);
     if (names.length === 0) return [];
     const r = await this.docker(['volume', 'inspect', ...names]);
-    if (r.code !== 0 && !r.stdout.trim().startsWith('[')) throw new EnvironmentError(`docker volume inspect failed: ${firstLine(r.stderr)}`);
+    if (r.code !== 0 && !r.stdout.trim().startsWith('['))
+      throw new EnvironmentError(`docker volume inspect failed: ${firstLine(r.stderr)}`);
     const newest = new Map<string, RunRecord>();
     for (const v of JSON.parse(r.stdout || '[]') as Array<{ Labels?: Record<string, string> | null }>) {
       const rec = parseRunRecord(v.Labels ?? {});
@@ -477,11 +531,19 @@ export class DockerCli implements Runtime {
     const key = runRecordKey(record.project, record.service);
     const name = `stateguard-run-${key}-${Date.parse(record.recorded_at) || Date.now()}`;
     const labels = runRecordLabels(record);
-    const r = await this.docker(['volume', 'create', ...Object.entries(labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]), name]);
+    const r = await this.docker([
+      'volume',
+      'create',
+      ...Object.entries(labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]),
+      name,
+    ]);
     if (r.code !== 0) throw new EnvironmentError(`docker volume create ${name} failed: ${firstLine(r.stderr)}`);
     // Older records of this service are superseded; removing them is tidying, never required.
     const ls = await this.docker(['volume', 'ls', '-q', '--filter', `label=${RUN_RECORD_LABEL.key}=${key}`]);
-    const old = ls.stdout.split('\n').map((x) => x.trim()).filter((n) => n && n !== name);
+    const old = ls.stdout
+      .split('\n')
+      .map((x) => x.trim())
+      .filter((n) => n && n !== name);
     if (old.length > 0) await this.docker(['volume', 'rm', ...old]);
   }
 

@@ -165,7 +165,11 @@ export interface Runtime {
    * which of the container's streams a chunk came from, so a consumer can reassemble lines per
    * stream (a secret split across two chunks must not be interleaved with the other stream).
    */
-  logs(containerId: string, onChunk: (chunk: string, stream?: 'stdout' | 'stderr') => void, follow: boolean): Promise<void>;
+  logs(
+    containerId: string,
+    onChunk: (chunk: string, stream?: 'stdout' | 'stderr') => void,
+    follow: boolean,
+  ): Promise<void>;
   /** `docker cp container:path -` as a tar stream written to sink. */
   copyFrom(containerId: string, path: string, sink: NodeJS.WritableStream): Promise<void>;
   /** `docker cp - container:dir` from a tar archive (Buffer). */

@@ -82,4 +82,13 @@ describe('import boundaries (docs/architecture.md §1)', () => {
       .map((f) => path.relative(SRC, f));
     expect(offenders).toEqual([]);
   });
+
+  it('no line over 120 characters in src (Prettier formats; this catches what it cannot, e.g. long strings)', () => {
+    const long = files(SRC).flatMap((f) =>
+      readFileSync(f, 'utf8')
+        .split('\n')
+        .flatMap((l, i) => (l.length > 120 ? [`${path.relative(SRC, f)}:${i + 1} (${l.length})`] : [])),
+    );
+    expect(long).toEqual([]);
+  });
 });
