@@ -8,8 +8,17 @@ import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { COMMANDS } from '../../src/commands/index.js';
+import { COMPOSITES, statefulApplyComposite, type CompositeSpec } from '../../src/commands/stateful-apply.js';
 import { FAILURE_REASONS } from '../../src/errors.js';
-import { actionInputs, commandActionYaml, readmeWithTables, rootActionYaml, schemaMarkdown } from '../../scripts/generate.mjs';
+import {
+  actionInputs,
+  commandActionYaml,
+  compositeActionYaml,
+  compositeInterface,
+  readmeWithTables,
+  rootActionYaml,
+  schemaMarkdown,
+} from '../../scripts/generate.mjs';
 import { REPO } from '../support/runner.js';
 
 const read = (rel: string): string => readFileSync(path.join(REPO, rel), 'utf8');
@@ -28,15 +37,78 @@ describe('generated files match the one input definition', () => {
     expect(read('action.yml')).toBe(rootActionYaml(COMMANDS as never));
   });
 
+  // The composite's inputs, outputs and steps come from the command definitions (docs/architecture.md
+  // §10): a hand edit of its inputs (a renamed input, another default, a copied description) fails here.
+  it.each(Object.keys(COMPOSITES))('actions/%s/action.yml (composite)', (name) => {
+    const composite = COMPOSITES[name as keyof typeof COMPOSITES];
+    expect(read(`actions/${name}/action.yml`)).toBe(compositeActionYaml(composite, COMMANDS as never));
+  });
+
   it('README input/output tables', () => {
     const readme = read('README.md');
-    expect(readme).toBe(readmeWithTables(readme, COMMANDS as never, FAILURE_REASONS));
+    expect(readme).toBe(readmeWithTables(readme, COMMANDS as never, FAILURE_REASONS, COMPOSITES));
     expect(readme).toContain('<!-- generated:failure-reasons -->\n| failure-reason |');
-    for (const name of Object.keys(COMMANDS)) expect(readme).toContain(`<!-- generated:${name} -->\n| input |`);
+    for (const name of [...Object.keys(COMMANDS), ...Object.keys(COMPOSITES)]) expect(readme).toContain(`<!-- generated:${name} -->\n| input |`);
   });
 
   it('schema/module.schema.md', () => {
     expect(read('schema/module.schema.md')).toBe(schemaMarkdown(JSON.parse(read('schema/module.schema.json'))));
+  });
+});
+
+interface CompositeYaml {
+  inputs: Record<string, { required: boolean; default?: string }>;
+  runs: { using: string; steps: Array<{ id: string; if?: string; run: string; env: Record<string, string> }> };
+}
+
+describe('actions/stateful-apply: every step gets exactly its command\'s inputs, only through env', () => {
+  const yml = parse(read('actions/stateful-apply/action.yml')) as CompositeYaml;
+  const envName = (n: string): string => `INPUT_${n.toUpperCase().replace(/-/g, '_')}`;
+  it.each(statefulApplyComposite.steps.map((s) => [s.id, s.command] as const))('step %s (%s)', (id, command) => {
+    const step = yml.runs.steps.find((s) => s.id === id)!;
+    expect(Object.keys(step.env).sort()).toEqual(actionInputs(COMMANDS[command] as never).map((d) => envName(d.name)).sort());
+    // never interpolated into the script (an input could carry shell syntax)
+    expect(step.run).toBe(`node "$GITHUB_ACTION_PATH/../../dist/actions/${command}.js"`);
+  });
+
+  it('keeps the fail-closed order: verify, guard (also after a rejected backup), apply only after both succeeded', () => {
+    expect(yml.runs.using).toBe('composite');
+    expect(yml.runs.steps.map((s) => [s.id, s.if])).toEqual([
+      ['verify', undefined],
+      ['guard', '${{ !cancelled() }}'],
+      ['apply', undefined],
+    ]);
+    expect(yml.runs.steps[2]!.env.INPUT_EXPECTED_PLAN_HASH).toBe('${{ inputs.expected-plan-hash || steps.guard.outputs.plan-hash }}');
+  });
+
+  // What the composite requires and defaults to is what its commands declare (plus its own required
+  // list): the one definition, not a copy.
+  it.each(Object.entries(yml.inputs))('input %s', (name, input) => {
+    const defs = statefulApplyComposite.steps.flatMap((s) => actionInputs(COMMANDS[s.command] as never).filter((d) => d.name === name));
+    expect(defs.length).toBeGreaterThan(0);
+    expect(input.default).toBe(defs[0]!.default);
+    expect(input.required).toBe(defs.some((d) => d.required === true) || statefulApplyComposite.required.includes(name));
+  });
+});
+
+describe('the composite generator refuses a definition it cannot resolve (the build stops)', () => {
+  const base = statefulApplyComposite;
+  const cases: Array<[string, CompositeSpec, RegExp]> = [
+    ['a step naming no command', { ...base, steps: [{ id: 'x', command: 'nope' as never }] }, /step 'x' names no command 'nope'/],
+    ['an env expression for an input the command does not read', { ...base, steps: [{ id: 'verify', command: 'verify-backup', env: { confirm: 'x' } }] }, /does not read/],
+    ['a required input no step reads', { ...base, required: ['nope'] }, /required input 'nope' is read by no step/],
+    ['a note on an input no step reads', { ...base, notes: { nope: 'x' } }, /a note on input 'nope'/],
+    ['an output from a step that does not exist', { ...base, outputs: [{ name: 'status', from: ['nope'] }] }, /reads no step 'nope'/],
+    ['an output the step\'s command does not have', { ...base, outputs: [{ name: 'decision', from: ['apply'] }] }, /apply has no such output/],
+  ];
+  it.each(cases)('%s', (_name, composite, message) => {
+    expect(() => compositeInterface(composite, COMMANDS as never)).toThrow(message);
+  });
+
+  it('steps that disagree on an input\'s default (one value reaches both)', () => {
+    const guard = COMMANDS.guard;
+    const other = { ...guard, inputs: guard.inputs.map((d) => (d.name === 'confirm-token' ? { ...d, default: 'OTHER' } : d)) };
+    expect(() => compositeInterface(base, { ...COMMANDS, guard: other } as never)).toThrow(/input 'confirm-token': guard defaults to "OTHER", apply to "BACKUP_DONE"/);
   });
 });
 
