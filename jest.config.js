@@ -1,7 +1,8 @@
 // ESM mode: @actions/* v3+ are ESM-only. ts-jest only transpiles here; `npm test` runs tsc first.
-// Three projects: the unit and runner-level tests once, and the real-engine suites once per
-// compose flavor (STATEGUARD_COMPOSE=v1, then v2), each scenario set up with the flavor the
-// product uses (test/support/flavor-*.ts).
+// Four projects: `unit` (no docker, no built dist/: `npm run test:unit` runs anywhere), `runner`
+// (test/runner: spawns the committed dist/ bundles as a runner does; some need docker), and the
+// real-engine suites once per compose flavor (STATEGUARD_COMPOSE=v1, then v2), each scenario set
+// up with the flavor the product uses (test/support/flavor-*.ts).
 const base = {
   testEnvironment: 'node',
   extensionsToTreatAsEsm: ['.ts'],
@@ -25,7 +26,8 @@ const integration = (flavor) => ({
 export default {
   testTimeout: 120000,
   projects: [
-    { ...base, displayName: 'unit', roots: ['<rootDir>/test'], testMatch: ['**/*.test.ts'], testPathIgnorePatterns: ['/test/integration/'] },
+    { ...base, displayName: 'unit', roots: ['<rootDir>/test'], testMatch: ['**/*.test.ts'], testPathIgnorePatterns: ['/test/integration/', '/test/runner/'] },
+    { ...base, displayName: 'runner', roots: ['<rootDir>/test/runner'], testMatch: ['**/*.test.ts'] },
     integration('v1'),
     integration('v2'),
   ],

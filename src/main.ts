@@ -39,4 +39,5 @@ export async function actionMain(name?: string): Promise<void> {
 
 /** Read by scripts/build.mjs to generate every action.yml from the one input definition. */
 export { COMMANDS } from './commands/index.js';
+export { COMPOSITES } from './commands/stateful-apply.js';
 export { FAILURE_REASONS } from './errors.js';

@@ -9,13 +9,16 @@
  * still listed in `reasons`, in this same order):
  *   1. could not evaluate the plan (docker-unavailable, compose-error, internal): nothing else
  *      about the module can be trusted, and whether any other condition even applies depends on it;
- *   2. invalid-input: the request itself is malformed (allow-stateful not exactly true/false);
- *   3. drift-not-allowed: not a one-shot, or drift this path never applies. No input can fix it,
+ *   2. drift-not-allowed: not a one-shot, or drift this path never applies. No input can fix it,
  *      so it comes before the conditions an operator could fix by re-dispatching, sparing them a
  *      backup and a confirmation that would be refused anyway;
- *   4. not-allowed: the explicit opt-in is missing;
- *   5. backup-rejected: the backup has to exist and verify before anyone can confirm it;
- *   6. confirm-mismatch: the confirmation asserts the backup is done, so it is checked last.
+ *   3. not-allowed: the explicit opt-in is missing;
+ *   4. backup-rejected: the backup has to exist and verify before anyone can confirm it;
+ *   5. confirm-mismatch: the confirmation asserts the backup is done, so it is checked last.
+ *
+ * A malformed request never reaches the rule: allow-stateful is typed `boolean` because the CLI and
+ * action layers refuse anything but exactly `true`/`false` before any command runs (exit 3,
+ * invalid-input; src/commands/inputs.ts, docs/architecture.md §10).
  *
  * The confirm value is never echoed: it is typed by a person into a free-text field, and a pasted
  * password would otherwise end up in the job log. The message says only how it differs (empty,
@@ -45,17 +48,12 @@ export interface EvaluationError {
   reason: FailureReason;
 }
 
-/** A boolean input whose raw value was not exactly `true` or `false`. */
-export interface InvalidBoolean {
-  invalid: string;
-}
-
 export interface GuardInput {
   /** backup: its ref_modules name what to back up in the fix text (a sidecar's parent) */
   module: Pick<ModuleDecl, 'name' | 'class' | 'expectedState' | 'backup'>;
   /** the fresh plan of exactly this module, or why there is none */
   plan: ModulePlan | EvaluationError;
-  allowStateful: boolean | InvalidBoolean;
+  allowStateful: boolean;
   confirm: string | undefined;
   confirmToken: string;
   /**
@@ -85,7 +83,6 @@ const EVALUATION_REASONS: readonly FailureReason[] = ['docker-unavailable', 'com
 /** Order of failure reasons from most to least fundamental (see the file comment). */
 export const FAILURE_PRECEDENCE: readonly FailureReason[] = [
   ...EVALUATION_REASONS,
-  'invalid-input',
   'drift-not-allowed',
   'not-allowed',
   'backup-rejected',
@@ -94,10 +91,6 @@ export const FAILURE_PRECEDENCE: readonly FailureReason[] = [
 
 export function isEvaluationError(x: unknown): x is EvaluationError {
   return typeof x === 'object' && x !== null && 'error' in x && 'reason' in x;
-}
-
-function isInvalidBoolean(x: unknown): x is InvalidBoolean {
-  return typeof x === 'object' && x !== null && 'invalid' in x;
 }
 
 /** How a given confirm differs from the token, without revealing what was typed. */
@@ -186,18 +179,6 @@ export function decide(input: GuardInput): GuardResult {
       planKnown = true;
       driftKeys = [...new Set(input.plan.drift.map((d) => d.key))];
     }
-  }
-
-  // A malformed boolean blocks whatever the class or drift (docs/architecture.md §4.4): the request is ambiguous.
-  if (isInvalidBoolean(input.allowStateful)) {
-    reasons.push({
-      code: 'invalid-input',
-      input: 'allow-stateful',
-      message:
-        `allow-stateful must be exactly 'true' or 'false', got ` +
-        `${JSON.stringify(input.allowStateful.invalid)} (booleans are never coerced: yes/1/TRUE are refused)`,
-      fix: "Set allow-stateful to true or false (a workflow_dispatch boolean input passes exactly 'true' or 'false').",
-    });
   }
 
   if (planKnown && reasons.length === 0 && driftKeys.length === 0) {

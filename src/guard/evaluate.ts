@@ -11,7 +11,7 @@ import { EnvironmentError, UserError, errorMessage, type FailureReason } from '.
 import type { VerifyBackupInput } from '../backup/verify.js';
 import type { ModuleDecl } from '../model/module.js';
 import type { Runtime } from '../ports.js';
-import { decide, type EvaluationError, type GuardResult, type InvalidBoolean } from './decide.js';
+import { decide, type EvaluationError, type GuardResult } from './decide.js';
 
 export type PlanModulesFn = (modules: ModuleDecl[], runtime: Runtime, opts?: { only?: string[] }) => Promise<Plan>;
 export type { VerifyBackupInput };
@@ -27,7 +27,7 @@ export interface GuardRequest {
   /** every module of the repo (planning may need them all), and the one decided on */
   modules: ModuleDecl[];
   module: ModuleDecl;
-  allowStateful: boolean | InvalidBoolean;
+  allowStateful: boolean;
   confirm: string | undefined;
   confirmToken: string;
   backupRef: string | undefined;

@@ -22,7 +22,11 @@ describe('actions/validate bundle, run as a runner runs it', () => {
     expect(r.status).toBe(1);
     expect(r.outputs.valid).toBe('false');
     expect(r.outputs['failure-reason']).toBe('invalid-modules');
-    expect(r.stdout).toMatch(/^::error title=stateguard validate,file=modules\/db\/module\.yaml,line=6,col=10::spec\.class must be one of/m);
+    // exactly one problem, and which one (not only that some error was printed)
+    expect(r.outputs['error-count']).toBe('1');
+    const annotations = r.stdout.split('\n').filter((l) => l.startsWith('::error title=stateguard validate,'));
+    expect(annotations).toHaveLength(1);
+    expect(annotations[0]).toMatch(/^::error title=stateguard validate,file=modules\/db\/module\.yaml,line=6,col=10::spec\.class must be one of/);
     expect(r.summary).toContain('modules/db/module.yaml:6:10');
   });
 

@@ -35,12 +35,12 @@ export async function actionRun(
   name: string,
   inputs: Record<string, string>,
   rt: Runtime,
-  opts: { env?: Record<string, string>; cwd?: string } = {},
+  opts: { env?: Record<string, string>; cwd?: string; now?: () => Date } = {},
 ): Promise<RecordedAction> {
   const rec: RecordedAction = { code: -1, outputs: {}, failed: [], logs: [], summaries: [] };
   const env: Record<string, string> = { ...opts.env };
   for (const [k, v] of Object.entries(inputs)) env[`INPUT_${k.toUpperCase()}`] = v;
-  rec.code = await runAction(name, { env, cwd: opts.cwd ?? REPO, core: recordingCore(rec), runtime: () => rt, now: () => new Date() });
+  rec.code = await runAction(name, { env, cwd: opts.cwd ?? REPO, core: recordingCore(rec), runtime: () => rt, now: opts.now ?? (() => new Date()) });
   return rec;
 }
 
@@ -50,7 +50,7 @@ export interface CliRun {
   stderr: string;
 }
 
-export async function cliRun(args: string[], rt: Runtime, opts: { env?: Record<string, string>; cwd?: string } = {}): Promise<CliRun> {
+export async function cliRun(args: string[], rt: Runtime, opts: { env?: Record<string, string>; cwd?: string; now?: () => Date } = {}): Promise<CliRun> {
   let stdout = '';
   let stderr = '';
   const code = await runCli(args, {
@@ -58,7 +58,7 @@ export async function cliRun(args: string[], rt: Runtime, opts: { env?: Record<s
     stderr: (t) => (stderr += t),
     env: opts.env ?? {},
     cwd: opts.cwd ?? REPO,
-    now: () => new Date(),
+    now: opts.now ?? (() => new Date()),
     runtime: () => rt,
   });
   return { code, stdout, stderr };

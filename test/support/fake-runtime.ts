@@ -6,7 +6,6 @@
 import type {
   ComposeTarget,
   ContainerInfo,
-  ExecOptions,
   ExecResult,
   RenderedProject,
   RunRecord,
@@ -55,6 +54,12 @@ export class FakeRuntime implements Runtime {
   locks = new Map<string, Record<string, string>>();
   /** called by recreateService: lets a test swap in the new container */
   onRecreate?: (target: ComposeTarget, service: string) => void;
+  /** the tar stream `docker cp <id>:<path> -` serves, per path (none: an empty stream) */
+  served: Record<string, Buffer> = {};
+  /** copyFrom fails as `docker cp` does for a missing container:path */
+  cpFails = false;
+  /** start() fails (recorded first, as the adapter would have tried it) */
+  startFails = false;
 
   private record(method: string, ...args: unknown[]): void {
     this.calls.push({ method, args });
@@ -120,6 +125,10 @@ export class FakeRuntime implements Runtime {
   }
   async start(ids: readonly string[]): Promise<void> {
     this.record('start', [...ids]);
+    if (this.startFails) {
+      const { EnvironmentError } = await import('../../src/errors.js');
+      throw new EnvironmentError('docker start failed: boom');
+    }
     for (const c of this.containers) if (ids.includes(c.id)) c.state = 'running';
   }
   async logs(id: string, onChunk: (chunk: string) => void, follow: boolean): Promise<void> {
@@ -129,7 +138,15 @@ export class FakeRuntime implements Runtime {
   }
   async copyFrom(id: string, path: string, sink: NodeJS.WritableStream): Promise<void> {
     this.record('copyFrom', id, path);
-    void sink;
+    if (this.cpFails) {
+      const { EnvironmentError } = await import('../../src/errors.js');
+      throw new EnvironmentError(`docker cp from ${id}:${path} failed: No such container:path`);
+    }
+    const data = this.served[path] ?? Buffer.alloc(0);
+    // Small odd-sized writes with backpressure, like a pipe from the docker CLI.
+    for (let off = 0; off < data.length; off += 7777) {
+      if (!sink.write(data.subarray(off, off + 7777))) await new Promise((r) => sink.once('drain', r));
+    }
   }
   async copyTo(id: string, dir: string, tarArchive: Buffer): Promise<void> {
     this.record('copyTo', id, dir, tarArchive.length);

@@ -3,12 +3,12 @@
  * through the CLI. The e2e "command" is node itself, so no docker and no network.
  */
 import { describe, expect, it } from '@jest/globals';
-import { runCli } from '../../src/cli.js';
 import { e2eGateCommand, lineForwarder } from '../../src/commands/e2e-gate.js';
 import { actionNames, cliNames, parseInputs } from '../../src/commands/inputs.js';
 import type { CommandContext, CommandResult, InputDef } from '../../src/commands/spec.js';
 import { decideGate, missingVariables, readSwitch } from '../../src/probe/gate.js';
 import { runCommand } from '../../src/run-command.js';
+import { cliRun } from '../support/commands.js';
 import { FakeRuntime } from '../support/fake-runtime.js';
 
 const SECRET = 's3cr3t-VALUE-xyz';
@@ -297,18 +297,8 @@ describe('live output forwarding', () => {
 });
 
 describe('e2e-gate through the CLI', () => {
-  async function cli(argv: string[], env: Record<string, string>): Promise<{ code: number; out: string; err: string }> {
-    let out = '';
-    let err = '';
-    const code = await runCli(argv, {
-      stdout: (t) => (out += t),
-      stderr: (t) => (err += t),
-      env: { PATH: process.env.PATH ?? '', ...env },
-      cwd: process.cwd(),
-      runtime: () => new FakeRuntime(),
-    });
-    return { code, out, err };
-  }
+  // The real CLI layer (test/support/commands.ts) with PATH, so the e2e command can be found.
+  const cli = (argv: string[], env: Record<string, string>) => cliRun(argv, new FakeRuntime(), { env: { PATH: process.env.PATH ?? '', ...env }, cwd: process.cwd() });
 
   it.each([
     [{}, 'optional', 0, 'skipped', /e2e gate SKIPPED: the e2e gate did not run: STAGING_E2E is not set/],
@@ -320,20 +310,20 @@ describe('e2e-gate through the CLI', () => {
   ])('env %j mode %s → exit %i, %s (text on stdout)', async (env, mode, exit, status, printed) => {
     const r = await cli(['e2e-gate', '--require', 'E2E_TOKEN', '--mode', mode, '--', NODE, '-e', 'console.log(process.env.E2E_TOKEN)'], env);
     expect(r.code).toBe(exit);
-    expect(exit === 3 ? r.err : r.out).toMatch(printed);
-    expect(r.out + r.err).not.toContain(SECRET);
-    expect(r.out + r.err).not.toContain(ODD_SWITCH);
-    if (status === 'passed') expect(r.err).toContain('***'); // the command printed the value: masked
+    expect(exit === 3 ? r.stderr : r.stdout).toMatch(printed);
+    expect(r.stdout + r.stderr).not.toContain(SECRET);
+    expect(r.stdout + r.stderr).not.toContain(ODD_SWITCH);
+    if (status === 'passed') expect(r.stderr).toContain('***'); // the command printed the value: masked
   });
 
   it('--json prints one document { status, missing, reason, probe } and keeps human text on stderr', async () => {
     const r = await cli(['e2e-gate', '--json', '--require', 'E2E_TOKEN', '--require', 'E2E_URL', '--', NODE, '-e', '0'], { STAGING_E2E: 'true', E2E_TOKEN: SECRET });
     expect(r.code).toBe(0);
-    const doc = JSON.parse(r.out);
+    const doc = JSON.parse(r.stdout);
     expect(doc).toMatchObject({ status: 'skipped', missing: ['E2E_URL'], probe: null, failure_reason: '' });
     expect(doc.reason).toContain('E2E_URL');
-    expect(r.err).toContain('e2e gate SKIPPED');
-    expect(r.out + r.err).not.toContain(SECRET);
+    expect(r.stderr).toContain('e2e gate SKIPPED');
+    expect(r.stdout + r.stderr).not.toContain(SECRET);
   });
 
   it('a failing command is exit 1 with its exit code in the JSON, and the value it prints is masked', async () => {
@@ -342,14 +332,14 @@ describe('e2e-gate through the CLI', () => {
       E2E_TOKEN: SECRET,
     });
     expect(r.code).toBe(1);
-    expect(JSON.parse(r.out)).toMatchObject({ status: 'failed', failure_reason: 'e2e-failed', command: { exit_code: 4, arguments: 2 } });
-    expect(r.err).toContain('token=***');
-    expect(r.out + r.err).not.toContain(SECRET);
+    expect(JSON.parse(r.stdout)).toMatchObject({ status: 'failed', failure_reason: 'e2e-failed', command: { exit_code: 4, arguments: 2 } });
+    expect(r.stderr).toContain('token=***');
+    expect(r.stdout + r.stderr).not.toContain(SECRET);
   });
 
   it('an error still yields one JSON document with status error', async () => {
     const r = await cli(['e2e-gate', '--json', '--switch', 'bad-name', '--', NODE], {});
     expect(r.code).toBe(3);
-    expect(JSON.parse(r.out)).toMatchObject({ status: 'error', failure_reason: 'invalid-input', probe: null, missing: [] });
+    expect(JSON.parse(r.stdout)).toMatchObject({ status: 'error', failure_reason: 'invalid-input', probe: null, missing: [] });
   });
 });

@@ -28,7 +28,7 @@ describe('splitShellWords: sh word splitting without a shell', () => {
   });
 
   it.each([
-    ["echo 'unclosed", /unbalanced single quote \(\'\) starting at character 6/],
+    ["echo 'unclosed", /unbalanced single quote \('\) starting at character 6/],
     ['echo "unclosed', /unbalanced double quote/],
     ['echo "a" "b', /unbalanced double quote \("\) starting at character 10/],
     ['echo trailing\\', /lone backslash/],

@@ -5,13 +5,14 @@
  */
 import { afterAll, describe, expect, it } from '@jest/globals';
 import path from 'node:path';
-import { publish, runAction, type ActionCore } from '../../src/action.js';
+import { publish } from '../../src/action.js';
 import type { CommandResult } from '../../src/commands/spec.js';
 import { Scrubber } from '../../src/report/scrub.js';
 import { checkArchiveName, formatStamp } from '../../src/backup/names.js';
 import { parseRenderedConfig } from '../../src/runtime/docker-cli.js';
-import { processExitCode, runCli } from '../../src/cli.js';
+import { processExitCode } from '../../src/cli.js';
 import { dir, file, gz, tar } from '../support/archives.js';
+import { actionRun, cliRun, recordingCore, type RecordedAction } from '../support/commands.js';
 import { container, FakeRuntime } from '../support/fake-runtime.js';
 import { cleanupTempRepos, tempRepo } from '../support/fixtures.js';
 import { REPO } from '../support/runner.js';
@@ -19,7 +20,6 @@ import { REPO } from '../support/runner.js';
 afterAll(cleanupTempRepos);
 
 const ROOT = path.join(REPO, 'examples/platform');
-
 
 /** examples/platform on a fake engine: store healthy, store-init exited 1 (drift: a pending re-run). */
 function engine(): FakeRuntime {
@@ -44,47 +44,9 @@ function backup(): { root: string; file: string } {
   return { root, file: path.join(root, name) };
 }
 
-interface RecordedAction {
-  code: number;
-  outputs: Record<string, string>;
-  failed: string[];
-  logs: string[];
-}
-
-function recordingCore(rec: RecordedAction): ActionCore {
-  return {
-    setOutput: (k, v) => void (rec.outputs[k] = v),
-    setSecret: () => undefined,
-    setFailed: (m) => void rec.failed.push(m),
-    info: (m) => void rec.logs.push(m),
-    warning: (m) => void rec.logs.push(m),
-    error: (m) => void rec.logs.push(m),
-    notice: (m) => void rec.logs.push(m),
-    writeSummary: async () => undefined,
-  };
-}
-
-async function action(name: string, inputs: Record<string, string>, rt: FakeRuntime): Promise<RecordedAction> {
-  const rec: RecordedAction = { code: -1, outputs: {}, failed: [], logs: [] };
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(inputs)) env[`INPUT_${k.toUpperCase()}`] = v;
-  rec.code = await runAction(name, { env, cwd: REPO, core: recordingCore(rec), runtime: () => rt, now: () => new Date() });
-  return rec;
-}
-
-async function cli(args: string[], rt: FakeRuntime): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(args, {
-    stdout: (t) => (stdout += t),
-    stderr: (t) => (stderr += t),
-    env: {},
-    cwd: REPO,
-    now: () => new Date(),
-    runtime: () => rt,
-  });
-  return { code, stdout, stderr };
-}
+// The real action and CLI layers over the fake engine (test/support/commands.ts).
+const action = actionRun;
+const cli = cliRun;
 
 describe('confirm is compared exactly in the action, as on the CLI (docs/architecture.md §4: confirm equals the token exactly)', () => {
   // Decision: @actions/core getInput trims by default, but confirm is the operator's assertion
@@ -188,7 +150,7 @@ describe('action: an exit code that is not a known "yes" fails the step', () => 
     ['1 (no)', 1, 1],
     ['3 (could not run)', 3, 3],
   ])('exit code %s: the step fails (setFailed) with a failing exit', async (_label, code, expected) => {
-    const rec: RecordedAction = { code: -1, outputs: {}, failed: [], logs: [] };
+    const rec: RecordedAction = { code: -1, outputs: {}, failed: [], logs: [], summaries: [] };
     const exit = await publish(result(code), recordingCore(rec), new Scrubber());
     expect(exit).toBe(expected);
     expect(rec.failed).toHaveLength(1);
@@ -197,7 +159,7 @@ describe('action: an exit code that is not a known "yes" fails the step', () => 
     ['0 (ok)', 0],
     ['2 (plan drift, not a no)', 2],
   ])('exit code %s passes the step', async (_label, code) => {
-    const rec: RecordedAction = { code: -1, outputs: {}, failed: [], logs: [] };
+    const rec: RecordedAction = { code: -1, outputs: {}, failed: [], logs: [], summaries: [] };
     expect(await publish(result(code), recordingCore(rec), new Scrubber())).toBe(0);
     expect(rec.failed).toEqual([]);
   });

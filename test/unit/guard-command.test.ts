@@ -4,7 +4,7 @@
  */
 import { afterAll, describe, expect, it } from '@jest/globals';
 import path from 'node:path';
-import { runCli } from '../../src/cli.js';
+import { cliRun } from '../support/commands.js';
 import { formatStamp } from '../../src/backup/names.js';
 import { container, FakeRuntime } from '../support/fake-runtime.js';
 import { cleanupTempRepos, tempRepo } from '../support/fixtures.js';
@@ -32,16 +32,7 @@ function engine(initExit: number | 'missing'): FakeRuntime {
 }
 
 async function guard(args: string[], rt: FakeRuntime) {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(['guard', '--root', ROOT, '--json', ...args], {
-    stdout: (t) => (stdout += t),
-    stderr: (t) => (stderr += t),
-    env: {},
-    cwd: REPO,
-    now: () => new Date(),
-    runtime: () => rt,
-  });
+  const { code, stdout, stderr } = await cliRun(['guard', '--root', ROOT, '--json', ...args], rt);
   return { code, json: JSON.parse(stdout) as Record<string, unknown>, stderr };
 }
 

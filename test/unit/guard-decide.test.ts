@@ -12,11 +12,13 @@ import {
   FAILURE_PRECEDENCE,
   type EvaluationError,
   type GuardInput,
-  type InvalidBoolean,
 } from '../../src/guard/decide.js';
 import type { FailureReason } from '../../src/errors.js';
 import type { ExpectedState, ModuleClass } from '../../src/model/module.js';
+import { actionRun, cliRun } from '../support/commands.js';
+import { FakeRuntime } from '../support/fake-runtime.js';
 import { withPlanHash } from '../support/plans.js';
+import { REPO } from '../support/runner.js';
 
 const TOKEN = 'BACKUP_DONE';
 
@@ -73,8 +75,9 @@ const CONFIRMS: Record<ConfirmCase, string | undefined> = {
   other: 'hunter2-not-the-token',
   undefined: undefined,
 };
-type AllowCase = true | false | 'yes' | 'True';
-const allowValue = (a: AllowCase): boolean | InvalidBoolean => (typeof a === 'boolean' ? a : { invalid: a });
+// Only true/false reach the rule: anything else is refused by the input layer (see the last block).
+type AllowCase = boolean;
+const allowValue = (a: AllowCase): boolean => a;
 
 const DRIFT_SETS: DriftKey[][] = [
   [],
@@ -90,7 +93,6 @@ const DRIFT_SETS: DriftKey[][] = [
 /** The rule as docs/architecture.md §4 states it, written independently of src/guard. */
 function oracle(cls: ModuleClass, state: ExpectedState, keys: DriftKey[], allow: AllowCase, confirm: ConfirmCase, backup: BackupCase) {
   const failed = new Set<FailureReason>();
-  if (typeof allow !== 'boolean') failed.add('invalid-input');
   if (failed.size === 0 && keys.length === 0) return { decision: 'no-op', failed };
   if (failed.size === 0 && cls === 'stateless') return { decision: 'allowed', failed };
   if (cls !== 'stateless' && keys.length > 0) {
@@ -108,12 +110,12 @@ describe('guard decision table (every class × state × drift × input)', () => 
   for (const cls of ['stateless', 'stateful', 'sidecar'] as ModuleClass[])
     for (const state of ['running', 'exited-success'] as ExpectedState[])
       for (const keys of DRIFT_SETS)
-        for (const allow of [true, false, 'yes', 'True'] as AllowCase[])
+        for (const allow of [true, false] as AllowCase[])
           for (const confirm of Object.keys(CONFIRMS) as ConfirmCase[])
             for (const backup of Object.keys(BACKUPS) as BackupCase[]) rows.push([cls, state, keys, allow, confirm, backup]);
 
   it(`covers ${rows.length} combinations`, () => {
-    expect(rows.length).toBe(3 * 2 * 8 * 4 * 6 * 4);
+    expect(rows.length).toBe(3 * 2 * 8 * 2 * 6 * 4);
     let allowed = 0;
     for (const [cls, state, keys, allow, confirm, backup] of rows) {
       const r = decide({
@@ -229,25 +231,6 @@ describe('guard: the cases operators meet', () => {
     expect(r.failure_reason).toBe('confirm-mismatch');
   });
 
-  it.each(['yes', 'TRUE', 'True', '1', 'on', ' true', ''])('allow-stateful %j (not exactly true/false) blocks with invalid-input', (raw) => {
-    const r = decide(base({ allowStateful: { invalid: raw } }));
-    expect(r.decision).toBe('blocked');
-    expect(r.failure_reason).toBe('invalid-input');
-    expect(r.reasons.map((x) => x.code)).toEqual(['invalid-input', 'not-allowed']);
-  });
-
-  it('a malformed boolean blocks even a stateless module and a module in sync (fail closed)', () => {
-    const stateless = decide({
-      ...base({ allowStateful: { invalid: 'yes' } }),
-      module: { name: 'web', class: 'stateless', expectedState: 'running' },
-      plan: plan('web', 'stateless', 'running', ['container.config']),
-    });
-    expect(stateless).toMatchObject({ decision: 'blocked', failure_reason: 'invalid-input' });
-    const inSync = decide(base({ allowStateful: { invalid: 'yes' }, plan: plan('store-init', 'sidecar', 'exited-success', []) }));
-    expect(inSync).toMatchObject({ decision: 'blocked', failure_reason: 'invalid-input' });
-    expect(inSync.reasons).toHaveLength(1);
-  });
-
   it('an unverified backup is rejected with every problem code in the message', () => {
     const r = decide(base({ backup: { ...UNVERIFIED, problems: [...UNVERIFIED.problems, { code: 'checksum-mismatch', message: 'sha256 differs' }] } }));
     expect(r.failure_reason).toBe('backup-rejected');
@@ -350,5 +333,31 @@ describe('describeConfirmMismatch', () => {
     ['nope', TOKEN, 'confirm does not equal the token'],
   ])('%j vs %j', (confirm, token, want) => {
     expect(describeConfirmMismatch(confirm, token)).toBe(want);
+  });
+});
+
+// The rule takes allow-stateful as a boolean: a value that is not exactly `true`/`false` is refused
+// by the CLI and action layers before any command runs (docs/architecture.md §10: booleans are
+// exactly true/false in every layer), so it blocks even a stateless module or one in sync, and the
+// engine is never asked. (decide() used to carry an InvalidBoolean branch that no caller could reach.)
+describe('a malformed allow-stateful never reaches the guard', () => {
+  const ROOT = `${REPO}/examples/platform`;
+  const rows = ['guard', 'apply'].flatMap((command) =>
+    ['yes', 'TRUE', 'True', '1', 'on', ' true', 'true '].flatMap((raw) => ['store-init', 'web'].map((module) => [command, raw, module] as const)),
+  );
+  it.each(rows)('%s --allow-stateful %j on %s: exit 3, invalid-input, no engine call (CLI and action)', async (command, raw, module) => {
+    const viaCli = new FakeRuntime();
+    const cli = await cliRun([command, '--root', ROOT, '--module', module, `--allow-stateful=${raw}`, '--json'], viaCli);
+    expect(cli.code).toBe(3);
+    expect(JSON.parse(cli.stdout)).toMatchObject({ failure_reason: 'invalid-input' });
+    expect(cli.stderr).toContain(`--allow-stateful must be exactly 'true' or 'false', got ${JSON.stringify(raw)}`);
+    expect(viaCli.calls).toEqual([]);
+
+    const viaAction = new FakeRuntime();
+    const action = await actionRun(command, { root: ROOT, module, 'allow-stateful': raw }, viaAction);
+    expect(action.code).toBe(3);
+    expect(action.outputs['failure-reason']).toBe('invalid-input');
+    expect(action.failed.join('\n')).toContain(`input 'allow-stateful' must be exactly 'true' or 'false', got ${JSON.stringify(raw)}`);
+    expect(viaAction.calls).toEqual([]);
   });
 });

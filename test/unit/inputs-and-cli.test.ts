@@ -1,8 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
-import { parseArgv, runCli } from '../../src/cli.js';
+import { parseArgv } from '../../src/cli.js';
 import { actionNames, cliNames, parseBoolean, parseInputs, parseSize } from '../../src/commands/inputs.js';
 import { getCommand } from '../../src/commands/index.js';
 import { UserError } from '../../src/errors.js';
+import { cliRun } from '../support/commands.js';
+import { FakeRuntime } from '../support/fake-runtime.js';
 
 describe('strict input parsing', () => {
   it.each([
@@ -57,24 +59,20 @@ describe('CLI argv', () => {
     expect(() => parseArgv(guard, argv)).toThrow(msg);
   });
 
-  async function cli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-    let out = '';
-    let err = '';
-    const code = await runCli(argv, { stdout: (t) => (out += t), stderr: (t) => (err += t), env: {}, cwd: process.cwd() });
-    return { code, out, err };
-  }
+  // The real CLI layer (test/support/commands.ts); no case here reaches the engine.
+  const cli = (argv: string[]) => cliRun(argv, new FakeRuntime(), { cwd: process.cwd() });
 
   it('usage errors exit 3 and --json still prints one JSON document', async () => {
     const r = await cli(['validate', '--bogus', '--json']);
     expect(r.code).toBe(3);
-    expect(JSON.parse(r.out)).toMatchObject({ failure_reason: 'invalid-input', exit_code: 3 });
-    expect(r.err).toContain('unknown flag --bogus');
+    expect(JSON.parse(r.stdout)).toMatchObject({ failure_reason: 'invalid-input', exit_code: 3 });
+    expect(r.stderr).toContain('unknown flag --bogus');
   });
 
   it('a guard that cannot even parse its inputs still says blocked, never leaves the decision empty', async () => {
     const r = await cli(['guard', '--module', 'x', '--allow-stateful=TRUE', '--json']);
     expect(r.code).toBe(3);
-    expect(JSON.parse(r.out)).toMatchObject({ decision: 'blocked', failure_reason: 'invalid-input' });
+    expect(JSON.parse(r.stdout)).toMatchObject({ decision: 'blocked', failure_reason: 'invalid-input' });
   });
 
   it('unknown command exits 3', async () => {
@@ -84,13 +82,13 @@ describe('CLI argv', () => {
   it('a strict boolean flag value is enforced on the CLI too', async () => {
     const r = await cli(['guard', '--module', 'x', '--allow-stateful=yes']);
     expect(r.code).toBe(3);
-    expect(r.err).toContain("--allow-stateful must be exactly 'true' or 'false', got \"yes\"");
+    expect(r.stderr).toContain("--allow-stateful must be exactly 'true' or 'false', got \"yes\"");
   });
 
   it('validate of the example platform exits 0, a missing root exits 3', async () => {
     expect((await cli(['validate', '--root', 'examples/platform'])).code).toBe(0);
     const r = await cli(['validate', '--root', 'does/not/exist']);
     expect(r.code).toBe(3);
-    expect(r.err).toContain('--root "does/not/exist" does not exist');
+    expect(r.stderr).toContain('--root "does/not/exist" does not exist');
   });
 });

@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from '@jest/globals';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { runCli } from '../../src/cli.js';
+import { cliRun } from '../support/commands.js';
 import { modulePlanHash, planHash, planModules } from '../../src/drift/plan.js';
 import type { ModulePlan, Plan } from '../../src/drift/types.js';
 import { EnvironmentError, UserError } from '../../src/errors.js';
@@ -261,18 +261,7 @@ describe('stateguard plan (CLI over the fake runtime)', () => {
     ),
   };
 
-  async function cli(argv: string[], rt: FakeRuntime, cwd: string) {
-    let stdout = '';
-    let stderr = '';
-    const code = await runCli(['plan', ...argv], {
-      stdout: (t) => (stdout += t),
-      stderr: (t) => (stderr += t),
-      env: {},
-      cwd,
-      runtime: () => rt,
-    });
-    return { code, stdout, stderr };
-  }
+  const cli = (argv: string[], rt: FakeRuntime, cwd: string) => cliRun(['plan', ...argv], rt, { cwd });
   const synced = (): FakeRuntime => {
     const rt = fakeWith();
     rt.containers = [container({ project: 'p', service: 'web' }), container({ project: 'p', service: 'init', state: 'exited', exitCode: 0 })];

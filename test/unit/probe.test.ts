@@ -19,7 +19,7 @@ import {
 } from '../../src/probe/persistence.js';
 import { readTar, singleFileTar } from '../../src/probe/tar.js';
 import { runCommand } from '../../src/run-command.js';
-import type { ComposeTarget, ExecOptions, ExecResult } from '../../src/runtime/types.js';
+import type { ComposeTarget, ExecResult } from '../../src/runtime/types.js';
 import { cleanupTempRepos, moduleYaml, tempRepo } from '../support/fixtures.js';
 import { container, FakeRuntime } from '../support/fake-runtime.js';
 

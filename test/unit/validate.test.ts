@@ -112,7 +112,7 @@ const cases: Case[] = [
   },
   {
     name: 'sidecar without backup',
-    files: { 'modules/db-init/module.yaml': INIT_OK.replace(/  backup:.*\n/, '') },
+    files: { 'modules/db-init/module.yaml': INIT_OK.replace(/ {2}backup:.*\n/, '') },
     expect: [['db-init/module.yaml', 6, 10, 'a sidecar module must declare spec.backup']],
   },
   {
@@ -286,7 +286,11 @@ describe('validate: schema and cross-file checks', () => {
     const got = problems.map((p) => [p.file, p.line, p.column, p.message] as const);
     if (c.expect.length === 0) {
       expect(got).toEqual([]);
-      expect(loaded.modules.length).toBeGreaterThan(0);
+      // Valid means every module file was read as that module, not "some module loaded": a count
+      // passed even when validate silently skipped the case's own file (db alone made it > 0).
+      const files = ['modules/db/module.yaml', ...Object.keys(c.files)].filter((f) => /^modules\/[^/]+\/module\.yaml$/.test(f));
+      const names = [...new Set(files.map((f) => f.split('/')[1]!))].sort();
+      expect(loaded.modules.map((m) => m.name).sort()).toEqual(names);
       return;
     }
     expect(got).toHaveLength(c.expect.length);

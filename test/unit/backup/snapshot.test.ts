@@ -1,5 +1,6 @@
 /**
- * snapshot against a recording fake runtime whose `docker cp` serves hand-built tar streams: what
+ * snapshot against the recording fake runtime (test/support/fake-runtime.ts), its `docker cp`
+ * serving hand-built tar streams (rt.served): what
  * is stopped and started, what lands in out-dir, what is refused, and that verify-backup accepts
  * every snapshot (for the module and for a sidecar naming it in ref_modules).
  */
@@ -11,7 +12,6 @@ import { list as tarList } from 'tar';
 import { SnapshotError, takeSnapshot } from '../../../src/backup/snapshot.js';
 import { verifyBackup } from '../../../src/backup/verify.js';
 import type { Logger } from '../../../src/commands/spec.js';
-import { EnvironmentError } from '../../../src/errors.js';
 import { container, FakeRuntime } from '../../support/fake-runtime.js';
 import { dir, entry, file, gnuLong, moduleDecl, pax, tar } from '../../support/archives.js';
 
@@ -26,29 +26,6 @@ const outDir = (): string => {
 const NOW = new Date('2026-03-10T12:00:00Z');
 const STORE = moduleDecl('store', { refModules: ['store'], maxAgeHours: 24 }, [{ volume: 'store-data', path: '/data' }], 'platform');
 const STORE_INIT = moduleDecl('store-init', { refModules: ['store'], maxAgeHours: 24 }, [], 'platform');
-
-class CpRuntime extends FakeRuntime {
-  /** tar served by `docker cp <id>:<path> -`, per path */
-  served: Record<string, Buffer> = {};
-  cpFails = false;
-  startFails = false;
-  override async copyFrom(id: string, p: string, sink: NodeJS.WritableStream): Promise<void> {
-    await super.copyFrom(id, p, sink);
-    if (this.cpFails) throw new EnvironmentError(`docker cp from ${id}:${p} failed: No such container:path`);
-    const data = this.served[p] ?? Buffer.alloc(0);
-    // Small odd-sized writes with backpressure, like a pipe from the docker CLI.
-    for (let off = 0; off < data.length; off += 7777) {
-      if (!sink.write(data.subarray(off, off + 7777))) await new Promise((r) => sink.once('drain', r));
-    }
-  }
-  override async start(ids: readonly string[]): Promise<void> {
-    if (this.startFails) {
-      this.calls.push({ method: 'start', args: [[...ids]] });
-      throw new EnvironmentError('docker start failed: boom');
-    }
-    return super.start(ids);
-  }
-}
 
 function logger(): Logger & { lines: string[] } {
   const lines: string[] = [];
@@ -65,7 +42,7 @@ function logger(): Logger & { lines: string[] } {
 const DATA_MOUNT = [{ type: 'volume', name: 'platform_store-data', source: '/var/lib/docker/volumes/platform_store-data/_data', destination: '/data' }];
 
 function setup(served: Buffer) {
-  const rt = new CpRuntime();
+  const rt = new FakeRuntime(); // serves `docker cp` from rt.served; cpFails/startFails per test
   rt.containers = [
     container({ id: 'store1', name: 'platform_store_1', project: 'platform', service: 'store', state: 'running', mounts: DATA_MOUNT }),
     container({ id: 'web1', name: 'platform_web_1', project: 'platform', service: 'web', state: 'running' }),

@@ -159,7 +159,7 @@ describe('verify-backup properties', () => {
         const ok =
           !full.startsWith('/') &&
           !full.includes('\\') &&
-          // eslint-disable-next-line no-control-regex
+           
           !/[\x00-\x1f\x7f]/.test(full) &&
           !full.split('/').includes('..') &&
           segments.length > 0;

@@ -668,19 +668,22 @@ describe('verify-backup: whether a .sha256 was checked is reported', () => {
 
 describe('stateguard verify-backup (CLI): the checksum state in JSON, text and a warning', () => {
   async function cli(sha256File: string | null, json: boolean) {
-    const { runCli } = await import('../../../src/cli.js');
+    const { cliRun } = await import('../../support/commands.js');
+    const { FakeRuntime } = await import('../../support/fake-runtime.js');
     const { REPO } = await import('../../support/runner.js');
     const root = tempDir();
     const name = `store-${STAMP}.tar.gz`;
     writeFileSync(path.join(root, name), GOOD);
     if (sha256File !== null) writeFileSync(path.join(root, `${name}.sha256`), sha256File);
-    let stdout = '';
-    let stderr = '';
-    const code = await runCli(
+    // verify-backup needs no engine: a fake that must stay untouched, and the test's clock
+    const rt = new FakeRuntime();
+    const r = await cliRun(
       ['verify-backup', '--root', path.join(REPO, 'examples/platform'), '--module', 'store', '--backup-ref', path.join(root, name), '--backup-root', root, ...(json ? ['--json'] : [])],
-      { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env: {}, cwd: root, now: () => NOW, runtime: () => { throw new Error('no engine needed'); } },
+      rt,
+      { cwd: root, now: () => NOW },
     );
-    return { code, stdout, stderr };
+    if (rt.calls.length > 0) throw new Error('no engine needed');
+    return r;
   }
 
   it('absent: verified (exit 0), checksum "absent" in JSON, and a warning', async () => {

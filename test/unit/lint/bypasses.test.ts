@@ -90,13 +90,13 @@ table('B: consent defeated by renaming (SG102, SG103, SG104)', [
   { name: 'job concurrency group unique per run', yaml: SAFE_APPLY.replace('group: stateful-apply-${{ inputs.module }}', 'group: stateful-apply-${{ github.run_id }} #!SG104') },
   {
     name: 'workflow concurrency unique per run (case-insensitive), no job group',
-    yaml: SAFE_APPLY.replace(/    concurrency:\n.*\n.*\n/, '').replace('jobs:\n', 'concurrency: apply-${{ GITHUB.RUN_NUMBER }}-${{ github.run_attempt }} #!SG104\njobs:\n'),
+    yaml: SAFE_APPLY.replace(/ {4}concurrency:\n.*\n.*\n/, '').replace('jobs:\n', 'concurrency: apply-${{ GITHUB.RUN_NUMBER }}-${{ github.run_attempt }} #!SG104\njobs:\n'),
   },
   { name: 'near-miss: a concurrency group keyed by inputs.module, renamed inputs declared safely', yaml: SAFE_APPLY.replace(/allow_stateful/g, 'yes_really').replace(/stateful_confirm/g, 'typed').replace(/backup_ref/g, 'bk') },
   {
     name: 'near-miss: CLI consent from safe dispatch inputs through env',
     yaml: SAFE_APPLY.replace(
-      /      - uses: acme\/stateguard\/actions\/stateful-apply[\s\S]*$/,
+      / {6}- uses: acme\/stateguard\/actions\/stateful-apply[\s\S]*$/,
       `      - run: npx stateguard apply --module "$M" --allow-stateful="$OK" --confirm "$C" --backup-ref "$B"\n        env:\n          M: \${{ inputs.module }}\n          OK: \${{ inputs.allow_stateful }}\n          C: \${{ inputs.stateful_confirm }}\n          B: \${{ inputs.backup_ref }}\n`,
     ),
   },

@@ -4,7 +4,8 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { runCli } from '../../../src/cli.js';
+import { cliRun } from '../../support/commands.js';
+import { FakeRuntime } from '../../support/fake-runtime.js';
 import { lintWorkflowsCommand, MAX_ANNOTATIONS_PER_FILE } from '../../../src/commands/lint-workflows.js';
 import { RULES } from '../../../src/lint/rules.js';
 import { cleanupTempRepos, tempRepo } from '../../support/fixtures.js';
@@ -14,12 +15,8 @@ afterAll(cleanupTempRepos);
 
 const require = createRequire(import.meta.url);
 
-async function cli(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(['lint-workflows', ...args], { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env: {}, cwd });
-  return { code, stdout, stderr };
-}
+/** `stateguard lint-workflows ARGS` through the real CLI layer (test/support/commands.ts); lint needs no engine. */
+const cli = (args: string[], cwd: string) => cliRun(['lint-workflows', ...args], new FakeRuntime(), { cwd });
 
 const UNPINNED_ONLY = `on: workflow_dispatch\npermissions:\n  contents: read\njobs:\n  j:\n    runs-on: x\n    steps:\n      - uses: actions/checkout@v4\n`;
 const INJECTION = `on: pull_request\npermissions:\n  contents: read\njobs:\n  j:\n    runs-on: x\n    steps:\n      - run: |\n          echo one\n          echo "\${{ github.head_ref }}"\n`;
