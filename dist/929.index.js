@@ -10,7 +10,7 @@ export const modules = {
 /* harmony export */ });
 /* unused harmony exports realCore, inputEnvName, actionInputs, readActionInputs, publish */
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(6421);
-/* harmony import */ var _commands_index_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(4585);
+/* harmony import */ var _commands_index_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(2014);
 /* harmony import */ var _commands_inputs_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(7521);
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(3916);
 /* harmony import */ var _compose_env_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(1973);
@@ -83,7 +83,8 @@ async function runAction(name, io) {
     const spec = (0,_commands_index_js__WEBPACK_IMPORTED_MODULE_1__/* .getCommand */ .O)(commandName);
     let result;
     if (!spec) {
-        result = (0,_run_command_js__WEBPACK_IMPORTED_MODULE_5__/* .errorResult */ .W)(undefined, new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .UserError */ .yo(`input 'command' must be one of plan, guard, apply, verify-backup, snapshot, e2e-gate, lint-workflows, validate; got ${JSON.stringify(commandName)}.`, { input: 'command' }));
+        result = (0,_run_command_js__WEBPACK_IMPORTED_MODULE_5__/* .errorResult */ .W)(undefined, new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .UserError */ .yo(`input 'command' must be one of plan, guard, apply, verify-backup, snapshot, e2e-gate, lint-workflows, ` +
+            `validate; got ${JSON.stringify(commandName)}.`, { input: 'command' }));
         result.outputs['failure-reason'] = 'invalid-input';
     }
     else {

