@@ -85,24 +85,9 @@ export const lintWorkflowsCommand = defineCommand({
         tags: r.id === 'SG000' || r.id === 'SG001' || r.id === 'SG002' ? ['correctness'] : ['security'],
       })),
       [
-        ...problems.map((p) => ({
-          ruleId: p.rule,
-          level: p.severity,
-          message: p.message,
-          file: p.file,
-          line: p.line,
-          column: p.column,
-        })),
+        ...problems.map((p) => sarifResult(p)),
         // Suppressed problems stay visible to code scanning, marked with the reason written in the workflow.
-        ...suppressed.map((p) => ({
-          ruleId: p.rule,
-          level: p.severity,
-          message: p.message,
-          file: p.file,
-          line: p.line,
-          column: p.column,
-          suppression: { justification: p.reason },
-        })),
+        ...suppressed.map((p) => ({ ...sarifResult(p), suppression: { justification: p.reason } })),
       ],
     );
     let sarifFile = '';
@@ -221,4 +206,16 @@ function summary(
   }
   lines.push('', 'Rules: what, why and how to fix each one are in docs/rules.md.');
   return lines.join('\n');
+}
+
+/** One problem as a SARIF result (the fields the SARIF writer takes). */
+function sarifResult(p: {
+  rule: string;
+  severity: 'error' | 'warning';
+  message: string;
+  file: string;
+  line: number;
+  column: number;
+}) {
+  return { ruleId: p.rule, level: p.severity, message: p.message, file: p.file, line: p.line, column: p.column };
 }

@@ -26,11 +26,6 @@ function describeModules(ms: ModuleDecl[]): string {
   return ms.map((m) => `'${m.name}'`).join(', ');
 }
 
-/** Compose's default image name for a service that only has `build:`. */
-function builtImageName(flavor: 'v1' | 'v2', project: string, service: string): string {
-  return flavor === 'v2' ? `${project}-${service}` : `${project.replace(/[^a-z0-9]/gi, '').toLowerCase()}_${service}`;
-}
-
 export async function planModules(modules: ModuleDecl[], runtime: Runtime, opts: PlanOptions = {}): Promise<Plan> {
   let selected = modules;
   if (opts.only) {
@@ -113,8 +108,15 @@ export async function planModules(modules: ModuleDecl[], runtime: Runtime, opts:
         { reason: 'compose-error' },
       );
     }
-    let image = typeof service.image === 'string' && service.image.trim() !== '' ? service.image.trim() : undefined;
-    image ??= builtImageName(compose.flavor, m.compose.project, m.compose.service);
+    // The adapter names the image of a build-only service as compose does; none at all is a fault.
+    const image = typeof service.image === 'string' ? service.image.trim() : '';
+    if (image === '') {
+      throw new UserError(
+        `compose rendered no image for service '${m.compose.service}' of module '${m.name}'; stateguard cannot ` +
+          `compare it.`,
+        { reason: 'compose-error' },
+      );
+    }
     declaredParts.push({ image, configHash: hash, service });
   }
   const imageIds = await runtime.imageIds([...new Set(declaredParts.map((d) => d.image))]);

@@ -127,6 +127,11 @@ function runConfig(c: Record<string, any>): ContainerRunConfig {
   };
 }
 
+/** Compose's default image name for a service that only has `build:` (v1 and v2 differ). */
+export function builtImageName(flavor: 'v1' | 'v2', project: string, service: string): string {
+  return flavor === 'v2' ? `${project}-${service}` : `${project.replace(/[^a-z0-9]/gi, '').toLowerCase()}_${service}`;
+}
+
 /** `config --hash '*'` prints `service hash` per line (v1 and v2 alike). */
 export function parseConfigHashes(stdout: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -394,7 +399,14 @@ export class DockerCli implements Runtime {
         );
       }
     }
-    return { services: parseRenderedConfig(config.stdout), hashes: parseConfigHashes(hashes.stdout) };
+    const services = parseRenderedConfig(config.stdout);
+    // A service with only `build:` runs compose's default image name, which differs by flavor.
+    const flavor = await this.composeFlavor();
+    for (const [name, svc] of Object.entries(services)) {
+      if (typeof svc.image !== 'string' || svc.image.trim() === '')
+        svc.image = builtImageName(flavor, target.project, name);
+    }
+    return { services, hashes: parseConfigHashes(hashes.stdout) };
   }
 
   async imageIds(refs: readonly string[]): Promise<Record<string, string | null>> {

@@ -314,3 +314,18 @@ describe('DockerCli: the narrow engine operations that replaced the docker(argv)
     expect((await new DockerCli({ runner: s.runner, compose: 'v1', env: {} }).containersUsingVolume('p_data')).map((c) => c.id)).toEqual(['a']);
   });
 });
+
+describe('DockerCli.renderProject names the image of a build-only service as compose does', () => {
+  it.each([
+    ['v1', 'My-Proj', 'my-proj', 'myproj_web'],
+    ['v2', 'my-proj', 'my-proj', 'my-proj-web'],
+  ] as const)('%s', async (flavor, _display, project, expected) => {
+    const s = scripted([
+      [/ config --hash/, ok('web ' + 'a'.repeat(64) + '\n')],
+      [/ config$/, ok('services:\n  web:\n    build: .\n  db:\n    image: x:1\n')],
+    ]);
+    const r = await new DockerCli({ runner: s.runner, compose: flavor, env: {} }).renderProject({ project, files: ['/c.yaml'] });
+    expect(r.services.web!.image).toBe(expected);
+    expect(r.services.db!.image).toBe('x:1');
+  });
+});

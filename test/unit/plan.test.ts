@@ -124,13 +124,12 @@ describe('planModules over the fake runtime', () => {
     await expect(planModules([decl('web', 'web')], rt)).rejects.toThrow(/compose did not render service 'web' of module 'web' from compose\.yaml/);
   });
 
-  it('a build-only service compares against compose\'s default image name', async () => {
+  it('a service rendered without any image is a compose-error, never compared with nothing', async () => {
     const rt = fakeWith();
     rt.projects.p!.services.web = {};
     rt.containers = [container({ project: 'p', service: 'web', imageRef: 'p_web' })];
-    rt.images.p_web = 'sha256:aaa';
-    const plan = await planModules([decl('web', 'web')], rt);
-    expect(plan.modules[0]!.drift).toEqual([]);
+    const err = await planModules([decl('web', 'web')], rt).catch((e: unknown) => e);
+    expect((err as { reason?: string }).reason).toBe('compose-error');
   });
 });
 
