@@ -17,7 +17,7 @@ function inputYaml(def, withDefault = true) {
   return out;
 }
 
-function actionYaml(meta, inputs, outputs, main) {
+function actionYaml(meta, inputs, outputs, main, source) {
   const doc = {
     name: meta.name,
     description: meta.description,
@@ -27,12 +27,20 @@ function actionYaml(meta, inputs, outputs, main) {
     outputs: Object.fromEntries(outputs.map((o) => [o.name, { description: o.description }])),
     runs: { using: 'node24', main },
   };
-  return `# ${GENERATED}\n` + stringify(doc, { lineWidth: 0 });
+  // Where a reader goes next: the command file holds the inputs and calls the code that decides.
+  const where = source ? `# Defined in ${source}: its inputs, and the call into the code that decides.\n` : '';
+  return `# ${GENERATED}\n${where}` + stringify(doc, { lineWidth: 0 });
 }
 
 export function commandActionYaml(name, spec) {
   const inputs = Object.fromEntries(actionInputs(spec).map((d) => [d.name, inputYaml(d)]));
-  return actionYaml({ name: spec.title, description: spec.description }, inputs, spec.outputs, `../../dist/actions/${name}.js`);
+  return actionYaml(
+    { name: spec.title, description: spec.description },
+    inputs,
+    spec.outputs,
+    `../../dist/actions/${name}.js`,
+    `src/commands/${name}.ts`,
+  );
 }
 
 /**
@@ -149,7 +157,7 @@ export function compositeActionYaml(composite, commands) {
     outputs: Object.fromEntries(outputs.map((o) => [o.name, { description: o.description, value: o.value }])),
     runs: { using: 'composite', steps },
   });
-  doc.commentBefore = [GENERATED, '', ...composite.comment.split('\n')].map((l) => (l ? ` ${l}` : '')).join('\n');
+  doc.commentBefore = [GENERATED, 'Defined in src/commands/stateful-apply.ts (its steps come from guard, verify-backup and apply).', '', ...composite.comment.split('\n')].map((l) => (l ? ` ${l}` : '')).join('\n');
   const stepNodes = doc.getIn(['runs', 'steps']).items;
   composite.steps.forEach((step, i) => {
     if (i > 0) stepNodes[i].spaceBefore = true;
