@@ -135,20 +135,27 @@ export async function runGuarded<O extends GuardedOutcome>(op: GuardedOperation<
     dependencies.push(d);
   }
 
-  const taken = await acquireLock(
-    runtime,
-    {
-      module: m.name,
-      project: m.compose.project,
-      service: m.compose.service,
-      moduleImages: op.lockImages,
-      holder: req.holder,
-      now: deps.now(),
-      staleAfterMs: req.staleAfterMs,
-      breakStale: req.breakStaleLock,
-    },
-    op.lockTimeoutSeconds,
-  );
+  let taken: Awaited<ReturnType<typeof acquireLock>>;
+  try {
+    taken = await acquireLock(
+      runtime,
+      {
+        module: m.name,
+        project: m.compose.project,
+        service: m.compose.service,
+        moduleImages: op.lockImages,
+        holder: req.holder,
+        now: deps.now(),
+        staleAfterMs: req.staleAfterMs,
+        breakStale: req.breakStaleLock,
+      },
+      op.lockTimeoutSeconds,
+    );
+  } catch (err) {
+    // Never run unlocked: a lock that cannot be taken (or read back) ends it, as could-not-run.
+    const reason: FailureReason = err instanceof EnvironmentError ? err.reason : 'internal';
+    return end('failed', reason, `could not take the ${op.verb} lock: ${errorMessage(err)}`, true);
+  }
   if (!taken.acquired) {
     out.lock_refusal = taken.refusal;
     return end('refused', 'locked', taken.refusal.message);

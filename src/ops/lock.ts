@@ -7,15 +7,9 @@
  * container carries labels saying who holds the lock and since when; it never runs, so it needs no
  * resources beyond a name.
  *
- * Image: `docker create` needs a local image, and must not pull (a pull would be slow, might
- * fail, and would change the host). Candidates, by image ID so nothing is ever pulled:
- *   1. the module's own image, when present locally (the usual case: it ran before, or compose
- *      pulled it);
- *   2. the image of any container of the same compose project (the project runs, so its images
- *      are here);
- *   3. any image on the engine.
- * An image without a default command cannot be `create`d; that candidate is skipped and the next
- * is tried. If none works the apply refuses (could not run) rather than running unlocked.
+ * The object itself is the adapter's (Runtime.createLock/readLock/removeLock): for compose a
+ * never-started container created from a local image, never pulled. If none can be created the
+ * operation refuses (could not run) rather than running unlocked.
  *
  * A killed apply (cancelled job, lost runner) cannot release its lock. That is deliberate: the
  * one-shot it started may still be running. The lock then counts as stale once it is older than
@@ -23,7 +17,7 @@
  */
 import { createHash } from 'node:crypto';
 import { EnvironmentError, errorMessage } from '../errors.js';
-import type { ContainerInfo, Runtime } from '../ports.js';
+import type { EngineLock, Runtime } from '../ports.js';
 
 export const LOCK_LABEL = {
   lock: 'io.stateguard.lock',
@@ -108,22 +102,6 @@ export interface LockRefusal {
 
 export type LockOutcome = { acquired: true; lock: HeldLock } | { acquired: false; refusal: LockRefusal };
 
-async function imageCandidates(runtime: Runtime, req: LockRequest): Promise<string[]> {
-  const out: string[] = [];
-  const add = (id: string | null | undefined): void => {
-    if (id && !out.includes(id)) out.push(id);
-  };
-  if (req.moduleImages.length > 0) {
-    const ids = await runtime.imageIds(req.moduleImages);
-    for (const ref of req.moduleImages) add(ids[ref]);
-  }
-  const containers = await runtime.listProjectContainers(req.project);
-  for (const c of containers.filter((x) => x.state === 'running')) add(c.imageId);
-  for (const c of containers) add(c.imageId);
-  if (out.length === 0) for (const id of await runtime.localImageIds(5)) add(id);
-  return out;
-}
-
 function lockLabels(req: LockRequest): Record<string, string> {
   return {
     [LOCK_LABEL.lock]: '1',
@@ -135,31 +113,8 @@ function lockLabels(req: LockRequest): Record<string, string> {
   };
 }
 
-async function tryCreate(
-  runtime: Runtime,
-  name: string,
-  images: string[],
-  labels: Record<string, string>,
-): Promise<boolean> {
-  const errors: string[] = [];
-  for (const image of images) {
-    try {
-      return await runtime.createNamedContainer(name, image, labels);
-    } catch (err) {
-      // Typically "No command specified" for an image without CMD: try the next image.
-      errors.push(`${image.slice(0, 19)}: ${errorMessage(err)}`);
-    }
-  }
-  throw new EnvironmentError(
-    images.length === 0
-      ? `cannot take the apply lock ${name}: there is no local image to create the lock container from ` +
-          `(pull the module's image first, e.g. with 'docker compose pull SERVICE')`
-      : `cannot take the apply lock ${name}: ${errors.join('; ')}`,
-  );
-}
-
 function describeExisting(
-  c: ContainerInfo | undefined,
+  c: EngineLock | null,
   now: Date,
 ): { holder: string; since: string; ageMs: number | null; ours: boolean } {
   if (!c) return { holder: 'unknown (the lock vanished while being read)', since: 'unknown', ageMs: null, ours: true };
@@ -169,7 +124,7 @@ function describeExisting(
   return {
     holder: ours
       ? c.labels[LOCK_LABEL.holder] || 'unknown holder'
-      : `a container that is not a stateguard lock (${c.name})`,
+      : `an object that is not a stateguard lock (${c.name})`,
     since,
     ageMs: Number.isNaN(t) ? null : Math.max(0, now.getTime() - t),
     ours,
@@ -188,12 +143,11 @@ function minutes(ms: number): string {
 export async function acquireLock(runtime: Runtime, req: LockRequest, timeoutSeconds: number): Promise<LockOutcome> {
   const name = lockName(req.project, req.service);
   const labels = lockLabels(req);
-  const images = await imageCandidates(runtime, req);
   const staleBoundMs = Math.max(req.staleAfterMs, timeoutSeconds * 1000 + STALE_MARGIN_MS);
   let broke: HeldLock['broke'];
   for (let attempt = 0; attempt < 2; attempt++) {
-    if (await tryCreate(runtime, name, images, labels)) {
-      const [me] = await runtime.inspectContainers([name]);
+    if (await runtime.createLock(name, labels, { images: req.moduleImages, project: req.project })) {
+      const me = await runtime.readLock(name);
       if (
         !me ||
         me.labels[LOCK_LABEL.since] !== labels[LOCK_LABEL.since] ||
@@ -203,9 +157,9 @@ export async function acquireLock(runtime: Runtime, req: LockRequest, timeoutSec
       }
       return { acquired: true, lock: { name, id: me.id, since: labels[LOCK_LABEL.since]!, holder: req.holder, broke } };
     }
-    const [existing] = await runtime.inspectContainers([name]);
+    const existing = await runtime.readLock(name);
     const info = describeExisting(existing, req.now);
-    const stale = info.ours && existing !== undefined && info.ageMs !== null && info.ageMs > staleBoundMs;
+    const stale = info.ours && existing !== null && info.ageMs !== null && info.ageMs > staleBoundMs;
     const refusal = (extra: string): LockOutcome => refuse(req.module, name, info, stale, extra);
     if (!existing) continue; // released between our create and inspect: try once more
     if (!info.ours) {
@@ -228,10 +182,10 @@ export async function acquireLock(runtime: Runtime, req: LockRequest, timeoutSec
           `then re-run with break-stale-lock: true (--break-stale-lock).`,
       );
     }
-    await runtime.removeContainer(existing.id);
+    await runtime.removeLock(existing.id);
     broke = { holder: info.holder, since: info.since };
   }
-  const [existing] = await runtime.inspectContainers([name]);
+  const existing = await runtime.readLock(name);
   return refuse(req.module, name, describeExisting(existing, req.now), false, 'Wait for it to finish.');
 }
 
@@ -262,7 +216,7 @@ function refuse(
 /** Remove exactly our lock container (by ID). Never throws: returns the problem, if any. */
 export async function releaseLock(runtime: Runtime, lock: HeldLock): Promise<string | null> {
   try {
-    await runtime.removeContainer(lock.id);
+    await runtime.removeLock(lock.id);
     return null;
   } catch (err) {
     return (

@@ -15,6 +15,7 @@ import type {
   ContainerInfo,
   ContainerRunConfig,
   ContainerState,
+  EngineLock,
   ExecOptions,
   ExecResult,
   ProcessRunner,
@@ -211,6 +212,9 @@ export function parseRunRecord(labels: Record<string, string>): RunRecord | null
   if (labels[RUN_RECORD_LABEL.key] !== runRecordKey(rec.project!, rec.service!)) return null;
   return rec as RunRecord;
 }
+
+/** The command a lock container is created with; it is never started. */
+const NEVER_STARTED = 'stateguard-never-started';
 
 export class DockerCli implements Runtime {
   private readonly run: ProcessRunner;
@@ -496,24 +500,46 @@ export class DockerCli implements Runtime {
     }
   }
 
-  async createNamedContainer(name: string, image: string, labels: Record<string, string>): Promise<boolean> {
+  async createLock(
+    name: string,
+    labels: Record<string, string>,
+    hint: { images: string[]; project: string },
+  ): Promise<boolean> {
+    const images = await this.lockImages(hint);
     const labelArgs = Object.entries(labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
-    // An explicit command: an image with neither CMD nor ENTRYPOINT (one made by `docker import`)
-    // cannot be created without one ("No command specified"). The container is never started, so
-    // the command need not exist in the image.
-    const r = await this.docker([
-      'create',
-      '--name',
-      name,
-      '--network',
-      'none',
-      ...labelArgs,
-      image,
-      'stateguard-never-started',
-    ]);
-    if (r.code === 0) return true;
-    if (/already in use|conflict/i.test(r.stderr)) return false;
-    throw new EnvironmentError(`docker create ${name} failed: ${firstLine(r.stderr)}`);
+    const errors: string[] = [];
+    for (const image of images) {
+      // An explicit command: an image with neither CMD nor ENTRYPOINT (one made by `docker import`)
+      // cannot be created without one ("No command specified"). The container is never started,
+      // so the command need not exist in the image.
+      const r = await this.docker(['create', '--name', name, '--network', 'none', ...labelArgs, image, NEVER_STARTED]);
+      if (r.code === 0) return true;
+      if (/already in use|conflict/i.test(r.stderr)) return false;
+      errors.push(`${image.slice(0, 19)}: ${firstLine(r.stderr) || `exit ${r.code}`}`);
+    }
+    throw new EnvironmentError(
+      images.length === 0
+        ? `cannot take the lock ${name}: there is no local image to create the lock container from ` +
+            `(pull the module's image first, e.g. with 'docker compose pull SERVICE')`
+        : `cannot take the lock ${name}: ${errors.join('; ')}`,
+    );
+  }
+
+  /** Local image IDs a lock container may use, by ID so nothing is pulled (see createLock). */
+  private async lockImages(hint: { images: string[]; project: string }): Promise<string[]> {
+    const out: string[] = [];
+    const add = (id: string | null | undefined): void => {
+      if (id && !out.includes(id)) out.push(id);
+    };
+    if (hint.images.length > 0) {
+      const ids = await this.imageIds(hint.images);
+      for (const ref of hint.images) add(ids[ref]);
+    }
+    const containers = await this.listProjectContainers(hint.project);
+    for (const c of containers.filter((x) => x.state === 'running')) add(c.imageId);
+    for (const c of containers) add(c.imageId);
+    if (out.length === 0) for (const id of await this.localImageIds(5)) add(id);
+    return out;
   }
 
   async readRunRecords(project: string): Promise<RunRecord[]> {
@@ -559,10 +585,15 @@ export class DockerCli implements Runtime {
     if (old.length > 0) await this.docker(['volume', 'rm', ...old]);
   }
 
-  async removeContainer(idOrName: string): Promise<void> {
-    const r = await this.docker(['rm', '-f', idOrName]);
+  async readLock(name: string): Promise<EngineLock | null> {
+    const [c] = await this.inspectContainers([name]);
+    return c ? { id: c.id, name: c.name, labels: c.labels, createdAt: c.createdAt } : null;
+  }
+
+  async removeLock(id: string): Promise<void> {
+    const r = await this.docker(['rm', '-f', id]);
     if (r.code !== 0 && !/no such container/i.test(r.stderr)) {
-      throw new EnvironmentError(`docker rm ${idOrName} failed: ${firstLine(r.stderr)}`);
+      throw new EnvironmentError(`docker rm ${id} failed: ${firstLine(r.stderr)}`);
     }
   }
 }

@@ -128,6 +128,14 @@ export interface RunRecord {
   recorded_at: string;
 }
 
+/** A named lock object on the engine, as read back. */
+export interface EngineLock {
+  id: string;
+  name: string;
+  labels: Record<string, string>;
+  createdAt: string;
+}
+
 export interface ComposeInfo {
   flavor: 'v1' | 'v2';
   version: string;
@@ -175,11 +183,19 @@ export interface Runtime {
   /** `docker cp - container:dir` from a tar archive (Buffer). */
   copyTo(containerId: string, dir: string, tarArchive: Buffer): Promise<void>;
   /**
-   * Create (never start) a container with a unique name: atomic on the engine, so it serves as a
-   * lock across runners. Returns false when the name is taken.
+   * Take a named lock on the engine, atomically: false when the name is taken. The compose adapter
+   * makes it a never-started container from a local image (`hint.images` first, then an image of
+   * the project's containers, then any local image); nothing is pulled.
    */
-  createNamedContainer(name: string, image: string, labels: Record<string, string>): Promise<boolean>;
-  removeContainer(idOrName: string): Promise<void>;
+  createLock(
+    name: string,
+    labels: Record<string, string>,
+    hint: { images: string[]; project: string },
+  ): Promise<boolean>;
+  /** The lock object of that name (ID, labels, creation time), or null when there is none. */
+  readLock(name: string): Promise<EngineLock | null>;
+  /** Remove exactly that lock object (by ID); a lock already gone is not an error. */
+  removeLock(id: string): Promise<void>;
   /** Every run record on the engine for a compose project (the newest per service). */
   readRunRecords(project: string): Promise<RunRecord[]>;
   /** Durably record a one-shot's successful run, replacing older records of that service. */

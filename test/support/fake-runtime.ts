@@ -6,6 +6,7 @@
 import type {
   ComposeTarget,
   ContainerInfo,
+  EngineLock,
   ExecResult,
   RenderedProject,
   RunRecord,
@@ -151,19 +152,34 @@ export class FakeRuntime implements Runtime {
   async copyTo(id: string, dir: string, tarArchive: Buffer): Promise<void> {
     this.record('copyTo', id, dir, tarArchive.length);
   }
-  async createNamedContainer(name: string, image: string, labels: Record<string, string>): Promise<boolean> {
-    this.record('createNamedContainer', name, image, labels);
-    if (this.locks.has(name)) return false;
+  /** lock names whose creation fails (an engine error, not "taken") */
+  lockFails = new Set<string>();
+  async createLock(name: string, labels: Record<string, string>, hint: { images: string[]; project: string }): Promise<boolean> {
+    this.record('createLock', name, labels, hint);
+    if (this.lockFails.has(name)) {
+      const { EnvironmentError } = await import('../../src/errors.js');
+      throw new EnvironmentError(`cannot take the lock ${name}: fake engine error`);
+    }
+    if (this.locks.has(name) || this.containers.some((c) => c.name === name)) return false;
     this.locks.set(name, labels);
-    // A created, never-started container that inspect can read back, as on the engine.
-    this.containers.push({ ...container({ project: '', service: '', id: `lock-${this.calls.length}`, name, labels, imageRef: image, state: 'created' }), project: undefined, service: undefined, configHash: undefined });
+    // As on the compose engine: a created, never-started container that can be read back.
+    this.containers.push({
+      ...container({ project: '', service: '', id: `lock-${this.calls.length}`, name, labels, state: 'created' }),
+      project: undefined,
+      service: undefined,
+      configHash: undefined,
+    });
     return true;
   }
-  async removeContainer(idOrName: string): Promise<void> {
-    this.record('removeContainer', idOrName);
-    const gone = this.containers.filter((c) => c.id === idOrName || c.name === idOrName);
+  async readLock(name: string): Promise<EngineLock | null> {
+    this.record('readLock', name);
+    const c = this.containers.find((x) => x.name === name);
+    return c ? { id: c.id, name: c.name, labels: c.labels, createdAt: c.createdAt } : null;
+  }
+  async removeLock(id: string): Promise<void> {
+    this.record('removeLock', id);
+    const gone = this.containers.filter((c) => c.id === id);
     for (const c of gone) this.locks.delete(c.name);
-    this.locks.delete(idOrName);
     this.containers = this.containers.filter((c) => !gone.includes(c));
   }
   /** run records on the fake engine (newest per service is what readRunRecords returns) */

@@ -20,19 +20,8 @@ import { container, FakeRuntime } from '../support/fake-runtime.js';
 import { planOf, withPlanHash } from '../support/plans.js';
 import { REPO } from '../support/runner.js';
 
-class LockingFakeRuntime extends FakeRuntime {
-  /** names whose create fails as for an image without a command */
-  failCreateFor = new Set<string>();
-
-  override async createNamedContainer(name: string, image: string, labels: Record<string, string>): Promise<boolean> {
-    if (this.failCreateFor.has(image)) {
-      this.calls.push({ method: 'createNamedContainer', args: [name, image, labels] });
-      const { EnvironmentError } = await import('../../src/errors.js');
-      throw new EnvironmentError(`docker create ${name} failed: Error response from daemon: No command specified`);
-    }
-    return super.createNamedContainer(name, image, labels);
-  }
-}
+/** The one simulated engine; its locks are read back as the compose adapter's are. */
+class LockingFakeRuntime extends FakeRuntime {}
 
 function lockContainer(name: string, labels: Record<string, string>, id = `lock-${name}`): ContainerInfo {
   const c = container({ project: '', service: '', id, name, labels, state: 'created' });
@@ -186,11 +175,11 @@ describe('apply: the happy path', () => {
     expect(s.rt.callsTo('start')).toEqual([]);
     expect(s.rt.callsTo('composeUp')).toEqual([]);
     expect(s.rt.callsTo('wait').map((c) => c.args)).toEqual([['init-new', 60_000]]);
-    // The lock was a never-started container from a local image, and is gone afterwards.
-    const create = s.rt.callsTo('createNamedContainer')[0]!.args;
+    // The lock was taken with the module's image as the adapter's first choice, and is gone afterwards.
+    const create = s.rt.callsTo('createLock')[0]!.args;
     expect(create[0]).toBe(LOCK);
-    expect(create[1]).toBe('sha256:busybox');
-    expect(create[2]).toMatchObject({ [LOCK_LABEL.holder]: 'repo o/r, run 7, host h, pid 1', [LOCK_LABEL.since]: T0.toISOString() });
+    expect(create[1]).toMatchObject({ [LOCK_LABEL.holder]: 'repo o/r, run 7, host h, pid 1', [LOCK_LABEL.since]: T0.toISOString() });
+    expect(create[2]).toEqual({ images: ['stateguard/busybox:1.0.0'], project: 'platform' });
     expect(s.rt.locks.size).toBe(0);
     expect(s.rt.containers.some((c) => c.name === LOCK)).toBe(false);
     // Logs: shown, with the secrets masked; secrets registered before the first log line.
@@ -362,7 +351,7 @@ describe('apply: the engine lock', () => {
     expect(o.verdict).toContain('(5 min ago)');
     expect(o.lock_refusal).toMatchObject({ name: LOCK, stale: false });
     expect(s.rt.locks.has(LOCK)).toBe(true);
-    expect(s.rt.callsTo('removeContainer')).toEqual([]);
+    expect(s.rt.callsTo('removeLock')).toEqual([]);
     expect(recreated(s)).toEqual([]);
   });
 
@@ -372,7 +361,7 @@ describe('apply: the engine lock', () => {
     const o = await applyOneShot(request(s, { breakStaleLock: true }), deps(s));
     expect(o.failure_reason).toBe('locked');
     expect(o.verdict).toMatch(/counts as stale after 120 min/);
-    expect(s.rt.callsTo('removeContainer')).toEqual([]);
+    expect(s.rt.callsTo('removeLock')).toEqual([]);
   });
 
   it('the stale bound is never shorter than timeout_seconds + 10 min', async () => {
@@ -391,7 +380,7 @@ describe('apply: the engine lock', () => {
     expect(o.failure_reason).toBe('locked');
     expect(o.lock_refusal?.stale).toBe(true);
     expect(o.verdict).toMatch(/stale.*break-stale-lock: true/);
-    expect(s.rt.callsTo('removeContainer')).toEqual([]);
+    expect(s.rt.callsTo('removeLock')).toEqual([]);
   });
 
   it('a stale lock with break-stale-lock: exactly that container is removed, the apply runs, and a warning says whose lock was broken', async () => {
@@ -399,7 +388,7 @@ describe('apply: the engine lock', () => {
     preLock(s, 180 * 60_000);
     const o = await applyOneShot(request(s, { breakStaleLock: true }), deps(s));
     expect(o.status).toBe('applied');
-    expect(s.rt.callsTo('removeContainer')[0]!.args).toEqual(['held-lock-id']);
+    expect(s.rt.callsTo('removeLock')[0]!.args).toEqual(['held-lock-id']);
     expect(o.lock?.broke?.holder).toContain('run 99');
     expect(s.warns.join('\n')).toContain('broke a stale apply lock held by repo o/r, run 99');
     expect(s.rt.locks.size).toBe(0);
@@ -412,17 +401,15 @@ describe('apply: the engine lock', () => {
     const o = await applyOneShot(request(s, { breakStaleLock: true }), deps(s));
     expect(o.failure_reason).toBe('locked');
     expect(o.verdict).toContain('not a stateguard lock');
-    expect(s.rt.callsTo('removeContainer')).toEqual([]);
+    expect(s.rt.callsTo('removeLock')).toEqual([]);
   });
 
-  it('an image that cannot be created (no command) is skipped for the next candidate', async () => {
+  it('a lock the engine cannot create: could not run, nothing runs (never unlocked)', async () => {
     const s = scenario();
-    s.rt.images['stateguard/busybox:1.0.0'] = 'sha256:nocmd';
-    s.rt.containers.find((c) => c.id === 'store-1')!.imageId = 'sha256:store-img';
-    s.rt.failCreateFor.add('sha256:nocmd');
+    s.rt.lockFails.add(LOCK);
     const o = await applyOneShot(request(s), deps(s));
-    expect(o.status).toBe('applied');
-    expect(s.rt.callsTo('createNamedContainer').map((c) => c.args[1])).toEqual(['sha256:nocmd', 'sha256:store-img']);
+    expect(o).toMatchObject({ status: 'failed', failure_reason: 'docker-unavailable', could_not_run: true });
+    expect(recreated(s)).toEqual([]);
   });
 
   it('two applies at once on one module: exactly one runs, the other is refused naming the lock', async () => {
@@ -551,7 +538,7 @@ describe('apply: running the one-shot', () => {
 
   it('a lock that cannot be released is a loud warning with the manual command', async () => {
     const s = scenario();
-    s.rt.removeContainer = async () => {
+    s.rt.removeLock = async () => {
       throw new EnvironmentError('docker rm failed: daemon gone');
     };
     const o = await applyOneShot(request(s), deps(s));

@@ -222,12 +222,30 @@ describe('DockerCli over a scripted runner', () => {
 });
 
 describe('DockerCli: the lock, recreate without pull, run records, compose version', () => {
+  const lockEngine = (createReplies: Array<[RegExp, Reply]>) =>
+    scripted([
+      ...createReplies,
+      [/^docker image inspect x:1$/, ok(JSON.stringify([{ Id: 'sha256:mod', RepoTags: ['x:1'] }]))],
+      [/^docker version/, ok('20.10\n')],
+      [/^docker ps -a -q/, ok('c1\n')],
+      [/^docker inspect --type container c1$/, ok(JSON.stringify([{ Id: 'c1', Name: '/c1', Image: 'sha256:proj', Config: { Labels: { 'com.docker.compose.project': 'p' } }, State: { Status: 'running' } }]))],
+    ]);
   it('the lock container gets an explicit command: an image without CMD or ENTRYPOINT (docker import) can hold it', async () => {
-    const s = scripted([[/^docker create /, ok('id\n')]]);
-    expect(await new DockerCli({ runner: s.runner, compose: 'v1', env: {} }).createNamedContainer('lock-x', 'sha256:abc', { a: 'b' })).toBe(true);
-    const args = s.calls[0]!.args;
-    expect(args.slice(-2)).toEqual(['sha256:abc', 'stateguard-never-started']);
+    const s = lockEngine([[/^docker create /, ok('id\n')]]);
+    expect(await new DockerCli({ runner: s.runner, compose: 'v1', env: {} }).createLock('lock-x', { a: 'b' }, { images: ['x:1'], project: 'p' })).toBe(true);
+    const args = s.calls.find((c) => c.args[0] === 'create')!.args;
+    expect(args.slice(-2)).toEqual(['sha256:mod', 'stateguard-never-started']);
     expect(args).toEqual(expect.arrayContaining(['--name', 'lock-x', '--label', 'a=b', '--network', 'none']));
+  });
+  it('a taken name is false (locked), not an error; an image that cannot be created is skipped for the next', async () => {
+    const taken = lockEngine([[/^docker create /, { code: 1, stdout: '', stderr: 'Conflict. The container name "/lock-x" is already in use' }]]);
+    expect(await new DockerCli({ runner: taken.runner, compose: 'v1', env: {} }).createLock('lock-x', {}, { images: ['x:1'], project: 'p' })).toBe(false);
+    const next = lockEngine([
+      [/^docker create .* sha256:mod /, { code: 1, stdout: '', stderr: 'Error response from daemon: some image problem' }],
+      [/^docker create .* sha256:proj /, ok('id\n')],
+    ]);
+    expect(await new DockerCli({ runner: next.runner, compose: 'v1', env: {} }).createLock('lock-x', {}, { images: ['x:1'], project: 'p' })).toBe(true);
+    expect(next.calls.filter((c) => c.args[0] === 'create').map((c) => c.args.at(-2))).toEqual(['sha256:mod', 'sha256:proj']);
   });
 
   it.each([

@@ -95,10 +95,10 @@ describe('apply never pulls', () => {
     const rt = engine(OLD, [RAN_OLD]);
     rt.containers.push(container({ project: 'platform', service: 'store-init', id: 'init-old', state: 'exited', exitCode: 1, configHash: 'h-init', imageId: 'sha256:old' }));
     // The plan judged the image present; it is gone by the time apply checks (a v1 `up` would pull
-    // it). Image lookups in order: the lock's image choice, the fresh plan, apply's own check.
+    // it). Image lookups on the simulated engine, in order: the fresh plan, then apply's own check.
     let checks = 0;
     const inner = rt.imageIds.bind(rt);
-    rt.imageIds = async (refs) => (++checks >= 3 ? Object.fromEntries(refs.map((x) => [x, null])) : inner(refs));
+    rt.imageIds = async (refs) => (++checks >= 2 ? Object.fromEntries(refs.map((x) => [x, null])) : inner(refs));
     const r = await apply(rt);
     expect(r.json.failure_reason).toBe('image-not-present');
     expect(r.code).toBe(1);
