@@ -67,3 +67,11 @@ export class EnvironmentError extends Error {
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+/** The engine says a path does not exist in a container (raised by the adapter, decided on by type). */
+export class PathNotFoundError extends EnvironmentError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PathNotFoundError';
+  }
+}

@@ -419,6 +419,8 @@ export async function takeSnapshot(args: {
     }
   }
 
+  // Set when the module-is-DOWN error itself is thrown, so the catch below does not say it twice.
+  let downReported = false;
   try {
     if (captureError) {
       throw captureError instanceof UserError
@@ -452,6 +454,7 @@ export async function takeSnapshot(args: {
     await writeFileAtomic(`${finalPath}${CHECKSUM_SUFFIX}`, `${sha256}  ${finalName}\n`, args.hooks?.publish);
     await fsyncDir(outDir);
     if (restartError) {
+      downReported = true;
       throw new SnapshotError(`the snapshot was written (${finalPath}), but ${restartError}; the module is DOWN`);
     }
     log.info(`snapshot ${mod.name}: ${finalPath} (${bytes} bytes, ${counters.entries} entries, sha256 ${sha256})`);
@@ -464,7 +467,7 @@ export async function takeSnapshot(args: {
       taken_at: args.now.toISOString(),
     };
   } catch (err) {
-    if (restartError && !(err instanceof SnapshotError && err.message.includes('the module is DOWN'))) {
+    if (restartError && !downReported) {
       throw new SnapshotError(`${errorMessage(err)}; ALSO: ${restartError}; the module is DOWN`);
     }
     throw err;

@@ -18,7 +18,7 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { errorMessage } from '../errors.js';
+import { errorMessage, PathNotFoundError } from '../errors.js';
 import type { ContainerInfo, Runtime } from '../ports.js';
 import { listServiceContainers } from '../drift/containers.js';
 import { readTar, singleFileTar } from './tar.js';
@@ -94,11 +94,9 @@ export function ephemeralPersistedMessage(at: string, oldId: string, newId: stri
   );
 }
 
-/** `docker cp` says this when the path does not exist in the container (engine 20.10+ wording, both directions). */
-const PATH_ABSENT = /no such container:path|could not find the file/i;
-
+/** The adapter raises PathNotFoundError when the engine says the path does not exist. */
 export function isPathAbsentError(err: unknown): boolean {
-  return PATH_ABSENT.test(errorMessage(err));
+  return err instanceof PathNotFoundError;
 }
 
 /** Declared paths as the probe addresses them: absolute, normalised, no trailing slash. */

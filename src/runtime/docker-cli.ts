@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
-import { EnvironmentError, UserError } from '../errors.js';
+import { EnvironmentError, PathNotFoundError, UserError } from '../errors.js';
 import { normalizeImageRef } from '../drift/image-ref.js';
 import { spawnProcess } from './process.js';
 import type {
@@ -212,6 +212,9 @@ export function parseRunRecord(labels: Record<string, string>): RunRecord | null
   if (labels[RUN_RECORD_LABEL.key] !== runRecordKey(rec.project!, rec.service!)) return null;
   return rec as RunRecord;
 }
+
+/** `docker cp` says this when the path does not exist in the container (engine 20.10+ wording, both directions). */
+const PATH_ABSENT = /no such container:path|could not find the file/i;
 
 /** The command a lock container is created with; it is never started. */
 const NEVER_STARTED = 'stateguard-never-started';
@@ -489,14 +492,16 @@ export class DockerCli implements Runtime {
   async copyFrom(containerId: string, path: string, sink: NodeJS.WritableStream): Promise<void> {
     const r = await this.docker(['cp', `${containerId}:${path}`, '-'], { stdoutSink: sink });
     if (r.code !== 0) {
-      throw new EnvironmentError(`docker cp from ${containerId.slice(0, 12)}:${path} failed: ${firstLine(r.stderr)}`);
+      const message = `docker cp from ${containerId.slice(0, 12)}:${path} failed: ${firstLine(r.stderr)}`;
+      throw PATH_ABSENT.test(r.stderr) ? new PathNotFoundError(message) : new EnvironmentError(message);
     }
   }
 
   async copyTo(containerId: string, dir: string, tarArchive: Buffer): Promise<void> {
     const r = await this.docker(['cp', '-', `${containerId}:${dir}`], { input: tarArchive });
     if (r.code !== 0) {
-      throw new EnvironmentError(`docker cp to ${containerId.slice(0, 12)}:${dir} failed: ${firstLine(r.stderr)}`);
+      const message = `docker cp to ${containerId.slice(0, 12)}:${dir} failed: ${firstLine(r.stderr)}`;
+      throw PATH_ABSENT.test(r.stderr) ? new PathNotFoundError(message) : new EnvironmentError(message);
     }
   }
 

@@ -3,6 +3,8 @@
  * rendered projects and image IDs, and records every call so a test can assert what would have
  * been done to the engine (e.g. "only store-init was recreated").
  */
+import { posix } from 'node:path';
+import { readTar, singleFileTar } from '../../src/probe/tar.js';
 import type {
   ComposeTarget,
   ContainerInfo,
@@ -103,10 +105,12 @@ export class FakeRuntime implements Runtime {
     this.record('imageIds', [...refs]);
     return Object.fromEntries(refs.map((r) => [r, this.images[r] ?? null]));
   }
+  /** what compose's recreate returns (default: success) */
+  recreateResult: ExecResult = { code: 0, stdout: '', stderr: '' };
   async recreateService(target: ComposeTarget, service: string): Promise<ExecResult> {
     this.record('recreateService', target, service);
     this.onRecreate?.(target, service);
-    return { code: 0, stdout: '', stderr: '' };
+    return this.recreateResult;
   }
   async composeUp(target: ComposeTarget, services: readonly string[] = []): Promise<ExecResult> {
     this.record('composeUp', target, [...services]);
@@ -140,8 +144,17 @@ export class FakeRuntime implements Runtime {
   async copyFrom(id: string, path: string, sink: NodeJS.WritableStream): Promise<void> {
     this.record('copyFrom', id, path);
     if (this.cpFails) {
-      const { EnvironmentError } = await import('../../src/errors.js');
-      throw new EnvironmentError(`docker cp from ${id}:${path} failed: No such container:path`);
+      const { PathNotFoundError } = await import('../../src/errors.js');
+      throw new PathNotFoundError(`docker cp from ${id}:${path} failed: No such container:path`);
+    }
+    if (this.files) {
+      const body = this.files.store(id, posix.dirname(path)).get(path);
+      if (!body) {
+        const { PathNotFoundError } = await import('../../src/errors.js');
+        throw new PathNotFoundError(`docker cp from ${id.slice(0, 12)}:${path} failed: Error: No such container:path`);
+      }
+      sink.write(singleFileTar(posix.basename(path), body, new Date(0)));
+      return;
     }
     const data = this.served[path] ?? Buffer.alloc(0);
     // Small odd-sized writes with backpressure, like a pipe from the docker CLI.
@@ -151,6 +164,13 @@ export class FakeRuntime implements Runtime {
   }
   async copyTo(id: string, dir: string, tarArchive: Buffer): Promise<void> {
     this.record('copyTo', id, dir, tarArchive.length);
+    if (!this.files) return;
+    if (!this.files.dirs.has(dir)) {
+      const { PathNotFoundError } = await import('../../src/errors.js');
+      throw new PathNotFoundError(`docker cp to ${id.slice(0, 12)}:${dir} failed: Error: No such container:path`);
+    }
+    if (this.files.dropWrites) return;
+    for (const e of readTar(tarArchive)) this.files.store(id, dir).set(posix.join(dir, e.path), e.body);
   }
   /** lock names whose creation fails (an engine error, not "taken") */
   lockFails = new Set<string>();
@@ -209,6 +229,36 @@ export class FakeRuntime implements Runtime {
   }
   async removeFilesInContainer(containerId: string, files: readonly string[]): Promise<boolean> {
     this.record('removeFilesInContainer', containerId, [...files]);
+    if (!this.files) return true;
+    // the adapter tries `rm`, then `/bin/busybox rm` (test/unit/docker-cli.test.ts)
+    if (!this.files.hasRm && !this.files.hasBusybox) return false;
+    for (const f of files) this.files.store(containerId, posix.dirname(f)).delete(f);
     return true;
+  }
+  /** opt-in container filesystems (docker cp in and out, rm), for the persistence probe */
+  files?: FakeFiles;
+}
+
+/**
+ * Container filesystems for the simulated engine: directories that exist in every container of a
+ * service, the ones backed by a volume (content survives a recreate), and each container's own
+ * layer (lost on recreate).
+ */
+export class FakeFiles {
+  dirs = new Set(['/data', '/tmp', '/cache']);
+  mounted = new Set(['/data']);
+  volumeFiles = new Map<string, Buffer>();
+  layerFiles = new Map<string, Map<string, Buffer>>();
+  /** the image has `rm` on PATH / `/bin/busybox` */
+  hasRm = true;
+  hasBusybox = true;
+  /** docker cp "succeeds" but writes nothing (the case a read-back must catch) */
+  dropWrites = false;
+
+  store(id: string, dir: string): Map<string, Buffer> {
+    if (this.mounted.has(dir)) return this.volumeFiles;
+    let m = this.layerFiles.get(id);
+    if (!m) this.layerFiles.set(id, (m = new Map()));
+    return m;
   }
 }

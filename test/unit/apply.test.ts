@@ -20,9 +20,6 @@ import { container, FakeRuntime } from '../support/fake-runtime.js';
 import { planOf, withPlanHash } from '../support/plans.js';
 import { REPO } from '../support/runner.js';
 
-/** The one simulated engine; its locks are read back as the compose adapter's are. */
-class LockingFakeRuntime extends FakeRuntime {}
-
 function lockContainer(name: string, labels: Record<string, string>, id = `lock-${name}`): ContainerInfo {
   const c = container({ project: '', service: '', id, name, labels, state: 'created' });
   return { ...c, project: undefined, service: undefined, configHash: undefined };
@@ -78,7 +75,7 @@ const SECRET = 's3cret-value-42';
 const T0 = new Date('2026-03-01T12:00:00Z');
 
 interface Scenario {
-  rt: LockingFakeRuntime;
+  rt: FakeRuntime;
   modules: ModuleDecl[];
   initModule: ModuleDecl;
   raw: string[];
@@ -89,7 +86,7 @@ interface Scenario {
 }
 
 function scenario(opts: { storeHealth?: ContainerInfo['health']; storeState?: ContainerInfo['state']; newExit?: number } = {}): Scenario {
-  const rt = new LockingFakeRuntime();
+  const rt = new FakeRuntime();
   const modules = exampleModules();
   const initModule = modules.find((m) => m.name === 'store-init')!;
   rt.containers.push(

@@ -4,7 +4,8 @@
  * runner that records every argument array.
  */
 import { describe, expect, it } from '@jest/globals';
-import { EnvironmentError, UserError } from '../../src/errors.js';
+import { PassThrough } from 'node:stream';
+import { EnvironmentError, PathNotFoundError, UserError } from '../../src/errors.js';
 import { DockerCli, describeEngine, normalizeImageRef, parseConfigHashes, parseInspect, parseRenderedConfig, parseRunRecord, runRecordKey, runRecordLabels } from '../../src/runtime/docker-cli.js';
 import type { ExecOptions, ExecResult, ProcessRunner } from '../../src/runtime/types.js';
 
@@ -345,5 +346,23 @@ describe('DockerCli.renderProject names the image of a build-only service as com
     const r = await new DockerCli({ runner: s.runner, compose: flavor, env: {} }).renderProject({ project, files: ['/c.yaml'] });
     expect(r.services.web!.image).toBe(expected);
     expect(r.services.db!.image).toBe('x:1');
+  });
+});
+
+describe('DockerCli: docker cp of a path that does not exist is a PathNotFoundError (the engine wording stays here)', () => {
+  it.each([
+    ['Error: No such container:path: abc:/data/x', true],
+    ['Error: Could not find the file /data/x in container abc', true],
+    ['Error: No such container: abc', false],
+    ['Cannot connect to the Docker daemon', false],
+  ])('%j -> PathNotFoundError %s', async (stderr, absent) => {
+    const s = scripted([[/^docker cp /, { code: 1, stdout: '', stderr }]]);
+    const rt = new DockerCli({ runner: s.runner, compose: 'v1', env: {} });
+    const from = await rt.copyFrom('abc', '/data/x', new PassThrough()).catch((e: unknown) => e);
+    const to = await rt.copyTo('abc', '/data', Buffer.alloc(0)).catch((e: unknown) => e);
+    for (const err of [from, to]) {
+      expect(err).toBeInstanceOf(EnvironmentError);
+      expect(err instanceof PathNotFoundError).toBe(absent);
+    }
   });
 });

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { e2eGateCommand } from '../../src/commands/e2e-gate.js';
 import { cliNames, parseInputs } from '../../src/commands/inputs.js';
 import type { CommandContext, InputDef } from '../../src/commands/spec.js';
-import { EnvironmentError } from '../../src/errors.js';
+import { EnvironmentError, PathNotFoundError } from '../../src/errors.js';
 import {
   isPathAbsentError,
   normalizeContainerPath,
@@ -19,78 +19,41 @@ import {
 } from '../../src/probe/persistence.js';
 import { readTar, singleFileTar } from '../../src/probe/tar.js';
 import { runCommand } from '../../src/run-command.js';
-import type { ComposeTarget, ExecResult } from '../../src/runtime/types.js';
+import type { ComposeTarget } from '../../src/runtime/types.js';
 import { cleanupTempRepos, moduleYaml, tempRepo } from '../support/fixtures.js';
-import { container, FakeRuntime } from '../support/fake-runtime.js';
+import { container, FakeFiles, FakeRuntime } from '../support/fake-runtime.js';
 
 const OLD = 'a'.repeat(12) + '0'.repeat(52);
 const NEW = 'b'.repeat(12) + '1'.repeat(52);
 
-/** A fake engine with a filesystem: enough of docker cp / exec / recreate to exercise the probe. */
-class SimEngine extends FakeRuntime {
-  /** directories that exist in every container of the service */
-  dirs = new Set(['/data', '/tmp', '/cache']);
-  /** directories backed by a volume (content survives a recreate), before and after the recreate */
-  mounted = new Set(['/data']);
-  mountedAfterRecreate: Set<string> | undefined;
-  volumeFiles = new Map<string, Buffer>();
-  layerFiles = new Map<string, Map<string, Buffer>>();
-  /** the image has `rm` on PATH / `/bin/busybox` */
-  hasRm = true;
-  hasBusybox = true;
-  /** docker cp "succeeds" but writes nothing (the case a read-back must catch) */
-  dropWrites = false;
-  /** compose "recreates" but keeps the same container */
-  keepIdOnRecreate = false;
-  recreateExit = 0;
-  stateAfterRecreate: 'running' | 'exited' = 'running';
-  nextId = NEW;
+/** The simulated engine with container filesystems, and a recreate that makes a new container. */
+type SimEngine = FakeRuntime & {
+  files: FakeFiles;
+  /** the volume mounts the recreated container has (default: the same) */
+  mountedAfterRecreate?: Set<string>;
+  keepIdOnRecreate: boolean;
+  stateAfterRecreate: 'running' | 'exited';
+  nextId: string;
+};
 
-  constructor() {
-    super();
-    this.containers = [container({ project: 'p', service: 'db', id: OLD })];
-    this.onRecreate = (_t: ComposeTarget, service: string) => {
-      if (this.keepIdOnRecreate) return;
-      this.containers = this.containers.filter((c) => !(c.service === service && !c.oneoff));
-      this.containers.push(container({ project: 'p', service, id: this.nextId, state: this.stateAfterRecreate, exitCode: this.stateAfterRecreate === 'exited' ? 1 : 0 }));
-      if (this.mountedAfterRecreate) this.mounted = this.mountedAfterRecreate;
-    };
-  }
-
-  private store(id: string, dir: string): Map<string, Buffer> {
-    if (this.mounted.has(dir)) return this.volumeFiles;
-    let m = this.layerFiles.get(id);
-    if (!m) this.layerFiles.set(id, (m = new Map()));
-    return m;
-  }
-
-  override async recreateService(target: ComposeTarget, service: string): Promise<ExecResult> {
-    const r = await super.recreateService(target, service);
-    return this.recreateExit === 0 ? r : { code: this.recreateExit, stdout: '', stderr: 'ERROR: pull access denied\n' };
-  }
-
-  override async copyTo(id: string, dir: string, tarArchive: Buffer): Promise<void> {
-    await super.copyTo(id, dir, tarArchive);
-    if (!this.dirs.has(dir)) throw new EnvironmentError(`docker cp to ${id.slice(0, 12)}:${dir} failed: Error: No such container:path: ${id}:${dir}`);
-    if (this.dropWrites) return;
-    for (const e of readTar(tarArchive)) this.store(id, dir).set(path.posix.join(dir, e.path), e.body);
-  }
-
-  override async copyFrom(id: string, file: string, sink: NodeJS.WritableStream): Promise<void> {
-    await super.copyFrom(id, file, sink);
-    const body = this.store(id, path.posix.dirname(file)).get(file);
-    if (!body) throw new EnvironmentError(`docker cp from ${id.slice(0, 12)}:${file} failed: Error: No such container:path: ${id}:${file}`);
-    sink.write(singleFileTar(path.posix.basename(file), body, new Date(0)));
-  }
-
-  override async removeFilesInContainer(id: string, files: readonly string[]): Promise<boolean> {
-    await super.removeFilesInContainer(id, files);
-    // the adapter tries `rm`, then `/bin/busybox rm` (test/unit/docker-cli.test.ts)
-    if (!this.hasRm && !this.hasBusybox) return false;
-    for (const f of files) this.store(id, path.posix.dirname(f)).delete(f);
-    return true;
-  }
-
+function simEngine(): SimEngine {
+  const e = Object.assign(new FakeRuntime(), {
+    files: new FakeFiles(),
+    mountedAfterRecreate: undefined as Set<string> | undefined,
+    keepIdOnRecreate: false,
+    stateAfterRecreate: 'running' as 'running' | 'exited',
+    nextId: NEW,
+  });
+  e.containers = [container({ project: 'p', service: 'db', id: OLD })];
+  e.onRecreate = (_t: ComposeTarget, service: string) => {
+    if (e.keepIdOnRecreate) return;
+    e.containers = e.containers.filter((c) => !(c.service === service && !c.oneoff));
+    e.containers.push(
+      container({ project: 'p', service, id: e.nextId, state: e.stateAfterRecreate, exitCode: e.stateAfterRecreate === 'exited' ? 1 : 0 }),
+    );
+    if (e.mountedAfterRecreate) e.files.mounted = e.mountedAfterRecreate;
+  };
+  return e;
 }
 
 const MOD: ProbeModule = {
@@ -107,7 +70,7 @@ const probe = (engine: SimEngine, mod: ProbeModule = MOD) =>
 
 describe('persistence probe (simulated engine)', () => {
   it('passes when the volume keeps its sentinel and /tmp loses it; recreates only that service; cleans up', async () => {
-    const e = new SimEngine();
+    const e = simEngine();
     const r = await probe(e);
     expect(r.problems).toEqual([]);
     expect(r.passed).toBe(true);
@@ -120,29 +83,29 @@ describe('persistence probe (simulated engine)', () => {
     // written into the old container, read back there, then read in the new one
     expect(e.callsTo('copyTo').map((c) => [c.args[0], c.args[1]])).toEqual([[OLD, '/data'], [OLD, '/tmp']]);
     // the durable sentinel was removed from the volume and the removal verified
-    expect([...e.volumeFiles.keys()]).toEqual([]);
+    expect([...e.files.volumeFiles.keys()]).toEqual([]);
     expect(r.cleanup).toEqual({ removed: [path.posix.join('/data', r.checks[0]!.sentinel)], left: [], note: null });
   });
 
   it('sentinels have unique random names with the documented prefix and random content', async () => {
-    const e = new SimEngine();
-    e.hasRm = false;
-    e.hasBusybox = false;
+    const e = simEngine();
+    e.files.hasRm = false;
+    e.files.hasBusybox = false;
     const a = await probe(e);
-    const contents = [...e.volumeFiles.values()].map((b) => b.toString());
-    const e2 = new SimEngine();
-    e2.hasRm = false;
-    e2.hasBusybox = false;
+    const contents = [...e.files.volumeFiles.values()].map((b) => b.toString());
+    const e2 = simEngine();
+    e2.files.hasRm = false;
+    e2.files.hasBusybox = false;
     const b = await probe(e2);
     const names = [...a.checks, ...b.checks].map((c) => c.sentinel);
     expect(new Set(names).size).toBe(4);
     for (const n of names) expect(n).toMatch(new RegExp(`^${SENTINEL_PREFIX.replace('.', '\\.')}[0-9a-f]{16}$`));
-    expect(contents[0]).not.toEqual([...e2.volumeFiles.values()][0]!.toString());
+    expect(contents[0]).not.toEqual([...e2.files.volumeFiles.values()][0]!.toString());
   });
 
   it('a container created before its compose file gained the volume: DATA-VOLUME REGRESSION, exact wording', async () => {
-    const e = new SimEngine();
-    e.mounted = new Set(); // the running container keeps /data in its own layer...
+    const e = simEngine();
+    e.files.mounted = new Set(); // the running container keeps /data in its own layer...
     e.mountedAfterRecreate = new Set(['/data']); // ...the recreated one mounts the (empty) volume there
     const r = await probe(e);
     expect(r.passed).toBe(false);
@@ -151,18 +114,18 @@ describe('persistence probe (simulated engine)', () => {
   });
 
   it('an ephemeral path backed by a volume fails: declared ephemeral but persisted (and its sentinel is removed)', async () => {
-    const e = new SimEngine();
-    e.mounted = new Set(['/data', '/tmp']);
+    const e = simEngine();
+    e.files.mounted = new Set(['/data', '/tmp']);
     const r = await probe(e);
     expect(r.passed).toBe(false);
     expect(r.problems).toHaveLength(1);
     expect(r.problems[0]).toMatch(/^EPHEMERAL PATH PERSISTED: \/tmp is declared ephemeral but persisted: its sentinel survived the recreate \(aaaaaaaaaaaa → bbbbbbbbbbbb\)/);
-    expect(e.volumeFiles.size).toBe(0);
+    expect(e.files.volumeFiles.size).toBe(0);
   });
 
   it('a write that silently did not happen fails the probe before anything is recreated', async () => {
-    const e = new SimEngine();
-    e.dropWrites = true;
+    const e = simEngine();
+    e.files.dropWrites = true;
     const r = await probe(e);
     expect(r.passed).toBe(false);
     expect(r.problems[0]).toMatch(/the sentinel written into \/data of container aaaaaaaaaaaa reads back absent: the write did not take effect/);
@@ -170,13 +133,13 @@ describe('persistence probe (simulated engine)', () => {
   });
 
   it('a declared path missing in the container fails before the recreate, naming the path', async () => {
-    const e = new SimEngine();
+    const e = simEngine();
     const r = await probe(e, { ...MOD, ephemeralPaths: ['/tmp/work'] });
     expect(r.passed).toBe(false);
     expect(r.problems[0]).toMatch(/could not write a sentinel into \/tmp\/work of container aaaaaaaaaaaa \(does the directory exist there\?\)/);
     expect(e.callsTo('recreateService')).toEqual([]);
     // the sentinel already planted in /data was taken out again
-    expect(e.volumeFiles.size).toBe(0);
+    expect(e.files.volumeFiles.size).toBe(0);
   });
 
   it.each([
@@ -185,7 +148,7 @@ describe('persistence probe (simulated engine)', () => {
     ['only a one-off `compose run` container', [{ oneoff: true }], /no container exists for it/],
     ['a container of another service', [{ service: 'web' }], /no container exists for it/],
   ])('%s: a clear failure, never a pass, and nothing is touched', async (_n, partials, msg) => {
-    const e = new SimEngine();
+    const e = simEngine();
     e.containers = partials.map((p) => container({ project: 'p', service: 'db', id: OLD, ...p }));
     const r = await probe(e);
     expect(r.passed).toBe(false);
@@ -195,14 +158,14 @@ describe('persistence probe (simulated engine)', () => {
   });
 
   it('a one-shot module is told to probe its long-running owner instead', async () => {
-    const e = new SimEngine();
+    const e = simEngine();
     e.containers = [container({ project: 'p', service: 'db', id: OLD, state: 'exited' })];
     const r = await probe(e, { ...MOD, expectedState: 'exited-success' });
     expect(r.problems[0]).toMatch(/is a one-shot \(expected_state: exited-success\): probe the long-running module/);
   });
 
   it('two running containers (scaled): refused', async () => {
-    const e = new SimEngine();
+    const e = simEngine();
     e.containers.push(container({ project: 'p', service: 'db', id: 'c'.repeat(64) }));
     const r = await probe(e);
     expect(r.problems[0]).toMatch(/2 containers of service db of compose project p are running/);
@@ -210,24 +173,24 @@ describe('persistence probe (simulated engine)', () => {
   });
 
   it('a recreate that keeps the container ID proves nothing: fails', async () => {
-    const e = new SimEngine();
+    const e = simEngine();
     e.keepIdOnRecreate = true;
     const r = await probe(e);
     expect(r.passed).toBe(false);
     expect(r.problems).toEqual(['the container ID did not change across the recreate (aaaaaaaaaaaa): the recreate did not happen, so nothing was proven.']);
-    expect(e.volumeFiles.size).toBe(0); // cleaned from the old container
+    expect(e.files.volumeFiles.size).toBe(0); // cleaned from the old container
   });
 
   it('compose failing to recreate fails the probe with compose\'s last stderr line', async () => {
-    const e = new SimEngine();
-    e.recreateExit = 1;
+    const e = simEngine();
+    e.recreateResult = { code: 1, stdout: '', stderr: 'ERROR: pull access denied\n' };
     e.keepIdOnRecreate = true;
     const r = await probe(e);
     expect(r.problems).toEqual(['compose could not recreate service db: ERROR: pull access denied']);
   });
 
   it('a recreated container that does not come back fails the probe even if the data survived', async () => {
-    const e = new SimEngine();
+    const e = simEngine();
     e.stateAfterRecreate = 'exited';
     const r = await probe(e);
     expect(r.passed).toBe(false);
@@ -236,19 +199,19 @@ describe('persistence probe (simulated engine)', () => {
   });
 
   it('an image without rm on PATH is cleaned with /bin/busybox rm', async () => {
-    const e = new SimEngine();
-    e.hasRm = false;
+    const e = simEngine();
+    e.files.hasRm = false;
     const r = await probe(e);
     expect(r.passed).toBe(true);
     expect(e.callsTo('removeFilesInContainer')).toHaveLength(1);
-    expect(e.volumeFiles.size).toBe(0);
+    expect(e.files.volumeFiles.size).toBe(0);
     expect(r.cleanup.left).toEqual([]);
   });
 
   it('an image with neither: the sentinel is left, named, and the probe verdict is unchanged', async () => {
-    const e = new SimEngine();
-    e.hasRm = false;
-    e.hasBusybox = false;
+    const e = simEngine();
+    e.files.hasRm = false;
+    e.files.hasBusybox = false;
     const warnings: string[] = [];
     const r = await runPersistenceProbe(MOD, { runtime: e, now: () => new Date(), sleep: async () => undefined, readyTimeoutMs: 0, warn: (m) => warnings.push(m) });
     expect(r.passed).toBe(true);
@@ -258,14 +221,14 @@ describe('persistence probe (simulated engine)', () => {
   });
 
   it('hostile paths: sentinels go exactly where declared, normalised, never above', async () => {
-    const e = new SimEngine();
+    const e = simEngine();
     const r = await probe(e, { ...MOD, volumes: [{ volume: 'db-data', path: '/data/./' }], ephemeralPaths: ['/cache/../tmp'] });
     expect(r.passed).toBe(true);
     expect(e.callsTo('copyTo').map((c) => c.args[1])).toEqual(['/data', '/tmp']);
   });
 
   it('an engine error while reading is a failure with the reason, not a pass', async () => {
-    const e = new SimEngine();
+    const e = simEngine();
     const orig = e.copyFrom.bind(e);
     let n = 0;
     e.copyFrom = async (id, file, sink) => {
@@ -279,12 +242,13 @@ describe('persistence probe (simulated engine)', () => {
 });
 
 describe('probe helpers', () => {
+  // The engine's wording is the adapter's to read (test/unit/docker-cli.test.ts); the probe decides
+  // by the error's type only, so a message that merely mentions the words changes nothing.
   it.each([
-    ['Error: No such container:path: abc:/data/x', true],
-    ['Error: Could not find the file /data/x in container abc', true],
-    ['Error: No such container: abc', false],
-    ['Cannot connect to the Docker daemon', false],
-  ])('%j absent=%s', (msg, want) => expect(isPathAbsentError(new Error(msg))).toBe(want));
+    [new PathNotFoundError('docker cp from abc:/data/x failed'), true],
+    [new EnvironmentError('docker cp from abc failed: Error: No such container:path: abc:/data/x'), false],
+    [new Error('Cannot connect to the Docker daemon'), false],
+  ])('%s absent=%s', (err, want) => expect(isPathAbsentError(err)).toBe(want));
 
   it.each([
     ['/data/', '/data'],
@@ -348,7 +312,7 @@ describe('e2e-gate with a persistence probe (simulated engine)', () => {
   }
 
   it('switched off: the probe does not run (no engine call at all)', async () => {
-    const e = new SimEngine();
+    const e = simEngine();
     const r = await gate(e, {});
     expect(r.result.outputs.status).toBe('skipped');
     expect(e.calls).toEqual([]);
@@ -356,9 +320,9 @@ describe('e2e-gate with a persistence probe (simulated engine)', () => {
   });
 
   it('probe passes, then the command runs and decides; compose file resolved from the module', async () => {
-    const e = new SimEngine();
-    e.hasRm = false;
-    e.hasBusybox = false;
+    const e = simEngine();
+    e.files.hasRm = false;
+    e.files.hasBusybox = false;
     const r = await gate(e, { STAGING_E2E: '1' }, { command: [process.execPath, '-e', "console.log('E2E-RAN')"] });
     expect(r.result.exitCode).toBe(0);
     expect(r.result.outputs.status).toBe('passed');
@@ -373,8 +337,8 @@ describe('e2e-gate with a persistence probe (simulated engine)', () => {
   });
 
   it('probe fails: the gate fails with probe-failed, the exact regression line, and the command is not run', async () => {
-    const e = new SimEngine();
-    e.mounted = new Set();
+    const e = simEngine();
+    e.files.mounted = new Set();
     e.mountedAfterRecreate = new Set(['/data']);
     const r = await gate(e, { STAGING_E2E: '1' }, { command: [process.execPath, '-e', "console.log('E2E-RAN')"] });
     expect(r.result.exitCode).toBe(1);
@@ -386,7 +350,7 @@ describe('e2e-gate with a persistence probe (simulated engine)', () => {
   });
 
   it('probe alone (no command) is allowed and decides the verdict', async () => {
-    const e = new SimEngine();
+    const e = simEngine();
     const r = await gate(e, { STAGING_E2E: 'true' });
     expect(r.result.outputs.status).toBe('passed');
     expect(r.result.text).toContain('no e2e command was given');
@@ -394,7 +358,7 @@ describe('e2e-gate with a persistence probe (simulated engine)', () => {
   });
 
   it('no running container: probe-failed, exit 1', async () => {
-    const e = new SimEngine();
+    const e = simEngine();
     e.containers = [];
     const r = await gate(e, { STAGING_E2E: '1' });
     expect(r.result.exitCode).toBe(1);
@@ -404,7 +368,7 @@ describe('e2e-gate with a persistence probe (simulated engine)', () => {
   });
 
   it('an unreachable engine is "could not run" (exit 3), never a pass', async () => {
-    const e = new SimEngine();
+    const e = simEngine();
     e.reachable = false;
     const r = await gate(e, { STAGING_E2E: '1' });
     expect(r.result.exitCode).toBe(3);
