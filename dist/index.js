@@ -6798,15 +6798,9 @@ var external_node_crypto_ = __nccwpck_require__(7598);
  * container carries labels saying who holds the lock and since when; it never runs, so it needs no
  * resources beyond a name.
  *
- * Image: `docker create` needs a local image, and must not pull (a pull would be slow, might
- * fail, and would change the host). Candidates, by image ID so nothing is ever pulled:
- *   1. the module's own image, when present locally (the usual case: it ran before, or compose
- *      pulled it);
- *   2. the image of any container of the same compose project (the project runs, so its images
- *      are here);
- *   3. any image on the engine.
- * An image without a default command cannot be `create`d; that candidate is skipped and the next
- * is tried. If none works the apply refuses (could not run) rather than running unlocked.
+ * The object itself is the adapter's (Runtime.createLock/readLock/removeLock): for compose a
+ * never-started container created from a local image, never pulled. If none can be created the
+ * operation refuses (could not run) rather than running unlocked.
  *
  * A killed apply (cancelled job, lost runner) cannot release its lock. That is deliberate: the
  * one-shot it started may still be running. The lock then counts as stale once it is older than
@@ -6861,27 +6855,6 @@ function describeHolder(env, host, pid) {
         .replace(/[\r\n\t]+/g, ' ')
         .slice(0, 400);
 }
-async function imageCandidates(runtime, req) {
-    const out = [];
-    const add = (id) => {
-        if (id && !out.includes(id))
-            out.push(id);
-    };
-    if (req.moduleImages.length > 0) {
-        const ids = await runtime.imageIds(req.moduleImages);
-        for (const ref of req.moduleImages)
-            add(ids[ref]);
-    }
-    const containers = await runtime.listProjectContainers(req.project);
-    for (const c of containers.filter((x) => x.state === 'running'))
-        add(c.imageId);
-    for (const c of containers)
-        add(c.imageId);
-    if (out.length === 0)
-        for (const id of await runtime.localImageIds(5))
-            add(id);
-    return out;
-}
 function lockLabels(req) {
     return {
         [LOCK_LABEL.lock]: '1',
@@ -6892,22 +6865,6 @@ function lockLabels(req) {
         [LOCK_LABEL.holder]: req.holder,
     };
 }
-async function tryCreate(runtime, name, images, labels) {
-    const errors = [];
-    for (const image of images) {
-        try {
-            return await runtime.createNamedContainer(name, image, labels);
-        }
-        catch (err) {
-            // Typically "No command specified" for an image without CMD: try the next image.
-            errors.push(`${image.slice(0, 19)}: ${(0,src_errors/* errorMessage */.gJ)(err)}`);
-        }
-    }
-    throw new src_errors/* EnvironmentError */.eG(images.length === 0
-        ? `cannot take the apply lock ${name}: there is no local image to create the lock container from ` +
-            `(pull the module's image first, e.g. with 'docker compose pull SERVICE')`
-        : `cannot take the apply lock ${name}: ${errors.join('; ')}`);
-}
 function describeExisting(c, now) {
     if (!c)
         return { holder: 'unknown (the lock vanished while being read)', since: 'unknown', ageMs: null, ours: true };
@@ -6917,7 +6874,7 @@ function describeExisting(c, now) {
     return {
         holder: ours
             ? c.labels[LOCK_LABEL.holder] || 'unknown holder'
-            : `a container that is not a stateguard lock (${c.name})`,
+            : `an object that is not a stateguard lock (${c.name})`,
         since,
         ageMs: Number.isNaN(t) ? null : Math.max(0, now.getTime() - t),
         ours,
@@ -6934,12 +6891,11 @@ function minutes(ms) {
 async function acquireLock(runtime, req, timeoutSeconds) {
     const name = lockName(req.project, req.service);
     const labels = lockLabels(req);
-    const images = await imageCandidates(runtime, req);
     const staleBoundMs = Math.max(req.staleAfterMs, timeoutSeconds * 1000 + STALE_MARGIN_MS);
     let broke;
     for (let attempt = 0; attempt < 2; attempt++) {
-        if (await tryCreate(runtime, name, images, labels)) {
-            const [me] = await runtime.inspectContainers([name]);
+        if (await runtime.createLock(name, labels, { images: req.moduleImages, project: req.project })) {
+            const me = await runtime.readLock(name);
             if (!me ||
                 me.labels[LOCK_LABEL.since] !== labels[LOCK_LABEL.since] ||
                 me.labels[LOCK_LABEL.holder] !== req.holder) {
@@ -6947,9 +6903,9 @@ async function acquireLock(runtime, req, timeoutSeconds) {
             }
             return { acquired: true, lock: { name, id: me.id, since: labels[LOCK_LABEL.since], holder: req.holder, broke } };
         }
-        const [existing] = await runtime.inspectContainers([name]);
+        const existing = await runtime.readLock(name);
         const info = describeExisting(existing, req.now);
-        const stale = info.ours && existing !== undefined && info.ageMs !== null && info.ageMs > staleBoundMs;
+        const stale = info.ours && existing !== null && info.ageMs !== null && info.ageMs > staleBoundMs;
         const refusal = (extra) => refuse(req.module, name, info, stale, extra);
         if (!existing)
             continue; // released between our create and inspect: try once more
@@ -6967,10 +6923,10 @@ async function acquireLock(runtime, req, timeoutSeconds) {
                 `${minutes(staleBoundMs)}): its holder probably died. Make sure no apply of this module is running, ` +
                 `then re-run with break-stale-lock: true (--break-stale-lock).`);
         }
-        await runtime.removeContainer(existing.id);
+        await runtime.removeLock(existing.id);
         broke = { holder: info.holder, since: info.since };
     }
-    const [existing] = await runtime.inspectContainers([name]);
+    const existing = await runtime.readLock(name);
     return refuse(req.module, name, describeExisting(existing, req.now), false, 'Wait for it to finish.');
 }
 /** "Locked by another apply": who holds it, since when, and what the operator can do. */
@@ -6992,7 +6948,7 @@ function refuse(module, name, info, stale, extra) {
 /** Remove exactly our lock container (by ID). Never throws: returns the problem, if any. */
 async function releaseLock(runtime, lock) {
     try {
-        await runtime.removeContainer(lock.id);
+        await runtime.removeLock(lock.id);
         return null;
     }
     catch (err) {
@@ -7129,16 +7085,24 @@ async function runGuarded(op) {
             return end('refused', 'invalid-modules', `depends_on_healthy names '${name}', which is not a module; run stateguard validate.`);
         dependencies.push(d);
     }
-    const taken = await acquireLock(runtime, {
-        module: m.name,
-        project: m.compose.project,
-        service: m.compose.service,
-        moduleImages: op.lockImages,
-        holder: req.holder,
-        now: deps.now(),
-        staleAfterMs: req.staleAfterMs,
-        breakStale: req.breakStaleLock,
-    }, op.lockTimeoutSeconds);
+    let taken;
+    try {
+        taken = await acquireLock(runtime, {
+            module: m.name,
+            project: m.compose.project,
+            service: m.compose.service,
+            moduleImages: op.lockImages,
+            holder: req.holder,
+            now: deps.now(),
+            staleAfterMs: req.staleAfterMs,
+            breakStale: req.breakStaleLock,
+        }, op.lockTimeoutSeconds);
+    }
+    catch (err) {
+        // Never run unlocked: a lock that cannot be taken (or read back) ends it, as could-not-run.
+        const reason = err instanceof src_errors/* EnvironmentError */.eG ? err.reason : 'internal';
+        return end('failed', reason, `could not take the ${op.verb} lock: ${(0,src_errors/* errorMessage */.gJ)(err)}`, true);
+    }
     if (!taken.acquired) {
         out.lock_refusal = taken.refusal;
         return end('refused', 'locked', taken.refusal.message);
@@ -9902,10 +9866,6 @@ function renderKey(m) {
 function describeModules(ms) {
     return ms.map((m) => `'${m.name}'`).join(', ');
 }
-/** Compose's default image name for a service that only has `build:`. */
-function builtImageName(flavor, project, service) {
-    return flavor === 'v2' ? `${project}-${service}` : `${project.replace(/[^a-z0-9]/gi, '').toLowerCase()}_${service}`;
-}
 async function planModules(modules, runtime, opts = {}) {
     let selected = modules;
     if (opts.only) {
@@ -9979,8 +9939,12 @@ async function planModules(modules, runtime, opts = {}) {
                 `(project '${m.compose.project}'${service ? '; no config hash for it' : ''}); check the service name and ` +
                 `any profiles.`, { reason: 'compose-error' });
         }
-        let image = typeof service.image === 'string' && service.image.trim() !== '' ? service.image.trim() : undefined;
-        image ??= builtImageName(compose.flavor, m.compose.project, m.compose.service);
+        // The adapter names the image of a build-only service as compose does; none at all is a fault.
+        const image = typeof service.image === 'string' ? service.image.trim() : '';
+        if (image === '') {
+            throw new src_errors/* UserError */.yo(`compose rendered no image for service '${m.compose.service}' of module '${m.name}'; stateguard cannot ` +
+                `compare it.`, { reason: 'compose-error' });
+        }
         declaredParts.push({ image, configHash: hash, service });
     }
     const imageIds = await runtime.imageIds([...new Set(declaredParts.map((d) => d.image))]);
@@ -10538,10 +10502,9 @@ function ephemeralPersistedMessage(at, oldId, newId) {
         `(${persistence_short(oldId)} → ${persistence_short(newId)}), so a volume or bind mount backs it. Declare it under data.volumes, or ` +
         `remove the mount.`);
 }
-/** `docker cp` says this when the path does not exist in the container (engine 20.10+ wording, both directions). */
-const PATH_ABSENT = /no such container:path|could not find the file/i;
+/** The adapter raises PathNotFoundError when the engine says the path does not exist. */
 function isPathAbsentError(err) {
-    return PATH_ABSENT.test((0,src_errors/* errorMessage */.gJ)(err));
+    return err instanceof src_errors/* PathNotFoundError */.PF;
 }
 /** Declared paths as the probe addresses them: absolute, normalised, no trailing slash. */
 function normalizeContainerPath(p) {
@@ -13084,24 +13047,9 @@ const lintWorkflowsCommand = (0,spec/* defineCommand */.NB)({
             ...r,
             tags: r.id === 'SG000' || r.id === 'SG001' || r.id === 'SG002' ? ['correctness'] : ['security'],
         })), [
-            ...problems.map((p) => ({
-                ruleId: p.rule,
-                level: p.severity,
-                message: p.message,
-                file: p.file,
-                line: p.line,
-                column: p.column,
-            })),
+            ...problems.map((p) => sarifResult(p)),
             // Suppressed problems stay visible to code scanning, marked with the reason written in the workflow.
-            ...suppressed.map((p) => ({
-                ruleId: p.rule,
-                level: p.severity,
-                message: p.message,
-                file: p.file,
-                line: p.line,
-                column: p.column,
-                suppression: { justification: p.reason },
-            })),
+            ...suppressed.map((p) => ({ ...sarifResult(p), suppression: { justification: p.reason } })),
         ]);
         let sarifFile = '';
         if (opts.sarifFile) {
@@ -13198,6 +13146,10 @@ function summary(verdict, problems, hidden, suppressed) {
     }
     lines.push('', 'Rules: what, why and how to fix each one are in docs/rules.md.');
     return lines.join('\n');
+}
+/** One problem as a SARIF result (the fields the SARIF writer takes). */
+function sarifResult(p) {
+    return { ruleId: p.rule, level: p.severity, message: p.message, file: p.file, line: p.line, column: p.column };
 }
 
 ;// CONCATENATED MODULE: ./src/report/github.ts
@@ -14003,6 +13955,8 @@ async function takeSnapshot(args) {
             }
         }
     }
+    // Set when the module-is-DOWN error itself is thrown, so the catch below does not say it twice.
+    let downReported = false;
     try {
         if (captureError) {
             throw captureError instanceof src_errors/* UserError */.yo
@@ -14029,6 +13983,7 @@ async function takeSnapshot(args) {
         await writeFileAtomic(`${finalPath}${CHECKSUM_SUFFIX}`, `${sha256}  ${finalName}\n`, args.hooks?.publish);
         await fsyncDir(outDir);
         if (restartError) {
+            downReported = true;
             throw new SnapshotError(`the snapshot was written (${finalPath}), but ${restartError}; the module is DOWN`);
         }
         log.info(`snapshot ${mod.name}: ${finalPath} (${bytes} bytes, ${counters.entries} entries, sha256 ${sha256})`);
@@ -14042,7 +13997,7 @@ async function takeSnapshot(args) {
         };
     }
     catch (err) {
-        if (restartError && !(err instanceof SnapshotError && err.message.includes('the module is DOWN'))) {
+        if (restartError && !downReported) {
             throw new SnapshotError(`${(0,src_errors/* errorMessage */.gJ)(err)}; ALSO: ${restartError}; the module is DOWN`);
         }
         throw err;
@@ -14591,6 +14546,7 @@ function normalizeImageRef(ref) {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   N9: () => (/* binding */ FAILURE_REASONS),
+/* harmony export */   PF: () => (/* binding */ PathNotFoundError),
 /* harmony export */   eG: () => (/* binding */ EnvironmentError),
 /* harmony export */   gJ: () => (/* binding */ errorMessage),
 /* harmony export */   yU: () => (/* binding */ ExitCode),
@@ -14658,6 +14614,13 @@ class EnvironmentError extends Error {
 }
 function errorMessage(err) {
     return err instanceof Error ? err.message : String(err);
+}
+/** The engine says a path does not exist in a container (raised by the adapter, decided on by type). */
+class PathNotFoundError extends EnvironmentError {
+    constructor(message) {
+        super(message);
+        this.name = 'PathNotFoundError';
+    }
 }
 
 
@@ -15485,7 +15448,7 @@ function errorResult(spec, err) {
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   Vo: () => (/* binding */ DockerCli)
 /* harmony export */ });
-/* unused harmony exports LABEL, describeEngine, parseInspect, parseConfigHashes, parseRenderedConfig, RUN_RECORD_LABEL, runRecordKey, runRecordLabels, parseRunRecord */
+/* unused harmony exports LABEL, describeEngine, parseInspect, builtImageName, parseConfigHashes, parseRenderedConfig, RUN_RECORD_LABEL, runRecordKey, runRecordLabels, parseRunRecord */
 /* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7598);
 /* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_crypto__WEBPACK_IMPORTED_MODULE_0__);
 /* harmony import */ var yaml__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8815);
@@ -15589,6 +15552,10 @@ function runConfig(c) {
         ports: ports.sort(),
     };
 }
+/** Compose's default image name for a service that only has `build:` (v1 and v2 differ). */
+function builtImageName(flavor, project, service) {
+    return flavor === 'v2' ? `${project}-${service}` : `${project.replace(/[^a-z0-9]/gi, '').toLowerCase()}_${service}`;
+}
 /** `config --hash '*'` prints `service hash` per line (v1 and v2 alike). */
 function parseConfigHashes(stdout) {
     const out = {};
@@ -15663,6 +15630,10 @@ function parseRunRecord(labels) {
         return null;
     return rec;
 }
+/** `docker cp` says this when the path does not exist in the container (engine 20.10+ wording, both directions). */
+const PATH_ABSENT = /no such container:path|could not find the file/i;
+/** The command a lock container is created with; it is never started. */
+const NEVER_STARTED = 'stateguard-never-started';
 class DockerCli {
     run;
     env;
@@ -15823,7 +15794,14 @@ class DockerCli {
                     `${firstLine(r.stderr) || `exit ${r.code}`}`, { reason: 'compose-error' });
             }
         }
-        return { services: parseRenderedConfig(config.stdout), hashes: parseConfigHashes(hashes.stdout) };
+        const services = parseRenderedConfig(config.stdout);
+        // A service with only `build:` runs compose's default image name, which differs by flavor.
+        const flavor = await this.composeFlavor();
+        for (const [name, svc] of Object.entries(services)) {
+            if (typeof svc.image !== 'string' || svc.image.trim() === '')
+                svc.image = builtImageName(flavor, target.project, name);
+        }
+        return { services, hashes: parseConfigHashes(hashes.stdout) };
     }
     async imageIds(refs) {
         const out = {};
@@ -15894,35 +15872,58 @@ class DockerCli {
     async copyFrom(containerId, path, sink) {
         const r = await this.docker(['cp', `${containerId}:${path}`, '-'], { stdoutSink: sink });
         if (r.code !== 0) {
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .EnvironmentError */ .eG(`docker cp from ${containerId.slice(0, 12)}:${path} failed: ${firstLine(r.stderr)}`);
+            const message = `docker cp from ${containerId.slice(0, 12)}:${path} failed: ${firstLine(r.stderr)}`;
+            throw PATH_ABSENT.test(r.stderr) ? new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .PathNotFoundError */ .PF(message) : new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .EnvironmentError */ .eG(message);
         }
     }
     async copyTo(containerId, dir, tarArchive) {
         const r = await this.docker(['cp', '-', `${containerId}:${dir}`], { input: tarArchive });
         if (r.code !== 0) {
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .EnvironmentError */ .eG(`docker cp to ${containerId.slice(0, 12)}:${dir} failed: ${firstLine(r.stderr)}`);
+            const message = `docker cp to ${containerId.slice(0, 12)}:${dir} failed: ${firstLine(r.stderr)}`;
+            throw PATH_ABSENT.test(r.stderr) ? new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .PathNotFoundError */ .PF(message) : new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .EnvironmentError */ .eG(message);
         }
     }
-    async createNamedContainer(name, image, labels) {
+    async createLock(name, labels, hint) {
+        const images = await this.lockImages(hint);
         const labelArgs = Object.entries(labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
-        // An explicit command: an image with neither CMD nor ENTRYPOINT (one made by `docker import`)
-        // cannot be created without one ("No command specified"). The container is never started, so
-        // the command need not exist in the image.
-        const r = await this.docker([
-            'create',
-            '--name',
-            name,
-            '--network',
-            'none',
-            ...labelArgs,
-            image,
-            'stateguard-never-started',
-        ]);
-        if (r.code === 0)
-            return true;
-        if (/already in use|conflict/i.test(r.stderr))
-            return false;
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .EnvironmentError */ .eG(`docker create ${name} failed: ${firstLine(r.stderr)}`);
+        const errors = [];
+        for (const image of images) {
+            // An explicit command: an image with neither CMD nor ENTRYPOINT (one made by `docker import`)
+            // cannot be created without one ("No command specified"). The container is never started,
+            // so the command need not exist in the image.
+            const r = await this.docker(['create', '--name', name, '--network', 'none', ...labelArgs, image, NEVER_STARTED]);
+            if (r.code === 0)
+                return true;
+            if (/already in use|conflict/i.test(r.stderr))
+                return false;
+            errors.push(`${image.slice(0, 19)}: ${firstLine(r.stderr) || `exit ${r.code}`}`);
+        }
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .EnvironmentError */ .eG(images.length === 0
+            ? `cannot take the lock ${name}: there is no local image to create the lock container from ` +
+                `(pull the module's image first, e.g. with 'docker compose pull SERVICE')`
+            : `cannot take the lock ${name}: ${errors.join('; ')}`);
+    }
+    /** Local image IDs a lock container may use, by ID so nothing is pulled (see createLock). */
+    async lockImages(hint) {
+        const out = [];
+        const add = (id) => {
+            if (id && !out.includes(id))
+                out.push(id);
+        };
+        if (hint.images.length > 0) {
+            const ids = await this.imageIds(hint.images);
+            for (const ref of hint.images)
+                add(ids[ref]);
+        }
+        const containers = await this.listProjectContainers(hint.project);
+        for (const c of containers.filter((x) => x.state === 'running'))
+            add(c.imageId);
+        for (const c of containers)
+            add(c.imageId);
+        if (out.length === 0)
+            for (const id of await this.localImageIds(5))
+                add(id);
+        return out;
     }
     async readRunRecords(project) {
         const ls = await this.docker(['volume', 'ls', '-q', '--filter', `label=${RUN_RECORD_LABEL.project}=${project}`]);
@@ -15971,10 +15972,14 @@ class DockerCli {
         if (old.length > 0)
             await this.docker(['volume', 'rm', ...old]);
     }
-    async removeContainer(idOrName) {
-        const r = await this.docker(['rm', '-f', idOrName]);
+    async readLock(name) {
+        const [c] = await this.inspectContainers([name]);
+        return c ? { id: c.id, name: c.name, labels: c.labels, createdAt: c.createdAt } : null;
+    }
+    async removeLock(id) {
+        const r = await this.docker(['rm', '-f', id]);
         if (r.code !== 0 && !/no such container/i.test(r.stderr)) {
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .EnvironmentError */ .eG(`docker rm ${idOrName} failed: ${firstLine(r.stderr)}`);
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .EnvironmentError */ .eG(`docker rm ${id} failed: ${firstLine(r.stderr)}`);
         }
     }
 }
