@@ -9878,18 +9878,15 @@ async function planModules(modules, runtime, opts = {}) {
         }
         selected = modules.filter((m) => opts.only.includes(m.name));
     }
+    // The compose version probe (v1's is a ~0.5 s Python start-up) needs no engine: it runs beside
+    // the engine reads and is awaited only when the plan is put together, so it costs no wall time.
+    const composeInfo = runtime.composeInfo();
+    composeInfo.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
     // Unreachable engine: fail here with the DOCKER_HOST/context message, before compose prints its own.
-    // The compose probe needs no engine, so it runs meanwhile; the engine's error wins.
-    const [pinged, probed] = await Promise.allSettled([
-        selected.length ? runtime.ping() : Promise.resolve(),
-        runtime.composeInfo(),
-    ]);
-    if (pinged.status === 'rejected')
-        throw pinged.reason;
-    if (probed.status === 'rejected')
-        throw probed.reason;
-    const compose = probed.value;
+    if (selected.length > 0)
+        await runtime.ping();
     if (selected.length === 0) {
+        const compose = await composeInfo;
         return {
             schema: 'stateguard/plan/v1',
             compose,
@@ -9926,6 +9923,7 @@ async function planModules(modules, runtime, opts = {}) {
         Promise.all(oneShotProjects.map((p) => runtime.readRunRecords(p))),
     ]);
     const recordsByProject = new Map(oneShotProjects.map((p, i) => [p, recordLists[i]]));
+    const compose = await composeInfo;
     const containersByProject = new Map(projects.map((p, i) => [p, containerLists[i]]));
     const renderByKey = new Map([...renderGroups.keys()].map((k, i) => [k, renders[i]]));
     // Declared image and config hash per module; a service compose did not render is an error, never "in sync".
