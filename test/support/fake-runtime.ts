@@ -262,3 +262,29 @@ export class FakeFiles {
     return m;
   }
 }
+
+/**
+ * examples/platform on the simulated engine: `store` healthy, `web` running, and the one-shot
+ * `store-init` exited with `initExit` (1: a failed run, so it drifted) or, with 'missing', no
+ * container at all. Every rendered service runs `image`.
+ */
+export function examplePlatform(opts: { initExit?: number | 'missing'; initHash?: string; image?: string } = {}): FakeRuntime {
+  const image = opts.image ?? 'stateguard/busybox:1.0.0';
+  const rt = new FakeRuntime();
+  rt.projects.platform = {
+    services: { store: { image }, 'store-init': { image }, web: { image } },
+    hashes: { store: 'h-store', 'store-init': opts.initHash ?? 'h-init', web: 'h-web' },
+  };
+  rt.images[image] = 'sha256:aaa';
+  rt.containers.push(
+    container({ project: 'platform', service: 'store', id: 'store-1', health: 'healthy', configHash: 'h-store' }),
+    container({ project: 'platform', service: 'web', id: 'web-1', configHash: 'h-web' }),
+  );
+  const initExit = opts.initExit ?? 1;
+  if (initExit !== 'missing') {
+    rt.containers.push(
+      container({ project: 'platform', service: 'store-init', id: 'init-1', state: 'exited', exitCode: initExit, configHash: 'h-init' }),
+    );
+  }
+  return rt;
+}

@@ -13,7 +13,7 @@ import { COMMANDS, getCommand } from '../../src/commands/index.js';
 import { guardSummary } from '../../src/commands/guard.js';
 import { UserError } from '../../src/errors.js';
 import { actionRun, cliRun } from '../support/commands.js';
-import { container, FakeRuntime } from '../support/fake-runtime.js';
+import { examplePlatform, FakeRuntime } from '../support/fake-runtime.js';
 import { cleanupTempRepos } from '../support/fixtures.js';
 import { REPO } from '../support/runner.js';
 
@@ -21,21 +21,8 @@ afterAll(cleanupTempRepos);
 
 const ROOT = path.join(REPO, 'examples/platform');
 
-/** The example platform over a fake engine: store healthy, store-init failed (so it drifted). */
-function engine(): FakeRuntime {
-  const rt = new FakeRuntime();
-  rt.projects.platform = {
-    services: { store: { image: 'stateguard/busybox:1.0.0' }, 'store-init': { image: 'stateguard/busybox:1.0.0' }, web: { image: 'stateguard/busybox:1.0.0' } },
-    hashes: { store: 'h-store', 'store-init': 'h-init', web: 'h-web' },
-  };
-  rt.images['stateguard/busybox:1.0.0'] = 'sha256:aaa';
-  rt.containers.push(
-    container({ project: 'platform', service: 'store', id: 'store-1', health: 'healthy', configHash: 'h-store' }),
-    container({ project: 'platform', service: 'web', id: 'web-1', configHash: 'h-web' }),
-    container({ project: 'platform', service: 'store-init', id: 'init-1', state: 'exited', exitCode: 1, configHash: 'h-init' }),
-  );
-  return rt;
-}
+/** The example platform over the simulated engine: store healthy, store-init failed (so it drifted). */
+const engine = (): FakeRuntime => examplePlatform();
 
 function thrown(fn: () => unknown): UserError {
   try {

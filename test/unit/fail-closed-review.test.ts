@@ -13,7 +13,7 @@ import { parseRenderedConfig } from '../../src/runtime/docker-cli.js';
 import { processExitCode } from '../../src/cli.js';
 import { dir, file, gz, tar } from '../support/archives.js';
 import { actionRun, cliRun, recordingCore, type RecordedAction } from '../support/commands.js';
-import { container, FakeRuntime } from '../support/fake-runtime.js';
+import { examplePlatform, FakeRuntime } from '../support/fake-runtime.js';
 import { cleanupTempRepos, tempRepo } from '../support/fixtures.js';
 import { REPO } from '../support/runner.js';
 
@@ -21,21 +21,8 @@ afterAll(cleanupTempRepos);
 
 const ROOT = path.join(REPO, 'examples/platform');
 
-/** examples/platform on a fake engine: store healthy, store-init exited 1 (drift: a pending re-run). */
-function engine(): FakeRuntime {
-  const rt = new FakeRuntime();
-  rt.projects.platform = {
-    services: { store: { image: 'stateguard/busybox:1.0.0' }, 'store-init': { image: 'stateguard/busybox:1.0.0' }, web: { image: 'stateguard/busybox:1.0.0' } },
-    hashes: { store: 'h-store', 'store-init': 'h-init', web: 'h-web' },
-  };
-  rt.images['stateguard/busybox:1.0.0'] = 'sha256:aaa';
-  rt.containers.push(
-    container({ project: 'platform', service: 'store', id: 'store-1', health: 'healthy', configHash: 'h-store' }),
-    container({ project: 'platform', service: 'web', id: 'web-1', configHash: 'h-web' }),
-    container({ project: 'platform', service: 'store-init', id: 'init-1', state: 'exited', exitCode: 1, configHash: 'h-init' }),
-  );
-  return rt;
-}
+/** examples/platform on the simulated engine: store healthy, store-init exited 1 (drift: a pending re-run). */
+const engine = (): FakeRuntime => examplePlatform();
 
 /** A fresh, valid backup of `store` under its own backup root. */
 function backup(): { root: string; file: string } {

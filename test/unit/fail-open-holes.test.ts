@@ -11,7 +11,7 @@ import { registerEnvSecrets } from '../../src/apply/logs.js';
 import { validateModules } from '../../src/model/validate.js';
 import { looksSecret, MASK, Scrubber } from '../../src/report/scrub.js';
 import { actionRun, cliRun, fakeCommentsApi } from '../support/commands.js';
-import { container, FakeRuntime } from '../support/fake-runtime.js';
+import { container, FakeRuntime, examplePlatform } from '../support/fake-runtime.js';
 import { cleanupTempRepos, moduleYaml, tempRepo } from '../support/fixtures.js';
 import { REPO } from '../support/runner.js';
 
@@ -19,20 +19,7 @@ afterAll(cleanupTempRepos);
 
 const ROOT = path.join(REPO, 'examples/platform');
 
-function platform(): FakeRuntime {
-  const rt = new FakeRuntime();
-  rt.projects.platform = {
-    services: { store: { image: 'stateguard/busybox:1.0.0' }, 'store-init': { image: 'stateguard/busybox:1.0.0' }, web: { image: 'stateguard/busybox:1.0.0' } },
-    hashes: { store: 'h-store', 'store-init': 'h-init', web: 'h-web' },
-  };
-  rt.images['stateguard/busybox:1.0.0'] = 'sha256:aaa';
-  rt.containers.push(
-    container({ project: 'platform', service: 'store', id: 'store-1', health: 'healthy', configHash: 'h-store' }),
-    container({ project: 'platform', service: 'web', id: 'web-1', configHash: 'h-web' }),
-    container({ project: 'platform', service: 'store-init', id: 'init-1', state: 'exited', exitCode: 1, configHash: 'h-init' }),
-  );
-  return rt;
-}
+const platform = (): FakeRuntime => examplePlatform();
 
 describe('booleans are exactly true/false in the action layer too', () => {
   it.each([' true', 'true ', 'true\n', '\ttrue', ' false'])('guard action refuses allow-stateful=%j as invalid input', async (value) => {

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from '@jest/globals';
 import path from 'node:path';
 import { cliRun } from '../support/commands.js';
 import { formatStamp } from '../../src/backup/names.js';
-import { container, FakeRuntime } from '../support/fake-runtime.js';
+import { examplePlatform, FakeRuntime } from '../support/fake-runtime.js';
 import { cleanupTempRepos, tempRepo } from '../support/fixtures.js';
 import { REPO } from '../support/runner.js';
 
@@ -14,22 +14,7 @@ afterAll(cleanupTempRepos);
 
 const ROOT = path.join(REPO, 'examples/platform');
 
-function engine(initExit: number | 'missing'): FakeRuntime {
-  const rt = new FakeRuntime();
-  rt.projects.platform = {
-    services: { store: { image: 'stateguard/busybox:1.0.0' }, 'store-init': { image: 'stateguard/busybox:1.0.0' }, web: { image: 'stateguard/busybox:1.0.0' } },
-    hashes: { store: 'h-store', 'store-init': 'h-init', web: 'h-web' },
-  };
-  rt.images['stateguard/busybox:1.0.0'] = 'sha256:aaa';
-  rt.containers.push(
-    container({ project: 'platform', service: 'store', id: 'store-1', health: 'healthy', configHash: 'h-store' }),
-    container({ project: 'platform', service: 'web', id: 'web-1', configHash: 'h-web' }),
-  );
-  if (initExit !== 'missing') {
-    rt.containers.push(container({ project: 'platform', service: 'store-init', id: 'init-1', state: 'exited', exitCode: initExit, configHash: 'h-init' }));
-  }
-  return rt;
-}
+const engine = (initExit: number | 'missing'): FakeRuntime => examplePlatform({ initExit });
 
 async function guard(args: string[], rt: FakeRuntime) {
   const { code, stdout, stderr } = await cliRun(['guard', '--root', ROOT, '--json', ...args], rt);

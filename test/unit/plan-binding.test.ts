@@ -11,23 +11,15 @@ import { planModules } from '../../src/drift/plan.js';
 import { validateModules } from '../../src/model/validate.js';
 import type { ContainerInfo, RenderedService } from '../../src/runtime/types.js';
 import { cliRun } from '../support/commands.js';
-import { container, FakeRuntime } from '../support/fake-runtime.js';
+import { container, FakeRuntime, examplePlatform } from '../support/fake-runtime.js';
 import { REPO } from '../support/runner.js';
 
 const ROOT = path.join(REPO, 'examples/platform');
 
+/** The example platform; store-init's declared config hash is `initHash`, its container ran under h-create-bucket. */
 function engine(initHash: string): FakeRuntime {
-  const rt = new FakeRuntime();
-  rt.projects.platform = {
-    services: { store: { image: 'stateguard/busybox:1.0.0' }, 'store-init': { image: 'stateguard/busybox:1.0.0' }, web: { image: 'stateguard/busybox:1.0.0' } },
-    hashes: { store: 'h-store', 'store-init': initHash, web: 'h-web' },
-  };
-  rt.images['stateguard/busybox:1.0.0'] = 'sha256:aaa';
-  rt.containers.push(
-    container({ project: 'platform', service: 'store', id: 'store-1', health: 'healthy', configHash: 'h-store' }),
-    container({ project: 'platform', service: 'web', id: 'web-1', configHash: 'h-web' }),
-    container({ project: 'platform', service: 'store-init', id: 'init-1', state: 'exited', exitCode: 1, configHash: 'h-create-bucket' }),
-  );
+  const rt = examplePlatform({ initExit: 'missing', initHash });
+  rt.containers.push(container({ project: 'platform', service: 'store-init', id: 'init-1', state: 'exited', exitCode: 1, configHash: 'h-create-bucket' }));
   return rt;
 }
 
