@@ -86,6 +86,30 @@ function plainOctal(b: Buffer, start: number, len: number, allowEmpty = false): 
   return value;
 }
 
+interface NumericField {
+  name: string;
+  at: number;
+  len: number;
+  /** may be empty (all NUL/space) */
+  emptyOk: boolean;
+}
+
+/**
+ * The header's numeric fields, each checked to be plain octal. An empty uid/gid/mtime is read as 0
+ * by GNU tar, busybox, Go and Python alike, and node-tar's portable mode writes them so; an empty
+ * size or mode no writer emits, so it is refused. devmajor/devminor: only Python parses them for
+ * every entry (and fails on junk).
+ */
+const NUMERIC_FIELDS: readonly NumericField[] = [
+  { name: 'mode', at: 100, len: 8, emptyOk: false },
+  { name: 'uid', at: 108, len: 8, emptyOk: true },
+  { name: 'gid', at: 116, len: 8, emptyOk: true },
+  { name: 'size', at: 124, len: 12, emptyOk: false },
+  { name: 'mtime', at: 136, len: 12, emptyOk: true },
+  { name: 'devmajor', at: 329, len: 8, emptyOk: true },
+  { name: 'devminor', at: 337, len: 8, emptyOk: true },
+];
+
 /** Bytes of a NUL-terminated field (up to the first NUL, as every reader cuts it). */
 function cString(b: Buffer, start: number, len: number): Buffer {
   const field = b.subarray(start, start + len);
@@ -402,30 +426,10 @@ export class TarWalker {
 
     // ---- numeric fields ----
     const size = plainOctal(h, 124, 12);
-    const badFields: string[] = [];
-    if (plainOctal(h, 100, 8) === null) badFields.push('mode');
-    // An empty uid/gid/mtime is read as 0 by GNU tar, busybox, Go and Python alike, and node-tar's
-    // portable mode writes them so; an empty size or mode no writer emits, so it is refused.
-    if (plainOctal(h, 108, 8, true) === null) badFields.push('uid');
-    if (plainOctal(h, 116, 8, true) === null) badFields.push('gid');
-    if (size === null) badFields.push('size');
-    if (plainOctal(h, 136, 12, true) === null) badFields.push('mtime');
-    // devmajor/devminor: only Python parses them for every entry (and fails on junk)
-    if (plainOctal(h, 329, 8, true) === null) badFields.push('devmajor');
-    if (plainOctal(h, 337, 8, true) === null) badFields.push('devminor');
+    const badFields = NUMERIC_FIELDS.filter((f) => plainOctal(h, f.at, f.len, f.emptyOk) === null);
     if (badFields.length) {
-      const show = (f: string): string => {
-        const at = {
-          mode: [100, 8],
-          uid: [108, 8],
-          gid: [116, 8],
-          size: [124, 12],
-          mtime: [136, 12],
-          devmajor: [329, 8],
-          devminor: [337, 8],
-        }[f]!;
-        return `${f} ${JSON.stringify(h.subarray(at[0]!, at[0]! + at[1]!).toString('latin1'))}`;
-      };
+      const show = (f: NumericField): string =>
+        `${f.name} ${JSON.stringify(h.subarray(f.at, f.at + f.len).toString('latin1'))}`;
       this.problem({
         code: 'ambiguous-header',
         message:
