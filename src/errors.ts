@@ -29,6 +29,17 @@ export const FAILURE_REASONS = {
   timeout: 'The one-shot did not exit within timeout_seconds and was stopped.',
   'dependency-disturbed': 'A depends_on_healthy module was stopped, unhealthy or recreated during apply.',
   'image-not-present': 'The declared image is not on the engine; apply never pulls or builds.',
+  'interrupted-operation':
+    'An interrupted restore left a journal on the engine; every mutating command refuses the module until ' +
+    '`stateguard recover` has run.',
+  'archive-mismatch': "The backup's layout does not match the module's declared data volumes (all or nothing).",
+  'not-restorable':
+    'restore acts only on a stateful module that declares data volumes and has a container to read its mounts from.',
+  'volume-in-use': "Another running container (not the module's) mounts a volume the restore would replace.",
+  'helper-unavailable':
+    'No local image can run restore\'s helper steps (a shell with mv, find, df, …); pass helper-image.',
+  'insufficient-space': 'The filesystem of a volume has too little free space for the staged data next to the live data.',
+  'restore-failed': 'The restore did not complete; the message says which data is live (old or new) and what to run.',
   'docker-unavailable': 'The Docker engine could not be reached.',
   'compose-error': "compose could not render or run the module's compose file.",
   'snapshot-failed': 'The snapshot could not be taken or the containers did not come back.',

@@ -24,6 +24,7 @@ import {
   type GuardedRequest,
   type OperationContext,
 } from '../ops/guarded.js';
+import { interruptedOperation } from '../restore/journal.js';
 import { LineScrubber, registerEnvSecrets } from './logs.js';
 
 export type { DependencyCheck, DependencyState } from '../ops/dependencies.js';
@@ -111,6 +112,7 @@ export async function applyOneShot(req: ApplyRequest, deps: ApplyDeps): Promise<
     out,
     lockImages: moduleImages,
     lockTimeoutSeconds: m.timeoutSeconds,
+    interrupted: () => interruptedOperation(deps.runtime, m),
     preflight: async (ev, ctx) => {
       const r = await refuseRunInProgress(req, deps, ev, ctx);
       if ('refused' in r) return r;

@@ -33,6 +33,7 @@ import { UserError, errorMessage } from '../errors.js';
 import type { ModuleDecl } from '../model/module.js';
 import { waitUntilReady } from '../drift/containers.js';
 import type { ContainerInfo, Runtime } from '../ports.js';
+import { interruptedOperation } from '../restore/journal.js';
 import { inspectArchive } from './archive.js';
 import { pathProblems, printablePath } from './entry-rules.js';
 import { CHECKSUM_SUFFIX, archiveName } from './names.js';
@@ -301,48 +302,31 @@ async function captureVolume(
   if (top === null) throw new SnapshotError(`docker cp of ${target.path} returned no entries`);
 }
 
-export async function takeSnapshot(args: {
-  module: ModuleDecl;
-  runtime: Runtime;
-  outDir: string;
-  now: Date;
-  log: Logger;
-  hooks?: SnapshotHooks;
-  /** bound on the wait for the restarted containers to be running and healthy (default 120 s) */
-  readyTimeoutSeconds?: number;
-}): Promise<SnapshotResult> {
-  const { module: mod, runtime, log } = args;
-  const outDir = path.resolve(args.outDir);
-  const finalName = archiveName(mod.name, args.now);
-  const finalPath = path.join(outDir, finalName);
+interface Captured {
+  tempPath: string;
+  sha256: string;
+  bytes: number;
+  entries: number;
+}
 
-  await runtime.ping();
-  const { source, toStop, targets } = await plan(mod, runtime);
-  await mkdir(outDir, { recursive: true });
-  if (
-    await lstat(finalPath).then(
-      () => true,
-      () => false,
-    )
-  ) {
-    throw new SnapshotError(`${finalPath} already exists; refusing to overwrite a backup (wait a second and retry)`);
-  }
-
+/** Copy every target out of a stopped container into a fsynced temporary archive in outDir. */
+async function captureToTemp(
+  runtime: Runtime,
+  sourceId: string,
+  targets: readonly Target[],
+  outDir: string,
+  finalName: string,
+  log: Logger,
+  label: string,
+): Promise<Captured> {
   const tempPath = path.join(outDir, `.${finalName}.${randomBytes(6).toString('hex')}.partial`);
   const hash = createHash('sha256');
   let bytes = 0;
   const counters = { entries: 0 };
-  let captureError: unknown = null;
-  let restartError: string | null = null;
   let fh: FileHandle | undefined;
   let gzip: zlib.Gzip | undefined;
   let fileWrites: Promise<void> = Promise.resolve();
-
-  log.info(
-    `snapshot ${mod.name}: stopping ${toStop.length ? toStop.map((c) => c.name).join(', ') : '(nothing running)'}`,
-  );
   try {
-    await runtime.stop(toStop.map((c) => c.id));
     fh = await open(tempPath, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, 0o600);
     const file = fh;
     const gz = zlib.createGzip({ level: 6, chunkSize: 256 * 1024 });
@@ -369,8 +353,8 @@ export async function takeSnapshot(args: {
       },
     };
     for (const t of targets) {
-      log.info(`snapshot ${mod.name}: copying ${t.path} (volume ${t.volume}) from ${source.name}`);
-      await captureVolume(runtime, source.id, t, out, counters);
+      log.info(`${label}: copying ${t.path} (volume ${t.volume})`);
+      await captureVolume(runtime, sourceId, t, out, counters);
     }
     await out.write(END_OF_ARCHIVE);
     gz.end();
@@ -379,12 +363,145 @@ export async function takeSnapshot(args: {
     if (gzipError) throw gzipError;
     await file.sync();
   } catch (err) {
-    captureError = err;
     gzip?.destroy();
     // Pending writes may fail once the file is closed; the capture has failed already.
     await fileWrites.catch(() => undefined);
+    await fh?.close().catch(() => undefined);
+    fh = undefined;
+    await rm(tempPath, { force: true });
+    throw err;
   } finally {
     await fh?.close().catch(() => undefined);
+  }
+  return { tempPath, sha256: hash.digest('hex'), bytes, entries: counters.entries };
+}
+
+/** Re-read the temporary archive with the verify-backup walker, then publish it and its .sha256. */
+async function verifyAndPublish(
+  mod: ModuleDecl,
+  captured: Captured,
+  targets: readonly Target[],
+  finalPath: string,
+  hooks: SnapshotHooks | undefined,
+): Promise<void> {
+  const { tempPath, sha256, bytes } = captured;
+  // The archive must be one verify-backup accepts, and the bytes on disk the bytes we hashed.
+  const fhCheck = await open(tempPath, fsc.O_RDONLY);
+  let check;
+  try {
+    // The layout too: one top-level directory per declared volume, as verify-backup requires.
+    check = await inspectArchive(
+      fhCheck.createReadStream({ highWaterMark: 1024 * 1024, autoClose: false }),
+      { maxUncompressedBytes: Number.MAX_SAFE_INTEGER, maxEntries: Number.MAX_SAFE_INTEGER },
+      { layout: { module: mod.name, volumes: targets.map((t) => t.volume) } },
+    );
+  } finally {
+    await fhCheck.close();
+  }
+  if (check.problems.length || check.sha256 !== sha256 || check.bytesRead !== bytes) {
+    throw new SnapshotError(
+      `the written archive did not pass verification: ` +
+        `${
+          check.problems.map((p) => `[${p.code}] ${p.message}`).join('; ') ||
+          `sha256/size differ from what was ` + `written`
+        }`,
+    );
+  }
+  await (hooks?.publish ?? publishNoClobber)(tempPath, finalPath);
+  await writeFileAtomic(`${finalPath}${CHECKSUM_SUFFIX}`, `${sha256}  ${path.basename(finalPath)}\n`, hooks?.publish);
+  await fsyncDir(path.dirname(finalPath));
+}
+
+/** The final path of a new snapshot in outDir; refuses a name that is taken. */
+async function snapshotPath(mod: ModuleDecl, outDir: string, now: Date): Promise<string> {
+  const finalPath = path.join(outDir, archiveName(mod.name, now));
+  await mkdir(outDir, { recursive: true });
+  if (
+    await lstat(finalPath).then(
+      () => true,
+      () => false,
+    )
+  ) {
+    throw new SnapshotError(`${finalPath} already exists; refusing to overwrite a backup (wait a second and retry)`);
+  }
+  return finalPath;
+}
+
+/**
+ * A verified snapshot of a module whose containers the caller has already stopped (restore's
+ * pre-restore snapshot, docs/architecture.md §12): the same archive, checks and atomic publish as
+ * `takeSnapshot`, without stopping or starting anything.
+ */
+export async function snapshotStopped(args: {
+  module: ModuleDecl;
+  runtime: Runtime;
+  outDir: string;
+  now: Date;
+  log: Logger;
+  hooks?: SnapshotHooks;
+}): Promise<SnapshotResult> {
+  const { module: mod, runtime, log } = args;
+  const { source, toStop, targets } = await plan(mod, runtime);
+  if (toStop.length) {
+    throw new SnapshotError(`${toStop.map((c) => c.name).join(', ')} is running; it must be stopped for this snapshot`);
+  }
+  const finalPath = await snapshotPath(mod, path.resolve(args.outDir), args.now);
+  const captured = await captureToTemp(
+    runtime,
+    source.id,
+    targets,
+    path.dirname(finalPath),
+    path.basename(finalPath),
+    log,
+    `snapshot ${mod.name}`,
+  );
+  try {
+    await verifyAndPublish(mod, captured, targets, finalPath, args.hooks);
+  } finally {
+    await rm(captured.tempPath, { force: true });
+  }
+  return {
+    path: finalPath,
+    sha256: captured.sha256,
+    bytes: captured.bytes,
+    entries: captured.entries,
+    volumes: targets.map((t) => t.volume),
+    taken_at: args.now.toISOString(),
+  };
+}
+
+export async function takeSnapshot(args: {
+  module: ModuleDecl;
+  runtime: Runtime;
+  outDir: string;
+  now: Date;
+  log: Logger;
+  hooks?: SnapshotHooks;
+  /** bound on the wait for the restarted containers to be running and healthy (default 120 s) */
+  readyTimeoutSeconds?: number;
+}): Promise<SnapshotResult> {
+  const { module: mod, runtime, log } = args;
+  await runtime.ping();
+  const interrupted = await interruptedOperation(runtime, mod);
+  if (interrupted) throw new UserError(interrupted.message, { reason: interrupted.reason, exitCode: 1 });
+  const { source, toStop, targets } = await plan(mod, runtime);
+  const finalPath = await snapshotPath(mod, path.resolve(args.outDir), args.now);
+  const outDir = path.dirname(finalPath);
+  const finalName = path.basename(finalPath);
+
+  let captured: Captured | null = null;
+  let captureError: unknown = null;
+  let restartError: string | null = null;
+
+  log.info(
+    `snapshot ${mod.name}: stopping ${toStop.length ? toStop.map((c) => c.name).join(', ') : '(nothing running)'}`,
+  );
+  try {
+    await runtime.stop(toStop.map((c) => c.id));
+    captured = await captureToTemp(runtime, source.id, targets, outDir, finalName, log, `snapshot ${mod.name}`);
+  } catch (err) {
+    captureError = err;
+  } finally {
     // Start the containers again whatever happened above.
     if (toStop.length) {
       try {
@@ -422,47 +539,25 @@ export async function takeSnapshot(args: {
   // Set when the module-is-DOWN error itself is thrown, so the catch below does not say it twice.
   let downReported = false;
   try {
-    if (captureError) {
+    if (captureError || !captured) {
       throw captureError instanceof UserError
         ? captureError
         : new SnapshotError(`snapshot of ${mod.name} failed: ${errorMessage(captureError)}`);
     }
-    const sha256 = hash.digest('hex');
-    // The archive must be one verify-backup accepts, and the bytes on disk the bytes we hashed.
-    const fhCheck = await open(tempPath, fsc.O_RDONLY);
-    let check;
-    try {
-      // The layout too: one top-level directory per declared volume, as verify-backup requires.
-      check = await inspectArchive(
-        fhCheck.createReadStream({ highWaterMark: 1024 * 1024, autoClose: false }),
-        { maxUncompressedBytes: Number.MAX_SAFE_INTEGER, maxEntries: Number.MAX_SAFE_INTEGER },
-        { layout: { module: mod.name, volumes: targets.map((t) => t.volume) } },
-      );
-    } finally {
-      await fhCheck.close();
-    }
-    if (check.problems.length || check.sha256 !== sha256 || check.bytesRead !== bytes) {
-      throw new SnapshotError(
-        `the written archive did not pass verification: ` +
-          `${
-            check.problems.map((p) => `[${p.code}] ${p.message}`).join('; ') ||
-            `sha256/size differ from what was ` + `written`
-          }`,
-      );
-    }
-    await (args.hooks?.publish ?? publishNoClobber)(tempPath, finalPath);
-    await writeFileAtomic(`${finalPath}${CHECKSUM_SUFFIX}`, `${sha256}  ${finalName}\n`, args.hooks?.publish);
-    await fsyncDir(outDir);
+    await verifyAndPublish(mod, captured, targets, finalPath, args.hooks);
     if (restartError) {
       downReported = true;
       throw new SnapshotError(`the snapshot was written (${finalPath}), but ${restartError}; the module is DOWN`);
     }
-    log.info(`snapshot ${mod.name}: ${finalPath} (${bytes} bytes, ${counters.entries} entries, sha256 ${sha256})`);
+    log.info(
+      `snapshot ${mod.name}: ${finalPath} (${captured.bytes} bytes, ${captured.entries} entries, sha256 ` +
+        `${captured.sha256})`,
+    );
     return {
       path: finalPath,
-      sha256,
-      bytes,
-      entries: counters.entries,
+      sha256: captured.sha256,
+      bytes: captured.bytes,
+      entries: captured.entries,
       volumes: targets.map((t) => t.volume),
       taken_at: args.now.toISOString(),
     };
@@ -472,6 +567,6 @@ export async function takeSnapshot(args: {
     }
     throw err;
   } finally {
-    await rm(tempPath, { force: true });
+    if (captured) await rm(captured.tempPath, { force: true });
   }
 }

@@ -27,6 +27,11 @@ export interface VerifyBackupInput {
   now: Date;
   maxUncompressedBytes: number;
   maxEntries: number;
+  /**
+   * restore takes a backup of any age (an old one is often the point); the name must still be the
+   * module's, and not from the future
+   */
+  ignoreMaxAge?: boolean;
 }
 
 /** Read size per chunk: big enough that syscalls and callbacks are noise, small enough for 64 MiB RSS. */
@@ -239,7 +244,12 @@ async function verifyInto(report: BackupReport, input: VerifyBackupInput, absRef
   // ---- its name: module and age ----
   if (mod.backup) {
     const allowed = [...new Set([mod.name, ...mod.backup.refModules])];
-    const verdict = checkArchiveName(path.basename(real ?? absRef), allowed, mod.backup.maxAgeHours, input.now);
+    const verdict = checkArchiveName(
+      path.basename(real ?? absRef),
+      allowed,
+      input.ignoreMaxAge ? Number.MAX_SAFE_INTEGER : mod.backup.maxAgeHours,
+      input.now,
+    );
     problems.push(...verdict.problems);
     report.matched_module = verdict.matchedModule;
     report.created_at = verdict.createdAt?.toISOString() ?? null;

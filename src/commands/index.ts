@@ -4,6 +4,8 @@ import { e2eGateCommand } from './e2e-gate.js';
 import { guardCommand } from './guard.js';
 import { lintWorkflowsCommand } from './lint-workflows.js';
 import { planCommand } from './plan.js';
+import { recoverCommand } from './recover.js';
+import { restoreCommand } from './restore.js';
 import { snapshotCommand } from './snapshot.js';
 import type { CommandSpec, InputDef } from './spec.js';
 import { validateCommand } from './validate.js';
@@ -15,6 +17,8 @@ export const COMMANDS = {
   apply: applyCommand,
   'verify-backup': verifyBackupCommand,
   snapshot: snapshotCommand,
+  restore: restoreCommand,
+  recover: recoverCommand,
   'e2e-gate': e2eGateCommand,
   'lint-workflows': lintWorkflowsCommand,
   validate: validateCommand,

@@ -37,6 +37,26 @@ export function oneShotReplicaProblem(service: { scale?: unknown; deploy?: unkno
 }
 
 /** Mount targets of named volumes in a compose service, short and long syntax: target -> source. */
+/**
+ * Targets of the service's bind mounts (a host directory). A data volume may be one: its
+ * `volume` then only names its directory in the archive (docs/architecture.md §2).
+ */
+export function bindMountTargets(service: ComposeService): Set<string> {
+  const out = new Set<string>();
+  for (const v of service.volumes ?? []) {
+    if (typeof v === 'string') {
+      const [source, target] = v.split(':');
+      if (source && target && (source.startsWith('/') || source.startsWith('.') || source.startsWith('~'))) {
+        out.add(target.replace(/\/+$/, '') || '/');
+      }
+    } else if (v && typeof v === 'object') {
+      const o = v as Record<string, unknown>;
+      if (o.type === 'bind' && typeof o.target === 'string') out.add(o.target.replace(/\/+$/, '') || '/');
+    }
+  }
+  return out;
+}
+
 export function namedVolumeMounts(service: ComposeService): Map<string, string> {
   const out = new Map<string, string>();
   for (const v of service.volumes ?? []) {
@@ -201,9 +221,11 @@ export function crossCheck(loaded: LoadedModules, displayBase: string): SourcePr
       }
     }
     const mounts = namedVolumeMounts(service);
+    const binds = bindMountTargets(service);
     m.volumes.forEach((v, i) => {
       const target = v.path.replace(/\/+$/, '') || '/';
       const mounted = mounts.get(target);
+      if (mounted === undefined && binds.has(target)) return;
       if (mounted !== v.volume) {
         problems.push(
           src.problem(

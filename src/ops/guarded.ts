@@ -88,6 +88,11 @@ export interface GuardedOperation<O extends GuardedOutcome> {
   lockImages: string[];
   /** how long the operation may legitimately hold the lock (a stale bound is derived from it) */
   lockTimeoutSeconds: number;
+  /**
+   * Decides whether the operation may run, instead of the stateful-apply guard (restore has its own
+   * rule: docs/architecture.md §12). It must still produce the module's fresh plan_hash.
+   */
+  evaluate?(): Promise<GuardEvaluation>;
   /** an interrupted earlier operation on the module (restore/upgrade journals) refuses, naming recover */
   interrupted?(): Promise<{ reason: FailureReason; message: string } | null>;
   /**
@@ -176,7 +181,7 @@ export async function runGuarded<O extends GuardedOutcome>(op: GuardedOperation<
     if (interrupted) return end('refused', interrupted.reason, interrupted.message);
 
     // A reviewed plan may be stale by now: plan and guard again with the same inputs.
-    const ev = await evaluateGuard(req, deps);
+    const ev = op.evaluate ? await op.evaluate() : await evaluateGuard(req, deps);
     out.guard = ev.result;
     out.plan_hash = ev.planHash;
     if (req.expectedPlanHash !== undefined && ev.planHash !== null && ev.planHash !== req.expectedPlanHash) {

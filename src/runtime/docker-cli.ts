@@ -8,9 +8,24 @@ import { createHash } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
 import { EnvironmentError, PathNotFoundError, UserError } from '../errors.js';
 import { normalizeImageRef } from '../drift/image-ref.js';
+import {
+  COUNT_SCRIPT,
+  DROP_SCRIPT,
+  HELPER_TOOLS,
+  PREPARE_SCRIPT,
+  PROBE_SCRIPT,
+  SPACE_SCRIPT,
+  SWAP_SCRIPT,
+} from './helper-scripts.js';
 import { spawnProcess } from './process.js';
 import type {
   ComposeInfo,
+  DataMount,
+  HelperSpec,
+  JournalMark,
+  MountSpace,
+  RootMeta,
+  StagedCount,
   ComposeTarget,
   ContainerInfo,
   ContainerRunConfig,
@@ -215,6 +230,39 @@ export function parseRunRecord(labels: Record<string, string>): RunRecord | null
 
 /** `docker cp` says this when the path does not exist in the container (engine 20.10+ wording, both directions). */
 const PATH_ABSENT = /no such container:path|could not find the file/i;
+
+/** Labels of restore's helper containers and journal volumes (docs/architecture.md §12). */
+export const WORKBENCH_LABEL = {
+  helper: 'io.stateguard.helper',
+  journal: 'io.stateguard.journal',
+  seq: 'io.stateguard.journal.seq',
+  phase: 'io.stateguard.journal.phase',
+  at: 'io.stateguard.journal.at',
+  dataPrefix: 'io.stateguard.journal.data.',
+} as const;
+
+const KEY_RE = /^[a-z0-9]{8,64}$/;
+
+function checkKey(key: string): string {
+  if (!KEY_RE.test(key)) throw new Error(`invalid operation key ${JSON.stringify(key)}`);
+  return key;
+}
+
+/** `--mount` value for one data mount at `/v/<index>`; refuses sources the flag cannot carry. */
+export function mountArg(m: DataMount, index: number): string {
+  if (/[,"\n\r]/.test(m.source) || m.source === '') {
+    throw new EnvironmentError(
+      `the ${m.kind} ${JSON.stringify(m.source)} of volume ${m.volume} cannot be mounted into a helper container ` +
+        `(a comma, quote or line break in its name); rename it to restore it with stateguard`,
+    );
+  }
+  return `type=${m.kind},src=${m.source},dst=/v/${index}`;
+}
+
+/** The mount paths inside a helper for these mounts (`/v/0`, `/v/1`, …). */
+function mountPaths(mounts: readonly DataMount[]): string[] {
+  return mounts.map((_, i) => `/v/${i}`);
+}
 
 /** The command a lock container is created with; it is never started. */
 const NEVER_STARTED = 'stateguard-never-started';
@@ -599,6 +647,214 @@ export class DockerCli implements Runtime {
     const r = await this.docker(['rm', '-f', id]);
     if (r.code !== 0 && !/no such container/i.test(r.stderr)) {
       throw new EnvironmentError(`docker rm ${id} failed: ${firstLine(r.stderr)}`);
+    }
+  }
+
+  // ---- restore's workbench (docs/architecture.md §12) ----
+
+  /** `docker run` options shared by every helper: local image only, no network, root, labelled. */
+  private helperArgs(helper: HelperSpec, asRoot = true): string[] {
+    return [
+      '--pull',
+      'never',
+      '--network',
+      'none',
+      ...(asRoot ? ['--user', '0:0'] : []),
+      '--label',
+      `${WORKBENCH_LABEL.helper}=${checkKey(helper.key)}`,
+      '--entrypoint',
+      '/bin/sh',
+      ...helper.mounts.flatMap((m, i) => ['--mount', mountArg(m, i)]),
+    ];
+  }
+
+  /** Run one helper program to completion; a non-zero exit is an error naming what it said. */
+  private async runHelper(helper: HelperSpec, what: string, script: string, args: readonly string[]): Promise<string> {
+    const r = await this.docker(['run', '--rm', ...this.helperArgs(helper), helper.image, '-c', script, 'sh', ...args]);
+    if (r.code !== 0) {
+      throw new EnvironmentError(
+        `restore helper (${what}) failed with exit ${r.code}: ${firstLine(r.stderr) || firstLine(r.stdout)}`,
+      );
+    }
+    return r.stdout;
+  }
+
+  async helperImageProblem(image: string): Promise<string | null> {
+    const r = await this.docker([
+      'run',
+      '--rm',
+      '--pull',
+      'never',
+      '--network',
+      'none',
+      '--entrypoint',
+      '/bin/sh',
+      image,
+      '-c',
+      PROBE_SCRIPT,
+      'sh',
+      ...HELPER_TOOLS,
+    ]);
+    if (r.code === 0) return null;
+    const missing = r.stdout
+      .split('\n')
+      .map((l) => /^missing (\S+)$/.exec(l.trim())?.[1])
+      .filter((x): x is string => !!x);
+    if (missing.length) return `it lacks ${missing.join(', ')}`;
+    if (/no such image|not found|pull access|unable to find/i.test(r.stderr)) return 'it is not on the engine';
+    if (/executable file not found|no such file or directory/i.test(r.stderr)) return 'it has no /bin/sh';
+    return firstLine(r.stderr) || `the probe exited ${r.code}`;
+  }
+
+  async mountSpace(helper: HelperSpec): Promise<MountSpace[]> {
+    const out = await this.runHelper(helper, 'free space', SPACE_SCRIPT, mountPaths(helper.mounts));
+    const byPath = new Map<string, { fs: string; kib: number }>();
+    for (const line of out.split('\n')) {
+      const [p, fs, kib] = line.trim().split(/\s+/);
+      if (p && fs && kib && /^\d+$/.test(kib)) byPath.set(p, { fs, kib: Number(kib) });
+    }
+    return helper.mounts.map((m, i) => {
+      const got = byPath.get(`/v/${i}`);
+      if (!got) throw new EnvironmentError(`could not read the free space of volume ${m.volume} (df printed nothing)`);
+      return { volume: m.volume, filesystem: got.fs, availableBytes: got.kib * 1024 };
+    });
+  }
+
+  async prepareWorkArea(helper: HelperSpec): Promise<void> {
+    await this.runHelper(helper, 'prepare the work area', PREPARE_SCRIPT, mountPaths(helper.mounts));
+  }
+
+  async stage(helper: HelperSpec, produce: (write: (chunk: Buffer) => Promise<void>) => Promise<void>): Promise<void> {
+    // A created (never started) container is enough for `docker cp`; `-a` keeps the owners. No
+    // --user: with `-a` the engine resolves the container's user in the image's passwd file, which
+    // an image may lack; the engine extracts as root either way.
+    const created = await this.docker(['create', ...this.helperArgs(helper, false), helper.image, '-c', 'exit 0']);
+    if (created.code !== 0) {
+      throw new EnvironmentError(`could not create the staging helper: ${firstLine(created.stderr)}`);
+    }
+    const id = created.stdout.trim();
+    let produceError: unknown = null;
+    try {
+      const r = await this.docker(['cp', '-a', '-', `${id}:/v`], {
+        feed: (write) =>
+          produce(write).catch((err: unknown) => {
+            produceError = err;
+            throw err;
+          }),
+      });
+      if (produceError) throw produceError;
+      if (r.code !== 0) throw new EnvironmentError(`docker cp into the staging helper failed: ${firstLine(r.stderr)}`);
+    } finally {
+      await this.docker(['rm', '-f', id]);
+    }
+  }
+
+  async countStaged(helper: HelperSpec): Promise<StagedCount[]> {
+    const out = await this.runHelper(helper, 'count the staged files', COUNT_SCRIPT, mountPaths(helper.mounts));
+    const byPath = new Map<string, number[]>();
+    for (const line of out.split('\n')) {
+      const parts = line.trim().split(/\s+/);
+      if (parts.length === 4 && parts.slice(1).every((x) => /^\d+$/.test(x))) {
+        byPath.set(parts[0]!, parts.slice(1).map(Number));
+      }
+    }
+    return helper.mounts.map((m, i) => {
+      const got = byPath.get(`/v/${i}`);
+      if (!got) throw new EnvironmentError(`could not count the staged files of volume ${m.volume}`);
+      return { volume: m.volume, entries: got[0]!, files: got[1]!, bytes: got[2]! };
+    });
+  }
+
+  async swap(helper: HelperSpec, direction: 'forward' | 'revert', roots: readonly (RootMeta | null)[]): Promise<void> {
+    const args = helper.mounts.flatMap((_, i) => {
+      const r = roots[i] ?? null;
+      return [`/v/${i}`, r ? `${r.uid}:${r.gid}:${(r.mode & 0o7777).toString(8)}` : '-'];
+    });
+    await this.runHelper(helper, `swap ${direction}`, SWAP_SCRIPT, [direction, ...args]);
+  }
+
+  async dropWorkArea(helper: HelperSpec): Promise<void> {
+    await this.runHelper(helper, 'drop the work area', DROP_SCRIPT, mountPaths(helper.mounts));
+  }
+
+  async removeHelpers(key: string): Promise<void> {
+    const ps = await this.docker(['ps', '-aq', '--filter', `label=${WORKBENCH_LABEL.helper}=${checkKey(key)}`]);
+    if (ps.code !== 0) throw new EnvironmentError(`docker ps failed: ${firstLine(ps.stderr)}`);
+    const ids = ps.stdout
+      .split('\n')
+      .map((x) => x.trim())
+      .filter(Boolean);
+    if (ids.length === 0) return;
+    const r = await this.docker(['rm', '-f', ...ids]);
+    if (r.code !== 0 && !/no such container/i.test(r.stderr)) {
+      throw new EnvironmentError(`could not remove restore helpers: ${firstLine(r.stderr)}`);
+    }
+  }
+
+  async writeJournalMark(key: string, mark: JournalMark): Promise<void> {
+    // A mark is an empty named volume whose labels hold it: creating one is atomic and durable on
+    // the engine (like a run record), and any runner that reaches the engine can read it.
+    const labels: Record<string, string> = {
+      [WORKBENCH_LABEL.journal]: checkKey(key),
+      [WORKBENCH_LABEL.seq]: String(mark.seq),
+      [WORKBENCH_LABEL.phase]: mark.phase,
+      [WORKBENCH_LABEL.at]: mark.at,
+    };
+    for (const [k, v] of Object.entries(mark.data)) labels[`${WORKBENCH_LABEL.dataPrefix}${k}`] = v;
+    const name = `stateguard-journal-${key}-${mark.seq}`;
+    const r = await this.docker([
+      'volume',
+      'create',
+      ...Object.entries(labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]),
+      name,
+    ]);
+    if (r.code !== 0) throw new EnvironmentError(`could not write journal mark ${name}: ${firstLine(r.stderr)}`);
+    // `volume create` of an existing name succeeds silently: read it back so a stale mark is never taken for ours.
+    const back = (await this.readJournal(key)).find((m) => m.seq === mark.seq);
+    if (!back || back.phase !== mark.phase || back.at !== mark.at) {
+      throw new EnvironmentError(`journal mark ${name} exists with other contents; run stateguard recover first`);
+    }
+  }
+
+  async readJournal(key: string): Promise<JournalMark[]> {
+    const ls = await this.docker([
+      'volume',
+      'ls',
+      '-q',
+      '--filter',
+      `label=${WORKBENCH_LABEL.journal}=${checkKey(key)}`,
+    ]);
+    if (ls.code !== 0) throw new EnvironmentError(`docker volume ls failed: ${firstLine(ls.stderr)}`);
+    const names = ls.stdout
+      .split('\n')
+      .map((x) => x.trim())
+      .filter(Boolean);
+    if (names.length === 0) return [];
+    const r = await this.docker(['volume', 'inspect', ...names]);
+    if (r.code !== 0) throw new EnvironmentError(`docker volume inspect failed: ${firstLine(r.stderr)}`);
+    const marks: JournalMark[] = [];
+    for (const v of JSON.parse(r.stdout || '[]') as Array<{ Labels?: Record<string, string> | null }>) {
+      const l = v.Labels ?? {};
+      if (l[WORKBENCH_LABEL.journal] !== key) continue;
+      const data: Record<string, string> = {};
+      for (const [k, val] of Object.entries(l)) {
+        if (k.startsWith(WORKBENCH_LABEL.dataPrefix)) data[k.slice(WORKBENCH_LABEL.dataPrefix.length)] = val;
+      }
+      marks.push({
+        seq: Number(l[WORKBENCH_LABEL.seq]),
+        phase: l[WORKBENCH_LABEL.phase] ?? '',
+        at: l[WORKBENCH_LABEL.at] ?? '',
+        data,
+      });
+    }
+    return marks.sort((a, b) => a.seq - b.seq);
+  }
+
+  async removeJournalMark(key: string, seq: number): Promise<void> {
+    const name = `stateguard-journal-${checkKey(key)}-${seq}`;
+    const r = await this.docker(['volume', 'rm', name]);
+    if (r.code !== 0 && !/no such volume/i.test(r.stderr)) {
+      throw new EnvironmentError(`could not remove journal mark ${name}: ${firstLine(r.stderr)}`);
     }
   }
 }

@@ -51,7 +51,28 @@ export const spawnProcess: ProcessRunner = (command, args, opts: ExecOptions = {
     child.stdin.on('error', () => {
       /* the child may exit before reading stdin; its exit code tells what happened */
     });
-    if (opts.input !== undefined) child.stdin.end(opts.input);
+    if (opts.feed) {
+      let closed = false;
+      child.stdin.once('close', () => (closed = true));
+      const write = async (chunk: Buffer): Promise<void> => {
+        if (closed || settled) throw new Error(`${command} stopped reading its input`);
+        if (!child.stdin.write(chunk)) {
+          await new Promise<void>((resolve) => {
+            child.stdin.once('drain', resolve);
+            child.stdin.once('close', resolve);
+          });
+        }
+      };
+      opts.feed(write).then(
+        () => child.stdin.end(),
+        (err: unknown) => {
+          // The producer failed: whatever the child made of a partial input must not count.
+          stderr += `\n(input aborted: ${err instanceof Error ? err.message : String(err)})`;
+          child.kill('SIGKILL');
+          finish({ code: 125, stdout, stderr });
+        },
+      );
+    } else if (opts.input !== undefined) child.stdin.end(opts.input);
     else child.stdin.end();
   });
 

@@ -25,6 +25,11 @@ export interface ExecOptions {
   env?: Record<string, string | undefined>;
   /** stdout as raw bytes is written here instead of being buffered as text */
   stdoutSink?: NodeJS.WritableStream;
+  /**
+   * Streams the child's stdin: `write` resolves when the child can take more (bounded memory).
+   * When feed rejects, the child is killed and the result's code is 125.
+   */
+  feed?: (write: (chunk: Buffer) => Promise<void>) => Promise<void>;
 }
 
 /** Spawns one process with an argument array (never a shell). */
@@ -141,6 +146,60 @@ export interface ComposeInfo {
   version: string;
 }
 
+/**
+ * Where one declared data volume lives on the engine, as a helper container mounts it for restore
+ * (docs/architecture.md §12). Read from the module's own container, never from the archive.
+ */
+export interface DataMount {
+  /** the declared `data.volumes[].volume` (the archive's top-level directory) */
+  volume: string;
+  kind: 'volume' | 'bind';
+  /** the engine's volume name, or the bind source path on the engine's host */
+  source: string;
+}
+
+/** Owner and permission bits of a volume's top directory. */
+export interface RootMeta {
+  mode: number;
+  uid: number;
+  gid: number;
+}
+
+/** A helper run: a local image (never pulled) with every data mount of the operation. */
+export interface HelperSpec {
+  /** local image ID or reference; the adapter never pulls it */
+  image: string;
+  mounts: readonly DataMount[];
+  /** the operation's key (labels the helper containers so recover can find and remove them) */
+  key: string;
+}
+
+/** Space on the filesystem that holds one data mount. */
+export interface MountSpace {
+  volume: string;
+  /** identifies the filesystem: mounts on the same one share its free space */
+  filesystem: string;
+  availableBytes: number;
+}
+
+/** What the work area of one mount holds after staging. */
+export interface StagedCount {
+  volume: string;
+  entries: number;
+  files: number;
+  bytes: number;
+}
+
+/** One mark of an operation's journal, kept on the engine (see src/restore/journal.ts). */
+export interface JournalMark {
+  seq: number;
+  phase: string;
+  /** ISO time the mark was written */
+  at: string;
+  /** the journal's record (every mark carries all of it) */
+  data: Record<string, string>;
+}
+
 export type WaitResult = { exitCode: number; timedOut: false } | { exitCode: null; timedOut: true };
 
 export interface Runtime {
@@ -209,4 +268,38 @@ export interface Runtime {
    * without a shell). true when a remover ran successfully; the caller verifies what is gone.
    */
   removeFilesInContainer(containerId: string, files: readonly string[]): Promise<boolean>;
+
+  // ---- restore's workbench (docs/architecture.md §12): every step goes through the engine ----
+  /** null when this local image can run restore's helper steps; otherwise why not (never pulls). */
+  helperImageProblem(image: string): Promise<string | null>;
+  /** Free space of the filesystem under each mount. */
+  mountSpace(helper: HelperSpec): Promise<MountSpace[]>;
+  /**
+   * Create the empty work area (`<mount>/.stateguard-restore/new`) in every mount and remember the
+   * top directory's owner and mode there. Fails when a work area already exists.
+   */
+  prepareWorkArea(helper: HelperSpec): Promise<void>;
+  /**
+   * Extract a re-packed tar into the mounts. Entry paths are `<mount index>/.stateguard-restore/new/…`;
+   * the tar holds only regular files and directories (src/restore/repack.ts); owners are kept.
+   */
+  stage(helper: HelperSpec, produce: (write: (chunk: Buffer) => Promise<void>) => Promise<void>): Promise<void>;
+  /** What each mount's work area holds (entries, regular files, bytes). */
+  countStaged(helper: HelperSpec): Promise<StagedCount[]>;
+  /**
+   * Swap by renames inside each mount, idempotently, so that a swap killed at any instant can be
+   * run again or reverted: forward puts the staged content live (and `roots[i]` on the top
+   * directory when given); revert puts the old content back.
+   */
+  swap(helper: HelperSpec, direction: 'forward' | 'revert', roots: readonly (RootMeta | null)[]): Promise<void>;
+  /** Delete every mount's work area (the old data after a forward swap, the staged data after a revert). */
+  dropWorkArea(helper: HelperSpec): Promise<void>;
+  /** Remove helper containers of an operation key (a killed stateguard may leave one running). */
+  removeHelpers(key: string): Promise<void>;
+  /** Append a mark to the journal of `key` (atomic, durable on the engine). */
+  writeJournalMark(key: string, mark: JournalMark): Promise<void>;
+  /** Every mark of the journal of `key`, by seq; [] when there is none. */
+  readJournal(key: string): Promise<JournalMark[]>;
+  /** Remove one mark (by seq); a mark already gone is not an error. */
+  removeJournalMark(key: string, seq: number): Promise<void>;
 }

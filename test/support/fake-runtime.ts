@@ -8,7 +8,13 @@ import { readTar, singleFileTar } from '../../src/probe/tar.js';
 import type {
   ComposeTarget,
   ContainerInfo,
+  DataMount,
   EngineLock,
+  HelperSpec,
+  JournalMark,
+  MountSpace,
+  RootMeta,
+  StagedCount,
   ExecResult,
   RenderedProject,
   RunRecord,
@@ -227,6 +233,119 @@ export class FakeRuntime implements Runtime {
     this.record('localImageIds', limit);
     return (this.localImages ?? [...new Set(Object.values(this.images).filter((x): x is string => !!x))]).slice(0, limit);
   }
+  bench = new FakeWorkbench();
+
+  async helperImageProblem(image: string): Promise<string | null> {
+    this.record('helperImageProblem', image);
+    return this.bench.helperProblems[image] ?? null;
+  }
+
+  async mountSpace(helper: HelperSpec): Promise<MountSpace[]> {
+    this.record('mountSpace', helper);
+    this.bench.check('mountSpace');
+    return helper.mounts.map((m) => ({ volume: m.volume, filesystem: '/dev/fake', availableBytes: this.bench.freeBytes }));
+  }
+
+  async prepareWorkArea(helper: HelperSpec): Promise<void> {
+    this.record('prepareWorkArea', helper);
+    this.bench.check('prepareWorkArea');
+    for (const m of helper.mounts) if (this.bench.volume(m.source).work) throw new Error(`work area exists in ${m.source}`);
+    for (const m of helper.mounts) {
+      const v = this.bench.volume(m.source);
+      v.work = { next: new Map(), old: null, in: false, root: { ...v.root } };
+    }
+  }
+
+  async stage(helper: HelperSpec, produce: (write: (chunk: Buffer) => Promise<void>) => Promise<void>): Promise<void> {
+    this.record('stage', helper);
+    const chunks: Buffer[] = [];
+    await produce(async (c) => void chunks.push(Buffer.from(c)));
+    this.bench.check('stage');
+    for (const e of readTar(Buffer.concat(chunks))) {
+      const m = /^(\d+)\/\.stateguard-restore\/new\/(.+?)\/?$/.exec(e.path);
+      if (!m) throw new Error(`unexpected staged path ${e.path}`);
+      const mount: DataMount | undefined = helper.mounts[Number(m[1])];
+      const work = mount && this.bench.volume(mount.source).work;
+      if (!work) throw new Error(`no work area for ${e.path}`);
+      work.next.set(m[2]!, e.type === 'Directory' ? null : e.body);
+    }
+  }
+
+  async countStaged(helper: HelperSpec): Promise<StagedCount[]> {
+    this.record('countStaged', helper);
+    this.bench.check('countStaged');
+    return helper.mounts.map((m) => {
+      const next = this.bench.volume(m.source).work?.next ?? new Map<string, Buffer | null>();
+      const files = [...next.values()].filter((b): b is Buffer => b !== null);
+      return { volume: m.volume, entries: next.size, files: files.length, bytes: files.reduce((n, b) => n + b.length, 0) };
+    });
+  }
+
+  async swap(helper: HelperSpec, direction: 'forward' | 'revert', roots: readonly (RootMeta | null)[]): Promise<void> {
+    this.record('swap', direction, helper);
+    this.bench.check(`swap-${direction}`);
+    helper.mounts.forEach((m, i) => {
+      const v = this.bench.volume(m.source);
+      const w = v.work;
+      if (!w) {
+        if (direction === 'revert') return;
+        throw new Error(`${m.source} has no restore work area`);
+      }
+      if (direction === 'forward') {
+        if (!w.in) {
+          w.old = new Map([...(w.old ?? []), ...v.live]);
+          w.in = true;
+        }
+        v.live = new Map([...v.live, ...w.next]);
+        w.next = new Map();
+        const r = roots[i];
+        if (r) v.root = { ...r };
+      } else {
+        if (w.in) {
+          w.next = new Map([...w.next, ...v.live]);
+          v.live = new Map();
+          v.root = { ...w.root };
+          w.in = false;
+        }
+        if (w.old) {
+          v.live = new Map([...v.live, ...w.old]);
+          w.old = null;
+        }
+      }
+    });
+  }
+
+  async dropWorkArea(helper: HelperSpec): Promise<void> {
+    this.record('dropWorkArea', helper);
+    this.bench.check('dropWorkArea');
+    for (const m of helper.mounts) this.bench.volume(m.source).work = null;
+  }
+
+  async removeHelpers(key: string): Promise<void> {
+    this.record('removeHelpers', key);
+    this.bench.removedHelpers.push(key);
+  }
+
+  async writeJournalMark(key: string, mark: JournalMark): Promise<void> {
+    this.record('writeJournalMark', key, mark.phase);
+    this.bench.check(`mark-${mark.phase}`);
+    const marks = this.bench.journals.get(key) ?? [];
+    if (marks.some((m) => m.seq === mark.seq)) throw new Error(`journal mark ${mark.seq} exists`);
+    this.bench.journals.set(key, [...marks, structuredClone(mark)]);
+  }
+
+  async readJournal(key: string): Promise<JournalMark[]> {
+    this.record('readJournal', key);
+    return [...(this.bench.journals.get(key) ?? [])].sort((a, b) => a.seq - b.seq).map((m) => structuredClone(m));
+  }
+
+  async removeJournalMark(key: string, seq: number): Promise<void> {
+    this.record('removeJournalMark', key, seq);
+    const marks = (this.bench.journals.get(key) ?? []).filter((m) => m.seq !== seq);
+    if (marks.length) this.bench.journals.set(key, marks);
+    else this.bench.journals.delete(key);
+  }
+
   async removeFilesInContainer(containerId: string, files: readonly string[]): Promise<boolean> {
     this.record('removeFilesInContainer', containerId, [...files]);
     if (!this.files) return true;
@@ -237,6 +356,48 @@ export class FakeRuntime implements Runtime {
   }
   /** opt-in container filesystems (docker cp in and out, rm), for the persistence probe */
   files?: FakeFiles;
+}
+
+/** One simulated data volume: its live files and, during a restore, its work area. */
+export interface FakeVolume {
+  /** relative path -> file body (null for a directory) */
+  live: Map<string, Buffer | null>;
+  root: RootMeta;
+  work: { next: Map<string, Buffer | null>; old: Map<string, Buffer | null> | null; in: boolean; root: RootMeta } | null;
+}
+
+/**
+ * Restore's workbench on the simulated engine (Runtime.prepareWorkArea … readJournal), with the
+ * same rename semantics as src/runtime/helper-scripts.ts at the granularity of a whole step.
+ */
+export class FakeWorkbench {
+  volumes = new Map<string, FakeVolume>();
+  journals = new Map<string, JournalMark[]>();
+  /** helper image -> why it cannot be used (absent: usable) */
+  helperProblems: Record<string, string> = {};
+  freeBytes = 1024 ** 4;
+  /** workbench methods that throw (as an engine failure would) */
+  fails = new Set<string>();
+  removedHelpers: string[] = [];
+
+  volume(source: string): FakeVolume {
+    let v = this.volumes.get(source);
+    if (!v) this.volumes.set(source, (v = { live: new Map(), root: { mode: 0o755, uid: 0, gid: 0 }, work: null }));
+    return v;
+  }
+
+  /** The live files of a volume as `{ path: text }` (directories as null), for assertions. */
+  files(source: string): Record<string, string | null> {
+    const out: Record<string, string | null> = {};
+    for (const [k, b] of [...this.volume(source).live].sort(([a], [b2]) => a.localeCompare(b2))) {
+      out[k] = b === null ? null : b.toString();
+    }
+    return out;
+  }
+
+  check(method: string): void {
+    if (this.fails.has(method)) throw new Error(`simulated engine failure in ${method}`);
+  }
 }
 
 /**

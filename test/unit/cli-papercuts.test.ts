@@ -84,6 +84,8 @@ describe('--json on every command: exactly one JSON document on stdout', () => {
     apply: ['--root', ROOT, '--module', 'store-init'],
     'verify-backup': ['--root', ROOT, '--module', 'store', '--backup-ref', path.join(out, 'store-20260101T000000Z.tar.gz'), '--backup-root', out],
     snapshot: ['--root', ROOT, '--module', 'web', '--out-dir', out],
+    restore: ['--root', ROOT, '--module', 'store'],
+    recover: ['--root', ROOT, '--module', 'store'],
     'e2e-gate': ['--root', ROOT, '--', 'true'],
     'lint-workflows': [path.join(REPO, 'workflows')],
     validate: ['--root', ROOT],

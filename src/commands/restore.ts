@@ -1,0 +1,186 @@
+/**
+ * `stateguard restore` and `stateguard recover`: put a verified backup back onto a module's data
+ * volumes, and finish or revert one that was interrupted (docs/architecture.md §12).
+ */
+import { hostname } from 'node:os';
+import { verifyBackup } from '../backup/verify.js';
+import { planModules } from '../drift/plan.js';
+import { ExitCode, UserError } from '../errors.js';
+import { describeHolder } from '../ops/lock.js';
+import { restoreModule, type RestoreOutcome } from '../restore/restore.js';
+import type { CrashHook } from '../restore/steps.js';
+import { cell, loadValidModules, pickModule } from './common.js';
+import { GUARD_INPUTS } from './guard.js';
+import { defineCommand, FAILURE_REASON_OUTPUT, JSON_INPUT, type CommandContext } from './spec.js';
+
+/**
+ * Test seam for the crash tests (docs/architecture.md §12): STATEGUARD_TEST_KILL_AT=<boundary> makes
+ * the process SIGKILL itself at that phase boundary, exactly as a lost runner would stop.
+ */
+export function crashHook(env: Readonly<Record<string, string | undefined>>): CrashHook | undefined {
+  const at = env.STATEGUARD_TEST_KILL_AT;
+  if (!at) return undefined;
+  return (boundary) => {
+    if (boundary === at) process.kill(process.pid, 'SIGKILL');
+  };
+}
+
+const RESTORE_ONLY = GUARD_INPUTS.filter((i) => i.name !== 'confirm' && i.name !== 'confirm-token');
+
+export const READY_TIMEOUT_INPUT = {
+  name: 'ready-timeout-seconds',
+  kind: 'integer',
+  default: '120',
+  description:
+    'How long to wait for the service to be running (and healthy, where it has a healthcheck) on the data; past ' +
+    'it the old data is put back.',
+} as const;
+
+export const BREAK_LOCK_INPUT = {
+  name: 'break-stale-lock',
+  kind: 'boolean',
+  default: 'false',
+  description:
+    "Exactly 'true' takes over a lock whose holder cannot be proven gone (a runner that was lost). Make sure no " +
+    'restore of the module is running.',
+} as const;
+
+export function restoreExitCode(o: RestoreOutcome): 0 | 1 | 3 {
+  if (o.status === 'restored') return ExitCode.ok;
+  return o.could_not_run ? ExitCode.couldNotRun : ExitCode.no;
+}
+
+export function restoreSummary(o: RestoreOutcome): string {
+  const icon = o.status === 'restored' ? '✅' : '⛔';
+  const lines = [`### ${icon} stateguard restore: \`${o.module}\` ${o.decision}`, ''];
+  if (o.failure_reason) lines.push(`failure-reason: \`${o.failure_reason}\``, '');
+  lines.push('| | |', '|---|---|');
+  if (o.backup) lines.push(`| backup | ${cell(o.backup.path)} |`);
+  if (o.pre_restore_snapshot) lines.push(`| pre-restore snapshot | ${cell(o.pre_restore_snapshot)} |`);
+  for (const v of o.volumes) lines.push(`| volume \`${v.volume}\` | ${v.entries} entries, ${v.bytes} bytes |`);
+  if (o.reverted) lines.push('| reverted | the old data was put back |');
+  if (o.plan_hash) lines.push(`| plan hash | \`${o.plan_hash}\` |`);
+  if (o.lock_refusal) lines.push(`| held by | ${cell(o.lock_refusal.holder)} since ${cell(o.lock_refusal.since)} |`);
+  lines.push('', ...o.messages.map((m) => `- ${cell(m)}`));
+  if (o.status !== 'restored' && o.reasons.length) {
+    lines.push('', '| # | reason | what failed | how to fix |', '|---|---|---|---|');
+    o.reasons.forEach((x, i) => lines.push(`| ${i + 1} | \`${x.code}\` | ${cell(x.message)} | ${cell(x.fix)} |`));
+  }
+  for (const w of o.warnings) lines.push('', `> ⚠️ ${cell(w)}`);
+  return lines.join('\n');
+}
+
+function checkPlanHash(value: string | undefined, module: string, ctx: CommandContext): void {
+  if (value !== undefined && !/^[0-9a-f]{64}$/.test(value)) {
+    throw new UserError(
+      `${ctx.inAction ? "input 'expected-plan-hash'" : '--expected-plan-hash'} must be a plan_hash (64 lowercase ` +
+        `hex characters) as printed by stateguard plan --module ${module}, got ${JSON.stringify(value.slice(0, 80))}.`,
+      { input: 'expected-plan-hash' },
+    );
+  }
+}
+
+export const restoreCommand = defineCommand({
+  name: 'restore',
+  title: 'stateguard restore',
+  description:
+    "Put a verified backup back onto a stateful module's data volumes: pre-restore snapshot, staged copy, " +
+    'journaled swap by renames, recreate, health check; reverted on any failure.',
+  inputs: [
+    ...RESTORE_ONLY,
+    {
+      name: 'confirm',
+      kind: 'string',
+      description: "The backup's file name exactly (e.g. store-20261129T120000Z.tar.gz): the operator names what replaces the data.",
+    },
+    {
+      name: 'out-dir',
+      kind: 'string',
+      description: "Where the pre-restore snapshot is written (default: the backup's directory).",
+    },
+    {
+      name: 'expected-plan-hash',
+      kind: 'string',
+      description: "plan_hash of the module's reviewed plan; refuse (plan-changed) when the fresh plan differs.",
+    },
+    {
+      name: 'helper-image',
+      kind: 'string',
+      description:
+        "A local image with /bin/sh and coreutils (busybox) for the steps inside the volumes, when the module's " +
+        'own image has none. Never pulled.',
+    },
+    READY_TIMEOUT_INPUT,
+    BREAK_LOCK_INPUT,
+    {
+      name: 'lock-stale-after-minutes',
+      kind: 'integer',
+      default: '120',
+      description: 'A lock older than this counts as stale (break-stale-lock then removes it).',
+    },
+    JSON_INPUT,
+  ] as const,
+  outputs: [
+    { name: 'status', description: 'restored, blocked, refused or failed.' },
+    { name: 'pre-restore-snapshot', description: 'Path of the verified snapshot of what was live before.' },
+    { name: 'plan-hash', description: "plan_hash of the module's fresh plan." },
+    FAILURE_REASON_OUTPUT,
+  ],
+  async run(opts, ctx) {
+    const set = loadValidModules(opts, ctx);
+    const module = pickModule(set, opts.module);
+    checkPlanHash(opts.expectedPlanHash, module.name, ctx);
+    const o = await restoreModule(
+      {
+        modules: set.modules,
+        module,
+        allowStateful: opts.allowStateful,
+        confirm: opts.confirm,
+        // restore's confirm is the backup's file name (checked by evaluateRestore), not a token
+        confirmToken: '',
+        backupRef: opts.backupRef,
+        backupRoots: opts.backupRoot,
+        cwd: ctx.cwd,
+        now: ctx.now(),
+        maxUncompressedBytes: opts.maxUncompressedBytes,
+        maxEntries: opts.maxEntries,
+        expectedPlanHash: opts.expectedPlanHash,
+        breakStaleLock: opts.breakStaleLock,
+        staleAfterMs: opts.lockStaleAfterMinutes * 60_000,
+        holder: describeHolder(ctx.env, hostname(), process.pid),
+        helperImage: opts.helperImage,
+        outDir: opts.outDir,
+        readyTimeoutSeconds: opts.readyTimeoutSeconds,
+      },
+      {
+        runtime: ctx.runtime(),
+        planModules,
+        verifyBackup,
+        log: ctx.log,
+        now: () => ctx.now(),
+        crash: crashHook(ctx.env),
+      },
+    );
+    return {
+      exitCode: restoreExitCode(o),
+      json: o,
+      text: [
+        `restore ${o.module}: ${o.decision}`,
+        ...(o.failure_reason ? [`failure-reason: ${o.failure_reason}`] : []),
+        ...(o.status === 'blocked' ? o.reasons.map((r) => `  - [${r.code}] ${r.message} — fix: ${r.fix}`) : []),
+        `  ${o.verdict}`,
+      ].join('\n'),
+      outputs: {
+        status: o.status,
+        'pre-restore-snapshot': o.pre_restore_snapshot ?? '',
+        'plan-hash': o.plan_hash ?? '',
+        'failure-reason': o.failure_reason,
+      },
+      summary: restoreSummary(o),
+      annotations: o.failure_reason
+        ? [{ level: 'error' as const, title: `stateguard restore: ${o.failure_reason}`, message: o.verdict }]
+        : [],
+      failureReason: o.failure_reason === '' ? undefined : o.failure_reason,
+    };
+  },
+});

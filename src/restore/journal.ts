@@ -1,0 +1,148 @@
+/**
+ * The write-ahead journal of a restore (docs/architecture.md §12), kept on the engine so that any
+ * runner that reaches the engine can recover, not only the one that crashed.
+ *
+ * A journal is a sequence of marks; each mark is one atomic engine object carrying the whole
+ * record, and the furthest phase present is the journal's phase. Marks are only ever added while
+ * the operation runs, and removed lowest first once it has ended, so an interrupted removal still
+ * leaves the furthest phase (`done`/`reverted`: nothing left to do but tidy).
+ */
+import { createHash } from 'node:crypto';
+import type { DataMount, JournalMark, RootMeta, Runtime } from '../ports.js';
+
+/** In the order an operation passes them. `reverting` comes after `committed`: it overrides it. */
+export const PHASES = [
+  'begun',
+  'snapshotted',
+  'staged',
+  'swapping',
+  'committed',
+  'reverting',
+  'done',
+  'reverted',
+] as const;
+export type Phase = (typeof PHASES)[number];
+
+export interface JournalRecord {
+  operation: 'restore';
+  module: string;
+  project: string;
+  service: string;
+  /** the backup being restored (real path) and its sha256 as verified */
+  backup: string;
+  backup_sha256: string;
+  /** the helper image (local ID) every step uses */
+  helper_image: string;
+  mounts: DataMount[];
+  /** top directory owner/mode from the archive, per mount (null: leave as is) */
+  roots: (RootMeta | null)[];
+  /** the containers the operation stopped (started again when it is reverted before commit) */
+  stopped: string[];
+  /** compose files of the module (absolute), to recreate the service */
+  compose_files: string[];
+  /** the verified pre-restore snapshot, once written */
+  pre_restore_snapshot: string | null;
+  holder: string;
+  started_at: string;
+}
+
+/** What recovery must do at a phase. */
+export function directionOf(phase: Phase): 'revert' | 'forward' | 'tidy' {
+  if (phase === 'done' || phase === 'reverted') return 'tidy';
+  if (phase === 'committed') return 'forward';
+  return 'revert';
+}
+
+/** A short name-safe key per compose service (the journal's and the helpers' label). */
+export function operationKey(project: string, service: string): string {
+  return createHash('sha256').update(`restore\0${project}\0${service}`).digest('hex').slice(0, 24);
+}
+
+export class JournalError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'JournalError';
+  }
+}
+
+/** The record and furthest phase of a journal read from the engine; throws JournalError when unreadable. */
+export function readState(marks: readonly JournalMark[]): { phase: Phase; record: JournalRecord; since: string } {
+  let best: JournalMark | null = null;
+  for (const m of marks) {
+    if (!PHASES.includes(m.phase as Phase))
+      throw new JournalError(`journal mark ${m.seq} has unknown phase ${m.phase}`);
+    if (!best || PHASES.indexOf(m.phase as Phase) > PHASES.indexOf(best.phase as Phase)) best = m;
+  }
+  if (!best) throw new JournalError('the journal has no marks');
+  let record: JournalRecord;
+  try {
+    record = JSON.parse(best.data.record ?? '') as JournalRecord;
+  } catch {
+    throw new JournalError(`journal mark ${best.seq} carries no readable record`);
+  }
+  if (
+    record?.operation !== 'restore' ||
+    !Array.isArray(record.mounts) ||
+    !Array.isArray(record.stopped) ||
+    typeof record.helper_image !== 'string'
+  ) {
+    throw new JournalError(`journal mark ${best.seq} carries an incomplete record`);
+  }
+  return { phase: best.phase as Phase, record, since: marks[0]?.at ?? best.at };
+}
+
+/** The journal of one running operation: appends marks, removes them at the end. */
+export class Journal {
+  private seq: number;
+  constructor(
+    private readonly runtime: Runtime,
+    readonly key: string,
+    public record: JournalRecord,
+    private readonly now: () => Date,
+    existing: readonly JournalMark[] = [],
+  ) {
+    this.seq = existing.reduce((n, m) => Math.max(n, m.seq), 0);
+  }
+
+  async mark(phase: Phase): Promise<void> {
+    this.seq++;
+    await this.runtime.writeJournalMark(this.key, {
+      seq: this.seq,
+      phase,
+      at: this.now().toISOString(),
+      data: { record: JSON.stringify(this.record) },
+    });
+  }
+
+  /** Remove every mark, lowest first (see the module comment). */
+  async remove(): Promise<void> {
+    const marks = await this.runtime.readJournal(this.key);
+    for (const m of marks) await this.runtime.removeJournalMark(this.key, m.seq);
+  }
+}
+
+/**
+ * An interrupted operation on the module, as every mutating command checks it before it acts:
+ * null when there is none, else the refusal naming `recover`.
+ */
+export async function interruptedOperation(
+  runtime: Runtime,
+  module: { name: string; compose: { project: string; service: string } },
+): Promise<{ reason: 'interrupted-operation'; message: string } | null> {
+  const marks = await runtime.readJournal(operationKey(module.compose.project, module.compose.service));
+  if (marks.length === 0) return null;
+  let what: string;
+  try {
+    const s = readState(marks);
+    what = `an interrupted ${s.record.operation} (phase ${s.phase}, begun ${s.since} by ${s.record.holder})`;
+  } catch (err) {
+    what = `an unreadable journal (${(err as Error).message})`;
+  }
+  return {
+    reason: 'interrupted-operation',
+    message:
+      `module '${module.name}' has ${what} recorded on the engine; nothing was changed. ` +
+      `Run \`stateguard recover --module ${module.name}\` first: it finishes or reverts that operation so that ` +
+      `every volume holds either its old or its new data.`,
+  };
+}

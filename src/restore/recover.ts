@@ -1,0 +1,195 @@
+/**
+ * `stateguard recover` (docs/architecture.md §12): finish or revert an interrupted restore from its
+ * journal on the engine. Before the swap committed → back to the old data; after → forward. Either
+ * way each volume ends exactly old or exactly new, and the service runs on it.
+ *
+ * The lock an interrupted restore held is still there (a killed process cannot release it). It is
+ * taken over only when its holder is provably gone (a process on this host that no longer exists)
+ * or when the operator says so (`break-stale-lock: true`); otherwise recover refuses, because the
+ * restore may still be running on another runner.
+ */
+import { errorMessage, type FailureReason } from '../errors.js';
+import type { ModuleDecl } from '../model/module.js';
+import type { Logger, Runtime } from '../ports.js';
+import { acquireLock, LOCK_LABEL, lockName, releaseLock, type HeldLock } from '../ops/lock.js';
+import { directionOf, Journal, JournalError, operationKey, readState } from './journal.js';
+import { forwardAll, revertAll, type CrashHook, type StepDeps } from './steps.js';
+
+export interface RecoverOutcome {
+  module: string;
+  decision: 'recovered' | 'nothing-to-recover' | 'failed' | 'refused';
+  direction: 'reverted' | 'completed' | null;
+  /** the phase the journal was in */
+  phase: string | null;
+  pre_restore_snapshot: string | null;
+  failure_reason: FailureReason | '';
+  could_not_run: boolean;
+  verdict: string;
+  messages: string[];
+  warnings: string[];
+}
+
+export interface RecoverRequest {
+  module: ModuleDecl;
+  holder: string;
+  /** this host's name and the process-alive check, to tell a dead holder from a live one */
+  host: string;
+  pidAlive(pid: number): boolean;
+  breakStaleLock: boolean;
+  readyTimeoutSeconds: number;
+}
+
+export interface RecoverDeps {
+  runtime: Runtime;
+  log: Logger;
+  now(): Date;
+  crash?: CrashHook;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/** Whether a lock's holder (see describeHolder: `…, host H, pid N`) is a process on this host that is gone. */
+export function holderIsGone(holder: string, host: string, pidAlive: (pid: number) => boolean): boolean {
+  const m = /(?:^|, )host (.+), pid (\d+)$/.exec(holder);
+  if (!m || m[1] !== host) return false;
+  return !pidAlive(Number(m[2]));
+}
+
+export async function recoverModule(req: RecoverRequest, deps: RecoverDeps): Promise<RecoverOutcome> {
+  const m = req.module;
+  const out: RecoverOutcome = {
+    module: m.name,
+    decision: 'failed',
+    direction: null,
+    phase: null,
+    pre_restore_snapshot: null,
+    failure_reason: 'internal',
+    could_not_run: false,
+    verdict: '',
+    messages: [],
+    warnings: [],
+  };
+  const say = (s: string): void => {
+    out.messages.push(s);
+    deps.log.info(s);
+  };
+  const end = (
+    decision: RecoverOutcome['decision'],
+    reason: FailureReason | '',
+    verdict: string,
+    couldNotRun = false,
+  ): RecoverOutcome => {
+    out.decision = decision;
+    out.failure_reason = reason;
+    out.could_not_run = couldNotRun;
+    out.verdict = verdict;
+    say(verdict);
+    return out;
+  };
+  const key = operationKey(m.compose.project, m.compose.service);
+  const { runtime } = deps;
+  try {
+    await runtime.ping();
+    if ((await runtime.readJournal(key)).length === 0) {
+      return end('nothing-to-recover', '', `module '${m.name}' has no interrupted operation; nothing to recover`);
+    }
+  } catch (err) {
+    return end('failed', 'docker-unavailable', `could not read the journal: ${errorMessage(err)}`, true);
+  }
+
+  // The lock: ours to take, or the dead restore's to take over, or someone else's (refuse).
+  let lock: HeldLock;
+  try {
+    const lockReq = {
+      module: m.name,
+      project: m.compose.project,
+      service: m.compose.service,
+      moduleImages: [],
+      holder: req.holder,
+      now: deps.now(),
+      staleAfterMs: 0,
+      breakStale: false,
+    };
+    let taken = await acquireLock(runtime, lockReq, 0);
+    if (!taken.acquired) {
+      const existing = await runtime.readLock(lockName(m.compose.project, m.compose.service));
+      const holder = existing?.labels[LOCK_LABEL.holder] ?? '';
+      const gone = holderIsGone(holder, req.host, req.pidAlive);
+      if (!existing || !(gone || req.breakStaleLock)) {
+        return end(
+          'refused',
+          'locked',
+          `${taken.refusal.message} The restore may still be running there. If it is not (the runner was lost), ` +
+            `run recover with break-stale-lock: true (--break-stale-lock).`,
+        );
+      }
+      say(`taking over the lock of the interrupted operation (${holder}${gone ? ', no longer running' : ''})`);
+      await runtime.removeLock(existing.id);
+      taken = await acquireLock(runtime, lockReq, 0);
+      if (!taken.acquired) return end('refused', 'locked', taken.refusal.message);
+    }
+    lock = taken.lock;
+  } catch (err) {
+    return end('failed', 'docker-unavailable', `could not take the lock: ${errorMessage(err)}`, true);
+  }
+
+  try {
+    const marks = await runtime.readJournal(key);
+    if (marks.length === 0) {
+      return end('nothing-to-recover', '', `the interrupted operation on '${m.name}' was finished meanwhile`);
+    }
+    const state = readState(marks);
+    const journal = new Journal(runtime, key, state.record, deps.now, marks);
+    out.phase = state.phase;
+    out.pre_restore_snapshot = state.record.pre_restore_snapshot;
+    const stepDeps: StepDeps = {
+      runtime,
+      say,
+      crash: deps.crash,
+      readyTimeoutMs: req.readyTimeoutSeconds * 1000,
+      sleep: deps.sleep,
+    };
+    const direction = directionOf(state.phase);
+    say(`journal of an interrupted ${state.record.operation} of '${m.name}': phase ${state.phase} → ${direction}`);
+    if (direction === 'tidy') {
+      await runtime.removeHelpers(key);
+      await runtime.dropWorkArea({ image: state.record.helper_image, mounts: state.record.mounts, key });
+      await journal.remove();
+      out.direction = state.phase === 'done' ? 'completed' : 'reverted';
+      return end('recovered', '', `the ${state.record.operation} had ended (${state.phase}); removed its journal`);
+    }
+    if (direction === 'revert') {
+      const problem = await revertAll(journal, stepDeps, state.phase === 'reverting');
+      out.direction = 'reverted';
+      if (problem) {
+        return end('failed', 'restore-failed', `every volume holds its old data again, but the service: ${problem}`);
+      }
+      return end('recovered', '', `reverted: every volume of '${m.name}' holds its old data and the service runs`);
+    }
+    const fwd = await forwardAll(journal, stepDeps);
+    if (fwd.ok) {
+      out.direction = 'completed';
+      return end(
+        'recovered',
+        '',
+        `completed: every volume of '${m.name}' holds the backup's data and the service runs`,
+      );
+    }
+    out.direction = 'reverted';
+    return end(
+      'failed',
+      'restore-failed',
+      `the restored data did not come up healthy (${fwd.problem}); the old data was put back. Pre-restore ` +
+        `snapshot: ${state.record.pre_restore_snapshot ?? 'none'}.`,
+    );
+  } catch (err) {
+    const what = err instanceof JournalError ? 'the journal is unreadable' : 'recovery stopped';
+    return end(
+      'failed',
+      'restore-failed',
+      `${what}: ${errorMessage(err)}. The journal is kept; fix the cause and run recover again.`,
+    );
+  } finally {
+    const problem = await releaseLock(runtime, lock);
+    if (problem) out.warnings.push(problem);
+  }
+}

@@ -1,0 +1,534 @@
+/**
+ * `stateguard restore` (docs/architecture.md §12): put a verified backup back onto a module's live
+ * data volumes, atomically per volume and across volumes, through the engine only.
+ *
+ * Order: verify the archive and the operator's consent (before the lock: nothing to hold yet) →
+ * lock → interrupted-operation check → fresh plan (hash binding, no drift but state) → resolve every
+ * volume from the CURRENT declaration and the module's container, all or nothing → helper image →
+ * free space → journal `begun` → stop → verified pre-restore snapshot → stage every volume
+ * (re-packed, never extracted from the untrusted archive) → `staged` → `swapping` → swap by renames
+ * → `committed` → recreate on the new data → running and healthy → drop the old data → `done`.
+ *
+ * Before `committed` every failure reverts (old data, old containers started again); after it the
+ * restore goes forward, and a service that does not come up on the restored data is reverted too
+ * (`reverting`), so the module is never left running on data nobody checked. A crash anywhere
+ * leaves the journal; `stateguard recover` finishes or reverts from it (./recover.ts).
+ */
+import { open } from 'node:fs/promises';
+import path from 'node:path';
+import type { BackupReport } from '../backup/types.js';
+import { snapshotStopped } from '../backup/snapshot.js';
+import { listServiceContainers } from '../drift/containers.js';
+import type { DriftKey } from '../drift/types.js';
+import { errorMessage, type FailureReason } from '../errors.js';
+import { describeConfirmMismatch, orderReasons, type GuardReason, type GuardResult } from '../guard/decide.js';
+import { planOne, type GuardDeps, type GuardEvaluation } from '../guard/evaluate.js';
+import type { ModuleDecl } from '../model/module.js';
+import type { ContainerInfo, DataMount, HelperSpec } from '../ports.js';
+import { runGuarded, type GuardedDeps, type GuardedOutcome, type GuardedRequest } from '../ops/guarded.js';
+import { interruptedOperation, Journal, operationKey, type JournalRecord } from './journal.js';
+import { repackForStaging, WORK_AREA, type RepackResult } from './repack.js';
+import { forwardAll, helperOf, markPhase, revertAll, type CrashHook, type StepDeps } from './steps.js';
+
+/** Drift a restore may run with: it repairs a broken service's data; it never rolls out a definition. */
+export const RESTORE_TOLERATED_DRIFT: readonly DriftKey[] = ['container.state.running', 'container.health'];
+
+export interface RestoreRequest extends GuardedRequest {
+  helperImage: string | undefined;
+  /** where the pre-restore snapshot goes (default: the backup's directory) */
+  outDir: string | undefined;
+  readyTimeoutSeconds: number;
+}
+
+export interface RestoreDeps extends GuardedDeps, GuardDeps {
+  crash?: CrashHook;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export interface RestoreOutcome extends GuardedOutcome<'restored'> {
+  decision: 'restored' | 'blocked' | 'failed';
+  backup: BackupReport | null;
+  pre_restore_snapshot: string | null;
+  volumes: { volume: string; entries: number; bytes: number }[];
+  /** every reason it did not restore (the guard's, or the one failure) */
+  reasons: GuardReason[];
+  helper_image: string | null;
+  /** true when a started restore put the old data back (before or after commit) */
+  reverted: boolean;
+}
+
+const UP = new Set(['running', 'restarting', 'paused']);
+
+function reason(code: FailureReason, message: string, fix: string, input?: string): GuardReason {
+  return { code, message, fix, ...(input ? { input } : {}) };
+}
+
+/** The restore rule: restorable module, allow-stateful, a verified backup of this module, the exact confirm. */
+export async function evaluateRestore(
+  req: RestoreRequest,
+  deps: GuardDeps,
+  out: RestoreOutcome,
+): Promise<GuardEvaluation> {
+  const m = req.module;
+  const reasons: GuardReason[] = [];
+  if (m.class !== 'stateful' || m.volumes.length === 0) {
+    reasons.push(
+      reason(
+        'not-restorable',
+        `module '${m.name}' is ${m.class}${m.volumes.length === 0 ? ' and declares no data volumes' : ''}; ` +
+          `restore acts only on a stateful module with spec.data.volumes`,
+        `Restore the module that owns the data (class: stateful, spec.data.volumes).`,
+        'module',
+      ),
+    );
+  }
+  if (req.allowStateful !== true) {
+    reasons.push(
+      reason(
+        'not-allowed',
+        'allow-stateful is not true; a restore replaces live data',
+        "Pass allow-stateful: 'true' (--allow-stateful) to restore.",
+        'allow-stateful',
+      ),
+    );
+  }
+  let backup: BackupReport | null = null;
+  if (!req.backupRef) {
+    reasons.push(reason('backup-rejected', 'no backup-ref was given', 'Pass backup-ref: the .tar.gz to restore.'));
+  } else {
+    try {
+      backup = await deps.verifyBackup({
+        backupRef: req.backupRef,
+        cwd: req.cwd,
+        module: m,
+        modules: req.modules,
+        backupRoots: req.backupRoots,
+        now: req.now,
+        maxUncompressedBytes: req.maxUncompressedBytes,
+        maxEntries: req.maxEntries,
+        ignoreMaxAge: true,
+      });
+    } catch (err) {
+      reasons.push(reason('backup-rejected', `verifying the backup failed: ${errorMessage(err)}`, 'Check backup-ref.'));
+    }
+  }
+  out.backup = backup;
+  if (backup) {
+    const layout = backup.problems.filter((p) => p.code === 'layout-mismatch' || p.code === 'no-data-volumes');
+    if (backup.verified === true && backup.matched_module !== m.name) {
+      reasons.push(
+        reason(
+          'archive-mismatch',
+          `the backup is named for module '${backup.matched_module}', not '${m.name}'; ` +
+            `a restore takes only the module's own backups (their layout is its declared volumes)`,
+          `Pass a backup named ${m.name}-YYYYMMDDTHHMMSSZ.tar.gz.`,
+          'backup-ref',
+        ),
+      );
+    } else if (layout.length > 0) {
+      reasons.push(
+        reason(
+          'archive-mismatch',
+          `the backup's layout does not match the declared data volumes of '${m.name}': ` +
+            layout.map((p) => p.message).join('; '),
+          `Restore a backup whose top-level directories are exactly ${m.volumes.map((v) => v.volume).join(', ')}.`,
+          'backup-ref',
+        ),
+      );
+    } else if (backup.verified !== true) {
+      reasons.push(
+        reason(
+          'backup-rejected',
+          `the backup did not verify: ${backup.problems.map((p) => `[${p.code}] ${p.message}`).join('; ')}`,
+          'Pass a backup that stateguard verify-backup accepts.',
+          'backup-ref',
+        ),
+      );
+    }
+  }
+  // The operator names the file that is about to replace the live data.
+  const fileName = backup?.path ? path.basename(backup.path) : path.basename(req.backupRef ?? '');
+  const mismatch = describeConfirmMismatch(req.confirm, fileName);
+  if (mismatch !== null || fileName === '') {
+    reasons.push(
+      reason(
+        'confirm-mismatch',
+        `${mismatch ?? 'confirm is empty'}: restore's confirm must be the backup's file name exactly`,
+        `Type the backup's file name as confirm (--confirm ${fileName || 'MODULE-YYYYMMDDTHHMMSSZ.tar.gz'}).`,
+        'confirm',
+      ),
+    );
+  }
+  const planned = await planOne(req.modules, m, deps);
+  let driftKeys: DriftKey[] = [];
+  let planHash: string | null = null;
+  let plan = null;
+  if ('error' in planned) {
+    reasons.push(reason(planned.reason, `the module could not be planned: ${planned.error}`, 'Fix the cause above.'));
+  } else {
+    plan = planned.plan;
+    planHash = planned.hash;
+    driftKeys = planned.plan.drift.map((d) => d.key);
+    const other = planned.plan.drift.filter((d) => !RESTORE_TOLERATED_DRIFT.includes(d.key));
+    if (other.length > 0) {
+      reasons.push(
+        reason(
+          'drift-not-allowed',
+          `the module has drift a restore would roll out with it (${other.map((d) => d.key).join(', ')}): restore ` +
+            `recreates the service from its current declaration, so it must already run that declaration`,
+          'Apply or upgrade the definition first (or deploy the module), then restore.',
+        ),
+      );
+    }
+  }
+  const ordered = orderReasons(reasons);
+  const result: GuardResult = {
+    module: m.name,
+    decision: ordered.length ? 'blocked' : 'allowed',
+    reasons: ordered,
+    drift_keys: driftKeys,
+    backup: backup
+      ? {
+          verified: backup.verified === true,
+          path: backup.path,
+          matched_module: backup.matched_module,
+          problems: backup.problems,
+        }
+      : null,
+    failure_reason: ordered[0]?.code ?? '',
+  };
+  out.reasons = ordered;
+  return { result, plan, planHash };
+}
+
+/** The declared volumes as mounts of the module's container (never from the archive), all or nothing. */
+export function resolveMounts(
+  m: ModuleDecl,
+  containers: readonly ContainerInfo[],
+): { mounts: DataMount[]; source: ContainerInfo } | { problem: string } {
+  const source = containers[0];
+  if (!source) {
+    return {
+      problem:
+        `no container of service '${m.compose.service}' (project '${m.compose.project}') exists to read the ` +
+        `volumes' mounts from; create it without starting it (compose up --no-start ${m.compose.service}) and retry`,
+    };
+  }
+  const mounts: DataMount[] = [];
+  for (const v of m.volumes) {
+    const mt = source.mounts.find((x) => x.destination === v.path);
+    if (!mt || (mt.type !== 'volume' && mt.type !== 'bind')) {
+      return {
+        problem:
+          `${v.path} (volume ${v.volume}) is not a volume or bind mount of ${source.name}; ` +
+          `restoring it would write into the container's own layer. Fix spec.data.volumes or the compose file.`,
+      };
+    }
+    mounts.push({
+      volume: v.volume,
+      kind: mt.type === 'volume' ? 'volume' : 'bind',
+      source: mt.type === 'volume' ? (mt.name ?? mt.source) : mt.source,
+    });
+  }
+  const seen = new Set<string>();
+  for (const mt of mounts) {
+    if (seen.has(`${mt.kind}:${mt.source}`)) {
+      return { problem: `two declared data volumes are the same ${mt.kind} (${mt.source}); declare it once` };
+    }
+    seen.add(`${mt.kind}:${mt.source}`);
+  }
+  return { mounts, source };
+}
+
+function emptyOutcome(m: ModuleDecl, req: RestoreRequest): RestoreOutcome {
+  return {
+    module: m.name,
+    status: 'failed',
+    decision: 'failed',
+    failure_reason: 'internal',
+    could_not_run: false,
+    plan_hash: null,
+    expected_plan_hash: req.expectedPlanHash ?? null,
+    guard: null,
+    lock: null,
+    lock_refusal: null,
+    dependencies: [],
+    verdict: '',
+    messages: [],
+    warnings: [],
+    backup: null,
+    pre_restore_snapshot: null,
+    volumes: [],
+    reasons: [],
+    helper_image: null,
+    reverted: false,
+  };
+}
+
+/** Bytes of headroom on top of the staged data (directory blocks, the journal's own files). */
+const SPACE_MARGIN = 16 * 1024 * 1024;
+
+export async function restoreModule(req: RestoreRequest, deps: RestoreDeps): Promise<RestoreOutcome> {
+  const m = req.module;
+  const out = emptyOutcome(m, req);
+  const key = operationKey(m.compose.project, m.compose.service);
+  let mounts: DataMount[] = [];
+  let toStop: ContainerInfo[] = [];
+  let helper: HelperSpec | null = null;
+
+  const finished = await runGuarded<RestoreOutcome>({
+    verb: 'restore',
+    request: req,
+    deps,
+    out,
+    lockImages: [],
+    lockTimeoutSeconds: req.readyTimeoutSeconds * 4 + 3600,
+    evaluate: () => evaluateRestore(req, deps, out),
+    interrupted: () => interruptedOperation(deps.runtime, m),
+    preflight: async (_ev, ctx): Promise<{ refused: RestoreOutcome } | { listed?: undefined }> => {
+      const containers = await listServiceContainers(deps.runtime, m.compose);
+      const resolved = resolveMounts(m, containers);
+      if ('problem' in resolved) return { refused: ctx.end('refused', 'not-restorable', resolved.problem) };
+      mounts = resolved.mounts;
+      toStop = containers.filter((c) => UP.has(c.state));
+      if (toStop.some((c) => c.state === 'paused')) {
+        return { refused: ctx.end('refused', 'not-restorable', `a container of '${m.name}' is paused; unpause it.`) };
+      }
+      // Another running container writing these volumes would see them swapped under it.
+      const mine = new Set(containers.map((c) => c.id));
+      const users: string[] = [];
+      for (const mt of mounts.filter((x) => x.kind === 'volume')) {
+        for (const c of await deps.runtime.containersUsingVolume(mt.source)) {
+          if (!mine.has(c.id) && UP.has(c.state)) users.push(`${c.name} (volume ${mt.source})`);
+        }
+      }
+      if (users.length) {
+        return {
+          refused: ctx.end(
+            'refused',
+            'volume-in-use',
+            `other running containers use the volumes: ${users.join(', ')}; stop them first. Nothing was changed.`,
+          ),
+        };
+      }
+      // A local image that can rename inside the volumes; never pulled.
+      const candidates = [...new Set([req.helperImage, resolved.source.imageId].filter((x): x is string => !!x))];
+      const tried: string[] = [];
+      for (const image of candidates) {
+        const problem = await deps.runtime.helperImageProblem(image);
+        if (problem === null) {
+          helper = { image, mounts, key };
+          break;
+        }
+        tried.push(
+          `${image === resolved.source.imageId ? `the module's image (${image.slice(0, 19)})` : image}: ${problem}`,
+        );
+      }
+      if (!helper) {
+        return {
+          refused: ctx.end(
+            'refused',
+            'helper-unavailable',
+            `no local image can run restore's helper steps (a /bin/sh with mkdir, mv, rm, find, stat, df, wc, awk, ` +
+              `chown, chmod, sync, cat): ${tried.join('; ')}. Pass helper-image (--helper-image) naming a local ` +
+              `image that has them (e.g. a busybox image loaded with docker load); stateguard never pulls.`,
+          ),
+        };
+      }
+      out.helper_image = helper.image;
+      // Live and staged data coexist until the old data is dropped: the staged data must fit.
+      const need = (out.backup?.uncompressed_bytes ?? 0) + SPACE_MARGIN;
+      const byFs = new Map<string, { available: number; volumes: string[] }>();
+      for (const s of await deps.runtime.mountSpace(helper)) {
+        const e = byFs.get(s.filesystem) ?? { available: s.availableBytes, volumes: [] };
+        e.volumes.push(s.volume);
+        byFs.set(s.filesystem, e);
+      }
+      for (const [fs, e] of byFs) {
+        if (e.available < need) {
+          return {
+            refused: ctx.end(
+              'refused',
+              'insufficient-space',
+              `the filesystem ${fs} holding ${e.volumes.join(', ')} has ${e.available} bytes free; staging the ` +
+                `backup next to the live data needs ${need} (the archive's ${need - SPACE_MARGIN} uncompressed ` +
+                `bytes plus a margin). Free space there first. Nothing was changed.`,
+            ),
+          };
+        }
+      }
+      return {};
+    },
+    step: async (_ev, ctx) => {
+      const h = helper!;
+      const backup = out.backup!;
+      const record: JournalRecord = {
+        operation: 'restore',
+        module: m.name,
+        project: m.compose.project,
+        service: m.compose.service,
+        backup: backup.path,
+        backup_sha256: backup.sha256 ?? '',
+        helper_image: h.image,
+        mounts,
+        roots: mounts.map(() => null),
+        stopped: toStop.map((c) => c.id),
+        compose_files: [m.compose.path],
+        pre_restore_snapshot: null,
+        holder: req.holder,
+        started_at: req.now.toISOString(),
+      };
+      const journal = new Journal(deps.runtime, key, record, deps.now);
+      const stepDeps: StepDeps = {
+        runtime: deps.runtime,
+        say: ctx.say,
+        crash: deps.crash,
+        readyTimeoutMs: req.readyTimeoutSeconds * 1000,
+        sleep: deps.sleep,
+      };
+      await deps.runtime.removeHelpers(key);
+      ctx.started();
+      await markPhase(journal, 'begun', deps);
+      let committed = false;
+      try {
+        await deps.runtime.stop(toStop.map((c) => c.id));
+        ctx.say(`stopped ${toStop.map((c) => c.name).join(', ') || '(nothing was running)'}`);
+        deps.crash?.('after-stop');
+        const snap = await snapshotStopped({
+          module: m,
+          runtime: deps.runtime,
+          outDir: req.outDir ?? path.dirname(backup.path),
+          now: deps.now(),
+          log: deps.log,
+        });
+        out.pre_restore_snapshot = snap.path;
+        record.pre_restore_snapshot = snap.path;
+        ctx.say(`pre-restore snapshot written and verified: ${snap.path} (sha256 ${snap.sha256})`);
+        await markPhase(journal, 'snapshotted', deps);
+
+        await deps.runtime.prepareWorkArea(h);
+        deps.crash?.('after-prepare');
+        const repacked = await stageBackup(req, deps, h, backup);
+        record.roots = repacked.volumes.map((v) => v.root);
+        const counted = await deps.runtime.countStaged(h);
+        for (const v of repacked.volumes) {
+          const c = counted.find((x) => x.volume === v.volume);
+          if (!c || c.entries !== v.entries || c.files !== v.files || c.bytes !== v.bytes) {
+            throw new Error(
+              `volume ${v.volume}: staged ${c ? `${c.entries} entries/${c.files} files/${c.bytes} bytes` : 'nothing'}` +
+                `, the archive holds ${v.entries}/${v.files}/${v.bytes}; the staged copy is not the archive`,
+            );
+          }
+        }
+        out.volumes = repacked.volumes.map((v) => ({ volume: v.volume, entries: v.entries, bytes: v.bytes }));
+        ctx.say(`staged ${out.volumes.map((v) => `${v.volume} (${v.entries} entries, ${v.bytes} bytes)`).join(', ')}`);
+        await markPhase(journal, 'staged', deps);
+        await markPhase(journal, 'swapping', deps);
+        await deps.runtime.swap(h, 'forward', record.roots);
+        deps.crash?.('after-swap');
+        await markPhase(journal, 'committed', deps);
+        committed = true;
+      } catch (err) {
+        if (committed) throw err;
+        const why = errorMessage(err);
+        ctx.say(`restore stopped before the new data went live: ${why}; putting everything back`);
+        out.reverted = true;
+        try {
+          const problem = await revertAll(journal, stepDeps, false);
+          const tail = problem ? ` The service is not up again: ${problem}.` : ' The service runs on its old data.';
+          return ctx.end('failed', failureOf(err), `restore of '${m.name}' failed and was reverted: ${why}.${tail}`);
+        } catch (revertErr) {
+          return ctx.end(
+            'failed',
+            'restore-failed',
+            `restore of '${m.name}' failed (${why}) and reverting failed too (${errorMessage(revertErr)}). ` +
+              `The journal is kept on the engine: run \`stateguard recover --module ${m.name}\`. ` +
+              `Pre-restore snapshot: ${out.pre_restore_snapshot ?? 'not written'}.`,
+          );
+        }
+      }
+      ctx.say(`every volume holds the backup's data (committed); recreating ${m.compose.service} on it`);
+      try {
+        const fwd = await forwardAll(journal, stepDeps);
+        if (fwd.ok) {
+          return ctx.end(
+            'restored',
+            '',
+            `restored '${m.name}' from ${path.basename(backup.path)}; the service is running on it. ` +
+              `Pre-restore snapshot: ${out.pre_restore_snapshot}.`,
+          );
+        }
+        out.reverted = true;
+        return ctx.end(
+          'failed',
+          'restore-failed',
+          `restored data did not come up healthy (${fwd.problem}); the old data was put back. ` +
+            `Pre-restore snapshot: ${out.pre_restore_snapshot}.`,
+        );
+      } catch (err) {
+        return ctx.end(
+          'failed',
+          'restore-failed',
+          `restore of '${m.name}' did not finish after the new data went live: ${errorMessage(err)}. The journal is ` +
+            `kept on the engine: run \`stateguard recover --module ${m.name}\`. ` +
+            `Pre-restore snapshot: ${out.pre_restore_snapshot}.`,
+        );
+      }
+    },
+  });
+  finished.decision = finished.status === 'restored' ? 'restored' : finished.status === 'failed' ? 'failed' : 'blocked';
+  if (finished.status !== 'restored' && finished.reasons.length === 0 && finished.failure_reason) {
+    finished.reasons = [{ code: finished.failure_reason, message: finished.verdict, fix: '' }];
+  }
+  return finished;
+}
+
+function failureOf(err: unknown): FailureReason {
+  const r = (err as { reason?: unknown })?.reason;
+  return r === 'snapshot-failed' || r === 'archive-mismatch' ? r : 'restore-failed';
+}
+
+/**
+ * Re-read the backup (it was verified, but it is read again now: it may have changed since) and
+ * stream it re-packed into the work areas. Refuses when it no longer matches what was verified.
+ */
+async function stageBackup(
+  req: RestoreRequest,
+  deps: RestoreDeps,
+  helper: HelperSpec,
+  backup: BackupReport,
+): Promise<RepackResult> {
+  const m = req.module;
+  const fh = await open(backup.path, 'r');
+  let result: RepackResult | null = null;
+  try {
+    await deps.runtime.stage(helper, async (write) => {
+      result = await repackForStaging(fh.createReadStream({ highWaterMark: 1024 * 1024, autoClose: false }), {
+        layout: { module: m.name, volumes: m.volumes.map((v) => v.volume) },
+        limits: { maxUncompressedBytes: req.maxUncompressedBytes, maxEntries: req.maxEntries },
+        prefixFor: (i) => `${i}/${WORK_AREA}/new`,
+        out: write,
+      });
+      if (result.problems.length > 0 || !result.readToEnd) {
+        throw Object.assign(
+          new Error(
+            `the backup failed the checks while being staged: ` +
+              result.problems.map((p) => `[${p.code}] ${p.message}`).join('; '),
+          ),
+          { reason: 'archive-mismatch' },
+        );
+      }
+      if (result.sha256 !== backup.sha256) {
+        throw new Error(
+          `the backup changed since it was verified (sha256 ${result.sha256}, verified ${backup.sha256})`,
+        );
+      }
+    });
+  } finally {
+    await fh.close();
+  }
+  if (!result) throw new Error('staging produced no result');
+  return result;
+}
+
+export { helperOf };

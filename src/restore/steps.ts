@@ -1,0 +1,129 @@
+/**
+ * The journaled steps restore and recover share (docs/architecture.md §12): swap, revert, bring the
+ * service back, tidy. Each step is idempotent, so recover can run it again after a crash at any
+ * instant, and each journal mark is written before the step it announces.
+ */
+import { waitUntilReady } from '../drift/containers.js';
+import { listServiceContainers } from '../drift/containers.js';
+import { EnvironmentError, errorMessage } from '../errors.js';
+import type { ComposeTarget, HelperSpec, Runtime } from '../ports.js';
+import type { Journal, JournalRecord, Phase } from './journal.js';
+
+/** Test seam: called at every phase boundary (the CLI wires STATEGUARD_TEST_KILL_AT to SIGKILL itself). */
+export type CrashHook = (boundary: string) => void;
+
+export interface StepDeps {
+  runtime: Runtime;
+  say(message: string): void;
+  crash?: CrashHook;
+  readyTimeoutMs: number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export function helperOf(record: JournalRecord, key: string): HelperSpec {
+  return { image: record.helper_image, mounts: record.mounts, key };
+}
+
+export function targetOf(record: JournalRecord): ComposeTarget {
+  return { project: record.project, files: record.compose_files };
+}
+
+/** Write the mark, then let a crash test stop right after it. */
+export async function markPhase(j: Journal, phase: Phase, deps: Pick<StepDeps, 'crash'>): Promise<void> {
+  await j.mark(phase);
+  deps.crash?.(`after-${phase}`);
+}
+
+/**
+ * Recreate the service on the data now in place (restore's C4: never restart the old containers
+ * on new data) and wait until it is running and healthy. Returns why it is not, or null.
+ */
+export async function recreateAndWait(record: JournalRecord, deps: StepDeps): Promise<string | null> {
+  const r = await deps.runtime.recreateService(targetOf(record), record.service);
+  if (r.code !== 0) {
+    return `recreating ${record.service} failed: ${r.stderr.trim().split('\n').pop() ?? `exit ${r.code}`}`;
+  }
+  return waitService(record, deps);
+}
+
+async function waitService(record: JournalRecord, deps: StepDeps): Promise<string | null> {
+  const ids = (await listServiceContainers(deps.runtime, record)).map((c) => c.id);
+  if (ids.length === 0) return `no container of ${record.service} exists`;
+  const pending = await waitUntilReady(deps.runtime, ids, deps.readyTimeoutMs, deps.sleep);
+  if (pending.length === 0) return null;
+  return (
+    `${pending.map((p) => `${p.id.slice(0, 12)} ${p.problem}`).join(', ')} ` +
+    `(running, and healthy where it has a healthcheck, is required within ${deps.readyTimeoutMs / 1000}s)`
+  );
+}
+
+/**
+ * Put the old data back in every volume and bring the service back on it: the containers the
+ * operation stopped are started again when they still exist (nothing recreated them), otherwise the
+ * service is recreated. Marks `reverted`, then tidies. Returns why the service is not up, or null.
+ */
+export async function revertAll(j: Journal, deps: StepDeps, recreated: boolean): Promise<string | null> {
+  const record = j.record;
+  const helper = helperOf(record, j.key);
+  await deps.runtime.removeHelpers(j.key);
+  if (recreated) {
+    // Containers recreated on the new data must not run while it is swapped back.
+    const running = await listServiceContainers(deps.runtime, record);
+    await deps.runtime.stop(running.filter((c) => c.state === 'running' || c.state === 'restarting').map((c) => c.id));
+  }
+  await deps.runtime.swap(
+    helper,
+    'revert',
+    record.mounts.map(() => null),
+  );
+  deps.say('every volume holds its old data again');
+  deps.crash?.('after-revert-swap');
+  await deps.runtime.dropWorkArea(helper);
+  let problem: string | null;
+  const existing = recreated ? [] : await deps.runtime.inspectContainers(record.stopped);
+  if (existing.length === record.stopped.length && existing.length > 0) {
+    await deps.runtime.start(existing.map((c) => c.id));
+    problem = await waitService(record, deps);
+  } else if (record.stopped.length === 0 && !recreated) {
+    problem = null; // nothing was running before; leave it so
+  } else {
+    problem = await recreateAndWait(record, deps);
+  }
+  await markPhase(j, 'reverted', deps);
+  await j.remove();
+  return problem;
+}
+
+/**
+ * Finish a committed swap (idempotent), recreate the service on the new data and wait for it. When it
+ * does not come up, mark `reverting` and revert. Returns how it ended.
+ */
+export async function forwardAll(
+  j: Journal,
+  deps: StepDeps,
+): Promise<{ ok: true } | { ok: false; reverted: boolean; problem: string }> {
+  const record = j.record;
+  const helper = helperOf(record, j.key);
+  await deps.runtime.removeHelpers(j.key);
+  await deps.runtime.swap(helper, 'forward', record.roots);
+  const problem = await recreateAndWait(record, deps);
+  deps.crash?.('after-recreate');
+  if (problem === null) {
+    await deps.runtime.dropWorkArea(helper);
+    deps.crash?.('after-drop');
+    await markPhase(j, 'done', deps);
+    await j.remove();
+    return { ok: true };
+  }
+  deps.say(`the service did not come up on the restored data: ${problem}; putting the old data back`);
+  await markPhase(j, 'reverting', deps);
+  try {
+    const again = await revertAll(j, deps, true);
+    if (again !== null) {
+      return { ok: false, reverted: true, problem: `${problem}; AND after reverting to the old data: ${again}` };
+    }
+    return { ok: false, reverted: true, problem };
+  } catch (err) {
+    throw new EnvironmentError(`${problem}; reverting to the old data failed too: ${errorMessage(err)}`);
+  }
+}

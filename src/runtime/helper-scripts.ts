@@ -1,0 +1,142 @@
+/**
+ * The shell programs restore's helper container runs inside the data mounts (docs/architecture.md
+ * §12). They are constants: every value (mount paths, owners, modes) reaches them as a positional
+ * argument, never interpolated into the text.
+ *
+ * Every data mount is mounted at `/v/<index>`; a restore's work area inside it is
+ * `/v/<index>/.stateguard-restore` with `new/` (the staged content), `old/` (the content that was
+ * live), `root` (the top directory's owner and mode before the restore) and the marker `in`.
+ *
+ * The swap is a sequence of renames inside one filesystem, written so that it can be killed at
+ * any instant and then either run again (forward) or undone (revert):
+ * - while `in` is absent, every top-level entry of the mount is old content (some already moved
+ *   to `old/`); `new/` is complete;
+ * - `in` is written (and synced) only once every old entry is in `old/`; from then on every
+ *   top-level entry of the mount is new content (the rest still in `new/`), and `old/` is complete.
+ * A rename never goes over an existing name: a collision stops the program (exit 4), never merges.
+ */
+
+/** Tools the helper image must have; checked before anything is stopped. */
+export const HELPER_TOOLS = [
+  'mkdir',
+  'mv',
+  'rm',
+  'find',
+  'stat',
+  'df',
+  'wc',
+  'awk',
+  'chown',
+  'chmod',
+  'sync',
+  'cat',
+] as const;
+
+/** Prints `missing <tool>` for each tool the image lacks (exit 1), nothing when all are there. */
+export const PROBE_SCRIPT = `
+rc=0
+for t in "$@"; do command -v "$t" >/dev/null 2>&1 || { echo "missing $t"; rc=1; }; done
+exit $rc
+`;
+
+/** Per mount: `<mount> <filesystem> <available KiB>` (POSIX df output, one line per mount). */
+export const SPACE_SCRIPT = `
+set -eu
+for v in "$@"; do
+  df -Pk "$v" | awk -v v="$v" 'NR == 2 { print v, $1, $4 }'
+done
+`;
+
+/** Creates each mount's empty work area; refuses one that exists (an unfinished restore's). */
+export const PREPARE_SCRIPT = `
+set -eu
+for v in "$@"; do
+  w="$v/.stateguard-restore"
+  if [ -e "$w" ] || [ -L "$w" ]; then echo "$w already exists" >&2; exit 4; fi
+done
+for v in "$@"; do
+  w="$v/.stateguard-restore"
+  mkdir "$w"
+  stat -c '%u:%g:%a' "$v" > "$w/root"
+  mkdir "$w/new"
+done
+sync
+`;
+
+/** Per mount: `<mount> <entries> <files> <bytes>` of its staged content. */
+export const COUNT_SCRIPT = `
+set -eu
+for v in "$@"; do
+  n="$v/.stateguard-restore/new"
+  [ -d "$n" ] || { echo "$n is missing" >&2; exit 4; }
+  e=$(find "$n" -mindepth 1 | wc -l)
+  f=$(find "$n" -type f | wc -l)
+  b=$(find "$n" -type f -exec stat -c %s {} + | awk '{ s += $1 } END { printf "%d", s + 0 }')
+  echo "$v $e $f $b"
+done
+`;
+
+/**
+ * \`swap forward|revert MOUNT META [MOUNT META ...]\`: META is \`uid:gid:mode\` (octal) for the
+ * top directory after a forward swap, or \`-\` to leave it.
+ */
+export const SWAP_SCRIPT = `
+set -eu
+move_all() {
+  from="$1"; to="$2"; skip="$3"
+  for e in "$from"/* "$from"/.[!.]* "$from"/..?*; do
+    [ -e "$e" ] || [ -L "$e" ] || continue
+    [ "$e" = "$skip" ] && continue
+    t="$to/\${e##*/}"
+    if [ -e "$t" ] || [ -L "$t" ]; then echo "refusing to move $e over $t" >&2; exit 4; fi
+    mv -- "$e" "$to/"
+  done
+}
+put_root() {
+  [ "$2" = - ] && return 0
+  chown "\${2%:*}" "$1"
+  chmod "\${2##*:}" "$1"
+}
+dir="$1"; shift
+while [ $# -gt 0 ]; do
+  v="$1"; meta="$2"; shift 2
+  w="$v/.stateguard-restore"
+  if [ ! -d "$w" ]; then
+    # Nothing was staged in this mount, so there is nothing to undo; going forward needs it.
+    [ "$dir" = revert ] && continue
+    echo "$v has no restore work area" >&2; exit 4
+  fi
+  if [ "$dir" = forward ]; then
+    if [ ! -e "$w/in" ]; then
+      [ -d "$w/new" ] || { echo "$w/new is missing" >&2; exit 4; }
+      mkdir -p "$w/old"
+      move_all "$v" "$w/old" "$w"
+      sync
+      : > "$w/in"
+      sync
+    fi
+    mkdir -p "$w/new"
+    move_all "$w/new" "$v" ""
+    put_root "$v" "$meta"
+    sync
+  else
+    if [ -e "$w/in" ]; then
+      mkdir -p "$w/new"
+      move_all "$v" "$w/new" "$w"
+      sync
+      [ -s "$w/root" ] && put_root "$v" "$(cat "$w/root")"
+      rm -f "$w/in"
+      sync
+    fi
+    if [ -d "$w/old" ]; then move_all "$w/old" "$v" ""; fi
+    sync
+  fi
+done
+`;
+
+/** Deletes each mount's work area. */
+export const DROP_SCRIPT = `
+set -eu
+for v in "$@"; do rm -rf -- "$v/.stateguard-restore"; done
+sync
+`;
