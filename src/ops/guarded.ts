@@ -163,6 +163,9 @@ export async function runGuarded<O extends GuardedOutcome>(op: GuardedOperation<
   }
   if (!taken.acquired) {
     out.lock_refusal = taken.refusal;
+    // A lock left by an interrupted restore: the way out is recover, not waiting for the holder.
+    const interrupted = op.interrupted ? await op.interrupted().catch(() => null) : null;
+    if (interrupted) return end('refused', interrupted.reason, `${interrupted.message} (${taken.refusal.message})`);
     return end('refused', 'locked', taken.refusal.message);
   }
   const lock = taken.lock;

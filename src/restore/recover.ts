@@ -90,6 +90,14 @@ export async function recoverModule(req: RecoverRequest, deps: RecoverDeps): Pro
   try {
     await runtime.ping();
     if ((await runtime.readJournal(key)).length === 0) {
+      // An operation killed before its journal began leaves only its lock: remove it when its
+      // holder is provably gone, so the next apply or restore is not refused for nothing.
+      const existing = await runtime.readLock(lockName(m.compose.project, m.compose.service));
+      const holder = existing?.labels[LOCK_LABEL.holder] ?? '';
+      if (existing && existing.labels[LOCK_LABEL.lock] === '1' && holderIsGone(holder, req.host, req.pidAlive)) {
+        await runtime.removeLock(existing.id);
+        say(`removed the lock left by ${holder}, which is no longer running`);
+      }
       return end('nothing-to-recover', '', `module '${m.name}' has no interrupted operation; nothing to recover`);
     }
   } catch (err) {
