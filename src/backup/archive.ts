@@ -36,8 +36,23 @@ export interface ArchiveOptions {
    * null (only the tar rules) exists for tests of the tar layer alone.
    */
   layout: Layout | null;
-  /** every entry as restorers see it, in order (for tests that compare with other readers) */
+  /** every entry as restorers see it, in order (tests compare with other readers; restore re-packs) */
   onEntry?: (e: WalkedEntry) => void;
+  /** each regular file's body after its onEntry (see WalkerOptions.onBody) */
+  onBody?: (chunk: Buffer) => void;
+  /**
+   * Each problem as it is found (before the MAX_PROBLEMS cut), so a consumer of onEntry/onBody
+   * knows at once that the archive is refused. A walker problem about an entry comes during the same
+   * gunzipped chunk as its onEntry, before `pace` is called for that chunk.
+   */
+  onProblem?: (p: BackupProblem) => void;
+  /**
+   * Called after each gunzipped chunk has been walked. A returned promise pauses gunzip (and so the
+   * reading of the source) until it settles, which bounds what a consumer of onEntry/onBody holds to
+   * about one chunk. A rejection stops the pass, and inspectArchive rejects with it: it is the
+   * consumer's failure, not a finding about the data.
+   */
+  pace?: () => Promise<void> | undefined;
 }
 
 export interface ArchiveInspection {
@@ -59,7 +74,9 @@ const GUNZIP_CHUNK = 256 * 1024;
 class ProblemList {
   readonly items: BackupProblem[] = [];
   private dropped = new Map<BackupProblemCode, number>();
+  constructor(private readonly listener?: (p: BackupProblem) => void) {}
   add(p: BackupProblem): void {
+    this.listener?.(p);
     if (this.items.length < MAX_PROBLEMS) this.items.push(p);
     else this.dropped.set(p.code, (this.dropped.get(p.code) ?? 0) + 1);
   }
@@ -80,7 +97,8 @@ function gzipProblem(err: NodeJS.ErrnoException): BackupProblem {
 
 /**
  * Inspect an archive given as a stream of its raw bytes. Never throws for anything in the data:
- * every finding is a problem. (A failing source stream — an I/O error — is also a problem.)
+ * every finding is a problem. (A failing source stream — an I/O error — is also a problem.) Rejects
+ * only with what `options.pace` rejected with.
  */
 export async function inspectArchive(
   source: AsyncIterable<Buffer>,
@@ -88,7 +106,9 @@ export async function inspectArchive(
   options: ArchiveOptions,
 ): Promise<ArchiveInspection> {
   const hash = createHash('sha256');
-  const problems = new ProblemList();
+  const problems = new ProblemList(options.onProblem);
+  let paceFailed = false;
+  let paceError: unknown;
   let bytesRead = 0;
   let uncompressed = 0;
   let stopped = false; // a cap or a fatal error: stop reading, the verdict is already "no"
@@ -101,6 +121,7 @@ export async function inspectArchive(
     report: (p) => problems.add(p),
     onCap: () => stop(),
     ...(options.onEntry ? { onEntry: options.onEntry } : {}),
+    ...(options.onBody ? { onBody: options.onBody } : {}),
   });
   let feedWalker = true; // false once the data cannot be a tar we accept (nested gzip)
   let head: Buffer | null = Buffer.alloc(0); // first bytes, to refuse a gzip inside the gzip
@@ -153,6 +174,20 @@ export async function inspectArchive(
       return;
     }
     toTar(chunk);
+    const wait = stopped ? undefined : options.pace?.();
+    if (wait) {
+      gunzip.pause();
+      wait.then(
+        () => {
+          if (!stopped) gunzip.resume();
+        },
+        (error: unknown) => {
+          if (!paceFailed) paceError = error;
+          paceFailed = true;
+          stop();
+        },
+      );
+    }
   });
 
   function stop(): void {
@@ -195,6 +230,7 @@ export async function inspectArchive(
     stop();
   }
   await gzipDone;
+  if (paceFailed) throw paceError;
 
   if (readToEnd && gzipEnded && !gzipFailed && !stopped) {
     if (gunzip.bytesWritten !== bytesRead) {

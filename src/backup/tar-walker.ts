@@ -50,6 +50,16 @@ export interface WalkedEntry {
   type: string;
   /** the size restorers use */
   size: number;
+  /**
+   * The header's mode, uid, gid and mtime (seconds) as plain octal, type bits included in mode. The
+   * walker applies only the PAX path and size records (what decides where bytes go); PAX uid, gid
+   * and mtime records are checked for shape but not applied, so these are the header fields. A
+   * field that is not plain octal is a problem already; it reads as 0 here.
+   */
+  mode: number;
+  uid: number;
+  gid: number;
+  mtime: number;
 }
 
 export interface Layout {
@@ -67,6 +77,12 @@ export interface WalkerOptions {
   onCap: () => void;
   /** every entry as restorers see it (tests compare this with GNU tar and Python's listing) */
   onEntry?: (e: WalkedEntry) => void;
+  /**
+   * The body of each entry whose type is 'file', in order, after its onEntry (not its padding, not
+   * extension bodies), whatever problems the entry has: the caller judges those from `report`.
+   * Chunks are views of the caller's buffers, never copied.
+   */
+  onBody?: (chunk: Buffer) => void;
 }
 
 /** Plain octal (see the module comment), or null. Values are below 8^12, exact in a double. */
@@ -152,7 +168,8 @@ interface PendingExtension {
 
 type Mode =
   | { kind: 'header' }
-  | { kind: 'skip'; remaining: number }
+  /** `body`: how many of the first `remaining` bytes are a regular file's body (for onBody) */
+  | { kind: 'skip'; remaining: number; body?: number }
   | { kind: 'ext'; type: 'x' | 'L'; size: number; body: Buffer | null; got: number; padding: number }
   | { kind: 'end' }
   | { kind: 'dead' };
@@ -268,6 +285,11 @@ export class TarWalker {
           return;
         case 'skip': {
           const n = Math.min(mode.remaining, chunk.length - pos);
+          if (mode.body) {
+            const b = Math.min(n, mode.body);
+            mode.body -= b;
+            this.opts.onBody?.(chunk.subarray(pos, pos + b));
+          }
           mode.remaining -= n;
           pos += n;
           if (mode.remaining === 0) this.mode = { kind: 'header' };
@@ -467,7 +489,13 @@ export class TarWalker {
       this.mode = size + padding > 0 ? { kind: 'skip', remaining: size + padding } : { kind: 'header' };
       return;
     }
-    this.entry(flag, size, nameBytes, prefixBytes);
+    const meta = {
+      mode: plainOctal(h, 100, 8) ?? 0,
+      uid: plainOctal(h, 108, 8, true) ?? 0,
+      gid: plainOctal(h, 116, 8, true) ?? 0,
+      mtime: plainOctal(h, 136, 12, true) ?? 0,
+    };
+    this.entry(flag, size, nameBytes, prefixBytes, meta);
   }
 
   /** Record one more extension header before the next entry. */
@@ -569,7 +597,13 @@ export class TarWalker {
     if (size !== undefined && /^\d+$/.test(size)) pending.size = Number(size);
   }
 
-  private entry(flag: string, headerSize: number, nameBytes: Buffer, prefixBytes: Buffer): void {
+  private entry(
+    flag: string,
+    headerSize: number,
+    nameBytes: Buffer,
+    prefixBytes: Buffer,
+    meta: Pick<WalkedEntry, 'mode' | 'uid' | 'gid' | 'mtime'>,
+  ): void {
     const pending = this.pending;
     this.pending = null;
     this.entries++;
@@ -675,6 +709,7 @@ export class TarWalker {
       path: effective ?? headerShown,
       type: isFile ? 'file' : isDir ? 'directory' : `other:${flag}`,
       size,
+      ...meta,
     });
 
     if (isFile && typeOk) this.sawFile = true;
@@ -703,7 +738,7 @@ export class TarWalker {
         this.checkLayout(segments, isDir, shown);
       }
     }
-    this.mode = skip > 0 ? { kind: 'skip', remaining: skip } : { kind: 'header' };
+    this.mode = skip > 0 ? { kind: 'skip', remaining: skip, body: isFile ? size : 0 } : { kind: 'header' };
   }
 
   private checkLayout(segments: readonly string[], isDir: boolean, shown: string): void {
