@@ -116,9 +116,14 @@ export async function repackForStaging(
     const unsafe = pathProblems(e.path);
     if (index === -1 || (!isFile && !isDir) || unsafe.length || (segments.length === 1 && !isDir)) {
       // The walker reports each of these; refusing here too means no reading of ours emits them.
+      const [code, why] = unsafe.length
+        ? (['unsafe-path', unsafe.join(', ')] as const)
+        : !isFile && !isDir
+          ? (['forbidden-entry-type', `an entry of type ${e.type}`] as const)
+          : (['layout-mismatch', `not inside one of the data volumes (${layout.volumes.join(', ')})`] as const);
       selfRefusal ??= {
-        code: unsafe.length ? 'unsafe-path' : !isFile && !isDir ? 'forbidden-entry-type' : 'layout-mismatch',
-        message: 're-packing for restore refused this entry',
+        code,
+        message: `re-packing for restore refused this entry: ${why}`,
         entry: printablePath(e.path),
       };
       refuse();
@@ -217,7 +222,7 @@ export async function repackForStaging(
   const problems = [...inspection.problems, ...own];
   if (problems.length === 0 && selfRefusal) problems.push(selfRefusal);
   if (problems.length === 0 && !refused) {
-    // Only the last chunk's output can still be queued if pace was not called for it (it always is).
+    // pace ran after every gunzipped chunk, so nothing is queued; this only keeps that an invariant.
     if (queue.length) await pace();
     await opts.out(END_OF_ARCHIVE);
   }

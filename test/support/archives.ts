@@ -43,6 +43,8 @@ export interface HeaderSpec {
   /** ustar prefix field (155 bytes) */
   prefix?: string;
   mtime?: number;
+  uid?: number;
+  gid?: number;
   /** 'ustar' (POSIX, default), 'gnu' (GNU magic), 'v7' (no magic) */
   format?: 'ustar' | 'gnu' | 'v7';
   /** corrupt the stored checksum */
@@ -81,8 +83,8 @@ export function tarHeader(h: HeaderSpec): Buffer {
   const b = Buffer.alloc(512);
   b.write(h.name, 0, 100, 'utf8');
   b.write(octal(h.mode ?? (h.type === '5' ? 0o755 : 0o644), 8), 100, 'ascii');
-  b.write(octal(0, 8), 108, 'ascii');
-  b.write(octal(0, 8), 116, 'ascii');
+  b.write(octal(h.uid ?? 0, 8), 108, 'ascii');
+  b.write(octal(h.gid ?? 0, 8), 116, 'ascii');
   b.write(octal(h.size ?? 0, 12), 124, 'ascii');
   b.write(octal(h.mtime ?? 1_700_000_000, 12), 136, 'ascii');
   b.write(h.type ?? '0', 156, 'latin1');
