@@ -86,8 +86,12 @@ export function stateguardCommand(step: Obj): string | undefined {
 
 /** Commands that change a module (or stop it, as snapshot does), including the ones still to come. */
 const MUTATING = new Set(['apply', 'stateful-apply', 'restore', 'recover', 'upgrade', 'snapshot', '*']);
-/** Commands that take the operator's consent (allow-stateful, backup-ref, confirm). */
-const CONSENT = new Set(['apply', 'stateful-apply', 'restore', 'recover', 'upgrade', '*']);
+/**
+ * Commands that take the operator's consent (allow-stateful, backup-ref, confirm). Not `recover`: it
+ * takes none (it only brings an interrupted restore back to a consistent state from its journal),
+ * so no rule may ask a workflow to give it any.
+ */
+const CONSENT = new Set(['apply', 'stateful-apply', 'restore', 'upgrade', '*']);
 const GATES = new Set([
   'guard',
   'verify-backup',

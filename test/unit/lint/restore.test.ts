@@ -1,0 +1,150 @@
+/**
+ * restore and recover in workflows (docs/architecture.md §12, docs/rules.md). Both stop and change a
+ * stateful module, so the apply rules hold for them: dispatch only (SG101), operator-typed consent
+ * (SG102), a concurrency group never cancelled (SG104). recover takes no confirm and no backup: no
+ * rule may ask it for one. Each case asserts the complete list of problems (`#!SGnnn` markers).
+ */
+import { expect, it } from '@jest/globals';
+import { PERMS, SHA, lint, table } from './support.js';
+
+/** A dispatch-only restore done right: the shape of workflows/restore.yml. */
+export const SAFE_RESTORE = `name: restore
+on:
+  workflow_dispatch:
+    inputs:
+      module:
+        type: string
+        required: true
+      backup_ref:
+        type: string
+        required: true
+      restore_confirm:
+        type: string
+        required: true
+      allow_stateful:
+        type: boolean
+        default: false
+${PERMS}jobs:
+  restore:
+    runs-on: ubuntu-latest
+    concurrency:
+      group: stateful-apply-\${{ inputs.module }}
+      cancel-in-progress: false
+    steps:
+      - uses: ./actions/restore
+        with:
+          module: \${{ inputs.module }}
+          allow-stateful: \${{ inputs.allow_stateful }}
+          backup-ref: \${{ inputs.backup_ref }}
+          backup-root: /var/backups/stateguard
+          confirm: \${{ inputs.restore_confirm }}
+`;
+
+/** A dispatch-only recover done right: module only, no consent inputs. */
+const SAFE_RECOVER = `on:
+  workflow_dispatch:
+    inputs:
+      module: { type: string, required: true }
+${PERMS}jobs:
+  recover:
+    runs-on: x
+    concurrency: { group: 'stateful-apply-\${{ inputs.module }}', cancel-in-progress: false }
+    steps:
+      - uses: ./actions/recover
+        with:
+          module: \${{ inputs.module }}
+          break-stale-lock: false
+`;
+
+/** A workflow on `on` whose one serialised job runs `steps`: only the trigger can be wrong. */
+function on(trigger: string, steps: string): string {
+  return `on: ${trigger}\n${PERMS}concurrency: stateful-apply\njobs:\n  j:\n    runs-on: x\n    steps:\n${steps}`;
+}
+
+/** CLI consent passed from inputs through env:, so only the trigger is at issue. */
+const CLI_ENV = `        env:\n          B: \${{ inputs.backup_ref }}\n          C: \${{ inputs.restore_confirm }}\n`;
+
+it('the safe restore and recover workflows have no problem at all', async () => {
+  expect(await lint(SAFE_RESTORE)).toEqual([]);
+  expect(await lint(SAFE_RECOVER)).toEqual([]);
+});
+
+table('SG101: restore and recover only on workflow_dispatch', [
+  { name: 'local ./actions/restore on push', yaml: on('[push, workflow_dispatch]', `      - uses: ./actions/restore #!SG101\n`) },
+  { name: 'remote restore action on pull_request', yaml: on('pull_request', `      - uses: acme/stateguard/actions/restore@${SHA} #!SG101\n`) },
+  { name: 'root action with command: restore on schedule', yaml: on(`\n  schedule:\n    - cron: '0 3 * * *'`, `      - uses: acme/stateguard@${SHA} #!SG101\n        with:\n          command: restore\n`) },
+  { name: 'local root action ./ with command: restore via workflow_call', yaml: on('\n  workflow_call:\n  workflow_dispatch:', `      - uses: ./ #!SG101\n        with:\n          command: Restore\n`) },
+  {
+    name: 'stateguard restore and npx stateguard restore in run: on push',
+    yaml: on(
+      'push',
+      `      - run: stateguard restore --module store --backup-ref "$B" --confirm "$C" #!SG101\n${CLI_ENV}` +
+        `      - run: |\n          echo restoring\n          npx stateguard restore --module store --backup-ref "$B" --confirm "$C" #!SG101\n${CLI_ENV}`,
+    ),
+  },
+  { name: 'restore from run: via workflow_call', yaml: on('workflow_call', `      - run: npx --yes stateguard@1 restore --module store #!SG101\n`) },
+  {
+    name: 'recover on schedule: it stops and starts the service, unlike a snapshot it is no routine backup',
+    yaml: on(`\n  schedule:\n    - cron: '0 3 * * *'`, `      - uses: ./actions/recover #!SG101\n      - run: npx stateguard recover --module store #!SG101\n`),
+  },
+  { name: 'recover on push', yaml: on('push', `      - uses: acme/stateguard/actions/recover@${SHA} #!SG101\n        with:\n          module: store\n`) },
+  {
+    name: 'near-miss: restore and recover, every spelling, on workflow_dispatch only',
+    yaml: on(
+      'workflow_dispatch',
+      `      - uses: ./actions/recover\n      - run: npx stateguard recover --module store --break-stale-lock\n` +
+        `      - run: stateguard restore --module store --backup-ref "$B" --confirm "$C"\n${CLI_ENV}`,
+    ),
+  },
+]);
+
+table('SG102: restore consent typed by the operator, never written into the workflow', [
+  {
+    name: 'hard-coded confirm, backup-ref and allow-stateful of ./actions/restore',
+    yaml: SAFE_RESTORE.replace('confirm: ${{ inputs.restore_confirm }}', 'confirm: store-20261129T120000Z.tar.gz #!SG102')
+      .replace('backup-ref: ${{ inputs.backup_ref }}', 'backup-ref: /var/backups/stateguard/store-20261129T120000Z.tar.gz #!SG102')
+      .replace('allow-stateful: ${{ inputs.allow_stateful }}', 'allow-stateful: true #!SG102'),
+  },
+  {
+    name: 'hard-coded confirm of the root action with command: restore',
+    yaml: SAFE_RESTORE.replace('- uses: ./actions/restore', `- uses: acme/stateguard@${SHA}`)
+      .replace('        with:\n', '        with:\n          command: restore\n')
+      .replace('confirm: ${{ inputs.restore_confirm }}', "confirm: 'store-20261129T120000Z.tar.gz' #!SG102"),
+  },
+  {
+    name: 'hard-coded --confirm and --backup-ref of the CLI',
+    yaml: SAFE_RESTORE.replace(
+      / {6}- uses: \.\/actions\/restore[\s\S]*$/,
+      `      - run: npx stateguard restore --module store --allow-stateful="$OK" --backup-ref /b/store-20261129T120000Z.tar.gz --confirm store-20261129T120000Z.tar.gz #!SG102 #!SG102\n        env:\n          OK: \${{ inputs.allow_stateful }}\n`,
+    ),
+  },
+  { name: 'a secret or a repository variable is not the operator typing it', yaml: SAFE_RESTORE.replace('${{ inputs.restore_confirm }}', '${{ vars.RESTORE_CONFIRM }} #!SG102') },
+]);
+
+table('SG103: the restore inputs, whatever they are called', [
+  {
+    name: 'restore_confirm with a default, backup_ref not required, allow_stateful defaulting to true',
+    yaml: SAFE_RESTORE.replace('      restore_confirm:\n        type: string\n        required: true', "      restore_confirm:\n        type: string\n        required: true\n        default: store-20261129T120000Z.tar.gz #!SG103")
+      .replace('      backup_ref:\n        type: string\n        required: true', '      backup_ref:\n        type: string\n        required: false #!SG103')
+      .replace('        type: boolean\n        default: false', '        type: boolean\n        default: true #!SG103'),
+  },
+]);
+
+table('SG104: a restore or recover job is serialised and never cancelled', [
+  { name: 'restore job without concurrency', yaml: SAFE_RESTORE.replace('  restore:\n', '  restore: #!SG104\n').replace(/ {4}concurrency:\n.*\n.*\n/, '') },
+  { name: 'restore job with cancel-in-progress: true', yaml: SAFE_RESTORE.replace('cancel-in-progress: false', 'cancel-in-progress: true #!SG104') },
+  { name: 'restore in a concurrency group unique per run', yaml: SAFE_RESTORE.replace('group: stateful-apply-${{ inputs.module }}', 'group: restore-${{ github.run_id }} #!SG104') },
+  { name: 'recover job without concurrency', yaml: SAFE_RECOVER.replace('  recover:\n', '  recover: #!SG104\n').replace(/ {4}concurrency:.*\n/, '') },
+  { name: 'recover with workflow-level cancel-in-progress: true', yaml: SAFE_RECOVER.replace(/ {4}concurrency:.*\n/, '').replace('jobs:\n', 'concurrency:\n  group: recover\n  cancel-in-progress: true #!SG104\njobs:\n') },
+]);
+
+table('recover needs no consent inputs', [
+  { name: 'near-miss: recover action with module only', yaml: SAFE_RECOVER },
+  { name: 'near-miss: recover CLI with module and --break-stale-lock, no confirm or backup', yaml: SAFE_RECOVER.replace(/ {6}- uses: \.\/actions\/recover[\s\S]*$/, '      - run: npx stateguard recover --module "$M" --break-stale-lock\n        env:\n          M: ${{ inputs.module }}\n') },
+  {
+    name: 'near-miss: no consent rule asks anything of recover, not even of keys it does not take',
+    yaml: SAFE_RECOVER.replace('      module: { type: string, required: true }', '      module: { type: string, required: true }\n      c: { type: string, default: x }')
+      .replace('break-stale-lock: false', 'break-stale-lock: false\n          confirm: ${{ inputs.c }}\n          backup-ref: latest'),
+  },
+  { name: 'near-miss: root action with command: recover', yaml: SAFE_RECOVER.replace('- uses: ./actions/recover', `- uses: acme/stateguard@${SHA}`).replace('        with:\n', '        with:\n          command: recover\n') },
+]);
