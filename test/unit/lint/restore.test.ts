@@ -4,8 +4,12 @@
  * (SG102), a concurrency group never cancelled (SG104). recover takes no confirm and no backup: no
  * rule may ask it for one. Each case asserts the complete list of problems (`#!SGnnn` markers).
  */
-import { expect, it } from '@jest/globals';
-import { PERMS, SHA, lint, table } from './support.js';
+import { describe, expect, it } from '@jest/globals';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse } from 'yaml';
+import { REPO } from '../../support/runner.js';
+import { PERMS, SHA, found, lint, table } from './support.js';
 
 /** A dispatch-only restore done right: the shape of workflows/restore.yml. */
 const SAFE_RESTORE = `name: restore
@@ -251,4 +255,83 @@ it('SG108 names what the confirm and the backup share and replaces SG102 on that
     expect.objectContaining({ rule: 'SG108', severity: 'error', line: 32, column: 20, message: expect.stringContaining("both read input 'backup_ref'") }),
   ]);
   expect(problems[0]!.message).toContain('${{ inputs.restore_confirm }}');
+});
+
+/**
+ * The shipped workflows: the shape the restore contract asks for, and proof that the linter sees
+ * their steps (each is linted clean by repo-workflows.test.ts; a linter that did not recognise
+ * the restore step would pass it too, so breaking each safeguard must be reported).
+ */
+describe('workflows/restore.yml and workflows/recover.yml', () => {
+  const read = (f: string): string => readFileSync(path.join(REPO, 'workflows', f), 'utf8');
+  interface Wf {
+    on: Record<string, { inputs?: Record<string, Record<string, unknown>> }>;
+    permissions: unknown;
+    jobs: Record<string, { concurrency?: unknown; steps: { uses?: string; run?: string; if?: string; with?: Record<string, unknown> }[] }>;
+  }
+  const restore = parse(read('restore.yml')) as Wf;
+  const recover = parse(read('recover.yml')) as Wf;
+  const apply = parse(read('stateful-apply.yml')) as Wf;
+  const only = (wf: Wf): Wf['jobs'][string] => Object.values(wf.jobs)[0]!;
+
+  it('dispatch only, read-only token, the contract\'s inputs (backup and confirm required, no default)', () => {
+    expect(Object.keys(restore.on)).toEqual(['workflow_dispatch']);
+    expect(Object.keys(recover.on)).toEqual(['workflow_dispatch']);
+    expect(restore.permissions).toEqual({ contents: 'read' });
+    expect(recover.permissions).toEqual({ contents: 'read' });
+    const inputs = restore.on.workflow_dispatch!.inputs!;
+    expect(Object.keys(inputs)).toEqual(['module', 'backup_ref', 'restore_confirm', 'allow_stateful']);
+    expect(inputs.module).toMatchObject({ type: 'string', required: true });
+    for (const k of ['backup_ref', 'restore_confirm']) {
+      expect(inputs[k]).toMatchObject({ type: 'string', required: true });
+      expect(inputs[k]).not.toHaveProperty('default');
+    }
+    expect(inputs.restore_confirm!.description).toMatch(/file name exactly, e\.g\. store-20261129T120000Z\.tar\.gz/);
+    expect(inputs.allow_stateful).toMatchObject({ type: 'boolean', default: false });
+    expect(recover.on.workflow_dispatch!.inputs!.module).toMatchObject({ type: 'string', required: true });
+  });
+
+  it('one concurrency group per module shared with stateful-apply.yml, never cancelled in progress', () => {
+    const group = only(apply).concurrency as { group: string };
+    for (const wf of [restore, recover]) expect(only(wf).concurrency).toEqual({ group: group.group, 'cancel-in-progress': false });
+  });
+
+  it('the restore step takes every value from inputs, and no run: interpolates an expression', () => {
+    const step = only(restore).steps.find((s) => s.uses?.includes('/actions/restore@'))!;
+    expect(step.with).toMatchObject({
+      module: '${{ inputs.module }}',
+      'allow-stateful': '${{ inputs.allow_stateful }}',
+      'backup-ref': '${{ inputs.backup_ref }}',
+      confirm: '${{ inputs.restore_confirm }}',
+    });
+    // Inputs of the restore and recover actions (the contract; their action.yml files come with the commands).
+    const RESTORE = ['root', 'modules', 'module', 'backup-ref', 'backup-root', 'allow-stateful', 'confirm', 'out-dir', 'expected-plan-hash', 'helper-image', 'break-stale-lock', 'lock-stale-after-minutes', 'ready-timeout-seconds', 'max-uncompressed-bytes', 'max-entries', 'json'];
+    const RECOVER = ['root', 'modules', 'module', 'break-stale-lock', 'json'];
+    for (const k of Object.keys(step.with!)) expect(RESTORE).toContain(k);
+    const rec = only(recover).steps.find((s) => s.uses?.includes('/actions/recover@'))!;
+    for (const k of Object.keys(rec.with!)) expect(RECOVER).toContain(k);
+    for (const s of [...only(restore).steps, ...only(recover).steps]) {
+      if (s.uses) expect(s.uses).toMatch(/@[0-9a-f]{40}(?: |$)/);
+      if (s.run) expect(s.run).not.toContain('${{');
+    }
+    const after = only(restore).steps.at(-1)!;
+    expect(after.if).toContain('failure()');
+    expect(after.run).toContain('recover');
+  });
+
+  it.each([
+    ['restore.yml', 'a push trigger', (y: string) => y.replace('on:\n', 'on:\n  push:\n'), ['SG101']],
+    ['restore.yml', 'the confirm taken from the backup input', (y: string) => y.replace('confirm: ${{ inputs.restore_confirm }}', 'confirm: ${{ inputs.backup_ref }}'), ['SG108']],
+    ['restore.yml', 'a hard-coded confirm', (y: string) => y.replace('confirm: ${{ inputs.restore_confirm }}', 'confirm: store-20261129T120000Z.tar.gz'), ['SG102']],
+    ['restore.yml', 'cancel-in-progress: true', (y: string) => y.replace('cancel-in-progress: false', 'cancel-in-progress: true'), ['SG104']],
+    ['restore.yml', 'a default confirm', (y: string) => y.replace('e.g. store-20261129T120000Z.tar.gz\n        required: true', 'e.g. store-20261129T120000Z.tar.gz\n        required: true\n        default: x'), ['SG103']],
+    ['recover.yml', 'a schedule', (y: string) => y.replace('on:\n', "on:\n  schedule:\n    - cron: '0 3 * * *'\n"), ['SG101']],
+    ['recover.yml', 'cancel-in-progress: true', (y: string) => y.replace('cancel-in-progress: false', 'cancel-in-progress: true'), ['SG104']],
+  ])('%s with %s is reported', async (file, _what, mutate, rules) => {
+    const yaml = read(file);
+    expect(await lint(yaml)).toEqual([]);
+    const changed = mutate(yaml);
+    expect(changed).not.toBe(yaml);
+    expect(found(await lint(changed)).map((f) => f.split('@')[0])).toEqual(rules);
+  });
 });
