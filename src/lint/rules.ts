@@ -175,8 +175,9 @@ export const RULES = [
     severity: 'error',
     summary:
       'A workflow with an automatic trigger dispatches a workflow with consent filled in: `gh workflow run … -f ' +
-      'allow_stateful=true` (or `--field`/`-F`/`--raw-field`, or `stateful_confirm=…`), `gh api …/dispatches` or ' +
-      '`curl …/dispatches` with such inputs, or actions/github-script `createWorkflowDispatch` with ' +
+      'allow_stateful=true` (or `--field`/`-F`/`--raw-field`, or `stateful_confirm=…`/`restore_confirm=…`), ' +
+      '`gh api …/dispatches` or `curl …/dispatches` with such inputs, or actions/github-script ' +
+      '`createWorkflowDispatch` with ' +
       '`allow_stateful`.',
     why:
       'SG101 keeps the apply on `workflow_dispatch`, but a push, schedule or workflow_run that dispatches the ' +

@@ -305,7 +305,7 @@ function composeEffect(words: readonly string[], from: number): string | undefin
 // workflow dispatch with consent
 
 const ALLOW_KEY = /^allow[_-]stateful$/i;
-const CONFIRM_KEY = /^(?:stateful[_-])?confirm$/i;
+const CONFIRM_KEY = /^(?:(?:stateful|restore)[_-])?confirm$/i;
 
 /** Whether setting dispatch input `key` to `value` fills in consent: allow_stateful not false, or any confirm. */
 export function consentField(key: string, value: string): boolean {
@@ -314,9 +314,9 @@ export function consentField(key: string, value: string): boolean {
   return CONFIRM_KEY.test(k) && value.trim() !== '';
 }
 
-/** In a JSON body or a script: `allow_stateful: <not false>` or `stateful_confirm: <anything>`. */
+/** In a JSON body or a script: `allow_stateful: <not false>`, `stateful_confirm`/`restore_confirm: <anything>`. */
 export const CONSENT_IN_TEXT =
-  /["']?\b(allow[_-]stateful|stateful[_-]confirm)\b["']?\s*[:=]\s*(["'`]?)([^"'`,}\s]*)\2/gi;
+  /["']?\b(allow[_-]stateful|(?:stateful|restore)[_-]confirm)\b["']?\s*[:=]\s*(["'`]?)([^"'`,}\s]*)\2/gi;
 
 export function consentInText(text: string): { index: number; key: string }[] {
   const out: { index: number; key: string }[] = [];

@@ -257,6 +257,19 @@ it('SG108 names what the confirm and the backup share and replaces SG102 on that
   expect(problems[0]!.message).toContain('${{ inputs.restore_confirm }}');
 });
 
+table('SG107: an automatic trigger dispatching restore.yml with its confirm filled in', [
+  {
+    name: 'gh workflow run -f restore_confirm=…, and in a github-script dispatch',
+    yaml:
+      `on: push\n${PERMS}jobs:\n  j:\n    runs-on: x\n    steps:\n` +
+      `      - run: gh workflow run restore.yml -f module=store -f backup_ref=/b/s.tar.gz -f restore_confirm=s.tar.gz #!SG107\n` +
+      `      - uses: actions/github-script@${SHA}\n        with:\n          script: |\n` +
+      `            await github.rest.actions.createWorkflowDispatch({ owner: 'o', repo: 'r', workflow_id: 'restore.yml',\n` +
+      `              ref: 'main', inputs: { module: 'store', restore_confirm: 's.tar.gz' } }); #!SG107\n`,
+  },
+  { name: 'near-miss: dispatching restore.yml with only the module leaves the operator to decide', yaml: `on: push\n${PERMS}jobs:\n  j:\n    runs-on: x\n    steps:\n      - run: gh workflow run restore.yml -f module=store\n` },
+]);
+
 /**
  * The shipped workflows: the shape the restore contract asks for, and proof that the linter sees
  * their steps (each is linted clean by repo-workflows.test.ts; a linter that did not recognise
