@@ -7,7 +7,16 @@ import type { Position } from '../model/yaml-source.js';
 import { envName, envTaint, EXPRESSION, inputName, soleAccess, untrustedReads, type Taint } from './expressions.js';
 import type { Problem, RuleId } from './rules.js';
 import { ruleById } from './rules.js';
-import { commandsOf, consentInText, dispatchWithConsent, stateguardCli, volumeRemoval, type Command } from './shell.js';
+import { describeOrigin, sharedOrigin, shellOrigins, valueOrigins, type Origin, type Scope } from './derived.js';
+import {
+  assignmentsOf,
+  commandsOf,
+  consentInText,
+  dispatchWithConsent,
+  stateguardCli,
+  volumeRemoval,
+  type Command,
+} from './shell.js';
 import type { Path, WorkflowFile } from './workflow.js';
 
 type Obj = Record<string, unknown>;
@@ -86,8 +95,12 @@ export function stateguardCommand(step: Obj): string | undefined {
 
 /** Commands that change a module (or stop it, as snapshot does), including the ones still to come. */
 const MUTATING = new Set(['apply', 'stateful-apply', 'restore', 'recover', 'upgrade', 'snapshot', '*']);
-/** Commands that take the operator's consent (allow-stateful, backup-ref, confirm). */
-const CONSENT = new Set(['apply', 'stateful-apply', 'restore', 'recover', 'upgrade', '*']);
+/**
+ * Commands that take the operator's consent (allow-stateful, backup-ref, confirm). Not `recover`: it
+ * takes none (it only brings an interrupted restore back to a consistent state from its journal),
+ * so no rule may ask a workflow to give it any.
+ */
+const CONSENT = new Set(['apply', 'stateful-apply', 'restore', 'upgrade', '*']);
 const GATES = new Set([
   'guard',
   'verify-backup',
@@ -107,6 +120,9 @@ const ROLE_NAMES: Record<Role, { with: string; flag: string; input: string }> = 
   backup: { with: 'backup-ref', flag: '--backup-ref', input: 'backup_ref' },
 };
 
+/** The usual name of restore's confirm input (workflows/restore.yml): the backup's file name, typed. */
+const RESTORE_CONFIRM_INPUT = 'restore_confirm';
+
 /** Where a consent value comes from, followed through env: (step, then job, then workflow). */
 type Source = { kind: 'input'; name: string; dispatchOnly: boolean } | { kind: 'other' };
 
@@ -119,6 +135,8 @@ interface Sink {
   source: Source;
   /** for SG102's message */
   shown: string;
+  /** the value as written: the `with:` value, or the shell word after the flag (undefined: none) */
+  raw: { yaml: unknown } | { shell: string } | undefined;
 }
 
 /** One stateguard call: a `uses:` step, or one CLI command in a `run:`. */
@@ -128,6 +146,8 @@ interface Invocation {
   label: string;
   sinks: Sink[];
   confirmToken: string;
+  /** where its values are read (env:, the script's variables, the job's steps), for SG108 */
+  scope: Scope;
 }
 
 interface StepInfo {
@@ -201,6 +221,33 @@ function literalEnv(chain: readonly unknown[]): Map<string, string> {
   return out;
 }
 
+/**
+ * What the outputs of each step of a job are computed from (SG108): everything the step reads — its
+ * `with:` and `env:` values and its `run:` script, followed through env: and the script's variables.
+ * Filled lazily, once `steps` is complete; a step that reads its own outputs, directly or through
+ * another step, stops there.
+ */
+function stepOriginsOf(steps: readonly StepInfo[]): (id: string) => ReadonlySet<Origin> | undefined {
+  const memo = new Map<string, Set<Origin>>();
+  const get = (id: string): ReadonlySet<Origin> | undefined => {
+    const key = id.toLowerCase();
+    const hit = memo.get(key);
+    if (hit) return hit;
+    const s = steps.find((x) => typeof x.step.id === 'string' && x.step.id.toLowerCase() === key);
+    if (!s) return undefined;
+    const out = new Set<Origin>();
+    memo.set(key, out);
+    const run = typeof s.step.run === 'string' ? s.step.run : undefined;
+    const scope: Scope = { envChain: s.envChain, stepOrigins: get, shellVars: run ? assignmentsOf(run) : undefined };
+    const values = [...Object.values(isObj(s.step.with) ? s.step.with : {})];
+    values.push(...Object.values(isObj(s.step.env) ? s.step.env : {}));
+    for (const v of values) for (const o of valueOrigins(v, scope)) out.add(o);
+    if (run) for (const o of shellOrigins(run, scope)) out.add(o);
+    return out;
+  };
+  return get;
+}
+
 export function checkWorkflow(wf: WorkflowFile): Problem[] {
   const problems: Problem[] = [];
   const report = (rule: RuleId, pos: { line: number; column: number }, message: string): void => {
@@ -228,6 +275,7 @@ export function checkWorkflow(wf: WorkflowFile): Problem[] {
     for (const [id, job] of Object.entries(root.jobs)) {
       if (!isObj(job)) continue;
       const steps: StepInfo[] = [];
+      const stepOrigins = stepOriginsOf(steps);
       if (Array.isArray(job.steps)) {
         job.steps.forEach((step, index) => {
           if (!isObj(step)) return;
@@ -249,6 +297,7 @@ export function checkWorkflow(wf: WorkflowFile): Problem[] {
                   pos: wf.at([...path, 'with', key]),
                   source: sourceOfValue(w[key], envChain),
                   shown: JSON.stringify(w[key]),
+                  raw: { yaml: w[key] },
                 });
               }
             }
@@ -261,6 +310,7 @@ export function checkWorkflow(wf: WorkflowFile): Problem[] {
               })`,
               sinks,
               confirmToken: typeof token === 'string' ? token : 'BACKUP_DONE',
+              scope: { envChain, stepOrigins },
             });
           }
           if (typeof step.run === 'string') {
@@ -270,9 +320,11 @@ export function checkWorkflow(wf: WorkflowFile): Problem[] {
             // none of the programs the rules look at cannot hold one of their commands.
             if (RELEVANT.test(step.run) || [...env.values()].some((v) => RELEVANT.test(v)))
               info.commands = commandsOf(step.run, env);
+            let scope: Scope | undefined;
             for (const c of info.commands) {
               const cli = stateguardCli(c.argv);
               if (!cli) continue;
+              scope ??= { envChain, stepOrigins, shellVars: assignmentsOf(step.run) };
               const at = (w: { start: number; text: string }): Position => wf.positionInValue(runPath, w.start, w.text);
               const sinks: Sink[] = [];
               let confirmToken = 'BACKUP_DONE';
@@ -295,6 +347,7 @@ export function checkWorkflow(wf: WorkflowFile): Problem[] {
                         : role === 'allow'
                           ? 'given alone, which means true'
                           : 'no value',
+                      raw: value ? { shell: value.text } : undefined,
                     });
                   } else if (t.startsWith(flag + '=')) {
                     const value = t.slice(flag.length + 1);
@@ -304,6 +357,7 @@ export function checkWorkflow(wf: WorkflowFile): Problem[] {
                       pos: at(word),
                       source: sourceOfWord(value, envChain),
                       shown: JSON.stringify(value),
+                      raw: { shell: value },
                     });
                   }
                 }
@@ -319,6 +373,7 @@ export function checkWorkflow(wf: WorkflowFile): Problem[] {
                   )}${cli.command === '*' ? ', command given by a variable: stateguard assumes it may be apply' : ''})`,
                 sinks,
                 confirmToken,
+                scope,
               });
             }
           }
@@ -361,6 +416,37 @@ export function checkWorkflow(wf: WorkflowFile): Problem[] {
     }
   }
 
+  // SG108: a restore's confirm is the backup's file name typed by the operator, separately from the
+  // backup reference; computed from that reference it confirms nothing. A sink reported here is not
+  // also reported by SG102: this is the more precise reason.
+  const derived = new Set<Sink>();
+  for (const inv of allInvocations) {
+    if (inv.command !== 'restore' && inv.command !== '*') continue;
+    const origins = (sink: Sink): Set<Origin> =>
+      sink.raw === undefined
+        ? new Set()
+        : 'yaml' in sink.raw
+          ? valueOrigins(sink.raw.yaml, inv.scope)
+          : shellOrigins(sink.raw.shell, inv.scope);
+    const backups = inv.sinks.filter((x) => x.role === 'backup');
+    const backup = new Set<Origin>(backups.length === 0 ? [`input:${ROLE_NAMES.backup.input}`] : []);
+    for (const b of backups) for (const o of origins(b)) backup.add(o);
+    for (const sink of inv.sinks) {
+      if (sink.role !== 'confirm') continue;
+      const shared = sharedOrigin(origins(sink), backup);
+      if (shared === undefined) continue;
+      derived.add(sink);
+      report(
+        'SG108',
+        sink.pos,
+        `'${sink.key}' of ${inv.label} is computed from the backup it restores (both read ` +
+          `${describeOrigin(shared)}): the confirm is the backup's file name typed again by the operator, so it ` +
+          `confirms nothing when derived from the backup reference; take it from its own required ` +
+          `workflow_dispatch input with no default, e.g. \${{ inputs.${RESTORE_CONFIRM_INPUT} }}`,
+      );
+    }
+  }
+
   // SG102: consent values of a mutating call must come from workflow inputs (directly or via env:).
   // Which inputs feed which consent, for SG103: by their usual names, and wherever they flow.
   const roles = new Map<string, Set<Role>>();
@@ -370,16 +456,19 @@ export function checkWorkflow(wf: WorkflowFile): Problem[] {
     roles.set(name, set);
   };
   for (const role of ['allow', 'confirm', 'backup'] as Role[]) addRole(ROLE_NAMES[role].input, role);
+  addRole(RESTORE_CONFIRM_INPUT, 'confirm');
   const tokens = new Map<string, string>();
   for (const inv of allInvocations) {
     if (!CONSENT.has(inv.command)) continue;
     for (const sink of inv.sinks) {
+      if (derived.has(sink) && sink.source.kind !== 'input') continue;
       if (sink.source.kind === 'input') {
         addRole(sink.source.name, sink.role);
         if (sink.role === 'confirm') tokens.set(sink.source.name, inv.confirmToken);
         continue;
       }
-      const suggestion = ROLE_NAMES[sink.role].input;
+      const suggestion =
+        sink.role === 'confirm' && inv.command === 'restore' ? RESTORE_CONFIRM_INPUT : ROLE_NAMES[sink.role].input;
       report(
         'SG102',
         sink.pos,
@@ -454,13 +543,20 @@ export function checkWorkflow(wf: WorkflowFile): Problem[] {
   // SG104: mutating jobs hold a concurrency group that serialises, and are never cancelled in progress.
   const wfConcurrency = root.concurrency;
   for (const j of jobs) {
-    if (!j.steps.some((s) => s.invocations.some((i) => MUTATING.has(i.command)))) continue;
+    const mutating = [
+      ...new Set(j.steps.flatMap((s) => s.invocations.map((i) => i.command).filter((c) => MUTATING.has(c)))),
+    ];
+    if (mutating.length === 0) continue;
+    // `runs stateguard restore`, `runs stateguard apply, snapshot`: the message names what it runs.
+    const runs = `runs ${mutating
+      .map((c) => (c === '*' ? 'a stateguard command given by an expression or variable' : `stateguard ${c}`))
+      .join(', ')}`;
     const jobConcurrency = j.job.concurrency;
     if (!hasGroup(jobConcurrency) && !hasGroup(wfConcurrency)) {
       report(
         'SG104',
         wf.at(['jobs', j.id], 'key'),
-        `job '${j.id}' runs a stateful apply without a concurrency group; add 'concurrency: { group: ` +
+        `job '${j.id}' ${runs} without a concurrency group; add 'concurrency: { group: ` +
           `stateful-apply-\${{ inputs.module }}, cancel-in-progress: false }'`,
       );
     }
@@ -472,8 +568,8 @@ export function checkWorkflow(wf: WorkflowFile): Problem[] {
         report(
           'SG104',
           wf.at([...p, 'cancel-in-progress']),
-          `job '${j.id}' runs a stateful apply with cancel-in-progress ` +
-            `${JSON.stringify(c['cancel-in-progress'])}; cancelling mid-apply is a crash: set it to false or remove it`,
+          `job '${j.id}' ${runs} with cancel-in-progress ${JSON.stringify(c['cancel-in-progress'])}; ` +
+            `cancelling it mid-way is a crash: set it to false or remove it`,
         );
       }
       const group = typeof c === 'string' ? c : isObj(c) && typeof c.group === 'string' ? c.group : undefined;
@@ -481,7 +577,7 @@ export function checkWorkflow(wf: WorkflowFile): Problem[] {
         report(
           'SG104',
           wf.at(typeof c === 'string' ? p : [...p, 'group']),
-          `job '${j.id}' runs a stateful apply in concurrency group ` +
+          `job '${j.id}' ${runs} in concurrency group ` +
             `${JSON.stringify(group)}, which is different for every run (run_id/run_number/run_attempt) and so ` +
             `serialises nothing; key it by the module, e.g. stateful-apply-\${{ inputs.module }}`,
         );

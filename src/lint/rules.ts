@@ -175,8 +175,9 @@ export const RULES = [
     severity: 'error',
     summary:
       'A workflow with an automatic trigger dispatches a workflow with consent filled in: `gh workflow run … -f ' +
-      'allow_stateful=true` (or `--field`/`-F`/`--raw-field`, or `stateful_confirm=…`), `gh api …/dispatches` or ' +
-      '`curl …/dispatches` with such inputs, or actions/github-script `createWorkflowDispatch` with ' +
+      'allow_stateful=true` (or `--field`/`-F`/`--raw-field`, or `stateful_confirm=…`/`restore_confirm=…`), ' +
+      '`gh api …/dispatches` or `curl …/dispatches` with such inputs, or actions/github-script ' +
+      '`createWorkflowDispatch` with ' +
       '`allow_stateful`.',
     why:
       'SG101 keeps the apply on `workflow_dispatch`, but a push, schedule or workflow_run that dispatches the ' +
@@ -186,6 +187,27 @@ export const RULES = [
       'Dispatch without consent inputs (the operator ticks `allow_stateful` and types the confirm token when they ' +
       'run the apply workflow by hand), or dispatch from a workflow triggered only by `workflow_dispatch` that ' +
       'passes on its own operator-typed inputs.',
+    coveredBy: 'Neither actionlint nor zizmor: this rule is specific to stateguard.',
+  },
+  {
+    id: 'SG108',
+    name: 'restore-confirm-derived',
+    severity: 'error',
+    summary:
+      "The `confirm` of a restore (the step's `with:`, or `--confirm` of a CLI call in `run:`) is computed from the " +
+      'backup it restores: the same input feeds `backup-ref` and `confirm`, or the confirm reads the backup input, ' +
+      'an `env:` or shell variable set from it, or a step output computed from it (`${{ inputs.backup_ref }}`, ' +
+      '`${{ format(…, inputs.backup_ref) }}`, `--confirm "$(basename "$BACKUP_REF")"`, `--confirm "$BACKUP_REF"`).',
+    why:
+      "A restore replaces a module's data with a backup. Its confirm is the backup's file name (e.g. " +
+      '`store-20261129T120000Z.tar.gz`) typed by the operator separately from the backup reference, so that a ' +
+      'mistyped or wrong backup is refused before anything is stopped. A workflow that derives the confirm from the ' +
+      'backup reference always confirms whatever backup was named: the check no longer checks anything.',
+    fix:
+      'Give the confirm its own `workflow_dispatch` input, `required: true` with no `default` (e.g. ' +
+      '`restore_confirm`, described as "type the backup\'s file name exactly"), and pass it as ' +
+      '`confirm: ${{ inputs.restore_confirm }}` (in a `run:`, through `env:` as `--confirm "$CONFIRM"`). See ' +
+      '`workflows/restore.yml`.',
     coveredBy: 'Neither actionlint nor zizmor: this rule is specific to stateguard.',
   },
   {

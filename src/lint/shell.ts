@@ -91,6 +91,40 @@ export function commandsOf(script: string, env: ReadonlyMap<string, string>, bas
   return out;
 }
 
+/** Builtins whose `NAME=value` arguments assign a variable (`export CONFIRM="$B"`). */
+const DECLARE = new Set(['export', 'local', 'declare', 'typeset', 'readonly']);
+
+/**
+ * Every value a script assigns to each variable (`A=b`, `export A=b`, `local A=b`, also inside
+ * `bash -c '…'`), as written (`$(basename "$B")` kept as text), in no particular order. A variable
+ * assigned twice has both values: a reader asking what it may hold gets every answer.
+ */
+export function assignmentsOf(script: string, depth = 0): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  const add = (name: string, value: string): void => {
+    const list = out.get(name) ?? [];
+    list.push(value);
+    out.set(name, list);
+  };
+  for (const c of splitShellScript(script)) {
+    for (const a of c.assignments) add(a.name, a.value);
+    const argv = stripPrefixes(c.words);
+    if (argv.length === 0) continue;
+    const prog = basename(argv[0]!.text);
+    if (DECLARE.has(prog)) {
+      for (const w of argv.slice(1)) {
+        const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(w.text);
+        if (m) add(m[1]!, m[2]!);
+      }
+    } else if (SHELLS.has(prog) && depth < MAX_NESTING) {
+      const ci = argv.findIndex((w, i) => i > 0 && /^-[a-z]*c[a-z]*$/i.test(w.text));
+      const body = ci > 0 ? argv[ci + 1] : undefined;
+      if (body) for (const [k, v] of assignmentsOf(body.text, depth + 1)) for (const x of v) add(k, x);
+    }
+  }
+  return out;
+}
+
 function stripPrefixes(argv: ScriptWord[]): ScriptWord[] {
   let i = 0;
   for (let guard = 0; guard < 64 && i < argv.length; guard++) {
@@ -271,7 +305,7 @@ function composeEffect(words: readonly string[], from: number): string | undefin
 // workflow dispatch with consent
 
 const ALLOW_KEY = /^allow[_-]stateful$/i;
-const CONFIRM_KEY = /^(?:stateful[_-])?confirm$/i;
+const CONFIRM_KEY = /^(?:(?:stateful|restore)[_-])?confirm$/i;
 
 /** Whether setting dispatch input `key` to `value` fills in consent: allow_stateful not false, or any confirm. */
 export function consentField(key: string, value: string): boolean {
@@ -280,9 +314,9 @@ export function consentField(key: string, value: string): boolean {
   return CONFIRM_KEY.test(k) && value.trim() !== '';
 }
 
-/** In a JSON body or a script: `allow_stateful: <not false>` or `stateful_confirm: <anything>`. */
+/** In a JSON body or a script: `allow_stateful: <not false>`, `stateful_confirm`/`restore_confirm: <anything>`. */
 export const CONSENT_IN_TEXT =
-  /["']?\b(allow[_-]stateful|stateful[_-]confirm)\b["']?\s*[:=]\s*(["'`]?)([^"'`,}\s]*)\2/gi;
+  /["']?\b(allow[_-]stateful|(?:stateful|restore)[_-]confirm)\b["']?\s*[:=]\s*(["'`]?)([^"'`,}\s]*)\2/gi;
 
 export function consentInText(text: string): { index: number; key: string }[] {
   const out: { index: number; key: string }[] = [];
