@@ -6360,7 +6360,7 @@ function code(text) {
 
 /***/ }),
 
-/***/ 2014:
+/***/ 616:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -7105,6 +7105,10 @@ async function runGuarded(op) {
     }
     if (!taken.acquired) {
         out.lock_refusal = taken.refusal;
+        // A lock left by an interrupted restore: the way out is recover, not waiting for the holder.
+        const interrupted = op.interrupted ? await op.interrupted().catch(() => null) : null;
+        if (interrupted)
+            return end('refused', interrupted.reason, `${interrupted.message} (${taken.refusal.message})`);
         return end('refused', 'locked', taken.refusal.message);
     }
     const lock = taken.lock;
@@ -7121,7 +7125,7 @@ async function runGuarded(op) {
         if (interrupted)
             return end('refused', interrupted.reason, interrupted.message);
         // A reviewed plan may be stale by now: plan and guard again with the same inputs.
-        const ev = await evaluateGuard(req, deps);
+        const ev = op.evaluate ? await op.evaluate() : await evaluateGuard(req, deps);
         out.guard = ev.result;
         out.plan_hash = ev.planHash;
         if (req.expectedPlanHash !== undefined && ev.planHash !== null && ev.planHash !== req.expectedPlanHash) {
@@ -7188,6 +7192,126 @@ async function runGuarded(op) {
             out.messages.push(`released the ${op.verb} lock ${lock.name}`);
         }
     }
+}
+
+;// CONCATENATED MODULE: ./src/restore/journal.ts
+/**
+ * The write-ahead journal of a restore (docs/architecture.md §12), kept on the engine so that any
+ * runner that reaches the engine can recover, not only the one that crashed.
+ *
+ * A journal is a sequence of marks; each mark is one atomic engine object carrying the whole
+ * record, and the furthest phase present is the journal's phase. Marks are only ever added while
+ * the operation runs, and removed lowest first once it has ended, so an interrupted removal still
+ * leaves the furthest phase (`done`/`reverted`: nothing left to do but tidy).
+ */
+
+/** In the order an operation passes them. `reverting` comes after `committed`: it overrides it. */
+const PHASES = [
+    'begun',
+    'snapshotted',
+    'staged',
+    'swapping',
+    'committed',
+    'reverting',
+    'done',
+    'reverted',
+];
+/** What recovery must do at a phase. */
+function directionOf(phase) {
+    if (phase === 'done' || phase === 'reverted')
+        return 'tidy';
+    if (phase === 'committed')
+        return 'forward';
+    return 'revert';
+}
+/** A short name-safe key per compose service (the journal's and the helpers' label). */
+function operationKey(project, service) {
+    return (0,external_node_crypto_.createHash)('sha256').update(`restore\0${project}\0${service}`).digest('hex').slice(0, 24);
+}
+class JournalError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'JournalError';
+    }
+}
+/** The record and furthest phase of a journal read from the engine; throws JournalError when unreadable. */
+function readState(marks) {
+    let best = null;
+    for (const m of marks) {
+        if (!PHASES.includes(m.phase))
+            throw new JournalError(`journal mark ${m.seq} has unknown phase ${m.phase}`);
+        if (!best || PHASES.indexOf(m.phase) > PHASES.indexOf(best.phase))
+            best = m;
+    }
+    if (!best)
+        throw new JournalError('the journal has no marks');
+    let record;
+    try {
+        record = JSON.parse(best.data.record ?? '');
+    }
+    catch {
+        throw new JournalError(`journal mark ${best.seq} carries no readable record`);
+    }
+    if (record?.operation !== 'restore' ||
+        !Array.isArray(record.mounts) ||
+        !Array.isArray(record.stopped) ||
+        typeof record.helper_image !== 'string') {
+        throw new JournalError(`journal mark ${best.seq} carries an incomplete record`);
+    }
+    return { phase: best.phase, record, since: marks[0]?.at ?? best.at };
+}
+/** The journal of one running operation: appends marks, removes them at the end. */
+class Journal {
+    runtime;
+    key;
+    record;
+    now;
+    seq;
+    constructor(runtime, key, record, now, existing = []) {
+        this.runtime = runtime;
+        this.key = key;
+        this.record = record;
+        this.now = now;
+        this.seq = existing.reduce((n, m) => Math.max(n, m.seq), 0);
+    }
+    async mark(phase) {
+        this.seq++;
+        await this.runtime.writeJournalMark(this.key, {
+            seq: this.seq,
+            phase,
+            at: this.now().toISOString(),
+            data: { record: JSON.stringify(this.record) },
+        });
+    }
+    /** Remove every mark, lowest first (see the module comment). */
+    async remove() {
+        const marks = await this.runtime.readJournal(this.key);
+        for (const m of marks)
+            await this.runtime.removeJournalMark(this.key, m.seq);
+    }
+}
+/**
+ * An interrupted operation on the module, as every mutating command checks it before it acts:
+ * null when there is none, else the refusal naming `recover`.
+ */
+async function interruptedOperation(runtime, module) {
+    const marks = await runtime.readJournal(operationKey(module.compose.project, module.compose.service));
+    if (marks.length === 0)
+        return null;
+    let what;
+    try {
+        const s = readState(marks);
+        what = `an interrupted ${s.record.operation} (phase ${s.phase}, begun ${s.since} by ${s.record.holder})`;
+    }
+    catch (err) {
+        what = `an unreadable journal (${err.message})`;
+    }
+    return {
+        reason: 'interrupted-operation',
+        message: `module '${module.name}' has ${what} recorded on the engine; nothing was changed. ` +
+            `Run \`stateguard recover --module ${module.name}\` first: it finishes or reverts that operation so that ` +
+            `every volume holds either its old or its new data.`,
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/apply/logs.ts
@@ -7305,6 +7429,7 @@ class LineScrubber {
 
 
 
+
 function target(m) {
     return { project: m.compose.project, files: [m.compose.path] };
 }
@@ -7361,6 +7486,7 @@ async function applyOneShot(req, deps) {
         out,
         lockImages: moduleImages,
         lockTimeoutSeconds: m.timeoutSeconds,
+        interrupted: () => interruptedOperation(deps.runtime, m),
         preflight: async (ev, ctx) => {
             const r = await refuseRunInProgress(req, deps, ev, ctx);
             if ('refused' in r)
@@ -7962,6 +8088,11 @@ class TarWalker {
                     return;
                 case 'skip': {
                     const n = Math.min(mode.remaining, chunk.length - pos);
+                    if (mode.body) {
+                        const b = Math.min(n, mode.body);
+                        mode.body -= b;
+                        this.opts.onBody?.(chunk.subarray(pos, pos + b));
+                    }
                     mode.remaining -= n;
                     pos += n;
                     if (mode.remaining === 0)
@@ -8151,7 +8282,13 @@ class TarWalker {
             this.mode = size + padding > 0 ? { kind: 'skip', remaining: size + padding } : { kind: 'header' };
             return;
         }
-        this.entry(flag, size, nameBytes, prefixBytes);
+        const meta = {
+            mode: plainOctal(h, 100, 8) ?? 0,
+            uid: plainOctal(h, 108, 8, true) ?? 0,
+            gid: plainOctal(h, 116, 8, true) ?? 0,
+            mtime: plainOctal(h, 136, 12, true) ?? 0,
+        };
+        this.entry(flag, size, nameBytes, prefixBytes, meta);
     }
     /** Record one more extension header before the next entry. */
     notePending(what) {
@@ -8254,7 +8391,7 @@ class TarWalker {
         if (size !== undefined && /^\d+$/.test(size))
             pending.size = Number(size);
     }
-    entry(flag, headerSize, nameBytes, prefixBytes) {
+    entry(flag, headerSize, nameBytes, prefixBytes, meta) {
         const pending = this.pending;
         this.pending = null;
         this.entries++;
@@ -8350,6 +8487,7 @@ class TarWalker {
             path: effective ?? headerShown,
             type: isFile ? 'file' : isDir ? 'directory' : `other:${flag}`,
             size,
+            ...meta,
         });
         if (isFile && typeOk)
             this.sawFile = true;
@@ -8379,7 +8517,7 @@ class TarWalker {
                 this.checkLayout(segments, isDir, shown);
             }
         }
-        this.mode = skip > 0 ? { kind: 'skip', remaining: skip } : { kind: 'header' };
+        this.mode = skip > 0 ? { kind: 'skip', remaining: skip, body: isFile ? size : 0 } : { kind: 'header' };
     }
     checkLayout(segments, isDir, shown) {
         const layout = this.opts.layout;
@@ -8480,9 +8618,14 @@ const MAX_PROBLEMS = 100;
 /** zlib output chunk: large enough that per-chunk overhead vanishes, small enough to stop a bomb promptly. */
 const GUNZIP_CHUNK = 256 * 1024;
 class ProblemList {
+    listener;
     items = [];
     dropped = new Map();
+    constructor(listener) {
+        this.listener = listener;
+    }
     add(p) {
+        this.listener?.(p);
         if (this.items.length < MAX_PROBLEMS)
             this.items.push(p);
         else
@@ -8503,11 +8646,14 @@ function gzipProblem(err) {
 }
 /**
  * Inspect an archive given as a stream of its raw bytes. Never throws for anything in the data:
- * every finding is a problem. (A failing source stream — an I/O error — is also a problem.)
+ * every finding is a problem. (A failing source stream — an I/O error — is also a problem.) Rejects
+ * only with what `options.pace` rejected with.
  */
 async function inspectArchive(source, limits, options) {
     const hash = (0,external_node_crypto_.createHash)('sha256');
-    const problems = new ProblemList();
+    const problems = new ProblemList(options.onProblem);
+    let paceFailed = false;
+    let paceError;
     let bytesRead = 0;
     let uncompressed = 0;
     let stopped = false; // a cap or a fatal error: stop reading, the verdict is already "no"
@@ -8519,6 +8665,7 @@ async function inspectArchive(source, limits, options) {
         report: (p) => problems.add(p),
         onCap: () => stop(),
         ...(options.onEntry ? { onEntry: options.onEntry } : {}),
+        ...(options.onBody ? { onBody: options.onBody } : {}),
     });
     let feedWalker = true; // false once the data cannot be a tar we accept (nested gzip)
     let head = Buffer.alloc(0); // first bytes, to refuse a gzip inside the gzip
@@ -8571,6 +8718,19 @@ async function inspectArchive(source, limits, options) {
             return;
         }
         toTar(chunk);
+        const wait = stopped ? undefined : options.pace?.();
+        if (wait) {
+            gunzip.pause();
+            wait.then(() => {
+                if (!stopped)
+                    gunzip.resume();
+            }, (error) => {
+                if (!paceFailed)
+                    paceError = error;
+                paceFailed = true;
+                stop();
+            });
+        }
     });
     function stop() {
         if (stopped)
@@ -8615,6 +8775,8 @@ async function inspectArchive(source, limits, options) {
         stop();
     }
     await gzipDone;
+    if (paceFailed)
+        throw paceError;
     if (readToEnd && gzipEnded && !gzipFailed && !stopped) {
         if (gunzip.bytesWritten !== bytesRead) {
             problems.add({
@@ -8940,7 +9102,7 @@ async function verifyInto(report, input, absRef) {
     // ---- its name: module and age ----
     if (mod.backup) {
         const allowed = [...new Set([mod.name, ...mod.backup.refModules])];
-        const verdict = checkArchiveName(external_node_path_default().basename(real ?? absRef), allowed, mod.backup.maxAgeHours, input.now);
+        const verdict = checkArchiveName(external_node_path_default().basename(real ?? absRef), allowed, input.ignoreMaxAge ? Number.MAX_SAFE_INTEGER : mod.backup.maxAgeHours, input.now);
         problems.push(...verdict.problems);
         report.matched_module = verdict.matchedModule;
         report.created_at = verdict.createdAt?.toISOString() ?? null;
@@ -10387,6 +10549,7 @@ var zr=Object.defineProperty;var Ur=(s,t)=>{for(var e in t)zr(s,e,{get:t[e],enum
  * uname/gname or other records verify-backup would have to judge.
  */
 
+
 /** The header block(s) for one entry: an optional PAX header, then the ustar header. */
 function headerBlocks(e) {
     const fields = {
@@ -10399,12 +10562,39 @@ function headerBlocks(e) {
         mtime: e.mtime,
     };
     const header = new F(fields);
-    const block = Buffer.alloc(512);
+    let block = Buffer.alloc(512);
     const needPax = header.encode(block, 0);
     if (!needPax)
         return block;
+    if (!plainNameOk(block, e.type)) {
+        // node-tar cuts a name that fits no prefix/name split at 99 characters wherever that falls, so a
+        // regular file's plain name can end in '/' (node-tar and Python then read a directory) or in
+        // '..': verify-backup refuses both (docs/architecture.md §5). Every reader we accept takes the
+        // name from the PAX path; the plain one need only be harmless, so it becomes the last segment.
+        block = Buffer.alloc(512);
+        new F({ ...fields, path: lastSegment(e.path) }).encode(block, 0);
+    }
     const paxBlocks = new ft({ ...fields, atime: undefined, ctime: undefined }).encode();
     return Buffer.concat([paxBlocks, block]);
+}
+/** The ustar name (prefix joined) a reader that skips the PAX header would use is one verify-backup accepts. */
+function plainNameOk(block, type) {
+    const field = (at, len) => {
+        const b = block.subarray(at, at + len);
+        const nul = b.indexOf(0);
+        return (nul === -1 ? b : b.subarray(0, nul)).toString('utf8');
+    };
+    const name = field(0, 100);
+    const prefix = field(345, 155);
+    const plain = prefix ? `${prefix}/${name}` : name;
+    return pathProblems(plain).length === 0 && !(type === 'File' && plain.endsWith('/'));
+}
+/** The path's last segment, cut to at most 99 bytes on a character boundary. */
+function lastSegment(p) {
+    const chars = [...(p.replace(/\/+$/, '').split('/').pop() ?? '')];
+    while (Buffer.byteLength(chars.join('')) > 99)
+        chars.pop();
+    return chars.join('') || 'x';
 }
 /** Zero padding after a body of `size` bytes, up to the next 512-byte block. */
 function bodyPadding(size) {
@@ -11465,8 +11655,9 @@ const RULES = [
         name: 'dispatch-consent-prefilled',
         severity: 'error',
         summary: 'A workflow with an automatic trigger dispatches a workflow with consent filled in: `gh workflow run … -f ' +
-            'allow_stateful=true` (or `--field`/`-F`/`--raw-field`, or `stateful_confirm=…`), `gh api …/dispatches` or ' +
-            '`curl …/dispatches` with such inputs, or actions/github-script `createWorkflowDispatch` with ' +
+            'allow_stateful=true` (or `--field`/`-F`/`--raw-field`, or `stateful_confirm=…`/`restore_confirm=…`), ' +
+            '`gh api …/dispatches` or `curl …/dispatches` with such inputs, or actions/github-script ' +
+            '`createWorkflowDispatch` with ' +
             '`allow_stateful`.',
         why: 'SG101 keeps the apply on `workflow_dispatch`, but a push, schedule or workflow_run that dispatches the ' +
             'apply workflow with `allow_stateful` and the confirm token already set is the same automatic apply, one hop ' +
@@ -11474,6 +11665,24 @@ const RULES = [
         fix: 'Dispatch without consent inputs (the operator ticks `allow_stateful` and types the confirm token when they ' +
             'run the apply workflow by hand), or dispatch from a workflow triggered only by `workflow_dispatch` that ' +
             'passes on its own operator-typed inputs.',
+        coveredBy: 'Neither actionlint nor zizmor: this rule is specific to stateguard.',
+    },
+    {
+        id: 'SG108',
+        name: 'restore-confirm-derived',
+        severity: 'error',
+        summary: "The `confirm` of a restore (the step's `with:`, or `--confirm` of a CLI call in `run:`) is computed from the " +
+            'backup it restores: the same input feeds `backup-ref` and `confirm`, or the confirm reads the backup input, ' +
+            'an `env:` or shell variable set from it, or a step output computed from it (`${{ inputs.backup_ref }}`, ' +
+            '`${{ format(…, inputs.backup_ref) }}`, `--confirm "$(basename "$BACKUP_REF")"`, `--confirm "$BACKUP_REF"`).',
+        why: "A restore replaces a module's data with a backup. Its confirm is the backup's file name (e.g. " +
+            '`store-20261129T120000Z.tar.gz`) typed by the operator separately from the backup reference, so that a ' +
+            'mistyped or wrong backup is refused before anything is stopped. A workflow that derives the confirm from the ' +
+            'backup reference always confirms whatever backup was named: the check no longer checks anything.',
+        fix: 'Give the confirm its own `workflow_dispatch` input, `required: true` with no `default` (e.g. ' +
+            '`restore_confirm`, described as "type the backup\'s file name exactly"), and pass it as ' +
+            '`confirm: ${{ inputs.restore_confirm }}` (in a `run:`, through `env:` as `--confirm "$CONFIRM"`). See ' +
+            '`workflows/restore.yml`.',
         coveredBy: 'Neither actionlint nor zizmor: this rule is specific to stateguard.',
     },
     {
@@ -11541,6 +11750,153 @@ function compareProblems(a, b) {
             : a.line - b.line ||
                 a.column - b.column ||
                 (a.rule < b.rule ? -1 : a.rule > b.rule ? 1 : a.message < b.message ? -1 : a.message > b.message ? 1 : 0);
+}
+
+;// CONCATENATED MODULE: ./src/lint/derived.ts
+/**
+ * What a value given to a stateguard step is computed from (docs/rules.md, SG108): the workflow
+ * inputs it reads, the variables it passes through (`env:` at every level, assignments in the
+ * `run:` script) and the steps whose outputs it reads, followed to where they come from. Two values
+ * sharing an origin are derived from the same thing: a restore confirm computed from the backup
+ * reference is no separate confirmation. Pure; never throws on a malformed workflow.
+ */
+
+const MAX_DEPTH = 16;
+const isObj = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** `$NAME` and `${NAME…}` anywhere in shell text, `$( … )` included. */
+const SHELL_VAR = /\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{#?([A-Za-z_][A-Za-z0-9_]*))/g;
+/** The origins of a YAML value (a `with:` or `env:` value): what its `${{ }}` expressions read. */
+function valueOrigins(value, scope, depth = 0) {
+    const out = new Set();
+    if (typeof value !== 'string' || depth > MAX_DEPTH)
+        return out;
+    for (const m of value.matchAll(EXPRESSION)) {
+        const list = accesses(m[1]);
+        if (list === null) {
+            // Unparsable (an SG000 error already): read the names as text, case-insensitively.
+            for (const t of m[1].matchAll(/\binputs\s*\.\s*([A-Za-z_][\w-]*)/gi))
+                out.add(`input:${t[1].toLowerCase()}`);
+            for (const t of m[1].matchAll(/(?:^|[^\w.])env\s*\.\s*([A-Za-z_][\w-]*)/gi))
+                for (const o of envOrigins(t[1], scope, depth))
+                    out.add(o);
+            continue;
+        }
+        for (const a of list)
+            for (const o of accessOrigins(a, scope, depth))
+                out.add(o);
+    }
+    return out;
+}
+function accessOrigins(a, scope, depth) {
+    const [k0, k1, k2] = a.keys.map((k) => (k === null ? null : k?.toLowerCase()));
+    if (a.root === 'inputs')
+        return new Set([k0 ? `input:${k0}` : 'input:*']);
+    if (a.root === 'github') {
+        // github.event.inputs.X is the dispatch input X; the whole event (or github itself) holds every input.
+        if (k0 === undefined || k0 === null)
+            return new Set(['input:*']);
+        if (k0 !== 'event')
+            return new Set();
+        if (k1 === undefined || k1 === null)
+            return new Set(['input:*']);
+        if (k1 !== 'inputs')
+            return new Set();
+        return new Set([k2 ? `input:${k2}` : 'input:*']);
+    }
+    if (a.root === 'env') {
+        if (!a.keys[0])
+            return anyEnvOrigins(scope, depth);
+        return envOrigins(a.keys[0], scope, depth);
+    }
+    if (a.root === 'steps' && a.keys[0]) {
+        const id = a.keys[0];
+        const step = scope.stepOrigins?.(id);
+        return new Set([`step:${id.toLowerCase()}`, ...(step ?? [])]);
+    }
+    return new Set();
+}
+/** `${{ env.NAME }}`: the variable (case-insensitive, innermost `env:` first) and what it was set from. */
+function envOrigins(name, scope, depth) {
+    const chain = scope.envChain;
+    for (let level = 0; level < chain.length; level++) {
+        const env = chain[level];
+        if (!isObj(env))
+            continue;
+        const key = Object.keys(env).find((k) => k.toLowerCase() === name.toLowerCase());
+        if (key === undefined)
+            continue;
+        const outer = { ...scope, envChain: chain.slice(level + 1) };
+        return new Set([`var:${key}`, ...valueOrigins(env[key], outer, depth + 1)]);
+    }
+    return new Set();
+}
+/** `toJSON(env)`: every variable in scope. */
+function anyEnvOrigins(scope, depth) {
+    const out = new Set();
+    for (const env of scope.envChain)
+        if (isObj(env))
+            for (const k of Object.keys(env))
+                out.add(k);
+    return new Set([...out].flatMap((k) => [...envOrigins(k, scope, depth)]));
+}
+/**
+ * The origins of a shell word as written (`"$B"`, `$(basename "$B")`, `${B%.tar.gz}`, `x-${{ inputs.b }}`):
+ * every variable it expands — its assignments in the script first, then `env:` (case-sensitive, as
+ * the shell reads it) — and every expression in it. A variable defined nowhere (the runner's own,
+ * e.g. `$RUNNER_TEMP`) is no origin: it is the same for every value and ties none together.
+ */
+function shellOrigins(text, scope, depth = 0, seen = new Set()) {
+    const out = valueOrigins(text, scope, depth);
+    if (depth > MAX_DEPTH)
+        return out;
+    for (const m of text.matchAll(SHELL_VAR)) {
+        const name = m[1] ?? m[2];
+        if (seen.has(name))
+            continue;
+        seen.add(name);
+        const assigned = scope.shellVars?.get(name);
+        if (assigned) {
+            out.add(`var:${name}`);
+            for (const v of assigned)
+                for (const o of shellOrigins(v, scope, depth + 1, seen))
+                    out.add(o);
+        }
+        for (let level = 0; level < scope.envChain.length; level++) {
+            const env = scope.envChain[level];
+            if (!isObj(env) || !Object.hasOwn(env, name))
+                continue;
+            out.add(`var:${name}`);
+            const outer = { ...scope, envChain: scope.envChain.slice(level + 1) };
+            for (const o of valueOrigins(env[name], outer, depth + 1))
+                out.add(o);
+            break;
+        }
+    }
+    return out;
+}
+/**
+ * The origin two sets share, preferring the most telling (an input, then a step, then a variable),
+ * or undefined. `input:*` (every input) shares any input.
+ */
+function sharedOrigin(a, b) {
+    const common = [...a].filter((o) => b.has(o));
+    const anyInput = (s) => [...s].find((o) => o.startsWith('input:'));
+    if (a.has('input:*') && anyInput(b))
+        common.push(anyInput(b));
+    if (b.has('input:*') && anyInput(a))
+        common.push(anyInput(a));
+    const rank = (o) => (o.startsWith('input:') ? 0 : o.startsWith('step:') ? 1 : 2);
+    return common.sort((x, y) => rank(x) - rank(y) || (x < y ? -1 : x > y ? 1 : 0))[0];
+}
+/** An origin for a message: `input 'backup_ref'`, `variable BACKUP_REF`, `the outputs of step 'pick'`. */
+function describeOrigin(o) {
+    const [kind, ...rest] = o.split(':');
+    const name = rest.join(':');
+    if (kind === 'input')
+        return name === '*' ? 'every workflow input' : `input '${name}'`;
+    if (kind === 'step')
+        return `the outputs of step '${name}'`;
+    return `variable ${name}`;
 }
 
 ;// CONCATENATED MODULE: ./src/lint/shell.ts
@@ -11622,6 +11978,45 @@ function commandsOf(script, env, base = 0, depth = 0) {
                     .map((w) => w.text)
                     .join(' '), vars, argv[1].start, depth + 1));
             }
+        }
+    }
+    return out;
+}
+/** Builtins whose `NAME=value` arguments assign a variable (`export CONFIRM="$B"`). */
+const DECLARE = new Set(['export', 'local', 'declare', 'typeset', 'readonly']);
+/**
+ * Every value a script assigns to each variable (`A=b`, `export A=b`, `local A=b`, also inside
+ * `bash -c '…'`), as written (`$(basename "$B")` kept as text), in no particular order. A variable
+ * assigned twice has both values: a reader asking what it may hold gets every answer.
+ */
+function assignmentsOf(script, depth = 0) {
+    const out = new Map();
+    const add = (name, value) => {
+        const list = out.get(name) ?? [];
+        list.push(value);
+        out.set(name, list);
+    };
+    for (const c of splitShellScript(script)) {
+        for (const a of c.assignments)
+            add(a.name, a.value);
+        const argv = stripPrefixes(c.words);
+        if (argv.length === 0)
+            continue;
+        const prog = basename(argv[0].text);
+        if (DECLARE.has(prog)) {
+            for (const w of argv.slice(1)) {
+                const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(w.text);
+                if (m)
+                    add(m[1], m[2]);
+            }
+        }
+        else if (SHELLS.has(prog) && depth < MAX_NESTING) {
+            const ci = argv.findIndex((w, i) => i > 0 && /^-[a-z]*c[a-z]*$/i.test(w.text));
+            const body = ci > 0 ? argv[ci + 1] : undefined;
+            if (body)
+                for (const [k, v] of assignmentsOf(body.text, depth + 1))
+                    for (const x of v)
+                        add(k, x);
         }
     }
     return out;
@@ -11819,7 +12214,7 @@ function composeEffect(words, from) {
 // ---------------------------------------------------------------------------------------------
 // workflow dispatch with consent
 const ALLOW_KEY = /^allow[_-]stateful$/i;
-const CONFIRM_KEY = /^(?:stateful[_-])?confirm$/i;
+const CONFIRM_KEY = /^(?:(?:stateful|restore)[_-])?confirm$/i;
 /** Whether setting dispatch input `key` to `value` fills in consent: allow_stateful not false, or any confirm. */
 function consentField(key, value) {
     const k = (/\[([^\]]*)\]$/.exec(key)?.[1] ?? key).replace(/^["']|["']$/g, '');
@@ -11827,8 +12222,8 @@ function consentField(key, value) {
         return !FALSE.test(value.trim().replace(/^["']|["']$/g, ''));
     return CONFIRM_KEY.test(k) && value.trim() !== '';
 }
-/** In a JSON body or a script: `allow_stateful: <not false>` or `stateful_confirm: <anything>`. */
-const CONSENT_IN_TEXT = /["']?\b(allow[_-]stateful|stateful[_-]confirm)\b["']?\s*[:=]\s*(["'`]?)([^"'`,}\s]*)\2/gi;
+/** In a JSON body or a script: `allow_stateful: <not false>`, `stateful_confirm`/`restore_confirm: <anything>`. */
+const CONSENT_IN_TEXT = /["']?\b(allow[_-]stateful|(?:stateful|restore)[_-]confirm)\b["']?\s*[:=]\s*(["'`]?)([^"'`,}\s]*)\2/gi;
 function consentInText(text) {
     const out = [];
     for (const m of text.matchAll(CONSENT_IN_TEXT)) {
@@ -11884,7 +12279,8 @@ function dispatchWithConsent(argv) {
 
 
 
-const isObj = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+const checks_isObj = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isExpression = (v) => typeof v === 'string' && v.includes('${{');
 function parseUses(uses) {
     const u = uses.trim();
@@ -11952,7 +12348,7 @@ function stateguardCommand(step) {
     }
     if (sub !== '')
         return sub.toLowerCase();
-    const command = isObj(step.with) ? step.with.command : undefined;
+    const command = checks_isObj(step.with) ? step.with.command : undefined;
     if (command === undefined || command === null)
         return undefined;
     if (isExpression(command))
@@ -11961,8 +12357,12 @@ function stateguardCommand(step) {
 }
 /** Commands that change a module (or stop it, as snapshot does), including the ones still to come. */
 const MUTATING = new Set(['apply', 'stateful-apply', 'restore', 'recover', 'upgrade', 'snapshot', '*']);
-/** Commands that take the operator's consent (allow-stateful, backup-ref, confirm). */
-const CONSENT = new Set(['apply', 'stateful-apply', 'restore', 'recover', 'upgrade', '*']);
+/**
+ * Commands that take the operator's consent (allow-stateful, backup-ref, confirm). Not `recover`: it
+ * takes none (it only brings an interrupted restore back to a consistent state from its journal),
+ * so no rule may ask a workflow to give it any.
+ */
+const CONSENT = new Set(['apply', 'stateful-apply', 'restore', 'upgrade', '*']);
 const GATES = new Set([
     'guard',
     'verify-backup',
@@ -11979,10 +12379,12 @@ const ROLE_NAMES = {
     confirm: { with: 'confirm', flag: '--confirm', input: 'stateful_confirm' },
     backup: { with: 'backup-ref', flag: '--backup-ref', input: 'backup_ref' },
 };
+/** The usual name of restore's confirm input (workflows/restore.yml): the backup's file name, typed. */
+const RESTORE_CONFIRM_INPUT = 'restore_confirm';
 function lookupEnv(chain, name, caseInsensitive) {
     for (let level = 0; level < chain.length; level++) {
         const env = chain[level];
-        if (!isObj(env))
+        if (!checks_isObj(env))
             continue;
         const key = caseInsensitive
             ? Object.keys(env).find((k) => k.toLowerCase() === name.toLowerCase())
@@ -12022,7 +12424,7 @@ function sourceOfWord(text, chain) {
 function literalEnv(chain) {
     const out = new Map();
     for (const env of [...chain].reverse()) {
-        if (!isObj(env))
+        if (!checks_isObj(env))
             continue;
         for (const [k, v] of Object.entries(env)) {
             if (typeof v === 'string' && !v.includes('${{'))
@@ -12032,6 +12434,38 @@ function literalEnv(chain) {
         }
     }
     return out;
+}
+/**
+ * What the outputs of each step of a job are computed from (SG108): everything the step reads — its
+ * `with:` and `env:` values and its `run:` script, followed through env: and the script's variables.
+ * Filled lazily, once `steps` is complete; a step that reads its own outputs, directly or through
+ * another step, stops there.
+ */
+function stepOriginsOf(steps) {
+    const memo = new Map();
+    const get = (id) => {
+        const key = id.toLowerCase();
+        const hit = memo.get(key);
+        if (hit)
+            return hit;
+        const s = steps.find((x) => typeof x.step.id === 'string' && x.step.id.toLowerCase() === key);
+        if (!s)
+            return undefined;
+        const out = new Set();
+        memo.set(key, out);
+        const run = typeof s.step.run === 'string' ? s.step.run : undefined;
+        const scope = { envChain: s.envChain, stepOrigins: get, shellVars: run ? assignmentsOf(run) : undefined };
+        const values = [...Object.values(checks_isObj(s.step.with) ? s.step.with : {})];
+        values.push(...Object.values(checks_isObj(s.step.env) ? s.step.env : {}));
+        for (const v of values)
+            for (const o of valueOrigins(v, scope))
+                out.add(o);
+        if (run)
+            for (const o of shellOrigins(run, scope))
+                out.add(o);
+        return out;
+    };
+    return get;
 }
 function checkWorkflow(wf) {
     const problems = [];
@@ -12047,22 +12481,23 @@ function checkWorkflow(wf) {
     };
     const root = wf.value;
     const triggers = triggerNames(root.on);
-    const on = isObj(root.on) ? root.on : {};
+    const on = checks_isObj(root.on) ? root.on : {};
     const inputsOf = (trigger) => {
         const t = on[trigger];
-        return isObj(t) && isObj(t.inputs) ? t.inputs : {};
+        return checks_isObj(t) && checks_isObj(t.inputs) ? t.inputs : {};
     };
     const dispatchInputs = inputsOf('workflow_dispatch');
     const callInputs = inputsOf('workflow_call');
     const jobs = [];
-    if (isObj(root.jobs)) {
+    if (checks_isObj(root.jobs)) {
         for (const [id, job] of Object.entries(root.jobs)) {
-            if (!isObj(job))
+            if (!checks_isObj(job))
                 continue;
             const steps = [];
+            const stepOrigins = stepOriginsOf(steps);
             if (Array.isArray(job.steps)) {
                 job.steps.forEach((step, index) => {
-                    if (!isObj(step))
+                    if (!checks_isObj(step))
                         return;
                     const path = ['jobs', id, 'steps', index];
                     const envChain = [step.env, job.env, root.env];
@@ -12070,7 +12505,7 @@ function checkWorkflow(wf) {
                     const where = `step ${index + 1} of job '${id}'`;
                     const usesCommand = stateguardCommand(step);
                     if (usesCommand !== undefined) {
-                        const w = isObj(step.with) ? step.with : {};
+                        const w = checks_isObj(step.with) ? step.with : {};
                         const sinks = [];
                         for (const role of ['allow', 'confirm', 'backup']) {
                             const name = ROLE_NAMES[role].with;
@@ -12083,6 +12518,7 @@ function checkWorkflow(wf) {
                                     pos: wf.at([...path, 'with', key]),
                                     source: sourceOfValue(w[key], envChain),
                                     shown: JSON.stringify(w[key]),
+                                    raw: { yaml: w[key] },
                                 });
                             }
                         }
@@ -12093,6 +12529,7 @@ function checkWorkflow(wf) {
                             label: `${where} (${String(step.uses)}${usesCommand === '*' ? ', command given by an expression: ' + 'stateguard assumes it may be apply' : ''})`,
                             sinks,
                             confirmToken: typeof token === 'string' ? token : 'BACKUP_DONE',
+                            scope: { envChain, stepOrigins },
                         });
                     }
                     if (typeof step.run === 'string') {
@@ -12102,10 +12539,12 @@ function checkWorkflow(wf) {
                         // none of the programs the rules look at cannot hold one of their commands.
                         if (RELEVANT.test(step.run) || [...env.values()].some((v) => RELEVANT.test(v)))
                             info.commands = commandsOf(step.run, env);
+                        let scope;
                         for (const c of info.commands) {
                             const cli = stateguardCli(c.argv);
                             if (!cli)
                                 continue;
+                            scope ??= { envChain, stepOrigins, shellVars: assignmentsOf(step.run) };
                             const at = (w) => wf.positionInValue(runPath, w.start, w.text);
                             const sinks = [];
                             let confirmToken = 'BACKUP_DONE';
@@ -12130,6 +12569,7 @@ function checkWorkflow(wf) {
                                                 : role === 'allow'
                                                     ? 'given alone, which means true'
                                                     : 'no value',
+                                            raw: value ? { shell: value.text } : undefined,
                                         });
                                     }
                                     else if (t.startsWith(flag + '=')) {
@@ -12140,6 +12580,7 @@ function checkWorkflow(wf) {
                                             pos: at(word),
                                             source: sourceOfWord(value, envChain),
                                             shown: JSON.stringify(value),
+                                            raw: { shell: value },
                                         });
                                     }
                                 }
@@ -12153,6 +12594,7 @@ function checkWorkflow(wf) {
                                     .join(' ')}${cli.command === '*' ? ', command given by a variable: stateguard assumes it may be apply' : ''})`,
                                 sinks,
                                 confirmToken,
+                                scope,
                             });
                         }
                     }
@@ -12187,6 +12629,36 @@ function checkWorkflow(wf) {
                 `only`);
         }
     }
+    // SG108: a restore's confirm is the backup's file name typed by the operator, separately from the
+    // backup reference; computed from that reference it confirms nothing. A sink reported here is not
+    // also reported by SG102: this is the more precise reason.
+    const derived = new Set();
+    for (const inv of allInvocations) {
+        if (inv.command !== 'restore' && inv.command !== '*')
+            continue;
+        const origins = (sink) => sink.raw === undefined
+            ? new Set()
+            : 'yaml' in sink.raw
+                ? valueOrigins(sink.raw.yaml, inv.scope)
+                : shellOrigins(sink.raw.shell, inv.scope);
+        const backups = inv.sinks.filter((x) => x.role === 'backup');
+        const backup = new Set(backups.length === 0 ? [`input:${ROLE_NAMES.backup.input}`] : []);
+        for (const b of backups)
+            for (const o of origins(b))
+                backup.add(o);
+        for (const sink of inv.sinks) {
+            if (sink.role !== 'confirm')
+                continue;
+            const shared = sharedOrigin(origins(sink), backup);
+            if (shared === undefined)
+                continue;
+            derived.add(sink);
+            report('SG108', sink.pos, `'${sink.key}' of ${inv.label} is computed from the backup it restores (both read ` +
+                `${describeOrigin(shared)}): the confirm is the backup's file name typed again by the operator, so it ` +
+                `confirms nothing when derived from the backup reference; take it from its own required ` +
+                `workflow_dispatch input with no default, e.g. \${{ inputs.${RESTORE_CONFIRM_INPUT} }}`);
+        }
+    }
     // SG102: consent values of a mutating call must come from workflow inputs (directly or via env:).
     // Which inputs feed which consent, for SG103: by their usual names, and wherever they flow.
     const roles = new Map();
@@ -12197,18 +12669,21 @@ function checkWorkflow(wf) {
     };
     for (const role of ['allow', 'confirm', 'backup'])
         addRole(ROLE_NAMES[role].input, role);
+    addRole(RESTORE_CONFIRM_INPUT, 'confirm');
     const tokens = new Map();
     for (const inv of allInvocations) {
         if (!CONSENT.has(inv.command))
             continue;
         for (const sink of inv.sinks) {
+            if (derived.has(sink) && sink.source.kind !== 'input')
+                continue;
             if (sink.source.kind === 'input') {
                 addRole(sink.source.name, sink.role);
                 if (sink.role === 'confirm')
                     tokens.set(sink.source.name, inv.confirmToken);
                 continue;
             }
-            const suggestion = ROLE_NAMES[sink.role].input;
+            const suggestion = sink.role === 'confirm' && inv.command === 'restore' ? RESTORE_CONFIRM_INPUT : ROLE_NAMES[sink.role].input;
             report('SG102', sink.pos, `'${sink.key}' of ${inv.label} is hard-coded or not from a workflow input ` +
                 `(${sink.shown}); take it from a workflow_dispatch input, e.g. \${{ ` +
                 `inputs.${suggestion} }}${sink.key.startsWith('--') ? ` passed through env: ` + `(${sink.key}="$${suggestion.toUpperCase()}")` : ''}`);
@@ -12226,8 +12701,8 @@ function checkWorkflow(wf) {
                 continue;
             const p = [...base, declared];
             const what = `${trigger === 'workflow_dispatch' ? 'dispatch' : 'workflow_call'} input '${declared}'`;
-            const has = (k) => isObj(input) && k in input;
-            const get = (k) => (isObj(input) ? input[k] : undefined);
+            const has = (k) => checks_isObj(input) && k in input;
+            const get = (k) => (checks_isObj(input) ? input[k] : undefined);
             const feeds = (role) => declared.toLowerCase() === ROLE_NAMES[role].input ? '' : ` (it feeds ${ROLE_NAMES[role].with})`;
             if (set.has('allow')) {
                 if (get('type') !== 'boolean') {
@@ -12258,24 +12733,31 @@ function checkWorkflow(wf) {
     // SG104: mutating jobs hold a concurrency group that serialises, and are never cancelled in progress.
     const wfConcurrency = root.concurrency;
     for (const j of jobs) {
-        if (!j.steps.some((s) => s.invocations.some((i) => MUTATING.has(i.command))))
+        const mutating = [
+            ...new Set(j.steps.flatMap((s) => s.invocations.map((i) => i.command).filter((c) => MUTATING.has(c)))),
+        ];
+        if (mutating.length === 0)
             continue;
+        // `runs stateguard restore`, `runs stateguard apply, snapshot`: the message names what it runs.
+        const runs = `runs ${mutating
+            .map((c) => (c === '*' ? 'a stateguard command given by an expression or variable' : `stateguard ${c}`))
+            .join(', ')}`;
         const jobConcurrency = j.job.concurrency;
         if (!hasGroup(jobConcurrency) && !hasGroup(wfConcurrency)) {
-            report('SG104', wf.at(['jobs', j.id], 'key'), `job '${j.id}' runs a stateful apply without a concurrency group; add 'concurrency: { group: ` +
+            report('SG104', wf.at(['jobs', j.id], 'key'), `job '${j.id}' ${runs} without a concurrency group; add 'concurrency: { group: ` +
                 `stateful-apply-\${{ inputs.module }}, cancel-in-progress: false }'`);
         }
         for (const [c, p] of [
             [jobConcurrency, ['jobs', j.id, 'concurrency']],
             [wfConcurrency, ['concurrency']],
         ]) {
-            if (isObj(c) && 'cancel-in-progress' in c && c['cancel-in-progress'] !== false) {
-                report('SG104', wf.at([...p, 'cancel-in-progress']), `job '${j.id}' runs a stateful apply with cancel-in-progress ` +
-                    `${JSON.stringify(c['cancel-in-progress'])}; cancelling mid-apply is a crash: set it to false or remove it`);
+            if (checks_isObj(c) && 'cancel-in-progress' in c && c['cancel-in-progress'] !== false) {
+                report('SG104', wf.at([...p, 'cancel-in-progress']), `job '${j.id}' ${runs} with cancel-in-progress ${JSON.stringify(c['cancel-in-progress'])}; ` +
+                    `cancelling it mid-way is a crash: set it to false or remove it`);
             }
-            const group = typeof c === 'string' ? c : isObj(c) && typeof c.group === 'string' ? c.group : undefined;
+            const group = typeof c === 'string' ? c : checks_isObj(c) && typeof c.group === 'string' ? c.group : undefined;
             if (group !== undefined && perRun(group)) {
-                report('SG104', wf.at(typeof c === 'string' ? p : [...p, 'group']), `job '${j.id}' runs a stateful apply in concurrency group ` +
+                report('SG104', wf.at(typeof c === 'string' ? p : [...p, 'group']), `job '${j.id}' ${runs} in concurrency group ` +
                     `${JSON.stringify(group)}, which is different for every run (run_id/run_number/run_attempt) and so ` +
                     `serialises nothing; key it by the module, e.g. stateful-apply-\${{ inputs.module }}`);
             }
@@ -12371,7 +12853,7 @@ function checkWorkflow(wf) {
     const privileged = triggers.filter((t) => t === 'pull_request_target' || t === 'workflow_run');
     if (privileged.length > 0) {
         for (const s of allSteps) {
-            if (typeof s.step.uses !== 'string' || !/^actions\/checkout@/i.test(s.step.uses.trim()) || !isObj(s.step.with))
+            if (typeof s.step.uses !== 'string' || !/^actions\/checkout@/i.test(s.step.uses.trim()) || !checks_isObj(s.step.with))
                 continue;
             for (const key of ['ref', 'repository']) {
                 const v = s.step.with[key];
@@ -12413,7 +12895,7 @@ const RELEVANT = /docker|stateguard|cli\.js|dispatches|\bgh\b|curl|wget|\bhttps?
 function githubScript(step) {
     if (typeof step.uses === 'string' &&
         /^actions\/github-script@/i.test(step.uses.trim()) &&
-        isObj(step.with) &&
+        checks_isObj(step.with) &&
         typeof step.with.script === 'string')
         return step.with.script;
     return undefined;
@@ -12436,14 +12918,14 @@ function perRun(group) {
 function hasGroup(c) {
     if (typeof c === 'string')
         return c.trim() !== '';
-    return isObj(c) && typeof c.group === 'string' && c.group.trim() !== '';
+    return checks_isObj(c) && typeof c.group === 'string' && c.group.trim() !== '';
 }
 function triggerNames(on) {
     if (typeof on === 'string')
         return [on];
     if (Array.isArray(on))
         return on.filter((t) => typeof t === 'string');
-    if (isObj(on))
+    if (checks_isObj(on))
         return Object.keys(on);
     return [];
 }
@@ -13585,6 +14067,266 @@ const planCommand = (0,spec/* defineCommand */.NB)({
     },
 });
 
+;// CONCATENATED MODULE: ./src/restore/steps.ts
+/**
+ * The journaled steps restore and recover share (docs/architecture.md §12): swap, revert, bring the
+ * service back, tidy. Each step is idempotent, so recover can run it again after a crash at any
+ * instant, and each journal mark is written before the step it announces.
+ */
+
+
+
+function helperOf(record, key) {
+    return { image: record.helper_image, mounts: record.mounts, key };
+}
+function targetOf(record) {
+    return { project: record.project, files: record.compose_files };
+}
+/** Write the mark, then let a crash test stop right after it. */
+async function markPhase(j, phase, deps) {
+    await j.mark(phase);
+    deps.crash?.(`after-${phase}`);
+}
+/**
+ * Recreate the service on the data now in place (restore's C4: never restart the old containers
+ * on new data) and wait until it is running and healthy. Returns why it is not, or null.
+ */
+async function recreateAndWait(record, deps) {
+    const r = await deps.runtime.recreateService(targetOf(record), record.service);
+    if (r.code !== 0) {
+        return `recreating ${record.service} failed: ${r.stderr.trim().split('\n').pop() ?? `exit ${r.code}`}`;
+    }
+    return waitService(record, deps);
+}
+async function waitService(record, deps) {
+    const ids = (await listServiceContainers(deps.runtime, record)).map((c) => c.id);
+    if (ids.length === 0)
+        return `no container of ${record.service} exists`;
+    const pending = await waitUntilReady(deps.runtime, ids, deps.readyTimeoutMs, deps.sleep);
+    if (pending.length === 0)
+        return null;
+    return (`${pending.map((p) => `${p.id.slice(0, 12)} ${p.problem}`).join(', ')} ` +
+        `(running, and healthy where it has a healthcheck, is required within ${deps.readyTimeoutMs / 1000}s)`);
+}
+/**
+ * Put the old data back in every volume and bring the service back on it: the containers the
+ * operation stopped are started again when they still exist (nothing recreated them), otherwise the
+ * service is recreated. Marks `reverted`, then tidies. Returns why the service is not up, or null.
+ */
+async function revertAll(j, deps, recreated) {
+    const record = j.record;
+    const helper = helperOf(record, j.key);
+    await deps.runtime.removeHelpers(j.key);
+    if (recreated) {
+        // Containers recreated on the new data must not run while it is swapped back.
+        const running = await listServiceContainers(deps.runtime, record);
+        await deps.runtime.stop(running.filter((c) => c.state === 'running' || c.state === 'restarting').map((c) => c.id));
+    }
+    await deps.runtime.swap(helper, 'revert', record.mounts.map(() => null));
+    deps.say('every volume holds its old data again');
+    deps.crash?.('after-revert-swap');
+    await deps.runtime.dropWorkArea(helper);
+    let problem;
+    const existing = recreated ? [] : await deps.runtime.inspectContainers(record.stopped);
+    if (existing.length === record.stopped.length && existing.length > 0) {
+        await deps.runtime.start(existing.map((c) => c.id));
+        problem = await waitService(record, deps);
+    }
+    else if (record.stopped.length === 0 && !recreated) {
+        problem = null; // nothing was running before; leave it so
+    }
+    else {
+        problem = await recreateAndWait(record, deps);
+    }
+    await markPhase(j, 'reverted', deps);
+    await j.remove();
+    return problem;
+}
+/**
+ * Finish a committed swap (idempotent), recreate the service on the new data and wait for it. When it
+ * does not come up, mark `reverting` and revert. Returns how it ended.
+ */
+async function forwardAll(j, deps) {
+    const record = j.record;
+    const helper = helperOf(record, j.key);
+    await deps.runtime.removeHelpers(j.key);
+    await deps.runtime.swap(helper, 'forward', record.roots);
+    const problem = await recreateAndWait(record, deps);
+    deps.crash?.('after-recreate');
+    if (problem === null) {
+        await deps.runtime.dropWorkArea(helper);
+        deps.crash?.('after-drop');
+        await markPhase(j, 'done', deps);
+        await j.remove();
+        return { ok: true };
+    }
+    deps.say(`the service did not come up on the restored data: ${problem}; putting the old data back`);
+    await markPhase(j, 'reverting', deps);
+    try {
+        const again = await revertAll(j, deps, true);
+        if (again !== null) {
+            return { ok: false, reverted: true, problem: `${problem}; AND after reverting to the old data: ${again}` };
+        }
+        return { ok: false, reverted: true, problem };
+    }
+    catch (err) {
+        throw new src_errors/* EnvironmentError */.eG(`${problem}; reverting to the old data failed too: ${(0,src_errors/* errorMessage */.gJ)(err)}`);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/restore/recover.ts
+/**
+ * `stateguard recover` (docs/architecture.md §12): finish or revert an interrupted restore from its
+ * journal on the engine. Before the swap committed → back to the old data; after → forward. Either
+ * way each volume ends exactly old or exactly new, and the service runs on it.
+ *
+ * The lock an interrupted restore held is still there (a killed process cannot release it). It is
+ * taken over only when its holder is provably gone (a process on this host that no longer exists)
+ * or when the operator says so (`break-stale-lock: true`); otherwise recover refuses, because the
+ * restore may still be running on another runner.
+ */
+
+
+
+
+/** Whether a lock's holder (see describeHolder: `…, host H, pid N`) is a process on this host that is gone. */
+function holderIsGone(holder, host, pidAlive) {
+    const m = /(?:^|, )host (.+), pid (\d+)$/.exec(holder);
+    if (!m || m[1] !== host)
+        return false;
+    return !pidAlive(Number(m[2]));
+}
+async function recoverModule(req, deps) {
+    const m = req.module;
+    const out = {
+        module: m.name,
+        decision: 'failed',
+        direction: null,
+        phase: null,
+        pre_restore_snapshot: null,
+        failure_reason: 'internal',
+        could_not_run: false,
+        verdict: '',
+        messages: [],
+        warnings: [],
+    };
+    const say = (s) => {
+        out.messages.push(s);
+        deps.log.info(s);
+    };
+    const end = (decision, reason, verdict, couldNotRun = false) => {
+        out.decision = decision;
+        out.failure_reason = reason;
+        out.could_not_run = couldNotRun;
+        out.verdict = verdict;
+        say(verdict);
+        return out;
+    };
+    const key = operationKey(m.compose.project, m.compose.service);
+    const { runtime } = deps;
+    try {
+        await runtime.ping();
+        if ((await runtime.readJournal(key)).length === 0) {
+            // An operation killed before its journal began leaves only its lock: remove it when its
+            // holder is provably gone, so the next apply or restore is not refused for nothing.
+            const existing = await runtime.readLock(lockName(m.compose.project, m.compose.service));
+            const holder = existing?.labels[LOCK_LABEL.holder] ?? '';
+            if (existing && existing.labels[LOCK_LABEL.lock] === '1' && holderIsGone(holder, req.host, req.pidAlive)) {
+                await runtime.removeLock(existing.id);
+                say(`removed the lock left by ${holder}, which is no longer running`);
+            }
+            return end('nothing-to-recover', '', `module '${m.name}' has no interrupted operation; nothing to recover`);
+        }
+    }
+    catch (err) {
+        return end('failed', 'docker-unavailable', `could not read the journal: ${(0,src_errors/* errorMessage */.gJ)(err)}`, true);
+    }
+    // The lock: ours to take, or the dead restore's to take over, or someone else's (refuse).
+    let lock;
+    try {
+        const lockReq = {
+            module: m.name,
+            project: m.compose.project,
+            service: m.compose.service,
+            moduleImages: [],
+            holder: req.holder,
+            now: deps.now(),
+            staleAfterMs: 0,
+            breakStale: false,
+        };
+        let taken = await acquireLock(runtime, lockReq, 0);
+        if (!taken.acquired) {
+            const existing = await runtime.readLock(lockName(m.compose.project, m.compose.service));
+            const holder = existing?.labels[LOCK_LABEL.holder] ?? '';
+            const gone = holderIsGone(holder, req.host, req.pidAlive);
+            if (!existing || !(gone || req.breakStaleLock)) {
+                return end('refused', 'locked', `${taken.refusal.message} The restore may still be running there. If it is not (the runner was lost), ` +
+                    `run recover with break-stale-lock: true (--break-stale-lock).`);
+            }
+            say(`taking over the lock of the interrupted operation (${holder}${gone ? ', no longer running' : ''})`);
+            await runtime.removeLock(existing.id);
+            taken = await acquireLock(runtime, lockReq, 0);
+            if (!taken.acquired)
+                return end('refused', 'locked', taken.refusal.message);
+        }
+        lock = taken.lock;
+    }
+    catch (err) {
+        return end('failed', 'docker-unavailable', `could not take the lock: ${(0,src_errors/* errorMessage */.gJ)(err)}`, true);
+    }
+    try {
+        const marks = await runtime.readJournal(key);
+        if (marks.length === 0) {
+            return end('nothing-to-recover', '', `the interrupted operation on '${m.name}' was finished meanwhile`);
+        }
+        const state = readState(marks);
+        const journal = new Journal(runtime, key, state.record, deps.now, marks);
+        out.phase = state.phase;
+        out.pre_restore_snapshot = state.record.pre_restore_snapshot;
+        const stepDeps = {
+            runtime,
+            say,
+            crash: deps.crash,
+            readyTimeoutMs: req.readyTimeoutSeconds * 1000,
+            sleep: deps.sleep,
+        };
+        const direction = directionOf(state.phase);
+        say(`journal of an interrupted ${state.record.operation} of '${m.name}': phase ${state.phase} → ${direction}`);
+        if (direction === 'tidy') {
+            await runtime.removeHelpers(key);
+            await runtime.dropWorkArea({ image: state.record.helper_image, mounts: state.record.mounts, key });
+            await journal.remove();
+            out.direction = state.phase === 'done' ? 'completed' : 'reverted';
+            return end('recovered', '', `the ${state.record.operation} had ended (${state.phase}); removed its journal`);
+        }
+        if (direction === 'revert') {
+            const problem = await revertAll(journal, stepDeps, state.phase === 'reverting');
+            out.direction = 'reverted';
+            if (problem) {
+                return end('failed', 'restore-failed', `every volume holds its old data again, but the service: ${problem}`);
+            }
+            return end('recovered', '', `reverted: every volume of '${m.name}' holds its old data and the service runs`);
+        }
+        const fwd = await forwardAll(journal, stepDeps);
+        if (fwd.ok) {
+            out.direction = 'completed';
+            return end('recovered', '', `completed: every volume of '${m.name}' holds the backup's data and the service runs`);
+        }
+        out.direction = 'reverted';
+        return end('failed', 'restore-failed', `the restored data did not come up healthy (${fwd.problem}); the old data was put back. Pre-restore ` +
+            `snapshot: ${state.record.pre_restore_snapshot ?? 'none'}.`);
+    }
+    catch (err) {
+        const what = err instanceof JournalError ? 'the journal is unreadable' : 'recovery stopped';
+        return end('failed', 'restore-failed', `${what}: ${(0,src_errors/* errorMessage */.gJ)(err)}. The journal is kept; fix the cause and run recover again.`);
+    }
+    finally {
+        const problem = await releaseLock(runtime, lock);
+        if (problem)
+            out.warnings.push(problem);
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/backup/snapshot.ts
 /**
  * snapshot (docs/architecture.md §7): `<module>-<stamp>.tar.gz` (+ `.sha256`) of a module's declared data
@@ -13609,6 +14351,7 @@ const planCommand = (0,spec/* defineCommand */.NB)({
  *    (`publish`, injectable for crash tests), write the `.sha256` the same way, fsync the directory.
  *    A crash at any point leaves nothing under the final name but a complete, checked archive.
  */
+
 
 
 
@@ -13842,29 +14585,16 @@ async function captureVolume(runtime, containerId, target, out, counters) {
     if (top === null)
         throw new SnapshotError(`docker cp of ${target.path} returned no entries`);
 }
-async function takeSnapshot(args) {
-    const { module: mod, runtime, log } = args;
-    const outDir = external_node_path_default().resolve(args.outDir);
-    const finalName = archiveName(mod.name, args.now);
-    const finalPath = external_node_path_default().join(outDir, finalName);
-    await runtime.ping();
-    const { source, toStop, targets } = await plan(mod, runtime);
-    await (0,promises_namespaceObject.mkdir)(outDir, { recursive: true });
-    if (await (0,promises_namespaceObject.lstat)(finalPath).then(() => true, () => false)) {
-        throw new SnapshotError(`${finalPath} already exists; refusing to overwrite a backup (wait a second and retry)`);
-    }
+/** Copy every target out of a stopped container into a fsynced temporary archive in outDir. */
+async function captureToTemp(runtime, sourceId, targets, outDir, finalName, log, label) {
     const tempPath = external_node_path_default().join(outDir, `.${finalName}.${(0,external_node_crypto_.randomBytes)(6).toString('hex')}.partial`);
     const hash = (0,external_node_crypto_.createHash)('sha256');
     let bytes = 0;
     const counters = { entries: 0 };
-    let captureError = null;
-    let restartError = null;
     let fh;
     let gzip;
     let fileWrites = Promise.resolve();
-    log.info(`snapshot ${mod.name}: stopping ${toStop.length ? toStop.map((c) => c.name).join(', ') : '(nothing running)'}`);
     try {
-        await runtime.stop(toStop.map((c) => c.id));
         fh = await (0,promises_namespaceObject.open)(tempPath, external_node_fs_.constants.O_WRONLY | external_node_fs_.constants.O_CREAT | external_node_fs_.constants.O_EXCL, 0o600);
         const file = fh;
         const gz = external_node_zlib_default().createGzip({ level: 6, chunkSize: 256 * 1024 });
@@ -13893,8 +14623,8 @@ async function takeSnapshot(args) {
             },
         };
         for (const t of targets) {
-            log.info(`snapshot ${mod.name}: copying ${t.path} (volume ${t.volume}) from ${source.name}`);
-            await captureVolume(runtime, source.id, t, out, counters);
+            log.info(`${label}: copying ${t.path} (volume ${t.volume})`);
+            await captureVolume(runtime, sourceId, t, out, counters);
         }
         await out.write(END_OF_ARCHIVE);
         gz.end();
@@ -13905,13 +14635,100 @@ async function takeSnapshot(args) {
         await file.sync();
     }
     catch (err) {
-        captureError = err;
         gzip?.destroy();
         // Pending writes may fail once the file is closed; the capture has failed already.
         await fileWrites.catch(() => undefined);
+        await fh?.close().catch(() => undefined);
+        fh = undefined;
+        await (0,promises_namespaceObject.rm)(tempPath, { force: true });
+        throw err;
     }
     finally {
         await fh?.close().catch(() => undefined);
+    }
+    return { tempPath, sha256: hash.digest('hex'), bytes, entries: counters.entries };
+}
+/** Re-read the temporary archive with the verify-backup walker, then publish it and its .sha256. */
+async function verifyAndPublish(mod, captured, targets, finalPath, hooks) {
+    const { tempPath, sha256, bytes } = captured;
+    // The archive must be one verify-backup accepts, and the bytes on disk the bytes we hashed.
+    const fhCheck = await (0,promises_namespaceObject.open)(tempPath, external_node_fs_.constants.O_RDONLY);
+    let check;
+    try {
+        // The layout too: one top-level directory per declared volume, as verify-backup requires.
+        check = await inspectArchive(fhCheck.createReadStream({ highWaterMark: 1024 * 1024, autoClose: false }), { maxUncompressedBytes: Number.MAX_SAFE_INTEGER, maxEntries: Number.MAX_SAFE_INTEGER }, { layout: { module: mod.name, volumes: targets.map((t) => t.volume) } });
+    }
+    finally {
+        await fhCheck.close();
+    }
+    if (check.problems.length || check.sha256 !== sha256 || check.bytesRead !== bytes) {
+        throw new SnapshotError(`the written archive did not pass verification: ` +
+            `${check.problems.map((p) => `[${p.code}] ${p.message}`).join('; ') ||
+                `sha256/size differ from what was ` + `written`}`);
+    }
+    await (hooks?.publish ?? publishNoClobber)(tempPath, finalPath);
+    await writeFileAtomic(`${finalPath}${CHECKSUM_SUFFIX}`, `${sha256}  ${external_node_path_default().basename(finalPath)}\n`, hooks?.publish);
+    await fsyncDir(external_node_path_default().dirname(finalPath));
+}
+/** The final path of a new snapshot in outDir; refuses a name that is taken. */
+async function snapshotPath(mod, outDir, now) {
+    const finalPath = external_node_path_default().join(outDir, archiveName(mod.name, now));
+    await (0,promises_namespaceObject.mkdir)(outDir, { recursive: true });
+    if (await (0,promises_namespaceObject.lstat)(finalPath).then(() => true, () => false)) {
+        throw new SnapshotError(`${finalPath} already exists; refusing to overwrite a backup (wait a second and retry)`);
+    }
+    return finalPath;
+}
+/**
+ * A verified snapshot of a module whose containers the caller has already stopped (restore's
+ * pre-restore snapshot, docs/architecture.md §12): the same archive, checks and atomic publish as
+ * `takeSnapshot`, without stopping or starting anything.
+ */
+async function snapshotStopped(args) {
+    const { module: mod, runtime, log } = args;
+    const { source, toStop, targets } = await plan(mod, runtime);
+    if (toStop.length) {
+        throw new SnapshotError(`${toStop.map((c) => c.name).join(', ')} is running; it must be stopped for this snapshot`);
+    }
+    const finalPath = await snapshotPath(mod, external_node_path_default().resolve(args.outDir), args.now);
+    const captured = await captureToTemp(runtime, source.id, targets, external_node_path_default().dirname(finalPath), external_node_path_default().basename(finalPath), log, `snapshot ${mod.name}`);
+    try {
+        await verifyAndPublish(mod, captured, targets, finalPath, args.hooks);
+    }
+    finally {
+        await (0,promises_namespaceObject.rm)(captured.tempPath, { force: true });
+    }
+    return {
+        path: finalPath,
+        sha256: captured.sha256,
+        bytes: captured.bytes,
+        entries: captured.entries,
+        volumes: targets.map((t) => t.volume),
+        taken_at: args.now.toISOString(),
+    };
+}
+async function takeSnapshot(args) {
+    const { module: mod, runtime, log } = args;
+    await runtime.ping();
+    const interrupted = await interruptedOperation(runtime, mod);
+    if (interrupted)
+        throw new src_errors/* UserError */.yo(interrupted.message, { reason: interrupted.reason, exitCode: 1 });
+    const { source, toStop, targets } = await plan(mod, runtime);
+    const finalPath = await snapshotPath(mod, external_node_path_default().resolve(args.outDir), args.now);
+    const outDir = external_node_path_default().dirname(finalPath);
+    const finalName = external_node_path_default().basename(finalPath);
+    let captured = null;
+    let captureError = null;
+    let restartError = null;
+    log.info(`snapshot ${mod.name}: stopping ${toStop.length ? toStop.map((c) => c.name).join(', ') : '(nothing running)'}`);
+    try {
+        await runtime.stop(toStop.map((c) => c.id));
+        captured = await captureToTemp(runtime, source.id, targets, outDir, finalName, log, `snapshot ${mod.name}`);
+    }
+    catch (err) {
+        captureError = err;
+    }
+    finally {
         // Start the containers again whatever happened above.
         if (toStop.length) {
             try {
@@ -13943,40 +14760,23 @@ async function takeSnapshot(args) {
     // Set when the module-is-DOWN error itself is thrown, so the catch below does not say it twice.
     let downReported = false;
     try {
-        if (captureError) {
+        if (captureError || !captured) {
             throw captureError instanceof src_errors/* UserError */.yo
                 ? captureError
                 : new SnapshotError(`snapshot of ${mod.name} failed: ${(0,src_errors/* errorMessage */.gJ)(captureError)}`);
         }
-        const sha256 = hash.digest('hex');
-        // The archive must be one verify-backup accepts, and the bytes on disk the bytes we hashed.
-        const fhCheck = await (0,promises_namespaceObject.open)(tempPath, external_node_fs_.constants.O_RDONLY);
-        let check;
-        try {
-            // The layout too: one top-level directory per declared volume, as verify-backup requires.
-            check = await inspectArchive(fhCheck.createReadStream({ highWaterMark: 1024 * 1024, autoClose: false }), { maxUncompressedBytes: Number.MAX_SAFE_INTEGER, maxEntries: Number.MAX_SAFE_INTEGER }, { layout: { module: mod.name, volumes: targets.map((t) => t.volume) } });
-        }
-        finally {
-            await fhCheck.close();
-        }
-        if (check.problems.length || check.sha256 !== sha256 || check.bytesRead !== bytes) {
-            throw new SnapshotError(`the written archive did not pass verification: ` +
-                `${check.problems.map((p) => `[${p.code}] ${p.message}`).join('; ') ||
-                    `sha256/size differ from what was ` + `written`}`);
-        }
-        await (args.hooks?.publish ?? publishNoClobber)(tempPath, finalPath);
-        await writeFileAtomic(`${finalPath}${CHECKSUM_SUFFIX}`, `${sha256}  ${finalName}\n`, args.hooks?.publish);
-        await fsyncDir(outDir);
+        await verifyAndPublish(mod, captured, targets, finalPath, args.hooks);
         if (restartError) {
             downReported = true;
             throw new SnapshotError(`the snapshot was written (${finalPath}), but ${restartError}; the module is DOWN`);
         }
-        log.info(`snapshot ${mod.name}: ${finalPath} (${bytes} bytes, ${counters.entries} entries, sha256 ${sha256})`);
+        log.info(`snapshot ${mod.name}: ${finalPath} (${captured.bytes} bytes, ${captured.entries} entries, sha256 ` +
+            `${captured.sha256})`);
         return {
             path: finalPath,
-            sha256,
-            bytes,
-            entries: counters.entries,
+            sha256: captured.sha256,
+            bytes: captured.bytes,
+            entries: captured.entries,
             volumes: targets.map((t) => t.volume),
             taken_at: args.now.toISOString(),
         };
@@ -13988,9 +14788,883 @@ async function takeSnapshot(args) {
         throw err;
     }
     finally {
-        await (0,promises_namespaceObject.rm)(tempPath, { force: true });
+        if (captured)
+            await (0,promises_namespaceObject.rm)(captured.tempPath, { force: true });
     }
 }
+
+;// CONCATENATED MODULE: ./src/restore/repack.ts
+/**
+ * restore's re-packer (docs/architecture.md §12, "stage on the live filesystem"). The verified
+ * archive is still untrusted input to whatever extracts it: a tool that follows links or absolute
+ * paths could be steered outside the volume by an archive verify-backup never saw (a swapped file)
+ * or one a reader reads differently. So the archive is never handed to such a tool. It is walked
+ * again by the verify-backup pass itself (inspectArchive: the same gzip layer, strict walker, caps
+ * and layout, docs/architecture.md §5), and each entry is written out anew as it passes: our own
+ * headers (./../backup/tar-writer.ts: regular files and directories only, permission bits, uid,
+ * gid, mtime), the body streamed through, under the staging prefix the caller names per volume.
+ *
+ * - The volume's own top-level directory is not an entry of the staged tree (the staging area
+ *   already exists); its mode/uid/gid are returned as `root` for the swap to apply.
+ * - `<volume>/.stateguard-restore` is where restore stages and keeps the old data during the swap;
+ *   an archive entry there would land inside restore's own work area, so it is refused.
+ * - At the first problem nothing more is emitted, and the end-of-archive marker only ever follows a
+ *   pass without problems: a staged tar without it is incomplete, and the caller discards it. The
+ *   pass still reads on, so every problem is returned, as verify-backup reports them.
+ * - Memory is bounded: gunzip is paused while the output of one gunzipped chunk is handed to `out`
+ *   (ArchiveOptions.pace), and bodies are passed as views of that chunk, never buffered whole.
+ */
+
+
+
+/** reserved name at the top of every volume during a restore */
+const WORK_AREA = '.stateguard-restore';
+/** Small pieces (headers, padding, small bodies) are joined up to this size before `out` sees them. */
+const BATCH = 64 * 1024;
+/** True when a name is the work area's, compared as a case-insensitive filesystem would. */
+function isWorkArea(segment) {
+    return segment.normalize('NFC').toLowerCase() === WORK_AREA;
+}
+async function repackForStaging(source, opts) {
+    const { layout } = opts;
+    const volumes = layout.volumes.map((volume) => ({
+        volume,
+        entries: 0,
+        files: 0,
+        bytes: 0,
+        root: null,
+    }));
+    const prefixes = layout.volumes.map((_, i) => {
+        const prefix = opts.prefixFor(i).replace(/\/+$/, '');
+        // The caller's own value, but it lands in a header like any name: held to the same rules.
+        const why = prefix === '' ? ['empty prefix'] : pathProblems(prefix);
+        if (why.length)
+            throw new TypeError(`staging prefix ${JSON.stringify(prefix)} for volume ${i}: ${why.join(', ')}`);
+        return prefix;
+    });
+    /** problems only the re-packer can see (the reserved name) */
+    const own = [];
+    const reservedReported = new Set();
+    /** an entry the re-packer would not emit; a problem of its own only if the pass found none */
+    let selfRefusal = null;
+    /** a problem was found: nothing more is emitted */
+    let refused = false;
+    let queue = [];
+    /** the regular file whose body is being passed on (null: a body not emitted or counted) */
+    let body = null;
+    let flushing = Promise.resolve();
+    const refuse = () => {
+        refused = true;
+        queue = [];
+    };
+    const onEntry = (e) => {
+        body = null;
+        const segments = e.path.split('/').filter((s) => s !== '' && s !== '.');
+        // The archive root '.' (GNU tar's `./`) holds no volume's data; the walker refuses it as a file.
+        if (segments.length === 0 && e.type === 'directory')
+            return;
+        // The walker compares the top level after NFC; so does this.
+        const index = segments.length ? layout.volumes.indexOf(segments[0].normalize('NFC')) : -1;
+        const isFile = e.type === 'file';
+        const isDir = e.type === 'directory';
+        const unsafe = pathProblems(e.path);
+        if (index === -1 || (!isFile && !isDir) || unsafe.length || (segments.length === 1 && !isDir)) {
+            // The walker reports each of these; refusing here too means no reading of ours emits them.
+            const [code, why] = unsafe.length
+                ? ['unsafe-path', unsafe.join(', ')]
+                : !isFile && !isDir
+                    ? ['forbidden-entry-type', `an entry of type ${e.type}`]
+                    : ['layout-mismatch', `not inside one of the data volumes (${layout.volumes.join(', ')})`];
+            selfRefusal ??= {
+                code,
+                message: `re-packing for restore refused this entry: ${why}`,
+                entry: printablePath(e.path),
+            };
+            refuse();
+            return;
+        }
+        const volume = volumes[index];
+        if (segments.length === 1) {
+            volume.root = { mode: e.mode & 0o7777, uid: e.uid, gid: e.gid };
+            return;
+        }
+        if (isWorkArea(segments[1])) {
+            if (!reservedReported.has(index)) {
+                reservedReported.add(index);
+                own.push({
+                    code: 'layout-mismatch',
+                    message: `${printablePath(`${segments[0]}/${segments[1]}`)} is reserved for restore's work area ` +
+                        `(${WORK_AREA} at the top of each volume); a backup holding it cannot be restored`,
+                    entry: printablePath(e.path),
+                });
+            }
+            refuse();
+            return;
+        }
+        volume.entries++;
+        if (isFile) {
+            volume.files++;
+            if (e.size > 0)
+                body = { volume, left: e.size, size: e.size };
+        }
+        if (refused)
+            return;
+        queue.push(headerBlocks({
+            path: `${prefixes[index]}/${segments.slice(1).join('/')}${isDir ? '/' : ''}`,
+            type: isDir ? 'Directory' : 'File',
+            size: isFile ? e.size : 0,
+            mode: e.mode,
+            uid: e.uid,
+            gid: e.gid,
+            mtime: new Date(e.mtime * 1000),
+        }));
+    };
+    const onBody = (chunk) => {
+        if (!body)
+            return;
+        body.volume.bytes += chunk.length;
+        body.left -= chunk.length;
+        if (!refused)
+            queue.push(chunk);
+        if (body.left <= 0) {
+            if (!refused)
+                queue.push(bodyPadding(body.size));
+            body = null;
+        }
+    };
+    /** Hand what one gunzipped chunk produced to `out`, in order; gunzip waits for it. */
+    const pace = () => {
+        if (refused || queue.length === 0)
+            return undefined;
+        const items = queue;
+        queue = [];
+        flushing = (async () => {
+            let batch = [];
+            let size = 0;
+            const send = async () => {
+                const data = batch.length === 1 ? batch[0] : Buffer.concat(batch, size);
+                batch = [];
+                size = 0;
+                if (!refused && data.length)
+                    await opts.out(data);
+            };
+            for (const item of items) {
+                if (item.length >= BATCH) {
+                    if (batch.length)
+                        await send();
+                    batch = [item];
+                    size = item.length;
+                    await send();
+                    continue;
+                }
+                batch.push(item);
+                size += item.length;
+                if (size >= BATCH)
+                    await send();
+            }
+            if (batch.length)
+                await send();
+        })();
+        return flushing;
+    };
+    const inspection = await inspectArchive(source, opts.limits, {
+        layout,
+        onEntry,
+        onBody,
+        onProblem: refuse,
+        pace,
+    });
+    // Normally done before gunzip ended; not when a read error ended the pass while `out` ran.
+    await flushing;
+    const problems = [...inspection.problems, ...own];
+    if (problems.length === 0 && selfRefusal)
+        problems.push(selfRefusal);
+    if (problems.length === 0 && !refused) {
+        // pace ran after every gunzipped chunk, so nothing is queued; this only keeps that an invariant.
+        if (queue.length)
+            await pace();
+        await opts.out(END_OF_ARCHIVE);
+    }
+    return {
+        problems,
+        sha256: inspection.sha256,
+        bytesRead: inspection.bytesRead,
+        volumes,
+        readToEnd: inspection.readToEnd,
+    };
+}
+
+;// CONCATENATED MODULE: ./src/restore/restore.ts
+/**
+ * `stateguard restore` (docs/architecture.md §12): put a verified backup back onto a module's live
+ * data volumes, atomically per volume and across volumes, through the engine only.
+ *
+ * Order: verify the archive and the operator's consent (before the lock: nothing to hold yet) →
+ * lock → interrupted-operation check → fresh plan (hash binding, no drift but state) → resolve every
+ * volume from the CURRENT declaration and the module's container, all or nothing → helper image →
+ * free space → journal `begun` → stop → verified pre-restore snapshot → stage every volume
+ * (re-packed, never extracted from the untrusted archive) → `staged` → `swapping` → swap by renames
+ * → `committed` → recreate on the new data → running and healthy → drop the old data → `done`.
+ *
+ * Before `committed` every failure reverts (old data, old containers started again); after it the
+ * restore goes forward, and a service that does not come up on the restored data is reverted too
+ * (`reverting`), so the module is never left running on data nobody checked. A crash anywhere
+ * leaves the journal; `stateguard recover` finishes or reverts from it (./recover.ts).
+ */
+
+
+
+
+
+
+
+
+
+
+
+/** Drift a restore may run with: it repairs a broken service's data; it never rolls out a definition. */
+const RESTORE_TOLERATED_DRIFT = ['container.state.running', 'container.health'];
+const UP = new Set(['running', 'restarting', 'paused']);
+function reason(code, message, fix, input) {
+    return { code, message, fix, ...(input ? { input } : {}) };
+}
+/** The restore rule: restorable module, allow-stateful, a verified backup of this module, the exact confirm. */
+async function evaluateRestore(req, deps, out) {
+    const m = req.module;
+    const reasons = [];
+    if (m.class !== 'stateful' || m.volumes.length === 0) {
+        reasons.push(reason('not-restorable', `module '${m.name}' is ${m.class}${m.volumes.length === 0 ? ' and declares no data volumes' : ''}; ` +
+            `restore acts only on a stateful module with spec.data.volumes`, `Restore the module that owns the data (class: stateful, spec.data.volumes).`, 'module'));
+    }
+    if (req.allowStateful !== true) {
+        reasons.push(reason('not-allowed', 'allow-stateful is not true; a restore replaces live data', "Pass allow-stateful: 'true' (--allow-stateful) to restore.", 'allow-stateful'));
+    }
+    let backup = null;
+    if (!req.backupRef) {
+        reasons.push(reason('backup-rejected', 'no backup-ref was given', 'Pass backup-ref: the .tar.gz to restore.'));
+    }
+    else {
+        try {
+            backup = await deps.verifyBackup({
+                backupRef: req.backupRef,
+                cwd: req.cwd,
+                module: m,
+                modules: req.modules,
+                backupRoots: req.backupRoots,
+                now: req.now,
+                maxUncompressedBytes: req.maxUncompressedBytes,
+                maxEntries: req.maxEntries,
+                ignoreMaxAge: true,
+            });
+        }
+        catch (err) {
+            reasons.push(reason('backup-rejected', `verifying the backup failed: ${(0,src_errors/* errorMessage */.gJ)(err)}`, 'Check backup-ref.'));
+        }
+    }
+    out.backup = backup;
+    if (backup) {
+        const layout = backup.problems.filter((p) => p.code === 'layout-mismatch' || p.code === 'no-data-volumes');
+        if (backup.verified === true && backup.matched_module !== m.name) {
+            reasons.push(reason('archive-mismatch', `the backup is named for module '${backup.matched_module}', not '${m.name}'; ` +
+                `a restore takes only the module's own backups (their layout is its declared volumes)`, `Pass a backup named ${m.name}-YYYYMMDDTHHMMSSZ.tar.gz.`, 'backup-ref'));
+        }
+        else if (layout.length > 0) {
+            reasons.push(reason('archive-mismatch', `the backup's layout does not match the declared data volumes of '${m.name}': ` +
+                layout.map((p) => p.message).join('; '), `Restore a backup whose top-level directories are exactly ${m.volumes.map((v) => v.volume).join(', ')}.`, 'backup-ref'));
+        }
+        else if (backup.verified !== true) {
+            reasons.push(reason('backup-rejected', `the backup did not verify: ${backup.problems.map((p) => `[${p.code}] ${p.message}`).join('; ')}`, 'Pass a backup that stateguard verify-backup accepts.', 'backup-ref'));
+        }
+    }
+    // The operator names the file that is about to replace the live data.
+    const fileName = backup?.path ? external_node_path_default().basename(backup.path) : external_node_path_default().basename(req.backupRef ?? '');
+    const mismatch = describeConfirmMismatch(req.confirm, fileName);
+    if (mismatch !== null || fileName === '') {
+        reasons.push(reason('confirm-mismatch', `${mismatch ?? 'confirm is empty'}: restore's confirm must be the backup's file name exactly`, `Type the backup's file name as confirm (--confirm ${fileName || 'MODULE-YYYYMMDDTHHMMSSZ.tar.gz'}).`, 'confirm'));
+    }
+    const planned = await planOne(req.modules, m, deps);
+    let driftKeys = [];
+    let planHash = null;
+    let plan = null;
+    if ('error' in planned) {
+        reasons.push(reason(planned.reason, `the module could not be planned: ${planned.error}`, 'Fix the cause above.'));
+    }
+    else {
+        plan = planned.plan;
+        planHash = planned.hash;
+        driftKeys = planned.plan.drift.map((d) => d.key);
+        const other = planned.plan.drift.filter((d) => !RESTORE_TOLERATED_DRIFT.includes(d.key));
+        if (other.length > 0) {
+            reasons.push(reason('drift-not-allowed', `the module has drift a restore would roll out with it (${other.map((d) => d.key).join(', ')}): restore ` +
+                `recreates the service from its current declaration, so it must already run that declaration`, 'Apply or upgrade the definition first (or deploy the module), then restore.'));
+        }
+    }
+    const ordered = orderReasons(reasons);
+    const result = {
+        module: m.name,
+        decision: ordered.length ? 'blocked' : 'allowed',
+        reasons: ordered,
+        drift_keys: driftKeys,
+        backup: backup
+            ? {
+                verified: backup.verified === true,
+                path: backup.path,
+                matched_module: backup.matched_module,
+                problems: backup.problems,
+            }
+            : null,
+        failure_reason: ordered[0]?.code ?? '',
+    };
+    out.reasons = ordered;
+    return { result, plan, planHash };
+}
+/** The declared volumes as mounts of the module's container (never from the archive), all or nothing. */
+function resolveMounts(m, containers) {
+    const source = containers[0];
+    if (!source) {
+        return {
+            problem: `no container of service '${m.compose.service}' (project '${m.compose.project}') exists to read the ` +
+                `volumes' mounts from; create it without starting it (compose up --no-start ${m.compose.service}) and retry`,
+        };
+    }
+    const mounts = [];
+    for (const v of m.volumes) {
+        const mt = source.mounts.find((x) => x.destination === v.path);
+        if (!mt || (mt.type !== 'volume' && mt.type !== 'bind')) {
+            return {
+                problem: `${v.path} (volume ${v.volume}) is not a volume or bind mount of ${source.name}; ` +
+                    `restoring it would write into the container's own layer. Fix spec.data.volumes or the compose file.`,
+            };
+        }
+        mounts.push({
+            volume: v.volume,
+            kind: mt.type === 'volume' ? 'volume' : 'bind',
+            source: mt.type === 'volume' ? (mt.name ?? mt.source) : mt.source,
+        });
+    }
+    const seen = new Set();
+    for (const mt of mounts) {
+        if (seen.has(`${mt.kind}:${mt.source}`)) {
+            return { problem: `two declared data volumes are the same ${mt.kind} (${mt.source}); declare it once` };
+        }
+        seen.add(`${mt.kind}:${mt.source}`);
+    }
+    return { mounts, source };
+}
+function emptyOutcome(m, req) {
+    return {
+        module: m.name,
+        status: 'failed',
+        decision: 'failed',
+        failure_reason: 'internal',
+        could_not_run: false,
+        plan_hash: null,
+        expected_plan_hash: req.expectedPlanHash ?? null,
+        guard: null,
+        lock: null,
+        lock_refusal: null,
+        dependencies: [],
+        verdict: '',
+        messages: [],
+        warnings: [],
+        backup: null,
+        pre_restore_snapshot: null,
+        volumes: [],
+        reasons: [],
+        helper_image: null,
+        reverted: false,
+    };
+}
+/** Bytes of headroom on top of the staged data (directory blocks, the journal's own files). */
+const SPACE_MARGIN = 16 * 1024 * 1024;
+async function restoreModule(req, deps) {
+    const m = req.module;
+    const out = emptyOutcome(m, req);
+    const key = operationKey(m.compose.project, m.compose.service);
+    let mounts = [];
+    let toStop = [];
+    let helper = null;
+    const finished = await runGuarded({
+        verb: 'restore',
+        request: req,
+        deps,
+        out,
+        lockImages: [],
+        lockTimeoutSeconds: req.readyTimeoutSeconds * 4 + 3600,
+        evaluate: () => evaluateRestore(req, deps, out),
+        interrupted: () => interruptedOperation(deps.runtime, m),
+        preflight: async (_ev, ctx) => {
+            const containers = await listServiceContainers(deps.runtime, m.compose);
+            const resolved = resolveMounts(m, containers);
+            if ('problem' in resolved)
+                return { refused: ctx.end('refused', 'not-restorable', resolved.problem) };
+            mounts = resolved.mounts;
+            toStop = containers.filter((c) => UP.has(c.state));
+            if (toStop.some((c) => c.state === 'paused')) {
+                return { refused: ctx.end('refused', 'not-restorable', `a container of '${m.name}' is paused; unpause it.`) };
+            }
+            // Another running container writing these volumes would see them swapped under it.
+            const mine = new Set(containers.map((c) => c.id));
+            const users = [];
+            for (const mt of mounts.filter((x) => x.kind === 'volume')) {
+                for (const c of await deps.runtime.containersUsingVolume(mt.source)) {
+                    if (!mine.has(c.id) && UP.has(c.state))
+                        users.push(`${c.name} (volume ${mt.source})`);
+                }
+            }
+            if (users.length) {
+                return {
+                    refused: ctx.end('refused', 'volume-in-use', `other running containers use the volumes: ${users.join(', ')}; stop them first. Nothing was changed.`),
+                };
+            }
+            // A local image that can rename inside the volumes; never pulled.
+            const candidates = [...new Set([req.helperImage, resolved.source.imageId].filter((x) => !!x))];
+            const tried = [];
+            for (const image of candidates) {
+                const problem = await deps.runtime.helperImageProblem(image);
+                if (problem === null) {
+                    helper = { image, mounts, key };
+                    break;
+                }
+                tried.push(`${image === resolved.source.imageId ? `the module's image (${image.slice(0, 19)})` : image}: ${problem}`);
+            }
+            if (!helper) {
+                return {
+                    refused: ctx.end('refused', 'helper-unavailable', `no local image can run restore's helper steps (a /bin/sh with mkdir, mv, rm, find, stat, df, wc, awk, ` +
+                        `chown, chmod, sync, cat): ${tried.join('; ')}. Pass helper-image (--helper-image) naming a local ` +
+                        `image that has them (e.g. a busybox image loaded with docker load); stateguard never pulls.`),
+                };
+            }
+            out.helper_image = helper.image;
+            // Live and staged data coexist until the old data is dropped: the staged data must fit.
+            const need = (out.backup?.uncompressed_bytes ?? 0) + SPACE_MARGIN;
+            const byFs = new Map();
+            for (const s of await deps.runtime.mountSpace(helper)) {
+                const e = byFs.get(s.filesystem) ?? { available: s.availableBytes, volumes: [] };
+                e.volumes.push(s.volume);
+                byFs.set(s.filesystem, e);
+            }
+            for (const [fs, e] of byFs) {
+                if (e.available < need) {
+                    return {
+                        refused: ctx.end('refused', 'insufficient-space', `the filesystem ${fs} holding ${e.volumes.join(', ')} has ${e.available} bytes free; staging the ` +
+                            `backup next to the live data needs ${need} (the archive's ${need - SPACE_MARGIN} uncompressed ` +
+                            `bytes plus a margin). Free space there first. Nothing was changed.`),
+                    };
+                }
+            }
+            return {};
+        },
+        step: async (_ev, ctx) => {
+            const h = helper;
+            const backup = out.backup;
+            const record = {
+                operation: 'restore',
+                module: m.name,
+                project: m.compose.project,
+                service: m.compose.service,
+                backup: backup.path,
+                backup_sha256: backup.sha256 ?? '',
+                helper_image: h.image,
+                mounts,
+                roots: mounts.map(() => null),
+                stopped: toStop.map((c) => c.id),
+                compose_files: [m.compose.path],
+                pre_restore_snapshot: null,
+                holder: req.holder,
+                started_at: req.now.toISOString(),
+            };
+            const journal = new Journal(deps.runtime, key, record, deps.now);
+            const stepDeps = {
+                runtime: deps.runtime,
+                say: ctx.say,
+                crash: deps.crash,
+                readyTimeoutMs: req.readyTimeoutSeconds * 1000,
+                sleep: deps.sleep,
+            };
+            await deps.runtime.removeHelpers(key);
+            ctx.started();
+            await markPhase(journal, 'begun', deps);
+            let committed = false;
+            try {
+                await deps.runtime.stop(toStop.map((c) => c.id));
+                ctx.say(`stopped ${toStop.map((c) => c.name).join(', ') || '(nothing was running)'}`);
+                deps.crash?.('after-stop');
+                const snap = await snapshotStopped({
+                    module: m,
+                    runtime: deps.runtime,
+                    outDir: req.outDir ?? external_node_path_default().dirname(backup.path),
+                    now: deps.now(),
+                    log: deps.log,
+                });
+                out.pre_restore_snapshot = snap.path;
+                record.pre_restore_snapshot = snap.path;
+                ctx.say(`pre-restore snapshot written and verified: ${snap.path} (sha256 ${snap.sha256})`);
+                await markPhase(journal, 'snapshotted', deps);
+                await deps.runtime.prepareWorkArea(h);
+                deps.crash?.('after-prepare');
+                const repacked = await stageBackup(req, deps, h, backup);
+                record.roots = repacked.volumes.map((v) => v.root);
+                const counted = await deps.runtime.countStaged(h);
+                for (const v of repacked.volumes) {
+                    const c = counted.find((x) => x.volume === v.volume);
+                    if (!c || c.entries !== v.entries || c.files !== v.files || c.bytes !== v.bytes) {
+                        throw new Error(`volume ${v.volume}: staged ${c ? `${c.entries} entries/${c.files} files/${c.bytes} bytes` : 'nothing'}` +
+                            `, the archive holds ${v.entries}/${v.files}/${v.bytes}; the staged copy is not the archive`);
+                    }
+                }
+                out.volumes = repacked.volumes.map((v) => ({ volume: v.volume, entries: v.entries, bytes: v.bytes }));
+                ctx.say(`staged ${out.volumes.map((v) => `${v.volume} (${v.entries} entries, ${v.bytes} bytes)`).join(', ')}`);
+                await markPhase(journal, 'staged', deps);
+                await markPhase(journal, 'swapping', deps);
+                await deps.runtime.swap(h, 'forward', record.roots);
+                deps.crash?.('after-swap');
+                await markPhase(journal, 'committed', deps);
+                committed = true;
+            }
+            catch (err) {
+                if (committed)
+                    throw err;
+                const why = (0,src_errors/* errorMessage */.gJ)(err);
+                ctx.say(`restore stopped before the new data went live: ${why}; putting everything back`);
+                out.reverted = true;
+                try {
+                    const problem = await revertAll(journal, stepDeps, false);
+                    const tail = problem ? ` The service is not up again: ${problem}.` : ' The service runs on its old data.';
+                    return ctx.end('failed', failureOf(err), `restore of '${m.name}' failed and was reverted: ${why}.${tail}`);
+                }
+                catch (revertErr) {
+                    return ctx.end('failed', 'restore-failed', `restore of '${m.name}' failed (${why}) and reverting failed too (${(0,src_errors/* errorMessage */.gJ)(revertErr)}). ` +
+                        `The journal is kept on the engine: run \`stateguard recover --module ${m.name}\`. ` +
+                        `Pre-restore snapshot: ${out.pre_restore_snapshot ?? 'not written'}.`);
+                }
+            }
+            ctx.say(`every volume holds the backup's data (committed); recreating ${m.compose.service} on it`);
+            try {
+                const fwd = await forwardAll(journal, stepDeps);
+                if (fwd.ok) {
+                    return ctx.end('restored', '', `restored '${m.name}' from ${external_node_path_default().basename(backup.path)}; the service is running on it. ` +
+                        `Pre-restore snapshot: ${out.pre_restore_snapshot}.`);
+                }
+                out.reverted = true;
+                return ctx.end('failed', 'restore-failed', `restored data did not come up healthy (${fwd.problem}); the old data was put back. ` +
+                    `Pre-restore snapshot: ${out.pre_restore_snapshot}.`);
+            }
+            catch (err) {
+                return ctx.end('failed', 'restore-failed', `restore of '${m.name}' did not finish after the new data went live: ${(0,src_errors/* errorMessage */.gJ)(err)}. The journal is ` +
+                    `kept on the engine: run \`stateguard recover --module ${m.name}\`. ` +
+                    `Pre-restore snapshot: ${out.pre_restore_snapshot}.`);
+            }
+        },
+    });
+    finished.decision = finished.status === 'restored' ? 'restored' : finished.status === 'failed' ? 'failed' : 'blocked';
+    if (finished.status !== 'restored' && finished.reasons.length === 0 && finished.failure_reason) {
+        finished.reasons = [{ code: finished.failure_reason, message: finished.verdict, fix: '' }];
+    }
+    return finished;
+}
+function failureOf(err) {
+    const r = err?.reason;
+    return r === 'snapshot-failed' || r === 'archive-mismatch' ? r : 'restore-failed';
+}
+/**
+ * Re-read the backup (it was verified, but it is read again now: it may have changed since) and
+ * stream it re-packed into the work areas. Refuses when it no longer matches what was verified.
+ */
+async function stageBackup(req, deps, helper, backup) {
+    const m = req.module;
+    const fh = await (0,promises_namespaceObject.open)(backup.path, 'r');
+    let result = null;
+    try {
+        await deps.runtime.stage(helper, async (write) => {
+            result = await repackForStaging(fh.createReadStream({ highWaterMark: 1024 * 1024, autoClose: false }), {
+                layout: { module: m.name, volumes: m.volumes.map((v) => v.volume) },
+                limits: { maxUncompressedBytes: req.maxUncompressedBytes, maxEntries: req.maxEntries },
+                prefixFor: (i) => `${i}/${WORK_AREA}/new`,
+                out: write,
+            });
+            if (result.problems.length > 0 || !result.readToEnd) {
+                throw Object.assign(new Error(`the backup failed the checks while being staged: ` +
+                    result.problems.map((p) => `[${p.code}] ${p.message}`).join('; ')), { reason: 'archive-mismatch' });
+            }
+            if (result.sha256 !== backup.sha256) {
+                throw new Error(`the backup changed since it was verified (sha256 ${result.sha256}, verified ${backup.sha256})`);
+            }
+        });
+    }
+    finally {
+        await fh.close();
+    }
+    if (!result)
+        throw new Error('staging produced no result');
+    return result;
+}
+
+
+;// CONCATENATED MODULE: ./src/commands/restore.ts
+/**
+ * `stateguard restore` and `stateguard recover`: put a verified backup back onto a module's data
+ * volumes, and finish or revert one that was interrupted (docs/architecture.md §12).
+ */
+
+
+
+
+
+
+
+
+
+/**
+ * Test seam for the crash tests (docs/architecture.md §12): STATEGUARD_TEST_KILL_AT=<boundary> makes
+ * the process SIGKILL itself at that phase boundary, exactly as a lost runner would stop.
+ */
+function crashHook(env) {
+    const at = env.STATEGUARD_TEST_KILL_AT;
+    if (!at)
+        return undefined;
+    return (boundary) => {
+        if (boundary === at)
+            process.kill(process.pid, 'SIGKILL');
+    };
+}
+const RESTORE_ONLY = GUARD_INPUTS.filter((i) => i.name !== 'confirm' && i.name !== 'confirm-token');
+const READY_TIMEOUT_INPUT = {
+    name: 'ready-timeout-seconds',
+    kind: 'integer',
+    default: '120',
+    description: 'How long to wait for the service to be running (and healthy, where it has a healthcheck) on the data; past ' +
+        'it the old data is put back.',
+};
+const BREAK_LOCK_INPUT = {
+    name: 'break-stale-lock',
+    kind: 'boolean',
+    default: 'false',
+    description: "Exactly 'true' takes over a lock whose holder cannot be proven gone (a runner that was lost). Make sure no " +
+        'restore of the module is running.',
+};
+function restoreExitCode(o) {
+    if (o.status === 'restored')
+        return src_errors/* ExitCode */.yU.ok;
+    return o.could_not_run ? src_errors/* ExitCode */.yU.couldNotRun : src_errors/* ExitCode */.yU.no;
+}
+function restoreSummary(o) {
+    const icon = o.status === 'restored' ? '✅' : '⛔';
+    const lines = [`### ${icon} stateguard restore: \`${o.module}\` ${o.decision}`, ''];
+    if (o.failure_reason)
+        lines.push(`failure-reason: \`${o.failure_reason}\``, '');
+    lines.push('| | |', '|---|---|');
+    if (o.backup)
+        lines.push(`| backup | ${(0,common/* cell */.Hn)(o.backup.path)} |`);
+    if (o.pre_restore_snapshot)
+        lines.push(`| pre-restore snapshot | ${(0,common/* cell */.Hn)(o.pre_restore_snapshot)} |`);
+    for (const v of o.volumes)
+        lines.push(`| volume \`${v.volume}\` | ${v.entries} entries, ${v.bytes} bytes |`);
+    if (o.reverted)
+        lines.push('| reverted | the old data was put back |');
+    if (o.plan_hash)
+        lines.push(`| plan hash | \`${o.plan_hash}\` |`);
+    if (o.lock_refusal)
+        lines.push(`| held by | ${(0,common/* cell */.Hn)(o.lock_refusal.holder)} since ${(0,common/* cell */.Hn)(o.lock_refusal.since)} |`);
+    lines.push('', ...o.messages.map((m) => `- ${(0,common/* cell */.Hn)(m)}`));
+    if (o.status !== 'restored' && o.reasons.length) {
+        lines.push('', '| # | reason | what failed | how to fix |', '|---|---|---|---|');
+        o.reasons.forEach((x, i) => lines.push(`| ${i + 1} | \`${x.code}\` | ${(0,common/* cell */.Hn)(x.message)} | ${(0,common/* cell */.Hn)(x.fix)} |`));
+    }
+    for (const w of o.warnings)
+        lines.push('', `> ⚠️ ${(0,common/* cell */.Hn)(w)}`);
+    return lines.join('\n');
+}
+function checkPlanHash(value, module, ctx) {
+    if (value !== undefined && !/^[0-9a-f]{64}$/.test(value)) {
+        throw new src_errors/* UserError */.yo(`${ctx.inAction ? "input 'expected-plan-hash'" : '--expected-plan-hash'} must be a plan_hash (64 lowercase ` +
+            `hex characters) as printed by stateguard plan --module ${module}, got ${JSON.stringify(value.slice(0, 80))}.`, { input: 'expected-plan-hash' });
+    }
+}
+const restoreCommand = (0,spec/* defineCommand */.NB)({
+    name: 'restore',
+    title: 'stateguard restore',
+    description: "Put a verified backup back onto a stateful module's data volumes: pre-restore snapshot, staged copy, " +
+        'journaled swap by renames, recreate, health check; reverted on any failure.',
+    inputs: [
+        ...RESTORE_ONLY,
+        {
+            name: 'confirm',
+            kind: 'string',
+            description: "The backup's file name exactly (e.g. store-20261129T120000Z.tar.gz): the operator names what replaces " +
+                'the data.',
+        },
+        {
+            name: 'out-dir',
+            kind: 'string',
+            description: "Where the pre-restore snapshot is written (default: the backup's directory).",
+        },
+        {
+            name: 'expected-plan-hash',
+            kind: 'string',
+            description: "plan_hash of the module's reviewed plan; refuse (plan-changed) when the fresh plan differs.",
+        },
+        {
+            name: 'helper-image',
+            kind: 'string',
+            description: "A local image with /bin/sh and coreutils (busybox) for the steps inside the volumes, when the module's " +
+                'own image has none. Never pulled.',
+        },
+        READY_TIMEOUT_INPUT,
+        {
+            name: 'break-stale-lock',
+            kind: 'boolean',
+            default: 'false',
+            description: "Exactly 'true' removes a stale lock (older than lock-stale-after-minutes) before taking it. Make sure no " +
+                'apply or restore of the module is running.',
+        },
+        {
+            name: 'lock-stale-after-minutes',
+            kind: 'integer',
+            default: '120',
+            description: 'A lock older than this counts as stale (break-stale-lock then removes it).',
+        },
+        spec/* JSON_INPUT */.sz,
+    ],
+    outputs: [
+        { name: 'status', description: 'restored, blocked, refused or failed.' },
+        { name: 'pre-restore-snapshot', description: 'Path of the verified snapshot of what was live before.' },
+        { name: 'plan-hash', description: "plan_hash of the module's fresh plan." },
+        spec/* FAILURE_REASON_OUTPUT */.eX,
+    ],
+    async run(opts, ctx) {
+        const set = (0,common/* loadValidModules */.uh)(opts, ctx);
+        const module = (0,common/* pickModule */.ek)(set, opts.module);
+        checkPlanHash(opts.expectedPlanHash, module.name, ctx);
+        const o = await restoreModule({
+            modules: set.modules,
+            module,
+            allowStateful: opts.allowStateful,
+            confirm: opts.confirm,
+            // restore's confirm is the backup's file name (checked by evaluateRestore), not a token
+            confirmToken: '',
+            backupRef: opts.backupRef,
+            backupRoots: opts.backupRoot,
+            cwd: ctx.cwd,
+            now: ctx.now(),
+            maxUncompressedBytes: opts.maxUncompressedBytes,
+            maxEntries: opts.maxEntries,
+            expectedPlanHash: opts.expectedPlanHash,
+            breakStaleLock: opts.breakStaleLock,
+            staleAfterMs: opts.lockStaleAfterMinutes * 60_000,
+            holder: describeHolder(ctx.env, (0,external_node_os_namespaceObject.hostname)(), process.pid),
+            helperImage: opts.helperImage,
+            outDir: opts.outDir,
+            readyTimeoutSeconds: opts.readyTimeoutSeconds,
+        }, {
+            runtime: ctx.runtime(),
+            planModules: planModules,
+            verifyBackup: verifyBackup,
+            log: ctx.log,
+            now: () => ctx.now(),
+            crash: crashHook(ctx.env),
+        });
+        return {
+            exitCode: restoreExitCode(o),
+            json: o,
+            text: [
+                `restore ${o.module}: ${o.decision}`,
+                ...(o.failure_reason ? [`failure-reason: ${o.failure_reason}`] : []),
+                ...(o.status === 'blocked' ? o.reasons.map((r) => `  - [${r.code}] ${r.message} — fix: ${r.fix}`) : []),
+                `  ${o.verdict}`,
+            ].join('\n'),
+            outputs: {
+                status: o.status,
+                'pre-restore-snapshot': o.pre_restore_snapshot ?? '',
+                'plan-hash': o.plan_hash ?? '',
+                'failure-reason': o.failure_reason,
+            },
+            summary: restoreSummary(o),
+            annotations: o.failure_reason
+                ? [{ level: 'error', title: `stateguard restore: ${o.failure_reason}`, message: o.verdict }]
+                : [],
+            failureReason: o.failure_reason === '' ? undefined : o.failure_reason,
+        };
+    },
+});
+
+;// CONCATENATED MODULE: ./src/commands/recover.ts
+/** `stateguard recover`: finish or revert an interrupted restore from its journal (docs/architecture.md §12). */
+
+
+
+
+
+
+
+/** Whether a process of this host exists (EPERM: it does, owned by someone else). */
+function pidAlive(pid) {
+    try {
+        process.kill(pid, 0);
+        return true;
+    }
+    catch (err) {
+        return err.code === 'EPERM';
+    }
+}
+function recoverExitCode(o) {
+    if (o.decision === 'recovered' || o.decision === 'nothing-to-recover')
+        return src_errors/* ExitCode */.yU.ok;
+    return o.could_not_run ? src_errors/* ExitCode */.yU.couldNotRun : src_errors/* ExitCode */.yU.no;
+}
+const recoverCommand = (0,spec/* defineCommand */.NB)({
+    name: 'recover',
+    title: 'stateguard recover',
+    description: 'Finish or revert an interrupted restore from its journal on the engine: every volume ends exactly old or ' +
+        'exactly new, and the service runs on it.',
+    inputs: [
+        spec/* ROOT_INPUT */.kQ,
+        spec/* MODULES_INPUT */.zD,
+        { name: 'module', kind: 'string', required: true, description: 'The module to recover.' },
+        READY_TIMEOUT_INPUT,
+        BREAK_LOCK_INPUT,
+        spec/* JSON_INPUT */.sz,
+    ],
+    outputs: [
+        { name: 'decision', description: 'recovered, nothing-to-recover, refused or failed.' },
+        { name: 'direction', description: "reverted (old data), completed (the backup's data) or ''." },
+        spec/* FAILURE_REASON_OUTPUT */.eX,
+    ],
+    async run(opts, ctx) {
+        const set = (0,common/* loadValidModules */.uh)(opts, ctx);
+        const module = (0,common/* pickModule */.ek)(set, opts.module);
+        const o = await recoverModule({
+            module,
+            holder: describeHolder(ctx.env, (0,external_node_os_namespaceObject.hostname)(), process.pid),
+            host: (0,external_node_os_namespaceObject.hostname)(),
+            pidAlive,
+            breakStaleLock: opts.breakStaleLock,
+            readyTimeoutSeconds: opts.readyTimeoutSeconds,
+        }, { runtime: ctx.runtime(), log: ctx.log, now: () => ctx.now(), crash: crashHook(ctx.env) });
+        const icon = o.decision === 'recovered' || o.decision === 'nothing-to-recover' ? '✅' : '⛔';
+        return {
+            exitCode: recoverExitCode(o),
+            json: o,
+            text: [
+                `recover ${o.module}: ${o.decision}${o.direction ? ` (${o.direction})` : ''}`,
+                ...(o.failure_reason ? [`failure-reason: ${o.failure_reason}`] : []),
+                `  ${o.verdict}`,
+            ].join('\n'),
+            outputs: { decision: o.decision, direction: o.direction ?? '', 'failure-reason': o.failure_reason },
+            summary: [
+                `### ${icon} stateguard recover: \`${o.module}\` ${o.decision}${o.direction ? ` (${o.direction})` : ''}`,
+                '',
+                ...(o.phase ? [`journal phase: \`${o.phase}\``, ''] : []),
+                ...o.messages.map((m) => `- ${(0,common/* cell */.Hn)(m)}`),
+                ...o.warnings.map((w) => `\n> ⚠️ ${(0,common/* cell */.Hn)(w)}`),
+            ].join('\n'),
+            annotations: o.failure_reason
+                ? [{ level: 'error', title: `stateguard recover: ${o.failure_reason}`, message: o.verdict }]
+                : [],
+            failureReason: o.failure_reason === '' ? undefined : o.failure_reason,
+        };
+    },
+});
 
 ;// CONCATENATED MODULE: ./src/commands/snapshot.ts
 /** `stateguard snapshot`: a module's data volumes archived while it is stopped (docs/architecture.md §7). */
@@ -14270,12 +15944,16 @@ const verifyBackupCommand = (0,spec/* defineCommand */.NB)({
 
 
 
+
+
 const COMMANDS = {
     plan: planCommand,
     guard: guardCommand,
     apply: applyCommand,
     'verify-backup': verifyBackupCommand,
     snapshot: snapshotCommand,
+    restore: restoreCommand,
+    recover: recoverCommand,
     'e2e-gate': e2eGateCommand,
     'lint-workflows': lintWorkflowsCommand,
     validate: validateCommand,
@@ -14566,6 +16244,14 @@ const FAILURE_REASONS = {
     timeout: 'The one-shot did not exit within timeout_seconds and was stopped.',
     'dependency-disturbed': 'A depends_on_healthy module was stopped, unhealthy or recreated during apply.',
     'image-not-present': 'The declared image is not on the engine; apply never pulls or builds.',
+    'interrupted-operation': 'An interrupted restore left a journal on the engine; every mutating command refuses the module until ' +
+        '`stateguard recover` has run.',
+    'archive-mismatch': "The backup's layout does not match the module's declared data volumes (all or nothing).",
+    'not-restorable': 'restore acts only on a stateful module that declares data volumes and has a container to read its mounts from.',
+    'volume-in-use': "Another running container (not the module's) mounts a volume the restore would replace.",
+    'helper-unavailable': 'No local image can run restore\'s helper steps (a shell with mv, find, df, …); pass helper-image.',
+    'insufficient-space': 'The filesystem of a volume has too little free space for the staged data next to the live data.',
+    'restore-failed': 'The restore did not complete; the message says which data is live (old or new) and what to run.',
     'docker-unavailable': 'The Docker engine could not be reached.',
     'compose-error': "compose could not render or run the module's compose file.",
     'snapshot-failed': 'The snapshot could not be taken or the containers did not come back.',
@@ -14846,7 +16532,7 @@ function sortProblems(problems) {
 /* harmony export */   Cy: () => (/* binding */ oneShotReplicaProblem),
 /* harmony export */   Yl: () => (/* binding */ validateModules)
 /* harmony export */ });
-/* unused harmony exports namedVolumeMounts, crossCheck */
+/* unused harmony exports bindMountTargets, namedVolumeMounts, crossCheck */
 /* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3024);
 /* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
 /* harmony import */ var _yaml_source_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1954);
@@ -14881,6 +16567,27 @@ function oneShotReplicaProblem(service) {
     return null;
 }
 /** Mount targets of named volumes in a compose service, short and long syntax: target -> source. */
+/**
+ * Targets of the service's bind mounts (a host directory). A data volume may be one: its
+ * `volume` then only names its directory in the archive (docs/architecture.md §2).
+ */
+function bindMountTargets(service) {
+    const out = new Set();
+    for (const v of service.volumes ?? []) {
+        if (typeof v === 'string') {
+            const [source, target] = v.split(':');
+            if (source && target && (source.startsWith('/') || source.startsWith('.') || source.startsWith('~'))) {
+                out.add(target.replace(/\/+$/, '') || '/');
+            }
+        }
+        else if (v && typeof v === 'object') {
+            const o = v;
+            if (o.type === 'bind' && typeof o.target === 'string')
+                out.add(o.target.replace(/\/+$/, '') || '/');
+        }
+    }
+    return out;
+}
 function namedVolumeMounts(service) {
     const out = new Map();
     for (const v of service.volumes ?? []) {
@@ -14996,9 +16703,12 @@ function crossCheck(loaded, displayBase) {
             }
         }
         const mounts = namedVolumeMounts(service);
+        const binds = bindMountTargets(service);
         m.volumes.forEach((v, i) => {
             const target = v.path.replace(/\/+$/, '') || '/';
             const mounted = mounts.get(target);
+            if (mounted === undefined && binds.has(target))
+                return;
             if (mounted !== v.volume) {
                 problems.push(src.problem(['spec', 'data', 'volumes', i], mounted
                     ? `data volume '${v.volume}' at ${v.path}: the compose service mounts volume '${mounted}' there instead`
@@ -15427,25 +17137,170 @@ function errorResult(spec, err) {
 
 /***/ }),
 
-/***/ 3817:
+/***/ 6762:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   Vo: () => (/* binding */ DockerCli)
-/* harmony export */ });
-/* unused harmony exports LABEL, describeEngine, parseInspect, builtImageName, parseConfigHashes, parseRenderedConfig, RUN_RECORD_LABEL, runRecordKey, runRecordLabels, parseRunRecord */
-/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7598);
-/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_crypto__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var yaml__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8815);
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3916);
-/* harmony import */ var _drift_image_ref_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(5158);
-/* harmony import */ var _process_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(21);
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  Vo: () => (/* binding */ DockerCli)
+});
+
+// UNUSED EXPORTS: LABEL, RUN_RECORD_LABEL, WORKBENCH_LABEL, builtImageName, describeEngine, mountArg, normalizeImageRef, parseConfigHashes, parseInspect, parseRenderedConfig, parseRunRecord, runRecordKey, runRecordLabels
+
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
+var dist = __nccwpck_require__(8815);
+// EXTERNAL MODULE: ./src/errors.ts
+var src_errors = __nccwpck_require__(3916);
+// EXTERNAL MODULE: ./src/drift/image-ref.ts
+var image_ref = __nccwpck_require__(5158);
+;// CONCATENATED MODULE: ./src/runtime/helper-scripts.ts
+/**
+ * The shell programs restore's helper container runs inside the data mounts (docs/architecture.md
+ * §12). They are constants: every value (mount paths, owners, modes) reaches them as a positional
+ * argument, never interpolated into the text.
+ *
+ * Every data mount is mounted at `/v/<index>`; a restore's work area inside it is
+ * `/v/<index>/.stateguard-restore` with `new/` (the staged content), `old/` (the content that was
+ * live), `root` (the top directory's owner and mode before the restore) and the marker `in`.
+ *
+ * The swap is a sequence of renames inside one filesystem, written so that it can be killed at
+ * any instant and then either run again (forward) or undone (revert):
+ * - while `in` is absent, every top-level entry of the mount is old content (some already moved
+ *   to `old/`); `new/` is complete;
+ * - `in` is written (and synced) only once every old entry is in `old/`; from then on every
+ *   top-level entry of the mount is new content (the rest still in `new/`), and `old/` is complete.
+ * A rename never goes over an existing name: a collision stops the program (exit 4), never merges.
+ */
+/** Tools the helper image must have; checked before anything is stopped. */
+const HELPER_TOOLS = [
+    'mkdir',
+    'mv',
+    'rm',
+    'find',
+    'stat',
+    'df',
+    'wc',
+    'awk',
+    'chown',
+    'chmod',
+    'sync',
+    'cat',
+];
+/** Prints `missing <tool>` for each tool the image lacks (exit 1), nothing when all are there. */
+const PROBE_SCRIPT = `
+rc=0
+for t in "$@"; do command -v "$t" >/dev/null 2>&1 || { echo "missing $t"; rc=1; }; done
+exit $rc
+`;
+/** Per mount: `<mount> <filesystem> <available KiB>` (POSIX df output, one line per mount). */
+const SPACE_SCRIPT = `
+set -eu
+for v in "$@"; do
+  df -Pk "$v" | awk -v v="$v" 'NR == 2 { print v, $1, $4 }'
+done
+`;
+/** Creates each mount's empty work area; refuses one that exists (an unfinished restore's). */
+const PREPARE_SCRIPT = `
+set -eu
+for v in "$@"; do
+  w="$v/.stateguard-restore"
+  if [ -e "$w" ] || [ -L "$w" ]; then echo "$w already exists" >&2; exit 4; fi
+done
+for v in "$@"; do
+  w="$v/.stateguard-restore"
+  mkdir "$w"
+  stat -c '%u:%g:%a' "$v" > "$w/root"
+  mkdir "$w/new"
+done
+sync
+`;
+/** Per mount: `<mount> <entries> <files> <bytes>` of its staged content. */
+const COUNT_SCRIPT = `
+set -eu
+for v in "$@"; do
+  n="$v/.stateguard-restore/new"
+  [ -d "$n" ] || { echo "$n is missing" >&2; exit 4; }
+  e=$(find "$n" -mindepth 1 | wc -l)
+  f=$(find "$n" -type f | wc -l)
+  b=$(find "$n" -type f -exec stat -c %s {} + | awk '{ s += $1 } END { printf "%d", s + 0 }')
+  echo "$v $e $f $b"
+done
+`;
+/**
+ * \`swap forward|revert MOUNT META [MOUNT META ...]\`: META is \`uid:gid:mode\` (octal) for the
+ * top directory after a forward swap, or \`-\` to leave it.
+ */
+const SWAP_SCRIPT = `
+set -eu
+move_all() {
+  from="$1"; to="$2"; skip="$3"
+  for e in "$from"/* "$from"/.[!.]* "$from"/..?*; do
+    [ -e "$e" ] || [ -L "$e" ] || continue
+    [ "$e" = "$skip" ] && continue
+    t="$to/\${e##*/}"
+    if [ -e "$t" ] || [ -L "$t" ]; then echo "refusing to move $e over $t" >&2; exit 4; fi
+    mv -- "$e" "$to/"
+  done
+}
+put_root() {
+  [ "$2" = - ] && return 0
+  chown "\${2%:*}" "$1"
+  chmod "\${2##*:}" "$1"
+}
+dir="$1"; shift
+while [ $# -gt 0 ]; do
+  v="$1"; meta="$2"; shift 2
+  w="$v/.stateguard-restore"
+  # No work area: reverting, nothing was staged here; going forward, the old data was already
+  # dropped after the swap (the journal only asks for forward once every mount was staged).
+  [ -d "$w" ] || continue
+  if [ "$dir" = forward ]; then
+    if [ ! -e "$w/in" ]; then
+      [ -d "$w/new" ] || { echo "$w/new is missing" >&2; exit 4; }
+      mkdir -p "$w/old"
+      move_all "$v" "$w/old" "$w"
+      sync
+      : > "$w/in"
+      sync
+    fi
+    mkdir -p "$w/new"
+    move_all "$w/new" "$v" ""
+    put_root "$v" "$meta"
+    sync
+  else
+    if [ -e "$w/in" ]; then
+      mkdir -p "$w/new"
+      move_all "$v" "$w/new" "$w"
+      sync
+      [ -s "$w/root" ] && put_root "$v" "$(cat "$w/root")"
+      rm -f "$w/in"
+      sync
+    fi
+    if [ -d "$w/old" ]; then move_all "$w/old" "$v" ""; fi
+    sync
+  fi
+done
+`;
+/** Deletes each mount's work area. */
+const DROP_SCRIPT = `
+set -eu
+for v in "$@"; do rm -rf -- "$v/.stateguard-restore"; done
+sync
+`;
+
+// EXTERNAL MODULE: ./src/runtime/process.ts + 1 modules
+var runtime_process = __nccwpck_require__(21);
+;// CONCATENATED MODULE: ./src/runtime/docker-cli.ts
 /**
  * Runtime implemented with the `docker` CLI and the compose CLI, so DOCKER_HOST, contexts, ssh and
  * TLS behave exactly as the operator's own `docker` does. State is read from `docker ps` /
  * `docker inspect` JSON by compose labels — never by container name and never by parsing compose's
  * human output (compose v1 even exits 0 on unknown flags).
  */
+
 
 
 
@@ -15558,10 +17413,10 @@ function parseConfigHashes(stdout) {
 function parseRenderedConfig(stdout) {
     let doc;
     try {
-        doc = (0,yaml__WEBPACK_IMPORTED_MODULE_1__/* .parse */ .qg)(stdout, { maxAliasCount: 100 });
+        doc = (0,dist/* parse */.qg)(stdout, { maxAliasCount: 100 });
     }
     catch {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .UserError */ .yo('compose printed a config that is not valid YAML (its text is not shown: it may hold environment values)', {
+        throw new src_errors/* UserError */.yo('compose printed a config that is not valid YAML (its text is not shown: it may hold environment values)', {
             reason: 'compose-error',
         });
     }
@@ -15581,7 +17436,7 @@ const RUN_RECORD_LABEL = {
 };
 /** A short, name-safe key for one compose service. */
 function runRecordKey(project, service) {
-    return (0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.createHash)('sha256').update(`${project}\0${service}`).digest('hex').slice(0, 16);
+    return (0,external_node_crypto_.createHash)('sha256').update(`${project}\0${service}`).digest('hex').slice(0, 16);
 }
 function runRecordLabels(r) {
     return {
@@ -15617,6 +17472,33 @@ function parseRunRecord(labels) {
 }
 /** `docker cp` says this when the path does not exist in the container (engine 20.10+ wording, both directions). */
 const PATH_ABSENT = /no such container:path|could not find the file/i;
+/** Labels of restore's helper containers and journal volumes (docs/architecture.md §12). */
+const WORKBENCH_LABEL = {
+    helper: 'io.stateguard.helper',
+    journal: 'io.stateguard.journal',
+    seq: 'io.stateguard.journal.seq',
+    phase: 'io.stateguard.journal.phase',
+    at: 'io.stateguard.journal.at',
+    dataPrefix: 'io.stateguard.journal.data.',
+};
+const KEY_RE = /^[a-z0-9]{8,64}$/;
+function checkKey(key) {
+    if (!KEY_RE.test(key))
+        throw new Error(`invalid operation key ${JSON.stringify(key)}`);
+    return key;
+}
+/** `--mount` value for one data mount at `/v/<index>`; refuses sources the flag cannot carry. */
+function mountArg(m, index) {
+    if (/[,"\n\r]/.test(m.source) || m.source === '') {
+        throw new src_errors/* EnvironmentError */.eG(`the ${m.kind} ${JSON.stringify(m.source)} of volume ${m.volume} cannot be mounted into a helper container ` +
+            `(a comma, quote or line break in its name); rename it to restore it with stateguard`);
+    }
+    return `type=${m.kind},src=${m.source},dst=/v/${index}`;
+}
+/** The mount paths inside a helper for these mounts (`/v/0`, `/v/1`, …). */
+function mountPaths(mounts) {
+    return mounts.map((_, i) => `/v/${i}`);
+}
 /** The command a lock container is created with; it is never started. */
 const NEVER_STARTED = 'stateguard-never-started';
 class DockerCli {
@@ -15632,7 +17514,7 @@ class DockerCli {
     info;
     pinged;
     constructor(opts = {}) {
-        this.run = opts.runner ?? _process_js__WEBPACK_IMPORTED_MODULE_3__/* .spawnProcess */ .N;
+        this.run = opts.runner ?? runtime_process/* spawnProcess */.N;
         this.env = opts.env ?? process.env;
         this.childEnv = opts.env && opts.env !== process.env ? opts.env : undefined;
         const forced = opts.compose ?? this.env.STATEGUARD_COMPOSE;
@@ -15651,7 +17533,7 @@ class DockerCli {
     async containersUsingVolume(volume) {
         const ps = await this.docker(['ps', '-q', '--no-trunc', '--filter', `volume=${volume}`]);
         if (ps.code !== 0)
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .EnvironmentError */ .eG(`docker ps --filter volume=${volume} failed: ${firstLine(ps.stderr)}`);
+            throw new src_errors/* EnvironmentError */.eG(`docker ps --filter volume=${volume} failed: ${firstLine(ps.stderr)}`);
         const ids = ps.stdout
             .split('\n')
             .map((x) => x.trim())
@@ -15684,7 +17566,7 @@ class DockerCli {
             const r = await this.docker(['version', '--format', '{{.Server.Version}}'], { timeoutMs: 30_000 });
             if (r.code !== 0 || r.stdout.trim() === '') {
                 this.pinged = undefined;
-                throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .EnvironmentError */ .eG(`Cannot reach the Docker engine via ${describeEngine(this.env)}: ` +
+                throw new src_errors/* EnvironmentError */.eG(`Cannot reach the Docker engine via ${describeEngine(this.env)}: ` +
                     `${sentence(firstLine(r.stderr) || `docker exited ${r.code}`)} ` +
                     `Start the engine, or point DOCKER_HOST / 'docker context use' at the host that runs the services.`);
             }
@@ -15712,18 +17594,18 @@ class DockerCli {
             if (flavor === 'v2') {
                 const version = await this.v2Version();
                 if (version === null) {
-                    throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .EnvironmentError */ .eG('STATEGUARD_COMPOSE=v2, but `docker compose version` does not answer: install the compose v2 plugin, or ' +
+                    throw new src_errors/* EnvironmentError */.eG('STATEGUARD_COMPOSE=v2, but `docker compose version` does not answer: install the compose v2 plugin, or ' +
                         'set STATEGUARD_COMPOSE=v1 or auto.', 'compose-error');
                 }
                 return { flavor, version };
             }
             const r = await this.run('docker-compose', ['version', '--short'], this.withEnv());
             if (r.code === 127) {
-                throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .EnvironmentError */ .eG('Neither `docker compose` (v2) nor `docker-compose` (v1) is installed; install one of them.', 'compose-error');
+                throw new src_errors/* EnvironmentError */.eG('Neither `docker compose` (v2) nor `docker-compose` (v1) is installed; install one of them.', 'compose-error');
             }
             const version = r.stdout.trim().replace(/^v/, '');
             if (r.code !== 0 || !/^\d/.test(version)) {
-                throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .EnvironmentError */ .eG(`docker-compose version failed: ${firstLine(r.stderr) || `exit ${r.code}`}`, 'compose-error');
+                throw new src_errors/* EnvironmentError */.eG(`docker-compose version failed: ${firstLine(r.stderr) || `exit ${r.code}`}`, 'compose-error');
             }
             return { flavor, version };
         })();
@@ -15739,7 +17621,7 @@ class DockerCli {
         const [cmd, full] = DockerCli.composeArgs(await this.composeFlavor(), target, args);
         const r = await this.run(cmd, full, this.withEnv(opts));
         if (r.code === 127 && cmd === 'docker-compose') {
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .EnvironmentError */ .eG('Neither `docker compose` (v2) nor `docker-compose` (v1) is installed; install one of them.', 'compose-error');
+            throw new src_errors/* EnvironmentError */.eG('Neither `docker compose` (v2) nor `docker-compose` (v1) is installed; install one of them.', 'compose-error');
         }
         return r;
     }
@@ -15747,7 +17629,7 @@ class DockerCli {
         await this.ping();
         const ps = await this.docker(['ps', '-a', '-q', '--no-trunc', '--filter', `label=${LABEL.project}=${project}`]);
         if (ps.code !== 0)
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .EnvironmentError */ .eG(`docker ps failed: ${firstLine(ps.stderr)}`);
+            throw new src_errors/* EnvironmentError */.eG(`docker ps failed: ${firstLine(ps.stderr)}`);
         const ids = ps.stdout
             .split('\n')
             .map((s) => s.trim())
@@ -15764,7 +17646,7 @@ class DockerCli {
         if (r.code !== 0 && !r.stdout.trim().startsWith('[')) {
             if (/no such (container|object)/i.test(r.stderr))
                 return [];
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .EnvironmentError */ .eG(`docker inspect failed: ${firstLine(r.stderr)}`);
+            throw new src_errors/* EnvironmentError */.eG(`docker inspect failed: ${firstLine(r.stderr)}`);
         }
         return parseInspect(r.stdout);
     }
@@ -15775,7 +17657,7 @@ class DockerCli {
         ]);
         for (const r of [config, hashes]) {
             if (r.code !== 0) {
-                throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .UserError */ .yo(`compose could not render project '${target.project}' from ${target.files.join(', ')}: ` +
+                throw new src_errors/* UserError */.yo(`compose could not render project '${target.project}' from ${target.files.join(', ')}: ` +
                     `${firstLine(r.stderr) || `exit ${r.code}`}`, { reason: 'compose-error' });
             }
         }
@@ -15800,14 +17682,14 @@ class DockerCli {
         if (r.code !== 0 && !text.startsWith('[')) {
             if (/no such image/i.test(r.stderr))
                 return out;
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .EnvironmentError */ .eG(`docker image inspect failed: ${firstLine(r.stderr)}`);
+            throw new src_errors/* EnvironmentError */.eG(`docker image inspect failed: ${firstLine(r.stderr)}`);
         }
         const images = JSON.parse(text || '[]');
         for (const ref of unique) {
-            const norm = (0,_drift_image_ref_js__WEBPACK_IMPORTED_MODULE_4__/* .normalizeImageRef */ .Q)(ref);
+            const norm = (0,image_ref/* normalizeImageRef */.Q)(ref);
             const hit = images.find((img) => img.Id === ref ||
-                (img.RepoTags ?? []).some((t) => (0,_drift_image_ref_js__WEBPACK_IMPORTED_MODULE_4__/* .normalizeImageRef */ .Q)(t) === norm) ||
-                (img.RepoDigests ?? []).some((d) => d === ref || (0,_drift_image_ref_js__WEBPACK_IMPORTED_MODULE_4__/* .normalizeImageRef */ .Q)(d) === norm));
+                (img.RepoTags ?? []).some((t) => (0,image_ref/* normalizeImageRef */.Q)(t) === norm) ||
+                (img.RepoDigests ?? []).some((d) => d === ref || (0,image_ref/* normalizeImageRef */.Q)(d) === norm));
             out[ref] = hit ? hit.Id : null;
         }
         return out;
@@ -15830,7 +17712,7 @@ class DockerCli {
             return { exitCode: null, timedOut: true };
         const code = Number.parseInt(r.stdout.trim(), 10);
         if (r.code !== 0 || Number.isNaN(code)) {
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .EnvironmentError */ .eG(`docker wait ${containerId.slice(0, 12)} failed: ${firstLine(r.stderr)}`);
+            throw new src_errors/* EnvironmentError */.eG(`docker wait ${containerId.slice(0, 12)} failed: ${firstLine(r.stderr)}`);
         }
         return { exitCode: code, timedOut: false };
     }
@@ -15839,14 +17721,14 @@ class DockerCli {
             return;
         const r = await this.docker(['stop', '-t', String(timeoutSeconds), ...containerIds]);
         if (r.code !== 0)
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .EnvironmentError */ .eG(`docker stop failed: ${firstLine(r.stderr)}`);
+            throw new src_errors/* EnvironmentError */.eG(`docker stop failed: ${firstLine(r.stderr)}`);
     }
     async start(containerIds) {
         if (containerIds.length === 0)
             return;
         const r = await this.docker(['start', ...containerIds]);
         if (r.code !== 0)
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .EnvironmentError */ .eG(`docker start failed: ${firstLine(r.stderr)}`);
+            throw new src_errors/* EnvironmentError */.eG(`docker start failed: ${firstLine(r.stderr)}`);
     }
     async logs(containerId, onChunk, follow) {
         await this.docker(['logs', ...(follow ? ['--follow'] : []), containerId], {
@@ -15858,14 +17740,14 @@ class DockerCli {
         const r = await this.docker(['cp', `${containerId}:${path}`, '-'], { stdoutSink: sink });
         if (r.code !== 0) {
             const message = `docker cp from ${containerId.slice(0, 12)}:${path} failed: ${firstLine(r.stderr)}`;
-            throw PATH_ABSENT.test(r.stderr) ? new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .PathNotFoundError */ .PF(message) : new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .EnvironmentError */ .eG(message);
+            throw PATH_ABSENT.test(r.stderr) ? new src_errors/* PathNotFoundError */.PF(message) : new src_errors/* EnvironmentError */.eG(message);
         }
     }
     async copyTo(containerId, dir, tarArchive) {
         const r = await this.docker(['cp', '-', `${containerId}:${dir}`], { input: tarArchive });
         if (r.code !== 0) {
             const message = `docker cp to ${containerId.slice(0, 12)}:${dir} failed: ${firstLine(r.stderr)}`;
-            throw PATH_ABSENT.test(r.stderr) ? new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .PathNotFoundError */ .PF(message) : new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .EnvironmentError */ .eG(message);
+            throw PATH_ABSENT.test(r.stderr) ? new src_errors/* PathNotFoundError */.PF(message) : new src_errors/* EnvironmentError */.eG(message);
         }
     }
     async createLock(name, labels, hint) {
@@ -15883,7 +17765,7 @@ class DockerCli {
                 return false;
             errors.push(`${image.slice(0, 19)}: ${firstLine(r.stderr) || `exit ${r.code}`}`);
         }
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .EnvironmentError */ .eG(images.length === 0
+        throw new src_errors/* EnvironmentError */.eG(images.length === 0
             ? `cannot take the lock ${name}: there is no local image to create the lock container from ` +
                 `(pull the module's image first, e.g. with 'docker compose pull SERVICE')`
             : `cannot take the lock ${name}: ${errors.join('; ')}`);
@@ -15913,7 +17795,7 @@ class DockerCli {
     async readRunRecords(project) {
         const ls = await this.docker(['volume', 'ls', '-q', '--filter', `label=${RUN_RECORD_LABEL.project}=${project}`]);
         if (ls.code !== 0)
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .EnvironmentError */ .eG(`docker volume ls failed: ${firstLine(ls.stderr)}`);
+            throw new src_errors/* EnvironmentError */.eG(`docker volume ls failed: ${firstLine(ls.stderr)}`);
         const names = ls.stdout
             .split('\n')
             .map((x) => x.trim())
@@ -15922,7 +17804,7 @@ class DockerCli {
             return [];
         const r = await this.docker(['volume', 'inspect', ...names]);
         if (r.code !== 0 && !r.stdout.trim().startsWith('['))
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .EnvironmentError */ .eG(`docker volume inspect failed: ${firstLine(r.stderr)}`);
+            throw new src_errors/* EnvironmentError */.eG(`docker volume inspect failed: ${firstLine(r.stderr)}`);
         const newest = new Map();
         for (const v of JSON.parse(r.stdout || '[]')) {
             const rec = parseRunRecord(v.Labels ?? {});
@@ -15947,7 +17829,7 @@ class DockerCli {
             name,
         ]);
         if (r.code !== 0)
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .EnvironmentError */ .eG(`docker volume create ${name} failed: ${firstLine(r.stderr)}`);
+            throw new src_errors/* EnvironmentError */.eG(`docker volume create ${name} failed: ${firstLine(r.stderr)}`);
         // Older records of this service are superseded; removing them is tidying, never required.
         const ls = await this.docker(['volume', 'ls', '-q', '--filter', `label=${RUN_RECORD_LABEL.key}=${key}`]);
         const old = ls.stdout
@@ -15964,7 +17846,217 @@ class DockerCli {
     async removeLock(id) {
         const r = await this.docker(['rm', '-f', id]);
         if (r.code !== 0 && !/no such container/i.test(r.stderr)) {
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .EnvironmentError */ .eG(`docker rm ${id} failed: ${firstLine(r.stderr)}`);
+            throw new src_errors/* EnvironmentError */.eG(`docker rm ${id} failed: ${firstLine(r.stderr)}`);
+        }
+    }
+    // ---- restore's workbench (docs/architecture.md §12) ----
+    /** `docker run` options shared by every helper: local image only, no network, root, labelled. */
+    helperArgs(helper, asRoot = true) {
+        return [
+            '--pull',
+            'never',
+            '--network',
+            'none',
+            ...(asRoot ? ['--user', '0:0'] : []),
+            '--label',
+            `${WORKBENCH_LABEL.helper}=${checkKey(helper.key)}`,
+            '--entrypoint',
+            '/bin/sh',
+            ...helper.mounts.flatMap((m, i) => ['--mount', mountArg(m, i)]),
+        ];
+    }
+    /** Run one helper program to completion; a non-zero exit is an error naming what it said. */
+    async runHelper(helper, what, script, args) {
+        const r = await this.docker(['run', '--rm', ...this.helperArgs(helper), helper.image, '-c', script, 'sh', ...args]);
+        if (r.code !== 0) {
+            throw new src_errors/* EnvironmentError */.eG(`restore helper (${what}) failed with exit ${r.code}: ${firstLine(r.stderr) || firstLine(r.stdout)}`);
+        }
+        return r.stdout;
+    }
+    async helperImageProblem(image) {
+        const r = await this.docker([
+            'run',
+            '--rm',
+            '--pull',
+            'never',
+            '--network',
+            'none',
+            '--entrypoint',
+            '/bin/sh',
+            image,
+            '-c',
+            PROBE_SCRIPT,
+            'sh',
+            ...HELPER_TOOLS,
+        ]);
+        if (r.code === 0)
+            return null;
+        const missing = r.stdout
+            .split('\n')
+            .map((l) => /^missing (\S+)$/.exec(l.trim())?.[1])
+            .filter((x) => !!x);
+        if (missing.length)
+            return `it lacks ${missing.join(', ')}`;
+        if (/no such image|not found|pull access|unable to find/i.test(r.stderr))
+            return 'it is not on the engine';
+        if (/executable file not found|no such file or directory/i.test(r.stderr))
+            return 'it has no /bin/sh';
+        return firstLine(r.stderr) || `the probe exited ${r.code}`;
+    }
+    async mountSpace(helper) {
+        const out = await this.runHelper(helper, 'free space', SPACE_SCRIPT, mountPaths(helper.mounts));
+        const byPath = new Map();
+        for (const line of out.split('\n')) {
+            const [p, fs, kib] = line.trim().split(/\s+/);
+            if (p && fs && kib && /^\d+$/.test(kib))
+                byPath.set(p, { fs, kib: Number(kib) });
+        }
+        return helper.mounts.map((m, i) => {
+            const got = byPath.get(`/v/${i}`);
+            if (!got)
+                throw new src_errors/* EnvironmentError */.eG(`could not read the free space of volume ${m.volume} (df printed nothing)`);
+            return { volume: m.volume, filesystem: got.fs, availableBytes: got.kib * 1024 };
+        });
+    }
+    async prepareWorkArea(helper) {
+        await this.runHelper(helper, 'prepare the work area', PREPARE_SCRIPT, mountPaths(helper.mounts));
+    }
+    async stage(helper, produce) {
+        // A created (never started) container is enough for `docker cp`; `-a` keeps the owners. No
+        // --user: with `-a` the engine resolves the container's user in the image's passwd file, which
+        // an image may lack; the engine extracts as root either way.
+        const created = await this.docker(['create', ...this.helperArgs(helper, false), helper.image, '-c', 'exit 0']);
+        if (created.code !== 0) {
+            throw new src_errors/* EnvironmentError */.eG(`could not create the staging helper: ${firstLine(created.stderr)}`);
+        }
+        const id = created.stdout.trim();
+        let produceError = null;
+        try {
+            const r = await this.docker(['cp', '-a', '-', `${id}:/v`], {
+                feed: (write) => produce(write).catch((err) => {
+                    produceError = err;
+                    throw err;
+                }),
+            });
+            if (produceError)
+                throw produceError;
+            if (r.code !== 0)
+                throw new src_errors/* EnvironmentError */.eG(`docker cp into the staging helper failed: ${firstLine(r.stderr)}`);
+        }
+        finally {
+            await this.docker(['rm', '-f', id]);
+        }
+    }
+    async countStaged(helper) {
+        const out = await this.runHelper(helper, 'count the staged files', COUNT_SCRIPT, mountPaths(helper.mounts));
+        const byPath = new Map();
+        for (const line of out.split('\n')) {
+            const parts = line.trim().split(/\s+/);
+            if (parts.length === 4 && parts.slice(1).every((x) => /^\d+$/.test(x))) {
+                byPath.set(parts[0], parts.slice(1).map(Number));
+            }
+        }
+        return helper.mounts.map((m, i) => {
+            const got = byPath.get(`/v/${i}`);
+            if (!got)
+                throw new src_errors/* EnvironmentError */.eG(`could not count the staged files of volume ${m.volume}`);
+            return { volume: m.volume, entries: got[0], files: got[1], bytes: got[2] };
+        });
+    }
+    async swap(helper, direction, roots) {
+        const args = helper.mounts.flatMap((_, i) => {
+            const r = roots[i] ?? null;
+            return [`/v/${i}`, r ? `${r.uid}:${r.gid}:${(r.mode & 0o7777).toString(8)}` : '-'];
+        });
+        await this.runHelper(helper, `swap ${direction}`, SWAP_SCRIPT, [direction, ...args]);
+    }
+    async dropWorkArea(helper) {
+        await this.runHelper(helper, 'drop the work area', DROP_SCRIPT, mountPaths(helper.mounts));
+    }
+    async removeHelpers(key) {
+        const ps = await this.docker(['ps', '-aq', '--filter', `label=${WORKBENCH_LABEL.helper}=${checkKey(key)}`]);
+        if (ps.code !== 0)
+            throw new src_errors/* EnvironmentError */.eG(`docker ps failed: ${firstLine(ps.stderr)}`);
+        const ids = ps.stdout
+            .split('\n')
+            .map((x) => x.trim())
+            .filter(Boolean);
+        if (ids.length === 0)
+            return;
+        const r = await this.docker(['rm', '-f', ...ids]);
+        if (r.code !== 0 && !/no such container/i.test(r.stderr)) {
+            throw new src_errors/* EnvironmentError */.eG(`could not remove restore helpers: ${firstLine(r.stderr)}`);
+        }
+    }
+    async writeJournalMark(key, mark) {
+        // A mark is an empty named volume whose labels hold it: creating one is atomic and durable on
+        // the engine (like a run record), and any runner that reaches the engine can read it.
+        const labels = {
+            [WORKBENCH_LABEL.journal]: checkKey(key),
+            [WORKBENCH_LABEL.seq]: String(mark.seq),
+            [WORKBENCH_LABEL.phase]: mark.phase,
+            [WORKBENCH_LABEL.at]: mark.at,
+        };
+        for (const [k, v] of Object.entries(mark.data))
+            labels[`${WORKBENCH_LABEL.dataPrefix}${k}`] = v;
+        const name = `stateguard-journal-${key}-${mark.seq}`;
+        const r = await this.docker([
+            'volume',
+            'create',
+            ...Object.entries(labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]),
+            name,
+        ]);
+        if (r.code !== 0)
+            throw new src_errors/* EnvironmentError */.eG(`could not write journal mark ${name}: ${firstLine(r.stderr)}`);
+        // `volume create` of an existing name succeeds silently: read it back so a stale mark is never taken for ours.
+        const back = (await this.readJournal(key)).find((m) => m.seq === mark.seq);
+        if (!back || back.phase !== mark.phase || back.at !== mark.at) {
+            throw new src_errors/* EnvironmentError */.eG(`journal mark ${name} exists with other contents; run stateguard recover first`);
+        }
+    }
+    async readJournal(key) {
+        const ls = await this.docker([
+            'volume',
+            'ls',
+            '-q',
+            '--filter',
+            `label=${WORKBENCH_LABEL.journal}=${checkKey(key)}`,
+        ]);
+        if (ls.code !== 0)
+            throw new src_errors/* EnvironmentError */.eG(`docker volume ls failed: ${firstLine(ls.stderr)}`);
+        const names = ls.stdout
+            .split('\n')
+            .map((x) => x.trim())
+            .filter(Boolean);
+        if (names.length === 0)
+            return [];
+        const r = await this.docker(['volume', 'inspect', ...names]);
+        if (r.code !== 0)
+            throw new src_errors/* EnvironmentError */.eG(`docker volume inspect failed: ${firstLine(r.stderr)}`);
+        const marks = [];
+        for (const v of JSON.parse(r.stdout || '[]')) {
+            const l = v.Labels ?? {};
+            if (l[WORKBENCH_LABEL.journal] !== key)
+                continue;
+            const data = {};
+            for (const [k, val] of Object.entries(l)) {
+                if (k.startsWith(WORKBENCH_LABEL.dataPrefix))
+                    data[k.slice(WORKBENCH_LABEL.dataPrefix.length)] = val;
+            }
+            marks.push({
+                seq: Number(l[WORKBENCH_LABEL.seq]),
+                phase: l[WORKBENCH_LABEL.phase] ?? '',
+                at: l[WORKBENCH_LABEL.at] ?? '',
+                data,
+            });
+        }
+        return marks.sort((a, b) => a.seq - b.seq);
+    }
+    async removeJournalMark(key, seq) {
+        const name = `stateguard-journal-${checkKey(key)}-${seq}`;
+        const r = await this.docker(['volume', 'rm', name]);
+        if (r.code !== 0 && !/no such volume/i.test(r.stderr)) {
+            throw new src_errors/* EnvironmentError */.eG(`could not remove journal mark ${name}: ${firstLine(r.stderr)}`);
         }
     }
 }
@@ -16039,7 +18131,27 @@ const spawnProcess = (command, args, opts = {}) => new Promise((resolve) => {
     child.stdin.on('error', () => {
         /* the child may exit before reading stdin; its exit code tells what happened */
     });
-    if (opts.input !== undefined)
+    if (opts.feed) {
+        let closed = false;
+        child.stdin.once('close', () => (closed = true));
+        const write = async (chunk) => {
+            if (closed || settled)
+                throw new Error(`${command} stopped reading its input`);
+            if (!child.stdin.write(chunk)) {
+                await new Promise((resolve) => {
+                    child.stdin.once('drain', resolve);
+                    child.stdin.once('close', resolve);
+                });
+            }
+        };
+        opts.feed(write).then(() => child.stdin.end(), (err) => {
+            // The producer failed: whatever the child made of a partial input must not count.
+            stderr += `\n(input aborted: ${err instanceof Error ? err.message : String(err)})`;
+            child.kill('SIGKILL');
+            finish({ code: 125, stdout, stderr });
+        });
+    }
+    else if (opts.input !== undefined)
         child.stdin.end(opts.input);
     else
         child.stdin.end();
@@ -28911,8 +31023,8 @@ __nccwpck_require__.d(__webpack_exports__, {
   m0: () => (/* binding */ cliMain)
 });
 
-// EXTERNAL MODULE: ./src/commands/index.ts + 47 modules
-var commands = __nccwpck_require__(2014);
+// EXTERNAL MODULE: ./src/commands/index.ts + 55 modules
+var commands = __nccwpck_require__(616);
 // EXTERNAL MODULE: ./src/commands/inputs.ts
 var inputs = __nccwpck_require__(7521);
 // EXTERNAL MODULE: ./src/errors.ts
@@ -28923,8 +31035,8 @@ var compose_env = __nccwpck_require__(1973);
 var run_command = __nccwpck_require__(2530);
 // EXTERNAL MODULE: ./src/report/scrub.ts
 var report_scrub = __nccwpck_require__(8289);
-// EXTERNAL MODULE: ./src/runtime/docker-cli.ts
-var docker_cli = __nccwpck_require__(3817);
+// EXTERNAL MODULE: ./src/runtime/docker-cli.ts + 1 modules
+var docker_cli = __nccwpck_require__(6762);
 // EXTERNAL MODULE: ./src/version.ts
 var version = __nccwpck_require__(311);
 ;// CONCATENATED MODULE: ./src/cli.ts

@@ -38,7 +38,8 @@ export const FAILURE_REASONS = {
   'volume-in-use': "Another running container (not the module's) mounts a volume the restore would replace.",
   'helper-unavailable':
     'No local image can run restore\'s helper steps (a shell with mv, find, df, …); pass helper-image.',
-  'insufficient-space': 'The filesystem of a volume has too little free space for the staged data next to the live data.',
+  'insufficient-space':
+    'The filesystem of a volume has too little free space for the staged data next to the live data.',
   'restore-failed': 'The restore did not complete; the message says which data is live (old or new) and what to run.',
   'docker-unavailable': 'The Docker engine could not be reached.',
   'compose-error': "compose could not render or run the module's compose file.",

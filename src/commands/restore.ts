@@ -91,7 +91,9 @@ export const restoreCommand = defineCommand({
     {
       name: 'confirm',
       kind: 'string',
-      description: "The backup's file name exactly (e.g. store-20261129T120000Z.tar.gz): the operator names what replaces the data.",
+      description:
+        "The backup's file name exactly (e.g. store-20261129T120000Z.tar.gz): the operator names what replaces " +
+        'the data.',
     },
     {
       name: 'out-dir',
@@ -111,7 +113,14 @@ export const restoreCommand = defineCommand({
         'own image has none. Never pulled.',
     },
     READY_TIMEOUT_INPUT,
-    BREAK_LOCK_INPUT,
+    {
+      name: 'break-stale-lock',
+      kind: 'boolean',
+      default: 'false',
+      description:
+        "Exactly 'true' removes a stale lock (older than lock-stale-after-minutes) before taking it. Make sure no " +
+        'apply or restore of the module is running.',
+    },
     {
       name: 'lock-stale-after-minutes',
       kind: 'integer',
