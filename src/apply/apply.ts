@@ -24,7 +24,7 @@ import {
   type GuardedRequest,
   type OperationContext,
 } from '../ops/guarded.js';
-import { interruptedOperation } from '../restore/journal.js';
+import { interruptedOperationAmong } from '../restore/journal.js';
 import { LineScrubber, registerEnvSecrets } from './logs.js';
 
 export type { DependencyCheck, DependencyState } from '../ops/dependencies.js';
@@ -112,7 +112,13 @@ export async function applyOneShot(req: ApplyRequest, deps: ApplyDeps): Promise<
     out,
     lockImages: moduleImages,
     lockTimeoutSeconds: m.timeoutSeconds,
-    interrupted: () => interruptedOperation(deps.runtime, m),
+    interrupted: () =>
+      interruptedOperationAmong(deps.runtime, [
+        m,
+        ...req.modules.filter(
+          (x) => x !== m && (m.dependsOnHealthy.includes(x.name) || (m.backup?.refModules ?? []).includes(x.name)),
+        ),
+      ]),
     preflight: async (ev, ctx) => {
       const r = await refuseRunInProgress(req, deps, ev, ctx);
       if ('refused' in r) return r;

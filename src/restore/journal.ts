@@ -121,13 +121,34 @@ export class Journal {
   }
 }
 
+interface Named {
+  name: string;
+  compose: { project: string; service: string };
+}
+
+/**
+ * The first interrupted operation among modules (a module and the ones whose data it shares: its
+ * `backup.ref_modules` and `depends_on_healthy`), or null. An apply of a sidecar must not run on a
+ * parent whose restore was interrupted half-way.
+ */
+export async function interruptedOperationAmong(
+  runtime: Runtime,
+  modules: readonly Named[],
+): Promise<{ reason: 'interrupted-operation'; message: string } | null> {
+  for (const m of modules) {
+    const found = await interruptedOperation(runtime, m);
+    if (found) return found;
+  }
+  return null;
+}
+
 /**
  * An interrupted operation on the module, as every mutating command checks it before it acts:
  * null when there is none, else the refusal naming `recover`.
  */
 export async function interruptedOperation(
   runtime: Runtime,
-  module: { name: string; compose: { project: string; service: string } },
+  module: Named,
 ): Promise<{ reason: 'interrupted-operation'; message: string } | null> {
   const marks = await runtime.readJournal(operationKey(module.compose.project, module.compose.service));
   if (marks.length === 0) return null;

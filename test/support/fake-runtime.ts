@@ -291,6 +291,7 @@ export class FakeRuntime implements Runtime {
       if (direction === 'forward') {
         if (!w.in) {
           w.old = new Map([...(w.old ?? []), ...v.live]);
+          v.live = new Map();
           w.in = true;
         }
         v.live = new Map([...v.live, ...w.next]);

@@ -1,0 +1,323 @@
+/**
+ * restore and recover (docs/architecture.md §12) on the simulated engine: the rule's refusals, the
+ * order of steps, every failure before the commit reverting to exactly the old data, an unhealthy
+ * restored service reverted, recover's direction per journal phase, and every mutating command
+ * refusing a module with an interrupted operation. The real engine runs the same paths, with real
+ * SIGKILLs, in test/integration/restore.test.ts.
+ */
+import { describe, expect, it } from '@jest/globals';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { applyOneShot } from '../../../src/apply/apply.js';
+import { takeSnapshot } from '../../../src/backup/snapshot.js';
+import { verifyBackup } from '../../../src/backup/verify.js';
+import type { BackupReport } from '../../../src/backup/types.js';
+import type { DriftKey, ModulePlan, Plan } from '../../../src/drift/types.js';
+import type { ModuleDecl } from '../../../src/model/module.js';
+import { validateModules } from '../../../src/model/validate.js';
+import { operationKey, type JournalRecord, type Phase } from '../../../src/restore/journal.js';
+import { holderIsGone, recoverModule } from '../../../src/restore/recover.js';
+import { restoreModule, type RestoreDeps, type RestoreRequest } from '../../../src/restore/restore.js';
+import { dir, file, gz, tar } from '../../support/archives.js';
+import { examplePlatform, type FakeRuntime } from '../../support/fake-runtime.js';
+import { planOf, withPlanHash } from '../../support/plans.js';
+import { REPO } from '../../support/runner.js';
+
+const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined, notice: () => undefined, raw: () => undefined };
+const T0 = new Date('2026-03-01T12:00:00Z');
+const VOLUME = 'platform_store-data';
+
+function modules(): ModuleDecl[] {
+  const root = path.join(REPO, 'examples/platform');
+  const { loaded } = validateModules(root, 'modules/*/module.yaml', root);
+  return loaded.modules;
+}
+
+function planner(drift: DriftKey[] = []) {
+  return async (mods: ModuleDecl[], _rt: unknown, opts: { only?: string[] } = {}): Promise<Plan> =>
+    planOf(
+      mods
+        .filter((m) => !opts.only || opts.only.includes(m.name))
+        .map(
+          (m): ModulePlan =>
+            withPlanHash({
+              name: m.name,
+              class: m.class,
+              expected_state: m.expectedState,
+              compose: { project: m.compose.project, service: m.compose.service, file: m.compose.display },
+              observed: { container_id: 'x', state: 'running', exit_code: null, image: 'i', health: null },
+              drift: drift.map((key) => ({ key, declared: 'a', observed: 'b' })),
+              in_sync: drift.length === 0,
+            }),
+        ),
+    );
+}
+
+/** The simulated platform with store's volume mounted, live data, and a real backup file on disk. */
+function setup(): { rt: FakeRuntime; work: string; backup: string; mods: ModuleDecl[]; store: ModuleDecl } {
+  const rt = examplePlatform();
+  const store = rt.containers.find((c) => c.id === 'store-1')!;
+  // compose recreates the service: running (and healthy) again
+  rt.onRecreate = () => Object.assign(store, { state: 'running', health: 'healthy' });
+  store.mounts = [{ type: 'volume', name: VOLUME, source: `/var/lib/docker/volumes/${VOLUME}/_data`, destination: '/data' }];
+  rt.bench.volume(VOLUME).live = new Map([
+    ['old-only', Buffer.from('old')],
+    ['shared', Buffer.from('old shared')],
+  ]);
+  // what `docker cp store-1:/data -` serves for the pre-restore snapshot: the live data
+  rt.served['/data'] = tar(dir('data/'), file('data/old-only', 'old'), file('data/shared', 'old shared'));
+  const work = mkdtempSync(path.join(tmpdir(), 'sg-restore-unit-'));
+  const backup = path.join(work, 'store-20260301T110000Z.tar.gz');
+  writeFileSync(backup, gz(tar(dir('store-data/', { uid: 999, gid: 999, mode: 0o700 }), file('store-data/new-only', 'new'), file('store-data/shared', 'new shared'))));
+  const mods = modules();
+  return { rt, work, backup, mods, store: mods.find((m) => m.name === 'store')! };
+}
+
+function request(s: ReturnType<typeof setup>, over: Partial<RestoreRequest> = {}): RestoreRequest {
+  return {
+    modules: s.mods,
+    module: s.store,
+    allowStateful: true,
+    confirm: path.basename(s.backup),
+    confirmToken: '',
+    backupRef: s.backup,
+    backupRoots: [s.work],
+    cwd: s.work,
+    now: T0,
+    maxUncompressedBytes: 1e9,
+    maxEntries: 1000,
+    expectedPlanHash: undefined,
+    breakStaleLock: false,
+    staleAfterMs: 3600_000,
+    holder: 'host unit, pid 1',
+    helperImage: undefined,
+    outDir: path.join(s.work, 'pre'),
+    readyTimeoutSeconds: 1,
+    ...over,
+  };
+}
+
+function deps(s: ReturnType<typeof setup>, drift: DriftKey[] = []): RestoreDeps {
+  return { runtime: s.rt, planModules: planner(drift), verifyBackup, log: quiet, now: () => T0, sleep: async () => undefined };
+}
+
+const journalOf = (rt: FakeRuntime) => rt.bench.journals.get(operationKey('platform', 'store')) ?? [];
+
+describe('restore: the rule refuses before anything is touched', () => {
+  it.each<[string, (s: ReturnType<typeof setup>) => Partial<RestoreRequest>, DriftKey[], string]>([
+    ['allow-stateful not true', () => ({ allowStateful: false }), [], 'not-allowed'],
+    ['confirm is the apply token, not the file name', () => ({ confirm: 'BACKUP_DONE' }), [], 'confirm-mismatch'],
+    ['confirm differs by case', (s) => ({ confirm: path.basename(s.backup).toUpperCase() }), [], 'confirm-mismatch'],
+    ['no backup-ref', () => ({ backupRef: undefined }), [], 'backup-rejected'],
+    ['backup outside the roots', () => ({ backupRoots: ['/nonexistent-root'] }), [], 'backup-rejected'],
+    ['the module has image drift', () => ({}), ['container.image'], 'drift-not-allowed'],
+    ['a sidecar module', (s) => ({ module: s.mods.find((m) => m.name === 'store-init')! }), [], 'not-restorable'],
+  ])('%s → blocked (%s)', async (_n, over, drift, reason) => {
+    const s = setup();
+    try {
+      const o = await restoreModule(request(s, over(s)), deps(s, drift));
+      expect(o).toMatchObject({ decision: 'blocked', failure_reason: reason });
+      expect(s.rt.callsTo('stop')).toEqual([]);
+      expect(s.rt.callsTo('prepareWorkArea')).toEqual([]);
+      expect(journalOf(s.rt)).toEqual([]);
+      expect(s.rt.bench.files(VOLUME)).toEqual({ 'old-only': 'old', shared: 'old shared' });
+    } finally {
+      rmSync(s.work, { recursive: true, force: true });
+    }
+  });
+
+  it.each<[string, (s: ReturnType<typeof setup>) => void, string]>([
+    ['no local image can run the helper', (s) => (s.rt.bench.helperProblems['sha256:aaa'] = 'it has no /bin/sh'), 'helper-unavailable'],
+    ['too little free space', (s) => (s.rt.bench.freeBytes = 1000), 'insufficient-space'],
+    ['an interrupted restore left a journal', (s) => void s.rt.bench.journals.set(operationKey('platform', 'store'), [{ seq: 1, phase: 'staged', at: 'x', data: { record: '{}' } }]), 'interrupted-operation'],
+  ])('%s → refused (%s), nothing stopped', async (_n, arrange, reason) => {
+    const s = setup();
+    try {
+      arrange(s);
+      const o = await restoreModule(request(s), deps(s));
+      expect(o).toMatchObject({ decision: 'blocked', status: 'refused', failure_reason: reason });
+      expect(s.rt.callsTo('stop')).toEqual([]);
+      expect(s.rt.bench.files(VOLUME)).toEqual({ 'old-only': 'old', shared: 'old shared' });
+    } finally {
+      rmSync(s.work, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('restore: the steps', () => {
+  it('replaces the volume with exactly the archive, pre-restore snapshot first, journal gone after', async () => {
+    const s = setup();
+    try {
+      const o = await restoreModule(request(s), deps(s));
+      expect(o.verdict).toMatch(/restored 'store'/);
+      expect(o).toMatchObject({ decision: 'restored', failure_reason: '', reverted: false, volumes: [{ volume: 'store-data', entries: 2 }] });
+      expect(s.rt.bench.files(VOLUME)).toEqual({ 'new-only': 'new', shared: 'new shared' });
+      expect(s.rt.bench.volume(VOLUME).root).toEqual({ mode: 0o700, uid: 999, gid: 999 });
+      expect(s.rt.bench.volume(VOLUME).work).toBeNull();
+      expect(journalOf(s.rt)).toEqual([]);
+      const order = s.rt.calls.map((c) => (c.method === 'writeJournalMark' ? `mark:${c.args[1] as string}` : c.method)).filter((m) => /^(stop|mark:|prepareWorkArea|stage|swap|recreateService|dropWorkArea|copyFrom)/.test(m));
+      expect(order).toEqual(['mark:begun', 'stop', 'copyFrom', 'mark:snapshotted', 'prepareWorkArea', 'stage', 'mark:staged', 'mark:swapping', 'swap', 'mark:committed', 'swap', 'recreateService', 'dropWorkArea', 'mark:done']);
+      const pre = await verifyBackup({ backupRef: o.pre_restore_snapshot!, cwd: s.work, module: s.store, modules: s.mods, backupRoots: [s.work], now: T0, maxUncompressedBytes: 1e9, maxEntries: 100 });
+      expect(pre.verified).toBe(true);
+    } finally {
+      rmSync(s.work, { recursive: true, force: true });
+    }
+  });
+
+  it.each(['stage', 'countStaged', 'swap-forward', 'mark-staged', 'mark-committed'])('an engine failure in %s before the commit reverts to exactly the old data and starts the service again', async (failing) => {
+    const s = setup();
+    try {
+      s.rt.bench.fails.add(failing);
+      const o = await restoreModule(request(s), deps(s));
+      expect(o).toMatchObject({ decision: 'failed', failure_reason: 'restore-failed', reverted: true });
+      expect(o.verdict).toMatch(/failed and was reverted/);
+      expect(s.rt.bench.files(VOLUME)).toEqual({ 'old-only': 'old', shared: 'old shared' });
+      expect(s.rt.bench.volume(VOLUME).work).toBeNull();
+      expect(journalOf(s.rt)).toEqual([]);
+      expect(s.rt.callsTo('start').map((c) => c.args[0])).toContainEqual(['store-1']);
+    } finally {
+      rmSync(s.work, { recursive: true, force: true });
+    }
+  });
+
+  it('a backup changed since it was verified is refused while staging, and reverted', async () => {
+    const s = setup();
+    try {
+      const d = deps(s);
+      const verify = d.verifyBackup;
+      d.verifyBackup = async (input) => {
+        const r: BackupReport = await verify(input);
+        writeFileSync(s.backup, gz(tar(dir('store-data/'), file('store-data/swapped', 'evil'))));
+        return r;
+      };
+      const o = await restoreModule(request(s), d);
+      expect(o).toMatchObject({ decision: 'failed', reverted: true });
+      expect(o.verdict).toMatch(/changed since it was verified/);
+      expect(s.rt.bench.files(VOLUME)).toEqual({ 'old-only': 'old', shared: 'old shared' });
+    } finally {
+      rmSync(s.work, { recursive: true, force: true });
+    }
+  });
+
+  it('a service that is not healthy on the restored data is reverted to the old data', async () => {
+    const s = setup();
+    try {
+      s.rt.onRecreate = () => {
+        const c = s.rt.containers.find((x) => x.id === 'store-1')!;
+        // unhealthy while the new data is live, healthy again on the old data
+        c.state = 'running';
+        c.health = s.rt.bench.volume(VOLUME).live.has('new-only') ? 'unhealthy' : 'healthy';
+      };
+      const o = await restoreModule(request(s), deps(s));
+      expect(o).toMatchObject({ decision: 'failed', failure_reason: 'restore-failed', reverted: true });
+      expect(o.verdict).toMatch(/did not come up healthy.*old data was put back/);
+      expect(s.rt.bench.files(VOLUME)).toEqual({ 'old-only': 'old', shared: 'old shared' });
+      expect(journalOf(s.rt)).toEqual([]);
+      expect(s.rt.callsTo('writeJournalMark').map((c) => c.args[1])).toEqual(['begun', 'snapshotted', 'staged', 'swapping', 'committed', 'reverting', 'reverted']);
+    } finally {
+      rmSync(s.work, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('recover: the direction follows the journal phase', () => {
+  function interrupted(s: ReturnType<typeof setup>, phase: Phase, swapped: boolean): void {
+    const v = s.rt.bench.volume(VOLUME);
+    const old = new Map(v.live);
+    const staged = new Map<string, Buffer | null>([['new-only', Buffer.from('new')]]);
+    v.work = { next: swapped ? new Map() : staged, old: swapped ? old : null, in: swapped, root: { ...v.root } };
+    if (swapped) v.live = staged;
+    const record: JournalRecord = {
+      operation: 'restore', module: 'store', project: 'platform', service: 'store', backup: s.backup, backup_sha256: 'x',
+      helper_image: 'sha256:aaa', mounts: [{ volume: 'store-data', kind: 'volume', source: VOLUME }], roots: [null],
+      stopped: ['store-1'], compose_files: [s.store.compose.path], pre_restore_snapshot: '/pre/x.tar.gz', holder: 'host gone, pid 1', started_at: 'x',
+    };
+    s.rt.bench.journals.set(operationKey('platform', 'store'), [{ seq: 1, phase, at: 't', data: { record: JSON.stringify(record) } }]);
+  }
+
+  it.each<[Phase, boolean, 'reverted' | 'completed', Record<string, string>]>([
+    ['begun', false, 'reverted', { 'old-only': 'old', shared: 'old shared' }],
+    ['staged', false, 'reverted', { 'old-only': 'old', shared: 'old shared' }],
+    ['swapping', true, 'reverted', { 'old-only': 'old', shared: 'old shared' }],
+    ['committed', true, 'completed', { 'new-only': 'new' }],
+    ['reverting', true, 'reverted', { 'old-only': 'old', shared: 'old shared' }],
+  ])('phase %s (swapped: %s) → %s', async (phase, swapped, direction, files) => {
+    const s = setup();
+    try {
+      interrupted(s, phase, swapped);
+      const o = await recoverModule(
+        { module: s.store, holder: 'host unit, pid 2', host: 'unit', pidAlive: () => false, breakStaleLock: false, readyTimeoutSeconds: 1 },
+        { runtime: s.rt, log: quiet, now: () => T0, sleep: async () => undefined },
+      );
+      expect(o).toMatchObject({ decision: 'recovered', direction, phase });
+      expect(s.rt.bench.files(VOLUME)).toEqual(files);
+      expect(s.rt.bench.volume(VOLUME).work).toBeNull();
+      expect(journalOf(s.rt)).toEqual([]);
+    } finally {
+      rmSync(s.work, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses while a live holder (or one on another host) holds the lock, unless break-stale-lock', async () => {
+    const s = setup();
+    try {
+      interrupted(s, 'staged', false);
+      s.rt.locks.set('stateguard-lock-platform-store-x', {});
+      await s.rt.createLock(
+        (await import('../../../src/ops/lock.js')).lockName('platform', 'store'),
+        { 'io.stateguard.lock': '1', 'io.stateguard.lock.holder': 'host other, pid 7', 'io.stateguard.lock.since': T0.toISOString() },
+        { images: [], project: 'platform' },
+      );
+      const req = { module: s.store, holder: 'host unit, pid 2', host: 'unit', pidAlive: () => false, breakStaleLock: false, readyTimeoutSeconds: 1 };
+      const d = { runtime: s.rt, log: quiet, now: () => T0, sleep: async () => undefined };
+      expect(await recoverModule(req, d)).toMatchObject({ decision: 'refused', failure_reason: 'locked' });
+      expect(journalOf(s.rt)).toHaveLength(1);
+      expect(await recoverModule({ ...req, breakStaleLock: true }, d)).toMatchObject({ decision: 'recovered', direction: 'reverted' });
+    } finally {
+      rmSync(s.work, { recursive: true, force: true });
+    }
+  });
+
+  it.each([
+    ['repo o/r, host a, pid 5', 'a', false, true],
+    ['repo o/r, host a, pid 5', 'a', true, false],
+    ['repo o/r, host b, pid 5', 'a', false, false],
+    ['garbage', 'a', false, false],
+  ])('holderIsGone(%s) on host %s (pid alive: %s) → %s', (holder, host, alive, gone) => {
+    expect(holderIsGone(holder, host, () => alive)).toBe(gone);
+  });
+});
+
+describe('every mutating command refuses a module with an interrupted operation, naming recover', () => {
+  const journal = (rt: FakeRuntime): void =>
+    void rt.bench.journals.set(operationKey('platform', 'store'), [{ seq: 1, phase: 'swapping', at: 't', data: { record: '{}' } }]);
+
+  it('snapshot', async () => {
+    const s = setup();
+    try {
+      journal(s.rt);
+      const err = await takeSnapshot({ module: s.store, runtime: s.rt, outDir: s.work, now: T0, log: quiet }).catch((e: unknown) => e);
+      expect(err).toMatchObject({ reason: 'interrupted-operation' });
+      expect((err as Error).message).toMatch(/stateguard recover --module store/);
+      expect(s.rt.callsTo('stop')).toEqual([]);
+    } finally {
+      rmSync(s.work, { recursive: true, force: true });
+    }
+  });
+
+  it('apply of a sidecar whose parent has an interrupted restore', async () => {
+    const s = setup();
+    try {
+      journal(s.rt);
+      const o = await applyOneShot(
+        { ...request(s), module: s.mods.find((m) => m.name === 'store-init')!, confirm: 'BACKUP_DONE', confirmToken: 'BACKUP_DONE' },
+        { runtime: s.rt, planModules: planner(['container.state.exited_success']), verifyBackup, log: quiet, addSecret: () => undefined, now: () => T0 },
+      );
+      expect(o).toMatchObject({ status: 'refused', failure_reason: 'interrupted-operation' });
+      expect(o.verdict).toMatch(/stateguard recover --module store/);
+    } finally {
+      rmSync(s.work, { recursive: true, force: true });
+    }
+  });
+});
