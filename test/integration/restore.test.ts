@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { archiveName } from '../../src/backup/names.js';
 import { runCli } from '../../src/cli.js';
+import { operationKey } from '../../src/restore/journal.js';
 import { dir, file, gz, tar } from '../support/archives.js';
 import { cleanupTempRepos, moduleYaml, tempRepo } from '../support/fixtures.js';
 import { IMAGE, compose, describeDocker, docker, removeProject, uniqueProject } from '../support/docker.js';
@@ -146,13 +147,15 @@ volumes:
     expect(fingerprintB).not.toBe(fingerprintA);
   }, 240_000);
 
+  /** this test's operation key: its helpers and journal marks carry it (other runs may share the engine) */
+  const key = (): string => operationKey(project, 'db');
+
   afterAll(() => {
     removeProject(project);
-    for (const v of docker(['volume', 'ls', '-q', '--filter', 'label=io.stateguard.journal']).stdout.split('\n').filter((n) => n.includes('stateguard-journal-'))) {
-      const lbl = docker(['volume', 'inspect', v]).stdout;
-      if (lbl.includes(project)) docker(['volume', 'rm', '-f', v]);
-    }
-    for (const c of docker(['ps', '-aq', '--filter', 'label=io.stateguard.helper']).stdout.split('\n').filter(Boolean)) docker(['rm', '-f', c]);
+    const marks = docker(['volume', 'ls', '-q', '--filter', `label=io.stateguard.journal=${key()}`]).stdout.split('\n').filter(Boolean);
+    if (marks.length) docker(['volume', 'rm', '-f', ...marks]);
+    const helpers = docker(['ps', '-aq', '--filter', `label=io.stateguard.helper=${key()}`]).stdout.split('\n').filter(Boolean);
+    if (helpers.length) docker(['rm', '-f', ...helpers]);
     const locks = docker(['ps', '-aq', '--filter', `label=io.stateguard.lock.project=${project}`]).stdout.split('\n').filter(Boolean);
     if (locks.length) docker(['rm', '-f', ...locks]);
     cleanupTempRepos();
@@ -199,8 +202,8 @@ volumes:
     expect(back.code).toBe(0);
     expect(fingerprint()).toBe(fingerprintB);
     // nothing of the operation is left on the engine
-    expect(docker(['volume', 'ls', '-q', '--filter', 'label=io.stateguard.journal']).stdout).not.toMatch(new RegExp(`journal`));
-    expect(docker(['ps', '-aq', '--filter', 'label=io.stateguard.helper']).stdout.trim()).toBe('');
+    expect(docker(['volume', 'ls', '-q', '--filter', `label=io.stateguard.journal=${key()}`]).stdout.trim()).toBe('');
+    expect(docker(['ps', '-aq', '--filter', `label=io.stateguard.helper=${key()}`]).stdout.trim()).toBe('');
   }, 240_000);
 
   it('a backup whose data does not come up healthy is reverted: the old data is live again', async () => {
@@ -249,7 +252,7 @@ volumes:
       // the service runs again and nothing of the operation is left
       const ps = docker(['ps', '-q', '--filter', `label=com.docker.compose.project=${project}`, '--filter', 'label=com.docker.compose.service=db', '--filter', 'status=running']);
       expect(ps.stdout.trim()).not.toBe('');
-      expect(docker(['ps', '-aq', '--filter', 'label=io.stateguard.helper']).stdout.trim()).toBe('');
+      expect(docker(['ps', '-aq', '--filter', `label=io.stateguard.helper=${key()}`]).stdout.trim()).toBe('');
       expect((await cli(['recover', '--root', repo, '--module', 'db', '--json'], repo)).stdout).toMatch(/nothing-to-recover/);
     }, 240_000);
 
