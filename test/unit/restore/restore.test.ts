@@ -16,6 +16,7 @@ import type { BackupReport } from '../../../src/backup/types.js';
 import type { DriftKey, ModulePlan, Plan } from '../../../src/drift/types.js';
 import type { ModuleDecl } from '../../../src/model/module.js';
 import { validateModules } from '../../../src/model/validate.js';
+import { lockName } from '../../../src/ops/lock.js';
 import { operationKey, type JournalRecord, type Phase } from '../../../src/restore/journal.js';
 import { holderIsGone, recoverModule } from '../../../src/restore/recover.js';
 import { restoreModule, type RestoreDeps, type RestoreRequest } from '../../../src/restore/restore.js';
@@ -130,6 +131,12 @@ describe('restore: the rule refuses before anything is touched', () => {
   it.each<[string, (s: ReturnType<typeof setup>) => void, string]>([
     ['no local image can run the helper', (s) => (s.rt.bench.helperProblems['sha256:aaa'] = 'it has no /bin/sh'), 'helper-unavailable'],
     ['too little free space', (s) => (s.rt.bench.freeBytes = 1000), 'insufficient-space'],
+    [
+      'another apply or restore holds the module lock',
+      (s) =>
+        void s.rt.createLock(lockName('platform', 'store'), { 'io.stateguard.lock': '1', 'io.stateguard.lock.holder': 'host x, pid 9', 'io.stateguard.lock.since': T0.toISOString() }, { images: [], project: 'platform' }),
+      'locked',
+    ],
     ['an interrupted restore left a journal', (s) => void s.rt.bench.journals.set(operationKey('platform', 'store'), [{ seq: 1, phase: 'staged', at: 'x', data: { record: '{}' } }]), 'interrupted-operation'],
   ])('%s → refused (%s), nothing stopped', async (_n, arrange, reason) => {
     const s = setup();
@@ -263,9 +270,8 @@ describe('recover: the direction follows the journal phase', () => {
     const s = setup();
     try {
       interrupted(s, 'staged', false);
-      s.rt.locks.set('stateguard-lock-platform-store-x', {});
       await s.rt.createLock(
-        (await import('../../../src/ops/lock.js')).lockName('platform', 'store'),
+        lockName('platform', 'store'),
         { 'io.stateguard.lock': '1', 'io.stateguard.lock.holder': 'host other, pid 7', 'io.stateguard.lock.since': T0.toISOString() },
         { images: [], project: 'platform' },
       );
