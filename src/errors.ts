@@ -41,6 +41,14 @@ export const FAILURE_REASONS = {
   'insufficient-space':
     'The filesystem of a volume has too little free space for the staged data next to the live data.',
   'restore-failed': 'The restore did not complete; the message says which data is live (old or new) and what to run.',
+  'held-major':
+    'upgrade held before anything was touched: a major or unknown version bump (pass allow-major to take it).',
+  'held-manual-migration':
+    "upgrade held before anything was touched: the target's release notes flag a manual migration.",
+  'rolled-back':
+    'The upgrade failed its health gate (or deploy); the snapshot was restored and the previous image runs again.',
+  'rollback-failed':
+    'The upgrade failed AND the rollback did not come up healthy; the message names the snapshot to restore.',
   'docker-unavailable': 'The Docker engine could not be reached.',
   'compose-error': "compose could not render or run the module's compose file.",
   'snapshot-failed': 'The snapshot could not be taken or the containers did not come back.',
