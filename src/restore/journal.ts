@@ -10,21 +10,28 @@
 import { createHash } from 'node:crypto';
 import type { DataMount, JournalMark, RootMeta, Runtime } from '../ports.js';
 
-/** In the order an operation passes them. `reverting` comes after `committed`: it overrides it. */
+/**
+ * In the order an operation passes them; a later phase overrides an earlier one. restore: begun →
+ * snapshotted → staged → swapping → committed (→ reverting) → done | reverted. upgrade (§13):
+ * begun → snapshotted → deploying (→ rolling-back) → done | rolled-back.
+ */
 export const PHASES = [
   'begun',
   'snapshotted',
+  'deploying',
   'staged',
   'swapping',
   'committed',
   'reverting',
+  'rolling-back',
   'done',
   'reverted',
+  'rolled-back',
 ] as const;
 export type Phase = (typeof PHASES)[number];
 
 export interface JournalRecord {
-  operation: 'restore';
+  operation: 'restore' | 'upgrade';
   module: string;
   project: string;
   service: string;
@@ -44,11 +51,17 @@ export interface JournalRecord {
   pre_restore_snapshot: string | null;
   holder: string;
   started_at: string;
+  /** upgrade: the previous image, pinned under a stateguard tag (what a rollback runs again) */
+  pinned_image?: string | null;
+  /** upgrade: the snapshot's sha256 as written and verified (a rollback re-checks it) */
+  snapshot_sha256?: string | null;
+  /** upgrade: the image being deployed */
+  target_image?: string | null;
 }
 
 /** What recovery must do at a phase. */
 export function directionOf(phase: Phase): 'revert' | 'forward' | 'tidy' {
-  if (phase === 'done' || phase === 'reverted') return 'tidy';
+  if (phase === 'done' || phase === 'reverted' || phase === 'rolled-back') return 'tidy';
   if (phase === 'committed') return 'forward';
   return 'revert';
 }
@@ -81,7 +94,7 @@ export function readState(marks: readonly JournalMark[]): { phase: Phase; record
     throw new JournalError(`journal mark ${best.seq} carries no readable record`);
   }
   if (
-    record?.operation !== 'restore' ||
+    (record?.operation !== 'restore' && record?.operation !== 'upgrade') ||
     !Array.isArray(record.mounts) ||
     !Array.isArray(record.stopped) ||
     typeof record.helper_image !== 'string'

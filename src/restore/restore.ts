@@ -14,7 +14,6 @@
  * (`reverting`), so the module is never left running on data nobody checked. A crash anywhere
  * leaves the journal; `stateguard recover` finishes or reverts from it (./recover.ts).
  */
-import { open } from 'node:fs/promises';
 import path from 'node:path';
 import type { BackupReport } from '../backup/types.js';
 import { snapshotStopped } from '../backup/snapshot.js';
@@ -27,8 +26,7 @@ import type { ModuleDecl } from '../model/module.js';
 import type { ContainerInfo, DataMount, HelperSpec } from '../ports.js';
 import { runGuarded, type GuardedDeps, type GuardedOutcome, type GuardedRequest } from '../ops/guarded.js';
 import { interruptedOperation, Journal, operationKey, type JournalRecord } from './journal.js';
-import { repackForStaging, WORK_AREA, type RepackResult } from './repack.js';
-import { forwardAll, helperOf, markPhase, revertAll, type CrashHook, type StepDeps } from './steps.js';
+import { forwardAll, helperOf, markPhase, revertAll, stageArchive, type CrashHook, type StepDeps } from './steps.js';
 
 /** Drift a restore may run with: it repairs a broken service's data; it never rolls out a definition. */
 export const RESTORE_TOLERATED_DRIFT: readonly DriftKey[] = ['container.state.running', 'container.health'];
@@ -408,18 +406,13 @@ export async function restoreModule(req: RestoreRequest, deps: RestoreDeps): Pro
 
         await deps.runtime.prepareWorkArea(h);
         deps.crash?.('after-prepare');
-        const repacked = await stageBackup(req, deps, h, backup);
+        const repacked = await stageArchive(deps.runtime, h, {
+          path: backup.path,
+          sha256: backup.sha256 ?? '',
+          layout: { module: m.name, volumes: m.volumes.map((v) => v.volume) },
+          limits: { maxUncompressedBytes: req.maxUncompressedBytes, maxEntries: req.maxEntries },
+        });
         record.roots = repacked.volumes.map((v) => v.root);
-        const counted = await deps.runtime.countStaged(h);
-        for (const v of repacked.volumes) {
-          const c = counted.find((x) => x.volume === v.volume);
-          if (!c || c.entries !== v.entries || c.files !== v.files || c.bytes !== v.bytes) {
-            throw new Error(
-              `volume ${v.volume}: staged ${c ? `${c.entries} entries/${c.files} files/${c.bytes} bytes` : 'nothing'}` +
-                `, the archive holds ${v.entries}/${v.files}/${v.bytes}; the staged copy is not the archive`,
-            );
-          }
-        }
         out.volumes = repacked.volumes.map((v) => ({ volume: v.volume, entries: v.entries, bytes: v.bytes }));
         ctx.say(`staged ${out.volumes.map((v) => `${v.volume} (${v.entries} entries, ${v.bytes} bytes)`).join(', ')}`);
         await markPhase(journal, 'staged', deps);
@@ -486,49 +479,6 @@ export async function restoreModule(req: RestoreRequest, deps: RestoreDeps): Pro
 function failureOf(err: unknown): FailureReason {
   const r = (err as { reason?: unknown })?.reason;
   return r === 'snapshot-failed' || r === 'archive-mismatch' ? r : 'restore-failed';
-}
-
-/**
- * Re-read the backup (it was verified, but it is read again now: it may have changed since) and
- * stream it re-packed into the work areas. Refuses when it no longer matches what was verified.
- */
-async function stageBackup(
-  req: RestoreRequest,
-  deps: RestoreDeps,
-  helper: HelperSpec,
-  backup: BackupReport,
-): Promise<RepackResult> {
-  const m = req.module;
-  const fh = await open(backup.path, 'r');
-  let result: RepackResult | null = null;
-  try {
-    await deps.runtime.stage(helper, async (write) => {
-      result = await repackForStaging(fh.createReadStream({ highWaterMark: 1024 * 1024, autoClose: false }), {
-        layout: { module: m.name, volumes: m.volumes.map((v) => v.volume) },
-        limits: { maxUncompressedBytes: req.maxUncompressedBytes, maxEntries: req.maxEntries },
-        prefixFor: (i) => `${i}/${WORK_AREA}/new`,
-        out: write,
-      });
-      if (result.problems.length > 0 || !result.readToEnd) {
-        throw Object.assign(
-          new Error(
-            `the backup failed the checks while being staged: ` +
-              result.problems.map((p) => `[${p.code}] ${p.message}`).join('; '),
-          ),
-          { reason: 'archive-mismatch' },
-        );
-      }
-      if (result.sha256 !== backup.sha256) {
-        throw new Error(
-          `the backup changed since it was verified (sha256 ${result.sha256}, verified ${backup.sha256})`,
-        );
-      }
-    });
-  } finally {
-    await fh.close();
-  }
-  if (!result) throw new Error('staging produced no result');
-  return result;
 }
 
 export { helperOf };

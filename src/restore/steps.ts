@@ -3,11 +3,14 @@
  * service back, tidy. Each step is idempotent, so recover can run it again after a crash at any
  * instant, and each journal mark is written before the step it announces.
  */
+import { open } from 'node:fs/promises';
+import type { ArchiveLimits, Layout } from '../backup/archive.js';
 import { waitUntilReady } from '../drift/containers.js';
 import { listServiceContainers } from '../drift/containers.js';
 import { EnvironmentError, errorMessage } from '../errors.js';
 import type { ComposeTarget, HelperSpec, Runtime } from '../ports.js';
 import type { Journal, JournalRecord, Phase } from './journal.js';
+import { repackForStaging, WORK_AREA, type RepackResult } from './repack.js';
 
 /** Test seam: called at every phase boundary (the CLI wires STATEGUARD_TEST_KILL_AT to SIGKILL itself). */
 export type CrashHook = (boundary: string) => void;
@@ -126,4 +129,56 @@ export async function forwardAll(
   } catch (err) {
     throw new EnvironmentError(`${problem}; reverting to the old data failed too: ${errorMessage(err)}`);
   }
+}
+
+/**
+ * Read an archive again (it was verified, but it may have changed since), stream it re-packed into
+ * the prepared work areas, and check on the engine that what was staged is what the archive holds.
+ * Refuses when the archive no longer passes the checks or its sha256 differs from the verified one.
+ */
+export async function stageArchive(
+  runtime: Runtime,
+  helper: HelperSpec,
+  archive: { path: string; sha256: string; layout: Layout; limits: ArchiveLimits },
+): Promise<RepackResult> {
+  const fh = await open(archive.path, 'r');
+  let result: RepackResult | null = null;
+  try {
+    await runtime.stage(helper, async (write) => {
+      const r = await repackForStaging(fh.createReadStream({ highWaterMark: 1024 * 1024, autoClose: false }), {
+        layout: archive.layout,
+        limits: archive.limits,
+        prefixFor: (i) => `${i}/${WORK_AREA}/new`,
+        out: write,
+      });
+      result = r;
+      if (r.problems.length > 0 || !r.readToEnd) {
+        throw Object.assign(
+          new Error(
+            `the archive failed the checks while being staged: ` +
+              r.problems.map((p) => `[${p.code}] ${p.message}`).join('; '),
+          ),
+          { reason: 'archive-mismatch' },
+        );
+      }
+      if (r.sha256 !== archive.sha256) {
+        throw new Error(`the archive changed since it was verified (sha256 ${r.sha256}, verified ${archive.sha256})`);
+      }
+    });
+  } finally {
+    await fh.close();
+  }
+  const repacked = result as RepackResult | null;
+  if (!repacked) throw new Error('staging produced no result');
+  const counted = await runtime.countStaged(helper);
+  for (const v of repacked.volumes) {
+    const c = counted.find((x) => x.volume === v.volume);
+    if (!c || c.entries !== v.entries || c.files !== v.files || c.bytes !== v.bytes) {
+      throw new Error(
+        `volume ${v.volume}: staged ${c ? `${c.entries} entries/${c.files} files/${c.bytes} bytes` : 'nothing'}, ` +
+          `the archive holds ${v.entries}/${v.files}/${v.bytes}; the staged copy is not the archive`,
+      );
+    }
+  }
+  return repacked;
 }

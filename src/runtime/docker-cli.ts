@@ -5,7 +5,11 @@
  * human output (compose v1 even exits 0 on unknown flags).
  */
 import { createHash } from 'node:crypto';
-import { parse as parseYaml } from 'yaml';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { EnvironmentError, PathNotFoundError, UserError } from '../errors.js';
 import { normalizeImageRef } from '../drift/image-ref.js';
 import {
@@ -23,6 +27,7 @@ import type {
   DataMount,
   HelperSpec,
   JournalMark,
+  LastKnownGood,
   MountSpace,
   RootMeta,
   StagedCount,
@@ -230,6 +235,20 @@ export function parseRunRecord(labels: Record<string, string>): RunRecord | null
 
 /** `docker cp` says this when the path does not exist in the container (engine 20.10+ wording, both directions). */
 const PATH_ABSENT = /no such container:path|could not find the file/i;
+
+/** Label prefix of last-known-good records (empty named volumes, like run records). */
+export const LKG_LABEL = 'io.stateguard.lkg';
+
+/** The top-level `version` of a compose file (v1 refuses an override file whose version differs). */
+function composeVersion(file: string | undefined): string | undefined {
+  if (!file) return undefined;
+  try {
+    const doc = parseYaml(readFileSync(file, 'utf8')) as { version?: unknown } | null;
+    return typeof doc?.version === 'string' || typeof doc?.version === 'number' ? String(doc.version) : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** Labels of restore's helper containers and journal volumes (docs/architecture.md §12). */
 export const WORKBENCH_LABEL = {
@@ -489,11 +508,81 @@ export class DockerCli implements Runtime {
     return out;
   }
 
-  async recreateService(target: ComposeTarget, service: string): Promise<ExecResult> {
+  async recreateService(target: ComposeTarget, service: string, imageOverride?: string): Promise<ExecResult> {
     // Never pull or build here: the caller checked that the image is on the engine. v1 has no
     // --pull flag (it pulls a missing image), hence that check.
     const noPull = (await this.composeFlavor()) === 'v2' ? ['--pull', 'never'] : [];
-    return this.compose(target, ['up', '-d', '--no-deps', '--force-recreate', '--no-build', ...noPull, service]);
+    const args = ['up', '-d', '--no-deps', '--force-recreate', '--no-build', ...noPull, service];
+    if (imageOverride === undefined) return this.compose(target, args);
+    // An override file beside the declared ones: same project and labels, only the image differs.
+    const dir = await mkdtemp(path.join(tmpdir(), 'stateguard-override-'));
+    try {
+      const version = composeVersion(target.files[0]);
+      const file = path.join(dir, 'override.yaml');
+      await writeFile(
+        file,
+        stringifyYaml({ ...(version ? { version } : {}), services: { [service]: { image: imageOverride } } }),
+      );
+      return await this.compose({ ...target, files: [...target.files, file] }, args);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  async tagImage(imageId: string, ref: string): Promise<void> {
+    const r = await this.docker(['tag', imageId, ref]);
+    if (r.code !== 0) throw new EnvironmentError(`docker tag ${imageId.slice(0, 19)} ${ref} failed: ${firstLine(r.stderr)}`);
+  }
+
+  async writeLastKnownGood(record: LastKnownGood): Promise<void> {
+    const key = runRecordKey(record.project, record.service);
+    const name = `stateguard-lkg-${key}-${Date.parse(record.recorded_at) || Date.now()}`;
+    const labels: Record<string, string> = { [LKG_LABEL]: key };
+    for (const [k, v] of Object.entries(record)) labels[`${LKG_LABEL}.${k.replace(/_/g, '-')}`] = String(v);
+    const r = await this.docker([
+      'volume',
+      'create',
+      ...Object.entries(labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]),
+      name,
+    ]);
+    if (r.code !== 0) throw new EnvironmentError(`docker volume create ${name} failed: ${firstLine(r.stderr)}`);
+    // Older records are superseded; removing them is tidying, never required.
+    const ls = await this.docker(['volume', 'ls', '-q', '--filter', `label=${LKG_LABEL}=${key}`]);
+    const old = ls.stdout
+      .split('\n')
+      .map((x) => x.trim())
+      .filter((n) => n && n !== name);
+    if (old.length > 0) await this.docker(['volume', 'rm', ...old]);
+  }
+
+  async readLastKnownGood(project: string, service: string): Promise<LastKnownGood | null> {
+    const key = runRecordKey(project, service);
+    const ls = await this.docker(['volume', 'ls', '-q', '--filter', `label=${LKG_LABEL}=${key}`]);
+    if (ls.code !== 0) throw new EnvironmentError(`docker volume ls failed: ${firstLine(ls.stderr)}`);
+    const names = ls.stdout
+      .split('\n')
+      .map((x) => x.trim())
+      .filter(Boolean);
+    if (names.length === 0) return null;
+    const r = await this.docker(['volume', 'inspect', ...names]);
+    if (r.code !== 0) throw new EnvironmentError(`docker volume inspect failed: ${firstLine(r.stderr)}`);
+    let best: LastKnownGood | null = null;
+    for (const v of JSON.parse(r.stdout || '[]') as Array<{ Labels?: Record<string, string> | null }>) {
+      const l = v.Labels ?? {};
+      const get = (k: string): string => l[`${LKG_LABEL}.${k}`] ?? '';
+      const rec: LastKnownGood = {
+        project: get('project'),
+        service: get('service'),
+        image_id: get('image-id'),
+        image_ref: get('image-ref'),
+        config_hash: get('config-hash'),
+        snapshot: get('snapshot'),
+        recorded_at: get('recorded-at'),
+      };
+      if (rec.project !== project || rec.service !== service || !rec.image_id) continue;
+      if (!best || best.recorded_at < rec.recorded_at) best = rec;
+    }
+    return best;
   }
 
   composeUp(target: ComposeTarget, services: readonly string[] = []): Promise<ExecResult> {

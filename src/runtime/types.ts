@@ -133,6 +133,18 @@ export interface RunRecord {
   recorded_at: string;
 }
 
+/** What an upgrade last proved healthy for a long-running module (docs/architecture.md §13). */
+export interface LastKnownGood {
+  project: string;
+  service: string;
+  image_id: string;
+  image_ref: string;
+  config_hash: string;
+  /** the verified snapshot taken before that upgrade */
+  snapshot: string;
+  recorded_at: string;
+}
+
 /** A named lock object on the engine, as read back. */
 export interface EngineLock {
   id: string;
@@ -217,8 +229,18 @@ export interface Runtime {
   renderProject(target: ComposeTarget): Promise<RenderedProject>;
   /** Image IDs for references (one `docker image inspect`); references not present map to null. */
   imageIds(refs: readonly string[]): Promise<Record<string, string | null>>;
-  /** `compose up -d --no-deps --force-recreate <service>` (only that service). */
-  recreateService(target: ComposeTarget, service: string): Promise<ExecResult>;
+  /**
+   * `compose up -d --no-deps --force-recreate <service>` (only that service), never pulling. With
+   * `imageOverride`, the service runs that local image instead of the declared one (an upgrade's
+   * rollback to the pinned previous image).
+   */
+  recreateService(target: ComposeTarget, service: string, imageOverride?: string): Promise<ExecResult>;
+  /** `docker tag <image ID> <ref>`: pin a local image under a name stateguard owns. */
+  tagImage(imageId: string, ref: string): Promise<void>;
+  /** Durably record the last version of a long-running module that passed its health gate. */
+  writeLastKnownGood(record: LastKnownGood): Promise<void>;
+  /** The newest last-known-good record of a compose service, or null. */
+  readLastKnownGood(project: string, service: string): Promise<LastKnownGood | null>;
   /** `compose up -d` of the given services (or all when empty). Used by tests, demo and snapshot. */
   composeUp(target: ComposeTarget, services?: readonly string[]): Promise<ExecResult>;
   /** `compose down` (with `-v` only when removeVolumes): tests and demo teardown. */

@@ -12,6 +12,7 @@ import type {
   EngineLock,
   HelperSpec,
   JournalMark,
+  LastKnownGood,
   MountSpace,
   RootMeta,
   StagedCount,
@@ -62,7 +63,7 @@ export class FakeRuntime implements Runtime {
   logText: Record<string, string> = {};
   locks = new Map<string, Record<string, string>>();
   /** called by recreateService: lets a test swap in the new container */
-  onRecreate?: (target: ComposeTarget, service: string) => void;
+  onRecreate?: (target: ComposeTarget, service: string, imageOverride?: string) => void;
   /** the tar stream `docker cp <id>:<path> -` serves, per path (none: an empty stream) */
   served: Record<string, Buffer> = {};
   /** copyFrom fails as `docker cp` does for a missing container:path */
@@ -113,10 +114,24 @@ export class FakeRuntime implements Runtime {
   }
   /** what compose's recreate returns (default: success) */
   recreateResult: ExecResult = { code: 0, stdout: '', stderr: '' };
-  async recreateService(target: ComposeTarget, service: string): Promise<ExecResult> {
-    this.record('recreateService', target, service);
-    this.onRecreate?.(target, service);
+  async recreateService(target: ComposeTarget, service: string, imageOverride?: string): Promise<ExecResult> {
+    this.record('recreateService', target, service, ...(imageOverride !== undefined ? [imageOverride] : []));
+    this.onRecreate?.(target, service, imageOverride);
     return this.recreateResult;
+  }
+  tags = new Map<string, string>();
+  async tagImage(imageId: string, ref: string): Promise<void> {
+    this.record('tagImage', imageId, ref);
+    this.tags.set(ref, imageId);
+    this.images[ref] = imageId;
+  }
+  lastKnownGood: LastKnownGood[] = [];
+  async writeLastKnownGood(record: LastKnownGood): Promise<void> {
+    this.record('writeLastKnownGood', record);
+    this.lastKnownGood.push({ ...record });
+  }
+  async readLastKnownGood(project: string, service: string): Promise<LastKnownGood | null> {
+    return [...this.lastKnownGood].reverse().find((r) => r.project === project && r.service === service) ?? null;
   }
   async composeUp(target: ComposeTarget, services: readonly string[] = []): Promise<ExecResult> {
     this.record('composeUp', target, [...services]);

@@ -1,0 +1,45 @@
+/**
+ * The health gate of an upgrade and of its rollback (docs/architecture.md §13): every container of
+ * the service running, healthy where it has a healthcheck, and then STAYING so — not restarted, not
+ * restarting — for a settle window, all within a bound. A version that starts, passes one check and
+ * then crash-loops must not count as healthy.
+ */
+import { listServiceContainers, notReady, waitUntilReady } from '../drift/containers.js';
+import type { Runtime } from '../ports.js';
+
+export interface HealthGate {
+  timeoutMs: number;
+  settleMs: number;
+  sleep?: (ms: number) => Promise<void>;
+  /** poll interval (tests pass a small one) */
+  intervalMs?: number;
+}
+
+/** null when healthy and settled; otherwise why not. */
+export async function healthGate(
+  runtime: Runtime,
+  compose: { project: string; service: string },
+  gate: HealthGate,
+): Promise<string | null> {
+  const sleep = gate.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const interval = gate.intervalMs ?? 1000;
+  const containers = await listServiceContainers(runtime, compose);
+  if (containers.length === 0) return `no container of ${compose.service} exists`;
+  const ids = containers.map((c) => c.id);
+  const started = Date.now();
+  const pending = await waitUntilReady(runtime, ids, gate.timeoutMs, gate.sleep, interval);
+  if (pending.length) return pending.map((p) => `${p.id.slice(0, 12)} ${p.problem}`).join(', ');
+  const first = new Map((await runtime.inspectContainers(ids)).map((c) => [c.id, c.startedAt]));
+  const settleEnd = Math.min(Date.now() + gate.settleMs, started + gate.timeoutMs + gate.settleMs);
+  for (;;) {
+    const now = await runtime.inspectContainers(ids);
+    for (const id of ids) {
+      const c = now.find((x) => x.id === id);
+      const problem = notReady(c);
+      if (problem) return `${id.slice(0, 12)} ${problem} during the ${gate.settleMs / 1000}s settle window`;
+      if (c!.startedAt !== first.get(id)) return `${id.slice(0, 12)} restarted during the settle window`;
+    }
+    if (Date.now() >= settleEnd) return null;
+    await sleep(Math.min(interval, Math.max(1, settleEnd - Date.now())));
+  }
+}

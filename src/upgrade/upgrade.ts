@@ -1,0 +1,428 @@
+/**
+ * `stateguard upgrade` (docs/architecture.md §13): a health-gated upgrade of a long-running stateful
+ * module, held before anything is touched when the bump is major/unknown or the release notes flag
+ * a manual migration, and rolled back WITH its data when the new version is not healthy.
+ *
+ * Order: pre-deploy gate (before the lock: a hold touches nothing and writes nothing) → lock →
+ * interrupted-operation check → fresh plan and the same gate again → mounts, helper image, target
+ * image present → pin the previous image by ID under a stateguard tag → journal `begun` → stop →
+ * verified snapshot → `snapshotted` → `deploying` → recreate only this service on the new image →
+ * health gate (running, healthy, not restarting, for a settle window) → no other container of the
+ * project was recreated → last-known-good record → `done`.
+ *
+ * Any failure after `deploying` — deploy error, exit, restart loop, unhealthy, timeout, another
+ * container recreated — rolls back (./rollback.ts); a SIGKILL leaves the journal and `recover` rolls
+ * back from it. Before `deploying` nothing ran on the data: the stopped containers start again.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { snapshotStopped } from '../backup/snapshot.js';
+import { listServiceContainers } from '../drift/containers.js';
+import type { DriftKey, ModulePlan } from '../drift/types.js';
+import { errorMessage, type FailureReason } from '../errors.js';
+import { describeConfirmMismatch, orderReasons, type GuardReason, type GuardResult } from '../guard/decide.js';
+import { planOne, type GuardDeps, type GuardEvaluation } from '../guard/evaluate.js';
+import type { ModuleDecl } from '../model/module.js';
+import { runGuarded, type GuardedDeps, type GuardedOutcome, type GuardedRequest } from '../ops/guarded.js';
+import type { ContainerInfo, DataMount, HelperSpec, LastKnownGood } from '../ports.js';
+import { interruptedOperation, Journal, operationKey, type JournalRecord } from '../restore/journal.js';
+import { resolveMounts } from '../restore/restore.js';
+import { markPhase, type CrashHook, type StepDeps } from '../restore/steps.js';
+import { preDeployGate, type GateResult } from './gate.js';
+import { healthGate, type HealthGate } from './health.js';
+import { rollBack } from './rollback.js';
+
+/** The only drift an upgrade deploys. */
+export const UPGRADE_DRIFT: readonly DriftKey[] = ['container.image', 'container.config'];
+
+export interface UpgradeRequest extends GuardedRequest {
+  allowMajor: boolean;
+  outDir: string;
+  helperImage: string | undefined;
+  healthTimeoutSeconds: number | undefined;
+  settleSeconds: number | undefined;
+}
+
+export interface UpgradeDeps extends GuardedDeps, GuardDeps {
+  crash?: CrashHook;
+  sleep?: (ms: number) => Promise<void>;
+  /** reads a release-notes file (null when it cannot be read) */
+  readFile?: (file: string) => string | null;
+  /** health-gate poll interval (tests pass a small one) */
+  pollMs?: number;
+}
+
+export interface UpgradeOutcome extends GuardedOutcome<'upgraded' | 'held' | 'rolled-back'> {
+  decision: 'upgraded' | 'held' | 'rolled-back' | 'blocked' | 'failed';
+  from: { image: string | null; image_id: string | null };
+  to: { image: string | null; image_id: string | null };
+  bump: string | null;
+  snapshot: string | null;
+  release_notes: GateResult['release_notes'];
+  pinned_image: string | null;
+  last_known_good: LastKnownGood | null;
+  reasons: GuardReason[];
+}
+
+const UP = new Set(['running', 'restarting', 'paused']);
+
+function readFileOrNull(file: string): string | null {
+  try {
+    // Release notes are read whole but capped: a hostile or huge file cannot exhaust memory.
+    const buf = readFileSync(file);
+    return buf.subarray(0, 1024 * 1024).toString('utf8');
+  } catch {
+    return null;
+  }
+}
+
+function reason(code: FailureReason, message: string, fix: string, input?: string): GuardReason {
+  return { code, message, fix, ...(input ? { input } : {}) };
+}
+
+/** What the plan says the upgrade goes from and to (refs), from its container.image drift. */
+function fromTo(plan: ModulePlan, m: ModuleDecl): { from: string | null; to: string | null } {
+  const image = plan.drift.find((d) => d.key === 'container.image');
+  return { from: image?.observed ?? plan.observed.image ?? null, to: image?.declared ?? null ?? m.name };
+}
+
+/** The upgrade rule on a fresh plan: its own module, consent, only image/config drift, healthy before, the gate. */
+export async function evaluateUpgrade(
+  req: UpgradeRequest,
+  deps: GuardDeps & Pick<UpgradeDeps, 'readFile'>,
+  out: UpgradeOutcome,
+): Promise<GuardEvaluation & { gate: GateResult | null }> {
+  const m = req.module;
+  const reasons: GuardReason[] = [];
+  if (m.class !== 'stateful' || m.expectedState !== 'running' || m.volumes.length === 0) {
+    reasons.push(
+      reason(
+        'not-restorable',
+        `module '${m.name}' is not a long-running stateful module with data volumes; upgrade snapshots its data ` +
+          `and rolls it back with it, so it needs one`,
+        'Use apply for one-shots; stateless modules need no upgrade guard.',
+        'module',
+      ),
+    );
+  }
+  if (req.allowStateful !== true) {
+    reasons.push(reason('not-allowed', 'allow-stateful is not true', "Pass allow-stateful: 'true'.", 'allow-stateful'));
+  }
+  const mismatch = describeConfirmMismatch(req.confirm, req.confirmToken);
+  if (mismatch !== null) {
+    reasons.push(reason('confirm-mismatch', mismatch, 'Type the confirm token exactly.', 'confirm'));
+  }
+  const planned = await planOne(req.modules, m, deps);
+  let gate: GateResult | null = null;
+  let plan: ModulePlan | null = null;
+  if ('error' in planned) {
+    reasons.push(reason(planned.reason, `the module could not be planned: ${planned.error}`, 'Fix the cause above.'));
+  } else {
+    plan = planned.plan;
+    const keys = plan.drift.map((d) => d.key);
+    const other = plan.drift.filter((d) => !UPGRADE_DRIFT.includes(d.key));
+    if (other.length) {
+      reasons.push(
+        reason(
+          'drift-not-allowed',
+          `the module has drift an upgrade does not deploy (${other.map((d) => d.key).join(', ')}); it must be ` +
+            `running and healthy before an upgrade, so that the rollback target is known good`,
+          'Bring the module back to running and healthy on its current version first (or restore it).',
+        ),
+      );
+    }
+    const { from, to } = fromTo(plan, m);
+    out.from.image = from;
+    out.to.image = to;
+    if (keys.includes('container.image') && from && to) {
+      gate = preDeployGate({ module: m, fromRef: from, toRef: to, allowMajor: req.allowMajor, readFile: deps.readFile ?? readFileOrNull });
+      out.bump = gate.bump;
+      out.release_notes = gate.release_notes;
+      if (gate.held) reasons.push(reason(gate.failure_reason || 'held-major', gate.message, holdFix(gate), 'allow-major'));
+    }
+  }
+  const ordered = orderReasons(reasons);
+  const result: GuardResult = {
+    module: m.name,
+    decision: ordered.length ? 'blocked' : plan && plan.drift.length === 0 ? 'no-op' : 'allowed',
+    reasons: ordered,
+    drift_keys: plan ? plan.drift.map((d) => d.key) : [],
+    backup: null,
+    failure_reason: ordered[0]?.code ?? '',
+  };
+  out.reasons = ordered;
+  return { result, plan, planHash: 'error' in planned ? null : planned.hash, gate };
+}
+
+function holdFix(gate: GateResult): string {
+  return gate.failure_reason === 'held-manual-migration'
+    ? 'Do the migration the release notes describe by hand (snapshot first), then deploy; or pin another version.'
+    : 'Review the change; to take a major (or unclassifiable) upgrade anyway, pass allow-major: true.';
+}
+
+function emptyOutcome(m: ModuleDecl, req: UpgradeRequest): UpgradeOutcome {
+  return {
+    module: m.name,
+    status: 'failed',
+    decision: 'failed',
+    failure_reason: 'internal',
+    could_not_run: false,
+    plan_hash: null,
+    expected_plan_hash: req.expectedPlanHash ?? null,
+    guard: null,
+    lock: null,
+    lock_refusal: null,
+    dependencies: [],
+    verdict: '',
+    messages: [],
+    warnings: [],
+    from: { image: null, image_id: null },
+    to: { image: null, image_id: null },
+    bump: null,
+    snapshot: null,
+    release_notes: null,
+    pinned_image: null,
+    last_known_good: null,
+    reasons: [],
+  };
+}
+
+function finish(o: UpgradeOutcome): UpgradeOutcome {
+  if (o.failure_reason === 'held-major' || o.failure_reason === 'held-manual-migration') {
+    o.status = 'held';
+    o.decision = 'held';
+  } else if (o.status === 'upgraded' || o.status === 'rolled-back') o.decision = o.status;
+  else if (o.status === 'failed') o.decision = 'failed';
+  else o.decision = 'blocked';
+  return o;
+}
+
+export async function upgradeModule(req: UpgradeRequest, deps: UpgradeDeps): Promise<UpgradeOutcome> {
+  const m = req.module;
+  const out = emptyOutcome(m, req);
+  // The pre-deploy gate first, before the lock: a hold touches nothing on the engine and writes nothing.
+  const pre = await evaluateUpgrade(req, deps, out);
+  if (pre.gate?.held) {
+    out.plan_hash = pre.planHash;
+    out.status = 'held';
+    out.failure_reason = pre.gate.failure_reason || 'held-major';
+    out.verdict = `upgrade of '${m.name}' held before anything was touched: ${pre.gate.message}`;
+    out.messages.push(out.verdict);
+    deps.log.warn(out.verdict);
+    return finish(out);
+  }
+  const key = operationKey(m.compose.project, m.compose.service);
+  const upgradeSettings = m.upgrade;
+  const gate: HealthGate = {
+    timeoutMs: (req.healthTimeoutSeconds ?? upgradeSettings?.healthTimeoutSeconds ?? 120) * 1000,
+    settleMs: (req.settleSeconds ?? upgradeSettings?.settleSeconds ?? 10) * 1000,
+    sleep: deps.sleep,
+    intervalMs: deps.pollMs,
+  };
+  let mounts: DataMount[] = [];
+  let running: ContainerInfo[] = [];
+  let helper: HelperSpec | null = null;
+  let previousImageId = '';
+
+  const done = await runGuarded<UpgradeOutcome>({
+    verb: 'upgrade',
+    request: req,
+    deps,
+    out,
+    lockImages: [],
+    lockTimeoutSeconds: gate.timeoutMs / 1000 + 3600,
+    evaluate: () => evaluateUpgrade(req, deps, out),
+    interrupted: () => interruptedOperation(deps.runtime, m),
+    preflight: async (_ev, ctx): Promise<{ refused: UpgradeOutcome } | { listed?: undefined }> => {
+      const containers = await listServiceContainers(deps.runtime, m.compose);
+      const resolved = resolveMounts(m, containers);
+      if ('problem' in resolved) return { refused: ctx.end('refused', 'not-restorable', resolved.problem) };
+      mounts = resolved.mounts;
+      running = containers.filter((c) => UP.has(c.state));
+      previousImageId = resolved.source.imageId;
+      out.from.image_id = previousImageId;
+      const declared = out.to.image;
+      const ids = declared ? await deps.runtime.imageIds([declared]) : {};
+      const toId = declared ? (ids[declared] ?? null) : null;
+      out.to.image_id = toId;
+      if (!toId) {
+        return {
+          refused: ctx.end(
+            'refused',
+            'image-not-present',
+            `the target image ${declared ?? '(none)'} is not on the engine; upgrade never pulls or builds. ` +
+              `Pull or load it first.`,
+          ),
+        };
+      }
+      // The rollback must be possible before anything starts: a helper that can rename in the volumes.
+      const candidates = [...new Set([req.helperImage, previousImageId].filter((x): x is string => !!x))];
+      const tried: string[] = [];
+      for (const image of candidates) {
+        const problem = await deps.runtime.helperImageProblem(image);
+        if (problem === null) {
+          helper = { image, mounts, key };
+          break;
+        }
+        tried.push(`${image.slice(0, 30)}: ${problem}`);
+      }
+      if (!helper) {
+        return {
+          refused: ctx.end(
+            'refused',
+            'helper-unavailable',
+            `a rollback could not put the snapshot back: no local image can run restore's helper steps ` +
+              `(${tried.join('; ')}). Pass helper-image naming a local image with /bin/sh and coreutils.`,
+          ),
+        };
+      }
+      return {};
+    },
+    step: async (_ev, ctx) => {
+      const h = helper!;
+      const target = { project: m.compose.project, files: [m.compose.path] };
+      const others = (await deps.runtime.listProjectContainers(m.compose.project))
+        .filter((c) => c.service !== m.compose.service)
+        .map((c) => c.id)
+        .sort();
+      const pinned = `stateguard/pinned-${key}:${deps.now().toISOString().replace(/[^0-9]/g, '').slice(0, 14)}`;
+      await deps.runtime.tagImage(previousImageId, pinned);
+      out.pinned_image = pinned;
+      ctx.say(`pinned the previous image ${previousImageId.slice(0, 19)} as ${pinned}`);
+      const record: JournalRecord = {
+        operation: 'upgrade',
+        module: m.name,
+        project: m.compose.project,
+        service: m.compose.service,
+        backup: '',
+        backup_sha256: '',
+        helper_image: h.image,
+        mounts,
+        roots: mounts.map(() => null),
+        stopped: running.map((c) => c.id),
+        compose_files: target.files,
+        pre_restore_snapshot: null,
+        holder: req.holder,
+        started_at: req.now.toISOString(),
+        pinned_image: pinned,
+        snapshot_sha256: null,
+        target_image: out.to.image,
+      };
+      const journal = new Journal(deps.runtime, key, record, deps.now);
+      const stepDeps: StepDeps & { gate: HealthGate } = {
+        runtime: deps.runtime,
+        say: ctx.say,
+        crash: deps.crash,
+        readyTimeoutMs: gate.timeoutMs,
+        sleep: deps.sleep,
+        gate,
+      };
+      ctx.started();
+      await deps.runtime.removeHelpers(key);
+      await markPhase(journal, 'begun', deps);
+      let deploying = false;
+      let failure: string;
+      try {
+        await deps.runtime.stop(running.map((c) => c.id));
+        ctx.say(`stopped ${running.map((c) => c.name).join(', ') || '(nothing was running)'}`);
+        deps.crash?.('after-stop');
+        const snap = await snapshotStopped({
+          module: m,
+          runtime: deps.runtime,
+          outDir: req.outDir,
+          now: deps.now(),
+          log: deps.log,
+        });
+        out.snapshot = snap.path;
+        record.pre_restore_snapshot = snap.path;
+        record.snapshot_sha256 = snap.sha256;
+        ctx.say(`snapshot written and verified: ${snap.path}`);
+        await markPhase(journal, 'snapshotted', deps);
+        await markPhase(journal, 'deploying', deps);
+        deploying = true;
+        const r = await deps.runtime.recreateService(target, m.compose.service);
+        deps.crash?.('after-deploy');
+        if (r.code !== 0) throw new Error(`deploying ${out.to.image} failed: ${r.stderr.trim().split('\n').pop() ?? ''}`);
+        const problem = await healthGate(deps.runtime, m.compose, gate);
+        if (problem) throw new Error(`${out.to.image} is not healthy: ${problem}`);
+        const othersAfter = (await deps.runtime.listProjectContainers(m.compose.project))
+          .filter((c) => c.service !== m.compose.service)
+          .map((c) => c.id)
+          .sort();
+        if (JSON.stringify(othersAfter) !== JSON.stringify(others)) {
+          throw new Error('another container of the project was recreated or removed during the deploy');
+        }
+        const [now] = await listServiceContainers(deps.runtime, m.compose);
+        const lkg: LastKnownGood = {
+          project: m.compose.project,
+          service: m.compose.service,
+          image_id: now?.imageId ?? out.to.image_id ?? '',
+          image_ref: out.to.image ?? '',
+          config_hash: now?.configHash ?? '',
+          snapshot: snap.path,
+          recorded_at: deps.now().toISOString(),
+        };
+        await deps.runtime.writeLastKnownGood(lkg);
+        out.last_known_good = lkg;
+        await markPhase(journal, 'done', deps);
+        await journal.remove();
+        return ctx.end(
+          'upgraded',
+          '',
+          `upgraded '${m.name}' to ${out.to.image} (${out.bump ?? 'config'}); healthy for the settle window; ` +
+            `last-known-good advanced. Snapshot: ${snap.path}.`,
+        );
+      } catch (err) {
+        failure = errorMessage(err);
+      }
+      if (!deploying) {
+        // Nothing ran on the data: start what was stopped, drop the journal.
+        ctx.say(`upgrade stopped before deploying: ${failure}; starting ${m.compose.service} again`);
+        try {
+          await deps.runtime.start(running.map((c) => c.id));
+          await markPhase(journal, 'reverted', deps);
+          await journal.remove();
+        } catch (err) {
+          return ctx.end(
+            'failed',
+            'snapshot-failed',
+            `upgrade of '${m.name}' stopped before deploying (${failure}) and starting it again failed ` +
+              `(${errorMessage(err)}); run \`stateguard recover --module ${m.name}\`.`,
+          );
+        }
+        return ctx.end('failed', 'snapshot-failed', `upgrade of '${m.name}' stopped before deploying: ${failure}`);
+      }
+      ctx.say(`UPGRADE FAILED: ${failure}; rolling back to ${pinned} with the snapshot's data`);
+      try {
+        const problem = await rollBack(journal, stepDeps);
+        if (problem) {
+          return ctx.end(
+            'failed',
+            'rollback-failed',
+            `ROLLBACK FAILED: the upgrade failed (${failure}) and the previous version is not healthy on the ` +
+              `restored data: ${problem}. Snapshot: ${record.pre_restore_snapshot}.`,
+          );
+        }
+        return ctx.end(
+          'rolled-back',
+          'rolled-back',
+          `upgrade of '${m.name}' to ${out.to.image} failed (${failure}); rolled back: the pre-upgrade data ` +
+            `(${record.pre_restore_snapshot}) and the previous image (${pinned}) run healthy again.`,
+        );
+      } catch (err) {
+        return ctx.end(
+          'failed',
+          'rollback-failed',
+          `ROLLBACK FAILED: the upgrade failed (${failure}) and rolling back failed too (${errorMessage(err)}). The ` +
+            `journal is kept: run \`stateguard recover --module ${m.name}\`. Snapshot: ` +
+            `${record.pre_restore_snapshot ?? 'not written'}.`,
+        );
+      }
+    },
+  });
+  if (done.status !== 'upgraded' && done.reasons.length === 0 && done.failure_reason) {
+    done.reasons = [{ code: done.failure_reason, message: done.verdict, fix: '' }];
+  }
+  void path;
+  return finish(done);
+}
