@@ -37,7 +37,7 @@ export const FAILURE_REASONS = {
     'restore acts only on a stateful module that declares data volumes and has a container to read its mounts from.',
   'volume-in-use': "Another running container (not the module's) mounts a volume the restore would replace.",
   'helper-unavailable':
-    'No local image can run restore\'s helper steps (a shell with mv, find, df, …); pass helper-image.',
+    "No local image can run restore's helper steps (a shell with mv, find, df, …); pass helper-image.",
   'insufficient-space':
     'The filesystem of a volume has too little free space for the staged data next to the live data.',
   'restore-failed': 'The restore did not complete; the message says which data is live (old or new) and what to run.',
