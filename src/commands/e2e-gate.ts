@@ -321,7 +321,7 @@ async function gate(opts: Options, ctx: CommandContext): Promise<CommandResult> 
     }
   }
   let drill: DrillReport | null = null;
-  let exitCode: number | null = null;
+  let exitCode: number | null;
   const runCommand = async (extraEnv: Record<string, string>): Promise<number | null> => {
     if (argv.length === 0) return null;
     const [program, ...args] = argv as [string, ...string[]];
