@@ -5,6 +5,9 @@
  * human output (compose v1 even exits 0 on unknown flags).
  */
 import { createHash } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { EnvironmentError, PathNotFoundError, UserError } from '../errors.js';
 import { normalizeImageRef } from '../drift/image-ref.js';
@@ -848,7 +851,9 @@ export class DockerCli implements Runtime {
   }
 
   async runThrowaway(spec: ThrowawaySpec): Promise<string> {
-    // The environment goes in on stdin as an env file: never in argv (ps), a log line or a file.
+    // The environment goes in as an env file readable by this user only, deleted as soon as the
+    // engine has it: never in argv (ps) or a log line. (/dev/stdin cannot be used: the child's
+    // stdin is a socket, which the CLI cannot open by path.)
     for (const e of spec.env) {
       if (/[\n\r]/.test(e) || !/^[^=\s]+=/.test(e)) {
         throw new EnvironmentError(
@@ -858,6 +863,14 @@ export class DockerCli implements Runtime {
       }
     }
     const [first, ...restEntry] = spec.entrypoint ?? [];
+    const key = checkKey(spec.key);
+    const mounts = spec.mounts.flatMap((m, i) => {
+      if (/[,"\n\r]/.test(m.destination)) throw new EnvironmentError(`cannot mount at ${m.destination}`);
+      const arg = mountArg({ volume: `#${i}`, kind: 'volume', source: m.source }, i);
+      return ['--mount', arg.replace(/dst=\/v\/\d+$/, `dst=${m.destination}`)];
+    });
+    const tmp = await mkdtemp(path.join(tmpdir(), 'stateguard-drill-'));
+    const envFile = path.join(tmp, 'env');
     const args = [
       'run',
       '-d',
@@ -866,29 +879,26 @@ export class DockerCli implements Runtime {
       '--network',
       'none',
       '--name',
-      `stateguard-drill-${checkKey(spec.key)}`,
+      `stateguard-drill-${key}`,
       '--label',
-      `${WORKBENCH_LABEL.drill}=${spec.key}`,
+      `${WORKBENCH_LABEL.drill}=${key}`,
       '--env-file',
-      '/dev/stdin',
+      envFile,
       ...(spec.user ? ['--user', spec.user] : []),
       ...healthArgs(spec.healthcheck),
-      ...spec.mounts.flatMap((m, i) => [
-        '--mount',
-        mountArg({ volume: `#${i}`, kind: 'volume', source: m.source }, i).replace(
-          /dst=\/v\/\d+$/,
-          `dst=${m.destination}`,
-        ),
-      ]),
+      ...mounts,
       ...(first !== undefined ? ['--entrypoint', first] : []),
       spec.image,
       ...restEntry,
       ...(spec.cmd ?? []),
     ];
-    for (const m of spec.mounts) {
-      if (/[,"\n\r]/.test(m.destination)) throw new EnvironmentError(`cannot mount at ${m.destination}`);
+    let r: ExecResult;
+    try {
+      await writeFile(envFile, spec.env.map((e) => e + '\n').join(''), { mode: 0o600, flag: 'wx' });
+      r = await this.docker(args);
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
     }
-    const r = await this.docker(args, { input: spec.env.join('\n') + '\n' });
     if (r.code !== 0) throw new EnvironmentError(`could not start the drill container: ${firstLine(r.stderr)}`);
     return r.stdout.trim();
   }
