@@ -17,11 +17,13 @@ import { accessSync, constants, statSync } from 'node:fs';
 import path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { Writable } from 'node:stream';
+import { verifyBackup } from '../backup/verify.js';
 import { ExitCode, UserError, type FailureReason } from '../errors.js';
 import { decideGate, ENV_NAME, missingVariables, readSwitch, type Mode } from '../probe/gate.js';
 import { runPersistenceProbe, type ProbeReport } from '../probe/persistence.js';
 import { ShellWordsError, splitShellWords } from '../probe/shell-words.js';
 import { errorResult } from '../run-command.js';
+import { runRestoreDrill, type DrillReport } from '../restore/drill.js';
 import { spawnProcess } from '../runtime/process.js';
 import { cell, code, loadValidModules, pickModule } from './common.js';
 import {
@@ -68,6 +70,31 @@ const INPUTS = [
     description: 'Module whose data volumes are probed across a container recreate (run before the command).',
   },
   {
+    name: 'restore-drill',
+    kind: 'string',
+    description:
+      'Module whose backup (backup-ref) is restored into scratch volumes and started as a throwaway container ' +
+      '(no network); the e2e command then runs with STATEGUARD_DRILL_CONTAINER set to its ID. The live module is ' +
+      'untouched.',
+  },
+  {
+    name: 'backup-ref',
+    kind: 'string',
+    description: 'Path of the .tar.gz backup the restore drill restores (verified first).',
+  },
+  {
+    name: 'backup-root',
+    kind: 'list',
+    description: 'Allowed backup directories for the restore drill (repeatable; one per line in the action).',
+  },
+  {
+    name: 'helper-image',
+    kind: 'string',
+    description:
+      "A local image with /bin/sh and coreutils (busybox) for the drill's staging steps, when the module's own " +
+      'image has none. Never pulled.',
+  },
+  {
     name: 'run',
     kind: 'string',
     actionOnly: true,
@@ -86,6 +113,11 @@ const INPUTS = [
 ] as const;
 
 type Options = OptionsOf<typeof INPUTS>;
+
+/** The drill's fixed bounds (verify-backup's defaults; the throwaway container's start-up). */
+const DRILL_READY_TIMEOUT_MS = 120_000;
+const DRILL_MAX_BYTES = 64 * 1024 ** 3;
+const DRILL_MAX_ENTRIES = 1_000_000;
 type Status = 'passed' | 'failed' | 'skipped' | 'error';
 
 /** Values that are protocol words, not secrets: masking them would corrupt the JSON document. */
@@ -113,6 +145,7 @@ export const e2eGateCommand = defineCommand({
         missing: [],
         reason: (r.json as { error: string }).error,
         probe: null,
+        restore_drill: null,
         ...(r.json as object),
       };
       return r;
@@ -190,10 +223,26 @@ async function gate(opts: Options, ctx: CommandContext): Promise<CommandResult> 
       );
     }
   }
-  if (argv.length === 0 && !probeModule) {
+  let drillModule: ModuleDecl | undefined;
+  let drillModules: readonly ModuleDecl[] = [];
+  if (opts.restoreDrill) {
+    const set = loadValidModules(opts, ctx);
+    drillModule = pickModule(set, opts.restoreDrill, 'restore-drill');
+    drillModules = set.modules;
+    if (!opts.backupRef) {
+      throw new UserError('--restore-drill needs --backup-ref: the backup to restore into scratch volumes.', {
+        input: 'backup-ref',
+      });
+    }
+  } else if (opts.backupRef || opts.backupRoot.length > 0 || opts.helperImage) {
+    throw new UserError('--backup-ref, --backup-root and --helper-image are inputs of --restore-drill MODULE.', {
+      input: 'restore-drill',
+    });
+  }
+  if (argv.length === 0 && !probeModule && !drillModule) {
     throw new UserError(
       "nothing to run: give the e2e command after -- (CLI) or in input 'run' (action), and/or --persistence-probe " +
-        'MODULE.',
+        'MODULE, and/or --restore-drill MODULE.',
       { input: 'command' },
     );
   }
@@ -217,6 +266,7 @@ async function gate(opts: Options, ctx: CommandContext): Promise<CommandResult> 
       missing,
       failureReason: 'invalid-input',
       probe: null,
+      drill: null,
       command: null,
       level: 'error',
       heading: 'could not decide',
@@ -235,6 +285,7 @@ async function gate(opts: Options, ctx: CommandContext): Promise<CommandResult> 
       missing,
       failureReason: fails ? 'e2e-skipped' : undefined,
       probe: null,
+      drill: null,
       command: null,
       level: fails ? 'error' : 'notice',
       heading: fails ? 'skipped (required: failing)' : 'skipped',
@@ -262,38 +313,85 @@ async function gate(opts: Options, ctx: CommandContext): Promise<CommandResult> 
         missing,
         failureReason: 'probe-failed',
         probe,
+        drill: null,
         command: null,
         level: 'error',
         heading: 'failed',
       });
     }
   }
-  if (argv.length === 0) {
+  let drill: DrillReport | null = null;
+  let exitCode: number | null;
+  const runCommand = async (extraEnv: Record<string, string>): Promise<number | null> => {
+    if (argv.length === 0) return null;
+    const [program, ...args] = argv as [string, ...string[]];
+    ctx.log.info(
+      `e2e gate: ${opts.switch} is on and every required variable is set; running ` +
+        `${program} with ${args.length} argument${args.length === 1 ? '' : 's'}.`,
+    );
+    return runStreaming(program, args, ctx, extraEnv);
+  };
+  if (drillModule) {
+    ctx.log.info(`e2e gate: restore drill of module ${drillModule.name} from ${opts.backupRef}.`);
+    const outcome = await runRestoreDrill(
+      {
+        module: drillModule,
+        modules: drillModules,
+        backupRef: opts.backupRef!,
+        backupRoots: opts.backupRoot,
+        cwd: ctx.cwd,
+        now: ctx.now(),
+        helperImage: opts.helperImage,
+        readyTimeoutMs: DRILL_READY_TIMEOUT_MS,
+        maxUncompressedBytes: DRILL_MAX_BYTES,
+        maxEntries: DRILL_MAX_ENTRIES,
+      },
+      { runtime: ctx.runtime(), verifyBackup, say: (m) => ctx.log.info(m), clock: ctx.now },
+      (id) => runCommand({ STATEGUARD_DRILL_CONTAINER: id }),
+    );
+    drill = outcome.report;
+    if (!outcome.ok) {
+      return finish({
+        status: 'failed',
+        exitCode: ExitCode.no,
+        reason: `the restore drill of module ${drillModule.name} failed: ${outcome.problem}`,
+        missing,
+        failureReason: outcome.reason,
+        probe,
+        drill,
+        command: null,
+        level: 'error',
+        heading: 'failed',
+      });
+    }
+    exitCode = outcome.value;
+  } else {
+    exitCode = await runCommand({});
+  }
+  const after = [probe ? 'the persistence probe' : '', drill ? 'the restore drill' : ''].filter(Boolean).join(' and ');
+  if (exitCode === null) {
     return finish({
       status: 'passed',
       exitCode: ExitCode.ok,
-      reason: `the persistence probe of module ${probeModule!.name} passed (no e2e command was given).`,
+      reason: `${after} passed (no e2e command was given).`,
       missing,
       probe,
+      drill,
       command: null,
       level: null,
       heading: 'passed',
     });
   }
-  const [program, ...args] = argv as [string, ...string[]];
-  ctx.log.info(
-    `e2e gate: ${opts.switch} is on and every required variable is set; running ` +
-      `${program} with ${args.length} argument${args.length === 1 ? '' : 's'}.`,
-  );
-  const exitCode = await runStreaming(program, args, ctx);
-  const command = { program, arguments: args.length, exit_code: exitCode };
+  const program = argv[0]!;
+  const command = { program, arguments: argv.length - 1, exit_code: exitCode };
   return exitCode === 0
     ? finish({
         status: 'passed',
         exitCode: ExitCode.ok,
-        reason: `the e2e command (${program}) exited 0${probe ? ' after the persistence probe passed' : ''}.`,
+        reason: `the e2e command (${program}) exited 0${after ? ` after ${after} passed` : ''}.`,
         missing,
         probe,
+        drill,
         command,
         level: null,
         heading: 'passed',
@@ -305,6 +403,7 @@ async function gate(opts: Options, ctx: CommandContext): Promise<CommandResult> 
         missing,
         failureReason: 'e2e-failed',
         probe,
+        drill,
         command,
         level: 'error',
         heading: 'failed',
@@ -312,7 +411,12 @@ async function gate(opts: Options, ctx: CommandContext): Promise<CommandResult> 
 }
 
 /** Run the command with its output streamed live, line by line (so masking sees whole lines). */
-async function runStreaming(program: string, args: string[], ctx: CommandContext): Promise<number> {
+async function runStreaming(
+  program: string,
+  args: string[],
+  ctx: CommandContext,
+  extraEnv: Record<string, string> = {},
+): Promise<number> {
   const stdout = lineForwarder((line) => ctx.log.raw(line));
   const stderr = lineForwarder((line) => ctx.log.raw(line));
   const decoder = new StringDecoder('utf8');
@@ -324,7 +428,7 @@ async function runStreaming(program: string, args: string[], ctx: CommandContext
   });
   const r = await spawnProcess(program, args, {
     cwd: ctx.cwd,
-    env: { ...ctx.env },
+    env: { ...ctx.env, ...extraEnv },
     stdoutSink: sink,
     onStderr: (c) => stderr.push(c),
   });
@@ -364,6 +468,7 @@ interface Finish {
   missing: string[];
   failureReason?: FailureReason;
   probe: ProbeReport | null;
+  drill: DrillReport | null;
   command: { program: string; arguments: number; exit_code: number } | null;
   level: Annotation['level'] | null;
   heading: string;
@@ -373,6 +478,15 @@ function finish(f: Finish): CommandResult {
   const title = 'stateguard e2e-gate';
   const lines = [`e2e gate ${f.status.toUpperCase()}: ${f.reason}`];
   if (f.probe) lines.push(...probeLines(f.probe));
+  const verified = f.drill?.container_ready && f.status === 'passed' ? f.drill : null;
+  if (f.drill) {
+    lines.push(
+      verified
+        ? `last verified restore: ${verified.backup} at ${verified.at}`
+        : `restore drill of ${f.drill.module} (${f.drill.backup}): not verified`,
+    );
+    for (const v of f.drill.volumes) lines.push(`  ${v.volume}: ${v.entries} entries, ${v.bytes} bytes`);
+  }
   const annotations: Annotation[] = [];
   if (f.level) annotations.push({ level: f.level, message: f.reason, title });
   // The first probe problem is already in the reason; each further one gets its own annotation.
@@ -381,6 +495,7 @@ function finish(f: Finish): CommandResult {
   }
   let summary = `### ${title}: ${f.heading}\n\n${cell(f.reason)}\n`;
   if (f.probe) summary += '\n' + probeSummary(f.probe);
+  if (verified) summary += `\nlast verified restore: ${code(verified.backup)} at ${verified.at}\n`;
   return {
     exitCode: f.exitCode,
     json: {
@@ -388,6 +503,7 @@ function finish(f: Finish): CommandResult {
       missing: f.missing,
       reason: f.reason,
       probe: f.probe,
+      restore_drill: f.drill ? { ...f.drill, verified: f.drill.verified && f.status === 'passed' } : null,
       command: f.command,
       failure_reason: f.failureReason ?? '',
     },

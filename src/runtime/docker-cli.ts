@@ -31,6 +31,7 @@ import type {
   MountSpace,
   RootMeta,
   StagedCount,
+  ThrowawaySpec,
   ComposeTarget,
   ContainerInfo,
   ContainerRunConfig,
@@ -258,7 +259,23 @@ export const WORKBENCH_LABEL = {
   phase: 'io.stateguard.journal.phase',
   at: 'io.stateguard.journal.at',
   dataPrefix: 'io.stateguard.journal.data.',
+  drill: 'io.stateguard.drill',
 } as const;
+
+/** One word for `sh -c`, single-quoted. */
+function shQuote(word: string): string {
+  return `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/** `--health-cmd` for a container's healthcheck test; [] keeps the image's own; NONE disables it. */
+export function healthArgs(test: readonly string[] | null): string[] {
+  if (!test || test.length === 0) return [];
+  const [kind, ...rest] = test;
+  if (kind === 'NONE') return ['--no-healthcheck'];
+  const cmd = kind === 'CMD-SHELL' ? rest.join(' ') : kind === 'CMD' ? rest.map(shQuote).join(' ') : '';
+  if (cmd === '') return [];
+  return ['--health-cmd', cmd, '--health-interval', '1s', '--health-timeout', '5s', '--health-retries', '3'];
+}
 
 const KEY_RE = /^[a-z0-9]{8,64}$/;
 
@@ -878,6 +895,98 @@ export class DockerCli implements Runtime {
     if (r.code !== 0 && !/no such container/i.test(r.stderr)) {
       throw new EnvironmentError(`could not remove restore helpers: ${firstLine(r.stderr)}`);
     }
+  }
+
+  // ---- restore drill: scratch volumes and a throwaway container, found again by label ----
+
+  async createScratchVolumes(key: string, count: number): Promise<string[]> {
+    const names: string[] = [];
+    for (let i = 0; i < count; i++) {
+      const name = `stateguard-drill-${checkKey(key)}-${i}`;
+      const r = await this.docker(['volume', 'create', '--label', `${WORKBENCH_LABEL.drill}=${key}`, name]);
+      if (r.code !== 0) throw new EnvironmentError(`could not create scratch volume ${name}: ${firstLine(r.stderr)}`);
+      names.push(name);
+    }
+    return names;
+  }
+
+  async removeScratch(key: string): Promise<void> {
+    const filter = `label=${WORKBENCH_LABEL.drill}=${checkKey(key)}`;
+    const ps = await this.docker(['ps', '-aq', '--filter', filter]);
+    if (ps.code !== 0) throw new EnvironmentError(`docker ps failed: ${firstLine(ps.stderr)}`);
+    const ids = ps.stdout
+      .split('\n')
+      .map((x) => x.trim())
+      .filter(Boolean);
+    if (ids.length) {
+      const r = await this.docker(['rm', '-f', '-v', ...ids]);
+      if (r.code !== 0 && !/no such container/i.test(r.stderr)) {
+        throw new EnvironmentError(`could not remove drill containers: ${firstLine(r.stderr)}`);
+      }
+    }
+    const vs = await this.docker(['volume', 'ls', '-q', '--filter', filter]);
+    if (vs.code !== 0) throw new EnvironmentError(`docker volume ls failed: ${firstLine(vs.stderr)}`);
+    const names = vs.stdout
+      .split('\n')
+      .map((x) => x.trim())
+      .filter(Boolean);
+    if (names.length) {
+      const r = await this.docker(['volume', 'rm', '-f', ...names]);
+      if (r.code !== 0) throw new EnvironmentError(`could not remove drill volumes: ${firstLine(r.stderr)}`);
+    }
+  }
+
+  async runThrowaway(spec: ThrowawaySpec): Promise<string> {
+    // The environment goes in as an env file readable by this user only, deleted as soon as the
+    // engine has it: never in argv (ps) or a log line. (/dev/stdin cannot be used: the child's
+    // stdin is a socket, which the CLI cannot open by path.)
+    for (const e of spec.env) {
+      if (/[\n\r]/.test(e) || !/^[^=\s]+=/.test(e)) {
+        throw new EnvironmentError(
+          `an environment entry of the module's container (${e.split('=')[0]!.slice(0, 60)}) cannot be handed to ` +
+            `the drill container (a line break or no name)`,
+        );
+      }
+    }
+    const [first, ...restEntry] = spec.entrypoint ?? [];
+    const key = checkKey(spec.key);
+    const mounts = spec.mounts.flatMap((m, i) => {
+      if (/[,"\n\r]/.test(m.destination)) throw new EnvironmentError(`cannot mount at ${m.destination}`);
+      const arg = mountArg({ volume: `#${i}`, kind: 'volume', source: m.source }, i);
+      return ['--mount', arg.replace(/dst=\/v\/\d+$/, `dst=${m.destination}`)];
+    });
+    const tmp = await mkdtemp(path.join(tmpdir(), 'stateguard-drill-'));
+    const envFile = path.join(tmp, 'env');
+    const args = [
+      'run',
+      '-d',
+      '--pull',
+      'never',
+      '--network',
+      'none',
+      '--name',
+      `stateguard-drill-${key}`,
+      '--label',
+      `${WORKBENCH_LABEL.drill}=${key}`,
+      '--env-file',
+      envFile,
+      ...(spec.user ? ['--user', spec.user] : []),
+      ...healthArgs(spec.healthcheck),
+      ...mounts,
+      ...(first !== undefined ? ['--entrypoint', first] : []),
+      spec.image,
+      ...restEntry,
+      ...(spec.cmd ?? []),
+    ];
+    let r: ExecResult;
+    try {
+      await writeFile(envFile, spec.env.map((e) => e + '\n').join(''), { mode: 0o600, flag: 'wx' });
+      r = await this.docker(args);
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
+    if (r.code !== 0) throw new EnvironmentError(`could not start the drill container: ${firstLine(r.stderr)}`);
+    return r.stdout.trim();
   }
 
   async writeJournalMark(key: string, mark: JournalMark): Promise<void> {

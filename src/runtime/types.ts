@@ -212,6 +212,25 @@ export interface JournalMark {
   data: Record<string, string>;
 }
 
+/**
+ * A throwaway copy of a module's container for a restore drill (e2e-gate --restore-drill): the
+ * container's own image and run configuration on scratch volumes, no network, labelled with the
+ * drill's key and never with compose labels (plan and guard never see it).
+ */
+export interface ThrowawaySpec {
+  key: string;
+  /** the module container's image ID (local; never pulled) */
+  image: string;
+  mounts: { source: string; destination: string }[];
+  entrypoint: string[] | null;
+  cmd: string[] | null;
+  user: string;
+  /** the container's healthcheck test (`CMD …` / `CMD-SHELL …`), null when none */
+  healthcheck: string[] | null;
+  /** raw `NAME=value` entries: secret material, handed to the engine without entering argv or logs */
+  env: string[];
+}
+
 export type WaitResult = { exitCode: number; timedOut: false } | { exitCode: null; timedOut: true };
 
 export interface Runtime {
@@ -318,6 +337,13 @@ export interface Runtime {
   dropWorkArea(helper: HelperSpec): Promise<void>;
   /** Remove helper containers of an operation key (a killed stateguard may leave one running). */
   removeHelpers(key: string): Promise<void>;
+  // ---- restore drill (e2e-gate --restore-drill): scratch volumes and a throwaway container ----
+  /** Create `count` empty volumes `stateguard-drill-<key>-<i>` labelled `io.stateguard.drill=<key>`. */
+  createScratchVolumes(key: string, count: number): Promise<string[]>;
+  /** Remove every container and volume labelled `io.stateguard.drill=<key>` (none left is not an error). */
+  removeScratch(key: string): Promise<void>;
+  /** Start the throwaway container (detached); returns its ID. */
+  runThrowaway(spec: ThrowawaySpec): Promise<string>;
   /** Append a mark to the journal of `key` (atomic, durable on the engine). */
   writeJournalMark(key: string, mark: JournalMark): Promise<void>;
   /** Every mark of the journal of `key`, by seq; [] when there is none. */

@@ -16,6 +16,7 @@ import type {
   MountSpace,
   RootMeta,
   StagedCount,
+  ThrowawaySpec,
   ExecResult,
   RenderedProject,
   RunRecord,
@@ -339,6 +340,37 @@ export class FakeRuntime implements Runtime {
     this.bench.removedHelpers.push(key);
   }
 
+  async createScratchVolumes(key: string, count: number): Promise<string[]> {
+    this.record('createScratchVolumes', key, count);
+    this.bench.check('createScratchVolumes');
+    const names = Array.from({ length: count }, (_, i) => `stateguard-drill-${key}-${i}`);
+    for (const n of names) {
+      this.bench.volume(n);
+      this.bench.scratch.add(n);
+    }
+    return names;
+  }
+
+  async removeScratch(key: string): Promise<void> {
+    this.record('removeScratch', key);
+    this.containers = this.containers.filter((c) => c.labels['io.stateguard.drill'] !== key);
+    for (const n of [...this.bench.scratch].filter((x) => x.startsWith(`stateguard-drill-${key}-`))) {
+      this.bench.scratch.delete(n);
+      this.bench.volumes.delete(n);
+    }
+  }
+
+  async runThrowaway(spec: ThrowawaySpec): Promise<string> {
+    this.record('runThrowaway', spec);
+    this.bench.check('runThrowaway');
+    const c = container({ project: '', service: '', id: `drill-${spec.key}`, state: 'running', labels: { 'io.stateguard.drill': spec.key } });
+    c.project = undefined;
+    c.service = undefined;
+    c.health = this.bench.throwawayHealth;
+    this.containers.push(c);
+    return c.id;
+  }
+
   async writeJournalMark(key: string, mark: JournalMark): Promise<void> {
     this.record('writeJournalMark', key, mark.phase);
     this.bench.check(`mark-${mark.phase}`);
@@ -392,6 +424,10 @@ export class FakeWorkbench {
   /** workbench methods that throw (as an engine failure would) */
   fails = new Set<string>();
   removedHelpers: string[] = [];
+  /** scratch volumes of restore drills that exist */
+  scratch = new Set<string>();
+  /** the health the drill's throwaway container reports */
+  throwawayHealth: ContainerInfo['health'] = null;
 
   volume(source: string): FakeVolume {
     let v = this.volumes.get(source);

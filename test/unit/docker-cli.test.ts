@@ -4,6 +4,7 @@
  * runner that records every argument array.
  */
 import { describe, expect, it } from '@jest/globals';
+import { existsSync, readFileSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import { EnvironmentError, PathNotFoundError, UserError } from '../../src/errors.js';
 import { DockerCli, describeEngine, normalizeImageRef, parseConfigHashes, parseInspect, parseRenderedConfig, parseRunRecord, runRecordKey, runRecordLabels } from '../../src/runtime/docker-cli.js';
@@ -364,5 +365,59 @@ describe('DockerCli: docker cp of a path that does not exist is a PathNotFoundEr
       expect(err).toBeInstanceOf(EnvironmentError);
       expect(err instanceof PathNotFoundError).toBe(absent);
     }
+  });
+});
+
+describe('DockerCli restore drill', () => {
+  const key = 'abcdef0123456789abcdef01';
+  it('runThrowaway: local image only, no network, drill label, no compose label; env only in a file gone afterwards', async () => {
+    let envText = '';
+    let envPath = '';
+    const s = scripted([
+      [
+        /^docker run -d/,
+        (args) => {
+          envPath = args[args.indexOf('--env-file') + 1]!;
+          envText = readFileSync(envPath, 'utf8');
+          return ok('cid\n');
+        },
+      ],
+    ]);
+    const rt = new DockerCli({ runner: s.runner, compose: 'v1', env: {} });
+    const id = await rt.runThrowaway({
+      key,
+      image: 'sha256:img',
+      mounts: [{ source: `stateguard-drill-${key}-0`, destination: '/data' }],
+      entrypoint: ['/bin/sh', '-e'],
+      cmd: ['-c', 'sleep 1'],
+      user: '1000',
+      healthcheck: ['CMD', 'test', '-f', "/data/it's"],
+      env: ['TOKEN=s3cret=x', 'A=b'],
+    });
+    expect(id).toBe('cid');
+    const args = s.calls[0]!.args;
+    expect(args).toEqual(expect.arrayContaining(['--pull', 'never', '--network', 'none', '--label', `io.stateguard.drill=${key}`]));
+    expect(args.join(' ')).not.toMatch(/com\.docker\.compose|s3cret/);
+    expect(args).toContain(`type=volume,src=stateguard-drill-${key}-0,dst=/data`);
+    expect(args.slice(args.indexOf('--entrypoint'))).toEqual(['--entrypoint', '/bin/sh', 'sha256:img', '-e', '-c', 'sleep 1']);
+    expect(args[args.indexOf('--health-cmd') + 1]).toBe("'test' '-f' '/data/it'\\''s'");
+    expect(envText).toBe('TOKEN=s3cret=x\nA=b\n');
+    expect(existsSync(envPath)).toBe(false);
+  });
+
+  it('removeScratch removes containers, then volumes, by the drill label', async () => {
+    const s = scripted([
+      [/^docker ps -aq/, ok('c1\n')],
+      [/^docker rm -f -v c1$/, ok('')],
+      [/^docker volume ls -q/, ok(`stateguard-drill-${key}-0\n`)],
+      [/^docker volume rm -f/, ok('')],
+    ]);
+    await new DockerCli({ runner: s.runner, compose: 'v1', env: {} }).removeScratch(key);
+    expect(s.calls.map((c) => c.args.join(' '))).toEqual([
+      `ps -aq --filter label=io.stateguard.drill=${key}`,
+      'rm -f -v c1',
+      `volume ls -q --filter label=io.stateguard.drill=${key}`,
+      `volume rm -f stateguard-drill-${key}-0`,
+    ]);
   });
 });
