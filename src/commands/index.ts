@@ -6,6 +6,7 @@ import { lintWorkflowsCommand } from './lint-workflows.js';
 import { planCommand } from './plan.js';
 import { recoverCommand } from './recover.js';
 import { restoreCommand } from './restore.js';
+import { upgradeCommand } from './upgrade.js';
 import { snapshotCommand } from './snapshot.js';
 import type { CommandSpec, InputDef } from './spec.js';
 import { validateCommand } from './validate.js';
@@ -19,6 +20,7 @@ export const COMMANDS = {
   snapshot: snapshotCommand,
   restore: restoreCommand,
   recover: recoverCommand,
+  upgrade: upgradeCommand,
   'e2e-gate': e2eGateCommand,
   'lint-workflows': lintWorkflowsCommand,
   validate: validateCommand,

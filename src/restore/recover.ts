@@ -11,9 +11,13 @@
 import { errorMessage, type FailureReason } from '../errors.js';
 import type { ModuleDecl } from '../model/module.js';
 import type { Logger, Runtime } from '../ports.js';
+import { healthGate } from '../upgrade/health.js';
+import { targetOf } from './steps.js';
 import { acquireLock, LOCK_LABEL, lockName, releaseLock, type HeldLock } from '../ops/lock.js';
 import { directionOf, Journal, JournalError, operationKey, readState } from './journal.js';
 import { forwardAll, revertAll, type CrashHook, type StepDeps } from './steps.js';
+import { rollBack } from '../upgrade/rollback.js';
+import type { Journal as JournalT, Phase } from './journal.js';
 
 export interface RecoverOutcome {
   module: string;
@@ -156,6 +160,7 @@ export async function recoverModule(req: RecoverRequest, deps: RecoverDeps): Pro
       readyTimeoutMs: req.readyTimeoutSeconds * 1000,
       sleep: deps.sleep,
     };
+    if (state.record.operation === 'upgrade') return await recoverUpgrade(journal, state.phase, stepDeps, req, end, out);
     const direction = directionOf(state.phase);
     say(`journal of an interrupted ${state.record.operation} of '${m.name}': phase ${state.phase} → ${direction}`);
     if (direction === 'tidy') {
@@ -200,4 +205,62 @@ export async function recoverModule(req: RecoverRequest, deps: RecoverDeps): Pro
     const problem = await releaseLock(runtime, lock);
     if (problem) out.warnings.push(problem);
   }
+}
+
+/**
+ * An interrupted upgrade (docs/architecture.md §13): before `deploying` nothing ran on the data, so
+ * the stopped containers start again (the previous image; recreated from the pinned one if they are
+ * gone); from `deploying` on, the new version may have migrated the data, so it is rolled back: the
+ * snapshot restored and the pinned previous image running.
+ */
+async function recoverUpgrade(
+  journal: JournalT,
+  phase: Phase,
+  stepDeps: StepDeps,
+  req: RecoverRequest,
+  end: (d: RecoverOutcome['decision'], r: FailureReason | '', v: string) => RecoverOutcome,
+  out: RecoverOutcome,
+): Promise<RecoverOutcome> {
+  const record = journal.record;
+  const { runtime } = stepDeps;
+  const m = req.module;
+  if (phase === 'done' || phase === 'rolled-back' || phase === 'reverted') {
+    await runtime.removeHelpers(journal.key);
+    await runtime.dropWorkArea({ image: record.helper_image, mounts: record.mounts, key: journal.key });
+    await journal.remove();
+    out.direction = phase === 'done' ? 'completed' : 'reverted';
+    return end('recovered', '', `the upgrade had ended (${phase}); removed its journal`);
+  }
+  const gate = {
+    timeoutMs: req.readyTimeoutSeconds * 1000,
+    settleMs: (m.upgrade?.settleSeconds ?? 10) * 1000,
+    sleep: stepDeps.sleep,
+  };
+  out.direction = 'reverted';
+  if (phase === 'begun' || phase === 'snapshotted') {
+    const existing = await runtime.inspectContainers(record.stopped);
+    if (existing.length === record.stopped.length && existing.length > 0) await runtime.start(existing.map((c) => c.id));
+    else if (record.pinned_image) {
+      await runtime.recreateService(targetOf(record), record.service, record.pinned_image);
+    }
+    const problem = await healthGate(runtime, record, gate);
+    await journal.mark('reverted');
+    await journal.remove();
+    if (problem) return end('failed', 'rollback-failed', `the previous version is back but not healthy: ${problem}`);
+    return end('recovered', '', `the upgrade of '${m.name}' had not deployed yet; the previous version runs again`);
+  }
+  const problem = await rollBack(journal, { ...stepDeps, gate });
+  if (problem) {
+    return end(
+      'failed',
+      'rollback-failed',
+      `ROLLBACK FAILED: the snapshot is back but the previous version is not healthy: ${problem}. Snapshot: ` +
+        `${record.pre_restore_snapshot ?? 'none'}.`,
+    );
+  }
+  return end(
+    'recovered',
+    '',
+    `rolled back the interrupted upgrade of '${m.name}': the pre-upgrade data and the previous image run again`,
+  );
 }

@@ -15,7 +15,6 @@
  * back from it. Before `deploying` nothing ran on the data: the stopped containers start again.
  */
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { snapshotStopped } from '../backup/snapshot.js';
 import { listServiceContainers } from '../drift/containers.js';
 import type { DriftKey, ModulePlan } from '../drift/types.js';
@@ -81,9 +80,9 @@ function reason(code: FailureReason, message: string, fix: string, input?: strin
 }
 
 /** What the plan says the upgrade goes from and to (refs), from its container.image drift. */
-function fromTo(plan: ModulePlan, m: ModuleDecl): { from: string | null; to: string | null } {
+function fromTo(plan: ModulePlan): { from: string | null; to: string | null } {
   const image = plan.drift.find((d) => d.key === 'container.image');
-  return { from: image?.observed ?? plan.observed.image ?? null, to: image?.declared ?? null ?? m.name };
+  return { from: image?.observed ?? plan.observed.image ?? null, to: image?.declared ?? plan.observed.image ?? null };
 }
 
 /** The upgrade rule on a fresh plan: its own module, consent, only image/config drift, healthy before, the gate. */
@@ -131,7 +130,16 @@ export async function evaluateUpgrade(
         ),
       );
     }
-    const { from, to } = fromTo(plan, m);
+    const { to } = fromTo(plan);
+    let { from } = fromTo(plan);
+    // After a rollback the service runs the pinned tag; its version is the last-known-good's when the
+    // image is the same (by ID): classify the next upgrade from that, not from the pinned name.
+    const lkg = await deps.runtime.readLastKnownGood(m.compose.project, m.compose.service);
+    const [current] = await listServiceContainers(deps.runtime, m.compose);
+    if (lkg && current && current.imageId === lkg.image_id && from !== lkg.image_ref) {
+      out.warnings.push(`the running image ${from ?? '?'} is last-known-good ${lkg.image_ref} (same image ID)`);
+      from = lkg.image_ref;
+    }
     out.from.image = from;
     out.to.image = to;
     if (keys.includes('container.image') && from && to) {
@@ -423,6 +431,5 @@ export async function upgradeModule(req: UpgradeRequest, deps: UpgradeDeps): Pro
   if (done.status !== 'upgraded' && done.reasons.length === 0 && done.failure_reason) {
     done.reasons = [{ code: done.failure_reason, message: done.verdict, fix: '' }];
   }
-  void path;
   return finish(done);
 }

@@ -86,6 +86,7 @@ describe('--json on every command: exactly one JSON document on stdout', () => {
     snapshot: ['--root', ROOT, '--module', 'web', '--out-dir', out],
     restore: ['--root', ROOT, '--module', 'store'],
     recover: ['--root', ROOT, '--module', 'store'],
+    upgrade: ['--root', ROOT, '--module', 'store', '--out-dir', out],
     'e2e-gate': ['--root', ROOT, '--', 'true'],
     'lint-workflows': [path.join(REPO, 'workflows')],
     validate: ['--root', ROOT],

@@ -1,0 +1,204 @@
+/**
+ * `stateguard upgrade`: a health-gated upgrade of a long-running stateful module, held when major or
+ * flagged, rolled back with its data when unhealthy (docs/architecture.md §13).
+ */
+import { hostname } from 'node:os';
+import { verifyBackup } from '../backup/verify.js';
+import { planModules } from '../drift/plan.js';
+import { ExitCode, UserError } from '../errors.js';
+import { describeHolder } from '../ops/lock.js';
+import { upgradeModule, type UpgradeOutcome } from '../upgrade/upgrade.js';
+import { cell, loadValidModules, pickModule } from './common.js';
+import { crashHook } from './restore.js';
+import { defineCommand, FAILURE_REASON_OUTPUT, JSON_INPUT, MODULES_INPUT, ROOT_INPUT } from './spec.js';
+
+export function upgradeExitCode(o: UpgradeOutcome): 0 | 1 | 3 {
+  if (o.decision === 'upgraded' || o.status === 'no-op') return ExitCode.ok;
+  return o.could_not_run ? ExitCode.couldNotRun : ExitCode.no;
+}
+
+export function upgradeSummary(o: UpgradeOutcome): string {
+  const icon = o.decision === 'upgraded' || o.status === 'no-op' ? '✅' : o.decision === 'held' ? '⏸️' : '⛔';
+  const lines = [`### ${icon} stateguard upgrade: \`${o.module}\` ${o.status === 'no-op' ? 'no-op' : o.decision}`, ''];
+  if (o.failure_reason) lines.push(`failure-reason: \`${o.failure_reason}\``, '');
+  lines.push('| | |', '|---|---|');
+  lines.push(`| from | ${cell(o.from.image ?? '?')} ${o.from.image_id ? `(\`${o.from.image_id.slice(0, 19)}\`)` : ''} |`);
+  lines.push(`| to | ${cell(o.to.image ?? '?')} ${o.to.image_id ? `(\`${o.to.image_id.slice(0, 19)}\`)` : ''} |`);
+  if (o.bump) lines.push(`| bump | ${o.bump} |`);
+  if (o.snapshot) lines.push(`| snapshot | ${cell(o.snapshot)} |`);
+  if (o.pinned_image) lines.push(`| previous image pinned as | \`${o.pinned_image}\` |`);
+  if (o.last_known_good) lines.push(`| last-known-good | ${cell(o.last_known_good.image_ref)} since ${o.last_known_good.recorded_at} |`);
+  lines.push('', ...o.messages.map((m) => `- ${cell(m)}`));
+  if (o.reasons.length && o.decision !== 'upgraded') {
+    lines.push('', '| # | reason | what | how to proceed |', '|---|---|---|---|');
+    o.reasons.forEach((x, i) => lines.push(`| ${i + 1} | \`${x.code}\` | ${cell(x.message)} | ${cell(x.fix)} |`));
+  }
+  if (o.release_notes) {
+    const notes = o.release_notes.excerpt.replace(/~{8,}/g, '~');
+    lines.push(
+      '',
+      `<details><summary>release notes ${cell(o.release_notes.path)}` +
+        `${o.release_notes.flagged.length ? ` — flags: ${cell(o.release_notes.flagged.join(', '))}` : ''}</summary>`,
+      '',
+      '~~~~~~~~text',
+      notes,
+      '~~~~~~~~',
+      '</details>',
+    );
+  }
+  for (const w of o.warnings) lines.push('', `> ⚠️ ${cell(w)}`);
+  return lines.join('\n');
+}
+
+export const upgradeCommand = defineCommand({
+  name: 'upgrade',
+  title: 'stateguard upgrade',
+  description:
+    'Upgrade a long-running stateful module: held when the bump is major or the release notes flag a manual ' +
+    'migration; otherwise snapshot, deploy only that service, health gate, and roll back with the data on failure.',
+  inputs: [
+    ROOT_INPUT,
+    MODULES_INPUT,
+    { name: 'module', kind: 'string', required: true, description: 'The module to upgrade.' },
+    {
+      name: 'allow-stateful',
+      kind: 'boolean',
+      default: 'false',
+      description: "Must be exactly 'true' to upgrade a stateful module.",
+    },
+    { name: 'confirm', kind: 'string', description: 'Must equal confirm-token exactly (case-sensitive). Never echoed.' },
+    {
+      name: 'confirm-token',
+      kind: 'string',
+      default: 'BACKUP_DONE',
+      description: 'The confirmation token this repo uses.',
+    },
+    {
+      name: 'out-dir',
+      kind: 'string',
+      required: true,
+      description: 'Where the pre-upgrade snapshot is written (a rollback restores it).',
+    },
+    {
+      name: 'allow-major',
+      kind: 'boolean',
+      default: 'false',
+      description: "Exactly 'true' takes a major (or unclassifiable) version bump instead of holding it.",
+    },
+    {
+      name: 'health-timeout-seconds',
+      kind: 'integer',
+      description: 'Bound on the health gate (default: spec.upgrade.health_timeout_seconds, else 120).',
+    },
+    {
+      name: 'settle-seconds',
+      kind: 'integer',
+      description: 'How long the new version must stay running and healthy (default: spec.upgrade, else 10).',
+    },
+    {
+      name: 'expected-plan-hash',
+      kind: 'string',
+      description: "plan_hash of the module's reviewed plan; refuse (plan-changed) when the fresh plan differs.",
+    },
+    {
+      name: 'helper-image',
+      kind: 'string',
+      description: "A local image with /bin/sh and coreutils for a rollback's restore, when the module's has none.",
+    },
+    {
+      name: 'break-stale-lock',
+      kind: 'boolean',
+      default: 'false',
+      description: "Exactly 'true' removes a stale lock (older than lock-stale-after-minutes) before taking it.",
+    },
+    {
+      name: 'lock-stale-after-minutes',
+      kind: 'integer',
+      default: '120',
+      description: 'A lock older than this counts as stale.',
+    },
+    JSON_INPUT,
+  ] as const,
+  outputs: [
+    { name: 'status', description: 'upgraded, held, rolled-back, no-op, blocked, refused or failed.' },
+    { name: 'bump', description: 'patch, minor, major or unknown.' },
+    { name: 'snapshot', description: 'Path of the verified pre-upgrade snapshot.' },
+    { name: 'pinned-image', description: 'The previous image, pinned under a stateguard tag.' },
+    { name: 'plan-hash', description: "plan_hash of the module's fresh plan." },
+    FAILURE_REASON_OUTPUT,
+  ],
+  async run(opts, ctx) {
+    const set = loadValidModules(opts, ctx);
+    const module = pickModule(set, opts.module);
+    if (opts.expectedPlanHash !== undefined && !/^[0-9a-f]{64}$/.test(opts.expectedPlanHash)) {
+      throw new UserError(
+        `${ctx.inAction ? "input 'expected-plan-hash'" : '--expected-plan-hash'} must be a plan_hash (64 lowercase ` +
+          `hex characters), got ${JSON.stringify(opts.expectedPlanHash.slice(0, 80))}.`,
+        { input: 'expected-plan-hash' },
+      );
+    }
+    if (opts.confirm) ctx.addSecret(opts.confirm);
+    const o = await upgradeModule(
+      {
+        modules: set.modules,
+        module,
+        allowStateful: opts.allowStateful,
+        confirm: opts.confirm,
+        confirmToken: opts.confirmToken,
+        backupRef: undefined,
+        backupRoots: [],
+        cwd: ctx.cwd,
+        now: ctx.now(),
+        maxUncompressedBytes: Number.MAX_SAFE_INTEGER,
+        maxEntries: Number.MAX_SAFE_INTEGER,
+        expectedPlanHash: opts.expectedPlanHash,
+        breakStaleLock: opts.breakStaleLock,
+        staleAfterMs: opts.lockStaleAfterMinutes * 60_000,
+        holder: describeHolder(ctx.env, hostname(), process.pid),
+        allowMajor: opts.allowMajor,
+        outDir: opts.outDir,
+        helperImage: opts.helperImage,
+        healthTimeoutSeconds: opts.healthTimeoutSeconds,
+        settleSeconds: opts.settleSeconds,
+      },
+      {
+        runtime: ctx.runtime(),
+        planModules,
+        verifyBackup,
+        log: ctx.log,
+        now: () => ctx.now(),
+        crash: crashHook(ctx.env),
+      },
+    );
+    return {
+      exitCode: upgradeExitCode(o),
+      json: o,
+      text: [
+        `upgrade ${o.module}: ${o.status === 'no-op' ? 'no-op' : o.decision}`,
+        ...(o.failure_reason ? [`failure-reason: ${o.failure_reason}`] : []),
+        ...(o.reasons.length && o.decision !== 'upgraded' ? o.reasons.map((r) => `  - [${r.code}] ${r.message}`) : []),
+        ...(o.release_notes?.flagged.length ? [`  release notes (${o.release_notes.path}):`, o.release_notes.excerpt] : []),
+        `  ${o.verdict}`,
+      ].join('\n'),
+      outputs: {
+        status: o.status,
+        bump: o.bump ?? '',
+        snapshot: o.snapshot ?? '',
+        'pinned-image': o.pinned_image ?? '',
+        'plan-hash': o.plan_hash ?? '',
+        'failure-reason': o.failure_reason,
+      },
+      summary: upgradeSummary(o),
+      annotations: o.failure_reason
+        ? [
+            {
+              level: o.decision === 'held' ? ('warning' as const) : ('error' as const),
+              title: `stateguard upgrade: ${o.failure_reason}`,
+              message: o.verdict,
+            },
+          ]
+        : [],
+      failureReason: o.failure_reason === '' ? undefined : o.failure_reason,
+    };
+  },
+});

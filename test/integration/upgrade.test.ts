@@ -1,0 +1,227 @@
+/**
+ * upgrade on the real engine and real compose (docs/architecture.md §13), every proof of the field
+ * report: a healthy update advances last-known-good; a broken latest (exits after writing a migration
+ * marker) is rolled back with the marker gone and the data intact, on the previous image; an
+ * unhealthy latest is rolled back; major and manual-migration targets are held with nothing touched
+ * and no snapshot written; a SIGKILL after the deploy is rolled back by recover.
+ *
+ * Versions are local images made here (`docker tag` / `docker commit` of the busybox image; nothing
+ * is pulled); a version's behaviour comes from an environment variable baked into its image.
+ */
+import { afterAll, beforeAll, beforeEach, expect, it } from '@jest/globals';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { runCli } from '../../src/cli.js';
+import { DockerCli } from '../../src/runtime/docker-cli.js';
+import { cleanupTempRepos, moduleYaml, tempRepo } from '../support/fixtures.js';
+import { IMAGE, compose, describeDocker, docker, removeProject, uniqueProject } from '../support/docker.js';
+import { REPO } from '../support/runner.js';
+
+async function cli(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const code = await runCli(args, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env: process.env, cwd });
+  return { code, stdout, stderr };
+}
+
+function childCli(args: string[], cwd: string, env: Record<string, string>): Promise<{ signal: string | null }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [path.join(REPO, 'dist', 'cli.js'), ...args], { cwd, env: { ...process.env, ...env }, stdio: 'ignore' });
+    child.on('close', (_code, signal) => resolve({ signal }));
+  });
+}
+
+describeDocker('upgrade on the real engine', () => {
+  const project = uniqueProject('sgupg');
+  const appRepo = `${project}/app`;
+  const runtime = new DockerCli();
+  let repo = '';
+  let work = '';
+  let out = '';
+
+  const composeFile = (version: string): string => `version: "3.7"
+services:
+  app:
+    image: ${appRepo}:${version}
+    command: ["sh", "-c", "case \\"$$APP_MODE\\" in broken) echo migrated > /data/migration-marker; exit 1;; unhealthy) echo migrated > /data/migration-marker;; esac; trap 'exit 0' TERM INT; while true; do sleep 1; done"]
+    restart: unless-stopped
+    healthcheck:
+      test: ["CMD-SHELL", "test -f /data/healthy && [ \\"$$APP_MODE\\" != unhealthy ]"]
+      interval: 1s
+      timeout: 2s
+      retries: 2
+    volumes:
+      - app-data:/data
+  other:
+    image: ${IMAGE}
+    command: ["sh", "-c", "trap 'exit 0' TERM INT; while true; do sleep 1; done"]
+volumes:
+  app-data: {}
+`;
+
+  function declare(version: string): void {
+    writeFileSync(path.join(repo, 'compose.yaml'), composeFile(version));
+  }
+
+  function appContainer(): { id: string; image: string } {
+    const ids = docker(['ps', '-q', '--no-trunc', '--filter', `label=com.docker.compose.project=${project}`, '--filter', 'label=com.docker.compose.service=app']).stdout.trim().split('\n').filter(Boolean);
+    expect(ids).toHaveLength(1);
+    const image = docker(['inspect', '-f', '{{.Image}}', ids[0]!]).stdout.trim();
+    return { id: ids[0]!, image };
+  }
+
+  function otherId(): string {
+    return docker(['ps', '-q', '--no-trunc', '--filter', `label=com.docker.compose.project=${project}`, '--filter', 'label=com.docker.compose.service=other']).stdout.trim();
+  }
+
+  function data(): string {
+    const r = docker(['run', '--rm', '--network', 'none', '-v', `${project}_app-data:/d`, IMAGE, 'sh', '-c', 'cd /d && find . -type f | sort | while read -r f; do echo "$f $(md5sum < "$f")"; done']);
+    if (r.status !== 0) throw new Error(r.stderr);
+    return r.stdout;
+  }
+
+  function imageId(ref: string): string {
+    return docker(['image', 'inspect', '-f', '{{.Id}}', ref]).stdout.trim();
+  }
+
+  async function waitHealthy(): Promise<void> {
+    for (let i = 0; i < 60; i++) {
+      if (docker(['ps', '-q', '--filter', `label=com.docker.compose.project=${project}`, '--filter', 'label=com.docker.compose.service=app', '--filter', 'health=healthy']).stdout.trim()) return;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    throw new Error('app did not become healthy');
+  }
+
+  const upgradeArgs = (extra: string[] = []): string[] => [
+    'upgrade', '--root', repo, '--module', 'app', '--allow-stateful', '--confirm', 'BACKUP_DONE', '--out-dir', out,
+    '--health-timeout-seconds', '15', '--settle-seconds', '3', '--json', ...extra,
+  ];
+
+  beforeAll(async () => {
+    work = mkdtempSync(path.join(tmpdir(), 'sg-upgrade-'));
+    out = path.join(work, 'snapshots');
+    mkdirSync(out);
+    // versions: tags of the busybox image; the broken/unhealthy ones carry APP_MODE in their image
+    for (const v of ['1.0.0', '1.1.0', '2.0.0', '1.4.0']) expect(docker(['tag', IMAGE, `${appRepo}:${v}`]).status).toBe(0);
+    for (const [v, mode] of [['1.2.0', 'broken'], ['1.3.0', 'unhealthy']] as const) {
+      const tmp = `${project}-mk-${mode}`;
+      expect(docker(['create', '--name', tmp, IMAGE, 'true']).status).toBe(0);
+      expect(docker(['commit', '--change', `ENV APP_MODE=${mode}`, tmp, `${appRepo}:${v}`]).status).toBe(0);
+      docker(['rm', '-f', tmp]);
+    }
+    repo = tempRepo({
+      'compose.yaml': composeFile('1.0.0'),
+      'modules/app/module.yaml': moduleYaml(
+        'app',
+        `  class: stateful
+  compose: { file: ../../compose.yaml, project: ${project}, service: app }
+  backup: { ref_modules: [app], max_age_hours: 24 }
+  data:
+    volumes:
+      - { volume: app-data, path: /data }
+  upgrade:
+    release_notes: notes/{version}.md
+`,
+      ),
+      'modules/app/notes/1.1.0.md': '# 1.1.0\n\nFixes a bug. Nothing to do.\n',
+      'modules/app/notes/1.2.0.md': '# 1.2.0\n\nFaster startup.\n',
+      'modules/app/notes/1.3.0.md': '# 1.3.0\n\nNew cache.\n',
+      'modules/app/notes/1.4.0.md': '# 1.4.0\n\nManual migration required: run `app migrate --v4` before starting.\n',
+    });
+    const up = compose([path.join(repo, 'compose.yaml')], project, ['up', '-d']);
+    if (up.status !== 0) throw new Error(`compose up failed: ${up.stderr}`);
+    const seed = compose([path.join(repo, 'compose.yaml')], project, ['exec', '-T', 'app', 'sh', '-c', 'mkdir -p /data/db && echo rows > /data/db/t && : > /data/healthy']);
+    if (seed.status !== 0) throw new Error(seed.stderr);
+    await waitHealthy();
+  }, 240_000);
+
+  afterAll(() => {
+    removeProject(project);
+    const locks = docker(['ps', '-aq', '--filter', `label=io.stateguard.lock.project=${project}`]).stdout.split('\n').filter(Boolean);
+    if (locks.length) docker(['rm', '-f', ...locks]);
+    for (const v of docker(['volume', 'ls', '-q', '--filter', 'label=io.stateguard.lkg']).stdout.split('\n').filter(Boolean)) {
+      if (docker(['volume', 'inspect', v]).stdout.includes(project)) docker(['volume', 'rm', '-f', v]);
+    }
+    const tags = docker(['image', 'ls', '--format', '{{.Repository}}:{{.Tag}}']).stdout.split('\n').filter((t) => t.startsWith(`${project}/`) || t.startsWith('stateguard/pinned-'));
+    for (const t of tags) docker(['rmi', t]);
+    cleanupTempRepos();
+    if (work) spawnSync('rm', ['-rf', work]);
+  });
+
+  beforeEach(() => {
+    for (const f of readdirSync(out)) spawnSync('rm', ['-f', path.join(out, f)]);
+  });
+
+  it('a healthy update advances last-known-good; only the service was recreated; data intact', async () => {
+    const before = data();
+    const other = otherId();
+    declare('1.1.0');
+    const r = await cli(upgradeArgs(), repo);
+    if (r.code !== 0) throw new Error(`upgrade failed: ${r.stdout}\n${r.stderr}`);
+    const j = JSON.parse(r.stdout) as { decision: string; bump: string; snapshot: string };
+    expect(j).toMatchObject({ decision: 'upgraded', bump: 'minor' });
+    expect(appContainer().image).toBe(imageId(`${appRepo}:1.1.0`));
+    expect(otherId()).toBe(other);
+    expect(data()).toBe(before);
+    const lkg = await runtime.readLastKnownGood(project, 'app');
+    expect(lkg).toMatchObject({ image_ref: `${appRepo}:1.1.0`, image_id: imageId(`${appRepo}:1.1.0`), snapshot: j.snapshot });
+  }, 240_000);
+
+  it.each([
+    ['a broken latest (exits after writing a migration marker)', '1.2.0'],
+    ['an unhealthy latest', '1.3.0'],
+  ])('%s is rolled back: marker gone, data intact, previous image running', async (_name, version) => {
+    await waitHealthy();
+    const before = data();
+    const previous = appContainer().image;
+    const lkgBefore = await runtime.readLastKnownGood(project, 'app');
+    declare(version);
+    const r = await cli(upgradeArgs(), repo);
+    expect(r.code).toBe(1);
+    const j = JSON.parse(r.stdout) as { decision: string; failure_reason: string; verdict: string };
+    expect(j).toMatchObject({ decision: 'rolled-back', failure_reason: 'rolled-back' });
+    expect(data()).toBe(before);
+    expect(data()).not.toMatch(/migration-marker/);
+    expect(appContainer().image).toBe(previous);
+    await waitHealthy();
+    expect(await runtime.readLastKnownGood(project, 'app')).toEqual(lkgBefore);
+    declare('1.1.0');
+  }, 240_000);
+
+  it.each([
+    ['a major bump', '2.0.0', [], 'held-major'],
+    ['release notes that flag a manual migration', '1.4.0', [], 'held-manual-migration'],
+  ])('%s is held: nothing touched, no snapshot written', async (_name, version, extra, reason) => {
+    await waitHealthy();
+    const c = appContainer();
+    declare(version);
+    const r = await cli(upgradeArgs(extra), repo);
+    expect(r.code).toBe(1);
+    const j = JSON.parse(r.stdout) as { decision: string; failure_reason: string; release_notes: { excerpt: string } | null };
+    expect(j).toMatchObject({ decision: 'held', failure_reason: reason });
+    if (reason === 'held-manual-migration') expect(j.release_notes?.excerpt).toMatch(/Manual migration required/);
+    expect(appContainer()).toEqual(c);
+    expect(readdirSync(out)).toEqual([]);
+    expect(docker(['ps', '-aq', '--filter', `label=io.stateguard.lock.project=${project}`]).stdout.trim()).toBe('');
+    declare('1.1.0');
+  }, 120_000);
+
+  it('SIGKILL right after the deploy: recover rolls back to the previous image with the pre-upgrade data', async () => {
+    await waitHealthy();
+    const before = data();
+    const previous = appContainer().image;
+    declare('1.2.0');
+    const r = await childCli(upgradeArgs(), repo, { STATEGUARD_TEST_KILL_AT: 'after-deploy' });
+    expect(r.signal).toBe('SIGKILL');
+    const refused = await cli(upgradeArgs(), repo);
+    expect(refused.stdout).toMatch(/interrupted-operation/);
+    const rec = await cli(['recover', '--root', repo, '--module', 'app', '--ready-timeout-seconds', '20', '--json'], repo);
+    if (rec.code !== 0) throw new Error(`recover failed: ${rec.stdout}\n${rec.stderr}`);
+    expect(JSON.parse(rec.stdout)).toMatchObject({ decision: 'recovered', direction: 'reverted' });
+    expect(data()).toBe(before);
+    expect(appContainer().image).toBe(previous);
+    declare('1.1.0');
+  }, 240_000);
+});
