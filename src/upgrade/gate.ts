@@ -168,7 +168,7 @@ function checkReleaseNotes(input: GateInput, template: string, markers: readonly
   if (text === null) {
     return {
       finding: { path: file, flagged: [], excerpt: '' },
-      hold: `release notes missing — cannot prove no manual migration (${file})`,
+      hold: `release notes missing — cannot prove no manual migration (${rel || file})`,
     };
   }
   const clean = cleanText(text.length > RELEASE_NOTES_MAX_BYTES ? text.slice(0, RELEASE_NOTES_MAX_BYTES) : text);

@@ -141,7 +141,7 @@ describe('preDeployGate', () => {
       input: { module: mod(withNotes()), readFile: files({}), allowMajor: true },
       held: true,
       reason: 'held-manual-migration',
-      message: /release notes missing — cannot prove no manual migration/,
+      message: /release notes missing — cannot prove no manual migration \(modules\/db\/notes\/16\.2\.md\)/,
       notesPath: notes162,
     },
     {
