@@ -117,7 +117,10 @@ export const planCommand = defineCommand({
     const scrub = new Scrubber();
     for (const v of set.secrets) scrub.add(v);
     const plan = scrub.scrubDeep(
-      await planModules(set.modules, ctx.runtime(), opts.module ? { only: [opts.module] } : {}),
+      await planModules(set.modules, ctx.runtime(), {
+        root: set.root,
+        ...(opts.module ? { only: [opts.module] } : {}),
+      }),
     );
 
     let planFile = '';

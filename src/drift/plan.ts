@@ -7,15 +7,58 @@
  * The drift itself is decided by the pure rules in ./rules.ts.
  */
 import { createHash } from 'node:crypto';
+import path from 'node:path';
 import { EnvironmentError, UserError, errorMessage } from '../errors.js';
 import type { ModuleDecl } from '../model/module.js';
 import type { ContainerInfo, RenderedProject, RenderedService, RunRecord, Runtime } from '../ports.js';
+import { preDeployGate, readReleaseNotesFile } from '../upgrade/gate.js';
 import { computeDrift, observeContainers, type DeclaredService } from './rules.js';
-import type { DeclaredDefinition, DriftItem, ModulePlan, Plan } from './types.js';
+import type { DeclaredDefinition, DriftItem, ModulePlan, PendingUpgrade, Plan } from './types.js';
 
 export interface PlanOptions {
   /** names of the modules to include (default: all); every name must exist */
   only?: string[];
+  /** the repo root: release notes paths are shown relative to it and must stay inside it */
+  root?: string;
+  /** reads release notes for the pending-upgrade gate (default: from disk, at most 1 MiB) */
+  readFile?: (file: string) => string | null;
+}
+
+/**
+ * The pending upgrade of a stateful running module with container.image drift: the upgrade's own
+ * pre-deploy gate (allow-major off), so the plan shows what upgrade would hold. Never throws on notes.
+ */
+export function pendingUpgrade(
+  m: ModuleDecl,
+  observedImage: string | null,
+  drift: DriftItem[],
+  declaredImage: string,
+  opts: Pick<PlanOptions, 'root' | 'readFile'> = {},
+): PendingUpgrade | undefined {
+  if (m.class !== 'stateful' || m.expectedState !== 'running' || observedImage === null) return undefined;
+  if (!drift.some((d) => d.key === 'container.image')) return undefined;
+  const gate = preDeployGate({
+    module: m,
+    fromRef: observedImage,
+    toRef: declaredImage,
+    allowMajor: false,
+    readFile: opts.readFile ?? readReleaseNotesFile,
+    root: opts.root,
+  });
+  const notes = gate.release_notes;
+  return {
+    from: observedImage,
+    to: declaredImage,
+    bump: gate.bump,
+    would_hold: gate.failure_reason,
+    message: gate.message,
+    release_notes: notes
+      ? {
+          ...notes,
+          path: opts.root ? path.relative(opts.root, notes.path).split(path.sep).join('/') : notes.path,
+        }
+      : null,
+  };
 }
 
 function renderKey(m: ModuleDecl): string {
@@ -146,6 +189,7 @@ export async function planModules(modules: ModuleDecl[], runtime: Runtime, opts:
       drift,
       in_sync: drift.length === 0,
       plan_hash: modulePlanHash(m.name, drift, definition),
+      upgrade: pendingUpgrade(m, containers[0]?.imageRef ?? null, drift, part.image, opts),
     };
   });
   return {

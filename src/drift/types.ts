@@ -74,6 +74,23 @@ export interface ModulePlan {
    * upgrade take this as --expected-plan-hash.
    */
   plan_hash: string;
+  /** present for a stateful running module with container.image drift */
+  upgrade?: PendingUpgrade;
+}
+
+/**
+ * A stateful running module whose image changes: what `stateguard upgrade` would do, per its pre-deploy
+ * gate run with allow-major off (docs/architecture.md §13). Informational: not bound by plan_hash.
+ */
+export interface PendingUpgrade {
+  from: string;
+  to: string;
+  bump: SemverBump;
+  /** the gate would hold it: held-major or held-manual-migration ('' when it would proceed) */
+  would_hold: '' | 'held-major' | 'held-manual-migration';
+  message: string;
+  /** path relative to the root; excerpt: the first lines, control characters stripped */
+  release_notes: { path: string; flagged: string[]; excerpt: string } | null;
 }
 
 export interface DeclaredDefinition {

@@ -33,11 +33,36 @@ export interface ModuleDecl {
   volumes: { volume: string; path: string }[];
   ephemeralPaths: string[];
   dependsOnHealthy: string[];
+  /** spec.upgrade with its defaults (docs/architecture.md §13); absent when not declared */
+  upgrade?: ModuleUpgrade;
   /** module.yaml, relative to root (for messages) and absolute */
   file: string;
   absFile: string;
   source: YamlSource;
 }
+
+export interface ModuleUpgrade {
+  /**
+   * Absolute path TEMPLATE of the target version's release notes (`{version}` not yet replaced: the
+   * upgrade gate substitutes the target tag and checks the result stays inside the repo), or null.
+   */
+  releaseNotes: string | null;
+  /** phrases that hold an upgrade when the release notes carry one (the schema's default when not declared) */
+  holdMarkers: string[];
+  healthTimeoutSeconds: number;
+  settleSeconds: number;
+}
+
+type UpgradeSchema = {
+  properties: Record<'hold_markers' | 'health_timeout_seconds' | 'settle_seconds', { default: unknown }>;
+};
+const upgradeSchema = moduleSchema.properties.spec.properties.upgrade as unknown as UpgradeSchema;
+/** The defaults of spec.upgrade, read from schema/module.schema.json: documented and applied from one place. */
+export const UPGRADE_DEFAULTS = {
+  holdMarkers: upgradeSchema.properties.hold_markers.default as readonly string[],
+  healthTimeoutSeconds: upgradeSchema.properties.health_timeout_seconds.default as number,
+  settleSeconds: upgradeSchema.properties.settle_seconds.default as number,
+} as const;
 
 /** The raw shape of a schema-valid module.yaml. */
 interface RawModule {
@@ -49,6 +74,12 @@ interface RawModule {
     backup?: { ref_modules?: string[]; max_age_hours: number };
     data?: { volumes?: { volume: string; path: string }[]; ephemeral_paths?: string[] };
     depends_on_healthy?: string[];
+    upgrade?: {
+      release_notes?: string;
+      hold_markers?: string[];
+      health_timeout_seconds?: number;
+      settle_seconds?: number;
+    };
   };
 }
 
@@ -202,9 +233,19 @@ function toDecl(raw: RawModule, root: string, absFile: string, relFile: string, 
     volumes: raw.spec.data?.volumes ?? [],
     ephemeralPaths: raw.spec.data?.ephemeral_paths ?? [],
     dependsOnHealthy: raw.spec.depends_on_healthy ?? [],
+    upgrade: raw.spec.upgrade ? toUpgrade(raw.spec.upgrade, absFile) : undefined,
     file: relFile,
     absFile,
     source,
+  };
+}
+
+function toUpgrade(raw: NonNullable<RawModule['spec']['upgrade']>, absFile: string): ModuleUpgrade {
+  return {
+    releaseNotes: raw.release_notes === undefined ? null : path.resolve(path.dirname(absFile), raw.release_notes),
+    holdMarkers: raw.hold_markers ?? [...UPGRADE_DEFAULTS.holdMarkers],
+    healthTimeoutSeconds: raw.health_timeout_seconds ?? UPGRADE_DEFAULTS.healthTimeoutSeconds,
+    settleSeconds: raw.settle_seconds ?? UPGRADE_DEFAULTS.settleSeconds,
   };
 }
 

@@ -4,6 +4,7 @@
  * declared data volumes are really mounted at the declared paths.
  */
 import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { readYamlFile, type SourceProblem } from './yaml-source.js';
 import { displayPath, loadModules, sortProblems, type LoadedModules, type ModuleDecl } from './module.js';
 
@@ -122,6 +123,7 @@ export function crossCheck(loaded: LoadedModules, displayBase: string): SourcePr
         ),
       );
     }
+    problems.push(...upgradeProblems(m, loaded.root));
     const brokenRef = (ref: string): string | undefined => {
       const file = loaded.invalid?.get(ref);
       return file === undefined ? undefined : `whose module.yaml (${file}) has problems of its own; fix those first`;
@@ -241,6 +243,39 @@ export function crossCheck(loaded: LoadedModules, displayBase: string): SourcePr
     });
   }
   return problems;
+}
+
+/**
+ * spec.upgrade is for a stateful, running module only (what `stateguard upgrade` upgrades), and its
+ * release_notes must stay inside the repo for any tag (the gate checks the substituted path again).
+ */
+function upgradeProblems(m: ModuleDecl, root: string): SourceProblem[] {
+  if (!m.upgrade) return [];
+  if (m.class !== 'stateful' || m.expectedState !== 'running') {
+    const what = m.class !== 'stateful' ? `a ${m.class} module` : `a module with expected_state ${m.expectedState}`;
+    return [
+      m.source.problem(
+        ['spec', 'upgrade'],
+        `spec.upgrade is only for a stateful module with expected_state running (stateguard upgrade upgrades only ` +
+          `those); this is ${what}: remove spec.upgrade (an apply recreates it)`,
+        'key',
+      ),
+    ];
+  }
+  const template = m.upgrade.releaseNotes;
+  if (template !== null) {
+    const rel = path.relative(root, template.split('{version}').join('v'));
+    if (rel === '' || rel.split(path.sep)[0] === '..' || path.isAbsolute(rel)) {
+      return [
+        m.source.problem(
+          ['spec', 'upgrade', 'release_notes'],
+          `spec.upgrade.release_notes points outside the repo (${JSON.stringify(rel)} from --root); keep the ` +
+            `release notes inside the repo, relative to this module.yaml`,
+        ),
+      ];
+    }
+  }
+  return [];
 }
 
 function readCompose(abs: string, display: string): ComposeRead {

@@ -2,7 +2,7 @@
  * Human renderings of a plan: the terminal table, and the markdown used for the job summary and
  * the sticky PR comment. Pure; a plan holds no environment values, so neither does any rendering.
  */
-import type { DriftItem, ModulePlan, Plan } from '../drift/types.js';
+import type { DriftItem, ModulePlan, PendingUpgrade, Plan } from '../drift/types.js';
 
 function observedText(m: ModulePlan): string {
   const o = m.observed;
@@ -27,6 +27,28 @@ export function driftText(d: DriftItem): string {
 /** `compose v2 2.26.1`: which compose rendered the declared side. */
 export function composeText(plan: Plan): string {
   return `compose ${plan.compose.flavor} ${plan.compose.version}`;
+}
+
+/** `pending upgrade: FROM → TO (bump)` and, when the upgrade gate would hold it, `would be held: …`. */
+export function upgradeLines(u: PendingUpgrade): string[] {
+  const lines = [`pending upgrade: ${u.from} → ${u.to} (${u.bump})`];
+  if (u.would_hold) lines.push(`would be held: ${u.would_hold}: ${u.message}`);
+  return lines;
+}
+
+function htmlText(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** The release notes excerpt of a held upgrade, collapsed; HTML-escaped in <pre> so nothing in it renders. */
+export function upgradeNotesDetails(name: string, u: PendingUpgrade): string {
+  const notes = u.release_notes;
+  if (!u.would_hold || !notes || notes.excerpt === '') return '';
+  const flagged = notes.flagged.length > 0 ? ` — flagged: ${notes.flagged.map((f) => `'${f}'`).join(', ')}` : '';
+  return (
+    `<details><summary>${htmlText(name)}: release notes ${htmlText(notes.path)}${htmlText(flagged)}</summary>\n\n` +
+    `<pre>${htmlText(notes.excerpt)}</pre>\n\n</details>`
+  );
 }
 
 function pad(rows: string[][]): string[] {
@@ -59,6 +81,7 @@ export function renderPlanText(plan: Plan): string {
     for (const m of drifted) {
       lines.push(`${m.name} (${m.compose.project}/${m.compose.service}, ${m.compose.file}):`);
       for (const d of m.drift) lines.push(`  - ${driftText(d)}`);
+      if (m.upgrade) for (const l of upgradeLines(m.upgrade)) lines.push(`  ${l}`);
       lines.push(`  plan_hash (pass to apply as --expected-plan-hash): ${m.plan_hash}`);
     }
   }
@@ -100,7 +123,8 @@ export function renderPlanMarkdown(plan: Plan, opts: { title?: string; maxChars?
   // Drifted modules first: they are what a reviewer needs; in-sync ones are dropped first when long.
   const ordered = [...plan.modules.filter((m) => !m.in_sync), ...plan.modules.filter((m) => m.in_sync)];
   for (const m of ordered) {
-    const drift = m.in_sync ? 'in sync' : m.drift.map((d) => mdCell(driftText(d))).join('<br>');
+    const items = [...m.drift.map(driftText), ...(m.upgrade ? upgradeLines(m.upgrade) : [])];
+    const drift = m.in_sync ? 'in sync' : items.map(mdCell).join('<br>');
     const hash = m.in_sync ? '' : `\`${m.plan_hash}\``;
     rows.push(
       `| ${m.in_sync ? '✅' : '⚠️'} ${mdCell(m.name)} | ${m.class} | ${m.expected_state} | ` +
@@ -121,5 +145,13 @@ export function renderPlanMarkdown(plan: Plan, opts: { title?: string; maxChars?
   }
   const omitted = rows.length - shown;
   const omittedNote = omitted > 0 ? `\n\n…and ${omitted} more modules (see the plan JSON).` : '';
-  return header + body.trimEnd() + omittedNote + tail;
+  // Release notes of held upgrades, after the table, as long as they fit (the JSON always has them).
+  let details = '';
+  for (const m of ordered.slice(0, shown)) {
+    const d = m.upgrade ? upgradeNotesDetails(m.name, m.upgrade) : '';
+    if (d && header.length + body.length + omittedNote.length + details.length + d.length + 2 + tail.length <= max) {
+      details += `\n\n${d}`;
+    }
+  }
+  return header + body.trimEnd() + omittedNote + details + tail;
 }

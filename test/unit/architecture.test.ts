@@ -8,7 +8,7 @@ import path from 'node:path';
 import { REPO } from '../support/runner.js';
 
 const SRC = path.join(REPO, 'src');
-const DOMAIN = ['model', 'drift', 'guard', 'backup', 'ops', 'apply', 'probe', 'lint', 'report', 'restore'];
+const DOMAIN = ['model', 'drift', 'guard', 'backup', 'ops', 'apply', 'probe', 'lint', 'report', 'restore', 'upgrade'];
 
 function files(dir: string): string[] {
   return readdirSync(dir).flatMap((n) => {

@@ -1,4 +1,6 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
+import path from 'node:path';
+import { UPGRADE_DEFAULTS } from '../../src/model/module.js';
 import { validateModules } from '../../src/model/validate.js';
 import { BASIC_COMPOSE, DB_MODULE, cleanupTempRepos, moduleYaml, tempRepo } from '../support/fixtures.js';
 
@@ -277,9 +279,67 @@ const cases: Case[] = [
     },
     expect: [],
   },
+  {
+    name: 'spec.upgrade on a stateful running module',
+    files: {
+      'modules/db/module.yaml':
+        DB_MODULE +
+        '  upgrade:\n    release_notes: notes/{version}.md\n    hold_markers: [danger]\n    health_timeout_seconds: 60\n    settle_seconds: 0\n',
+    },
+    expect: [],
+  },
+  {
+    name: 'spec.upgrade on a stateless module (names the field and the fix)',
+    files: { 'modules/web/module.yaml': WEB_OK + '  upgrade: { settle_seconds: 5 }\n' },
+    expect: [['web/module.yaml', 8, 3, /spec\.upgrade is only for a stateful module with expected_state running.*remove spec\.upgrade/]],
+  },
+  {
+    name: 'spec.upgrade on a one-shot sidecar',
+    files: { 'modules/db-init/module.yaml': INIT_OK + '  upgrade: {}\n' },
+    expect: [['db-init/module.yaml', 11, 3, 'this is a sidecar module']],
+  },
+  {
+    name: 'spec.upgrade.release_notes escaping the repo',
+    files: { 'modules/db/module.yaml': DB_MODULE + '  upgrade: { release_notes: "../../../elsewhere/{version}.md" }\n' },
+    expect: [['db/module.yaml', 12, 29, /release_notes points outside the repo \("\.\.\/elsewhere\/v\.md" from --root\)/]],
+  },
+  {
+    name: 'spec.upgrade.release_notes absolute',
+    files: { 'modules/db/module.yaml': DB_MODULE + '  upgrade: { release_notes: "/etc/{version}" }\n' },
+    expect: [['db/module.yaml', 12, 29, 'spec.upgrade.release_notes must match ^[^/]']],
+  },
+  {
+    name: 'spec.upgrade.health_timeout_seconds below 10, and an unknown key',
+    files: { 'modules/db/module.yaml': DB_MODULE + '  upgrade: { health_timeout_seconds: 5, notes: x }\n' },
+    expect: [
+      ['db/module.yaml', 12, 38, 'spec.upgrade.health_timeout_seconds must be >= 10'],
+      ['db/module.yaml', 12, 41, "unknown key 'notes' in spec.upgrade"],
+    ],
+  },
+  {
+    name: 'spec.upgrade.hold_markers with an empty marker',
+    files: { 'modules/db/module.yaml': DB_MODULE + '  upgrade: { hold_markers: ["  "] }\n' },
+    expect: [['db/module.yaml', 12, 29, 'spec.upgrade.hold_markers.0 must match \\S']],
+  },
 ];
 
 describe('validate: schema and cross-file checks', () => {
+  it('parses spec.upgrade with the schema defaults, release_notes as an absolute template', () => {
+    const spec = '  upgrade: { release_notes: "notes/{version}.md" }\n';
+    const root = tempRepo({ 'compose.yaml': BASIC_COMPOSE, 'modules/db/module.yaml': DB_MODULE + spec });
+    const { problems, loaded } = validateModules(root, 'modules/*/module.yaml', root);
+    expect(problems).toEqual([]);
+    expect(loaded.modules[0]!.upgrade).toEqual({
+      releaseNotes: path.join(root, 'modules/db/notes/{version}.md'),
+      holdMarkers: UPGRADE_DEFAULTS.holdMarkers,
+      healthTimeoutSeconds: 120,
+      settleSeconds: 10,
+    });
+    expect(UPGRADE_DEFAULTS.holdMarkers).toEqual(expect.arrayContaining(['manual migration', 'BREAKING']));
+    const plain = tempRepo({ 'compose.yaml': BASIC_COMPOSE, 'modules/db/module.yaml': DB_MODULE });
+    expect(validateModules(plain, 'modules/*/module.yaml', plain).loaded.modules[0]!.upgrade).toBeUndefined();
+  });
+
   it.each(cases.map((c) => [c.name, c] as const))('%s', (_name, c) => {
     const root = tempRepo({ 'compose.yaml': BASIC_COMPOSE, 'modules/db/module.yaml': DB_MODULE, ...c.files });
     const { problems, loaded } = validateModules(root, 'modules/*/module.yaml', root);

@@ -1,0 +1,249 @@
+/**
+ * The upgrade's pre-deploy gate (docs/architecture.md §13): decided BEFORE any snapshot or stop, so a
+ * hold changes nothing and writes nothing. Pure: the release notes are read through an injected
+ * `readFile`, so tests need no disk.
+ *
+ * How a tag pair is classified (strictly; `semver.coerce` would turn `2024.05.01` or `latest-alpine`
+ * into a version and mislabel a major change as a patch):
+ * - the repositories differ, either side is pinned by digest (`@sha256:`), or a tag is missing or
+ *   `latest`: unknown (the reference says nothing about the change);
+ * - a tag is `[v]MAJOR[.MINOR[.PATCH]][-SUFFIX]`, numbers without leading zeros; a missing MINOR/PATCH
+ *   counts as 0; a `v` prefix is allowed on either side;
+ * - a SUFFIX (`-alpine`, `-bookworm`, `-rc.1`) must be exactly the same on both sides, and then only
+ *   the version parts are compared; otherwise unknown (`1.2-alpine` → `1.3-bookworm` changes the base);
+ * - a MAJOR of 1000 or more is a date or a build number (`20240501`, `2024.05.01`): unknown;
+ * - anything else (`RELEASE.2024-05-01T10-00-00Z`, `stable`): unknown;
+ * - the same version (a re-pointed tag): unknown, nothing proves what changed;
+ * - a downgrade of any component: major. Careful on purpose: data the newer version wrote may not be
+ *   readable by the older one, whatever component changed;
+ * - under 1.0.0 a minor bump is major (semver §4: anything may change before 1.0.0).
+ */
+import { closeSync, openSync, readSync } from 'node:fs';
+import path from 'node:path';
+import semver from 'semver';
+import { parseImageRef } from '../drift/semver.js';
+import type { SemverBump } from '../drift/types.js';
+import { UPGRADE_DEFAULTS, type ModuleDecl } from '../model/module.js';
+
+export type UpgradeBump = SemverBump;
+
+export interface BumpClass {
+  bump: UpgradeBump;
+  /** one line for humans: why this class */
+  why: string;
+}
+
+/** Release notes larger than this are not read whole: the gate holds (it cannot prove no marker is past it). */
+export const RELEASE_NOTES_MAX_BYTES = 1024 * 1024;
+/** How many lines of the release notes the gate hands on for the output, the summary and the PR comment. */
+export const EXCERPT_MAX_LINES = 40;
+const EXCERPT_MAX_LINE_CHARS = 300;
+
+/** The hold markers used when spec.upgrade.hold_markers is not declared (from schema/module.schema.json). */
+export const DEFAULT_HOLD_MARKERS: readonly string[] = UPGRADE_DEFAULTS.holdMarkers;
+
+const TAG = /^(v?)(0|[1-9]\d*)(?:\.(0|[1-9]\d*))?(?:\.(0|[1-9]\d*))?(?:-([0-9A-Za-z][0-9A-Za-z.-]*))?$/;
+
+interface TagVersion {
+  version: string;
+  suffix: string;
+}
+
+function tagVersion(tag: string): TagVersion | null {
+  const m = TAG.exec(tag);
+  if (!m) return null;
+  const version = `${m[2]}.${m[3] ?? '0'}.${m[4] ?? '0'}`;
+  return semver.valid(version) ? { version, suffix: m[5] ?? '' } : null;
+}
+
+export function classifyBump(fromRef: string, toRef: string): BumpClass {
+  const a = parseImageRef(fromRef);
+  const b = parseImageRef(toRef);
+  const unknown = (why: string): BumpClass => ({ bump: 'unknown', why });
+  if (a.repository !== b.repository) return unknown(`another repository (${a.repository} → ${b.repository})`);
+  if (a.digest || b.digest) return unknown('pinned by digest: the digest says nothing about the version');
+  if (a.tag === null || b.tag === null || a.tag === 'latest' || b.tag === 'latest') {
+    return unknown(`tag ${a.tag ?? '(none)'} → ${b.tag ?? '(none)'}: 'latest' or no tag is no version`);
+  }
+  const va = tagVersion(a.tag);
+  const vb = tagVersion(b.tag);
+  if (!va || !vb) return unknown(`tag ${!va ? a.tag : b.tag} is not a version ([v]MAJOR[.MINOR[.PATCH]][-suffix])`);
+  if (semver.major(va.version) >= 1000 || semver.major(vb.version) >= 1000) {
+    return unknown(`tag ${semver.major(va.version) >= 1000 ? a.tag : b.tag} looks like a date or build number`);
+  }
+  if (va.suffix !== vb.suffix) {
+    return unknown(`suffixes differ (${va.suffix || '(none)'} → ${vb.suffix || '(none)'}): another variant`);
+  }
+  if (semver.eq(va.version, vb.version)) return unknown(`same version ${b.tag}: a re-pointed tag`);
+  if (semver.lt(vb.version, va.version)) {
+    return { bump: 'major', why: `downgrade ${a.tag} → ${b.tag}: the older version may not read newer data` };
+  }
+  const diff = semver.diff(va.version, vb.version);
+  if (diff === 'major')
+    return { bump: 'major', why: `major ${semver.major(va.version)} → ${semver.major(vb.version)}` };
+  if (diff === 'minor' && semver.major(va.version) === 0) {
+    return { bump: 'major', why: `minor bump under 1.0.0 (${a.tag} → ${b.tag}): anything may change` };
+  }
+  if (diff === 'minor') return { bump: 'minor', why: `minor ${a.tag} → ${b.tag}` };
+  return { bump: 'patch', why: `patch ${a.tag} → ${b.tag}` };
+}
+
+export interface ReleaseNotesFinding {
+  /** the resolved file (the template with {version} replaced), or the template when it could not be resolved */
+  path: string;
+  /** the hold markers found (as declared), in declaration order */
+  flagged: string[];
+  /** the first lines, control and format characters stripped ('' when the file could not be read) */
+  excerpt: string;
+}
+
+export interface GateResult {
+  held: boolean;
+  failure_reason: 'held-major' | 'held-manual-migration' | '';
+  bump: UpgradeBump;
+  release_notes: ReleaseNotesFinding | null;
+  message: string;
+}
+
+export interface GateInput {
+  module: Pick<ModuleDecl, 'name' | 'upgrade'>;
+  fromRef: string;
+  toRef: string;
+  allowMajor: boolean;
+  /** the file's text, or null when it is missing or unreadable; should read at most RELEASE_NOTES_MAX_BYTES + 1 */
+  readFile: (file: string) => string | null;
+  /** the repo root (--root): when given, resolved release notes must stay inside it */
+  root?: string;
+}
+
+/** A docker tag as the registry grammar allows it; `..` is refused as well (it could climb a path). */
+const SAFE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+
+function markerPattern(marker: string): RegExp {
+  const words = marker
+    .trim()
+    .split(/\s+/)
+    .map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  return new RegExp(`(?<![\\p{L}\\p{N}_])${words.join('\\s+')}(?![\\p{L}\\p{N}_])`, 'iu');
+}
+
+/** Format characters (zero-width, bidi) removed; control characters but line breaks and tabs become a space. */
+function cleanText(text: string): string {
+  return text
+    .replace(/\r\n?/g, '\n')
+    .replace(/\p{Cf}/gu, '')
+    .replace(/[^\P{Cc}\n\t]/gu, ' ');
+}
+
+function excerptOf(clean: string): string {
+  return clean
+    .split('\n')
+    .slice(0, EXCERPT_MAX_LINES)
+    .map((l) => (l.length > EXCERPT_MAX_LINE_CHARS ? `${l.slice(0, EXCERPT_MAX_LINE_CHARS)}…` : l).trimEnd())
+    .join('\n')
+    .trimEnd();
+}
+
+type NotesOutcome = { finding: ReleaseNotesFinding; hold: string | null };
+
+function checkReleaseNotes(input: GateInput, template: string, markers: readonly string[]): NotesOutcome {
+  const ref = parseImageRef(input.toRef);
+  const tag = ref.repository.split('/').every((seg) => /^[A-Za-z0-9][A-Za-z0-9._:-]*$/.test(seg)) ? ref.tag : null;
+  const unresolved = (why: string): NotesOutcome => ({
+    finding: { path: template, flagged: [], excerpt: '' },
+    hold: why,
+  });
+  if (tag === null || !SAFE_TAG.test(tag) || tag.includes('..')) {
+    return unresolved(
+      `the target ${JSON.stringify(input.toRef)} has no tag usable as {version} in the release notes path: ` +
+        `cannot prove no manual migration`,
+    );
+  }
+  const file = template.split('{version}').join(tag);
+  const rel = input.root === undefined ? '' : path.relative(input.root, file);
+  if (path.resolve(file) !== file || rel.split(path.sep)[0] === '..' || path.isAbsolute(rel)) {
+    return unresolved(`the release notes path for tag ${JSON.stringify(tag)} leaves the repo: refused`);
+  }
+  const text = input.readFile(file);
+  if (text === null) {
+    return {
+      finding: { path: file, flagged: [], excerpt: '' },
+      hold: `release notes missing — cannot prove no manual migration (${rel || file})`,
+    };
+  }
+  const clean = cleanText(text.length > RELEASE_NOTES_MAX_BYTES ? text.slice(0, RELEASE_NOTES_MAX_BYTES) : text);
+  const flagged = markers.filter((m) => m.trim() !== '' && markerPattern(m).test(clean));
+  const finding = { path: file, flagged, excerpt: excerptOf(clean) };
+  if (Buffer.byteLength(text, 'utf8') > RELEASE_NOTES_MAX_BYTES) {
+    return { finding, hold: `release notes larger than 1 MiB — not read whole, cannot prove no manual migration` };
+  }
+  if (flagged.length > 0) {
+    return { finding, hold: `the release notes flag a manual migration (${flagged.map((f) => `'${f}'`).join(', ')})` };
+  }
+  return { finding, hold: null };
+}
+
+/**
+ * Hold or go, before anything is touched. A manual-migration hold wins over a major hold: allow-major
+ * cannot lift it. Declared release notes that are missing, unreadable, too large or outside the repo hold
+ * (fail closed).
+ */
+export function preDeployGate(input: GateInput): GateResult {
+  const { bump, why } = classifyBump(input.fromRef, input.toRef);
+  const upgrade = input.module.upgrade;
+  const notes =
+    upgrade?.releaseNotes != null
+      ? checkReleaseNotes(input, upgrade.releaseNotes, upgrade.holdMarkers ?? DEFAULT_HOLD_MARKERS)
+      : null;
+  const what = `${input.module.name}: ${input.fromRef} → ${input.toRef} (${bump}: ${why})`;
+  if (notes?.hold) {
+    return {
+      held: true,
+      failure_reason: 'held-manual-migration',
+      bump,
+      release_notes: notes.finding,
+      message: `upgrade held, nothing touched: ${what}; ${notes.hold}. Do the migration by hand (or fix the notes).`,
+    };
+  }
+  if ((bump === 'major' || bump === 'unknown') && !input.allowMajor) {
+    return {
+      held: true,
+      failure_reason: 'held-major',
+      bump,
+      release_notes: notes?.finding ?? null,
+      message: `upgrade held, nothing touched: ${what}; a ${bump} bump needs --allow-major after review.`,
+    };
+  }
+  return {
+    held: false,
+    failure_reason: '',
+    bump,
+    release_notes: notes?.finding ?? null,
+    message:
+      `upgrade may proceed: ${what}` +
+      `${bump === 'major' || bump === 'unknown' ? ' (allowed by --allow-major)' : ''}.`,
+  };
+}
+
+/**
+ * The readFile for preDeployGate on a real disk: at most RELEASE_NOTES_MAX_BYTES + 1 bytes (so the gate
+ * sees that a file is too large), null when the file is missing, not a regular file or unreadable.
+ */
+export function readReleaseNotesFile(file: string): string | null {
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, 'r');
+    const buf = Buffer.alloc(RELEASE_NOTES_MAX_BYTES + 1);
+    let n = 0;
+    while (n < buf.length) {
+      const got = readSync(fd, buf, n, buf.length - n, null);
+      if (got === 0) break;
+      n += got;
+    }
+    return buf.subarray(0, n).toString('utf8');
+  } catch {
+    return null;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
