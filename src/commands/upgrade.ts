@@ -22,12 +22,15 @@ export function upgradeSummary(o: UpgradeOutcome): string {
   const lines = [`### ${icon} stateguard upgrade: \`${o.module}\` ${o.status === 'no-op' ? 'no-op' : o.decision}`, ''];
   if (o.failure_reason) lines.push(`failure-reason: \`${o.failure_reason}\``, '');
   lines.push('| | |', '|---|---|');
-  lines.push(`| from | ${cell(o.from.image ?? '?')} ${o.from.image_id ? `(\`${o.from.image_id.slice(0, 19)}\`)` : ''} |`);
+  lines.push(
+    `| from | ${cell(o.from.image ?? '?')} ${o.from.image_id ? `(\`${o.from.image_id.slice(0, 19)}\`)` : ''} |`,
+  );
   lines.push(`| to | ${cell(o.to.image ?? '?')} ${o.to.image_id ? `(\`${o.to.image_id.slice(0, 19)}\`)` : ''} |`);
   if (o.bump) lines.push(`| bump | ${o.bump} |`);
   if (o.snapshot) lines.push(`| snapshot | ${cell(o.snapshot)} |`);
   if (o.pinned_image) lines.push(`| previous image pinned as | \`${o.pinned_image}\` |`);
-  if (o.last_known_good) lines.push(`| last-known-good | ${cell(o.last_known_good.image_ref)} since ${o.last_known_good.recorded_at} |`);
+  if (o.last_known_good)
+    lines.push(`| last-known-good | ${cell(o.last_known_good.image_ref)} since ${o.last_known_good.recorded_at} |`);
   lines.push('', ...o.messages.map((m) => `- ${cell(m)}`));
   if (o.reasons.length && o.decision !== 'upgraded') {
     lines.push('', '| # | reason | what | how to proceed |', '|---|---|---|---|');
@@ -66,7 +69,11 @@ export const upgradeCommand = defineCommand({
       default: 'false',
       description: "Must be exactly 'true' to upgrade a stateful module.",
     },
-    { name: 'confirm', kind: 'string', description: 'Must equal confirm-token exactly (case-sensitive). Never echoed.' },
+    {
+      name: 'confirm',
+      kind: 'string',
+      description: 'Must equal confirm-token exactly (case-sensitive). Never echoed.',
+    },
     {
       name: 'confirm-token',
       kind: 'string',
@@ -160,6 +167,7 @@ export const upgradeCommand = defineCommand({
         helperImage: opts.helperImage,
         healthTimeoutSeconds: opts.healthTimeoutSeconds,
         settleSeconds: opts.settleSeconds,
+        root: set.root,
       },
       {
         runtime: ctx.runtime(),
@@ -177,7 +185,9 @@ export const upgradeCommand = defineCommand({
         `upgrade ${o.module}: ${o.status === 'no-op' ? 'no-op' : o.decision}`,
         ...(o.failure_reason ? [`failure-reason: ${o.failure_reason}`] : []),
         ...(o.reasons.length && o.decision !== 'upgraded' ? o.reasons.map((r) => `  - [${r.code}] ${r.message}`) : []),
-        ...(o.release_notes?.flagged.length ? [`  release notes (${o.release_notes.path}):`, o.release_notes.excerpt] : []),
+        ...(o.release_notes?.flagged.length
+          ? [`  release notes (${o.release_notes.path}):`, o.release_notes.excerpt]
+          : []),
         `  ${o.verdict}`,
       ].join('\n'),
       outputs: {

@@ -160,7 +160,8 @@ export async function recoverModule(req: RecoverRequest, deps: RecoverDeps): Pro
       readyTimeoutMs: req.readyTimeoutSeconds * 1000,
       sleep: deps.sleep,
     };
-    if (state.record.operation === 'upgrade') return await recoverUpgrade(journal, state.phase, stepDeps, req, end, out);
+    if (state.record.operation === 'upgrade')
+      return await recoverUpgrade(journal, state.phase, stepDeps, req, end, out);
     const direction = directionOf(state.phase);
     say(`journal of an interrupted ${state.record.operation} of '${m.name}': phase ${state.phase} → ${direction}`);
     if (direction === 'tidy') {
@@ -239,7 +240,8 @@ async function recoverUpgrade(
   out.direction = 'reverted';
   if (phase === 'begun' || phase === 'snapshotted') {
     const existing = await runtime.inspectContainers(record.stopped);
-    if (existing.length === record.stopped.length && existing.length > 0) await runtime.start(existing.map((c) => c.id));
+    if (existing.length === record.stopped.length && existing.length > 0)
+      await runtime.start(existing.map((c) => c.id));
     else if (record.pinned_image) {
       await runtime.recreateService(targetOf(record), record.service, record.pinned_image);
     }

@@ -548,7 +548,9 @@ export class DockerCli implements Runtime {
 
   async tagImage(imageId: string, ref: string): Promise<void> {
     const r = await this.docker(['tag', imageId, ref]);
-    if (r.code !== 0) throw new EnvironmentError(`docker tag ${imageId.slice(0, 19)} ${ref} failed: ${firstLine(r.stderr)}`);
+    if (r.code !== 0) {
+      throw new EnvironmentError(`docker tag ${imageId.slice(0, 19)} ${ref} failed: ${firstLine(r.stderr)}`);
+    }
   }
 
   async writeLastKnownGood(record: LastKnownGood): Promise<void> {

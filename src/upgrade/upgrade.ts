@@ -14,7 +14,6 @@
  * container recreated — rolls back (./rollback.ts); a SIGKILL leaves the journal and `recover` rolls
  * back from it. Before `deploying` nothing ran on the data: the stopped containers start again.
  */
-import { readFileSync } from 'node:fs';
 import { snapshotStopped } from '../backup/snapshot.js';
 import { listServiceContainers } from '../drift/containers.js';
 import type { DriftKey, ModulePlan } from '../drift/types.js';
@@ -27,7 +26,7 @@ import type { ContainerInfo, DataMount, HelperSpec, LastKnownGood } from '../por
 import { interruptedOperation, Journal, operationKey, type JournalRecord } from '../restore/journal.js';
 import { resolveMounts } from '../restore/restore.js';
 import { markPhase, type CrashHook, type StepDeps } from '../restore/steps.js';
-import { preDeployGate, type GateResult } from './gate.js';
+import { preDeployGate, readReleaseNotesFile, type GateResult } from './gate.js';
 import { healthGate, type HealthGate } from './health.js';
 import { rollBack } from './rollback.js';
 
@@ -40,6 +39,8 @@ export interface UpgradeRequest extends GuardedRequest {
   helperImage: string | undefined;
   healthTimeoutSeconds: number | undefined;
   settleSeconds: number | undefined;
+  /** the repo root: release notes must resolve inside it */
+  root?: string;
 }
 
 export interface UpgradeDeps extends GuardedDeps, GuardDeps {
@@ -64,16 +65,6 @@ export interface UpgradeOutcome extends GuardedOutcome<'upgraded' | 'held' | 'ro
 }
 
 const UP = new Set(['running', 'restarting', 'paused']);
-
-function readFileOrNull(file: string): string | null {
-  try {
-    // Release notes are read whole but capped: a hostile or huge file cannot exhaust memory.
-    const buf = readFileSync(file);
-    return buf.subarray(0, 1024 * 1024).toString('utf8');
-  } catch {
-    return null;
-  }
-}
 
 function reason(code: FailureReason, message: string, fix: string, input?: string): GuardReason {
   return { code, message, fix, ...(input ? { input } : {}) };
@@ -143,10 +134,18 @@ export async function evaluateUpgrade(
     out.from.image = from;
     out.to.image = to;
     if (keys.includes('container.image') && from && to) {
-      gate = preDeployGate({ module: m, fromRef: from, toRef: to, allowMajor: req.allowMajor, readFile: deps.readFile ?? readFileOrNull });
+      gate = preDeployGate({
+        module: m,
+        fromRef: from,
+        toRef: to,
+        allowMajor: req.allowMajor,
+        readFile: deps.readFile ?? readReleaseNotesFile,
+        ...(req.root ? { root: req.root } : {}),
+      });
       out.bump = gate.bump;
       out.release_notes = gate.release_notes;
-      if (gate.held) reasons.push(reason(gate.failure_reason || 'held-major', gate.message, holdFix(gate), 'allow-major'));
+      if (gate.held)
+        reasons.push(reason(gate.failure_reason || 'held-major', gate.message, holdFix(gate), 'allow-major'));
     }
   }
   const ordered = orderReasons(reasons);
@@ -293,7 +292,11 @@ export async function upgradeModule(req: UpgradeRequest, deps: UpgradeDeps): Pro
         .filter((c) => c.service !== m.compose.service)
         .map((c) => c.id)
         .sort();
-      const pinned = `stateguard/pinned-${key}:${deps.now().toISOString().replace(/[^0-9]/g, '').slice(0, 14)}`;
+      const pinned = `stateguard/pinned-${key}:${deps
+        .now()
+        .toISOString()
+        .replace(/[^0-9]/g, '')
+        .slice(0, 14)}`;
       await deps.runtime.tagImage(previousImageId, pinned);
       out.pinned_image = pinned;
       ctx.say(`pinned the previous image ${previousImageId.slice(0, 19)} as ${pinned}`);
@@ -350,7 +353,8 @@ export async function upgradeModule(req: UpgradeRequest, deps: UpgradeDeps): Pro
         deploying = true;
         const r = await deps.runtime.recreateService(target, m.compose.service);
         deps.crash?.('after-deploy');
-        if (r.code !== 0) throw new Error(`deploying ${out.to.image} failed: ${r.stderr.trim().split('\n').pop() ?? ''}`);
+        if (r.code !== 0)
+          throw new Error(`deploying ${out.to.image} failed: ${r.stderr.trim().split('\n').pop() ?? ''}`);
         const problem = await healthGate(deps.runtime, m.compose, gate);
         if (problem) throw new Error(`${out.to.image} is not healthy: ${problem}`);
         const othersAfter = (await deps.runtime.listProjectContainers(m.compose.project))

@@ -1,0 +1,3 @@
+// Generated: entry of actions/upgrade.
+import { actionMain } from '../index.js';
+await actionMain("upgrade");
