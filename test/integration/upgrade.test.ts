@@ -128,6 +128,7 @@ volumes:
       'modules/app/notes/1.1.0.md': '# 1.1.0\n\nFixes a bug. Nothing to do.\n',
       'modules/app/notes/1.2.0.md': '# 1.2.0\n\nFaster startup.\n',
       'modules/app/notes/1.3.0.md': '# 1.3.0\n\nNew cache.\n',
+      'modules/app/notes/2.0.0.md': '# 2.0.0\n\nNew storage engine.\n',
       'modules/app/notes/1.4.0.md': '# 1.4.0\n\nManual migration required: run `app migrate --v4` before starting.\n',
     });
     const up = compose([path.join(repo, 'compose.yaml')], project, ['up', '-d']);
