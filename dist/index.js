@@ -9442,6 +9442,7 @@ module.exports = validRange
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
   Hn: () => (/* binding */ cell),
+  uk: () => (/* binding */ checkExpectedPlanHash),
   aY: () => (/* binding */ code),
   uh: () => (/* binding */ loadValidModules),
   ek: () => (/* binding */ pickModule)
@@ -9594,6 +9595,13 @@ function cell(text) {
 /** An inline code span: literal inside (no entities needed), and no backtick in the text can close it. */
 function code(text) {
     return `\`${text.replace(/`/g, "'").replace(/\|/g, '\\|').replace(/\r?\n/g, ' ')}\``;
+}
+/** `expected-plan-hash`, when given, must look like a plan_hash: a typo must not pass as "no binding". */
+function checkExpectedPlanHash(value, module, ctx) {
+    if (value !== undefined && !/^[0-9a-f]{64}$/.test(value)) {
+        throw new errors/* UserError */.yo(`${ctx.inAction ? "input 'expected-plan-hash'" : '--expected-plan-hash'} must be a plan_hash (64 lowercase ` +
+            `hex characters) as printed by stateguard plan --module ${module}, got ${JSON.stringify(value.slice(0, 80))}.`, { input: 'expected-plan-hash' });
+    }
 }
 
 
@@ -13901,11 +13909,7 @@ const applyCommand = (0,spec/* defineCommand */.NB)({
     async run(opts, ctx) {
         const set = (0,common/* loadValidModules */.uh)(opts, ctx);
         const module = (0,common/* pickModule */.ek)(set, opts.module);
-        if (opts.expectedPlanHash !== undefined && !/^[0-9a-f]{64}$/.test(opts.expectedPlanHash)) {
-            throw new src_errors/* UserError */.yo(`${ctx.inAction ? "input 'expected-plan-hash'" : '--expected-plan-hash'} must be a plan_hash (64 lowercase ` +
-                `hex characters) as printed by stateguard plan --module ` +
-                `${module.name}, got ${JSON.stringify(opts.expectedPlanHash.slice(0, 80))}.`, { input: 'expected-plan-hash' });
-        }
+        (0,common/* checkExpectedPlanHash */.uk)(opts.expectedPlanHash, module.name, ctx);
         const o = await applyOneShot({
             ...guardRequest(opts, set, module, ctx),
             expectedPlanHash: opts.expectedPlanHash,
@@ -14443,6 +14447,472 @@ async function waitReady(runtime, id, timeoutMs, sleep) {
 
 // EXTERNAL MODULE: ./src/run-command.ts
 var run_command = __nccwpck_require__(2530);
+;// CONCATENATED MODULE: ./src/backup/snapshot.ts
+/**
+ * snapshot (docs/architecture.md §7): `<module>-<stamp>.tar.gz` (+ `.sha256`) of a module's declared data
+ * volumes, taken while its containers are stopped.
+ *
+ * Order, and why:
+ * 1. Everything that can be checked without touching the engine's state is checked first (declared
+ *    volumes, the containers, each declared path really being a mount, no OTHER running container
+ *    writing to the same volume, out-dir, name not taken). A refusal here stops nothing.
+ * 2. Stop only this module's running containers (found by compose labels).
+ * 3. `docker cp container:path -` from the stopped container (needs no tools in the image, pulls
+ *    nothing), re-packed entry by entry under `<volume>/...` as regular files and directories
+ *    only, gzipped, hashed as written, into a temporary dot-file in out-dir, then fsynced.
+ *    A volume holding a symlink, hard link, device or FIFO is REFUSED, naming the entry: the
+ *    archive verify-backup accepts may hold nothing else, and silently dropping or dereferencing
+ *    such an entry would make a backup that restores something different from what was there.
+ * 4. Start the containers again — always, also when capturing failed — and say loudly if they
+ *    did not come back. This happens before the archive is re-read, so the module's downtime is
+ *    the copy alone.
+ * 5. Re-read the temporary file with the verify-backup walker (the archive must pass it, and its
+ *    sha256 must equal what was written), then publish it under its final name atomically
+ *    (`publish`, injectable for crash tests), write the `.sha256` the same way, fsync the directory.
+ *    A crash at any point leaves nothing under the final name but a complete, checked archive.
+ */
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+/** A snapshot that could not be taken, or whose containers did not come back: a "no" (exit 1). */
+class SnapshotError extends src_errors/* UserError */.yo {
+    constructor(message) {
+        super(message, { reason: 'snapshot-failed', exitCode: 1 });
+        this.name = 'SnapshotError';
+    }
+}
+/** Docker's own rule for volume names; also keeps the archive's top-level directories clean. */
+const VOLUME_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+/** States in which a container is (or is about to be) running and may write to its volumes. */
+const UP_STATES = new Set(['running', 'restarting']);
+/** How long snapshot waits for the containers it stopped to be running and healthy again. */
+const DEFAULT_READY_TIMEOUT_SECONDS = 120;
+/** Atomic publish that refuses to replace an existing file (link + unlink); rename where links are unsupported. */
+async function publishNoClobber(tempPath, finalPath) {
+    try {
+        await (0,promises_.link)(tempPath, finalPath);
+    }
+    catch (err) {
+        const code = err.code;
+        if (code === 'EEXIST')
+            throw new SnapshotError(`${finalPath} already exists; refusing to overwrite a backup`);
+        if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS')
+            throw err;
+        const exists = await (0,promises_.lstat)(finalPath).then(() => true, () => false);
+        if (exists)
+            throw new SnapshotError(`${finalPath} already exists; refusing to overwrite a backup`);
+        await (0,promises_.rename)(tempPath, finalPath);
+        return;
+    }
+    await (0,promises_.unlink)(tempPath);
+}
+async function fsyncDir(dir) {
+    const fh = await (0,promises_.open)(dir, external_node_fs_.constants.O_RDONLY);
+    try {
+        await fh.sync();
+    }
+    catch {
+        // some filesystems refuse fsync on a directory; the file itself was fsynced
+    }
+    finally {
+        await fh.close();
+    }
+}
+/** Write `content` to `finalPath` through a fsynced temporary file and an atomic publish. */
+async function writeFileAtomic(finalPath, content, publish) {
+    const temp = external_node_path_default().join(external_node_path_default().dirname(finalPath), `.${external_node_path_default().basename(finalPath)}.${(0,external_node_crypto_.randomBytes)(6).toString('hex')}.partial`);
+    const fh = await (0,promises_.open)(temp, external_node_fs_.constants.O_WRONLY | external_node_fs_.constants.O_CREAT | external_node_fs_.constants.O_EXCL, 0o644);
+    try {
+        await fh.writeFile(content);
+        await fh.sync();
+    }
+    finally {
+        await fh.close();
+    }
+    try {
+        await (publish ?? publishNoClobber)(temp, finalPath);
+    }
+    finally {
+        await (0,promises_.rm)(temp, { force: true });
+    }
+}
+/** Check everything that needs no change on the engine; returns the containers to stop. */
+async function plan(mod, runtime) {
+    if (mod.volumes.length === 0) {
+        throw new SnapshotError(`module '${mod.name}' declares no data volumes (spec.data.volumes), so there is nothing to snapshot. ` +
+            `Declare the volumes that hold its data in ${mod.file}.`);
+    }
+    for (const v of mod.volumes) {
+        if (!VOLUME_NAME_RE.test(v.volume)) {
+            throw new SnapshotError(`volume name ${JSON.stringify(v.volume)} in ${mod.file} is not a valid volume name (letters, digits, _ . -)`);
+        }
+    }
+    const seen = new Set();
+    for (const v of mod.volumes) {
+        if (seen.has(v.volume))
+            throw new SnapshotError(`volume ${v.volume} is declared twice in ${mod.file}`);
+        seen.add(v.volume);
+    }
+    const all = await runtime.listProjectContainers(mod.compose.project);
+    const mine = all.filter((c) => c.service === mod.compose.service);
+    const source = mine.find((c) => !c.oneoff) ?? mine[0];
+    if (!source) {
+        throw new SnapshotError(`no container of service ` +
+            `'${mod.compose.service}' (compose project '${mod.compose.project}') exists, so there is nothing to copy ` +
+            `the volumes from. Deploy the module first.`);
+    }
+    const targets = [];
+    const volumeNames = [];
+    for (const v of mod.volumes) {
+        const mount = source.mounts.find((m) => m.destination === v.path);
+        if (!mount) {
+            throw new SnapshotError(`${v.path} (volume ${v.volume}) is not a mount in container ` +
+                `${source.name}: the data there would not survive a recreate, ` +
+                `and a snapshot of it would be of the container's own layer. Fix spec.data.volumes in ` +
+                `${mod.file} or the compose file.`);
+        }
+        if (mount.name)
+            volumeNames.push(mount.name);
+        targets.push({ volume: v.volume, path: v.path });
+    }
+    // Another running container writing the same volume would make the snapshot inconsistent.
+    const mineIds = new Set(mine.map((c) => c.id));
+    const writers = [];
+    for (const vol of volumeNames) {
+        for (const c of await runtime.containersUsingVolume(vol)) {
+            if (!mineIds.has(c.id) && UP_STATES.has(c.state))
+                writers.push(`${c.name} (volume ${vol})`);
+        }
+    }
+    if (writers.length) {
+        throw new SnapshotError(`other running containers use the module's volumes: ` +
+            `${writers.join(', ')}. A snapshot taken while they run could be ` +
+            `inconsistent; stop them (or wait for a one-shot to finish) and try again.`);
+    }
+    const toStop = mine.filter((c) => UP_STATES.has(c.state) || c.state === 'paused');
+    if (toStop.some((c) => c.state === 'paused')) {
+        throw new SnapshotError(`a container of '${mod.name}' is paused; unpause it first (stopping a paused container would change its state).`);
+    }
+    return { source, toStop, targets };
+}
+/** Streams one volume's `docker cp` tar into our writer, refusing anything but files and directories. */
+async function captureVolume(runtime, containerId, target, out, counters) {
+    const parser = new rt({ strict: true, zstd: false, brotli: false });
+    let failure = null;
+    let top = null;
+    let chain = Promise.resolve();
+    const fail = (message) => {
+        failure ??= message;
+    };
+    parser.on('error', (err) => fail(`docker cp of ${target.path} produced an unreadable tar: ${err.message}`));
+    parser.on('entry', (e) => {
+        const slash = e.path.indexOf('/');
+        const first = slash === -1 ? e.path : e.path.slice(0, slash);
+        const rest = slash === -1 ? '' : e.path.slice(slash + 1);
+        top ??= first;
+        const archivePath = rest === '' ? (e.type === 'Directory' ? `${target.volume}/` : target.volume) : `${target.volume}/${rest}`;
+        const shown = printablePath(`${target.path}/${rest}`);
+        if (failure) {
+            e.resume();
+            return;
+        }
+        if (first !== top)
+            fail(`docker cp of ${target.path} returned an entry outside it: ${printablePath(e.path)}`);
+        else if (e.type !== 'File' && e.type !== 'OldFile' && e.type !== 'Directory') {
+            const what = e.type === 'SymbolicLink' ? 'a symbolic link' : e.type === 'Link' ? 'a hard link' : `a ${e.type}`;
+            fail(`volume ${target.volume} holds ${what} at ${shown}. A snapshot holds only regular files and directories ` +
+                `(verify-backup refuses anything else), so this volume cannot be snapshotted as it is; replace the entry ` +
+                `with ` +
+                `a regular file or move it out of the volume.`);
+        }
+        else {
+            const why = pathProblems(archivePath);
+            if (why.length)
+                fail(`volume ${target.volume} holds an entry whose name verify-backup would refuse (${why.join(', ')}): ${shown}`);
+        }
+        if (failure) {
+            e.resume();
+            return;
+        }
+        counters.entries++;
+        const type = e.type === 'Directory' ? 'Directory' : 'File';
+        const size = type === 'Directory' ? 0 : e.size;
+        // Headers and bodies go out strictly in order: each write waits for the previous one.
+        const header = headerBlocks({
+            path: archivePath,
+            type,
+            size,
+            mode: e.mode ?? (type === 'Directory' ? 0o755 : 0o644),
+            uid: e.uid ?? 0,
+            gid: e.gid ?? 0,
+            mtime: e.mtime ?? new Date(0),
+        });
+        chain = chain.then(() => out.write(header));
+        if (type === 'Directory') {
+            e.resume();
+            return;
+        }
+        // 'end' first: adding a 'data' listener resumes the entry, which may end at once.
+        e.on('end', () => {
+            chain = chain.then(() => out.write(bodyPadding(size)));
+        });
+        e.on('data', (chunk) => {
+            // Hold the entry (and so the parser and docker cp) until the chunk is written: bounded memory.
+            e.pause();
+            chain = chain.then(() => out.write(chunk)).finally(() => e.resume());
+        });
+    });
+    const sink = new external_node_stream_.Writable({
+        highWaterMark: 1024 * 1024,
+        write(chunk, _enc, cb) {
+            if (failure)
+                return cb(); // keep draining docker cp so it can exit
+            const ok = parser.write(chunk);
+            if (ok)
+                return cb();
+            parser.once('drain', () => cb());
+        },
+    });
+    const parserEnded = new Promise((resolve) => parser.once('end', resolve));
+    try {
+        await runtime.copyFrom(containerId, target.path, sink);
+    }
+    catch (err) {
+        fail((0,src_errors/* errorMessage */.gJ)(err));
+    }
+    await new Promise((resolve) => sink.end(() => resolve()));
+    if (!failure) {
+        parser.end();
+        // The parser ends synchronously on a complete stream; the timer only guards against a stall.
+        let timer;
+        await Promise.race([parserEnded, new Promise((r) => (timer = setTimeout(r, 30_000)))]);
+        clearTimeout(timer);
+    }
+    await chain;
+    if (failure)
+        throw new SnapshotError(failure);
+    if (top === null)
+        throw new SnapshotError(`docker cp of ${target.path} returned no entries`);
+}
+/** Copy every target out of a stopped container into a fsynced temporary archive in outDir. */
+async function captureToTemp(runtime, sourceId, targets, outDir, finalName, log, label) {
+    const tempPath = external_node_path_default().join(outDir, `.${finalName}.${(0,external_node_crypto_.randomBytes)(6).toString('hex')}.partial`);
+    const hash = (0,external_node_crypto_.createHash)('sha256');
+    let bytes = 0;
+    const counters = { entries: 0 };
+    let fh;
+    let gzip;
+    let fileWrites = Promise.resolve();
+    try {
+        fh = await (0,promises_.open)(tempPath, external_node_fs_.constants.O_WRONLY | external_node_fs_.constants.O_CREAT | external_node_fs_.constants.O_EXCL, 0o600);
+        const file = fh;
+        const gz = external_node_zlib_default().createGzip({ level: 6, chunkSize: 256 * 1024 });
+        gzip = gz;
+        let gzipError = null;
+        gz.on('data', (chunk) => {
+            hash.update(chunk);
+            bytes += chunk.length;
+            fileWrites = fileWrites.then(async () => {
+                await file.write(chunk);
+            });
+        });
+        gz.on('error', (err) => (gzipError = err));
+        const gzipEnded = new Promise((resolve) => {
+            gz.once('end', resolve);
+            gz.once('error', () => resolve());
+        });
+        const out = {
+            write: async (chunk) => {
+                if (chunk.length === 0)
+                    return;
+                if (!gz.write(chunk))
+                    await new Promise((r) => gz.once('drain', r));
+                // keep the file writes from falling far behind: bounded memory
+                await fileWrites;
+            },
+        };
+        for (const t of targets) {
+            log.info(`${label}: copying ${t.path} (volume ${t.volume})`);
+            await captureVolume(runtime, sourceId, t, out, counters);
+        }
+        await out.write(END_OF_ARCHIVE);
+        gz.end();
+        await gzipEnded;
+        await fileWrites;
+        if (gzipError)
+            throw gzipError;
+        await file.sync();
+    }
+    catch (err) {
+        gzip?.destroy();
+        // Pending writes may fail once the file is closed; the capture has failed already.
+        await fileWrites.catch(() => undefined);
+        await fh?.close().catch(() => undefined);
+        fh = undefined;
+        await (0,promises_.rm)(tempPath, { force: true });
+        throw err;
+    }
+    finally {
+        await fh?.close().catch(() => undefined);
+    }
+    return { tempPath, sha256: hash.digest('hex'), bytes, entries: counters.entries };
+}
+/** Re-read the temporary archive with the verify-backup walker, then publish it and its .sha256. */
+async function verifyAndPublish(mod, captured, targets, finalPath, hooks) {
+    const { tempPath, sha256, bytes } = captured;
+    // The archive must be one verify-backup accepts, and the bytes on disk the bytes we hashed.
+    const fhCheck = await (0,promises_.open)(tempPath, external_node_fs_.constants.O_RDONLY);
+    let check;
+    try {
+        // The layout too: one top-level directory per declared volume, as verify-backup requires.
+        check = await inspectArchive(fhCheck.createReadStream({ highWaterMark: 1024 * 1024, autoClose: false }), { maxUncompressedBytes: Number.MAX_SAFE_INTEGER, maxEntries: Number.MAX_SAFE_INTEGER }, { layout: { module: mod.name, volumes: targets.map((t) => t.volume) } });
+    }
+    finally {
+        await fhCheck.close();
+    }
+    if (check.problems.length || check.sha256 !== sha256 || check.bytesRead !== bytes) {
+        throw new SnapshotError(`the written archive did not pass verification: ` +
+            `${check.problems.map((p) => `[${p.code}] ${p.message}`).join('; ') ||
+                `sha256/size differ from what was ` + `written`}`);
+    }
+    await (hooks?.publish ?? publishNoClobber)(tempPath, finalPath);
+    await writeFileAtomic(`${finalPath}${CHECKSUM_SUFFIX}`, `${sha256}  ${external_node_path_default().basename(finalPath)}\n`, hooks?.publish);
+    await fsyncDir(external_node_path_default().dirname(finalPath));
+}
+/** The final path of a new snapshot in outDir; refuses a name that is taken. */
+async function snapshotPath(mod, outDir, now) {
+    const finalPath = external_node_path_default().join(outDir, archiveName(mod.name, now));
+    await (0,promises_.mkdir)(outDir, { recursive: true });
+    if (await (0,promises_.lstat)(finalPath).then(() => true, () => false)) {
+        throw new SnapshotError(`${finalPath} already exists; refusing to overwrite a backup (wait a second and retry)`);
+    }
+    return finalPath;
+}
+/**
+ * A verified snapshot of a module whose containers the caller has already stopped (restore's
+ * pre-restore snapshot, docs/architecture.md §12): the same archive, checks and atomic publish as
+ * `takeSnapshot`, without stopping or starting anything.
+ */
+async function snapshotStopped(args) {
+    const { module: mod, runtime, log } = args;
+    const { source, toStop, targets } = await plan(mod, runtime);
+    if (toStop.length) {
+        throw new SnapshotError(`${toStop.map((c) => c.name).join(', ')} is running; it must be stopped for this snapshot`);
+    }
+    const finalPath = await snapshotPath(mod, external_node_path_default().resolve(args.outDir), args.now);
+    const captured = await captureToTemp(runtime, source.id, targets, external_node_path_default().dirname(finalPath), external_node_path_default().basename(finalPath), log, `snapshot ${mod.name}`);
+    try {
+        await verifyAndPublish(mod, captured, targets, finalPath, args.hooks);
+    }
+    finally {
+        await (0,promises_.rm)(captured.tempPath, { force: true });
+    }
+    return {
+        path: finalPath,
+        sha256: captured.sha256,
+        bytes: captured.bytes,
+        entries: captured.entries,
+        volumes: targets.map((t) => t.volume),
+        taken_at: args.now.toISOString(),
+    };
+}
+async function takeSnapshot(args) {
+    const { module: mod, runtime, log } = args;
+    await runtime.ping();
+    const interrupted = await interruptedOperation(runtime, mod);
+    if (interrupted)
+        throw new src_errors/* UserError */.yo(interrupted.message, { reason: interrupted.reason, exitCode: 1 });
+    const { source, toStop, targets } = await plan(mod, runtime);
+    const finalPath = await snapshotPath(mod, external_node_path_default().resolve(args.outDir), args.now);
+    const outDir = external_node_path_default().dirname(finalPath);
+    const finalName = external_node_path_default().basename(finalPath);
+    let captured = null;
+    let captureError = null;
+    let restartError = null;
+    log.info(`snapshot ${mod.name}: stopping ${toStop.length ? toStop.map((c) => c.name).join(', ') : '(nothing running)'}`);
+    try {
+        await runtime.stop(toStop.map((c) => c.id));
+        captured = await captureToTemp(runtime, source.id, targets, outDir, finalName, log, `snapshot ${mod.name}`);
+    }
+    catch (err) {
+        captureError = err;
+    }
+    finally {
+        // Start the containers again whatever happened above.
+        if (toStop.length) {
+            try {
+                await runtime.start(toStop.map((c) => c.id));
+                // Back means running AND healthy where there is a healthcheck: the next step (often an
+                // apply whose dependency check needs the parent healthy) must not race a `starting` parent.
+                const readyMs = (args.readyTimeoutSeconds ?? DEFAULT_READY_TIMEOUT_SECONDS) * 1000;
+                const pending = await waitUntilReady(runtime, toStop.map((c) => c.id), readyMs, args.hooks?.sleep);
+                if (pending.length) {
+                    const names = new Map(toStop.map((c) => [c.id, c.name]));
+                    restartError =
+                        `${pending.map((p) => `${names.get(p.id) ?? p.id.slice(0, 12)} ${p.problem}`).join(', ')} ` +
+                            `${readyMs / 1000}s after being started again (running, and healthy where it has a healthcheck, was ` +
+                            `required)`;
+                }
+            }
+            catch (err) {
+                restartError = `starting ${toStop.map((c) => c.name).join(', ')} again failed: ${(0,src_errors/* errorMessage */.gJ)(err)}`;
+            }
+            if (restartError) {
+                log.error(`SNAPSHOT: CONTAINERS OF ` +
+                    `${mod.name.toUpperCase()} ARE NOT RUNNING: ${restartError}. Start them by hand now (docker start ...).`);
+            }
+            else {
+                log.info(`snapshot ${mod.name}: ${toStop.map((c) => c.name).join(', ')} running (and healthy) again`);
+            }
+        }
+    }
+    // Set when the module-is-DOWN error itself is thrown, so the catch below does not say it twice.
+    let downReported = false;
+    try {
+        if (captureError || !captured) {
+            throw captureError instanceof src_errors/* UserError */.yo
+                ? captureError
+                : new SnapshotError(`snapshot of ${mod.name} failed: ${(0,src_errors/* errorMessage */.gJ)(captureError)}`);
+        }
+        await verifyAndPublish(mod, captured, targets, finalPath, args.hooks);
+        if (restartError) {
+            downReported = true;
+            throw new SnapshotError(`the snapshot was written (${finalPath}), but ${restartError}; the module is DOWN`);
+        }
+        log.info(`snapshot ${mod.name}: ${finalPath} (${captured.bytes} bytes, ${captured.entries} entries, sha256 ` +
+            `${captured.sha256})`);
+        return {
+            path: finalPath,
+            sha256: captured.sha256,
+            bytes: captured.bytes,
+            entries: captured.entries,
+            volumes: targets.map((t) => t.volume),
+            taken_at: args.now.toISOString(),
+        };
+    }
+    catch (err) {
+        if (restartError && !downReported) {
+            throw new SnapshotError(`${(0,src_errors/* errorMessage */.gJ)(err)}; ALSO: ${restartError}; the module is DOWN`);
+        }
+        throw err;
+    }
+    finally {
+        if (captured)
+            await (0,promises_.rm)(captured.tempPath, { force: true });
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/restore/repack.ts
 /**
  * restore's re-packer (docs/architecture.md §12, "stage on the live filesystem"). The verified
@@ -14644,6 +15114,543 @@ async function repackForStaging(source, opts) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/restore/steps.ts
+/**
+ * The journaled steps restore and recover share (docs/architecture.md §12): swap, revert, bring the
+ * service back, tidy. Each step is idempotent, so recover can run it again after a crash at any
+ * instant, and each journal mark is written before the step it announces.
+ */
+
+
+
+
+
+function helperOf(record, key) {
+    return { image: record.helper_image, mounts: record.mounts, key };
+}
+function targetOf(record) {
+    return { project: record.project, files: record.compose_files };
+}
+/** Write the mark, then let a crash test stop right after it. */
+async function markPhase(j, phase, deps) {
+    await j.mark(phase);
+    deps.crash?.(`after-${phase}`);
+}
+/**
+ * Recreate the service on the data now in place (restore's C4: never restart the old containers
+ * on new data) and wait until it is running and healthy. Returns why it is not, or null.
+ */
+async function recreateAndWait(record, deps) {
+    const r = await deps.runtime.recreateService(targetOf(record), record.service);
+    if (r.code !== 0) {
+        return `recreating ${record.service} failed: ${r.stderr.trim().split('\n').pop() ?? `exit ${r.code}`}`;
+    }
+    return waitService(record, deps);
+}
+async function waitService(record, deps) {
+    const ids = (await listServiceContainers(deps.runtime, record)).map((c) => c.id);
+    if (ids.length === 0)
+        return `no container of ${record.service} exists`;
+    const pending = await waitUntilReady(deps.runtime, ids, deps.readyTimeoutMs, deps.sleep);
+    if (pending.length === 0)
+        return null;
+    return (`${pending.map((p) => `${p.id.slice(0, 12)} ${p.problem}`).join(', ')} ` +
+        `(running, and healthy where it has a healthcheck, is required within ${deps.readyTimeoutMs / 1000}s)`);
+}
+/**
+ * Put the old data back in every volume and bring the service back on it: the containers the
+ * operation stopped are started again when they still exist (nothing recreated them), otherwise the
+ * service is recreated. Marks `reverted`, then tidies. Returns why the service is not up, or null.
+ */
+async function revertAll(j, deps, recreated) {
+    const record = j.record;
+    const helper = helperOf(record, j.key);
+    await deps.runtime.removeHelpers(j.key);
+    if (recreated) {
+        // Containers recreated on the new data must not run while it is swapped back.
+        const running = await listServiceContainers(deps.runtime, record);
+        await deps.runtime.stop(running.filter((c) => c.state === 'running' || c.state === 'restarting').map((c) => c.id));
+    }
+    await deps.runtime.swap(helper, 'revert', record.mounts.map(() => null));
+    deps.say('every volume holds its old data again');
+    deps.crash?.('after-revert-swap');
+    await deps.runtime.dropWorkArea(helper);
+    let problem;
+    const existing = recreated ? [] : await deps.runtime.inspectContainers(record.stopped);
+    if (existing.length === record.stopped.length && existing.length > 0) {
+        await deps.runtime.start(existing.map((c) => c.id));
+        problem = await waitService(record, deps);
+    }
+    else if (record.stopped.length === 0 && !recreated) {
+        problem = null; // nothing was running before; leave it so
+    }
+    else {
+        problem = await recreateAndWait(record, deps);
+    }
+    await markPhase(j, 'reverted', deps);
+    await j.remove();
+    return problem;
+}
+/**
+ * Finish a committed swap (idempotent), recreate the service on the new data and wait for it. When it
+ * does not come up, mark `reverting` and revert. Returns how it ended.
+ */
+async function forwardAll(j, deps) {
+    const record = j.record;
+    const helper = helperOf(record, j.key);
+    await deps.runtime.removeHelpers(j.key);
+    await deps.runtime.swap(helper, 'forward', record.roots);
+    const problem = await recreateAndWait(record, deps);
+    deps.crash?.('after-recreate');
+    if (problem === null) {
+        await deps.runtime.dropWorkArea(helper);
+        deps.crash?.('after-drop');
+        await markPhase(j, 'done', deps);
+        await j.remove();
+        return { ok: true };
+    }
+    deps.say(`the service did not come up on the restored data: ${problem}; putting the old data back`);
+    await markPhase(j, 'reverting', deps);
+    try {
+        const again = await revertAll(j, deps, true);
+        if (again !== null) {
+            return { ok: false, reverted: true, problem: `${problem}; AND after reverting to the old data: ${again}` };
+        }
+        return { ok: false, reverted: true, problem };
+    }
+    catch (err) {
+        throw new src_errors/* EnvironmentError */.eG(`${problem}; reverting to the old data failed too: ${(0,src_errors/* errorMessage */.gJ)(err)}`);
+    }
+}
+/**
+ * Read an archive again (it was verified, but it may have changed since), stream it re-packed into
+ * the prepared work areas, and check on the engine that what was staged is what the archive holds.
+ * Refuses when the archive no longer passes the checks or its sha256 differs from the verified one.
+ */
+async function stageArchive(runtime, helper, archive) {
+    const fh = await (0,promises_.open)(archive.path, 'r');
+    let result = null;
+    try {
+        await runtime.stage(helper, async (write) => {
+            const r = await repackForStaging(fh.createReadStream({ highWaterMark: 1024 * 1024, autoClose: false }), {
+                layout: archive.layout,
+                limits: archive.limits,
+                prefixFor: (i) => `${i}/${WORK_AREA}/new`,
+                out: write,
+            });
+            result = r;
+            if (r.problems.length > 0 || !r.readToEnd) {
+                throw Object.assign(new Error(`the archive failed the checks while being staged: ` +
+                    r.problems.map((p) => `[${p.code}] ${p.message}`).join('; ')), { reason: 'archive-mismatch' });
+            }
+            if (r.sha256 !== archive.sha256) {
+                throw new Error(`the archive changed since it was verified (sha256 ${r.sha256}, verified ${archive.sha256})`);
+            }
+        });
+    }
+    finally {
+        await fh.close();
+    }
+    const repacked = result;
+    if (!repacked)
+        throw new Error('staging produced no result');
+    const counted = await runtime.countStaged(helper);
+    for (const v of repacked.volumes) {
+        const c = counted.find((x) => x.volume === v.volume);
+        if (!c || c.entries !== v.entries || c.files !== v.files || c.bytes !== v.bytes) {
+            throw new Error(`volume ${v.volume}: staged ${c ? `${c.entries} entries/${c.files} files/${c.bytes} bytes` : 'nothing'}, ` +
+                `the archive holds ${v.entries}/${v.files}/${v.bytes}; the staged copy is not the archive`);
+        }
+    }
+    return repacked;
+}
+/**
+ * The first local image (in order) that can run the helper steps, or why none can. Never pulls:
+ * the probe runs each candidate with `--pull never`.
+ */
+async function pickHelperImage(runtime, candidates) {
+    const tried = [];
+    for (const image of [...new Set(candidates.filter((x) => !!x))]) {
+        const problem = await runtime.helperImageProblem(image);
+        if (problem === null)
+            return { image };
+        tried.push(`${image.length > 40 ? `${image.slice(0, 19)}…` : image}: ${problem}`);
+    }
+    return { tried };
+}
+
+;// CONCATENATED MODULE: ./src/restore/restore.ts
+/**
+ * `stateguard restore` (docs/architecture.md §12): put a verified backup back onto a module's live
+ * data volumes, atomically per volume and across volumes, through the engine only.
+ *
+ * Order: verify the archive and the operator's consent (before the lock: nothing to hold yet) →
+ * lock → interrupted-operation check → fresh plan (hash binding, no drift but state) → resolve every
+ * volume from the CURRENT declaration and the module's container, all or nothing → helper image →
+ * free space → journal `begun` → stop → verified pre-restore snapshot → stage every volume
+ * (re-packed, never extracted from the untrusted archive) → `staged` → `swapping` → swap by renames
+ * → `committed` → recreate on the new data → running and healthy → drop the old data → `done`.
+ *
+ * Before `committed` every failure reverts (old data, old containers started again); after it the
+ * restore goes forward, and a service that does not come up on the restored data is reverted too
+ * (`reverting`), so the module is never left running on data nobody checked. A crash anywhere
+ * leaves the journal; `stateguard recover` finishes or reverts from it (./recover.ts).
+ */
+
+
+
+
+
+
+
+
+
+/** Drift a restore may run with: it repairs a broken service's data; it never rolls out a definition. */
+const RESTORE_TOLERATED_DRIFT = ['container.state.running', 'container.health'];
+const UP = new Set(['running', 'restarting', 'paused']);
+function reason(code, message, fix, input) {
+    return { code, message, fix, ...(input ? { input } : {}) };
+}
+/**
+ * Why a verify-backup report cannot be restored into module `m` (or null): it must verify and be the
+ * module's own backup, whose layout is exactly the module's declared volumes (`archive-mismatch`).
+ */
+function backupVerdict(m, backup, what) {
+    const layout = backup.problems.filter((p) => p.code === 'layout-mismatch' || p.code === 'no-data-volumes');
+    if (backup.verified === true && backup.matched_module !== m.name) {
+        return reason('archive-mismatch', `the backup is named for module '${backup.matched_module}', not '${m.name}'; ` +
+            `${what} takes only the module's own backups (their layout is its declared volumes)`, `Pass a backup named ${m.name}-YYYYMMDDTHHMMSSZ.tar.gz.`, 'backup-ref');
+    }
+    if (layout.length > 0) {
+        return reason('archive-mismatch', `the backup's layout does not match the declared data volumes of '${m.name}': ` +
+            layout.map((p) => p.message).join('; '), `Use a backup whose top-level directories are exactly ${m.volumes.map((v) => v.volume).join(', ')}.`, 'backup-ref');
+    }
+    if (backup.verified !== true) {
+        return reason('backup-rejected', `the backup did not verify: ${backup.problems.map((p) => `[${p.code}] ${p.message}`).join('; ')}`, 'Pass a backup that stateguard verify-backup accepts.', 'backup-ref');
+    }
+    return null;
+}
+/** The restore rule: restorable module, allow-stateful, a verified backup of this module, the exact confirm. */
+async function evaluateRestore(req, deps, out) {
+    const m = req.module;
+    const reasons = [];
+    if (m.class !== 'stateful' || m.volumes.length === 0) {
+        reasons.push(reason('not-restorable', `module '${m.name}' is ${m.class}${m.volumes.length === 0 ? ' and declares no data volumes' : ''}; ` +
+            `restore acts only on a stateful module with spec.data.volumes`, `Restore the module that owns the data (class: stateful, spec.data.volumes).`, 'module'));
+    }
+    if (req.allowStateful !== true) {
+        reasons.push(reason('not-allowed', 'allow-stateful is not true; a restore replaces live data', "Pass allow-stateful: 'true' (--allow-stateful) to restore.", 'allow-stateful'));
+    }
+    let backup = null;
+    if (!req.backupRef) {
+        reasons.push(reason('backup-rejected', 'no backup-ref was given', 'Pass backup-ref: the .tar.gz to restore.'));
+    }
+    else {
+        try {
+            backup = await deps.verifyBackup({
+                backupRef: req.backupRef,
+                cwd: req.cwd,
+                module: m,
+                modules: req.modules,
+                backupRoots: req.backupRoots,
+                now: req.now,
+                maxUncompressedBytes: req.maxUncompressedBytes,
+                maxEntries: req.maxEntries,
+                ignoreMaxAge: true,
+            });
+        }
+        catch (err) {
+            reasons.push(reason('backup-rejected', `verifying the backup failed: ${(0,src_errors/* errorMessage */.gJ)(err)}`, 'Check backup-ref.'));
+        }
+    }
+    out.backup = backup;
+    if (backup) {
+        const problem = backupVerdict(m, backup, 'a restore');
+        if (problem)
+            reasons.push(problem);
+    }
+    // The operator names the file that is about to replace the live data.
+    const fileName = backup?.path ? external_node_path_default().basename(backup.path) : external_node_path_default().basename(req.backupRef ?? '');
+    const mismatch = describeConfirmMismatch(req.confirm, fileName);
+    if (mismatch !== null || fileName === '') {
+        reasons.push(reason('confirm-mismatch', `${mismatch ?? 'confirm is empty'}: restore's confirm must be the backup's file name exactly`, `Type the backup's file name as confirm (--confirm ${fileName || 'MODULE-YYYYMMDDTHHMMSSZ.tar.gz'}).`, 'confirm'));
+    }
+    const planned = await planOne(req.modules, m, deps);
+    let driftKeys = [];
+    let planHash = null;
+    let plan = null;
+    if ('error' in planned) {
+        reasons.push(reason(planned.reason, `the module could not be planned: ${planned.error}`, 'Fix the cause above.'));
+    }
+    else {
+        plan = planned.plan;
+        planHash = planned.hash;
+        driftKeys = planned.plan.drift.map((d) => d.key);
+        const other = planned.plan.drift.filter((d) => !RESTORE_TOLERATED_DRIFT.includes(d.key));
+        if (other.length > 0) {
+            reasons.push(reason('drift-not-allowed', `the module has drift a restore would roll out with it (${other.map((d) => d.key).join(', ')}): restore ` +
+                `recreates the service from its current declaration, so it must already run that declaration`, 'Apply or upgrade the definition first (or deploy the module), then restore.'));
+        }
+    }
+    const ordered = orderReasons(reasons);
+    const result = {
+        module: m.name,
+        decision: ordered.length ? 'blocked' : 'allowed',
+        reasons: ordered,
+        drift_keys: driftKeys,
+        backup: backup
+            ? {
+                verified: backup.verified === true,
+                path: backup.path,
+                matched_module: backup.matched_module,
+                problems: backup.problems,
+            }
+            : null,
+        failure_reason: ordered[0]?.code ?? '',
+    };
+    out.reasons = ordered;
+    return { result, plan, planHash };
+}
+/** The declared volumes as mounts of the module's container (never from the archive), all or nothing. */
+function resolveMounts(m, containers) {
+    const source = containers[0];
+    if (!source) {
+        return {
+            problem: `no container of service '${m.compose.service}' (project '${m.compose.project}') exists to read the ` +
+                `volumes' mounts from; create it without starting it (compose up --no-start ${m.compose.service}) and retry`,
+        };
+    }
+    const mounts = [];
+    for (const v of m.volumes) {
+        const mt = source.mounts.find((x) => x.destination === v.path);
+        if (!mt || (mt.type !== 'volume' && mt.type !== 'bind')) {
+            return {
+                problem: `${v.path} (volume ${v.volume}) is not a volume or bind mount of ${source.name}; ` +
+                    `restoring it would write into the container's own layer. Fix spec.data.volumes or the compose file.`,
+            };
+        }
+        mounts.push({
+            volume: v.volume,
+            kind: mt.type === 'volume' ? 'volume' : 'bind',
+            source: mt.type === 'volume' ? (mt.name ?? mt.source) : mt.source,
+        });
+    }
+    const seen = new Set();
+    for (const mt of mounts) {
+        if (seen.has(`${mt.kind}:${mt.source}`)) {
+            return { problem: `two declared data volumes are the same ${mt.kind} (${mt.source}); declare it once` };
+        }
+        seen.add(`${mt.kind}:${mt.source}`);
+    }
+    return { mounts, source };
+}
+function emptyOutcome(m, req) {
+    return {
+        module: m.name,
+        status: 'failed',
+        decision: 'failed',
+        failure_reason: 'internal',
+        could_not_run: false,
+        plan_hash: null,
+        expected_plan_hash: req.expectedPlanHash ?? null,
+        guard: null,
+        lock: null,
+        lock_refusal: null,
+        dependencies: [],
+        verdict: '',
+        messages: [],
+        warnings: [],
+        backup: null,
+        pre_restore_snapshot: null,
+        volumes: [],
+        reasons: [],
+        helper_image: null,
+        reverted: false,
+    };
+}
+/** Bytes of headroom on top of the staged data (directory blocks, the journal's own files). */
+const SPACE_MARGIN = 16 * 1024 * 1024;
+async function restoreModule(req, deps) {
+    const m = req.module;
+    const out = emptyOutcome(m, req);
+    const key = operationKey(m.compose.project, m.compose.service);
+    let mounts = [];
+    let toStop = [];
+    let helper = null;
+    const finished = await runGuarded({
+        verb: 'restore',
+        request: req,
+        deps,
+        out,
+        lockImages: [],
+        lockTimeoutSeconds: req.readyTimeoutSeconds * 4 + 3600,
+        evaluate: () => evaluateRestore(req, deps, out),
+        interrupted: () => interruptedOperation(deps.runtime, m),
+        preflight: async (_ev, ctx) => {
+            const containers = await listServiceContainers(deps.runtime, m.compose);
+            const resolved = resolveMounts(m, containers);
+            if ('problem' in resolved)
+                return { refused: ctx.end('refused', 'not-restorable', resolved.problem) };
+            mounts = resolved.mounts;
+            toStop = containers.filter((c) => UP.has(c.state));
+            if (toStop.some((c) => c.state === 'paused')) {
+                return { refused: ctx.end('refused', 'not-restorable', `a container of '${m.name}' is paused; unpause it.`) };
+            }
+            // Another running container writing these volumes would see them swapped under it.
+            const mine = new Set(containers.map((c) => c.id));
+            const users = [];
+            for (const mt of mounts.filter((x) => x.kind === 'volume')) {
+                for (const c of await deps.runtime.containersUsingVolume(mt.source)) {
+                    if (!mine.has(c.id) && UP.has(c.state))
+                        users.push(`${c.name} (volume ${mt.source})`);
+                }
+            }
+            if (users.length) {
+                return {
+                    refused: ctx.end('refused', 'volume-in-use', `other running containers use the volumes: ${users.join(', ')}; stop them first. Nothing was changed.`),
+                };
+            }
+            // A local image that can rename inside the volumes; never pulled.
+            const picked = await pickHelperImage(deps.runtime, [req.helperImage, resolved.source.imageId]);
+            if ('tried' in picked) {
+                return {
+                    refused: ctx.end('refused', 'helper-unavailable', `no local image can run restore's helper steps (a /bin/sh with mkdir, mv, rm, find, stat, df, wc, awk, ` +
+                        `chown, chmod, sync, cat): ${picked.tried.join('; ')}. Pass helper-image (--helper-image) naming a ` +
+                        `local image that has them (e.g. a busybox image loaded with docker load); stateguard never pulls.`),
+                };
+            }
+            helper = { image: picked.image, mounts, key };
+            out.helper_image = picked.image;
+            // Live and staged data coexist until the old data is dropped: the staged data must fit.
+            const need = (out.backup?.uncompressed_bytes ?? 0) + SPACE_MARGIN;
+            const byFs = new Map();
+            for (const s of await deps.runtime.mountSpace(helper)) {
+                const e = byFs.get(s.filesystem) ?? { available: s.availableBytes, volumes: [] };
+                e.volumes.push(s.volume);
+                byFs.set(s.filesystem, e);
+            }
+            for (const [fs, e] of byFs) {
+                if (e.available < need) {
+                    return {
+                        refused: ctx.end('refused', 'insufficient-space', `the filesystem ${fs} holding ${e.volumes.join(', ')} has ${e.available} bytes free; staging the ` +
+                            `backup next to the live data needs ${need} (the archive's ${need - SPACE_MARGIN} uncompressed ` +
+                            `bytes plus a margin). Free space there first. Nothing was changed.`),
+                    };
+                }
+            }
+            return {};
+        },
+        step: async (_ev, ctx) => {
+            const h = helper;
+            const backup = out.backup;
+            const record = {
+                operation: 'restore',
+                module: m.name,
+                project: m.compose.project,
+                service: m.compose.service,
+                backup: backup.path,
+                backup_sha256: backup.sha256 ?? '',
+                helper_image: h.image,
+                mounts,
+                roots: mounts.map(() => null),
+                stopped: toStop.map((c) => c.id),
+                compose_files: [m.compose.path],
+                pre_restore_snapshot: null,
+                holder: req.holder,
+                started_at: req.now.toISOString(),
+            };
+            const journal = new Journal(deps.runtime, key, record, deps.now);
+            const stepDeps = {
+                runtime: deps.runtime,
+                say: ctx.say,
+                crash: deps.crash,
+                readyTimeoutMs: req.readyTimeoutSeconds * 1000,
+                sleep: deps.sleep,
+            };
+            await deps.runtime.removeHelpers(key);
+            ctx.started();
+            await markPhase(journal, 'begun', deps);
+            let committed = false;
+            try {
+                await deps.runtime.stop(toStop.map((c) => c.id));
+                ctx.say(`stopped ${toStop.map((c) => c.name).join(', ') || '(nothing was running)'}`);
+                deps.crash?.('after-stop');
+                const snap = await snapshotStopped({
+                    module: m,
+                    runtime: deps.runtime,
+                    outDir: req.outDir ?? external_node_path_default().dirname(backup.path),
+                    now: deps.now(),
+                    log: deps.log,
+                });
+                out.pre_restore_snapshot = snap.path;
+                record.pre_restore_snapshot = snap.path;
+                ctx.say(`pre-restore snapshot written and verified: ${snap.path} (sha256 ${snap.sha256})`);
+                await markPhase(journal, 'snapshotted', deps);
+                await deps.runtime.prepareWorkArea(h);
+                deps.crash?.('after-prepare');
+                const repacked = await stageArchive(deps.runtime, h, {
+                    path: backup.path,
+                    sha256: backup.sha256 ?? '',
+                    layout: { module: m.name, volumes: m.volumes.map((v) => v.volume) },
+                    limits: { maxUncompressedBytes: req.maxUncompressedBytes, maxEntries: req.maxEntries },
+                });
+                record.roots = repacked.volumes.map((v) => v.root);
+                out.volumes = repacked.volumes.map((v) => ({ volume: v.volume, entries: v.entries, bytes: v.bytes }));
+                ctx.say(`staged ${out.volumes.map((v) => `${v.volume} (${v.entries} entries, ${v.bytes} bytes)`).join(', ')}`);
+                await markPhase(journal, 'staged', deps);
+                await markPhase(journal, 'swapping', deps);
+                await deps.runtime.swap(h, 'forward', record.roots);
+                deps.crash?.('after-swap');
+                await markPhase(journal, 'committed', deps);
+                committed = true;
+            }
+            catch (err) {
+                if (committed)
+                    throw err;
+                const why = (0,src_errors/* errorMessage */.gJ)(err);
+                ctx.say(`restore stopped before the new data went live: ${why}; putting everything back`);
+                out.reverted = true;
+                try {
+                    const problem = await revertAll(journal, stepDeps, false);
+                    const tail = problem ? ` The service is not up again: ${problem}.` : ' The service runs on its old data.';
+                    return ctx.end('failed', failureOf(err), `restore of '${m.name}' failed and was reverted: ${why}.${tail}`);
+                }
+                catch (revertErr) {
+                    return ctx.end('failed', 'restore-failed', `restore of '${m.name}' failed (${why}) and reverting failed too (${(0,src_errors/* errorMessage */.gJ)(revertErr)}). ` +
+                        `The journal is kept on the engine: run \`stateguard recover --module ${m.name}\`. ` +
+                        `Pre-restore snapshot: ${out.pre_restore_snapshot ?? 'not written'}.`);
+                }
+            }
+            ctx.say(`every volume holds the backup's data (committed); recreating ${m.compose.service} on it`);
+            try {
+                const fwd = await forwardAll(journal, stepDeps);
+                if (fwd.ok) {
+                    return ctx.end('restored', '', `restored '${m.name}' from ${external_node_path_default().basename(backup.path)}; the service is running on it. ` +
+                        `Pre-restore snapshot: ${out.pre_restore_snapshot}.`);
+                }
+                out.reverted = true;
+                return ctx.end('failed', 'restore-failed', `restored data did not come up healthy (${fwd.problem}); the old data was put back. ` +
+                    `Pre-restore snapshot: ${out.pre_restore_snapshot}.`);
+            }
+            catch (err) {
+                return ctx.end('failed', 'restore-failed', `restore of '${m.name}' did not finish after the new data went live: ${(0,src_errors/* errorMessage */.gJ)(err)}. The journal is ` +
+                    `kept on the engine: run \`stateguard recover --module ${m.name}\`. ` +
+                    `Pre-restore snapshot: ${out.pre_restore_snapshot}.`);
+            }
+        },
+    });
+    finished.decision = finished.status === 'restored' ? 'restored' : finished.status === 'failed' ? 'failed' : 'blocked';
+    if (finished.status !== 'restored' && finished.reasons.length === 0 && finished.failure_reason) {
+        finished.reasons = [{ code: finished.failure_reason, message: finished.verdict, fix: '' }];
+    }
+    return finished;
+}
+function failureOf(err) {
+    const r = err?.reason;
+    return r === 'snapshot-failed' || r === 'archive-mismatch' ? r : 'restore-failed';
+}
+
+
 ;// CONCATENATED MODULE: ./src/restore/drill.ts
 /**
  * The restore drill (e2e-gate --restore-drill): prove a backup restores and the service starts on
@@ -14703,18 +15710,9 @@ async function verify(req, deps) {
     catch (err) {
         throw new DrillFailure('backup-rejected', `verifying the backup failed: ${(0,src_errors/* errorMessage */.gJ)(err)}`);
     }
-    const layout = backup.problems.filter((p) => p.code === 'layout-mismatch' || p.code === 'no-data-volumes');
-    if (backup.verified === true && backup.matched_module !== m.name) {
-        throw new DrillFailure('archive-mismatch', `the backup is named for module '${backup.matched_module}', not '${m.name}'; a drill takes only the ` +
-            `module's own backups`);
-    }
-    if (layout.length > 0) {
-        throw new DrillFailure('archive-mismatch', `the backup's layout does not match the declared data volumes of '${m.name}': ` +
-            layout.map((p) => p.message).join('; '));
-    }
-    if (backup.verified !== true) {
-        throw new DrillFailure('backup-rejected', `the backup did not verify: ${backup.problems.map((p) => `[${p.code}] ${p.message}`).join('; ')}`);
-    }
+    const problem = backupVerdict(m, backup, 'a drill');
+    if (problem)
+        throw new DrillFailure(problem.code, problem.message);
     return backup;
 }
 /**
@@ -14747,20 +15745,12 @@ async function runRestoreDrill(req, deps, check) {
         }
         before = liveState(live);
         const candidates = [...new Set([req.helperImage, source.imageId].filter((x) => !!x))];
-        let helperImage = null;
-        const tried = [];
-        for (const image of candidates) {
-            const problem = await rt.helperImageProblem(image);
-            if (problem === null) {
-                helperImage = image;
-                break;
-            }
-            tried.push(`${image}: ${problem}`);
+        const picked = await pickHelperImage(rt, candidates);
+        if ('tried' in picked) {
+            throw new DrillFailure('helper-unavailable', `no local image can run the staging steps (${picked.tried.join('; ')}); pass --helper-image naming a ` +
+                `local busybox-like image (never pulled)`);
         }
-        if (!helperImage) {
-            throw new DrillFailure('helper-unavailable', `no local image can run the staging steps (${tried.join('; ')}); pass --helper-image naming a local ` +
-                `busybox-like image (never pulled)`);
-        }
+        const helperImage = picked.image;
         key = drillKey(m, req.now);
         const scratch = await rt.createScratchVolumes(key, m.volumes.length);
         deps.say(`restore drill: scratch volumes ${scratch.join(', ')}`);
@@ -14770,14 +15760,18 @@ async function runRestoreDrill(req, deps, check) {
             mounts: m.volumes.map((v, i) => ({ volume: v.volume, kind: 'volume', source: scratch[i] })),
         };
         await rt.prepareWorkArea(helper);
-        const repacked = await stage(req, rt, helper, backup);
-        const counted = await rt.countStaged(helper);
-        for (const v of repacked.volumes) {
-            const c = counted.find((x) => x.volume === v.volume);
-            if (!c || c.entries !== v.entries || c.files !== v.files || c.bytes !== v.bytes) {
-                throw new DrillFailure('restore-failed', `volume ${v.volume}: staged ${c ? `${c.entries}/${c.files}/${c.bytes}` : 'nothing'}, the archive holds ` +
-                    `${v.entries}/${v.files}/${v.bytes} (entries/files/bytes)`);
-            }
+        let repacked;
+        try {
+            repacked = await stageArchive(rt, helper, {
+                path: backup.path,
+                sha256: backup.sha256 ?? '',
+                layout: { module: m.name, volumes: m.volumes.map((v) => v.volume) },
+                limits: { maxUncompressedBytes: req.maxUncompressedBytes, maxEntries: req.maxEntries },
+            });
+        }
+        catch (err) {
+            const r = err.reason;
+            throw new DrillFailure(r === 'archive-mismatch' ? 'archive-mismatch' : 'restore-failed', (0,src_errors/* errorMessage */.gJ)(err));
         }
         report.volumes = repacked.volumes.map((v) => ({ volume: v.volume, entries: v.entries, bytes: v.bytes }));
         await rt.swap(helper, 'forward', repacked.volumes.map((v) => v.root));
@@ -14834,34 +15828,6 @@ async function runRestoreDrill(req, deps, check) {
         }
     }
     return outcome;
-}
-async function stage(req, rt, helper, backup) {
-    const m = req.module;
-    const fh = await (0,promises_.open)(backup.path, 'r');
-    let result = null;
-    try {
-        await rt.stage(helper, async (write) => {
-            result = await repackForStaging(fh.createReadStream({ highWaterMark: 1024 * 1024, autoClose: false }), {
-                layout: { module: m.name, volumes: m.volumes.map((v) => v.volume) },
-                limits: { maxUncompressedBytes: req.maxUncompressedBytes, maxEntries: req.maxEntries },
-                prefixFor: (i) => `${i}/${WORK_AREA}/new`,
-                out: write,
-            });
-            if (result.problems.length > 0 || !result.readToEnd) {
-                throw new DrillFailure('archive-mismatch', `the backup failed the checks while being staged: ` +
-                    result.problems.map((p) => `[${p.code}] ${p.message}`).join('; '));
-            }
-            if (result.sha256 !== backup.sha256) {
-                throw new DrillFailure('backup-rejected', `the backup changed since it was verified`);
-            }
-        });
-    }
-    finally {
-        await fh.close();
-    }
-    if (!result)
-        throw new Error('staging produced no result');
-    return result;
 }
 
 // EXTERNAL MODULE: ./src/runtime/process.ts + 1 modules
@@ -18169,157 +19135,6 @@ async function healthGate(runtime, compose, gate) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/restore/steps.ts
-/**
- * The journaled steps restore and recover share (docs/architecture.md §12): swap, revert, bring the
- * service back, tidy. Each step is idempotent, so recover can run it again after a crash at any
- * instant, and each journal mark is written before the step it announces.
- */
-
-
-
-
-
-function helperOf(record, key) {
-    return { image: record.helper_image, mounts: record.mounts, key };
-}
-function targetOf(record) {
-    return { project: record.project, files: record.compose_files };
-}
-/** Write the mark, then let a crash test stop right after it. */
-async function markPhase(j, phase, deps) {
-    await j.mark(phase);
-    deps.crash?.(`after-${phase}`);
-}
-/**
- * Recreate the service on the data now in place (restore's C4: never restart the old containers
- * on new data) and wait until it is running and healthy. Returns why it is not, or null.
- */
-async function recreateAndWait(record, deps) {
-    const r = await deps.runtime.recreateService(targetOf(record), record.service);
-    if (r.code !== 0) {
-        return `recreating ${record.service} failed: ${r.stderr.trim().split('\n').pop() ?? `exit ${r.code}`}`;
-    }
-    return waitService(record, deps);
-}
-async function waitService(record, deps) {
-    const ids = (await listServiceContainers(deps.runtime, record)).map((c) => c.id);
-    if (ids.length === 0)
-        return `no container of ${record.service} exists`;
-    const pending = await waitUntilReady(deps.runtime, ids, deps.readyTimeoutMs, deps.sleep);
-    if (pending.length === 0)
-        return null;
-    return (`${pending.map((p) => `${p.id.slice(0, 12)} ${p.problem}`).join(', ')} ` +
-        `(running, and healthy where it has a healthcheck, is required within ${deps.readyTimeoutMs / 1000}s)`);
-}
-/**
- * Put the old data back in every volume and bring the service back on it: the containers the
- * operation stopped are started again when they still exist (nothing recreated them), otherwise the
- * service is recreated. Marks `reverted`, then tidies. Returns why the service is not up, or null.
- */
-async function revertAll(j, deps, recreated) {
-    const record = j.record;
-    const helper = helperOf(record, j.key);
-    await deps.runtime.removeHelpers(j.key);
-    if (recreated) {
-        // Containers recreated on the new data must not run while it is swapped back.
-        const running = await listServiceContainers(deps.runtime, record);
-        await deps.runtime.stop(running.filter((c) => c.state === 'running' || c.state === 'restarting').map((c) => c.id));
-    }
-    await deps.runtime.swap(helper, 'revert', record.mounts.map(() => null));
-    deps.say('every volume holds its old data again');
-    deps.crash?.('after-revert-swap');
-    await deps.runtime.dropWorkArea(helper);
-    let problem;
-    const existing = recreated ? [] : await deps.runtime.inspectContainers(record.stopped);
-    if (existing.length === record.stopped.length && existing.length > 0) {
-        await deps.runtime.start(existing.map((c) => c.id));
-        problem = await waitService(record, deps);
-    }
-    else if (record.stopped.length === 0 && !recreated) {
-        problem = null; // nothing was running before; leave it so
-    }
-    else {
-        problem = await recreateAndWait(record, deps);
-    }
-    await markPhase(j, 'reverted', deps);
-    await j.remove();
-    return problem;
-}
-/**
- * Finish a committed swap (idempotent), recreate the service on the new data and wait for it. When it
- * does not come up, mark `reverting` and revert. Returns how it ended.
- */
-async function forwardAll(j, deps) {
-    const record = j.record;
-    const helper = helperOf(record, j.key);
-    await deps.runtime.removeHelpers(j.key);
-    await deps.runtime.swap(helper, 'forward', record.roots);
-    const problem = await recreateAndWait(record, deps);
-    deps.crash?.('after-recreate');
-    if (problem === null) {
-        await deps.runtime.dropWorkArea(helper);
-        deps.crash?.('after-drop');
-        await markPhase(j, 'done', deps);
-        await j.remove();
-        return { ok: true };
-    }
-    deps.say(`the service did not come up on the restored data: ${problem}; putting the old data back`);
-    await markPhase(j, 'reverting', deps);
-    try {
-        const again = await revertAll(j, deps, true);
-        if (again !== null) {
-            return { ok: false, reverted: true, problem: `${problem}; AND after reverting to the old data: ${again}` };
-        }
-        return { ok: false, reverted: true, problem };
-    }
-    catch (err) {
-        throw new src_errors/* EnvironmentError */.eG(`${problem}; reverting to the old data failed too: ${(0,src_errors/* errorMessage */.gJ)(err)}`);
-    }
-}
-/**
- * Read an archive again (it was verified, but it may have changed since), stream it re-packed into
- * the prepared work areas, and check on the engine that what was staged is what the archive holds.
- * Refuses when the archive no longer passes the checks or its sha256 differs from the verified one.
- */
-async function stageArchive(runtime, helper, archive) {
-    const fh = await (0,promises_.open)(archive.path, 'r');
-    let result = null;
-    try {
-        await runtime.stage(helper, async (write) => {
-            const r = await repackForStaging(fh.createReadStream({ highWaterMark: 1024 * 1024, autoClose: false }), {
-                layout: archive.layout,
-                limits: archive.limits,
-                prefixFor: (i) => `${i}/${WORK_AREA}/new`,
-                out: write,
-            });
-            result = r;
-            if (r.problems.length > 0 || !r.readToEnd) {
-                throw Object.assign(new Error(`the archive failed the checks while being staged: ` +
-                    r.problems.map((p) => `[${p.code}] ${p.message}`).join('; ')), { reason: 'archive-mismatch' });
-            }
-            if (r.sha256 !== archive.sha256) {
-                throw new Error(`the archive changed since it was verified (sha256 ${r.sha256}, verified ${archive.sha256})`);
-            }
-        });
-    }
-    finally {
-        await fh.close();
-    }
-    const repacked = result;
-    if (!repacked)
-        throw new Error('staging produced no result');
-    const counted = await runtime.countStaged(helper);
-    for (const v of repacked.volumes) {
-        const c = counted.find((x) => x.volume === v.volume);
-        if (!c || c.entries !== v.entries || c.files !== v.files || c.bytes !== v.bytes) {
-            throw new Error(`volume ${v.volume}: staged ${c ? `${c.entries} entries/${c.files} files/${c.bytes} bytes` : 'nothing'}, ` +
-                `the archive holds ${v.entries}/${v.files}/${v.bytes}; the staged copy is not the archive`);
-        }
-    }
-    return repacked;
-}
-
 ;// CONCATENATED MODULE: ./src/upgrade/rollback.ts
 /**
  * An upgrade's rollback (docs/architecture.md §13): the pre-upgrade snapshot is put back through
@@ -18569,842 +19384,6 @@ async function recoverUpgrade(journal, phase, stepDeps, req, end, out) {
     return end('recovered', '', `rolled back the interrupted upgrade of '${m.name}': the pre-upgrade data and the previous image run again`);
 }
 
-;// CONCATENATED MODULE: ./src/backup/snapshot.ts
-/**
- * snapshot (docs/architecture.md §7): `<module>-<stamp>.tar.gz` (+ `.sha256`) of a module's declared data
- * volumes, taken while its containers are stopped.
- *
- * Order, and why:
- * 1. Everything that can be checked without touching the engine's state is checked first (declared
- *    volumes, the containers, each declared path really being a mount, no OTHER running container
- *    writing to the same volume, out-dir, name not taken). A refusal here stops nothing.
- * 2. Stop only this module's running containers (found by compose labels).
- * 3. `docker cp container:path -` from the stopped container (needs no tools in the image, pulls
- *    nothing), re-packed entry by entry under `<volume>/...` as regular files and directories
- *    only, gzipped, hashed as written, into a temporary dot-file in out-dir, then fsynced.
- *    A volume holding a symlink, hard link, device or FIFO is REFUSED, naming the entry: the
- *    archive verify-backup accepts may hold nothing else, and silently dropping or dereferencing
- *    such an entry would make a backup that restores something different from what was there.
- * 4. Start the containers again — always, also when capturing failed — and say loudly if they
- *    did not come back. This happens before the archive is re-read, so the module's downtime is
- *    the copy alone.
- * 5. Re-read the temporary file with the verify-backup walker (the archive must pass it, and its
- *    sha256 must equal what was written), then publish it under its final name atomically
- *    (`publish`, injectable for crash tests), write the `.sha256` the same way, fsync the directory.
- *    A crash at any point leaves nothing under the final name but a complete, checked archive.
- */
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-/** A snapshot that could not be taken, or whose containers did not come back: a "no" (exit 1). */
-class SnapshotError extends src_errors/* UserError */.yo {
-    constructor(message) {
-        super(message, { reason: 'snapshot-failed', exitCode: 1 });
-        this.name = 'SnapshotError';
-    }
-}
-/** Docker's own rule for volume names; also keeps the archive's top-level directories clean. */
-const VOLUME_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
-/** States in which a container is (or is about to be) running and may write to its volumes. */
-const UP_STATES = new Set(['running', 'restarting']);
-/** How long snapshot waits for the containers it stopped to be running and healthy again. */
-const DEFAULT_READY_TIMEOUT_SECONDS = 120;
-/** Atomic publish that refuses to replace an existing file (link + unlink); rename where links are unsupported. */
-async function publishNoClobber(tempPath, finalPath) {
-    try {
-        await (0,promises_.link)(tempPath, finalPath);
-    }
-    catch (err) {
-        const code = err.code;
-        if (code === 'EEXIST')
-            throw new SnapshotError(`${finalPath} already exists; refusing to overwrite a backup`);
-        if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS')
-            throw err;
-        const exists = await (0,promises_.lstat)(finalPath).then(() => true, () => false);
-        if (exists)
-            throw new SnapshotError(`${finalPath} already exists; refusing to overwrite a backup`);
-        await (0,promises_.rename)(tempPath, finalPath);
-        return;
-    }
-    await (0,promises_.unlink)(tempPath);
-}
-async function fsyncDir(dir) {
-    const fh = await (0,promises_.open)(dir, external_node_fs_.constants.O_RDONLY);
-    try {
-        await fh.sync();
-    }
-    catch {
-        // some filesystems refuse fsync on a directory; the file itself was fsynced
-    }
-    finally {
-        await fh.close();
-    }
-}
-/** Write `content` to `finalPath` through a fsynced temporary file and an atomic publish. */
-async function writeFileAtomic(finalPath, content, publish) {
-    const temp = external_node_path_default().join(external_node_path_default().dirname(finalPath), `.${external_node_path_default().basename(finalPath)}.${(0,external_node_crypto_.randomBytes)(6).toString('hex')}.partial`);
-    const fh = await (0,promises_.open)(temp, external_node_fs_.constants.O_WRONLY | external_node_fs_.constants.O_CREAT | external_node_fs_.constants.O_EXCL, 0o644);
-    try {
-        await fh.writeFile(content);
-        await fh.sync();
-    }
-    finally {
-        await fh.close();
-    }
-    try {
-        await (publish ?? publishNoClobber)(temp, finalPath);
-    }
-    finally {
-        await (0,promises_.rm)(temp, { force: true });
-    }
-}
-/** Check everything that needs no change on the engine; returns the containers to stop. */
-async function plan(mod, runtime) {
-    if (mod.volumes.length === 0) {
-        throw new SnapshotError(`module '${mod.name}' declares no data volumes (spec.data.volumes), so there is nothing to snapshot. ` +
-            `Declare the volumes that hold its data in ${mod.file}.`);
-    }
-    for (const v of mod.volumes) {
-        if (!VOLUME_NAME_RE.test(v.volume)) {
-            throw new SnapshotError(`volume name ${JSON.stringify(v.volume)} in ${mod.file} is not a valid volume name (letters, digits, _ . -)`);
-        }
-    }
-    const seen = new Set();
-    for (const v of mod.volumes) {
-        if (seen.has(v.volume))
-            throw new SnapshotError(`volume ${v.volume} is declared twice in ${mod.file}`);
-        seen.add(v.volume);
-    }
-    const all = await runtime.listProjectContainers(mod.compose.project);
-    const mine = all.filter((c) => c.service === mod.compose.service);
-    const source = mine.find((c) => !c.oneoff) ?? mine[0];
-    if (!source) {
-        throw new SnapshotError(`no container of service ` +
-            `'${mod.compose.service}' (compose project '${mod.compose.project}') exists, so there is nothing to copy ` +
-            `the volumes from. Deploy the module first.`);
-    }
-    const targets = [];
-    const volumeNames = [];
-    for (const v of mod.volumes) {
-        const mount = source.mounts.find((m) => m.destination === v.path);
-        if (!mount) {
-            throw new SnapshotError(`${v.path} (volume ${v.volume}) is not a mount in container ` +
-                `${source.name}: the data there would not survive a recreate, ` +
-                `and a snapshot of it would be of the container's own layer. Fix spec.data.volumes in ` +
-                `${mod.file} or the compose file.`);
-        }
-        if (mount.name)
-            volumeNames.push(mount.name);
-        targets.push({ volume: v.volume, path: v.path });
-    }
-    // Another running container writing the same volume would make the snapshot inconsistent.
-    const mineIds = new Set(mine.map((c) => c.id));
-    const writers = [];
-    for (const vol of volumeNames) {
-        for (const c of await runtime.containersUsingVolume(vol)) {
-            if (!mineIds.has(c.id) && UP_STATES.has(c.state))
-                writers.push(`${c.name} (volume ${vol})`);
-        }
-    }
-    if (writers.length) {
-        throw new SnapshotError(`other running containers use the module's volumes: ` +
-            `${writers.join(', ')}. A snapshot taken while they run could be ` +
-            `inconsistent; stop them (or wait for a one-shot to finish) and try again.`);
-    }
-    const toStop = mine.filter((c) => UP_STATES.has(c.state) || c.state === 'paused');
-    if (toStop.some((c) => c.state === 'paused')) {
-        throw new SnapshotError(`a container of '${mod.name}' is paused; unpause it first (stopping a paused container would change its state).`);
-    }
-    return { source, toStop, targets };
-}
-/** Streams one volume's `docker cp` tar into our writer, refusing anything but files and directories. */
-async function captureVolume(runtime, containerId, target, out, counters) {
-    const parser = new rt({ strict: true, zstd: false, brotli: false });
-    let failure = null;
-    let top = null;
-    let chain = Promise.resolve();
-    const fail = (message) => {
-        failure ??= message;
-    };
-    parser.on('error', (err) => fail(`docker cp of ${target.path} produced an unreadable tar: ${err.message}`));
-    parser.on('entry', (e) => {
-        const slash = e.path.indexOf('/');
-        const first = slash === -1 ? e.path : e.path.slice(0, slash);
-        const rest = slash === -1 ? '' : e.path.slice(slash + 1);
-        top ??= first;
-        const archivePath = rest === '' ? (e.type === 'Directory' ? `${target.volume}/` : target.volume) : `${target.volume}/${rest}`;
-        const shown = printablePath(`${target.path}/${rest}`);
-        if (failure) {
-            e.resume();
-            return;
-        }
-        if (first !== top)
-            fail(`docker cp of ${target.path} returned an entry outside it: ${printablePath(e.path)}`);
-        else if (e.type !== 'File' && e.type !== 'OldFile' && e.type !== 'Directory') {
-            const what = e.type === 'SymbolicLink' ? 'a symbolic link' : e.type === 'Link' ? 'a hard link' : `a ${e.type}`;
-            fail(`volume ${target.volume} holds ${what} at ${shown}. A snapshot holds only regular files and directories ` +
-                `(verify-backup refuses anything else), so this volume cannot be snapshotted as it is; replace the entry ` +
-                `with ` +
-                `a regular file or move it out of the volume.`);
-        }
-        else {
-            const why = pathProblems(archivePath);
-            if (why.length)
-                fail(`volume ${target.volume} holds an entry whose name verify-backup would refuse (${why.join(', ')}): ${shown}`);
-        }
-        if (failure) {
-            e.resume();
-            return;
-        }
-        counters.entries++;
-        const type = e.type === 'Directory' ? 'Directory' : 'File';
-        const size = type === 'Directory' ? 0 : e.size;
-        // Headers and bodies go out strictly in order: each write waits for the previous one.
-        const header = headerBlocks({
-            path: archivePath,
-            type,
-            size,
-            mode: e.mode ?? (type === 'Directory' ? 0o755 : 0o644),
-            uid: e.uid ?? 0,
-            gid: e.gid ?? 0,
-            mtime: e.mtime ?? new Date(0),
-        });
-        chain = chain.then(() => out.write(header));
-        if (type === 'Directory') {
-            e.resume();
-            return;
-        }
-        // 'end' first: adding a 'data' listener resumes the entry, which may end at once.
-        e.on('end', () => {
-            chain = chain.then(() => out.write(bodyPadding(size)));
-        });
-        e.on('data', (chunk) => {
-            // Hold the entry (and so the parser and docker cp) until the chunk is written: bounded memory.
-            e.pause();
-            chain = chain.then(() => out.write(chunk)).finally(() => e.resume());
-        });
-    });
-    const sink = new external_node_stream_.Writable({
-        highWaterMark: 1024 * 1024,
-        write(chunk, _enc, cb) {
-            if (failure)
-                return cb(); // keep draining docker cp so it can exit
-            const ok = parser.write(chunk);
-            if (ok)
-                return cb();
-            parser.once('drain', () => cb());
-        },
-    });
-    const parserEnded = new Promise((resolve) => parser.once('end', resolve));
-    try {
-        await runtime.copyFrom(containerId, target.path, sink);
-    }
-    catch (err) {
-        fail((0,src_errors/* errorMessage */.gJ)(err));
-    }
-    await new Promise((resolve) => sink.end(() => resolve()));
-    if (!failure) {
-        parser.end();
-        // The parser ends synchronously on a complete stream; the timer only guards against a stall.
-        let timer;
-        await Promise.race([parserEnded, new Promise((r) => (timer = setTimeout(r, 30_000)))]);
-        clearTimeout(timer);
-    }
-    await chain;
-    if (failure)
-        throw new SnapshotError(failure);
-    if (top === null)
-        throw new SnapshotError(`docker cp of ${target.path} returned no entries`);
-}
-/** Copy every target out of a stopped container into a fsynced temporary archive in outDir. */
-async function captureToTemp(runtime, sourceId, targets, outDir, finalName, log, label) {
-    const tempPath = external_node_path_default().join(outDir, `.${finalName}.${(0,external_node_crypto_.randomBytes)(6).toString('hex')}.partial`);
-    const hash = (0,external_node_crypto_.createHash)('sha256');
-    let bytes = 0;
-    const counters = { entries: 0 };
-    let fh;
-    let gzip;
-    let fileWrites = Promise.resolve();
-    try {
-        fh = await (0,promises_.open)(tempPath, external_node_fs_.constants.O_WRONLY | external_node_fs_.constants.O_CREAT | external_node_fs_.constants.O_EXCL, 0o600);
-        const file = fh;
-        const gz = external_node_zlib_default().createGzip({ level: 6, chunkSize: 256 * 1024 });
-        gzip = gz;
-        let gzipError = null;
-        gz.on('data', (chunk) => {
-            hash.update(chunk);
-            bytes += chunk.length;
-            fileWrites = fileWrites.then(async () => {
-                await file.write(chunk);
-            });
-        });
-        gz.on('error', (err) => (gzipError = err));
-        const gzipEnded = new Promise((resolve) => {
-            gz.once('end', resolve);
-            gz.once('error', () => resolve());
-        });
-        const out = {
-            write: async (chunk) => {
-                if (chunk.length === 0)
-                    return;
-                if (!gz.write(chunk))
-                    await new Promise((r) => gz.once('drain', r));
-                // keep the file writes from falling far behind: bounded memory
-                await fileWrites;
-            },
-        };
-        for (const t of targets) {
-            log.info(`${label}: copying ${t.path} (volume ${t.volume})`);
-            await captureVolume(runtime, sourceId, t, out, counters);
-        }
-        await out.write(END_OF_ARCHIVE);
-        gz.end();
-        await gzipEnded;
-        await fileWrites;
-        if (gzipError)
-            throw gzipError;
-        await file.sync();
-    }
-    catch (err) {
-        gzip?.destroy();
-        // Pending writes may fail once the file is closed; the capture has failed already.
-        await fileWrites.catch(() => undefined);
-        await fh?.close().catch(() => undefined);
-        fh = undefined;
-        await (0,promises_.rm)(tempPath, { force: true });
-        throw err;
-    }
-    finally {
-        await fh?.close().catch(() => undefined);
-    }
-    return { tempPath, sha256: hash.digest('hex'), bytes, entries: counters.entries };
-}
-/** Re-read the temporary archive with the verify-backup walker, then publish it and its .sha256. */
-async function verifyAndPublish(mod, captured, targets, finalPath, hooks) {
-    const { tempPath, sha256, bytes } = captured;
-    // The archive must be one verify-backup accepts, and the bytes on disk the bytes we hashed.
-    const fhCheck = await (0,promises_.open)(tempPath, external_node_fs_.constants.O_RDONLY);
-    let check;
-    try {
-        // The layout too: one top-level directory per declared volume, as verify-backup requires.
-        check = await inspectArchive(fhCheck.createReadStream({ highWaterMark: 1024 * 1024, autoClose: false }), { maxUncompressedBytes: Number.MAX_SAFE_INTEGER, maxEntries: Number.MAX_SAFE_INTEGER }, { layout: { module: mod.name, volumes: targets.map((t) => t.volume) } });
-    }
-    finally {
-        await fhCheck.close();
-    }
-    if (check.problems.length || check.sha256 !== sha256 || check.bytesRead !== bytes) {
-        throw new SnapshotError(`the written archive did not pass verification: ` +
-            `${check.problems.map((p) => `[${p.code}] ${p.message}`).join('; ') ||
-                `sha256/size differ from what was ` + `written`}`);
-    }
-    await (hooks?.publish ?? publishNoClobber)(tempPath, finalPath);
-    await writeFileAtomic(`${finalPath}${CHECKSUM_SUFFIX}`, `${sha256}  ${external_node_path_default().basename(finalPath)}\n`, hooks?.publish);
-    await fsyncDir(external_node_path_default().dirname(finalPath));
-}
-/** The final path of a new snapshot in outDir; refuses a name that is taken. */
-async function snapshotPath(mod, outDir, now) {
-    const finalPath = external_node_path_default().join(outDir, archiveName(mod.name, now));
-    await (0,promises_.mkdir)(outDir, { recursive: true });
-    if (await (0,promises_.lstat)(finalPath).then(() => true, () => false)) {
-        throw new SnapshotError(`${finalPath} already exists; refusing to overwrite a backup (wait a second and retry)`);
-    }
-    return finalPath;
-}
-/**
- * A verified snapshot of a module whose containers the caller has already stopped (restore's
- * pre-restore snapshot, docs/architecture.md §12): the same archive, checks and atomic publish as
- * `takeSnapshot`, without stopping or starting anything.
- */
-async function snapshotStopped(args) {
-    const { module: mod, runtime, log } = args;
-    const { source, toStop, targets } = await plan(mod, runtime);
-    if (toStop.length) {
-        throw new SnapshotError(`${toStop.map((c) => c.name).join(', ')} is running; it must be stopped for this snapshot`);
-    }
-    const finalPath = await snapshotPath(mod, external_node_path_default().resolve(args.outDir), args.now);
-    const captured = await captureToTemp(runtime, source.id, targets, external_node_path_default().dirname(finalPath), external_node_path_default().basename(finalPath), log, `snapshot ${mod.name}`);
-    try {
-        await verifyAndPublish(mod, captured, targets, finalPath, args.hooks);
-    }
-    finally {
-        await (0,promises_.rm)(captured.tempPath, { force: true });
-    }
-    return {
-        path: finalPath,
-        sha256: captured.sha256,
-        bytes: captured.bytes,
-        entries: captured.entries,
-        volumes: targets.map((t) => t.volume),
-        taken_at: args.now.toISOString(),
-    };
-}
-async function takeSnapshot(args) {
-    const { module: mod, runtime, log } = args;
-    await runtime.ping();
-    const interrupted = await interruptedOperation(runtime, mod);
-    if (interrupted)
-        throw new src_errors/* UserError */.yo(interrupted.message, { reason: interrupted.reason, exitCode: 1 });
-    const { source, toStop, targets } = await plan(mod, runtime);
-    const finalPath = await snapshotPath(mod, external_node_path_default().resolve(args.outDir), args.now);
-    const outDir = external_node_path_default().dirname(finalPath);
-    const finalName = external_node_path_default().basename(finalPath);
-    let captured = null;
-    let captureError = null;
-    let restartError = null;
-    log.info(`snapshot ${mod.name}: stopping ${toStop.length ? toStop.map((c) => c.name).join(', ') : '(nothing running)'}`);
-    try {
-        await runtime.stop(toStop.map((c) => c.id));
-        captured = await captureToTemp(runtime, source.id, targets, outDir, finalName, log, `snapshot ${mod.name}`);
-    }
-    catch (err) {
-        captureError = err;
-    }
-    finally {
-        // Start the containers again whatever happened above.
-        if (toStop.length) {
-            try {
-                await runtime.start(toStop.map((c) => c.id));
-                // Back means running AND healthy where there is a healthcheck: the next step (often an
-                // apply whose dependency check needs the parent healthy) must not race a `starting` parent.
-                const readyMs = (args.readyTimeoutSeconds ?? DEFAULT_READY_TIMEOUT_SECONDS) * 1000;
-                const pending = await waitUntilReady(runtime, toStop.map((c) => c.id), readyMs, args.hooks?.sleep);
-                if (pending.length) {
-                    const names = new Map(toStop.map((c) => [c.id, c.name]));
-                    restartError =
-                        `${pending.map((p) => `${names.get(p.id) ?? p.id.slice(0, 12)} ${p.problem}`).join(', ')} ` +
-                            `${readyMs / 1000}s after being started again (running, and healthy where it has a healthcheck, was ` +
-                            `required)`;
-                }
-            }
-            catch (err) {
-                restartError = `starting ${toStop.map((c) => c.name).join(', ')} again failed: ${(0,src_errors/* errorMessage */.gJ)(err)}`;
-            }
-            if (restartError) {
-                log.error(`SNAPSHOT: CONTAINERS OF ` +
-                    `${mod.name.toUpperCase()} ARE NOT RUNNING: ${restartError}. Start them by hand now (docker start ...).`);
-            }
-            else {
-                log.info(`snapshot ${mod.name}: ${toStop.map((c) => c.name).join(', ')} running (and healthy) again`);
-            }
-        }
-    }
-    // Set when the module-is-DOWN error itself is thrown, so the catch below does not say it twice.
-    let downReported = false;
-    try {
-        if (captureError || !captured) {
-            throw captureError instanceof src_errors/* UserError */.yo
-                ? captureError
-                : new SnapshotError(`snapshot of ${mod.name} failed: ${(0,src_errors/* errorMessage */.gJ)(captureError)}`);
-        }
-        await verifyAndPublish(mod, captured, targets, finalPath, args.hooks);
-        if (restartError) {
-            downReported = true;
-            throw new SnapshotError(`the snapshot was written (${finalPath}), but ${restartError}; the module is DOWN`);
-        }
-        log.info(`snapshot ${mod.name}: ${finalPath} (${captured.bytes} bytes, ${captured.entries} entries, sha256 ` +
-            `${captured.sha256})`);
-        return {
-            path: finalPath,
-            sha256: captured.sha256,
-            bytes: captured.bytes,
-            entries: captured.entries,
-            volumes: targets.map((t) => t.volume),
-            taken_at: args.now.toISOString(),
-        };
-    }
-    catch (err) {
-        if (restartError && !downReported) {
-            throw new SnapshotError(`${(0,src_errors/* errorMessage */.gJ)(err)}; ALSO: ${restartError}; the module is DOWN`);
-        }
-        throw err;
-    }
-    finally {
-        if (captured)
-            await (0,promises_.rm)(captured.tempPath, { force: true });
-    }
-}
-
-;// CONCATENATED MODULE: ./src/restore/restore.ts
-/**
- * `stateguard restore` (docs/architecture.md §12): put a verified backup back onto a module's live
- * data volumes, atomically per volume and across volumes, through the engine only.
- *
- * Order: verify the archive and the operator's consent (before the lock: nothing to hold yet) →
- * lock → interrupted-operation check → fresh plan (hash binding, no drift but state) → resolve every
- * volume from the CURRENT declaration and the module's container, all or nothing → helper image →
- * free space → journal `begun` → stop → verified pre-restore snapshot → stage every volume
- * (re-packed, never extracted from the untrusted archive) → `staged` → `swapping` → swap by renames
- * → `committed` → recreate on the new data → running and healthy → drop the old data → `done`.
- *
- * Before `committed` every failure reverts (old data, old containers started again); after it the
- * restore goes forward, and a service that does not come up on the restored data is reverted too
- * (`reverting`), so the module is never left running on data nobody checked. A crash anywhere
- * leaves the journal; `stateguard recover` finishes or reverts from it (./recover.ts).
- */
-
-
-
-
-
-
-
-
-
-/** Drift a restore may run with: it repairs a broken service's data; it never rolls out a definition. */
-const RESTORE_TOLERATED_DRIFT = ['container.state.running', 'container.health'];
-const UP = new Set(['running', 'restarting', 'paused']);
-function reason(code, message, fix, input) {
-    return { code, message, fix, ...(input ? { input } : {}) };
-}
-/** The restore rule: restorable module, allow-stateful, a verified backup of this module, the exact confirm. */
-async function evaluateRestore(req, deps, out) {
-    const m = req.module;
-    const reasons = [];
-    if (m.class !== 'stateful' || m.volumes.length === 0) {
-        reasons.push(reason('not-restorable', `module '${m.name}' is ${m.class}${m.volumes.length === 0 ? ' and declares no data volumes' : ''}; ` +
-            `restore acts only on a stateful module with spec.data.volumes`, `Restore the module that owns the data (class: stateful, spec.data.volumes).`, 'module'));
-    }
-    if (req.allowStateful !== true) {
-        reasons.push(reason('not-allowed', 'allow-stateful is not true; a restore replaces live data', "Pass allow-stateful: 'true' (--allow-stateful) to restore.", 'allow-stateful'));
-    }
-    let backup = null;
-    if (!req.backupRef) {
-        reasons.push(reason('backup-rejected', 'no backup-ref was given', 'Pass backup-ref: the .tar.gz to restore.'));
-    }
-    else {
-        try {
-            backup = await deps.verifyBackup({
-                backupRef: req.backupRef,
-                cwd: req.cwd,
-                module: m,
-                modules: req.modules,
-                backupRoots: req.backupRoots,
-                now: req.now,
-                maxUncompressedBytes: req.maxUncompressedBytes,
-                maxEntries: req.maxEntries,
-                ignoreMaxAge: true,
-            });
-        }
-        catch (err) {
-            reasons.push(reason('backup-rejected', `verifying the backup failed: ${(0,src_errors/* errorMessage */.gJ)(err)}`, 'Check backup-ref.'));
-        }
-    }
-    out.backup = backup;
-    if (backup) {
-        const layout = backup.problems.filter((p) => p.code === 'layout-mismatch' || p.code === 'no-data-volumes');
-        if (backup.verified === true && backup.matched_module !== m.name) {
-            reasons.push(reason('archive-mismatch', `the backup is named for module '${backup.matched_module}', not '${m.name}'; ` +
-                `a restore takes only the module's own backups (their layout is its declared volumes)`, `Pass a backup named ${m.name}-YYYYMMDDTHHMMSSZ.tar.gz.`, 'backup-ref'));
-        }
-        else if (layout.length > 0) {
-            reasons.push(reason('archive-mismatch', `the backup's layout does not match the declared data volumes of '${m.name}': ` +
-                layout.map((p) => p.message).join('; '), `Restore a backup whose top-level directories are exactly ${m.volumes.map((v) => v.volume).join(', ')}.`, 'backup-ref'));
-        }
-        else if (backup.verified !== true) {
-            reasons.push(reason('backup-rejected', `the backup did not verify: ${backup.problems.map((p) => `[${p.code}] ${p.message}`).join('; ')}`, 'Pass a backup that stateguard verify-backup accepts.', 'backup-ref'));
-        }
-    }
-    // The operator names the file that is about to replace the live data.
-    const fileName = backup?.path ? external_node_path_default().basename(backup.path) : external_node_path_default().basename(req.backupRef ?? '');
-    const mismatch = describeConfirmMismatch(req.confirm, fileName);
-    if (mismatch !== null || fileName === '') {
-        reasons.push(reason('confirm-mismatch', `${mismatch ?? 'confirm is empty'}: restore's confirm must be the backup's file name exactly`, `Type the backup's file name as confirm (--confirm ${fileName || 'MODULE-YYYYMMDDTHHMMSSZ.tar.gz'}).`, 'confirm'));
-    }
-    const planned = await planOne(req.modules, m, deps);
-    let driftKeys = [];
-    let planHash = null;
-    let plan = null;
-    if ('error' in planned) {
-        reasons.push(reason(planned.reason, `the module could not be planned: ${planned.error}`, 'Fix the cause above.'));
-    }
-    else {
-        plan = planned.plan;
-        planHash = planned.hash;
-        driftKeys = planned.plan.drift.map((d) => d.key);
-        const other = planned.plan.drift.filter((d) => !RESTORE_TOLERATED_DRIFT.includes(d.key));
-        if (other.length > 0) {
-            reasons.push(reason('drift-not-allowed', `the module has drift a restore would roll out with it (${other.map((d) => d.key).join(', ')}): restore ` +
-                `recreates the service from its current declaration, so it must already run that declaration`, 'Apply or upgrade the definition first (or deploy the module), then restore.'));
-        }
-    }
-    const ordered = orderReasons(reasons);
-    const result = {
-        module: m.name,
-        decision: ordered.length ? 'blocked' : 'allowed',
-        reasons: ordered,
-        drift_keys: driftKeys,
-        backup: backup
-            ? {
-                verified: backup.verified === true,
-                path: backup.path,
-                matched_module: backup.matched_module,
-                problems: backup.problems,
-            }
-            : null,
-        failure_reason: ordered[0]?.code ?? '',
-    };
-    out.reasons = ordered;
-    return { result, plan, planHash };
-}
-/** The declared volumes as mounts of the module's container (never from the archive), all or nothing. */
-function resolveMounts(m, containers) {
-    const source = containers[0];
-    if (!source) {
-        return {
-            problem: `no container of service '${m.compose.service}' (project '${m.compose.project}') exists to read the ` +
-                `volumes' mounts from; create it without starting it (compose up --no-start ${m.compose.service}) and retry`,
-        };
-    }
-    const mounts = [];
-    for (const v of m.volumes) {
-        const mt = source.mounts.find((x) => x.destination === v.path);
-        if (!mt || (mt.type !== 'volume' && mt.type !== 'bind')) {
-            return {
-                problem: `${v.path} (volume ${v.volume}) is not a volume or bind mount of ${source.name}; ` +
-                    `restoring it would write into the container's own layer. Fix spec.data.volumes or the compose file.`,
-            };
-        }
-        mounts.push({
-            volume: v.volume,
-            kind: mt.type === 'volume' ? 'volume' : 'bind',
-            source: mt.type === 'volume' ? (mt.name ?? mt.source) : mt.source,
-        });
-    }
-    const seen = new Set();
-    for (const mt of mounts) {
-        if (seen.has(`${mt.kind}:${mt.source}`)) {
-            return { problem: `two declared data volumes are the same ${mt.kind} (${mt.source}); declare it once` };
-        }
-        seen.add(`${mt.kind}:${mt.source}`);
-    }
-    return { mounts, source };
-}
-function emptyOutcome(m, req) {
-    return {
-        module: m.name,
-        status: 'failed',
-        decision: 'failed',
-        failure_reason: 'internal',
-        could_not_run: false,
-        plan_hash: null,
-        expected_plan_hash: req.expectedPlanHash ?? null,
-        guard: null,
-        lock: null,
-        lock_refusal: null,
-        dependencies: [],
-        verdict: '',
-        messages: [],
-        warnings: [],
-        backup: null,
-        pre_restore_snapshot: null,
-        volumes: [],
-        reasons: [],
-        helper_image: null,
-        reverted: false,
-    };
-}
-/** Bytes of headroom on top of the staged data (directory blocks, the journal's own files). */
-const SPACE_MARGIN = 16 * 1024 * 1024;
-async function restoreModule(req, deps) {
-    const m = req.module;
-    const out = emptyOutcome(m, req);
-    const key = operationKey(m.compose.project, m.compose.service);
-    let mounts = [];
-    let toStop = [];
-    let helper = null;
-    const finished = await runGuarded({
-        verb: 'restore',
-        request: req,
-        deps,
-        out,
-        lockImages: [],
-        lockTimeoutSeconds: req.readyTimeoutSeconds * 4 + 3600,
-        evaluate: () => evaluateRestore(req, deps, out),
-        interrupted: () => interruptedOperation(deps.runtime, m),
-        preflight: async (_ev, ctx) => {
-            const containers = await listServiceContainers(deps.runtime, m.compose);
-            const resolved = resolveMounts(m, containers);
-            if ('problem' in resolved)
-                return { refused: ctx.end('refused', 'not-restorable', resolved.problem) };
-            mounts = resolved.mounts;
-            toStop = containers.filter((c) => UP.has(c.state));
-            if (toStop.some((c) => c.state === 'paused')) {
-                return { refused: ctx.end('refused', 'not-restorable', `a container of '${m.name}' is paused; unpause it.`) };
-            }
-            // Another running container writing these volumes would see them swapped under it.
-            const mine = new Set(containers.map((c) => c.id));
-            const users = [];
-            for (const mt of mounts.filter((x) => x.kind === 'volume')) {
-                for (const c of await deps.runtime.containersUsingVolume(mt.source)) {
-                    if (!mine.has(c.id) && UP.has(c.state))
-                        users.push(`${c.name} (volume ${mt.source})`);
-                }
-            }
-            if (users.length) {
-                return {
-                    refused: ctx.end('refused', 'volume-in-use', `other running containers use the volumes: ${users.join(', ')}; stop them first. Nothing was changed.`),
-                };
-            }
-            // A local image that can rename inside the volumes; never pulled.
-            const candidates = [...new Set([req.helperImage, resolved.source.imageId].filter((x) => !!x))];
-            const tried = [];
-            for (const image of candidates) {
-                const problem = await deps.runtime.helperImageProblem(image);
-                if (problem === null) {
-                    helper = { image, mounts, key };
-                    break;
-                }
-                tried.push(`${image === resolved.source.imageId ? `the module's image (${image.slice(0, 19)})` : image}: ${problem}`);
-            }
-            if (!helper) {
-                return {
-                    refused: ctx.end('refused', 'helper-unavailable', `no local image can run restore's helper steps (a /bin/sh with mkdir, mv, rm, find, stat, df, wc, awk, ` +
-                        `chown, chmod, sync, cat): ${tried.join('; ')}. Pass helper-image (--helper-image) naming a local ` +
-                        `image that has them (e.g. a busybox image loaded with docker load); stateguard never pulls.`),
-                };
-            }
-            out.helper_image = helper.image;
-            // Live and staged data coexist until the old data is dropped: the staged data must fit.
-            const need = (out.backup?.uncompressed_bytes ?? 0) + SPACE_MARGIN;
-            const byFs = new Map();
-            for (const s of await deps.runtime.mountSpace(helper)) {
-                const e = byFs.get(s.filesystem) ?? { available: s.availableBytes, volumes: [] };
-                e.volumes.push(s.volume);
-                byFs.set(s.filesystem, e);
-            }
-            for (const [fs, e] of byFs) {
-                if (e.available < need) {
-                    return {
-                        refused: ctx.end('refused', 'insufficient-space', `the filesystem ${fs} holding ${e.volumes.join(', ')} has ${e.available} bytes free; staging the ` +
-                            `backup next to the live data needs ${need} (the archive's ${need - SPACE_MARGIN} uncompressed ` +
-                            `bytes plus a margin). Free space there first. Nothing was changed.`),
-                    };
-                }
-            }
-            return {};
-        },
-        step: async (_ev, ctx) => {
-            const h = helper;
-            const backup = out.backup;
-            const record = {
-                operation: 'restore',
-                module: m.name,
-                project: m.compose.project,
-                service: m.compose.service,
-                backup: backup.path,
-                backup_sha256: backup.sha256 ?? '',
-                helper_image: h.image,
-                mounts,
-                roots: mounts.map(() => null),
-                stopped: toStop.map((c) => c.id),
-                compose_files: [m.compose.path],
-                pre_restore_snapshot: null,
-                holder: req.holder,
-                started_at: req.now.toISOString(),
-            };
-            const journal = new Journal(deps.runtime, key, record, deps.now);
-            const stepDeps = {
-                runtime: deps.runtime,
-                say: ctx.say,
-                crash: deps.crash,
-                readyTimeoutMs: req.readyTimeoutSeconds * 1000,
-                sleep: deps.sleep,
-            };
-            await deps.runtime.removeHelpers(key);
-            ctx.started();
-            await markPhase(journal, 'begun', deps);
-            let committed = false;
-            try {
-                await deps.runtime.stop(toStop.map((c) => c.id));
-                ctx.say(`stopped ${toStop.map((c) => c.name).join(', ') || '(nothing was running)'}`);
-                deps.crash?.('after-stop');
-                const snap = await snapshotStopped({
-                    module: m,
-                    runtime: deps.runtime,
-                    outDir: req.outDir ?? external_node_path_default().dirname(backup.path),
-                    now: deps.now(),
-                    log: deps.log,
-                });
-                out.pre_restore_snapshot = snap.path;
-                record.pre_restore_snapshot = snap.path;
-                ctx.say(`pre-restore snapshot written and verified: ${snap.path} (sha256 ${snap.sha256})`);
-                await markPhase(journal, 'snapshotted', deps);
-                await deps.runtime.prepareWorkArea(h);
-                deps.crash?.('after-prepare');
-                const repacked = await stageArchive(deps.runtime, h, {
-                    path: backup.path,
-                    sha256: backup.sha256 ?? '',
-                    layout: { module: m.name, volumes: m.volumes.map((v) => v.volume) },
-                    limits: { maxUncompressedBytes: req.maxUncompressedBytes, maxEntries: req.maxEntries },
-                });
-                record.roots = repacked.volumes.map((v) => v.root);
-                out.volumes = repacked.volumes.map((v) => ({ volume: v.volume, entries: v.entries, bytes: v.bytes }));
-                ctx.say(`staged ${out.volumes.map((v) => `${v.volume} (${v.entries} entries, ${v.bytes} bytes)`).join(', ')}`);
-                await markPhase(journal, 'staged', deps);
-                await markPhase(journal, 'swapping', deps);
-                await deps.runtime.swap(h, 'forward', record.roots);
-                deps.crash?.('after-swap');
-                await markPhase(journal, 'committed', deps);
-                committed = true;
-            }
-            catch (err) {
-                if (committed)
-                    throw err;
-                const why = (0,src_errors/* errorMessage */.gJ)(err);
-                ctx.say(`restore stopped before the new data went live: ${why}; putting everything back`);
-                out.reverted = true;
-                try {
-                    const problem = await revertAll(journal, stepDeps, false);
-                    const tail = problem ? ` The service is not up again: ${problem}.` : ' The service runs on its old data.';
-                    return ctx.end('failed', failureOf(err), `restore of '${m.name}' failed and was reverted: ${why}.${tail}`);
-                }
-                catch (revertErr) {
-                    return ctx.end('failed', 'restore-failed', `restore of '${m.name}' failed (${why}) and reverting failed too (${(0,src_errors/* errorMessage */.gJ)(revertErr)}). ` +
-                        `The journal is kept on the engine: run \`stateguard recover --module ${m.name}\`. ` +
-                        `Pre-restore snapshot: ${out.pre_restore_snapshot ?? 'not written'}.`);
-                }
-            }
-            ctx.say(`every volume holds the backup's data (committed); recreating ${m.compose.service} on it`);
-            try {
-                const fwd = await forwardAll(journal, stepDeps);
-                if (fwd.ok) {
-                    return ctx.end('restored', '', `restored '${m.name}' from ${external_node_path_default().basename(backup.path)}; the service is running on it. ` +
-                        `Pre-restore snapshot: ${out.pre_restore_snapshot}.`);
-                }
-                out.reverted = true;
-                return ctx.end('failed', 'restore-failed', `restored data did not come up healthy (${fwd.problem}); the old data was put back. ` +
-                    `Pre-restore snapshot: ${out.pre_restore_snapshot}.`);
-            }
-            catch (err) {
-                return ctx.end('failed', 'restore-failed', `restore of '${m.name}' did not finish after the new data went live: ${(0,src_errors/* errorMessage */.gJ)(err)}. The journal is ` +
-                    `kept on the engine: run \`stateguard recover --module ${m.name}\`. ` +
-                    `Pre-restore snapshot: ${out.pre_restore_snapshot}.`);
-            }
-        },
-    });
-    finished.decision = finished.status === 'restored' ? 'restored' : finished.status === 'failed' ? 'failed' : 'blocked';
-    if (finished.status !== 'restored' && finished.reasons.length === 0 && finished.failure_reason) {
-        finished.reasons = [{ code: finished.failure_reason, message: finished.verdict, fix: '' }];
-    }
-    return finished;
-}
-function failureOf(err) {
-    const r = err?.reason;
-    return r === 'snapshot-failed' || r === 'archive-mismatch' ? r : 'restore-failed';
-}
-
-
 ;// CONCATENATED MODULE: ./src/commands/restore.ts
 /**
  * `stateguard restore` and `stateguard recover`: put a verified backup back onto a module's data
@@ -19479,12 +19458,6 @@ function restoreSummary(o) {
         lines.push('', `> ⚠️ ${(0,common/* cell */.Hn)(w)}`);
     return lines.join('\n');
 }
-function checkPlanHash(value, module, ctx) {
-    if (value !== undefined && !/^[0-9a-f]{64}$/.test(value)) {
-        throw new src_errors/* UserError */.yo(`${ctx.inAction ? "input 'expected-plan-hash'" : '--expected-plan-hash'} must be a plan_hash (64 lowercase ` +
-            `hex characters) as printed by stateguard plan --module ${module}, got ${JSON.stringify(value.slice(0, 80))}.`, { input: 'expected-plan-hash' });
-    }
-}
 const restoreCommand = (0,spec/* defineCommand */.NB)({
     name: 'restore',
     title: 'stateguard restore',
@@ -19539,7 +19512,7 @@ const restoreCommand = (0,spec/* defineCommand */.NB)({
     async run(opts, ctx) {
         const set = (0,common/* loadValidModules */.uh)(opts, ctx);
         const module = (0,common/* pickModule */.ek)(set, opts.module);
-        checkPlanHash(opts.expectedPlanHash, module.name, ctx);
+        (0,common/* checkExpectedPlanHash */.uk)(opts.expectedPlanHash, module.name, ctx);
         const o = await restoreModule({
             modules: set.modules,
             module,
@@ -19877,22 +19850,14 @@ async function upgradeModule(req, deps) {
                 };
             }
             // The rollback must be possible before anything starts: a helper that can rename in the volumes.
-            const candidates = [...new Set([req.helperImage, previousImageId].filter((x) => !!x))];
-            const tried = [];
-            for (const image of candidates) {
-                const problem = await deps.runtime.helperImageProblem(image);
-                if (problem === null) {
-                    helper = { image, mounts, key };
-                    break;
-                }
-                tried.push(`${image.slice(0, 30)}: ${problem}`);
-            }
-            if (!helper) {
+            const picked = await pickHelperImage(deps.runtime, [req.helperImage, previousImageId]);
+            if ('tried' in picked) {
                 return {
                     refused: ctx.end('refused', 'helper-unavailable', `a rollback could not put the snapshot back: no local image can run restore's helper steps ` +
-                        `(${tried.join('; ')}). Pass helper-image naming a local image with /bin/sh and coreutils.`),
+                        `(${picked.tried.join('; ')}). Pass helper-image naming a local image with /bin/sh and coreutils.`),
                 };
             }
+            helper = { image: picked.image, mounts, key };
             return {};
         },
         step: async (_ev, ctx) => {
@@ -20164,10 +20129,7 @@ const upgradeCommand = (0,spec/* defineCommand */.NB)({
     async run(opts, ctx) {
         const set = (0,common/* loadValidModules */.uh)(opts, ctx);
         const module = (0,common/* pickModule */.ek)(set, opts.module);
-        if (opts.expectedPlanHash !== undefined && !/^[0-9a-f]{64}$/.test(opts.expectedPlanHash)) {
-            throw new src_errors/* UserError */.yo(`${ctx.inAction ? "input 'expected-plan-hash'" : '--expected-plan-hash'} must be a plan_hash (64 lowercase ` +
-                `hex characters), got ${JSON.stringify(opts.expectedPlanHash.slice(0, 80))}.`, { input: 'expected-plan-hash' });
-        }
+        (0,common/* checkExpectedPlanHash */.uk)(opts.expectedPlanHash, module.name, ctx);
         if (opts.confirm)
             ctx.addSecret(opts.confirm);
         const o = await upgradeModule({
@@ -22194,6 +22156,50 @@ class DockerCli {
     docker(args, opts) {
         return this.run('docker', args, this.withEnv(opts));
     }
+    /**
+     * Records kept on the engine (run records, last-known-good, journal marks) are empty named volumes
+     * whose labels hold them: creating one is atomic and durable, needs no image, and any runner that
+     * reaches the engine can read it.
+     */
+    async createLabelledVolume(name, labels) {
+        const r = await this.docker([
+            'volume',
+            'create',
+            ...Object.entries(labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]),
+            name,
+        ]);
+        if (r.code !== 0)
+            throw new src_errors/* EnvironmentError */.eG(`docker volume create ${name} failed: ${firstLine(r.stderr)}`);
+    }
+    /** Write a record volume, then remove the older ones it supersedes (tidying, never required). */
+    async replaceRecord(name, labels, filter) {
+        await this.createLabelledVolume(name, labels);
+        const ls = await this.docker(['volume', 'ls', '-q', '--filter', `label=${filter}`]);
+        const old = ls.stdout
+            .split('\n')
+            .map((x) => x.trim())
+            .filter((n) => n && n !== name);
+        if (old.length > 0)
+            await this.docker(['volume', 'rm', ...old]);
+    }
+    /** The labels of every volume matching a label filter (`key=value`). */
+    async labelledVolumes(filter) {
+        const ls = await this.docker(['volume', 'ls', '-q', '--filter', `label=${filter}`]);
+        if (ls.code !== 0)
+            throw new src_errors/* EnvironmentError */.eG(`docker volume ls failed: ${firstLine(ls.stderr)}`);
+        const names = ls.stdout
+            .split('\n')
+            .map((x) => x.trim())
+            .filter(Boolean);
+        if (names.length === 0)
+            return [];
+        const r = await this.docker(['volume', 'inspect', ...names]);
+        // a volume removed between ls and inspect: inspect still prints the others
+        if (r.code !== 0 && !r.stdout.trim().startsWith('[')) {
+            throw new src_errors/* EnvironmentError */.eG(`docker volume inspect failed: ${firstLine(r.stderr)}`);
+        }
+        return JSON.parse(r.stdout || '[]').map((v) => v.Labels ?? {});
+    }
     async containersUsingVolume(volume) {
         const ps = await this.docker(['ps', '-q', '--no-trunc', '--filter', `volume=${volume}`]);
         if (ps.code !== 0)
@@ -22389,40 +22395,12 @@ class DockerCli {
         const labels = { [LKG_LABEL]: key };
         for (const [k, v] of Object.entries(record))
             labels[`${LKG_LABEL}.${k.replace(/_/g, '-')}`] = String(v);
-        const r = await this.docker([
-            'volume',
-            'create',
-            ...Object.entries(labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]),
-            name,
-        ]);
-        if (r.code !== 0)
-            throw new src_errors/* EnvironmentError */.eG(`docker volume create ${name} failed: ${firstLine(r.stderr)}`);
-        // Older records are superseded; removing them is tidying, never required.
-        const ls = await this.docker(['volume', 'ls', '-q', '--filter', `label=${LKG_LABEL}=${key}`]);
-        const old = ls.stdout
-            .split('\n')
-            .map((x) => x.trim())
-            .filter((n) => n && n !== name);
-        if (old.length > 0)
-            await this.docker(['volume', 'rm', ...old]);
+        await this.replaceRecord(name, labels, `${LKG_LABEL}=${key}`);
     }
     async readLastKnownGood(project, service) {
         const key = runRecordKey(project, service);
-        const ls = await this.docker(['volume', 'ls', '-q', '--filter', `label=${LKG_LABEL}=${key}`]);
-        if (ls.code !== 0)
-            throw new src_errors/* EnvironmentError */.eG(`docker volume ls failed: ${firstLine(ls.stderr)}`);
-        const names = ls.stdout
-            .split('\n')
-            .map((x) => x.trim())
-            .filter(Boolean);
-        if (names.length === 0)
-            return null;
-        const r = await this.docker(['volume', 'inspect', ...names]);
-        if (r.code !== 0)
-            throw new src_errors/* EnvironmentError */.eG(`docker volume inspect failed: ${firstLine(r.stderr)}`);
         let best = null;
-        for (const v of JSON.parse(r.stdout || '[]')) {
-            const l = v.Labels ?? {};
+        for (const l of await this.labelledVolumes(`${LKG_LABEL}=${key}`)) {
             const get = (k) => l[`${LKG_LABEL}.${k}`] ?? '';
             const rec = {
                 project: get('project'),
@@ -22533,21 +22511,9 @@ class DockerCli {
         return out;
     }
     async readRunRecords(project) {
-        const ls = await this.docker(['volume', 'ls', '-q', '--filter', `label=${RUN_RECORD_LABEL.project}=${project}`]);
-        if (ls.code !== 0)
-            throw new src_errors/* EnvironmentError */.eG(`docker volume ls failed: ${firstLine(ls.stderr)}`);
-        const names = ls.stdout
-            .split('\n')
-            .map((x) => x.trim())
-            .filter(Boolean);
-        if (names.length === 0)
-            return [];
-        const r = await this.docker(['volume', 'inspect', ...names]);
-        if (r.code !== 0 && !r.stdout.trim().startsWith('['))
-            throw new src_errors/* EnvironmentError */.eG(`docker volume inspect failed: ${firstLine(r.stderr)}`);
         const newest = new Map();
-        for (const v of JSON.parse(r.stdout || '[]')) {
-            const rec = parseRunRecord(v.Labels ?? {});
+        for (const labels of await this.labelledVolumes(`${RUN_RECORD_LABEL.project}=${project}`)) {
+            const rec = parseRunRecord(labels);
             if (!rec || rec.project !== project)
                 continue;
             const prev = newest.get(rec.service);
@@ -22557,27 +22523,10 @@ class DockerCli {
         return [...newest.values()];
     }
     async writeRunRecord(record) {
-        // A record is an empty named volume whose labels hold it: creating one is atomic, it needs no
-        // image, and `docker container prune` (which removes the one-shot's container) leaves it.
+        // `docker container prune` (which removes the one-shot's container) leaves a record volume.
         const key = runRecordKey(record.project, record.service);
         const name = `stateguard-run-${key}-${Date.parse(record.recorded_at) || Date.now()}`;
-        const labels = runRecordLabels(record);
-        const r = await this.docker([
-            'volume',
-            'create',
-            ...Object.entries(labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]),
-            name,
-        ]);
-        if (r.code !== 0)
-            throw new src_errors/* EnvironmentError */.eG(`docker volume create ${name} failed: ${firstLine(r.stderr)}`);
-        // Older records of this service are superseded; removing them is tidying, never required.
-        const ls = await this.docker(['volume', 'ls', '-q', '--filter', `label=${RUN_RECORD_LABEL.key}=${key}`]);
-        const old = ls.stdout
-            .split('\n')
-            .map((x) => x.trim())
-            .filter((n) => n && n !== name);
-        if (old.length > 0)
-            await this.docker(['volume', 'rm', ...old]);
+        await this.replaceRecord(name, runRecordLabels(record), `${RUN_RECORD_LABEL.key}=${key}`);
     }
     async readLock(name) {
         const [c] = await this.inspectContainers([name]);
@@ -22822,8 +22771,6 @@ class DockerCli {
         return r.stdout.trim();
     }
     async writeJournalMark(key, mark) {
-        // A mark is an empty named volume whose labels hold it: creating one is atomic and durable on
-        // the engine (like a run record), and any runner that reaches the engine can read it.
         const labels = {
             [WORKBENCH_LABEL.journal]: checkKey(key),
             [WORKBENCH_LABEL.seq]: String(mark.seq),
@@ -22833,14 +22780,7 @@ class DockerCli {
         for (const [k, v] of Object.entries(mark.data))
             labels[`${WORKBENCH_LABEL.dataPrefix}${k}`] = v;
         const name = `stateguard-journal-${key}-${mark.seq}`;
-        const r = await this.docker([
-            'volume',
-            'create',
-            ...Object.entries(labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]),
-            name,
-        ]);
-        if (r.code !== 0)
-            throw new src_errors/* EnvironmentError */.eG(`could not write journal mark ${name}: ${firstLine(r.stderr)}`);
+        await this.createLabelledVolume(name, labels);
         // `volume create` of an existing name succeeds silently: read it back so a stale mark is never taken for ours.
         const back = (await this.readJournal(key)).find((m) => m.seq === mark.seq);
         if (!back || back.phase !== mark.phase || back.at !== mark.at) {
@@ -22848,27 +22788,8 @@ class DockerCli {
         }
     }
     async readJournal(key) {
-        const ls = await this.docker([
-            'volume',
-            'ls',
-            '-q',
-            '--filter',
-            `label=${WORKBENCH_LABEL.journal}=${checkKey(key)}`,
-        ]);
-        if (ls.code !== 0)
-            throw new src_errors/* EnvironmentError */.eG(`docker volume ls failed: ${firstLine(ls.stderr)}`);
-        const names = ls.stdout
-            .split('\n')
-            .map((x) => x.trim())
-            .filter(Boolean);
-        if (names.length === 0)
-            return [];
-        const r = await this.docker(['volume', 'inspect', ...names]);
-        if (r.code !== 0)
-            throw new src_errors/* EnvironmentError */.eG(`docker volume inspect failed: ${firstLine(r.stderr)}`);
         const marks = [];
-        for (const v of JSON.parse(r.stdout || '[]')) {
-            const l = v.Labels ?? {};
+        for (const l of await this.labelledVolumes(`${WORKBENCH_LABEL.journal}=${checkKey(key)}`)) {
             if (l[WORKBENCH_LABEL.journal] !== key)
                 continue;
             const data = {};

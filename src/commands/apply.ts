@@ -7,8 +7,8 @@ import { applyOneShot, type ApplyOutcome } from '../apply/apply.js';
 import { describeHolder } from '../ops/lock.js';
 import { verifyBackup } from '../backup/verify.js';
 import { planModules } from '../drift/plan.js';
-import { ExitCode, UserError } from '../errors.js';
-import { cell, loadValidModules, pickModule } from './common.js';
+import { ExitCode } from '../errors.js';
+import { cell, checkExpectedPlanHash, loadValidModules, pickModule } from './common.js';
 import { GUARD_INPUTS, guardRequest, guardText } from './guard.js';
 import { defineCommand, FAILURE_REASON_OUTPUT, JSON_INPUT } from './spec.js';
 
@@ -93,14 +93,7 @@ export const applyCommand = defineCommand({
   async run(opts, ctx) {
     const set = loadValidModules(opts, ctx);
     const module = pickModule(set, opts.module);
-    if (opts.expectedPlanHash !== undefined && !/^[0-9a-f]{64}$/.test(opts.expectedPlanHash)) {
-      throw new UserError(
-        `${ctx.inAction ? "input 'expected-plan-hash'" : '--expected-plan-hash'} must be a plan_hash (64 lowercase ` +
-          `hex characters) as printed by stateguard plan --module ` +
-          `${module.name}, got ${JSON.stringify(opts.expectedPlanHash.slice(0, 80))}.`,
-        { input: 'expected-plan-hash' },
-      );
-    }
+    checkExpectedPlanHash(opts.expectedPlanHash, module.name, ctx);
     const o = await applyOneShot(
       {
         ...guardRequest(opts, set, module, ctx),

@@ -80,3 +80,14 @@ export function cell(text: string): string {
 export function code(text: string): string {
   return `\`${text.replace(/`/g, "'").replace(/\|/g, '\\|').replace(/\r?\n/g, ' ')}\``;
 }
+
+/** `expected-plan-hash`, when given, must look like a plan_hash: a typo must not pass as "no binding". */
+export function checkExpectedPlanHash(value: string | undefined, module: string, ctx: CommandContext): void {
+  if (value !== undefined && !/^[0-9a-f]{64}$/.test(value)) {
+    throw new UserError(
+      `${ctx.inAction ? "input 'expected-plan-hash'" : '--expected-plan-hash'} must be a plan_hash (64 lowercase ` +
+        `hex characters) as printed by stateguard plan --module ${module}, got ${JSON.stringify(value.slice(0, 80))}.`,
+      { input: 'expected-plan-hash' },
+    );
+  }
+}

@@ -5,13 +5,13 @@
 import { hostname } from 'node:os';
 import { verifyBackup } from '../backup/verify.js';
 import { planModules } from '../drift/plan.js';
-import { ExitCode, UserError } from '../errors.js';
+import { ExitCode } from '../errors.js';
 import { describeHolder } from '../ops/lock.js';
 import { restoreModule, type RestoreOutcome } from '../restore/restore.js';
 import type { CrashHook } from '../restore/steps.js';
-import { cell, loadValidModules, pickModule } from './common.js';
+import { cell, checkExpectedPlanHash, loadValidModules, pickModule } from './common.js';
 import { GUARD_INPUTS } from './guard.js';
-import { defineCommand, FAILURE_REASON_OUTPUT, JSON_INPUT, type CommandContext } from './spec.js';
+import { defineCommand, FAILURE_REASON_OUTPUT, JSON_INPUT } from './spec.js';
 
 /**
  * Test seam for the crash tests (docs/architecture.md §12): STATEGUARD_TEST_KILL_AT=<boundary> makes
@@ -68,16 +68,6 @@ export function restoreSummary(o: RestoreOutcome): string {
   }
   for (const w of o.warnings) lines.push('', `> ⚠️ ${cell(w)}`);
   return lines.join('\n');
-}
-
-function checkPlanHash(value: string | undefined, module: string, ctx: CommandContext): void {
-  if (value !== undefined && !/^[0-9a-f]{64}$/.test(value)) {
-    throw new UserError(
-      `${ctx.inAction ? "input 'expected-plan-hash'" : '--expected-plan-hash'} must be a plan_hash (64 lowercase ` +
-        `hex characters) as printed by stateguard plan --module ${module}, got ${JSON.stringify(value.slice(0, 80))}.`,
-      { input: 'expected-plan-hash' },
-    );
-  }
 }
 
 export const restoreCommand = defineCommand({
@@ -138,7 +128,7 @@ export const restoreCommand = defineCommand({
   async run(opts, ctx) {
     const set = loadValidModules(opts, ctx);
     const module = pickModule(set, opts.module);
-    checkPlanHash(opts.expectedPlanHash, module.name, ctx);
+    checkExpectedPlanHash(opts.expectedPlanHash, module.name, ctx);
     const o = await restoreModule(
       {
         modules: set.modules,

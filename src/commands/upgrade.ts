@@ -5,10 +5,10 @@
 import { hostname } from 'node:os';
 import { verifyBackup } from '../backup/verify.js';
 import { planModules } from '../drift/plan.js';
-import { ExitCode, UserError } from '../errors.js';
+import { ExitCode } from '../errors.js';
 import { describeHolder } from '../ops/lock.js';
 import { upgradeModule, type UpgradeOutcome } from '../upgrade/upgrade.js';
-import { cell, loadValidModules, pickModule } from './common.js';
+import { cell, checkExpectedPlanHash, loadValidModules, pickModule } from './common.js';
 import { crashHook } from './restore.js';
 import { defineCommand, FAILURE_REASON_OUTPUT, JSON_INPUT, MODULES_INPUT, ROOT_INPUT } from './spec.js';
 
@@ -137,13 +137,7 @@ export const upgradeCommand = defineCommand({
   async run(opts, ctx) {
     const set = loadValidModules(opts, ctx);
     const module = pickModule(set, opts.module);
-    if (opts.expectedPlanHash !== undefined && !/^[0-9a-f]{64}$/.test(opts.expectedPlanHash)) {
-      throw new UserError(
-        `${ctx.inAction ? "input 'expected-plan-hash'" : '--expected-plan-hash'} must be a plan_hash (64 lowercase ` +
-          `hex characters), got ${JSON.stringify(opts.expectedPlanHash.slice(0, 80))}.`,
-        { input: 'expected-plan-hash' },
-      );
-    }
+    checkExpectedPlanHash(opts.expectedPlanHash, module.name, ctx);
     if (opts.confirm) ctx.addSecret(opts.confirm);
     const o = await upgradeModule(
       {

@@ -7,7 +7,6 @@
  * are removed in every case. The live module's containers are compared before and after: any
  * change fails the drill.
  */
-import { open } from 'node:fs/promises';
 import { createHash, randomBytes } from 'node:crypto';
 import type { BackupReport } from '../backup/types.js';
 import type { VerifyBackupFn } from '../guard/evaluate.js';
@@ -15,7 +14,9 @@ import { listServiceContainers, waitUntilReady } from '../drift/containers.js';
 import { errorMessage, type FailureReason } from '../errors.js';
 import type { ModuleDecl } from '../model/module.js';
 import type { ContainerInfo, HelperSpec, Runtime } from '../ports.js';
-import { repackForStaging, WORK_AREA, type RepackResult } from './repack.js';
+import type { RepackResult } from './repack.js';
+import { backupVerdict } from './restore.js';
+import { pickHelperImage, stageArchive } from './steps.js';
 
 export interface DrillRequest {
   module: ModuleDecl;
@@ -100,27 +101,8 @@ async function verify(req: DrillRequest, deps: DrillDeps): Promise<BackupReport>
   } catch (err) {
     throw new DrillFailure('backup-rejected', `verifying the backup failed: ${errorMessage(err)}`);
   }
-  const layout = backup.problems.filter((p) => p.code === 'layout-mismatch' || p.code === 'no-data-volumes');
-  if (backup.verified === true && backup.matched_module !== m.name) {
-    throw new DrillFailure(
-      'archive-mismatch',
-      `the backup is named for module '${backup.matched_module}', not '${m.name}'; a drill takes only the ` +
-        `module's own backups`,
-    );
-  }
-  if (layout.length > 0) {
-    throw new DrillFailure(
-      'archive-mismatch',
-      `the backup's layout does not match the declared data volumes of '${m.name}': ` +
-        layout.map((p) => p.message).join('; '),
-    );
-  }
-  if (backup.verified !== true) {
-    throw new DrillFailure(
-      'backup-rejected',
-      `the backup did not verify: ${backup.problems.map((p) => `[${p.code}] ${p.message}`).join('; ')}`,
-    );
-  }
+  const problem = backupVerdict(m, backup, 'a drill');
+  if (problem) throw new DrillFailure(problem.code, problem.message);
   return backup;
 }
 
@@ -161,23 +143,15 @@ export async function runRestoreDrill<T>(
     }
     before = liveState(live);
     const candidates = [...new Set([req.helperImage, source.imageId].filter((x): x is string => !!x))];
-    let helperImage: string | null = null;
-    const tried: string[] = [];
-    for (const image of candidates) {
-      const problem = await rt.helperImageProblem(image);
-      if (problem === null) {
-        helperImage = image;
-        break;
-      }
-      tried.push(`${image}: ${problem}`);
-    }
-    if (!helperImage) {
+    const picked = await pickHelperImage(rt, candidates);
+    if ('tried' in picked) {
       throw new DrillFailure(
         'helper-unavailable',
-        `no local image can run the staging steps (${tried.join('; ')}); pass --helper-image naming a local ` +
-          `busybox-like image (never pulled)`,
+        `no local image can run the staging steps (${picked.tried.join('; ')}); pass --helper-image naming a ` +
+          `local busybox-like image (never pulled)`,
       );
     }
+    const helperImage = picked.image;
     key = drillKey(m, req.now);
     const scratch = await rt.createScratchVolumes(key, m.volumes.length);
     deps.say(`restore drill: scratch volumes ${scratch.join(', ')}`);
@@ -187,17 +161,17 @@ export async function runRestoreDrill<T>(
       mounts: m.volumes.map((v, i) => ({ volume: v.volume, kind: 'volume' as const, source: scratch[i]! })),
     };
     await rt.prepareWorkArea(helper);
-    const repacked = await stage(req, rt, helper, backup);
-    const counted = await rt.countStaged(helper);
-    for (const v of repacked.volumes) {
-      const c = counted.find((x) => x.volume === v.volume);
-      if (!c || c.entries !== v.entries || c.files !== v.files || c.bytes !== v.bytes) {
-        throw new DrillFailure(
-          'restore-failed',
-          `volume ${v.volume}: staged ${c ? `${c.entries}/${c.files}/${c.bytes}` : 'nothing'}, the archive holds ` +
-            `${v.entries}/${v.files}/${v.bytes} (entries/files/bytes)`,
-        );
-      }
+    let repacked: RepackResult;
+    try {
+      repacked = await stageArchive(rt, helper, {
+        path: backup.path,
+        sha256: backup.sha256 ?? '',
+        layout: { module: m.name, volumes: m.volumes.map((v) => v.volume) },
+        limits: { maxUncompressedBytes: req.maxUncompressedBytes, maxEntries: req.maxEntries },
+      });
+    } catch (err) {
+      const r = (err as { reason?: unknown }).reason;
+      throw new DrillFailure(r === 'archive-mismatch' ? 'archive-mismatch' : 'restore-failed', errorMessage(err));
     }
     report.volumes = repacked.volumes.map((v) => ({ volume: v.volume, entries: v.entries, bytes: v.bytes }));
     await rt.swap(
@@ -259,34 +233,4 @@ export async function runRestoreDrill<T>(
     }
   }
   return outcome;
-}
-
-async function stage(req: DrillRequest, rt: Runtime, helper: HelperSpec, backup: BackupReport): Promise<RepackResult> {
-  const m = req.module;
-  const fh = await open(backup.path, 'r');
-  let result: RepackResult | null = null;
-  try {
-    await rt.stage(helper, async (write) => {
-      result = await repackForStaging(fh.createReadStream({ highWaterMark: 1024 * 1024, autoClose: false }), {
-        layout: { module: m.name, volumes: m.volumes.map((v) => v.volume) },
-        limits: { maxUncompressedBytes: req.maxUncompressedBytes, maxEntries: req.maxEntries },
-        prefixFor: (i) => `${i}/${WORK_AREA}/new`,
-        out: write,
-      });
-      if (result.problems.length > 0 || !result.readToEnd) {
-        throw new DrillFailure(
-          'archive-mismatch',
-          `the backup failed the checks while being staged: ` +
-            result.problems.map((p) => `[${p.code}] ${p.message}`).join('; '),
-        );
-      }
-      if (result.sha256 !== backup.sha256) {
-        throw new DrillFailure('backup-rejected', `the backup changed since it was verified`);
-      }
-    });
-  } finally {
-    await fh.close();
-  }
-  if (!result) throw new Error('staging produced no result');
-  return result;
 }

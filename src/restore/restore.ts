@@ -26,7 +26,16 @@ import type { ModuleDecl } from '../model/module.js';
 import type { ContainerInfo, DataMount, HelperSpec } from '../ports.js';
 import { runGuarded, type GuardedDeps, type GuardedOutcome, type GuardedRequest } from '../ops/guarded.js';
 import { interruptedOperation, Journal, operationKey, type JournalRecord } from './journal.js';
-import { forwardAll, helperOf, markPhase, revertAll, stageArchive, type CrashHook, type StepDeps } from './steps.js';
+import {
+  forwardAll,
+  helperOf,
+  markPhase,
+  pickHelperImage,
+  revertAll,
+  stageArchive,
+  type CrashHook,
+  type StepDeps,
+} from './steps.js';
 
 /** Drift a restore may run with: it repairs a broken service's data; it never rolls out a definition. */
 export const RESTORE_TOLERATED_DRIFT: readonly DriftKey[] = ['container.state.running', 'container.health'];
@@ -59,6 +68,41 @@ const UP = new Set(['running', 'restarting', 'paused']);
 
 function reason(code: FailureReason, message: string, fix: string, input?: string): GuardReason {
   return { code, message, fix, ...(input ? { input } : {}) };
+}
+
+/**
+ * Why a verify-backup report cannot be restored into module `m` (or null): it must verify and be the
+ * module's own backup, whose layout is exactly the module's declared volumes (`archive-mismatch`).
+ */
+export function backupVerdict(m: ModuleDecl, backup: BackupReport, what: string): GuardReason | null {
+  const layout = backup.problems.filter((p) => p.code === 'layout-mismatch' || p.code === 'no-data-volumes');
+  if (backup.verified === true && backup.matched_module !== m.name) {
+    return reason(
+      'archive-mismatch',
+      `the backup is named for module '${backup.matched_module}', not '${m.name}'; ` +
+        `${what} takes only the module's own backups (their layout is its declared volumes)`,
+      `Pass a backup named ${m.name}-YYYYMMDDTHHMMSSZ.tar.gz.`,
+      'backup-ref',
+    );
+  }
+  if (layout.length > 0) {
+    return reason(
+      'archive-mismatch',
+      `the backup's layout does not match the declared data volumes of '${m.name}': ` +
+        layout.map((p) => p.message).join('; '),
+      `Use a backup whose top-level directories are exactly ${m.volumes.map((v) => v.volume).join(', ')}.`,
+      'backup-ref',
+    );
+  }
+  if (backup.verified !== true) {
+    return reason(
+      'backup-rejected',
+      `the backup did not verify: ${backup.problems.map((p) => `[${p.code}] ${p.message}`).join('; ')}`,
+      'Pass a backup that stateguard verify-backup accepts.',
+      'backup-ref',
+    );
+  }
+  return null;
 }
 
 /** The restore rule: restorable module, allow-stateful, a verified backup of this module, the exact confirm. */
@@ -112,37 +156,8 @@ export async function evaluateRestore(
   }
   out.backup = backup;
   if (backup) {
-    const layout = backup.problems.filter((p) => p.code === 'layout-mismatch' || p.code === 'no-data-volumes');
-    if (backup.verified === true && backup.matched_module !== m.name) {
-      reasons.push(
-        reason(
-          'archive-mismatch',
-          `the backup is named for module '${backup.matched_module}', not '${m.name}'; ` +
-            `a restore takes only the module's own backups (their layout is its declared volumes)`,
-          `Pass a backup named ${m.name}-YYYYMMDDTHHMMSSZ.tar.gz.`,
-          'backup-ref',
-        ),
-      );
-    } else if (layout.length > 0) {
-      reasons.push(
-        reason(
-          'archive-mismatch',
-          `the backup's layout does not match the declared data volumes of '${m.name}': ` +
-            layout.map((p) => p.message).join('; '),
-          `Restore a backup whose top-level directories are exactly ${m.volumes.map((v) => v.volume).join(', ')}.`,
-          'backup-ref',
-        ),
-      );
-    } else if (backup.verified !== true) {
-      reasons.push(
-        reason(
-          'backup-rejected',
-          `the backup did not verify: ${backup.problems.map((p) => `[${p.code}] ${p.message}`).join('; ')}`,
-          'Pass a backup that stateguard verify-backup accepts.',
-          'backup-ref',
-        ),
-      );
-    }
+    const problem = backupVerdict(m, backup, 'a restore');
+    if (problem) reasons.push(problem);
   }
   // The operator names the file that is about to replace the live data.
   const fileName = backup?.path ? path.basename(backup.path) : path.basename(req.backupRef ?? '');
@@ -310,30 +325,20 @@ export async function restoreModule(req: RestoreRequest, deps: RestoreDeps): Pro
         };
       }
       // A local image that can rename inside the volumes; never pulled.
-      const candidates = [...new Set([req.helperImage, resolved.source.imageId].filter((x): x is string => !!x))];
-      const tried: string[] = [];
-      for (const image of candidates) {
-        const problem = await deps.runtime.helperImageProblem(image);
-        if (problem === null) {
-          helper = { image, mounts, key };
-          break;
-        }
-        tried.push(
-          `${image === resolved.source.imageId ? `the module's image (${image.slice(0, 19)})` : image}: ${problem}`,
-        );
-      }
-      if (!helper) {
+      const picked = await pickHelperImage(deps.runtime, [req.helperImage, resolved.source.imageId]);
+      if ('tried' in picked) {
         return {
           refused: ctx.end(
             'refused',
             'helper-unavailable',
             `no local image can run restore's helper steps (a /bin/sh with mkdir, mv, rm, find, stat, df, wc, awk, ` +
-              `chown, chmod, sync, cat): ${tried.join('; ')}. Pass helper-image (--helper-image) naming a local ` +
-              `image that has them (e.g. a busybox image loaded with docker load); stateguard never pulls.`,
+              `chown, chmod, sync, cat): ${picked.tried.join('; ')}. Pass helper-image (--helper-image) naming a ` +
+              `local image that has them (e.g. a busybox image loaded with docker load); stateguard never pulls.`,
           ),
         };
       }
-      out.helper_image = helper.image;
+      helper = { image: picked.image, mounts, key };
+      out.helper_image = picked.image;
       // Live and staged data coexist until the old data is dropped: the staged data must fit.
       const need = (out.backup?.uncompressed_bytes ?? 0) + SPACE_MARGIN;
       const byFs = new Map<string, { available: number; volumes: string[] }>();

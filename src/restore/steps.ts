@@ -182,3 +182,20 @@ export async function stageArchive(
   }
   return repacked;
 }
+
+/**
+ * The first local image (in order) that can run the helper steps, or why none can. Never pulls:
+ * the probe runs each candidate with `--pull never`.
+ */
+export async function pickHelperImage(
+  runtime: Runtime,
+  candidates: readonly (string | undefined | null)[],
+): Promise<{ image: string } | { tried: string[] }> {
+  const tried: string[] = [];
+  for (const image of [...new Set(candidates.filter((x): x is string => !!x))]) {
+    const problem = await runtime.helperImageProblem(image);
+    if (problem === null) return { image };
+    tried.push(`${image.length > 40 ? `${image.slice(0, 19)}…` : image}: ${problem}`);
+  }
+  return { tried };
+}

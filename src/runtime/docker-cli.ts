@@ -334,6 +334,51 @@ export class DockerCli implements Runtime {
     return this.run('docker', args, this.withEnv(opts));
   }
 
+  /**
+   * Records kept on the engine (run records, last-known-good, journal marks) are empty named volumes
+   * whose labels hold them: creating one is atomic and durable, needs no image, and any runner that
+   * reaches the engine can read it.
+   */
+  private async createLabelledVolume(name: string, labels: Record<string, string>): Promise<void> {
+    const r = await this.docker([
+      'volume',
+      'create',
+      ...Object.entries(labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]),
+      name,
+    ]);
+    if (r.code !== 0) throw new EnvironmentError(`docker volume create ${name} failed: ${firstLine(r.stderr)}`);
+  }
+
+  /** Write a record volume, then remove the older ones it supersedes (tidying, never required). */
+  private async replaceRecord(name: string, labels: Record<string, string>, filter: string): Promise<void> {
+    await this.createLabelledVolume(name, labels);
+    const ls = await this.docker(['volume', 'ls', '-q', '--filter', `label=${filter}`]);
+    const old = ls.stdout
+      .split('\n')
+      .map((x) => x.trim())
+      .filter((n) => n && n !== name);
+    if (old.length > 0) await this.docker(['volume', 'rm', ...old]);
+  }
+
+  /** The labels of every volume matching a label filter (`key=value`). */
+  private async labelledVolumes(filter: string): Promise<Record<string, string>[]> {
+    const ls = await this.docker(['volume', 'ls', '-q', '--filter', `label=${filter}`]);
+    if (ls.code !== 0) throw new EnvironmentError(`docker volume ls failed: ${firstLine(ls.stderr)}`);
+    const names = ls.stdout
+      .split('\n')
+      .map((x) => x.trim())
+      .filter(Boolean);
+    if (names.length === 0) return [];
+    const r = await this.docker(['volume', 'inspect', ...names]);
+    // a volume removed between ls and inspect: inspect still prints the others
+    if (r.code !== 0 && !r.stdout.trim().startsWith('[')) {
+      throw new EnvironmentError(`docker volume inspect failed: ${firstLine(r.stderr)}`);
+    }
+    return (JSON.parse(r.stdout || '[]') as Array<{ Labels?: Record<string, string> | null }>).map(
+      (v) => v.Labels ?? {},
+    );
+  }
+
   async containersUsingVolume(volume: string): Promise<ContainerInfo[]> {
     const ps = await this.docker(['ps', '-q', '--no-trunc', '--filter', `volume=${volume}`]);
     if (ps.code !== 0)
@@ -558,36 +603,13 @@ export class DockerCli implements Runtime {
     const name = `stateguard-lkg-${key}-${Date.parse(record.recorded_at) || Date.now()}`;
     const labels: Record<string, string> = { [LKG_LABEL]: key };
     for (const [k, v] of Object.entries(record)) labels[`${LKG_LABEL}.${k.replace(/_/g, '-')}`] = String(v);
-    const r = await this.docker([
-      'volume',
-      'create',
-      ...Object.entries(labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]),
-      name,
-    ]);
-    if (r.code !== 0) throw new EnvironmentError(`docker volume create ${name} failed: ${firstLine(r.stderr)}`);
-    // Older records are superseded; removing them is tidying, never required.
-    const ls = await this.docker(['volume', 'ls', '-q', '--filter', `label=${LKG_LABEL}=${key}`]);
-    const old = ls.stdout
-      .split('\n')
-      .map((x) => x.trim())
-      .filter((n) => n && n !== name);
-    if (old.length > 0) await this.docker(['volume', 'rm', ...old]);
+    await this.replaceRecord(name, labels, `${LKG_LABEL}=${key}`);
   }
 
   async readLastKnownGood(project: string, service: string): Promise<LastKnownGood | null> {
     const key = runRecordKey(project, service);
-    const ls = await this.docker(['volume', 'ls', '-q', '--filter', `label=${LKG_LABEL}=${key}`]);
-    if (ls.code !== 0) throw new EnvironmentError(`docker volume ls failed: ${firstLine(ls.stderr)}`);
-    const names = ls.stdout
-      .split('\n')
-      .map((x) => x.trim())
-      .filter(Boolean);
-    if (names.length === 0) return null;
-    const r = await this.docker(['volume', 'inspect', ...names]);
-    if (r.code !== 0) throw new EnvironmentError(`docker volume inspect failed: ${firstLine(r.stderr)}`);
     let best: LastKnownGood | null = null;
-    for (const v of JSON.parse(r.stdout || '[]') as Array<{ Labels?: Record<string, string> | null }>) {
-      const l = v.Labels ?? {};
+    for (const l of await this.labelledVolumes(`${LKG_LABEL}=${key}`)) {
       const get = (k: string): string => l[`${LKG_LABEL}.${k}`] ?? '';
       const rec: LastKnownGood = {
         project: get('project'),
@@ -704,19 +726,9 @@ export class DockerCli implements Runtime {
   }
 
   async readRunRecords(project: string): Promise<RunRecord[]> {
-    const ls = await this.docker(['volume', 'ls', '-q', '--filter', `label=${RUN_RECORD_LABEL.project}=${project}`]);
-    if (ls.code !== 0) throw new EnvironmentError(`docker volume ls failed: ${firstLine(ls.stderr)}`);
-    const names = ls.stdout
-      .split('\n')
-      .map((x) => x.trim())
-      .filter(Boolean);
-    if (names.length === 0) return [];
-    const r = await this.docker(['volume', 'inspect', ...names]);
-    if (r.code !== 0 && !r.stdout.trim().startsWith('['))
-      throw new EnvironmentError(`docker volume inspect failed: ${firstLine(r.stderr)}`);
     const newest = new Map<string, RunRecord>();
-    for (const v of JSON.parse(r.stdout || '[]') as Array<{ Labels?: Record<string, string> | null }>) {
-      const rec = parseRunRecord(v.Labels ?? {});
+    for (const labels of await this.labelledVolumes(`${RUN_RECORD_LABEL.project}=${project}`)) {
+      const rec = parseRunRecord(labels);
       if (!rec || rec.project !== project) continue;
       const prev = newest.get(rec.service);
       if (!prev || prev.recorded_at < rec.recorded_at) newest.set(rec.service, rec);
@@ -725,25 +737,10 @@ export class DockerCli implements Runtime {
   }
 
   async writeRunRecord(record: RunRecord): Promise<void> {
-    // A record is an empty named volume whose labels hold it: creating one is atomic, it needs no
-    // image, and `docker container prune` (which removes the one-shot's container) leaves it.
+    // `docker container prune` (which removes the one-shot's container) leaves a record volume.
     const key = runRecordKey(record.project, record.service);
     const name = `stateguard-run-${key}-${Date.parse(record.recorded_at) || Date.now()}`;
-    const labels = runRecordLabels(record);
-    const r = await this.docker([
-      'volume',
-      'create',
-      ...Object.entries(labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]),
-      name,
-    ]);
-    if (r.code !== 0) throw new EnvironmentError(`docker volume create ${name} failed: ${firstLine(r.stderr)}`);
-    // Older records of this service are superseded; removing them is tidying, never required.
-    const ls = await this.docker(['volume', 'ls', '-q', '--filter', `label=${RUN_RECORD_LABEL.key}=${key}`]);
-    const old = ls.stdout
-      .split('\n')
-      .map((x) => x.trim())
-      .filter((n) => n && n !== name);
-    if (old.length > 0) await this.docker(['volume', 'rm', ...old]);
+    await this.replaceRecord(name, runRecordLabels(record), `${RUN_RECORD_LABEL.key}=${key}`);
   }
 
   async readLock(name: string): Promise<EngineLock | null> {
@@ -992,8 +989,6 @@ export class DockerCli implements Runtime {
   }
 
   async writeJournalMark(key: string, mark: JournalMark): Promise<void> {
-    // A mark is an empty named volume whose labels hold it: creating one is atomic and durable on
-    // the engine (like a run record), and any runner that reaches the engine can read it.
     const labels: Record<string, string> = {
       [WORKBENCH_LABEL.journal]: checkKey(key),
       [WORKBENCH_LABEL.seq]: String(mark.seq),
@@ -1002,13 +997,7 @@ export class DockerCli implements Runtime {
     };
     for (const [k, v] of Object.entries(mark.data)) labels[`${WORKBENCH_LABEL.dataPrefix}${k}`] = v;
     const name = `stateguard-journal-${key}-${mark.seq}`;
-    const r = await this.docker([
-      'volume',
-      'create',
-      ...Object.entries(labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]),
-      name,
-    ]);
-    if (r.code !== 0) throw new EnvironmentError(`could not write journal mark ${name}: ${firstLine(r.stderr)}`);
+    await this.createLabelledVolume(name, labels);
     // `volume create` of an existing name succeeds silently: read it back so a stale mark is never taken for ours.
     const back = (await this.readJournal(key)).find((m) => m.seq === mark.seq);
     if (!back || back.phase !== mark.phase || back.at !== mark.at) {
@@ -1017,24 +1006,8 @@ export class DockerCli implements Runtime {
   }
 
   async readJournal(key: string): Promise<JournalMark[]> {
-    const ls = await this.docker([
-      'volume',
-      'ls',
-      '-q',
-      '--filter',
-      `label=${WORKBENCH_LABEL.journal}=${checkKey(key)}`,
-    ]);
-    if (ls.code !== 0) throw new EnvironmentError(`docker volume ls failed: ${firstLine(ls.stderr)}`);
-    const names = ls.stdout
-      .split('\n')
-      .map((x) => x.trim())
-      .filter(Boolean);
-    if (names.length === 0) return [];
-    const r = await this.docker(['volume', 'inspect', ...names]);
-    if (r.code !== 0) throw new EnvironmentError(`docker volume inspect failed: ${firstLine(r.stderr)}`);
     const marks: JournalMark[] = [];
-    for (const v of JSON.parse(r.stdout || '[]') as Array<{ Labels?: Record<string, string> | null }>) {
-      const l = v.Labels ?? {};
+    for (const l of await this.labelledVolumes(`${WORKBENCH_LABEL.journal}=${checkKey(key)}`)) {
       if (l[WORKBENCH_LABEL.journal] !== key) continue;
       const data: Record<string, string> = {};
       for (const [k, val] of Object.entries(l)) {

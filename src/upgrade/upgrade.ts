@@ -25,7 +25,7 @@ import { runGuarded, type GuardedDeps, type GuardedOutcome, type GuardedRequest 
 import type { ContainerInfo, DataMount, HelperSpec, LastKnownGood } from '../ports.js';
 import { interruptedOperation, Journal, operationKey, type JournalRecord } from '../restore/journal.js';
 import { resolveMounts } from '../restore/restore.js';
-import { markPhase, type CrashHook, type StepDeps } from '../restore/steps.js';
+import { markPhase, pickHelperImage, type CrashHook, type StepDeps } from '../restore/steps.js';
 import { preDeployGate, readReleaseNotesFile, type GateResult } from './gate.js';
 import { healthGate, type HealthGate } from './health.js';
 import { rollBack } from './rollback.js';
@@ -263,26 +263,18 @@ export async function upgradeModule(req: UpgradeRequest, deps: UpgradeDeps): Pro
         };
       }
       // The rollback must be possible before anything starts: a helper that can rename in the volumes.
-      const candidates = [...new Set([req.helperImage, previousImageId].filter((x): x is string => !!x))];
-      const tried: string[] = [];
-      for (const image of candidates) {
-        const problem = await deps.runtime.helperImageProblem(image);
-        if (problem === null) {
-          helper = { image, mounts, key };
-          break;
-        }
-        tried.push(`${image.slice(0, 30)}: ${problem}`);
-      }
-      if (!helper) {
+      const picked = await pickHelperImage(deps.runtime, [req.helperImage, previousImageId]);
+      if ('tried' in picked) {
         return {
           refused: ctx.end(
             'refused',
             'helper-unavailable',
             `a rollback could not put the snapshot back: no local image can run restore's helper steps ` +
-              `(${tried.join('; ')}). Pass helper-image naming a local image with /bin/sh and coreutils.`,
+              `(${picked.tried.join('; ')}). Pass helper-image naming a local image with /bin/sh and coreutils.`,
           ),
         };
       }
+      helper = { image: picked.image, mounts, key };
       return {};
     },
     step: async (_ev, ctx) => {
