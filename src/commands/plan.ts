@@ -97,6 +97,11 @@ export const planCommand = defineCommand({
   outputs: [
     { name: 'changes', description: "'true' when any module drifted." },
     { name: 'drifted-modules', description: 'JSON array of drifted module names (usable as a strategy.matrix).' },
+    {
+      name: 'stateful-modules',
+      description:
+        'JSON array of the planned stateful modules that declare data volumes (a strategy.matrix for backups).',
+    },
     { name: 'plan-json', description: 'Path of the written plan JSON file.' },
     {
       name: 'plan-hash',
@@ -157,6 +162,7 @@ export const planCommand = defineCommand({
       outputs: {
         changes: String(changes),
         'drifted-modules': JSON.stringify(drifted),
+        'stateful-modules': JSON.stringify(plan.stateful_modules),
         'plan-json': planFile,
         'plan-hash': opts.module ? (plan.modules[0]?.plan_hash ?? '') : plan.plan_hash,
         'module-plan-hashes': JSON.stringify(Object.fromEntries(plan.modules.map((m) => [m.name, m.plan_hash]))),

@@ -10,7 +10,7 @@ import { configDifferences, fingerprint } from '../../src/drift/config-diff.js';
 import { planModules } from '../../src/drift/plan.js';
 import { validateModules } from '../../src/model/validate.js';
 import type { ContainerInfo, RenderedService } from '../../src/runtime/types.js';
-import { cliRun } from '../support/commands.js';
+import { actionRun, cliRun } from '../support/commands.js';
 import { container, FakeRuntime, examplePlatform } from '../support/fake-runtime.js';
 import { REPO } from '../support/runner.js';
 
@@ -58,6 +58,17 @@ describe('a module plan_hash binds the declared definition, not only the drift k
     expect(plan.modules[0]!.plan_hash).toMatch(/^[0-9a-f]{64}$/);
     expect(plan.modules[0]!.plan_hash).not.toBe(plan.plan_hash);
     expect(r.stderr + r.stdout).toContain(plan.modules[0]!.plan_hash);
+  });
+});
+
+describe('output stateful-modules', () => {
+  it('lists the stateful modules with data volumes (a backup matrix), next to drifted-modules', async () => {
+    const r = await actionRun('plan', { root: ROOT, comment: 'false' }, engine('h-x'), {
+      env: { RUNNER_TEMP: path.join(REPO, 'build', 'tmp-plan-binding') },
+    });
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.outputs['stateful-modules']!)).toEqual(['store']);
+    expect(JSON.parse(r.outputs['drifted-modules']!)).toEqual(expect.any(Array));
   });
 });
 
