@@ -70,6 +70,21 @@ describe('output stateful-modules', () => {
     expect(JSON.parse(r.outputs['stateful-modules']!)).toEqual(['store']);
     expect(JSON.parse(r.outputs['drifted-modules']!)).toEqual(expect.any(Array));
   });
+
+  it('the job summary names the commit and links the run (from the runner environment)', async () => {
+    const r = await actionRun('plan', { root: ROOT, comment: 'false' }, engine('h-x'), {
+      env: {
+        RUNNER_TEMP: path.join(REPO, 'build', 'tmp-plan-binding'),
+        GITHUB_SHA: 'abcdef0123456789abcdef0123456789abcdef01',
+        GITHUB_SERVER_URL: 'https://github.com',
+        GITHUB_REPOSITORY: 'acme/platform',
+        GITHUB_RUN_ID: '77',
+      },
+    });
+    expect(r.summaries.join('\n')).toContain(
+      'commit `abcdef0` · [workflow run](https://github.com/acme/platform/actions/runs/77)',
+    );
+  });
 });
 
 describe('container.config says what differs, field by field, never a value', () => {
