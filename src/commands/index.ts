@@ -4,6 +4,7 @@ import { e2eGateCommand } from './e2e-gate.js';
 import { guardCommand } from './guard.js';
 import { lintWorkflowsCommand } from './lint-workflows.js';
 import { planCommand } from './plan.js';
+import { pruneBackupsCommand } from './prune-backups.js';
 import { recoverCommand } from './recover.js';
 import { restoreCommand } from './restore.js';
 import { upgradeCommand } from './upgrade.js';
@@ -18,6 +19,7 @@ export const COMMANDS = {
   apply: applyCommand,
   'verify-backup': verifyBackupCommand,
   snapshot: snapshotCommand,
+  'prune-backups': pruneBackupsCommand,
   restore: restoreCommand,
   recover: recoverCommand,
   upgrade: upgradeCommand,

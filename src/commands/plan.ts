@@ -7,8 +7,8 @@ import type { Plan } from '../drift/types.js';
 import { ExitCode, UserError, errorMessage } from '../errors.js';
 import { GitHubClient } from '../report/github.js';
 import { Scrubber } from '../report/scrub.js';
-import { renderPlanMarkdown, renderPlanText } from '../report/plan-render.js';
-import { planCommentMarker, pullRequestFromEnv, upsertStickyComment } from '../report/pr-comment.js';
+import { renderPlanMarkdown, renderPlanText, type PlanMarkdownOptions } from '../report/plan-render.js';
+import { planCommentMarker, pullRequestFromEnv, runContextFromEnv, upsertStickyComment } from '../report/pr-comment.js';
 import { loadValidModules, pickModule } from './common.js';
 import {
   defineCommand,
@@ -32,6 +32,7 @@ async function commentOnPullRequest(
   scope: { root: string; modules: string; module?: string },
   token: string,
   ctx: CommandContext,
+  render: PlanMarkdownOptions,
 ): Promise<void> {
   const pr = pullRequestFromEnv(ctx.env);
   if ('skip' in pr) {
@@ -45,7 +46,7 @@ async function commentOnPullRequest(
   try {
     const client = new GitHubClient({ apiUrl: pr.target.apiUrl, token });
     const marker = planCommentMarker(scope);
-    const body = renderPlanMarkdown(plan, { maxChars: COMMENT_MAX_CHARS });
+    const body = renderPlanMarkdown(plan, { ...render, maxChars: COMMENT_MAX_CHARS });
     const r = await upsertStickyComment(client, pr.target, marker, body);
     ctx.log.info(
       `plan: ${r.action} the plan comment on ${pr.target.repository}#${pr.target.number} (comment ${r.id}).`,
@@ -97,6 +98,11 @@ export const planCommand = defineCommand({
   outputs: [
     { name: 'changes', description: "'true' when any module drifted." },
     { name: 'drifted-modules', description: 'JSON array of drifted module names (usable as a strategy.matrix).' },
+    {
+      name: 'stateful-modules',
+      description:
+        'JSON array of the planned stateful modules that declare data volumes (a strategy.matrix for backups).',
+    },
     { name: 'plan-json', description: 'Path of the written plan JSON file.' },
     {
       name: 'plan-hash',
@@ -139,12 +145,18 @@ export const planCommand = defineCommand({
       writePlanFile(planFile, plan);
     }
 
+    // The commit, the run link and each module's backup modules, for the next steps in the markdown.
+    const render: PlanMarkdownOptions = {
+      ...(ctx.inAction ? { run: runContextFromEnv(ctx.env) } : {}),
+      backupModules: Object.fromEntries(set.modules.map((m) => [m.name, m.backup?.refModules ?? []])),
+    };
     if (ctx.inAction && opts.comment) {
       await commentOnPullRequest(
         plan,
         { root: opts.root, modules: opts.modules, module: opts.module },
         opts.githubToken ?? '',
         ctx,
+        render,
       );
     }
 
@@ -157,12 +169,14 @@ export const planCommand = defineCommand({
       outputs: {
         changes: String(changes),
         'drifted-modules': JSON.stringify(drifted),
+        'stateful-modules': JSON.stringify(plan.stateful_modules),
         'plan-json': planFile,
         'plan-hash': opts.module ? (plan.modules[0]?.plan_hash ?? '') : plan.plan_hash,
         'module-plan-hashes': JSON.stringify(Object.fromEntries(plan.modules.map((m) => [m.name, m.plan_hash]))),
         'failure-reason': '',
       },
-      summary: renderPlanMarkdown(plan),
+      // The job summary is bounded too: GitHub refuses a step summary over 1 MiB (bytes, not characters).
+      summary: renderPlanMarkdown(plan, { ...render, maxChars: 500_000 }),
       annotations: changes
         ? [
             {

@@ -96,6 +96,7 @@ export async function planModules(modules: ModuleDecl[], runtime: Runtime, opts:
       compose,
       modules: [],
       summary: { modules: 0, drifted: 0 },
+      stateful_modules: [],
       plan_hash: planHash([]),
     };
   }
@@ -197,8 +198,14 @@ export async function planModules(modules: ModuleDecl[], runtime: Runtime, opts:
     compose,
     modules: planned,
     summary: { modules: planned.length, drifted: planned.filter((p) => !p.in_sync).length },
+    stateful_modules: statefulModules(selected),
     plan_hash: planHash(planned),
   };
+}
+
+/** The modules a scheduled backup covers: class stateful with at least one declared data volume. */
+export function statefulModules(modules: readonly Pick<ModuleDecl, 'name' | 'class' | 'volumes'>[]): string[] {
+  return modules.filter((m) => m.class === 'stateful' && m.volumes.length > 0).map((m) => m.name);
 }
 
 /** JSON with object keys sorted at every level: the same data always gives the same text. */

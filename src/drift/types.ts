@@ -106,6 +106,11 @@ export interface Plan {
   compose: { flavor: 'v1' | 'v2'; version: string };
   modules: ModulePlan[];
   summary: { modules: number; drifted: number };
+  /**
+   * The planned modules of class stateful that declare data volumes: the ones a scheduled backup
+   * snapshots (workflows/backup.yml takes it as a strategy.matrix). Not bound by any hash.
+   */
+  stateful_modules: string[];
   /** sha256 over every module's name and plan_hash: the whole plan (not what apply takes) */
   plan_hash: string;
 }

@@ -93,8 +93,22 @@ export function stateguardCommand(step: Obj): string | undefined {
   return String(command).trim().toLowerCase();
 }
 
-/** Commands that change a module (or stop it, as snapshot does), including the ones still to come. */
-const MUTATING = new Set(['apply', 'stateful-apply', 'restore', 'recover', 'upgrade', 'snapshot', '*']);
+/**
+ * Commands that change a module (or stop it, as snapshot does, or delete its backups, as prune-backups
+ * does), including the ones still to come.
+ */
+const MUTATING = new Set([
+  'apply',
+  'stateful-apply',
+  'restore',
+  'recover',
+  'upgrade',
+  'snapshot',
+  'prune-backups',
+  '*',
+]);
+/** Routine backup work that `schedule` may run (never a push or a pull request): workflows/backup.yml. */
+const SCHEDULE_OK = new Set(['snapshot', 'prune-backups']);
 /**
  * Commands that take the operator's consent (allow-stateful, backup-ref, confirm). Not `recover`: it
  * takes none (it only brings an interrupted restore back to a consistent state from its journal),
@@ -388,19 +402,22 @@ export function checkWorkflow(wf: WorkflowFile): Problem[] {
   const automatic = triggers.filter((t) => t !== 'workflow_dispatch');
 
   // SG101: a mutating stateguard command reachable from anything but workflow_dispatch. A snapshot
-  // only stops and restarts the module to copy its volumes, and scheduled backups are the point
-  // of having them (workflows/backup.yml), so `schedule` may run a snapshot; a push or a pull
-  // request may not (docs/rules.md, SG101).
+  // only stops and restarts the module to copy its volumes, and scheduled backups (with their
+  // retention, prune-backups, which never deletes the newest verified one) are the point of having
+  // them (workflows/backup.yml), so `schedule` may run them; a push or a pull request may not
+  // (docs/rules.md, SG101).
   for (const inv of allInvocations) {
     if (!MUTATING.has(inv.command)) continue;
-    const forbidden = inv.command === 'snapshot' ? automatic.filter((t) => t !== 'schedule') : automatic;
+    const scheduleOk = SCHEDULE_OK.has(inv.command);
+    const forbidden = scheduleOk ? automatic.filter((t) => t !== 'schedule') : automatic;
     if (forbidden.length > 0) {
       report(
         'SG101',
         inv.pos,
-        inv.command === 'snapshot'
-          ? `${inv.label} stops a stateful module but this workflow also runs on ` +
-              `${forbidden.map((t) => `'${t}'`).join(', ')}; only workflow_dispatch or schedule may run a snapshot`
+        scheduleOk
+          ? `${inv.label} ${inv.command === 'snapshot' ? 'stops a stateful module' : 'deletes backups'} but this ` +
+              `workflow also runs on ${forbidden.map((t) => `'${t}'`).join(', ')}; only workflow_dispatch or ` +
+              `schedule may run a ${inv.command}`
           : `${inv.label} changes stateful modules but this workflow also runs on ` +
               `${forbidden.map((t) => `'${t}'`).join(', ')}; only workflow_dispatch may run it (move it to a ` +
               `workflow ` +

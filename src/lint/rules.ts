@@ -68,10 +68,11 @@ export const RULES = [
     name: 'apply-automatic-trigger',
     severity: 'error',
     summary:
-      'A stateguard command that changes or stops stateful modules (`apply`, `stateful-apply`, `restore`, `recover`, ' +
-      '`upgrade`, `snapshot`, or a command given by an expression or variable), as an action step or as a CLI call ' +
-      'in `run:`, is reachable from a trigger other than `workflow_dispatch` (a `snapshot` may also run on ' +
-      '`schedule`: scheduled backups are routine; it may not run on a push or a pull request).',
+      'A stateguard command that changes or stops stateful modules or deletes their backups (`apply`, ' +
+      '`stateful-apply`, `restore`, `recover`, `upgrade`, `snapshot`, `prune-backups`, or a command given by an ' +
+      'expression or variable), as an action step or as a CLI call in `run:`, is reachable from a trigger other ' +
+      'than `workflow_dispatch` (a `snapshot` or `prune-backups` may also run on `schedule`: scheduled backups ' +
+      'and their retention are routine; they may not run on a push or a pull request).',
     why:
       'Only a human, through `workflow_dispatch`, may change a stateful module: a push, a pull request, a ' +
       'schedule or a calling workflow would apply without anyone typing the confirm token and naming a verified ' +

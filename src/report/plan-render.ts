@@ -1,6 +1,8 @@
 /**
  * Human renderings of a plan: the terminal table, and the markdown used for the job summary and
- * the sticky PR comment. Pure; a plan holds no environment values, so neither does any rendering.
+ * the sticky PR comment. Pure. A plan holds no environment values; the run context (commit, run
+ * link) that the markdown may show is passed in already validated (see runContextFromEnv in
+ * ./pr-comment.ts) and is checked here again before it reaches markdown.
  */
 import type { DriftItem, ModulePlan, PendingUpgrade, Plan } from '../drift/types.js';
 
@@ -107,14 +109,104 @@ export function mdCell(text: string): string {
     .replace(/\r?\n/g, ' ');
 }
 
+/** Which commit and run a rendering describes; each part is omitted when missing or malformed. */
+export interface RunContext {
+  /** the full commit SHA (hex) */
+  sha?: string;
+  /** `<server>/<owner>/<repo>/actions/runs/<id>` */
+  runUrl?: string;
+}
+
+export interface PlanMarkdownOptions {
+  title?: string;
+  /** GitHub caps comments at 65536 characters */
+  maxChars?: number;
+  run?: RunContext;
+  /** per module, the modules whose snapshots cover it (itself and its backup.ref_modules) */
+  backupModules?: Readonly<Record<string, readonly string[]>>;
+}
+
+/** A module's drift list longer than this is collapsed in `<details>`. */
+export const DRIFT_COLLAPSE_AT = 10;
+
+const SHA_RE = /^[0-9a-f]{7,64}$/i;
+const RUN_URL_RE = /^https?:\/\/[A-Za-z0-9.-]+(?::\d{1,5})?(?:\/[A-Za-z0-9._~-]+)*\/actions\/runs\/\d+$/;
+
+/** An inline code span that no value can break out of (no backtick, pipe or line break survives). */
+function codeSpan(text: string): string {
+  return `\`${text.replace(/[`|\r\n]/g, ' ')}\``;
+}
+
+/** `commit abc1234 · run` line; empty when neither part is known and well-formed. */
+export function runContextLine(run: RunContext | undefined): string {
+  const parts: string[] = [];
+  if (run?.sha && SHA_RE.test(run.sha)) parts.push(`commit ${codeSpan(run.sha.slice(0, 7).toLowerCase())}`);
+  if (run?.runUrl && RUN_URL_RE.test(run.runUrl)) parts.push(`[workflow run](${run.runUrl})`);
+  return parts.join(' · ');
+}
+
+function dispatchLine(name: string, workflow: string, inputs: string[]): string {
+  return `- **${mdCell(name)}**: dispatch ${codeSpan(workflow)} with ${inputs.join(', ')}`;
+}
+
+/** `` `name`=`value` `` (the value as a code span unless `raw`). */
+function input(name: string, value: string, raw = false): string {
+  return `${codeSpan(name)}=${raw ? value : codeSpan(value)}`;
+}
+
+/**
+ * What to do next for a drifted stateful or sidecar module: which ready-to-copy workflow to dispatch
+ * with which inputs, or what to do by hand. Empty for stateless or in-sync modules.
+ */
+export function nextStep(m: ModulePlan, backupModules?: readonly string[]): string {
+  if (m.in_sync || m.class === 'stateless') return '';
+  const keys = [...new Set(m.drift.map((d) => d.key))];
+  const confirm = `${input('stateful_confirm', 'BACKUP_DONE')} (typed by you)`;
+  if (m.expected_state === 'exited-success' && keys.every((k) => k === 'container.state.exited_success')) {
+    const covers = backupModules && backupModules.length > 0 ? backupModules : [m.name];
+    const ref =
+      `a snapshot of ${covers.map(codeSpan).join(' or ')} under your backup root ` +
+      `(${codeSpan(`${covers[0]}-YYYYMMDDTHHMMSSZ.tar.gz`)})`;
+    return dispatchLine(m.name, 'workflows/stateful-apply.yml', [
+      input('module', m.name),
+      input('allow_stateful', 'true'),
+      input('backup_ref', ref, true),
+      confirm,
+      input('expected_plan_hash', m.plan_hash),
+    ]);
+  }
+  if (m.upgrade && m.expected_state === 'running' && keys.every((k) => k === 'container.image')) {
+    const major = m.upgrade.bump === 'major' || m.upgrade.bump === 'unknown';
+    return dispatchLine(m.name, 'workflows/upgrade.yml', [
+      input('module', m.name),
+      input('allow_stateful', 'true'),
+      ...(major ? [`${input('allow_major', 'true')} (a ${m.upgrade.bump} bump: read the release notes first)`] : []),
+      confirm,
+      input('expected_plan_hash', m.plan_hash),
+    ]);
+  }
+  return (
+    `- **${mdCell(m.name)}**: no workflow applies ${keys.map(codeSpan).join(', ')} to a ${m.class} module: ` +
+    `take a snapshot (${codeSpan('workflows/backup.yml')}), bring the service to its declared state by hand ` +
+    `with compose, then plan again.`
+  );
+}
+
+function driftCell(items: string[]): string {
+  const cells = items.map(mdCell);
+  if (cells.length <= DRIFT_COLLAPSE_AT) return cells.join('<br>');
+  return `<details><summary>${cells.length} drift items</summary>${cells.join('<br>')}</details>`;
+}
+
 /** Markdown for the job summary and the PR comment. `maxChars` bounds it (GitHub caps comments at 65536). */
-export function renderPlanMarkdown(plan: Plan, opts: { title?: string; maxChars?: number } = {}): string {
+export function renderPlanMarkdown(plan: Plan, opts: PlanMarkdownOptions = {}): string {
   const title = opts.title ?? 'stateguard plan';
   const head =
     plan.summary.drifted === 0
       ? `### ${title}: ${plan.summary.modules} module${plan.summary.modules === 1 ? '' : 's'}, all in sync`
       : `### ${title}: ${plan.summary.drifted} of ` +
         `${plan.summary.modules} module${plan.summary.modules === 1 ? '' : 's'} drifted`;
+  const context = runContextLine(opts.run);
   const tail =
     `\n\nPlanned with ` +
     `${composeText(plan)}. Pass a module's plan hash to apply as \`expected-plan-hash\`; it binds the drift and the ` +
@@ -124,16 +216,16 @@ export function renderPlanMarkdown(plan: Plan, opts: { title?: string; maxChars?
   const ordered = [...plan.modules.filter((m) => !m.in_sync), ...plan.modules.filter((m) => m.in_sync)];
   for (const m of ordered) {
     const items = [...m.drift.map(driftText), ...(m.upgrade ? upgradeLines(m.upgrade) : [])];
-    const drift = m.in_sync ? 'in sync' : items.map(mdCell).join('<br>');
-    const hash = m.in_sync ? '' : `\`${m.plan_hash}\``;
+    const drift = m.in_sync ? 'in sync' : driftCell(items);
     rows.push(
       `| ${m.in_sync ? '✅' : '⚠️'} ${mdCell(m.name)} | ${m.class} | ${m.expected_state} | ` +
-        `${mdCell(`${m.compose.project}/${m.compose.service}`)} | ${mdCell(observedText(m))} | ${drift} | ${hash} |`,
+        `${mdCell(`${m.compose.project}/${m.compose.service}`)} | ${mdCell(observedText(m))} | ${drift} | ` +
+        `${codeSpan(m.plan_hash)} |`,
     );
   }
   const header =
-    `${head}\n\n| module | class | expected | compose | observed | drift | plan hash ` +
-    `|\n|---|---|---|---|---|---|---|\n`;
+    `${head}\n\n${context ? `${context}\n\n` : ''}` +
+    `| module | class | expected | compose | observed | drift | plan hash |\n|---|---|---|---|---|---|---|\n`;
   const max = opts.maxChars ?? Infinity;
   let body = '';
   let shown = 0;
@@ -145,13 +237,21 @@ export function renderPlanMarkdown(plan: Plan, opts: { title?: string; maxChars?
   }
   const omitted = rows.length - shown;
   const omittedNote = omitted > 0 ? `\n\n…and ${omitted} more modules (see the plan JSON).` : '';
-  // Release notes of held upgrades, after the table, as long as they fit (the JSON always has them).
-  let details = '';
+  const used = (): number => header.length + body.length + omittedNote.length + extra.length + tail.length;
+  let extra = '';
+  // Next steps (what to dispatch), then release notes of held upgrades, as long as they fit (the JSON has all).
+  const steps: string[] = [];
+  for (const m of ordered.slice(0, shown)) {
+    const step = nextStep(m, opts.backupModules?.[m.name]);
+    if (!step) continue;
+    const heading = steps.length === 0 ? '\n\n**Next steps**\n\n' : '\n';
+    if (used() + heading.length + step.length > max) break;
+    extra += heading + step;
+    steps.push(step);
+  }
   for (const m of ordered.slice(0, shown)) {
     const d = m.upgrade ? upgradeNotesDetails(m.name, m.upgrade) : '';
-    if (d && header.length + body.length + omittedNote.length + details.length + d.length + 2 + tail.length <= max) {
-      details += `\n\n${d}`;
-    }
+    if (d && used() + d.length + 2 <= max) extra += `\n\n${d}`;
   }
-  return header + body.trimEnd() + omittedNote + details + tail;
+  return header + body.trimEnd() + omittedNote + extra + tail;
 }

@@ -7,6 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { GitHubClient, apiUrlFrom } from './github.js';
+import type { RunContext } from './plan-render.js';
 
 export const MARKER_PREFIX = '<!-- stateguard:plan';
 
@@ -57,6 +58,39 @@ export function pullRequestFromEnv(
   if (typeof n !== 'number' || !Number.isSafeInteger(n) || n <= 0)
     return { skip: 'the event payload has no pull request number' };
   return { target: { apiUrl: apiUrlFrom(env), repository, number: n } };
+}
+
+/**
+ * The commit and the run link a plan rendering names. The commit is the PR's head (what the reviewer
+ * pushed) on pull_request events, GITHUB_SHA otherwise (on a pull_request that is a merge commit); the
+ * run link needs GITHUB_SERVER_URL, GITHUB_REPOSITORY and GITHUB_RUN_ID (Forgejo sets them too).
+ * Malformed values are dropped here (and again by the renderer): nothing from the environment reaches
+ * markdown unchecked.
+ */
+export function runContextFromEnv(
+  env: Readonly<Record<string, string | undefined>>,
+  readFile: (file: string) => string = (f) => readFileSync(f, 'utf8'),
+): RunContext {
+  let sha = env.GITHUB_SHA?.trim() ?? '';
+  const event = env.GITHUB_EVENT_NAME ?? '';
+  if ((event === 'pull_request' || event === 'pull_request_target') && env.GITHUB_EVENT_PATH) {
+    try {
+      const payload = JSON.parse(readFile(env.GITHUB_EVENT_PATH)) as { pull_request?: { head?: { sha?: unknown } } };
+      const head = payload?.pull_request?.head?.sha;
+      if (typeof head === 'string' && head !== '') sha = head;
+    } catch {
+      /* no payload: GITHUB_SHA stands */
+    }
+  }
+  const server = (env.GITHUB_SERVER_URL?.trim() ?? '').replace(/\/+$/, '');
+  const repository = env.GITHUB_REPOSITORY?.trim() ?? '';
+  const runId = env.GITHUB_RUN_ID?.trim() ?? '';
+  const out: RunContext = {};
+  if (/^[0-9a-f]{7,64}$/i.test(sha)) out.sha = sha;
+  if (/^https?:\/\/[^\s()[\]<>]+$/.test(server) && /^[\w.-]+\/[\w.-]+$/.test(repository) && /^\d+$/.test(runId)) {
+    out.runUrl = `${server}/${repository}/actions/runs/${runId}`;
+  }
+  return out;
 }
 
 export interface UpsertResult {

@@ -15,6 +15,7 @@ export function planOf(modules: ModulePlan[], compose: Plan['compose'] = { flavo
     compose,
     modules,
     summary: { modules: modules.length, drifted: modules.filter((p) => !p.in_sync).length },
+    stateful_modules: modules.filter((m) => m.class === 'stateful').map((m) => m.name),
     plan_hash: planHash(modules),
   };
 }

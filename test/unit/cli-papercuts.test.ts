@@ -84,6 +84,7 @@ describe('--json on every command: exactly one JSON document on stdout', () => {
     apply: ['--root', ROOT, '--module', 'store-init'],
     'verify-backup': ['--root', ROOT, '--module', 'store', '--backup-ref', path.join(out, 'store-20260101T000000Z.tar.gz'), '--backup-root', out],
     snapshot: ['--root', ROOT, '--module', 'web', '--out-dir', out],
+    'prune-backups': ['--root', ROOT, '--module', 'store', '--backup-root', out],
     restore: ['--root', ROOT, '--module', 'store'],
     recover: ['--root', ROOT, '--module', 'store'],
     upgrade: ['--root', ROOT, '--module', 'store', '--out-dir', out],

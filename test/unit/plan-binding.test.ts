@@ -10,7 +10,7 @@ import { configDifferences, fingerprint } from '../../src/drift/config-diff.js';
 import { planModules } from '../../src/drift/plan.js';
 import { validateModules } from '../../src/model/validate.js';
 import type { ContainerInfo, RenderedService } from '../../src/runtime/types.js';
-import { cliRun } from '../support/commands.js';
+import { actionRun, cliRun } from '../support/commands.js';
 import { container, FakeRuntime, examplePlatform } from '../support/fake-runtime.js';
 import { REPO } from '../support/runner.js';
 
@@ -58,6 +58,32 @@ describe('a module plan_hash binds the declared definition, not only the drift k
     expect(plan.modules[0]!.plan_hash).toMatch(/^[0-9a-f]{64}$/);
     expect(plan.modules[0]!.plan_hash).not.toBe(plan.plan_hash);
     expect(r.stderr + r.stdout).toContain(plan.modules[0]!.plan_hash);
+  });
+});
+
+describe('output stateful-modules', () => {
+  it('lists the stateful modules with data volumes (a backup matrix), next to drifted-modules', async () => {
+    const r = await actionRun('plan', { root: ROOT, comment: 'false' }, engine('h-x'), {
+      env: { RUNNER_TEMP: path.join(REPO, 'build', 'tmp-plan-binding') },
+    });
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.outputs['stateful-modules']!)).toEqual(['store']);
+    expect(JSON.parse(r.outputs['drifted-modules']!)).toEqual(expect.any(Array));
+  });
+
+  it('the job summary names the commit and links the run (from the runner environment)', async () => {
+    const r = await actionRun('plan', { root: ROOT, comment: 'false' }, engine('h-x'), {
+      env: {
+        RUNNER_TEMP: path.join(REPO, 'build', 'tmp-plan-binding'),
+        GITHUB_SHA: 'abcdef0123456789abcdef0123456789abcdef01',
+        GITHUB_SERVER_URL: 'https://github.com',
+        GITHUB_REPOSITORY: 'acme/platform',
+        GITHUB_RUN_ID: '77',
+      },
+    });
+    expect(r.summaries.join('\n')).toContain(
+      'commit `abcdef0` · [workflow run](https://github.com/acme/platform/actions/runs/77)',
+    );
   });
 });
 

@@ -38,7 +38,7 @@ function decl(name: string, service: string, opts: Partial<ModuleDecl> & { proje
     compose: { file: '../../compose.yaml', path: file, display: path.basename(file), project: opts.project ?? 'p', service },
     expectedState: opts.expectedState ?? 'running',
     timeoutSeconds: 300,
-    volumes: [],
+    volumes: opts.volumes ?? [],
     ephemeralPaths: [],
     dependsOnHealthy: [],
     file: `modules/${name}/module.yaml`,
@@ -82,6 +82,18 @@ describe('planModules over the fake runtime', () => {
       drift: [{ declared: 'exited (0)', observed: 'exited (1)', reason: 'exited-nonzero' }],
     });
     expect(plan.plan_hash).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it.each([
+    ['stateful with a data volume', { class: 'stateful' as const, volumes: [{ volume: 'v', path: '/data' }] }, ['x']],
+    ['stateful without data volumes', { class: 'stateful' as const }, []],
+    ['sidecar with a data volume', { class: 'sidecar' as const, volumes: [{ volume: 'v', path: '/data' }] }, []],
+    ['stateless', {}, []],
+  ])('stateful_modules (output stateful-modules): %s', async (_, opts, expected) => {
+    const rt = fakeWith();
+    const plan = await planModules([decl('x', 'db', opts)], rt);
+    expectValidPlan(plan);
+    expect(plan.stateful_modules).toEqual(expected);
   });
 
   it('one listing, one render and one image lookup per project, whatever the module count', async () => {

@@ -71,6 +71,7 @@ const PLAN: Plan = {
     }),
   ],
   summary: { modules: 1, drifted: 1 },
+  stateful_modules: [],
   plan_hash: 'a'.repeat(64),
 };
 const target = { apiUrl: 'http://api.test/api', repository: 'o/r', number: 7 };

@@ -48,12 +48,17 @@ table('A: stateguard steps spelled differently (SG101)', [
         `          cd deploy && npx stateguard restore --module store #!SG101`,
         `          ./node_modules/.bin/stateguard upgrade --module store; echo done #!SG101`,
         `      - run: npx stateguard snapshot --module store --out-dir /b #!SG101`,
+        `      - run: npx stateguard prune-backups --module store --backup-root /b #!SG101`,
+        `      - uses: acme/stateguard/actions/prune-backups@${SHA} #!SG101`,
+        `        with:`,
+        `          module: store`,
+        `          backup-root: /b`,
       ].join('\n') + '\n',
     ),
   },
   {
     name: 'a scheduled snapshot is a backup, not a change: allowed on schedule (with its concurrency group), never on push',
-    yaml: `on:\n  schedule: [{ cron: '0 3 * * *' }]\n  workflow_dispatch:\n${PERMS}jobs:\n  j:\n    runs-on: x\n    concurrency: backup-store\n    steps:\n      - run: npx stateguard snapshot --module store --out-dir /b\n      - uses: ./actions/apply #!SG101\n        with:\n          module: store\n          allow-stateful: \${{ inputs.allow }}\n          confirm: \${{ inputs.c }}\n          backup-ref: \${{ inputs.b }}\n`,
+    yaml: `on:\n  schedule: [{ cron: '0 3 * * *' }]\n  workflow_dispatch:\n${PERMS}jobs:\n  j:\n    runs-on: x\n    concurrency: backup-store\n    steps:\n      - run: npx stateguard snapshot --module store --out-dir /b\n      - run: npx stateguard prune-backups --module store --backup-root /b\n      - uses: acme/stateguard/actions/prune-backups@${SHA}\n        with:\n          module: store\n          backup-root: /b\n      - uses: ./actions/apply #!SG101\n        with:\n          module: store\n          allow-stateful: \${{ inputs.allow }}\n          confirm: \${{ inputs.c }}\n          backup-ref: \${{ inputs.b }}\n`,
   },
   {
     name: 'a CLI apply is subject to the other rules too: hard-coded consent, concurrency, continue-on-error',

@@ -16,7 +16,7 @@ const onDisk = DIRS.filter((d) => existsSync(path.join(REPO, d))).flatMap((d) =>
 );
 
 it('the repository has the ready-to-copy workflows and its own CI (GitHub and Forgejo)', () => {
-  for (const f of ['workflows/plan-on-pr.yml', 'workflows/lint-workflows.yml', 'workflows/restore.yml', 'workflows/recover.yml', 'workflows/upgrade.yml', '.github/workflows/ci.yml', '.forgejo/workflows/ci.yml']) {
+  for (const f of ['workflows/plan-on-pr.yml', 'workflows/lint-workflows.yml', 'workflows/restore.yml', 'workflows/recover.yml', 'workflows/upgrade.yml', 'workflows/backup.yml', '.github/workflows/ci.yml', '.forgejo/workflows/ci.yml']) {
     expect(onDisk).toContain(f);
   }
 });
@@ -29,7 +29,22 @@ it('every workflows/*.yml and the project\'s own workflows lint with zero errors
 });
 
 it('the workflows written with the linter are free of warnings too (every uses: pinned to a SHA)', async () => {
-  const mine = ['workflows/plan-on-pr.yml', 'workflows/lint-workflows.yml', 'workflows/restore.yml', 'workflows/recover.yml', 'workflows/upgrade.yml', '.github/workflows/ci.yml', '.forgejo/workflows/ci.yml'];
+  const mine = ['workflows/plan-on-pr.yml', 'workflows/lint-workflows.yml', 'workflows/restore.yml', 'workflows/recover.yml', 'workflows/upgrade.yml', 'workflows/backup.yml', '.github/workflows/ci.yml', '.forgejo/workflows/ci.yml'];
   const report = await lintWorkflows(REPO, mine);
   expect(report.problems.map(formatProblemLine)).toEqual([]);
+});
+
+it('workflows/backup.yml is linted as what it is: without its concurrency group, or on push, it is an error', async () => {
+  const { readFileSync } = await import('node:fs');
+  const { lintWorkflowText } = await import('../../../src/lint/lint.js');
+  const text = readFileSync(path.join(REPO, 'workflows/backup.yml'), 'utf8');
+  const rules = async (t: string) => (await lintWorkflowText(Buffer.from(t), 'backup.yml')).problems.map((p) => p.rule);
+  expect(await rules(text)).toEqual([]);
+  const noGroup = text.replace(/ {4}concurrency:\n {6}group: .*\n {6}cancel-in-progress: false\n/, '');
+  expect(noGroup).not.toBe(text);
+  expect(await rules(noGroup)).toContain('SG104');
+  const onPush = text.replace('  workflow_dispatch:\n', '  workflow_dispatch:\n  push:\n');
+  expect(onPush).not.toBe(text);
+  // snapshot and prune-backups both refused on push
+  expect((await rules(onPush)).filter((r) => r === 'SG101')).toHaveLength(2);
 });
