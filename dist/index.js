@@ -9607,7 +9607,7 @@ function checkExpectedPlanHash(value, module, ctx) {
 
 /***/ }),
 
-/***/ 880:
+/***/ 2941:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -13551,6 +13551,7 @@ async function planModules(modules, runtime, opts = {}) {
             compose,
             modules: [],
             summary: { modules: 0, drifted: 0 },
+            stateful_modules: [],
             plan_hash: planHash([]),
         };
     }
@@ -13636,8 +13637,13 @@ async function planModules(modules, runtime, opts = {}) {
         compose,
         modules: planned,
         summary: { modules: planned.length, drifted: planned.filter((p) => !p.in_sync).length },
+        stateful_modules: statefulModules(selected),
         plan_hash: planHash(planned),
     };
+}
+/** The modules a scheduled backup covers: class stateful with at least one declared data volume. */
+function statefulModules(modules) {
+    return modules.filter((m) => m.class === 'stateful' && m.volumes.length > 0).map((m) => m.name);
 }
 /** JSON with object keys sorted at every level: the same data always gives the same text. */
 function canonicalJson(value) {
@@ -16562,10 +16568,11 @@ const RULES = [
         id: 'SG101',
         name: 'apply-automatic-trigger',
         severity: 'error',
-        summary: 'A stateguard command that changes or stops stateful modules (`apply`, `stateful-apply`, `restore`, `recover`, ' +
-            '`upgrade`, `snapshot`, or a command given by an expression or variable), as an action step or as a CLI call ' +
-            'in `run:`, is reachable from a trigger other than `workflow_dispatch` (a `snapshot` may also run on ' +
-            '`schedule`: scheduled backups are routine; it may not run on a push or a pull request).',
+        summary: 'A stateguard command that changes or stops stateful modules or deletes their backups (`apply`, ' +
+            '`stateful-apply`, `restore`, `recover`, `upgrade`, `snapshot`, `prune-backups`, or a command given by an ' +
+            'expression or variable), as an action step or as a CLI call in `run:`, is reachable from a trigger other ' +
+            'than `workflow_dispatch` (a `snapshot` or `prune-backups` may also run on `schedule`: scheduled backups ' +
+            'and their retention are routine; they may not run on a push or a pull request).',
         why: 'Only a human, through `workflow_dispatch`, may change a stateful module: a push, a pull request, a ' +
             'schedule or a calling workflow would apply without anyone typing the confirm token and naming a verified ' +
             'backup. `if:` conditions are not trusted to restrict triggers (they are easy to get wrong); `workflow_call` ' +
@@ -17351,8 +17358,22 @@ function stateguardCommand(step) {
         return '*';
     return String(command).trim().toLowerCase();
 }
-/** Commands that change a module (or stop it, as snapshot does), including the ones still to come. */
-const MUTATING = new Set(['apply', 'stateful-apply', 'restore', 'recover', 'upgrade', 'snapshot', '*']);
+/**
+ * Commands that change a module (or stop it, as snapshot does, or delete its backups, as prune-backups
+ * does), including the ones still to come.
+ */
+const MUTATING = new Set([
+    'apply',
+    'stateful-apply',
+    'restore',
+    'recover',
+    'upgrade',
+    'snapshot',
+    'prune-backups',
+    '*',
+]);
+/** Routine backup work that `schedule` may run (never a push or a pull request): workflows/backup.yml. */
+const SCHEDULE_OK = new Set(['snapshot', 'prune-backups']);
 /**
  * Commands that take the operator's consent (allow-stateful, backup-ref, confirm). Not `recover`: it
  * takes none (it only brings an interrupted restore back to a consistent state from its journal),
@@ -17604,17 +17625,20 @@ function checkWorkflow(wf) {
     const allInvocations = allSteps.flatMap((s) => s.invocations);
     const automatic = triggers.filter((t) => t !== 'workflow_dispatch');
     // SG101: a mutating stateguard command reachable from anything but workflow_dispatch. A snapshot
-    // only stops and restarts the module to copy its volumes, and scheduled backups are the point
-    // of having them (workflows/backup.yml), so `schedule` may run a snapshot; a push or a pull
-    // request may not (docs/rules.md, SG101).
+    // only stops and restarts the module to copy its volumes, and scheduled backups (with their
+    // retention, prune-backups, which never deletes the newest verified one) are the point of having
+    // them (workflows/backup.yml), so `schedule` may run them; a push or a pull request may not
+    // (docs/rules.md, SG101).
     for (const inv of allInvocations) {
         if (!MUTATING.has(inv.command))
             continue;
-        const forbidden = inv.command === 'snapshot' ? automatic.filter((t) => t !== 'schedule') : automatic;
+        const scheduleOk = SCHEDULE_OK.has(inv.command);
+        const forbidden = scheduleOk ? automatic.filter((t) => t !== 'schedule') : automatic;
         if (forbidden.length > 0) {
-            report('SG101', inv.pos, inv.command === 'snapshot'
-                ? `${inv.label} stops a stateful module but this workflow also runs on ` +
-                    `${forbidden.map((t) => `'${t}'`).join(', ')}; only workflow_dispatch or schedule may run a snapshot`
+            report('SG101', inv.pos, scheduleOk
+                ? `${inv.label} ${inv.command === 'snapshot' ? 'stops a stateful module' : 'deletes backups'} but this ` +
+                    `workflow also runs on ${forbidden.map((t) => `'${t}'`).join(', ')}; only workflow_dispatch or ` +
+                    `schedule may run a ${inv.command}`
                 : `${inv.label} changes stateful modules but this workflow also runs on ` +
                     `${forbidden.map((t) => `'${t}'`).join(', ')}; only workflow_dispatch may run it (move it to a ` +
                     `workflow ` +
@@ -18841,6 +18865,71 @@ function mdCell(text) {
         .replace(/`/g, "'")
         .replace(/\r?\n/g, ' ');
 }
+/** A module's drift list longer than this is collapsed in `<details>`. */
+const DRIFT_COLLAPSE_AT = 10;
+const SHA_RE = /^[0-9a-f]{7,64}$/i;
+const RUN_URL_RE = /^https?:\/\/[A-Za-z0-9.-]+(?::\d{1,5})?(?:\/[A-Za-z0-9._~-]+)*\/actions\/runs\/\d+$/;
+/** An inline code span that no value can break out of (no backtick, pipe or line break survives). */
+function codeSpan(text) {
+    return `\`${text.replace(/[`|\r\n]/g, ' ')}\``;
+}
+/** `commit abc1234 · run` line; empty when neither part is known and well-formed. */
+function runContextLine(run) {
+    const parts = [];
+    if (run?.sha && SHA_RE.test(run.sha))
+        parts.push(`commit ${codeSpan(run.sha.slice(0, 7).toLowerCase())}`);
+    if (run?.runUrl && RUN_URL_RE.test(run.runUrl))
+        parts.push(`[workflow run](${run.runUrl})`);
+    return parts.join(' · ');
+}
+function dispatchLine(name, workflow, inputs) {
+    return `- **${mdCell(name)}**: dispatch ${codeSpan(workflow)} with ${inputs.join(', ')}`;
+}
+/** `` `name`=`value` `` (the value as a code span unless `raw`). */
+function input(name, value, raw = false) {
+    return `${codeSpan(name)}=${raw ? value : codeSpan(value)}`;
+}
+/**
+ * What to do next for a drifted stateful or sidecar module: which ready-to-copy workflow to dispatch
+ * with which inputs, or what to do by hand. Empty for stateless or in-sync modules.
+ */
+function nextStep(m, backupModules) {
+    if (m.in_sync || m.class === 'stateless')
+        return '';
+    const keys = [...new Set(m.drift.map((d) => d.key))];
+    const confirm = `${input('stateful_confirm', 'BACKUP_DONE')} (typed by you)`;
+    if (m.expected_state === 'exited-success' && keys.every((k) => k === 'container.state.exited_success')) {
+        const covers = backupModules && backupModules.length > 0 ? backupModules : [m.name];
+        const ref = `a snapshot of ${covers.map(codeSpan).join(' or ')} under your backup root ` +
+            `(${codeSpan(`${covers[0]}-YYYYMMDDTHHMMSSZ.tar.gz`)})`;
+        return dispatchLine(m.name, 'workflows/stateful-apply.yml', [
+            input('module', m.name),
+            input('allow_stateful', 'true'),
+            input('backup_ref', ref, true),
+            confirm,
+            input('expected_plan_hash', m.plan_hash),
+        ]);
+    }
+    if (m.upgrade && m.expected_state === 'running' && keys.every((k) => k === 'container.image')) {
+        const major = m.upgrade.bump === 'major' || m.upgrade.bump === 'unknown';
+        return dispatchLine(m.name, 'workflows/upgrade.yml', [
+            input('module', m.name),
+            input('allow_stateful', 'true'),
+            ...(major ? [`${input('allow_major', 'true')} (a ${m.upgrade.bump} bump: read the release notes first)`] : []),
+            confirm,
+            input('expected_plan_hash', m.plan_hash),
+        ]);
+    }
+    return (`- **${mdCell(m.name)}**: no workflow applies ${keys.map(codeSpan).join(', ')} to a ${m.class} module: ` +
+        `take a snapshot (${codeSpan('workflows/backup.yml')}), bring the service to its declared state by hand ` +
+        `with compose, then plan again.`);
+}
+function driftCell(items) {
+    const cells = items.map(mdCell);
+    if (cells.length <= DRIFT_COLLAPSE_AT)
+        return cells.join('<br>');
+    return `<details><summary>${cells.length} drift items</summary>${cells.join('<br>')}</details>`;
+}
 /** Markdown for the job summary and the PR comment. `maxChars` bounds it (GitHub caps comments at 65536). */
 function renderPlanMarkdown(plan, opts = {}) {
     const title = opts.title ?? 'stateguard plan';
@@ -18848,6 +18937,7 @@ function renderPlanMarkdown(plan, opts = {}) {
         ? `### ${title}: ${plan.summary.modules} module${plan.summary.modules === 1 ? '' : 's'}, all in sync`
         : `### ${title}: ${plan.summary.drifted} of ` +
             `${plan.summary.modules} module${plan.summary.modules === 1 ? '' : 's'} drifted`;
+    const context = runContextLine(opts.run);
     const tail = `\n\nPlanned with ` +
         `${composeText(plan)}. Pass a module's plan hash to apply as \`expected-plan-hash\`; it binds the drift and the ` +
         `declared definition you reviewed.`;
@@ -18856,13 +18946,13 @@ function renderPlanMarkdown(plan, opts = {}) {
     const ordered = [...plan.modules.filter((m) => !m.in_sync), ...plan.modules.filter((m) => m.in_sync)];
     for (const m of ordered) {
         const items = [...m.drift.map(driftText), ...(m.upgrade ? upgradeLines(m.upgrade) : [])];
-        const drift = m.in_sync ? 'in sync' : items.map(mdCell).join('<br>');
-        const hash = m.in_sync ? '' : `\`${m.plan_hash}\``;
+        const drift = m.in_sync ? 'in sync' : driftCell(items);
         rows.push(`| ${m.in_sync ? '✅' : '⚠️'} ${mdCell(m.name)} | ${m.class} | ${m.expected_state} | ` +
-            `${mdCell(`${m.compose.project}/${m.compose.service}`)} | ${mdCell(observedText(m))} | ${drift} | ${hash} |`);
+            `${mdCell(`${m.compose.project}/${m.compose.service}`)} | ${mdCell(observedText(m))} | ${drift} | ` +
+            `${codeSpan(m.plan_hash)} |`);
     }
-    const header = `${head}\n\n| module | class | expected | compose | observed | drift | plan hash ` +
-        `|\n|---|---|---|---|---|---|---|\n`;
+    const header = `${head}\n\n${context ? `${context}\n\n` : ''}` +
+        `| module | class | expected | compose | observed | drift | plan hash |\n|---|---|---|---|---|---|---|\n`;
     const max = opts.maxChars ?? Infinity;
     let body = '';
     let shown = 0;
@@ -18875,15 +18965,26 @@ function renderPlanMarkdown(plan, opts = {}) {
     }
     const omitted = rows.length - shown;
     const omittedNote = omitted > 0 ? `\n\n…and ${omitted} more modules (see the plan JSON).` : '';
-    // Release notes of held upgrades, after the table, as long as they fit (the JSON always has them).
-    let details = '';
+    const used = () => header.length + body.length + omittedNote.length + extra.length + tail.length;
+    let extra = '';
+    // Next steps (what to dispatch), then release notes of held upgrades, as long as they fit (the JSON has all).
+    const steps = [];
+    for (const m of ordered.slice(0, shown)) {
+        const step = nextStep(m, opts.backupModules?.[m.name]);
+        if (!step)
+            continue;
+        const heading = steps.length === 0 ? '\n\n**Next steps**\n\n' : '\n';
+        if (used() + heading.length + step.length > max)
+            break;
+        extra += heading + step;
+        steps.push(step);
+    }
     for (const m of ordered.slice(0, shown)) {
         const d = m.upgrade ? upgradeNotesDetails(m.name, m.upgrade) : '';
-        if (d && header.length + body.length + omittedNote.length + details.length + d.length + 2 + tail.length <= max) {
-            details += `\n\n${d}`;
-        }
+        if (d && used() + d.length + 2 <= max)
+            extra += `\n\n${d}`;
     }
-    return header + body.trimEnd() + omittedNote + details + tail;
+    return header + body.trimEnd() + omittedNote + extra + tail;
 }
 
 ;// CONCATENATED MODULE: ./src/report/pr-comment.ts
@@ -18932,6 +19033,38 @@ function pullRequestFromEnv(env, readFile = (f) => (0,external_node_fs_.readFile
         return { skip: 'the event payload has no pull request number' };
     return { target: { apiUrl: apiUrlFrom(env), repository, number: n } };
 }
+/**
+ * The commit and the run link a plan rendering names. The commit is the PR's head (what the reviewer
+ * pushed) on pull_request events, GITHUB_SHA otherwise (on a pull_request that is a merge commit); the
+ * run link needs GITHUB_SERVER_URL, GITHUB_REPOSITORY and GITHUB_RUN_ID (Forgejo sets them too).
+ * Malformed values are dropped here (and again by the renderer): nothing from the environment reaches
+ * markdown unchecked.
+ */
+function runContextFromEnv(env, readFile = (f) => (0,external_node_fs_.readFileSync)(f, 'utf8')) {
+    let sha = env.GITHUB_SHA?.trim() ?? '';
+    const event = env.GITHUB_EVENT_NAME ?? '';
+    if ((event === 'pull_request' || event === 'pull_request_target') && env.GITHUB_EVENT_PATH) {
+        try {
+            const payload = JSON.parse(readFile(env.GITHUB_EVENT_PATH));
+            const head = payload?.pull_request?.head?.sha;
+            if (typeof head === 'string' && head !== '')
+                sha = head;
+        }
+        catch {
+            /* no payload: GITHUB_SHA stands */
+        }
+    }
+    const server = (env.GITHUB_SERVER_URL?.trim() ?? '').replace(/\/+$/, '');
+    const repository = env.GITHUB_REPOSITORY?.trim() ?? '';
+    const runId = env.GITHUB_RUN_ID?.trim() ?? '';
+    const out = {};
+    if (/^[0-9a-f]{7,64}$/i.test(sha))
+        out.sha = sha;
+    if (/^https?:\/\/[^\s()[\]<>]+$/.test(server) && /^[\w.-]+\/[\w.-]+$/.test(repository) && /^\d+$/.test(runId)) {
+        out.runUrl = `${server}/${repository}/actions/runs/${runId}`;
+    }
+    return out;
+}
 /** Create the marked comment, or update the first existing comment that carries the marker. */
 async function upsertStickyComment(client, target, marker, body) {
     const full = `${marker}\n${body}`;
@@ -18964,7 +19097,7 @@ function writePlanFile(file, plan) {
     (0,external_node_fs_.mkdirSync)(external_node_path_default().dirname(file), { recursive: true });
     (0,external_node_fs_.writeFileSync)(file, JSON.stringify(plan, null, 2) + '\n');
 }
-async function commentOnPullRequest(plan, scope, token, ctx) {
+async function commentOnPullRequest(plan, scope, token, ctx, render) {
     const pr = pullRequestFromEnv(ctx.env);
     if ('skip' in pr) {
         ctx.log.info(`plan: no PR comment (${pr.skip}).`);
@@ -18977,7 +19110,7 @@ async function commentOnPullRequest(plan, scope, token, ctx) {
     try {
         const client = new GitHubClient({ apiUrl: pr.target.apiUrl, token });
         const marker = planCommentMarker(scope);
-        const body = renderPlanMarkdown(plan, { maxChars: COMMENT_MAX_CHARS });
+        const body = renderPlanMarkdown(plan, { ...render, maxChars: COMMENT_MAX_CHARS });
         const r = await upsertStickyComment(client, pr.target, marker, body);
         ctx.log.info(`plan: ${r.action} the plan comment on ${pr.target.repository}#${pr.target.number} (comment ${r.id}).`);
     }
@@ -19025,6 +19158,10 @@ const planCommand = (0,spec/* defineCommand */.NB)({
     outputs: [
         { name: 'changes', description: "'true' when any module drifted." },
         { name: 'drifted-modules', description: 'JSON array of drifted module names (usable as a strategy.matrix).' },
+        {
+            name: 'stateful-modules',
+            description: 'JSON array of the planned stateful modules that declare data volumes (a strategy.matrix for backups).',
+        },
         { name: 'plan-json', description: 'Path of the written plan JSON file.' },
         {
             name: 'plan-hash',
@@ -19066,8 +19203,13 @@ const planCommand = (0,spec/* defineCommand */.NB)({
             planFile = external_node_path_default().join(ctx.env.RUNNER_TEMP || (0,external_node_os_.tmpdir)(), `stateguard-plan-${plan.plan_hash.slice(0, 12)}.json`);
             writePlanFile(planFile, plan);
         }
+        // The commit, the run link and each module's backup modules, for the next steps in the markdown.
+        const render = {
+            ...(ctx.inAction ? { run: runContextFromEnv(ctx.env) } : {}),
+            backupModules: Object.fromEntries(set.modules.map((m) => [m.name, m.backup?.refModules ?? []])),
+        };
         if (ctx.inAction && opts.comment) {
-            await commentOnPullRequest(plan, { root: opts.root, modules: opts.modules, module: opts.module }, opts.githubToken ?? '', ctx);
+            await commentOnPullRequest(plan, { root: opts.root, modules: opts.modules, module: opts.module }, opts.githubToken ?? '', ctx, render);
         }
         const drifted = plan.modules.filter((m) => !m.in_sync).map((m) => m.name);
         const changes = drifted.length > 0;
@@ -19078,12 +19220,14 @@ const planCommand = (0,spec/* defineCommand */.NB)({
             outputs: {
                 changes: String(changes),
                 'drifted-modules': JSON.stringify(drifted),
+                'stateful-modules': JSON.stringify(plan.stateful_modules),
                 'plan-json': planFile,
                 'plan-hash': opts.module ? (plan.modules[0]?.plan_hash ?? '') : plan.plan_hash,
                 'module-plan-hashes': JSON.stringify(Object.fromEntries(plan.modules.map((m) => [m.name, m.plan_hash]))),
                 'failure-reason': '',
             },
-            summary: renderPlanMarkdown(plan),
+            // The job summary is bounded too: GitHub refuses a step summary over 1 MiB (bytes, not characters).
+            summary: renderPlanMarkdown(plan, { ...render, maxChars: 500_000 }),
             annotations: changes
                 ? [
                     {
@@ -19093,6 +19237,289 @@ const planCommand = (0,spec/* defineCommand */.NB)({
                     },
                 ]
                 : [],
+        };
+    },
+});
+
+;// CONCATENATED MODULE: ./src/backup/retention.ts
+/**
+ * Backup retention (prune-backups, docs/architecture.md §7): which of a module's snapshots in one backup
+ * root to keep and which to delete. The newest backup that VERIFIES is always kept, whatever the
+ * keep rules say, and nothing at all is deleted when none verifies: pruning must never leave a module
+ * without a restorable backup.
+ *
+ * Only `<module>-YYYYMMDDTHHMMSSZ.tar.gz` regular files directly in the root (and their `.sha256`)
+ * are ever considered: other modules' files, other names, subdirectories and symlinks are never
+ * touched. File-system access and verification are parameters, so tests run on an in-memory listing.
+ */
+
+
+function retention_errnoCode(err) {
+    return err?.code;
+}
+/** `<module>-<stamp>.tar.gz` exactly, with a real UTC stamp; null for any other name. */
+function backupStamp(module, fileName) {
+    const prefix = `${module}-`;
+    if (!fileName.startsWith(prefix) || !fileName.endsWith(ARCHIVE_SUFFIX))
+        return null;
+    const stamp = fileName.slice(prefix.length, fileName.length - ARCHIVE_SUFFIX.length);
+    if (!/^\d{8}T\d{6}Z$/.test(stamp))
+        return null;
+    const takenAt = parseStamp(stamp);
+    return takenAt ? { stamp, takenAt } : null;
+}
+/** The module's archives directly in the root, regular files only (lstat), newest first. */
+async function listBackups(fs, backupRoot, module) {
+    const out = [];
+    for (const name of await fs.readdir(backupRoot)) {
+        if (name.includes('/') || name.includes((external_node_path_default()).sep))
+            continue;
+        const parsed = backupStamp(module, name);
+        if (!parsed)
+            continue;
+        const file = external_node_path_default().join(backupRoot, name);
+        let st;
+        try {
+            st = await fs.lstat(file);
+        }
+        catch (err) {
+            if (retention_errnoCode(err) === 'ENOENT')
+                continue;
+            throw err;
+        }
+        if (st.isSymbolicLink() || !st.isFile())
+            continue;
+        out.push({ path: file, ...parsed });
+    }
+    // The stamp is fixed-width UTC: text order is time order.
+    return out.sort((a, b) => (a.stamp < b.stamp ? 1 : a.stamp > b.stamp ? -1 : 0));
+}
+/**
+ * Remove a file if it is still a regular file (lstat again just before: a symlink or directory put
+ * there meanwhile is left alone); a file that vanished meanwhile is not an error.
+ */
+async function removeIfRegular(fs, file) {
+    try {
+        const st = await fs.lstat(file);
+        if (st.isSymbolicLink() || !st.isFile())
+            return;
+        await fs.unlink(file);
+    }
+    catch (err) {
+        if (retention_errnoCode(err) !== 'ENOENT')
+            throw err;
+    }
+}
+class NoVerifiedBackupError extends Error {
+    module;
+    result;
+    constructor(module, result) {
+        super(`no verified backup of ${module}; refusing to prune`);
+        this.module = module;
+        this.result = result;
+        this.name = 'NoVerifiedBackupError';
+    }
+}
+/**
+ * Decide and (unless dry-run) delete. Throws NoVerifiedBackupError, having deleted nothing, when no
+ * archive of the module verifies.
+ */
+async function pruneBackups(input) {
+    if (!Number.isSafeInteger(input.keepLast) || input.keepLast < 1) {
+        throw new RangeError(`keep-last must be an integer >= 1, got ${input.keepLast}`);
+    }
+    const all = await listBackups(input.fs, input.backupRoot, input.module);
+    const verdict = new Map();
+    const rejected = [];
+    let newestVerified = null;
+    for (const c of all) {
+        const r = await input.verify(c.path);
+        verdict.set(c.path, r.verified);
+        if (r.verified) {
+            newestVerified = c.path;
+            break;
+        }
+        const p = r.problems[0];
+        rejected.push({ path: c.path, problem: p ? `[${p.code}] ${p.message}` : 'not verified' });
+    }
+    const keepDaysMs = input.keepDays > 0 ? input.keepDays * 24 * 3600 * 1000 : 0;
+    const keep = (c, i) => c.path === newestVerified ||
+        i < input.keepLast ||
+        (keepDaysMs > 0 && input.now.getTime() - c.takenAt.getTime() < keepDaysMs);
+    const kept = all.filter(keep).map((c) => ({ path: c.path, verified: verdict.get(c.path) ?? null }));
+    const doomed = all.filter((c, i) => !keep(c, i));
+    const result = {
+        module: input.module,
+        kept,
+        deleted: [],
+        newest_verified: newestVerified,
+        dry_run: input.dryRun,
+        rejected,
+    };
+    if (newestVerified === null)
+        throw new NoVerifiedBackupError(input.module, result);
+    // Oldest first: an interruption leaves the newer archives in place.
+    for (const c of [...doomed].reverse()) {
+        if (!input.dryRun) {
+            await removeIfRegular(input.fs, c.path);
+            await removeIfRegular(input.fs, `${c.path}${CHECKSUM_SUFFIX}`);
+        }
+        result.deleted.push(c.path);
+    }
+    return result;
+}
+
+;// CONCATENATED MODULE: ./src/commands/prune-backups.ts
+/** `stateguard prune-backups`: retention of a module's snapshots in one backup root (docs/architecture.md §7). */
+
+
+
+
+
+
+
+const NODE_FS = {
+    readdir: (dir) => (0,promises_.readdir)(dir),
+    lstat: (file) => (0,promises_.lstat)(file),
+    unlink: (file) => (0,promises_.unlink)(file),
+};
+function render(r, refused) {
+    const verb = r.dry_run ? 'would delete' : 'deleted';
+    const mark = (v) => (v === true ? 'verified' : v === false ? 'REJECTED' : 'not checked');
+    const lines = [
+        refused ?? `prune-backups ${r.module}: kept ${r.kept.length}, ${verb} ${r.deleted.length}`,
+        `  newest verified: ${r.newest_verified ?? 'none'}`,
+        ...r.kept.map((k) => `  keep   ${k.path} (${mark(k.verified)})`),
+        ...r.deleted.map((d) => `  ${r.dry_run ? 'would delete' : 'delete'} ${d}`),
+        ...r.rejected.map((x) => `  rejected ${x.path}: ${x.problem}`),
+    ];
+    const rows = [
+        ...r.kept.map((k) => `| ${(0,common/* code */.aY)(external_node_path_default().basename(k.path))} | keep | ${mark(k.verified)} |`),
+        ...r.deleted.map((d) => `| ${(0,common/* code */.aY)(external_node_path_default().basename(d))} | ${verb} | |`),
+    ];
+    const summary = `### stateguard prune-backups: ${(0,common/* cell */.Hn)(r.module)}${r.dry_run ? ' (dry run)' : ''}\n\n` +
+        (refused ? `**${(0,common/* cell */.Hn)(refused)}**\n\n` : '') +
+        `newest verified: ${r.newest_verified ? (0,common/* code */.aY)(r.newest_verified) : 'none'}\n\n` +
+        (rows.length > 0 ? `| archive | action | verify-backup |\n|---|---|---|\n${rows.join('\n')}` : 'no archives') +
+        (r.rejected.length > 0
+            ? `\n\nrejected:\n\n${r.rejected.map((x) => `- ${(0,common/* code */.aY)(external_node_path_default().basename(x.path))}: ${(0,common/* cell */.Hn)(x.problem)}`).join('\n')}`
+            : '');
+    return { text: lines.join('\n'), summary };
+}
+const pruneBackupsCommand = (0,spec/* defineCommand */.NB)({
+    name: 'prune-backups',
+    title: 'stateguard prune-backups',
+    description: "Delete a module's old snapshots in one backup root, keeping the newest keep-last (and those younger than " +
+        'keep-days) and always the newest one that verifies; deletes nothing when none verifies.',
+    inputs: [
+        spec/* ROOT_INPUT */.kQ,
+        spec/* MODULES_INPUT */.zD,
+        { name: 'module', kind: 'string', required: true, description: 'The module whose backups are pruned.' },
+        {
+            name: 'backup-root',
+            kind: 'string',
+            required: true,
+            description: 'The one directory holding MODULE-YYYYMMDDTHHMMSSZ.tar.gz files; nothing else in it is ever touched.',
+        },
+        {
+            name: 'keep-last',
+            kind: 'integer',
+            default: '7',
+            description: 'Keep this many of the newest archives (at least 1), verified or not.',
+        },
+        {
+            name: 'keep-days',
+            kind: 'integer',
+            default: '0',
+            description: 'Also keep archives younger than this many days (0: no age-based keep).',
+        },
+        {
+            name: 'dry-run',
+            kind: 'boolean',
+            default: 'false',
+            description: 'Say what would be deleted; delete nothing.',
+        },
+        {
+            name: 'max-uncompressed-bytes',
+            kind: 'size',
+            default: '64G',
+            description: 'verify-backup: reject past this many uncompressed bytes (K/M/G suffixes).',
+        },
+        {
+            name: 'max-entries',
+            kind: 'integer',
+            default: '1000000',
+            description: 'verify-backup: reject past this many archive entries.',
+        },
+        spec/* JSON_INPUT */.sz,
+    ],
+    outputs: [
+        { name: 'newest-verified', description: 'Path of the newest archive that verified (always kept).' },
+        { name: 'deleted', description: 'JSON array of the deleted archives (would-be deleted with dry-run).' },
+        { name: 'kept', description: 'JSON array of the kept archives.' },
+        spec/* FAILURE_REASON_OUTPUT */.eX,
+    ],
+    async run(opts, ctx) {
+        if (opts.keepLast < 1) {
+            throw new src_errors/* UserError */.yo(`--keep-last must be at least 1 (got ${opts.keepLast}): the newest archive is always kept.`, {
+                input: 'keep-last',
+            });
+        }
+        const set = (0,common/* loadValidModules */.uh)(opts, ctx);
+        const mod = (0,common/* pickModule */.ek)(set, opts.module);
+        const backupRoot = external_node_path_default().resolve(ctx.cwd, opts.backupRoot);
+        const st = await (0,promises_.stat)(backupRoot).catch(() => null);
+        if (!st?.isDirectory()) {
+            throw new src_errors/* UserError */.yo(`--backup-root ${JSON.stringify(opts.backupRoot)} is not a directory.`, {
+                input: 'backup-root',
+            });
+        }
+        const now = ctx.now();
+        let result;
+        let refused = null;
+        try {
+            result = await pruneBackups({
+                module: mod.name,
+                backupRoot,
+                keepLast: opts.keepLast,
+                keepDays: opts.keepDays,
+                dryRun: opts.dryRun,
+                now,
+                fs: NODE_FS,
+                verify: (file) => verifyBackup({
+                    backupRef: file,
+                    cwd: ctx.cwd,
+                    module: mod,
+                    modules: set.modules,
+                    backupRoots: [backupRoot],
+                    now,
+                    maxUncompressedBytes: opts.maxUncompressedBytes,
+                    maxEntries: opts.maxEntries,
+                    ignoreMaxAge: true,
+                }),
+            });
+        }
+        catch (err) {
+            if (!(err instanceof NoVerifiedBackupError))
+                throw err;
+            result = err.result;
+            refused = err.message;
+        }
+        const { text, summary } = render(result, refused);
+        const reason = refused ? 'backup-rejected' : undefined;
+        return {
+            exitCode: refused ? src_errors/* ExitCode */.yU.no : src_errors/* ExitCode */.yU.ok,
+            json: result,
+            text,
+            outputs: {
+                'newest-verified': result.newest_verified ?? '',
+                deleted: JSON.stringify(result.deleted),
+                kept: JSON.stringify(result.kept.map((k) => k.path)),
+                'failure-reason': reason ?? '',
+            },
+            summary,
+            annotations: refused ? [{ level: 'error', title: 'stateguard prune-backups', message: refused }] : [],
+            failureReason: reason,
         };
     },
 });
@@ -20476,12 +20903,14 @@ const verifyBackupCommand = (0,spec/* defineCommand */.NB)({
 
 
 
+
 const COMMANDS = {
     plan: planCommand,
     guard: guardCommand,
     apply: applyCommand,
     'verify-backup': verifyBackupCommand,
     snapshot: snapshotCommand,
+    'prune-backups': pruneBackupsCommand,
     restore: restoreCommand,
     recover: recoverCommand,
     upgrade: upgradeCommand,
@@ -35791,8 +36220,8 @@ __nccwpck_require__.d(__webpack_exports__, {
   m0: () => (/* binding */ cliMain)
 });
 
-// EXTERNAL MODULE: ./src/commands/index.ts + 59 modules
-var commands = __nccwpck_require__(880);
+// EXTERNAL MODULE: ./src/commands/index.ts + 61 modules
+var commands = __nccwpck_require__(2941);
 // EXTERNAL MODULE: ./src/commands/inputs.ts
 var inputs = __nccwpck_require__(7521);
 // EXTERNAL MODULE: ./src/errors.ts
