@@ -23361,7 +23361,7 @@ function countingRunner(inner) {
 /* harmony export */   x: () => (/* binding */ VERSION)
 /* harmony export */ });
 /** stateguard's version: printed by `--version` and written into SARIF reports. */
-const VERSION = '0.1.0';
+const VERSION = '1.0.0';
 
 
 /***/ }),

@@ -1,2 +1,2 @@
 /** stateguard's version: printed by `--version` and written into SARIF reports. */
-export const VERSION = '0.1.0';
+export const VERSION = '1.0.0';
