@@ -14491,6 +14491,7 @@ var run_command = __nccwpck_require__(2530);
 
 
 
+
 /** A snapshot that could not be taken, or whose containers did not come back: a "no" (exit 1). */
 class SnapshotError extends src_errors/* UserError */.yo {
     constructor(message) {
@@ -14833,12 +14834,40 @@ async function snapshotStopped(args) {
         taken_at: args.now.toISOString(),
     };
 }
+/**
+ * Snapshot under the module's lock (the one apply, restore and upgrade take): a snapshot stops and
+ * starts the module, so it must never run in the middle of one of them, nor they in the middle of it.
+ */
 async function takeSnapshot(args) {
     const { module: mod, runtime, log } = args;
     await runtime.ping();
     const interrupted = await interruptedOperation(runtime, mod);
     if (interrupted)
         throw new src_errors/* UserError */.yo(interrupted.message, { reason: interrupted.reason, exitCode: 1 });
+    const readySeconds = args.readyTimeoutSeconds ?? DEFAULT_READY_TIMEOUT_SECONDS;
+    const taken = await acquireLock(runtime, {
+        module: mod.name,
+        project: mod.compose.project,
+        service: mod.compose.service,
+        moduleImages: [],
+        holder: args.holder ?? 'stateguard snapshot',
+        now: args.now,
+        staleAfterMs: 2 * 3600_000,
+        breakStale: false,
+    }, readySeconds + 3600);
+    if (!taken.acquired)
+        throw new src_errors/* UserError */.yo(taken.refusal.message, { reason: 'locked', exitCode: 1 });
+    try {
+        return await snapshotLocked(args);
+    }
+    finally {
+        const problem = await releaseLock(runtime, taken.lock);
+        if (problem)
+            log.warn(problem);
+    }
+}
+async function snapshotLocked(args) {
+    const { module: mod, runtime, log } = args;
     const { source, toStop, targets } = await plan(mod, runtime);
     const finalPath = await snapshotPath(mod, external_node_path_default().resolve(args.outDir), args.now);
     const outDir = external_node_path_default().dirname(finalPath);
@@ -20631,6 +20660,8 @@ const upgradeCommand = (0,spec/* defineCommand */.NB)({
 
 
 
+
+
 const snapshotCommand = (0,spec/* defineCommand */.NB)({
     name: 'snapshot',
     title: 'stateguard snapshot',
@@ -20670,6 +20701,7 @@ const snapshotCommand = (0,spec/* defineCommand */.NB)({
             now: ctx.now(),
             log: ctx.log,
             readyTimeoutSeconds: opts.readyTimeoutSeconds,
+            holder: describeHolder(ctx.env, (0,external_node_os_.hostname)(), process.pid),
         });
         return {
             exitCode: src_errors/* ExitCode */.yU.ok,

@@ -33,6 +33,7 @@ import { UserError, errorMessage } from '../errors.js';
 import type { ModuleDecl } from '../model/module.js';
 import { waitUntilReady } from '../drift/containers.js';
 import type { ContainerInfo, Runtime } from '../ports.js';
+import { acquireLock, releaseLock } from '../ops/lock.js';
 import { interruptedOperation } from '../restore/journal.js';
 import { inspectArchive } from './archive.js';
 import { pathProblems, printablePath } from './entry-rules.js';
@@ -470,7 +471,7 @@ export async function snapshotStopped(args: {
   };
 }
 
-export async function takeSnapshot(args: {
+interface SnapshotArgs {
   module: ModuleDecl;
   runtime: Runtime;
   outDir: string;
@@ -479,11 +480,45 @@ export async function takeSnapshot(args: {
   hooks?: SnapshotHooks;
   /** bound on the wait for the restarted containers to be running and healthy (default 120 s) */
   readyTimeoutSeconds?: number;
-}): Promise<SnapshotResult> {
+  /** who is snapshotting (the lock's holder label; see describeHolder) */
+  holder?: string;
+}
+
+/**
+ * Snapshot under the module's lock (the one apply, restore and upgrade take): a snapshot stops and
+ * starts the module, so it must never run in the middle of one of them, nor they in the middle of it.
+ */
+export async function takeSnapshot(args: SnapshotArgs): Promise<SnapshotResult> {
   const { module: mod, runtime, log } = args;
   await runtime.ping();
   const interrupted = await interruptedOperation(runtime, mod);
   if (interrupted) throw new UserError(interrupted.message, { reason: interrupted.reason, exitCode: 1 });
+  const readySeconds = args.readyTimeoutSeconds ?? DEFAULT_READY_TIMEOUT_SECONDS;
+  const taken = await acquireLock(
+    runtime,
+    {
+      module: mod.name,
+      project: mod.compose.project,
+      service: mod.compose.service,
+      moduleImages: [],
+      holder: args.holder ?? 'stateguard snapshot',
+      now: args.now,
+      staleAfterMs: 2 * 3600_000,
+      breakStale: false,
+    },
+    readySeconds + 3600,
+  );
+  if (!taken.acquired) throw new UserError(taken.refusal.message, { reason: 'locked', exitCode: 1 });
+  try {
+    return await snapshotLocked(args);
+  } finally {
+    const problem = await releaseLock(runtime, taken.lock);
+    if (problem) log.warn(problem);
+  }
+}
+
+async function snapshotLocked(args: SnapshotArgs): Promise<SnapshotResult> {
+  const { module: mod, runtime, log } = args;
   const { source, toStop, targets } = await plan(mod, runtime);
   const finalPath = await snapshotPath(mod, path.resolve(args.outDir), args.now);
   const outDir = path.dirname(finalPath);

@@ -1,7 +1,9 @@
 /** `stateguard snapshot`: a module's data volumes archived while it is stopped (docs/architecture.md §7). */
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { takeSnapshot } from '../backup/snapshot.js';
 import { ExitCode } from '../errors.js';
+import { describeHolder } from '../ops/lock.js';
 import { cell, loadValidModules, pickModule } from './common.js';
 import { defineCommand, FAILURE_REASON_OUTPUT, JSON_INPUT, MODULES_INPUT, ROOT_INPUT } from './spec.js';
 
@@ -45,6 +47,7 @@ export const snapshotCommand = defineCommand({
       now: ctx.now(),
       log: ctx.log,
       readyTimeoutSeconds: opts.readyTimeoutSeconds,
+      holder: describeHolder(ctx.env, hostname(), process.pid),
     });
     return {
       exitCode: ExitCode.ok,

@@ -252,4 +252,19 @@ describe('snapshot (fake engine)', () => {
     expect(rt.callsTo('start')).toEqual([]);
     expect(rt.containers[0]!.state).toBe('exited');
   });
+
+  it('takes the module lock (shared with apply, restore and upgrade) and releases it; a held lock refuses with nothing stopped', async () => {
+    const { lockName } = await import('../../../src/ops/lock.js');
+    const rt = setup(DOCKER_CP_TAR);
+    await takeSnapshot({ module: STORE, runtime: rt, outDir: outDir(), now: NOW, log: logger(), holder: 'host t, pid 1' });
+    expect(rt.callsTo('createLock').map((c) => c.args[0])).toEqual([lockName('platform', 'store')]);
+    expect(rt.locks.size).toBe(0);
+
+    const held = setup(DOCKER_CP_TAR);
+    await held.createLock(lockName('platform', 'store'), { 'io.stateguard.lock': '1', 'io.stateguard.lock.holder': 'an apply', 'io.stateguard.lock.since': NOW.toISOString() }, { images: [], project: 'platform' });
+    const err = await takeSnapshot({ module: STORE, runtime: held, outDir: outDir(), now: NOW, log: logger() }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ reason: 'locked', exitCode: 1 });
+    expect((err as Error).message).toMatch(/an apply/);
+    expect(held.callsTo('stop')).toEqual([]);
+  });
 });
