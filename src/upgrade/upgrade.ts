@@ -128,7 +128,9 @@ export async function evaluateUpgrade(
     const lkg = await deps.runtime.readLastKnownGood(m.compose.project, m.compose.service);
     const [current] = await listServiceContainers(deps.runtime, m.compose);
     if (lkg && current && current.imageId === lkg.image_id && from !== lkg.image_ref) {
-      out.warnings.push(`the running image ${from ?? '?'} is last-known-good ${lkg.image_ref} (same image ID)`);
+      const note = `the running image ${from ?? '?'} is last-known-good ${lkg.image_ref} (same image ID)`;
+      // evaluated twice (before the lock and under it): say it once
+      if (!out.warnings.includes(note)) out.warnings.push(note);
       from = lkg.image_ref;
     }
     out.from.image = from;
