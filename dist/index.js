@@ -9966,6 +9966,20 @@ function unverifiableFix(plan) {
 ;// CONCATENATED MODULE: ./src/guard/evaluate.ts
 
 
+/** verify-backup's input from a request's backup fields (restore and the drill take any age: ignoreMaxAge). */
+function verifyInputOf(req, opts = {}) {
+    return {
+        backupRef: req.backupRef,
+        cwd: req.cwd,
+        module: req.module,
+        modules: req.modules,
+        backupRoots: req.backupRoots,
+        now: req.now,
+        maxUncompressedBytes: req.maxUncompressedBytes,
+        maxEntries: req.maxEntries,
+        ...(opts.ignoreMaxAge ? { ignoreMaxAge: true } : {}),
+    };
+}
 function evaluationError(err) {
     let reason = 'internal';
     if (err instanceof src_errors/* EnvironmentError */.eG)
@@ -10005,16 +10019,7 @@ async function evaluateGuard(req, deps) {
     let backup;
     if (needsBackup && req.backupRef) {
         try {
-            backup = await deps.verifyBackup({
-                backupRef: req.backupRef,
-                cwd: req.cwd,
-                module: req.module,
-                modules: req.modules,
-                backupRoots: req.backupRoots,
-                now: req.now,
-                maxUncompressedBytes: req.maxUncompressedBytes,
-                maxEntries: req.maxEntries,
-            });
+            backup = await deps.verifyBackup(verifyInputOf({ ...req, backupRef: req.backupRef }));
         }
         catch (err) {
             backup = evaluationError(err);
@@ -10305,6 +10310,24 @@ async function checkDependencies(runtime, deps, before, out) {
 
 
 
+/** The fields every guarded outcome starts with: a failure until the step says otherwise (fail closed). */
+function guardedOutcome(module, expectedPlanHash) {
+    return {
+        module,
+        status: 'failed',
+        failure_reason: 'internal',
+        could_not_run: false,
+        plan_hash: null,
+        expected_plan_hash: expectedPlanHash ?? null,
+        guard: null,
+        lock: null,
+        lock_refusal: null,
+        dependencies: [],
+        verdict: '',
+        messages: [],
+        warnings: [],
+    };
+}
 const guarded_EVALUATION_REASONS = ['docker-unavailable', 'compose-error', 'internal'];
 async function runGuarded(op) {
     const { request: req, deps, out } = op;
@@ -10708,23 +10731,11 @@ async function applyOneShot(req, deps) {
     const m = req.module;
     const runtime = deps.runtime;
     const out = {
-        module: m.name,
-        status: 'failed',
-        failure_reason: 'internal',
-        could_not_run: false,
+        ...guardedOutcome(m.name, req.expectedPlanHash),
         exit_code: null,
         container_id: null,
         duration_ms: null,
-        plan_hash: null,
-        expected_plan_hash: req.expectedPlanHash ?? null,
-        guard: null,
-        lock: null,
-        lock_refusal: null,
-        dependencies: [],
-        verdict: '',
-        messages: [],
         log_tail: [],
-        warnings: [],
     };
     // A long-running module is never applied by this path: refuse before touching the engine.
     if (m.expectedState !== 'exited-success') {
@@ -13889,19 +13900,7 @@ const applyCommand = (0,spec/* defineCommand */.NB)({
             description: 'plan_hash of the reviewed plan (stateguard plan --module NAME); refuse (plan-changed) when the fresh plan ' +
                 'differs.',
         },
-        {
-            name: 'break-stale-lock',
-            kind: 'boolean',
-            default: 'false',
-            description: "Exactly 'true' removes a stale apply lock (older than the stale bound) before taking it. Make sure no apply " +
-                'is running.',
-        },
-        {
-            name: 'lock-stale-after-minutes',
-            kind: 'integer',
-            default: '120',
-            description: 'A lock older than this (and older than timeout_seconds + 10 min) counts as stale.',
-        },
+        ...spec/* LOCK_INPUTS */.kc,
         spec/* JSON_INPUT */.sz,
     ],
     outputs: [
@@ -14797,6 +14796,16 @@ async function verifyAndPublish(mod, captured, targets, finalPath, hooks) {
     await writeFileAtomic(`${finalPath}${CHECKSUM_SUFFIX}`, `${sha256}  ${external_node_path_default().basename(finalPath)}\n`, hooks?.publish);
     await fsyncDir(external_node_path_default().dirname(finalPath));
 }
+function snapshotResult(captured, finalPath, targets, now) {
+    return {
+        path: finalPath,
+        sha256: captured.sha256,
+        bytes: captured.bytes,
+        entries: captured.entries,
+        volumes: targets.map((t) => t.volume),
+        taken_at: now.toISOString(),
+    };
+}
 /** The final path of a new snapshot in outDir; refuses a name that is taken. */
 async function snapshotPath(mod, outDir, now) {
     const finalPath = external_node_path_default().join(outDir, archiveName(mod.name, now));
@@ -14825,14 +14834,7 @@ async function snapshotStopped(args) {
     finally {
         await (0,promises_.rm)(captured.tempPath, { force: true });
     }
-    return {
-        path: finalPath,
-        sha256: captured.sha256,
-        bytes: captured.bytes,
-        entries: captured.entries,
-        volumes: targets.map((t) => t.volume),
-        taken_at: args.now.toISOString(),
-    };
+    return snapshotResult(captured, finalPath, targets, args.now);
 }
 /**
  * Snapshot under the module's lock (the one apply, restore and upgrade take): a snapshot stops and
@@ -14927,14 +14929,7 @@ async function snapshotLocked(args) {
         }
         log.info(`snapshot ${mod.name}: ${finalPath} (${captured.bytes} bytes, ${captured.entries} entries, sha256 ` +
             `${captured.sha256})`);
-        return {
-            path: finalPath,
-            sha256: captured.sha256,
-            bytes: captured.bytes,
-            entries: captured.entries,
-            volumes: targets.map((t) => t.volume),
-            taken_at: args.now.toISOString(),
-        };
+        return snapshotResult(captured, finalPath, targets, args.now);
     }
     catch (err) {
         if (restartError && !downReported) {
@@ -15382,17 +15377,7 @@ async function evaluateRestore(req, deps, out) {
     }
     else {
         try {
-            backup = await deps.verifyBackup({
-                backupRef: req.backupRef,
-                cwd: req.cwd,
-                module: m,
-                modules: req.modules,
-                backupRoots: req.backupRoots,
-                now: req.now,
-                maxUncompressedBytes: req.maxUncompressedBytes,
-                maxEntries: req.maxEntries,
-                ignoreMaxAge: true,
-            });
+            backup = await deps.verifyBackup(verifyInputOf({ ...req, backupRef: req.backupRef }, { ignoreMaxAge: true }));
         }
         catch (err) {
             reasons.push(reason('backup-rejected', `verifying the backup failed: ${(0,src_errors/* errorMessage */.gJ)(err)}`, 'Check backup-ref.'));
@@ -15481,20 +15466,8 @@ function resolveMounts(m, containers) {
 }
 function emptyOutcome(m, req) {
     return {
-        module: m.name,
-        status: 'failed',
+        ...guardedOutcome(m.name, req.expectedPlanHash),
         decision: 'failed',
-        failure_reason: 'internal',
-        could_not_run: false,
-        plan_hash: null,
-        expected_plan_hash: req.expectedPlanHash ?? null,
-        guard: null,
-        lock: null,
-        lock_refusal: null,
-        dependencies: [],
-        verdict: '',
-        messages: [],
-        warnings: [],
         backup: null,
         pre_restore_snapshot: null,
         volumes: [],
@@ -15701,6 +15674,7 @@ function failureOf(err) {
 
 
 
+
 class DrillFailure extends Error {
     reason;
     constructor(reason, message) {
@@ -15730,17 +15704,7 @@ async function verify(req, deps) {
     }
     let backup;
     try {
-        backup = await deps.verifyBackup({
-            backupRef: req.backupRef,
-            cwd: req.cwd,
-            module: m,
-            modules: req.modules,
-            backupRoots: req.backupRoots,
-            now: req.now,
-            maxUncompressedBytes: req.maxUncompressedBytes,
-            maxEntries: req.maxEntries,
-            ignoreMaxAge: true,
-        });
+        backup = await deps.verifyBackup(verifyInputOf({ ...req, module: m }, { ignoreMaxAge: true }));
     }
     catch (err) {
         throw new DrillFailure('backup-rejected', `verifying the backup failed: ${(0,src_errors/* errorMessage */.gJ)(err)}`);
@@ -19944,19 +19908,7 @@ const restoreCommand = (0,spec/* defineCommand */.NB)({
                 'own image has none. Never pulled.',
         },
         READY_TIMEOUT_INPUT,
-        {
-            name: 'break-stale-lock',
-            kind: 'boolean',
-            default: 'false',
-            description: "Exactly 'true' removes a stale lock (older than lock-stale-after-minutes) before taking it. Make sure no " +
-                'apply or restore of the module is running.',
-        },
-        {
-            name: 'lock-stale-after-minutes',
-            kind: 'integer',
-            default: '120',
-            description: 'A lock older than this counts as stale (break-stale-lock then removes it).',
-        },
+        ...spec/* LOCK_INPUTS */.kc,
         spec/* JSON_INPUT */.sz,
     ],
     outputs: [
@@ -20217,20 +20169,8 @@ function holdFix(gate) {
 }
 function upgrade_emptyOutcome(m, req) {
     return {
-        module: m.name,
-        status: 'failed',
+        ...guardedOutcome(m.name, req.expectedPlanHash),
         decision: 'failed',
-        failure_reason: 'internal',
-        could_not_run: false,
-        plan_hash: null,
-        expected_plan_hash: req.expectedPlanHash ?? null,
-        guard: null,
-        lock: null,
-        lock_refusal: null,
-        dependencies: [],
-        verdict: '',
-        messages: [],
-        warnings: [],
         from: { image: null, image_id: null },
         to: { image: null, image_id: null },
         bump: null,
@@ -20563,18 +20503,7 @@ const upgradeCommand = (0,spec/* defineCommand */.NB)({
             kind: 'string',
             description: "A local image with /bin/sh and coreutils for a rollback's restore, when the module's has none.",
         },
-        {
-            name: 'break-stale-lock',
-            kind: 'boolean',
-            default: 'false',
-            description: "Exactly 'true' removes a stale lock (older than lock-stale-after-minutes) before taking it.",
-        },
-        {
-            name: 'lock-stale-after-minutes',
-            kind: 'integer',
-            default: '120',
-            description: 'A lock older than this counts as stale.',
-        },
+        ...spec/* LOCK_INPUTS */.kc,
         spec/* JSON_INPUT */.sz,
     ],
     outputs: [
@@ -21097,6 +21026,7 @@ function parseInputs(defs, raw, names) {
 /* harmony export */   NB: () => (/* binding */ defineCommand),
 /* harmony export */   eX: () => (/* binding */ FAILURE_REASON_OUTPUT),
 /* harmony export */   kQ: () => (/* binding */ ROOT_INPUT),
+/* harmony export */   kc: () => (/* binding */ LOCK_INPUTS),
 /* harmony export */   nJ: () => (/* binding */ camel),
 /* harmony export */   sz: () => (/* binding */ JSON_INPUT),
 /* harmony export */   zD: () => (/* binding */ MODULES_INPUT)
@@ -21121,6 +21051,22 @@ const MODULES_INPUT = {
     default: 'modules/*/module.yaml',
     description: 'Glob (relative to root) that finds the module.yaml files.',
 };
+/** The module lock's two inputs, shared by every command that takes it (apply, restore, upgrade). */
+const LOCK_INPUTS = [
+    {
+        name: 'break-stale-lock',
+        kind: 'boolean',
+        default: 'false',
+        description: "Exactly 'true' removes a stale lock (older than lock-stale-after-minutes) before taking it. Make sure no " +
+            'apply, restore or upgrade of the module is running.',
+    },
+    {
+        name: 'lock-stale-after-minutes',
+        kind: 'integer',
+        default: '120',
+        description: "A lock older than this counts as stale (an apply's lock only once also older than timeout_seconds + 10 min).",
+    },
+];
 const JSON_INPUT = {
     name: 'json',
     kind: 'boolean',

@@ -18,6 +18,7 @@ import type { ContainerInfo, ComposeTarget, RenderedService, Runtime } from '../
 import { oneShotReplicaProblem } from '../model/validate.js';
 import { listServiceContainers, ofService } from '../drift/containers.js';
 import {
+  guardedOutcome,
   runGuarded,
   type GuardedDeps,
   type GuardedOutcome,
@@ -64,23 +65,11 @@ export async function applyOneShot(req: ApplyRequest, deps: ApplyDeps): Promise<
   const m = req.module;
   const runtime = deps.runtime;
   const out: ApplyOutcome = {
-    module: m.name,
-    status: 'failed',
-    failure_reason: 'internal',
-    could_not_run: false,
+    ...guardedOutcome(m.name, req.expectedPlanHash),
     exit_code: null,
     container_id: null,
     duration_ms: null,
-    plan_hash: null,
-    expected_plan_hash: req.expectedPlanHash ?? null,
-    guard: null,
-    lock: null,
-    lock_refusal: null,
-    dependencies: [],
-    verdict: '',
-    messages: [],
     log_tail: [],
-    warnings: [],
   };
 
   // A long-running module is never applied by this path: refuse before touching the engine.

@@ -413,6 +413,17 @@ async function verifyAndPublish(
   await fsyncDir(path.dirname(finalPath));
 }
 
+function snapshotResult(captured: Captured, finalPath: string, targets: readonly Target[], now: Date): SnapshotResult {
+  return {
+    path: finalPath,
+    sha256: captured.sha256,
+    bytes: captured.bytes,
+    entries: captured.entries,
+    volumes: targets.map((t) => t.volume),
+    taken_at: now.toISOString(),
+  };
+}
+
 /** The final path of a new snapshot in outDir; refuses a name that is taken. */
 async function snapshotPath(mod: ModuleDecl, outDir: string, now: Date): Promise<string> {
   const finalPath = path.join(outDir, archiveName(mod.name, now));
@@ -461,14 +472,7 @@ export async function snapshotStopped(args: {
   } finally {
     await rm(captured.tempPath, { force: true });
   }
-  return {
-    path: finalPath,
-    sha256: captured.sha256,
-    bytes: captured.bytes,
-    entries: captured.entries,
-    volumes: targets.map((t) => t.volume),
-    taken_at: args.now.toISOString(),
-  };
+  return snapshotResult(captured, finalPath, targets, args.now);
 }
 
 interface SnapshotArgs {
@@ -588,14 +592,7 @@ async function snapshotLocked(args: SnapshotArgs): Promise<SnapshotResult> {
       `snapshot ${mod.name}: ${finalPath} (${captured.bytes} bytes, ${captured.entries} entries, sha256 ` +
         `${captured.sha256})`,
     );
-    return {
-      path: finalPath,
-      sha256: captured.sha256,
-      bytes: captured.bytes,
-      entries: captured.entries,
-      volumes: targets.map((t) => t.volume),
-      taken_at: args.now.toISOString(),
-    };
+    return snapshotResult(captured, finalPath, targets, args.now);
   } catch (err) {
     if (restartError && !downReported) {
       throw new SnapshotError(`${errorMessage(err)}; ALSO: ${restartError}; the module is DOWN`);

@@ -10,7 +10,7 @@ import { planModules } from '../drift/plan.js';
 import { ExitCode } from '../errors.js';
 import { cell, checkExpectedPlanHash, loadValidModules, pickModule } from './common.js';
 import { GUARD_INPUTS, guardRequest, guardText } from './guard.js';
-import { defineCommand, FAILURE_REASON_OUTPUT, JSON_INPUT } from './spec.js';
+import { defineCommand, FAILURE_REASON_OUTPUT, JSON_INPUT, LOCK_INPUTS } from './spec.js';
 
 export function applyExitCode(o: ApplyOutcome): 0 | 1 | 3 {
   if (o.status === 'applied' || o.status === 'no-op') return ExitCode.ok;
@@ -66,20 +66,7 @@ export const applyCommand = defineCommand({
         'plan_hash of the reviewed plan (stateguard plan --module NAME); refuse (plan-changed) when the fresh plan ' +
         'differs.',
     },
-    {
-      name: 'break-stale-lock',
-      kind: 'boolean',
-      default: 'false',
-      description:
-        "Exactly 'true' removes a stale apply lock (older than the stale bound) before taking it. Make sure no apply " +
-        'is running.',
-    },
-    {
-      name: 'lock-stale-after-minutes',
-      kind: 'integer',
-      default: '120',
-      description: 'A lock older than this (and older than timeout_seconds + 10 min) counts as stale.',
-    },
+    ...LOCK_INPUTS,
     JSON_INPUT,
   ] as const,
   outputs: [

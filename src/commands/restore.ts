@@ -11,7 +11,7 @@ import { restoreModule, type RestoreOutcome } from '../restore/restore.js';
 import type { CrashHook } from '../restore/steps.js';
 import { cell, checkExpectedPlanHash, loadValidModules, pickModule } from './common.js';
 import { GUARD_INPUTS } from './guard.js';
-import { defineCommand, FAILURE_REASON_OUTPUT, JSON_INPUT } from './spec.js';
+import { defineCommand, FAILURE_REASON_OUTPUT, JSON_INPUT, LOCK_INPUTS } from './spec.js';
 
 /**
  * Test seam for the crash tests (docs/architecture.md §12): STATEGUARD_TEST_KILL_AT=<boundary> makes
@@ -103,20 +103,7 @@ export const restoreCommand = defineCommand({
         'own image has none. Never pulled.',
     },
     READY_TIMEOUT_INPUT,
-    {
-      name: 'break-stale-lock',
-      kind: 'boolean',
-      default: 'false',
-      description:
-        "Exactly 'true' removes a stale lock (older than lock-stale-after-minutes) before taking it. Make sure no " +
-        'apply or restore of the module is running.',
-    },
-    {
-      name: 'lock-stale-after-minutes',
-      kind: 'integer',
-      default: '120',
-      description: 'A lock older than this counts as stale (break-stale-lock then removes it).',
-    },
+    ...LOCK_INPUTS,
     JSON_INPUT,
   ] as const,
   outputs: [

@@ -136,6 +136,25 @@ export const MODULES_INPUT = {
   default: 'modules/*/module.yaml',
   description: 'Glob (relative to root) that finds the module.yaml files.',
 } as const satisfies InputDef;
+/** The module lock's two inputs, shared by every command that takes it (apply, restore, upgrade). */
+export const LOCK_INPUTS = [
+  {
+    name: 'break-stale-lock',
+    kind: 'boolean',
+    default: 'false',
+    description:
+      "Exactly 'true' removes a stale lock (older than lock-stale-after-minutes) before taking it. Make sure no " +
+      'apply, restore or upgrade of the module is running.',
+  },
+  {
+    name: 'lock-stale-after-minutes',
+    kind: 'integer',
+    default: '120',
+    description:
+      "A lock older than this counts as stale (an apply's lock only once also older than timeout_seconds + 10 min).",
+  },
+] as const satisfies readonly InputDef[];
+
 export const JSON_INPUT = {
   name: 'json',
   kind: 'boolean',

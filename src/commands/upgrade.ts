@@ -10,7 +10,7 @@ import { describeHolder } from '../ops/lock.js';
 import { upgradeModule, type UpgradeOutcome } from '../upgrade/upgrade.js';
 import { cell, checkExpectedPlanHash, loadValidModules, pickModule } from './common.js';
 import { crashHook } from './restore.js';
-import { defineCommand, FAILURE_REASON_OUTPUT, JSON_INPUT, MODULES_INPUT, ROOT_INPUT } from './spec.js';
+import { defineCommand, FAILURE_REASON_OUTPUT, JSON_INPUT, MODULES_INPUT, ROOT_INPUT, LOCK_INPUTS } from './spec.js';
 
 export function upgradeExitCode(o: UpgradeOutcome): 0 | 1 | 3 {
   if (o.decision === 'upgraded' || o.status === 'no-op') return ExitCode.ok;
@@ -112,18 +112,7 @@ export const upgradeCommand = defineCommand({
       kind: 'string',
       description: "A local image with /bin/sh and coreutils for a rollback's restore, when the module's has none.",
     },
-    {
-      name: 'break-stale-lock',
-      kind: 'boolean',
-      default: 'false',
-      description: "Exactly 'true' removes a stale lock (older than lock-stale-after-minutes) before taking it.",
-    },
-    {
-      name: 'lock-stale-after-minutes',
-      kind: 'integer',
-      default: '120',
-      description: 'A lock older than this counts as stale.',
-    },
+    ...LOCK_INPUTS,
     JSON_INPUT,
   ] as const,
   outputs: [

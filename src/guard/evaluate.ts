@@ -49,6 +49,24 @@ export interface GuardEvaluation {
   planHash: string | null;
 }
 
+/** verify-backup's input from a request's backup fields (restore and the drill take any age: ignoreMaxAge). */
+export function verifyInputOf(
+  req: Omit<VerifyBackupInput, 'ignoreMaxAge'>,
+  opts: { ignoreMaxAge?: boolean } = {},
+): VerifyBackupInput {
+  return {
+    backupRef: req.backupRef,
+    cwd: req.cwd,
+    module: req.module,
+    modules: req.modules,
+    backupRoots: req.backupRoots,
+    now: req.now,
+    maxUncompressedBytes: req.maxUncompressedBytes,
+    maxEntries: req.maxEntries,
+    ...(opts.ignoreMaxAge ? { ignoreMaxAge: true } : {}),
+  };
+}
+
 export function evaluationError(err: unknown): EvaluationError {
   let reason: FailureReason = 'internal';
   if (err instanceof EnvironmentError) reason = err.reason;
@@ -91,16 +109,7 @@ export async function evaluateGuard(req: GuardRequest, deps: GuardDeps): Promise
   let backup: BackupReport | EvaluationError | undefined;
   if (needsBackup && req.backupRef) {
     try {
-      backup = await deps.verifyBackup({
-        backupRef: req.backupRef,
-        cwd: req.cwd,
-        module: req.module,
-        modules: req.modules,
-        backupRoots: req.backupRoots,
-        now: req.now,
-        maxUncompressedBytes: req.maxUncompressedBytes,
-        maxEntries: req.maxEntries,
-      });
+      backup = await deps.verifyBackup(verifyInputOf({ ...req, backupRef: req.backupRef }));
     } catch (err) {
       backup = evaluationError(err);
     }

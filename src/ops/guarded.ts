@@ -49,6 +49,28 @@ export interface GuardedOutcome<S extends string = string> {
   warnings: string[];
 }
 
+/** The fields every guarded outcome starts with: a failure until the step says otherwise (fail closed). */
+export function guardedOutcome(
+  module: string,
+  expectedPlanHash: string | undefined,
+): GuardedOutcome<never> & { status: 'failed'; failure_reason: 'internal' } {
+  return {
+    module,
+    status: 'failed',
+    failure_reason: 'internal',
+    could_not_run: false,
+    plan_hash: null,
+    expected_plan_hash: expectedPlanHash ?? null,
+    guard: null,
+    lock: null,
+    lock_refusal: null,
+    dependencies: [],
+    verdict: '',
+    messages: [],
+    warnings: [],
+  };
+}
+
 export interface GuardedRequest extends GuardRequest {
   /** the module's plan_hash of the reviewed plan; refuse (plan-changed) when the fresh one differs */
   expectedPlanHash: string | undefined;

@@ -9,7 +9,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { BackupReport } from '../backup/types.js';
-import type { VerifyBackupFn } from '../guard/evaluate.js';
+import { verifyInputOf, type VerifyBackupFn } from '../guard/evaluate.js';
 import { listServiceContainers, waitUntilReady } from '../drift/containers.js';
 import { errorMessage, type FailureReason } from '../errors.js';
 import type { ModuleDecl } from '../model/module.js';
@@ -87,17 +87,7 @@ async function verify(req: DrillRequest, deps: DrillDeps): Promise<BackupReport>
   }
   let backup: BackupReport;
   try {
-    backup = await deps.verifyBackup({
-      backupRef: req.backupRef,
-      cwd: req.cwd,
-      module: m,
-      modules: req.modules,
-      backupRoots: req.backupRoots,
-      now: req.now,
-      maxUncompressedBytes: req.maxUncompressedBytes,
-      maxEntries: req.maxEntries,
-      ignoreMaxAge: true,
-    });
+    backup = await deps.verifyBackup(verifyInputOf({ ...req, module: m }, { ignoreMaxAge: true }));
   } catch (err) {
     throw new DrillFailure('backup-rejected', `verifying the backup failed: ${errorMessage(err)}`);
   }

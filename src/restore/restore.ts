@@ -21,10 +21,16 @@ import { listServiceContainers } from '../drift/containers.js';
 import type { DriftKey } from '../drift/types.js';
 import { errorMessage, type FailureReason } from '../errors.js';
 import { describeConfirmMismatch, orderReasons, type GuardReason, type GuardResult } from '../guard/decide.js';
-import { planOne, type GuardDeps, type GuardEvaluation } from '../guard/evaluate.js';
+import { planOne, verifyInputOf, type GuardDeps, type GuardEvaluation } from '../guard/evaluate.js';
 import type { ModuleDecl } from '../model/module.js';
 import type { ContainerInfo, DataMount, HelperSpec } from '../ports.js';
-import { runGuarded, type GuardedDeps, type GuardedOutcome, type GuardedRequest } from '../ops/guarded.js';
+import {
+  guardedOutcome,
+  runGuarded,
+  type GuardedDeps,
+  type GuardedOutcome,
+  type GuardedRequest,
+} from '../ops/guarded.js';
 import { interruptedOperation, Journal, operationKey, type JournalRecord } from './journal.js';
 import {
   forwardAll,
@@ -139,17 +145,7 @@ export async function evaluateRestore(
     reasons.push(reason('backup-rejected', 'no backup-ref was given', 'Pass backup-ref: the .tar.gz to restore.'));
   } else {
     try {
-      backup = await deps.verifyBackup({
-        backupRef: req.backupRef,
-        cwd: req.cwd,
-        module: m,
-        modules: req.modules,
-        backupRoots: req.backupRoots,
-        now: req.now,
-        maxUncompressedBytes: req.maxUncompressedBytes,
-        maxEntries: req.maxEntries,
-        ignoreMaxAge: true,
-      });
+      backup = await deps.verifyBackup(verifyInputOf({ ...req, backupRef: req.backupRef }, { ignoreMaxAge: true }));
     } catch (err) {
       reasons.push(reason('backup-rejected', `verifying the backup failed: ${errorMessage(err)}`, 'Check backup-ref.'));
     }
@@ -255,20 +251,8 @@ export function resolveMounts(
 
 function emptyOutcome(m: ModuleDecl, req: RestoreRequest): RestoreOutcome {
   return {
-    module: m.name,
-    status: 'failed',
+    ...guardedOutcome(m.name, req.expectedPlanHash),
     decision: 'failed',
-    failure_reason: 'internal',
-    could_not_run: false,
-    plan_hash: null,
-    expected_plan_hash: req.expectedPlanHash ?? null,
-    guard: null,
-    lock: null,
-    lock_refusal: null,
-    dependencies: [],
-    verdict: '',
-    messages: [],
-    warnings: [],
     backup: null,
     pre_restore_snapshot: null,
     volumes: [],

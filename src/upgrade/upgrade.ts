@@ -21,7 +21,13 @@ import { errorMessage, type FailureReason } from '../errors.js';
 import { describeConfirmMismatch, orderReasons, type GuardReason, type GuardResult } from '../guard/decide.js';
 import { planOne, type GuardDeps, type GuardEvaluation } from '../guard/evaluate.js';
 import type { ModuleDecl } from '../model/module.js';
-import { runGuarded, type GuardedDeps, type GuardedOutcome, type GuardedRequest } from '../ops/guarded.js';
+import {
+  guardedOutcome,
+  runGuarded,
+  type GuardedDeps,
+  type GuardedOutcome,
+  type GuardedRequest,
+} from '../ops/guarded.js';
 import type { ContainerInfo, DataMount, HelperSpec, LastKnownGood } from '../ports.js';
 import { interruptedOperation, Journal, operationKey, type JournalRecord } from '../restore/journal.js';
 import { resolveMounts } from '../restore/restore.js';
@@ -171,20 +177,8 @@ function holdFix(gate: GateResult): string {
 
 function emptyOutcome(m: ModuleDecl, req: UpgradeRequest): UpgradeOutcome {
   return {
-    module: m.name,
-    status: 'failed',
+    ...guardedOutcome(m.name, req.expectedPlanHash),
     decision: 'failed',
-    failure_reason: 'internal',
-    could_not_run: false,
-    plan_hash: null,
-    expected_plan_hash: req.expectedPlanHash ?? null,
-    guard: null,
-    lock: null,
-    lock_refusal: null,
-    dependencies: [],
-    verdict: '',
-    messages: [],
-    warnings: [],
     from: { image: null, image_id: null },
     to: { image: null, image_id: null },
     bump: null,
