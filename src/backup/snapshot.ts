@@ -544,13 +544,14 @@ async function snapshotLocked(args: SnapshotArgs): Promise<SnapshotResult> {
     // Start the containers again whatever happened above.
     if (toStop.length) {
       try {
-        await runtime.start(toStop.map((c) => c.id));
+        // On Swarm the service is scaled back: new task containers stand for the stopped ones.
+        const back = await runtime.start(toStop.map((c) => c.id));
         // Back means running AND healthy where there is a healthcheck: the next step (often an
         // apply whose dependency check needs the parent healthy) must not race a `starting` parent.
         const readyMs = (args.readyTimeoutSeconds ?? DEFAULT_READY_TIMEOUT_SECONDS) * 1000;
         const pending = await waitUntilReady(
           runtime,
-          toStop.map((c) => c.id),
+          back,
           readyMs,
           args.hooks?.sleep,
         );

@@ -11,7 +11,10 @@
 import { createHash } from 'node:crypto';
 import { splitShellWords } from '../probe/shell-words.js';
 import { looksSecret } from '../report/scrub.js';
-import type { ContainerInfo, RenderedService } from '../ports.js';
+import type { ContainerInfo, RenderedService, SwarmSpecView } from '../ports.js';
+
+/** Where the Swarm adapter puts the declared view of a rendered stack service. */
+export const SWARM_VIEW_KEY = 'x-stateguard-swarm';
 
 /** A short, stable fingerprint of a value (never the value). */
 export function fingerprint(value: string): string {
@@ -76,6 +79,8 @@ function restartName(v: unknown): string {
 
 /** Field-level differences, in a fixed order; [] when nothing declared differs. */
 export function configDifferences(service: RenderedService, c: ContainerInfo): string[] {
+  const swarmView = service[SWARM_VIEW_KEY] as SwarmSpecView | undefined;
+  if (swarmView && c.swarm) return swarmDifferences(swarmView, c.swarm.view);
   const out: string[] = [];
   const cfg = c.config;
   if (!cfg) return out;
@@ -136,4 +141,41 @@ function portKeys(v: unknown): string[] {
     }
   }
   return out.sort();
+}
+
+/**
+ * On Swarm: the fields of the declared view (the stack file) that differ from what a task ran,
+ * named as in the stack file. Environment entries: the key and fingerprints, never a value.
+ */
+export function swarmDifferences(declared: SwarmSpecView, observed: SwarmSpecView): string[] {
+  const out: string[] = [];
+  const simple: Array<[keyof SwarmSpecView, string]> = [
+    ['image', 'image'],
+    ['entrypoint', 'entrypoint'],
+    ['command', 'command'],
+    ['user', 'user'],
+    ['container_labels', 'labels'],
+    ['service_labels', 'deploy.labels'],
+    ['mounts', 'volumes'],
+    ['healthcheck', 'healthcheck'],
+    ['restart_condition', 'deploy.restart_policy.condition'],
+    ['mode', 'deploy.mode'],
+    ['replicas', 'deploy.replicas'],
+    ['ports', 'ports'],
+  ];
+  for (const [k, name] of simple) {
+    if (JSON.stringify(declared[k]) !== JSON.stringify(observed[k])) {
+      out.push(k === 'replicas' || k === 'mode' ? `${name} (${observed[k]} → ${declared[k]})` : name);
+    }
+  }
+  const want = keyValues(declared.environment);
+  const have = keyValues(observed.environment);
+  for (const key of [...new Set([...want.keys(), ...have.keys()])].sort()) {
+    const w = want.get(key);
+    const h = have.get(key);
+    if (w === h) continue;
+    if (w === undefined) out.push(`environment ${key} (not declared)`);
+    else out.push(describeValueChange('environment', key, w, h ?? undefined));
+  }
+  return out;
 }

@@ -3,6 +3,7 @@
  * (consumers). `schema/plan.schema.json` describes the same JSON.
  */
 import type { ExpectedState, ModuleClass } from '../model/module.js';
+import type { ComposeInfo } from '../ports.js';
 
 /** The closed drift vocabulary. */
 export type DriftKey =
@@ -102,8 +103,10 @@ export interface DeclaredDefinition {
 
 export interface Plan {
   schema: 'stateguard/plan/v1';
-  /** the compose CLI that rendered the declared side */
-  compose: { flavor: 'v1' | 'v2'; version: string };
+  /** the compose CLI that rendered the declared side (`swarm` when every planned module is on Swarm) */
+  compose: ComposeInfo;
+  /** present when the plan also covers Swarm modules beside compose ones: the engine that rendered them */
+  swarm?: ComposeInfo;
   modules: ModulePlan[];
   summary: { modules: number; drifted: number };
   /**

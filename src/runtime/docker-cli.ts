@@ -304,8 +304,8 @@ function mountPaths(mounts: readonly DataMount[]): string[] {
 const NEVER_STARTED = 'stateguard-never-started';
 
 export class DockerCli implements Runtime {
-  private readonly run: ProcessRunner;
-  private readonly env: Readonly<Record<string, string | undefined>>;
+  protected readonly run: ProcessRunner;
+  protected readonly env: Readonly<Record<string, string | undefined>>;
   /**
    * an explicit env (not process.env) is passed to every child, so DOCKER_HOST/DOCKER_CONTEXT given
    * there are honoured
@@ -324,13 +324,13 @@ export class DockerCli implements Runtime {
     if (forced === 'v1' || forced === 'v2') this.flavor = Promise.resolve(forced);
   }
 
-  private withEnv(opts?: ExecOptions): ExecOptions | undefined {
+  protected withEnv(opts?: ExecOptions): ExecOptions | undefined {
     if (!this.childEnv) return opts;
     return { ...opts, env: { ...this.childEnv, ...opts?.env } };
   }
 
   /** `docker <args>` with an argument array: private to the adapter (the domain has no docker argv). */
-  private docker(args: readonly string[], opts?: ExecOptions): Promise<ExecResult> {
+  protected docker(args: readonly string[], opts?: ExecOptions): Promise<ExecResult> {
     return this.run('docker', args, this.withEnv(opts));
   }
 
@@ -650,10 +650,11 @@ export class DockerCli implements Runtime {
     if (r.code !== 0) throw new EnvironmentError(`docker stop failed: ${firstLine(r.stderr)}`);
   }
 
-  async start(containerIds: readonly string[]): Promise<void> {
-    if (containerIds.length === 0) return;
+  async start(containerIds: readonly string[]): Promise<string[]> {
+    if (containerIds.length === 0) return [];
     const r = await this.docker(['start', ...containerIds]);
     if (r.code !== 0) throw new EnvironmentError(`docker start failed: ${firstLine(r.stderr)}`);
+    return [...containerIds];
   }
 
   async logs(

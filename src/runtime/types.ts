@@ -71,6 +71,40 @@ export interface ContainerInfo {
   mounts: Mount[];
   /** the run configuration compared field by field with the declared service (absent in old fakes) */
   config?: ContainerRunConfig;
+  /** on Swarm: the task this container runs (the container may be on another node, or not exist yet) */
+  swarm?: SwarmTask;
+}
+
+/**
+ * The fields of a Swarm service that stateguard compares with the stack file, in one shape for both
+ * sides (docs/architecture.md §14): what `docker stack deploy` would set, as the engine reports it.
+ */
+export interface SwarmSpecView {
+  image: string;
+  entrypoint: string[] | null;
+  command: string[] | null;
+  /** `NAME=value`, sorted: secret material, only ever hashed or fingerprinted */
+  environment: string[];
+  user: string;
+  container_labels: string[];
+  service_labels: string[];
+  /** `type:source:target[:ro]`, sorted */
+  mounts: string[];
+  healthcheck: string[] | null;
+  restart_condition: string;
+  mode: string;
+  replicas: number | null;
+  ports: string[];
+}
+
+export interface SwarmTask {
+  task_id: string;
+  service_id: string;
+  node_id: string;
+  /** the task's own state (`running`, `complete`, `failed`, `pending`, …) */
+  task_state: string;
+  /** what the task ran: the service spec at the time the task was created */
+  view: SwarmSpecView;
 }
 
 /** What a container runs with, as the engine reports it (for field-level config differences). */
@@ -153,8 +187,12 @@ export interface EngineLock {
   createdAt: string;
 }
 
+/**
+ * Which engine front end rendered the declared side: compose v1/v2, or `swarm` (the stack file
+ * rendered by `docker stack config`, with the engine's version).
+ */
 export interface ComposeInfo {
-  flavor: 'v1' | 'v2';
+  flavor: 'v1' | 'v2' | 'swarm';
   version: string;
 }
 
@@ -267,7 +305,11 @@ export interface Runtime {
   /** `docker wait` bounded by timeoutMs. */
   wait(containerId: string, timeoutMs: number): Promise<WaitResult>;
   stop(containerIds: readonly string[], timeoutSeconds?: number): Promise<void>;
-  start(containerIds: readonly string[]): Promise<void>;
+  /**
+   * Start them again; resolves with the IDs of the containers that now stand for them: the same IDs
+   * on Compose; on Swarm the service is scaled back and its new task containers are returned.
+   */
+  start(containerIds: readonly string[]): Promise<string[]>;
   /**
    * Stream `docker logs` (follow until the container exits when follow is true). `stream` says
    * which of the container's streams a chunk came from, so a consumer can reassemble lines per

@@ -150,13 +150,14 @@ export class FakeRuntime implements Runtime {
     this.record('stop', [...ids], timeoutSeconds);
     for (const c of this.containers) if (ids.includes(c.id)) c.state = 'exited';
   }
-  async start(ids: readonly string[]): Promise<void> {
+  async start(ids: readonly string[]): Promise<string[]> {
     this.record('start', [...ids]);
     if (this.startFails) {
       const { EnvironmentError } = await import('../../src/errors.js');
       throw new EnvironmentError('docker start failed: boom');
     }
     for (const c of this.containers) if (ids.includes(c.id)) c.state = 'running';
+    return [...ids];
   }
   async logs(id: string, onChunk: (chunk: string) => void, follow: boolean): Promise<void> {
     this.record('logs', id, follow);

@@ -202,6 +202,7 @@ describe('snapshot (fake engine)', () => {
     rt.start = async (ids) => {
       rt.calls.push({ method: 'start', args: [[...ids]] });
       for (const c of rt.containers) if (ids.includes(c.id)) Object.assign(c, { state: 'running', health: 'starting' });
+      return [...ids];
     };
     const inner = rt.inspectContainers.bind(rt);
     rt.inspectContainers = async (ids) => {
@@ -218,6 +219,7 @@ describe('snapshot (fake engine)', () => {
     rt.start = async (ids) => {
       rt.calls.push({ method: 'start', args: [[...ids]] });
       for (const c of rt.containers) if (ids.includes(c.id)) Object.assign(c, { state: 'running', health: 'unhealthy' });
+      return [...ids];
     };
     const dirOut = outDir();
     const err = await takeSnapshot({ module: STORE, runtime: rt, outDir: dirOut, now: NOW, log: logger(), readyTimeoutSeconds: 0.05, hooks: { sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 5))) } }).catch((e: unknown) => e);
@@ -232,6 +234,7 @@ describe('snapshot (fake engine)', () => {
     rt.start = async (ids) => {
       rt.calls.push({ method: 'start', args: [[...ids]] });
       for (const c of rt.containers) if (ids.includes(c.id)) Object.assign(c, { state: 'exited', exitCode: 1 });
+      return [...ids];
     };
     const err = await takeSnapshot({ module: STORE, runtime: rt, outDir: outDir(), now: NOW, log: logger(), readyTimeoutSeconds: 3600 }).catch((e: unknown) => e);
     expect((err as Error).message).toMatch(/platform_store_1 is exited/);
