@@ -1,8 +1,11 @@
 // ESM mode: @actions/* v3+ are ESM-only. ts-jest only transpiles here; `npm test` runs tsc first.
-// Four projects: `unit` (no docker, no built dist/: `npm run test:unit` runs anywhere), `runner`
-// (test/runner: spawns the committed dist/ bundles as a runner does; some need docker), and the
+// Five projects: `unit` (no docker, no built dist/: `npm run test:unit` runs anywhere), `runner`
+// (test/runner: spawns the committed dist/ bundles as a runner does; some need docker), the
 // real-engine suites once per compose flavor (STATEGUARD_COMPOSE=v1, then v2), each scenario set
-// up with the flavor the product uses (test/support/flavor-*.ts).
+// up with the flavor the product uses (test/support/flavor-*.ts), and `swarm`
+// (test/integration/swarm*.test.ts) on a single-node swarm: its globalSetup makes the engine a
+// swarm manager if it is not one, and its globalTeardown leaves only a swarm that setup created.
+// Jest runs a project's globalSetup/globalTeardown only when that project has tests in the run.
 const base = {
   testEnvironment: 'node',
   extensionsToTreatAsEsm: ['.ts'],
@@ -19,7 +22,8 @@ const integration = (flavor) => ({
   roots: ['<rootDir>/test/integration'],
   testMatch: ['**/*.test.ts'],
   // the setup script is flavor-independent: run it once, with v2
-  testPathIgnorePatterns: flavor === 'v1' ? ['setup-docker'] : [],
+  // swarm*.test.ts belong to the `swarm` project only.
+  testPathIgnorePatterns: flavor === 'v1' ? ['setup-docker', '/swarm[^/]*\\.test\\.ts$'] : ['/swarm[^/]*\\.test\\.ts$'],
   setupFiles: [`<rootDir>/test/support/flavor-${flavor}.ts`],
 });
 
@@ -30,5 +34,14 @@ export default {
     { ...base, displayName: 'runner', roots: ['<rootDir>/test/runner'], testMatch: ['**/*.test.ts'] },
     integration('v1'),
     integration('v2'),
+    {
+      ...base,
+      displayName: 'swarm',
+      roots: ['<rootDir>/test/integration'],
+      testMatch: ['**/swarm*.test.ts'],
+      setupFiles: ['<rootDir>/test/support/flavor-v2.ts'],
+      globalSetup: '<rootDir>/test/support/swarm-global-setup.mjs',
+      globalTeardown: '<rootDir>/test/support/swarm-global-teardown.mjs',
+    },
   ],
 };

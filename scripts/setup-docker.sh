@@ -10,6 +10,14 @@
 #
 # When this script starts dockerd it writes its PID to $STATEGUARD_DOCKERD_PIDFILE so the caller
 # (.ci/run, the demo) can stop exactly the daemon it started.
+#
+# --swarm        after all of the above, make the engine a single-node swarm manager. An inactive
+#                engine is initialised (`docker swarm init --advertise-addr 127.0.0.1`) and the
+#                marker $STATE_DIR/swarm-initialised (holding the new cluster's ID) is written so it
+#                can be undone; an engine that already is a swarm manager is left alone, no marker.
+# --swarm-leave  undo only what --swarm did: with the marker, leave that swarm (--force), remove
+#                docker_gwbridge (bounded retries) and the marker; without it, do nothing.
+#                A swarm this script did not create is never left.
 set -euo pipefail
 
 STATE_DIR="${STATEGUARD_STATE_DIR:-/tmp/stateguard}"
@@ -23,6 +31,59 @@ say() { printf 'setup-docker: %s\n' "$*"; }
 die() { printf 'setup-docker: error: %s\n' "$*" >&2; exit 1; }
 
 engine_up() { docker info >/dev/null 2>&1; }
+
+SWARM_MARKER="$STATE_DIR/swarm-initialised"
+MODE=setup
+[ $# -le 1 ] || die "at most one argument (usage: setup-docker.sh [--swarm | --swarm-leave]), got: $*"
+case "${1:-}" in
+  "") ;;
+  --swarm) MODE=swarm ;;
+  --swarm-leave) MODE=swarm-leave ;;
+  *) die "unknown argument '$1' (usage: setup-docker.sh [--swarm | --swarm-leave])" ;;
+esac
+
+swarm_state() { docker info --format '{{.Swarm.LocalNodeState}}' 2>/dev/null; }
+swarm_manager() { [ "$(docker info --format '{{.Swarm.ControlAvailable}}' 2>/dev/null)" = true ]; }
+swarm_cluster_id() { docker info --format '{{if .Swarm.Cluster}}{{.Swarm.Cluster.ID}}{{end}}' 2>/dev/null; }
+
+# docker_gwbridge can stay busy for a moment after `swarm leave`: bounded retries.
+remove_gwbridge() {
+  local i
+  for i in $(seq 1 10); do
+    docker network inspect docker_gwbridge >/dev/null 2>&1 || return 0
+    docker network rm docker_gwbridge >/dev/null 2>&1 && { say "removed network docker_gwbridge"; return 0; }
+    sleep 1
+  done
+  docker network inspect docker_gwbridge >/dev/null 2>&1 || return 0
+  die "network docker_gwbridge is still in use 10 s after leaving the swarm (see 'docker network inspect docker_gwbridge'); re-run $0 --swarm-leave (the marker $SWARM_MARKER is kept)"
+}
+
+# --swarm-leave touches nothing else: no engine start, no compose, no images.
+if [ "$MODE" = swarm-leave ]; then
+  if [ ! -f "$SWARM_MARKER" ]; then
+    say "no marker $SWARM_MARKER: this script did not initialise a swarm here; leaving the engine as it is"
+    exit 0
+  fi
+  engine_up || die "the Docker engine does not answer; cannot leave the swarm recorded in $SWARM_MARKER"
+  ours=$(cat "$SWARM_MARKER")
+  state=$(swarm_state)
+  if [ "$state" = active ] || [ "$state" = pending ] || [ "$state" = error ]; then
+    current=$(swarm_cluster_id)
+    if [ -n "$ours" ] && [ -n "$current" ] && [ "$current" != "$ours" ]; then
+      rm -f "$SWARM_MARKER"
+      say "the engine is in another swarm (cluster $current, not $ours that this script created): not leaving it; removed the stale marker"
+      exit 0
+    fi
+    say "leaving the swarm this script initialised (cluster ${ours:-unknown})"
+    docker swarm leave --force >/dev/null || die "'docker swarm leave --force' failed; the marker $SWARM_MARKER is kept, re-run $0 --swarm-leave"
+  else
+    say "swarm already left (state: ${state:-unknown})"
+  fi
+  remove_gwbridge
+  rm -f "$SWARM_MARKER"
+  say "swarm left; engine as before --swarm"
+  exit 0
+fi
 
 # Root runs apt directly; a runner user with passwordless sudo (GitHub's hosted runners) uses sudo.
 as_root() {
@@ -208,3 +269,23 @@ else
 fi
 docker run --rm "$BUSYBOX_IMAGE" true || die "a container of $BUSYBOX_IMAGE does not run"
 say "ready: docker run --rm $BUSYBOX_IMAGE true works"
+
+# 4. With --swarm: a single-node swarm manager.
+if [ "$MODE" = swarm ]; then
+  state=$(swarm_state) || die "'docker info' does not answer with the swarm state"
+  case "$state" in
+    inactive)
+      say "swarm: initialising a single-node swarm (advertise 127.0.0.1)"
+      docker swarm init --advertise-addr 127.0.0.1 >/dev/null || die "'docker swarm init --advertise-addr 127.0.0.1' failed"
+      swarm_cluster_id >"$SWARM_MARKER"
+      say "swarm: manager ready (undo with $0 --swarm-leave)"
+      ;;
+    active)
+      swarm_manager || die "swarm: this engine is an active swarm WORKER, tests need a manager: promote it ('docker node promote' on a manager) or leave that swarm yourself ('docker swarm leave') and re-run"
+      say "swarm: the engine already is a swarm manager: nothing to do (not ours to leave)"
+      ;;
+    *)
+      die "swarm: the engine's swarm state is '${state:-unknown}' (not inactive or an active manager): fix it yourself ('docker info' shows why; 'docker swarm leave --force' if it is a swarm you may drop) and re-run"
+      ;;
+  esac
+fi
