@@ -13,7 +13,7 @@ import { ExitCode, UserError } from './errors.js';
 import { checkComposeFlavorEnv } from './compose-env.js';
 import { errorResult, runCommand } from './run-command.js';
 import { Scrubber } from './report/scrub.js';
-import { DockerCli } from './runtime/docker-cli.js';
+import { runtimeSelector } from './runtime/select.js';
 import type { Runtime } from './runtime/types.js';
 
 /** The slice of @actions/core the action layer uses: a test can pass a recording fake. */
@@ -114,13 +114,12 @@ export async function runAction(name: string | undefined, io: ActionIo): Promise
       notice: (m, w) => c.notice(scrub.scrub(m), place(w)),
       raw: (chunk) => c.info(scrub.scrub(chunk.replace(/\n$/, ''))),
     };
-    let runtime: Runtime | undefined;
     const ctx: CommandContext = {
       cwd: io.cwd,
       env: io.env,
       log,
       now: io.now ?? (() => new Date()),
-      runtime: () => (runtime ??= io.runtime?.() ?? new DockerCli({ env: io.env })),
+      runtime: runtimeSelector(io.env, io.runtime),
       inAction: true,
       addSecret: (v) => {
         scrub.add(v);

@@ -9,7 +9,7 @@ import { ExitCode, UserError } from './errors.js';
 import { COMPOSE_ENV_HELP, checkComposeFlavorEnv } from './compose-env.js';
 import { errorResult, runCommand } from './run-command.js';
 import { Scrubber } from './report/scrub.js';
-import { DockerCli } from './runtime/docker-cli.js';
+import { runtimeSelector } from './runtime/select.js';
 import type { Runtime } from './runtime/types.js';
 import { VERSION } from './version.js';
 
@@ -198,13 +198,12 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   // JSON mode from the parsed flags (so `--json false` and a `--json` after `--` are not it); when
   // argv itself is refused, from a plain scan, so the usage error still prints one JSON document.
   const jsonMode = raw ? jsonRequested(raw.json) : jsonFlagGiven(args);
-  let runtime: Runtime | undefined;
   const ctx: CommandContext = {
     cwd: io.cwd,
     env: io.env,
     log: cliLogger(io, scrub),
     now: io.now ?? (() => new Date()),
-    runtime: () => (runtime ??= io.runtime?.() ?? new DockerCli({ env: io.env })),
+    runtime: runtimeSelector(io.env, io.runtime),
     inAction: false,
     addSecret: (v) => scrub.add(v),
   };

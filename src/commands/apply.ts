@@ -90,7 +90,7 @@ export const applyCommand = defineCommand({
         holder: describeHolder(ctx.env, hostname(), process.pid),
       },
       {
-        runtime: ctx.runtime(),
+        runtime: ctx.runtime(module.runtime),
         planModules,
         verifyBackup,
         log: ctx.log,

@@ -25,7 +25,7 @@ import { ShellWordsError, splitShellWords } from '../probe/shell-words.js';
 import { errorResult } from '../run-command.js';
 import { runRestoreDrill, type DrillReport } from '../restore/drill.js';
 import { spawnProcess } from '../runtime/process.js';
-import { cell, code, loadValidModules, pickModule } from './common.js';
+import { cell, code, loadValidModules, pickModule, refuseOnSwarm } from './common.js';
 import {
   defineCommand,
   FAILURE_REASON_OUTPUT,
@@ -228,6 +228,7 @@ async function gate(opts: Options, ctx: CommandContext): Promise<CommandResult> 
   if (opts.restoreDrill) {
     const set = loadValidModules(opts, ctx);
     drillModule = pickModule(set, opts.restoreDrill, 'restore-drill');
+    refuseOnSwarm(drillModule, 'the restore drill');
     drillModules = set.modules;
     if (!opts.backupRef) {
       throw new UserError('--restore-drill needs --backup-ref: the backup to restore into scratch volumes.', {
@@ -298,7 +299,7 @@ async function gate(opts: Options, ctx: CommandContext): Promise<CommandResult> 
   if (probeModule) {
     ctx.log.info(`e2e gate: ${opts.switch} is on; running the persistence probe of module ${probeModule.name} first.`);
     probe = await runPersistenceProbe(probeModule, {
-      runtime: ctx.runtime(),
+      runtime: ctx.runtime(probeModule.runtime),
       now: ctx.now,
       log: (m) => ctx.log.info(m),
       warn: (m) => ctx.log.warn(m),

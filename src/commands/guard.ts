@@ -135,7 +135,7 @@ export const guardCommand = defineCommand({
     const set = loadValidModules(opts, ctx);
     const module = pickModule(set, opts.module);
     const ev = await evaluateGuard(guardRequest(opts, set, module, ctx), {
-      runtime: ctx.runtime(),
+      runtime: ctx.runtime(module.runtime),
       planModules,
       verifyBackup,
     });

@@ -123,7 +123,7 @@ export const planCommand = defineCommand({
     const scrub = new Scrubber();
     for (const v of set.secrets) scrub.add(v);
     const plan = scrub.scrubDeep(
-      await planModules(set.modules, ctx.runtime(), {
+      await planModules(set.modules, (kind) => ctx.runtime(kind), {
         root: set.root,
         ...(opts.module ? { only: [opts.module] } : {}),
       }),

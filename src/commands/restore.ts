@@ -9,7 +9,7 @@ import { ExitCode } from '../errors.js';
 import { describeHolder } from '../ops/lock.js';
 import { restoreModule, type RestoreOutcome } from '../restore/restore.js';
 import type { CrashHook } from '../restore/steps.js';
-import { cell, checkExpectedPlanHash, loadValidModules, pickModule } from './common.js';
+import { cell, checkExpectedPlanHash, loadValidModules, pickModule, refuseOnSwarm } from './common.js';
 import { GUARD_INPUTS } from './guard.js';
 import { defineCommand, FAILURE_REASON_OUTPUT, JSON_INPUT, LOCK_INPUTS } from './spec.js';
 
@@ -115,6 +115,7 @@ export const restoreCommand = defineCommand({
   async run(opts, ctx) {
     const set = loadValidModules(opts, ctx);
     const module = pickModule(set, opts.module);
+    refuseOnSwarm(module, 'restore');
     checkExpectedPlanHash(opts.expectedPlanHash, module.name, ctx);
     const o = await restoreModule(
       {

@@ -42,7 +42,7 @@ export const snapshotCommand = defineCommand({
     const mod = pickModule(set, opts.module);
     const result = await takeSnapshot({
       module: mod,
-      runtime: ctx.runtime(),
+      runtime: ctx.runtime(mod.runtime),
       outDir: path.resolve(ctx.cwd, opts.outDir),
       now: ctx.now(),
       log: ctx.log,

@@ -7,7 +7,7 @@
  * - scripts/build.mjs generates every `action.yml` and the README input tables.
  * Nothing else reads inputs.
  */
-import type { AnnotationPlace, Logger, Runtime } from '../ports.js';
+import type { AnnotationPlace, Logger, Runtime, RuntimeKind } from '../ports.js';
 
 export type { AnnotationPlace, Logger };
 import type { ExitCode, FailureReason } from '../errors.js';
@@ -87,8 +87,8 @@ export interface CommandContext {
   env: Readonly<Record<string, string | undefined>>;
   log: Logger;
   now(): Date;
-  /** The docker/compose adapter, created on first use. */
-  runtime(): Runtime;
+  /** The engine adapter for a module's runtime (compose by default), created on first use. */
+  runtime(kind?: RuntimeKind): Runtime;
   /** True when running as a GitHub/Forgejo action (annotations, summary, PR comment). */
   inAction: boolean;
   /** Register a value that must never be printed (the action also masks it in the runner). */

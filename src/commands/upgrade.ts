@@ -8,7 +8,7 @@ import { planModules } from '../drift/plan.js';
 import { ExitCode } from '../errors.js';
 import { describeHolder } from '../ops/lock.js';
 import { upgradeModule, type UpgradeOutcome } from '../upgrade/upgrade.js';
-import { cell, checkExpectedPlanHash, loadValidModules, pickModule } from './common.js';
+import { cell, checkExpectedPlanHash, loadValidModules, pickModule, refuseOnSwarm } from './common.js';
 import { crashHook } from './restore.js';
 import { defineCommand, FAILURE_REASON_OUTPUT, JSON_INPUT, MODULES_INPUT, ROOT_INPUT, LOCK_INPUTS } from './spec.js';
 
@@ -126,6 +126,7 @@ export const upgradeCommand = defineCommand({
   async run(opts, ctx) {
     const set = loadValidModules(opts, ctx);
     const module = pickModule(set, opts.module);
+    refuseOnSwarm(module, 'upgrade');
     checkExpectedPlanHash(opts.expectedPlanHash, module.name, ctx);
     if (opts.confirm) ctx.addSecret(opts.confirm);
     const o = await upgradeModule(

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { EnvironmentError, UserError, errorMessage } from '../errors.js';
 import type { ModuleDecl } from '../model/module.js';
-import type { ContainerInfo, RenderedProject, RenderedService, RunRecord, Runtime } from '../ports.js';
+import type { ContainerInfo, RenderedProject, RenderedService, RunRecord, Runtime, RuntimeKind } from '../ports.js';
 import { preDeployGate, readReleaseNotesFile } from '../upgrade/gate.js';
 import { computeDrift, observeContainers, type DeclaredService } from './rules.js';
 import type { DeclaredDefinition, DriftItem, ModulePlan, PendingUpgrade, Plan } from './types.js';
@@ -69,7 +69,16 @@ function describeModules(ms: ModuleDecl[]): string {
   return ms.map((m) => `'${m.name}'`).join(', ');
 }
 
-export async function planModules(modules: ModuleDecl[], runtime: Runtime, opts: PlanOptions = {}): Promise<Plan> {
+/**
+ * The plan of the selected modules. `runtime` is one engine for every module, or the adapter per
+ * runtime kind (`spec.compose` / `spec.swarm`): each kind is planned with its own adapter and the
+ * plans are merged in the modules' order (docs/architecture.md §14).
+ */
+export async function planModules(
+  modules: ModuleDecl[],
+  runtime: Runtime | ((kind: RuntimeKind) => Runtime),
+  opts: PlanOptions = {},
+): Promise<Plan> {
   let selected = modules;
   if (opts.only) {
     const unknown = opts.only.filter((n) => !modules.some((m) => m.name === n));
@@ -83,6 +92,33 @@ export async function planModules(modules: ModuleDecl[], runtime: Runtime, opts:
     }
     selected = modules.filter((m) => opts.only!.includes(m.name));
   }
+  const runtimeOf = typeof runtime === 'function' ? runtime : (): Runtime => runtime;
+  const swarmModules = selected.filter((m) => m.runtime === 'swarm');
+  if (swarmModules.length === 0) return planSelected(selected, runtimeOf('compose'), opts);
+  if (swarmModules.length === selected.length) return planSelected(selected, runtimeOf('swarm'), opts);
+  const [onCompose, onSwarm] = await Promise.all([
+    planSelected(
+      selected.filter((m) => m.runtime !== 'swarm'),
+      runtimeOf('compose'),
+      opts,
+    ),
+    planSelected(swarmModules, runtimeOf('swarm'), opts),
+  ]);
+  const byName = new Map([...onCompose.modules, ...onSwarm.modules].map((p) => [p.name, p]));
+  const planned = selected.map((m) => byName.get(m.name)!);
+  return {
+    schema: 'stateguard/plan/v1',
+    compose: onCompose.compose,
+    swarm: onSwarm.compose,
+    modules: planned,
+    summary: { modules: planned.length, drifted: planned.filter((p) => !p.in_sync).length },
+    stateful_modules: statefulModules(selected),
+    plan_hash: planHash(planned),
+  };
+}
+
+/** The plan of modules that share one engine adapter. */
+async function planSelected(selected: ModuleDecl[], runtime: Runtime, opts: PlanOptions): Promise<Plan> {
   // The compose version probe (v1's is a ~0.5 s Python start-up) needs no engine: it runs beside
   // the engine reads and is awaited only when the plan is put together, so it costs no wall time.
   const composeInfo = runtime.composeInfo();

@@ -26,9 +26,11 @@ export function driftText(d: DriftItem): string {
   return `${d.key}: declared ${d.declared}, observed ${d.observed}${extra ? ` (${extra})` : ''}${fields}`;
 }
 
-/** `compose v2 2.26.1`: which compose rendered the declared side. */
+/** `compose v2 2.26.1` (and/or `swarm, engine 20.10.24`): what rendered the declared side. */
 export function composeText(plan: Plan): string {
-  return `compose ${plan.compose.flavor} ${plan.compose.version}`;
+  const one = (i: Plan['compose']): string =>
+    i.flavor === 'swarm' ? `swarm, engine ${i.version}` : `compose ${i.flavor} ${i.version}`;
+  return plan.swarm ? `${one(plan.compose)}; ${one(plan.swarm)}` : one(plan.compose);
 }
 
 /** `pending upgrade: FROM → TO (bump)` and, when the upgrade gate would hold it, `would be held: …`. */

@@ -116,6 +116,16 @@ interface Task {
   Status?: { State?: string; Timestamp?: string; ContainerStatus?: { ContainerID?: string; ExitCode?: number } };
 }
 
+/** Every `$` in every string value as `$$`: text that was interpolated once stays as it is. */
+export function escapeDollars(value: any): any {
+  if (typeof value === 'string') return value.replace(/\$/g, '$$$$');
+  if (Array.isArray(value)) return value.map(escapeDollars);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, escapeDollars(v)]));
+  }
+  return value;
+}
+
 function isJob(spec: any): boolean {
   return !!(spec?.Mode?.ReplicatedJob || spec?.Mode?.GlobalJob);
 }
@@ -297,8 +307,16 @@ export class SwarmCli extends DockerCli {
     return { services, hashes };
   }
 
-  /** The stack file holding only `service` and the top-level objects it references. */
+  /**
+   * The stack file holding only `service` and the top-level objects it references. `docker stack
+   * config` has already interpolated it (and turned `$$` into `$`): every `$` is escaped again so
+   * the deploy does not interpolate a second time.
+   */
   private oneServiceStack(doc: any, service: string, imageOverride?: string): any {
+    return escapeDollars(this.oneServiceDoc(doc, service, imageOverride));
+  }
+
+  private oneServiceDoc(doc: any, service: string, imageOverride?: string): any {
     const svc = { ...doc.services[service] };
     if (imageOverride !== undefined) svc.image = imageOverride;
     const out: any = { version: doc.version ?? '3.9', services: { [service]: svc } };

@@ -271,6 +271,9 @@ export interface ThrowawaySpec {
 
 export type WaitResult = { exitCode: number; timedOut: false } | { exitCode: null; timedOut: true };
 
+/** Which adapter a module's runtime needs: `spec.compose` or `spec.swarm` (docs/architecture.md §14). */
+export type RuntimeKind = 'compose' | 'swarm';
+
 export interface Runtime {
   /** Throws EnvironmentError naming DOCKER_HOST/context when the engine does not answer. */
   ping(): Promise<void>;
