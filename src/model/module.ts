@@ -11,19 +11,30 @@ import { readYamlFile, type PathSegment, type SourceProblem, type YamlSource } f
 
 export type ModuleClass = 'stateless' | 'stateful' | 'sidecar';
 export type ExpectedState = 'running' | 'exited-success';
+/** Which runtime the module names: spec.compose (Docker Compose) or spec.swarm (a Docker Swarm stack). */
+export type ModuleRuntime = 'compose' | 'swarm';
 
 export interface ModuleDecl {
   name: string;
   description?: string;
   class: ModuleClass;
+  /** spec.compose or spec.swarm; `compose` below is filled for both */
+  runtime: ModuleRuntime;
+  /**
+   * The engine target the rest of the code uses, for either runtime. For compose: spec.compose. For swarm:
+   * from spec.swarm: file/path/display are the stack file, project is the stack name, service the service key
+   * in the stack file.
+   */
   compose: {
-    /** as written in module.yaml (relative to it) */
+    /** as written in module.yaml (relative to it): the compose file, or for swarm the stack file */
     file: string;
     /** absolute path */
     path: string;
     /** relative to root, for plans and messages */
     display: string;
+    /** compose project name; for swarm: project is the stack name */
     project: string;
+    /** service key in the compose (or stack) file */
     service: string;
   };
   expectedState: ExpectedState;
@@ -69,7 +80,9 @@ interface RawModule {
   metadata: { name: string; description?: string };
   spec: {
     class: ModuleClass;
-    compose: { file: string; project: string; service: string };
+    /** exactly one of compose / swarm (the schema's oneOf) */
+    compose?: { file: string; project: string; service: string };
+    swarm?: { file: string; stack: string; service: string };
     runtime?: { expected_state?: ExpectedState; timeout_seconds?: number };
     backup?: { ref_modules?: string[]; max_age_hours: number };
     data?: { volumes?: { volume: string; path: string }[]; ephemeral_paths?: string[] };
@@ -167,7 +180,26 @@ export function findModuleFiles(root: string, glob: string, rootDisplay: string 
   return out.sort();
 }
 
+/** The schema's `spec.oneOf` (exactly one of compose / swarm): its branches' own errors say nothing useful. */
+const RUNTIME_CHOICE = '#/properties/spec/oneOf';
+function isRuntimeChoiceBranch(err: ErrorObject): boolean {
+  return err.schemaPath.startsWith(`${RUNTIME_CHOICE}/`);
+}
+
 function schemaProblem(src: YamlSource, err: ErrorObject): SourceProblem {
+  if (err.schemaPath === RUNTIME_CHOICE) {
+    const both = Array.isArray((err.params as { passingSchemas?: unknown }).passingSchemas);
+    return src.problem(
+      ['spec'],
+      both
+        ? `spec declares both compose and swarm; a module runs on exactly one: keep spec.compose (Docker Compose) ` +
+            `or spec.swarm (Docker Swarm stack) and remove the other`
+        : `spec declares neither compose nor swarm; a module must name exactly one runtime: add ` +
+            `spec.compose { file, project, service } (Docker Compose) or spec.swarm { file, stack, service } ` +
+            `(Docker Swarm stack)`,
+      'key',
+    );
+  }
   const segs: PathSegment[] = err.instancePath
     .split('/')
     .slice(1)
@@ -213,17 +245,21 @@ function describePattern(pattern: string): string {
 }
 
 function toDecl(raw: RawModule, root: string, absFile: string, relFile: string, source: YamlSource): ModuleDecl {
-  const composePath = path.resolve(path.dirname(absFile), raw.spec.compose.file);
+  // The schema's oneOf guarantees exactly one of them; swarm maps onto the same engine target.
+  const swarm = raw.spec.swarm;
+  const target = swarm ? { file: swarm.file, project: swarm.stack, service: swarm.service } : raw.spec.compose!;
+  const composePath = path.resolve(path.dirname(absFile), target.file);
   return {
     name: raw.metadata.name,
     description: raw.metadata.description,
     class: raw.spec.class,
+    runtime: swarm ? 'swarm' : 'compose',
     compose: {
-      file: raw.spec.compose.file,
+      file: target.file,
       path: composePath,
       display: path.relative(root, composePath).split(path.sep).join('/'),
-      project: raw.spec.compose.project,
-      service: raw.spec.compose.service,
+      project: target.project,
+      service: target.service,
     },
     expectedState: raw.spec.runtime?.expected_state ?? 'running',
     timeoutSeconds: raw.spec.runtime?.timeout_seconds ?? 300,
@@ -269,7 +305,9 @@ export function loadModules(root: string, glob: string, displayBase: string = pr
     }
     const checked = validateSchema(read.value);
     if (!checked.ok) {
-      problems.push(...dedupe(checked.errors.map((e) => schemaProblem(read.source, e))));
+      problems.push(
+        ...dedupe(checked.errors.filter((e) => !isRuntimeChoiceBranch(e)).map((e) => schemaProblem(read.source, e))),
+      );
       const name = (read.value as { metadata?: { name?: unknown } }).metadata?.name;
       if (typeof name === 'string' && !invalid.has(name)) invalid.set(name, display);
       continue;

@@ -1,7 +1,8 @@
 /**
  * Cross-file checks of docs/architecture.md §2, run after every module.yaml passed its schema. Compose files are
  * read as YAML (no docker): the file exists, has the service, a one-shot's service never restarts,
- * declared data volumes are really mounted at the declared paths.
+ * declared data volumes are really mounted at the declared paths. A spec.swarm module's stack file is a compose
+ * file read the same way, with the Swarm rules on top (swarmServiceProblems, swarmVolumeProblem).
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -16,7 +17,9 @@ interface ComposeService {
   image?: unknown;
 }
 
-type ComposeRead = { ok: true; services: Record<string, ComposeService> } | { ok: false; problems: SourceProblem[] };
+type ComposeRead =
+  | { ok: true; services: Record<string, ComposeService>; /** top-level `volumes:` keys */ volumes: Set<string> }
+  | { ok: false; problems: SourceProblem[] };
 
 /**
  * Why a one-shot's compose service could start more than one container (`scale`, `deploy.replicas`
@@ -171,11 +174,13 @@ export function crossCheck(loaded: LoadedModules, displayBase: string): SourcePr
       compose = readCompose(m.compose.path, displayPath(m.compose.path, displayBase));
       composeCache.set(m.compose.path, compose);
     }
+    // Problems with the file or service point into the runtime the module names (spec.compose or spec.swarm).
+    const fileKind = m.runtime === 'swarm' ? 'stack file' : 'compose file';
     if (!compose.ok) {
       problems.push(
         src.problem(
-          ['spec', 'compose', 'file'],
-          `compose file ` +
+          ['spec', m.runtime, 'file'],
+          `${fileKind} ` +
             `${m.compose.file} (${displayPath(m.compose.path, displayBase)}) cannot be used: ` +
             `${compose.problems[0]!.message}`,
         ),
@@ -191,13 +196,15 @@ export function crossCheck(loaded: LoadedModules, displayBase: string): SourcePr
       const known = Object.keys(compose.services).sort().join(', ') || '(none)';
       problems.push(
         src.problem(
-          ['spec', 'compose', 'service'],
+          ['spec', m.runtime, 'service'],
           `service '${m.compose.service}' is not in ${m.compose.file}; services there: ${known}`,
         ),
       );
       continue;
     }
-    if (m.expectedState === 'exited-success') {
+    if (m.runtime === 'swarm') {
+      problems.push(...swarmServiceProblems(m, service));
+    } else if (m.expectedState === 'exited-success') {
       const replicas = oneShotReplicaProblem(service);
       if (replicas) {
         problems.push(
@@ -227,6 +234,13 @@ export function crossCheck(loaded: LoadedModules, displayBase: string): SourcePr
     m.volumes.forEach((v, i) => {
       const target = v.path.replace(/\/+$/, '') || '/';
       const mounted = mounts.get(target);
+      if (m.runtime === 'swarm') {
+        const swarmProblem = swarmVolumeProblem(m, v, mounted, binds.has(target), compose.volumes);
+        if (swarmProblem) {
+          problems.push(src.problem(['spec', 'data', 'volumes', i], swarmProblem));
+          return;
+        }
+      }
       if (mounted === undefined && binds.has(target)) return;
       if (mounted !== v.volume) {
         problems.push(
@@ -243,6 +257,131 @@ export function crossCheck(loaded: LoadedModules, displayBase: string): SourcePr
     });
   }
   return problems;
+}
+
+/** `deploy:` of a compose/stack service as a mapping (null when absent), or a string saying why it is not one. */
+function deployOf(service: ComposeService): Record<string, unknown> | null | string {
+  const d = service.deploy;
+  if (d === undefined || d === null) return null;
+  if (typeof d !== 'object' || Array.isArray(d)) return `has deploy: ${JSON.stringify(d)} (not a mapping)`;
+  return d as Record<string, unknown>;
+}
+
+/**
+ * The Swarm rules for a spec.swarm module's service. Swarm ignores `restart:` (it reads deploy.restart_policy)
+ * and counts tasks by deploy.replicas, so `restart:` and `scale:` are not checked here: a one-shot is a
+ * replicated-job that is never retried (restart_policy.condition: none) and runs one task; a long-running module
+ * is no job; a stateful or sidecar module is not global (several tasks, one per node, each writing its own
+ * node-local copy of the data).
+ */
+function swarmServiceProblems(m: ModuleDecl, service: ComposeService): SourceProblem[] {
+  const at = (message: string): SourceProblem => m.source.problem(['spec', 'runtime', 'expected_state'], message);
+  const where = `'${m.compose.service}' in stack file ${m.compose.file}`;
+  const deploy = deployOf(service);
+  if (typeof deploy === 'string') {
+    return [m.source.problem(['spec', 'swarm', 'service'], `service ${where} ${deploy}; deploy must be a mapping`)];
+  }
+  const mode = deploy?.mode;
+  const out: SourceProblem[] = [];
+  if (m.expectedState === 'exited-success') {
+    if (mode !== 'replicated-job') {
+      out.push(
+        at(
+          `one-shot service ${where} has ` +
+            `${mode === undefined ? 'no deploy.mode' : `deploy.mode: ${JSON.stringify(mode)}`}; on Swarm a one-shot ` +
+            `must be a job that runs once and stays exited: set deploy.mode: replicated-job`,
+        ),
+      );
+    }
+    const restart = deploy?.restart_policy;
+    const condition =
+      restart && typeof restart === 'object' ? (restart as Record<string, unknown>).condition : undefined;
+    if (condition !== 'none') {
+      const has =
+        condition === undefined
+          ? 'no deploy.restart_policy.condition'
+          : `deploy.restart_policy.condition: ${JSON.stringify(condition)}`;
+      out.push(
+        at(
+          `one-shot service ${where} has ${has}; Swarm ignores restart: and retries a failed job against the ` +
+            `data unless told not to: set deploy.restart_policy.condition: none`,
+        ),
+      );
+    }
+    const one = (v: unknown): boolean => v === undefined || v === null || v === 1 || v === '1';
+    for (const key of ['replicas', 'max_concurrent'] as const) {
+      if (!one(deploy?.[key])) {
+        out.push(
+          at(
+            `one-shot service ${where} has deploy.${key}: ${JSON.stringify(deploy?.[key])}; a one-shot runs as ` +
+              `exactly one task (two runs at once, or one after another, against the same data are never safe): ` +
+              `remove it or set it to 1`,
+          ),
+        );
+      }
+    }
+  } else if (mode === 'replicated-job' || mode === 'global-job') {
+    // Points at the service (expected_state running is usually not written: it is the default).
+    out.push(
+      m.source.problem(
+        ['spec', 'swarm', 'service'],
+        `service ${where} has deploy.mode: ${JSON.stringify(mode)}, a job that runs to completion, but the module ` +
+          `expects it running: declare runtime.expected_state: exited-success for a job (or use deploy.mode: ` +
+          `replicated for a long-running service)`,
+      ),
+    );
+  }
+  if (m.class !== 'stateless' && mode === 'global') {
+    out.push(
+      m.source.problem(
+        ['spec', 'class'],
+        `${m.class} service ${where} has deploy.mode: "global": one task per node, each writing its own ` +
+          `node-local copy of the data: use deploy.mode: replicated with replicas: 1`,
+      ),
+    );
+  }
+  return out;
+}
+
+/**
+ * Why a data volume of a spec.swarm module cannot hold its data on Swarm, or null: it must be a named volume
+ * declared in the stack file's top-level `volumes:` (by its key there, not Swarm's `<stack>_<key>`), never a
+ * bind mount (a host path is node-local: the task rescheduled on another node starts without it).
+ */
+function swarmVolumeProblem(
+  m: ModuleDecl,
+  v: { volume: string; path: string },
+  mounted: string | undefined,
+  bind: boolean,
+  declared: Set<string>,
+): string | null {
+  const stackFile = `stack file ${m.compose.file}`;
+  const prefix = `${m.compose.project}_`;
+  if (v.volume.startsWith(prefix) && v.volume.length > prefix.length) {
+    const key = v.volume.slice(prefix.length);
+    if (!declared.has(v.volume) && (declared.has(key) || mounted === key)) {
+      return (
+        `data volume '${v.volume}' at ${v.path}: name the volume by its key in ${stackFile}, '${key}', not ` +
+        `'<stack>_${key}' (Swarm adds the stack prefix '${prefix}' itself): write volume: ${key}`
+      );
+    }
+  }
+  if (mounted === undefined && bind) {
+    return (
+      `data volume '${v.volume}' at ${v.path} is a bind mount in service '${m.compose.service}' of ${stackFile}; on ` +
+      `Swarm a host path is node-local (a task rescheduled on another node starts without the data): use a named ` +
+      `volume: mount '${v.volume}:${v.path}' and declare '${v.volume}: {}' under the stack file's top-level volumes:`
+    );
+  }
+  if (mounted === v.volume && !declared.has(v.volume)) {
+    const known = [...declared].sort().join(', ') || '(none)';
+    return (
+      `data volume '${v.volume}' at ${v.path} is not declared in the top-level volumes: of ${stackFile} (declared ` +
+      `there: ${known}); on Swarm a data volume must be a named volume of the stack: add '${v.volume}: {}' under ` +
+      `volumes:`
+    );
+  }
+  return null;
 }
 
 /**
@@ -285,7 +424,9 @@ function readCompose(abs: string, display: string): ComposeRead {
   if (!services || typeof services !== 'object' || Array.isArray(services)) {
     return { ok: false, problems: [read.source.problem(['services'], 'compose file has no services mapping')] };
   }
-  return { ok: true, services: services as Record<string, ComposeService> };
+  const top = (read.value as { volumes?: unknown }).volumes;
+  const volumes = new Set(top && typeof top === 'object' && !Array.isArray(top) ? Object.keys(top) : []);
+  return { ok: true, services: services as Record<string, ComposeService>, volumes };
 }
 
 export interface ValidationResult {

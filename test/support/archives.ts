@@ -21,6 +21,7 @@ export function moduleDecl(
   return {
     name,
     class: backup ? 'stateful' : 'stateless',
+    runtime: 'compose',
     compose: { file: 'compose.yaml', path: '/x/compose.yaml', display: 'compose.yaml', project, service: name },
     expectedState: 'running',
     timeoutSeconds: 300,

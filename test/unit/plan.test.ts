@@ -35,6 +35,7 @@ function decl(name: string, service: string, opts: Partial<ModuleDecl> & { proje
   return {
     name,
     class: opts.class ?? 'stateless',
+    runtime: opts.runtime ?? 'compose',
     compose: { file: '../../compose.yaml', path: file, display: path.basename(file), project: opts.project ?? 'p', service },
     expectedState: opts.expectedState ?? 'running',
     timeoutSeconds: 300,

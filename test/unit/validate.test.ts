@@ -26,7 +26,199 @@ const INIT_OK = moduleYaml(
 const WEB_OK = moduleYaml('web', `  class: stateless\n  compose: { file: ../../compose.yaml, project: p, service: web }\n`);
 const web = (spec: string): string => moduleYaml('web', spec);
 
+/** A Swarm stack file (a compose file) beside compose.yaml: a stateful service, its one-shot job, a bind mount. */
+const STACK = `services:
+  store:
+    image: stateguard/busybox:1.0.0
+    volumes:
+      - store-data:/var/lib/store
+  store-init:
+    image: stateguard/busybox:1.0.0
+    volumes:
+      - store-data:/var/lib/store
+    deploy:
+      mode: replicated-job
+      restart_policy:
+        condition: none
+  cache:
+    image: stateguard/busybox:1.0.0
+    volumes:
+      - /srv/cache:/var/cache
+volumes:
+  store-data: {}
+`;
+// Line 7 of each: `  swarm: { file: ../../stack.yaml, stack: shop, service: ... }` (file at column 18,
+// stack at 43, service at 58); line 8 of STORE_INIT_OK: runtime, expected_state at column 30.
+const STORE_OK = moduleYaml(
+  'store',
+  `  class: stateful
+  swarm: { file: ../../stack.yaml, stack: shop, service: store }
+  backup: { max_age_hours: 24 }
+  data:
+    volumes:
+      - { volume: store-data, path: /var/lib/store }
+`,
+);
+const STORE_INIT_OK = moduleYaml(
+  'store-init',
+  `  class: sidecar
+  swarm: { file: ../../stack.yaml, stack: shop, service: store-init }
+  runtime: { expected_state: exited-success }
+  backup: { ref_modules: [store], max_age_hours: 12 }
+  data:
+    volumes:
+      - { volume: store-data, path: /var/lib/store }
+`,
+);
+const SWARM_OK = { 'stack.yaml': STACK, 'modules/store/module.yaml': STORE_OK, 'modules/store-init/module.yaml': STORE_INIT_OK };
+/** The valid swarm repo with stack.yaml's store-init `deploy:` block replaced. */
+const initDeploy = (deploy: string): Record<string, string> => ({
+  ...SWARM_OK,
+  'stack.yaml': STACK.replace('    deploy:\n      mode: replicated-job\n      restart_policy:\n        condition: none\n', deploy),
+});
+/** The valid swarm repo with one line added to stack.yaml's store service. */
+const storeWith = (line: string): Record<string, string> => ({
+  ...SWARM_OK,
+  'stack.yaml': STACK.replace('      - store-data:/var/lib/store\n  store-init:', `      - store-data:/var/lib/store\n    ${line}\n  store-init:`),
+});
+
+const swarmCases: Case[] = [
+  { name: 'swarm: a valid stateful service with a named volume and its one-shot replicated-job', files: SWARM_OK, expect: [] },
+  {
+    name: 'swarm: restart: on a one-shot job is ignored by Swarm and not complained about',
+    files: { ...SWARM_OK, 'stack.yaml': STACK.replace('    deploy:\n      mode: replicated-job', '    restart: always\n    deploy:\n      mode: replicated-job') },
+    expect: [],
+  },
+  {
+    name: 'swarm: one-shot with deploy.replicas: 1 and max_concurrent: 1 is fine',
+    files: initDeploy('    deploy: { mode: replicated-job, replicas: 1, max_concurrent: 1, restart_policy: { condition: none } }\n'),
+    expect: [],
+  },
+  {
+    name: 'neither compose nor swarm (points at spec)',
+    files: { 'modules/web/module.yaml': web('  class: stateless\n') },
+    expect: [['web/module.yaml', 5, 1, /spec declares neither compose nor swarm.*add spec\.compose .* or spec\.swarm \{ file, stack, service \}/]],
+  },
+  {
+    name: 'both compose and swarm (points at spec)',
+    files: {
+      'stack.yaml': STACK,
+      'modules/web/module.yaml': web(
+        '  class: stateless\n  compose: { file: ../../compose.yaml, project: p, service: web }\n  swarm: { file: ../../stack.yaml, stack: shop, service: cache }\n',
+      ),
+    },
+    expect: [['web/module.yaml', 5, 1, /spec declares both compose and swarm.*keep spec\.compose .* or spec\.swarm .* remove the other/]],
+  },
+  {
+    name: 'swarm: a missing key is reported in spec.swarm',
+    files: { 'stack.yaml': STACK, 'modules/store/module.yaml': STORE_OK.replace(', service: store }', ' }') },
+    expect: [['store/module.yaml', 7, 3, "spec.swarm is missing required key 'service'"]],
+  },
+  {
+    name: 'swarm: a bad stack name and an unknown key are reported in spec.swarm',
+    files: { 'stack.yaml': STACK, 'modules/store/module.yaml': STORE_OK.replace('stack: shop,', 'stack: Shop, project: p,') },
+    expect: [
+      ['store/module.yaml', 7, 43, 'spec.swarm.stack must match ^[a-z0-9][a-z0-9_-]*$'],
+      ['store/module.yaml', 7, 49, "unknown key 'project' in spec.swarm"],
+    ],
+  },
+  {
+    name: 'swarm: stack file does not exist (points at spec.swarm.file)',
+    files: { ...SWARM_OK, 'modules/store/module.yaml': STORE_OK.replace('../../stack.yaml', '../../nope.yaml') },
+    expect: [['store/module.yaml', 7, 18, /^stack file \.\.\/\.\.\/nope\.yaml \(nope\.yaml\) cannot be used/]],
+  },
+  {
+    name: 'swarm: service missing from the stack file (points at spec.swarm.service)',
+    files: { ...SWARM_OK, 'modules/store/module.yaml': STORE_OK.replace('service: store }', 'service: api }') },
+    expect: [['store/module.yaml', 7, 58, "service 'api' is not in ../../stack.yaml; services there: cache, store, store-init"]],
+  },
+  {
+    name: 'swarm: one-shot that is not a replicated-job',
+    files: initDeploy('    deploy: { mode: replicated, restart_policy: { condition: none } }\n'),
+    expect: [['store-init/module.yaml', 8, 30, /one-shot service 'store-init' in stack file \.\.\/\.\.\/stack\.yaml has deploy\.mode: "replicated".*set deploy\.mode: replicated-job/]],
+  },
+  {
+    name: 'swarm: one-shot without deploy at all (no mode, no restart_policy)',
+    files: initDeploy(''),
+    expect: [
+      ['store-init/module.yaml', 8, 30, /has no deploy\.mode; .*set deploy\.mode: replicated-job/],
+      ['store-init/module.yaml', 8, 30, /has no deploy\.restart_policy\.condition; Swarm ignores restart: .*set deploy\.restart_policy\.condition: none/],
+    ],
+  },
+  {
+    name: 'swarm: one-shot job without restart_policy condition none (a failed job is retried against the data)',
+    files: initDeploy('    deploy: { mode: replicated-job, restart_policy: { condition: on-failure } }\n'),
+    expect: [['store-init/module.yaml', 8, 30, /has deploy\.restart_policy\.condition: "on-failure"; Swarm ignores restart: and retries a failed job.*condition: none/]],
+  },
+  {
+    name: 'swarm: one-shot job with deploy.replicas: 2',
+    files: initDeploy('    deploy: { mode: replicated-job, replicas: 2, restart_policy: { condition: none } }\n'),
+    expect: [['store-init/module.yaml', 8, 30, /has deploy\.replicas: 2; a one-shot runs as exactly one task.*remove it or set it to 1/]],
+  },
+  {
+    name: 'swarm: one-shot job with deploy.max_concurrent: 2',
+    files: initDeploy('    deploy: { mode: replicated-job, max_concurrent: 2, restart_policy: { condition: none } }\n'),
+    expect: [['store-init/module.yaml', 8, 30, 'has deploy.max_concurrent: 2']],
+  },
+  {
+    name: 'swarm: a running module whose service is a replicated-job (points at spec.swarm.service)',
+    files: storeWith('deploy: { mode: replicated-job }'),
+    expect: [['store/module.yaml', 7, 58, /service 'store' in stack file .* has deploy\.mode: "replicated-job", a job .*declare runtime\.expected_state: exited-success for a job/]],
+  },
+  {
+    name: 'swarm: a running stateless module whose service is a global-job',
+    files: {
+      'stack.yaml': STACK.replace('  cache:\n', '  cache:\n    deploy: { mode: global-job }\n'),
+      'modules/web/module.yaml': web('  class: stateless\n  swarm: { file: ../../stack.yaml, stack: shop, service: cache }\n'),
+    },
+    expect: [['web/module.yaml', 7, 58, 'has deploy.mode: "global-job", a job that runs to completion']],
+  },
+  {
+    name: 'swarm: a stateful service with deploy.mode: global (node-local copies of the data)',
+    files: storeWith('deploy: { mode: global }'),
+    expect: [['store/module.yaml', 6, 10, /stateful service 'store' in stack file .* has deploy\.mode: "global".*use deploy\.mode: replicated with replicas: 1/]],
+  },
+  {
+    name: 'swarm: a stateless service may be global',
+    files: {
+      'stack.yaml': STACK.replace('  cache:\n', '  cache:\n    deploy: { mode: global }\n'),
+      'modules/web/module.yaml': web('  class: stateless\n  swarm: { file: ../../stack.yaml, stack: shop, service: cache }\n'),
+    },
+    expect: [],
+  },
+  {
+    name: 'swarm: data volume mounted but not declared in the top-level volumes',
+    files: { ...SWARM_OK, 'stack.yaml': STACK.replace('volumes:\n  store-data: {}\n', 'volumes:\n  other: {}\n') },
+    expect: [
+      ['store-init/module.yaml', 12, 9, "data volume 'store-data' at /var/lib/store is not declared in the top-level volumes"],
+      ['store/module.yaml', 11, 9, /data volume 'store-data' at \/var\/lib\/store is not declared in the top-level volumes: of stack file \.\.\/\.\.\/stack\.yaml \(declared there: other\).*add 'store-data: \{\}'/],
+    ],
+  },
+  {
+    name: 'swarm: data volume written as <stack>_key',
+    files: { ...SWARM_OK, 'modules/store/module.yaml': STORE_OK.replace('volume: store-data', 'volume: shop_store-data') },
+    expect: [['store/module.yaml', 11, 9, /data volume 'shop_store-data' .*its key in stack file \.\.\/\.\.\/stack\.yaml, 'store-data', not '<stack>_store-data'.*write volume: store-data/]],
+  },
+  {
+    name: 'swarm: a bind mount as a data volume (node-local host path)',
+    files: {
+      'stack.yaml': STACK,
+      'modules/cache/module.yaml': moduleYaml(
+        'cache',
+        '  class: stateful\n  swarm: { file: ../../stack.yaml, stack: shop, service: cache }\n  backup: { max_age_hours: 24 }\n  data:\n    volumes:\n      - { volume: cache, path: /var/cache }\n',
+      ),
+    },
+    expect: [['cache/module.yaml', 11, 9, /data volume 'cache' at \/var\/cache is a bind mount in service 'cache' .*node-local.*use a named volume/]],
+  },
+  {
+    name: 'swarm: the compose restart rule still applies to a compose one-shot beside swarm modules',
+    files: { ...SWARM_OK, 'modules/db-init/module.yaml': INIT_OK.replace('service: db-init', 'service: web') },
+    expect: [['db-init/module.yaml', 8, 30, 'has restart: "always"']],
+  },
+];
+
 const cases: Case[] = [
+  ...swarmCases,
   { name: 'the valid base repo', files: {}, expect: [] },
   { name: 'a valid sidecar one-shot bound to its parent', files: { 'modules/db-init/module.yaml': INIT_OK }, expect: [] },
   { name: 'a valid stateless module', files: { 'modules/web/module.yaml': WEB_OK }, expect: [] },
@@ -338,6 +530,22 @@ describe('validate: schema and cross-file checks', () => {
     expect(UPGRADE_DEFAULTS.holdMarkers).toEqual(expect.arrayContaining(['manual migration', 'BREAKING']));
     const plain = tempRepo({ 'compose.yaml': BASIC_COMPOSE, 'modules/db/module.yaml': DB_MODULE });
     expect(validateModules(plain, 'modules/*/module.yaml', plain).loaded.modules[0]!.upgrade).toBeUndefined();
+  });
+
+  it('a swarm module maps onto the compose engine target: runtime swarm, project = the stack name', () => {
+    const root = tempRepo({ 'compose.yaml': BASIC_COMPOSE, 'modules/db/module.yaml': DB_MODULE, ...SWARM_OK });
+    const { problems, loaded } = validateModules(root, 'modules/*/module.yaml', root);
+    expect(problems).toEqual([]);
+    const store = loaded.modules.find((m) => m.name === 'store')!;
+    expect(store.runtime).toBe('swarm');
+    expect(store.compose).toEqual({
+      file: '../../stack.yaml',
+      path: path.join(root, 'stack.yaml'),
+      display: 'stack.yaml',
+      project: 'shop',
+      service: 'store',
+    });
+    expect(loaded.modules.find((m) => m.name === 'db')!.runtime).toBe('compose');
   });
 
   it.each(cases.map((c) => [c.name, c] as const))('%s', (_name, c) => {

@@ -23,6 +23,7 @@ function db(opts: Partial<ModuleDecl> = {}): ModuleDecl {
   return {
     name: 'db',
     class: 'stateful',
+    runtime: 'compose',
     compose: { file: '../../compose.yaml', path: '/repo/compose.yaml', display: 'compose.yaml', project: 'p', service: 'db' },
     expectedState: 'running',
     timeoutSeconds: 300,
