@@ -10,13 +10,13 @@ export const modules = {
 /* harmony export */ });
 /* unused harmony exports realCore, inputEnvName, actionInputs, readActionInputs, publish */
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(6421);
-/* harmony import */ var _commands_index_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(2941);
+/* harmony import */ var _commands_index_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(7684);
 /* harmony import */ var _commands_inputs_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(7521);
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(3916);
 /* harmony import */ var _compose_env_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(1973);
 /* harmony import */ var _run_command_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(2530);
 /* harmony import */ var _report_scrub_js__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(8289);
-/* harmony import */ var _runtime_docker_cli_js__WEBPACK_IMPORTED_MODULE_7__ = __webpack_require__(6762);
+/* harmony import */ var _runtime_select_js__WEBPACK_IMPORTED_MODULE_7__ = __webpack_require__(2572);
 /**
  * The action side: INPUT_* variables -> typed options (through the command's one input
  * definition) -> command -> outputs, job summary, annotations, exit status.
@@ -95,13 +95,12 @@ async function runAction(name, io) {
             notice: (m, w) => c.notice(scrub.scrub(m), place(w)),
             raw: (chunk) => c.info(scrub.scrub(chunk.replace(/\n$/, ''))),
         };
-        let runtime;
         const ctx = {
             cwd: io.cwd,
             env: io.env,
             log,
             now: io.now ?? (() => new Date()),
-            runtime: () => (runtime ??= io.runtime?.() ?? new _runtime_docker_cli_js__WEBPACK_IMPORTED_MODULE_7__/* .DockerCli */ .Vo({ env: io.env })),
+            runtime: (0,_runtime_select_js__WEBPACK_IMPORTED_MODULE_7__/* .runtimeSelector */ .Q)(io.env, io.runtime),
             inAction: true,
             addSecret: (v) => {
                 scrub.add(v);

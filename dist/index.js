@@ -9445,7 +9445,8 @@ __nccwpck_require__.d(__webpack_exports__, {
   uk: () => (/* binding */ checkExpectedPlanHash),
   aY: () => (/* binding */ code),
   uh: () => (/* binding */ loadValidModules),
-  ek: () => (/* binding */ pickModule)
+  ek: () => (/* binding */ pickModule),
+  EH: () => (/* binding */ refuseOnSwarm)
 });
 
 // EXTERNAL MODULE: external "node:path"
@@ -9564,6 +9565,18 @@ function loadValidModules(opts, ctx) {
         ctx.addSecret(v);
     return { root: loaded.root, modules: loaded.modules, secrets };
 }
+/**
+ * Commands whose steps are built for Compose only refuse a Swarm module before touching anything
+ * (docs/architecture.md §14: restore, upgrade and recover move data through helper containers
+ * bound to one host; on Swarm they need the node-pinned helpers designed there).
+ */
+function refuseOnSwarm(m, command) {
+    if (m.runtime !== 'swarm')
+        return;
+    throw new errors/* UserError */.yo(`module '${m.name}' runs on Docker Swarm (spec.swarm in ${m.file}); ${command} is not built for Swarm yet, ` +
+        `so nothing was done. Use plan, apply, snapshot, verify-backup and the persistence probe on Swarm; for ` +
+        `${command}, see "Swarm" in docs/architecture.md.`, { reason: 'unsupported-runtime', exitCode: 1 });
+}
 function pickModule(set, name, input = 'module') {
     if (!name) {
         throw new errors/* UserError */.yo(`--${input} is required: name the module to act on (one of: ${set.modules.map((m) => m.name).join(', ')}).`, {
@@ -9607,7 +9620,7 @@ function checkExpectedPlanHash(value, module, ctx) {
 
 /***/ }),
 
-/***/ 2941:
+/***/ 7684:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -10162,8 +10175,8 @@ async function acquireLock(runtime, req, timeoutSeconds) {
         if (!existing)
             continue; // released between our create and inspect: try once more
         if (!info.ours) {
-            return refusal('That name is taken by a container stateguard did not create; it is never removed automatically. Inspect it ' +
-                'and remove it by hand if it is a leftover.');
+            return refusal('That name is taken by an engine object stateguard did not create; it is never removed automatically. ' +
+                'Inspect it and remove it by hand if it is a leftover.');
         }
         if (!stale) {
             return refusal(`Wait for it to finish. It counts as stale after ` +
@@ -12750,475 +12763,8 @@ function readReleaseNotesFile(file) {
 
 // EXTERNAL MODULE: ./src/drift/image-ref.ts
 var image_ref = __nccwpck_require__(5158);
-;// CONCATENATED MODULE: ./src/probe/shell-words.ts
-/**
- * Splits the action's `run` string into an argument vector, the way a POSIX shell splits words —
- * but without a shell. Quotes and backslashes group and escape exactly as in `sh`; nothing is
- * expanded or interpreted.
- *
- * Because no shell runs, anything a shell would have *interpreted* (pipes, `&&`, redirections,
- * `$VAR`, backticks, globs, `~`, comments) would silently mean something else here: `echo $TOKEN`
- * would print the five characters `$TOKEN`, `a && b` would pass `&&` to `a`. Rather than guess, such
- * characters are refused unless quoted, with a message pointing at the two honest alternatives:
- * quote them, or write the shell yourself (`bash -c '…'`). Pure: no I/O.
- */
-class ShellWordsError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'ShellWordsError';
-    }
-}
-/** Characters a shell interprets outside quotes (operators, expansions, globs, comments). */
-const UNQUOTED_SPECIAL = new Set(['|', '&', ';', '<', '>', '(', ')', '$', '`', '*', '?', '[', ']', '{', '}']);
-const WHITESPACE = new Set([' ', '\t', '\n', '\r']);
-function hint(ch, where) {
-    return (`the command contains ${JSON.stringify(ch)} ${where}, which a shell would interpret but stateguard runs the ` +
-        `command without a shell. Quote it ('…') to pass it literally, or write the shell yourself, e.g. ` +
-        `run: bash -c 'your && command'.`);
-}
-function splitShellWords(input) {
-    const words = [];
-    let word = '';
-    /** a word exists even when empty (`''` is one empty argument) */
-    let inWord = false;
-    let i = 0;
-    const n = input.length;
-    while (i < n) {
-        const ch = input[i];
-        if (WHITESPACE.has(ch)) {
-            if (inWord)
-                words.push(word);
-            word = '';
-            inWord = false;
-            i++;
-            continue;
-        }
-        if (ch === '\\') {
-            if (i + 1 >= n)
-                throw new ShellWordsError('the command ends with a lone backslash (\\); escape it as \\\\ or remove it.');
-            const next = input[i + 1];
-            if (next === '\n') {
-                // Line continuation, as in sh: backslash-newline disappears.
-                i += 2;
-                continue;
-            }
-            word += next;
-            inWord = true;
-            i += 2;
-            continue;
-        }
-        if (ch === "'") {
-            const end = input.indexOf("'", i + 1);
-            if (end === -1)
-                throw new ShellWordsError(`unbalanced single quote (') starting at character ${i + 1}; close it.`);
-            word += input.slice(i + 1, end);
-            inWord = true;
-            i = end + 1;
-            continue;
-        }
-        if (ch === '"') {
-            let j = i + 1;
-            let closed = false;
-            while (j < n) {
-                const c = input[j];
-                if (c === '"') {
-                    closed = true;
-                    break;
-                }
-                if (c === '\\' && j + 1 < n) {
-                    const next = input[j + 1];
-                    // Inside double quotes sh gives backslash meaning only before these characters.
-                    if (next === '"' || next === '\\' || next === '$' || next === '`') {
-                        word += next;
-                        j += 2;
-                        continue;
-                    }
-                    if (next === '\n') {
-                        j += 2;
-                        continue;
-                    }
-                }
-                if (c === '$' || c === '`')
-                    throw new ShellWordsError(hint(c, 'inside double quotes (an expansion)'));
-                word += c;
-                j++;
-            }
-            if (!closed)
-                throw new ShellWordsError(`unbalanced double quote (") starting at character ${i + 1}; close it.`);
-            inWord = true;
-            i = j + 1;
-            continue;
-        }
-        if (UNQUOTED_SPECIAL.has(ch))
-            throw new ShellWordsError(hint(ch, 'unquoted'));
-        if (!inWord && (ch === '#' || ch === '~')) {
-            throw new ShellWordsError(hint(ch, 'at the start of a word (a comment or home-directory expansion in a shell)'));
-        }
-        word += ch;
-        inWord = true;
-        i++;
-    }
-    if (inWord)
-        words.push(word);
-    return words;
-}
-/** `$(…)` nested deeper than this is read flat: its parentheses separate commands, nothing is lost. */
-const MAX_SCRIPT_DEPTH = 32;
-const NAME_START = /[A-Za-z_]/;
-const NAME_CHAR = /[A-Za-z0-9_]/;
-/**
- * The simple commands of a shell script (a workflow's `run:`), for reading, not running: a tolerant
- * sibling of splitShellWords() that never throws. Quotes and backslashes group words exactly as
- * there; newlines, `;`, `&&`, `||`, `|`, `&`, `(`, `)` separate commands; `# …` comments and
- * redirections (`> f`, `2>&1`) are dropped; commands inside `$(…)` and backticks are listed too.
- * An unterminated quote runs to the end of the script (a shell would refuse it; the reader keeps
- * the words, so nothing hides behind a syntax error). Heredoc bodies are read as commands.
- * Commands come out in the order they end, which is the order a shell would finish reading them.
- */
-function splitShellScript(script) {
-    const out = [];
-    readScript(script, 0, 0, false, out);
-    return out;
-}
-function readScript(s, from, depth, closeParen, out) {
-    const n = s.length;
-    let cmd = { assignments: [], words: [] };
-    let word;
-    /** length of `word.text` before its first quoted character (for NAME=value detection) */
-    let plainPrefix = 0;
-    let dropNext = false;
-    const startWord = (at) => {
-        if (!word) {
-            word = { text: '', start: at, quoted: false, vars: [] };
-            plainPrefix = -1;
-        }
-        return word;
-    };
-    const markQuoted = (w) => {
-        if (plainPrefix === -1)
-            plainPrefix = w.text.length;
-        w.quoted = true;
-    };
-    const endWord = () => {
-        if (!word)
-            return;
-        const w = word;
-        word = undefined;
-        if (dropNext) {
-            dropNext = false;
-            return;
-        }
-        const prefix = plainPrefix === -1 ? w.text.length : plainPrefix;
-        const eq = w.text.indexOf('=');
-        if (cmd.words.length === 0 && eq > 0 && eq < prefix && /^[A-Za-z_][A-Za-z0-9_]*$/.test(w.text.slice(0, eq))) {
-            cmd.assignments.push({ name: w.text.slice(0, eq), value: w.text.slice(eq + 1), start: w.start });
-            return;
-        }
-        const bare = /^\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)\})$/.exec(w.text);
-        if (bare && !w.quoted)
-            w.bareVar = bare[1] ?? bare[2];
-        cmd.words.push(w);
-    };
-    const endCommand = () => {
-        endWord();
-        dropNext = false;
-        if (cmd.words.length > 0 || cmd.assignments.length > 0)
-            out.push(cmd);
-        cmd = { assignments: [], words: [] };
-    };
-    /** `$…` at i (outside single quotes): appends to the current word, returns the next index. */
-    const dollar = (i, w) => {
-        const next = s[i + 1];
-        if (next === '(') {
-            if (depth < MAX_SCRIPT_DEPTH) {
-                const end = readScript(s, i + 2, depth + 1, true, out);
-                w.text += s.slice(i, Math.min(end, n));
-                return end;
-            }
-            // Too deep: read on flat; the parentheses separate commands at this level.
-            if (w.text === '' && word === w)
-                word = undefined;
-            endCommand();
-            return i + 2;
-        }
-        if (next === '{') {
-            const close = s.indexOf('}', i + 2);
-            const end = close === -1 ? n : close + 1;
-            const m = /^[A-Za-z_][A-Za-z0-9_]*/.exec(s.slice(i + 2, end));
-            if (m)
-                w.vars.push(m[0]);
-            w.text += s.slice(i, end);
-            return end;
-        }
-        if (next !== undefined && NAME_START.test(next)) {
-            let j = i + 1;
-            while (j < n && NAME_CHAR.test(s[j]))
-                j++;
-            w.vars.push(s.slice(i + 1, j));
-            w.text += s.slice(i, j);
-            return j;
-        }
-        w.text += '$';
-        return i + 1;
-    };
-    let i = from;
-    while (i < n) {
-        const ch = s[i];
-        if (ch === ' ' || ch === '\t' || ch === '\r') {
-            endWord();
-            i++;
-        }
-        else if (ch === '\n' || ch === ';' || ch === '|' || ch === '&' || ch === '(') {
-            endCommand();
-            i++;
-        }
-        else if (ch === ')') {
-            if (closeParen) {
-                endCommand();
-                return i + 1;
-            }
-            endCommand();
-            i++;
-        }
-        else if (ch === '#' && !word) {
-            while (i < n && s[i] !== '\n')
-                i++;
-        }
-        else if (ch === '<' || ch === '>') {
-            // A redirection: an fd number before it and its target after it are not arguments.
-            if (word && /^\d+$/.test(word.text) && !word.quoted)
-                word = undefined;
-            else
-                endWord();
-            while (i < n && (s[i] === '<' || s[i] === '>' || s[i] === '&' || s[i] === '-' || s[i] === '|'))
-                i++;
-            if (s[i - 1] === '&' && i < n && /\d/.test(s[i])) {
-                // `2>&1`: the target is the fd number, already read.
-                while (i < n && /\d/.test(s[i]))
-                    i++;
-            }
-            else if (s[i - 1] !== '-') {
-                dropNext = true;
-            }
-        }
-        else if (ch === '\\') {
-            if (s[i + 1] === '\n')
-                i += 2;
-            else {
-                const w = startWord(i);
-                markQuoted(w);
-                if (i + 1 < n)
-                    w.text += s[i + 1];
-                i += 2;
-            }
-        }
-        else if (ch === "'") {
-            const w = startWord(i);
-            markQuoted(w);
-            const close = s.indexOf("'", i + 1);
-            const end = close === -1 ? n : close;
-            w.text += s.slice(i + 1, end);
-            i = end + 1;
-        }
-        else if (ch === '"') {
-            const w = startWord(i);
-            markQuoted(w);
-            let j = i + 1;
-            while (j < n && s[j] !== '"') {
-                const c = s[j];
-                if (c === '\\' && j + 1 < n) {
-                    const next = s[j + 1];
-                    if (next === '"' || next === '\\' || next === '$' || next === '`') {
-                        w.text += next;
-                        j += 2;
-                        continue;
-                    }
-                    if (next === '\n') {
-                        j += 2;
-                        continue;
-                    }
-                }
-                if (c === '$') {
-                    j = dollar(j, w);
-                    continue;
-                }
-                if (c === '`') {
-                    j = backtick(j, w);
-                    continue;
-                }
-                w.text += c;
-                j++;
-            }
-            i = j + 1;
-        }
-        else if (ch === '$') {
-            i = dollar(i, startWord(i));
-        }
-        else if (ch === '`') {
-            i = backtick(i, startWord(i));
-        }
-        else {
-            startWord(i).text += ch;
-            i++;
-        }
-    }
-    endCommand();
-    return n;
-    function backtick(at, w) {
-        let close = s.indexOf('`', at + 1);
-        while (close !== -1 && s[close - 1] === '\\')
-            close = s.indexOf('`', close + 1);
-        const end = close === -1 ? n : close;
-        if (depth < MAX_SCRIPT_DEPTH)
-            readScript(s.slice(0, end), at + 1, depth + 1, false, out);
-        w.text += s.slice(at, Math.min(end + 1, n));
-        return end + 1;
-    }
-}
-
-;// CONCATENATED MODULE: ./src/drift/config-diff.ts
-/**
- * What differs between a module's declared compose service (as compose rendered it) and the
- * container the engine runs, field by field — so a `container.config` item says "command,
- * environment DB_HOST" instead of two opaque config hashes (docs/architecture.md, "Drift").
- *
- * The config-hash comparison stays the verdict: this only explains it. Only what is declared is
- * compared (an image's own defaults — its CMD, ENV, labels — are not in the compose file), and
- * environment and label values never appear: a key and, for keys that do not look secret, a short
- * fingerprint of each value. Pure; no I/O.
- */
-
-
-
-/** A short, stable fingerprint of a value (never the value). */
-function fingerprint(value) {
-    return (0,external_node_crypto_.createHash)('sha256').update(`stateguard-fp\0${value}`).digest('hex').slice(0, 8);
-}
-function words(v) {
-    if (v === undefined || v === null)
-        return null;
-    if (Array.isArray(v))
-        return v.map(String);
-    if (typeof v === 'string') {
-        try {
-            return splitShellWords(v);
-        }
-        catch {
-            return [v];
-        }
-    }
-    return [String(v)];
-}
-function sameList(a, b) {
-    return (a ?? []).length === (b ?? []).length && (a ?? []).every((x, i) => x === (b ?? [])[i]);
-}
-/** `environment`/`labels` as compose renders them: a map, or a list of `K=V`. */
-function keyValues(v) {
-    const out = new Map();
-    if (Array.isArray(v)) {
-        for (const e of v.map(String)) {
-            const i = e.indexOf('=');
-            out.set(i < 0 ? e : e.slice(0, i), i < 0 ? null : e.slice(i + 1));
-        }
-    }
-    else if (v && typeof v === 'object') {
-        for (const [k, x] of Object.entries(v))
-            out.set(k, x === null || x === undefined ? null : String(x));
-    }
-    return out;
-}
-function describeValueChange(name, key, declared, observed) {
-    if (observed === undefined)
-        return `${name} ${key} (not set on the container)`;
-    if (declared === null || (0,report_scrub/* looksSecret */.n0)(key))
-        return `${name} ${key} (value changed)`;
-    return `${name} ${key} (${fingerprint(observed)} → ${fingerprint(declared)})`;
-}
-function mountTargets(v) {
-    const out = [];
-    for (const m of Array.isArray(v) ? v : []) {
-        if (typeof m === 'string') {
-            const parts = m.split(':');
-            out.push((parts.length >= 2 ? parts[1] : parts[0]).replace(/\/+$/, '') || '/');
-        }
-        else if (m && typeof m === 'object' && typeof m.target === 'string') {
-            out.push(m.target.replace(/\/+$/, '') || '/');
-        }
-    }
-    return out.sort();
-}
-function restartName(v) {
-    const s = v === undefined || v === null || v === false ? 'no' : String(v);
-    return s === '' ? 'no' : s.split(':')[0];
-}
-/** Field-level differences, in a fixed order; [] when nothing declared differs. */
-function configDifferences(service, c) {
-    const out = [];
-    const cfg = c.config;
-    if (!cfg)
-        return out;
-    const s = service;
-    for (const field of ['command', 'entrypoint']) {
-        const declared = words(s[field]);
-        if (declared !== null && !sameList(declared, field === 'command' ? cfg.cmd : cfg.entrypoint))
-            out.push(field);
-    }
-    const env = keyValues(s.environment);
-    const actualEnv = new Map(c.env.map((e) => [e.slice(0, Math.max(0, e.indexOf('='))), e.slice(e.indexOf('=') + 1)]));
-    for (const key of [...env.keys()].sort()) {
-        const want = env.get(key);
-        const have = actualEnv.get(key);
-        if (have === undefined || (want !== null && have !== want))
-            out.push(describeValueChange('environment', key, want, have));
-    }
-    const labels = keyValues(s.labels);
-    for (const key of [...labels.keys()].sort()) {
-        const want = labels.get(key);
-        const have = c.labels[key];
-        if (have === undefined || (want !== null && have !== want))
-            out.push(describeValueChange('label', key, want, have));
-    }
-    const wantMounts = mountTargets(s.volumes);
-    const haveMounts = c.mounts.map((m) => m.destination.replace(/\/+$/, '') || '/').sort();
-    const added = wantMounts.filter((t) => !haveMounts.includes(t));
-    const removed = haveMounts.filter((t) => !wantMounts.includes(t));
-    if (added.length || removed.length) {
-        out.push(`volumes (${[...added.map((t) => `+${t}`), ...removed.map((t) => `-${t}`)].join(', ')})`);
-    }
-    if (s.healthcheck !== undefined) {
-        const hc = s.healthcheck;
-        // A string test is compose's shorthand for CMD-SHELL, which is what the engine stores.
-        const want = hc.disable === true ? ['NONE'] : typeof hc.test === 'string' ? ['CMD-SHELL', hc.test] : words(hc.test);
-        if (want !== null && !sameList(want, cfg.healthcheck))
-            out.push('healthcheck');
-    }
-    if (restartName(s.restart) !== restartName(cfg.restartPolicy))
-        out.push(`restart (${restartName(cfg.restartPolicy)} → ${restartName(s.restart)})`);
-    if (s.user !== undefined && String(s.user) !== cfg.user)
-        out.push('user');
-    if (s.ports !== undefined && !sameList(portKeys(s.ports), cfg.ports))
-        out.push('ports');
-    return out;
-}
-/** `published:target/proto` for each rendered port (v1 strings and v2 objects alike), sorted. */
-function portKeys(v) {
-    const out = [];
-    for (const p of Array.isArray(v) ? v : []) {
-        if (typeof p === 'string' || typeof p === 'number') {
-            const [spec, proto = 'tcp'] = String(p).split('/');
-            const parts = spec.split(':');
-            const target = parts[parts.length - 1];
-            const published = parts.length >= 2 ? parts[parts.length - 2] : '';
-            out.push(`${published}:${target}/${proto}`);
-        }
-        else if (p && typeof p === 'object') {
-            const o = p;
-            out.push(`${o.published ?? ''}:${o.target ?? ''}/${o.protocol ?? 'tcp'}`);
-        }
-    }
-    return out.sort();
-}
-
+// EXTERNAL MODULE: ./src/drift/config-diff.ts
+var config_diff = __nccwpck_require__(7137);
 ;// CONCATENATED MODULE: ./src/drift/rules.ts
 
 
@@ -13248,7 +12794,7 @@ function composeVersionNote(found, declared) {
 function fieldsOf(replicas, declared) {
     if (!declared.service)
         return [];
-    return [...new Set(replicas.flatMap((c) => configDifferences(declared.service, c)))];
+    return [...new Set(replicas.flatMap((c) => (0,config_diff/* configDifferences */.$T)(declared.service, c)))];
 }
 const CONTAINER_NUMBER = 'com.docker.compose.container-number';
 /** The service's containers that count: one-off `compose run` containers are ignored. */
@@ -13536,6 +13082,11 @@ function renderKey(m) {
 function describeModules(ms) {
     return ms.map((m) => `'${m.name}'`).join(', ');
 }
+/**
+ * The plan of the selected modules. `runtime` is one engine for every module, or the adapter per
+ * runtime kind (`spec.compose` / `spec.swarm`): each kind is planned with its own adapter and the
+ * plans are merged in the modules' order (docs/architecture.md §14).
+ */
 async function planModules(modules, runtime, opts = {}) {
     let selected = modules;
     if (opts.only) {
@@ -13548,6 +13099,30 @@ async function planModules(modules, runtime, opts = {}) {
         }
         selected = modules.filter((m) => opts.only.includes(m.name));
     }
+    const runtimeOf = typeof runtime === 'function' ? runtime : () => runtime;
+    const swarmModules = selected.filter((m) => m.runtime === 'swarm');
+    if (swarmModules.length === 0)
+        return planSelected(selected, runtimeOf('compose'), opts);
+    if (swarmModules.length === selected.length)
+        return planSelected(selected, runtimeOf('swarm'), opts);
+    const [onCompose, onSwarm] = await Promise.all([
+        planSelected(selected.filter((m) => m.runtime !== 'swarm'), runtimeOf('compose'), opts),
+        planSelected(swarmModules, runtimeOf('swarm'), opts),
+    ]);
+    const byName = new Map([...onCompose.modules, ...onSwarm.modules].map((p) => [p.name, p]));
+    const planned = selected.map((m) => byName.get(m.name));
+    return {
+        schema: 'stateguard/plan/v1',
+        compose: onCompose.compose,
+        swarm: onSwarm.compose,
+        modules: planned,
+        summary: { modules: planned.length, drifted: planned.filter((p) => !p.in_sync).length },
+        stateful_modules: statefulModules(selected),
+        plan_hash: planHash(planned),
+    };
+}
+/** The plan of modules that share one engine adapter. */
+async function planSelected(selected, runtime, opts) {
     // The compose version probe (v1's is a ~0.5 s Python start-up) needs no engine: it runs beside
     // the engine reads and is awaited only when the plan is put together, so it costs no wall time.
     const composeInfo = runtime.composeInfo();
@@ -13809,7 +13384,7 @@ const guardCommand = (0,spec/* defineCommand */.NB)({
         const set = (0,common/* loadValidModules */.uh)(opts, ctx);
         const module = (0,common/* pickModule */.ek)(set, opts.module);
         const ev = await evaluateGuard(guardRequest(opts, set, module, ctx), {
-            runtime: ctx.runtime(),
+            runtime: ctx.runtime(module.runtime),
             planModules: planModules,
             verifyBackup: verifyBackup,
         });
@@ -13922,7 +13497,7 @@ const applyCommand = (0,spec/* defineCommand */.NB)({
             staleAfterMs: opts.lockStaleAfterMinutes * 60_000,
             holder: describeHolder(ctx.env, (0,external_node_os_.hostname)(), process.pid),
         }, {
-            runtime: ctx.runtime(),
+            runtime: ctx.runtime(module.runtime),
             planModules: planModules,
             verifyBackup: verifyBackup,
             log: ctx.log,
@@ -14450,6 +14025,8 @@ async function waitReady(runtime, id, timeoutMs, sleep) {
     }
 }
 
+// EXTERNAL MODULE: ./src/probe/shell-words.ts
+var shell_words = __nccwpck_require__(7288);
 // EXTERNAL MODULE: ./src/run-command.ts
 var run_command = __nccwpck_require__(2530);
 ;// CONCATENATED MODULE: ./src/backup/snapshot.ts
@@ -14889,11 +14466,12 @@ async function snapshotLocked(args) {
         // Start the containers again whatever happened above.
         if (toStop.length) {
             try {
-                await runtime.start(toStop.map((c) => c.id));
+                // On Swarm the service is scaled back: new task containers stand for the stopped ones.
+                const back = await runtime.start(toStop.map((c) => c.id));
                 // Back means running AND healthy where there is a healthcheck: the next step (often an
                 // apply whose dependency check needs the parent healthy) must not race a `starting` parent.
                 const readyMs = (args.readyTimeoutSeconds ?? DEFAULT_READY_TIMEOUT_SECONDS) * 1000;
-                const pending = await waitUntilReady(runtime, toStop.map((c) => c.id), readyMs, args.hooks?.sleep);
+                const pending = await waitUntilReady(runtime, back, readyMs, args.hooks?.sleep);
                 if (pending.length) {
                     const names = new Map(toStop.map((c) => [c.id, c.name]));
                     restartError =
@@ -15978,10 +15556,10 @@ function parseCommand(opts) {
     if (opts.run === undefined)
         return [];
     try {
-        return splitShellWords(opts.run);
+        return (0,shell_words/* splitShellWords */.CQ)(opts.run);
     }
     catch (err) {
-        if (err instanceof ShellWordsError)
+        if (err instanceof shell_words/* ShellWordsError */.yu)
             throw new src_errors/* UserError */.yo(`input 'run': ${err.message}`, { input: 'run' });
         throw err;
     }
@@ -16036,6 +15614,7 @@ async function gate(opts, ctx) {
     if (opts.restoreDrill) {
         const set = (0,common/* loadValidModules */.uh)(opts, ctx);
         drillModule = (0,common/* pickModule */.ek)(set, opts.restoreDrill, 'restore-drill');
+        (0,common/* refuseOnSwarm */.EH)(drillModule, 'the restore drill');
         drillModules = set.modules;
         if (!opts.backupRef) {
             throw new src_errors/* UserError */.yo('--restore-drill needs --backup-ref: the backup to restore into scratch volumes.', {
@@ -16102,7 +15681,7 @@ async function gate(opts, ctx) {
     if (probeModule) {
         ctx.log.info(`e2e gate: ${opts.switch} is on; running the persistence probe of module ${probeModule.name} first.`);
         probe = await runPersistenceProbe(probeModule, {
-            runtime: ctx.runtime(),
+            runtime: ctx.runtime(probeModule.runtime),
             now: ctx.now,
             log: (m) => ctx.log.info(m),
             warn: (m) => ctx.log.warn(m),
@@ -16939,7 +16518,7 @@ const basename = (p) => p.slice(p.lastIndexOf('/') + 1).toLowerCase();
 function commandsOf(script, env, base = 0, depth = 0) {
     const vars = new Map(env);
     const out = [];
-    for (const c of splitShellScript(script)) {
+    for (const c of (0,shell_words/* splitShellScript */.c9)(script)) {
         if (c.words.length === 0) {
             for (const a of c.assignments)
                 vars.set(a.name, a.value);
@@ -16992,7 +16571,7 @@ function assignmentsOf(script, depth = 0) {
         list.push(value);
         out.set(name, list);
     };
-    for (const c of splitShellScript(script)) {
+    for (const c of (0,shell_words/* splitShellScript */.c9)(script)) {
         for (const a of c.assignments)
             add(a.name, a.value);
         const argv = stripPrefixes(c.words);
@@ -18782,9 +18361,10 @@ function driftText(d) {
             : '; no compared field differs (the config hash does)';
     return `${d.key}: declared ${d.declared}, observed ${d.observed}${extra ? ` (${extra})` : ''}${fields}`;
 }
-/** `compose v2 2.26.1`: which compose rendered the declared side. */
+/** `compose v2 2.26.1` (and/or `swarm, engine 20.10.24`): what rendered the declared side. */
 function composeText(plan) {
-    return `compose ${plan.compose.flavor} ${plan.compose.version}`;
+    const one = (i) => i.flavor === 'swarm' ? `swarm, engine ${i.version}` : `compose ${i.flavor} ${i.version}`;
+    return plan.swarm ? `${one(plan.compose)}; ${one(plan.swarm)}` : one(plan.compose);
 }
 /** `pending upgrade: FROM → TO (bump)` and, when the upgrade gate would hold it, `would be held: …`. */
 function upgradeLines(u) {
@@ -19175,7 +18755,7 @@ const planCommand = (0,spec/* defineCommand */.NB)({
         const scrub = new report_scrub/* Scrubber */.h6();
         for (const v of set.secrets)
             scrub.add(v);
-        const plan = scrub.scrubDeep(await planModules(set.modules, ctx.runtime(), {
+        const plan = scrub.scrubDeep(await planModules(set.modules, (kind) => ctx.runtime(kind), {
             root: set.root,
             ...(opts.module ? { only: [opts.module] } : {}),
         }));
@@ -19920,6 +19500,7 @@ const restoreCommand = (0,spec/* defineCommand */.NB)({
     async run(opts, ctx) {
         const set = (0,common/* loadValidModules */.uh)(opts, ctx);
         const module = (0,common/* pickModule */.ek)(set, opts.module);
+        (0,common/* refuseOnSwarm */.EH)(module, 'restore');
         (0,common/* checkExpectedPlanHash */.uk)(opts.expectedPlanHash, module.name, ctx);
         const o = await restoreModule({
             modules: set.modules,
@@ -20018,6 +19599,7 @@ const recoverCommand = (0,spec/* defineCommand */.NB)({
     async run(opts, ctx) {
         const set = (0,common/* loadValidModules */.uh)(opts, ctx);
         const module = (0,common/* pickModule */.ek)(set, opts.module);
+        (0,common/* refuseOnSwarm */.EH)(module, 'recover');
         const o = await recoverModule({
             module,
             holder: describeHolder(ctx.env, (0,external_node_os_.hostname)(), process.pid),
@@ -20517,6 +20099,7 @@ const upgradeCommand = (0,spec/* defineCommand */.NB)({
     async run(opts, ctx) {
         const set = (0,common/* loadValidModules */.uh)(opts, ctx);
         const module = (0,common/* pickModule */.ek)(set, opts.module);
+        (0,common/* refuseOnSwarm */.EH)(module, 'upgrade');
         (0,common/* checkExpectedPlanHash */.uk)(opts.expectedPlanHash, module.name, ctx);
         if (opts.confirm)
             ctx.addSecret(opts.confirm);
@@ -20628,7 +20211,7 @@ const snapshotCommand = (0,spec/* defineCommand */.NB)({
         const mod = (0,common/* pickModule */.ek)(set, opts.module);
         const result = await takeSnapshot({
             module: mod,
-            runtime: ctx.runtime(),
+            runtime: ctx.runtime(mod.runtime),
             outDir: external_node_path_default().resolve(ctx.cwd, opts.outDir),
             now: ctx.now(),
             log: ctx.log,
@@ -21116,6 +20699,207 @@ function checkComposeFlavorEnv(env) {
 
 /***/ }),
 
+/***/ 7137:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   $T: () => (/* binding */ configDifferences),
+/* harmony export */   D5: () => (/* binding */ SWARM_VIEW_KEY)
+/* harmony export */ });
+/* unused harmony exports fingerprint, swarmDifferences */
+/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7598);
+/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_crypto__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var _probe_shell_words_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7288);
+/* harmony import */ var _report_scrub_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(8289);
+/**
+ * What differs between a module's declared compose service (as compose rendered it) and the
+ * container the engine runs, field by field — so a `container.config` item says "command,
+ * environment DB_HOST" instead of two opaque config hashes (docs/architecture.md, "Drift").
+ *
+ * The config-hash comparison stays the verdict: this only explains it. Only what is declared is
+ * compared (an image's own defaults — its CMD, ENV, labels — are not in the compose file), and
+ * environment and label values never appear: a key and, for keys that do not look secret, a short
+ * fingerprint of each value. Pure; no I/O.
+ */
+
+
+
+/** Where the Swarm adapter puts the declared view of a rendered stack service. */
+const SWARM_VIEW_KEY = 'x-stateguard-swarm';
+/** A short, stable fingerprint of a value (never the value). */
+function fingerprint(value) {
+    return (0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.createHash)('sha256').update(`stateguard-fp\0${value}`).digest('hex').slice(0, 8);
+}
+function words(v) {
+    if (v === undefined || v === null)
+        return null;
+    if (Array.isArray(v))
+        return v.map(String);
+    if (typeof v === 'string') {
+        try {
+            return (0,_probe_shell_words_js__WEBPACK_IMPORTED_MODULE_1__/* .splitShellWords */ .CQ)(v);
+        }
+        catch {
+            return [v];
+        }
+    }
+    return [String(v)];
+}
+function sameList(a, b) {
+    return (a ?? []).length === (b ?? []).length && (a ?? []).every((x, i) => x === (b ?? [])[i]);
+}
+/** `environment`/`labels` as compose renders them: a map, or a list of `K=V`. */
+function keyValues(v) {
+    const out = new Map();
+    if (Array.isArray(v)) {
+        for (const e of v.map(String)) {
+            const i = e.indexOf('=');
+            out.set(i < 0 ? e : e.slice(0, i), i < 0 ? null : e.slice(i + 1));
+        }
+    }
+    else if (v && typeof v === 'object') {
+        for (const [k, x] of Object.entries(v))
+            out.set(k, x === null || x === undefined ? null : String(x));
+    }
+    return out;
+}
+function describeValueChange(name, key, declared, observed) {
+    if (observed === undefined)
+        return `${name} ${key} (not set on the container)`;
+    if (declared === null || (0,_report_scrub_js__WEBPACK_IMPORTED_MODULE_2__/* .looksSecret */ .n0)(key))
+        return `${name} ${key} (value changed)`;
+    return `${name} ${key} (${fingerprint(observed)} → ${fingerprint(declared)})`;
+}
+function mountTargets(v) {
+    const out = [];
+    for (const m of Array.isArray(v) ? v : []) {
+        if (typeof m === 'string') {
+            const parts = m.split(':');
+            out.push((parts.length >= 2 ? parts[1] : parts[0]).replace(/\/+$/, '') || '/');
+        }
+        else if (m && typeof m === 'object' && typeof m.target === 'string') {
+            out.push(m.target.replace(/\/+$/, '') || '/');
+        }
+    }
+    return out.sort();
+}
+function restartName(v) {
+    const s = v === undefined || v === null || v === false ? 'no' : String(v);
+    return s === '' ? 'no' : s.split(':')[0];
+}
+/** Field-level differences, in a fixed order; [] when nothing declared differs. */
+function configDifferences(service, c) {
+    const swarmView = service[SWARM_VIEW_KEY];
+    if (swarmView && c.swarm)
+        return swarmDifferences(swarmView, c.swarm.view);
+    const out = [];
+    const cfg = c.config;
+    if (!cfg)
+        return out;
+    const s = service;
+    for (const field of ['command', 'entrypoint']) {
+        const declared = words(s[field]);
+        if (declared !== null && !sameList(declared, field === 'command' ? cfg.cmd : cfg.entrypoint))
+            out.push(field);
+    }
+    const env = keyValues(s.environment);
+    const actualEnv = new Map(c.env.map((e) => [e.slice(0, Math.max(0, e.indexOf('='))), e.slice(e.indexOf('=') + 1)]));
+    for (const key of [...env.keys()].sort()) {
+        const want = env.get(key);
+        const have = actualEnv.get(key);
+        if (have === undefined || (want !== null && have !== want))
+            out.push(describeValueChange('environment', key, want, have));
+    }
+    const labels = keyValues(s.labels);
+    for (const key of [...labels.keys()].sort()) {
+        const want = labels.get(key);
+        const have = c.labels[key];
+        if (have === undefined || (want !== null && have !== want))
+            out.push(describeValueChange('label', key, want, have));
+    }
+    const wantMounts = mountTargets(s.volumes);
+    const haveMounts = c.mounts.map((m) => m.destination.replace(/\/+$/, '') || '/').sort();
+    const added = wantMounts.filter((t) => !haveMounts.includes(t));
+    const removed = haveMounts.filter((t) => !wantMounts.includes(t));
+    if (added.length || removed.length) {
+        out.push(`volumes (${[...added.map((t) => `+${t}`), ...removed.map((t) => `-${t}`)].join(', ')})`);
+    }
+    if (s.healthcheck !== undefined) {
+        const hc = s.healthcheck;
+        // A string test is compose's shorthand for CMD-SHELL, which is what the engine stores.
+        const want = hc.disable === true ? ['NONE'] : typeof hc.test === 'string' ? ['CMD-SHELL', hc.test] : words(hc.test);
+        if (want !== null && !sameList(want, cfg.healthcheck))
+            out.push('healthcheck');
+    }
+    if (restartName(s.restart) !== restartName(cfg.restartPolicy))
+        out.push(`restart (${restartName(cfg.restartPolicy)} → ${restartName(s.restart)})`);
+    if (s.user !== undefined && String(s.user) !== cfg.user)
+        out.push('user');
+    if (s.ports !== undefined && !sameList(portKeys(s.ports), cfg.ports))
+        out.push('ports');
+    return out;
+}
+/** `published:target/proto` for each rendered port (v1 strings and v2 objects alike), sorted. */
+function portKeys(v) {
+    const out = [];
+    for (const p of Array.isArray(v) ? v : []) {
+        if (typeof p === 'string' || typeof p === 'number') {
+            const [spec, proto = 'tcp'] = String(p).split('/');
+            const parts = spec.split(':');
+            const target = parts[parts.length - 1];
+            const published = parts.length >= 2 ? parts[parts.length - 2] : '';
+            out.push(`${published}:${target}/${proto}`);
+        }
+        else if (p && typeof p === 'object') {
+            const o = p;
+            out.push(`${o.published ?? ''}:${o.target ?? ''}/${o.protocol ?? 'tcp'}`);
+        }
+    }
+    return out.sort();
+}
+/**
+ * On Swarm: the fields of the declared view (the stack file) that differ from what a task ran,
+ * named as in the stack file. Environment entries: the key and fingerprints, never a value.
+ */
+function swarmDifferences(declared, observed) {
+    const out = [];
+    const simple = [
+        ['image', 'image'],
+        ['entrypoint', 'entrypoint'],
+        ['command', 'command'],
+        ['user', 'user'],
+        ['container_labels', 'labels'],
+        ['service_labels', 'deploy.labels'],
+        ['mounts', 'volumes'],
+        ['healthcheck', 'healthcheck'],
+        ['restart_condition', 'deploy.restart_policy.condition'],
+        ['mode', 'deploy.mode'],
+        ['replicas', 'deploy.replicas'],
+        ['ports', 'ports'],
+    ];
+    for (const [k, name] of simple) {
+        if (JSON.stringify(declared[k]) !== JSON.stringify(observed[k])) {
+            out.push(k === 'replicas' || k === 'mode' ? `${name} (${observed[k]} → ${declared[k]})` : name);
+        }
+    }
+    const want = keyValues(declared.environment);
+    const have = keyValues(observed.environment);
+    for (const key of [...new Set([...want.keys(), ...have.keys()])].sort()) {
+        const w = want.get(key);
+        const h = have.get(key);
+        if (w === h)
+            continue;
+        if (w === undefined)
+            out.push(`environment ${key} (not declared)`);
+        else
+            out.push(describeValueChange('environment', key, w, h ?? undefined));
+    }
+    return out;
+}
+
+
+/***/ }),
+
 /***/ 5158:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
@@ -21197,6 +20981,7 @@ const FAILURE_REASONS = {
     'held-manual-migration': "upgrade held before anything was touched: the target's release notes flag a manual migration.",
     'rolled-back': 'The upgrade failed its health gate (or deploy); the snapshot was restored and the previous image runs again.',
     'rollback-failed': 'The upgrade failed AND the rollback did not come up healthy; the message names the snapshot to restore.',
+    'unsupported-runtime': "The command is not built for the module's runtime yet (restore, upgrade, recover, restore drill on Swarm).",
     'docker-unavailable': 'The Docker engine could not be reached.',
     'compose-error': "compose could not render or run the module's compose file.",
     'snapshot-failed': 'The snapshot could not be taken or the containers did not come back.',
@@ -21265,7 +21050,7 @@ var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_nod
 // EXTERNAL MODULE: ./node_modules/ajv/dist/2020.js
 var _2020 = __nccwpck_require__(2210);
 ;// CONCATENATED MODULE: ./schema/module.schema.json
-const module_schema_namespaceObject = /*#__PURE__*/JSON.parse('{"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://stateguard.dev/schema/module.schema.json","title":"stateguard module","description":"One service of the platform, declared in modules/<name>/module.yaml beside its compose file.","type":"object","additionalProperties":false,"required":["apiVersion","kind","metadata","spec"],"properties":{"apiVersion":{"description":"Schema version of this file.","const":"stateguard/v1"},"kind":{"description":"Always Module.","const":"Module"},"metadata":{"description":"Who this module is.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"description":"Module name, unique across the repo (DNS label: lowercase letters, digits, hyphens; at most 63).","type":"string","pattern":"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"},"description":{"description":"One line for humans.","type":"string","maxLength":500}}},"spec":{"description":"What the module is and how stateguard treats it.","type":"object","additionalProperties":false,"required":["class","compose"],"properties":{"class":{"description":"stateless: applied freely. stateful: holds data. sidecar: a helper bound to a stateful module (e.g. an init job).","enum":["stateless","stateful","sidecar"]},"compose":{"description":"Where the service is declared.","type":"object","additionalProperties":false,"required":["file","project","service"],"properties":{"file":{"description":"Compose file, relative to this module.yaml.","type":"string","minLength":1},"project":{"description":"Compose project name.","type":"string","pattern":"^[a-z0-9][a-z0-9_-]*$"},"service":{"description":"Service name in the compose file.","type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$"}}},"runtime":{"description":"What the service looks like when it is in its declared state.","type":"object","additionalProperties":false,"properties":{"expected_state":{"description":"running (default): a long-running service. exited-success: a one-shot that must have run to exit 0 under the current config.","enum":["running","exited-success"],"default":"running"},"timeout_seconds":{"description":"How long apply waits for a one-shot to exit before stopping it.","type":"integer","minimum":1,"maximum":86400,"default":300}}},"backup":{"description":"Required for stateful and sidecar modules: which backups cover this module.","type":"object","additionalProperties":false,"required":["max_age_hours"],"properties":{"ref_modules":{"description":"Other modules whose backups also cover this one. Optional for a stateful module (its own backups always count). Required and non-empty for a sidecar: it names its parent stateful module, whose backups are what cover it.","type":"array","uniqueItems":true,"items":{"type":"string","pattern":"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"}},"max_age_hours":{"description":"A backup older than this is refused.","type":"number","exclusiveMinimum":0,"maximum":8760}}},"data":{"description":"Where the module keeps data.","type":"object","additionalProperties":false,"properties":{"volumes":{"description":"Durable mounts that must survive a container recreate.","type":"array","items":{"type":"object","additionalProperties":false,"required":["volume","path"],"properties":{"volume":{"description":"Compose volume name.","type":"string","minLength":1},"path":{"description":"Absolute path inside the container.","type":"string","pattern":"^/"}}}},"ephemeral_paths":{"description":"Absolute paths expected NOT to survive a recreate.","type":"array","items":{"type":"string","pattern":"^/"}}}},"upgrade":{"description":"Only for a stateful module with expected_state running: how `stateguard upgrade` gates and checks an image upgrade.","type":"object","additionalProperties":false,"properties":{"release_notes":{"description":"Release notes of the target version: a path relative to this module.yaml; `{version}` is replaced by the target image\'s tag. It must stay inside the repo (no `..` out of --root). When declared, a missing or unreadable file holds the upgrade (held-manual-migration): nothing proves there is no manual migration.","type":"string","minLength":1,"pattern":"^[^/]"},"hold_markers":{"description":"Phrases in the release notes that hold the upgrade (held-manual-migration); matched case-insensitively as whole words/phrases, any whitespace (also a line break) between the words. Fail closed: a negation (\\"no breaking changes\\") still holds; narrow the list if that is too strict.","type":"array","minItems":1,"items":{"type":"string","minLength":1,"pattern":"\\\\S"},"default":["manual migration","manual intervention","breaking change","BREAKING","migration required","must be migrated","upgrade guide"]},"health_timeout_seconds":{"description":"How long upgrade waits for the new container to be running (and healthy, when it has a healthcheck) before it rolls back.","type":"integer","minimum":10,"maximum":3600,"default":120},"settle_seconds":{"description":"How long the new container must stay running and healthy after the health gate passed before the upgrade counts as done.","type":"integer","minimum":0,"maximum":600,"default":10}}},"depends_on_healthy":{"description":"Modules that must still be running (and healthy) with unchanged container IDs after an apply.","type":"array","uniqueItems":true,"items":{"type":"string","pattern":"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"}}}}}}');
+const module_schema_namespaceObject = /*#__PURE__*/JSON.parse('{"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://stateguard.dev/schema/module.schema.json","title":"stateguard module","description":"One service of the platform, declared in modules/<name>/module.yaml beside its compose file.","type":"object","additionalProperties":false,"required":["apiVersion","kind","metadata","spec"],"properties":{"apiVersion":{"description":"Schema version of this file.","const":"stateguard/v1"},"kind":{"description":"Always Module.","const":"Module"},"metadata":{"description":"Who this module is.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"description":"Module name, unique across the repo (DNS label: lowercase letters, digits, hyphens; at most 63).","type":"string","pattern":"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"},"description":{"description":"One line for humans.","type":"string","maxLength":500}}},"spec":{"description":"What the module is and how stateguard treats it. It names exactly one runtime: spec.compose (Docker Compose) or spec.swarm (Docker Swarm stack).","type":"object","additionalProperties":false,"required":["class"],"oneOf":[{"properties":{"compose":true},"required":["compose"]},{"properties":{"swarm":true},"required":["swarm"]}],"properties":{"class":{"description":"stateless: applied freely. stateful: holds data. sidecar: a helper bound to a stateful module (e.g. an init job).","enum":["stateless","stateful","sidecar"]},"compose":{"description":"Where the service is declared, for Docker Compose. Exactly one of compose or swarm.","type":"object","additionalProperties":false,"required":["file","project","service"],"properties":{"file":{"description":"Compose file, relative to this module.yaml.","type":"string","minLength":1},"project":{"description":"Compose project name.","type":"string","pattern":"^[a-z0-9][a-z0-9_-]*$"},"service":{"description":"Service name in the compose file.","type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$"}}},"swarm":{"description":"Where the service is declared, for Docker Swarm (`docker stack deploy`). Exactly one of compose or swarm.","type":"object","additionalProperties":false,"required":["file","stack","service"],"properties":{"file":{"description":"Stack file (a compose file), relative to this module.yaml.","type":"string","minLength":1},"stack":{"description":"Swarm stack name (as in `docker stack deploy <stack>`).","type":"string","pattern":"^[a-z0-9][a-z0-9_-]*$"},"service":{"description":"Service key in the stack file (Swarm names it <stack>_<service>).","type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$"}}},"runtime":{"description":"What the service looks like when it is in its declared state.","type":"object","additionalProperties":false,"properties":{"expected_state":{"description":"running (default): a long-running service. exited-success: a one-shot that must have run to exit 0 under the current config.","enum":["running","exited-success"],"default":"running"},"timeout_seconds":{"description":"How long apply waits for a one-shot to exit before stopping it.","type":"integer","minimum":1,"maximum":86400,"default":300}}},"backup":{"description":"Required for stateful and sidecar modules: which backups cover this module.","type":"object","additionalProperties":false,"required":["max_age_hours"],"properties":{"ref_modules":{"description":"Other modules whose backups also cover this one. Optional for a stateful module (its own backups always count). Required and non-empty for a sidecar: it names its parent stateful module, whose backups are what cover it.","type":"array","uniqueItems":true,"items":{"type":"string","pattern":"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"}},"max_age_hours":{"description":"A backup older than this is refused.","type":"number","exclusiveMinimum":0,"maximum":8760}}},"data":{"description":"Where the module keeps data.","type":"object","additionalProperties":false,"properties":{"volumes":{"description":"Durable mounts that must survive a container recreate.","type":"array","items":{"type":"object","additionalProperties":false,"required":["volume","path"],"properties":{"volume":{"description":"Compose volume name (on Swarm: a named volume declared in the stack file\'s top-level volumes, its key there, without the <stack>_ prefix).","type":"string","minLength":1},"path":{"description":"Absolute path inside the container.","type":"string","pattern":"^/"}}}},"ephemeral_paths":{"description":"Absolute paths expected NOT to survive a recreate.","type":"array","items":{"type":"string","pattern":"^/"}}}},"upgrade":{"description":"Only for a stateful module with expected_state running: how `stateguard upgrade` gates and checks an image upgrade.","type":"object","additionalProperties":false,"properties":{"release_notes":{"description":"Release notes of the target version: a path relative to this module.yaml; `{version}` is replaced by the target image\'s tag. It must stay inside the repo (no `..` out of --root). When declared, a missing or unreadable file holds the upgrade (held-manual-migration): nothing proves there is no manual migration.","type":"string","minLength":1,"pattern":"^[^/]"},"hold_markers":{"description":"Phrases in the release notes that hold the upgrade (held-manual-migration); matched case-insensitively as whole words/phrases, any whitespace (also a line break) between the words. Fail closed: a negation (\\"no breaking changes\\") still holds; narrow the list if that is too strict.","type":"array","minItems":1,"items":{"type":"string","minLength":1,"pattern":"\\\\S"},"default":["manual migration","manual intervention","breaking change","BREAKING","migration required","must be migrated","upgrade guide"]},"health_timeout_seconds":{"description":"How long upgrade waits for the new container to be running (and healthy, when it has a healthcheck) before it rolls back.","type":"integer","minimum":10,"maximum":3600,"default":120},"settle_seconds":{"description":"How long the new container must stay running and healthy after the health gate passed before the upgrade counts as done.","type":"integer","minimum":0,"maximum":600,"default":10}}},"depends_on_healthy":{"description":"Modules that must still be running (and healthy) with unchanged container IDs after an apply.","type":"array","uniqueItems":true,"items":{"type":"string","pattern":"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"}}}}}}');
 // EXTERNAL MODULE: ./src/errors.ts
 var errors = __nccwpck_require__(3916);
 // EXTERNAL MODULE: ./src/model/yaml-source.ts
@@ -21362,7 +21147,21 @@ function findModuleFiles(root, glob, rootDisplay = root) {
     walk(root, '', 1);
     return out.sort();
 }
+/** The schema's `spec.oneOf` (exactly one of compose / swarm): its branches' own errors say nothing useful. */
+const RUNTIME_CHOICE = '#/properties/spec/oneOf';
+function isRuntimeChoiceBranch(err) {
+    return err.schemaPath.startsWith(`${RUNTIME_CHOICE}/`);
+}
 function schemaProblem(src, err) {
+    if (err.schemaPath === RUNTIME_CHOICE) {
+        const both = Array.isArray(err.params.passingSchemas);
+        return src.problem(['spec'], both
+            ? `spec declares both compose and swarm; a module runs on exactly one: keep spec.compose (Docker Compose) ` +
+                `or spec.swarm (Docker Swarm stack) and remove the other`
+            : `spec declares neither compose nor swarm; a module must name exactly one runtime: add ` +
+                `spec.compose { file, project, service } (Docker Compose) or spec.swarm { file, stack, service } ` +
+                `(Docker Swarm stack)`, 'key');
+    }
     const segs = err.instancePath
         .split('/')
         .slice(1)
@@ -21398,17 +21197,21 @@ function describePattern(pattern) {
     return `must match ${pattern}`;
 }
 function toDecl(raw, root, absFile, relFile, source) {
-    const composePath = external_node_path_default().resolve(external_node_path_default().dirname(absFile), raw.spec.compose.file);
+    // The schema's oneOf guarantees exactly one of them; swarm maps onto the same engine target.
+    const swarm = raw.spec.swarm;
+    const target = swarm ? { file: swarm.file, project: swarm.stack, service: swarm.service } : raw.spec.compose;
+    const composePath = external_node_path_default().resolve(external_node_path_default().dirname(absFile), target.file);
     return {
         name: raw.metadata.name,
         description: raw.metadata.description,
         class: raw.spec.class,
+        runtime: swarm ? 'swarm' : 'compose',
         compose: {
-            file: raw.spec.compose.file,
+            file: target.file,
             path: composePath,
             display: external_node_path_default().relative(root, composePath).split((external_node_path_default()).sep).join('/'),
-            project: raw.spec.compose.project,
-            service: raw.spec.compose.service,
+            project: target.project,
+            service: target.service,
         },
         expectedState: raw.spec.runtime?.expected_state ?? 'running',
         timeoutSeconds: raw.spec.runtime?.timeout_seconds ?? 300,
@@ -21452,7 +21255,7 @@ function loadModules(root, glob, displayBase = process.cwd()) {
         }
         const checked = validateSchema(read.value);
         if (!checked.ok) {
-            problems.push(...dedupe(checked.errors.map((e) => schemaProblem(read.source, e))));
+            problems.push(...dedupe(checked.errors.filter((e) => !isRuntimeChoiceBranch(e)).map((e) => schemaProblem(read.source, e))));
             const name = read.value.metadata?.name;
             if (typeof name === 'string' && !invalid.has(name))
                 invalid.set(name, display);
@@ -21504,7 +21307,8 @@ function sortProblems(problems) {
 /**
  * Cross-file checks of docs/architecture.md §2, run after every module.yaml passed its schema. Compose files are
  * read as YAML (no docker): the file exists, has the service, a one-shot's service never restarts,
- * declared data volumes are really mounted at the declared paths.
+ * declared data volumes are really mounted at the declared paths. A spec.swarm module's stack file is a compose
+ * file read the same way, with the Swarm rules on top (swarmServiceProblems, swarmVolumeProblem).
  */
 
 
@@ -21636,8 +21440,10 @@ function crossCheck(loaded, displayBase) {
             compose = readCompose(m.compose.path, (0,_module_js__WEBPACK_IMPORTED_MODULE_3__/* .displayPath */ .Gt)(m.compose.path, displayBase));
             composeCache.set(m.compose.path, compose);
         }
+        // Problems with the file or service point into the runtime the module names (spec.compose or spec.swarm).
+        const fileKind = m.runtime === 'swarm' ? 'stack file' : 'compose file';
         if (!compose.ok) {
-            problems.push(src.problem(['spec', 'compose', 'file'], `compose file ` +
+            problems.push(src.problem(['spec', m.runtime, 'file'], `${fileKind} ` +
                 `${m.compose.file} (${(0,_module_js__WEBPACK_IMPORTED_MODULE_3__/* .displayPath */ .Gt)(m.compose.path, displayBase)}) cannot be used: ` +
                 `${compose.problems[0].message}`));
             // A compose file that exists but is broken: also report its own problems at their own
@@ -21650,10 +21456,13 @@ function crossCheck(loaded, displayBase) {
         const service = compose.services[m.compose.service];
         if (!service) {
             const known = Object.keys(compose.services).sort().join(', ') || '(none)';
-            problems.push(src.problem(['spec', 'compose', 'service'], `service '${m.compose.service}' is not in ${m.compose.file}; services there: ${known}`));
+            problems.push(src.problem(['spec', m.runtime, 'service'], `service '${m.compose.service}' is not in ${m.compose.file}; services there: ${known}`));
             continue;
         }
-        if (m.expectedState === 'exited-success') {
+        if (m.runtime === 'swarm') {
+            problems.push(...swarmServiceProblems(m, service));
+        }
+        else if (m.expectedState === 'exited-success') {
             const replicas = oneShotReplicaProblem(service);
             if (replicas) {
                 problems.push(src.problem(['spec', 'runtime', 'expected_state'], `one-shot service ` +
@@ -21673,6 +21482,13 @@ function crossCheck(loaded, displayBase) {
         m.volumes.forEach((v, i) => {
             const target = v.path.replace(/\/+$/, '') || '/';
             const mounted = mounts.get(target);
+            if (m.runtime === 'swarm') {
+                const swarmProblem = swarmVolumeProblem(m, v, mounted, binds.has(target), compose.volumes);
+                if (swarmProblem) {
+                    problems.push(src.problem(['spec', 'data', 'volumes', i], swarmProblem));
+                    return;
+                }
+            }
             if (mounted === undefined && binds.has(target))
                 return;
             if (mounted !== v.volume) {
@@ -21685,6 +21501,95 @@ function crossCheck(loaded, displayBase) {
         });
     }
     return problems;
+}
+/** `deploy:` of a compose/stack service as a mapping (null when absent), or a string saying why it is not one. */
+function deployOf(service) {
+    const d = service.deploy;
+    if (d === undefined || d === null)
+        return null;
+    if (typeof d !== 'object' || Array.isArray(d))
+        return `has deploy: ${JSON.stringify(d)} (not a mapping)`;
+    return d;
+}
+/**
+ * The Swarm rules for a spec.swarm module's service. Swarm ignores `restart:` (it reads deploy.restart_policy)
+ * and counts tasks by deploy.replicas, so `restart:` and `scale:` are not checked here: a one-shot is a
+ * replicated-job that is never retried (restart_policy.condition: none) and runs one task; a long-running module
+ * is no job; a stateful or sidecar module is not global (several tasks, one per node, each writing its own
+ * node-local copy of the data).
+ */
+function swarmServiceProblems(m, service) {
+    const at = (message) => m.source.problem(['spec', 'runtime', 'expected_state'], message);
+    const where = `'${m.compose.service}' in stack file ${m.compose.file}`;
+    const deploy = deployOf(service);
+    if (typeof deploy === 'string') {
+        return [m.source.problem(['spec', 'swarm', 'service'], `service ${where} ${deploy}; deploy must be a mapping`)];
+    }
+    const mode = deploy?.mode;
+    const out = [];
+    if (m.expectedState === 'exited-success') {
+        if (mode !== 'replicated-job') {
+            out.push(at(`one-shot service ${where} has ` +
+                `${mode === undefined ? 'no deploy.mode' : `deploy.mode: ${JSON.stringify(mode)}`}; on Swarm a one-shot ` +
+                `must be a job that runs once and stays exited: set deploy.mode: replicated-job`));
+        }
+        const restart = deploy?.restart_policy;
+        const condition = restart && typeof restart === 'object' ? restart.condition : undefined;
+        if (condition !== 'none') {
+            const has = condition === undefined
+                ? 'no deploy.restart_policy.condition'
+                : `deploy.restart_policy.condition: ${JSON.stringify(condition)}`;
+            out.push(at(`one-shot service ${where} has ${has}; Swarm ignores restart: and retries a failed job against the ` +
+                `data unless told not to: set deploy.restart_policy.condition: none`));
+        }
+        const one = (v) => v === undefined || v === null || v === 1 || v === '1';
+        for (const key of ['replicas', 'max_concurrent']) {
+            if (!one(deploy?.[key])) {
+                out.push(at(`one-shot service ${where} has deploy.${key}: ${JSON.stringify(deploy?.[key])}; a one-shot runs as ` +
+                    `exactly one task (two runs at once, or one after another, against the same data are never safe): ` +
+                    `remove it or set it to 1`));
+            }
+        }
+    }
+    else if (mode === 'replicated-job' || mode === 'global-job') {
+        // Points at the service (expected_state running is usually not written: it is the default).
+        out.push(m.source.problem(['spec', 'swarm', 'service'], `service ${where} has deploy.mode: ${JSON.stringify(mode)}, a job that runs to completion, but the module ` +
+            `expects it running: declare runtime.expected_state: exited-success for a job (or use deploy.mode: ` +
+            `replicated for a long-running service)`));
+    }
+    if (m.class !== 'stateless' && mode === 'global') {
+        out.push(m.source.problem(['spec', 'class'], `${m.class} service ${where} has deploy.mode: "global": one task per node, each writing its own ` +
+            `node-local copy of the data: use deploy.mode: replicated with replicas: 1`));
+    }
+    return out;
+}
+/**
+ * Why a data volume of a spec.swarm module cannot hold its data on Swarm, or null: it must be a named volume
+ * declared in the stack file's top-level `volumes:` (by its key there, not Swarm's `<stack>_<key>`), never a
+ * bind mount (a host path is node-local: the task rescheduled on another node starts without it).
+ */
+function swarmVolumeProblem(m, v, mounted, bind, declared) {
+    const stackFile = `stack file ${m.compose.file}`;
+    const prefix = `${m.compose.project}_`;
+    if (v.volume.startsWith(prefix) && v.volume.length > prefix.length) {
+        const key = v.volume.slice(prefix.length);
+        if (!declared.has(v.volume) && (declared.has(key) || mounted === key)) {
+            return (`data volume '${v.volume}' at ${v.path}: name the volume by its key in ${stackFile}, '${key}', not ` +
+                `'<stack>_${key}' (Swarm adds the stack prefix '${prefix}' itself): write volume: ${key}`);
+        }
+    }
+    if (mounted === undefined && bind) {
+        return (`data volume '${v.volume}' at ${v.path} is a bind mount in service '${m.compose.service}' of ${stackFile}; on ` +
+            `Swarm a host path is node-local (a task rescheduled on another node starts without the data): use a named ` +
+            `volume: mount '${v.volume}:${v.path}' and declare '${v.volume}: {}' under the stack file's top-level volumes:`);
+    }
+    if (mounted === v.volume && !declared.has(v.volume)) {
+        const known = [...declared].sort().join(', ') || '(none)';
+        return (`data volume '${v.volume}' at ${v.path} is not declared in the top-level volumes: of ${stackFile} (declared ` +
+            `there: ${known}); on Swarm a data volume must be a named volume of the stack: add '${v.volume}: {}' under ` +
+            `volumes:`);
+    }
+    return null;
 }
 /**
  * spec.upgrade is for a stateful, running module only (what `stateguard upgrade` upgrades), and its
@@ -21720,7 +21625,9 @@ function readCompose(abs, display) {
     if (!services || typeof services !== 'object' || Array.isArray(services)) {
         return { ok: false, problems: [read.source.problem(['services'], 'compose file has no services mapping')] };
     }
-    return { ok: true, services: services };
+    const top = read.value.volumes;
+    const volumes = new Set(top && typeof top === 'object' && !Array.isArray(top) ? Object.keys(top) : []);
+    return { ok: true, services: services, volumes };
 }
 /** Schema + cross-file validation of every module under root. */
 function validateModules(root, glob, displayBase) {
@@ -21969,6 +21876,342 @@ function firstInvalidUtf8(b) {
 
 /***/ }),
 
+/***/ 7288:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   CQ: () => (/* binding */ splitShellWords),
+/* harmony export */   c9: () => (/* binding */ splitShellScript),
+/* harmony export */   yu: () => (/* binding */ ShellWordsError)
+/* harmony export */ });
+/**
+ * Splits the action's `run` string into an argument vector, the way a POSIX shell splits words —
+ * but without a shell. Quotes and backslashes group and escape exactly as in `sh`; nothing is
+ * expanded or interpreted.
+ *
+ * Because no shell runs, anything a shell would have *interpreted* (pipes, `&&`, redirections,
+ * `$VAR`, backticks, globs, `~`, comments) would silently mean something else here: `echo $TOKEN`
+ * would print the five characters `$TOKEN`, `a && b` would pass `&&` to `a`. Rather than guess, such
+ * characters are refused unless quoted, with a message pointing at the two honest alternatives:
+ * quote them, or write the shell yourself (`bash -c '…'`). Pure: no I/O.
+ */
+class ShellWordsError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'ShellWordsError';
+    }
+}
+/** Characters a shell interprets outside quotes (operators, expansions, globs, comments). */
+const UNQUOTED_SPECIAL = new Set(['|', '&', ';', '<', '>', '(', ')', '$', '`', '*', '?', '[', ']', '{', '}']);
+const WHITESPACE = new Set([' ', '\t', '\n', '\r']);
+function hint(ch, where) {
+    return (`the command contains ${JSON.stringify(ch)} ${where}, which a shell would interpret but stateguard runs the ` +
+        `command without a shell. Quote it ('…') to pass it literally, or write the shell yourself, e.g. ` +
+        `run: bash -c 'your && command'.`);
+}
+function splitShellWords(input) {
+    const words = [];
+    let word = '';
+    /** a word exists even when empty (`''` is one empty argument) */
+    let inWord = false;
+    let i = 0;
+    const n = input.length;
+    while (i < n) {
+        const ch = input[i];
+        if (WHITESPACE.has(ch)) {
+            if (inWord)
+                words.push(word);
+            word = '';
+            inWord = false;
+            i++;
+            continue;
+        }
+        if (ch === '\\') {
+            if (i + 1 >= n)
+                throw new ShellWordsError('the command ends with a lone backslash (\\); escape it as \\\\ or remove it.');
+            const next = input[i + 1];
+            if (next === '\n') {
+                // Line continuation, as in sh: backslash-newline disappears.
+                i += 2;
+                continue;
+            }
+            word += next;
+            inWord = true;
+            i += 2;
+            continue;
+        }
+        if (ch === "'") {
+            const end = input.indexOf("'", i + 1);
+            if (end === -1)
+                throw new ShellWordsError(`unbalanced single quote (') starting at character ${i + 1}; close it.`);
+            word += input.slice(i + 1, end);
+            inWord = true;
+            i = end + 1;
+            continue;
+        }
+        if (ch === '"') {
+            let j = i + 1;
+            let closed = false;
+            while (j < n) {
+                const c = input[j];
+                if (c === '"') {
+                    closed = true;
+                    break;
+                }
+                if (c === '\\' && j + 1 < n) {
+                    const next = input[j + 1];
+                    // Inside double quotes sh gives backslash meaning only before these characters.
+                    if (next === '"' || next === '\\' || next === '$' || next === '`') {
+                        word += next;
+                        j += 2;
+                        continue;
+                    }
+                    if (next === '\n') {
+                        j += 2;
+                        continue;
+                    }
+                }
+                if (c === '$' || c === '`')
+                    throw new ShellWordsError(hint(c, 'inside double quotes (an expansion)'));
+                word += c;
+                j++;
+            }
+            if (!closed)
+                throw new ShellWordsError(`unbalanced double quote (") starting at character ${i + 1}; close it.`);
+            inWord = true;
+            i = j + 1;
+            continue;
+        }
+        if (UNQUOTED_SPECIAL.has(ch))
+            throw new ShellWordsError(hint(ch, 'unquoted'));
+        if (!inWord && (ch === '#' || ch === '~')) {
+            throw new ShellWordsError(hint(ch, 'at the start of a word (a comment or home-directory expansion in a shell)'));
+        }
+        word += ch;
+        inWord = true;
+        i++;
+    }
+    if (inWord)
+        words.push(word);
+    return words;
+}
+/** `$(…)` nested deeper than this is read flat: its parentheses separate commands, nothing is lost. */
+const MAX_SCRIPT_DEPTH = 32;
+const NAME_START = /[A-Za-z_]/;
+const NAME_CHAR = /[A-Za-z0-9_]/;
+/**
+ * The simple commands of a shell script (a workflow's `run:`), for reading, not running: a tolerant
+ * sibling of splitShellWords() that never throws. Quotes and backslashes group words exactly as
+ * there; newlines, `;`, `&&`, `||`, `|`, `&`, `(`, `)` separate commands; `# …` comments and
+ * redirections (`> f`, `2>&1`) are dropped; commands inside `$(…)` and backticks are listed too.
+ * An unterminated quote runs to the end of the script (a shell would refuse it; the reader keeps
+ * the words, so nothing hides behind a syntax error). Heredoc bodies are read as commands.
+ * Commands come out in the order they end, which is the order a shell would finish reading them.
+ */
+function splitShellScript(script) {
+    const out = [];
+    readScript(script, 0, 0, false, out);
+    return out;
+}
+function readScript(s, from, depth, closeParen, out) {
+    const n = s.length;
+    let cmd = { assignments: [], words: [] };
+    let word;
+    /** length of `word.text` before its first quoted character (for NAME=value detection) */
+    let plainPrefix = 0;
+    let dropNext = false;
+    const startWord = (at) => {
+        if (!word) {
+            word = { text: '', start: at, quoted: false, vars: [] };
+            plainPrefix = -1;
+        }
+        return word;
+    };
+    const markQuoted = (w) => {
+        if (plainPrefix === -1)
+            plainPrefix = w.text.length;
+        w.quoted = true;
+    };
+    const endWord = () => {
+        if (!word)
+            return;
+        const w = word;
+        word = undefined;
+        if (dropNext) {
+            dropNext = false;
+            return;
+        }
+        const prefix = plainPrefix === -1 ? w.text.length : plainPrefix;
+        const eq = w.text.indexOf('=');
+        if (cmd.words.length === 0 && eq > 0 && eq < prefix && /^[A-Za-z_][A-Za-z0-9_]*$/.test(w.text.slice(0, eq))) {
+            cmd.assignments.push({ name: w.text.slice(0, eq), value: w.text.slice(eq + 1), start: w.start });
+            return;
+        }
+        const bare = /^\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)\})$/.exec(w.text);
+        if (bare && !w.quoted)
+            w.bareVar = bare[1] ?? bare[2];
+        cmd.words.push(w);
+    };
+    const endCommand = () => {
+        endWord();
+        dropNext = false;
+        if (cmd.words.length > 0 || cmd.assignments.length > 0)
+            out.push(cmd);
+        cmd = { assignments: [], words: [] };
+    };
+    /** `$…` at i (outside single quotes): appends to the current word, returns the next index. */
+    const dollar = (i, w) => {
+        const next = s[i + 1];
+        if (next === '(') {
+            if (depth < MAX_SCRIPT_DEPTH) {
+                const end = readScript(s, i + 2, depth + 1, true, out);
+                w.text += s.slice(i, Math.min(end, n));
+                return end;
+            }
+            // Too deep: read on flat; the parentheses separate commands at this level.
+            if (w.text === '' && word === w)
+                word = undefined;
+            endCommand();
+            return i + 2;
+        }
+        if (next === '{') {
+            const close = s.indexOf('}', i + 2);
+            const end = close === -1 ? n : close + 1;
+            const m = /^[A-Za-z_][A-Za-z0-9_]*/.exec(s.slice(i + 2, end));
+            if (m)
+                w.vars.push(m[0]);
+            w.text += s.slice(i, end);
+            return end;
+        }
+        if (next !== undefined && NAME_START.test(next)) {
+            let j = i + 1;
+            while (j < n && NAME_CHAR.test(s[j]))
+                j++;
+            w.vars.push(s.slice(i + 1, j));
+            w.text += s.slice(i, j);
+            return j;
+        }
+        w.text += '$';
+        return i + 1;
+    };
+    let i = from;
+    while (i < n) {
+        const ch = s[i];
+        if (ch === ' ' || ch === '\t' || ch === '\r') {
+            endWord();
+            i++;
+        }
+        else if (ch === '\n' || ch === ';' || ch === '|' || ch === '&' || ch === '(') {
+            endCommand();
+            i++;
+        }
+        else if (ch === ')') {
+            if (closeParen) {
+                endCommand();
+                return i + 1;
+            }
+            endCommand();
+            i++;
+        }
+        else if (ch === '#' && !word) {
+            while (i < n && s[i] !== '\n')
+                i++;
+        }
+        else if (ch === '<' || ch === '>') {
+            // A redirection: an fd number before it and its target after it are not arguments.
+            if (word && /^\d+$/.test(word.text) && !word.quoted)
+                word = undefined;
+            else
+                endWord();
+            while (i < n && (s[i] === '<' || s[i] === '>' || s[i] === '&' || s[i] === '-' || s[i] === '|'))
+                i++;
+            if (s[i - 1] === '&' && i < n && /\d/.test(s[i])) {
+                // `2>&1`: the target is the fd number, already read.
+                while (i < n && /\d/.test(s[i]))
+                    i++;
+            }
+            else if (s[i - 1] !== '-') {
+                dropNext = true;
+            }
+        }
+        else if (ch === '\\') {
+            if (s[i + 1] === '\n')
+                i += 2;
+            else {
+                const w = startWord(i);
+                markQuoted(w);
+                if (i + 1 < n)
+                    w.text += s[i + 1];
+                i += 2;
+            }
+        }
+        else if (ch === "'") {
+            const w = startWord(i);
+            markQuoted(w);
+            const close = s.indexOf("'", i + 1);
+            const end = close === -1 ? n : close;
+            w.text += s.slice(i + 1, end);
+            i = end + 1;
+        }
+        else if (ch === '"') {
+            const w = startWord(i);
+            markQuoted(w);
+            let j = i + 1;
+            while (j < n && s[j] !== '"') {
+                const c = s[j];
+                if (c === '\\' && j + 1 < n) {
+                    const next = s[j + 1];
+                    if (next === '"' || next === '\\' || next === '$' || next === '`') {
+                        w.text += next;
+                        j += 2;
+                        continue;
+                    }
+                    if (next === '\n') {
+                        j += 2;
+                        continue;
+                    }
+                }
+                if (c === '$') {
+                    j = dollar(j, w);
+                    continue;
+                }
+                if (c === '`') {
+                    j = backtick(j, w);
+                    continue;
+                }
+                w.text += c;
+                j++;
+            }
+            i = j + 1;
+        }
+        else if (ch === '$') {
+            i = dollar(i, startWord(i));
+        }
+        else if (ch === '`') {
+            i = backtick(i, startWord(i));
+        }
+        else {
+            startWord(i).text += ch;
+            i++;
+        }
+    }
+    endCommand();
+    return n;
+    function backtick(at, w) {
+        let close = s.indexOf('`', at + 1);
+        while (close !== -1 && s[close - 1] === '\\')
+            close = s.indexOf('`', close + 1);
+        const end = close === -1 ? n : close;
+        if (depth < MAX_SCRIPT_DEPTH)
+            readScript(s.slice(0, end), at + 1, depth + 1, false, out);
+        w.text += s.slice(at, Math.min(end + 1, n));
+        return end + 1;
+    }
+}
+
+
+/***/ }),
+
 /***/ 8289:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
@@ -22129,16 +22372,121 @@ function errorResult(spec, err) {
 
 /***/ }),
 
-/***/ 6762:
+/***/ 21:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  Vo: () => (/* binding */ DockerCli)
+  N: () => (/* binding */ spawnProcess)
 });
 
-// UNUSED EXPORTS: LABEL, LKG_LABEL, RUN_RECORD_LABEL, WORKBENCH_LABEL, builtImageName, describeEngine, healthArgs, mountArg, normalizeImageRef, parseConfigHashes, parseInspect, parseRenderedConfig, parseRunRecord, runRecordKey, runRecordLabels
+// UNUSED EXPORTS: countingRunner
+
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: ./src/runtime/process.ts
+/**
+ * The one place stateguard spawns processes. Always an argument array, never a shell, so no input
+ * can be interpolated into a command line.
+ */
+
+const spawnProcess = (command, args, opts = {}) => new Promise((resolve) => {
+    let stdout = '';
+    let stderr = '';
+    let settled = false;
+    const child = (0,external_node_child_process_namespaceObject.spawn)(command, [...args], {
+        cwd: opts.cwd,
+        env: { ...process.env, DOCKER_CLI_HINTS: 'false', ...opts.env },
+        stdio: ['pipe', 'pipe', 'pipe'],
+        shell: false,
+    });
+    const finish = (result) => {
+        if (settled)
+            return;
+        settled = true;
+        if (timer)
+            clearTimeout(timer);
+        resolve(result);
+    };
+    const timer = opts.timeoutMs
+        ? setTimeout(() => {
+            child.kill('SIGKILL');
+            finish({ code: 124, stdout, stderr: stderr + `\n(killed after ${opts.timeoutMs} ms)` });
+        }, opts.timeoutMs)
+        : undefined;
+    if (opts.stdoutSink) {
+        child.stdout.pipe(opts.stdoutSink, { end: false });
+    }
+    else {
+        child.stdout.setEncoding('utf8');
+        child.stdout.on('data', (chunk) => {
+            stdout += chunk;
+            opts.onStdout?.(chunk);
+        });
+    }
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk) => {
+        stderr += chunk;
+        opts.onStderr?.(chunk);
+    });
+    child.on('error', (err) => {
+        finish({ code: err.code === 'ENOENT' ? 127 : 126, stdout, stderr: `${command}: ${err.message}` });
+    });
+    child.on('close', (code, signal) => {
+        finish({ code: code ?? (signal ? 128 : 1), stdout, stderr });
+    });
+    child.stdin.on('error', () => {
+        /* the child may exit before reading stdin; its exit code tells what happened */
+    });
+    if (opts.feed) {
+        let closed = false;
+        child.stdin.once('close', () => (closed = true));
+        const write = async (chunk) => {
+            if (closed || settled)
+                throw new Error(`${command} stopped reading its input`);
+            if (!child.stdin.write(chunk)) {
+                await new Promise((resolve) => {
+                    child.stdin.once('drain', resolve);
+                    child.stdin.once('close', resolve);
+                });
+            }
+        };
+        opts.feed(write).then(() => child.stdin.end(), (err) => {
+            // The producer failed: whatever the child made of a partial input must not count.
+            stderr += `\n(input aborted: ${err instanceof Error ? err.message : String(err)})`;
+            child.kill('SIGKILL');
+            finish({ code: 125, stdout, stderr });
+        });
+    }
+    else if (opts.input !== undefined)
+        child.stdin.end(opts.input);
+    else
+        child.stdin.end();
+});
+/** Wraps a runner to count the processes it starts (benchmarks, process-count tests). */
+function countingRunner(inner) {
+    const calls = [];
+    return {
+        calls,
+        runner: (command, args, opts) => {
+            calls.push([command, ...args]);
+            return inner(command, args, opts);
+        },
+    };
+}
+
+
+/***/ }),
+
+/***/ 2572:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  Q: () => (/* binding */ runtimeSelector)
+});
 
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
@@ -22853,10 +23201,11 @@ class DockerCli {
     }
     async start(containerIds) {
         if (containerIds.length === 0)
-            return;
+            return [];
         const r = await this.docker(['start', ...containerIds]);
         if (r.code !== 0)
             throw new src_errors/* EnvironmentError */.eG(`docker start failed: ${firstLine(r.stderr)}`);
+        return [...containerIds];
     }
     async logs(containerId, onChunk, follow) {
         await this.docker(['logs', ...(follow ? ['--follow'] : []), containerId], {
@@ -23225,110 +23574,752 @@ class DockerCli {
     }
 }
 
-
-/***/ }),
-
-/***/ 21:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-
-// EXPORTS
-__nccwpck_require__.d(__webpack_exports__, {
-  N: () => (/* binding */ spawnProcess)
-});
-
-// UNUSED EXPORTS: countingRunner
-
-;// CONCATENATED MODULE: external "node:child_process"
-const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
-;// CONCATENATED MODULE: ./src/runtime/process.ts
+// EXTERNAL MODULE: ./src/drift/config-diff.ts
+var config_diff = __nccwpck_require__(7137);
+// EXTERNAL MODULE: ./src/probe/shell-words.ts
+var shell_words = __nccwpck_require__(7288);
+;// CONCATENATED MODULE: ./src/runtime/swarm-view.ts
 /**
- * The one place stateguard spawns processes. Always an argument array, never a shell, so no input
- * can be interpolated into a command line.
+ * One shape for both sides of a Swarm comparison (docs/architecture.md §14): the service as the
+ * stack file declares it (`docker stack config`, rendered) and as the engine runs it (the service
+ * spec and each task's own spec). The adapter hashes the view for `container.config`;
+ * src/drift/config-diff.ts names the fields that differ. Pure: no docker here.
  */
 
-const spawnProcess = (command, args, opts = {}) => new Promise((resolve) => {
-    let stdout = '';
-    let stderr = '';
-    let settled = false;
-    const child = (0,external_node_child_process_namespaceObject.spawn)(command, [...args], {
-        cwd: opts.cwd,
-        env: { ...process.env, DOCKER_CLI_HINTS: 'false', ...opts.env },
-        stdio: ['pipe', 'pipe', 'pipe'],
-        shell: false,
-    });
-    const finish = (result) => {
-        if (settled)
-            return;
-        settled = true;
-        if (timer)
-            clearTimeout(timer);
-        resolve(result);
-    };
-    const timer = opts.timeoutMs
-        ? setTimeout(() => {
-            child.kill('SIGKILL');
-            finish({ code: 124, stdout, stderr: stderr + `\n(killed after ${opts.timeoutMs} ms)` });
-        }, opts.timeoutMs)
-        : undefined;
-    if (opts.stdoutSink) {
-        child.stdout.pipe(opts.stdoutSink, { end: false });
+
+/** Labels stateguard or `docker stack deploy` itself sets: never a difference the user declared. */
+const OWN_LABEL = /^(com\.docker\.stack\.|io\.stateguard\.)/;
+/**
+ * `repo:tag@sha256:…` (what `docker stack deploy` pins a tag to when it resolves images) compares as
+ * `repo:tag`: the tag is what was declared, the digest is the resolution; a reference that is only
+ * a digest keeps it.
+ */
+function swarmImageRef(ref) {
+    const at = ref.indexOf('@');
+    if (at < 0)
+        return ref;
+    const name = ref.slice(0, at);
+    const lastSlash = name.lastIndexOf('/');
+    return name.slice(lastSlash + 1).includes(':') ? name : ref;
+}
+/** Compose's string form of a command, split into words as the stack deploy does. */
+function words(v) {
+    if (v === undefined || v === null)
+        return null;
+    if (Array.isArray(v))
+        return v.map(String);
+    try {
+        return (0,shell_words/* splitShellWords */.CQ)(String(v));
     }
-    else {
-        child.stdout.setEncoding('utf8');
-        child.stdout.on('data', (chunk) => {
-            stdout += chunk;
-            opts.onStdout?.(chunk);
-        });
+    catch {
+        return [String(v)];
     }
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (chunk) => {
-        stderr += chunk;
-        opts.onStderr?.(chunk);
-    });
-    child.on('error', (err) => {
-        finish({ code: err.code === 'ENOENT' ? 127 : 126, stdout, stderr: `${command}: ${err.message}` });
-    });
-    child.on('close', (code, signal) => {
-        finish({ code: code ?? (signal ? 128 : 1), stdout, stderr });
-    });
-    child.stdin.on('error', () => {
-        /* the child may exit before reading stdin; its exit code tells what happened */
-    });
-    if (opts.feed) {
-        let closed = false;
-        child.stdin.once('close', () => (closed = true));
-        const write = async (chunk) => {
-            if (closed || settled)
-                throw new Error(`${command} stopped reading its input`);
-            if (!child.stdin.write(chunk)) {
-                await new Promise((resolve) => {
-                    child.stdin.once('drain', resolve);
-                    child.stdin.once('close', resolve);
-                });
-            }
-        };
-        opts.feed(write).then(() => child.stdin.end(), (err) => {
-            // The producer failed: whatever the child made of a partial input must not count.
-            stderr += `\n(input aborted: ${err instanceof Error ? err.message : String(err)})`;
-            child.kill('SIGKILL');
-            finish({ code: 125, stdout, stderr });
-        });
+}
+function keyValues(v) {
+    if (Array.isArray(v))
+        return v.map(String).sort();
+    if (v && typeof v === 'object') {
+        return Object.entries(v)
+            .map(([k, x]) => (x === null || x === undefined ? k : `${k}=${String(x)}`))
+            .sort();
     }
-    else if (opts.input !== undefined)
-        child.stdin.end(opts.input);
-    else
-        child.stdin.end();
-});
-/** Wraps a runner to count the processes it starts (benchmarks, process-count tests). */
-function countingRunner(inner) {
-    const calls = [];
+    return [];
+}
+function ownLabelsOut(labels) {
+    return labels.filter((l) => !OWN_LABEL.test(l.split('=')[0])).sort();
+}
+function healthTest(v) {
+    if (!v || typeof v !== 'object')
+        return null;
+    if (v.disable === true)
+        return ['NONE'];
+    if (v.test === undefined)
+        return null;
+    if (typeof v.test === 'string')
+        return ['CMD-SHELL', v.test];
+    return words(v.test);
+}
+/** The stack's name for a named volume: `<stack>_<key>` unless it is external or named. */
+function volumeName(stack, key, topVolumes) {
+    const top = topVolumes[key];
+    if (top && typeof top === 'object') {
+        if (typeof top.name === 'string' && top.name !== '')
+            return top.name;
+        if (top.external === true || (top.external && typeof top.external === 'object'))
+            return key;
+    }
+    return `${stack}_${key}`;
+}
+/** The declared view of one service of a rendered stack file. */
+function declaredView(stack, svc, topVolumes = {}) {
+    const deploy = (svc.deploy ?? {});
+    const mode = typeof deploy.mode === 'string' ? deploy.mode : 'replicated';
+    const mounts = [];
+    for (const v of Array.isArray(svc.volumes) ? svc.volumes : []) {
+        if (typeof v === 'string') {
+            const [src, dst, opt] = v.split(':');
+            if (dst === undefined)
+                mounts.push(`volume::${src}`);
+            else if (src.startsWith('/') || src.startsWith('.'))
+                mounts.push(`bind:${src}:${dst}${opt === 'ro' ? ':ro' : ''}`);
+            else
+                mounts.push(`volume:${volumeName(stack, src, topVolumes)}:${dst}${opt === 'ro' ? ':ro' : ''}`);
+            continue;
+        }
+        const type = String(v.type ?? 'volume');
+        const source = type === 'volume' && v.source ? volumeName(stack, String(v.source), topVolumes) : String(v.source ?? '');
+        mounts.push(`${type}:${source}:${String(v.target ?? '')}${v.read_only ? ':ro' : ''}`);
+    }
+    const ports = [];
+    for (const p of Array.isArray(svc.ports) ? svc.ports : []) {
+        if (p && typeof p === 'object') {
+            ports.push(`${p.published ?? ''}:${p.target ?? ''}/${p.protocol ?? 'tcp'}`);
+        }
+        else {
+            const [pub, tgt] = String(p).split(':');
+            ports.push(tgt === undefined ? `:${pub}/tcp` : `${pub}:${tgt}/tcp`);
+        }
+    }
     return {
-        calls,
-        runner: (command, args, opts) => {
-            calls.push([command, ...args]);
-            return inner(command, args, opts);
-        },
+        image: swarmImageRef(String(svc.image ?? '')),
+        entrypoint: words(svc.entrypoint),
+        command: words(svc.command),
+        environment: keyValues(svc.environment),
+        user: typeof svc.user === 'string' ? svc.user : '',
+        container_labels: ownLabelsOut(keyValues(svc.labels)),
+        service_labels: ownLabelsOut(keyValues(deploy.labels)),
+        mounts: mounts.sort(),
+        healthcheck: healthTest(svc.healthcheck),
+        restart_condition: String(deploy.restart_policy?.condition ?? 'any'),
+        mode,
+        replicas: mode === 'global' || mode === 'global-job' ? null : Number(deploy.replicas ?? 1),
+        ports: ports.sort(),
+    };
+}
+/** The engine's view: the container part from a task's spec (or the service's template), the rest from the service. */
+function engineView(serviceSpec, taskTemplate) {
+    const tpl = (taskTemplate ?? serviceSpec?.TaskTemplate ?? {});
+    const cs = (tpl.ContainerSpec ?? {});
+    const modeObj = (serviceSpec?.Mode ?? {});
+    let mode = 'replicated';
+    let replicas = 1;
+    if (modeObj.Replicated)
+        replicas = Number(modeObj.Replicated.Replicas ?? 1);
+    else if (modeObj.Global)
+        [mode, replicas] = ['global', null];
+    else if (modeObj.ReplicatedJob)
+        [mode, replicas] = ['replicated-job', Number(modeObj.ReplicatedJob.TotalCompletions ?? 1)];
+    else if (modeObj.GlobalJob)
+        [mode, replicas] = ['global-job', null];
+    const labelList = (l) => ownLabelsOut(Object.entries((l ?? {})).map(([k, v]) => `${k}=${v}`));
+    const hc = cs.Healthcheck;
+    return {
+        image: swarmImageRef(String(cs.Image ?? '')),
+        entrypoint: Array.isArray(cs.Command) ? cs.Command.map(String) : null,
+        command: Array.isArray(cs.Args) ? cs.Args.map(String) : null,
+        environment: Array.isArray(cs.Env) ? cs.Env.map(String).sort() : [],
+        user: typeof cs.User === 'string' ? cs.User : '',
+        container_labels: labelList(cs.Labels),
+        service_labels: labelList(serviceSpec?.Labels),
+        mounts: (Array.isArray(cs.Mounts) ? cs.Mounts : [])
+            .map((m) => `${m.Type ?? 'volume'}:${m.Source ?? ''}:${m.Target ?? ''}${m.ReadOnly ? ':ro' : ''}`)
+            .sort(),
+        healthcheck: hc && Array.isArray(hc.Test) && hc.Test.length > 0 ? hc.Test.map(String) : null,
+        restart_condition: String(tpl.RestartPolicy?.Condition ?? 'any'),
+        mode,
+        replicas,
+        ports: (Array.isArray(serviceSpec?.EndpointSpec?.Ports) ? serviceSpec.EndpointSpec.Ports : [])
+            .map((p) => `${p.PublishedPort ?? ''}:${p.TargetPort ?? ''}/${p.Protocol ?? 'tcp'}`)
+            .sort(),
+    };
+}
+/** The config hash of a view: the same declared service always gives the same text to hash. */
+function viewHash(view) {
+    const keys = Object.keys(view).sort();
+    return (0,external_node_crypto_.createHash)('sha256')
+        .update(JSON.stringify(keys.map((k) => [k, view[k]])))
+        .digest('hex');
+}
+
+;// CONCATENATED MODULE: ./src/runtime/swarm-cli.ts
+/**
+ * The Swarm adapter (docs/architecture.md §14): the same engine interface as the compose adapter,
+ * for modules declared with `spec.swarm`. A "project" is the stack, a "service" the stack-file key.
+ *
+ * What differs from Compose, and how it is kept behind the interface:
+ * - Containers are the task containers of the stack's services. Each carries its task (state, the
+ *   spec it ran) so plan can judge "a completed task with exit 0 under the current spec".
+ * - The config hash is the hash of a view of the fields stack deploy sets (./swarm-view.ts), on
+ *   both sides: the rendered stack file and the spec each task ran.
+ * - Recreating one service deploys a stack file holding only that service (never the whole stack:
+ *   no other service may change), then forces a new task when the spec did not change.
+ * - Stopping a long-running service scales it to 0 (stopping a task container only makes Swarm
+ *   start another one) and remembers the replica count in a service label, so a crash leaves the
+ *   number to come back to; starting scales it back and returns the new task containers.
+ * - A scaled-down task's container is removed by Swarm, so a snapshot reads the volume through a
+ *   never-started helper container that mounts it (same image, no network, labelled).
+ * - The lock is a `docker config`: a cluster-wide object whose name is unique on the managers.
+ * Single node only for volumes: a task on another node has no container here; see §14 for the
+ * multi-node design and what is refused until it is built.
+ */
+
+
+
+
+
+
+
+
+
+const SWARM_LABEL = {
+    namespace: 'com.docker.stack.namespace',
+    serviceId: 'com.docker.swarm.service.id',
+    serviceName: 'com.docker.swarm.service.name',
+    taskId: 'com.docker.swarm.task.id',
+    /** on a service stateguard scaled to 0: the replica count to scale back to */
+    stoppedReplicas: 'io.stateguard.stopped-replicas',
+};
+/** How long a recreate or a scale waits for the new tasks to have containers. */
+const CONVERGE_MS = 120_000;
+const POLL_MS = 250;
+function swarm_cli_firstLine(text) {
+    return (text
+        .trim()
+        .split('\n')
+        .find((l) => l.trim() !== '')
+        ?.trim() ?? '');
+}
+function lines(text) {
+    return text
+        .split('\n')
+        .map((x) => x.trim())
+        .filter(Boolean);
+}
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/** Task states before a container runs, the running one, and the terminal ones (docker/swarmkit). */
+function containerState(taskState) {
+    switch (taskState) {
+        case 'running':
+            return 'running';
+        case 'complete':
+        case 'failed':
+        case 'shutdown':
+            return 'exited';
+        case 'rejected':
+        case 'orphaned':
+        case 'remove':
+            return 'dead';
+        default:
+            // new, pending, assigned, accepted, preparing, ready, starting
+            return 'created';
+    }
+}
+/** A config name valid on the engine (≤ 64 characters), derived from the lock's name. */
+function lockConfigName(name) {
+    if (name.length <= 64 && /^[a-zA-Z0-9][a-zA-Z0-9_.-]*[a-zA-Z0-9]$/.test(name))
+        return name;
+    return `stateguard-lock-${(0,external_node_crypto_.createHash)('sha256').update(name).digest('hex').slice(0, 32)}`;
+}
+/** Every `$` in every string value as `$$`: text that was interpolated once stays as it is. */
+function escapeDollars(value) {
+    if (typeof value === 'string')
+        return value.replace(/\$/g, '$$$$');
+    if (Array.isArray(value))
+        return value.map(escapeDollars);
+    if (value && typeof value === 'object') {
+        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, escapeDollars(v)]));
+    }
+    return value;
+}
+function isJob(spec) {
+    return !!(spec?.Mode?.ReplicatedJob || spec?.Mode?.GlobalJob);
+}
+class SwarmCli extends DockerCli {
+    stopped = new Map();
+    swarmChecked;
+    engineInfo;
+    constructor(opts = {}) {
+        super(opts);
+    }
+    async ping() {
+        await super.ping();
+        this.swarmChecked ??= (async () => {
+            const r = await this.docker(['info', '--format', '{{json .Swarm}}']);
+            let swarm = {};
+            try {
+                swarm = JSON.parse(r.stdout.trim() || '{}');
+            }
+            catch {
+                // reported below
+            }
+            if (swarm.LocalNodeState !== 'active' || swarm.ControlAvailable !== true) {
+                this.swarmChecked = undefined;
+                throw new src_errors/* EnvironmentError */.eG(`the module runs on Docker Swarm, but this engine is not a swarm manager (swarm state: ` +
+                    `${swarm.LocalNodeState ?? 'unknown'}${swarm.LocalNodeState === 'active' ? ', a worker' : ''}). Point ` +
+                    `DOCKER_HOST or the docker context at a manager node of the swarm that runs the stack.`);
+            }
+        })();
+        return this.swarmChecked;
+    }
+    composeInfo() {
+        this.engineInfo ??= (async () => {
+            await this.ping();
+            const r = await this.docker(['version', '--format', '{{.Server.Version}}']);
+            return { flavor: 'swarm', version: r.stdout.trim() || 'unknown' };
+        })();
+        this.engineInfo.catch(() => (this.engineInfo = undefined));
+        return this.engineInfo;
+    }
+    async stackServices(stack) {
+        const ls = await this.docker(['service', 'ls', '-q', '--filter', `label=${SWARM_LABEL.namespace}=${stack}`]);
+        if (ls.code !== 0)
+            throw new src_errors/* EnvironmentError */.eG(`docker service ls failed: ${swarm_cli_firstLine(ls.stderr)}`);
+        const ids = lines(ls.stdout);
+        if (ids.length === 0)
+            return [];
+        const r = await this.docker(['service', 'inspect', ...ids]);
+        if (r.code !== 0 && !r.stdout.trim().startsWith('[')) {
+            throw new src_errors/* EnvironmentError */.eG(`docker service inspect failed: ${swarm_cli_firstLine(r.stderr)}`);
+        }
+        // The label filter matched; re-check so a parsing surprise never mixes stacks.
+        return JSON.parse(r.stdout.trim() || '[]').filter((s) => s.Spec?.Labels?.[SWARM_LABEL.namespace] === stack);
+    }
+    async serviceTasks(services) {
+        if (services.length === 0)
+            return [];
+        const ps = await this.docker(['service', 'ps', '-q', '--no-trunc', ...services.map((s) => s.ID)]);
+        if (ps.code !== 0)
+            throw new src_errors/* EnvironmentError */.eG(`docker service ps failed: ${swarm_cli_firstLine(ps.stderr)}`);
+        const ids = [...new Set(lines(ps.stdout))];
+        if (ids.length === 0)
+            return [];
+        const r = await this.docker(['inspect', '--type', 'task', ...ids]);
+        if (r.code !== 0 && !r.stdout.trim().startsWith('[')) {
+            throw new src_errors/* EnvironmentError */.eG(`docker inspect of tasks failed: ${swarm_cli_firstLine(r.stderr)}`);
+        }
+        return JSON.parse(r.stdout.trim() || '[]');
+    }
+    /**
+     * The tasks that stand for a service now: a job's tasks of its current iteration; a long-running
+     * service's tasks that Swarm wants running (older ones are history).
+     */
+    currentTasks(service, tasks) {
+        const mine = tasks.filter((t) => t.ServiceID === service.ID);
+        if (isJob(service.Spec)) {
+            const iteration = service.JobStatus?.JobIteration?.Index ?? 0;
+            return mine.filter((t) => (t.JobIteration?.Index ?? 0) === iteration);
+        }
+        return mine.filter((t) => t.DesiredState === 'running' || t.DesiredState === 'ready');
+    }
+    async listProjectContainers(stack) {
+        await this.ping();
+        const services = await this.stackServices(stack);
+        const tasks = await this.serviceTasks(services);
+        const out = [];
+        const chosen = services.map((s) => ({ service: s, tasks: this.currentTasks(s, tasks) }));
+        const containerIds = chosen.flatMap((c) => c.tasks.map((t) => t.Status?.ContainerStatus?.ContainerID ?? ''));
+        const local = new Map((await this.inspectContainers(containerIds.filter(Boolean))).map((c) => [c.id, c]));
+        for (const { service, tasks: current } of chosen) {
+            const full = String(service.Spec?.Name ?? '');
+            const short = full.startsWith(`${stack}_`) ? full.slice(stack.length + 1) : full;
+            for (const t of current)
+                out.push(this.taskContainer(stack, short, service, t, local));
+            if (current.length === 0 && !isJob(service.Spec)) {
+                // A long-running service with no task (scaled to 0, e.g. by a snapshot that was killed):
+                // shown as one container that never started, carrying the service's own spec, so the plan
+                // says which fields (deploy.replicas) differ instead of "missing".
+                out.push(this.taskContainer(stack, short, service, null, local));
+            }
+        }
+        return out;
+    }
+    taskContainer(stack, short, service, t, local) {
+        const view = engineView(service.Spec, t?.Spec);
+        const cid = t?.Status?.ContainerStatus?.ContainerID ?? '';
+        const c = cid ? local.get(cid) : undefined;
+        const taskState = t?.Status?.State ?? 'none';
+        const state = containerState(taskState);
+        const exit = t?.Status?.ContainerStatus?.ExitCode;
+        const name = t ? `${service.Spec?.Name}.${t.Slot ?? t.NodeID ?? ''}.${t.ID}` : `${service.Spec?.Name} (no task)`;
+        return {
+            id: cid || (t ? `task-${t.ID}` : `service-${service.ID}`),
+            name: c?.name ?? name,
+            imageRef: swarmImageRef(String(t?.Spec?.ContainerSpec?.Image ?? service.Spec?.TaskTemplate?.ContainerSpec?.Image ?? '')),
+            imageId: c?.imageId ?? '',
+            state,
+            exitCode: state === 'exited' || state === 'dead' ? (typeof exit === 'number' ? exit : (c?.exitCode ?? null)) : null,
+            health: state === 'running' ? (c?.health ?? null) : null,
+            startedAt: c?.startedAt ?? null,
+            finishedAt: c?.finishedAt ?? null,
+            createdAt: t?.CreatedAt ?? '',
+            labels: { ...(c?.labels ?? {}), ...(t ? { [SWARM_LABEL.taskId]: t.ID } : {}) },
+            project: stack,
+            service: short,
+            oneoff: false,
+            configHash: viewHash(view),
+            env: Array.isArray(view.environment) ? view.environment : [],
+            mounts: c?.mounts ?? [],
+            swarm: { task_id: t?.ID ?? '', service_id: service.ID, node_id: t?.NodeID ?? '', task_state: taskState, view },
+        };
+    }
+    /** `docker stack config` of the stack files: interpolated as `docker stack deploy` would. */
+    async stackConfig(target) {
+        const r = await this.docker(['stack', 'config', ...target.files.flatMap((f) => ['-c', f])]);
+        if (r.code !== 0) {
+            throw new src_errors/* UserError */.yo(`docker stack config could not render stack '${target.project}' from ${target.files.join(', ')}: ` +
+                `${swarm_cli_firstLine(r.stderr) || `exit ${r.code}`}`, { reason: 'compose-error' });
+        }
+        const doc = (0,dist/* parse */.qg)(r.stdout);
+        if (!doc || typeof doc !== 'object' || !doc.services || typeof doc.services !== 'object') {
+            throw new src_errors/* UserError */.yo(`docker stack config rendered no services for stack '${target.project}'`, {
+                reason: 'compose-error',
+            });
+        }
+        return doc;
+    }
+    async renderProject(target) {
+        const doc = await this.stackConfig(target);
+        const services = {};
+        const hashes = {};
+        for (const [name, svc] of Object.entries(doc.services)) {
+            const view = declaredView(target.project, svc, (doc.volumes ?? {}));
+            services[name] = { ...svc, [config_diff/* SWARM_VIEW_KEY */.D5]: view };
+            hashes[name] = viewHash(view);
+        }
+        return { services, hashes };
+    }
+    /**
+     * The stack file holding only `service` and the top-level objects it references. `docker stack
+     * config` has already interpolated it (and turned `$$` into `$`): every `$` is escaped again so
+     * the deploy does not interpolate a second time.
+     */
+    oneServiceStack(doc, service, imageOverride) {
+        return escapeDollars(this.oneServiceDoc(doc, service, imageOverride));
+    }
+    oneServiceDoc(doc, service, imageOverride) {
+        const svc = { ...doc.services[service] };
+        if (imageOverride !== undefined)
+            svc.image = imageOverride;
+        const out = { version: doc.version ?? '3.9', services: { [service]: svc } };
+        const pick = (top, names) => {
+            const all = (doc[top] ?? {});
+            const kept = Object.fromEntries(names.filter((n) => n in all).map((n) => [n, all[n]]));
+            if (Object.keys(kept).length)
+                out[top] = kept;
+        };
+        const vols = (Array.isArray(svc.volumes) ? svc.volumes : []).map((v) => typeof v === 'string' ? v.split(':')[0] : String(v?.source ?? ''));
+        const nets = Array.isArray(svc.networks) ? svc.networks : Object.keys(svc.networks ?? {});
+        const refs = (k) => (Array.isArray(svc[k]) ? svc[k] : []).map((x) => (typeof x === 'string' ? x : String(x?.source ?? '')));
+        pick('volumes', vols);
+        pick('networks', nets.map(String));
+        pick('configs', refs('configs'));
+        pick('secrets', refs('secrets'));
+        return out;
+    }
+    async serviceByName(stack, service) {
+        const r = await this.docker(['service', 'inspect', `${stack}_${service}`]);
+        if (r.code !== 0) {
+            if (/no such service/i.test(r.stderr))
+                return null;
+            throw new src_errors/* EnvironmentError */.eG(`docker service inspect ${stack}_${service} failed: ${swarm_cli_firstLine(r.stderr)}`);
+        }
+        return JSON.parse(r.stdout.trim() || '[]')[0] ?? null;
+    }
+    async recreateService(target, service, imageOverride) {
+        await this.ping();
+        const doc = await this.stackConfig(target);
+        if (!doc.services[service]) {
+            return { code: 1, stdout: '', stderr: `service '${service}' is not in the stack file` };
+        }
+        const before = await this.serviceByName(target.project, service);
+        const oldTasks = new Set(before ? (await this.serviceTasks([before])).map((t) => t.ID) : []);
+        // The rendered file holds environment values: a private temp dir, removed at once.
+        const dir = await (0,promises_.mkdtemp)(external_node_path_default().join((0,external_node_os_.tmpdir)(), 'stateguard-stack-'));
+        let deployed;
+        try {
+            const file = external_node_path_default().join(dir, 'stack.yaml');
+            await (0,promises_.writeFile)(file, (0,dist/* stringify */.As)(this.oneServiceStack(doc, service, imageOverride)), { mode: 0o600 });
+            deployed = await this.docker(['stack', 'deploy', '--resolve-image', 'never', '-c', file, target.project]);
+        }
+        finally {
+            await (0,promises_.rm)(dir, { recursive: true, force: true });
+        }
+        if (deployed.code !== 0)
+            return deployed;
+        const after = await this.serviceByName(target.project, service);
+        if (!after)
+            return {
+                code: 1,
+                stdout: deployed.stdout,
+                stderr: `service ${target.project}_${service} is not there after deploy`,
+            };
+        // A job re-runs on every deploy (a new iteration); a long-running service gets new tasks only
+        // when its spec changed: otherwise force them, as compose's --force-recreate does.
+        if (!isJob(after.Spec) && before && JSON.stringify(before.Spec) === JSON.stringify(after.Spec)) {
+            const f = await this.docker(['service', 'update', '--force', '--detach', after.ID]);
+            if (f.code !== 0)
+                return f;
+        }
+        const settled = await this.waitForNewTasks(after.ID, oldTasks);
+        return settled ?? { code: 0, stdout: deployed.stdout, stderr: deployed.stderr };
+    }
+    /**
+     * Bounded: until the service's current tasks are all new ones that have a container (or ended);
+     * null when they do, an ExecResult saying what is missing when the bound passes.
+     */
+    async waitForNewTasks(serviceId, oldTasks) {
+        const deadline = Date.now() + CONVERGE_MS;
+        let seen = '';
+        for (;;) {
+            const [svc] = (await this.inspectServices([serviceId])) ?? [];
+            if (svc) {
+                const current = this.currentTasks(svc, await this.serviceTasks([svc]));
+                const want = isJob(svc.Spec) ? 1 : (svc.Spec?.Mode?.Replicated?.Replicas ?? 1);
+                const ready = current.filter((t) => !oldTasks.has(t.ID) &&
+                    (t.Status?.ContainerStatus?.ContainerID || /^(failed|rejected)$/.test(t.Status?.State ?? '')));
+                seen = current.map((t) => `${t.ID.slice(0, 12)} ${t.Status?.State}`).join(', ') || 'no task';
+                if (ready.length >= want && current.every((t) => !oldTasks.has(t.ID)))
+                    return null;
+            }
+            if (Date.now() > deadline) {
+                return {
+                    code: 1,
+                    stdout: '',
+                    stderr: `the service's new tasks did not start within ${CONVERGE_MS / 1000}s (${seen})`,
+                };
+            }
+            await sleep(POLL_MS);
+        }
+    }
+    async inspectServices(ids) {
+        const r = await this.docker(['service', 'inspect', ...ids]);
+        if (r.code !== 0 && !r.stdout.trim().startsWith('['))
+            return null;
+        return JSON.parse(r.stdout.trim() || '[]');
+    }
+    /** Task containers of a long-running service are stopped by scaling it to 0 (see the file comment). */
+    async stop(containerIds, timeoutSeconds = 10) {
+        if (containerIds.length === 0)
+            return;
+        const found = await this.inspectContainers(containerIds.filter((id) => !/^(task|service)-/.test(id)));
+        const plain = [];
+        const byService = new Map();
+        for (const c of found) {
+            const sid = c.labels[SWARM_LABEL.serviceId];
+            if (!sid) {
+                plain.push(c.id);
+                continue;
+            }
+            byService.set(sid, [...(byService.get(sid) ?? []), c]);
+        }
+        for (const [sid, containers] of byService) {
+            const [svc] = (await this.inspectServices([sid])) ?? [];
+            if (!svc)
+                throw new src_errors/* EnvironmentError */.eG(`service ${sid} of container ${containers[0].name} is gone`);
+            if (isJob(svc.Spec)) {
+                // A job's task does not restart (restart_policy none): stop its container itself.
+                plain.push(...containers.map((c) => c.id));
+                continue;
+            }
+            for (const c of containers)
+                this.stopped.set(c.id, { serviceId: sid, container: c });
+            const replicas = Number(svc.Spec?.Mode?.Replicated?.Replicas ?? 0);
+            const kept = svc.Spec?.Labels?.[SWARM_LABEL.stoppedReplicas];
+            const args = ['service', 'update', '--detach', '--replicas', '0'];
+            // A second stop (a retry after a crash) keeps the count recorded by the first.
+            if (kept === undefined)
+                args.push('--label-add', `${SWARM_LABEL.stoppedReplicas}=${replicas}`);
+            const r = await this.docker([...args, sid]);
+            if (r.code !== 0)
+                throw new src_errors/* EnvironmentError */.eG(`scaling ${svc.Spec?.Name} to 0 failed: ${swarm_cli_firstLine(r.stderr)}`);
+            await this.waitGone(containers.map((c) => c.id), (timeoutSeconds + 60) * 1000, String(svc.Spec?.Name));
+        }
+        if (plain.length)
+            await super.stop(plain, timeoutSeconds);
+    }
+    /** Bounded: until none of these containers runs. */
+    async waitGone(ids, timeoutMs, what) {
+        const deadline = Date.now() + timeoutMs;
+        for (;;) {
+            const left = (await this.inspectContainers(ids)).filter((c) => c.state === 'running' || c.state === 'restarting');
+            if (left.length === 0)
+                return;
+            if (Date.now() > deadline) {
+                throw new src_errors/* EnvironmentError */.eG(`${what} still runs ${left.map((c) => c.id.slice(0, 12)).join(', ')} after scaling to 0`);
+            }
+            await sleep(POLL_MS);
+        }
+    }
+    async start(containerIds) {
+        if (containerIds.length === 0)
+            return [];
+        const services = new Set();
+        const plain = [];
+        const known = await this.inspectContainers(containerIds.filter((id) => !this.stopped.has(id)));
+        for (const id of containerIds) {
+            const s = this.stopped.get(id)?.serviceId ?? known.find((c) => c.id === id)?.labels[SWARM_LABEL.serviceId];
+            if (s && this.stopped.has(id))
+                services.add(s);
+            else
+                plain.push(id);
+        }
+        const out = plain.length ? await super.start(plain) : [];
+        for (const sid of services) {
+            const [svc] = (await this.inspectServices([sid])) ?? [];
+            if (!svc)
+                throw new src_errors/* EnvironmentError */.eG(`service ${sid} is gone; it cannot be started again`);
+            const kept = Number(svc.Spec?.Labels?.[SWARM_LABEL.stoppedReplicas] ?? NaN);
+            const replicas = Number.isInteger(kept) && kept >= 0 ? kept : 1;
+            const old = new Set((await this.serviceTasks([svc])).map((t) => t.ID));
+            const r = await this.docker([
+                'service',
+                'update',
+                '--detach',
+                '--replicas',
+                String(replicas),
+                '--label-rm',
+                SWARM_LABEL.stoppedReplicas,
+                sid,
+            ]);
+            if (r.code !== 0)
+                throw new src_errors/* EnvironmentError */.eG(`scaling ${svc.Spec?.Name} back to ${replicas} failed: ${swarm_cli_firstLine(r.stderr)}`);
+            const waited = await this.waitForNewTasks(sid, old);
+            if (waited)
+                throw new src_errors/* EnvironmentError */.eG(`${svc.Spec?.Name}: ${waited.stderr}`);
+            const [now] = (await this.inspectServices([sid])) ?? [];
+            const tasks = now ? this.currentTasks(now, await this.serviceTasks([now])) : [];
+            out.push(...tasks.map((t) => t.Status?.ContainerStatus?.ContainerID ?? '').filter(Boolean));
+            for (const [cid, s] of this.stopped)
+                if (s.serviceId === sid)
+                    this.stopped.delete(cid);
+        }
+        return out;
+    }
+    /**
+     * A stopped task's container is gone (Swarm removes it when scaling down): its volume is read
+     * through a never-started helper mounting the same volume at the same path.
+     */
+    async copyFrom(containerId, dir, sink) {
+        const gone = this.stopped.get(containerId);
+        if (!gone || (await this.inspectContainers([containerId])).length > 0)
+            return super.copyFrom(containerId, dir, sink);
+        const mount = gone.container.mounts.find((m) => m.destination === dir);
+        if (!mount || mount.type !== 'volume' || !mount.name) {
+            throw new src_errors/* EnvironmentError */.eG(`${dir} of ${gone.container.name} is not a named volume; on Swarm a snapshot reads named volumes only`);
+        }
+        const key = `snapshot-${(0,external_node_crypto_.randomBytes)(6).toString('hex')}`;
+        const created = await this.docker([
+            'create',
+            '--pull',
+            'never',
+            '--network',
+            'none',
+            '--label',
+            `io.stateguard.helper=${key}`,
+            '--mount',
+            `type=volume,src=${mount.name},dst=${dir}`,
+            gone.container.imageId,
+            'stateguard-never-started',
+        ]);
+        if (created.code !== 0) {
+            throw new src_errors/* EnvironmentError */.eG(`cannot create a helper to read volume ${mount.name}: ${swarm_cli_firstLine(created.stderr)}`);
+        }
+        const helper = created.stdout.trim();
+        try {
+            await super.copyFrom(helper, dir, sink);
+        }
+        finally {
+            await this.docker(['rm', '-f', helper]);
+        }
+    }
+    // ---- the lock: a docker config, unique by name across the swarm's managers ----
+    async createLock(name, labels) {
+        await this.ping();
+        const config = lockConfigName(name);
+        const r = await this.docker([
+            'config',
+            'create',
+            ...Object.entries({ ...labels, 'io.stateguard.lock-name': name }).flatMap(([k, v]) => ['--label', `${k}=${v}`]),
+            config,
+            '-',
+        ], { input: `stateguard lock ${name}\n` });
+        if (r.code === 0)
+            return true;
+        if (/already exists|AlreadyExists|conflict/i.test(r.stderr))
+            return false;
+        throw new src_errors/* EnvironmentError */.eG(`cannot take the lock ${name} (docker config ${config}): ${swarm_cli_firstLine(r.stderr)}`);
+    }
+    async readLock(name) {
+        const config = lockConfigName(name);
+        const r = await this.docker(['config', 'inspect', config]);
+        if (r.code !== 0) {
+            if (/no such config|not found/i.test(r.stderr))
+                return null;
+            throw new src_errors/* EnvironmentError */.eG(`docker config inspect ${config} failed: ${swarm_cli_firstLine(r.stderr)}`);
+        }
+        const [c] = JSON.parse(r.stdout.trim() || '[]');
+        if (!c)
+            return null;
+        return {
+            id: c.ID,
+            name: String(c.Spec?.Name ?? config),
+            labels: c.Spec?.Labels ?? {},
+            createdAt: c.CreatedAt ?? '',
+        };
+    }
+    async removeLock(id) {
+        const r = await this.docker(['config', 'rm', id]);
+        if (r.code !== 0 && !/no such config|not found/i.test(r.stderr)) {
+            throw new src_errors/* EnvironmentError */.eG(`docker config rm ${id} failed: ${swarm_cli_firstLine(r.stderr)}`);
+        }
+    }
+    // ---- whole-stack deploy and removal: tests and the demo only ----
+    composeUp(target) {
+        return this.docker([
+            'stack',
+            'deploy',
+            '--resolve-image',
+            'never',
+            ...target.files.flatMap((f) => ['-c', f]),
+            target.project,
+        ]);
+    }
+    async composeDown(target, removeVolumes) {
+        const r = await this.docker(['stack', 'rm', target.project]);
+        const deadline = Date.now() + CONVERGE_MS;
+        const filter = `label=${SWARM_LABEL.namespace}=${target.project}`;
+        while (Date.now() < deadline) {
+            const left = await this.docker(['ps', '-aq', '--filter', filter]);
+            if (lines(left.stdout).length === 0)
+                break;
+            await sleep(POLL_MS);
+        }
+        if (removeVolumes) {
+            const vols = lines((await this.docker(['volume', 'ls', '-q', '--filter', filter])).stdout);
+            if (vols.length)
+                await this.docker(['volume', 'rm', '-f', ...vols]);
+        }
+        return r;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/runtime/select.ts
+/**
+ * One engine adapter per runtime kind, created on first use: the compose adapter for `spec.compose`
+ * modules, the Swarm adapter for `spec.swarm` ones (docs/architecture.md §14). An injected runtime
+ * (tests, the simulated engine) stands for both.
+ */
+
+
+function runtimeSelector(env, injected) {
+    const made = new Map();
+    return (kind = 'compose') => {
+        let rt = made.get(kind);
+        if (!rt) {
+            rt = injected?.() ?? (kind === 'swarm' ? new SwarmCli({ env }) : new DockerCli({ env }));
+            made.set(kind, rt);
+        }
+        return rt;
     };
 }
 
@@ -36201,8 +37192,8 @@ __nccwpck_require__.d(__webpack_exports__, {
   m0: () => (/* binding */ cliMain)
 });
 
-// EXTERNAL MODULE: ./src/commands/index.ts + 61 modules
-var commands = __nccwpck_require__(2941);
+// EXTERNAL MODULE: ./src/commands/index.ts + 59 modules
+var commands = __nccwpck_require__(7684);
 // EXTERNAL MODULE: ./src/commands/inputs.ts
 var inputs = __nccwpck_require__(7521);
 // EXTERNAL MODULE: ./src/errors.ts
@@ -36213,8 +37204,8 @@ var compose_env = __nccwpck_require__(1973);
 var run_command = __nccwpck_require__(2530);
 // EXTERNAL MODULE: ./src/report/scrub.ts
 var report_scrub = __nccwpck_require__(8289);
-// EXTERNAL MODULE: ./src/runtime/docker-cli.ts + 1 modules
-var docker_cli = __nccwpck_require__(6762);
+// EXTERNAL MODULE: ./src/runtime/select.ts + 4 modules
+var runtime_select = __nccwpck_require__(2572);
 // EXTERNAL MODULE: ./src/version.ts
 var version = __nccwpck_require__(311);
 ;// CONCATENATED MODULE: ./src/cli.ts
@@ -36408,13 +37399,12 @@ async function runCli(argv, io) {
     // JSON mode from the parsed flags (so `--json false` and a `--json` after `--` are not it); when
     // argv itself is refused, from a plain scan, so the usage error still prints one JSON document.
     const jsonMode = raw ? jsonRequested(raw.json) : jsonFlagGiven(args);
-    let runtime;
     const ctx = {
         cwd: io.cwd,
         env: io.env,
         log: cliLogger(io, scrub),
         now: io.now ?? (() => new Date()),
-        runtime: () => (runtime ??= io.runtime?.() ?? new docker_cli/* DockerCli */.Vo({ env: io.env })),
+        runtime: (0,runtime_select/* runtimeSelector */.Q)(io.env, io.runtime),
         inAction: false,
         addSecret: (v) => scrub.add(v),
     };

@@ -2,6 +2,9 @@
 // `npm run demo`: the whole stateguard story on a copy of examples/platform, with the real CLI and a
 // real engine. Each step prints the command, runs it, and checks the verdict it must give; a step
 // that gives any other verdict makes the demo fail loudly. `--keep` leaves the stack running.
+// `--swarm` tells the same story on Docker Swarm with examples/swarm-platform: the engine is made a
+// single-node swarm when it is not one (and left again at the end), the stack deployed with
+// `docker stack deploy`, the one-shot a replicated-job.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, cpSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const keep = process.argv.includes('--keep');
+const swarm = process.argv.includes('--swarm');
 const started = Date.now();
 const color = process.stdout.isTTY && !process.env.NO_COLOR;
 const paint = (code, s) => (color ? `\x1b[${code}m${s}\x1b[0m` : s);
@@ -25,8 +29,11 @@ const PROJECT = `sgdemo${randomBytes(3).toString('hex')}`;
 const work = mkdtempSync(path.join(tmpdir(), 'stateguard-demo-'));
 const platform = path.join(work, 'platform');
 const backups = path.join(work, 'backups');
-const composeDir = path.join(platform, 'compose/core');
-const composeFile = path.join(composeDir, 'compose.yaml');
+const composeDir = path.join(platform, swarm ? 'stack/core' : 'compose/core');
+const composeFile = path.join(composeDir, swarm ? 'stack.yaml' : 'compose.yaml');
+// On Swarm the stack file is interpolated from the environment of `docker stack config/deploy`
+// (there is no .env): the variables go to every process the demo runs.
+let stackEnv = {};
 const proven = [];
 let everything = '';
 
@@ -51,7 +58,7 @@ function run(cmd, args, opts = {}) {
   try {
     r = spawnSync(cmd, args, {
       cwd: opts.cwd ?? repo,
-      env: { ...process.env, ...opts.env },
+      env: { ...process.env, ...stackEnv, ...opts.env },
       encoding: 'utf8',
       maxBuffer: 64 * 1024 * 1024,
       stdio: ['ignore', opts.jsonStdout ? 'pipe' : fd, fd],
@@ -102,7 +109,33 @@ function compose(args) {
 }
 
 function setEnvFile(vars) {
-  writeFileSync(path.join(composeDir, '.env'), Object.entries(vars).map(([k, v]) => `${k}=${v}\n`).join(''));
+  if (swarm) stackEnv = { ...vars };
+  else writeFileSync(path.join(composeDir, '.env'), Object.entries(vars).map(([k, v]) => `${k}=${v}\n`).join(''));
+}
+
+/** Label filter of one service's containers: compose labels, or the Swarm service name. */
+function serviceFilter(service) {
+  return swarm
+    ? ['--filter', `label=com.docker.swarm.service.name=${PROJECT}_${service}`]
+    : ['--filter', `label=com.docker.compose.project=${PROJECT}`, '--filter', `label=com.docker.compose.service=${service}`];
+}
+
+function swarmTeardown() {
+  const q = (args) => spawnSync('docker', args, { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+  spawnSync('docker', ['stack', 'rm', PROJECT], { stdio: 'ignore' });
+  const ns = `label=com.docker.stack.namespace=${PROJECT}`;
+  for (let i = 0; i < 120 && q(['ps', '-aq', '--filter', ns]).length > 0; i++) spawnSync('sleep', ['0.5']);
+  const vols = q(['volume', 'ls', '-q', '--filter', ns]);
+  for (let i = 0; i < 20 && vols.length; i++) {
+    if (spawnSync('docker', ['volume', 'rm', '-f', ...vols], { stdio: 'ignore' }).status === 0) break;
+    spawnSync('sleep', ['0.5']);
+  }
+  const locks = q(['config', 'ls', '-q', '--filter', `label=io.stateguard.lock.project=${PROJECT}`]);
+  if (locks.length) spawnSync('docker', ['config', 'rm', ...locks], { stdio: 'ignore' });
+  const nets = q(['network', 'ls', '-q', '--filter', ns]);
+  if (nets.length) spawnSync('docker', ['network', 'rm', ...nets], { stdio: 'ignore' });
+  // Leave the swarm only when this demo's setup made it (setup-docker.sh keeps that marker).
+  spawnSync('bash', [path.join(repo, 'scripts/setup-docker.sh'), '--swarm-leave'], { stdio: 'inherit' });
 }
 
 let tornDown = false;
@@ -111,9 +144,14 @@ function teardown() {
   tornDown = true;
   if (keep) {
     console.log(`\n--keep: the stack '${PROJECT}' and ${work} are left in place.`);
-    console.log(`  remove later: docker-compose -f ${composeFile} -p ${PROJECT} down -v && rm -rf ${work}`);
+    console.log(
+      swarm
+        ? `  remove later: docker stack rm ${PROJECT} && rm -rf ${work} (and scripts/setup-docker.sh --swarm-leave)`
+        : `  remove later: docker-compose -f ${composeFile} -p ${PROJECT} down -v && rm -rf ${work}`,
+    );
     return;
   }
+  if (swarm) swarmTeardown();
   const v2 = flavorIsV2();
   const args = ['-f', composeFile, '-p', PROJECT, 'down', '-v', '--remove-orphans'];
   spawnSync(v2 ? 'docker' : 'docker-compose', v2 ? ['compose', ...args] : args, { cwd: composeDir, stdio: 'ignore' });
@@ -131,24 +169,30 @@ process.on('SIGINT', () => {
 });
 
 // ── 0. An engine and the example platform, with its one-shot broken ──────────────────────────
-section('setup: a Docker engine and examples/platform');
-const setup = spawnSync('bash', [path.join(repo, 'scripts/setup-docker.sh')], { stdio: 'inherit' });
+const example = swarm ? 'examples/swarm-platform' : 'examples/platform';
+section(`setup: a Docker engine${swarm ? ' (a swarm manager)' : ''} and ${example}`);
+const setup = spawnSync('bash', [path.join(repo, 'scripts/setup-docker.sh'), ...(swarm ? ['--swarm'] : [])], { stdio: 'inherit' });
 if (setup.status !== 0) fail('scripts/setup-docker.sh failed');
-cpSync(path.join(repo, 'examples/platform'), platform, { recursive: true });
+cpSync(path.join(repo, example), platform, { recursive: true });
 for (const m of readdirSync(path.join(platform, 'modules'))) {
   const f = path.join(platform, 'modules', m, 'module.yaml');
-  writeFileSync(f, readFileSync(f, 'utf8').replace(/project: platform/, `project: ${PROJECT}`));
+  const text = readFileSync(f, 'utf8');
+  writeFileSync(f, swarm ? text.replace(/stack: platform/, `stack: ${PROJECT}`) : text.replace(/project: platform/, `project: ${PROJECT}`));
 }
 setEnvFile({ STORE_ROOT_PASSWORD: SECRET, STORE_INIT_FAIL: '1' });
-console.log(`copied examples/platform to $DEMO/platform (compose project ${PROJECT}); store-init is broken (STORE_INIT_FAIL=1)`);
-compose(['up', '-d']);
-for (let i = 0; i < 60; i++) {
-  const st = run('docker', ['ps', '-q', '--filter', `label=com.docker.compose.project=${PROJECT}`, '--filter', 'label=com.docker.compose.service=store', '--filter', 'health=healthy'], { jsonStdout: true });
-  if (st.stdout.trim()) break;
-  if (i === 59) fail('store did not become healthy');
+console.log(`copied ${example} to $DEMO/platform (${swarm ? 'stack' : 'compose project'} ${PROJECT}); store-init is broken (STORE_INIT_FAIL=1)`);
+if (swarm) {
+  const up = run('docker', ['stack', 'deploy', '--resolve-image', 'never', '-c', composeFile, PROJECT]);
+  if (up.status !== 0) fail(`docker stack deploy failed:\n${up.out}`);
+} else compose(['up', '-d']);
+for (let i = 0; i < 120; i++) {
+  const st = run('docker', ['ps', '-q', ...serviceFilter('store'), '--filter', 'health=healthy'], { jsonStdout: true });
+  const init = run('docker', ['ps', '-aq', ...serviceFilter('store-init'), '--filter', 'status=exited'], { jsonStdout: true });
+  if (st.stdout.trim() && init.stdout.trim()) break;
+  if (i === 119) fail('store did not become healthy, or store-init did not run');
   await new Promise((r) => setTimeout(r, 500));
 }
-console.log(`${ok('✔')} the stack is up: store healthy, web running, store-init exited 1`);
+console.log(`${ok('✔')} the ${swarm ? 'swarm stack' : 'stack'} is up: store healthy, web running, store-init exited 1`);
 
 const root = ['--root', platform];
 const backupRoot = ['--backup-root', backups];
@@ -178,7 +222,7 @@ const allow = ['--allow-stateful', '--backup-ref', snap.path, ...backupRoot, '--
 sg(['guard', ...root, '--module', 'store-init', ...allow, '--json'], { expect: 0, reason: '', json: true, why: 'allowed: only a one-shot re-run, with backup and confirmation' });
 
 section('6. apply while the one-shot is still broken: it fails, secret scrubbed');
-const storeBefore = run('docker', ['ps', '-q', '--no-trunc', '--filter', `label=com.docker.compose.project=${PROJECT}`, '--filter', 'label=com.docker.compose.service=store'], { jsonStdout: true }).stdout.trim();
+const storeBefore = run('docker', ['ps', '-q', '--no-trunc', ...serviceFilter('store')], { jsonStdout: true }).stdout.trim();
 const failed = sg(['apply', ...root, '--module', 'store-init', ...allow], { expect: 1, why: 'the one-shot exited 1, so apply says no' });
 if (!failed.out.includes('failure-reason: one-shot-failed')) fail('apply said no, but not because the one-shot failed (expected failure-reason one-shot-failed)');
 if (!failed.out.includes('***')) fail('apply did not show the scrubbed secret (***) in the one-shot logs');
@@ -186,14 +230,14 @@ proven.push("apply streams the one-shot's logs with its password replaced by ***
 
 section('7. fix the one-shot, plan shows a pending re-run, apply succeeds');
 setEnvFile({ STORE_ROOT_PASSWORD: SECRET, STORE_INIT_FAIL: '0' });
-console.log('fixed: STORE_INIT_FAIL=0 in the compose .env');
+console.log(swarm ? 'fixed: STORE_INIT_FAIL=0 in the environment the stack file is rendered with' : 'fixed: STORE_INIT_FAIL=0 in the compose .env');
 const plan2 = sg(['plan', ...root, '--module', 'store-init', '--json'], { expect: 0, why: 'the plan shows a pending re-run', json: true });
 const keys2 = plan2.modules[0].drift.map((d) => d.key);
 if (keys2.join() !== 'container.state.exited_success') fail(`expected only a pending re-run, got ${keys2.join(', ')}`);
 // The module's own plan hash binds its drift and its declared definition: what was reviewed.
 sg(['apply', ...root, '--module', 'store-init', ...allow, '--expected-plan-hash', plan2.modules[0].plan_hash], { expect: 0, why: 'the one-shot ran to exit 0 under the reviewed plan' });
 sg(['plan', ...root, '--detailed-exitcode'], { expect: 0, why: 'everything in sync' });
-const storeAfter = run('docker', ['ps', '-q', '--no-trunc', '--filter', `label=com.docker.compose.project=${PROJECT}`, '--filter', 'label=com.docker.compose.service=store'], { jsonStdout: true }).stdout.trim();
+const storeAfter = run('docker', ['ps', '-q', '--no-trunc', ...serviceFilter('store')], { jsonStdout: true }).stdout.trim();
 if (!storeBefore || storeBefore !== storeAfter) fail(`the store container changed during apply (${storeBefore.slice(0, 12)} -> ${storeAfter.slice(0, 12)})`);
 console.log(`${ok('✔')} store's container ${storeAfter.slice(0, 12)} was never recreated or restarted by apply`);
 proven.push('apply re-ran only the one-shot; the stateful parent kept its container; the plan is in sync');
@@ -201,7 +245,7 @@ proven.push('apply re-ran only the one-shot; the stateful parent kept its contai
 section('8. staging gate with the persistence probe');
 sg(['e2e-gate', ...root, '--persistence-probe', 'store', '--', process.execPath, '-e', "console.log('e2e: smoke test passed')"], {
   expect: 0,
-  why: "store's data volume kept its sentinel across a recreate; /tmp did not",
+  why: `store's data volume kept its sentinel across a ${swarm ? 'task replacement' : 'recreate'}; /tmp did not`,
   env: { STAGING_E2E: '1' },
 });
 sg(['e2e-gate', '--', process.execPath, '-e', '0'], { expect: 0, why: 'switch unset: skipped loudly, not passed silently', env: { STAGING_E2E: '' } });

@@ -549,12 +549,7 @@ async function snapshotLocked(args: SnapshotArgs): Promise<SnapshotResult> {
         // Back means running AND healthy where there is a healthcheck: the next step (often an
         // apply whose dependency check needs the parent healthy) must not race a `starting` parent.
         const readyMs = (args.readyTimeoutSeconds ?? DEFAULT_READY_TIMEOUT_SECONDS) * 1000;
-        const pending = await waitUntilReady(
-          runtime,
-          back,
-          readyMs,
-          args.hooks?.sleep,
-        );
+        const pending = await waitUntilReady(runtime, back, readyMs, args.hooks?.sleep);
         if (pending.length) {
           const names = new Map(toStop.map((c) => [c.id, c.name]));
           restartError =

@@ -164,8 +164,8 @@ export async function acquireLock(runtime: Runtime, req: LockRequest, timeoutSec
     if (!existing) continue; // released between our create and inspect: try once more
     if (!info.ours) {
       return refusal(
-        'That name is taken by a container stateguard did not create; it is never removed automatically. Inspect it ' +
-          'and remove it by hand if it is a leftover.',
+        'That name is taken by an engine object stateguard did not create; it is never removed automatically. ' +
+          'Inspect it and remove it by hand if it is a leftover.',
       );
     }
     if (!stale) {

@@ -38,7 +38,6 @@ import type {
   RenderedService,
 } from './types.js';
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
 
 export const SWARM_LABEL = {
   namespace: 'com.docker.stack.namespace',
@@ -257,10 +256,13 @@ export class SwarmCli extends DockerCli {
     return {
       id: cid || (t ? `task-${t.ID}` : `service-${service.ID}`),
       name: c?.name ?? name,
-      imageRef: swarmImageRef(String(t?.Spec?.ContainerSpec?.Image ?? service.Spec?.TaskTemplate?.ContainerSpec?.Image ?? '')),
+      imageRef: swarmImageRef(
+        String(t?.Spec?.ContainerSpec?.Image ?? service.Spec?.TaskTemplate?.ContainerSpec?.Image ?? ''),
+      ),
       imageId: c?.imageId ?? '',
       state,
-      exitCode: state === 'exited' || state === 'dead' ? (typeof exit === 'number' ? exit : (c?.exitCode ?? null)) : null,
+      exitCode:
+        state === 'exited' || state === 'dead' ? (typeof exit === 'number' ? exit : (c?.exitCode ?? null)) : null,
       health: state === 'running' ? (c?.health ?? null) : null,
       startedAt: c?.startedAt ?? null,
       finishedAt: c?.finishedAt ?? null,
@@ -354,9 +356,7 @@ export class SwarmCli extends DockerCli {
       return { code: 1, stdout: '', stderr: `service '${service}' is not in the stack file` };
     }
     const before = await this.serviceByName(target.project, service);
-    const oldTasks = new Set(
-      before ? (await this.serviceTasks([before])).map((t) => t.ID) : ([] as string[]),
-    );
+    const oldTasks = new Set(before ? (await this.serviceTasks([before])).map((t) => t.ID) : ([] as string[]));
     // The rendered file holds environment values: a private temp dir, removed at once.
     const dir = await mkdtemp(path.join(tmpdir(), 'stateguard-stack-'));
     let deployed: ExecResult;
@@ -369,7 +369,12 @@ export class SwarmCli extends DockerCli {
     }
     if (deployed.code !== 0) return deployed;
     const after = await this.serviceByName(target.project, service);
-    if (!after) return { code: 1, stdout: deployed.stdout, stderr: `service ${target.project}_${service} is not there after deploy` };
+    if (!after)
+      return {
+        code: 1,
+        stdout: deployed.stdout,
+        stderr: `service ${target.project}_${service} is not there after deploy`,
+      };
     // A job re-runs on every deploy (a new iteration); a long-running service gets new tasks only
     // when its spec changed: otherwise force them, as compose's --force-recreate does.
     if (!isJob(after.Spec) && before && JSON.stringify(before.Spec) === JSON.stringify(after.Spec)) {
@@ -393,13 +398,19 @@ export class SwarmCli extends DockerCli {
         const current = this.currentTasks(svc, await this.serviceTasks([svc]));
         const want = isJob(svc.Spec) ? 1 : (svc.Spec?.Mode?.Replicated?.Replicas ?? 1);
         const ready = current.filter(
-          (t) => !oldTasks.has(t.ID) && (t.Status?.ContainerStatus?.ContainerID || /^(failed|rejected)$/.test(t.Status?.State ?? '')),
+          (t) =>
+            !oldTasks.has(t.ID) &&
+            (t.Status?.ContainerStatus?.ContainerID || /^(failed|rejected)$/.test(t.Status?.State ?? '')),
         );
         seen = current.map((t) => `${t.ID.slice(0, 12)} ${t.Status?.State}`).join(', ') || 'no task';
         if (ready.length >= want && current.every((t) => !oldTasks.has(t.ID))) return null;
       }
       if (Date.now() > deadline) {
-        return { code: 1, stdout: '', stderr: `the service's new tasks did not start within ${CONVERGE_MS / 1000}s (${seen})` };
+        return {
+          code: 1,
+          stdout: '',
+          stderr: `the service's new tasks did not start within ${CONVERGE_MS / 1000}s (${seen})`,
+        };
       }
       await sleep(POLL_MS);
     }
@@ -441,7 +452,11 @@ export class SwarmCli extends DockerCli {
       if (kept === undefined) args.push('--label-add', `${SWARM_LABEL.stoppedReplicas}=${replicas}`);
       const r = await this.docker([...args, sid]);
       if (r.code !== 0) throw new EnvironmentError(`scaling ${svc.Spec?.Name} to 0 failed: ${firstLine(r.stderr)}`);
-      await this.waitGone(containers.map((c) => c.id), (timeoutSeconds + 60) * 1000, String(svc.Spec?.Name));
+      await this.waitGone(
+        containers.map((c) => c.id),
+        (timeoutSeconds + 60) * 1000,
+        String(svc.Spec?.Name),
+      );
     }
     if (plain.length) await super.stop(plain, timeoutSeconds);
   }
@@ -453,7 +468,9 @@ export class SwarmCli extends DockerCli {
       const left = (await this.inspectContainers(ids)).filter((c) => c.state === 'running' || c.state === 'restarting');
       if (left.length === 0) return;
       if (Date.now() > deadline) {
-        throw new EnvironmentError(`${what} still runs ${left.map((c) => c.id.slice(0, 12)).join(', ')} after scaling to 0`);
+        throw new EnvironmentError(
+          `${what} still runs ${left.map((c) => c.id.slice(0, 12)).join(', ')} after scaling to 0`,
+        );
       }
       await sleep(POLL_MS);
     }
@@ -486,7 +503,8 @@ export class SwarmCli extends DockerCli {
         SWARM_LABEL.stoppedReplicas,
         sid,
       ]);
-      if (r.code !== 0) throw new EnvironmentError(`scaling ${svc.Spec?.Name} back to ${replicas} failed: ${firstLine(r.stderr)}`);
+      if (r.code !== 0)
+        throw new EnvironmentError(`scaling ${svc.Spec?.Name} back to ${replicas} failed: ${firstLine(r.stderr)}`);
       const waited = await this.waitForNewTasks(sid, old);
       if (waited) throw new EnvironmentError(`${svc.Spec?.Name}: ${waited.stderr}`);
       const [now] = (await this.inspectServices([sid])) ?? [];
@@ -503,7 +521,8 @@ export class SwarmCli extends DockerCli {
    */
   override async copyFrom(containerId: string, dir: string, sink: NodeJS.WritableStream): Promise<void> {
     const gone = this.stopped.get(containerId);
-    if (!gone || (await this.inspectContainers([containerId])).length > 0) return super.copyFrom(containerId, dir, sink);
+    if (!gone || (await this.inspectContainers([containerId])).length > 0)
+      return super.copyFrom(containerId, dir, sink);
     const mount = gone.container.mounts.find((m) => m.destination === dir);
     if (!mount || mount.type !== 'volume' || !mount.name) {
       throw new EnvironmentError(
@@ -564,7 +583,12 @@ export class SwarmCli extends DockerCli {
     }
     const [c] = JSON.parse(r.stdout.trim() || '[]') as Array<{ ID: string; CreatedAt?: string; Spec?: any }>;
     if (!c) return null;
-    return { id: c.ID, name: String(c.Spec?.Name ?? config), labels: c.Spec?.Labels ?? {}, createdAt: c.CreatedAt ?? '' };
+    return {
+      id: c.ID,
+      name: String(c.Spec?.Name ?? config),
+      labels: c.Spec?.Labels ?? {},
+      createdAt: c.CreatedAt ?? '',
+    };
   }
 
   override async removeLock(id: string): Promise<void> {
@@ -577,7 +601,14 @@ export class SwarmCli extends DockerCli {
   // ---- whole-stack deploy and removal: tests and the demo only ----
 
   override composeUp(target: ComposeTarget): Promise<ExecResult> {
-    return this.docker(['stack', 'deploy', '--resolve-image', 'never', ...target.files.flatMap((f) => ['-c', f]), target.project]);
+    return this.docker([
+      'stack',
+      'deploy',
+      '--resolve-image',
+      'never',
+      ...target.files.flatMap((f) => ['-c', f]),
+      target.project,
+    ]);
   }
 
   override async composeDown(target: ComposeTarget, removeVolumes: boolean): Promise<ExecResult> {

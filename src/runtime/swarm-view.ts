@@ -8,7 +8,6 @@ import { createHash } from 'node:crypto';
 import { splitShellWords } from '../probe/shell-words.js';
 import type { SwarmSpecView } from './types.js';
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
 
 /** Labels stateguard or `docker stack deploy` itself sets: never a difference the user declared. */
 const OWN_LABEL = /^(com\.docker\.stack\.|io\.stateguard\.)/;
@@ -78,7 +77,8 @@ export function declaredView(stack: string, svc: any, topVolumes: Record<string,
     if (typeof v === 'string') {
       const [src, dst, opt] = v.split(':');
       if (dst === undefined) mounts.push(`volume::${src}`);
-      else if (src!.startsWith('/') || src!.startsWith('.')) mounts.push(`bind:${src}:${dst}${opt === 'ro' ? ':ro' : ''}`);
+      else if (src!.startsWith('/') || src!.startsWith('.'))
+        mounts.push(`bind:${src}:${dst}${opt === 'ro' ? ':ro' : ''}`);
       else mounts.push(`volume:${volumeName(stack, src!, topVolumes)}:${dst}${opt === 'ro' ? ':ro' : ''}`);
       continue;
     }
@@ -122,7 +122,8 @@ export function engineView(serviceSpec: any, taskTemplate?: any): SwarmSpecView 
   let replicas: number | null = 1;
   if (modeObj.Replicated) replicas = Number(modeObj.Replicated.Replicas ?? 1);
   else if (modeObj.Global) [mode, replicas] = ['global', null];
-  else if (modeObj.ReplicatedJob) [mode, replicas] = ['replicated-job', Number(modeObj.ReplicatedJob.TotalCompletions ?? 1)];
+  else if (modeObj.ReplicatedJob)
+    [mode, replicas] = ['replicated-job', Number(modeObj.ReplicatedJob.TotalCompletions ?? 1)];
   else if (modeObj.GlobalJob) [mode, replicas] = ['global-job', null];
   const labelList = (l: unknown): string[] =>
     ownLabelsOut(Object.entries((l ?? {}) as Record<string, string>).map(([k, v]) => `${k}=${v}`));

@@ -250,21 +250,21 @@ describeSwarm('Swarm: plan, snapshot, guard + apply, lock and probe on a single-
     const backupRef = path.join(p.backupDir, backup!);
     const refused = await cli(['apply', '--root', p.root, '--module', 'store-init', '--json']);
     expect(refused.code).toBe(1);
-    expect(JSON.parse(refused.stdout)).toMatchObject({ decision: 'blocked' });
+    expect(JSON.parse(refused.stdout)).toMatchObject({ status: 'blocked' });
 
     const flags = ['--root', p.root, '--module', 'store-init', '--allow-stateful=true', '--confirm', 'BACKUP_DONE', '--backup-ref', backupRef, '--backup-root', p.backupDir, '--json'];
     const store = await storeHealthy(p);
     const failed = await cli(['apply', ...flags]);
     expect(failed.code).toBe(1);
-    const failedJson = JSON.parse(failed.stdout) as { decision: string; failure_reason: string; exit_code: number; log_tail: string[] };
-    expect(failedJson).toMatchObject({ decision: 'failed', failure_reason: 'one-shot-failed', exit_code: 1 });
+    const failedJson = JSON.parse(failed.stdout) as { status: string; failure_reason: string; exit_code: number; log_tail: string[] };
+    expect(failedJson).toMatchObject({ status: 'failed', failure_reason: 'one-shot-failed', exit_code: 1 });
     expect(failedJson.log_tail.join('\n')).toContain('store-init: connecting to store as admin with password ***');
 
     setFail(p, false);
     const webTask = runningTask(p, 'web')?.id;
     const applied = await cli(['apply', ...flags]);
     expect(applied.code).toBe(0);
-    expect(JSON.parse(applied.stdout)).toMatchObject({ decision: 'applied', exit_code: 0 });
+    expect(JSON.parse(applied.stdout)).toMatchObject({ status: 'applied', exit_code: 0 });
     // The parent's task and container are the same; the job's last task completed with exit 0.
     const storeAfter = runningTask(p, 'store')!;
     expect(storeAfter).toMatchObject({ id: store.id, containerId: store.containerId });
@@ -280,14 +280,14 @@ describeSwarm('Swarm: plan, snapshot, guard + apply, lock and probe on a single-
   it('the lock is a cluster-wide docker config: a held lock refuses a second apply, naming the holder', async () => {
     const rt = new SwarmCli();
     const name = lockName(p.stack, 'store-init');
-    expect(await rt.createLock(name, { 'io.stateguard.lock.project': p.stack, 'io.stateguard.lock.holder': 'someone else', 'io.stateguard.lock.since': new Date().toISOString() }, { images: [], project: p.stack })).toBe(true);
-    expect(await rt.createLock(name, {}, { images: [], project: p.stack })).toBe(false);
+    expect(await rt.createLock(name, { 'io.stateguard.lock': '1', 'io.stateguard.lock.module': 'store-init', 'io.stateguard.lock.project': p.stack, 'io.stateguard.lock.holder': 'someone else', 'io.stateguard.lock.since': new Date().toISOString() })).toBe(true);
+    expect(await rt.createLock(name, {})).toBe(false);
     try {
       const backup = readdirSync(p.backupDir).find((f) => f.endsWith('.tar.gz'))!;
       const r = await cli(['apply', '--root', p.root, '--module', 'store-init', '--allow-stateful=true', '--confirm', 'BACKUP_DONE', '--backup-ref', path.join(p.backupDir, backup), '--backup-root', p.backupDir, '--json']);
       // The lock is taken before anything is planned: refused, whoever holds it named.
       expect(r.code).toBe(1);
-      expect(JSON.parse(r.stdout)).toMatchObject({ decision: 'refused', failure_reason: 'locked' });
+      expect(JSON.parse(r.stdout)).toMatchObject({ status: 'refused', failure_reason: 'locked' });
       expect(r.stdout + r.stderr).toContain('someone else');
     } finally {
       const lock = await rt.readLock(name);
