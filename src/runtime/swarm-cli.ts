@@ -38,7 +38,6 @@ import type {
   RenderedService,
 } from './types.js';
 
-
 export const SWARM_LABEL = {
   namespace: 'com.docker.stack.namespace',
   serviceId: 'com.docker.swarm.service.id',

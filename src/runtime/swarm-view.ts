@@ -8,7 +8,6 @@ import { createHash } from 'node:crypto';
 import { splitShellWords } from '../probe/shell-words.js';
 import type { SwarmSpecView } from './types.js';
 
-
 /** Labels stateguard or `docker stack deploy` itself sets: never a difference the user declared. */
 const OWN_LABEL = /^(com\.docker\.stack\.|io\.stateguard\.)/;
 
