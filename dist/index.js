@@ -54,7 +54,7 @@ Object.defineProperty(exports, "stringify", ({ enumerable: true, get: function (
 Object.defineProperty(exports, "nil", ({ enumerable: true, get: function () { return codegen_1.nil; } }));
 Object.defineProperty(exports, "Name", ({ enumerable: true, get: function () { return codegen_1.Name; } }));
 Object.defineProperty(exports, "CodeGen", ({ enumerable: true, get: function () { return codegen_1.CodeGen; } }));
-var validation_error_1 = __nccwpck_require__(5402);
+var validation_error_1 = __nccwpck_require__(3021);
 Object.defineProperty(exports, "ValidationError", ({ enumerable: true, get: function () { return validation_error_1.default; } }));
 var ref_error_1 = __nccwpck_require__(3162);
 Object.defineProperty(exports, "MissingRefError", ({ enumerable: true, get: function () { return ref_error_1.default; } }));
@@ -231,7 +231,7 @@ exports.regexpCode = regexpCode;
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.or = exports.and = exports.not = exports.CodeGen = exports.operators = exports.varKinds = exports.ValueScopeName = exports.ValueScope = exports.Scope = exports.Name = exports.regexpCode = exports.stringify = exports.getProperty = exports.nil = exports.strConcat = exports.str = exports._ = void 0;
 const code_1 = __nccwpck_require__(567);
-const scope_1 = __nccwpck_require__(5407);
+const scope_1 = __nccwpck_require__(7788);
 var code_2 = __nccwpck_require__(567);
 Object.defineProperty(exports, "_", ({ enumerable: true, get: function () { return code_2._; } }));
 Object.defineProperty(exports, "str", ({ enumerable: true, get: function () { return code_2.str; } }));
@@ -241,7 +241,7 @@ Object.defineProperty(exports, "getProperty", ({ enumerable: true, get: function
 Object.defineProperty(exports, "stringify", ({ enumerable: true, get: function () { return code_2.stringify; } }));
 Object.defineProperty(exports, "regexpCode", ({ enumerable: true, get: function () { return code_2.regexpCode; } }));
 Object.defineProperty(exports, "Name", ({ enumerable: true, get: function () { return code_2.Name; } }));
-var scope_2 = __nccwpck_require__(5407);
+var scope_2 = __nccwpck_require__(7788);
 Object.defineProperty(exports, "Scope", ({ enumerable: true, get: function () { return scope_2.Scope; } }));
 Object.defineProperty(exports, "ValueScope", ({ enumerable: true, get: function () { return scope_2.ValueScope; } }));
 Object.defineProperty(exports, "ValueScopeName", ({ enumerable: true, get: function () { return scope_2.ValueScopeName; } }));
@@ -927,7 +927,7 @@ function par(x) {
 
 /***/ }),
 
-/***/ 5407:
+/***/ 7788:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
@@ -1212,7 +1212,7 @@ function extraErrorProps(cxt, { params, message }, keyValues) {
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.resolveSchema = exports.getCompilingSchema = exports.resolveRef = exports.compileSchema = exports.SchemaEnv = void 0;
 const codegen_1 = __nccwpck_require__(1436);
-const validation_error_1 = __nccwpck_require__(5402);
+const validation_error_1 = __nccwpck_require__(3021);
 const names_1 = __nccwpck_require__(630);
 const resolve_1 = __nccwpck_require__(4090);
 const util_1 = __nccwpck_require__(4464);
@@ -2971,7 +2971,7 @@ Object.defineProperty(exports, "stringify", ({ enumerable: true, get: function (
 Object.defineProperty(exports, "nil", ({ enumerable: true, get: function () { return codegen_1.nil; } }));
 Object.defineProperty(exports, "Name", ({ enumerable: true, get: function () { return codegen_1.Name; } }));
 Object.defineProperty(exports, "CodeGen", ({ enumerable: true, get: function () { return codegen_1.CodeGen; } }));
-const validation_error_1 = __nccwpck_require__(5402);
+const validation_error_1 = __nccwpck_require__(3021);
 const ref_error_1 = __nccwpck_require__(3162);
 const rules_1 = __nccwpck_require__(7353);
 const compile_1 = __nccwpck_require__(2718);
@@ -3671,7 +3671,7 @@ exports["default"] = uri;
 
 /***/ }),
 
-/***/ 5402:
+/***/ 3021:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -4203,7 +4203,7 @@ const anyOf_1 = __nccwpck_require__(9380);
 const oneOf_1 = __nccwpck_require__(2490);
 const allOf_1 = __nccwpck_require__(9205);
 const if_1 = __nccwpck_require__(8584);
-const thenElse_1 = __nccwpck_require__(9210);
+const thenElse_1 = __nccwpck_require__(6829);
 function getApplicator(draft2020 = false) {
     const applicator = [
         // any
@@ -4628,7 +4628,7 @@ exports["default"] = def;
 
 /***/ }),
 
-/***/ 9210:
+/***/ 6829:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
@@ -9634,6 +9634,8 @@ __nccwpck_require__.d(__webpack_exports__, {
 var external_node_os_ = __nccwpck_require__(8161);
 // EXTERNAL MODULE: ./src/errors.ts
 var src_errors = __nccwpck_require__(3916);
+// EXTERNAL MODULE: ./src/model/module.ts + 1 modules
+var model_module = __nccwpck_require__(5096);
 // EXTERNAL MODULE: ./src/model/validate.ts
 var validate = __nccwpck_require__(1071);
 ;// CONCATENATED MODULE: ./src/drift/containers.ts
@@ -10733,6 +10735,7 @@ class LineScrubber {
 
 
 
+
 function target(m) {
     return { project: m.compose.project, files: [m.compose.path] };
 }
@@ -10839,7 +10842,7 @@ async function runOneShot(req, deps, ev, h, known) {
     if (rec.code !== 0) {
         const detail = scrub.scrub((rec.stderr || rec.stdout).trim().split('\n').slice(-5).join(' / '));
         await h.checkDependencies();
-        return end('failed', 'compose-error', `compose could not recreate '${m.compose.service}' (exit ${rec.code}): ${detail}`, true);
+        return end('failed', 'compose-error', `${(0,model_module/* engineFrontEnd */.rw)(m)} could not recreate '${m.compose.service}' (exit ${rec.code}): ${detail}`, true);
     }
     const oldIds = new Set(known.before.map((c) => c.id));
     const fresh = (await listServiceContainers(runtime, m.compose)).filter((c) => !oldIds.has(c.id));
@@ -12558,8 +12561,6 @@ function semverBump(from, to) {
     return 'unknown';
 }
 
-// EXTERNAL MODULE: ./src/model/module.ts + 1 modules
-var model_module = __nccwpck_require__(5096);
 ;// CONCATENATED MODULE: ./src/upgrade/gate.ts
 /**
  * The upgrade's pre-deploy gate (docs/architecture.md §13): decided BEFORE any snapshot or stop, so a
@@ -13051,6 +13052,9 @@ function observeContainers(containers) {
 function pendingUpgrade(m, observedImage, drift, declaredImage, opts = {}) {
     if (m.class !== 'stateful' || m.expectedState !== 'running' || observedImage === null)
         return undefined;
+    // upgrade is not built for Swarm (docs/architecture.md §14): no pending upgrade to show.
+    if (m.runtime === 'swarm')
+        return undefined;
     if (!drift.some((d) => d.key === 'container.image'))
         return undefined;
     const gate = preDeployGate({
@@ -13209,6 +13213,7 @@ async function planSelected(selected, runtime, opts) {
             name: m.name,
             class: m.class,
             expected_state: m.expectedState,
+            ...(m.runtime === 'swarm' ? { runtime: 'swarm' } : {}),
             compose: { project: m.compose.project, service: m.compose.service, file: m.compose.display },
             declared: definition,
             observed: observeContainers(containers),
@@ -13753,6 +13758,7 @@ function readTar(archive) {
 
 
 
+
 const SENTINEL_PREFIX = '.stateguard-probe-';
 const persistence_short = (id) => id.slice(0, 12);
 function regressionMessage(volume, at, oldId, newId) {
@@ -13934,7 +13940,10 @@ async function runPersistenceProbe(mod, deps) {
         return fail('the probe stopped before recreating the container: not every sentinel could be written and read back.');
     }
     // 3. Recreate only that service; require a new container.
-    log(`persistence probe: recreating service ${mod.compose.service} (only it, --no-deps --force-recreate)`);
+    log(`persistence probe: recreating service ${mod.compose.service} ` +
+        (mod.runtime === 'swarm'
+            ? '(only it: a one-service stack deploy, its task forced)'
+            : '(only it, --no-deps --force-recreate)'));
     const up = await runtime.recreateService(target, mod.compose.service);
     const after = await listServiceContainers(runtime, mod.compose);
     const fresh = after.filter((c) => c.id !== old.id);
@@ -13947,7 +13956,7 @@ async function runPersistenceProbe(mod, deps) {
     };
     if (up.code !== 0) {
         const last = up.stderr.trim().split('\n').filter(Boolean).pop() ?? `exit ${up.code}`;
-        return failBeforeVerify(`compose could not recreate service ${mod.compose.service}: ${last}`);
+        return failBeforeVerify(`${(0,model_module/* engineFrontEnd */.rw)(mod)} could not recreate service ${mod.compose.service}: ${last}`);
     }
     if (fresh.length === 0) {
         const still = after.some((c) => c.id === old.id);
@@ -14485,7 +14494,11 @@ async function snapshotLocked(args) {
             }
             if (restartError) {
                 log.error(`SNAPSHOT: CONTAINERS OF ` +
-                    `${mod.name.toUpperCase()} ARE NOT RUNNING: ${restartError}. Start them by hand now (docker start ...).`);
+                    `${mod.name.toUpperCase()} ARE NOT RUNNING: ${restartError}. Start them by hand now ` +
+                    (mod.runtime === 'swarm'
+                        ? `(docker service scale ${mod.compose.project}_${mod.compose.service}=N, N from its label ` +
+                            `io.stateguard.stopped-replicas).`
+                        : '(docker start ...).'));
             }
             else {
                 log.info(`snapshot ${mod.name}: ${toStop.map((c) => c.name).join(', ')} running (and healthy) again`);
@@ -18495,7 +18508,7 @@ function nextStep(m, backupModules) {
     }
     return (`- **${mdCell(m.name)}**: no workflow applies ${keys.map(codeSpan).join(', ')} to a ${m.class} module: ` +
         `take a snapshot (${codeSpan('workflows/backup.yml')}), bring the service to its declared state by hand ` +
-        `with compose, then plan again.`);
+        `with ${m.runtime === 'swarm' ? codeSpan('docker stack deploy') : 'compose'}, then plan again.`);
 }
 function driftCell(items) {
     const cells = items.map(mdCell);
@@ -21035,6 +21048,7 @@ class PathNotFoundError extends EnvironmentError {
 __nccwpck_require__.d(__webpack_exports__, {
   KZ: () => (/* binding */ UPGRADE_DEFAULTS),
   Gt: () => (/* binding */ displayPath),
+  rw: () => (/* binding */ engineFrontEnd),
   Vw: () => (/* binding */ formatProblem),
   o_: () => (/* binding */ loadModules),
   dS: () => (/* binding */ sortProblems)
@@ -21066,6 +21080,10 @@ var yaml_source = __nccwpck_require__(1954);
 
 
 
+/** What deploys a module's service, for messages: `compose`, or `docker stack deploy` on Swarm. */
+function engineFrontEnd(m) {
+    return m.runtime === 'swarm' ? 'docker stack deploy' : 'compose';
+}
 const upgradeSchema = module_schema_namespaceObject.properties.spec.properties.upgrade;
 /** The defaults of spec.upgrade, read from schema/module.schema.json: documented and applied from one place. */
 const UPGRADE_DEFAULTS = {
@@ -26523,9 +26541,9 @@ exports.composeCollection = composeCollection;
 
 
 
-var Document = __nccwpck_require__(3021);
+var Document = __nccwpck_require__(5402);
 var composeNode = __nccwpck_require__(5937);
-var resolveEnd = __nccwpck_require__(7788);
+var resolveEnd = __nccwpck_require__(5407);
 var resolveProps = __nccwpck_require__(4631);
 
 function composeDoc(options, directives, { offset, start, value, end }, onError) {
@@ -26579,7 +26597,7 @@ var Alias = __nccwpck_require__(4065);
 var identity = __nccwpck_require__(1127);
 var composeCollection = __nccwpck_require__(7349);
 var composeScalar = __nccwpck_require__(5413);
-var resolveEnd = __nccwpck_require__(7788);
+var resolveEnd = __nccwpck_require__(5407);
 var utilEmptyScalarPosition = __nccwpck_require__(2599);
 
 const CN = { composeNode, composeEmptyNode };
@@ -26791,11 +26809,11 @@ exports.composeScalar = composeScalar;
 
 var node_process = __nccwpck_require__(932);
 var directives = __nccwpck_require__(1342);
-var Document = __nccwpck_require__(3021);
+var Document = __nccwpck_require__(5402);
 var errors = __nccwpck_require__(1464);
 var identity = __nccwpck_require__(1127);
 var composeDoc = __nccwpck_require__(3683);
-var resolveEnd = __nccwpck_require__(7788);
+var resolveEnd = __nccwpck_require__(5407);
 
 function getErrorPos(src) {
     if (typeof src === 'number')
@@ -27404,7 +27422,7 @@ exports.resolveBlockSeq = resolveBlockSeq;
 
 /***/ }),
 
-/***/ 7788:
+/***/ 5407:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -27459,7 +27477,7 @@ var identity = __nccwpck_require__(1127);
 var Pair = __nccwpck_require__(7165);
 var YAMLMap = __nccwpck_require__(4454);
 var YAMLSeq = __nccwpck_require__(2223);
-var resolveEnd = __nccwpck_require__(7788);
+var resolveEnd = __nccwpck_require__(5407);
 var resolveProps = __nccwpck_require__(4631);
 var utilContainsNewline = __nccwpck_require__(9499);
 var utilMapIncludes = __nccwpck_require__(1187);
@@ -27672,7 +27690,7 @@ exports.resolveFlowCollection = resolveFlowCollection;
 
 
 var Scalar = __nccwpck_require__(3301);
-var resolveEnd = __nccwpck_require__(7788);
+var resolveEnd = __nccwpck_require__(5407);
 
 function resolveFlowScalar(scalar, strict, onError) {
     const { offset, type, source, end } = scalar;
@@ -28180,7 +28198,7 @@ exports.mapIncludes = mapIncludes;
 
 /***/ }),
 
-/***/ 3021:
+/***/ 5402:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
@@ -28191,7 +28209,7 @@ var identity = __nccwpck_require__(1127);
 var Pair = __nccwpck_require__(7165);
 var toJS = __nccwpck_require__(4043);
 var Schema = __nccwpck_require__(5840);
-var stringifyDocument = __nccwpck_require__(6829);
+var stringifyDocument = __nccwpck_require__(9210);
 var anchors = __nccwpck_require__(1596);
 var applyReviver = __nccwpck_require__(3661);
 var createNode = __nccwpck_require__(2404);
@@ -29029,7 +29047,7 @@ var __webpack_unused_export__;
 
 
 var composer = __nccwpck_require__(9984);
-var Document = __nccwpck_require__(3021);
+var Document = __nccwpck_require__(5402);
 var Schema = __nccwpck_require__(5840);
 var errors = __nccwpck_require__(1464);
 var Alias = __nccwpck_require__(4065);
@@ -32263,7 +32281,7 @@ exports.Parser = Parser;
 
 
 var composer = __nccwpck_require__(9984);
-var Document = __nccwpck_require__(3021);
+var Document = __nccwpck_require__(5402);
 var errors = __nccwpck_require__(1464);
 var log = __nccwpck_require__(7249);
 var identity = __nccwpck_require__(1127);
@@ -34113,7 +34131,7 @@ exports.stringifyComment = stringifyComment;
 
 /***/ }),
 
-/***/ 6829:
+/***/ 9210:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 

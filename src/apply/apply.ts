@@ -13,7 +13,7 @@
  */
 import { EnvironmentError, errorMessage } from '../errors.js';
 import type { GuardEvaluation } from '../guard/evaluate.js';
-import type { ModuleDecl } from '../model/module.js';
+import { engineFrontEnd, type ModuleDecl } from '../model/module.js';
 import type { ContainerInfo, ComposeTarget, RenderedService, Runtime } from '../ports.js';
 import { oneShotReplicaProblem } from '../model/validate.js';
 import { listServiceContainers, ofService } from '../drift/containers.js';
@@ -203,7 +203,7 @@ async function runOneShot(
     return end(
       'failed',
       'compose-error',
-      `compose could not recreate '${m.compose.service}' (exit ${rec.code}): ${detail}`,
+      `${engineFrontEnd(m)} could not recreate '${m.compose.service}' (exit ${rec.code}): ${detail}`,
       true,
     );
   }

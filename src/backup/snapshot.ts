@@ -563,7 +563,11 @@ async function snapshotLocked(args: SnapshotArgs): Promise<SnapshotResult> {
       if (restartError) {
         log.error(
           `SNAPSHOT: CONTAINERS OF ` +
-            `${mod.name.toUpperCase()} ARE NOT RUNNING: ${restartError}. Start them by hand now (docker start ...).`,
+            `${mod.name.toUpperCase()} ARE NOT RUNNING: ${restartError}. Start them by hand now ` +
+            (mod.runtime === 'swarm'
+              ? `(docker service scale ${mod.compose.project}_${mod.compose.service}=N, N from its label ` +
+                `io.stateguard.stopped-replicas).`
+              : '(docker start ...).'),
         );
       } else {
         log.info(`snapshot ${mod.name}: ${toStop.map((c) => c.name).join(', ')} running (and healthy) again`);

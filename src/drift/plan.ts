@@ -36,6 +36,8 @@ export function pendingUpgrade(
   opts: Pick<PlanOptions, 'root' | 'readFile'> = {},
 ): PendingUpgrade | undefined {
   if (m.class !== 'stateful' || m.expectedState !== 'running' || observedImage === null) return undefined;
+  // upgrade is not built for Swarm (docs/architecture.md §14): no pending upgrade to show.
+  if (m.runtime === 'swarm') return undefined;
   if (!drift.some((d) => d.key === 'container.image')) return undefined;
   const gate = preDeployGate({
     module: m,
@@ -220,6 +222,7 @@ async function planSelected(selected: ModuleDecl[], runtime: Runtime, opts: Plan
       name: m.name,
       class: m.class,
       expected_state: m.expectedState,
+      ...(m.runtime === 'swarm' ? { runtime: 'swarm' as const } : {}),
       compose: { project: m.compose.project, service: m.compose.service, file: m.compose.display },
       declared: definition,
       observed: observeContainers(containers),

@@ -63,6 +63,8 @@ export interface ModulePlan {
   name: string;
   class: ModuleClass;
   expected_state: ExpectedState;
+  /** present for a module on Docker Swarm: then compose.project is the stack and compose.file the stack file */
+  runtime?: 'swarm';
   compose: { project: string; service: string; file: string };
   /** the module's declared definition as compose rendered it: what the module's plan_hash binds */
   declared: DeclaredDefinition;

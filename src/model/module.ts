@@ -52,6 +52,11 @@ export interface ModuleDecl {
   source: YamlSource;
 }
 
+/** What deploys a module's service, for messages: `compose`, or `docker stack deploy` on Swarm. */
+export function engineFrontEnd(m: { runtime?: ModuleDecl['runtime'] }): string {
+  return m.runtime === 'swarm' ? 'docker stack deploy' : 'compose';
+}
+
 export interface ModuleUpgrade {
   /**
    * Absolute path TEMPLATE of the target version's release notes (`{version}` not yet replaced: the

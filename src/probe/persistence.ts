@@ -21,6 +21,7 @@ import { Writable } from 'node:stream';
 import { errorMessage, PathNotFoundError } from '../errors.js';
 import type { ContainerInfo, Runtime } from '../ports.js';
 import { listServiceContainers } from '../drift/containers.js';
+import { engineFrontEnd } from '../model/module.js';
 import { readTar, singleFileTar } from './tar.js';
 
 /** What the probe needs to know about a module (a subset of ModuleDecl, so tests can build one inline). */
@@ -31,6 +32,8 @@ export interface ProbeModule {
   volumes: { volume: string; path: string }[];
   ephemeralPaths: string[];
   timeoutSeconds: number;
+  /** compose (the default when absent) or swarm: only the wording of messages depends on it */
+  runtime?: 'compose' | 'swarm';
 }
 
 export type SentinelState = 'present' | 'absent' | 'changed';
@@ -293,7 +296,12 @@ export async function runPersistenceProbe(mod: ProbeModule, deps: ProbeDeps): Pr
   }
 
   // 3. Recreate only that service; require a new container.
-  log(`persistence probe: recreating service ${mod.compose.service} (only it, --no-deps --force-recreate)`);
+  log(
+    `persistence probe: recreating service ${mod.compose.service} ` +
+      (mod.runtime === 'swarm'
+        ? '(only it: a one-service stack deploy, its task forced)'
+        : '(only it, --no-deps --force-recreate)'),
+  );
   const up = await runtime.recreateService(target, mod.compose.service);
   const after = await listServiceContainers(runtime, mod.compose);
   const fresh = after.filter((c) => c.id !== old.id);
@@ -305,7 +313,7 @@ export async function runPersistenceProbe(mod: ProbeModule, deps: ProbeDeps): Pr
   };
   if (up.code !== 0) {
     const last = up.stderr.trim().split('\n').filter(Boolean).pop() ?? `exit ${up.code}`;
-    return failBeforeVerify(`compose could not recreate service ${mod.compose.service}: ${last}`);
+    return failBeforeVerify(`${engineFrontEnd(mod)} could not recreate service ${mod.compose.service}: ${last}`);
   }
   if (fresh.length === 0) {
     const still = after.some((c) => c.id === old.id);

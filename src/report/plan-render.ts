@@ -190,7 +190,7 @@ export function nextStep(m: ModulePlan, backupModules?: readonly string[]): stri
   return (
     `- **${mdCell(m.name)}**: no workflow applies ${keys.map(codeSpan).join(', ')} to a ${m.class} module: ` +
     `take a snapshot (${codeSpan('workflows/backup.yml')}), bring the service to its declared state by hand ` +
-    `with compose, then plan again.`
+    `with ${m.runtime === 'swarm' ? codeSpan('docker stack deploy') : 'compose'}, then plan again.`
   );
 }
 

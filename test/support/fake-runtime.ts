@@ -6,6 +6,7 @@
 import { posix } from 'node:path';
 import { readTar, singleFileTar } from '../../src/probe/tar.js';
 import type {
+  ComposeInfo,
   ComposeTarget,
   ContainerInfo,
   DataMount,
@@ -91,7 +92,7 @@ export class FakeRuntime implements Runtime {
   async composeFlavor(): Promise<'v1' | 'v2'> {
     return this.flavor;
   }
-  async composeInfo(): Promise<{ flavor: 'v1' | 'v2'; version: string }> {
+  async composeInfo(): Promise<ComposeInfo> {
     return { flavor: this.flavor, version: this.flavor === 'v2' && this.composeVersion.startsWith('1.') ? '2.26.1' : this.composeVersion };
   }
   async listProjectContainers(project: string): Promise<ContainerInfo[]> {

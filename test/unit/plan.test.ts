@@ -333,3 +333,49 @@ describe('stateguard plan (CLI over the fake runtime)', () => {
     expect(r.code).toBe(3);
   });
 });
+
+describe('planModules over two runtimes (spec.compose and spec.swarm)', () => {
+  it('plans each module with the adapter of its runtime, merges them in module order, and says both', async () => {
+    const composeRt = fakeWith();
+    composeRt.containers = [container({ project: 'p', service: 'web' })];
+    const swarmRt = new FakeRuntime();
+    swarmRt.composeInfo = async () => ({ flavor: 'swarm', version: '20.10.24' });
+    swarmRt.projects.shop = { services: { db: { image: 'stateguard/busybox:1.0.0' } }, hashes: { db: 'view-hash' } };
+    swarmRt.images['stateguard/busybox:1.0.0'] = 'sha256:aaa';
+    swarmRt.containers = [container({ project: 'shop', service: 'db', configHash: 'other-view' })];
+    const asked: string[] = [];
+    const modules = [
+      decl('db', 'db', { runtime: 'swarm', project: 'shop', class: 'stateful' }),
+      decl('web', 'web'),
+    ];
+    const plan = await planModules(modules, (kind) => {
+      asked.push(kind);
+      return kind === 'swarm' ? swarmRt : composeRt;
+    });
+    expectValidPlan(plan);
+    expect(asked.sort()).toEqual(['compose', 'swarm']);
+    expect(plan.modules.map((m) => [m.name, m.runtime ?? 'compose', m.drift.map((d) => d.key)])).toEqual([
+      ['db', 'swarm', ['container.config']],
+      ['web', 'compose', []],
+    ]);
+    expect(plan.swarm).toEqual({ flavor: 'swarm', version: '20.10.24' });
+    expect(plan.compose.flavor).not.toBe('swarm');
+    // Neither adapter was asked about the other's modules.
+    expect(composeRt.calls.some((c) => JSON.stringify(c.args).includes('shop'))).toBe(false);
+    expect(swarmRt.calls.some((c) => JSON.stringify(c.args).includes('"p"'))).toBe(false);
+  });
+
+  it('a swarm-only plan names swarm as what rendered it, and shows no pending upgrade (not built for Swarm)', async () => {
+    const swarmRt = new FakeRuntime();
+    swarmRt.composeInfo = async () => ({ flavor: 'swarm', version: '20.10.24' });
+    swarmRt.projects.shop = { services: { db: { image: 'stateguard/busybox:1.1.0' } }, hashes: { db: 'h' } };
+    swarmRt.images['stateguard/busybox:1.1.0'] = 'sha256:bbb';
+    swarmRt.containers = [container({ project: 'shop', service: 'db', configHash: 'h', imageRef: 'stateguard/busybox:1.0.0' })];
+    const plan = await planModules([decl('db', 'db', { runtime: 'swarm', project: 'shop', class: 'stateful' })], () => swarmRt);
+    expectValidPlan(plan);
+    expect(plan.compose).toEqual({ flavor: 'swarm', version: '20.10.24' });
+    expect(plan.swarm).toBeUndefined();
+    expect(plan.modules[0]!.drift.map((d) => d.key)).toContain('container.image');
+    expect(plan.modules[0]!.upgrade).toBeUndefined();
+  });
+});
