@@ -9567,15 +9567,15 @@ function loadValidModules(opts, ctx) {
 }
 /**
  * Commands whose steps are built for Compose only refuse a Swarm module before touching anything
- * (docs/architecture.md §14: restore, upgrade and recover move data through helper containers
+ * (docs/architecture.md §14: restore and upgrade move data through helper containers
  * bound to one host; on Swarm they need the node-pinned helpers designed there).
  */
 function refuseOnSwarm(m, command) {
     if (m.runtime !== 'swarm')
         return;
     throw new errors/* UserError */.yo(`module '${m.name}' runs on Docker Swarm (spec.swarm in ${m.file}); ${command} is not built for Swarm yet, ` +
-        `so nothing was done. Use plan, apply, snapshot, verify-backup and the persistence probe on Swarm; for ` +
-        `${command}, see "Swarm" in docs/architecture.md.`, { reason: 'unsupported-runtime', exitCode: 1 });
+        `so nothing was done. Use plan, apply, snapshot, recover, verify-backup and the persistence probe on ` +
+        `Swarm; for ${command}, see "Swarm" in docs/architecture.md.`, { reason: 'unsupported-runtime', exitCode: 1 });
 }
 function pickModule(set, name, input = 'module') {
     if (!name) {
@@ -14466,7 +14466,9 @@ async function snapshotLocked(args) {
     log.info(`snapshot ${mod.name}: stopping ${toStop.length ? toStop.map((c) => c.name).join(', ') : '(nothing running)'}`);
     try {
         await runtime.stop(toStop.map((c) => c.id));
+        args.hooks?.crash?.('after-stop');
         captured = await captureToTemp(runtime, source.id, targets, outDir, finalName, log, `snapshot ${mod.name}`);
+        args.hooks?.crash?.('after-capture');
     }
     catch (err) {
         captureError = err;
@@ -19213,12 +19215,41 @@ async function rollBack(j, deps) {
 
 
 
+
 /** Whether a lock's holder (see describeHolder: `…, host H, pid N`) is a process on this host that is gone. */
 function holderIsGone(holder, host, pidAlive) {
     const m = /(?:^|, )host (.+), pid (\d+)$/.exec(holder);
     if (!m || m[1] !== host)
         return false;
     return !pidAlive(Number(m[2]));
+}
+/**
+ * Under the module lock, bring back a service the engine recorded as stopped by a killed step
+ * (runtime.resumeStopped), and wait until it is running and healthy. null when there was nothing.
+ */
+async function resumeStopped(req, deps, lockReq, say, end) {
+    const m = req.module;
+    const taken = await acquireLock(deps.runtime, lockReq, 0);
+    if (!taken.acquired)
+        return null;
+    try {
+        const target = { project: m.compose.project, files: [m.compose.path] };
+        const back = await deps.runtime.resumeStopped(target, m.compose.service);
+        if (!back)
+            return null;
+        say(`'${m.name}' was left stopped by an interrupted snapshot: scaled back to ${back.replicas}`);
+        const pending = await waitUntilReady(deps.runtime, back.containerIds, req.readyTimeoutSeconds * 1000, deps.sleep);
+        if (pending.length) {
+            return end('failed', 'snapshot-failed', `'${m.name}' was scaled back to ${back.replicas}, but ${pending.map((p) => p.problem).join(', ')} ` +
+                `${req.readyTimeoutSeconds}s later; check the service now`);
+        }
+        return end('recovered', '', `'${m.name}', left stopped by an interrupted snapshot, runs again (healthy)`);
+    }
+    finally {
+        const problem = await releaseLock(deps.runtime, taken.lock);
+        if (problem)
+            deps.log.warn(problem);
+    }
 }
 async function recoverModule(req, deps) {
     const m = req.module;
@@ -19248,6 +19279,16 @@ async function recoverModule(req, deps) {
     };
     const key = operationKey(m.compose.project, m.compose.service);
     const { runtime } = deps;
+    const lockReq = {
+        module: m.name,
+        project: m.compose.project,
+        service: m.compose.service,
+        moduleImages: [],
+        holder: req.holder,
+        now: deps.now(),
+        staleAfterMs: 0,
+        breakStale: false,
+    };
     try {
         await runtime.ping();
         if ((await runtime.readJournal(key)).length === 0) {
@@ -19255,9 +19296,17 @@ async function recoverModule(req, deps) {
             // holder is provably gone, so the next apply or restore is not refused for nothing.
             const existing = await runtime.readLock(lockName(m.compose.project, m.compose.service));
             const holder = existing?.labels[LOCK_LABEL.holder] ?? '';
+            let live = existing !== null;
             if (existing && existing.labels[LOCK_LABEL.lock] === '1' && holderIsGone(holder, req.host, req.pidAlive)) {
                 await runtime.removeLock(existing.id);
                 say(`removed the lock left by ${holder}, which is no longer running`);
+                live = false;
+            }
+            // A snapshot killed while the service was stopped (Swarm: scaled to 0, the count in a label).
+            if (!live) {
+                const resumed = await resumeStopped(req, deps, lockReq, say, end);
+                if (resumed)
+                    return resumed;
             }
             return end('nothing-to-recover', '', `module '${m.name}' has no interrupted operation; nothing to recover`);
         }
@@ -19268,16 +19317,6 @@ async function recoverModule(req, deps) {
     // The lock: ours to take, or the dead restore's to take over, or someone else's (refuse).
     let lock;
     try {
-        const lockReq = {
-            module: m.name,
-            project: m.compose.project,
-            service: m.compose.service,
-            moduleImages: [],
-            holder: req.holder,
-            now: deps.now(),
-            staleAfterMs: 0,
-            breakStale: false,
-        };
         let taken = await acquireLock(runtime, lockReq, 0);
         if (!taken.acquired) {
             const existing = await runtime.readLock(lockName(m.compose.project, m.compose.service));
@@ -19612,7 +19651,6 @@ const recoverCommand = (0,spec/* defineCommand */.NB)({
     async run(opts, ctx) {
         const set = (0,common/* loadValidModules */.uh)(opts, ctx);
         const module = (0,common/* pickModule */.ek)(set, opts.module);
-        (0,common/* refuseOnSwarm */.EH)(module, 'recover');
         const o = await recoverModule({
             module,
             holder: describeHolder(ctx.env, (0,external_node_os_.hostname)(), process.pid),
@@ -19620,7 +19658,7 @@ const recoverCommand = (0,spec/* defineCommand */.NB)({
             pidAlive,
             breakStaleLock: opts.breakStaleLock,
             readyTimeoutSeconds: opts.readyTimeoutSeconds,
-        }, { runtime: ctx.runtime(), log: ctx.log, now: () => ctx.now(), crash: crashHook(ctx.env) });
+        }, { runtime: ctx.runtime(module.runtime), log: ctx.log, now: () => ctx.now(), crash: crashHook(ctx.env) });
         const icon = o.decision === 'recovered' || o.decision === 'nothing-to-recover' ? '✅' : '⛔';
         return {
             exitCode: recoverExitCode(o),
@@ -20190,6 +20228,7 @@ const upgradeCommand = (0,spec/* defineCommand */.NB)({
 
 
 
+
 const snapshotCommand = (0,spec/* defineCommand */.NB)({
     name: 'snapshot',
     title: 'stateguard snapshot',
@@ -20230,6 +20269,7 @@ const snapshotCommand = (0,spec/* defineCommand */.NB)({
             log: ctx.log,
             readyTimeoutSeconds: opts.readyTimeoutSeconds,
             holder: describeHolder(ctx.env, (0,external_node_os_.hostname)(), process.pid),
+            hooks: { crash: crashHook(ctx.env) },
         });
         return {
             exitCode: src_errors/* ExitCode */.yU.ok,
@@ -20994,7 +21034,7 @@ const FAILURE_REASONS = {
     'held-manual-migration': "upgrade held before anything was touched: the target's release notes flag a manual migration.",
     'rolled-back': 'The upgrade failed its health gate (or deploy); the snapshot was restored and the previous image runs again.',
     'rollback-failed': 'The upgrade failed AND the rollback did not come up healthy; the message names the snapshot to restore.',
-    'unsupported-runtime': "The command is not built for the module's runtime yet (restore, upgrade, recover, restore drill on Swarm).",
+    'unsupported-runtime': "The command is not built for the module's runtime yet (restore, upgrade and the restore drill on Swarm).",
     'docker-unavailable': 'The Docker engine could not be reached.',
     'compose-error': "compose could not render or run the module's compose file.",
     'snapshot-failed': 'The snapshot could not be taken or the containers did not come back.',
@@ -23200,6 +23240,10 @@ class DockerCli {
     composeDown(target, removeVolumes) {
         return this.compose(target, ['down', '--remove-orphans', ...(removeVolumes ? ['-v'] : [])]);
     }
+    /** Compose records nothing to resume: a killed snapshot leaves stopped containers, shown by plan. */
+    async resumeStopped(_target, _service) {
+        return null;
+    }
     async wait(containerId, timeoutMs) {
         const r = await this.docker(['wait', containerId], { timeoutMs });
         if (r.code === 124)
@@ -24173,10 +24217,9 @@ class SwarmCli extends DockerCli {
             return [];
         const services = new Set();
         const plain = [];
-        const known = await this.inspectContainers(containerIds.filter((id) => !this.stopped.has(id)));
         for (const id of containerIds) {
-            const s = this.stopped.get(id)?.serviceId ?? known.find((c) => c.id === id)?.labels[SWARM_LABEL.serviceId];
-            if (s && this.stopped.has(id))
+            const s = this.stopped.get(id)?.serviceId;
+            if (s)
                 services.add(s);
             else
                 plain.push(id);
@@ -24186,32 +24229,49 @@ class SwarmCli extends DockerCli {
             const [svc] = (await this.inspectServices([sid])) ?? [];
             if (!svc)
                 throw new src_errors/* EnvironmentError */.eG(`service ${sid} is gone; it cannot be started again`);
-            const kept = Number(svc.Spec?.Labels?.[SWARM_LABEL.stoppedReplicas] ?? NaN);
-            const replicas = Number.isInteger(kept) && kept >= 0 ? kept : 1;
-            const old = new Set((await this.serviceTasks([svc])).map((t) => t.ID));
-            const r = await this.docker([
-                'service',
-                'update',
-                '--detach',
-                '--replicas',
-                String(replicas),
-                '--label-rm',
-                SWARM_LABEL.stoppedReplicas,
-                sid,
-            ]);
-            if (r.code !== 0)
-                throw new src_errors/* EnvironmentError */.eG(`scaling ${svc.Spec?.Name} back to ${replicas} failed: ${swarm_cli_firstLine(r.stderr)}`);
-            const waited = await this.waitForNewTasks(sid, old);
-            if (waited)
-                throw new src_errors/* EnvironmentError */.eG(`${svc.Spec?.Name}: ${waited.stderr}`);
-            const [now] = (await this.inspectServices([sid])) ?? [];
-            const tasks = now ? this.currentTasks(now, await this.serviceTasks([now])) : [];
-            out.push(...tasks.map((t) => t.Status?.ContainerStatus?.ContainerID ?? '').filter(Boolean));
+            out.push(...(await this.scaleBack(svc)).containerIds);
             for (const [cid, s] of this.stopped)
                 if (s.serviceId === sid)
                     this.stopped.delete(cid);
         }
         return out;
+    }
+    async resumeStopped(target, service) {
+        await this.ping();
+        const svc = await this.serviceByName(target.project, service);
+        const kept = svc?.Spec?.Labels?.[SWARM_LABEL.stoppedReplicas];
+        if (!svc || kept === undefined)
+            return null;
+        return this.scaleBack(svc);
+    }
+    /**
+     * Scale a service stateguard scaled to 0 back to the count its label recorded (1 when the label is
+     * gone), remove the label, and wait, bounded, for its new tasks' containers.
+     */
+    async scaleBack(svc) {
+        const kept = svc.Spec?.Labels?.[SWARM_LABEL.stoppedReplicas];
+        const replicas = kept === undefined ? 1 : Number(kept);
+        if (!Number.isInteger(replicas) || replicas < 0) {
+            throw new src_errors/* EnvironmentError */.eG(`${svc.Spec?.Name} carries ${SWARM_LABEL.stoppedReplicas}=${JSON.stringify(kept)}, not a replica count; ` +
+                `scale it by hand (docker service scale) and remove the label`);
+        }
+        const old = new Set((await this.serviceTasks([svc])).map((t) => t.ID));
+        const args = ['service', 'update', '--detach', '--replicas', String(replicas)];
+        if (kept !== undefined)
+            args.push('--label-rm', SWARM_LABEL.stoppedReplicas);
+        const r = await this.docker([...args, svc.ID]);
+        if (r.code !== 0) {
+            throw new src_errors/* EnvironmentError */.eG(`scaling ${svc.Spec?.Name} back to ${replicas} failed: ${swarm_cli_firstLine(r.stderr)}`);
+        }
+        const waited = replicas > 0 ? await this.waitForNewTasks(svc.ID, old) : null;
+        if (waited)
+            throw new src_errors/* EnvironmentError */.eG(`${svc.Spec?.Name}: ${waited.stderr}`);
+        const [now] = (await this.inspectServices([svc.ID])) ?? [];
+        const tasks = now ? this.currentTasks(now, await this.serviceTasks([now])) : [];
+        return {
+            replicas,
+            containerIds: tasks.map((t) => t.Status?.ContainerStatus?.ContainerID ?? '').filter(Boolean),
+        };
     }
     /**
      * A stopped task's container is gone (Swarm removes it when scaling down): its volume is read
@@ -24307,11 +24367,15 @@ class SwarmCli extends DockerCli {
         const deadline = Date.now() + CONVERGE_MS;
         const filter = `label=${SWARM_LABEL.namespace}=${target.project}`;
         while (Date.now() < deadline) {
-            const left = await this.docker(['ps', '-aq', '--filter', filter]);
-            if (lines(left.stdout).length === 0)
+            const running = await this.docker(['ps', '-q', '--filter', filter]);
+            if (lines(running.stdout).length === 0)
                 break;
             await sleep(POLL_MS);
         }
+        // A job's finished task containers can outlive `docker stack rm`: remove what is left.
+        const left = lines((await this.docker(['ps', '-aq', '--filter', filter])).stdout);
+        if (left.length)
+            await this.docker(['rm', '-f', ...left]);
         if (removeVolumes) {
             const vols = lines((await this.docker(['volume', 'ls', '-q', '--filter', filter])).stdout);
             if (vols.length)

@@ -124,7 +124,10 @@ function swarmTeardown() {
   const q = (args) => spawnSync('docker', args, { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
   spawnSync('docker', ['stack', 'rm', PROJECT], { stdio: 'ignore' });
   const ns = `label=com.docker.stack.namespace=${PROJECT}`;
-  for (let i = 0; i < 120 && q(['ps', '-aq', '--filter', ns]).length > 0; i++) spawnSync('sleep', ['0.5']);
+  for (let i = 0; i < 120 && q(['ps', '-q', '--filter', ns]).length > 0; i++) spawnSync('sleep', ['0.5']);
+  // A job's finished task containers outlive `docker stack rm` on some engines: remove what is left.
+  const left = q(['ps', '-aq', '--filter', ns]);
+  if (left.length) spawnSync('docker', ['rm', '-f', ...left], { stdio: 'ignore' });
   const vols = q(['volume', 'ls', '-q', '--filter', ns]);
   for (let i = 0; i < 20 && vols.length; i++) {
     if (spawnSync('docker', ['volume', 'rm', '-f', ...vols], { stdio: 'ignore' }).status === 0) break;

@@ -50,7 +50,7 @@ export const FAILURE_REASONS = {
   'rollback-failed':
     'The upgrade failed AND the rollback did not come up healthy; the message names the snapshot to restore.',
   'unsupported-runtime':
-    "The command is not built for the module's runtime yet (restore, upgrade, recover, restore drill on Swarm).",
+    "The command is not built for the module's runtime yet (restore, upgrade and the restore drill on Swarm).",
   'docker-unavailable': 'The Docker engine could not be reached.',
   'compose-error': "compose could not render or run the module's compose file.",
   'snapshot-failed': 'The snapshot could not be taken or the containers did not come back.',

@@ -54,6 +54,11 @@ export interface SnapshotHooks {
   publish?: (tempPath: string, finalPath: string) => Promise<void>;
   /** how the readiness wait sleeps between polls (tests pass an instant one) */
   sleep?: (ms: number) => Promise<void>;
+  /**
+   * Called at the phase boundaries `after-stop` (the module is stopped, nothing read yet) and
+   * `after-capture` (the archive is written, the module not yet started): the crash tests' seam.
+   */
+  crash?: (boundary: string) => void;
 }
 
 /** A snapshot that could not be taken, or whose containers did not come back: a "no" (exit 1). */
@@ -537,7 +542,9 @@ async function snapshotLocked(args: SnapshotArgs): Promise<SnapshotResult> {
   );
   try {
     await runtime.stop(toStop.map((c) => c.id));
+    args.hooks?.crash?.('after-stop');
     captured = await captureToTemp(runtime, source.id, targets, outDir, finalName, log, `snapshot ${mod.name}`);
+    args.hooks?.crash?.('after-capture');
   } catch (err) {
     captureError = err;
   } finally {

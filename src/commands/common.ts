@@ -43,15 +43,15 @@ export function loadValidModules(opts: { root: string; modules: string }, ctx: C
 
 /**
  * Commands whose steps are built for Compose only refuse a Swarm module before touching anything
- * (docs/architecture.md §14: restore, upgrade and recover move data through helper containers
+ * (docs/architecture.md §14: restore and upgrade move data through helper containers
  * bound to one host; on Swarm they need the node-pinned helpers designed there).
  */
 export function refuseOnSwarm(m: ModuleDecl, command: string): void {
   if (m.runtime !== 'swarm') return;
   throw new UserError(
     `module '${m.name}' runs on Docker Swarm (spec.swarm in ${m.file}); ${command} is not built for Swarm yet, ` +
-      `so nothing was done. Use plan, apply, snapshot, verify-backup and the persistence probe on Swarm; for ` +
-      `${command}, see "Swarm" in docs/architecture.md.`,
+      `so nothing was done. Use plan, apply, snapshot, recover, verify-backup and the persistence probe on ` +
+      `Swarm; for ${command}, see "Swarm" in docs/architecture.md.`,
     { reason: 'unsupported-runtime', exitCode: 1 },
   );
 }

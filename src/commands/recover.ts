@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { ExitCode } from '../errors.js';
 import { describeHolder } from '../ops/lock.js';
 import { recoverModule, type RecoverOutcome } from '../restore/recover.js';
-import { cell, loadValidModules, pickModule, refuseOnSwarm } from './common.js';
+import { cell, loadValidModules, pickModule } from './common.js';
 import { BREAK_LOCK_INPUT, crashHook, READY_TIMEOUT_INPUT } from './restore.js';
 import { defineCommand, FAILURE_REASON_OUTPUT, JSON_INPUT, MODULES_INPUT, ROOT_INPUT } from './spec.js';
 
@@ -44,7 +44,6 @@ export const recoverCommand = defineCommand({
   async run(opts, ctx) {
     const set = loadValidModules(opts, ctx);
     const module = pickModule(set, opts.module);
-    refuseOnSwarm(module, 'recover');
     const o = await recoverModule(
       {
         module,
@@ -54,7 +53,7 @@ export const recoverCommand = defineCommand({
         breakStaleLock: opts.breakStaleLock,
         readyTimeoutSeconds: opts.readyTimeoutSeconds,
       },
-      { runtime: ctx.runtime(), log: ctx.log, now: () => ctx.now(), crash: crashHook(ctx.env) },
+      { runtime: ctx.runtime(module.runtime), log: ctx.log, now: () => ctx.now(), crash: crashHook(ctx.env) },
     );
     const icon = o.decision === 'recovered' || o.decision === 'nothing-to-recover' ? '✅' : '⛔';
     return {

@@ -1,4 +1,5 @@
 /** `stateguard snapshot`: a module's data volumes archived while it is stopped (docs/architecture.md §7). */
+import { crashHook } from './restore.js';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { takeSnapshot } from '../backup/snapshot.js';
@@ -48,6 +49,7 @@ export const snapshotCommand = defineCommand({
       log: ctx.log,
       readyTimeoutSeconds: opts.readyTimeoutSeconds,
       holder: describeHolder(ctx.env, hostname(), process.pid),
+      hooks: { crash: crashHook(ctx.env) },
     });
     return {
       exitCode: ExitCode.ok,

@@ -11,6 +11,7 @@
 import { errorMessage, type FailureReason } from '../errors.js';
 import type { ModuleDecl } from '../model/module.js';
 import type { Logger, Runtime } from '../ports.js';
+import { waitUntilReady } from '../drift/containers.js';
 import { healthGate } from '../upgrade/health.js';
 import { targetOf } from './steps.js';
 import { acquireLock, LOCK_LABEL, lockName, releaseLock, type HeldLock } from '../ops/lock.js';
@@ -58,6 +59,48 @@ export function holderIsGone(holder: string, host: string, pidAlive: (pid: numbe
   return !pidAlive(Number(m[2]));
 }
 
+type End = (
+  decision: RecoverOutcome['decision'],
+  reason: FailureReason | '',
+  verdict: string,
+  couldNotRun?: boolean,
+) => RecoverOutcome;
+
+/**
+ * Under the module lock, bring back a service the engine recorded as stopped by a killed step
+ * (runtime.resumeStopped), and wait until it is running and healthy. null when there was nothing.
+ */
+async function resumeStopped(
+  req: RecoverRequest,
+  deps: RecoverDeps,
+  lockReq: Parameters<typeof acquireLock>[1],
+  say: (s: string) => void,
+  end: End,
+): Promise<RecoverOutcome | null> {
+  const m = req.module;
+  const taken = await acquireLock(deps.runtime, lockReq, 0);
+  if (!taken.acquired) return null;
+  try {
+    const target = { project: m.compose.project, files: [m.compose.path] };
+    const back = await deps.runtime.resumeStopped(target, m.compose.service);
+    if (!back) return null;
+    say(`'${m.name}' was left stopped by an interrupted snapshot: scaled back to ${back.replicas}`);
+    const pending = await waitUntilReady(deps.runtime, back.containerIds, req.readyTimeoutSeconds * 1000, deps.sleep);
+    if (pending.length) {
+      return end(
+        'failed',
+        'snapshot-failed',
+        `'${m.name}' was scaled back to ${back.replicas}, but ${pending.map((p) => p.problem).join(', ')} ` +
+          `${req.readyTimeoutSeconds}s later; check the service now`,
+      );
+    }
+    return end('recovered', '', `'${m.name}', left stopped by an interrupted snapshot, runs again (healthy)`);
+  } finally {
+    const problem = await releaseLock(deps.runtime, taken.lock);
+    if (problem) deps.log.warn(problem);
+  }
+}
+
 export async function recoverModule(req: RecoverRequest, deps: RecoverDeps): Promise<RecoverOutcome> {
   const m = req.module;
   const out: RecoverOutcome = {
@@ -76,12 +119,7 @@ export async function recoverModule(req: RecoverRequest, deps: RecoverDeps): Pro
     out.messages.push(s);
     deps.log.info(s);
   };
-  const end = (
-    decision: RecoverOutcome['decision'],
-    reason: FailureReason | '',
-    verdict: string,
-    couldNotRun = false,
-  ): RecoverOutcome => {
+  const end: End = (decision, reason, verdict, couldNotRun = false) => {
     out.decision = decision;
     out.failure_reason = reason;
     out.could_not_run = couldNotRun;
@@ -91,6 +129,16 @@ export async function recoverModule(req: RecoverRequest, deps: RecoverDeps): Pro
   };
   const key = operationKey(m.compose.project, m.compose.service);
   const { runtime } = deps;
+  const lockReq = {
+    module: m.name,
+    project: m.compose.project,
+    service: m.compose.service,
+    moduleImages: [],
+    holder: req.holder,
+    now: deps.now(),
+    staleAfterMs: 0,
+    breakStale: false,
+  };
   try {
     await runtime.ping();
     if ((await runtime.readJournal(key)).length === 0) {
@@ -98,9 +146,16 @@ export async function recoverModule(req: RecoverRequest, deps: RecoverDeps): Pro
       // holder is provably gone, so the next apply or restore is not refused for nothing.
       const existing = await runtime.readLock(lockName(m.compose.project, m.compose.service));
       const holder = existing?.labels[LOCK_LABEL.holder] ?? '';
+      let live = existing !== null;
       if (existing && existing.labels[LOCK_LABEL.lock] === '1' && holderIsGone(holder, req.host, req.pidAlive)) {
         await runtime.removeLock(existing.id);
         say(`removed the lock left by ${holder}, which is no longer running`);
+        live = false;
+      }
+      // A snapshot killed while the service was stopped (Swarm: scaled to 0, the count in a label).
+      if (!live) {
+        const resumed = await resumeStopped(req, deps, lockReq, say, end);
+        if (resumed) return resumed;
       }
       return end('nothing-to-recover', '', `module '${m.name}' has no interrupted operation; nothing to recover`);
     }
@@ -111,16 +166,6 @@ export async function recoverModule(req: RecoverRequest, deps: RecoverDeps): Pro
   // The lock: ours to take, or the dead restore's to take over, or someone else's (refuse).
   let lock: HeldLock;
   try {
-    const lockReq = {
-      module: m.name,
-      project: m.compose.project,
-      service: m.compose.service,
-      moduleImages: [],
-      holder: req.holder,
-      now: deps.now(),
-      staleAfterMs: 0,
-      breakStale: false,
-    };
     let taken = await acquireLock(runtime, lockReq, 0);
     if (!taken.acquired) {
       const existing = await runtime.readLock(lockName(m.compose.project, m.compose.service));

@@ -634,6 +634,14 @@ export class DockerCli implements Runtime {
     return this.compose(target, ['down', '--remove-orphans', ...(removeVolumes ? ['-v'] : [])]);
   }
 
+  /** Compose records nothing to resume: a killed snapshot leaves stopped containers, shown by plan. */
+  async resumeStopped(
+    _target: ComposeTarget,
+    _service: string,
+  ): Promise<{ replicas: number; containerIds: string[] } | null> {
+    return null;
+  }
+
   async wait(containerId: string, timeoutMs: number): Promise<WaitResult> {
     const r = await this.docker(['wait', containerId], { timeoutMs });
     if (r.code === 124) return { exitCode: null, timedOut: true };

@@ -479,39 +479,60 @@ export class SwarmCli extends DockerCli {
     if (containerIds.length === 0) return [];
     const services = new Set<string>();
     const plain: string[] = [];
-    const known = await this.inspectContainers(containerIds.filter((id) => !this.stopped.has(id)));
     for (const id of containerIds) {
-      const s = this.stopped.get(id)?.serviceId ?? known.find((c) => c.id === id)?.labels[SWARM_LABEL.serviceId];
-      if (s && this.stopped.has(id)) services.add(s);
+      const s = this.stopped.get(id)?.serviceId;
+      if (s) services.add(s);
       else plain.push(id);
     }
     const out = plain.length ? await super.start(plain) : [];
     for (const sid of services) {
       const [svc] = (await this.inspectServices([sid])) ?? [];
       if (!svc) throw new EnvironmentError(`service ${sid} is gone; it cannot be started again`);
-      const kept = Number(svc.Spec?.Labels?.[SWARM_LABEL.stoppedReplicas] ?? NaN);
-      const replicas = Number.isInteger(kept) && kept >= 0 ? kept : 1;
-      const old = new Set((await this.serviceTasks([svc])).map((t) => t.ID));
-      const r = await this.docker([
-        'service',
-        'update',
-        '--detach',
-        '--replicas',
-        String(replicas),
-        '--label-rm',
-        SWARM_LABEL.stoppedReplicas,
-        sid,
-      ]);
-      if (r.code !== 0)
-        throw new EnvironmentError(`scaling ${svc.Spec?.Name} back to ${replicas} failed: ${firstLine(r.stderr)}`);
-      const waited = await this.waitForNewTasks(sid, old);
-      if (waited) throw new EnvironmentError(`${svc.Spec?.Name}: ${waited.stderr}`);
-      const [now] = (await this.inspectServices([sid])) ?? [];
-      const tasks = now ? this.currentTasks(now, await this.serviceTasks([now])) : [];
-      out.push(...tasks.map((t) => t.Status?.ContainerStatus?.ContainerID ?? '').filter(Boolean));
+      out.push(...(await this.scaleBack(svc)).containerIds);
       for (const [cid, s] of this.stopped) if (s.serviceId === sid) this.stopped.delete(cid);
     }
     return out;
+  }
+
+  override async resumeStopped(
+    target: ComposeTarget,
+    service: string,
+  ): Promise<{ replicas: number; containerIds: string[] } | null> {
+    await this.ping();
+    const svc = await this.serviceByName(target.project, service);
+    const kept = svc?.Spec?.Labels?.[SWARM_LABEL.stoppedReplicas];
+    if (!svc || kept === undefined) return null;
+    return this.scaleBack(svc);
+  }
+
+  /**
+   * Scale a service stateguard scaled to 0 back to the count its label recorded (1 when the label is
+   * gone), remove the label, and wait, bounded, for its new tasks' containers.
+   */
+  private async scaleBack(svc: Service): Promise<{ replicas: number; containerIds: string[] }> {
+    const kept = svc.Spec?.Labels?.[SWARM_LABEL.stoppedReplicas];
+    const replicas = kept === undefined ? 1 : Number(kept);
+    if (!Number.isInteger(replicas) || replicas < 0) {
+      throw new EnvironmentError(
+        `${svc.Spec?.Name} carries ${SWARM_LABEL.stoppedReplicas}=${JSON.stringify(kept)}, not a replica count; ` +
+          `scale it by hand (docker service scale) and remove the label`,
+      );
+    }
+    const old = new Set((await this.serviceTasks([svc])).map((t) => t.ID));
+    const args = ['service', 'update', '--detach', '--replicas', String(replicas)];
+    if (kept !== undefined) args.push('--label-rm', SWARM_LABEL.stoppedReplicas);
+    const r = await this.docker([...args, svc.ID]);
+    if (r.code !== 0) {
+      throw new EnvironmentError(`scaling ${svc.Spec?.Name} back to ${replicas} failed: ${firstLine(r.stderr)}`);
+    }
+    const waited = replicas > 0 ? await this.waitForNewTasks(svc.ID, old) : null;
+    if (waited) throw new EnvironmentError(`${svc.Spec?.Name}: ${waited.stderr}`);
+    const [now] = (await this.inspectServices([svc.ID])) ?? [];
+    const tasks = now ? this.currentTasks(now, await this.serviceTasks([now])) : [];
+    return {
+      replicas,
+      containerIds: tasks.map((t) => t.Status?.ContainerStatus?.ContainerID ?? '').filter(Boolean),
+    };
   }
 
   /**
@@ -615,10 +636,13 @@ export class SwarmCli extends DockerCli {
     const deadline = Date.now() + CONVERGE_MS;
     const filter = `label=${SWARM_LABEL.namespace}=${target.project}`;
     while (Date.now() < deadline) {
-      const left = await this.docker(['ps', '-aq', '--filter', filter]);
-      if (lines(left.stdout).length === 0) break;
+      const running = await this.docker(['ps', '-q', '--filter', filter]);
+      if (lines(running.stdout).length === 0) break;
       await sleep(POLL_MS);
     }
+    // A job's finished task containers can outlive `docker stack rm`: remove what is left.
+    const left = lines((await this.docker(['ps', '-aq', '--filter', filter])).stdout);
+    if (left.length) await this.docker(['rm', '-f', ...left]);
     if (removeVolumes) {
       const vols = lines((await this.docker(['volume', 'ls', '-q', '--filter', filter])).stdout);
       if (vols.length) await this.docker(['volume', 'rm', '-f', ...vols]);

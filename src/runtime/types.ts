@@ -305,6 +305,13 @@ export interface Runtime {
   composeUp(target: ComposeTarget, services?: readonly string[]): Promise<ExecResult>;
   /** `compose down` (with `-v` only when removeVolumes): tests and demo teardown. */
   composeDown(target: ComposeTarget, removeVolumes: boolean): Promise<ExecResult>;
+  /**
+   * Bring back a service that a killed stateguard step left stopped, where the engine recorded how:
+   * on Swarm a service scaled to 0 by a snapshot carries its replica count in a label; it is scaled
+   * back and its new task containers returned. null when there is nothing to resume (always on
+   * Compose, whose stopped containers the plan shows and `docker start` brings back).
+   */
+  resumeStopped(target: ComposeTarget, service: string): Promise<{ replicas: number; containerIds: string[] } | null>;
   /** `docker wait` bounded by timeoutMs. */
   wait(containerId: string, timeoutMs: number): Promise<WaitResult>;
   stop(containerIds: readonly string[], timeoutSeconds?: number): Promise<void>;

@@ -7,6 +7,7 @@
  * cluster-wide lock, the persistence probe, and the commands that are refused on Swarm.
  */
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
+import { spawn } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -80,6 +81,14 @@ async function plan(p: Platform, module?: string): Promise<PlanJson> {
   return JSON.parse(r.stdout) as PlanJson;
 }
 
+/** The built CLI as a child process (so a crash seam can SIGKILL it), with the test's env. */
+function childCli(args: string[], env: Record<string, string>): Promise<{ signal: string | null }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [path.join(REPO, 'dist', 'cli.js'), ...args], { cwd: REPO, env: { ...process.env, ...env }, stdio: 'ignore' });
+    child.on('close', (_code, signal) => resolve({ signal }));
+  });
+}
+
 function keysOf(pl: PlanJson, name: string): string[] {
   return pl.modules.find((m) => m.name === name)!.drift.map((d) => d.key);
 }
@@ -87,6 +96,7 @@ function keysOf(pl: PlanJson, name: string): string[] {
 interface TaskView {
   id: string;
   state: string;
+  desired: string;
   containerId: string;
   exitCode: number | null;
 }
@@ -103,7 +113,7 @@ function tasksOf(p: Platform, service: string): TaskView[] {
   }>;
   return raw
     .sort((a, b) => (a.CreatedAt < b.CreatedAt ? 1 : -1))
-    .map((t) => ({ id: t.ID, state: t.Status.State, containerId: t.Status.ContainerStatus?.ContainerID ?? '', exitCode: t.Status.ContainerStatus?.ExitCode ?? null }));
+    .map((t) => ({ id: t.ID, state: t.Status.State, desired: t.DesiredState, containerId: t.Status.ContainerStatus?.ContainerID ?? '', exitCode: t.Status.ContainerStatus?.ExitCode ?? null }));
 }
 
 function healthOf(containerId: string): string | null {
@@ -111,8 +121,9 @@ function healthOf(containerId: string): string | null {
   return r.status === 0 ? r.stdout.trim() || null : null;
 }
 
+/** The task Swarm wants running and that runs (a task being shut down may still say running). */
 function runningTask(p: Platform, service: string): TaskView | undefined {
-  return tasksOf(p, service).find((t) => t.state === 'running');
+  return tasksOf(p, service).find((t) => t.state === 'running' && t.desired === 'running');
 }
 
 async function storeHealthy(p: Platform): Promise<TaskView> {
@@ -306,19 +317,57 @@ describeSwarm('Swarm: plan, snapshot, guard + apply, lock and probe on a single-
     await storeHealthy(p);
   }, 240_000);
 
-  it('restore, upgrade and recover refuse a Swarm module before touching anything (unsupported-runtime)', async () => {
+  it('restore and upgrade refuse a Swarm module before touching anything (unsupported-runtime)', async () => {
     const task = runningTask(p, 'store')!;
     for (const argv of [
       ['restore', '--module', 'store', '--backup-ref', '/nonexistent.tar.gz', '--backup-root', p.backupDir, '--allow-stateful=true', '--confirm', 'x'],
       ['upgrade', '--module', 'store', '--allow-stateful=true', '--confirm', 'x', '--out-dir', p.backupDir],
-      ['recover', '--module', 'store'],
     ]) {
       const r = await cli([...argv, '--root', p.root, '--json']);
       expect(r.code).toBe(1);
-      expect(r.stdout + r.stderr).toContain('unsupported-runtime');
+      expect(JSON.parse(r.stdout)).toMatchObject({ failure_reason: 'unsupported-runtime' });
     }
     expect(runningTask(p, 'store')!.id).toBe(task.id);
   }, 60_000);
+
+
+  it.each(['after-stop', 'after-capture'])(
+    'a snapshot SIGKILLed %s leaves the service at 0 replicas with the count recorded; plan shows it; recover brings it back healthy',
+    async (boundary) => {
+      await storeHealthy(p);
+      const killed = await childCli(['snapshot', '--root', p.root, '--module', 'store', '--out-dir', p.backupDir], { STATEGUARD_TEST_KILL_AT: boundary });
+      expect(killed.signal).toBe('SIGKILL');
+      // What the kill left: no task, the replica count on the service, the dead holder's lock.
+      expect(runningTask(p, 'store')).toBeUndefined();
+      const labels = JSON.parse(docker(['service', 'inspect', '--format', '{{json .Spec.Labels}}', `${p.stack}_store`]).stdout) as Record<string, string>;
+      expect(labels['io.stateguard.stopped-replicas']).toBe('1');
+      const pl = await plan(p, 'store');
+      const cfg = pl.modules[0]!.drift.find((d) => d.key === 'container.config');
+      expect(cfg?.fields).toContain('deploy.replicas (0 → 1)');
+      // A second snapshot is refused while the dead one's lock stands; it changes nothing.
+      const again = await cli(['snapshot', '--root', p.root, '--module', 'store', '--out-dir', p.backupDir, '--json']);
+      expect(again.code).toBe(1);
+      expect(again.stdout + again.stderr).toContain('locked');
+      // No archive under a final name from the killed run: only verified snapshots are there.
+      for (const f of readdirSync(p.backupDir).filter((n) => n.endsWith('.tar.gz'))) {
+        const v = await cli(['verify-backup', '--root', p.root, '--module', 'store', '--backup-ref', path.join(p.backupDir, f), '--backup-root', p.backupDir, '--json']);
+        expect(JSON.parse(v.stdout)).toMatchObject({ verified: true });
+      }
+      const rec = await cli(['recover', '--root', p.root, '--module', 'store', '--json']);
+      expect(rec.code).toBe(0);
+      expect(JSON.parse(rec.stdout)).toMatchObject({ decision: 'recovered' });
+      const back = await storeHealthy(p);
+      expect(back.containerId).not.toBe('');
+      const after = JSON.parse(docker(['service', 'inspect', '--format', '{{json .Spec.Labels}}', `${p.stack}_store`]).stdout) as Record<string, string>;
+      expect(after['io.stateguard.stopped-replicas']).toBeUndefined();
+      expect(docker(['config', 'ls', '-q', '--filter', `label=io.stateguard.lock.project=${p.stack}`]).stdout.trim()).toBe('');
+      expect(keysOf(await plan(p, 'store'), 'store')).toEqual([]);
+      // recover again: nothing left to do.
+      const twice = await cli(['recover', '--root', p.root, '--module', 'store', '--json']);
+      expect(JSON.parse(twice.stdout)).toMatchObject({ decision: 'nothing-to-recover' });
+    },
+    240_000,
+  );
 
   it('removing the stack leaves nothing behind', async () => {
     const q = copyPlatform();

@@ -143,6 +143,14 @@ export class FakeRuntime implements Runtime {
     this.record('composeDown', target, removeVolumes);
     return { code: 0, stdout: '', stderr: '' };
   }
+  /** what resumeStopped answers (null: nothing recorded to resume, as on Compose) */
+  resumable: { replicas: number; containerIds: string[] } | null = null;
+  async resumeStopped(target: ComposeTarget, service: string): Promise<{ replicas: number; containerIds: string[] } | null> {
+    this.record('resumeStopped', target, service);
+    const r = this.resumable;
+    this.resumable = null;
+    return r;
+  }
   async wait(id: string, timeoutMs: number): Promise<WaitResult> {
     this.record('wait', id, timeoutMs);
     return this.waitResults[id] ?? { exitCode: 0, timedOut: false };
