@@ -22724,6 +22724,7 @@ const LABEL = {
     oneoff: 'com.docker.compose.oneoff',
     configHash: 'com.docker.compose.config-hash',
 };
+/** The first non-empty line of a process's output (its error, for messages). */
 function firstLine(text) {
     return (text
         .trim()
@@ -23844,13 +23845,6 @@ const SWARM_LABEL = {
 /** How long a recreate or a scale waits for the new tasks to have containers. */
 const CONVERGE_MS = 120_000;
 const POLL_MS = 250;
-function swarm_cli_firstLine(text) {
-    return (text
-        .trim()
-        .split('\n')
-        .find((l) => l.trim() !== '')
-        ?.trim() ?? '');
-}
 function lines(text) {
     return text
         .split('\n')
@@ -23935,13 +23929,13 @@ class SwarmCli extends DockerCli {
     async stackServices(stack) {
         const ls = await this.docker(['service', 'ls', '-q', '--filter', `label=${SWARM_LABEL.namespace}=${stack}`]);
         if (ls.code !== 0)
-            throw new src_errors/* EnvironmentError */.eG(`docker service ls failed: ${swarm_cli_firstLine(ls.stderr)}`);
+            throw new src_errors/* EnvironmentError */.eG(`docker service ls failed: ${firstLine(ls.stderr)}`);
         const ids = lines(ls.stdout);
         if (ids.length === 0)
             return [];
         const r = await this.docker(['service', 'inspect', ...ids]);
         if (r.code !== 0 && !r.stdout.trim().startsWith('[')) {
-            throw new src_errors/* EnvironmentError */.eG(`docker service inspect failed: ${swarm_cli_firstLine(r.stderr)}`);
+            throw new src_errors/* EnvironmentError */.eG(`docker service inspect failed: ${firstLine(r.stderr)}`);
         }
         // The label filter matched; re-check so a parsing surprise never mixes stacks.
         return JSON.parse(r.stdout.trim() || '[]').filter((s) => s.Spec?.Labels?.[SWARM_LABEL.namespace] === stack);
@@ -23951,13 +23945,13 @@ class SwarmCli extends DockerCli {
             return [];
         const ps = await this.docker(['service', 'ps', '-q', '--no-trunc', ...services.map((s) => s.ID)]);
         if (ps.code !== 0)
-            throw new src_errors/* EnvironmentError */.eG(`docker service ps failed: ${swarm_cli_firstLine(ps.stderr)}`);
+            throw new src_errors/* EnvironmentError */.eG(`docker service ps failed: ${firstLine(ps.stderr)}`);
         const ids = [...new Set(lines(ps.stdout))];
         if (ids.length === 0)
             return [];
         const r = await this.docker(['inspect', '--type', 'task', ...ids]);
         if (r.code !== 0 && !r.stdout.trim().startsWith('[')) {
-            throw new src_errors/* EnvironmentError */.eG(`docker inspect of tasks failed: ${swarm_cli_firstLine(r.stderr)}`);
+            throw new src_errors/* EnvironmentError */.eG(`docker inspect of tasks failed: ${firstLine(r.stderr)}`);
         }
         return JSON.parse(r.stdout.trim() || '[]');
     }
@@ -24029,7 +24023,7 @@ class SwarmCli extends DockerCli {
         const r = await this.docker(['stack', 'config', ...target.files.flatMap((f) => ['-c', f])]);
         if (r.code !== 0) {
             throw new src_errors/* UserError */.yo(`docker stack config could not render stack '${target.project}' from ${target.files.join(', ')}: ` +
-                `${swarm_cli_firstLine(r.stderr) || `exit ${r.code}`}`, { reason: 'compose-error' });
+                `${firstLine(r.stderr) || `exit ${r.code}`}`, { reason: 'compose-error' });
         }
         const doc = (0,dist/* parse */.qg)(r.stdout);
         if (!doc || typeof doc !== 'object' || !doc.services || typeof doc.services !== 'object') {
@@ -24083,7 +24077,7 @@ class SwarmCli extends DockerCli {
         if (r.code !== 0) {
             if (/no such service/i.test(r.stderr))
                 return null;
-            throw new src_errors/* EnvironmentError */.eG(`docker service inspect ${stack}_${service} failed: ${swarm_cli_firstLine(r.stderr)}`);
+            throw new src_errors/* EnvironmentError */.eG(`docker service inspect ${stack}_${service} failed: ${firstLine(r.stderr)}`);
         }
         return JSON.parse(r.stdout.trim() || '[]')[0] ?? null;
     }
@@ -24193,7 +24187,7 @@ class SwarmCli extends DockerCli {
                 args.push('--label-add', `${SWARM_LABEL.stoppedReplicas}=${replicas}`);
             const r = await this.docker([...args, sid]);
             if (r.code !== 0)
-                throw new src_errors/* EnvironmentError */.eG(`scaling ${svc.Spec?.Name} to 0 failed: ${swarm_cli_firstLine(r.stderr)}`);
+                throw new src_errors/* EnvironmentError */.eG(`scaling ${svc.Spec?.Name} to 0 failed: ${firstLine(r.stderr)}`);
             await this.waitGone(containers.map((c) => c.id), (timeoutSeconds + 60) * 1000, String(svc.Spec?.Name));
         }
         if (plain.length)
@@ -24261,7 +24255,7 @@ class SwarmCli extends DockerCli {
             args.push('--label-rm', SWARM_LABEL.stoppedReplicas);
         const r = await this.docker([...args, svc.ID]);
         if (r.code !== 0) {
-            throw new src_errors/* EnvironmentError */.eG(`scaling ${svc.Spec?.Name} back to ${replicas} failed: ${swarm_cli_firstLine(r.stderr)}`);
+            throw new src_errors/* EnvironmentError */.eG(`scaling ${svc.Spec?.Name} back to ${replicas} failed: ${firstLine(r.stderr)}`);
         }
         const waited = replicas > 0 ? await this.waitForNewTasks(svc.ID, old) : null;
         if (waited)
@@ -24300,7 +24294,7 @@ class SwarmCli extends DockerCli {
             'stateguard-never-started',
         ]);
         if (created.code !== 0) {
-            throw new src_errors/* EnvironmentError */.eG(`cannot create a helper to read volume ${mount.name}: ${swarm_cli_firstLine(created.stderr)}`);
+            throw new src_errors/* EnvironmentError */.eG(`cannot create a helper to read volume ${mount.name}: ${firstLine(created.stderr)}`);
         }
         const helper = created.stdout.trim();
         try {
@@ -24325,7 +24319,7 @@ class SwarmCli extends DockerCli {
             return true;
         if (/already exists|AlreadyExists|conflict/i.test(r.stderr))
             return false;
-        throw new src_errors/* EnvironmentError */.eG(`cannot take the lock ${name} (docker config ${config}): ${swarm_cli_firstLine(r.stderr)}`);
+        throw new src_errors/* EnvironmentError */.eG(`cannot take the lock ${name} (docker config ${config}): ${firstLine(r.stderr)}`);
     }
     async readLock(name) {
         const config = lockConfigName(name);
@@ -24333,7 +24327,7 @@ class SwarmCli extends DockerCli {
         if (r.code !== 0) {
             if (/no such config|not found/i.test(r.stderr))
                 return null;
-            throw new src_errors/* EnvironmentError */.eG(`docker config inspect ${config} failed: ${swarm_cli_firstLine(r.stderr)}`);
+            throw new src_errors/* EnvironmentError */.eG(`docker config inspect ${config} failed: ${firstLine(r.stderr)}`);
         }
         const [c] = JSON.parse(r.stdout.trim() || '[]');
         if (!c)
@@ -24348,7 +24342,7 @@ class SwarmCli extends DockerCli {
     async removeLock(id) {
         const r = await this.docker(['config', 'rm', id]);
         if (r.code !== 0 && !/no such config|not found/i.test(r.stderr)) {
-            throw new src_errors/* EnvironmentError */.eG(`docker config rm ${id} failed: ${swarm_cli_firstLine(r.stderr)}`);
+            throw new src_errors/* EnvironmentError */.eG(`docker config rm ${id} failed: ${firstLine(r.stderr)}`);
         }
     }
     // ---- whole-stack deploy and removal: tests and the demo only ----

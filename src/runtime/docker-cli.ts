@@ -66,7 +66,8 @@ export interface DockerCliOptions {
   env?: Readonly<Record<string, string | undefined>>;
 }
 
-function firstLine(text: string): string {
+/** The first non-empty line of a process's output (its error, for messages). */
+export function firstLine(text: string): string {
   return (
     text
       .trim()

@@ -25,7 +25,7 @@ import path from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { EnvironmentError, UserError } from '../errors.js';
 import { SWARM_VIEW_KEY } from '../drift/config-diff.js';
-import { DockerCli, type DockerCliOptions } from './docker-cli.js';
+import { DockerCli, firstLine, type DockerCliOptions } from './docker-cli.js';
 import { declaredView, engineView, swarmImageRef, viewHash } from './swarm-view.js';
 import type {
   ComposeInfo,
@@ -50,16 +50,6 @@ export const SWARM_LABEL = {
 /** How long a recreate or a scale waits for the new tasks to have containers. */
 const CONVERGE_MS = 120_000;
 const POLL_MS = 250;
-
-function firstLine(text: string): string {
-  return (
-    text
-      .trim()
-      .split('\n')
-      .find((l) => l.trim() !== '')
-      ?.trim() ?? ''
-  );
-}
 
 function lines(text: string): string[] {
   return text

@@ -15,22 +15,35 @@ export function dockerReachable(): boolean {
 export const IMAGE = 'stateguard/busybox:1.0.0';
 export const NOSHELL_IMAGE = 'stateguard/noshell:1.0.0';
 
-/** describe() for suites that need docker. */
-export function describeDocker(name: string, fn: () => void): void {
-  if (dockerReachable()) {
+/**
+ * describe() for suites that need an engine: run when `available`; otherwise a failing test under
+ * CI=true (a missing engine never turns into a green run), else skipped with a loud warning.
+ */
+export function describeWhen(
+  available: boolean,
+  need: { what: string; setup: string },
+  name: string,
+  fn: () => void,
+): void {
+  if (available) {
     describe(name, fn);
     return;
   }
   if (process.env.CI === 'true') {
     describe(name, () => {
-      it('needs a reachable Docker engine (CI=true: failing instead of skipping)', () => {
-        throw new Error('docker is not reachable; run scripts/setup-docker.sh (CI must start the engine before the tests)');
+      it(`needs ${need.what} (CI=true: failing instead of skipping)`, () => {
+        throw new Error(`${need.what} is not there; run ${need.setup} (CI must start the engine before the tests)`);
       });
     });
     return;
   }
-  console.warn(`SKIPPED (no docker engine): ${name}. Run scripts/setup-docker.sh to run it.`);
+  console.warn(`SKIPPED (no ${need.what}): ${name}. Run ${need.setup} to run it.`);
   describe.skip(name, fn);
+}
+
+/** describe() for suites that need docker. */
+export function describeDocker(name: string, fn: () => void): void {
+  describeWhen(dockerReachable(), { what: 'a reachable Docker engine', setup: 'scripts/setup-docker.sh' }, name, fn);
 }
 
 /** A unique compose project name per test, so parallel or leftover runs never collide. */

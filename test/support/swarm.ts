@@ -3,10 +3,9 @@
  * project's globalSetup (swarm-global-setup.mjs) makes it one if it is inactive. Locally without
  * one they are skipped with a loud warning; in CI (CI=true) they fail instead.
  */
-import { describe, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { docker, dockerReachable } from './docker.js';
+import { describeWhen, docker, dockerReachable } from './docker.js';
 
 let cached: boolean | undefined;
 /** Docker answers, and the engine is an active swarm manager. */
@@ -20,20 +19,7 @@ export function swarmReachable(): boolean {
 
 /** describe() for suites that need a swarm manager (like describeDocker). */
 export function describeSwarm(name: string, fn: () => void): void {
-  if (swarmReachable()) {
-    describe(name, fn);
-    return;
-  }
-  if (process.env.CI === 'true') {
-    describe(name, () => {
-      it('needs a Docker engine that is a swarm manager (CI=true: failing instead of skipping)', () => {
-        throw new Error('docker is not reachable or not a swarm manager; run scripts/setup-docker.sh --swarm (CI must start the engine before the tests)');
-      });
-    });
-    return;
-  }
-  console.warn(`SKIPPED (no swarm manager): ${name}. Run scripts/setup-docker.sh --swarm to run it.`);
-  describe.skip(name, fn);
+  describeWhen(swarmReachable(), { what: 'a Docker engine that is a swarm manager', setup: 'scripts/setup-docker.sh --swarm' }, name, fn);
 }
 
 /** A unique stack name per test, so parallel or leftover runs never collide. */

@@ -8,23 +8,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import { EnvironmentError, PathNotFoundError, UserError } from '../../src/errors.js';
 import { DockerCli, describeEngine, normalizeImageRef, parseConfigHashes, parseInspect, parseRenderedConfig, parseRunRecord, runRecordKey, runRecordLabels } from '../../src/runtime/docker-cli.js';
-import type { ExecOptions, ExecResult, ProcessRunner } from '../../src/runtime/types.js';
+import { ok, scripted, type Reply } from '../support/scripted-runner.js';
 
-type Reply = ExecResult | ((args: string[]) => ExecResult);
-function scripted(replies: Array<[RegExp, Reply]>): { runner: ProcessRunner; calls: Array<{ cmd: string; args: string[]; opts?: ExecOptions }> } {
-  const calls: Array<{ cmd: string; args: string[]; opts?: ExecOptions }> = [];
-  return {
-    calls,
-    runner: async (cmd, args, opts) => {
-      calls.push({ cmd, args: [...args], opts });
-      const line = [cmd, ...args].join(' ');
-      const hit = replies.find(([re]) => re.test(line));
-      if (!hit) return { code: 127, stdout: '', stderr: `unscripted: ${line}` };
-      return typeof hit[1] === 'function' ? hit[1]([...args]) : hit[1];
-    },
-  };
-}
-const ok = (stdout: string): ExecResult => ({ code: 0, stdout, stderr: '' });
 
 describe('DockerCli.composeArgs', () => {
   const target = { project: 'platform', files: ['/repo/compose/core/compose.yaml', '/repo/override.yaml'] };
