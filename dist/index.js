@@ -23856,6 +23856,9 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 function containerState(taskState) {
     switch (taskState) {
         case 'running':
+        case 'starting':
+            // starting: the container is being started, its command about to run; counted as running so
+            // that apply never starts a second run against the same data.
             return 'running';
         case 'complete':
         case 'failed':
@@ -23866,7 +23869,7 @@ function containerState(taskState) {
         case 'remove':
             return 'dead';
         default:
-            // new, pending, assigned, accepted, preparing, ready, starting
+            // new, pending, assigned, accepted, preparing, ready: no container runs yet
             return 'created';
     }
 }
@@ -24157,7 +24160,19 @@ class SwarmCli extends DockerCli {
     async stop(containerIds, timeoutSeconds = 10) {
         if (containerIds.length === 0)
             return;
-        const found = await this.inspectContainers(containerIds.filter((id) => !/^(task|service)-/.test(id)));
+        // Fail closed: a task whose container is not on this engine (another node), or a container that
+        // vanished since it was listed (Swarm replaced the task), cannot be stopped from here.
+        const remote = containerIds.filter((id) => /^(task|service)-/.test(id));
+        if (remote.length) {
+            throw new src_errors/* EnvironmentError */.eG(`${remote.join(', ')} has no container on the engine stateguard talks to (a task on another node, or ` +
+                `none yet); stateguard stops only tasks on this engine (docs/architecture.md §14, multi-node)`);
+        }
+        const found = await this.inspectContainers(containerIds);
+        const vanished = containerIds.filter((id) => !found.some((c) => c.id === id || c.id.startsWith(id)));
+        if (vanished.length) {
+            throw new src_errors/* EnvironmentError */.eG(`container ${vanished.map((id) => id.slice(0, 12)).join(', ')} is gone since it was listed (Swarm may ` +
+                `have replaced its task); nothing was stopped: run it again`);
+        }
         const plain = [];
         const byService = new Map();
         for (const c of found) {

@@ -64,6 +64,9 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 function containerState(taskState: string): ContainerState {
   switch (taskState) {
     case 'running':
+    case 'starting':
+      // starting: the container is being started, its command about to run; counted as running so
+      // that apply never starts a second run against the same data.
       return 'running';
     case 'complete':
     case 'failed':
@@ -74,7 +77,7 @@ function containerState(taskState: string): ContainerState {
     case 'remove':
       return 'dead';
     default:
-      // new, pending, assigned, accepted, preparing, ready, starting
+      // new, pending, assigned, accepted, preparing, ready: no container runs yet
       return 'created';
   }
 }
@@ -414,7 +417,23 @@ export class SwarmCli extends DockerCli {
   /** Task containers of a long-running service are stopped by scaling it to 0 (see the file comment). */
   override async stop(containerIds: readonly string[], timeoutSeconds = 10): Promise<void> {
     if (containerIds.length === 0) return;
-    const found = await this.inspectContainers(containerIds.filter((id) => !/^(task|service)-/.test(id)));
+    // Fail closed: a task whose container is not on this engine (another node), or a container that
+    // vanished since it was listed (Swarm replaced the task), cannot be stopped from here.
+    const remote = containerIds.filter((id) => /^(task|service)-/.test(id));
+    if (remote.length) {
+      throw new EnvironmentError(
+        `${remote.join(', ')} has no container on the engine stateguard talks to (a task on another node, or ` +
+          `none yet); stateguard stops only tasks on this engine (docs/architecture.md §14, multi-node)`,
+      );
+    }
+    const found = await this.inspectContainers(containerIds);
+    const vanished = containerIds.filter((id) => !found.some((c) => c.id === id || c.id.startsWith(id)));
+    if (vanished.length) {
+      throw new EnvironmentError(
+        `container ${vanished.map((id) => id.slice(0, 12)).join(', ')} is gone since it was listed (Swarm may ` +
+          `have replaced its task); nothing was stopped: run it again`,
+      );
+    }
     const plain: string[] = [];
     const byService = new Map<string, ContainerInfo[]>();
     for (const c of found) {

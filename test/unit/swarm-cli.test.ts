@@ -99,7 +99,7 @@ describe('SwarmCli', () => {
 
   it.each([
     ['pending', 'created', null],
-    ['starting', 'created', null],
+    ['starting', 'running', null],
     ['running', 'running', null],
     ['complete', 'exited', 0],
     ['failed', 'exited', 1],
@@ -145,5 +145,14 @@ describe('SwarmCli', () => {
     const s = scripted([...MANAGER, [/^docker service inspect shop_db/, ok(JSON.stringify([{ ID: 'sdb', Spec: DB_SPEC }]))]]);
     expect(await new SwarmCli({ runner: s.runner }).resumeStopped({ project: 'shop', files: [] }, 'db')).toBeNull();
     expect(s.calls.some((c) => c.args.includes('update'))).toBe(false);
+  });
+
+  it.each([
+    [['task-abc'], /no container on the engine stateguard talks to/],
+    [['c-gone'], /is gone since it was listed/],
+  ])('stop of %j fails closed and scales nothing', async (ids, message) => {
+    const s = scripted([...MANAGER, [/^docker inspect --type container/, { code: 1, stdout: '[]', stderr: 'Error: No such container: c-gone' }]]);
+    await expect(new SwarmCli({ runner: s.runner }).stop(ids)).rejects.toThrow(message);
+    expect(s.calls.some((c) => c.args.includes('update') || c.args.includes('stop'))).toBe(false);
   });
 });
