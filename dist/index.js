@@ -23873,6 +23873,11 @@ function containerState(taskState) {
             return 'created';
     }
 }
+/** The label value of the helper that reads a stopped service's volume for a snapshot. */
+function snapshotHelperKey(serviceName) {
+    // an operation key's alphabet (lower-case letters and digits), whatever the service is called
+    return `snap${(0,external_node_crypto_.createHash)('sha256').update(serviceName).digest('hex').slice(0, 28)}`;
+}
 /** A config name valid on the engine (≤ 64 characters), derived from the lock's name. */
 function lockConfigName(name) {
     if (name.length <= 64 && /^[a-zA-Z0-9][a-zA-Z0-9_.-]*[a-zA-Z0-9]$/.test(name))
@@ -24251,6 +24256,7 @@ class SwarmCli extends DockerCli {
         const kept = svc?.Spec?.Labels?.[SWARM_LABEL.stoppedReplicas];
         if (!svc || kept === undefined)
             return null;
+        await this.removeHelpers(snapshotHelperKey(`${target.project}_${service}`));
         return this.scaleBack(svc);
     }
     /**
@@ -24294,7 +24300,9 @@ class SwarmCli extends DockerCli {
         if (!mount || mount.type !== 'volume' || !mount.name) {
             throw new src_errors/* EnvironmentError */.eG(`${dir} of ${gone.container.name} is not a named volume; on Swarm a snapshot reads named volumes only`);
         }
-        const key = `snapshot-${(0,external_node_crypto_.randomBytes)(6).toString('hex')}`;
+        // One key per service (the module lock allows one snapshot at a time): recover removes a helper
+        // a killed snapshot left behind.
+        const key = snapshotHelperKey(String(gone.container.labels[SWARM_LABEL.serviceName] ?? 'unknown'));
         const created = await this.docker([
             'create',
             '--pull',

@@ -18,7 +18,7 @@
  * Single node only for volumes: a task on another node has no container here; see §14 for the
  * multi-node design and what is refused until it is built.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -80,6 +80,12 @@ function containerState(taskState: string): ContainerState {
       // new, pending, assigned, accepted, preparing, ready: no container runs yet
       return 'created';
   }
+}
+
+/** The label value of the helper that reads a stopped service's volume for a snapshot. */
+function snapshotHelperKey(serviceName: string): string {
+  // an operation key's alphabet (lower-case letters and digits), whatever the service is called
+  return `snap${createHash('sha256').update(serviceName).digest('hex').slice(0, 28)}`;
 }
 
 /** A config name valid on the engine (≤ 64 characters), derived from the lock's name. */
@@ -511,6 +517,7 @@ export class SwarmCli extends DockerCli {
     const svc = await this.serviceByName(target.project, service);
     const kept = svc?.Spec?.Labels?.[SWARM_LABEL.stoppedReplicas];
     if (!svc || kept === undefined) return null;
+    await this.removeHelpers(snapshotHelperKey(`${target.project}_${service}`));
     return this.scaleBack(svc);
   }
 
@@ -558,7 +565,9 @@ export class SwarmCli extends DockerCli {
         `${dir} of ${gone.container.name} is not a named volume; on Swarm a snapshot reads named volumes only`,
       );
     }
-    const key = `snapshot-${randomBytes(6).toString('hex')}`;
+    // One key per service (the module lock allows one snapshot at a time): recover removes a helper
+    // a killed snapshot left behind.
+    const key = snapshotHelperKey(String(gone.container.labels[SWARM_LABEL.serviceName] ?? 'unknown'));
     const created = await this.docker([
       'create',
       '--pull',
