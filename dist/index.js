@@ -14475,10 +14475,11 @@ async function snapshotLocked(args) {
     }
     finally {
         // Start the containers again whatever happened above.
+        let back = [];
         if (toStop.length) {
             try {
                 // On Swarm the service is scaled back: new task containers stand for the stopped ones.
-                const back = await runtime.start(toStop.map((c) => c.id));
+                back = await runtime.start(toStop.map((c) => c.id));
                 // Back means running AND healthy where there is a healthcheck: the next step (often an
                 // apply whose dependency check needs the parent healthy) must not race a `starting` parent.
                 const readyMs = (args.readyTimeoutSeconds ?? DEFAULT_READY_TIMEOUT_SECONDS) * 1000;
@@ -14503,7 +14504,10 @@ async function snapshotLocked(args) {
                         : '(docker start ...).'));
             }
             else {
-                log.info(`snapshot ${mod.name}: ${toStop.map((c) => c.name).join(', ')} running (and healthy) again`);
+                // On Swarm other containers (new tasks) stand for the stopped ones: say which.
+                const now = back.filter((id) => !toStop.some((c) => c.id === id));
+                log.info(`snapshot ${mod.name}: ${toStop.map((c) => c.name).join(', ')} running (and healthy) again` +
+                    (now.length ? ` as ${now.map((id) => id.slice(0, 12)).join(', ')}` : ''));
             }
         }
     }

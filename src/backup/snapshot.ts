@@ -549,10 +549,11 @@ async function snapshotLocked(args: SnapshotArgs): Promise<SnapshotResult> {
     captureError = err;
   } finally {
     // Start the containers again whatever happened above.
+    let back: string[] = [];
     if (toStop.length) {
       try {
         // On Swarm the service is scaled back: new task containers stand for the stopped ones.
-        const back = await runtime.start(toStop.map((c) => c.id));
+        back = await runtime.start(toStop.map((c) => c.id));
         // Back means running AND healthy where there is a healthcheck: the next step (often an
         // apply whose dependency check needs the parent healthy) must not race a `starting` parent.
         const readyMs = (args.readyTimeoutSeconds ?? DEFAULT_READY_TIMEOUT_SECONDS) * 1000;
@@ -577,7 +578,12 @@ async function snapshotLocked(args: SnapshotArgs): Promise<SnapshotResult> {
               : '(docker start ...).'),
         );
       } else {
-        log.info(`snapshot ${mod.name}: ${toStop.map((c) => c.name).join(', ')} running (and healthy) again`);
+        // On Swarm other containers (new tasks) stand for the stopped ones: say which.
+        const now = back.filter((id) => !toStop.some((c) => c.id === id));
+        log.info(
+          `snapshot ${mod.name}: ${toStop.map((c) => c.name).join(', ')} running (and healthy) again` +
+            (now.length ? ` as ${now.map((id) => id.slice(0, 12)).join(', ')}` : ''),
+        );
       }
     }
   }
