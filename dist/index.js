@@ -13114,11 +13114,14 @@ async function planModules(modules, runtime, opts = {}) {
         planSelected(swarmModules, runtimeOf('swarm'), opts),
     ]);
     const byName = new Map([...onCompose.modules, ...onSwarm.modules].map((p) => [p.name, p]));
-    const planned = selected.map((m) => byName.get(m.name));
+    return assemblePlan(selected, selected.map((m) => byName.get(m.name)), onCompose.compose, onSwarm.compose);
+}
+/** The plan document of these modules' plans (summary, backup list and hashes derived from them). */
+function assemblePlan(selected, planned, compose, swarm) {
     return {
         schema: 'stateguard/plan/v1',
-        compose: onCompose.compose,
-        swarm: onSwarm.compose,
+        compose,
+        ...(swarm ? { swarm } : {}),
         modules: planned,
         summary: { modules: planned.length, drifted: planned.filter((p) => !p.in_sync).length },
         stateful_modules: statefulModules(selected),
@@ -13134,17 +13137,8 @@ async function planSelected(selected, runtime, opts) {
     // Unreachable engine: fail here with the DOCKER_HOST/context message, before compose prints its own.
     if (selected.length > 0)
         await runtime.ping();
-    if (selected.length === 0) {
-        const compose = await composeInfo;
-        return {
-            schema: 'stateguard/plan/v1',
-            compose,
-            modules: [],
-            summary: { modules: 0, drifted: 0 },
-            stateful_modules: [],
-            plan_hash: planHash([]),
-        };
-    }
+    if (selected.length === 0)
+        return assemblePlan([], [], await composeInfo);
     const projects = [...new Set(selected.map((m) => m.compose.project))];
     const renderGroups = new Map();
     for (const m of selected) {
@@ -13223,14 +13217,7 @@ async function planSelected(selected, runtime, opts) {
             upgrade: pendingUpgrade(m, containers[0]?.imageRef ?? null, drift, part.image, opts),
         };
     });
-    return {
-        schema: 'stateguard/plan/v1',
-        compose,
-        modules: planned,
-        summary: { modules: planned.length, drifted: planned.filter((p) => !p.in_sync).length },
-        stateful_modules: statefulModules(selected),
-        plan_hash: planHash(planned),
-    };
+    return assemblePlan(selected, planned, compose);
 }
 /** The modules a scheduled backup covers: class stateful with at least one declared data volume. */
 function statefulModules(modules) {
@@ -22728,6 +22715,13 @@ const LABEL = {
     oneoff: 'com.docker.compose.oneoff',
     configHash: 'com.docker.compose.config-hash',
 };
+/** The non-empty lines of a process's output, trimmed (IDs from `-q` listings). */
+function outputLines(text) {
+    return text
+        .split('\n')
+        .map((x) => x.trim())
+        .filter(Boolean);
+}
 /** The first non-empty line of a process's output (its error, for messages). */
 function firstLine(text) {
     return (text
@@ -22996,10 +22990,7 @@ class DockerCli {
     async replaceRecord(name, labels, filter) {
         await this.createLabelledVolume(name, labels);
         const ls = await this.docker(['volume', 'ls', '-q', '--filter', `label=${filter}`]);
-        const old = ls.stdout
-            .split('\n')
-            .map((x) => x.trim())
-            .filter((n) => n && n !== name);
+        const old = outputLines(ls.stdout).filter((n) => n !== name);
         if (old.length > 0)
             await this.docker(['volume', 'rm', ...old]);
     }
@@ -23008,10 +22999,7 @@ class DockerCli {
         const ls = await this.docker(['volume', 'ls', '-q', '--filter', `label=${filter}`]);
         if (ls.code !== 0)
             throw new src_errors/* EnvironmentError */.eG(`docker volume ls failed: ${firstLine(ls.stderr)}`);
-        const names = ls.stdout
-            .split('\n')
-            .map((x) => x.trim())
-            .filter(Boolean);
+        const names = outputLines(ls.stdout);
         if (names.length === 0)
             return [];
         const r = await this.docker(['volume', 'inspect', ...names]);
@@ -23025,22 +23013,14 @@ class DockerCli {
         const ps = await this.docker(['ps', '-q', '--no-trunc', '--filter', `volume=${volume}`]);
         if (ps.code !== 0)
             throw new src_errors/* EnvironmentError */.eG(`docker ps --filter volume=${volume} failed: ${firstLine(ps.stderr)}`);
-        const ids = ps.stdout
-            .split('\n')
-            .map((x) => x.trim())
-            .filter(Boolean);
+        const ids = outputLines(ps.stdout);
         return (await this.inspectContainers(ids)).filter((c) => c.mounts.some((m) => m.name === volume));
     }
     async localImageIds(limit) {
         const r = await this.docker(['image', 'ls', '-q', '--no-trunc']);
         if (r.code !== 0)
             return [];
-        return [
-            ...new Set(r.stdout
-                .split('\n')
-                .map((x) => x.trim())
-                .filter(Boolean)),
-        ].slice(0, limit);
+        return [...new Set(outputLines(r.stdout))].slice(0, limit);
     }
     async removeFilesInContainer(containerId, files) {
         // Root inside the container: files written by `docker cp` are root's, in directories the
@@ -23121,10 +23101,7 @@ class DockerCli {
         const ps = await this.docker(['ps', '-a', '-q', '--no-trunc', '--filter', `label=${LABEL.project}=${project}`]);
         if (ps.code !== 0)
             throw new src_errors/* EnvironmentError */.eG(`docker ps failed: ${firstLine(ps.stderr)}`);
-        const ids = ps.stdout
-            .split('\n')
-            .map((s) => s.trim())
-            .filter(Boolean);
+        const ids = outputLines(ps.stdout);
         const all = await this.inspectContainers(ids);
         // The label filter already matched; re-check so a parsing surprise never mixes projects.
         return all.filter((c) => c.project === project);
@@ -23492,10 +23469,7 @@ class DockerCli {
         const ps = await this.docker(['ps', '-aq', '--filter', `label=${WORKBENCH_LABEL.helper}=${checkKey(key)}`]);
         if (ps.code !== 0)
             throw new src_errors/* EnvironmentError */.eG(`docker ps failed: ${firstLine(ps.stderr)}`);
-        const ids = ps.stdout
-            .split('\n')
-            .map((x) => x.trim())
-            .filter(Boolean);
+        const ids = outputLines(ps.stdout);
         if (ids.length === 0)
             return;
         const r = await this.docker(['rm', '-f', ...ids]);
@@ -23520,10 +23494,7 @@ class DockerCli {
         const ps = await this.docker(['ps', '-aq', '--filter', filter]);
         if (ps.code !== 0)
             throw new src_errors/* EnvironmentError */.eG(`docker ps failed: ${firstLine(ps.stderr)}`);
-        const ids = ps.stdout
-            .split('\n')
-            .map((x) => x.trim())
-            .filter(Boolean);
+        const ids = outputLines(ps.stdout);
         if (ids.length) {
             const r = await this.docker(['rm', '-f', '-v', ...ids]);
             if (r.code !== 0 && !/no such container/i.test(r.stderr)) {
@@ -23533,10 +23504,7 @@ class DockerCli {
         const vs = await this.docker(['volume', 'ls', '-q', '--filter', filter]);
         if (vs.code !== 0)
             throw new src_errors/* EnvironmentError */.eG(`docker volume ls failed: ${firstLine(vs.stderr)}`);
-        const names = vs.stdout
-            .split('\n')
-            .map((x) => x.trim())
-            .filter(Boolean);
+        const names = outputLines(vs.stdout);
         if (names.length) {
             const r = await this.docker(['volume', 'rm', '-f', ...names]);
             if (r.code !== 0)
@@ -23849,12 +23817,6 @@ const SWARM_LABEL = {
 /** How long a recreate or a scale waits for the new tasks to have containers. */
 const CONVERGE_MS = 120_000;
 const POLL_MS = 250;
-function lines(text) {
-    return text
-        .split('\n')
-        .map((x) => x.trim())
-        .filter(Boolean);
-}
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 /** Task states before a container runs, the running one, and the terminal ones (docker/swarmkit). */
 function containerState(taskState) {
@@ -23942,7 +23904,7 @@ class SwarmCli extends DockerCli {
         const ls = await this.docker(['service', 'ls', '-q', '--filter', `label=${SWARM_LABEL.namespace}=${stack}`]);
         if (ls.code !== 0)
             throw new src_errors/* EnvironmentError */.eG(`docker service ls failed: ${firstLine(ls.stderr)}`);
-        const ids = lines(ls.stdout);
+        const ids = outputLines(ls.stdout);
         if (ids.length === 0)
             return [];
         const r = await this.docker(['service', 'inspect', ...ids]);
@@ -23958,7 +23920,7 @@ class SwarmCli extends DockerCli {
         const ps = await this.docker(['service', 'ps', '-q', '--no-trunc', ...services.map((s) => s.ID)]);
         if (ps.code !== 0)
             throw new src_errors/* EnvironmentError */.eG(`docker service ps failed: ${firstLine(ps.stderr)}`);
-        const ids = [...new Set(lines(ps.stdout))];
+        const ids = [...new Set(outputLines(ps.stdout))];
         if (ids.length === 0)
             return [];
         const r = await this.docker(['inspect', '--type', 'task', ...ids]);
@@ -24129,11 +24091,11 @@ class SwarmCli extends DockerCli {
                 return f;
         }
         const settled = await this.waitForNewTasks(after.ID, oldTasks);
-        return settled ?? { code: 0, stdout: deployed.stdout, stderr: deployed.stderr };
+        return 'failure' in settled ? settled.failure : { code: 0, stdout: deployed.stdout, stderr: deployed.stderr };
     }
     /**
      * Bounded: until the service's current tasks are all new ones that have a container (or ended);
-     * null when they do, an ExecResult saying what is missing when the bound passes.
+     * those tasks when they do, an ExecResult saying what is missing when the bound passes.
      */
     async waitForNewTasks(serviceId, oldTasks) {
         const deadline = Date.now() + CONVERGE_MS;
@@ -24147,13 +24109,15 @@ class SwarmCli extends DockerCli {
                     (t.Status?.ContainerStatus?.ContainerID || /^(failed|rejected)$/.test(t.Status?.State ?? '')));
                 seen = current.map((t) => `${t.ID.slice(0, 12)} ${t.Status?.State}`).join(', ') || 'no task';
                 if (ready.length >= want && current.every((t) => !oldTasks.has(t.ID)))
-                    return null;
+                    return { tasks: current };
             }
             if (Date.now() > deadline) {
                 return {
-                    code: 1,
-                    stdout: '',
-                    stderr: `the service's new tasks did not start within ${CONVERGE_MS / 1000}s (${seen})`,
+                    failure: {
+                        code: 1,
+                        stdout: '',
+                        stderr: `the service's new tasks did not start within ${CONVERGE_MS / 1000}s (${seen})`,
+                    },
                 };
             }
             await sleep(POLL_MS);
@@ -24282,11 +24246,10 @@ class SwarmCli extends DockerCli {
         if (r.code !== 0) {
             throw new src_errors/* EnvironmentError */.eG(`scaling ${svc.Spec?.Name} back to ${replicas} failed: ${firstLine(r.stderr)}`);
         }
-        const waited = replicas > 0 ? await this.waitForNewTasks(svc.ID, old) : null;
-        if (waited)
-            throw new src_errors/* EnvironmentError */.eG(`${svc.Spec?.Name}: ${waited.stderr}`);
-        const [now] = (await this.inspectServices([svc.ID])) ?? [];
-        const tasks = now ? this.currentTasks(now, await this.serviceTasks([now])) : [];
+        const waited = replicas > 0 ? await this.waitForNewTasks(svc.ID, old) : { tasks: [] };
+        if ('failure' in waited)
+            throw new src_errors/* EnvironmentError */.eG(`${svc.Spec?.Name}: ${waited.failure.stderr}`);
+        const { tasks } = waited;
         return {
             replicas,
             containerIds: tasks.map((t) => t.Status?.ContainerStatus?.ContainerID ?? '').filter(Boolean),
@@ -24389,16 +24352,16 @@ class SwarmCli extends DockerCli {
         const filter = `label=${SWARM_LABEL.namespace}=${target.project}`;
         while (Date.now() < deadline) {
             const running = await this.docker(['ps', '-q', '--filter', filter]);
-            if (lines(running.stdout).length === 0)
+            if (outputLines(running.stdout).length === 0)
                 break;
             await sleep(POLL_MS);
         }
         // A job's finished task containers can outlive `docker stack rm`: remove what is left.
-        const left = lines((await this.docker(['ps', '-aq', '--filter', filter])).stdout);
+        const left = outputLines((await this.docker(['ps', '-aq', '--filter', filter])).stdout);
         if (left.length)
             await this.docker(['rm', '-f', ...left]);
         if (removeVolumes) {
-            const vols = lines((await this.docker(['volume', 'ls', '-q', '--filter', filter])).stdout);
+            const vols = outputLines((await this.docker(['volume', 'ls', '-q', '--filter', filter])).stdout);
             if (vols.length)
                 await this.docker(['volume', 'rm', '-f', ...vols]);
         }

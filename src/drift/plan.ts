@@ -10,7 +10,15 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { EnvironmentError, UserError, errorMessage } from '../errors.js';
 import type { ModuleDecl } from '../model/module.js';
-import type { ContainerInfo, RenderedProject, RenderedService, RunRecord, Runtime, RuntimeKind } from '../ports.js';
+import type {
+  ComposeInfo,
+  ContainerInfo,
+  RenderedProject,
+  RenderedService,
+  RunRecord,
+  Runtime,
+  RuntimeKind,
+} from '../ports.js';
 import { preDeployGate, readReleaseNotesFile } from '../upgrade/gate.js';
 import { computeDrift, observeContainers, type DeclaredService } from './rules.js';
 import type { DeclaredDefinition, DriftItem, ModulePlan, PendingUpgrade, Plan } from './types.js';
@@ -107,11 +115,20 @@ export async function planModules(
     planSelected(swarmModules, runtimeOf('swarm'), opts),
   ]);
   const byName = new Map([...onCompose.modules, ...onSwarm.modules].map((p) => [p.name, p]));
-  const planned = selected.map((m) => byName.get(m.name)!);
+  return assemblePlan(
+    selected,
+    selected.map((m) => byName.get(m.name)!),
+    onCompose.compose,
+    onSwarm.compose,
+  );
+}
+
+/** The plan document of these modules' plans (summary, backup list and hashes derived from them). */
+function assemblePlan(selected: ModuleDecl[], planned: ModulePlan[], compose: ComposeInfo, swarm?: ComposeInfo): Plan {
   return {
     schema: 'stateguard/plan/v1',
-    compose: onCompose.compose,
-    swarm: onSwarm.compose,
+    compose,
+    ...(swarm ? { swarm } : {}),
     modules: planned,
     summary: { modules: planned.length, drifted: planned.filter((p) => !p.in_sync).length },
     stateful_modules: statefulModules(selected),
@@ -127,17 +144,7 @@ async function planSelected(selected: ModuleDecl[], runtime: Runtime, opts: Plan
   composeInfo.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
   // Unreachable engine: fail here with the DOCKER_HOST/context message, before compose prints its own.
   if (selected.length > 0) await runtime.ping();
-  if (selected.length === 0) {
-    const compose = await composeInfo;
-    return {
-      schema: 'stateguard/plan/v1',
-      compose,
-      modules: [],
-      summary: { modules: 0, drifted: 0 },
-      stateful_modules: [],
-      plan_hash: planHash([]),
-    };
-  }
+  if (selected.length === 0) return assemblePlan([], [], await composeInfo);
 
   const projects = [...new Set(selected.map((m) => m.compose.project))];
   const renderGroups = new Map<string, ModuleDecl[]>();
@@ -232,14 +239,7 @@ async function planSelected(selected: ModuleDecl[], runtime: Runtime, opts: Plan
       upgrade: pendingUpgrade(m, containers[0]?.imageRef ?? null, drift, part.image, opts),
     };
   });
-  return {
-    schema: 'stateguard/plan/v1',
-    compose,
-    modules: planned,
-    summary: { modules: planned.length, drifted: planned.filter((p) => !p.in_sync).length },
-    stateful_modules: statefulModules(selected),
-    plan_hash: planHash(planned),
-  };
+  return assemblePlan(selected, planned, compose);
 }
 
 /** The modules a scheduled backup covers: class stateful with at least one declared data volume. */

@@ -66,6 +66,14 @@ export interface DockerCliOptions {
   env?: Readonly<Record<string, string | undefined>>;
 }
 
+/** The non-empty lines of a process's output, trimmed (IDs from `-q` listings). */
+export function outputLines(text: string): string[] {
+  return text
+    .split('\n')
+    .map((x) => x.trim())
+    .filter(Boolean);
+}
+
 /** The first non-empty line of a process's output (its error, for messages). */
 export function firstLine(text: string): string {
   return (
@@ -354,10 +362,7 @@ export class DockerCli implements Runtime {
   private async replaceRecord(name: string, labels: Record<string, string>, filter: string): Promise<void> {
     await this.createLabelledVolume(name, labels);
     const ls = await this.docker(['volume', 'ls', '-q', '--filter', `label=${filter}`]);
-    const old = ls.stdout
-      .split('\n')
-      .map((x) => x.trim())
-      .filter((n) => n && n !== name);
+    const old = outputLines(ls.stdout).filter((n) => n !== name);
     if (old.length > 0) await this.docker(['volume', 'rm', ...old]);
   }
 
@@ -365,10 +370,7 @@ export class DockerCli implements Runtime {
   private async labelledVolumes(filter: string): Promise<Record<string, string>[]> {
     const ls = await this.docker(['volume', 'ls', '-q', '--filter', `label=${filter}`]);
     if (ls.code !== 0) throw new EnvironmentError(`docker volume ls failed: ${firstLine(ls.stderr)}`);
-    const names = ls.stdout
-      .split('\n')
-      .map((x) => x.trim())
-      .filter(Boolean);
+    const names = outputLines(ls.stdout);
     if (names.length === 0) return [];
     const r = await this.docker(['volume', 'inspect', ...names]);
     // a volume removed between ls and inspect: inspect still prints the others
@@ -384,24 +386,14 @@ export class DockerCli implements Runtime {
     const ps = await this.docker(['ps', '-q', '--no-trunc', '--filter', `volume=${volume}`]);
     if (ps.code !== 0)
       throw new EnvironmentError(`docker ps --filter volume=${volume} failed: ${firstLine(ps.stderr)}`);
-    const ids = ps.stdout
-      .split('\n')
-      .map((x) => x.trim())
-      .filter(Boolean);
+    const ids = outputLines(ps.stdout);
     return (await this.inspectContainers(ids)).filter((c) => c.mounts.some((m) => m.name === volume));
   }
 
   async localImageIds(limit: number): Promise<string[]> {
     const r = await this.docker(['image', 'ls', '-q', '--no-trunc']);
     if (r.code !== 0) return [];
-    return [
-      ...new Set(
-        r.stdout
-          .split('\n')
-          .map((x) => x.trim())
-          .filter(Boolean),
-      ),
-    ].slice(0, limit);
+    return [...new Set(outputLines(r.stdout))].slice(0, limit);
   }
 
   async removeFilesInContainer(containerId: string, files: readonly string[]): Promise<boolean> {
@@ -502,10 +494,7 @@ export class DockerCli implements Runtime {
     await this.ping();
     const ps = await this.docker(['ps', '-a', '-q', '--no-trunc', '--filter', `label=${LABEL.project}=${project}`]);
     if (ps.code !== 0) throw new EnvironmentError(`docker ps failed: ${firstLine(ps.stderr)}`);
-    const ids = ps.stdout
-      .split('\n')
-      .map((s) => s.trim())
-      .filter(Boolean);
+    const ids = outputLines(ps.stdout);
     const all = await this.inspectContainers(ids);
     // The label filter already matched; re-check so a parsing surprise never mixes projects.
     return all.filter((c) => c.project === project);
@@ -895,10 +884,7 @@ export class DockerCli implements Runtime {
   async removeHelpers(key: string): Promise<void> {
     const ps = await this.docker(['ps', '-aq', '--filter', `label=${WORKBENCH_LABEL.helper}=${checkKey(key)}`]);
     if (ps.code !== 0) throw new EnvironmentError(`docker ps failed: ${firstLine(ps.stderr)}`);
-    const ids = ps.stdout
-      .split('\n')
-      .map((x) => x.trim())
-      .filter(Boolean);
+    const ids = outputLines(ps.stdout);
     if (ids.length === 0) return;
     const r = await this.docker(['rm', '-f', ...ids]);
     if (r.code !== 0 && !/no such container/i.test(r.stderr)) {
@@ -923,10 +909,7 @@ export class DockerCli implements Runtime {
     const filter = `label=${WORKBENCH_LABEL.drill}=${checkKey(key)}`;
     const ps = await this.docker(['ps', '-aq', '--filter', filter]);
     if (ps.code !== 0) throw new EnvironmentError(`docker ps failed: ${firstLine(ps.stderr)}`);
-    const ids = ps.stdout
-      .split('\n')
-      .map((x) => x.trim())
-      .filter(Boolean);
+    const ids = outputLines(ps.stdout);
     if (ids.length) {
       const r = await this.docker(['rm', '-f', '-v', ...ids]);
       if (r.code !== 0 && !/no such container/i.test(r.stderr)) {
@@ -935,10 +918,7 @@ export class DockerCli implements Runtime {
     }
     const vs = await this.docker(['volume', 'ls', '-q', '--filter', filter]);
     if (vs.code !== 0) throw new EnvironmentError(`docker volume ls failed: ${firstLine(vs.stderr)}`);
-    const names = vs.stdout
-      .split('\n')
-      .map((x) => x.trim())
-      .filter(Boolean);
+    const names = outputLines(vs.stdout);
     if (names.length) {
       const r = await this.docker(['volume', 'rm', '-f', ...names]);
       if (r.code !== 0) throw new EnvironmentError(`could not remove drill volumes: ${firstLine(r.stderr)}`);

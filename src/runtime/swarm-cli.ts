@@ -25,7 +25,7 @@ import path from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { EnvironmentError, UserError } from '../errors.js';
 import { SWARM_VIEW_KEY } from '../drift/config-diff.js';
-import { DockerCli, firstLine, type DockerCliOptions } from './docker-cli.js';
+import { DockerCli, firstLine, outputLines, type DockerCliOptions } from './docker-cli.js';
 import { declaredView, engineView, swarmImageRef, viewHash } from './swarm-view.js';
 import type {
   ComposeInfo,
@@ -50,13 +50,6 @@ export const SWARM_LABEL = {
 /** How long a recreate or a scale waits for the new tasks to have containers. */
 const CONVERGE_MS = 120_000;
 const POLL_MS = 250;
-
-function lines(text: string): string[] {
-  return text
-    .split('\n')
-    .map((x) => x.trim())
-    .filter(Boolean);
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -177,7 +170,7 @@ export class SwarmCli extends DockerCli {
   private async stackServices(stack: string): Promise<Service[]> {
     const ls = await this.docker(['service', 'ls', '-q', '--filter', `label=${SWARM_LABEL.namespace}=${stack}`]);
     if (ls.code !== 0) throw new EnvironmentError(`docker service ls failed: ${firstLine(ls.stderr)}`);
-    const ids = lines(ls.stdout);
+    const ids = outputLines(ls.stdout);
     if (ids.length === 0) return [];
     const r = await this.docker(['service', 'inspect', ...ids]);
     if (r.code !== 0 && !r.stdout.trim().startsWith('[')) {
@@ -193,7 +186,7 @@ export class SwarmCli extends DockerCli {
     if (services.length === 0) return [];
     const ps = await this.docker(['service', 'ps', '-q', '--no-trunc', ...services.map((s) => s.ID)]);
     if (ps.code !== 0) throw new EnvironmentError(`docker service ps failed: ${firstLine(ps.stderr)}`);
-    const ids = [...new Set(lines(ps.stdout))];
+    const ids = [...new Set(outputLines(ps.stdout))];
     if (ids.length === 0) return [];
     const r = await this.docker(['inspect', '--type', 'task', ...ids]);
     if (r.code !== 0 && !r.stdout.trim().startsWith('[')) {
@@ -380,14 +373,17 @@ export class SwarmCli extends DockerCli {
       if (f.code !== 0) return f;
     }
     const settled = await this.waitForNewTasks(after.ID, oldTasks);
-    return settled ?? { code: 0, stdout: deployed.stdout, stderr: deployed.stderr };
+    return 'failure' in settled ? settled.failure : { code: 0, stdout: deployed.stdout, stderr: deployed.stderr };
   }
 
   /**
    * Bounded: until the service's current tasks are all new ones that have a container (or ended);
-   * null when they do, an ExecResult saying what is missing when the bound passes.
+   * those tasks when they do, an ExecResult saying what is missing when the bound passes.
    */
-  private async waitForNewTasks(serviceId: string, oldTasks: ReadonlySet<string>): Promise<ExecResult | null> {
+  private async waitForNewTasks(
+    serviceId: string,
+    oldTasks: ReadonlySet<string>,
+  ): Promise<{ tasks: Task[] } | { failure: ExecResult }> {
     const deadline = Date.now() + CONVERGE_MS;
     let seen = '';
     for (;;) {
@@ -401,13 +397,15 @@ export class SwarmCli extends DockerCli {
             (t.Status?.ContainerStatus?.ContainerID || /^(failed|rejected)$/.test(t.Status?.State ?? '')),
         );
         seen = current.map((t) => `${t.ID.slice(0, 12)} ${t.Status?.State}`).join(', ') || 'no task';
-        if (ready.length >= want && current.every((t) => !oldTasks.has(t.ID))) return null;
+        if (ready.length >= want && current.every((t) => !oldTasks.has(t.ID))) return { tasks: current };
       }
       if (Date.now() > deadline) {
         return {
-          code: 1,
-          stdout: '',
-          stderr: `the service's new tasks did not start within ${CONVERGE_MS / 1000}s (${seen})`,
+          failure: {
+            code: 1,
+            stdout: '',
+            stderr: `the service's new tasks did not start within ${CONVERGE_MS / 1000}s (${seen})`,
+          },
         };
       }
       await sleep(POLL_MS);
@@ -541,10 +539,9 @@ export class SwarmCli extends DockerCli {
     if (r.code !== 0) {
       throw new EnvironmentError(`scaling ${svc.Spec?.Name} back to ${replicas} failed: ${firstLine(r.stderr)}`);
     }
-    const waited = replicas > 0 ? await this.waitForNewTasks(svc.ID, old) : null;
-    if (waited) throw new EnvironmentError(`${svc.Spec?.Name}: ${waited.stderr}`);
-    const [now] = (await this.inspectServices([svc.ID])) ?? [];
-    const tasks = now ? this.currentTasks(now, await this.serviceTasks([now])) : [];
+    const waited = replicas > 0 ? await this.waitForNewTasks(svc.ID, old) : { tasks: [] };
+    if ('failure' in waited) throw new EnvironmentError(`${svc.Spec?.Name}: ${waited.failure.stderr}`);
+    const { tasks } = waited;
     return {
       replicas,
       containerIds: tasks.map((t) => t.Status?.ContainerStatus?.ContainerID ?? '').filter(Boolean),
@@ -655,14 +652,14 @@ export class SwarmCli extends DockerCli {
     const filter = `label=${SWARM_LABEL.namespace}=${target.project}`;
     while (Date.now() < deadline) {
       const running = await this.docker(['ps', '-q', '--filter', filter]);
-      if (lines(running.stdout).length === 0) break;
+      if (outputLines(running.stdout).length === 0) break;
       await sleep(POLL_MS);
     }
     // A job's finished task containers can outlive `docker stack rm`: remove what is left.
-    const left = lines((await this.docker(['ps', '-aq', '--filter', filter])).stdout);
+    const left = outputLines((await this.docker(['ps', '-aq', '--filter', filter])).stdout);
     if (left.length) await this.docker(['rm', '-f', ...left]);
     if (removeVolumes) {
-      const vols = lines((await this.docker(['volume', 'ls', '-q', '--filter', filter])).stdout);
+      const vols = outputLines((await this.docker(['volume', 'ls', '-q', '--filter', filter])).stdout);
       if (vols.length) await this.docker(['volume', 'rm', '-f', ...vols]);
     }
     return r;

@@ -9,7 +9,7 @@
  * The crash runs use the built CLI (dist/cli.js) in a child process, killed for real.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -19,28 +19,13 @@ import { operationKey } from '../../src/restore/journal.js';
 import { dir, file, gz, tar } from '../support/archives.js';
 import { cleanupTempRepos, moduleYaml, tempRepo } from '../support/fixtures.js';
 import { IMAGE, compose, describeDocker, docker, removeProject, uniqueProject } from '../support/docker.js';
-import { REPO } from '../support/runner.js';
+import { childCli } from '../support/runner.js';
 
 async function cli(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
   const code = await runCli(args, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env: process.env, cwd });
   return { code, stdout, stderr };
-}
-
-/** The built CLI in a child process, optionally killed by the crash seam or after `killAfterMs`. */
-function childCli(args: string[], cwd: string, env: Record<string, string> = {}, killAfterMs?: number): Promise<{ code: number | null; signal: string | null; stdout: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(REPO, 'dist', 'cli.js'), ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.resume();
-    const timer = killAfterMs !== undefined ? setTimeout(() => child.kill('SIGKILL'), killAfterMs) : undefined;
-    child.on('close', (code, signal) => {
-      if (timer) clearTimeout(timer);
-      resolve({ code, signal, stdout });
-    });
-  });
 }
 
 describeDocker('restore and recover on the real engine', () => {

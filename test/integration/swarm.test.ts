@@ -7,7 +7,6 @@
  * cluster-wide lock, the persistence probe, and the commands that are refused on Swarm.
  */
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
-import { spawn } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -15,7 +14,7 @@ import { runCli } from '../../src/cli.js';
 import { lockName } from '../../src/ops/lock.js';
 import { SwarmCli } from '../../src/runtime/swarm-cli.js';
 import { docker } from '../support/docker.js';
-import { REPO } from '../support/runner.js';
+import { childCli, REPO } from '../support/runner.js';
 import { deployStack, describeSwarm, removeStack, stackLeftovers, uniqueStack, waitFor } from '../support/swarm.js';
 
 const SECRET = `sg-swarm-${Math.random().toString(36).slice(2)}-pw`;
@@ -79,14 +78,6 @@ async function plan(p: Platform, module?: string): Promise<PlanJson> {
   const r = await cli(['plan', '--root', p.root, '--json', ...(module ? ['--module', module] : [])]);
   expect(r.stderr).not.toMatch(/error/i);
   return JSON.parse(r.stdout) as PlanJson;
-}
-
-/** The built CLI as a child process (so a crash seam can SIGKILL it), with the test's env. */
-function childCli(args: string[], env: Record<string, string>): Promise<{ signal: string | null }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(REPO, 'dist', 'cli.js'), ...args], { cwd: REPO, env: { ...process.env, ...env }, stdio: 'ignore' });
-    child.on('close', (_code, signal) => resolve({ signal }));
-  });
 }
 
 function keysOf(pl: PlanJson, name: string): string[] {
@@ -335,7 +326,7 @@ describeSwarm('Swarm: plan, snapshot, guard + apply, lock and probe on a single-
     'a snapshot SIGKILLed %s leaves the service at 0 replicas with the count recorded; plan shows it; recover brings it back healthy',
     async (boundary) => {
       await storeHealthy(p);
-      const killed = await childCli(['snapshot', '--root', p.root, '--module', 'store', '--out-dir', p.backupDir], { STATEGUARD_TEST_KILL_AT: boundary });
+      const killed = await childCli(['snapshot', '--root', p.root, '--module', 'store', '--out-dir', p.backupDir], REPO, { STATEGUARD_TEST_KILL_AT: boundary });
       expect(killed.signal).toBe('SIGKILL');
       // What the kill left: no task, the replica count on the service, the dead holder's lock.
       expect(runningTask(p, 'store')).toBeUndefined();

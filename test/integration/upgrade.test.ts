@@ -9,7 +9,7 @@
  * is pulled); a version's behaviour comes from an environment variable baked into its image.
  */
 import { afterAll, beforeAll, beforeEach, expect, it } from '@jest/globals';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -17,20 +17,13 @@ import { runCli } from '../../src/cli.js';
 import { DockerCli } from '../../src/runtime/docker-cli.js';
 import { cleanupTempRepos, moduleYaml, tempRepo } from '../support/fixtures.js';
 import { IMAGE, compose, describeDocker, docker, removeProject, uniqueProject } from '../support/docker.js';
-import { REPO } from '../support/runner.js';
+import { childCli } from '../support/runner.js';
 
 async function cli(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
   const code = await runCli(args, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env: process.env, cwd });
   return { code, stdout, stderr };
-}
-
-function childCli(args: string[], cwd: string, env: Record<string, string>): Promise<{ signal: string | null }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(REPO, 'dist', 'cli.js'), ...args], { cwd, env: { ...process.env, ...env }, stdio: 'ignore' });
-    child.on('close', (_code, signal) => resolve({ signal }));
-  });
 }
 
 describeDocker('upgrade on the real engine', () => {

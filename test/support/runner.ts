@@ -3,13 +3,36 @@
  * dist/actions/<name>.js, INPUT_* variables from action.yml's defaults plus the test's values
  * (upper-cased, hyphens kept), and GITHUB_OUTPUT / GITHUB_STEP_SUMMARY / GITHUB_EVENT_PATH files.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse } from 'yaml';
 
 export const REPO = path.resolve(import.meta.dirname ?? path.dirname(new URL(import.meta.url).pathname), '../..');
+
+/**
+ * The built CLI (dist/cli.js) in a child process, as the crash tests need it: killed by the
+ * STATEGUARD_TEST_KILL_AT seam, or with SIGKILL after `killAfterMs`.
+ */
+export function childCli(
+  args: string[],
+  cwd: string,
+  env: Record<string, string> = {},
+  killAfterMs?: number,
+): Promise<{ code: number | null; signal: string | null; stdout: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [path.join(REPO, 'dist', 'cli.js'), ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.resume();
+    const timer = killAfterMs !== undefined ? setTimeout(() => child.kill('SIGKILL'), killAfterMs) : undefined;
+    child.on('close', (code, signal) => {
+      if (timer) clearTimeout(timer);
+      resolve({ code, signal, stdout });
+    });
+  });
+}
 
 export interface ActionRun {
   status: number;
