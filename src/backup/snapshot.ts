@@ -4,8 +4,10 @@
  *
  * Order, and why:
  * 1. Everything that can be checked without touching the engine's state is checked first (declared
- *    volumes, the containers, each declared path really being a mount, no OTHER running container
- *    writing to the same volume, out-dir, name not taken). A refusal here stops nothing.
+ *    volumes, the containers, each declared path really being a mount, no overlapping data mounts, no
+ *    OTHER running container on the data (same named volume, or a host directory equal to, above or
+ *    below a data directory), no reserved work-area name in a volume, out-dir, name not taken). A
+ *    refusal here stops nothing.
  * 2. Stop only this module's running containers (found by compose labels).
  * 3. `docker cp container:path -` from the stopped container (needs no tools in the image, pulls
  *    nothing), re-packed entry by entry under `<volume>/...` as regular files and directories
@@ -29,14 +31,16 @@ import { Writable } from 'node:stream';
 import zlib from 'node:zlib';
 import { Parser, type ReadEntry } from 'tar';
 import type { Logger } from '../ports.js';
-import { UserError, errorMessage } from '../errors.js';
+import { UserError, errorMessage, type FailureReason } from '../errors.js';
 import type { ModuleDecl } from '../model/module.js';
 import { waitUntilReady } from '../drift/containers.js';
 import type { ContainerInfo, Runtime } from '../ports.js';
+import { dataMountRefusal } from '../ops/data-mounts.js';
 import { acquireLock, releaseLock } from '../ops/lock.js';
 import { interruptedOperation } from '../restore/journal.js';
 import { inspectArchive } from './archive.js';
 import { pathProblems, printablePath } from './entry-rules.js';
+import { describeReservedLive, isReservedName } from './reserved.js';
 import { CHECKSUM_SUFFIX, archiveName } from './names.js';
 import { END_OF_ARCHIVE, bodyPadding, headerBlocks } from './tar-writer.js';
 
@@ -63,8 +67,8 @@ export interface SnapshotHooks {
 
 /** A snapshot that could not be taken, or whose containers did not come back: a "no" (exit 1). */
 export class SnapshotError extends UserError {
-  constructor(message: string) {
-    super(message, { reason: 'snapshot-failed', exitCode: 1 });
+  constructor(message: string, reason: FailureReason = 'snapshot-failed') {
+    super(message, { reason, exitCode: 1 });
     this.name = 'SnapshotError';
   }
 }
@@ -165,7 +169,6 @@ async function plan(
     );
   }
   const targets: Target[] = [];
-  const volumeNames: string[] = [];
   for (const v of mod.volumes) {
     const mount = source.mounts.find((m) => m.destination === v.path);
     if (!mount) {
@@ -176,24 +179,14 @@ async function plan(
           `${mod.file} or the compose file.`,
       );
     }
-    if (mount.name) volumeNames.push(mount.name);
     targets.push({ volume: v.volume, path: v.path });
   }
-  // Another running container writing the same volume would make the snapshot inconsistent.
-  const mineIds = new Set(mine.map((c) => c.id));
-  const writers: string[] = [];
-  for (const vol of volumeNames) {
-    for (const c of await runtime.containersUsingVolume(vol)) {
-      if (!mineIds.has(c.id) && UP_STATES.has(c.state)) writers.push(`${c.name} (volume ${vol})`);
-    }
-  }
-  if (writers.length) {
-    throw new SnapshotError(
-      `other running containers use the module's volumes: ` +
-        `${writers.join(', ')}. A snapshot taken while they run could be ` +
-        `inconsistent; stop them (or wait for a one-shot to finish) and try again.`,
-    );
-  }
+  // Overlapping data mounts (captured twice, and never restorable), another running container on the
+  // data (an inconsistent snapshot, its writes lost by a restore), the reserved work-area name in a
+  // volume (an archive restore could not put back): refused before anything stops (§12, "Data mounts").
+  const refusal = await dataMountRefusal({ runtime, module: mod, source, own: mine, verb: 'snapshot' });
+  if (refusal)
+    throw new SnapshotError(refusal.message, refusal.kind === 'in-use' ? 'volume-in-use' : 'snapshot-failed');
   const toStop = mine.filter((c) => UP_STATES.has(c.state) || c.state === 'paused');
   if (toStop.some((c) => c.state === 'paused')) {
     throw new SnapshotError(
@@ -207,6 +200,7 @@ async function plan(
 async function captureVolume(
   runtime: Runtime,
   containerId: string,
+  module: string,
   target: Target,
   out: { write(chunk: Buffer): Promise<void> },
   counters: { entries: number },
@@ -246,6 +240,11 @@ async function captureVolume(
         fail(
           `volume ${target.volume} holds an entry whose name verify-backup would refuse (${why.join(', ')}): ${shown}`,
         );
+      // The live check before the stop looks for the exact name; a case variant is caught here.
+      else if (rest !== '' && isReservedName(rest.split('/')[0]!)) {
+        const reserved = printablePath(`${target.path}/${rest.split('/')[0]}`);
+        fail(`volume ${target.volume}: ${describeReservedLive([reserved], module)}`);
+      }
     }
     if (failure) {
       e.resume();
@@ -319,6 +318,7 @@ interface Captured {
 async function captureToTemp(
   runtime: Runtime,
   sourceId: string,
+  module: string,
   targets: readonly Target[],
   outDir: string,
   finalName: string,
@@ -360,7 +360,7 @@ async function captureToTemp(
     };
     for (const t of targets) {
       log.info(`${label}: copying ${t.path} (volume ${t.volume})`);
-      await captureVolume(runtime, sourceId, t, out, counters);
+      await captureVolume(runtime, sourceId, module, t, out, counters);
     }
     await out.write(END_OF_ARCHIVE);
     gz.end();
@@ -466,6 +466,7 @@ export async function snapshotStopped(args: {
   const captured = await captureToTemp(
     runtime,
     source.id,
+    mod.name,
     targets,
     path.dirname(finalPath),
     path.basename(finalPath),
@@ -543,7 +544,16 @@ async function snapshotLocked(args: SnapshotArgs): Promise<SnapshotResult> {
   try {
     await runtime.stop(toStop.map((c) => c.id));
     args.hooks?.crash?.('after-stop');
-    captured = await captureToTemp(runtime, source.id, targets, outDir, finalName, log, `snapshot ${mod.name}`);
+    captured = await captureToTemp(
+      runtime,
+      source.id,
+      mod.name,
+      targets,
+      outDir,
+      finalName,
+      log,
+      `snapshot ${mod.name}`,
+    );
     args.hooks?.crash?.('after-capture');
   } catch (err) {
     captureError = err;

@@ -30,6 +30,7 @@
  * per distinct path and parent directory, capped at twice --max-entries.
  */
 import { checkTypeFlag, parsePaxRecords, pathProblems, paxRecordProblems, printablePath } from './entry-rules.js';
+import { WORK_AREA, isReservedName } from './reserved.js';
 import type { BackupProblem } from './types.js';
 
 const BLOCK = 512;
@@ -260,6 +261,8 @@ export class TarWalker {
   private readonly index: NameIndex;
   private readonly volumesSeen = new Set<string>();
   private readonly outsideReported = new Set<string>();
+  /** top-level directories whose reserved work-area entry was reported (once each) */
+  private readonly reservedReported = new Set<string>();
 
   constructor(private readonly opts: WalkerOptions) {
     this.index = new NameIndex(Math.min(Number.MAX_SAFE_INTEGER, opts.maxEntries * 2 + 1024));
@@ -747,6 +750,18 @@ export class TarWalker {
     const top = segments[0]!;
     const declared = layout.volumes.includes(top);
     const list = layout.volumes.join(', ');
+    // One rule for the reserved name (docs/architecture.md §12, "Data mounts"): restore could not put
+    // this volume back, so the archive never verifies.
+    if (declared && segments.length >= 2 && isReservedName(segments[1]!) && !this.reservedReported.has(top)) {
+      this.reservedReported.add(top);
+      this.problem({
+        code: 'reserved-name',
+        message:
+          `${printablePath(`${top}/${segments[1]}`)} is reserved for restore's work area (${WORK_AREA} at the top ` +
+          `of each volume); a backup holding it could not be restored`,
+        entry: shown,
+      });
+    }
     if (segments.length === 1 && !isDir) {
       this.problem({
         code: 'layout-mismatch',

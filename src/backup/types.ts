@@ -50,7 +50,9 @@ export type BackupProblemCode =
   /** the top level is not exactly the matched module's declared data volumes */
   | 'layout-mismatch'
   /** the module the backup's name matched declares no data volumes, so no archive has its layout */
-  | 'no-data-volumes';
+  | 'no-data-volumes'
+  /** an entry `<volume>/.stateguard-restore[/…]`: restore's reserved work-area name (restore could not put it back) */
+  | 'reserved-name';
 
 export interface BackupProblem {
   code: BackupProblemCode;

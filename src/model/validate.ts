@@ -6,6 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { describeOverlap, mountOverlaps, type MountRef } from './mount-overlap.js';
 import { readYamlFile, type SourceProblem } from './yaml-source.js';
 import { displayPath, loadModules, sortProblems, type LoadedModules, type ModuleDecl } from './module.js';
 
@@ -59,6 +60,48 @@ export function bindMountTargets(service: ComposeService): Set<string> {
     }
   }
   return out;
+}
+
+/** Sources of the service's bind mounts as written (short and long syntax): target -> source. */
+export function bindMountSources(service: ComposeService): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const v of service.volumes ?? []) {
+    if (typeof v === 'string') {
+      const [source, target] = v.split(':');
+      if (source && target && (source.startsWith('/') || source.startsWith('.') || source.startsWith('~'))) {
+        out.set(target.replace(/\/+$/, '') || '/', source);
+      }
+    } else if (v && typeof v === 'object') {
+      const o = v as Record<string, unknown>;
+      if (o.type === 'bind' && typeof o.target === 'string' && typeof o.source === 'string') {
+        out.set(o.target.replace(/\/+$/, '') || '/', o.source);
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * The declared data volumes as the compose file mounts them, for the overlap rule
+ * (docs/architecture.md §12, "Data mounts"): relative bind sources resolved against the compose
+ * file's directory, as compose resolves them. A volume mounted neither way is left out (it has a
+ * problem of its own).
+ */
+function declaredMountRefs(m: ModuleDecl, service: ComposeService): MountRef[] {
+  const named = namedVolumeMounts(service);
+  const binds = bindMountSources(service);
+  const refs: MountRef[] = [];
+  for (const v of m.volumes) {
+    const target = v.path.replace(/\/+$/, '') || '/';
+    const name = named.get(target);
+    const source = binds.get(target);
+    if (name !== undefined) refs.push({ volume: v.volume, path: v.path, kind: 'volume', name });
+    else if (source !== undefined) {
+      const hostPath = source.startsWith('~') ? source : path.resolve(path.dirname(m.compose.path), source);
+      refs.push({ volume: v.volume, path: v.path, kind: 'bind', hostPath, shown: source });
+    } else refs.push({ volume: v.volume, path: v.path, kind: 'bind' });
+  }
+  return refs;
 }
 
 export function namedVolumeMounts(service: ComposeService): Map<string, string> {
@@ -255,6 +298,10 @@ export function crossCheck(loaded: LoadedModules, displayBase: string): SourcePr
         );
       }
     });
+    for (const o of mountOverlaps(declaredMountRefs(m, service))) {
+      const at = m.volumes.findIndex((v) => v.volume === o.b.volume);
+      problems.push(src.problem(['spec', 'data', 'volumes', Math.max(at, 0)], describeOverlap(o)));
+    }
   }
   return problems;
 }

@@ -11,7 +11,8 @@
  * - The volume's own top-level directory is not an entry of the staged tree (the staging area
  *   already exists); its mode/uid/gid are returned as `root` for the swap to apply.
  * - `<volume>/.stateguard-restore` is where restore stages and keeps the old data during the swap;
- *   an archive entry there would land inside restore's own work area, so it is refused.
+ *   an archive entry there would land inside restore's own work area, so it is refused (the walker's
+ *   `reserved-name`, the rule verify-backup applies: ../backup/reserved.ts).
  * - At the first problem nothing more is emitted, and the end-of-archive marker only ever follows a
  *   pass without problems: a staged tar without it is incomplete, and the caller discards it. The
  *   pass still reads on, so every problem is returned, as verify-backup reports them.
@@ -20,12 +21,13 @@
  */
 import { inspectArchive, type ArchiveLimits } from '../backup/archive.js';
 import { pathProblems, printablePath } from '../backup/entry-rules.js';
+import { WORK_AREA, isReservedName } from '../backup/reserved.js';
 import type { Layout, WalkedEntry } from '../backup/tar-walker.js';
 import { END_OF_ARCHIVE, bodyPadding, headerBlocks } from '../backup/tar-writer.js';
 import type { BackupProblem } from '../backup/types.js';
 
-/** reserved name at the top of every volume during a restore */
-export const WORK_AREA = '.stateguard-restore';
+/** reserved name at the top of every volume during a restore (the one definition: ../backup/reserved.ts) */
+export { WORK_AREA };
 
 export interface RootMeta {
   mode: number;
@@ -55,11 +57,6 @@ export interface RepackResult {
 /** Small pieces (headers, padding, small bodies) are joined up to this size before `out` sees them. */
 const BATCH = 64 * 1024;
 
-/** True when a name is the work area's, compared as a case-insensitive filesystem would. */
-function isWorkArea(segment: string): boolean {
-  return segment.normalize('NFC').toLowerCase() === WORK_AREA;
-}
-
 export async function repackForStaging(
   source: AsyncIterable<Buffer>,
   opts: {
@@ -87,9 +84,6 @@ export async function repackForStaging(
     return prefix;
   });
 
-  /** problems only the re-packer can see (the reserved name) */
-  const own: BackupProblem[] = [];
-  const reservedReported = new Set<number>();
   /** an entry the re-packer would not emit; a problem of its own only if the pass found none */
   let selfRefusal: BackupProblem | null = null;
   /** a problem was found: nothing more is emitted */
@@ -134,17 +128,8 @@ export async function repackForStaging(
       volume.root = { mode: e.mode & 0o7777, uid: e.uid, gid: e.gid };
       return;
     }
-    if (isWorkArea(segments[1]!)) {
-      if (!reservedReported.has(index)) {
-        reservedReported.add(index);
-        own.push({
-          code: 'layout-mismatch',
-          message:
-            `${printablePath(`${segments[0]}/${segments[1]}`)} is reserved for restore's work area ` +
-            `(${WORK_AREA} at the top of each volume); a backup holding it cannot be restored`,
-          entry: printablePath(e.path),
-        });
-      }
+    // The walker reports it (`reserved-name`, the rule verify-backup applies); nothing more is emitted.
+    if (isReservedName(segments[1]!)) {
       refuse();
       return;
     }
@@ -219,7 +204,7 @@ export async function repackForStaging(
   // Normally done before gunzip ended; not when a read error ended the pass while `out` ran.
   await flushing;
 
-  const problems = [...inspection.problems, ...own];
+  const problems = [...inspection.problems];
   if (problems.length === 0 && selfRefusal) problems.push(selfRefusal);
   if (problems.length === 0 && !refused) {
     // pace ran after every gunzipped chunk, so nothing is queued; this only keeps that an invariant.

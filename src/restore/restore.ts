@@ -4,7 +4,8 @@
  *
  * Order: verify the archive and the operator's consent (before the lock: nothing to hold yet) →
  * lock → interrupted-operation check → fresh plan (hash binding, no drift but state) → resolve every
- * volume from the CURRENT declaration and the module's container, all or nothing → helper image →
+ * volume from the CURRENT declaration and the module's container, all or nothing → no overlapping
+ * data mounts, no other running container on the data, no reserved name in it → helper image →
  * free space → journal `begun` → stop → verified pre-restore snapshot → stage every volume
  * (re-packed, never extracted from the untrusted archive) → `staged` → `swapping` → swap by renames
  * → `committed` → recreate on the new data → running and healthy → drop the old data → `done`.
@@ -23,6 +24,7 @@ import { errorMessage, type FailureReason } from '../errors.js';
 import { describeConfirmMismatch, orderReasons, type GuardReason, type GuardResult } from '../guard/decide.js';
 import { planOne, verifyInputOf, type GuardDeps, type GuardEvaluation } from '../guard/evaluate.js';
 import type { ModuleDecl } from '../model/module.js';
+import { dataMountRefusal, overlapRefusal, type DataMountRefusal } from '../ops/data-mounts.js';
 import type { ContainerInfo, DataMount, HelperSpec } from '../ports.js';
 import {
   guardedOutcome,
@@ -239,13 +241,9 @@ export function resolveMounts(
       source: mt.type === 'volume' ? (mt.name ?? mt.source) : mt.source,
     });
   }
-  const seen = new Set<string>();
-  for (const mt of mounts) {
-    if (seen.has(`${mt.kind}:${mt.source}`)) {
-      return { problem: `two declared data volumes are the same ${mt.kind} (${mt.source}); declare it once` };
-    }
-    seen.add(`${mt.kind}:${mt.source}`);
-  }
+  // One volume inside another (or the same one twice) would be swapped into the other (§12, "Data mounts").
+  const overlap = overlapRefusal(m, source);
+  if (overlap) return { problem: overlap.message };
   return { mounts, source };
 }
 
@@ -291,23 +289,16 @@ export async function restoreModule(req: RestoreRequest, deps: RestoreDeps): Pro
       if (toStop.some((c) => c.state === 'paused')) {
         return { refused: ctx.end('refused', 'not-restorable', `a container of '${m.name}' is paused; unpause it.`) };
       }
-      // Another running container writing these volumes would see them swapped under it.
-      const mine = new Set(containers.map((c) => c.id));
-      const users: string[] = [];
-      for (const mt of mounts.filter((x) => x.kind === 'volume')) {
-        for (const c of await deps.runtime.containersUsingVolume(mt.source)) {
-          if (!mine.has(c.id) && UP.has(c.state)) users.push(`${c.name} (volume ${mt.source})`);
-        }
-      }
-      if (users.length) {
-        return {
-          refused: ctx.end(
-            'refused',
-            'volume-in-use',
-            `other running containers use the volumes: ${users.join(', ')}; stop them first. Nothing was changed.`,
-          ),
-        };
-      }
+      // Another running container on the data would see it swapped under it; a volume holding the
+      // reserved work-area name could not be swapped (§12, "Data mounts"). Checked before anything stops.
+      const refusal = await dataMountRefusal({
+        runtime: deps.runtime,
+        module: m,
+        source: resolved.source,
+        own: containers,
+        verb: 'restore',
+      });
+      if (refusal) return { refused: ctx.end('refused', refusalReason(refusal), refusal.message) };
       // A local image that can rename inside the volumes; never pulled.
       const picked = await pickHelperImage(deps.runtime, [req.helperImage, resolved.source.imageId]);
       if ('tried' in picked) {
@@ -467,7 +458,12 @@ export async function restoreModule(req: RestoreRequest, deps: RestoreDeps): Pro
 
 function failureOf(err: unknown): FailureReason {
   const r = (err as { reason?: unknown })?.reason;
-  return r === 'snapshot-failed' || r === 'archive-mismatch' ? r : 'restore-failed';
+  return r === 'snapshot-failed' || r === 'archive-mismatch' || r === 'volume-in-use' ? r : 'restore-failed';
+}
+
+/** The failure reason of a data-mount refusal in restore's and upgrade's preflight. */
+export function refusalReason(r: DataMountRefusal): FailureReason {
+  return r.kind === 'in-use' ? 'volume-in-use' : 'not-restorable';
 }
 
 export { helperOf };

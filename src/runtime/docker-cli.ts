@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { EnvironmentError, PathNotFoundError, UserError } from '../errors.js';
 import { normalizeImageRef } from '../drift/image-ref.js';
@@ -1019,5 +1020,50 @@ export class DockerCli implements Runtime {
     if (r.code !== 0 && !/no such volume/i.test(r.stderr)) {
       throw new EnvironmentError(`could not remove journal mark ${name}: ${firstLine(r.stderr)}`);
     }
+  }
+
+  // ---- data mounts (docs/architecture.md §12, "Data mounts"): other writers, reserved names ----
+
+  async listRunningContainers(): Promise<ContainerInfo[]> {
+    // Without -a: running, restarting and paused containers, of every project and of none.
+    const ps = await this.docker(['ps', '-q', '--no-trunc']);
+    if (ps.code !== 0) throw new EnvironmentError(`docker ps failed: ${firstLine(ps.stderr)}`);
+    const up = new Set<ContainerState>(['running', 'restarting', 'paused']);
+    return (await this.inspectContainers(outputLines(ps.stdout))).filter((c) => up.has(c.state));
+  }
+
+  async existingPaths(containerId: string, paths: readonly string[]): Promise<string[]> {
+    const found: string[] = [];
+    for (const p of paths) {
+      // `docker cp <id>:<path> -` needs no tool in the image and works on a stopped container. An
+      // existing path's tar starts at once; the copy is then cut off (the feed rejects, the child is
+      // killed), so a large directory is never read whole.
+      let seen = false;
+      let release: (err?: Error) => void = () => undefined;
+      const gate = new Promise<void>((resolve, reject) => {
+        release = (err) => (err ? reject(err) : resolve());
+      });
+      const sink = new Writable({
+        write(chunk: Buffer, _enc, cb) {
+          if (!seen && chunk.length > 0) {
+            seen = true;
+            release(new Error('the path exists'));
+          }
+          cb();
+        },
+      });
+      const r = await this.docker(['cp', `${containerId}:${p}`, '-'], {
+        stdoutSink: sink,
+        feed: () => gate,
+        timeoutMs: 120_000,
+      });
+      release();
+      if (seen || r.code === 0) found.push(p);
+      else if (!PATH_ABSENT.test(r.stderr)) {
+        const why = firstLine(r.stderr) || `exit ${r.code}`;
+        throw new EnvironmentError(`could not check whether ${p} exists in ${containerId.slice(0, 12)}: ${why}`);
+      }
+    }
+    return found;
   }
 }

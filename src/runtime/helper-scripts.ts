@@ -14,7 +14,9 @@
  * - `in` is written (and synced) only once every old entry is in `old/`; from then on every
  *   top-level entry of the mount is new content (the rest still in `new/`), and `old/` is complete.
  * A rename never goes over an existing name: a collision stops the program (exit 4), never merges.
+ * The work area's name is the one reserved name (../backup/reserved.ts), a constant of the text.
  */
+import { WORK_AREA } from '../backup/reserved.js';
 
 /** Tools the helper image must have; checked before anything is stopped. */
 export const HELPER_TOOLS = [
@@ -51,11 +53,11 @@ done
 export const PREPARE_SCRIPT = `
 set -eu
 for v in "$@"; do
-  w="$v/.stateguard-restore"
+  w="$v/${WORK_AREA}"
   if [ -e "$w" ] || [ -L "$w" ]; then echo "$w already exists" >&2; exit 4; fi
 done
 for v in "$@"; do
-  w="$v/.stateguard-restore"
+  w="$v/${WORK_AREA}"
   mkdir "$w"
   stat -c '%u:%g:%a' "$v" > "$w/root"
   mkdir "$w/new"
@@ -67,7 +69,7 @@ sync
 export const COUNT_SCRIPT = `
 set -eu
 for v in "$@"; do
-  n="$v/.stateguard-restore/new"
+  n="$v/${WORK_AREA}/new"
   [ -d "$n" ] || { echo "$n is missing" >&2; exit 4; }
   e=$(find "$n" -mindepth 1 | wc -l)
   f=$(find "$n" -type f | wc -l)
@@ -100,7 +102,7 @@ put_root() {
 dir="$1"; shift
 while [ $# -gt 0 ]; do
   v="$1"; meta="$2"; shift 2
-  w="$v/.stateguard-restore"
+  w="$v/${WORK_AREA}"
   # No work area: reverting, nothing was staged here; going forward, the old data was already
   # dropped after the swap (the journal only asks for forward once every mount was staged).
   [ -d "$w" ] || continue
@@ -135,6 +137,6 @@ done
 /** Deletes each mount's work area. */
 export const DROP_SCRIPT = `
 set -eu
-for v in "$@"; do rm -rf -- "$v/.stateguard-restore"; done
+for v in "$@"; do rm -rf -- "$v/${WORK_AREA}"; done
 sync
 `;

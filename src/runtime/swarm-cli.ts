@@ -15,6 +15,8 @@
  * - A scaled-down task's container is removed by Swarm, so a snapshot reads the volume through a
  *   never-started helper container that mounts it (same image, no network, labelled).
  * - The lock is a `docker config`: a cluster-wide object whose name is unique on the managers.
+ * - Data-mount checks (listRunningContainers, existingPaths) are the compose adapter's own: the same
+ *   `docker ps`/`inspect` and `docker cp` on the manager, which sees this node's task containers.
  * Single node only for volumes: a task on another node has no container here; see §14 for the
  * multi-node design and what is refused until it is built.
  */

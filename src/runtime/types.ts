@@ -402,4 +402,16 @@ export interface Runtime {
   readJournal(key: string): Promise<JournalMark[]>;
   /** Remove one mark (by seq); a mark already gone is not an error. */
   removeJournalMark(key: string, seq: number): Promise<void>;
+
+  // ---- data mounts (docs/architecture.md §12, "Data mounts"): other writers, reserved names ----
+  /**
+   * Every running (or restarting, or paused) container on the engine, of any project, with its
+   * mounts: one `ps` and one `inspect`, whatever the number of containers.
+   */
+  listRunningContainers(): Promise<ContainerInfo[]>;
+  /**
+   * Which of these paths exist in a container (running or stopped), read through the engine like
+   * `docker cp` (no tool in the image needed); only the first bytes of an existing path are read.
+   */
+  existingPaths(containerId: string, paths: readonly string[]): Promise<string[]>;
 }

@@ -28,9 +28,10 @@ import {
   type GuardedOutcome,
   type GuardedRequest,
 } from '../ops/guarded.js';
+import { dataMountRefusal } from '../ops/data-mounts.js';
 import type { ContainerInfo, DataMount, HelperSpec, LastKnownGood } from '../ports.js';
 import { interruptedOperation, Journal, operationKey, type JournalRecord } from '../restore/journal.js';
-import { resolveMounts } from '../restore/restore.js';
+import { refusalReason, resolveMounts } from '../restore/restore.js';
 import { markPhase, pickHelperImage, type CrashHook, type StepDeps } from '../restore/steps.js';
 import { preDeployGate, readReleaseNotesFile, type GateResult } from './gate.js';
 import { healthGate, type HealthGate } from './health.js';
@@ -242,6 +243,15 @@ export async function upgradeModule(req: UpgradeRequest, deps: UpgradeDeps): Pro
       if ('problem' in resolved) return { refused: ctx.end('refused', 'not-restorable', resolved.problem) };
       mounts = resolved.mounts;
       running = containers.filter((c) => UP.has(c.state));
+      // The snapshot and a rollback read and replace the data: the restore's checks, before the stop.
+      const refusal = await dataMountRefusal({
+        runtime: deps.runtime,
+        module: m,
+        source: resolved.source,
+        own: containers,
+        verb: 'upgrade',
+      });
+      if (refusal) return { refused: ctx.end('refused', refusalReason(refusal), refusal.message) };
       previousImageId = resolved.source.imageId;
       out.from.image_id = previousImageId;
       const declared = out.to.image;

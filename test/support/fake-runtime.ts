@@ -411,6 +411,18 @@ export class FakeRuntime implements Runtime {
   }
   /** opt-in container filesystems (docker cp in and out, rm), for the persistence probe */
   files?: FakeFiles;
+
+  // ---- data mounts: other writers, reserved names ----
+  /** paths existingPaths reports as present, per container ID (absent: none) */
+  existing: Record<string, string[]> = {};
+  async listRunningContainers(): Promise<ContainerInfo[]> {
+    this.record('listRunningContainers');
+    return this.containers.filter((c) => c.state === 'running' || c.state === 'restarting' || c.state === 'paused');
+  }
+  async existingPaths(containerId: string, paths: readonly string[]): Promise<string[]> {
+    this.record('existingPaths', containerId, [...paths]);
+    return paths.filter((p) => (this.existing[containerId] ?? []).includes(p));
+  }
 }
 
 /** One simulated data volume: its live files and, during a restore, its work area. */

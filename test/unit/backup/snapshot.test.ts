@@ -146,8 +146,11 @@ describe('snapshot (fake engine)', () => {
     const rt = setup(DOCKER_CP_TAR);
     rt.containers[2]!.state = 'running';
     const err = await takeSnapshot({ module: STORE, runtime: rt, outDir: outDir(), now: NOW, log: logger() }).catch((e: unknown) => e);
-    expect((err as Error).message).toMatch(/other running containers use the module's volumes: platform_store-init_1 \(volume platform_store-data\)/);
-    expect(rt.callsTo('containersUsingVolume').map((c) => c.args[0])).toEqual(['platform_store-data']);
+    expect(err).toMatchObject({ reason: 'volume-in-use' });
+    expect((err as Error).message).toMatch(/other running containers use the module's data: platform_store-init_1 \(volume platform_store-data at \/data, data volume store-data\)/);
+    expect((err as Error).message).toMatch(/Nothing was changed/);
+    // one listing of the engine's running containers, whatever their number
+    expect(rt.callsTo('listRunningContainers')).toHaveLength(1);
     expect(rt.callsTo('stop')).toEqual([]);
   });
 

@@ -355,17 +355,17 @@ const hostile: HostileCase[] = [
   {
     name: 'the reserved work-area directory',
     input: () => gz(tar(...GOOD_START, dir(`store-data/${WORK_AREA}/`), LATER)),
-    code: 'layout-mismatch',
+    code: 'reserved-name',
   },
   {
     name: 'a file under the reserved work area',
     input: () => gz(tar(...GOOD_START, file(`./store-data/${WORK_AREA}/new/evil`), LATER)),
-    code: 'layout-mismatch',
+    code: 'reserved-name',
   },
   {
     name: 'the work area named in another case (a case-insensitive filesystem)',
     input: () => gz(tar(...GOOD_START, file('store-data/.StateGuard-Restore'), LATER)),
-    code: 'layout-mismatch',
+    code: 'reserved-name',
   },
   {
     name: 'duplicate entry',
@@ -432,7 +432,7 @@ describe('repackForStaging: hostile archives', () => {
     const { result, output } = await repack(input);
     const reserved = result.problems.filter((p) => /reserved for restore's work area/.test(p.message));
     expect(reserved).toHaveLength(1);
-    expect(reserved[0]).toMatchObject({ code: 'layout-mismatch', entry: `store-data/${WORK_AREA}/` });
+    expect(reserved[0]).toMatchObject({ code: 'reserved-name', entry: `store-data/${WORK_AREA}/` });
     expect(output.length).toBe(0);
   });
 

@@ -21,7 +21,7 @@ import { operationKey, type JournalRecord, type Phase } from '../../../src/resto
 import { holderIsGone, recoverModule } from '../../../src/restore/recover.js';
 import { restoreModule, type RestoreDeps, type RestoreRequest } from '../../../src/restore/restore.js';
 import { dir, file, gz, tar } from '../../support/archives.js';
-import { examplePlatform, type FakeRuntime } from '../../support/fake-runtime.js';
+import { container, examplePlatform, type FakeRuntime } from '../../support/fake-runtime.js';
 import { planOf, withPlanHash } from '../../support/plans.js';
 import { REPO } from '../../support/runner.js';
 
@@ -138,6 +138,10 @@ describe('restore: the rule refuses before anything is touched', () => {
       'locked',
     ],
     ['an interrupted restore left a journal', (s) => void s.rt.bench.journals.set(operationKey('platform', 'store'), [{ seq: 1, phase: 'staged', at: 'x', data: { record: '{}' } }]), 'interrupted-operation'],
+    // data mounts (docs/architecture.md §12, "Data mounts")
+    ['a plain container mounts the parent of the volume', (s) => void s.rt.containers.push(container({ id: 'agent-1', name: 'agent', project: '', service: '', mounts: [{ type: 'bind', source: '/var/lib/docker', destination: '/d' }] })), 'volume-in-use'],
+    ['another project mounts the named volume', (s) => void s.rt.containers.push(container({ id: 'ship-1', name: 'q_shipper_1', project: 'q', service: 'shipper', mounts: [{ type: 'volume', name: VOLUME, source: '/elsewhere', destination: '/logs' }] })), 'volume-in-use'],
+    ["the volume holds restore's reserved work-area name", (s) => void (s.rt.existing['store-1'] = ['/data/.stateguard-restore']), 'not-restorable'],
   ])('%s → refused (%s), nothing stopped', async (_n, arrange, reason) => {
     const s = setup();
     try {

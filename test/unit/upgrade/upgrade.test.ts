@@ -17,7 +17,7 @@ import { operationKey } from '../../../src/restore/journal.js';
 import { recoverModule } from '../../../src/restore/recover.js';
 import { upgradeModule, type UpgradeRequest } from '../../../src/upgrade/upgrade.js';
 import { dir, file, tar } from '../../support/archives.js';
-import { examplePlatform, type FakeRuntime } from '../../support/fake-runtime.js';
+import { container, examplePlatform, type FakeRuntime } from '../../support/fake-runtime.js';
 import { planOf, withPlanHash } from '../../support/plans.js';
 import { REPO } from '../../support/runner.js';
 
@@ -217,6 +217,24 @@ describe('upgrade', () => {
       expect(s.rt.bench.files(VOLUME)).toEqual({ db: 'rows' });
       expect(s.rt.callsTo('recreateService').at(-1)!.args[2]).toMatch(/^stateguard\/pinned-/);
       expect(s.rt.bench.journals.get(operationKey('platform', 'store'))).toBeUndefined();
+    } finally {
+      rmSync(s.work, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('upgrade: the data-mount checks refuse before anything is touched (docs/architecture.md §12, "Data mounts")', () => {
+  it.each<[string, (s: ReturnType<typeof setup>) => void, string]>([
+    ['another running container mounts the named volume', (s) => void s.rt.containers.push(container({ id: 'ship-1', name: 'q_shipper_1', project: 'q', service: 'shipper', mounts: [{ type: 'volume', name: VOLUME, source: '/x', destination: '/logs' }] })), 'volume-in-use'],
+    ["the volume holds restore's reserved work-area name", (s) => void (s.rt.existing['store-1'] = ['/data/.stateguard-restore']), 'not-restorable'],
+  ])('%s → refused (%s)', async (_n, arrange, reason) => {
+    const s = setup();
+    try {
+      arrange(s);
+      const o = await upgradeModule(request(s), deps(s));
+      expect(o).toMatchObject({ status: 'refused', failure_reason: reason });
+      expect(o.verdict).toMatch(/Nothing was changed/);
+      for (const m of ['tagImage', 'stop', 'copyFrom', 'recreateService', 'writeJournalMark']) expect(s.rt.callsTo(m)).toEqual([]);
     } finally {
       rmSync(s.work, { recursive: true, force: true });
     }
