@@ -1043,6 +1043,8 @@ export class DockerCli implements Runtime {
       const gate = new Promise<void>((resolve, reject) => {
         release = (err) => (err ? reject(err) : resolve());
       });
+      // The runner consumes it (a rejection kills the child); never an unhandled rejection here.
+      gate.catch(() => undefined);
       const sink = new Writable({
         write(chunk: Buffer, _enc, cb) {
           if (!seen && chunk.length > 0) {

@@ -12,12 +12,15 @@ import { inspectArchive } from '../../src/backup/archive.js';
 import { isReservedName, WORK_AREA } from '../../src/backup/reserved.js';
 import { SnapshotError, takeSnapshot } from '../../src/backup/snapshot.js';
 import { mountOverlaps, normalizePath, pathRelation, type MountRef } from '../../src/model/mount-overlap.js';
+import { EnvironmentError } from '../../src/errors.js';
 import { validateModules } from '../../src/model/validate.js';
 import { otherUsers } from '../../src/ops/volume-users.js';
+import { DockerCli } from '../../src/runtime/docker-cli.js';
 import type { ContainerInfo, Mount } from '../../src/runtime/types.js';
 import { dir, file, gz, moduleDecl, tar } from '../support/archives.js';
 import { container, FakeRuntime } from '../support/fake-runtime.js';
 import { cleanupTempRepos, moduleYaml, tempRepo } from '../support/fixtures.js';
+import { ok, scripted } from '../support/scripted-runner.js';
 
 describe('pathRelation: by whole segments, normalised', () => {
   it.each<[string, string, ReturnType<typeof pathRelation>]>([
@@ -217,5 +220,39 @@ describe('snapshot refuses before anything stops', () => {
     expect((err as Error).message).toMatch(/'store-data' \(\/data, volume platform_store-data\) and 'uploads' \(\/data\/uploads, bind \/srv\/up\) overlap/);
     expect(rt.callsTo('stop')).toEqual([]);
     expect(rt.callsTo('copyFrom')).toEqual([]);
+  });
+});
+
+describe('DockerCli: the engine side of the data-mount checks (scripted, no engine)', () => {
+  it('listRunningContainers: one ps of every running container (no project filter) and one inspect', async () => {
+    const inspect = [
+      { Id: 'a', Name: '/a', Config: { Labels: {} }, State: { Status: 'running' }, Mounts: [{ Type: 'bind', Source: '/srv', Destination: '/h' }] },
+      { Id: 'b', Name: '/b', Config: { Labels: {} }, State: { Status: 'exited' }, Mounts: [] },
+      { Id: 'c', Name: '/c', Config: { Labels: {} }, State: { Status: 'paused' }, Mounts: [] },
+    ];
+    const s = scripted([
+      [/^docker ps -q --no-trunc$/, ok('a\nb\nc\n')],
+      [/^docker inspect --type container a b c$/, ok(JSON.stringify(inspect))],
+    ]);
+    const got = await new DockerCli({ runner: s.runner, compose: 'v1', env: {} }).listRunningContainers();
+    expect(got.map((c) => [c.id, c.mounts.map((m) => m.source)])).toEqual([['a', ['/srv']], ['c', []]]);
+    expect(s.calls).toHaveLength(2);
+  });
+
+  it('existingPaths: docker cp per path; an existing path is cut off at its first bytes, a missing one is absent, anything else fails', async () => {
+    const s = scripted([
+      [/^docker cp c1:\/a\/\.stateguard-restore -$/, (_a, opts) => {
+        // what spawnProcess does: the first bytes reach the sink, the gate rejects, the child is killed (125)
+        opts?.stdoutSink?.write(Buffer.from('tar header'));
+        return { code: 125, stdout: '', stderr: '(input aborted: the path exists)' };
+      }],
+      [/^docker cp c1:\/b\/\.stateguard-restore -$/, { code: 1, stdout: '', stderr: 'Error: Could not find the file /b/.stateguard-restore in container c1' }],
+      [/^docker cp c1:\/c -$/, ok('')],
+      [/^docker cp c2:/, { code: 1, stdout: '', stderr: 'Error: No such container: c2' }],
+    ]);
+    const cli = new DockerCli({ runner: s.runner, compose: 'v1', env: {} });
+    expect(await cli.existingPaths('c1', ['/a/.stateguard-restore', '/b/.stateguard-restore', '/c'])).toEqual(['/a/.stateguard-restore', '/c']);
+    expect(s.calls.every((c) => typeof c.opts?.feed === 'function' && c.opts.timeoutMs === 120_000)).toBe(true);
+    await expect(cli.existingPaths('c2', ['/a'])).rejects.toBeInstanceOf(EnvironmentError);
   });
 });
