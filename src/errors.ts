@@ -34,8 +34,11 @@ export const FAILURE_REASONS = {
     '`stateguard recover` has run.',
   'archive-mismatch': "The backup's layout does not match the module's declared data volumes (all or nothing).",
   'not-restorable':
-    'restore acts only on a stateful module that declares data volumes and has a container to read its mounts from.',
-  'volume-in-use': "Another running container (not the module's) mounts a volume the restore would replace.",
+    'restore (and upgrade) act only on a stateful module that declares data volumes and has a container to read ' +
+    "its mounts from; data mounts that overlap, or a volume holding restore's reserved work-area name, are refused.",
+  'volume-in-use':
+    "Another running container (any project, not the module's) mounts a data volume, or a host directory that is " +
+    'a data directory, its parent or its child: snapshot, restore and upgrade refuse before anything stops.',
   'helper-unavailable':
     "No local image can run restore's helper steps (a shell with mv, find, df, …); pass helper-image.",
   'insufficient-space':
