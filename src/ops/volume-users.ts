@@ -62,9 +62,13 @@ export function otherUsers(
 /** The refusal's words: each container and mount, that nothing was changed, and how to proceed. */
 export function describeOtherUsers(users: readonly OtherUser[], verb: string): string {
   const list = users.map((u) => `${u.name} (${u.how}, data volume ${u.volume})`).join(', ');
+  const risk =
+    verb === 'snapshot'
+      ? 'the archive could hold a torn copy of what they write'
+      : 'what they write after the pre-operation snapshot would be lost when the data is swapped';
   return (
-    `other running containers use the module's data: ${list}. A ${verb} while they run could lose what they ` +
-    `write (or read data that is being replaced). Nothing was changed. Stop ${users.length > 1 ? 'them' : 'it'} ` +
-    `first, or run the ${verb} in a window where ${users.length > 1 ? 'they are' : 'it is'} stopped.`
+    `other running containers use the module's data: ${list}. During a ${verb} while they run, ${risk}. ` +
+    `Nothing was changed. Stop ${users.length > 1 ? 'them' : 'it'} first, or run the ${verb} in a window where ` +
+    `${users.length > 1 ? 'they are' : 'it is'} stopped.`
   );
 }
