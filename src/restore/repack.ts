@@ -10,6 +10,17 @@
  *
  * - The volume's own top-level directory is not an entry of the staged tree (the staging area
  *   already exists); its mode/uid/gid are returned as `root` for the swap to apply.
+ * - Owner, mtime and mode are the values restorers apply (PAX uid/gid/mtime over the header's,
+ *   base-256 read; ../backup/tar-walker.ts), written back as PAX records where the ustar fields
+ *   cannot hold them, so the Docker daemon that extracts the staged stream sets exactly those.
+ * - A parent directory the archive has no entry for (`tar -czf x.tgz store-data/db/t`) is written
+ *   as an entry of its own before its first child, as GNU tar and the Docker daemon create one:
+ *   mode 0755, owner 0:0 (and, so that restoring the same archive twice gives the same tree, the
+ *   mtime of the entry that implied it). It counts like any entry, so the count the engine takes
+ *   of what was staged agrees; a later entry for that directory sets its metadata and is not
+ *   counted twice. A file directly at the top level is still refused (the layout).
+ * - The setuid and setgid bits of regular files are not written (verify-backup warns about each,
+ *   `setid-stripped`); directories keep theirs (docs/architecture.md §12).
  * - `<volume>/.stateguard-restore` is where restore stages and keeps the old data during the swap;
  *   an archive entry there would land inside restore's own work area, so it is refused.
  * - At the first problem nothing more is emitted, and the end-of-archive marker only ever follows a
@@ -18,11 +29,11 @@
  * - Memory is bounded: gunzip is paused while the output of one gunzipped chunk is handed to `out`
  *   (ArchiveOptions.pace), and bodies are passed as views of that chunk, never buffered whole.
  */
-import { inspectArchive, type ArchiveLimits } from '../backup/archive.js';
+import { SETID_BITS, inspectArchive, type ArchiveLimits } from '../backup/archive.js';
 import { pathProblems, printablePath } from '../backup/entry-rules.js';
 import type { Layout, WalkedEntry } from '../backup/tar-walker.js';
 import { END_OF_ARCHIVE, bodyPadding, headerBlocks } from '../backup/tar-writer.js';
-import type { BackupProblem } from '../backup/types.js';
+import type { BackupProblem, BackupWarning } from '../backup/types.js';
 
 /** reserved name at the top of every volume during a restore */
 export const WORK_AREA = '.stateguard-restore';
@@ -50,7 +61,12 @@ export interface RepackResult {
   bytesRead: number;
   volumes: RepackVolume[];
   readToEnd: boolean;
+  /** what was written differently from the archive: regular files whose setuid/setgid bits were dropped */
+  warnings: BackupWarning[];
 }
+
+/** Mode, owner and mtime of a parent directory the archive implies but has no entry for. */
+export const IMPLICIT_DIR = { mode: 0o755, uid: 0, gid: 0 } as const;
 
 /** Small pieces (headers, padding, small bodies) are joined up to this size before `out` sees them. */
 const BATCH = 64 * 1024;
@@ -89,6 +105,8 @@ export async function repackForStaging(
 
   /** problems only the re-packer can see (the reserved name) */
   const own: BackupProblem[] = [];
+  /** per volume: directories inside it already written (raw segments below the volume, joined by '/') */
+  const dirsWritten = layout.volumes.map(() => new Set<string>());
   const reservedReported = new Set<number>();
   /** an entry the re-packer would not emit; a problem of its own only if the pass found none */
   let selfRefusal: BackupProblem | null = null;
@@ -148,21 +166,45 @@ export async function repackForStaging(
       refuse();
       return;
     }
-    volume.entries++;
-    if (isFile) {
+    const inner = segments.slice(1);
+    const written = dirsWritten[index]!;
+    for (let depth = 1; depth < inner.length; depth++) {
+      const parent = inner.slice(0, depth).join('/');
+      if (written.has(parent)) continue;
+      written.add(parent);
+      volume.entries++;
+      if (!refused) {
+        queue.push(
+          headerBlocks({
+            path: `${prefixes[index]}/${parent}/`,
+            type: 'Directory',
+            size: 0,
+            ...IMPLICIT_DIR,
+            mtime: e.mtime,
+          }),
+        );
+      }
+    }
+    const rel = inner.join('/');
+    if (isDir) {
+      if (!written.has(rel)) volume.entries++;
+      written.add(rel);
+    } else {
+      volume.entries++;
       volume.files++;
       if (e.size > 0) body = { volume, left: e.size, size: e.size };
     }
     if (refused) return;
     queue.push(
       headerBlocks({
-        path: `${prefixes[index]}/${segments.slice(1).join('/')}${isDir ? '/' : ''}`,
+        path: `${prefixes[index]}/${rel}${isDir ? '/' : ''}`,
         type: isDir ? 'Directory' : 'File',
         size: isFile ? e.size : 0,
-        mode: e.mode,
+        mode: isFile ? e.mode & ~SETID_BITS : e.mode,
         uid: e.uid,
         gid: e.gid,
-        mtime: new Date(e.mtime * 1000),
+        mtime: e.mtime,
+        ...(e.mtimeNsec ? { mtimeNsec: e.mtimeNsec } : {}),
       }),
     );
   };
@@ -232,5 +274,6 @@ export async function repackForStaging(
     bytesRead: inspection.bytesRead,
     volumes,
     readToEnd: inspection.readToEnd,
+    warnings: inspection.warnings,
   };
 }
