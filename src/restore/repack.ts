@@ -34,6 +34,7 @@ import { pathProblems, printablePath } from '../backup/entry-rules.js';
 import type { Layout, WalkedEntry } from '../backup/tar-walker.js';
 import { END_OF_ARCHIVE, bodyPadding, headerBlocks } from '../backup/tar-writer.js';
 import type { BackupProblem, BackupWarning } from '../backup/types.js';
+import type { StagedTime } from '../ports.js';
 
 /** reserved name at the top of every volume during a restore */
 export const WORK_AREA = '.stateguard-restore';
@@ -63,7 +64,15 @@ export interface RepackResult {
   readToEnd: boolean;
   /** what was written differently from the archive: regular files whose setuid/setgid bits were dropped */
   warnings: BackupWarning[];
+  /**
+   * Entries dated before 1970, which the Docker daemon's extraction sets to 1970: restore sets them
+   * after staging (Runtime.setStagedTimes). At most MAX_STAGED_TIMES (more: a problem).
+   */
+  times: StagedTime[];
 }
+
+/** Entries dated before 1970 one restore sets after staging; more is refused (memory stays bounded). */
+export const MAX_STAGED_TIMES = 100_000;
 
 /** Mode, owner and mtime of a parent directory the archive implies but has no entry for. */
 export const IMPLICIT_DIR = { mode: 0o755, uid: 0, gid: 0 } as const;
@@ -107,6 +116,14 @@ export async function repackForStaging(
   const own: BackupProblem[] = [];
   /** per volume: directories inside it already written (raw segments below the volume, joined by '/') */
   const dirsWritten = layout.volumes.map(() => new Set<string>());
+  const times: StagedTime[] = [];
+  let tooManyTimes = false;
+  /** an entry the engine's extraction dates 1970 instead */
+  const noteTime = (index: number, path: string, mtime: number): void => {
+    if (mtime >= 0) return;
+    if (times.length < MAX_STAGED_TIMES) times.push({ index, path, mtime });
+    else tooManyTimes = true;
+  };
   const reservedReported = new Set<number>();
   /** an entry the re-packer would not emit; a problem of its own only if the pass found none */
   let selfRefusal: BackupProblem | null = null;
@@ -173,6 +190,7 @@ export async function repackForStaging(
       if (written.has(parent)) continue;
       written.add(parent);
       volume.entries++;
+      noteTime(index, parent, e.mtime);
       if (!refused) {
         queue.push(
           headerBlocks({
@@ -186,6 +204,7 @@ export async function repackForStaging(
       }
     }
     const rel = inner.join('/');
+    noteTime(index, rel, e.mtime);
     if (isDir) {
       if (!written.has(rel)) volume.entries++;
       written.add(rel);
@@ -261,6 +280,14 @@ export async function repackForStaging(
   // Normally done before gunzip ended; not when a read error ended the pass while `out` ran.
   await flushing;
 
+  if (tooManyTimes) {
+    own.push({
+      code: 'too-many-entries',
+      message:
+        `more than ${MAX_STAGED_TIMES} entries are dated before 1970; restore sets each of those times after ` +
+        `extraction and takes at most ${MAX_STAGED_TIMES}`,
+    });
+  }
   const problems = [...inspection.problems, ...own];
   if (problems.length === 0 && selfRefusal) problems.push(selfRefusal);
   if (problems.length === 0 && !refused) {
@@ -275,5 +302,6 @@ export async function repackForStaging(
     volumes,
     readToEnd: inspection.readToEnd,
     warnings: inspection.warnings,
+    times,
   };
 }

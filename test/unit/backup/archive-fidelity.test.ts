@@ -242,6 +242,14 @@ describe('the re-packer writes what the archive says, and counts what it writes'
     }
   });
 
+  it('entries dated before 1970 (which the engine extracts as 1970) are listed for restore to set after staging', async () => {
+    const { result } = await repack(pythonArchive('pax'));
+    expect(result.times).toEqual([
+      { index: 0, path: 'db', mtime: -315619200 },
+      { index: 0, path: 'db/t', mtime: -315619200 },
+    ]);
+  });
+
   it('a directory entry after its implied creation sets its metadata and is not counted twice', async () => {
     const archive = gz(
       tar(file('store-data/a/b/f', 'f'), dir('store-data/a/', { mode: 0o700, uid: 7, gid: 8, mtime: 9 })),
