@@ -50,14 +50,10 @@ function paxRecord(key: string, value: string): string {
   return `${len}${rest}`;
 }
 
-/** `sec` and `nsec` as a PAX time: `[-]seconds[.fraction]` (trailing zeros dropped). */
+/** `sec` and `nsec` (0 when sec < 0) as a PAX time: `[-]seconds[.fraction]`, trailing zeros dropped. */
 function paxTime(sec: number, nsec: number): string {
   if (nsec === 0) return String(sec);
-  // sec is rounded down: -1.5 s is sec -2, nsec 500000000
-  const negative = sec < 0;
-  const whole = negative ? -(sec + 1) : sec;
-  const frac = (negative ? 1_000_000_000 - nsec : nsec).toString().padStart(9, '0').replace(/0+$/, '');
-  return `${negative ? '-' : ''}${whole}.${frac}`;
+  return `${sec}.${nsec.toString().padStart(9, '0').replace(/0+$/, '')}`;
 }
 
 /** name/prefix of a ustar header holding `p` exactly, or null when no split fits. */
@@ -113,7 +109,8 @@ export function headerBlocks(e: WriterEntry): Buffer {
   const size = isDir ? 0 : e.size;
   const ms = e.mtime instanceof Date ? e.mtime.getTime() : null;
   const sec = ms === null ? (e.mtime as number) : Math.floor(ms / 1000);
-  const nsec = ms === null ? (e.mtimeNsec ?? 0) : (ms - sec * 1000) * 1_000_000;
+  // Before 1970 only whole seconds (rounded down): readers disagree on a negative fraction (§5).
+  const nsec = sec < 0 ? 0 : ms === null ? (e.mtimeNsec ?? 0) : (ms - sec * 1000) * 1_000_000;
   const path = isDir && !e.path.endsWith('/') ? `${e.path}/` : e.path;
 
   const records: string[] = [];
