@@ -190,7 +190,9 @@ function paxRangeProblem(key: string, value: string): BackupProblem | null {
   if ((key === 'uid' || key === 'gid') && Number(value) > MAX_OWNER_ID) {
     return {
       code: 'unsupported-header',
-      message: `PAX ${key} record ${value} is past ${MAX_OWNER_ID} (uid_t is 32 bits; readers and kernels disagree on it)`,
+      message:
+        `PAX ${key} record ${value} is past ${MAX_OWNER_ID} ` +
+        `(uid_t is 32 bits; readers and kernels disagree on it)`,
     };
   }
   if (key === 'mtime' && Math.abs(Number(value.split('.')[0])) > MAX_ABS_MTIME) {
@@ -203,7 +205,9 @@ function paxRangeProblem(key: string, value: string): BackupProblem | null {
     // Found by the fidelity test: GNU tar reads -1.25 as -0.75, Python and Go as -1.25.
     return {
       code: 'ambiguous-header',
-      message: `PAX mtime record ${JSON.stringify(value.slice(0, 40))} is negative with a fraction; readers disagree on it`,
+      message:
+        `PAX mtime record ${JSON.stringify(value.slice(0, 40))} is negative with a fraction; ` +
+        `readers disagree on it`,
     };
   }
   return null;
