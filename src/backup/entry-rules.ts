@@ -184,6 +184,11 @@ const PAX_KEYS: Record<string, RegExp> = {
 export const MAX_OWNER_ID = 2 ** 32 - 2;
 /** The largest |mtime| in seconds kept exactly (a double's integer range). */
 export const MAX_ABS_MTIME = Number.MAX_SAFE_INTEGER;
+/**
+ * The latest mtime restore can set (2262-04-11, Go's time limit): the Docker daemon's extraction
+ * writes a later one as 1970, and no helper sets it back reliably (docs/architecture.md §12).
+ */
+export const MAX_MTIME = 9_223_372_036;
 
 /** Why a well-formed PAX uid/gid/mtime is not one every reader restores alike, or null. */
 function paxRangeProblem(key: string, value: string): BackupProblem | null {
@@ -199,6 +204,12 @@ function paxRangeProblem(key: string, value: string): BackupProblem | null {
     return {
       code: 'unsupported-header',
       message: `PAX mtime record ${JSON.stringify(value.slice(0, 40))} is out of range (readers overflow differently)`,
+    };
+  }
+  if (key === 'mtime' && Number(value.split('.')[0]) > MAX_MTIME) {
+    return {
+      code: 'unsupported-header',
+      message: `PAX mtime record ${JSON.stringify(value.slice(0, 40))} is after 2262-04-11, which restore cannot set`,
     };
   }
   if (key === 'mtime' && /^-\d+\.\d*[1-9]/.test(value)) {

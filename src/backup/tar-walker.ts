@@ -38,6 +38,7 @@
  */
 import {
   MAX_ABS_MTIME,
+  MAX_MTIME,
   MAX_OWNER_ID,
   checkTypeFlag,
   nameLengthProblems,
@@ -164,7 +165,9 @@ const NUMERIC_FIELDS: readonly NumericField[] = [
 function numeric(b: Buffer, f: NumericField): number | null {
   const octal = plainOctal(b, f.at, f.len, f.emptyOk);
   if (octal !== null || !f.base256) return octal;
-  return base256(b, f.at, f.len, f.base256.signed, f.base256.max);
+  const v = base256(b, f.at, f.len, f.base256.signed, f.base256.max);
+  // a later mtime is one restore cannot set (./entry-rules.ts MAX_MTIME); octal cannot reach it
+  return f.name === 'mtime' && v !== null && v > MAX_MTIME ? null : v;
 }
 
 const FIELD = Object.fromEntries(NUMERIC_FIELDS.map((f) => [f.name, f])) as Record<string, NumericField>;

@@ -516,6 +516,8 @@ const readersDisagree: HostileCase[] = [
   { name: 'a PAX uid past 2^32-2', archive: () => gz(tar(fine(), pax({ uid: '4294967295' }), file('store-data/u', 'x'))), code: 'unsupported-header' },
   { name: 'a negative PAX gid', archive: () => gz(tar(fine(), pax({ gid: '-1' }), file('store-data/u', 'x'))), code: 'unsupported-header' },
   { name: 'a negative fractional PAX mtime (GNU tar reads -1.25 as -0.75, Python and Go as -1.25)', archive: () => gz(tar(fine(), pax({ mtime: '-1.25' }), file('store-data/u', 'x'))), code: 'ambiguous-header' },
+  { name: 'a PAX mtime after 2262-04-11 (the engine extracts it as 1970)', archive: () => gz(tar(fine(), pax({ mtime: '9223372037' }), file('store-data/u', 'x'))), code: 'unsupported-header' },
+  { name: 'a base-256 mtime after 2262-04-11', archive: () => gz(tar(fine(), file('store-data/n', 'x', { raw: { mtime: Buffer.from([0x80, 0, 0, 0, 0, 0, 0, 0x10, 0, 0, 0, 0]) } }))), code: 'ambiguous-header' },
   { name: 'a PAX mtime past 2^53 seconds', archive: () => gz(tar(fine(), pax({ mtime: '-99999999999999999999' }), file('store-data/u', 'x'))), code: 'unsupported-header' },
   { name: 'a PAX uid record whose length is one short', archive: () => gz(tar(fine(), pax('14 uid=3000000\n'), file('store-data/u', 'x'))), code: 'unsupported-header' },
   { name: 'a PAX mtime record whose length runs past the body', archive: () => gz(tar(fine(), pax('99 mtime=-315619200\n'), file('store-data/u', 'x'))), code: 'unsupported-header' },

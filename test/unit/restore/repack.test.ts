@@ -624,7 +624,7 @@ describe('repackForStaging: random trees (fast-check)', () => {
     // past the ustar fields too: PAX uid/gid/mtime records (docs/architecture.md §5)
     uid: fc.oneof(fc.nat({ max: 0o7777777 }), fc.integer({ min: 0, max: 2 ** 32 - 2 })),
     gid: fc.oneof(fc.nat({ max: 0o7777777 }), fc.integer({ min: 0, max: 2 ** 32 - 2 })),
-    mtime: fc.oneof(fc.nat({ max: 8 ** 11 - 1 }), fc.integer({ min: -(2 ** 40), max: 2 ** 40 })),
+    mtime: fc.oneof(fc.nat({ max: 8 ** 11 - 1 }), fc.integer({ min: -(2 ** 40), max: 9_223_372_036 })),
     how: fc.constantFrom<Item['how']>('plain', 'pax', 'gnu'),
   });
   const volumeTree = fc.record({
