@@ -18,8 +18,9 @@
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import zlib from 'node:zlib';
+import { printablePath } from './entry-rules.js';
 import { TarWalker, type Layout, type WalkedEntry } from './tar-walker.js';
-import type { BackupProblem, BackupProblemCode } from './types.js';
+import type { BackupProblem, BackupProblemCode, BackupWarning } from './types.js';
 
 export type { Layout, WalkedEntry };
 
@@ -64,6 +65,8 @@ export interface ArchiveInspection {
   /** true when the pass read the file to its end (false when a cap or fatal error stopped it) */
   readToEnd: boolean;
   problems: BackupProblem[];
+  /** what restore changes in what the archive says (see setidWarnings) */
+  warnings: BackupWarning[];
 }
 
 /** Problems kept in full; beyond this they are counted in one closing problem. */
@@ -83,6 +86,44 @@ class ProblemList {
   finish(): BackupProblem[] {
     for (const [code, n] of this.dropped) {
       this.items.push({ code, message: `${n} more problem${n === 1 ? '' : 's'} of this kind not listed` });
+    }
+    return this.items;
+  }
+}
+
+/** The setuid and setgid bits, which restore strips from regular files (docs/architecture.md §12). */
+export const SETID_BITS = 0o6000;
+
+/**
+ * Collects the `setid-stripped` warnings: every regular file with the setuid or setgid bit, which
+ * restore's re-packer writes without them (a setuid-root program restored from a backup would run
+ * as root for anyone who can start it). Directories keep theirs: setgid on a directory only makes
+ * new files inherit its group, and the setuid bit means nothing on one under Linux.
+ */
+class SetidWarnings {
+  private readonly items: BackupWarning[] = [];
+  private more = 0;
+  note(e: WalkedEntry): void {
+    if (e.type !== 'file' || (e.mode & SETID_BITS) === 0) return;
+    if (this.items.length >= MAX_PROBLEMS) {
+      this.more++;
+      return;
+    }
+    const bits = [e.mode & 0o4000 ? 'setuid' : '', e.mode & 0o2000 ? 'setgid' : ''].filter(Boolean).join(' and ');
+    this.items.push({
+      code: 'setid-stripped',
+      message:
+        `a regular file with the ${bits} bit (mode ${(e.mode & 0o7777).toString(8)}, owner ${e.uid}:${e.gid}); ` +
+        `restore writes it without ${e.mode & 0o4000 && e.mode & 0o2000 ? 'them' : 'it'}`,
+      entry: printablePath(e.path),
+    });
+  }
+  finish(): BackupWarning[] {
+    if (this.more) {
+      this.items.push({
+        code: 'setid-stripped',
+        message: `${this.more} more regular file${this.more === 1 ? '' : 's'} with the setuid or setgid bit not listed`,
+      });
     }
     return this.items;
   }
@@ -115,12 +156,17 @@ export async function inspectArchive(
   let readToEnd = false;
 
   // ---- tar layer -------------------------------------------------------------------------
+  const setid = new SetidWarnings();
+  const consumer = options.onEntry;
   const walker = new TarWalker({
     maxEntries: limits.maxEntries,
     layout: options.layout,
     report: (p) => problems.add(p),
     onCap: () => stop(),
-    ...(options.onEntry ? { onEntry: options.onEntry } : {}),
+    onEntry: (e) => {
+      setid.note(e);
+      consumer?.(e);
+    },
     ...(options.onBody ? { onBody: options.onBody } : {}),
   });
   let feedWalker = true; // false once the data cannot be a tar we accept (nested gzip)
@@ -255,5 +301,6 @@ export async function inspectArchive(
     entries: walker.entries,
     readToEnd,
     problems: problems.finish(),
+    warnings: setid.finish(),
   };
 }

@@ -53,7 +53,29 @@ export function pathProblems(p: string): string[] {
   if (/^[A-Za-z]:/.test(p)) out.push('path starts with a drive letter');
   if (p.includes('\\')) out.push('path contains a backslash (a separator on Windows)');
   if (p.split('/').includes('..')) out.push("path has a '..' segment");
-  if (Buffer.byteLength(p) > MAX_PATH_BYTES) out.push(`path is longer than ${MAX_PATH_BYTES} bytes`);
+  return out;
+}
+
+/** NAME_MAX of every Linux filesystem a volume lives on. */
+export const MAX_SEGMENT_BYTES = 255;
+
+/**
+ * Why a path cannot be created on a filesystem (`name-too-long`), or []: a segment over NAME_MAX
+ * (255 bytes) or the whole path over PATH_MAX (4096 bytes). Every reader lists such an entry and
+ * the extraction fails with ENAMETOOLONG, so verify-backup refuses it (docs/architecture.md §5).
+ */
+export function nameLengthProblems(p: string): string[] {
+  const out: string[] = [];
+  const long = p.split('/').find((s) => Buffer.byteLength(s) > MAX_SEGMENT_BYTES);
+  if (long !== undefined) {
+    out.push(
+      `a name segment is ${Buffer.byteLength(long)} bytes (${printablePath(long.slice(0, 40))}…); filesystems take ` +
+        `at most ${MAX_SEGMENT_BYTES}, so it cannot be restored`,
+    );
+  }
+  if (Buffer.byteLength(p) > MAX_PATH_BYTES) {
+    out.push(`path is longer than ${MAX_PATH_BYTES} bytes (PATH_MAX), so it cannot be restored`);
+  }
   return out;
 }
 
@@ -153,7 +175,54 @@ const PAX_KEYS: Record<string, RegExp> = {
   gid: /^\d{1,15}$/,
   uname: /^[^]*$/,
   gname: /^[^]*$/,
+  // Not a POSIX keyword; GNU tar, Python and Go ignore it, node-tar applies it: the walker accepts
+  // one only when it says what the header says (./tar-walker.ts, docs/architecture.md §5).
+  mode: /^[0-7]{1,7}$/,
 };
+
+/** The largest uid/gid restored as given: uid_t is 32 bits and 2^32-1 is chown's "leave as is". */
+export const MAX_OWNER_ID = 2 ** 32 - 2;
+/** The largest |mtime| in seconds kept exactly (a double's integer range). */
+export const MAX_ABS_MTIME = Number.MAX_SAFE_INTEGER;
+/**
+ * The latest mtime restore can set (2262-04-11, Go's time limit): the Docker daemon's extraction
+ * writes a later one as 1970, and no helper sets it back reliably (docs/architecture.md §12).
+ */
+export const MAX_MTIME = 9_223_372_036;
+
+/** Why a well-formed PAX uid/gid/mtime is not one every reader restores alike, or null. */
+function paxRangeProblem(key: string, value: string): BackupProblem | null {
+  if ((key === 'uid' || key === 'gid') && Number(value) > MAX_OWNER_ID) {
+    return {
+      code: 'unsupported-header',
+      message:
+        `PAX ${key} record ${value} is past ${MAX_OWNER_ID} ` +
+        `(uid_t is 32 bits; readers and kernels disagree on it)`,
+    };
+  }
+  if (key === 'mtime' && Math.abs(Number(value.split('.')[0])) > MAX_ABS_MTIME) {
+    return {
+      code: 'unsupported-header',
+      message: `PAX mtime record ${JSON.stringify(value.slice(0, 40))} is out of range (readers overflow differently)`,
+    };
+  }
+  if (key === 'mtime' && Number(value.split('.')[0]) > MAX_MTIME) {
+    return {
+      code: 'unsupported-header',
+      message: `PAX mtime record ${JSON.stringify(value.slice(0, 40))} is after 2262-04-11, which restore cannot set`,
+    };
+  }
+  if (key === 'mtime' && /^-\d+\.\d*[1-9]/.test(value)) {
+    // Found by the fidelity test: GNU tar reads -1.25 as -0.75, Python and Go as -1.25.
+    return {
+      code: 'ambiguous-header',
+      message:
+        `PAX mtime record ${JSON.stringify(value.slice(0, 40))} is negative with a fraction; ` +
+        `readers disagree on it`,
+    };
+  }
+  return null;
+}
 
 /** Problems a set of PAX records brings by itself (before it is applied to an entry). */
 export function paxRecordProblems(records: Map<string, string>): BackupProblem[] {
@@ -195,6 +264,9 @@ export function paxRecordProblems(records: Map<string, string>): BackupProblem[]
         code: 'unsupported-header',
         message: `PAX ${key} record ${JSON.stringify(printablePath(value.slice(0, 40)))} is not well-formed`,
       });
+    } else {
+      const range = paxRangeProblem(key, value);
+      if (range) out.push(range);
     }
   }
   return out;

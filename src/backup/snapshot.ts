@@ -39,8 +39,8 @@ import { dataMountRefusal } from '../ops/data-mounts.js';
 import { acquireLock, releaseLock } from '../ops/lock.js';
 import { interruptedOperation } from '../restore/journal.js';
 import { inspectArchive } from './archive.js';
-import { pathProblems, printablePath } from './entry-rules.js';
 import { describeReservedLive, isReservedName } from './reserved.js';
+import { nameLengthProblems, pathProblems, printablePath } from './entry-rules.js';
 import { CHECKSUM_SUFFIX, archiveName } from './names.js';
 import { END_OF_ARCHIVE, bodyPadding, headerBlocks } from './tar-writer.js';
 
@@ -235,7 +235,7 @@ async function captureVolume(
           `a regular file or move it out of the volume.`,
       );
     } else {
-      const why = pathProblems(archivePath);
+      const why = [...pathProblems(archivePath), ...nameLengthProblems(archivePath)];
       if (why.length)
         fail(
           `volume ${target.volume} holds an entry whose name verify-backup would refuse (${why.join(', ')}): ${shown}`,

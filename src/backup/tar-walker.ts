@@ -7,30 +7,47 @@
  * - a header is exactly POSIX ustar (`ustar\0` + `00`) or exactly GNU (`ustar  \0`); only POSIX
  *   headers may use the prefix field (GNU keeps other data there, Python joins it whatever the
  *   magic, Go ignores it outside POSIX), so a GNU header's prefix area must be all zero;
- * - numeric fields are plain octal: optional leading spaces, digits, then only spaces/NULs. Signs,
- *   junk and base-256 are read differently (or refused) by different readers; an empty field only
- *   where every reader reads it as 0 and a writer we accept emits it (uid, gid, mtime);
+ * - numeric fields are plain octal: optional leading spaces, digits, then only spaces/NULs; an
+ *   empty field only where every reader reads it as 0 and a writer we accept emits it (uid, gid,
+ *   mtime). GNU's base-256 (first byte exactly 0x80, or 0xff for a negative mtime) is read the same
+ *   by GNU tar, Python, Go and busybox in uid, gid, size and mtime, so it is accepted there, within
+ *   the ranges below; signs, junk and other high-bit first bytes are read differently: refused;
  * - the header checksum is the unsigned sum (what every writer writes);
  * - entries are regular files ('0', NUL) and directories ('5'); a regular file whose name ends in
  *   '/' is a directory to node-tar and Python (which then read its body as headers) and a file to
  *   the others, and a directory's body is skipped by some readers and read as headers by others,
  *   so both are refused;
  * - extensions: one PAX 'x' header or one GNU 'L' long name per entry, with records we understand
- *   (a PAX size must equal the header's size); global PAX, 'K', sparse and the rest are refused;
+ *   (a PAX size must equal the header's size); global PAX, 'K', sparse and the rest are refused.
+ *   PAX uid, gid and mtime override the header's, as GNU tar, Python and Go (and the Docker
+ *   daemon, which extracts restore's staged stream) apply them. A PAX `mode` is no POSIX keyword:
+ *   GNU tar, Python and Go ignore it, node-tar applies it, so one is accepted only when it equals
+ *   the header's permission bits (the effective mode is the header's, docs/architecture.md §5);
  * - the archive ends with two zero blocks and only zero bytes follow; a lone zero block is where
  *   restorers stop, so entries after it would be lost (or hidden from a reader that goes on);
  * - every header has a non-empty name field (busybox takes an empty one for the end marker);
  * - names are valid UTF-8 (decoded with a fatal decoder from the raw bytes, BOM kept), safe
- *   (./entry-rules.ts), unique after NFC and `./`, `//`, trailing `/` are normalised away, never
- *   both a file and a directory, never under a file;
+ *   (./entry-rules.ts), no segment over 255 bytes nor a path over 4096 (`name-too-long`), unique
+ *   after NFC and `./`, `//`, trailing `/` are normalised away, never both a file and a directory,
+ *   never under a file;
  * - with a layout, the top level holds exactly the declared data volumes (see ./archive.ts).
  *
  * Streaming with bounded memory: bodies are skipped by arithmetic, only extension bodies (capped)
  * are buffered. The one structure that grows is the name index used for duplicates: one Map entry
  * per distinct path and parent directory, capped at twice --max-entries.
  */
-import { checkTypeFlag, parsePaxRecords, pathProblems, paxRecordProblems, printablePath } from './entry-rules.js';
 import { WORK_AREA, isReservedName } from './reserved.js';
+import {
+  MAX_ABS_MTIME,
+  MAX_MTIME,
+  MAX_OWNER_ID,
+  checkTypeFlag,
+  nameLengthProblems,
+  parsePaxRecords,
+  pathProblems,
+  paxRecordProblems,
+  printablePath,
+} from './entry-rules.js';
 import type { BackupProblem } from './types.js';
 
 const BLOCK = 512;
@@ -52,15 +69,17 @@ export interface WalkedEntry {
   /** the size restorers use */
   size: number;
   /**
-   * The header's mode, uid, gid and mtime (seconds) as plain octal, type bits included in mode. The
-   * walker applies only the PAX path and size records (what decides where bytes go); PAX uid, gid
-   * and mtime records are checked for shape but not applied, so these are the header fields. A
-   * field that is not plain octal is a problem already; it reads as 0 here.
+   * The values restorers apply: the header's mode (type bits included; a PAX `mode` may only repeat
+   * it), the uid, gid and mtime of the PAX records where there are, else of the header (plain octal
+   * or base-256). mtime is whole seconds, rounded down (negative: before 1970); `mtimeNsec` is the
+   * fraction a PAX mtime carries, present only when not zero. A field that cannot be read is a
+   * problem already; it reads as 0 here.
    */
   mode: number;
   uid: number;
   gid: number;
   mtime: number;
+  mtimeNsec?: number;
 }
 
 export interface Layout {
@@ -86,6 +105,20 @@ export interface WalkerOptions {
   onBody?: (chunk: Buffer) => void;
 }
 
+/**
+ * GNU base-256 (see the module comment), or null: first byte 0x80 (positive) or, when `signed`,
+ * 0xff (two's complement, negative), then big-endian bytes; at most `max` in absolute value.
+ */
+function base256(b: Buffer, start: number, len: number, signed: boolean, max: number): number | null {
+  const first = b[start];
+  if (first !== 0x80 && !(signed && first === 0xff)) return null;
+  let v = 0n;
+  for (let i = start + 1; i < start + len; i++) v = (v << 8n) | BigInt(b[i]!);
+  if (first === 0xff) v -= 1n << BigInt(8 * (len - 1));
+  if (v > BigInt(max) || v < -BigInt(max)) return null;
+  return Number(v);
+}
+
 /** Plain octal (see the module comment), or null. Values are below 8^12, exact in a double. */
 function plainOctal(b: Buffer, start: number, len: number, allowEmpty = false): number | null {
   let i = start;
@@ -109,6 +142,8 @@ interface NumericField {
   len: number;
   /** may be empty (all NUL/space) */
   emptyOk: boolean;
+  /** base-256 accepted: the largest absolute value, and whether it may be negative */
+  base256?: { max: number; signed: boolean };
 }
 
 /**
@@ -119,13 +154,34 @@ interface NumericField {
  */
 const NUMERIC_FIELDS: readonly NumericField[] = [
   { name: 'mode', at: 100, len: 8, emptyOk: false },
-  { name: 'uid', at: 108, len: 8, emptyOk: true },
-  { name: 'gid', at: 116, len: 8, emptyOk: true },
-  { name: 'size', at: 124, len: 12, emptyOk: false },
-  { name: 'mtime', at: 136, len: 12, emptyOk: true },
+  { name: 'uid', at: 108, len: 8, emptyOk: true, base256: { max: MAX_OWNER_ID, signed: false } },
+  { name: 'gid', at: 116, len: 8, emptyOk: true, base256: { max: MAX_OWNER_ID, signed: false } },
+  { name: 'size', at: 124, len: 12, emptyOk: false, base256: { max: Number.MAX_SAFE_INTEGER, signed: false } },
+  { name: 'mtime', at: 136, len: 12, emptyOk: true, base256: { max: MAX_ABS_MTIME, signed: true } },
   { name: 'devmajor', at: 329, len: 8, emptyOk: true },
   { name: 'devminor', at: 337, len: 8, emptyOk: true },
 ];
+
+/** A numeric field's value (plain octal, or base-256 where the field takes it), or null. */
+function numeric(b: Buffer, f: NumericField): number | null {
+  const octal = plainOctal(b, f.at, f.len, f.emptyOk);
+  if (octal !== null || !f.base256) return octal;
+  const v = base256(b, f.at, f.len, f.base256.signed, f.base256.max);
+  // a later mtime is one restore cannot set (./entry-rules.ts MAX_MTIME); octal cannot reach it
+  return f.name === 'mtime' && v !== null && v > MAX_MTIME ? null : v;
+}
+
+const FIELD = Object.fromEntries(NUMERIC_FIELDS.map((f) => [f.name, f])) as Record<string, NumericField>;
+
+/** `[-]seconds[.fraction]` (shape checked by ./entry-rules.ts) as whole seconds rounded down and nanoseconds. */
+export function paxTime(value: string): { sec: number; nsec: number } {
+  const negative = value.startsWith('-');
+  const [whole, frac = ''] = value.replace(/^-/, '').split('.');
+  const abs = Number(whole);
+  const nsec = Number(frac.padEnd(9, '0').slice(0, 9));
+  if (!negative) return { sec: abs, nsec };
+  return nsec === 0 ? { sec: abs === 0 ? 0 : -abs, nsec: 0 } : { sec: -abs - 1, nsec: 1_000_000_000 - nsec };
+}
 
 /** Bytes of a NUL-terminated field (up to the first NUL, as every reader cuts it). */
 function cString(b: Buffer, start: number, len: number): Buffer {
@@ -163,6 +219,11 @@ interface PendingExtension {
   count: number;
   path?: string;
   size?: number;
+  uid?: number;
+  gid?: number;
+  mtime?: { sec: number; nsec: number };
+  /** a PAX `mode` record (permission bits), which must equal the header's */
+  mode?: number;
   /** the extension could not be read: the entry's name or size is unknown */
   broken: boolean;
 }
@@ -450,16 +511,16 @@ export class TarWalker {
     }
 
     // ---- numeric fields ----
-    const size = plainOctal(h, 124, 12);
-    const badFields = NUMERIC_FIELDS.filter((f) => plainOctal(h, f.at, f.len, f.emptyOk) === null);
+    const size = numeric(h, FIELD.size!);
+    const badFields = NUMERIC_FIELDS.filter((f) => numeric(h, f) === null);
     if (badFields.length) {
       const show = (f: NumericField): string =>
         `${f.name} ${JSON.stringify(h.subarray(f.at, f.at + f.len).toString('latin1'))}`;
       this.problem({
         code: 'ambiguous-header',
         message:
-          `numeric field${badFields.length > 1 ? 's' : ''} not plain octal (a sign, junk, base-256 or empty; ` +
-          `readers disagree): ${badFields.map(show).join(', ')}`,
+          `numeric field${badFields.length > 1 ? 's' : ''} not plain octal nor base-256 within range (a sign, junk, ` +
+          `another high-bit byte, an overflow or empty; readers disagree): ${badFields.map(show).join(', ')}`,
         entry: shownHeader,
       });
     }
@@ -494,9 +555,9 @@ export class TarWalker {
     }
     const meta = {
       mode: plainOctal(h, 100, 8) ?? 0,
-      uid: plainOctal(h, 108, 8, true) ?? 0,
-      gid: plainOctal(h, 116, 8, true) ?? 0,
-      mtime: plainOctal(h, 136, 12, true) ?? 0,
+      uid: numeric(h, FIELD.uid!) ?? 0,
+      gid: numeric(h, FIELD.gid!) ?? 0,
+      mtime: numeric(h, FIELD.mtime!) ?? 0,
     };
     this.entry(flag, size, nameBytes, prefixBytes, meta);
   }
@@ -598,6 +659,16 @@ export class TarWalker {
     if (path !== undefined) pending.path = path;
     const size = parsed.records.get('size');
     if (size !== undefined && /^\d+$/.test(size)) pending.size = Number(size);
+    if (problems.length) return;
+    // Shapes and ranges were checked above (paxRecordProblems): these apply as GNU tar, Python and Go apply them.
+    const uid = parsed.records.get('uid');
+    if (uid !== undefined) pending.uid = Number(uid);
+    const gid = parsed.records.get('gid');
+    if (gid !== undefined) pending.gid = Number(gid);
+    const mtime = parsed.records.get('mtime');
+    if (mtime !== undefined) pending.mtime = paxTime(mtime);
+    const paxMode = parsed.records.get('mode');
+    if (paxMode !== undefined) pending.mode = parseInt(paxMode, 8) & 0o7777;
   }
 
   private entry(
@@ -659,6 +730,24 @@ export class TarWalker {
     }
     const skip = size + ((BLOCK - (size % BLOCK)) % BLOCK);
 
+    // ---- owner, time, mode: the PAX records where there are (docs/architecture.md §5) ----
+    if (pending?.mode !== undefined && pending.mode !== (meta.mode & 0o7777)) {
+      this.problem({
+        code: 'ambiguous-header',
+        message:
+          `the PAX mode record (${pending.mode.toString(8)}) disagrees with the header's mode ` +
+          `(${(meta.mode & 0o7777).toString(8)}); node-tar applies it, GNU tar, Python and Go ignore it`,
+        entry: shown,
+      });
+    }
+    const effectiveMeta: Omit<WalkedEntry, 'path' | 'type' | 'size'> = {
+      mode: meta.mode,
+      uid: pending?.uid ?? meta.uid,
+      gid: pending?.gid ?? meta.gid,
+      mtime: pending?.mtime?.sec ?? meta.mtime,
+    };
+    if (pending?.mtime?.nsec) effectiveMeta.mtimeNsec = pending.mtime.nsec;
+
     // ---- type ----
     const isFile = flag === '0' || flag === '\0';
     const isDir = flag === '5';
@@ -697,6 +786,10 @@ export class TarWalker {
         this.problem({ code: 'unsafe-path', message: why, entry: shown });
         pathOk = false;
       }
+      for (const why of nameLengthProblems(effective)) {
+        this.problem({ code: 'name-too-long', message: why, entry: shown });
+        pathOk = false;
+      }
     }
     if (headerName !== null && effective !== headerName) {
       for (const why of pathProblems(headerName)) {
@@ -712,7 +805,7 @@ export class TarWalker {
       path: effective ?? headerShown,
       type: isFile ? 'file' : isDir ? 'directory' : `other:${flag}`,
       size,
-      ...meta,
+      ...effectiveMeta,
     });
 
     if (isFile && typeOk) this.sawFile = true;

@@ -52,12 +52,26 @@ export type BackupProblemCode =
   /** the module the backup's name matched declares no data volumes, so no archive has its layout */
   | 'no-data-volumes'
   /** an entry `<volume>/.stateguard-restore[/…]`: restore's reserved work-area name (restore could not put it back) */
-  | 'reserved-name';
+  | 'reserved-name'
+  /** a name segment longer than 255 bytes or a path longer than 4096 bytes: no filesystem takes it */
+  | 'name-too-long';
 
 export interface BackupProblem {
   code: BackupProblemCode;
   message: string;
   /** the archive entry concerned, when there is one (sanitised for printing) */
+  entry?: string;
+}
+
+/**
+ * Something verify-backup accepts but restore changes, said before anything is restored
+ * (docs/architecture.md §5, §12): `setid-stripped` — a regular file with the setuid or setgid bit,
+ * restored without it.
+ */
+export interface BackupWarning {
+  code: 'setid-stripped';
+  message: string;
+  /** the archive entry concerned (sanitised for printing) */
   entry?: string;
 }
 
@@ -77,4 +91,6 @@ export interface BackupReport {
    */
   checksum: 'matched' | 'absent' | null;
   problems: BackupProblem[];
+  /** what restore will change in what the archive says (empty when nothing); never a reason to refuse */
+  warnings: BackupWarning[];
 }

@@ -152,6 +152,7 @@ export async function verifyBackup(input: VerifyBackupInput): Promise<BackupRepo
     matched_module: null,
     checksum: null,
     problems: [],
+    warnings: [],
   };
   try {
     await verifyInto(report, input, absRef);
@@ -326,6 +327,7 @@ async function verifyInto(report: BackupReport, input: VerifyBackupInput, absRef
       stream.destroy();
     }
     problems.push(...inspection.problems);
+    report.warnings = inspection.warnings;
     report.entries = inspection.entries;
     report.uncompressed_bytes = inspection.uncompressedBytes;
     if (inspection.readToEnd) {

@@ -22,6 +22,10 @@ export function renderBackupReport(r: BackupReport): { text: string; summary: st
     );
     lines.push(`  sha256 ${r.sha256}`);
     lines.push(`  ${checksumLine(r)}`);
+    for (const w of r.warnings)
+      lines.push(
+        `  warning [${w.code}] ${w.message}${w.entry !== undefined ? ` (entry ${JSON.stringify(w.entry)})` : ''}`,
+      );
   } else {
     lines.push(`backup REJECTED: ${r.path}`);
     for (const p of r.problems)
@@ -31,7 +35,10 @@ export function renderBackupReport(r: BackupReport): { text: string; summary: st
     ? `### stateguard verify-backup: verified\n\n| file | module | taken | entries | bytes | sha256 ` +
       `|\n|---|---|---|---|---|---|\n` +
       `| ${cell(r.path)} | ${cell(r.matched_module ?? '')} | ${r.created_at} | ${r.entries} | ${r.bytes} | ` +
-      `\`${r.sha256}\` |\n\n${checksumLine(r)}`
+      `\`${r.sha256}\` |\n\n${checksumLine(r)}` +
+      r.warnings
+        .map((w) => `\n\nwarning \`${w.code}\`: ${cell(w.message)}${w.entry ? ` ${code(w.entry)}` : ''}`)
+        .join('')
     : `### stateguard verify-backup: rejected\n\n${code(r.path)}\n\n| code | problem | entry |\n|---|---|---|\n` +
       r.problems
         .map((p) => `| \`${p.code}\` | ${cell(p.message)} | ${p.entry !== undefined ? code(p.entry) : ''} |`)

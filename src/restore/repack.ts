@@ -10,6 +10,17 @@
  *
  * - The volume's own top-level directory is not an entry of the staged tree (the staging area
  *   already exists); its mode/uid/gid are returned as `root` for the swap to apply.
+ * - Owner, mtime and mode are the values restorers apply (PAX uid/gid/mtime over the header's,
+ *   base-256 read; ../backup/tar-walker.ts), written back as PAX records where the ustar fields
+ *   cannot hold them, so the Docker daemon that extracts the staged stream sets exactly those.
+ * - A parent directory the archive has no entry for (`tar -czf x.tgz store-data/db/t`) is written
+ *   as an entry of its own before its first child, as GNU tar and the Docker daemon create one:
+ *   mode 0755, owner 0:0 (and, so that restoring the same archive twice gives the same tree, the
+ *   mtime of the entry that implied it). It counts like any entry, so the count the engine takes
+ *   of what was staged agrees; a later entry for that directory sets its metadata and is not
+ *   counted twice. A file directly at the top level is still refused (the layout).
+ * - The setuid and setgid bits of regular files are not written (verify-backup warns about each,
+ *   `setid-stripped`); directories keep theirs (docs/architecture.md §12).
  * - `<volume>/.stateguard-restore` is where restore stages and keeps the old data during the swap;
  *   an archive entry there would land inside restore's own work area, so it is refused (the walker's
  *   `reserved-name`, the rule verify-backup applies: ../backup/reserved.ts).
@@ -19,12 +30,13 @@
  * - Memory is bounded: gunzip is paused while the output of one gunzipped chunk is handed to `out`
  *   (ArchiveOptions.pace), and bodies are passed as views of that chunk, never buffered whole.
  */
-import { inspectArchive, type ArchiveLimits } from '../backup/archive.js';
+import { SETID_BITS, inspectArchive, type ArchiveLimits } from '../backup/archive.js';
 import { pathProblems, printablePath } from '../backup/entry-rules.js';
 import { WORK_AREA, isReservedName } from '../backup/reserved.js';
 import type { Layout, WalkedEntry } from '../backup/tar-walker.js';
 import { END_OF_ARCHIVE, bodyPadding, headerBlocks } from '../backup/tar-writer.js';
-import type { BackupProblem } from '../backup/types.js';
+import type { BackupProblem, BackupWarning } from '../backup/types.js';
+import type { StagedTime } from '../ports.js';
 
 /** reserved name at the top of every volume during a restore (the one definition: ../backup/reserved.ts) */
 export { WORK_AREA };
@@ -52,7 +64,20 @@ export interface RepackResult {
   bytesRead: number;
   volumes: RepackVolume[];
   readToEnd: boolean;
+  /** what was written differently from the archive: regular files whose setuid/setgid bits were dropped */
+  warnings: BackupWarning[];
+  /**
+   * Entries dated before 1970, which the Docker daemon's extraction sets to 1970: restore sets them
+   * after staging (Runtime.setStagedTimes). At most MAX_STAGED_TIMES (more: a problem).
+   */
+  times: StagedTime[];
 }
+
+/** Entries dated before 1970 one restore sets after staging; more is refused (memory stays bounded). */
+export const MAX_STAGED_TIMES = 100_000;
+
+/** Mode, owner and mtime of a parent directory the archive implies but has no entry for. */
+export const IMPLICIT_DIR = { mode: 0o755, uid: 0, gid: 0 } as const;
 
 /** Small pieces (headers, padding, small bodies) are joined up to this size before `out` sees them. */
 const BATCH = 64 * 1024;
@@ -84,6 +109,18 @@ export async function repackForStaging(
     return prefix;
   });
 
+  /** problems only the re-packer can see (more pre-1970 times than it tracks) */
+  const own: BackupProblem[] = [];
+  /** per volume: directories inside it already written (raw segments below the volume, joined by '/') */
+  const dirsWritten = layout.volumes.map(() => new Set<string>());
+  const times: StagedTime[] = [];
+  let tooManyTimes = false;
+  /** an entry the engine's extraction dates 1970 instead */
+  const noteTime = (index: number, path: string, mtime: number): void => {
+    if (mtime >= 0) return;
+    if (times.length < MAX_STAGED_TIMES) times.push({ index, path, mtime });
+    else tooManyTimes = true;
+  };
   /** an entry the re-packer would not emit; a problem of its own only if the pass found none */
   let selfRefusal: BackupProblem | null = null;
   /** a problem was found: nothing more is emitted */
@@ -133,21 +170,47 @@ export async function repackForStaging(
       refuse();
       return;
     }
-    volume.entries++;
-    if (isFile) {
+    const inner = segments.slice(1);
+    const written = dirsWritten[index]!;
+    for (let depth = 1; depth < inner.length; depth++) {
+      const parent = inner.slice(0, depth).join('/');
+      if (written.has(parent)) continue;
+      written.add(parent);
+      volume.entries++;
+      noteTime(index, parent, e.mtime);
+      if (!refused) {
+        queue.push(
+          headerBlocks({
+            path: `${prefixes[index]}/${parent}/`,
+            type: 'Directory',
+            size: 0,
+            ...IMPLICIT_DIR,
+            mtime: e.mtime,
+          }),
+        );
+      }
+    }
+    const rel = inner.join('/');
+    noteTime(index, rel, e.mtime);
+    if (isDir) {
+      if (!written.has(rel)) volume.entries++;
+      written.add(rel);
+    } else {
+      volume.entries++;
       volume.files++;
       if (e.size > 0) body = { volume, left: e.size, size: e.size };
     }
     if (refused) return;
     queue.push(
       headerBlocks({
-        path: `${prefixes[index]}/${segments.slice(1).join('/')}${isDir ? '/' : ''}`,
+        path: `${prefixes[index]}/${rel}${isDir ? '/' : ''}`,
         type: isDir ? 'Directory' : 'File',
         size: isFile ? e.size : 0,
-        mode: e.mode,
+        mode: isFile ? e.mode & ~SETID_BITS : e.mode,
         uid: e.uid,
         gid: e.gid,
-        mtime: new Date(e.mtime * 1000),
+        mtime: e.mtime,
+        ...(e.mtimeNsec ? { mtimeNsec: e.mtimeNsec } : {}),
       }),
     );
   };
@@ -204,7 +267,15 @@ export async function repackForStaging(
   // Normally done before gunzip ended; not when a read error ended the pass while `out` ran.
   await flushing;
 
-  const problems = [...inspection.problems];
+  if (tooManyTimes) {
+    own.push({
+      code: 'too-many-entries',
+      message:
+        `more than ${MAX_STAGED_TIMES} entries are dated before 1970; restore sets each of those times after ` +
+        `extraction and takes at most ${MAX_STAGED_TIMES}`,
+    });
+  }
+  const problems = [...inspection.problems, ...own];
   if (problems.length === 0 && selfRefusal) problems.push(selfRefusal);
   if (problems.length === 0 && !refused) {
     // pace ran after every gunzipped chunk, so nothing is queued; this only keeps that an invariant.
@@ -217,5 +288,7 @@ export async function repackForStaging(
     bytesRead: inspection.bytesRead,
     volumes,
     readToEnd: inspection.readToEnd,
+    warnings: inspection.warnings,
+    times,
   };
 }

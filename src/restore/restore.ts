@@ -395,6 +395,7 @@ export async function restoreModule(req: RestoreRequest, deps: RestoreDeps): Pro
         record.roots = repacked.volumes.map((v) => v.root);
         out.volumes = repacked.volumes.map((v) => ({ volume: v.volume, entries: v.entries, bytes: v.bytes }));
         ctx.say(`staged ${out.volumes.map((v) => `${v.volume} (${v.entries} entries, ${v.bytes} bytes)`).join(', ')}`);
+        for (const w of repacked.warnings) ctx.say(`warning [${w.code}] ${w.message}${w.entry ? `: ${w.entry}` : ''}`);
         await markPhase(journal, 'staged', deps);
         await markPhase(journal, 'swapping', deps);
         await deps.runtime.swap(h, 'forward', record.roots);

@@ -170,6 +170,8 @@ export async function stageArchive(
   }
   const repacked = result as RepackResult | null;
   if (!repacked) throw new Error('staging produced no result');
+  // The engine's extraction dates entries before 1970 at 1970: set what the archive says (§12).
+  if (repacked.times.length) await runtime.setStagedTimes(helper, repacked.times);
   const counted = await runtime.countStaged(helper);
   for (const v of repacked.volumes) {
     const c = counted.find((x) => x.volume === v.volume);

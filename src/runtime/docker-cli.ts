@@ -21,6 +21,7 @@ import {
   PROBE_SCRIPT,
   SPACE_SCRIPT,
   SWAP_SCRIPT,
+  TIMES_SCRIPT,
 } from './helper-scripts.js';
 import { spawnProcess } from './process.js';
 import type {
@@ -32,6 +33,7 @@ import type {
   MountSpace,
   RootMeta,
   StagedCount,
+  StagedTime,
   ThrowawaySpec,
   ComposeTarget,
   ContainerInfo,
@@ -852,6 +854,25 @@ export class DockerCli implements Runtime {
     } finally {
       await this.docker(['rm', '-f', id]);
     }
+  }
+
+  // ---- archive fidelity (docs/architecture.md §12) ----
+  async setStagedTimes(helper: HelperSpec, times: readonly StagedTime[]): Promise<void> {
+    // in batches well below ARG_MAX; every value is a positional argument
+    let batch: string[] = [];
+    let size = 0;
+    const flush = async (): Promise<void> => {
+      if (batch.length) await this.runHelper(helper, 'set the staged times', TIMES_SCRIPT, batch);
+      batch = [];
+      size = 0;
+    };
+    for (const t of times) {
+      const p = `/v/${t.index}/.stateguard-restore/new/${t.path}`;
+      batch.push(String(t.mtime), p);
+      size += Buffer.byteLength(p) + 32;
+      if (size > 256 * 1024) await flush();
+    }
+    await flush();
   }
 
   async countStaged(helper: HelperSpec): Promise<StagedCount[]> {

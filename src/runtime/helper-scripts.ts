@@ -32,6 +32,7 @@ export const HELPER_TOOLS = [
   'chmod',
   'sync',
   'cat',
+  'touch',
 ] as const;
 
 /** Prints `missing <tool>` for each tool the image lacks (exit 1), nothing when all are there. */
@@ -75,6 +76,20 @@ for v in "$@"; do
   f=$(find "$n" -type f | wc -l)
   b=$(find "$n" -type f -exec stat -c %s {} + | awk '{ s += $1 } END { printf "%d", s + 0 }')
   echo "$v $e $f $b"
+done
+`;
+
+/**
+ * \`SECONDS PATH [SECONDS PATH ...]\`: set each path's mtime (and atime) and read it back; a time
+ * the helper's touch cannot set exactly stops the program (exit 4), so staging fails before any swap.
+ */
+export const TIMES_SCRIPT = `
+set -eu
+while [ $# -ge 2 ]; do
+  t="$1"; p="$2"; shift 2
+  touch -c -d "@$t" -- "$p" 2>/dev/null || true
+  got=$(stat -c %Y -- "$p")
+  [ "$got" = "$t" ] || { echo "could not set the mtime of $p to $t (it is $got)" >&2; exit 4; }
 done
 `;
 

@@ -240,6 +240,16 @@ export interface StagedCount {
   bytes: number;
 }
 
+/** A staged entry whose mtime the engine's extraction cannot set (before 1970): set after staging. */
+export interface StagedTime {
+  /** the mount's index (`/v/<index>`) */
+  index: number;
+  /** the entry's path below the mount's `.stateguard-restore/new/` */
+  path: string;
+  /** whole seconds since 1970 (negative: before) */
+  mtime: number;
+}
+
 /** One mark of an operation's journal, kept on the engine (see src/restore/journal.ts). */
 export interface JournalMark {
   seq: number;
@@ -379,6 +389,12 @@ export interface Runtime {
   stage(helper: HelperSpec, produce: (write: (chunk: Buffer) => Promise<void>) => Promise<void>): Promise<void>;
   /** What each mount's work area holds (entries, regular files, bytes). */
   countStaged(helper: HelperSpec): Promise<StagedCount[]>;
+  // ---- archive fidelity (docs/architecture.md §12): what the engine's extraction does not keep ----
+  /**
+   * Set the mtime of each staged entry (the Docker daemon's extraction sets a time before 1970 to
+   * 1970) and read it back; throws when one cannot be set exactly.
+   */
+  setStagedTimes(helper: HelperSpec, times: readonly StagedTime[]): Promise<void>;
   /**
    * Swap by renames inside each mount, idempotently, so that a swap killed at any instant can be
    * run again or reverted: forward puts the staged content live (and `roots[i]` on the top

@@ -16,7 +16,7 @@ import path from 'node:path';
 import { archiveName } from '../../src/backup/names.js';
 import { runCli } from '../../src/cli.js';
 import { operationKey } from '../../src/restore/journal.js';
-import { dir, file, gz, tar } from '../support/archives.js';
+import { dir, file, gz, pax, tar } from '../support/archives.js';
 import { cleanupTempRepos, moduleYaml, tempRepo } from '../support/fixtures.js';
 import { IMAGE, compose, describeDocker, docker, removeProject, uniqueProject } from '../support/docker.js';
 import { childCli } from '../support/runner.js';
@@ -189,6 +189,47 @@ volumes:
     // nothing of the operation is left on the engine
     expect(docker(['volume', 'ls', '-q', '--filter', `label=io.stateguard.journal=${key()}`]).stdout.trim()).toBe('');
     expect(docker(['ps', '-aq', '--filter', `label=io.stateguard.helper=${key()}`]).stdout.trim()).toBe('');
+  }, 240_000);
+
+  it('what the archive says is restored: PAX owner 3000000:3000001 and a 1960 mtime, parents without entries, a setuid root file without its bit', async () => {
+    makeStateB();
+    const ref = path.join(backups, archiveName('db', new Date(Date.now() - 120_000)));
+    writeFileSync(
+      ref,
+      gz(
+        tar(
+          // no entries for data/ and data/db/ (as `tar -czf x.tgz data/db/t` writes it)
+          pax({ uid: '3000000', gid: '3000001', mtime: '-315619200' }),
+          file('data/db/t', 'table\n', { uid: 0, gid: 0, mtime: 0, mode: 0o640 }),
+          file('data/healthy', ''),
+          file('data/su', '#!/bin/sh\n', { mode: 0o4755, uid: 0, gid: 0 }),
+          dir('conf/'),
+          file('conf/settings', 'c\n'),
+          dir('blobs/'),
+        ),
+      ),
+    );
+    const r = await cli(restoreArgs(ref), repo);
+    if (r.code !== 0) throw new Error(`restore failed: ${r.stdout}\n${r.stderr}`);
+    const j = JSON.parse(r.stdout) as {
+      decision: string;
+      volumes: { volume: string; entries: number }[];
+      backup: { warnings: { code: string; entry: string }[] };
+      messages: string[];
+    };
+    expect(j.decision).toBe('restored');
+    expect(j.volumes.find((v) => v.volume === 'data')).toMatchObject({ entries: 4 }); // db, db/t, healthy, su
+    expect(j.backup.warnings).toEqual([expect.objectContaining({ code: 'setid-stripped', entry: 'data/su' })]);
+    expect(j.messages.some((m) => /warning \[setid-stripped\].*data\/su/.test(m))).toBe(true);
+    const st = docker([
+      'run', '--rm', '--network', 'none', '--mount', `type=volume,src=${project}_data,dst=/m`, IMAGE,
+      'stat', '-c', '%n %u %g %Y %a', '/m/db/t', '/m/db', '/m/su',
+    ]);
+    expect(st.status).toBe(0);
+    const lines = st.stdout.trim().split('\n');
+    expect(lines[0]).toBe('/m/db/t 3000000 3000001 -315619200 640');
+    expect(lines[1]).toMatch(/^\/m\/db 0 0 -?\d+ 755$/);
+    expect(lines[2]).toMatch(/^\/m\/su 0 0 -?\d+ 755$/);
   }, 240_000);
 
   it('a backup whose data does not come up healthy is reverted: the old data is live again', async () => {

@@ -17,6 +17,7 @@ import type {
   MountSpace,
   RootMeta,
   StagedCount,
+  StagedTime,
   ThrowawaySpec,
   ExecResult,
   RenderedProject,
@@ -295,6 +296,12 @@ export class FakeRuntime implements Runtime {
       if (!work) throw new Error(`no work area for ${e.path}`);
       work.next.set(m[2]!, e.type === 'Directory' ? null : e.body);
     }
+  }
+
+  // ---- archive fidelity: the simulated engine keeps every time as staged; the calls are recorded ----
+  async setStagedTimes(helper: HelperSpec, times: readonly StagedTime[]): Promise<void> {
+    this.record('setStagedTimes', helper, times.length);
+    this.bench.check('setStagedTimes');
   }
 
   async countStaged(helper: HelperSpec): Promise<StagedCount[]> {

@@ -67,6 +67,7 @@ const VERIFIED_BACKUP: BackupReport = {
   matched_module: 'store',
   checksum: 'matched',
   problems: [],
+  warnings: [],
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -51,6 +51,7 @@ const VERIFIED: BackupReport = {
   matched_module: 'store',
   checksum: 'matched',
   problems: [],
+  warnings: [],
 };
 const UNVERIFIED: BackupReport = {
   ...VERIFIED,

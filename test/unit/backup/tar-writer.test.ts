@@ -60,3 +60,29 @@ describe('headerBlocks', () => {
     ]);
   });
 });
+
+describe('headerBlocks: values a ustar field cannot hold go in PAX records (as GNU tar writes them)', () => {
+  const base = { path: 'v/f', type: 'File' as const, size: 3, mode: 0o644, uid: 1, gid: 2, mtime: 5 };
+  it.each([
+    ['uid 3000000', { uid: 3000000 }, { uid: 3000000 }, ['uid=3000000']],
+    ['gid 2^32-2', { gid: 4294967294 }, { gid: 4294967294 }, ['gid=4294967294']],
+    ['the largest octal uid stays in the header', { uid: 0o7777777 }, { uid: 0o7777777 }, []],
+    ['an mtime in 1960', { mtime: -315619200 }, { mtime: -315619200 }, ['mtime=-315619200']],
+    ['an mtime past 8^11-1', { mtime: 8 ** 11 }, { mtime: 8 ** 11 }, [`mtime=${8 ** 11}`]],
+    ['a fractional mtime', { mtime: 1_700_000_000, mtimeNsec: 500_000_000 }, { mtime: 1_700_000_000, mtimeNsec: 500_000_000 }, ['mtime=1700000000.5']],
+    ['a Date with milliseconds', { mtime: new Date(1_700_000_000_250) }, { mtime: 1_700_000_000, mtimeNsec: 250_000_000 }, ['mtime=1700000000.25']],
+    // readers disagree on a negative fraction (verify refuses one): whole seconds, rounded down
+    ['a Date before 1970 with milliseconds', { mtime: new Date(-1500) }, { mtime: -2 }, ['mtime=-2']],
+  ] as const)('%s', (_, given, walked, records) => {
+    const blocks = headerBlocks({ ...base, ...given } as WriterEntry);
+    const text = blocks.toString('latin1');
+    for (const r of records) expect(text).toContain(` ${r}\n`);
+    if (records.length === 0) expect(blocks.length).toBe(512);
+    const { problems, entries } = walkOne({ ...base, ...given } as WriterEntry);
+    expect(problems).toEqual([]);
+    expect(entries).toEqual([{ path: 'v/f', type: 'file', size: 3, mode: 0o644, uid: 1, gid: 2, mtime: 5, ...walked }]);
+    // the ustar fields a reader skipping the PAX header uses are never base-256
+    const ustar = blocks.subarray(blocks.length - 512);
+    for (const at of [108, 116, 136]) expect(ustar[at]).toBeLessThan(0x80);
+  });
+});

@@ -111,7 +111,55 @@ const HAND_BUILT = gz(
   ),
 );
 
+/** Python's tarfile: owners past 2097151 and a 1960 mtime (base-256 in GNU format, PAX records in PAX format). */
+const PY_OWNERS = `
+import io, sys, tarfile
+fmt = {'pax': tarfile.PAX_FORMAT, 'gnu': tarfile.GNU_FORMAT}[sys.argv[1]]
+buf = io.BytesIO()
+with tarfile.open(fileobj=buf, mode='w:gz', format=fmt) as t:
+    f = tarfile.TarInfo('store-data/db/t'); f.size = 3; f.uid = 3000000; f.gid = 3000001; f.mtime = -315619200
+    t.addfile(f, io.BytesIO(b'hi\\n'))
+    g = tarfile.TarInfo('store-data/su'); g.size = 1; g.mode = 0o4755
+    t.addfile(g, io.BytesIO(b'x'))
+    h = tarfile.TarInfo('store-data/late'); h.size = 2; h.uid = 2097152; h.mtime = 8 ** 11
+    t.addfile(h, io.BytesIO(b'la'))
+sys.stdout.buffer.write(buf.getvalue())
+`;
+function pythonOwnersArchive(format: 'pax' | 'gnu'): Buffer {
+  const r = spawnSync('python3', ['-c', PY_OWNERS, format]);
+  if (r.status !== 0) throw new Error(`python tarfile writer failed: ${r.stderr.toString()}`);
+  return r.stdout;
+}
+
+/** GNU base-256 of `value` in a field of `len` bytes (0xff first for a negative one). */
+function b256(len: number, value: bigint): Buffer {
+  const out = Buffer.alloc(len);
+  let v = value < 0n ? (1n << BigInt(8 * len)) + value : value;
+  for (let i = len - 1; i >= 0; i--) {
+    out[i] = Number(v & 0xffn);
+    v >>= 8n;
+  }
+  out[0] = value < 0n ? 0xff : 0x80;
+  return out;
+}
+
+/** PAX owners and times, base-256 numbers, parents without entries, a setuid file, a PAX mode equal to the header's. */
+const HAND_BUILT_FIDELITY = gz(
+  tar(
+    pax({ uid: '3000000', gid: '3000001', mtime: '1700000000.25' }),
+    file('store-data/db/t', 'table\n', { uid: 1, gid: 2, mtime: 3 }),
+    file('store-data/b256', 'data\n', { raw: { uid: b256(8, 3000000n), size: b256(12, 5n), mtime: b256(12, -315619200n) } }),
+    file('store-data/gnu-b256', 'g', { format: 'gnu', raw: { gid: b256(8, 4294967294n) } }),
+    file('store-data/su', '#!/bin/sh\n', { mode: 0o4755 }),
+    pax({ mode: '0644' }),
+    file('store-data/deep/er/f', 'f', { mode: 0o644 }),
+  ),
+);
+
 const CORPUS: Array<[string, () => Buffer]> = [
+  ['Python tarfile GNU: uid 3000000, 1960 mtime (base-256), no parent entries, setuid', () => pythonOwnersArchive('gnu')],
+  ['Python tarfile PAX: uid 3000000, 1960 mtime (PAX records), no parent entries, setuid', () => pythonOwnersArchive('pax')],
+  ['hand-built: PAX owners/times, base-256, implicit parents, setuid, PAX mode', () => HAND_BUILT_FIDELITY],
   ['GNU tar --format=pax', () => gnuTarArchive(FILES, 'pax')],
   ['GNU tar --format=gnu', () => gnuTarArchive(FILES, 'gnu')],
   ['GNU tar --format=ustar', () => gnuTarArchive(USTAR_FILES, 'ustar')],

@@ -147,44 +147,86 @@ interface Item {
 }
 
 function itemBytes(it: Item): Buffer {
+  // values no ustar field holds go in PAX records, the header field then 0 (as GNU tar and Python write them)
+  const uid = it.uid ?? 0;
+  const gid = it.gid ?? 0;
+  const mtime = it.mtime ?? 1_700_000_000;
+  const records: Record<string, string> = {};
+  if (uid > 0o7777777) records.uid = String(uid);
+  if (gid > 0o7777777) records.gid = String(gid);
+  if (mtime < 0 || mtime > 8 ** 11 - 1) records.mtime = String(mtime);
   const extra: Partial<HeaderSpec> = {
     ...(it.mode !== undefined ? { mode: it.mode } : {}),
-    uid: it.uid ?? 0,
-    gid: it.gid ?? 0,
-    mtime: it.mtime ?? 1_700_000_000,
+    uid: records.uid ? 0 : uid,
+    gid: records.gid ? 0 : gid,
+    mtime: records.mtime ? 0 : mtime,
   };
   const how = it.how ?? (Buffer.byteLength(it.path) > 99 ? 'pax' : 'plain');
   const make = (name: string, format?: 'gnu'): Buffer =>
     it.dir
       ? dir(name, { ...extra, ...(format ? { format } : {}) })
       : file(name, it.body ?? Buffer.alloc(0), { ...extra, ...(format ? { format } : {}) });
-  if (how === 'pax') return Buffer.concat([pax({ path: it.path }), make('placeholder')]);
+  if (Object.keys(records).length && how !== 'pax' && Buffer.byteLength(it.path) <= 99) {
+    // a GNU long name and a PAX header for one entry are refused: such an entry is stored plain or PAX
+    return Buffer.concat([pax(records), make(it.path)]);
+  }
+  if (Object.keys(records).length) return Buffer.concat([pax({ path: it.path, ...records }), make('placeholder')]);
+  if (how === 'pax') return Buffer.concat([pax({ path: it.path, ...records }), make('placeholder')]);
   if (how === 'gnu') return Buffer.concat([gnuLong(it.path), make('placeholder', 'gnu')]);
   return make(it.path);
 }
 
 const build = (items: Item[]): Buffer => gz(tar(...items.map(itemBytes)));
 
-/** What the staged tar must hold for `items`: every entry but the volumes' own directories, prefixed. */
+/**
+ * What the staged tar must hold for `items`: every entry but the volumes' own directories, prefixed;
+ * before an entry, each parent directory no earlier item named (0755, 0:0, the entry's mtime); regular
+ * files without their setuid/setgid bits.
+ */
 function expected(items: Item[], layout: Layout, prefixFor: (i: number) => string): Parsed[] {
+  const written = new Set<string>();
   return items.flatMap((it): Parsed[] => {
     const body = it.dir ? Buffer.alloc(0) : (it.body ?? Buffer.alloc(0));
     const segs = it.path.split('/').filter((s) => s !== '' && s !== '.');
     if (segs.length < 2) return [];
     const i = layout.volumes.indexOf(segs[0]!);
-    return [
-      {
-        path: `${prefixFor(i)}/${segs.slice(1).join('/')}`,
-        type: it.dir ? 'directory' : 'file',
-        mode: (it.mode ?? (it.dir ? 0o755 : 0o644)) & 0o7777,
-        uid: it.uid ?? 0,
-        gid: it.gid ?? 0,
-        mtime: it.mtime ?? 1_700_000_000,
-        size: body.length,
-        body: sha256(body),
-      },
-    ];
+    const inner = segs.slice(1);
+    const mtime = it.mtime ?? 1_700_000_000;
+    const out: Parsed[] = [];
+    for (let d = 1; d < inner.length; d++) {
+      const parent = inner.slice(0, d).join('/');
+      if (written.has(`${i}/${parent}`)) continue;
+      written.add(`${i}/${parent}`);
+      out.push({
+        path: `${prefixFor(i)}/${parent}`,
+        type: 'directory',
+        mode: 0o755,
+        uid: 0,
+        gid: 0,
+        mtime,
+        size: 0,
+        body: sha256(Buffer.alloc(0)),
+      });
+    }
+    if (it.dir) written.add(`${i}/${inner.join('/')}`);
+    const mode = (it.mode ?? (it.dir ? 0o755 : 0o644)) & 0o7777;
+    out.push({
+      path: `${prefixFor(i)}/${inner.join('/')}`,
+      type: it.dir ? 'directory' : 'file',
+      mode: it.dir ? mode : mode & ~0o6000,
+      uid: it.uid ?? 0,
+      gid: it.gid ?? 0,
+      mtime,
+      size: body.length,
+      body: sha256(body),
+    });
+    return out;
   });
+}
+
+/** How many distinct entries of `want` are in volume i (a directory written again counts once). */
+function entriesIn(want: Parsed[], prefix: string): number {
+  return new Set(want.filter((w) => w.path.startsWith(`${prefix}/`)).map((w) => w.path)).size;
 }
 
 const codes = (ps: BackupProblem[]): BackupProblemCode[] => [...new Set(ps.map((p) => p.code))].sort();
@@ -254,7 +296,7 @@ describe('repackForStaging: good archives', () => {
       const mine = want.filter((w) => w.path.startsWith(`${stagingPrefix(i)}/`));
       expect(v).toMatchObject({
         volume: layout.volumes[i],
-        entries: mine.length,
+        entries: entriesIn(want, stagingPrefix(i)),
         files: mine.filter((w) => w.type === 'file').length,
         bytes: mine.reduce((n, w) => n + w.size, 0),
       });
@@ -579,9 +621,10 @@ describe('repackForStaging: random trees (fast-check)', () => {
     dir: fc.boolean(),
     body: fc.oneof(fc.uint8Array({ maxLength: 1100 }), fc.constant(new Uint8Array(0))),
     mode: fc.nat({ max: 0o7777 }),
-    uid: fc.nat({ max: 0o7777777 }),
-    gid: fc.nat({ max: 0o7777777 }),
-    mtime: fc.nat({ max: 8 ** 11 - 1 }),
+    // past the ustar fields too: PAX uid/gid/mtime records (docs/architecture.md §5)
+    uid: fc.oneof(fc.nat({ max: 0o7777777 }), fc.integer({ min: 0, max: 2 ** 32 - 2 })),
+    gid: fc.oneof(fc.nat({ max: 0o7777777 }), fc.integer({ min: 0, max: 2 ** 32 - 2 })),
+    mtime: fc.oneof(fc.nat({ max: 8 ** 11 - 1 }), fc.integer({ min: -(2 ** 40), max: 9_223_372_036 })),
     how: fc.constantFrom<Item['how']>('plain', 'pax', 'gnu'),
   });
   const volumeTree = fc.record({
