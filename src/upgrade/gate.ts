@@ -26,7 +26,8 @@ import type { SemverBump } from '../drift/types.js';
 import { errorMessage } from '../errors.js';
 import { UPGRADE_DEFAULTS, type ModuleDecl } from '../model/module.js';
 
-export type UpgradeBump = SemverBump;
+/** `none`: the target is the image that runs already (same image ID), whatever its reference says. */
+export type UpgradeBump = SemverBump | 'none';
 
 export interface BumpClass {
   bump: UpgradeBump;
@@ -118,6 +119,8 @@ export interface GateInput {
   readFile: (file: string) => string | null;
   /** the repo root (--root): when given, resolved release notes must stay inside it */
   root?: string;
+  /** every running replica already runs the target's image (same image ID): no version change */
+  sameImage?: boolean;
 }
 
 /** A docker tag as the registry grammar allows it; `..` is refused as well (it could climb a path). */
@@ -238,6 +241,18 @@ function checkReleaseNotes(input: GateInput, template: string, markers: readonly
  * (fail closed).
  */
 export function preDeployGate(input: GateInput): GateResult {
+  if (input.sameImage === true) {
+    // The image that runs is the one declared: nothing new can migrate the data, so no release notes.
+    return {
+      held: false,
+      failure_reason: '',
+      bump: 'none',
+      release_notes: null,
+      message:
+        `upgrade may proceed: ${input.module.name}: ${input.fromRef} → ${input.toRef} (none: the same image ID ` +
+        `runs already, no version change); the container is recreated on the declared reference.`,
+    };
+  }
   const { bump, why } = classifyBump(input.fromRef, input.toRef);
   const upgrade = input.module.upgrade;
   const notes =
