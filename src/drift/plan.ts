@@ -29,7 +29,7 @@ export interface PlanOptions {
   only?: string[];
   /** the repo root: release notes paths are shown relative to it and must stay inside it */
   root?: string;
-  /** reads release notes for the pending-upgrade gate (default: from disk, at most 1 MiB) */
+  /** reads release notes for the pending-upgrade gate (default: from disk, a regular file only, at most 1 MiB) */
   readFile?: (file: string) => string | null;
 }
 

@@ -53,7 +53,7 @@ export interface UpgradeRequest extends GuardedRequest {
 export interface UpgradeDeps extends GuardedDeps, GuardDeps {
   crash?: CrashHook;
   sleep?: (ms: number) => Promise<void>;
-  /** reads a release-notes file (null when it cannot be read) */
+  /** reads a release-notes file: null when missing; throws when not a regular file or unreadable (held) */
   readFile?: (file: string) => string | null;
   /** health-gate poll interval (tests pass a small one) */
   pollMs?: number;
