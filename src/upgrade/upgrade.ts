@@ -447,11 +447,16 @@ export async function upgradeModule(req: UpgradeRequest, deps: UpgradeDeps): Pro
         out.last_known_good = lkg;
         await markPhase(journal, 'done', deps);
         await journal.remove();
-        const kept = await prunePinnedImages(deps.runtime, key, pinned, ctx.say, out);
+        // The upgrade is done: retention may warn, never fail it (or roll it back).
+        const kept = await prunePinnedImages(deps.runtime, key, pinned, ctx.say, out).catch((err: unknown) => {
+          out.warnings.push(`pinned-image retention stopped early: ${errorMessage(err)}`);
+          return '';
+        });
+        const what = out.bump === 'none' ? 'same image, recreated on the declared reference' : (out.bump ?? 'config');
         return ctx.end(
           'upgraded',
           '',
-          `upgraded '${m.name}' to ${out.to.image} (${out.bump ?? 'config'}); healthy for the settle window; ` +
+          `upgraded '${m.name}' to ${out.to.image} (${what}); healthy for the settle window; ` +
             `last-known-good advanced. Snapshot: ${snap.path}.${kept}`,
         );
       } catch (err) {

@@ -274,6 +274,23 @@ describe('pinned-image retention after a successful upgrade', () => {
     }
   });
 
+  it('a listing the engine refuses is a warning: upgraded, nothing removed', async () => {
+    const s = setup();
+    try {
+      recreateAs(s.rt, () => true);
+      withOldPins(s);
+      s.rt.listImageTags = async () => {
+        throw new Error('docker image ls failed: boom');
+      };
+      const o = await upgradeModule(request(s), deps(s));
+      expect(o).toMatchObject({ decision: 'upgraded', failure_reason: '', removed_pinned_images: [] });
+      expect(o.warnings.join('\n')).toContain('could not list the older pinned images of this module: docker image ls failed: boom; none removed');
+      expect(s.rt.callsTo('removeImageTag')).toEqual([]);
+    } finally {
+      rmSync(s.work, { recursive: true, force: true });
+    }
+  });
+
   it('a rolled-back upgrade removes no pinned image', async () => {
     const s = setup();
     try {
