@@ -29,6 +29,8 @@ export function upgradeSummary(o: UpgradeOutcome): string {
   if (o.bump) lines.push(`| bump | ${o.bump} |`);
   if (o.snapshot) lines.push(`| snapshot | ${cell(o.snapshot)} |`);
   if (o.pinned_image) lines.push(`| previous image pinned as | \`${o.pinned_image}\` |`);
+  if (o.removed_pinned_images.length)
+    lines.push(`| older pinned images removed | ${o.removed_pinned_images.map((t) => `\`${t}\``).join(', ')} |`);
   if (o.last_known_good)
     lines.push(`| last-known-good | ${cell(o.last_known_good.image_ref)} since ${o.last_known_good.recorded_at} |`);
   lines.push('', ...o.messages.map((m) => `- ${cell(m)}`));
@@ -117,7 +119,7 @@ export const upgradeCommand = defineCommand({
   ] as const,
   outputs: [
     { name: 'status', description: 'upgraded, held, rolled-back, no-op, blocked, refused or failed.' },
-    { name: 'bump', description: 'patch, minor, major or unknown.' },
+    { name: 'bump', description: 'none (the same image runs already), patch, minor, major or unknown.' },
     { name: 'snapshot', description: 'Path of the verified pre-upgrade snapshot.' },
     { name: 'pinned-image', description: 'The previous image, pinned under a stateguard tag.' },
     { name: 'plan-hash', description: "plan_hash of the module's fresh plan." },

@@ -19,7 +19,8 @@ import type {
   Runtime,
   RuntimeKind,
 } from '../ports.js';
-import { preDeployGate, readReleaseNotesFile } from '../upgrade/gate.js';
+import { upgradeGate, type UpgradeSides } from '../upgrade/from.js';
+import { readReleaseNotesFile } from '../upgrade/gate.js';
 import { computeDrift, observeContainers, type DeclaredService } from './rules.js';
 import type { DeclaredDefinition, DriftItem, ModulePlan, PendingUpgrade, Plan } from './types.js';
 
@@ -28,37 +29,44 @@ export interface PlanOptions {
   only?: string[];
   /** the repo root: release notes paths are shown relative to it and must stay inside it */
   root?: string;
-  /** reads release notes for the pending-upgrade gate (default: from disk, at most 1 MiB) */
+  /** reads release notes for the pending-upgrade gate (default: from disk, a regular file only, at most 1 MiB) */
   readFile?: (file: string) => string | null;
+}
+
+/** A stateful running compose module with container.image drift has a pending upgrade to show. */
+function hasPendingUpgrade(m: ModuleDecl, drift: DriftItem[]): boolean {
+  // upgrade is not built for Swarm (docs/architecture.md §14): no pending upgrade to show.
+  return (
+    m.class === 'stateful' &&
+    m.expectedState === 'running' &&
+    m.runtime !== 'swarm' &&
+    drift.some((d) => d.key === 'container.image')
+  );
 }
 
 /**
  * The pending upgrade of a stateful running module with container.image drift: the upgrade's own
- * pre-deploy gate (allow-major off), so the plan shows what upgrade would hold. Never throws on notes.
+ * pre-deploy gate (allow-major off) on the same engine facts upgrade reads (src/upgrade/from.ts,
+ * docs/architecture.md §13), so the plan shows exactly what upgrade would decide. Never throws on notes.
  */
 export function pendingUpgrade(
   m: ModuleDecl,
-  observedImage: string | null,
+  sides: UpgradeSides,
   drift: DriftItem[],
-  declaredImage: string,
   opts: Pick<PlanOptions, 'root' | 'readFile'> = {},
 ): PendingUpgrade | undefined {
-  if (m.class !== 'stateful' || m.expectedState !== 'running' || observedImage === null) return undefined;
-  // upgrade is not built for Swarm (docs/architecture.md §14): no pending upgrade to show.
-  if (m.runtime === 'swarm') return undefined;
-  if (!drift.some((d) => d.key === 'container.image')) return undefined;
-  const gate = preDeployGate({
-    module: m,
-    fromRef: observedImage,
-    toRef: declaredImage,
+  if (!hasPendingUpgrade(m, drift)) return undefined;
+  const decided = upgradeGate(m, sides, {
     allowMajor: false,
     readFile: opts.readFile ?? readReleaseNotesFile,
     root: opts.root,
   });
+  if (!decided) return undefined;
+  const { from, gate } = decided;
   const notes = gate.release_notes;
   return {
-    from: observedImage,
-    to: declaredImage,
+    from: from.ref,
+    to: sides.target.ref,
     bump: gate.bump,
     would_hold: gate.failure_reason,
     message: gate.message,
@@ -236,9 +244,27 @@ async function planSelected(selected: ModuleDecl[], runtime: Runtime, opts: Plan
       drift,
       in_sync: drift.length === 0,
       plan_hash: modulePlanHash(m.name, drift, definition),
-      upgrade: pendingUpgrade(m, containers[0]?.imageRef ?? null, drift, part.image, opts),
     };
   });
+  // The pending upgrades (not bound by plan_hash): the last-known-good record is read only for them.
+  await Promise.all(
+    selected.map(async (m, i) => {
+      const p = planned[i]!;
+      if (!hasPendingUpgrade(m, p.drift)) return;
+      const part = declaredParts[i]!;
+      const upgrade = pendingUpgrade(
+        m,
+        {
+          containers: (containersByProject.get(m.compose.project) ?? []).filter((c) => c.service === m.compose.service),
+          target: { ref: part.image, id: imageIds[part.image] ?? null },
+          lastKnownGood: await runtime.readLastKnownGood(m.compose.project, m.compose.service),
+        },
+        p.drift,
+        opts,
+      );
+      if (upgrade) p.upgrade = upgrade;
+    }),
+  );
   return assemblePlan(selected, planned, compose);
 }
 

@@ -86,9 +86,11 @@ export interface ModulePlan {
  * gate run with allow-major off (docs/architecture.md §13). Informational: not bound by plan_hash.
  */
 export interface PendingUpgrade {
+  /** the reference the running image stands for (docs/architecture.md §13) */
   from: string;
   to: string;
-  bump: SemverBump;
+  /** none: the target is the image that runs already (same image ID) */
+  bump: SemverBump | 'none';
   /** the gate would hold it: held-major or held-manual-migration ('' when it would proceed) */
   would_hold: '' | 'held-major' | 'held-manual-migration';
   message: string;

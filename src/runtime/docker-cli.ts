@@ -591,6 +591,30 @@ export class DockerCli implements Runtime {
     }
   }
 
+  // Pinned-image retention (docs/architecture.md §13).
+  async listImageTags(repository: string): Promise<string[]> {
+    const r = await this.docker([
+      'image',
+      'ls',
+      '--filter',
+      `reference=${repository}`,
+      '--format',
+      '{{.Repository}}:{{.Tag}}',
+    ]);
+    if (r.code !== 0) throw new EnvironmentError(`docker image ls failed: ${firstLine(r.stderr)}`);
+    const tags = outputLines(r.stdout).filter((t) => t.startsWith(`${repository}:`) && !t.endsWith(':<none>'));
+    return [...new Set(tags)].sort();
+  }
+
+  async removeImageTag(ref: string): Promise<void> {
+    // A `repository:tag` only: an image ID or a digest would remove the image itself.
+    if (!/^[a-z0-9][a-z0-9._/-]*:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(ref) || ref.startsWith('sha256:')) {
+      throw new EnvironmentError(`refusing to remove ${JSON.stringify(ref)}: not a repository:tag reference`);
+    }
+    const r = await this.docker(['image', 'rm', ref]);
+    if (r.code !== 0) throw new EnvironmentError(`docker image rm ${ref} failed: ${firstLine(r.stderr)}`);
+  }
+
   async writeLastKnownGood(record: LastKnownGood): Promise<void> {
     const key = runRecordKey(record.project, record.service);
     const name = `stateguard-lkg-${key}-${Date.parse(record.recorded_at) || Date.now()}`;

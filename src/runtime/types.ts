@@ -311,6 +311,14 @@ export interface Runtime {
   writeLastKnownGood(record: LastKnownGood): Promise<void>;
   /** The newest last-known-good record of a compose service, or null. */
   readLastKnownGood(project: string, service: string): Promise<LastKnownGood | null>;
+  // Pinned-image retention (docs/architecture.md §13).
+  /** The `repository:tag` references of exactly this repository on the engine (no dangling `<none>`), sorted. */
+  listImageTags(repository: string): Promise<string[]>;
+  /**
+   * `docker image rm <repository:tag>`: removes the TAG (never by image ID, never forced); the engine refuses
+   * when it is the last name of an image a container uses. Throws on any refusal.
+   */
+  removeImageTag(ref: string): Promise<void>;
   /** `compose up -d` of the given services (or all when empty). Used by tests, demo and snapshot. */
   composeUp(target: ComposeTarget, services?: readonly string[]): Promise<ExecResult>;
   /** `compose down` (with `-v` only when removeVolumes): tests and demo teardown. */

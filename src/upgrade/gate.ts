@@ -18,14 +18,16 @@
  *   readable by the older one, whatever component changed;
  * - under 1.0.0 a minor bump is major (semver §4: anything may change before 1.0.0).
  */
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import semver from 'semver';
 import { parseImageRef } from '../drift/semver.js';
 import type { SemverBump } from '../drift/types.js';
+import { errorMessage } from '../errors.js';
 import { UPGRADE_DEFAULTS, type ModuleDecl } from '../model/module.js';
 
-export type UpgradeBump = SemverBump;
+/** `none`: the target is the image that runs already (same image ID), whatever its reference says. */
+export type UpgradeBump = SemverBump | 'none';
 
 export interface BumpClass {
   bump: UpgradeBump;
@@ -110,21 +112,58 @@ export interface GateInput {
   fromRef: string;
   toRef: string;
   allowMajor: boolean;
-  /** the file's text, or null when it is missing or unreadable; should read at most RELEASE_NOTES_MAX_BYTES + 1 */
+  /**
+   * the file's text, or null when it is missing; throws when it cannot be read or is not a regular file
+   * (the gate holds, saying why); should read at most RELEASE_NOTES_MAX_BYTES + 1
+   */
   readFile: (file: string) => string | null;
   /** the repo root (--root): when given, resolved release notes must stay inside it */
   root?: string;
+  /** every running replica already runs the target's image (same image ID): no version change */
+  sameImage?: boolean;
 }
 
 /** A docker tag as the registry grammar allows it; `..` is refused as well (it could climb a path). */
 const SAFE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 
-function markerPattern(marker: string): RegExp {
+/** What may join the words of a marker in the notes: whitespace (line breaks too), `_` and any dash (`-`, `‑`, `–`). */
+const MARKER_JOIN = '[\\s_\\p{Pd}]+';
+/** The endings a marker word may take (plural, verb forms): `migration(s)`, `require(s|d)`, `need(s|ed|ing)`. */
+const WORD_ENDING = '(?:s|es|d|ed|ing)?';
+
+/**
+ * The stems of one marker word, so that a declared form matches the others: `required` → `require`,
+ * `requir`; `migrations` → `migration`; a stem ending in `e` also without it (`requir|ing`). Words of three
+ * letters or fewer are kept as they are. `-ing` is never stripped (`BREAKING` must not match `break`).
+ */
+function wordStems(word: string): string[] {
+  const w = word.toLowerCase();
+  const stems = new Set([w]);
+  if (w.length > 3) {
+    if (w.endsWith('ies')) stems.add(`${w.slice(0, -3)}y`);
+    if (w.endsWith('es')) stems.add(w.slice(0, -2));
+    if (w.endsWith('s') && !w.endsWith('ss')) stems.add(w.slice(0, -1));
+    if (w.endsWith('ed')) stems.add(w.slice(0, -2)).add(w.slice(0, -1));
+  }
+  for (const s of [...stems]) if (s.length > 3 && s.endsWith('e')) stems.add(s.slice(0, -1));
+  return [...stems].filter((s) => s.length > 0);
+}
+
+/**
+ * A marker as a pattern (docs/architecture.md §13): every word in any of its forms, the words joined by
+ * whitespace, `_` or dashes, case-insensitively, bounded by anything but a letter or digit. Matching is
+ * failing closed: a negated phrase ("no migration required") still holds.
+ */
+export function markerPattern(marker: string): RegExp {
   const words = marker
     .trim()
-    .split(/\s+/)
-    .map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
-  return new RegExp(`(?<![\\p{L}\\p{N}_])${words.join('\\s+')}(?![\\p{L}\\p{N}_])`, 'iu');
+    .split(/[\s_\p{Pd}]+/u)
+    .filter((w) => w !== '')
+    .map((w) => {
+      const stems = wordStems(w).map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+      return `(?:${stems.join('|')})${WORD_ENDING}`;
+    });
+  return new RegExp(`(?<![\\p{L}\\p{N}])${words.join(MARKER_JOIN)}(?![\\p{L}\\p{N}])`, 'iu');
 }
 
 /** Format characters (zero-width, bidi) removed; control characters but line breaks and tabs become a space. */
@@ -164,7 +203,20 @@ function checkReleaseNotes(input: GateInput, template: string, markers: readonly
   if (path.resolve(file) !== file || rel.split(path.sep)[0] === '..' || path.isAbsolute(rel)) {
     return unresolved(`the release notes path for tag ${JSON.stringify(tag)} leaves the repo: refused`);
   }
-  const text = input.readFile(file);
+  let text: string | null;
+  try {
+    text = input.readFile(file);
+  } catch (err) {
+    // Not a regular file, or unreadable: fail closed, with the reason (docs/architecture.md §13).
+    const why =
+      err instanceof NotesNotRegularError
+        ? `is not a regular file (${err.kind})`
+        : `cannot be read (${errorMessage(err)})`;
+    return {
+      finding: { path: file, flagged: [], excerpt: '' },
+      hold: `release notes ${rel || file} ${why} — cannot prove no manual migration`,
+    };
+  }
   if (text === null) {
     return {
       finding: { path: file, flagged: [], excerpt: '' },
@@ -189,6 +241,18 @@ function checkReleaseNotes(input: GateInput, template: string, markers: readonly
  * (fail closed).
  */
 export function preDeployGate(input: GateInput): GateResult {
+  if (input.sameImage === true) {
+    // The image that runs is the one declared: nothing new can migrate the data, so no release notes.
+    return {
+      held: false,
+      failure_reason: '',
+      bump: 'none',
+      release_notes: null,
+      message:
+        `upgrade may proceed: ${input.module.name}: ${input.fromRef} → ${input.toRef} (none: the same image ID ` +
+        `runs already, no version change); the container is recreated on the declared reference.`,
+    };
+  }
   const { bump, why } = classifyBump(input.fromRef, input.toRef);
   const upgrade = input.module.upgrade;
   const notes =
@@ -225,14 +289,46 @@ export function preDeployGate(input: GateInput): GateResult {
   };
 }
 
+/** The release notes path names something that is not a regular file (reading it could block or never end). */
+export class NotesNotRegularError extends Error {
+  constructor(
+    readonly file: string,
+    readonly kind: string,
+  ) {
+    super(`${file} is not a regular file (${kind})`);
+    this.name = 'NotesNotRegularError';
+  }
+}
+
+function kindOf(st: Stats): string {
+  if (st.isDirectory()) return 'a directory';
+  if (st.isFIFO()) return 'a FIFO';
+  if (st.isSocket()) return 'a socket';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  return 'not a file';
+}
+
 /**
  * The readFile for preDeployGate on a real disk: at most RELEASE_NOTES_MAX_BYTES + 1 bytes (so the gate
- * sees that a file is too large), null when the file is missing, not a regular file or unreadable.
+ * sees that a file is too large); null when the file is missing. Only a regular file is read (a symlink to
+ * one is fine): a FIFO, a device, a socket or a directory throws NotesNotRegularError before any read. The
+ * file is opened with O_NONBLOCK and checked again with fstat, so a FIFO swapped in between the two checks
+ * cannot block the open or the read. Other errors throw (the gate holds with the error).
  */
 export function readReleaseNotesFile(file: string): string | null {
-  let fd: number | undefined;
+  let st: Stats;
   try {
-    fd = openSync(file, 'r');
+    st = statSync(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+  if (!st.isFile()) throw new NotesNotRegularError(file, kindOf(st));
+  const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+  try {
+    const opened = fstatSync(fd);
+    if (!opened.isFile()) throw new NotesNotRegularError(file, kindOf(opened));
     const buf = Buffer.alloc(RELEASE_NOTES_MAX_BYTES + 1);
     let n = 0;
     while (n < buf.length) {
@@ -241,9 +337,7 @@ export function readReleaseNotesFile(file: string): string | null {
       n += got;
     }
     return buf.subarray(0, n).toString('utf8');
-  } catch {
-    return null;
   } finally {
-    if (fd !== undefined) closeSync(fd);
+    closeSync(fd);
   }
 }

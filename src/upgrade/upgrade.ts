@@ -29,11 +29,12 @@ import {
   type GuardedRequest,
 } from '../ops/guarded.js';
 import { dataMountRefusal } from '../ops/data-mounts.js';
-import type { ContainerInfo, DataMount, HelperSpec, LastKnownGood } from '../ports.js';
+import type { ContainerInfo, DataMount, HelperSpec, LastKnownGood, Runtime } from '../ports.js';
 import { interruptedOperation, Journal, operationKey, type JournalRecord } from '../restore/journal.js';
 import { refusalReason, resolveMounts } from '../restore/restore.js';
 import { markPhase, pickHelperImage, type CrashHook, type StepDeps } from '../restore/steps.js';
-import { preDeployGate, readReleaseNotesFile, type GateResult } from './gate.js';
+import { upgradeGate } from './from.js';
+import { readReleaseNotesFile, type GateResult } from './gate.js';
 import { healthGate, type HealthGate } from './health.js';
 import { rollBack } from './rollback.js';
 
@@ -53,7 +54,7 @@ export interface UpgradeRequest extends GuardedRequest {
 export interface UpgradeDeps extends GuardedDeps, GuardDeps {
   crash?: CrashHook;
   sleep?: (ms: number) => Promise<void>;
-  /** reads a release-notes file (null when it cannot be read) */
+  /** reads a release-notes file: null when missing; throws when not a regular file or unreadable (held) */
   readFile?: (file: string) => string | null;
   /** health-gate poll interval (tests pass a small one) */
   pollMs?: number;
@@ -67,6 +68,8 @@ export interface UpgradeOutcome extends GuardedOutcome<'upgraded' | 'held' | 'ro
   snapshot: string | null;
   release_notes: GateResult['release_notes'];
   pinned_image: string | null;
+  /** older pinned image tags of this module removed after a successful upgrade (by tag) */
+  removed_pinned_images: string[];
   last_known_good: LastKnownGood | null;
   reasons: GuardReason[];
 }
@@ -128,33 +131,40 @@ export async function evaluateUpgrade(
         ),
       );
     }
-    const { to } = fromTo(plan);
-    let { from } = fromTo(plan);
-    // After a rollback the service runs the pinned tag; its version is the last-known-good's when the
-    // image is the same (by ID): classify the next upgrade from that, not from the pinned name.
-    const lkg = await deps.runtime.readLastKnownGood(m.compose.project, m.compose.service);
-    const [current] = await listServiceContainers(deps.runtime, m.compose);
-    if (lkg && current && current.imageId === lkg.image_id && from !== lkg.image_ref) {
-      const note = `the running image ${from ?? '?'} is last-known-good ${lkg.image_ref} (same image ID)`;
-      // evaluated twice (before the lock and under it): say it once
-      if (!out.warnings.includes(note)) out.warnings.push(note);
-      from = lkg.image_ref;
-    }
+    const { from, to } = fromTo(plan);
     out.from.image = from;
     out.to.image = to;
-    if (keys.includes('container.image') && from && to) {
-      gate = preDeployGate({
-        module: m,
-        fromRef: from,
-        toRef: to,
-        allowMajor: req.allowMajor,
-        readFile: deps.readFile ?? readReleaseNotesFile,
-        ...(req.root ? { root: req.root } : {}),
-      });
-      out.bump = gate.bump;
-      out.release_notes = gate.release_notes;
-      if (gate.held)
-        reasons.push(reason(gate.failure_reason || 'held-major', gate.message, holdFix(gate), 'allow-major'));
+    if (keys.includes('container.image')) {
+      // The same function and engine facts as plan's pending upgrade (docs/architecture.md §13).
+      const target = plan.declared.image;
+      const decided = upgradeGate(
+        m,
+        {
+          containers: await listServiceContainers(deps.runtime, m.compose),
+          target: { ref: target, id: (await deps.runtime.imageIds([target]))[target] ?? null },
+          lastKnownGood: await deps.runtime.readLastKnownGood(m.compose.project, m.compose.service),
+        },
+        { allowMajor: req.allowMajor, readFile: deps.readFile ?? readReleaseNotesFile, root: req.root },
+      );
+      out.to.image = target;
+      if (decided) {
+        gate = decided.gate;
+        out.from.image = decided.from.ref;
+        // evaluated twice (before the lock and under it): say it once
+        if (decided.from.note && !out.warnings.includes(decided.from.note)) out.warnings.push(decided.from.note);
+        out.bump = gate.bump;
+        out.release_notes = gate.release_notes;
+        if (gate.held)
+          reasons.push(reason(gate.failure_reason || 'held-major', gate.message, holdFix(gate), 'allow-major'));
+      } else {
+        reasons.push(
+          reason(
+            'drift-not-allowed',
+            `no container of service '${m.compose.service}' runs an image stateguard can name: nothing to upgrade from`,
+            'Bring the module back to running and healthy on its current version first (or restore it).',
+          ),
+        );
+      }
     }
   }
   const ordered = orderReasons(reasons);
@@ -168,6 +178,58 @@ export async function evaluateUpgrade(
   };
   out.reasons = ordered;
   return { result, plan, planHash: 'error' in planned ? null : planned.hash, gate };
+}
+
+/** How many pinned images of a module are kept after a successful upgrade: the one just pinned and the one before. */
+export const PINNED_KEEP = 2;
+
+/**
+ * After a successful upgrade (docs/architecture.md §13): keep the newest PINNED_KEEP pinned tags of this
+ * module (`stateguard/pinned-<key>:<stamp>`, the stamps sort by time; the one just pinned always counts)
+ * and remove the older ones by tag (never by image ID, never forced). A removal the engine refuses is a
+ * warning, never a failed upgrade. Returns the words for the verdict.
+ */
+async function prunePinnedImages(
+  runtime: Runtime,
+  key: string,
+  pinned: string,
+  say: (message: string) => void,
+  out: UpgradeOutcome,
+): Promise<string> {
+  const repository = `stateguard/pinned-${key}`;
+  const own = new RegExp(`^${repository.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:\\d{14}$`);
+  let tags: string[];
+  try {
+    tags = (await runtime.listImageTags(repository)).filter((t) => own.test(t));
+  } catch (err) {
+    const w = `could not list the older pinned images of this module: ${errorMessage(err)}; none removed`;
+    out.warnings.push(w);
+    say(w);
+    return '';
+  }
+  const keep = new Set([
+    pinned,
+    ...tags
+      .filter((t) => t !== pinned)
+      .sort()
+      .reverse()
+      .slice(0, PINNED_KEEP - 1),
+  ]);
+  const removed: string[] = [];
+  for (const tag of tags.filter((t) => !keep.has(t)).sort()) {
+    try {
+      await runtime.removeImageTag(tag);
+      removed.push(tag);
+    } catch (err) {
+      const w = `could not remove the older pinned image ${tag}: ${errorMessage(err)}; it stays`;
+      out.warnings.push(w);
+      say(w);
+    }
+  }
+  out.removed_pinned_images = removed;
+  if (removed.length === 0) return '';
+  say(`removed ${removed.length} older pinned image tag(s) of this module: ${removed.join(', ')}`);
+  return ` Kept the pinned images ${[...keep].sort().join(', ')}; removed ${removed.join(', ')}.`;
 }
 
 function holdFix(gate: GateResult): string {
@@ -186,6 +248,7 @@ function emptyOutcome(m: ModuleDecl, req: UpgradeRequest): UpgradeOutcome {
     snapshot: null,
     release_notes: null,
     pinned_image: null,
+    removed_pinned_images: [],
     last_known_good: null,
     reasons: [],
   };
@@ -227,6 +290,7 @@ export async function upgradeModule(req: UpgradeRequest, deps: UpgradeDeps): Pro
   let running: ContainerInfo[] = [];
   let helper: HelperSpec | null = null;
   let previousImageId = '';
+  let previousConfigHash = '';
 
   const done = await runGuarded<UpgradeOutcome>({
     verb: 'upgrade',
@@ -253,6 +317,7 @@ export async function upgradeModule(req: UpgradeRequest, deps: UpgradeDeps): Pro
       });
       if (refusal) return { refused: ctx.end('refused', refusalReason(refusal), refusal.message) };
       previousImageId = resolved.source.imageId;
+      previousConfigHash = resolved.source.configHash ?? '';
       out.from.image_id = previousImageId;
       const declared = out.to.image;
       const ids = declared ? await deps.runtime.imageIds([declared]) : {};
@@ -295,6 +360,22 @@ export async function upgradeModule(req: UpgradeRequest, deps: UpgradeDeps): Pro
         .toISOString()
         .replace(/[^0-9]/g, '')
         .slice(0, 14)}`;
+      // What the pinned image stands for (docs/architecture.md §13): the running version is known good (the
+      // rule required it running and healthy); recorded when no last-known-good names its image yet, so a
+      // rollback to the pinned tag still classifies the next upgrade from this reference.
+      const known = await deps.runtime.readLastKnownGood(m.compose.project, m.compose.service);
+      if (out.from.image && (!known || known.image_id !== previousImageId)) {
+        await deps.runtime.writeLastKnownGood({
+          project: m.compose.project,
+          service: m.compose.service,
+          image_id: previousImageId,
+          image_ref: out.from.image,
+          config_hash: previousConfigHash,
+          snapshot: '',
+          recorded_at: deps.now().toISOString(),
+        });
+        ctx.say(`recorded the running ${out.from.image} as last-known-good (the version the pinned image stands for)`);
+      }
       await deps.runtime.tagImage(previousImageId, pinned);
       out.pinned_image = pinned;
       ctx.say(`pinned the previous image ${previousImageId.slice(0, 19)} as ${pinned}`);
@@ -376,11 +457,17 @@ export async function upgradeModule(req: UpgradeRequest, deps: UpgradeDeps): Pro
         out.last_known_good = lkg;
         await markPhase(journal, 'done', deps);
         await journal.remove();
+        // The upgrade is done: retention may warn, never fail it (or roll it back).
+        const kept = await prunePinnedImages(deps.runtime, key, pinned, ctx.say, out).catch((err: unknown) => {
+          out.warnings.push(`pinned-image retention stopped early: ${errorMessage(err)}`);
+          return '';
+        });
+        const what = out.bump === 'none' ? 'same image, recreated on the declared reference' : (out.bump ?? 'config');
         return ctx.end(
           'upgraded',
           '',
-          `upgraded '${m.name}' to ${out.to.image} (${out.bump ?? 'config'}); healthy for the settle window; ` +
-            `last-known-good advanced. Snapshot: ${snap.path}.`,
+          `upgraded '${m.name}' to ${out.to.image} (${what}); healthy for the settle window; ` +
+            `last-known-good advanced. Snapshot: ${snap.path}.${kept}`,
         );
       } catch (err) {
         failure = errorMessage(err);

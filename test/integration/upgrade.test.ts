@@ -14,6 +14,7 @@ import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { runCli } from '../../src/cli.js';
+import { operationKey } from '../../src/restore/journal.js';
 import { DockerCli } from '../../src/runtime/docker-cli.js';
 import { cleanupTempRepos, moduleYaml, tempRepo } from '../support/fixtures.js';
 import { IMAGE, compose, describeDocker, docker, removeProject, uniqueProject } from '../support/docker.js';
@@ -24,6 +25,24 @@ async function cli(args: string[], cwd: string): Promise<{ code: number; stdout:
   let stderr = '';
   const code = await runCli(args, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env: process.env, cwd });
   return { code, stdout, stderr };
+}
+
+/** One local image per version (`docker commit` of the busybox image, APP_VERSION and APP_MODE baked in). */
+function makeVersions(appRepo: string, versions: Record<string, '' | 'broken' | 'unhealthy'>): void {
+  for (const [v, mode] of Object.entries(versions)) {
+    const tmp = `${appRepo.replace(/\W/g, '-')}-mk-${v}`;
+    expect(docker(['create', '--name', tmp, IMAGE, 'true']).status).toBe(0);
+    const changes = ['--change', `ENV APP_VERSION=${v}`, ...(mode ? ['--change', `ENV APP_MODE=${mode}`] : [])];
+    expect(docker(['commit', ...changes, tmp, `${appRepo}:${v}`]).status).toBe(0);
+    docker(['rm', '-f', tmp]);
+  }
+}
+
+/** This project's version tags and the pinned tags of its `app` service only (never another test's). */
+function removeTags(project: string): void {
+  const pinned = `stateguard/pinned-${operationKey(project, 'app')}:`;
+  const tags = docker(['image', 'ls', '--format', '{{.Repository}}:{{.Tag}}']).stdout.split('\n').filter((t) => t.startsWith(`${project}/`) || t.startsWith(pinned));
+  for (const t of tags) docker(['rmi', t]);
 }
 
 describeDocker('upgrade on the real engine', () => {
@@ -96,14 +115,8 @@ volumes:
     work = mkdtempSync(path.join(tmpdir(), 'sg-upgrade-'));
     out = path.join(work, 'snapshots');
     mkdirSync(out);
-    // versions: tags of the busybox image; the broken/unhealthy ones carry APP_MODE in their image
-    for (const v of ['1.0.0', '1.1.0', '2.0.0', '1.4.0']) expect(docker(['tag', IMAGE, `${appRepo}:${v}`]).status).toBe(0);
-    for (const [v, mode] of [['1.2.0', 'broken'], ['1.3.0', 'unhealthy']] as const) {
-      const tmp = `${project}-mk-${mode}`;
-      expect(docker(['create', '--name', tmp, IMAGE, 'true']).status).toBe(0);
-      expect(docker(['commit', '--change', `ENV APP_MODE=${mode}`, tmp, `${appRepo}:${v}`]).status).toBe(0);
-      docker(['rm', '-f', tmp]);
-    }
+    // versions: one image each (the image ID is what counts); the broken/unhealthy ones carry APP_MODE
+    makeVersions(appRepo, { '1.0.0': '', '1.1.0': '', '2.0.0': '', '1.4.0': '', '1.2.0': 'broken', '1.3.0': 'unhealthy' });
     repo = tempRepo({
       'compose.yaml': composeFile('1.0.0'),
       'modules/app/module.yaml': moduleYaml(
@@ -138,8 +151,7 @@ volumes:
     for (const v of docker(['volume', 'ls', '-q', '--filter', 'label=io.stateguard.lkg']).stdout.split('\n').filter(Boolean)) {
       if (docker(['volume', 'inspect', v]).stdout.includes(project)) docker(['volume', 'rm', '-f', v]);
     }
-    const tags = docker(['image', 'ls', '--format', '{{.Repository}}:{{.Tag}}']).stdout.split('\n').filter((t) => t.startsWith(`${project}/`) || t.startsWith('stateguard/pinned-'));
-    for (const t of tags) docker(['rmi', t]);
+    removeTags(project);
     cleanupTempRepos();
     if (work) spawnSync('rm', ['-rf', work]);
   });
@@ -180,7 +192,10 @@ volumes:
     expect(data()).not.toMatch(/migration-marker/);
     expect(appContainer().image).toBe(previous);
     await waitHealthy();
-    expect(await runtime.readLastKnownGood(project, 'app')).toEqual(lkgBefore);
+    // last-known-good still names the version that runs again (the failed one never became it)
+    const lkgAfter = await runtime.readLastKnownGood(project, 'app');
+    expect(lkgAfter).toMatchObject({ image_id: previous });
+    if (lkgBefore?.image_id === previous) expect(lkgAfter).toEqual(lkgBefore);
     declare('1.1.0');
   }, 240_000);
 
@@ -218,4 +233,159 @@ volumes:
     expect(appContainer().image).toBe(previous);
     declare('1.1.0');
   }, 240_000);
+});
+
+describeDocker('upgrade after a rollback, and the pinned images upgrades leave behind', () => {
+  const project = uniqueProject('sgupr');
+  const appRepo = `${project}/app`;
+  const key = operationKey(project, 'app');
+  /** a pinned tag of another module: never touched by this module's retention */
+  const foreign = `stateguard/pinned-${operationKey(`${project}x`, 'app')}:20200101000000`;
+  let repo = '';
+  let work = '';
+  let out = '';
+
+  const composeFile = (version: string): string => `version: "3.7"
+services:
+  app:
+    image: ${appRepo}:${version}
+    command: ["sh", "-c", "case \\"$$APP_MODE\\" in broken) echo migrated > /data/migration-marker; exit 1;; esac; trap 'exit 0' TERM INT; while true; do sleep 1; done"]
+    healthcheck:
+      test: ["CMD-SHELL", "test -f /data/healthy"]
+      interval: 1s
+      timeout: 2s
+      retries: 2
+    volumes:
+      - app-data:/data
+  other:
+    image: ${IMAGE}
+    command: ["sh", "-c", "trap 'exit 0' TERM INT; while true; do sleep 1; done"]
+volumes:
+  app-data: {}
+`;
+  const declare = (version: string): void => writeFileSync(path.join(repo, 'compose.yaml'), composeFile(version));
+  const ps = (service: string, extra: string[] = []): string[] =>
+    docker(['ps', '-q', '--no-trunc', '--filter', `label=com.docker.compose.project=${project}`, '--filter', `label=com.docker.compose.service=${service}`, ...extra]).stdout.split('\n').filter(Boolean);
+  const app = (): { id: string; imageId: string; ref: string } => {
+    const [id] = ps('app');
+    const [imageId, ref] = docker(['inspect', '-f', '{{.Image}} {{.Config.Image}}', id!]).stdout.trim().split(' ');
+    return { id: id!, imageId: imageId!, ref: ref! };
+  };
+  const imageId = (ref: string): string => docker(['image', 'inspect', '-f', '{{.Id}}', ref]).stdout.trim();
+  const pinnedTags = (): string[] =>
+    docker(['image', 'ls', '--filter', `reference=stateguard/pinned-${key}`, '--format', '{{.Repository}}:{{.Tag}}']).stdout.split('\n').filter(Boolean).sort();
+  const data = (): string => {
+    const r = docker(['run', '--rm', '--network', 'none', '-v', `${project}_app-data:/d`, IMAGE, 'sh', '-c', 'cd /d && find . -type f | sort | while read -r f; do echo "$f $(md5sum < "$f")"; done']);
+    if (r.status !== 0) throw new Error(r.stderr);
+    return r.stdout;
+  };
+  async function waitHealthy(): Promise<void> {
+    for (let i = 0; i < 60; i++) {
+      if (ps('app', ['--filter', 'health=healthy']).length) return;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    throw new Error('app did not become healthy');
+  }
+  async function upgrade(): Promise<{ code: number; j: { decision: string; bump: string; failure_reason: string; pinned_image: string; removed_pinned_images: string[]; messages: string[] } }> {
+    const r = await cli(['upgrade', '--root', repo, '--module', 'app', '--allow-stateful', '--confirm', 'BACKUP_DONE', '--out-dir', out, '--health-timeout-seconds', '15', '--settle-seconds', '2', '--json'], repo);
+    return { code: r.code, j: JSON.parse(r.stdout) };
+  }
+  async function pending(): Promise<{ from: string; bump: string; would_hold: string } | undefined> {
+    const r = await cli(['plan', '--root', repo, '--json'], repo);
+    expect(r.code).toBe(0);
+    return (JSON.parse(r.stdout) as { modules: Array<{ upgrade?: { from: string; bump: string; would_hold: string } }> }).modules[0]!.upgrade;
+  }
+
+  beforeAll(async () => {
+    work = mkdtempSync(path.join(tmpdir(), 'sg-upgrade-r-'));
+    out = path.join(work, 'snapshots');
+    mkdirSync(out);
+    makeVersions(appRepo, { '1.0.0': '', '1.0.1': '', '1.0.2': '', '1.0.3': '', '1.0.4': '', '1.1.0': 'broken' });
+    expect(docker(['tag', IMAGE, foreign]).status).toBe(0);
+    repo = tempRepo({
+      'compose.yaml': composeFile('1.0.0'),
+      'modules/app/module.yaml': moduleYaml(
+        'app',
+        `  class: stateful
+  compose: { file: ../../compose.yaml, project: ${project}, service: app }
+  backup: { ref_modules: [app], max_age_hours: 24 }
+  data:
+    volumes:
+      - { volume: app-data, path: /data }
+`,
+      ),
+    });
+    const up = compose([path.join(repo, 'compose.yaml')], project, ['up', '-d']);
+    if (up.status !== 0) throw new Error(`compose up failed: ${up.stderr}`);
+    const seed = compose([path.join(repo, 'compose.yaml')], project, ['exec', '-T', 'app', 'sh', '-c', 'mkdir -p /data/db && echo rows > /data/db/t && : > /data/healthy']);
+    if (seed.status !== 0) throw new Error(seed.stderr);
+    await waitHealthy();
+  }, 240_000);
+
+  afterAll(() => {
+    removeProject(project);
+    const locks = docker(['ps', '-aq', '--filter', `label=io.stateguard.lock.project=${project}`]).stdout.split('\n').filter(Boolean);
+    if (locks.length) docker(['rm', '-f', ...locks]);
+    for (const v of docker(['volume', 'ls', '-q', '--filter', 'label=io.stateguard.lkg']).stdout.split('\n').filter(Boolean)) {
+      if (docker(['volume', 'inspect', v]).stdout.includes(project)) docker(['volume', 'rm', '-f', v]);
+    }
+    removeTags(project);
+    docker(['rmi', foreign]);
+    cleanupTempRepos();
+    if (work) spawnSync('rm', ['-rf', work]);
+  });
+
+  it('a rolled-back first upgrade: the running version declared again is no bump, a patch is a patch (plan and upgrade agree)', async () => {
+    const before = data();
+    declare('1.1.0');
+    const broken = await upgrade();
+    expect(broken.j).toMatchObject({ decision: 'rolled-back' });
+    await waitHealthy();
+    expect(app().imageId).toBe(imageId(`${appRepo}:1.0.0`));
+    expect(app().ref).toMatch(/^stateguard\/pinned-/);
+    expect(data()).toBe(before);
+
+    // a patch of the version that runs (the pinned image stands for 1.0.0)
+    declare('1.0.1');
+    expect(await pending()).toMatchObject({ from: `${appRepo}:1.0.0`, bump: 'patch', would_hold: '' });
+
+    // the version that runs, declared again: no bump, not held; recreated on the declared reference
+    declare('1.0.0');
+    expect(await pending()).toMatchObject({ from: `${appRepo}:1.0.0`, bump: 'none', would_hold: '' });
+    const same = await upgrade();
+    expect(same.code).toBe(0);
+    expect(same.j).toMatchObject({ decision: 'upgraded', bump: 'none', failure_reason: '' });
+    expect(app()).toMatchObject({ imageId: imageId(`${appRepo}:1.0.0`), ref: `${appRepo}:1.0.0` });
+    expect(data()).toBe(before);
+
+    declare('1.0.1');
+    expect(await pending()).toMatchObject({ from: `${appRepo}:1.0.0`, bump: 'patch', would_hold: '' });
+    const patch = await upgrade();
+    expect(patch.j).toMatchObject({ decision: 'upgraded', bump: 'patch' });
+    expect(app().imageId).toBe(imageId(`${appRepo}:1.0.1`));
+  }, 240_000);
+
+  it('three successive healthy upgrades: exactly the last two pinned tags of the module remain; the service runs on', async () => {
+    const other = ps('other');
+    const pins: string[] = [];
+    let last: Awaited<ReturnType<typeof upgrade>> | undefined;
+    for (const v of ['1.0.2', '1.0.3', '1.0.4']) {
+      declare(v);
+      last = await upgrade();
+      expect(last.j).toMatchObject({ decision: 'upgraded', bump: 'patch' });
+      pins.push(last.j.pinned_image);
+      expect(pinnedTags().slice(-2)).toContain(last.j.pinned_image);
+      expect(pinnedTags().length).toBeLessThanOrEqual(2);
+    }
+    expect(pinnedTags()).toEqual(pins.slice(-2).sort());
+    expect(last!.j.removed_pinned_images).toEqual([pins[0]]);
+    expect(last!.j.messages).toContain(`removed 1 older pinned image tag(s) of this module: ${pins[0]}`);
+    // the pinned images still exist under their kept tags; another module's pin is untouched
+    expect(imageId(pins[2]!)).toBe(imageId(`${appRepo}:1.0.3`));
+    expect(imageId(foreign)).toBe(imageId(IMAGE));
+    // the running container is unaffected: running, healthy, on 1.0.4; the other service untouched
+    await waitHealthy();
+    expect(app().imageId).toBe(imageId(`${appRepo}:1.0.4`));
+    expect(ps('other')).toEqual(other);
+  }, 300_000);
 });

@@ -128,6 +128,22 @@ export class FakeRuntime implements Runtime {
     this.tags.set(ref, imageId);
     this.images[ref] = imageId;
   }
+  // Pinned-image retention (docs/architecture.md §13): the tags tagImage made, and extra ones a test adds.
+  /** removeImageTag fails for these references (as the engine refuses the last name of an image in use) */
+  tagRemovalFails = new Set<string>();
+  async listImageTags(repository: string): Promise<string[]> {
+    this.record('listImageTags', repository);
+    return [...this.tags.keys()].filter((t) => t.startsWith(`${repository}:`)).sort();
+  }
+  async removeImageTag(ref: string): Promise<void> {
+    this.record('removeImageTag', ref);
+    if (this.tagRemovalFails.has(ref)) {
+      const { EnvironmentError } = await import('../../src/errors.js');
+      throw new EnvironmentError(`docker image rm ${ref} failed: conflict: unable to remove repository reference`);
+    }
+    this.tags.delete(ref);
+    delete this.images[ref];
+  }
   lastKnownGood: LastKnownGood[] = [];
   async writeLastKnownGood(record: LastKnownGood): Promise<void> {
     this.record('writeLastKnownGood', record);

@@ -406,3 +406,30 @@ describe('DockerCli restore drill', () => {
     ]);
   });
 });
+
+describe('DockerCli: pinned-image retention (docs/architecture.md §13)', () => {
+  const REPO_P = 'stateguard/pinned-0123456789abcdef01234567';
+  it('listImageTags: exactly that repository, no <none>, deduplicated and sorted', async () => {
+    const s = scripted([[/^docker image ls/, ok(`${REPO_P}:20260302000000\n${REPO_P}:20260301000000\n${REPO_P}-x:1\n${REPO_P}:<none>\n${REPO_P}:20260301000000\n`)]]);
+    const tags = await new DockerCli({ runner: s.runner, compose: 'v1', env: {} }).listImageTags(REPO_P);
+    expect(tags).toEqual([`${REPO_P}:20260301000000`, `${REPO_P}:20260302000000`]);
+    expect(s.calls[0]!.args).toEqual(['image', 'ls', '--filter', `reference=${REPO_P}`, '--format', '{{.Repository}}:{{.Tag}}']);
+  });
+
+  it('removeImageTag: `docker image rm <tag>`, never forced; an engine refusal throws', async () => {
+    const s = scripted([[/^docker image rm/, ok('Untagged: x\n')]]);
+    await new DockerCli({ runner: s.runner, compose: 'v1', env: {} }).removeImageTag(`${REPO_P}:20260301000000`);
+    expect(s.calls.map((c) => c.args)).toEqual([['image', 'rm', `${REPO_P}:20260301000000`]]);
+    const refused = scripted([[/^docker image rm/, { code: 1, stdout: '', stderr: 'Error response from daemon: conflict: unable to remove repository reference (must force) - container abc is using its referenced image\n' }]]);
+    await expect(new DockerCli({ runner: refused.runner, compose: 'v1', env: {} }).removeImageTag(`${REPO_P}:1`)).rejects.toThrow(/conflict/);
+  });
+
+  it.each(['sha256:' + 'a'.repeat(64), 'a'.repeat(64), 'busybox', `${REPO_P}@sha256:${'a'.repeat(64)}`, '-f', `${REPO_P}:1 --force`])(
+    'removeImageTag refuses %j (an ID, a digest or no tag would remove an image, not a tag) and runs nothing',
+    async (ref) => {
+      const s = scripted([[/./, ok('')]]);
+      await expect(new DockerCli({ runner: s.runner, compose: 'v1', env: {} }).removeImageTag(ref)).rejects.toThrow(/not a repository:tag/);
+      expect(s.calls).toEqual([]);
+    },
+  );
+});

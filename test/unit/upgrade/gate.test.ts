@@ -1,5 +1,6 @@
-import { afterAll, describe, expect, it } from '@jest/globals';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { mkdtempSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { ModuleDecl } from '../../../src/model/module.js';
@@ -205,16 +206,102 @@ describe('preDeployGate', () => {
   });
 });
 
-describe('readReleaseNotesFile', () => {
+describe('readReleaseNotesFile: a regular file only, bounded, never blocking', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'sg-notes-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  it('reads a file, caps at 1 MiB + 1 byte, and gives null for a missing file or a directory', () => {
+  const sock = path.join(dir, 'notes.sock');
+  let server: Server | undefined;
+  beforeAll(async () => {
+    server = createServer();
+    await new Promise<void>((resolve) => server!.listen(sock, resolve));
+    symlinkSync('/dev/zero', path.join(dir, 'zero-link.md'));
     writeFileSync(path.join(dir, 'a.md'), 'hello');
+    symlinkSync(path.join(dir, 'a.md'), path.join(dir, 'a-link.md'));
+  });
+  afterAll(async () => {
+    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    rmSync(dir, { recursive: true, force: true });
+  });
+  it('reads a file (also through a symlink), caps at 1 MiB + 1 byte, and gives null for a missing file', () => {
     writeFileSync(path.join(dir, 'big.md'), Buffer.alloc(RELEASE_NOTES_MAX_BYTES * 2, 'x'));
-    mkdirSync(path.join(dir, 'd'));
     expect(readReleaseNotesFile(path.join(dir, 'a.md'))).toBe('hello');
+    expect(readReleaseNotesFile(path.join(dir, 'a-link.md'))).toBe('hello');
     expect(readReleaseNotesFile(path.join(dir, 'big.md'))!.length).toBe(RELEASE_NOTES_MAX_BYTES + 1);
     expect(readReleaseNotesFile(path.join(dir, 'missing.md'))).toBeNull();
-    expect(readReleaseNotesFile(path.join(dir, 'd'))).toBeNull();
+  });
+  it.each([
+    ['a directory', () => { mkdirSync(path.join(dir, 'd'), { recursive: true }); return path.join(dir, 'd'); }, /a directory/],
+    ['a UNIX socket', () => sock, /a socket/],
+    ['a character device (/dev/zero: endless)', () => '/dev/zero', /a character device/],
+    ['a character device (/dev/null)', () => '/dev/null', /a character device/],
+    ['a symlink to a device', () => path.join(dir, 'zero-link.md'), /a character device/],
+  ])('%s is refused with a reason, without reading it', (_n, where, kind) => {
+    expect(() => readReleaseNotesFile(where())).toThrow(/is not a regular file/);
+    expect(() => readReleaseNotesFile(where())).toThrow(kind);
+  });
+  it('the gate holds on notes that are not a regular file, saying so (plan and upgrade alike)', () => {
+    const notes = path.join(dir, '{version}');
+    symlinkSync('/dev/zero', path.join(dir, '16.2'));
+    const r = preDeployGate({
+      module: mod({ ...withNotes()!, releaseNotes: notes }),
+      fromRef: 'pg:16.1',
+      toRef: 'pg:16.2',
+      allowMajor: true,
+      readFile: readReleaseNotesFile,
+      root: dir,
+    });
+    expect(r).toMatchObject({ held: true, failure_reason: 'held-manual-migration' });
+    expect(r.message).toMatch(/release notes 16\.2 is not a regular file \(a character device\) — cannot prove no manual migration/);
+  });
+});
+
+describe('hold markers: word forms, hyphen/space/underscore/line break, case-insensitive', () => {
+  const gateOn = (text: string, markers: string[] = [...DEFAULT_HOLD_MARKERS]) =>
+    preDeployGate({
+      module: mod(withNotes(markers)),
+      fromRef: 'pg:16.1',
+      toRef: 'pg:16.2',
+      allowMajor: false,
+      readFile: files({ '/repo/modules/db/notes/16.2.md': text }),
+      root: ROOT,
+    });
+  const holds: Array<[string, string, string[]?]> = [
+    ['Database migrations required', 'plural noun, default marker', ['migration required']],
+    ['Manual-migration needed', 'hyphenated, default marker', ['manual migration', 'migration needed']],
+    ['manual_migration', 'underscore, default marker', ['manual migration']],
+    ['MANUAL MIGRATIONS', 'plural, upper case', ['manual migration']],
+    ['Manual\u2011migration', 'a non-breaking hyphen', ['manual migration']],
+    ['a schema migration needed', 'migration needed (default)', ['migration needed']],
+    ['migration\n  required', 'a line break between the words', ['migration required']],
+    ['breaking changes', 'plural of a default marker', ['breaking change', 'BREAKING']],
+    ['see the upgrade guides', 'plural of the last word', ['upgrade guide']],
+    ['no migration required', 'a negated phrase still holds (fail closed)', ['migration required']],
+    ['BREAK\u200bING: x', 'a zero-width character inside a marker', ['BREAKING']],
+    ['manual\u0000migration', 'a control character between the words', ['manual migration']],
+    ['run_manual_migration.sh first', 'underscores around the phrase', ['manual migration']],
+  ];
+  it.each(holds)('holds: %j (%s)', (text, _why, flagged) => {
+    const r = gateOn(text);
+    expect(r).toMatchObject({ held: true, failure_reason: 'held-manual-migration' });
+    if (flagged) expect(r.release_notes?.flagged).toEqual(flagged);
+  });
+  const declaredForms: Array<[string, string]> = [
+    ['require migration', 'Requires migration before start'],
+    ['need reindex', 'the index needs reindexing'],
+    ['manual-migration', 'two manual migrations'],
+    ['migrations required', 'a migration requires care'],
+  ];
+  it.each(declaredForms)('a declared marker %j matches the word forms in %j', (marker, text) => {
+    expect(gateOn(text, [marker]).release_notes?.flagged).toEqual([marker]);
+  });
+  const passes: Array<[string, string]> = [
+    ['Bug fixes only.', 'nothing'],
+    ['migrationrequired', 'no separator: another word'],
+    ['unbreakingly fast; upgrade guidelines unchanged', 'other words that contain a marker'],
+    ['manual. Migration', 'a full stop between the words is another sentence'],
+    ['premanual migration', 'a letter before the phrase'],
+    ['manual migrationx', 'a letter after the phrase that is no word form'],
+  ];
+  it.each(passes)('does not hold: %j (%s)', (text) => {
+    expect(gateOn(text)).toMatchObject({ held: false, failure_reason: '' });
   });
 });

@@ -43,6 +43,7 @@ function planner(from: string, to: string, drift: DriftKey[] = ['container.image
             class: m.class,
             expected_state: m.expectedState,
             compose: { project: m.compose.project, service: m.compose.service, file: m.compose.display },
+            ...(m.name === 'store' ? { declared: { image: to, config_hash: 'h-store' } } : {}),
             observed: { container_id: 'store-1', state: 'running', exit_code: null, image: from, health: 'healthy' },
             drift: m.name === 'store' ? drift.map((key) => ({ key, declared: to, observed: from })) : [],
             in_sync: m.name !== 'store' || drift.length === 0,
@@ -115,7 +116,7 @@ describe('upgrade', () => {
     try {
       const o = await upgradeModule(request(s), deps(s));
       expect(o).toMatchObject({ decision: 'held', status: 'held', failure_reason: reason });
-      for (const m of ['createLock', 'tagImage', 'stop', 'copyFrom', 'recreateService', 'writeJournalMark']) expect(s.rt.callsTo(m)).toEqual([]);
+      for (const m of ['createLock', 'tagImage', 'stop', 'copyFrom', 'recreateService', 'writeJournalMark', 'writeLastKnownGood', 'removeImageTag']) expect(s.rt.callsTo(m)).toEqual([]);
     } finally {
       rmSync(s.work, { recursive: true, force: true });
     }
@@ -140,10 +141,14 @@ describe('upgrade', () => {
       expect(o.verdict).toMatch(/upgraded 'store'/);
       expect(o).toMatchObject({ decision: 'upgraded', failure_reason: '', bump: 'minor' });
       const order = s.rt.calls.map((c) => (c.method === 'writeJournalMark' ? `mark:${c.args[1] as string}` : c.method)).filter((m) => /^(tagImage|stop|copyFrom|recreateService|writeLastKnownGood|mark:)/.test(m));
-      expect(order).toEqual(['tagImage', 'mark:begun', 'stop', 'copyFrom', 'mark:snapshotted', 'mark:deploying', 'recreateService', 'writeLastKnownGood', 'mark:done']);
+      // the running version is recorded first (what the pinned image stands for), then the pin
+      expect(order).toEqual(['writeLastKnownGood', 'tagImage', 'mark:begun', 'stop', 'copyFrom', 'mark:snapshotted', 'mark:deploying', 'recreateService', 'writeLastKnownGood', 'mark:done']);
       expect(s.rt.callsTo('tagImage')[0]!.args[0]).toBe('sha256:old');
       expect(s.rt.callsTo('recreateService')).toHaveLength(1);
-      expect(s.rt.lastKnownGood).toEqual([expect.objectContaining({ image_ref: s.to, image_id: 'sha256:new', snapshot: o.snapshot })]);
+      expect(s.rt.lastKnownGood).toEqual([
+        expect.objectContaining({ image_ref: 'stateguard/busybox:1.0.0', image_id: 'sha256:old', snapshot: '' }),
+        expect.objectContaining({ image_ref: s.to, image_id: 'sha256:new', snapshot: o.snapshot }),
+      ]);
       expect(s.rt.bench.journals.get(operationKey('platform', 'store'))).toBeUndefined();
     } finally {
       rmSync(s.work, { recursive: true, force: true });
@@ -160,7 +165,9 @@ describe('upgrade', () => {
       const recreates = s.rt.callsTo('recreateService');
       expect(recreates).toHaveLength(2);
       expect(recreates[1]!.args[2]).toBe(o.pinned_image);
-      expect(s.rt.lastKnownGood).toEqual([]);
+      // last-known-good names the version that runs again (recorded before the pin), not the failed one
+      expect(s.rt.lastKnownGood).toEqual([expect.objectContaining({ image_ref: 'stateguard/busybox:1.0.0', image_id: 'sha256:old', snapshot: '' })]);
+      expect(s.rt.callsTo('removeImageTag')).toEqual([]);
       expect(s.rt.bench.journals.get(operationKey('platform', 'store'))).toBeUndefined();
     } finally {
       rmSync(s.work, { recursive: true, force: true });
@@ -235,6 +242,83 @@ describe('upgrade: the data-mount checks refuse before anything is touched (docs
       expect(o).toMatchObject({ status: 'refused', failure_reason: reason });
       expect(o.verdict).toMatch(/Nothing was changed/);
       for (const m of ['tagImage', 'stop', 'copyFrom', 'recreateService', 'writeJournalMark']) expect(s.rt.callsTo(m)).toEqual([]);
+    } finally {
+      rmSync(s.work, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('pinned-image retention after a successful upgrade', () => {
+  const key = operationKey('platform', 'store');
+  const own = (stamp: string): string => `stateguard/pinned-${key}:${stamp}`;
+  const foreign = ['stateguard/pinned-0123456789abcdef01234567:20200101000000', `stateguard/pinned-${key}-x:20200101000000`, `stateguard/pinned-${key}:latest`];
+  function withOldPins(s: ReturnType<typeof setup>): void {
+    for (const t of [own('20260101000000'), own('20260201000000'), own('20260215000000'), ...foreign]) s.rt.tags.set(t, 'sha256:older');
+  }
+
+  it('keeps the one just pinned and the one before; removes only older tags of this module, by tag, and says so', async () => {
+    const s = setup();
+    try {
+      recreateAs(s.rt, () => true);
+      withOldPins(s);
+      const o = await upgradeModule(request(s), deps(s));
+      expect(o).toMatchObject({ decision: 'upgraded', pinned_image: own('20260301120000') });
+      expect(o.removed_pinned_images).toEqual([own('20260101000000'), own('20260201000000')]);
+      expect(s.rt.callsTo('removeImageTag').map((c) => c.args[0])).toEqual(o.removed_pinned_images);
+      expect([...s.rt.tags.keys()].sort()).toEqual([own('20260215000000'), own('20260301120000'), ...foreign].sort());
+      expect(o.messages).toContain(`removed 2 older pinned image tag(s) of this module: ${own('20260101000000')}, ${own('20260201000000')}`);
+      expect(o.verdict).toContain(`removed ${own('20260101000000')}, ${own('20260201000000')}`);
+      // retention runs after the upgrade is done: the journal is gone, last-known-good advanced
+      const order = s.rt.calls.map((c) => (c.method === 'writeJournalMark' ? `mark:${c.args[1] as string}` : c.method)).filter((m) => /^(removeImageTag|mark:done)/.test(m));
+      expect(order[0]).toBe('mark:done');
+    } finally {
+      rmSync(s.work, { recursive: true, force: true });
+    }
+  });
+
+  it('a tag the engine will not remove is a warning, never a failed upgrade', async () => {
+    const s = setup();
+    try {
+      recreateAs(s.rt, () => true);
+      withOldPins(s);
+      s.rt.tagRemovalFails.add(own('20260101000000'));
+      const o = await upgradeModule(request(s), deps(s));
+      expect(o).toMatchObject({ decision: 'upgraded', failure_reason: '' });
+      expect(o.removed_pinned_images).toEqual([own('20260201000000')]);
+      expect(o.warnings.join('\n')).toContain(`could not remove the older pinned image ${own('20260101000000')}`);
+      expect(s.rt.tags.has(own('20260101000000'))).toBe(true);
+    } finally {
+      rmSync(s.work, { recursive: true, force: true });
+    }
+  });
+
+  it('a listing the engine refuses is a warning: upgraded, nothing removed', async () => {
+    const s = setup();
+    try {
+      recreateAs(s.rt, () => true);
+      withOldPins(s);
+      s.rt.listImageTags = async () => {
+        throw new Error('docker image ls failed: boom');
+      };
+      const o = await upgradeModule(request(s), deps(s));
+      expect(o).toMatchObject({ decision: 'upgraded', failure_reason: '', removed_pinned_images: [] });
+      expect(o.warnings.join('\n')).toContain('could not list the older pinned images of this module: docker image ls failed: boom; none removed');
+      expect(s.rt.callsTo('removeImageTag')).toEqual([]);
+    } finally {
+      rmSync(s.work, { recursive: true, force: true });
+    }
+  });
+
+  it('a rolled-back upgrade removes no pinned image', async () => {
+    const s = setup();
+    try {
+      recreateAs(s.rt, (override) => override !== undefined);
+      withOldPins(s);
+      const o = await upgradeModule(request(s), deps(s));
+      expect(o.decision).toBe('rolled-back');
+      expect(o.removed_pinned_images).toEqual([]);
+      expect(s.rt.callsTo('removeImageTag')).toEqual([]);
+      expect(s.rt.callsTo('listImageTags')).toEqual([]);
     } finally {
       rmSync(s.work, { recursive: true, force: true });
     }
