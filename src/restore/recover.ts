@@ -8,6 +8,7 @@
  * or when the operator says so (`break-stale-lock: true`); otherwise recover refuses, because the
  * restore may still be running on another runner.
  */
+import path from 'node:path';
 import { errorMessage, type FailureReason } from '../errors.js';
 import type { ModuleDecl } from '../model/module.js';
 import type { Logger, Runtime } from '../ports.js';
@@ -16,7 +17,7 @@ import { healthGate } from '../upgrade/health.js';
 import { targetOf } from './steps.js';
 import { acquireLock, LOCK_LABEL, lockName, releaseLock, type HeldLock } from '../ops/lock.js';
 import { directionOf, Journal, JournalError, operationKey, readState } from './journal.js';
-import { forwardAll, revertAll, type CrashHook, type StepDeps } from './steps.js';
+import { forwardAll, revertAll, wayBack, type CrashHook, type StepDeps } from './steps.js';
 import { rollBack } from '../upgrade/rollback.js';
 import type { Journal as JournalT, Phase } from './journal.js';
 
@@ -24,6 +25,11 @@ export interface RecoverOutcome {
   module: string;
   decision: 'recovered' | 'nothing-to-recover' | 'failed' | 'refused';
   direction: 'reverted' | 'completed' | null;
+  /**
+   * what every volume holds at the end, from what the steps did (docs/architecture.md §12): `old`,
+   * `backup` (the restored data), or null when recover did not touch the data
+   */
+  data: 'old' | 'backup' | null;
   /** the phase the journal was in */
   phase: string | null;
   pre_restore_snapshot: string | null;
@@ -107,6 +113,7 @@ export async function recoverModule(req: RecoverRequest, deps: RecoverDeps): Pro
     module: m.name,
     decision: 'failed',
     direction: null,
+    data: null,
     phase: null,
     pre_restore_snapshot: null,
     failure_reason: 'internal',
@@ -214,31 +221,49 @@ export async function recoverModule(req: RecoverRequest, deps: RecoverDeps): Pro
       await runtime.dropWorkArea({ image: state.record.helper_image, mounts: state.record.mounts, key });
       await journal.remove();
       out.direction = state.phase === 'done' ? 'completed' : 'reverted';
+      out.data = state.phase === 'done' ? 'backup' : 'old';
       return end('recovered', '', `the ${state.record.operation} had ended (${state.phase}); removed its journal`);
     }
     if (direction === 'revert') {
-      const problem = await revertAll(journal, stepDeps, state.phase === 'reverting');
+      const revert = await revertAll(journal, stepDeps, state.phase === 'reverting');
       out.direction = 'reverted';
-      if (problem) {
-        return end('failed', 'restore-failed', `every volume holds its old data again, but the service: ${problem}`);
+      out.data = 'old';
+      if (revert.problem) {
+        return end('failed', 'restore-failed', `${revert.data}, but the service: ${revert.problem}`);
       }
-      return end('recovered', '', `reverted: every volume of '${m.name}' holds its old data and the service runs`);
+      return end('recovered', '', `reverted: ${revert.data}, and the service of '${m.name}' runs`);
     }
     const fwd = await forwardAll(journal, stepDeps);
     if (fwd.ok) {
       out.direction = 'completed';
+      out.data = 'backup';
       return end(
         'recovered',
         '',
         `completed: every volume of '${m.name}' holds the backup's data and the service runs`,
       );
     }
+    const snapshot = state.record.pre_restore_snapshot;
+    if (fwd.data === 'backup') {
+      // The words come from what was done: the old data was gone, nothing was reverted.
+      out.direction = 'completed';
+      out.data = 'backup';
+      return end(
+        'failed',
+        'restore-failed',
+        `every volume of '${m.name}' holds the backup's data (${path.basename(state.record.backup)}) and the ` +
+          `service is not healthy on it (${fwd.problem}). The old data is gone: its work area in ` +
+          `${fwd.gone.join(', ')} had already been dropped when the restore was interrupted, so it could not be put ` +
+          `back. To go back, ${wayBack(m.name, snapshot)}.`,
+      );
+    }
     out.direction = 'reverted';
+    out.data = 'old';
     return end(
       'failed',
       'restore-failed',
-      `the restored data did not come up healthy (${fwd.problem}); the old data was put back. Pre-restore ` +
-        `snapshot: ${state.record.pre_restore_snapshot ?? 'none'}.`,
+      `the restored data did not come up healthy (${fwd.problem}); ${fwd.revert.data}. Pre-restore ` +
+        `snapshot: ${snapshot ?? 'none'}.`,
     );
   } catch (err) {
     const what = err instanceof JournalError ? 'the journal is unreadable' : 'recovery stopped';

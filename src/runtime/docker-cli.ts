@@ -31,6 +31,8 @@ import type {
   MountSpace,
   RootMeta,
   StagedCount,
+  SwapOutcome,
+  SwapResult,
   ThrowawaySpec,
   ComposeTarget,
   ContainerInfo,
@@ -307,6 +309,37 @@ export function mountArg(m: DataMount, index: number): string {
 /** The mount paths inside a helper for these mounts (`/v/0`, `/v/1`, …). */
 function mountPaths(mounts: readonly DataMount[]): string[] {
   return mounts.map((_, i) => `/v/${i}`);
+}
+
+/**
+ * What the swap helper did per mount (one `MOUNT OUTCOME` line each, helper-scripts.ts SWAP_SCRIPT).
+ * A mount without a line, or an outcome that does not belong to the direction, is an error: the
+ * words of an outcome are built from these (docs/architecture.md §12), so they must be complete.
+ */
+export function parseSwapOutput(
+  stdout: string,
+  mounts: readonly DataMount[],
+  direction: 'forward' | 'revert',
+): SwapResult[] {
+  const allowed: readonly SwapOutcome[] =
+    direction === 'forward'
+      ? ['forwarded', 'already-new', 'no-work-area']
+      : ['reverted', 'already-old', 'no-work-area'];
+  const byPath = new Map<string, string>();
+  for (const line of outputLines(stdout)) {
+    const m = /^(\/v\/\d+) (\S+)$/.exec(line);
+    if (m) byPath.set(m[1]!, m[2]!);
+  }
+  return mounts.map((mt, i) => {
+    const got = byPath.get(`/v/${i}`);
+    if (!got || !(allowed as readonly string[]).includes(got)) {
+      throw new EnvironmentError(
+        `the swap (${direction}) did not say what it did in volume ${mt.volume} ` +
+          `(${got === undefined ? 'no line' : JSON.stringify(got.slice(0, 40))}); treating it as not done`,
+      );
+    }
+    return { volume: mt.volume, outcome: got as SwapOutcome };
+  });
 }
 
 /** The command a lock container is created with; it is never started. */
@@ -869,12 +902,17 @@ export class DockerCli implements Runtime {
     });
   }
 
-  async swap(helper: HelperSpec, direction: 'forward' | 'revert', roots: readonly (RootMeta | null)[]): Promise<void> {
+  async swap(
+    helper: HelperSpec,
+    direction: 'forward' | 'revert',
+    roots: readonly (RootMeta | null)[],
+  ): Promise<SwapResult[]> {
     const args = helper.mounts.flatMap((_, i) => {
       const r = roots[i] ?? null;
       return [`/v/${i}`, r ? `${r.uid}:${r.gid}:${(r.mode & 0o7777).toString(8)}` : '-'];
     });
-    await this.runHelper(helper, `swap ${direction}`, SWAP_SCRIPT, [direction, ...args]);
+    const out = await this.runHelper(helper, `swap ${direction}`, SWAP_SCRIPT, [direction, ...args]);
+    return parseSwapOutput(out, helper.mounts, direction);
   }
 
   async dropWorkArea(helper: HelperSpec): Promise<void> {

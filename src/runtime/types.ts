@@ -240,6 +240,20 @@ export interface StagedCount {
   bytes: number;
 }
 
+// ---- what a swap did, per mount (docs/architecture.md §12): the words of every outcome come from it ----
+/**
+ * forward: `forwarded` (the old data moved aside, the staged data put live), `already-new` (an
+ * earlier swap had put the new data live; finished); revert: `reverted` (the new data moved back
+ * out, the old data put back), `already-old` (the old data was still live); either way
+ * `no-work-area`: the mount holds no work area, nothing was moved.
+ */
+export type SwapOutcome = 'forwarded' | 'already-new' | 'reverted' | 'already-old' | 'no-work-area';
+
+export interface SwapResult {
+  volume: string;
+  outcome: SwapOutcome;
+}
+
 /** One mark of an operation's journal, kept on the engine (see src/restore/journal.ts). */
 export interface JournalMark {
   seq: number;
@@ -384,7 +398,7 @@ export interface Runtime {
    * run again or reverted: forward puts the staged content live (and `roots[i]` on the top
    * directory when given); revert puts the old content back.
    */
-  swap(helper: HelperSpec, direction: 'forward' | 'revert', roots: readonly (RootMeta | null)[]): Promise<void>;
+  swap(helper: HelperSpec, direction: 'forward' | 'revert', roots: readonly (RootMeta | null)[]): Promise<SwapResult[]>;
   /** Delete every mount's work area (the old data after a forward swap, the staged data after a revert). */
   dropWorkArea(helper: HelperSpec): Promise<void>;
   /** Remove helper containers of an operation key (a killed stateguard may leave one running). */

@@ -241,6 +241,26 @@ volumes:
       expect((await cli(['recover', '--root', repo, '--module', 'db', '--json'], repo)).stdout).toMatch(/nothing-to-recover/);
     }, 240_000);
 
+    it('killed after-drop, then not healthy on the restored data: recover never claims the old data', async () => {
+      const r = await childCli(restoreArgs(backupA), repo, { STATEGUARD_TEST_KILL_AT: 'after-drop' });
+      expect(r.signal).toBe('SIGKILL');
+      // the restored data loses the file the healthcheck reads: the service cannot come up healthy on it
+      const rm = docker(['run', '--rm', '--network', 'none', '--mount', `type=volume,src=${project}_data,dst=/m`, IMAGE, 'rm', '-f', '/m/healthy']);
+      expect(rm.status).toBe(0);
+      const backupData = fingerprint();
+      expect(backupData).toBe(fingerprintA.split('\n').filter((l) => !l.startsWith('./data/healthy ')).join('\n'));
+      const rec = await cli(['recover', '--root', repo, '--module', 'db', '--ready-timeout-seconds', '6', '--json'], repo);
+      expect(rec.code).toBe(1);
+      const j = JSON.parse(rec.stdout) as { decision: string; direction: string; data: string; verdict: string; messages: string[] };
+      expect(j).toMatchObject({ decision: 'failed', failure_reason: 'restore-failed', direction: 'completed', data: 'backup' });
+      expect([j.verdict, ...j.messages].join('\n')).not.toMatch(/old data was put back|holds its old data|every volume holds its old/);
+      expect(j.verdict).toMatch(/backup's data.*not healthy.*old data is gone.*stateguard restore --module db --backup-ref \S+\.tar\.gz/s);
+      // the volumes hold exactly the backup's data (as it was left), and the journal is gone
+      expect(fingerprint()).toBe(backupData);
+      expect(docker(['volume', 'ls', '-q', '--filter', `label=io.stateguard.journal=${key()}`]).stdout.trim()).toBe('');
+      expect((await cli(['recover', '--root', repo, '--module', 'db', '--json'], repo)).stdout).toMatch(/nothing-to-recover/);
+    }, 240_000);
+
     it.each([0, 1, 2, 3, 4, 5])('killed at a random instant (#%i) → every mount exactly old or exactly new', async (i) => {
       // Instants spread over a whole restore as measured in this run (seeded: SG_FC_SEED picks others).
       const seed = Number(process.env.SG_FC_SEED ?? 20261129) + i;

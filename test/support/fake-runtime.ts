@@ -17,6 +17,7 @@ import type {
   MountSpace,
   RootMeta,
   StagedCount,
+  SwapResult,
   ThrowawaySpec,
   ExecResult,
   RenderedProject,
@@ -307,35 +308,41 @@ export class FakeRuntime implements Runtime {
     });
   }
 
-  async swap(helper: HelperSpec, direction: 'forward' | 'revert', roots: readonly (RootMeta | null)[]): Promise<void> {
+  async swap(helper: HelperSpec, direction: 'forward' | 'revert', roots: readonly (RootMeta | null)[]): Promise<SwapResult[]> {
     this.record('swap', direction, helper);
     this.bench.check(`swap-${direction}`);
-    helper.mounts.forEach((m, i) => {
+    return helper.mounts.map((m, i): SwapResult => {
       const v = this.bench.volume(m.source);
       const w = v.work;
-      if (!w) return; // as the helper script: nothing staged, or already dropped
+      if (!w) return { volume: m.volume, outcome: 'no-work-area' }; // as the helper script
+      let outcome: SwapResult['outcome'];
       if (direction === 'forward') {
+        outcome = 'already-new';
         if (!w.in) {
           w.old = new Map([...(w.old ?? []), ...v.live]);
           v.live = new Map();
           w.in = true;
+          outcome = 'forwarded';
         }
         v.live = new Map([...v.live, ...w.next]);
         w.next = new Map();
         const r = roots[i];
         if (r) v.root = { ...r };
       } else {
+        outcome = 'already-old';
         if (w.in) {
           w.next = new Map([...w.next, ...v.live]);
           v.live = new Map();
           v.root = { ...w.root };
           w.in = false;
+          outcome = 'reverted';
         }
         if (w.old) {
           v.live = new Map([...v.live, ...w.old]);
           w.old = null;
         }
       }
+      return { volume: m.volume, outcome };
     });
   }
 
