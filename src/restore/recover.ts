@@ -145,6 +145,8 @@ export async function recoverModule(req: RecoverRequest, deps: RecoverDeps): Pro
     now: deps.now(),
     staleAfterMs: 0,
     breakStale: false,
+    operation: 'recover' as const,
+    sleep: deps.sleep,
   };
   try {
     await runtime.ping();
@@ -182,7 +184,7 @@ export async function recoverModule(req: RecoverRequest, deps: RecoverDeps): Pro
         return end(
           'refused',
           'locked',
-          `${taken.refusal.message} The restore may still be running there. If it is not (the runner was lost), ` +
+          `${taken.refusal.message} It may still be running there. If it is not (the runner was lost), ` +
             `run recover with break-stale-lock: true (--break-stale-lock).`,
         );
       }

@@ -191,6 +191,28 @@ volumes:
     expect(docker(['ps', '-aq', '--filter', `label=io.stateguard.helper=${key()}`]).stdout.trim()).toBe('');
   }, 240_000);
 
+  it('a second restore while one runs is refused as locked, naming the running restore and its holder', async () => {
+    makeStateB();
+    const first = childCli(restoreArgs(backupA), repo);
+    // the first restore's lock container, once it exists (its labels name the holder and the operation)
+    let holder = '';
+    for (let i = 0; i < 600 && holder === ''; i++) {
+      const ps = docker(['ps', '-aq', '--filter', `label=io.stateguard.lock.project=${project}`]).stdout.trim();
+      if (ps) holder = docker(['inspect', '--format', '{{index .Config.Labels "io.stateguard.lock.holder"}}', ps.split('\n')[0]!]).stdout.trim();
+      if (holder === '') await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(holder).toMatch(/host .*, pid \d+$/);
+    const second = await cli(restoreArgs(backupA), repo);
+    const done = await first;
+    expect(done.code).toBe(0);
+    expect(second.code).toBe(1);
+    const j = JSON.parse(second.stdout) as { decision: string; failure_reason: string; verdict: string };
+    expect(j).toMatchObject({ decision: 'blocked', failure_reason: 'locked' });
+    expect(j.verdict).toContain(`locked by a running restore (holder ${holder}, since `);
+    expect(j.verdict).not.toMatch(/vanished|unknown/);
+    expect(fingerprint()).toBe(fingerprintA);
+  }, 240_000);
+
   it('a backup whose data does not come up healthy is reverted: the old data is live again', async () => {
     makeStateB();
     // A verified backup of the right layout whose data lacks the health marker: the service stays unhealthy on it.
