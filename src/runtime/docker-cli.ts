@@ -270,6 +270,8 @@ export const WORKBENCH_LABEL = {
   phase: 'io.stateguard.journal.phase',
   at: 'io.stateguard.journal.at',
   dataPrefix: 'io.stateguard.journal.data.',
+  /** on a mark volume: the name of its keeper container; on the keeper: the journal's key */
+  keeper: 'io.stateguard.journal.keeper',
   drill: 'io.stateguard.drill',
 } as const;
 
@@ -1016,16 +1018,45 @@ export class DockerCli implements Runtime {
     return r.stdout.trim();
   }
 
-  async writeJournalMark(key: string, mark: JournalMark): Promise<void> {
+  /**
+   * A mark is an empty named volume whose labels carry it, held by a never-started keeper container
+   * that mounts it: `docker volume prune` removes only volumes no container uses, so the mark
+   * survives a prune while the operation is open (docs/architecture.md §12). The keeper is created
+   * before the mark counts as written; a mark whose keeper is gone (a container prune) is still read.
+   */
+  async writeJournalMark(key: string, mark: JournalMark, keeper?: { image: string }): Promise<void> {
+    const name = `stateguard-journal-${checkKey(key)}-${mark.seq}`;
     const labels: Record<string, string> = {
-      [WORKBENCH_LABEL.journal]: checkKey(key),
+      [WORKBENCH_LABEL.journal]: key,
       [WORKBENCH_LABEL.seq]: String(mark.seq),
       [WORKBENCH_LABEL.phase]: mark.phase,
       [WORKBENCH_LABEL.at]: mark.at,
+      ...(keeper ? { [WORKBENCH_LABEL.keeper]: name } : {}),
     };
     for (const [k, v] of Object.entries(mark.data)) labels[`${WORKBENCH_LABEL.dataPrefix}${k}`] = v;
-    const name = `stateguard-journal-${key}-${mark.seq}`;
     await this.createLabelledVolume(name, labels);
+    if (keeper) {
+      const r = await this.docker([
+        'create',
+        '--name',
+        name,
+        '--pull',
+        'never',
+        '--network',
+        'none',
+        '--label',
+        `${WORKBENCH_LABEL.keeper}=${key}`,
+        '--mount',
+        `type=volume,src=${name},dst=/stateguard-journal-mark,readonly`,
+        keeper.image,
+        NEVER_STARTED,
+      ]);
+      if (r.code !== 0) {
+        // The mark does not count without its keeper: remove it (an existing keeper is another mark's).
+        if (!/already in use|conflict/i.test(r.stderr)) await this.docker(['volume', 'rm', name]);
+        throw new EnvironmentError(`could not create the keeper of journal mark ${name}: ${firstLine(r.stderr)}`);
+      }
+    }
     // `volume create` of an existing name succeeds silently: read it back so a stale mark is never taken for ours.
     const back = (await this.readJournal(key)).find((m) => m.seq === mark.seq);
     if (!back || back.phase !== mark.phase || back.at !== mark.at) {
@@ -1053,6 +1084,23 @@ export class DockerCli implements Runtime {
 
   async removeJournalMark(key: string, seq: number): Promise<void> {
     const name = `stateguard-journal-${checkKey(key)}-${seq}`;
+    // The keeper first (a volume in use cannot be removed); only a keeper of this journal.
+    const ps = await this.docker([
+      'ps',
+      '-aq',
+      '--filter',
+      `name=^/?${name}$`,
+      '--filter',
+      `label=${WORKBENCH_LABEL.keeper}=${key}`,
+    ]);
+    if (ps.code !== 0) throw new EnvironmentError(`docker ps failed: ${firstLine(ps.stderr)}`);
+    const keepers = outputLines(ps.stdout);
+    if (keepers.length > 0) {
+      const k = await this.docker(['rm', '-f', ...keepers]);
+      if (k.code !== 0 && !/no such container/i.test(k.stderr)) {
+        throw new EnvironmentError(`could not remove the keeper of journal mark ${name}: ${firstLine(k.stderr)}`);
+      }
+    }
     const r = await this.docker(['volume', 'rm', name]);
     if (r.code !== 0 && !/no such volume/i.test(r.stderr)) {
       throw new EnvironmentError(`could not remove journal mark ${name}: ${firstLine(r.stderr)}`);

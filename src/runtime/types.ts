@@ -410,8 +410,12 @@ export interface Runtime {
   removeScratch(key: string): Promise<void>;
   /** Start the throwaway container (detached); returns its ID. */
   runThrowaway(spec: ThrowawaySpec): Promise<string>;
-  /** Append a mark to the journal of `key` (atomic, durable on the engine). */
-  writeJournalMark(key: string, mark: JournalMark): Promise<void>;
+  /**
+   * Append a mark to the journal of `key` (atomic, durable on the engine). With `keeper`, the mark is
+   * held by a never-started container of that local image, so `docker volume prune` cannot remove it
+   * while the operation is open (docs/architecture.md §12); removing the mark removes its keeper.
+   */
+  writeJournalMark(key: string, mark: JournalMark, keeper?: { image: string }): Promise<void>;
   /** Every mark of the journal of `key`, by seq; [] when there is none. */
   readJournal(key: string): Promise<JournalMark[]>;
   /** Remove one mark (by seq); a mark already gone is not an error. */

@@ -137,6 +137,8 @@ volumes:
 
   afterAll(() => {
     removeProject(project);
+    const keepers = docker(['ps', '-aq', '--filter', `label=io.stateguard.journal.keeper=${key()}`]).stdout.split('\n').filter(Boolean);
+    if (keepers.length) docker(['rm', '-f', ...keepers]);
     const marks = docker(['volume', 'ls', '-q', '--filter', `label=io.stateguard.journal=${key()}`]).stdout.split('\n').filter(Boolean);
     if (marks.length) docker(['volume', 'rm', '-f', ...marks]);
     const helpers = docker(['ps', '-aq', '--filter', `label=io.stateguard.helper=${key()}`]).stdout.split('\n').filter(Boolean);
@@ -260,6 +262,7 @@ volumes:
       const ps = docker(['ps', '-q', '--filter', `label=com.docker.compose.project=${project}`, '--filter', 'label=com.docker.compose.service=db', '--filter', 'status=running']);
       expect(ps.stdout.trim()).not.toBe('');
       expect(docker(['ps', '-aq', '--filter', `label=io.stateguard.helper=${key()}`]).stdout.trim()).toBe('');
+      expect(docker(['ps', '-aq', '--filter', `label=io.stateguard.journal.keeper=${key()}`]).stdout.trim()).toBe('');
       expect((await cli(['recover', '--root', repo, '--module', 'db', '--json'], repo)).stdout).toMatch(/nothing-to-recover/);
     }, 240_000);
 
@@ -281,6 +284,25 @@ volumes:
       expect(fingerprint()).toBe(backupData);
       expect(docker(['volume', 'ls', '-q', '--filter', `label=io.stateguard.journal=${key()}`]).stdout.trim()).toBe('');
       expect((await cli(['recover', '--root', repo, '--module', 'db', '--json'], repo)).stdout).toMatch(/nothing-to-recover/);
+    }, 240_000);
+
+    it('killed after-swap, then `docker volume prune`: the journal survives (its keepers), recover ends exactly old', async () => {
+      const r = await childCli(restoreArgs(backupA), repo, { STATEGUARD_TEST_KILL_AT: 'after-swap' });
+      expect(r.signal).toBe('SIGKILL');
+      const marks = (): string[] => docker(['volume', 'ls', '-q', '--filter', `label=io.stateguard.journal=${key()}`]).stdout.split('\n').filter(Boolean);
+      const before = marks();
+      expect(before.length).toBeGreaterThan(0);
+      // docker 20.10 prunes every unused volume, named ones included; filtered to this test's journal only
+      const prune = docker(['volume', 'prune', '-f', '--filter', `label=io.stateguard.journal=${key()}`]);
+      expect(prune.status).toBe(0);
+      expect(marks()).toEqual(before);
+      const rec = await cli(['recover', '--root', repo, '--module', 'db', '--ready-timeout-seconds', '30', '--json'], repo);
+      expect(rec.code).toBe(0);
+      expect(JSON.parse(rec.stdout)).toMatchObject({ decision: 'recovered', direction: 'reverted', data: 'old' });
+      expect(fingerprint()).toBe(fingerprintB);
+      // removing the marks removed their keepers
+      expect(marks()).toEqual([]);
+      expect(docker(['ps', '-aq', '--filter', `label=io.stateguard.journal.keeper=${key()}`]).stdout.trim()).toBe('');
     }, 240_000);
 
     it.each([0, 1, 2, 3, 4, 5])('killed at a random instant (#%i) → every mount exactly old or exactly new', async (i) => {
