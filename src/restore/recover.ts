@@ -19,6 +19,7 @@ import { acquireLock, LOCK_LABEL, lockName, releaseLock, type HeldLock } from '.
 import { directionOf, Journal, JournalError, operationKey, readState } from './journal.js';
 import { forwardAll, revertAll, wayBack, type CrashHook, type StepDeps } from './steps.js';
 import { rollBack } from '../upgrade/rollback.js';
+import { describeWorkAreas, readDataSide, revertFromDataSide } from './data-side.js';
 import type { Journal as JournalT, Phase } from './journal.js';
 
 export interface RecoverOutcome {
@@ -107,6 +108,73 @@ async function resumeStopped(
   }
 }
 
+/**
+ * No journal: the data side still shows an open operation when a volume holds a work area
+ * (docs/architecture.md §12). Under the module lock, revert from it when the volumes prove how, else
+ * refuse naming what was found. null when no volume holds a work area. A volume that cannot be looked
+ * at is said (a warning), never taken for "nothing open".
+ */
+async function recoverDataSide(
+  req: RecoverRequest,
+  deps: RecoverDeps,
+  lockReq: Parameters<typeof acquireLock>[1],
+  say: (s: string) => void,
+  end: End,
+  out: RecoverOutcome,
+): Promise<RecoverOutcome | null> {
+  const m = req.module;
+  if (m.class !== 'stateful' || m.volumes.length === 0 || m.runtime === 'swarm') return null;
+  const first = await readDataSide(deps.runtime, m).catch((err: unknown) => ({ problem: errorMessage(err) }));
+  if ('problem' in first) {
+    out.warnings.push(`the volumes of '${m.name}' could not be checked for a work area: ${first.problem}`);
+    return null;
+  }
+  if (!first.states.some((s) => s.present)) return null;
+  const taken = await acquireLock(deps.runtime, lockReq, 0);
+  if (!taken.acquired) return end('refused', 'locked', taken.refusal.message);
+  try {
+    return await revertUnderLock(req, deps, say, end, out);
+  } catch (err) {
+    return end('failed', 'restore-failed', `recovering from the data side stopped: ${errorMessage(err)}`);
+  } finally {
+    const problem = await releaseLock(deps.runtime, taken.lock);
+    if (problem) out.warnings.push(problem);
+  }
+}
+
+async function revertUnderLock(
+  req: RecoverRequest,
+  deps: RecoverDeps,
+  say: (s: string) => void,
+  end: End,
+  out: RecoverOutcome,
+): Promise<RecoverOutcome | null> {
+  const m = req.module;
+  {
+    // Read again under the lock: the operation may have ended meanwhile.
+    const side = await readDataSide(deps.runtime, m);
+    if ('problem' in side) return end('failed', 'restore-failed', `the volumes could not be read: ${side.problem}`);
+    if (!side.states.some((s) => s.present)) return null;
+    const found = describeWorkAreas(side.states);
+    say(`no journal, but the data side shows an open operation (${found})`);
+    const r = await revertFromDataSide(deps.runtime, m, side, req.readyTimeoutSeconds * 1000, say, deps.sleep);
+    if (!r.ok) {
+      return end(
+        'failed',
+        'interrupted-operation',
+        `module '${m.name}' has an open operation on its data and no journal, and the volumes cannot prove which ` +
+          `data to keep (${r.found}): a volume without a work area beside one whose new data is live may have lost ` +
+          `its old data already. Nothing was changed. Restore the pre-restore snapshot of that operation by hand ` +
+          `(a *.pre-restore snapshot in its out-dir) after removing the work areas.`,
+      );
+    }
+    out.direction = 'reverted';
+    out.data = 'old';
+    if (r.problem) return end('failed', 'restore-failed', `${r.data}, but the service: ${r.problem}`);
+    return end('recovered', '', `reverted from the data side (no journal): ${r.data}, and the service runs`);
+  }
+}
+
 export async function recoverModule(req: RecoverRequest, deps: RecoverDeps): Promise<RecoverOutcome> {
   const m = req.module;
   const out: RecoverOutcome = {
@@ -166,7 +234,18 @@ export async function recoverModule(req: RecoverRequest, deps: RecoverDeps): Pro
         const resumed = await resumeStopped(req, deps, lockReq, say, end);
         if (resumed) return resumed;
       }
-      return end('nothing-to-recover', '', `module '${m.name}' has no interrupted operation; nothing to recover`);
+      if (!live) {
+        const fromData = await recoverDataSide(req, deps, lockReq, say, end, out);
+        if (fromData) return fromData;
+      }
+      const unchecked = out.warnings.find((w) => w.includes('could not be checked for a work area'));
+      return end(
+        'nothing-to-recover',
+        '',
+        unchecked
+          ? `module '${m.name}' has no journal; ${unchecked}, so an operation open on them could not be ruled out`
+          : `module '${m.name}' has no interrupted operation; nothing to recover`,
+      );
     }
   } catch (err) {
     return end('failed', 'docker-unavailable', `could not read the journal: ${errorMessage(err)}`, true);

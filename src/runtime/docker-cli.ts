@@ -20,6 +20,7 @@ import {
   PROBE_SCRIPT,
   SPACE_SCRIPT,
   SWAP_SCRIPT,
+  WORK_AREA_SCRIPT,
 } from './helper-scripts.js';
 import { spawnProcess } from './process.js';
 import type {
@@ -34,6 +35,7 @@ import type {
   SwapOutcome,
   SwapResult,
   ThrowawaySpec,
+  WorkAreaState,
   ComposeTarget,
   ContainerInfo,
   ContainerRunConfig,
@@ -919,6 +921,20 @@ export class DockerCli implements Runtime {
 
   async dropWorkArea(helper: HelperSpec): Promise<void> {
     await this.runHelper(helper, 'drop the work area', DROP_SCRIPT, mountPaths(helper.mounts));
+  }
+
+  async workAreas(helper: HelperSpec): Promise<WorkAreaState[]> {
+    const out = await this.runHelper(helper, 'look for work areas', WORK_AREA_SCRIPT, mountPaths(helper.mounts));
+    const byPath = new Map<string, string>();
+    for (const line of outputLines(out)) {
+      const m = /^(\/v\/\d+) (absent|present in|present out)$/.exec(line);
+      if (m) byPath.set(m[1]!, m[2]!);
+    }
+    return helper.mounts.map((mt, i) => {
+      const got = byPath.get(`/v/${i}`);
+      if (!got) throw new EnvironmentError(`could not tell whether volume ${mt.volume} holds a work area`);
+      return { volume: mt.volume, present: got !== 'absent', swapped: got === 'present in' };
+    });
   }
 
   async removeHelpers(key: string): Promise<void> {

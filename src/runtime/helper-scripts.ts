@@ -144,3 +144,19 @@ set -eu
 for v in "$@"; do rm -rf -- "$v/.stateguard-restore"; done
 sync
 `;
+
+/**
+ * Per mount: `MOUNT absent`, or `MOUNT present in|out` (a work area, with or without the marker
+ * `in`): what an operation left on the data side, read without changing anything.
+ */
+export const WORK_AREA_SCRIPT = `
+set -eu
+for v in "$@"; do
+  w="$v/.stateguard-restore"
+  if [ -e "$w" ] || [ -L "$w" ]; then
+    if [ -e "$w/in" ]; then echo "$v present in"; else echo "$v present out"; fi
+  else
+    echo "$v absent"
+  fi
+done
+`;

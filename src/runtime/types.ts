@@ -254,6 +254,16 @@ export interface SwapResult {
   outcome: SwapOutcome;
 }
 
+/**
+ * What the data side of one mount shows (docs/architecture.md §12): a work area means an operation
+ * is open there, journal or not; `swapped` is the marker `in` (the new data is live, the old kept).
+ */
+export interface WorkAreaState {
+  volume: string;
+  present: boolean;
+  swapped: boolean;
+}
+
 /** One mark of an operation's journal, kept on the engine (see src/restore/journal.ts). */
 export interface JournalMark {
   seq: number;
@@ -401,6 +411,8 @@ export interface Runtime {
   swap(helper: HelperSpec, direction: 'forward' | 'revert', roots: readonly (RootMeta | null)[]): Promise<SwapResult[]>;
   /** Delete every mount's work area (the old data after a forward swap, the staged data after a revert). */
   dropWorkArea(helper: HelperSpec): Promise<void>;
+  /** Whether each mount holds a work area (read only; one helper run). */
+  workAreas(helper: HelperSpec): Promise<WorkAreaState[]>;
   /** Remove helper containers of an operation key (a killed stateguard may leave one running). */
   removeHelpers(key: string): Promise<void>;
   // ---- restore drill (e2e-gate --restore-drill): scratch volumes and a throwaway container ----

@@ -305,6 +305,27 @@ volumes:
       expect(docker(['ps', '-aq', '--filter', `label=io.stateguard.journal.keeper=${key()}`]).stdout.trim()).toBe('');
     }, 240_000);
 
+    it('killed after-swap, journal marks and keepers removed by hand: plan shows the open operation, recover reverts from the data side', async () => {
+      const r = await childCli(restoreArgs(backupA), repo, { STATEGUARD_TEST_KILL_AT: 'after-swap' });
+      expect(r.signal).toBe('SIGKILL');
+      const keepers = docker(['ps', '-aq', '--filter', `label=io.stateguard.journal.keeper=${key()}`]).stdout.split('\n').filter(Boolean);
+      if (keepers.length) expect(docker(['rm', '-f', ...keepers]).status).toBe(0);
+      const marks = docker(['volume', 'ls', '-q', '--filter', `label=io.stateguard.journal=${key()}`]).stdout.split('\n').filter(Boolean);
+      expect(marks.length).toBeGreaterThan(0);
+      expect(docker(['volume', 'rm', ...marks]).status).toBe(0);
+      const plan = await cli(['plan', '--root', repo, '--json'], repo);
+      const db = (JSON.parse(plan.stdout) as { modules: Array<{ name: string; in_sync: boolean; interrupted_operation?: { status: string; volumes: string[] } }> }).modules.find((m) => m.name === 'db')!;
+      expect(db.in_sync).toBe(false);
+      expect(db.interrupted_operation).toMatchObject({ status: 'open', volumes: ['data', 'conf', 'blobs'] });
+      const rec = await cli(['recover', '--root', repo, '--module', 'db', '--ready-timeout-seconds', '30', '--json'], repo);
+      expect(rec.code).toBe(0);
+      expect(JSON.parse(rec.stdout)).toMatchObject({ decision: 'recovered', direction: 'reverted', data: 'old' });
+      expect(fingerprint()).toBe(fingerprintB);
+      const after = await cli(['plan', '--root', repo, '--json'], repo);
+      expect((JSON.parse(after.stdout) as { modules: Array<{ name: string; interrupted_operation?: unknown }> }).modules.find((m) => m.name === 'db')!.interrupted_operation).toBeUndefined();
+      expect((await cli(['recover', '--root', repo, '--module', 'db', '--json'], repo)).stdout).toMatch(/nothing-to-recover/);
+    }, 240_000);
+
     it.each([0, 1, 2, 3, 4, 5])('killed at a random instant (#%i) → every mount exactly old or exactly new', async (i) => {
       // Instants spread over a whole restore as measured in this run (seeded: SG_FC_SEED picks others).
       const seed = Number(process.env.SG_FC_SEED ?? 20261129) + i;

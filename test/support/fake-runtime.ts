@@ -19,6 +19,7 @@ import type {
   StagedCount,
   SwapResult,
   ThrowawaySpec,
+  WorkAreaState,
   ExecResult,
   RenderedProject,
   RunRecord,
@@ -350,6 +351,15 @@ export class FakeRuntime implements Runtime {
     this.record('dropWorkArea', helper);
     this.bench.check('dropWorkArea');
     for (const m of helper.mounts) this.bench.volume(m.source).work = null;
+  }
+
+  async workAreas(helper: HelperSpec): Promise<WorkAreaState[]> {
+    this.record('workAreas', helper);
+    this.bench.check('workAreas');
+    return helper.mounts.map((m) => {
+      const w = this.bench.volume(m.source).work;
+      return { volume: m.volume, present: w !== null, swapped: w?.in === true };
+    });
   }
 
   async removeHelpers(key: string): Promise<void> {

@@ -15,6 +15,9 @@ import { validateModules } from '../../../src/model/validate.js';
 import { operationKey, type JournalRecord, type Phase } from '../../../src/restore/journal.js';
 import { recoverModule, type RecoverOutcome } from '../../../src/restore/recover.js';
 import { parseSwapOutput } from '../../../src/runtime/docker-cli.js';
+import { planModules } from '../../../src/drift/plan.js';
+import { decide } from '../../../src/guard/decide.js';
+import { renderPlanText } from '../../../src/report/plan-render.js';
 import { dir, file, gz, tar } from '../../support/archives.js';
 import { examplePlatform, type FakeRuntime } from '../../support/fake-runtime.js';
 import { REPO } from '../../support/runner.js';
@@ -142,5 +145,134 @@ describe('the swap helper must say what it did in every mount (parseSwapOutput)'
     ['nothing at all', '', 'revert'],
   ] as const)('%s is an error, never a guess', (_n, out, direction) => {
     expect(() => parseSwapOutput(out, mounts, direction)).toThrow(/did not say what it did/);
+  });
+});
+
+describe('recover with no journal reads the data side: a work area means an operation is open', () => {
+  /** the store container mounts both volumes; the module declares both */
+  function twoVolumes(s: ReturnType<typeof setup>): void {
+    s.store.volumes = [
+      { ...s.store.volumes[0]!, volume: 'store-data', path: '/data' },
+      { ...s.store.volumes[0]!, volume: 'store-extra', path: '/extra' },
+    ];
+    const c = s.rt.containers.find((x) => x.id === 'store-1')!;
+    c.mounts = [
+      { type: 'volume', name: A, source: `/var/lib/docker/volumes/${A}/_data`, destination: '/data' },
+      { type: 'volume', name: B, source: `/var/lib/docker/volumes/${B}/_data`, destination: '/extra' },
+    ];
+  }
+  const noJournal = (s: ReturnType<typeof setup>): void => void s.rt.bench.journals.clear();
+
+  it.each<[string, Array<'old' | 'staged' | 'swapped' | 'dropped'>]>([
+    ['both swapped (killed after-swap, journal pruned)', ['swapped', 'swapped']],
+    ['one staged, one without a work area (killed while preparing)', ['staged', 'old']],
+    ['one swapped, one staged (killed mid-swap)', ['swapped', 'staged']],
+  ])('%s → reverted from the data side to exactly the old data', async (_n, states) => {
+    const s = setup();
+    try {
+      twoVolumes(s);
+      interrupted(s, 'swapping', states);
+      noJournal(s);
+      health(s, true);
+      const o = await recover(s);
+      expect(o).toMatchObject({ decision: 'recovered', direction: 'reverted', data: 'old' });
+      expect(o.verdict).toMatch(/data side/);
+      expect(s.rt.bench.files(A)).toEqual(OLD);
+      expect(s.rt.bench.files(B)).toEqual(OLD);
+      expect(s.rt.bench.volume(A).work).toBeNull();
+      expect(s.rt.bench.volume(B).work).toBeNull();
+      expect(s.rt.containers.find((x) => x.id === 'store-1')!.state).toBe('running');
+    } finally {
+      rmSync(s.work, { recursive: true, force: true });
+    }
+  });
+
+  it('a volume without a work area beside one whose new data is live → refused naming what it found, nothing changed', async () => {
+    const s = setup();
+    try {
+      twoVolumes(s);
+      interrupted(s, 'committed', ['dropped', 'swapped']);
+      noJournal(s);
+      const o = await recover(s);
+      expect(o).toMatchObject({ decision: 'failed', failure_reason: 'interrupted-operation' });
+      expect(o.verdict).toMatch(/store-data: no work area; store-extra: a work area, the new data live/);
+      expect(o.verdict).toMatch(/Nothing was changed/);
+      expect(s.rt.callsTo('swap')).toEqual([]);
+      expect(s.rt.bench.volume(B).work).not.toBeNull();
+    } finally {
+      rmSync(s.work, { recursive: true, force: true });
+    }
+  });
+
+  it('no work area and no journal → nothing to recover', async () => {
+    const s = setup();
+    try {
+      twoVolumes(s);
+      const o = await recover(s);
+      expect(o).toMatchObject({ decision: 'nothing-to-recover' });
+      expect(o.warnings).toEqual([]);
+    } finally {
+      rmSync(s.work, { recursive: true, force: true });
+    }
+  });
+
+  it('volumes that cannot be looked at are said, never taken for "nothing open"', async () => {
+    const s = setup();
+    try {
+      twoVolumes(s);
+      s.rt.bench.helperProblems['sha256:aaa'] = 'it has no /bin/sh';
+      const o = await recover(s);
+      expect(o.decision).toBe('nothing-to-recover');
+      expect(o.warnings.join(' ')).toMatch(/could not be checked for a work area: .*no \/bin\/sh/);
+    } finally {
+      rmSync(s.work, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('plan shows an open operation from the data side', () => {
+  function mounted(s: ReturnType<typeof setup>): void {
+    const c = s.rt.containers.find((x) => x.id === 'store-1')!;
+    c.mounts = [{ type: 'volume', name: A, source: `/var/lib/docker/volumes/${A}/_data`, destination: '/data' }];
+  }
+  const mods = (): ModuleDecl[] => {
+    const root = path.join(REPO, 'examples/platform');
+    return validateModules(root, 'modules/*/module.yaml', root).loaded.modules;
+  };
+
+  it('a work area in a data volume → interrupted_operation open, not in sync, the guard blocks (interrupted-operation); one helper per project', async () => {
+    const s = setup();
+    try {
+      mounted(s);
+      s.rt.bench.volume(A).work = { next: new Map(), old: new Map(), in: true, root: { mode: 0o755, uid: 0, gid: 0 } };
+      const plan = await planModules(mods(), s.rt);
+      const store = plan.modules.find((m) => m.name === 'store')!;
+      expect(store.interrupted_operation).toMatchObject({ status: 'open', volumes: ['store-data'] });
+      expect(store.interrupted_operation!.message).toMatch(/stateguard recover --module store/);
+      expect(store.in_sync).toBe(false);
+      expect(plan.summary.drifted).toBeGreaterThanOrEqual(1);
+      expect(s.rt.callsTo('workAreas')).toHaveLength(1);
+      expect(renderPlanText(plan)).toMatch(/⚠ an operation is open on the data of 'store'/);
+      const guard = decide({ module: s.store, plan: store, allowStateful: true, confirm: 'x', confirmToken: 'x', backup: undefined });
+      expect(guard).toMatchObject({ decision: 'blocked' });
+      expect(guard.reasons.map((r) => r.code)).toContain('interrupted-operation');
+    } finally {
+      rmSync(s.work, { recursive: true, force: true });
+    }
+  });
+
+  it('the volumes cannot be looked at → could-not-check (a warning), the plan goes on and stays in sync', async () => {
+    const s = setup();
+    try {
+      mounted(s);
+      s.rt.bench.fails.add('workAreas');
+      const plan = await planModules(mods(), s.rt);
+      const store = plan.modules.find((m) => m.name === 'store')!;
+      expect(store.interrupted_operation).toMatchObject({ status: 'could-not-check' });
+      expect(store.in_sync).toBe(true);
+      expect(renderPlanText(plan)).toMatch(/⚠ could not check the data volumes of 'store'/);
+    } finally {
+      rmSync(s.work, { recursive: true, force: true });
+    }
   });
 });
