@@ -515,6 +515,7 @@ export async function takeSnapshot(args: SnapshotArgs): Promise<SnapshotResult> 
       now: args.now,
       staleAfterMs: 2 * 3600_000,
       breakStale: false,
+      operation: 'snapshot',
     },
     readySeconds + 3600,
   );

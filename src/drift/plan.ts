@@ -13,6 +13,7 @@ import type { ModuleDecl } from '../model/module.js';
 import type {
   ComposeInfo,
   ContainerInfo,
+  DataMount,
   RenderedProject,
   RenderedService,
   RunRecord,
@@ -22,7 +23,7 @@ import type {
 import { upgradeGate, type UpgradeSides } from '../upgrade/from.js';
 import { readReleaseNotesFile } from '../upgrade/gate.js';
 import { computeDrift, observeContainers, type DeclaredService } from './rules.js';
-import type { DeclaredDefinition, DriftItem, ModulePlan, PendingUpgrade, Plan } from './types.js';
+import type { DeclaredDefinition, DriftItem, InterruptedOperation, ModulePlan, PendingUpgrade, Plan } from './types.js';
 
 export interface PlanOptions {
   /** names of the modules to include (default: all); every name must exist */
@@ -217,6 +218,8 @@ async function planSelected(selected: ModuleDecl[], runtime: Runtime, opts: Plan
   }
   const imageIds = await runtime.imageIds([...new Set(declaredParts.map((d) => d.image))]);
 
+  const dataSide = await checkDataSide(selected, runtime, containersByProject);
+
   const planned: ModulePlan[] = selected.map((m, i) => {
     const part = declaredParts[i]!;
     const declared: DeclaredService = {
@@ -233,6 +236,7 @@ async function planSelected(selected: ModuleDecl[], runtime: Runtime, opts: Plan
         : undefined;
     const drift = computeDrift({ name: m.name, expectedState: m.expectedState }, containers, declared, record);
     const definition = { image: part.image, config_hash: part.configHash };
+    const interrupted = dataSide.get(m.name);
     return {
       name: m.name,
       class: m.class,
@@ -242,8 +246,9 @@ async function planSelected(selected: ModuleDecl[], runtime: Runtime, opts: Plan
       declared: definition,
       observed: observeContainers(containers),
       drift,
-      in_sync: drift.length === 0,
+      in_sync: drift.length === 0 && interrupted?.status !== 'open',
       plan_hash: modulePlanHash(m.name, drift, definition),
+      ...(interrupted ? { interrupted_operation: interrupted } : {}),
     };
   });
   // The pending upgrades (not bound by plan_hash): the last-known-good record is read only for them.
@@ -266,6 +271,79 @@ async function planSelected(selected: ModuleDecl[], runtime: Runtime, opts: Plan
     }),
   );
   return assemblePlan(selected, planned, compose);
+}
+
+/**
+ * The data side of the stateful compose modules with data volumes (docs/architecture.md §3, §12): one
+ * read-only look per project (a helper run with every such module's data mounts, from the image of
+ * one of their containers, never pulled) for a restore's work area. A module whose container does not
+ * mount its declared volumes is not looked at (nothing to mount from). Never throws: a look that
+ * fails is `could-not-check` for those modules.
+ */
+async function checkDataSide(
+  selected: readonly ModuleDecl[],
+  runtime: Runtime,
+  containersByProject: Map<string, ContainerInfo[]>,
+): Promise<Map<string, InterruptedOperation>> {
+  const out = new Map<string, InterruptedOperation>();
+  const byProject = new Map<string, Array<{ m: ModuleDecl; mounts: DataMount[]; image: string }>>();
+  for (const m of selected) {
+    if (m.class !== 'stateful' || m.volumes.length === 0 || m.runtime === 'swarm') continue;
+    const c = (containersByProject.get(m.compose.project) ?? []).find((x) => x.service === m.compose.service);
+    if (!c) continue;
+    const mounts: DataMount[] = [];
+    for (const v of m.volumes) {
+      const mt = c.mounts.find((x) => x.destination === v.path && (x.type === 'volume' || x.type === 'bind'));
+      if (!mt) break;
+      mounts.push({
+        volume: v.volume,
+        kind: mt.type === 'volume' ? 'volume' : 'bind',
+        source: mt.type === 'volume' ? (mt.name ?? mt.source) : mt.source,
+      });
+    }
+    if (mounts.length !== m.volumes.length) continue;
+    byProject.set(m.compose.project, [...(byProject.get(m.compose.project) ?? []), { m, mounts, image: c.imageId }]);
+  }
+  await Promise.all(
+    [...byProject].map(async ([project, entries]) => {
+      const mounts: DataMount[] = [];
+      const index = new Map<string, number>();
+      for (const e of entries) {
+        for (const mt of e.mounts) {
+          const k = `${mt.kind}:${mt.source}`;
+          if (!index.has(k)) {
+            index.set(k, mounts.length);
+            mounts.push(mt);
+          }
+        }
+      }
+      const key = sha256(`plan\0${project}`).slice(0, 24);
+      try {
+        const states = await runtime.workAreas({ image: entries[0]!.image, mounts, key });
+        for (const e of entries) {
+          const open = e.mounts.filter((mt) => states[index.get(`${mt.kind}:${mt.source}`)!]?.present === true);
+          if (open.length === 0) continue;
+          out.set(e.m.name, {
+            status: 'open',
+            volumes: open.map((mt) => mt.volume),
+            message:
+              `an operation is open on the data of '${e.m.name}': ${open.map((mt) => mt.volume).join(', ')} ` +
+              `hold${open.length === 1 ? 's' : ''} a restore's work area (journal or not); run ` +
+              `\`stateguard recover --module ${e.m.name}\``,
+          });
+        }
+      } catch (err) {
+        for (const e of entries) {
+          out.set(e.m.name, {
+            status: 'could-not-check',
+            volumes: [],
+            message: `could not check the data volumes of '${e.m.name}' for an open operation: ${errorMessage(err)}`,
+          });
+        }
+      }
+    }),
+  );
+  return out;
 }
 
 /** The modules a scheduled backup covers: class stateful with at least one declared data volume. */

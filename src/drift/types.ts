@@ -79,6 +79,20 @@ export interface ModulePlan {
   plan_hash: string;
   /** present for a stateful running module with container.image drift */
   upgrade?: PendingUpgrade;
+  /**
+   * The data side (docs/architecture.md §3, §12): present when a data volume holds a restore's work
+   * area (`open`: an operation is open or was interrupted, journal or not; the module is then not in
+   * sync and the guard blocks it, `interrupted-operation`) or when the volumes could not be looked at
+   * (`could-not-check`: a warning, the plan goes on). Not a drift key: DESIGN §3's keys are a closed set.
+   */
+  interrupted_operation?: InterruptedOperation;
+}
+
+export interface InterruptedOperation {
+  status: 'open' | 'could-not-check';
+  /** the declared volumes holding a work area (open) */
+  volumes: string[];
+  message: string;
 }
 
 /**

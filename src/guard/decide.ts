@@ -123,7 +123,8 @@ export function planProblem(module: GuardInput['module'], plan: ModulePlan): str
   const unknown = plan.drift.filter((d) => !DRIFT_KEYS.includes(d?.key));
   if (unknown.length > 0)
     return `the plan has unknown drift keys: ${unknown.map((d) => JSON.stringify(d?.key)).join(', ')}`;
-  if (plan.in_sync !== (plan.drift.length === 0)) {
+  const open = plan.interrupted_operation?.status === 'open';
+  if (plan.in_sync !== (plan.drift.length === 0 && !open)) {
     return `the plan says in_sync=${String(plan.in_sync)} with ${plan.drift.length} drift item(s)`;
   }
   return null;
@@ -178,6 +179,14 @@ export function decide(input: GuardInput): GuardResult {
     } else {
       planKnown = true;
       driftKeys = [...new Set(input.plan.drift.map((d) => d.key))];
+      const io = input.plan.interrupted_operation;
+      if (io?.status === 'open') {
+        reasons.push({
+          code: 'interrupted-operation',
+          message: io.message,
+          fix: `Run \`stateguard recover --module ${module.name}\` first.`,
+        });
+      }
     }
   }
 

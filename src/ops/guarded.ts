@@ -17,7 +17,7 @@ import { evaluateGuard, type GuardDeps, type GuardEvaluation, type GuardRequest 
 import type { ModuleDecl } from '../model/module.js';
 import type { ContainerInfo, Logger } from '../ports.js';
 import { Scrubber } from '../report/scrub.js';
-import { acquireLock, releaseLock, type LockRefusal } from './lock.js';
+import { acquireLock, holderRunsHere, LOCK_OPERATIONS, releaseLock, type LockRefusal } from './lock.js';
 import {
   checkDependencies,
   dependencyProblem,
@@ -175,6 +175,7 @@ export async function runGuarded<O extends GuardedOutcome>(op: GuardedOperation<
         now: deps.now(),
         staleAfterMs: req.staleAfterMs,
         breakStale: req.breakStaleLock,
+        operation: LOCK_OPERATIONS.find((o) => o === op.verb),
       },
       op.lockTimeoutSeconds,
     );
@@ -186,7 +187,9 @@ export async function runGuarded<O extends GuardedOutcome>(op: GuardedOperation<
   if (!taken.acquired) {
     out.lock_refusal = taken.refusal;
     // A lock left by an interrupted restore: the way out is recover, not waiting for the holder.
-    const interrupted = op.interrupted ? await op.interrupted().catch(() => null) : null;
+    // A holder that runs on this host is a running operation, whose journal is open, not interrupted.
+    const running = holderRunsHere(taken.refusal.holder);
+    const interrupted = op.interrupted && !running ? await op.interrupted().catch(() => null) : null;
     if (interrupted) return end('refused', interrupted.reason, `${interrupted.message} (${taken.refusal.message})`);
     return end('refused', 'locked', taken.refusal.message);
   }

@@ -16,6 +16,7 @@
  * max(stale-after, timeout_seconds + 10 min), and only an explicit --break-stale-lock removes it.
  */
 import { createHash } from 'node:crypto';
+import { hostname } from 'node:os';
 import { EnvironmentError, errorMessage } from '../errors.js';
 import type { EngineLock, Runtime } from '../ports.js';
 
@@ -26,7 +27,20 @@ export const LOCK_LABEL = {
   service: 'io.stateguard.lock.service',
   since: 'io.stateguard.lock.since',
   holder: 'io.stateguard.lock.holder',
+  /** which operation holds it (apply, restore, upgrade, snapshot, recover) */
+  operation: 'io.stateguard.lock.operation',
 } as const;
+
+/** The operations that take a module's lock; the refusal names the one holding it. */
+export const LOCK_OPERATIONS = ['apply', 'restore', 'upgrade', 'snapshot', 'recover'] as const;
+export type LockOperation = (typeof LOCK_OPERATIONS)[number];
+
+/**
+ * How many times a lock that exists but cannot be read is read again. The engine reserves a
+ * container's name before the container can be inspected, so a lock being created answers
+ * "name in use" to a create and "no such container" to an inspect for a moment.
+ */
+export const LOCK_READ_ATTEMPTS = 8;
 
 /** Extra time a holder may legitimately need beyond the one-shot's own timeout. */
 export const STALE_MARGIN_MS = 10 * 60 * 1000;
@@ -79,6 +93,10 @@ export interface LockRequest {
   /** a lock older than this (and older than timeout + margin) may be broken with breakStale */
   staleAfterMs: number;
   breakStale: boolean;
+  /** the operation taking the lock (its label; default apply) */
+  operation?: LockOperation;
+  /** waits between reads of a lock that exists but cannot be read yet (tests pass a no-op) */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 export interface HeldLock {
@@ -110,17 +128,29 @@ function lockLabels(req: LockRequest): Record<string, string> {
     [LOCK_LABEL.service]: req.service,
     [LOCK_LABEL.since]: req.now.toISOString(),
     [LOCK_LABEL.holder]: req.holder,
+    [LOCK_LABEL.operation]: req.operation ?? 'apply',
   };
 }
 
 function describeExisting(
   c: EngineLock | null,
   now: Date,
-): { holder: string; since: string; ageMs: number | null; ours: boolean } {
-  if (!c) return { holder: 'unknown (the lock vanished while being read)', since: 'unknown', ageMs: null, ours: true };
+): { holder: string; since: string; ageMs: number | null; ours: boolean; operation: string } {
+  if (!c) {
+    // Only reached after LOCK_READ_ATTEMPTS reads: the name is taken but the engine shows no object.
+    return {
+      holder:
+        `unreadable (the engine reported the lock taken but showed no lock object ` + `in ${LOCK_READ_ATTEMPTS} reads)`,
+      since: 'unknown',
+      ageMs: null,
+      ours: true,
+      operation: 'operation',
+    };
+  }
   const ours = c.labels[LOCK_LABEL.lock] === '1';
   const since = c.labels[LOCK_LABEL.since] || c.createdAt || 'unknown';
   const t = Date.parse(since);
+  const op = c.labels[LOCK_LABEL.operation] ?? '';
   return {
     holder: ours
       ? c.labels[LOCK_LABEL.holder] || 'unknown holder'
@@ -128,8 +158,31 @@ function describeExisting(
     since,
     ageMs: Number.isNaN(t) ? null : Math.max(0, now.getTime() - t),
     ours,
+    // a lock written before the label existed names no operation
+    operation: /^[a-z-]{1,20}$/.test(op) ? op : 'operation',
   };
 }
+
+/**
+ * Read a lock whose name is taken: the engine may not show it yet (being created) or already (being
+ * removed). Read again, bounded; between reads try to take it, in case it was released.
+ */
+async function readTakenLock(
+  runtime: Runtime,
+  name: string,
+  retake: () => Promise<boolean>,
+  sleep: (ms: number) => Promise<void>,
+): Promise<{ taken: true } | { taken: false; existing: EngineLock | null }> {
+  for (let i = 0; i < LOCK_READ_ATTEMPTS; i++) {
+    const existing = await runtime.readLock(name);
+    if (existing) return { taken: false, existing };
+    await sleep(50 * (i + 1));
+    if (await retake()) return { taken: true };
+  }
+  return { taken: false, existing: null };
+}
+
+const defaultSleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function minutes(ms: number): string {
   return `${Math.round(ms / 60_000)} min`;
@@ -145,23 +198,28 @@ export async function acquireLock(runtime: Runtime, req: LockRequest, timeoutSec
   const labels = lockLabels(req);
   const staleBoundMs = Math.max(req.staleAfterMs, timeoutSeconds * 1000 + STALE_MARGIN_MS);
   let broke: HeldLock['broke'];
-  for (let attempt = 0; attempt < 2; attempt++) {
-    if (await runtime.createLock(name, labels, { images: req.moduleImages, project: req.project })) {
-      const me = await runtime.readLock(name);
-      if (
-        !me ||
-        me.labels[LOCK_LABEL.since] !== labels[LOCK_LABEL.since] ||
-        me.labels[LOCK_LABEL.holder] !== req.holder
-      ) {
-        throw new EnvironmentError(`took the apply lock ${name} but cannot read it back; refusing to continue`);
-      }
-      return { acquired: true, lock: { name, id: me.id, since: labels[LOCK_LABEL.since]!, holder: req.holder, broke } };
+  const create = (): Promise<boolean> =>
+    runtime.createLock(name, labels, { images: req.moduleImages, project: req.project });
+  const tookIt = async (): Promise<LockOutcome> => {
+    const me = await runtime.readLock(name);
+    if (
+      !me ||
+      me.labels[LOCK_LABEL.since] !== labels[LOCK_LABEL.since] ||
+      me.labels[LOCK_LABEL.holder] !== req.holder
+    ) {
+      throw new EnvironmentError(`took the lock ${name} but cannot read it back; refusing to continue`);
     }
-    const existing = await runtime.readLock(name);
+    return { acquired: true, lock: { name, id: me.id, since: labels[LOCK_LABEL.since]!, holder: req.holder, broke } };
+  };
+  for (let attempt = 0; attempt < 2; attempt++) {
+    if (await create()) return tookIt();
+    const read = await readTakenLock(runtime, name, create, req.sleep ?? defaultSleep);
+    if (read.taken) return tookIt();
+    const existing = read.existing;
     const info = describeExisting(existing, req.now);
     const stale = info.ours && existing !== null && info.ageMs !== null && info.ageMs > staleBoundMs;
     const refusal = (extra: string): LockOutcome => refuse(req.module, name, info, stale, extra);
-    if (!existing) continue; // released between our create and inspect: try once more
+    if (!existing) return refusal('Retry in a moment; if it persists, inspect the engine (docker ps -a).');
     if (!info.ours) {
       return refusal(
         'That name is taken by an engine object stateguard did not create; it is never removed automatically. ' +
@@ -178,18 +236,25 @@ export async function acquireLock(runtime: Runtime, req: LockRequest, timeoutSec
     if (!req.breakStale || attempt > 0) {
       return refusal(
         `The lock is stale (older than ` +
-          `${minutes(staleBoundMs)}): its holder probably died. Make sure no apply of this module is running, ` +
-          `then re-run with break-stale-lock: true (--break-stale-lock).`,
+          `${minutes(staleBoundMs)}): its holder probably died. Make sure no ${info.operation} of this module is ` +
+          `running, then re-run with break-stale-lock: true (--break-stale-lock).`,
       );
     }
     await runtime.removeLock(existing.id);
     broke = { holder: info.holder, since: info.since };
   }
-  const existing = await runtime.readLock(name);
-  return refuse(req.module, name, describeExisting(existing, req.now), false, 'Wait for it to finish.');
+  // Broke a stale lock and someone else took the name first.
+  const read = await readTakenLock(runtime, name, async () => false, req.sleep ?? defaultSleep);
+  return refuse(
+    req.module,
+    name,
+    describeExisting(read.taken ? null : read.existing, req.now),
+    false,
+    'Wait for it to finish.',
+  );
 }
 
-/** "Locked by another apply": who holds it, since when, and what the operator can do. */
+/** "Locked by a running restore": which operation holds it, who, since when, and what the operator can do. */
 function refuse(
   module: string,
   name: string,
@@ -207,10 +272,25 @@ function refuse(
       ageMs: info.ageMs,
       stale,
       message:
-        `module '${module}' is locked by another apply: ` +
-        `${info.holder}, since ${info.since}${age}; lock ${name}. ${extra}`,
+        `module '${module}' is locked by a running ${info.operation} ` +
+        `(holder ${info.holder}, since ${info.since}${age}); lock ${name}. ${extra}`,
     },
   };
+}
+
+/**
+ * Whether a lock holder (see describeHolder: `…, host H, pid N`) is a process on this host that is
+ * still running: its operation is running now, not interrupted (a refusal then says `locked`).
+ */
+export function holderRunsHere(holder: string, host = hostname()): boolean {
+  const m = /(?:^|, )host (.+), pid (\d+)$/.exec(holder);
+  if (!m || m[1] !== host) return false;
+  try {
+    process.kill(Number(m[2]), 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** Remove exactly our lock container (by ID). Never throws: returns the problem, if any. */

@@ -75,7 +75,12 @@ export function renderPlanText(plan: Plan): string {
       m.class,
       m.expected_state,
       observedText(m),
-      m.in_sync ? 'in sync' : m.drift.map((d) => d.key).join(', '),
+      m.in_sync
+        ? 'in sync'
+        : [
+            ...m.drift.map((d) => d.key),
+            ...(m.interrupted_operation?.status === 'open' ? ['interrupted operation'] : []),
+          ].join(', '),
     ]);
   }
   const lines = pad(rows);
@@ -85,9 +90,14 @@ export function renderPlanText(plan: Plan): string {
     for (const m of drifted) {
       lines.push(`${m.name} (${m.compose.project}/${m.compose.service}, ${m.compose.file}):`);
       for (const d of m.drift) lines.push(`  - ${driftText(d)}`);
+      if (m.interrupted_operation?.status === 'open') lines.push(`  ⚠ ${m.interrupted_operation.message}`);
       if (m.upgrade) for (const l of upgradeLines(m.upgrade)) lines.push(`  ${l}`);
       lines.push(`  plan_hash (pass to apply as --expected-plan-hash): ${m.plan_hash}`);
     }
+  }
+  for (const m of plan.modules.filter((x) => x.interrupted_operation?.status === 'could-not-check')) {
+    lines.push('');
+    lines.push(`⚠ ${m.interrupted_operation!.message}`);
   }
   lines.push('');
   lines.push(

@@ -119,12 +119,13 @@ export class Journal {
 
   async mark(phase: Phase): Promise<void> {
     this.seq++;
-    await this.runtime.writeJournalMark(this.key, {
-      seq: this.seq,
-      phase,
-      at: this.now().toISOString(),
-      data: { record: JSON.stringify(this.record) },
-    });
+    // Held by a keeper container of the helper image (local, already probed), so a volume prune
+    // cannot remove the mark while the operation is open (docs/architecture.md §12).
+    await this.runtime.writeJournalMark(
+      this.key,
+      { seq: this.seq, phase, at: this.now().toISOString(), data: { record: JSON.stringify(this.record) } },
+      { image: this.record.helper_image },
+    );
   }
 
   /** Remove every mark, lowest first (see the module comment). */

@@ -8,6 +8,7 @@
  * or when the operator says so (`break-stale-lock: true`); otherwise recover refuses, because the
  * restore may still be running on another runner.
  */
+import path from 'node:path';
 import { errorMessage, type FailureReason } from '../errors.js';
 import type { ModuleDecl } from '../model/module.js';
 import type { Logger, Runtime } from '../ports.js';
@@ -16,14 +17,20 @@ import { healthGate } from '../upgrade/health.js';
 import { targetOf } from './steps.js';
 import { acquireLock, LOCK_LABEL, lockName, releaseLock, type HeldLock } from '../ops/lock.js';
 import { directionOf, Journal, JournalError, operationKey, readState } from './journal.js';
-import { forwardAll, revertAll, type CrashHook, type StepDeps } from './steps.js';
+import { forwardAll, revertAll, wayBack, type CrashHook, type StepDeps } from './steps.js';
 import { rollBack } from '../upgrade/rollback.js';
+import { describeWorkAreas, readDataSide, revertFromDataSide } from './data-side.js';
 import type { Journal as JournalT, Phase } from './journal.js';
 
 export interface RecoverOutcome {
   module: string;
   decision: 'recovered' | 'nothing-to-recover' | 'failed' | 'refused';
   direction: 'reverted' | 'completed' | null;
+  /**
+   * what every volume holds at the end, from what the steps did (docs/architecture.md §12): `old`,
+   * `backup` (the restored data), or null when recover did not touch the data
+   */
+  data: 'old' | 'backup' | null;
   /** the phase the journal was in */
   phase: string | null;
   pre_restore_snapshot: string | null;
@@ -101,12 +108,80 @@ async function resumeStopped(
   }
 }
 
+/**
+ * No journal: the data side still shows an open operation when a volume holds a work area
+ * (docs/architecture.md §12). Under the module lock, revert from it when the volumes prove how, else
+ * refuse naming what was found. null when no volume holds a work area. A volume that cannot be looked
+ * at is said (a warning), never taken for "nothing open".
+ */
+async function recoverDataSide(
+  req: RecoverRequest,
+  deps: RecoverDeps,
+  lockReq: Parameters<typeof acquireLock>[1],
+  say: (s: string) => void,
+  end: End,
+  out: RecoverOutcome,
+): Promise<RecoverOutcome | null> {
+  const m = req.module;
+  if (m.class !== 'stateful' || m.volumes.length === 0 || m.runtime === 'swarm') return null;
+  const first = await readDataSide(deps.runtime, m).catch((err: unknown) => ({ problem: errorMessage(err) }));
+  if ('problem' in first) {
+    out.warnings.push(`the volumes of '${m.name}' could not be checked for a work area: ${first.problem}`);
+    return null;
+  }
+  if (!first.states.some((s) => s.present)) return null;
+  const taken = await acquireLock(deps.runtime, lockReq, 0);
+  if (!taken.acquired) return end('refused', 'locked', taken.refusal.message);
+  try {
+    return await revertUnderLock(req, deps, say, end, out);
+  } catch (err) {
+    return end('failed', 'restore-failed', `recovering from the data side stopped: ${errorMessage(err)}`);
+  } finally {
+    const problem = await releaseLock(deps.runtime, taken.lock);
+    if (problem) out.warnings.push(problem);
+  }
+}
+
+async function revertUnderLock(
+  req: RecoverRequest,
+  deps: RecoverDeps,
+  say: (s: string) => void,
+  end: End,
+  out: RecoverOutcome,
+): Promise<RecoverOutcome | null> {
+  const m = req.module;
+  {
+    // Read again under the lock: the operation may have ended meanwhile.
+    const side = await readDataSide(deps.runtime, m);
+    if ('problem' in side) return end('failed', 'restore-failed', `the volumes could not be read: ${side.problem}`);
+    if (!side.states.some((s) => s.present)) return null;
+    const found = describeWorkAreas(side.states);
+    say(`no journal, but the data side shows an open operation (${found})`);
+    const r = await revertFromDataSide(deps.runtime, m, side, req.readyTimeoutSeconds * 1000, say, deps.sleep);
+    if (!r.ok) {
+      return end(
+        'failed',
+        'interrupted-operation',
+        `module '${m.name}' has an open operation on its data and no journal, and the volumes cannot prove which ` +
+          `data to keep (${r.found}): a volume without a work area beside one whose new data is live may have lost ` +
+          `its old data already. Nothing was changed. Restore the pre-restore snapshot of that operation by hand ` +
+          `(a *.pre-restore snapshot in its out-dir) after removing the work areas.`,
+      );
+    }
+    out.direction = 'reverted';
+    out.data = 'old';
+    if (r.problem) return end('failed', 'restore-failed', `${r.data}, but the service: ${r.problem}`);
+    return end('recovered', '', `reverted from the data side (no journal): ${r.data}, and the service runs`);
+  }
+}
+
 export async function recoverModule(req: RecoverRequest, deps: RecoverDeps): Promise<RecoverOutcome> {
   const m = req.module;
   const out: RecoverOutcome = {
     module: m.name,
     decision: 'failed',
     direction: null,
+    data: null,
     phase: null,
     pre_restore_snapshot: null,
     failure_reason: 'internal',
@@ -138,6 +213,8 @@ export async function recoverModule(req: RecoverRequest, deps: RecoverDeps): Pro
     now: deps.now(),
     staleAfterMs: 0,
     breakStale: false,
+    operation: 'recover' as const,
+    sleep: deps.sleep,
   };
   try {
     await runtime.ping();
@@ -157,7 +234,18 @@ export async function recoverModule(req: RecoverRequest, deps: RecoverDeps): Pro
         const resumed = await resumeStopped(req, deps, lockReq, say, end);
         if (resumed) return resumed;
       }
-      return end('nothing-to-recover', '', `module '${m.name}' has no interrupted operation; nothing to recover`);
+      if (!live) {
+        const fromData = await recoverDataSide(req, deps, lockReq, say, end, out);
+        if (fromData) return fromData;
+      }
+      const unchecked = out.warnings.find((w) => w.includes('could not be checked for a work area'));
+      return end(
+        'nothing-to-recover',
+        '',
+        unchecked
+          ? `module '${m.name}' has no journal; ${unchecked}, so an operation open on them could not be ruled out`
+          : `module '${m.name}' has no interrupted operation; nothing to recover`,
+      );
     }
   } catch (err) {
     return end('failed', 'docker-unavailable', `could not read the journal: ${errorMessage(err)}`, true);
@@ -175,7 +263,7 @@ export async function recoverModule(req: RecoverRequest, deps: RecoverDeps): Pro
         return end(
           'refused',
           'locked',
-          `${taken.refusal.message} The restore may still be running there. If it is not (the runner was lost), ` +
+          `${taken.refusal.message} It may still be running there. If it is not (the runner was lost), ` +
             `run recover with break-stale-lock: true (--break-stale-lock).`,
         );
       }
@@ -214,31 +302,49 @@ export async function recoverModule(req: RecoverRequest, deps: RecoverDeps): Pro
       await runtime.dropWorkArea({ image: state.record.helper_image, mounts: state.record.mounts, key });
       await journal.remove();
       out.direction = state.phase === 'done' ? 'completed' : 'reverted';
+      out.data = state.phase === 'done' ? 'backup' : 'old';
       return end('recovered', '', `the ${state.record.operation} had ended (${state.phase}); removed its journal`);
     }
     if (direction === 'revert') {
-      const problem = await revertAll(journal, stepDeps, state.phase === 'reverting');
+      const revert = await revertAll(journal, stepDeps, state.phase === 'reverting');
       out.direction = 'reverted';
-      if (problem) {
-        return end('failed', 'restore-failed', `every volume holds its old data again, but the service: ${problem}`);
+      out.data = 'old';
+      if (revert.problem) {
+        return end('failed', 'restore-failed', `${revert.data}, but the service: ${revert.problem}`);
       }
-      return end('recovered', '', `reverted: every volume of '${m.name}' holds its old data and the service runs`);
+      return end('recovered', '', `reverted: ${revert.data}, and the service of '${m.name}' runs`);
     }
     const fwd = await forwardAll(journal, stepDeps);
     if (fwd.ok) {
       out.direction = 'completed';
+      out.data = 'backup';
       return end(
         'recovered',
         '',
         `completed: every volume of '${m.name}' holds the backup's data and the service runs`,
       );
     }
+    const snapshot = state.record.pre_restore_snapshot;
+    if (fwd.data === 'backup') {
+      // The words come from what was done: the old data was gone, nothing was reverted.
+      out.direction = 'completed';
+      out.data = 'backup';
+      return end(
+        'failed',
+        'restore-failed',
+        `every volume of '${m.name}' holds the backup's data (${path.basename(state.record.backup)}) and the ` +
+          `service is not healthy on it (${fwd.problem}). The old data is gone: its work area in ` +
+          `${fwd.gone.join(', ')} had already been dropped when the restore was interrupted, so it could not be put ` +
+          `back. To go back, ${wayBack(m.name, snapshot)}.`,
+      );
+    }
     out.direction = 'reverted';
+    out.data = 'old';
     return end(
       'failed',
       'restore-failed',
-      `the restored data did not come up healthy (${fwd.problem}); the old data was put back. Pre-restore ` +
-        `snapshot: ${state.record.pre_restore_snapshot ?? 'none'}.`,
+      `the restored data did not come up healthy (${fwd.problem}); ${fwd.revert.data}. Pre-restore ` +
+        `snapshot: ${snapshot ?? 'none'}.`,
     );
   } catch (err) {
     const what = err instanceof JournalError ? 'the journal is unreadable' : 'recovery stopped';

@@ -41,6 +41,7 @@ import {
   pickHelperImage,
   revertAll,
   stageArchive,
+  wayBack,
   type CrashHook,
   type StepDeps,
 } from './steps.js';
@@ -70,6 +71,11 @@ export interface RestoreOutcome extends GuardedOutcome<'restored'> {
   helper_image: string | null;
   /** true when a started restore put the old data back (before or after commit) */
   reverted: boolean;
+  /**
+   * what every volume holds at the end, from what the steps did (docs/architecture.md §12): `old`,
+   * `backup`, or null when the data was not touched (refused, or the journal is kept for recover)
+   */
+  data: 'old' | 'backup' | null;
 }
 
 const UP = new Set(['running', 'restarting', 'paused']);
@@ -257,6 +263,7 @@ function emptyOutcome(m: ModuleDecl, req: RestoreRequest): RestoreOutcome {
     reasons: [],
     helper_image: null,
     reverted: false,
+    data: null,
   };
 }
 
@@ -408,8 +415,11 @@ export async function restoreModule(req: RestoreRequest, deps: RestoreDeps): Pro
         ctx.say(`restore stopped before the new data went live: ${why}; putting everything back`);
         out.reverted = true;
         try {
-          const problem = await revertAll(journal, stepDeps, false);
-          const tail = problem ? ` The service is not up again: ${problem}.` : ' The service runs on its old data.';
+          const revert = await revertAll(journal, stepDeps, false);
+          out.data = 'old';
+          const tail = revert.problem
+            ? ` ${sentenceOf(revert.data)} The service is not up again: ${revert.problem}.`
+            : ` ${sentenceOf(revert.data)} The service runs on it.`;
           return ctx.end('failed', failureOf(err), `restore of '${m.name}' failed and was reverted: ${why}.${tail}`);
         } catch (revertErr) {
           return ctx.end(
@@ -424,6 +434,7 @@ export async function restoreModule(req: RestoreRequest, deps: RestoreDeps): Pro
       ctx.say(`every volume holds the backup's data (committed); recreating ${m.compose.service} on it`);
       try {
         const fwd = await forwardAll(journal, stepDeps);
+        out.data = fwd.data;
         if (fwd.ok) {
           return ctx.end(
             'restored',
@@ -432,11 +443,21 @@ export async function restoreModule(req: RestoreRequest, deps: RestoreDeps): Pro
               `Pre-restore snapshot: ${out.pre_restore_snapshot}.`,
           );
         }
+        if (fwd.data === 'backup') {
+          // Only when the old data was already gone (see forwardAll): words from what was done.
+          return ctx.end(
+            'failed',
+            'restore-failed',
+            `every volume of '${m.name}' holds the backup's data and the service is not healthy on it ` +
+              `(${fwd.problem}); the old data of ${fwd.gone.join(', ')} is gone. To go back, ` +
+              `${wayBack(m.name, out.pre_restore_snapshot)}.`,
+          );
+        }
         out.reverted = true;
         return ctx.end(
           'failed',
           'restore-failed',
-          `restored data did not come up healthy (${fwd.problem}); the old data was put back. ` +
+          `restored data did not come up healthy (${fwd.problem}); ${fwd.revert.data}. ` +
             `Pre-restore snapshot: ${out.pre_restore_snapshot}.`,
         );
       } catch (err) {
@@ -455,6 +476,12 @@ export async function restoreModule(req: RestoreRequest, deps: RestoreDeps): Pro
     finished.reasons = [{ code: finished.failure_reason, message: finished.verdict, fix: '' }];
   }
   return finished;
+}
+
+/** A clause as a sentence: capitalised, with one full stop. */
+function sentenceOf(clause: string): string {
+  const t = clause.charAt(0).toUpperCase() + clause.slice(1);
+  return /[.!?]$/.test(t) ? t : `${t}.`;
 }
 
 function failureOf(err: unknown): FailureReason {

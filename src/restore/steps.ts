@@ -4,11 +4,12 @@
  * instant, and each journal mark is written before the step it announces.
  */
 import { open } from 'node:fs/promises';
+import path from 'node:path';
 import type { ArchiveLimits, Layout } from '../backup/archive.js';
 import { waitUntilReady } from '../drift/containers.js';
 import { listServiceContainers } from '../drift/containers.js';
 import { EnvironmentError, errorMessage } from '../errors.js';
-import type { ComposeTarget, HelperSpec, Runtime } from '../ports.js';
+import type { ComposeTarget, HelperSpec, Runtime, SwapResult } from '../ports.js';
 import type { Journal, JournalRecord, Phase } from './journal.js';
 import { repackForStaging, WORK_AREA, type RepackResult } from './repack.js';
 
@@ -60,12 +61,36 @@ async function waitService(record: JournalRecord, deps: StepDeps): Promise<strin
   );
 }
 
+/** How a revert ended: why the service is not up (null: it is), and what each volume holds, in words. */
+export interface RevertEnd {
+  problem: string | null;
+  /** one sentence built from what the swap did in each volume (docs/architecture.md §12) */
+  data: string;
+}
+
+/** What a revert did per volume, in words. */
+export function describeRevert(results: readonly SwapResult[]): string {
+  const what = (r: SwapResult): string =>
+    r.outcome === 'reverted'
+      ? 'the old data was put back'
+      : r.outcome === 'already-old'
+        ? 'the old data was still live'
+        : 'no work area (its old data was never moved, or was put back and tidied before)';
+  return `every volume holds its old data (${results.map((r) => `${r.volume}: ${what(r)}`).join('; ')})`;
+}
+
 /**
  * Put the old data back in every volume and bring the service back on it: the containers the
  * operation stopped are started again when they still exist (nothing recreated them), otherwise the
- * service is recreated. Marks `reverted`, then tidies. Returns why the service is not up, or null.
+ * service is recreated. Marks `reverted`, then tidies.
+ *
+ * Only called where every volume's old data is provably there: before `committed` (a volume without
+ * a work area was never touched: the swap only runs once every work area was prepared, and nothing
+ * drops one before `committed`), and at `reverting`, which forwardAll marks only after a forward
+ * swap found every volume's work area (old data kept in it); so at `reverting` a volume without a
+ * work area was reverted and tidied by an earlier attempt.
  */
-export async function revertAll(j: Journal, deps: StepDeps, recreated: boolean): Promise<string | null> {
+export async function revertAll(j: Journal, deps: StepDeps, recreated: boolean): Promise<RevertEnd> {
   const record = j.record;
   const helper = helperOf(record, j.key);
   await deps.runtime.removeHelpers(j.key);
@@ -74,12 +99,13 @@ export async function revertAll(j: Journal, deps: StepDeps, recreated: boolean):
     const running = await listServiceContainers(deps.runtime, record);
     await deps.runtime.stop(running.filter((c) => c.state === 'running' || c.state === 'restarting').map((c) => c.id));
   }
-  await deps.runtime.swap(
+  const swapped = await deps.runtime.swap(
     helper,
     'revert',
     record.mounts.map(() => null),
   );
-  deps.say('every volume holds its old data again');
+  const data = describeRevert(swapped);
+  deps.say(data);
   deps.crash?.('after-revert-swap');
   await deps.runtime.dropWorkArea(helper);
   let problem: string | null;
@@ -94,21 +120,33 @@ export async function revertAll(j: Journal, deps: StepDeps, recreated: boolean):
   }
   await markPhase(j, 'reverted', deps);
   await j.remove();
-  return problem;
+  return { problem, data };
 }
+
+/** How forwardAll ended (docs/architecture.md §12). */
+export type ForwardEnd =
+  | { ok: true; data: 'backup' }
+  /** not healthy on the restored data; the old data was put back (`revert` says how) */
+  | { ok: false; data: 'old'; problem: string; revert: RevertEnd }
+  /**
+   * not healthy on the restored data, and the old data of `gone` was already dropped (a restore
+   * killed after the drop): every volume keeps the backup's data, the way back is the pre-restore
+   * snapshot. Never reverted: the volumes that still had their old data would then differ from
+   * the others (a mix of old and new).
+   */
+  | { ok: false; data: 'backup'; problem: string; gone: string[] };
 
 /**
  * Finish a committed swap (idempotent), recreate the service on the new data and wait for it. When it
- * does not come up, mark `reverting` and revert. Returns how it ended.
+ * does not come up and every volume still has its old data in its work area, mark `reverting` and
+ * revert; when some volume's old data is gone, keep the backup's data everywhere and say so.
  */
-export async function forwardAll(
-  j: Journal,
-  deps: StepDeps,
-): Promise<{ ok: true } | { ok: false; reverted: boolean; problem: string }> {
+export async function forwardAll(j: Journal, deps: StepDeps): Promise<ForwardEnd> {
   const record = j.record;
   const helper = helperOf(record, j.key);
   await deps.runtime.removeHelpers(j.key);
-  await deps.runtime.swap(helper, 'forward', record.roots);
+  const swapped = await deps.runtime.swap(helper, 'forward', record.roots);
+  const gone = swapped.filter((r) => r.outcome === 'no-work-area').map((r) => r.volume);
   const problem = await recreateAndWait(record, deps);
   deps.crash?.('after-recreate');
   if (problem === null) {
@@ -116,19 +154,44 @@ export async function forwardAll(
     deps.crash?.('after-drop');
     await markPhase(j, 'done', deps);
     await j.remove();
-    return { ok: true };
+    return { ok: true, data: 'backup' };
+  }
+  if (gone.length > 0) {
+    deps.say(
+      `the service did not come up on the restored data: ${problem}; the old data of ${gone.join(', ')} is gone ` +
+        `(its work area had been dropped before), so nothing is reverted: every volume keeps the backup's data`,
+    );
+    // The rest of the old data goes too: every volume then holds the backup's data, and no work area
+    // is left to block the way back (a restore of the pre-restore snapshot, which holds all of it).
+    await deps.runtime.dropWorkArea(helper);
+    await j.remove();
+    return { ok: false, data: 'backup', problem, gone };
   }
   deps.say(`the service did not come up on the restored data: ${problem}; putting the old data back`);
   await markPhase(j, 'reverting', deps);
   try {
-    const again = await revertAll(j, deps, true);
-    if (again !== null) {
-      return { ok: false, reverted: true, problem: `${problem}; AND after reverting to the old data: ${again}` };
+    const revert = await revertAll(j, deps, true);
+    if (revert.problem !== null) {
+      return {
+        ok: false,
+        data: 'old',
+        problem: `${problem}; AND after reverting to the old data: ${revert.problem}`,
+        revert,
+      };
     }
-    return { ok: false, reverted: true, problem };
+    return { ok: false, data: 'old', problem, revert };
   } catch (err) {
     throw new EnvironmentError(`${problem}; reverting to the old data failed too: ${errorMessage(err)}`);
   }
+}
+
+/** The way back to the data a restore replaced, as a command (docs/architecture.md §12). */
+export function wayBack(module: string, preRestoreSnapshot: string | null): string {
+  return preRestoreSnapshot
+    ? `restore the pre-restore snapshot: \`stateguard restore --module ${module} --backup-ref ${preRestoreSnapshot} ` +
+        `--backup-root ${path.dirname(preRestoreSnapshot)} --confirm ${path.basename(preRestoreSnapshot)} ` +
+        `--allow-stateful\``
+    : 'no pre-restore snapshot was recorded';
 }
 
 /**

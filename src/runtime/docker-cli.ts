@@ -22,6 +22,7 @@ import {
   SPACE_SCRIPT,
   SWAP_SCRIPT,
   TIMES_SCRIPT,
+  WORK_AREA_SCRIPT,
 } from './helper-scripts.js';
 import { spawnProcess } from './process.js';
 import type {
@@ -34,7 +35,10 @@ import type {
   RootMeta,
   StagedCount,
   StagedTime,
+  SwapOutcome,
+  SwapResult,
   ThrowawaySpec,
+  WorkAreaState,
   ComposeTarget,
   ContainerInfo,
   ContainerRunConfig,
@@ -271,6 +275,8 @@ export const WORKBENCH_LABEL = {
   phase: 'io.stateguard.journal.phase',
   at: 'io.stateguard.journal.at',
   dataPrefix: 'io.stateguard.journal.data.',
+  /** on a mark volume: the name of its keeper container; on the keeper: the journal's key */
+  keeper: 'io.stateguard.journal.keeper',
   drill: 'io.stateguard.drill',
 } as const;
 
@@ -310,6 +316,37 @@ export function mountArg(m: DataMount, index: number): string {
 /** The mount paths inside a helper for these mounts (`/v/0`, `/v/1`, …). */
 function mountPaths(mounts: readonly DataMount[]): string[] {
   return mounts.map((_, i) => `/v/${i}`);
+}
+
+/**
+ * What the swap helper did per mount (one `MOUNT OUTCOME` line each, helper-scripts.ts SWAP_SCRIPT).
+ * A mount without a line, or an outcome that does not belong to the direction, is an error: the
+ * words of an outcome are built from these (docs/architecture.md §12), so they must be complete.
+ */
+export function parseSwapOutput(
+  stdout: string,
+  mounts: readonly DataMount[],
+  direction: 'forward' | 'revert',
+): SwapResult[] {
+  const allowed: readonly SwapOutcome[] =
+    direction === 'forward'
+      ? ['forwarded', 'already-new', 'no-work-area']
+      : ['reverted', 'already-old', 'no-work-area'];
+  const byPath = new Map<string, string>();
+  for (const line of outputLines(stdout)) {
+    const m = /^(\/v\/\d+) (\S+)$/.exec(line);
+    if (m) byPath.set(m[1]!, m[2]!);
+  }
+  return mounts.map((mt, i) => {
+    const got = byPath.get(`/v/${i}`);
+    if (!got || !(allowed as readonly string[]).includes(got)) {
+      throw new EnvironmentError(
+        `the swap (${direction}) did not say what it did in volume ${mt.volume} ` +
+          `(${got === undefined ? 'no line' : JSON.stringify(got.slice(0, 40))}); treating it as not done`,
+      );
+    }
+    return { volume: mt.volume, outcome: got as SwapOutcome };
+  });
 }
 
 /** The command a lock container is created with; it is never started. */
@@ -915,16 +952,35 @@ export class DockerCli implements Runtime {
     });
   }
 
-  async swap(helper: HelperSpec, direction: 'forward' | 'revert', roots: readonly (RootMeta | null)[]): Promise<void> {
+  async swap(
+    helper: HelperSpec,
+    direction: 'forward' | 'revert',
+    roots: readonly (RootMeta | null)[],
+  ): Promise<SwapResult[]> {
     const args = helper.mounts.flatMap((_, i) => {
       const r = roots[i] ?? null;
       return [`/v/${i}`, r ? `${r.uid}:${r.gid}:${(r.mode & 0o7777).toString(8)}` : '-'];
     });
-    await this.runHelper(helper, `swap ${direction}`, SWAP_SCRIPT, [direction, ...args]);
+    const out = await this.runHelper(helper, `swap ${direction}`, SWAP_SCRIPT, [direction, ...args]);
+    return parseSwapOutput(out, helper.mounts, direction);
   }
 
   async dropWorkArea(helper: HelperSpec): Promise<void> {
     await this.runHelper(helper, 'drop the work area', DROP_SCRIPT, mountPaths(helper.mounts));
+  }
+
+  async workAreas(helper: HelperSpec): Promise<WorkAreaState[]> {
+    const out = await this.runHelper(helper, 'look for work areas', WORK_AREA_SCRIPT, mountPaths(helper.mounts));
+    const byPath = new Map<string, string>();
+    for (const line of outputLines(out)) {
+      const m = /^(\/v\/\d+) (absent|present in|present out)$/.exec(line);
+      if (m) byPath.set(m[1]!, m[2]!);
+    }
+    return helper.mounts.map((mt, i) => {
+      const got = byPath.get(`/v/${i}`);
+      if (!got) throw new EnvironmentError(`could not tell whether volume ${mt.volume} holds a work area`);
+      return { volume: mt.volume, present: got !== 'absent', swapped: got === 'present in' };
+    });
   }
 
   async removeHelpers(key: string): Promise<void> {
@@ -1024,16 +1080,45 @@ export class DockerCli implements Runtime {
     return r.stdout.trim();
   }
 
-  async writeJournalMark(key: string, mark: JournalMark): Promise<void> {
+  /**
+   * A mark is an empty named volume whose labels carry it, held by a never-started keeper container
+   * that mounts it: `docker volume prune` removes only volumes no container uses, so the mark
+   * survives a prune while the operation is open (docs/architecture.md §12). The keeper is created
+   * before the mark counts as written; a mark whose keeper is gone (a container prune) is still read.
+   */
+  async writeJournalMark(key: string, mark: JournalMark, keeper?: { image: string }): Promise<void> {
+    const name = `stateguard-journal-${checkKey(key)}-${mark.seq}`;
     const labels: Record<string, string> = {
-      [WORKBENCH_LABEL.journal]: checkKey(key),
+      [WORKBENCH_LABEL.journal]: key,
       [WORKBENCH_LABEL.seq]: String(mark.seq),
       [WORKBENCH_LABEL.phase]: mark.phase,
       [WORKBENCH_LABEL.at]: mark.at,
+      ...(keeper ? { [WORKBENCH_LABEL.keeper]: name } : {}),
     };
     for (const [k, v] of Object.entries(mark.data)) labels[`${WORKBENCH_LABEL.dataPrefix}${k}`] = v;
-    const name = `stateguard-journal-${key}-${mark.seq}`;
     await this.createLabelledVolume(name, labels);
+    if (keeper) {
+      const r = await this.docker([
+        'create',
+        '--name',
+        name,
+        '--pull',
+        'never',
+        '--network',
+        'none',
+        '--label',
+        `${WORKBENCH_LABEL.keeper}=${key}`,
+        '--mount',
+        `type=volume,src=${name},dst=/stateguard-journal-mark,readonly`,
+        keeper.image,
+        NEVER_STARTED,
+      ]);
+      if (r.code !== 0) {
+        // The mark does not count without its keeper: remove it (an existing keeper is another mark's).
+        if (!/already in use|conflict/i.test(r.stderr)) await this.docker(['volume', 'rm', name]);
+        throw new EnvironmentError(`could not create the keeper of journal mark ${name}: ${firstLine(r.stderr)}`);
+      }
+    }
     // `volume create` of an existing name succeeds silently: read it back so a stale mark is never taken for ours.
     const back = (await this.readJournal(key)).find((m) => m.seq === mark.seq);
     if (!back || back.phase !== mark.phase || back.at !== mark.at) {
@@ -1061,6 +1146,23 @@ export class DockerCli implements Runtime {
 
   async removeJournalMark(key: string, seq: number): Promise<void> {
     const name = `stateguard-journal-${checkKey(key)}-${seq}`;
+    // The keeper first (a volume in use cannot be removed); only a keeper of this journal.
+    const ps = await this.docker([
+      'ps',
+      '-aq',
+      '--filter',
+      `name=^/?${name}$`,
+      '--filter',
+      `label=${WORKBENCH_LABEL.keeper}=${key}`,
+    ]);
+    if (ps.code !== 0) throw new EnvironmentError(`docker ps failed: ${firstLine(ps.stderr)}`);
+    const keepers = outputLines(ps.stdout);
+    if (keepers.length > 0) {
+      const k = await this.docker(['rm', '-f', ...keepers]);
+      if (k.code !== 0 && !/no such container/i.test(k.stderr)) {
+        throw new EnvironmentError(`could not remove the keeper of journal mark ${name}: ${firstLine(k.stderr)}`);
+      }
+    }
     const r = await this.docker(['volume', 'rm', name]);
     if (r.code !== 0 && !/no such volume/i.test(r.stderr)) {
       throw new EnvironmentError(`could not remove journal mark ${name}: ${firstLine(r.stderr)}`);

@@ -95,7 +95,8 @@ done
 
 /**
  * \`swap forward|revert MOUNT META [MOUNT META ...]\`: META is \`uid:gid:mode\` (octal) for the
- * top directory after a forward swap, or \`-\` to leave it.
+ * top directory after a forward swap, or \`-\` to leave it. Prints one line per mount, once its
+ * step is done: \`MOUNT forwarded|already-new|reverted|already-old|no-work-area\` (Runtime.swap).
  */
 export const SWAP_SCRIPT = `
 set -eu
@@ -119,9 +120,10 @@ while [ $# -gt 0 ]; do
   v="$1"; meta="$2"; shift 2
   w="$v/${WORK_AREA}"
   # No work area: reverting, nothing was staged here; going forward, the old data was already
-  # dropped after the swap (the journal only asks for forward once every mount was staged).
-  [ -d "$w" ] || continue
+  # dropped after the swap. The caller decides what that means; the line says what was found.
+  if [ ! -d "$w" ]; then echo "$v no-work-area"; continue; fi
   if [ "$dir" = forward ]; then
+    r=already-new
     if [ ! -e "$w/in" ]; then
       [ -d "$w/new" ] || { echo "$w/new is missing" >&2; exit 4; }
       mkdir -p "$w/old"
@@ -129,12 +131,14 @@ while [ $# -gt 0 ]; do
       sync
       : > "$w/in"
       sync
+      r=forwarded
     fi
     mkdir -p "$w/new"
     move_all "$w/new" "$v" ""
     put_root "$v" "$meta"
     sync
   else
+    r=already-old
     if [ -e "$w/in" ]; then
       mkdir -p "$w/new"
       move_all "$v" "$w/new" "$w"
@@ -142,10 +146,12 @@ while [ $# -gt 0 ]; do
       [ -s "$w/root" ] && put_root "$v" "$(cat "$w/root")"
       rm -f "$w/in"
       sync
+      r=reverted
     fi
     if [ -d "$w/old" ]; then move_all "$w/old" "$v" ""; fi
     sync
   fi
+  echo "$v $r"
 done
 `;
 
@@ -154,4 +160,20 @@ export const DROP_SCRIPT = `
 set -eu
 for v in "$@"; do rm -rf -- "$v/${WORK_AREA}"; done
 sync
+`;
+
+/**
+ * Per mount: `MOUNT absent`, or `MOUNT present in|out` (a work area, with or without the marker
+ * `in`): what an operation left on the data side, read without changing anything.
+ */
+export const WORK_AREA_SCRIPT = `
+set -eu
+for v in "$@"; do
+  w="$v/.stateguard-restore"
+  if [ -e "$w" ] || [ -L "$w" ]; then
+    if [ -e "$w/in" ]; then echo "$v present in"; else echo "$v present out"; fi
+  else
+    echo "$v absent"
+  fi
+done
 `;

@@ -250,6 +250,30 @@ export interface StagedTime {
   mtime: number;
 }
 
+// ---- what a swap did, per mount (docs/architecture.md §12): the words of every outcome come from it ----
+/**
+ * forward: `forwarded` (the old data moved aside, the staged data put live), `already-new` (an
+ * earlier swap had put the new data live; finished); revert: `reverted` (the new data moved back
+ * out, the old data put back), `already-old` (the old data was still live); either way
+ * `no-work-area`: the mount holds no work area, nothing was moved.
+ */
+export type SwapOutcome = 'forwarded' | 'already-new' | 'reverted' | 'already-old' | 'no-work-area';
+
+export interface SwapResult {
+  volume: string;
+  outcome: SwapOutcome;
+}
+
+/**
+ * What the data side of one mount shows (docs/architecture.md §12): a work area means an operation
+ * is open there, journal or not; `swapped` is the marker `in` (the new data is live, the old kept).
+ */
+export interface WorkAreaState {
+  volume: string;
+  present: boolean;
+  swapped: boolean;
+}
+
 /** One mark of an operation's journal, kept on the engine (see src/restore/journal.ts). */
 export interface JournalMark {
   seq: number;
@@ -408,9 +432,11 @@ export interface Runtime {
    * run again or reverted: forward puts the staged content live (and `roots[i]` on the top
    * directory when given); revert puts the old content back.
    */
-  swap(helper: HelperSpec, direction: 'forward' | 'revert', roots: readonly (RootMeta | null)[]): Promise<void>;
+  swap(helper: HelperSpec, direction: 'forward' | 'revert', roots: readonly (RootMeta | null)[]): Promise<SwapResult[]>;
   /** Delete every mount's work area (the old data after a forward swap, the staged data after a revert). */
   dropWorkArea(helper: HelperSpec): Promise<void>;
+  /** Whether each mount holds a work area (read only; one helper run). */
+  workAreas(helper: HelperSpec): Promise<WorkAreaState[]>;
   /** Remove helper containers of an operation key (a killed stateguard may leave one running). */
   removeHelpers(key: string): Promise<void>;
   // ---- restore drill (e2e-gate --restore-drill): scratch volumes and a throwaway container ----
@@ -420,8 +446,12 @@ export interface Runtime {
   removeScratch(key: string): Promise<void>;
   /** Start the throwaway container (detached); returns its ID. */
   runThrowaway(spec: ThrowawaySpec): Promise<string>;
-  /** Append a mark to the journal of `key` (atomic, durable on the engine). */
-  writeJournalMark(key: string, mark: JournalMark): Promise<void>;
+  /**
+   * Append a mark to the journal of `key` (atomic, durable on the engine). With `keeper`, the mark is
+   * held by a never-started container of that local image, so `docker volume prune` cannot remove it
+   * while the operation is open (docs/architecture.md §12); removing the mark removes its keeper.
+   */
+  writeJournalMark(key: string, mark: JournalMark, keeper?: { image: string }): Promise<void>;
   /** Every mark of the journal of `key`, by seq; [] when there is none. */
   readJournal(key: string): Promise<JournalMark[]>;
   /** Remove one mark (by seq); a mark already gone is not an error. */

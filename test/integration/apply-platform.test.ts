@@ -290,7 +290,7 @@ describeDocker('apply on the real engine: lock, stale plan, timeout', () => {
     const refused = results.find((r) => r.json.status === 'refused')!;
     expect(refused.code).toBe(1);
     expect(refused.json.failure_reason).toBe('locked');
-    expect(refused.json.verdict).toMatch(new RegExp(`locked by another apply: .*host .*pid \\d+, since \\d{4}-.*lock stateguard-lock-${p.project}-store-init-`));
+    expect(refused.json.verdict).toMatch(new RegExp(`locked by a running apply \\(holder .*host .*pid \\d+, since \\d{4}-.*lock stateguard-lock-${p.project}-store-init-`));
     expect(results.find((r) => r.json.status === 'applied')!.code).toBe(0);
     expect(containerOf(p, 'store-init')).toMatchObject({ state: 'exited', exitCode: 0 });
   }, 180_000);

@@ -137,6 +137,8 @@ volumes:
 
   afterAll(() => {
     removeProject(project);
+    const keepers = docker(['ps', '-aq', '--filter', `label=io.stateguard.journal.keeper=${key()}`]).stdout.split('\n').filter(Boolean);
+    if (keepers.length) docker(['rm', '-f', ...keepers]);
     const marks = docker(['volume', 'ls', '-q', '--filter', `label=io.stateguard.journal=${key()}`]).stdout.split('\n').filter(Boolean);
     if (marks.length) docker(['volume', 'rm', '-f', ...marks]);
     const helpers = docker(['ps', '-aq', '--filter', `label=io.stateguard.helper=${key()}`]).stdout.split('\n').filter(Boolean);
@@ -232,6 +234,28 @@ volumes:
     expect(lines[2]).toMatch(/^\/m\/su 0 0 -?\d+ 755$/);
   }, 240_000);
 
+  it('a second restore while one runs is refused as locked, naming the running restore and its holder', async () => {
+    makeStateB();
+    const first = childCli(restoreArgs(backupA), repo);
+    // the first restore's lock container, once it exists (its labels name the holder and the operation)
+    let holder = '';
+    for (let i = 0; i < 600 && holder === ''; i++) {
+      const ps = docker(['ps', '-aq', '--filter', `label=io.stateguard.lock.project=${project}`]).stdout.trim();
+      if (ps) holder = docker(['inspect', '--format', '{{index .Config.Labels "io.stateguard.lock.holder"}}', ps.split('\n')[0]!]).stdout.trim();
+      if (holder === '') await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(holder).toMatch(/host .*, pid \d+$/);
+    const second = await cli(restoreArgs(backupA), repo);
+    const done = await first;
+    expect(done.code).toBe(0);
+    expect(second.code).toBe(1);
+    const j = JSON.parse(second.stdout) as { decision: string; failure_reason: string; verdict: string };
+    expect(j).toMatchObject({ decision: 'blocked', failure_reason: 'locked' });
+    expect(j.verdict).toContain(`locked by a running restore (holder ${holder}, since `);
+    expect(j.verdict).not.toMatch(/vanished|unknown/);
+    expect(fingerprint()).toBe(fingerprintA);
+  }, 240_000);
+
   it('a backup whose data does not come up healthy is reverted: the old data is live again', async () => {
     makeStateB();
     // A verified backup of the right layout whose data lacks the health marker: the service stays unhealthy on it.
@@ -279,6 +303,67 @@ volumes:
       const ps = docker(['ps', '-q', '--filter', `label=com.docker.compose.project=${project}`, '--filter', 'label=com.docker.compose.service=db', '--filter', 'status=running']);
       expect(ps.stdout.trim()).not.toBe('');
       expect(docker(['ps', '-aq', '--filter', `label=io.stateguard.helper=${key()}`]).stdout.trim()).toBe('');
+      expect(docker(['ps', '-aq', '--filter', `label=io.stateguard.journal.keeper=${key()}`]).stdout.trim()).toBe('');
+      expect((await cli(['recover', '--root', repo, '--module', 'db', '--json'], repo)).stdout).toMatch(/nothing-to-recover/);
+    }, 240_000);
+
+    it('killed after-drop, then not healthy on the restored data: recover never claims the old data', async () => {
+      const r = await childCli(restoreArgs(backupA), repo, { STATEGUARD_TEST_KILL_AT: 'after-drop' });
+      expect(r.signal).toBe('SIGKILL');
+      // the restored data loses the file the healthcheck reads: the service cannot come up healthy on it
+      const rm = docker(['run', '--rm', '--network', 'none', '--mount', `type=volume,src=${project}_data,dst=/m`, IMAGE, 'rm', '-f', '/m/healthy']);
+      expect(rm.status).toBe(0);
+      const backupData = fingerprint();
+      expect(backupData).toBe(fingerprintA.split('\n').filter((l) => !l.startsWith('./data/healthy ')).join('\n'));
+      const rec = await cli(['recover', '--root', repo, '--module', 'db', '--ready-timeout-seconds', '6', '--json'], repo);
+      expect(rec.code).toBe(1);
+      const j = JSON.parse(rec.stdout) as { decision: string; direction: string; data: string; verdict: string; messages: string[] };
+      expect(j).toMatchObject({ decision: 'failed', failure_reason: 'restore-failed', direction: 'completed', data: 'backup' });
+      expect([j.verdict, ...j.messages].join('\n')).not.toMatch(/old data was put back|holds its old data|every volume holds its old/);
+      expect(j.verdict).toMatch(/backup's data.*not healthy.*old data is gone.*stateguard restore --module db --backup-ref \S+\.tar\.gz/s);
+      // the volumes hold exactly the backup's data (as it was left), and the journal is gone
+      expect(fingerprint()).toBe(backupData);
+      expect(docker(['volume', 'ls', '-q', '--filter', `label=io.stateguard.journal=${key()}`]).stdout.trim()).toBe('');
+      expect((await cli(['recover', '--root', repo, '--module', 'db', '--json'], repo)).stdout).toMatch(/nothing-to-recover/);
+    }, 240_000);
+
+    it('killed after-swap, then `docker volume prune`: the journal survives (its keepers), recover ends exactly old', async () => {
+      const r = await childCli(restoreArgs(backupA), repo, { STATEGUARD_TEST_KILL_AT: 'after-swap' });
+      expect(r.signal).toBe('SIGKILL');
+      const marks = (): string[] => docker(['volume', 'ls', '-q', '--filter', `label=io.stateguard.journal=${key()}`]).stdout.split('\n').filter(Boolean);
+      const before = marks();
+      expect(before.length).toBeGreaterThan(0);
+      // docker 20.10 prunes every unused volume, named ones included; filtered to this test's journal only
+      const prune = docker(['volume', 'prune', '-f', '--filter', `label=io.stateguard.journal=${key()}`]);
+      expect(prune.status).toBe(0);
+      expect(marks()).toEqual(before);
+      const rec = await cli(['recover', '--root', repo, '--module', 'db', '--ready-timeout-seconds', '30', '--json'], repo);
+      expect(rec.code).toBe(0);
+      expect(JSON.parse(rec.stdout)).toMatchObject({ decision: 'recovered', direction: 'reverted', data: 'old' });
+      expect(fingerprint()).toBe(fingerprintB);
+      // removing the marks removed their keepers
+      expect(marks()).toEqual([]);
+      expect(docker(['ps', '-aq', '--filter', `label=io.stateguard.journal.keeper=${key()}`]).stdout.trim()).toBe('');
+    }, 240_000);
+
+    it('killed after-swap, journal marks and keepers removed by hand: plan shows the open operation, recover reverts from the data side', async () => {
+      const r = await childCli(restoreArgs(backupA), repo, { STATEGUARD_TEST_KILL_AT: 'after-swap' });
+      expect(r.signal).toBe('SIGKILL');
+      const keepers = docker(['ps', '-aq', '--filter', `label=io.stateguard.journal.keeper=${key()}`]).stdout.split('\n').filter(Boolean);
+      if (keepers.length) expect(docker(['rm', '-f', ...keepers]).status).toBe(0);
+      const marks = docker(['volume', 'ls', '-q', '--filter', `label=io.stateguard.journal=${key()}`]).stdout.split('\n').filter(Boolean);
+      expect(marks.length).toBeGreaterThan(0);
+      expect(docker(['volume', 'rm', ...marks]).status).toBe(0);
+      const plan = await cli(['plan', '--root', repo, '--json'], repo);
+      const db = (JSON.parse(plan.stdout) as { modules: Array<{ name: string; in_sync: boolean; interrupted_operation?: { status: string; volumes: string[] } }> }).modules.find((m) => m.name === 'db')!;
+      expect(db.in_sync).toBe(false);
+      expect(db.interrupted_operation).toMatchObject({ status: 'open', volumes: ['data', 'conf', 'blobs'] });
+      const rec = await cli(['recover', '--root', repo, '--module', 'db', '--ready-timeout-seconds', '30', '--json'], repo);
+      expect(rec.code).toBe(0);
+      expect(JSON.parse(rec.stdout)).toMatchObject({ decision: 'recovered', direction: 'reverted', data: 'old' });
+      expect(fingerprint()).toBe(fingerprintB);
+      const after = await cli(['plan', '--root', repo, '--json'], repo);
+      expect((JSON.parse(after.stdout) as { modules: Array<{ name: string; interrupted_operation?: unknown }> }).modules.find((m) => m.name === 'db')!.interrupted_operation).toBeUndefined();
       expect((await cli(['recover', '--root', repo, '--module', 'db', '--json'], repo)).stdout).toMatch(/nothing-to-recover/);
     }, 240_000);
 

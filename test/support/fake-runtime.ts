@@ -18,7 +18,9 @@ import type {
   RootMeta,
   StagedCount,
   StagedTime,
+  SwapResult,
   ThrowawaySpec,
+  WorkAreaState,
   ExecResult,
   RenderedProject,
   RunRecord,
@@ -330,35 +332,41 @@ export class FakeRuntime implements Runtime {
     });
   }
 
-  async swap(helper: HelperSpec, direction: 'forward' | 'revert', roots: readonly (RootMeta | null)[]): Promise<void> {
+  async swap(helper: HelperSpec, direction: 'forward' | 'revert', roots: readonly (RootMeta | null)[]): Promise<SwapResult[]> {
     this.record('swap', direction, helper);
     this.bench.check(`swap-${direction}`);
-    helper.mounts.forEach((m, i) => {
+    return helper.mounts.map((m, i): SwapResult => {
       const v = this.bench.volume(m.source);
       const w = v.work;
-      if (!w) return; // as the helper script: nothing staged, or already dropped
+      if (!w) return { volume: m.volume, outcome: 'no-work-area' }; // as the helper script
+      let outcome: SwapResult['outcome'];
       if (direction === 'forward') {
+        outcome = 'already-new';
         if (!w.in) {
           w.old = new Map([...(w.old ?? []), ...v.live]);
           v.live = new Map();
           w.in = true;
+          outcome = 'forwarded';
         }
         v.live = new Map([...v.live, ...w.next]);
         w.next = new Map();
         const r = roots[i];
         if (r) v.root = { ...r };
       } else {
+        outcome = 'already-old';
         if (w.in) {
           w.next = new Map([...w.next, ...v.live]);
           v.live = new Map();
           v.root = { ...w.root };
           w.in = false;
+          outcome = 'reverted';
         }
         if (w.old) {
           v.live = new Map([...v.live, ...w.old]);
           w.old = null;
         }
       }
+      return { volume: m.volume, outcome };
     });
   }
 
@@ -366,6 +374,15 @@ export class FakeRuntime implements Runtime {
     this.record('dropWorkArea', helper);
     this.bench.check('dropWorkArea');
     for (const m of helper.mounts) this.bench.volume(m.source).work = null;
+  }
+
+  async workAreas(helper: HelperSpec): Promise<WorkAreaState[]> {
+    this.record('workAreas', helper);
+    this.bench.check('workAreas');
+    return helper.mounts.map((m) => {
+      const w = this.bench.volume(m.source).work;
+      return { volume: m.volume, present: w !== null, swapped: w?.in === true };
+    });
   }
 
   async removeHelpers(key: string): Promise<void> {

@@ -419,7 +419,7 @@ describe('apply: the engine lock', () => {
     const refused = a.status === 'refused' ? a : b;
     expect(refused.failure_reason).toBe('locked');
     expect(refused.verdict).toContain(LOCK);
-    expect(refused.verdict).toMatch(/locked by another apply: (A|B)/);
+    expect(refused.verdict).toMatch(/locked by a running apply \(holder (A|B), since /);
     expect(recreated(s)).toHaveLength(1);
   });
 
