@@ -28,13 +28,13 @@ import {
   type GuardedOutcome,
   type GuardedRequest,
 } from '../ops/guarded.js';
-import type { ContainerInfo, DataMount, HelperSpec, LastKnownGood } from '../ports.js';
+import type { ContainerDefinition, ContainerInfo, DataMount, HelperSpec, LastKnownGood } from '../ports.js';
 import { interruptedOperation, Journal, operationKey, type JournalRecord } from '../restore/journal.js';
 import { resolveMounts } from '../restore/restore.js';
 import { markPhase, pickHelperImage, type CrashHook, type StepDeps } from '../restore/steps.js';
 import { preDeployGate, readReleaseNotesFile, type GateResult } from './gate.js';
 import { healthGate, type HealthGate } from './health.js';
-import { rollBack } from './rollback.js';
+import { describeRollback, describeRollbackFailure, rollBack } from './rollback.js';
 
 /** The only drift an upgrade deploys. */
 export const UPGRADE_DRIFT: readonly DriftKey[] = ['container.image', 'container.config'];
@@ -139,6 +139,32 @@ export async function evaluateUpgrade(
       if (!out.warnings.includes(note)) out.warnings.push(note);
       from = lkg.image_ref;
     }
+    const config = plan.drift.find((d) => d.key === 'container.config');
+    if (config && req.expectedPlanHash === undefined && !('error' in planned)) {
+      // An upgrade changes only the image unless the reviewed plan binds the rest (§13). compose's config
+      // hash covers the image, so "only the image" is proven by compose itself: the declared service
+      // with the running image renders the running container's hash.
+      const imageOnly =
+        !!current?.configHash &&
+        !!from &&
+        (await deps.runtime.configHashWithImage(
+          { project: m.compose.project, files: [m.compose.path] },
+          m.compose.service,
+          from,
+        )) === current.configHash;
+      if (!imageOnly) {
+        const fields = config.fields?.length ? config.fields.join(', ') : 'fields stateguard does not compare';
+        reasons.push(
+          reason(
+            'drift-not-allowed',
+            `the upgrade would also change the container's configuration besides the image (${fields}); an ` +
+              `upgrade deploys other drift only when the reviewed plan binds it`,
+            `Review the plan and pass expected-plan-hash: ${planned.hash}`,
+            'expected-plan-hash',
+          ),
+        );
+      }
+    }
     out.from.image = from;
     out.to.image = to;
     if (keys.includes('container.image') && from && to) {
@@ -226,6 +252,7 @@ export async function upgradeModule(req: UpgradeRequest, deps: UpgradeDeps): Pro
   let running: ContainerInfo[] = [];
   let helper: HelperSpec | null = null;
   let previousImageId = '';
+  let previous: ContainerDefinition[] = [];
 
   const done = await runGuarded<UpgradeOutcome>({
     verb: 'upgrade',
@@ -242,6 +269,30 @@ export async function upgradeModule(req: UpgradeRequest, deps: UpgradeDeps): Pro
       if ('problem' in resolved) return { refused: ctx.end('refused', 'not-restorable', resolved.problem) };
       mounts = resolved.mounts;
       running = containers.filter((c) => UP.has(c.state));
+      // The rollback recreates the container exactly as it is now (§13): one container, whose
+      // definition the adapter can reproduce, or no upgrade at all.
+      if (containers.length !== 1) {
+        return {
+          refused: ctx.end(
+            'refused',
+            'not-restorable',
+            `service ${m.compose.service} has ${containers.length} containers; upgrade rolls back exactly one ` +
+              `recorded container. Scale it to one first.`,
+          ),
+        };
+      }
+      const read = await deps.runtime.readContainerDefinition(containers[0]!.id);
+      if ('problem' in read) {
+        return {
+          refused: ctx.end(
+            'refused',
+            'not-restorable',
+            `a rollback could not recreate ${containers[0]!.name} exactly as it is: ${read.problem}. Nothing was ` +
+              `touched.`,
+          ),
+        };
+      }
+      previous = [read.definition];
       previousImageId = resolved.source.imageId;
       out.from.image_id = previousImageId;
       const declared = out.to.image;
@@ -306,6 +357,7 @@ export async function upgradeModule(req: UpgradeRequest, deps: UpgradeDeps): Pro
         pinned_image: pinned,
         snapshot_sha256: null,
         target_image: out.to.image,
+        previous_container: previous,
       };
       const journal = new Journal(deps.runtime, key, record, deps.now);
       const stepDeps: StepDeps & { gate: HealthGate } = {
@@ -392,22 +444,23 @@ export async function upgradeModule(req: UpgradeRequest, deps: UpgradeDeps): Pro
         }
         return ctx.end('failed', 'snapshot-failed', `upgrade of '${m.name}' stopped before deploying: ${failure}`);
       }
-      ctx.say(`UPGRADE FAILED: ${failure}; rolling back to ${pinned} with the snapshot's data`);
+      ctx.say(
+        `UPGRADE FAILED: ${failure}; rolling back to the previous container (${pinned}) with the snapshot's data`,
+      );
       try {
-        const problem = await rollBack(journal, stepDeps);
-        if (problem) {
+        const rolled = await rollBack(journal, stepDeps);
+        if (rolled.problem) {
           return ctx.end(
             'failed',
             'rollback-failed',
-            `ROLLBACK FAILED: the upgrade failed (${failure}) and the previous version is not healthy on the ` +
-              `restored data: ${problem}. Snapshot: ${record.pre_restore_snapshot}.`,
+            `ROLLBACK FAILED: the upgrade failed (${failure}); ${describeRollbackFailure(rolled, record)}`,
           );
         }
         return ctx.end(
           'rolled-back',
           'rolled-back',
-          `upgrade of '${m.name}' to ${out.to.image} failed (${failure}); rolled back: the pre-upgrade data ` +
-            `(${record.pre_restore_snapshot}) and the previous image (${pinned}) run healthy again.`,
+          `upgrade of '${m.name}' to ${out.to.image} failed (${failure}); rolled back: ` +
+            `${describeRollback(rolled, record)}.`,
         );
       } catch (err) {
         return ctx.end(
