@@ -8,7 +8,7 @@
  * leaves the furthest phase (`done`/`reverted`: nothing left to do but tidy).
  */
 import { createHash } from 'node:crypto';
-import type { DataMount, JournalMark, RootMeta, Runtime } from '../ports.js';
+import type { ContainerDefinition, DataMount, JournalMark, RootMeta, Runtime } from '../ports.js';
 
 /**
  * In the order an operation passes them; a later phase overrides an earlier one. restore: begun →
@@ -57,6 +57,12 @@ export interface JournalRecord {
   snapshot_sha256?: string | null;
   /** upgrade: the image being deployed */
   target_image?: string | null;
+  /**
+   * upgrade: the service's container as it was before the deploy, which a rollback recreates exactly
+   * (docs/architecture.md §13). Holds environment values: lives only on the engine, never printed.
+   * Absent in journals written by an older stateguard (then the rollback says it used today's file).
+   */
+  previous_container?: ContainerDefinition[] | null;
 }
 
 /** What recovery must do at a phase. */

@@ -14,11 +14,10 @@ import type { ModuleDecl } from '../model/module.js';
 import type { Logger, Runtime } from '../ports.js';
 import { waitUntilReady } from '../drift/containers.js';
 import { healthGate } from '../upgrade/health.js';
-import { targetOf } from './steps.js';
 import { acquireLock, LOCK_LABEL, lockName, releaseLock, type HeldLock } from '../ops/lock.js';
 import { directionOf, Journal, JournalError, operationKey, readState } from './journal.js';
 import { forwardAll, revertAll, wayBack, type CrashHook, type StepDeps } from './steps.js';
-import { rollBack } from '../upgrade/rollback.js';
+import { describeRollback, describeRollbackFailure, recreatePrevious, rollBack } from '../upgrade/rollback.js';
 import { describeWorkAreas, readDataSide, revertFromDataSide } from './data-side.js';
 import type { Journal as JournalT, Phase } from './journal.js';
 
@@ -391,29 +390,23 @@ async function recoverUpgrade(
   out.direction = 'reverted';
   if (phase === 'begun' || phase === 'snapshotted') {
     const existing = await runtime.inspectContainers(record.stopped);
+    let problem: string | null = null;
     if (existing.length === record.stopped.length && existing.length > 0)
       await runtime.start(existing.map((c) => c.id));
-    else if (record.pinned_image) {
-      await runtime.recreateService(targetOf(record), record.service, record.pinned_image);
-    }
-    const problem = await healthGate(runtime, record, gate);
+    else problem = (await recreatePrevious(record, stepDeps)).problem;
+    problem ??= await healthGate(runtime, record, gate);
     await journal.mark('reverted');
     await journal.remove();
     if (problem) return end('failed', 'rollback-failed', `the previous version is back but not healthy: ${problem}`);
     return end('recovered', '', `the upgrade of '${m.name}' had not deployed yet; the previous version runs again`);
   }
-  const problem = await rollBack(journal, { ...stepDeps, gate });
-  if (problem) {
-    return end(
-      'failed',
-      'rollback-failed',
-      `ROLLBACK FAILED: the snapshot is back but the previous version is not healthy: ${problem}. Snapshot: ` +
-        `${record.pre_restore_snapshot ?? 'none'}.`,
-    );
+  const rolled = await rollBack(journal, { ...stepDeps, gate });
+  if (rolled.problem) {
+    return end('failed', 'rollback-failed', `ROLLBACK FAILED: ${describeRollbackFailure(rolled, record)}`);
   }
   return end(
     'recovered',
     '',
-    `rolled back the interrupted upgrade of '${m.name}': the pre-upgrade data and the previous image run again`,
+    `rolled back the interrupted upgrade of '${m.name}': ${describeRollback(rolled, record)}`,
   );
 }

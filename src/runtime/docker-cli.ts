@@ -20,13 +20,18 @@ import {
   PREPARE_SCRIPT,
   PROBE_SCRIPT,
   SPACE_SCRIPT,
+  LIST_SCRIPT,
   SWAP_SCRIPT,
   TIMES_SCRIPT,
   WORK_AREA_SCRIPT,
 } from './helper-scripts.js';
-import { spawnProcess } from './process.js';
+import { createRequest, definitionFromInspect, referencedContainers } from './container-definition.js';
+import { apiMessage, EngineApi, type Dialer } from './engine-api.js';
+import { spawnDuplex, spawnProcess } from './process.js';
 import type {
   ComposeInfo,
+  ContainerDefinition,
+  MountEntry,
   DataMount,
   HelperSpec,
   JournalMark,
@@ -71,6 +76,8 @@ export interface DockerCliOptions {
    */
   compose?: 'v1' | 'v2';
   env?: Readonly<Record<string, string | undefined>>;
+  /** opens a byte stream to the Engine API (default: `docker system dial-stdio`; tests pass a fake) */
+  dial?: Dialer;
 }
 
 /** The non-empty lines of a process's output, trimmed (IDs from `-q` listings). */
@@ -313,6 +320,39 @@ export function mountArg(m: DataMount, index: number): string {
   return `type=${m.kind},src=${m.source},dst=/v/${index}`;
 }
 
+/**
+ * LIST_SCRIPT's output: NUL-separated tokens; `M`, mount path, then `D`/`F`/`O` each followed by the
+ * entries of that type (`./rel/path`). A path token always starts with `./`, so it is never a marker.
+ */
+export function parseMountListing(
+  stdout: string,
+  mounts: readonly DataMount[],
+): { volume: string; entries: MountEntry[] }[] {
+  const out = mounts.map((m) => ({ volume: m.volume, entries: [] as MountEntry[] }));
+  const tokens = stdout.split('\0');
+  let current: MountEntry[] | null = null;
+  let type: MountEntry['type'] | null = null;
+  const seen = new Set<number>();
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i]!;
+    if (t === 'M') {
+      const index = /^\/v\/(\d+)$/.exec(tokens[++i] ?? '')?.[1];
+      current = index !== undefined ? (out[Number(index)]?.entries ?? null) : null;
+      if (current === null) throw new EnvironmentError('the volume listing names a mount that was not asked for');
+      seen.add(Number(index));
+      type = null;
+    } else if (t === 'D' || t === 'F' || t === 'O') {
+      type = t === 'D' ? 'directory' : t === 'F' ? 'file' : 'other';
+    } else if (t.startsWith('./') && current && type) {
+      current.push({ path: t.slice(2), type });
+    } else if (t !== '') {
+      throw new EnvironmentError('the volume listing is not in the expected form');
+    }
+  }
+  if (seen.size !== mounts.length) throw new EnvironmentError('the volume listing is incomplete');
+  return out;
+}
+
 /** The mount paths inside a helper for these mounts (`/v/0`, `/v/1`, …). */
 function mountPaths(mounts: readonly DataMount[]): string[] {
   return mounts.map((_, i) => `/v/${i}`);
@@ -364,9 +404,12 @@ export class DockerCli implements Runtime {
   private v2: Promise<string | null> | undefined;
   private info: Promise<ComposeInfo> | undefined;
   private pinged: Promise<void> | undefined;
+  private readonly dial: Dialer;
+  private api: EngineApi | undefined;
 
   constructor(opts: DockerCliOptions = {}) {
     this.run = opts.runner ?? spawnProcess;
+    this.dial = opts.dial ?? (() => spawnDuplex('docker', ['system', 'dial-stdio'], this.childEnv));
     this.env = opts.env ?? process.env;
     this.childEnv = opts.env && opts.env !== process.env ? opts.env : undefined;
     const forced = opts.compose ?? this.env.STATEGUARD_COMPOSE;
@@ -606,16 +649,22 @@ export class DockerCli implements Runtime {
     const noPull = (await this.composeFlavor()) === 'v2' ? ['--pull', 'never'] : [];
     const args = ['up', '-d', '--no-deps', '--force-recreate', '--no-build', ...noPull, service];
     if (imageOverride === undefined) return this.compose(target, args);
-    // An override file beside the declared ones: same project and labels, only the image differs.
+    return this.withImageOverride(target, service, imageOverride, (t) => this.compose(t, args));
+  }
+
+  /** Run with an override file beside the declared ones: same project and labels, only the image differs. */
+  private async withImageOverride<T>(
+    target: ComposeTarget,
+    service: string,
+    image: string,
+    fn: (t: ComposeTarget) => Promise<T>,
+  ): Promise<T> {
     const dir = await mkdtemp(path.join(tmpdir(), 'stateguard-override-'));
     try {
       const version = composeVersion(target.files[0]);
       const file = path.join(dir, 'override.yaml');
-      await writeFile(
-        file,
-        stringifyYaml({ ...(version ? { version } : {}), services: { [service]: { image: imageOverride } } }),
-      );
-      return await this.compose({ ...target, files: [...target.files, file] }, args);
+      await writeFile(file, stringifyYaml({ ...(version ? { version } : {}), services: { [service]: { image } } }));
+      return await fn({ ...target, files: [...target.files, file] });
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -1214,5 +1263,102 @@ export class DockerCli implements Runtime {
       }
     }
     return found;
+  }
+
+  // ---- an upgrade's exact rollback (docs/architecture.md §13) ----
+
+  /** The Engine API through `docker system dial-stdio` (same DOCKER_HOST, context, ssh, TLS). */
+  private engine(): EngineApi {
+    this.api ??= new EngineApi(this.dial);
+    return this.api;
+  }
+
+  async readContainerDefinition(
+    containerId: string,
+  ): Promise<{ definition: ContainerDefinition } | { problem: string }> {
+    const r = await this.docker(['inspect', '--type', 'container', containerId]);
+    if (r.code !== 0)
+      throw new EnvironmentError(`docker inspect ${containerId.slice(0, 12)} failed: ${firstLine(r.stderr)}`);
+    const [raw] = JSON.parse(r.stdout.trim() || '[]') as unknown[];
+    const read = definitionFromInspect(raw);
+    if ('problem' in read) return read;
+    // What the definition shares with other containers must still be there to be shared again.
+    for (const ref of referencedContainers(read.definition)) {
+      const [other] = await this.inspectContainers([ref.container]);
+      if (!other || other.state !== 'running') {
+        return {
+          problem:
+            `its ${ref.field} names container ${ref.container.slice(0, 12)}, which is ` +
+            `${other ? other.state : 'gone'}; a rollback could not recreate it as it is`,
+        };
+      }
+    }
+    return read;
+  }
+
+  async recreateFromDefinition(def: ContainerDefinition, replace: readonly string[]): Promise<string> {
+    const api = this.engine();
+    await api.apiVersion();
+    if (replace.length) {
+      await this.stop(replace);
+      const rm = await this.docker(['rm', ...replace]);
+      if (rm.code !== 0 && !/no such container/i.test(rm.stderr)) {
+        throw new EnvironmentError(`docker rm of the service's containers failed: ${firstLine(rm.stderr)}`);
+      }
+    }
+    const req = createRequest(def);
+    const created = await api.call('POST', `/containers/create?name=${encodeURIComponent(def.name)}`, req.body);
+    if (created.status !== 201) {
+      throw new EnvironmentError(`creating ${def.name} from its recorded definition failed: ${apiMessage(created)}`);
+    }
+    const id = String((JSON.parse(created.text) as { Id?: unknown }).Id ?? '');
+    if (!/^[0-9a-f]{64}$/.test(id)) throw new EnvironmentError(`creating ${def.name} returned no container ID`);
+    for (const n of req.connect) {
+      const r = await api.call('POST', `/networks/${encodeURIComponent(n.network)}/connect`, {
+        Container: id,
+        EndpointConfig: n.endpoint,
+      });
+      if (r.status !== 200) {
+        throw new EnvironmentError(`connecting ${def.name} to network ${n.network} failed: ${apiMessage(r)}`);
+      }
+    }
+    await this.start([id]);
+    return id;
+  }
+
+  async configHashWithImage(target: ComposeTarget, service: string, image: string): Promise<string | null> {
+    const r = await this.withImageOverride(target, service, image, (t) =>
+      this.compose(t, ['config', '--hash', service]),
+    );
+    return r.code === 0 ? (parseConfigHashes(r.stdout)[service] ?? null) : null;
+  }
+
+  async listMountEntries(helper: HelperSpec): Promise<{ volume: string; entries: MountEntry[] }[]> {
+    const mounts = helper.mounts.flatMap((m, i) => ['--mount', `${mountArg(m, i)},readonly`]);
+    const args = helper.mounts.map((_, i) => `/v/${i}`);
+    const r = await this.docker([
+      'run',
+      '--rm',
+      '--pull',
+      'never',
+      '--network',
+      'none',
+      '--user',
+      '0:0',
+      '--label',
+      `${WORKBENCH_LABEL.helper}=${checkKey(helper.key)}`,
+      '--entrypoint',
+      '/bin/sh',
+      ...mounts,
+      helper.image,
+      '-c',
+      LIST_SCRIPT,
+      'sh',
+      ...args,
+    ]);
+    if (r.code !== 0) {
+      throw new EnvironmentError(`listing the data volumes failed with exit ${r.code}: ${firstLine(r.stderr)}`);
+    }
+    return parseMountListing(r.stdout, helper.mounts);
   }
 }

@@ -177,3 +177,22 @@ for v in "$@"; do
   fi
 done
 `;
+
+/**
+ * Lists every entry under each mount (read-only), NUL-separated: `M`, the mount, then `D`, `F`, `O`
+ * each followed by the directories, regular files and other entries (`./path`). The work area is
+ * left out. An upgrade's rollback compares this with the snapshot (docs/architecture.md §13).
+ */
+export const LIST_SCRIPT = `
+set -eu
+for v in "$@"; do
+  cd "$v"
+  printf 'M\\0%s\\0' "$v"
+  printf 'D\\0'
+  find . -mindepth 1 -path ./.stateguard-restore -prune -o -type d -print0
+  printf 'F\\0'
+  find . -mindepth 1 -path ./.stateguard-restore -prune -o -type f -print0
+  printf 'O\\0'
+  find . -mindepth 1 -path ./.stateguard-restore -prune -o ! -type d ! -type f -print0
+done
+`;

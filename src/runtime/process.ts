@@ -3,6 +3,7 @@
  * can be interpolated into a command line.
  */
 import { spawn } from 'node:child_process';
+import { Duplex } from 'node:stream';
 import type { ExecOptions, ExecResult, ProcessRunner } from './types.js';
 
 export const spawnProcess: ProcessRunner = (command, args, opts: ExecOptions = {}) =>
@@ -86,4 +87,35 @@ export function countingRunner(inner: ProcessRunner): { runner: ProcessRunner; c
       return inner(command, args, opts);
     },
   };
+}
+
+// ---- a byte stream to a long-running child (the Engine API over `docker system dial-stdio`) ----
+
+/**
+ * Spawn one process (argument array, never a shell) and hand back its stdin/stdout as one duplex
+ * stream, for a protocol spoken over them (HTTP to the Engine API through `docker system
+ * dial-stdio`, docs/architecture.md §13). The child is killed when the stream closes; what it wrote
+ * to stderr is kept for the error message.
+ */
+export function spawnDuplex(
+  command: string,
+  args: readonly string[],
+  env?: Record<string, string | undefined>,
+): { stream: Duplex; stderr: () => string } {
+  const child = spawn(command, [...args], {
+    env: { ...process.env, DOCKER_CLI_HINTS: 'false', ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+    shell: false,
+  });
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (c: string) => {
+    if (stderr.length < 4096) stderr += c;
+  });
+  const stream = Duplex.from({ readable: child.stdout, writable: child.stdin });
+  child.on('error', (err) => stream.destroy(err));
+  stream.on('close', () => {
+    if (child.exitCode === null) child.kill();
+  });
+  return { stream, stderr: () => stderr };
 }

@@ -666,4 +666,29 @@ export class SwarmCli extends DockerCli {
     }
     return r;
   }
+
+  // ---- an upgrade's exact rollback (docs/architecture.md §13): upgrade is refused on Swarm (§14) ----
+
+  override async readContainerDefinition(): Promise<{ problem: string }> {
+    return { problem: 'a Swarm task is recreated by its service, not from a container definition' };
+  }
+
+  override async recreateFromDefinition(): Promise<string> {
+    throw new EnvironmentError(
+      'recreating a container from its definition is not built for Swarm',
+      'unsupported-runtime',
+    );
+  }
+
+  /** The Swarm view hash is not compose's config hash: cannot tell (an upgrade then needs the plan hash). */
+  override async configHashWithImage(): Promise<null> {
+    return null;
+  }
+
+  override async listMountEntries(): Promise<never> {
+    throw new EnvironmentError(
+      'listing a volume is not built for Swarm (the data is node-local)',
+      'unsupported-runtime',
+    );
+  }
 }

@@ -303,6 +303,41 @@ export interface ThrowawaySpec {
   env: string[];
 }
 
+/**
+ * A container's definition as the engine reported it, recorded before an upgrade's deploy so that a
+ * rollback recreates exactly that container (docs/architecture.md §13). `config` holds environment
+ * values: secret material, kept only on the engine (the journal), never printed or put in an outcome.
+ */
+export interface ContainerDefinition {
+  /** the container it was read from */
+  id: string;
+  name: string;
+  /** the image ID it ran: a rollback creates from this ID, never from a tag that may have moved */
+  image_id: string;
+  /** the Engine API `Config` and `HostConfig` as inspected */
+  config: Record<string, unknown>;
+  host_config: Record<string, unknown>;
+  /** every network it was attached to, with its aliases and static IPAM config */
+  networks: ContainerNetwork[];
+  /** volumes it mounted that HostConfig does not name (image VOLUMEs, anonymous): re-attached by name */
+  anonymous_volumes: { name: string; destination: string; read_only: boolean }[];
+}
+
+export interface ContainerNetwork {
+  name: string;
+  aliases: string[];
+  /** `IPAMConfig` as inspected (static addresses), null when none */
+  ipam: Record<string, unknown> | null;
+  links: string[];
+  driver_opts: Record<string, string> | null;
+}
+
+/** One entry under a data mount, as a helper lists it (path relative to the mount). */
+export interface MountEntry {
+  path: string;
+  type: 'file' | 'directory' | 'other';
+}
+
 export type WaitResult = { exitCode: number; timedOut: false } | { exitCode: null; timedOut: true };
 
 /** Which adapter a module's runtime needs: `spec.compose` or `spec.swarm` (docs/architecture.md §14). */
@@ -468,4 +503,23 @@ export interface Runtime {
    * `docker cp` (no tool in the image needed); only the first bytes of an existing path are read.
    */
   existingPaths(containerId: string, paths: readonly string[]): Promise<string[]>;
+  // ---- an upgrade's exact rollback (docs/architecture.md §13) ----
+  /**
+   * The container's definition as inspected (see ContainerDefinition), or why this adapter could not
+   * recreate it exactly (refused before anything is stopped).
+   */
+  readContainerDefinition(containerId: string): Promise<{ definition: ContainerDefinition } | { problem: string }>;
+  /**
+   * Stop and remove `replace` (never their volumes), then create a container from the definition (its
+   * image ID, Config, HostConfig, networks and anonymous volumes) and start it. Returns its ID.
+   */
+  recreateFromDefinition(def: ContainerDefinition, replace: readonly string[]): Promise<string>;
+  /**
+   * The service's config hash as compose would render it with `image` instead of the declared image
+   * (`config --hash` with an override file), or null when it cannot tell. Equal to a container's
+   * config-hash label: the image is the only difference (an upgrade's image-only check).
+   */
+  configHashWithImage(target: ComposeTarget, service: string, image: string): Promise<string | null>;
+  /** Every entry under each mount, through one helper run with read-only mounts and no network. */
+  listMountEntries(helper: HelperSpec): Promise<{ volume: string; entries: MountEntry[] }[]>;
 }

@@ -1,23 +1,71 @@
 /**
  * An upgrade's rollback (docs/architecture.md §13): the pre-upgrade snapshot is put back through
- * restore's journaled machinery (§12) and the pinned previous image runs again. Data exactly as
- * before the upgrade — a migration the new version ran is undone — never a version-only rollback.
+ * restore's journaled machinery (§12) and the previous container is recreated exactly as it was
+ * before the deploy — the definition recorded in the journal (image ID, environment, command,
+ * mounts, labels, networks) — never today's compose file with an image override, which would start
+ * the old image with the new version's environment. Then the health gate (with its settle window),
+ * then the data check: every path of the snapshot still there with its type.
  *
  * The target is always the snapshot, so the rollback can be started again from the top after a
  * crash at any instant: whatever an interrupted attempt left in the work areas is dropped, the
  * snapshot is staged afresh and swapped in (the live content, whatever it is, goes to `old/`).
  */
 import { listServiceContainers } from '../drift/containers.js';
-import type { Journal } from '../restore/journal.js';
+import type { Journal, JournalRecord } from '../restore/journal.js';
 import { helperOf, markPhase, stageArchive, targetOf, type StepDeps } from '../restore/steps.js';
 import { healthGate, type HealthGate } from './health.js';
+import { verifyDataAgainstSnapshot } from './verify-data.js';
 
 export interface RollbackDeps extends StepDeps {
   gate: HealthGate;
 }
 
-/** Roll back; returns null when the previous version runs healthy on the restored data, else why not. */
-export async function rollBack(j: Journal, deps: RollbackDeps): Promise<string | null> {
+/** How a finished rollback ended (a thrown error: it did not finish; the journal is kept). */
+export interface RollbackResult {
+  /** null: healthy for the settle window and every snapshot path present; else why not */
+  problem: string | null;
+  /** which check failed */
+  failed: 'recreate' | 'health' | 'data' | null;
+  /** true: recreated from the recorded definition; false: an old journal, today's compose file + pinned image */
+  exact: boolean;
+  /** snapshot entries found in the live volumes */
+  checked: number;
+}
+
+/**
+ * Bring the previous container back: from its recorded definition, replacing whatever runs for the
+ * service now; an old journal without one falls back to today's compose file with the pinned image
+ * (and says so). Returns why it could not, or null.
+ */
+export async function recreatePrevious(
+  record: JournalRecord,
+  deps: StepDeps,
+): Promise<{ problem: string | null; exact: boolean }> {
+  const defs = record.previous_container ?? [];
+  if (defs.length > 0) {
+    const current = (await listServiceContainers(deps.runtime, record)).map((c) => c.id);
+    for (const def of defs) {
+      await deps.runtime.recreateFromDefinition(def, current.splice(0));
+      deps.say(
+        `recreated ${def.name} from its definition recorded before the deploy (image ${def.image_id.slice(0, 19)})`,
+      );
+    }
+    return { problem: null, exact: true };
+  }
+  deps.say(
+    `the journal records no previous container definition (written by an older stateguard): recreating ` +
+      `${record.service} from today's compose file with the pinned image ${record.pinned_image ?? '(none)'}`,
+  );
+  if (!record.pinned_image) return { problem: 'the journal names no pinned image', exact: false };
+  const r = await deps.runtime.recreateService(targetOf(record), record.service, record.pinned_image);
+  return {
+    problem: r.code === 0 ? null : `recreating ${record.service} on ${record.pinned_image} failed: ${r.stderr.trim()}`,
+    exact: false,
+  };
+}
+
+/** Roll back (see the module comment). Throws when a step failed before the end; the journal stays. */
+export async function rollBack(j: Journal, deps: RollbackDeps): Promise<RollbackResult> {
   const record = j.record;
   const helper = helperOf(record, j.key);
   if (!record.pre_restore_snapshot || !record.pinned_image) {
@@ -30,10 +78,11 @@ export async function rollBack(j: Journal, deps: RollbackDeps): Promise<string |
   deps.say(`stopped ${record.service}; putting the pre-upgrade snapshot back`);
   await deps.runtime.dropWorkArea(helper);
   await deps.runtime.prepareWorkArea(helper);
+  const layout = { module: record.module, volumes: record.mounts.map((m) => m.volume) };
   const staged = await stageArchive(deps.runtime, helper, {
     path: record.pre_restore_snapshot,
     sha256: record.snapshot_sha256 ?? '',
-    layout: { module: record.module, volumes: record.mounts.map((m) => m.volume) },
+    layout,
     limits: { maxUncompressedBytes: Number.MAX_SAFE_INTEGER, maxEntries: Number.MAX_SAFE_INTEGER },
   });
   deps.crash?.('after-rollback-staged');
@@ -44,12 +93,52 @@ export async function rollBack(j: Journal, deps: RollbackDeps): Promise<string |
   );
   deps.say('every volume holds the pre-upgrade snapshot again');
   deps.crash?.('after-rollback-swap');
-  const r = await deps.runtime.recreateService(targetOf(record), record.service, record.pinned_image);
-  let problem: string | null =
-    r.code === 0 ? null : `recreating ${record.service} on ${record.pinned_image} failed: ${r.stderr.trim()}`;
-  if (problem === null) problem = await healthGate(deps.runtime, record, deps.gate);
+  const back = await recreatePrevious(record, deps);
+  let failed: RollbackResult['failed'] = back.problem ? 'recreate' : null;
+  let problem = back.problem;
+  if (problem === null) {
+    problem = await healthGate(deps.runtime, record, deps.gate);
+    if (problem) failed = 'health';
+  }
   await deps.runtime.dropWorkArea(helper);
+  let checked = 0;
+  if (problem === null) {
+    // After the settle window the previous version has run on the data: a wipe on start shows now.
+    const data = await verifyDataAgainstSnapshot(deps.runtime, helper, {
+      path: record.pre_restore_snapshot,
+      sha256: record.snapshot_sha256 ?? '',
+      layout,
+    });
+    if (data.ok) checked = data.checked;
+    else {
+      problem = data.problem;
+      failed = 'data';
+    }
+  }
   await markPhase(j, 'rolled-back', deps);
   await j.remove();
-  return problem;
+  return { problem, failed, exact: back.exact, checked };
+}
+
+/** What a rollback brought back, in words that claim only what was done and checked. */
+export function describeRollback(r: RollbackResult, record: JournalRecord): string {
+  const what = r.exact
+    ? `the previous container as recorded before the deploy (image ${record.pinned_image}, its environment, ` +
+      `command, mounts and labels)`
+    : `the previous image ${record.pinned_image} with TODAY's compose definition (the journal recorded no previous ` +
+      `container definition)`;
+  return (
+    `the pre-upgrade data (${record.pre_restore_snapshot}) and ${what} run healthy for the settle window; ` +
+    `all ${r.checked} paths of the snapshot are present in the live volumes with their type`
+  );
+}
+
+/** Why a finished rollback is not good, in words naming the check that failed. */
+export function describeRollbackFailure(r: RollbackResult, record: JournalRecord): string {
+  const snap = `Snapshot: ${record.pre_restore_snapshot}.`;
+  if (r.failed === 'data') {
+    return `the previous version runs healthy, but the data does not match the snapshot: ${r.problem}. ${snap}`;
+  }
+  if (r.failed === 'recreate') return `the previous container could not be recreated: ${r.problem}. ${snap}`;
+  return `the previous version is not healthy on the restored data: ${r.problem}. ${snap}`;
 }

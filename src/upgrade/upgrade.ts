@@ -29,14 +29,14 @@ import {
   type GuardedRequest,
 } from '../ops/guarded.js';
 import { dataMountRefusal } from '../ops/data-mounts.js';
-import type { ContainerInfo, DataMount, HelperSpec, LastKnownGood, Runtime } from '../ports.js';
+import type { ContainerDefinition, ContainerInfo, DataMount, HelperSpec, LastKnownGood, Runtime } from '../ports.js';
 import { interruptedOperation, Journal, operationKey, type JournalRecord } from '../restore/journal.js';
 import { refusalReason, resolveMounts } from '../restore/restore.js';
 import { markPhase, pickHelperImage, type CrashHook, type StepDeps } from '../restore/steps.js';
 import { upgradeGate } from './from.js';
 import { readReleaseNotesFile, type GateResult } from './gate.js';
 import { healthGate, type HealthGate } from './health.js';
-import { rollBack } from './rollback.js';
+import { describeRollback, describeRollbackFailure, rollBack } from './rollback.js';
 
 /** The only drift an upgrade deploys. */
 export const UPGRADE_DRIFT: readonly DriftKey[] = ['container.image', 'container.config'];
@@ -132,6 +132,40 @@ export async function evaluateUpgrade(
       );
     }
     const { from, to } = fromTo(plan);
+    const config = plan.drift.find((d) => d.key === 'container.config');
+    if (config && req.expectedPlanHash === undefined && !('error' in planned)) {
+      // The reference the running container was rendered with: after a rollback the last-known-good's
+      // (same image ID), else the container's own.
+      const [current] = await listServiceContainers(deps.runtime, m.compose);
+      const lkg = await deps.runtime.readLastKnownGood(m.compose.project, m.compose.service);
+      const running =
+        lkg && current && current.imageId !== '' && current.imageId === lkg.image_id
+          ? lkg.image_ref
+          : current?.imageRef;
+      // An upgrade changes only the image unless the reviewed plan binds the rest (§13). compose's config
+      // hash covers the image, so "only the image" is proven by compose itself: the declared service
+      // with the running image renders the running container's hash.
+      const imageOnly =
+        !!current?.configHash &&
+        !!running &&
+        (await deps.runtime.configHashWithImage(
+          { project: m.compose.project, files: [m.compose.path] },
+          m.compose.service,
+          running,
+        )) === current.configHash;
+      if (!imageOnly) {
+        const fields = config.fields?.length ? config.fields.join(', ') : 'fields stateguard does not compare';
+        reasons.push(
+          reason(
+            'drift-not-allowed',
+            `the upgrade would also change the container's configuration besides the image (${fields}); an ` +
+              `upgrade deploys other drift only when the reviewed plan binds it`,
+            `Review the plan and pass expected-plan-hash: ${planned.hash}`,
+            'expected-plan-hash',
+          ),
+        );
+      }
+    }
     out.from.image = from;
     out.to.image = to;
     if (keys.includes('container.image')) {
@@ -291,6 +325,7 @@ export async function upgradeModule(req: UpgradeRequest, deps: UpgradeDeps): Pro
   let helper: HelperSpec | null = null;
   let previousImageId = '';
   let previousConfigHash = '';
+  let previous: ContainerDefinition[] = [];
 
   const done = await runGuarded<UpgradeOutcome>({
     verb: 'upgrade',
@@ -316,6 +351,30 @@ export async function upgradeModule(req: UpgradeRequest, deps: UpgradeDeps): Pro
         verb: 'upgrade',
       });
       if (refusal) return { refused: ctx.end('refused', refusalReason(refusal), refusal.message) };
+      // The rollback recreates the container exactly as it is now (§13): one container, whose
+      // definition the adapter can reproduce, or no upgrade at all.
+      if (containers.length !== 1) {
+        return {
+          refused: ctx.end(
+            'refused',
+            'not-restorable',
+            `service ${m.compose.service} has ${containers.length} containers; upgrade rolls back exactly one ` +
+              `recorded container. Scale it to one first.`,
+          ),
+        };
+      }
+      const read = await deps.runtime.readContainerDefinition(containers[0]!.id);
+      if ('problem' in read) {
+        return {
+          refused: ctx.end(
+            'refused',
+            'not-restorable',
+            `a rollback could not recreate ${containers[0]!.name} exactly as it is: ${read.problem}. Nothing was ` +
+              `touched.`,
+          ),
+        };
+      }
+      previous = [read.definition];
       previousImageId = resolved.source.imageId;
       previousConfigHash = resolved.source.configHash ?? '';
       out.from.image_id = previousImageId;
@@ -397,6 +456,7 @@ export async function upgradeModule(req: UpgradeRequest, deps: UpgradeDeps): Pro
         pinned_image: pinned,
         snapshot_sha256: null,
         target_image: out.to.image,
+        previous_container: previous,
       };
       const journal = new Journal(deps.runtime, key, record, deps.now);
       const stepDeps: StepDeps & { gate: HealthGate } = {
@@ -489,22 +549,23 @@ export async function upgradeModule(req: UpgradeRequest, deps: UpgradeDeps): Pro
         }
         return ctx.end('failed', 'snapshot-failed', `upgrade of '${m.name}' stopped before deploying: ${failure}`);
       }
-      ctx.say(`UPGRADE FAILED: ${failure}; rolling back to ${pinned} with the snapshot's data`);
+      ctx.say(
+        `UPGRADE FAILED: ${failure}; rolling back to the previous container (${pinned}) with the snapshot's data`,
+      );
       try {
-        const problem = await rollBack(journal, stepDeps);
-        if (problem) {
+        const rolled = await rollBack(journal, stepDeps);
+        if (rolled.problem) {
           return ctx.end(
             'failed',
             'rollback-failed',
-            `ROLLBACK FAILED: the upgrade failed (${failure}) and the previous version is not healthy on the ` +
-              `restored data: ${problem}. Snapshot: ${record.pre_restore_snapshot}.`,
+            `ROLLBACK FAILED: the upgrade failed (${failure}); ${describeRollbackFailure(rolled, record)}`,
           );
         }
         return ctx.end(
           'rolled-back',
           'rolled-back',
-          `upgrade of '${m.name}' to ${out.to.image} failed (${failure}); rolled back: the pre-upgrade data ` +
-            `(${record.pre_restore_snapshot}) and the previous image (${pinned}) run healthy again.`,
+          `upgrade of '${m.name}' to ${out.to.image} failed (${failure}); rolled back: ` +
+            `${describeRollback(rolled, record)}.`,
         );
       } catch (err) {
         return ctx.end(

@@ -53,11 +53,14 @@ describeDocker('upgrade on the real engine', () => {
   let work = '';
   let out = '';
 
-  const composeFile = (version: string): string => `version: "3.7"
+  // WIPE_CACHE_ON_START=1 in the environment makes any version wipe /data/db as it starts (issue 23 §2).
+  const composeFile = (version: string, env: Record<string, string> = {}): string => `version: "3.7"
 services:
   app:
     image: ${appRepo}:${version}
-    command: ["sh", "-c", "case \\"$$APP_MODE\\" in broken) echo migrated > /data/migration-marker; exit 1;; unhealthy) echo migrated > /data/migration-marker;; esac; trap 'exit 0' TERM INT; while true; do sleep 1; done"]
+    command: ["sh", "-c", "[ \\"$$WIPE_CACHE_ON_START\\" = 1 ] && rm -rf /data/db; case \\"$$APP_MODE\\" in broken) echo migrated > /data/migration-marker; exit 1;; unhealthy) echo migrated > /data/migration-marker;; esac; trap 'exit 0' TERM INT; while true; do sleep 1; done"]${
+      Object.keys(env).length ? `\n    environment:\n${Object.entries(env).map(([k, v]) => `      ${k}: "${v}"\n`).join('').trimEnd()}` : ''
+    }
     restart: unless-stopped
     healthcheck:
       test: ["CMD-SHELL", "test -f /data/healthy && [ \\"$$APP_MODE\\" != unhealthy ]"]
@@ -73,8 +76,8 @@ volumes:
   app-data: {}
 `;
 
-  function declare(version: string): void {
-    writeFileSync(path.join(repo, 'compose.yaml'), composeFile(version));
+  function declare(version: string, env: Record<string, string> = {}): void {
+    writeFileSync(path.join(repo, 'compose.yaml'), composeFile(version, env));
   }
 
   function appContainer(): { id: string; image: string } {
@@ -116,7 +119,7 @@ volumes:
     out = path.join(work, 'snapshots');
     mkdirSync(out);
     // versions: one image each (the image ID is what counts); the broken/unhealthy ones carry APP_MODE
-    makeVersions(appRepo, { '1.0.0': '', '1.1.0': '', '2.0.0': '', '1.4.0': '', '1.2.0': 'broken', '1.3.0': 'unhealthy' });
+    makeVersions(appRepo, { '1.0.0': '', '1.1.0': '', '2.0.0': '', '1.4.0': '', '1.2.0': 'broken', '1.3.0': 'unhealthy', '1.5.0': 'unhealthy' });
     repo = tempRepo({
       'compose.yaml': composeFile('1.0.0'),
       'modules/app/module.yaml': moduleYaml(
@@ -135,6 +138,7 @@ volumes:
       'modules/app/notes/1.2.0.md': '# 1.2.0\n\nFaster startup.\n',
       'modules/app/notes/1.3.0.md': '# 1.3.0\n\nNew cache.\n',
       'modules/app/notes/2.0.0.md': '# 2.0.0\n\nNew storage engine.\n',
+      'modules/app/notes/1.5.0.md': '# 1.5.0\n\nA cache that is wiped on start.\n',
       'modules/app/notes/1.4.0.md': '# 1.4.0\n\nManual migration required: run `app migrate --v4` before starting.\n',
     });
     const up = compose([path.join(repo, 'compose.yaml')], project, ['up', '-d']);
@@ -146,6 +150,9 @@ volumes:
 
   afterAll(() => {
     removeProject(project);
+    // a failed run may leave its journal (labelled with this project's operation key only)
+    const marks = docker(['volume', 'ls', '-q', '--filter', `label=io.stateguard.journal=${operationKey(project, 'app')}`]).stdout.split('\n').filter(Boolean);
+    if (marks.length) docker(['volume', 'rm', '-f', ...marks]);
     const locks = docker(['ps', '-aq', '--filter', `label=io.stateguard.lock.project=${project}`]).stdout.split('\n').filter(Boolean);
     if (locks.length) docker(['rm', '-f', ...locks]);
     for (const v of docker(['volume', 'ls', '-q', '--filter', 'label=io.stateguard.lkg']).stdout.split('\n').filter(Boolean)) {
@@ -231,6 +238,61 @@ volumes:
     expect(JSON.parse(rec.stdout)).toMatchObject({ decision: 'recovered', direction: 'reverted' });
     expect(data()).toBe(before);
     expect(appContainer().image).toBe(previous);
+    declare('1.1.0');
+  }, 240_000);
+
+  function appEnv(): string[] {
+    return JSON.parse(docker(['inspect', '-f', '{{json .Config.Env}}', appContainer().id]).stdout) as string[];
+  }
+
+  async function modulePlan(): Promise<{ plan_hash: string; drift: { key: string; fields?: string[] }[] }> {
+    const p = await cli(['plan', '--root', repo, '--module', 'app', '--json'], repo);
+    const doc = JSON.parse(p.stdout) as { modules: { name: string; plan_hash: string; drift: { key: string; fields?: string[] }[] }[] };
+    return doc.modules.find((m) => m.name === 'app')!;
+  }
+
+  /** The data a rollback must bring back, after the previous version has had time to run on it. */
+  async function settledData(): Promise<string> {
+    await waitHealthy();
+    await new Promise((r) => setTimeout(r, 2000));
+    return data();
+  }
+
+  it.each([
+    ['in the same run', false],
+    ['by recover after a SIGKILL right after the deploy', true],
+  ])('a rollback %s recreates the previous definition: the new environment does not ride along onto the old image', async (_name, killed) => {
+    await waitHealthy();
+    const before = data();
+    expect(before).toMatch(/db\/t/);
+    const previous = appContainer().image;
+    expect(appEnv().some((e) => e.startsWith('WIPE_CACHE_ON_START='))).toBe(false);
+    declare('1.5.0', { WIPE_CACHE_ON_START: '1' });
+    const reviewed = await modulePlan();
+    expect(reviewed.drift.map((d) => d.key).sort()).toEqual(['container.config', 'container.image']);
+    const args = upgradeArgs(['--expected-plan-hash', reviewed.plan_hash]);
+    if (killed) {
+      const r = await childCli(args, repo, { STATEGUARD_TEST_KILL_AT: 'after-deploy' });
+      expect(r.signal).toBe('SIGKILL');
+      const rec = await cli(['recover', '--root', repo, '--module', 'app', '--ready-timeout-seconds', '20', '--json'], repo);
+      if (rec.code !== 0) throw new Error(`recover failed: ${rec.stdout}\n${rec.stderr}`);
+      expect(JSON.parse(rec.stdout)).toMatchObject({ decision: 'recovered', direction: 'reverted' });
+      expect(rec.stdout).not.toContain('WIPE_CACHE_ON_START=');
+    } else {
+      const r = await cli(args, repo);
+      const j = JSON.parse(r.stdout) as { decision: string; failure_reason: string; verdict: string };
+      if (j.decision !== 'rolled-back') throw new Error(`not rolled back: ${r.stdout}\n${r.stderr}`);
+      expect(r.code).toBe(1);
+      expect(j).toMatchObject({ decision: 'rolled-back', failure_reason: 'rolled-back' });
+      expect(j.verdict).toMatch(/the previous container as recorded before the deploy/);
+      expect(r.stdout).not.toContain('WIPE_CACHE_ON_START=');
+    }
+    expect(appEnv().some((e) => e.startsWith('WIPE_CACHE_ON_START='))).toBe(false);
+    expect(appContainer().image).toBe(previous);
+    expect(await settledData()).toBe(before);
+    // The module drifted, truthfully: declared 1.5.0 with the new environment, running the previous definition.
+    const after = await modulePlan();
+    expect(after.drift.map((d) => d.key).sort()).toEqual(['container.config', 'container.image']);
     declare('1.1.0');
   }, 240_000);
 });

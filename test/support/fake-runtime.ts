@@ -8,6 +8,8 @@ import { readTar, singleFileTar } from '../../src/probe/tar.js';
 import type {
   ComposeInfo,
   ComposeTarget,
+  ContainerDefinition,
+  MountEntry,
   ContainerInfo,
   DataMount,
   EngineLock,
@@ -462,6 +464,64 @@ export class FakeRuntime implements Runtime {
   async existingPaths(containerId: string, paths: readonly string[]): Promise<string[]> {
     this.record('existingPaths', containerId, [...paths]);
     return paths.filter((p) => (this.existing[containerId] ?? []).includes(p));
+  }
+
+  // ---- an upgrade's exact rollback (docs/architecture.md §13) ----
+  /** container ID -> why its definition cannot be recreated (absent: it can) */
+  definitionProblems: Record<string, string> = {};
+  /** called after recreateFromDefinition put the new container in place (a test sets its health) */
+  onRecreateFromDefinition?: (def: ContainerDefinition, created: ContainerInfo) => void;
+  async readContainerDefinition(containerId: string): Promise<{ definition: ContainerDefinition } | { problem: string }> {
+    this.record('readContainerDefinition', containerId);
+    const problem = this.definitionProblems[containerId];
+    if (problem) return { problem };
+    const c = this.containers.find((x) => x.id === containerId);
+    if (!c) throw new Error(`fake: no container ${containerId}`);
+    return {
+      definition: {
+        id: c.id,
+        name: c.name,
+        image_id: c.imageId,
+        // the simulated engine keeps what it needs to rebuild the ContainerInfo in the opaque fields
+        config: { Image: c.imageRef, Env: [...c.env], Labels: { ...c.labels }, fake: { project: c.project, service: c.service, configHash: c.configHash } },
+        host_config: { fakeMounts: c.mounts.map((m) => ({ ...m })) },
+        networks: [],
+        anonymous_volumes: [],
+      },
+    };
+  }
+  async recreateFromDefinition(def: ContainerDefinition, replace: readonly string[]): Promise<string> {
+    this.record('recreateFromDefinition', def.id, [...replace]);
+    this.bench.check('recreateFromDefinition');
+    this.containers = this.containers.filter((c) => !replace.includes(c.id));
+    const meta = def.config.fake as { project: string; service: string; configHash: string | undefined };
+    const created: ContainerInfo = {
+      ...container({ project: meta.project, service: meta.service, id: `${def.id}-again-${this.calls.length}`, name: def.name }),
+      imageRef: def.image_id,
+      imageId: def.image_id,
+      env: [...(def.config.Env as string[])],
+      labels: { ...(def.config.Labels as Record<string, string>) },
+      configHash: meta.configHash,
+      mounts: (def.host_config.fakeMounts as ContainerInfo['mounts']).map((m) => ({ ...m })),
+      health: 'healthy',
+    };
+    this.containers.push(created);
+    this.onRecreateFromDefinition?.(def, created);
+    return created.id;
+  }
+  /** image -> the config hash compose would render with it (absent: cannot tell, null) */
+  hashWithImage: Record<string, string> = {};
+  async configHashWithImage(target: ComposeTarget, service: string, image: string): Promise<string | null> {
+    this.record('configHashWithImage', target, service, image);
+    return this.hashWithImage[image] ?? null;
+  }
+  async listMountEntries(helper: HelperSpec): Promise<{ volume: string; entries: MountEntry[] }[]> {
+    this.record('listMountEntries', helper);
+    this.bench.check('listMountEntries');
+    return helper.mounts.map((m) => ({
+      volume: m.volume,
+      entries: [...this.bench.volume(m.source).live].map(([path, body]) => ({ path, type: body === null ? ('directory' as const) : ('file' as const) })),
+    }));
   }
 }
 

@@ -95,16 +95,35 @@ function deps(s: ReturnType<typeof setup>, from = 'stateguard/busybox:1.0.0') {
   return { runtime: s.rt, planModules: planner(from, s.to), verifyBackup, log: quiet, now: () => T0, sleep: async () => undefined, pollMs: 1, readFile: () => null };
 }
 
-/** compose's recreate on the simulated engine: the service comes back on the image it was given. */
-function recreateAs(rt: FakeRuntime, healthyOn: (imageOverride: string | undefined) => boolean): void {
+/**
+ * compose's recreate on the simulated engine: the service comes back on the image it was given (the
+ * deploy: the new one, with the declared environment); a rollback recreates the recorded definition
+ * (healthy unless `previousHealthy` says otherwise).
+ */
+function recreateAs(
+  rt: FakeRuntime,
+  healthyOn: (imageOverride: string | undefined) => boolean,
+  opts: { previousHealthy?: boolean; newEnv?: string[] } = {},
+): void {
   rt.onRecreate = (_t, _s, imageOverride) => {
-    const c = rt.containers.find((x) => x.id === 'store-1')!;
+    const c = rt.containers.find((x) => x.service === 'store')!;
     c.state = 'running';
     c.health = healthyOn(imageOverride) ? 'healthy' : 'unhealthy';
     c.imageId = imageOverride ? 'sha256:old' : 'sha256:new';
+    c.configHash = imageOverride ? 'h-override' : 'h-new';
+    if (opts.newEnv) c.env = [...opts.newEnv];
     // the new version migrates the data as it starts
     if (!imageOverride) rt.bench.volume(VOLUME).live.set('migrated', Buffer.from('v2 schema'));
   };
+  rt.onRecreateFromDefinition = (_def, created) => {
+    created.health = opts.previousHealthy === false ? 'unhealthy' : 'healthy';
+  };
+}
+
+function storeNow(rt: FakeRuntime) {
+  const all = rt.containers.filter((c) => c.service === 'store');
+  expect(all).toHaveLength(1);
+  return all[0]!;
 }
 
 describe('upgrade', () => {
@@ -143,6 +162,8 @@ describe('upgrade', () => {
       const order = s.rt.calls.map((c) => (c.method === 'writeJournalMark' ? `mark:${c.args[1] as string}` : c.method)).filter((m) => /^(tagImage|stop|copyFrom|recreateService|writeLastKnownGood|mark:)/.test(m));
       // the running version is recorded first (what the pinned image stands for), then the pin
       expect(order).toEqual(['writeLastKnownGood', 'tagImage', 'mark:begun', 'stop', 'copyFrom', 'mark:snapshotted', 'mark:deploying', 'recreateService', 'writeLastKnownGood', 'mark:done']);
+      // the definition is read before anything is touched
+      expect(s.rt.calls.findIndex((c) => c.method === 'readContainerDefinition')).toBeLessThan(s.rt.calls.findIndex((c) => c.method === 'tagImage'));
       expect(s.rt.callsTo('tagImage')[0]!.args[0]).toBe('sha256:old');
       expect(s.rt.callsTo('recreateService')).toHaveLength(1);
       expect(s.rt.lastKnownGood).toEqual([
@@ -155,16 +176,20 @@ describe('upgrade', () => {
     }
   });
 
-  it('an unhealthy new version is rolled back: the snapshot data back, the pinned previous image running', async () => {
+  it('an unhealthy new version is rolled back: the snapshot data back, the previous container recreated from its definition', async () => {
     const s = setup();
     try {
       recreateAs(s.rt, (override) => override !== undefined);
       const o = await upgradeModule(request(s), deps(s));
       expect(o).toMatchObject({ decision: 'rolled-back', status: 'rolled-back', failure_reason: 'rolled-back' });
+      expect(o.verdict).toMatch(/previous container as recorded before the deploy/);
+      expect(o.verdict).toMatch(/all 1 paths of the snapshot are present/);
       expect(s.rt.bench.files(VOLUME)).toEqual({ db: 'rows' });
-      const recreates = s.rt.callsTo('recreateService');
-      expect(recreates).toHaveLength(2);
-      expect(recreates[1]!.args[2]).toBe(o.pinned_image);
+      expect(s.rt.callsTo('recreateService')).toHaveLength(1);
+      expect(s.rt.callsTo('recreateFromDefinition').map((c) => c.args)).toEqual([['store-1', ['store-1']]]);
+      expect(storeNow(s.rt)).toMatchObject({ imageId: 'sha256:old', configHash: 'h-store', health: 'healthy' });
+      // checked after the health gate, with the helper's read-only listing
+      expect(s.rt.calls.map((c) => c.method).filter((m) => m === 'listMountEntries')).toHaveLength(1);
       // last-known-good names the version that runs again (recorded before the pin), not the failed one
       expect(s.rt.lastKnownGood).toEqual([expect.objectContaining({ image_ref: 'stateguard/busybox:1.0.0', image_id: 'sha256:old', snapshot: '' })]);
       expect(s.rt.callsTo('removeImageTag')).toEqual([]);
@@ -177,7 +202,7 @@ describe('upgrade', () => {
   it('a rollback that is not healthy either is rollback-failed, naming the snapshot', async () => {
     const s = setup();
     try {
-      recreateAs(s.rt, () => false);
+      recreateAs(s.rt, () => false, { previousHealthy: false });
       const o = await upgradeModule(request(s), deps(s));
       expect(o).toMatchObject({ decision: 'failed', failure_reason: 'rollback-failed' });
       expect(o.verdict).toContain(o.snapshot!);
@@ -222,7 +247,10 @@ describe('upgrade', () => {
       );
       expect(o).toMatchObject({ decision: 'recovered', direction: 'reverted', phase: 'deploying' });
       expect(s.rt.bench.files(VOLUME)).toEqual({ db: 'rows' });
-      expect(s.rt.callsTo('recreateService').at(-1)!.args[2]).toMatch(/^stateguard\/pinned-/);
+      expect(s.rt.callsTo('recreateService')).toHaveLength(1);
+      expect(s.rt.callsTo('recreateFromDefinition')).toHaveLength(1);
+      expect(storeNow(s.rt)).toMatchObject({ imageId: 'sha256:old', configHash: 'h-store' });
+      expect(o.verdict).toMatch(/previous container as recorded before the deploy/);
       expect(s.rt.bench.journals.get(operationKey('platform', 'store'))).toBeUndefined();
     } finally {
       rmSync(s.work, { recursive: true, force: true });
@@ -241,6 +269,182 @@ describe('upgrade: the data-mount checks refuse before anything is touched (docs
       const o = await upgradeModule(request(s), deps(s));
       expect(o).toMatchObject({ status: 'refused', failure_reason: reason });
       expect(o.verdict).toMatch(/Nothing was changed/);
+      for (const m of ['tagImage', 'stop', 'copyFrom', 'recreateService', 'writeJournalMark']) expect(s.rt.callsTo(m)).toEqual([]);
+    } finally {
+      rmSync(s.work, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a rollback restores the previous definition, not only the previous image (docs/architecture.md §13)', () => {
+  const SECRET = 'DB_PASSWORD=s3cr3t-value-never-printed';
+
+  it('the new version\'s environment does not ride along: the recorded definition runs again, and it never reaches the outcome', async () => {
+    const s = setup();
+    try {
+      s.store.env = ['MODE=prod', SECRET];
+      recreateAs(s.rt, (override) => override !== undefined, { newEnv: ['MODE=prod', SECRET, 'WIPE_CACHE_ON_START=1'] });
+      const o = await upgradeModule(request(s), deps(s));
+      expect(o).toMatchObject({ decision: 'rolled-back', failure_reason: 'rolled-back' });
+      expect(storeNow(s.rt).env).toEqual(['MODE=prod', SECRET]);
+      expect(JSON.stringify(o)).not.toContain('s3cr3t');
+      expect(JSON.stringify(o)).not.toContain('MODE=prod');
+    } finally {
+      rmSync(s.work, { recursive: true, force: true });
+    }
+  });
+
+  it('the definition is in the journal for recover, and neither the refusal naming recover nor recover prints it', async () => {
+    const s = setup();
+    try {
+      s.store.env = [SECRET];
+      recreateAs(s.rt, () => true, { newEnv: [SECRET, 'WIPE_CACHE_ON_START=1'] });
+      const d = { ...deps(s), crash: (b: string) => { if (b === 'after-deploy') throw Object.assign(new Error('SIGKILL'), { crash: true }); } };
+      s.rt.bench.fails.add('mark-rolling-back');
+      await upgradeModule(request(s), d);
+      s.rt.bench.fails.delete('mark-rolling-back');
+      const marks = s.rt.bench.journals.get(operationKey('platform', 'store'))!;
+      const record = JSON.parse(marks.at(-1)!.data.record!) as { previous_container: { id: string; image_id: string }[] };
+      expect(record.previous_container).toEqual([expect.objectContaining({ id: 'store-1', image_id: 'sha256:old' })]);
+      const refused = await upgradeModule(request(s), deps(s));
+      expect(refused.failure_reason).toBe('interrupted-operation');
+      expect(JSON.stringify(refused)).not.toContain('s3cr3t');
+      const o = await recoverModule(
+        { module: s.module, holder: 'host unit, pid 2', host: 'unit', pidAlive: () => false, breakStaleLock: true, readyTimeoutSeconds: 1 },
+        { runtime: s.rt, log: quiet, now: () => T0, sleep: async () => undefined },
+      );
+      expect(o).toMatchObject({ decision: 'recovered', direction: 'reverted' });
+      expect(JSON.stringify(o)).not.toContain('s3cr3t');
+      expect(storeNow(s.rt).env).toEqual([SECRET]);
+    } finally {
+      rmSync(s.work, { recursive: true, force: true });
+    }
+  });
+
+  it('a journal without a definition (an older stateguard) falls back to the pinned image and says so', async () => {
+    const s = setup();
+    try {
+      recreateAs(s.rt, () => true);
+      const d = { ...deps(s), crash: (b: string) => { if (b === 'after-deploy') throw Object.assign(new Error('SIGKILL'), { crash: true }); } };
+      s.rt.bench.fails.add('mark-rolling-back');
+      await upgradeModule(request(s), d);
+      s.rt.bench.fails.delete('mark-rolling-back');
+      for (const m of s.rt.bench.journals.get(operationKey('platform', 'store'))!) {
+        const r = JSON.parse(m.data.record!) as Record<string, unknown>;
+        delete r.previous_container;
+        m.data.record = JSON.stringify(r);
+      }
+      const o = await recoverModule(
+        { module: s.module, holder: 'host unit, pid 2', host: 'unit', pidAlive: () => false, breakStaleLock: true, readyTimeoutSeconds: 1 },
+        { runtime: s.rt, log: quiet, now: () => T0, sleep: async () => undefined },
+      );
+      expect(o).toMatchObject({ decision: 'recovered', direction: 'reverted' });
+      expect(o.verdict).toMatch(/TODAY's compose definition \(the journal recorded no previous container definition\)/);
+      expect(s.rt.callsTo('recreateService').at(-1)!.args[2]).toMatch(/^stateguard\/pinned-/);
+      expect(s.rt.callsTo('recreateFromDefinition')).toEqual([]);
+    } finally {
+      rmSync(s.work, { recursive: true, force: true });
+    }
+  });
+
+  it.each([
+    ['a path of the snapshot wiped as the previous version starts', (rt: FakeRuntime) => rt.bench.volume(VOLUME).live.delete('db'), /1 of the snapshot's 1 paths are missing from the live volumes after the settle window: store-data\/db/],
+    ['a file of the snapshot replaced by a directory', (rt: FakeRuntime) => rt.bench.volume(VOLUME).live.set('db', null), /store-data\/db \(a file in the snapshot, now a directory\)/],
+  ])('%s is rollback-failed, loud, naming the path and the snapshot', async (_n, wipe, message) => {
+    const s = setup();
+    try {
+      recreateAs(s.rt, (override) => override !== undefined);
+      s.rt.onRecreateFromDefinition = () => wipe(s.rt);
+      const o = await upgradeModule(request(s), deps(s));
+      expect(o).toMatchObject({ decision: 'failed', failure_reason: 'rollback-failed' });
+      expect(o.verdict).toMatch(/^ROLLBACK FAILED: .*the previous version runs healthy, but the data does not match the snapshot/);
+      expect(o.verdict).toMatch(message);
+      expect(o.verdict).toContain(o.snapshot!);
+    } finally {
+      rmSync(s.work, { recursive: true, force: true });
+    }
+  });
+
+  it('additions and changed contents after the settle window are allowed (a database writes on start)', async () => {
+    const s = setup();
+    try {
+      recreateAs(s.rt, (override) => override !== undefined);
+      s.rt.onRecreateFromDefinition = () => {
+        s.rt.bench.volume(VOLUME).live.set('db', Buffer.from('rows and a new row'));
+        s.rt.bench.volume(VOLUME).live.set('wal', Buffer.from('log'));
+      };
+      const o = await upgradeModule(request(s), deps(s));
+      expect(o).toMatchObject({ decision: 'rolled-back', failure_reason: 'rolled-back' });
+    } finally {
+      rmSync(s.work, { recursive: true, force: true });
+    }
+  });
+
+  it('config drift without expected-plan-hash is refused before anything is touched, naming the fields and the hash', async () => {
+    const s = setup();
+    try {
+      recreateAs(s.rt, () => true);
+      const planModules = async (mods: ModuleDecl[], rt: unknown, opts: { only?: string[] } = {}): Promise<Plan> => {
+        const p = await planner('stateguard/busybox:1.0.0', s.to, ['container.image', 'container.config'])(mods, rt, opts);
+        for (const m of p.modules) for (const d of m.drift) if (d.key === 'container.config') d.fields = ['environment WIPE_CACHE_ON_START (absent → 5e6f7a8b)'];
+        // the hash binds the fields too, as the real plan's does
+        return planOf(p.modules.map((m) => withPlanHash({ ...m })));
+      };
+      const d = { ...deps(s), planModules };
+      const o = await upgradeModule(request(s), d);
+      expect(o).toMatchObject({ decision: 'blocked', failure_reason: 'drift-not-allowed' });
+      expect(o.verdict).toContain('environment WIPE_CACHE_ON_START (absent → 5e6f7a8b)');
+      expect(o.verdict).toContain(`review the plan and pass expected-plan-hash: ${o.plan_hash}`.replace(/^r/, 'R'));
+      for (const m of ['tagImage', 'stop', 'copyFrom', 'recreateService', 'writeJournalMark']) expect(s.rt.callsTo(m)).toEqual([]);
+      // bound to the reviewed plan, the same upgrade runs
+      const bound = await upgradeModule(request(s, { expectedPlanHash: o.plan_hash! }), d);
+      expect(bound).toMatchObject({ decision: 'upgraded' });
+    } finally {
+      rmSync(s.work, { recursive: true, force: true });
+    }
+  });
+
+  it.each<[string, string | undefined, string]>([
+    ['the declared service with the running image renders the running hash: image-only', 'h-store', 'upgraded'],
+    ['another hash: more than the image changed', 'h-other', 'blocked'],
+    ['compose cannot tell', undefined, 'blocked'],
+  ])('config drift the image explains needs no plan hash (%s)', async (_n, hash, decision) => {
+    const s = setup();
+    try {
+      recreateAs(s.rt, () => true);
+      if (hash) s.rt.hashWithImage['stateguard/busybox:1.0.0'] = hash;
+      const d = { ...deps(s), planModules: planner('stateguard/busybox:1.0.0', s.to, ['container.image', 'container.config']) };
+      const o = await upgradeModule(request(s), d);
+      expect(o.decision).toBe(decision);
+      if (decision === 'blocked') expect(o.failure_reason).toBe('drift-not-allowed');
+      expect(s.rt.callsTo('configHashWithImage').at(-1)!.args.slice(1)).toEqual(['store', 'stateguard/busybox:1.0.0']);
+    } finally {
+      rmSync(s.work, { recursive: true, force: true });
+    }
+  });
+
+  it('an image-only upgrade needs no plan hash', async () => {
+    const s = setup();
+    try {
+      recreateAs(s.rt, () => true);
+      expect(await upgradeModule(request(s), deps(s))).toMatchObject({ decision: 'upgraded' });
+      expect(s.rt.callsTo('configHashWithImage')).toEqual([]);
+    } finally {
+      rmSync(s.work, { recursive: true, force: true });
+    }
+  });
+
+  it.each([
+    ['a definition the adapter cannot reproduce', (s: ReturnType<typeof setup>) => void (s.rt.definitionProblems['store-1'] = 'its NetworkMode names container abc, which is gone'), /could not recreate .* exactly as it is: its NetworkMode names container abc, which is gone/],
+    ['a service with two containers', (s: ReturnType<typeof setup>) => void s.rt.containers.push({ ...s.store, id: 'store-2', name: 'platform_store_2' }), /has 2 containers; upgrade rolls back exactly one/],
+  ])('%s is refused before anything is stopped', async (_n, arrange, message) => {
+    const s = setup();
+    try {
+      recreateAs(s.rt, () => true);
+      arrange(s);
+      const o = await upgradeModule(request(s), deps(s));
+      expect(o).toMatchObject({ decision: 'blocked', status: 'refused', failure_reason: 'not-restorable' });
+      expect(o.verdict).toMatch(message);
       for (const m of ['tagImage', 'stop', 'copyFrom', 'recreateService', 'writeJournalMark']) expect(s.rt.callsTo(m)).toEqual([]);
     } finally {
       rmSync(s.work, { recursive: true, force: true });
