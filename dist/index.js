@@ -9435,6 +9435,47 @@ module.exports = validRange
 
 /***/ }),
 
+/***/ 5800:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   J: () => (/* binding */ reservedPathIn),
+/* harmony export */   ON: () => (/* binding */ describeReservedLive),
+/* harmony export */   UP: () => (/* binding */ WORK_AREA),
+/* harmony export */   ce: () => (/* binding */ isReservedName)
+/* harmony export */ });
+/**
+ * The one reserved name inside data volumes (docs/architecture.md §12, "Data mounts"): restore's
+ * work area at the top of each volume. A volume that holds it cannot be restored (restore stages
+ * and keeps the old data there), so one rule applies everywhere: snapshot and every preflight
+ * refuse a live volume holding it before anything stops, verify-backup and the re-packer refuse an
+ * archive entry `<volume>/.stateguard-restore[/…]`, and the helper programs create nothing else.
+ */
+/** The work area's name at the top of every data volume during a restore. */
+const WORK_AREA = '.stateguard-restore';
+/**
+ * True when a top-level name of a volume is the reserved one. Compared as a case-insensitive
+ * filesystem would (after NFC), so an archive cannot smuggle `.Stateguard-Restore` onto one.
+ */
+function isReservedName(segment) {
+    return segment.normalize('NFC').toLowerCase() === WORK_AREA;
+}
+/** Where the reserved name would be in a volume mounted at `mountPath` (for a live check). */
+function reservedPathIn(mountPath) {
+    return `${mountPath.replace(/\/+$/, '')}/${WORK_AREA}`;
+}
+/** What a live volume holding the reserved name most likely means, and what to do. */
+function describeReservedLive(found, module) {
+    return (`${found.join(', ')} ${found.length > 1 ? 'exist' : 'exists'}: that name is reserved for restore's work area ` +
+        `(${WORK_AREA} at the top of every data volume), so this data could not be restored. It most likely is ` +
+        `the work area of an interrupted restore or upgrade: run \`stateguard recover --module ${module}\`. If ` +
+        `recover finds nothing to recover, move that entry out of the volume (it is not the module's data). ` +
+        `Nothing was changed.`);
+}
+
+
+/***/ }),
+
 /***/ 9738:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
@@ -9620,7 +9661,7 @@ function checkExpectedPlanHash(value, module, ctx) {
 
 /***/ }),
 
-/***/ 7684:
+/***/ 6858:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -9768,7 +9809,8 @@ function planProblem(module, plan) {
     const unknown = plan.drift.filter((d) => !DRIFT_KEYS.includes(d?.key));
     if (unknown.length > 0)
         return `the plan has unknown drift keys: ${unknown.map((d) => JSON.stringify(d?.key)).join(', ')}`;
-    if (plan.in_sync !== (plan.drift.length === 0)) {
+    const open = plan.interrupted_operation?.status === 'open';
+    if (plan.in_sync !== (plan.drift.length === 0 && !open)) {
         return `the plan says in_sync=${String(plan.in_sync)} with ${plan.drift.length} drift item(s)`;
     }
     return null;
@@ -9819,6 +9861,14 @@ function decide(input) {
         else {
             planKnown = true;
             driftKeys = [...new Set(input.plan.drift.map((d) => d.key))];
+            const io = input.plan.interrupted_operation;
+            if (io?.status === 'open') {
+                reasons.push({
+                    code: 'interrupted-operation',
+                    message: io.message,
+                    fix: `Run \`stateguard recover --module ${module.name}\` first.`,
+                });
+            }
         }
     }
     if (planKnown && reasons.length === 0 && driftKeys.length === 0) {
@@ -10075,6 +10125,7 @@ var external_node_crypto_ = __nccwpck_require__(7598);
  */
 
 
+
 const LOCK_LABEL = {
     lock: 'io.stateguard.lock',
     module: 'io.stateguard.lock.module',
@@ -10082,7 +10133,17 @@ const LOCK_LABEL = {
     service: 'io.stateguard.lock.service',
     since: 'io.stateguard.lock.since',
     holder: 'io.stateguard.lock.holder',
+    /** which operation holds it (apply, restore, upgrade, snapshot, recover) */
+    operation: 'io.stateguard.lock.operation',
 };
+/** The operations that take a module's lock; the refusal names the one holding it. */
+const LOCK_OPERATIONS = ['apply', 'restore', 'upgrade', 'snapshot', 'recover'];
+/**
+ * How many times a lock that exists but cannot be read is read again. The engine reserves a
+ * container's name before the container can be inspected, so a lock being created answers
+ * "name in use" to a create and "no such container" to an inspect for a moment.
+ */
+const LOCK_READ_ATTEMPTS = 8;
 /** Extra time a holder may legitimately need beyond the one-shot's own timeout. */
 const STALE_MARGIN_MS = 10 * 60 * 1000;
 function sanitize(part) {
@@ -10130,14 +10191,24 @@ function lockLabels(req) {
         [LOCK_LABEL.service]: req.service,
         [LOCK_LABEL.since]: req.now.toISOString(),
         [LOCK_LABEL.holder]: req.holder,
+        [LOCK_LABEL.operation]: req.operation ?? 'apply',
     };
 }
 function describeExisting(c, now) {
-    if (!c)
-        return { holder: 'unknown (the lock vanished while being read)', since: 'unknown', ageMs: null, ours: true };
+    if (!c) {
+        // Only reached after LOCK_READ_ATTEMPTS reads: the name is taken but the engine shows no object.
+        return {
+            holder: `unreadable (the engine reported the lock taken but showed no lock object ` + `in ${LOCK_READ_ATTEMPTS} reads)`,
+            since: 'unknown',
+            ageMs: null,
+            ours: true,
+            operation: 'operation',
+        };
+    }
     const ours = c.labels[LOCK_LABEL.lock] === '1';
     const since = c.labels[LOCK_LABEL.since] || c.createdAt || 'unknown';
     const t = Date.parse(since);
+    const op = c.labels[LOCK_LABEL.operation] ?? '';
     return {
         holder: ours
             ? c.labels[LOCK_LABEL.holder] || 'unknown holder'
@@ -10145,8 +10216,26 @@ function describeExisting(c, now) {
         since,
         ageMs: Number.isNaN(t) ? null : Math.max(0, now.getTime() - t),
         ours,
+        // a lock written before the label existed names no operation
+        operation: /^[a-z-]{1,20}$/.test(op) ? op : 'operation',
     };
 }
+/**
+ * Read a lock whose name is taken: the engine may not show it yet (being created) or already (being
+ * removed). Read again, bounded; between reads try to take it, in case it was released.
+ */
+async function readTakenLock(runtime, name, retake, sleep) {
+    for (let i = 0; i < LOCK_READ_ATTEMPTS; i++) {
+        const existing = await runtime.readLock(name);
+        if (existing)
+            return { taken: false, existing };
+        await sleep(50 * (i + 1));
+        if (await retake())
+            return { taken: true };
+    }
+    return { taken: false, existing: null };
+}
+const defaultSleep = (ms) => new Promise((r) => setTimeout(r, ms));
 function minutes(ms) {
     return `${Math.round(ms / 60_000)} min`;
 }
@@ -10160,22 +10249,28 @@ async function acquireLock(runtime, req, timeoutSeconds) {
     const labels = lockLabels(req);
     const staleBoundMs = Math.max(req.staleAfterMs, timeoutSeconds * 1000 + STALE_MARGIN_MS);
     let broke;
-    for (let attempt = 0; attempt < 2; attempt++) {
-        if (await runtime.createLock(name, labels, { images: req.moduleImages, project: req.project })) {
-            const me = await runtime.readLock(name);
-            if (!me ||
-                me.labels[LOCK_LABEL.since] !== labels[LOCK_LABEL.since] ||
-                me.labels[LOCK_LABEL.holder] !== req.holder) {
-                throw new src_errors/* EnvironmentError */.eG(`took the apply lock ${name} but cannot read it back; refusing to continue`);
-            }
-            return { acquired: true, lock: { name, id: me.id, since: labels[LOCK_LABEL.since], holder: req.holder, broke } };
+    const create = () => runtime.createLock(name, labels, { images: req.moduleImages, project: req.project });
+    const tookIt = async () => {
+        const me = await runtime.readLock(name);
+        if (!me ||
+            me.labels[LOCK_LABEL.since] !== labels[LOCK_LABEL.since] ||
+            me.labels[LOCK_LABEL.holder] !== req.holder) {
+            throw new src_errors/* EnvironmentError */.eG(`took the lock ${name} but cannot read it back; refusing to continue`);
         }
-        const existing = await runtime.readLock(name);
+        return { acquired: true, lock: { name, id: me.id, since: labels[LOCK_LABEL.since], holder: req.holder, broke } };
+    };
+    for (let attempt = 0; attempt < 2; attempt++) {
+        if (await create())
+            return tookIt();
+        const read = await readTakenLock(runtime, name, create, req.sleep ?? defaultSleep);
+        if (read.taken)
+            return tookIt();
+        const existing = read.existing;
         const info = describeExisting(existing, req.now);
         const stale = info.ours && existing !== null && info.ageMs !== null && info.ageMs > staleBoundMs;
         const refusal = (extra) => refuse(req.module, name, info, stale, extra);
         if (!existing)
-            continue; // released between our create and inspect: try once more
+            return refusal('Retry in a moment; if it persists, inspect the engine (docker ps -a).');
         if (!info.ours) {
             return refusal('That name is taken by an engine object stateguard did not create; it is never removed automatically. ' +
                 'Inspect it and remove it by hand if it is a leftover.');
@@ -10187,16 +10282,17 @@ async function acquireLock(runtime, req, timeoutSeconds) {
         }
         if (!req.breakStale || attempt > 0) {
             return refusal(`The lock is stale (older than ` +
-                `${minutes(staleBoundMs)}): its holder probably died. Make sure no apply of this module is running, ` +
-                `then re-run with break-stale-lock: true (--break-stale-lock).`);
+                `${minutes(staleBoundMs)}): its holder probably died. Make sure no ${info.operation} of this module is ` +
+                `running, then re-run with break-stale-lock: true (--break-stale-lock).`);
         }
         await runtime.removeLock(existing.id);
         broke = { holder: info.holder, since: info.since };
     }
-    const existing = await runtime.readLock(name);
-    return refuse(req.module, name, describeExisting(existing, req.now), false, 'Wait for it to finish.');
+    // Broke a stale lock and someone else took the name first.
+    const read = await readTakenLock(runtime, name, async () => false, req.sleep ?? defaultSleep);
+    return refuse(req.module, name, describeExisting(read.taken ? null : read.existing, req.now), false, 'Wait for it to finish.');
 }
-/** "Locked by another apply": who holds it, since when, and what the operator can do. */
+/** "Locked by a running restore": which operation holds it, who, since when, and what the operator can do. */
 function refuse(module, name, info, stale, extra) {
     const age = info.ageMs !== null ? ` (${minutes(info.ageMs)} ago)` : '';
     return {
@@ -10207,10 +10303,26 @@ function refuse(module, name, info, stale, extra) {
             since: info.since,
             ageMs: info.ageMs,
             stale,
-            message: `module '${module}' is locked by another apply: ` +
-                `${info.holder}, since ${info.since}${age}; lock ${name}. ${extra}`,
+            message: `module '${module}' is locked by a running ${info.operation} ` +
+                `(holder ${info.holder}, since ${info.since}${age}); lock ${name}. ${extra}`,
         },
     };
+}
+/**
+ * Whether a lock holder (see describeHolder: `…, host H, pid N`) is a process on this host that is
+ * still running: its operation is running now, not interrupted (a refusal then says `locked`).
+ */
+function holderRunsHere(holder, host = (0,external_node_os_.hostname)()) {
+    const m = /(?:^|, )host (.+), pid (\d+)$/.exec(holder);
+    if (!m || m[1] !== host)
+        return false;
+    try {
+        process.kill(Number(m[2]), 0);
+        return true;
+    }
+    catch (err) {
+        return err.code === 'EPERM';
+    }
 }
 /** Remove exactly our lock container (by ID). Never throws: returns the problem, if any. */
 async function releaseLock(runtime, lock) {
@@ -10381,6 +10493,7 @@ async function runGuarded(op) {
             now: deps.now(),
             staleAfterMs: req.staleAfterMs,
             breakStale: req.breakStaleLock,
+            operation: LOCK_OPERATIONS.find((o) => o === op.verb),
         }, op.lockTimeoutSeconds);
     }
     catch (err) {
@@ -10391,7 +10504,9 @@ async function runGuarded(op) {
     if (!taken.acquired) {
         out.lock_refusal = taken.refusal;
         // A lock left by an interrupted restore: the way out is recover, not waiting for the holder.
-        const interrupted = op.interrupted ? await op.interrupted().catch(() => null) : null;
+        // A holder that runs on this host is a running operation, whose journal is open, not interrupted.
+        const running = holderRunsHere(taken.refusal.holder);
+        const interrupted = op.interrupted && !running ? await op.interrupted().catch(() => null) : null;
         if (interrupted)
             return end('refused', interrupted.reason, `${interrupted.message} (${taken.refusal.message})`);
         return end('refused', 'locked', taken.refusal.message);
@@ -10568,12 +10683,9 @@ class Journal {
     }
     async mark(phase) {
         this.seq++;
-        await this.runtime.writeJournalMark(this.key, {
-            seq: this.seq,
-            phase,
-            at: this.now().toISOString(),
-            data: { record: JSON.stringify(this.record) },
-        });
+        // Held by a keeper container of the helper image (local, already probed), so a volume prune
+        // cannot remove the mark while the operation is open (docs/architecture.md §12).
+        await this.runtime.writeJournalMark(this.key, { seq: this.seq, phase, at: this.now().toISOString(), data: { record: JSON.stringify(this.record) } }, { image: this.record.helper_image });
     }
     /** Remove every mark, lowest first (see the module comment). */
     async remove() {
@@ -11029,8 +11141,25 @@ function pathProblems(p) {
         out.push('path contains a backslash (a separator on Windows)');
     if (p.split('/').includes('..'))
         out.push("path has a '..' segment");
-    if (Buffer.byteLength(p) > MAX_PATH_BYTES)
-        out.push(`path is longer than ${MAX_PATH_BYTES} bytes`);
+    return out;
+}
+/** NAME_MAX of every Linux filesystem a volume lives on. */
+const MAX_SEGMENT_BYTES = 255;
+/**
+ * Why a path cannot be created on a filesystem (`name-too-long`), or []: a segment over NAME_MAX
+ * (255 bytes) or the whole path over PATH_MAX (4096 bytes). Every reader lists such an entry and
+ * the extraction fails with ENAMETOOLONG, so verify-backup refuses it (docs/architecture.md §5).
+ */
+function nameLengthProblems(p) {
+    const out = [];
+    const long = p.split('/').find((s) => Buffer.byteLength(s) > MAX_SEGMENT_BYTES);
+    if (long !== undefined) {
+        out.push(`a name segment is ${Buffer.byteLength(long)} bytes (${printablePath(long.slice(0, 40))}…); filesystems take ` +
+            `at most ${MAX_SEGMENT_BYTES}, so it cannot be restored`);
+    }
+    if (Buffer.byteLength(p) > MAX_PATH_BYTES) {
+        out.push(`path is longer than ${MAX_PATH_BYTES} bytes (PATH_MAX), so it cannot be restored`);
+    }
     return out;
 }
 /** A path made safe to print in a message: control characters escaped, long ones shortened. */
@@ -11119,7 +11248,50 @@ const PAX_KEYS = {
     gid: /^\d{1,15}$/,
     uname: /^[^]*$/,
     gname: /^[^]*$/,
+    // Not a POSIX keyword; GNU tar, Python and Go ignore it, node-tar applies it: the walker accepts
+    // one only when it says what the header says (./tar-walker.ts, docs/architecture.md §5).
+    mode: /^[0-7]{1,7}$/,
 };
+/** The largest uid/gid restored as given: uid_t is 32 bits and 2^32-1 is chown's "leave as is". */
+const MAX_OWNER_ID = 2 ** 32 - 2;
+/** The largest |mtime| in seconds kept exactly (a double's integer range). */
+const MAX_ABS_MTIME = Number.MAX_SAFE_INTEGER;
+/**
+ * The latest mtime restore can set (2262-04-11, Go's time limit): the Docker daemon's extraction
+ * writes a later one as 1970, and no helper sets it back reliably (docs/architecture.md §12).
+ */
+const MAX_MTIME = 9_223_372_036;
+/** Why a well-formed PAX uid/gid/mtime is not one every reader restores alike, or null. */
+function paxRangeProblem(key, value) {
+    if ((key === 'uid' || key === 'gid') && Number(value) > MAX_OWNER_ID) {
+        return {
+            code: 'unsupported-header',
+            message: `PAX ${key} record ${value} is past ${MAX_OWNER_ID} ` +
+                `(uid_t is 32 bits; readers and kernels disagree on it)`,
+        };
+    }
+    if (key === 'mtime' && Math.abs(Number(value.split('.')[0])) > MAX_ABS_MTIME) {
+        return {
+            code: 'unsupported-header',
+            message: `PAX mtime record ${JSON.stringify(value.slice(0, 40))} is out of range (readers overflow differently)`,
+        };
+    }
+    if (key === 'mtime' && Number(value.split('.')[0]) > MAX_MTIME) {
+        return {
+            code: 'unsupported-header',
+            message: `PAX mtime record ${JSON.stringify(value.slice(0, 40))} is after 2262-04-11, which restore cannot set`,
+        };
+    }
+    if (key === 'mtime' && /^-\d+\.\d*[1-9]/.test(value)) {
+        // Found by the fidelity test: GNU tar reads -1.25 as -0.75, Python and Go as -1.25.
+        return {
+            code: 'ambiguous-header',
+            message: `PAX mtime record ${JSON.stringify(value.slice(0, 40))} is negative with a fraction; ` +
+                `readers disagree on it`,
+        };
+    }
+    return null;
+}
 /** Problems a set of PAX records brings by itself (before it is applied to an entry). */
 function paxRecordProblems(records) {
     const out = [];
@@ -11164,10 +11336,17 @@ function paxRecordProblems(records) {
                 message: `PAX ${key} record ${JSON.stringify(printablePath(value.slice(0, 40)))} is not well-formed`,
             });
         }
+        else {
+            const range = paxRangeProblem(key, value);
+            if (range)
+                out.push(range);
+        }
     }
     return out;
 }
 
+// EXTERNAL MODULE: ./src/backup/reserved.ts
+var backup_reserved = __nccwpck_require__(5800);
 ;// CONCATENATED MODULE: ./src/backup/tar-walker.ts
 /**
  * Our own strict tar header walker (issue 11): it reads the gunzipped stream block by block and
@@ -11178,28 +11357,36 @@ function paxRecordProblems(records) {
  * - a header is exactly POSIX ustar (`ustar\0` + `00`) or exactly GNU (`ustar  \0`); only POSIX
  *   headers may use the prefix field (GNU keeps other data there, Python joins it whatever the
  *   magic, Go ignores it outside POSIX), so a GNU header's prefix area must be all zero;
- * - numeric fields are plain octal: optional leading spaces, digits, then only spaces/NULs. Signs,
- *   junk and base-256 are read differently (or refused) by different readers; an empty field only
- *   where every reader reads it as 0 and a writer we accept emits it (uid, gid, mtime);
+ * - numeric fields are plain octal: optional leading spaces, digits, then only spaces/NULs; an
+ *   empty field only where every reader reads it as 0 and a writer we accept emits it (uid, gid,
+ *   mtime). GNU's base-256 (first byte exactly 0x80, or 0xff for a negative mtime) is read the same
+ *   by GNU tar, Python, Go and busybox in uid, gid, size and mtime, so it is accepted there, within
+ *   the ranges below; signs, junk and other high-bit first bytes are read differently: refused;
  * - the header checksum is the unsigned sum (what every writer writes);
  * - entries are regular files ('0', NUL) and directories ('5'); a regular file whose name ends in
  *   '/' is a directory to node-tar and Python (which then read its body as headers) and a file to
  *   the others, and a directory's body is skipped by some readers and read as headers by others,
  *   so both are refused;
  * - extensions: one PAX 'x' header or one GNU 'L' long name per entry, with records we understand
- *   (a PAX size must equal the header's size); global PAX, 'K', sparse and the rest are refused;
+ *   (a PAX size must equal the header's size); global PAX, 'K', sparse and the rest are refused.
+ *   PAX uid, gid and mtime override the header's, as GNU tar, Python and Go (and the Docker
+ *   daemon, which extracts restore's staged stream) apply them. A PAX `mode` is no POSIX keyword:
+ *   GNU tar, Python and Go ignore it, node-tar applies it, so one is accepted only when it equals
+ *   the header's permission bits (the effective mode is the header's, docs/architecture.md §5);
  * - the archive ends with two zero blocks and only zero bytes follow; a lone zero block is where
  *   restorers stop, so entries after it would be lost (or hidden from a reader that goes on);
  * - every header has a non-empty name field (busybox takes an empty one for the end marker);
  * - names are valid UTF-8 (decoded with a fatal decoder from the raw bytes, BOM kept), safe
- *   (./entry-rules.ts), unique after NFC and `./`, `//`, trailing `/` are normalised away, never
- *   both a file and a directory, never under a file;
+ *   (./entry-rules.ts), no segment over 255 bytes nor a path over 4096 (`name-too-long`), unique
+ *   after NFC and `./`, `//`, trailing `/` are normalised away, never both a file and a directory,
+ *   never under a file;
  * - with a layout, the top level holds exactly the declared data volumes (see ./archive.ts).
  *
  * Streaming with bounded memory: bodies are skipped by arithmetic, only extension bodies (capped)
  * are buffered. The one structure that grows is the name index used for duplicates: one Map entry
  * per distinct path and parent directory, capped at twice --max-entries.
  */
+
 
 const BLOCK = 512;
 /** A PAX body larger than this is not one any writer we accept emits (a 4 KiB path and a few times). */
@@ -11210,6 +11397,23 @@ const POSIX_MAGIC = Buffer.from('ustar\u000000', 'latin1');
 const GNU_MAGIC = Buffer.from('ustar  \u0000', 'latin1');
 const ZERO_BLOCK = Buffer.alloc(BLOCK);
 const tar_walker_utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+/**
+ * GNU base-256 (see the module comment), or null: first byte 0x80 (positive) or, when `signed`,
+ * 0xff (two's complement, negative), then big-endian bytes; at most `max` in absolute value.
+ */
+function base256(b, start, len, signed, max) {
+    const first = b[start];
+    if (first !== 0x80 && !(signed && first === 0xff))
+        return null;
+    let v = 0n;
+    for (let i = start + 1; i < start + len; i++)
+        v = (v << 8n) | BigInt(b[i]);
+    if (first === 0xff)
+        v -= 1n << BigInt(8 * (len - 1));
+    if (v > BigInt(max) || v < -BigInt(max))
+        return null;
+    return Number(v);
+}
 /** Plain octal (see the module comment), or null. Values are below 8^12, exact in a double. */
 function plainOctal(b, start, len, allowEmpty = false) {
     let i = start;
@@ -11238,13 +11442,33 @@ function plainOctal(b, start, len, allowEmpty = false) {
  */
 const NUMERIC_FIELDS = [
     { name: 'mode', at: 100, len: 8, emptyOk: false },
-    { name: 'uid', at: 108, len: 8, emptyOk: true },
-    { name: 'gid', at: 116, len: 8, emptyOk: true },
-    { name: 'size', at: 124, len: 12, emptyOk: false },
-    { name: 'mtime', at: 136, len: 12, emptyOk: true },
+    { name: 'uid', at: 108, len: 8, emptyOk: true, base256: { max: MAX_OWNER_ID, signed: false } },
+    { name: 'gid', at: 116, len: 8, emptyOk: true, base256: { max: MAX_OWNER_ID, signed: false } },
+    { name: 'size', at: 124, len: 12, emptyOk: false, base256: { max: Number.MAX_SAFE_INTEGER, signed: false } },
+    { name: 'mtime', at: 136, len: 12, emptyOk: true, base256: { max: MAX_ABS_MTIME, signed: true } },
     { name: 'devmajor', at: 329, len: 8, emptyOk: true },
     { name: 'devminor', at: 337, len: 8, emptyOk: true },
 ];
+/** A numeric field's value (plain octal, or base-256 where the field takes it), or null. */
+function numeric(b, f) {
+    const octal = plainOctal(b, f.at, f.len, f.emptyOk);
+    if (octal !== null || !f.base256)
+        return octal;
+    const v = base256(b, f.at, f.len, f.base256.signed, f.base256.max);
+    // a later mtime is one restore cannot set (./entry-rules.ts MAX_MTIME); octal cannot reach it
+    return f.name === 'mtime' && v !== null && v > MAX_MTIME ? null : v;
+}
+const FIELD = Object.fromEntries(NUMERIC_FIELDS.map((f) => [f.name, f]));
+/** `[-]seconds[.fraction]` (shape checked by ./entry-rules.ts) as whole seconds rounded down and nanoseconds. */
+function paxTime(value) {
+    const negative = value.startsWith('-');
+    const [whole, frac = ''] = value.replace(/^-/, '').split('.');
+    const abs = Number(whole);
+    const nsec = Number(frac.padEnd(9, '0').slice(0, 9));
+    if (!negative)
+        return { sec: abs, nsec };
+    return nsec === 0 ? { sec: abs === 0 ? 0 : -abs, nsec: 0 } : { sec: -abs - 1, nsec: 1_000_000_000 - nsec };
+}
 /** Bytes of a NUL-terminated field (up to the first NUL, as every reader cuts it). */
 function cString(b, start, len) {
     const field = b.subarray(start, start + len);
@@ -11363,6 +11587,8 @@ class TarWalker {
     index;
     volumesSeen = new Set();
     outsideReported = new Set();
+    /** top-level directories whose reserved work-area entry was reported (once each) */
+    reservedReported = new Set();
     constructor(opts) {
         this.opts = opts;
         this.index = new NameIndex(Math.min(Number.MAX_SAFE_INTEGER, opts.maxEntries * 2 + 1024));
@@ -11541,14 +11767,14 @@ class TarWalker {
             });
         }
         // ---- numeric fields ----
-        const size = plainOctal(h, 124, 12);
-        const badFields = NUMERIC_FIELDS.filter((f) => plainOctal(h, f.at, f.len, f.emptyOk) === null);
+        const size = numeric(h, FIELD.size);
+        const badFields = NUMERIC_FIELDS.filter((f) => numeric(h, f) === null);
         if (badFields.length) {
             const show = (f) => `${f.name} ${JSON.stringify(h.subarray(f.at, f.at + f.len).toString('latin1'))}`;
             this.problem({
                 code: 'ambiguous-header',
-                message: `numeric field${badFields.length > 1 ? 's' : ''} not plain octal (a sign, junk, base-256 or empty; ` +
-                    `readers disagree): ${badFields.map(show).join(', ')}`,
+                message: `numeric field${badFields.length > 1 ? 's' : ''} not plain octal nor base-256 within range (a sign, junk, ` +
+                    `another high-bit byte, an overflow or empty; readers disagree): ${badFields.map(show).join(', ')}`,
                 entry: shownHeader,
             });
         }
@@ -11581,9 +11807,9 @@ class TarWalker {
         }
         const meta = {
             mode: plainOctal(h, 100, 8) ?? 0,
-            uid: plainOctal(h, 108, 8, true) ?? 0,
-            gid: plainOctal(h, 116, 8, true) ?? 0,
-            mtime: plainOctal(h, 136, 12, true) ?? 0,
+            uid: numeric(h, FIELD.uid) ?? 0,
+            gid: numeric(h, FIELD.gid) ?? 0,
+            mtime: numeric(h, FIELD.mtime) ?? 0,
         };
         this.entry(flag, size, nameBytes, prefixBytes, meta);
     }
@@ -11687,6 +11913,21 @@ class TarWalker {
         const size = parsed.records.get('size');
         if (size !== undefined && /^\d+$/.test(size))
             pending.size = Number(size);
+        if (problems.length)
+            return;
+        // Shapes and ranges were checked above (paxRecordProblems): these apply as GNU tar, Python and Go apply them.
+        const uid = parsed.records.get('uid');
+        if (uid !== undefined)
+            pending.uid = Number(uid);
+        const gid = parsed.records.get('gid');
+        if (gid !== undefined)
+            pending.gid = Number(gid);
+        const mtime = parsed.records.get('mtime');
+        if (mtime !== undefined)
+            pending.mtime = paxTime(mtime);
+        const paxMode = parsed.records.get('mode');
+        if (paxMode !== undefined)
+            pending.mode = parseInt(paxMode, 8) & 0o7777;
     }
     entry(flag, headerSize, nameBytes, prefixBytes, meta) {
         const pending = this.pending;
@@ -11735,6 +11976,23 @@ class TarWalker {
             size = pending.size; // what every restorer we name applies
         }
         const skip = size + ((BLOCK - (size % BLOCK)) % BLOCK);
+        // ---- owner, time, mode: the PAX records where there are (docs/architecture.md §5) ----
+        if (pending?.mode !== undefined && pending.mode !== (meta.mode & 0o7777)) {
+            this.problem({
+                code: 'ambiguous-header',
+                message: `the PAX mode record (${pending.mode.toString(8)}) disagrees with the header's mode ` +
+                    `(${(meta.mode & 0o7777).toString(8)}); node-tar applies it, GNU tar, Python and Go ignore it`,
+                entry: shown,
+            });
+        }
+        const effectiveMeta = {
+            mode: meta.mode,
+            uid: pending?.uid ?? meta.uid,
+            gid: pending?.gid ?? meta.gid,
+            mtime: pending?.mtime?.sec ?? meta.mtime,
+        };
+        if (pending?.mtime?.nsec)
+            effectiveMeta.mtimeNsec = pending.mtime.nsec;
         // ---- type ----
         const isFile = flag === '0' || flag === '\0';
         const isDir = flag === '5';
@@ -11770,6 +12028,10 @@ class TarWalker {
                 this.problem({ code: 'unsafe-path', message: why, entry: shown });
                 pathOk = false;
             }
+            for (const why of nameLengthProblems(effective)) {
+                this.problem({ code: 'name-too-long', message: why, entry: shown });
+                pathOk = false;
+            }
         }
         if (headerName !== null && effective !== headerName) {
             for (const why of pathProblems(headerName)) {
@@ -11784,7 +12046,7 @@ class TarWalker {
             path: effective ?? headerShown,
             type: isFile ? 'file' : isDir ? 'directory' : `other:${flag}`,
             size,
-            ...meta,
+            ...effectiveMeta,
         });
         if (isFile && typeOk)
             this.sawFile = true;
@@ -11823,6 +12085,17 @@ class TarWalker {
         const top = segments[0];
         const declared = layout.volumes.includes(top);
         const list = layout.volumes.join(', ');
+        // One rule for the reserved name (docs/architecture.md §12, "Data mounts"): restore could not put
+        // this volume back, so the archive never verifies.
+        if (declared && segments.length >= 2 && (0,backup_reserved/* isReservedName */.ce)(segments[1]) && !this.reservedReported.has(top)) {
+            this.reservedReported.add(top);
+            this.problem({
+                code: 'reserved-name',
+                message: `${printablePath(`${top}/${segments[1]}`)} is reserved for restore's work area (${backup_reserved/* WORK_AREA */.UP} at the top ` +
+                    `of each volume); a backup holding it could not be restored`,
+                entry: shown,
+            });
+        }
         if (segments.length === 1 && !isDir) {
             this.problem({
                 code: 'layout-mismatch',
@@ -11910,6 +12183,7 @@ class TarWalker {
 
 
 
+
 /** Problems kept in full; beyond this they are counted in one closing problem. */
 const MAX_PROBLEMS = 100;
 /** zlib output chunk: large enough that per-chunk overhead vanishes, small enough to stop a bomb promptly. */
@@ -11935,6 +12209,42 @@ class ProblemList {
         return this.items;
     }
 }
+/** The setuid and setgid bits, which restore strips from regular files (docs/architecture.md §12). */
+const SETID_BITS = 0o6000;
+/**
+ * Collects the `setid-stripped` warnings: every regular file with the setuid or setgid bit, which
+ * restore's re-packer writes without them (a setuid-root program restored from a backup would run
+ * as root for anyone who can start it). Directories keep theirs: setgid on a directory only makes
+ * new files inherit its group, and the setuid bit means nothing on one under Linux.
+ */
+class SetidWarnings {
+    items = [];
+    more = 0;
+    note(e) {
+        if (e.type !== 'file' || (e.mode & SETID_BITS) === 0)
+            return;
+        if (this.items.length >= MAX_PROBLEMS) {
+            this.more++;
+            return;
+        }
+        const bits = [e.mode & 0o4000 ? 'setuid' : '', e.mode & 0o2000 ? 'setgid' : ''].filter(Boolean).join(' and ');
+        this.items.push({
+            code: 'setid-stripped',
+            message: `a regular file with the ${bits} bit (mode ${(e.mode & 0o7777).toString(8)}, owner ${e.uid}:${e.gid}); ` +
+                `restore writes it without ${e.mode & 0o4000 && e.mode & 0o2000 ? 'them' : 'it'}`,
+            entry: printablePath(e.path),
+        });
+    }
+    finish() {
+        if (this.more) {
+            this.items.push({
+                code: 'setid-stripped',
+                message: `${this.more} more regular file${this.more === 1 ? '' : 's'} with the setuid or setgid bit not listed`,
+            });
+        }
+        return this.items;
+    }
+}
 function gzipProblem(err) {
     if (err.code === 'Z_BUF_ERROR' || /unexpected end/i.test(err.message)) {
         return { code: 'truncated', message: `gzip stream ends early (${err.message}): the file is truncated` };
@@ -11956,12 +12266,17 @@ async function inspectArchive(source, limits, options) {
     let stopped = false; // a cap or a fatal error: stop reading, the verdict is already "no"
     let readToEnd = false;
     // ---- tar layer -------------------------------------------------------------------------
+    const setid = new SetidWarnings();
+    const consumer = options.onEntry;
     const walker = new TarWalker({
         maxEntries: limits.maxEntries,
         layout: options.layout,
         report: (p) => problems.add(p),
         onCap: () => stop(),
-        ...(options.onEntry ? { onEntry: options.onEntry } : {}),
+        onEntry: (e) => {
+            setid.note(e);
+            consumer?.(e);
+        },
         ...(options.onBody ? { onBody: options.onBody } : {}),
     });
     let feedWalker = true; // false once the data cannot be a tar we accept (nested gzip)
@@ -12098,6 +12413,7 @@ async function inspectArchive(source, limits, options) {
         entries: walker.entries,
         readToEnd,
         problems: problems.finish(),
+        warnings: setid.finish(),
     };
 }
 
@@ -12312,6 +12628,7 @@ async function verifyBackup(input) {
         matched_module: null,
         checksum: null,
         problems: [],
+        warnings: [],
     };
     try {
         await verifyInto(report, input, absRef);
@@ -12477,6 +12794,7 @@ async function verifyInto(report, input, absRef) {
             stream.destroy();
         }
         problems.push(...inspection.problems);
+        report.warnings = inspection.warnings;
         report.entries = inspection.entries;
         report.uncompressed_bytes = inspection.uncompressedBytes;
         if (inspection.readToEnd) {
@@ -12508,9 +12826,10 @@ async function verifyInto(report, input, absRef) {
     }
 }
 
-// EXTERNAL MODULE: ./node_modules/semver/index.js
-var semver = __nccwpck_require__(2088);
-var semver_default = /*#__PURE__*/__nccwpck_require__.n(semver);
+// EXTERNAL MODULE: ./src/drift/image-ref.ts
+var image_ref = __nccwpck_require__(5158);
+// EXTERNAL MODULE: ./src/drift/config-diff.ts
+var config_diff = __nccwpck_require__(7137);
 ;// CONCATENATED MODULE: ./src/drift/semver.ts
 /** Split `repo[:tag][@digest]`; a registry port (`host:5000/x`) is not mistaken for a tag. */
 function parseImageRef(ref) {
@@ -12561,211 +12880,6 @@ function semverBump(from, to) {
     return 'unknown';
 }
 
-;// CONCATENATED MODULE: ./src/upgrade/gate.ts
-/**
- * The upgrade's pre-deploy gate (docs/architecture.md §13): decided BEFORE any snapshot or stop, so a
- * hold changes nothing and writes nothing. Pure: the release notes are read through an injected
- * `readFile`, so tests need no disk.
- *
- * How a tag pair is classified (strictly; `semver.coerce` would turn `2024.05.01` or `latest-alpine`
- * into a version and mislabel a major change as a patch):
- * - the repositories differ, either side is pinned by digest (`@sha256:`), or a tag is missing or
- *   `latest`: unknown (the reference says nothing about the change);
- * - a tag is `[v]MAJOR[.MINOR[.PATCH]][-SUFFIX]`, numbers without leading zeros; a missing MINOR/PATCH
- *   counts as 0; a `v` prefix is allowed on either side;
- * - a SUFFIX (`-alpine`, `-bookworm`, `-rc.1`) must be exactly the same on both sides, and then only
- *   the version parts are compared; otherwise unknown (`1.2-alpine` → `1.3-bookworm` changes the base);
- * - a MAJOR of 1000 or more is a date or a build number (`20240501`, `2024.05.01`): unknown;
- * - anything else (`RELEASE.2024-05-01T10-00-00Z`, `stable`): unknown;
- * - the same version (a re-pointed tag): unknown, nothing proves what changed;
- * - a downgrade of any component: major. Careful on purpose: data the newer version wrote may not be
- *   readable by the older one, whatever component changed;
- * - under 1.0.0 a minor bump is major (semver §4: anything may change before 1.0.0).
- */
-
-
-
-
-
-/** Release notes larger than this are not read whole: the gate holds (it cannot prove no marker is past it). */
-const RELEASE_NOTES_MAX_BYTES = 1024 * 1024;
-/** How many lines of the release notes the gate hands on for the output, the summary and the PR comment. */
-const EXCERPT_MAX_LINES = 40;
-const EXCERPT_MAX_LINE_CHARS = 300;
-/** The hold markers used when spec.upgrade.hold_markers is not declared (from schema/module.schema.json). */
-const DEFAULT_HOLD_MARKERS = model_module/* UPGRADE_DEFAULTS */.KZ.holdMarkers;
-const TAG = /^(v?)(0|[1-9]\d*)(?:\.(0|[1-9]\d*))?(?:\.(0|[1-9]\d*))?(?:-([0-9A-Za-z][0-9A-Za-z.-]*))?$/;
-function tagVersion(tag) {
-    const m = TAG.exec(tag);
-    if (!m)
-        return null;
-    const version = `${m[2]}.${m[3] ?? '0'}.${m[4] ?? '0'}`;
-    return semver_default().valid(version) ? { version, suffix: m[5] ?? '' } : null;
-}
-function classifyBump(fromRef, toRef) {
-    const a = parseImageRef(fromRef);
-    const b = parseImageRef(toRef);
-    const unknown = (why) => ({ bump: 'unknown', why });
-    if (a.repository !== b.repository)
-        return unknown(`another repository (${a.repository} → ${b.repository})`);
-    if (a.digest || b.digest)
-        return unknown('pinned by digest: the digest says nothing about the version');
-    if (a.tag === null || b.tag === null || a.tag === 'latest' || b.tag === 'latest') {
-        return unknown(`tag ${a.tag ?? '(none)'} → ${b.tag ?? '(none)'}: 'latest' or no tag is no version`);
-    }
-    const va = tagVersion(a.tag);
-    const vb = tagVersion(b.tag);
-    if (!va || !vb)
-        return unknown(`tag ${!va ? a.tag : b.tag} is not a version ([v]MAJOR[.MINOR[.PATCH]][-suffix])`);
-    if (semver_default().major(va.version) >= 1000 || semver_default().major(vb.version) >= 1000) {
-        return unknown(`tag ${semver_default().major(va.version) >= 1000 ? a.tag : b.tag} looks like a date or build number`);
-    }
-    if (va.suffix !== vb.suffix) {
-        return unknown(`suffixes differ (${va.suffix || '(none)'} → ${vb.suffix || '(none)'}): another variant`);
-    }
-    if (semver_default().eq(va.version, vb.version))
-        return unknown(`same version ${b.tag}: a re-pointed tag`);
-    if (semver_default().lt(vb.version, va.version)) {
-        return { bump: 'major', why: `downgrade ${a.tag} → ${b.tag}: the older version may not read newer data` };
-    }
-    const diff = semver_default().diff(va.version, vb.version);
-    if (diff === 'major')
-        return { bump: 'major', why: `major ${semver_default().major(va.version)} → ${semver_default().major(vb.version)}` };
-    if (diff === 'minor' && semver_default().major(va.version) === 0) {
-        return { bump: 'major', why: `minor bump under 1.0.0 (${a.tag} → ${b.tag}): anything may change` };
-    }
-    if (diff === 'minor')
-        return { bump: 'minor', why: `minor ${a.tag} → ${b.tag}` };
-    return { bump: 'patch', why: `patch ${a.tag} → ${b.tag}` };
-}
-/** A docker tag as the registry grammar allows it; `..` is refused as well (it could climb a path). */
-const SAFE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
-function markerPattern(marker) {
-    const words = marker
-        .trim()
-        .split(/\s+/)
-        .map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
-    return new RegExp(`(?<![\\p{L}\\p{N}_])${words.join('\\s+')}(?![\\p{L}\\p{N}_])`, 'iu');
-}
-/** Format characters (zero-width, bidi) removed; control characters but line breaks and tabs become a space. */
-function cleanText(text) {
-    return text
-        .replace(/\r\n?/g, '\n')
-        .replace(/\p{Cf}/gu, '')
-        .replace(/[^\P{Cc}\n\t]/gu, ' ');
-}
-function excerptOf(clean) {
-    return clean
-        .split('\n')
-        .slice(0, EXCERPT_MAX_LINES)
-        .map((l) => (l.length > EXCERPT_MAX_LINE_CHARS ? `${l.slice(0, EXCERPT_MAX_LINE_CHARS)}…` : l).trimEnd())
-        .join('\n')
-        .trimEnd();
-}
-function checkReleaseNotes(input, template, markers) {
-    const ref = parseImageRef(input.toRef);
-    const tag = ref.repository.split('/').every((seg) => /^[A-Za-z0-9][A-Za-z0-9._:-]*$/.test(seg)) ? ref.tag : null;
-    const unresolved = (why) => ({
-        finding: { path: template, flagged: [], excerpt: '' },
-        hold: why,
-    });
-    if (tag === null || !SAFE_TAG.test(tag) || tag.includes('..')) {
-        return unresolved(`the target ${JSON.stringify(input.toRef)} has no tag usable as {version} in the release notes path: ` +
-            `cannot prove no manual migration`);
-    }
-    const file = template.split('{version}').join(tag);
-    const rel = input.root === undefined ? '' : external_node_path_default().relative(input.root, file);
-    if (external_node_path_default().resolve(file) !== file || rel.split((external_node_path_default()).sep)[0] === '..' || external_node_path_default().isAbsolute(rel)) {
-        return unresolved(`the release notes path for tag ${JSON.stringify(tag)} leaves the repo: refused`);
-    }
-    const text = input.readFile(file);
-    if (text === null) {
-        return {
-            finding: { path: file, flagged: [], excerpt: '' },
-            hold: `release notes missing — cannot prove no manual migration (${rel || file})`,
-        };
-    }
-    const clean = cleanText(text.length > RELEASE_NOTES_MAX_BYTES ? text.slice(0, RELEASE_NOTES_MAX_BYTES) : text);
-    const flagged = markers.filter((m) => m.trim() !== '' && markerPattern(m).test(clean));
-    const finding = { path: file, flagged, excerpt: excerptOf(clean) };
-    if (Buffer.byteLength(text, 'utf8') > RELEASE_NOTES_MAX_BYTES) {
-        return { finding, hold: `release notes larger than 1 MiB — not read whole, cannot prove no manual migration` };
-    }
-    if (flagged.length > 0) {
-        return { finding, hold: `the release notes flag a manual migration (${flagged.map((f) => `'${f}'`).join(', ')})` };
-    }
-    return { finding, hold: null };
-}
-/**
- * Hold or go, before anything is touched. A manual-migration hold wins over a major hold: allow-major
- * cannot lift it. Declared release notes that are missing, unreadable, too large or outside the repo hold
- * (fail closed).
- */
-function preDeployGate(input) {
-    const { bump, why } = classifyBump(input.fromRef, input.toRef);
-    const upgrade = input.module.upgrade;
-    const notes = upgrade?.releaseNotes != null
-        ? checkReleaseNotes(input, upgrade.releaseNotes, upgrade.holdMarkers ?? DEFAULT_HOLD_MARKERS)
-        : null;
-    const what = `${input.module.name}: ${input.fromRef} → ${input.toRef} (${bump}: ${why})`;
-    if (notes?.hold) {
-        return {
-            held: true,
-            failure_reason: 'held-manual-migration',
-            bump,
-            release_notes: notes.finding,
-            message: `upgrade held, nothing touched: ${what}; ${notes.hold}. Do the migration by hand (or fix the notes).`,
-        };
-    }
-    if ((bump === 'major' || bump === 'unknown') && !input.allowMajor) {
-        return {
-            held: true,
-            failure_reason: 'held-major',
-            bump,
-            release_notes: notes?.finding ?? null,
-            message: `upgrade held, nothing touched: ${what}; a ${bump} bump needs --allow-major after review.`,
-        };
-    }
-    return {
-        held: false,
-        failure_reason: '',
-        bump,
-        release_notes: notes?.finding ?? null,
-        message: `upgrade may proceed: ${what}` +
-            `${bump === 'major' || bump === 'unknown' ? ' (allowed by --allow-major)' : ''}.`,
-    };
-}
-/**
- * The readFile for preDeployGate on a real disk: at most RELEASE_NOTES_MAX_BYTES + 1 bytes (so the gate
- * sees that a file is too large), null when the file is missing, not a regular file or unreadable.
- */
-function readReleaseNotesFile(file) {
-    let fd;
-    try {
-        fd = (0,external_node_fs_.openSync)(file, 'r');
-        const buf = Buffer.alloc(RELEASE_NOTES_MAX_BYTES + 1);
-        let n = 0;
-        while (n < buf.length) {
-            const got = (0,external_node_fs_.readSync)(fd, buf, n, buf.length - n, null);
-            if (got === 0)
-                break;
-            n += got;
-        }
-        return buf.subarray(0, n).toString('utf8');
-    }
-    catch {
-        return null;
-    }
-    finally {
-        if (fd !== undefined)
-            (0,external_node_fs_.closeSync)(fd);
-    }
-}
-
-// EXTERNAL MODULE: ./src/drift/image-ref.ts
-var image_ref = __nccwpck_require__(5158);
-// EXTERNAL MODULE: ./src/drift/config-diff.ts
-var config_diff = __nccwpck_require__(7137);
 ;// CONCATENATED MODULE: ./src/drift/rules.ts
 
 
@@ -13031,6 +13145,361 @@ function observeContainers(containers) {
     return observed;
 }
 
+// EXTERNAL MODULE: ./node_modules/semver/index.js
+var semver = __nccwpck_require__(2088);
+var semver_default = /*#__PURE__*/__nccwpck_require__.n(semver);
+;// CONCATENATED MODULE: ./src/upgrade/gate.ts
+/**
+ * The upgrade's pre-deploy gate (docs/architecture.md §13): decided BEFORE any snapshot or stop, so a
+ * hold changes nothing and writes nothing. Pure: the release notes are read through an injected
+ * `readFile`, so tests need no disk.
+ *
+ * How a tag pair is classified (strictly; `semver.coerce` would turn `2024.05.01` or `latest-alpine`
+ * into a version and mislabel a major change as a patch):
+ * - the repositories differ, either side is pinned by digest (`@sha256:`), or a tag is missing or
+ *   `latest`: unknown (the reference says nothing about the change);
+ * - a tag is `[v]MAJOR[.MINOR[.PATCH]][-SUFFIX]`, numbers without leading zeros; a missing MINOR/PATCH
+ *   counts as 0; a `v` prefix is allowed on either side;
+ * - a SUFFIX (`-alpine`, `-bookworm`, `-rc.1`) must be exactly the same on both sides, and then only
+ *   the version parts are compared; otherwise unknown (`1.2-alpine` → `1.3-bookworm` changes the base);
+ * - a MAJOR of 1000 or more is a date or a build number (`20240501`, `2024.05.01`): unknown;
+ * - anything else (`RELEASE.2024-05-01T10-00-00Z`, `stable`): unknown;
+ * - the same version (a re-pointed tag): unknown, nothing proves what changed;
+ * - a downgrade of any component: major. Careful on purpose: data the newer version wrote may not be
+ *   readable by the older one, whatever component changed;
+ * - under 1.0.0 a minor bump is major (semver §4: anything may change before 1.0.0).
+ */
+
+
+
+
+
+
+/** Release notes larger than this are not read whole: the gate holds (it cannot prove no marker is past it). */
+const RELEASE_NOTES_MAX_BYTES = 1024 * 1024;
+/** How many lines of the release notes the gate hands on for the output, the summary and the PR comment. */
+const EXCERPT_MAX_LINES = 40;
+const EXCERPT_MAX_LINE_CHARS = 300;
+/** The hold markers used when spec.upgrade.hold_markers is not declared (from schema/module.schema.json). */
+const DEFAULT_HOLD_MARKERS = model_module/* UPGRADE_DEFAULTS */.KZ.holdMarkers;
+const TAG = /^(v?)(0|[1-9]\d*)(?:\.(0|[1-9]\d*))?(?:\.(0|[1-9]\d*))?(?:-([0-9A-Za-z][0-9A-Za-z.-]*))?$/;
+function tagVersion(tag) {
+    const m = TAG.exec(tag);
+    if (!m)
+        return null;
+    const version = `${m[2]}.${m[3] ?? '0'}.${m[4] ?? '0'}`;
+    return semver_default().valid(version) ? { version, suffix: m[5] ?? '' } : null;
+}
+function classifyBump(fromRef, toRef) {
+    const a = parseImageRef(fromRef);
+    const b = parseImageRef(toRef);
+    const unknown = (why) => ({ bump: 'unknown', why });
+    if (a.repository !== b.repository)
+        return unknown(`another repository (${a.repository} → ${b.repository})`);
+    if (a.digest || b.digest)
+        return unknown('pinned by digest: the digest says nothing about the version');
+    if (a.tag === null || b.tag === null || a.tag === 'latest' || b.tag === 'latest') {
+        return unknown(`tag ${a.tag ?? '(none)'} → ${b.tag ?? '(none)'}: 'latest' or no tag is no version`);
+    }
+    const va = tagVersion(a.tag);
+    const vb = tagVersion(b.tag);
+    if (!va || !vb)
+        return unknown(`tag ${!va ? a.tag : b.tag} is not a version ([v]MAJOR[.MINOR[.PATCH]][-suffix])`);
+    if (semver_default().major(va.version) >= 1000 || semver_default().major(vb.version) >= 1000) {
+        return unknown(`tag ${semver_default().major(va.version) >= 1000 ? a.tag : b.tag} looks like a date or build number`);
+    }
+    if (va.suffix !== vb.suffix) {
+        return unknown(`suffixes differ (${va.suffix || '(none)'} → ${vb.suffix || '(none)'}): another variant`);
+    }
+    if (semver_default().eq(va.version, vb.version))
+        return unknown(`same version ${b.tag}: a re-pointed tag`);
+    if (semver_default().lt(vb.version, va.version)) {
+        return { bump: 'major', why: `downgrade ${a.tag} → ${b.tag}: the older version may not read newer data` };
+    }
+    const diff = semver_default().diff(va.version, vb.version);
+    if (diff === 'major')
+        return { bump: 'major', why: `major ${semver_default().major(va.version)} → ${semver_default().major(vb.version)}` };
+    if (diff === 'minor' && semver_default().major(va.version) === 0) {
+        return { bump: 'major', why: `minor bump under 1.0.0 (${a.tag} → ${b.tag}): anything may change` };
+    }
+    if (diff === 'minor')
+        return { bump: 'minor', why: `minor ${a.tag} → ${b.tag}` };
+    return { bump: 'patch', why: `patch ${a.tag} → ${b.tag}` };
+}
+/** A docker tag as the registry grammar allows it; `..` is refused as well (it could climb a path). */
+const SAFE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+/** What may join the words of a marker in the notes: whitespace (line breaks too), `_` and any dash (`-`, `‑`, `–`). */
+const MARKER_JOIN = '[\\s_\\p{Pd}]+';
+/** The endings a marker word may take (plural, verb forms): `migration(s)`, `require(s|d)`, `need(s|ed|ing)`. */
+const WORD_ENDING = '(?:s|es|d|ed|ing)?';
+/**
+ * The stems of one marker word, so that a declared form matches the others: `required` → `require`,
+ * `requir`; `migrations` → `migration`; a stem ending in `e` also without it (`requir|ing`). Words of three
+ * letters or fewer are kept as they are. `-ing` is never stripped (`BREAKING` must not match `break`).
+ */
+function wordStems(word) {
+    const w = word.toLowerCase();
+    const stems = new Set([w]);
+    if (w.length > 3) {
+        if (w.endsWith('ies'))
+            stems.add(`${w.slice(0, -3)}y`);
+        if (w.endsWith('es'))
+            stems.add(w.slice(0, -2));
+        if (w.endsWith('s') && !w.endsWith('ss'))
+            stems.add(w.slice(0, -1));
+        if (w.endsWith('ed'))
+            stems.add(w.slice(0, -2)).add(w.slice(0, -1));
+    }
+    for (const s of [...stems])
+        if (s.length > 3 && s.endsWith('e'))
+            stems.add(s.slice(0, -1));
+    return [...stems].filter((s) => s.length > 0);
+}
+/**
+ * A marker as a pattern (docs/architecture.md §13): every word in any of its forms, the words joined by
+ * whitespace, `_` or dashes, case-insensitively, bounded by anything but a letter or digit. Matching is
+ * failing closed: a negated phrase ("no migration required") still holds.
+ */
+function markerPattern(marker) {
+    const words = marker
+        .trim()
+        .split(/[\s_\p{Pd}]+/u)
+        .filter((w) => w !== '')
+        .map((w) => {
+        const stems = wordStems(w).map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+        return `(?:${stems.join('|')})${WORD_ENDING}`;
+    });
+    return new RegExp(`(?<![\\p{L}\\p{N}])${words.join(MARKER_JOIN)}(?![\\p{L}\\p{N}])`, 'iu');
+}
+/** Format characters (zero-width, bidi) removed; control characters but line breaks and tabs become a space. */
+function cleanText(text) {
+    return text
+        .replace(/\r\n?/g, '\n')
+        .replace(/\p{Cf}/gu, '')
+        .replace(/[^\P{Cc}\n\t]/gu, ' ');
+}
+function excerptOf(clean) {
+    return clean
+        .split('\n')
+        .slice(0, EXCERPT_MAX_LINES)
+        .map((l) => (l.length > EXCERPT_MAX_LINE_CHARS ? `${l.slice(0, EXCERPT_MAX_LINE_CHARS)}…` : l).trimEnd())
+        .join('\n')
+        .trimEnd();
+}
+function checkReleaseNotes(input, template, markers) {
+    const ref = parseImageRef(input.toRef);
+    const tag = ref.repository.split('/').every((seg) => /^[A-Za-z0-9][A-Za-z0-9._:-]*$/.test(seg)) ? ref.tag : null;
+    const unresolved = (why) => ({
+        finding: { path: template, flagged: [], excerpt: '' },
+        hold: why,
+    });
+    if (tag === null || !SAFE_TAG.test(tag) || tag.includes('..')) {
+        return unresolved(`the target ${JSON.stringify(input.toRef)} has no tag usable as {version} in the release notes path: ` +
+            `cannot prove no manual migration`);
+    }
+    const file = template.split('{version}').join(tag);
+    const rel = input.root === undefined ? '' : external_node_path_default().relative(input.root, file);
+    if (external_node_path_default().resolve(file) !== file || rel.split((external_node_path_default()).sep)[0] === '..' || external_node_path_default().isAbsolute(rel)) {
+        return unresolved(`the release notes path for tag ${JSON.stringify(tag)} leaves the repo: refused`);
+    }
+    let text;
+    try {
+        text = input.readFile(file);
+    }
+    catch (err) {
+        // Not a regular file, or unreadable: fail closed, with the reason (docs/architecture.md §13).
+        const why = err instanceof NotesNotRegularError
+            ? `is not a regular file (${err.kind})`
+            : `cannot be read (${(0,src_errors/* errorMessage */.gJ)(err)})`;
+        return {
+            finding: { path: file, flagged: [], excerpt: '' },
+            hold: `release notes ${rel || file} ${why} — cannot prove no manual migration`,
+        };
+    }
+    if (text === null) {
+        return {
+            finding: { path: file, flagged: [], excerpt: '' },
+            hold: `release notes missing — cannot prove no manual migration (${rel || file})`,
+        };
+    }
+    const clean = cleanText(text.length > RELEASE_NOTES_MAX_BYTES ? text.slice(0, RELEASE_NOTES_MAX_BYTES) : text);
+    const flagged = markers.filter((m) => m.trim() !== '' && markerPattern(m).test(clean));
+    const finding = { path: file, flagged, excerpt: excerptOf(clean) };
+    if (Buffer.byteLength(text, 'utf8') > RELEASE_NOTES_MAX_BYTES) {
+        return { finding, hold: `release notes larger than 1 MiB — not read whole, cannot prove no manual migration` };
+    }
+    if (flagged.length > 0) {
+        return { finding, hold: `the release notes flag a manual migration (${flagged.map((f) => `'${f}'`).join(', ')})` };
+    }
+    return { finding, hold: null };
+}
+/**
+ * Hold or go, before anything is touched. A manual-migration hold wins over a major hold: allow-major
+ * cannot lift it. Declared release notes that are missing, unreadable, too large or outside the repo hold
+ * (fail closed).
+ */
+function preDeployGate(input) {
+    if (input.sameImage === true) {
+        // The image that runs is the one declared: nothing new can migrate the data, so no release notes.
+        return {
+            held: false,
+            failure_reason: '',
+            bump: 'none',
+            release_notes: null,
+            message: `upgrade may proceed: ${input.module.name}: ${input.fromRef} → ${input.toRef} (none: the same image ID ` +
+                `runs already, no version change); the container is recreated on the declared reference.`,
+        };
+    }
+    const { bump, why } = classifyBump(input.fromRef, input.toRef);
+    const upgrade = input.module.upgrade;
+    const notes = upgrade?.releaseNotes != null
+        ? checkReleaseNotes(input, upgrade.releaseNotes, upgrade.holdMarkers ?? DEFAULT_HOLD_MARKERS)
+        : null;
+    const what = `${input.module.name}: ${input.fromRef} → ${input.toRef} (${bump}: ${why})`;
+    if (notes?.hold) {
+        return {
+            held: true,
+            failure_reason: 'held-manual-migration',
+            bump,
+            release_notes: notes.finding,
+            message: `upgrade held, nothing touched: ${what}; ${notes.hold}. Do the migration by hand (or fix the notes).`,
+        };
+    }
+    if ((bump === 'major' || bump === 'unknown') && !input.allowMajor) {
+        return {
+            held: true,
+            failure_reason: 'held-major',
+            bump,
+            release_notes: notes?.finding ?? null,
+            message: `upgrade held, nothing touched: ${what}; a ${bump} bump needs --allow-major after review.`,
+        };
+    }
+    return {
+        held: false,
+        failure_reason: '',
+        bump,
+        release_notes: notes?.finding ?? null,
+        message: `upgrade may proceed: ${what}` +
+            `${bump === 'major' || bump === 'unknown' ? ' (allowed by --allow-major)' : ''}.`,
+    };
+}
+/** The release notes path names something that is not a regular file (reading it could block or never end). */
+class NotesNotRegularError extends Error {
+    file;
+    kind;
+    constructor(file, kind) {
+        super(`${file} is not a regular file (${kind})`);
+        this.file = file;
+        this.kind = kind;
+        this.name = 'NotesNotRegularError';
+    }
+}
+function kindOf(st) {
+    if (st.isDirectory())
+        return 'a directory';
+    if (st.isFIFO())
+        return 'a FIFO';
+    if (st.isSocket())
+        return 'a socket';
+    if (st.isCharacterDevice())
+        return 'a character device';
+    if (st.isBlockDevice())
+        return 'a block device';
+    return 'not a file';
+}
+/**
+ * The readFile for preDeployGate on a real disk: at most RELEASE_NOTES_MAX_BYTES + 1 bytes (so the gate
+ * sees that a file is too large); null when the file is missing. Only a regular file is read (a symlink to
+ * one is fine): a FIFO, a device, a socket or a directory throws NotesNotRegularError before any read. The
+ * file is opened with O_NONBLOCK and checked again with fstat, so a FIFO swapped in between the two checks
+ * cannot block the open or the read. Other errors throw (the gate holds with the error).
+ */
+function readReleaseNotesFile(file) {
+    let st;
+    try {
+        st = (0,external_node_fs_.statSync)(file);
+    }
+    catch (err) {
+        if (err.code === 'ENOENT')
+            return null;
+        throw err;
+    }
+    if (!st.isFile())
+        throw new NotesNotRegularError(file, kindOf(st));
+    const fd = (0,external_node_fs_.openSync)(file, external_node_fs_.constants.O_RDONLY | external_node_fs_.constants.O_NONBLOCK | external_node_fs_.constants.O_NOCTTY);
+    try {
+        const opened = (0,external_node_fs_.fstatSync)(fd);
+        if (!opened.isFile())
+            throw new NotesNotRegularError(file, kindOf(opened));
+        const buf = Buffer.alloc(RELEASE_NOTES_MAX_BYTES + 1);
+        let n = 0;
+        while (n < buf.length) {
+            const got = (0,external_node_fs_.readSync)(fd, buf, n, buf.length - n, null);
+            if (got === 0)
+                break;
+            n += got;
+        }
+        return buf.subarray(0, n).toString('utf8');
+    }
+    finally {
+        (0,external_node_fs_.closeSync)(fd);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/upgrade/from.ts
+/**
+ * What an upgrade goes from (docs/architecture.md §13): the one function that plan's pending upgrade and
+ * upgrade's rule both call, with the same inputs read from the engine, so the plan predicts exactly what
+ * upgrade decides.
+ *
+ * The running container's image ID is what counts:
+ * - it equals the target's image ID: no version change (`bump: none`, never held, no release notes read:
+ *   the image that runs is the one declared; only the reference differs, e.g. a rolled-back service runs
+ *   the pinned tag of the version declared again);
+ * - it equals the last-known-good record's image ID: the upgrade goes from the reference that record names.
+ *   Before it pins the previous image, upgrade records the running version as last-known-good when no
+ *   record names its image ID yet, so after a rollback (the service runs `stateguard/pinned-…`) the
+ *   version it stands for is still known and later patch upgrades classify against it;
+ * - otherwise the running container's own reference.
+ */
+
+
+/** Where the upgrade goes from; null when no container of the service runs an image reference. */
+function upgradeFrom(sides) {
+    const replicas = serviceReplicas(sides.containers);
+    const first = replicas[0];
+    if (!first || !first.imageRef)
+        return null;
+    const id = first.imageId;
+    const sameImage = sides.target.id !== null && id !== '' && replicas.every((c) => c.imageId === sides.target.id);
+    const lkg = sides.lastKnownGood;
+    if (lkg && id !== '' && lkg.image_id === id && lkg.image_ref !== '' && lkg.image_ref !== first.imageRef) {
+        return {
+            ref: lkg.image_ref,
+            id,
+            sameImage,
+            note: `the running image ${first.imageRef} is last-known-good ${lkg.image_ref} (same image ID)`,
+        };
+    }
+    return { ref: first.imageRef, id, sameImage, note: null };
+}
+/** The pre-deploy gate on the engine's facts: from where the running image stands, to the target. */
+function upgradeGate(module, sides, opts) {
+    const from = upgradeFrom(sides);
+    if (!from)
+        return null;
+    const gate = preDeployGate({
+        module,
+        fromRef: from.ref,
+        toRef: sides.target.ref,
+        allowMajor: opts.allowMajor,
+        readFile: opts.readFile,
+        ...(opts.root !== undefined ? { root: opts.root } : {}),
+        sameImage: from.sameImage,
+    });
+    return { from, gate };
+}
+
 ;// CONCATENATED MODULE: ./src/drift/plan.ts
 /**
  * Plan: every module's drift against the live engine (docs/architecture.md §3).
@@ -13045,30 +13514,35 @@ function observeContainers(containers) {
 
 
 
+
+/** A stateful running compose module with container.image drift has a pending upgrade to show. */
+function hasPendingUpgrade(m, drift) {
+    // upgrade is not built for Swarm (docs/architecture.md §14): no pending upgrade to show.
+    return (m.class === 'stateful' &&
+        m.expectedState === 'running' &&
+        m.runtime !== 'swarm' &&
+        drift.some((d) => d.key === 'container.image'));
+}
 /**
  * The pending upgrade of a stateful running module with container.image drift: the upgrade's own
- * pre-deploy gate (allow-major off), so the plan shows what upgrade would hold. Never throws on notes.
+ * pre-deploy gate (allow-major off) on the same engine facts upgrade reads (src/upgrade/from.ts,
+ * docs/architecture.md §13), so the plan shows exactly what upgrade would decide. Never throws on notes.
  */
-function pendingUpgrade(m, observedImage, drift, declaredImage, opts = {}) {
-    if (m.class !== 'stateful' || m.expectedState !== 'running' || observedImage === null)
+function pendingUpgrade(m, sides, drift, opts = {}) {
+    if (!hasPendingUpgrade(m, drift))
         return undefined;
-    // upgrade is not built for Swarm (docs/architecture.md §14): no pending upgrade to show.
-    if (m.runtime === 'swarm')
-        return undefined;
-    if (!drift.some((d) => d.key === 'container.image'))
-        return undefined;
-    const gate = preDeployGate({
-        module: m,
-        fromRef: observedImage,
-        toRef: declaredImage,
+    const decided = upgradeGate(m, sides, {
         allowMajor: false,
         readFile: opts.readFile ?? readReleaseNotesFile,
         root: opts.root,
     });
+    if (!decided)
+        return undefined;
+    const { from, gate } = decided;
     const notes = gate.release_notes;
     return {
-        from: observedImage,
-        to: declaredImage,
+        from: from.ref,
+        to: sides.target.ref,
         bump: gate.bump,
         would_hold: gate.failure_reason,
         message: gate.message,
@@ -13190,6 +13664,7 @@ async function planSelected(selected, runtime, opts) {
         declaredParts.push({ image, configHash: hash, service });
     }
     const imageIds = await runtime.imageIds([...new Set(declaredParts.map((d) => d.image))]);
+    const dataSide = await checkDataSide(selected, runtime, containersByProject);
     const planned = selected.map((m, i) => {
         const part = declaredParts[i];
         const declared = {
@@ -13203,6 +13678,7 @@ async function planSelected(selected, runtime, opts) {
             : undefined;
         const drift = computeDrift({ name: m.name, expectedState: m.expectedState }, containers, declared, record);
         const definition = { image: part.image, config_hash: part.configHash };
+        const interrupted = dataSide.get(m.name);
         return {
             name: m.name,
             class: m.class,
@@ -13212,12 +13688,97 @@ async function planSelected(selected, runtime, opts) {
             declared: definition,
             observed: observeContainers(containers),
             drift,
-            in_sync: drift.length === 0,
+            in_sync: drift.length === 0 && interrupted?.status !== 'open',
             plan_hash: modulePlanHash(m.name, drift, definition),
-            upgrade: pendingUpgrade(m, containers[0]?.imageRef ?? null, drift, part.image, opts),
+            ...(interrupted ? { interrupted_operation: interrupted } : {}),
         };
     });
+    // The pending upgrades (not bound by plan_hash): the last-known-good record is read only for them.
+    await Promise.all(selected.map(async (m, i) => {
+        const p = planned[i];
+        if (!hasPendingUpgrade(m, p.drift))
+            return;
+        const part = declaredParts[i];
+        const upgrade = pendingUpgrade(m, {
+            containers: (containersByProject.get(m.compose.project) ?? []).filter((c) => c.service === m.compose.service),
+            target: { ref: part.image, id: imageIds[part.image] ?? null },
+            lastKnownGood: await runtime.readLastKnownGood(m.compose.project, m.compose.service),
+        }, p.drift, opts);
+        if (upgrade)
+            p.upgrade = upgrade;
+    }));
     return assemblePlan(selected, planned, compose);
+}
+/**
+ * The data side of the stateful compose modules with data volumes (docs/architecture.md §3, §12): one
+ * read-only look per project (a helper run with every such module's data mounts, from the image of
+ * one of their containers, never pulled) for a restore's work area. A module whose container does not
+ * mount its declared volumes is not looked at (nothing to mount from). Never throws: a look that
+ * fails is `could-not-check` for those modules.
+ */
+async function checkDataSide(selected, runtime, containersByProject) {
+    const out = new Map();
+    const byProject = new Map();
+    for (const m of selected) {
+        if (m.class !== 'stateful' || m.volumes.length === 0 || m.runtime === 'swarm')
+            continue;
+        const c = (containersByProject.get(m.compose.project) ?? []).find((x) => x.service === m.compose.service);
+        if (!c)
+            continue;
+        const mounts = [];
+        for (const v of m.volumes) {
+            const mt = c.mounts.find((x) => x.destination === v.path && (x.type === 'volume' || x.type === 'bind'));
+            if (!mt)
+                break;
+            mounts.push({
+                volume: v.volume,
+                kind: mt.type === 'volume' ? 'volume' : 'bind',
+                source: mt.type === 'volume' ? (mt.name ?? mt.source) : mt.source,
+            });
+        }
+        if (mounts.length !== m.volumes.length)
+            continue;
+        byProject.set(m.compose.project, [...(byProject.get(m.compose.project) ?? []), { m, mounts, image: c.imageId }]);
+    }
+    await Promise.all([...byProject].map(async ([project, entries]) => {
+        const mounts = [];
+        const index = new Map();
+        for (const e of entries) {
+            for (const mt of e.mounts) {
+                const k = `${mt.kind}:${mt.source}`;
+                if (!index.has(k)) {
+                    index.set(k, mounts.length);
+                    mounts.push(mt);
+                }
+            }
+        }
+        const key = sha256(`plan\0${project}`).slice(0, 24);
+        try {
+            const states = await runtime.workAreas({ image: entries[0].image, mounts, key });
+            for (const e of entries) {
+                const open = e.mounts.filter((mt) => states[index.get(`${mt.kind}:${mt.source}`)]?.present === true);
+                if (open.length === 0)
+                    continue;
+                out.set(e.m.name, {
+                    status: 'open',
+                    volumes: open.map((mt) => mt.volume),
+                    message: `an operation is open on the data of '${e.m.name}': ${open.map((mt) => mt.volume).join(', ')} ` +
+                        `hold${open.length === 1 ? 's' : ''} a restore's work area (journal or not); run ` +
+                        `\`stateguard recover --module ${e.m.name}\``,
+                });
+            }
+        }
+        catch (err) {
+            for (const e of entries) {
+                out.set(e.m.name, {
+                    status: 'could-not-check',
+                    volumes: [],
+                    message: `could not check the data volumes of '${e.m.name}' for an open operation: ${(0,src_errors/* errorMessage */.gJ)(err)}`,
+                });
+            }
+        }
+    }));
+    return out;
 }
 /** The modules a scheduled backup covers: class stateful with at least one declared data volume. */
 function statefulModules(modules) {
@@ -13622,58 +14183,143 @@ var zr=Object.defineProperty;var Ur=(s,t)=>{for(var e in t)zr(s,e,{get:t[e],enum
 
 ;// CONCATENATED MODULE: ./src/backup/tar-writer.ts
 /**
- * A minimal tar writer for snapshot: regular files and directories only, headers encoded by the
- * tar package's own Header/Pax classes (ustar, with a PAX header when a path or number does not fit).
- * Writing our own headers (instead of copying docker's) means a snapshot carries no xattrs, links,
- * uname/gname or other records verify-backup would have to judge.
+ * A minimal tar writer for snapshot and restore's re-packer: regular files and directories only,
+ * POSIX ustar headers written here byte by byte, with a PAX `x` header (as GNU tar, Python and Go
+ * write one) when a value does not fit the ustar field: a path no name/prefix split holds, a uid or
+ * gid over 2097151 (7 octal digits), an mtime before 1970, past 8^11-1 or with a fraction, a size
+ * of 8 GiB or more. The ustar field then holds 0 (uid, gid, mtime, as GNU tar and Python write it)
+ * or the same size in base-256 (every reader we accept reads both, and the walker requires a PAX
+ * size to equal the header's). Writing our own headers (instead of copying docker's) means an
+ * archive carries no xattrs, links, uname/gname or other records verify-backup would have to judge
+ * (docs/architecture.md §5, §7, §12).
  */
 
-
+const MAX_OCTAL_7 = 0o7777777;
+const MAX_OCTAL_11 = 0o77777777777;
+function octalField(block, at, len, value) {
+    block.write(`${value.toString(8).padStart(len - 1, '0')}\0`, at, len, 'latin1');
+}
+/** GNU base-256 of a non-negative value (first byte 0x80, big-endian). */
+function base256Field(block, at, len, value) {
+    let v = BigInt(value);
+    for (let i = at + len - 1; i > at; i--) {
+        block[i] = Number(v & 0xffn);
+        v >>= 8n;
+    }
+    block[at] = 0x80;
+}
+/** A PAX record with its self-counting length. */
+function paxRecord(key, value) {
+    const rest = ` ${key}=${value}\n`;
+    let len = Buffer.byteLength(rest) + 1;
+    while (String(len).length + Buffer.byteLength(rest) !== len)
+        len = String(len).length + Buffer.byteLength(rest);
+    return `${len}${rest}`;
+}
+/** `sec` and `nsec` (0 when sec < 0) as a PAX time: `[-]seconds[.fraction]`, trailing zeros dropped. */
+function tar_writer_paxTime(sec, nsec) {
+    if (nsec === 0)
+        return String(sec);
+    return `${sec}.${nsec.toString().padStart(9, '0').replace(/0+$/, '')}`;
+}
+/** name/prefix of a ustar header holding `p` exactly, or null when no split fits. */
+function ustarName(p) {
+    if (Buffer.byteLength(p) <= 100)
+        return { name: p, prefix: '' };
+    // a directory's trailing '/' stays on the name part; split at a '/' before it
+    const body = p.endsWith('/') ? p.slice(0, -1) : p;
+    for (let i = body.indexOf('/'); i !== -1; i = body.indexOf('/', i + 1)) {
+        const prefix = p.slice(0, i);
+        const name = p.slice(i + 1);
+        if (Buffer.byteLength(prefix) <= 155 && Buffer.byteLength(name) <= 100 && name !== '' && prefix !== '') {
+            return { name, prefix };
+        }
+    }
+    return null;
+}
+function ustarBlock(f) {
+    const b = Buffer.alloc(512);
+    b.write(f.name, 0, 100, 'utf8');
+    octalField(b, 100, 8, f.mode);
+    octalField(b, 108, 8, f.uid);
+    octalField(b, 116, 8, f.gid);
+    if (f.size > MAX_OCTAL_11)
+        base256Field(b, 124, 12, f.size);
+    else
+        octalField(b, 124, 12, f.size);
+    octalField(b, 136, 12, f.mtime);
+    b.write(f.type, 156, 1, 'latin1');
+    b.write('ustar\u000000', 257, 8, 'latin1');
+    octalField(b, 329, 8, 0);
+    octalField(b, 337, 8, 0);
+    if (f.prefix)
+        b.write(f.prefix, 345, 155, 'utf8');
+    b.fill(0x20, 148, 156);
+    let sum = 0;
+    for (const x of b)
+        sum += x;
+    b.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 8, 'latin1');
+    return b;
+}
 /** The header block(s) for one entry: an optional PAX header, then the ustar header. */
 function headerBlocks(e) {
-    const fields = {
-        path: e.path,
-        type: e.type,
-        size: e.type === 'Directory' ? 0 : e.size,
-        mode: e.mode & 0o7777,
-        uid: e.uid,
-        gid: e.gid,
-        mtime: e.mtime,
-    };
-    const header = new F(fields);
-    let block = Buffer.alloc(512);
-    const needPax = header.encode(block, 0);
-    if (!needPax)
-        return block;
-    if (!plainNameOk(block, e.type)) {
-        // node-tar cuts a name that fits no prefix/name split at 99 characters wherever that falls, so a
-        // regular file's plain name can end in '/' (node-tar and Python then read a directory) or in
-        // '..': verify-backup refuses both (docs/architecture.md §5). Every reader we accept takes the
-        // name from the PAX path; the plain one need only be harmless, so it becomes the last segment.
-        block = Buffer.alloc(512);
-        new F({ ...fields, path: lastSegment(e.path) }).encode(block, 0);
+    const isDir = e.type === 'Directory';
+    const size = isDir ? 0 : e.size;
+    const ms = e.mtime instanceof Date ? e.mtime.getTime() : null;
+    const sec = ms === null ? e.mtime : Math.floor(ms / 1000);
+    // Before 1970 only whole seconds (rounded down): readers disagree on a negative fraction (§5).
+    const nsec = sec < 0 ? 0 : ms === null ? (e.mtimeNsec ?? 0) : (ms - sec * 1000) * 1_000_000;
+    const path = isDir && !e.path.endsWith('/') ? `${e.path}/` : e.path;
+    const records = [];
+    let split = ustarName(path);
+    if (split === null) {
+        records.push(paxRecord('path', path));
+        // Every reader we accept takes the name from the PAX path; the plain one need only be
+        // harmless (verify-backup judges it too): the last segment, cut to 99 bytes.
+        split = { name: lastSegment(path) + (isDir ? '/' : ''), prefix: '' };
     }
-    const paxBlocks = new ft({ ...fields, atime: undefined, ctime: undefined }).encode();
-    return Buffer.concat([paxBlocks, block]);
-}
-/** The ustar name (prefix joined) a reader that skips the PAX header would use is one verify-backup accepts. */
-function plainNameOk(block, type) {
-    const field = (at, len) => {
-        const b = block.subarray(at, at + len);
-        const nul = b.indexOf(0);
-        return (nul === -1 ? b : b.subarray(0, nul)).toString('utf8');
-    };
-    const name = field(0, 100);
-    const prefix = field(345, 155);
-    const plain = prefix ? `${prefix}/${name}` : name;
-    return pathProblems(plain).length === 0 && !(type === 'File' && plain.endsWith('/'));
+    const uidFits = e.uid <= MAX_OCTAL_7;
+    const gidFits = e.gid <= MAX_OCTAL_7;
+    const secFits = sec >= 0 && sec <= MAX_OCTAL_11;
+    if (!uidFits)
+        records.push(paxRecord('uid', String(e.uid)));
+    if (!gidFits)
+        records.push(paxRecord('gid', String(e.gid)));
+    if (!secFits || nsec !== 0)
+        records.push(paxRecord('mtime', tar_writer_paxTime(sec, nsec)));
+    if (size > MAX_OCTAL_11)
+        records.push(paxRecord('size', String(size)));
+    const header = ustarBlock({
+        ...split,
+        type: isDir ? '5' : '0',
+        mode: e.mode & 0o7777,
+        uid: uidFits ? e.uid : 0,
+        gid: gidFits ? e.gid : 0,
+        size,
+        mtime: secFits ? sec : 0,
+    });
+    if (records.length === 0)
+        return header;
+    const body = Buffer.from(records.join(''), 'utf8');
+    const ext = ustarBlock({
+        name: '././@PaxHeader',
+        prefix: '',
+        type: 'x',
+        mode: 0o644,
+        uid: 0,
+        gid: 0,
+        size: body.length,
+        mtime: 0,
+    });
+    return Buffer.concat([ext, body, bodyPadding(body.length), header]);
 }
 /** The path's last segment, cut to at most 99 bytes on a character boundary. */
 function lastSegment(p) {
     const chars = [...(p.replace(/\/+$/, '').split('/').pop() ?? '')];
     while (Buffer.byteLength(chars.join('')) > 99)
         chars.pop();
-    return chars.join('') || 'x';
+    const s = chars.join('');
+    return s === '' || s === '..' || s === '.' || pathProblems(s).length ? 'x' : s;
 }
 /** Zero padding after a body of `size` bytes, up to the next 512-byte block. */
 function bodyPadding(size) {
@@ -14025,6 +14671,130 @@ async function waitReady(runtime, id, timeoutMs, sleep) {
 var shell_words = __nccwpck_require__(7288);
 // EXTERNAL MODULE: ./src/run-command.ts
 var run_command = __nccwpck_require__(2530);
+// EXTERNAL MODULE: ./src/model/mount-overlap.ts
+var mount_overlap = __nccwpck_require__(7106);
+;// CONCATENATED MODULE: ./src/ops/volume-users.ts
+/**
+ * Other writers of a module's data (docs/architecture.md §12, "Data mounts"): any running container
+ * on the engine, of this project or not, that mounts the same named volume, or a host directory that
+ * is a data directory, a parent of one or a child of one, would write where a snapshot reads or a
+ * restore swaps. Pure: the caller lists the running containers (one `ps` + one `inspect`).
+ */
+
+const KINDS = new Set(['volume', 'bind']);
+function hostPathOf(m) {
+    return KINDS.has(m.type) && m.source.startsWith('/') ? (0,mount_overlap/* normalizePath */.Fd)(m.source) : null;
+}
+/**
+ * The running containers, other than `own`, that mount the same named volume as a data volume, or a
+ * host directory equal to, a parent of or a child of a data volume's directory on the host (a bind's
+ * source, a named volume's mountpoint as the engine reports it), compared by whole path segments.
+ */
+function otherUsers(data, running, own) {
+    const out = [];
+    for (const c of running) {
+        if (own.has(c.id))
+            continue;
+        for (const d of data) {
+            const dataHost = hostPathOf(d.mount);
+            const hit = c.mounts.find((m) => {
+                if (!KINDS.has(m.type))
+                    return false;
+                if (d.mount.type === 'volume' && m.type === 'volume' && !!m.name && m.name === d.mount.name)
+                    return true;
+                const theirs = hostPathOf(m);
+                return !!dataHost && !!theirs && (0,mount_overlap/* pathRelation */.S1)(dataHost, theirs) !== null;
+            });
+            if (hit) {
+                const what = hit.type === 'volume' && hit.name ? `volume ${hit.name}` : `${hit.type} ${hit.source}`;
+                out.push({ id: c.id, name: c.name, volume: d.volume, how: `${what} at ${hit.destination}` });
+            }
+        }
+    }
+    return out;
+}
+/** The refusal's words: each container and mount, that nothing was changed, and how to proceed. */
+function describeOtherUsers(users, verb) {
+    const list = users.map((u) => `${u.name} (${u.how}, data volume ${u.volume})`).join(', ');
+    const risk = verb === 'snapshot'
+        ? 'the archive could hold a torn copy of what they write'
+        : 'what they write after the pre-operation snapshot would be lost when the data is swapped';
+    return (`other running containers use the module's data: ${list}. During a ${verb} while they run, ${risk}. ` +
+        `Nothing was changed. Stop ${users.length > 1 ? 'them' : 'it'} first, or run the ${verb} in a window where ` +
+        `${users.length > 1 ? 'they are' : 'it is'} stopped.`);
+}
+
+;// CONCATENATED MODULE: ./src/ops/data-mounts.ts
+/**
+ * The data-mount checks every operation that reads or replaces a module's data runs before anything
+ * stops (docs/architecture.md §12, "Data mounts"): snapshot, restore and upgrade.
+ *
+ * 1. overlap: two declared data mounts where one lies inside the other (container paths, the same
+ *    named volume, host directories) — the one pure rule of ../model/mount-overlap.ts;
+ * 2. other writers: a running container, of any project, that is not the module's and mounts the
+ *    same named volume or a host directory equal to, a parent of or a child of a data directory;
+ * 3. the reserved name: a data volume holding restore's work-area name at its top.
+ */
+
+
+
+
+/** The mount of `source` at each declared data path (declared paths that are no mount are left out). */
+function dataMountsOf(m, source) {
+    const out = [];
+    for (const v of m.volumes) {
+        const mount = source.mounts.find((x) => (0,mount_overlap/* normalizePath */.Fd)(x.destination) === (0,mount_overlap/* normalizePath */.Fd)(v.path));
+        if (mount)
+            out.push({ volume: v.volume, path: v.path, mount });
+    }
+    return out;
+}
+function refOf(d) {
+    return {
+        volume: d.volume,
+        path: d.path,
+        kind: d.mount.type === 'volume' ? 'volume' : 'bind',
+        ...(d.mount.name ? { name: d.mount.name } : {}),
+        ...(d.mount.source.startsWith('/') ? { hostPath: d.mount.source } : {}),
+    };
+}
+/** Rule 1 (pure): the module's data mounts overlap, as its container mounts them. */
+function overlapRefusal(m, source) {
+    const overlaps = (0,mount_overlap/* mountOverlaps */.yL)(dataMountsOf(m, source).map(refOf));
+    if (overlaps.length === 0)
+        return null;
+    return { kind: 'overlap', message: `${overlaps.map(mount_overlap/* describeOverlap */.Bn).join(' ')} Nothing was changed.` };
+}
+/**
+ * Rules 1–3, in that order; the first that refuses, or null. `own` are the module's containers (the
+ * ones the operation stops, never "others"); `source` is the container whose mounts are the data.
+ */
+async function dataMountRefusal(args) {
+    const { runtime, module: m, source } = args;
+    const overlap = overlapRefusal(m, source);
+    if (overlap)
+        return overlap;
+    const data = dataMountsOf(m, source);
+    const users = otherUsers(data, await runtime.listRunningContainers(), new Set(args.own.map((c) => c.id)));
+    if (users.length)
+        return { kind: 'in-use', message: describeOtherUsers(users, args.verb) };
+    let found;
+    try {
+        found = await runtime.existingPaths(source.id, data.map((d) => (0,backup_reserved/* reservedPathIn */.J)(d.path)));
+    }
+    catch (err) {
+        // Not knowing is a "no" (fail closed), never a pass.
+        return {
+            kind: 'reserved',
+            message: `could not check whether the data volumes of ${source.name} hold restore's reserved work-area name: ` +
+                `${(0,src_errors/* errorMessage */.gJ)(err)}. Nothing was changed.`,
+        };
+    }
+    if (found.length)
+        return { kind: 'reserved', message: (0,backup_reserved/* describeReservedLive */.ON)(found, m.name) };
+    return null;
+}
+
 ;// CONCATENATED MODULE: ./src/backup/snapshot.ts
 /**
  * snapshot (docs/architecture.md §7): `<module>-<stamp>.tar.gz` (+ `.sha256`) of a module's declared data
@@ -14032,8 +14802,10 @@ var run_command = __nccwpck_require__(2530);
  *
  * Order, and why:
  * 1. Everything that can be checked without touching the engine's state is checked first (declared
- *    volumes, the containers, each declared path really being a mount, no OTHER running container
- *    writing to the same volume, out-dir, name not taken). A refusal here stops nothing.
+ *    volumes, the containers, each declared path really being a mount, no overlapping data mounts, no
+ *    OTHER running container on the data (same named volume, or a host directory equal to, above or
+ *    below a data directory), no reserved work-area name in a volume, out-dir, name not taken). A
+ *    refusal here stops nothing.
  * 2. Stop only this module's running containers (found by compose labels).
  * 3. `docker cp container:path -` from the stopped container (needs no tools in the image, pulls
  *    nothing), re-packed entry by entry under `<volume>/...` as regular files and directories
@@ -14064,10 +14836,12 @@ var run_command = __nccwpck_require__(2530);
 
 
 
+
+
 /** A snapshot that could not be taken, or whose containers did not come back: a "no" (exit 1). */
 class SnapshotError extends src_errors/* UserError */.yo {
-    constructor(message) {
-        super(message, { reason: 'snapshot-failed', exitCode: 1 });
+    constructor(message, reason = 'snapshot-failed') {
+        super(message, { reason, exitCode: 1 });
         this.name = 'SnapshotError';
     }
 }
@@ -14152,7 +14926,6 @@ async function plan(mod, runtime) {
             `the volumes from. Deploy the module first.`);
     }
     const targets = [];
-    const volumeNames = [];
     for (const v of mod.volumes) {
         const mount = source.mounts.find((m) => m.destination === v.path);
         if (!mount) {
@@ -14161,24 +14934,14 @@ async function plan(mod, runtime) {
                 `and a snapshot of it would be of the container's own layer. Fix spec.data.volumes in ` +
                 `${mod.file} or the compose file.`);
         }
-        if (mount.name)
-            volumeNames.push(mount.name);
         targets.push({ volume: v.volume, path: v.path });
     }
-    // Another running container writing the same volume would make the snapshot inconsistent.
-    const mineIds = new Set(mine.map((c) => c.id));
-    const writers = [];
-    for (const vol of volumeNames) {
-        for (const c of await runtime.containersUsingVolume(vol)) {
-            if (!mineIds.has(c.id) && UP_STATES.has(c.state))
-                writers.push(`${c.name} (volume ${vol})`);
-        }
-    }
-    if (writers.length) {
-        throw new SnapshotError(`other running containers use the module's volumes: ` +
-            `${writers.join(', ')}. A snapshot taken while they run could be ` +
-            `inconsistent; stop them (or wait for a one-shot to finish) and try again.`);
-    }
+    // Overlapping data mounts (captured twice, and never restorable), another running container on the
+    // data (an inconsistent snapshot, its writes lost by a restore), the reserved work-area name in a
+    // volume (an archive restore could not put back): refused before anything stops (§12, "Data mounts").
+    const refusal = await dataMountRefusal({ runtime, module: mod, source, own: mine, verb: 'snapshot' });
+    if (refusal)
+        throw new SnapshotError(refusal.message, refusal.kind === 'in-use' ? 'volume-in-use' : 'snapshot-failed');
     const toStop = mine.filter((c) => UP_STATES.has(c.state) || c.state === 'paused');
     if (toStop.some((c) => c.state === 'paused')) {
         throw new SnapshotError(`a container of '${mod.name}' is paused; unpause it first (stopping a paused container would change its state).`);
@@ -14186,7 +14949,7 @@ async function plan(mod, runtime) {
     return { source, toStop, targets };
 }
 /** Streams one volume's `docker cp` tar into our writer, refusing anything but files and directories. */
-async function captureVolume(runtime, containerId, target, out, counters) {
+async function captureVolume(runtime, containerId, module, target, out, counters) {
     const parser = new rt({ strict: true, zstd: false, brotli: false });
     let failure = null;
     let top = null;
@@ -14216,9 +14979,14 @@ async function captureVolume(runtime, containerId, target, out, counters) {
                 `a regular file or move it out of the volume.`);
         }
         else {
-            const why = pathProblems(archivePath);
+            const why = [...pathProblems(archivePath), ...nameLengthProblems(archivePath)];
             if (why.length)
                 fail(`volume ${target.volume} holds an entry whose name verify-backup would refuse (${why.join(', ')}): ${shown}`);
+            // The live check before the stop looks for the exact name; a case variant is caught here.
+            else if (rest !== '' && (0,backup_reserved/* isReservedName */.ce)(rest.split('/')[0])) {
+                const reserved = printablePath(`${target.path}/${rest.split('/')[0]}`);
+                fail(`volume ${target.volume}: ${(0,backup_reserved/* describeReservedLive */.ON)([reserved], module)}`);
+            }
         }
         if (failure) {
             e.resume();
@@ -14285,7 +15053,7 @@ async function captureVolume(runtime, containerId, target, out, counters) {
         throw new SnapshotError(`docker cp of ${target.path} returned no entries`);
 }
 /** Copy every target out of a stopped container into a fsynced temporary archive in outDir. */
-async function captureToTemp(runtime, sourceId, targets, outDir, finalName, log, label) {
+async function captureToTemp(runtime, sourceId, module, targets, outDir, finalName, log, label) {
     const tempPath = external_node_path_default().join(outDir, `.${finalName}.${(0,external_node_crypto_.randomBytes)(6).toString('hex')}.partial`);
     const hash = (0,external_node_crypto_.createHash)('sha256');
     let bytes = 0;
@@ -14323,7 +15091,7 @@ async function captureToTemp(runtime, sourceId, targets, outDir, finalName, log,
         };
         for (const t of targets) {
             log.info(`${label}: copying ${t.path} (volume ${t.volume})`);
-            await captureVolume(runtime, sourceId, t, out, counters);
+            await captureVolume(runtime, sourceId, module, t, out, counters);
         }
         await out.write(END_OF_ARCHIVE);
         gz.end();
@@ -14400,7 +15168,7 @@ async function snapshotStopped(args) {
         throw new SnapshotError(`${toStop.map((c) => c.name).join(', ')} is running; it must be stopped for this snapshot`);
     }
     const finalPath = await snapshotPath(mod, external_node_path_default().resolve(args.outDir), args.now);
-    const captured = await captureToTemp(runtime, source.id, targets, external_node_path_default().dirname(finalPath), external_node_path_default().basename(finalPath), log, `snapshot ${mod.name}`);
+    const captured = await captureToTemp(runtime, source.id, mod.name, targets, external_node_path_default().dirname(finalPath), external_node_path_default().basename(finalPath), log, `snapshot ${mod.name}`);
     try {
         await verifyAndPublish(mod, captured, targets, finalPath, args.hooks);
     }
@@ -14429,6 +15197,7 @@ async function takeSnapshot(args) {
         now: args.now,
         staleAfterMs: 2 * 3600_000,
         breakStale: false,
+        operation: 'snapshot',
     }, readySeconds + 3600);
     if (!taken.acquired)
         throw new src_errors/* UserError */.yo(taken.refusal.message, { reason: 'locked', exitCode: 1 });
@@ -14454,7 +15223,7 @@ async function snapshotLocked(args) {
     try {
         await runtime.stop(toStop.map((c) => c.id));
         args.hooks?.crash?.('after-stop');
-        captured = await captureToTemp(runtime, source.id, targets, outDir, finalName, log, `snapshot ${mod.name}`);
+        captured = await captureToTemp(runtime, source.id, mod.name, targets, outDir, finalName, log, `snapshot ${mod.name}`);
         args.hooks?.crash?.('after-capture');
     }
     catch (err) {
@@ -14540,8 +15309,20 @@ async function snapshotLocked(args) {
  *
  * - The volume's own top-level directory is not an entry of the staged tree (the staging area
  *   already exists); its mode/uid/gid are returned as `root` for the swap to apply.
+ * - Owner, mtime and mode are the values restorers apply (PAX uid/gid/mtime over the header's,
+ *   base-256 read; ../backup/tar-walker.ts), written back as PAX records where the ustar fields
+ *   cannot hold them, so the Docker daemon that extracts the staged stream sets exactly those.
+ * - A parent directory the archive has no entry for (`tar -czf x.tgz store-data/db/t`) is written
+ *   as an entry of its own before its first child, as GNU tar and the Docker daemon create one:
+ *   mode 0755, owner 0:0 (and, so that restoring the same archive twice gives the same tree, the
+ *   mtime of the entry that implied it). It counts like any entry, so the count the engine takes
+ *   of what was staged agrees; a later entry for that directory sets its metadata and is not
+ *   counted twice. A file directly at the top level is still refused (the layout).
+ * - The setuid and setgid bits of regular files are not written (verify-backup warns about each,
+ *   `setid-stripped`); directories keep theirs (docs/architecture.md §12).
  * - `<volume>/.stateguard-restore` is where restore stages and keeps the old data during the swap;
- *   an archive entry there would land inside restore's own work area, so it is refused.
+ *   an archive entry there would land inside restore's own work area, so it is refused (the walker's
+ *   `reserved-name`, the rule verify-backup applies: ../backup/reserved.ts).
  * - At the first problem nothing more is emitted, and the end-of-archive marker only ever follows a
  *   pass without problems: a staged tar without it is incomplete, and the caller discards it. The
  *   pass still reads on, so every problem is returned, as verify-backup reports them.
@@ -14551,14 +15332,15 @@ async function snapshotLocked(args) {
 
 
 
-/** reserved name at the top of every volume during a restore */
-const WORK_AREA = '.stateguard-restore';
+
+/** reserved name at the top of every volume during a restore (the one definition: ../backup/reserved.ts) */
+
+/** Entries dated before 1970 one restore sets after staging; more is refused (memory stays bounded). */
+const MAX_STAGED_TIMES = 100_000;
+/** Mode, owner and mtime of a parent directory the archive implies but has no entry for. */
+const IMPLICIT_DIR = { mode: 0o755, uid: 0, gid: 0 };
 /** Small pieces (headers, padding, small bodies) are joined up to this size before `out` sees them. */
 const BATCH = 64 * 1024;
-/** True when a name is the work area's, compared as a case-insensitive filesystem would. */
-function isWorkArea(segment) {
-    return segment.normalize('NFC').toLowerCase() === WORK_AREA;
-}
 async function repackForStaging(source, opts) {
     const { layout } = opts;
     const volumes = layout.volumes.map((volume) => ({
@@ -14576,9 +15358,21 @@ async function repackForStaging(source, opts) {
             throw new TypeError(`staging prefix ${JSON.stringify(prefix)} for volume ${i}: ${why.join(', ')}`);
         return prefix;
     });
-    /** problems only the re-packer can see (the reserved name) */
+    /** problems only the re-packer can see (more pre-1970 times than it tracks) */
     const own = [];
-    const reservedReported = new Set();
+    /** per volume: directories inside it already written (raw segments below the volume, joined by '/') */
+    const dirsWritten = layout.volumes.map(() => new Set());
+    const times = [];
+    let tooManyTimes = false;
+    /** an entry the engine's extraction dates 1970 instead */
+    const noteTime = (index, path, mtime) => {
+        if (mtime >= 0)
+            return;
+        if (times.length < MAX_STAGED_TIMES)
+            times.push({ index, path, mtime });
+        else
+            tooManyTimes = true;
+    };
     /** an entry the re-packer would not emit; a problem of its own only if the pass found none */
     let selfRefusal = null;
     /** a problem was found: nothing more is emitted */
@@ -14622,21 +15416,39 @@ async function repackForStaging(source, opts) {
             volume.root = { mode: e.mode & 0o7777, uid: e.uid, gid: e.gid };
             return;
         }
-        if (isWorkArea(segments[1])) {
-            if (!reservedReported.has(index)) {
-                reservedReported.add(index);
-                own.push({
-                    code: 'layout-mismatch',
-                    message: `${printablePath(`${segments[0]}/${segments[1]}`)} is reserved for restore's work area ` +
-                        `(${WORK_AREA} at the top of each volume); a backup holding it cannot be restored`,
-                    entry: printablePath(e.path),
-                });
-            }
+        // The walker reports it (`reserved-name`, the rule verify-backup applies); nothing more is emitted.
+        if ((0,backup_reserved/* isReservedName */.ce)(segments[1])) {
             refuse();
             return;
         }
-        volume.entries++;
-        if (isFile) {
+        const inner = segments.slice(1);
+        const written = dirsWritten[index];
+        for (let depth = 1; depth < inner.length; depth++) {
+            const parent = inner.slice(0, depth).join('/');
+            if (written.has(parent))
+                continue;
+            written.add(parent);
+            volume.entries++;
+            noteTime(index, parent, e.mtime);
+            if (!refused) {
+                queue.push(headerBlocks({
+                    path: `${prefixes[index]}/${parent}/`,
+                    type: 'Directory',
+                    size: 0,
+                    ...IMPLICIT_DIR,
+                    mtime: e.mtime,
+                }));
+            }
+        }
+        const rel = inner.join('/');
+        noteTime(index, rel, e.mtime);
+        if (isDir) {
+            if (!written.has(rel))
+                volume.entries++;
+            written.add(rel);
+        }
+        else {
+            volume.entries++;
             volume.files++;
             if (e.size > 0)
                 body = { volume, left: e.size, size: e.size };
@@ -14644,13 +15456,14 @@ async function repackForStaging(source, opts) {
         if (refused)
             return;
         queue.push(headerBlocks({
-            path: `${prefixes[index]}/${segments.slice(1).join('/')}${isDir ? '/' : ''}`,
+            path: `${prefixes[index]}/${rel}${isDir ? '/' : ''}`,
             type: isDir ? 'Directory' : 'File',
             size: isFile ? e.size : 0,
-            mode: e.mode,
+            mode: isFile ? e.mode & ~SETID_BITS : e.mode,
             uid: e.uid,
             gid: e.gid,
-            mtime: new Date(e.mtime * 1000),
+            mtime: e.mtime,
+            ...(e.mtimeNsec ? { mtimeNsec: e.mtimeNsec } : {}),
         }));
     };
     const onBody = (chunk) => {
@@ -14710,6 +15523,13 @@ async function repackForStaging(source, opts) {
     });
     // Normally done before gunzip ended; not when a read error ended the pass while `out` ran.
     await flushing;
+    if (tooManyTimes) {
+        own.push({
+            code: 'too-many-entries',
+            message: `more than ${MAX_STAGED_TIMES} entries are dated before 1970; restore sets each of those times after ` +
+                `extraction and takes at most ${MAX_STAGED_TIMES}`,
+        });
+    }
     const problems = [...inspection.problems, ...own];
     if (problems.length === 0 && selfRefusal)
         problems.push(selfRefusal);
@@ -14725,6 +15545,8 @@ async function repackForStaging(source, opts) {
         bytesRead: inspection.bytesRead,
         volumes,
         readToEnd: inspection.readToEnd,
+        warnings: inspection.warnings,
+        times,
     };
 }
 
@@ -14734,6 +15556,7 @@ async function repackForStaging(source, opts) {
  * service back, tidy. Each step is idempotent, so recover can run it again after a crash at any
  * instant, and each journal mark is written before the step it announces.
  */
+
 
 
 
@@ -14771,10 +15594,25 @@ async function waitService(record, deps) {
     return (`${pending.map((p) => `${p.id.slice(0, 12)} ${p.problem}`).join(', ')} ` +
         `(running, and healthy where it has a healthcheck, is required within ${deps.readyTimeoutMs / 1000}s)`);
 }
+/** What a revert did per volume, in words. */
+function describeRevert(results) {
+    const what = (r) => r.outcome === 'reverted'
+        ? 'the old data was put back'
+        : r.outcome === 'already-old'
+            ? 'the old data was still live'
+            : 'no work area (its old data was never moved, or was put back and tidied before)';
+    return `every volume holds its old data (${results.map((r) => `${r.volume}: ${what(r)}`).join('; ')})`;
+}
 /**
  * Put the old data back in every volume and bring the service back on it: the containers the
  * operation stopped are started again when they still exist (nothing recreated them), otherwise the
- * service is recreated. Marks `reverted`, then tidies. Returns why the service is not up, or null.
+ * service is recreated. Marks `reverted`, then tidies.
+ *
+ * Only called where every volume's old data is provably there: before `committed` (a volume without
+ * a work area was never touched: the swap only runs once every work area was prepared, and nothing
+ * drops one before `committed`), and at `reverting`, which forwardAll marks only after a forward
+ * swap found every volume's work area (old data kept in it); so at `reverting` a volume without a
+ * work area was reverted and tidied by an earlier attempt.
  */
 async function revertAll(j, deps, recreated) {
     const record = j.record;
@@ -14785,8 +15623,9 @@ async function revertAll(j, deps, recreated) {
         const running = await listServiceContainers(deps.runtime, record);
         await deps.runtime.stop(running.filter((c) => c.state === 'running' || c.state === 'restarting').map((c) => c.id));
     }
-    await deps.runtime.swap(helper, 'revert', record.mounts.map(() => null));
-    deps.say('every volume holds its old data again');
+    const swapped = await deps.runtime.swap(helper, 'revert', record.mounts.map(() => null));
+    const data = describeRevert(swapped);
+    deps.say(data);
     deps.crash?.('after-revert-swap');
     await deps.runtime.dropWorkArea(helper);
     let problem;
@@ -14803,17 +15642,19 @@ async function revertAll(j, deps, recreated) {
     }
     await markPhase(j, 'reverted', deps);
     await j.remove();
-    return problem;
+    return { problem, data };
 }
 /**
  * Finish a committed swap (idempotent), recreate the service on the new data and wait for it. When it
- * does not come up, mark `reverting` and revert. Returns how it ended.
+ * does not come up and every volume still has its old data in its work area, mark `reverting` and
+ * revert; when some volume's old data is gone, keep the backup's data everywhere and say so.
  */
 async function forwardAll(j, deps) {
     const record = j.record;
     const helper = helperOf(record, j.key);
     await deps.runtime.removeHelpers(j.key);
-    await deps.runtime.swap(helper, 'forward', record.roots);
+    const swapped = await deps.runtime.swap(helper, 'forward', record.roots);
+    const gone = swapped.filter((r) => r.outcome === 'no-work-area').map((r) => r.volume);
     const problem = await recreateAndWait(record, deps);
     deps.crash?.('after-recreate');
     if (problem === null) {
@@ -14821,20 +15662,42 @@ async function forwardAll(j, deps) {
         deps.crash?.('after-drop');
         await markPhase(j, 'done', deps);
         await j.remove();
-        return { ok: true };
+        return { ok: true, data: 'backup' };
+    }
+    if (gone.length > 0) {
+        deps.say(`the service did not come up on the restored data: ${problem}; the old data of ${gone.join(', ')} is gone ` +
+            `(its work area had been dropped before), so nothing is reverted: every volume keeps the backup's data`);
+        // The rest of the old data goes too: every volume then holds the backup's data, and no work area
+        // is left to block the way back (a restore of the pre-restore snapshot, which holds all of it).
+        await deps.runtime.dropWorkArea(helper);
+        await j.remove();
+        return { ok: false, data: 'backup', problem, gone };
     }
     deps.say(`the service did not come up on the restored data: ${problem}; putting the old data back`);
     await markPhase(j, 'reverting', deps);
     try {
-        const again = await revertAll(j, deps, true);
-        if (again !== null) {
-            return { ok: false, reverted: true, problem: `${problem}; AND after reverting to the old data: ${again}` };
+        const revert = await revertAll(j, deps, true);
+        if (revert.problem !== null) {
+            return {
+                ok: false,
+                data: 'old',
+                problem: `${problem}; AND after reverting to the old data: ${revert.problem}`,
+                revert,
+            };
         }
-        return { ok: false, reverted: true, problem };
+        return { ok: false, data: 'old', problem, revert };
     }
     catch (err) {
         throw new src_errors/* EnvironmentError */.eG(`${problem}; reverting to the old data failed too: ${(0,src_errors/* errorMessage */.gJ)(err)}`);
     }
+}
+/** The way back to the data a restore replaced, as a command (docs/architecture.md §12). */
+function wayBack(module, preRestoreSnapshot) {
+    return preRestoreSnapshot
+        ? `restore the pre-restore snapshot: \`stateguard restore --module ${module} --backup-ref ${preRestoreSnapshot} ` +
+            `--backup-root ${external_node_path_default().dirname(preRestoreSnapshot)} --confirm ${external_node_path_default().basename(preRestoreSnapshot)} ` +
+            `--allow-stateful\``
+        : 'no pre-restore snapshot was recorded';
 }
 /**
  * Read an archive again (it was verified, but it may have changed since), stream it re-packed into
@@ -14849,7 +15712,7 @@ async function stageArchive(runtime, helper, archive) {
             const r = await repackForStaging(fh.createReadStream({ highWaterMark: 1024 * 1024, autoClose: false }), {
                 layout: archive.layout,
                 limits: archive.limits,
-                prefixFor: (i) => `${i}/${WORK_AREA}/new`,
+                prefixFor: (i) => `${i}/${backup_reserved/* WORK_AREA */.UP}/new`,
                 out: write,
             });
             result = r;
@@ -14868,6 +15731,9 @@ async function stageArchive(runtime, helper, archive) {
     const repacked = result;
     if (!repacked)
         throw new Error('staging produced no result');
+    // The engine's extraction dates entries before 1970 at 1970: set what the archive says (§12).
+    if (repacked.times.length)
+        await runtime.setStagedTimes(helper, repacked.times);
     const counted = await runtime.countStaged(helper);
     for (const v of repacked.volumes) {
         const c = counted.find((x) => x.volume === v.volume);
@@ -14900,7 +15766,8 @@ async function pickHelperImage(runtime, candidates) {
  *
  * Order: verify the archive and the operator's consent (before the lock: nothing to hold yet) →
  * lock → interrupted-operation check → fresh plan (hash binding, no drift but state) → resolve every
- * volume from the CURRENT declaration and the module's container, all or nothing → helper image →
+ * volume from the CURRENT declaration and the module's container, all or nothing → no overlapping
+ * data mounts, no other running container on the data, no reserved name in it → helper image →
  * free space → journal `begun` → stop → verified pre-restore snapshot → stage every volume
  * (re-packed, never extracted from the untrusted archive) → `staged` → `swapping` → swap by renames
  * → `committed` → recreate on the new data → running and healthy → drop the old data → `done`.
@@ -14910,6 +15777,7 @@ async function pickHelperImage(runtime, candidates) {
  * (`reverting`), so the module is never left running on data nobody checked. A crash anywhere
  * leaves the journal; `stateguard recover` finishes or reverts from it (./recover.ts).
  */
+
 
 
 
@@ -15039,13 +15907,10 @@ function resolveMounts(m, containers) {
             source: mt.type === 'volume' ? (mt.name ?? mt.source) : mt.source,
         });
     }
-    const seen = new Set();
-    for (const mt of mounts) {
-        if (seen.has(`${mt.kind}:${mt.source}`)) {
-            return { problem: `two declared data volumes are the same ${mt.kind} (${mt.source}); declare it once` };
-        }
-        seen.add(`${mt.kind}:${mt.source}`);
-    }
+    // One volume inside another (or the same one twice) would be swapped into the other (§12, "Data mounts").
+    const overlap = overlapRefusal(m, source);
+    if (overlap)
+        return { problem: overlap.message };
     return { mounts, source };
 }
 function emptyOutcome(m, req) {
@@ -15058,6 +15923,7 @@ function emptyOutcome(m, req) {
         reasons: [],
         helper_image: null,
         reverted: false,
+        data: null,
     };
 }
 /** Bytes of headroom on top of the staged data (directory blocks, the journal's own files). */
@@ -15088,20 +15954,17 @@ async function restoreModule(req, deps) {
             if (toStop.some((c) => c.state === 'paused')) {
                 return { refused: ctx.end('refused', 'not-restorable', `a container of '${m.name}' is paused; unpause it.`) };
             }
-            // Another running container writing these volumes would see them swapped under it.
-            const mine = new Set(containers.map((c) => c.id));
-            const users = [];
-            for (const mt of mounts.filter((x) => x.kind === 'volume')) {
-                for (const c of await deps.runtime.containersUsingVolume(mt.source)) {
-                    if (!mine.has(c.id) && UP.has(c.state))
-                        users.push(`${c.name} (volume ${mt.source})`);
-                }
-            }
-            if (users.length) {
-                return {
-                    refused: ctx.end('refused', 'volume-in-use', `other running containers use the volumes: ${users.join(', ')}; stop them first. Nothing was changed.`),
-                };
-            }
+            // Another running container on the data would see it swapped under it; a volume holding the
+            // reserved work-area name could not be swapped (§12, "Data mounts"). Checked before anything stops.
+            const refusal = await dataMountRefusal({
+                runtime: deps.runtime,
+                module: m,
+                source: resolved.source,
+                own: containers,
+                verb: 'restore',
+            });
+            if (refusal)
+                return { refused: ctx.end('refused', refusalReason(refusal), refusal.message) };
             // A local image that can rename inside the volumes; never pulled.
             const picked = await pickHelperImage(deps.runtime, [req.helperImage, resolved.source.imageId]);
             if ('tried' in picked) {
@@ -15189,6 +16052,8 @@ async function restoreModule(req, deps) {
                 record.roots = repacked.volumes.map((v) => v.root);
                 out.volumes = repacked.volumes.map((v) => ({ volume: v.volume, entries: v.entries, bytes: v.bytes }));
                 ctx.say(`staged ${out.volumes.map((v) => `${v.volume} (${v.entries} entries, ${v.bytes} bytes)`).join(', ')}`);
+                for (const w of repacked.warnings)
+                    ctx.say(`warning [${w.code}] ${w.message}${w.entry ? `: ${w.entry}` : ''}`);
                 await markPhase(journal, 'staged', deps);
                 await markPhase(journal, 'swapping', deps);
                 await deps.runtime.swap(h, 'forward', record.roots);
@@ -15203,8 +16068,11 @@ async function restoreModule(req, deps) {
                 ctx.say(`restore stopped before the new data went live: ${why}; putting everything back`);
                 out.reverted = true;
                 try {
-                    const problem = await revertAll(journal, stepDeps, false);
-                    const tail = problem ? ` The service is not up again: ${problem}.` : ' The service runs on its old data.';
+                    const revert = await revertAll(journal, stepDeps, false);
+                    out.data = 'old';
+                    const tail = revert.problem
+                        ? ` ${sentenceOf(revert.data)} The service is not up again: ${revert.problem}.`
+                        : ` ${sentenceOf(revert.data)} The service runs on it.`;
                     return ctx.end('failed', failureOf(err), `restore of '${m.name}' failed and was reverted: ${why}.${tail}`);
                 }
                 catch (revertErr) {
@@ -15216,12 +16084,19 @@ async function restoreModule(req, deps) {
             ctx.say(`every volume holds the backup's data (committed); recreating ${m.compose.service} on it`);
             try {
                 const fwd = await forwardAll(journal, stepDeps);
+                out.data = fwd.data;
                 if (fwd.ok) {
                     return ctx.end('restored', '', `restored '${m.name}' from ${external_node_path_default().basename(backup.path)}; the service is running on it. ` +
                         `Pre-restore snapshot: ${out.pre_restore_snapshot}.`);
                 }
+                if (fwd.data === 'backup') {
+                    // Only when the old data was already gone (see forwardAll): words from what was done.
+                    return ctx.end('failed', 'restore-failed', `every volume of '${m.name}' holds the backup's data and the service is not healthy on it ` +
+                        `(${fwd.problem}); the old data of ${fwd.gone.join(', ')} is gone. To go back, ` +
+                        `${wayBack(m.name, out.pre_restore_snapshot)}.`);
+                }
                 out.reverted = true;
-                return ctx.end('failed', 'restore-failed', `restored data did not come up healthy (${fwd.problem}); the old data was put back. ` +
+                return ctx.end('failed', 'restore-failed', `restored data did not come up healthy (${fwd.problem}); ${fwd.revert.data}. ` +
                     `Pre-restore snapshot: ${out.pre_restore_snapshot}.`);
             }
             catch (err) {
@@ -15237,9 +16112,18 @@ async function restoreModule(req, deps) {
     }
     return finished;
 }
+/** A clause as a sentence: capitalised, with one full stop. */
+function sentenceOf(clause) {
+    const t = clause.charAt(0).toUpperCase() + clause.slice(1);
+    return /[.!?]$/.test(t) ? t : `${t}.`;
+}
 function failureOf(err) {
     const r = err?.reason;
-    return r === 'snapshot-failed' || r === 'archive-mismatch' ? r : 'restore-failed';
+    return r === 'snapshot-failed' || r === 'archive-mismatch' || r === 'volume-in-use' ? r : 'restore-failed';
+}
+/** The failure reason of a data-mount refusal in restore's and upgrade's preflight. */
+function refusalReason(r) {
+    return r.kind === 'in-use' ? 'volume-in-use' : 'not-restorable';
 }
 
 
@@ -15804,7 +16688,7 @@ async function runStreaming(program, args, ctx, extraEnv = {}) {
             done();
         },
     });
-    const r = await (0,runtime_process/* spawnProcess */.N)(program, args, {
+    const r = await (0,runtime_process/* spawnProcess */.Nu)(program, args, {
         cwd: ctx.cwd,
         env: { ...ctx.env, ...extraEnv },
         stdoutSink: sink,
@@ -18409,7 +19293,12 @@ function renderPlanText(plan) {
             m.class,
             m.expected_state,
             observedText(m),
-            m.in_sync ? 'in sync' : m.drift.map((d) => d.key).join(', '),
+            m.in_sync
+                ? 'in sync'
+                : [
+                    ...m.drift.map((d) => d.key),
+                    ...(m.interrupted_operation?.status === 'open' ? ['interrupted operation'] : []),
+                ].join(', '),
         ]);
     }
     const lines = pad(rows);
@@ -18420,11 +19309,17 @@ function renderPlanText(plan) {
             lines.push(`${m.name} (${m.compose.project}/${m.compose.service}, ${m.compose.file}):`);
             for (const d of m.drift)
                 lines.push(`  - ${driftText(d)}`);
+            if (m.interrupted_operation?.status === 'open')
+                lines.push(`  ⚠ ${m.interrupted_operation.message}`);
             if (m.upgrade)
                 for (const l of upgradeLines(m.upgrade))
                     lines.push(`  ${l}`);
             lines.push(`  plan_hash (pass to apply as --expected-plan-hash): ${m.plan_hash}`);
         }
+    }
+    for (const m of plan.modules.filter((x) => x.interrupted_operation?.status === 'could-not-check')) {
+        lines.push('');
+        lines.push(`⚠ ${m.interrupted_operation.message}`);
     }
     lines.push('');
     lines.push(drifted.length === 0
@@ -19141,11 +20036,93 @@ async function healthGate(runtime, compose, gate) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/upgrade/verify-data.ts
+/**
+ * After an upgrade's rollback (docs/architecture.md §13): does the live data still hold what the
+ * snapshot holds, once the previous version has run on it for the settle window? Every path of the
+ * snapshot must be present in the live volumes with the same type (a wipe on start is caught);
+ * additions and changed file contents are allowed (a database writes on start).
+ *
+ * The snapshot is walked with the strict reader of verify-backup (§5), and it must still be the file
+ * that was written (its sha256); the live side is one helper listing with read-only mounts.
+ */
+
+
+/** How many missing paths a message names. */
+const MISSING_SHOWN = 10;
+/** Every entry of the snapshot below a volume's top directory; throws when the archive is not the one written. */
+async function snapshotEntries(snapshot, sha256, layout) {
+    const entries = [];
+    const fh = await (0,promises_.open)(snapshot, 'r');
+    try {
+        const inspection = await inspectArchive(fh.createReadStream({ highWaterMark: 1024 * 1024, autoClose: false }), { maxUncompressedBytes: Number.MAX_SAFE_INTEGER, maxEntries: Number.MAX_SAFE_INTEGER }, {
+            layout,
+            onEntry: (e) => {
+                const parts = e.path.replace(/^\.\//, '').split('/').filter(Boolean);
+                const [volume, ...rest] = parts;
+                if (!volume || rest.length === 0 || !layout.volumes.includes(volume))
+                    return;
+                const type = e.type === 'file' ? 'file' : e.type === 'directory' ? 'directory' : 'other';
+                entries.push({ volume, path: rest.join('/'), type });
+            },
+        });
+        if (inspection.problems.length > 0 || !inspection.readToEnd) {
+            throw new Error(`the snapshot ${snapshot} no longer passes the checks: ` +
+                inspection.problems
+                    .slice(0, 3)
+                    .map((p) => `[${p.code}] ${p.message}`)
+                    .join('; '));
+        }
+        if (sha256 && inspection.sha256 !== sha256) {
+            throw new Error(`the snapshot ${snapshot} changed since it was written (sha256 ${inspection.sha256})`);
+        }
+    }
+    finally {
+        await fh.close();
+    }
+    return entries;
+}
+/** Compare the snapshot's entries with the live listing (pure). */
+function compareWithSnapshot(snapshot, live) {
+    const index = new Map();
+    for (const v of live)
+        index.set(v.volume, new Map(v.entries.map((e) => [e.path, e.type])));
+    const missing = [];
+    let missingCount = 0;
+    for (const e of snapshot) {
+        const now = index.get(e.volume)?.get(e.path);
+        if (now === e.type)
+            continue;
+        missingCount++;
+        if (missing.length < MISSING_SHOWN) {
+            missing.push(`${e.volume}/${e.path}${now === undefined ? '' : ` (a ${e.type} in the snapshot, now a ${now})`}`);
+        }
+    }
+    return { checked: snapshot.length, missing, missingCount };
+}
+/** Check the live volumes against the snapshot; null and the count when every path is there, else why not. */
+async function verifyDataAgainstSnapshot(runtime, helper, snapshot) {
+    const expected = await snapshotEntries(snapshot.path, snapshot.sha256, snapshot.layout);
+    const live = await runtime.listMountEntries(helper);
+    const check = compareWithSnapshot(expected, live);
+    if (check.missingCount === 0)
+        return { ok: true, checked: check.checked };
+    const more = check.missingCount - check.missing.length;
+    return {
+        ok: false,
+        problem: `${check.missingCount} of the snapshot's ${check.checked} paths are missing from the live volumes after the ` +
+            `settle window: ${check.missing.join(', ')}${more > 0 ? ` and ${more} more` : ''} (snapshot ${snapshot.path})`,
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/upgrade/rollback.ts
 /**
  * An upgrade's rollback (docs/architecture.md §13): the pre-upgrade snapshot is put back through
- * restore's journaled machinery (§12) and the pinned previous image runs again. Data exactly as
- * before the upgrade — a migration the new version ran is undone — never a version-only rollback.
+ * restore's journaled machinery (§12) and the previous container is recreated exactly as it was
+ * before the deploy — the definition recorded in the journal (image ID, environment, command,
+ * mounts, labels, networks) — never today's compose file with an image override, which would start
+ * the old image with the new version's environment. Then the health gate (with its settle window),
+ * then the data check: every path of the snapshot still there with its type.
  *
  * The target is always the snapshot, so the rollback can be started again from the top after a
  * crash at any instant: whatever an interrupted attempt left in the work areas is dropped, the
@@ -19154,7 +20131,33 @@ async function healthGate(runtime, compose, gate) {
 
 
 
-/** Roll back; returns null when the previous version runs healthy on the restored data, else why not. */
+
+/**
+ * Bring the previous container back: from its recorded definition, replacing whatever runs for the
+ * service now; an old journal without one falls back to today's compose file with the pinned image
+ * (and says so). Returns why it could not, or null.
+ */
+async function recreatePrevious(record, deps) {
+    const defs = record.previous_container ?? [];
+    if (defs.length > 0) {
+        const current = (await listServiceContainers(deps.runtime, record)).map((c) => c.id);
+        for (const def of defs) {
+            await deps.runtime.recreateFromDefinition(def, current.splice(0));
+            deps.say(`recreated ${def.name} from its definition recorded before the deploy (image ${def.image_id.slice(0, 19)})`);
+        }
+        return { problem: null, exact: true };
+    }
+    deps.say(`the journal records no previous container definition (written by an older stateguard): recreating ` +
+        `${record.service} from today's compose file with the pinned image ${record.pinned_image ?? '(none)'}`);
+    if (!record.pinned_image)
+        return { problem: 'the journal names no pinned image', exact: false };
+    const r = await deps.runtime.recreateService(targetOf(record), record.service, record.pinned_image);
+    return {
+        problem: r.code === 0 ? null : `recreating ${record.service} on ${record.pinned_image} failed: ${r.stderr.trim()}`,
+        exact: false,
+    };
+}
+/** Roll back (see the module comment). Throws when a step failed before the end; the journal stays. */
 async function rollBack(j, deps) {
     const record = j.record;
     const helper = helperOf(record, j.key);
@@ -19168,24 +20171,133 @@ async function rollBack(j, deps) {
     deps.say(`stopped ${record.service}; putting the pre-upgrade snapshot back`);
     await deps.runtime.dropWorkArea(helper);
     await deps.runtime.prepareWorkArea(helper);
+    const layout = { module: record.module, volumes: record.mounts.map((m) => m.volume) };
     const staged = await stageArchive(deps.runtime, helper, {
         path: record.pre_restore_snapshot,
         sha256: record.snapshot_sha256 ?? '',
-        layout: { module: record.module, volumes: record.mounts.map((m) => m.volume) },
+        layout,
         limits: { maxUncompressedBytes: Number.MAX_SAFE_INTEGER, maxEntries: Number.MAX_SAFE_INTEGER },
     });
     deps.crash?.('after-rollback-staged');
     await deps.runtime.swap(helper, 'forward', staged.volumes.map((v) => v.root));
     deps.say('every volume holds the pre-upgrade snapshot again');
     deps.crash?.('after-rollback-swap');
-    const r = await deps.runtime.recreateService(targetOf(record), record.service, record.pinned_image);
-    let problem = r.code === 0 ? null : `recreating ${record.service} on ${record.pinned_image} failed: ${r.stderr.trim()}`;
-    if (problem === null)
+    const back = await recreatePrevious(record, deps);
+    let failed = back.problem ? 'recreate' : null;
+    let problem = back.problem;
+    if (problem === null) {
         problem = await healthGate(deps.runtime, record, deps.gate);
+        if (problem)
+            failed = 'health';
+    }
     await deps.runtime.dropWorkArea(helper);
+    let checked = 0;
+    if (problem === null) {
+        // After the settle window the previous version has run on the data: a wipe on start shows now.
+        const data = await verifyDataAgainstSnapshot(deps.runtime, helper, {
+            path: record.pre_restore_snapshot,
+            sha256: record.snapshot_sha256 ?? '',
+            layout,
+        });
+        if (data.ok)
+            checked = data.checked;
+        else {
+            problem = data.problem;
+            failed = 'data';
+        }
+    }
     await markPhase(j, 'rolled-back', deps);
     await j.remove();
-    return problem;
+    return { problem, failed, exact: back.exact, checked };
+}
+/** What a rollback brought back, in words that claim only what was done and checked. */
+function describeRollback(r, record) {
+    const what = r.exact
+        ? `the previous container as recorded before the deploy (image ${record.pinned_image}, its environment, ` +
+            `command, mounts and labels)`
+        : `the previous image ${record.pinned_image} with TODAY's compose definition (the journal recorded no previous ` +
+            `container definition)`;
+    return (`the pre-upgrade data (${record.pre_restore_snapshot}) and ${what} run healthy for the settle window; ` +
+        `all ${r.checked} paths of the snapshot are present in the live volumes with their type`);
+}
+/** Why a finished rollback is not good, in words naming the check that failed. */
+function describeRollbackFailure(r, record) {
+    const snap = `Snapshot: ${record.pre_restore_snapshot}.`;
+    if (r.failed === 'data') {
+        return `the previous version runs healthy, but the data does not match the snapshot: ${r.problem}. ${snap}`;
+    }
+    if (r.failed === 'recreate')
+        return `the previous container could not be recreated: ${r.problem}. ${snap}`;
+    return `the previous version is not healthy on the restored data: ${r.problem}. ${snap}`;
+}
+
+;// CONCATENATED MODULE: ./src/restore/data-side.ts
+/**
+ * The data side of an interrupted operation (docs/architecture.md §12): a work area
+ * (`.stateguard-restore`) at the top of a data volume means an operation is open, journal or not.
+ * recover reverts from it when the journal is gone (a prune, a hand): the swap protocol lets a
+ * revert be done exactly without the journal, because the marker `in` says which side is live in
+ * each volume. When the volumes cannot prove it, it refuses and names what it found.
+ */
+
+
+
+
+/** Look at the module's volumes: their work areas, or why they could not be looked at. */
+async function readDataSide(runtime, m) {
+    if (m.class !== 'stateful' || m.volumes.length === 0 || m.runtime === 'swarm') {
+        return { problem: 'not a stateful compose module with data volumes' };
+    }
+    const containers = await listServiceContainers(runtime, m.compose);
+    const resolved = resolveMounts(m, containers);
+    if ('problem' in resolved)
+        return { problem: resolved.problem };
+    const picked = await pickHelperImage(runtime, [resolved.source.imageId]);
+    if ('tried' in picked)
+        return { problem: `no local image can look inside the volumes (${picked.tried.join('; ')})` };
+    const helper = {
+        image: picked.image,
+        mounts: resolved.mounts,
+        key: operationKey(m.compose.project, m.compose.service),
+    };
+    return { helper, states: await runtime.workAreas(helper) };
+}
+/** What the work areas show, one clause per volume. */
+function describeWorkAreas(states) {
+    return states
+        .map((s) => `${s.volume}: ${!s.present
+        ? 'no work area'
+        : s.swapped
+            ? 'a work area, the new data live (old kept)'
+            : 'a work area, the old data live'}`)
+        .join('; ');
+}
+/**
+ * Revert from the data side, or say why that cannot be proved. Provable: every volume has a work
+ * area (each reverts exactly), or no volume's new data is live (`in` absent everywhere: a volume
+ * without a work area was never touched). A volume without a work area beside one whose new data is
+ * live may be one whose old data was already dropped: refused, nothing changed.
+ */
+async function revertFromDataSide(runtime, m, side, readyTimeoutMs, say, sleep) {
+    const found = describeWorkAreas(side.states);
+    const absent = side.states.some((s) => !s.present);
+    if (absent && side.states.some((s) => s.swapped))
+        return { ok: false, found };
+    const target = { project: m.compose.project, service: m.compose.service };
+    const running = (await listServiceContainers(runtime, target)).filter((c) => c.state === 'running' || c.state === 'restarting');
+    await runtime.stop(running.map((c) => c.id));
+    await runtime.removeHelpers(side.helper.key);
+    const swapped = await runtime.swap(side.helper, 'revert', side.helper.mounts.map(() => null));
+    const data = describeRevert(swapped);
+    say(`${data}, reverted from the data side`);
+    await runtime.dropWorkArea(side.helper);
+    const all = await listServiceContainers(runtime, target);
+    if (all.length === 0)
+        return { ok: true, data, problem: `no container of ${m.compose.service} exists` };
+    await runtime.start(all.map((c) => c.id));
+    const pending = await waitUntilReady(runtime, all.map((c) => c.id), readyTimeoutMs, sleep);
+    const problem = pending.length ? pending.map((p) => `${p.id.slice(0, 12)} ${p.problem}`).join(', ') : null;
+    return { ok: true, data, problem };
 }
 
 ;// CONCATENATED MODULE: ./src/restore/recover.ts
@@ -19199,6 +20311,7 @@ async function rollBack(j, deps) {
  * or when the operator says so (`break-stale-lock: true`); otherwise recover refuses, because the
  * restore may still be running on another runner.
  */
+
 
 
 
@@ -19242,12 +20355,70 @@ async function resumeStopped(req, deps, lockReq, say, end) {
             deps.log.warn(problem);
     }
 }
+/**
+ * No journal: the data side still shows an open operation when a volume holds a work area
+ * (docs/architecture.md §12). Under the module lock, revert from it when the volumes prove how, else
+ * refuse naming what was found. null when no volume holds a work area. A volume that cannot be looked
+ * at is said (a warning), never taken for "nothing open".
+ */
+async function recoverDataSide(req, deps, lockReq, say, end, out) {
+    const m = req.module;
+    if (m.class !== 'stateful' || m.volumes.length === 0 || m.runtime === 'swarm')
+        return null;
+    const first = await readDataSide(deps.runtime, m).catch((err) => ({ problem: (0,src_errors/* errorMessage */.gJ)(err) }));
+    if ('problem' in first) {
+        out.warnings.push(`the volumes of '${m.name}' could not be checked for a work area: ${first.problem}`);
+        return null;
+    }
+    if (!first.states.some((s) => s.present))
+        return null;
+    const taken = await acquireLock(deps.runtime, lockReq, 0);
+    if (!taken.acquired)
+        return end('refused', 'locked', taken.refusal.message);
+    try {
+        return await revertUnderLock(req, deps, say, end, out);
+    }
+    catch (err) {
+        return end('failed', 'restore-failed', `recovering from the data side stopped: ${(0,src_errors/* errorMessage */.gJ)(err)}`);
+    }
+    finally {
+        const problem = await releaseLock(deps.runtime, taken.lock);
+        if (problem)
+            out.warnings.push(problem);
+    }
+}
+async function revertUnderLock(req, deps, say, end, out) {
+    const m = req.module;
+    {
+        // Read again under the lock: the operation may have ended meanwhile.
+        const side = await readDataSide(deps.runtime, m);
+        if ('problem' in side)
+            return end('failed', 'restore-failed', `the volumes could not be read: ${side.problem}`);
+        if (!side.states.some((s) => s.present))
+            return null;
+        const found = describeWorkAreas(side.states);
+        say(`no journal, but the data side shows an open operation (${found})`);
+        const r = await revertFromDataSide(deps.runtime, m, side, req.readyTimeoutSeconds * 1000, say, deps.sleep);
+        if (!r.ok) {
+            return end('failed', 'interrupted-operation', `module '${m.name}' has an open operation on its data and no journal, and the volumes cannot prove which ` +
+                `data to keep (${r.found}): a volume without a work area beside one whose new data is live may have lost ` +
+                `its old data already. Nothing was changed. Restore the pre-restore snapshot of that operation by hand ` +
+                `(a *.pre-restore snapshot in its out-dir) after removing the work areas.`);
+        }
+        out.direction = 'reverted';
+        out.data = 'old';
+        if (r.problem)
+            return end('failed', 'restore-failed', `${r.data}, but the service: ${r.problem}`);
+        return end('recovered', '', `reverted from the data side (no journal): ${r.data}, and the service runs`);
+    }
+}
 async function recoverModule(req, deps) {
     const m = req.module;
     const out = {
         module: m.name,
         decision: 'failed',
         direction: null,
+        data: null,
         phase: null,
         pre_restore_snapshot: null,
         failure_reason: 'internal',
@@ -19279,6 +20450,8 @@ async function recoverModule(req, deps) {
         now: deps.now(),
         staleAfterMs: 0,
         breakStale: false,
+        operation: 'recover',
+        sleep: deps.sleep,
     };
     try {
         await runtime.ping();
@@ -19299,7 +20472,15 @@ async function recoverModule(req, deps) {
                 if (resumed)
                     return resumed;
             }
-            return end('nothing-to-recover', '', `module '${m.name}' has no interrupted operation; nothing to recover`);
+            if (!live) {
+                const fromData = await recoverDataSide(req, deps, lockReq, say, end, out);
+                if (fromData)
+                    return fromData;
+            }
+            const unchecked = out.warnings.find((w) => w.includes('could not be checked for a work area'));
+            return end('nothing-to-recover', '', unchecked
+                ? `module '${m.name}' has no journal; ${unchecked}, so an operation open on them could not be ruled out`
+                : `module '${m.name}' has no interrupted operation; nothing to recover`);
         }
     }
     catch (err) {
@@ -19314,7 +20495,7 @@ async function recoverModule(req, deps) {
             const holder = existing?.labels[LOCK_LABEL.holder] ?? '';
             const gone = holderIsGone(holder, req.host, req.pidAlive);
             if (!existing || !(gone || req.breakStaleLock)) {
-                return end('refused', 'locked', `${taken.refusal.message} The restore may still be running there. If it is not (the runner was lost), ` +
+                return end('refused', 'locked', `${taken.refusal.message} It may still be running there. If it is not (the runner was lost), ` +
                     `run recover with break-stale-lock: true (--break-stale-lock).`);
             }
             say(`taking over the lock of the interrupted operation (${holder}${gone ? ', no longer running' : ''})`);
@@ -19353,24 +20534,38 @@ async function recoverModule(req, deps) {
             await runtime.dropWorkArea({ image: state.record.helper_image, mounts: state.record.mounts, key });
             await journal.remove();
             out.direction = state.phase === 'done' ? 'completed' : 'reverted';
+            out.data = state.phase === 'done' ? 'backup' : 'old';
             return end('recovered', '', `the ${state.record.operation} had ended (${state.phase}); removed its journal`);
         }
         if (direction === 'revert') {
-            const problem = await revertAll(journal, stepDeps, state.phase === 'reverting');
+            const revert = await revertAll(journal, stepDeps, state.phase === 'reverting');
             out.direction = 'reverted';
-            if (problem) {
-                return end('failed', 'restore-failed', `every volume holds its old data again, but the service: ${problem}`);
+            out.data = 'old';
+            if (revert.problem) {
+                return end('failed', 'restore-failed', `${revert.data}, but the service: ${revert.problem}`);
             }
-            return end('recovered', '', `reverted: every volume of '${m.name}' holds its old data and the service runs`);
+            return end('recovered', '', `reverted: ${revert.data}, and the service of '${m.name}' runs`);
         }
         const fwd = await forwardAll(journal, stepDeps);
         if (fwd.ok) {
             out.direction = 'completed';
+            out.data = 'backup';
             return end('recovered', '', `completed: every volume of '${m.name}' holds the backup's data and the service runs`);
         }
+        const snapshot = state.record.pre_restore_snapshot;
+        if (fwd.data === 'backup') {
+            // The words come from what was done: the old data was gone, nothing was reverted.
+            out.direction = 'completed';
+            out.data = 'backup';
+            return end('failed', 'restore-failed', `every volume of '${m.name}' holds the backup's data (${external_node_path_default().basename(state.record.backup)}) and the ` +
+                `service is not healthy on it (${fwd.problem}). The old data is gone: its work area in ` +
+                `${fwd.gone.join(', ')} had already been dropped when the restore was interrupted, so it could not be put ` +
+                `back. To go back, ${wayBack(m.name, snapshot)}.`);
+        }
         out.direction = 'reverted';
-        return end('failed', 'restore-failed', `the restored data did not come up healthy (${fwd.problem}); the old data was put back. Pre-restore ` +
-            `snapshot: ${state.record.pre_restore_snapshot ?? 'none'}.`);
+        out.data = 'old';
+        return end('failed', 'restore-failed', `the restored data did not come up healthy (${fwd.problem}); ${fwd.revert.data}. Pre-restore ` +
+            `snapshot: ${snapshot ?? 'none'}.`);
     }
     catch (err) {
         const what = err instanceof JournalError ? 'the journal is unreadable' : 'recovery stopped';
@@ -19407,24 +20602,23 @@ async function recoverUpgrade(journal, phase, stepDeps, req, end, out) {
     out.direction = 'reverted';
     if (phase === 'begun' || phase === 'snapshotted') {
         const existing = await runtime.inspectContainers(record.stopped);
+        let problem = null;
         if (existing.length === record.stopped.length && existing.length > 0)
             await runtime.start(existing.map((c) => c.id));
-        else if (record.pinned_image) {
-            await runtime.recreateService(targetOf(record), record.service, record.pinned_image);
-        }
-        const problem = await healthGate(runtime, record, gate);
+        else
+            problem = (await recreatePrevious(record, stepDeps)).problem;
+        problem ??= await healthGate(runtime, record, gate);
         await journal.mark('reverted');
         await journal.remove();
         if (problem)
             return end('failed', 'rollback-failed', `the previous version is back but not healthy: ${problem}`);
         return end('recovered', '', `the upgrade of '${m.name}' had not deployed yet; the previous version runs again`);
     }
-    const problem = await rollBack(journal, { ...stepDeps, gate });
-    if (problem) {
-        return end('failed', 'rollback-failed', `ROLLBACK FAILED: the snapshot is back but the previous version is not healthy: ${problem}. Snapshot: ` +
-            `${record.pre_restore_snapshot ?? 'none'}.`);
+    const rolled = await rollBack(journal, { ...stepDeps, gate });
+    if (rolled.problem) {
+        return end('failed', 'rollback-failed', `ROLLBACK FAILED: ${describeRollbackFailure(rolled, record)}`);
     }
-    return end('recovered', '', `rolled back the interrupted upgrade of '${m.name}': the pre-upgrade data and the previous image run again`);
+    return end('recovered', '', `rolled back the interrupted upgrade of '${m.name}': ${describeRollback(rolled, record)}`);
 }
 
 ;// CONCATENATED MODULE: ./src/commands/restore.ts
@@ -19704,6 +20898,8 @@ const recoverCommand = (0,spec/* defineCommand */.NB)({
 
 
 
+
+
 /** The only drift an upgrade deploys. */
 const UPGRADE_DRIFT = ['container.image', 'container.config'];
 const upgrade_UP = new Set(['running', 'restarting', 'paused']);
@@ -19744,34 +20940,53 @@ async function evaluateUpgrade(req, deps, out) {
             reasons.push(upgrade_reason('drift-not-allowed', `the module has drift an upgrade does not deploy (${other.map((d) => d.key).join(', ')}); it must be ` +
                 `running and healthy before an upgrade, so that the rollback target is known good`, 'Bring the module back to running and healthy on its current version first (or restore it).'));
         }
-        const { to } = fromTo(plan);
-        let { from } = fromTo(plan);
-        // After a rollback the service runs the pinned tag; its version is the last-known-good's when the
-        // image is the same (by ID): classify the next upgrade from that, not from the pinned name.
-        const lkg = await deps.runtime.readLastKnownGood(m.compose.project, m.compose.service);
-        const [current] = await listServiceContainers(deps.runtime, m.compose);
-        if (lkg && current && current.imageId === lkg.image_id && from !== lkg.image_ref) {
-            const note = `the running image ${from ?? '?'} is last-known-good ${lkg.image_ref} (same image ID)`;
-            // evaluated twice (before the lock and under it): say it once
-            if (!out.warnings.includes(note))
-                out.warnings.push(note);
-            from = lkg.image_ref;
+        const { from, to } = fromTo(plan);
+        const config = plan.drift.find((d) => d.key === 'container.config');
+        if (config && req.expectedPlanHash === undefined && !('error' in planned)) {
+            // The reference the running container was rendered with: after a rollback the last-known-good's
+            // (same image ID), else the container's own.
+            const [current] = await listServiceContainers(deps.runtime, m.compose);
+            const lkg = await deps.runtime.readLastKnownGood(m.compose.project, m.compose.service);
+            const running = lkg && current && current.imageId !== '' && current.imageId === lkg.image_id
+                ? lkg.image_ref
+                : current?.imageRef;
+            // An upgrade changes only the image unless the reviewed plan binds the rest (§13). compose's config
+            // hash covers the image, so "only the image" is proven by compose itself: the declared service
+            // with the running image renders the running container's hash.
+            const imageOnly = !!current?.configHash &&
+                !!running &&
+                (await deps.runtime.configHashWithImage({ project: m.compose.project, files: [m.compose.path] }, m.compose.service, running)) === current.configHash;
+            if (!imageOnly) {
+                const fields = config.fields?.length ? config.fields.join(', ') : 'fields stateguard does not compare';
+                reasons.push(upgrade_reason('drift-not-allowed', `the upgrade would also change the container's configuration besides the image (${fields}); an ` +
+                    `upgrade deploys other drift only when the reviewed plan binds it`, `Review the plan and pass expected-plan-hash: ${planned.hash}`, 'expected-plan-hash'));
+            }
         }
         out.from.image = from;
         out.to.image = to;
-        if (keys.includes('container.image') && from && to) {
-            gate = preDeployGate({
-                module: m,
-                fromRef: from,
-                toRef: to,
-                allowMajor: req.allowMajor,
-                readFile: deps.readFile ?? readReleaseNotesFile,
-                ...(req.root ? { root: req.root } : {}),
-            });
-            out.bump = gate.bump;
-            out.release_notes = gate.release_notes;
-            if (gate.held)
-                reasons.push(upgrade_reason(gate.failure_reason || 'held-major', gate.message, holdFix(gate), 'allow-major'));
+        if (keys.includes('container.image')) {
+            // The same function and engine facts as plan's pending upgrade (docs/architecture.md §13).
+            const target = plan.declared.image;
+            const decided = upgradeGate(m, {
+                containers: await listServiceContainers(deps.runtime, m.compose),
+                target: { ref: target, id: (await deps.runtime.imageIds([target]))[target] ?? null },
+                lastKnownGood: await deps.runtime.readLastKnownGood(m.compose.project, m.compose.service),
+            }, { allowMajor: req.allowMajor, readFile: deps.readFile ?? readReleaseNotesFile, root: req.root });
+            out.to.image = target;
+            if (decided) {
+                gate = decided.gate;
+                out.from.image = decided.from.ref;
+                // evaluated twice (before the lock and under it): say it once
+                if (decided.from.note && !out.warnings.includes(decided.from.note))
+                    out.warnings.push(decided.from.note);
+                out.bump = gate.bump;
+                out.release_notes = gate.release_notes;
+                if (gate.held)
+                    reasons.push(upgrade_reason(gate.failure_reason || 'held-major', gate.message, holdFix(gate), 'allow-major'));
+            }
+            else {
+                reasons.push(upgrade_reason('drift-not-allowed', `no container of service '${m.compose.service}' runs an image stateguard can name: nothing to upgrade from`, 'Bring the module back to running and healthy on its current version first (or restore it).'));
+            }
         }
     }
     const ordered = orderReasons(reasons);
@@ -19785,6 +21000,53 @@ async function evaluateUpgrade(req, deps, out) {
     };
     out.reasons = ordered;
     return { result, plan, planHash: 'error' in planned ? null : planned.hash, gate };
+}
+/** How many pinned images of a module are kept after a successful upgrade: the one just pinned and the one before. */
+const PINNED_KEEP = 2;
+/**
+ * After a successful upgrade (docs/architecture.md §13): keep the newest PINNED_KEEP pinned tags of this
+ * module (`stateguard/pinned-<key>:<stamp>`, the stamps sort by time; the one just pinned always counts)
+ * and remove the older ones by tag (never by image ID, never forced). A removal the engine refuses is a
+ * warning, never a failed upgrade. Returns the words for the verdict.
+ */
+async function prunePinnedImages(runtime, key, pinned, say, out) {
+    const repository = `stateguard/pinned-${key}`;
+    const own = new RegExp(`^${repository.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:\\d{14}$`);
+    let tags;
+    try {
+        tags = (await runtime.listImageTags(repository)).filter((t) => own.test(t));
+    }
+    catch (err) {
+        const w = `could not list the older pinned images of this module: ${(0,src_errors/* errorMessage */.gJ)(err)}; none removed`;
+        out.warnings.push(w);
+        say(w);
+        return '';
+    }
+    const keep = new Set([
+        pinned,
+        ...tags
+            .filter((t) => t !== pinned)
+            .sort()
+            .reverse()
+            .slice(0, PINNED_KEEP - 1),
+    ]);
+    const removed = [];
+    for (const tag of tags.filter((t) => !keep.has(t)).sort()) {
+        try {
+            await runtime.removeImageTag(tag);
+            removed.push(tag);
+        }
+        catch (err) {
+            const w = `could not remove the older pinned image ${tag}: ${(0,src_errors/* errorMessage */.gJ)(err)}; it stays`;
+            out.warnings.push(w);
+            say(w);
+        }
+    }
+    out.removed_pinned_images = removed;
+    if (removed.length === 0)
+        return '';
+    say(`removed ${removed.length} older pinned image tag(s) of this module: ${removed.join(', ')}`);
+    return ` Kept the pinned images ${[...keep].sort().join(', ')}; removed ${removed.join(', ')}.`;
 }
 function holdFix(gate) {
     return gate.failure_reason === 'held-manual-migration'
@@ -19801,6 +21063,7 @@ function upgrade_emptyOutcome(m, req) {
         snapshot: null,
         release_notes: null,
         pinned_image: null,
+        removed_pinned_images: [],
         last_known_good: null,
         reasons: [],
     };
@@ -19844,6 +21107,8 @@ async function upgradeModule(req, deps) {
     let running = [];
     let helper = null;
     let previousImageId = '';
+    let previousConfigHash = '';
+    let previous = [];
     const done = await runGuarded({
         verb: 'upgrade',
         request: req,
@@ -19860,7 +21125,34 @@ async function upgradeModule(req, deps) {
                 return { refused: ctx.end('refused', 'not-restorable', resolved.problem) };
             mounts = resolved.mounts;
             running = containers.filter((c) => upgrade_UP.has(c.state));
+            // The snapshot and a rollback read and replace the data: the restore's checks, before the stop.
+            const refusal = await dataMountRefusal({
+                runtime: deps.runtime,
+                module: m,
+                source: resolved.source,
+                own: containers,
+                verb: 'upgrade',
+            });
+            if (refusal)
+                return { refused: ctx.end('refused', refusalReason(refusal), refusal.message) };
+            // The rollback recreates the container exactly as it is now (§13): one container, whose
+            // definition the adapter can reproduce, or no upgrade at all.
+            if (containers.length !== 1) {
+                return {
+                    refused: ctx.end('refused', 'not-restorable', `service ${m.compose.service} has ${containers.length} containers; upgrade rolls back exactly one ` +
+                        `recorded container. Scale it to one first.`),
+                };
+            }
+            const read = await deps.runtime.readContainerDefinition(containers[0].id);
+            if ('problem' in read) {
+                return {
+                    refused: ctx.end('refused', 'not-restorable', `a rollback could not recreate ${containers[0].name} exactly as it is: ${read.problem}. Nothing was ` +
+                        `touched.`),
+                };
+            }
+            previous = [read.definition];
             previousImageId = resolved.source.imageId;
+            previousConfigHash = resolved.source.configHash ?? '';
             out.from.image_id = previousImageId;
             const declared = out.to.image;
             const ids = declared ? await deps.runtime.imageIds([declared]) : {};
@@ -19895,6 +21187,22 @@ async function upgradeModule(req, deps) {
                 .toISOString()
                 .replace(/[^0-9]/g, '')
                 .slice(0, 14)}`;
+            // What the pinned image stands for (docs/architecture.md §13): the running version is known good (the
+            // rule required it running and healthy); recorded when no last-known-good names its image yet, so a
+            // rollback to the pinned tag still classifies the next upgrade from this reference.
+            const known = await deps.runtime.readLastKnownGood(m.compose.project, m.compose.service);
+            if (out.from.image && (!known || known.image_id !== previousImageId)) {
+                await deps.runtime.writeLastKnownGood({
+                    project: m.compose.project,
+                    service: m.compose.service,
+                    image_id: previousImageId,
+                    image_ref: out.from.image,
+                    config_hash: previousConfigHash,
+                    snapshot: '',
+                    recorded_at: deps.now().toISOString(),
+                });
+                ctx.say(`recorded the running ${out.from.image} as last-known-good (the version the pinned image stands for)`);
+            }
             await deps.runtime.tagImage(previousImageId, pinned);
             out.pinned_image = pinned;
             ctx.say(`pinned the previous image ${previousImageId.slice(0, 19)} as ${pinned}`);
@@ -19916,6 +21224,7 @@ async function upgradeModule(req, deps) {
                 pinned_image: pinned,
                 snapshot_sha256: null,
                 target_image: out.to.image,
+                previous_container: previous,
             };
             const journal = new Journal(deps.runtime, key, record, deps.now);
             const stepDeps = {
@@ -19977,8 +21286,14 @@ async function upgradeModule(req, deps) {
                 out.last_known_good = lkg;
                 await markPhase(journal, 'done', deps);
                 await journal.remove();
-                return ctx.end('upgraded', '', `upgraded '${m.name}' to ${out.to.image} (${out.bump ?? 'config'}); healthy for the settle window; ` +
-                    `last-known-good advanced. Snapshot: ${snap.path}.`);
+                // The upgrade is done: retention may warn, never fail it (or roll it back).
+                const kept = await prunePinnedImages(deps.runtime, key, pinned, ctx.say, out).catch((err) => {
+                    out.warnings.push(`pinned-image retention stopped early: ${(0,src_errors/* errorMessage */.gJ)(err)}`);
+                    return '';
+                });
+                const what = out.bump === 'none' ? 'same image, recreated on the declared reference' : (out.bump ?? 'config');
+                return ctx.end('upgraded', '', `upgraded '${m.name}' to ${out.to.image} (${what}); healthy for the settle window; ` +
+                    `last-known-good advanced. Snapshot: ${snap.path}.${kept}`);
             }
             catch (err) {
                 failure = (0,src_errors/* errorMessage */.gJ)(err);
@@ -19997,15 +21312,14 @@ async function upgradeModule(req, deps) {
                 }
                 return ctx.end('failed', 'snapshot-failed', `upgrade of '${m.name}' stopped before deploying: ${failure}`);
             }
-            ctx.say(`UPGRADE FAILED: ${failure}; rolling back to ${pinned} with the snapshot's data`);
+            ctx.say(`UPGRADE FAILED: ${failure}; rolling back to the previous container (${pinned}) with the snapshot's data`);
             try {
-                const problem = await rollBack(journal, stepDeps);
-                if (problem) {
-                    return ctx.end('failed', 'rollback-failed', `ROLLBACK FAILED: the upgrade failed (${failure}) and the previous version is not healthy on the ` +
-                        `restored data: ${problem}. Snapshot: ${record.pre_restore_snapshot}.`);
+                const rolled = await rollBack(journal, stepDeps);
+                if (rolled.problem) {
+                    return ctx.end('failed', 'rollback-failed', `ROLLBACK FAILED: the upgrade failed (${failure}); ${describeRollbackFailure(rolled, record)}`);
                 }
-                return ctx.end('rolled-back', 'rolled-back', `upgrade of '${m.name}' to ${out.to.image} failed (${failure}); rolled back: the pre-upgrade data ` +
-                    `(${record.pre_restore_snapshot}) and the previous image (${pinned}) run healthy again.`);
+                return ctx.end('rolled-back', 'rolled-back', `upgrade of '${m.name}' to ${out.to.image} failed (${failure}); rolled back: ` +
+                    `${describeRollback(rolled, record)}.`);
             }
             catch (err) {
                 return ctx.end('failed', 'rollback-failed', `ROLLBACK FAILED: the upgrade failed (${failure}) and rolling back failed too (${(0,src_errors/* errorMessage */.gJ)(err)}). The ` +
@@ -20053,6 +21367,8 @@ function upgradeSummary(o) {
         lines.push(`| snapshot | ${(0,common/* cell */.Hn)(o.snapshot)} |`);
     if (o.pinned_image)
         lines.push(`| previous image pinned as | \`${o.pinned_image}\` |`);
+    if (o.removed_pinned_images.length)
+        lines.push(`| older pinned images removed | ${o.removed_pinned_images.map((t) => `\`${t}\``).join(', ')} |`);
     if (o.last_known_good)
         lines.push(`| last-known-good | ${(0,common/* cell */.Hn)(o.last_known_good.image_ref)} since ${o.last_known_good.recorded_at} |`);
     lines.push('', ...o.messages.map((m) => `- ${(0,common/* cell */.Hn)(m)}`));
@@ -20132,7 +21448,7 @@ const upgradeCommand = (0,spec/* defineCommand */.NB)({
     ],
     outputs: [
         { name: 'status', description: 'upgraded, held, rolled-back, no-op, blocked, refused or failed.' },
-        { name: 'bump', description: 'patch, minor, major or unknown.' },
+        { name: 'bump', description: 'none (the same image runs already), patch, minor, major or unknown.' },
         { name: 'snapshot', description: 'Path of the verified pre-upgrade snapshot.' },
         { name: 'pinned-image', description: 'The previous image, pinned under a stateguard tag.' },
         { name: 'plan-hash', description: "plan_hash of the module's fresh plan." },
@@ -20382,6 +21698,8 @@ function renderBackupReport(r) {
             `(${r.uncompressed_bytes} uncompressed)`);
         lines.push(`  sha256 ${r.sha256}`);
         lines.push(`  ${checksumLine(r)}`);
+        for (const w of r.warnings)
+            lines.push(`  warning [${w.code}] ${w.message}${w.entry !== undefined ? ` (entry ${JSON.stringify(w.entry)})` : ''}`);
     }
     else {
         lines.push(`backup REJECTED: ${r.path}`);
@@ -20392,7 +21710,10 @@ function renderBackupReport(r) {
         ? `### stateguard verify-backup: verified\n\n| file | module | taken | entries | bytes | sha256 ` +
             `|\n|---|---|---|---|---|---|\n` +
             `| ${(0,common/* cell */.Hn)(r.path)} | ${(0,common/* cell */.Hn)(r.matched_module ?? '')} | ${r.created_at} | ${r.entries} | ${r.bytes} | ` +
-            `\`${r.sha256}\` |\n\n${checksumLine(r)}`
+            `\`${r.sha256}\` |\n\n${checksumLine(r)}` +
+            r.warnings
+                .map((w) => `\n\nwarning \`${w.code}\`: ${(0,common/* cell */.Hn)(w.message)}${w.entry ? ` ${(0,common/* code */.aY)(w.entry)}` : ''}`)
+                .join('')
         : `### stateguard verify-backup: rejected\n\n${(0,common/* code */.aY)(r.path)}\n\n| code | problem | entry |\n|---|---|---|\n` +
             r.problems
                 .map((p) => `| \`${p.code}\` | ${(0,common/* cell */.Hn)(p.message)} | ${p.entry !== undefined ? (0,common/* code */.aY)(p.entry) : ''} |`)
@@ -21016,8 +22337,10 @@ const FAILURE_REASONS = {
     'interrupted-operation': 'An interrupted restore left a journal on the engine; every mutating command refuses the module until ' +
         '`stateguard recover` has run.',
     'archive-mismatch': "The backup's layout does not match the module's declared data volumes (all or nothing).",
-    'not-restorable': 'restore acts only on a stateful module that declares data volumes and has a container to read its mounts from.',
-    'volume-in-use': "Another running container (not the module's) mounts a volume the restore would replace.",
+    'not-restorable': 'restore (and upgrade) act only on a stateful module that declares data volumes and has a container to read ' +
+        "its mounts from; data mounts that overlap, or a volume holding restore's reserved work-area name, are refused.",
+    'volume-in-use': "Another running container (any project, not the module's) mounts a data volume, or a host directory that is " +
+        'a data directory, its parent or its child: snapshot, restore and upgrade refuse before anything stops.',
     'helper-unavailable': "No local image can run restore's helper steps (a shell with mv, find, df, …); pass helper-image.",
     'insufficient-space': 'The filesystem of a volume has too little free space for the staged data next to the live data.',
     'restore-failed': 'The restore did not complete; the message says which data is live (old or new) and what to run.',
@@ -21095,7 +22418,7 @@ var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_nod
 // EXTERNAL MODULE: ./node_modules/ajv/dist/2020.js
 var _2020 = __nccwpck_require__(2210);
 ;// CONCATENATED MODULE: ./schema/module.schema.json
-const module_schema_namespaceObject = /*#__PURE__*/JSON.parse('{"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://stateguard.dev/schema/module.schema.json","title":"stateguard module","description":"One service of the platform, declared in modules/<name>/module.yaml beside its compose file.","type":"object","additionalProperties":false,"required":["apiVersion","kind","metadata","spec"],"properties":{"apiVersion":{"description":"Schema version of this file.","const":"stateguard/v1"},"kind":{"description":"Always Module.","const":"Module"},"metadata":{"description":"Who this module is.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"description":"Module name, unique across the repo (DNS label: lowercase letters, digits, hyphens; at most 63).","type":"string","pattern":"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"},"description":{"description":"One line for humans.","type":"string","maxLength":500}}},"spec":{"description":"What the module is and how stateguard treats it. It names exactly one runtime: spec.compose (Docker Compose) or spec.swarm (Docker Swarm stack).","type":"object","additionalProperties":false,"required":["class"],"oneOf":[{"properties":{"compose":true},"required":["compose"]},{"properties":{"swarm":true},"required":["swarm"]}],"properties":{"class":{"description":"stateless: applied freely. stateful: holds data. sidecar: a helper bound to a stateful module (e.g. an init job).","enum":["stateless","stateful","sidecar"]},"compose":{"description":"Where the service is declared, for Docker Compose. Exactly one of compose or swarm.","type":"object","additionalProperties":false,"required":["file","project","service"],"properties":{"file":{"description":"Compose file, relative to this module.yaml.","type":"string","minLength":1},"project":{"description":"Compose project name.","type":"string","pattern":"^[a-z0-9][a-z0-9_-]*$"},"service":{"description":"Service name in the compose file.","type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$"}}},"swarm":{"description":"Where the service is declared, for Docker Swarm (`docker stack deploy`). Exactly one of compose or swarm.","type":"object","additionalProperties":false,"required":["file","stack","service"],"properties":{"file":{"description":"Stack file (a compose file), relative to this module.yaml.","type":"string","minLength":1},"stack":{"description":"Swarm stack name (as in `docker stack deploy <stack>`).","type":"string","pattern":"^[a-z0-9][a-z0-9_-]*$"},"service":{"description":"Service key in the stack file (Swarm names it <stack>_<service>).","type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$"}}},"runtime":{"description":"What the service looks like when it is in its declared state.","type":"object","additionalProperties":false,"properties":{"expected_state":{"description":"running (default): a long-running service. exited-success: a one-shot that must have run to exit 0 under the current config.","enum":["running","exited-success"],"default":"running"},"timeout_seconds":{"description":"How long apply waits for a one-shot to exit before stopping it.","type":"integer","minimum":1,"maximum":86400,"default":300}}},"backup":{"description":"Required for stateful and sidecar modules: which backups cover this module.","type":"object","additionalProperties":false,"required":["max_age_hours"],"properties":{"ref_modules":{"description":"Other modules whose backups also cover this one. Optional for a stateful module (its own backups always count). Required and non-empty for a sidecar: it names its parent stateful module, whose backups are what cover it.","type":"array","uniqueItems":true,"items":{"type":"string","pattern":"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"}},"max_age_hours":{"description":"A backup older than this is refused.","type":"number","exclusiveMinimum":0,"maximum":8760}}},"data":{"description":"Where the module keeps data.","type":"object","additionalProperties":false,"properties":{"volumes":{"description":"Durable mounts that must survive a container recreate.","type":"array","items":{"type":"object","additionalProperties":false,"required":["volume","path"],"properties":{"volume":{"description":"Compose volume name (on Swarm: a named volume declared in the stack file\'s top-level volumes, its key there, without the <stack>_ prefix).","type":"string","minLength":1},"path":{"description":"Absolute path inside the container.","type":"string","pattern":"^/"}}}},"ephemeral_paths":{"description":"Absolute paths expected NOT to survive a recreate.","type":"array","items":{"type":"string","pattern":"^/"}}}},"upgrade":{"description":"Only for a stateful module with expected_state running: how `stateguard upgrade` gates and checks an image upgrade.","type":"object","additionalProperties":false,"properties":{"release_notes":{"description":"Release notes of the target version: a path relative to this module.yaml; `{version}` is replaced by the target image\'s tag. It must stay inside the repo (no `..` out of --root). When declared, a missing or unreadable file holds the upgrade (held-manual-migration): nothing proves there is no manual migration.","type":"string","minLength":1,"pattern":"^[^/]"},"hold_markers":{"description":"Phrases in the release notes that hold the upgrade (held-manual-migration); matched case-insensitively as whole words/phrases, any whitespace (also a line break) between the words. Fail closed: a negation (\\"no breaking changes\\") still holds; narrow the list if that is too strict.","type":"array","minItems":1,"items":{"type":"string","minLength":1,"pattern":"\\\\S"},"default":["manual migration","manual intervention","breaking change","BREAKING","migration required","must be migrated","upgrade guide"]},"health_timeout_seconds":{"description":"How long upgrade waits for the new container to be running (and healthy, when it has a healthcheck) before it rolls back.","type":"integer","minimum":10,"maximum":3600,"default":120},"settle_seconds":{"description":"How long the new container must stay running and healthy after the health gate passed before the upgrade counts as done.","type":"integer","minimum":0,"maximum":600,"default":10}}},"depends_on_healthy":{"description":"Modules that must still be running (and healthy) with unchanged container IDs after an apply.","type":"array","uniqueItems":true,"items":{"type":"string","pattern":"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"}}}}}}');
+const module_schema_namespaceObject = /*#__PURE__*/JSON.parse('{"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://stateguard.dev/schema/module.schema.json","title":"stateguard module","description":"One service of the platform, declared in modules/<name>/module.yaml beside its compose file.","type":"object","additionalProperties":false,"required":["apiVersion","kind","metadata","spec"],"properties":{"apiVersion":{"description":"Schema version of this file.","const":"stateguard/v1"},"kind":{"description":"Always Module.","const":"Module"},"metadata":{"description":"Who this module is.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"description":"Module name, unique across the repo (DNS label: lowercase letters, digits, hyphens; at most 63).","type":"string","pattern":"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"},"description":{"description":"One line for humans.","type":"string","maxLength":500}}},"spec":{"description":"What the module is and how stateguard treats it. It names exactly one runtime: spec.compose (Docker Compose) or spec.swarm (Docker Swarm stack).","type":"object","additionalProperties":false,"required":["class"],"oneOf":[{"properties":{"compose":true},"required":["compose"]},{"properties":{"swarm":true},"required":["swarm"]}],"properties":{"class":{"description":"stateless: applied freely. stateful: holds data. sidecar: a helper bound to a stateful module (e.g. an init job).","enum":["stateless","stateful","sidecar"]},"compose":{"description":"Where the service is declared, for Docker Compose. Exactly one of compose or swarm.","type":"object","additionalProperties":false,"required":["file","project","service"],"properties":{"file":{"description":"Compose file, relative to this module.yaml.","type":"string","minLength":1},"project":{"description":"Compose project name.","type":"string","pattern":"^[a-z0-9][a-z0-9_-]*$"},"service":{"description":"Service name in the compose file.","type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$"}}},"swarm":{"description":"Where the service is declared, for Docker Swarm (`docker stack deploy`). Exactly one of compose or swarm.","type":"object","additionalProperties":false,"required":["file","stack","service"],"properties":{"file":{"description":"Stack file (a compose file), relative to this module.yaml.","type":"string","minLength":1},"stack":{"description":"Swarm stack name (as in `docker stack deploy <stack>`).","type":"string","pattern":"^[a-z0-9][a-z0-9_-]*$"},"service":{"description":"Service key in the stack file (Swarm names it <stack>_<service>).","type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$"}}},"runtime":{"description":"What the service looks like when it is in its declared state.","type":"object","additionalProperties":false,"properties":{"expected_state":{"description":"running (default): a long-running service. exited-success: a one-shot that must have run to exit 0 under the current config.","enum":["running","exited-success"],"default":"running"},"timeout_seconds":{"description":"How long apply waits for a one-shot to exit before stopping it.","type":"integer","minimum":1,"maximum":86400,"default":300}}},"backup":{"description":"Required for stateful and sidecar modules: which backups cover this module.","type":"object","additionalProperties":false,"required":["max_age_hours"],"properties":{"ref_modules":{"description":"Other modules whose backups also cover this one. Optional for a stateful module (its own backups always count). Required and non-empty for a sidecar: it names its parent stateful module, whose backups are what cover it.","type":"array","uniqueItems":true,"items":{"type":"string","pattern":"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"}},"max_age_hours":{"description":"A backup older than this is refused.","type":"number","exclusiveMinimum":0,"maximum":8760}}},"data":{"description":"Where the module keeps data.","type":"object","additionalProperties":false,"properties":{"volumes":{"description":"Durable mounts that must survive a container recreate.","type":"array","items":{"type":"object","additionalProperties":false,"required":["volume","path"],"properties":{"volume":{"description":"Compose volume name (on Swarm: a named volume declared in the stack file\'s top-level volumes, its key there, without the <stack>_ prefix).","type":"string","minLength":1},"path":{"description":"Absolute path inside the container.","type":"string","pattern":"^/"}}}},"ephemeral_paths":{"description":"Absolute paths expected NOT to survive a recreate.","type":"array","items":{"type":"string","pattern":"^/"}}}},"upgrade":{"description":"Only for a stateful module with expected_state running: how `stateguard upgrade` gates and checks an image upgrade.","type":"object","additionalProperties":false,"properties":{"release_notes":{"description":"Release notes of the target version: a path relative to this module.yaml; `{version}` is replaced by the target image\'s tag. It must stay inside the repo (no `..` out of --root). When declared, a missing or unreadable file holds the upgrade (held-manual-migration): nothing proves there is no manual migration.","type":"string","minLength":1,"pattern":"^[^/]"},"hold_markers":{"description":"Phrases in the release notes that hold the upgrade (held-manual-migration); matched case-insensitively as whole phrases, each word in its plural and verb forms (migration/migrations, require/required/requires, need/needed/needs), the words joined by whitespace (also a line break), hyphens or underscores (Manual-migration, manual_migration). Fail closed: a negation (\\"no migration required\\", \\"no breaking changes\\") still holds; narrow the list if that is too strict.","type":"array","minItems":1,"items":{"type":"string","minLength":1,"pattern":"\\\\S"},"default":["manual migration","manual intervention","breaking change","BREAKING","migration required","migration needed","must be migrated","upgrade guide"]},"health_timeout_seconds":{"description":"How long upgrade waits for the new container to be running (and healthy, when it has a healthcheck) before it rolls back.","type":"integer","minimum":10,"maximum":3600,"default":120},"settle_seconds":{"description":"How long the new container must stay running and healthy after the health gate passed before the upgrade counts as done.","type":"integer","minimum":0,"maximum":600,"default":10}}},"depends_on_healthy":{"description":"Modules that must still be running (and healthy) with unchanged container IDs after an apply.","type":"array","uniqueItems":true,"items":{"type":"string","pattern":"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"}}}}}}');
 // EXTERNAL MODULE: ./src/errors.ts
 var errors = __nccwpck_require__(3916);
 // EXTERNAL MODULE: ./src/model/yaml-source.ts
@@ -21339,6 +22662,107 @@ function sortProblems(problems) {
 
 /***/ }),
 
+/***/ 7106:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Bn: () => (/* binding */ describeOverlap),
+/* harmony export */   Fd: () => (/* binding */ normalizePath),
+/* harmony export */   S1: () => (/* binding */ pathRelation),
+/* harmony export */   yL: () => (/* binding */ mountOverlaps)
+/* harmony export */ });
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6760);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_0__);
+/**
+ * Overlapping data mounts (docs/architecture.md §12, "Data mounts"). Restore swaps each declared data
+ * volume on its own, by renames inside it, and every helper binds its mounts by path when it starts:
+ * two data mounts where one lies inside the other (`/data` and `/data/sub` in the container, or
+ * `./h` and `./h/sub` on the host) would have one volume's work area moved into the other's. Such
+ * mounts are refused, in validate and in every preflight, with this one pure rule.
+ *
+ * Paths are compared by segments after normalising (`.`, `..`, repeated and trailing slashes), so
+ * `/srv/a` is not a parent of `/srv/ab`.
+ */
+
+/** The path normalised for comparison: `.`/`..` resolved, no repeated or trailing slash. */
+function normalizePath(p) {
+    const n = node_path__WEBPACK_IMPORTED_MODULE_0___default().posix.normalize(p.replace(/\\/g, '/'));
+    return n.length > 1 ? n.replace(/\/+$/, '') : n;
+}
+function segments(p) {
+    return normalizePath(p)
+        .split('/')
+        .filter((s) => s !== '' && s !== '.');
+}
+/**
+ * How two paths relate, by whole segments: the same path, one inside the other, or null. An
+ * absolute and a relative path never relate (they name different things).
+ */
+function pathRelation(a, b) {
+    const na = normalizePath(a);
+    const nb = normalizePath(b);
+    if (na.startsWith('/') !== nb.startsWith('/'))
+        return null;
+    const sa = segments(na);
+    const sb = segments(nb);
+    const common = Math.min(sa.length, sb.length);
+    for (let i = 0; i < common; i++)
+        if (sa[i] !== sb[i])
+            return null;
+    if (sa.length === sb.length)
+        return 'same';
+    return sa.length > sb.length ? 'a-inside-b' : 'b-inside-a';
+}
+/** Every pair of data mounts that overlap (each pair once, the first overlap found for it). */
+function mountOverlaps(mounts) {
+    const out = [];
+    for (let i = 0; i < mounts.length; i++) {
+        for (let j = i + 1; j < mounts.length; j++) {
+            const a = mounts[i];
+            const b = mounts[j];
+            const inContainer = pathRelation(a.path, b.path);
+            if (inContainer) {
+                out.push({ a, b, where: 'container', relation: inContainer });
+                continue;
+            }
+            if (a.kind === 'volume' && b.kind === 'volume' && a.name !== undefined && a.name === b.name) {
+                out.push({ a, b, where: 'volume', relation: 'same' });
+                continue;
+            }
+            const onHost = a.hostPath && b.hostPath ? pathRelation(a.hostPath, b.hostPath) : null;
+            if (onHost)
+                out.push({ a, b, where: 'host', relation: onHost });
+        }
+    }
+    return out;
+}
+function shownSource(m) {
+    return m.shown ?? (m.kind === 'bind' ? (m.hostPath ?? '?') : (m.name ?? m.hostPath ?? '?'));
+}
+function describeMount(m) {
+    return `'${m.volume}' (${m.path}, ${m.kind} ${shownSource(m)})`;
+}
+/** One sentence per overlap, naming both mounts, what overlaps and the fix. */
+function describeOverlap(o) {
+    const [inner, outer] = o.relation === 'b-inside-a' ? [o.b, o.a] : [o.a, o.b];
+    const pair = `data volumes ${describeMount(o.a)} and ${describeMount(o.b)} overlap`;
+    const what = o.where === 'volume'
+        ? `both are the named volume ${o.a.name}`
+        : o.where === 'container'
+            ? o.relation === 'same'
+                ? `both are mounted at ${o.a.path}`
+                : `${inner.path} is inside ${outer.path} in the container`
+            : o.relation === 'same'
+                ? `both are the host directory ${o.a.hostPath}`
+                : `the host directory of '${inner.volume}' is inside that of '${outer.volume}'`;
+    return (`${pair}: ${what}. A restore swaps each data volume on its own and would move one into the other, so ` +
+        `stateguard refuses overlapping data mounts. Fix: mount the parent once and declare it as one data volume, ` +
+        `or use separate directories.`);
+}
+
+
+/***/ }),
+
 /***/ 1071:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
@@ -21346,19 +22770,21 @@ function sortProblems(problems) {
 /* harmony export */   Cy: () => (/* binding */ oneShotReplicaProblem),
 /* harmony export */   Yl: () => (/* binding */ validateModules)
 /* harmony export */ });
-/* unused harmony exports bindMountTargets, namedVolumeMounts, crossCheck */
+/* unused harmony exports bindMountTargets, bindMountSources, namedVolumeMounts, crossCheck */
 /* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3024);
 /* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6760);
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_1__);
-/* harmony import */ var _yaml_source_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(1954);
-/* harmony import */ var _module_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(5096);
+/* harmony import */ var _mount_overlap_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(7106);
+/* harmony import */ var _yaml_source_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(1954);
+/* harmony import */ var _module_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(5096);
 /**
  * Cross-file checks of docs/architecture.md §2, run after every module.yaml passed its schema. Compose files are
  * read as YAML (no docker): the file exists, has the service, a one-shot's service never restarts,
  * declared data volumes are really mounted at the declared paths. A spec.swarm module's stack file is a compose
  * file read the same way, with the Swarm rules on top (swarmServiceProblems, swarmVolumeProblem).
  */
+
 
 
 
@@ -21405,6 +22831,50 @@ function bindMountTargets(service) {
         }
     }
     return out;
+}
+/** Sources of the service's bind mounts as written (short and long syntax): target -> source. */
+function bindMountSources(service) {
+    const out = new Map();
+    for (const v of service.volumes ?? []) {
+        if (typeof v === 'string') {
+            const [source, target] = v.split(':');
+            if (source && target && (source.startsWith('/') || source.startsWith('.') || source.startsWith('~'))) {
+                out.set(target.replace(/\/+$/, '') || '/', source);
+            }
+        }
+        else if (v && typeof v === 'object') {
+            const o = v;
+            if (o.type === 'bind' && typeof o.target === 'string' && typeof o.source === 'string') {
+                out.set(o.target.replace(/\/+$/, '') || '/', o.source);
+            }
+        }
+    }
+    return out;
+}
+/**
+ * The declared data volumes as the compose file mounts them, for the overlap rule
+ * (docs/architecture.md §12, "Data mounts"): relative bind sources resolved against the compose
+ * file's directory, as compose resolves them. A volume mounted neither way is left out (it has a
+ * problem of its own).
+ */
+function declaredMountRefs(m, service) {
+    const named = namedVolumeMounts(service);
+    const binds = bindMountSources(service);
+    const refs = [];
+    for (const v of m.volumes) {
+        const target = v.path.replace(/\/+$/, '') || '/';
+        const name = named.get(target);
+        const source = binds.get(target);
+        if (name !== undefined)
+            refs.push({ volume: v.volume, path: v.path, kind: 'volume', name });
+        else if (source !== undefined) {
+            const hostPath = source.startsWith('~') ? source : node_path__WEBPACK_IMPORTED_MODULE_1___default().resolve(node_path__WEBPACK_IMPORTED_MODULE_1___default().dirname(m.compose.path), source);
+            refs.push({ volume: v.volume, path: v.path, kind: 'bind', hostPath, shown: source });
+        }
+        else
+            refs.push({ volume: v.volume, path: v.path, kind: 'bind' });
+    }
+    return refs;
 }
 function namedVolumeMounts(service) {
     const out = new Map();
@@ -21486,14 +22956,14 @@ function crossCheck(loaded, displayBase) {
         });
         let compose = composeCache.get(m.compose.path);
         if (!compose) {
-            compose = readCompose(m.compose.path, (0,_module_js__WEBPACK_IMPORTED_MODULE_3__/* .displayPath */ .Gt)(m.compose.path, displayBase));
+            compose = readCompose(m.compose.path, (0,_module_js__WEBPACK_IMPORTED_MODULE_4__/* .displayPath */ .Gt)(m.compose.path, displayBase));
             composeCache.set(m.compose.path, compose);
         }
         // Problems with the file or service point into the runtime the module names (spec.compose or spec.swarm).
         const fileKind = m.runtime === 'swarm' ? 'stack file' : 'compose file';
         if (!compose.ok) {
             problems.push(src.problem(['spec', m.runtime, 'file'], `${fileKind} ` +
-                `${m.compose.file} (${(0,_module_js__WEBPACK_IMPORTED_MODULE_3__/* .displayPath */ .Gt)(m.compose.path, displayBase)}) cannot be used: ` +
+                `${m.compose.file} (${(0,_module_js__WEBPACK_IMPORTED_MODULE_4__/* .displayPath */ .Gt)(m.compose.path, displayBase)}) cannot be used: ` +
                 `${compose.problems[0].message}`));
             // A compose file that exists but is broken: also report its own problems at their own
             // positions, once per file (a missing file has nothing more to point at).
@@ -21548,6 +23018,10 @@ function crossCheck(loaded, displayBase) {
                         `'${m.compose.service}' in ${m.compose.file}: its data would not survive a recreate`));
             }
         });
+        for (const o of (0,_mount_overlap_js__WEBPACK_IMPORTED_MODULE_2__/* .mountOverlaps */ .yL)(declaredMountRefs(m, service))) {
+            const at = m.volumes.findIndex((v) => v.volume === o.b.volume);
+            problems.push(src.problem(['spec', 'data', 'volumes', Math.max(at, 0)], (0,_mount_overlap_js__WEBPACK_IMPORTED_MODULE_2__/* .describeOverlap */ .Bn)(o)));
+        }
     }
     return problems;
 }
@@ -21667,7 +23141,7 @@ function upgradeProblems(m, root) {
     return [];
 }
 function readCompose(abs, display) {
-    const read = (0,_yaml_source_js__WEBPACK_IMPORTED_MODULE_2__/* .readYamlFile */ .kv)(abs, display);
+    const read = (0,_yaml_source_js__WEBPACK_IMPORTED_MODULE_3__/* .readYamlFile */ .kv)(abs, display);
     if (!read.ok)
         return { ok: false, problems: read.problems };
     const services = read.value.services;
@@ -21680,8 +23154,8 @@ function readCompose(abs, display) {
 }
 /** Schema + cross-file validation of every module under root. */
 function validateModules(root, glob, displayBase) {
-    const loaded = (0,_module_js__WEBPACK_IMPORTED_MODULE_3__/* .loadModules */ .o_)(root, glob, displayBase);
-    const problems = (0,_module_js__WEBPACK_IMPORTED_MODULE_3__/* .sortProblems */ .dS)([...loaded.problems, ...crossCheck(loaded, displayBase)]);
+    const loaded = (0,_module_js__WEBPACK_IMPORTED_MODULE_4__/* .loadModules */ .o_)(root, glob, displayBase);
+    const problems = (0,_module_js__WEBPACK_IMPORTED_MODULE_4__/* .sortProblems */ .dS)([...loaded.problems, ...crossCheck(loaded, displayBase)]);
     return { loaded, problems };
 }
 
@@ -22427,18 +23901,22 @@ function errorResult(spec, err) {
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  N: () => (/* binding */ spawnProcess)
+  Ue: () => (/* binding */ spawnDuplex),
+  Nu: () => (/* binding */ spawnProcess)
 });
 
 // UNUSED EXPORTS: countingRunner
 
 ;// CONCATENATED MODULE: external "node:child_process"
 const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+// EXTERNAL MODULE: external "node:stream"
+var external_node_stream_ = __nccwpck_require__(7075);
 ;// CONCATENATED MODULE: ./src/runtime/process.ts
 /**
  * The one place stateguard spawns processes. Always an argument array, never a shell, so no input
  * can be interpolated into a command line.
  */
+
 
 const spawnProcess = (command, args, opts = {}) => new Promise((resolve) => {
     let stdout = '';
@@ -22524,11 +24002,38 @@ function countingRunner(inner) {
         },
     };
 }
+// ---- a byte stream to a long-running child (the Engine API over `docker system dial-stdio`) ----
+/**
+ * Spawn one process (argument array, never a shell) and hand back its stdin/stdout as one duplex
+ * stream, for a protocol spoken over them (HTTP to the Engine API through `docker system
+ * dial-stdio`, docs/architecture.md §13). The child is killed when the stream closes; what it wrote
+ * to stderr is kept for the error message.
+ */
+function spawnDuplex(command, args, env) {
+    const child = (0,external_node_child_process_namespaceObject.spawn)(command, [...args], {
+        env: { ...process.env, DOCKER_CLI_HINTS: 'false', ...env },
+        stdio: ['pipe', 'pipe', 'pipe'],
+        shell: false,
+    });
+    let stderr = '';
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (c) => {
+        if (stderr.length < 4096)
+            stderr += c;
+    });
+    const stream = external_node_stream_.Duplex.from({ readable: child.stdout, writable: child.stdin });
+    child.on('error', (err) => stream.destroy(err));
+    stream.on('close', () => {
+        if (child.exitCode === null)
+            child.kill();
+    });
+    return { stream, stderr: () => stderr };
+}
 
 
 /***/ }),
 
-/***/ 2572:
+/***/ 5127:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -22548,12 +24053,16 @@ var external_node_os_ = __nccwpck_require__(8161);
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(6760);
 var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_);
+// EXTERNAL MODULE: external "node:stream"
+var external_node_stream_ = __nccwpck_require__(7075);
 // EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
 var dist = __nccwpck_require__(8815);
 // EXTERNAL MODULE: ./src/errors.ts
 var src_errors = __nccwpck_require__(3916);
 // EXTERNAL MODULE: ./src/drift/image-ref.ts
 var image_ref = __nccwpck_require__(5158);
+// EXTERNAL MODULE: ./src/backup/reserved.ts
+var reserved = __nccwpck_require__(5800);
 ;// CONCATENATED MODULE: ./src/runtime/helper-scripts.ts
 /**
  * The shell programs restore's helper container runs inside the data mounts (docs/architecture.md
@@ -22571,7 +24080,9 @@ var image_ref = __nccwpck_require__(5158);
  * - `in` is written (and synced) only once every old entry is in `old/`; from then on every
  *   top-level entry of the mount is new content (the rest still in `new/`), and `old/` is complete.
  * A rename never goes over an existing name: a collision stops the program (exit 4), never merges.
+ * The work area's name is the one reserved name (../backup/reserved.ts), a constant of the text.
  */
+
 /** Tools the helper image must have; checked before anything is stopped. */
 const HELPER_TOOLS = [
     'mkdir',
@@ -22586,6 +24097,7 @@ const HELPER_TOOLS = [
     'chmod',
     'sync',
     'cat',
+    'touch',
 ];
 /** Prints `missing <tool>` for each tool the image lacks (exit 1), nothing when all are there. */
 const PROBE_SCRIPT = `
@@ -22604,11 +24116,11 @@ done
 const PREPARE_SCRIPT = `
 set -eu
 for v in "$@"; do
-  w="$v/.stateguard-restore"
+  w="$v/${reserved/* WORK_AREA */.UP}"
   if [ -e "$w" ] || [ -L "$w" ]; then echo "$w already exists" >&2; exit 4; fi
 done
 for v in "$@"; do
-  w="$v/.stateguard-restore"
+  w="$v/${reserved/* WORK_AREA */.UP}"
   mkdir "$w"
   stat -c '%u:%g:%a' "$v" > "$w/root"
   mkdir "$w/new"
@@ -22619,7 +24131,7 @@ sync
 const COUNT_SCRIPT = `
 set -eu
 for v in "$@"; do
-  n="$v/.stateguard-restore/new"
+  n="$v/${reserved/* WORK_AREA */.UP}/new"
   [ -d "$n" ] || { echo "$n is missing" >&2; exit 4; }
   e=$(find "$n" -mindepth 1 | wc -l)
   f=$(find "$n" -type f | wc -l)
@@ -22628,8 +24140,22 @@ for v in "$@"; do
 done
 `;
 /**
+ * \`SECONDS PATH [SECONDS PATH ...]\`: set each path's mtime (and atime) and read it back; a time
+ * the helper's touch cannot set exactly stops the program (exit 4), so staging fails before any swap.
+ */
+const TIMES_SCRIPT = `
+set -eu
+while [ $# -ge 2 ]; do
+  t="$1"; p="$2"; shift 2
+  touch -c -d "@$t" -- "$p" 2>/dev/null || true
+  got=$(stat -c %Y -- "$p")
+  [ "$got" = "$t" ] || { echo "could not set the mtime of $p to $t (it is $got)" >&2; exit 4; }
+done
+`;
+/**
  * \`swap forward|revert MOUNT META [MOUNT META ...]\`: META is \`uid:gid:mode\` (octal) for the
- * top directory after a forward swap, or \`-\` to leave it.
+ * top directory after a forward swap, or \`-\` to leave it. Prints one line per mount, once its
+ * step is done: \`MOUNT forwarded|already-new|reverted|already-old|no-work-area\` (Runtime.swap).
  */
 const SWAP_SCRIPT = `
 set -eu
@@ -22651,11 +24177,12 @@ put_root() {
 dir="$1"; shift
 while [ $# -gt 0 ]; do
   v="$1"; meta="$2"; shift 2
-  w="$v/.stateguard-restore"
+  w="$v/${reserved/* WORK_AREA */.UP}"
   # No work area: reverting, nothing was staged here; going forward, the old data was already
-  # dropped after the swap (the journal only asks for forward once every mount was staged).
-  [ -d "$w" ] || continue
+  # dropped after the swap. The caller decides what that means; the line says what was found.
+  if [ ! -d "$w" ]; then echo "$v no-work-area"; continue; fi
   if [ "$dir" = forward ]; then
+    r=already-new
     if [ ! -e "$w/in" ]; then
       [ -d "$w/new" ] || { echo "$w/new is missing" >&2; exit 4; }
       mkdir -p "$w/old"
@@ -22663,12 +24190,14 @@ while [ $# -gt 0 ]; do
       sync
       : > "$w/in"
       sync
+      r=forwarded
     fi
     mkdir -p "$w/new"
     move_all "$w/new" "$v" ""
     put_root "$v" "$meta"
     sync
   else
+    r=already-old
     if [ -e "$w/in" ]; then
       mkdir -p "$w/new"
       move_all "$v" "$w/new" "$w"
@@ -22676,18 +24205,306 @@ while [ $# -gt 0 ]; do
       [ -s "$w/root" ] && put_root "$v" "$(cat "$w/root")"
       rm -f "$w/in"
       sync
+      r=reverted
     fi
     if [ -d "$w/old" ]; then move_all "$w/old" "$v" ""; fi
     sync
   fi
+  echo "$v $r"
 done
 `;
 /** Deletes each mount's work area. */
 const DROP_SCRIPT = `
 set -eu
-for v in "$@"; do rm -rf -- "$v/.stateguard-restore"; done
+for v in "$@"; do rm -rf -- "$v/${reserved/* WORK_AREA */.UP}"; done
 sync
 `;
+/**
+ * Per mount: `MOUNT absent`, or `MOUNT present in|out` (a work area, with or without the marker
+ * `in`): what an operation left on the data side, read without changing anything.
+ */
+const WORK_AREA_SCRIPT = `
+set -eu
+for v in "$@"; do
+  w="$v/.stateguard-restore"
+  if [ -e "$w" ] || [ -L "$w" ]; then
+    if [ -e "$w/in" ]; then echo "$v present in"; else echo "$v present out"; fi
+  else
+    echo "$v absent"
+  fi
+done
+`;
+/**
+ * Lists every entry under each mount (read-only), NUL-separated: `M`, the mount, then `D`, `F`, `O`
+ * each followed by the directories, regular files and other entries (`./path`). The work area is
+ * left out. An upgrade's rollback compares this with the snapshot (docs/architecture.md §13).
+ */
+const LIST_SCRIPT = `
+set -eu
+for v in "$@"; do
+  cd "$v"
+  printf 'M\\0%s\\0' "$v"
+  printf 'D\\0'
+  find . -mindepth 1 -path ./.stateguard-restore -prune -o -type d -print0
+  printf 'F\\0'
+  find . -mindepth 1 -path ./.stateguard-restore -prune -o -type f -print0
+  printf 'O\\0'
+  find . -mindepth 1 -path ./.stateguard-restore -prune -o ! -type d ! -type f -print0
+done
+`;
+
+;// CONCATENATED MODULE: ./src/runtime/container-definition.ts
+function obj(v) {
+    return v !== null && typeof v === 'object' && !Array.isArray(v) ? v : null;
+}
+function strings(v) {
+    return Array.isArray(v) ? v.filter((x) => typeof x === 'string') : [];
+}
+/** The container's short ID: docker's default hostname and the alias it adds on user networks. */
+function shortId(id) {
+    return id.slice(0, 12);
+}
+/** The destinations HostConfig itself declares (Binds `src:dst[:opts]` and Mounts[].Target). */
+function declaredDestinations(host) {
+    const out = new Set();
+    for (const b of strings(host.Binds)) {
+        const parts = b.split(':');
+        // `src:dst`, `src:dst:opts`; a Windows drive letter is not a case on this engine
+        if (parts.length >= 2)
+            out.add(parts[1]);
+    }
+    if (Array.isArray(host.Mounts)) {
+        for (const m of host.Mounts) {
+            const t = obj(m)?.Target;
+            if (typeof t === 'string')
+                out.add(t);
+        }
+    }
+    return out;
+}
+/** The definition of one inspected container (an element of `docker inspect`'s array), or why not. */
+function definitionFromInspect(raw) {
+    const c = obj(raw);
+    const config = obj(c?.Config);
+    const host = obj(c?.HostConfig);
+    const id = typeof c?.Id === 'string' ? c.Id : '';
+    const imageId = typeof c?.Image === 'string' ? c.Image : '';
+    if (!c || !config || !host || !id || !/^sha256:[0-9a-f]{64}$/.test(imageId)) {
+        return { problem: 'docker inspect gave no Config, HostConfig, ID or image ID for the container' };
+    }
+    const networks = [];
+    for (const [name, raw] of Object.entries(obj(obj(c.NetworkSettings)?.Networks) ?? {})) {
+        const n = obj(raw) ?? {};
+        const ipam = obj(n.IPAMConfig);
+        const hasIpam = ipam !== null && Object.values(ipam).some((v) => (Array.isArray(v) ? v.length > 0 : !!v));
+        const opts = obj(n.DriverOpts);
+        networks.push({
+            name,
+            aliases: strings(n.Aliases).filter((a) => a !== shortId(id)),
+            ipam: hasIpam ? ipam : null,
+            links: strings(n.Links),
+            driver_opts: opts ? Object.fromEntries(Object.entries(opts).map(([k, v]) => [k, String(v)])) : null,
+        });
+    }
+    const declared = declaredDestinations(host);
+    const anonymous = [];
+    for (const raw of Array.isArray(c.Mounts) ? c.Mounts : []) {
+        const m = obj(raw) ?? {};
+        if (m.Type !== 'volume' || typeof m.Destination !== 'string' || declared.has(m.Destination))
+            continue;
+        if (typeof m.Name !== 'string' || m.Name === '') {
+            return { problem: `the volume at ${m.Destination} has no name to re-attach it by` };
+        }
+        anonymous.push({ name: m.Name, destination: m.Destination, read_only: m.RW === false });
+    }
+    return {
+        definition: {
+            id,
+            name: String(c.Name ?? '').replace(/^\//, ''),
+            image_id: imageId,
+            config,
+            host_config: host,
+            networks,
+            anonymous_volumes: anonymous,
+        },
+    };
+}
+/** Containers the definition needs to exist (`container:<id>` modes, VolumesFrom), by what needs them. */
+function referencedContainers(def) {
+    const out = [];
+    for (const field of ['NetworkMode', 'PidMode', 'IpcMode']) {
+        const v = def.host_config[field];
+        if (typeof v === 'string' && v.startsWith('container:'))
+            out.push({ field, container: v.slice(10) });
+    }
+    for (const v of strings(def.host_config.VolumesFrom))
+        out.push({ field: 'VolumesFrom', container: v.split(':')[0] });
+    return out;
+}
+function endpoint(n) {
+    return {
+        ...(n.aliases.length ? { Aliases: n.aliases } : {}),
+        ...(n.ipam ? { IPAMConfig: n.ipam } : {}),
+        ...(n.links.length ? { Links: n.links } : {}),
+        ...(n.driver_opts ? { DriverOpts: n.driver_opts } : {}),
+    };
+}
+/**
+ * The create request for a recorded definition: Config with Image set to the recorded image ID and
+ * docker's default Hostname (the old short ID) dropped; HostConfig as inspected plus the anonymous
+ * volumes as `Mounts` of type volume (their data is not lost); the network HostConfig.NetworkMode
+ * names (or the first) at create, the others connected afterwards with their aliases.
+ */
+function createRequest(def) {
+    const config = { ...def.config, Image: def.image_id };
+    if (config.Hostname === shortId(def.id))
+        delete config.Hostname;
+    const host = { ...def.host_config };
+    if (def.anonymous_volumes.length) {
+        host.Mounts = [
+            ...(Array.isArray(host.Mounts) ? host.Mounts : []),
+            ...def.anonymous_volumes.map((v) => ({
+                Type: 'volume',
+                Source: v.name,
+                Target: v.destination,
+                ReadOnly: v.read_only,
+            })),
+        ];
+    }
+    const mode = typeof host.NetworkMode === 'string' ? host.NetworkMode : '';
+    const sharedStack = mode === 'host' || mode === 'none' || mode.startsWith('container:');
+    const primaryName = mode === 'default' || mode === '' ? 'bridge' : mode;
+    const primary = sharedStack ? undefined : (def.networks.find((n) => n.name === primaryName) ?? def.networks[0]);
+    const body = {
+        ...config,
+        HostConfig: host,
+        ...(primary ? { NetworkingConfig: { EndpointsConfig: { [primary.name]: endpoint(primary) } } } : {}),
+    };
+    const connect = sharedStack
+        ? []
+        : def.networks.filter((n) => n !== primary).map((n) => ({ network: n.name, endpoint: endpoint(n) }));
+    return { body, connect };
+}
+
+// EXTERNAL MODULE: external "node:http"
+var external_node_http_ = __nccwpck_require__(7067);
+var external_node_http_default = /*#__PURE__*/__nccwpck_require__.n(external_node_http_);
+;// CONCATENATED MODULE: ./src/runtime/engine-api.ts
+/**
+ * The Docker Engine API, reached through the docker CLI (`docker system dial-stdio`), so that
+ * DOCKER_HOST, contexts, ssh and TLS work exactly as for every other docker command
+ * (docs/architecture.md §13). Used where the CLI cannot say what is needed: creating a container
+ * from a recorded definition (Config and HostConfig as inspected). Request bodies travel over the
+ * child's stdin, never in argv; the API's answers are bounded.
+ */
+
+
+/** The newest API version this code was tested with; a newer engine is spoken to at this version. */
+const MAX_API_VERSION = '1.41';
+/** The oldest it accepts (HostConfig.Mounts and the create fields used here are older than this). */
+const MIN_API_VERSION = '1.30';
+const MAX_RESPONSE = 4 * 1024 * 1024;
+const TIMEOUT_MS = 120_000;
+function versionNumber(v) {
+    const m = /^(\d+)\.(\d+)$/.exec(v);
+    return m ? Number(m[1]) * 1000 + Number(m[2]) : NaN;
+}
+/** The version to speak: the server's, at most MAX_API_VERSION; null when the server is too old. */
+function pickApiVersion(server) {
+    const n = versionNumber(server);
+    if (!(n >= versionNumber(MIN_API_VERSION)))
+        return null;
+    return n > versionNumber(MAX_API_VERSION) ? MAX_API_VERSION : server;
+}
+/** The engine's error message from an API answer (`{"message": …}`), else the first line of the text. */
+function apiMessage(r) {
+    try {
+        const m = JSON.parse(r.text).message;
+        if (typeof m === 'string' && m !== '')
+            return m;
+    }
+    catch {
+        /* not JSON */
+    }
+    return r.text.trim().split('\n')[0]?.slice(0, 300) || `HTTP ${r.status}`;
+}
+class EngineApi {
+    dial;
+    version;
+    constructor(dial) {
+        this.dial = dial;
+    }
+    /** One request on its own connection; rejects only when the engine could not be reached. */
+    raw(method, path, body) {
+        return new Promise((resolve, reject) => {
+            let dialed;
+            const agent = new (external_node_http_default()).Agent({ keepAlive: false });
+            agent.createConnection = () => {
+                dialed = this.dial();
+                return dialed.stream;
+            };
+            const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body), 'utf8');
+            const req = external_node_http_default().request({
+                method,
+                path,
+                host: 'docker',
+                agent,
+                headers: {
+                    Connection: 'close',
+                    ...(payload ? { 'Content-Type': 'application/json', 'Content-Length': String(payload.length) } : {}),
+                },
+            }, (res) => {
+                const chunks = [];
+                let size = 0;
+                res.on('data', (c) => {
+                    size += c.length;
+                    if (size <= MAX_RESPONSE)
+                        chunks.push(c);
+                });
+                res.on('error', reject);
+                res.on('end', () => {
+                    clearTimeout(timer);
+                    agent.destroy();
+                    resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') });
+                });
+            });
+            // (a dial-stdio stream is no socket: no socket timeouts, a timer of our own)
+            const timer = setTimeout(() => req.destroy(new Error(`no answer within ${TIMEOUT_MS / 1000}s`)), TIMEOUT_MS);
+            req.on('error', (err) => {
+                clearTimeout(timer);
+                agent.destroy();
+                const said = dialed?.stderr().trim().split('\n')[0] ?? '';
+                reject(new src_errors/* EnvironmentError */.eG(`the Docker Engine API (docker system dial-stdio) did not answer ${method} ${path.split('?')[0]}: ` +
+                    `${said || err.message}`));
+            });
+            req.end(payload);
+        });
+    }
+    /** The API version spoken (the server's, capped at MAX_API_VERSION), read once. */
+    apiVersion() {
+        this.version ??= (async () => {
+            const r = await this.raw('GET', '/version');
+            let server = '';
+            try {
+                server = String(JSON.parse(r.text).ApiVersion ?? '');
+            }
+            catch {
+                /* reported below */
+            }
+            const v = r.status === 200 ? pickApiVersion(server) : null;
+            if (!v) {
+                throw new src_errors/* EnvironmentError */.eG(`the Docker engine speaks API ${server || '(unreadable)'}; stateguard needs at least ${MIN_API_VERSION}`);
+            }
+            return v;
+        })();
+        this.version.catch(() => (this.version = undefined));
+        return this.version;
+    }
+    /** A request at the negotiated version (`/v1.41/containers/create?…`). */
+    async call(method, path, body) {
+        return this.raw(method, `/v${await this.apiVersion()}${path}`, body);
+    }
+}
 
 // EXTERNAL MODULE: ./src/runtime/process.ts + 1 modules
 var runtime_process = __nccwpck_require__(21);
@@ -22698,6 +24515,9 @@ var runtime_process = __nccwpck_require__(21);
  * `docker inspect` JSON by compose labels — never by container name and never by parsing compose's
  * human output (compose v1 even exits 0 on unknown flags).
  */
+
+
+
 
 
 
@@ -22904,6 +24724,8 @@ const WORKBENCH_LABEL = {
     phase: 'io.stateguard.journal.phase',
     at: 'io.stateguard.journal.at',
     dataPrefix: 'io.stateguard.journal.data.',
+    /** on a mark volume: the name of its keeper container; on the keeper: the journal's key */
+    keeper: 'io.stateguard.journal.keeper',
     drill: 'io.stateguard.drill',
 };
 /** One word for `sh -c`, single-quoted. */
@@ -22936,9 +24758,67 @@ function mountArg(m, index) {
     }
     return `type=${m.kind},src=${m.source},dst=/v/${index}`;
 }
+/**
+ * LIST_SCRIPT's output: NUL-separated tokens; `M`, mount path, then `D`/`F`/`O` each followed by the
+ * entries of that type (`./rel/path`). A path token always starts with `./`, so it is never a marker.
+ */
+function parseMountListing(stdout, mounts) {
+    const out = mounts.map((m) => ({ volume: m.volume, entries: [] }));
+    const tokens = stdout.split('\0');
+    let current = null;
+    let type = null;
+    const seen = new Set();
+    for (let i = 0; i < tokens.length; i++) {
+        const t = tokens[i];
+        if (t === 'M') {
+            const index = /^\/v\/(\d+)$/.exec(tokens[++i] ?? '')?.[1];
+            current = index !== undefined ? (out[Number(index)]?.entries ?? null) : null;
+            if (current === null)
+                throw new src_errors/* EnvironmentError */.eG('the volume listing names a mount that was not asked for');
+            seen.add(Number(index));
+            type = null;
+        }
+        else if (t === 'D' || t === 'F' || t === 'O') {
+            type = t === 'D' ? 'directory' : t === 'F' ? 'file' : 'other';
+        }
+        else if (t.startsWith('./') && current && type) {
+            current.push({ path: t.slice(2), type });
+        }
+        else if (t !== '') {
+            throw new src_errors/* EnvironmentError */.eG('the volume listing is not in the expected form');
+        }
+    }
+    if (seen.size !== mounts.length)
+        throw new src_errors/* EnvironmentError */.eG('the volume listing is incomplete');
+    return out;
+}
 /** The mount paths inside a helper for these mounts (`/v/0`, `/v/1`, …). */
 function mountPaths(mounts) {
     return mounts.map((_, i) => `/v/${i}`);
+}
+/**
+ * What the swap helper did per mount (one `MOUNT OUTCOME` line each, helper-scripts.ts SWAP_SCRIPT).
+ * A mount without a line, or an outcome that does not belong to the direction, is an error: the
+ * words of an outcome are built from these (docs/architecture.md §12), so they must be complete.
+ */
+function parseSwapOutput(stdout, mounts, direction) {
+    const allowed = direction === 'forward'
+        ? ['forwarded', 'already-new', 'no-work-area']
+        : ['reverted', 'already-old', 'no-work-area'];
+    const byPath = new Map();
+    for (const line of outputLines(stdout)) {
+        const m = /^(\/v\/\d+) (\S+)$/.exec(line);
+        if (m)
+            byPath.set(m[1], m[2]);
+    }
+    return mounts.map((mt, i) => {
+        const got = byPath.get(`/v/${i}`);
+        if (!got || !allowed.includes(got)) {
+            throw new src_errors/* EnvironmentError */.eG(`the swap (${direction}) did not say what it did in volume ${mt.volume} ` +
+                `(${got === undefined ? 'no line' : JSON.stringify(got.slice(0, 40))}); treating it as not done`);
+        }
+        return { volume: mt.volume, outcome: got };
+    });
 }
 /** The command a lock container is created with; it is never started. */
 const NEVER_STARTED = 'stateguard-never-started';
@@ -22954,8 +24834,11 @@ class DockerCli {
     v2;
     info;
     pinged;
+    dial;
+    api;
     constructor(opts = {}) {
-        this.run = opts.runner ?? runtime_process/* spawnProcess */.N;
+        this.run = opts.runner ?? runtime_process/* spawnProcess */.Nu;
+        this.dial = opts.dial ?? (() => (0,runtime_process/* spawnDuplex */.Ue)('docker', ['system', 'dial-stdio'], this.childEnv));
         this.env = opts.env ?? process.env;
         this.childEnv = opts.env && opts.env !== process.env ? opts.env : undefined;
         const forced = opts.compose ?? this.env.STATEGUARD_COMPOSE;
@@ -23169,13 +25052,16 @@ class DockerCli {
         const args = ['up', '-d', '--no-deps', '--force-recreate', '--no-build', ...noPull, service];
         if (imageOverride === undefined)
             return this.compose(target, args);
-        // An override file beside the declared ones: same project and labels, only the image differs.
+        return this.withImageOverride(target, service, imageOverride, (t) => this.compose(t, args));
+    }
+    /** Run with an override file beside the declared ones: same project and labels, only the image differs. */
+    async withImageOverride(target, service, image, fn) {
         const dir = await (0,promises_.mkdtemp)(external_node_path_default().join((0,external_node_os_.tmpdir)(), 'stateguard-override-'));
         try {
             const version = composeVersion(target.files[0]);
             const file = external_node_path_default().join(dir, 'override.yaml');
-            await (0,promises_.writeFile)(file, (0,dist/* stringify */.As)({ ...(version ? { version } : {}), services: { [service]: { image: imageOverride } } }));
-            return await this.compose({ ...target, files: [...target.files, file] }, args);
+            await (0,promises_.writeFile)(file, (0,dist/* stringify */.As)({ ...(version ? { version } : {}), services: { [service]: { image } } }));
+            return await fn({ ...target, files: [...target.files, file] });
         }
         finally {
             await (0,promises_.rm)(dir, { recursive: true, force: true });
@@ -23186,6 +25072,30 @@ class DockerCli {
         if (r.code !== 0) {
             throw new src_errors/* EnvironmentError */.eG(`docker tag ${imageId.slice(0, 19)} ${ref} failed: ${firstLine(r.stderr)}`);
         }
+    }
+    // Pinned-image retention (docs/architecture.md §13).
+    async listImageTags(repository) {
+        const r = await this.docker([
+            'image',
+            'ls',
+            '--filter',
+            `reference=${repository}`,
+            '--format',
+            '{{.Repository}}:{{.Tag}}',
+        ]);
+        if (r.code !== 0)
+            throw new src_errors/* EnvironmentError */.eG(`docker image ls failed: ${firstLine(r.stderr)}`);
+        const tags = outputLines(r.stdout).filter((t) => t.startsWith(`${repository}:`) && !t.endsWith(':<none>'));
+        return [...new Set(tags)].sort();
+    }
+    async removeImageTag(ref) {
+        // A `repository:tag` only: an image ID or a digest would remove the image itself.
+        if (!/^[a-z0-9][a-z0-9._/-]*:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(ref) || ref.startsWith('sha256:')) {
+            throw new src_errors/* EnvironmentError */.eG(`refusing to remove ${JSON.stringify(ref)}: not a repository:tag reference`);
+        }
+        const r = await this.docker(['image', 'rm', ref]);
+        if (r.code !== 0)
+            throw new src_errors/* EnvironmentError */.eG(`docker image rm ${ref} failed: ${firstLine(r.stderr)}`);
     }
     async writeLastKnownGood(record) {
         const key = runRecordKey(record.project, record.service);
@@ -23439,6 +25349,26 @@ class DockerCli {
             await this.docker(['rm', '-f', id]);
         }
     }
+    // ---- archive fidelity (docs/architecture.md §12) ----
+    async setStagedTimes(helper, times) {
+        // in batches well below ARG_MAX; every value is a positional argument
+        let batch = [];
+        let size = 0;
+        const flush = async () => {
+            if (batch.length)
+                await this.runHelper(helper, 'set the staged times', TIMES_SCRIPT, batch);
+            batch = [];
+            size = 0;
+        };
+        for (const t of times) {
+            const p = `/v/${t.index}/.stateguard-restore/new/${t.path}`;
+            batch.push(String(t.mtime), p);
+            size += Buffer.byteLength(p) + 32;
+            if (size > 256 * 1024)
+                await flush();
+        }
+        await flush();
+    }
     async countStaged(helper) {
         const out = await this.runHelper(helper, 'count the staged files', COUNT_SCRIPT, mountPaths(helper.mounts));
         const byPath = new Map();
@@ -23460,10 +25390,26 @@ class DockerCli {
             const r = roots[i] ?? null;
             return [`/v/${i}`, r ? `${r.uid}:${r.gid}:${(r.mode & 0o7777).toString(8)}` : '-'];
         });
-        await this.runHelper(helper, `swap ${direction}`, SWAP_SCRIPT, [direction, ...args]);
+        const out = await this.runHelper(helper, `swap ${direction}`, SWAP_SCRIPT, [direction, ...args]);
+        return parseSwapOutput(out, helper.mounts, direction);
     }
     async dropWorkArea(helper) {
         await this.runHelper(helper, 'drop the work area', DROP_SCRIPT, mountPaths(helper.mounts));
+    }
+    async workAreas(helper) {
+        const out = await this.runHelper(helper, 'look for work areas', WORK_AREA_SCRIPT, mountPaths(helper.mounts));
+        const byPath = new Map();
+        for (const line of outputLines(out)) {
+            const m = /^(\/v\/\d+) (absent|present in|present out)$/.exec(line);
+            if (m)
+                byPath.set(m[1], m[2]);
+        }
+        return helper.mounts.map((mt, i) => {
+            const got = byPath.get(`/v/${i}`);
+            if (!got)
+                throw new src_errors/* EnvironmentError */.eG(`could not tell whether volume ${mt.volume} holds a work area`);
+            return { volume: mt.volume, present: got !== 'absent', swapped: got === 'present in' };
+        });
     }
     async removeHelpers(key) {
         const ps = await this.docker(['ps', '-aq', '--filter', `label=${WORKBENCH_LABEL.helper}=${checkKey(key)}`]);
@@ -23564,17 +25510,47 @@ class DockerCli {
             throw new src_errors/* EnvironmentError */.eG(`could not start the drill container: ${firstLine(r.stderr)}`);
         return r.stdout.trim();
     }
-    async writeJournalMark(key, mark) {
+    /**
+     * A mark is an empty named volume whose labels carry it, held by a never-started keeper container
+     * that mounts it: `docker volume prune` removes only volumes no container uses, so the mark
+     * survives a prune while the operation is open (docs/architecture.md §12). The keeper is created
+     * before the mark counts as written; a mark whose keeper is gone (a container prune) is still read.
+     */
+    async writeJournalMark(key, mark, keeper) {
+        const name = `stateguard-journal-${checkKey(key)}-${mark.seq}`;
         const labels = {
-            [WORKBENCH_LABEL.journal]: checkKey(key),
+            [WORKBENCH_LABEL.journal]: key,
             [WORKBENCH_LABEL.seq]: String(mark.seq),
             [WORKBENCH_LABEL.phase]: mark.phase,
             [WORKBENCH_LABEL.at]: mark.at,
+            ...(keeper ? { [WORKBENCH_LABEL.keeper]: name } : {}),
         };
         for (const [k, v] of Object.entries(mark.data))
             labels[`${WORKBENCH_LABEL.dataPrefix}${k}`] = v;
-        const name = `stateguard-journal-${key}-${mark.seq}`;
         await this.createLabelledVolume(name, labels);
+        if (keeper) {
+            const r = await this.docker([
+                'create',
+                '--name',
+                name,
+                '--pull',
+                'never',
+                '--network',
+                'none',
+                '--label',
+                `${WORKBENCH_LABEL.keeper}=${key}`,
+                '--mount',
+                `type=volume,src=${name},dst=/stateguard-journal-mark,readonly`,
+                keeper.image,
+                NEVER_STARTED,
+            ]);
+            if (r.code !== 0) {
+                // The mark does not count without its keeper: remove it (an existing keeper is another mark's).
+                if (!/already in use|conflict/i.test(r.stderr))
+                    await this.docker(['volume', 'rm', name]);
+                throw new src_errors/* EnvironmentError */.eG(`could not create the keeper of journal mark ${name}: ${firstLine(r.stderr)}`);
+            }
+        }
         // `volume create` of an existing name succeeds silently: read it back so a stale mark is never taken for ours.
         const back = (await this.readJournal(key)).find((m) => m.seq === mark.seq);
         if (!back || back.phase !== mark.phase || back.at !== mark.at) {
@@ -23602,10 +25578,162 @@ class DockerCli {
     }
     async removeJournalMark(key, seq) {
         const name = `stateguard-journal-${checkKey(key)}-${seq}`;
+        // The keeper first (a volume in use cannot be removed); only a keeper of this journal.
+        const ps = await this.docker([
+            'ps',
+            '-aq',
+            '--filter',
+            `name=^/?${name}$`,
+            '--filter',
+            `label=${WORKBENCH_LABEL.keeper}=${key}`,
+        ]);
+        if (ps.code !== 0)
+            throw new src_errors/* EnvironmentError */.eG(`docker ps failed: ${firstLine(ps.stderr)}`);
+        const keepers = outputLines(ps.stdout);
+        if (keepers.length > 0) {
+            const k = await this.docker(['rm', '-f', ...keepers]);
+            if (k.code !== 0 && !/no such container/i.test(k.stderr)) {
+                throw new src_errors/* EnvironmentError */.eG(`could not remove the keeper of journal mark ${name}: ${firstLine(k.stderr)}`);
+            }
+        }
         const r = await this.docker(['volume', 'rm', name]);
         if (r.code !== 0 && !/no such volume/i.test(r.stderr)) {
             throw new src_errors/* EnvironmentError */.eG(`could not remove journal mark ${name}: ${firstLine(r.stderr)}`);
         }
+    }
+    // ---- data mounts (docs/architecture.md §12, "Data mounts"): other writers, reserved names ----
+    async listRunningContainers() {
+        // Without -a: running, restarting and paused containers, of every project and of none.
+        const ps = await this.docker(['ps', '-q', '--no-trunc']);
+        if (ps.code !== 0)
+            throw new src_errors/* EnvironmentError */.eG(`docker ps failed: ${firstLine(ps.stderr)}`);
+        const up = new Set(['running', 'restarting', 'paused']);
+        return (await this.inspectContainers(outputLines(ps.stdout))).filter((c) => up.has(c.state));
+    }
+    async existingPaths(containerId, paths) {
+        const found = [];
+        for (const p of paths) {
+            // `docker cp <id>:<path> -` needs no tool in the image and works on a stopped container. An
+            // existing path's tar starts at once; the copy is then cut off (the feed rejects, the child is
+            // killed), so a large directory is never read whole.
+            let seen = false;
+            let release = () => undefined;
+            const gate = new Promise((resolve, reject) => {
+                release = (err) => (err ? reject(err) : resolve());
+            });
+            // The runner consumes it (a rejection kills the child); never an unhandled rejection here.
+            gate.catch(() => undefined);
+            const sink = new external_node_stream_.Writable({
+                write(chunk, _enc, cb) {
+                    if (!seen && chunk.length > 0) {
+                        seen = true;
+                        release(new Error('the path exists'));
+                    }
+                    cb();
+                },
+            });
+            const r = await this.docker(['cp', `${containerId}:${p}`, '-'], {
+                stdoutSink: sink,
+                feed: () => gate,
+                timeoutMs: 120_000,
+            });
+            release();
+            if (seen || r.code === 0)
+                found.push(p);
+            else if (!PATH_ABSENT.test(r.stderr)) {
+                const why = firstLine(r.stderr) || `exit ${r.code}`;
+                throw new src_errors/* EnvironmentError */.eG(`could not check whether ${p} exists in ${containerId.slice(0, 12)}: ${why}`);
+            }
+        }
+        return found;
+    }
+    // ---- an upgrade's exact rollback (docs/architecture.md §13) ----
+    /** The Engine API through `docker system dial-stdio` (same DOCKER_HOST, context, ssh, TLS). */
+    engine() {
+        this.api ??= new EngineApi(this.dial);
+        return this.api;
+    }
+    async readContainerDefinition(containerId) {
+        const r = await this.docker(['inspect', '--type', 'container', containerId]);
+        if (r.code !== 0)
+            throw new src_errors/* EnvironmentError */.eG(`docker inspect ${containerId.slice(0, 12)} failed: ${firstLine(r.stderr)}`);
+        const [raw] = JSON.parse(r.stdout.trim() || '[]');
+        const read = definitionFromInspect(raw);
+        if ('problem' in read)
+            return read;
+        // What the definition shares with other containers must still be there to be shared again.
+        for (const ref of referencedContainers(read.definition)) {
+            const [other] = await this.inspectContainers([ref.container]);
+            if (!other || other.state !== 'running') {
+                return {
+                    problem: `its ${ref.field} names container ${ref.container.slice(0, 12)}, which is ` +
+                        `${other ? other.state : 'gone'}; a rollback could not recreate it as it is`,
+                };
+            }
+        }
+        return read;
+    }
+    async recreateFromDefinition(def, replace) {
+        const api = this.engine();
+        await api.apiVersion();
+        if (replace.length) {
+            await this.stop(replace);
+            const rm = await this.docker(['rm', ...replace]);
+            if (rm.code !== 0 && !/no such container/i.test(rm.stderr)) {
+                throw new src_errors/* EnvironmentError */.eG(`docker rm of the service's containers failed: ${firstLine(rm.stderr)}`);
+            }
+        }
+        const req = createRequest(def);
+        const created = await api.call('POST', `/containers/create?name=${encodeURIComponent(def.name)}`, req.body);
+        if (created.status !== 201) {
+            throw new src_errors/* EnvironmentError */.eG(`creating ${def.name} from its recorded definition failed: ${apiMessage(created)}`);
+        }
+        const id = String(JSON.parse(created.text).Id ?? '');
+        if (!/^[0-9a-f]{64}$/.test(id))
+            throw new src_errors/* EnvironmentError */.eG(`creating ${def.name} returned no container ID`);
+        for (const n of req.connect) {
+            const r = await api.call('POST', `/networks/${encodeURIComponent(n.network)}/connect`, {
+                Container: id,
+                EndpointConfig: n.endpoint,
+            });
+            if (r.status !== 200) {
+                throw new src_errors/* EnvironmentError */.eG(`connecting ${def.name} to network ${n.network} failed: ${apiMessage(r)}`);
+            }
+        }
+        await this.start([id]);
+        return id;
+    }
+    async configHashWithImage(target, service, image) {
+        const r = await this.withImageOverride(target, service, image, (t) => this.compose(t, ['config', '--hash', service]));
+        return r.code === 0 ? (parseConfigHashes(r.stdout)[service] ?? null) : null;
+    }
+    async listMountEntries(helper) {
+        const mounts = helper.mounts.flatMap((m, i) => ['--mount', `${mountArg(m, i)},readonly`]);
+        const args = helper.mounts.map((_, i) => `/v/${i}`);
+        const r = await this.docker([
+            'run',
+            '--rm',
+            '--pull',
+            'never',
+            '--network',
+            'none',
+            '--user',
+            '0:0',
+            '--label',
+            `${WORKBENCH_LABEL.helper}=${checkKey(helper.key)}`,
+            '--entrypoint',
+            '/bin/sh',
+            ...mounts,
+            helper.image,
+            '-c',
+            LIST_SCRIPT,
+            'sh',
+            ...args,
+        ]);
+        if (r.code !== 0) {
+            throw new src_errors/* EnvironmentError */.eG(`listing the data volumes failed with exit ${r.code}: ${firstLine(r.stderr)}`);
+        }
+        return parseMountListing(r.stdout, helper.mounts);
     }
 }
 
@@ -23794,6 +25922,8 @@ function viewHash(view) {
  * - A scaled-down task's container is removed by Swarm, so a snapshot reads the volume through a
  *   never-started helper container that mounts it (same image, no network, labelled).
  * - The lock is a `docker config`: a cluster-wide object whose name is unique on the managers.
+ * - Data-mount checks (listRunningContainers, existingPaths) are the compose adapter's own: the same
+ *   `docker ps`/`inspect` and `docker cp` on the manager, which sees this node's task containers.
  * Single node only for volumes: a task on another node has no container here; see §14 for the
  * multi-node design and what is refused until it is built.
  */
@@ -24366,6 +26496,20 @@ class SwarmCli extends DockerCli {
                 await this.docker(['volume', 'rm', '-f', ...vols]);
         }
         return r;
+    }
+    // ---- an upgrade's exact rollback (docs/architecture.md §13): upgrade is refused on Swarm (§14) ----
+    async readContainerDefinition() {
+        return { problem: 'a Swarm task is recreated by its service, not from a container definition' };
+    }
+    async recreateFromDefinition() {
+        throw new src_errors/* EnvironmentError */.eG('recreating a container from its definition is not built for Swarm', 'unsupported-runtime');
+    }
+    /** The Swarm view hash is not compose's config hash: cannot tell (an upgrade then needs the plan hash). */
+    async configHashWithImage() {
+        return null;
+    }
+    async listMountEntries() {
+        throw new src_errors/* EnvironmentError */.eG('listing a volume is not built for Swarm (the data is node-local)', 'unsupported-runtime');
     }
 }
 
@@ -37258,8 +39402,8 @@ __nccwpck_require__.d(__webpack_exports__, {
   m0: () => (/* binding */ cliMain)
 });
 
-// EXTERNAL MODULE: ./src/commands/index.ts + 59 modules
-var commands = __nccwpck_require__(7684);
+// EXTERNAL MODULE: ./src/commands/index.ts + 64 modules
+var commands = __nccwpck_require__(6858);
 // EXTERNAL MODULE: ./src/commands/inputs.ts
 var inputs = __nccwpck_require__(7521);
 // EXTERNAL MODULE: ./src/errors.ts
@@ -37270,8 +39414,8 @@ var compose_env = __nccwpck_require__(1973);
 var run_command = __nccwpck_require__(2530);
 // EXTERNAL MODULE: ./src/report/scrub.ts
 var report_scrub = __nccwpck_require__(8289);
-// EXTERNAL MODULE: ./src/runtime/select.ts + 4 modules
-var runtime_select = __nccwpck_require__(2572);
+// EXTERNAL MODULE: ./src/runtime/select.ts + 6 modules
+var runtime_select = __nccwpck_require__(5127);
 // EXTERNAL MODULE: ./src/version.ts
 var version = __nccwpck_require__(311);
 ;// CONCATENATED MODULE: ./src/cli.ts
