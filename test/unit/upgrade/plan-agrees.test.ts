@@ -52,6 +52,8 @@ function world(): World {
   rt.served['/data'] = tar(dir('data/'), file('data/db', 'rows'));
   // compose's recreate: the service runs the declared image (or the override), healthy unless broken
   rt.onRecreate = (_t, _s, override) => {
+    // the service's container now: a rollback replaces store-1 with one recreated from its definition
+    const c = rt.containers.find((x) => x.service === 'store')!;
     const ref = override ?? (rt.projects.platform!.services.store!.image as string);
     c.imageRef = ref;
     c.imageId = rt.images[ref]!;
@@ -151,12 +153,13 @@ describe('plan predicts exactly what upgrade decides', () => {
     const w = world();
     try {
       expect((await upgradeTo(w, '1.2.0')).decision).toBe('rolled-back');
-      const c = w.rt.containers.find((x) => x.id === 'store-1')!;
-      expect(c.imageRef).toMatch(/^stateguard\/pinned-/);
+      // the rollback recreated the previous container from its definition: by image ID, never a tag
+      const store = () => w.rt.containers.find((x) => x.service === 'store')!;
+      expect(store().imageRef).toBe(IMAGES['1.0.0']);
       const o = await upgradeTo(w, '1.0.0');
       expect(o).toMatchObject({ decision: 'upgraded', bump: 'none', failure_reason: '' });
       expect(o.snapshot).not.toBeNull();
-      expect(c.imageRef).toBe(`${REPO_APP}:1.0.0`);
+      expect(store().imageRef).toBe(`${REPO_APP}:1.0.0`);
       const plan = await planModules(w.mods, w.rt, { only: ['store'] });
       expect(plan.modules[0]!.drift).toEqual([]);
     } finally {
