@@ -404,10 +404,11 @@ volumes:
     expect(broken.j).toMatchObject({ decision: 'rolled-back' });
     await waitHealthy();
     expect(app().imageId).toBe(imageId(`${appRepo}:1.0.0`));
-    expect(app().ref).toMatch(/^stateguard\/pinned-/);
+    // recreated from the definition recorded before the deploy: by image ID, never a tag that may move
+    expect(app().ref).toBe(imageId(`${appRepo}:1.0.0`));
     expect(data()).toBe(before);
 
-    // a patch of the version that runs (the pinned image stands for 1.0.0)
+    // a patch of the version that runs (last-known-good says that image stands for 1.0.0)
     declare('1.0.1');
     expect(await pending()).toMatchObject({ from: `${appRepo}:1.0.0`, bump: 'patch', would_hold: '' });
 
