@@ -24057,12 +24057,12 @@ var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_nod
 var external_node_stream_ = __nccwpck_require__(7075);
 // EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
 var dist = __nccwpck_require__(8815);
+// EXTERNAL MODULE: ./src/backup/reserved.ts
+var reserved = __nccwpck_require__(5800);
 // EXTERNAL MODULE: ./src/errors.ts
 var src_errors = __nccwpck_require__(3916);
 // EXTERNAL MODULE: ./src/drift/image-ref.ts
 var image_ref = __nccwpck_require__(5158);
-// EXTERNAL MODULE: ./src/backup/reserved.ts
-var reserved = __nccwpck_require__(5800);
 ;// CONCATENATED MODULE: ./src/runtime/helper-scripts.ts
 /**
  * The shell programs restore's helper container runs inside the data mounts (docs/architecture.md
@@ -24226,7 +24226,7 @@ sync
 const WORK_AREA_SCRIPT = `
 set -eu
 for v in "$@"; do
-  w="$v/.stateguard-restore"
+  w="$v/${reserved/* WORK_AREA */.UP}"
   if [ -e "$w" ] || [ -L "$w" ]; then
     if [ -e "$w/in" ]; then echo "$v present in"; else echo "$v present out"; fi
   else
@@ -24245,11 +24245,11 @@ for v in "$@"; do
   cd "$v"
   printf 'M\\0%s\\0' "$v"
   printf 'D\\0'
-  find . -mindepth 1 -path ./.stateguard-restore -prune -o -type d -print0
+  find . -mindepth 1 -path ./${reserved/* WORK_AREA */.UP} -prune -o -type d -print0
   printf 'F\\0'
-  find . -mindepth 1 -path ./.stateguard-restore -prune -o -type f -print0
+  find . -mindepth 1 -path ./${reserved/* WORK_AREA */.UP} -prune -o -type f -print0
   printf 'O\\0'
-  find . -mindepth 1 -path ./.stateguard-restore -prune -o ! -type d ! -type f -print0
+  find . -mindepth 1 -path ./${reserved/* WORK_AREA */.UP} -prune -o ! -type d ! -type f -print0
 done
 `;
 
@@ -24515,6 +24515,7 @@ var runtime_process = __nccwpck_require__(21);
  * `docker inspect` JSON by compose labels — never by container name and never by parsing compose's
  * human output (compose v1 even exits 0 on unknown flags).
  */
+
 
 
 
@@ -25361,7 +25362,7 @@ class DockerCli {
             size = 0;
         };
         for (const t of times) {
-            const p = `/v/${t.index}/.stateguard-restore/new/${t.path}`;
+            const p = `/v/${t.index}/${reserved/* WORK_AREA */.UP}/new/${t.path}`;
             batch.push(String(t.mtime), p);
             size += Buffer.byteLength(p) + 32;
             if (size > 256 * 1024)

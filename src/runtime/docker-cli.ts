@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { WORK_AREA } from '../backup/reserved.js';
 import { EnvironmentError, PathNotFoundError, UserError } from '../errors.js';
 import { normalizeImageRef } from '../drift/image-ref.js';
 import {
@@ -977,7 +978,7 @@ export class DockerCli implements Runtime {
       size = 0;
     };
     for (const t of times) {
-      const p = `/v/${t.index}/.stateguard-restore/new/${t.path}`;
+      const p = `/v/${t.index}/${WORK_AREA}/new/${t.path}`;
       batch.push(String(t.mtime), p);
       size += Buffer.byteLength(p) + 32;
       if (size > 256 * 1024) await flush();

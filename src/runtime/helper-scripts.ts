@@ -169,7 +169,7 @@ sync
 export const WORK_AREA_SCRIPT = `
 set -eu
 for v in "$@"; do
-  w="$v/.stateguard-restore"
+  w="$v/${WORK_AREA}"
   if [ -e "$w" ] || [ -L "$w" ]; then
     if [ -e "$w/in" ]; then echo "$v present in"; else echo "$v present out"; fi
   else
@@ -189,10 +189,10 @@ for v in "$@"; do
   cd "$v"
   printf 'M\\0%s\\0' "$v"
   printf 'D\\0'
-  find . -mindepth 1 -path ./.stateguard-restore -prune -o -type d -print0
+  find . -mindepth 1 -path ./${WORK_AREA} -prune -o -type d -print0
   printf 'F\\0'
-  find . -mindepth 1 -path ./.stateguard-restore -prune -o -type f -print0
+  find . -mindepth 1 -path ./${WORK_AREA} -prune -o -type f -print0
   printf 'O\\0'
-  find . -mindepth 1 -path ./.stateguard-restore -prune -o ! -type d ! -type f -print0
+  find . -mindepth 1 -path ./${WORK_AREA} -prune -o ! -type d ! -type f -print0
 done
 `;
