@@ -25254,7 +25254,7 @@ class DockerCli {
     }
     // ---- restore's workbench (docs/architecture.md §12) ----
     /** `docker run` options shared by every helper: local image only, no network, root, labelled. */
-    helperArgs(helper, asRoot = true) {
+    helperArgs(helper, asRoot = true, readOnly = false) {
         return [
             '--pull',
             'never',
@@ -25265,7 +25265,7 @@ class DockerCli {
             `${WORKBENCH_LABEL.helper}=${checkKey(helper.key)}`,
             '--entrypoint',
             '/bin/sh',
-            ...helper.mounts.flatMap((m, i) => ['--mount', mountArg(m, i)]),
+            ...helper.mounts.flatMap((m, i) => ['--mount', readOnly ? `${mountArg(m, i)},readonly` : mountArg(m, i)]),
         ];
     }
     /** Run one helper program to completion; a non-zero exit is an error naming what it said. */
@@ -25709,27 +25709,16 @@ class DockerCli {
         return r.code === 0 ? (parseConfigHashes(r.stdout)[service] ?? null) : null;
     }
     async listMountEntries(helper) {
-        const mounts = helper.mounts.flatMap((m, i) => ['--mount', `${mountArg(m, i)},readonly`]);
-        const args = helper.mounts.map((_, i) => `/v/${i}`);
+        // the helper's usual arguments (helperArgs), its mounts read-only: the listing never writes
         const r = await this.docker([
             'run',
             '--rm',
-            '--pull',
-            'never',
-            '--network',
-            'none',
-            '--user',
-            '0:0',
-            '--label',
-            `${WORKBENCH_LABEL.helper}=${checkKey(helper.key)}`,
-            '--entrypoint',
-            '/bin/sh',
-            ...mounts,
+            ...this.helperArgs(helper, true, true),
             helper.image,
             '-c',
             LIST_SCRIPT,
             'sh',
-            ...args,
+            ...mountPaths(helper.mounts),
         ]);
         if (r.code !== 0) {
             throw new src_errors/* EnvironmentError */.eG(`listing the data volumes failed with exit ${r.code}: ${firstLine(r.stderr)}`);

@@ -871,7 +871,7 @@ export class DockerCli implements Runtime {
   // ---- restore's workbench (docs/architecture.md §12) ----
 
   /** `docker run` options shared by every helper: local image only, no network, root, labelled. */
-  private helperArgs(helper: HelperSpec, asRoot = true): string[] {
+  private helperArgs(helper: HelperSpec, asRoot = true, readOnly = false): string[] {
     return [
       '--pull',
       'never',
@@ -882,7 +882,7 @@ export class DockerCli implements Runtime {
       `${WORKBENCH_LABEL.helper}=${checkKey(helper.key)}`,
       '--entrypoint',
       '/bin/sh',
-      ...helper.mounts.flatMap((m, i) => ['--mount', mountArg(m, i)]),
+      ...helper.mounts.flatMap((m, i) => ['--mount', readOnly ? `${mountArg(m, i)},readonly` : mountArg(m, i)]),
     ];
   }
 
@@ -1335,27 +1335,16 @@ export class DockerCli implements Runtime {
   }
 
   async listMountEntries(helper: HelperSpec): Promise<{ volume: string; entries: MountEntry[] }[]> {
-    const mounts = helper.mounts.flatMap((m, i) => ['--mount', `${mountArg(m, i)},readonly`]);
-    const args = helper.mounts.map((_, i) => `/v/${i}`);
+    // the helper's usual arguments (helperArgs), its mounts read-only: the listing never writes
     const r = await this.docker([
       'run',
       '--rm',
-      '--pull',
-      'never',
-      '--network',
-      'none',
-      '--user',
-      '0:0',
-      '--label',
-      `${WORKBENCH_LABEL.helper}=${checkKey(helper.key)}`,
-      '--entrypoint',
-      '/bin/sh',
-      ...mounts,
+      ...this.helperArgs(helper, true, true),
       helper.image,
       '-c',
       LIST_SCRIPT,
       'sh',
-      ...args,
+      ...mountPaths(helper.mounts),
     ]);
     if (r.code !== 0) {
       throw new EnvironmentError(`listing the data volumes failed with exit ${r.code}: ${firstLine(r.stderr)}`);
