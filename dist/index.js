@@ -9485,6 +9485,7 @@ __nccwpck_require__.d(__webpack_exports__, {
   Hn: () => (/* binding */ cell),
   uk: () => (/* binding */ checkExpectedPlanHash),
   aY: () => (/* binding */ code),
+  is: () => (/* binding */ composeRenderer),
   uh: () => (/* binding */ loadValidModules),
   ek: () => (/* binding */ pickModule),
   EH: () => (/* binding */ refuseOnSwarm)
@@ -9576,8 +9577,8 @@ function composeSecrets(modules, env) {
 
 // EXTERNAL MODULE: ./src/model/module.ts + 1 modules
 var model_module = __nccwpck_require__(5096);
-// EXTERNAL MODULE: ./src/model/validate.ts
-var validate = __nccwpck_require__(1071);
+// EXTERNAL MODULE: ./src/model/validate.ts + 2 modules
+var validate = __nccwpck_require__(3299);
 ;// CONCATENATED MODULE: ./src/commands/common.ts
 /** Helpers shared by the commands that act on modules. */
 
@@ -9585,13 +9586,23 @@ var validate = __nccwpck_require__(1071);
 
 
 
+/** validate's renderer: the compose CLI in use (or `docker stack config` for a spec.swarm module). */
+function composeRenderer(ctx) {
+    return (target, kind) => ctx.runtime(kind).renderProject(target);
+}
 /**
  * Load and validate every module. Any problem refuses the whole command (fail closed): acting on
- * a repo whose declarations are broken would be acting on a guess.
+ * a repo whose declarations are broken would be acting on a guess. A module that is refused only
+ * for its environment (an inactive profile) is set aside in `refused` instead.
  */
-function loadValidModules(opts, ctx) {
+async function loadValidModules(opts, ctx) {
     const root = external_node_path_default().resolve(ctx.cwd, opts.root);
-    const { loaded, problems } = (0,validate/* validateModules */.Yl)(root, opts.modules, ctx.cwd);
+    const { loaded, problems: all } = await (0,validate/* validateModules */.Yl)(root, opts.modules, ctx.cwd, composeRenderer(ctx));
+    const refused = new Map();
+    for (const p of all)
+        if (p.refusal && p.module)
+            refused.set(p.module, (0,model_module/* formatProblem */.Vw)(p));
+    const problems = all.filter((p) => !p.refusal);
     if (problems.length > 0) {
         throw new errors/* UserError */.yo(`module declarations are invalid (${problems.length} problem${problems.length === 1 ? '' : 's'}); ` +
             `run 'stateguard validate' and fix them first:\n` +
@@ -9604,7 +9615,7 @@ function loadValidModules(opts, ctx) {
     const secrets = composeSecrets(loaded.modules, ctx.env);
     for (const v of secrets)
         ctx.addSecret(v);
-    return { root: loaded.root, modules: loaded.modules, secrets };
+    return { root: loaded.root, modules: loaded.modules, secrets, refused };
 }
 /**
  * Commands whose steps are built for Compose only refuse a Swarm module before touching anything
@@ -9625,6 +9636,13 @@ function pickModule(set, name, input = 'module') {
         });
     }
     const m = set.modules.find((x) => x.name === name);
+    const refusal = m ? set.refused.get(m.name) : undefined;
+    if (refusal !== undefined) {
+        throw new errors/* UserError */.yo(`module '${name}' cannot be acted on here, so nothing was done: ${refusal}`, {
+            reason: 'compose-error',
+            exitCode: 1,
+        });
+    }
     if (!m) {
         throw new errors/* UserError */.yo(`--${input} ${JSON.stringify(name)} is not a module under ` +
             `${set.root}; known modules: ${set.modules.map((x) => x.name).join(', ')}.`, 
@@ -9677,8 +9695,8 @@ var external_node_os_ = __nccwpck_require__(8161);
 var src_errors = __nccwpck_require__(3916);
 // EXTERNAL MODULE: ./src/model/module.ts + 1 modules
 var model_module = __nccwpck_require__(5096);
-// EXTERNAL MODULE: ./src/model/validate.ts
-var validate = __nccwpck_require__(1071);
+// EXTERNAL MODULE: ./src/model/validate.ts + 2 modules
+var validate = __nccwpck_require__(3299);
 ;// CONCATENATED MODULE: ./src/drift/containers.ts
 function ofService(projectContainers, service) {
     return projectContainers.filter((c) => c.service === service && !c.oneoff);
@@ -13934,7 +13952,7 @@ const guardCommand = (0,spec/* defineCommand */.NB)({
         spec/* FAILURE_REASON_OUTPUT */.eX,
     ],
     async run(opts, ctx) {
-        const set = (0,common/* loadValidModules */.uh)(opts, ctx);
+        const set = await (0,common/* loadValidModules */.uh)(opts, ctx);
         const module = (0,common/* pickModule */.ek)(set, opts.module);
         const ev = await evaluateGuard(guardRequest(opts, set, module, ctx), {
             runtime: ctx.runtime(module.runtime),
@@ -14040,7 +14058,7 @@ const applyCommand = (0,spec/* defineCommand */.NB)({
         spec/* FAILURE_REASON_OUTPUT */.eX,
     ],
     async run(opts, ctx) {
-        const set = (0,common/* loadValidModules */.uh)(opts, ctx);
+        const set = await (0,common/* loadValidModules */.uh)(opts, ctx);
         const module = (0,common/* pickModule */.ek)(set, opts.module);
         (0,common/* checkExpectedPlanHash */.uk)(opts.expectedPlanHash, module.name, ctx);
         const o = await applyOneShot({
@@ -16492,7 +16510,7 @@ async function gate(opts, ctx) {
     const argv = parseCommand(opts);
     let probeModule;
     if (opts.persistenceProbe) {
-        probeModule = (0,common/* pickModule */.ek)((0,common/* loadValidModules */.uh)(opts, ctx), opts.persistenceProbe, 'persistence-probe');
+        probeModule = (0,common/* pickModule */.ek)(await (0,common/* loadValidModules */.uh)(opts, ctx), opts.persistenceProbe, 'persistence-probe');
         if (probeModule.volumes.length === 0 && probeModule.ephemeralPaths.length === 0) {
             throw new src_errors/* UserError */.yo(`--persistence-probe ` +
                 `${probeModule.name}: the module declares no data.volumes and no data.ephemeral_paths, so there is nothing ` +
@@ -16502,7 +16520,7 @@ async function gate(opts, ctx) {
     let drillModule;
     let drillModules = [];
     if (opts.restoreDrill) {
-        const set = (0,common/* loadValidModules */.uh)(opts, ctx);
+        const set = await (0,common/* loadValidModules */.uh)(opts, ctx);
         drillModule = (0,common/* pickModule */.ek)(set, opts.restoreDrill, 'restore-drill');
         (0,common/* refuseOnSwarm */.EH)(drillModule, 'the restore drill');
         drillModules = set.modules;
@@ -19412,7 +19430,11 @@ function renderPlanMarkdown(plan, opts = {}) {
         : `### ${title}: ${plan.summary.drifted} of ` +
             `${plan.summary.modules} module${plan.summary.modules === 1 ? '' : 's'} drifted`;
     const context = runContextLine(opts.run);
-    const tail = `\n\nPlanned with ` +
+    const refused = (plan.refused ?? [])
+        .map((r) => `\n- ⛔ ${mdCell(r.name)} was not planned: ${mdCell(r.message)}`)
+        .join('');
+    const tail = (refused ? `\n\n**Refused modules** (nothing about them is known):${refused}` : '') +
+        `\n\nPlanned with ` +
         `${composeText(plan)}. Pass a module's plan hash to apply as \`expected-plan-hash\`; it binds the drift and the ` +
         `declared definition you reviewed.`;
     const rows = [];
@@ -19648,7 +19670,7 @@ const planCommand = (0,spec/* defineCommand */.NB)({
         spec/* FAILURE_REASON_OUTPUT */.eX,
     ],
     async run(opts, ctx) {
-        const set = (0,common/* loadValidModules */.uh)(opts, ctx);
+        const set = await (0,common/* loadValidModules */.uh)(opts, ctx);
         if (opts.module !== undefined)
             (0,common/* pickModule */.ek)(set, opts.module);
         // The plan file and the PR comment are written here, not through the CLI/action scrubber:
@@ -19656,10 +19678,13 @@ const planCommand = (0,spec/* defineCommand */.NB)({
         const scrub = new report_scrub/* Scrubber */.h6();
         for (const v of set.secrets)
             scrub.add(v);
-        const plan = scrub.scrubDeep(await planModules(set.modules, (kind) => ctx.runtime(kind), {
-            root: set.root,
-            ...(opts.module ? { only: [opts.module] } : {}),
-        }));
+        // A module compose leaves out here (an inactive profile) is refused, by name, and the others are
+        // planned: one module's environment never hides the plan of the rest.
+        const refused = [...set.refused]
+            .filter(([name]) => opts.module === undefined || name === opts.module)
+            .map(([name, message]) => ({ name, message }));
+        const planned = await planModules(set.modules.filter((m) => !set.refused.has(m.name)), (kind) => ctx.runtime(kind), { root: set.root, ...(opts.module ? { only: [opts.module] } : {}) });
+        const plan = scrub.scrubDeep(refused.length > 0 ? { ...planned, refused } : planned);
         let planFile = '';
         if (opts.out) {
             planFile = external_node_path_default().resolve(ctx.cwd, opts.out);
@@ -19687,10 +19712,14 @@ const planCommand = (0,spec/* defineCommand */.NB)({
         }
         const drifted = plan.modules.filter((m) => !m.in_sync).map((m) => m.name);
         const changes = drifted.length > 0;
+        const refusedText = refused.length === 0
+            ? ''
+            : `\n\nRefused (not planned; nothing about them is known):\n` +
+                refused.map((r) => `  ${r.name}: ${scrub.scrub(r.message)}`).join('\n');
         return {
-            exitCode: changes && opts.detailedExitcode ? src_errors/* ExitCode */.yU.drift : src_errors/* ExitCode */.yU.ok,
+            exitCode: refused.length > 0 ? src_errors/* ExitCode */.yU.no : changes && opts.detailedExitcode ? src_errors/* ExitCode */.yU.drift : src_errors/* ExitCode */.yU.ok,
             json: plan,
-            text: renderPlanText(plan),
+            text: renderPlanText(plan) + refusedText,
             outputs: {
                 changes: String(changes),
                 'drifted-modules': JSON.stringify(drifted),
@@ -19698,8 +19727,9 @@ const planCommand = (0,spec/* defineCommand */.NB)({
                 'plan-json': planFile,
                 'plan-hash': opts.module ? (plan.modules[0]?.plan_hash ?? '') : plan.plan_hash,
                 'module-plan-hashes': JSON.stringify(Object.fromEntries(plan.modules.map((m) => [m.name, m.plan_hash]))),
-                'failure-reason': '',
+                'failure-reason': refused.length > 0 ? 'compose-error' : '',
             },
+            ...(refused.length > 0 ? { failureReason: 'compose-error' } : {}),
             // The job summary is bounded too: GitHub refuses a step summary over 1 MiB (bytes, not characters).
             summary: renderPlanMarkdown(plan, { ...render, maxChars: 500_000 }),
             annotations: changes
@@ -19939,7 +19969,7 @@ const pruneBackupsCommand = (0,spec/* defineCommand */.NB)({
                 input: 'keep-last',
             });
         }
-        const set = (0,common/* loadValidModules */.uh)(opts, ctx);
+        const set = await (0,common/* loadValidModules */.uh)(opts, ctx);
         const mod = (0,common/* pickModule */.ek)(set, opts.module);
         const backupRoot = external_node_path_default().resolve(ctx.cwd, opts.backupRoot);
         const st = await (0,promises_.stat)(backupRoot).catch(() => null);
@@ -20735,7 +20765,7 @@ const restoreCommand = (0,spec/* defineCommand */.NB)({
         spec/* FAILURE_REASON_OUTPUT */.eX,
     ],
     async run(opts, ctx) {
-        const set = (0,common/* loadValidModules */.uh)(opts, ctx);
+        const set = await (0,common/* loadValidModules */.uh)(opts, ctx);
         const module = (0,common/* pickModule */.ek)(set, opts.module);
         (0,common/* refuseOnSwarm */.EH)(module, 'restore');
         (0,common/* checkExpectedPlanHash */.uk)(opts.expectedPlanHash, module.name, ctx);
@@ -20834,7 +20864,7 @@ const recoverCommand = (0,spec/* defineCommand */.NB)({
         spec/* FAILURE_REASON_OUTPUT */.eX,
     ],
     async run(opts, ctx) {
-        const set = (0,common/* loadValidModules */.uh)(opts, ctx);
+        const set = await (0,common/* loadValidModules */.uh)(opts, ctx);
         const module = (0,common/* pickModule */.ek)(set, opts.module);
         const o = await recoverModule({
             module,
@@ -21455,7 +21485,7 @@ const upgradeCommand = (0,spec/* defineCommand */.NB)({
         spec/* FAILURE_REASON_OUTPUT */.eX,
     ],
     async run(opts, ctx) {
-        const set = (0,common/* loadValidModules */.uh)(opts, ctx);
+        const set = await (0,common/* loadValidModules */.uh)(opts, ctx);
         const module = (0,common/* pickModule */.ek)(set, opts.module);
         (0,common/* refuseOnSwarm */.EH)(module, 'upgrade');
         (0,common/* checkExpectedPlanHash */.uk)(opts.expectedPlanHash, module.name, ctx);
@@ -21566,7 +21596,7 @@ const snapshotCommand = (0,spec/* defineCommand */.NB)({
         spec/* FAILURE_REASON_OUTPUT */.eX,
     ],
     async run(opts, ctx) {
-        const set = (0,common/* loadValidModules */.uh)(opts, ctx);
+        const set = await (0,common/* loadValidModules */.uh)(opts, ctx);
         const mod = (0,common/* pickModule */.ek)(set, opts.module);
         const result = await takeSnapshot({
             module: mod,
@@ -21620,7 +21650,7 @@ const validateCommand = (0,spec/* defineCommand */.NB)({
     ],
     async run(opts, ctx) {
         const root = external_node_path_default().resolve(ctx.cwd, opts.root);
-        const { loaded, problems } = (0,validate/* validateModules */.Yl)(root, opts.modules, ctx.cwd);
+        const { loaded, problems } = await (0,validate/* validateModules */.Yl)(root, opts.modules, ctx.cwd, (0,common/* composeRenderer */.is)(ctx));
         const valid = problems.length === 0 && loaded.modules.length > 0;
         const errors = problems.map((p) => ({ file: p.file, line: p.line, column: p.column, message: p.message }));
         if (loaded.modules.length === 0 && problems.length === 0) {
@@ -21757,7 +21787,7 @@ const verifyBackupCommand = (0,spec/* defineCommand */.NB)({
         spec/* FAILURE_REASON_OUTPUT */.eX,
     ],
     async run(opts, ctx) {
-        const set = (0,common/* loadValidModules */.uh)(opts, ctx);
+        const set = await (0,common/* loadValidModules */.uh)(opts, ctx);
         const mod = (0,common/* pickModule */.ek)(set, opts.module);
         const report = await verifyBackup({
             backupRef: opts.backupRef,
@@ -22763,27 +22793,161 @@ function describeOverlap(o) {
 
 /***/ }),
 
-/***/ 1071:
+/***/ 3299:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   Cy: () => (/* binding */ oneShotReplicaProblem),
-/* harmony export */   Yl: () => (/* binding */ validateModules)
-/* harmony export */ });
-/* unused harmony exports bindMountTargets, bindMountSources, namedVolumeMounts, crossCheck */
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3024);
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6760);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_1__);
-/* harmony import */ var _mount_overlap_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(7106);
-/* harmony import */ var _yaml_source_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(1954);
-/* harmony import */ var _module_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(5096);
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  Cy: () => (/* binding */ oneShotReplicaProblem),
+  Yl: () => (/* binding */ validateModules)
+});
+
+// UNUSED EXPORTS: crossCheck, readComposeFiles
+
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_);
+// EXTERNAL MODULE: ./src/errors.ts
+var errors = __nccwpck_require__(3916);
+// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
+var dist = __nccwpck_require__(8815);
+// EXTERNAL MODULE: ./src/model/yaml-source.ts
+var yaml_source = __nccwpck_require__(1954);
+;// CONCATENATED MODULE: ./src/model/compose-source.ts
 /**
- * Cross-file checks of docs/architecture.md §2, run after every module.yaml passed its schema. Compose files are
- * read as YAML (no docker): the file exists, has the service, a one-shot's service never restarts,
- * declared data volumes are really mounted at the declared paths. A spec.swarm module's stack file is a compose
- * file read the same way, with the Swarm rules on top (swarmServiceProblems, swarmVolumeProblem).
+ * The compose file as written, beside what compose renders (docs/architecture.md §2, "Reading compose
+ * files"). Compose's rendering is the truth for every check; the source is read (safely, as compose
+ * reads YAML: merge keys, aliases bounded by size) only to point at where a key is written, to read
+ * the file's own top-level `name:` (rendering with `-p` replaces it), and to refuse a hostile file
+ * before it reaches compose.
  */
+
+
+function readComposeSource(abs, display) {
+    return (0,yaml_source/* readYamlFile */.kv)(abs, display, 'compose');
+}
+function isMergeKey(p) {
+    return (0,dist/* isScalar */.jn)(p.key) && (typeof p.key.value === 'symbol' || p.key.value === '<<');
+}
+function serviceNode(source, service) {
+    const top = source.doc.contents;
+    if (!(0,dist/* isMap */.jh)(top))
+        return null;
+    const services = top.items.find((p) => (0,dist/* isScalar */.jn)(p.key) && p.key.value === 'services')?.value;
+    if (!(0,dist/* isMap */.jh)(services))
+        return null;
+    const svc = services.items.find((p) => (0,dist/* isScalar */.jn)(p.key) && String(p.key.value) === service)?.value;
+    return (0,dist/* isMap */.jh)(svc) ? svc : null;
+}
+/**
+ * Where a service's key comes from in the source, for a message: `compose.yaml:12:5` when the key is
+ * written in the service there; the merge key or `extends:` that brings it in otherwise; '' when the
+ * service is not written in this file (an `include:`d file) or nothing says.
+ */
+function whereWritten(source, service, key) {
+    if (!source)
+        return '';
+    const svc = serviceNode(source, service);
+    if (!(0,dist/* isMap */.jh)(svc))
+        return '';
+    const at = (node) => {
+        const p = source.positionOf([]); // fallback position of the document
+        const offset = node?.range?.[0];
+        if (offset === undefined)
+            return `${source.file}:${p.line}:${p.column}`;
+        const pos = source.positionAtOffset(offset);
+        return `${source.file}:${pos.line}:${pos.column}`;
+    };
+    const own = svc.items.find((p) => (0,dist/* isPair */.tO)(p) && (0,dist/* isScalar */.jn)(p.key) && String(p.key.value) === key);
+    if (own)
+        return `written at ${at(own.key)}`;
+    const merge = svc.items.find((p) => (0,dist/* isPair */.tO)(p) && isMergeKey(p));
+    if (merge)
+        return `through the YAML merge key at ${at(merge.key)}`;
+    const ext = svc.items.find((p) => (0,dist/* isPair */.tO)(p) && (0,dist/* isScalar */.jn)(p.key) && p.key.value === 'extends');
+    if (ext)
+        return `through extends: at ${at(ext.key)}`;
+    return '';
+}
+/** The file's own top-level `name:` when it is a plain string (an interpolated one is compose's to read). */
+function sourceProjectName(value) {
+    const name = value?.name;
+    return typeof name === 'string' && name !== '' && !name.includes('$') ? name : null;
+}
+/**
+ * The position in the source of a dotted key path compose names in its error (`services.db.restart`),
+ * when that key is written there; null otherwise.
+ */
+function positionOfComposePath(source, message) {
+    if (!source)
+        return null;
+    const m = /\bservices\.([A-Za-z0-9_.-]+)/.exec(message);
+    if (!m)
+        return null;
+    const segments = ['services', ...m[1].replace(/\.$/, '').split('.')];
+    // The longest prefix of the path that is written in the file.
+    for (let n = segments.length; n >= 2; n--) {
+        const sub = segments.slice(0, n);
+        if (source.has(sub))
+            return source.positionOf(sub, 'key');
+    }
+    return null;
+}
+
+// EXTERNAL MODULE: ./src/model/mount-overlap.ts
+var mount_overlap = __nccwpck_require__(7106);
+;// CONCATENATED MODULE: ./src/model/rendered-mounts.ts
+/**
+ * The mounts of a service as compose rendered it (docs/architecture.md §2, "Reading compose files"):
+ * compose v2 prints the long syntax (`{type, source, target}`), compose v1 the short one
+ * (`/abs/host:/target:rw`, `name:/target:rw`, `/anonymous`) or the long one where the file used it.
+ * Rendering has already interpolated `${DATA_DIR:-./data}` and made relative host paths absolute,
+ * so splitting a rendered short entry on `:` is what compose v1 itself does. Pure.
+ */
+
+const isHostPath = (s) => s.startsWith('/') || s.startsWith('.') || s.startsWith('~');
+function renderedMounts(volumes) {
+    const out = [];
+    for (const v of Array.isArray(volumes) ? volumes : []) {
+        if (typeof v === 'string') {
+            const parts = v.split(':');
+            if (parts.length === 1)
+                out.push({ type: 'volume', source: null, target: (0,mount_overlap/* normalizePath */.Fd)(parts[0]) });
+            else {
+                const source = parts[0];
+                out.push({ type: isHostPath(source) ? 'bind' : 'volume', source, target: (0,mount_overlap/* normalizePath */.Fd)(parts[1]) });
+            }
+        }
+        else if (v && typeof v === 'object') {
+            const o = v;
+            if (typeof o.target !== 'string')
+                continue;
+            const source = typeof o.source === 'string' && o.source !== '' ? o.source : null;
+            const type = typeof o.type === 'string' ? o.type : source !== null && isHostPath(source) ? 'bind' : 'volume';
+            out.push({ type, source, target: (0,mount_overlap/* normalizePath */.Fd)(o.target) });
+        }
+    }
+    return out;
+}
+
+// EXTERNAL MODULE: ./src/model/module.ts + 1 modules
+var model_module = __nccwpck_require__(5096);
+;// CONCATENATED MODULE: ./src/model/validate.ts
+/**
+ * Cross-file checks of docs/architecture.md §2, run after every module.yaml passed its schema. Each
+ * compose file is read the way compose reads it: rendered by the compose CLI in use (merge keys,
+ * `extends`, `include`, interpolation, `env_file` and profiles resolved by compose itself), through a
+ * `ComposeRenderer` the command passes in; the source is read only to point at where a key is
+ * written. The rendered service exists and is started (profiles), a one-shot's service never
+ * restarts and runs once, declared data volumes are really mounted at the declared paths and do not
+ * overlap, and the file's project is the module's. A spec.swarm module's stack file is read the same
+ * way, with the Swarm rules on top (swarmServiceProblems, swarmVolumeProblem).
+ */
+
+
 
 
 
@@ -22810,96 +22974,85 @@ function oneShotReplicaProblem(service) {
     }
     return null;
 }
-/** Mount targets of named volumes in a compose service, short and long syntax: target -> source. */
 /**
- * Targets of the service's bind mounts (a host directory). A data volume may be one: its
- * `volume` then only names its directory in the archive (docs/architecture.md §2).
- */
-function bindMountTargets(service) {
-    const out = new Set();
-    for (const v of service.volumes ?? []) {
-        if (typeof v === 'string') {
-            const [source, target] = v.split(':');
-            if (source && target && (source.startsWith('/') || source.startsWith('.') || source.startsWith('~'))) {
-                out.add(target.replace(/\/+$/, '') || '/');
-            }
-        }
-        else if (v && typeof v === 'object') {
-            const o = v;
-            if (o.type === 'bind' && typeof o.target === 'string')
-                out.add(o.target.replace(/\/+$/, '') || '/');
-        }
-    }
-    return out;
-}
-/** Sources of the service's bind mounts as written (short and long syntax): target -> source. */
-function bindMountSources(service) {
-    const out = new Map();
-    for (const v of service.volumes ?? []) {
-        if (typeof v === 'string') {
-            const [source, target] = v.split(':');
-            if (source && target && (source.startsWith('/') || source.startsWith('.') || source.startsWith('~'))) {
-                out.set(target.replace(/\/+$/, '') || '/', source);
-            }
-        }
-        else if (v && typeof v === 'object') {
-            const o = v;
-            if (o.type === 'bind' && typeof o.target === 'string' && typeof o.source === 'string') {
-                out.set(o.target.replace(/\/+$/, '') || '/', o.source);
-            }
-        }
-    }
-    return out;
-}
-/**
- * The declared data volumes as the compose file mounts them, for the overlap rule
- * (docs/architecture.md §12, "Data mounts"): relative bind sources resolved against the compose
- * file's directory, as compose resolves them. A volume mounted neither way is left out (it has a
- * problem of its own).
+ * The declared data volumes as compose renders their mounts, for the overlap rule
+ * (docs/architecture.md §12, "Data mounts"): host paths are already absolute in the rendering. A
+ * volume mounted neither way is left out (it has a problem of its own).
  */
 function declaredMountRefs(m, service) {
-    const named = namedVolumeMounts(service);
-    const binds = bindMountSources(service);
+    const mounts = renderedMounts(service.volumes);
     const refs = [];
     for (const v of m.volumes) {
         const target = v.path.replace(/\/+$/, '') || '/';
-        const name = named.get(target);
-        const source = binds.get(target);
-        if (name !== undefined)
-            refs.push({ volume: v.volume, path: v.path, kind: 'volume', name });
-        else if (source !== undefined) {
-            const hostPath = source.startsWith('~') ? source : node_path__WEBPACK_IMPORTED_MODULE_1___default().resolve(node_path__WEBPACK_IMPORTED_MODULE_1___default().dirname(m.compose.path), source);
-            refs.push({ volume: v.volume, path: v.path, kind: 'bind', hostPath, shown: source });
+        const mt = mounts.find((x) => x.target === target);
+        if (mt?.type === 'volume' && mt.source !== null)
+            refs.push({ volume: v.volume, path: v.path, kind: 'volume', name: mt.source });
+        else if (mt?.type === 'bind' && mt.source !== null) {
+            refs.push({ volume: v.volume, path: v.path, kind: 'bind', hostPath: mt.source, shown: mt.source });
         }
         else
             refs.push({ volume: v.volume, path: v.path, kind: 'bind' });
     }
     return refs;
 }
-function namedVolumeMounts(service) {
+function renderKey(m) {
+    return JSON.stringify([m.runtime, m.compose.project, m.compose.path]);
+}
+/**
+ * Read every compose file the modules name, once per file and project: the source safely (a hostile
+ * file never reaches compose), then compose's rendering. Compose that is not installed, or an engine
+ * a stack file needs, is a problem of every module on that file: the schema checks still ran.
+ */
+async function readComposeFiles(modules, displayBase, render) {
     const out = new Map();
-    for (const v of service.volumes ?? []) {
-        if (typeof v === 'string') {
-            const [source, target] = v.split(':');
-            if (source && target && !source.startsWith('/') && !source.startsWith('.') && !source.startsWith('~')) {
-                out.set(target.replace(/\/+$/, '') || '/', source);
-            }
+    const sources = new Map();
+    const pending = [];
+    for (const m of modules) {
+        const key = renderKey(m);
+        if (out.has(key))
+            continue;
+        const display = (0,model_module/* displayPath */.Gt)(m.compose.path, displayBase);
+        let source = sources.get(m.compose.path);
+        if (!source) {
+            source = readComposeSource(m.compose.path, display);
+            sources.set(m.compose.path, source);
         }
-        else if (v && typeof v === 'object') {
-            const o = v;
-            if ((o.type === undefined || o.type === 'volume') &&
-                typeof o.source === 'string' &&
-                typeof o.target === 'string') {
-                out.set(o.target.replace(/\/+$/, '') || '/', o.source);
-            }
+        if (!source.ok) {
+            out.set(key, {
+                ok: false,
+                file: (0,external_node_fs_.existsSync)(m.compose.path) ? source.problems : [],
+                why: source.problems[0].message,
+            });
+            continue;
         }
+        const src = source.source;
+        const placeholder = { ok: false, file: [], why: 'not rendered' };
+        out.set(key, placeholder);
+        pending.push(render({ project: m.compose.project, files: [m.compose.path] }, m.runtime).then((rendered) => void out.set(key, { ok: true, rendered, source: src, name: sourceProjectName(source.value) }), (err) => {
+            if (err instanceof errors/* EnvironmentError */.eG) {
+                out.set(key, {
+                    ok: false,
+                    file: [],
+                    why: `${(0,errors/* errorMessage */.gJ)(err)} (validate checked the module.yaml schema only; the compose checks need ` +
+                        `compose: install docker compose v2, or docker-compose v1)`,
+                });
+                return;
+            }
+            const message = (0,errors/* errorMessage */.gJ)(err);
+            const at = positionOfComposePath(src, message) ?? { line: 1, column: 1 };
+            out.set(key, {
+                ok: false,
+                file: [{ file: display, ...at, message }],
+                why: `compose refused to render it (its reason is reported at ${display}:${at.line}:${at.column})`,
+            });
+        }));
     }
+    await Promise.all(pending);
     return out;
 }
-function crossCheck(loaded, displayBase) {
+function crossCheck(loaded, displayBase, reads) {
     const problems = [];
     const byName = new Map();
-    const composeCache = new Map();
     for (const m of loaded.modules) {
         const first = byName.get(m.name);
         if (first) {
@@ -22954,76 +23107,117 @@ function crossCheck(loaded, displayBase) {
                     : `depends_on_healthy names unknown module '${dep}'`));
             }
         });
-        let compose = composeCache.get(m.compose.path);
-        if (!compose) {
-            compose = readCompose(m.compose.path, (0,_module_js__WEBPACK_IMPORTED_MODULE_4__/* .displayPath */ .Gt)(m.compose.path, displayBase));
-            composeCache.set(m.compose.path, compose);
-        }
+        const compose = reads.get(renderKey(m));
         // Problems with the file or service point into the runtime the module names (spec.compose or spec.swarm).
         const fileKind = m.runtime === 'swarm' ? 'stack file' : 'compose file';
-        if (!compose.ok) {
-            problems.push(src.problem(['spec', m.runtime, 'file'], `${fileKind} ` +
-                `${m.compose.file} (${(0,_module_js__WEBPACK_IMPORTED_MODULE_4__/* .displayPath */ .Gt)(m.compose.path, displayBase)}) cannot be used: ` +
-                `${compose.problems[0].message}`));
-            // A compose file that exists but is broken: also report its own problems at their own
-            // positions, once per file (a missing file has nothing more to point at).
-            const own = compose.problems;
-            if ((0,node_fs__WEBPACK_IMPORTED_MODULE_0__.existsSync)(m.compose.path) && !problems.some((p) => p.file === own[0].file))
+        if (!compose || !compose.ok) {
+            problems.push(src.problem(['spec', m.runtime, 'file'], `${fileKind} ${m.compose.file} (${(0,model_module/* displayPath */.Gt)(m.compose.path, displayBase)}) cannot be used: ` +
+                `${compose?.why ?? 'it was not read'}`));
+            // The file's own problems at their own positions, once per file (a broken file is reported
+            // once, however many modules use it; a missing file has nothing more to point at).
+            const own = compose?.file ?? [];
+            if (own.length > 0 && !problems.some((p) => p.file === own[0].file && p.message === own[0].message)) {
                 problems.push(...own);
+            }
             continue;
         }
-        const service = compose.services[m.compose.service];
+        const { rendered, source } = compose;
+        if (m.runtime === 'compose') {
+            const projectProblem = projectNameProblem(m, compose.name, loaded.modules);
+            if (projectProblem)
+                problems.push(src.problem(['spec', 'compose', 'project'], projectProblem));
+        }
+        const service = rendered.services[m.compose.service];
         if (!service) {
-            const known = Object.keys(compose.services).sort().join(', ') || '(none)';
-            problems.push(src.problem(['spec', m.runtime, 'service'], `service '${m.compose.service}' is not in ${m.compose.file}; services there: ${known}`));
+            const profiles = rendered.inactive?.[m.compose.service];
+            if (profiles) {
+                const enabled = process.env.COMPOSE_PROFILES ?? '';
+                problems.push({
+                    ...src.problem(['spec', m.runtime, 'service'], `service '${m.compose.service}' in ${m.compose.file} has profiles: [${profiles.join(', ')}], and none of ` +
+                        `them is enabled (COMPOSE_PROFILES is ${enabled === '' ? 'not set' : JSON.stringify(enabled)}), so ` +
+                        `compose neither renders nor starts it: set COMPOSE_PROFILES=${profiles[0]} wherever stateguard and ` +
+                        `compose run (the workflow's env:), or take profiles: off the service`),
+                    refusal: 'inactive-profile',
+                    module: m.name,
+                });
+                continue;
+            }
+            const known = Object.keys(rendered.services).sort().join(', ') || '(none)';
+            problems.push(src.problem(['spec', m.runtime, 'service'], `service '${m.compose.service}' is not in ${m.compose.file} as compose renders it; services there: ${known}`));
             continue;
         }
+        const where = (key) => {
+            const w = whereWritten(source, m.compose.service, key);
+            return w ? ` (${w})` : '';
+        };
         if (m.runtime === 'swarm') {
             problems.push(...swarmServiceProblems(m, service));
         }
         else if (m.expectedState === 'exited-success') {
             const replicas = oneShotReplicaProblem(service);
             if (replicas) {
+                const key = replicas.includes('scale') ? 'scale' : 'deploy';
                 problems.push(src.problem(['spec', 'runtime', 'expected_state'], `one-shot service ` +
-                    `'${m.compose.service}' ${replicas} in ${m.compose.file}; a one-shot runs as exactly one container ` +
-                    `(two runs at once against the same data are never safe): remove it or set it to 1`));
+                    `'${m.compose.service}' ${replicas} in ${m.compose.file}${where(key)}; a one-shot runs as exactly one ` +
+                    `container (two runs at once against the same data are never safe): remove it or set it to 1`));
             }
             const r = service.restart;
             if (!(r === undefined || r === null || r === 'no' || r === false)) {
                 problems.push(src.problem(['spec', 'runtime', 'expected_state'], `one-shot service ` +
                     `'${m.compose.service}' has restart: ` +
-                    `${JSON.stringify(r)} in ${m.compose.file}; a one-shot must have restart: "no" (or none), or it ` +
-                    `never stays exited`));
+                    `${JSON.stringify(r)} in ${m.compose.file}${where('restart')}; a one-shot must have restart: "no" (or ` +
+                    `none), or it never stays exited`));
             }
         }
-        const mounts = namedVolumeMounts(service);
-        const binds = bindMountTargets(service);
+        const mounts = renderedMounts(service.volumes);
         m.volumes.forEach((v, i) => {
             const target = v.path.replace(/\/+$/, '') || '/';
-            const mounted = mounts.get(target);
+            const mt = mounts.find((x) => x.target === target);
+            const mounted = mt?.type === 'volume' && mt.source !== null ? mt.source : undefined;
+            const bind = mt?.type === 'bind';
             if (m.runtime === 'swarm') {
-                const swarmProblem = swarmVolumeProblem(m, v, mounted, binds.has(target), compose.volumes);
+                const swarmProblem = swarmVolumeProblem(m, v, mounted, bind, new Set(rendered.volumes ?? []));
                 if (swarmProblem) {
                     problems.push(src.problem(['spec', 'data', 'volumes', i], swarmProblem));
                     return;
                 }
             }
-            if (mounted === undefined && binds.has(target))
+            if (mounted === undefined && bind)
                 return;
             if (mounted !== v.volume) {
                 problems.push(src.problem(['spec', 'data', 'volumes', i], mounted
                     ? `data volume '${v.volume}' at ${v.path}: the compose service mounts volume '${mounted}' there instead`
                     : `data volume ` +
                         `'${v.volume}' at ${v.path} is not mounted by service ` +
-                        `'${m.compose.service}' in ${m.compose.file}: its data would not survive a recreate`));
+                        `'${m.compose.service}' in ${m.compose.file}` +
+                        `${mt ? ` (compose renders a ${mt.type} mount there)` : ''}: its data would not survive a recreate`));
             }
         });
-        for (const o of (0,_mount_overlap_js__WEBPACK_IMPORTED_MODULE_2__/* .mountOverlaps */ .yL)(declaredMountRefs(m, service))) {
+        for (const o of (0,mount_overlap/* mountOverlaps */.yL)(declaredMountRefs(m, service))) {
             const at = m.volumes.findIndex((v) => v.volume === o.b.volume);
-            problems.push(src.problem(['spec', 'data', 'volumes', Math.max(at, 0)], (0,_mount_overlap_js__WEBPACK_IMPORTED_MODULE_2__/* .describeOverlap */ .Bn)(o)));
+            problems.push(src.problem(['spec', 'data', 'volumes', Math.max(at, 0)], (0,mount_overlap/* describeOverlap */.Bn)(o)));
         }
     }
     return problems;
+}
+/**
+ * A compose file is one project: its top-level `name:` (what `docker compose up` without `-p` uses)
+ * must be the module's project, and every module on the file must name the same project; otherwise
+ * stateguard plans one project while the operator's `up` runs another.
+ */
+function projectNameProblem(m, fileName, all) {
+    if (fileName !== null && fileName !== m.compose.project) {
+        return (`${m.compose.file} names its project '${fileName}' (top-level name:), but this module says project ` +
+            `'${m.compose.project}': \`docker compose up\` would run project '${fileName}', which stateguard never looks ` +
+            `at; make the two names equal`);
+    }
+    const others = all.filter((o) => o.runtime === 'compose' && o.compose.path === m.compose.path && o.compose.project !== m.compose.project);
+    if (others.length > 0) {
+        const list = others.map((o) => `'${o.name}' (project '${o.compose.project}')`).join(', ');
+        return (`module '${m.name}' says project '${m.compose.project}' for ${m.compose.file}, but ${list} use the same ` +
+            `compose file under another project; one compose file is one project: give them all the same project`);
+    }
+    return null;
 }
 /** `deploy:` of a compose/stack service as a mapping (null when absent), or a string saying why it is not one. */
 function deployOf(service) {
@@ -23130,8 +23324,8 @@ function upgradeProblems(m, root) {
     }
     const template = m.upgrade.releaseNotes;
     if (template !== null) {
-        const rel = node_path__WEBPACK_IMPORTED_MODULE_1___default().relative(root, template.split('{version}').join('v'));
-        if (rel === '' || rel.split((node_path__WEBPACK_IMPORTED_MODULE_1___default().sep))[0] === '..' || node_path__WEBPACK_IMPORTED_MODULE_1___default().isAbsolute(rel)) {
+        const rel = external_node_path_default().relative(root, template.split('{version}').join('v'));
+        if (rel === '' || rel.split((external_node_path_default()).sep)[0] === '..' || external_node_path_default().isAbsolute(rel)) {
             return [
                 m.source.problem(['spec', 'upgrade', 'release_notes'], `spec.upgrade.release_notes points outside the repo (${JSON.stringify(rel)} from --root); keep the ` +
                     `release notes inside the repo, relative to this module.yaml`),
@@ -23140,22 +23334,14 @@ function upgradeProblems(m, root) {
     }
     return [];
 }
-function readCompose(abs, display) {
-    const read = (0,_yaml_source_js__WEBPACK_IMPORTED_MODULE_3__/* .readYamlFile */ .kv)(abs, display);
-    if (!read.ok)
-        return { ok: false, problems: read.problems };
-    const services = read.value.services;
-    if (!services || typeof services !== 'object' || Array.isArray(services)) {
-        return { ok: false, problems: [read.source.problem(['services'], 'compose file has no services mapping')] };
-    }
-    const top = read.value.volumes;
-    const volumes = new Set(top && typeof top === 'object' && !Array.isArray(top) ? Object.keys(top) : []);
-    return { ok: true, services: services, volumes };
-}
-/** Schema + cross-file validation of every module under root. */
-function validateModules(root, glob, displayBase) {
-    const loaded = (0,_module_js__WEBPACK_IMPORTED_MODULE_4__/* .loadModules */ .o_)(root, glob, displayBase);
-    const problems = (0,_module_js__WEBPACK_IMPORTED_MODULE_4__/* .sortProblems */ .dS)([...loaded.problems, ...crossCheck(loaded, displayBase)]);
+/**
+ * Schema + cross-file validation of every module under root. `render` is the compose CLI in use
+ * (the adapter's renderProject); the schema checks run without it.
+ */
+async function validateModules(root, glob, displayBase, render) {
+    const loaded = (0,model_module/* loadModules */.o_)(root, glob, displayBase);
+    const reads = await readComposeFiles(loaded.modules, displayBase, render);
+    const problems = (0,model_module/* sortProblems */.dS)([...loaded.problems, ...crossCheck(loaded, displayBase, reads)]);
     return { loaded, problems };
 }
 
@@ -23171,7 +23357,7 @@ function validateModules(root, glob, displayBase) {
 /* harmony export */   kv: () => (/* binding */ readYamlFile),
 /* harmony export */   w4: () => (/* binding */ MAX_ALIAS_COUNT)
 /* harmony export */ });
-/* unused harmony exports YamlSource, MAX_DEPTH */
+/* unused harmony exports YamlSource, MAX_EXPANDED_NODES, expandedSize, MAX_DEPTH */
 /* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3024);
 /* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
 /* harmony import */ var yaml__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8815);
@@ -23229,12 +23415,29 @@ class YamlSource {
         }
         return best;
     }
+    /** Line and column of a character offset in the file. */
+    positionAtOffset(offset) {
+        return this.pos(offset);
+    }
+    /** Whether every key of `path` is written in the file (mappings only). */
+    has(path) {
+        let node = this.doc.contents;
+        for (const seg of path) {
+            if (!(0,yaml__WEBPACK_IMPORTED_MODULE_1__/* .isMap */ .jh)(node))
+                return false;
+            const pair = node.items.find((p) => (0,yaml__WEBPACK_IMPORTED_MODULE_1__/* .isScalar */ .jn)(p.key) && String(p.key.value) === String(seg));
+            if (!pair)
+                return false;
+            node = pair.value;
+        }
+        return true;
+    }
     problem(path, message, which = 'value') {
         return { file: this.file, ...this.positionOf(path, which), message };
     }
 }
 /** Read and parse one YAML file. Never throws for bad content: problems carry positions. */
-function readYamlFile(file, displayName = file) {
+function readYamlFile(file, displayName = file, dialect = 'module') {
     const fail = (message, line = 1, column = 1) => ({
         ok: false,
         problems: [{ file: displayName, line, column, message }],
@@ -23251,9 +23454,11 @@ function readYamlFile(file, displayName = file) {
     catch (err) {
         return fail(`cannot read file: ${err.code ?? String(err)}`);
     }
-    return parseYamlText(bytes, displayName);
+    return parseYamlText(bytes, displayName, dialect);
 }
-function parseYamlText(bytes, displayName) {
+/** A compose file whose aliases expand past this many nodes is refused as a possible alias bomb. */
+const MAX_EXPANDED_NODES = 200_000;
+function parseYamlText(bytes, displayName, dialect = 'module') {
     const fail = (message, line = 1, column = 1) => ({
         ok: false,
         problems: [{ file: displayName, line, column, message }],
@@ -23276,7 +23481,12 @@ function parseYamlText(bytes, displayName) {
     if (text.charCodeAt(0) === 0xfeff)
         text = text.slice(1);
     const lines = new yaml__WEBPACK_IMPORTED_MODULE_1__/* .LineCounter */ .HN();
-    const docs = (0,yaml__WEBPACK_IMPORTED_MODULE_1__/* .parseAllDocuments */ .hR)(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false, version: '1.2' });
+    const docs = (0,yaml__WEBPACK_IMPORTED_MODULE_1__/* .parseAllDocuments */ .hR)(text, {
+        lineCounter: lines,
+        uniqueKeys: true,
+        prettyErrors: false,
+        ...(dialect === 'compose' ? { version: '1.1', merge: true } : { version: '1.2' }),
+    });
     if (!Array.isArray(docs))
         return fail('file contains no YAML document');
     const posOf = (offset) => {
@@ -23315,9 +23525,22 @@ function parseYamlText(bytes, displayName) {
     if (depth > MAX_DEPTH) {
         return fail(tooDeep());
     }
+    let expanded = 0;
+    if (dialect === 'compose') {
+        try {
+            expanded = expandedSize(doc);
+        }
+        catch {
+            expanded = Infinity; // a stack overflow on some pathological chain: refuse, never crash
+        }
+    }
+    if (expanded > MAX_EXPANDED_NODES) {
+        return fail(`YAML aliases expand to more than ${MAX_EXPANDED_NODES} nodes: refusing a possible alias bomb (compose ` +
+            `files may use aliases freely; this one would expand beyond any real stack)`);
+    }
     let value;
     try {
-        value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+        value = doc.toJS({ maxAliasCount: dialect === 'compose' ? -1 : MAX_ALIAS_COUNT });
     }
     catch (err) {
         const message = err instanceof Error ? err.message : String(err);
@@ -23335,6 +23558,40 @@ function parseYamlText(bytes, displayName) {
         return fail(`expected a YAML mapping at the top level, found ${Array.isArray(value) ? 'a list' : typeof value}`, p.line, p.column);
     }
     return { ok: true, source: new YamlSource(displayName, doc, lines), value };
+}
+/**
+ * How many nodes the document expands to with every alias replaced by what it names, counted
+ * without expanding (each anchored node's size is computed once). A cycle counts as unbounded.
+ */
+function expandedSize(doc) {
+    const sizes = new Map();
+    const inProgress = new Set();
+    const size = (node) => {
+        if ((0,yaml__WEBPACK_IMPORTED_MODULE_1__/* .isAlias */ .Vj)(node)) {
+            const target = node.resolve(doc);
+            if (target === undefined)
+                return 1;
+            return size(target);
+        }
+        if (!(0,yaml__WEBPACK_IMPORTED_MODULE_1__/* .isCollection */ .P3)(node))
+            return 1;
+        const known = sizes.get(node);
+        if (known !== undefined)
+            return known;
+        if (inProgress.has(node))
+            return Infinity;
+        inProgress.add(node);
+        let total = 1;
+        for (const item of node.items) {
+            total += (0,yaml__WEBPACK_IMPORTED_MODULE_1__/* .isPair */ .tO)(item) ? size(item.key) + size(item.value) : size(item);
+            if (total > MAX_EXPANDED_NODES)
+                break;
+        }
+        inProgress.delete(node);
+        sizes.set(node, total);
+        return total;
+    };
+    return size(doc.contents);
 }
 /** No module.yaml needs more than a handful of levels; past this every later (recursive) reader is at risk. */
 const MAX_DEPTH = 64;
@@ -24033,7 +24290,7 @@ function spawnDuplex(command, args, env) {
 
 /***/ }),
 
-/***/ 5127:
+/***/ 2510:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -24506,6 +24763,114 @@ class EngineApi {
     }
 }
 
+;// CONCATENATED MODULE: ./src/runtime/compose-render.ts
+/**
+ * How the compose adapter reads what compose renders (docs/architecture.md §2, "Reading compose
+ * files"): the failure message when compose refuses a file, the profiles compose leaves out, and the
+ * parsing of v2's JSON. Pure; the adapter (docker-cli.ts) runs the processes.
+ */
+
+/** How much of compose's own reason a message carries: enough for a schema error, never a flood. */
+const MAX_REASON_LINES = 12;
+const MAX_REASON_CHARS = 2000;
+const ANSI = /\u001b\[[0-9;]*[A-Za-z]/g;
+/**
+ * Compose's whole reason, bounded: its error lines first (v1 prints "variable is not set" warnings
+ * before the error, v2 its `level=warning` lines), then the warnings, each line cut at 300 characters.
+ */
+function composeReason(stderr, stdout = '') {
+    const lines = `${stderr}\n${stdout}`
+        .replace(ANSI, '')
+        .split(/\r?\n/)
+        .map((l) => l.trimEnd())
+        .filter((l) => l.trim() !== '');
+    const warning = (l) => /^\s*(WARNING:|WARN\[|time="[^"]*" level=warning)/.test(l);
+    const ordered = [...lines.filter((l) => !warning(l)), ...lines.filter(warning)];
+    const kept = [];
+    let chars = 0;
+    for (const l of ordered) {
+        const line = l.length > 300 ? `${l.slice(0, 299)}…` : l;
+        if (kept.length >= MAX_REASON_LINES || chars + line.length > MAX_REASON_CHARS) {
+            kept.push(`… (${ordered.length - kept.length} more line${ordered.length - kept.length === 1 ? '' : 's'})`);
+            break;
+        }
+        kept.push(line);
+        chars += line.length;
+    }
+    return kept.join('\n');
+}
+/** The command as an operator would type it (arguments holding spaces quoted), for messages. */
+function commandLine(cmd, args) {
+    return [cmd, ...args].map((a) => (/^[\w@%+=:,./*-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+}
+/**
+ * The error for a compose file compose refuses to render: the command that failed, compose's whole
+ * reason (bounded), and, when compose v1 failed where compose v2 renders the same file, that fact
+ * and how to use v2.
+ */
+function composeRenderError(what, command, r, v2Renders) {
+    const reason = composeReason(r.stderr) || `exit ${r.code}, no message`;
+    const indented = reason
+        .split('\n')
+        .map((l) => `    ${l}`)
+        .join('\n');
+    const hint = v2Renders === null
+        ? ''
+        : `\n  compose v1 cannot render this file, but compose v2 (${v2Renders}, installed here) does: run stateguard ` +
+            `with STATEGUARD_COMPOSE=v2 (or auto), and bring the project up with \`docker compose\`.`;
+    return new src_errors/* UserError */.yo(`compose could not render project '${what.project}' from ${what.files.join(', ')}: \`${command}\` exited ` +
+        `${r.code}:\n${indented}${hint}`, { reason: 'compose-error' });
+}
+/** The profiles COMPOSE_PROFILES enables (comma separated, as compose reads it). */
+function enabledProfiles(env) {
+    return new Set((env.COMPOSE_PROFILES ?? '')
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean));
+}
+/** A rendered service's `profiles:` as strings ([] when it has none). */
+function profilesOf(service) {
+    const p = service?.profiles;
+    return Array.isArray(p) ? p.map(String) : [];
+}
+/**
+ * Split rendered services into the ones compose starts and the ones it leaves out (a service with
+ * profiles, none enabled). Compose v1's `config` prints every service, profiled or not; `up` starts
+ * only these.
+ */
+function splitByProfiles(services, enabled) {
+    const active = {};
+    const inactive = {};
+    for (const [name, svc] of Object.entries(services)) {
+        const profiles = profilesOf(svc);
+        if (profiles.length === 0 || enabled.has('*') || profiles.some((p) => enabled.has(p)))
+            active[name] = svc;
+        else
+            inactive[name] = profiles;
+    }
+    return { active, inactive };
+}
+/** v2's `config --format json`: a JSON object with `services`; anything else is compose misbehaving. */
+function parseRenderedJson(stdout) {
+    let doc;
+    try {
+        doc = JSON.parse(stdout);
+    }
+    catch {
+        // The parser's message would quote the text, which holds interpolated environment values.
+        throw new src_errors/* UserError */.yo('compose printed a config that is not valid JSON (its text is not shown: it may hold ' + 'environment values)', { reason: 'compose-error' });
+    }
+    if (!doc || typeof doc !== 'object' || Array.isArray(doc)) {
+        throw new src_errors/* UserError */.yo('compose printed a config that is not a JSON object', { reason: 'compose-error' });
+    }
+    const raw = doc;
+    const services = raw.services && typeof raw.services === 'object' && !Array.isArray(raw.services)
+        ? raw.services
+        : {};
+    const volumes = raw.volumes && typeof raw.volumes === 'object' && !Array.isArray(raw.volumes) ? Object.keys(raw.volumes) : [];
+    return { services, volumes, raw };
+}
+
 // EXTERNAL MODULE: ./src/runtime/process.ts + 1 modules
 var runtime_process = __nccwpck_require__(21);
 ;// CONCATENATED MODULE: ./src/runtime/docker-cli.ts
@@ -24515,6 +24880,7 @@ var runtime_process = __nccwpck_require__(21);
  * `docker inspect` JSON by compose labels — never by container name and never by parsing compose's
  * human output (compose v1 even exits 0 on unknown flags).
  */
+
 
 
 
@@ -24642,6 +25008,10 @@ function parseConfigHashes(stdout) {
  * the parser's message (which quotes the offending text).
  */
 function parseRenderedConfig(stdout) {
+    return parseRenderedYaml(stdout).services;
+}
+/** v1's rendered `config` (YAML): its services and the keys of its top-level `volumes:`. */
+function parseRenderedYaml(stdout) {
     let doc;
     try {
         doc = (0,dist/* parse */.qg)(stdout, { maxAliasCount: 100 });
@@ -24651,7 +25021,10 @@ function parseRenderedConfig(stdout) {
             reason: 'compose-error',
         });
     }
-    return doc?.services ?? {};
+    const top = doc?.volumes;
+    const volumes = top && typeof top === 'object' && !Array.isArray(top) ? Object.keys(top) : [];
+    const services = doc?.services;
+    return { services: services && typeof services === 'object' && !Array.isArray(services) ? services : {}, volumes };
 }
 /** Labels of a run-record volume (see writeRunRecord). */
 const RUN_RECORD_LABEL = {
@@ -25002,25 +25375,106 @@ class DockerCli {
         }
         return parseInspect(r.stdout);
     }
+    /**
+     * The one reading of a compose file (docs/architecture.md §2, "Reading compose files"): what compose
+     * renders, with the runner's environment and COMPOSE_PROFILES, and each service's config hash as `up`
+     * writes it. v2: `config --format json` (beside it, with every profile, to name the profiled services
+     * left out), then `config --hash` of that rendered model: v2's `config --hash` of the source file
+     * leaves `env_file` out of the hash `up` writes, so it never matches a container's label (and a
+     * changed value in the file never changes it); the rendered model holds those values, and its hash
+     * is the label's. v1: `config` (YAML, parsed safely) and `config --hash '*'`.
+     */
     async renderProject(target) {
+        const flavor = await this.composeFlavor();
+        if (flavor === 'v2')
+            return this.renderV2(target);
+        const configArgs = ['config'];
         const [config, hashes] = await Promise.all([
-            this.compose(target, ['config']),
+            this.compose(target, configArgs),
             this.compose(target, ['config', '--hash', '*']),
         ]);
-        for (const r of [config, hashes]) {
-            if (r.code !== 0) {
-                throw new src_errors/* UserError */.yo(`compose could not render project '${target.project}' from ${target.files.join(', ')}: ` +
-                    `${firstLine(r.stderr) || `exit ${r.code}`}`, { reason: 'compose-error' });
+        if (config.code !== 0)
+            throw await this.renderError(target, configArgs, config, flavor);
+        if (hashes.code !== 0)
+            throw await this.renderError(target, ['config', '--hash', '*'], hashes, flavor);
+        const parsed = parseRenderedYaml(config.stdout);
+        const { active, inactive } = splitByProfiles(parsed.services, enabledProfiles(this.env));
+        this.nameBuiltImages(flavor, target.project, active);
+        return { services: active, hashes: parseConfigHashes(hashes.stdout), volumes: parsed.volumes, inactive };
+    }
+    async renderV2(target) {
+        const configArgs = ['config', '--format', 'json'];
+        const [config, everyProfile] = await Promise.all([
+            this.compose(target, configArgs),
+            this.compose(target, ['--profile', '*', ...configArgs]),
+        ]);
+        if (config.code !== 0)
+            throw await this.renderError(target, configArgs, config, 'v2');
+        const rendered = parseRenderedJson(config.stdout);
+        const inactive = {};
+        if (everyProfile.code === 0) {
+            for (const [name, svc] of Object.entries(parseRenderedJson(everyProfile.stdout).services)) {
+                if (!(name in rendered.services))
+                    inactive[name] = profilesOf(svc);
             }
         }
-        const services = parseRenderedConfig(config.stdout);
-        // A service with only `build:` runs compose's default image name, which differs by flavor.
-        const flavor = await this.composeFlavor();
+        const hashes = await this.hashRendered(target, config.stdout, '*');
+        if (hashes.code !== 0)
+            throw await this.renderError(target, ['config', '--hash', '*'], hashes, 'v2');
+        this.nameBuiltImages('v2', target.project, rendered.services);
+        return {
+            services: rendered.services,
+            hashes: parseConfigHashes(hashes.stdout),
+            volumes: rendered.volumes,
+            inactive,
+        };
+    }
+    /**
+     * v2: `config --hash` of a rendered model (what `up` hashes, env_file values included). The model is
+     * written to a private temporary file (it holds interpolated values) and removed at once.
+     */
+    async hashRendered(target, rendered, service) {
+        const dir = await (0,promises_.mkdtemp)(external_node_path_default().join((0,external_node_os_.tmpdir)(), 'stateguard-render-'));
+        try {
+            const file = external_node_path_default().join(dir, 'rendered.json');
+            await (0,promises_.writeFile)(file, rendered, { mode: 0o600 });
+            const projectDir = external_node_path_default().dirname(target.files[0] ?? file);
+            return await this.compose({ project: target.project, files: [file] }, [
+                '--project-directory',
+                projectDir,
+                'config',
+                '--hash',
+                service,
+            ]);
+        }
+        finally {
+            await (0,promises_.rm)(dir, { recursive: true, force: true });
+        }
+    }
+    /** A service with only `build:` runs compose's default image name, which differs by flavor. */
+    nameBuiltImages(flavor, project, services) {
         for (const [name, svc] of Object.entries(services)) {
             if (typeof svc.image !== 'string' || svc.image.trim() === '')
-                svc.image = builtImageName(flavor, target.project, name);
+                svc.image = builtImageName(flavor, project, name);
         }
-        return { services, hashes: parseConfigHashes(hashes.stdout) };
+    }
+    /**
+     * compose refused to render: its whole reason and the command. When v1 refused, v2 (if installed)
+     * is asked to render the same file, so the message says so only when it is true.
+     */
+    async renderError(target, args, r, flavor) {
+        const [cmd, full] = DockerCli.composeArgs(flavor, target, args);
+        let v2Renders = null;
+        if (flavor === 'v1') {
+            const v2 = await this.v2Version();
+            if (v2 !== null) {
+                const [c2, a2] = DockerCli.composeArgs('v2', target, ['config', '--quiet']);
+                const check = await this.run(c2, a2, this.withEnv());
+                if (check.code === 0)
+                    v2Renders = v2;
+            }
+        }
+        return composeRenderError(target, commandLine(cmd, full), r, v2Renders);
     }
     async imageIds(refs) {
         const out = {};
@@ -25705,7 +26159,13 @@ class DockerCli {
         return id;
     }
     async configHashWithImage(target, service, image) {
-        const r = await this.withImageOverride(target, service, image, (t) => this.compose(t, ['config', '--hash', service]));
+        const r = await this.withImageOverride(target, service, image, async (t) => {
+            if ((await this.composeFlavor()) === 'v1')
+                return this.compose(t, ['config', '--hash', service]);
+            // v2: the hash of the rendered model, as renderProject computes it (docs/architecture.md §3)
+            const config = await this.compose(t, ['config', '--format', 'json']);
+            return config.code === 0 ? this.hashRendered(target, config.stdout, service) : config;
+        });
         return r.code === 0 ? (parseConfigHashes(r.stdout)[service] ?? null) : null;
     }
     async listMountEntries(helper) {
@@ -26136,7 +26596,9 @@ class SwarmCli extends DockerCli {
             services[name] = { ...svc, [config_diff/* SWARM_VIEW_KEY */.D5]: view };
             hashes[name] = viewHash(view);
         }
-        return { services, hashes };
+        const top = doc.volumes;
+        const volumes = top && typeof top === 'object' && !Array.isArray(top) ? Object.keys(top) : [];
+        return { services, hashes, volumes, inactive: {} };
     }
     /**
      * The stack file holding only `service` and the top-level objects it references. `docker stack
@@ -39404,8 +39866,8 @@ var compose_env = __nccwpck_require__(1973);
 var run_command = __nccwpck_require__(2530);
 // EXTERNAL MODULE: ./src/report/scrub.ts
 var report_scrub = __nccwpck_require__(8289);
-// EXTERNAL MODULE: ./src/runtime/select.ts + 6 modules
-var runtime_select = __nccwpck_require__(5127);
+// EXTERNAL MODULE: ./src/runtime/select.ts + 7 modules
+var runtime_select = __nccwpck_require__(2510);
 // EXTERNAL MODULE: ./src/version.ts
 var version = __nccwpck_require__(311);
 ;// CONCATENATED MODULE: ./src/cli.ts

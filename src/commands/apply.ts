@@ -78,7 +78,7 @@ export const applyCommand = defineCommand({
     FAILURE_REASON_OUTPUT,
   ],
   async run(opts, ctx) {
-    const set = loadValidModules(opts, ctx);
+    const set = await loadValidModules(opts, ctx);
     const module = pickModule(set, opts.module);
     checkExpectedPlanHash(opts.expectedPlanHash, module.name, ctx);
     const o = await applyOneShot(

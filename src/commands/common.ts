@@ -4,7 +4,7 @@ import { UserError } from '../errors.js';
 import { composeSecrets } from '../model/compose-interpolation.js';
 import { formatProblem } from '../model/module.js';
 import type { ModuleDecl } from '../model/module.js';
-import { validateModules } from '../model/validate.js';
+import { validateModules, type ComposeRenderer } from '../model/validate.js';
 import type { CommandContext } from './spec.js';
 
 export interface ModuleSet {
@@ -12,15 +12,32 @@ export interface ModuleSet {
   modules: ModuleDecl[];
   /** values compose would interpolate into these modules' files that must never be printed */
   secrets: string[];
+  /**
+   * Modules whose declaration is sound but that cannot be acted on here (a service in a profile
+   * COMPOSE_PROFILES does not enable): module -> why. A command refuses them and goes on with the others.
+   */
+  refused: Map<string, string>;
+}
+
+/** validate's renderer: the compose CLI in use (or `docker stack config` for a spec.swarm module). */
+export function composeRenderer(ctx: CommandContext): ComposeRenderer {
+  return (target, kind) => ctx.runtime(kind).renderProject(target);
 }
 
 /**
  * Load and validate every module. Any problem refuses the whole command (fail closed): acting on
- * a repo whose declarations are broken would be acting on a guess.
+ * a repo whose declarations are broken would be acting on a guess. A module that is refused only
+ * for its environment (an inactive profile) is set aside in `refused` instead.
  */
-export function loadValidModules(opts: { root: string; modules: string }, ctx: CommandContext): ModuleSet {
+export async function loadValidModules(
+  opts: { root: string; modules: string },
+  ctx: CommandContext,
+): Promise<ModuleSet> {
   const root = path.resolve(ctx.cwd, opts.root);
-  const { loaded, problems } = validateModules(root, opts.modules, ctx.cwd);
+  const { loaded, problems: all } = await validateModules(root, opts.modules, ctx.cwd, composeRenderer(ctx));
+  const refused = new Map<string, string>();
+  for (const p of all) if (p.refusal && p.module) refused.set(p.module, formatProblem(p));
+  const problems = all.filter((p) => !p.refusal);
   if (problems.length > 0) {
     throw new UserError(
       `module declarations are invalid (${problems.length} problem${problems.length === 1 ? '' : 's'}); ` +
@@ -38,7 +55,7 @@ export function loadValidModules(opts: { root: string; modules: string }, ctx: C
   // Registered before anything reads the engine: a rendered config carries these values in place.
   const secrets = composeSecrets(loaded.modules, ctx.env);
   for (const v of secrets) ctx.addSecret(v);
-  return { root: loaded.root, modules: loaded.modules, secrets };
+  return { root: loaded.root, modules: loaded.modules, secrets, refused };
 }
 
 /**
@@ -66,6 +83,13 @@ export function pickModule(set: ModuleSet, name: string | undefined, input = 'mo
     );
   }
   const m = set.modules.find((x) => x.name === name);
+  const refusal = m ? set.refused.get(m.name) : undefined;
+  if (refusal !== undefined) {
+    throw new UserError(`module '${name}' cannot be acted on here, so nothing was done: ${refusal}`, {
+      reason: 'compose-error',
+      exitCode: 1,
+    });
+  }
   if (!m) {
     throw new UserError(
       `--${input} ${JSON.stringify(name)} is not a module under ` +

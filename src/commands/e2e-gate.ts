@@ -213,7 +213,7 @@ async function gate(opts: Options, ctx: CommandContext): Promise<CommandResult> 
   const argv = parseCommand(opts);
   let probeModule: ModuleDecl | undefined;
   if (opts.persistenceProbe) {
-    probeModule = pickModule(loadValidModules(opts, ctx), opts.persistenceProbe, 'persistence-probe');
+    probeModule = pickModule(await loadValidModules(opts, ctx), opts.persistenceProbe, 'persistence-probe');
     if (probeModule.volumes.length === 0 && probeModule.ephemeralPaths.length === 0) {
       throw new UserError(
         `--persistence-probe ` +
@@ -226,7 +226,7 @@ async function gate(opts: Options, ctx: CommandContext): Promise<CommandResult> 
   let drillModule: ModuleDecl | undefined;
   let drillModules: readonly ModuleDecl[] = [];
   if (opts.restoreDrill) {
-    const set = loadValidModules(opts, ctx);
+    const set = await loadValidModules(opts, ctx);
     drillModule = pickModule(set, opts.restoreDrill, 'restore-drill');
     refuseOnSwarm(drillModule, 'the restore drill');
     drillModules = set.modules;

@@ -132,7 +132,7 @@ export const guardCommand = defineCommand({
     FAILURE_REASON_OUTPUT,
   ],
   async run(opts, ctx) {
-    const set = loadValidModules(opts, ctx);
+    const set = await loadValidModules(opts, ctx);
     const module = pickModule(set, opts.module);
     const ev = await evaluateGuard(guardRequest(opts, set, module, ctx), {
       runtime: ctx.runtime(module.runtime),

@@ -116,18 +116,23 @@ export const planCommand = defineCommand({
     FAILURE_REASON_OUTPUT,
   ],
   async run(opts, ctx) {
-    const set = loadValidModules(opts, ctx);
+    const set = await loadValidModules(opts, ctx);
     if (opts.module !== undefined) pickModule(set, opts.module);
     // The plan file and the PR comment are written here, not through the CLI/action scrubber:
     // scrub the plan itself so no interpolated secret reaches either.
     const scrub = new Scrubber();
     for (const v of set.secrets) scrub.add(v);
-    const plan = scrub.scrubDeep(
-      await planModules(set.modules, (kind) => ctx.runtime(kind), {
-        root: set.root,
-        ...(opts.module ? { only: [opts.module] } : {}),
-      }),
+    // A module compose leaves out here (an inactive profile) is refused, by name, and the others are
+    // planned: one module's environment never hides the plan of the rest.
+    const refused = [...set.refused]
+      .filter(([name]) => opts.module === undefined || name === opts.module)
+      .map(([name, message]) => ({ name, message }));
+    const planned = await planModules(
+      set.modules.filter((m) => !set.refused.has(m.name)),
+      (kind) => ctx.runtime(kind),
+      { root: set.root, ...(opts.module ? { only: [opts.module] } : {}) },
     );
+    const plan = scrub.scrubDeep(refused.length > 0 ? { ...planned, refused } : planned);
 
     let planFile = '';
     if (opts.out) {
@@ -162,10 +167,15 @@ export const planCommand = defineCommand({
 
     const drifted = plan.modules.filter((m) => !m.in_sync).map((m) => m.name);
     const changes = drifted.length > 0;
+    const refusedText =
+      refused.length === 0
+        ? ''
+        : `\n\nRefused (not planned; nothing about them is known):\n` +
+          refused.map((r) => `  ${r.name}: ${scrub.scrub(r.message)}`).join('\n');
     return {
-      exitCode: changes && opts.detailedExitcode ? ExitCode.drift : ExitCode.ok,
+      exitCode: refused.length > 0 ? ExitCode.no : changes && opts.detailedExitcode ? ExitCode.drift : ExitCode.ok,
       json: plan,
-      text: renderPlanText(plan),
+      text: renderPlanText(plan) + refusedText,
       outputs: {
         changes: String(changes),
         'drifted-modules': JSON.stringify(drifted),
@@ -173,8 +183,9 @@ export const planCommand = defineCommand({
         'plan-json': planFile,
         'plan-hash': opts.module ? (plan.modules[0]?.plan_hash ?? '') : plan.plan_hash,
         'module-plan-hashes': JSON.stringify(Object.fromEntries(plan.modules.map((m) => [m.name, m.plan_hash]))),
-        'failure-reason': '',
+        'failure-reason': refused.length > 0 ? 'compose-error' : '',
       },
+      ...(refused.length > 0 ? { failureReason: 'compose-error' as const } : {}),
       // The job summary is bounded too: GitHub refuses a step summary over 1 MiB (bytes, not characters).
       summary: renderPlanMarkdown(plan, { ...render, maxChars: 500_000 }),
       annotations: changes

@@ -99,7 +99,7 @@ export const pruneBackupsCommand = defineCommand({
         input: 'keep-last',
       });
     }
-    const set = loadValidModules(opts, ctx);
+    const set = await loadValidModules(opts, ctx);
     const mod = pickModule(set, opts.module);
     const backupRoot = path.resolve(ctx.cwd, opts.backupRoot);
     const st = await stat(backupRoot).catch(() => null);

@@ -42,7 +42,7 @@ export const recoverCommand = defineCommand({
     FAILURE_REASON_OUTPUT,
   ],
   async run(opts, ctx) {
-    const set = loadValidModules(opts, ctx);
+    const set = await loadValidModules(opts, ctx);
     const module = pickModule(set, opts.module);
     const o = await recoverModule(
       {

@@ -113,7 +113,7 @@ export const restoreCommand = defineCommand({
     FAILURE_REASON_OUTPUT,
   ],
   async run(opts, ctx) {
-    const set = loadValidModules(opts, ctx);
+    const set = await loadValidModules(opts, ctx);
     const module = pickModule(set, opts.module);
     refuseOnSwarm(module, 'restore');
     checkExpectedPlanHash(opts.expectedPlanHash, module.name, ctx);

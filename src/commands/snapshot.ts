@@ -39,7 +39,7 @@ export const snapshotCommand = defineCommand({
     FAILURE_REASON_OUTPUT,
   ],
   async run(opts, ctx) {
-    const set = loadValidModules(opts, ctx);
+    const set = await loadValidModules(opts, ctx);
     const mod = pickModule(set, opts.module);
     const result = await takeSnapshot({
       module: mod,

@@ -126,7 +126,7 @@ export const upgradeCommand = defineCommand({
     FAILURE_REASON_OUTPUT,
   ],
   async run(opts, ctx) {
-    const set = loadValidModules(opts, ctx);
+    const set = await loadValidModules(opts, ctx);
     const module = pickModule(set, opts.module);
     refuseOnSwarm(module, 'upgrade');
     checkExpectedPlanHash(opts.expectedPlanHash, module.name, ctx);

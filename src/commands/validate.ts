@@ -3,7 +3,7 @@ import path from 'node:path';
 import { ExitCode } from '../errors.js';
 import { formatProblem } from '../model/module.js';
 import { validateModules } from '../model/validate.js';
-import { cell, code } from './common.js';
+import { cell, code, composeRenderer } from './common.js';
 import { defineCommand, FAILURE_REASON_OUTPUT, JSON_INPUT, MODULES_INPUT, ROOT_INPUT } from './spec.js';
 
 export const validateCommand = defineCommand({
@@ -19,7 +19,7 @@ export const validateCommand = defineCommand({
   ],
   async run(opts, ctx) {
     const root = path.resolve(ctx.cwd, opts.root);
-    const { loaded, problems } = validateModules(root, opts.modules, ctx.cwd);
+    const { loaded, problems } = await validateModules(root, opts.modules, ctx.cwd, composeRenderer(ctx));
     const valid = problems.length === 0 && loaded.modules.length > 0;
     const errors = problems.map((p) => ({ file: p.file, line: p.line, column: p.column, message: p.message }));
     if (loaded.modules.length === 0 && problems.length === 0) {

@@ -84,7 +84,7 @@ export const verifyBackupCommand = defineCommand({
     FAILURE_REASON_OUTPUT,
   ],
   async run(opts, ctx) {
-    const set = loadValidModules(opts, ctx);
+    const set = await loadValidModules(opts, ctx);
     const mod = pickModule(set, opts.module);
     const report = await verifyBackup({
       backupRef: opts.backupRef,

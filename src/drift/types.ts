@@ -134,4 +134,9 @@ export interface Plan {
   stateful_modules: string[];
   /** sha256 over every module's name and plan_hash: the whole plan (not what apply takes) */
   plan_hash: string;
+  /**
+   * Modules not planned because compose leaves their service out here (a profile COMPOSE_PROFILES does
+   * not enable): the plan says so, by name, and exits 1 (docs/architecture.md §3).
+   */
+  refused?: Array<{ name: string; message: string }>;
 }

@@ -1,26 +1,35 @@
 /**
- * Cross-file checks of docs/architecture.md §2, run after every module.yaml passed its schema. Compose files are
- * read as YAML (no docker): the file exists, has the service, a one-shot's service never restarts,
- * declared data volumes are really mounted at the declared paths. A spec.swarm module's stack file is a compose
- * file read the same way, with the Swarm rules on top (swarmServiceProblems, swarmVolumeProblem).
+ * Cross-file checks of docs/architecture.md §2, run after every module.yaml passed its schema. Each
+ * compose file is read the way compose reads it: rendered by the compose CLI in use (merge keys,
+ * `extends`, `include`, interpolation, `env_file` and profiles resolved by compose itself), through a
+ * `ComposeRenderer` the command passes in; the source is read only to point at where a key is
+ * written. The rendered service exists and is started (profiles), a one-shot's service never
+ * restarts and runs once, declared data volumes are really mounted at the declared paths and do not
+ * overlap, and the file's project is the module's. A spec.swarm module's stack file is read the same
+ * way, with the Swarm rules on top (swarmServiceProblems, swarmVolumeProblem).
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { EnvironmentError, errorMessage } from '../errors.js';
+import type { ComposeTarget, RenderedProject, RenderedService, RuntimeKind } from '../ports.js';
+import { positionOfComposePath, readComposeSource, sourceProjectName, whereWritten } from './compose-source.js';
 import { describeOverlap, mountOverlaps, type MountRef } from './mount-overlap.js';
-import { readYamlFile, type SourceProblem } from './yaml-source.js';
+import { renderedMounts } from './rendered-mounts.js';
+import type { SourceProblem, YamlSource } from './yaml-source.js';
 import { displayPath, loadModules, sortProblems, type LoadedModules, type ModuleDecl } from './module.js';
 
-interface ComposeService {
-  restart?: unknown;
-  scale?: unknown;
-  deploy?: unknown;
-  volumes?: unknown[];
-  image?: unknown;
-}
+/** Renders a compose (or stack) file as the module's runtime does: the adapter's renderProject. */
+export type ComposeRenderer = (target: ComposeTarget, kind: RuntimeKind) => Promise<RenderedProject>;
 
 type ComposeRead =
-  | { ok: true; services: Record<string, ComposeService>; /** top-level `volumes:` keys */ volumes: Set<string> }
-  | { ok: false; problems: SourceProblem[] };
+  | {
+      ok: true;
+      rendered: RenderedProject;
+      source: YamlSource;
+      /** the file's own top-level name: */ name: string | null;
+    }
+  /** `file`: problems of the file itself, reported once at their own positions; `why`: for each module */
+  | { ok: false; file: SourceProblem[]; why: string };
 
 /**
  * Why a one-shot's compose service could start more than one container (`scale`, `deploy.replicas`
@@ -41,95 +50,99 @@ export function oneShotReplicaProblem(service: { scale?: unknown; deploy?: unkno
   return null;
 }
 
-/** Mount targets of named volumes in a compose service, short and long syntax: target -> source. */
 /**
- * Targets of the service's bind mounts (a host directory). A data volume may be one: its
- * `volume` then only names its directory in the archive (docs/architecture.md §2).
+ * The declared data volumes as compose renders their mounts, for the overlap rule
+ * (docs/architecture.md §12, "Data mounts"): host paths are already absolute in the rendering. A
+ * volume mounted neither way is left out (it has a problem of its own).
  */
-export function bindMountTargets(service: ComposeService): Set<string> {
-  const out = new Set<string>();
-  for (const v of service.volumes ?? []) {
-    if (typeof v === 'string') {
-      const [source, target] = v.split(':');
-      if (source && target && (source.startsWith('/') || source.startsWith('.') || source.startsWith('~'))) {
-        out.add(target.replace(/\/+$/, '') || '/');
-      }
-    } else if (v && typeof v === 'object') {
-      const o = v as Record<string, unknown>;
-      if (o.type === 'bind' && typeof o.target === 'string') out.add(o.target.replace(/\/+$/, '') || '/');
-    }
-  }
-  return out;
-}
-
-/** Sources of the service's bind mounts as written (short and long syntax): target -> source. */
-export function bindMountSources(service: ComposeService): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const v of service.volumes ?? []) {
-    if (typeof v === 'string') {
-      const [source, target] = v.split(':');
-      if (source && target && (source.startsWith('/') || source.startsWith('.') || source.startsWith('~'))) {
-        out.set(target.replace(/\/+$/, '') || '/', source);
-      }
-    } else if (v && typeof v === 'object') {
-      const o = v as Record<string, unknown>;
-      if (o.type === 'bind' && typeof o.target === 'string' && typeof o.source === 'string') {
-        out.set(o.target.replace(/\/+$/, '') || '/', o.source);
-      }
-    }
-  }
-  return out;
-}
-
-/**
- * The declared data volumes as the compose file mounts them, for the overlap rule
- * (docs/architecture.md §12, "Data mounts"): relative bind sources resolved against the compose
- * file's directory, as compose resolves them. A volume mounted neither way is left out (it has a
- * problem of its own).
- */
-function declaredMountRefs(m: ModuleDecl, service: ComposeService): MountRef[] {
-  const named = namedVolumeMounts(service);
-  const binds = bindMountSources(service);
+function declaredMountRefs(m: ModuleDecl, service: RenderedService): MountRef[] {
+  const mounts = renderedMounts(service.volumes);
   const refs: MountRef[] = [];
   for (const v of m.volumes) {
     const target = v.path.replace(/\/+$/, '') || '/';
-    const name = named.get(target);
-    const source = binds.get(target);
-    if (name !== undefined) refs.push({ volume: v.volume, path: v.path, kind: 'volume', name });
-    else if (source !== undefined) {
-      const hostPath = source.startsWith('~') ? source : path.resolve(path.dirname(m.compose.path), source);
-      refs.push({ volume: v.volume, path: v.path, kind: 'bind', hostPath, shown: source });
+    const mt = mounts.find((x) => x.target === target);
+    if (mt?.type === 'volume' && mt.source !== null)
+      refs.push({ volume: v.volume, path: v.path, kind: 'volume', name: mt.source });
+    else if (mt?.type === 'bind' && mt.source !== null) {
+      refs.push({ volume: v.volume, path: v.path, kind: 'bind', hostPath: mt.source, shown: mt.source });
     } else refs.push({ volume: v.volume, path: v.path, kind: 'bind' });
   }
   return refs;
 }
 
-export function namedVolumeMounts(service: ComposeService): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const v of service.volumes ?? []) {
-    if (typeof v === 'string') {
-      const [source, target] = v.split(':');
-      if (source && target && !source.startsWith('/') && !source.startsWith('.') && !source.startsWith('~')) {
-        out.set(target.replace(/\/+$/, '') || '/', source);
-      }
-    } else if (v && typeof v === 'object') {
-      const o = v as Record<string, unknown>;
-      if (
-        (o.type === undefined || o.type === 'volume') &&
-        typeof o.source === 'string' &&
-        typeof o.target === 'string'
-      ) {
-        out.set(o.target.replace(/\/+$/, '') || '/', o.source);
-      }
+function renderKey(m: ModuleDecl): string {
+  return JSON.stringify([m.runtime, m.compose.project, m.compose.path]);
+}
+
+/**
+ * Read every compose file the modules name, once per file and project: the source safely (a hostile
+ * file never reaches compose), then compose's rendering. Compose that is not installed, or an engine
+ * a stack file needs, is a problem of every module on that file: the schema checks still ran.
+ */
+export async function readComposeFiles(
+  modules: readonly ModuleDecl[],
+  displayBase: string,
+  render: ComposeRenderer,
+): Promise<Map<string, ComposeRead>> {
+  const out = new Map<string, ComposeRead>();
+  const sources = new Map<string, ReturnType<typeof readComposeSource>>();
+  const pending: Array<Promise<void>> = [];
+  for (const m of modules) {
+    const key = renderKey(m);
+    if (out.has(key)) continue;
+    const display = displayPath(m.compose.path, displayBase);
+    let source = sources.get(m.compose.path);
+    if (!source) {
+      source = readComposeSource(m.compose.path, display);
+      sources.set(m.compose.path, source);
     }
+    if (!source.ok) {
+      out.set(key, {
+        ok: false,
+        file: existsSync(m.compose.path) ? source.problems : [],
+        why: source.problems[0]!.message,
+      });
+      continue;
+    }
+    const src = source.source;
+    const placeholder: ComposeRead = { ok: false, file: [], why: 'not rendered' };
+    out.set(key, placeholder);
+    pending.push(
+      render({ project: m.compose.project, files: [m.compose.path] }, m.runtime).then(
+        (rendered) => void out.set(key, { ok: true, rendered, source: src, name: sourceProjectName(source.value) }),
+        (err: unknown) => {
+          if (err instanceof EnvironmentError) {
+            out.set(key, {
+              ok: false,
+              file: [],
+              why:
+                `${errorMessage(err)} (validate checked the module.yaml schema only; the compose checks need ` +
+                `compose: install docker compose v2, or docker-compose v1)`,
+            });
+            return;
+          }
+          const message = errorMessage(err);
+          const at = positionOfComposePath(src, message) ?? { line: 1, column: 1 };
+          out.set(key, {
+            ok: false,
+            file: [{ file: display, ...at, message }],
+            why: `compose refused to render it (its reason is reported at ${display}:${at.line}:${at.column})`,
+          });
+        },
+      ),
+    );
   }
+  await Promise.all(pending);
   return out;
 }
 
-export function crossCheck(loaded: LoadedModules, displayBase: string): SourceProblem[] {
+export function crossCheck(
+  loaded: LoadedModules,
+  displayBase: string,
+  reads: ReadonlyMap<string, ComposeRead>,
+): SourceProblem[] {
   const problems: SourceProblem[] = [];
   const byName = new Map<string, ModuleDecl>();
-  const composeCache = new Map<string, ComposeRead>();
 
   for (const m of loaded.modules) {
     const first = byName.get(m.name);
@@ -212,79 +225,103 @@ export function crossCheck(loaded: LoadedModules, displayBase: string): SourcePr
       }
     });
 
-    let compose = composeCache.get(m.compose.path);
-    if (!compose) {
-      compose = readCompose(m.compose.path, displayPath(m.compose.path, displayBase));
-      composeCache.set(m.compose.path, compose);
-    }
+    const compose = reads.get(renderKey(m));
     // Problems with the file or service point into the runtime the module names (spec.compose or spec.swarm).
     const fileKind = m.runtime === 'swarm' ? 'stack file' : 'compose file';
-    if (!compose.ok) {
+    if (!compose || !compose.ok) {
       problems.push(
         src.problem(
           ['spec', m.runtime, 'file'],
-          `${fileKind} ` +
-            `${m.compose.file} (${displayPath(m.compose.path, displayBase)}) cannot be used: ` +
-            `${compose.problems[0]!.message}`,
+          `${fileKind} ${m.compose.file} (${displayPath(m.compose.path, displayBase)}) cannot be used: ` +
+            `${compose?.why ?? 'it was not read'}`,
         ),
       );
-      // A compose file that exists but is broken: also report its own problems at their own
-      // positions, once per file (a missing file has nothing more to point at).
-      const own = compose.problems;
-      if (existsSync(m.compose.path) && !problems.some((p) => p.file === own[0]!.file)) problems.push(...own);
+      // The file's own problems at their own positions, once per file (a broken file is reported
+      // once, however many modules use it; a missing file has nothing more to point at).
+      const own = compose?.file ?? [];
+      if (own.length > 0 && !problems.some((p) => p.file === own[0]!.file && p.message === own[0]!.message)) {
+        problems.push(...own);
+      }
       continue;
     }
-    const service = compose.services[m.compose.service];
+    const { rendered, source } = compose;
+    if (m.runtime === 'compose') {
+      const projectProblem = projectNameProblem(m, compose.name, loaded.modules);
+      if (projectProblem) problems.push(src.problem(['spec', 'compose', 'project'], projectProblem));
+    }
+    const service = rendered.services[m.compose.service];
     if (!service) {
-      const known = Object.keys(compose.services).sort().join(', ') || '(none)';
+      const profiles = rendered.inactive?.[m.compose.service];
+      if (profiles) {
+        const enabled = process.env.COMPOSE_PROFILES ?? '';
+        problems.push({
+          ...src.problem(
+            ['spec', m.runtime, 'service'],
+            `service '${m.compose.service}' in ${m.compose.file} has profiles: [${profiles.join(', ')}], and none of ` +
+              `them is enabled (COMPOSE_PROFILES is ${enabled === '' ? 'not set' : JSON.stringify(enabled)}), so ` +
+              `compose neither renders nor starts it: set COMPOSE_PROFILES=${profiles[0]} wherever stateguard and ` +
+              `compose run (the workflow's env:), or take profiles: off the service`,
+          ),
+          refusal: 'inactive-profile',
+          module: m.name,
+        });
+        continue;
+      }
+      const known = Object.keys(rendered.services).sort().join(', ') || '(none)';
       problems.push(
         src.problem(
           ['spec', m.runtime, 'service'],
-          `service '${m.compose.service}' is not in ${m.compose.file}; services there: ${known}`,
+          `service '${m.compose.service}' is not in ${m.compose.file} as compose renders it; services there: ${known}`,
         ),
       );
       continue;
     }
+    const where = (key: string): string => {
+      const w = whereWritten(source, m.compose.service, key);
+      return w ? ` (${w})` : '';
+    };
     if (m.runtime === 'swarm') {
       problems.push(...swarmServiceProblems(m, service));
     } else if (m.expectedState === 'exited-success') {
       const replicas = oneShotReplicaProblem(service);
       if (replicas) {
+        const key = replicas.includes('scale') ? 'scale' : 'deploy';
         problems.push(
           src.problem(
             ['spec', 'runtime', 'expected_state'],
             `one-shot service ` +
-              `'${m.compose.service}' ${replicas} in ${m.compose.file}; a one-shot runs as exactly one container ` +
-              `(two runs at once against the same data are never safe): remove it or set it to 1`,
+              `'${m.compose.service}' ${replicas} in ${m.compose.file}${where(key)}; a one-shot runs as exactly one ` +
+              `container (two runs at once against the same data are never safe): remove it or set it to 1`,
           ),
         );
       }
       const r = service.restart;
-      if (!(r === undefined || r === null || r === 'no' || r === false)) {
+      if (!(r === undefined || r === null || r === 'no' || (r as unknown) === false)) {
         problems.push(
           src.problem(
             ['spec', 'runtime', 'expected_state'],
             `one-shot service ` +
               `'${m.compose.service}' has restart: ` +
-              `${JSON.stringify(r)} in ${m.compose.file}; a one-shot must have restart: "no" (or none), or it ` +
-              `never stays exited`,
+              `${JSON.stringify(r)} in ${m.compose.file}${where('restart')}; a one-shot must have restart: "no" (or ` +
+              `none), or it never stays exited`,
           ),
         );
       }
     }
-    const mounts = namedVolumeMounts(service);
-    const binds = bindMountTargets(service);
+    const mounts = renderedMounts(service.volumes);
     m.volumes.forEach((v, i) => {
       const target = v.path.replace(/\/+$/, '') || '/';
-      const mounted = mounts.get(target);
+      const mt = mounts.find((x) => x.target === target);
+      const mounted = mt?.type === 'volume' && mt.source !== null ? mt.source : undefined;
+      const bind = mt?.type === 'bind';
       if (m.runtime === 'swarm') {
-        const swarmProblem = swarmVolumeProblem(m, v, mounted, binds.has(target), compose.volumes);
+        const swarmProblem = swarmVolumeProblem(m, v, mounted, bind, new Set(rendered.volumes ?? []));
         if (swarmProblem) {
           problems.push(src.problem(['spec', 'data', 'volumes', i], swarmProblem));
           return;
         }
       }
-      if (mounted === undefined && binds.has(target)) return;
+      if (mounted === undefined && bind) return;
       if (mounted !== v.volume) {
         problems.push(
           src.problem(
@@ -293,7 +330,8 @@ export function crossCheck(loaded: LoadedModules, displayBase: string): SourcePr
               ? `data volume '${v.volume}' at ${v.path}: the compose service mounts volume '${mounted}' there instead`
               : `data volume ` +
                   `'${v.volume}' at ${v.path} is not mounted by service ` +
-                  `'${m.compose.service}' in ${m.compose.file}: its data would not survive a recreate`,
+                  `'${m.compose.service}' in ${m.compose.file}` +
+                  `${mt ? ` (compose renders a ${mt.type} mount there)` : ''}: its data would not survive a recreate`,
           ),
         );
       }
@@ -306,8 +344,34 @@ export function crossCheck(loaded: LoadedModules, displayBase: string): SourcePr
   return problems;
 }
 
+/**
+ * A compose file is one project: its top-level `name:` (what `docker compose up` without `-p` uses)
+ * must be the module's project, and every module on the file must name the same project; otherwise
+ * stateguard plans one project while the operator's `up` runs another.
+ */
+function projectNameProblem(m: ModuleDecl, fileName: string | null, all: readonly ModuleDecl[]): string | null {
+  if (fileName !== null && fileName !== m.compose.project) {
+    return (
+      `${m.compose.file} names its project '${fileName}' (top-level name:), but this module says project ` +
+      `'${m.compose.project}': \`docker compose up\` would run project '${fileName}', which stateguard never looks ` +
+      `at; make the two names equal`
+    );
+  }
+  const others = all.filter(
+    (o) => o.runtime === 'compose' && o.compose.path === m.compose.path && o.compose.project !== m.compose.project,
+  );
+  if (others.length > 0) {
+    const list = others.map((o) => `'${o.name}' (project '${o.compose.project}')`).join(', ');
+    return (
+      `module '${m.name}' says project '${m.compose.project}' for ${m.compose.file}, but ${list} use the same ` +
+      `compose file under another project; one compose file is one project: give them all the same project`
+    );
+  }
+  return null;
+}
+
 /** `deploy:` of a compose/stack service as a mapping (null when absent), or a string saying why it is not one. */
-function deployOf(service: ComposeService): Record<string, unknown> | null | string {
+function deployOf(service: RenderedService): Record<string, unknown> | null | string {
   const d = service.deploy;
   if (d === undefined || d === null) return null;
   if (typeof d !== 'object' || Array.isArray(d)) return `has deploy: ${JSON.stringify(d)} (not a mapping)`;
@@ -321,7 +385,7 @@ function deployOf(service: ComposeService): Record<string, unknown> | null | str
  * is no job; a stateful or sidecar module is not global (several tasks, one per node, each writing its own
  * node-local copy of the data).
  */
-function swarmServiceProblems(m: ModuleDecl, service: ComposeService): SourceProblem[] {
+function swarmServiceProblems(m: ModuleDecl, service: RenderedService): SourceProblem[] {
   const at = (message: string): SourceProblem => m.source.problem(['spec', 'runtime', 'expected_state'], message);
   const where = `'${m.compose.service}' in stack file ${m.compose.file}`;
   const deploy = deployOf(service);
@@ -464,26 +528,23 @@ function upgradeProblems(m: ModuleDecl, root: string): SourceProblem[] {
   return [];
 }
 
-function readCompose(abs: string, display: string): ComposeRead {
-  const read = readYamlFile(abs, display);
-  if (!read.ok) return { ok: false, problems: read.problems };
-  const services = (read.value as { services?: unknown }).services;
-  if (!services || typeof services !== 'object' || Array.isArray(services)) {
-    return { ok: false, problems: [read.source.problem(['services'], 'compose file has no services mapping')] };
-  }
-  const top = (read.value as { volumes?: unknown }).volumes;
-  const volumes = new Set(top && typeof top === 'object' && !Array.isArray(top) ? Object.keys(top) : []);
-  return { ok: true, services: services as Record<string, ComposeService>, volumes };
-}
-
 export interface ValidationResult {
   loaded: LoadedModules;
   problems: SourceProblem[];
 }
 
-/** Schema + cross-file validation of every module under root. */
-export function validateModules(root: string, glob: string, displayBase: string): ValidationResult {
+/**
+ * Schema + cross-file validation of every module under root. `render` is the compose CLI in use
+ * (the adapter's renderProject); the schema checks run without it.
+ */
+export async function validateModules(
+  root: string,
+  glob: string,
+  displayBase: string,
+  render: ComposeRenderer,
+): Promise<ValidationResult> {
   const loaded = loadModules(root, glob, displayBase);
-  const problems = sortProblems([...loaded.problems, ...crossCheck(loaded, displayBase)]);
+  const reads = await readComposeFiles(loaded.modules, displayBase, render);
+  const problems = sortProblems([...loaded.problems, ...crossCheck(loaded, displayBase, reads)]);
   return { loaded, problems };
 }

@@ -6,6 +6,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import {
   Document,
+  isAlias,
   isCollection,
   isMap,
   isPair,
@@ -28,6 +29,13 @@ export interface Position {
 export interface SourceProblem extends Position {
   file: string;
   message: string;
+  /**
+   * Set when the declaration is sound but the module cannot be acted on in this environment (a
+   * service in a profile that is not enabled): commands refuse that module and go on with the others.
+   */
+  refusal?: 'inactive-profile';
+  /** the module a refusal is about */
+  module?: string;
 }
 
 export type PathSegment = string | number;
@@ -70,6 +78,23 @@ export class YamlSource {
     return best;
   }
 
+  /** Line and column of a character offset in the file. */
+  positionAtOffset(offset: number): Position {
+    return this.pos(offset);
+  }
+
+  /** Whether every key of `path` is written in the file (mappings only). */
+  has(path: readonly PathSegment[]): boolean {
+    let node: unknown = this.doc.contents;
+    for (const seg of path) {
+      if (!isMap(node)) return false;
+      const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(seg));
+      if (!pair) return false;
+      node = pair.value;
+    }
+    return true;
+  }
+
   problem(path: readonly PathSegment[], message: string, which: 'value' | 'key' = 'value'): SourceProblem {
     return { file: this.file, ...this.positionOf(path, which), message };
   }
@@ -78,7 +103,7 @@ export class YamlSource {
 export type ReadResult = { ok: true; source: YamlSource; value: unknown } | { ok: false; problems: SourceProblem[] };
 
 /** Read and parse one YAML file. Never throws for bad content: problems carry positions. */
-export function readYamlFile(file: string, displayName = file): ReadResult {
+export function readYamlFile(file: string, displayName = file, dialect: YamlDialect = 'module'): ReadResult {
   const fail = (message: string, line = 1, column = 1): ReadResult => ({
     ok: false,
     problems: [{ file: displayName, line, column, message }],
@@ -92,10 +117,25 @@ export function readYamlFile(file: string, displayName = file): ReadResult {
   } catch (err) {
     return fail(`cannot read file: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
   }
-  return parseYamlText(bytes, displayName);
+  return parseYamlText(bytes, displayName, dialect);
 }
 
-export function parseYamlText(bytes: Buffer | string, displayName: string): ReadResult {
+/**
+ * How a file is read. `module` (module.yaml, the default): YAML 1.2, few aliases (a module needs a
+ * handful). `compose`: as compose reads a compose file: YAML 1.1 merge keys (`<<: *x`), and aliases
+ * bounded by the size they expand to, not by their count (real stacks reuse anchors a hundred times;
+ * an alias bomb expands to millions of nodes).
+ */
+export type YamlDialect = 'module' | 'compose';
+
+/** A compose file whose aliases expand past this many nodes is refused as a possible alias bomb. */
+export const MAX_EXPANDED_NODES = 200_000;
+
+export function parseYamlText(
+  bytes: Buffer | string,
+  displayName: string,
+  dialect: YamlDialect = 'module',
+): ReadResult {
   const fail = (message: string, line = 1, column = 1): ReadResult => ({
     ok: false,
     problems: [{ file: displayName, line, column, message }],
@@ -115,7 +155,12 @@ export function parseYamlText(bytes: Buffer | string, displayName: string): Read
   }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   const lines = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false, version: '1.2' });
+  const docs = parseAllDocuments(text, {
+    lineCounter: lines,
+    uniqueKeys: true,
+    prettyErrors: false,
+    ...(dialect === 'compose' ? { version: '1.1' as const, merge: true } : { version: '1.2' as const }),
+  });
   if (!Array.isArray(docs)) return fail('file contains no YAML document');
   const posOf = (offset: number): Position => {
     const p = lines.linePos(offset);
@@ -152,9 +197,23 @@ export function parseYamlText(bytes: Buffer | string, displayName: string): Read
   if (depth > MAX_DEPTH) {
     return fail(tooDeep());
   }
+  let expanded = 0;
+  if (dialect === 'compose') {
+    try {
+      expanded = expandedSize(doc);
+    } catch {
+      expanded = Infinity; // a stack overflow on some pathological chain: refuse, never crash
+    }
+  }
+  if (expanded > MAX_EXPANDED_NODES) {
+    return fail(
+      `YAML aliases expand to more than ${MAX_EXPANDED_NODES} nodes: refusing a possible alias bomb (compose ` +
+        `files may use aliases freely; this one would expand beyond any real stack)`,
+    );
+  }
   let value: unknown;
   try {
-    value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    value = doc.toJS({ maxAliasCount: dialect === 'compose' ? -1 : MAX_ALIAS_COUNT });
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     if (STACK_OVERFLOW.test(message) || err instanceof RangeError) return fail(tooDeep());
@@ -173,6 +232,36 @@ export function parseYamlText(bytes: Buffer | string, displayName: string): Read
     );
   }
   return { ok: true, source: new YamlSource(displayName, doc, lines), value };
+}
+
+/**
+ * How many nodes the document expands to with every alias replaced by what it names, counted
+ * without expanding (each anchored node's size is computed once). A cycle counts as unbounded.
+ */
+export function expandedSize(doc: Document.Parsed): number {
+  const sizes = new Map<unknown, number>();
+  const inProgress = new Set<unknown>();
+  const size = (node: unknown): number => {
+    if (isAlias(node)) {
+      const target = node.resolve(doc);
+      if (target === undefined) return 1;
+      return size(target);
+    }
+    if (!isCollection(node)) return 1;
+    const known = sizes.get(node);
+    if (known !== undefined) return known;
+    if (inProgress.has(node)) return Infinity;
+    inProgress.add(node);
+    let total = 1;
+    for (const item of node.items) {
+      total += isPair(item) ? size(item.key) + size(item.value) : size(item);
+      if (total > MAX_EXPANDED_NODES) break;
+    }
+    inProgress.delete(node);
+    sizes.set(node, total);
+    return total;
+  };
+  return size(doc.contents);
 }
 
 /** No module.yaml needs more than a handful of levels; past this every later (recursive) reader is at risk. */

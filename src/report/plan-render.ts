@@ -219,7 +219,11 @@ export function renderPlanMarkdown(plan: Plan, opts: PlanMarkdownOptions = {}): 
       : `### ${title}: ${plan.summary.drifted} of ` +
         `${plan.summary.modules} module${plan.summary.modules === 1 ? '' : 's'} drifted`;
   const context = runContextLine(opts.run);
+  const refused = (plan.refused ?? [])
+    .map((r) => `\n- ⛔ ${mdCell(r.name)} was not planned: ${mdCell(r.message)}`)
+    .join('');
   const tail =
+    (refused ? `\n\n**Refused modules** (nothing about them is known):${refused}` : '') +
     `\n\nPlanned with ` +
     `${composeText(plan)}. Pass a module's plan hash to apply as \`expected-plan-hash\`; it binds the drift and the ` +
     `declared definition you reviewed.`;

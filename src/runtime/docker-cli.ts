@@ -28,6 +28,14 @@ import {
 } from './helper-scripts.js';
 import { createRequest, definitionFromInspect, referencedContainers } from './container-definition.js';
 import { apiMessage, EngineApi, type Dialer } from './engine-api.js';
+import {
+  commandLine,
+  composeRenderError,
+  enabledProfiles,
+  parseRenderedJson,
+  profilesOf,
+  splitByProfiles,
+} from './compose-render.js';
 import { spawnDuplex, spawnProcess } from './process.js';
 import type {
   ComposeInfo,
@@ -193,7 +201,12 @@ export function parseConfigHashes(stdout: string): Record<string, string> {
  * the parser's message (which quotes the offending text).
  */
 export function parseRenderedConfig(stdout: string): Record<string, RenderedService> {
-  let doc: { services?: Record<string, RenderedService> } | null;
+  return parseRenderedYaml(stdout).services;
+}
+
+/** v1's rendered `config` (YAML): its services and the keys of its top-level `volumes:`. */
+export function parseRenderedYaml(stdout: string): { services: Record<string, RenderedService>; volumes: string[] } {
+  let doc: { services?: Record<string, RenderedService>; volumes?: unknown } | null;
   try {
     doc = parseYaml(stdout, { maxAliasCount: 100 }) as typeof doc;
   } catch {
@@ -204,7 +217,10 @@ export function parseRenderedConfig(stdout: string): Record<string, RenderedServ
       },
     );
   }
-  return doc?.services ?? {};
+  const top = doc?.volumes;
+  const volumes = top && typeof top === 'object' && !Array.isArray(top) ? Object.keys(top) : [];
+  const services = doc?.services;
+  return { services: services && typeof services === 'object' && !Array.isArray(services) ? services : {}, volumes };
 }
 
 /** Labels of a run-record volume (see writeRunRecord). */
@@ -595,28 +611,106 @@ export class DockerCli implements Runtime {
     return parseInspect(r.stdout);
   }
 
+  /**
+   * The one reading of a compose file (docs/architecture.md §2, "Reading compose files"): what compose
+   * renders, with the runner's environment and COMPOSE_PROFILES, and each service's config hash as `up`
+   * writes it. v2: `config --format json` (beside it, with every profile, to name the profiled services
+   * left out), then `config --hash` of that rendered model: v2's `config --hash` of the source file
+   * leaves `env_file` out of the hash `up` writes, so it never matches a container's label (and a
+   * changed value in the file never changes it); the rendered model holds those values, and its hash
+   * is the label's. v1: `config` (YAML, parsed safely) and `config --hash '*'`.
+   */
   async renderProject(target: ComposeTarget): Promise<RenderedProject> {
+    const flavor = await this.composeFlavor();
+    if (flavor === 'v2') return this.renderV2(target);
+    const configArgs = ['config'];
     const [config, hashes] = await Promise.all([
-      this.compose(target, ['config']),
+      this.compose(target, configArgs),
       this.compose(target, ['config', '--hash', '*']),
     ]);
-    for (const r of [config, hashes]) {
-      if (r.code !== 0) {
-        throw new UserError(
-          `compose could not render project '${target.project}' from ${target.files.join(', ')}: ` +
-            `${firstLine(r.stderr) || `exit ${r.code}`}`,
-          { reason: 'compose-error' },
-        );
+    if (config.code !== 0) throw await this.renderError(target, configArgs, config, flavor);
+    if (hashes.code !== 0) throw await this.renderError(target, ['config', '--hash', '*'], hashes, flavor);
+    const parsed = parseRenderedYaml(config.stdout);
+    const { active, inactive } = splitByProfiles(parsed.services, enabledProfiles(this.env));
+    this.nameBuiltImages(flavor, target.project, active);
+    return { services: active, hashes: parseConfigHashes(hashes.stdout), volumes: parsed.volumes, inactive };
+  }
+
+  private async renderV2(target: ComposeTarget): Promise<RenderedProject> {
+    const configArgs = ['config', '--format', 'json'];
+    const [config, everyProfile] = await Promise.all([
+      this.compose(target, configArgs),
+      this.compose(target, ['--profile', '*', ...configArgs]),
+    ]);
+    if (config.code !== 0) throw await this.renderError(target, configArgs, config, 'v2');
+    const rendered = parseRenderedJson(config.stdout);
+    const inactive: Record<string, string[]> = {};
+    if (everyProfile.code === 0) {
+      for (const [name, svc] of Object.entries(parseRenderedJson(everyProfile.stdout).services)) {
+        if (!(name in rendered.services)) inactive[name] = profilesOf(svc);
       }
     }
-    const services = parseRenderedConfig(config.stdout);
-    // A service with only `build:` runs compose's default image name, which differs by flavor.
-    const flavor = await this.composeFlavor();
-    for (const [name, svc] of Object.entries(services)) {
-      if (typeof svc.image !== 'string' || svc.image.trim() === '')
-        svc.image = builtImageName(flavor, target.project, name);
+    const hashes = await this.hashRendered(target, config.stdout, '*');
+    if (hashes.code !== 0) throw await this.renderError(target, ['config', '--hash', '*'], hashes, 'v2');
+    this.nameBuiltImages('v2', target.project, rendered.services);
+    return {
+      services: rendered.services,
+      hashes: parseConfigHashes(hashes.stdout),
+      volumes: rendered.volumes,
+      inactive,
+    };
+  }
+
+  /**
+   * v2: `config --hash` of a rendered model (what `up` hashes, env_file values included). The model is
+   * written to a private temporary file (it holds interpolated values) and removed at once.
+   */
+  private async hashRendered(target: ComposeTarget, rendered: string, service: string): Promise<ExecResult> {
+    const dir = await mkdtemp(path.join(tmpdir(), 'stateguard-render-'));
+    try {
+      const file = path.join(dir, 'rendered.json');
+      await writeFile(file, rendered, { mode: 0o600 });
+      const projectDir = path.dirname(target.files[0] ?? file);
+      return await this.compose({ project: target.project, files: [file] }, [
+        '--project-directory',
+        projectDir,
+        'config',
+        '--hash',
+        service,
+      ]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
-    return { services, hashes: parseConfigHashes(hashes.stdout) };
+  }
+
+  /** A service with only `build:` runs compose's default image name, which differs by flavor. */
+  private nameBuiltImages(flavor: 'v1' | 'v2', project: string, services: Record<string, RenderedService>): void {
+    for (const [name, svc] of Object.entries(services)) {
+      if (typeof svc.image !== 'string' || svc.image.trim() === '') svc.image = builtImageName(flavor, project, name);
+    }
+  }
+
+  /**
+   * compose refused to render: its whole reason and the command. When v1 refused, v2 (if installed)
+   * is asked to render the same file, so the message says so only when it is true.
+   */
+  private async renderError(
+    target: ComposeTarget,
+    args: readonly string[],
+    r: ExecResult,
+    flavor: 'v1' | 'v2',
+  ): Promise<UserError> {
+    const [cmd, full] = DockerCli.composeArgs(flavor, target, args);
+    let v2Renders: string | null = null;
+    if (flavor === 'v1') {
+      const v2 = await this.v2Version();
+      if (v2 !== null) {
+        const [c2, a2] = DockerCli.composeArgs('v2', target, ['config', '--quiet']);
+        const check = await this.run(c2, a2, this.withEnv());
+        if (check.code === 0) v2Renders = v2;
+      }
+    }
+    return composeRenderError(target, commandLine(cmd, full), r, v2Renders);
   }
 
   async imageIds(refs: readonly string[]): Promise<Record<string, string | null>> {
@@ -1328,9 +1422,12 @@ export class DockerCli implements Runtime {
   }
 
   async configHashWithImage(target: ComposeTarget, service: string, image: string): Promise<string | null> {
-    const r = await this.withImageOverride(target, service, image, (t) =>
-      this.compose(t, ['config', '--hash', service]),
-    );
+    const r = await this.withImageOverride(target, service, image, async (t) => {
+      if ((await this.composeFlavor()) === 'v1') return this.compose(t, ['config', '--hash', service]);
+      // v2: the hash of the rendered model, as renderProject computes it (docs/architecture.md §3)
+      const config = await this.compose(t, ['config', '--format', 'json']);
+      return config.code === 0 ? this.hashRendered(target, config.stdout, service) : config;
+    });
     return r.code === 0 ? (parseConfigHashes(r.stdout)[service] ?? null) : null;
   }
 

@@ -299,7 +299,9 @@ export class SwarmCli extends DockerCli {
       services[name] = { ...(svc as RenderedService), [SWARM_VIEW_KEY]: view };
       hashes[name] = viewHash(view);
     }
-    return { services, hashes };
+    const top = doc.volumes;
+    const volumes = top && typeof top === 'object' && !Array.isArray(top) ? Object.keys(top) : [];
+    return { services, hashes, volumes, inactive: {} };
   }
 
   /**

@@ -139,11 +139,21 @@ export interface RenderedService {
   healthcheck?: unknown;
 }
 
-/** `compose config` of a project, rendered by compose itself. Environment values may be inside: never print. */
+/**
+ * `compose config` of a project, rendered by compose itself: the one reading of a compose file that
+ * validate and plan use (docs/architecture.md §2, "Reading compose files"). Merge keys, `extends`,
+ * `include`, interpolation and `env_file` are resolved by compose. Environment values may be inside:
+ * never print.
+ */
 export interface RenderedProject {
+  /** the services compose starts with the runner's COMPOSE_PROFILES */
   services: Record<string, RenderedService>;
-  /** `compose config --hash '*'`: service -> config hash */
+  /** `compose config --hash '*'`: service -> config hash (what `up` writes as the container's label) */
   hashes: Record<string, string>;
+  /** the keys of the top-level `volumes:` (absent from old fakes: read as none) */
+  volumes?: string[];
+  /** services compose leaves out because none of their profiles is enabled: service -> its profiles */
+  inactive?: Record<string, string[]>;
 }
 
 /**

@@ -94,7 +94,7 @@ describeDocker('stateguard plan on the real engine', () => {
     writeFileSync(composePath, composeFile({ configEnv: 'two', imgref: tagA2, staleEnv: 'v2', tagA, tagB }));
     expect(docker(['tag', NOSHELL_IMAGE, tagB]).status).toBe(0);
 
-    const { loaded, problems } = validateModules(root, 'modules/*/module.yaml', root);
+    const { loaded, problems } = await validateModules(root, 'modules/*/module.yaml', root, (t) => new DockerCli().renderProject(t));
     expect(problems).toEqual([]);
     const counting = countingRunner(spawnProcess);
     plan = await planModules(loaded.modules, new DockerCli({ runner: counting.runner }));
@@ -191,7 +191,7 @@ describeDocker('stateguard plan on the real engine', () => {
   });
 
   it('plan_hash is stable when nothing changed and changes when a drift item changes', async () => {
-    const { loaded } = validateModules(root, 'modules/*/module.yaml', root);
+    const { loaded } = await validateModules(root, 'modules/*/module.yaml', root, (t) => new DockerCli().renderProject(t));
     const again = await planModules(loaded.modules, new DockerCli());
     expect(again.plan_hash).toBe(plan.plan_hash);
     const stoppedId = plan.modules.find((m) => m.name === 'stopped')!.observed.container_id!;

@@ -109,11 +109,25 @@ export class FakeRuntime implements Runtime {
     this.record('inspectContainers', [...ids]);
     return this.containers.filter((c) => ids.includes(c.id) || ids.includes(c.name));
   }
+  /** lay a test's rendering over the file's (false: the test's rendering alone) */
+  overlayFiles = true;
   async renderProject(target: ComposeTarget): Promise<RenderedProject> {
     this.record('renderProject', target);
     const p = this.projects[target.project];
-    if (!p) throw new Error(`fake: no rendered project ${target.project}`);
-    return p;
+    // The file as the simulated compose reads it (test/support/file-renderer.ts), with a test's
+    // rendering laid over it (its services' keys and its hashes win).
+    const { renderFile } = await import('./file-renderer.js');
+    let file: RenderedProject | null = null;
+    try {
+      file = renderFile(target.files[0]!);
+    } catch (err) {
+      if (!p) throw err;
+    }
+    if (!p) return file!;
+    if (!file || !this.overlayFiles) return p;
+    const services = { ...file.services };
+    for (const [name, svc] of Object.entries(p.services)) services[name] = { ...(file.services[name] ?? {}), ...svc };
+    return { ...file, services, hashes: p.hashes };
   }
   async imageIds(refs: readonly string[]): Promise<Record<string, string | null>> {
     this.record('imageIds', [...refs]);

@@ -14,7 +14,7 @@ import path from 'node:path';
 import type { BackupReport } from '../../src/backup/types.js';
 import type { DriftKey, ModulePlan, Plan } from '../../src/drift/types.js';
 import type { ModuleDecl } from '../../src/model/module.js';
-import { validateModules } from '../../src/model/validate.js';
+import { loadModules } from '../../src/model/module.js';
 import type { ContainerInfo } from '../../src/runtime/types.js';
 import { container, FakeRuntime } from '../support/fake-runtime.js';
 import { planOf, withPlanHash } from '../support/plans.js';
@@ -27,7 +27,8 @@ function lockContainer(name: string, labels: Record<string, string>, id = `lock-
 
 function exampleModules(): ModuleDecl[] {
   const root = path.join(REPO, 'examples/platform');
-  const { loaded, problems } = validateModules(root, 'modules/*/module.yaml', root);
+  const loaded = loadModules(root, 'modules/*/module.yaml', root);
+  const problems = loaded.problems;
   if (problems.length) throw new Error(`examples/platform is invalid: ${JSON.stringify(problems)}`);
   return loaded.modules;
 }

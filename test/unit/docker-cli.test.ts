@@ -152,14 +152,56 @@ describe('DockerCli over a scripted runner', () => {
     expect(s.calls.every((c) => c.opts?.env?.DOCKER_HOST === 'tcp://10.0.0.5:2376')).toBe(true);
   });
 
-  it.each(['v1', 'v2'] as const)('renderProject (%s): config + config --hash, parsed', async (flavor) => {
+  it('renderProject (v1): config + config --hash, parsed; a service of a profile not enabled is left out and named', async () => {
     const s = scripted([
       [/config --hash \*$/, ok('store aaaaaaaaaaaaaaaaaaaaaaaa\n')],
-      [/ config$/, ok('services:\n  store:\n    image: stateguard/busybox:1.0.0\n')],
+      [/ config$/, ok('services:\n  store:\n    image: stateguard/busybox:1.0.0\n  dbg:\n    image: x:1\n    profiles: [debug]\nvolumes:\n  data: {}\n')],
     ]);
-    const r = await new DockerCli({ runner: s.runner, compose: flavor, env: {} }).renderProject({ project: 'p', files: ['/r/c.yaml'] });
-    expect(r).toEqual({ services: { store: { image: 'stateguard/busybox:1.0.0' } }, hashes: { store: 'aaaaaaaaaaaaaaaaaaaaaaaa' } });
-    expect(s.calls.map((c) => c.cmd)).toEqual(flavor === 'v1' ? ['docker-compose', 'docker-compose'] : ['docker', 'docker']);
+    const r = await new DockerCli({ runner: s.runner, compose: 'v1', env: {} }).renderProject({ project: 'p', files: ['/r/c.yaml'] });
+    expect(r).toEqual({ services: { store: { image: 'stateguard/busybox:1.0.0' } }, hashes: { store: 'aaaaaaaaaaaaaaaaaaaaaaaa' }, volumes: ['data'], inactive: { dbg: ['debug'] } });
+    expect(s.calls.map((c) => c.cmd)).toEqual(['docker-compose', 'docker-compose']);
+    const on = scripted([[/config --hash \*$/, ok('')], [/ config$/, ok('services:\n  dbg:\n    image: x:1\n    profiles: [debug]\n')]]);
+    const r2 = await new DockerCli({ runner: on.runner, compose: 'v1', env: { COMPOSE_PROFILES: 'a,debug' } }).renderProject({ project: 'p', files: ['/r/c.yaml'] });
+    expect(Object.keys(r2.services)).toEqual(['dbg']);
+  });
+
+  it('renderProject (v2): the JSON model; the hashes are those of the rendered model (what up writes), not of the source file', async () => {
+    const model = { name: 'p', services: { store: { image: 'stateguard/busybox:1.0.0', environment: { FROM_ENV_FILE: '1' } } }, volumes: { data: { name: 'p_data' } } };
+    const every = { ...model, services: { ...model.services, dbg: { image: 'x:1', profiles: ['debug'] } } };
+    let written = '';
+    const s = scripted([
+      [/-f \/r\/c\.yaml -p p --profile \* config --format json$/, ok(JSON.stringify(every))],
+      [/-f \/r\/c\.yaml -p p config --format json$/, ok(JSON.stringify(model))],
+      [/rendered\.json -p p --project-directory \/r config --hash \*$/, ok('store bbbbbbbbbbbbbbbbbbbbbbbb\n')],
+    ]);
+    const runner = s.runner;
+    const spy: typeof runner = async (cmd, args, opts) => {
+      const f = args.indexOf('-f');
+      if (args.includes('--hash')) written = readFileSync(args[f + 1]!, 'utf8');
+      return runner(cmd, args, opts);
+    };
+    const r = await new DockerCli({ runner: spy, compose: 'v2', env: {} }).renderProject({ project: 'p', files: ['/r/c.yaml'] });
+    expect(r).toEqual({ services: model.services, hashes: { store: 'bbbbbbbbbbbbbbbbbbbbbbbb' }, volumes: ['data'], inactive: { dbg: ['debug'] } });
+    expect(JSON.parse(written)).toEqual(model); // compose hashed exactly what it rendered
+    expect(s.calls.some((c) => c.args.join(' ').endsWith('-f /r/c.yaml -p p config --hash *'))).toBe(false);
+  });
+
+  it('renderProject (v1): a failure shows the whole reason, errors before warnings, the command, and that v2 renders it', async () => {
+    const stderr = 'WARNING: The DB_LOCATION variable is not set. Defaulting to a blank string.\nERROR: The Compose file \'./c.yaml\' is invalid because:\nservices.db.depends_on contains unsupported option: \'restart\'\n';
+    const s = scripted([
+      [/^docker-compose .* config/, { code: 1, stdout: '', stderr }],
+      [/^docker compose version/, ok('2.26.1\n')],
+      [/^docker compose .* config --quiet$/, ok('')],
+    ]);
+    const err = (await new DockerCli({ runner: s.runner, compose: 'v1', env: {} }).renderProject({ project: 'p', files: ['/r/c.yaml'] }).catch((e: unknown) => e)) as UserError;
+    expect(err.reason).toBe('compose-error');
+    expect(err.message).toContain('`docker-compose -f /r/c.yaml -p p config` exited 1');
+    expect(err.message).toMatch(/is invalid because:\n\s+services\.db\.depends_on contains unsupported option: 'restart'\n\s+WARNING: The DB_LOCATION/);
+    expect(err.message).toMatch(/compose v2 \(2\.26\.1, installed here\) does: run stateguard with STATEGUARD_COMPOSE=v2/);
+    // v2 refusing the file too: no such claim
+    const both = scripted([[/config/, { code: 1, stdout: '', stderr }], [/^docker compose version/, ok('2.26.1\n')]]);
+    const e2 = (await new DockerCli({ runner: both.runner, compose: 'v1', env: {} }).renderProject({ project: 'p', files: ['/r/c.yaml'] }).catch((e: unknown) => e)) as UserError;
+    expect(e2.message).not.toMatch(/v2/);
   });
 
   it('renderProject: compose refusing to render is a compose-error UserError with its message', async () => {
@@ -328,6 +370,7 @@ describe('DockerCli.renderProject names the image of a build-only service as com
     const s = scripted([
       [/ config --hash/, ok('web ' + 'a'.repeat(64) + '\n')],
       [/ config$/, ok('services:\n  web:\n    build: .\n  db:\n    image: x:1\n')],
+      [/ config --format json$/, ok(JSON.stringify({ services: { web: { build: { context: '/' } }, db: { image: 'x:1' } } }))],
     ]);
     const r = await new DockerCli({ runner: s.runner, compose: flavor, env: {} }).renderProject({ project, files: ['/c.yaml'] });
     expect(r.services.web!.image).toBe(expected);

@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { registerEnvSecrets } from '../../src/apply/logs.js';
-import { validateModules } from '../../src/model/validate.js';
+import { loadModules } from '../../src/model/module.js';
 import { looksSecret, MASK, Scrubber } from '../../src/report/scrub.js';
 import { actionRun, cliRun, fakeCommentsApi } from '../support/commands.js';
 import { container, FakeRuntime, examplePlatform } from '../support/fake-runtime.js';
@@ -139,7 +139,7 @@ describe('deeply nested YAML is a clear problem, not a crash', () => {
     ['block mappings', Array.from({ length: 1000 }, (_, i) => `${' '.repeat(i)}k:`).join('\n') + ' 1'],
   ])('%s', (_label, body) => {
     const root = tempRepo({ 'modules/deep/module.yaml': `apiVersion: stateguard/v1\nkind: Module\nmetadata:\n  name: deep\nspec:\n  x: ${body}\n` });
-    const { problems } = validateModules(root, 'modules/*/module.yaml', root);
+    const { problems } = loadModules(root, 'modules/*/module.yaml', root);
     const text = problems.map((p) => p.message).join('\n');
     expect(text).not.toMatch(/call stack/i);
     expect(text).toMatch(/nested too deeply/);

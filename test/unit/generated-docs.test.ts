@@ -127,7 +127,7 @@ describe('every declared input is read by its command', () => {
     if (/guardRequest\(opts\b/.test(source) && name !== 'guard') source += read('src/commands/guard.ts');
     // Handing `opts` to loadValidModules reads root and modules only if loadValidModules reads them:
     // its body is searched too (it used to count as read without looking).
-    if (/loadValidModules\(opts\b/.test(source)) source += /export function loadValidModules[\s\S]*?\n}\n/.exec(read('src/commands/common.ts'))![0];
+    if (/loadValidModules\(opts\b/.test(source)) source += /export async function loadValidModules[\s\S]*?\n}\n/.exec(read('src/commands/common.ts'))![0];
     // `opts.<name>`, or destructured from opts: the old pattern also counted `set.modules` and an
     // object key `modules:` (a write) as reading the input.
     expect(source).toMatch(new RegExp(`\\bopts\\.${camel(input)}\\b|\\{[^}]*\\b${camel(input)}\\b[^}]*\\}\\s*=\\s*opts\\b`));

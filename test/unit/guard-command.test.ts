@@ -72,7 +72,8 @@ describe('stateguard guard (CLI, fresh plan over a fake engine)', () => {
     const r = await guard(['--module', 'nope'], rt);
     expect(r.code).toBe(3); // a usage error, not a "no" about a module
     expect(r.json).toMatchObject({ failure_reason: 'module-not-found' });
-    expect(rt.calls).toEqual([]);
+    // validate renders the compose file through compose (no engine involved): nothing else ran
+    expect(rt.calls.filter((c) => c.method !== 'renderProject')).toEqual([]);
   });
 });
 

@@ -8,7 +8,7 @@ import { describe, expect, it } from '@jest/globals';
 import path from 'node:path';
 import { configDifferences, fingerprint } from '../../src/drift/config-diff.js';
 import { planModules } from '../../src/drift/plan.js';
-import { validateModules } from '../../src/model/validate.js';
+import { loadModules } from '../../src/model/module.js';
 import type { ContainerInfo, RenderedService } from '../../src/runtime/types.js';
 import { actionRun, cliRun } from '../support/commands.js';
 import { container, FakeRuntime, examplePlatform } from '../support/fake-runtime.js';
@@ -24,7 +24,7 @@ function engine(initHash: string): FakeRuntime {
 }
 
 function modules() {
-  const { loaded } = validateModules(ROOT, 'modules/*/module.yaml', ROOT);
+  const loaded = loadModules(ROOT, 'modules/*/module.yaml', ROOT);
   return loaded.modules;
 }
 
@@ -124,6 +124,7 @@ describe('container.config says what differs, field by field, never a value', ()
 
   it('a plan of a drifted running service carries the fields in its container.config item', async () => {
     const rt = new FakeRuntime();
+    rt.overlayFiles = false; // the rendering below is the whole declared side
     rt.projects.platform = {
       services: { store: { image: 'stateguard/busybox:1.0.0', environment: { STORE_MODE: 'fast' } }, 'store-init': { image: 'stateguard/busybox:1.0.0' }, web: { image: 'stateguard/busybox:1.0.0' } },
       hashes: { store: 'h-new', 'store-init': 'h-init', web: 'h-web' },

@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from '@jest/globals';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import { cliRun } from '../support/commands.js';
 import { modulePlanHash, planHash, planModules } from '../../src/drift/plan.js';
 import type { ModulePlan, Plan } from '../../src/drift/types.js';
@@ -224,7 +225,9 @@ function scriptedEngine(services: string[], flavor: 'v1' | 'v2'): ProcessRunner 
     if (composeArgs) {
       const sub = composeArgs.slice(composeArgs.indexOf('-p') + 2);
       if (sub.join(' ') === 'config') return ok(rendered);
-      if (sub.join(' ') === 'config --hash *') return ok(hashes + '\n');
+      // v2: the model as JSON (and with every profile), then the hashes of that rendered model
+      if (sub.join(' ') === 'config --format json' || sub.join(' ') === '--profile * config --format json') return ok(JSON.stringify(parseYaml(rendered)));
+      if (sub.join(' ') === 'config --hash *' || sub.join(' ') === '--project-directory /repo config --hash *') return ok(hashes + '\n');
     }
     return { code: 1, stdout: '', stderr: `scripted engine: unexpected ${cmd} ${a.join(' ')}` };
   };
@@ -248,10 +251,15 @@ describe.each(['v1', 'v2'] as const)('process count through DockerCli (compose %
     const shape = (calls: string[][]) => calls.map((c) => (c[0] === 'docker' && c[1] !== 'compose' ? `docker ${c[1]}` : c.slice(0, 2).join(' '))).sort();
     expect(eighty.calls).toHaveLength(ten.calls.length);
     expect(shape(eighty.calls)).toEqual(shape(ten.calls));
-    // ping, compose version (a plan names its flavor and version), ps, inspect, config, config --hash, image inspect
-    expect(ten.calls).toHaveLength(7);
+    // ping, compose version (a plan names its flavor and version), ps, inspect, config, config --hash, image
+    // inspect; v2 also renders with every profile (to name a profiled service it leaves out)
+    expect(ten.calls).toHaveLength(flavor === 'v1' ? 7 : 8);
     const composeCalls = ten.calls.filter((c) => (flavor === 'v1' ? c[0] === 'docker-compose' : c[1] === 'compose') && c.includes('-p'));
-    expect(composeCalls.map((c) => c.slice(c.indexOf('-p') + 2).join(' ')).sort()).toEqual(['config', 'config --hash *']);
+    expect(composeCalls.map((c) => c.slice(c.indexOf('-p') + 2).join(' ')).sort()).toEqual(
+      flavor === 'v1'
+        ? ['config', 'config --hash *']
+        : ['--profile * config --format json', '--project-directory /repo config --hash *', 'config --format json'],
+    );
     expect(JSON.stringify(eighty.plan)).not.toContain('never-in-a-plan');
   });
 });

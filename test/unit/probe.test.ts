@@ -315,7 +315,8 @@ describe('e2e-gate with a persistence probe (simulated engine)', () => {
     const e = simEngine();
     const r = await gate(e, {});
     expect(r.result.outputs.status).toBe('skipped');
-    expect(e.calls).toEqual([]);
+    // validate renders the compose file through compose (no engine involved): nothing else ran
+    expect(e.calls.filter((c) => c.method !== 'renderProject')).toEqual([]);
     cleanupTempRepos();
   });
 

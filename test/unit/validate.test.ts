@@ -2,6 +2,7 @@ import { afterAll, describe, expect, it } from '@jest/globals';
 import path from 'node:path';
 import { UPGRADE_DEFAULTS } from '../../src/model/module.js';
 import { validateModules } from '../../src/model/validate.js';
+import { fileRenderer } from '../support/file-renderer.js';
 import { BASIC_COMPOSE, DB_MODULE, cleanupTempRepos, moduleYaml, tempRepo } from '../support/fixtures.js';
 
 afterAll(cleanupTempRepos);
@@ -130,7 +131,7 @@ const swarmCases: Case[] = [
   {
     name: 'swarm: service missing from the stack file (points at spec.swarm.service)',
     files: { ...SWARM_OK, 'modules/store/module.yaml': STORE_OK.replace('service: store }', 'service: api }') },
-    expect: [['store/module.yaml', 7, 58, "service 'api' is not in ../../stack.yaml; services there: cache, store, store-init"]],
+    expect: [['store/module.yaml', 7, 58, "service 'api' is not in ../../stack.yaml as compose renders it; services there: cache, store, store-init"]],
   },
   {
     name: 'swarm: one-shot that is not a replicated-job',
@@ -380,7 +381,7 @@ const cases: Case[] = [
   {
     name: 'service missing from compose file',
     files: { 'modules/web/module.yaml': WEB_OK.replace('service: web', 'service: api') },
-    expect: [['web/module.yaml', 7, 61, "service 'api' is not in ../../compose.yaml; services there: db, db-init, web"]],
+    expect: [['web/module.yaml', 7, 61, "service 'api' is not in ../../compose.yaml as compose renders it; services there: db, db-init, web"]],
   },
   {
     name: 'one-shot whose service restarts',
@@ -392,7 +393,7 @@ const cases: Case[] = [
       ['scale: 2', 'scale: 2', 'has scale: 2'],
       ['deploy.replicas: 2', 'deploy: { replicas: 2 }', 'has deploy.replicas: 2'],
       ['deploy.mode: global', 'deploy: { mode: global }', 'has deploy.mode: "global"'],
-      ['an interpolated scale', 'scale: ${INIT_SCALE}', 'has scale: "${INIT_SCALE}"'],
+      ['an interpolated scale (as compose renders it)', 'scale: ${INIT_SCALE:-2}', 'has scale: 2'],
     ] as const
   ).map(([label, line, msg]): Case => ({
     name: `one-shot with ${label} (two runs at once against the same data)`,
@@ -516,10 +517,10 @@ const cases: Case[] = [
 ];
 
 describe('validate: schema and cross-file checks', () => {
-  it('parses spec.upgrade with the schema defaults, release_notes as an absolute template', () => {
+  it('parses spec.upgrade with the schema defaults, release_notes as an absolute template', async () => {
     const spec = '  upgrade: { release_notes: "notes/{version}.md" }\n';
     const root = tempRepo({ 'compose.yaml': BASIC_COMPOSE, 'modules/db/module.yaml': DB_MODULE + spec });
-    const { problems, loaded } = validateModules(root, 'modules/*/module.yaml', root);
+    const { problems, loaded } = await validateModules(root, 'modules/*/module.yaml', root, fileRenderer);
     expect(problems).toEqual([]);
     expect(loaded.modules[0]!.upgrade).toEqual({
       releaseNotes: path.join(root, 'modules/db/notes/{version}.md'),
@@ -529,12 +530,12 @@ describe('validate: schema and cross-file checks', () => {
     });
     expect(UPGRADE_DEFAULTS.holdMarkers).toEqual(expect.arrayContaining(['manual migration', 'BREAKING']));
     const plain = tempRepo({ 'compose.yaml': BASIC_COMPOSE, 'modules/db/module.yaml': DB_MODULE });
-    expect(validateModules(plain, 'modules/*/module.yaml', plain).loaded.modules[0]!.upgrade).toBeUndefined();
+    expect((await validateModules(plain, 'modules/*/module.yaml', plain, fileRenderer)).loaded.modules[0]!.upgrade).toBeUndefined();
   });
 
-  it('a swarm module maps onto the compose engine target: runtime swarm, project = the stack name', () => {
+  it('a swarm module maps onto the compose engine target: runtime swarm, project = the stack name', async () => {
     const root = tempRepo({ 'compose.yaml': BASIC_COMPOSE, 'modules/db/module.yaml': DB_MODULE, ...SWARM_OK });
-    const { problems, loaded } = validateModules(root, 'modules/*/module.yaml', root);
+    const { problems, loaded } = await validateModules(root, 'modules/*/module.yaml', root, fileRenderer);
     expect(problems).toEqual([]);
     const store = loaded.modules.find((m) => m.name === 'store')!;
     expect(store.runtime).toBe('swarm');
@@ -548,9 +549,9 @@ describe('validate: schema and cross-file checks', () => {
     expect(loaded.modules.find((m) => m.name === 'db')!.runtime).toBe('compose');
   });
 
-  it.each(cases.map((c) => [c.name, c] as const))('%s', (_name, c) => {
+  it.each(cases.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
     const root = tempRepo({ 'compose.yaml': BASIC_COMPOSE, 'modules/db/module.yaml': DB_MODULE, ...c.files });
-    const { problems, loaded } = validateModules(root, 'modules/*/module.yaml', root);
+    const { problems, loaded } = await validateModules(root, 'modules/*/module.yaml', root, fileRenderer);
     const got = problems.map((p) => [p.file, p.line, p.column, p.message] as const);
     if (c.expect.length === 0) {
       expect(got).toEqual([]);

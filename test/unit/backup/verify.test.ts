@@ -707,7 +707,8 @@ describe('stateguard verify-backup (CLI): the checksum state in JSON, text and a
       rt,
       { cwd: root, now: () => NOW },
     );
-    if (rt.calls.length > 0) throw new Error('no engine needed');
+    // validate renders the compose files through compose (no engine involved): nothing else may run
+    if (rt.calls.some((c) => c.method !== 'renderProject')) throw new Error('no engine needed');
     return r;
   }
 

@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { ModuleDecl } from '../../../src/model/module.js';
-import { validateModules } from '../../../src/model/validate.js';
+import { loadModules } from '../../../src/model/module.js';
 import { operationKey, type JournalRecord, type Phase } from '../../../src/restore/journal.js';
 import { recoverModule, type RecoverOutcome } from '../../../src/restore/recover.js';
 import { parseSwapOutput } from '../../../src/runtime/docker-cli.js';
@@ -32,7 +32,7 @@ const NEW = { 'new-only': 'new' };
 function setup(): { rt: FakeRuntime; work: string; store: ModuleDecl } {
   const rt = examplePlatform();
   const root = path.join(REPO, 'examples/platform');
-  const store = validateModules(root, 'modules/*/module.yaml', root).loaded.modules.find((m) => m.name === 'store')!;
+  const store = loadModules(root, 'modules/*/module.yaml', root).modules.find((m) => m.name === 'store')!;
   const work = mkdtempSync(path.join(tmpdir(), 'sg-words-'));
   writeFileSync(path.join(work, 'b.tar.gz'), gz(tar(dir('store-data/'), file('store-data/new-only', 'new'))));
   return { rt, work, store };
@@ -237,7 +237,7 @@ describe('plan shows an open operation from the data side', () => {
   }
   const mods = (): ModuleDecl[] => {
     const root = path.join(REPO, 'examples/platform');
-    return validateModules(root, 'modules/*/module.yaml', root).loaded.modules;
+    return loadModules(root, 'modules/*/module.yaml', root).modules;
   };
 
   it('a work area in a data volume → interrupted_operation open, not in sync, the guard blocks (interrupted-operation); one helper per project', async () => {

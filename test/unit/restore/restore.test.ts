@@ -15,7 +15,7 @@ import { verifyBackup } from '../../../src/backup/verify.js';
 import type { BackupReport } from '../../../src/backup/types.js';
 import type { DriftKey, ModulePlan, Plan } from '../../../src/drift/types.js';
 import type { ModuleDecl } from '../../../src/model/module.js';
-import { validateModules } from '../../../src/model/validate.js';
+import { loadModules } from '../../../src/model/module.js';
 import { lockName } from '../../../src/ops/lock.js';
 import { operationKey, type JournalRecord, type Phase } from '../../../src/restore/journal.js';
 import { holderIsGone, recoverModule } from '../../../src/restore/recover.js';
@@ -31,7 +31,7 @@ const VOLUME = 'platform_store-data';
 
 function modules(): ModuleDecl[] {
   const root = path.join(REPO, 'examples/platform');
-  const { loaded } = validateModules(root, 'modules/*/module.yaml', root);
+  const loaded = loadModules(root, 'modules/*/module.yaml', root);
   return loaded.modules;
 }
 

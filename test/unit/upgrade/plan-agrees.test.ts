@@ -11,7 +11,7 @@ import path from 'node:path';
 import { verifyBackup } from '../../../src/backup/verify.js';
 import { planModules } from '../../../src/drift/plan.js';
 import type { ModuleDecl } from '../../../src/model/module.js';
-import { validateModules } from '../../../src/model/validate.js';
+import { loadModules } from '../../../src/model/module.js';
 import { evaluateUpgrade, upgradeModule, type UpgradeOutcome, type UpgradeRequest } from '../../../src/upgrade/upgrade.js';
 import { dir, file, tar } from '../../support/archives.js';
 import { examplePlatform, type FakeRuntime } from '../../support/fake-runtime.js';
@@ -61,7 +61,7 @@ function world(): World {
     c.health = BROKEN.has(c.imageId) ? 'unhealthy' : 'healthy';
   };
   const root = path.join(REPO, 'examples/platform');
-  const { loaded } = validateModules(root, 'modules/*/module.yaml', root);
+  const loaded = loadModules(root, 'modules/*/module.yaml', root);
   let tick = 0;
   return {
     rt,

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { verifyBackup } from '../../../src/backup/verify.js';
 import type { DriftKey, Plan } from '../../../src/drift/types.js';
 import type { ModuleDecl } from '../../../src/model/module.js';
-import { validateModules } from '../../../src/model/validate.js';
+import { loadModules } from '../../../src/model/module.js';
 import { operationKey } from '../../../src/restore/journal.js';
 import { recoverModule } from '../../../src/restore/recover.js';
 import { upgradeModule, type UpgradeRequest } from '../../../src/upgrade/upgrade.js';
@@ -27,7 +27,7 @@ const VOLUME = 'platform_store-data';
 
 function modules(): ModuleDecl[] {
   const root = path.join(REPO, 'examples/platform');
-  const { loaded } = validateModules(root, 'modules/*/module.yaml', root);
+  const loaded = loadModules(root, 'modules/*/module.yaml', root);
   return loaded.modules;
 }
 
