@@ -10,6 +10,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { parse } from 'yaml';
 import { looksSecret, maskable, urlPasswords } from '../report/scrub.js';
 import type { ModuleDecl } from './module.js';
 
@@ -50,16 +51,60 @@ function readText(file: string): string | null {
   }
 }
 
-/** Every value that must be masked because compose would interpolate it into these modules' files. */
+/**
+ * The files compose reads besides this one: `include:` entries (a path, or `path:` as a string or a
+ * list) and services' `extends: {file}`, resolved against the file's directory. A file that does not
+ * parse has none (validate reports it).
+ */
+export function referencedComposeFiles(file: string, text: string): string[] {
+  let doc: unknown;
+  try {
+    doc = parse(text, { merge: true, version: '1.1', maxAliasCount: 1000 });
+  } catch {
+    return [];
+  }
+  if (!doc || typeof doc !== 'object') return [];
+  const d = doc as { include?: unknown; services?: unknown };
+  const out: string[] = [];
+  const add = (p: unknown): void => {
+    if (typeof p === 'string' && p !== '' && !p.includes('$')) out.push(path.resolve(path.dirname(file), p));
+  };
+  for (const inc of Array.isArray(d.include) ? d.include : []) {
+    if (typeof inc === 'string') add(inc);
+    else if (inc && typeof inc === 'object') {
+      const p = (inc as { path?: unknown }).path;
+      if (Array.isArray(p)) p.forEach(add);
+      else add(p);
+    }
+  }
+  if (d.services && typeof d.services === 'object') {
+    for (const svc of Object.values(d.services as Record<string, unknown>)) {
+      const ext = (svc as { extends?: unknown } | null)?.extends;
+      if (ext && typeof ext === 'object') add((ext as { file?: unknown }).file);
+    }
+  }
+  return out;
+}
+
+/** At most this many files are followed from one module's compose file (include/extends chains). */
+const MAX_FOLLOWED_FILES = 64;
+
+/**
+ * Every value that must be masked because compose would interpolate it into these modules' files:
+ * the compose file and every file it includes or extends (docs/architecture.md §2, "Reading compose
+ * files"), each with the `.env` beside it.
+ */
 export function composeSecrets(
   modules: readonly ModuleDecl[],
   env: Readonly<Record<string, string | undefined>>,
 ): string[] {
   const out = new Set<string>();
   const files = new Set(modules.map((m) => m.compose.path));
+  const limit = MAX_FOLLOWED_FILES * Math.max(1, files.size);
   for (const file of files) {
     const text = readText(file);
     if (text === null) continue; // validate reports a missing file; nothing to mask
+    for (const f of referencedComposeFiles(file, text)) if (files.size < limit) files.add(f);
     const dotEnvText = readText(path.join(path.dirname(file), '.env'));
     const dotEnv = dotEnvText === null ? new Map<string, string>() : parseDotEnv(dotEnvText);
     for (const name of referencedVariables(text)) {

@@ -103,6 +103,20 @@ describe('a value compose interpolates from the runner environment reaches neith
     expect(r.stdout + r.stderr).not.toContain(SECRET);
   });
 
+  it.each([
+    ['an include:d file', 'include:\n  - db/compose.yaml\nservices:\n  other:\n    image: x:1\n', 'db/compose.yaml'],
+    ['the file a service extends', 'services:\n  web:\n    extends: { file: base/web.yaml, service: web }\n', 'base/web.yaml'],
+  ])('also when only %s refers to it (compose reads that file too)', async (_label, main, other) => {
+    const root = tempRepo({
+      'compose.yaml': main,
+      [other]: 'services:\n  web:\n    image: reg.example/x:${REGISTRY_PASSWORD}\n',
+      'modules/web/module.yaml': moduleYaml('web', '  class: stateless\n  compose: { file: ../../compose.yaml, project: p, service: web }\n'),
+    });
+    const r = await cliRun(['plan', '--root', root, '--json'], engine(), { env: { REGISTRY_PASSWORD: SECRET } });
+    expect(r.stdout).toContain('reg.example/x:***');
+    expect(r.stdout + r.stderr).not.toContain(SECRET);
+  });
+
   it('action: outputs, summary, log, plan file and the sticky PR comment carry no trace of it', async () => {
     const api = await fakeCommentsApi();
     try {
