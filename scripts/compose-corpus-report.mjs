@@ -121,6 +121,11 @@ function one(name, flavor, extraEnv = {}, label = name) {
           writeFileSync(envFile, readFileSync(envFile, 'utf8').replace('APP_SETTING=one', 'APP_SETTING=two'));
           plan += `; after app.env changed: ${planCell(cliRun('plan', dir, env))}`;
         }
+        if (name === 'dollar-escape') {
+          const file = path.join(dir, 'compose.yaml');
+          writeFileSync(file, `${readFileSync(file, 'utf8')}    environment:\n      EXTRA: "1"\n`);
+          plan += `; after EXTRA added: ${planCell(cliRun('plan', dir, env))}`;
+        }
       }
     }
     return `| ${cell(label)} | ${flavor} | ${cell(validateCell(v))} | ${cell(plan, 260)} |`;

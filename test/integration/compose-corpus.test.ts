@@ -4,7 +4,8 @@
  * renders it (docs/architecture.md §2, §3). One row per fixture, run on compose v1 and v2:
  *
  * - valid fixtures: validate says valid; after `up -d` with the same compose, plan has every module
- *   in sync (env-file: a changed value in app.env then shows container.config drift);
+ *   in sync (env-file: a changed value in app.env then shows container.config drift; dollar-escape:
+ *   another changed field is listed, the command holding `$$` is not);
  * - merge-restart-oneshot: a one-shot whose `restart: unless-stopped` comes through a merge key is
  *   refused like the written-out key;
  * - profiles: the module on a profiled service is refused naming the profile and COMPOSE_PROFILES, the
@@ -154,6 +155,15 @@ describeDocker(`the compose corpus of issue 24 on the real engine (compose ${FLA
         const db = (p.json.modules as any[]).find((m) => m.name === 'db');
         expect(db.in_sync).toBe(false);
         expect(db.drift.map((d: any) => d.key)).toContain('container.config');
+      }
+      if (name === 'dollar-escape') {
+        // Another field changes: the field list names it, and not the command holding the $$ escape.
+        writeFileSync(composeFile(copy), `${readFileSync(composeFile(copy), 'utf8')}    environment:\n      EXTRA: "1"\n`);
+        const p = await cli('plan', copy.root);
+        expect(p.json).toBeDefined();
+        const config = (p.json.modules as any[]).find((m) => m.name === 'app').drift.find((d: any) => d.key === 'container.config');
+        expect(config.fields.some((f: string) => f.includes('EXTRA'))).toBe(true);
+        expect(config.fields.filter((f: string) => f.startsWith('command'))).toEqual([]);
       }
     } finally {
       cleanup(copy);
