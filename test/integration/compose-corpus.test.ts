@@ -41,7 +41,8 @@ const made: Copy[] = [];
 
 /** Copy a fixture to a temp dir, its module projects rewritten to unique names for this run. */
 function copyFixture(name: string): Copy {
-  const root = mkdtempSync(path.join(tmpdir(), `sg-corpus-${name}-`));
+  // the temp dir's name does not hold the fixture's name: a printed path must not satisfy an assertion
+  const root = mkdtempSync(path.join(tmpdir(), 'sg-corpus-'));
   cpSync(path.join(CORPUS, name), root, { recursive: true });
   const project = uniqueProject('sgcorpus');
   const copy = { root, project, other: `${project}-other` };
@@ -184,13 +185,12 @@ describeDocker(`the compose corpus of issue 24 on the real engine (compose ${FLA
     try {
       const v = await cli('validate', copy.root);
       expectRefused(v, 'debug', 'COMPOSE_PROFILES', 'toolbox');
-      // only the profiled module is refused: no problem is about module app
+      // only the profiled module is refused: every problem is about toolbox, none is in module app's file
       const errors = (v.json?.errors ?? []) as Array<{ file: string; message: string }>;
       expect(errors.length).toBeGreaterThan(0);
       for (const e of errors) {
-        expect(e.file).not.toContain(`modules${path.sep}app${path.sep}`);
-        expect(e.file).not.toContain('modules/app/');
-        expect(e.message).not.toMatch(/\bapp\b/);
+        expect(e.message).toContain('toolbox');
+        expect(e.file.split(/[\\/]/).join('/')).not.toContain('modules/app/');
       }
       up(copy); // starts app only: toolbox is in the debug profile
       const p = await cli('plan', copy.root);
