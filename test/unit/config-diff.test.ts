@@ -91,6 +91,8 @@ describe('configDifferences names exactly the fields that differ', () => {
     ['the same in single quotes', { ...declaredV1, command: "sh -c 'echo $$HOME; sleep 9'" }, observedV1, v1, []],
     ['a string command whose quotes do not close is compared as one word (listed)', { ...declaredV1, command: 'sh -c "echo' }, observedV1, v1, ['command']],
     ['$$$$ is a literal $$', { ...declaredV2, environment: { A: 'x$$y', B: 'one', C: '$$$$' } }, { ...observed, env: [...observed.env, 'C=$$'] }, v2, []],
+    // compose re-escapes an interpolated value (XV='a$b$$c' renders `a$$b$$$$c`; the container gets a$b$$c)
+    ['an interpolated value holding $ and $$', { ...declaredV2, environment: { A: 'x$$y', B: 'a$$b$$$$c' } }, { ...observed, env: ['A=x$y', 'B=a$b$$c'] }, v2, []],
     ['a healthcheck string with $$ is CMD-SHELL unescaped', { ...declaredV2, healthcheck: { test: 'test -n $$HOME' } }, observed, v2, []],
     // positives: exactly the changed field
     ['a changed $$ command is listed once', { ...declaredV2, command: ['sh', '-c', 'echo $$PATH; sleep 9'] }, observed, v2, ['command']],
