@@ -9,9 +9,9 @@
  * fingerprint of each value. Pure; no I/O.
  */
 import { createHash } from 'node:crypto';
-import { splitShellWords } from '../probe/shell-words.js';
 import { looksSecret } from '../report/scrub.js';
 import type { ContainerInfo, RenderedService, SwarmSpecView } from '../ports.js';
+import { normalizeImageRef } from './image-ref.js';
 
 /** Where the Swarm adapter puts the declared view of a rendered stack service. */
 export const SWARM_VIEW_KEY = 'x-stateguard-swarm';
@@ -21,34 +21,75 @@ export function fingerprint(value: string): string {
   return createHash('sha256').update(`stateguard-fp\0${value}`).digest('hex').slice(0, 8);
 }
 
-function words(v: unknown): string[] | null {
-  if (v === undefined || v === null) return null;
-  if (Array.isArray(v)) return v.map(String);
-  if (typeof v === 'string') {
-    try {
-      return splitShellWords(v);
-    } catch {
-      return [v];
+/**
+ * Compose's rendered config keeps the `$$` escape (v1 and v2 alike); the engine gets one `$`
+ * (docs/architecture.md §3, "Field-level config differences"). Declared values are compared unescaped.
+ */
+export function unescapeDollars(v: string): string {
+  return v.replace(/\$\$/g, '$');
+}
+
+/**
+ * A string command as compose splits it (v1: Python's POSIX `shlex.split`): whitespace separates,
+ * single quotes are literal, a backslash escapes the next character outside quotes and only `"` or
+ * `\\` inside double quotes. Nothing is expanded: `$` is an ordinary character here. null when the
+ * quotes do not close.
+ */
+function composeWords(input: string): string[] | null {
+  const out: string[] = [];
+  let word = '';
+  let inWord = false;
+  let quote: "'" | '"' | null = null;
+  for (let i = 0; i < input.length; i++) {
+    const ch = input[i]!;
+    if (quote === "'") {
+      if (ch === "'") quote = null;
+      else word += ch;
+    } else if (quote === '"') {
+      if (ch === '"') quote = null;
+      else if (ch === '\\' && (input[i + 1] === '"' || input[i + 1] === '\\')) word += input[++i]!;
+      else word += ch;
+    } else if (/\s/.test(ch)) {
+      if (inWord) out.push(word);
+      word = '';
+      inWord = false;
+    } else {
+      inWord = true;
+      if (ch === "'" || ch === '"') quote = ch;
+      else if (ch === '\\') {
+        if (i + 1 >= input.length) return null;
+        word += input[++i]!;
+      } else word += ch;
     }
   }
-  return [String(v)];
+  if (quote) return null;
+  if (inWord) out.push(word);
+  return out;
+}
+
+function words(v: unknown): string[] | null {
+  if (v === undefined || v === null) return null;
+  if (Array.isArray(v)) return v.map((x) => unescapeDollars(String(x)));
+  if (typeof v === 'string') return (composeWords(v) ?? [v]).map(unescapeDollars);
+  return [unescapeDollars(String(v))];
 }
 
 function sameList(a: readonly string[] | null, b: readonly string[] | null): boolean {
   return (a ?? []).length === (b ?? []).length && (a ?? []).every((x, i) => x === (b ?? [])[i]);
 }
 
-/** `environment`/`labels` as compose renders them: a map, or a list of `K=V`. */
-function keyValues(v: unknown): Map<string, string | null> {
+/** `environment`/`labels` as compose renders them: a map, or a list of `K=V` (values unescaped when asked). */
+function keyValues(v: unknown, unescape = false): Map<string, string | null> {
   const out = new Map<string, string | null>();
+  const value = (x: string): string => (unescape ? unescapeDollars(x) : x);
   if (Array.isArray(v)) {
     for (const e of v.map(String)) {
       const i = e.indexOf('=');
-      out.set(i < 0 ? e : e.slice(0, i), i < 0 ? null : e.slice(i + 1));
+      out.set(i < 0 ? e : e.slice(0, i), i < 0 ? null : value(e.slice(i + 1)));
     }
   } else if (v && typeof v === 'object') {
     for (const [k, x] of Object.entries(v as Record<string, unknown>))
-      out.set(k, x === null || x === undefined ? null : String(x));
+      out.set(k, x === null || x === undefined ? null : value(String(x)));
   }
   return out;
 }
@@ -59,17 +100,53 @@ function describeValueChange(name: string, key: string, declared: string | null,
   return `${name} ${key} (${fingerprint(observed)} → ${fingerprint(declared)})`;
 }
 
+function cleanPath(p: string): string {
+  return p.replace(/\/+$/, '') || '/';
+}
+
 function mountTargets(v: unknown): string[] {
   const out: string[] = [];
   for (const m of Array.isArray(v) ? v : []) {
     if (typeof m === 'string') {
       const parts = m.split(':');
-      out.push((parts.length >= 2 ? parts[1]! : parts[0]!).replace(/\/+$/, '') || '/');
+      out.push(cleanPath(parts.length >= 2 ? parts[1]! : parts[0]!));
     } else if (m && typeof m === 'object' && typeof (m as { target?: unknown }).target === 'string') {
-      out.push((m as { target: string }).target.replace(/\/+$/, '') || '/');
+      out.push(cleanPath((m as { target: string }).target));
     }
   }
   return out.sort();
+}
+
+/**
+ * Where compose mounts a service's `secrets:` (under `/run/secrets`) or `configs:` (under `/`):
+ * the target when given (a relative one below that directory), else the source's name. v2 renders
+ * the target of a secret, v1 only the source.
+ */
+function fileMountTargets(v: unknown, dir: '/run/secrets' | ''): string[] {
+  const out: string[] = [];
+  for (const e of Array.isArray(v) ? v : []) {
+    const o = typeof e === 'string' ? { source: e } : e && typeof e === 'object' ? (e as Record<string, unknown>) : {};
+    const target = typeof o.target === 'string' && o.target !== '' ? o.target : o.source;
+    if (typeof target !== 'string' || target === '') continue;
+    out.push(cleanPath(target.startsWith('/') ? target : `${dir}/${target}`));
+  }
+  return out;
+}
+
+/** A volume the engine created without a name (an image `VOLUME` or an anonymous compose volume). */
+function anonymousVolume(m: ContainerInfo['mounts'][number]): boolean {
+  return m.type === 'volume' && /^[0-9a-f]{64}$/.test(m.name ?? '');
+}
+
+/** What configDifferences needs to know beyond the service and the container. */
+export interface DiffContext {
+  /**
+   * The `VOLUME` paths of the image the container runs (its Config.Volumes), or null when not read.
+   * An anonymous volume there that the compose file does not declare is the image's, not a removed mount.
+   */
+  imageVolumes?: readonly string[] | null;
+  /** compose v1 ignores a service's `configs:` (it mounts nothing); v2 mounts them */
+  configsMounted?: boolean;
 }
 
 function restartName(v: unknown): string {
@@ -78,10 +155,14 @@ function restartName(v: unknown): string {
 }
 
 /** Field-level differences, in a fixed order; [] when nothing declared differs. */
-export function configDifferences(service: RenderedService, c: ContainerInfo): string[] {
+export function configDifferences(service: RenderedService, c: ContainerInfo, ctx: DiffContext = {}): string[] {
   const swarmView = service[SWARM_VIEW_KEY] as SwarmSpecView | undefined;
   if (swarmView && c.swarm) return swarmDifferences(swarmView, c.swarm.view);
   const out: string[] = [];
+  if (typeof service.image === 'string' && service.image.trim() !== '' && c.imageRef !== '') {
+    if (normalizeImageRef(service.image) !== normalizeImageRef(c.imageRef))
+      out.push(`image (${c.imageRef} → ${service.image.trim()})`);
+  }
   const cfg = c.config;
   if (!cfg) return out;
   const s = service as Record<string, unknown>;
@@ -89,7 +170,7 @@ export function configDifferences(service: RenderedService, c: ContainerInfo): s
     const declared = words(s[field]);
     if (declared !== null && !sameList(declared, field === 'command' ? cfg.cmd : cfg.entrypoint)) out.push(field);
   }
-  const env = keyValues(s.environment);
+  const env = keyValues(s.environment, true);
   const actualEnv = new Map(
     c.env.map((e) => [e.slice(0, Math.max(0, e.indexOf('='))), e.slice(e.indexOf('=') + 1)] as const),
   );
@@ -99,14 +180,26 @@ export function configDifferences(service: RenderedService, c: ContainerInfo): s
     if (have === undefined || (want !== null && have !== want))
       out.push(describeValueChange('environment', key, want, have));
   }
-  const labels = keyValues(s.labels);
+  const labels = keyValues(s.labels, true);
   for (const key of [...labels.keys()].sort()) {
     const want = labels.get(key)!;
     const have = c.labels[key];
     if (have === undefined || (want !== null && have !== want)) out.push(describeValueChange('label', key, want, have));
   }
-  const wantMounts = mountTargets(s.volumes);
-  const haveMounts = c.mounts.map((m) => m.destination.replace(/\/+$/, '') || '/').sort();
+  // Declared mounts: volumes, secrets and (v2) configs. An image VOLUME is not declared: skipped.
+  const wantMounts = [
+    ...mountTargets(s.volumes),
+    ...fileMountTargets(s.secrets, '/run/secrets'),
+    ...(ctx.configsMounted === false ? [] : fileMountTargets(s.configs, '')),
+  ].sort();
+  const imageVolumes = new Set((ctx.imageVolumes ?? []).map(cleanPath));
+  const haveMounts = c.mounts
+    .filter((m) => {
+      const dest = cleanPath(m.destination);
+      return !(anonymousVolume(m) && imageVolumes.has(dest) && !wantMounts.includes(dest));
+    })
+    .map((m) => cleanPath(m.destination))
+    .sort();
   const added = wantMounts.filter((t) => !haveMounts.includes(t));
   const removed = haveMounts.filter((t) => !wantMounts.includes(t));
   if (added.length || removed.length) {
@@ -115,12 +208,17 @@ export function configDifferences(service: RenderedService, c: ContainerInfo): s
   if (s.healthcheck !== undefined) {
     const hc = s.healthcheck as { test?: unknown; disable?: unknown };
     // A string test is compose's shorthand for CMD-SHELL, which is what the engine stores.
-    const want = hc.disable === true ? ['NONE'] : typeof hc.test === 'string' ? ['CMD-SHELL', hc.test] : words(hc.test);
+    const want =
+      hc.disable === true
+        ? ['NONE']
+        : typeof hc.test === 'string'
+          ? ['CMD-SHELL', unescapeDollars(hc.test)]
+          : words(hc.test);
     if (want !== null && !sameList(want, cfg.healthcheck)) out.push('healthcheck');
   }
   if (restartName(s.restart) !== restartName(cfg.restartPolicy))
     out.push(`restart (${restartName(cfg.restartPolicy)} → ${restartName(s.restart)})`);
-  if (s.user !== undefined && String(s.user) !== cfg.user) out.push('user');
+  if (s.user !== undefined && unescapeDollars(String(s.user)) !== cfg.user) out.push('user');
   if (s.ports !== undefined && !sameList(portKeys(s.ports), cfg.ports)) out.push('ports');
   return out;
 }

@@ -217,6 +217,7 @@ async function planSelected(selected: ModuleDecl[], runtime: Runtime, opts: Plan
     declaredParts.push({ image, configHash: hash, service });
   }
   const imageIds = await runtime.imageIds([...new Set(declaredParts.map((d) => d.image))]);
+  const imageVolumes = await driftedImageVolumes(selected, declaredParts, containersByProject, runtime);
 
   const dataSide = await checkDataSide(selected, runtime, containersByProject);
 
@@ -226,6 +227,8 @@ async function planSelected(selected: ModuleDecl[], runtime: Runtime, opts: Plan
       ...part,
       imageId: imageIds[part.image] ?? null,
       composeVersion: compose.version,
+      composeFlavor: compose.flavor,
+      imageVolumes,
     };
     const containers = (containersByProject.get(m.compose.project) ?? []).filter(
       (c) => c.service === m.compose.service,
@@ -271,6 +274,28 @@ async function planSelected(selected: ModuleDecl[], runtime: Runtime, opts: Plan
     }),
   );
   return assemblePlan(selected, planned, compose);
+}
+
+/**
+ * The `VOLUME` paths of the images that drifted containers run, for their field-level differences
+ * (docs/architecture.md §3): an unnamed volume there is the image's, not a mount the compose file
+ * lost. Read (one `image inspect`) only when a container whose config hash differs has an unnamed
+ * volume; otherwise nothing is read and the plan costs no extra process.
+ */
+async function driftedImageVolumes(
+  selected: readonly ModuleDecl[],
+  declaredParts: ReadonlyArray<{ configHash: string }>,
+  containersByProject: Map<string, ContainerInfo[]>,
+  runtime: Runtime,
+): Promise<Record<string, string[] | null>> {
+  const ids = new Set<string>();
+  selected.forEach((m, i) => {
+    for (const c of containersByProject.get(m.compose.project) ?? []) {
+      if (c.service !== m.compose.service || c.configHash === declaredParts[i]!.configHash || !c.imageId) continue;
+      if (c.mounts.some((x) => x.type === 'volume' && /^[0-9a-f]{64}$/.test(x.name ?? ''))) ids.add(c.imageId);
+    }
+  });
+  return ids.size > 0 ? runtime.imageVolumes([...ids].sort()) : {};
 }
 
 /**

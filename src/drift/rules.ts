@@ -39,6 +39,10 @@ export interface DeclaredService {
   service?: RenderedService;
   /** the compose version that rendered it (a container labelled by another version is said so) */
   composeVersion?: string;
+  /** the front end that rendered it: compose v1 mounts no `configs:` (field-level differences only) */
+  composeFlavor?: 'v1' | 'v2' | 'swarm';
+  /** image ID -> its `VOLUME` paths, for the drifted containers' images (field-level differences only) */
+  imageVolumes?: Readonly<Record<string, readonly string[] | null>>;
 }
 
 const COMPOSE_VERSION = 'com.docker.compose.version';
@@ -71,7 +75,16 @@ function composeVersionNote(found: string, declared: DeclaredService): string {
 /** Field-level differences of the replicas whose config differs (distinct, in first-seen order). */
 function fieldsOf(replicas: readonly ContainerInfo[], declared: DeclaredService): string[] {
   if (!declared.service) return [];
-  return [...new Set(replicas.flatMap((c) => configDifferences(declared.service!, c)))];
+  return [
+    ...new Set(
+      replicas.flatMap((c) =>
+        configDifferences(declared.service!, c, {
+          imageVolumes: declared.imageVolumes?.[c.imageId] ?? null,
+          configsMounted: declared.composeFlavor !== 'v1',
+        }),
+      ),
+    ),
+  ];
 }
 
 const CONTAINER_NUMBER = 'com.docker.compose.container-number';

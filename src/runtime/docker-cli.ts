@@ -738,6 +738,32 @@ export class DockerCli implements Runtime {
     return out;
   }
 
+  // Field-level config differences (docs/architecture.md §3): which mounts an image declares.
+  async imageVolumes(images: readonly string[]): Promise<Record<string, string[] | null>> {
+    const out: Record<string, string[] | null> = {};
+    const unique = [...new Set(images)];
+    for (const ref of unique) out[ref] = null;
+    if (unique.length === 0) return out;
+    const r = await this.docker(['image', 'inspect', ...unique]);
+    const text = r.stdout.trim();
+    if (r.code !== 0 && !text.startsWith('[')) {
+      if (/no such image/i.test(r.stderr)) return out;
+      throw new EnvironmentError(`docker image inspect failed: ${firstLine(r.stderr)}`);
+    }
+    const found = JSON.parse(text || '[]') as Array<{
+      Id: string;
+      RepoTags?: string[];
+      Config?: { Volumes?: unknown };
+    }>;
+    for (const ref of unique) {
+      const norm = normalizeImageRef(ref);
+      const img = found.find((i) => i.Id === ref || (i.RepoTags ?? []).some((t) => normalizeImageRef(t) === norm));
+      const volumes = img?.Config?.Volumes;
+      if (img) out[ref] = volumes && typeof volumes === 'object' ? Object.keys(volumes).sort() : [];
+    }
+    return out;
+  }
+
   async recreateService(target: ComposeTarget, service: string, imageOverride?: string): Promise<ExecResult> {
     // Never pull or build here: the caller checked that the image is on the engine. v1 has no
     // --pull flag (it pulls a missing image), hence that check.

@@ -369,6 +369,12 @@ export interface Runtime {
   /** Image IDs for references (one `docker image inspect`); references not present map to null. */
   imageIds(refs: readonly string[]): Promise<Record<string, string | null>>;
   /**
+   * The `VOLUME` paths each local image declares (its Config.Volumes; one `docker image inspect`),
+   * by image ID or reference; an image not present maps to null. For field-level config differences
+   * (docs/architecture.md §3): an unnamed volume at such a path is the image's, not declared.
+   */
+  imageVolumes(images: readonly string[]): Promise<Record<string, string[] | null>>;
+  /**
    * `compose up -d --no-deps --force-recreate <service>` (only that service), never pulling. With
    * `imageOverride`, the service runs that local image instead of the declared one (an upgrade's
    * rollback to the pinned previous image).

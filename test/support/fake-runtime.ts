@@ -133,6 +133,12 @@ export class FakeRuntime implements Runtime {
     this.record('imageIds', [...refs]);
     return Object.fromEntries(refs.map((r) => [r, this.images[r] ?? null]));
   }
+  /** image ID or reference -> the VOLUME paths it declares (absent: the image is not present) */
+  imageVolumeMap: Record<string, string[]> = {};
+  async imageVolumes(images: readonly string[]): Promise<Record<string, string[] | null>> {
+    this.record('imageVolumes', [...images]);
+    return Object.fromEntries(images.map((r) => [r, this.imageVolumeMap[r] ?? null]));
+  }
   /** what compose's recreate returns (default: success) */
   recreateResult: ExecResult = { code: 0, stdout: '', stderr: '' };
   async recreateService(target: ComposeTarget, service: string, imageOverride?: string): Promise<ExecResult> {
