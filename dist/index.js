@@ -9498,6 +9498,8 @@ var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_nod
 var errors = __nccwpck_require__(3916);
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(3024);
+// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
+var dist = __nccwpck_require__(8815);
 // EXTERNAL MODULE: ./src/report/scrub.ts
 var scrub = __nccwpck_require__(8289);
 ;// CONCATENATED MODULE: ./src/model/compose-interpolation.ts
@@ -9511,6 +9513,7 @@ var scrub = __nccwpck_require__(8289);
  * Which values: those of referenced variables whose names look secret, and the password of any URL
  * userinfo in any referenced variable's value. Nothing is interpolated here: only names are read.
  */
+
 
 
 
@@ -9551,14 +9554,65 @@ function readText(file) {
         return null;
     }
 }
-/** Every value that must be masked because compose would interpolate it into these modules' files. */
+/**
+ * The files compose reads besides this one: `include:` entries (a path, or `path:` as a string or a
+ * list) and services' `extends: {file}`, resolved against the file's directory. A file that does not
+ * parse has none (validate reports it).
+ */
+function referencedComposeFiles(file, text) {
+    let doc;
+    try {
+        doc = (0,dist/* parse */.qg)(text, { merge: true, version: '1.1', maxAliasCount: 1000 });
+    }
+    catch {
+        return [];
+    }
+    if (!doc || typeof doc !== 'object')
+        return [];
+    const d = doc;
+    const out = [];
+    const add = (p) => {
+        if (typeof p === 'string' && p !== '' && !p.includes('$'))
+            out.push(external_node_path_default().resolve(external_node_path_default().dirname(file), p));
+    };
+    for (const inc of Array.isArray(d.include) ? d.include : []) {
+        if (typeof inc === 'string')
+            add(inc);
+        else if (inc && typeof inc === 'object') {
+            const p = inc.path;
+            if (Array.isArray(p))
+                p.forEach(add);
+            else
+                add(p);
+        }
+    }
+    if (d.services && typeof d.services === 'object') {
+        for (const svc of Object.values(d.services)) {
+            const ext = svc?.extends;
+            if (ext && typeof ext === 'object')
+                add(ext.file);
+        }
+    }
+    return out;
+}
+/** At most this many files are followed from one module's compose file (include/extends chains). */
+const MAX_FOLLOWED_FILES = 64;
+/**
+ * Every value that must be masked because compose would interpolate it into these modules' files:
+ * the compose file and every file it includes or extends (docs/architecture.md §2, "Reading compose
+ * files"), each with the `.env` beside it.
+ */
 function composeSecrets(modules, env) {
     const out = new Set();
     const files = new Set(modules.map((m) => m.compose.path));
+    const limit = MAX_FOLLOWED_FILES * Math.max(1, files.size);
     for (const file of files) {
         const text = readText(file);
         if (text === null)
             continue; // validate reports a missing file; nothing to mask
+        for (const f of referencedComposeFiles(file, text))
+            if (files.size < limit)
+                files.add(f);
         const dotEnvText = readText(external_node_path_default().join(external_node_path_default().dirname(file), '.env'));
         const dotEnv = dotEnvText === null ? new Map() : parseDotEnv(dotEnvText);
         for (const name of referencedVariables(text)) {
@@ -9588,7 +9642,7 @@ var validate = __nccwpck_require__(3299);
 
 /** validate's renderer: the compose CLI in use (or `docker stack config` for a spec.swarm module). */
 function composeRenderer(ctx) {
-    return (target, kind) => ctx.runtime(kind).renderProject(target);
+    return (target, kind) => ctx.runtime(kind).renderProject(target, { hashes: false });
 }
 /**
  * Load and validate every module. Any problem refuses the whole command (fail closed): acting on
@@ -12927,7 +12981,12 @@ function composeVersionNote(found, declared) {
 function fieldsOf(replicas, declared) {
     if (!declared.service)
         return [];
-    return [...new Set(replicas.flatMap((c) => (0,config_diff/* configDifferences */.$T)(declared.service, c)))];
+    return [
+        ...new Set(replicas.flatMap((c) => (0,config_diff/* configDifferences */.$T)(declared.service, c, {
+            imageVolumes: declared.imageVolumes?.[c.imageId] ?? null,
+            configsMounted: declared.composeFlavor !== 'v1',
+        }))),
+    ];
 }
 const CONTAINER_NUMBER = 'com.docker.compose.container-number';
 /** The service's containers that count: one-off `compose run` containers are ignored. */
@@ -13682,6 +13741,7 @@ async function planSelected(selected, runtime, opts) {
         declaredParts.push({ image, configHash: hash, service });
     }
     const imageIds = await runtime.imageIds([...new Set(declaredParts.map((d) => d.image))]);
+    const imageVolumes = await driftedImageVolumes(selected, declaredParts, containersByProject, runtime);
     const dataSide = await checkDataSide(selected, runtime, containersByProject);
     const planned = selected.map((m, i) => {
         const part = declaredParts[i];
@@ -13689,6 +13749,8 @@ async function planSelected(selected, runtime, opts) {
             ...part,
             imageId: imageIds[part.image] ?? null,
             composeVersion: compose.version,
+            composeFlavor: compose.flavor,
+            imageVolumes,
         };
         const containers = (containersByProject.get(m.compose.project) ?? []).filter((c) => c.service === m.compose.service);
         const record = m.expectedState === 'exited-success'
@@ -13726,6 +13788,24 @@ async function planSelected(selected, runtime, opts) {
             p.upgrade = upgrade;
     }));
     return assemblePlan(selected, planned, compose);
+}
+/**
+ * The `VOLUME` paths of the images that drifted containers run, for their field-level differences
+ * (docs/architecture.md §3): an unnamed volume there is the image's, not a mount the compose file
+ * lost. Read (one `image inspect`) only when a container whose config hash differs has an unnamed
+ * volume; otherwise nothing is read and the plan costs no extra process.
+ */
+async function driftedImageVolumes(selected, declaredParts, containersByProject, runtime) {
+    const ids = new Set();
+    selected.forEach((m, i) => {
+        for (const c of containersByProject.get(m.compose.project) ?? []) {
+            if (c.service !== m.compose.service || c.configHash === declaredParts[i].configHash || !c.imageId)
+                continue;
+            if (c.mounts.some((x) => x.type === 'volume' && /^[0-9a-f]{64}$/.test(x.name ?? '')))
+                ids.add(c.imageId);
+        }
+    });
+    return ids.size > 0 ? runtime.imageVolumes([...ids].sort()) : {};
 }
 /**
  * The data side of the stateful compose modules with data volumes (docs/architecture.md §3, §12): one
@@ -22101,11 +22181,11 @@ function checkComposeFlavorEnv(env) {
 /* harmony export */   $T: () => (/* binding */ configDifferences),
 /* harmony export */   D5: () => (/* binding */ SWARM_VIEW_KEY)
 /* harmony export */ });
-/* unused harmony exports fingerprint, swarmDifferences */
+/* unused harmony exports fingerprint, unescapeDollars, swarmDifferences */
 /* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7598);
 /* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_crypto__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var _probe_shell_words_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7288);
-/* harmony import */ var _report_scrub_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(8289);
+/* harmony import */ var _report_scrub_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8289);
+/* harmony import */ var _image_ref_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(5158);
 /**
  * What differs between a module's declared compose service (as compose rendered it) and the
  * container the engine runs, field by field — so a `container.config` item says "command,
@@ -22125,69 +22205,150 @@ const SWARM_VIEW_KEY = 'x-stateguard-swarm';
 function fingerprint(value) {
     return (0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.createHash)('sha256').update(`stateguard-fp\0${value}`).digest('hex').slice(0, 8);
 }
+/**
+ * Compose's rendered config keeps the `$$` escape (v1 and v2 alike); the engine gets one `$`
+ * (docs/architecture.md §3, "Field-level config differences"). Declared values are compared unescaped.
+ */
+function unescapeDollars(v) {
+    return v.replace(/\$\$/g, '$');
+}
+/**
+ * A string command as compose splits it (v1: Python's POSIX `shlex.split`): whitespace separates,
+ * single quotes are literal, a backslash escapes the next character outside quotes and only `"` or
+ * `\\` inside double quotes. Nothing is expanded: `$` is an ordinary character here. null when the
+ * quotes do not close.
+ */
+function composeWords(input) {
+    const out = [];
+    let word = '';
+    let inWord = false;
+    let quote = null;
+    for (let i = 0; i < input.length; i++) {
+        const ch = input[i];
+        if (quote === "'") {
+            if (ch === "'")
+                quote = null;
+            else
+                word += ch;
+        }
+        else if (quote === '"') {
+            if (ch === '"')
+                quote = null;
+            else if (ch === '\\' && (input[i + 1] === '"' || input[i + 1] === '\\'))
+                word += input[++i];
+            else
+                word += ch;
+        }
+        else if (/\s/.test(ch)) {
+            if (inWord)
+                out.push(word);
+            word = '';
+            inWord = false;
+        }
+        else {
+            inWord = true;
+            if (ch === "'" || ch === '"')
+                quote = ch;
+            else if (ch === '\\') {
+                if (i + 1 >= input.length)
+                    return null;
+                word += input[++i];
+            }
+            else
+                word += ch;
+        }
+    }
+    if (quote)
+        return null;
+    if (inWord)
+        out.push(word);
+    return out;
+}
 function words(v) {
     if (v === undefined || v === null)
         return null;
     if (Array.isArray(v))
-        return v.map(String);
-    if (typeof v === 'string') {
-        try {
-            return (0,_probe_shell_words_js__WEBPACK_IMPORTED_MODULE_1__/* .splitShellWords */ .CQ)(v);
-        }
-        catch {
-            return [v];
-        }
-    }
-    return [String(v)];
+        return v.map((x) => unescapeDollars(String(x)));
+    if (typeof v === 'string')
+        return (composeWords(v) ?? [v]).map(unescapeDollars);
+    return [unescapeDollars(String(v))];
 }
 function sameList(a, b) {
     return (a ?? []).length === (b ?? []).length && (a ?? []).every((x, i) => x === (b ?? [])[i]);
 }
-/** `environment`/`labels` as compose renders them: a map, or a list of `K=V`. */
-function keyValues(v) {
+/** `environment`/`labels` as compose renders them: a map, or a list of `K=V` (values unescaped when asked). */
+function keyValues(v, unescape = false) {
     const out = new Map();
+    const value = (x) => (unescape ? unescapeDollars(x) : x);
     if (Array.isArray(v)) {
         for (const e of v.map(String)) {
             const i = e.indexOf('=');
-            out.set(i < 0 ? e : e.slice(0, i), i < 0 ? null : e.slice(i + 1));
+            out.set(i < 0 ? e : e.slice(0, i), i < 0 ? null : value(e.slice(i + 1)));
         }
     }
     else if (v && typeof v === 'object') {
         for (const [k, x] of Object.entries(v))
-            out.set(k, x === null || x === undefined ? null : String(x));
+            out.set(k, x === null || x === undefined ? null : value(String(x)));
     }
     return out;
 }
 function describeValueChange(name, key, declared, observed) {
     if (observed === undefined)
         return `${name} ${key} (not set on the container)`;
-    if (declared === null || (0,_report_scrub_js__WEBPACK_IMPORTED_MODULE_2__/* .looksSecret */ .n0)(key))
+    if (declared === null || (0,_report_scrub_js__WEBPACK_IMPORTED_MODULE_1__/* .looksSecret */ .n0)(key))
         return `${name} ${key} (value changed)`;
     return `${name} ${key} (${fingerprint(observed)} → ${fingerprint(declared)})`;
+}
+function cleanPath(p) {
+    return p.replace(/\/+$/, '') || '/';
 }
 function mountTargets(v) {
     const out = [];
     for (const m of Array.isArray(v) ? v : []) {
         if (typeof m === 'string') {
             const parts = m.split(':');
-            out.push((parts.length >= 2 ? parts[1] : parts[0]).replace(/\/+$/, '') || '/');
+            out.push(cleanPath(parts.length >= 2 ? parts[1] : parts[0]));
         }
         else if (m && typeof m === 'object' && typeof m.target === 'string') {
-            out.push(m.target.replace(/\/+$/, '') || '/');
+            out.push(cleanPath(m.target));
         }
     }
     return out.sort();
+}
+/**
+ * Where compose mounts a service's `secrets:` (under `/run/secrets`) or `configs:` (under `/`):
+ * the target when given (a relative one below that directory), else the source's name. v2 renders
+ * the target of a secret, v1 only the source.
+ */
+function fileMountTargets(v, dir) {
+    const out = [];
+    for (const e of Array.isArray(v) ? v : []) {
+        const o = typeof e === 'string' ? { source: e } : e && typeof e === 'object' ? e : {};
+        const target = typeof o.target === 'string' && o.target !== '' ? o.target : o.source;
+        if (typeof target !== 'string' || target === '')
+            continue;
+        out.push(cleanPath(target.startsWith('/') ? target : `${dir}/${target}`));
+    }
+    return out;
+}
+/** A volume the engine created without a name (an image `VOLUME` or an anonymous compose volume). */
+function anonymousVolume(m) {
+    return m.type === 'volume' && /^[0-9a-f]{64}$/.test(m.name ?? '');
 }
 function restartName(v) {
     const s = v === undefined || v === null || v === false ? 'no' : String(v);
     return s === '' ? 'no' : s.split(':')[0];
 }
 /** Field-level differences, in a fixed order; [] when nothing declared differs. */
-function configDifferences(service, c) {
+function configDifferences(service, c, ctx = {}) {
     const swarmView = service[SWARM_VIEW_KEY];
     if (swarmView && c.swarm)
         return swarmDifferences(swarmView, c.swarm.view);
     const out = [];
+    if (typeof service.image === 'string' && service.image.trim() !== '' && c.imageRef !== '') {
+        if ((0,_image_ref_js__WEBPACK_IMPORTED_MODULE_2__/* .normalizeImageRef */ .Q)(service.image) !== (0,_image_ref_js__WEBPACK_IMPORTED_MODULE_2__/* .normalizeImageRef */ .Q)(c.imageRef))
+            out.push(`image (${c.imageRef} → ${service.image.trim()})`);
+    }
     const cfg = c.config;
     if (!cfg)
         return out;
@@ -22197,7 +22358,7 @@ function configDifferences(service, c) {
         if (declared !== null && !sameList(declared, field === 'command' ? cfg.cmd : cfg.entrypoint))
             out.push(field);
     }
-    const env = keyValues(s.environment);
+    const env = keyValues(s.environment, true);
     const actualEnv = new Map(c.env.map((e) => [e.slice(0, Math.max(0, e.indexOf('='))), e.slice(e.indexOf('=') + 1)]));
     for (const key of [...env.keys()].sort()) {
         const want = env.get(key);
@@ -22205,15 +22366,27 @@ function configDifferences(service, c) {
         if (have === undefined || (want !== null && have !== want))
             out.push(describeValueChange('environment', key, want, have));
     }
-    const labels = keyValues(s.labels);
+    const labels = keyValues(s.labels, true);
     for (const key of [...labels.keys()].sort()) {
         const want = labels.get(key);
         const have = c.labels[key];
         if (have === undefined || (want !== null && have !== want))
             out.push(describeValueChange('label', key, want, have));
     }
-    const wantMounts = mountTargets(s.volumes);
-    const haveMounts = c.mounts.map((m) => m.destination.replace(/\/+$/, '') || '/').sort();
+    // Declared mounts: volumes, secrets and (v2) configs. An image VOLUME is not declared: skipped.
+    const wantMounts = [
+        ...mountTargets(s.volumes),
+        ...fileMountTargets(s.secrets, '/run/secrets'),
+        ...(ctx.configsMounted === false ? [] : fileMountTargets(s.configs, '')),
+    ].sort();
+    const imageVolumes = new Set((ctx.imageVolumes ?? []).map(cleanPath));
+    const haveMounts = c.mounts
+        .filter((m) => {
+        const dest = cleanPath(m.destination);
+        return !(anonymousVolume(m) && imageVolumes.has(dest) && !wantMounts.includes(dest));
+    })
+        .map((m) => cleanPath(m.destination))
+        .sort();
     const added = wantMounts.filter((t) => !haveMounts.includes(t));
     const removed = haveMounts.filter((t) => !wantMounts.includes(t));
     if (added.length || removed.length) {
@@ -22222,13 +22395,17 @@ function configDifferences(service, c) {
     if (s.healthcheck !== undefined) {
         const hc = s.healthcheck;
         // A string test is compose's shorthand for CMD-SHELL, which is what the engine stores.
-        const want = hc.disable === true ? ['NONE'] : typeof hc.test === 'string' ? ['CMD-SHELL', hc.test] : words(hc.test);
+        const want = hc.disable === true
+            ? ['NONE']
+            : typeof hc.test === 'string'
+                ? ['CMD-SHELL', unescapeDollars(hc.test)]
+                : words(hc.test);
         if (want !== null && !sameList(want, cfg.healthcheck))
             out.push('healthcheck');
     }
     if (restartName(s.restart) !== restartName(cfg.restartPolicy))
         out.push(`restart (${restartName(cfg.restartPolicy)} → ${restartName(s.restart)})`);
-    if (s.user !== undefined && String(s.user) !== cfg.user)
+    if (s.user !== undefined && unescapeDollars(String(s.user)) !== cfg.user)
         out.push('user');
     if (s.ports !== undefined && !sameList(portKeys(s.ports), cfg.ports))
         out.push('ports');
@@ -24779,7 +24956,7 @@ const ANSI = /\u001b\[[0-9;]*[A-Za-z]/g;
  * before the error, v2 its `level=warning` lines), then the warnings, each line cut at 300 characters.
  */
 function composeReason(stderr, stdout = '') {
-    const lines = `${stderr}\n${stdout}`
+    const lines = withoutTracebacks(`${stderr}\n${stdout}`)
         .replace(ANSI, '')
         .split(/\r?\n/)
         .map((l) => l.trimEnd())
@@ -24798,6 +24975,32 @@ function composeReason(stderr, stdout = '') {
         chars += line.length;
     }
     return kept.join('\n');
+}
+/**
+ * A Python traceback (compose v1 crashing) kept to its last line, the exception: the frames above it
+ * say nothing to an operator and would crowd out the reason.
+ */
+function withoutTracebacks(text) {
+    const out = [];
+    let inTrace = false;
+    let last = '';
+    for (const line of text.split(/\r?\n/)) {
+        if (line.startsWith('Traceback (most recent call last):')) {
+            inTrace = true;
+            continue;
+        }
+        if (inTrace) {
+            if (line.startsWith(' ') || line.trim() === '' || /^During handling of the above exception/.test(line))
+                continue;
+            if (/^\S/.test(line))
+                last = line;
+            continue;
+        }
+        out.push(line);
+    }
+    if (last !== '')
+        out.push(last);
+    return out.join('\n');
 }
 /** The command as an operator would type it (arguments holding spaces quoted), for messages. */
 function commandLine(cmd, args) {
@@ -25384,14 +25587,16 @@ class DockerCli {
      * changed value in the file never changes it); the rendered model holds those values, and its hash
      * is the label's. v1: `config` (YAML, parsed safely) and `config --hash '*'`.
      */
-    async renderProject(target) {
+    async renderProject(target, opts = {}) {
+        const withHashes = opts.hashes !== false;
         const flavor = await this.composeFlavor();
         if (flavor === 'v2')
-            return this.renderV2(target);
+            return this.renderV2(target, withHashes);
         const configArgs = ['config'];
+        const noHashes = { code: 0, stdout: '', stderr: '' };
         const [config, hashes] = await Promise.all([
             this.compose(target, configArgs),
-            this.compose(target, ['config', '--hash', '*']),
+            withHashes ? this.compose(target, ['config', '--hash', '*']) : noHashes,
         ]);
         if (config.code !== 0)
             throw await this.renderError(target, configArgs, config, flavor);
@@ -25402,7 +25607,7 @@ class DockerCli {
         this.nameBuiltImages(flavor, target.project, active);
         return { services: active, hashes: parseConfigHashes(hashes.stdout), volumes: parsed.volumes, inactive };
     }
-    async renderV2(target) {
+    async renderV2(target, withHashes) {
         const configArgs = ['config', '--format', 'json'];
         const [config, everyProfile] = await Promise.all([
             this.compose(target, configArgs),
@@ -25418,7 +25623,9 @@ class DockerCli {
                     inactive[name] = profilesOf(svc);
             }
         }
-        const hashes = await this.hashRendered(target, config.stdout, '*');
+        const hashes = withHashes
+            ? await this.hashRendered(target, config.stdout, '*')
+            : { code: 0, stdout: '', stderr: '' };
         if (hashes.code !== 0)
             throw await this.renderError(target, ['config', '--hash', '*'], hashes, 'v2');
         this.nameBuiltImages('v2', target.project, rendered.services);
@@ -25465,7 +25672,8 @@ class DockerCli {
     async renderError(target, args, r, flavor) {
         const [cmd, full] = DockerCli.composeArgs(flavor, target, args);
         let v2Renders = null;
-        if (flavor === 'v1') {
+        // v1 asks the engine for its version on some commands: an engine it cannot reach is no v1 limit
+        if (flavor === 'v1' && !/server API version|Cannot connect|Connection (aborted|refused)/i.test(r.stderr)) {
             const v2 = await this.v2Version();
             if (v2 !== null) {
                 const [c2, a2] = DockerCli.composeArgs('v2', target, ['config', '--quiet']);
@@ -25497,6 +25705,31 @@ class DockerCli {
                 (img.RepoTags ?? []).some((t) => (0,image_ref/* normalizeImageRef */.Q)(t) === norm) ||
                 (img.RepoDigests ?? []).some((d) => d === ref || (0,image_ref/* normalizeImageRef */.Q)(d) === norm));
             out[ref] = hit ? hit.Id : null;
+        }
+        return out;
+    }
+    // Field-level config differences (docs/architecture.md §3): which mounts an image declares.
+    async imageVolumes(images) {
+        const out = {};
+        const unique = [...new Set(images)];
+        for (const ref of unique)
+            out[ref] = null;
+        if (unique.length === 0)
+            return out;
+        const r = await this.docker(['image', 'inspect', ...unique]);
+        const text = r.stdout.trim();
+        if (r.code !== 0 && !text.startsWith('[')) {
+            if (/no such image/i.test(r.stderr))
+                return out;
+            throw new src_errors/* EnvironmentError */.eG(`docker image inspect failed: ${firstLine(r.stderr)}`);
+        }
+        const found = JSON.parse(text || '[]');
+        for (const ref of unique) {
+            const norm = (0,image_ref/* normalizeImageRef */.Q)(ref);
+            const img = found.find((i) => i.Id === ref || (i.RepoTags ?? []).some((t) => (0,image_ref/* normalizeImageRef */.Q)(t) === norm));
+            const volumes = img?.Config?.Volumes;
+            if (img)
+                out[ref] = volumes && typeof volumes === 'object' ? Object.keys(volumes).sort() : [];
         }
         return out;
     }
@@ -26587,7 +26820,7 @@ class SwarmCli extends DockerCli {
         }
         return doc;
     }
-    async renderProject(target) {
+    async renderProject(target, _opts) {
         const doc = await this.stackConfig(target);
         const services = {};
         const hashes = {};

@@ -21,7 +21,7 @@ export interface ModuleSet {
 
 /** validate's renderer: the compose CLI in use (or `docker stack config` for a spec.swarm module). */
 export function composeRenderer(ctx: CommandContext): ComposeRenderer {
-  return (target, kind) => ctx.runtime(kind).renderProject(target);
+  return (target, kind) => ctx.runtime(kind).renderProject(target, { hashes: false });
 }
 
 /**

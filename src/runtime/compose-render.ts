@@ -17,7 +17,7 @@ const ANSI = /\u001b\[[0-9;]*[A-Za-z]/g;
  * before the error, v2 its `level=warning` lines), then the warnings, each line cut at 300 characters.
  */
 export function composeReason(stderr: string, stdout = ''): string {
-  const lines = `${stderr}\n${stdout}`
+  const lines = withoutTracebacks(`${stderr}\n${stdout}`)
     .replace(ANSI, '')
     .split(/\r?\n/)
     .map((l) => l.trimEnd())
@@ -36,6 +36,30 @@ export function composeReason(stderr: string, stdout = ''): string {
     chars += line.length;
   }
   return kept.join('\n');
+}
+
+/**
+ * A Python traceback (compose v1 crashing) kept to its last line, the exception: the frames above it
+ * say nothing to an operator and would crowd out the reason.
+ */
+function withoutTracebacks(text: string): string {
+  const out: string[] = [];
+  let inTrace = false;
+  let last = '';
+  for (const line of text.split(/\r?\n/)) {
+    if (line.startsWith('Traceback (most recent call last):')) {
+      inTrace = true;
+      continue;
+    }
+    if (inTrace) {
+      if (line.startsWith(' ') || line.trim() === '' || /^During handling of the above exception/.test(line)) continue;
+      if (/^\S/.test(line)) last = line;
+      continue;
+    }
+    out.push(line);
+  }
+  if (last !== '') out.push(last);
+  return out.join('\n');
 }
 
 /** The command as an operator would type it (arguments holding spaces quoted), for messages. */

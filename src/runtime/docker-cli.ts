@@ -63,6 +63,7 @@ import type {
   ProcessRunner,
   RenderedProject,
   RenderedService,
+  RenderOptions,
   RunRecord,
   Runtime,
   WaitResult,
@@ -620,13 +621,15 @@ export class DockerCli implements Runtime {
    * changed value in the file never changes it); the rendered model holds those values, and its hash
    * is the label's. v1: `config` (YAML, parsed safely) and `config --hash '*'`.
    */
-  async renderProject(target: ComposeTarget): Promise<RenderedProject> {
+  async renderProject(target: ComposeTarget, opts: RenderOptions = {}): Promise<RenderedProject> {
+    const withHashes = opts.hashes !== false;
     const flavor = await this.composeFlavor();
-    if (flavor === 'v2') return this.renderV2(target);
+    if (flavor === 'v2') return this.renderV2(target, withHashes);
     const configArgs = ['config'];
+    const noHashes: ExecResult = { code: 0, stdout: '', stderr: '' };
     const [config, hashes] = await Promise.all([
       this.compose(target, configArgs),
-      this.compose(target, ['config', '--hash', '*']),
+      withHashes ? this.compose(target, ['config', '--hash', '*']) : noHashes,
     ]);
     if (config.code !== 0) throw await this.renderError(target, configArgs, config, flavor);
     if (hashes.code !== 0) throw await this.renderError(target, ['config', '--hash', '*'], hashes, flavor);
@@ -636,7 +639,7 @@ export class DockerCli implements Runtime {
     return { services: active, hashes: parseConfigHashes(hashes.stdout), volumes: parsed.volumes, inactive };
   }
 
-  private async renderV2(target: ComposeTarget): Promise<RenderedProject> {
+  private async renderV2(target: ComposeTarget, withHashes: boolean): Promise<RenderedProject> {
     const configArgs = ['config', '--format', 'json'];
     const [config, everyProfile] = await Promise.all([
       this.compose(target, configArgs),
@@ -650,7 +653,9 @@ export class DockerCli implements Runtime {
         if (!(name in rendered.services)) inactive[name] = profilesOf(svc);
       }
     }
-    const hashes = await this.hashRendered(target, config.stdout, '*');
+    const hashes = withHashes
+      ? await this.hashRendered(target, config.stdout, '*')
+      : { code: 0, stdout: '', stderr: '' };
     if (hashes.code !== 0) throw await this.renderError(target, ['config', '--hash', '*'], hashes, 'v2');
     this.nameBuiltImages('v2', target.project, rendered.services);
     return {
@@ -702,7 +707,8 @@ export class DockerCli implements Runtime {
   ): Promise<UserError> {
     const [cmd, full] = DockerCli.composeArgs(flavor, target, args);
     let v2Renders: string | null = null;
-    if (flavor === 'v1') {
+    // v1 asks the engine for its version on some commands: an engine it cannot reach is no v1 limit
+    if (flavor === 'v1' && !/server API version|Cannot connect|Connection (aborted|refused)/i.test(r.stderr)) {
       const v2 = await this.v2Version();
       if (v2 !== null) {
         const [c2, a2] = DockerCli.composeArgs('v2', target, ['config', '--quiet']);

@@ -38,6 +38,7 @@ import type {
   ExecResult,
   RenderedProject,
   RenderedService,
+  RenderOptions,
 } from './types.js';
 
 export const SWARM_LABEL = {
@@ -290,7 +291,7 @@ export class SwarmCli extends DockerCli {
     return doc;
   }
 
-  override async renderProject(target: ComposeTarget): Promise<RenderedProject> {
+  override async renderProject(target: ComposeTarget, _opts?: RenderOptions): Promise<RenderedProject> {
     const doc = await this.stackConfig(target);
     const services: Record<string, RenderedService> = {};
     const hashes: Record<string, string> = {};

@@ -139,6 +139,14 @@ export interface RenderedService {
   healthcheck?: unknown;
 }
 
+export interface RenderOptions {
+  /**
+   * false: the model only, `hashes` left empty (validate: compose v1's `config --hash` asks the engine
+   * for its version, and validate must run without one). Default true.
+   */
+  hashes?: boolean;
+}
+
 /**
  * `compose config` of a project, rendered by compose itself: the one reading of a compose file that
  * validate and plan use (docs/architecture.md §2, "Reading compose files"). Merge keys, `extends`,
@@ -365,7 +373,7 @@ export interface Runtime {
   /** Inspect containers by ID or name; missing ones are left out. */
   inspectContainers(idsOrNames: readonly string[]): Promise<ContainerInfo[]>;
   /** Render the project (`config`) and read every service's config hash (`config --hash '*'`). */
-  renderProject(target: ComposeTarget): Promise<RenderedProject>;
+  renderProject(target: ComposeTarget, opts?: RenderOptions): Promise<RenderedProject>;
   /** Image IDs for references (one `docker image inspect`); references not present map to null. */
   imageIds(refs: readonly string[]): Promise<Record<string, string | null>>;
   /**

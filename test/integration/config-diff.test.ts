@@ -70,7 +70,7 @@ describeDocker('container.config fields on the real engine name exactly what dif
 
   async function configItem(v: Variant): Promise<DriftItem | undefined> {
     writeFileSync(composePath, composeFile(v));
-    const { loaded, problems } = validateModules(root, 'modules/*/module.yaml', root);
+    const { loaded, problems } = await validateModules(root, 'modules/*/module.yaml', root, (t) => new DockerCli().renderProject(t, { hashes: false }));
     expect(problems).toEqual([]);
     const plan = await planModules(loaded.modules, new DockerCli());
     return plan.modules[0]!.drift.find((d) => d.key === 'container.config');

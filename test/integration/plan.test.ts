@@ -186,8 +186,14 @@ describeDocker('stateguard plan on the real engine', () => {
       )
       .sort();
     // docker volume: stateguard's run records of the project's one-shots (one listing)
-    expect(kinds).toEqual(['compose config', 'compose config --hash *', 'docker image', 'docker inspect', 'docker ps', 'docker volume']);
-    expect(calls.length).toBeLessThanOrEqual(9);
+    // v2 renders the model as JSON (and with every profile, to name a profiled service it leaves out), then
+    // hashes that rendered model (what `up` writes: docs/architecture.md §3)
+    const rendering =
+      process.env.STATEGUARD_COMPOSE === 'v2'
+        ? ['compose --profile * config --format json', `compose --project-directory ${root} config --hash *`, 'compose config --format json']
+        : ['compose config', 'compose config --hash *'];
+    expect(kinds).toEqual([...rendering, 'docker image', 'docker inspect', 'docker ps', 'docker volume'].sort());
+    expect(calls.length).toBeLessThanOrEqual(process.env.STATEGUARD_COMPOSE === 'v2' ? 10 : 9);
   });
 
   it('plan_hash is stable when nothing changed and changes when a drift item changes', async () => {
@@ -243,14 +249,16 @@ describeDocker('stateguard plan fails closed', () => {
     expect(r.json.error).toContain('DOCKER_HOST=unix:///nonexistent/sg-docker.sock');
   });
 
-  it('a compose file compose cannot render: exit 3 naming the module and the file', async () => {
+  it('a compose file compose cannot render: refused before the engine is read, with compose\'s reason and command', async () => {
     const root = tempRepo({
       'compose.yaml': `services:\n  web:\n    image: \${SG_UNSET_IMAGE_${randomBytes(3).toString('hex')}:?must be set}\n`,
       'modules/web/module.yaml': web(uniqueProject()),
     });
     const r = await run(root, process.env);
-    expect(r.code).toBe(3);
-    expect(r.json.failure_reason).toBe('compose-error');
-    expect(r.json.error).toMatch(/compose cannot render compose\.yaml \(project 'sgt[0-9a-f]+'\) for module 'web': .*must be set/);
+    expect(r.code).toBe(1);
+    expect(r.json.failure_reason).toBe('invalid-modules');
+    expect(r.json.error).toMatch(/compose file \.\.\/\.\.\/compose\.yaml \(compose\.yaml\) cannot be used: compose refused to render it/);
+    expect(r.json.error).toMatch(/compose\.yaml:\d+:\d+: compose could not render project 'sgt[0-9a-f]+' from .*compose\.yaml: `.*config.*` exited \d+:/);
+    expect(r.json.error).toMatch(/must be set/);
   });
 });

@@ -8,6 +8,7 @@ import { configDifferences, fingerprint, type DiffContext } from '../../src/drif
 import { computeDrift } from '../../src/drift/rules.js';
 import { planModules } from '../../src/drift/plan.js';
 import { validateModules } from '../../src/model/validate.js';
+import { fileRenderer } from '../support/file-renderer.js';
 import type { ContainerInfo, Mount, RenderedService } from '../../src/runtime/types.js';
 import { FakeRuntime, container } from '../support/fake-runtime.js';
 import { cleanupTempRepos, moduleYaml, tempRepo } from '../support/fixtures.js';
@@ -147,7 +148,7 @@ describe('the plan passes what the field list needs', () => {
       'compose.yaml': 'services:\n  s:\n    image: stateguard/busybox:1.0.0\n',
       'modules/s/module.yaml': moduleYaml('s', '  class: stateless\n  compose: { file: ../../compose.yaml, project: p, service: s }\n'),
     });
-    const { loaded, problems } = validateModules(root, 'modules/*/module.yaml', root);
+    const { loaded, problems } = await validateModules(root, 'modules/*/module.yaml', root, fileRenderer);
     expect(problems).toEqual([]);
     const rt = new FakeRuntime();
     rt.flavor = 'v2';
