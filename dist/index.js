@@ -21720,7 +21720,8 @@ const snapshotCommand = (0,spec/* defineCommand */.NB)({
 const validateCommand = (0,spec/* defineCommand */.NB)({
     name: 'validate',
     title: 'stateguard validate',
-    description: 'Validate every module.yaml against the schema and across files (names, references, compose services).',
+    description: 'Validate every module.yaml against the schema and across files (names, references, and each compose file as ' +
+        'the compose CLI in use renders it: merge keys, extends, include, interpolation, env_file, profiles).',
     inputs: [spec/* ROOT_INPUT */.kQ, spec/* MODULES_INPUT */.zD, spec/* JSON_INPUT */.sz],
     outputs: [
         { name: 'valid', description: "'true' when every module is valid, else 'false'." },
@@ -25684,11 +25685,13 @@ class DockerCli {
         }
         return composeRenderError(target, commandLine(cmd, full), r, v2Renders);
     }
-    async imageIds(refs) {
-        const out = {};
+    /**
+     * One `docker image inspect` of these references: each reference to the image it names (matched by
+     * ID, normalised tag or digest), absent ones to null.
+     */
+    async inspectImages(refs) {
         const unique = [...new Set(refs)];
-        for (const ref of unique)
-            out[ref] = null;
+        const out = new Map(unique.map((r) => [r, null]));
         if (unique.length === 0)
             return out;
         const r = await this.docker(['image', 'inspect', ...unique]);
@@ -25704,34 +25707,21 @@ class DockerCli {
             const hit = images.find((img) => img.Id === ref ||
                 (img.RepoTags ?? []).some((t) => (0,image_ref/* normalizeImageRef */.Q)(t) === norm) ||
                 (img.RepoDigests ?? []).some((d) => d === ref || (0,image_ref/* normalizeImageRef */.Q)(d) === norm));
-            out[ref] = hit ? hit.Id : null;
+            out.set(ref, hit ?? null);
         }
         return out;
     }
+    async imageIds(refs) {
+        const found = await this.inspectImages(refs);
+        return Object.fromEntries([...found].map(([ref, img]) => [ref, img ? img.Id : null]));
+    }
     // Field-level config differences (docs/architecture.md §3): which mounts an image declares.
     async imageVolumes(images) {
-        const out = {};
-        const unique = [...new Set(images)];
-        for (const ref of unique)
-            out[ref] = null;
-        if (unique.length === 0)
-            return out;
-        const r = await this.docker(['image', 'inspect', ...unique]);
-        const text = r.stdout.trim();
-        if (r.code !== 0 && !text.startsWith('[')) {
-            if (/no such image/i.test(r.stderr))
-                return out;
-            throw new src_errors/* EnvironmentError */.eG(`docker image inspect failed: ${firstLine(r.stderr)}`);
-        }
-        const found = JSON.parse(text || '[]');
-        for (const ref of unique) {
-            const norm = (0,image_ref/* normalizeImageRef */.Q)(ref);
-            const img = found.find((i) => i.Id === ref || (i.RepoTags ?? []).some((t) => (0,image_ref/* normalizeImageRef */.Q)(t) === norm));
+        const found = await this.inspectImages(images);
+        return Object.fromEntries([...found].map(([ref, img]) => {
             const volumes = img?.Config?.Volumes;
-            if (img)
-                out[ref] = volumes && typeof volumes === 'object' ? Object.keys(volumes).sort() : [];
-        }
-        return out;
+            return [ref, img ? (volumes && typeof volumes === 'object' ? Object.keys(volumes).sort() : []) : null];
+        }));
     }
     async recreateService(target, service, imageOverride) {
         // Never pull or build here: the caller checked that the image is on the engine. v1 has no
@@ -26619,6 +26609,7 @@ function viewHash(view) {
 
 
 
+
 const SWARM_LABEL = {
     namespace: 'com.docker.stack.namespace',
     serviceId: 'com.docker.swarm.service.id',
@@ -26809,8 +26800,8 @@ class SwarmCli extends DockerCli {
     async stackConfig(target) {
         const r = await this.docker(['stack', 'config', ...target.files.flatMap((f) => ['-c', f])]);
         if (r.code !== 0) {
-            throw new src_errors/* UserError */.yo(`docker stack config could not render stack '${target.project}' from ${target.files.join(', ')}: ` +
-                `${firstLine(r.stderr) || `exit ${r.code}`}`, { reason: 'compose-error' });
+            throw new src_errors/* UserError */.yo(`docker stack config could not render stack '${target.project}' from ${target.files.join(', ')} (exit ` +
+                `${r.code}):\n${composeReason(r.stderr) || 'no message'}`, { reason: 'compose-error' });
         }
         const doc = (0,dist/* parse */.qg)(r.stdout);
         if (!doc || typeof doc !== 'object' || !doc.services || typeof doc.services !== 'object') {

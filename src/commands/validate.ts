@@ -9,7 +9,9 @@ import { defineCommand, FAILURE_REASON_OUTPUT, JSON_INPUT, MODULES_INPUT, ROOT_I
 export const validateCommand = defineCommand({
   name: 'validate',
   title: 'stateguard validate',
-  description: 'Validate every module.yaml against the schema and across files (names, references, compose services).',
+  description:
+    'Validate every module.yaml against the schema and across files (names, references, and each compose file as ' +
+    'the compose CLI in use renders it: merge keys, extends, include, interpolation, env_file, profiles).',
   inputs: [ROOT_INPUT, MODULES_INPUT, JSON_INPUT] as const,
   outputs: [
     { name: 'valid', description: "'true' when every module is valid, else 'false'." },

@@ -78,6 +78,14 @@ export const LABEL = {
   configHash: 'com.docker.compose.config-hash',
 } as const;
 
+/** What stateguard reads of `docker image inspect`. */
+interface InspectedImage {
+  Id: string;
+  RepoTags?: string[];
+  RepoDigests?: string[];
+  Config?: { Volumes?: unknown };
+}
+
 export interface DockerCliOptions {
   runner?: ProcessRunner;
   /**
@@ -719,10 +727,13 @@ export class DockerCli implements Runtime {
     return composeRenderError(target, commandLine(cmd, full), r, v2Renders);
   }
 
-  async imageIds(refs: readonly string[]): Promise<Record<string, string | null>> {
-    const out: Record<string, string | null> = {};
+  /**
+   * One `docker image inspect` of these references: each reference to the image it names (matched by
+   * ID, normalised tag or digest), absent ones to null.
+   */
+  private async inspectImages(refs: readonly string[]): Promise<Map<string, InspectedImage | null>> {
     const unique = [...new Set(refs)];
-    for (const ref of unique) out[ref] = null;
+    const out = new Map<string, InspectedImage | null>(unique.map((r) => [r, null]));
     if (unique.length === 0) return out;
     const r = await this.docker(['image', 'inspect', ...unique]);
     const text = r.stdout.trim();
@@ -730,7 +741,7 @@ export class DockerCli implements Runtime {
       if (/no such image/i.test(r.stderr)) return out;
       throw new EnvironmentError(`docker image inspect failed: ${firstLine(r.stderr)}`);
     }
-    const images = JSON.parse(text || '[]') as Array<{ Id: string; RepoTags?: string[]; RepoDigests?: string[] }>;
+    const images = JSON.parse(text || '[]') as InspectedImage[];
     for (const ref of unique) {
       const norm = normalizeImageRef(ref);
       const hit = images.find(
@@ -739,35 +750,25 @@ export class DockerCli implements Runtime {
           (img.RepoTags ?? []).some((t) => normalizeImageRef(t) === norm) ||
           (img.RepoDigests ?? []).some((d) => d === ref || normalizeImageRef(d) === norm),
       );
-      out[ref] = hit ? hit.Id : null;
+      out.set(ref, hit ?? null);
     }
     return out;
   }
 
+  async imageIds(refs: readonly string[]): Promise<Record<string, string | null>> {
+    const found = await this.inspectImages(refs);
+    return Object.fromEntries([...found].map(([ref, img]) => [ref, img ? img.Id : null]));
+  }
+
   // Field-level config differences (docs/architecture.md §3): which mounts an image declares.
   async imageVolumes(images: readonly string[]): Promise<Record<string, string[] | null>> {
-    const out: Record<string, string[] | null> = {};
-    const unique = [...new Set(images)];
-    for (const ref of unique) out[ref] = null;
-    if (unique.length === 0) return out;
-    const r = await this.docker(['image', 'inspect', ...unique]);
-    const text = r.stdout.trim();
-    if (r.code !== 0 && !text.startsWith('[')) {
-      if (/no such image/i.test(r.stderr)) return out;
-      throw new EnvironmentError(`docker image inspect failed: ${firstLine(r.stderr)}`);
-    }
-    const found = JSON.parse(text || '[]') as Array<{
-      Id: string;
-      RepoTags?: string[];
-      Config?: { Volumes?: unknown };
-    }>;
-    for (const ref of unique) {
-      const norm = normalizeImageRef(ref);
-      const img = found.find((i) => i.Id === ref || (i.RepoTags ?? []).some((t) => normalizeImageRef(t) === norm));
-      const volumes = img?.Config?.Volumes;
-      if (img) out[ref] = volumes && typeof volumes === 'object' ? Object.keys(volumes).sort() : [];
-    }
-    return out;
+    const found = await this.inspectImages(images);
+    return Object.fromEntries(
+      [...found].map(([ref, img]) => {
+        const volumes = img?.Config?.Volumes;
+        return [ref, img ? (volumes && typeof volumes === 'object' ? Object.keys(volumes).sort() : []) : null];
+      }),
+    );
   }
 
   async recreateService(target: ComposeTarget, service: string, imageOverride?: string): Promise<ExecResult> {

@@ -28,6 +28,7 @@ import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { EnvironmentError, UserError } from '../errors.js';
 import { SWARM_VIEW_KEY } from '../drift/config-diff.js';
 import { DockerCli, firstLine, outputLines, type DockerCliOptions } from './docker-cli.js';
+import { composeReason } from './compose-render.js';
 import { declaredView, engineView, swarmImageRef, viewHash } from './swarm-view.js';
 import type {
   ComposeInfo,
@@ -277,8 +278,8 @@ export class SwarmCli extends DockerCli {
     const r = await this.docker(['stack', 'config', ...target.files.flatMap((f) => ['-c', f])]);
     if (r.code !== 0) {
       throw new UserError(
-        `docker stack config could not render stack '${target.project}' from ${target.files.join(', ')}: ` +
-          `${firstLine(r.stderr) || `exit ${r.code}`}`,
+        `docker stack config could not render stack '${target.project}' from ${target.files.join(', ')} (exit ` +
+          `${r.code}):\n${composeReason(r.stderr) || 'no message'}`,
         { reason: 'compose-error' },
       );
     }
