@@ -23166,12 +23166,26 @@ function declaredMountRefs(m, service) {
         if (mt?.type === 'volume' && mt.source !== null)
             refs.push({ volume: v.volume, path: v.path, kind: 'volume', name: mt.source });
         else if (mt?.type === 'bind' && mt.source !== null) {
-            refs.push({ volume: v.volume, path: v.path, kind: 'bind', hostPath: mt.source, shown: mt.source });
+            refs.push({
+                volume: v.volume,
+                path: v.path,
+                kind: 'bind',
+                hostPath: mt.source,
+                shown: shownHostPath(m, mt.source),
+            });
         }
         else
             refs.push({ volume: v.volume, path: v.path, kind: 'bind' });
     }
     return refs;
+}
+/**
+ * A rendered (absolute) host path as the operator would write it: relative to the compose file's
+ * directory when it lies inside it (`./h/sub`), else absolute.
+ */
+function shownHostPath(m, abs) {
+    const rel = external_node_path_default().relative(external_node_path_default().dirname(m.compose.path), abs);
+    return rel !== '' && !rel.startsWith('..') && !external_node_path_default().isAbsolute(rel) ? `./${rel.split((external_node_path_default()).sep).join('/')}` : abs;
 }
 function renderKey(m) {
     return JSON.stringify([m.runtime, m.compose.project, m.compose.path]);

@@ -64,10 +64,25 @@ function declaredMountRefs(m: ModuleDecl, service: RenderedService): MountRef[] 
     if (mt?.type === 'volume' && mt.source !== null)
       refs.push({ volume: v.volume, path: v.path, kind: 'volume', name: mt.source });
     else if (mt?.type === 'bind' && mt.source !== null) {
-      refs.push({ volume: v.volume, path: v.path, kind: 'bind', hostPath: mt.source, shown: mt.source });
+      refs.push({
+        volume: v.volume,
+        path: v.path,
+        kind: 'bind',
+        hostPath: mt.source,
+        shown: shownHostPath(m, mt.source),
+      });
     } else refs.push({ volume: v.volume, path: v.path, kind: 'bind' });
   }
   return refs;
+}
+
+/**
+ * A rendered (absolute) host path as the operator would write it: relative to the compose file's
+ * directory when it lies inside it (`./h/sub`), else absolute.
+ */
+function shownHostPath(m: ModuleDecl, abs: string): string {
+  const rel = path.relative(path.dirname(m.compose.path), abs);
+  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel) ? `./${rel.split(path.sep).join('/')}` : abs;
 }
 
 function renderKey(m: ModuleDecl): string {

@@ -263,7 +263,10 @@ volumes:
     writeFileSync(broken, gz(tar(dir('data/'), file('data/tables/t1', 'broken\n'), dir('conf/'), dir('blobs/'))));
     const r = await cli(restoreArgs(broken, path.basename(broken), '6'), repo);
     expect(r.code).toBe(1);
-    expect(JSON.parse(r.stdout)).toMatchObject({ decision: 'failed', failure_reason: 'restore-failed', reverted: true });
+    const j = JSON.parse(r.stdout) as { decision: string; failure_reason: string; reverted: boolean; verdict: string };
+    // the verdict is shown when the decision is not the expected one (a refusal must say why in the failure)
+    const got = { decision: j.decision, failure_reason: j.failure_reason, reverted: j.reverted };
+    expect(j.decision === 'failed' ? got : { ...got, verdict: j.verdict }).toEqual({ decision: 'failed', failure_reason: 'restore-failed', reverted: true });
     expect(fingerprint()).toBe(fingerprintB);
   }, 240_000);
 
@@ -285,7 +288,8 @@ volumes:
 
     it.each(boundaries)('killed %s → every mount exactly %s data after recover', async (boundary, expected) => {
       const r = await childCli(restoreArgs(backupA), repo, { STATEGUARD_TEST_KILL_AT: boundary });
-      expect(r.signal).toBe('SIGKILL');
+      // a child that ended on its own says why in the failure (its output), instead of a bare null
+      expect(r.signal === 'SIGKILL' ? 'SIGKILL' : `${r.signal} ${r.stdout.slice(0, 2000)}`).toBe('SIGKILL');
       // while interrupted, mutating commands refuse and name recover
       if (boundary !== 'after-done') {
         const again = await cli(restoreArgs(backupA), repo);

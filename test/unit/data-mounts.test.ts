@@ -82,7 +82,7 @@ describe('validate refuses overlapping data mounts, naming both and the fix', ()
     );
   it.each<[string, string, Array<[string, string]>, RegExp | null]>([
     ['relative binds, one inside the other', '      - ./h:/data\n      - ./h/sub:/uploads\n', [['data', '/data'], ['uploads', '/uploads']],
-      /data volumes 'data' \(\/data, bind \/\S+\/h\) and 'uploads' \(\/uploads, bind \/\S+\/h\/sub\) overlap: the host directory of 'uploads' is inside that of 'data'.*mount the parent once and declare it as one data volume, or use separate directories/],
+      /data volumes 'data' \(\/data, bind \.\/h\) and 'uploads' \(\/uploads, bind \.\/h\/sub\) overlap: the host directory of 'uploads' is inside that of 'data'.*mount the parent once and declare it as one data volume, or use separate directories/],
     ['a relative and an absolute spelling of nested directories', '      - ./h/../h:/data\n      - type: bind\n        source: ./h/x\n        target: /x\n', [['data', '/data'], ['x', '/x']], /'data' .* and 'x' .* overlap/],
     ['nested container paths of two named volumes', '      - data:/data\n      - other:/data/sub\n', [['data', '/data'], ['other', '/data/sub']], /\/data\/sub is inside \/data in the container/],
     ['siblings with a common prefix are fine', '      - ./srv/a:/a\n      - ./srv/ab:/ab\n', [['a', '/a'], ['ab', '/ab']], null],
