@@ -23032,11 +23032,7 @@ function whereWritten(source, service, key) {
     if (!(0,dist/* isMap */.jh)(svc))
         return '';
     const at = (node) => {
-        const p = source.positionOf([]); // fallback position of the document
-        const offset = node?.range?.[0];
-        if (offset === undefined)
-            return `${source.file}:${p.line}:${p.column}`;
-        const pos = source.positionAtOffset(offset);
+        const pos = source.positionAtOffset(node.range?.[0]);
         return `${source.file}:${pos.line}:${pos.column}`;
     };
     const own = svc.items.find((p) => (0,dist/* isPair */.tO)(p) && (0,dist/* isScalar */.jn)(p.key) && String(p.key.value) === key);
@@ -23199,10 +23195,12 @@ async function readComposeFiles(modules, displayBase, render) {
     const out = new Map();
     const sources = new Map();
     const pending = [];
+    const seen = new Set();
     for (const m of modules) {
         const key = renderKey(m);
-        if (out.has(key))
+        if (seen.has(key))
             continue;
+        seen.add(key);
         const display = (0,model_module/* displayPath */.Gt)(m.compose.path, displayBase);
         let source = sources.get(m.compose.path);
         if (!source) {
@@ -23218,8 +23216,6 @@ async function readComposeFiles(modules, displayBase, render) {
             continue;
         }
         const src = source.source;
-        const placeholder = { ok: false, file: [], why: 'not rendered' };
-        out.set(key, placeholder);
         pending.push(render({ project: m.compose.project, files: [m.compose.path] }, m.runtime).then((rendered) => void out.set(key, { ok: true, rendered, source: src, name: sourceProjectName(source.value) }), (err) => {
             if (err instanceof errors/* EnvironmentError */.eG) {
                 out.set(key, {
@@ -23607,7 +23603,7 @@ class YamlSource {
         }
         return best;
     }
-    /** Line and column of a character offset in the file. */
+    /** Line and column of a character offset in the file (1:1 when a node has none). */
     positionAtOffset(offset) {
         return this.pos(offset);
     }

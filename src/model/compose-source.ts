@@ -34,11 +34,8 @@ export function whereWritten(source: YamlSource | null, service: string, key: st
   if (!source) return '';
   const svc = serviceNode(source, service);
   if (!isMap(svc)) return '';
-  const at = (node: Node | null | undefined): string => {
-    const p = source.positionOf([]); // fallback position of the document
-    const offset = node?.range?.[0];
-    if (offset === undefined) return `${source.file}:${p.line}:${p.column}`;
-    const pos = source.positionAtOffset(offset);
+  const at = (node: Node): string => {
+    const pos = source.positionAtOffset(node.range?.[0]);
     return `${source.file}:${pos.line}:${pos.column}`;
   };
   const own = svc.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === key);

@@ -102,9 +102,11 @@ export async function readComposeFiles(
   const out = new Map<string, ComposeRead>();
   const sources = new Map<string, ReturnType<typeof readComposeSource>>();
   const pending: Array<Promise<void>> = [];
+  const seen = new Set<string>();
   for (const m of modules) {
     const key = renderKey(m);
-    if (out.has(key)) continue;
+    if (seen.has(key)) continue;
+    seen.add(key);
     const display = displayPath(m.compose.path, displayBase);
     let source = sources.get(m.compose.path);
     if (!source) {
@@ -120,8 +122,6 @@ export async function readComposeFiles(
       continue;
     }
     const src = source.source;
-    const placeholder: ComposeRead = { ok: false, file: [], why: 'not rendered' };
-    out.set(key, placeholder);
     pending.push(
       render({ project: m.compose.project, files: [m.compose.path] }, m.runtime).then(
         (rendered) => void out.set(key, { ok: true, rendered, source: src, name: sourceProjectName(source.value) }),

@@ -78,8 +78,8 @@ export class YamlSource {
     return best;
   }
 
-  /** Line and column of a character offset in the file. */
-  positionAtOffset(offset: number): Position {
+  /** Line and column of a character offset in the file (1:1 when a node has none). */
+  positionAtOffset(offset: number | undefined): Position {
     return this.pos(offset);
   }
 
