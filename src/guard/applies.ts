@@ -36,30 +36,42 @@ export function appliedBy(m: AppliesModule, keys: readonly DriftKey[]): AppliedB
   return 'by-hand';
 }
 
-/** The sentence that says how the change is applied, naming the CLI flags or the action inputs. */
-export function howApplied(m: AppliesModule, keys: readonly DriftKey[], surface: Surface = 'cli'): string {
+/** What guard's `allowed` means, said wherever a decision is shown. */
+export const ALLOWED_MEANS = 'the stateful rule does not block this change';
+
+/**
+ * The sentence that says how the change is applied, naming the CLI flags or the action inputs.
+ * `keys` undefined: the drift is not known (apply refuses a long-running module before planning).
+ */
+export function howApplied(m: AppliesModule, keys: readonly DriftKey[] | undefined, surface: Surface = 'cli'): string {
   const deploy = m.runtime === 'swarm' ? '`docker stack deploy`' : '`docker compose up -d`';
-  switch (appliedBy(m, keys)) {
-    case 'apply':
-      return (
-        `'${m.name}' is a one-shot: \`stateguard apply --module ${m.name}\` re-runs it` +
-        (m.class === 'stateless' ? '.' : ` (with ${inputRef('allow-stateful', surface)} and a verified backup).`)
-      );
-    case 'normal-deploy':
-      return (
-        `'${m.name}' is long-running: stateguard apply only re-runs one-shots, so deploy this change through your ` +
-        `normal deploy (e.g. ${deploy}).`
-      );
-    case 'upgrade':
-      return (
-        `'${m.name}' is long-running and stateful: an image bump goes through \`stateguard upgrade --module ${m.name}\` ` +
-        `(workflows/upgrade.yml), not apply.`
-      );
-    case 'by-hand':
-      return (
-        `'${m.name}' is long-running and ${m.class}: no stateguard command applies this drift (apply only re-runs ` +
-        `one-shots; upgrade takes only an image bump of a stateful compose module); take a snapshot, change it by ` +
-        `hand (${deploy}), then plan again.`
-      );
+  const upgrade = `\`stateguard upgrade --module ${m.name}\` (workflows/upgrade.yml)`;
+  const byHand = `take a snapshot, change it by hand (${deploy}), then plan again`;
+  const path = appliedBy(m, keys ?? []);
+  if (path === 'apply') {
+    return (
+      `'${m.name}' is a one-shot: \`stateguard apply --module ${m.name}\` re-runs it` +
+      (m.class === 'stateless' ? '.' : ` (with ${inputRef('allow-stateful', surface)} and a verified backup).`)
+    );
   }
+  if (path === 'normal-deploy') {
+    return (
+      `'${m.name}' is long-running and stateless: stateguard apply only re-runs one-shots, so deploy it through your ` +
+      `normal deploy (e.g. ${deploy}).`
+    );
+  }
+  if (path === 'upgrade') {
+    return `'${m.name}' is long-running and stateful: an image bump goes through ${upgrade}, not apply.`;
+  }
+  if (keys === undefined && m.class === 'stateful' && m.runtime !== 'swarm') {
+    return (
+      `'${m.name}' is long-running and stateful: an image bump goes through ${upgrade}; for any other change ` +
+      `${byHand}.`
+    );
+  }
+  return (
+    `'${m.name}' is long-running and ${m.class}: no stateguard command applies ` +
+    `${keys === undefined ? 'a change of it' : 'this drift'} (apply only re-runs one-shots; upgrade takes only an ` +
+    `image bump of a stateful compose module); ${byHand}.`
+  );
 }
