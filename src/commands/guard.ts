@@ -5,7 +5,7 @@ import { ExitCode, type FailureReason } from '../errors.js';
 import type { GuardResult } from '../guard/decide.js';
 import { evaluateGuard, type GuardRequest } from '../guard/evaluate.js';
 import type { ModuleDecl } from '../model/module.js';
-import { surfaceOf } from '../words.js';
+import { surfaceOf } from '../report/words.js';
 import { ALLOWED_MEANS } from '../guard/applies.js';
 import { cell, code, loadValidModules, pickModule, type ModuleSet } from './common.js';
 import {

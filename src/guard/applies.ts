@@ -11,7 +11,7 @@
  */
 import type { DriftKey } from '../drift/types.js';
 import type { ModuleDecl } from '../model/module.js';
-import { inputRef, type Surface } from '../words.js';
+import { inputRef, type Surface } from '../report/words.js';
 
 /** Which path applies a module's change: the `applied_by` field of guard's JSON and its output. */
 export type AppliedBy = 'apply' | 'normal-deploy' | 'upgrade' | 'by-hand';

@@ -30,7 +30,7 @@ import { DRIFT_KEYS, type DriftKey, type ModulePlan } from '../drift/types.js';
 import type { BackupProblem, BackupReport } from '../backup/types.js';
 import type { FailureReason } from '../errors.js';
 import type { ModuleDecl } from '../model/module.js';
-import { inputRef, setValue, type Surface } from '../words.js';
+import { inputRef, setValue, type Surface } from '../report/words.js';
 import { appliedBy, howApplied, type AppliedBy } from './applies.js';
 
 export type Decision = 'allowed' | 'no-op' | 'blocked';
@@ -297,7 +297,9 @@ export function decide(input: GuardInput): GuardResult {
         code: 'backup-rejected',
         input: 'backup-ref',
         message: `backup-ref ${backup.path} did not pass verify-backup (${listed})`,
-        fix: `Fix each backup problem listed (or take a fresh snapshot) and ${setValue('backup-ref', 'that path', surface)}.`,
+        fix:
+          'Fix each backup problem listed (or take a fresh snapshot) and ' +
+          `${setValue('backup-ref', 'that path', surface)}.`,
       });
     }
     const mismatch = describeConfirmMismatch(input.confirm, input.confirmToken);

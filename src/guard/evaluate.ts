@@ -11,7 +11,7 @@ import { EnvironmentError, UserError, errorMessage, type FailureReason } from '.
 import type { VerifyBackupInput } from '../backup/verify.js';
 import type { ModuleDecl } from '../model/module.js';
 import type { Runtime } from '../ports.js';
-import type { Surface } from '../words.js';
+import type { Surface } from '../report/words.js';
 import { decide, type EvaluationError, type GuardResult } from './decide.js';
 
 export type PlanModulesFn = (modules: ModuleDecl[], runtime: Runtime, opts?: { only?: string[] }) => Promise<Plan>;

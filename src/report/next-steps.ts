@@ -7,7 +7,7 @@
  */
 import type { DriftKey, ModulePlan } from '../drift/types.js';
 import { appliedBy, isImageBump } from '../guard/applies.js';
-import { withArticle } from '../words.js';
+import { withArticle } from './words.js';
 
 /** A piece of a step: plain words, or a code span (a command, a path, a value). */
 export type Segment = string | { code: string };
@@ -94,7 +94,7 @@ export function nextStepOf(m: ModulePlan, backupModules?: readonly string[]): Ne
       const ref: Segment[] = ['a snapshot of '];
       covers.forEach((x, i) => ref.push(...(i > 0 ? [' or '] : []), c(x)));
       ref.push(' under your backup root (', c(`${covers[0]}-YYYYMMDDTHHMMSSZ.tar.gz`), ')');
-      return step([`a ${m.class} one-shot to re-run: dispatch`], {
+      return step([`${withArticle(m.class)} one-shot to re-run: dispatch`], {
         workflow: {
           file: 'workflows/stateful-apply.yml',
           inputs: [

@@ -227,7 +227,8 @@ export function renderPlanMarkdown(plan: Plan, opts: PlanMarkdownOptions = {}): 
   const tail =
     (refused ? `\n\n**Refused modules** (nothing about them is known):${refused}` : '') +
     `\n\nPlanned with ` +
-    `${composeText(plan)}. Pass a module's plan hash to apply or upgrade as \`expected-plan-hash\`; it binds the drift and the ` +
+    `${composeText(plan)}. Pass a module's plan hash to apply or upgrade as \`expected-plan-hash\`; it binds the ` +
+    'drift and the ' +
     `declared definition you reviewed.`;
   const rows: string[] = [];
   // Drifted modules first: they are what a reviewer needs; in-sync ones are dropped first when long.

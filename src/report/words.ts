@@ -25,9 +25,9 @@ export function setTrue(name: string, surface: Surface = 'cli'): string {
   return surface === 'action' ? `set ${name}: 'true'` : `pass --${name}`;
 }
 
-/** "pass --backup-ref PATH" (CLI) / "set backup-ref to PATH" (action). */
+/** "pass PATH as --backup-ref" (CLI) / "set backup-ref to PATH" (action). */
 export function setValue(name: string, value: string, surface: Surface = 'cli'): string {
-  return surface === 'action' ? `set ${name} to ${value}` : `pass --${name} ${value}`;
+  return surface === 'action' ? `set ${name} to ${value}` : `pass ${value} as --${name}`;
 }
 
 // Words whose first letter is a vowel but whose sound is not (a one-shot, a unique name, a user).
