@@ -17,6 +17,7 @@ import { describeOverlap, mountOverlaps, type MountRef } from './mount-overlap.j
 import { renderedMounts } from './rendered-mounts.js';
 import type { SourceProblem, YamlSource } from './yaml-source.js';
 import { displayPath, loadModules, sortProblems, type LoadedModules, type ModuleDecl } from './module.js';
+import { withArticle } from '../report/words.js';
 
 /** Renders a compose (or stack) file as the module's runtime does: the adapter's renderProject. */
 export type ComposeRenderer = (target: ComposeTarget, kind: RuntimeKind) => Promise<RenderedProject>;
@@ -346,7 +347,8 @@ export function crossCheck(
               : `data volume ` +
                   `'${v.volume}' at ${v.path} is not mounted by service ` +
                   `'${m.compose.service}' in ${m.compose.file}` +
-                  `${mt ? ` (compose renders a ${mt.type} mount there)` : ''}: its data would not survive a recreate`,
+                  `${mt ? ` (compose renders ${withArticle(mt.type)} mount there)` : ''}` +
+                  ': its data would not survive a recreate',
           ),
         );
       }
