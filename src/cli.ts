@@ -7,6 +7,7 @@ import { cliNames, parseInputs, type RawInputs } from './commands/inputs.js';
 import type { CommandContext, CommandSpec, InputDef, Logger } from './commands/spec.js';
 import { ExitCode, UserError } from './errors.js';
 import { COMPOSE_ENV_HELP, checkComposeFlavorEnv } from './compose-env.js';
+import { COMPLETION_SHELLS, completionScript, isCompletionShell } from './completion.js';
 import { errorResult, runCommand } from './run-command.js';
 import { Scrubber } from './report/scrub.js';
 import { runtimeSelector } from './runtime/select.js';
@@ -120,6 +121,42 @@ export function helpRequested(spec: CommandSpec<readonly InputDef[]>, argv: read
   return false;
 }
 
+const COMPLETION_DESCRIPTION =
+  `Print a shell completion script: stateguard completion ${COMPLETION_SHELLS.join('|')} (e.g. ` +
+  '`source <(stateguard completion bash)`).';
+const COMPLETION_USAGE = [
+  `usage: stateguard completion ${COMPLETION_SHELLS.join('|')}`,
+  '',
+  'Print a completion script for the shell, generated from the command definitions:',
+  '  bash: source <(stateguard completion bash)',
+  '  zsh:  source <(stateguard completion zsh)',
+  '  fish: stateguard completion fish | source',
+].join('\n');
+
+/**
+ * `stateguard completion <shell>` (CLI only: not a command definition, so no action is built for it).
+ * Anything but exactly one known shell is a usage error (exit 3) naming the shells.
+ */
+function runCompletion(args: readonly string[], io: CliIo): number {
+  if (args.length === 1 && (args[0] === '--help' || args[0] === '-h')) {
+    io.stdout(COMPLETION_USAGE + '\n');
+    return ExitCode.ok;
+  }
+  const shell = args[0];
+  if (args.length !== 1 || !isCompletionShell(shell)) {
+    const got =
+      args.length === 0
+        ? 'no shell was given'
+        : args.length > 1
+          ? `${args.length} arguments were given`
+          : `unknown shell ${JSON.stringify(shell)}`;
+    io.stderr(`stateguard completion: ${got}; name one of ${COMPLETION_SHELLS.join(', ')}.\n\n${COMPLETION_USAGE}\n`);
+    return ExitCode.couldNotRun;
+  }
+  io.stdout(completionScript(shell));
+  return ExitCode.ok;
+}
+
 export function usage(spec?: CommandSpec<readonly InputDef[]>): string {
   if (!spec) {
     return [
@@ -129,6 +166,7 @@ export function usage(spec?: CommandSpec<readonly InputDef[]>): string {
       '',
       'commands:',
       ...Object.values(COMMANDS).map((c) => `  ${c.name.padEnd(16)} ${c.description}`),
+      `  ${'completion'.padEnd(16)} ${COMPLETION_DESCRIPTION}`,
       '',
       "Run 'stateguard <command> --help' for its flags. Exit codes: 0 ok, 1 no, 2 drift (plan --detailed-exitcode), " +
         '3 could not run.',
@@ -179,6 +217,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     io.stdout(`${VERSION}\n`);
     return ExitCode.ok;
   }
+  if (name === 'completion') return runCompletion(args, io);
   const spec = getCommand(name);
   if (!spec) {
     io.stderr(`stateguard: unknown command ${JSON.stringify(name)}.\n\n${usage()}\n`);

@@ -27,6 +27,7 @@ import {
 } from '../ops/guarded.js';
 import { interruptedOperationAmong } from '../restore/journal.js';
 import { LineScrubber, registerEnvSecrets } from './logs.js';
+import { ALLOWED_MEANS, howApplied } from '../guard/applies.js';
 
 export type { DependencyCheck, DependencyState } from '../ops/dependencies.js';
 
@@ -74,10 +75,11 @@ export async function applyOneShot(req: ApplyRequest, deps: ApplyDeps): Promise<
 
   // A long-running module is never applied by this path: refuse before touching the engine.
   if (m.expectedState !== 'exited-success') {
+    // The same words as guard's `allowed` (docs/architecture.md §4, "What allowed means").
     const verdict =
       `apply only re-runs one-shot modules (expected_state: exited-success); module ` +
-      `'${m.name}' is expected_state: ${m.expectedState}. ` +
-      `Deploy long-running services through your normal deploy, not stateguard apply.`;
+      `'${m.name}' is expected_state: ${m.expectedState}. A guard decision of allowed means only that ` +
+      `${ALLOWED_MEANS}; ${howApplied(m, undefined, req.surface)}`;
     deps.log.info(verdict);
     return { ...out, status: 'refused', failure_reason: 'drift-not-allowed', verdict, messages: [verdict] };
   }

@@ -43,6 +43,7 @@ import { describeReservedLive, isReservedName } from './reserved.js';
 import { nameLengthProblems, pathProblems, printablePath } from './entry-rules.js';
 import { CHECKSUM_SUFFIX, archiveName } from './names.js';
 import { END_OF_ARCHIVE, bodyPadding, headerBlocks } from './tar-writer.js';
+import { withArticle } from '../report/words.js';
 
 export interface SnapshotResult {
   path: string;
@@ -227,7 +228,8 @@ async function captureVolume(
     }
     if (first !== top) fail(`docker cp of ${target.path} returned an entry outside it: ${printablePath(e.path)}`);
     else if (e.type !== 'File' && e.type !== 'OldFile' && e.type !== 'Directory') {
-      const what = e.type === 'SymbolicLink' ? 'a symbolic link' : e.type === 'Link' ? 'a hard link' : `a ${e.type}`;
+      const what =
+        e.type === 'SymbolicLink' ? 'a symbolic link' : e.type === 'Link' ? 'a hard link' : withArticle(e.type);
       fail(
         `volume ${target.volume} holds ${what} at ${shown}. A snapshot holds only regular files and directories ` +
           `(verify-backup refuses anything else), so this volume cannot be snapshotted as it is; replace the entry ` +

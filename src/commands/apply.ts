@@ -102,8 +102,8 @@ export const applyCommand = defineCommand({
       // The action layer appends the failure reason to the first line itself.
       `apply ${o.module}: ${o.status}`,
       ...(o.failure_reason ? [`failure-reason: ${o.failure_reason}`] : []),
-      ...(o.guard && o.guard.decision === 'blocked' ? [guardText(o.guard)] : []),
-      `  ${o.verdict}`,
+      // Blocked by the guard: its text lists each reason once, with its fix; the verdict is not repeated.
+      ...(o.guard && o.guard.decision === 'blocked' ? [guardText(o.guard)] : [`  ${o.verdict}`]),
     ].join('\n');
     return {
       exitCode: applyExitCode(o),

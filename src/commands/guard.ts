@@ -5,6 +5,8 @@ import { ExitCode, type FailureReason } from '../errors.js';
 import type { GuardResult } from '../guard/decide.js';
 import { evaluateGuard, type GuardRequest } from '../guard/evaluate.js';
 import type { ModuleDecl } from '../model/module.js';
+import { surfaceOf } from '../report/words.js';
+import { ALLOWED_MEANS } from '../guard/applies.js';
 import { cell, code, loadValidModules, pickModule, type ModuleSet } from './common.js';
 import {
   defineCommand,
@@ -79,6 +81,7 @@ export function guardRequest(
     now: ctx.now(),
     maxUncompressedBytes: opts.maxUncompressedBytes,
     maxEntries: opts.maxEntries,
+    surface: surfaceOf(ctx),
   };
 }
 
@@ -92,7 +95,8 @@ export function guardExitCode(r: GuardResult): 0 | 1 | 3 {
 
 export function guardText(r: GuardResult): string {
   const head = `guard ${r.module}: ${r.decision}${r.drift_keys.length ? ` (drift: ${r.drift_keys.join(', ')})` : ''}`;
-  if (r.decision !== 'blocked') return head;
+  if (r.decision === 'no-op') return head;
+  if (r.decision === 'allowed') return [head, `  ${ALLOWED_MEANS}; ${r.how_applied ?? ''}`.trimEnd()].join('\n');
   return [
     head,
     `failure-reason: ${r.failure_reason}`,
@@ -104,6 +108,8 @@ export function guardSummary(r: GuardResult): string {
   const icon = r.decision === 'blocked' ? '⛔' : r.decision === 'no-op' ? '✅' : '🟢';
   const lines = [`### ${icon} stateguard guard: \`${r.module}\` is ${r.decision}`, ''];
   if (r.drift_keys.length) lines.push(`Drift: ${r.drift_keys.map((k) => `\`${k}\``).join(', ')}`, '');
+  if (r.decision === 'allowed') lines.push(`\`allowed\`: ${ALLOWED_MEANS}. ${cell(r.how_applied ?? '')}`.trimEnd(), '');
+  else if (r.decision === 'blocked' && r.how_applied) lines.push(`How it is applied: ${cell(r.how_applied)}`, '');
   if (r.backup)
     lines.push(
       `Backup: ${r.backup.verified ? 'verified' : 'not verified'}${r.backup.path ? ` (${code(r.backup.path)})` : ''}`,
@@ -123,7 +129,16 @@ export const guardCommand = defineCommand({
   description: 'Decide whether a module may be applied: allowed, no-op or blocked, with every reason.',
   inputs: [...GUARD_INPUTS, JSON_INPUT] as const,
   outputs: [
-    { name: 'decision', description: 'allowed, no-op or blocked.' },
+    {
+      name: 'decision',
+      description: `allowed (${ALLOWED_MEANS}; applied-by says which path applies it), no-op or blocked.`,
+    },
+    {
+      name: 'applied-by',
+      description:
+        'Which path applies the change: apply (a one-shot), normal-deploy (a long-running stateless module), ' +
+        'upgrade (an image bump of a long-running stateful module) or by-hand; empty for no-op.',
+    },
     { name: 'reasons', description: 'JSON array of every failed condition: {code, message, fix, input}.' },
     {
       name: 'plan-hash',
@@ -149,6 +164,7 @@ export const guardCommand = defineCommand({
         decision: r.decision,
         reasons: JSON.stringify(r.reasons),
         'plan-hash': ev.planHash ?? '',
+        'applied-by': r.applied_by ?? '',
         'failure-reason': r.failure_reason,
       },
       summary: guardSummary(r),

@@ -175,7 +175,7 @@ export const planCommand = defineCommand({
     return {
       exitCode: refused.length > 0 ? ExitCode.no : changes && opts.detailedExitcode ? ExitCode.drift : ExitCode.ok,
       json: plan,
-      text: renderPlanText(plan) + refusedText,
+      text: renderPlanText(plan, render.backupModules) + refusedText,
       outputs: {
         changes: String(changes),
         'drifted-modules': JSON.stringify(drifted),

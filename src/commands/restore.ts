@@ -2,6 +2,7 @@
  * `stateguard restore` and `stateguard recover`: put a verified backup back onto a module's data
  * volumes, and finish or revert one that was interrupted (docs/architecture.md §12).
  */
+import { surfaceOf } from '../report/words.js';
 import { hostname } from 'node:os';
 import { verifyBackup } from '../backup/verify.js';
 import { planModules } from '../drift/plan.js';
@@ -131,6 +132,7 @@ export const restoreCommand = defineCommand({
         now: ctx.now(),
         maxUncompressedBytes: opts.maxUncompressedBytes,
         maxEntries: opts.maxEntries,
+        surface: surfaceOf(ctx),
         expectedPlanHash: opts.expectedPlanHash,
         breakStaleLock: opts.breakStaleLock,
         staleAfterMs: opts.lockStaleAfterMinutes * 60_000,
@@ -154,8 +156,10 @@ export const restoreCommand = defineCommand({
       text: [
         `restore ${o.module}: ${o.decision}`,
         ...(o.failure_reason ? [`failure-reason: ${o.failure_reason}`] : []),
-        ...(o.status === 'blocked' ? o.reasons.map((r) => `  - [${r.code}] ${r.message} — fix: ${r.fix}`) : []),
-        `  ${o.verdict}`,
+        // Blocked: each reason once, with its fix; the verdict (JSON) repeats them, so it is not printed again.
+        ...(o.status === 'blocked' && o.reasons.length
+          ? [...o.reasons.map((r) => `  - [${r.code}] ${r.message} — fix: ${r.fix}`)]
+          : [`  ${o.verdict}`]),
       ].join('\n'),
       outputs: {
         status: o.status,

@@ -7,8 +7,10 @@ import { verifyBackup } from '../backup/verify.js';
 import { planModules } from '../drift/plan.js';
 import { ExitCode } from '../errors.js';
 import { describeHolder } from '../ops/lock.js';
+import { blockedHeadline } from '../ops/guarded.js';
 import { upgradeModule, type UpgradeOutcome } from '../upgrade/upgrade.js';
 import { cell, checkExpectedPlanHash, loadValidModules, pickModule, refuseOnSwarm } from './common.js';
+import { surfaceOf } from '../report/words.js';
 import { crashHook } from './restore.js';
 import { defineCommand, FAILURE_REASON_OUTPUT, JSON_INPUT, MODULES_INPUT, ROOT_INPUT, LOCK_INPUTS } from './spec.js';
 
@@ -53,6 +55,13 @@ export function upgradeSummary(o: UpgradeOutcome): string {
   }
   for (const w of o.warnings) lines.push('', `> ⚠️ ${cell(w)}`);
   return lines.join('\n');
+}
+
+/** The last line of upgrade's text: the verdict, or (when the reasons above already say it) its short form. */
+export function upgradeVerdictLine(o: UpgradeOutcome): string {
+  if (o.decision === 'held') return `upgrade of '${o.module}' held before anything was touched.`;
+  if (o.status === 'blocked' && o.reasons.length) return blockedHeadline('upgrade', o.module, o.reasons);
+  return o.verdict;
 }
 
 export const upgradeCommand = defineCommand({
@@ -144,6 +153,7 @@ export const upgradeCommand = defineCommand({
         now: ctx.now(),
         maxUncompressedBytes: Number.MAX_SAFE_INTEGER,
         maxEntries: Number.MAX_SAFE_INTEGER,
+        surface: surfaceOf(ctx),
         expectedPlanHash: opts.expectedPlanHash,
         breakStaleLock: opts.breakStaleLock,
         staleAfterMs: opts.lockStaleAfterMinutes * 60_000,
@@ -170,11 +180,14 @@ export const upgradeCommand = defineCommand({
       text: [
         `upgrade ${o.module}: ${o.status === 'no-op' ? 'no-op' : o.decision}`,
         ...(o.failure_reason ? [`failure-reason: ${o.failure_reason}`] : []),
-        ...(o.reasons.length && o.decision !== 'upgraded' ? o.reasons.map((r) => `  - [${r.code}] ${r.message}`) : []),
+        // Held or blocked: each reason once, with its fix; then the verdict only when it adds to them.
+        ...(o.reasons.length && o.decision !== 'upgraded'
+          ? o.reasons.map((r) => `  - [${r.code}] ${r.message} — fix: ${r.fix}`)
+          : []),
         ...(o.release_notes?.flagged.length
           ? [`  release notes (${o.release_notes.path}):`, o.release_notes.excerpt]
           : []),
-        `  ${o.verdict}`,
+        `  ${upgradeVerdictLine(o)}`,
       ].join('\n'),
       outputs: {
         status: o.status,

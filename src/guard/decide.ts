@@ -30,6 +30,8 @@ import { DRIFT_KEYS, type DriftKey, type ModulePlan } from '../drift/types.js';
 import type { BackupProblem, BackupReport } from '../backup/types.js';
 import type { FailureReason } from '../errors.js';
 import type { ModuleDecl } from '../model/module.js';
+import { inputRef, setValue, type Surface } from '../report/words.js';
+import { appliedBy, howApplied, type AppliedBy } from './applies.js';
 
 export type Decision = 'allowed' | 'no-op' | 'blocked';
 
@@ -50,7 +52,7 @@ export interface EvaluationError {
 
 export interface GuardInput {
   /** backup: its ref_modules name what to back up in the fix text (a sidecar's parent) */
-  module: Pick<ModuleDecl, 'name' | 'class' | 'expectedState' | 'backup'>;
+  module: Pick<ModuleDecl, 'name' | 'class' | 'expectedState' | 'backup'> & { runtime?: ModuleDecl['runtime'] };
   /** the fresh plan of exactly this module, or why there is none */
   plan: ModulePlan | EvaluationError;
   allowStateful: boolean;
@@ -61,6 +63,8 @@ export interface GuardInput {
    * EvaluationError when verification itself failed.
    */
   backup: BackupReport | EvaluationError | undefined;
+  /** where the fixes are read: CLI flags (`--allow-stateful`, the default) or action inputs */
+  surface?: Surface;
 }
 
 export interface GuardResult {
@@ -73,6 +77,13 @@ export interface GuardResult {
   backup: { verified: boolean; path: string | null; matched_module: string | null; problems: BackupProblem[] } | null;
   /** '' unless blocked */
   failure_reason: FailureReason | '';
+  /**
+   * Which path applies the change (docs/architecture.md §4, "What allowed means"): `allowed` means only
+   * that the stateful rule does not block it. '' for no-op. Optional: added in issue 25.
+   */
+  applied_by?: AppliedBy | '';
+  /** the same in words, naming the command (and the flags or inputs); '' for no-op */
+  how_applied?: string;
 }
 
 /** The only drift the stateful path may apply: a pending (re-)run of a one-shot. */
@@ -142,20 +153,21 @@ function backupSummary(b: BackupReport | EvaluationError | undefined): GuardResu
  * How to take the backup that would cover the module, naming real modules: a sidecar is covered by
  * its parent's backups (backup.ref_modules), a stateful module by its own. Never a placeholder.
  */
-export function backupFix(module: GuardInput['module']): string {
+export function backupFix(module: GuardInput['module'], surface: Surface = 'cli'): string {
   const parents = (module.backup?.refModules ?? []).filter((r) => r !== module.name);
   const sources = module.class === 'sidecar' && parents.length > 0 ? parents : [module.name];
   const first = sources[0]!;
   const which = sources.map((s) => `'${s}'`).join(' or ');
   return (
     `Take a backup of ` +
-    `${which} with \`stateguard snapshot --module ${first} --out-dir DIR\` (DIR under a backup-root) ` +
-    `and pass the archive it writes as backup-ref.`
+    `${which} with \`stateguard snapshot --module ${first} --out-dir DIR\` (DIR under a ` +
+    `${inputRef('backup-root', surface)}) and ${setValue('backup-ref', 'the archive it writes', surface)}.`
   );
 }
 
 export function decide(input: GuardInput): GuardResult {
   const { module } = input;
+  const surface = input.surface ?? 'cli';
   const reasons: GuardReason[] = [];
   let driftKeys: DriftKey[] = [];
   let planKnown = false;
@@ -191,7 +203,16 @@ export function decide(input: GuardInput): GuardResult {
   }
 
   if (planKnown && reasons.length === 0 && driftKeys.length === 0) {
-    return { module: module.name, decision: 'no-op', reasons: [], drift_keys: [], backup: null, failure_reason: '' };
+    return {
+      module: module.name,
+      decision: 'no-op',
+      reasons: [],
+      drift_keys: [],
+      backup: null,
+      failure_reason: '',
+      applied_by: '',
+      how_applied: '',
+    };
   }
   if (planKnown && reasons.length === 0 && module.class === 'stateless') {
     return {
@@ -201,6 +222,8 @@ export function decide(input: GuardInput): GuardResult {
       drift_keys: driftKeys,
       backup: null,
       failure_reason: '',
+      applied_by: appliedBy(module, driftKeys),
+      how_applied: howApplied(module, driftKeys, surface),
     };
   }
 
@@ -216,9 +239,7 @@ export function decide(input: GuardInput): GuardResult {
         message:
           `module '${module.name}' is ${module.class} and long-running (expected_state: ` +
           `${module.expectedState}); the stateful path only re-runs one-shots (expected_state: exited-success)`,
-        fix:
-          'Change a long-running stateful module through a reviewed maintenance procedure (snapshot, deploy, ' +
-          'verify), not stateful-apply.',
+        fix: howApplied(module, planKnown ? driftKeys : undefined, surface),
       });
     }
     if (planKnown) {
@@ -232,8 +253,9 @@ export function decide(input: GuardInput): GuardResult {
             `applied)`,
           fix:
             unverifiableFix(input.plan) ??
-            'Resolve that drift by hand with a backup in place (e.g. an image bump is an upgrade, not a re-run), ' +
-              'then re-plan.',
+            (module.expectedState === 'exited-success'
+              ? 'Resolve that drift by hand with a backup in place, then re-plan.'
+              : howApplied(module, driftKeys, surface)),
         });
       }
     }
@@ -243,8 +265,10 @@ export function decide(input: GuardInput): GuardResult {
         input: 'allow-stateful',
         message: `allow-stateful is not true; module '${module.name}' is ${module.class}`,
         fix:
-          "Set allow-stateful to 'true' (the workflow's allow_stateful checkbox) to change a stateful or sidecar " +
-          'module.',
+          surface === 'action'
+            ? "Set allow-stateful: 'true' (the workflow's allow_stateful checkbox) to change a stateful or sidecar " +
+              'module.'
+            : 'Pass --allow-stateful to change a stateful or sidecar module.',
       });
     }
     const backup = input.backup;
@@ -253,7 +277,7 @@ export function decide(input: GuardInput): GuardResult {
         code: 'backup-rejected',
         input: 'backup-ref',
         message: 'no backup-ref was given',
-        fix: backupFix(module),
+        fix: backupFix(module, surface),
       });
     } else if (isEvaluationError(backup)) {
       reasons.push({
@@ -261,8 +285,8 @@ export function decide(input: GuardInput): GuardResult {
         input: 'backup-ref',
         message: `the backup could not be verified: ${backup.error}`,
         fix:
-          'Pass a backup-ref that is a readable .tar.gz under a backup-root; run stateguard verify-backup to see ' +
-          'why.',
+          `${capital(setValue('backup-ref', 'a readable .tar.gz', surface))} under a ` +
+          `${inputRef('backup-root', surface)}; run stateguard verify-backup to see why.`,
       });
     } else if (backup.verified !== true || (backup.problems ?? []).length > 0) {
       const problems = backup.problems ?? [];
@@ -273,7 +297,9 @@ export function decide(input: GuardInput): GuardResult {
         code: 'backup-rejected',
         input: 'backup-ref',
         message: `backup-ref ${backup.path} did not pass verify-backup (${listed})`,
-        fix: 'Fix each backup problem listed (or take a fresh snapshot) and pass that path as backup-ref.',
+        fix:
+          'Fix each backup problem listed (or take a fresh snapshot) and ' +
+          `${setValue('backup-ref', 'that path', surface)}.`,
       });
     }
     const mismatch = describeConfirmMismatch(input.confirm, input.confirmToken);
@@ -288,8 +314,8 @@ export function decide(input: GuardInput): GuardResult {
           ? 'the confirm token is empty or only whitespace, so no confirmation can match'
           : `${mismatch} (the value given is not shown)`,
         fix: blankToken
-          ? 'Set confirm-token to a non-empty value (default BACKUP_DONE).'
-          : `Set confirm to exactly ` +
+          ? `Set ${inputRef('confirm-token', surface)} to a non-empty value (default BACKUP_DONE).`
+          : `Set ${inputRef('confirm', surface)} to exactly ` +
             `${JSON.stringify(input.confirmToken)} (case-sensitive, no spaces) once the backup is done.`,
       });
     }
@@ -312,6 +338,8 @@ export function decide(input: GuardInput): GuardResult {
       drift_keys: driftKeys,
       backup: backupSummary(input.backup),
       failure_reason: ordered[0]!.code,
+      applied_by: appliedBy(module, driftKeys),
+      how_applied: howApplied(module, planKnown ? driftKeys : undefined, surface),
     };
   }
   return {
@@ -321,7 +349,13 @@ export function decide(input: GuardInput): GuardResult {
     drift_keys: driftKeys,
     backup: backupSummary(input.backup),
     failure_reason: '',
+    applied_by: appliedBy(module, driftKeys),
+    how_applied: howApplied(module, driftKeys, surface),
   };
+}
+
+function capital(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
 }
 
 /** Stable sort by FAILURE_PRECEDENCE; reasons outside it go last (still listed, still blocking). */

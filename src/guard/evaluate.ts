@@ -11,6 +11,7 @@ import { EnvironmentError, UserError, errorMessage, type FailureReason } from '.
 import type { VerifyBackupInput } from '../backup/verify.js';
 import type { ModuleDecl } from '../model/module.js';
 import type { Runtime } from '../ports.js';
+import type { Surface } from '../report/words.js';
 import { decide, type EvaluationError, type GuardResult } from './decide.js';
 
 export type PlanModulesFn = (modules: ModuleDecl[], runtime: Runtime, opts?: { only?: string[] }) => Promise<Plan>;
@@ -36,6 +37,8 @@ export interface GuardRequest {
   now: Date;
   maxUncompressedBytes: number;
   maxEntries: number;
+  /** where the fixes are read: CLI flags (default) or action inputs */
+  surface?: Surface;
 }
 
 export interface GuardEvaluation {
@@ -121,6 +124,7 @@ export async function evaluateGuard(req: GuardRequest, deps: GuardDeps): Promise
     confirm: req.confirm,
     confirmToken: req.confirmToken,
     backup,
+    ...(req.surface ? { surface: req.surface } : {}),
   });
   return { result, plan: 'error' in planned ? null : planned.plan, planHash: 'error' in planned ? null : planned.hash };
 }

@@ -2,11 +2,12 @@
  * module.yaml: types, discovery under --root/--modules, schema validation with source positions,
  * and the cross-file checks of docs/architecture.md §2. Pure file reading: no docker, no @actions.
  */
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import moduleSchema from '../../schema/module.schema.json' with { type: 'json' };
 import { UserError } from '../errors.js';
+import { closest } from './suggest.js';
 import { readYamlFile, type PathSegment, type SourceProblem, type YamlSource } from './yaml-source.js';
 
 export type ModuleClass = 'stateless' | 'stateful' | 'sidecar';
@@ -107,7 +108,8 @@ export interface LoadedModules {
   problems: SourceProblem[];
   /**
    * metadata.name -> file of module.yaml files left out for their own problems, where the name is
-   * readable: a reference to one of them is not "unknown", it waits on that file's fix.
+   * readable (for a file that failed to parse: guessed, see guessedName): a reference to one of them
+   * is not "unknown", it waits on that file's fix.
    */
   invalid?: Map<string, string>;
 }
@@ -115,9 +117,14 @@ export interface LoadedModules {
 /** Compiled on first use: commands that never read module.yaml (lint-workflows) skip the cost. */
 let compiled: ValidateFunction | undefined;
 function validateSchema(value: unknown): { ok: true } | { ok: false; errors: ErrorObject[] } {
-  compiled ??= new Ajv2020({ allErrors: true, strict: true, useDefaults: false, allowUnionTypes: false }).compile(
-    moduleSchema,
-  );
+  // verbose: each error carries its schema (the keys allowed there, for "did you mean") and the value.
+  compiled ??= new Ajv2020({
+    allErrors: true,
+    strict: true,
+    useDefaults: false,
+    allowUnionTypes: false,
+    verbose: true,
+  }).compile(moduleSchema);
   return compiled(value) ? { ok: true } : { ok: false, errors: compiled.errors ?? [] };
 }
 
@@ -213,13 +220,21 @@ function schemaProblem(src: YamlSource, err: ErrorObject): SourceProblem {
   const where = segs.length ? segs.join('.') : '(top level)';
   const p = err.params as Record<string, unknown>;
   switch (err.keyword) {
-    case 'additionalProperties':
+    case 'additionalProperties': {
+      const key = String(p.additionalProperty);
+      const allowed = allowedKeys(err);
+      const guess = closest(key, allowed);
+      const required = guess !== undefined && requiredKeys(err).includes(guess) ? ` (${where} requires it)` : '';
       return src.problem(
-        [...segs, String(p.additionalProperty)],
-        `unknown key ` +
-          `'${String(p.additionalProperty)}' in ${where} (typo? allowed keys are listed in schema/module.schema.md)`,
+        [...segs, key],
+        `unknown key '${key}' in ${where}` +
+          (guess !== undefined ? `: did you mean '${guess}'?${required}` : '') +
+          (allowed.length > 0
+            ? `; allowed keys there: ${allowed.join(', ')}`
+            : ' (allowed keys are listed in schema/module.schema.md)'),
         'key',
       );
+    }
     case 'required':
       return src.problem(segs, `${where} is missing required key '${String(p.missingProperty)}'`, 'key');
     case 'enum':
@@ -232,10 +247,65 @@ function schemaProblem(src: YamlSource, err: ErrorObject): SourceProblem {
     case 'pattern':
       return src.problem(segs, `${where} ${describePattern(String(p.pattern))}`);
     case 'type':
-      return src.problem(segs, `${where} must be ${String(p.type)}`);
+      return src.problem(segs, `${where} must be ${typeWords(String(p.type))}, got ${describeValue(err.data)}`);
     default:
       return src.problem(segs, `${where} ${err.message ?? 'is invalid'}`);
   }
+}
+
+/** The keys the schema allows where an additionalProperties error was raised (its parent schema). */
+function allowedKeys(err: ErrorObject): string[] {
+  const props = (err.parentSchema as { properties?: Record<string, unknown> } | undefined)?.properties;
+  return props ? Object.keys(props) : [];
+}
+
+function requiredKeys(err: ErrorObject): string[] {
+  const req = (err.parentSchema as { required?: unknown } | undefined)?.required;
+  return Array.isArray(req) ? req.map(String) : [];
+}
+
+/**
+ * A typo'd key also leaves its right spelling missing: `projct: p` raises "unknown key 'projct'" and
+ * "missing required key 'project'". The first says both (did you mean 'project'? … requires it), so
+ * the second is left out: one mistake, one message.
+ */
+function withoutTypoEchoes(errors: ErrorObject[]): ErrorObject[] {
+  const suggested = new Set<string>();
+  for (const e of errors) {
+    if (e.keyword !== 'additionalProperties') continue;
+    const guess = closest(String((e.params as { additionalProperty?: unknown }).additionalProperty), allowedKeys(e));
+    if (guess !== undefined) suggested.add(`${e.instancePath}\n${guess}`);
+  }
+  return errors.filter(
+    (e) =>
+      e.keyword !== 'required' ||
+      !suggested.has(`${e.instancePath}\n${String((e.params as { missingProperty?: unknown }).missingProperty)}`),
+  );
+}
+
+function typeWords(type: string): string {
+  const words: Record<string, string> = {
+    number: 'a number',
+    integer: 'a whole number',
+    string: 'a string',
+    boolean: 'true or false',
+    array: 'a list',
+    object: 'a mapping',
+    null: 'empty',
+  };
+  return type
+    .split(',')
+    .map((t) => words[t] ?? t)
+    .join(' or ');
+}
+
+/** A value as written, for "got …": short, and the shape for lists and mappings. */
+function describeValue(value: unknown): string {
+  if (value === null || value === undefined) return 'nothing (an empty value)';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  const text = JSON.stringify(value);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 
 function describePattern(pattern: string): string {
@@ -305,13 +375,21 @@ export function loadModules(root: string, glob: string, displayBase: string = pr
     const display = displayPath(abs, displayBase);
     const read = readYamlFile(abs, display);
     if (!read.ok) {
-      problems.push(...read.problems);
+      // One message per place: the parser's recovery repeats itself at the spot that broke it.
+      problems.push(...onePerPosition(read.problems));
+      // The name is not readable: a reference to this module would read as "unknown module".
+      const name = guessedName(abs, rel);
+      if (name !== undefined && !invalid.has(name)) invalid.set(name, display);
       continue;
     }
     const checked = validateSchema(read.value);
     if (!checked.ok) {
       problems.push(
-        ...dedupe(checked.errors.filter((e) => !isRuntimeChoiceBranch(e)).map((e) => schemaProblem(read.source, e))),
+        ...dedupe(
+          withoutTypoEchoes(checked.errors.filter((e) => !isRuntimeChoiceBranch(e))).map((e) =>
+            schemaProblem(read.source, e),
+          ),
+        ),
       );
       const name = (read.value as { metadata?: { name?: unknown } }).metadata?.name;
       if (typeof name === 'string' && !invalid.has(name)) invalid.set(name, display);
@@ -323,9 +401,39 @@ export function loadModules(root: string, glob: string, displayBase: string = pr
   return { root: absRoot, modules, problems, invalid };
 }
 
+/**
+ * The likely name of a module.yaml that failed to parse, so references to it can point at that file
+ * instead of saying "unknown module": its `name:` line under `metadata:` when one is written plainly,
+ * else its directory (modules/<name>/module.yaml).
+ */
+function guessedName(abs: string, rel: string): string | undefined {
+  const label = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+  try {
+    const text = readFileSync(abs, 'utf8');
+    const m = /^metadata:[ \t]*\r?\n(?:[ \t]+.*\r?\n)*?[ \t]+name:[ \t]*["']?([a-z0-9-]+)["']?[ \t]*(?:#.*)?\r?$/m.exec(
+      text.slice(0, 64 * 1024),
+    );
+    if (m && label.test(m[1]!)) return m[1];
+  } catch {
+    // unreadable: fall back to the directory
+  }
+  const dir = path.posix.basename(path.posix.dirname(rel));
+  return dir !== '.' && label.test(dir) ? dir : undefined;
+}
+
 export function displayPath(abs: string, base: string): string {
   const rel = path.relative(base, abs);
   return (rel.startsWith('..') || path.isAbsolute(rel) ? abs : rel).split(path.sep).join('/');
+}
+
+function onePerPosition(problems: SourceProblem[]): SourceProblem[] {
+  const seen = new Set<string>();
+  return problems.filter((p) => {
+    const k = `${p.line}:${p.column}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
 }
 
 function dedupe(problems: SourceProblem[]): SourceProblem[] {
@@ -342,6 +450,13 @@ export function formatProblem(p: SourceProblem): string {
   return `${p.file}:${p.line}:${p.column}: ${p.message}`;
 }
 
+/** Root causes first, then their knock-on problems (docs/architecture.md §2); each group by file and position. */
 export function sortProblems(problems: SourceProblem[]): SourceProblem[] {
-  return [...problems].sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column);
+  return [...problems].sort(
+    (a, b) =>
+      Number(a.knockOn === true) - Number(b.knockOn === true) ||
+      a.file.localeCompare(b.file) ||
+      a.line - b.line ||
+      a.column - b.column,
+  );
 }

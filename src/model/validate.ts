@@ -15,8 +15,10 @@ import type { ComposeTarget, RenderedProject, RenderedService, RuntimeKind } fro
 import { positionOfComposePath, readComposeSource, sourceProjectName, whereWritten } from './compose-source.js';
 import { describeOverlap, mountOverlaps, type MountRef } from './mount-overlap.js';
 import { renderedMounts } from './rendered-mounts.js';
-import type { SourceProblem, YamlSource } from './yaml-source.js';
+import { closest } from './suggest.js';
+import type { PathSegment, SourceProblem, YamlSource } from './yaml-source.js';
 import { displayPath, loadModules, sortProblems, type LoadedModules, type ModuleDecl } from './module.js';
+import { withArticle } from '../report/words.js';
 
 /** Renders a compose (or stack) file as the module's runtime does: the adapter's renderProject. */
 export type ComposeRenderer = (target: ComposeTarget, kind: RuntimeKind) => Promise<RenderedProject>;
@@ -198,62 +200,74 @@ export function crossCheck(
       );
     }
     problems.push(...upgradeProblems(m, loaded.root));
-    const brokenRef = (ref: string): string | undefined => {
-      const file = loaded.invalid?.get(ref);
-      return file === undefined ? undefined : `whose module.yaml (${file}) has problems of its own; fix those first`;
+    // A reference to a module whose own module.yaml has problems is a knock-on of those: one
+    // message per referring module and broken file (at its first reference), after the root cause.
+    const brokenRefs = new Map<string, { keys: string[]; at: PathSegment[] }>();
+    const brokenRef = (ref: string, key: string, at: PathSegment[]): boolean => {
+      if (loaded.invalid?.get(ref) === undefined) return false;
+      const seen = brokenRefs.get(ref);
+      if (seen) {
+        if (!seen.keys.includes(key)) seen.keys.push(key);
+      } else brokenRefs.set(ref, { keys: [key], at });
+      return true;
+    };
+    const unknownRef = (key: string, ref: string, at: PathSegment[]): void => {
+      const guess = closest(ref, [...byName.keys(), ...(loaded.invalid?.keys() ?? [])]);
+      const known = [...byName.keys()].filter((n) => n !== m.name).sort();
+      problems.push(
+        src.problem(
+          at,
+          `${key} names unknown module '${ref}'` +
+            (guess !== undefined ? `: did you mean '${guess}'?` : '') +
+            `; known modules: ${known.length > 0 ? known.join(', ') : '(none besides this one)'}`,
+        ),
+      );
     };
     m.backup?.refModules.forEach((ref, i) => {
       if (ref === m.name) return;
+      const at = ['spec', 'backup', 'ref_modules', i];
       const target = byName.get(ref);
       if (!target) {
-        const broken = brokenRef(ref);
-        problems.push(
-          src.problem(
-            ['spec', 'backup', 'ref_modules', i],
-            broken
-              ? `backup.ref_modules names module '${ref}', ${broken}`
-              : `backup.ref_modules names unknown module '${ref}'`,
-          ),
-        );
+        if (!brokenRef(ref, 'backup.ref_modules', at)) unknownRef('backup.ref_modules', ref, at);
       } else if (target.class !== 'stateful') {
-        problems.push(
-          src.problem(
-            ['spec', 'backup', 'ref_modules', i],
-            `backup.ref_modules names '${ref}', which is ${target.class}, not stateful`,
-          ),
-        );
+        problems.push(src.problem(at, `backup.ref_modules names '${ref}', which is ${target.class}, not stateful`));
       }
     });
     m.dependsOnHealthy.forEach((dep, i) => {
+      const at = ['spec', 'depends_on_healthy', i];
       if (dep === m.name) {
-        problems.push(src.problem(['spec', 'depends_on_healthy', i], `a module cannot depend on itself`));
-      } else if (!byName.has(dep)) {
-        const broken = brokenRef(dep);
-        problems.push(
-          src.problem(
-            ['spec', 'depends_on_healthy', i],
-            broken
-              ? `depends_on_healthy names module '${dep}', ${broken}`
-              : `depends_on_healthy names unknown module '${dep}'`,
-          ),
-        );
+        problems.push(src.problem(at, `a module cannot depend on itself`));
+      } else if (!byName.has(dep) && !brokenRef(dep, 'depends_on_healthy', at)) {
+        unknownRef('depends_on_healthy', dep, at);
       }
     });
+    for (const [ref, { keys, at }] of brokenRefs) {
+      problems.push({
+        ...src.problem(
+          at,
+          `${keys.join(' and ')} name${keys.length === 1 ? 's' : ''} module '${ref}', whose module.yaml ` +
+            `(${loaded.invalid!.get(ref)!}) has problems of its own: see the problem in that file and fix it first`,
+        ),
+        knockOn: true,
+      });
+    }
 
     const compose = reads.get(renderKey(m));
     // Problems with the file or service point into the runtime the module names (spec.compose or spec.swarm).
     const fileKind = m.runtime === 'swarm' ? 'stack file' : 'compose file';
     if (!compose || !compose.ok) {
-      problems.push(
-        src.problem(
+      // The file's own problems at their own positions, once per file (a broken file is reported
+      // once, however many modules use it; a missing file has nothing more to point at). When it
+      // has them, they are the root cause and this module's line is their knock-on.
+      const own = compose?.file ?? [];
+      problems.push({
+        ...src.problem(
           ['spec', m.runtime, 'file'],
           `${fileKind} ${m.compose.file} (${displayPath(m.compose.path, displayBase)}) cannot be used: ` +
             `${compose?.why ?? 'it was not read'}`,
         ),
-      );
-      // The file's own problems at their own positions, once per file (a broken file is reported
-      // once, however many modules use it; a missing file has nothing more to point at).
-      const own = compose?.file ?? [];
+        ...(own.length > 0 ? { knockOn: true as const } : {}),
+      });
       if (own.length > 0 && !problems.some((p) => p.file === own[0]!.file && p.message === own[0]!.message)) {
         problems.push(...own);
       }
@@ -346,7 +360,8 @@ export function crossCheck(
               : `data volume ` +
                   `'${v.volume}' at ${v.path} is not mounted by service ` +
                   `'${m.compose.service}' in ${m.compose.file}` +
-                  `${mt ? ` (compose renders a ${mt.type} mount there)` : ''}: its data would not survive a recreate`,
+                  `${mt ? ` (compose renders ${withArticle(mt.type)} mount there)` : ''}` +
+                  ': its data would not survive a recreate',
           ),
         );
       }

@@ -36,6 +36,11 @@ export interface SourceProblem extends Position {
   refusal?: 'inactive-profile';
   /** the module a refusal is about */
   module?: string;
+  /**
+   * A consequence of another problem reported on its own (a reference to a module.yaml that failed,
+   * a compose file compose refused): printed after every root cause (docs/architecture.md §2).
+   */
+  knockOn?: true;
 }
 
 export type PathSegment = string | number;
@@ -115,9 +120,18 @@ export function readYamlFile(file: string, displayName = file, dialect: YamlDial
     if (st.size > MAX_YAML_BYTES) return fail(`file is ${st.size} bytes; the limit is ${MAX_YAML_BYTES} (1 MiB)`);
     bytes = readFileSync(file);
   } catch (err) {
-    return fail(`cannot read file: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    return fail(readFailure(err, displayName));
   }
   return parseYamlText(bytes, displayName, dialect);
+}
+
+/** Why a file could not be read, in words (never a raw `ENOENT`). */
+function readFailure(err: unknown, displayName: string): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT' || code === 'ENOTDIR') return `file not found: ${displayName}`;
+  if (code === 'EACCES' || code === 'EPERM') return `permission denied reading ${displayName}`;
+  if (code === 'ELOOP') return `${displayName} is a symbolic link loop`;
+  return `cannot read ${displayName}: ${code ?? String(err)}`;
 }
 
 /**

@@ -130,22 +130,45 @@ export interface GuardedOperation<O extends GuardedOutcome> {
 
 const EVALUATION_REASONS: readonly FailureReason[] = ['docker-unavailable', 'compose-error', 'internal'];
 
+/** `guard: allowed (container.image)`, or `guard: allowed` with no drift (never `allowed ()`). */
+export function allowedLine(driftKeys: readonly string[]): string {
+  return `guard: allowed${driftKeys.length ? ` (${driftKeys.join(', ')})` : ''}`;
+}
+
+/**
+ * The one line that says a guarded operation was blocked, without repeating its reasons (the
+ * result lists each once, with its fix): `the guard blocked the restore of 'db' (2 reasons: a, b)`.
+ */
+export function blockedHeadline(verb: string, module: string, reasons: readonly { code: string }[]): string {
+  const n = reasons.length;
+  const codes = [...new Set(reasons.map((r) => r.code))].join(', ');
+  return `the guard blocked the ${verb} of '${module}' (${n} reason${n === 1 ? '' : 's'}: ${codes})`;
+}
+
 export async function runGuarded<O extends GuardedOutcome>(op: GuardedOperation<O>): Promise<O> {
   const { request: req, deps, out } = op;
   const m = req.module;
   const runtime = deps.runtime;
   const scrub = new Scrubber();
   let started = false;
-  const say = (message: string): void => {
+  // `logged`: a shorter line for the log when the message repeats what the result lists (a blocked
+  // decision's reasons are listed once, each with its fix).
+  const say = (message: string, logged?: string): void => {
     const clean = scrub.scrub(message);
     out.messages.push(clean);
-    deps.log.info(clean);
+    deps.log.info(logged === undefined ? clean : scrub.scrub(logged));
   };
-  const end = (status: O['status'], reason: FailureReason | '', message: string, couldNotRun = false): O => {
+  const end = (
+    status: O['status'],
+    reason: FailureReason | '',
+    message: string,
+    couldNotRun = false,
+    logged?: string,
+  ): O => {
     out.status = status;
     out.failure_reason = reason;
     out.could_not_run = couldNotRun && !started;
-    say(message);
+    say(message, logged);
     out.verdict = out.messages[out.messages.length - 1]!;
     return out;
   };
@@ -232,6 +255,7 @@ export async function runGuarded<O extends GuardedOutcome>(op: GuardedOperation<
         `the guard blocked the ${op.verb} of '${m.name}': ` +
           ev.result.reasons.map((r) => `${r.message} — fix: ${r.fix}`).join(' | '),
         first !== undefined && EVALUATION_REASONS.includes(first.code),
+        blockedHeadline(op.verb, m.name, ev.result.reasons),
       );
     }
     if (ev.result.decision === 'no-op') return end('no-op', '', `module '${m.name}' is in sync: nothing to ${op.verb}`);
@@ -243,7 +267,7 @@ export async function runGuarded<O extends GuardedOutcome>(op: GuardedOperation<
         true,
       );
     }
-    say(`guard: allowed (${ev.result.drift_keys.join(', ')})`);
+    say(allowedLine(ev.result.drift_keys));
 
     const dependenciesBefore: DependencyState[] = [];
     const ctx: OperationContext<O> = {

@@ -6,6 +6,7 @@
  */
 import { normalizePath, pathRelation } from '../model/mount-overlap.js';
 import type { ContainerInfo, Mount } from '../ports.js';
+import { withArticle } from '../report/words.js';
 
 /** One declared data volume and the mount of the module's container that holds it. */
 export interface DataMountOf {
@@ -67,7 +68,7 @@ export function describeOtherUsers(users: readonly OtherUser[], verb: string): s
       ? 'the archive could hold a torn copy of what they write'
       : 'what they write after the pre-operation snapshot would be lost when the data is swapped';
   return (
-    `other running containers use the module's data: ${list}. During a ${verb} while they run, ${risk}. ` +
+    `other running containers use the module's data: ${list}. During ${withArticle(verb)} while they run, ${risk}. ` +
     `Nothing was changed. Stop ${users.length > 1 ? 'them' : 'it'} first, or run the ${verb} in a window where ` +
     `${users.length > 1 ? 'they are' : 'it is'} stopped.`
   );

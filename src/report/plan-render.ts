@@ -5,6 +5,7 @@
  * ./pr-comment.ts) and is checked here again before it reaches markdown.
  */
 import type { DriftItem, ModulePlan, PendingUpgrade, Plan } from '../drift/types.js';
+import { nextStepOf, type Segment } from './next-steps.js';
 
 function observedText(m: ModulePlan): string {
   const o = m.observed;
@@ -66,7 +67,7 @@ function pad(rows: string[][]): string[] {
 }
 
 /** The readable table printed by `stateguard plan`. */
-export function renderPlanText(plan: Plan): string {
+export function renderPlanText(plan: Plan, backupModules?: PlanMarkdownOptions['backupModules']): string {
   if (plan.modules.length === 0) return 'No modules to plan.';
   const rows = [['MODULE', 'CLASS', 'EXPECTED', 'OBSERVED', 'DRIFT']];
   for (const m of plan.modules) {
@@ -92,7 +93,8 @@ export function renderPlanText(plan: Plan): string {
       for (const d of m.drift) lines.push(`  - ${driftText(d)}`);
       if (m.interrupted_operation?.status === 'open') lines.push(`  ⚠ ${m.interrupted_operation.message}`);
       if (m.upgrade) for (const l of upgradeLines(m.upgrade)) lines.push(`  ${l}`);
-      lines.push(`  plan_hash (pass to apply as --expected-plan-hash): ${m.plan_hash}`);
+      lines.push(`  plan_hash (pass as --expected-plan-hash): ${m.plan_hash}`);
+      for (const l of nextStepLines(m, backupModules?.[m.name])) lines.push(`  ${l}`);
     }
   }
   for (const m of plan.modules.filter((x) => x.interrupted_operation?.status === 'could-not-check')) {
@@ -157,51 +159,51 @@ export function runContextLine(run: RunContext | undefined): string {
   return parts.join(' · ');
 }
 
-function dispatchLine(name: string, workflow: string, inputs: string[]): string {
-  return `- **${mdCell(name)}**: dispatch ${codeSpan(workflow)} with ${inputs.join(', ')}`;
+/** A code span for a step; a value holding `<`, `>` or `&` is written as escaped words instead (no HTML, no `-->`). */
+function stepCode(text: string): string {
+  return /[<>&]/.test(text) ? mdCell(text) : codeSpan(text);
 }
 
-/** `` `name`=`value` `` (the value as a code span unless `raw`). */
-function input(name: string, value: string, raw = false): string {
-  return `${codeSpan(name)}=${raw ? value : codeSpan(value)}`;
+function mdSegments(segs: readonly Segment[]): string {
+  return segs.map((x) => (typeof x === 'string' ? mdCell(x) : stepCode(x.code))).join('');
+}
+
+function textSegments(segs: readonly Segment[]): string {
+  return segs.map((x) => (typeof x === 'string' ? x : `\`${x.code}\``)).join('');
 }
 
 /**
- * What to do next for a drifted stateful or sidecar module: which ready-to-copy workflow to dispatch
- * with which inputs, or what to do by hand. Empty for stateless or in-sync modules.
+ * What to do next for a drifted module (./next-steps.ts), as one markdown list item: what is true,
+ * the workflow to dispatch with its inputs, and the CLI line. Empty for in-sync modules.
  */
 export function nextStep(m: ModulePlan, backupModules?: readonly string[]): string {
-  if (m.in_sync || m.class === 'stateless') return '';
-  const keys = [...new Set(m.drift.map((d) => d.key))];
-  const confirm = `${input('stateful_confirm', 'BACKUP_DONE')} (typed by you)`;
-  if (m.expected_state === 'exited-success' && keys.every((k) => k === 'container.state.exited_success')) {
-    const covers = backupModules && backupModules.length > 0 ? backupModules : [m.name];
-    const ref =
-      `a snapshot of ${covers.map(codeSpan).join(' or ')} under your backup root ` +
-      `(${codeSpan(`${covers[0]}-YYYYMMDDTHHMMSSZ.tar.gz`)})`;
-    return dispatchLine(m.name, 'workflows/stateful-apply.yml', [
-      input('module', m.name),
-      input('allow_stateful', 'true'),
-      input('backup_ref', ref, true),
-      confirm,
-      input('expected_plan_hash', m.plan_hash),
-    ]);
+  const s = nextStepOf(m, backupModules);
+  if (!s) return '';
+  let line = `- **${mdCell(s.module)}**: ${mdSegments(s.say)}`;
+  if (s.workflow) {
+    const inputs = s.workflow.inputs.map(
+      (i) =>
+        `${codeSpan(i.name)}=${i.raw ? mdSegments(i.raw) : stepCode(i.value)}${i.note ? ` (${mdCell(i.note)})` : ''}`,
+    );
+    line += ` ${stepCode(s.workflow.file)} with ${inputs.join(', ')}`;
   }
-  if (m.upgrade && m.expected_state === 'running' && keys.every((k) => k === 'container.image')) {
-    const major = m.upgrade.bump === 'major' || m.upgrade.bump === 'unknown';
-    return dispatchLine(m.name, 'workflows/upgrade.yml', [
-      input('module', m.name),
-      input('allow_stateful', 'true'),
-      ...(major ? [`${input('allow_major', 'true')} (a ${m.upgrade.bump} bump: read the release notes first)`] : []),
-      confirm,
-      input('expected_plan_hash', m.plan_hash),
-    ]);
+  if (s.cli) line += `${s.workflow ? '; or from a shell:' : ':'} ${stepCode(s.cli)}`;
+  return line;
+}
+
+/** The same next step as lines for the terminal table (indented under the module). */
+export function nextStepLines(m: ModulePlan, backupModules?: readonly string[]): string[] {
+  const s = nextStepOf(m, backupModules);
+  if (!s) return [];
+  const lines = [`next: ${textSegments(s.say)}${s.workflow ? ` ${s.workflow.file} with` : ''}`];
+  if (s.workflow) {
+    const inputs = s.workflow.inputs.map(
+      (i) => `${i.name}=${i.raw ? textSegments(i.raw) : i.value}${i.note ? ` (${i.note})` : ''}`,
+    );
+    lines[0] += ` ${inputs.join(', ')}`;
   }
-  return (
-    `- **${mdCell(m.name)}**: no workflow applies ${keys.map(codeSpan).join(', ')} to a ${m.class} module: ` +
-    `take a snapshot (${codeSpan('workflows/backup.yml')}), bring the service to its declared state by hand ` +
-    `with ${m.runtime === 'swarm' ? codeSpan('docker stack deploy') : 'compose'}, then plan again.`
-  );
+  if (s.cli) lines.push(`${s.workflow ? 'or' : 'run'}: ${s.cli}`);
+  return lines;
 }
 
 function driftCell(items: string[]): string {
@@ -225,7 +227,8 @@ export function renderPlanMarkdown(plan: Plan, opts: PlanMarkdownOptions = {}): 
   const tail =
     (refused ? `\n\n**Refused modules** (nothing about them is known):${refused}` : '') +
     `\n\nPlanned with ` +
-    `${composeText(plan)}. Pass a module's plan hash to apply as \`expected-plan-hash\`; it binds the drift and the ` +
+    `${composeText(plan)}. Pass a module's plan hash to apply or upgrade as \`expected-plan-hash\`; it binds the ` +
+    'drift and the ' +
     `declared definition you reviewed.`;
   const rows: string[] = [];
   // Drifted modules first: they are what a reviewer needs; in-sync ones are dropped first when long.

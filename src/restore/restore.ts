@@ -21,6 +21,7 @@ import { snapshotStopped } from '../backup/snapshot.js';
 import { listServiceContainers } from '../drift/containers.js';
 import type { DriftKey } from '../drift/types.js';
 import { errorMessage, type FailureReason } from '../errors.js';
+import { inputRef, setTrue, setValue } from '../report/words.js';
 import { describeConfirmMismatch, orderReasons, type GuardReason, type GuardResult } from '../guard/decide.js';
 import { planOne, verifyInputOf, type GuardDeps, type GuardEvaluation } from '../guard/evaluate.js';
 import type { ModuleDecl } from '../model/module.js';
@@ -126,6 +127,7 @@ export async function evaluateRestore(
   out: RestoreOutcome,
 ): Promise<GuardEvaluation> {
   const m = req.module;
+  const surface = req.surface ?? 'cli';
   const reasons: GuardReason[] = [];
   if (m.class !== 'stateful' || m.volumes.length === 0) {
     reasons.push(
@@ -143,19 +145,31 @@ export async function evaluateRestore(
       reason(
         'not-allowed',
         'allow-stateful is not true; a restore replaces live data',
-        "Pass allow-stateful: 'true' (--allow-stateful) to restore.",
+        `${capitalized(setTrue('allow-stateful', surface))} to restore.`,
         'allow-stateful',
       ),
     );
   }
   let backup: BackupReport | null = null;
   if (!req.backupRef) {
-    reasons.push(reason('backup-rejected', 'no backup-ref was given', 'Pass backup-ref: the .tar.gz to restore.'));
+    reasons.push(
+      reason(
+        'backup-rejected',
+        'no backup-ref was given',
+        `${capitalized(setValue('backup-ref', 'the .tar.gz to restore', surface))}.`,
+      ),
+    );
   } else {
     try {
       backup = await deps.verifyBackup(verifyInputOf({ ...req, backupRef: req.backupRef }, { ignoreMaxAge: true }));
     } catch (err) {
-      reasons.push(reason('backup-rejected', `verifying the backup failed: ${errorMessage(err)}`, 'Check backup-ref.'));
+      reasons.push(
+        reason(
+          'backup-rejected',
+          `verifying the backup failed: ${errorMessage(err)}`,
+          `Check ${inputRef('backup-ref', surface)}.`,
+        ),
+      );
     }
   }
   out.backup = backup;
@@ -171,7 +185,8 @@ export async function evaluateRestore(
       reason(
         'confirm-mismatch',
         `${mismatch ?? 'confirm is empty'}: restore's confirm must be the backup's file name exactly`,
-        `Type the backup's file name as confirm (--confirm ${fileName || 'MODULE-YYYYMMDDTHHMMSSZ.tar.gz'}).`,
+        `Type the backup's file name as ${inputRef('confirm', surface)} (` +
+          `${fileName || 'MODULE-YYYYMMDDTHHMMSSZ.tar.gz'}).`,
         'confirm',
       ),
     );
@@ -495,3 +510,7 @@ export function refusalReason(r: DataMountRefusal): FailureReason {
 }
 
 export { helperOf };
+
+function capitalized(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}

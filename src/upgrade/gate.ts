@@ -24,6 +24,7 @@ import semver from 'semver';
 import { parseImageRef } from '../drift/semver.js';
 import type { SemverBump } from '../drift/types.js';
 import { errorMessage } from '../errors.js';
+import { withArticle } from '../report/words.js';
 import { UPGRADE_DEFAULTS, type ModuleDecl } from '../model/module.js';
 
 /** `none`: the target is the image that runs already (same image ID), whatever its reference says. */
@@ -266,7 +267,7 @@ export function preDeployGate(input: GateInput): GateResult {
       failure_reason: 'held-manual-migration',
       bump,
       release_notes: notes.finding,
-      message: `upgrade held, nothing touched: ${what}; ${notes.hold}. Do the migration by hand (or fix the notes).`,
+      message: `${what}; ${notes.hold}. Do the migration by hand (or fix the notes).`,
     };
   }
   if ((bump === 'major' || bump === 'unknown') && !input.allowMajor) {
@@ -275,7 +276,7 @@ export function preDeployGate(input: GateInput): GateResult {
       failure_reason: 'held-major',
       bump,
       release_notes: notes?.finding ?? null,
-      message: `upgrade held, nothing touched: ${what}; a ${bump} bump needs --allow-major after review.`,
+      message: `${what}; ${withArticle(bump)} bump is held until it is reviewed and explicitly allowed.`,
     };
   }
   return {

@@ -18,6 +18,7 @@ import { snapshotStopped } from '../backup/snapshot.js';
 import { listServiceContainers } from '../drift/containers.js';
 import type { DriftKey, ModulePlan } from '../drift/types.js';
 import { errorMessage, type FailureReason } from '../errors.js';
+import { inputRef, setTrue, setValue, type Surface } from '../report/words.js';
 import { describeConfirmMismatch, orderReasons, type GuardReason, type GuardResult } from '../guard/decide.js';
 import { planOne, type GuardDeps, type GuardEvaluation } from '../guard/evaluate.js';
 import type { ModuleDecl } from '../model/module.js';
@@ -93,6 +94,7 @@ export async function evaluateUpgrade(
   out: UpgradeOutcome,
 ): Promise<GuardEvaluation & { gate: GateResult | null }> {
   const m = req.module;
+  const surface = req.surface ?? 'cli';
   const reasons: GuardReason[] = [];
   if (m.class !== 'stateful' || m.expectedState !== 'running' || m.volumes.length === 0) {
     reasons.push(
@@ -106,11 +108,25 @@ export async function evaluateUpgrade(
     );
   }
   if (req.allowStateful !== true) {
-    reasons.push(reason('not-allowed', 'allow-stateful is not true', "Pass allow-stateful: 'true'.", 'allow-stateful'));
+    reasons.push(
+      reason(
+        'not-allowed',
+        'allow-stateful is not true',
+        `${capitalized(setTrue('allow-stateful', surface))} to upgrade a stateful module.`,
+        'allow-stateful',
+      ),
+    );
   }
   const mismatch = describeConfirmMismatch(req.confirm, req.confirmToken);
   if (mismatch !== null) {
-    reasons.push(reason('confirm-mismatch', mismatch, 'Type the confirm token exactly.', 'confirm'));
+    reasons.push(
+      reason(
+        'confirm-mismatch',
+        mismatch,
+        `Set ${inputRef('confirm', surface)} to exactly ${JSON.stringify(req.confirmToken)} (case-sensitive).`,
+        'confirm',
+      ),
+    );
   }
   const planned = await planOne(req.modules, m, deps);
   let gate: GateResult | null = null;
@@ -160,7 +176,7 @@ export async function evaluateUpgrade(
             'drift-not-allowed',
             `the upgrade would also change the container's configuration besides the image (${fields}); an ` +
               `upgrade deploys other drift only when the reviewed plan binds it`,
-            `Review the plan and pass expected-plan-hash: ${planned.hash}`,
+            `Review the plan and ${setValue('expected-plan-hash', planned.hash, surface)}`,
             'expected-plan-hash',
           ),
         );
@@ -189,7 +205,9 @@ export async function evaluateUpgrade(
         out.bump = gate.bump;
         out.release_notes = gate.release_notes;
         if (gate.held)
-          reasons.push(reason(gate.failure_reason || 'held-major', gate.message, holdFix(gate), 'allow-major'));
+          reasons.push(
+            reason(gate.failure_reason || 'held-major', gate.message, holdFix(gate, surface), 'allow-major'),
+          );
       } else {
         reasons.push(
           reason(
@@ -266,10 +284,14 @@ async function prunePinnedImages(
   return ` Kept the pinned images ${[...keep].sort().join(', ')}; removed ${removed.join(', ')}.`;
 }
 
-function holdFix(gate: GateResult): string {
+function holdFix(gate: GateResult, surface: Surface): string {
   return gate.failure_reason === 'held-manual-migration'
     ? 'Do the migration the release notes describe by hand (snapshot first), then deploy; or pin another version.'
-    : 'Review the change; to take a major (or unclassifiable) upgrade anyway, pass allow-major: true.';
+    : `Review the change; to take a major (or unclassifiable) upgrade anyway, ${setTrue('allow-major', surface)}.`;
+}
+
+function capitalized(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
 }
 
 function emptyOutcome(m: ModuleDecl, req: UpgradeRequest): UpgradeOutcome {
@@ -309,7 +331,8 @@ export async function upgradeModule(req: UpgradeRequest, deps: UpgradeDeps): Pro
     out.failure_reason = pre.gate.failure_reason || 'held-major';
     out.verdict = `upgrade of '${m.name}' held before anything was touched: ${pre.gate.message}`;
     out.messages.push(out.verdict);
-    deps.log.warn(out.verdict);
+    // The reason itself is listed once (reasons, with its fix); the log says only that it was held.
+    deps.log.warn(`upgrade of '${m.name}': held (${out.failure_reason})`);
     return finish(out);
   }
   const key = operationKey(m.compose.project, m.compose.service);

@@ -10,6 +10,7 @@
 import { open } from 'node:fs/promises';
 import { inspectArchive, type Layout } from '../backup/archive.js';
 import type { HelperSpec, MountEntry, Runtime } from '../ports.js';
+import { withArticle } from '../report/words.js';
 
 /** How many missing paths a message names. */
 export const MISSING_SHOWN = 10;
@@ -80,7 +81,10 @@ export function compareWithSnapshot(
     if (now === e.type) continue;
     missingCount++;
     if (missing.length < MISSING_SHOWN) {
-      missing.push(`${e.volume}/${e.path}${now === undefined ? '' : ` (a ${e.type} in the snapshot, now a ${now})`}`);
+      missing.push(
+        `${e.volume}/${e.path}` +
+          (now === undefined ? '' : ` (${withArticle(e.type)} in the snapshot, now ${withArticle(now)})`),
+      );
     }
   }
   return { checked: snapshot.length, missing, missingCount };

@@ -25,7 +25,7 @@ describe('stateguard guard (CLI, fresh plan over a fake engine)', () => {
   it('a failed one-shot without consent: exit 1, blocked, every reason, docs/architecture.md §4 JSON shape', async () => {
     const r = await guard(['--module', 'store-init'], engine(1));
     expect(r.code).toBe(1);
-    expect(Object.keys(r.json).sort()).toEqual(['backup', 'decision', 'drift_keys', 'failure_reason', 'module', 'plan_hash', 'reasons']);
+    expect(Object.keys(r.json).sort()).toEqual(['applied_by', 'backup', 'decision', 'drift_keys', 'failure_reason', 'how_applied', 'module', 'plan_hash', 'reasons']);
     expect(r.json).toMatchObject({ module: 'store-init', decision: 'blocked', drift_keys: ['container.state.exited_success'], failure_reason: 'not-allowed' });
     expect((r.json.reasons as Array<{ code: string; input: string }>).map((x) => [x.code, x.input])).toEqual([
       ['not-allowed', 'allow-stateful'],

@@ -7,7 +7,9 @@ import type { DriftItem, ModulePlan } from '../../src/drift/types.js';
 import {
   DRIFT_COLLAPSE_AT,
   nextStep,
+  nextStepLines,
   renderPlanMarkdown,
+  renderPlanText,
   runContextLine,
   type RunContext,
 } from '../../src/report/plan-render.js';
@@ -116,10 +118,14 @@ describe('the header line: short commit and run link', () => {
   });
 });
 
-describe('next steps per drift kind', () => {
-  const cases: Array<[string, ModulePlan, string[] | undefined, RegExp[], RegExp[]]> = [
+describe('next steps per drift kind: what is true for each class, expected state and drift', () => {
+  const HASH = /[0-9a-f]{64}/.source;
+  const minor = { ...upgrade('minor'), bump: 'minor' as const };
+  const manual = { ...upgrade('minor'), would_hold: 'held-manual-migration' as const };
+  // [name, module, backup modules, present in markdown, absent from markdown, present in the text]
+  const cases: Array<[string, ModulePlan, string[] | undefined, RegExp[], RegExp[], RegExp[]]> = [
     [
-      'one-shot that exited non-zero: stateful-apply with a snapshot of its backup module',
+      'stateful one-shot that exited non-zero: stateful-apply with a snapshot of its backup module',
       mod({ name: 'store-init', class: 'sidecar', expected_state: 'exited-success', drift: [exitedNonzero] }),
       ['store'],
       [
@@ -128,54 +134,149 @@ describe('next steps per drift kind', () => {
         /`allow_stateful`=`true`/,
         /`backup_ref`=a snapshot of `store` under your backup root \(`store-YYYYMMDDTHHMMSSZ\.tar\.gz`\)/,
         /`stateful_confirm`=`BACKUP_DONE`/,
-        /`expected_plan_hash`=`[0-9a-f]{64}`/,
+        new RegExp(`\`expected_plan_hash\`=\`${HASH}\``),
+        /or from a shell: `stateguard apply --module store-init --allow-stateful --backup-root DIR --backup-ref DIR\/store-YYYYMMDDTHHMMSSZ\.tar\.gz --confirm BACKUP_DONE --expected-plan-hash/,
       ],
-      [/allow_major/],
+      [/allow_major/, /by hand/],
+      [/next: a sidecar one-shot to re-run: dispatch workflows\/stateful-apply\.yml with module=store-init/, /or: stateguard apply --module store-init --allow-stateful/],
     ],
     [
-      'running stateful, major image bump: upgrade with allow_major',
-      mod({ name: 'db', drift: [imageDrift], upgrade: upgrade('major') }),
+      'running stateful, image bump with the config it brings (minor): upgrade, workflow and CLI line',
+      mod({ name: 'db', drift: [{ ...imageDrift, bump: 'minor' }, configDrift], upgrade: minor }),
       undefined,
-      [/dispatch `workflows\/upgrade\.yml`/, /`allow_major`=`true` \(a major bump/, /`expected_plan_hash`=/, /`stateful_confirm`=/],
-      [/backup_ref/],
+      [
+        /an image bump \(db:1\.0\.0 → db:2\.0\.0, minor\) of a long-running stateful module: dispatch `workflows\/upgrade\.yml`/,
+        /`module`=`db`, `allow_stateful`=`true`, `stateful_confirm`=`BACKUP_DONE`/,
+        new RegExp(`or from a shell: \`stateguard upgrade --module db --allow-stateful --confirm BACKUP_DONE --out-dir DIR --expected-plan-hash ${HASH}\``),
+      ],
+      [/allow_major/, /by hand/, /no workflow applies/],
+      [/next: an image bump .* dispatch workflows\/upgrade\.yml with module=db/, /or: stateguard upgrade --module db --allow-stateful --confirm/],
     ],
     [
-      'running stateful, minor image bump: upgrade without allow_major',
-      mod({ name: 'db', drift: [{ ...imageDrift, bump: 'minor' }], upgrade: upgrade('minor') }),
+      'running stateful, image drift alone: upgrade',
+      mod({ name: 'db', drift: [{ ...imageDrift, bump: 'minor' }], upgrade: minor }),
       undefined,
-      [/dispatch `workflows\/upgrade\.yml`/, /`module`=`db`/],
+      [/dispatch `workflows\/upgrade\.yml`/, /`stateguard upgrade --module db /],
       [/allow_major/],
+      [/or: stateguard upgrade --module db /],
     ],
     [
-      'image AND config drift: by hand',
+      'running stateful, major image bump (with config): upgrade with allow_major',
       mod({ name: 'db', drift: [imageDrift, configDrift], upgrade: upgrade('major') }),
       undefined,
-      [/no workflow applies `container\.image`, `container\.config` to a stateful module/, /by hand/],
-      [/dispatch/],
+      [/dispatch `workflows\/upgrade\.yml`/, /`allow_major`=`true` \(a major bump/, /`expected_plan_hash`=/, /--allow-stateful --allow-major --confirm/],
+      [/backup_ref/, /by hand/],
+      [/allow_major=true \(a major bump/, /or: stateguard upgrade --module db --allow-stateful --allow-major/],
     ],
     [
-      'a one-shot with image drift: by hand',
+      'running stateful, unknown bump: "an unknown bump", allow_major',
+      mod({ name: 'db', drift: [{ ...imageDrift, bump: undefined }, configDrift], upgrade: upgrade('unknown') }),
+      undefined,
+      [/\(an unknown bump: read the release notes first\)/],
+      [/a unknown/],
+      [/an unknown bump/],
+    ],
+    [
+      'running stateful, release notes flag a manual migration: upgrade would hold, by hand with a snapshot',
+      mod({ name: 'db', drift: [imageDrift, configDrift], upgrade: manual }),
+      undefined,
+      [/`stateguard upgrade` would hold: its release notes flag a manual migration/, /`workflows\/backup\.yml`/],
+      [/dispatch/],
+      [/would hold: its release notes flag a manual migration/],
+    ],
+    [
+      'running stateful on Swarm, image bump: no upgrade on Swarm, docker stack deploy by hand',
+      mod({ name: 'db', runtime: 'swarm', drift: [imageDrift, configDrift] }),
+      undefined,
+      [/upgrade is not built for Swarm/, /`docker stack deploy -c compose\.yaml p`/],
+      [/dispatch/],
+      [/upgrade is not built for Swarm/],
+    ],
+    [
+      'running sidecar, image bump: upgrade takes only stateful modules',
+      mod({ name: 'cache', class: 'sidecar', drift: [imageDrift, configDrift] }),
+      undefined,
+      [/upgrade takes only stateful modules, this one is a sidecar/, /by hand \(`docker compose -p p -f compose\.yaml up -d --no-deps cache`\)/],
+      [/dispatch/],
+      [/upgrade takes only stateful modules/],
+    ],
+    [
+      'running stateful, config drift without an image bump: by hand, snapshot first',
+      mod({ name: 'db', drift: [configDrift] }),
+      undefined,
+      [/a configuration change without an image bump/, /take a snapshot \(`workflows\/backup\.yml`\)/],
+      [/dispatch/],
+      [/a configuration change without an image bump/],
+    ],
+    [
+      'running stateful, not running: bring it back or restore',
+      mod({ name: 'db', drift: [{ key: 'container.state.running', declared: 'running', observed: 'exited (1)' }] }),
+      undefined,
+      [/not running as declared \(`container\.state\.running`\)/, /`workflows\/restore\.yml`/],
+      [/dispatch/],
+      [/not running as declared/],
+    ],
+    [
+      'a stateful one-shot with image drift: by hand, naming what the guard re-runs',
       mod({ name: 'init', class: 'sidecar', expected_state: 'exited-success', drift: [exitedNonzero, imageDrift] }),
       undefined,
-      [/by hand/],
+      [/no stateguard path applies `container\.image` to a sidecar one-shot/, /by hand/],
       [/dispatch/],
+      [/no stateguard path applies `container\.image` to a sidecar one-shot/],
+    ],
+    [
+      'a one-shot whose image cannot be compared: create the container, do not start it',
+      mod({ name: 'init', class: 'stateful', expected_state: 'exited-success', drift: [{ ...imageDrift, reason: 'unverifiable' }] }),
+      undefined,
+      [/`docker compose -p p -f compose\.yaml up --no-start --no-deps init`/],
+      [/dispatch/],
+      [/create \(not start\)/],
+    ],
+    [
+      'stateless long-running: the guard does not block it; the normal deploy, not apply',
+      mod({ name: 'web', class: 'stateless', drift: [configDrift] }),
+      undefined,
+      [/stateless and long-running: the guard does not block it, and stateguard does not deploy it \(`apply` only re-runs one-shots\); deploy it through your normal deploy/],
+      [/dispatch/, /stateguard apply --module/],
+      [/deploy it through your normal deploy/],
+    ],
+    [
+      'stateless one-shot: apply, no backup',
+      mod({ name: 'migrate', class: 'stateless', expected_state: 'exited-success', drift: [exitedNonzero] }),
+      undefined,
+      [/: `stateguard apply --module migrate --expected-plan-hash [0-9a-f]{64}`/],
+      [/allow-stateful/, /dispatch/],
+      [/run: stateguard apply --module migrate --expected-plan-hash/],
+    ],
+    [
+      'an interrupted operation: recover first',
+      mod({ name: 'db', drift: [imageDrift], interrupted_operation: { status: 'open', message: 'restore interrupted' } as ModulePlan['interrupted_operation'] }),
+      undefined,
+      [/recover it first \(`workflows\/recover\.yml`\): `stateguard recover --module db`/],
+      [/dispatch/],
+      [/run: stateguard recover --module db/],
     ],
   ];
-  it.each(cases)('%s', (_, m, backup, present, absent) => {
+  it.each(cases)('%s', (_, m, backup, present, absent, inText) => {
     const step = nextStep(m, backup);
     for (const re of present) expect(step).toMatch(re);
     for (const re of absent) expect(step).not.toMatch(re);
+    // the old advice that sent users around the upgrade gate is gone everywhere
+    expect(step).not.toMatch(/no workflow applies/);
     const md = renderPlanMarkdown(planOf([m]), backup ? { backupModules: { [m.name]: backup } } : {});
     expect(md).toContain('**Next steps**');
     expect(md).toContain(step);
+    const text = renderPlanText(planOf([m]), backup ? { [m.name]: backup } : undefined);
+    for (const re of inText) expect(text).toMatch(re);
+    expect(text).toContain(nextStepLines(m, backup).join('\n  '));
   });
 
-  it.each([
-    ['stateless drift', mod({ name: 'web', class: 'stateless', drift: [configDrift] })],
-    ['in sync', mod({ name: 'db', drift: [] })],
-  ])('none for %s', (_, m) => {
+  it('none for a module in sync', () => {
+    const m = mod({ name: 'db', drift: [] });
     expect(nextStep(m)).toBe('');
+    expect(nextStepLines(m)).toEqual([]);
     expect(renderPlanMarkdown(planOf([m]))).not.toContain('Next steps');
+    expect(renderPlanText(planOf([m]))).not.toContain('next:');
   });
 });
 

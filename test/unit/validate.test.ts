@@ -218,6 +218,69 @@ const swarmCases: Case[] = [
   },
 ];
 
+/** Issue 25 item 5: validate names the root cause first, suggests the fix, and speaks in words. */
+const SYNTAX_BROKEN_DB = 'apiVersion: stateguard/v1\nkind: Module\nmetadata:\n  name: db\nspec:\n  class: [stateful\n';
+const feedbackCases: Case[] = [
+  {
+    name: 'a typo in a module.yaml key suggests the key the schema allows there (expected_sate)',
+    files: { 'modules/db-init/module.yaml': INIT_OK.replace('expected_state', 'expected_sate') },
+    expect: [['db-init/module.yaml', 8, 14, "unknown key 'expected_sate' in spec.runtime: did you mean 'expected_state'?; allowed keys there: expected_state, timeout_seconds"]],
+  },
+  {
+    name: 'a top-level key far from every allowed key gets no guess, only the allowed keys',
+    files: { 'modules/web/module.yaml': WEB_OK + 'extra: 1\n' },
+    expect: [['web/module.yaml', 8, 1, "unknown key 'extra' in (top level); allowed keys there: apiVersion, kind, metadata, spec"]],
+  },
+  {
+    name: 'a typo in depends_on_healthy suggests the closest module and lists the known ones',
+    files: { 'modules/web/module.yaml': WEB_OK, 'modules/db-init/module.yaml': INIT_OK.replace('depends_on_healthy: [db]', 'depends_on_healthy: [db-int]') },
+    expect: [['db-init/module.yaml', 10, 24, "depends_on_healthy names unknown module 'db-int': did you mean 'db-init'?; known modules: db, web"]],
+  },
+  {
+    name: 'a module.yaml that fails to parse is reported once, first; its references say to see it, once per module',
+    files: { 'modules/db/module.yaml': SYNTAX_BROKEN_DB, 'modules/db-init/module.yaml': INIT_OK, 'modules/web/module.yaml': web('  class: stateless\n  compose: { file: ../../compose.yaml, project: p, service: web }\n  depends_on_healthy: [db]\n') },
+    expect: [
+      ['db/module.yaml', 7, 1, 'YAML syntax error'],
+      ['db-init/module.yaml', 9, 27, /^backup\.ref_modules and depends_on_healthy name module 'db', whose module\.yaml \(modules\/db\/module\.yaml\) has problems of its own: see the problem in that file/],
+      ['web/module.yaml', 8, 24, /^depends_on_healthy names module 'db', whose module\.yaml \(modules\/db\/module\.yaml\)/],
+    ],
+  },
+  {
+    name: 'a module.yaml that fails to parse without a readable name is found by its directory',
+    files: { 'modules/db/module.yaml': '{{{\n', 'modules/db-init/module.yaml': INIT_OK },
+    expect: [
+      ['db/module.yaml', 2, 1, 'YAML syntax error'],
+      ['db-init/module.yaml', 9, 27, "backup.ref_modules and depends_on_healthy name module 'db', whose module.yaml (modules/db/module.yaml)"],
+    ],
+  },
+  {
+    name: 'a compose file that does not exist says "file not found", never ENOENT',
+    files: { 'modules/web/module.yaml': WEB_OK.replace('../../compose.yaml', '../../nope.yaml') },
+    expect: [['web/module.yaml', 7, 20, /^compose file \.\.\/\.\.\/nope\.yaml \(nope\.yaml\) cannot be used: file not found: nope\.yaml$/]],
+  },
+  {
+    name: 'a compose file with its own problem: that problem first, then the module that uses it',
+    files: {
+      'z/compose.yaml': 'services:\n  web: [oops\n',
+      'modules/web/module.yaml': WEB_OK.replace('../../compose.yaml', '../../z/compose.yaml'),
+    },
+    expect: [
+      ['z/compose.yaml', 3, 1, 'YAML syntax error'],
+      ['web/module.yaml', 7, 20, 'compose file ../../z/compose.yaml (z/compose.yaml) cannot be used'],
+    ],
+  },
+  {
+    name: 'a number written as a word names the key and the value, not "must be number"',
+    files: { 'modules/db/module.yaml': DB_MODULE.replace('max_age_hours: 24', 'max_age_hours: soon') },
+    expect: [['db/module.yaml', 8, 47, 'spec.backup.max_age_hours must be a number, got "soon"']],
+  },
+  {
+    name: 'a list where a number belongs says it got a list',
+    files: { 'modules/db/module.yaml': DB_MODULE.replace('max_age_hours: 24', 'max_age_hours: [24]') },
+    expect: [['db/module.yaml', 8, 47, 'spec.backup.max_age_hours must be a number, got a list']],
+  },
+];
+
 const cases: Case[] = [
   ...swarmCases,
   { name: 'the valid base repo', files: {}, expect: [] },
@@ -231,10 +294,8 @@ const cases: Case[] = [
   {
     name: 'typo in a nested key (spec.compose.projct)',
     files: { 'modules/web/module.yaml': web(`  class: stateless\n  compose:\n    file: ../../compose.yaml\n    projct: p\n    service: web\n`) },
-    expect: [
-      ['web/module.yaml', 7, 3, "spec.compose is missing required key 'project'"],
-      ['web/module.yaml', 9, 5, "unknown key 'projct' in spec.compose"],
-    ],
+    // One mistake, one message: the missing 'project' is what the typo says.
+    expect: [['web/module.yaml', 9, 5, "unknown key 'projct' in spec.compose: did you mean 'project'? (spec.compose requires it); allowed keys there: file, project, service"]],
   },
   {
     name: 'unknown key inside a data volume entry',
@@ -282,7 +343,7 @@ const cases: Case[] = [
     files: {
       'modules/web/module.yaml': web(`  class: stateless\n  compose: { file: ../../compose.yaml, project: p, service: web }\n  runtime:\n    timeout_seconds: "300"\n`),
     },
-    expect: [['web/module.yaml', 9, 22, 'spec.runtime.timeout_seconds must be integer']],
+    expect: [['web/module.yaml', 9, 22, 'spec.runtime.timeout_seconds must be a whole number, got "300"']],
   },
   {
     name: 'relative data path',
@@ -352,16 +413,17 @@ const cases: Case[] = [
       'modules/db/module.yaml': DB_MODULE.replace('kind: Module', 'kind: Service'),
       'modules/db-init/module.yaml': INIT_OK,
     },
+    // The root cause first, then one knock-on per referring module (not one per reference).
     expect: [
-      ['db-init/module.yaml', 9, 27, /backup\.ref_modules names module 'db', whose module\.yaml .*db\/module\.yaml\) has problems/],
-      ['db-init/module.yaml', 10, 24, /depends_on_healthy names module 'db', whose module\.yaml .*db\/module\.yaml\) has problems/],
       ['db/module.yaml', 2, 7, 'kind must be "Module"'],
+      ['db-init/module.yaml', 9, 27, /^backup\.ref_modules and depends_on_healthy name module 'db', whose module\.yaml \(modules\/db\/module\.yaml\) has problems of its own: see the problem in that file/],
     ],
   },
+  ...feedbackCases,
   {
     name: 'ref_modules names an unknown module',
     files: { 'modules/db-init/module.yaml': INIT_OK.replace('ref_modules: [db]', 'ref_modules: [dbx]') },
-    expect: [['db-init/module.yaml', 9, 27, "backup.ref_modules names unknown module 'dbx'"]],
+    expect: [['db-init/module.yaml', 9, 27, "backup.ref_modules names unknown module 'dbx': did you mean 'db'?; known modules: db"]],
   },
   {
     name: 'ref_modules names a stateless module',
@@ -371,7 +433,7 @@ const cases: Case[] = [
   {
     name: 'depends_on_healthy names an unknown module',
     files: { 'modules/db-init/module.yaml': INIT_OK.replace('depends_on_healthy: [db]', 'depends_on_healthy: [db, cache]') },
-    expect: [['db-init/module.yaml', 10, 28, "depends_on_healthy names unknown module 'cache'"]],
+    expect: [['db-init/module.yaml', 10, 28, "depends_on_healthy names unknown module 'cache'; known modules: db"]],
   },
   {
     name: 'compose file does not exist',
@@ -562,6 +624,7 @@ describe('validate: schema and cross-file checks', () => {
       expect(loaded.modules.map((m) => m.name).sort()).toEqual(names);
       return;
     }
+    for (const [, , , message] of got) expect(message).not.toMatch(/ENOENT|must be (number|integer|string)\b/);
     expect(got).toHaveLength(c.expect.length);
     c.expect.forEach(([file, line, column, msg], i) => {
       const [gf, gl, gc, gm] = got[i]!;

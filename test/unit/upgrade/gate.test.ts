@@ -89,7 +89,7 @@ describe('preDeployGate', () => {
   const notes162 = '/repo/modules/db/notes/16.2.md';
   const cases: Case[] = [
     { name: 'a minor bump without notes proceeds', input: {}, held: false, reason: '', notesPath: null },
-    { name: 'a major bump is held', input: { toRef: 'pg:17.0' }, held: true, reason: 'held-major', message: /allow-major/ },
+    { name: 'a major bump is held', input: { toRef: 'pg:17.0' }, held: true, reason: 'held-major', message: /; a major bump is held until it is reviewed and explicitly allowed\.$/ },
     { name: 'an unknown bump is held', input: { toRef: 'pg:latest' }, held: true, reason: 'held-major' },
     { name: 'a downgrade is held', input: { toRef: 'pg:16.0' }, held: true, reason: 'held-major', message: /downgrade/ },
     { name: 'allow-major lets a major through', input: { toRef: 'pg:17.0', allowMajor: true }, held: false, reason: '' },

@@ -394,7 +394,7 @@ describe('a rollback restores the previous definition, not only the previous ima
       const o = await upgradeModule(request(s), d);
       expect(o).toMatchObject({ decision: 'blocked', failure_reason: 'drift-not-allowed' });
       expect(o.verdict).toContain('environment WIPE_CACHE_ON_START (absent → 5e6f7a8b)');
-      expect(o.verdict).toContain(`review the plan and pass expected-plan-hash: ${o.plan_hash}`.replace(/^r/, 'R'));
+      expect(o.verdict).toContain(`Review the plan and pass ${o.plan_hash} as --expected-plan-hash`);
       for (const m of ['tagImage', 'stop', 'copyFrom', 'recreateService', 'writeJournalMark']) expect(s.rt.callsTo(m)).toEqual([]);
       // bound to the reviewed plan, the same upgrade runs
       const bound = await upgradeModule(request(s, { expectedPlanHash: o.plan_hash! }), d);
