@@ -9733,7 +9733,7 @@ function checkExpectedPlanHash(value, module, ctx) {
 
 /***/ }),
 
-/***/ 6858:
+/***/ 3528:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -9800,6 +9800,57 @@ const DRIFT_KEYS = [
     'container.state.exited_success',
 ];
 
+// EXTERNAL MODULE: ./src/report/words.ts
+var words = __nccwpck_require__(5072);
+;// CONCATENATED MODULE: ./src/guard/applies.ts
+
+/** The drift an upgrade deploys (src/upgrade/upgrade.ts UPGRADE_DRIFT); an image bump always shows both. */
+const IMAGE_BUMP = ['container.image', 'container.config'];
+/** Whether `keys` is an image bump: container.image, with at most the container.config it brings. */
+function isImageBump(keys) {
+    return keys.includes('container.image') && keys.every((k) => IMAGE_BUMP.includes(k));
+}
+/** The path that applies this module's drift (what `allowed` leads to, or what to use instead). */
+function appliedBy(m, keys) {
+    if (m.expectedState === 'exited-success')
+        return 'apply';
+    if (m.class === 'stateless')
+        return 'normal-deploy';
+    if (m.class === 'stateful' && m.runtime !== 'swarm' && isImageBump(keys))
+        return 'upgrade';
+    return 'by-hand';
+}
+/** What guard's `allowed` means, said wherever a decision is shown. */
+const ALLOWED_MEANS = 'the stateful rule does not block this change';
+/**
+ * The sentence that says how the change is applied, naming the CLI flags or the action inputs.
+ * `keys` undefined: the drift is not known (apply refuses a long-running module before planning).
+ */
+function howApplied(m, keys, surface = 'cli') {
+    const deploy = m.runtime === 'swarm' ? '`docker stack deploy`' : '`docker compose up -d`';
+    const upgrade = `\`stateguard upgrade --module ${m.name}\` (workflows/upgrade.yml)`;
+    const byHand = `take a snapshot, change it by hand (${deploy}), then plan again`;
+    const path = appliedBy(m, keys ?? []);
+    if (path === 'apply') {
+        return (`'${m.name}' is a one-shot: \`stateguard apply --module ${m.name}\` re-runs it` +
+            (m.class === 'stateless' ? '.' : ` (with ${(0,words/* inputRef */.io)('allow-stateful', surface)} and a verified backup).`));
+    }
+    if (path === 'normal-deploy') {
+        return (`'${m.name}' is long-running and stateless: stateguard apply only re-runs one-shots, so deploy it through your ` +
+            `normal deploy (e.g. ${deploy}).`);
+    }
+    if (path === 'upgrade') {
+        return `'${m.name}' is long-running and stateful: an image bump goes through ${upgrade}, not apply.`;
+    }
+    if (keys === undefined && m.class === 'stateful' && m.runtime !== 'swarm') {
+        return (`'${m.name}' is long-running and stateful: an image bump goes through ${upgrade}; for any other change ` +
+            `${byHand}.`);
+    }
+    return (`'${m.name}' is long-running and ${m.class}: no stateguard command applies ` +
+        `${keys === undefined ? 'a change of it' : 'this drift'} (apply only re-runs one-shots; upgrade takes only an ` +
+        `image bump of a stateful compose module); ${byHand}.`);
+}
+
 ;// CONCATENATED MODULE: ./src/guard/decide.ts
 /**
  * The stateful-apply rule (docs/architecture.md §4), as one pure function.
@@ -9829,6 +9880,8 @@ const DRIFT_KEYS = [
  * configuration written in the workflow, not a secret, and naming it is how the operator learns
  * what to type. The verified backup, not the token, is what protects the data.
  */
+
+
 
 /** The only drift the stateful path may apply: a pending (re-)run of a one-shot. */
 const STATEFUL_APPLICABLE_DRIFT = ['container.state.exited_success'];
@@ -9899,17 +9952,18 @@ function backupSummary(b) {
  * How to take the backup that would cover the module, naming real modules: a sidecar is covered by
  * its parent's backups (backup.ref_modules), a stateful module by its own. Never a placeholder.
  */
-function backupFix(module) {
+function backupFix(module, surface = 'cli') {
     const parents = (module.backup?.refModules ?? []).filter((r) => r !== module.name);
     const sources = module.class === 'sidecar' && parents.length > 0 ? parents : [module.name];
     const first = sources[0];
     const which = sources.map((s) => `'${s}'`).join(' or ');
     return (`Take a backup of ` +
-        `${which} with \`stateguard snapshot --module ${first} --out-dir DIR\` (DIR under a backup-root) ` +
-        `and pass the archive it writes as backup-ref.`);
+        `${which} with \`stateguard snapshot --module ${first} --out-dir DIR\` (DIR under a ` +
+        `${(0,words/* inputRef */.io)('backup-root', surface)}) and ${(0,words/* setValue */.KY)('backup-ref', 'the archive it writes', surface)}.`);
 }
 function decide(input) {
     const { module } = input;
+    const surface = input.surface ?? 'cli';
     const reasons = [];
     let driftKeys = [];
     let planKnown = false;
@@ -9944,7 +9998,16 @@ function decide(input) {
         }
     }
     if (planKnown && reasons.length === 0 && driftKeys.length === 0) {
-        return { module: module.name, decision: 'no-op', reasons: [], drift_keys: [], backup: null, failure_reason: '' };
+        return {
+            module: module.name,
+            decision: 'no-op',
+            reasons: [],
+            drift_keys: [],
+            backup: null,
+            failure_reason: '',
+            applied_by: '',
+            how_applied: '',
+        };
     }
     if (planKnown && reasons.length === 0 && module.class === 'stateless') {
         return {
@@ -9954,6 +10017,8 @@ function decide(input) {
             drift_keys: driftKeys,
             backup: null,
             failure_reason: '',
+            applied_by: appliedBy(module, driftKeys),
+            how_applied: howApplied(module, driftKeys, surface),
         };
     }
     // From here: something already failed, or a stateful/sidecar module has drift. The stateful
@@ -9966,8 +10031,7 @@ function decide(input) {
                 code: 'drift-not-allowed',
                 message: `module '${module.name}' is ${module.class} and long-running (expected_state: ` +
                     `${module.expectedState}); the stateful path only re-runs one-shots (expected_state: exited-success)`,
-                fix: 'Change a long-running stateful module through a reviewed maintenance procedure (snapshot, deploy, ' +
-                    'verify), not stateful-apply.',
+                fix: howApplied(module, planKnown ? driftKeys : undefined, surface),
             });
         }
         if (planKnown) {
@@ -9979,8 +10043,9 @@ function decide(input) {
                         `${module.class} module: ${notApplicable.join(', ')} (only ${STATEFUL_APPLICABLE_DRIFT.join(', ')} is ` +
                         `applied)`,
                     fix: unverifiableFix(input.plan) ??
-                        'Resolve that drift by hand with a backup in place (e.g. an image bump is an upgrade, not a re-run), ' +
-                            'then re-plan.',
+                        (module.expectedState === 'exited-success'
+                            ? 'Resolve that drift by hand with a backup in place, then re-plan.'
+                            : howApplied(module, driftKeys, surface)),
                 });
             }
         }
@@ -9989,8 +10054,10 @@ function decide(input) {
                 code: 'not-allowed',
                 input: 'allow-stateful',
                 message: `allow-stateful is not true; module '${module.name}' is ${module.class}`,
-                fix: "Set allow-stateful to 'true' (the workflow's allow_stateful checkbox) to change a stateful or sidecar " +
-                    'module.',
+                fix: surface === 'action'
+                    ? "Set allow-stateful: 'true' (the workflow's allow_stateful checkbox) to change a stateful or sidecar " +
+                        'module.'
+                    : 'Pass --allow-stateful to change a stateful or sidecar module.',
             });
         }
         const backup = input.backup;
@@ -9999,7 +10066,7 @@ function decide(input) {
                 code: 'backup-rejected',
                 input: 'backup-ref',
                 message: 'no backup-ref was given',
-                fix: backupFix(module),
+                fix: backupFix(module, surface),
             });
         }
         else if (isEvaluationError(backup)) {
@@ -10007,8 +10074,8 @@ function decide(input) {
                 code: 'backup-rejected',
                 input: 'backup-ref',
                 message: `the backup could not be verified: ${backup.error}`,
-                fix: 'Pass a backup-ref that is a readable .tar.gz under a backup-root; run stateguard verify-backup to see ' +
-                    'why.',
+                fix: `${capital((0,words/* setValue */.KY)('backup-ref', 'a readable .tar.gz', surface))} under a ` +
+                    `${(0,words/* inputRef */.io)('backup-root', surface)}; run stateguard verify-backup to see why.`,
             });
         }
         else if (backup.verified !== true || (backup.problems ?? []).length > 0) {
@@ -10020,7 +10087,8 @@ function decide(input) {
                 code: 'backup-rejected',
                 input: 'backup-ref',
                 message: `backup-ref ${backup.path} did not pass verify-backup (${listed})`,
-                fix: 'Fix each backup problem listed (or take a fresh snapshot) and pass that path as backup-ref.',
+                fix: 'Fix each backup problem listed (or take a fresh snapshot) and ' +
+                    `${(0,words/* setValue */.KY)('backup-ref', 'that path', surface)}.`,
             });
         }
         const mismatch = describeConfirmMismatch(input.confirm, input.confirmToken);
@@ -10035,8 +10103,8 @@ function decide(input) {
                     ? 'the confirm token is empty or only whitespace, so no confirmation can match'
                     : `${mismatch} (the value given is not shown)`,
                 fix: blankToken
-                    ? 'Set confirm-token to a non-empty value (default BACKUP_DONE).'
-                    : `Set confirm to exactly ` +
+                    ? `Set ${(0,words/* inputRef */.io)('confirm-token', surface)} to a non-empty value (default BACKUP_DONE).`
+                    : `Set ${(0,words/* inputRef */.io)('confirm', surface)} to exactly ` +
                         `${JSON.stringify(input.confirmToken)} (case-sensitive, no spaces) once the backup is done.`,
             });
         }
@@ -10058,6 +10126,8 @@ function decide(input) {
             drift_keys: driftKeys,
             backup: backupSummary(input.backup),
             failure_reason: ordered[0].code,
+            applied_by: appliedBy(module, driftKeys),
+            how_applied: howApplied(module, planKnown ? driftKeys : undefined, surface),
         };
     }
     return {
@@ -10067,7 +10137,12 @@ function decide(input) {
         drift_keys: driftKeys,
         backup: backupSummary(input.backup),
         failure_reason: '',
+        applied_by: appliedBy(module, driftKeys),
+        how_applied: howApplied(module, driftKeys, surface),
     };
+}
+function capital(s) {
+    return s.charAt(0).toUpperCase() + s.slice(1);
 }
 /** Stable sort by FAILURE_PRECEDENCE; reasons outside it go last (still listed, still blocking). */
 function orderReasons(reasons) {
@@ -10169,6 +10244,7 @@ async function evaluateGuard(req, deps) {
         confirm: req.confirm,
         confirmToken: req.confirmToken,
         backup,
+        ...(req.surface ? { surface: req.surface } : {}),
     });
     return { result, plan: 'error' in planned ? null : planned.plan, planHash: 'error' in planned ? null : planned.hash };
 }
@@ -10528,22 +10604,37 @@ function guardedOutcome(module, expectedPlanHash) {
     };
 }
 const guarded_EVALUATION_REASONS = ['docker-unavailable', 'compose-error', 'internal'];
+/** `guard: allowed (container.image)`, or `guard: allowed` with no drift (never `allowed ()`). */
+function allowedLine(driftKeys) {
+    return `guard: allowed${driftKeys.length ? ` (${driftKeys.join(', ')})` : ''}`;
+}
+/**
+ * The one line that says a guarded operation was blocked, without repeating its reasons (the
+ * result lists each once, with its fix): `the guard blocked the restore of 'db' (2 reasons: a, b)`.
+ */
+function blockedHeadline(verb, module, reasons) {
+    const n = reasons.length;
+    const codes = [...new Set(reasons.map((r) => r.code))].join(', ');
+    return `the guard blocked the ${verb} of '${module}' (${n} reason${n === 1 ? '' : 's'}: ${codes})`;
+}
 async function runGuarded(op) {
     const { request: req, deps, out } = op;
     const m = req.module;
     const runtime = deps.runtime;
     const scrub = new report_scrub/* Scrubber */.h6();
     let started = false;
-    const say = (message) => {
+    // `logged`: a shorter line for the log when the message repeats what the result lists (a blocked
+    // decision's reasons are listed once, each with its fix).
+    const say = (message, logged) => {
         const clean = scrub.scrub(message);
         out.messages.push(clean);
-        deps.log.info(clean);
+        deps.log.info(logged === undefined ? clean : scrub.scrub(logged));
     };
-    const end = (status, reason, message, couldNotRun = false) => {
+    const end = (status, reason, message, couldNotRun = false, logged) => {
         out.status = status;
         out.failure_reason = reason;
         out.could_not_run = couldNotRun && !started;
-        say(message);
+        say(message, logged);
         out.verdict = out.messages[out.messages.length - 1];
         return out;
     };
@@ -10611,14 +10702,14 @@ async function runGuarded(op) {
         if (ev.result.decision === 'blocked') {
             const first = ev.result.reasons[0];
             return end('blocked', ev.result.failure_reason || 'internal', `the guard blocked the ${op.verb} of '${m.name}': ` +
-                ev.result.reasons.map((r) => `${r.message} — fix: ${r.fix}`).join(' | '), first !== undefined && guarded_EVALUATION_REASONS.includes(first.code));
+                ev.result.reasons.map((r) => `${r.message} — fix: ${r.fix}`).join(' | '), first !== undefined && guarded_EVALUATION_REASONS.includes(first.code), blockedHeadline(op.verb, m.name, ev.result.reasons));
         }
         if (ev.result.decision === 'no-op')
             return end('no-op', '', `module '${m.name}' is in sync: nothing to ${op.verb}`);
         if (ev.result.decision !== 'allowed') {
             return end('blocked', 'internal', `unexpected guard decision ${JSON.stringify(ev.result.decision)}; stateguard failed closed`, true);
         }
-        say(`guard: allowed (${ev.result.drift_keys.join(', ')})`);
+        say(allowedLine(ev.result.drift_keys));
         const dependenciesBefore = [];
         const ctx = {
             out,
@@ -10920,6 +11011,7 @@ class LineScrubber {
 
 
 
+
 function target(m) {
     return { project: m.compose.project, files: [m.compose.path] };
 }
@@ -10939,9 +11031,10 @@ async function applyOneShot(req, deps) {
     };
     // A long-running module is never applied by this path: refuse before touching the engine.
     if (m.expectedState !== 'exited-success') {
+        // The same words as guard's `allowed` (docs/architecture.md §4, "What allowed means").
         const verdict = `apply only re-runs one-shot modules (expected_state: exited-success); module ` +
-            `'${m.name}' is expected_state: ${m.expectedState}. ` +
-            `Deploy long-running services through your normal deploy, not stateguard apply.`;
+            `'${m.name}' is expected_state: ${m.expectedState}. A guard decision of allowed means only that ` +
+            `${ALLOWED_MEANS}; ${howApplied(m, undefined, req.surface)}`;
         deps.log.info(verdict);
         return { ...out, status: 'refused', failure_reason: 'drift-not-allowed', verdict, messages: [verdict] };
     }
@@ -13252,6 +13345,7 @@ var semver_default = /*#__PURE__*/__nccwpck_require__.n(semver);
 
 
 
+
 /** Release notes larger than this are not read whole: the gate holds (it cannot prove no marker is past it). */
 const RELEASE_NOTES_MAX_BYTES = 1024 * 1024;
 /** How many lines of the release notes the gate hands on for the output, the summary and the PR comment. */
@@ -13439,7 +13533,7 @@ function preDeployGate(input) {
             failure_reason: 'held-manual-migration',
             bump,
             release_notes: notes.finding,
-            message: `upgrade held, nothing touched: ${what}; ${notes.hold}. Do the migration by hand (or fix the notes).`,
+            message: `${what}; ${notes.hold}. Do the migration by hand (or fix the notes).`,
         };
     }
     if ((bump === 'major' || bump === 'unknown') && !input.allowMajor) {
@@ -13448,7 +13542,7 @@ function preDeployGate(input) {
             failure_reason: 'held-major',
             bump,
             release_notes: notes?.finding ?? null,
-            message: `upgrade held, nothing touched: ${what}; a ${bump} bump needs --allow-major after review.`,
+            message: `${what}; ${(0,words/* withArticle */.vJ)(bump)} bump is held until it is reviewed and explicitly allowed.`,
         };
     }
     return {
@@ -13929,6 +14023,8 @@ var spec = __nccwpck_require__(9439);
 
 
 
+
+
 /** The guard's inputs, shared with apply (which re-runs the guard with the same inputs). */
 const GUARD_INPUTS = [
     spec/* ROOT_INPUT */.kQ,
@@ -13984,6 +14080,7 @@ function guardRequest(opts, set, module, ctx) {
         now: ctx.now(),
         maxUncompressedBytes: opts.maxUncompressedBytes,
         maxEntries: opts.maxEntries,
+        surface: (0,words/* surfaceOf */.lI)(ctx),
     };
 }
 /** Reasons that mean "could not evaluate" (exit 3) rather than "no" (exit 1). */
@@ -13995,8 +14092,10 @@ function guardExitCode(r) {
 }
 function guardText(r) {
     const head = `guard ${r.module}: ${r.decision}${r.drift_keys.length ? ` (drift: ${r.drift_keys.join(', ')})` : ''}`;
-    if (r.decision !== 'blocked')
+    if (r.decision === 'no-op')
         return head;
+    if (r.decision === 'allowed')
+        return [head, `  ${ALLOWED_MEANS}; ${r.how_applied ?? ''}`.trimEnd()].join('\n');
     return [
         head,
         `failure-reason: ${r.failure_reason}`,
@@ -14008,6 +14107,10 @@ function guardSummary(r) {
     const lines = [`### ${icon} stateguard guard: \`${r.module}\` is ${r.decision}`, ''];
     if (r.drift_keys.length)
         lines.push(`Drift: ${r.drift_keys.map((k) => `\`${k}\``).join(', ')}`, '');
+    if (r.decision === 'allowed')
+        lines.push(`\`allowed\`: ${ALLOWED_MEANS}. ${(0,common/* cell */.Hn)(r.how_applied ?? '')}`.trimEnd(), '');
+    else if (r.decision === 'blocked' && r.how_applied)
+        lines.push(`How it is applied: ${(0,common/* cell */.Hn)(r.how_applied)}`, '');
     if (r.backup)
         lines.push(`Backup: ${r.backup.verified ? 'verified' : 'not verified'}${r.backup.path ? ` (${(0,common/* code */.aY)(r.backup.path)})` : ''}`, '');
     if (r.reasons.length) {
@@ -14023,7 +14126,15 @@ const guardCommand = (0,spec/* defineCommand */.NB)({
     description: 'Decide whether a module may be applied: allowed, no-op or blocked, with every reason.',
     inputs: [...GUARD_INPUTS, spec/* JSON_INPUT */.sz],
     outputs: [
-        { name: 'decision', description: 'allowed, no-op or blocked.' },
+        {
+            name: 'decision',
+            description: `allowed (${ALLOWED_MEANS}; applied-by says which path applies it), no-op or blocked.`,
+        },
+        {
+            name: 'applied-by',
+            description: 'Which path applies the change: apply (a one-shot), normal-deploy (a long-running stateless module), ' +
+                'upgrade (an image bump of a long-running stateful module) or by-hand; empty for no-op.',
+        },
         { name: 'reasons', description: 'JSON array of every failed condition: {code, message, fix, input}.' },
         {
             name: 'plan-hash',
@@ -14049,6 +14160,7 @@ const guardCommand = (0,spec/* defineCommand */.NB)({
                 decision: r.decision,
                 reasons: JSON.stringify(r.reasons),
                 'plan-hash': ev.planHash ?? '',
+                'applied-by': r.applied_by ?? '',
                 'failure-reason': r.failure_reason,
             },
             summary: guardSummary(r),
@@ -14159,8 +14271,8 @@ const applyCommand = (0,spec/* defineCommand */.NB)({
             // The action layer appends the failure reason to the first line itself.
             `apply ${o.module}: ${o.status}`,
             ...(o.failure_reason ? [`failure-reason: ${o.failure_reason}`] : []),
-            ...(o.guard && o.guard.decision === 'blocked' ? [guardText(o.guard)] : []),
-            `  ${o.verdict}`,
+            // Blocked by the guard: its text lists each reason once, with its fix; the verdict is not repeated.
+            ...(o.guard && o.guard.decision === 'blocked' ? [guardText(o.guard)] : [`  ${o.verdict}`]),
         ].join('\n');
         return {
             exitCode: applyExitCode(o),
@@ -14779,6 +14891,7 @@ var mount_overlap = __nccwpck_require__(7106);
  * restore swaps. Pure: the caller lists the running containers (one `ps` + one `inspect`).
  */
 
+
 const KINDS = new Set(['volume', 'bind']);
 function hostPathOf(m) {
     return KINDS.has(m.type) && m.source.startsWith('/') ? (0,mount_overlap/* normalizePath */.Fd)(m.source) : null;
@@ -14817,7 +14930,7 @@ function describeOtherUsers(users, verb) {
     const risk = verb === 'snapshot'
         ? 'the archive could hold a torn copy of what they write'
         : 'what they write after the pre-operation snapshot would be lost when the data is swapped';
-    return (`other running containers use the module's data: ${list}. During a ${verb} while they run, ${risk}. ` +
+    return (`other running containers use the module's data: ${list}. During ${(0,words/* withArticle */.vJ)(verb)} while they run, ${risk}. ` +
         `Nothing was changed. Stop ${users.length > 1 ? 'them' : 'it'} first, or run the ${verb} in a window where ` +
         `${users.length > 1 ? 'they are' : 'it is'} stopped.`);
 }
@@ -14919,6 +15032,7 @@ async function dataMountRefusal(args) {
  *    (`publish`, injectable for crash tests), write the `.sha256` the same way, fsync the directory.
  *    A crash at any point leaves nothing under the final name but a complete, checked archive.
  */
+
 
 
 
@@ -15070,7 +15184,7 @@ async function captureVolume(runtime, containerId, module, target, out, counters
         if (first !== top)
             fail(`docker cp of ${target.path} returned an entry outside it: ${printablePath(e.path)}`);
         else if (e.type !== 'File' && e.type !== 'OldFile' && e.type !== 'Directory') {
-            const what = e.type === 'SymbolicLink' ? 'a symbolic link' : e.type === 'Link' ? 'a hard link' : `a ${e.type}`;
+            const what = e.type === 'SymbolicLink' ? 'a symbolic link' : e.type === 'Link' ? 'a hard link' : (0,words/* withArticle */.vJ)(e.type);
             fail(`volume ${target.volume} holds ${what} at ${shown}. A snapshot holds only regular files and directories ` +
                 `(verify-backup refuses anything else), so this volume cannot be snapshotted as it is; replace the entry ` +
                 `with ` +
@@ -15885,6 +15999,7 @@ async function pickHelperImage(runtime, candidates) {
 
 
 
+
 /** Drift a restore may run with: it repairs a broken service's data; it never rolls out a definition. */
 const RESTORE_TOLERATED_DRIFT = ['container.state.running', 'container.health'];
 const UP = new Set(['running', 'restarting', 'paused']);
@@ -15913,24 +16028,25 @@ function backupVerdict(m, backup, what) {
 /** The restore rule: restorable module, allow-stateful, a verified backup of this module, the exact confirm. */
 async function evaluateRestore(req, deps, out) {
     const m = req.module;
+    const surface = req.surface ?? 'cli';
     const reasons = [];
     if (m.class !== 'stateful' || m.volumes.length === 0) {
         reasons.push(reason('not-restorable', `module '${m.name}' is ${m.class}${m.volumes.length === 0 ? ' and declares no data volumes' : ''}; ` +
             `restore acts only on a stateful module with spec.data.volumes`, `Restore the module that owns the data (class: stateful, spec.data.volumes).`, 'module'));
     }
     if (req.allowStateful !== true) {
-        reasons.push(reason('not-allowed', 'allow-stateful is not true; a restore replaces live data', "Pass allow-stateful: 'true' (--allow-stateful) to restore.", 'allow-stateful'));
+        reasons.push(reason('not-allowed', 'allow-stateful is not true; a restore replaces live data', `${capitalized((0,words/* setTrue */.th)('allow-stateful', surface))} to restore.`, 'allow-stateful'));
     }
     let backup = null;
     if (!req.backupRef) {
-        reasons.push(reason('backup-rejected', 'no backup-ref was given', 'Pass backup-ref: the .tar.gz to restore.'));
+        reasons.push(reason('backup-rejected', 'no backup-ref was given', `${capitalized((0,words/* setValue */.KY)('backup-ref', 'the .tar.gz to restore', surface))}.`));
     }
     else {
         try {
             backup = await deps.verifyBackup(verifyInputOf({ ...req, backupRef: req.backupRef }, { ignoreMaxAge: true }));
         }
         catch (err) {
-            reasons.push(reason('backup-rejected', `verifying the backup failed: ${(0,src_errors/* errorMessage */.gJ)(err)}`, 'Check backup-ref.'));
+            reasons.push(reason('backup-rejected', `verifying the backup failed: ${(0,src_errors/* errorMessage */.gJ)(err)}`, `Check ${(0,words/* inputRef */.io)('backup-ref', surface)}.`));
         }
     }
     out.backup = backup;
@@ -15943,7 +16059,8 @@ async function evaluateRestore(req, deps, out) {
     const fileName = backup?.path ? external_node_path_default().basename(backup.path) : external_node_path_default().basename(req.backupRef ?? '');
     const mismatch = describeConfirmMismatch(req.confirm, fileName);
     if (mismatch !== null || fileName === '') {
-        reasons.push(reason('confirm-mismatch', `${mismatch ?? 'confirm is empty'}: restore's confirm must be the backup's file name exactly`, `Type the backup's file name as confirm (--confirm ${fileName || 'MODULE-YYYYMMDDTHHMMSSZ.tar.gz'}).`, 'confirm'));
+        reasons.push(reason('confirm-mismatch', `${mismatch ?? 'confirm is empty'}: restore's confirm must be the backup's file name exactly`, `Type the backup's file name as ${(0,words/* inputRef */.io)('confirm', surface)} (` +
+            `${fileName || 'MODULE-YYYYMMDDTHHMMSSZ.tar.gz'}).`, 'confirm'));
     }
     const planned = await planOne(req.modules, m, deps);
     let driftKeys = [];
@@ -16224,6 +16341,9 @@ function refusalReason(r) {
     return r.kind === 'in-use' ? 'volume-in-use' : 'not-restorable';
 }
 
+function capitalized(s) {
+    return s.charAt(0).toUpperCase() + s.slice(1);
+}
 
 ;// CONCATENATED MODULE: ./src/restore/drill.ts
 /**
@@ -19328,7 +19448,171 @@ class GitHubClient {
     }
 }
 
+;// CONCATENATED MODULE: ./src/report/next-steps.ts
+
+
+const c = (code) => ({ code });
+const CONFIRM = { name: 'stateful_confirm', value: 'BACKUP_DONE', note: 'typed by you' };
+function composeUp(m, extra) {
+    if (m.runtime === 'swarm')
+        return `docker stack deploy -c ${m.compose.file} ${m.compose.project}`;
+    return `docker compose -p ${m.compose.project} -f ${m.compose.file} up ${extra}${m.compose.service}`;
+}
+function byHand(m, why) {
+    return [
+        ...why,
+        ': take a snapshot (',
+        c('workflows/backup.yml'),
+        '), bring the service to its declared state by hand (',
+        c(composeUp(m, '-d --no-deps ')),
+        '), then plan again.',
+    ];
+}
+function keyList(keys) {
+    const out = [];
+    keys.forEach((k, i) => {
+        if (i > 0)
+            out.push(', ');
+        out.push(c(k));
+    });
+    return out;
+}
+/** The next step for one module; null when it is in sync. */
+function nextStepOf(m, backupModules) {
+    if (m.in_sync)
+        return null;
+    const name = m.name;
+    const keys = [...new Set(m.drift.map((d) => d.key))];
+    const step = (say, more = {}) => ({
+        module: name,
+        say,
+        ...more,
+    });
+    if (m.interrupted_operation?.status === 'open') {
+        return step(['an operation on its data was interrupted: recover it first (', c('workflows/recover.yml'), ')'], {
+            cli: `stateguard recover --module ${name}`,
+        });
+    }
+    const path = appliedBy({ name, class: m.class, expectedState: m.expected_state, runtime: m.runtime }, keys);
+    if (m.class === 'stateless') {
+        if (path === 'apply') {
+            return step(['a stateless one-shot: the guard allows it without a backup; ', c('stateguard apply'), ' re-runs it'], {
+                cli: `stateguard apply --module ${name} --expected-plan-hash ${m.plan_hash}`,
+            });
+        }
+        return step([
+            'stateless and long-running: the guard does not block it, and stateguard does not deploy it (',
+            c('apply'),
+            ' only re-runs one-shots); deploy it through your normal deploy (',
+            c(composeUp(m, '-d --no-deps ')),
+            '), then plan again.',
+        ]);
+    }
+    // stateful or sidecar
+    if (m.expected_state === 'exited-success') {
+        if (keys.every((k) => k === 'container.state.exited_success')) {
+            const covers = backupModules && backupModules.length > 0 ? backupModules : [name];
+            const ref = ['a snapshot of '];
+            covers.forEach((x, i) => ref.push(...(i > 0 ? [' or '] : []), c(x)));
+            ref.push(' under your backup root (', c(`${covers[0]}-YYYYMMDDTHHMMSSZ.tar.gz`), ')');
+            return step([`${(0,words/* withArticle */.vJ)(m.class)} one-shot to re-run: dispatch`], {
+                workflow: {
+                    file: 'workflows/stateful-apply.yml',
+                    inputs: [
+                        { name: 'module', value: name },
+                        { name: 'allow_stateful', value: 'true' },
+                        { name: 'backup_ref', value: '', raw: ref },
+                        CONFIRM,
+                        { name: 'expected_plan_hash', value: m.plan_hash },
+                    ],
+                },
+                cli: `stateguard apply --module ${name} --allow-stateful --backup-root DIR --backup-ref ` +
+                    `DIR/${covers[0]}-YYYYMMDDTHHMMSSZ.tar.gz --confirm BACKUP_DONE --expected-plan-hash ${m.plan_hash}`,
+            });
+        }
+        const unverifiable = m.drift.some((d) => d.key === 'container.image' && d.reason === 'unverifiable');
+        if (unverifiable) {
+            return step([
+                'the one-shot\u2019s container is gone and no run record names the image that last ran, so the guard blocks ' +
+                    'any re-run; check the declared image, create (not start) the container so the plan can compare it (',
+                c(composeUp(m, '--no-start --no-deps ')),
+                '), then plan again.',
+            ]);
+        }
+        return step(byHand(m, [
+            'no stateguard path applies ',
+            ...keyList(keys.filter((k) => k !== 'container.state.exited_success')),
+            ` to ${(0,words/* withArticle */.vJ)(m.class)} one-shot (the guard re-runs a one-shot only for `,
+            c('container.state.exited_success'),
+            ')',
+        ]));
+    }
+    // long-running stateful or sidecar
+    if (path === 'upgrade' && m.upgrade) {
+        const u = m.upgrade;
+        if (u.would_hold === 'held-manual-migration') {
+            return step([
+                `an image bump ${u.from} → ${u.to} that `,
+                c('stateguard upgrade'),
+                ' would hold: its release notes flag a manual migration. Read them, take a snapshot (',
+                c('workflows/backup.yml'),
+                '), do the migration by hand, then plan again.',
+            ]);
+        }
+        const major = u.would_hold === 'held-major' || u.bump === 'major' || u.bump === 'unknown';
+        return step([`an image bump (${u.from} → ${u.to}, ${u.bump}) of a long-running stateful module: dispatch`], {
+            workflow: {
+                file: 'workflows/upgrade.yml',
+                inputs: [
+                    { name: 'module', value: name },
+                    { name: 'allow_stateful', value: 'true' },
+                    ...(major
+                        ? [
+                            {
+                                name: 'allow_major',
+                                value: 'true',
+                                note: `${(0,words/* withArticle */.vJ)(u.bump)} bump: read the release notes first`,
+                            },
+                        ]
+                        : []),
+                    CONFIRM,
+                    { name: 'expected_plan_hash', value: m.plan_hash },
+                ],
+            },
+            cli: `stateguard upgrade --module ${name} --allow-stateful${major ? ' --allow-major' : ''} --confirm BACKUP_DONE ` +
+                `--out-dir DIR --expected-plan-hash ${m.plan_hash}`,
+        });
+    }
+    if (isImageBump(keys)) {
+        const why = m.runtime === 'swarm'
+            ? 'upgrade is not built for Swarm'
+            : m.class !== 'stateful'
+                ? `upgrade takes only stateful modules, this one is ${(0,words/* withArticle */.vJ)(m.class)}`
+                : 'the plan could not work out the pending upgrade';
+        return step(byHand(m, [`an image bump no stateguard command applies here (${why})`]));
+    }
+    if (keys.every((k) => k === 'container.config')) {
+        return step(byHand(m, [
+            'a configuration change without an image bump: ',
+            c('upgrade'),
+            ' is for image bumps and the guard never applies it to a long-running module',
+        ]));
+    }
+    return step([
+        'not running as declared (',
+        ...keyList(keys),
+        '): the guard blocks every stateguard change of it and ',
+        c('upgrade'),
+        ' needs it running and healthy first. Bring it back by hand (',
+        c(composeUp(m, '-d --no-deps ')),
+        '), or restore its data if it is damaged (',
+        c('workflows/restore.yml'),
+        '), then plan again.',
+    ]);
+}
+
 ;// CONCATENATED MODULE: ./src/report/plan-render.ts
+
 function observedText(m) {
     const o = m.observed;
     if (o.state === 'missing')
@@ -19381,7 +19665,7 @@ function pad(rows) {
         .trimEnd());
 }
 /** The readable table printed by `stateguard plan`. */
-function renderPlanText(plan) {
+function renderPlanText(plan, backupModules) {
     if (plan.modules.length === 0)
         return 'No modules to plan.';
     const rows = [['MODULE', 'CLASS', 'EXPECTED', 'OBSERVED', 'DRIFT']];
@@ -19412,7 +19696,9 @@ function renderPlanText(plan) {
             if (m.upgrade)
                 for (const l of upgradeLines(m.upgrade))
                     lines.push(`  ${l}`);
-            lines.push(`  plan_hash (pass to apply as --expected-plan-hash): ${m.plan_hash}`);
+            lines.push(`  plan_hash (pass as --expected-plan-hash): ${m.plan_hash}`);
+            for (const l of nextStepLines(m, backupModules?.[m.name]))
+                lines.push(`  ${l}`);
         }
     }
     for (const m of plan.modules.filter((x) => x.interrupted_operation?.status === 'could-not-check')) {
@@ -19454,47 +19740,46 @@ function runContextLine(run) {
         parts.push(`[workflow run](${run.runUrl})`);
     return parts.join(' · ');
 }
-function dispatchLine(name, workflow, inputs) {
-    return `- **${mdCell(name)}**: dispatch ${codeSpan(workflow)} with ${inputs.join(', ')}`;
+/** A code span for a step; a value holding `<`, `>` or `&` is written as escaped words instead (no HTML, no `-->`). */
+function stepCode(text) {
+    return /[<>&]/.test(text) ? mdCell(text) : codeSpan(text);
 }
-/** `` `name`=`value` `` (the value as a code span unless `raw`). */
-function input(name, value, raw = false) {
-    return `${codeSpan(name)}=${raw ? value : codeSpan(value)}`;
+function mdSegments(segs) {
+    return segs.map((x) => (typeof x === 'string' ? mdCell(x) : stepCode(x.code))).join('');
+}
+function textSegments(segs) {
+    return segs.map((x) => (typeof x === 'string' ? x : `\`${x.code}\``)).join('');
 }
 /**
- * What to do next for a drifted stateful or sidecar module: which ready-to-copy workflow to dispatch
- * with which inputs, or what to do by hand. Empty for stateless or in-sync modules.
+ * What to do next for a drifted module (./next-steps.ts), as one markdown list item: what is true,
+ * the workflow to dispatch with its inputs, and the CLI line. Empty for in-sync modules.
  */
 function nextStep(m, backupModules) {
-    if (m.in_sync || m.class === 'stateless')
+    const s = nextStepOf(m, backupModules);
+    if (!s)
         return '';
-    const keys = [...new Set(m.drift.map((d) => d.key))];
-    const confirm = `${input('stateful_confirm', 'BACKUP_DONE')} (typed by you)`;
-    if (m.expected_state === 'exited-success' && keys.every((k) => k === 'container.state.exited_success')) {
-        const covers = backupModules && backupModules.length > 0 ? backupModules : [m.name];
-        const ref = `a snapshot of ${covers.map(codeSpan).join(' or ')} under your backup root ` +
-            `(${codeSpan(`${covers[0]}-YYYYMMDDTHHMMSSZ.tar.gz`)})`;
-        return dispatchLine(m.name, 'workflows/stateful-apply.yml', [
-            input('module', m.name),
-            input('allow_stateful', 'true'),
-            input('backup_ref', ref, true),
-            confirm,
-            input('expected_plan_hash', m.plan_hash),
-        ]);
+    let line = `- **${mdCell(s.module)}**: ${mdSegments(s.say)}`;
+    if (s.workflow) {
+        const inputs = s.workflow.inputs.map((i) => `${codeSpan(i.name)}=${i.raw ? mdSegments(i.raw) : stepCode(i.value)}${i.note ? ` (${mdCell(i.note)})` : ''}`);
+        line += ` ${stepCode(s.workflow.file)} with ${inputs.join(', ')}`;
     }
-    if (m.upgrade && m.expected_state === 'running' && keys.every((k) => k === 'container.image')) {
-        const major = m.upgrade.bump === 'major' || m.upgrade.bump === 'unknown';
-        return dispatchLine(m.name, 'workflows/upgrade.yml', [
-            input('module', m.name),
-            input('allow_stateful', 'true'),
-            ...(major ? [`${input('allow_major', 'true')} (a ${m.upgrade.bump} bump: read the release notes first)`] : []),
-            confirm,
-            input('expected_plan_hash', m.plan_hash),
-        ]);
+    if (s.cli)
+        line += `${s.workflow ? '; or from a shell:' : ':'} ${stepCode(s.cli)}`;
+    return line;
+}
+/** The same next step as lines for the terminal table (indented under the module). */
+function nextStepLines(m, backupModules) {
+    const s = nextStepOf(m, backupModules);
+    if (!s)
+        return [];
+    const lines = [`next: ${textSegments(s.say)}${s.workflow ? ` ${s.workflow.file} with` : ''}`];
+    if (s.workflow) {
+        const inputs = s.workflow.inputs.map((i) => `${i.name}=${i.raw ? textSegments(i.raw) : i.value}${i.note ? ` (${i.note})` : ''}`);
+        lines[0] += ` ${inputs.join(', ')}`;
     }
-    return (`- **${mdCell(m.name)}**: no workflow applies ${keys.map(codeSpan).join(', ')} to a ${m.class} module: ` +
-        `take a snapshot (${codeSpan('workflows/backup.yml')}), bring the service to its declared state by hand ` +
-        `with ${m.runtime === 'swarm' ? codeSpan('docker stack deploy') : 'compose'}, then plan again.`);
+    if (s.cli)
+        lines.push(`${s.workflow ? 'or' : 'run'}: ${s.cli}`);
+    return lines;
 }
 function driftCell(items) {
     const cells = items.map(mdCell);
@@ -19515,7 +19800,8 @@ function renderPlanMarkdown(plan, opts = {}) {
         .join('');
     const tail = (refused ? `\n\n**Refused modules** (nothing about them is known):${refused}` : '') +
         `\n\nPlanned with ` +
-        `${composeText(plan)}. Pass a module's plan hash to apply as \`expected-plan-hash\`; it binds the drift and the ` +
+        `${composeText(plan)}. Pass a module's plan hash to apply or upgrade as \`expected-plan-hash\`; it binds the ` +
+        'drift and the ' +
         `declared definition you reviewed.`;
     const rows = [];
     // Drifted modules first: they are what a reviewer needs; in-sync ones are dropped first when long.
@@ -19799,7 +20085,7 @@ const planCommand = (0,spec/* defineCommand */.NB)({
         return {
             exitCode: refused.length > 0 ? src_errors/* ExitCode */.yU.no : changes && opts.detailedExitcode ? src_errors/* ExitCode */.yU.drift : src_errors/* ExitCode */.yU.ok,
             json: plan,
-            text: renderPlanText(plan) + refusedText,
+            text: renderPlanText(plan, render.backupModules) + refusedText,
             outputs: {
                 changes: String(changes),
                 'drifted-modules': JSON.stringify(drifted),
@@ -20158,6 +20444,7 @@ async function healthGate(runtime, compose, gate) {
  */
 
 
+
 /** How many missing paths a message names. */
 const MISSING_SHOWN = 10;
 /** Every entry of the snapshot below a volume's top directory; throws when the archive is not the one written. */
@@ -20205,7 +20492,8 @@ function compareWithSnapshot(snapshot, live) {
             continue;
         missingCount++;
         if (missing.length < MISSING_SHOWN) {
-            missing.push(`${e.volume}/${e.path}${now === undefined ? '' : ` (a ${e.type} in the snapshot, now a ${now})`}`);
+            missing.push(`${e.volume}/${e.path}` +
+                (now === undefined ? '' : ` (${(0,words/* withArticle */.vJ)(e.type)} in the snapshot, now ${(0,words/* withArticle */.vJ)(now)})`));
         }
     }
     return { checked: snapshot.length, missing, missingCount };
@@ -20745,6 +21033,7 @@ async function recoverUpgrade(journal, phase, stepDeps, req, end, out) {
 
 
 
+
 /**
  * Test seam for the crash tests (docs/architecture.md §12): STATEGUARD_TEST_KILL_AT=<boundary> makes
  * the process SIGKILL itself at that phase boundary, exactly as a lost runner would stop.
@@ -20862,6 +21151,7 @@ const restoreCommand = (0,spec/* defineCommand */.NB)({
             now: ctx.now(),
             maxUncompressedBytes: opts.maxUncompressedBytes,
             maxEntries: opts.maxEntries,
+            surface: (0,words/* surfaceOf */.lI)(ctx),
             expectedPlanHash: opts.expectedPlanHash,
             breakStaleLock: opts.breakStaleLock,
             staleAfterMs: opts.lockStaleAfterMinutes * 60_000,
@@ -20883,8 +21173,10 @@ const restoreCommand = (0,spec/* defineCommand */.NB)({
             text: [
                 `restore ${o.module}: ${o.decision}`,
                 ...(o.failure_reason ? [`failure-reason: ${o.failure_reason}`] : []),
-                ...(o.status === 'blocked' ? o.reasons.map((r) => `  - [${r.code}] ${r.message} — fix: ${r.fix}`) : []),
-                `  ${o.verdict}`,
+                // Blocked: each reason once, with its fix; the verdict (JSON) repeats them, so it is not printed again.
+                ...(o.status === 'blocked' && o.reasons.length
+                    ? [...o.reasons.map((r) => `  - [${r.code}] ${r.message} — fix: ${r.fix}`)]
+                    : [`  ${o.verdict}`]),
             ].join('\n'),
             outputs: {
                 status: o.status,
@@ -21010,6 +21302,7 @@ const recoverCommand = (0,spec/* defineCommand */.NB)({
 
 
 
+
 /** The only drift an upgrade deploys. */
 const UPGRADE_DRIFT = ['container.image', 'container.config'];
 const upgrade_UP = new Set(['running', 'restarting', 'paused']);
@@ -21024,17 +21317,18 @@ function fromTo(plan) {
 /** The upgrade rule on a fresh plan: its own module, consent, only image/config drift, healthy before, the gate. */
 async function evaluateUpgrade(req, deps, out) {
     const m = req.module;
+    const surface = req.surface ?? 'cli';
     const reasons = [];
     if (m.class !== 'stateful' || m.expectedState !== 'running' || m.volumes.length === 0) {
         reasons.push(upgrade_reason('not-restorable', `module '${m.name}' is not a long-running stateful module with data volumes; upgrade snapshots its data ` +
             `and rolls it back with it, so it needs one`, 'Use apply for one-shots; stateless modules need no upgrade guard.', 'module'));
     }
     if (req.allowStateful !== true) {
-        reasons.push(upgrade_reason('not-allowed', 'allow-stateful is not true', "Pass allow-stateful: 'true'.", 'allow-stateful'));
+        reasons.push(upgrade_reason('not-allowed', 'allow-stateful is not true', `${upgrade_capitalized((0,words/* setTrue */.th)('allow-stateful', surface))} to upgrade a stateful module.`, 'allow-stateful'));
     }
     const mismatch = describeConfirmMismatch(req.confirm, req.confirmToken);
     if (mismatch !== null) {
-        reasons.push(upgrade_reason('confirm-mismatch', mismatch, 'Type the confirm token exactly.', 'confirm'));
+        reasons.push(upgrade_reason('confirm-mismatch', mismatch, `Set ${(0,words/* inputRef */.io)('confirm', surface)} to exactly ${JSON.stringify(req.confirmToken)} (case-sensitive).`, 'confirm'));
     }
     const planned = await planOne(req.modules, m, deps);
     let gate = null;
@@ -21069,7 +21363,7 @@ async function evaluateUpgrade(req, deps, out) {
             if (!imageOnly) {
                 const fields = config.fields?.length ? config.fields.join(', ') : 'fields stateguard does not compare';
                 reasons.push(upgrade_reason('drift-not-allowed', `the upgrade would also change the container's configuration besides the image (${fields}); an ` +
-                    `upgrade deploys other drift only when the reviewed plan binds it`, `Review the plan and pass expected-plan-hash: ${planned.hash}`, 'expected-plan-hash'));
+                    `upgrade deploys other drift only when the reviewed plan binds it`, `Review the plan and ${(0,words/* setValue */.KY)('expected-plan-hash', planned.hash, surface)}`, 'expected-plan-hash'));
             }
         }
         out.from.image = from;
@@ -21092,7 +21386,7 @@ async function evaluateUpgrade(req, deps, out) {
                 out.bump = gate.bump;
                 out.release_notes = gate.release_notes;
                 if (gate.held)
-                    reasons.push(upgrade_reason(gate.failure_reason || 'held-major', gate.message, holdFix(gate), 'allow-major'));
+                    reasons.push(upgrade_reason(gate.failure_reason || 'held-major', gate.message, holdFix(gate, surface), 'allow-major'));
             }
             else {
                 reasons.push(upgrade_reason('drift-not-allowed', `no container of service '${m.compose.service}' runs an image stateguard can name: nothing to upgrade from`, 'Bring the module back to running and healthy on its current version first (or restore it).'));
@@ -21158,10 +21452,13 @@ async function prunePinnedImages(runtime, key, pinned, say, out) {
     say(`removed ${removed.length} older pinned image tag(s) of this module: ${removed.join(', ')}`);
     return ` Kept the pinned images ${[...keep].sort().join(', ')}; removed ${removed.join(', ')}.`;
 }
-function holdFix(gate) {
+function holdFix(gate, surface) {
     return gate.failure_reason === 'held-manual-migration'
         ? 'Do the migration the release notes describe by hand (snapshot first), then deploy; or pin another version.'
-        : 'Review the change; to take a major (or unclassifiable) upgrade anyway, pass allow-major: true.';
+        : `Review the change; to take a major (or unclassifiable) upgrade anyway, ${(0,words/* setTrue */.th)('allow-major', surface)}.`;
+}
+function upgrade_capitalized(s) {
+    return s.charAt(0).toUpperCase() + s.slice(1);
 }
 function upgrade_emptyOutcome(m, req) {
     return {
@@ -21202,7 +21499,8 @@ async function upgradeModule(req, deps) {
         out.failure_reason = pre.gate.failure_reason || 'held-major';
         out.verdict = `upgrade of '${m.name}' held before anything was touched: ${pre.gate.message}`;
         out.messages.push(out.verdict);
-        deps.log.warn(out.verdict);
+        // The reason itself is listed once (reasons, with its fix); the log says only that it was held.
+        deps.log.warn(`upgrade of '${m.name}': held (${out.failure_reason})`);
         return upgrade_finish(out);
     }
     const key = operationKey(m.compose.project, m.compose.service);
@@ -21458,6 +21756,8 @@ async function upgradeModule(req, deps) {
 
 
 
+
+
 function upgradeExitCode(o) {
     if (o.decision === 'upgraded' || o.status === 'no-op')
         return src_errors/* ExitCode */.yU.ok;
@@ -21494,6 +21794,14 @@ function upgradeSummary(o) {
     for (const w of o.warnings)
         lines.push('', `> ⚠️ ${(0,common/* cell */.Hn)(w)}`);
     return lines.join('\n');
+}
+/** The last line of upgrade's text: the verdict, or (when the reasons above already say it) its short form. */
+function upgradeVerdictLine(o) {
+    if (o.decision === 'held')
+        return `upgrade of '${o.module}' held before anything was touched.`;
+    if (o.status === 'blocked' && o.reasons.length)
+        return blockedHeadline('upgrade', o.module, o.reasons);
+    return o.verdict;
 }
 const upgradeCommand = (0,spec/* defineCommand */.NB)({
     name: 'upgrade',
@@ -21583,6 +21891,7 @@ const upgradeCommand = (0,spec/* defineCommand */.NB)({
             now: ctx.now(),
             maxUncompressedBytes: Number.MAX_SAFE_INTEGER,
             maxEntries: Number.MAX_SAFE_INTEGER,
+            surface: (0,words/* surfaceOf */.lI)(ctx),
             expectedPlanHash: opts.expectedPlanHash,
             breakStaleLock: opts.breakStaleLock,
             staleAfterMs: opts.lockStaleAfterMinutes * 60_000,
@@ -21607,11 +21916,14 @@ const upgradeCommand = (0,spec/* defineCommand */.NB)({
             text: [
                 `upgrade ${o.module}: ${o.status === 'no-op' ? 'no-op' : o.decision}`,
                 ...(o.failure_reason ? [`failure-reason: ${o.failure_reason}`] : []),
-                ...(o.reasons.length && o.decision !== 'upgraded' ? o.reasons.map((r) => `  - [${r.code}] ${r.message}`) : []),
+                // Held or blocked: each reason once, with its fix; then the verdict only when it adds to them.
+                ...(o.reasons.length && o.decision !== 'upgraded'
+                    ? o.reasons.map((r) => `  - [${r.code}] ${r.message} — fix: ${r.fix}`)
+                    : []),
                 ...(o.release_notes?.flagged.length
                     ? [`  release notes (${o.release_notes.path}):`, o.release_notes.excerpt]
                     : []),
-                `  ${o.verdict}`,
+                `  ${upgradeVerdictLine(o)}`,
             ].join('\n'),
             outputs: {
                 status: o.status,
@@ -22629,6 +22941,8 @@ var _2020 = __nccwpck_require__(2210);
 const module_schema_namespaceObject = /*#__PURE__*/JSON.parse('{"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://stateguard.dev/schema/module.schema.json","title":"stateguard module","description":"One service of the platform, declared in modules/<name>/module.yaml beside its compose file.","type":"object","additionalProperties":false,"required":["apiVersion","kind","metadata","spec"],"properties":{"apiVersion":{"description":"Schema version of this file.","const":"stateguard/v1"},"kind":{"description":"Always Module.","const":"Module"},"metadata":{"description":"Who this module is.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"description":"Module name, unique across the repo (DNS label: lowercase letters, digits, hyphens; at most 63).","type":"string","pattern":"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"},"description":{"description":"One line for humans.","type":"string","maxLength":500}}},"spec":{"description":"What the module is and how stateguard treats it. It names exactly one runtime: spec.compose (Docker Compose) or spec.swarm (Docker Swarm stack).","type":"object","additionalProperties":false,"required":["class"],"oneOf":[{"properties":{"compose":true},"required":["compose"]},{"properties":{"swarm":true},"required":["swarm"]}],"properties":{"class":{"description":"stateless: applied freely. stateful: holds data. sidecar: a helper bound to a stateful module (e.g. an init job).","enum":["stateless","stateful","sidecar"]},"compose":{"description":"Where the service is declared, for Docker Compose. Exactly one of compose or swarm.","type":"object","additionalProperties":false,"required":["file","project","service"],"properties":{"file":{"description":"Compose file, relative to this module.yaml.","type":"string","minLength":1},"project":{"description":"Compose project name.","type":"string","pattern":"^[a-z0-9][a-z0-9_-]*$"},"service":{"description":"Service name in the compose file.","type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$"}}},"swarm":{"description":"Where the service is declared, for Docker Swarm (`docker stack deploy`). Exactly one of compose or swarm.","type":"object","additionalProperties":false,"required":["file","stack","service"],"properties":{"file":{"description":"Stack file (a compose file), relative to this module.yaml.","type":"string","minLength":1},"stack":{"description":"Swarm stack name (as in `docker stack deploy <stack>`).","type":"string","pattern":"^[a-z0-9][a-z0-9_-]*$"},"service":{"description":"Service key in the stack file (Swarm names it <stack>_<service>).","type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$"}}},"runtime":{"description":"What the service looks like when it is in its declared state.","type":"object","additionalProperties":false,"properties":{"expected_state":{"description":"running (default): a long-running service. exited-success: a one-shot that must have run to exit 0 under the current config.","enum":["running","exited-success"],"default":"running"},"timeout_seconds":{"description":"How long apply waits for a one-shot to exit before stopping it.","type":"integer","minimum":1,"maximum":86400,"default":300}}},"backup":{"description":"Required for stateful and sidecar modules: which backups cover this module.","type":"object","additionalProperties":false,"required":["max_age_hours"],"properties":{"ref_modules":{"description":"Other modules whose backups also cover this one. Optional for a stateful module (its own backups always count). Required and non-empty for a sidecar: it names its parent stateful module, whose backups are what cover it.","type":"array","uniqueItems":true,"items":{"type":"string","pattern":"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"}},"max_age_hours":{"description":"A backup older than this is refused.","type":"number","exclusiveMinimum":0,"maximum":8760}}},"data":{"description":"Where the module keeps data.","type":"object","additionalProperties":false,"properties":{"volumes":{"description":"Durable mounts that must survive a container recreate.","type":"array","items":{"type":"object","additionalProperties":false,"required":["volume","path"],"properties":{"volume":{"description":"Compose volume name (on Swarm: a named volume declared in the stack file\'s top-level volumes, its key there, without the <stack>_ prefix).","type":"string","minLength":1},"path":{"description":"Absolute path inside the container.","type":"string","pattern":"^/"}}}},"ephemeral_paths":{"description":"Absolute paths expected NOT to survive a recreate.","type":"array","items":{"type":"string","pattern":"^/"}}}},"upgrade":{"description":"Only for a stateful module with expected_state running: how `stateguard upgrade` gates and checks an image upgrade.","type":"object","additionalProperties":false,"properties":{"release_notes":{"description":"Release notes of the target version: a path relative to this module.yaml; `{version}` is replaced by the target image\'s tag. It must stay inside the repo (no `..` out of --root). When declared, a missing or unreadable file holds the upgrade (held-manual-migration): nothing proves there is no manual migration.","type":"string","minLength":1,"pattern":"^[^/]"},"hold_markers":{"description":"Phrases in the release notes that hold the upgrade (held-manual-migration); matched case-insensitively as whole phrases, each word in its plural and verb forms (migration/migrations, require/required/requires, need/needed/needs), the words joined by whitespace (also a line break), hyphens or underscores (Manual-migration, manual_migration). Fail closed: a negation (\\"no migration required\\", \\"no breaking changes\\") still holds; narrow the list if that is too strict.","type":"array","minItems":1,"items":{"type":"string","minLength":1,"pattern":"\\\\S"},"default":["manual migration","manual intervention","breaking change","BREAKING","migration required","migration needed","must be migrated","upgrade guide"]},"health_timeout_seconds":{"description":"How long upgrade waits for the new container to be running (and healthy, when it has a healthcheck) before it rolls back.","type":"integer","minimum":10,"maximum":3600,"default":120},"settle_seconds":{"description":"How long the new container must stay running and healthy after the health gate passed before the upgrade counts as done.","type":"integer","minimum":0,"maximum":600,"default":10}}},"depends_on_healthy":{"description":"Modules that must still be running (and healthy) with unchanged container IDs after an apply.","type":"array","uniqueItems":true,"items":{"type":"string","pattern":"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"}}}}}}');
 // EXTERNAL MODULE: ./src/errors.ts
 var errors = __nccwpck_require__(3916);
+// EXTERNAL MODULE: ./src/model/suggest.ts
+var suggest = __nccwpck_require__(2691);
 // EXTERNAL MODULE: ./src/model/yaml-source.ts
 var yaml_source = __nccwpck_require__(1954);
 ;// CONCATENATED MODULE: ./src/model/module.ts
@@ -22636,6 +22950,7 @@ var yaml_source = __nccwpck_require__(1954);
  * module.yaml: types, discovery under --root/--modules, schema validation with source positions,
  * and the cross-file checks of docs/architecture.md §2. Pure file reading: no docker, no @actions.
  */
+
 
 
 
@@ -22656,7 +22971,14 @@ const UPGRADE_DEFAULTS = {
 /** Compiled on first use: commands that never read module.yaml (lint-workflows) skip the cost. */
 let compiled;
 function validateSchema(value) {
-    compiled ??= new _2020.Ajv2020({ allErrors: true, strict: true, useDefaults: false, allowUnionTypes: false }).compile(module_schema_namespaceObject);
+    // verbose: each error carries its schema (the keys allowed there, for "did you mean") and the value.
+    compiled ??= new _2020.Ajv2020({
+        allErrors: true,
+        strict: true,
+        useDefaults: false,
+        allowUnionTypes: false,
+        verbose: true,
+    }).compile(module_schema_namespaceObject);
     return compiled(value) ? { ok: true } : { ok: false, errors: compiled.errors ?? [] };
 }
 /** Convert a tiny glob (`*`, `**`, `?`) into a RegExp over '/'-separated relative paths. */
@@ -22750,9 +23072,17 @@ function schemaProblem(src, err) {
     const where = segs.length ? segs.join('.') : '(top level)';
     const p = err.params;
     switch (err.keyword) {
-        case 'additionalProperties':
-            return src.problem([...segs, String(p.additionalProperty)], `unknown key ` +
-                `'${String(p.additionalProperty)}' in ${where} (typo? allowed keys are listed in schema/module.schema.md)`, 'key');
+        case 'additionalProperties': {
+            const key = String(p.additionalProperty);
+            const allowed = allowedKeys(err);
+            const guess = (0,suggest/* closest */.k)(key, allowed);
+            const required = guess !== undefined && requiredKeys(err).includes(guess) ? ` (${where} requires it)` : '';
+            return src.problem([...segs, key], `unknown key '${key}' in ${where}` +
+                (guess !== undefined ? `: did you mean '${guess}'?${required}` : '') +
+                (allowed.length > 0
+                    ? `; allowed keys there: ${allowed.join(', ')}`
+                    : ' (allowed keys are listed in schema/module.schema.md)'), 'key');
+        }
         case 'required':
             return src.problem(segs, `${where} is missing required key '${String(p.missingProperty)}'`, 'key');
         case 'enum':
@@ -22762,10 +23092,62 @@ function schemaProblem(src, err) {
         case 'pattern':
             return src.problem(segs, `${where} ${describePattern(String(p.pattern))}`);
         case 'type':
-            return src.problem(segs, `${where} must be ${String(p.type)}`);
+            return src.problem(segs, `${where} must be ${typeWords(String(p.type))}, got ${describeValue(err.data)}`);
         default:
             return src.problem(segs, `${where} ${err.message ?? 'is invalid'}`);
     }
+}
+/** The keys the schema allows where an additionalProperties error was raised (its parent schema). */
+function allowedKeys(err) {
+    const props = err.parentSchema?.properties;
+    return props ? Object.keys(props) : [];
+}
+function requiredKeys(err) {
+    const req = err.parentSchema?.required;
+    return Array.isArray(req) ? req.map(String) : [];
+}
+/**
+ * A typo'd key also leaves its right spelling missing: `projct: p` raises "unknown key 'projct'" and
+ * "missing required key 'project'". The first says both (did you mean 'project'? … requires it), so
+ * the second is left out: one mistake, one message.
+ */
+function withoutTypoEchoes(errors) {
+    const suggested = new Set();
+    for (const e of errors) {
+        if (e.keyword !== 'additionalProperties')
+            continue;
+        const guess = (0,suggest/* closest */.k)(String(e.params.additionalProperty), allowedKeys(e));
+        if (guess !== undefined)
+            suggested.add(`${e.instancePath}\n${guess}`);
+    }
+    return errors.filter((e) => e.keyword !== 'required' ||
+        !suggested.has(`${e.instancePath}\n${String(e.params.missingProperty)}`));
+}
+function typeWords(type) {
+    const words = {
+        number: 'a number',
+        integer: 'a whole number',
+        string: 'a string',
+        boolean: 'true or false',
+        array: 'a list',
+        object: 'a mapping',
+        null: 'empty',
+    };
+    return type
+        .split(',')
+        .map((t) => words[t] ?? t)
+        .join(' or ');
+}
+/** A value as written, for "got …": short, and the shape for lists and mappings. */
+function describeValue(value) {
+    if (value === null || value === undefined)
+        return 'nothing (an empty value)';
+    if (Array.isArray(value))
+        return 'a list';
+    if (typeof value === 'object')
+        return 'a mapping';
+    const text = JSON.stringify(value);
+    return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 function describePattern(pattern) {
     if (pattern.startsWith('^[a-z0-9]([a-z0-9-]')) {
@@ -22830,12 +23212,17 @@ function loadModules(root, glob, displayBase = process.cwd()) {
         const display = displayPath(abs, displayBase);
         const read = (0,yaml_source/* readYamlFile */.kv)(abs, display);
         if (!read.ok) {
-            problems.push(...read.problems);
+            // One message per place: the parser's recovery repeats itself at the spot that broke it.
+            problems.push(...onePerPosition(read.problems));
+            // The name is not readable: a reference to this module would read as "unknown module".
+            const name = guessedName(abs, rel);
+            if (name !== undefined && !invalid.has(name))
+                invalid.set(name, display);
             continue;
         }
         const checked = validateSchema(read.value);
         if (!checked.ok) {
-            problems.push(...dedupe(checked.errors.filter((e) => !isRuntimeChoiceBranch(e)).map((e) => schemaProblem(read.source, e))));
+            problems.push(...dedupe(withoutTypoEchoes(checked.errors.filter((e) => !isRuntimeChoiceBranch(e))).map((e) => schemaProblem(read.source, e))));
             const name = read.value.metadata?.name;
             if (typeof name === 'string' && !invalid.has(name))
                 invalid.set(name, display);
@@ -22846,9 +23233,38 @@ function loadModules(root, glob, displayBase = process.cwd()) {
     modules.sort((a, b) => a.name.localeCompare(b.name));
     return { root: absRoot, modules, problems, invalid };
 }
+/**
+ * The likely name of a module.yaml that failed to parse, so references to it can point at that file
+ * instead of saying "unknown module": its `name:` line under `metadata:` when one is written plainly,
+ * else its directory (modules/<name>/module.yaml).
+ */
+function guessedName(abs, rel) {
+    const label = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+    try {
+        const text = (0,external_node_fs_.readFileSync)(abs, 'utf8');
+        const m = /^metadata:[ \t]*\r?\n(?:[ \t]+.*\r?\n)*?[ \t]+name:[ \t]*["']?([a-z0-9-]+)["']?[ \t]*(?:#.*)?\r?$/m.exec(text.slice(0, 64 * 1024));
+        if (m && label.test(m[1]))
+            return m[1];
+    }
+    catch {
+        // unreadable: fall back to the directory
+    }
+    const dir = external_node_path_default().posix.basename(external_node_path_default().posix.dirname(rel));
+    return dir !== '.' && label.test(dir) ? dir : undefined;
+}
 function displayPath(abs, base) {
     const rel = external_node_path_default().relative(base, abs);
     return (rel.startsWith('..') || external_node_path_default().isAbsolute(rel) ? abs : rel).split((external_node_path_default()).sep).join('/');
+}
+function onePerPosition(problems) {
+    const seen = new Set();
+    return problems.filter((p) => {
+        const k = `${p.line}:${p.column}`;
+        if (seen.has(k))
+            return false;
+        seen.add(k);
+        return true;
+    });
 }
 function dedupe(problems) {
     const seen = new Set();
@@ -22863,8 +23279,12 @@ function dedupe(problems) {
 function formatProblem(p) {
     return `${p.file}:${p.line}:${p.column}: ${p.message}`;
 }
+/** Root causes first, then their knock-on problems (docs/architecture.md §2); each group by file and position. */
 function sortProblems(problems) {
-    return [...problems].sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column);
+    return [...problems].sort((a, b) => Number(a.knockOn === true) - Number(b.knockOn === true) ||
+        a.file.localeCompare(b.file) ||
+        a.line - b.line ||
+        a.column - b.column);
 }
 
 
@@ -22966,6 +23386,59 @@ function describeOverlap(o) {
     return (`${pair}: ${what}. A restore swaps each data volume on its own and would move one into the other, so ` +
         `stateguard refuses overlapping data mounts. Fix: mount the parent once and declare it as one data volume, ` +
         `or use separate directories.`);
+}
+
+
+/***/ }),
+
+/***/ 2691:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   k: () => (/* binding */ closest)
+/* harmony export */ });
+/* unused harmony export editDistance */
+/**
+ * "Did you mean …?" for validate (docs/architecture.md §2): the closest of a few known words to a
+ * typo, by edit distance (insert, delete, replace, swap two neighbours). Only a close word is
+ * suggested: a far guess would send the user the wrong way.
+ */
+/** Optimal-string-alignment distance between a and b (case-insensitive; `-` and `_` are one letter). */
+function editDistance(a, b) {
+    const x = a.toLowerCase().replace(/-/g, '_');
+    const y = b.toLowerCase().replace(/-/g, '_');
+    const d = Array.from({ length: x.length + 1 }, (_, i) => Array.from({ length: y.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+    for (let i = 1; i <= x.length; i++) {
+        for (let j = 1; j <= y.length; j++) {
+            const cost = x[i - 1] === y[j - 1] ? 0 : 1;
+            let v = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+            if (i > 1 && j > 1 && x[i - 1] === y[j - 2] && x[i - 2] === y[j - 1])
+                v = Math.min(v, d[i - 2][j - 2] + 1);
+            d[i][j] = v;
+        }
+    }
+    return d[x.length][y.length];
+}
+/**
+ * The known word closest to `word`, or undefined when none is close: at most 2 edits (1 for words
+ * under 6 letters), and fewer edits than the shorter word has letters (so `db` never "means" `web`).
+ * Ties go to the first in sorted order, so the suggestion is stable.
+ */
+function closest(word, known) {
+    let best;
+    let bestDistance = Infinity;
+    for (const k of [...new Set(known)].sort()) {
+        if (k === word)
+            continue;
+        const dist = editDistance(word, k);
+        const shorter = Math.min(word.length, k.length);
+        const limit = shorter < 6 ? 1 : 2;
+        if (dist <= limit && dist < shorter && dist < bestDistance) {
+            best = k;
+            bestDistance = dist;
+        }
+    }
+    return best;
 }
 
 
@@ -23107,8 +23580,12 @@ function renderedMounts(volumes) {
     return out;
 }
 
+// EXTERNAL MODULE: ./src/model/suggest.ts
+var suggest = __nccwpck_require__(2691);
 // EXTERNAL MODULE: ./src/model/module.ts + 1 modules
 var model_module = __nccwpck_require__(5096);
+// EXTERNAL MODULE: ./src/report/words.ts
+var words = __nccwpck_require__(5072);
 ;// CONCATENATED MODULE: ./src/model/validate.ts
 /**
  * Cross-file checks of docs/architecture.md §2, run after every module.yaml passed its schema. Each
@@ -23120,6 +23597,8 @@ var model_module = __nccwpck_require__(5096);
  * overlap, and the file's project is the module's. A spec.swarm module's stack file is read the same
  * way, with the Swarm rules on top (swarmServiceProblems, swarmVolumeProblem).
  */
+
+
 
 
 
@@ -23266,44 +23745,70 @@ function crossCheck(loaded, displayBase, reads) {
                 `its parent's backups are what cover it`));
         }
         problems.push(...upgradeProblems(m, loaded.root));
-        const brokenRef = (ref) => {
-            const file = loaded.invalid?.get(ref);
-            return file === undefined ? undefined : `whose module.yaml (${file}) has problems of its own; fix those first`;
+        // A reference to a module whose own module.yaml has problems is a knock-on of those: one
+        // message per referring module and broken file (at its first reference), after the root cause.
+        const brokenRefs = new Map();
+        const brokenRef = (ref, key, at) => {
+            if (loaded.invalid?.get(ref) === undefined)
+                return false;
+            const seen = brokenRefs.get(ref);
+            if (seen) {
+                if (!seen.keys.includes(key))
+                    seen.keys.push(key);
+            }
+            else
+                brokenRefs.set(ref, { keys: [key], at });
+            return true;
+        };
+        const unknownRef = (key, ref, at) => {
+            const guess = (0,suggest/* closest */.k)(ref, [...byName.keys(), ...(loaded.invalid?.keys() ?? [])]);
+            const known = [...byName.keys()].filter((n) => n !== m.name).sort();
+            problems.push(src.problem(at, `${key} names unknown module '${ref}'` +
+                (guess !== undefined ? `: did you mean '${guess}'?` : '') +
+                `; known modules: ${known.length > 0 ? known.join(', ') : '(none besides this one)'}`));
         };
         m.backup?.refModules.forEach((ref, i) => {
             if (ref === m.name)
                 return;
+            const at = ['spec', 'backup', 'ref_modules', i];
             const target = byName.get(ref);
             if (!target) {
-                const broken = brokenRef(ref);
-                problems.push(src.problem(['spec', 'backup', 'ref_modules', i], broken
-                    ? `backup.ref_modules names module '${ref}', ${broken}`
-                    : `backup.ref_modules names unknown module '${ref}'`));
+                if (!brokenRef(ref, 'backup.ref_modules', at))
+                    unknownRef('backup.ref_modules', ref, at);
             }
             else if (target.class !== 'stateful') {
-                problems.push(src.problem(['spec', 'backup', 'ref_modules', i], `backup.ref_modules names '${ref}', which is ${target.class}, not stateful`));
+                problems.push(src.problem(at, `backup.ref_modules names '${ref}', which is ${target.class}, not stateful`));
             }
         });
         m.dependsOnHealthy.forEach((dep, i) => {
+            const at = ['spec', 'depends_on_healthy', i];
             if (dep === m.name) {
-                problems.push(src.problem(['spec', 'depends_on_healthy', i], `a module cannot depend on itself`));
+                problems.push(src.problem(at, `a module cannot depend on itself`));
             }
-            else if (!byName.has(dep)) {
-                const broken = brokenRef(dep);
-                problems.push(src.problem(['spec', 'depends_on_healthy', i], broken
-                    ? `depends_on_healthy names module '${dep}', ${broken}`
-                    : `depends_on_healthy names unknown module '${dep}'`));
+            else if (!byName.has(dep) && !brokenRef(dep, 'depends_on_healthy', at)) {
+                unknownRef('depends_on_healthy', dep, at);
             }
         });
+        for (const [ref, { keys, at }] of brokenRefs) {
+            problems.push({
+                ...src.problem(at, `${keys.join(' and ')} name${keys.length === 1 ? 's' : ''} module '${ref}', whose module.yaml ` +
+                    `(${loaded.invalid.get(ref)}) has problems of its own: see the problem in that file and fix it first`),
+                knockOn: true,
+            });
+        }
         const compose = reads.get(renderKey(m));
         // Problems with the file or service point into the runtime the module names (spec.compose or spec.swarm).
         const fileKind = m.runtime === 'swarm' ? 'stack file' : 'compose file';
         if (!compose || !compose.ok) {
-            problems.push(src.problem(['spec', m.runtime, 'file'], `${fileKind} ${m.compose.file} (${(0,model_module/* displayPath */.Gt)(m.compose.path, displayBase)}) cannot be used: ` +
-                `${compose?.why ?? 'it was not read'}`));
             // The file's own problems at their own positions, once per file (a broken file is reported
-            // once, however many modules use it; a missing file has nothing more to point at).
+            // once, however many modules use it; a missing file has nothing more to point at). When it
+            // has them, they are the root cause and this module's line is their knock-on.
             const own = compose?.file ?? [];
+            problems.push({
+                ...src.problem(['spec', m.runtime, 'file'], `${fileKind} ${m.compose.file} (${(0,model_module/* displayPath */.Gt)(m.compose.path, displayBase)}) cannot be used: ` +
+                    `${compose?.why ?? 'it was not read'}`),
+                ...(own.length > 0 ? { knockOn: true } : {}),
+            });
             if (own.length > 0 && !problems.some((p) => p.file === own[0].file && p.message === own[0].message)) {
                 problems.push(...own);
             }
@@ -23378,7 +23883,8 @@ function crossCheck(loaded, displayBase, reads) {
                     : `data volume ` +
                         `'${v.volume}' at ${v.path} is not mounted by service ` +
                         `'${m.compose.service}' in ${m.compose.file}` +
-                        `${mt ? ` (compose renders a ${mt.type} mount there)` : ''}: its data would not survive a recreate`));
+                        `${mt ? ` (compose renders ${(0,words/* withArticle */.vJ)(mt.type)} mount there)` : ''}` +
+                        ': its data would not survive a recreate'));
             }
         });
         for (const o of (0,mount_overlap/* mountOverlaps */.yL)(declaredMountRefs(m, service))) {
@@ -23640,9 +24146,20 @@ function readYamlFile(file, displayName = file, dialect = 'module') {
         bytes = (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.readFileSync)(file);
     }
     catch (err) {
-        return fail(`cannot read file: ${err.code ?? String(err)}`);
+        return fail(readFailure(err, displayName));
     }
     return parseYamlText(bytes, displayName, dialect);
+}
+/** Why a file could not be read, in words (never a raw `ENOENT`). */
+function readFailure(err, displayName) {
+    const code = err.code;
+    if (code === 'ENOENT' || code === 'ENOTDIR')
+        return `file not found: ${displayName}`;
+    if (code === 'EACCES' || code === 'EPERM')
+        return `permission denied reading ${displayName}`;
+    if (code === 'ELOOP')
+        return `${displayName} is a symbolic link loop`;
+    return `cannot read ${displayName}: ${code ?? String(err)}`;
 }
 /** A compose file whose aliases expand past this many nodes is refused as a possible alias bomb. */
 const MAX_EXPANDED_NODES = 200_000;
@@ -24262,6 +24779,64 @@ class Scrubber {
         };
         return walk(value);
     }
+}
+
+
+/***/ }),
+
+/***/ 5072:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   KY: () => (/* binding */ setValue),
+/* harmony export */   io: () => (/* binding */ inputRef),
+/* harmony export */   lI: () => (/* binding */ surfaceOf),
+/* harmony export */   th: () => (/* binding */ setTrue),
+/* harmony export */   vJ: () => (/* binding */ withArticle)
+/* harmony export */ });
+/* unused harmony export aOrAn */
+/**
+ * Small wording helpers every layer shares, so a text says the same thing wherever it is made
+ * (docs/architecture.md §10, "Words").
+ *
+ * - `inputRef`: a fix names what the user actually sets — a CLI flag (`--allow-stateful`) when
+ *   stateguard runs as the CLI, the input (`allow-stateful`) when it runs as an action.
+ * - `aOrAn` / `withArticle`: "an unknown bump", "a major bump", never "a unknown".
+ */
+/** The surface of a command context (`inAction` is set by the action entry). */
+function surfaceOf(ctx) {
+    return ctx.inAction === true ? 'action' : 'cli';
+}
+/** How the user names input `name` where they run stateguard: `--name` in the CLI, `name` in an action. */
+function inputRef(name, surface = 'cli') {
+    return surface === 'action' ? name : `--${name}`;
+}
+/** "pass --allow-stateful" (CLI, a bare boolean flag means true) / "set allow-stateful: 'true'" (action). */
+function setTrue(name, surface = 'cli') {
+    return surface === 'action' ? `set ${name}: 'true'` : `pass --${name}`;
+}
+/** "pass PATH as --backup-ref" (CLI) / "set backup-ref to PATH" (action). */
+function setValue(name, value, surface = 'cli') {
+    return surface === 'action' ? `set ${name} to ${value}` : `pass ${value} as --${name}`;
+}
+// Words whose first letter is a vowel but whose sound is not (a one-shot, a unique name, a user).
+const A_BEFORE_VOWEL = /^(one|once|uni|use|usu|uti|eu|ewe|ure)/i;
+// Words whose first letter is a consonant but whose sound is a vowel (an hour, an honest …).
+const AN_BEFORE_CONSONANT = /^(hour|honest|honou?r|heir)/i;
+/** The indefinite article for `word`: `an` before a vowel sound, else `a`. */
+function aOrAn(word) {
+    const w = word.replace(/^[^A-Za-z0-9]+/, '');
+    if (AN_BEFORE_CONSONANT.test(w))
+        return 'an';
+    if (A_BEFORE_VOWEL.test(w))
+        return 'a';
+    if (/^8/.test(w))
+        return 'an';
+    return /^[aeiou]/i.test(w) ? 'an' : 'a';
+}
+/** `word` with its article: "an unknown", "a major". */
+function withArticle(word) {
+    return `${aOrAn(word)} ${word}`;
 }
 
 
@@ -40081,21 +40656,218 @@ var __webpack_exports__ = {};
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  Lo: () => (/* reexport */ commands/* COMMANDS */.L),
+  Lo: () => (/* reexport */ src_commands/* COMMANDS */.L),
   V: () => (/* reexport */ COMPOSITES),
   N9: () => (/* reexport */ errors/* FAILURE_REASONS */.N9),
   g_: () => (/* binding */ actionMain),
   m0: () => (/* binding */ cliMain)
 });
 
-// EXTERNAL MODULE: ./src/commands/index.ts + 64 modules
-var commands = __nccwpck_require__(6858);
+// EXTERNAL MODULE: ./src/commands/index.ts + 66 modules
+var src_commands = __nccwpck_require__(3528);
 // EXTERNAL MODULE: ./src/commands/inputs.ts
 var inputs = __nccwpck_require__(7521);
 // EXTERNAL MODULE: ./src/errors.ts
 var errors = __nccwpck_require__(3916);
 // EXTERNAL MODULE: ./src/compose-env.ts
 var compose_env = __nccwpck_require__(1973);
+;// CONCATENATED MODULE: ./src/completion.ts
+/**
+ * `stateguard completion bash|zsh|fish`: a shell completion script generated from the command
+ * definitions (src/commands/index.ts), so every command and flag the CLI parses is completed and
+ * nothing else (docs/architecture.md §10). A CLI-only command: it is not in COMMANDS, so no action,
+ * action.yml or README inputs table is generated for it.
+ *
+ * Every word put into a script is checked against a closed alphabet first (command and flag names,
+ * choices); descriptions are reduced to plain text and quoted for the shell that reads them, so no
+ * definition can inject shell code into a user's shell startup.
+ */
+
+const COMPLETION_SHELLS = ['bash', 'zsh', 'fish'];
+function isCompletionShell(value) {
+    return COMPLETION_SHELLS.includes(value ?? '');
+}
+const WORD = /^[a-z0-9][a-z0-9-]*$/;
+const VALUE = /^[A-Za-z0-9][A-Za-z0-9._:+-]*$/;
+function checked(word, re, what) {
+    if (!re.test(word))
+        throw new Error(`completion: ${what} ${JSON.stringify(word)} is not a plain word`);
+    return word;
+}
+/** The first sentence of a description, as plain text on one line. */
+function plain(text, max = 100) {
+    const one = text.replace(/\s+/g, ' ').trim();
+    const first = (/^(.*?)\.(\s|$)/.exec(one)?.[1] ?? one).replace(/\.$/, '');
+    return first.length > max ? `${first.slice(0, max - 3)}...` : first;
+}
+/** The commands as the CLI parses them: action-only inputs are not flags; --help is always one. */
+function completionModel(commands = src_commands/* COMMANDS */.L) {
+    const out = Object.values(commands).map((spec) => {
+        const inputs = spec.inputs.filter((d) => !d.actionOnly);
+        const flags = inputs
+            .filter((d) => !d.positional && !d.rest)
+            .map((d) => ({
+            name: checked(d.name, WORD, 'flag'),
+            description: plain(d.description),
+            boolean: d.kind === 'boolean',
+            values: d.kind === 'boolean'
+                ? ['true', 'false']
+                : d.kind === 'choice' && d.choices
+                    ? d.choices.map((c) => checked(c, VALUE, 'choice'))
+                    : null,
+            repeatable: d.kind === 'list',
+        }));
+        flags.push({
+            name: 'help',
+            description: 'Print this command’s flags',
+            boolean: true,
+            values: null,
+            repeatable: false,
+        });
+        return {
+            name: checked(spec.name, WORD, 'command'),
+            description: plain(spec.description),
+            flags,
+            positional: inputs.some((d) => d.positional),
+        };
+    });
+    out.push({
+        name: 'completion',
+        description: 'Print a shell completion script (bash, zsh or fish)',
+        flags: [],
+        positional: false,
+    });
+    out.push({ name: 'help', description: 'Print the commands', flags: [], positional: false });
+    out.push({ name: 'version', description: 'Print the version', flags: [], positional: false });
+    return out;
+}
+const single = (text) => `'${text.replace(/'/g, `'\\''`)}'`;
+function bash(cmds) {
+    const lines = [
+        '# stateguard completion for bash (generated from the command definitions).',
+        '# Load it now:   source <(stateguard completion bash)',
+        '# Or for good:   stateguard completion bash > ~/.local/share/bash-completion/completions/stateguard',
+        '_stateguard() {',
+        '  local cur prev cmd flags',
+        '  cur="${COMP_WORDS[COMP_CWORD]}"',
+        '  prev="${COMP_WORDS[COMP_CWORD-1]}"',
+        '  COMPREPLY=()',
+        '  if [ "$COMP_CWORD" -eq 1 ]; then',
+        `    COMPREPLY=($(compgen -W ${single(cmds.map((c) => c.name).join(' '))} -- "$cur"))`,
+        '    return 0',
+        '  fi',
+        '  cmd="${COMP_WORDS[1]}"',
+        '  case "$cmd" in',
+    ];
+    for (const c of cmds) {
+        if (c.name === 'completion') {
+            const shells = single(COMPLETION_SHELLS.join(' '));
+            lines.push(`    completion) [ "$COMP_CWORD" -eq 2 ] && COMPREPLY=($(compgen -W ${shells} -- "$cur")); return 0 ;;`);
+            continue;
+        }
+        lines.push(`    ${c.name}) flags=${single(c.flags.map((f) => `--${f.name}`).join(' '))} ;;`);
+    }
+    lines.push('    *) return 0 ;;', '  esac', '  case "$cmd $prev" in');
+    for (const c of cmds) {
+        for (const f of c.flags) {
+            if (!f.values)
+                continue;
+            const words = single(f.values.join(' '));
+            lines.push(`    ${single(`${c.name} --${f.name}`)}) COMPREPLY=($(compgen -W ${words} -- "$cur")); return 0 ;;`);
+        }
+    }
+    lines.push('  esac', '  if [[ "$cur" == -* ]]; then', '    COMPREPLY=($(compgen -W "$flags" -- "$cur"))', '  fi', '  return 0', '}', '# Values the definitions do not know (paths, names) fall back to file names.', 'complete -o default -F _stateguard stateguard', '');
+    return lines.join('\n');
+}
+/** Text inside a zsh `[...]` description or a `name:description` pair, within single quotes. */
+function zshText(text) {
+    return text
+        .replace(/[[\]]/g, (c) => (c === '[' ? '(' : ')'))
+        .replace(/:/g, '\\:')
+        .replace(/'/g, `'\\''`);
+}
+function zsh(cmds) {
+    const lines = [
+        '#compdef stateguard',
+        '# stateguard completion for zsh (generated from the command definitions).',
+        '# Load it now:   source <(stateguard completion zsh)',
+        '# Or for good:   stateguard completion zsh > "${fpath[1]}/_stateguard"',
+        '_stateguard() {',
+        '  local -a commands',
+        '  commands=(',
+        ...cmds.map((c) => `    '${zshText(c.name)}:${zshText(c.description)}'`),
+        '  )',
+        '  if (( CURRENT == 2 )); then',
+        "    _describe 'command' commands",
+        '    return',
+        '  fi',
+        '  case ${words[2]} in',
+    ];
+    for (const c of cmds) {
+        if (c.name === 'completion') {
+            lines.push(`    completion) (( CURRENT == 3 )) && compadd ${COMPLETION_SHELLS.join(' ')} ;;`);
+            continue;
+        }
+        if (c.flags.length === 0 && !c.positional)
+            continue;
+        const specs = c.flags.map((f) => {
+            const head = `${f.repeatable ? '*' : ''}--${f.name}[${zshText(f.description)}]`;
+            if (f.name === 'help')
+                return `'${head}'`;
+            if (f.boolean)
+                return `'${head}::value:(true false)'`;
+            if (f.values)
+                return `'${head}:value:(${f.values.join(' ')})'`;
+            return `'${head}:value:_files'`;
+        });
+        if (c.positional)
+            specs.push(`'*:file:_files'`);
+        lines.push(`    ${c.name})`, `      _arguments -S \\`, ...specs.map((s, i) => `        ${s}${i < specs.length - 1 ? ' \\' : ''}`), '      ;;');
+    }
+    lines.push('  esac', '}', 'if [ "$funcstack[1]" = "_stateguard" ]; then', '  _stateguard "$@"', 'else', '  compdef _stateguard stateguard', 'fi', '');
+    return lines.join('\n');
+}
+function fishText(text) {
+    return `'${text.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+function fish(cmds) {
+    const names = cmds.map((c) => c.name).join(' ');
+    const lines = [
+        '# stateguard completion for fish (generated from the command definitions).',
+        '# Load it now:   stateguard completion fish | source',
+        '# Or for good:   stateguard completion fish > ~/.config/fish/completions/stateguard.fish',
+        'complete -c stateguard -f',
+    ];
+    const noCommandYet = fishText(`not __fish_seen_subcommand_from ${names}`);
+    for (const c of cmds) {
+        lines.push(`complete -c stateguard -n ${noCommandYet} -a ${c.name} -d ${fishText(c.description)}`);
+    }
+    const shells = fishText(COMPLETION_SHELLS.join(' '));
+    lines.push(`complete -c stateguard -n ${fishText('__fish_seen_subcommand_from completion')} -a ${shells}`);
+    for (const c of cmds) {
+        const when = fishText(`__fish_seen_subcommand_from ${c.name}`);
+        for (const f of c.flags) {
+            const takes = f.boolean ? '' : f.values ? ` -x -a ${fishText(f.values.join(' '))}` : ' -r -F';
+            lines.push(`complete -c stateguard -n ${when} -l ${f.name}${takes} -d ${fishText(f.description)}`);
+        }
+        if (c.positional)
+            lines.push(`complete -c stateguard -n ${when} -F`);
+    }
+    lines.push('');
+    return lines.join('\n');
+}
+/** The completion script for one shell, from the command definitions. */
+function completionScript(shell, cmds = completionModel()) {
+    switch (shell) {
+        case 'bash':
+            return bash(cmds);
+        case 'zsh':
+            return zsh(cmds);
+        case 'fish':
+            return fish(cmds);
+    }
+}
+
 // EXTERNAL MODULE: ./src/run-command.ts
 var run_command = __nccwpck_require__(2530);
 // EXTERNAL MODULE: ./src/report/scrub.ts
@@ -40109,6 +40881,7 @@ var version = __nccwpck_require__(311);
  * `stateguard <command> [flags]`: argv -> typed options (through the command's one input
  * definition) -> command -> stdout/stderr and exit code (docs/architecture.md §10).
  */
+
 
 
 
@@ -40219,6 +40992,38 @@ function helpRequested(spec, argv) {
     }
     return false;
 }
+const COMPLETION_DESCRIPTION = `Print a shell completion script: stateguard completion ${COMPLETION_SHELLS.join('|')} (e.g. ` +
+    '`source <(stateguard completion bash)`).';
+const COMPLETION_USAGE = [
+    `usage: stateguard completion ${COMPLETION_SHELLS.join('|')}`,
+    '',
+    'Print a completion script for the shell, generated from the command definitions:',
+    '  bash: source <(stateguard completion bash)',
+    '  zsh:  source <(stateguard completion zsh)',
+    '  fish: stateguard completion fish | source',
+].join('\n');
+/**
+ * `stateguard completion <shell>` (CLI only: not a command definition, so no action is built for it).
+ * Anything but exactly one known shell is a usage error (exit 3) naming the shells.
+ */
+function runCompletion(args, io) {
+    if (args.length === 1 && (args[0] === '--help' || args[0] === '-h')) {
+        io.stdout(COMPLETION_USAGE + '\n');
+        return errors/* ExitCode */.yU.ok;
+    }
+    const shell = args[0];
+    if (args.length !== 1 || !isCompletionShell(shell)) {
+        const got = args.length === 0
+            ? 'no shell was given'
+            : args.length > 1
+                ? `${args.length} arguments were given`
+                : `unknown shell ${JSON.stringify(shell)}`;
+        io.stderr(`stateguard completion: ${got}; name one of ${COMPLETION_SHELLS.join(', ')}.\n\n${COMPLETION_USAGE}\n`);
+        return errors/* ExitCode */.yU.couldNotRun;
+    }
+    io.stdout(completionScript(shell));
+    return errors/* ExitCode */.yU.ok;
+}
 function usage(spec) {
     if (!spec) {
         return [
@@ -40227,7 +41032,8 @@ function usage(spec) {
             'usage: stateguard <command> [flags]',
             '',
             'commands:',
-            ...Object.values(commands/* COMMANDS */.L).map((c) => `  ${c.name.padEnd(16)} ${c.description}`),
+            ...Object.values(src_commands/* COMMANDS */.L).map((c) => `  ${c.name.padEnd(16)} ${c.description}`),
+            `  ${'completion'.padEnd(16)} ${COMPLETION_DESCRIPTION}`,
             '',
             "Run 'stateguard <command> --help' for its flags. Exit codes: 0 ok, 1 no, 2 drift (plan --detailed-exitcode), " +
                 '3 could not run.',
@@ -40275,7 +41081,9 @@ async function runCli(argv, io) {
         io.stdout(`${version/* VERSION */.x}\n`);
         return errors/* ExitCode */.yU.ok;
     }
-    const spec = (0,commands/* getCommand */.O)(name);
+    if (name === 'completion')
+        return runCompletion(args, io);
+    const spec = (0,src_commands/* getCommand */.O)(name);
     if (!spec) {
         io.stderr(`stateguard: unknown command ${JSON.stringify(name)}.\n\n${usage()}\n`);
         return errors/* ExitCode */.yU.couldNotRun;
