@@ -10,6 +10,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { COMMANDS } from '../../src/commands/index.js';
+import { lintWorkflowBytes } from '../../src/lint/lint.js';
 import { adoptionSection, adoptionSteps, readme } from '../support/readme-adoption.js';
 import { REPO } from '../support/runner.js';
 
@@ -123,6 +124,36 @@ describe('database recipes', () => {
     const dump = recipesText.split('\n').find((l) => l.includes(`docker compose -p ${mod.spec.compose.project} exec -T ${mod.spec.compose.service} `));
     expect(dump).toBeDefined();
     expect(dump).toMatch(/\/dumps\/\S+\.tmp && mv \/dumps\//);
+  });
+});
+
+describe('the recipes\' dump steps in the shipped backup workflow', () => {
+  const recipesText = section('Recipes: PostgreSQL, MySQL and MariaDB');
+  const dumps = recipesText
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.startsWith('docker compose -p '));
+
+  const withStep = (module: string, line: string): Buffer => {
+    const backup = readFileSync(path.join(REPO, 'workflows/backup.yml'), 'utf8');
+    const anchor = '      - name: stateguard snapshot\n';
+    expect(backup).toContain(anchor);
+    const step = `      - name: logical dump\n        if: \${{ matrix.module == '${module}' }}\n        run: ${line}\n`;
+    return Buffer.from(backup.replace(anchor, step + anchor));
+  };
+
+  it('there is one per recipe', () => {
+    expect(dumps).toHaveLength(readdirSync(path.join(REPO, 'examples/recipes')).length);
+  });
+
+  it.each(dumps)('lints clean as a run: step before the snapshot: %s', async (line) => {
+    const module = /^docker compose -p (\S+) /.exec(line)![1]!;
+    expect(await lintWorkflowBytes(withStep(module, line), 'backup.yml')).toEqual([]);
+  });
+
+  it('the same insertion of a volume-removing step is a lint error (the check can fail)', async () => {
+    const problems = await lintWorkflowBytes(withStep('postgres', 'docker compose -p postgres down -v'), 'backup.yml');
+    expect(problems.map((p) => p.rule)).toContain('SG106');
   });
 });
 
