@@ -389,7 +389,6 @@ export async function restoreModule(req: RestoreRequest, deps: RestoreDeps): Pro
             dependencies: m.dependsOnHealthy,
             now: deps.now(),
           });
-          for (const st of out.steps) deps.log.info(`dry run: ${st.would}`);
           return ctx.end(
             'would-restore',
             '',

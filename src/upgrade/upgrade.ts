@@ -505,7 +505,6 @@ export async function upgradeModule(req: UpgradeRequest, deps: UpgradeDeps): Pro
             dependencies: m.dependsOnHealthy,
             now: deps.now(),
           });
-          for (const st of out.steps) deps.log.info(`dry run: ${st.would}`);
           return ctx.end(
             'would-upgrade',
             '',
