@@ -46,14 +46,42 @@ export const BREAK_LOCK_INPUT = {
     'restore of the module is running.',
 } as const;
 
+/** Shared by restore and upgrade (docs/architecture.md §12, "Dry runs"). */
+export const DRY_RUN_INPUT = {
+  name: 'dry-run',
+  kind: 'boolean',
+  default: 'false',
+  description:
+    "Exactly 'true' runs every check the real run makes and prints what it would do, step by step, touching " +
+    'nothing (no lock, no stop, no file written). Exit 0 when the real run would proceed.',
+} as const;
+
+/** A dry run's steps as text lines ("  1. would stop …"), none in a real run. */
+export function dryRunLines(o: { dry_run: boolean; steps: { would: string }[] | null }): string[] {
+  if (!o.dry_run || !o.steps?.length) return [];
+  return ['  dry run — what a real run would do:', ...o.steps.map((st, i) => `    ${i + 1}. ${st.would}`)];
+}
+
+/** A dry run's steps as a markdown list for the job summary. */
+export function dryRunSummary(o: { dry_run: boolean; steps: { would: string }[] | null }): string[] {
+  if (!o.dry_run) return [];
+  if (!o.steps?.length) return ['', '_Dry run: nothing was touched._'];
+  return [
+    '',
+    '**Dry run** — nothing was touched; a real run would:',
+    '',
+    ...o.steps.map((st, i) => `${i + 1}. ${cell(st.would)}`),
+  ];
+}
+
 export function restoreExitCode(o: RestoreOutcome): 0 | 1 | 3 {
-  if (o.status === 'restored') return ExitCode.ok;
+  if (o.status === 'restored' || o.status === 'would-restore') return ExitCode.ok;
   return o.could_not_run ? ExitCode.couldNotRun : ExitCode.no;
 }
 
 export function restoreSummary(o: RestoreOutcome): string {
-  const icon = o.status === 'restored' ? '✅' : '⛔';
-  const lines = [`### ${icon} stateguard restore: \`${o.module}\` ${o.decision}`, ''];
+  const icon = o.status === 'restored' || o.status === 'would-restore' ? '✅' : '⛔';
+  const lines = [`### ${icon} stateguard restore${o.dry_run ? ' (dry run)' : ''}: \`${o.module}\` ${o.decision}`, ''];
   if (o.failure_reason) lines.push(`failure-reason: \`${o.failure_reason}\``, '');
   lines.push('| | |', '|---|---|');
   if (o.backup) lines.push(`| backup | ${cell(o.backup.path)} |`);
@@ -63,6 +91,7 @@ export function restoreSummary(o: RestoreOutcome): string {
   if (o.plan_hash) lines.push(`| plan hash | \`${o.plan_hash}\` |`);
   if (o.lock_refusal) lines.push(`| held by | ${cell(o.lock_refusal.holder)} since ${cell(o.lock_refusal.since)} |`);
   lines.push('', ...o.messages.map((m) => `- ${cell(m)}`));
+  lines.push(...dryRunSummary(o));
   if (o.status !== 'restored' && o.reasons.length) {
     lines.push('', '| # | reason | what failed | how to fix |', '|---|---|---|---|');
     o.reasons.forEach((x, i) => lines.push(`| ${i + 1} | \`${x.code}\` | ${cell(x.message)} | ${cell(x.fix)} |`));
@@ -105,10 +134,14 @@ export const restoreCommand = defineCommand({
     },
     READY_TIMEOUT_INPUT,
     ...LOCK_INPUTS,
+    DRY_RUN_INPUT,
     JSON_INPUT,
   ] as const,
   outputs: [
-    { name: 'status', description: 'restored, blocked, refused or failed.' },
+    {
+      name: 'status',
+      description: 'restored, would-restore (a dry run that would proceed), blocked, refused or failed.',
+    },
     { name: 'pre-restore-snapshot', description: 'Path of the verified snapshot of what was live before.' },
     { name: 'plan-hash', description: "plan_hash of the module's fresh plan." },
     FAILURE_REASON_OUTPUT,
@@ -140,6 +173,7 @@ export const restoreCommand = defineCommand({
         helperImage: opts.helperImage,
         outDir: opts.outDir,
         readyTimeoutSeconds: opts.readyTimeoutSeconds,
+        dryRun: opts.dryRun,
       },
       {
         runtime: ctx.runtime(),
@@ -154,8 +188,9 @@ export const restoreCommand = defineCommand({
       exitCode: restoreExitCode(o),
       json: o,
       text: [
-        `restore ${o.module}: ${o.decision}`,
+        `restore ${o.module}${o.dry_run ? ' (dry run)' : ''}: ${o.decision}`,
         ...(o.failure_reason ? [`failure-reason: ${o.failure_reason}`] : []),
+        ...dryRunLines(o),
         // Blocked: each reason once, with its fix; the verdict (JSON) repeats them, so it is not printed again.
         ...(o.status === 'blocked' && o.reasons.length
           ? [...o.reasons.map((r) => `  - [${r.code}] ${r.message} — fix: ${r.fix}`)]

@@ -10,18 +10,23 @@ import { describeHolder } from '../ops/lock.js';
 import { blockedHeadline } from '../ops/guarded.js';
 import { upgradeModule, type UpgradeOutcome } from '../upgrade/upgrade.js';
 import { cell, checkExpectedPlanHash, loadValidModules, pickModule, refuseOnSwarm } from './common.js';
-import { surfaceOf } from '../report/words.js';
-import { crashHook } from './restore.js';
+import { inputRef, surfaceOf } from '../report/words.js';
+import { crashHook, DRY_RUN_INPUT, dryRunLines, dryRunSummary } from './restore.js';
 import { defineCommand, FAILURE_REASON_OUTPUT, JSON_INPUT, MODULES_INPUT, ROOT_INPUT, LOCK_INPUTS } from './spec.js';
 
 export function upgradeExitCode(o: UpgradeOutcome): 0 | 1 | 3 {
-  if (o.decision === 'upgraded' || o.status === 'no-op') return ExitCode.ok;
+  if (o.decision === 'upgraded' || o.decision === 'would-upgrade' || o.status === 'no-op') return ExitCode.ok;
   return o.could_not_run ? ExitCode.couldNotRun : ExitCode.no;
 }
 
 export function upgradeSummary(o: UpgradeOutcome): string {
-  const icon = o.decision === 'upgraded' || o.status === 'no-op' ? '✅' : o.decision === 'held' ? '⏸️' : '⛔';
-  const lines = [`### ${icon} stateguard upgrade: \`${o.module}\` ${o.status === 'no-op' ? 'no-op' : o.decision}`, ''];
+  const ok = o.decision === 'upgraded' || o.decision === 'would-upgrade' || o.status === 'no-op';
+  const icon = ok ? '✅' : o.decision === 'held' ? '⏸️' : '⛔';
+  const lines = [
+    `### ${icon} stateguard upgrade${o.dry_run ? ' (dry run)' : ''}: \`${o.module}\` ` +
+      `${o.status === 'no-op' ? 'no-op' : o.decision}`,
+    '',
+  ];
   if (o.failure_reason) lines.push(`failure-reason: \`${o.failure_reason}\``, '');
   lines.push('| | |', '|---|---|');
   lines.push(
@@ -29,6 +34,8 @@ export function upgradeSummary(o: UpgradeOutcome): string {
   );
   lines.push(`| to | ${cell(o.to.image ?? '?')} ${o.to.image_id ? `(\`${o.to.image_id.slice(0, 19)}\`)` : ''} |`);
   if (o.bump) lines.push(`| bump | ${o.bump} |`);
+  if (o.acknowledged_migration)
+    lines.push(`| manual migration acknowledged | \`${o.acknowledged_migration}\` (ack-migration) |`);
   if (o.snapshot) lines.push(`| snapshot | ${cell(o.snapshot)} |`);
   if (o.pinned_image) lines.push(`| previous image pinned as | \`${o.pinned_image}\` |`);
   if (o.removed_pinned_images.length)
@@ -36,6 +43,7 @@ export function upgradeSummary(o: UpgradeOutcome): string {
   if (o.last_known_good)
     lines.push(`| last-known-good | ${cell(o.last_known_good.image_ref)} since ${o.last_known_good.recorded_at} |`);
   lines.push('', ...o.messages.map((m) => `- ${cell(m)}`));
+  lines.push(...dryRunSummary(o));
   if (o.reasons.length && o.decision !== 'upgraded') {
     lines.push('', '| # | reason | what | how to proceed |', '|---|---|---|---|');
     o.reasons.forEach((x, i) => lines.push(`| ${i + 1} | \`${x.code}\` | ${cell(x.message)} | ${cell(x.fix)} |`));
@@ -104,6 +112,14 @@ export const upgradeCommand = defineCommand({
       description: "Exactly 'true' takes a major (or unclassifiable) version bump instead of holding it.",
     },
     {
+      name: 'ack-migration',
+      kind: 'string',
+      description:
+        'The version (the exact tag being deployed, e.g. 16.4) whose manual migration you did: lifts a ' +
+        'manual-migration hold for exactly that version. Lifts nothing else (not a major hold, not the consent ' +
+        'checks).',
+    },
+    {
       name: 'health-timeout-seconds',
       kind: 'integer',
       description: 'Bound on the health gate (default: spec.upgrade.health_timeout_seconds, else 120).',
@@ -124,10 +140,15 @@ export const upgradeCommand = defineCommand({
       description: "A local image with /bin/sh and coreutils for a rollback's restore, when the module's has none.",
     },
     ...LOCK_INPUTS,
+    DRY_RUN_INPUT,
     JSON_INPUT,
   ] as const,
   outputs: [
-    { name: 'status', description: 'upgraded, held, rolled-back, no-op, blocked, refused or failed.' },
+    {
+      name: 'status',
+      description:
+        'upgraded, would-upgrade (a dry run that would proceed), held, rolled-back, no-op, blocked, refused or failed.',
+    },
     { name: 'bump', description: 'none (the same image runs already), patch, minor, major or unknown.' },
     { name: 'snapshot', description: 'Path of the verified pre-upgrade snapshot.' },
     { name: 'pinned-image', description: 'The previous image, pinned under a stateguard tag.' },
@@ -164,6 +185,8 @@ export const upgradeCommand = defineCommand({
         healthTimeoutSeconds: opts.healthTimeoutSeconds,
         settleSeconds: opts.settleSeconds,
         root: set.root,
+        ...(opts.ackMigration !== undefined ? { ackMigration: opts.ackMigration } : {}),
+        dryRun: opts.dryRun,
       },
       {
         runtime: ctx.runtime(),
@@ -178,8 +201,14 @@ export const upgradeCommand = defineCommand({
       exitCode: upgradeExitCode(o),
       json: o,
       text: [
-        `upgrade ${o.module}: ${o.status === 'no-op' ? 'no-op' : o.decision}`,
+        `upgrade ${o.module}${o.dry_run ? ' (dry run)' : ''}: ${o.status === 'no-op' ? 'no-op' : o.decision}`,
         ...(o.failure_reason ? [`failure-reason: ${o.failure_reason}`] : []),
+        ...(o.acknowledged_migration
+          ? [
+              `  manual migration acknowledged for ${o.acknowledged_migration} ` +
+                `(${inputRef('ack-migration', surfaceOf(ctx))})`,
+            ]
+          : []),
         // Held or blocked: each reason once, with its fix; then the verdict only when it adds to them.
         ...(o.reasons.length && o.decision !== 'upgraded'
           ? o.reasons.map((r) => `  - [${r.code}] ${r.message} — fix: ${r.fix}`)
@@ -187,6 +216,7 @@ export const upgradeCommand = defineCommand({
         ...(o.release_notes?.flagged.length
           ? [`  release notes (${o.release_notes.path}):`, o.release_notes.excerpt]
           : []),
+        ...dryRunLines(o),
         `  ${upgradeVerdictLine(o)}`,
       ].join('\n'),
       outputs: {

@@ -17,7 +17,15 @@ import { evaluateGuard, type GuardDeps, type GuardEvaluation, type GuardRequest 
 import type { ModuleDecl } from '../model/module.js';
 import type { ContainerInfo, Logger } from '../ports.js';
 import { Scrubber } from '../report/scrub.js';
-import { acquireLock, holderRunsHere, LOCK_OPERATIONS, releaseLock, type LockRefusal } from './lock.js';
+import {
+  acquireLock,
+  holderRunsHere,
+  LOCK_OPERATIONS,
+  peekLock,
+  releaseLock,
+  type HeldLock,
+  type LockRefusal,
+} from './lock.js';
 import {
   checkDependencies,
   dependencyProblem,
@@ -126,6 +134,11 @@ export interface GuardedOperation<O extends GuardedOutcome> {
     ctx: OperationContext<O>,
   ): Promise<{ refused: O } | { listed?: Map<string, ContainerInfo[]> }>;
   step(ev: GuardEvaluation, ctx: OperationContext<O>): Promise<O>;
+  /**
+   * A dry run (docs/architecture.md §12, "Dry runs"): every check above runs, the lock is only read (never
+   * taken), and this is called instead of `step`: it says what the step would do and touches nothing.
+   */
+  dryRun?(ev: GuardEvaluation, ctx: OperationContext<O>, lock: { name: string }): Promise<O>;
 }
 
 const EVALUATION_REASONS: readonly FailureReason[] = ['docker-unavailable', 'compose-error', 'internal'];
@@ -186,26 +199,45 @@ export async function runGuarded<O extends GuardedOutcome>(op: GuardedOperation<
   }
 
   let taken: Awaited<ReturnType<typeof acquireLock>>;
+  const lockRequest = {
+    module: m.name,
+    project: m.compose.project,
+    service: m.compose.service,
+    moduleImages: op.lockImages,
+    holder: req.holder,
+    now: deps.now(),
+    staleAfterMs: req.staleAfterMs,
+    breakStale: req.breakStaleLock,
+    operation: LOCK_OPERATIONS.find((o) => o === op.verb),
+  };
+  // A dry run reads the lock and takes nothing: the refusal is the one a real run would give.
+  let peeked: { name: string } | null = null;
   try {
-    taken = await acquireLock(
-      runtime,
-      {
-        module: m.name,
-        project: m.compose.project,
-        service: m.compose.service,
-        moduleImages: op.lockImages,
-        holder: req.holder,
-        now: deps.now(),
-        staleAfterMs: req.staleAfterMs,
-        breakStale: req.breakStaleLock,
-        operation: LOCK_OPERATIONS.find((o) => o === op.verb),
-      },
-      op.lockTimeoutSeconds,
-    );
+    if (op.dryRun) {
+      const peek = await peekLock(runtime, lockRequest, op.lockTimeoutSeconds);
+      if (peek.free) {
+        peeked = { name: peek.name };
+        const dummy: HeldLock = { name: peek.name, id: '', since: '', holder: req.holder };
+        taken = { acquired: true, lock: dummy };
+        say(`the ${op.verb} lock ${peek.name} is free (dry run: not taken)`);
+        if (peek.wouldBreak) {
+          const w =
+            `the ${op.verb} lock is held by ${peek.wouldBreak.holder} since ${peek.wouldBreak.since} and is stale: ` +
+            `a real run would break it (break-stale-lock: true)`;
+          out.warnings.push(w);
+          deps.log.warn(w);
+        }
+      } else taken = { acquired: false, refusal: peek.refusal };
+    } else taken = await acquireLock(runtime, lockRequest, op.lockTimeoutSeconds);
   } catch (err) {
     // Never run unlocked: a lock that cannot be taken (or read back) ends it, as could-not-run.
     const reason: FailureReason = err instanceof EnvironmentError ? err.reason : 'internal';
-    return end('failed', reason, `could not take the ${op.verb} lock: ${errorMessage(err)}`, true);
+    return end(
+      'failed',
+      reason,
+      `could not ${op.dryRun ? 'read' : 'take'} the ${op.verb} lock: ${errorMessage(err)}`,
+      true,
+    );
   }
   if (!taken.acquired) {
     out.lock_refusal = taken.refusal;
@@ -217,7 +249,13 @@ export async function runGuarded<O extends GuardedOutcome>(op: GuardedOperation<
     return end('refused', 'locked', taken.refusal.message);
   }
   const lock = taken.lock;
-  out.lock = { name: lock.name, holder: lock.holder, since: lock.since, ...(lock.broke ? { broke: lock.broke } : {}) };
+  if (!peeked)
+    out.lock = {
+      name: lock.name,
+      holder: lock.holder,
+      since: lock.since,
+      ...(lock.broke ? { broke: lock.broke } : {}),
+    };
   if (lock.broke) {
     const w =
       `broke a stale ` +
@@ -225,7 +263,7 @@ export async function runGuarded<O extends GuardedOutcome>(op: GuardedOperation<
     out.warnings.push(w);
     deps.log.warn(w);
   }
-  say(`took the ${op.verb} lock ${lock.name}`);
+  if (!peeked) say(`took the ${op.verb} lock ${lock.name}`);
 
   try {
     const interrupted = op.interrupted ? await op.interrupted() : null;
@@ -301,17 +339,19 @@ export async function runGuarded<O extends GuardedOutcome>(op: GuardedOperation<
       dependenciesBefore.push(s);
     }
 
+    if (peeked) return await op.dryRun!(ev, ctx, peeked);
     return await op.step(ev, ctx);
   } catch (err) {
     // Fail closed: whatever broke, this is not a success.
     const reason: FailureReason = err instanceof EnvironmentError ? err.reason : 'internal';
     return end('failed', reason, `${op.verb} stopped: ${errorMessage(err)}`, true);
   } finally {
-    const problem = await releaseLock(runtime, lock);
+    // A dry run took no lock: nothing to release.
+    const problem = peeked ? null : await releaseLock(runtime, lock);
     if (problem) {
       out.warnings.push(problem);
       deps.log.warn(problem);
-    } else {
+    } else if (!peeked) {
       out.messages.push(`released the ${op.verb} lock ${lock.name}`);
     }
   }

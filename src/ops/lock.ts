@@ -216,32 +216,10 @@ export async function acquireLock(runtime: Runtime, req: LockRequest, timeoutSec
     const read = await readTakenLock(runtime, name, create, req.sleep ?? defaultSleep);
     if (read.taken) return tookIt();
     const existing = read.existing;
-    const info = describeExisting(existing, req.now);
-    const stale = info.ours && existing !== null && info.ageMs !== null && info.ageMs > staleBoundMs;
-    const refusal = (extra: string): LockOutcome => refuse(req.module, name, info, stale, extra);
-    if (!existing) return refusal('Retry in a moment; if it persists, inspect the engine (docker ps -a).');
-    if (!info.ours) {
-      return refusal(
-        'That name is taken by an engine object stateguard did not create; it is never removed automatically. ' +
-          'Inspect it and remove it by hand if it is a leftover.',
-      );
-    }
-    if (!stale) {
-      return refusal(
-        `Wait for it to finish. It counts as stale after ` +
-          `${minutes(staleBoundMs)} (max of lock-stale-after-minutes and timeout_seconds + 10 min); ` +
-          `only then can it be broken with break-stale-lock: true.`,
-      );
-    }
-    if (!req.breakStale || attempt > 0) {
-      return refusal(
-        `The lock is stale (older than ` +
-          `${minutes(staleBoundMs)}): its holder probably died. Make sure no ${info.operation} of this module is ` +
-          `running, then re-run with break-stale-lock: true (--break-stale-lock).`,
-      );
-    }
-    await runtime.removeLock(existing.id);
-    broke = { holder: info.holder, since: info.since };
+    const judged = judgeExisting(req, name, existing, staleBoundMs, attempt > 0);
+    if ('refusal' in judged) return { acquired: false, refusal: judged.refusal };
+    await runtime.removeLock(judged.existing.id);
+    broke = judged.broke;
   }
   // Broke a stale lock and someone else took the name first.
   const read = await readTakenLock(runtime, name, async () => false, req.sleep ?? defaultSleep);
@@ -252,6 +230,66 @@ export async function acquireLock(runtime: Runtime, req: LockRequest, timeoutSec
     false,
     'Wait for it to finish.',
   );
+}
+
+/**
+ * Whether a lock that exists refuses the operation, or may be broken (stale, and break-stale-lock given).
+ * `retried`: a stale lock was broken once already and the name was taken again (never broken twice).
+ */
+function judgeExisting(
+  req: LockRequest,
+  name: string,
+  existing: EngineLock | null,
+  staleBoundMs: number,
+  retried: boolean,
+): { refusal: LockRefusal } | { existing: EngineLock; broke: { holder: string; since: string } } {
+  const info = describeExisting(existing, req.now);
+  const stale = info.ours && existing !== null && info.ageMs !== null && info.ageMs > staleBoundMs;
+  const refusal = (extra: string): { refusal: LockRefusal } => {
+    const r = refuse(req.module, name, info, stale, extra);
+    return { refusal: (r as { refusal: LockRefusal }).refusal };
+  };
+  if (!existing) return refusal('Retry in a moment; if it persists, inspect the engine (docker ps -a).');
+  if (!info.ours) {
+    return refusal(
+      'That name is taken by an engine object stateguard did not create; it is never removed automatically. ' +
+        'Inspect it and remove it by hand if it is a leftover.',
+    );
+  }
+  if (!stale) {
+    return refusal(
+      `Wait for it to finish. It counts as stale after ` +
+        `${minutes(staleBoundMs)} (max of lock-stale-after-minutes and timeout_seconds + 10 min); ` +
+        `only then can it be broken with break-stale-lock: true.`,
+    );
+  }
+  if (!req.breakStale || retried) {
+    return refusal(
+      `The lock is stale (older than ` +
+        `${minutes(staleBoundMs)}): its holder probably died. Make sure no ${info.operation} of this module is ` +
+        `running, then re-run with break-stale-lock: true (--break-stale-lock).`,
+    );
+  }
+  return { existing, broke: { holder: info.holder, since: info.since } };
+}
+
+/** What a dry run learns about the lock without taking it (docs/architecture.md §12, "Dry runs"). */
+export type LockPeek =
+  | { free: true; name: string; wouldBreak: { holder: string; since: string } | null }
+  | { free: false; refusal: LockRefusal };
+
+/**
+ * The lock as acquireLock would find it, read only: free (or stale and break-stale-lock given: a real
+ * run would break it), or the refusal a real run would give. Nothing is created or removed.
+ */
+export async function peekLock(runtime: Runtime, req: LockRequest, timeoutSeconds: number): Promise<LockPeek> {
+  const name = lockName(req.project, req.service);
+  const staleBoundMs = Math.max(req.staleAfterMs, timeoutSeconds * 1000 + STALE_MARGIN_MS);
+  const existing = await runtime.readLock(name);
+  if (!existing) return { free: true, name, wouldBreak: null };
+  const judged = judgeExisting(req, name, existing, staleBoundMs, false);
+  if ('refusal' in judged) return { free: false, refusal: judged.refusal };
+  return { free: true, name, wouldBreak: judged.broke };
 }
 
 /** "Locked by a running restore": which operation holds it, who, since when, and what the operator can do. */

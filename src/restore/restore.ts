@@ -34,6 +34,7 @@ import {
   type GuardedOutcome,
   type GuardedRequest,
 } from '../ops/guarded.js';
+import { outDirProblem, restoreSteps, type DryRunFields } from '../ops/dry-run.js';
 import { interruptedOperation, Journal, operationKey, type JournalRecord } from './journal.js';
 import {
   forwardAll,
@@ -55,6 +56,8 @@ export interface RestoreRequest extends GuardedRequest {
   /** where the pre-restore snapshot goes (default: the backup's directory) */
   outDir: string | undefined;
   readyTimeoutSeconds: number;
+  /** check everything, touch nothing, say what would happen (docs/architecture.md §12, "Dry runs") */
+  dryRun?: boolean;
 }
 
 export interface RestoreDeps extends GuardedDeps, GuardDeps {
@@ -62,8 +65,8 @@ export interface RestoreDeps extends GuardedDeps, GuardDeps {
   sleep?: (ms: number) => Promise<void>;
 }
 
-export interface RestoreOutcome extends GuardedOutcome<'restored'> {
-  decision: 'restored' | 'blocked' | 'failed';
+export interface RestoreOutcome extends GuardedOutcome<'restored' | 'would-restore'>, DryRunFields {
+  decision: 'restored' | 'would-restore' | 'blocked' | 'failed';
   backup: BackupReport | null;
   pre_restore_snapshot: string | null;
   volumes: { volume: string; entries: number; bytes: number }[];
@@ -279,6 +282,8 @@ function emptyOutcome(m: ModuleDecl, req: RestoreRequest): RestoreOutcome {
     helper_image: null,
     reverted: false,
     data: null,
+    dry_run: req.dryRun === true,
+    steps: req.dryRun === true ? [] : null,
   };
 }
 
@@ -359,6 +364,39 @@ export async function restoreModule(req: RestoreRequest, deps: RestoreDeps): Pro
       }
       return {};
     },
+    // A dry run: every check above ran; say what the step would do, touch nothing (§12, "Dry runs").
+    dryRun: req.dryRun
+      ? async (_ev, ctx, lock) => {
+          const backup = out.backup!;
+          const outDir = req.outDir ?? path.dirname(backup.path);
+          const problem = await outDirProblem(outDir);
+          if (problem) {
+            const w =
+              `the pre-restore snapshot could not be written to ${outDir}: ${problem}; a real run would fail ` +
+              `there and put everything back`;
+            out.warnings.push(w);
+            deps.log.warn(w);
+          }
+          out.steps = restoreSteps({
+            module: m,
+            lock: lock.name,
+            toStop,
+            mounts,
+            helperImage: helper!.image,
+            backup,
+            outDir,
+            readyTimeoutSeconds: req.readyTimeoutSeconds,
+            dependencies: m.dependsOnHealthy,
+            now: deps.now(),
+          });
+          return ctx.end(
+            'would-restore',
+            '',
+            `dry run: the restore of '${m.name}' from ${path.basename(backup.path)} would proceed; every check ` +
+              `passed and nothing was touched (no lock taken, nothing stopped, no file written).`,
+          );
+        }
+      : undefined,
     step: async (_ev, ctx) => {
       const h = helper!;
       const backup = out.backup!;
@@ -486,7 +524,12 @@ export async function restoreModule(req: RestoreRequest, deps: RestoreDeps): Pro
       }
     },
   });
-  finished.decision = finished.status === 'restored' ? 'restored' : finished.status === 'failed' ? 'failed' : 'blocked';
+  finished.decision =
+    finished.status === 'restored' || finished.status === 'would-restore'
+      ? finished.status
+      : finished.status === 'failed'
+        ? 'failed'
+        : 'blocked';
   if (finished.status !== 'restored' && finished.reasons.length === 0 && finished.failure_reason) {
     finished.reasons = [{ code: finished.failure_reason, message: finished.verdict, fix: '' }];
   }

@@ -1014,8 +1014,23 @@ export class DockerCli implements Runtime {
   }
 
   /** Run one helper program to completion; a non-zero exit is an error naming what it said. */
-  private async runHelper(helper: HelperSpec, what: string, script: string, args: readonly string[]): Promise<string> {
-    const r = await this.docker(['run', '--rm', ...this.helperArgs(helper), helper.image, '-c', script, 'sh', ...args]);
+  private async runHelper(
+    helper: HelperSpec,
+    what: string,
+    script: string,
+    args: readonly string[],
+    readOnly = false,
+  ): Promise<string> {
+    const r = await this.docker([
+      'run',
+      '--rm',
+      ...this.helperArgs(helper, true, readOnly),
+      helper.image,
+      '-c',
+      script,
+      'sh',
+      ...args,
+    ]);
     if (r.code !== 0) {
       throw new EnvironmentError(
         `restore helper (${what}) failed with exit ${r.code}: ${firstLine(r.stderr) || firstLine(r.stdout)}`,
@@ -1052,7 +1067,8 @@ export class DockerCli implements Runtime {
   }
 
   async mountSpace(helper: HelperSpec): Promise<MountSpace[]> {
-    const out = await this.runHelper(helper, 'free space', SPACE_SCRIPT, mountPaths(helper.mounts));
+    // read-only: df writes nothing, and a dry run runs this check too (docs/architecture.md §12, "Dry runs")
+    const out = await this.runHelper(helper, 'free space', SPACE_SCRIPT, mountPaths(helper.mounts), true);
     const byPath = new Map<string, { fs: string; kib: number }>();
     for (const line of out.split('\n')) {
       const [p, fs, kib] = line.trim().split(/\s+/);

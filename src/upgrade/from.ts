@@ -61,7 +61,7 @@ export function upgradeFrom(sides: UpgradeSides): UpgradeFrom | null {
 export function upgradeGate(
   module: Pick<ModuleDecl, 'name' | 'upgrade'>,
   sides: UpgradeSides,
-  opts: Pick<GateInput, 'allowMajor' | 'readFile' | 'root'>,
+  opts: Pick<GateInput, 'allowMajor' | 'readFile' | 'root' | 'ackMigration'>,
 ): { from: UpgradeFrom; gate: GateResult } | null {
   const from = upgradeFrom(sides);
   if (!from) return null;
@@ -72,6 +72,7 @@ export function upgradeGate(
     allowMajor: opts.allowMajor,
     readFile: opts.readFile,
     ...(opts.root !== undefined ? { root: opts.root } : {}),
+    ...(opts.ackMigration !== undefined ? { ackMigration: opts.ackMigration } : {}),
     sameImage: from.sameImage,
   });
   return { from, gate };

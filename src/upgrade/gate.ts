@@ -106,6 +106,10 @@ export interface GateResult {
   bump: UpgradeBump;
   release_notes: ReleaseNotesFinding | null;
   message: string;
+  /** the tag being deployed: the only value `ackMigration` may name (null: no tag, nothing to acknowledge) */
+  target_version: string | null;
+  /** the version whose manual-migration hold an acknowledgement lifted (null: none was lifted) */
+  acknowledged_migration: string | null;
 }
 
 export interface GateInput {
@@ -122,6 +126,11 @@ export interface GateInput {
   root?: string;
   /** every running replica already runs the target's image (same image ID): no version change */
   sameImage?: boolean;
+  /**
+   * `--ack-migration`: the operator did the manual migration for this version. Lifts a manual-migration
+   * hold only when it is exactly the target's tag (no trimming, no case folding, no pattern); nothing else.
+   */
+  ackMigration?: string;
 }
 
 /** A docker tag as the registry grammar allows it; `..` is refused as well (it could climb a path). */
@@ -184,7 +193,8 @@ function excerptOf(clean: string): string {
     .trimEnd();
 }
 
-type NotesOutcome = { finding: ReleaseNotesFinding; hold: string | null };
+/** `ackable: false`: a hold no acknowledgement lifts (no usable tag, notes outside the repo: fix the declaration). */
+type NotesOutcome = { finding: ReleaseNotesFinding; hold: string | null; ackable?: false };
 
 function checkReleaseNotes(input: GateInput, template: string, markers: readonly string[]): NotesOutcome {
   const ref = parseImageRef(input.toRef);
@@ -192,6 +202,7 @@ function checkReleaseNotes(input: GateInput, template: string, markers: readonly
   const unresolved = (why: string): NotesOutcome => ({
     finding: { path: template, flagged: [], excerpt: '' },
     hold: why,
+    ackable: false,
   });
   if (tag === null || !SAFE_TAG.test(tag) || tag.includes('..')) {
     return unresolved(
@@ -242,9 +253,12 @@ function checkReleaseNotes(input: GateInput, template: string, markers: readonly
  * (fail closed).
  */
 export function preDeployGate(input: GateInput): GateResult {
+  const targetVersion = parseImageRef(input.toRef).tag;
+  const ack = { target_version: targetVersion, acknowledged_migration: null as string | null };
   if (input.sameImage === true) {
     // The image that runs is the one declared: nothing new can migrate the data, so no release notes.
     return {
+      ...ack,
       held: false,
       failure_reason: '',
       bump: 'none',
@@ -262,31 +276,54 @@ export function preDeployGate(input: GateInput): GateResult {
       : null;
   const what = `${input.module.name}: ${input.fromRef} → ${input.toRef} (${bump}: ${why})`;
   if (notes?.hold) {
-    return {
-      held: true,
-      failure_reason: 'held-manual-migration',
-      bump,
-      release_notes: notes.finding,
-      message: `${what}; ${notes.hold}. Do the migration by hand (or fix the notes).`,
-    };
+    // Only the exact tag being deployed acknowledges it (docs/architecture.md §13, "Acknowledging").
+    const ackable = notes.ackable !== false && targetVersion !== null;
+    if (input.ackMigration !== undefined && ackable && input.ackMigration === targetVersion) {
+      ack.acknowledged_migration = targetVersion;
+    } else {
+      const given =
+        input.ackMigration === undefined
+          ? ''
+          : ` The acknowledgement ${JSON.stringify(input.ackMigration)} does not lift it: ` +
+            (!ackable
+              ? 'this hold names no version that can be acknowledged; fix the declaration.'
+              : `only exactly ${JSON.stringify(targetVersion)} (the tag being deployed) does.`);
+      return {
+        ...ack,
+        target_version: ackable ? targetVersion : null,
+        held: true,
+        failure_reason: 'held-manual-migration',
+        bump,
+        release_notes: notes.finding,
+        message:
+          `${what}; ${notes.hold}. Do the migration by hand (or fix the notes)` +
+          `${ackable ? `, then acknowledge exactly ${JSON.stringify(targetVersion)}` : ''}.` +
+          given,
+      };
+    }
   }
+  const acked = ack.acknowledged_migration
+    ? `; the manual migration for ${ack.acknowledged_migration} was acknowledged`
+    : '';
   if ((bump === 'major' || bump === 'unknown') && !input.allowMajor) {
     return {
+      ...ack,
       held: true,
       failure_reason: 'held-major',
       bump,
       release_notes: notes?.finding ?? null,
-      message: `${what}; ${withArticle(bump)} bump is held until it is reviewed and explicitly allowed.`,
+      message: `${what}${acked}; ${withArticle(bump)} bump is held until it is reviewed and explicitly allowed.`,
     };
   }
   return {
+    ...ack,
     held: false,
     failure_reason: '',
     bump,
     release_notes: notes?.finding ?? null,
     message:
       `upgrade may proceed: ${what}` +
-      `${bump === 'major' || bump === 'unknown' ? ' (allowed by --allow-major)' : ''}.`,
+      `${bump === 'major' || bump === 'unknown' ? ' (allowed by --allow-major)' : ''}${acked}.`,
   };
 }
 

@@ -31,6 +31,8 @@ import {
 } from '../ops/guarded.js';
 import { dataMountRefusal } from '../ops/data-mounts.js';
 import type { ContainerDefinition, ContainerInfo, DataMount, HelperSpec, LastKnownGood, Runtime } from '../ports.js';
+import { outDirProblem, upgradeSteps } from '../ops/dry-run.js';
+import type { DryRunFields } from '../ops/dry-run.js';
 import { interruptedOperation, Journal, operationKey, type JournalRecord } from '../restore/journal.js';
 import { refusalReason, resolveMounts } from '../restore/restore.js';
 import { markPhase, pickHelperImage, type CrashHook, type StepDeps } from '../restore/steps.js';
@@ -50,6 +52,10 @@ export interface UpgradeRequest extends GuardedRequest {
   settleSeconds: number | undefined;
   /** the repo root: release notes must resolve inside it */
   root?: string;
+  /** lifts a manual-migration hold for exactly this target version (docs/architecture.md §13, "Acknowledging") */
+  ackMigration?: string;
+  /** check everything, touch nothing, say what would happen (docs/architecture.md §13, "Dry runs") */
+  dryRun?: boolean;
 }
 
 export interface UpgradeDeps extends GuardedDeps, GuardDeps {
@@ -61,8 +67,11 @@ export interface UpgradeDeps extends GuardedDeps, GuardDeps {
   pollMs?: number;
 }
 
-export interface UpgradeOutcome extends GuardedOutcome<'upgraded' | 'held' | 'rolled-back'> {
-  decision: 'upgraded' | 'held' | 'rolled-back' | 'blocked' | 'failed';
+export interface UpgradeOutcome
+  extends GuardedOutcome<'upgraded' | 'held' | 'rolled-back' | 'would-upgrade'>, DryRunFields {
+  decision: 'upgraded' | 'held' | 'rolled-back' | 'would-upgrade' | 'blocked' | 'failed';
+  /** the version whose manual-migration hold ack-migration lifted (null: none) */
+  acknowledged_migration: string | null;
   from: { image: string | null; image_id: string | null };
   to: { image: string | null; image_id: string | null };
   bump: string | null;
@@ -194,7 +203,12 @@ export async function evaluateUpgrade(
           target: { ref: target, id: (await deps.runtime.imageIds([target]))[target] ?? null },
           lastKnownGood: await deps.runtime.readLastKnownGood(m.compose.project, m.compose.service),
         },
-        { allowMajor: req.allowMajor, readFile: deps.readFile ?? readReleaseNotesFile, root: req.root },
+        {
+          allowMajor: req.allowMajor,
+          readFile: deps.readFile ?? readReleaseNotesFile,
+          root: req.root,
+          ...(req.ackMigration !== undefined ? { ackMigration: req.ackMigration } : {}),
+        },
       );
       out.to.image = target;
       if (decided) {
@@ -204,9 +218,16 @@ export async function evaluateUpgrade(
         if (decided.from.note && !out.warnings.includes(decided.from.note)) out.warnings.push(decided.from.note);
         out.bump = gate.bump;
         out.release_notes = gate.release_notes;
+        out.acknowledged_migration = gate.acknowledged_migration;
+        noteUnusedAck(req, gate, out);
         if (gate.held)
           reasons.push(
-            reason(gate.failure_reason || 'held-major', gate.message, holdFix(gate, surface), 'allow-major'),
+            reason(
+              gate.failure_reason || 'held-major',
+              gate.message,
+              holdFix(gate, surface),
+              gate.failure_reason === 'held-manual-migration' ? 'ack-migration' : 'allow-major',
+            ),
           );
       } else {
         reasons.push(
@@ -285,9 +306,23 @@ async function prunePinnedImages(
 }
 
 function holdFix(gate: GateResult, surface: Surface): string {
-  return gate.failure_reason === 'held-manual-migration'
+  if (gate.failure_reason !== 'held-manual-migration')
+    return `Review the change; to take a major (or unclassifiable) upgrade anyway, ${setTrue('allow-major', surface)}.`;
+  return gate.target_version === null
     ? 'Do the migration the release notes describe by hand (snapshot first), then deploy; or pin another version.'
-    : `Review the change; to take a major (or unclassifiable) upgrade anyway, ${setTrue('allow-major', surface)}.`;
+    : `Do the migration the release notes describe by hand (snapshot first), then ` +
+        `${setValue('ack-migration', gate.target_version, surface)} to acknowledge it for exactly this version; ` +
+        `or pin another version.`;
+}
+
+/** An acknowledgement that lifted nothing is said (once), never silently dropped. */
+function noteUnusedAck(req: UpgradeRequest, gate: GateResult, out: UpgradeOutcome): void {
+  if (req.ackMigration === undefined || gate.acknowledged_migration !== null) return;
+  if (gate.failure_reason === 'held-manual-migration') return; // the hold's message says why it was not lifted
+  const w =
+    `ack-migration ${JSON.stringify(req.ackMigration)} was given, but no manual-migration hold was there to ` +
+    `lift; it changed nothing`;
+  if (!out.warnings.includes(w)) out.warnings.push(w);
 }
 
 function capitalized(s: string): string {
@@ -307,6 +342,9 @@ function emptyOutcome(m: ModuleDecl, req: UpgradeRequest): UpgradeOutcome {
     removed_pinned_images: [],
     last_known_good: null,
     reasons: [],
+    acknowledged_migration: null,
+    dry_run: req.dryRun === true,
+    steps: req.dryRun === true ? [] : null,
   };
 }
 
@@ -314,7 +352,8 @@ function finish(o: UpgradeOutcome): UpgradeOutcome {
   if (o.failure_reason === 'held-major' || o.failure_reason === 'held-manual-migration') {
     o.status = 'held';
     o.decision = 'held';
-  } else if (o.status === 'upgraded' || o.status === 'rolled-back') o.decision = o.status;
+  } else if (o.status === 'upgraded' || o.status === 'rolled-back' || o.status === 'would-upgrade')
+    o.decision = o.status;
   else if (o.status === 'failed') o.decision = 'failed';
   else o.decision = 'blocked';
   return o;
@@ -430,6 +469,51 @@ export async function upgradeModule(req: UpgradeRequest, deps: UpgradeDeps): Pro
       helper = { image: picked.image, mounts, key };
       return {};
     },
+    // A dry run: every check above ran; say what the step would do, touch nothing (§13, "Dry runs").
+    dryRun: req.dryRun
+      ? async (_ev, ctx, lock) => {
+          const problem = await outDirProblem(req.outDir);
+          if (problem) {
+            const w =
+              `the pre-upgrade snapshot could not be written to ${req.outDir}: ${problem}; a real run would ` +
+              `fail there and start the service again`;
+            out.warnings.push(w);
+            deps.log.warn(w);
+          }
+          const known = await deps.runtime.readLastKnownGood(m.compose.project, m.compose.service);
+          const pinned = `stateguard/pinned-${key}:${deps
+            .now()
+            .toISOString()
+            .replace(/[^0-9]/g, '')
+            .slice(0, 14)}`;
+          const own = new RegExp(`^stateguard/pinned-${key.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:\\d{14}$`);
+          const tags = (await deps.runtime.listImageTags(`stateguard/pinned-${key}`)).filter((t) => own.test(t)).sort();
+          out.steps = upgradeSteps({
+            module: m,
+            lock: lock.name,
+            running,
+            from: out.from.image,
+            fromId: previousImageId,
+            recordFrom: !!out.from.image && (!known || known.image_id !== previousImageId),
+            pinned,
+            to: out.to.image,
+            toId: out.to.image_id,
+            outDir: req.outDir,
+            timeoutSeconds: gate.timeoutMs / 1000,
+            settleSeconds: gate.settleMs / 1000,
+            prune: tags.reverse().slice(PINNED_KEEP - 1),
+            dependencies: m.dependsOnHealthy,
+            now: deps.now(),
+          });
+          return ctx.end(
+            'would-upgrade',
+            '',
+            `dry run: the upgrade of '${m.name}' to ${out.to.image} (${out.bump ?? 'config'}) would proceed; every ` +
+              `check and the gate passed, and nothing was touched (no lock taken, nothing pinned or stopped, no ` +
+              `file written).`,
+          );
+        }
+      : undefined,
     step: async (_ev, ctx) => {
       const h = helper!;
       const target = { project: m.compose.project, files: [m.compose.path] };
