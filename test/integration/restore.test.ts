@@ -16,6 +16,7 @@ import path from 'node:path';
 import { archiveName } from '../../src/backup/names.js';
 import { runCli } from '../../src/cli.js';
 import { operationKey } from '../../src/restore/journal.js';
+import { wayBackArgs } from '../../src/restore/steps.js';
 import { dir, file, gz, pax, tar } from '../support/archives.js';
 import { cleanupTempRepos, moduleYaml, tempRepo } from '../support/fixtures.js';
 import { IMAGE, compose, describeDocker, docker, removeProject, uniqueProject } from '../support/docker.js';
@@ -199,10 +200,8 @@ volumes:
     const v = await cli(['verify-backup', '--root', repo, '--module', 'db', '--backup-ref', pre, '--backup-root', backups, '--json'], repo);
     expect(v.code).toBe(0);
     expect(JSON.parse(v.stdout)).toMatchObject({ verified: true, kind: 'pre-restore', matched_module: 'db' });
-    const back = await cli(
-      ['restore', '--module', 'db', '--backup-ref', pre, '--backup-root', path.dirname(pre), '--confirm', path.basename(pre), '--allow-stateful', '--root', repo, '--json'],
-      repo,
-    );
+    // exactly the arguments the way-back text prints (wayBack), plus where the modules are and --json
+    const back = await cli([...wayBackArgs('db', pre), '--root', repo, '--json'], repo);
     if (back.code !== 0) throw new Error(`the way back failed: ${back.stdout}\n${back.stderr}`);
     expect(fingerprint()).toBe(fingerprintB);
     // nothing of the operation is left on the engine
