@@ -46,7 +46,8 @@ function render(r: PruneResult, refused: string | null): { text: string; summary
     ...r.kept.map((k) => `| ${code(path.basename(k.path))} | keep | ${mark(k.verified)} |`),
     ...r.deleted.map((d) => `| ${code(path.basename(d))} | ${verb} | |`),
     ...r.safety_copies.map(
-      (c) => `| ${code(path.basename(c.path))} | ${c.action === 'keep' ? 'keep' : verb} | safety copy: ${cell(c.rule)} |`,
+      (c) =>
+        `| ${code(path.basename(c.path))} | ${c.action === 'keep' ? 'keep' : verb} | safety copy: ${cell(c.rule)} |`,
     ),
   ];
   const summary =
