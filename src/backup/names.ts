@@ -1,7 +1,13 @@
 /**
- * Backup file names: `<name>-<YYYYMMDD>T<HHMMSS>Z.tar.gz` (docs/architecture.md §5, §7). Pure string and date
- * logic, shared by snapshot (which writes names) and verify-backup (which judges them), so the two
- * can never disagree about what a valid name is.
+ * Backup file names (docs/architecture.md §5, §7). Pure string and date logic, shared by snapshot
+ * (which writes names), verify-backup (which judges them) and prune-backups (which lists them), so
+ * they can never disagree about what a valid name is.
+ *
+ * - a backup: `<module>-<YYYYMMDD>T<HHMMSS>Z.tar.gz`
+ * - a safety copy: `<module>.<kind>.<YYYYMMDD>T<HHMMSS>Z.tar.gz`, kind `pre-restore` (what a restore
+ *   replaced) or `pre-upgrade` (what an upgrade started from). Module names hold no dot, so no
+ *   backup pattern of any module (`db-*.tar.gz`, `ls -t db-*`) matches a safety copy, while `ls db*`
+ *   shows it beside the module's backups.
  */
 import type { BackupProblem } from './types.js';
 
@@ -10,7 +16,34 @@ export const CHECKSUM_SUFFIX = '.sha256';
 /** A stamp may be this far in the future before it is refused (clock skew between hosts). */
 export const FUTURE_SKEW_MS = 5 * 60 * 1000;
 
-const NAME_RE = /^([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)-(\d{8}T\d{6}Z)\.tar\.gz$/;
+const MODULE_PART = '([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)';
+const NAME_RE = new RegExp(`^${MODULE_PART}-(\\d{8}T\\d{6}Z)\\.tar\\.gz$`);
+const SAFETY_RE = new RegExp(`^${MODULE_PART}\\.(pre-restore|pre-upgrade)\\.(\\d{8}T\\d{6}Z)\\.tar\\.gz$`);
+
+/** The safety copies restore and upgrade write before they change anything (docs/architecture.md §7). */
+export const SAFETY_KINDS = ['pre-restore', 'pre-upgrade'] as const;
+export type SafetyKind = (typeof SAFETY_KINDS)[number];
+/** What an archive's name says it is. */
+export type ArchiveKind = 'backup' | SafetyKind;
+
+export interface ParsedArchiveName {
+  module: string;
+  /** the stamp as written; it may still name no real date (see parseStamp) */
+  stamp: string;
+  kind: ArchiveKind;
+}
+
+/**
+ * The one parser of archive names: a backup or a safety copy, or null for anything else. Only the
+ * shape is judged here; whether the stamp is a real date is parseStamp's question.
+ */
+export function parseArchiveName(fileName: string): ParsedArchiveName | null {
+  const b = NAME_RE.exec(fileName);
+  if (b) return { module: b[1]!, stamp: b[2]!, kind: 'backup' };
+  const s = SAFETY_RE.exec(fileName);
+  if (s) return { module: s[1]!, stamp: s[3]!, kind: s[2] as SafetyKind };
+  return null;
+}
 const STAMP_RE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
 
 /** `20260131T235959Z` for a Date (UTC, second precision). */
@@ -32,19 +65,25 @@ export function parseStamp(stamp: string): Date | null {
   return date;
 }
 
-export function archiveName(module: string, takenAt: Date): string {
-  return `${module}-${formatStamp(takenAt)}${ARCHIVE_SUFFIX}`;
+/** `<module>-<stamp>.tar.gz` for a backup, `<module>.<kind>.<stamp>.tar.gz` for a safety copy. */
+export function archiveName(module: string, takenAt: Date, kind: ArchiveKind = 'backup'): string {
+  const stamp = formatStamp(takenAt);
+  return kind === 'backup' ? `${module}-${stamp}${ARCHIVE_SUFFIX}` : `${module}.${kind}.${stamp}${ARCHIVE_SUFFIX}`;
 }
 
 export interface NameVerdict {
   matchedModule: string | null;
   createdAt: Date | null;
+  /** what the name says the archive is; null when the name is not one of ours */
+  kind: ArchiveKind | null;
   problems: BackupProblem[];
 }
 
 /**
  * Judge a backup's file name against the modules whose backups may cover this one (the module
- * itself and its `ref_modules`) and its maximum age. Every failed rule is reported.
+ * itself and its `ref_modules`) and its maximum age. Every failed rule is reported. A safety copy
+ * (`<module>.pre-restore.<stamp>.tar.gz`, `.pre-upgrade.`) is judged by the same rules on the
+ * module and stamp inside its name (docs/architecture.md §5, §7).
  */
 export function checkArchiveName(
   fileName: string,
@@ -55,34 +94,57 @@ export function checkArchiveName(
   const problems: BackupProblem[] = [];
   // Real module names and a spelled-out stamp, no <placeholders>: this text reaches markdown summaries.
   const expected = allowed.map((a) => `${a}-YYYYMMDDTHHMMSSZ${ARCHIVE_SUFFIX}`).join(' or ');
-  const m = NAME_RE.exec(fileName);
-  if (!m) {
+  const parsed = parseArchiveName(fileName);
+  if (!parsed) {
     // Say "bad stamp" when an allowed module name is clearly there and only the stamp is off.
     const looksLikeOurs = fileName.endsWith(ARCHIVE_SUFFIX) && allowed.some((a) => fileName.startsWith(`${a}-`));
+    const safetyKind = SAFETY_KINDS.find(
+      (k) => fileName.endsWith(ARCHIVE_SUFFIX) && allowed.some((a) => fileName.startsWith(`${a}.${k}.`)),
+    );
+    const looksLikeSafety = allowed.some((a) => fileName.startsWith(`${a}.`));
+    const safetyExpected = allowed
+      .flatMap((a) => SAFETY_KINDS.map((k) => `${a}.${k}.YYYYMMDDTHHMMSSZ${ARCHIVE_SUFFIX}`))
+      .join(' or ');
     problems.push(
-      looksLikeOurs
+      safetyKind
         ? {
             code: 'bad-stamp',
             message:
-              `the time stamp in ` +
-              `${JSON.stringify(fileName)} is not YYYYMMDDTHHMMSSZ (UTC, e.g. 20260131T235959Z); expected ${expected}`,
+              `the time stamp in ${JSON.stringify(fileName)} is not YYYYMMDDTHHMMSSZ (UTC, e.g. 20260131T235959Z); ` +
+              `expected ${allowed.map((a) => `${a}.${safetyKind}.YYYYMMDDTHHMMSSZ${ARCHIVE_SUFFIX}`).join(' or ')}`,
           }
-        : { code: 'bad-name', message: `${JSON.stringify(fileName)} is not named ${expected}` },
+        : looksLikeOurs
+          ? {
+              code: 'bad-stamp',
+              message:
+                `the time stamp in ` +
+                `${JSON.stringify(fileName)} is not YYYYMMDDTHHMMSSZ (UTC, e.g. 20260131T235959Z); expected ${expected}`,
+            }
+          : looksLikeSafety
+            ? {
+                code: 'bad-name',
+                message:
+                  `${JSON.stringify(fileName)} is not named ${expected} (a backup) or ${safetyExpected} ` +
+                  `(a safety copy)`,
+              }
+            : { code: 'bad-name', message: `${JSON.stringify(fileName)} is not named ${expected}` },
     );
-    return { matchedModule: null, createdAt: null, problems };
+    return { matchedModule: null, createdAt: null, kind: null, problems };
   }
-  const [, name, stamp] = m as unknown as [string, string, string];
+  const { module: name, stamp, kind } = parsed;
   const matchedModule = allowed.includes(name) ? name : null;
   if (!matchedModule) {
     problems.push({
       code: 'wrong-module',
-      message: `the backup is of module '${name}', which does not cover this module (accepted: ${allowed.join(', ')})`,
+      message:
+        `the ${kind === 'backup' ? 'backup' : `safety copy (${kind})`} is of module '${name}', which does not ` +
+        `cover this module (accepted: ${allowed.join(', ')})`,
     });
   }
   const createdAt = parseStamp(stamp);
   if (!createdAt) {
     problems.push({ code: 'bad-stamp', message: `the time stamp ${stamp} is not a real UTC date and time` });
-    return { matchedModule, createdAt: null, problems };
+    return { matchedModule, createdAt: null, kind, problems };
   }
   const ageMs = now.getTime() - createdAt.getTime();
   if (!Number.isFinite(maxAgeHours) || maxAgeHours <= 0) {
@@ -108,5 +170,5 @@ export function checkArchiveName(
         `${maxAgeHours} hours (backup.max_age_hours). Take a fresh snapshot.`,
     });
   }
-  return { matchedModule, createdAt, problems };
+  return { matchedModule, createdAt, kind, problems };
 }

@@ -5,11 +5,18 @@
  * without a restorable backup.
  *
  * Only `<module>-YYYYMMDDTHHMMSSZ.tar.gz` regular files directly in the root (and their `.sha256`)
- * are ever considered: other modules' files, other names, subdirectories and symlinks are never
- * touched. File-system access and verification are parameters, so tests run on an in-memory listing.
+ * are backups: other modules' files, other names, subdirectories and symlinks are never touched.
+ * The module's safety copies (`<module>.pre-restore.<stamp>.tar.gz`, `.pre-upgrade.`: what a restore
+ * replaced, what an upgrade started from) are never backups here: they never count as the newest
+ * verified one nor as "at least one verified backup", and have their own rule (keep the newest of each
+ * kind, and those younger than keep-safety-days). File-system access and verification are parameters,
+ * so tests run on an in-memory listing.
  */
 import path from 'node:path';
-import { ARCHIVE_SUFFIX, CHECKSUM_SUFFIX, parseStamp } from './names.js';
+import { CHECKSUM_SUFFIX, parseArchiveName, parseStamp, type SafetyKind } from './names.js';
+
+/** Safety copies younger than this many days are kept by default (docs/architecture.md §7). */
+export const DEFAULT_KEEP_SAFETY_DAYS = 30;
 
 /** What retention needs of an lstat: never a followed symlink. */
 export interface EntryStat {
@@ -33,6 +40,11 @@ export interface PruneInput {
   keepLast: number;
   /** also keep archives younger than this many days (0: no age-based keep) */
   keepDays: number;
+  /**
+   * safety copies: besides the newest of each kind (always kept), keep those younger than this many
+   * days; 0 keeps only the newest of each kind (default DEFAULT_KEEP_SAFETY_DAYS)
+   */
+  keepSafetyDays?: number;
   dryRun: boolean;
   now: Date;
   fs: RetentionFs;
@@ -46,14 +58,28 @@ export interface KeptBackup {
   verified: boolean | null;
 }
 
+/** What retention decided for one safety copy, and by which rule (docs/architecture.md §7). */
+export interface SafetyCopyVerdict {
+  path: string;
+  kind: SafetyKind;
+  taken_at: string;
+  /** 'delete' is also what a dry run would delete */
+  action: 'keep' | 'delete';
+  /** the rule that keeps or deletes it, in words */
+  rule: string;
+}
+
 export interface PruneResult {
   module: string;
+  /** backups only (`<module>-<stamp>.tar.gz`); safety copies are in `safety_copies` */
   kept: KeptBackup[];
   deleted: string[];
   newest_verified: string | null;
   dry_run: boolean;
   /** archives that were checked and did not verify, with the first problem of each */
   rejected: { path: string; problem: string }[];
+  /** the module's safety copies in the root, newest first, each with the rule that keeps or deletes it */
+  safety_copies: SafetyCopyVerdict[];
 }
 
 interface Candidate {
@@ -66,22 +92,35 @@ function errnoCode(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException | undefined)?.code;
 }
 
-/** `<module>-<stamp>.tar.gz` exactly, with a real UTC stamp; null for any other name. */
+/** `<module>-<stamp>.tar.gz` exactly, with a real UTC stamp; null for any other name (a safety copy too). */
 export function backupStamp(module: string, fileName: string): { stamp: string; takenAt: Date } | null {
-  const prefix = `${module}-`;
-  if (!fileName.startsWith(prefix) || !fileName.endsWith(ARCHIVE_SUFFIX)) return null;
-  const stamp = fileName.slice(prefix.length, fileName.length - ARCHIVE_SUFFIX.length);
-  if (!/^\d{8}T\d{6}Z$/.test(stamp)) return null;
-  const takenAt = parseStamp(stamp);
-  return takenAt ? { stamp, takenAt } : null;
+  const parsed = parseArchiveName(fileName);
+  if (!parsed || parsed.kind !== 'backup' || parsed.module !== module) return null;
+  const takenAt = parseStamp(parsed.stamp);
+  return takenAt ? { stamp: parsed.stamp, takenAt } : null;
 }
 
-/** The module's archives directly in the root, regular files only (lstat), newest first. */
-export async function listBackups(fs: RetentionFs, backupRoot: string, module: string): Promise<Candidate[]> {
-  const out: Candidate[] = [];
+/** `<module>.<kind>.<stamp>.tar.gz` exactly, with a real UTC stamp; null for any other name. */
+export function safetyCopyStamp(
+  module: string,
+  fileName: string,
+): { stamp: string; takenAt: Date; kind: SafetyKind } | null {
+  const parsed = parseArchiveName(fileName);
+  if (!parsed || parsed.kind === 'backup' || parsed.module !== module) return null;
+  const takenAt = parseStamp(parsed.stamp);
+  return takenAt ? { stamp: parsed.stamp, takenAt, kind: parsed.kind } : null;
+}
+
+/** Regular files directly in the root (lstat: never a symlink) whose names `parse` accepts, newest first. */
+async function listArchives<T extends { stamp: string }>(
+  fs: RetentionFs,
+  backupRoot: string,
+  parse: (name: string) => T | null,
+): Promise<(T & { path: string })[]> {
+  const out: (T & { path: string })[] = [];
   for (const name of await fs.readdir(backupRoot)) {
     if (name.includes('/') || name.includes(path.sep)) continue;
-    const parsed = backupStamp(module, name);
+    const parsed = parse(name);
     if (!parsed) continue;
     const file = path.join(backupRoot, name);
     let st: EntryStat;
@@ -96,6 +135,42 @@ export async function listBackups(fs: RetentionFs, backupRoot: string, module: s
   }
   // The stamp is fixed-width UTC: text order is time order.
   return out.sort((a, b) => (a.stamp < b.stamp ? 1 : a.stamp > b.stamp ? -1 : 0));
+}
+
+/** The module's archives directly in the root, regular files only (lstat), newest first. */
+export async function listBackups(fs: RetentionFs, backupRoot: string, module: string): Promise<Candidate[]> {
+  return listArchives(fs, backupRoot, (name) => backupStamp(module, name));
+}
+
+/**
+ * The safety rule (docs/architecture.md §7): the newest copy of each kind is always kept (it is the way
+ * back from the latest restore or upgrade), and so is every copy younger than keep-safety-days.
+ */
+function judgeSafetyCopies(
+  copies: readonly (Candidate & { kind: SafetyKind })[],
+  keepSafetyDays: number,
+  now: Date,
+): SafetyCopyVerdict[] {
+  const seen = new Set<SafetyKind>();
+  const maxAgeMs = keepSafetyDays * 24 * 3600 * 1000;
+  return copies.map((c) => {
+    const base = { path: c.path, kind: c.kind, taken_at: c.takenAt.toISOString() };
+    if (!seen.has(c.kind)) {
+      seen.add(c.kind);
+      return { ...base, action: 'keep' as const, rule: `the newest ${c.kind} copy (always kept)` };
+    }
+    if (now.getTime() - c.takenAt.getTime() < maxAgeMs) {
+      return { ...base, action: 'keep' as const, rule: `younger than ${keepSafetyDays} days (keep-safety-days)` };
+    }
+    return {
+      ...base,
+      action: 'delete' as const,
+      rule:
+        keepSafetyDays > 0
+          ? `older than ${keepSafetyDays} days (keep-safety-days) and not the newest ${c.kind} copy`
+          : `not the newest ${c.kind} copy (keep-safety-days 0)`,
+    };
+  });
 }
 
 /**
@@ -130,7 +205,16 @@ export async function pruneBackups(input: PruneInput): Promise<PruneResult> {
   if (!Number.isSafeInteger(input.keepLast) || input.keepLast < 1) {
     throw new RangeError(`keep-last must be an integer >= 1, got ${input.keepLast}`);
   }
+  const keepSafetyDays = input.keepSafetyDays ?? DEFAULT_KEEP_SAFETY_DAYS;
+  if (!Number.isSafeInteger(keepSafetyDays) || keepSafetyDays < 0) {
+    throw new RangeError(`keep-safety-days must be an integer >= 0, got ${keepSafetyDays}`);
+  }
   const all = await listBackups(input.fs, input.backupRoot, input.module);
+  const safety = judgeSafetyCopies(
+    await listArchives(input.fs, input.backupRoot, (name) => safetyCopyStamp(input.module, name)),
+    keepSafetyDays,
+    input.now,
+  );
   const verdict = new Map<string, boolean>();
   const rejected: PruneResult['rejected'] = [];
   let newestVerified: string | null = null;
@@ -158,8 +242,17 @@ export async function pruneBackups(input: PruneInput): Promise<PruneResult> {
     newest_verified: newestVerified,
     dry_run: input.dryRun,
     rejected,
+    safety_copies: safety,
   };
-  if (newestVerified === null) throw new NoVerifiedBackupError(input.module, result);
+  if (newestVerified === null) {
+    // Nothing at all is deleted, safety copies included: say so for each.
+    result.safety_copies = safety.map((c) => ({
+      ...c,
+      action: 'keep',
+      rule: 'no backup verifies, so nothing is deleted',
+    }));
+    throw new NoVerifiedBackupError(input.module, result);
+  }
   // Oldest first: an interruption leaves the newer archives in place.
   for (const c of [...doomed].reverse()) {
     if (!input.dryRun) {
@@ -167,6 +260,11 @@ export async function pruneBackups(input: PruneInput): Promise<PruneResult> {
       await removeIfRegular(input.fs, `${c.path}${CHECKSUM_SUFFIX}`);
     }
     result.deleted.push(c.path);
+  }
+  for (const c of [...safety].reverse()) {
+    if (c.action !== 'delete' || input.dryRun) continue;
+    await removeIfRegular(input.fs, c.path);
+    await removeIfRegular(input.fs, `${c.path}${CHECKSUM_SUFFIX}`);
   }
   return result;
 }

@@ -41,7 +41,7 @@ import { interruptedOperation } from '../restore/journal.js';
 import { inspectArchive } from './archive.js';
 import { describeReservedLive, isReservedName } from './reserved.js';
 import { nameLengthProblems, pathProblems, printablePath } from './entry-rules.js';
-import { CHECKSUM_SUFFIX, archiveName } from './names.js';
+import { CHECKSUM_SUFFIX, archiveName, type ArchiveKind, type SafetyKind } from './names.js';
 import { END_OF_ARCHIVE, bodyPadding, headerBlocks } from './tar-writer.js';
 import { withArticle } from '../report/words.js';
 
@@ -431,9 +431,9 @@ function snapshotResult(captured: Captured, finalPath: string, targets: readonly
   };
 }
 
-/** The final path of a new snapshot in outDir; refuses a name that is taken. */
-async function snapshotPath(mod: ModuleDecl, outDir: string, now: Date): Promise<string> {
-  const finalPath = path.join(outDir, archiveName(mod.name, now));
+/** The final path of a new snapshot (or safety copy, §7) in outDir; refuses a name that is taken. */
+async function snapshotPath(mod: ModuleDecl, outDir: string, now: Date, kind: ArchiveKind = 'backup'): Promise<string> {
+  const finalPath = path.join(outDir, archiveName(mod.name, now, kind));
   await mkdir(outDir, { recursive: true });
   if (
     await lstat(finalPath).then(
@@ -447,9 +447,10 @@ async function snapshotPath(mod: ModuleDecl, outDir: string, now: Date): Promise
 }
 
 /**
- * A verified snapshot of a module whose containers the caller has already stopped (restore's
- * pre-restore snapshot, docs/architecture.md §12): the same archive, checks and atomic publish as
- * `takeSnapshot`, without stopping or starting anything.
+ * A verified safety copy of a module whose containers the caller has already stopped (restore's
+ * pre-restore snapshot, docs/architecture.md §12; upgrade's pre-upgrade snapshot, §13): the same
+ * archive, checks and atomic publish as `takeSnapshot`, without stopping or starting anything, named
+ * `<module>.<kind>.<stamp>.tar.gz` so that no backup pattern picks it (§7).
  */
 export async function snapshotStopped(args: {
   module: ModuleDecl;
@@ -457,6 +458,7 @@ export async function snapshotStopped(args: {
   outDir: string;
   now: Date;
   log: Logger;
+  kind: SafetyKind;
   hooks?: SnapshotHooks;
 }): Promise<SnapshotResult> {
   const { module: mod, runtime, log } = args;
@@ -464,7 +466,7 @@ export async function snapshotStopped(args: {
   if (toStop.length) {
     throw new SnapshotError(`${toStop.map((c) => c.name).join(', ')} is running; it must be stopped for this snapshot`);
   }
-  const finalPath = await snapshotPath(mod, path.resolve(args.outDir), args.now);
+  const finalPath = await snapshotPath(mod, path.resolve(args.outDir), args.now, args.kind);
   const captured = await captureToTemp(
     runtime,
     source.id,

@@ -3,6 +3,8 @@
  * apply (consumers) and snapshot (whose output verify-backup must accept).
  */
 
+import type { ArchiveKind } from './names.js';
+
 /** Stable problem codes: workflows and tests match on these, never on message text. */
 export type BackupProblemCode =
   | 'no-backup-root'
@@ -84,6 +86,12 @@ export interface BackupReport {
   entries: number | null;
   created_at: string | null;
   matched_module: string | null;
+  /**
+   * what the name says the archive is (docs/architecture.md §7): 'backup' (`<module>-<stamp>.tar.gz`), or a
+   * safety copy restore or upgrade wrote before changing anything ('pre-restore', 'pre-upgrade');
+   * null when the name is not one of ours. Always set by verifyBackup.
+   */
+  kind?: ArchiveKind | null;
   /**
    * 'matched': a `.sha256` beside the archive names it and equals its sha256; 'absent': there is
    * none, so integrity was not checked against anything independent of the file; null: not

@@ -150,6 +150,7 @@ export async function verifyBackup(input: VerifyBackupInput): Promise<BackupRepo
     entries: null,
     created_at: null,
     matched_module: null,
+    kind: null,
     checksum: null,
     problems: [],
     warnings: [],
@@ -253,6 +254,7 @@ async function verifyInto(report: BackupReport, input: VerifyBackupInput, absRef
     );
     problems.push(...verdict.problems);
     report.matched_module = verdict.matchedModule;
+    report.kind = verdict.kind;
     report.created_at = verdict.createdAt?.toISOString() ?? null;
   }
 

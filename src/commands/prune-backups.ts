@@ -1,7 +1,13 @@
 /** `stateguard prune-backups`: retention of a module's snapshots in one backup root (docs/architecture.md §7). */
 import { lstat, readdir, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { NoVerifiedBackupError, pruneBackups, type PruneResult, type RetentionFs } from '../backup/retention.js';
+import {
+  DEFAULT_KEEP_SAFETY_DAYS,
+  NoVerifiedBackupError,
+  pruneBackups,
+  type PruneResult,
+  type RetentionFs,
+} from '../backup/retention.js';
 import { verifyBackup } from '../backup/verify.js';
 import { ExitCode, UserError } from '../errors.js';
 import { cell, code, loadValidModules, pickModule } from './common.js';
@@ -17,15 +23,32 @@ function render(r: PruneResult, refused: string | null): { text: string; summary
   const verb = r.dry_run ? 'would delete' : 'deleted';
   const mark = (v: boolean | null): string => (v === true ? 'verified' : v === false ? 'REJECTED' : 'not checked');
   const lines = [
-    refused ?? `prune-backups ${r.module}: kept ${r.kept.length}, ${verb} ${r.deleted.length}`,
+    refused ??
+      `prune-backups ${r.module}: kept ${r.kept.length}, ${verb} ${r.deleted.length}` +
+        (r.safety_copies.length > 0
+          ? `; safety copies: kept ${r.safety_copies.filter((c) => c.action === 'keep').length}, ${verb} ` +
+            `${r.safety_copies.filter((c) => c.action === 'delete').length}`
+          : ''),
     `  newest verified: ${r.newest_verified ?? 'none'}`,
     ...r.kept.map((k) => `  keep   ${k.path} (${mark(k.verified)})`),
     ...r.deleted.map((d) => `  ${r.dry_run ? 'would delete' : 'delete'} ${d}`),
     ...r.rejected.map((x) => `  rejected ${x.path}: ${x.problem}`),
+    ...(r.safety_copies.length > 0
+      ? [
+          `  safety copies (never counted as backups; docs/architecture.md §7):`,
+          ...r.safety_copies.map(
+            (c) => `  ${c.action === 'keep' ? 'keep  ' : r.dry_run ? 'would delete' : 'delete'} ${c.path} (${c.rule})`,
+          ),
+        ]
+      : []),
   ];
   const rows = [
     ...r.kept.map((k) => `| ${code(path.basename(k.path))} | keep | ${mark(k.verified)} |`),
     ...r.deleted.map((d) => `| ${code(path.basename(d))} | ${verb} | |`),
+    ...r.safety_copies.map(
+      (c) =>
+        `| ${code(path.basename(c.path))} | ${c.action === 'keep' ? 'keep' : verb} | safety copy: ${cell(c.rule)} |`,
+    ),
   ];
   const summary =
     `### stateguard prune-backups: ${cell(r.module)}${r.dry_run ? ' (dry run)' : ''}\n\n` +
@@ -43,7 +66,9 @@ export const pruneBackupsCommand = defineCommand({
   title: 'stateguard prune-backups',
   description:
     "Delete a module's old snapshots in one backup root, keeping the newest keep-last (and those younger than " +
-    'keep-days) and always the newest one that verifies; deletes nothing when none verifies.',
+    'keep-days) and always the newest one that verifies; deletes nothing when none verifies. Safety copies ' +
+    '(MODULE.pre-restore.*, MODULE.pre-upgrade.*) never count as backups: the newest of each kind and those ' +
+    'younger than keep-safety-days are kept.',
   inputs: [
     ROOT_INPUT,
     MODULES_INPUT,
@@ -53,7 +78,8 @@ export const pruneBackupsCommand = defineCommand({
       kind: 'string',
       required: true,
       description:
-        'The one directory holding MODULE-YYYYMMDDTHHMMSSZ.tar.gz files; nothing else in it is ever touched.',
+        'The one directory holding MODULE-YYYYMMDDTHHMMSSZ.tar.gz files (and the safety copies ' +
+        'MODULE.pre-restore.*/MODULE.pre-upgrade.*); nothing else in it is ever touched.',
     },
     {
       name: 'keep-last',
@@ -66,6 +92,14 @@ export const pruneBackupsCommand = defineCommand({
       kind: 'integer',
       default: '0',
       description: 'Also keep archives younger than this many days (0: no age-based keep).',
+    },
+    {
+      name: 'keep-safety-days',
+      kind: 'integer',
+      default: String(DEFAULT_KEEP_SAFETY_DAYS),
+      description:
+        'Safety copies (MODULE.pre-restore.YYYYMMDDTHHMMSSZ.tar.gz, MODULE.pre-upgrade.…): keep those younger ' +
+        'than this many days; the newest of each kind is always kept (0: only the newest of each kind).',
     },
     {
       name: 'dry-run',
@@ -91,12 +125,21 @@ export const pruneBackupsCommand = defineCommand({
     { name: 'newest-verified', description: 'Path of the newest archive that verified (always kept).' },
     { name: 'deleted', description: 'JSON array of the deleted archives (would-be deleted with dry-run).' },
     { name: 'kept', description: 'JSON array of the kept archives.' },
+    {
+      name: 'deleted-safety-copies',
+      description: 'JSON array of the deleted safety copies (would-be deleted with dry-run).',
+    },
     FAILURE_REASON_OUTPUT,
   ],
   async run(opts, ctx) {
     if (opts.keepLast < 1) {
       throw new UserError(`--keep-last must be at least 1 (got ${opts.keepLast}): the newest archive is always kept.`, {
         input: 'keep-last',
+      });
+    }
+    if (opts.keepSafetyDays < 0) {
+      throw new UserError(`--keep-safety-days must be at least 0 (got ${opts.keepSafetyDays}).`, {
+        input: 'keep-safety-days',
       });
     }
     const set = await loadValidModules(opts, ctx);
@@ -117,6 +160,7 @@ export const pruneBackupsCommand = defineCommand({
         backupRoot,
         keepLast: opts.keepLast,
         keepDays: opts.keepDays,
+        keepSafetyDays: opts.keepSafetyDays,
         dryRun: opts.dryRun,
         now,
         fs: NODE_FS,
@@ -148,6 +192,9 @@ export const pruneBackupsCommand = defineCommand({
         'newest-verified': result.newest_verified ?? '',
         deleted: JSON.stringify(result.deleted),
         kept: JSON.stringify(result.kept.map((k) => k.path)),
+        'deleted-safety-copies': JSON.stringify(
+          result.safety_copies.filter((c) => c.action === 'delete').map((c) => c.path),
+        ),
         'failure-reason': reason ?? '',
       },
       summary,

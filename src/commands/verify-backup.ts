@@ -12,10 +12,15 @@ export function checksumLine(r: BackupReport): string {
   return 'checksum: not checked';
 }
 
+/** A safety copy says so (docs/architecture.md §7): it holds what a restore replaced or an upgrade started from. */
+function whatItIs(r: BackupReport): string {
+  return r.kind === 'pre-restore' || r.kind === 'pre-upgrade' ? `safety copy (${r.kind})` : 'backup';
+}
+
 export function renderBackupReport(r: BackupReport): { text: string; summary: string } {
   const lines: string[] = [];
   if (r.verified) {
-    lines.push(`backup verified: ${r.path}`);
+    lines.push(`${whatItIs(r)} verified: ${r.path}`);
     lines.push(
       `  module ${r.matched_module}, taken ${r.created_at}, ${r.entries} entries, ${r.bytes} bytes ` +
         `(${r.uncompressed_bytes} uncompressed)`,
@@ -32,7 +37,7 @@ export function renderBackupReport(r: BackupReport): { text: string; summary: st
       lines.push(`  [${p.code}] ${p.message}${p.entry !== undefined ? ` (entry ${JSON.stringify(p.entry)})` : ''}`);
   }
   const summary = r.verified
-    ? `### stateguard verify-backup: verified\n\n| file | module | taken | entries | bytes | sha256 ` +
+    ? `### stateguard verify-backup: verified${r.kind && r.kind !== 'backup' ? ` (a ${r.kind} safety copy)` : ''}\n\n| file | module | taken | entries | bytes | sha256 ` +
       `|\n|---|---|---|---|---|---|\n` +
       `| ${cell(r.path)} | ${cell(r.matched_module ?? '')} | ${r.created_at} | ${r.entries} | ${r.bytes} | ` +
       `\`${r.sha256}\` |\n\n${checksumLine(r)}` +
@@ -81,6 +86,12 @@ export const verifyBackupCommand = defineCommand({
     { name: 'sha256', description: 'sha256 of the archive file.' },
     { name: 'bytes', description: 'Size of the archive file.' },
     { name: 'entries', description: 'Number of entries in the archive.' },
+    {
+      name: 'kind',
+      description:
+        "What the file name says it is: 'backup', or a safety copy ('pre-restore', 'pre-upgrade'); empty when the " +
+        'name is not one of ours.',
+    },
     FAILURE_REASON_OUTPUT,
   ],
   async run(opts, ctx) {
@@ -114,6 +125,7 @@ export const verifyBackupCommand = defineCommand({
         sha256: report.sha256 ?? '',
         bytes: report.bytes === null ? '' : String(report.bytes),
         entries: report.entries === null ? '' : String(report.entries),
+        kind: report.kind ?? '',
         'failure-reason': reason ?? '',
       },
       summary,

@@ -16,7 +16,7 @@ import { waitUntilReady } from '../drift/containers.js';
 import { healthGate } from '../upgrade/health.js';
 import { acquireLock, LOCK_LABEL, lockName, releaseLock, type HeldLock } from '../ops/lock.js';
 import { directionOf, Journal, JournalError, operationKey, readState } from './journal.js';
-import { forwardAll, revertAll, wayBack, type CrashHook, type StepDeps } from './steps.js';
+import { forwardAll, revertAll, wayBack, wayBackArgs, type CrashHook, type StepDeps } from './steps.js';
 import { describeRollback, describeRollbackFailure, recreatePrevious, rollBack } from '../upgrade/rollback.js';
 import { describeWorkAreas, readDataSide, revertFromDataSide } from './data-side.js';
 import type { Journal as JournalT, Phase } from './journal.js';
@@ -163,8 +163,12 @@ async function revertUnderLock(
         'interrupted-operation',
         `module '${m.name}' has an open operation on its data and no journal, and the volumes cannot prove which ` +
           `data to keep (${r.found}): a volume without a work area beside one whose new data is live may have lost ` +
-          `its old data already. Nothing was changed. Restore the pre-restore snapshot of that operation by hand ` +
-          `(a *.pre-restore snapshot in its out-dir) after removing the work areas.`,
+          `its old data already. Nothing was changed. After removing the work areas, put back the safety copy ` +
+          `that operation wrote before it changed anything: the newest ${m.name}.pre-restore.*.tar.gz (a ` +
+          `restore) or ${m.name}.pre-upgrade.*.tar.gz (an upgrade) in its out-dir (by default the backup's ` +
+          `directory; \`ls -t DIR/${m.name}.pre-*.tar.gz\`), with \`stateguard ` +
+          `${wayBackArgs(m.name, `DIR/${m.name}.pre-restore.YYYYMMDDTHHMMSSZ.tar.gz`).join(' ')}\` (its real ` +
+          `name in place of the example).`,
       );
     }
     out.direction = 'reverted';

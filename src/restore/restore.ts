@@ -438,6 +438,7 @@ export async function restoreModule(req: RestoreRequest, deps: RestoreDeps): Pro
           outDir: req.outDir ?? path.dirname(backup.path),
           now: deps.now(),
           log: deps.log,
+          kind: 'pre-restore',
         });
         out.pre_restore_snapshot = snap.path;
         record.pre_restore_snapshot = snap.path;

@@ -185,12 +185,30 @@ export async function forwardAll(j: Journal, deps: StepDeps): Promise<ForwardEnd
   }
 }
 
+/**
+ * The arguments of the restore that puts a safety copy back (docs/architecture.md §7, §12): the copy by its
+ * explicit path, its directory as the backup root, its file name as the confirm. The integration test runs
+ * exactly these, so the command the texts print is one that works.
+ */
+export function wayBackArgs(module: string, safetyCopy: string): string[] {
+  return [
+    'restore',
+    '--module',
+    module,
+    '--backup-ref',
+    safetyCopy,
+    '--backup-root',
+    path.dirname(safetyCopy),
+    '--confirm',
+    path.basename(safetyCopy),
+    '--allow-stateful',
+  ];
+}
+
 /** The way back to the data a restore replaced, as a command (docs/architecture.md §12). */
 export function wayBack(module: string, preRestoreSnapshot: string | null): string {
   return preRestoreSnapshot
-    ? `restore the pre-restore snapshot: \`stateguard restore --module ${module} --backup-ref ${preRestoreSnapshot} ` +
-        `--backup-root ${path.dirname(preRestoreSnapshot)} --confirm ${path.basename(preRestoreSnapshot)} ` +
-        `--allow-stateful\``
+    ? `restore the pre-restore snapshot: \`stateguard ${wayBackArgs(module, preRestoreSnapshot).join(' ')}\``
     : 'no pre-restore snapshot was recorded';
 }
 

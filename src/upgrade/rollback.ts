@@ -135,7 +135,7 @@ export function describeRollback(r: RollbackResult, record: JournalRecord): stri
 
 /** Why a finished rollback is not good, in words naming the check that failed. */
 export function describeRollbackFailure(r: RollbackResult, record: JournalRecord): string {
-  const snap = `Snapshot: ${record.pre_restore_snapshot}.`;
+  const snap = `Pre-upgrade snapshot: ${record.pre_restore_snapshot}.`;
   if (r.failed === 'data') {
     return `the previous version runs healthy, but the data does not match the snapshot: ${r.problem}. ${snap}`;
   }

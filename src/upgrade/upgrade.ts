@@ -589,11 +589,12 @@ export async function upgradeModule(req: UpgradeRequest, deps: UpgradeDeps): Pro
           outDir: req.outDir,
           now: deps.now(),
           log: deps.log,
+          kind: 'pre-upgrade',
         });
         out.snapshot = snap.path;
         record.pre_restore_snapshot = snap.path;
         record.snapshot_sha256 = snap.sha256;
-        ctx.say(`snapshot written and verified: ${snap.path}`);
+        ctx.say(`pre-upgrade snapshot written and verified: ${snap.path}`);
         await markPhase(journal, 'snapshotted', deps);
         await markPhase(journal, 'deploying', deps);
         deploying = true;
@@ -634,7 +635,7 @@ export async function upgradeModule(req: UpgradeRequest, deps: UpgradeDeps): Pro
           'upgraded',
           '',
           `upgraded '${m.name}' to ${out.to.image} (${what}); healthy for the settle window; ` +
-            `last-known-good advanced. Snapshot: ${snap.path}.${kept}`,
+            `last-known-good advanced. Pre-upgrade snapshot: ${snap.path}.${kept}`,
         );
       } catch (err) {
         failure = errorMessage(err);
@@ -679,7 +680,7 @@ export async function upgradeModule(req: UpgradeRequest, deps: UpgradeDeps): Pro
           'failed',
           'rollback-failed',
           `ROLLBACK FAILED: the upgrade failed (${failure}) and rolling back failed too (${errorMessage(err)}). The ` +
-            `journal is kept: run \`stateguard recover --module ${m.name}\`. Snapshot: ` +
+            `journal is kept: run \`stateguard recover --module ${m.name}\`. Pre-upgrade snapshot: ` +
             `${record.pre_restore_snapshot ?? 'not written'}.`,
         );
       }

@@ -10,12 +10,13 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, realpathSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { archiveName } from '../../src/backup/names.js';
 import { runCli } from '../../src/cli.js';
 import { operationKey } from '../../src/restore/journal.js';
+import { wayBackArgs } from '../../src/restore/steps.js';
 import { dir, file, gz, pax, tar } from '../support/archives.js';
 import { cleanupTempRepos, moduleYaml, tempRepo } from '../support/fixtures.js';
 import { IMAGE, compose, describeDocker, docker, removeProject, uniqueProject } from '../support/docker.js';
@@ -173,7 +174,10 @@ volumes:
   it('restores exactly the archive into every mount; the pre-restore snapshot verifies and holds what was live', async () => {
     makeStateB();
     const t0 = Date.now();
-    const r = await cli(restoreArgs(backupA), repo);
+    // no --out-dir: the safety copy goes beside the backups, where a script looks for the newest one
+    const args = restoreArgs(backupA);
+    args.splice(args.indexOf('--out-dir'), 2);
+    const r = await cli(args, repo);
     restoreMs = Date.now() - t0;
     if (r.code !== 0) throw new Error(`restore failed: ${r.stdout}\n${r.stderr}`);
     const j = JSON.parse(r.stdout) as { decision: string; pre_restore_snapshot: string; volumes: { volume: string }[] };
@@ -181,12 +185,24 @@ volumes:
     expect(j.volumes.map((v) => v.volume)).toEqual(['data', 'conf', 'blobs']);
     expect(fingerprint()).toBe(fingerprintA);
     expect(fingerprint()).not.toMatch(/only-in-b|extra-b|stateguard-restore/);
-    // the pre-restore snapshot verifies, and restoring it brings back exactly state B
+    // the safety copy is apart (docs/architecture.md §7): named db.pre-restore.<stamp>.tar.gz beside the
+    // backups, so the newest `db-*.tar.gz` (as a script or `ls -t` takes it) is still the restored backup,
+    // while `ls db*` shows both
     const pre = j.pre_restore_snapshot;
-    const v = await cli(['verify-backup', '--root', repo, '--module', 'db', '--backup-ref', pre, '--backup-root', path.join(work, 'pre'), '--json'], repo);
+    expect(realpathSync(path.dirname(pre))).toBe(realpathSync(backups));
+    expect(path.basename(pre)).toMatch(/^db\.pre-restore\.\d{8}T\d{6}Z\.tar\.gz$/);
+    expect(existsSync(`${pre}.sha256`)).toBe(true);
+    const newest = spawnSync('sh', ['-c', 'ls -t db-*.tar.gz | head -n 1'], { cwd: backups, encoding: 'utf8' });
+    expect(newest.stdout.trim()).toBe(path.basename(backupA));
+    const all = spawnSync('sh', ['-c', 'ls db*'], { cwd: backups, encoding: 'utf8' });
+    expect(all.stdout.split('\n')).toEqual(expect.arrayContaining([path.basename(backupA), path.basename(pre)]));
+    // the pre-restore snapshot verifies (as what it is), and the way-back command restores exactly state B
+    const v = await cli(['verify-backup', '--root', repo, '--module', 'db', '--backup-ref', pre, '--backup-root', backups, '--json'], repo);
     expect(v.code).toBe(0);
-    const back = await cli(restoreArgs(pre), repo);
-    expect(back.code).toBe(0);
+    expect(JSON.parse(v.stdout)).toMatchObject({ verified: true, kind: 'pre-restore', matched_module: 'db' });
+    // exactly the arguments the way-back text prints (wayBack), plus where the modules are and --json
+    const back = await cli([...wayBackArgs('db', pre), '--root', repo, '--json'], repo);
+    if (back.code !== 0) throw new Error(`the way back failed: ${back.stdout}\n${back.stderr}`);
     expect(fingerprint()).toBe(fingerprintB);
     // nothing of the operation is left on the engine
     expect(docker(['volume', 'ls', '-q', '--filter', `label=io.stateguard.journal=${key()}`]).stdout.trim()).toBe('');

@@ -180,6 +180,15 @@ volumes:
     expect(data()).toBe(before);
     const lkg = await runtime.readLastKnownGood(project, 'app');
     expect(lkg).toMatchObject({ image_ref: `${appRepo}:1.1.0`, image_id: imageId(`${appRepo}:1.1.0`), snapshot: j.snapshot });
+    // the pre-upgrade snapshot is a safety copy apart (docs/architecture.md §7): no `app-*.tar.gz` pattern
+    // picks it, and verify-backup says what it is when it is named explicitly
+    expect(path.dirname(j.snapshot)).toBe(out);
+    expect(path.basename(j.snapshot)).toMatch(/^app\.pre-upgrade\.\d{8}T\d{6}Z\.tar\.gz$/);
+    expect(readdirSync(out).sort()).toEqual([path.basename(j.snapshot), `${path.basename(j.snapshot)}.sha256`]);
+    expect(spawnSync('sh', ['-c', 'ls app-*.tar.gz'], { cwd: out, encoding: 'utf8' }).status).not.toBe(0);
+    const v = await cli(['verify-backup', '--root', repo, '--module', 'app', '--backup-ref', j.snapshot, '--backup-root', out, '--json'], repo);
+    expect(v.code).toBe(0);
+    expect(JSON.parse(v.stdout)).toMatchObject({ verified: true, kind: 'pre-upgrade', matched_module: 'app' });
   }, 240_000);
 
   it.each([

@@ -3,7 +3,7 @@
  * that nothing but `<module>-<stamp>.tar.gz` regular files (and their .sha256) is ever touched.
  */
 import { afterAll, describe, expect, it } from '@jest/globals';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { backupStamp, NoVerifiedBackupError, pruneBackups, type RetentionFs } from '../../../src/backup/retention.js';
@@ -234,6 +234,182 @@ describe('pruneBackups', () => {
   });
 });
 
+const P = (kind: 'pre-restore' | 'pre-upgrade', stamp: string) => `store.${kind}.${stamp}.tar.gz`;
+
+describe('pruneBackups: safety copies apart (docs/architecture.md §7)', () => {
+  interface SafetyCase {
+    name: string;
+    entries: Record<string, Kind>;
+    good: string[];
+    keepLast?: number;
+    keepSafetyDays?: number;
+    dryRun?: boolean;
+    kept: string[];
+    deleted: string[];
+    newest: string;
+    safety: [string, 'keep' | 'delete', RegExp][];
+  }
+  const cases: SafetyCase[] = [
+    {
+      name: 'a pre-restore copy newer than every backup is not the newest verified; the newest backup is kept',
+      entries: { ...five, [P('pre-restore', '20260130T000000Z')]: 'file' },
+      // everything would verify, the damaged data included
+      good: [...Object.keys(five), P('pre-restore', '20260130T000000Z')],
+      keepLast: 1,
+      kept: [S(5)],
+      deleted: [S(1), S(2), S(3), S(4)],
+      newest: S(5),
+      safety: [[P('pre-restore', '20260130T000000Z'), 'keep', /the newest pre-restore copy/]],
+    },
+    {
+      name: 'keep-safety-days (default 30): the newest of each kind always, the young ones, the rest deleted with their .sha256',
+      entries: {
+        [S(5)]: 'file',
+        [P('pre-restore', '20260130T000000Z')]: 'file',
+        [P('pre-restore', '20260110T000000Z')]: 'file',
+        [P('pre-restore', '20251215T000000Z')]: 'file',
+        [`${P('pre-restore', '20251215T000000Z')}.sha256`]: 'file',
+        [P('pre-upgrade', '20251101T000000Z')]: 'file',
+        [P('pre-upgrade', '20251001T000000Z')]: 'file',
+        [`${P('pre-upgrade', '20251001T000000Z')}.sha256`]: 'file',
+      },
+      good: [S(5)],
+      kept: [S(5)],
+      deleted: [],
+      newest: S(5),
+      safety: [
+        [P('pre-restore', '20260130T000000Z'), 'keep', /^the newest pre-restore copy \(always kept\)$/],
+        [P('pre-restore', '20260110T000000Z'), 'keep', /^younger than 30 days \(keep-safety-days\)$/],
+        [P('pre-restore', '20251215T000000Z'), 'delete', /^older than 30 days \(keep-safety-days\) and not the newest pre-restore copy$/],
+        [P('pre-upgrade', '20251101T000000Z'), 'keep', /^the newest pre-upgrade copy/],
+        [P('pre-upgrade', '20251001T000000Z'), 'delete', /not the newest pre-upgrade copy/],
+      ],
+    },
+    {
+      name: 'the dry run lists the safety copies with their rule and deletes nothing',
+      entries: { [S(5)]: 'file', [P('pre-restore', '20260130T000000Z')]: 'file', [P('pre-restore', '20251215T000000Z')]: 'file' },
+      good: [S(5)],
+      dryRun: true,
+      kept: [S(5)],
+      deleted: [],
+      newest: S(5),
+      safety: [
+        [P('pre-restore', '20260130T000000Z'), 'keep', /newest/],
+        [P('pre-restore', '20251215T000000Z'), 'delete', /older than 30 days/],
+      ],
+    },
+    {
+      name: 'keep-safety-days 0 keeps only the newest of each kind',
+      entries: { [S(5)]: 'file', [P('pre-upgrade', '20260130T120000Z')]: 'file', [P('pre-upgrade', '20260130T000000Z')]: 'file' },
+      good: [S(5)],
+      keepSafetyDays: 0,
+      kept: [S(5)],
+      deleted: [],
+      newest: S(5),
+      safety: [
+        [P('pre-upgrade', '20260130T120000Z'), 'keep', /newest/],
+        [P('pre-upgrade', '20260130T000000Z'), 'delete', /^not the newest pre-upgrade copy \(keep-safety-days 0\)$/],
+      ],
+    },
+    {
+      name: 'names that only look like safety copies, symlinks and directories are never touched',
+      entries: {
+        [S(5)]: 'file',
+        [P('pre-restore', '20250101T000000Z')]: 'symlink',
+        [P('pre-upgrade', '20250101T000000Z')]: 'dir',
+        'store.pre-other.20250101T000000Z.tar.gz': 'file',
+        'store.pre-restore.X.tar.gz': 'file',
+        'store.pre-restore.20250230T000000Z.tar.gz': 'file',
+        '.store.pre-restore.20250101T000000Z.tar.gz': 'file',
+        'store-init.pre-restore.20250101T000000Z.tar.gz': 'file',
+        'web.pre-upgrade.20250101T000000Z.tar.gz': 'file',
+        'Store.pre-restore.20250101T000000Z.tar.gz': 'file',
+        [`${P('pre-restore', '20250101T000000Z')}.evil`]: 'file',
+      },
+      good: [S(5)],
+      keepSafetyDays: 0,
+      kept: [S(5)],
+      deleted: [],
+      newest: S(5),
+      safety: [],
+    },
+  ];
+
+  it.each(cases.map((c) => [c.name, c] as const))('%s', async (_, c) => {
+    const fs = memFs(c.entries);
+    const verified: string[] = [];
+    const r = await pruneBackups({
+      module: 'store',
+      backupRoot: ROOT_DIR,
+      keepLast: c.keepLast ?? 1,
+      keepDays: 0,
+      ...(c.keepSafetyDays === undefined ? {} : { keepSafetyDays: c.keepSafetyDays }),
+      dryRun: c.dryRun ?? false,
+      now: NOW,
+      fs,
+      verify: async (f) => {
+        verified.push(path.basename(f));
+        const ok = c.good.includes(path.basename(f));
+        return { verified: ok, problems: ok ? [] : [{ code: 'gzip-corrupt', message: 'bad' }] };
+      },
+    });
+    const full = (n: string) => path.join(ROOT_DIR, n);
+    expect(r.newest_verified).toBe(full(c.newest));
+    expect(r.kept.map((k) => k.path)).toEqual(c.kept.map(full));
+    expect([...r.deleted].sort()).toEqual(c.deleted.map(full).sort());
+    // a safety copy is never verified as a backup candidate
+    expect(verified.filter((n) => !n.startsWith('store-'))).toEqual([]);
+    expect(r.safety_copies.map((x) => [path.basename(x.path), x.action])).toEqual(c.safety.map(([n, a]) => [n, a]));
+    r.safety_copies.forEach((x, i) => expect(x.rule).toMatch(c.safety[i]![2]));
+    // on disk: exactly the deleted safety copies (and their regular .sha256) are gone, unless a dry run
+    const doomed = [...c.deleted, ...c.safety.filter(([, a]) => a === 'delete').map(([n]) => n)];
+    for (const [n, kind] of Object.entries(c.entries)) {
+      const gone = !c.dryRun && kind === 'file' && doomed.some((d) => n === d || n === `${d}.sha256`);
+      expect([n, fs.files.has(full(n))]).toEqual([n, !gone]);
+    }
+    if (c.dryRun) expect(fs.unlinked).toEqual([]);
+  });
+
+  it('safety copies alone never satisfy "at least one verified backup": nothing is deleted, each says why', async () => {
+    const fs = memFs({ [P('pre-restore', '20260130T000000Z')]: 'file', [P('pre-restore', '20250101T000000Z')]: 'file' });
+    const p = pruneBackups({
+      module: 'store',
+      backupRoot: ROOT_DIR,
+      keepLast: 1,
+      keepDays: 0,
+      keepSafetyDays: 0,
+      dryRun: false,
+      now: NOW,
+      fs,
+      verify: async () => ({ verified: true, problems: [] }),
+    });
+    await expect(p).rejects.toThrow(NoVerifiedBackupError);
+    const err = (await p.catch((e: unknown) => e)) as NoVerifiedBackupError;
+    expect(err.result.newest_verified).toBeNull();
+    expect(err.result.safety_copies.map((x) => [x.action, x.rule])).toEqual([
+      ['keep', 'no backup verifies, so nothing is deleted'],
+      ['keep', 'no backup verifies, so nothing is deleted'],
+    ]);
+    expect(fs.unlinked).toEqual([]);
+  });
+
+  it.each([-1, 1.5])('keep-safety-days %p is refused', async (n) => {
+    await expect(
+      pruneBackups({
+        module: 'store',
+        backupRoot: ROOT_DIR,
+        keepLast: 1,
+        keepDays: 0,
+        keepSafetyDays: n,
+        dryRun: false,
+        now: NOW,
+        fs: memFs({}),
+        verify: async () => ({ verified: true, problems: [] }),
+      }),
+    ).rejects.toThrow(RangeError);
+  });
+});
+
 describe('stateguard prune-backups on real files', () => {
   const ROOT = path.join(REPO, 'examples/platform');
   const dirs: string[] = [];
@@ -292,6 +468,41 @@ describe('stateguard prune-backups on real files', () => {
     expect(a.code).toBe(1);
     expect(a.outputs['failure-reason']).toBe('backup-rejected');
     expect(readdirSync(dir)).toHaveLength(2);
+  });
+
+  it('a safety copy newer than the backup: the backup stays newest verified; the dry run names the copy and its rule', async () => {
+    const dir = fresh();
+    const good = await handMadeStoreBackup(dir);
+    // the same bytes under a newer safety name: it would verify, and it must still not count
+    const stamp = path.basename(good).slice('store-'.length, -'.tar.gz'.length);
+    const pre = path.join(dir, `store.pre-restore.${stamp}.tar.gz`);
+    copyFileSync(good, pre);
+    const older = path.join(dir, 'store.pre-restore.20250101T000000Z.tar.gz');
+    writeFileSync(older, 'old damaged data');
+    const args = ['prune-backups', '--root', ROOT, '--module', 'store', '--backup-root', dir, '--keep-last', '1', '--json'];
+    const dry = await cliRun([...args, '--dry-run'], new FakeRuntime());
+    expect(dry.code).toBe(0);
+    const doc = JSON.parse(dry.stdout) as { newest_verified: string; deleted: string[]; safety_copies: { path: string; action: string; rule: string }[] };
+    expect(doc.newest_verified).toBe(good);
+    expect(doc.deleted).toEqual([]);
+    expect(doc.safety_copies).toEqual([
+      { path: pre, kind: 'pre-restore', taken_at: expect.any(String), action: 'keep', rule: 'the newest pre-restore copy (always kept)' },
+      { path: older, kind: 'pre-restore', taken_at: '2025-01-01T00:00:00.000Z', action: 'delete', rule: 'older than 30 days (keep-safety-days) and not the newest pre-restore copy' },
+    ]);
+    const text = await cliRun(['prune-backups', '--root', ROOT, '--module', 'store', '--backup-root', dir, '--keep-last', '1', '--dry-run'], new FakeRuntime());
+    expect(text.stdout).toContain(`would delete ${older} (older than 30 days (keep-safety-days) and not the newest pre-restore copy)`);
+    expect(text.stdout).toContain(`keep   ${pre} (the newest pre-restore copy (always kept))`);
+    expect(readdirSync(dir)).toHaveLength(3);
+    const a = await actionRun('prune-backups', { root: ROOT, module: 'store', 'backup-root': dir, 'keep-last': '1' }, new FakeRuntime());
+    expect(a.code).toBe(0);
+    expect(a.outputs['newest-verified']).toBe(good);
+    expect(JSON.parse(a.outputs['deleted-safety-copies']!)).toEqual([older]);
+    expect(readdirSync(dir).sort()).toEqual([path.basename(good), path.basename(pre)].sort());
+  });
+
+  it('--keep-safety-days -1 is a usage error', async () => {
+    const r = await cliRun(['prune-backups', '--root', ROOT, '--module', 'store', '--backup-root', fresh(), '--keep-safety-days', '-1'], new FakeRuntime());
+    expect(r.code).toBe(3);
   });
 
   it('--keep-last 0 is a usage error', async () => {

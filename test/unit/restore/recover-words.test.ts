@@ -197,6 +197,15 @@ describe('recover with no journal reads the data side: a work area means an oper
       expect(o).toMatchObject({ decision: 'failed', failure_reason: 'interrupted-operation' });
       expect(o.verdict).toMatch(/store-data: no work area; store-extra: a work area, the new data live/);
       expect(o.verdict).toMatch(/Nothing was changed/);
+      // the way back names the safety copies by their real pattern and a restore command that takes one
+      expect(o.verdict).toContain('store.pre-restore.*.tar.gz');
+      expect(o.verdict).toContain('store.pre-upgrade.*.tar.gz');
+      expect(o.verdict).toContain('`ls -t DIR/store.pre-*.tar.gz`');
+      expect(o.verdict).toContain(
+        '`stateguard restore --module store --backup-ref DIR/store.pre-restore.YYYYMMDDTHHMMSSZ.tar.gz --backup-root DIR ' +
+          '--confirm store.pre-restore.YYYYMMDDTHHMMSSZ.tar.gz --allow-stateful`',
+      );
+      expect(o.verdict).not.toContain('*.pre-restore snapshot');
       expect(s.rt.callsTo('swap')).toEqual([]);
       expect(s.rt.bench.volume(B).work).not.toBeNull();
     } finally {

@@ -171,6 +171,9 @@ describe('restore: the steps', () => {
       expect(order).toEqual(['mark:begun', 'stop', 'copyFrom', 'mark:snapshotted', 'prepareWorkArea', 'stage', 'mark:staged', 'mark:swapping', 'swap', 'mark:committed', 'swap', 'recreateService', 'dropWorkArea', 'mark:done']);
       const pre = await verifyBackup({ backupRef: o.pre_restore_snapshot!, cwd: s.work, module: s.store, modules: s.mods, backupRoots: [s.work], now: T0, maxUncompressedBytes: 1e9, maxEntries: 100 });
       expect(pre.verified).toBe(true);
+      // a safety copy apart from the backups (docs/architecture.md §7): no `store-*.tar.gz` pattern matches it
+      expect(path.basename(o.pre_restore_snapshot!)).toMatch(/^store\.pre-restore\.\d{8}T\d{6}Z\.tar\.gz$/);
+      expect(pre.kind).toBe('pre-restore');
     } finally {
       rmSync(s.work, { recursive: true, force: true });
     }

@@ -170,6 +170,8 @@ describe('upgrade', () => {
         expect.objectContaining({ image_ref: 'stateguard/busybox:1.0.0', image_id: 'sha256:old', snapshot: '' }),
         expect.objectContaining({ image_ref: s.to, image_id: 'sha256:new', snapshot: o.snapshot }),
       ]);
+      // a safety copy apart from store's backups (docs/architecture.md §7)
+      expect(path.basename(o.snapshot!)).toMatch(/^store\.pre-upgrade\.\d{8}T\d{6}Z\.tar\.gz$/);
       expect(s.rt.bench.journals.get(operationKey('platform', 'store'))).toBeUndefined();
     } finally {
       rmSync(s.work, { recursive: true, force: true });
