@@ -53,16 +53,23 @@ export function rootActionYaml(commands) {
   for (const name of names) {
     for (const d of actionInputs(commands[name])) {
       const prev = union.get(d.name);
-      if (!prev) union.set(d.name, { def: d, defaults: new Set([d.default]), commands: [name] });
+      if (!prev) union.set(d.name, { def: d, defaults: new Set([d.default]), commands: [name], texts: new Map([[d.description, [name]]]) });
       else {
         prev.defaults.add(d.default);
         prev.commands.push(name);
+        if (prev.texts.has(d.description)) prev.texts.get(d.description).push(name);
+        else prev.texts.set(d.description, [name]);
       }
     }
   }
   const inputs = { command: { description: `The stateguard command to run: ${names.join(', ')}.`, required: true } };
   for (const [n, u] of [...union.entries()].sort(([a], [b]) => a.localeCompare(b))) {
-    inputs[n] = inputYaml({ ...u.def, required: false, description: `${u.def.description} (${u.commands.join(', ')})` }, u.defaults.size === 1);
+    // One input may mean different things to different commands (dry-run): say each meaning with its commands.
+    const description =
+      u.texts.size === 1
+        ? `${u.def.description} (${u.commands.join(', ')})`
+        : [...u.texts.entries()].map(([text, cmds]) => `${cmds.join(', ')}: ${text}`).join(' ');
+    inputs[n] = inputYaml({ ...u.def, required: false, description }, u.defaults.size === 1);
   }
   const outputs = new Map();
   for (const name of names) for (const o of commands[name].outputs) if (!outputs.has(o.name)) outputs.set(o.name, o);

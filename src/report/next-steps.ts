@@ -139,7 +139,13 @@ export function nextStepOf(m: ModulePlan, backupModules?: readonly string[]): Ne
         c('stateguard upgrade'),
         ' would hold: its release notes flag a manual migration. Read them, take a snapshot (',
         c('workflows/backup.yml'),
-        '), do the migration by hand, then plan again.',
+        '), do the migration by hand, then run the upgrade acknowledging exactly that version (',
+        c('ack_migration'),
+        ' of ',
+        c('workflows/upgrade.yml'),
+        ', or ',
+        c('--ack-migration TAG'),
+        ' with the target tag).',
       ]);
     }
     const major = u.would_hold === 'held-major' || u.bump === 'major' || u.bump === 'unknown';

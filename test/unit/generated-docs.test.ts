@@ -40,6 +40,16 @@ describe('generated files match the one input definition', () => {
     expect(read('action.yml')).toBe(rootActionYaml(COMMANDS as never));
   });
 
+  // An input several commands share with different meanings says each meaning with its commands:
+  // prune-backups' dry-run deletes nothing; restore's and upgrade's run every check and touch nothing.
+  it('root action.yml: a shared input says what it means for each command', () => {
+    const yml = parse(read('action.yml')) as { inputs: Record<string, { description: string }> };
+    const text = yml.inputs['dry-run']!.description;
+    expect(text).toMatch(/^prune-backups: Say what would be deleted/);
+    expect(text).toMatch(/restore, upgrade: /);
+    expect(text).not.toMatch(/\(prune-backups, restore, upgrade\)/);
+  });
+
   // The composite's inputs, outputs and steps come from the command definitions (docs/architecture.md
   // §10): a hand edit of its inputs (a renamed input, another default, a copied description) fails here.
   it.each(Object.keys(COMPOSITES))('actions/%s/action.yml (composite)', (name) => {

@@ -125,7 +125,7 @@ describe('restore --dry-run', () => {
       expect(existsSync(path.join(s.work, 'pre'))).toBe(false);
       expect(o.steps!.map((x) => x.step)).toEqual(['lock', 'journal', 'stop', 'snapshot', 'stage', 'swap', 'recreate', 'health', 'drop', 'release']);
       for (const st of o.steps!) expect(st.would).toMatch(/^would /);
-      expect(o.steps!.find((x) => x.step === 'snapshot')!.would).toContain(path.join(s.work, 'pre', 'store-20260301T120000Z.tar.gz'));
+      expect(o.steps!.find((x) => x.step === 'snapshot')!.would).toContain(path.join(s.work, 'pre', 'store.pre-restore.20260301T120000Z.tar.gz'));
       expect(o.steps!.find((x) => x.step === 'health')!.would).toContain('7 s');
       // words never claim something was done
       for (const msg of [...o.messages, o.verdict]) expect(msg).not.toMatch(/\b(took|released|written and verified|staged|restored ')|(?<!nothing )stopped/);
@@ -229,6 +229,8 @@ describe('upgrade --dry-run', () => {
       for (const st of o.steps!) expect(st.would).toMatch(/^would /);
       expect(o.steps!.find((x) => x.step === 'health')!.would).toMatch(/up to 30 s .* settle 4 s/);
       expect(o.steps!.find((x) => x.step === 'deploy')!.would).toContain(TO);
+      // the name the real run would write: a safety copy, never a backup-looking name
+      expect(o.steps!.find((x) => x.step === 'snapshot')!.would).toMatch(/\.pre-upgrade\.\d{8}T\d{6}Z\.tar\.gz/);
     } finally {
       rmSync(s.work, { recursive: true, force: true });
     }
