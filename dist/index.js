@@ -9733,7 +9733,7 @@ function checkExpectedPlanHash(value, module, ctx) {
 
 /***/ }),
 
-/***/ 3528:
+/***/ 3999:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -10414,31 +10414,59 @@ async function acquireLock(runtime, req, timeoutSeconds) {
         if (read.taken)
             return tookIt();
         const existing = read.existing;
-        const info = describeExisting(existing, req.now);
-        const stale = info.ours && existing !== null && info.ageMs !== null && info.ageMs > staleBoundMs;
-        const refusal = (extra) => refuse(req.module, name, info, stale, extra);
-        if (!existing)
-            return refusal('Retry in a moment; if it persists, inspect the engine (docker ps -a).');
-        if (!info.ours) {
-            return refusal('That name is taken by an engine object stateguard did not create; it is never removed automatically. ' +
-                'Inspect it and remove it by hand if it is a leftover.');
-        }
-        if (!stale) {
-            return refusal(`Wait for it to finish. It counts as stale after ` +
-                `${minutes(staleBoundMs)} (max of lock-stale-after-minutes and timeout_seconds + 10 min); ` +
-                `only then can it be broken with break-stale-lock: true.`);
-        }
-        if (!req.breakStale || attempt > 0) {
-            return refusal(`The lock is stale (older than ` +
-                `${minutes(staleBoundMs)}): its holder probably died. Make sure no ${info.operation} of this module is ` +
-                `running, then re-run with break-stale-lock: true (--break-stale-lock).`);
-        }
-        await runtime.removeLock(existing.id);
-        broke = { holder: info.holder, since: info.since };
+        const judged = judgeExisting(req, name, existing, staleBoundMs, attempt > 0);
+        if ('refusal' in judged)
+            return { acquired: false, refusal: judged.refusal };
+        await runtime.removeLock(judged.existing.id);
+        broke = judged.broke;
     }
     // Broke a stale lock and someone else took the name first.
     const read = await readTakenLock(runtime, name, async () => false, req.sleep ?? defaultSleep);
     return refuse(req.module, name, describeExisting(read.taken ? null : read.existing, req.now), false, 'Wait for it to finish.');
+}
+/**
+ * Whether a lock that exists refuses the operation, or may be broken (stale, and break-stale-lock given).
+ * `retried`: a stale lock was broken once already and the name was taken again (never broken twice).
+ */
+function judgeExisting(req, name, existing, staleBoundMs, retried) {
+    const info = describeExisting(existing, req.now);
+    const stale = info.ours && existing !== null && info.ageMs !== null && info.ageMs > staleBoundMs;
+    const refusal = (extra) => {
+        const r = refuse(req.module, name, info, stale, extra);
+        return { refusal: r.refusal };
+    };
+    if (!existing)
+        return refusal('Retry in a moment; if it persists, inspect the engine (docker ps -a).');
+    if (!info.ours) {
+        return refusal('That name is taken by an engine object stateguard did not create; it is never removed automatically. ' +
+            'Inspect it and remove it by hand if it is a leftover.');
+    }
+    if (!stale) {
+        return refusal(`Wait for it to finish. It counts as stale after ` +
+            `${minutes(staleBoundMs)} (max of lock-stale-after-minutes and timeout_seconds + 10 min); ` +
+            `only then can it be broken with break-stale-lock: true.`);
+    }
+    if (!req.breakStale || retried) {
+        return refusal(`The lock is stale (older than ` +
+            `${minutes(staleBoundMs)}): its holder probably died. Make sure no ${info.operation} of this module is ` +
+            `running, then re-run with break-stale-lock: true (--break-stale-lock).`);
+    }
+    return { existing, broke: { holder: info.holder, since: info.since } };
+}
+/**
+ * The lock as acquireLock would find it, read only: free (or stale and break-stale-lock given: a real
+ * run would break it), or the refusal a real run would give. Nothing is created or removed.
+ */
+async function peekLock(runtime, req, timeoutSeconds) {
+    const name = lockName(req.project, req.service);
+    const staleBoundMs = Math.max(req.staleAfterMs, timeoutSeconds * 1000 + STALE_MARGIN_MS);
+    const existing = await runtime.readLock(name);
+    if (!existing)
+        return { free: true, name, wouldBreak: null };
+    const judged = judgeExisting(req, name, existing, staleBoundMs, false);
+    if ('refusal' in judged)
+        return { free: false, refusal: judged.refusal };
+    return { free: true, name, wouldBreak: judged.broke };
 }
 /** "Locked by a running restore": which operation holds it, who, since when, and what the operator can do. */
 function refuse(module, name, info, stale, extra) {
@@ -10646,23 +10674,44 @@ async function runGuarded(op) {
         dependencies.push(d);
     }
     let taken;
+    const lockRequest = {
+        module: m.name,
+        project: m.compose.project,
+        service: m.compose.service,
+        moduleImages: op.lockImages,
+        holder: req.holder,
+        now: deps.now(),
+        staleAfterMs: req.staleAfterMs,
+        breakStale: req.breakStaleLock,
+        operation: LOCK_OPERATIONS.find((o) => o === op.verb),
+    };
+    // A dry run reads the lock and takes nothing: the refusal is the one a real run would give.
+    let peeked = null;
     try {
-        taken = await acquireLock(runtime, {
-            module: m.name,
-            project: m.compose.project,
-            service: m.compose.service,
-            moduleImages: op.lockImages,
-            holder: req.holder,
-            now: deps.now(),
-            staleAfterMs: req.staleAfterMs,
-            breakStale: req.breakStaleLock,
-            operation: LOCK_OPERATIONS.find((o) => o === op.verb),
-        }, op.lockTimeoutSeconds);
+        if (op.dryRun) {
+            const peek = await peekLock(runtime, lockRequest, op.lockTimeoutSeconds);
+            if (peek.free) {
+                peeked = { name: peek.name };
+                const dummy = { name: peek.name, id: '', since: '', holder: req.holder };
+                taken = { acquired: true, lock: dummy };
+                say(`the ${op.verb} lock ${peek.name} is free (dry run: not taken)`);
+                if (peek.wouldBreak) {
+                    const w = `the ${op.verb} lock is held by ${peek.wouldBreak.holder} since ${peek.wouldBreak.since} and is stale: ` +
+                        `a real run would break it (break-stale-lock: true)`;
+                    out.warnings.push(w);
+                    deps.log.warn(w);
+                }
+            }
+            else
+                taken = { acquired: false, refusal: peek.refusal };
+        }
+        else
+            taken = await acquireLock(runtime, lockRequest, op.lockTimeoutSeconds);
     }
     catch (err) {
         // Never run unlocked: a lock that cannot be taken (or read back) ends it, as could-not-run.
         const reason = err instanceof src_errors/* EnvironmentError */.eG ? err.reason : 'internal';
-        return end('failed', reason, `could not take the ${op.verb} lock: ${(0,src_errors/* errorMessage */.gJ)(err)}`, true);
+        return end('failed', reason, `could not ${op.dryRun ? 'read' : 'take'} the ${op.verb} lock: ${(0,src_errors/* errorMessage */.gJ)(err)}`, true);
     }
     if (!taken.acquired) {
         out.lock_refusal = taken.refusal;
@@ -10675,14 +10724,21 @@ async function runGuarded(op) {
         return end('refused', 'locked', taken.refusal.message);
     }
     const lock = taken.lock;
-    out.lock = { name: lock.name, holder: lock.holder, since: lock.since, ...(lock.broke ? { broke: lock.broke } : {}) };
+    if (!peeked)
+        out.lock = {
+            name: lock.name,
+            holder: lock.holder,
+            since: lock.since,
+            ...(lock.broke ? { broke: lock.broke } : {}),
+        };
     if (lock.broke) {
         const w = `broke a stale ` +
             `${op.verb} lock held by ${lock.broke.holder} since ${lock.broke.since} (break-stale-lock: true)`;
         out.warnings.push(w);
         deps.log.warn(w);
     }
-    say(`took the ${op.verb} lock ${lock.name}`);
+    if (!peeked)
+        say(`took the ${op.verb} lock ${lock.name}`);
     try {
         const interrupted = op.interrupted ? await op.interrupted() : null;
         if (interrupted)
@@ -10738,6 +10794,8 @@ async function runGuarded(op) {
             }
             dependenciesBefore.push(s);
         }
+        if (peeked)
+            return await op.dryRun(ev, ctx, peeked);
         return await op.step(ev, ctx);
     }
     catch (err) {
@@ -10746,12 +10804,13 @@ async function runGuarded(op) {
         return end('failed', reason, `${op.verb} stopped: ${(0,src_errors/* errorMessage */.gJ)(err)}`, true);
     }
     finally {
-        const problem = await releaseLock(runtime, lock);
+        // A dry run took no lock: nothing to release.
+        const problem = peeked ? null : await releaseLock(runtime, lock);
         if (problem) {
             out.warnings.push(problem);
             deps.log.warn(problem);
         }
-        else {
+        else if (!peeked) {
             out.messages.push(`released the ${op.verb} lock ${lock.name}`);
         }
     }
@@ -12587,7 +12646,24 @@ const ARCHIVE_SUFFIX = '.tar.gz';
 const CHECKSUM_SUFFIX = '.sha256';
 /** A stamp may be this far in the future before it is refused (clock skew between hosts). */
 const FUTURE_SKEW_MS = 5 * 60 * 1000;
-const NAME_RE = /^([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)-(\d{8}T\d{6}Z)\.tar\.gz$/;
+const MODULE_PART = '([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)';
+const NAME_RE = new RegExp(`^${MODULE_PART}-(\\d{8}T\\d{6}Z)\\.tar\\.gz$`);
+const SAFETY_RE = new RegExp(`^${MODULE_PART}\\.(pre-restore|pre-upgrade)\\.(\\d{8}T\\d{6}Z)\\.tar\\.gz$`);
+/** The safety copies restore and upgrade write before they change anything (docs/architecture.md §7). */
+const SAFETY_KINDS = ['pre-restore', 'pre-upgrade'];
+/**
+ * The one parser of archive names: a backup or a safety copy, or null for anything else. Only the
+ * shape is judged here; whether the stamp is a real date is parseStamp's question.
+ */
+function parseArchiveName(fileName) {
+    const b = NAME_RE.exec(fileName);
+    if (b)
+        return { module: b[1], stamp: b[2], kind: 'backup' };
+    const s = SAFETY_RE.exec(fileName);
+    if (s)
+        return { module: s[1], stamp: s[3], kind: s[2] };
+    return null;
+}
 const STAMP_RE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
 /** `20260131T235959Z` for a Date (UTC, second precision). */
 function formatStamp(date) {
@@ -12608,42 +12684,64 @@ function parseStamp(stamp) {
         return null;
     return date;
 }
-function archiveName(module, takenAt) {
-    return `${module}-${formatStamp(takenAt)}${ARCHIVE_SUFFIX}`;
+/** `<module>-<stamp>.tar.gz` for a backup, `<module>.<kind>.<stamp>.tar.gz` for a safety copy. */
+function archiveName(module, takenAt, kind = 'backup') {
+    const stamp = formatStamp(takenAt);
+    return kind === 'backup' ? `${module}-${stamp}${ARCHIVE_SUFFIX}` : `${module}.${kind}.${stamp}${ARCHIVE_SUFFIX}`;
 }
 /**
  * Judge a backup's file name against the modules whose backups may cover this one (the module
- * itself and its `ref_modules`) and its maximum age. Every failed rule is reported.
+ * itself and its `ref_modules`) and its maximum age. Every failed rule is reported. A safety copy
+ * (`<module>.pre-restore.<stamp>.tar.gz`, `.pre-upgrade.`) is judged by the same rules on the
+ * module and stamp inside its name (docs/architecture.md §5, §7).
  */
 function checkArchiveName(fileName, allowed, maxAgeHours, now) {
     const problems = [];
     // Real module names and a spelled-out stamp, no <placeholders>: this text reaches markdown summaries.
     const expected = allowed.map((a) => `${a}-YYYYMMDDTHHMMSSZ${ARCHIVE_SUFFIX}`).join(' or ');
-    const m = NAME_RE.exec(fileName);
-    if (!m) {
+    const parsed = parseArchiveName(fileName);
+    if (!parsed) {
         // Say "bad stamp" when an allowed module name is clearly there and only the stamp is off.
         const looksLikeOurs = fileName.endsWith(ARCHIVE_SUFFIX) && allowed.some((a) => fileName.startsWith(`${a}-`));
-        problems.push(looksLikeOurs
+        const safetyKind = SAFETY_KINDS.find((k) => fileName.endsWith(ARCHIVE_SUFFIX) && allowed.some((a) => fileName.startsWith(`${a}.${k}.`)));
+        const looksLikeSafety = allowed.some((a) => fileName.startsWith(`${a}.`));
+        const safetyExpected = allowed
+            .flatMap((a) => SAFETY_KINDS.map((k) => `${a}.${k}.YYYYMMDDTHHMMSSZ${ARCHIVE_SUFFIX}`))
+            .join(' or ');
+        problems.push(safetyKind
             ? {
                 code: 'bad-stamp',
-                message: `the time stamp in ` +
-                    `${JSON.stringify(fileName)} is not YYYYMMDDTHHMMSSZ (UTC, e.g. 20260131T235959Z); expected ${expected}`,
+                message: `the time stamp in ${JSON.stringify(fileName)} is not YYYYMMDDTHHMMSSZ (UTC, e.g. 20260131T235959Z); ` +
+                    `expected ${allowed.map((a) => `${a}.${safetyKind}.YYYYMMDDTHHMMSSZ${ARCHIVE_SUFFIX}`).join(' or ')}`,
             }
-            : { code: 'bad-name', message: `${JSON.stringify(fileName)} is not named ${expected}` });
-        return { matchedModule: null, createdAt: null, problems };
+            : looksLikeOurs
+                ? {
+                    code: 'bad-stamp',
+                    message: `the time stamp in ` +
+                        `${JSON.stringify(fileName)} is not YYYYMMDDTHHMMSSZ (UTC, e.g. 20260131T235959Z); expected ${expected}`,
+                }
+                : looksLikeSafety
+                    ? {
+                        code: 'bad-name',
+                        message: `${JSON.stringify(fileName)} is not named ${expected} (a backup) or ${safetyExpected} ` +
+                            `(a safety copy)`,
+                    }
+                    : { code: 'bad-name', message: `${JSON.stringify(fileName)} is not named ${expected}` });
+        return { matchedModule: null, createdAt: null, kind: null, problems };
     }
-    const [, name, stamp] = m;
+    const { module: name, stamp, kind } = parsed;
     const matchedModule = allowed.includes(name) ? name : null;
     if (!matchedModule) {
         problems.push({
             code: 'wrong-module',
-            message: `the backup is of module '${name}', which does not cover this module (accepted: ${allowed.join(', ')})`,
+            message: `the ${kind === 'backup' ? 'backup' : `safety copy (${kind})`} is of module '${name}', which does not ` +
+                `cover this module (accepted: ${allowed.join(', ')})`,
         });
     }
     const createdAt = parseStamp(stamp);
     if (!createdAt) {
         problems.push({ code: 'bad-stamp', message: `the time stamp ${stamp} is not a real UTC date and time` });
-        return { matchedModule, createdAt: null, problems };
+        return { matchedModule, createdAt: null, kind, problems };
     }
     const ageMs = now.getTime() - createdAt.getTime();
     if (!Number.isFinite(maxAgeHours) || maxAgeHours <= 0) {
@@ -12669,7 +12767,7 @@ function checkArchiveName(fileName, allowed, maxAgeHours, now) {
                 `${maxAgeHours} hours (backup.max_age_hours). Take a fresh snapshot.`,
         });
     }
-    return { matchedModule, createdAt, problems };
+    return { matchedModule, createdAt, kind, problems };
 }
 
 ;// CONCATENATED MODULE: ./src/backup/verify.ts
@@ -12791,6 +12889,7 @@ async function verifyBackup(input) {
         entries: null,
         created_at: null,
         matched_module: null,
+        kind: null,
         checksum: null,
         problems: [],
         warnings: [],
@@ -12884,6 +12983,7 @@ async function verifyInto(report, input, absRef) {
         const verdict = checkArchiveName(external_node_path_default().basename(real ?? absRef), allowed, input.ignoreMaxAge ? Number.MAX_SAFE_INTEGER : mod.backup.maxAgeHours, input.now);
         problems.push(...verdict.problems);
         report.matched_module = verdict.matchedModule;
+        report.kind = verdict.kind;
         report.created_at = verdict.createdAt?.toISOString() ?? null;
     }
     // Never open a file outside the roots: reading it is what the roots exist to prevent.
@@ -13463,6 +13563,7 @@ function checkReleaseNotes(input, template, markers) {
     const unresolved = (why) => ({
         finding: { path: template, flagged: [], excerpt: '' },
         hold: why,
+        ackable: false,
     });
     if (tag === null || !SAFE_TAG.test(tag) || tag.includes('..')) {
         return unresolved(`the target ${JSON.stringify(input.toRef)} has no tag usable as {version} in the release notes path: ` +
@@ -13510,9 +13611,12 @@ function checkReleaseNotes(input, template, markers) {
  * (fail closed).
  */
 function preDeployGate(input) {
+    const targetVersion = parseImageRef(input.toRef).tag;
+    const ack = { target_version: targetVersion, acknowledged_migration: null };
     if (input.sameImage === true) {
         // The image that runs is the one declared: nothing new can migrate the data, so no release notes.
         return {
+            ...ack,
             held: false,
             failure_reason: '',
             bump: 'none',
@@ -13528,30 +13632,52 @@ function preDeployGate(input) {
         : null;
     const what = `${input.module.name}: ${input.fromRef} → ${input.toRef} (${bump}: ${why})`;
     if (notes?.hold) {
-        return {
-            held: true,
-            failure_reason: 'held-manual-migration',
-            bump,
-            release_notes: notes.finding,
-            message: `${what}; ${notes.hold}. Do the migration by hand (or fix the notes).`,
-        };
+        // Only the exact tag being deployed acknowledges it (docs/architecture.md §13, "Acknowledging").
+        const ackable = notes.ackable !== false && targetVersion !== null;
+        if (input.ackMigration !== undefined && ackable && input.ackMigration === targetVersion) {
+            ack.acknowledged_migration = targetVersion;
+        }
+        else {
+            const given = input.ackMigration === undefined
+                ? ''
+                : ` The acknowledgement ${JSON.stringify(input.ackMigration)} does not lift it: ` +
+                    (!ackable
+                        ? 'this hold names no version that can be acknowledged; fix the declaration.'
+                        : `only exactly ${JSON.stringify(targetVersion)} (the tag being deployed) does.`);
+            return {
+                ...ack,
+                target_version: ackable ? targetVersion : null,
+                held: true,
+                failure_reason: 'held-manual-migration',
+                bump,
+                release_notes: notes.finding,
+                message: `${what}; ${notes.hold}. Do the migration by hand (or fix the notes)` +
+                    `${ackable ? `, then acknowledge exactly ${JSON.stringify(targetVersion)}` : ''}.` +
+                    given,
+            };
+        }
     }
+    const acked = ack.acknowledged_migration
+        ? `; the manual migration for ${ack.acknowledged_migration} was acknowledged`
+        : '';
     if ((bump === 'major' || bump === 'unknown') && !input.allowMajor) {
         return {
+            ...ack,
             held: true,
             failure_reason: 'held-major',
             bump,
             release_notes: notes?.finding ?? null,
-            message: `${what}; ${(0,words/* withArticle */.vJ)(bump)} bump is held until it is reviewed and explicitly allowed.`,
+            message: `${what}${acked}; ${(0,words/* withArticle */.vJ)(bump)} bump is held until it is reviewed and explicitly allowed.`,
         };
     }
     return {
+        ...ack,
         held: false,
         failure_reason: '',
         bump,
         release_notes: notes?.finding ?? null,
         message: `upgrade may proceed: ${what}` +
-            `${bump === 'major' || bump === 'unknown' ? ' (allowed by --allow-major)' : ''}.`,
+            `${bump === 'major' || bump === 'unknown' ? ' (allowed by --allow-major)' : ''}${acked}.`,
     };
 }
 /** The release notes path names something that is not a regular file (reading it could block or never end). */
@@ -13666,6 +13792,7 @@ function upgradeGate(module, sides, opts) {
         allowMajor: opts.allowMajor,
         readFile: opts.readFile,
         ...(opts.root !== undefined ? { root: opts.root } : {}),
+        ...(opts.ackMigration !== undefined ? { ackMigration: opts.ackMigration } : {}),
         sameImage: from.sameImage,
     });
     return { from, gate };
@@ -15359,9 +15486,9 @@ function snapshotResult(captured, finalPath, targets, now) {
         taken_at: now.toISOString(),
     };
 }
-/** The final path of a new snapshot in outDir; refuses a name that is taken. */
-async function snapshotPath(mod, outDir, now) {
-    const finalPath = external_node_path_default().join(outDir, archiveName(mod.name, now));
+/** The final path of a new snapshot (or safety copy, §7) in outDir; refuses a name that is taken. */
+async function snapshotPath(mod, outDir, now, kind = 'backup') {
+    const finalPath = external_node_path_default().join(outDir, archiveName(mod.name, now, kind));
     await (0,promises_.mkdir)(outDir, { recursive: true });
     if (await (0,promises_.lstat)(finalPath).then(() => true, () => false)) {
         throw new SnapshotError(`${finalPath} already exists; refusing to overwrite a backup (wait a second and retry)`);
@@ -15369,9 +15496,10 @@ async function snapshotPath(mod, outDir, now) {
     return finalPath;
 }
 /**
- * A verified snapshot of a module whose containers the caller has already stopped (restore's
- * pre-restore snapshot, docs/architecture.md §12): the same archive, checks and atomic publish as
- * `takeSnapshot`, without stopping or starting anything.
+ * A verified safety copy of a module whose containers the caller has already stopped (restore's
+ * pre-restore snapshot, docs/architecture.md §12; upgrade's pre-upgrade snapshot, §13): the same
+ * archive, checks and atomic publish as `takeSnapshot`, without stopping or starting anything, named
+ * `<module>.<kind>.<stamp>.tar.gz` so that no backup pattern picks it (§7).
  */
 async function snapshotStopped(args) {
     const { module: mod, runtime, log } = args;
@@ -15379,7 +15507,7 @@ async function snapshotStopped(args) {
     if (toStop.length) {
         throw new SnapshotError(`${toStop.map((c) => c.name).join(', ')} is running; it must be stopped for this snapshot`);
     }
-    const finalPath = await snapshotPath(mod, external_node_path_default().resolve(args.outDir), args.now);
+    const finalPath = await snapshotPath(mod, external_node_path_default().resolve(args.outDir), args.now, args.kind);
     const captured = await captureToTemp(runtime, source.id, mod.name, targets, external_node_path_default().dirname(finalPath), external_node_path_default().basename(finalPath), log, `snapshot ${mod.name}`);
     try {
         await verifyAndPublish(mod, captured, targets, finalPath, args.hooks);
@@ -15506,6 +15634,145 @@ async function snapshotLocked(args) {
         if (captured)
             await (0,promises_.rm)(captured.tempPath, { force: true });
     }
+}
+
+;// CONCATENATED MODULE: ./src/ops/dry-run.ts
+/**
+ * Dry runs of restore and upgrade (docs/architecture.md §12, "Dry runs"): after every check the real run
+ * makes before it touches anything, say step by step what it would do — in words that never claim it was
+ * done ("would stop", never "stopped") — and touch nothing: no lock, no journal, no stop, no file, no
+ * container left behind.
+ */
+
+
+
+
+/**
+ * The file name a safety copy (pre-restore, pre-upgrade snapshot) taken at `now` would get. One place,
+ * so a change of the safety copies' names changes what the dry run says with it.
+ */
+function safetyCopyName(module, now, kind) {
+    return archiveName(module.name, now, kind);
+}
+/**
+ * Whether the snapshot could be written to `dir` (a real run creates it when missing): null when it can,
+ * else why not. Read only: nothing is created.
+ */
+async function outDirProblem(dir) {
+    let probe = external_node_path_default().resolve(dir);
+    for (;;) {
+        const read = await (0,promises_.stat)(probe).then((st) => ({ st }), (err) => ({ st: null, code: err.code ?? '', message: err.message }));
+        const st = read.st;
+        if (!st && 'code' in read && read.code !== 'ENOENT') {
+            // ENOTDIR: a part of the path is a file
+            if (read.code === 'ENOTDIR')
+                return `a part of ${probe} is not a directory`;
+            return `${probe} cannot be read (${read.message})`;
+        }
+        if (st) {
+            if (!st.isDirectory())
+                return `${probe} is not a directory`;
+            const ok = await (0,promises_.access)(probe, external_node_fs_.constants.W_OK | external_node_fs_.constants.X_OK).then(() => true, () => false);
+            return ok ? null : `${probe} is not writable by this user`;
+        }
+        const up = external_node_path_default().dirname(probe);
+        if (up === probe)
+            return `no part of ${dir} exists`;
+        probe = up;
+    }
+}
+function names(cs) {
+    return cs.map((c) => c.name).join(', ');
+}
+function readiness(cs) {
+    return cs.some((c) => c.health !== null) ? 'running and healthy' : 'running';
+}
+function mountList(mounts) {
+    return mounts.map((x) => `${x.volume} (${x.kind} ${x.source})`).join(', ');
+}
+/** What a restore would do (docs/architecture.md §12, "Order"), after every check passed. */
+function restoreSteps(a) {
+    const m = a.module;
+    const snap = external_node_path_default().join(external_node_path_default().resolve(a.outDir), safetyCopyName(m, a.now, 'pre-restore'));
+    const steps = [
+        { step: 'lock', would: `would take the restore lock ${a.lock}` },
+        { step: 'journal', would: `would write the journal mark begun on the engine (recover reads it after a crash)` },
+        {
+            step: 'stop',
+            would: a.toStop.length
+                ? `would stop ${names(a.toStop)}`
+                : `would stop nothing (no container of ${m.compose.service} is running)`,
+        },
+        {
+            step: 'snapshot',
+            would: `would write the pre-restore snapshot of ${m.volumes.map((v) => v.volume).join(', ')} to ${snap} ` +
+                `(the name carries the time it is taken) with its ${CHECKSUM_SUFFIX}, verified before it counts`,
+        },
+        {
+            step: 'stage',
+            would: `would stage ${external_node_path_default().basename(a.backup.path)} (${a.backup.entries ?? '?'} entries, ` +
+                `${a.backup.uncompressed_bytes ?? '?'} bytes) into a work area in each of ${mountList(a.mounts)}, ` +
+                `re-packed, checked against its sha256 and counted on the engine (helper image ${a.helperImage})`,
+        },
+        { step: 'swap', would: `would swap each volume to the backup's data by renames (journal staged → committed)` },
+        { step: 'recreate', would: `would recreate ${m.compose.service} from its declaration on the restored data` },
+        {
+            step: 'health',
+            would: `would wait up to ${a.readyTimeoutSeconds} s for it to be ${readiness(a.toStop)}; ` +
+                `otherwise put the old data back`,
+        },
+        ...(a.dependencies.length
+            ? [{ step: 'dependencies', would: `would check that ${a.dependencies.join(', ')} stayed running and healthy` }]
+            : []),
+        { step: 'drop', would: `would drop the old data (the work areas) and remove the journal` },
+        { step: 'release', would: `would release the restore lock` },
+    ];
+    return steps;
+}
+/** What an upgrade would do (docs/architecture.md §13, "Order"), after every check and the gate passed. */
+function upgradeSteps(a) {
+    const m = a.module;
+    const snap = external_node_path_default().join(external_node_path_default().resolve(a.outDir), safetyCopyName(m, a.now, 'pre-upgrade'));
+    return [
+        { step: 'lock', would: `would take the upgrade lock ${a.lock}` },
+        ...(a.recordFrom && a.from
+            ? [{ step: 'last-known-good', would: `would record the running ${a.from} as last-known-good first` }]
+            : []),
+        { step: 'pin', would: `would pin the running image ${a.fromId.slice(0, 19)} as ${a.pinned}` },
+        { step: 'journal', would: `would write the journal mark begun on the engine (recover reads it after a crash)` },
+        {
+            step: 'stop',
+            would: a.running.length ? `would stop ${names(a.running)}` : `would stop nothing (nothing is running)`,
+        },
+        {
+            step: 'snapshot',
+            would: `would write the pre-upgrade snapshot of ${m.volumes.map((v) => v.volume).join(', ')} to ${snap} ` +
+                `(the name carries the time it is taken) with its ${CHECKSUM_SUFFIX}, verified before it counts`,
+        },
+        {
+            step: 'deploy',
+            would: `would recreate only ${m.compose.service} on ${a.to ?? '?'}${a.toId ? ` (${a.toId.slice(0, 19)})` : ''}`,
+        },
+        {
+            step: 'health',
+            would: `would wait up to ${a.timeoutSeconds} s for it to be ${readiness(a.running)}, then settle ` +
+                `${a.settleSeconds} s (still ${readiness(a.running)}, not restarted); on any failure roll back to ` +
+                `${a.pinned} with the snapshot's data`,
+        },
+        { step: 'others', would: `would check that no other container of project ${m.compose.project} was recreated` },
+        ...(a.dependencies.length
+            ? [{ step: 'dependencies', would: `would check that ${a.dependencies.join(', ')} stayed running and healthy` }]
+            : []),
+        { step: 'last-known-good', would: `would record ${a.to ?? '?'} as last-known-good and remove the journal` },
+        {
+            step: 'retention',
+            would: a.prune.length
+                ? `would remove the older pinned image tags ${a.prune.join(', ')} ` +
+                    `(keeping ${a.pinned} and the newest before it)`
+                : `would remove no pinned image tag (at most two are kept)`,
+        },
+        { step: 'release', would: `would release the upgrade lock` },
+    ];
 }
 
 ;// CONCATENATED MODULE: ./src/restore/repack.ts
@@ -15903,12 +16170,29 @@ async function forwardAll(j, deps) {
         throw new src_errors/* EnvironmentError */.eG(`${problem}; reverting to the old data failed too: ${(0,src_errors/* errorMessage */.gJ)(err)}`);
     }
 }
+/**
+ * The arguments of the restore that puts a safety copy back (docs/architecture.md §7, §12): the copy by its
+ * explicit path, its directory as the backup root, its file name as the confirm. The integration test runs
+ * exactly these, so the command the texts print is one that works.
+ */
+function wayBackArgs(module, safetyCopy) {
+    return [
+        'restore',
+        '--module',
+        module,
+        '--backup-ref',
+        safetyCopy,
+        '--backup-root',
+        external_node_path_default().dirname(safetyCopy),
+        '--confirm',
+        external_node_path_default().basename(safetyCopy),
+        '--allow-stateful',
+    ];
+}
 /** The way back to the data a restore replaced, as a command (docs/architecture.md §12). */
 function wayBack(module, preRestoreSnapshot) {
     return preRestoreSnapshot
-        ? `restore the pre-restore snapshot: \`stateguard restore --module ${module} --backup-ref ${preRestoreSnapshot} ` +
-            `--backup-root ${external_node_path_default().dirname(preRestoreSnapshot)} --confirm ${external_node_path_default().basename(preRestoreSnapshot)} ` +
-            `--allow-stateful\``
+        ? `restore the pre-restore snapshot: \`stateguard ${wayBackArgs(module, preRestoreSnapshot).join(' ')}\``
         : 'no pre-restore snapshot was recorded';
 }
 /**
@@ -15989,6 +16273,7 @@ async function pickHelperImage(runtime, candidates) {
  * (`reverting`), so the module is never left running on data nobody checked. A crash anywhere
  * leaves the journal; `stateguard recover` finishes or reverts from it (./recover.ts).
  */
+
 
 
 
@@ -16139,6 +16424,8 @@ function emptyOutcome(m, req) {
         helper_image: null,
         reverted: false,
         data: null,
+        dry_run: req.dryRun === true,
+        steps: req.dryRun === true ? [] : null,
     };
 }
 /** Bytes of headroom on top of the staged data (directory blocks, the journal's own files). */
@@ -16210,6 +16497,34 @@ async function restoreModule(req, deps) {
             }
             return {};
         },
+        // A dry run: every check above ran; say what the step would do, touch nothing (§12, "Dry runs").
+        dryRun: req.dryRun
+            ? async (_ev, ctx, lock) => {
+                const backup = out.backup;
+                const outDir = req.outDir ?? external_node_path_default().dirname(backup.path);
+                const problem = await outDirProblem(outDir);
+                if (problem) {
+                    const w = `the pre-restore snapshot could not be written to ${outDir}: ${problem}; a real run would fail ` +
+                        `there and put everything back`;
+                    out.warnings.push(w);
+                    deps.log.warn(w);
+                }
+                out.steps = restoreSteps({
+                    module: m,
+                    lock: lock.name,
+                    toStop,
+                    mounts,
+                    helperImage: helper.image,
+                    backup,
+                    outDir,
+                    readyTimeoutSeconds: req.readyTimeoutSeconds,
+                    dependencies: m.dependsOnHealthy,
+                    now: deps.now(),
+                });
+                return ctx.end('would-restore', '', `dry run: the restore of '${m.name}' from ${external_node_path_default().basename(backup.path)} would proceed; every check ` +
+                    `passed and nothing was touched (no lock taken, nothing stopped, no file written).`);
+            }
+            : undefined,
         step: async (_ev, ctx) => {
             const h = helper;
             const backup = out.backup;
@@ -16251,6 +16566,7 @@ async function restoreModule(req, deps) {
                     outDir: req.outDir ?? external_node_path_default().dirname(backup.path),
                     now: deps.now(),
                     log: deps.log,
+                    kind: 'pre-restore',
                 });
                 out.pre_restore_snapshot = snap.path;
                 record.pre_restore_snapshot = snap.path;
@@ -16321,7 +16637,12 @@ async function restoreModule(req, deps) {
             }
         },
     });
-    finished.decision = finished.status === 'restored' ? 'restored' : finished.status === 'failed' ? 'failed' : 'blocked';
+    finished.decision =
+        finished.status === 'restored' || finished.status === 'would-restore'
+            ? finished.status
+            : finished.status === 'failed'
+                ? 'failed'
+                : 'blocked';
     if (finished.status !== 'restored' && finished.reasons.length === 0 && finished.failure_reason) {
         finished.reasons = [{ code: finished.failure_reason, message: finished.verdict, fix: '' }];
     }
@@ -19556,7 +19877,13 @@ function nextStepOf(m, backupModules) {
                 c('stateguard upgrade'),
                 ' would hold: its release notes flag a manual migration. Read them, take a snapshot (',
                 c('workflows/backup.yml'),
-                '), do the migration by hand, then plan again.',
+                '), do the migration by hand, then run the upgrade acknowledging exactly that version (',
+                c('ack_migration'),
+                ' of ',
+                c('workflows/upgrade.yml'),
+                ', or ',
+                c('--ack-migration TAG'),
+                ' with the target tag).',
             ]);
         }
         const major = u.would_hold === 'held-major' || u.bump === 'major' || u.bump === 'unknown';
@@ -20119,32 +20446,43 @@ const planCommand = (0,spec/* defineCommand */.NB)({
  * without a restorable backup.
  *
  * Only `<module>-YYYYMMDDTHHMMSSZ.tar.gz` regular files directly in the root (and their `.sha256`)
- * are ever considered: other modules' files, other names, subdirectories and symlinks are never
- * touched. File-system access and verification are parameters, so tests run on an in-memory listing.
+ * are backups: other modules' files, other names, subdirectories and symlinks are never touched.
+ * The module's safety copies (`<module>.pre-restore.<stamp>.tar.gz`, `.pre-upgrade.`: what a restore
+ * replaced, what an upgrade started from) are never backups here: they never count as the newest
+ * verified one nor as "at least one verified backup", and have their own rule (keep the newest of each
+ * kind, and those younger than keep-safety-days). File-system access and verification are parameters,
+ * so tests run on an in-memory listing.
  */
 
 
+/** Safety copies younger than this many days are kept by default (docs/architecture.md §7). */
+const DEFAULT_KEEP_SAFETY_DAYS = 30;
 function retention_errnoCode(err) {
     return err?.code;
 }
-/** `<module>-<stamp>.tar.gz` exactly, with a real UTC stamp; null for any other name. */
+/** `<module>-<stamp>.tar.gz` exactly, with a real UTC stamp; null for any other name (a safety copy too). */
 function backupStamp(module, fileName) {
-    const prefix = `${module}-`;
-    if (!fileName.startsWith(prefix) || !fileName.endsWith(ARCHIVE_SUFFIX))
+    const parsed = parseArchiveName(fileName);
+    if (!parsed || parsed.kind !== 'backup' || parsed.module !== module)
         return null;
-    const stamp = fileName.slice(prefix.length, fileName.length - ARCHIVE_SUFFIX.length);
-    if (!/^\d{8}T\d{6}Z$/.test(stamp))
-        return null;
-    const takenAt = parseStamp(stamp);
-    return takenAt ? { stamp, takenAt } : null;
+    const takenAt = parseStamp(parsed.stamp);
+    return takenAt ? { stamp: parsed.stamp, takenAt } : null;
 }
-/** The module's archives directly in the root, regular files only (lstat), newest first. */
-async function listBackups(fs, backupRoot, module) {
+/** `<module>.<kind>.<stamp>.tar.gz` exactly, with a real UTC stamp; null for any other name. */
+function safetyCopyStamp(module, fileName) {
+    const parsed = parseArchiveName(fileName);
+    if (!parsed || parsed.kind === 'backup' || parsed.module !== module)
+        return null;
+    const takenAt = parseStamp(parsed.stamp);
+    return takenAt ? { stamp: parsed.stamp, takenAt, kind: parsed.kind } : null;
+}
+/** Regular files directly in the root (lstat: never a symlink) whose names `parse` accepts, newest first. */
+async function listArchives(fs, backupRoot, parse) {
     const out = [];
     for (const name of await fs.readdir(backupRoot)) {
         if (name.includes('/') || name.includes((external_node_path_default()).sep))
             continue;
-        const parsed = backupStamp(module, name);
+        const parsed = parse(name);
         if (!parsed)
             continue;
         const file = external_node_path_default().join(backupRoot, name);
@@ -20163,6 +20501,35 @@ async function listBackups(fs, backupRoot, module) {
     }
     // The stamp is fixed-width UTC: text order is time order.
     return out.sort((a, b) => (a.stamp < b.stamp ? 1 : a.stamp > b.stamp ? -1 : 0));
+}
+/** The module's archives directly in the root, regular files only (lstat), newest first. */
+async function listBackups(fs, backupRoot, module) {
+    return listArchives(fs, backupRoot, (name) => backupStamp(module, name));
+}
+/**
+ * The safety rule (docs/architecture.md §7): the newest copy of each kind is always kept (it is the way
+ * back from the latest restore or upgrade), and so is every copy younger than keep-safety-days.
+ */
+function judgeSafetyCopies(copies, keepSafetyDays, now) {
+    const seen = new Set();
+    const maxAgeMs = keepSafetyDays * 24 * 3600 * 1000;
+    return copies.map((c) => {
+        const base = { path: c.path, kind: c.kind, taken_at: c.takenAt.toISOString() };
+        if (!seen.has(c.kind)) {
+            seen.add(c.kind);
+            return { ...base, action: 'keep', rule: `the newest ${c.kind} copy (always kept)` };
+        }
+        if (now.getTime() - c.takenAt.getTime() < maxAgeMs) {
+            return { ...base, action: 'keep', rule: `younger than ${keepSafetyDays} days (keep-safety-days)` };
+        }
+        return {
+            ...base,
+            action: 'delete',
+            rule: keepSafetyDays > 0
+                ? `older than ${keepSafetyDays} days (keep-safety-days) and not the newest ${c.kind} copy`
+                : `not the newest ${c.kind} copy (keep-safety-days 0)`,
+        };
+    });
 }
 /**
  * Remove a file if it is still a regular file (lstat again just before: a symlink or directory put
@@ -20198,7 +20565,12 @@ async function pruneBackups(input) {
     if (!Number.isSafeInteger(input.keepLast) || input.keepLast < 1) {
         throw new RangeError(`keep-last must be an integer >= 1, got ${input.keepLast}`);
     }
+    const keepSafetyDays = input.keepSafetyDays ?? DEFAULT_KEEP_SAFETY_DAYS;
+    if (!Number.isSafeInteger(keepSafetyDays) || keepSafetyDays < 0) {
+        throw new RangeError(`keep-safety-days must be an integer >= 0, got ${keepSafetyDays}`);
+    }
     const all = await listBackups(input.fs, input.backupRoot, input.module);
+    const safety = judgeSafetyCopies(await listArchives(input.fs, input.backupRoot, (name) => safetyCopyStamp(input.module, name)), keepSafetyDays, input.now);
     const verdict = new Map();
     const rejected = [];
     let newestVerified = null;
@@ -20225,9 +20597,17 @@ async function pruneBackups(input) {
         newest_verified: newestVerified,
         dry_run: input.dryRun,
         rejected,
+        safety_copies: safety,
     };
-    if (newestVerified === null)
+    if (newestVerified === null) {
+        // Nothing at all is deleted, safety copies included: say so for each.
+        result.safety_copies = safety.map((c) => ({
+            ...c,
+            action: 'keep',
+            rule: 'no backup verifies, so nothing is deleted',
+        }));
         throw new NoVerifiedBackupError(input.module, result);
+    }
     // Oldest first: an interruption leaves the newer archives in place.
     for (const c of [...doomed].reverse()) {
         if (!input.dryRun) {
@@ -20235,6 +20615,12 @@ async function pruneBackups(input) {
             await removeIfRegular(input.fs, `${c.path}${CHECKSUM_SUFFIX}`);
         }
         result.deleted.push(c.path);
+    }
+    for (const c of [...safety].reverse()) {
+        if (c.action !== 'delete' || input.dryRun)
+            continue;
+        await removeIfRegular(input.fs, c.path);
+        await removeIfRegular(input.fs, `${c.path}${CHECKSUM_SUFFIX}`);
     }
     return result;
 }
@@ -20257,15 +20643,27 @@ function render(r, refused) {
     const verb = r.dry_run ? 'would delete' : 'deleted';
     const mark = (v) => (v === true ? 'verified' : v === false ? 'REJECTED' : 'not checked');
     const lines = [
-        refused ?? `prune-backups ${r.module}: kept ${r.kept.length}, ${verb} ${r.deleted.length}`,
+        refused ??
+            `prune-backups ${r.module}: kept ${r.kept.length}, ${verb} ${r.deleted.length}` +
+                (r.safety_copies.length > 0
+                    ? `; safety copies: kept ${r.safety_copies.filter((c) => c.action === 'keep').length}, ${verb} ` +
+                        `${r.safety_copies.filter((c) => c.action === 'delete').length}`
+                    : ''),
         `  newest verified: ${r.newest_verified ?? 'none'}`,
         ...r.kept.map((k) => `  keep   ${k.path} (${mark(k.verified)})`),
         ...r.deleted.map((d) => `  ${r.dry_run ? 'would delete' : 'delete'} ${d}`),
         ...r.rejected.map((x) => `  rejected ${x.path}: ${x.problem}`),
+        ...(r.safety_copies.length > 0
+            ? [
+                `  safety copies (never counted as backups; docs/architecture.md §7):`,
+                ...r.safety_copies.map((c) => `  ${c.action === 'keep' ? 'keep  ' : r.dry_run ? 'would delete' : 'delete'} ${c.path} (${c.rule})`),
+            ]
+            : []),
     ];
     const rows = [
         ...r.kept.map((k) => `| ${(0,common/* code */.aY)(external_node_path_default().basename(k.path))} | keep | ${mark(k.verified)} |`),
         ...r.deleted.map((d) => `| ${(0,common/* code */.aY)(external_node_path_default().basename(d))} | ${verb} | |`),
+        ...r.safety_copies.map((c) => `| ${(0,common/* code */.aY)(external_node_path_default().basename(c.path))} | ${c.action === 'keep' ? 'keep' : verb} | safety copy: ${(0,common/* cell */.Hn)(c.rule)} |`),
     ];
     const summary = `### stateguard prune-backups: ${(0,common/* cell */.Hn)(r.module)}${r.dry_run ? ' (dry run)' : ''}\n\n` +
         (refused ? `**${(0,common/* cell */.Hn)(refused)}**\n\n` : '') +
@@ -20280,7 +20678,9 @@ const pruneBackupsCommand = (0,spec/* defineCommand */.NB)({
     name: 'prune-backups',
     title: 'stateguard prune-backups',
     description: "Delete a module's old snapshots in one backup root, keeping the newest keep-last (and those younger than " +
-        'keep-days) and always the newest one that verifies; deletes nothing when none verifies.',
+        'keep-days) and always the newest one that verifies; deletes nothing when none verifies. Safety copies ' +
+        '(MODULE.pre-restore.*, MODULE.pre-upgrade.*) never count as backups: the newest of each kind and those ' +
+        'younger than keep-safety-days are kept.',
     inputs: [
         spec/* ROOT_INPUT */.kQ,
         spec/* MODULES_INPUT */.zD,
@@ -20289,7 +20689,8 @@ const pruneBackupsCommand = (0,spec/* defineCommand */.NB)({
             name: 'backup-root',
             kind: 'string',
             required: true,
-            description: 'The one directory holding MODULE-YYYYMMDDTHHMMSSZ.tar.gz files; nothing else in it is ever touched.',
+            description: 'The one directory holding MODULE-YYYYMMDDTHHMMSSZ.tar.gz files (and the safety copies ' +
+                'MODULE.pre-restore.*/MODULE.pre-upgrade.*); nothing else in it is ever touched.',
         },
         {
             name: 'keep-last',
@@ -20302,6 +20703,13 @@ const pruneBackupsCommand = (0,spec/* defineCommand */.NB)({
             kind: 'integer',
             default: '0',
             description: 'Also keep archives younger than this many days (0: no age-based keep).',
+        },
+        {
+            name: 'keep-safety-days',
+            kind: 'integer',
+            default: String(DEFAULT_KEEP_SAFETY_DAYS),
+            description: 'Safety copies (MODULE.pre-restore.YYYYMMDDTHHMMSSZ.tar.gz, MODULE.pre-upgrade.…): keep those younger ' +
+                'than this many days; the newest of each kind is always kept (0: only the newest of each kind).',
         },
         {
             name: 'dry-run',
@@ -20327,12 +20735,21 @@ const pruneBackupsCommand = (0,spec/* defineCommand */.NB)({
         { name: 'newest-verified', description: 'Path of the newest archive that verified (always kept).' },
         { name: 'deleted', description: 'JSON array of the deleted archives (would-be deleted with dry-run).' },
         { name: 'kept', description: 'JSON array of the kept archives.' },
+        {
+            name: 'deleted-safety-copies',
+            description: 'JSON array of the deleted safety copies (would-be deleted with dry-run).',
+        },
         spec/* FAILURE_REASON_OUTPUT */.eX,
     ],
     async run(opts, ctx) {
         if (opts.keepLast < 1) {
             throw new src_errors/* UserError */.yo(`--keep-last must be at least 1 (got ${opts.keepLast}): the newest archive is always kept.`, {
                 input: 'keep-last',
+            });
+        }
+        if (opts.keepSafetyDays < 0) {
+            throw new src_errors/* UserError */.yo(`--keep-safety-days must be at least 0 (got ${opts.keepSafetyDays}).`, {
+                input: 'keep-safety-days',
             });
         }
         const set = await (0,common/* loadValidModules */.uh)(opts, ctx);
@@ -20353,6 +20770,7 @@ const pruneBackupsCommand = (0,spec/* defineCommand */.NB)({
                 backupRoot,
                 keepLast: opts.keepLast,
                 keepDays: opts.keepDays,
+                keepSafetyDays: opts.keepSafetyDays,
                 dryRun: opts.dryRun,
                 now,
                 fs: NODE_FS,
@@ -20385,6 +20803,7 @@ const pruneBackupsCommand = (0,spec/* defineCommand */.NB)({
                 'newest-verified': result.newest_verified ?? '',
                 deleted: JSON.stringify(result.deleted),
                 kept: JSON.stringify(result.kept.map((k) => k.path)),
+                'deleted-safety-copies': JSON.stringify(result.safety_copies.filter((c) => c.action === 'delete').map((c) => c.path)),
                 'failure-reason': reason ?? '',
             },
             summary,
@@ -20620,7 +21039,7 @@ function describeRollback(r, record) {
 }
 /** Why a finished rollback is not good, in words naming the check that failed. */
 function describeRollbackFailure(r, record) {
-    const snap = `Snapshot: ${record.pre_restore_snapshot}.`;
+    const snap = `Pre-upgrade snapshot: ${record.pre_restore_snapshot}.`;
     if (r.failed === 'data') {
         return `the previous version runs healthy, but the data does not match the snapshot: ${r.problem}. ${snap}`;
     }
@@ -20800,8 +21219,12 @@ async function revertUnderLock(req, deps, say, end, out) {
         if (!r.ok) {
             return end('failed', 'interrupted-operation', `module '${m.name}' has an open operation on its data and no journal, and the volumes cannot prove which ` +
                 `data to keep (${r.found}): a volume without a work area beside one whose new data is live may have lost ` +
-                `its old data already. Nothing was changed. Restore the pre-restore snapshot of that operation by hand ` +
-                `(a *.pre-restore snapshot in its out-dir) after removing the work areas.`);
+                `its old data already. Nothing was changed. After removing the work areas, put back the safety copy ` +
+                `that operation wrote before it changed anything: the newest ${m.name}.pre-restore.*.tar.gz (a ` +
+                `restore) or ${m.name}.pre-upgrade.*.tar.gz (an upgrade) in its out-dir (by default the backup's ` +
+                `directory; \`ls -t DIR/${m.name}.pre-*.tar.gz\`), with \`stateguard ` +
+                `${wayBackArgs(m.name, `DIR/${m.name}.pre-restore.YYYYMMDDTHHMMSSZ.tar.gz`).join(' ')}\` (its real ` +
+                `name in place of the example).`);
         }
         out.direction = 'reverted';
         out.data = 'old';
@@ -21062,14 +21485,41 @@ const BREAK_LOCK_INPUT = {
     description: "Exactly 'true' takes over a lock whose holder cannot be proven gone (a runner that was lost). Make sure no " +
         'restore of the module is running.',
 };
+/** Shared by restore and upgrade (docs/architecture.md §12, "Dry runs"). */
+const DRY_RUN_INPUT = {
+    name: 'dry-run',
+    kind: 'boolean',
+    default: 'false',
+    description: "Exactly 'true' runs every check the real run makes and prints what it would do, step by step, touching " +
+        'nothing (no lock, no stop, no file written). Exit 0 when the real run would proceed.',
+};
+/** A dry run's steps as text lines ("  1. would stop …"), none in a real run. */
+function dryRunLines(o) {
+    if (!o.dry_run || !o.steps?.length)
+        return [];
+    return ['  dry run — what a real run would do:', ...o.steps.map((st, i) => `    ${i + 1}. ${st.would}`)];
+}
+/** A dry run's steps as a markdown list for the job summary. */
+function dryRunSummary(o) {
+    if (!o.dry_run)
+        return [];
+    if (!o.steps?.length)
+        return ['', '_Dry run: nothing was touched._'];
+    return [
+        '',
+        '**Dry run** — nothing was touched; a real run would:',
+        '',
+        ...o.steps.map((st, i) => `${i + 1}. ${(0,common/* cell */.Hn)(st.would)}`),
+    ];
+}
 function restoreExitCode(o) {
-    if (o.status === 'restored')
+    if (o.status === 'restored' || o.status === 'would-restore')
         return src_errors/* ExitCode */.yU.ok;
     return o.could_not_run ? src_errors/* ExitCode */.yU.couldNotRun : src_errors/* ExitCode */.yU.no;
 }
 function restoreSummary(o) {
-    const icon = o.status === 'restored' ? '✅' : '⛔';
-    const lines = [`### ${icon} stateguard restore: \`${o.module}\` ${o.decision}`, ''];
+    const icon = o.status === 'restored' || o.status === 'would-restore' ? '✅' : '⛔';
+    const lines = [`### ${icon} stateguard restore${o.dry_run ? ' (dry run)' : ''}: \`${o.module}\` ${o.decision}`, ''];
     if (o.failure_reason)
         lines.push(`failure-reason: \`${o.failure_reason}\``, '');
     lines.push('| | |', '|---|---|');
@@ -21086,6 +21536,7 @@ function restoreSummary(o) {
     if (o.lock_refusal)
         lines.push(`| held by | ${(0,common/* cell */.Hn)(o.lock_refusal.holder)} since ${(0,common/* cell */.Hn)(o.lock_refusal.since)} |`);
     lines.push('', ...o.messages.map((m) => `- ${(0,common/* cell */.Hn)(m)}`));
+    lines.push(...dryRunSummary(o));
     if (o.status !== 'restored' && o.reasons.length) {
         lines.push('', '| # | reason | what failed | how to fix |', '|---|---|---|---|');
         o.reasons.forEach((x, i) => lines.push(`| ${i + 1} | \`${x.code}\` | ${(0,common/* cell */.Hn)(x.message)} | ${(0,common/* cell */.Hn)(x.fix)} |`));
@@ -21125,10 +21576,14 @@ const restoreCommand = (0,spec/* defineCommand */.NB)({
         },
         READY_TIMEOUT_INPUT,
         ...spec/* LOCK_INPUTS */.kc,
+        DRY_RUN_INPUT,
         spec/* JSON_INPUT */.sz,
     ],
     outputs: [
-        { name: 'status', description: 'restored, blocked, refused or failed.' },
+        {
+            name: 'status',
+            description: 'restored, would-restore (a dry run that would proceed), blocked, refused or failed.',
+        },
         { name: 'pre-restore-snapshot', description: 'Path of the verified snapshot of what was live before.' },
         { name: 'plan-hash', description: "plan_hash of the module's fresh plan." },
         spec/* FAILURE_REASON_OUTPUT */.eX,
@@ -21159,6 +21614,7 @@ const restoreCommand = (0,spec/* defineCommand */.NB)({
             helperImage: opts.helperImage,
             outDir: opts.outDir,
             readyTimeoutSeconds: opts.readyTimeoutSeconds,
+            dryRun: opts.dryRun,
         }, {
             runtime: ctx.runtime(),
             planModules: planModules,
@@ -21171,8 +21627,9 @@ const restoreCommand = (0,spec/* defineCommand */.NB)({
             exitCode: restoreExitCode(o),
             json: o,
             text: [
-                `restore ${o.module}: ${o.decision}`,
+                `restore ${o.module}${o.dry_run ? ' (dry run)' : ''}: ${o.decision}`,
                 ...(o.failure_reason ? [`failure-reason: ${o.failure_reason}`] : []),
+                ...dryRunLines(o),
                 // Blocked: each reason once, with its fix; the verdict (JSON) repeats them, so it is not printed again.
                 ...(o.status === 'blocked' && o.reasons.length
                     ? [...o.reasons.map((r) => `  - [${r.code}] ${r.message} — fix: ${r.fix}`)]
@@ -21303,6 +21760,7 @@ const recoverCommand = (0,spec/* defineCommand */.NB)({
 
 
 
+
 /** The only drift an upgrade deploys. */
 const UPGRADE_DRIFT = ['container.image', 'container.config'];
 const upgrade_UP = new Set(['running', 'restarting', 'paused']);
@@ -21375,7 +21833,12 @@ async function evaluateUpgrade(req, deps, out) {
                 containers: await listServiceContainers(deps.runtime, m.compose),
                 target: { ref: target, id: (await deps.runtime.imageIds([target]))[target] ?? null },
                 lastKnownGood: await deps.runtime.readLastKnownGood(m.compose.project, m.compose.service),
-            }, { allowMajor: req.allowMajor, readFile: deps.readFile ?? readReleaseNotesFile, root: req.root });
+            }, {
+                allowMajor: req.allowMajor,
+                readFile: deps.readFile ?? readReleaseNotesFile,
+                root: req.root,
+                ...(req.ackMigration !== undefined ? { ackMigration: req.ackMigration } : {}),
+            });
             out.to.image = target;
             if (decided) {
                 gate = decided.gate;
@@ -21385,8 +21848,10 @@ async function evaluateUpgrade(req, deps, out) {
                     out.warnings.push(decided.from.note);
                 out.bump = gate.bump;
                 out.release_notes = gate.release_notes;
+                out.acknowledged_migration = gate.acknowledged_migration;
+                noteUnusedAck(req, gate, out);
                 if (gate.held)
-                    reasons.push(upgrade_reason(gate.failure_reason || 'held-major', gate.message, holdFix(gate, surface), 'allow-major'));
+                    reasons.push(upgrade_reason(gate.failure_reason || 'held-major', gate.message, holdFix(gate, surface), gate.failure_reason === 'held-manual-migration' ? 'ack-migration' : 'allow-major'));
             }
             else {
                 reasons.push(upgrade_reason('drift-not-allowed', `no container of service '${m.compose.service}' runs an image stateguard can name: nothing to upgrade from`, 'Bring the module back to running and healthy on its current version first (or restore it).'));
@@ -21453,9 +21918,24 @@ async function prunePinnedImages(runtime, key, pinned, say, out) {
     return ` Kept the pinned images ${[...keep].sort().join(', ')}; removed ${removed.join(', ')}.`;
 }
 function holdFix(gate, surface) {
-    return gate.failure_reason === 'held-manual-migration'
+    if (gate.failure_reason !== 'held-manual-migration')
+        return `Review the change; to take a major (or unclassifiable) upgrade anyway, ${(0,words/* setTrue */.th)('allow-major', surface)}.`;
+    return gate.target_version === null
         ? 'Do the migration the release notes describe by hand (snapshot first), then deploy; or pin another version.'
-        : `Review the change; to take a major (or unclassifiable) upgrade anyway, ${(0,words/* setTrue */.th)('allow-major', surface)}.`;
+        : `Do the migration the release notes describe by hand (snapshot first), then ` +
+            `${(0,words/* setValue */.KY)('ack-migration', gate.target_version, surface)} to acknowledge it for exactly this version; ` +
+            `or pin another version.`;
+}
+/** An acknowledgement that lifted nothing is said (once), never silently dropped. */
+function noteUnusedAck(req, gate, out) {
+    if (req.ackMigration === undefined || gate.acknowledged_migration !== null)
+        return;
+    if (gate.failure_reason === 'held-manual-migration')
+        return; // the hold's message says why it was not lifted
+    const w = `ack-migration ${JSON.stringify(req.ackMigration)} was given, but no manual-migration hold was there to ` +
+        `lift; it changed nothing`;
+    if (!out.warnings.includes(w))
+        out.warnings.push(w);
 }
 function upgrade_capitalized(s) {
     return s.charAt(0).toUpperCase() + s.slice(1);
@@ -21473,6 +21953,9 @@ function upgrade_emptyOutcome(m, req) {
         removed_pinned_images: [],
         last_known_good: null,
         reasons: [],
+        acknowledged_migration: null,
+        dry_run: req.dryRun === true,
+        steps: req.dryRun === true ? [] : null,
     };
 }
 function upgrade_finish(o) {
@@ -21480,7 +21963,7 @@ function upgrade_finish(o) {
         o.status = 'held';
         o.decision = 'held';
     }
-    else if (o.status === 'upgraded' || o.status === 'rolled-back')
+    else if (o.status === 'upgraded' || o.status === 'rolled-back' || o.status === 'would-upgrade')
         o.decision = o.status;
     else if (o.status === 'failed')
         o.decision = 'failed';
@@ -21583,6 +22066,46 @@ async function upgradeModule(req, deps) {
             helper = { image: picked.image, mounts, key };
             return {};
         },
+        // A dry run: every check above ran; say what the step would do, touch nothing (§13, "Dry runs").
+        dryRun: req.dryRun
+            ? async (_ev, ctx, lock) => {
+                const problem = await outDirProblem(req.outDir);
+                if (problem) {
+                    const w = `the pre-upgrade snapshot could not be written to ${req.outDir}: ${problem}; a real run would ` +
+                        `fail there and start the service again`;
+                    out.warnings.push(w);
+                    deps.log.warn(w);
+                }
+                const known = await deps.runtime.readLastKnownGood(m.compose.project, m.compose.service);
+                const pinned = `stateguard/pinned-${key}:${deps
+                    .now()
+                    .toISOString()
+                    .replace(/[^0-9]/g, '')
+                    .slice(0, 14)}`;
+                const own = new RegExp(`^stateguard/pinned-${key.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:\\d{14}$`);
+                const tags = (await deps.runtime.listImageTags(`stateguard/pinned-${key}`)).filter((t) => own.test(t)).sort();
+                out.steps = upgradeSteps({
+                    module: m,
+                    lock: lock.name,
+                    running,
+                    from: out.from.image,
+                    fromId: previousImageId,
+                    recordFrom: !!out.from.image && (!known || known.image_id !== previousImageId),
+                    pinned,
+                    to: out.to.image,
+                    toId: out.to.image_id,
+                    outDir: req.outDir,
+                    timeoutSeconds: gate.timeoutMs / 1000,
+                    settleSeconds: gate.settleMs / 1000,
+                    prune: tags.reverse().slice(PINNED_KEEP - 1),
+                    dependencies: m.dependsOnHealthy,
+                    now: deps.now(),
+                });
+                return ctx.end('would-upgrade', '', `dry run: the upgrade of '${m.name}' to ${out.to.image} (${out.bump ?? 'config'}) would proceed; every ` +
+                    `check and the gate passed, and nothing was touched (no lock taken, nothing pinned or stopped, no ` +
+                    `file written).`);
+            }
+            : undefined,
         step: async (_ev, ctx) => {
             const h = helper;
             const target = { project: m.compose.project, files: [m.compose.path] };
@@ -21658,11 +22181,12 @@ async function upgradeModule(req, deps) {
                     outDir: req.outDir,
                     now: deps.now(),
                     log: deps.log,
+                    kind: 'pre-upgrade',
                 });
                 out.snapshot = snap.path;
                 record.pre_restore_snapshot = snap.path;
                 record.snapshot_sha256 = snap.sha256;
-                ctx.say(`snapshot written and verified: ${snap.path}`);
+                ctx.say(`pre-upgrade snapshot written and verified: ${snap.path}`);
                 await markPhase(journal, 'snapshotted', deps);
                 await markPhase(journal, 'deploying', deps);
                 deploying = true;
@@ -21701,7 +22225,7 @@ async function upgradeModule(req, deps) {
                 });
                 const what = out.bump === 'none' ? 'same image, recreated on the declared reference' : (out.bump ?? 'config');
                 return ctx.end('upgraded', '', `upgraded '${m.name}' to ${out.to.image} (${what}); healthy for the settle window; ` +
-                    `last-known-good advanced. Snapshot: ${snap.path}.${kept}`);
+                    `last-known-good advanced. Pre-upgrade snapshot: ${snap.path}.${kept}`);
             }
             catch (err) {
                 failure = (0,src_errors/* errorMessage */.gJ)(err);
@@ -21731,7 +22255,7 @@ async function upgradeModule(req, deps) {
             }
             catch (err) {
                 return ctx.end('failed', 'rollback-failed', `ROLLBACK FAILED: the upgrade failed (${failure}) and rolling back failed too (${(0,src_errors/* errorMessage */.gJ)(err)}). The ` +
-                    `journal is kept: run \`stateguard recover --module ${m.name}\`. Snapshot: ` +
+                    `journal is kept: run \`stateguard recover --module ${m.name}\`. Pre-upgrade snapshot: ` +
                     `${record.pre_restore_snapshot ?? 'not written'}.`);
             }
         },
@@ -21759,13 +22283,18 @@ async function upgradeModule(req, deps) {
 
 
 function upgradeExitCode(o) {
-    if (o.decision === 'upgraded' || o.status === 'no-op')
+    if (o.decision === 'upgraded' || o.decision === 'would-upgrade' || o.status === 'no-op')
         return src_errors/* ExitCode */.yU.ok;
     return o.could_not_run ? src_errors/* ExitCode */.yU.couldNotRun : src_errors/* ExitCode */.yU.no;
 }
 function upgradeSummary(o) {
-    const icon = o.decision === 'upgraded' || o.status === 'no-op' ? '✅' : o.decision === 'held' ? '⏸️' : '⛔';
-    const lines = [`### ${icon} stateguard upgrade: \`${o.module}\` ${o.status === 'no-op' ? 'no-op' : o.decision}`, ''];
+    const ok = o.decision === 'upgraded' || o.decision === 'would-upgrade' || o.status === 'no-op';
+    const icon = ok ? '✅' : o.decision === 'held' ? '⏸️' : '⛔';
+    const lines = [
+        `### ${icon} stateguard upgrade${o.dry_run ? ' (dry run)' : ''}: \`${o.module}\` ` +
+            `${o.status === 'no-op' ? 'no-op' : o.decision}`,
+        '',
+    ];
     if (o.failure_reason)
         lines.push(`failure-reason: \`${o.failure_reason}\``, '');
     lines.push('| | |', '|---|---|');
@@ -21773,6 +22302,8 @@ function upgradeSummary(o) {
     lines.push(`| to | ${(0,common/* cell */.Hn)(o.to.image ?? '?')} ${o.to.image_id ? `(\`${o.to.image_id.slice(0, 19)}\`)` : ''} |`);
     if (o.bump)
         lines.push(`| bump | ${o.bump} |`);
+    if (o.acknowledged_migration)
+        lines.push(`| manual migration acknowledged | \`${o.acknowledged_migration}\` (ack-migration) |`);
     if (o.snapshot)
         lines.push(`| snapshot | ${(0,common/* cell */.Hn)(o.snapshot)} |`);
     if (o.pinned_image)
@@ -21782,6 +22313,7 @@ function upgradeSummary(o) {
     if (o.last_known_good)
         lines.push(`| last-known-good | ${(0,common/* cell */.Hn)(o.last_known_good.image_ref)} since ${o.last_known_good.recorded_at} |`);
     lines.push('', ...o.messages.map((m) => `- ${(0,common/* cell */.Hn)(m)}`));
+    lines.push(...dryRunSummary(o));
     if (o.reasons.length && o.decision !== 'upgraded') {
         lines.push('', '| # | reason | what | how to proceed |', '|---|---|---|---|');
         o.reasons.forEach((x, i) => lines.push(`| ${i + 1} | \`${x.code}\` | ${(0,common/* cell */.Hn)(x.message)} | ${(0,common/* cell */.Hn)(x.fix)} |`));
@@ -21842,6 +22374,13 @@ const upgradeCommand = (0,spec/* defineCommand */.NB)({
             description: "Exactly 'true' takes a major (or unclassifiable) version bump instead of holding it.",
         },
         {
+            name: 'ack-migration',
+            kind: 'string',
+            description: 'The version (the exact tag being deployed, e.g. 16.4) whose manual migration you did: lifts a ' +
+                'manual-migration hold for exactly that version. Lifts nothing else (not a major hold, not the consent ' +
+                'checks).',
+        },
+        {
             name: 'health-timeout-seconds',
             kind: 'integer',
             description: 'Bound on the health gate (default: spec.upgrade.health_timeout_seconds, else 120).',
@@ -21862,10 +22401,14 @@ const upgradeCommand = (0,spec/* defineCommand */.NB)({
             description: "A local image with /bin/sh and coreutils for a rollback's restore, when the module's has none.",
         },
         ...spec/* LOCK_INPUTS */.kc,
+        DRY_RUN_INPUT,
         spec/* JSON_INPUT */.sz,
     ],
     outputs: [
-        { name: 'status', description: 'upgraded, held, rolled-back, no-op, blocked, refused or failed.' },
+        {
+            name: 'status',
+            description: 'upgraded, would-upgrade (a dry run that would proceed), held, rolled-back, no-op, blocked, refused or failed.',
+        },
         { name: 'bump', description: 'none (the same image runs already), patch, minor, major or unknown.' },
         { name: 'snapshot', description: 'Path of the verified pre-upgrade snapshot.' },
         { name: 'pinned-image', description: 'The previous image, pinned under a stateguard tag.' },
@@ -21902,6 +22445,8 @@ const upgradeCommand = (0,spec/* defineCommand */.NB)({
             healthTimeoutSeconds: opts.healthTimeoutSeconds,
             settleSeconds: opts.settleSeconds,
             root: set.root,
+            ...(opts.ackMigration !== undefined ? { ackMigration: opts.ackMigration } : {}),
+            dryRun: opts.dryRun,
         }, {
             runtime: ctx.runtime(),
             planModules: planModules,
@@ -21914,8 +22459,14 @@ const upgradeCommand = (0,spec/* defineCommand */.NB)({
             exitCode: upgradeExitCode(o),
             json: o,
             text: [
-                `upgrade ${o.module}: ${o.status === 'no-op' ? 'no-op' : o.decision}`,
+                `upgrade ${o.module}${o.dry_run ? ' (dry run)' : ''}: ${o.status === 'no-op' ? 'no-op' : o.decision}`,
                 ...(o.failure_reason ? [`failure-reason: ${o.failure_reason}`] : []),
+                ...(o.acknowledged_migration
+                    ? [
+                        `  manual migration acknowledged for ${o.acknowledged_migration} ` +
+                            `(${(0,words/* inputRef */.io)('ack-migration', (0,words/* surfaceOf */.lI)(ctx))})`,
+                    ]
+                    : []),
                 // Held or blocked: each reason once, with its fix; then the verdict only when it adds to them.
                 ...(o.reasons.length && o.decision !== 'upgraded'
                     ? o.reasons.map((r) => `  - [${r.code}] ${r.message} — fix: ${r.fix}`)
@@ -21923,6 +22474,7 @@ const upgradeCommand = (0,spec/* defineCommand */.NB)({
                 ...(o.release_notes?.flagged.length
                     ? [`  release notes (${o.release_notes.path}):`, o.release_notes.excerpt]
                     : []),
+                ...dryRunLines(o),
                 `  ${upgradeVerdictLine(o)}`,
             ].join('\n'),
             outputs: {
@@ -22113,10 +22665,14 @@ function checksumLine(r) {
         return 'checksum: no .sha256 beside it — integrity not independently checked';
     return 'checksum: not checked';
 }
+/** A safety copy says so (docs/architecture.md §7): it holds what a restore replaced or an upgrade started from. */
+function whatItIs(r) {
+    return r.kind === 'pre-restore' || r.kind === 'pre-upgrade' ? `safety copy (${r.kind})` : 'backup';
+}
 function renderBackupReport(r) {
     const lines = [];
     if (r.verified) {
-        lines.push(`backup verified: ${r.path}`);
+        lines.push(`${whatItIs(r)} verified: ${r.path}`);
         lines.push(`  module ${r.matched_module}, taken ${r.created_at}, ${r.entries} entries, ${r.bytes} bytes ` +
             `(${r.uncompressed_bytes} uncompressed)`);
         lines.push(`  sha256 ${r.sha256}`);
@@ -22130,7 +22686,7 @@ function renderBackupReport(r) {
             lines.push(`  [${p.code}] ${p.message}${p.entry !== undefined ? ` (entry ${JSON.stringify(p.entry)})` : ''}`);
     }
     const summary = r.verified
-        ? `### stateguard verify-backup: verified\n\n| file | module | taken | entries | bytes | sha256 ` +
+        ? `### stateguard verify-backup: verified${r.kind && r.kind !== 'backup' ? ` (a ${r.kind} safety copy)` : ''}\n\n| file | module | taken | entries | bytes | sha256 ` +
             `|\n|---|---|---|---|---|---|\n` +
             `| ${(0,common/* cell */.Hn)(r.path)} | ${(0,common/* cell */.Hn)(r.matched_module ?? '')} | ${r.created_at} | ${r.entries} | ${r.bytes} | ` +
             `\`${r.sha256}\` |\n\n${checksumLine(r)}` +
@@ -22177,6 +22733,11 @@ const verifyBackupCommand = (0,spec/* defineCommand */.NB)({
         { name: 'sha256', description: 'sha256 of the archive file.' },
         { name: 'bytes', description: 'Size of the archive file.' },
         { name: 'entries', description: 'Number of entries in the archive.' },
+        {
+            name: 'kind',
+            description: "What the file name says it is: 'backup', or a safety copy ('pre-restore', 'pre-upgrade'); empty when the " +
+                'name is not one of ours.',
+        },
         spec/* FAILURE_REASON_OUTPUT */.eX,
     ],
     async run(opts, ctx) {
@@ -22208,6 +22769,7 @@ const verifyBackupCommand = (0,spec/* defineCommand */.NB)({
                 sha256: report.sha256 ?? '',
                 bytes: report.bytes === null ? '' : String(report.bytes),
                 entries: report.entries === null ? '' : String(report.entries),
+                kind: report.kind ?? '',
                 'failure-reason': reason ?? '',
             },
             summary,
@@ -22865,7 +23427,7 @@ const FAILURE_REASONS = {
     'insufficient-space': 'The filesystem of a volume has too little free space for the staged data next to the live data.',
     'restore-failed': 'The restore did not complete; the message says which data is live (old or new) and what to run.',
     'held-major': 'upgrade held before anything was touched: a major or unknown version bump (pass allow-major to take it).',
-    'held-manual-migration': "upgrade held before anything was touched: the target's release notes flag a manual migration.",
+    'held-manual-migration': "upgrade held before anything was touched: the target's release notes flag a manual migration (do it by hand, then pass ack-migration with exactly the target's tag).",
     'rolled-back': 'The upgrade failed its health gate (or deploy); the snapshot was restored and the previous image runs again.',
     'rollback-failed': 'The upgrade failed AND the rollback did not come up healthy; the message names the snapshot to restore.',
     'unsupported-runtime': "The command is not built for the module's runtime yet (restore, upgrade and the restore drill on Swarm).",
@@ -26531,8 +27093,17 @@ class DockerCli {
         ];
     }
     /** Run one helper program to completion; a non-zero exit is an error naming what it said. */
-    async runHelper(helper, what, script, args) {
-        const r = await this.docker(['run', '--rm', ...this.helperArgs(helper), helper.image, '-c', script, 'sh', ...args]);
+    async runHelper(helper, what, script, args, readOnly = false) {
+        const r = await this.docker([
+            'run',
+            '--rm',
+            ...this.helperArgs(helper, true, readOnly),
+            helper.image,
+            '-c',
+            script,
+            'sh',
+            ...args,
+        ]);
         if (r.code !== 0) {
             throw new src_errors/* EnvironmentError */.eG(`restore helper (${what}) failed with exit ${r.code}: ${firstLine(r.stderr) || firstLine(r.stdout)}`);
         }
@@ -26569,7 +27140,8 @@ class DockerCli {
         return firstLine(r.stderr) || `the probe exited ${r.code}`;
     }
     async mountSpace(helper) {
-        const out = await this.runHelper(helper, 'free space', SPACE_SCRIPT, mountPaths(helper.mounts));
+        // read-only: df writes nothing, and a dry run runs this check too (docs/architecture.md §12, "Dry runs")
+        const out = await this.runHelper(helper, 'free space', SPACE_SCRIPT, mountPaths(helper.mounts), true);
         const byPath = new Map();
         for (const line of out.split('\n')) {
             const [p, fs, kib] = line.trim().split(/\s+/);
@@ -40663,8 +41235,8 @@ __nccwpck_require__.d(__webpack_exports__, {
   m0: () => (/* binding */ cliMain)
 });
 
-// EXTERNAL MODULE: ./src/commands/index.ts + 66 modules
-var src_commands = __nccwpck_require__(3528);
+// EXTERNAL MODULE: ./src/commands/index.ts + 67 modules
+var src_commands = __nccwpck_require__(3999);
 // EXTERNAL MODULE: ./src/commands/inputs.ts
 var inputs = __nccwpck_require__(7521);
 // EXTERNAL MODULE: ./src/errors.ts
