@@ -38,6 +38,7 @@ import { upgradeGate } from './from.js';
 import { readReleaseNotesFile, type GateResult } from './gate.js';
 import { healthGate, type HealthGate } from './health.js';
 import { describeRollback, describeRollbackFailure, rollBack } from './rollback.js';
+import { DEFAULT_PROGRESS_INTERVAL_MS, Downtime } from '../report/progress.js';
 
 /** The only drift an upgrade deploys. */
 export const UPGRADE_DRIFT: readonly DriftKey[] = ['container.image', 'container.config'];
@@ -50,6 +51,8 @@ export interface UpgradeRequest extends GuardedRequest {
   settleSeconds: number | undefined;
   /** the repo root: release notes must resolve inside it */
   root?: string;
+  /** at most one progress line per this many milliseconds during the long copies (default 5000, §7) */
+  progressIntervalMs?: number;
 }
 
 export interface UpgradeDeps extends GuardedDeps, GuardDeps {
@@ -73,6 +76,8 @@ export interface UpgradeOutcome extends GuardedOutcome<'upgraded' | 'held' | 'ro
   removed_pinned_images: string[];
   last_known_good: LastKnownGood | null;
   reasons: GuardReason[];
+  /** ms from the stop to the service (new or rolled back) running again; null when nothing was stopped (§7) */
+  downtime_ms: number | null;
 }
 
 const UP = new Set(['running', 'restarting', 'paused']);
@@ -307,6 +312,7 @@ function emptyOutcome(m: ModuleDecl, req: UpgradeRequest): UpgradeOutcome {
     removed_pinned_images: [],
     last_known_good: null,
     reasons: [],
+    downtime_ms: null,
   };
 }
 
@@ -349,6 +355,9 @@ export async function upgradeModule(req: UpgradeRequest, deps: UpgradeDeps): Pro
   let previousImageId = '';
   let previousConfigHash = '';
   let previous: ContainerDefinition[] = [];
+  const clock = (): number => deps.now().getTime();
+  const downtime = new Downtime(clock);
+  const progress = { now: clock, intervalMs: req.progressIntervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS };
 
   const done = await runGuarded<UpgradeOutcome>({
     verb: 'upgrade',
@@ -490,14 +499,22 @@ export async function upgradeModule(req: UpgradeRequest, deps: UpgradeDeps): Pro
         sleep: deps.sleep,
         gate,
       };
+      // The gate (and the rollback's) says what it waits for and when the service is up again (§7).
+      gate.say = ctx.say;
+      gate.onReady = (service) => ctx.say(downtime.up(service));
+      stepDeps.onReady = gate.onReady;
+      const rollbackDeps = { ...stepDeps, progress: { ...progress, say: (l: string) => deps.log.info(l) } };
       ctx.started();
       await deps.runtime.removeHelpers(key);
       await markPhase(journal, 'begun', deps);
       let deploying = false;
       let failure: string;
       try {
+        if (running.length) downtime.stopping();
         await deps.runtime.stop(running.map((c) => c.id));
-        ctx.say(`stopped ${running.map((c) => c.name).join(', ') || '(nothing was running)'}`);
+        ctx.say(
+          running.length ? downtime.stopped(running.map((c) => c.name).join(', ')) : 'stopped (nothing was running)',
+        );
         deps.crash?.('after-stop');
         const snap = await snapshotStopped({
           module: m,
@@ -505,6 +522,7 @@ export async function upgradeModule(req: UpgradeRequest, deps: UpgradeDeps): Pro
           outDir: req.outDir,
           now: deps.now(),
           log: deps.log,
+          progress,
         });
         out.snapshot = snap.path;
         record.pre_restore_snapshot = snap.path;
@@ -560,6 +578,7 @@ export async function upgradeModule(req: UpgradeRequest, deps: UpgradeDeps): Pro
         ctx.say(`upgrade stopped before deploying: ${failure}; starting ${m.compose.service} again`);
         try {
           await deps.runtime.start(running.map((c) => c.id));
+          if (running.length) ctx.say(downtime.up(running.map((c) => c.name).join(', ')));
           await markPhase(journal, 'reverted', deps);
           await journal.remove();
         } catch (err) {
@@ -572,11 +591,12 @@ export async function upgradeModule(req: UpgradeRequest, deps: UpgradeDeps): Pro
         }
         return ctx.end('failed', 'snapshot-failed', `upgrade of '${m.name}' stopped before deploying: ${failure}`);
       }
+      downtime.down();
       ctx.say(
         `UPGRADE FAILED: ${failure}; rolling back to the previous container (${pinned}) with the snapshot's data`,
       );
       try {
-        const rolled = await rollBack(journal, stepDeps);
+        const rolled = await rollBack(journal, rollbackDeps);
         if (rolled.problem) {
           return ctx.end(
             'failed',
@@ -601,6 +621,7 @@ export async function upgradeModule(req: UpgradeRequest, deps: UpgradeDeps): Pro
       }
     },
   });
+  done.downtime_ms = downtime.ms();
   if (done.status !== 'upgraded' && done.reasons.length === 0 && done.failure_reason) {
     done.reasons = [{ code: done.failure_reason, message: done.verdict, fix: '' }];
   }
