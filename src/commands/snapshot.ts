@@ -44,7 +44,12 @@ export const snapshotCommand = defineCommand({
     { name: 'backup-ref', description: 'Path of the written archive (feed it to backup-ref).' },
     { name: 'sha256', description: 'sha256 of the archive.' },
     { name: 'bytes', description: 'Size of the archive.' },
-    DOWNTIME_OUTPUT,
+    {
+      ...DOWNTIME_OUTPUT,
+      description:
+        'Milliseconds from the stop being issued to the module running (and healthy) again; empty when nothing ' +
+        'was running (nothing was stopped) and when the snapshot failed.',
+    },
     FAILURE_REASON_OUTPUT,
   ],
   async run(opts, ctx) {

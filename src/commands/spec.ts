@@ -175,5 +175,5 @@ export const DOWNTIME_OUTPUT = {
   name: 'downtime-ms',
   description:
     'Milliseconds from the stop being issued to the service running (and healthy) again; empty when nothing was ' +
-    'stopped. When it did not come back, the time until stateguard gave up (it is still down).',
+    'stopped. When it did not come back, the time until stateguard gave up: it is still down (see status).',
 } as const satisfies OutputDef;

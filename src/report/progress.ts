@@ -12,7 +12,8 @@ export const PROGRESS_INTERVAL_ENV = 'STATEGUARD_PROGRESS_INTERVAL_MS';
 /** Lines for `stateguard --help` (the README says the same in its own words). */
 export const PROGRESS_ENV_HELP: readonly string[] = [
   `${PROGRESS_INTERVAL_ENV}=N   at most one progress line every N milliseconds during the long copies of`,
-  `                              snapshot, restore and upgrade (default ${DEFAULT_PROGRESS_INTERVAL_MS}; 1 to 86400000).`,
+  `                              snapshot, restore and upgrade (default ${DEFAULT_PROGRESS_INTERVAL_MS};`,
+  `                              1 to 86400000; any other value is refused, exit 3).`,
 ];
 
 /**
@@ -126,9 +127,10 @@ export class ProgressReporter {
   line(t: number = this.opts.now()): string {
     const elapsed = Math.max(0, t - this.started);
     const total = this.opts.total;
+    const share = total ? Math.min(100, Math.floor((this.copied / total) * 100)) : 0;
     const amount =
       total !== undefined && total !== null && total > 0
-        ? `${humanBytes(this.copied)} of ${humanBytes(total)} (${Math.min(100, Math.floor((this.copied / total) * 100))}%)`
+        ? `${humanBytes(this.copied)} of ${humanBytes(total)} (${share}%)`
         : `${humanBytes(this.copied)} copied`;
     const rate = elapsed > 0 ? `${humanBytes((this.copied * 1000) / elapsed)}/s` : '? B/s';
     return `${this.opts.label}: ${amount}, ${rate}, ${humanDuration(elapsed)} elapsed`;
