@@ -7,6 +7,7 @@ import { cliNames, parseInputs, type RawInputs } from './commands/inputs.js';
 import type { CommandContext, CommandSpec, InputDef, Logger } from './commands/spec.js';
 import { ExitCode, UserError } from './errors.js';
 import { COMPOSE_ENV_HELP, checkComposeFlavorEnv } from './compose-env.js';
+import { PROGRESS_ENV_HELP } from './report/progress.js';
 import { COMPLETION_SHELLS, completionScript, isCompletionShell } from './completion.js';
 import { errorResult, runCommand } from './run-command.js';
 import { Scrubber } from './report/scrub.js';
@@ -173,6 +174,7 @@ export function usage(spec?: CommandSpec<readonly InputDef[]>): string {
       '',
       'environment:',
       ...COMPOSE_ENV_HELP.map((l) => `  ${l}`),
+      ...PROGRESS_ENV_HELP.map((l) => `  ${l}`),
     ].join('\n');
   }
   const lines = [`usage: stateguard ${spec.name} [flags]`, '', spec.description, '', 'flags:'];

@@ -47,7 +47,8 @@ export const FAILURE_REASONS = {
   'held-major':
     'upgrade held before anything was touched: a major or unknown version bump (pass allow-major to take it).',
   'held-manual-migration':
-    "upgrade held before anything was touched: the target's release notes flag a manual migration (do it by hand, then pass ack-migration with exactly the target's tag).",
+    "upgrade held before anything was touched: the target's release notes flag a manual migration " +
+    "(do it by hand, then pass ack-migration with exactly the target's tag).",
   'rolled-back':
     'The upgrade failed its health gate (or deploy); the snapshot was restored and the previous image runs again.',
   'rollback-failed':

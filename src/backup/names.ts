@@ -118,7 +118,8 @@ export function checkArchiveName(
               code: 'bad-stamp',
               message:
                 `the time stamp in ` +
-                `${JSON.stringify(fileName)} is not YYYYMMDDTHHMMSSZ (UTC, e.g. 20260131T235959Z); expected ${expected}`,
+                `${JSON.stringify(fileName)} is not YYYYMMDDTHHMMSSZ (UTC, e.g. 20260131T235959Z); ` +
+                `expected ${expected}`,
             }
           : looksLikeSafety
             ? {

@@ -44,6 +44,7 @@ import { nameLengthProblems, pathProblems, printablePath } from './entry-rules.j
 import { CHECKSUM_SUFFIX, archiveName, type ArchiveKind, type SafetyKind } from './names.js';
 import { END_OF_ARCHIVE, bodyPadding, headerBlocks } from './tar-writer.js';
 import { withArticle } from '../report/words.js';
+import { DEFAULT_PROGRESS_INTERVAL_MS, Downtime, ProgressReporter, type ProgressSettings } from '../report/progress.js';
 
 export interface SnapshotResult {
   path: string;
@@ -52,6 +53,12 @@ export interface SnapshotResult {
   entries: number;
   volumes: string[];
   taken_at: string;
+  /**
+   * Milliseconds from the stop being issued to the module running (and healthy) again; null when
+   * nothing was stopped (docs/architecture.md §7, "Downtime and progress"). Always null from
+   * `snapshotStopped`: its caller stopped the module.
+   */
+  downtime_ms: number | null;
 }
 
 export interface SnapshotHooks {
@@ -205,6 +212,7 @@ async function captureVolume(
   target: Target,
   out: { write(chunk: Buffer): Promise<void> },
   counters: { entries: number },
+  progress: ProgressReporter | null,
 ): Promise<void> {
   const parser = new Parser({ strict: true, zstd: false, brotli: false });
   let failure: string | null = null;
@@ -285,6 +293,7 @@ async function captureVolume(
     highWaterMark: 1024 * 1024,
     write(chunk: Buffer, _enc, cb) {
       if (failure) return cb(); // keep draining docker cp so it can exit
+      progress?.add(chunk.length);
       const ok = parser.write(chunk);
       if (ok) return cb();
       parser.once('drain', () => cb());
@@ -326,6 +335,7 @@ async function captureToTemp(
   finalName: string,
   log: Logger,
   label: string,
+  progress: ProgressSettings | undefined,
 ): Promise<Captured> {
   const tempPath = path.join(outDir, `.${finalName}.${randomBytes(6).toString('hex')}.partial`);
   const hash = createHash('sha256');
@@ -361,8 +371,18 @@ async function captureToTemp(
       },
     };
     for (const t of targets) {
-      log.info(`${label}: copying ${t.path} (volume ${t.volume})`);
-      await captureVolume(runtime, sourceId, module, t, out, counters);
+      const what = `${label}: copying ${t.path} (volume ${t.volume})`;
+      log.info(what);
+      // The volume's size is not known before it is read: bytes, rate and elapsed time (§7).
+      const reporter = progress
+        ? new ProgressReporter({
+            label: what,
+            say: (l) => log.info(l),
+            now: progress.now,
+            intervalMs: progress.intervalMs,
+          })
+        : null;
+      await captureVolume(runtime, sourceId, module, t, out, counters, reporter);
     }
     await out.write(END_OF_ARCHIVE);
     gz.end();
@@ -422,6 +442,7 @@ async function verifyAndPublish(
 
 function snapshotResult(captured: Captured, finalPath: string, targets: readonly Target[], now: Date): SnapshotResult {
   return {
+    downtime_ms: null,
     path: finalPath,
     sha256: captured.sha256,
     bytes: captured.bytes,
@@ -460,6 +481,8 @@ export async function snapshotStopped(args: {
   log: Logger;
   kind: SafetyKind;
   hooks?: SnapshotHooks;
+  /** progress lines of the copy (clock and interval); none when absent */
+  progress?: ProgressSettings;
 }): Promise<SnapshotResult> {
   const { module: mod, runtime, log } = args;
   const { source, toStop, targets } = await plan(mod, runtime);
@@ -476,6 +499,7 @@ export async function snapshotStopped(args: {
     path.basename(finalPath),
     log,
     `snapshot ${mod.name}`,
+    args.progress,
   );
   try {
     await verifyAndPublish(mod, captured, targets, finalPath, args.hooks);
@@ -496,6 +520,10 @@ interface SnapshotArgs {
   readyTimeoutSeconds?: number;
   /** who is snapshotting (the lock's holder label; see describeHolder) */
   holder?: string;
+  /** the clock of the downtime and the progress lines (default: the system clock) */
+  clock?: () => Date;
+  /** at most one progress line per this many milliseconds (default 5000) */
+  progressIntervalMs?: number;
 }
 
 /**
@@ -542,12 +570,16 @@ async function snapshotLocked(args: SnapshotArgs): Promise<SnapshotResult> {
   let captured: Captured | null = null;
   let captureError: unknown = null;
   let restartError: string | null = null;
+  const clock = args.clock ?? (() => new Date());
+  const now = (): number => clock().getTime();
+  const downtime = new Downtime(now);
+  const names = toStop.map((c) => c.name).join(', ');
 
-  log.info(
-    `snapshot ${mod.name}: stopping ${toStop.length ? toStop.map((c) => c.name).join(', ') : '(nothing running)'}`,
-  );
+  log.info(`snapshot ${mod.name}: stopping ${toStop.length ? names : '(nothing running)'}`);
   try {
+    if (toStop.length) downtime.stopping();
     await runtime.stop(toStop.map((c) => c.id));
+    if (toStop.length) log.info(`snapshot ${mod.name}: ${downtime.stopped(names)}`);
     args.hooks?.crash?.('after-stop');
     captured = await captureToTemp(
       runtime,
@@ -558,6 +590,7 @@ async function snapshotLocked(args: SnapshotArgs): Promise<SnapshotResult> {
       finalName,
       log,
       `snapshot ${mod.name}`,
+      { now, intervalMs: args.progressIntervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS },
     );
     args.hooks?.crash?.('after-capture');
   } catch (err) {
@@ -594,10 +627,14 @@ async function snapshotLocked(args: SnapshotArgs): Promise<SnapshotResult> {
         );
       } else {
         // On Swarm other containers (new tasks) stand for the stopped ones: say which.
-        const now = back.filter((id) => !toStop.some((c) => c.id === id));
+        const others = back.filter((id) => !toStop.some((c) => c.id === id));
         log.info(
-          `snapshot ${mod.name}: ${toStop.map((c) => c.name).join(', ')} running (and healthy) again` +
-            (now.length ? ` as ${now.map((id) => id.slice(0, 12)).join(', ')}` : ''),
+          `snapshot ${mod.name}: ` +
+            downtime.up(
+              names,
+              ` (running, and healthy where it has a healthcheck` +
+                (others.length ? `, as ${others.map((id) => id.slice(0, 12)).join(', ')})` : ')'),
+            ),
         );
       }
     }
@@ -620,7 +657,7 @@ async function snapshotLocked(args: SnapshotArgs): Promise<SnapshotResult> {
       `snapshot ${mod.name}: ${finalPath} (${captured.bytes} bytes, ${captured.entries} entries, sha256 ` +
         `${captured.sha256})`,
     );
-    return snapshotResult(captured, finalPath, targets, args.now);
+    return { ...snapshotResult(captured, finalPath, targets, args.now), downtime_ms: downtime.ms() };
   } catch (err) {
     if (restartError && !downReported) {
       throw new SnapshotError(`${errorMessage(err)}; ALSO: ${restartError}; the module is DOWN`);

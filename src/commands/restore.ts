@@ -4,6 +4,7 @@
  */
 import { surfaceOf } from '../report/words.js';
 import { hostname } from 'node:os';
+import { downtimeWords, progressIntervalMs } from '../report/progress.js';
 import { verifyBackup } from '../backup/verify.js';
 import { planModules } from '../drift/plan.js';
 import { ExitCode } from '../errors.js';
@@ -12,7 +13,7 @@ import { restoreModule, type RestoreOutcome } from '../restore/restore.js';
 import type { CrashHook } from '../restore/steps.js';
 import { cell, checkExpectedPlanHash, loadValidModules, pickModule, refuseOnSwarm } from './common.js';
 import { GUARD_INPUTS } from './guard.js';
-import { defineCommand, FAILURE_REASON_OUTPUT, JSON_INPUT, LOCK_INPUTS } from './spec.js';
+import { defineCommand, DOWNTIME_OUTPUT, FAILURE_REASON_OUTPUT, JSON_INPUT, LOCK_INPUTS } from './spec.js';
 
 /**
  * Test seam for the crash tests (docs/architecture.md §12): STATEGUARD_TEST_KILL_AT=<boundary> makes
@@ -88,6 +89,7 @@ export function restoreSummary(o: RestoreOutcome): string {
   if (o.pre_restore_snapshot) lines.push(`| pre-restore snapshot | ${cell(o.pre_restore_snapshot)} |`);
   for (const v of o.volumes) lines.push(`| volume \`${v.volume}\` | ${v.entries} entries, ${v.bytes} bytes |`);
   if (o.reverted) lines.push('| reverted | the old data was put back |');
+  if (o.downtime_ms !== null) lines.push(`| downtime | ${downtimeWords(o.downtime_ms)} |`);
   if (o.plan_hash) lines.push(`| plan hash | \`${o.plan_hash}\` |`);
   if (o.lock_refusal) lines.push(`| held by | ${cell(o.lock_refusal.holder)} since ${cell(o.lock_refusal.since)} |`);
   lines.push('', ...o.messages.map((m) => `- ${cell(m)}`));
@@ -144,12 +146,14 @@ export const restoreCommand = defineCommand({
     },
     { name: 'pre-restore-snapshot', description: 'Path of the verified snapshot of what was live before.' },
     { name: 'plan-hash', description: "plan_hash of the module's fresh plan." },
+    DOWNTIME_OUTPUT,
     FAILURE_REASON_OUTPUT,
   ],
   async run(opts, ctx) {
     const set = await loadValidModules(opts, ctx);
     const module = pickModule(set, opts.module);
     refuseOnSwarm(module, 'restore');
+    const progressInterval = progressIntervalMs(ctx.env);
     checkExpectedPlanHash(opts.expectedPlanHash, module.name, ctx);
     const o = await restoreModule(
       {
@@ -174,6 +178,7 @@ export const restoreCommand = defineCommand({
         outDir: opts.outDir,
         readyTimeoutSeconds: opts.readyTimeoutSeconds,
         dryRun: opts.dryRun,
+        progressIntervalMs: progressInterval,
       },
       {
         runtime: ctx.runtime(),
@@ -195,11 +200,13 @@ export const restoreCommand = defineCommand({
         ...(o.status === 'blocked' && o.reasons.length
           ? [...o.reasons.map((r) => `  - [${r.code}] ${r.message} — fix: ${r.fix}`)]
           : [`  ${o.verdict}`]),
+        ...(o.downtime_ms !== null ? [`  ${downtimeWords(o.downtime_ms)}`] : []),
       ].join('\n'),
       outputs: {
         status: o.status,
         'pre-restore-snapshot': o.pre_restore_snapshot ?? '',
         'plan-hash': o.plan_hash ?? '',
+        'downtime-ms': o.downtime_ms === null ? '' : String(o.downtime_ms),
         'failure-reason': o.failure_reason,
       },
       summary: restoreSummary(o),

@@ -5,8 +5,16 @@ import path from 'node:path';
 import { takeSnapshot } from '../backup/snapshot.js';
 import { ExitCode } from '../errors.js';
 import { describeHolder } from '../ops/lock.js';
+import { downtimeWords, progressIntervalMs } from '../report/progress.js';
 import { cell, loadValidModules, pickModule } from './common.js';
-import { defineCommand, FAILURE_REASON_OUTPUT, JSON_INPUT, MODULES_INPUT, ROOT_INPUT } from './spec.js';
+import {
+  defineCommand,
+  DOWNTIME_OUTPUT,
+  FAILURE_REASON_OUTPUT,
+  JSON_INPUT,
+  MODULES_INPUT,
+  ROOT_INPUT,
+} from './spec.js';
 
 export const snapshotCommand = defineCommand({
   name: 'snapshot',
@@ -36,9 +44,16 @@ export const snapshotCommand = defineCommand({
     { name: 'backup-ref', description: 'Path of the written archive (feed it to backup-ref).' },
     { name: 'sha256', description: 'sha256 of the archive.' },
     { name: 'bytes', description: 'Size of the archive.' },
+    {
+      ...DOWNTIME_OUTPUT,
+      description:
+        'Milliseconds from the stop being issued to the module running (and healthy) again; empty when nothing ' +
+        'was running (nothing was stopped) and when the snapshot failed.',
+    },
     FAILURE_REASON_OUTPUT,
   ],
   async run(opts, ctx) {
+    const intervalMs = progressIntervalMs(ctx.env);
     const set = await loadValidModules(opts, ctx);
     const mod = pickModule(set, opts.module);
     const result = await takeSnapshot({
@@ -50,6 +65,8 @@ export const snapshotCommand = defineCommand({
       readyTimeoutSeconds: opts.readyTimeoutSeconds,
       holder: describeHolder(ctx.env, hostname(), process.pid),
       hooks: { crash: crashHook(ctx.env) },
+      clock: () => ctx.now(),
+      progressIntervalMs: intervalMs,
     });
     return {
       exitCode: ExitCode.ok,
@@ -58,11 +75,13 @@ export const snapshotCommand = defineCommand({
         `snapshot of ${mod.name} written: ${result.path}\n` +
         `  ${result.bytes} bytes, ${result.entries} entries, volumes ` +
         `${result.volumes.join(', ')}, taken ${result.taken_at}\n` +
-        `  sha256 ${result.sha256}`,
+        `  sha256 ${result.sha256}\n` +
+        `  ${downtimeWords(result.downtime_ms)}`,
       outputs: {
         'backup-ref': result.path,
         sha256: result.sha256,
         bytes: String(result.bytes),
+        'downtime-ms': result.downtime_ms === null ? '' : String(result.downtime_ms),
         'failure-reason': '',
       },
       summary:

@@ -166,3 +166,14 @@ export const FAILURE_REASON_OUTPUT = {
   name: 'failure-reason',
   description: 'Empty on success; otherwise one of the documented failure reasons (see README).',
 } as const satisfies OutputDef;
+
+/**
+ * snapshot, restore and upgrade: how long the module's service was down (docs/architecture.md §7,
+ * "Downtime and progress"); the JSON's `downtime_ms`.
+ */
+export const DOWNTIME_OUTPUT = {
+  name: 'downtime-ms',
+  description:
+    'Milliseconds from the stop being issued to the service running (and healthy) again; empty when nothing was ' +
+    'stopped. When it did not come back, the time until stateguard gave up: it is still down (see status).',
+} as const satisfies OutputDef;

@@ -3,6 +3,7 @@
  * flagged, rolled back with its data when unhealthy (docs/architecture.md §13).
  */
 import { hostname } from 'node:os';
+import { downtimeWords, progressIntervalMs } from '../report/progress.js';
 import { verifyBackup } from '../backup/verify.js';
 import { planModules } from '../drift/plan.js';
 import { ExitCode } from '../errors.js';
@@ -12,7 +13,15 @@ import { upgradeModule, type UpgradeOutcome } from '../upgrade/upgrade.js';
 import { cell, checkExpectedPlanHash, loadValidModules, pickModule, refuseOnSwarm } from './common.js';
 import { inputRef, surfaceOf } from '../report/words.js';
 import { crashHook, DRY_RUN_INPUT, dryRunLines, dryRunSummary } from './restore.js';
-import { defineCommand, FAILURE_REASON_OUTPUT, JSON_INPUT, MODULES_INPUT, ROOT_INPUT, LOCK_INPUTS } from './spec.js';
+import {
+  defineCommand,
+  DOWNTIME_OUTPUT,
+  FAILURE_REASON_OUTPUT,
+  JSON_INPUT,
+  MODULES_INPUT,
+  ROOT_INPUT,
+  LOCK_INPUTS,
+} from './spec.js';
 
 export function upgradeExitCode(o: UpgradeOutcome): 0 | 1 | 3 {
   if (o.decision === 'upgraded' || o.decision === 'would-upgrade' || o.status === 'no-op') return ExitCode.ok;
@@ -37,6 +46,7 @@ export function upgradeSummary(o: UpgradeOutcome): string {
   if (o.acknowledged_migration)
     lines.push(`| manual migration acknowledged | \`${o.acknowledged_migration}\` (ack-migration) |`);
   if (o.snapshot) lines.push(`| snapshot | ${cell(o.snapshot)} |`);
+  if (o.downtime_ms !== null) lines.push(`| downtime | ${downtimeWords(o.downtime_ms)} |`);
   if (o.pinned_image) lines.push(`| previous image pinned as | \`${o.pinned_image}\` |`);
   if (o.removed_pinned_images.length)
     lines.push(`| older pinned images removed | ${o.removed_pinned_images.map((t) => `\`${t}\``).join(', ')} |`);
@@ -153,12 +163,14 @@ export const upgradeCommand = defineCommand({
     { name: 'snapshot', description: 'Path of the verified pre-upgrade snapshot.' },
     { name: 'pinned-image', description: 'The previous image, pinned under a stateguard tag.' },
     { name: 'plan-hash', description: "plan_hash of the module's fresh plan." },
+    DOWNTIME_OUTPUT,
     FAILURE_REASON_OUTPUT,
   ],
   async run(opts, ctx) {
     const set = await loadValidModules(opts, ctx);
     const module = pickModule(set, opts.module);
     refuseOnSwarm(module, 'upgrade');
+    const progressInterval = progressIntervalMs(ctx.env);
     checkExpectedPlanHash(opts.expectedPlanHash, module.name, ctx);
     if (opts.confirm) ctx.addSecret(opts.confirm);
     const o = await upgradeModule(
@@ -187,6 +199,7 @@ export const upgradeCommand = defineCommand({
         root: set.root,
         ...(opts.ackMigration !== undefined ? { ackMigration: opts.ackMigration } : {}),
         dryRun: opts.dryRun,
+        progressIntervalMs: progressInterval,
       },
       {
         runtime: ctx.runtime(),
@@ -218,6 +231,7 @@ export const upgradeCommand = defineCommand({
           : []),
         ...dryRunLines(o),
         `  ${upgradeVerdictLine(o)}`,
+        ...(o.downtime_ms !== null ? [`  ${downtimeWords(o.downtime_ms)}`] : []),
       ].join('\n'),
       outputs: {
         status: o.status,
@@ -225,6 +239,7 @@ export const upgradeCommand = defineCommand({
         snapshot: o.snapshot ?? '',
         'pinned-image': o.pinned_image ?? '',
         'plan-hash': o.plan_hash ?? '',
+        'downtime-ms': o.downtime_ms === null ? '' : String(o.downtime_ms),
         'failure-reason': o.failure_reason,
       },
       summary: upgradeSummary(o),

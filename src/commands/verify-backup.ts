@@ -36,8 +36,9 @@ export function renderBackupReport(r: BackupReport): { text: string; summary: st
     for (const p of r.problems)
       lines.push(`  [${p.code}] ${p.message}${p.entry !== undefined ? ` (entry ${JSON.stringify(p.entry)})` : ''}`);
   }
+  const kindNote = r.kind && r.kind !== 'backup' ? ` (a ${r.kind} safety copy)` : '';
   const summary = r.verified
-    ? `### stateguard verify-backup: verified${r.kind && r.kind !== 'backup' ? ` (a ${r.kind} safety copy)` : ''}\n\n| file | module | taken | entries | bytes | sha256 ` +
+    ? `### stateguard verify-backup: verified${kindNote}\n\n| file | module | taken | entries | bytes | sha256 ` +
       `|\n|---|---|---|---|---|---|\n` +
       `| ${cell(r.path)} | ${cell(r.matched_module ?? '')} | ${r.created_at} | ${r.entries} | ${r.bytes} | ` +
       `\`${r.sha256}\` |\n\n${checksumLine(r)}` +

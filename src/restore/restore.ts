@@ -47,6 +47,7 @@ import {
   type CrashHook,
   type StepDeps,
 } from './steps.js';
+import { DEFAULT_PROGRESS_INTERVAL_MS, Downtime } from '../report/progress.js';
 
 /** Drift a restore may run with: it repairs a broken service's data; it never rolls out a definition. */
 export const RESTORE_TOLERATED_DRIFT: readonly DriftKey[] = ['container.state.running', 'container.health'];
@@ -58,6 +59,8 @@ export interface RestoreRequest extends GuardedRequest {
   readyTimeoutSeconds: number;
   /** check everything, touch nothing, say what would happen (docs/architecture.md §12, "Dry runs") */
   dryRun?: boolean;
+  /** at most one progress line per this many milliseconds during the long copies (default 5000, §7) */
+  progressIntervalMs?: number;
 }
 
 export interface RestoreDeps extends GuardedDeps, GuardDeps {
@@ -80,6 +83,8 @@ export interface RestoreOutcome extends GuardedOutcome<'restored' | 'would-resto
    * `backup`, or null when the data was not touched (refused, or the journal is kept for recover)
    */
   data: 'old' | 'backup' | null;
+  /** ms from the stop to the service running again; null when nothing was stopped (§7, "Downtime and progress") */
+  downtime_ms: number | null;
 }
 
 const UP = new Set(['running', 'restarting', 'paused']);
@@ -284,6 +289,7 @@ function emptyOutcome(m: ModuleDecl, req: RestoreRequest): RestoreOutcome {
     data: null,
     dry_run: req.dryRun === true,
     steps: req.dryRun === true ? [] : null,
+    downtime_ms: null,
   };
 }
 
@@ -297,6 +303,9 @@ export async function restoreModule(req: RestoreRequest, deps: RestoreDeps): Pro
   let mounts: DataMount[] = [];
   let toStop: ContainerInfo[] = [];
   let helper: HelperSpec | null = null;
+  const clock = (): number => deps.now().getTime();
+  const downtime = new Downtime(clock);
+  const progress = { now: clock, intervalMs: req.progressIntervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS };
 
   const finished = await runGuarded<RestoreOutcome>({
     verb: 'restore',
@@ -423,14 +432,18 @@ export async function restoreModule(req: RestoreRequest, deps: RestoreDeps): Pro
         crash: deps.crash,
         readyTimeoutMs: req.readyTimeoutSeconds * 1000,
         sleep: deps.sleep,
+        onReady: (service) => ctx.say(downtime.up(service)),
       };
       await deps.runtime.removeHelpers(key);
       ctx.started();
       await markPhase(journal, 'begun', deps);
       let committed = false;
       try {
+        if (toStop.length) downtime.stopping();
         await deps.runtime.stop(toStop.map((c) => c.id));
-        ctx.say(`stopped ${toStop.map((c) => c.name).join(', ') || '(nothing was running)'}`);
+        ctx.say(
+          toStop.length ? downtime.stopped(toStop.map((c) => c.name).join(', ')) : 'stopped (nothing was running)',
+        );
         deps.crash?.('after-stop');
         const snap = await snapshotStopped({
           module: m,
@@ -439,6 +452,7 @@ export async function restoreModule(req: RestoreRequest, deps: RestoreDeps): Pro
           now: deps.now(),
           log: deps.log,
           kind: 'pre-restore',
+          progress,
         });
         out.pre_restore_snapshot = snap.path;
         record.pre_restore_snapshot = snap.path;
@@ -447,12 +461,22 @@ export async function restoreModule(req: RestoreRequest, deps: RestoreDeps): Pro
 
         await deps.runtime.prepareWorkArea(h);
         deps.crash?.('after-prepare');
-        const repacked = await stageArchive(deps.runtime, h, {
-          path: backup.path,
-          sha256: backup.sha256 ?? '',
-          layout: { module: m.name, volumes: m.volumes.map((v) => v.volume) },
-          limits: { maxUncompressedBytes: req.maxUncompressedBytes, maxEntries: req.maxEntries },
-        });
+        const repacked = await stageArchive(
+          deps.runtime,
+          h,
+          {
+            path: backup.path,
+            sha256: backup.sha256 ?? '',
+            layout: { module: m.name, volumes: m.volumes.map((v) => v.volume) },
+            limits: { maxUncompressedBytes: req.maxUncompressedBytes, maxEntries: req.maxEntries },
+          },
+          {
+            ...progress,
+            say: (l) => deps.log.info(l),
+            label: `restore ${m.name}: staging ${path.basename(backup.path)}`,
+            total: backup.uncompressed_bytes,
+          },
+        );
         record.roots = repacked.volumes.map((v) => v.root);
         out.volumes = repacked.volumes.map((v) => ({ volume: v.volume, entries: v.entries, bytes: v.bytes }));
         ctx.say(`staged ${out.volumes.map((v) => `${v.volume} (${v.entries} entries, ${v.bytes} bytes)`).join(', ')}`);
@@ -531,6 +555,7 @@ export async function restoreModule(req: RestoreRequest, deps: RestoreDeps): Pro
       : finished.status === 'failed'
         ? 'failed'
         : 'blocked';
+  finished.downtime_ms = downtime.ms();
   if (finished.status !== 'restored' && finished.reasons.length === 0 && finished.failure_reason) {
     finished.reasons = [{ code: finished.failure_reason, message: finished.verdict, fix: '' }];
   }

@@ -12,6 +12,7 @@ import { EnvironmentError, errorMessage } from '../errors.js';
 import type { ComposeTarget, HelperSpec, Runtime, SwapResult } from '../ports.js';
 import type { Journal, JournalRecord, Phase } from './journal.js';
 import { repackForStaging, WORK_AREA, type RepackResult } from './repack.js';
+import { humanDuration, ProgressReporter, type ProgressSettings } from '../report/progress.js';
 
 /** Test seam: called at every phase boundary (the CLI wires STATEGUARD_TEST_KILL_AT to SIGKILL itself). */
 export type CrashHook = (boundary: string) => void;
@@ -22,6 +23,8 @@ export interface StepDeps {
   crash?: CrashHook;
   readyTimeoutMs: number;
   sleep?: (ms: number) => Promise<void>;
+  /** the service is running (and healthy where it has a healthcheck) again: the downtime's end (§7) */
+  onReady?: (service: string) => void;
 }
 
 export function helperOf(record: JournalRecord, key: string): HelperSpec {
@@ -53,8 +56,15 @@ export async function recreateAndWait(record: JournalRecord, deps: StepDeps): Pr
 async function waitService(record: JournalRecord, deps: StepDeps): Promise<string | null> {
   const ids = (await listServiceContainers(deps.runtime, record)).map((c) => c.id);
   if (ids.length === 0) return `no container of ${record.service} exists`;
+  deps.say(
+    `waiting up to ${humanDuration(deps.readyTimeoutMs)} for ${record.service} to be running (and healthy where ` +
+      `it has a healthcheck)`,
+  );
   const pending = await waitUntilReady(deps.runtime, ids, deps.readyTimeoutMs, deps.sleep);
-  if (pending.length === 0) return null;
+  if (pending.length === 0) {
+    deps.onReady?.(record.service);
+    return null;
+  }
   return (
     `${pending.map((p) => `${p.id.slice(0, 12)} ${p.problem}`).join(', ')} ` +
     `(running, and healthy where it has a healthcheck, is required within ${deps.readyTimeoutMs / 1000}s)`
@@ -221,16 +231,24 @@ export async function stageArchive(
   runtime: Runtime,
   helper: HelperSpec,
   archive: { path: string; sha256: string; layout: Layout; limits: ArchiveLimits },
+  progress?: ProgressSettings & { say(line: string): void; label: string; total: number | null },
 ): Promise<RepackResult> {
   const fh = await open(archive.path, 'r');
   let result: RepackResult | null = null;
   try {
     await runtime.stage(helper, async (write) => {
+      // Bytes counted as they go to the engine, against the archive's uncompressed size (§7).
+      const reporter = progress ? new ProgressReporter(progress) : null;
       const r = await repackForStaging(fh.createReadStream({ highWaterMark: 1024 * 1024, autoClose: false }), {
         layout: archive.layout,
         limits: archive.limits,
         prefixFor: (i) => `${i}/${WORK_AREA}/new`,
-        out: write,
+        out: reporter
+          ? async (chunk) => {
+              await write(chunk);
+              reporter.add(chunk.length);
+            }
+          : write,
       });
       result = r;
       if (r.problems.length > 0 || !r.readToEnd) {

@@ -6,6 +6,7 @@
  */
 import { listServiceContainers, notReady, waitUntilReady } from '../drift/containers.js';
 import type { Runtime } from '../ports.js';
+import { humanDuration } from '../report/progress.js';
 
 export interface HealthGate {
   timeoutMs: number;
@@ -13,6 +14,10 @@ export interface HealthGate {
   sleep?: (ms: number) => Promise<void>;
   /** poll interval (tests pass a small one) */
   intervalMs?: number;
+  /** says what the gate waits for, before it waits (docs/architecture.md §7, "Downtime and progress") */
+  say?: (message: string) => void;
+  /** the service is running and healthy (before the settle window): the downtime's end */
+  onReady?: (service: string) => void;
 }
 
 /** null when healthy and settled; otherwise why not. */
@@ -27,8 +32,14 @@ export async function healthGate(
   if (containers.length === 0) return `no container of ${compose.service} exists`;
   const ids = containers.map((c) => c.id);
   const started = Date.now();
+  gate.say?.(
+    `waiting up to ${humanDuration(gate.timeoutMs)} for ${compose.service} to be running (and healthy where it ` +
+      `has a healthcheck)`,
+  );
   const pending = await waitUntilReady(runtime, ids, gate.timeoutMs, gate.sleep, interval);
   if (pending.length) return pending.map((p) => `${p.id.slice(0, 12)} ${p.problem}`).join(', ');
+  gate.onReady?.(compose.service);
+  gate.say?.(`waiting ${humanDuration(gate.settleMs)} for ${compose.service} to stay healthy (settle window)`);
   const first = new Map((await runtime.inspectContainers(ids)).map((c) => [c.id, c.startedAt]));
   const settleEnd = Math.min(Date.now() + gate.settleMs, started + gate.timeoutMs + gate.settleMs);
   for (;;) {

@@ -11,13 +11,17 @@
  * snapshot is staged afresh and swapped in (the live content, whatever it is, goes to `old/`).
  */
 import { listServiceContainers } from '../drift/containers.js';
+import path from 'node:path';
 import type { Journal, JournalRecord } from '../restore/journal.js';
 import { helperOf, markPhase, stageArchive, targetOf, type StepDeps } from '../restore/steps.js';
 import { healthGate, type HealthGate } from './health.js';
 import { verifyDataAgainstSnapshot } from './verify-data.js';
+import type { ProgressSettings } from '../report/progress.js';
 
 export interface RollbackDeps extends StepDeps {
   gate: HealthGate;
+  /** progress lines while the snapshot is staged (docs/architecture.md §7, "Downtime and progress") */
+  progress?: ProgressSettings & { say(line: string): void };
 }
 
 /** How a finished rollback ended (a thrown error: it did not finish; the journal is kept). */
@@ -79,12 +83,21 @@ export async function rollBack(j: Journal, deps: RollbackDeps): Promise<Rollback
   await deps.runtime.dropWorkArea(helper);
   await deps.runtime.prepareWorkArea(helper);
   const layout = { module: record.module, volumes: record.mounts.map((m) => m.volume) };
-  const staged = await stageArchive(deps.runtime, helper, {
-    path: record.pre_restore_snapshot,
-    sha256: record.snapshot_sha256 ?? '',
-    layout,
-    limits: { maxUncompressedBytes: Number.MAX_SAFE_INTEGER, maxEntries: Number.MAX_SAFE_INTEGER },
-  });
+  const staged = await stageArchive(
+    deps.runtime,
+    helper,
+    {
+      path: record.pre_restore_snapshot,
+      sha256: record.snapshot_sha256 ?? '',
+      layout,
+      limits: { maxUncompressedBytes: Number.MAX_SAFE_INTEGER, maxEntries: Number.MAX_SAFE_INTEGER },
+    },
+    deps.progress && {
+      ...deps.progress,
+      label: `rollback ${record.module}: staging ${path.basename(record.pre_restore_snapshot)}`,
+      total: null,
+    },
+  );
   deps.crash?.('after-rollback-staged');
   await deps.runtime.swap(
     helper,

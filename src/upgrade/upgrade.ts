@@ -40,6 +40,7 @@ import { upgradeGate } from './from.js';
 import { readReleaseNotesFile, type GateResult } from './gate.js';
 import { healthGate, type HealthGate } from './health.js';
 import { describeRollback, describeRollbackFailure, rollBack } from './rollback.js';
+import { DEFAULT_PROGRESS_INTERVAL_MS, Downtime } from '../report/progress.js';
 
 /** The only drift an upgrade deploys. */
 export const UPGRADE_DRIFT: readonly DriftKey[] = ['container.image', 'container.config'];
@@ -56,6 +57,8 @@ export interface UpgradeRequest extends GuardedRequest {
   ackMigration?: string;
   /** check everything, touch nothing, say what would happen (docs/architecture.md §13, "Dry runs") */
   dryRun?: boolean;
+  /** at most one progress line per this many milliseconds during the long copies (default 5000, §7) */
+  progressIntervalMs?: number;
 }
 
 export interface UpgradeDeps extends GuardedDeps, GuardDeps {
@@ -82,6 +85,8 @@ export interface UpgradeOutcome
   removed_pinned_images: string[];
   last_known_good: LastKnownGood | null;
   reasons: GuardReason[];
+  /** ms from the stop to the service (new or rolled back) running again; null when nothing was stopped (§7) */
+  downtime_ms: number | null;
 }
 
 const UP = new Set(['running', 'restarting', 'paused']);
@@ -345,6 +350,7 @@ function emptyOutcome(m: ModuleDecl, req: UpgradeRequest): UpgradeOutcome {
     acknowledged_migration: null,
     dry_run: req.dryRun === true,
     steps: req.dryRun === true ? [] : null,
+    downtime_ms: null,
   };
 }
 
@@ -388,6 +394,9 @@ export async function upgradeModule(req: UpgradeRequest, deps: UpgradeDeps): Pro
   let previousImageId = '';
   let previousConfigHash = '';
   let previous: ContainerDefinition[] = [];
+  const clock = (): number => deps.now().getTime();
+  const downtime = new Downtime(clock);
+  const progress = { now: clock, intervalMs: req.progressIntervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS };
 
   const done = await runGuarded<UpgradeOutcome>({
     verb: 'upgrade',
@@ -574,14 +583,22 @@ export async function upgradeModule(req: UpgradeRequest, deps: UpgradeDeps): Pro
         sleep: deps.sleep,
         gate,
       };
+      // The gate (and the rollback's) says what it waits for and when the service is up again (§7).
+      gate.say = ctx.say;
+      gate.onReady = (service) => ctx.say(downtime.up(service));
+      stepDeps.onReady = gate.onReady;
+      const rollbackDeps = { ...stepDeps, progress: { ...progress, say: (l: string) => deps.log.info(l) } };
       ctx.started();
       await deps.runtime.removeHelpers(key);
       await markPhase(journal, 'begun', deps);
       let deploying = false;
       let failure: string;
       try {
+        if (running.length) downtime.stopping();
         await deps.runtime.stop(running.map((c) => c.id));
-        ctx.say(`stopped ${running.map((c) => c.name).join(', ') || '(nothing was running)'}`);
+        ctx.say(
+          running.length ? downtime.stopped(running.map((c) => c.name).join(', ')) : 'stopped (nothing was running)',
+        );
         deps.crash?.('after-stop');
         const snap = await snapshotStopped({
           module: m,
@@ -590,6 +607,7 @@ export async function upgradeModule(req: UpgradeRequest, deps: UpgradeDeps): Pro
           now: deps.now(),
           log: deps.log,
           kind: 'pre-upgrade',
+          progress,
         });
         out.snapshot = snap.path;
         record.pre_restore_snapshot = snap.path;
@@ -645,6 +663,7 @@ export async function upgradeModule(req: UpgradeRequest, deps: UpgradeDeps): Pro
         ctx.say(`upgrade stopped before deploying: ${failure}; starting ${m.compose.service} again`);
         try {
           await deps.runtime.start(running.map((c) => c.id));
+          if (running.length) ctx.say(downtime.up(running.map((c) => c.name).join(', ')));
           await markPhase(journal, 'reverted', deps);
           await journal.remove();
         } catch (err) {
@@ -657,11 +676,12 @@ export async function upgradeModule(req: UpgradeRequest, deps: UpgradeDeps): Pro
         }
         return ctx.end('failed', 'snapshot-failed', `upgrade of '${m.name}' stopped before deploying: ${failure}`);
       }
+      downtime.down();
       ctx.say(
         `UPGRADE FAILED: ${failure}; rolling back to the previous container (${pinned}) with the snapshot's data`,
       );
       try {
-        const rolled = await rollBack(journal, stepDeps);
+        const rolled = await rollBack(journal, rollbackDeps);
         if (rolled.problem) {
           return ctx.end(
             'failed',
@@ -686,6 +706,7 @@ export async function upgradeModule(req: UpgradeRequest, deps: UpgradeDeps): Pro
       }
     },
   });
+  done.downtime_ms = downtime.ms();
   if (done.status !== 'upgraded' && done.reasons.length === 0 && done.failure_reason) {
     done.reasons = [{ code: done.failure_reason, message: done.verdict, fix: '' }];
   }

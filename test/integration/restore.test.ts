@@ -180,8 +180,12 @@ volumes:
     const r = await cli(args, repo);
     restoreMs = Date.now() - t0;
     if (r.code !== 0) throw new Error(`restore failed: ${r.stdout}\n${r.stderr}`);
-    const j = JSON.parse(r.stdout) as { decision: string; pre_restore_snapshot: string; volumes: { volume: string }[] };
+    const j = JSON.parse(r.stdout) as { decision: string; pre_restore_snapshot: string; volumes: { volume: string }[]; downtime_ms: unknown };
     expect(j.decision).toBe('restored');
+    // downtime and the lines that say it (docs/architecture.md §7, "Downtime and progress")
+    expect(Number.isInteger(j.downtime_ms) && (j.downtime_ms as number) > 0).toBe(true);
+    expect(r.stderr).toMatch(/stopped \S+ at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ/);
+    expect(r.stderr).toMatch(/started db again at \S+Z; down for /);
     expect(j.volumes.map((v) => v.volume)).toEqual(['data', 'conf', 'blobs']);
     expect(fingerprint()).toBe(fingerprintA);
     expect(fingerprint()).not.toMatch(/only-in-b|extra-b|stateguard-restore/);

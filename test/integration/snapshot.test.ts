@@ -105,8 +105,12 @@ describeDocker('snapshot on the real engine', () => {
     const r = await cli(['snapshot', '--root', repo, '--module', 'store', '--out-dir', out, '--json'], repo);
     expect(r.stderr).not.toMatch(/NOT RUNNING/);
     expect(r.code).toBe(0);
-    const result = JSON.parse(r.stdout) as { path: string; sha256: string; bytes: number; entries: number; volumes: string[]; taken_at: string };
+    const result = JSON.parse(r.stdout) as { path: string; sha256: string; bytes: number; entries: number; volumes: string[]; taken_at: string; downtime_ms: unknown };
     expect(result.volumes).toEqual(['store-data']);
+    // downtime and the lines that say it (docs/architecture.md §7, "Downtime and progress")
+    expect(Number.isInteger(result.downtime_ms) && (result.downtime_ms as number) > 0).toBe(true);
+    expect(r.stderr).toMatch(/stopped \S+ at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ/);
+    expect(r.stderr).toMatch(/started \S+ again at \S+Z \(running, and healthy where it has a healthcheck\); down for /);
     expect(path.dirname(result.path)).toBe(out);
     expect(path.basename(result.path)).toMatch(/^store-\d{8}T\d{6}Z\.tar\.gz$/);
     expect(readdirSync(out).sort()).toEqual([path.basename(result.path), `${path.basename(result.path)}.sha256`]);
@@ -136,6 +140,28 @@ describeDocker('snapshot on the real engine', () => {
       const v = await cli(['verify-backup', '--root', repo, '--module', mod, '--backup-ref', result.path, '--backup-root', out, '--json'], repo);
       expect(v.code).toBe(0);
       expect(JSON.parse(v.stdout)).toMatchObject({ verified: true, sha256: result.sha256, matched_module: 'store', problems: [] });
+    }
+  }, 180_000);
+
+  it('a copy of tens of MB prints progress lines (bytes, rate, elapsed) with a small STATEGUARD_PROGRESS_INTERVAL_MS', async () => {
+    const big = docker(['exec', storeId, 'sh', '-c', 'dd if=/dev/urandom of=/data/big bs=1048576 count=32 2>/dev/null']);
+    expect(big.status).toBe(0);
+    try {
+      let stdout = '';
+      let stderr = '';
+      const env = { ...process.env, STATEGUARD_PROGRESS_INTERVAL_MS: '1' };
+      const out = path.join(work, 'progress');
+      const code = await runCli(['snapshot', '--root', repo, '--module', 'store', '--out-dir', out, '--json'], { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env, cwd: repo });
+      expect(code).toBe(0);
+      const lines = stderr.split('\n').filter((l) => l.startsWith('snapshot store: copying /data (volume store-data): '));
+      // no timing asserted: at least one line, each with bytes, rate and elapsed time
+      expect(lines.length).toBeGreaterThanOrEqual(1);
+      for (const l of lines) expect(l).toMatch(/: [\d.]+ (B|KiB|MiB) copied, [\d.]+ (B|KiB|MiB|GiB)\/s, .+ elapsed$/);
+      const j = JSON.parse(stdout) as { downtime_ms: unknown; path: string };
+      expect(Number.isInteger(j.downtime_ms) && (j.downtime_ms as number) > 0).toBe(true);
+      rmSync(out, { recursive: true, force: true });
+    } finally {
+      docker(['exec', storeId, 'rm', '-f', '/data/big']);
     }
   }, 180_000);
 

@@ -173,8 +173,13 @@ volumes:
     declare('1.1.0');
     const r = await cli(upgradeArgs(), repo);
     if (r.code !== 0) throw new Error(`upgrade failed: ${r.stdout}\n${r.stderr}`);
-    const j = JSON.parse(r.stdout) as { decision: string; bump: string; snapshot: string };
+    const j = JSON.parse(r.stdout) as { decision: string; bump: string; snapshot: string; downtime_ms: unknown };
     expect(j).toMatchObject({ decision: 'upgraded', bump: 'minor' });
+    // downtime and the lines that say it (docs/architecture.md §7, "Downtime and progress")
+    expect(Number.isInteger(j.downtime_ms) && (j.downtime_ms as number) > 0).toBe(true);
+    expect(r.stderr).toMatch(/stopped \S+ at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ/);
+    expect(r.stderr).toMatch(/started app again at \S+Z; down for /);
+    expect(r.stderr).toMatch(/waiting 3 s for app to stay healthy \(settle window\)/);
     expect(appContainer().image).toBe(imageId(`${appRepo}:1.1.0`));
     expect(otherId()).toBe(other);
     expect(data()).toBe(before);
@@ -202,8 +207,9 @@ volumes:
     declare(version);
     const r = await cli(upgradeArgs(), repo);
     expect(r.code).toBe(1);
-    const j = JSON.parse(r.stdout) as { decision: string; failure_reason: string; verdict: string };
+    const j = JSON.parse(r.stdout) as { decision: string; failure_reason: string; verdict: string; downtime_ms: unknown };
     expect(j).toMatchObject({ decision: 'rolled-back', failure_reason: 'rolled-back' });
+    expect(Number.isInteger(j.downtime_ms) && (j.downtime_ms as number) > 0).toBe(true);
     expect(data()).toBe(before);
     expect(data()).not.toMatch(/migration-marker/);
     expect(appContainer().image).toBe(previous);

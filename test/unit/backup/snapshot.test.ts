@@ -274,3 +274,60 @@ describe('snapshot (fake engine)', () => {
     expect(held.callsTo('stop')).toEqual([]);
   });
 });
+
+describe('snapshot: downtime and progress (fake clock, docs/architecture.md §7)', () => {
+  /** A clock the simulated engine advances: stop 1 s, every chunk `docker cp` writes 1 s, start 0.5 s. */
+  function clocked(rt: FakeRuntime): { t: number } {
+    const clock = { t: NOW.getTime() };
+    const stop = rt.stop.bind(rt);
+    const start = rt.start.bind(rt);
+    const copyFrom = rt.copyFrom.bind(rt);
+    rt.stop = async (ids, s) => {
+      await stop(ids, s);
+      clock.t += 1000;
+    };
+    rt.start = async (ids) => {
+      const back = await start(ids);
+      clock.t += 500;
+      return back;
+    };
+    rt.copyFrom = async (id, p, sink) => {
+      const write = sink.write.bind(sink) as (chunk: Buffer) => boolean;
+      (sink as { write: (chunk: Buffer) => boolean }).write = (chunk: Buffer) => {
+        clock.t += 1000;
+        return write(chunk);
+      };
+      return copyFrom(id, p, sink);
+    };
+    return clock;
+  }
+
+  it('downtime_ms runs from the stop being issued to the module running again; stopped/started lines with the time', async () => {
+    const rt = setup(DOCKER_CP_TAR);
+    const clock = clocked(rt);
+    const log = logger();
+    const chunks = Math.ceil(DOCKER_CP_TAR.length / 7777); // the simulated docker cp writes 7777-byte chunks
+    const r = await takeSnapshot({ module: STORE, runtime: rt, outDir: outDir(), now: NOW, log, clock: () => new Date(clock.t), progressIntervalMs: 3000 });
+    expect(r.downtime_ms).toBe(1000 + chunks * 1000 + 500);
+    expect(Number.isInteger(r.downtime_ms)).toBe(true);
+    expect(log.lines).toContain('info snapshot store: stopped platform_store_1 at 2026-03-10T12:00:00Z');
+    expect(log.lines.find((l) => l.includes('started platform_store_1 again'))).toMatch(
+      /^info snapshot store: started platform_store_1 again at 2026-03-10T12:00:\d\dZ \(running, and healthy where it has a healthcheck\); down for \d+(\.\d)? s$/,
+    );
+    // progress: at most one line per 3 s of the fake clock (when a chunk is counted depends on the
+    // stream's buffering, so only the bounds are asserted)
+    const progress = log.lines.filter((l) => l.includes('copied,'));
+    expect(progress.length).toBeGreaterThanOrEqual(1);
+    expect(progress.length).toBeLessThanOrEqual(Math.floor(chunks / 3));
+    expect(progress[0]).toMatch(/^info snapshot store: copying \/data \(volume store-data\): [\d.]+ KiB copied, [\d.]+ KiB\/s, \d+ s elapsed$/);
+  });
+
+  it('a stopped module: nothing stopped, downtime_ms null, no stopped/started line', async () => {
+    const rt = setup(DOCKER_CP_TAR);
+    rt.containers.find((c) => c.id === 'store1')!.state = 'exited';
+    const log = logger();
+    const r = await takeSnapshot({ module: STORE, runtime: rt, outDir: outDir(), now: NOW, log });
+    expect(r.downtime_ms).toBeNull();
+    expect(log.lines.some((l) => / stopped .* at |started .* again/.test(l))).toBe(false);
+  });
+});

@@ -334,3 +334,84 @@ describe('every mutating command refuses a module with an interrupted operation,
     }
   });
 });
+
+describe('restore: downtime and progress (fake clock, docs/architecture.md §7)', () => {
+  /** The simulated engine advances the clock: stop 1 s, each staged chunk 1 s, a recreate 0.5 s. */
+  function clocked(s: ReturnType<typeof setup>): { clock: { t: number }; lines: string[]; d: RestoreDeps } {
+    const clock = { t: T0.getTime() };
+    const rt = s.rt;
+    const stop = rt.stop.bind(rt);
+    const stage = rt.stage.bind(rt);
+    const recreate = rt.recreateService.bind(rt);
+    rt.stop = async (ids, t) => {
+      await stop(ids, t);
+      clock.t += 1000;
+    };
+    rt.stage = async (h, produce) =>
+      stage(h, async (write) =>
+        produce(async (chunk) => {
+          clock.t += 1000;
+          await write(chunk);
+        }),
+      );
+    rt.recreateService = async (target, service, image) => {
+      const r = await recreate(target, service, image);
+      clock.t += 500;
+      return r;
+    };
+    const lines: string[] = [];
+    const log = { ...quiet, info: (m: string) => void lines.push(m) };
+    return { clock, lines, d: { ...deps(s), log, now: () => new Date(clock.t) } };
+  }
+
+  it('downtime_ms is from the stop to the service running again; stopped/started and waiting lines; staging progress with the total', async () => {
+    const s = setup();
+    try {
+      const { clock, lines, d } = clocked(s);
+      const o = await restoreModule(request(s, { progressIntervalMs: 1 }), d);
+      expect(o.decision).toBe('restored');
+      expect(o.downtime_ms).toBe(clock.t - T0.getTime());
+      expect(Number.isInteger(o.downtime_ms)).toBe(true);
+      expect(o.downtime_ms).toBeGreaterThan(1500);
+      expect(o.messages).toContain('stopped platform_store_1 at 2026-03-01T12:00:00Z');
+      expect(o.messages).toContain('waiting up to 1 s for store to be running (and healthy where it has a healthcheck)');
+      expect(o.messages.find((m) => m.startsWith('started store again at'))).toMatch(/; down for \d+(\.\d)? s$/);
+      const staging = lines.filter((l) => l.startsWith('restore store: staging store-20260301T110000Z.tar.gz: '));
+      expect(staging.length).toBeGreaterThanOrEqual(1);
+      expect(staging[0]).toMatch(/: [\d.]+ (B|KiB) of [\d.]+ KiB \(\d+%\), [\d.]+ (B|KiB)\/s, [\d.]+ s elapsed$/);
+      // progress lines go to the log only, never into the result's messages
+      expect(o.messages.some((m) => m.includes('elapsed'))).toBe(false);
+    } finally {
+      rmSync(s.work, { recursive: true, force: true });
+    }
+  });
+
+  it('reverted after an unhealthy start: the downtime runs until the old data is up again', async () => {
+    const s = setup();
+    try {
+      const { clock, d } = clocked(s);
+      s.rt.onRecreate = () => {
+        const c = s.rt.containers.find((x) => x.id === 'store-1')!;
+        c.state = 'running';
+        c.health = s.rt.bench.volume(VOLUME).live.has('new-only') ? 'unhealthy' : 'healthy';
+      };
+      const o = await restoreModule(request(s), d);
+      expect(o).toMatchObject({ decision: 'failed', reverted: true, data: 'old' });
+      expect(o.downtime_ms).toBe(clock.t - T0.getTime());
+      expect(o.messages.filter((m) => m.startsWith('started store again at'))).toHaveLength(1);
+    } finally {
+      rmSync(s.work, { recursive: true, force: true });
+    }
+  });
+
+  it('refused before anything stopped: downtime_ms null', async () => {
+    const s = setup();
+    try {
+      const o = await restoreModule(request(s, { allowStateful: false }), deps(s));
+      expect(o.decision).toBe('blocked');
+      expect(o.downtime_ms).toBeNull();
+    } finally {
+      rmSync(s.work, { recursive: true, force: true });
+    }
+  });
+});

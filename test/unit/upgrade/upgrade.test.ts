@@ -530,3 +530,103 @@ describe('pinned-image retention after a successful upgrade', () => {
     }
   });
 });
+
+describe('upgrade: downtime, progress and the settle window in words (fake clock, docs/architecture.md §7)', () => {
+  /** The simulated engine advances the clock: stop 1 s, each copied or staged chunk 1 s, a recreate 0.5 s. */
+  function clocked(s: ReturnType<typeof setup>) {
+    const clock = { t: T0.getTime() };
+    const rt = s.rt;
+    const stop = rt.stop.bind(rt);
+    const stage = rt.stage.bind(rt);
+    const copyFrom = rt.copyFrom.bind(rt);
+    const recreate = rt.recreateService.bind(rt);
+    rt.stop = async (ids, t) => {
+      await stop(ids, t);
+      clock.t += 1000;
+    };
+    rt.copyFrom = async (id, p, sink) => {
+      const write = sink.write.bind(sink) as (chunk: Buffer) => boolean;
+      (sink as { write: (chunk: Buffer) => boolean }).write = (chunk: Buffer) => {
+        clock.t += 1000;
+        return write(chunk);
+      };
+      return copyFrom(id, p, sink);
+    };
+    rt.stage = async (h, produce) =>
+      stage(h, async (write) =>
+        produce(async (chunk) => {
+          clock.t += 1000;
+          await write(chunk);
+        }),
+      );
+    rt.recreateService = async (target, service, image) => {
+      const r = await recreate(target, service, image);
+      clock.t += 500;
+      return r;
+    };
+    const lines: string[] = [];
+    const log = { ...quiet, info: (m: string) => void lines.push(m) };
+    return { clock, lines, d: { ...deps(s), log, now: () => new Date(clock.t) } };
+  }
+
+  it('a healthy upgrade: downtime_ms from the stop to the new version healthy, the settle window announced before it waits', async () => {
+    const s = setup();
+    try {
+      recreateAs(s.rt, () => true);
+      const { clock, lines, d } = clocked(s);
+      const o = await upgradeModule(request(s, { progressIntervalMs: 1, settleSeconds: 0 }), d);
+      expect(o.decision).toBe('upgraded');
+      expect(o.downtime_ms).toBe(clock.t - T0.getTime());
+      expect(o.downtime_ms).toBeGreaterThanOrEqual(2500);
+      const stopped = o.messages.indexOf('stopped platform_store_1 at 2026-03-01T12:00:00Z');
+      const waiting = o.messages.indexOf('waiting up to 1 s for store to be running (and healthy where it has a healthcheck)');
+      const started = o.messages.findIndex((m) => /^started store again at 2026-03-01T12:00:\d\dZ; down for [\d.]+ s$/.test(m));
+      const settle = o.messages.indexOf('waiting 0 s for store to stay healthy (settle window)');
+      expect([stopped, waiting, started, settle].every((i) => i >= 0)).toBe(true);
+      expect(stopped < waiting && waiting < started && started < settle).toBe(true);
+      expect(lines.some((l) => /^snapshot store: copying \/data \(volume store-data\): [\d.]+ (B|KiB) copied, .*\/s, [\d.]+ s elapsed$/.test(l))).toBe(true);
+    } finally {
+      rmSync(s.work, { recursive: true, force: true });
+    }
+  });
+
+  it('rolled back: the downtime runs until the previous version is healthy again; the rollback staging reports progress', async () => {
+    const s = setup();
+    try {
+      recreateAs(s.rt, (override) => override !== undefined);
+      const { clock, lines, d } = clocked(s);
+      const o = await upgradeModule(request(s, { progressIntervalMs: 1 }), d);
+      expect(o.decision).toBe('rolled-back');
+      expect(o.downtime_ms).toBe(clock.t - T0.getTime());
+      expect(o.messages.filter((m) => m.startsWith('started store again at'))).toHaveLength(1);
+      expect(lines.some((l) => /^rollback store: staging store-\d{8}T\d{6}Z\.tar\.gz: .* copied, /.test(l))).toBe(true);
+    } finally {
+      rmSync(s.work, { recursive: true, force: true });
+    }
+  });
+
+  it('a rollback that does not come up either: the downtime runs to the end (still down)', async () => {
+    const s = setup();
+    try {
+      recreateAs(s.rt, () => false, { previousHealthy: false });
+      const { clock, d } = clocked(s);
+      const o = await upgradeModule(request(s), d);
+      expect(o.failure_reason).toBe('rollback-failed');
+      expect(o.downtime_ms).toBe(clock.t - T0.getTime());
+      expect(o.messages.some((m) => m.startsWith('started store again'))).toBe(false);
+    } finally {
+      rmSync(s.work, { recursive: true, force: true });
+    }
+  });
+
+  it('held: nothing stopped, downtime_ms null', async () => {
+    const s = setup('stateguard/busybox:2.0.0');
+    try {
+      const o = await upgradeModule(request(s), deps(s));
+      expect(o.decision).toBe('held');
+      expect(o.downtime_ms).toBeNull();
+    } finally {
+      rmSync(s.work, { recursive: true, force: true });
+    }
+  });
+});
