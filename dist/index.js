@@ -12718,7 +12718,8 @@ function checkArchiveName(fileName, allowed, maxAgeHours, now) {
                 ? {
                     code: 'bad-stamp',
                     message: `the time stamp in ` +
-                        `${JSON.stringify(fileName)} is not YYYYMMDDTHHMMSSZ (UTC, e.g. 20260131T235959Z); expected ${expected}`,
+                        `${JSON.stringify(fileName)} is not YYYYMMDDTHHMMSSZ (UTC, e.g. 20260131T235959Z); ` +
+                        `expected ${expected}`,
                 }
                 : looksLikeSafety
                     ? {
@@ -15133,6 +15134,8 @@ async function dataMountRefusal(args) {
     return null;
 }
 
+// EXTERNAL MODULE: ./src/report/progress.ts
+var report_progress = __nccwpck_require__(8991);
 ;// CONCATENATED MODULE: ./src/backup/snapshot.ts
 /**
  * snapshot (docs/architecture.md §7): `<module>-<stamp>.tar.gz` (+ `.sha256`) of a module's declared data
@@ -15159,6 +15162,7 @@ async function dataMountRefusal(args) {
  *    (`publish`, injectable for crash tests), write the `.sha256` the same way, fsync the directory.
  *    A crash at any point leaves nothing under the final name but a complete, checked archive.
  */
+
 
 
 
@@ -15288,7 +15292,7 @@ async function plan(mod, runtime) {
     return { source, toStop, targets };
 }
 /** Streams one volume's `docker cp` tar into our writer, refusing anything but files and directories. */
-async function captureVolume(runtime, containerId, module, target, out, counters) {
+async function captureVolume(runtime, containerId, module, target, out, counters, progress) {
     const parser = new rt({ strict: true, zstd: false, brotli: false });
     let failure = null;
     let top = null;
@@ -15364,6 +15368,7 @@ async function captureVolume(runtime, containerId, module, target, out, counters
         write(chunk, _enc, cb) {
             if (failure)
                 return cb(); // keep draining docker cp so it can exit
+            progress?.add(chunk.length);
             const ok = parser.write(chunk);
             if (ok)
                 return cb();
@@ -15392,7 +15397,7 @@ async function captureVolume(runtime, containerId, module, target, out, counters
         throw new SnapshotError(`docker cp of ${target.path} returned no entries`);
 }
 /** Copy every target out of a stopped container into a fsynced temporary archive in outDir. */
-async function captureToTemp(runtime, sourceId, module, targets, outDir, finalName, log, label) {
+async function captureToTemp(runtime, sourceId, module, targets, outDir, finalName, log, label, progress) {
     const tempPath = external_node_path_default().join(outDir, `.${finalName}.${(0,external_node_crypto_.randomBytes)(6).toString('hex')}.partial`);
     const hash = (0,external_node_crypto_.createHash)('sha256');
     let bytes = 0;
@@ -15429,8 +15434,18 @@ async function captureToTemp(runtime, sourceId, module, targets, outDir, finalNa
             },
         };
         for (const t of targets) {
-            log.info(`${label}: copying ${t.path} (volume ${t.volume})`);
-            await captureVolume(runtime, sourceId, module, t, out, counters);
+            const what = `${label}: copying ${t.path} (volume ${t.volume})`;
+            log.info(what);
+            // The volume's size is not known before it is read: bytes, rate and elapsed time (§7).
+            const reporter = progress
+                ? new report_progress/* ProgressReporter */.Py({
+                    label: what,
+                    say: (l) => log.info(l),
+                    now: progress.now,
+                    intervalMs: progress.intervalMs,
+                })
+                : null;
+            await captureVolume(runtime, sourceId, module, t, out, counters, reporter);
         }
         await out.write(END_OF_ARCHIVE);
         gz.end();
@@ -15478,6 +15493,7 @@ async function verifyAndPublish(mod, captured, targets, finalPath, hooks) {
 }
 function snapshotResult(captured, finalPath, targets, now) {
     return {
+        downtime_ms: null,
         path: finalPath,
         sha256: captured.sha256,
         bytes: captured.bytes,
@@ -15508,7 +15524,7 @@ async function snapshotStopped(args) {
         throw new SnapshotError(`${toStop.map((c) => c.name).join(', ')} is running; it must be stopped for this snapshot`);
     }
     const finalPath = await snapshotPath(mod, external_node_path_default().resolve(args.outDir), args.now, args.kind);
-    const captured = await captureToTemp(runtime, source.id, mod.name, targets, external_node_path_default().dirname(finalPath), external_node_path_default().basename(finalPath), log, `snapshot ${mod.name}`);
+    const captured = await captureToTemp(runtime, source.id, mod.name, targets, external_node_path_default().dirname(finalPath), external_node_path_default().basename(finalPath), log, `snapshot ${mod.name}`, args.progress);
     try {
         await verifyAndPublish(mod, captured, targets, finalPath, args.hooks);
     }
@@ -15559,11 +15575,19 @@ async function snapshotLocked(args) {
     let captured = null;
     let captureError = null;
     let restartError = null;
-    log.info(`snapshot ${mod.name}: stopping ${toStop.length ? toStop.map((c) => c.name).join(', ') : '(nothing running)'}`);
+    const clock = args.clock ?? (() => new Date());
+    const now = () => clock().getTime();
+    const downtime = new report_progress/* Downtime */.Wk(now);
+    const names = toStop.map((c) => c.name).join(', ');
+    log.info(`snapshot ${mod.name}: stopping ${toStop.length ? names : '(nothing running)'}`);
     try {
+        if (toStop.length)
+            downtime.stopping();
         await runtime.stop(toStop.map((c) => c.id));
+        if (toStop.length)
+            log.info(`snapshot ${mod.name}: ${downtime.stopped(names)}`);
         args.hooks?.crash?.('after-stop');
-        captured = await captureToTemp(runtime, source.id, mod.name, targets, outDir, finalName, log, `snapshot ${mod.name}`);
+        captured = await captureToTemp(runtime, source.id, mod.name, targets, outDir, finalName, log, `snapshot ${mod.name}`, { now, intervalMs: args.progressIntervalMs ?? report_progress/* DEFAULT_PROGRESS_INTERVAL_MS */.dQ });
         args.hooks?.crash?.('after-capture');
     }
     catch (err) {
@@ -15601,9 +15625,10 @@ async function snapshotLocked(args) {
             }
             else {
                 // On Swarm other containers (new tasks) stand for the stopped ones: say which.
-                const now = back.filter((id) => !toStop.some((c) => c.id === id));
-                log.info(`snapshot ${mod.name}: ${toStop.map((c) => c.name).join(', ')} running (and healthy) again` +
-                    (now.length ? ` as ${now.map((id) => id.slice(0, 12)).join(', ')}` : ''));
+                const others = back.filter((id) => !toStop.some((c) => c.id === id));
+                log.info(`snapshot ${mod.name}: ` +
+                    downtime.up(names, ` (running, and healthy where it has a healthcheck` +
+                        (others.length ? `, as ${others.map((id) => id.slice(0, 12)).join(', ')})` : ')')));
             }
         }
     }
@@ -15622,7 +15647,7 @@ async function snapshotLocked(args) {
         }
         log.info(`snapshot ${mod.name}: ${finalPath} (${captured.bytes} bytes, ${captured.entries} entries, sha256 ` +
             `${captured.sha256})`);
-        return snapshotResult(captured, finalPath, targets, args.now);
+        return { ...snapshotResult(captured, finalPath, targets, args.now), downtime_ms: downtime.ms() };
     }
     catch (err) {
         if (restartError && !downReported) {
@@ -16041,6 +16066,7 @@ async function repackForStaging(source, opts) {
 
 
 
+
 function helperOf(record, key) {
     return { image: record.helper_image, mounts: record.mounts, key };
 }
@@ -16067,9 +16093,13 @@ async function waitService(record, deps) {
     const ids = (await listServiceContainers(deps.runtime, record)).map((c) => c.id);
     if (ids.length === 0)
         return `no container of ${record.service} exists`;
+    deps.say(`waiting up to ${(0,report_progress/* humanDuration */.UU)(deps.readyTimeoutMs)} for ${record.service} to be running (and healthy where ` +
+        `it has a healthcheck)`);
     const pending = await waitUntilReady(deps.runtime, ids, deps.readyTimeoutMs, deps.sleep);
-    if (pending.length === 0)
+    if (pending.length === 0) {
+        deps.onReady?.(record.service);
         return null;
+    }
     return (`${pending.map((p) => `${p.id.slice(0, 12)} ${p.problem}`).join(', ')} ` +
         `(running, and healthy where it has a healthcheck, is required within ${deps.readyTimeoutMs / 1000}s)`);
 }
@@ -16200,16 +16230,23 @@ function wayBack(module, preRestoreSnapshot) {
  * the prepared work areas, and check on the engine that what was staged is what the archive holds.
  * Refuses when the archive no longer passes the checks or its sha256 differs from the verified one.
  */
-async function stageArchive(runtime, helper, archive) {
+async function stageArchive(runtime, helper, archive, progress) {
     const fh = await (0,promises_.open)(archive.path, 'r');
     let result = null;
     try {
         await runtime.stage(helper, async (write) => {
+            // Bytes counted as they go to the engine, against the archive's uncompressed size (§7).
+            const reporter = progress ? new report_progress/* ProgressReporter */.Py(progress) : null;
             const r = await repackForStaging(fh.createReadStream({ highWaterMark: 1024 * 1024, autoClose: false }), {
                 layout: archive.layout,
                 limits: archive.limits,
                 prefixFor: (i) => `${i}/${backup_reserved/* WORK_AREA */.UP}/new`,
-                out: write,
+                out: reporter
+                    ? async (chunk) => {
+                        await write(chunk);
+                        reporter.add(chunk.length);
+                    }
+                    : write,
             });
             result = r;
             if (r.problems.length > 0 || !r.readToEnd) {
@@ -16273,6 +16310,7 @@ async function pickHelperImage(runtime, candidates) {
  * (`reverting`), so the module is never left running on data nobody checked. A crash anywhere
  * leaves the journal; `stateguard recover` finishes or reverts from it (./recover.ts).
  */
+
 
 
 
@@ -16426,6 +16464,7 @@ function emptyOutcome(m, req) {
         data: null,
         dry_run: req.dryRun === true,
         steps: req.dryRun === true ? [] : null,
+        downtime_ms: null,
     };
 }
 /** Bytes of headroom on top of the staged data (directory blocks, the journal's own files). */
@@ -16437,6 +16476,9 @@ async function restoreModule(req, deps) {
     let mounts = [];
     let toStop = [];
     let helper = null;
+    const clock = () => deps.now().getTime();
+    const downtime = new report_progress/* Downtime */.Wk(clock);
+    const progress = { now: clock, intervalMs: req.progressIntervalMs ?? report_progress/* DEFAULT_PROGRESS_INTERVAL_MS */.dQ };
     const finished = await runGuarded({
         verb: 'restore',
         request: req,
@@ -16551,14 +16593,17 @@ async function restoreModule(req, deps) {
                 crash: deps.crash,
                 readyTimeoutMs: req.readyTimeoutSeconds * 1000,
                 sleep: deps.sleep,
+                onReady: (service) => ctx.say(downtime.up(service)),
             };
             await deps.runtime.removeHelpers(key);
             ctx.started();
             await markPhase(journal, 'begun', deps);
             let committed = false;
             try {
+                if (toStop.length)
+                    downtime.stopping();
                 await deps.runtime.stop(toStop.map((c) => c.id));
-                ctx.say(`stopped ${toStop.map((c) => c.name).join(', ') || '(nothing was running)'}`);
+                ctx.say(toStop.length ? downtime.stopped(toStop.map((c) => c.name).join(', ')) : 'stopped (nothing was running)');
                 deps.crash?.('after-stop');
                 const snap = await snapshotStopped({
                     module: m,
@@ -16567,6 +16612,7 @@ async function restoreModule(req, deps) {
                     now: deps.now(),
                     log: deps.log,
                     kind: 'pre-restore',
+                    progress,
                 });
                 out.pre_restore_snapshot = snap.path;
                 record.pre_restore_snapshot = snap.path;
@@ -16579,6 +16625,11 @@ async function restoreModule(req, deps) {
                     sha256: backup.sha256 ?? '',
                     layout: { module: m.name, volumes: m.volumes.map((v) => v.volume) },
                     limits: { maxUncompressedBytes: req.maxUncompressedBytes, maxEntries: req.maxEntries },
+                }, {
+                    ...progress,
+                    say: (l) => deps.log.info(l),
+                    label: `restore ${m.name}: staging ${external_node_path_default().basename(backup.path)}`,
+                    total: backup.uncompressed_bytes,
                 });
                 record.roots = repacked.volumes.map((v) => v.root);
                 out.volumes = repacked.volumes.map((v) => ({ volume: v.volume, entries: v.entries, bytes: v.bytes }));
@@ -16643,6 +16694,7 @@ async function restoreModule(req, deps) {
             : finished.status === 'failed'
                 ? 'failed'
                 : 'blocked';
+    finished.downtime_ms = downtime.ms();
     if (finished.status !== 'restored' && finished.reasons.length === 0 && finished.failure_reason) {
         finished.reasons = [{ code: finished.failure_reason, message: finished.verdict, fix: '' }];
     }
@@ -20821,6 +20873,7 @@ const pruneBackupsCommand = (0,spec/* defineCommand */.NB)({
  * then crash-loops must not count as healthy.
  */
 
+
 /** null when healthy and settled; otherwise why not. */
 async function healthGate(runtime, compose, gate) {
     const sleep = gate.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
@@ -20830,9 +20883,13 @@ async function healthGate(runtime, compose, gate) {
         return `no container of ${compose.service} exists`;
     const ids = containers.map((c) => c.id);
     const started = Date.now();
+    gate.say?.(`waiting up to ${(0,report_progress/* humanDuration */.UU)(gate.timeoutMs)} for ${compose.service} to be running (and healthy where it ` +
+        `has a healthcheck)`);
     const pending = await waitUntilReady(runtime, ids, gate.timeoutMs, gate.sleep, interval);
     if (pending.length)
         return pending.map((p) => `${p.id.slice(0, 12)} ${p.problem}`).join(', ');
+    gate.onReady?.(compose.service);
+    gate.say?.(`waiting ${(0,report_progress/* humanDuration */.UU)(gate.settleMs)} for ${compose.service} to stay healthy (settle window)`);
     const first = new Map((await runtime.inspectContainers(ids)).map((c) => [c.id, c.startedAt]));
     const settleEnd = Math.min(Date.now() + gate.settleMs, started + gate.timeoutMs + gate.settleMs);
     for (;;) {
@@ -20949,6 +21006,7 @@ async function verifyDataAgainstSnapshot(runtime, helper, snapshot) {
 
 
 
+
 /**
  * Bring the previous container back: from its recorded definition, replacing whatever runs for the
  * service now; an old journal without one falls back to today's compose file with the pinned image
@@ -20994,6 +21052,10 @@ async function rollBack(j, deps) {
         sha256: record.snapshot_sha256 ?? '',
         layout,
         limits: { maxUncompressedBytes: Number.MAX_SAFE_INTEGER, maxEntries: Number.MAX_SAFE_INTEGER },
+    }, deps.progress && {
+        ...deps.progress,
+        label: `rollback ${record.module}: staging ${external_node_path_default().basename(record.pre_restore_snapshot)}`,
+        total: null,
     });
     deps.crash?.('after-rollback-staged');
     await deps.runtime.swap(helper, 'forward', staged.volumes.map((v) => v.root));
@@ -21457,6 +21519,7 @@ async function recoverUpgrade(journal, phase, stepDeps, req, end, out) {
 
 
 
+
 /**
  * Test seam for the crash tests (docs/architecture.md §12): STATEGUARD_TEST_KILL_AT=<boundary> makes
  * the process SIGKILL itself at that phase boundary, exactly as a lost runner would stop.
@@ -21531,6 +21594,8 @@ function restoreSummary(o) {
         lines.push(`| volume \`${v.volume}\` | ${v.entries} entries, ${v.bytes} bytes |`);
     if (o.reverted)
         lines.push('| reverted | the old data was put back |');
+    if (o.downtime_ms !== null)
+        lines.push(`| downtime | ${(0,report_progress/* downtimeWords */.h4)(o.downtime_ms)} |`);
     if (o.plan_hash)
         lines.push(`| plan hash | \`${o.plan_hash}\` |`);
     if (o.lock_refusal)
@@ -21586,12 +21651,14 @@ const restoreCommand = (0,spec/* defineCommand */.NB)({
         },
         { name: 'pre-restore-snapshot', description: 'Path of the verified snapshot of what was live before.' },
         { name: 'plan-hash', description: "plan_hash of the module's fresh plan." },
+        spec/* DOWNTIME_OUTPUT */.Q1,
         spec/* FAILURE_REASON_OUTPUT */.eX,
     ],
     async run(opts, ctx) {
         const set = await (0,common/* loadValidModules */.uh)(opts, ctx);
         const module = (0,common/* pickModule */.ek)(set, opts.module);
         (0,common/* refuseOnSwarm */.EH)(module, 'restore');
+        const progressInterval = (0,report_progress/* progressIntervalMs */.ri)(ctx.env);
         (0,common/* checkExpectedPlanHash */.uk)(opts.expectedPlanHash, module.name, ctx);
         const o = await restoreModule({
             modules: set.modules,
@@ -21615,6 +21682,7 @@ const restoreCommand = (0,spec/* defineCommand */.NB)({
             outDir: opts.outDir,
             readyTimeoutSeconds: opts.readyTimeoutSeconds,
             dryRun: opts.dryRun,
+            progressIntervalMs: progressInterval,
         }, {
             runtime: ctx.runtime(),
             planModules: planModules,
@@ -21634,11 +21702,13 @@ const restoreCommand = (0,spec/* defineCommand */.NB)({
                 ...(o.status === 'blocked' && o.reasons.length
                     ? [...o.reasons.map((r) => `  - [${r.code}] ${r.message} — fix: ${r.fix}`)]
                     : [`  ${o.verdict}`]),
+                ...(o.downtime_ms !== null ? [`  ${(0,report_progress/* downtimeWords */.h4)(o.downtime_ms)}`] : []),
             ].join('\n'),
             outputs: {
                 status: o.status,
                 'pre-restore-snapshot': o.pre_restore_snapshot ?? '',
                 'plan-hash': o.plan_hash ?? '',
+                'downtime-ms': o.downtime_ms === null ? '' : String(o.downtime_ms),
                 'failure-reason': o.failure_reason,
             },
             summary: restoreSummary(o),
@@ -21745,6 +21815,7 @@ const recoverCommand = (0,spec/* defineCommand */.NB)({
  * container recreated — rolls back (./rollback.ts); a SIGKILL leaves the journal and `recover` rolls
  * back from it. Before `deploying` nothing ran on the data: the stopped containers start again.
  */
+
 
 
 
@@ -21956,6 +22027,7 @@ function upgrade_emptyOutcome(m, req) {
         acknowledged_migration: null,
         dry_run: req.dryRun === true,
         steps: req.dryRun === true ? [] : null,
+        downtime_ms: null,
     };
 }
 function upgrade_finish(o) {
@@ -22000,6 +22072,9 @@ async function upgradeModule(req, deps) {
     let previousImageId = '';
     let previousConfigHash = '';
     let previous = [];
+    const clock = () => deps.now().getTime();
+    const downtime = new report_progress/* Downtime */.Wk(clock);
+    const progress = { now: clock, intervalMs: req.progressIntervalMs ?? report_progress/* DEFAULT_PROGRESS_INTERVAL_MS */.dQ };
     const done = await runGuarded({
         verb: 'upgrade',
         request: req,
@@ -22166,14 +22241,21 @@ async function upgradeModule(req, deps) {
                 sleep: deps.sleep,
                 gate,
             };
+            // The gate (and the rollback's) says what it waits for and when the service is up again (§7).
+            gate.say = ctx.say;
+            gate.onReady = (service) => ctx.say(downtime.up(service));
+            stepDeps.onReady = gate.onReady;
+            const rollbackDeps = { ...stepDeps, progress: { ...progress, say: (l) => deps.log.info(l) } };
             ctx.started();
             await deps.runtime.removeHelpers(key);
             await markPhase(journal, 'begun', deps);
             let deploying = false;
             let failure;
             try {
+                if (running.length)
+                    downtime.stopping();
                 await deps.runtime.stop(running.map((c) => c.id));
-                ctx.say(`stopped ${running.map((c) => c.name).join(', ') || '(nothing was running)'}`);
+                ctx.say(running.length ? downtime.stopped(running.map((c) => c.name).join(', ')) : 'stopped (nothing was running)');
                 deps.crash?.('after-stop');
                 const snap = await snapshotStopped({
                     module: m,
@@ -22182,6 +22264,7 @@ async function upgradeModule(req, deps) {
                     now: deps.now(),
                     log: deps.log,
                     kind: 'pre-upgrade',
+                    progress,
                 });
                 out.snapshot = snap.path;
                 record.pre_restore_snapshot = snap.path;
@@ -22235,6 +22318,8 @@ async function upgradeModule(req, deps) {
                 ctx.say(`upgrade stopped before deploying: ${failure}; starting ${m.compose.service} again`);
                 try {
                     await deps.runtime.start(running.map((c) => c.id));
+                    if (running.length)
+                        ctx.say(downtime.up(running.map((c) => c.name).join(', ')));
                     await markPhase(journal, 'reverted', deps);
                     await journal.remove();
                 }
@@ -22244,9 +22329,10 @@ async function upgradeModule(req, deps) {
                 }
                 return ctx.end('failed', 'snapshot-failed', `upgrade of '${m.name}' stopped before deploying: ${failure}`);
             }
+            downtime.down();
             ctx.say(`UPGRADE FAILED: ${failure}; rolling back to the previous container (${pinned}) with the snapshot's data`);
             try {
-                const rolled = await rollBack(journal, stepDeps);
+                const rolled = await rollBack(journal, rollbackDeps);
                 if (rolled.problem) {
                     return ctx.end('failed', 'rollback-failed', `ROLLBACK FAILED: the upgrade failed (${failure}); ${describeRollbackFailure(rolled, record)}`);
                 }
@@ -22260,6 +22346,7 @@ async function upgradeModule(req, deps) {
             }
         },
     });
+    done.downtime_ms = downtime.ms();
     if (done.status !== 'upgraded' && done.reasons.length === 0 && done.failure_reason) {
         done.reasons = [{ code: done.failure_reason, message: done.verdict, fix: '' }];
     }
@@ -22271,6 +22358,7 @@ async function upgradeModule(req, deps) {
  * `stateguard upgrade`: a health-gated upgrade of a long-running stateful module, held when major or
  * flagged, rolled back with its data when unhealthy (docs/architecture.md §13).
  */
+
 
 
 
@@ -22306,6 +22394,8 @@ function upgradeSummary(o) {
         lines.push(`| manual migration acknowledged | \`${o.acknowledged_migration}\` (ack-migration) |`);
     if (o.snapshot)
         lines.push(`| snapshot | ${(0,common/* cell */.Hn)(o.snapshot)} |`);
+    if (o.downtime_ms !== null)
+        lines.push(`| downtime | ${(0,report_progress/* downtimeWords */.h4)(o.downtime_ms)} |`);
     if (o.pinned_image)
         lines.push(`| previous image pinned as | \`${o.pinned_image}\` |`);
     if (o.removed_pinned_images.length)
@@ -22413,12 +22503,14 @@ const upgradeCommand = (0,spec/* defineCommand */.NB)({
         { name: 'snapshot', description: 'Path of the verified pre-upgrade snapshot.' },
         { name: 'pinned-image', description: 'The previous image, pinned under a stateguard tag.' },
         { name: 'plan-hash', description: "plan_hash of the module's fresh plan." },
+        spec/* DOWNTIME_OUTPUT */.Q1,
         spec/* FAILURE_REASON_OUTPUT */.eX,
     ],
     async run(opts, ctx) {
         const set = await (0,common/* loadValidModules */.uh)(opts, ctx);
         const module = (0,common/* pickModule */.ek)(set, opts.module);
         (0,common/* refuseOnSwarm */.EH)(module, 'upgrade');
+        const progressInterval = (0,report_progress/* progressIntervalMs */.ri)(ctx.env);
         (0,common/* checkExpectedPlanHash */.uk)(opts.expectedPlanHash, module.name, ctx);
         if (opts.confirm)
             ctx.addSecret(opts.confirm);
@@ -22447,6 +22539,7 @@ const upgradeCommand = (0,spec/* defineCommand */.NB)({
             root: set.root,
             ...(opts.ackMigration !== undefined ? { ackMigration: opts.ackMigration } : {}),
             dryRun: opts.dryRun,
+            progressIntervalMs: progressInterval,
         }, {
             runtime: ctx.runtime(),
             planModules: planModules,
@@ -22476,6 +22569,7 @@ const upgradeCommand = (0,spec/* defineCommand */.NB)({
                     : []),
                 ...dryRunLines(o),
                 `  ${upgradeVerdictLine(o)}`,
+                ...(o.downtime_ms !== null ? [`  ${(0,report_progress/* downtimeWords */.h4)(o.downtime_ms)}`] : []),
             ].join('\n'),
             outputs: {
                 status: o.status,
@@ -22483,6 +22577,7 @@ const upgradeCommand = (0,spec/* defineCommand */.NB)({
                 snapshot: o.snapshot ?? '',
                 'pinned-image': o.pinned_image ?? '',
                 'plan-hash': o.plan_hash ?? '',
+                'downtime-ms': o.downtime_ms === null ? '' : String(o.downtime_ms),
                 'failure-reason': o.failure_reason,
             },
             summary: upgradeSummary(o),
@@ -22502,6 +22597,7 @@ const upgradeCommand = (0,spec/* defineCommand */.NB)({
 
 ;// CONCATENATED MODULE: ./src/commands/snapshot.ts
 /** `stateguard snapshot`: a module's data volumes archived while it is stopped (docs/architecture.md §7). */
+
 
 
 
@@ -22537,9 +22633,15 @@ const snapshotCommand = (0,spec/* defineCommand */.NB)({
         { name: 'backup-ref', description: 'Path of the written archive (feed it to backup-ref).' },
         { name: 'sha256', description: 'sha256 of the archive.' },
         { name: 'bytes', description: 'Size of the archive.' },
+        {
+            ...spec/* DOWNTIME_OUTPUT */.Q1,
+            description: 'Milliseconds from the stop being issued to the module running (and healthy) again; empty when nothing ' +
+                'was running (nothing was stopped) and when the snapshot failed.',
+        },
         spec/* FAILURE_REASON_OUTPUT */.eX,
     ],
     async run(opts, ctx) {
+        const intervalMs = (0,report_progress/* progressIntervalMs */.ri)(ctx.env);
         const set = await (0,common/* loadValidModules */.uh)(opts, ctx);
         const mod = (0,common/* pickModule */.ek)(set, opts.module);
         const result = await takeSnapshot({
@@ -22551,6 +22653,8 @@ const snapshotCommand = (0,spec/* defineCommand */.NB)({
             readyTimeoutSeconds: opts.readyTimeoutSeconds,
             holder: describeHolder(ctx.env, (0,external_node_os_.hostname)(), process.pid),
             hooks: { crash: crashHook(ctx.env) },
+            clock: () => ctx.now(),
+            progressIntervalMs: intervalMs,
         });
         return {
             exitCode: src_errors/* ExitCode */.yU.ok,
@@ -22558,11 +22662,13 @@ const snapshotCommand = (0,spec/* defineCommand */.NB)({
             text: `snapshot of ${mod.name} written: ${result.path}\n` +
                 `  ${result.bytes} bytes, ${result.entries} entries, volumes ` +
                 `${result.volumes.join(', ')}, taken ${result.taken_at}\n` +
-                `  sha256 ${result.sha256}`,
+                `  sha256 ${result.sha256}\n` +
+                `  ${(0,report_progress/* downtimeWords */.h4)(result.downtime_ms)}`,
             outputs: {
                 'backup-ref': result.path,
                 sha256: result.sha256,
                 bytes: String(result.bytes),
+                'downtime-ms': result.downtime_ms === null ? '' : String(result.downtime_ms),
                 'failure-reason': '',
             },
             summary: `### stateguard snapshot: ` +
@@ -22685,8 +22791,9 @@ function renderBackupReport(r) {
         for (const p of r.problems)
             lines.push(`  [${p.code}] ${p.message}${p.entry !== undefined ? ` (entry ${JSON.stringify(p.entry)})` : ''}`);
     }
+    const kindNote = r.kind && r.kind !== 'backup' ? ` (a ${r.kind} safety copy)` : '';
     const summary = r.verified
-        ? `### stateguard verify-backup: verified${r.kind && r.kind !== 'backup' ? ` (a ${r.kind} safety copy)` : ''}\n\n| file | module | taken | entries | bytes | sha256 ` +
+        ? `### stateguard verify-backup: verified${kindNote}\n\n| file | module | taken | entries | bytes | sha256 ` +
             `|\n|---|---|---|---|---|---|\n` +
             `| ${(0,common/* cell */.Hn)(r.path)} | ${(0,common/* cell */.Hn)(r.matched_module ?? '')} | ${r.created_at} | ${r.entries} | ${r.bytes} | ` +
             `\`${r.sha256}\` |\n\n${checksumLine(r)}` +
@@ -22957,6 +23064,7 @@ function parseInputs(defs, raw, names) {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   NB: () => (/* binding */ defineCommand),
+/* harmony export */   Q1: () => (/* binding */ DOWNTIME_OUTPUT),
 /* harmony export */   eX: () => (/* binding */ FAILURE_REASON_OUTPUT),
 /* harmony export */   kQ: () => (/* binding */ ROOT_INPUT),
 /* harmony export */   kc: () => (/* binding */ LOCK_INPUTS),
@@ -23010,6 +23118,15 @@ const JSON_INPUT = {
 const FAILURE_REASON_OUTPUT = {
     name: 'failure-reason',
     description: 'Empty on success; otherwise one of the documented failure reasons (see README).',
+};
+/**
+ * snapshot, restore and upgrade: how long the module's service was down (docs/architecture.md §7,
+ * "Downtime and progress"); the JSON's `downtime_ms`.
+ */
+const DOWNTIME_OUTPUT = {
+    name: 'downtime-ms',
+    description: 'Milliseconds from the stop being issued to the service running (and healthy) again; empty when nothing was ' +
+        'stopped. When it did not come back, the time until stateguard gave up: it is still down (see status).',
 };
 
 
@@ -23427,7 +23544,8 @@ const FAILURE_REASONS = {
     'insufficient-space': 'The filesystem of a volume has too little free space for the staged data next to the live data.',
     'restore-failed': 'The restore did not complete; the message says which data is live (old or new) and what to run.',
     'held-major': 'upgrade held before anything was touched: a major or unknown version bump (pass allow-major to take it).',
-    'held-manual-migration': "upgrade held before anything was touched: the target's release notes flag a manual migration (do it by hand, then pass ack-migration with exactly the target's tag).",
+    'held-manual-migration': "upgrade held before anything was touched: the target's release notes flag a manual migration " +
+        "(do it by hand, then pass ack-migration with exactly the target's tag).",
     'rolled-back': 'The upgrade failed its health gate (or deploy); the snapshot was restored and the previous image runs again.',
     'rollback-failed': 'The upgrade failed AND the rollback did not come up healthy; the message names the snapshot to restore.',
     'unsupported-runtime': "The command is not built for the module's runtime yet (restore, upgrade and the restore drill on Swarm).",
@@ -25254,6 +25372,191 @@ function readScript(s, from, depth, closeParen, out) {
         w.text += s.slice(at, Math.min(end + 1, n));
         return end + 1;
     }
+}
+
+
+/***/ }),
+
+/***/ 8991:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Py: () => (/* binding */ ProgressReporter),
+/* harmony export */   UU: () => (/* binding */ humanDuration),
+/* harmony export */   Wk: () => (/* binding */ Downtime),
+/* harmony export */   dQ: () => (/* binding */ DEFAULT_PROGRESS_INTERVAL_MS),
+/* harmony export */   h4: () => (/* binding */ downtimeWords),
+/* harmony export */   iK: () => (/* binding */ PROGRESS_ENV_HELP),
+/* harmony export */   ri: () => (/* binding */ progressIntervalMs)
+/* harmony export */ });
+/* unused harmony exports PROGRESS_INTERVAL_ENV, humanBytes, wallClock */
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3916);
+/**
+ * Progress of a long copy and the downtime of a stopped service (docs/architecture.md §7, "Downtime and
+ * progress"). Pure: the clock is injected (`now()`, milliseconds) and nothing here sets a timer, so a
+ * line is printed only when bytes pass, at most once every interval.
+ */
+
+/** How often a progress line may be printed when STATEGUARD_PROGRESS_INTERVAL_MS is not set. */
+const DEFAULT_PROGRESS_INTERVAL_MS = 5000;
+const PROGRESS_INTERVAL_ENV = 'STATEGUARD_PROGRESS_INTERVAL_MS';
+/** Lines for `stateguard --help` (the README says the same in its own words). */
+const PROGRESS_ENV_HELP = [
+    `${PROGRESS_INTERVAL_ENV}=N   at most one progress line every N milliseconds during the long copies of`,
+    `                              snapshot, restore and upgrade (default ${DEFAULT_PROGRESS_INTERVAL_MS};`,
+    `                              1 to 86400000; any other value is refused, exit 3).`,
+];
+/**
+ * The progress interval from the environment: unset or empty is the default; anything but a plain
+ * integer from 1 to 86400000 is a usage error (exit 3), never silently read as the default.
+ */
+function progressIntervalMs(env) {
+    const raw = env[PROGRESS_INTERVAL_ENV];
+    if (raw === undefined || raw === '')
+        return DEFAULT_PROGRESS_INTERVAL_MS;
+    const n = /^[1-9][0-9]{0,7}$/.test(raw) ? Number(raw) : NaN;
+    if (!Number.isInteger(n) || n > 86_400_000) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .UserError */ .yo(`environment variable ${PROGRESS_INTERVAL_ENV} is ${JSON.stringify(raw)}; expected a whole number of ` +
+            `milliseconds from 1 to 86400000. Unset it for the default (${DEFAULT_PROGRESS_INTERVAL_MS}).`, { input: PROGRESS_INTERVAL_ENV });
+    }
+    return n;
+}
+const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+/** Bytes in binary units: `512 B`, `1.5 KiB`, `12.3 MiB`, `150 MiB` (three significant digits). */
+function humanBytes(bytes) {
+    if (!Number.isFinite(bytes) || bytes < 0)
+        return '? B';
+    let v = bytes;
+    let u = 0;
+    while (v >= 1024 && u < UNITS.length - 1) {
+        v /= 1024;
+        u++;
+    }
+    if (u === 0)
+        return `${Math.round(v)} B`;
+    // 1023.96 KiB would print as "1024 KiB": carry into the next unit instead.
+    if (Number(v.toFixed(v < 100 ? 1 : 0)) >= 1024 && u < UNITS.length - 1) {
+        v /= 1024;
+        u++;
+    }
+    return `${v < 100 ? v.toFixed(1) : v.toFixed(0)} ${UNITS[u]}`;
+}
+/** A duration in words: `0.4 s`, `12 s`, `2 min 05 s`, `1 h 02 min`. */
+function humanDuration(ms) {
+    if (!Number.isFinite(ms) || ms < 0)
+        return '? s';
+    if (ms < 10_000) {
+        const tenths = Math.floor(ms / 100) / 10;
+        return `${Number.isInteger(tenths) ? tenths : tenths.toFixed(1)} s`;
+    }
+    const s = Math.floor(ms / 1000);
+    if (s < 60)
+        return `${s} s`;
+    const m = Math.floor(s / 60);
+    if (m < 60)
+        return `${m} min ${String(s % 60).padStart(2, '0')} s`;
+    return `${Math.floor(m / 60)} h ${String(m % 60).padStart(2, '0')} min`;
+}
+/** A wall-clock instant as printed in the stopped/started lines: `2026-12-03T15:40:01Z` (UTC, seconds). */
+function wallClock(ms) {
+    return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+/**
+ * Counts bytes as they pass and prints `<label>: 48.0 MiB of 150 MiB (32%), 9.6 MiB/s, 5 s elapsed`
+ * at most once per interval. The first line comes one interval after the start, so a short copy
+ * prints none.
+ */
+class ProgressReporter {
+    opts;
+    copied = 0;
+    started;
+    last;
+    lines = 0;
+    interval;
+    constructor(opts) {
+        this.opts = opts;
+        this.started = opts.now();
+        this.last = this.started;
+        this.interval = opts.intervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS;
+    }
+    /** bytes copied so far */
+    get bytes() {
+        return this.copied;
+    }
+    /** how many progress lines were printed */
+    get printed() {
+        return this.lines;
+    }
+    add(bytes) {
+        if (bytes > 0)
+            this.copied += bytes;
+        const t = this.opts.now();
+        if (t - this.last < this.interval)
+            return;
+        this.last = t;
+        this.lines++;
+        this.opts.say(this.line(t));
+    }
+    /** The line for the bytes copied so far at instant `t`. */
+    line(t = this.opts.now()) {
+        const elapsed = Math.max(0, t - this.started);
+        const total = this.opts.total;
+        const share = total ? Math.min(100, Math.floor((this.copied / total) * 100)) : 0;
+        const amount = total !== undefined && total !== null && total > 0
+            ? `${humanBytes(this.copied)} of ${humanBytes(total)} (${share}%)`
+            : `${humanBytes(this.copied)} copied`;
+        const rate = elapsed > 0 ? `${humanBytes((this.copied * 1000) / elapsed)}/s` : '? B/s';
+        return `${this.opts.label}: ${amount}, ${rate}, ${humanDuration(elapsed)} elapsed`;
+    }
+}
+/**
+ * The downtime of an operation that stops a service (docs/architecture.md §7, "Downtime and progress"):
+ * from the moment the stop is issued to the moment the service was last seen running (and healthy
+ * where it has a healthcheck) again. `up` may be called more than once (an upgrade whose new version
+ * fails in its settle window is rolled back, `down`, and comes up again): the last call counts. When the
+ * service is not up at the end, the downtime runs until then: it is still down.
+ */
+class Downtime {
+    now;
+    stoppedAt = null;
+    upAt = null;
+    isUp = false;
+    constructor(now) {
+        this.now = now;
+    }
+    /** The stop is about to be issued (only the first call counts). Not called when nothing is stopped. */
+    stopping() {
+        this.stoppedAt ??= this.now();
+    }
+    /** `stopped db-1 at 2026-12-03T15:40:01Z` */
+    stopped(what) {
+        return `stopped ${what} at ${wallClock(this.stoppedAt ?? this.now())}`;
+    }
+    /** Records that the service is up again: `started db-1 again at <T><detail>; down for 8.2 s`. */
+    up(what, detail = '') {
+        this.upAt = this.now();
+        this.isUp = true;
+        const down = this.stoppedAt === null ? '' : `; down for ${humanDuration(this.upAt - this.stoppedAt)}`;
+        return `started ${what} again at ${wallClock(this.upAt)}${detail}${down}`;
+    }
+    /** The service is being taken down again after it was up (a rollback): its downtime goes on. */
+    down() {
+        this.isUp = false;
+    }
+    /**
+     * Milliseconds from the stop to the last start (an integer), or null when nothing was stopped. When the
+     * service is not up (it never came back, or went down again), the time until now: it is still down.
+     */
+    ms() {
+        if (this.stoppedAt === null)
+            return null;
+        const end = this.isUp && this.upAt !== null ? this.upAt : this.now();
+        return Math.max(0, Math.round(end - this.stoppedAt));
+    }
+}
+/** The downtime in words for a command's text and summary: `down for 8.2 s (8234 ms)`. */
+function downtimeWords(ms) {
+    return ms === null ? 'nothing was running, so nothing was stopped' : `down for ${humanDuration(ms)} (${ms} ms)`;
 }
 
 
@@ -41243,6 +41546,8 @@ var inputs = __nccwpck_require__(7521);
 var errors = __nccwpck_require__(3916);
 // EXTERNAL MODULE: ./src/compose-env.ts
 var compose_env = __nccwpck_require__(1973);
+// EXTERNAL MODULE: ./src/report/progress.ts
+var progress = __nccwpck_require__(8991);
 ;// CONCATENATED MODULE: ./src/completion.ts
 /**
  * `stateguard completion bash|zsh|fish`: a shell completion script generated from the command
@@ -41463,6 +41768,7 @@ var version = __nccwpck_require__(311);
 
 
 
+
 /** Split argv into raw inputs for one command. Unknown flags are usage errors (exit 3). */
 function parseArgv(spec, argv) {
     const defs = spec.inputs.filter((d) => !d.actionOnly);
@@ -41612,6 +41918,7 @@ function usage(spec) {
             '',
             'environment:',
             ...compose_env/* COMPOSE_ENV_HELP */.R3.map((l) => `  ${l}`),
+            ...progress/* PROGRESS_ENV_HELP */.iK.map((l) => `  ${l}`),
         ].join('\n');
     }
     const lines = [`usage: stateguard ${spec.name} [flags]`, '', spec.description, '', 'flags:'];
