@@ -883,9 +883,15 @@ export class DockerCli implements Runtime {
     return { exitCode: code, timedOut: false };
   }
 
-  async stop(containerIds: readonly string[], timeoutSeconds = 10): Promise<void> {
+  /**
+   * Without `timeoutSeconds`, each container gets its own stop timeout (compose's `stop_grace_period`,
+   * else the engine's 10 s): a data store that needs longer to shut down cleanly is not killed
+   * mid-shutdown before a snapshot copies its volume (docs/architecture.md §7).
+   */
+  async stop(containerIds: readonly string[], timeoutSeconds?: number): Promise<void> {
     if (containerIds.length === 0) return;
-    const r = await this.docker(['stop', '-t', String(timeoutSeconds), ...containerIds]);
+    const wait = timeoutSeconds === undefined ? [] : ['-t', String(timeoutSeconds)];
+    const r = await this.docker(['stop', ...wait, ...containerIds]);
     if (r.code !== 0) throw new EnvironmentError(`docker stop failed: ${firstLine(r.stderr)}`);
   }
 

@@ -425,7 +425,7 @@ export class SwarmCli extends DockerCli {
   }
 
   /** Task containers of a long-running service are stopped by scaling it to 0 (see the file comment). */
-  override async stop(containerIds: readonly string[], timeoutSeconds = 10): Promise<void> {
+  override async stop(containerIds: readonly string[], timeoutSeconds?: number): Promise<void> {
     if (containerIds.length === 0) return;
     // Fail closed: a task whose container is not on this engine (another node), or a container that
     // vanished since it was listed (Swarm replaced the task), cannot be stopped from here.
@@ -472,7 +472,7 @@ export class SwarmCli extends DockerCli {
       if (r.code !== 0) throw new EnvironmentError(`scaling ${svc.Spec?.Name} to 0 failed: ${firstLine(r.stderr)}`);
       await this.waitGone(
         containers.map((c) => c.id),
-        (timeoutSeconds + 60) * 1000,
+        ((timeoutSeconds ?? 10) + 60) * 1000,
         String(svc.Spec?.Name),
       );
     }

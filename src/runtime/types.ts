@@ -415,6 +415,7 @@ export interface Runtime {
   resumeStopped(target: ComposeTarget, service: string): Promise<{ replicas: number; containerIds: string[] } | null>;
   /** `docker wait` bounded by timeoutMs. */
   wait(containerId: string, timeoutMs: number): Promise<WaitResult>;
+  /** without timeoutSeconds each container gets its own stop timeout (compose's stop_grace_period) */
   stop(containerIds: readonly string[], timeoutSeconds?: number): Promise<void>;
   /**
    * Start them again; resolves with the IDs of the containers that now stand for them: the same IDs

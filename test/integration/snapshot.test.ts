@@ -240,3 +240,63 @@ describeDocker('snapshot on the real engine', () => {
     expect(r.stdout).toMatch(/declares no data volumes/);
   }, 60_000);
 });
+
+// A database that needs longer than docker's default 10 s to shut down declares stop_grace_period; a
+// snapshot that stops it with a shorter timeout kills it mid-shutdown and copies a crash-consistent
+// volume at best. The snapshot's stop must give each container its own stop timeout (docs/architecture.md §7).
+describeDocker('snapshot honours stop_grace_period', () => {
+  const project = uniqueProject('sggrace');
+  let repo = '';
+  let work = '';
+
+  beforeAll(() => {
+    repo = tempRepo({
+      'compose.yaml': `version: "3.7"
+services:
+  slow:
+    image: ${IMAGE}
+    # shuts down in about 12 s (longer than docker's default 10 s) and says so in its volume
+    command: ["sh", "-c", "mkdir -p /data && echo seed > /data/seed && rm -f /data/shutdown && trap 'sleep 12; echo clean > /data/shutdown; exit 0' TERM; while true; do sleep 1; done"]
+    stop_grace_period: 25s
+    restart: unless-stopped
+    volumes:
+      - slow-data:/data
+volumes:
+  slow-data: {}
+`,
+      'modules/slow/module.yaml': moduleYaml(
+        'slow',
+        `  class: stateful
+  compose: { file: ../../compose.yaml, project: ${project}, service: slow }
+  backup: { ref_modules: [slow], max_age_hours: 24 }
+  data:
+    volumes:
+      - { volume: slow-data, path: /data }
+`,
+      ),
+    });
+    work = mkdtempSync(path.join(tmpdir(), 'sg-grace-'));
+  });
+
+  afterAll(() => {
+    removeProject(project);
+    docker(['volume', 'rm', '-f', `${project}_slow-data`]);
+    cleanupTempRepos();
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  it('the service finishes its own shutdown before the copy: the archive holds what it wrote on the way down', async () => {
+    const runtime = new DockerCli();
+    const up = await runtime.composeUp({ project, files: [path.join(repo, 'compose.yaml')] }, ['slow']);
+    expect(up.code).toBe(0);
+    const r = await cli(['snapshot', '--root', repo, '--module', 'slow', '--out-dir', work, '--json'], repo);
+    expect({ code: r.code, stderr: r.code === 0 ? '' : r.stderr }).toEqual({ code: 0, stderr: '' });
+    const archive = (JSON.parse(r.stdout) as { path: string }).path;
+    const listing = spawnSync('tar', ['-tzf', archive], { encoding: 'utf8' });
+    const entry = listing.stdout.split('\n').find((l) => l.endsWith('/shutdown') || l === 'shutdown');
+    // Killed at 10 s, the trap never wrote it; given its 25 s, it did, before the copy.
+    expect(entry).toBeDefined();
+    const content = spawnSync('tar', ['-xzOf', archive, entry!], { encoding: 'utf8' });
+    expect(content.stdout.trim()).toBe('clean');
+  }, 120_000);
+});

@@ -106,6 +106,20 @@ describe('parsers (the same JSON from compose v1 and v2 engines)', () => {
 });
 
 describe('DockerCli over a scripted runner', () => {
+  // Each container's own stop timeout (compose's stop_grace_period) unless a caller names one: a
+  // forced `-t 10` kills a data store that needs longer to shut down before its volume is copied.
+  it.each([
+    [undefined, ['docker', 'stop', 'c1', 'c2']],
+    [10, ['docker', 'stop', '-t', '10', 'c1', 'c2']],
+  ])('stop(timeout %s) runs %j', async (timeout, want) => {
+    const s = scripted([
+      [/^docker version/, ok('20.10.24\n')],
+      [/^docker stop/, ok('c1\nc2\n')],
+    ]);
+    await new DockerCli({ runner: s.runner, compose: 'v1', env: {} }).stop(['c1', 'c2'], timeout);
+    expect(s.calls.map((c) => [c.cmd, ...c.args]).filter((a) => a[1] === 'stop')).toEqual([want]);
+  });
+
   it('listProjectContainers: one ps by the project label, one inspect of every ID', async () => {
     const s = scripted([
       [/^docker version/, ok('20.10.24\n')],

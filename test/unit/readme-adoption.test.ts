@@ -117,6 +117,9 @@ describe('database recipes', () => {
     }
     expect(svc.healthcheck.test.join(' ')).toMatch(/127\.0\.0\.1|--connect/);
     expect(svc.image).toMatch(/:\d+\.\d+(\.\d+)?$/);
+    // time for a clean shutdown: snapshot stops it with the container's own stop timeout
+    expect(svc.stop_grace_period).toMatch(/^\d+s$/);
+    expect(parseInt(svc.stop_grace_period, 10)).toBeGreaterThanOrEqual(30);
     for (const [key, value] of Object.entries(svc.environment as Record<string, string>)) {
       if (/PASSWORD/.test(key)) expect({ key, value }).toEqual({ key: expect.stringMatching(/_FILE$/), value: expect.stringMatching(/^\/run\/secrets\//) });
     }
