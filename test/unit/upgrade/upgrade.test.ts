@@ -599,7 +599,7 @@ describe('upgrade: downtime, progress and the settle window in words (fake clock
       expect(o.decision).toBe('rolled-back');
       expect(o.downtime_ms).toBe(clock.t - T0.getTime());
       expect(o.messages.filter((m) => m.startsWith('started store again at'))).toHaveLength(1);
-      expect(lines.some((l) => /^rollback store: staging store-\d{8}T\d{6}Z\.tar\.gz: .* copied, /.test(l))).toBe(true);
+      expect(lines.some((l) => /^rollback store: staging store\.pre-upgrade\.\d{8}T\d{6}Z\.tar\.gz: .* copied, /.test(l))).toBe(true);
     } finally {
       rmSync(s.work, { recursive: true, force: true });
     }
