@@ -27274,10 +27274,16 @@ class DockerCli {
         }
         return { exitCode: code, timedOut: false };
     }
-    async stop(containerIds, timeoutSeconds = 10) {
+    /**
+     * Without `timeoutSeconds`, each container gets its own stop timeout (compose's `stop_grace_period`,
+     * else the engine's 10 s): a data store that needs longer to shut down cleanly is not killed
+     * mid-shutdown before a snapshot copies its volume (docs/architecture.md §7).
+     */
+    async stop(containerIds, timeoutSeconds) {
         if (containerIds.length === 0)
             return;
-        const r = await this.docker(['stop', '-t', String(timeoutSeconds), ...containerIds]);
+        const wait = timeoutSeconds === undefined ? [] : ['-t', String(timeoutSeconds)];
+        const r = await this.docker(['stop', ...wait, ...containerIds]);
         if (r.code !== 0)
             throw new src_errors/* EnvironmentError */.eG(`docker stop failed: ${firstLine(r.stderr)}`);
     }
@@ -28396,7 +28402,7 @@ class SwarmCli extends DockerCli {
         return JSON.parse(r.stdout.trim() || '[]');
     }
     /** Task containers of a long-running service are stopped by scaling it to 0 (see the file comment). */
-    async stop(containerIds, timeoutSeconds = 10) {
+    async stop(containerIds, timeoutSeconds) {
         if (containerIds.length === 0)
             return;
         // Fail closed: a task whose container is not on this engine (another node), or a container that
@@ -28442,7 +28448,7 @@ class SwarmCli extends DockerCli {
             const r = await this.docker([...args, sid]);
             if (r.code !== 0)
                 throw new src_errors/* EnvironmentError */.eG(`scaling ${svc.Spec?.Name} to 0 failed: ${firstLine(r.stderr)}`);
-            await this.waitGone(containers.map((c) => c.id), (timeoutSeconds + 60) * 1000, String(svc.Spec?.Name));
+            await this.waitGone(containers.map((c) => c.id), ((timeoutSeconds ?? 10) + 60) * 1000, String(svc.Spec?.Name));
         }
         if (plain.length)
             await super.stop(plain, timeoutSeconds);
