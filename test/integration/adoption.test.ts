@@ -18,13 +18,13 @@
  * Compose v2 only: the README's commands call `docker compose` (v2), and stateguard must plan with the
  * compose that started the containers (a v1 plan of v2 containers is `reason: compose-version`).
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse } from 'yaml';
-import { describeDocker, docker, IMAGE, removeProject, testFlavor, uniqueProject } from '../support/docker.js';
+import { describeDocker, docker, IMAGE, removeProject, uniqueProject } from '../support/docker.js';
 import { adoptionSection, adoptionSteps, readme, type AdoptionStep } from '../support/readme-adoption.js';
 import { REPO } from '../support/runner.js';
 
@@ -55,7 +55,6 @@ function normalise(text: string): string {
 }
 
 beforeAll(() => {
-  if (testFlavor() !== 'v2') return;
   tmp = mkdtempSync(path.join(tmpdir(), 'sg-adopt-'));
   repoDir = path.join(tmp, 'repo');
   mkdirSync(repoDir);
@@ -73,10 +72,8 @@ afterAll(() => {
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 
-// on compose-v1 the suite is skipped: the README's `docker compose` is v2 (see the header)
-const suite = testFlavor() === 'v2' ? describeDocker : (name: string, fn: () => void): void => describe.skip(name, fn);
-
-suite('README adoption section, followed in a temporary repository', () => {
+// jest.config.js runs this file in the compose-v2 project only: the README's `docker compose` is v2 (see the header)
+describeDocker('README adoption section, followed in a temporary repository', () => {
   it('installs from the packed tarball, and validate, up, plan (in sync, as shown), snapshot and lint-workflows all succeed', () => {
     const seen = new Set<string>();
     const env: NodeJS.ProcessEnv = {

@@ -171,6 +171,13 @@ volumes:
     const before = data();
     const other = otherId();
     declare('1.1.0');
+    // The plan's next step for this image bump leads through the upgrade gate (workflow and CLI line),
+    // never "by hand with compose" (docs/architecture.md §4, "What allowed means").
+    const p = await cli(['plan', '--root', repo, '--module', 'app'], repo);
+    expect(p.stdout).toMatch(/an image bump \(\S+:1\.0\.0 → \S+:1\.1\.0, minor\) of a long-running stateful module/);
+    expect(p.stdout).toContain('workflows/upgrade.yml');
+    expect(p.stdout).toMatch(/stateguard upgrade --module app --allow-stateful/);
+    expect(p.stdout).not.toMatch(/by hand with compose/);
     const r = await cli(upgradeArgs(), repo);
     if (r.code !== 0) throw new Error(`upgrade failed: ${r.stdout}\n${r.stderr}`);
     const j = JSON.parse(r.stdout) as { decision: string; bump: string; snapshot: string; downtime_ms: unknown };
