@@ -9733,7 +9733,7 @@ function checkExpectedPlanHash(value, module, ctx) {
 
 /***/ }),
 
-/***/ 3999:
+/***/ 9596:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -10190,6 +10190,9 @@ function verifyInputOf(req, opts = {}) {
         maxUncompressedBytes: req.maxUncompressedBytes,
         maxEntries: req.maxEntries,
         ...(opts.ignoreMaxAge ? { ignoreMaxAge: true } : {}),
+        ...(req.allowLegacyArchive !== undefined ? { allowLegacyArchive: req.allowLegacyArchive } : {}),
+        ...(req.maxShrinkPercent !== undefined ? { maxShrinkPercent: req.maxShrinkPercent } : {}),
+        ...(req.allowShrink !== undefined ? { allowShrink: req.allowShrink } : {}),
     };
 }
 function evaluationError(err) {
@@ -11571,6 +11574,278 @@ function paxRecordProblems(records) {
 
 // EXTERNAL MODULE: ./src/backup/reserved.ts
 var backup_reserved = __nccwpck_require__(5800);
+;// CONCATENATED MODULE: ./src/backup/names.ts
+const ARCHIVE_SUFFIX = '.tar.gz';
+const CHECKSUM_SUFFIX = '.sha256';
+/** A stamp may be this far in the future before it is refused (clock skew between hosts). */
+const FUTURE_SKEW_MS = 5 * 60 * 1000;
+const MODULE_PART = '([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)';
+const NAME_RE = new RegExp(`^${MODULE_PART}-(\\d{8}T\\d{6}Z)\\.tar\\.gz$`);
+const SAFETY_RE = new RegExp(`^${MODULE_PART}\\.(pre-restore|pre-upgrade)\\.(\\d{8}T\\d{6}Z)\\.tar\\.gz$`);
+/** The safety copies restore and upgrade write before they change anything (docs/architecture.md §7). */
+const SAFETY_KINDS = ['pre-restore', 'pre-upgrade'];
+/**
+ * The one parser of archive names: a backup or a safety copy, or null for anything else. Only the
+ * shape is judged here; whether the stamp is a real date is parseStamp's question.
+ */
+function parseArchiveName(fileName) {
+    const b = NAME_RE.exec(fileName);
+    if (b)
+        return { module: b[1], stamp: b[2], kind: 'backup' };
+    const s = SAFETY_RE.exec(fileName);
+    if (s)
+        return { module: s[1], stamp: s[3], kind: s[2] };
+    return null;
+}
+const STAMP_RE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
+/** `20260131T235959Z` for a Date (UTC, second precision). */
+function names_formatStamp(date) {
+    return date
+        .toISOString()
+        .replace(/\.\d{3}Z$/, 'Z')
+        .replace(/[-:]/g, '');
+}
+/** The Date a stamp names, or null when it is not a real UTC calendar time. */
+function parseStamp(stamp) {
+    const m = STAMP_RE.exec(stamp);
+    if (!m)
+        return null;
+    const [y, mo, d, h, mi, s] = m.slice(1).map(Number);
+    const date = new Date(Date.UTC(y, mo - 1, d, h, mi, s));
+    // Date.UTC rolls 20260230 over into March: a round trip catches every impossible field.
+    if (names_formatStamp(date) !== stamp)
+        return null;
+    return date;
+}
+/** `<module>-<stamp>.tar.gz` for a backup, `<module>.<kind>.<stamp>.tar.gz` for a safety copy. */
+function archiveName(module, takenAt, kind = 'backup') {
+    const stamp = names_formatStamp(takenAt);
+    return kind === 'backup' ? `${module}-${stamp}${ARCHIVE_SUFFIX}` : `${module}.${kind}.${stamp}${ARCHIVE_SUFFIX}`;
+}
+/**
+ * Judge a backup's file name against the modules whose backups may cover this one (the module
+ * itself and its `ref_modules`) and its maximum age. Every failed rule is reported. A safety copy
+ * (`<module>.pre-restore.<stamp>.tar.gz`, `.pre-upgrade.`) is judged by the same rules on the
+ * module and stamp inside its name (docs/architecture.md §5, §7).
+ */
+function checkArchiveName(fileName, allowed, maxAgeHours, now) {
+    const problems = [];
+    // Real module names and a spelled-out stamp, no <placeholders>: this text reaches markdown summaries.
+    const expected = allowed.map((a) => `${a}-YYYYMMDDTHHMMSSZ${ARCHIVE_SUFFIX}`).join(' or ');
+    const parsed = parseArchiveName(fileName);
+    if (!parsed) {
+        // Say "bad stamp" when an allowed module name is clearly there and only the stamp is off.
+        const looksLikeOurs = fileName.endsWith(ARCHIVE_SUFFIX) && allowed.some((a) => fileName.startsWith(`${a}-`));
+        const safetyKind = SAFETY_KINDS.find((k) => fileName.endsWith(ARCHIVE_SUFFIX) && allowed.some((a) => fileName.startsWith(`${a}.${k}.`)));
+        const looksLikeSafety = allowed.some((a) => fileName.startsWith(`${a}.`));
+        const safetyExpected = allowed
+            .flatMap((a) => SAFETY_KINDS.map((k) => `${a}.${k}.YYYYMMDDTHHMMSSZ${ARCHIVE_SUFFIX}`))
+            .join(' or ');
+        problems.push(safetyKind
+            ? {
+                code: 'bad-stamp',
+                message: `the time stamp in ${JSON.stringify(fileName)} is not YYYYMMDDTHHMMSSZ (UTC, e.g. 20260131T235959Z); ` +
+                    `expected ${allowed.map((a) => `${a}.${safetyKind}.YYYYMMDDTHHMMSSZ${ARCHIVE_SUFFIX}`).join(' or ')}`,
+            }
+            : looksLikeOurs
+                ? {
+                    code: 'bad-stamp',
+                    message: `the time stamp in ` +
+                        `${JSON.stringify(fileName)} is not YYYYMMDDTHHMMSSZ (UTC, e.g. 20260131T235959Z); ` +
+                        `expected ${expected}`,
+                }
+                : looksLikeSafety
+                    ? {
+                        code: 'bad-name',
+                        message: `${JSON.stringify(fileName)} is not named ${expected} (a backup) or ${safetyExpected} ` +
+                            `(a safety copy)`,
+                    }
+                    : { code: 'bad-name', message: `${JSON.stringify(fileName)} is not named ${expected}` });
+        return { matchedModule: null, createdAt: null, kind: null, problems };
+    }
+    const { module: name, stamp, kind } = parsed;
+    const matchedModule = allowed.includes(name) ? name : null;
+    if (!matchedModule) {
+        problems.push({
+            code: 'wrong-module',
+            message: `the ${kind === 'backup' ? 'backup' : `safety copy (${kind})`} is of module '${name}', which does not ` +
+                `cover this module (accepted: ${allowed.join(', ')})`,
+        });
+    }
+    const createdAt = parseStamp(stamp);
+    if (!createdAt) {
+        problems.push({ code: 'bad-stamp', message: `the time stamp ${stamp} is not a real UTC date and time` });
+        return { matchedModule, createdAt: null, kind, problems };
+    }
+    const ageMs = now.getTime() - createdAt.getTime();
+    if (!Number.isFinite(maxAgeHours) || maxAgeHours <= 0) {
+        // The schema forbids this; a module built in code must not get "any age" by accident.
+        problems.push({
+            code: 'too-old',
+            message: `backup.max_age_hours is ${maxAgeHours}: no backup age can be accepted`,
+        });
+    }
+    else if (ageMs < -FUTURE_SKEW_MS) {
+        problems.push({
+            code: 'stamp-in-future',
+            message: `the time stamp ` +
+                `${stamp} is ${Math.round(-ageMs / 60000)} minutes in the future (more than 5 minutes of clock skew); check ` +
+                `the clocks or the file name`,
+        });
+    }
+    else if (ageMs > maxAgeHours * 3600 * 1000) {
+        problems.push({
+            code: 'too-old',
+            message: `the backup is ` +
+                `${(ageMs / 3600000).toFixed(1)} hours old; this module accepts at most ` +
+                `${maxAgeHours} hours (backup.max_age_hours). Take a fresh snapshot.`,
+        });
+    }
+    return { matchedModule, createdAt, kind, problems };
+}
+
+;// CONCATENATED MODULE: ./src/backup/manifest.ts
+/**
+ * The provenance manifest (docs/architecture.md §16): `.stateguard/manifest.json`, the first entry of
+ * every archive stateguard writes. It says what the archive is (kind, module, project or stack,
+ * service, the stamp of its file name), what it held (each data volume's entry count and byte
+ * total) and where it came from (image, engine, stateguard's version), so a renamed backup, another
+ * project's backup, an archive changed after writing or a backup that silently shrank is refused.
+ *
+ * On read the manifest is untrusted input: capped at MAX_MANIFEST_BYTES, strict JSON of exactly the
+ * shape below, and canonical — its bytes must equal what `serializeManifest` writes for the values
+ * it holds. So a duplicated key (which JSON readers resolve differently), an unknown key, a value
+ * of another type or a reordered document is refused, not interpreted.
+ */
+
+/** The archive path of the manifest; the only entry outside the data volumes' directories. */
+const MANIFEST_PATH = '.stateguard/manifest.json';
+/** Its directory: the one top-level name besides the data volumes (no volume name starts with a dot). */
+const MANIFEST_DIR = '.stateguard';
+/** The format this stateguard writes and reads. A later format is refused with "upgrade stateguard". */
+const MANIFEST_FORMAT = 1;
+/** Read no more than this of a manifest: a few hundred bytes per volume is what stateguard writes. */
+const MAX_MANIFEST_BYTES = 64 * 1024;
+const MANIFEST_KINDS = ['backup', 'pre-restore', 'pre-upgrade', 'drill'];
+/**
+ * The canonical bytes: keys in this order, two-space indentation, a closing newline. Swarm writes
+ * `stack` where compose writes `project` (docs/architecture.md §16); the value is the same field.
+ */
+function serializeManifest(m) {
+    const ordered = {
+        format: m.format,
+        kind: m.kind,
+        module: m.module,
+        runtime: m.runtime,
+        [m.runtime === 'swarm' ? 'stack' : 'project']: m.project,
+        service: m.service,
+        stamp: m.stamp,
+        created_at: m.created_at,
+        volumes: m.volumes.map((v) => ({ name: v.name, path: v.path, entries: v.entries, bytes: v.bytes })),
+        image: { ref: m.image.ref, id: m.image.id },
+        engine_id: m.engine_id,
+        stateguard_version: m.stateguard_version,
+    };
+    return Buffer.from(`${JSON.stringify(ordered, null, 2)}\n`, 'utf8');
+}
+const isCount = (v) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+const isText = (v, max = 4096) => typeof v === 'string' && v.length <= max;
+/**
+ * Read a manifest's bytes (`size` is the entry's size in the archive, which may exceed what was
+ * captured). Never throws: anything but a canonical manifest of this format is a problem.
+ */
+function parseManifest(body, size) {
+    if (size > MAX_MANIFEST_BYTES) {
+        return { problem: `${MANIFEST_PATH} is ${size} bytes; a manifest is at most ${MAX_MANIFEST_BYTES}` };
+    }
+    let text;
+    try {
+        text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(body);
+    }
+    catch {
+        return { problem: `${MANIFEST_PATH} is not valid UTF-8` };
+    }
+    let doc;
+    try {
+        doc = JSON.parse(text);
+    }
+    catch (err) {
+        return { problem: `${MANIFEST_PATH} is not JSON (${err.message.slice(0, 200)})` };
+    }
+    if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
+        return { problem: `${MANIFEST_PATH} is not a JSON object` };
+    }
+    const o = doc;
+    if (o.format !== MANIFEST_FORMAT) {
+        return {
+            problem: typeof o.format === 'number' && o.format > MANIFEST_FORMAT
+                ? `${MANIFEST_PATH} has format ${o.format}; this stateguard reads format ${MANIFEST_FORMAT}: upgrade stateguard`
+                : `${MANIFEST_PATH} has no format ${MANIFEST_FORMAT} (format: ${JSON.stringify(o.format)?.slice(0, 40)})`,
+        };
+    }
+    const runtime = o.runtime;
+    if (runtime !== 'compose' && runtime !== 'swarm')
+        return { problem: `${MANIFEST_PATH}: runtime is not compose or swarm` };
+    const project = runtime === 'swarm' ? o.stack : o.project;
+    const image = o.image;
+    const volumes = o.volumes;
+    const bad = [];
+    if (!MANIFEST_KINDS.includes(o.kind))
+        bad.push('kind');
+    for (const k of ['module', 'service', 'stamp', 'created_at', 'engine_id', 'stateguard_version']) {
+        if (!isText(o[k]))
+            bad.push(k);
+    }
+    if (!isText(project))
+        bad.push(runtime === 'swarm' ? 'stack' : 'project');
+    if (typeof image !== 'object' || image === null || !isText(image.ref) || !isText(image.id))
+        bad.push('image');
+    if (!Array.isArray(volumes) ||
+        volumes.length === 0 ||
+        volumes.length > 256 ||
+        !volumes.every((v) => typeof v === 'object' &&
+            v !== null &&
+            isText(v.name, 255) &&
+            isText(v.path) &&
+            isCount(v.entries) &&
+            isCount(v.bytes))) {
+        bad.push('volumes');
+    }
+    if (bad.length)
+        return { problem: `${MANIFEST_PATH}: ${bad.join(', ')} missing or of the wrong type` };
+    const manifest = {
+        format: MANIFEST_FORMAT,
+        kind: o.kind,
+        module: o.module,
+        runtime,
+        project: project,
+        service: o.service,
+        stamp: o.stamp,
+        created_at: o.created_at,
+        volumes: volumes.map((v) => ({ name: v.name, path: v.path, entries: v.entries, bytes: v.bytes })),
+        image: { ref: image.ref, id: image.id },
+        engine_id: o.engine_id,
+        stateguard_version: o.stateguard_version,
+    };
+    // Canonical: a duplicated or unknown key, another order or other spacing is not what we write.
+    if (!serializeManifest(manifest).equals(body)) {
+        return {
+            problem: `${MANIFEST_PATH} is not in the form stateguard writes (an unknown or repeated key, another key ` +
+                `order or other spacing): it was not written by stateguard, or was edited`,
+        };
+    }
+    return { manifest };
+}
+/** The manifest's totals over every volume. */
+function manifestTotals(m) {
+    return m.volumes.reduce((t, v) => ({ entries: t.entries + v.entries, bytes: t.bytes + v.bytes }), {
+        entries: 0,
+        bytes: 0,
+    });
+}
+/** The stamp a manifest records for a copy taken at `takenAt` (the file name's, see ./names.ts). */
+const manifestStamp = (takenAt) => formatStamp(takenAt);
+
 ;// CONCATENATED MODULE: ./src/backup/tar-walker.ts
 /**
  * Our own strict tar header walker (issue 11): it reads the gunzipped stream block by block and
@@ -11604,12 +11879,16 @@ var backup_reserved = __nccwpck_require__(5800);
  *   (./entry-rules.ts), no segment over 255 bytes nor a path over 4096 (`name-too-long`), unique
  *   after NFC and `./`, `//`, trailing `/` are normalised away, never both a file and a directory,
  *   never under a file;
- * - with a layout, the top level holds exactly the declared data volumes (see ./archive.ts).
+ * - with a layout, the top level holds exactly the declared data volumes (see ./archive.ts), and
+ *   the provenance manifest `.stateguard/manifest.json` as the first entry and nowhere else
+ *   (docs/architecture.md §16): its body is kept (capped) and each volume's entries and bytes are
+ *   counted, for verify-backup to cross-check.
  *
  * Streaming with bounded memory: bodies are skipped by arithmetic, only extension bodies (capped)
  * are buffered. The one structure that grows is the name index used for duplicates: one Map entry
  * per distinct path and parent directory, capped at twice --max-entries.
  */
+
 
 
 const BLOCK = 512;
@@ -11797,6 +12076,19 @@ class NameIndex {
 class TarWalker {
     opts;
     entries = 0;
+    /**
+     * The first entry, when it is the manifest (with a layout only): its size and the first
+     * MAX_MANIFEST_BYTES + 1 bytes of its body.
+     */
+    manifest = null;
+    /** Per declared data volume (with a layout only), what the archive holds under it. */
+    tally = new Map();
+    /** the body being skipped is the manifest's: keep it */
+    inManifest = false;
+    /** the manifest's body has been read to its end */
+    manifestDone = false;
+    manifestChunks = [];
+    manifestKept = 0;
     /** bytes of tar seen (for messages and "no tar at all") */
     bytes = 0;
     /** the end-of-archive marker (two zero blocks) was seen */
@@ -11838,12 +12130,16 @@ class TarWalker {
                     if (mode.body) {
                         const b = Math.min(n, mode.body);
                         mode.body -= b;
+                        if (this.inManifest)
+                            this.keepManifest(chunk.subarray(pos, pos + b));
                         this.opts.onBody?.(chunk.subarray(pos, pos + b));
                     }
                     mode.remaining -= n;
                     pos += n;
-                    if (mode.remaining === 0)
+                    if (mode.remaining === 0) {
                         this.mode = { kind: 'header' };
+                        this.closeManifest();
+                    }
                     break;
                 }
                 case 'end': {
@@ -12272,8 +12568,7 @@ class TarWalker {
             size,
             ...effectiveMeta,
         });
-        if (isFile && typeOk)
-            this.sawFile = true;
+        let isManifest = false;
         if (typeOk && pathOk && encodingOk && effective !== null && (isFile || isDir)) {
             const segments = effective
                 .split('/')
@@ -12297,16 +12592,64 @@ class TarWalker {
                     this.opts.onCap();
                     return;
                 }
-                this.checkLayout(segments, isDir, shown);
+                isManifest = this.checkLayout(segments, isDir, size, effective, shown);
             }
+        }
+        // The manifest is no data: an archive holding only it has nothing to restore.
+        if (isFile && typeOk && !isManifest)
+            this.sawFile = true;
+        if (isManifest) {
+            this.manifest = { size, body: Buffer.alloc(0) };
+            this.inManifest = true;
+            this.manifestChunks = [];
+            this.manifestKept = 0;
+            if (size === 0)
+                this.closeManifest();
         }
         this.mode = skip > 0 ? { kind: 'skip', remaining: skip, body: isFile ? size : 0 } : { kind: 'header' };
     }
-    checkLayout(segments, isDir, shown) {
+    /** Keep the manifest's body up to one byte past the cap (enough to know it is too large). */
+    keepManifest(part) {
+        const room = MAX_MANIFEST_BYTES + 1 - this.manifestKept;
+        if (room <= 0 || part.length === 0)
+            return;
+        const kept = Buffer.from(part.subarray(0, room));
+        this.manifestChunks.push(kept);
+        this.manifestKept += kept.length;
+    }
+    closeManifest() {
+        if (!this.inManifest)
+            return;
+        this.inManifest = false;
+        this.manifestDone = true;
+        if (this.manifest)
+            this.manifest.body = Buffer.concat(this.manifestChunks);
+        this.manifestChunks = [];
+    }
+    /**
+     * The layout rules for one entry; true when it is the manifest (the first entry, exactly
+     * `.stateguard/manifest.json`, a regular file). Any other entry under `.stateguard` (in any case) is
+     * refused: nothing but the manifest may sit beside the volumes, and a second one could be read
+     * instead of the first.
+     */
+    checkLayout(segments, isDir, size, effective, shown) {
         const layout = this.opts.layout;
         if (!layout || segments.length === 0)
-            return;
+            return false;
         const top = segments[0];
+        if (top.toLowerCase() === MANIFEST_DIR) {
+            if (this.entries === 1 && !isDir && effective === MANIFEST_PATH)
+                return true;
+            this.problem({
+                code: 'manifest-invalid',
+                message: effective === MANIFEST_PATH && !isDir
+                    ? `${MANIFEST_PATH} must be the archive's first entry; this one is entry ${this.entries}`
+                    : `${printablePath(effective)}: the only entry allowed under ${MANIFEST_DIR}/ is the regular file ` +
+                        `${MANIFEST_PATH}, as the archive's first entry`,
+                entry: shown,
+            });
+            return false;
+        }
         const declared = layout.volumes.includes(top);
         const list = layout.volumes.join(', ');
         // One rule for the reserved name (docs/architecture.md §12, "Data mounts"): restore could not put
@@ -12327,14 +12670,19 @@ class TarWalker {
                     `'${layout.module}' holds only its data volumes (${list}) as directories`,
                 entry: shown,
             });
-            return;
+            return false;
         }
         if (declared) {
             this.volumesSeen.add(top);
-            return;
+            const t = this.tally.get(top) ?? { entries: 0, bytes: 0 };
+            t.entries++;
+            if (!isDir)
+                t.bytes += size;
+            this.tally.set(top, t);
+            return false;
         }
         if (this.outsideReported.has(top))
-            return;
+            return false;
         if (this.outsideReported.size < 100)
             this.outsideReported.add(top);
         this.problem({
@@ -12344,6 +12692,7 @@ class TarWalker {
                 `'${layout.module}' (${list}); a backup holds one directory per declared volume`,
             entry: shown,
         });
+        return false;
     }
     /** The stream ended: judge what can only be judged at the end. */
     end() {
@@ -12363,7 +12712,8 @@ class TarWalker {
         }
         if (mode.kind === 'dead' && !this.sawEnd)
             return;
-        if (this.entries > 0 && !this.sawFile) {
+        // The manifest is no data (docs/architecture.md §16): an archive holding only it holds nothing.
+        if (this.entries - (this.manifest ? 1 : 0) > 0 && !this.sawFile) {
             this.problem({
                 code: 'no-files',
                 message: "the archive holds no regular file (only directories, or only '.'): there is nothing to restore",
@@ -12625,7 +12975,7 @@ async function inspectArchive(source, limits, options) {
         }
         else if (feedWalker) {
             walker.end();
-            if (walker.entries === 0 && walker.sawEnd) {
+            if (walker.entries - (walker.manifest ? 1 : 0) === 0 && walker.sawEnd) {
                 problems.add({ code: 'no-entries', message: 'the archive holds no entries' });
             }
         }
@@ -12638,137 +12988,233 @@ async function inspectArchive(source, limits, options) {
         readToEnd,
         problems: problems.finish(),
         warnings: setid.finish(),
+        manifest: walker.manifest,
+        volumes: Object.fromEntries(walker.tally),
     };
 }
 
-;// CONCATENATED MODULE: ./src/backup/names.ts
-const ARCHIVE_SUFFIX = '.tar.gz';
-const CHECKSUM_SUFFIX = '.sha256';
-/** A stamp may be this far in the future before it is refused (clock skew between hosts). */
-const FUTURE_SKEW_MS = 5 * 60 * 1000;
-const MODULE_PART = '([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)';
-const NAME_RE = new RegExp(`^${MODULE_PART}-(\\d{8}T\\d{6}Z)\\.tar\\.gz$`);
-const SAFETY_RE = new RegExp(`^${MODULE_PART}\\.(pre-restore|pre-upgrade)\\.(\\d{8}T\\d{6}Z)\\.tar\\.gz$`);
-/** The safety copies restore and upgrade write before they change anything (docs/architecture.md §7). */
-const SAFETY_KINDS = ['pre-restore', 'pre-upgrade'];
+;// CONCATENATED MODULE: ./src/backup/manifest-file.ts
 /**
- * The one parser of archive names: a backup or a safety copy, or null for anything else. Only the
- * shape is judged here; whether the stamp is a real date is parseStamp's question.
+ * Reading the manifest of an archive on disk without reading the archive (docs/architecture.md §16):
+ * the manifest is the first entry, in the archive's first gzip member, so only the first few
+ * kilobytes are decompressed. Used where many archives are compared (the shrink hold, retention);
+ * verify-backup itself reads the manifest during its full walk.
  */
-function parseArchiveName(fileName) {
-    const b = NAME_RE.exec(fileName);
-    if (b)
-        return { module: b[1], stamp: b[2], kind: 'backup' };
-    const s = SAFETY_RE.exec(fileName);
-    if (s)
-        return { module: s[1], stamp: s[3], kind: s[2] };
-    return null;
-}
-const STAMP_RE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
-/** `20260131T235959Z` for a Date (UTC, second precision). */
-function formatStamp(date) {
-    return date
-        .toISOString()
-        .replace(/\.\d{3}Z$/, 'Z')
-        .replace(/[-:]/g, '');
-}
-/** The Date a stamp names, or null when it is not a real UTC calendar time. */
-function parseStamp(stamp) {
-    const m = STAMP_RE.exec(stamp);
-    if (!m)
-        return null;
-    const [y, mo, d, h, mi, s] = m.slice(1).map(Number);
-    const date = new Date(Date.UTC(y, mo - 1, d, h, mi, s));
-    // Date.UTC rolls 20260230 over into March: a round trip catches every impossible field.
-    if (formatStamp(date) !== stamp)
-        return null;
-    return date;
-}
-/** `<module>-<stamp>.tar.gz` for a backup, `<module>.<kind>.<stamp>.tar.gz` for a safety copy. */
-function archiveName(module, takenAt, kind = 'backup') {
-    const stamp = formatStamp(takenAt);
-    return kind === 'backup' ? `${module}-${stamp}${ARCHIVE_SUFFIX}` : `${module}.${kind}.${stamp}${ARCHIVE_SUFFIX}`;
-}
+
+
+
+
+
+/** Stop decompressing past this: the manifest's header(s), body and padding fit well within it. */
+const HEAD_LIMIT = MAX_MANIFEST_BYTES + 16 * 1024;
 /**
- * Judge a backup's file name against the modules whose backups may cover this one (the module
- * itself and its `ref_modules`) and its maximum age. Every failed rule is reported. A safety copy
- * (`<module>.pre-restore.<stamp>.tar.gz`, `.pre-upgrade.`) is judged by the same rules on the
- * module and stamp inside its name (docs/architecture.md §5, §7).
+ * The manifest of the archive at `file` (opened without following a link), or why there is none.
+ * Never throws: an unreadable file, a first entry that is not a manifest, or a manifest that does
+ * not parse is a `problem`.
  */
-function checkArchiveName(fileName, allowed, maxAgeHours, now) {
+async function readManifestOf(file) {
+    let fh;
+    try {
+        fh = await (0,promises_.open)(file, external_node_fs_.constants.O_RDONLY | external_node_fs_.constants.O_NOFOLLOW | external_node_fs_.constants.O_NONBLOCK);
+    }
+    catch (err) {
+        return { problem: `cannot open: ${err.message}` };
+    }
+    try {
+        if (!(await fh.stat()).isFile())
+            return { problem: 'not a regular file' };
+        const walker = new TarWalker({
+            maxEntries: 2,
+            layout: { module: '', volumes: [] },
+            report: () => undefined,
+            onCap: () => undefined,
+        });
+        const gunzip = external_node_zlib_default().createGunzip();
+        let out = 0;
+        const done = () => walker.manifestDone || walker.entries > 1 || (walker.entries === 1 && !walker.manifest);
+        const finished = new Promise((resolve) => {
+            gunzip.on('data', (chunk) => {
+                if (done() || out > HEAD_LIMIT)
+                    return;
+                out += chunk.length;
+                walker.write(chunk);
+                if (done() || out > HEAD_LIMIT)
+                    resolve();
+            });
+            gunzip.on('end', resolve);
+            gunzip.on('error', () => resolve());
+        });
+        const stream = fh.createReadStream({ highWaterMark: 16 * 1024, autoClose: false });
+        let stop = false;
+        void finished.then(() => (stop = true));
+        for await (const chunk of stream) {
+            if (stop)
+                break;
+            if (!gunzip.write(chunk))
+                await Promise.race([new Promise((r) => gunzip.once('drain', r)), finished]);
+            if (stop)
+                break;
+        }
+        if (!stop)
+            gunzip.end();
+        await finished;
+        stream.destroy();
+        gunzip.destroy();
+        if (!walker.manifest || !walker.manifestDone)
+            return { problem: 'no manifest as the first entry' };
+        const read = parseManifest(walker.manifest.body, walker.manifest.size);
+        return read;
+    }
+    finally {
+        await fh.close().catch(() => undefined);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/backup/provenance.ts
+
+/** What an archive without a manifest leaves unchecked (said whenever one is accepted). */
+const LEGACY_UNCHECKED = 'its module, project, service and stamp as recorded when it was written, its volumes, their entry counts and ' +
+    'byte totals, and whether it shrank against the previous backup';
+/** Judge an archive's manifest; every finding is a problem with its own code. */
+function checkManifest(input) {
+    const { inspection, name, matched } = input;
     const problems = [];
-    // Real module names and a spelled-out stamp, no <placeholders>: this text reaches markdown summaries.
-    const expected = allowed.map((a) => `${a}-YYYYMMDDTHHMMSSZ${ARCHIVE_SUFFIX}`).join(' or ');
-    const parsed = parseArchiveName(fileName);
-    if (!parsed) {
-        // Say "bad stamp" when an allowed module name is clearly there and only the stamp is off.
-        const looksLikeOurs = fileName.endsWith(ARCHIVE_SUFFIX) && allowed.some((a) => fileName.startsWith(`${a}-`));
-        const safetyKind = SAFETY_KINDS.find((k) => fileName.endsWith(ARCHIVE_SUFFIX) && allowed.some((a) => fileName.startsWith(`${a}.${k}.`)));
-        const looksLikeSafety = allowed.some((a) => fileName.startsWith(`${a}.`));
-        const safetyExpected = allowed
-            .flatMap((a) => SAFETY_KINDS.map((k) => `${a}.${k}.YYYYMMDDTHHMMSSZ${ARCHIVE_SUFFIX}`))
-            .join(' or ');
-        problems.push(safetyKind
-            ? {
-                code: 'bad-stamp',
-                message: `the time stamp in ${JSON.stringify(fileName)} is not YYYYMMDDTHHMMSSZ (UTC, e.g. 20260131T235959Z); ` +
-                    `expected ${allowed.map((a) => `${a}.${safetyKind}.YYYYMMDDTHHMMSSZ${ARCHIVE_SUFFIX}`).join(' or ')}`,
+    const warnings = [];
+    const raw = inspection.manifest;
+    // Without a matched module there is no layout: the walk did not look for a manifest, and the name is refused.
+    if (matched === null)
+        return { manifest: null, problems, warnings };
+    if (raw === null) {
+        // A walk stopped early (a cap, a corrupt header) may not have reached a manifest: that is said already.
+        const walkBroken = !inspection.readToEnd || inspection.problems.some((p) => p.code === 'manifest-invalid');
+        if (walkBroken)
+            return { manifest: null, problems, warnings };
+        if (input.allowLegacyArchive) {
+            warnings.push({
+                code: 'legacy-archive',
+                message: `the archive has no ${MANIFEST_PATH} (written before stateguard recorded provenance, or by another tool); ` +
+                    `accepted because of --allow-legacy-archive, so these were NOT checked: ${LEGACY_UNCHECKED}`,
+            });
+        }
+        else {
+            problems.push({
+                code: 'no-manifest',
+                message: `the archive has no ${MANIFEST_PATH} as its first entry, so nothing says which module, project and time ` +
+                    `it holds: it was not written by this stateguard (an older one, or another tool). Take a fresh backup ` +
+                    `with \`stateguard snapshot\`, or, if you know where this archive came from, pass --allow-legacy-archive ` +
+                    `(input allow-legacy-archive)`,
+            });
+        }
+        return { manifest: null, problems, warnings };
+    }
+    const read = parseManifest(raw.body, raw.size);
+    if ('problem' in read) {
+        problems.push({ code: 'manifest-invalid', message: read.problem });
+        return { manifest: null, problems, warnings };
+    }
+    const m = read.manifest;
+    if (name !== null && m.module !== name.module) {
+        problems.push({
+            code: 'manifest-wrong-module',
+            message: `the manifest says this is an archive of module '${m.module}', but the file is named for '${name.module}': ` +
+                `a renamed archive of another module`,
+        });
+    }
+    if (name !== null && (m.stamp !== name.stamp || m.kind !== name.kind)) {
+        const what = [
+            m.stamp !== name.stamp ? `was taken at ${m.stamp}, the name says ${name.stamp}` : '',
+            m.kind !== name.kind ? `is a ${m.kind} archive, the name says ${name.kind}` : '',
+        ].filter(Boolean);
+        problems.push({
+            code: 'manifest-mismatch',
+            message: `the manifest says the archive ${what.join(' and ')}: a renamed archive (its age and kind are what the ` +
+                `manifest says, not the name)`,
+        });
+    }
+    if (matched !== null) {
+        const runtime = matched.runtime === 'swarm' ? 'swarm' : 'compose';
+        const where = (r, p, s) => `${r === 'swarm' ? 'stack' : 'compose project'} '${p}', service '${s}'`;
+        if (m.runtime !== runtime || m.project !== matched.compose.project || m.service !== matched.compose.service) {
+            problems.push({
+                code: 'manifest-wrong-project',
+                message: `the archive holds ${where(m.runtime, m.project, m.service)} (engine ${m.engine_id}), but module ` +
+                    `'${matched.name}' is ${where(runtime, matched.compose.project, matched.compose.service)}: another ` +
+                    `project's data`,
+            });
+        }
+        const declared = matched.volumes.map((v) => v.volume).sort();
+        const held = m.volumes.map((v) => v.name).sort();
+        // A layout problem already says the archive does not hold the declared volumes.
+        const layoutRefused = inspection.problems.some((p) => p.code === 'layout-mismatch');
+        if (declared.join('\0') !== held.join('\0') && !layoutRefused) {
+            problems.push({
+                code: 'manifest-volumes',
+                message: `the manifest lists the volumes ${held.join(', ')}; module '${matched.name}' declares ` +
+                    `${declared.join(', ')} (spec.data.volumes)`,
+            });
+        }
+    }
+    // Counts mean something only for an archive that walked clean; a broken one is refused already.
+    if (inspection.readToEnd && inspection.problems.length === 0) {
+        const names = new Set([...m.volumes.map((v) => v.name), ...Object.keys(inspection.volumes)]);
+        const differ = [];
+        for (const n of [...names].sort()) {
+            const said = m.volumes.find((v) => v.name === n) ?? { entries: 0, bytes: 0 };
+            const seen = inspection.volumes[n] ?? { entries: 0, bytes: 0 };
+            if (said.entries !== seen.entries || said.bytes !== seen.bytes) {
+                differ.push(`${n}: written ${said.entries} entries / ${said.bytes} bytes, now ${seen.entries} / ${seen.bytes}`);
             }
-            : looksLikeOurs
-                ? {
-                    code: 'bad-stamp',
-                    message: `the time stamp in ` +
-                        `${JSON.stringify(fileName)} is not YYYYMMDDTHHMMSSZ (UTC, e.g. 20260131T235959Z); ` +
-                        `expected ${expected}`,
-                }
-                : looksLikeSafety
-                    ? {
-                        code: 'bad-name',
-                        message: `${JSON.stringify(fileName)} is not named ${expected} (a backup) or ${safetyExpected} ` +
-                            `(a safety copy)`,
-                    }
-                    : { code: 'bad-name', message: `${JSON.stringify(fileName)} is not named ${expected}` });
-        return { matchedModule: null, createdAt: null, kind: null, problems };
+        }
+        if (differ.length) {
+            problems.push({
+                code: 'manifest-counts',
+                message: `the archive differs from what was written (${differ.join('; ')}): it was changed after writing`,
+            });
+        }
     }
-    const { module: name, stamp, kind } = parsed;
-    const matchedModule = allowed.includes(name) ? name : null;
-    if (!matchedModule) {
-        problems.push({
-            code: 'wrong-module',
-            message: `the ${kind === 'backup' ? 'backup' : `safety copy (${kind})`} is of module '${name}', which does not ` +
-                `cover this module (accepted: ${allowed.join(', ')})`,
-        });
+    return { manifest: m, problems, warnings };
+}
+const percentDown = (before, after) => (before === 0 ? 0 : ((before - after) / before) * 100);
+const pct = (x) => `${x.toFixed(1)}%`;
+/** The shrink hold (docs/architecture.md §16): bytes or entries down more than the limit is refused. */
+function checkShrink(input) {
+    const { previous } = input;
+    if (previous === null)
+        return { against: null, problems: [], warnings: [] };
+    const before = manifestTotals(previous.manifest);
+    const now = manifestTotals(input.manifest);
+    const against = { file: previous.file, ...before };
+    const bytesDown = percentDown(before.bytes, now.bytes);
+    const entriesDown = percentDown(before.entries, now.entries);
+    if (bytesDown <= input.maxShrinkPercent && entriesDown <= input.maxShrinkPercent) {
+        return { against, problems: [], warnings: [] };
     }
-    const createdAt = parseStamp(stamp);
-    if (!createdAt) {
-        problems.push({ code: 'bad-stamp', message: `the time stamp ${stamp} is not a real UTC date and time` });
-        return { matchedModule, createdAt: null, kind, problems };
+    const figures = `${before.bytes} → ${now.bytes} bytes (${pct(-bytesDown)}) and ${before.entries} → ${now.entries} entries ` +
+        `(${pct(-entriesDown)}) against ${previous.file}, the newest earlier backup`;
+    if (input.allowShrink) {
+        return {
+            against,
+            problems: [],
+            warnings: [
+                {
+                    code: 'shrink-allowed',
+                    message: `the backup shrank: ${figures}; accepted because of --allow-shrink`,
+                },
+            ],
+        };
     }
-    const ageMs = now.getTime() - createdAt.getTime();
-    if (!Number.isFinite(maxAgeHours) || maxAgeHours <= 0) {
-        // The schema forbids this; a module built in code must not get "any age" by accident.
-        problems.push({
-            code: 'too-old',
-            message: `backup.max_age_hours is ${maxAgeHours}: no backup age can be accepted`,
-        });
-    }
-    else if (ageMs < -FUTURE_SKEW_MS) {
-        problems.push({
-            code: 'stamp-in-future',
-            message: `the time stamp ` +
-                `${stamp} is ${Math.round(-ageMs / 60000)} minutes in the future (more than 5 minutes of clock skew); check ` +
-                `the clocks or the file name`,
-        });
-    }
-    else if (ageMs > maxAgeHours * 3600 * 1000) {
-        problems.push({
-            code: 'too-old',
-            message: `the backup is ` +
-                `${(ageMs / 3600000).toFixed(1)} hours old; this module accepts at most ` +
-                `${maxAgeHours} hours (backup.max_age_hours). Take a fresh snapshot.`,
-        });
-    }
-    return { matchedModule, createdAt, kind, problems };
+    return {
+        against,
+        problems: [
+            {
+                code: 'backup-shrank',
+                message: `the backup shrank by more than ${input.maxShrinkPercent}% (--max-shrink-percent): ${figures}. A backup ` +
+                    `that lost most of the data is held: check the module's data; if the shrink is real (data was deleted on ` +
+                    `purpose), pass --allow-shrink (input allow-shrink)`,
+            },
+        ],
+        warnings: [],
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/backup/verify.ts
@@ -12785,6 +13231,12 @@ function checkArchiveName(fileName, allowed, maxAgeHours, now) {
 
 
 
+
+
+/** The shrink hold's default limit (docs/architecture.md §16). */
+const DEFAULT_MAX_SHRINK_PERCENT = 50;
+/** The shrink hold looks at no more than this many earlier archives for one with a manifest. */
+const MAX_EARLIER_LOOKED_AT = 20;
 /** Read size per chunk: big enough that syscalls and callbacks are noise, small enough for 64 MiB RSS. */
 const READ_CHUNK = 1024 * 1024;
 /** A `.sha256` file is one line; anything larger is not one. */
@@ -12894,6 +13346,8 @@ async function verifyBackup(input) {
         checksum: null,
         problems: [],
         warnings: [],
+        manifest: null,
+        shrink_against: null,
     };
     try {
         await verifyInto(report, input, absRef);
@@ -12907,6 +13361,35 @@ async function verifyBackup(input) {
     }
     report.verified = report.problems.length === 0;
     return report;
+}
+/** The declaration of the module a backup's name matched (the module itself or a `ref_modules` parent). */
+function declaration(matched, input) {
+    if (matched === null)
+        return null;
+    return input.module.name === matched ? input.module : (input.modules.find((m) => m.name === matched) ?? null);
+}
+/**
+ * The newest backup of the same module in the same directory, taken before this one, whose manifest
+ * reads and agrees with its own name and the module's project: what the shrink hold compares with.
+ * An earlier archive without a readable manifest is passed over (it cannot be compared).
+ */
+async function previousBackup(dir, name, decl) {
+    const files = await (0,promises_.readdir)(dir).catch(() => []);
+    const earlier = files
+        .map((f) => ({ f, parsed: parseArchiveName(f) }))
+        .filter((x) => x.parsed?.kind === 'backup' && x.parsed.module === name.module && x.parsed.stamp < name.stamp)
+        .sort((a, b) => (a.parsed.stamp < b.parsed.stamp ? 1 : -1))
+        .slice(0, MAX_EARLIER_LOOKED_AT);
+    for (const { f, parsed } of earlier) {
+        const read = await readManifestOf(external_node_path_default().join(dir, f));
+        if (!('manifest' in read))
+            continue;
+        const m = read.manifest;
+        if (m.module === parsed.module && m.stamp === parsed.stamp && m.kind === 'backup' && m.project === decl.compose.project) {
+            return { file: f, manifest: m };
+        }
+    }
+    return null;
 }
 /**
  * The layout the archive must have: one top-level directory per declared data volume of the module
@@ -13061,6 +13544,30 @@ async function verifyInto(report, input, absRef) {
         }
         problems.push(...inspection.problems);
         report.warnings = inspection.warnings;
+        // ---- provenance (docs/architecture.md §16): the manifest against the name, the module, the walk ----
+        const name = parseArchiveName(external_node_path_default().basename(real));
+        const matchedDecl = layout === null ? null : declaration(report.matched_module, input);
+        // No layout: the name or the declaration is refused already, and the walk did not look for a manifest.
+        const provenance = checkManifest({
+            inspection,
+            name,
+            matched: matchedDecl,
+            allowLegacyArchive: input.allowLegacyArchive === true,
+        });
+        problems.push(...provenance.problems);
+        report.warnings.push(...provenance.warnings);
+        report.manifest = provenance.manifest;
+        if (provenance.manifest && name?.kind === 'backup' && matchedDecl && problems.length === 0) {
+            const shrink = checkShrink({
+                manifest: provenance.manifest,
+                previous: await previousBackup(external_node_path_default().dirname(real), name, matchedDecl),
+                maxShrinkPercent: input.maxShrinkPercent ?? DEFAULT_MAX_SHRINK_PERCENT,
+                allowShrink: input.allowShrink === true,
+            });
+            report.shrink_against = shrink.against;
+            problems.push(...shrink.problems);
+            report.warnings.push(...shrink.warnings);
+        }
         report.entries = inspection.entries;
         report.uncompressed_bytes = inspection.uncompressedBytes;
         if (inspection.readToEnd) {
@@ -14193,6 +14700,7 @@ const GUARD_INPUTS = [
         default: '1000000',
         description: 'verify-backup cap: reject the backup past this many entries.',
     },
+    ...spec/* PROVENANCE_INPUTS */.oC,
 ];
 /** The guard's options as evaluateGuard takes them; apply re-runs the guard with the same. */
 function guardRequest(opts, set, module, ctx) {
@@ -14208,6 +14716,7 @@ function guardRequest(opts, set, module, ctx) {
         now: ctx.now(),
         maxUncompressedBytes: opts.maxUncompressedBytes,
         maxEntries: opts.maxEntries,
+        ...(0,spec/* provenanceOptions */.gL)(opts),
         surface: (0,words/* surfaceOf */.lI)(ctx),
     };
 }
@@ -15134,6 +15643,8 @@ async function dataMountRefusal(args) {
     return null;
 }
 
+// EXTERNAL MODULE: ./src/version.ts
+var version = __nccwpck_require__(311);
 // EXTERNAL MODULE: ./src/report/progress.ts
 var report_progress = __nccwpck_require__(8991);
 ;// CONCATENATED MODULE: ./src/backup/snapshot.ts
@@ -15162,6 +15673,9 @@ var report_progress = __nccwpck_require__(8991);
  *    (`publish`, injectable for crash tests), write the `.sha256` the same way, fsync the directory.
  *    A crash at any point leaves nothing under the final name but a complete, checked archive.
  */
+
+
+
 
 
 
@@ -15292,7 +15806,7 @@ async function plan(mod, runtime) {
     return { source, toStop, targets };
 }
 /** Streams one volume's `docker cp` tar into our writer, refusing anything but files and directories. */
-async function captureVolume(runtime, containerId, module, target, out, counters, progress) {
+async function captureVolume(runtime, containerId, module, target, out, counters, tally, progress) {
     const parser = new rt({ strict: true, zstd: false, brotli: false });
     let failure = null;
     let top = null;
@@ -15338,6 +15852,8 @@ async function captureVolume(runtime, containerId, module, target, out, counters
         counters.entries++;
         const type = e.type === 'Directory' ? 'Directory' : 'File';
         const size = type === 'Directory' ? 0 : e.size;
+        tally.entries++;
+        tally.bytes += size;
         // Headers and bodies go out strictly in order: each write waits for the previous one.
         const header = headerBlocks({
             path: archivePath,
@@ -15396,12 +15912,106 @@ async function captureVolume(runtime, containerId, module, target, out, counters
     if (top === null)
         throw new SnapshotError(`docker cp of ${target.path} returned no entries`);
 }
-/** Copy every target out of a stopped container into a fsynced temporary archive in outDir. */
-async function captureToTemp(runtime, sourceId, module, targets, outDir, finalName, log, label, progress) {
+/** The manifest's fields for a copy of `source` taken at `takenAt` (the stamp of the file name). */
+async function provenanceOf(mod, runtime, source, kind, takenAt) {
+    return {
+        format: MANIFEST_FORMAT,
+        kind,
+        module: mod.name,
+        runtime: mod.runtime === 'swarm' ? 'swarm' : 'compose',
+        project: mod.compose.project,
+        service: mod.compose.service,
+        stamp: names_formatStamp(takenAt),
+        created_at: takenAt.toISOString(),
+        image: { ref: source.imageRef, id: source.imageId },
+        engine_id: await runtime.engineId(),
+        stateguard_version: version/* VERSION */.x,
+    };
+}
+/**
+ * Copy every target out of a stopped container into a fsynced temporary archive in outDir whose
+ * first entry is the provenance manifest (docs/architecture.md §16). The manifest holds each
+ * volume's counts, known only once the volumes are read, so the data is written first as its own
+ * gzip member, then the archive is assembled as [manifest member][data member] (a gzip file may
+ * hold several members; every reader decodes them as one stream) by copying the compressed data,
+ * never recompressing it.
+ */
+async function captureToTemp(runtime, sourceId, module, targets, outDir, finalName, log, label, progress, provenance) {
+    const dataPath = external_node_path_default().join(outDir, `.${finalName}.${(0,external_node_crypto_.randomBytes)(6).toString('hex')}.data.partial`);
+    try {
+        const data = await captureData(runtime, sourceId, module, targets, dataPath, log, label, progress);
+        const manifest = { ...provenance, volumes: data.volumes };
+        return await assembleWithManifest(data, manifest, outDir, finalName);
+    }
+    finally {
+        await (0,promises_.rm)(dataPath, { force: true });
+    }
+}
+/**
+ * Write `[gzip member: the manifest entry][the data file as written]` to a new temporary file,
+ * hashing as it goes; the data part must hash as it did when it was written (the disk returned
+ * what was given to it).
+ */
+async function assembleWithManifest(data, manifest, outDir, finalName) {
     const tempPath = external_node_path_default().join(outDir, `.${finalName}.${(0,external_node_crypto_.randomBytes)(6).toString('hex')}.partial`);
+    const body = serializeManifest(manifest);
+    const head = external_node_zlib_default().gzipSync(Buffer.concat([
+        headerBlocks({
+            path: MANIFEST_PATH,
+            type: 'File',
+            size: body.length,
+            mode: 0o644,
+            uid: 0,
+            gid: 0,
+            mtime: new Date(manifest.created_at),
+        }),
+        body,
+        bodyPadding(body.length),
+    ]), { level: 6 });
+    const hash = (0,external_node_crypto_.createHash)('sha256').update(head);
+    const dataHash = (0,external_node_crypto_.createHash)('sha256');
+    let dataBytes = 0;
+    const out = await (0,promises_.open)(tempPath, external_node_fs_.constants.O_WRONLY | external_node_fs_.constants.O_CREAT | external_node_fs_.constants.O_EXCL, 0o600);
+    try {
+        await out.write(head);
+        const src = await (0,promises_.open)(data.path, external_node_fs_.constants.O_RDONLY);
+        try {
+            for await (const chunk of src.createReadStream({ highWaterMark: 1024 * 1024, autoClose: false })) {
+                const b = chunk;
+                hash.update(b);
+                dataHash.update(b);
+                dataBytes += b.length;
+                await out.write(b);
+            }
+        }
+        finally {
+            await src.close();
+        }
+        if (dataBytes !== data.bytes || dataHash.digest('hex') !== data.sha256) {
+            throw new SnapshotError(`the archive's data read back from disk differs from what was written; nothing published`);
+        }
+        await out.sync();
+    }
+    catch (err) {
+        await out.close().catch(() => undefined);
+        await (0,promises_.rm)(tempPath, { force: true });
+        throw err;
+    }
+    await out.close();
+    return {
+        tempPath,
+        sha256: hash.digest('hex'),
+        bytes: head.length + dataBytes,
+        entries: data.entries + 1,
+        manifest,
+    };
+}
+/** The volumes as one gzip member (the data tar, its end marker included) in `tempPath`, fsynced. */
+async function captureData(runtime, sourceId, module, targets, tempPath, log, label, progress) {
     const hash = (0,external_node_crypto_.createHash)('sha256');
     let bytes = 0;
     const counters = { entries: 0 };
+    const volumes = [];
     let fh;
     let gzip;
     let fileWrites = Promise.resolve();
@@ -15445,7 +16055,9 @@ async function captureToTemp(runtime, sourceId, module, targets, outDir, finalNa
                     intervalMs: progress.intervalMs,
                 })
                 : null;
-            await captureVolume(runtime, sourceId, module, t, out, counters, reporter);
+            const tally = { entries: 0, bytes: 0 };
+            await captureVolume(runtime, sourceId, module, t, out, counters, tally, reporter);
+            volumes.push({ name: t.volume, path: t.path, ...tally });
         }
         await out.write(END_OF_ARCHIVE);
         gz.end();
@@ -15467,7 +16079,7 @@ async function captureToTemp(runtime, sourceId, module, targets, outDir, finalNa
     finally {
         await fh?.close().catch(() => undefined);
     }
-    return { tempPath, sha256: hash.digest('hex'), bytes, entries: counters.entries };
+    return { path: tempPath, sha256: hash.digest('hex'), bytes, entries: counters.entries, volumes };
 }
 /** Re-read the temporary archive with the verify-backup walker, then publish it and its .sha256. */
 async function verifyAndPublish(mod, captured, targets, finalPath, hooks) {
@@ -15482,9 +16094,17 @@ async function verifyAndPublish(mod, captured, targets, finalPath, hooks) {
     finally {
         await fhCheck.close();
     }
-    if (check.problems.length || check.sha256 !== sha256 || check.bytesRead !== bytes) {
+    // Its manifest too: it must read back, name this archive and agree with what the walk saw (§16).
+    const provenance = checkManifest({
+        inspection: check,
+        name: parseArchiveName(external_node_path_default().basename(finalPath)),
+        matched: mod,
+        allowLegacyArchive: false,
+    });
+    const problems = [...check.problems, ...provenance.problems];
+    if (problems.length || check.sha256 !== sha256 || check.bytesRead !== bytes) {
         throw new SnapshotError(`the written archive did not pass verification: ` +
-            `${check.problems.map((p) => `[${p.code}] ${p.message}`).join('; ') ||
+            `${problems.map((p) => `[${p.code}] ${p.message}`).join('; ') ||
                 `sha256/size differ from what was ` + `written`}`);
     }
     await (hooks?.publish ?? publishNoClobber)(tempPath, finalPath);
@@ -15524,7 +16144,8 @@ async function snapshotStopped(args) {
         throw new SnapshotError(`${toStop.map((c) => c.name).join(', ')} is running; it must be stopped for this snapshot`);
     }
     const finalPath = await snapshotPath(mod, external_node_path_default().resolve(args.outDir), args.now, args.kind);
-    const captured = await captureToTemp(runtime, source.id, mod.name, targets, external_node_path_default().dirname(finalPath), external_node_path_default().basename(finalPath), log, `snapshot ${mod.name}`, args.progress);
+    const provenance = await provenanceOf(mod, runtime, source, args.kind, args.now);
+    const captured = await captureToTemp(runtime, source.id, mod.name, targets, external_node_path_default().dirname(finalPath), external_node_path_default().basename(finalPath), log, `snapshot ${mod.name}`, args.progress, provenance);
     try {
         await verifyAndPublish(mod, captured, targets, finalPath, args.hooks);
     }
@@ -15570,6 +16191,8 @@ async function snapshotLocked(args) {
     const { module: mod, runtime, log } = args;
     const { source, toStop, targets } = await plan(mod, runtime);
     const finalPath = await snapshotPath(mod, external_node_path_default().resolve(args.outDir), args.now);
+    // Read before anything stops: the manifest's image is what ran on the data (docs/architecture.md §16).
+    const provenance = await provenanceOf(mod, runtime, source, 'backup', args.now);
     const outDir = external_node_path_default().dirname(finalPath);
     const finalName = external_node_path_default().basename(finalPath);
     let captured = null;
@@ -15587,7 +16210,7 @@ async function snapshotLocked(args) {
         if (toStop.length)
             log.info(`snapshot ${mod.name}: ${downtime.stopped(names)}`);
         args.hooks?.crash?.('after-stop');
-        captured = await captureToTemp(runtime, source.id, mod.name, targets, outDir, finalName, log, `snapshot ${mod.name}`, { now, intervalMs: args.progressIntervalMs ?? report_progress/* DEFAULT_PROGRESS_INTERVAL_MS */.dQ });
+        captured = await captureToTemp(runtime, source.id, mod.name, targets, outDir, finalName, log, `snapshot ${mod.name}`, { now, intervalMs: args.progressIntervalMs ?? report_progress/* DEFAULT_PROGRESS_INTERVAL_MS */.dQ }, provenance);
         args.hooks?.crash?.('after-capture');
     }
     catch (err) {
@@ -15827,12 +16450,14 @@ function upgradeSteps(a) {
  * - `<volume>/.stateguard-restore` is where restore stages and keeps the old data during the swap;
  *   an archive entry there would land inside restore's own work area, so it is refused (the walker's
  *   `reserved-name`, the rule verify-backup applies: ../backup/reserved.ts).
+ * - The provenance manifest, the first entry (docs/architecture.md §16), is not staged.
  * - At the first problem nothing more is emitted, and the end-of-archive marker only ever follows a
  *   pass without problems: a staged tar without it is incomplete, and the caller discards it. The
  *   pass still reads on, so every problem is returned, as verify-backup reports them.
  * - Memory is bounded: gunzip is paused while the output of one gunzipped chunk is handed to `out`
  *   (ArchiveOptions.pace), and bodies are passed as views of that chunk, never buffered whole.
  */
+
 
 
 
@@ -15889,8 +16514,15 @@ async function repackForStaging(source, opts) {
         refused = true;
         queue = [];
     };
+    let firstEntry = true;
     const onEntry = (e) => {
         body = null;
+        // The provenance manifest (docs/architecture.md §16) is no volume's data: never staged. The walker
+        // refuses it anywhere but as the first entry.
+        const first = firstEntry;
+        firstEntry = false;
+        if (first && e.path === MANIFEST_PATH && e.type === 'file')
+            return;
         const segments = e.path.split('/').filter((s) => s !== '' && s !== '.');
         // The archive root '.' (GNU tar's `./`) holds no volume's data; the walker refuses it as a file.
         if (segments.length === 0 && e.type === 'directory')
@@ -16325,6 +16957,12 @@ async function pickHelperImage(runtime, candidates) {
 
 /** Drift a restore may run with: it repairs a broken service's data; it never rolls out a definition. */
 const RESTORE_TOLERATED_DRIFT = ['container.state.running', 'container.health'];
+/** The backup's data was written by another image than the module runs now (docs/architecture.md §16). */
+function otherImageNote(module, image, running) {
+    return (`restore ${module}: the backup's data was written by image ${image.ref} (${image.id.slice(0, 19)}); the ` +
+        `module now runs ${running.imageRef} (${running.imageId.slice(0, 19)}). Data of another version is going ` +
+        `back: make sure that version reads it.`);
+}
 const UP = new Set(['running', 'restarting', 'paused']);
 function reason(code, message, fix, input) {
     return { code, message, fix, ...(input ? { input } : {}) };
@@ -16334,7 +16972,8 @@ function reason(code, message, fix, input) {
  * module's own backup, whose layout is exactly the module's declared volumes (`archive-mismatch`).
  */
 function backupVerdict(m, backup, what) {
-    const layout = backup.problems.filter((p) => p.code === 'layout-mismatch' || p.code === 'no-data-volumes');
+    // The archive's own layout, and its manifest's volumes and project (docs/architecture.md §16): all or nothing.
+    const layout = backup.problems.filter((p) => ['layout-mismatch', 'no-data-volumes', 'manifest-volumes', 'manifest-wrong-project'].includes(p.code));
     if (backup.verified === true && backup.matched_module !== m.name) {
         return reason('archive-mismatch', `the backup is named for module '${backup.matched_module}', not '${m.name}'; ` +
             `${what} takes only the module's own backups (their layout is its declared volumes)`, `Pass a backup named ${m.name}-YYYYMMDDTHHMMSSZ.tar.gz.`, 'backup-ref');
@@ -16377,6 +17016,15 @@ async function evaluateRestore(req, deps, out) {
         const problem = backupVerdict(m, backup, 'a restore');
         if (problem)
             reasons.push(problem);
+    }
+    if (backup?.verified === true && backup.manifest) {
+        // Which image wrote the data going back (docs/architecture.md §16): said, never a reason to refuse.
+        const running = (await deps.runtime.listProjectContainers(m.compose.project).catch(() => [])).find((c) => c.service === m.compose.service && !c.oneoff);
+        const image = backup.manifest.image;
+        const differs = running !== undefined && running.imageId !== image.id;
+        out.backup_image = { ...image, differs_from_running: differs };
+        if (differs)
+            out.backup_image_note = otherImageNote(m.name, image, running);
     }
     // The operator names the file that is about to replace the live data.
     const fileName = backup?.path ? external_node_path_default().basename(backup.path) : external_node_path_default().basename(req.backupRef ?? '');
@@ -16465,6 +17113,7 @@ function emptyOutcome(m, req) {
         dry_run: req.dryRun === true,
         steps: req.dryRun === true ? [] : null,
         downtime_ms: null,
+        backup_image: null,
     };
 }
 /** Bytes of headroom on top of the staged data (directory blocks, the journal's own files). */
@@ -16486,7 +17135,12 @@ async function restoreModule(req, deps) {
         out,
         lockImages: [],
         lockTimeoutSeconds: req.readyTimeoutSeconds * 4 + 3600,
-        evaluate: () => evaluateRestore(req, deps, out),
+        evaluate: async () => {
+            const r = await evaluateRestore(req, deps, out);
+            if (out.backup_image_note)
+                deps.log.warn(out.backup_image_note);
+            return r;
+        },
         interrupted: () => interruptedOperation(deps.runtime, m),
         preflight: async (_ev, ctx) => {
             const containers = await listServiceContainers(deps.runtime, m.compose);
@@ -16965,6 +17619,7 @@ const INPUTS = [
         kind: 'list',
         description: 'Allowed backup directories for the restore drill (repeatable; one per line in the action).',
     },
+    ...spec/* PROVENANCE_INPUTS */.oC,
     {
         name: 'helper-image',
         kind: 'string',
@@ -17206,6 +17861,7 @@ async function gate(opts, ctx) {
             readyTimeoutMs: DRILL_READY_TIMEOUT_MS,
             maxUncompressedBytes: DRILL_MAX_BYTES,
             maxEntries: DRILL_MAX_ENTRIES,
+            ...(0,spec/* provenanceOptions */.gL)(opts),
         }, { runtime: ctx.runtime(), verifyBackup: verifyBackup, say: (m) => ctx.log.info(m), clock: ctx.now }, (id) => runCommand({ STATEGUARD_DRILL_CONTAINER: id }));
         drill = outcome.report;
         if (!outcome.ok) {
@@ -19510,8 +20166,6 @@ function toSarif(tool, rules, results) {
     };
 }
 
-// EXTERNAL MODULE: ./src/version.ts
-var version = __nccwpck_require__(311);
 ;// CONCATENATED MODULE: ./src/commands/lint-workflows.ts
 /**
  * `stateguard lint-workflows [PATHS...]`: lint the workflows that drive stateful changes
@@ -20640,12 +21294,26 @@ async function pruneBackups(input) {
     const keep = (c, i) => c.path === newestVerified ||
         i < input.keepLast ||
         (keepDaysMs > 0 && input.now.getTime() - c.takenAt.getTime() < keepDaysMs);
-    const kept = all.filter(keep).map((c) => ({ path: c.path, verified: verdict.get(c.path) ?? null }));
+    const ruleOf = (c, i) => c.path === newestVerified
+        ? 'the newest backup that verifies: always kept'
+        : i < input.keepLast
+            ? `one of the newest ${input.keepLast} (keep-last)`
+            : keepDaysMs > 0 && input.now.getTime() - c.takenAt.getTime() < keepDaysMs
+                ? `younger than ${input.keepDays} days (keep-days)`
+                : `not among the newest ${input.keepLast} (keep-last)` +
+                    (keepDaysMs > 0 ? ` and older than ${input.keepDays} days (keep-days)` : '') +
+                    ', and a newer backup verifies';
+    const kept = all
+        .map((c, i) => ({ c, i }))
+        .filter(({ c, i }) => keep(c, i))
+        .map(({ c, i }) => ({ path: c.path, verified: verdict.get(c.path) ?? null, rule: ruleOf(c, i) }));
+    const doomedRules = new Map(all.map((c, i) => [c.path, ruleOf(c, i)]));
     const doomed = all.filter((c, i) => !keep(c, i));
     const result = {
         module: input.module,
         kept,
         deleted: [],
+        deleted_rules: [],
         newest_verified: newestVerified,
         dry_run: input.dryRun,
         rejected,
@@ -20667,6 +21335,7 @@ async function pruneBackups(input) {
             await removeIfRegular(input.fs, `${c.path}${CHECKSUM_SUFFIX}`);
         }
         result.deleted.push(c.path);
+        result.deleted_rules.push(doomedRules.get(c.path) ?? '');
     }
     for (const c of [...safety].reverse()) {
         if (c.action !== 'delete' || input.dryRun)
@@ -20702,8 +21371,8 @@ function render(r, refused) {
                         `${r.safety_copies.filter((c) => c.action === 'delete').length}`
                     : ''),
         `  newest verified: ${r.newest_verified ?? 'none'}`,
-        ...r.kept.map((k) => `  keep   ${k.path} (${mark(k.verified)})`),
-        ...r.deleted.map((d) => `  ${r.dry_run ? 'would delete' : 'delete'} ${d}`),
+        ...r.kept.map((k) => `  keep   ${k.path} (${mark(k.verified)}; ${k.rule})`),
+        ...r.deleted.map((d, i) => `  ${r.dry_run ? 'would delete' : 'delete'} ${d} (${r.deleted_rules[i] ?? ''})`),
         ...r.rejected.map((x) => `  rejected ${x.path}: ${x.problem}`),
         ...(r.safety_copies.length > 0
             ? [
@@ -20713,8 +21382,8 @@ function render(r, refused) {
             : []),
     ];
     const rows = [
-        ...r.kept.map((k) => `| ${(0,common/* code */.aY)(external_node_path_default().basename(k.path))} | keep | ${mark(k.verified)} |`),
-        ...r.deleted.map((d) => `| ${(0,common/* code */.aY)(external_node_path_default().basename(d))} | ${verb} | |`),
+        ...r.kept.map((k) => `| ${(0,common/* code */.aY)(external_node_path_default().basename(k.path))} | keep | ${mark(k.verified)}; ${(0,common/* cell */.Hn)(k.rule)} |`),
+        ...r.deleted.map((d, i) => `| ${(0,common/* code */.aY)(external_node_path_default().basename(d))} | ${verb} | ${(0,common/* cell */.Hn)(r.deleted_rules[i] ?? '')} |`),
         ...r.safety_copies.map((c) => `| ${(0,common/* code */.aY)(external_node_path_default().basename(c.path))} | ${c.action === 'keep' ? 'keep' : verb} | safety copy: ${(0,common/* cell */.Hn)(c.rule)} |`),
     ];
     const summary = `### stateguard prune-backups: ${(0,common/* cell */.Hn)(r.module)}${r.dry_run ? ' (dry run)' : ''}\n\n` +
@@ -20781,6 +21450,9 @@ const pruneBackupsCommand = (0,spec/* defineCommand */.NB)({
             default: '1000000',
             description: 'verify-backup: reject past this many archive entries.',
         },
+        // A backup without a provenance manifest does not verify, so it is never the one kept as newest
+        // verified; this lets an older root be pruned while it still holds only legacy archives (§16).
+        spec/* PROVENANCE_INPUTS */.oC[0],
         spec/* JSON_INPUT */.sz,
     ],
     outputs: [
@@ -20836,6 +21508,7 @@ const pruneBackupsCommand = (0,spec/* defineCommand */.NB)({
                     maxUncompressedBytes: opts.maxUncompressedBytes,
                     maxEntries: opts.maxEntries,
                     ignoreMaxAge: true,
+                    allowLegacyArchive: opts.allowLegacyArchive,
                 }),
             });
         }
@@ -21673,6 +22346,7 @@ const restoreCommand = (0,spec/* defineCommand */.NB)({
             now: ctx.now(),
             maxUncompressedBytes: opts.maxUncompressedBytes,
             maxEntries: opts.maxEntries,
+            ...(0,spec/* provenanceOptions */.gL)(opts),
             surface: (0,words/* surfaceOf */.lI)(ctx),
             expectedPlanHash: opts.expectedPlanHash,
             breakStaleLock: opts.breakStaleLock,
@@ -22775,6 +23449,26 @@ function checksumLine(r) {
 function whatItIs(r) {
     return r.kind === 'pre-restore' || r.kind === 'pre-upgrade' ? `safety copy (${r.kind})` : 'backup';
 }
+/**
+ * The failure reason of a rejected backup: `no-manifest` or `backup-shrank` when that is the only
+ * kind of problem (a workflow may branch to a human decision on those), else `backup-rejected`.
+ */
+function verifyFailureReason(r) {
+    const codes = new Set(r.problems.map((p) => p.code));
+    if (codes.size === 1 && codes.has('no-manifest'))
+        return 'no-manifest';
+    if (codes.size === 1 && codes.has('backup-shrank'))
+        return 'backup-shrank';
+    return 'backup-rejected';
+}
+/** Where the archive says it came from (docs/architecture.md §16), or that nothing says so. */
+function provenanceLine(r) {
+    const m = r.manifest;
+    if (!m)
+        return 'provenance: none (no manifest) — module, project, stamp and counts were not checked';
+    return (`provenance: ${m.runtime === 'swarm' ? 'stack' : 'project'} ${m.project}, service ${m.service}, image ` +
+        `${m.image.ref} (${m.image.id.slice(0, 19)}), engine ${m.engine_id}, stateguard ${m.stateguard_version}`);
+}
 function renderBackupReport(r) {
     const lines = [];
     if (r.verified) {
@@ -22783,6 +23477,10 @@ function renderBackupReport(r) {
             `(${r.uncompressed_bytes} uncompressed)`);
         lines.push(`  sha256 ${r.sha256}`);
         lines.push(`  ${checksumLine(r)}`);
+        lines.push(`  ${provenanceLine(r)}`);
+        if (r.shrink_against) {
+            lines.push(`  compared with ${r.shrink_against.file}: ${r.shrink_against.bytes} bytes, ${r.shrink_against.entries} entries`);
+        }
         for (const w of r.warnings)
             lines.push(`  warning [${w.code}] ${w.message}${w.entry !== undefined ? ` (entry ${JSON.stringify(w.entry)})` : ''}`);
     }
@@ -22796,7 +23494,7 @@ function renderBackupReport(r) {
         ? `### stateguard verify-backup: verified${kindNote}\n\n| file | module | taken | entries | bytes | sha256 ` +
             `|\n|---|---|---|---|---|---|\n` +
             `| ${(0,common/* cell */.Hn)(r.path)} | ${(0,common/* cell */.Hn)(r.matched_module ?? '')} | ${r.created_at} | ${r.entries} | ${r.bytes} | ` +
-            `\`${r.sha256}\` |\n\n${checksumLine(r)}` +
+            `\`${r.sha256}\` |\n\n${checksumLine(r)}\n\n${(0,common/* cell */.Hn)(provenanceLine(r))}` +
             r.warnings
                 .map((w) => `\n\nwarning \`${w.code}\`: ${(0,common/* cell */.Hn)(w.message)}${w.entry ? ` ${(0,common/* code */.aY)(w.entry)}` : ''}`)
                 .join('')
@@ -22833,6 +23531,7 @@ const verifyBackupCommand = (0,spec/* defineCommand */.NB)({
             default: '1000000',
             description: 'Stop and reject past this many archive entries.',
         },
+        ...spec/* PROVENANCE_INPUTS */.oC,
         spec/* JSON_INPUT */.sz,
     ],
     outputs: [
@@ -22859,14 +23558,21 @@ const verifyBackupCommand = (0,spec/* defineCommand */.NB)({
             now: ctx.now(),
             maxUncompressedBytes: opts.maxUncompressedBytes,
             maxEntries: opts.maxEntries,
+            ...(0,spec/* provenanceOptions */.gL)(opts),
         });
+        // Accepted without a manifest, or despite a shrink: said loudly, not only in the JSON (§16).
+        for (const w of report.warnings) {
+            if (report.verified && (w.code === 'legacy-archive' || w.code === 'shrink-allowed')) {
+                ctx.log.warn(`verify-backup: ${w.message}`);
+            }
+        }
         if (report.verified && report.checksum === 'absent') {
             ctx.log.warn(`verify-backup: ` +
                 `${report.path} has no .sha256 beside it, so its integrity was not checked against anything independent of ` +
                 `the file (write one with sha256sum, or take backups with stateguard snapshot)`);
         }
         const { text, summary } = renderBackupReport(report);
-        const reason = report.verified ? undefined : 'backup-rejected';
+        const reason = report.verified ? undefined : verifyFailureReason(report);
         return {
             exitCode: report.verified ? src_errors/* ExitCode */.yU.ok : src_errors/* ExitCode */.yU.no,
             json: report,
@@ -23066,9 +23772,11 @@ function parseInputs(defs, raw, names) {
 /* harmony export */   NB: () => (/* binding */ defineCommand),
 /* harmony export */   Q1: () => (/* binding */ DOWNTIME_OUTPUT),
 /* harmony export */   eX: () => (/* binding */ FAILURE_REASON_OUTPUT),
+/* harmony export */   gL: () => (/* binding */ provenanceOptions),
 /* harmony export */   kQ: () => (/* binding */ ROOT_INPUT),
 /* harmony export */   kc: () => (/* binding */ LOCK_INPUTS),
 /* harmony export */   nJ: () => (/* binding */ camel),
+/* harmony export */   oC: () => (/* binding */ PROVENANCE_INPUTS),
 /* harmony export */   sz: () => (/* binding */ JSON_INPUT),
 /* harmony export */   zD: () => (/* binding */ MODULES_INPUT)
 /* harmony export */ });
@@ -23108,6 +23816,40 @@ const LOCK_INPUTS = [
         description: "A lock older than this counts as stale (an apply's lock only once also older than timeout_seconds + 10 min).",
     },
 ];
+/**
+ * Provenance checks of a backup (docs/architecture.md §16), shared by every command that verifies
+ * one: verify-backup, guard, apply, stateful-apply, restore, the restore drill and prune-backups.
+ */
+const PROVENANCE_INPUTS = [
+    {
+        name: 'allow-legacy-archive',
+        kind: 'boolean',
+        default: 'false',
+        description: "Exactly 'true' accepts a backup without a provenance manifest (.stateguard/manifest.json: written before " +
+            'stateguard recorded one, or by another tool), with a warning naming what could not be checked.',
+    },
+    {
+        name: 'max-shrink-percent',
+        kind: 'integer',
+        default: '50',
+        description: "Refuse a backup whose data bytes or entries fell by more than this percentage against the module's newest " +
+            'earlier backup beside it (backup-shrank).',
+    },
+    {
+        name: 'allow-shrink',
+        kind: 'boolean',
+        default: 'false',
+        description: "Exactly 'true' accepts a backup that shrank past max-shrink-percent, with a warning.",
+    },
+];
+/** The verify-backup fields the provenance inputs set. */
+function provenanceOptions(opts) {
+    return {
+        allowLegacyArchive: opts.allowLegacyArchive,
+        maxShrinkPercent: opts.maxShrinkPercent,
+        allowShrink: opts.allowShrink,
+    };
+}
 const JSON_INPUT = {
     name: 'json',
     kind: 'boolean',
@@ -23525,6 +24267,10 @@ const FAILURE_REASONS = {
     'not-allowed': 'allow-stateful is not true for a stateful or sidecar module with drift.',
     'confirm-mismatch': 'confirm does not equal the confirm token exactly.',
     'backup-rejected': 'backup-ref did not pass verify-backup.',
+    'no-manifest': 'verify-backup: the archive has no provenance manifest (not written by this stateguard); nothing else was wrong. ' +
+        'Take a fresh snapshot, or pass allow-legacy-archive if you know where it came from.',
+    'backup-shrank': "verify-backup: the backup's data fell by more than max-shrink-percent against the newest earlier backup; " +
+        'nothing else was wrong. Check the data; pass allow-shrink if the shrink is real.',
     'drift-not-allowed': 'The drift includes keys that the stateful path never applies, or the module is not a one-shot.',
     'plan-changed': 'The fresh plan hash differs from --expected-plan-hash.',
     locked: 'Another apply holds the per-module lock.',
@@ -26954,6 +27700,15 @@ class DockerCli {
             }
         })();
         return this.pinged;
+    }
+    async engineId() {
+        await this.ping();
+        const r = await this.docker(['info', '--format', '{{.ID}}'], { timeoutMs: 30_000 });
+        const id = r.stdout.trim();
+        if (r.code !== 0 || id === '' || /\s/.test(id)) {
+            throw new src_errors/* EnvironmentError */.eG(`docker info did not report the engine's ID: ${firstLine(r.stderr) || r.stdout.trim()}`);
+        }
+        return id;
     }
     composeFlavor() {
         this.flavor ??= (async () => ((await this.v2Version()) !== null ? 'v2' : 'v1'))();
@@ -41544,8 +42299,8 @@ __nccwpck_require__.d(__webpack_exports__, {
   m0: () => (/* binding */ cliMain)
 });
 
-// EXTERNAL MODULE: ./src/commands/index.ts + 67 modules
-var src_commands = __nccwpck_require__(3999);
+// EXTERNAL MODULE: ./src/commands/index.ts + 70 modules
+var src_commands = __nccwpck_require__(9596);
 // EXTERNAL MODULE: ./src/commands/inputs.ts
 var inputs = __nccwpck_require__(7521);
 // EXTERNAL MODULE: ./src/errors.ts

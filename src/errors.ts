@@ -21,6 +21,12 @@ export const FAILURE_REASONS = {
   'not-allowed': 'allow-stateful is not true for a stateful or sidecar module with drift.',
   'confirm-mismatch': 'confirm does not equal the confirm token exactly.',
   'backup-rejected': 'backup-ref did not pass verify-backup.',
+  'no-manifest':
+    'verify-backup: the archive has no provenance manifest (not written by this stateguard); nothing else was wrong. ' +
+    'Take a fresh snapshot, or pass allow-legacy-archive if you know where it came from.',
+  'backup-shrank':
+    "verify-backup: the backup's data fell by more than max-shrink-percent against the newest earlier backup; " +
+    'nothing else was wrong. Check the data; pass allow-shrink if the shrink is real.',
   'drift-not-allowed': 'The drift includes keys that the stateful path never applies, or the module is not a one-shot.',
   'plan-changed': 'The fresh plan hash differs from --expected-plan-hash.',
   locked: 'Another apply holds the per-module lock.',

@@ -19,10 +19,10 @@ import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import zlib from 'node:zlib';
 import { printablePath } from './entry-rules.js';
-import { TarWalker, type Layout, type WalkedEntry } from './tar-walker.js';
+import { TarWalker, type Layout, type VolumeTally, type WalkedEntry } from './tar-walker.js';
 import type { BackupProblem, BackupProblemCode, BackupWarning } from './types.js';
 
-export type { Layout, WalkedEntry };
+export type { Layout, VolumeTally, WalkedEntry };
 
 export interface ArchiveLimits {
   /** stop and reject once the gunzipped stream exceeds this many bytes */
@@ -67,6 +67,13 @@ export interface ArchiveInspection {
   problems: BackupProblem[];
   /** what restore changes in what the archive says (see setidWarnings) */
   warnings: BackupWarning[];
+  /**
+   * The provenance manifest's raw bytes (at most MAX_MANIFEST_BYTES + 1) and declared size, when the
+   * first entry is one (with a layout only; docs/architecture.md §16). Judged by ./provenance.ts.
+   */
+  manifest: { size: number; body: Buffer } | null;
+  /** per declared data volume (with a layout only): the entries and file bytes the walk saw */
+  volumes: Record<string, VolumeTally>;
 }
 
 /** Problems kept in full; beyond this they are counted in one closing problem. */
@@ -289,7 +296,7 @@ export async function inspectArchive(
       problems.add({ code: 'tar-corrupt', message: 'the gzip stream holds no tar archive' });
     } else if (feedWalker) {
       walker.end();
-      if (walker.entries === 0 && walker.sawEnd) {
+      if (walker.entries - (walker.manifest ? 1 : 0) === 0 && walker.sawEnd) {
         problems.add({ code: 'no-entries', message: 'the archive holds no entries' });
       }
     }
@@ -302,5 +309,7 @@ export async function inspectArchive(
     readToEnd,
     problems: problems.finish(),
     warnings: setid.finish(),
+    manifest: walker.manifest,
+    volumes: Object.fromEntries(walker.tally),
   };
 }

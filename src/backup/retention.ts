@@ -56,6 +56,8 @@ export interface KeptBackup {
   path: string;
   /** true/false: verified or rejected on this run; null: not checked (a newer one verified first) */
   verified: boolean | null;
+  /** the rule that keeps it, in words */
+  rule: string;
 }
 
 /** What retention decided for one safety copy, and by which rule (docs/architecture.md §7). */
@@ -74,6 +76,8 @@ export interface PruneResult {
   /** backups only (`<module>-<stamp>.tar.gz`); safety copies are in `safety_copies` */
   kept: KeptBackup[];
   deleted: string[];
+  /** why each deleted backup goes (same order as `deleted`) */
+  deleted_rules: string[];
   newest_verified: string | null;
   dry_run: boolean;
   /** archives that were checked and did not verify, with the first problem of each */
@@ -233,12 +237,27 @@ export async function pruneBackups(input: PruneInput): Promise<PruneResult> {
     c.path === newestVerified ||
     i < input.keepLast ||
     (keepDaysMs > 0 && input.now.getTime() - c.takenAt.getTime() < keepDaysMs);
-  const kept = all.filter(keep).map((c) => ({ path: c.path, verified: verdict.get(c.path) ?? null }));
+  const ruleOf = (c: Candidate, i: number): string =>
+    c.path === newestVerified
+      ? 'the newest backup that verifies: always kept'
+      : i < input.keepLast
+        ? `one of the newest ${input.keepLast} (keep-last)`
+        : keepDaysMs > 0 && input.now.getTime() - c.takenAt.getTime() < keepDaysMs
+          ? `younger than ${input.keepDays} days (keep-days)`
+          : `not among the newest ${input.keepLast} (keep-last)` +
+            (keepDaysMs > 0 ? ` and older than ${input.keepDays} days (keep-days)` : '') +
+            ', and a newer backup verifies';
+  const kept = all
+    .map((c, i) => ({ c, i }))
+    .filter(({ c, i }) => keep(c, i))
+    .map(({ c, i }) => ({ path: c.path, verified: verdict.get(c.path) ?? null, rule: ruleOf(c, i) }));
+  const doomedRules = new Map(all.map((c, i) => [c.path, ruleOf(c, i)]));
   const doomed = all.filter((c, i) => !keep(c, i));
   const result: PruneResult = {
     module: input.module,
     kept,
     deleted: [],
+    deleted_rules: [],
     newest_verified: newestVerified,
     dry_run: input.dryRun,
     rejected,
@@ -260,6 +279,7 @@ export async function pruneBackups(input: PruneInput): Promise<PruneResult> {
       await removeIfRegular(input.fs, `${c.path}${CHECKSUM_SUFFIX}`);
     }
     result.deleted.push(c.path);
+    result.deleted_rules.push(doomedRules.get(c.path) ?? '');
   }
   for (const c of [...safety].reverse()) {
     if (c.action !== 'delete' || input.dryRun) continue;

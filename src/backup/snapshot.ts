@@ -41,7 +41,17 @@ import { interruptedOperation } from '../restore/journal.js';
 import { inspectArchive } from './archive.js';
 import { describeReservedLive, isReservedName } from './reserved.js';
 import { nameLengthProblems, pathProblems, printablePath } from './entry-rules.js';
-import { CHECKSUM_SUFFIX, archiveName, type ArchiveKind, type SafetyKind } from './names.js';
+import {
+  CHECKSUM_SUFFIX,
+  archiveName,
+  formatStamp,
+  parseArchiveName,
+  type ArchiveKind,
+  type SafetyKind,
+} from './names.js';
+import { checkManifest } from './provenance.js';
+import { MANIFEST_PATH, MANIFEST_FORMAT, serializeManifest, type Manifest, type ManifestVolume } from './manifest.js';
+import { VERSION } from '../version.js';
 import { END_OF_ARCHIVE, bodyPadding, headerBlocks } from './tar-writer.js';
 import { withArticle } from '../report/words.js';
 import { DEFAULT_PROGRESS_INTERVAL_MS, Downtime, ProgressReporter, type ProgressSettings } from '../report/progress.js';
@@ -212,6 +222,7 @@ async function captureVolume(
   target: Target,
   out: { write(chunk: Buffer): Promise<void> },
   counters: { entries: number },
+  tally: { entries: number; bytes: number },
   progress: ProgressReporter | null,
 ): Promise<void> {
   const parser = new Parser({ strict: true, zstd: false, brotli: false });
@@ -263,6 +274,8 @@ async function captureVolume(
     counters.entries++;
     const type = e.type === 'Directory' ? 'Directory' : 'File';
     const size = type === 'Directory' ? 0 : e.size;
+    tally.entries++;
+    tally.bytes += size;
     // Headers and bodies go out strictly in order: each write waits for the previous one.
     const header = headerBlocks({
       path: archivePath,
@@ -322,10 +335,45 @@ interface Captured {
   tempPath: string;
   sha256: string;
   bytes: number;
+  /** archive entries, the manifest included */
   entries: number;
+  manifest: Manifest;
 }
 
-/** Copy every target out of a stopped container into a fsynced temporary archive in outDir. */
+/** What the manifest records besides the volumes, known before the copy (docs/architecture.md §16). */
+type Provenance = Omit<Manifest, 'volumes'>;
+
+/** The manifest's fields for a copy of `source` taken at `takenAt` (the stamp of the file name). */
+async function provenanceOf(
+  mod: ModuleDecl,
+  runtime: Runtime,
+  source: ContainerInfo,
+  kind: ArchiveKind,
+  takenAt: Date,
+): Promise<Provenance> {
+  return {
+    format: MANIFEST_FORMAT,
+    kind,
+    module: mod.name,
+    runtime: mod.runtime === 'swarm' ? 'swarm' : 'compose',
+    project: mod.compose.project,
+    service: mod.compose.service,
+    stamp: formatStamp(takenAt),
+    created_at: takenAt.toISOString(),
+    image: { ref: source.imageRef, id: source.imageId },
+    engine_id: await runtime.engineId(),
+    stateguard_version: VERSION,
+  };
+}
+
+/**
+ * Copy every target out of a stopped container into a fsynced temporary archive in outDir whose
+ * first entry is the provenance manifest (docs/architecture.md §16). The manifest holds each
+ * volume's counts, known only once the volumes are read, so the data is written first as its own
+ * gzip member, then the archive is assembled as [manifest member][data member] (a gzip file may
+ * hold several members; every reader decodes them as one stream) by copying the compressed data,
+ * never recompressing it.
+ */
 async function captureToTemp(
   runtime: Runtime,
   sourceId: string,
@@ -336,11 +384,108 @@ async function captureToTemp(
   log: Logger,
   label: string,
   progress: ProgressSettings | undefined,
+  provenance: Provenance,
+): Promise<Captured> {
+  const dataPath = path.join(outDir, `.${finalName}.${randomBytes(6).toString('hex')}.data.partial`);
+  try {
+    const data = await captureData(runtime, sourceId, module, targets, dataPath, log, label, progress);
+    const manifest: Manifest = { ...provenance, volumes: data.volumes };
+    return await assembleWithManifest(data, manifest, outDir, finalName);
+  } finally {
+    await rm(dataPath, { force: true });
+  }
+}
+
+interface CapturedData {
+  sha256: string;
+  bytes: number;
+  entries: number;
+  volumes: ManifestVolume[];
+}
+
+/**
+ * Write `[gzip member: the manifest entry][the data file as written]` to a new temporary file,
+ * hashing as it goes; the data part must hash as it did when it was written (the disk returned
+ * what was given to it).
+ */
+async function assembleWithManifest(
+  data: CapturedData & { path?: string },
+  manifest: Manifest,
+  outDir: string,
+  finalName: string,
 ): Promise<Captured> {
   const tempPath = path.join(outDir, `.${finalName}.${randomBytes(6).toString('hex')}.partial`);
+  const body = serializeManifest(manifest);
+  const head = zlib.gzipSync(
+    Buffer.concat([
+      headerBlocks({
+        path: MANIFEST_PATH,
+        type: 'File',
+        size: body.length,
+        mode: 0o644,
+        uid: 0,
+        gid: 0,
+        mtime: new Date(manifest.created_at),
+      }),
+      body,
+      bodyPadding(body.length),
+    ]),
+    { level: 6 },
+  );
+  const hash = createHash('sha256').update(head);
+  const dataHash = createHash('sha256');
+  let dataBytes = 0;
+  const out = await open(tempPath, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, 0o600);
+  try {
+    await out.write(head);
+    const src = await open(data.path!, fsc.O_RDONLY);
+    try {
+      for await (const chunk of src.createReadStream({ highWaterMark: 1024 * 1024, autoClose: false })) {
+        const b = chunk as Buffer;
+        hash.update(b);
+        dataHash.update(b);
+        dataBytes += b.length;
+        await out.write(b);
+      }
+    } finally {
+      await src.close();
+    }
+    if (dataBytes !== data.bytes || dataHash.digest('hex') !== data.sha256) {
+      throw new SnapshotError(
+        `the archive's data read back from disk differs from what was written; nothing published`,
+      );
+    }
+    await out.sync();
+  } catch (err) {
+    await out.close().catch(() => undefined);
+    await rm(tempPath, { force: true });
+    throw err;
+  }
+  await out.close();
+  return {
+    tempPath,
+    sha256: hash.digest('hex'),
+    bytes: head.length + dataBytes,
+    entries: data.entries + 1,
+    manifest,
+  };
+}
+
+/** The volumes as one gzip member (the data tar, its end marker included) in `tempPath`, fsynced. */
+async function captureData(
+  runtime: Runtime,
+  sourceId: string,
+  module: string,
+  targets: readonly Target[],
+  tempPath: string,
+  log: Logger,
+  label: string,
+  progress: ProgressSettings | undefined,
+): Promise<CapturedData & { path: string }> {
   const hash = createHash('sha256');
   let bytes = 0;
   const counters = { entries: 0 };
+  const volumes: ManifestVolume[] = [];
   let fh: FileHandle | undefined;
   let gzip: zlib.Gzip | undefined;
   let fileWrites: Promise<void> = Promise.resolve();
@@ -382,7 +527,9 @@ async function captureToTemp(
             intervalMs: progress.intervalMs,
           })
         : null;
-      await captureVolume(runtime, sourceId, module, t, out, counters, reporter);
+      const tally = { entries: 0, bytes: 0 };
+      await captureVolume(runtime, sourceId, module, t, out, counters, tally, reporter);
+      volumes.push({ name: t.volume, path: t.path, ...tally });
     }
     await out.write(END_OF_ARCHIVE);
     gz.end();
@@ -401,7 +548,7 @@ async function captureToTemp(
   } finally {
     await fh?.close().catch(() => undefined);
   }
-  return { tempPath, sha256: hash.digest('hex'), bytes, entries: counters.entries };
+  return { path: tempPath, sha256: hash.digest('hex'), bytes, entries: counters.entries, volumes };
 }
 
 /** Re-read the temporary archive with the verify-backup walker, then publish it and its .sha256. */
@@ -426,12 +573,19 @@ async function verifyAndPublish(
   } finally {
     await fhCheck.close();
   }
-  if (check.problems.length || check.sha256 !== sha256 || check.bytesRead !== bytes) {
+  // Its manifest too: it must read back, name this archive and agree with what the walk saw (§16).
+  const provenance = checkManifest({
+    inspection: check,
+    name: parseArchiveName(path.basename(finalPath)),
+    matched: mod,
+    allowLegacyArchive: false,
+  });
+  const problems = [...check.problems, ...provenance.problems];
+  if (problems.length || check.sha256 !== sha256 || check.bytesRead !== bytes) {
     throw new SnapshotError(
       `the written archive did not pass verification: ` +
         `${
-          check.problems.map((p) => `[${p.code}] ${p.message}`).join('; ') ||
-          `sha256/size differ from what was ` + `written`
+          problems.map((p) => `[${p.code}] ${p.message}`).join('; ') || `sha256/size differ from what was ` + `written`
         }`,
     );
   }
@@ -490,6 +644,7 @@ export async function snapshotStopped(args: {
     throw new SnapshotError(`${toStop.map((c) => c.name).join(', ')} is running; it must be stopped for this snapshot`);
   }
   const finalPath = await snapshotPath(mod, path.resolve(args.outDir), args.now, args.kind);
+  const provenance = await provenanceOf(mod, runtime, source, args.kind, args.now);
   const captured = await captureToTemp(
     runtime,
     source.id,
@@ -500,6 +655,7 @@ export async function snapshotStopped(args: {
     log,
     `snapshot ${mod.name}`,
     args.progress,
+    provenance,
   );
   try {
     await verifyAndPublish(mod, captured, targets, finalPath, args.hooks);
@@ -564,6 +720,8 @@ async function snapshotLocked(args: SnapshotArgs): Promise<SnapshotResult> {
   const { module: mod, runtime, log } = args;
   const { source, toStop, targets } = await plan(mod, runtime);
   const finalPath = await snapshotPath(mod, path.resolve(args.outDir), args.now);
+  // Read before anything stops: the manifest's image is what ran on the data (docs/architecture.md §16).
+  const provenance = await provenanceOf(mod, runtime, source, 'backup', args.now);
   const outDir = path.dirname(finalPath);
   const finalName = path.basename(finalPath);
 
@@ -591,6 +749,7 @@ async function snapshotLocked(args: SnapshotArgs): Promise<SnapshotResult> {
       log,
       `snapshot ${mod.name}`,
       { now, intervalMs: args.progressIntervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS },
+      provenance,
     );
     args.hooks?.crash?.('after-capture');
   } catch (err) {

@@ -30,13 +30,17 @@
  *   (./entry-rules.ts), no segment over 255 bytes nor a path over 4096 (`name-too-long`), unique
  *   after NFC and `./`, `//`, trailing `/` are normalised away, never both a file and a directory,
  *   never under a file;
- * - with a layout, the top level holds exactly the declared data volumes (see ./archive.ts).
+ * - with a layout, the top level holds exactly the declared data volumes (see ./archive.ts), and
+ *   the provenance manifest `.stateguard/manifest.json` as the first entry and nowhere else
+ *   (docs/architecture.md §16): its body is kept (capped) and each volume's entries and bytes are
+ *   counted, for verify-backup to cross-check.
  *
  * Streaming with bounded memory: bodies are skipped by arithmetic, only extension bodies (capped)
  * are buffered. The one structure that grows is the name index used for duplicates: one Map entry
  * per distinct path and parent directory, capped at twice --max-entries.
  */
 import { WORK_AREA, isReservedName } from './reserved.js';
+import { MANIFEST_DIR, MANIFEST_PATH, MAX_MANIFEST_BYTES } from './manifest.js';
 import {
   MAX_ABS_MTIME,
   MAX_MTIME,
@@ -306,8 +310,27 @@ class NameIndex {
   }
 }
 
+/** What the walker saw of one data volume: the entries under `<volume>/` (itself included) and their file bytes. */
+export interface VolumeTally {
+  entries: number;
+  bytes: number;
+}
+
 export class TarWalker {
   entries = 0;
+  /**
+   * The first entry, when it is the manifest (with a layout only): its size and the first
+   * MAX_MANIFEST_BYTES + 1 bytes of its body.
+   */
+  manifest: { size: number; body: Buffer } | null = null;
+  /** Per declared data volume (with a layout only), what the archive holds under it. */
+  readonly tally = new Map<string, VolumeTally>();
+  /** the body being skipped is the manifest's: keep it */
+  private inManifest = false;
+  /** the manifest's body has been read to its end */
+  manifestDone = false;
+  private manifestChunks: Buffer[] = [];
+  private manifestKept = 0;
   /** bytes of tar seen (for messages and "no tar at all") */
   bytes = 0;
   /** the end-of-archive marker (two zero blocks) was seen */
@@ -352,11 +375,15 @@ export class TarWalker {
           if (mode.body) {
             const b = Math.min(n, mode.body);
             mode.body -= b;
+            if (this.inManifest) this.keepManifest(chunk.subarray(pos, pos + b));
             this.opts.onBody?.(chunk.subarray(pos, pos + b));
           }
           mode.remaining -= n;
           pos += n;
-          if (mode.remaining === 0) this.mode = { kind: 'header' };
+          if (mode.remaining === 0) {
+            this.mode = { kind: 'header' };
+            this.closeManifest();
+          }
           break;
         }
         case 'end': {
@@ -808,7 +835,7 @@ export class TarWalker {
       ...effectiveMeta,
     });
 
-    if (isFile && typeOk) this.sawFile = true;
+    let isManifest = false;
     if (typeOk && pathOk && encodingOk && effective !== null && (isFile || isDir)) {
       const segments = effective
         .split('/')
@@ -831,16 +858,67 @@ export class TarWalker {
           this.opts.onCap();
           return;
         }
-        this.checkLayout(segments, isDir, shown);
+        isManifest = this.checkLayout(segments, isDir, size, effective, shown);
       }
+    }
+    // The manifest is no data: an archive holding only it has nothing to restore.
+    if (isFile && typeOk && !isManifest) this.sawFile = true;
+    if (isManifest) {
+      this.manifest = { size, body: Buffer.alloc(0) };
+      this.inManifest = true;
+      this.manifestChunks = [];
+      this.manifestKept = 0;
+      if (size === 0) this.closeManifest();
     }
     this.mode = skip > 0 ? { kind: 'skip', remaining: skip, body: isFile ? size : 0 } : { kind: 'header' };
   }
 
-  private checkLayout(segments: readonly string[], isDir: boolean, shown: string): void {
+  /** Keep the manifest's body up to one byte past the cap (enough to know it is too large). */
+  private keepManifest(part: Buffer): void {
+    const room = MAX_MANIFEST_BYTES + 1 - this.manifestKept;
+    if (room <= 0 || part.length === 0) return;
+    const kept = Buffer.from(part.subarray(0, room));
+    this.manifestChunks.push(kept);
+    this.manifestKept += kept.length;
+  }
+
+  private closeManifest(): void {
+    if (!this.inManifest) return;
+    this.inManifest = false;
+    this.manifestDone = true;
+    if (this.manifest) this.manifest.body = Buffer.concat(this.manifestChunks);
+    this.manifestChunks = [];
+  }
+
+  /**
+   * The layout rules for one entry; true when it is the manifest (the first entry, exactly
+   * `.stateguard/manifest.json`, a regular file). Any other entry under `.stateguard` (in any case) is
+   * refused: nothing but the manifest may sit beside the volumes, and a second one could be read
+   * instead of the first.
+   */
+  private checkLayout(
+    segments: readonly string[],
+    isDir: boolean,
+    size: number,
+    effective: string,
+    shown: string,
+  ): boolean {
     const layout = this.opts.layout;
-    if (!layout || segments.length === 0) return;
+    if (!layout || segments.length === 0) return false;
     const top = segments[0]!;
+    if (top.toLowerCase() === MANIFEST_DIR) {
+      if (this.entries === 1 && !isDir && effective === MANIFEST_PATH) return true;
+      this.problem({
+        code: 'manifest-invalid',
+        message:
+          effective === MANIFEST_PATH && !isDir
+            ? `${MANIFEST_PATH} must be the archive's first entry; this one is entry ${this.entries}`
+            : `${printablePath(effective)}: the only entry allowed under ${MANIFEST_DIR}/ is the regular file ` +
+              `${MANIFEST_PATH}, as the archive's first entry`,
+        entry: shown,
+      });
+      return false;
+    }
     const declared = layout.volumes.includes(top);
     const list = layout.volumes.join(', ');
     // One rule for the reserved name (docs/architecture.md §12, "Data mounts"): restore could not put
@@ -863,13 +941,17 @@ export class TarWalker {
           `'${layout.module}' holds only its data volumes (${list}) as directories`,
         entry: shown,
       });
-      return;
+      return false;
     }
     if (declared) {
       this.volumesSeen.add(top);
-      return;
+      const t = this.tally.get(top) ?? { entries: 0, bytes: 0 };
+      t.entries++;
+      if (!isDir) t.bytes += size;
+      this.tally.set(top, t);
+      return false;
     }
-    if (this.outsideReported.has(top)) return;
+    if (this.outsideReported.has(top)) return false;
     if (this.outsideReported.size < 100) this.outsideReported.add(top);
     this.problem({
       code: 'layout-mismatch',
@@ -879,6 +961,7 @@ export class TarWalker {
         `'${layout.module}' (${list}); a backup holds one directory per declared volume`,
       entry: shown,
     });
+    return false;
   }
 
   /** The stream ended: judge what can only be judged at the end. */
@@ -897,7 +980,8 @@ export class TarWalker {
       });
     }
     if (mode.kind === 'dead' && !this.sawEnd) return;
-    if (this.entries > 0 && !this.sawFile) {
+    // The manifest is no data (docs/architecture.md §16): an archive holding only it holds nothing.
+    if (this.entries - (this.manifest ? 1 : 0) > 0 && !this.sawFile) {
       this.problem({
         code: 'no-files',
         message: "the archive holds no regular file (only directories, or only '.'): there is nothing to restore",

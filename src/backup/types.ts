@@ -4,6 +4,7 @@
  */
 
 import type { ArchiveKind } from './names.js';
+import type { Manifest } from './manifest.js';
 
 /** Stable problem codes: workflows and tests match on these, never on message text. */
 export type BackupProblemCode =
@@ -56,7 +57,24 @@ export type BackupProblemCode =
   /** an entry `<volume>/.stateguard-restore[/…]`: restore's reserved work-area name (restore could not put it back) */
   | 'reserved-name'
   /** a name segment longer than 255 bytes or a path longer than 4096 bytes: no filesystem takes it */
-  | 'name-too-long';
+  | 'name-too-long'
+  // ---- provenance (docs/architecture.md §16) ----
+  /** no `.stateguard/manifest.json` first entry (an archive not written by stateguard, or an old one) */
+  | 'no-manifest'
+  /** a manifest that is too large, not strict canonical JSON of the known format, or misplaced */
+  | 'manifest-invalid'
+  /** the manifest names another module than the file name, or one that does not cover this module */
+  | 'manifest-wrong-module'
+  /** the manifest names another compose project / stack (or runtime) than the module declares */
+  | 'manifest-wrong-project'
+  /** the manifest's stamp or kind differs from the file name's: a renamed archive */
+  | 'manifest-mismatch'
+  /** the manifest's volumes are not the declared data volumes */
+  | 'manifest-volumes'
+  /** a volume's entry count or byte total differs from what the walk saw: changed after writing */
+  | 'manifest-counts'
+  /** bytes or entries fell by more than --max-shrink-percent against the newest earlier backup */
+  | 'backup-shrank';
 
 export interface BackupProblem {
   code: BackupProblemCode;
@@ -71,7 +89,12 @@ export interface BackupProblem {
  * restored without it.
  */
 export interface BackupWarning {
-  code: 'setid-stripped';
+  /**
+   * `legacy-archive`: no manifest, accepted with --allow-legacy-archive (what was not checked is
+   * listed); `shrink-allowed`: the backup shrank past the limit, accepted with --allow-shrink
+   * (docs/architecture.md §16).
+   */
+  code: 'setid-stripped' | 'legacy-archive' | 'shrink-allowed';
   message: string;
   /** the archive entry concerned (sanitised for printing) */
   entry?: string;
@@ -101,4 +124,15 @@ export interface BackupReport {
   problems: BackupProblem[];
   /** what restore will change in what the archive says (empty when nothing); never a reason to refuse */
   warnings: BackupWarning[];
+  /**
+   * The provenance manifest as read (docs/architecture.md §16): module, project, image, engine, the
+   * counts recorded when it was written. null when there is none or it could not be read. Always
+   * set by verifyBackup.
+   */
+  manifest?: Manifest | null;
+  /**
+   * The backup the shrink hold compared with (its file name and totals), or null when there was no
+   * earlier backup with a manifest beside it. Always set by verifyBackup.
+   */
+  shrink_against?: { file: string; bytes: number; entries: number } | null;
 }

@@ -7,11 +7,14 @@
  * "outside the roots", is a problem with a stable code and `verified: false` (exit 1, not 3).
  */
 import { constants as fsc } from 'node:fs';
-import { lstat, open, readlink, realpath, type FileHandle } from 'node:fs/promises';
+import { lstat, open, readdir, readlink, realpath, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { ModuleDecl } from '../model/module.js';
 import { inspectArchive, type ArchiveInspection, type Layout } from './archive.js';
-import { CHECKSUM_SUFFIX, checkArchiveName } from './names.js';
+import { CHECKSUM_SUFFIX, checkArchiveName, parseArchiveName, type ParsedArchiveName } from './names.js';
+import type { Manifest } from './manifest.js';
+import { readManifestOf } from './manifest-file.js';
+import { checkManifest, checkShrink } from './provenance.js';
 import type { BackupProblem, BackupReport } from './types.js';
 
 export interface VerifyBackupInput {
@@ -32,7 +35,18 @@ export interface VerifyBackupInput {
    * module's, and not from the future
    */
   ignoreMaxAge?: boolean;
+  /** accept an archive without a provenance manifest, with a loud warning (docs/architecture.md §16) */
+  allowLegacyArchive?: boolean;
+  /** refuse a backup whose bytes or entries fell by more than this against the previous one (default 50) */
+  maxShrinkPercent?: number;
+  /** accept a backup that shrank past the limit, with a warning */
+  allowShrink?: boolean;
 }
+
+/** The shrink hold's default limit (docs/architecture.md §16). */
+export const DEFAULT_MAX_SHRINK_PERCENT = 50;
+/** The shrink hold looks at no more than this many earlier archives for one with a manifest. */
+const MAX_EARLIER_LOOKED_AT = 20;
 
 /** Read size per chunk: big enough that syscalls and callbacks are noise, small enough for 64 MiB RSS. */
 const READ_CHUNK = 1024 * 1024;
@@ -154,6 +168,8 @@ export async function verifyBackup(input: VerifyBackupInput): Promise<BackupRepo
     checksum: null,
     problems: [],
     warnings: [],
+    manifest: null,
+    shrink_against: null,
   };
   try {
     await verifyInto(report, input, absRef);
@@ -166,6 +182,44 @@ export async function verifyBackup(input: VerifyBackupInput): Promise<BackupRepo
   }
   report.verified = report.problems.length === 0;
   return report;
+}
+
+/** The declaration of the module a backup's name matched (the module itself or a `ref_modules` parent). */
+function declaration(matched: string | null, input: VerifyBackupInput): ModuleDecl | null {
+  if (matched === null) return null;
+  return input.module.name === matched ? input.module : (input.modules.find((m) => m.name === matched) ?? null);
+}
+
+/**
+ * The newest backup of the same module in the same directory, taken before this one, whose manifest
+ * reads and agrees with its own name and the module's project: what the shrink hold compares with.
+ * An earlier archive without a readable manifest is passed over (it cannot be compared).
+ */
+async function previousBackup(
+  dir: string,
+  name: ParsedArchiveName,
+  decl: ModuleDecl,
+): Promise<{ file: string; manifest: Manifest } | null> {
+  const files = await readdir(dir).catch(() => [] as string[]);
+  const earlier = files
+    .map((f) => ({ f, parsed: parseArchiveName(f) }))
+    .filter((x) => x.parsed?.kind === 'backup' && x.parsed.module === name.module && x.parsed.stamp < name.stamp)
+    .sort((a, b) => (a.parsed!.stamp < b.parsed!.stamp ? 1 : -1))
+    .slice(0, MAX_EARLIER_LOOKED_AT);
+  for (const { f, parsed } of earlier) {
+    const read = await readManifestOf(path.join(dir, f));
+    if (!('manifest' in read)) continue;
+    const m = read.manifest;
+    if (
+      m.module === parsed!.module &&
+      m.stamp === parsed!.stamp &&
+      m.kind === 'backup' &&
+      m.project === decl.compose.project
+    ) {
+      return { file: f, manifest: m };
+    }
+  }
+  return null;
 }
 
 /**
@@ -330,6 +384,30 @@ async function verifyInto(report: BackupReport, input: VerifyBackupInput, absRef
     }
     problems.push(...inspection.problems);
     report.warnings = inspection.warnings;
+    // ---- provenance (docs/architecture.md §16): the manifest against the name, the module, the walk ----
+    const name = parseArchiveName(path.basename(real));
+    const matchedDecl = layout === null ? null : declaration(report.matched_module, input);
+    // No layout: the name or the declaration is refused already, and the walk did not look for a manifest.
+    const provenance = checkManifest({
+      inspection,
+      name,
+      matched: matchedDecl,
+      allowLegacyArchive: input.allowLegacyArchive === true,
+    });
+    problems.push(...provenance.problems);
+    report.warnings.push(...provenance.warnings);
+    report.manifest = provenance.manifest;
+    if (provenance.manifest && name?.kind === 'backup' && matchedDecl && problems.length === 0) {
+      const shrink = checkShrink({
+        manifest: provenance.manifest,
+        previous: await previousBackup(path.dirname(real), name, matchedDecl),
+        maxShrinkPercent: input.maxShrinkPercent ?? DEFAULT_MAX_SHRINK_PERCENT,
+        allowShrink: input.allowShrink === true,
+      });
+      report.shrink_against = shrink.against;
+      problems.push(...shrink.problems);
+      report.warnings.push(...shrink.warnings);
+    }
     report.entries = inspection.entries;
     report.uncompressed_bytes = inspection.uncompressedBytes;
     if (inspection.readToEnd) {

@@ -13,7 +13,9 @@ import {
   FAILURE_REASON_OUTPUT,
   JSON_INPUT,
   MODULES_INPUT,
+  PROVENANCE_INPUTS,
   ROOT_INPUT,
+  shrinkPercent,
   type CommandContext,
   type InputDef,
   type OptionsOf,
@@ -60,6 +62,7 @@ export const GUARD_INPUTS = [
     default: '1000000',
     description: 'verify-backup cap: reject the backup past this many entries.',
   },
+  ...PROVENANCE_INPUTS,
 ] as const satisfies readonly InputDef[];
 
 /** The guard's options as evaluateGuard takes them; apply re-runs the guard with the same. */
@@ -81,6 +84,9 @@ export function guardRequest(
     now: ctx.now(),
     maxUncompressedBytes: opts.maxUncompressedBytes,
     maxEntries: opts.maxEntries,
+    allowLegacyArchive: opts.allowLegacyArchive,
+    maxShrinkPercent: shrinkPercent(opts.maxShrinkPercent),
+    allowShrink: opts.allowShrink,
     surface: surfaceOf(ctx),
   };
 }

@@ -11,7 +11,14 @@ import {
 import { verifyBackup } from '../backup/verify.js';
 import { ExitCode, UserError } from '../errors.js';
 import { cell, code, loadValidModules, pickModule } from './common.js';
-import { defineCommand, FAILURE_REASON_OUTPUT, JSON_INPUT, MODULES_INPUT, ROOT_INPUT } from './spec.js';
+import {
+  defineCommand,
+  FAILURE_REASON_OUTPUT,
+  JSON_INPUT,
+  MODULES_INPUT,
+  PROVENANCE_INPUTS,
+  ROOT_INPUT,
+} from './spec.js';
 
 const NODE_FS: RetentionFs = {
   readdir: (dir) => readdir(dir),
@@ -30,8 +37,8 @@ function render(r: PruneResult, refused: string | null): { text: string; summary
             `${r.safety_copies.filter((c) => c.action === 'delete').length}`
           : ''),
     `  newest verified: ${r.newest_verified ?? 'none'}`,
-    ...r.kept.map((k) => `  keep   ${k.path} (${mark(k.verified)})`),
-    ...r.deleted.map((d) => `  ${r.dry_run ? 'would delete' : 'delete'} ${d}`),
+    ...r.kept.map((k) => `  keep   ${k.path} (${mark(k.verified)}; ${k.rule})`),
+    ...r.deleted.map((d, i) => `  ${r.dry_run ? 'would delete' : 'delete'} ${d} (${r.deleted_rules[i] ?? ''})`),
     ...r.rejected.map((x) => `  rejected ${x.path}: ${x.problem}`),
     ...(r.safety_copies.length > 0
       ? [
@@ -43,8 +50,8 @@ function render(r: PruneResult, refused: string | null): { text: string; summary
       : []),
   ];
   const rows = [
-    ...r.kept.map((k) => `| ${code(path.basename(k.path))} | keep | ${mark(k.verified)} |`),
-    ...r.deleted.map((d) => `| ${code(path.basename(d))} | ${verb} | |`),
+    ...r.kept.map((k) => `| ${code(path.basename(k.path))} | keep | ${mark(k.verified)}; ${cell(k.rule)} |`),
+    ...r.deleted.map((d, i) => `| ${code(path.basename(d))} | ${verb} | ${cell(r.deleted_rules[i] ?? '')} |`),
     ...r.safety_copies.map(
       (c) =>
         `| ${code(path.basename(c.path))} | ${c.action === 'keep' ? 'keep' : verb} | safety copy: ${cell(c.rule)} |`,
@@ -119,6 +126,9 @@ export const pruneBackupsCommand = defineCommand({
       default: '1000000',
       description: 'verify-backup: reject past this many archive entries.',
     },
+    // A backup without a provenance manifest does not verify, so it is never the one kept as newest
+    // verified; this lets an older root be pruned while it still holds only legacy archives (§16).
+    PROVENANCE_INPUTS[0],
     JSON_INPUT,
   ] as const,
   outputs: [
@@ -175,6 +185,7 @@ export const pruneBackupsCommand = defineCommand({
             maxUncompressedBytes: opts.maxUncompressedBytes,
             maxEntries: opts.maxEntries,
             ignoreMaxAge: true,
+            allowLegacyArchive: opts.allowLegacyArchive,
           }),
       });
     } catch (err) {

@@ -13,7 +13,14 @@ import { restoreModule, type RestoreOutcome } from '../restore/restore.js';
 import type { CrashHook } from '../restore/steps.js';
 import { cell, checkExpectedPlanHash, loadValidModules, pickModule, refuseOnSwarm } from './common.js';
 import { GUARD_INPUTS } from './guard.js';
-import { defineCommand, DOWNTIME_OUTPUT, FAILURE_REASON_OUTPUT, JSON_INPUT, LOCK_INPUTS } from './spec.js';
+import {
+  defineCommand,
+  DOWNTIME_OUTPUT,
+  FAILURE_REASON_OUTPUT,
+  JSON_INPUT,
+  LOCK_INPUTS,
+  shrinkPercent,
+} from './spec.js';
 
 /**
  * Test seam for the crash tests (docs/architecture.md §12): STATEGUARD_TEST_KILL_AT=<boundary> makes
@@ -169,6 +176,9 @@ export const restoreCommand = defineCommand({
         now: ctx.now(),
         maxUncompressedBytes: opts.maxUncompressedBytes,
         maxEntries: opts.maxEntries,
+        allowLegacyArchive: opts.allowLegacyArchive,
+        maxShrinkPercent: shrinkPercent(opts.maxShrinkPercent),
+        allowShrink: opts.allowShrink,
         surface: surfaceOf(ctx),
         expectedPlanHash: opts.expectedPlanHash,
         breakStaleLock: opts.breakStaleLock,

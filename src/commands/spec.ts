@@ -10,7 +10,7 @@
 import type { AnnotationPlace, Logger, Runtime, RuntimeKind } from '../ports.js';
 
 export type { AnnotationPlace, Logger };
-import type { ExitCode, FailureReason } from '../errors.js';
+import { UserError, type ExitCode, type FailureReason } from '../errors.js';
 
 export type InputKind =
   /** free text; empty means "not given" */
@@ -154,6 +154,47 @@ export const LOCK_INPUTS = [
       "A lock older than this counts as stale (an apply's lock only once also older than timeout_seconds + 10 min).",
   },
 ] as const satisfies readonly InputDef[];
+
+/**
+ * Provenance checks of a backup (docs/architecture.md §16), shared by every command that verifies
+ * one: verify-backup, guard, apply, stateful-apply, restore, the restore drill and prune-backups.
+ */
+export const PROVENANCE_INPUTS = [
+  {
+    name: 'allow-legacy-archive',
+    kind: 'boolean',
+    default: 'false',
+    description:
+      "Exactly 'true' accepts a backup without a provenance manifest (.stateguard/manifest.json: written before " +
+      'stateguard recorded one, or by another tool), with a warning naming what could not be checked.',
+  },
+  {
+    name: 'max-shrink-percent',
+    kind: 'integer',
+    default: '50',
+    description:
+      "Refuse a backup whose data bytes or entries fell by more than this percentage against the module's newest " +
+      'earlier backup beside it (backup-shrank).',
+  },
+  {
+    name: 'allow-shrink',
+    kind: 'boolean',
+    default: 'false',
+    description: "Exactly 'true' accepts a backup that shrank past max-shrink-percent, with a warning.",
+  },
+] as const satisfies readonly InputDef[];
+
+/** max-shrink-percent, checked: a percentage from 0 to 100 (docs/architecture.md §16). */
+export function shrinkPercent(value: number): number {
+  if (!Number.isInteger(value) || value < 0 || value > 100) {
+    throw new UserError(
+      `max-shrink-percent is ${value}; expected a whole percentage from 0 to 100 (default 50). Pass allow-shrink to ` +
+        'accept one backup that shrank, rather than a limit that never holds.',
+      { input: 'max-shrink-percent' },
+    );
+  }
+  return value;
+}
 
 export const JSON_INPUT = {
   name: 'json',

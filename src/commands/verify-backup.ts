@@ -3,7 +3,15 @@ import { ExitCode } from '../errors.js';
 import { verifyBackup } from '../backup/verify.js';
 import type { BackupReport } from '../backup/types.js';
 import { cell, code, loadValidModules, pickModule } from './common.js';
-import { defineCommand, FAILURE_REASON_OUTPUT, JSON_INPUT, MODULES_INPUT, ROOT_INPUT } from './spec.js';
+import {
+  defineCommand,
+  FAILURE_REASON_OUTPUT,
+  JSON_INPUT,
+  MODULES_INPUT,
+  PROVENANCE_INPUTS,
+  ROOT_INPUT,
+  shrinkPercent,
+} from './spec.js';
 
 /** What was checked against the `.sha256` beside the archive, in words. */
 export function checksumLine(r: BackupReport): string {
@@ -17,6 +25,27 @@ function whatItIs(r: BackupReport): string {
   return r.kind === 'pre-restore' || r.kind === 'pre-upgrade' ? `safety copy (${r.kind})` : 'backup';
 }
 
+/**
+ * The failure reason of a rejected backup: `no-manifest` or `backup-shrank` when that is the only
+ * kind of problem (a workflow may branch to a human decision on those), else `backup-rejected`.
+ */
+export function verifyFailureReason(r: BackupReport): 'backup-rejected' | 'no-manifest' | 'backup-shrank' {
+  const codes = new Set(r.problems.map((p) => p.code));
+  if (codes.size === 1 && codes.has('no-manifest')) return 'no-manifest';
+  if (codes.size === 1 && codes.has('backup-shrank')) return 'backup-shrank';
+  return 'backup-rejected';
+}
+
+/** Where the archive says it came from (docs/architecture.md §16), or that nothing says so. */
+export function provenanceLine(r: BackupReport): string {
+  const m = r.manifest;
+  if (!m) return 'provenance: none (no manifest) — module, project, stamp and counts were not checked';
+  return (
+    `provenance: ${m.runtime === 'swarm' ? 'stack' : 'project'} ${m.project}, service ${m.service}, image ` +
+    `${m.image.ref} (${m.image.id.slice(0, 19)}), engine ${m.engine_id}, stateguard ${m.stateguard_version}`
+  );
+}
+
 export function renderBackupReport(r: BackupReport): { text: string; summary: string } {
   const lines: string[] = [];
   if (r.verified) {
@@ -27,6 +56,13 @@ export function renderBackupReport(r: BackupReport): { text: string; summary: st
     );
     lines.push(`  sha256 ${r.sha256}`);
     lines.push(`  ${checksumLine(r)}`);
+    lines.push(`  ${provenanceLine(r)}`);
+    if (r.shrink_against) {
+      lines.push(
+        `  compared with ${r.shrink_against.file}: ${r.shrink_against.bytes} bytes, ` +
+          `${r.shrink_against.entries} entries`,
+      );
+    }
     for (const w of r.warnings)
       lines.push(
         `  warning [${w.code}] ${w.message}${w.entry !== undefined ? ` (entry ${JSON.stringify(w.entry)})` : ''}`,
@@ -41,7 +77,7 @@ export function renderBackupReport(r: BackupReport): { text: string; summary: st
     ? `### stateguard verify-backup: verified${kindNote}\n\n| file | module | taken | entries | bytes | sha256 ` +
       `|\n|---|---|---|---|---|---|\n` +
       `| ${cell(r.path)} | ${cell(r.matched_module ?? '')} | ${r.created_at} | ${r.entries} | ${r.bytes} | ` +
-      `\`${r.sha256}\` |\n\n${checksumLine(r)}` +
+      `\`${r.sha256}\` |\n\n${checksumLine(r)}\n\n${cell(provenanceLine(r))}` +
       r.warnings
         .map((w) => `\n\nwarning \`${w.code}\`: ${cell(w.message)}${w.entry ? ` ${code(w.entry)}` : ''}`)
         .join('')
@@ -80,6 +116,7 @@ export const verifyBackupCommand = defineCommand({
       default: '1000000',
       description: 'Stop and reject past this many archive entries.',
     },
+    ...PROVENANCE_INPUTS,
     JSON_INPUT,
   ] as const,
   outputs: [
@@ -107,7 +144,16 @@ export const verifyBackupCommand = defineCommand({
       now: ctx.now(),
       maxUncompressedBytes: opts.maxUncompressedBytes,
       maxEntries: opts.maxEntries,
+      allowLegacyArchive: opts.allowLegacyArchive,
+      maxShrinkPercent: shrinkPercent(opts.maxShrinkPercent),
+      allowShrink: opts.allowShrink,
     });
+    // Accepted without a manifest, or despite a shrink: said loudly, not only in the JSON (§16).
+    for (const w of report.warnings) {
+      if (report.verified && (w.code === 'legacy-archive' || w.code === 'shrink-allowed')) {
+        ctx.log.warn(`verify-backup: ${w.message}`);
+      }
+    }
     if (report.verified && report.checksum === 'absent') {
       ctx.log.warn(
         `verify-backup: ` +
@@ -116,7 +162,7 @@ export const verifyBackupCommand = defineCommand({
       );
     }
     const { text, summary } = renderBackupReport(report);
-    const reason = report.verified ? undefined : ('backup-rejected' as const);
+    const reason = report.verified ? undefined : verifyFailureReason(report);
     return {
       exitCode: report.verified ? ExitCode.ok : ExitCode.no,
       json: report,

@@ -37,6 +37,10 @@ export interface GuardRequest {
   now: Date;
   maxUncompressedBytes: number;
   maxEntries: number;
+  /** provenance (docs/architecture.md §16); absent: the strict defaults (manifest required, 50% shrink hold) */
+  allowLegacyArchive?: boolean;
+  maxShrinkPercent?: number;
+  allowShrink?: boolean;
   /** where the fixes are read: CLI flags (default) or action inputs */
   surface?: Surface;
 }
@@ -67,6 +71,9 @@ export function verifyInputOf(
     maxUncompressedBytes: req.maxUncompressedBytes,
     maxEntries: req.maxEntries,
     ...(opts.ignoreMaxAge ? { ignoreMaxAge: true } : {}),
+    ...(req.allowLegacyArchive !== undefined ? { allowLegacyArchive: req.allowLegacyArchive } : {}),
+    ...(req.maxShrinkPercent !== undefined ? { maxShrinkPercent: req.maxShrinkPercent } : {}),
+    ...(req.allowShrink !== undefined ? { allowShrink: req.allowShrink } : {}),
   };
 }
 

@@ -29,6 +29,10 @@ export interface DrillRequest {
   readyTimeoutMs: number;
   maxUncompressedBytes: number;
   maxEntries: number;
+  /** provenance (docs/architecture.md §16); absent: the strict defaults */
+  allowLegacyArchive?: boolean;
+  maxShrinkPercent?: number;
+  allowShrink?: boolean;
 }
 
 export interface DrillDeps {

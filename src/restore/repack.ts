@@ -24,6 +24,7 @@
  * - `<volume>/.stateguard-restore` is where restore stages and keeps the old data during the swap;
  *   an archive entry there would land inside restore's own work area, so it is refused (the walker's
  *   `reserved-name`, the rule verify-backup applies: ../backup/reserved.ts).
+ * - The provenance manifest, the first entry (docs/architecture.md §16), is not staged.
  * - At the first problem nothing more is emitted, and the end-of-archive marker only ever follows a
  *   pass without problems: a staged tar without it is incomplete, and the caller discards it. The
  *   pass still reads on, so every problem is returned, as verify-backup reports them.
@@ -33,6 +34,7 @@
 import { SETID_BITS, inspectArchive, type ArchiveLimits } from '../backup/archive.js';
 import { pathProblems, printablePath } from '../backup/entry-rules.js';
 import { WORK_AREA, isReservedName } from '../backup/reserved.js';
+import { MANIFEST_PATH } from '../backup/manifest.js';
 import type { Layout, WalkedEntry } from '../backup/tar-walker.js';
 import { END_OF_ARCHIVE, bodyPadding, headerBlocks } from '../backup/tar-writer.js';
 import type { BackupProblem, BackupWarning } from '../backup/types.js';
@@ -135,8 +137,14 @@ export async function repackForStaging(
     queue = [];
   };
 
+  let firstEntry = true;
   const onEntry = (e: WalkedEntry): void => {
     body = null;
+    // The provenance manifest (docs/architecture.md §16) is no volume's data: never staged. The walker
+    // refuses it anywhere but as the first entry.
+    const first = firstEntry;
+    firstEntry = false;
+    if (first && e.path === MANIFEST_PATH && e.type === 'file') return;
     const segments = e.path.split('/').filter((s) => s !== '' && s !== '.');
     // The archive root '.' (GNU tar's `./`) holds no volume's data; the walker refuses it as a file.
     if (segments.length === 0 && e.type === 'directory') return;

@@ -85,6 +85,23 @@ export interface RestoreOutcome extends GuardedOutcome<'restored' | 'would-resto
   data: 'old' | 'backup' | null;
   /** ms from the stop to the service running again; null when nothing was stopped (§7, "Downtime and progress") */
   downtime_ms: number | null;
+  /**
+   * The image the backup's data was written by, from its manifest (docs/architecture.md §16), and
+   * whether the module's container runs another one now: data of another version going back is
+   * said, not refused. null when unknown (no backup, or a legacy archive).
+   */
+  backup_image: { ref: string; id: string; differs_from_running: boolean } | null;
+  /** the warning said when `backup_image` differs from the running image */
+  backup_image_note?: string;
+}
+
+/** The backup's data was written by another image than the module runs now (docs/architecture.md §16). */
+function otherImageNote(module: string, image: { ref: string; id: string }, running: ContainerInfo): string {
+  return (
+    `restore ${module}: the backup's data was written by image ${image.ref} (${image.id.slice(0, 19)}); the ` +
+    `module now runs ${running.imageRef} (${running.imageId.slice(0, 19)}). Data of another version is going ` +
+    `back: make sure that version reads it.`
+  );
 }
 
 const UP = new Set(['running', 'restarting', 'paused']);
@@ -98,7 +115,10 @@ function reason(code: FailureReason, message: string, fix: string, input?: strin
  * module's own backup, whose layout is exactly the module's declared volumes (`archive-mismatch`).
  */
 export function backupVerdict(m: ModuleDecl, backup: BackupReport, what: string): GuardReason | null {
-  const layout = backup.problems.filter((p) => p.code === 'layout-mismatch' || p.code === 'no-data-volumes');
+  // The archive's own layout, and its manifest's volumes and project (docs/architecture.md §16): all or nothing.
+  const layout = backup.problems.filter((p) =>
+    ['layout-mismatch', 'no-data-volumes', 'manifest-volumes', 'manifest-wrong-project'].includes(p.code),
+  );
   if (backup.verified === true && backup.matched_module !== m.name) {
     return reason(
       'archive-mismatch',
@@ -184,6 +204,16 @@ export async function evaluateRestore(
   if (backup) {
     const problem = backupVerdict(m, backup, 'a restore');
     if (problem) reasons.push(problem);
+  }
+  if (backup?.verified === true && backup.manifest) {
+    // Which image wrote the data going back (docs/architecture.md §16): said, never a reason to refuse.
+    const running = (await deps.runtime.listProjectContainers(m.compose.project).catch(() => [])).find(
+      (c) => c.service === m.compose.service && !c.oneoff,
+    );
+    const image = backup.manifest.image;
+    const differs = running !== undefined && running.imageId !== image.id;
+    out.backup_image = { ...image, differs_from_running: differs };
+    if (differs) out.backup_image_note = otherImageNote(m.name, image, running);
   }
   // The operator names the file that is about to replace the live data.
   const fileName = backup?.path ? path.basename(backup.path) : path.basename(req.backupRef ?? '');
@@ -290,6 +320,7 @@ function emptyOutcome(m: ModuleDecl, req: RestoreRequest): RestoreOutcome {
     dry_run: req.dryRun === true,
     steps: req.dryRun === true ? [] : null,
     downtime_ms: null,
+    backup_image: null,
   };
 }
 
@@ -314,7 +345,11 @@ export async function restoreModule(req: RestoreRequest, deps: RestoreDeps): Pro
     out,
     lockImages: [],
     lockTimeoutSeconds: req.readyTimeoutSeconds * 4 + 3600,
-    evaluate: () => evaluateRestore(req, deps, out),
+    evaluate: async () => {
+      const r = await evaluateRestore(req, deps, out);
+      if (out.backup_image_note) deps.log.warn(out.backup_image_note);
+      return r;
+    },
     interrupted: () => interruptedOperation(deps.runtime, m),
     preflight: async (_ev, ctx): Promise<{ refused: RestoreOutcome } | { listed?: undefined }> => {
       const containers = await listServiceContainers(deps.runtime, m.compose);

@@ -530,6 +530,18 @@ export class DockerCli implements Runtime {
     return this.pinged;
   }
 
+  async engineId(): Promise<string> {
+    await this.ping();
+    const r = await this.docker(['info', '--format', '{{.ID}}'], { timeoutMs: 30_000 });
+    const id = r.stdout.trim();
+    if (r.code !== 0 || id === '' || /\s/.test(id)) {
+      throw new EnvironmentError(
+        `docker info did not report the engine's ID: ${firstLine(r.stderr) || r.stdout.trim()}`,
+      );
+    }
+    return id;
+  }
+
   composeFlavor(): Promise<'v1' | 'v2'> {
     this.flavor ??= (async () => ((await this.v2Version()) !== null ? ('v2' as const) : ('v1' as const)))();
     return this.flavor;

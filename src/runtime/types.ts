@@ -364,6 +364,11 @@ export type RuntimeKind = 'compose' | 'swarm';
 export interface Runtime {
   /** Throws EnvironmentError naming DOCKER_HOST/context when the engine does not answer. */
   ping(): Promise<void>;
+  /**
+   * The engine's ID (`docker info` .ID): which host data came from, recorded in every archive's
+   * provenance manifest (docs/architecture.md §16).
+   */
+  engineId(): Promise<string>;
   /** `v2` (`docker compose`) when it answers, else `v1` (`docker-compose`). */
   composeFlavor(): Promise<'v1' | 'v2'>;
   /** The flavor and its version (`2.26.1`, `1.29.2`); a plan names both. */

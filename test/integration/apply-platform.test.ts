@@ -149,7 +149,7 @@ const storeHealthy = (p: Platform) => () => containerOf(p, 'store')?.health === 
 
 /** A hand-made backup of `store` (for the tests about apply mechanics, not about snapshots). */
 function handMadeBackup(p: Platform): Promise<string> {
-  return handMadeStoreBackup(p.backupDir);
+  return handMadeStoreBackup(p.backupDir, p.project);
 }
 
 function allowedInputs(p: Platform, backupRef: string): Record<string, string> {

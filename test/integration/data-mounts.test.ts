@@ -28,6 +28,7 @@ import { DockerCli } from '../../src/runtime/docker-cli.js';
 import { dir, file, gz, tar } from '../support/archives.js';
 import { cleanupTempRepos, moduleYaml, tempRepo } from '../support/fixtures.js';
 import { IMAGE, compose, describeDocker, docker, removeProject, uniqueProject } from '../support/docker.js';
+import { addManifestToFile } from '../support/manifests.js';
 
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined, notice: () => undefined, raw: () => undefined };
 const LOOP = `["sh", "-c", "trap 'exit 0' TERM INT; while true; do sleep 1; done"]`;
@@ -202,6 +203,7 @@ services:
       const backup = path.join(work, 'nested-backups', archiveName('app', new Date(Date.now() - 60_000)));
       mkdirSync(path.dirname(backup), { recursive: true });
       writeFileSync(backup, gz(tar(dir('data/'), file('data/top', 'new\n'), dir('uploads/'), file('uploads/upload', 'new\n'))));
+      addManifestToFile(backup, { project: app.compose.project, service: app.compose.service });
       const o = await restoreModule(
         {
           modules, module: app, allowStateful: true, confirm: path.basename(backup), confirmToken: '', backupRef: backup,

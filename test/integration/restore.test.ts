@@ -21,6 +21,7 @@ import { dir, file, gz, pax, tar } from '../support/archives.js';
 import { cleanupTempRepos, moduleYaml, tempRepo } from '../support/fixtures.js';
 import { IMAGE, compose, describeDocker, docker, removeProject, uniqueProject } from '../support/docker.js';
 import { childCli } from '../support/runner.js';
+import { addManifestToFile } from '../support/manifests.js';
 
 async function cli(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
@@ -281,6 +282,7 @@ volumes:
     // A verified backup of the right layout whose data lacks the health marker: the service stays unhealthy on it.
     const broken = path.join(backups, archiveName('db', new Date(Date.now() - 60_000)));
     writeFileSync(broken, gz(tar(dir('data/'), file('data/tables/t1', 'broken\n'), dir('conf/'), dir('blobs/'))));
+    addManifestToFile(broken, { project, service: 'db' });
     const r = await cli(restoreArgs(broken, path.basename(broken), '6'), repo);
     expect(r.code).toBe(1);
     const j = JSON.parse(r.stdout) as { decision: string; failure_reason: string; reverted: boolean; verdict: string };

@@ -112,7 +112,7 @@ describeDocker('actions/apply and actions/stateful-apply on the real engine', ()
     // created, not run: a one-shot with neither container nor run record is unverifiable
     expect(compose([p.composeFile], p.project, ['up', '--no-start', '--no-deps', 'store-init']).status).toBe(0);
     waitHealthy(p.project);
-    const backupRef = await backupOfStore(p.backupDir);
+    const backupRef = await backupOfStore(p.backupDir, p.project);
     const r = runActionBundle(
       'apply',
       { root: p.root, module: 'store-init', 'allow-stateful': 'true', 'backup-ref': backupRef, 'backup-root': p.backupDir, confirm: 'BACKUP_DONE' },
@@ -140,7 +140,7 @@ describeDocker('actions/apply and actions/stateful-apply on the real engine', ()
     // created, not run: a one-shot with neither container nor run record is unverifiable
     expect(compose([p.composeFile], p.project, ['up', '--no-start', '--no-deps', 'store-init']).status).toBe(0);
     waitHealthy(p.project);
-    const backupRef = await backupOfStore(p.backupDir);
+    const backupRef = await backupOfStore(p.backupDir, p.project);
 
     const refused = runComposite({ root: p.root, module: 'store-init', 'backup-ref': backupRef, 'backup-root': p.backupDir, confirm: 'backup_done' });
     expect(refused.steps.map((s) => [s.id, s.ran ? s.status : 'skipped'])).toEqual([

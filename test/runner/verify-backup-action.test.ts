@@ -4,11 +4,12 @@
  */
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { formatStamp } from '../../src/backup/names.js';
 import { dir, file, gz, tar } from '../support/archives.js';
+import { addManifestToFile } from '../support/manifests.js';
 import { describeDocker, IMAGE, removeProject, uniqueProject, docker } from '../support/docker.js';
 import { cleanupTempRepos, moduleYaml, tempRepo } from '../support/fixtures.js';
 import { REPO, runActionBundle } from '../support/runner.js';
@@ -31,14 +32,16 @@ describe('actions/verify-backup bundle', () => {
     const root = backups();
     const ref = path.join(root, freshName());
     writeFileSync(ref, GOOD);
+    addManifestToFile(ref, { project: 'platform', service: 'store' });
+    const written = readFileSync(ref);
     const r = runActionBundle('verify-backup', { root: path.join(REPO, 'examples/platform'), module: 'store-init', 'backup-ref': ref, 'backup-root': `/nonexistent\n${root}\n` });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.outputs).toMatchObject({
       verified: 'true',
-      sha256: createHash('sha256').update(GOOD).digest('hex'),
-      bytes: String(GOOD.length),
-      entries: '3',
+      sha256: createHash('sha256').update(written).digest('hex'),
+      bytes: String(written.length),
+      entries: '4', // the provenance manifest and three entries
       'failure-reason': '',
     });
     expect(r.summary).toContain('### stateguard verify-backup: verified');

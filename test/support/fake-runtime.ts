@@ -86,6 +86,13 @@ export class FakeRuntime implements Runtime {
     return this.calls.filter((c) => c.method === method);
   }
 
+  /** the simulated engine's ID (docs/architecture.md §16) */
+  engineIdValue = 'FAKE:ENGINE:ID';
+  async engineId(): Promise<string> {
+    await this.ping();
+    return this.engineIdValue;
+  }
+
   async ping(): Promise<void> {
     this.record('ping');
     if (!this.reachable) {

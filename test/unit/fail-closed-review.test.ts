@@ -16,6 +16,7 @@ import { actionRun, cliRun, recordingCore, type RecordedAction } from '../suppor
 import { examplePlatform, FakeRuntime } from '../support/fake-runtime.js';
 import { cleanupTempRepos, tempRepo } from '../support/fixtures.js';
 import { REPO } from '../support/runner.js';
+import { withManifest } from '../support/manifests.js';
 
 afterAll(cleanupTempRepos);
 
@@ -26,8 +27,11 @@ const engine = (): FakeRuntime => examplePlatform();
 
 /** A fresh, valid backup of `store` under its own backup root. */
 function backup(): { root: string; file: string } {
-  const name = `store-${formatStamp(new Date(Date.now() - 60_000))}.tar.gz`;
-  const root = tempRepo({ [name]: gz(tar(dir('store-data/'), file('store-data/f', 'x'))) }, 'sg-fc-bk-');
+  const stamp = formatStamp(new Date(Date.now() - 60_000));
+  const name = `store-${stamp}.tar.gz`;
+  const archive = gz(tar(dir('store-data/'), file('store-data/f', 'x')));
+  const manifested = withManifest(archive, { module: 'store', stamp, project: 'platform', service: 'store' });
+  const root = tempRepo({ [name]: manifested }, 'sg-fc-bk-');
   return { root, file: path.join(root, name) };
 }
 

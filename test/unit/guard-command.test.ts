@@ -9,6 +9,7 @@ import { formatStamp } from '../../src/backup/names.js';
 import { examplePlatform, FakeRuntime } from '../support/fake-runtime.js';
 import { cleanupTempRepos, tempRepo } from '../support/fixtures.js';
 import { REPO } from '../support/runner.js';
+import { addManifestToFile } from '../support/manifests.js';
 
 afterAll(cleanupTempRepos);
 
@@ -46,6 +47,7 @@ describe('stateguard guard (CLI, fresh plan over a fake engine)', () => {
     const name = `store-${formatStamp(new Date(Date.now() - 60_000))}.tar.gz`;
     const backups = tempRepo({ [name]: await tinyArchive() });
     const file = path.join(backups, name);
+    addManifestToFile(file, { project: 'platform', service: 'store' });
     const r = await guard(['--module', 'store-init', '--allow-stateful', '--confirm', 'BACKUP_DONE', '--backup-ref', file, '--backup-root', backups], engine(1));
     expect(r.json).toMatchObject({ decision: 'allowed', failure_reason: '', backup: { verified: true, matched_module: 'store' } });
     expect(r.code).toBe(0);

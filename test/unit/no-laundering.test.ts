@@ -13,6 +13,7 @@ import { cliRun } from '../support/commands.js';
 import { container, FakeRuntime } from '../support/fake-runtime.js';
 import { cleanupTempRepos, tempRepo } from '../support/fixtures.js';
 import { REPO } from '../support/runner.js';
+import { withManifest } from '../support/manifests.js';
 
 afterAll(cleanupTempRepos);
 const ROOT = path.join(REPO, 'examples/platform');
@@ -20,8 +21,11 @@ const OLD = 'stateguard/busybox:1.0.0';
 const NEW = 'stateguard/busybox:2.0.0';
 
 function backup(): { root: string; file: string } {
-  const name = `store-${formatStamp(new Date(Date.now() - 60_000))}.tar.gz`;
-  const root = tempRepo({ [name]: gz(tar(dir('store-data/'), file('store-data/f', 'x'))) }, 'sg-nl-bk-');
+  const stamp = formatStamp(new Date(Date.now() - 60_000));
+  const name = `store-${stamp}.tar.gz`;
+  const archive = gz(tar(dir('store-data/'), file('store-data/f', 'x')));
+  const manifested = withManifest(archive, { module: 'store', stamp, project: 'platform', service: 'store' });
+  const root = tempRepo({ [name]: manifested }, 'sg-nl-bk-');
   return { root, file: path.join(root, name) };
 }
 

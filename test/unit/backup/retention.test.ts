@@ -441,11 +441,15 @@ describe('stateguard prune-backups on real files', () => {
     );
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.stdout) as { kept: { path: string; verified: boolean | null }[]; deleted: string[] };
+    // each file with the rule that keeps or deletes it (docs/architecture.md §7, §16)
     expect(doc.kept).toEqual([
-      { path: newer, verified: false },
-      { path: good, verified: true },
+      { path: newer, verified: false, rule: 'one of the newest 1 (keep-last)' },
+      { path: good, verified: true, rule: 'the newest backup that verifies: always kept' },
     ]);
     expect(doc.deleted).toEqual([older]);
+    expect((doc as unknown as { deleted_rules: string[] }).deleted_rules).toEqual([
+      'not among the newest 1 (keep-last), and a newer backup verifies',
+    ]);
     expect(readdirSync(dir).sort()).toEqual(
       [goodName, path.basename(newer), 'store-20240101T000000Z.tar.gz', 'store-20240101T000000Z.tar.gz.evil', 'sub'].sort(),
     );

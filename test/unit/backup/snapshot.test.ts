@@ -14,6 +14,7 @@ import { verifyBackup } from '../../../src/backup/verify.js';
 import type { Logger } from '../../../src/commands/spec.js';
 import { container, FakeRuntime } from '../../support/fake-runtime.js';
 import { dir, entry, file, gnuLong, moduleDecl, pax, tar } from '../../support/archives.js';
+import { VERSION } from '../../../src/version.js';
 
 const made: string[] = [];
 afterAll(() => made.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -72,7 +73,7 @@ describe('snapshot (fake engine)', () => {
     const r = await takeSnapshot({ module: STORE, runtime: rt, outDir: dirOut, now: NOW, log });
     expect(r).toMatchObject({
       path: path.join(dirOut, 'store-20260310T120000Z.tar.gz'),
-      entries: 9 - 2,
+      entries: 9 - 2 + 1, // the provenance manifest first
       volumes: ['store-data'],
       taken_at: '2026-03-10T12:00:00.000Z',
     });
@@ -86,7 +87,8 @@ describe('snapshot (fake engine)', () => {
 
     const listed: Array<[string, string, number]> = [];
     await tarList({ file: r.path, onReadEntry: (e) => listed.push([e.type, e.path, e.size]) });
-    expect(listed).toEqual([
+    expect(listed[0]?.slice(0, 2)).toEqual(['File', '.stateguard/manifest.json']);
+    expect(listed.slice(1)).toEqual([
       ['Directory', 'store-data/', 0],
       ['File', 'store-data/a.txt', 6],
       ['Directory', 'store-data/buckets/', 0],
@@ -99,7 +101,22 @@ describe('snapshot (fake engine)', () => {
     for (const mod of [STORE, STORE_INIT]) {
       const v = await verifyBackup({ backupRef: r.path, cwd: dirOut, module: mod, modules: [STORE, STORE_INIT], backupRoots: [dirOut], now: NOW, maxEntries: 1000, maxUncompressedBytes: 1e9 });
       expect(v.problems).toEqual([]);
-      expect(v).toMatchObject({ verified: true, sha256: r.sha256, entries: 7, matched_module: 'store' });
+      expect(v).toMatchObject({ verified: true, sha256: r.sha256, entries: 8, matched_module: 'store' });
+      // What the snapshot recorded (docs/architecture.md §16): counted while copying, checked by the walk.
+      expect(v.manifest).toEqual({
+        format: 1,
+        kind: 'backup',
+        module: 'store',
+        runtime: 'compose',
+        project: STORE.compose.project,
+        service: STORE.compose.service,
+        stamp: '20260310T120000Z',
+        created_at: '2026-03-10T12:00:00.000Z',
+        volumes: [{ name: 'store-data', path: '/data', entries: 7, bytes: 6 + 70_000 + 3 }],
+        image: { ref: rt.containers[0]!.imageRef, id: rt.containers[0]!.imageId },
+        engine_id: 'FAKE:ENGINE:ID',
+        stateguard_version: VERSION,
+      });
     }
   });
 

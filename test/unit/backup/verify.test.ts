@@ -33,6 +33,9 @@ import {
   tarHeader,
   zerosBomb,
 } from '../../support/archives.js';
+import { gunzipSync } from 'node:zlib';
+import { addManifestToFile, hasManifest, withManifest } from '../../support/manifests.js';
+import { parseArchiveName } from '../../../src/backup/names.js';
 
 const made: string[] = [];
 afterAll(() => {
@@ -54,6 +57,8 @@ const LIMITS = { maxUncompressedBytes: 64 * 1024 ** 3, maxEntries: 1_000_000 };
 
 /** A good, small archive: a volume dir with two files. */
 const GOOD = gz(tar(dir('store-data/'), file('store-data/a.txt', 'hello\n'), file('store-data/empty', '')));
+/** GOOD as the file `store-<STAMP>.tar.gz` holds it: its manifest first (docs/architecture.md §16) */
+const GOOD_FILE = (): Buffer => manifested(GOOD, `store-${STAMP}.tar.gz`);
 
 async function verify(
   content: Buffer | null,
@@ -64,11 +69,13 @@ async function verify(
     sha256File?: string;
     limits?: Partial<typeof LIMITS>;
     roots?: string[];
+    /** write the archive as given: no provenance manifest is prepended (docs/architecture.md §16) */
+    raw?: boolean;
   } = {},
 ) {
   const root = tempDir();
   const name = opts.name ?? `store-${STAMP}.tar.gz`;
-  if (content) writeFileSync(path.join(root, name), content);
+  if (content) writeFileSync(path.join(root, name), opts.raw ? content : manifested(content, name));
   if (opts.sha256File !== undefined) writeFileSync(path.join(root, `${name}.sha256`), opts.sha256File);
   return verifyBackup({
     backupRef: path.join(root, name),
@@ -80,6 +87,21 @@ async function verify(
     ...LIMITS,
     ...opts.limits,
   });
+}
+
+/** `content` as snapshot would write it: the manifest first, module and stamp from the name. */
+function manifested(content: Buffer, name: string): Buffer {
+  const parsed = parseArchiveName(name);
+  if (!parsed || content.length < 2 || content[0] !== 0x1f || content[1] !== 0x8b || hasManifest(content)) return content;
+  // a gzip that does not decode, or holds another gzip: the case is about that, not about provenance
+  let inner: Buffer;
+  try {
+    inner = gunzipSync(content);
+  } catch {
+    return content;
+  }
+  if (inner.length < 512 || (inner[0] === 0x1f && inner[1] === 0x8b)) return content;
+  return withManifest(content, { module: parsed.module, stamp: parsed.stamp, kind: parsed.kind });
 }
 
 function codes(r: { problems: { code: BackupProblemCode }[] }): BackupProblemCode[] {
@@ -159,7 +181,7 @@ describe('verify-backup: hostile archives are rejected with a stable code', () =
     expect(r.verified).toBe(false);
     expect(r.problems.filter((p) => p.code === 'unsafe-path').map((p) => p.entry)).toEqual(['../a', '/abs']);
     expect(r.problems.filter((p) => p.code === 'forbidden-entry-type').map((p) => p.entry)).toEqual(['l', 'p']);
-    expect(r.entries).toBe(4);
+    expect(r.entries).toBe(5); // the manifest and four entries
   });
 
   it('prints hostile names escaped, never raw control characters', async () => {
@@ -263,7 +285,7 @@ describe('verify-backup: where the file is, what it is called, its checksum', ()
     const r = await verify(GOOD, { sha256File: `${'0'.repeat(64)}  store-${STAMP}.tar.gz\n` });
     expect(r.verified).toBe(false);
     expect(codes(r)).toEqual(['checksum-mismatch']);
-    expect(r.sha256).toBe(createHash('sha256').update(GOOD).digest('hex'));
+    expect(r.sha256).toBe(createHash('sha256').update(GOOD_FILE()).digest('hex'));
   });
 
   it.each([
@@ -271,13 +293,13 @@ describe('verify-backup: where the file is, what it is called, its checksum', ()
     ['binary-mode sha256sum format', (h: string) => `${h} *store-${STAMP}.tar.gz\n`],
     ['bare hex, upper case', (h: string) => `${h.toUpperCase()}\n`],
   ])('a matching .sha256 (%s) is accepted', async (_, fmt) => {
-    const r = await verify(GOOD, { sha256File: fmt(createHash('sha256').update(GOOD).digest('hex')) });
+    const r = await verify(GOOD, { sha256File: fmt(createHash('sha256').update(GOOD_FILE()).digest('hex')) });
     expect(r.problems).toEqual([]);
     expect(r.verified).toBe(true);
   });
 
   it('a .sha256 naming another file is refused', async () => {
-    const h = createHash('sha256').update(GOOD).digest('hex');
+    const h = createHash('sha256').update(GOOD_FILE()).digest('hex');
     const r = await verify(GOOD, { sha256File: `${h}  other.tar.gz\n` });
     expect(codes(r)).toEqual(['checksum-mismatch']);
   });
@@ -302,7 +324,7 @@ describe('verify-backup: where the file is, what it is called, its checksum', ()
 
   it('a symlink inside the root pointing at a file inside the root is fine (names judged on the real file)', async () => {
     const root = tempDir();
-    writeFileSync(path.join(root, `store-${STAMP}.tar.gz`), GOOD);
+    writeFileSync(path.join(root, `store-${STAMP}.tar.gz`), GOOD_FILE());
     symlinkSync(`store-${STAMP}.tar.gz`, path.join(root, 'latest.tar.gz'));
     const r = await verifyBackup({ backupRef: 'latest.tar.gz', cwd: root, module: STORE, modules: MODULES, backupRoots: ['.'], now: NOW, ...LIMITS });
     expect(r.problems).toEqual([]);
@@ -312,7 +334,7 @@ describe('verify-backup: where the file is, what it is called, its checksum', ()
   it('a symlinked backup root is resolved too', async () => {
     const real = tempDir();
     const linkParent = tempDir();
-    writeFileSync(path.join(real, `store-${STAMP}.tar.gz`), GOOD);
+    writeFileSync(path.join(real, `store-${STAMP}.tar.gz`), GOOD_FILE());
     symlinkSync(real, path.join(linkParent, 'backups'));
     const r = await verifyBackup({ backupRef: path.join(linkParent, 'backups', `store-${STAMP}.tar.gz`), cwd: '/', module: STORE, modules: MODULES, backupRoots: [path.join(linkParent, 'backups')], now: NOW, ...LIMITS });
     expect(r.verified).toBe(true);
@@ -322,7 +344,7 @@ describe('verify-backup: where the file is, what it is called, its checksum', ()
     const parent = tempDir();
     const root = path.join(parent, 'backups');
     mkdirSync(root);
-    writeFileSync(path.join(parent, `store-${STAMP}.tar.gz`), GOOD);
+    writeFileSync(path.join(parent, `store-${STAMP}.tar.gz`), GOOD_FILE());
     const r = await verifyBackup({ backupRef: `backups/../store-${STAMP}.tar.gz`, cwd: parent, module: STORE, modules: MODULES, backupRoots: ['backups'], now: NOW, ...LIMITS });
     expect(r.verified).toBe(false);
     expect(codes(r)).toEqual(['outside-backup-root']);
@@ -401,8 +423,8 @@ describe('verify-backup: good archives are accepted', () => {
       verified: true,
       matched_module: 'store',
       created_at: '2026-03-10T11:00:00.000Z',
-      sha256: createHash('sha256').update(archive).digest('hex'),
-      bytes: archive.length,
+      sha256: createHash('sha256').update(manifested(archive, `store-${STAMP}.tar.gz`)).digest('hex'),
+      bytes: manifested(archive, `store-${STAMP}.tar.gz`).length,
     });
     expect(r.entries).toBeGreaterThanOrEqual(Object.keys(filesFor).length);
   });
@@ -416,9 +438,10 @@ describe('verify-backup: good archives are accepted', () => {
     const root = tempDir();
     const ref = path.join(root, `store-${STAMP}.tar.gz`);
     execFileSync('cp', [out, ref]);
+    addManifestToFile(ref);
     const r = await verifyBackup({ backupRef: ref, cwd: root, module: STORE, modules: MODULES, backupRoots: [root], now: NOW, ...LIMITS });
     expect(r.problems).toEqual([]);
-    expect(r.entries).toBe(3);
+    expect(r.entries).toBe(4); // the manifest and three entries
   });
 
   it('hand-built: PAX long path, ./ prefix, old-style file type, empty file', async () => {
@@ -428,13 +451,13 @@ describe('verify-backup: good archives are accepted', () => {
     );
     const r = await verify(archive);
     expect(r.problems).toEqual([]);
-    expect(r.entries).toBe(4);
+    expect(r.entries).toBe(5); // the manifest and four entries
   });
 
   it('a sidecar accepts its parent module’s backup (ref_modules)', async () => {
     const r = await verify(GOOD, { module: STORE_INIT, name: `store-${STAMP}.tar.gz` });
     expect(r.problems).toEqual([]);
-    expect(r).toMatchObject({ verified: true, matched_module: 'store', entries: 3 });
+    expect(r).toMatchObject({ verified: true, matched_module: 'store', entries: 4 });
   });
 
   it('a stateful module without ref_modules accepts its own backup (its own always count)', async () => {
@@ -454,11 +477,11 @@ describe('verify-backup: good archives are accepted', () => {
   it('a relative ref and root resolve against cwd', async () => {
     const cwd = tempDir();
     mkdirSync(path.join(cwd, 'backups'));
-    writeFileSync(path.join(cwd, 'backups', `store-${STAMP}.tar.gz`), GOOD);
+    writeFileSync(path.join(cwd, 'backups', `store-${STAMP}.tar.gz`), GOOD_FILE());
     const r = await verifyBackup({ backupRef: `backups/store-${STAMP}.tar.gz`, cwd, module: STORE, modules: MODULES, backupRoots: ['backups'], now: NOW, ...LIMITS });
     expect(r.verified).toBe(true);
     expect(r.path).toBe(path.join(cwd, 'backups', `store-${STAMP}.tar.gz`));
-    expect(r.uncompressed_bytes).toBe(10240);
+    expect(r.uncompressed_bytes).toBe(10240 + 1536) // the manifest: header, body, padding;
   });
 });
 
@@ -664,7 +687,7 @@ describe('verify-backup: the layout is the matched module’s declared data volu
 });
 
 describe('verify-backup: whether a .sha256 was checked is reported', () => {
-  const hex = createHash('sha256').update(GOOD).digest('hex');
+  const hex = createHash('sha256').update(GOOD_FILE()).digest('hex');
 
   it("a matching .sha256: checksum 'matched', said in the text", async () => {
     const r = await verify(GOOD, { sha256File: `${hex}  store-${STAMP}.tar.gz\n` });
@@ -692,13 +715,15 @@ describe('verify-backup: whether a .sha256 was checked is reported', () => {
 });
 
 describe('stateguard verify-backup (CLI): the checksum state in JSON, text and a warning', () => {
+  /** GOOD as a snapshot of examples/platform's store (compose project platform) writes it */
+  const PLATFORM_FILE = (): Buffer => withManifest(GOOD, { module: 'store', stamp: STAMP, project: 'platform' });
   async function cli(sha256File: string | null, json: boolean) {
     const { cliRun } = await import('../../support/commands.js');
     const { FakeRuntime } = await import('../../support/fake-runtime.js');
     const { REPO } = await import('../../support/runner.js');
     const root = tempDir();
     const name = `store-${STAMP}.tar.gz`;
-    writeFileSync(path.join(root, name), GOOD);
+    writeFileSync(path.join(root, name), PLATFORM_FILE());
     if (sha256File !== null) writeFileSync(path.join(root, `${name}.sha256`), sha256File);
     // verify-backup needs no engine: a fake that must stay untouched, and the test's clock
     const rt = new FakeRuntime();
@@ -720,7 +745,7 @@ describe('stateguard verify-backup (CLI): the checksum state in JSON, text and a
   });
 
   it('matched: checksum "matched" in the text, no warning', async () => {
-    const r = await cli(`${createHash('sha256').update(GOOD).digest('hex')}  store-${STAMP}.tar.gz\n`, false);
+    const r = await cli(`${createHash('sha256').update(PLATFORM_FILE()).digest('hex')}  store-${STAMP}.tar.gz\n`, false);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('checksum: matched');
     expect(r.stderr).not.toMatch(/no \.sha256/);

@@ -23,6 +23,7 @@ import { dir, file, gz, tar } from '../../support/archives.js';
 import { examplePlatform, type FakeRuntime } from '../../support/fake-runtime.js';
 import { planOf, withPlanHash } from '../../support/plans.js';
 import { REPO } from '../../support/runner.js';
+import { addManifestToFile } from '../../support/manifests.js';
 
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined, notice: () => undefined, raw: () => undefined };
 const T0 = new Date('2026-03-01T12:00:00Z');
@@ -91,6 +92,7 @@ describe('restore --dry-run', () => {
     const p = platform();
     const backup = path.join(p.work, 'store-20260301T110000Z.tar.gz');
     writeFileSync(backup, gz(tar(dir('store-data/'), file('store-data/new', 'new'))));
+    addManifestToFile(backup, { project: 'platform', service: 'store' });
     return { ...p, backup };
   }
   function request(s: ReturnType<typeof setup>, over: Partial<RestoreRequest> = {}): RestoreRequest {

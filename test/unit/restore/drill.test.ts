@@ -17,6 +17,7 @@ import { runCommand } from '../../../src/run-command.js';
 import { dir, file, gz, moduleDecl, tar } from '../../support/archives.js';
 import { cleanupTempRepos, moduleYaml, tempRepo } from '../../support/fixtures.js';
 import { container, FakeRuntime } from '../../support/fake-runtime.js';
+import { addManifestToFile } from '../../support/manifests.js';
 
 const NOW = new Date('2026-03-01T12:00:00Z');
 const work = mkdtempSync(path.join(tmpdir(), 'sg-drill-'));
@@ -30,6 +31,7 @@ const db = moduleDecl('db', { refModules: ['db'], maxAgeHours: 24 }, [{ volume: 
 function backup(name = archiveName('db', new Date(NOW.getTime() - 3600_000)), content = 'from-backup\n'): string {
   const p = path.join(work, name);
   writeFileSync(p, gz(tar(dir('db-data/'), file('db-data/x', content), dir('db-data/sub/'), file('db-data/sub/y', 'y'))));
+  addManifestToFile(p);
   return p;
 }
 

@@ -24,6 +24,7 @@ import { dir, file, gz, tar } from '../../support/archives.js';
 import { container, examplePlatform, type FakeRuntime } from '../../support/fake-runtime.js';
 import { planOf, withPlanHash } from '../../support/plans.js';
 import { REPO } from '../../support/runner.js';
+import { addManifestToFile } from '../../support/manifests.js';
 
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined, notice: () => undefined, raw: () => undefined };
 const T0 = new Date('2026-03-01T12:00:00Z');
@@ -71,6 +72,7 @@ function setup(): { rt: FakeRuntime; work: string; backup: string; mods: ModuleD
   const work = mkdtempSync(path.join(tmpdir(), 'sg-restore-unit-'));
   const backup = path.join(work, 'store-20260301T110000Z.tar.gz');
   writeFileSync(backup, gz(tar(dir('store-data/', { uid: 999, gid: 999, mode: 0o700 }), file('store-data/new-only', 'new'), file('store-data/shared', 'new shared'))));
+  addManifestToFile(backup, { project: 'platform', service: 'store' });
   const mods = modules();
   return { rt, work, backup, mods, store: mods.find((m) => m.name === 'store')! };
 }
@@ -157,6 +159,28 @@ describe('restore: the rule refuses before anything is touched', () => {
 });
 
 describe('restore: the steps', () => {
+  it.each([
+    ['the image the module runs', true],
+    ['another image', false],
+  ])("the outcome names the image the backup's data was written by (docs/architecture.md §16): %s", async (_label, same) => {
+    const s = setup();
+    try {
+      const store = s.rt.containers.find((c) => c.id === 'store-1')!;
+      const image = same ? { ref: store.imageRef, id: store.imageId } : { ref: 'store:0.9', id: `sha256:${'9'.repeat(64)}` };
+      writeFileSync(s.backup, gz(tar(dir('store-data/'), file('store-data/new-only', 'new'))));
+      addManifestToFile(s.backup, { project: 'platform', service: 'store', image });
+      const d = deps(s);
+      const warned: string[] = [];
+      d.log = { ...d.log, warn: (m: string) => void warned.push(m) };
+      const o = await restoreModule(request(s), d);
+      expect(o.decision).toBe('restored');
+      expect(o.backup_image).toEqual({ ...image, differs_from_running: !same });
+      expect(warned.filter((w) => /written by image/.test(w))).toHaveLength(same ? 0 : 1);
+    } finally {
+      rmSync(s.work, { recursive: true, force: true });
+    }
+  });
+
   it('replaces the volume with exactly the archive, pre-restore snapshot first, journal gone after', async () => {
     const s = setup();
     try {
