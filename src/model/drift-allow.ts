@@ -173,6 +173,11 @@ export function checkDriftAllow(
       );
       ok = false;
     }
+    // One line of words: a line break or control character in the reason would forge plan lines.
+    if (/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(e.reason)) {
+      bad([...at, 'reason'], `reason holds a line break or control character: write it on one line`);
+      ok = false;
+    }
     if (!isCalendarDay(e.until)) {
       bad([...at, 'until'], `until ${JSON.stringify(e.until)} is no calendar day: write a date YYYY-MM-DD`);
       ok = false;

@@ -58,6 +58,8 @@ const refusals: RefusalCase[] = [
   { name: 'no key', file: 'web', yaml: WEB(allow('      - { reason: r, until: 2027-01-31 }\n')), expect: /spec\.drift\.allow\.0 is missing required key 'key' \(each entry is \{ key, fields/ },
   { name: 'no reason', file: 'web', yaml: WEB(allow('      - { key: container.health, until: 2027-01-31 }\n')), expect: /spec\.drift\.allow\.0 is missing required key 'reason'/ },
   { name: 'an empty reason', file: 'web', yaml: WEB(allow('      - { key: container.health, reason: "  ", until: 2027-01-31 }\n')), expect: /spec\.drift\.allow\.0\.reason must not be empty/ },
+  { name: 'a reason over two lines (would forge plan lines)', file: 'web', yaml: WEB(allow('      - { key: container.health, reason: "ok\\n  - db: in sync", until: 2027-01-31 }\n')), expect: /spec\.drift\.allow\.0: reason holds a line break or control character: write it on one line/ },
+  { name: 'a reason with an escape sequence', file: 'web', yaml: WEB(allow('      - { key: container.health, reason: "ok\\u001b[2K", until: 2027-01-31 }\n')), expect: /reason holds a line break or control character/ },
   { name: 'no until', file: 'web', yaml: WEB(allow('      - { key: container.health, reason: r }\n')), expect: /spec\.drift\.allow\.0 is missing required key 'until'/ },
   { name: 'until not a date', file: 'web', yaml: WEB(allow('      - { key: container.health, reason: r, until: "next week" }\n')), expect: /spec\.drift\.allow\.0\.until must be a date YYYY-MM-DD/ },
   { name: 'until a number', file: 'web', yaml: WEB(allow('      - { key: container.health, reason: r, until: 20270131 }\n')), expect: /spec\.drift\.allow\.0\.until must be a string, got 20270131/ },
@@ -363,6 +365,19 @@ describe('plan command: --detailed-exitcode and the words', () => {
     expect(md).toContain('all in sync');
     expect(md).toMatch(/\| ✅ db \| stateful \| running \| p\/db \| running \| in sync<br>container\.config: .* — ALLOWED \(environment LOG_LEVEL until 2027-01-31: noisy logs, INC-7\) \|/);
     expect(md).not.toContain('Next steps');
+  });
+
+  it('a hostile reason (HTML, a comment end, table pipes, backticks) reaches the markdown escaped', async () => {
+    const root = tempRepo({
+      'compose.yaml': COMPOSE,
+      'modules/db/module.yaml':
+        DB_MODULE + allow('      - { key: container.config, fields: [environment LOG_LEVEL], reason: "<img src=x onerror=alert(1)> --> | `rm -rf` **b**", until: 2027-01-31 }\n'),
+    });
+    const { loaded, problems } = await validateModules(root, 'modules/*/module.yaml', root, fileRenderer);
+    expect(problems).toEqual([]);
+    const md = renderPlanMarkdown(await planModules(loaded.modules, engine(), { now: NOW }));
+    expect(md).toContain("&lt;img src=x onerror=alert(1)&gt; --&gt; \\| 'rm -rf' **b**");
+    expect(md).not.toMatch(/<img|-->|`rm/);
   });
 
   it('--json: schema-valid, the item marked allowed', async () => {
