@@ -388,6 +388,26 @@ describe('plan command: --detailed-exitcode and the words', () => {
   });
 });
 
+describe('guard command over the simulated engine', () => {
+  const guard = (until: string, now: Date) =>
+    cliRun(['guard', '--module', 'db', '--json'], engine(), {
+      cwd: tempRepo({ 'compose.yaml': COMPOSE, 'modules/db/module.yaml': DB_ALLOW(until) }),
+      now: () => now,
+    });
+
+  it('a stateful module whose only drift is allowed: no-op without allow-stateful, confirm or a backup (exit 0)', async () => {
+    const r = await guard('2026-12-03', NOW);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ decision: 'no-op', drift_keys: [], failure_reason: '' });
+  });
+
+  it('the day after until (the command clock, UTC): the drift is judged as before and blocked', async () => {
+    const r = await guard('2026-12-03', new Date('2026-12-04T00:00:01Z'));
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout)).toMatchObject({ decision: 'blocked', drift_keys: ['container.config'] });
+  });
+});
+
 describe('guard: allowed drift never needs allow-stateful or confirm', () => {
   const moduleOf = { name: 'db', class: 'stateful' as const, expectedState: 'running' as const, backup: { refModules: [], maxAgeHours: 24 } };
   const planOf = (drift: DriftItem[]) => ({
