@@ -76,7 +76,7 @@ export const planCommand = defineCommand({
       name: 'detailed-exitcode',
       kind: 'boolean',
       default: 'false',
-      description: 'Exit 2 when drift is found (0 in sync).',
+      description: 'Exit 2 when drift is found (0 in sync; drift allowed by spec.drift.allow does not count).',
     },
     {
       name: 'github-token',
@@ -130,7 +130,8 @@ export const planCommand = defineCommand({
     const planned = await planModules(
       set.modules.filter((m) => !set.refused.has(m.name)),
       (kind) => ctx.runtime(kind),
-      { root: set.root, ...(opts.module ? { only: [opts.module] } : {}) },
+      // ctx.now: the plan's UTC day decides which drift allowances are live (docs/architecture.md §3).
+      { root: set.root, now: ctx.now(), ...(opts.module ? { only: [opts.module] } : {}) },
     );
     const plan = scrub.scrubDeep(refused.length > 0 ? { ...planned, refused } : planned);
 

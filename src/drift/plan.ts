@@ -19,10 +19,12 @@ import type {
   RunRecord,
   Runtime,
   RuntimeKind,
+  ServiceValues,
 } from '../ports.js';
 import { upgradeGate, type UpgradeSides } from '../upgrade/from.js';
 import { readReleaseNotesFile } from '../upgrade/gate.js';
-import { computeDrift, observeContainers, type DeclaredService } from './rules.js';
+import { applyAllowances, configProofRequest, countedDrift, utcDay, type ConfigProof } from './allow.js';
+import { computeDrift, observeContainers, serviceReplicas, type DeclaredService } from './rules.js';
 import type { DeclaredDefinition, DriftItem, InterruptedOperation, ModulePlan, PendingUpgrade, Plan } from './types.js';
 
 export interface PlanOptions {
@@ -32,6 +34,11 @@ export interface PlanOptions {
   root?: string;
   /** reads release notes for the pending-upgrade gate (default: from disk, a regular file only, at most 1 MiB) */
   readFile?: (file: string) => string | null;
+  /**
+   * The plan's clock: its UTC day decides which spec.drift.allow entries are live (docs/architecture.md §3,
+   * "Drift allowlist"). Default: now.
+   */
+  now?: Date;
 }
 
 /** A stateful running compose module with container.image drift has a pending upgrade to show. */
@@ -221,7 +228,8 @@ async function planSelected(selected: ModuleDecl[], runtime: Runtime, opts: Plan
 
   const dataSide = await checkDataSide(selected, runtime, containersByProject);
 
-  const planned: ModulePlan[] = selected.map((m, i) => {
+  const today = utcDay(opts.now ?? new Date());
+  const drafts = selected.map((m, i) => {
     const part = declaredParts[i]!;
     const declared: DeclaredService = {
       ...part,
@@ -237,7 +245,23 @@ async function planSelected(selected: ModuleDecl[], runtime: Runtime, opts: Plan
       m.expectedState === 'exited-success'
         ? ((recordsByProject.get(m.compose.project) ?? []).find((r) => r.service === m.compose.service) ?? null)
         : undefined;
-    const drift = computeDrift({ name: m.name, expectedState: m.expectedState }, containers, declared, record);
+    return {
+      containers,
+      drift: computeDrift({ name: m.name, expectedState: m.expectedState }, containers, declared, record),
+    };
+  });
+  // The drift allowlist (docs/architecture.md §3, "Drift allowlist"): a container.config item is
+  // allowed only once compose's hash proves its allowed fields the whole difference.
+  const proofs = await Promise.all(
+    selected.map((m, i) =>
+      proveConfigAllowance(m, drafts[i]!.containers, declaredParts[i]!.configHash, drafts[i]!.drift, today, runtime),
+    ),
+  );
+
+  const planned: ModulePlan[] = selected.map((m, i) => {
+    const part = declaredParts[i]!;
+    const { containers } = drafts[i]!;
+    const drift = applyAllowances(drafts[i]!.drift, m.driftAllow ?? [], today, proofs[i]);
     const definition = { image: part.image, config_hash: part.configHash };
     const interrupted = dataSide.get(m.name);
     return {
@@ -249,7 +273,8 @@ async function planSelected(selected: ModuleDecl[], runtime: Runtime, opts: Plan
       declared: definition,
       observed: observeContainers(containers),
       drift,
-      in_sync: drift.length === 0 && interrupted?.status !== 'open',
+      // Allowed drift stays listed (and in plan_hash: its allowances and expiry are bound) but does not count.
+      in_sync: countedDrift(drift).length === 0 && interrupted?.status !== 'open',
       plan_hash: modulePlanHash(m.name, drift, definition),
       ...(interrupted ? { interrupted_operation: interrupted } : {}),
     };
@@ -274,6 +299,65 @@ async function planSelected(selected: ModuleDecl[], runtime: Runtime, opts: Plan
     }),
   );
   return assemblePlan(selected, planned, compose);
+}
+
+/**
+ * Whether the fields a module's live allowances name are the whole of its container.config drift
+ * (docs/architecture.md §3, "Drift allowlist"): for every drifted replica, compose's config hash of the
+ * declared service with that container's values of those fields put back must equal the container's
+ * config-hash label. undefined when there is nothing to prove; never throws (a failure is `unknown`,
+ * and the item counts).
+ */
+async function proveConfigAllowance(
+  m: ModuleDecl,
+  containers: readonly ContainerInfo[],
+  declaredHash: string,
+  drift: readonly DriftItem[],
+  today: string,
+  runtime: Runtime,
+): Promise<ConfigProof | undefined> {
+  const item = drift.find((d) => d.key === 'container.config');
+  const request = item ? configProofRequest(item, m.driftAllow ?? [], today) : null;
+  if (!request) return undefined;
+  const drifted = serviceReplicas(containers).filter((c) => c.configHash !== declaredHash);
+  if (drifted.length === 0) return 'unknown';
+  const asked = new Map<string, Promise<string | null>>();
+  try {
+    for (const c of drifted) {
+      if (!c.configHash) return 'differs';
+      const values: ServiceValues = { environment: {}, labels: {} };
+      for (const f of request.fields) {
+        const [kind, name] = f.split(' ') as ['environment' | 'label', string];
+        if (kind === 'environment') {
+          const entry = c.env.find((e) => e.startsWith(`${name}=`));
+          // Declared but not set on the container: an override cannot take a declared key away.
+          if (entry === undefined) return 'unknown';
+          values.environment[name] = entry.slice(name.length + 1);
+        } else {
+          const value = c.labels[name];
+          if (value === undefined) return 'unknown';
+          values.labels[name] = value;
+        }
+      }
+      const key = canonicalJson(values);
+      if (!asked.has(key)) {
+        asked.set(
+          key,
+          runtime.configHashWithValues(
+            { project: m.compose.project, files: [m.compose.path] },
+            m.compose.service,
+            values,
+          ),
+        );
+      }
+      const hash = await asked.get(key)!;
+      if (hash === null) return 'unknown';
+      if (hash !== c.configHash) return 'differs';
+    }
+  } catch {
+    return 'unknown';
+  }
+  return 'equal';
 }
 
 /**

@@ -47,6 +47,31 @@ export interface DriftItem {
    * no compared field does (then the hash is still the verdict).
    */
   fields?: string[];
+  /**
+   * The module's drift allowlist (`spec.drift.allow`, docs/architecture.md §3 "Drift allowlist"): the
+   * entries that name this item (for container.config: the item's fields they name), live or expired.
+   * Absent when no entry names it.
+   */
+  allowances?: DriftAllowance[];
+  /**
+   * Present with `allowances`. true: every part of the item is covered by a live entry (for
+   * container.config also proven the only difference), so it does not count: not for in_sync, the
+   * drifted total, `--detailed-exitcode` nor the guard. false: it counts; `allowance_note` says why.
+   */
+  allowed?: boolean;
+  /** why an item some entry names still counts (expired; fields not allowed; not proven) */
+  allowance_note?: string;
+}
+
+/** One `spec.drift.allow` entry as it applied to a drift item. */
+export interface DriftAllowance {
+  reason: string;
+  /** YYYY-MM-DD: the last UTC day the entry holds */
+  until: string;
+  /** container.config: the item's fields this entry names */
+  fields?: string[];
+  /** true: `until` is before the plan's UTC day; the entry no longer allows anything */
+  expired: boolean;
 }
 
 export interface ObservedContainer {

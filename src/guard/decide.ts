@@ -26,6 +26,7 @@
  * configuration written in the workflow, not a secret, and naming it is how the operator learns
  * what to type. The verified backup, not the token, is what protects the data.
  */
+import { countedDrift } from '../drift/allow.js';
 import { DRIFT_KEYS, type DriftKey, type ModulePlan } from '../drift/types.js';
 import type { BackupProblem, BackupReport } from '../backup/types.js';
 import type { FailureReason } from '../errors.js';
@@ -135,8 +136,13 @@ export function planProblem(module: GuardInput['module'], plan: ModulePlan): str
   if (unknown.length > 0)
     return `the plan has unknown drift keys: ${unknown.map((d) => JSON.stringify(d?.key)).join(', ')}`;
   const open = plan.interrupted_operation?.status === 'open';
-  if (plan.in_sync !== (plan.drift.length === 0 && !open)) {
-    return `the plan says in_sync=${String(plan.in_sync)} with ${plan.drift.length} drift item(s)`;
+  // Allowed drift (docs/architecture.md §3, "Drift allowlist") is listed but does not count.
+  const counted = countedDrift(plan.drift);
+  if (plan.in_sync !== (counted.length === 0 && !open)) {
+    return (
+      `the plan says in_sync=${String(plan.in_sync)} with ${counted.length} drift item(s) that count ` +
+      `(${plan.drift.length - counted.length} allowed)`
+    );
   }
   return null;
 }
@@ -190,7 +196,8 @@ export function decide(input: GuardInput): GuardResult {
       });
     } else {
       planKnown = true;
-      driftKeys = [...new Set(input.plan.drift.map((d) => d.key))];
+      // Allowed drift never needs allow-stateful or confirm: only what counts is judged (docs/architecture.md §4).
+      driftKeys = [...new Set(countedDrift(input.plan.drift).map((d) => d.key))];
       const io = input.plan.interrupted_operation;
       if (io?.status === 'open') {
         reasons.push({

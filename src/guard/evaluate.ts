@@ -12,9 +12,14 @@ import type { VerifyBackupInput } from '../backup/verify.js';
 import type { ModuleDecl } from '../model/module.js';
 import type { Runtime } from '../ports.js';
 import type { Surface } from '../report/words.js';
+import { countedDrift } from '../drift/allow.js';
 import { decide, type EvaluationError, type GuardResult } from './decide.js';
 
-export type PlanModulesFn = (modules: ModuleDecl[], runtime: Runtime, opts?: { only?: string[] }) => Promise<Plan>;
+export type PlanModulesFn = (
+  modules: ModuleDecl[],
+  runtime: Runtime,
+  opts?: { only?: string[]; now?: Date },
+) => Promise<Plan>;
 export type { VerifyBackupInput };
 export type VerifyBackupFn = (input: VerifyBackupInput) => Promise<BackupReport>;
 
@@ -89,9 +94,11 @@ export async function planOne(
   modules: ModuleDecl[],
   module: ModuleDecl,
   deps: Pick<GuardDeps, 'runtime' | 'planModules'>,
+  now?: Date,
 ): Promise<{ plan: ModulePlan; hash: string } | EvaluationError> {
   try {
-    const plan = await deps.planModules(modules, deps.runtime, { only: [module.name] });
+    // The request's clock decides which drift allowances are live (docs/architecture.md §3, "Drift allowlist").
+    const plan = await deps.planModules(modules, deps.runtime, { only: [module.name], ...(now ? { now } : {}) });
     const mine = plan.modules.filter((m) => m.name === module.name);
     if (mine.length !== 1) {
       return {
@@ -111,11 +118,12 @@ export async function planOne(
 }
 
 export async function evaluateGuard(req: GuardRequest, deps: GuardDeps): Promise<GuardEvaluation> {
-  const planned = await planOne(req.modules, req.module, deps);
+  const planned = await planOne(req.modules, req.module, deps, req.now);
   const plan = 'error' in planned ? planned : planned.plan;
   // The backup is read only when it can matter: a stateful/sidecar module with drift, or one whose
   // plan is unknown (then every condition is reported at once).
-  const needsBackup = req.module.class !== 'stateless' && ('error' in planned || planned.plan.drift.length > 0);
+  const needsBackup =
+    req.module.class !== 'stateless' && ('error' in planned || countedDrift(planned.plan.drift).length > 0);
   let backup: BackupReport | EvaluationError | undefined;
   if (needsBackup && req.backupRef) {
     try {

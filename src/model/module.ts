@@ -7,6 +7,7 @@ import path from 'node:path';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import moduleSchema from '../../schema/module.schema.json' with { type: 'json' };
 import { UserError } from '../errors.js';
+import { checkDriftAllow, driftAllowHint, type DriftAllowEntry, type RawDriftAllowEntry } from './drift-allow.js';
 import { closest } from './suggest.js';
 import { readYamlFile, type PathSegment, type SourceProblem, type YamlSource } from './yaml-source.js';
 
@@ -47,6 +48,8 @@ export interface ModuleDecl {
   dependsOnHealthy: string[];
   /** spec.upgrade with its defaults (docs/architecture.md §13); absent when not declared */
   upgrade?: ModuleUpgrade;
+  /** spec.drift.allow, checked (docs/architecture.md §3, "Drift allowlist"); [] when not declared */
+  driftAllow?: DriftAllowEntry[];
   /** module.yaml, relative to root (for messages) and absolute */
   file: string;
   absFile: string;
@@ -99,6 +102,7 @@ interface RawModule {
       health_timeout_seconds?: number;
       settle_seconds?: number;
     };
+    drift?: { allow?: RawDriftAllowEntry[] };
   };
 }
 
@@ -236,7 +240,11 @@ function schemaProblem(src: YamlSource, err: ErrorObject): SourceProblem {
       );
     }
     case 'required':
-      return src.problem(segs, `${where} is missing required key '${String(p.missingProperty)}'`, 'key');
+      return src.problem(
+        segs,
+        `${where} is missing required key '${String(p.missingProperty)}'${driftAllowHint(segs)}`,
+        'key',
+      );
     case 'enum':
       return src.problem(
         segs,
@@ -244,8 +252,11 @@ function schemaProblem(src: YamlSource, err: ErrorObject): SourceProblem {
       );
     case 'const':
       return src.problem(segs, `${where} must be ${JSON.stringify(p.allowedValue)}`);
-    case 'pattern':
-      return src.problem(segs, `${where} ${describePattern(String(p.pattern))}`);
+    case 'pattern': {
+      const words =
+        segs[1] === 'drift' && p.pattern === '\\S' ? 'must not be empty' : describePattern(String(p.pattern));
+      return src.problem(segs, `${where} ${words}${driftAllowHint(segs)}`);
+    }
     case 'type':
       return src.problem(segs, `${where} must be ${typeWords(String(p.type))}, got ${describeValue(err.data)}`);
     default:
@@ -316,6 +327,7 @@ function describePattern(pattern: string): string {
     );
   }
   if (pattern === '^/') return 'must be an absolute path (starting with /)';
+  if (pattern === '^[0-9]{4}-[0-9]{2}-[0-9]{2}$') return 'must be a date YYYY-MM-DD';
   return `must match ${pattern}`;
 }
 
@@ -345,6 +357,7 @@ function toDecl(raw: RawModule, root: string, absFile: string, relFile: string, 
     ephemeralPaths: raw.spec.data?.ephemeral_paths ?? [],
     dependsOnHealthy: raw.spec.depends_on_healthy ?? [],
     upgrade: raw.spec.upgrade ? toUpgrade(raw.spec.upgrade, absFile) : undefined,
+    driftAllow: [],
     file: relFile,
     absFile,
     source,
@@ -395,7 +408,17 @@ export function loadModules(root: string, glob: string, displayBase: string = pr
       if (typeof name === 'string' && !invalid.has(name)) invalid.set(name, display);
       continue;
     }
-    modules.push(toDecl(read.value as unknown as RawModule, absRoot, abs, display, read.source));
+    const decl = toDecl(read.value as unknown as RawModule, absRoot, abs, display, read.source);
+    // spec.drift.allow beyond the schema (docs/architecture.md §3, "Drift allowlist"): a refused entry
+    // leaves the whole file out, as a schema problem does.
+    const allow = checkDriftAllow((read.value as unknown as RawModule).spec.drift?.allow ?? [], decl, read.source);
+    if (allow.problems.length > 0) {
+      problems.push(...allow.problems);
+      if (!invalid.has(decl.name)) invalid.set(decl.name, display);
+      continue;
+    }
+    decl.driftAllow = allow.entries;
+    modules.push(decl);
   }
   modules.sort((a, b) => a.name.localeCompare(b.name));
   return { root: absRoot, modules, problems, invalid };

@@ -5,6 +5,7 @@
  * the one stateguard path that applies it — or, when none does, that none does and what to do instead.
  * Pure.
  */
+import { countedDrift } from '../drift/allow.js';
 import type { DriftKey, ModulePlan } from '../drift/types.js';
 import { appliedBy, isImageBump } from '../guard/applies.js';
 import { withArticle } from './words.js';
@@ -55,7 +56,8 @@ function keyList(keys: readonly DriftKey[]): Segment[] {
 export function nextStepOf(m: ModulePlan, backupModules?: readonly string[]): NextStep | null {
   if (m.in_sync) return null;
   const name = m.name;
-  const keys = [...new Set(m.drift.map((d) => d.key))];
+  // Allowed drift (docs/architecture.md §3, "Drift allowlist") needs no step.
+  const keys = [...new Set(countedDrift(m.drift).map((d) => d.key))];
   const step = (say: Segment[], more: Omit<NextStep, 'module' | 'say'> = {}): NextStep => ({
     module: name,
     say,

@@ -24,7 +24,26 @@ export function driftText(d: DriftItem): string {
       : d.fields.length > 0
         ? `; differs in: ${d.fields.join(', ')}`
         : '; no compared field differs (the config hash does)';
-  return `${d.key}: declared ${d.declared}, observed ${d.observed}${extra ? ` (${extra})` : ''}${fields}`;
+  const head = `${d.key}: declared ${d.declared}, observed ${d.observed}${extra ? ` (${extra})` : ''}`;
+  return `${head}${fields}${allowanceText(d)}`;
+}
+
+/**
+ * What the drift allowlist says of an item (docs/architecture.md §3, "Drift allowlist"): `— allowed until
+ * DATE: reason`, or why it still counts (expired, fields not allowed, not proven). Empty when no entry names it.
+ */
+export function allowanceText(d: DriftItem): string {
+  if (!d.allowances || d.allowances.length === 0) return '';
+  const each = d.allowances
+    .filter((a) => !a.expired)
+    .map((a) => `${a.fields ? `${a.fields.join(', ')} ` : ''}until ${a.until}: ${a.reason}`);
+  if (d.allowed === true) return ` — ALLOWED (${each.join('; ')})`;
+  return ` — counts: ${d.allowance_note ?? 'not allowed'}${each.length ? ` (allowed: ${each.join('; ')})` : ''}`;
+}
+
+/** `container.config (allowed)` in the table's drift column. */
+function keyText(d: DriftItem): string {
+  return d.allowed === true ? `${d.key} (allowed)` : d.key;
 }
 
 /** `compose v2 2.26.1` (and/or `swarm, engine 20.10.24`): what rendered the declared side. */
@@ -77,9 +96,11 @@ export function renderPlanText(plan: Plan, backupModules?: PlanMarkdownOptions['
       m.expected_state,
       observedText(m),
       m.in_sync
-        ? 'in sync'
+        ? m.drift.length > 0
+          ? `in sync; ${m.drift.map(keyText).join(', ')}`
+          : 'in sync'
         : [
-            ...m.drift.map((d) => d.key),
+            ...m.drift.map(keyText),
             ...(m.interrupted_operation?.status === 'open' ? ['interrupted operation'] : []),
           ].join(', '),
     ]);
@@ -97,16 +118,24 @@ export function renderPlanText(plan: Plan, backupModules?: PlanMarkdownOptions['
       for (const l of nextStepLines(m, backupModules?.[m.name])) lines.push(`  ${l}`);
     }
   }
+  // In sync with allowed drift: the items stay visible, with their reason and until.
+  for (const m of plan.modules.filter((x) => x.in_sync && x.drift.length > 0)) {
+    lines.push('');
+    lines.push(`${m.name} (${m.compose.project}/${m.compose.service}, ${m.compose.file}): in sync, allowed drift:`);
+    for (const d of m.drift) lines.push(`  - ${driftText(d)}`);
+  }
   for (const m of plan.modules.filter((x) => x.interrupted_operation?.status === 'could-not-check')) {
     lines.push('');
     lines.push(`⚠ ${m.interrupted_operation!.message}`);
   }
+  const allowed = plan.modules.reduce((n, m) => n + m.drift.filter((d) => d.allowed === true).length, 0);
   lines.push('');
   lines.push(
-    drifted.length === 0
+    (drifted.length === 0
       ? `${plan.summary.modules} module${plan.summary.modules === 1 ? '' : 's'}, all in sync.`
       : `${plan.summary.modules} module${plan.summary.modules === 1 ? '' : 's'}, ${plan.summary.drifted} drifted: ` +
-          `${drifted.map((m) => m.name).join(', ')}.`,
+        `${drifted.map((m) => m.name).join(', ')}.`) +
+      (allowed > 0 ? ` ${allowed} allowed drift item${allowed === 1 ? '' : 's'} (spec.drift.allow) not counted.` : ''),
   );
   lines.push(`planned with ${composeText(plan)}; whole-plan hash ${plan.plan_hash}`);
   return lines.join('\n');
@@ -235,7 +264,7 @@ export function renderPlanMarkdown(plan: Plan, opts: PlanMarkdownOptions = {}): 
   const ordered = [...plan.modules.filter((m) => !m.in_sync), ...plan.modules.filter((m) => m.in_sync)];
   for (const m of ordered) {
     const items = [...m.drift.map(driftText), ...(m.upgrade ? upgradeLines(m.upgrade) : [])];
-    const drift = m.in_sync ? 'in sync' : driftCell(items);
+    const drift = m.in_sync ? (m.drift.length > 0 ? driftCell(['in sync', ...items]) : 'in sync') : driftCell(items);
     rows.push(
       `| ${m.in_sync ? '✅' : '⚠️'} ${mdCell(m.name)} | ${m.class} | ${m.expected_state} | ` +
         `${mdCell(`${m.compose.project}/${m.compose.service}`)} | ${mdCell(observedText(m))} | ${drift} | ` +

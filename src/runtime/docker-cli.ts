@@ -66,6 +66,7 @@ import type {
   RenderOptions,
   RunRecord,
   Runtime,
+  ServiceValues,
   WaitResult,
 } from './types.js';
 
@@ -799,11 +800,23 @@ export class DockerCli implements Runtime {
     image: string,
     fn: (t: ComposeTarget) => Promise<T>,
   ): Promise<T> {
+    return this.withServiceOverride(target, service, { image }, fn);
+  }
+
+  /** An override file (private: it may hold values) beside the declared ones, removed at once. */
+  private async withServiceOverride<T>(
+    target: ComposeTarget,
+    service: string,
+    body: Record<string, unknown>,
+    fn: (t: ComposeTarget) => Promise<T>,
+  ): Promise<T> {
     const dir = await mkdtemp(path.join(tmpdir(), 'stateguard-override-'));
     try {
       const version = composeVersion(target.files[0]);
       const file = path.join(dir, 'override.yaml');
-      await writeFile(file, stringifyYaml({ ...(version ? { version } : {}), services: { [service]: { image } } }));
+      await writeFile(file, stringifyYaml({ ...(version ? { version } : {}), services: { [service]: body } }), {
+        mode: 0o600,
+      });
       return await fn({ ...target, files: [...target.files, file] });
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -1490,6 +1503,24 @@ export class DockerCli implements Runtime {
 
   async configHashWithImage(target: ComposeTarget, service: string, image: string): Promise<string | null> {
     const r = await this.withImageOverride(target, service, image, async (t) => {
+      if ((await this.composeFlavor()) === 'v1') return this.compose(t, ['config', '--hash', service]);
+      // v2: the hash of the rendered model, as renderProject computes it (docs/architecture.md §3)
+      const config = await this.compose(t, ['config', '--format', 'json']);
+      return config.code === 0 ? this.hashRendered(target, config.stdout, service) : config;
+    });
+    return r.code === 0 ? (parseConfigHashes(r.stdout)[service] ?? null) : null;
+  }
+
+  // ---- the drift allowlist's proof (docs/architecture.md §3, "Drift allowlist") ----
+  async configHashWithValues(target: ComposeTarget, service: string, values: ServiceValues): Promise<string | null> {
+    // A value is literal: compose would interpolate a `$` in the override file, so it is escaped.
+    const literal = (o: Record<string, string>): Record<string, string> =>
+      Object.fromEntries(Object.entries(o).map(([k, v]) => [k, v.replace(/\$/g, '$$$$')]));
+    const body = {
+      ...(Object.keys(values.environment).length > 0 ? { environment: literal(values.environment) } : {}),
+      ...(Object.keys(values.labels).length > 0 ? { labels: literal(values.labels) } : {}),
+    };
+    const r = await this.withServiceOverride(target, service, body, async (t) => {
       if ((await this.composeFlavor()) === 'v1') return this.compose(t, ['config', '--hash', service]);
       // v2: the hash of the rendered model, as renderProject computes it (docs/architecture.md §3)
       const config = await this.compose(t, ['config', '--format', 'json']);

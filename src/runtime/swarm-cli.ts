@@ -688,6 +688,13 @@ export class SwarmCli extends DockerCli {
   override async configHashWithImage(): Promise<null> {
     return null;
   }
+  /**
+   * The drift allowlist's proof (docs/architecture.md §3, "Drift allowlist"): no compose config hash on
+   * Swarm, so never proven (validate refuses a container.config allowance on Swarm anyway).
+   */
+  override async configHashWithValues(): Promise<null> {
+    return null;
+  }
 
   override async listMountEntries(): Promise<never> {
     throw new EnvironmentError(

@@ -550,6 +550,20 @@ export interface Runtime {
    * config-hash label: the image is the only difference (an upgrade's image-only check).
    */
   configHashWithImage(target: ComposeTarget, service: string, image: string): Promise<string | null>;
+  // ---- the drift allowlist's proof (docs/architecture.md §3, "Drift allowlist") ----
+  /**
+   * The service's config hash as compose would render it with these environment values and labels in
+   * place of the declared ones (an override file, private and removed at once: the values may be
+   * secret), or null when it cannot tell. Equal to a container's config-hash label: those values are
+   * the only difference between the declared service and what made the container.
+   */
+  configHashWithValues(target: ComposeTarget, service: string, values: ServiceValues): Promise<string | null>;
   /** Every entry under each mount, through one helper run with read-only mounts and no network. */
   listMountEntries(helper: HelperSpec): Promise<{ volume: string; entries: MountEntry[] }[]>;
+}
+
+/** Environment values and labels to put in place of a service's declared ones (configHashWithValues). */
+export interface ServiceValues {
+  environment: Record<string, string>;
+  labels: Record<string, string>;
 }

@@ -262,3 +262,80 @@ describeDocker('stateguard plan fails closed', () => {
     expect(r.json.error).toMatch(/must be set/);
   });
 });
+
+describeDocker('stateguard plan with a drift allowlist (spec.drift.allow, docs/architecture.md §3)', () => {
+  const project = uniqueProject('sgallow');
+  let root = '';
+  let composePath = '';
+  const service = (logLevel: string, extra = '') =>
+    `services:\n  db:\n    image: ${IMAGE}\n    command: ${LOOP}\n    environment:\n      LOG_LEVEL: "${logLevel}"\n      TZ: UTC\n${extra}` +
+    `    volumes:\n      - db-data:/var/lib/db\nvolumes:\n  db-data: {}\n`;
+  const moduleWith = (until: string) =>
+    moduleYaml(
+      'db',
+      `  class: stateful\n  compose: { file: ../../compose.yaml, project: ${project}, service: db }\n` +
+        `  backup: { max_age_hours: 24 }\n  data:\n    volumes:\n      - { volume: db-data, path: /var/lib/db }\n` +
+        `  drift:\n    allow:\n      - { key: container.config, fields: [environment LOG_LEVEL], reason: "debug logs for INC-7", until: ${until} }\n`,
+    );
+  const run = async (until: string, argv: string[]) => {
+    writeFileSync(path.join(root, 'modules/db/module.yaml'), moduleWith(until));
+    let stdout = '';
+    let stderr = '';
+    const code = await runCli(['plan', '--root', root, '--detailed-exitcode', ...argv], { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env: process.env, cwd: root });
+    return { code, stdout, stderr };
+  };
+
+  beforeAll(() => {
+    root = tempRepo({ 'compose.yaml': service('info'), 'modules/db/module.yaml': moduleWith('2999-12-31') }, 'sg-allow-it-');
+    composePath = path.join(root, 'compose.yaml');
+    expect(compose([composePath], project, ['up', '-d']).status).toBe(0);
+    // The repo now declares another LOG_LEVEL than the running container has.
+    writeFileSync(composePath, service('debug'));
+  }, 120_000);
+
+  afterAll(() => {
+    removeProject(project);
+    cleanupTempRepos();
+  });
+
+  it('an entry allowed until a past date: drift again (exit 2), and the plan says the allowance expired', async () => {
+    const r = await run('2001-01-31', []);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toMatch(/^db\s+stateful\s+running\s+running\s+container\.config$/m);
+    expect(r.stdout).toContain('differs in: environment LOG_LEVEL (');
+    expect(r.stdout).toContain('— counts: allowance expired after 2001-01-31 (environment LOG_LEVEL): it counts as drift');
+    const json = await run('2001-01-31', ['--json']);
+    const plan = JSON.parse(json.stdout) as Plan;
+    expect(validatePlan(plan)).toBe(true);
+    expect(plan.modules[0]).toMatchObject({ in_sync: false, drift: [{ key: 'container.config', allowed: false, allowances: [{ until: '2001-01-31', expired: true }] }] });
+  });
+
+  it('the same entry until a future date: in sync (exit 0), the item listed as allowed with its reason and until', async () => {
+    const r = await run('2999-12-31', []);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^db\s+stateful\s+running\s+running\s+in sync; container\.config \(allowed\)$/m);
+    expect(r.stdout).toContain('— ALLOWED (environment LOG_LEVEL until 2999-12-31: debug logs for INC-7)');
+    const json = await run('2999-12-31', ['--json']);
+    const plan = JSON.parse(json.stdout) as Plan;
+    expect(validatePlan(plan)).toBe(true);
+    expect(plan.summary.drifted).toBe(0);
+    expect(plan.modules[0]).toMatchObject({
+      in_sync: true,
+      drift: [{ key: 'container.config', allowed: true, allowances: [{ reason: 'debug logs for INC-7', until: '2999-12-31', fields: ['environment LOG_LEVEL'], expired: false }] }],
+    });
+  });
+
+  it('a change stateguard does not compare beside the allowed field is never hidden: compose\'s hash proves it, the item counts', async () => {
+    writeFileSync(composePath, service('debug', '    working_dir: /tmp\n'));
+    try {
+      const r = await run('2999-12-31', ['--json']);
+      expect(r.code).toBe(2);
+      const plan = JSON.parse(r.stdout) as Plan;
+      expect(plan.modules[0]!.drift[0]!.fields).toEqual([expect.stringMatching(/^environment LOG_LEVEL \(/)]);
+      expect(plan.modules[0]!.drift[0]).toMatchObject({ allowed: false, allowance_note: expect.stringContaining('not proven the only difference') });
+    } finally {
+      writeFileSync(composePath, service('debug'));
+    }
+  });
+});
+

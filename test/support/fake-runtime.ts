@@ -27,6 +27,7 @@ import type {
   RenderedProject,
   RunRecord,
   Runtime,
+  ServiceValues,
   WaitResult,
 } from '../../src/runtime/types.js';
 
@@ -541,6 +542,13 @@ export class FakeRuntime implements Runtime {
   async configHashWithImage(target: ComposeTarget, service: string, image: string): Promise<string | null> {
     this.record('configHashWithImage', target, service, image);
     return this.hashWithImage[image] ?? null;
+  }
+  // ---- the drift allowlist's proof (docs/architecture.md §3, "Drift allowlist") ----
+  /** (service, values) -> the config hash compose would render with them (default: cannot tell, null) */
+  hashWithValues: (service: string, values: ServiceValues) => string | null = () => null;
+  async configHashWithValues(target: ComposeTarget, service: string, values: ServiceValues): Promise<string | null> {
+    this.record('configHashWithValues', target, service, values);
+    return this.hashWithValues(service, values);
   }
   async listMountEntries(helper: HelperSpec): Promise<{ volume: string; entries: MountEntry[] }[]> {
     this.record('listMountEntries', helper);

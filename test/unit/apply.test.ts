@@ -199,7 +199,8 @@ describe('apply: the happy path', () => {
     const s = scenario();
     const planner = scriptedPlanner({ 'store-init': ['container.state.exited_success'], store: ['container.config'] });
     const o = await applyOneShot(request(s), deps(s, planner.fn));
-    expect(planner.calls).toEqual([{ only: ['store-init'] }]);
+    // on the request's clock: its UTC day decides which drift allowances are live (docs/architecture.md §3)
+    expect(planner.calls).toEqual([{ only: ['store-init'], now: T0 }]);
     expect(o.plan_hash).toBe(modulePlan(s.initModule, ['container.state.exited_success']).plan_hash);
     expect(o.status).toBe('applied');
   });
