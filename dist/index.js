@@ -9733,7 +9733,7 @@ function checkExpectedPlanHash(value, module, ctx) {
 
 /***/ }),
 
-/***/ 9596:
+/***/ 3866:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -9790,16 +9790,121 @@ async function waitUntilReady(runtime, ids, timeoutMs, sleep = (ms) => new Promi
     }
 }
 
-;// CONCATENATED MODULE: ./src/drift/types.ts
-const DRIFT_KEYS = [
-    'container.missing',
-    'container.config',
-    'container.state.running',
-    'container.health',
-    'container.image',
-    'container.state.exited_success',
-];
+// EXTERNAL MODULE: ./src/model/drift-allow.ts
+var drift_allow = __nccwpck_require__(1030);
+;// CONCATENATED MODULE: ./src/drift/allow.ts
 
+/** The plan's day: YYYY-MM-DD in UTC. */
+function utcDay(now) {
+    return now.toISOString().slice(0, 10);
+}
+/** An entry holds through its `until` day (UTC), inclusive. */
+function isLive(entry, today) {
+    return entry.until >= today;
+}
+/** The items that count: every item not allowed (exactly true) by a live entry. */
+function countedDrift(items) {
+    return items.filter((d) => d.allowed !== true);
+}
+/**
+ * The allowlist name a field-level difference answers to: `environment LOG_LEVEL (… → …)` -> `environment
+ * LOG_LEVEL`; null for a field no entry can name.
+ */
+function fieldName(field) {
+    const name = field.replace(/ \(.*\)$/s, '');
+    return drift_allow/* ALLOWABLE_FIELD */.lw.test(name) ? name : null;
+}
+function allowanceOf(entry, today, fields) {
+    return {
+        reason: entry.reason,
+        until: entry.until,
+        ...(fields ? { fields } : {}),
+        expired: !isLive(entry, today),
+    };
+}
+function expiredWords(entries) {
+    return entries
+        .filter((a) => a.expired)
+        .map((a) => `allowance expired after ${a.until}${a.fields ? ` (${a.fields.join(', ')})` : ''}`)
+        .join('; ');
+}
+/**
+ * Mark one module's drift items with the entries that name them. `proven` says, for a container.config
+ * item whose every field a live entry names, the plan's proof that those fields are the whole difference
+ * (undefined: not asked; then the item counts). Returns new items (the input is not changed).
+ */
+function applyAllowances(items, entries, today, proof) {
+    return items.map((item) => {
+        if (item.key === 'container.config')
+            return configItem(item, entries, today, proof);
+        const entry = entries.find((e) => e.key === item.key);
+        if (!entry)
+            return item;
+        const allowance = allowanceOf(entry, today);
+        return {
+            ...item,
+            allowances: [allowance],
+            allowed: !allowance.expired,
+            ...(allowance.expired ? { allowance_note: `${expiredWords([allowance])}: it counts as drift again` } : {}),
+        };
+    });
+}
+function configItem(item, entries, today, proof) {
+    const fields = item.fields ?? [];
+    const byEntry = new Map();
+    const notNamed = [];
+    for (const f of fields) {
+        const name = fieldName(f);
+        const entry = name === null ? undefined : entries.find((e) => e.key === item.key && e.fields?.includes(name));
+        if (entry)
+            byEntry.set(entry, [...(byEntry.get(entry) ?? []), name]);
+        else
+            notNamed.push(f);
+    }
+    if (byEntry.size === 0)
+        return item;
+    const allowances = [...byEntry].map(([e, names]) => allowanceOf(e, today, names));
+    const expired = expiredWords(allowances);
+    const notes = [];
+    if (expired)
+        notes.push(expired);
+    if (notNamed.length > 0)
+        notes.push(`not allowed: ${notNamed.join(', ')}`);
+    if (!expired && notNamed.length === 0 && proof !== 'equal') {
+        const named = allowances.flatMap((a) => a.fields ?? []).join(', ');
+        notes.push(proof === 'differs'
+            ? `not proven the only difference: compose's config hash with the container's values of ${named} put ` +
+                `back does not equal the container's, so something stateguard does not compare differs too`
+            : `not proven the only difference: compose's config hash with the container's values of ${named} put ` +
+                `back could not be computed`);
+    }
+    return {
+        ...item,
+        allowances,
+        allowed: notes.length === 0,
+        ...(notes.length > 0 ? { allowance_note: `${notes.join('; ')}: it counts as drift` } : {}),
+    };
+}
+/**
+ * The proof a container.config item needs before it can be allowed: every field it lists is named by a
+ * live entry (none expired, none unnamed). null when it cannot be allowed whatever the proof.
+ */
+function configProofRequest(item, entries, today) {
+    if (item.key !== 'container.config' || !item.fields || item.fields.length === 0)
+        return null;
+    const names = [];
+    for (const f of item.fields) {
+        const name = fieldName(f);
+        const entry = name === null ? undefined : entries.find((e) => e.key === item.key && e.fields?.includes(name));
+        if (!entry || !isLive(entry, today))
+            return null;
+        names.push(name);
+    }
+    return { fields: [...new Set(names)] };
+}
+
+// EXTERNAL MODULE: ./src/drift/types.ts
+var types = __nccwpck_require__(970);
 // EXTERNAL MODULE: ./src/report/words.ts
 var words = __nccwpck_require__(5072);
 ;// CONCATENATED MODULE: ./src/guard/applies.ts
@@ -9883,6 +9988,7 @@ function howApplied(m, keys, surface = 'cli') {
 
 
 
+
 /** The only drift the stateful path may apply: a pending (re-)run of a one-shot. */
 const STATEFUL_APPLICABLE_DRIFT = ['container.state.exited_success'];
 const EVALUATION_REASONS = ['docker-unavailable', 'compose-error', 'internal'];
@@ -9931,12 +10037,15 @@ function planProblem(module, plan) {
     }
     if (!Array.isArray(plan.drift))
         return 'the plan has no drift list';
-    const unknown = plan.drift.filter((d) => !DRIFT_KEYS.includes(d?.key));
+    const unknown = plan.drift.filter((d) => !types/* DRIFT_KEYS */.F.includes(d?.key));
     if (unknown.length > 0)
         return `the plan has unknown drift keys: ${unknown.map((d) => JSON.stringify(d?.key)).join(', ')}`;
     const open = plan.interrupted_operation?.status === 'open';
-    if (plan.in_sync !== (plan.drift.length === 0 && !open)) {
-        return `the plan says in_sync=${String(plan.in_sync)} with ${plan.drift.length} drift item(s)`;
+    // Allowed drift (docs/architecture.md §3, "Drift allowlist") is listed but does not count.
+    const counted = countedDrift(plan.drift);
+    if (plan.in_sync !== (counted.length === 0 && !open)) {
+        return (`the plan says in_sync=${String(plan.in_sync)} with ${counted.length} drift item(s) that count ` +
+            `(${plan.drift.length - counted.length} allowed)`);
     }
     return null;
 }
@@ -9986,7 +10095,8 @@ function decide(input) {
         }
         else {
             planKnown = true;
-            driftKeys = [...new Set(input.plan.drift.map((d) => d.key))];
+            // Allowed drift never needs allow-stateful or confirm: only what counts is judged (docs/architecture.md §4).
+            driftKeys = [...new Set(countedDrift(input.plan.drift).map((d) => d.key))];
             const io = input.plan.interrupted_operation;
             if (io?.status === 'open') {
                 reasons.push({
@@ -10178,6 +10288,7 @@ function unverifiableFix(plan) {
 ;// CONCATENATED MODULE: ./src/guard/evaluate.ts
 
 
+
 /** verify-backup's input from a request's backup fields (restore and the drill take any age: ignoreMaxAge). */
 function verifyInputOf(req, opts = {}) {
     return {
@@ -10204,9 +10315,10 @@ function evaluationError(err) {
     return { error: (0,src_errors/* errorMessage */.gJ)(err), reason };
 }
 /** Plan exactly one module, fresh. Returns its plan and hash, or why it could not be planned. */
-async function planOne(modules, module, deps) {
+async function planOne(modules, module, deps, now) {
     try {
-        const plan = await deps.planModules(modules, deps.runtime, { only: [module.name] });
+        // The request's clock decides which drift allowances are live (docs/architecture.md §3, "Drift allowlist").
+        const plan = await deps.planModules(modules, deps.runtime, { only: [module.name], ...(now ? { now } : {}) });
         const mine = plan.modules.filter((m) => m.name === module.name);
         if (mine.length !== 1) {
             return {
@@ -10226,11 +10338,11 @@ async function planOne(modules, module, deps) {
     }
 }
 async function evaluateGuard(req, deps) {
-    const planned = await planOne(req.modules, req.module, deps);
+    const planned = await planOne(req.modules, req.module, deps, req.now);
     const plan = 'error' in planned ? planned : planned.plan;
     // The backup is read only when it can matter: a stateful/sidecar module with drift, or one whose
     // plan is unknown (then every condition is reported at once).
-    const needsBackup = req.module.class !== 'stateless' && ('error' in planned || planned.plan.drift.length > 0);
+    const needsBackup = req.module.class !== 'stateless' && ('error' in planned || countedDrift(planned.plan.drift).length > 0);
     let backup;
     if (needsBackup && req.backupRef) {
         try {
@@ -11779,7 +11891,8 @@ function parseManifest(body, size) {
     if (o.format !== MANIFEST_FORMAT) {
         return {
             problem: typeof o.format === 'number' && o.format > MANIFEST_FORMAT
-                ? `${MANIFEST_PATH} has format ${o.format}; this stateguard reads format ${MANIFEST_FORMAT}: upgrade stateguard`
+                ? `${MANIFEST_PATH} has format ${o.format}; this stateguard reads format ${MANIFEST_FORMAT}: ` +
+                    'upgrade stateguard'
                 : `${MANIFEST_PATH} has no format ${MANIFEST_FORMAT} (format: ${JSON.stringify(o.format)?.slice(0, 40)})`,
         };
     }
@@ -11822,7 +11935,12 @@ function parseManifest(body, size) {
         service: o.service,
         stamp: o.stamp,
         created_at: o.created_at,
-        volumes: volumes.map((v) => ({ name: v.name, path: v.path, entries: v.entries, bytes: v.bytes })),
+        volumes: volumes.map((v) => ({
+            name: v.name,
+            path: v.path,
+            entries: v.entries,
+            bytes: v.bytes,
+        })),
         image: { ref: image.ref, id: image.id },
         engine_id: o.engine_id,
         stateguard_version: o.stateguard_version,
@@ -13385,7 +13503,10 @@ async function previousBackup(dir, name, decl) {
         if (!('manifest' in read))
             continue;
         const m = read.manifest;
-        if (m.module === parsed.module && m.stamp === parsed.stamp && m.kind === 'backup' && m.project === decl.compose.project) {
+        if (m.module === parsed.module &&
+            m.stamp === parsed.stamp &&
+            m.kind === 'backup' &&
+            m.project === decl.compose.project) {
             return { file: f, manifest: m };
         }
     }
@@ -14321,6 +14442,7 @@ function upgradeGate(module, sides, opts) {
 
 
 
+
 /** A stateful running compose module with container.image drift has a pending upgrade to show. */
 function hasPendingUpgrade(m, drift) {
     // upgrade is not built for Swarm (docs/architecture.md §14): no pending upgrade to show.
@@ -14472,7 +14594,8 @@ async function planSelected(selected, runtime, opts) {
     const imageIds = await runtime.imageIds([...new Set(declaredParts.map((d) => d.image))]);
     const imageVolumes = await driftedImageVolumes(selected, declaredParts, containersByProject, runtime);
     const dataSide = await checkDataSide(selected, runtime, containersByProject);
-    const planned = selected.map((m, i) => {
+    const today = utcDay(opts.now ?? new Date());
+    const drafts = selected.map((m, i) => {
         const part = declaredParts[i];
         const declared = {
             ...part,
@@ -14485,7 +14608,18 @@ async function planSelected(selected, runtime, opts) {
         const record = m.expectedState === 'exited-success'
             ? ((recordsByProject.get(m.compose.project) ?? []).find((r) => r.service === m.compose.service) ?? null)
             : undefined;
-        const drift = computeDrift({ name: m.name, expectedState: m.expectedState }, containers, declared, record);
+        return {
+            containers,
+            drift: computeDrift({ name: m.name, expectedState: m.expectedState }, containers, declared, record),
+        };
+    });
+    // The drift allowlist (docs/architecture.md §3, "Drift allowlist"): a container.config item is
+    // allowed only once compose's hash proves its allowed fields the whole difference.
+    const proofs = await Promise.all(selected.map((m, i) => proveConfigAllowance(m, drafts[i].containers, declaredParts[i].configHash, drafts[i].drift, today, runtime)));
+    const planned = selected.map((m, i) => {
+        const part = declaredParts[i];
+        const { containers } = drafts[i];
+        const drift = applyAllowances(drafts[i].drift, m.driftAllow ?? [], today, proofs[i]);
         const definition = { image: part.image, config_hash: part.configHash };
         const interrupted = dataSide.get(m.name);
         return {
@@ -14497,7 +14631,8 @@ async function planSelected(selected, runtime, opts) {
             declared: definition,
             observed: observeContainers(containers),
             drift,
-            in_sync: drift.length === 0 && interrupted?.status !== 'open',
+            // Allowed drift stays listed (and in plan_hash: its allowances and expiry are bound) but does not count.
+            in_sync: countedDrift(drift).length === 0 && interrupted?.status !== 'open',
             plan_hash: modulePlanHash(m.name, drift, definition),
             ...(interrupted ? { interrupted_operation: interrupted } : {}),
         };
@@ -14517,6 +14652,59 @@ async function planSelected(selected, runtime, opts) {
             p.upgrade = upgrade;
     }));
     return assemblePlan(selected, planned, compose);
+}
+/**
+ * Whether the fields a module's live allowances name are the whole of its container.config drift
+ * (docs/architecture.md §3, "Drift allowlist"): for every drifted replica, compose's config hash of the
+ * declared service with that container's values of those fields put back must equal the container's
+ * config-hash label. undefined when there is nothing to prove; never throws (a failure is `unknown`,
+ * and the item counts).
+ */
+async function proveConfigAllowance(m, containers, declaredHash, drift, today, runtime) {
+    const item = drift.find((d) => d.key === 'container.config');
+    const request = item ? configProofRequest(item, m.driftAllow ?? [], today) : null;
+    if (!request)
+        return undefined;
+    const drifted = serviceReplicas(containers).filter((c) => c.configHash !== declaredHash);
+    if (drifted.length === 0)
+        return 'unknown';
+    const asked = new Map();
+    try {
+        for (const c of drifted) {
+            if (!c.configHash)
+                return 'differs';
+            const values = { environment: {}, labels: {} };
+            for (const f of request.fields) {
+                const [kind, name] = f.split(' ');
+                if (kind === 'environment') {
+                    const entry = c.env.find((e) => e.startsWith(`${name}=`));
+                    // Declared but not set on the container: an override cannot take a declared key away.
+                    if (entry === undefined)
+                        return 'unknown';
+                    values.environment[name] = entry.slice(name.length + 1);
+                }
+                else {
+                    const value = c.labels[name];
+                    if (value === undefined)
+                        return 'unknown';
+                    values.labels[name] = value;
+                }
+            }
+            const key = canonicalJson(values);
+            if (!asked.has(key)) {
+                asked.set(key, runtime.configHashWithValues({ project: m.compose.project, files: [m.compose.path] }, m.compose.service, values));
+            }
+            const hash = await asked.get(key);
+            if (hash === null)
+                return 'unknown';
+            if (hash !== c.configHash)
+                return 'differs';
+        }
+    }
+    catch {
+        return 'unknown';
+    }
+    return 'equal';
 }
 /**
  * The `VOLUME` paths of the images that drifted containers run, for their field-level differences
@@ -14716,7 +14904,9 @@ function guardRequest(opts, set, module, ctx) {
         now: ctx.now(),
         maxUncompressedBytes: opts.maxUncompressedBytes,
         maxEntries: opts.maxEntries,
-        ...(0,spec/* provenanceOptions */.gL)(opts),
+        allowLegacyArchive: opts.allowLegacyArchive,
+        maxShrinkPercent: (0,spec/* shrinkPercent */.Jq)(opts.maxShrinkPercent),
+        allowShrink: opts.allowShrink,
         surface: (0,words/* surfaceOf */.lI)(ctx),
     };
 }
@@ -16104,8 +16294,7 @@ async function verifyAndPublish(mod, captured, targets, finalPath, hooks) {
     const problems = [...check.problems, ...provenance.problems];
     if (problems.length || check.sha256 !== sha256 || check.bytesRead !== bytes) {
         throw new SnapshotError(`the written archive did not pass verification: ` +
-            `${problems.map((p) => `[${p.code}] ${p.message}`).join('; ') ||
-                `sha256/size differ from what was ` + `written`}`);
+            `${problems.map((p) => `[${p.code}] ${p.message}`).join('; ') || `sha256/size differ from what was ` + `written`}`);
     }
     await (hooks?.publish ?? publishNoClobber)(tempPath, finalPath);
     await writeFileAtomic(`${finalPath}${CHECKSUM_SUFFIX}`, `${sha256}  ${external_node_path_default().basename(finalPath)}\n`, hooks?.publish);
@@ -17861,7 +18050,9 @@ async function gate(opts, ctx) {
             readyTimeoutMs: DRILL_READY_TIMEOUT_MS,
             maxUncompressedBytes: DRILL_MAX_BYTES,
             maxEntries: DRILL_MAX_ENTRIES,
-            ...(0,spec/* provenanceOptions */.gL)(opts),
+            allowLegacyArchive: opts.allowLegacyArchive,
+            maxShrinkPercent: (0,spec/* shrinkPercent */.Jq)(opts.maxShrinkPercent),
+            allowShrink: opts.allowShrink,
         }, { runtime: ctx.runtime(), verifyBackup: verifyBackup, say: (m) => ctx.log.info(m), clock: ctx.now }, (id) => runCommand({ STATEGUARD_DRILL_CONTAINER: id }));
         drill = outcome.report;
         if (!outcome.ok) {
@@ -20476,6 +20667,14 @@ class GitHubClient {
 }
 
 ;// CONCATENATED MODULE: ./src/report/next-steps.ts
+/**
+ * What to do next for a drifted module, in the plan's text and markdown (docs/architecture.md §3,
+ * "Next steps"). Each step says what is true for that combination of class, expected state, runtime
+ * and drift (src/guard/applies.ts): the ready-to-copy workflow and its inputs, and the CLI line, of
+ * the one stateguard path that applies it — or, when none does, that none does and what to do instead.
+ * Pure.
+ */
+
 
 
 const c = (code) => ({ code });
@@ -20509,7 +20708,8 @@ function nextStepOf(m, backupModules) {
     if (m.in_sync)
         return null;
     const name = m.name;
-    const keys = [...new Set(m.drift.map((d) => d.key))];
+    // Allowed drift (docs/architecture.md §3, "Drift allowlist") needs no step.
+    const keys = [...new Set(countedDrift(m.drift).map((d) => d.key))];
     const step = (say, more = {}) => ({
         module: name,
         say,
@@ -20664,7 +20864,26 @@ function driftText(d) {
         : d.fields.length > 0
             ? `; differs in: ${d.fields.join(', ')}`
             : '; no compared field differs (the config hash does)';
-    return `${d.key}: declared ${d.declared}, observed ${d.observed}${extra ? ` (${extra})` : ''}${fields}`;
+    const head = `${d.key}: declared ${d.declared}, observed ${d.observed}${extra ? ` (${extra})` : ''}`;
+    return `${head}${fields}${allowanceText(d)}`;
+}
+/**
+ * What the drift allowlist says of an item (docs/architecture.md §3, "Drift allowlist"): `— allowed until
+ * DATE: reason`, or why it still counts (expired, fields not allowed, not proven). Empty when no entry names it.
+ */
+function allowanceText(d) {
+    if (!d.allowances || d.allowances.length === 0)
+        return '';
+    const each = d.allowances
+        .filter((a) => !a.expired)
+        .map((a) => `${a.fields ? `${a.fields.join(', ')} ` : ''}until ${a.until}: ${a.reason}`);
+    if (d.allowed === true)
+        return ` — ALLOWED (${each.join('; ')})`;
+    return ` — counts: ${d.allowance_note ?? 'not allowed'}${each.length ? ` (allowed: ${each.join('; ')})` : ''}`;
+}
+/** `container.config (allowed)` in the table's drift column. */
+function keyText(d) {
+    return d.allowed === true ? `${d.key} (allowed)` : d.key;
 }
 /** `compose v2 2.26.1` (and/or `swarm, engine 20.10.24`): what rendered the declared side. */
 function composeText(plan) {
@@ -20709,9 +20928,11 @@ function renderPlanText(plan, backupModules) {
             m.expected_state,
             observedText(m),
             m.in_sync
-                ? 'in sync'
+                ? m.drift.length > 0
+                    ? `in sync; ${m.drift.map(keyText).join(', ')}`
+                    : 'in sync'
                 : [
-                    ...m.drift.map((d) => d.key),
+                    ...m.drift.map(keyText),
                     ...(m.interrupted_operation?.status === 'open' ? ['interrupted operation'] : []),
                 ].join(', '),
         ]);
@@ -20734,15 +20955,24 @@ function renderPlanText(plan, backupModules) {
                 lines.push(`  ${l}`);
         }
     }
+    // In sync with allowed drift: the items stay visible, with their reason and until.
+    for (const m of plan.modules.filter((x) => x.in_sync && x.drift.length > 0)) {
+        lines.push('');
+        lines.push(`${m.name} (${m.compose.project}/${m.compose.service}, ${m.compose.file}): in sync, allowed drift:`);
+        for (const d of m.drift)
+            lines.push(`  - ${driftText(d)}`);
+    }
     for (const m of plan.modules.filter((x) => x.interrupted_operation?.status === 'could-not-check')) {
         lines.push('');
         lines.push(`⚠ ${m.interrupted_operation.message}`);
     }
+    const allowed = plan.modules.reduce((n, m) => n + m.drift.filter((d) => d.allowed === true).length, 0);
     lines.push('');
-    lines.push(drifted.length === 0
+    lines.push((drifted.length === 0
         ? `${plan.summary.modules} module${plan.summary.modules === 1 ? '' : 's'}, all in sync.`
         : `${plan.summary.modules} module${plan.summary.modules === 1 ? '' : 's'}, ${plan.summary.drifted} drifted: ` +
-            `${drifted.map((m) => m.name).join(', ')}.`);
+            `${drifted.map((m) => m.name).join(', ')}.`) +
+        (allowed > 0 ? ` ${allowed} allowed drift item${allowed === 1 ? '' : 's'} (spec.drift.allow) not counted.` : ''));
     lines.push(`planned with ${composeText(plan)}; whole-plan hash ${plan.plan_hash}`);
     return lines.join('\n');
 }
@@ -20841,7 +21071,7 @@ function renderPlanMarkdown(plan, opts = {}) {
     const ordered = [...plan.modules.filter((m) => !m.in_sync), ...plan.modules.filter((m) => m.in_sync)];
     for (const m of ordered) {
         const items = [...m.drift.map(driftText), ...(m.upgrade ? upgradeLines(m.upgrade) : [])];
-        const drift = m.in_sync ? 'in sync' : driftCell(items);
+        const drift = m.in_sync ? (m.drift.length > 0 ? driftCell(['in sync', ...items]) : 'in sync') : driftCell(items);
         rows.push(`| ${m.in_sync ? '✅' : '⚠️'} ${mdCell(m.name)} | ${m.class} | ${m.expected_state} | ` +
             `${mdCell(`${m.compose.project}/${m.compose.service}`)} | ${mdCell(observedText(m))} | ${drift} | ` +
             `${codeSpan(m.plan_hash)} |`);
@@ -21031,7 +21261,7 @@ const planCommand = (0,spec/* defineCommand */.NB)({
             name: 'detailed-exitcode',
             kind: 'boolean',
             default: 'false',
-            description: 'Exit 2 when drift is found (0 in sync).',
+            description: 'Exit 2 when drift is found (0 in sync; drift allowed by spec.drift.allow does not count).',
         },
         {
             name: 'github-token',
@@ -21082,7 +21312,9 @@ const planCommand = (0,spec/* defineCommand */.NB)({
         const refused = [...set.refused]
             .filter(([name]) => opts.module === undefined || name === opts.module)
             .map(([name, message]) => ({ name, message }));
-        const planned = await planModules(set.modules.filter((m) => !set.refused.has(m.name)), (kind) => ctx.runtime(kind), { root: set.root, ...(opts.module ? { only: [opts.module] } : {}) });
+        const planned = await planModules(set.modules.filter((m) => !set.refused.has(m.name)), (kind) => ctx.runtime(kind), 
+        // ctx.now: the plan's UTC day decides which drift allowances are live (docs/architecture.md §3).
+        { root: set.root, now: ctx.now(), ...(opts.module ? { only: [opts.module] } : {}) });
         const plan = scrub.scrubDeep(refused.length > 0 ? { ...planned, refused } : planned);
         let planFile = '';
         if (opts.out) {
@@ -22346,7 +22578,9 @@ const restoreCommand = (0,spec/* defineCommand */.NB)({
             now: ctx.now(),
             maxUncompressedBytes: opts.maxUncompressedBytes,
             maxEntries: opts.maxEntries,
-            ...(0,spec/* provenanceOptions */.gL)(opts),
+            allowLegacyArchive: opts.allowLegacyArchive,
+            maxShrinkPercent: (0,spec/* shrinkPercent */.Jq)(opts.maxShrinkPercent),
+            allowShrink: opts.allowShrink,
             surface: (0,words/* surfaceOf */.lI)(ctx),
             expectedPlanHash: opts.expectedPlanHash,
             breakStaleLock: opts.breakStaleLock,
@@ -23479,7 +23713,8 @@ function renderBackupReport(r) {
         lines.push(`  ${checksumLine(r)}`);
         lines.push(`  ${provenanceLine(r)}`);
         if (r.shrink_against) {
-            lines.push(`  compared with ${r.shrink_against.file}: ${r.shrink_against.bytes} bytes, ${r.shrink_against.entries} entries`);
+            lines.push(`  compared with ${r.shrink_against.file}: ${r.shrink_against.bytes} bytes, ` +
+                `${r.shrink_against.entries} entries`);
         }
         for (const w of r.warnings)
             lines.push(`  warning [${w.code}] ${w.message}${w.entry !== undefined ? ` (entry ${JSON.stringify(w.entry)})` : ''}`);
@@ -23558,7 +23793,9 @@ const verifyBackupCommand = (0,spec/* defineCommand */.NB)({
             now: ctx.now(),
             maxUncompressedBytes: opts.maxUncompressedBytes,
             maxEntries: opts.maxEntries,
-            ...(0,spec/* provenanceOptions */.gL)(opts),
+            allowLegacyArchive: opts.allowLegacyArchive,
+            maxShrinkPercent: (0,spec/* shrinkPercent */.Jq)(opts.maxShrinkPercent),
+            allowShrink: opts.allowShrink,
         });
         // Accepted without a manifest, or despite a shrink: said loudly, not only in the JSON (§16).
         for (const w of report.warnings) {
@@ -23769,10 +24006,10 @@ function parseInputs(defs, raw, names) {
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Jq: () => (/* binding */ shrinkPercent),
 /* harmony export */   NB: () => (/* binding */ defineCommand),
 /* harmony export */   Q1: () => (/* binding */ DOWNTIME_OUTPUT),
 /* harmony export */   eX: () => (/* binding */ FAILURE_REASON_OUTPUT),
-/* harmony export */   gL: () => (/* binding */ provenanceOptions),
 /* harmony export */   kQ: () => (/* binding */ ROOT_INPUT),
 /* harmony export */   kc: () => (/* binding */ LOCK_INPUTS),
 /* harmony export */   nJ: () => (/* binding */ camel),
@@ -23780,6 +24017,8 @@ function parseInputs(defs, raw, names) {
 /* harmony export */   sz: () => (/* binding */ JSON_INPUT),
 /* harmony export */   zD: () => (/* binding */ MODULES_INPUT)
 /* harmony export */ });
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3916);
+
 function camel(name) {
     return name.replace(/-([a-z0-9])/g, (_, c) => c.toUpperCase());
 }
@@ -23842,13 +24081,13 @@ const PROVENANCE_INPUTS = [
         description: "Exactly 'true' accepts a backup that shrank past max-shrink-percent, with a warning.",
     },
 ];
-/** The verify-backup fields the provenance inputs set. */
-function provenanceOptions(opts) {
-    return {
-        allowLegacyArchive: opts.allowLegacyArchive,
-        maxShrinkPercent: opts.maxShrinkPercent,
-        allowShrink: opts.allowShrink,
-    };
+/** max-shrink-percent, checked: a percentage from 0 to 100 (docs/architecture.md §16). */
+function shrinkPercent(value) {
+    if (!Number.isInteger(value) || value < 0 || value > 100) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .UserError */ .yo(`max-shrink-percent is ${value}; expected a whole percentage from 0 to 100 (default 50). Pass allow-shrink to ` +
+            'accept one backup that shrank, rather than a limit that never holds.', { input: 'max-shrink-percent' });
+    }
+    return value;
 }
 const JSON_INPUT = {
     name: 'json',
@@ -24235,6 +24474,24 @@ function normalizeImageRef(ref) {
 
 /***/ }),
 
+/***/ 970:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   F: () => (/* binding */ DRIFT_KEYS)
+/* harmony export */ });
+const DRIFT_KEYS = [
+    'container.missing',
+    'container.config',
+    'container.state.running',
+    'container.health',
+    'container.image',
+    'container.state.exited_success',
+];
+
+
+/***/ }),
+
 /***/ 3916:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
@@ -24340,6 +24597,164 @@ class PathNotFoundError extends EnvironmentError {
 
 /***/ }),
 
+/***/ 1030:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   _w: () => (/* binding */ driftAllowHint),
+/* harmony export */   lF: () => (/* binding */ checkDriftAllow),
+/* harmony export */   lw: () => (/* binding */ ALLOWABLE_FIELD)
+/* harmony export */ });
+/* unused harmony export isCalendarDay */
+/* harmony import */ var _drift_types_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(970);
+/* harmony import */ var _suggest_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2691);
+/**
+ * `spec.drift.allow` (docs/architecture.md §3, "Drift allowlist"): what a module.yaml may accept as
+ * drift for a reason until a date, checked beyond the schema. Every entry the plan could not honour
+ * exactly is refused here, with its place in the file, what was expected and the fix: an allowlist
+ * never covers a whole module, a stateful (or sidecar) module's image, a one-shot's exit state, nor
+ * config drift it cannot prove to be only the named fields. Pure: no I/O.
+ */
+
+
+/**
+ * A config field the plan can prove is the only difference: compose's config hash with the
+ * container's value of it put back equals the container's (docs/architecture.md §3). Names as the
+ * plan's field-level differences write them (src/drift/config-diff.ts); one name each, never a pattern.
+ */
+const ALLOWABLE_FIELD = /^(environment|label) ([^\s()=*?]+)$/;
+/** `YYYY-MM-DD` that names a real calendar day. */
+function isCalendarDay(text) {
+    const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
+    if (!m)
+        return false;
+    const d = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
+    return d.toISOString().slice(0, 10) === text;
+}
+const KEYS_TEXT = _drift_types_js__WEBPACK_IMPORTED_MODULE_0__/* .DRIFT_KEYS */ .F.join(', ');
+const FORMAT = 'each entry is { key, fields (container.config only), reason, until: YYYY-MM-DD }, e.g. ' +
+    '{ key: container.config, fields: [environment LOG_LEVEL], reason: "…", until: 2027-01-31 }';
+/** Check a module's `spec.drift.allow`; the entries when every one is acceptable, else the problems. */
+function checkDriftAllow(raw, module, src) {
+    const problems = [];
+    const entries = [];
+    const seenKeys = new Map();
+    const seenFields = new Map();
+    const oneShot = module.expectedState === 'exited-success';
+    raw.forEach((e, i) => {
+        const at = ['spec', 'drift', 'allow', i];
+        const where = `spec.drift.allow.${i}`;
+        const bad = (segs, message, which = 'value') => {
+            problems.push(src.problem(segs, `${where}: ${message}`, which));
+        };
+        const key = e.key.trim();
+        let ok = true;
+        if (key === '' || /[*?]/.test(key) || ['all', 'any', 'container', 'module', 'everything'].includes(key)) {
+            bad([...at, 'key'], `key ${JSON.stringify(e.key)} would cover the whole module; an allowance never does: name one drift key ` +
+                `(${KEYS_TEXT}) and, for container.config, its fields`);
+            ok = false;
+        }
+        else if (!_drift_types_js__WEBPACK_IMPORTED_MODULE_0__/* .DRIFT_KEYS */ .F.includes(key)) {
+            const guess = (0,_suggest_js__WEBPACK_IMPORTED_MODULE_1__/* .closest */ .k)(key, [..._drift_types_js__WEBPACK_IMPORTED_MODULE_0__/* .DRIFT_KEYS */ .F]);
+            bad([...at, 'key'], `unknown drift key ${JSON.stringify(e.key)}` +
+                (guess !== undefined ? `: did you mean '${guess}'?` : '') +
+                `; the drift keys are ${KEYS_TEXT}`);
+            ok = false;
+        }
+        else if (key === 'container.missing') {
+            bad([...at, 'key'], `container.missing would cover the whole module (no container at all); an allowance never does: start ` +
+                `the service, or remove the module`);
+            ok = false;
+        }
+        else if (key === 'container.state.exited_success') {
+            bad([...at, 'key'], oneShot
+                ? `a one-shot's exit state is never allowed: re-run it (stateguard apply), or fix why it did not exit 0`
+                : `container.state.exited_success is a one-shot's exit state; this module is long-running, so it ` +
+                    `never has that drift: remove the entry`);
+            ok = false;
+        }
+        else if (key === 'container.image' && module.class !== 'stateless') {
+            bad([...at, 'key'], `container.image is never allowed on a ${module.class} module: its image changes go through ` +
+                `\`stateguard upgrade\` (or the guard); declare the image that runs, or upgrade to the declared one`);
+            ok = false;
+        }
+        else if (key === 'container.config' && oneShot) {
+            bad([...at, 'key'], `a one-shot's config drift is its exit state (container.state.exited_success, stale-config), which is ` +
+                `never allowed: re-run it with the new config (stateguard apply), or revert the change`);
+            ok = false;
+        }
+        else if (key === 'container.config' && module.runtime === 'swarm') {
+            bad([...at, 'key'], `container.config cannot be allowed on Swarm: stateguard proves allowed fields the only difference with ` +
+                `compose's config hash, which Swarm has not; apply or revert the change`);
+            ok = false;
+        }
+        if (ok && key !== 'container.config') {
+            const first = seenKeys.get(key);
+            if (first !== undefined) {
+                bad([...at, 'key'], `${key} is already allowed by spec.drift.allow.${first}: keep one entry`);
+                ok = false;
+            }
+            else
+                seenKeys.set(key, i);
+        }
+        if (key === 'container.config') {
+            if (e.fields === undefined) {
+                if (ok) {
+                    bad(at, `container.config needs fields: name each field allowed to differ (environment NAME or label NAME); ` +
+                        `one entry never allows all config drift`, 'key');
+                }
+                ok = false;
+            }
+            else {
+                e.fields.forEach((f, j) => {
+                    const field = f.trim();
+                    if (!ALLOWABLE_FIELD.test(field)) {
+                        bad([...at, 'fields', j], `field ${JSON.stringify(f)} cannot be allowed: only \`environment NAME\` and \`label NAME\` can ` +
+                            `(the plan proves them the only difference with compose's config hash); apply or revert a ` +
+                            `change of anything else`);
+                        ok = false;
+                    }
+                    else if (seenFields.has(field)) {
+                        bad([...at, 'fields', j], `field '${field}' is already allowed by spec.drift.allow.${seenFields.get(field)}: keep one entry`);
+                        ok = false;
+                    }
+                    else
+                        seenFields.set(field, i);
+                });
+            }
+        }
+        else if (e.fields !== undefined && _drift_types_js__WEBPACK_IMPORTED_MODULE_0__/* .DRIFT_KEYS */ .F.includes(key)) {
+            bad([...at, 'fields'], `${key} has no fields (only container.config has): remove fields, or use key container.config`, 'key');
+            ok = false;
+        }
+        // One line of words: a line break or control character in the reason would forge plan lines.
+        if (/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(e.reason)) {
+            bad([...at, 'reason'], `reason holds a line break or control character: write it on one line`);
+            ok = false;
+        }
+        if (!isCalendarDay(e.until)) {
+            bad([...at, 'until'], `until ${JSON.stringify(e.until)} is no calendar day: write a date YYYY-MM-DD`);
+            ok = false;
+        }
+        if (ok) {
+            entries.push({
+                key: key,
+                fields: key === 'container.config' ? e.fields.map((f) => f.trim()) : null,
+                reason: e.reason.trim(),
+                until: e.until,
+            });
+        }
+    });
+    return { entries, problems };
+}
+/** The hint that follows a schema problem inside spec.drift.allow (what an entry looks like). */
+function driftAllowHint(path) {
+    return path[0] === 'spec' && path[1] === 'drift' ? ` (${FORMAT})` : '';
+}
+
+
+/***/ }),
+
 /***/ 5096:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
@@ -24364,9 +24779,11 @@ var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_nod
 // EXTERNAL MODULE: ./node_modules/ajv/dist/2020.js
 var _2020 = __nccwpck_require__(2210);
 ;// CONCATENATED MODULE: ./schema/module.schema.json
-const module_schema_namespaceObject = /*#__PURE__*/JSON.parse('{"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://stateguard.dev/schema/module.schema.json","title":"stateguard module","description":"One service of the platform, declared in modules/<name>/module.yaml beside its compose file.","type":"object","additionalProperties":false,"required":["apiVersion","kind","metadata","spec"],"properties":{"apiVersion":{"description":"Schema version of this file.","const":"stateguard/v1"},"kind":{"description":"Always Module.","const":"Module"},"metadata":{"description":"Who this module is.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"description":"Module name, unique across the repo (DNS label: lowercase letters, digits, hyphens; at most 63).","type":"string","pattern":"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"},"description":{"description":"One line for humans.","type":"string","maxLength":500}}},"spec":{"description":"What the module is and how stateguard treats it. It names exactly one runtime: spec.compose (Docker Compose) or spec.swarm (Docker Swarm stack).","type":"object","additionalProperties":false,"required":["class"],"oneOf":[{"properties":{"compose":true},"required":["compose"]},{"properties":{"swarm":true},"required":["swarm"]}],"properties":{"class":{"description":"stateless: applied freely. stateful: holds data. sidecar: a helper bound to a stateful module (e.g. an init job).","enum":["stateless","stateful","sidecar"]},"compose":{"description":"Where the service is declared, for Docker Compose. Exactly one of compose or swarm.","type":"object","additionalProperties":false,"required":["file","project","service"],"properties":{"file":{"description":"Compose file, relative to this module.yaml.","type":"string","minLength":1},"project":{"description":"Compose project name.","type":"string","pattern":"^[a-z0-9][a-z0-9_-]*$"},"service":{"description":"Service name in the compose file.","type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$"}}},"swarm":{"description":"Where the service is declared, for Docker Swarm (`docker stack deploy`). Exactly one of compose or swarm.","type":"object","additionalProperties":false,"required":["file","stack","service"],"properties":{"file":{"description":"Stack file (a compose file), relative to this module.yaml.","type":"string","minLength":1},"stack":{"description":"Swarm stack name (as in `docker stack deploy <stack>`).","type":"string","pattern":"^[a-z0-9][a-z0-9_-]*$"},"service":{"description":"Service key in the stack file (Swarm names it <stack>_<service>).","type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$"}}},"runtime":{"description":"What the service looks like when it is in its declared state.","type":"object","additionalProperties":false,"properties":{"expected_state":{"description":"running (default): a long-running service. exited-success: a one-shot that must have run to exit 0 under the current config.","enum":["running","exited-success"],"default":"running"},"timeout_seconds":{"description":"How long apply waits for a one-shot to exit before stopping it.","type":"integer","minimum":1,"maximum":86400,"default":300}}},"backup":{"description":"Required for stateful and sidecar modules: which backups cover this module.","type":"object","additionalProperties":false,"required":["max_age_hours"],"properties":{"ref_modules":{"description":"Other modules whose backups also cover this one. Optional for a stateful module (its own backups always count). Required and non-empty for a sidecar: it names its parent stateful module, whose backups are what cover it.","type":"array","uniqueItems":true,"items":{"type":"string","pattern":"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"}},"max_age_hours":{"description":"A backup older than this is refused.","type":"number","exclusiveMinimum":0,"maximum":8760}}},"data":{"description":"Where the module keeps data.","type":"object","additionalProperties":false,"properties":{"volumes":{"description":"Durable mounts that must survive a container recreate.","type":"array","items":{"type":"object","additionalProperties":false,"required":["volume","path"],"properties":{"volume":{"description":"Compose volume name (on Swarm: a named volume declared in the stack file\'s top-level volumes, its key there, without the <stack>_ prefix).","type":"string","minLength":1},"path":{"description":"Absolute path inside the container.","type":"string","pattern":"^/"}}}},"ephemeral_paths":{"description":"Absolute paths expected NOT to survive a recreate.","type":"array","items":{"type":"string","pattern":"^/"}}}},"upgrade":{"description":"Only for a stateful module with expected_state running: how `stateguard upgrade` gates and checks an image upgrade.","type":"object","additionalProperties":false,"properties":{"release_notes":{"description":"Release notes of the target version: a path relative to this module.yaml; `{version}` is replaced by the target image\'s tag. It must stay inside the repo (no `..` out of --root). When declared, a missing or unreadable file holds the upgrade (held-manual-migration): nothing proves there is no manual migration.","type":"string","minLength":1,"pattern":"^[^/]"},"hold_markers":{"description":"Phrases in the release notes that hold the upgrade (held-manual-migration); matched case-insensitively as whole phrases, each word in its plural and verb forms (migration/migrations, require/required/requires, need/needed/needs), the words joined by whitespace (also a line break), hyphens or underscores (Manual-migration, manual_migration). Fail closed: a negation (\\"no migration required\\", \\"no breaking changes\\") still holds; narrow the list if that is too strict.","type":"array","minItems":1,"items":{"type":"string","minLength":1,"pattern":"\\\\S"},"default":["manual migration","manual intervention","breaking change","BREAKING","migration required","migration needed","must be migrated","upgrade guide"]},"health_timeout_seconds":{"description":"How long upgrade waits for the new container to be running (and healthy, when it has a healthcheck) before it rolls back.","type":"integer","minimum":10,"maximum":3600,"default":120},"settle_seconds":{"description":"How long the new container must stay running and healthy after the health gate passed before the upgrade counts as done.","type":"integer","minimum":0,"maximum":600,"default":10}}},"depends_on_healthy":{"description":"Modules that must still be running (and healthy) with unchanged container IDs after an apply.","type":"array","uniqueItems":true,"items":{"type":"string","pattern":"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"}}}}}}');
+const module_schema_namespaceObject = /*#__PURE__*/JSON.parse('{"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://stateguard.dev/schema/module.schema.json","title":"stateguard module","description":"One service of the platform, declared in modules/<name>/module.yaml beside its compose file.","type":"object","additionalProperties":false,"required":["apiVersion","kind","metadata","spec"],"properties":{"apiVersion":{"description":"Schema version of this file.","const":"stateguard/v1"},"kind":{"description":"Always Module.","const":"Module"},"metadata":{"description":"Who this module is.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"description":"Module name, unique across the repo (DNS label: lowercase letters, digits, hyphens; at most 63).","type":"string","pattern":"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"},"description":{"description":"One line for humans.","type":"string","maxLength":500}}},"spec":{"description":"What the module is and how stateguard treats it. It names exactly one runtime: spec.compose (Docker Compose) or spec.swarm (Docker Swarm stack).","type":"object","additionalProperties":false,"required":["class"],"oneOf":[{"properties":{"compose":true},"required":["compose"]},{"properties":{"swarm":true},"required":["swarm"]}],"properties":{"class":{"description":"stateless: applied freely. stateful: holds data. sidecar: a helper bound to a stateful module (e.g. an init job).","enum":["stateless","stateful","sidecar"]},"compose":{"description":"Where the service is declared, for Docker Compose. Exactly one of compose or swarm.","type":"object","additionalProperties":false,"required":["file","project","service"],"properties":{"file":{"description":"Compose file, relative to this module.yaml.","type":"string","minLength":1},"project":{"description":"Compose project name.","type":"string","pattern":"^[a-z0-9][a-z0-9_-]*$"},"service":{"description":"Service name in the compose file.","type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$"}}},"swarm":{"description":"Where the service is declared, for Docker Swarm (`docker stack deploy`). Exactly one of compose or swarm.","type":"object","additionalProperties":false,"required":["file","stack","service"],"properties":{"file":{"description":"Stack file (a compose file), relative to this module.yaml.","type":"string","minLength":1},"stack":{"description":"Swarm stack name (as in `docker stack deploy <stack>`).","type":"string","pattern":"^[a-z0-9][a-z0-9_-]*$"},"service":{"description":"Service key in the stack file (Swarm names it <stack>_<service>).","type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$"}}},"runtime":{"description":"What the service looks like when it is in its declared state.","type":"object","additionalProperties":false,"properties":{"expected_state":{"description":"running (default): a long-running service. exited-success: a one-shot that must have run to exit 0 under the current config.","enum":["running","exited-success"],"default":"running"},"timeout_seconds":{"description":"How long apply waits for a one-shot to exit before stopping it.","type":"integer","minimum":1,"maximum":86400,"default":300}}},"backup":{"description":"Required for stateful and sidecar modules: which backups cover this module.","type":"object","additionalProperties":false,"required":["max_age_hours"],"properties":{"ref_modules":{"description":"Other modules whose backups also cover this one. Optional for a stateful module (its own backups always count). Required and non-empty for a sidecar: it names its parent stateful module, whose backups are what cover it.","type":"array","uniqueItems":true,"items":{"type":"string","pattern":"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"}},"max_age_hours":{"description":"A backup older than this is refused.","type":"number","exclusiveMinimum":0,"maximum":8760}}},"data":{"description":"Where the module keeps data.","type":"object","additionalProperties":false,"properties":{"volumes":{"description":"Durable mounts that must survive a container recreate.","type":"array","items":{"type":"object","additionalProperties":false,"required":["volume","path"],"properties":{"volume":{"description":"Compose volume name (on Swarm: a named volume declared in the stack file\'s top-level volumes, its key there, without the <stack>_ prefix).","type":"string","minLength":1},"path":{"description":"Absolute path inside the container.","type":"string","pattern":"^/"}}}},"ephemeral_paths":{"description":"Absolute paths expected NOT to survive a recreate.","type":"array","items":{"type":"string","pattern":"^/"}}}},"upgrade":{"description":"Only for a stateful module with expected_state running: how `stateguard upgrade` gates and checks an image upgrade.","type":"object","additionalProperties":false,"properties":{"release_notes":{"description":"Release notes of the target version: a path relative to this module.yaml; `{version}` is replaced by the target image\'s tag. It must stay inside the repo (no `..` out of --root). When declared, a missing or unreadable file holds the upgrade (held-manual-migration): nothing proves there is no manual migration.","type":"string","minLength":1,"pattern":"^[^/]"},"hold_markers":{"description":"Phrases in the release notes that hold the upgrade (held-manual-migration); matched case-insensitively as whole phrases, each word in its plural and verb forms (migration/migrations, require/required/requires, need/needed/needs), the words joined by whitespace (also a line break), hyphens or underscores (Manual-migration, manual_migration). Fail closed: a negation (\\"no migration required\\", \\"no breaking changes\\") still holds; narrow the list if that is too strict.","type":"array","minItems":1,"items":{"type":"string","minLength":1,"pattern":"\\\\S"},"default":["manual migration","manual intervention","breaking change","BREAKING","migration required","migration needed","must be migrated","upgrade guide"]},"health_timeout_seconds":{"description":"How long upgrade waits for the new container to be running (and healthy, when it has a healthcheck) before it rolls back.","type":"integer","minimum":10,"maximum":3600,"default":120},"settle_seconds":{"description":"How long the new container must stay running and healthy after the health gate passed before the upgrade counts as done.","type":"integer","minimum":0,"maximum":600,"default":10}}},"drift":{"description":"How the plan treats this module\'s drift.","type":"object","additionalProperties":false,"properties":{"allow":{"description":"Drift accepted for a reason until a date: shown in the plan as allowed (with its reason and until), not counted for in sync, --detailed-exitcode or the guard; past until it is drift again and the plan says the allowance expired. Never a whole module (container.missing, `*`), never container.image of a stateful or sidecar module, never a one-shot\'s exit state (container.state.exited_success) or config; not on Swarm for container.config.","type":"array","items":{"type":"object","additionalProperties":false,"required":["key","reason","until"],"properties":{"key":{"description":"One drift key: container.config (with fields), container.state.running, container.health, or container.image (stateless modules only).","type":"string"},"fields":{"description":"For container.config (required there, nowhere else): the fields allowed to differ, each `environment NAME` or `label NAME`. The plan proves they are the only difference: compose\'s config hash with the container\'s values of them put back must equal the container\'s.","type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string"}},"reason":{"description":"Why this drift is accepted (shown in the plan).","type":"string","pattern":"\\\\S","maxLength":500},"until":{"description":"The last day (UTC, YYYY-MM-DD) the entry holds; from the next day the drift counts again.","type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}}}}}},"depends_on_healthy":{"description":"Modules that must still be running (and healthy) with unchanged container IDs after an apply.","type":"array","uniqueItems":true,"items":{"type":"string","pattern":"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"}}}}}}');
 // EXTERNAL MODULE: ./src/errors.ts
 var errors = __nccwpck_require__(3916);
+// EXTERNAL MODULE: ./src/model/drift-allow.ts
+var drift_allow = __nccwpck_require__(1030);
 // EXTERNAL MODULE: ./src/model/suggest.ts
 var suggest = __nccwpck_require__(2691);
 // EXTERNAL MODULE: ./src/model/yaml-source.ts
@@ -24376,6 +24793,7 @@ var yaml_source = __nccwpck_require__(1954);
  * module.yaml: types, discovery under --root/--modules, schema validation with source positions,
  * and the cross-file checks of docs/architecture.md §2. Pure file reading: no docker, no @actions.
  */
+
 
 
 
@@ -24510,13 +24928,15 @@ function schemaProblem(src, err) {
                     : ' (allowed keys are listed in schema/module.schema.md)'), 'key');
         }
         case 'required':
-            return src.problem(segs, `${where} is missing required key '${String(p.missingProperty)}'`, 'key');
+            return src.problem(segs, `${where} is missing required key '${String(p.missingProperty)}'${(0,drift_allow/* driftAllowHint */._w)(segs)}`, 'key');
         case 'enum':
             return src.problem(segs, `${where} must be one of ${p.allowedValues.map((v) => JSON.stringify(v)).join(', ')}`);
         case 'const':
             return src.problem(segs, `${where} must be ${JSON.stringify(p.allowedValue)}`);
-        case 'pattern':
-            return src.problem(segs, `${where} ${describePattern(String(p.pattern))}`);
+        case 'pattern': {
+            const words = segs[1] === 'drift' && p.pattern === '\\S' ? 'must not be empty' : describePattern(String(p.pattern));
+            return src.problem(segs, `${where} ${words}${(0,drift_allow/* driftAllowHint */._w)(segs)}`);
+        }
         case 'type':
             return src.problem(segs, `${where} must be ${typeWords(String(p.type))}, got ${describeValue(err.data)}`);
         default:
@@ -24582,6 +25002,8 @@ function describePattern(pattern) {
     }
     if (pattern === '^/')
         return 'must be an absolute path (starting with /)';
+    if (pattern === '^[0-9]{4}-[0-9]{2}-[0-9]{2}$')
+        return 'must be a date YYYY-MM-DD';
     return `must match ${pattern}`;
 }
 function toDecl(raw, root, absFile, relFile, source) {
@@ -24610,6 +25032,7 @@ function toDecl(raw, root, absFile, relFile, source) {
         ephemeralPaths: raw.spec.data?.ephemeral_paths ?? [],
         dependsOnHealthy: raw.spec.depends_on_healthy ?? [],
         upgrade: raw.spec.upgrade ? toUpgrade(raw.spec.upgrade, absFile) : undefined,
+        driftAllow: [],
         file: relFile,
         absFile,
         source,
@@ -24654,7 +25077,18 @@ function loadModules(root, glob, displayBase = process.cwd()) {
                 invalid.set(name, display);
             continue;
         }
-        modules.push(toDecl(read.value, absRoot, abs, display, read.source));
+        const decl = toDecl(read.value, absRoot, abs, display, read.source);
+        // spec.drift.allow beyond the schema (docs/architecture.md §3, "Drift allowlist"): a refused entry
+        // leaves the whole file out, as a schema problem does.
+        const allow = (0,drift_allow/* checkDriftAllow */.lF)(read.value.spec.drift?.allow ?? [], decl, read.source);
+        if (allow.problems.length > 0) {
+            problems.push(...allow.problems);
+            if (!invalid.has(decl.name))
+                invalid.set(decl.name, display);
+            continue;
+        }
+        decl.driftAllow = allow.entries;
+        modules.push(decl);
     }
     modules.sort((a, b) => a.name.localeCompare(b.name));
     return { root: absRoot, modules, problems, invalid };
@@ -27939,11 +28373,17 @@ class DockerCli {
     }
     /** Run with an override file beside the declared ones: same project and labels, only the image differs. */
     async withImageOverride(target, service, image, fn) {
+        return this.withServiceOverride(target, service, { image }, fn);
+    }
+    /** An override file (private: it may hold values) beside the declared ones, removed at once. */
+    async withServiceOverride(target, service, body, fn) {
         const dir = await (0,promises_.mkdtemp)(external_node_path_default().join((0,external_node_os_.tmpdir)(), 'stateguard-override-'));
         try {
             const version = composeVersion(target.files[0]);
             const file = external_node_path_default().join(dir, 'override.yaml');
-            await (0,promises_.writeFile)(file, (0,dist/* stringify */.As)({ ...(version ? { version } : {}), services: { [service]: { image } } }));
+            await (0,promises_.writeFile)(file, (0,dist/* stringify */.As)({ ...(version ? { version } : {}), services: { [service]: body } }), {
+                mode: 0o600,
+            });
             return await fn({ ...target, files: [...target.files, file] });
         }
         finally {
@@ -28604,6 +29044,23 @@ class DockerCli {
     }
     async configHashWithImage(target, service, image) {
         const r = await this.withImageOverride(target, service, image, async (t) => {
+            if ((await this.composeFlavor()) === 'v1')
+                return this.compose(t, ['config', '--hash', service]);
+            // v2: the hash of the rendered model, as renderProject computes it (docs/architecture.md §3)
+            const config = await this.compose(t, ['config', '--format', 'json']);
+            return config.code === 0 ? this.hashRendered(target, config.stdout, service) : config;
+        });
+        return r.code === 0 ? (parseConfigHashes(r.stdout)[service] ?? null) : null;
+    }
+    // ---- the drift allowlist's proof (docs/architecture.md §3, "Drift allowlist") ----
+    async configHashWithValues(target, service, values) {
+        // A value is literal: compose would interpolate a `$` in the override file, so it is escaped.
+        const literal = (o) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, v.replace(/\$/g, '$$$$')]));
+        const body = {
+            ...(Object.keys(values.environment).length > 0 ? { environment: literal(values.environment) } : {}),
+            ...(Object.keys(values.labels).length > 0 ? { labels: literal(values.labels) } : {}),
+        };
+        const r = await this.withServiceOverride(target, service, body, async (t) => {
             if ((await this.composeFlavor()) === 'v1')
                 return this.compose(t, ['config', '--hash', service]);
             // v2: the hash of the rendered model, as renderProject computes it (docs/architecture.md §3)
@@ -29403,6 +29860,13 @@ class SwarmCli extends DockerCli {
     }
     /** The Swarm view hash is not compose's config hash: cannot tell (an upgrade then needs the plan hash). */
     async configHashWithImage() {
+        return null;
+    }
+    /**
+     * The drift allowlist's proof (docs/architecture.md §3, "Drift allowlist"): no compose config hash on
+     * Swarm, so never proven (validate refuses a container.config allowance on Swarm anyway).
+     */
+    async configHashWithValues() {
         return null;
     }
     async listMountEntries() {
@@ -42300,7 +42764,7 @@ __nccwpck_require__.d(__webpack_exports__, {
 });
 
 // EXTERNAL MODULE: ./src/commands/index.ts + 70 modules
-var src_commands = __nccwpck_require__(9596);
+var src_commands = __nccwpck_require__(3866);
 // EXTERNAL MODULE: ./src/commands/inputs.ts
 var inputs = __nccwpck_require__(7521);
 // EXTERNAL MODULE: ./src/errors.ts

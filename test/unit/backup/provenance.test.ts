@@ -218,3 +218,59 @@ describe('verify-backup (action): failure reasons a workflow can branch on', () 
     expect(r.outputs).toMatchObject({ verified: 'false', 'failure-reason': reason });
   });
 });
+
+describe('the guard sees a provenance refusal as a failed verification (and passes the flags on)', () => {
+  const stamp = (): string => {
+    const d = new Date(Date.now() - 60_000);
+    return d.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '');
+  };
+  const rows = (n: number): Buffer =>
+    gz(tar(dir('store-data/'), ...Array.from({ length: n }, (_, i) => file(`store-data/r${i}`, 'r'.repeat(100)))));
+  const platform = { project: 'platform', service: 'store' };
+
+  async function guard(files: Record<string, Buffer>, name: string, extra: Record<string, string> = {}) {
+    const { actionRun } = await import('../../support/commands.js');
+    const { examplePlatform } = await import('../../support/fake-runtime.js');
+    const { REPO } = await import('../../support/runner.js');
+    const root = mkdtempSync(path.join(tmpdir(), 'sg-prov-guard-'));
+    dirs.push(root);
+    for (const [n, c] of Object.entries(files)) writeFileSync(path.join(root, n), c);
+    return actionRun(
+      'guard',
+      {
+        root: path.join(REPO, 'examples/platform'),
+        module: 'store-init',
+        'allow-stateful': 'true',
+        confirm: 'BACKUP_DONE',
+        'backup-ref': path.join(root, name),
+        'backup-root': root,
+        ...extra,
+      },
+      examplePlatform(),
+    );
+  }
+
+  it('a legacy archive: blocked (backup-rejected); with allow-legacy-archive: allowed', async () => {
+    const s = stamp();
+    const files = { [`store-${s}.tar.gz`]: rows(3) };
+    expect((await guard(files, `store-${s}.tar.gz`)).outputs).toMatchObject({ decision: 'blocked', 'failure-reason': 'backup-rejected' });
+    expect((await guard(files, `store-${s}.tar.gz`, { 'allow-legacy-archive': 'true' })).outputs).toMatchObject({ decision: 'allowed' });
+  });
+
+  it('a backup that shrank: blocked (backup-rejected); with allow-shrink: allowed', async () => {
+    const s = stamp();
+    const files = {
+      'store-20200101T000000Z.tar.gz': withManifest(rows(100), { module: 'store', stamp: '20200101T000000Z', ...platform }),
+      [`store-${s}.tar.gz`]: withManifest(rows(2), { module: 'store', stamp: s, ...platform }),
+    };
+    expect((await guard(files, `store-${s}.tar.gz`)).outputs).toMatchObject({ decision: 'blocked', 'failure-reason': 'backup-rejected' });
+    expect((await guard(files, `store-${s}.tar.gz`, { 'allow-shrink': 'true' })).outputs).toMatchObject({ decision: 'allowed' });
+  });
+
+  it('max-shrink-percent outside 0..100 is an input error naming the input', async () => {
+    const s = stamp();
+    const r = await guard({ [`store-${s}.tar.gz`]: rows(1) }, `store-${s}.tar.gz`, { 'max-shrink-percent': '150' });
+    expect(r.outputs['failure-reason']).toBe('invalid-input');
+    expect(r.code).toBe(3);
+  });
+});

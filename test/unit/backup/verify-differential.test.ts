@@ -15,6 +15,7 @@ import { create as tarCreate } from 'tar';
 import { END_OF_ARCHIVE, bodyPadding, headerBlocks } from '../../../src/backup/tar-writer.js';
 import { dir, entry, file, gnuLong, gnuTarArchive, gz, pax, tar } from '../../support/archives.js';
 import { ourList, readerListings } from '../../support/listings.js';
+import { withManifest } from '../../support/manifests.js';
 
 /**
  * A fixed seed in CI, so a run is repeatable and a failure is reproducible; SG_FC_SEED=random
@@ -182,7 +183,26 @@ async function agreeIfVerified(gzipped: Buffer): Promise<boolean> {
   return true;
 }
 
+/**
+ * Every archive stateguard writes starts with its provenance manifest in a gzip member of its own
+ * (docs/architecture.md §16): each reader must read the members as one stream and list the manifest
+ * first, then exactly the same entries.
+ */
+const WITH_MANIFEST: Array<[string, () => Buffer]> = CORPUS.map(([name, make]) => [
+  `${name}, behind a provenance manifest (two gzip members)`,
+  () => withManifest(make(), { module: 'store', stamp: '20260310T110000Z' }),
+]);
+
 describe('differential: good archives list identically under our walker, GNU tar, Python tarfile, busybox', () => {
+  it.each(WITH_MANIFEST)('%s', async (_, make) => {
+    const archive = make();
+    const { inspection, listed } = await ourList(archive, LAYOUT);
+    expect(inspection.problems).toEqual([]);
+    expect(inspection.manifest).not.toBeNull();
+    expect(listed[0]?.[0]).toBe('.stateguard/manifest.json');
+    expect(await agreeIfVerified(archive)).toBe(true);
+  });
+
   it.each(CORPUS)('%s', async (_, make) => {
     const archive = make();
     const { inspection, listed } = await ourList(archive, LAYOUT);
