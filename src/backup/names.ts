@@ -79,6 +79,52 @@ export interface NameVerdict {
   problems: BackupProblem[];
 }
 
+/** The stamp's shape, spelled out (this text reaches markdown summaries: no <placeholders>). */
+const STAMP_SHAPE = 'YYYYMMDDTHHMMSSZ (UTC, e.g. 20260131T235959Z)';
+
+/**
+ * Why a name that is not one of ours was refused, by what it most looks like, first match wins: a
+ * safety copy of an allowed module or a backup of one with only the stamp off (`bad-stamp`), or
+ * anything else (`bad-name`, naming the safety-copy shape too when it starts `<module>.`).
+ */
+function nearMiss(fileName: string, allowed: readonly string[], expected: string): BackupProblem {
+  const ours = fileName.endsWith(ARCHIVE_SUFFIX);
+  const safety = (a: string, k: SafetyKind): string => `${a}.${k}.YYYYMMDDTHHMMSSZ${ARCHIVE_SUFFIX}`;
+  const rules: Array<{ when: boolean; problem: () => BackupProblem }> = [
+    ...SAFETY_KINDS.map((k) => ({
+      when: ours && allowed.some((a) => fileName.startsWith(`${a}.${k}.`)),
+      problem: (): BackupProblem => ({
+        code: 'bad-stamp',
+        message:
+          `the time stamp in ${JSON.stringify(fileName)} is not ${STAMP_SHAPE}; ` +
+          `expected ${allowed.map((a) => safety(a, k)).join(' or ')}`,
+      }),
+    })),
+    {
+      when: ours && allowed.some((a) => fileName.startsWith(`${a}-`)),
+      problem: () => ({
+        code: 'bad-stamp',
+        message: `the time stamp in ${JSON.stringify(fileName)} is not ${STAMP_SHAPE}; expected ${expected}`,
+      }),
+    },
+    {
+      when: allowed.some((a) => fileName.startsWith(`${a}.`)),
+      problem: () => ({
+        code: 'bad-name',
+        message:
+          `${JSON.stringify(fileName)} is not named ${expected} (a backup) or ` +
+          `${allowed.flatMap((a) => SAFETY_KINDS.map((k) => safety(a, k))).join(' or ')} (a safety copy)`,
+      }),
+    },
+  ];
+  return (
+    rules.find((r) => r.when)?.problem() ?? {
+      code: 'bad-name',
+      message: `${JSON.stringify(fileName)} is not named ${expected}`,
+    }
+  );
+}
+
 /**
  * Judge a backup's file name against the modules whose backups may cover this one (the module
  * itself and its `ref_modules`) and its maximum age. Every failed rule is reported. A safety copy
@@ -96,40 +142,7 @@ export function checkArchiveName(
   const expected = allowed.map((a) => `${a}-YYYYMMDDTHHMMSSZ${ARCHIVE_SUFFIX}`).join(' or ');
   const parsed = parseArchiveName(fileName);
   if (!parsed) {
-    // Say "bad stamp" when an allowed module name is clearly there and only the stamp is off.
-    const looksLikeOurs = fileName.endsWith(ARCHIVE_SUFFIX) && allowed.some((a) => fileName.startsWith(`${a}-`));
-    const safetyKind = SAFETY_KINDS.find(
-      (k) => fileName.endsWith(ARCHIVE_SUFFIX) && allowed.some((a) => fileName.startsWith(`${a}.${k}.`)),
-    );
-    const looksLikeSafety = allowed.some((a) => fileName.startsWith(`${a}.`));
-    const safetyExpected = allowed
-      .flatMap((a) => SAFETY_KINDS.map((k) => `${a}.${k}.YYYYMMDDTHHMMSSZ${ARCHIVE_SUFFIX}`))
-      .join(' or ');
-    problems.push(
-      safetyKind
-        ? {
-            code: 'bad-stamp',
-            message:
-              `the time stamp in ${JSON.stringify(fileName)} is not YYYYMMDDTHHMMSSZ (UTC, e.g. 20260131T235959Z); ` +
-              `expected ${allowed.map((a) => `${a}.${safetyKind}.YYYYMMDDTHHMMSSZ${ARCHIVE_SUFFIX}`).join(' or ')}`,
-          }
-        : looksLikeOurs
-          ? {
-              code: 'bad-stamp',
-              message:
-                `the time stamp in ` +
-                `${JSON.stringify(fileName)} is not YYYYMMDDTHHMMSSZ (UTC, e.g. 20260131T235959Z); ` +
-                `expected ${expected}`,
-            }
-          : looksLikeSafety
-            ? {
-                code: 'bad-name',
-                message:
-                  `${JSON.stringify(fileName)} is not named ${expected} (a backup) or ${safetyExpected} ` +
-                  `(a safety copy)`,
-              }
-            : { code: 'bad-name', message: `${JSON.stringify(fileName)} is not named ${expected}` },
-    );
+    problems.push(nearMiss(fileName, allowed, expected));
     return { matchedModule: null, createdAt: null, kind: null, problems };
   }
   const { module: name, stamp, kind } = parsed;

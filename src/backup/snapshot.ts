@@ -397,6 +397,8 @@ async function captureToTemp(
 }
 
 interface CapturedData {
+  /** the temporary file holding the data member */
+  path: string;
   sha256: string;
   bytes: number;
   entries: number;
@@ -409,7 +411,7 @@ interface CapturedData {
  * what was given to it).
  */
 async function assembleWithManifest(
-  data: CapturedData & { path?: string },
+  data: CapturedData,
   manifest: Manifest,
   outDir: string,
   finalName: string,
@@ -438,7 +440,7 @@ async function assembleWithManifest(
   const out = await open(tempPath, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, 0o600);
   try {
     await out.write(head);
-    const src = await open(data.path!, fsc.O_RDONLY);
+    const src = await open(data.path, fsc.O_RDONLY);
     try {
       for await (const chunk of src.createReadStream({ highWaterMark: 1024 * 1024, autoClose: false })) {
         const b = chunk as Buffer;
@@ -481,7 +483,7 @@ async function captureData(
   log: Logger,
   label: string,
   progress: ProgressSettings | undefined,
-): Promise<CapturedData & { path: string }> {
+): Promise<CapturedData> {
   const hash = createHash('sha256');
   let bytes = 0;
   const counters = { entries: 0 };

@@ -7,7 +7,7 @@
 import { constants as fsc } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { archiveName, CHECKSUM_SUFFIX, type SafetyKind } from '../backup/names.js';
+import { archiveName, CHECKSUM_SUFFIX } from '../backup/names.js';
 import type { ModuleDecl } from '../model/module.js';
 import type { ContainerInfo, DataMount } from '../ports.js';
 
@@ -23,14 +23,6 @@ export interface DryRunStep {
 export interface DryRunFields {
   dry_run: boolean;
   steps: DryRunStep[] | null;
-}
-
-/**
- * The file name a safety copy (pre-restore, pre-upgrade snapshot) taken at `now` would get. One place,
- * so a change of the safety copies' names changes what the dry run says with it.
- */
-export function safetyCopyName(module: ModuleDecl, now: Date, kind: SafetyKind): string {
-  return archiveName(module.name, now, kind);
 }
 
 /**
@@ -90,7 +82,7 @@ export function restoreSteps(a: {
   now: Date;
 }): DryRunStep[] {
   const m = a.module;
-  const snap = path.join(path.resolve(a.outDir), safetyCopyName(m, a.now, 'pre-restore'));
+  const snap = path.join(path.resolve(a.outDir), archiveName(m.name, a.now, 'pre-restore'));
   const steps: DryRunStep[] = [
     { step: 'lock', would: `would take the restore lock ${a.lock}` },
     { step: 'journal', would: `would write the journal mark begun on the engine (recover reads it after a crash)` },
@@ -151,7 +143,7 @@ export function upgradeSteps(a: {
   now: Date;
 }): DryRunStep[] {
   const m = a.module;
-  const snap = path.join(path.resolve(a.outDir), safetyCopyName(m, a.now, 'pre-upgrade'));
+  const snap = path.join(path.resolve(a.outDir), archiveName(m.name, a.now, 'pre-upgrade'));
   return [
     { step: 'lock', would: `would take the upgrade lock ${a.lock}` },
     ...(a.recordFrom && a.from

@@ -15,7 +15,7 @@ import { EnvironmentError, errorMessage, type FailureReason } from '../errors.js
 import type { GuardResult } from '../guard/decide.js';
 import { evaluateGuard, type GuardDeps, type GuardEvaluation, type GuardRequest } from '../guard/evaluate.js';
 import type { ModuleDecl } from '../model/module.js';
-import type { ContainerInfo, Logger } from '../ports.js';
+import type { ContainerInfo, Logger, Runtime } from '../ports.js';
 import { Scrubber } from '../report/scrub.js';
 import {
   acquireLock,
@@ -25,6 +25,7 @@ import {
   releaseLock,
   type HeldLock,
   type LockRefusal,
+  type LockRequest,
 } from './lock.js';
 import {
   checkDependencies,
@@ -149,6 +150,26 @@ export function allowedLine(driftKeys: readonly string[]): string {
 }
 
 /**
+ * The module lock as this run holds it: taken (a real run, released at the end), or only looked at
+ * and found free (a dry run, docs/architecture.md §12 "Dry runs": nothing is created or released).
+ */
+type ModuleLock =
+  | { kind: 'taken'; lock: HeldLock }
+  | { kind: 'peeked'; name: string; wouldBreak: { holder: string; since: string } | null };
+
+/** The dry run's lock step: the lock read, never taken; a refusal exactly as a real run would get it. */
+async function peekModuleLock(
+  runtime: Runtime,
+  req: LockRequest,
+  timeoutSeconds: number,
+): Promise<{ held: ModuleLock } | { refusal: LockRefusal }> {
+  const peek = await peekLock(runtime, req, timeoutSeconds);
+  return peek.free
+    ? { held: { kind: 'peeked', name: peek.name, wouldBreak: peek.wouldBreak } }
+    : { refusal: peek.refusal };
+}
+
+/**
  * The one line that says a guarded operation was blocked, without repeating its reasons (the
  * result lists each once, with its fix): `the guard blocked the restore of 'db' (2 reasons: a, b)`.
  */
@@ -198,7 +219,6 @@ export async function runGuarded<O extends GuardedOutcome>(op: GuardedOperation<
     dependencies.push(d);
   }
 
-  let taken: Awaited<ReturnType<typeof acquireLock>>;
   const lockRequest = {
     module: m.name,
     project: m.compose.project,
@@ -210,25 +230,25 @@ export async function runGuarded<O extends GuardedOutcome>(op: GuardedOperation<
     breakStale: req.breakStaleLock,
     operation: LOCK_OPERATIONS.find((o) => o === op.verb),
   };
-  // A dry run reads the lock and takes nothing: the refusal is the one a real run would give.
-  let peeked: { name: string } | null = null;
+  // One lock step: a real run takes the lock; a dry run only reads it and takes nothing, and its
+  // refusal is the one a real run would give.
+  let held: ModuleLock;
   try {
-    if (op.dryRun) {
-      const peek = await peekLock(runtime, lockRequest, op.lockTimeoutSeconds);
-      if (peek.free) {
-        peeked = { name: peek.name };
-        const dummy: HeldLock = { name: peek.name, id: '', since: '', holder: req.holder };
-        taken = { acquired: true, lock: dummy };
-        say(`the ${op.verb} lock ${peek.name} is free (dry run: not taken)`);
-        if (peek.wouldBreak) {
-          const w =
-            `the ${op.verb} lock is held by ${peek.wouldBreak.holder} since ${peek.wouldBreak.since} and is stale: ` +
-            `a real run would break it (break-stale-lock: true)`;
-          out.warnings.push(w);
-          deps.log.warn(w);
-        }
-      } else taken = { acquired: false, refusal: peek.refusal };
-    } else taken = await acquireLock(runtime, lockRequest, op.lockTimeoutSeconds);
+    const got = op.dryRun
+      ? await peekModuleLock(runtime, lockRequest, op.lockTimeoutSeconds)
+      : await acquireLock(runtime, lockRequest, op.lockTimeoutSeconds).then((t) =>
+          t.acquired ? { held: { kind: 'taken' as const, lock: t.lock } } : { refusal: t.refusal },
+        );
+    if ('refusal' in got) {
+      out.lock_refusal = got.refusal;
+      // A lock left by an interrupted restore: the way out is recover, not waiting for the holder.
+      // A holder that runs on this host is a running operation, whose journal is open, not interrupted.
+      const running = holderRunsHere(got.refusal.holder);
+      const interrupted = op.interrupted && !running ? await op.interrupted().catch(() => null) : null;
+      if (interrupted) return end('refused', interrupted.reason, `${interrupted.message} (${got.refusal.message})`);
+      return end('refused', 'locked', got.refusal.message);
+    }
+    held = got.held;
   } catch (err) {
     // Never run unlocked: a lock that cannot be taken (or read back) ends it, as could-not-run.
     const reason: FailureReason = err instanceof EnvironmentError ? err.reason : 'internal';
@@ -239,31 +259,33 @@ export async function runGuarded<O extends GuardedOutcome>(op: GuardedOperation<
       true,
     );
   }
-  if (!taken.acquired) {
-    out.lock_refusal = taken.refusal;
-    // A lock left by an interrupted restore: the way out is recover, not waiting for the holder.
-    // A holder that runs on this host is a running operation, whose journal is open, not interrupted.
-    const running = holderRunsHere(taken.refusal.holder);
-    const interrupted = op.interrupted && !running ? await op.interrupted().catch(() => null) : null;
-    if (interrupted) return end('refused', interrupted.reason, `${interrupted.message} (${taken.refusal.message})`);
-    return end('refused', 'locked', taken.refusal.message);
-  }
-  const lock = taken.lock;
-  if (!peeked)
+  const warn = (w: string): void => {
+    out.warnings.push(w);
+    deps.log.warn(w);
+  };
+  if (held.kind === 'peeked') {
+    say(`the ${op.verb} lock ${held.name} is free (dry run: not taken)`);
+    if (held.wouldBreak) {
+      warn(
+        `the ${op.verb} lock is held by ${held.wouldBreak.holder} since ${held.wouldBreak.since} and is stale: ` +
+          `a real run would break it (break-stale-lock: true)`,
+      );
+    }
+  } else {
+    const lock = held.lock;
     out.lock = {
       name: lock.name,
       holder: lock.holder,
       since: lock.since,
       ...(lock.broke ? { broke: lock.broke } : {}),
     };
-  if (lock.broke) {
-    const w =
-      `broke a stale ` +
-      `${op.verb} lock held by ${lock.broke.holder} since ${lock.broke.since} (break-stale-lock: true)`;
-    out.warnings.push(w);
-    deps.log.warn(w);
+    if (lock.broke) {
+      warn(
+        `broke a stale ${op.verb} lock held by ${lock.broke.holder} since ${lock.broke.since} (break-stale-lock: true)`,
+      );
+    }
+    say(`took the ${op.verb} lock ${lock.name}`);
   }
-  if (!peeked) say(`took the ${op.verb} lock ${lock.name}`);
 
   try {
     const interrupted = op.interrupted ? await op.interrupted() : null;
@@ -339,7 +361,7 @@ export async function runGuarded<O extends GuardedOutcome>(op: GuardedOperation<
       dependenciesBefore.push(s);
     }
 
-    if (peeked) return await op.dryRun!(ev, ctx, peeked);
+    if (held.kind === 'peeked') return await op.dryRun!(ev, ctx, { name: held.name });
     return await op.step(ev, ctx);
   } catch (err) {
     // Fail closed: whatever broke, this is not a success.
@@ -347,12 +369,10 @@ export async function runGuarded<O extends GuardedOutcome>(op: GuardedOperation<
     return end('failed', reason, `${op.verb} stopped: ${errorMessage(err)}`, true);
   } finally {
     // A dry run took no lock: nothing to release.
-    const problem = peeked ? null : await releaseLock(runtime, lock);
-    if (problem) {
-      out.warnings.push(problem);
-      deps.log.warn(problem);
-    } else if (!peeked) {
-      out.messages.push(`released the ${op.verb} lock ${lock.name}`);
+    if (held.kind === 'taken') {
+      const problem = await releaseLock(runtime, held.lock);
+      if (problem) warn(problem);
+      else out.messages.push(`released the ${op.verb} lock ${held.lock.name}`);
     }
   }
 }
