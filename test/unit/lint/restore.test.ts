@@ -293,7 +293,7 @@ describe('workflows/restore.yml and workflows/recover.yml', () => {
     expect(restore.permissions).toEqual({ contents: 'read' });
     expect(recover.permissions).toEqual({ contents: 'read' });
     const inputs = restore.on.workflow_dispatch!.inputs!;
-    expect(Object.keys(inputs)).toEqual(['module', 'backup_ref', 'restore_confirm', 'allow_stateful', 'dry_run']);
+    expect(Object.keys(inputs)).toEqual(['module', 'backup_ref', 'restore_confirm', 'allow_stateful', 'dry_run', 'allow_legacy_archive']);
     expect(inputs.module).toMatchObject({ type: 'string', required: true });
     for (const k of ['backup_ref', 'restore_confirm']) {
       expect(inputs[k]).toMatchObject({ type: 'string', required: true });
@@ -302,6 +302,8 @@ describe('workflows/restore.yml and workflows/recover.yml', () => {
     expect(inputs.restore_confirm!.description).toMatch(/file name exactly, e\.g\. store-20261129T120000Z\.tar\.gz/);
     expect(inputs.allow_stateful).toMatchObject({ type: 'boolean', default: false });
     expect(inputs.dry_run).toMatchObject({ type: 'boolean', default: false });
+    // an archive from before provenance (docs/architecture.md §16) goes back only when ticked
+    expect(inputs.allow_legacy_archive).toMatchObject({ type: 'boolean', default: false });
     expect(recover.on.workflow_dispatch!.inputs!.module).toMatchObject({ type: 'string', required: true });
   });
 
@@ -319,7 +321,7 @@ describe('workflows/restore.yml and workflows/recover.yml', () => {
       confirm: '${{ inputs.restore_confirm }}',
     });
     // Inputs of the restore and recover actions (the contract; their action.yml files come with the commands).
-    const RESTORE = ['root', 'modules', 'module', 'backup-ref', 'backup-root', 'allow-stateful', 'confirm', 'out-dir', 'expected-plan-hash', 'helper-image', 'break-stale-lock', 'lock-stale-after-minutes', 'ready-timeout-seconds', 'max-uncompressed-bytes', 'max-entries', 'dry-run', 'json'];
+    const RESTORE = ['root', 'modules', 'module', 'backup-ref', 'backup-root', 'allow-stateful', 'confirm', 'out-dir', 'expected-plan-hash', 'helper-image', 'break-stale-lock', 'lock-stale-after-minutes', 'ready-timeout-seconds', 'max-uncompressed-bytes', 'max-entries', 'allow-legacy-archive', 'max-shrink-percent', 'allow-shrink', 'dry-run', 'json'];
     const RECOVER = ['root', 'modules', 'module', 'break-stale-lock', 'json'];
     for (const k of Object.keys(step.with!)) expect(RESTORE).toContain(k);
     const rec = only(recover).steps.find((s) => s.uses?.includes('/actions/recover@'))!;
