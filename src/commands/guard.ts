@@ -162,6 +162,8 @@ export const guardCommand = defineCommand({
     });
     const r = ev.result;
     const exitCode = guardExitCode(r);
+    const despite = r.backup?.accepted_despite ?? [];
+    for (const w of despite) ctx.log.warn(`guard: ${w.message}`);
     return {
       exitCode,
       json: { ...r, plan_hash: ev.planHash },
@@ -174,11 +176,18 @@ export const guardCommand = defineCommand({
         'failure-reason': r.failure_reason,
       },
       summary: guardSummary(r),
-      annotations: r.reasons.map((x) => ({
-        level: 'error' as const,
-        title: `stateguard guard: ${x.code}`,
-        message: `${x.message} — fix: ${x.fix}`,
-      })),
+      annotations: [
+        ...r.reasons.map((x) => ({
+          level: 'error' as const,
+          title: `stateguard guard: ${x.code}`,
+          message: `${x.message} — fix: ${x.fix}`,
+        })),
+        ...despite.map((w) => ({
+          level: 'warning' as const,
+          title: `stateguard guard: ${w.code}`,
+          message: w.message,
+        })),
+      ],
       failureReason: r.failure_reason === '' ? undefined : r.failure_reason,
     };
   },

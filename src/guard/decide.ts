@@ -28,7 +28,7 @@
  */
 import { countedDrift } from '../drift/allow.js';
 import { DRIFT_KEYS, type DriftKey, type ModulePlan } from '../drift/types.js';
-import type { BackupProblem, BackupReport } from '../backup/types.js';
+import type { BackupProblem, BackupReport, BackupWarning } from '../backup/types.js';
 import type { FailureReason } from '../errors.js';
 import type { ModuleDecl } from '../model/module.js';
 import { inputRef, setValue, type Surface } from '../report/words.js';
@@ -75,7 +75,17 @@ export interface GuardResult {
   /** drift keys of the fresh plan (empty when it could not be evaluated) */
   drift_keys: DriftKey[];
   /** the backup verdict the decision used, or null when none was needed or given */
-  backup: { verified: boolean; path: string | null; matched_module: string | null; problems: BackupProblem[] } | null;
+  backup: {
+    verified: boolean;
+    path: string | null;
+    matched_module: string | null;
+    problems: BackupProblem[];
+    /**
+     * what the backup was accepted despite (docs/architecture.md §16): `legacy-archive` (no manifest,
+     * allow-legacy-archive) or `shrink-allowed` (allow-shrink); present only when there is one
+     */
+    accepted_despite?: BackupWarning[];
+  } | null;
   /** '' unless blocked */
   failure_reason: FailureReason | '';
   /**
@@ -152,7 +162,20 @@ function backupSummary(b: BackupReport | EvaluationError | undefined): GuardResu
   if (isEvaluationError(b)) {
     return { verified: false, path: null, matched_module: null, problems: [{ code: 'unreadable', message: b.error }] };
   }
-  return { verified: b.verified === true, path: b.path, matched_module: b.matched_module, problems: b.problems ?? [] };
+  const despite = acceptedDespite(b);
+  return {
+    verified: b.verified === true,
+    path: b.path,
+    matched_module: b.matched_module,
+    problems: b.problems ?? [],
+    ...(despite.length ? { accepted_despite: despite } : {}),
+  };
+}
+
+/** The warnings a backup was accepted despite, which every command that uses it says loudly (§16). */
+export function acceptedDespite(b: Pick<BackupReport, 'verified' | 'warnings'>): BackupWarning[] {
+  if (b.verified !== true) return [];
+  return (b.warnings ?? []).filter((w) => w.code === 'legacy-archive' || w.code === 'shrink-allowed');
 }
 
 /**

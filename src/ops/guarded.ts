@@ -295,6 +295,8 @@ export async function runGuarded<O extends GuardedOutcome>(op: GuardedOperation<
     const ev = op.evaluate ? await op.evaluate() : await evaluateGuard(req, deps);
     out.guard = ev.result;
     out.plan_hash = ev.planHash;
+    // A backup accepted without its manifest or despite a shrink is said, whatever follows (§16).
+    for (const w of ev.result.backup?.accepted_despite ?? []) warn(`${op.verb}: ${w.message}`);
     if (req.expectedPlanHash !== undefined && ev.planHash !== null && ev.planHash !== req.expectedPlanHash) {
       return end(
         'refused',

@@ -22,7 +22,13 @@ import { listServiceContainers } from '../drift/containers.js';
 import type { DriftKey } from '../drift/types.js';
 import { errorMessage, type FailureReason } from '../errors.js';
 import { inputRef, setTrue, setValue } from '../report/words.js';
-import { describeConfirmMismatch, orderReasons, type GuardReason, type GuardResult } from '../guard/decide.js';
+import {
+  acceptedDespite,
+  describeConfirmMismatch,
+  orderReasons,
+  type GuardReason,
+  type GuardResult,
+} from '../guard/decide.js';
 import { planOne, verifyInputOf, type GuardDeps, type GuardEvaluation } from '../guard/evaluate.js';
 import type { ModuleDecl } from '../model/module.js';
 import { dataMountRefusal, overlapRefusal, type DataMountRefusal } from '../ops/data-mounts.js';
@@ -263,6 +269,7 @@ export async function evaluateRestore(
           path: backup.path,
           matched_module: backup.matched_module,
           problems: backup.problems,
+          ...(acceptedDespite(backup).length ? { accepted_despite: acceptedDespite(backup) } : {}),
         }
       : null,
     failure_reason: ordered[0]?.code ?? '',

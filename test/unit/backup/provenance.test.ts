@@ -254,7 +254,10 @@ describe('the guard sees a provenance refusal as a failed verification (and pass
     const s = stamp();
     const files = { [`store-${s}.tar.gz`]: rows(3) };
     expect((await guard(files, `store-${s}.tar.gz`)).outputs).toMatchObject({ decision: 'blocked', 'failure-reason': 'backup-rejected' });
-    expect((await guard(files, `store-${s}.tar.gz`, { 'allow-legacy-archive': 'true' })).outputs).toMatchObject({ decision: 'allowed' });
+    const allowed = await guard(files, `store-${s}.tar.gz`, { 'allow-legacy-archive': 'true' });
+    expect(allowed.outputs).toMatchObject({ decision: 'allowed' });
+    // accepted without a manifest: said loudly in the job log, not only in the JSON
+    expect(allowed.logs.filter((l) => /NOT checked/.test(l)).length).toBeGreaterThan(0);
   });
 
   it('a backup that shrank: blocked (backup-rejected); with allow-shrink: allowed', async () => {
@@ -264,7 +267,9 @@ describe('the guard sees a provenance refusal as a failed verification (and pass
       [`store-${s}.tar.gz`]: withManifest(rows(2), { module: 'store', stamp: s, ...platform }),
     };
     expect((await guard(files, `store-${s}.tar.gz`)).outputs).toMatchObject({ decision: 'blocked', 'failure-reason': 'backup-rejected' });
-    expect((await guard(files, `store-${s}.tar.gz`, { 'allow-shrink': 'true' })).outputs).toMatchObject({ decision: 'allowed' });
+    const allowed = await guard(files, `store-${s}.tar.gz`, { 'allow-shrink': 'true' });
+    expect(allowed.outputs).toMatchObject({ decision: 'allowed' });
+    expect(allowed.logs.filter((l) => /the backup shrank/.test(l)).length).toBeGreaterThan(0);
   });
 
   it('max-shrink-percent outside 0..100 is an input error naming the input', async () => {
