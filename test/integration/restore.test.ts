@@ -232,6 +232,7 @@ volumes:
         ),
       ),
     );
+    addManifestToFile(ref, { project, service: 'db' });
     const r = await cli(restoreArgs(ref), repo);
     if (r.code !== 0) throw new Error(`restore failed: ${r.stdout}\n${r.stderr}`);
     const j = JSON.parse(r.stdout) as {
