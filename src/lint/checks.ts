@@ -639,7 +639,7 @@ export function checkWorkflow(wf: WorkflowFile): Problem[] {
         'SG106',
         wf.positionInValue([...s.path, 'run'], first.start, first.text),
         `'${c.argv.map((w) => w.text).join(' ')}' in step ${s.index + 1} of job '${s.jobId}' ${effect}: the data ` +
-          `stateguard protects`,
+          `stateguard protects; drop the flag, and change stateful services only through stateguard`,
       );
     }
   }
@@ -649,7 +649,7 @@ export function checkWorkflow(wf: WorkflowFile): Problem[] {
     const why =
       `in a workflow that runs on ` +
       `${automatic.map((t) => `'${t}'`).join(', ')}: consent filled in by automation is no consent; only an operator ` +
-      `dispatching by hand may give it`;
+      `dispatching by hand may give it: dispatch without consent inputs`;
     for (const s of allSteps) {
       for (const c of s.commands) {
         const hit = dispatchWithConsent(c.argv);

@@ -23,7 +23,11 @@ export function fetchesPrCode(argv: readonly { text: string }[]): string | undef
   const words = argv.map((w) => w.text);
   const prog = words[0]!.slice(words[0]!.lastIndexOf('/') + 1).toLowerCase();
   if (prog === 'gh') {
-    const rest = words.slice(1).filter((w) => !w.startsWith('-'));
+    const rest: string[] = [];
+    for (let i = 1; i < words.length; i++) {
+      if (words[i] === '-R' || words[i] === '--repo') i++;
+      else if (!words[i]!.startsWith('-')) rest.push(words[i]!);
+    }
     if (rest[0] === 'pr' && rest[1] === 'checkout') return 'gh pr checkout';
     return undefined;
   }
