@@ -252,9 +252,9 @@ export const RULES = [
     name: 'untrusted-checkout',
     severity: 'error',
     summary:
-      "`pull_request_target`, `workflow_run` or `issue_comment` together with an actions/checkout of the pull request's " +
-      'head or merge commit (`refs/pull/…`, `merge_commit_sha`), or a `run:` that fetches it (`gh pr checkout`, ' +
-      '`git fetch … pull/<n>/head`).',
+      '`pull_request_target`, `workflow_run` or `issue_comment` together with an actions/checkout of the pull ' +
+      "request's head or merge commit (`refs/pull/…`, `merge_commit_sha`), or a `run:` that fetches it " +
+      '(`gh pr checkout`, `git fetch … pull/<n>/head`).',
     why:
       "Those triggers run with the base repository's secrets and a write token; checking out the PR head then " +
       'runs the contributor\'s code with them ("pwn request").',
@@ -342,7 +342,9 @@ export const RULES = [
       "The ready-to-copy templates in stateguard's `workflows/` carry that placeholder on purpose, with a comment " +
       'asking you to pin the release you audited; copied as is, the runner cannot fetch the action and the ' +
       'workflow fails when it is needed. Templates outside those directories are linted as templates.',
-    fix: 'Replace the zeros with the commit SHA of the stateguard release you audited: `uses: <owner>/stateguard/actions/<name>@<40-hex-sha> # v1`.',
+    fix:
+      'Replace the zeros with the commit SHA of the stateguard release you audited: ' +
+      '`uses: <owner>/stateguard/actions/<name>@<40-hex-sha> # v1`.',
     coveredBy: 'Neither actionlint nor zizmor: this rule is specific to stateguard.',
   },
 ] as const satisfies readonly RuleDef[];
