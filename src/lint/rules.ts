@@ -287,7 +287,7 @@ export const RULES = [
       'A step uses a local action (`uses: ./path`) that cannot be checked: it does not exist, has no readable ' +
       '`action.yml`/`action.yaml` (missing, larger than 1 MiB, not valid YAML, no `runs.using`), leaves the ' +
       'repository (`./../…` or a symbolic link), calls itself, or is nested deeper than 8 local actions (or more ' +
-      'than 64 are followed from one workflow).',
+      'than 512 uses are followed from one workflow).',
     why:
       "A composite action's steps run in the workflow's job, with its token and secrets: an injection or a " +
       "volume removal in them is the workflow's. stateguard follows local actions to check them (with the " +

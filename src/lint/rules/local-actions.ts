@@ -27,8 +27,12 @@ import { isObj, literalEnvOf, type Obj, type Report, type RunSite, type Workflow
 
 /** Nesting of local actions followed (GitHub itself stops composite actions at about ten levels). */
 export const MAX_LOCAL_ACTION_DEPTH = 8;
-/** Local action files read for one workflow, at most (a wide fan-out cannot make the lint explode). */
-export const MAX_LOCAL_ACTIONS = 64;
+/**
+ * Local action uses followed for one workflow, at most, counting each use inside an action again (a
+ * wide fan-out of nested actions cannot make the lint explode; a workflow with many jobs using the
+ * same few actions stays well under it).
+ */
+export const MAX_LOCAL_ACTIONS = 512;
 
 /** How an expression inside an action is judged: which of its inputs carry untrusted data, and env. */
 interface Judge {
@@ -187,7 +191,7 @@ export function followLocalActions(
       // Said once: every action after the budget would say the same.
       if (budget < -1) return;
       return refuse(
-        `is beyond the ${MAX_LOCAL_ACTIONS} local actions one workflow may have followed`,
+        `is beyond the ${MAX_LOCAL_ACTIONS} local action uses one workflow may have followed`,
         'split the workflow or flatten the actions',
       );
     }

@@ -196,7 +196,21 @@ describe('a local action that cannot be checked is a finding, never a crash (SG0
     files['f6/action.yml'] = 'name: x\ndescription: d\nruns:\n  using: node20\n  main: x.js\n';
     const { problems } = await lintRepo(files);
     expect(at(problems)).toEqual([`SG003@${USES_LINE}`]);
-    expect(problems[0]!.message).toMatch(/beyond the 64 local actions/);
+    expect(problems[0]!.message).toMatch(/beyond the 512 local action uses/);
+  });
+
+  it('many jobs using the same actions are not a fan-out (20 jobs x 5 uses, each action using another)', async () => {
+    const jobs = Array.from(
+      { length: 20 },
+      (_, j) =>
+        `  j${j}:\n    runs-on: x\n    steps:\n${Array.from({ length: 5 }, () => '      - uses: ./.github/actions/setup\n').join('')}`,
+    ).join('');
+    const { problems } = await lintRepo({
+      [WF]: `on: push\npermissions:\n  contents: read\njobs:\n${jobs}`,
+      '.github/actions/setup/action.yml': composite('./.github/actions/tool'),
+      '.github/actions/tool/action.yml': greet('echo ready'),
+    });
+    expect(at(problems)).toEqual([]);
   });
 
   it('linted without a repository (one text, no root), a local action is not read', async () => {
