@@ -294,7 +294,8 @@ export const RULES = [
       'values the caller passes as their inputs); one it cannot read is a "no", not a pass.',
     fix:
       'Correct the `uses:` path, keep the action inside the repository with a readable `action.yml` that declares ' +
-      '`runs.using`, and remove cycles or flatten deep nesting.',
+      '`runs.using`, and remove cycles or flatten deep nesting. An action an earlier step checks out (another ' +
+      'repository into `./path`) cannot be read when linting: suppress SG003 on that line with the reason.',
     coveredBy:
       'Neither actionlint nor zizmor refuses an unreadable local action; actionlint reads local actions for their ' +
       'inputs, and both follow them less far.',

@@ -213,6 +213,21 @@ describe('a local action that cannot be checked is a finding, never a crash (SG0
     expect(at(problems)).toEqual([]);
   });
 
+  it('an action checked out by an earlier step is suppressed with its reason, and listed as suppressed', async () => {
+    const dir = tempRepo(
+      {
+        [WF]: caller(
+          './tools/deploy # stateguard-lint: ignore SG003 -- checked out from acme/deploy-action by the step above',
+        ),
+      },
+      'sg-lint-repo-',
+    );
+    const { lintWorkflows } = await import('../../../src/lint/lint.js');
+    const r = await lintWorkflows(dir, [WF]);
+    expect(r.problems).toEqual([]);
+    expect(r.suppressed.map((p) => `${p.rule}@${p.line}`)).toEqual([`SG003@${USES_LINE}`]);
+  });
+
   it('linted without a repository (one text, no root), a local action is not read', async () => {
     expect(await lintWorkflowBytes(Buffer.from(caller('./a')), 'w.yml')).toEqual([]);
   });
