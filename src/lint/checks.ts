@@ -18,6 +18,7 @@ import {
   type Command,
 } from './shell.js';
 import type { Path, WorkflowFile } from './workflow.js';
+import { PRIVILEGED_TRIGGERS } from './rules/pr-code-fetch.js';
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -638,7 +639,7 @@ export function checkWorkflow(wf: WorkflowFile): Problem[] {
         'SG106',
         wf.positionInValue([...s.path, 'run'], first.start, first.text),
         `'${c.argv.map((w) => w.text).join(' ')}' in step ${s.index + 1} of job '${s.jobId}' ${effect}: the data ` +
-          `stateguard protects`,
+          `stateguard protects; drop the flag, and change stateful services only through stateguard`,
       );
     }
   }
@@ -648,7 +649,7 @@ export function checkWorkflow(wf: WorkflowFile): Problem[] {
     const why =
       `in a workflow that runs on ` +
       `${automatic.map((t) => `'${t}'`).join(', ')}: consent filled in by automation is no consent; only an operator ` +
-      `dispatching by hand may give it`;
+      `dispatching by hand may give it: dispatch without consent inputs`;
     for (const s of allSteps) {
       for (const c of s.commands) {
         const hit = dispatchWithConsent(c.argv);
@@ -730,7 +731,7 @@ export function checkWorkflow(wf: WorkflowFile): Problem[] {
   }
 
   // SG203: privileged triggers with a checkout of the PR head.
-  const privileged = triggers.filter((t) => t === 'pull_request_target' || t === 'workflow_run');
+  const privileged = triggers.filter((t) => (PRIVILEGED_TRIGGERS as readonly string[]).includes(t));
   if (privileged.length > 0) {
     for (const s of allSteps) {
       if (typeof s.step.uses !== 'string' || !/^actions\/checkout@/i.test(s.step.uses.trim()) || !isObj(s.step.with))
@@ -743,7 +744,8 @@ export function checkWorkflow(wf: WorkflowFile): Problem[] {
             wf.at([...s.path, 'with', key]),
             `step ${s.index + 1} of job '${s.jobId}' checks out the pull request head ` +
               `(${key}: ${v}) in a workflow triggered by ` +
-              `${privileged.join(', ')}, which runs with secrets and a write token`,
+              `${privileged.join(', ')}, which runs with secrets and a write token; use the 'pull_request' trigger ` +
+              `for anything that builds or runs the pull request's code, or check out only the base ref here`,
           );
         }
       }
@@ -803,6 +805,8 @@ const PR_HEAD = new RegExp(
     String.raw`github\s*\.\s*event\s*\.\s*workflow_run\s*\.\s*head_`,
     String.raw`\bhead_ref\b`,
     String.raw`refs\/pull\/`,
+    // issue 29: the merge commit of the pull request is its code too (docs/rules.md SG203)
+    String.raw`github\s*\.\s*event\s*\.\s*pull_request\s*\.\s*merge_commit_sha`,
   ].join('|'),
 );
 

@@ -34,6 +34,19 @@ class ParsedDocumentReader extends YamlObjectReader {
   }
 }
 
+/**
+ * The parser's schema (workflow-v1.0) gives `repository-dispatch-string` the constant
+ * `branch_protection_rule`, so `on: repository_dispatch` (and `[repository_dispatch]`) is refused as
+ * invalid while the runner accepts it (docs/architecture.md §9). Correct that one constant, once, in the
+ * schema object the parser caches; any other value of it (a fixed parser) is left alone.
+ */
+function workflowSchema(): ReturnType<typeof getWorkflowSchema> {
+  const schema = getWorkflowSchema();
+  const def = schema.definitions['repository-dispatch-string'] as { constant?: string } | undefined;
+  if (def && def.constant === 'branch_protection_rule') def.constant = 'repository_dispatch';
+  return schema;
+}
+
 export interface ParserError {
   line: number;
   column: number;
@@ -50,11 +63,7 @@ export async function githubParserErrors(
   doc: Document.Parsed,
   lines: LineCounter,
 ): Promise<ParserError[]> {
-  const context = new TemplateContext(
-    new TemplateValidationErrors(),
-    getWorkflowSchema(),
-    new NoOperationTraceWriter(),
-  );
+  const context = new TemplateContext(new TemplateValidationErrors(), workflowSchema(), new NoOperationTraceWriter());
   const fileId = context.getFileId(displayName);
   const value = readTemplate(context, WORKFLOW_ROOT, new ParsedDocumentReader(fileId, doc, lines), fileId);
   const parsed = { context, value };

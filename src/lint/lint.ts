@@ -8,6 +8,8 @@ import path from 'node:path';
 import { errorMessage } from '../errors.js';
 import { MAX_YAML_BYTES } from '../model/yaml-source.js';
 import { checkWorkflow } from './checks.js';
+import { finishMessage } from './messages.js';
+import { checkRepository, readRepoModules, type RepoContext } from './rules/index.js';
 import { compareProblems, ruleById, RULES, type Problem, type RuleId, type SuppressedProblem } from './rules.js';
 import { loadWorkflow } from './workflow.js';
 
@@ -86,14 +88,28 @@ export function findWorkflowFiles(cwd: string, paths: readonly string[]): Workfl
 }
 
 /** Every unsuppressed problem of one workflow text (bytes as read from disk). Never throws. */
-export async function lintWorkflowBytes(bytes: Buffer, file: string): Promise<Problem[]> {
-  return (await lintWorkflowText(bytes, file)).problems;
+export async function lintWorkflowBytes(bytes: Buffer, file: string, repo: RepoContext = {}): Promise<Problem[]> {
+  return (await lintWorkflowText(bytes, file, repo)).problems;
 }
 
-/** Every problem of one workflow text, and the ones inline comments suppressed. Never throws. */
+/**
+ * Every problem of one workflow text, and the ones inline comments suppressed. Never throws. `repo`
+ * is the repository it is linted in (local actions and modules/ are read from its root; without
+ * one they are not). Each message is one line naming the rule's section of docs/rules.md.
+ */
 export async function lintWorkflowText(
   bytes: Buffer,
   file: string,
+  repo: RepoContext = {},
+): Promise<{ problems: Problem[]; suppressed: SuppressedProblem[] }> {
+  const r = await lintOneWorkflow(bytes, file, repo);
+  return { problems: r.problems.map(finishMessage), suppressed: r.suppressed.map(finishMessage) };
+}
+
+async function lintOneWorkflow(
+  bytes: Buffer,
+  file: string,
+  repo: RepoContext,
 ): Promise<{ problems: Problem[]; suppressed: SuppressedProblem[] }> {
   const yamlProblem = (line: number, column: number, message: string): Problem => ({
     file,
@@ -128,6 +144,7 @@ export async function lintWorkflowText(
       message: e.message,
     }));
     problems.push(...checkWorkflow(wf));
+    problems.push(...checkRepository(wf, repo));
     return applySuppressions(wf.text, file, problems);
   } catch (err) {
     // e.g. nesting deep enough to exhaust the stack: still a "no" with a reason, never a crash.
@@ -215,6 +232,7 @@ export interface LintReport {
 
 export async function lintWorkflows(cwd: string, paths: readonly string[]): Promise<LintReport> {
   const targets = findWorkflowFiles(cwd, paths);
+  const repo: RepoContext = { root: path.resolve(cwd), modules: readRepoModules(path.resolve(cwd)) };
   const problems: Problem[] = [];
   const suppressed: SuppressedProblem[] = [];
   for (const t of targets) {
@@ -228,17 +246,19 @@ export async function lintWorkflows(cwd: string, paths: readonly string[]): Prom
       throw new UnreadablePathError(t.display, (err as NodeJS.ErrnoException).code ?? errorMessage(err));
     }
     if (!bytes) {
-      problems.push({
-        file: t.display,
-        line: 1,
-        column: 1,
-        rule: 'SG001',
-        severity: ruleById('SG001').severity,
-        message: `file is ${size} bytes; the limit is ${MAX_YAML_BYTES} (1 MiB)`,
-      });
+      problems.push(
+        finishMessage({
+          file: t.display,
+          line: 1,
+          column: 1,
+          rule: 'SG001',
+          severity: ruleById('SG001').severity,
+          message: `file is ${size} bytes; the limit is ${MAX_YAML_BYTES} (1 MiB)`,
+        }),
+      );
       continue;
     }
-    const r = await lintWorkflowText(bytes, t.display);
+    const r = await lintWorkflowText(bytes, t.display, repo);
     problems.push(...r.problems);
     suppressed.push(...r.suppressed);
   }

@@ -251,7 +251,10 @@ export const RULES = [
     id: 'SG203',
     name: 'untrusted-checkout',
     severity: 'error',
-    summary: "`pull_request_target` or `workflow_run` together with an actions/checkout of the pull request's head.",
+    summary:
+      '`pull_request_target`, `workflow_run` or `issue_comment` together with an actions/checkout of the pull ' +
+      "request's head or merge commit (`refs/pull/…`, `merge_commit_sha`), or a `run:` that fetches it " +
+      '(`gh pr checkout`, `git fetch … pull/<n>/head`).',
     why:
       "Those triggers run with the base repository's secrets and a write token; checking out the PR head then " +
       'runs the contributor\'s code with them ("pwn request").',
@@ -274,6 +277,76 @@ export const RULES = [
       'Pin to the commit SHA and keep the tag in a comment: `uses: actions/checkout@<40-hex-sha> # v4`. Local ' +
       '`./` actions and `docker://` images with a `@sha256:` digest are exempt.',
     coveredBy: "zizmor's unpinned-uses audit; actionlint does not.",
+  },
+  // --- issue 29, repository part: local composite actions, modules/, placeholder pins ---
+  {
+    id: 'SG003',
+    name: 'local-action-unreadable',
+    severity: 'error',
+    summary:
+      'A step uses a local action (`uses: ./path`) that cannot be checked: it does not exist, has no readable ' +
+      '`action.yml`/`action.yaml` (missing, larger than 1 MiB, not valid YAML, no `runs.using`), leaves the ' +
+      'repository (`./../…` or a symbolic link), calls itself, or is nested deeper than 8 local actions (or more ' +
+      'than 512 uses are followed from one workflow).',
+    why:
+      "A composite action's steps run in the workflow's job, with its token and secrets: an injection or a " +
+      "volume removal in them is the workflow's. stateguard follows local actions to check them (with the " +
+      'values the caller passes as their inputs); one it cannot read is a "no", not a pass.',
+    fix:
+      'Correct the `uses:` path, keep the action inside the repository with a readable `action.yml` that declares ' +
+      '`runs.using`, and remove cycles or flatten deep nesting. An action an earlier step checks out (another ' +
+      'repository into `./path`) cannot be read when linting: suppress SG003 on that line with the reason.',
+    coveredBy:
+      'Neither actionlint nor zizmor refuses an unreadable local action; actionlint reads local actions for their ' +
+      'inputs, and both follow them less far.',
+  },
+  {
+    id: 'SG109',
+    name: 'stateful-change-outside-stateguard',
+    severity: 'error',
+    summary:
+      'In a repository with `modules/`, a `run:` pulls or (re)creates the service of a stateful module outside ' +
+      'stateguard: `docker compose pull|up` or `docker-compose pull|up` naming the service (or no service, in the ' +
+      "module's project or compose file), or `docker stack deploy` of its stack. A project, file or service given " +
+      'by a variable counts as the module.',
+    why:
+      "Pulling a new image or recreating a stateful module's container changes its data with no guard, no verified " +
+      'backup and no consent: the change stateguard exists to guard, done around it (for example by a scheduled ' +
+      '"refresh" job).',
+    fix:
+      "Change stateful modules only with stateguard's `upgrade` or `apply` from a `workflow_dispatch` workflow; " +
+      'leave their services out of other compose commands (name the stateless services), or suppress a deliberate ' +
+      'exception with its reason.',
+    coveredBy: 'Neither actionlint nor zizmor: this rule is specific to stateguard.',
+  },
+  {
+    id: 'SG110',
+    name: 'unknown-module',
+    severity: 'error',
+    summary:
+      'In a repository with `modules/`, a stateguard action step (`with: module: X`) or CLI call (`stateguard ' +
+      '<command> --module X`) names a module that no `modules/*/module.yaml` declares.',
+    why:
+      'The run would be refused at the last moment (or, after a rename, aim at a module that no longer exists): a ' +
+      'mistyped module name in a workflow is found before anyone depends on it.',
+    fix: 'Correct the module name to one declared under `modules/`, or add the module.yaml it names.',
+    coveredBy: 'Neither actionlint nor zizmor: this rule is specific to stateguard.',
+  },
+  {
+    id: 'SG111',
+    name: 'placeholder-pin',
+    severity: 'error',
+    summary:
+      'A workflow in a directory the runner reads (`.github/workflows`, `.forgejo/workflows`, `.gitea/workflows`) ' +
+      'pins an action to the placeholder commit `@0000000000000000000000000000000000000000`.',
+    why:
+      "The ready-to-copy templates in stateguard's `workflows/` carry that placeholder on purpose, with a comment " +
+      'asking you to pin the release you audited; copied as is, the runner cannot fetch the action and the ' +
+      'workflow fails when it is needed. Templates outside those directories are linted as templates.',
+    fix:
+      'Replace the zeros with the commit SHA of the stateguard release you audited: ' +
+      '`uses: <owner>/stateguard/actions/<name>@<40-hex-sha> # v1`.',
+    coveredBy: 'Neither actionlint nor zizmor: this rule is specific to stateguard.',
   },
 ] as const satisfies readonly RuleDef[];
 

@@ -69,8 +69,8 @@ describe('dist/cli.js lint-workflows', () => {
     const text = cli([], root);
     expect(text.status).toBe(1);
     expect(text.stdout.split('\n').slice(0, 2)).toEqual([
-      "workflows/pr.yml:10:17: SG201 ${{ github.event.pull_request.title }} is interpolated into a run: script of step 2 in job 'j' (script injection: it reads github.event.pull_request.title); pass it through env: and use the variable instead",
-      "workflows/pr.yml:11:9: SG000 Unexpected value 'bogus'",
+      "workflows/pr.yml:10:17: SG201 ${{ github.event.pull_request.title }} is interpolated into a run: script of step 2 in job 'j' (script injection: it reads github.event.pull_request.title); pass it through env: and use the variable instead (docs/rules.md#sg201-script-injection)",
+      "workflows/pr.yml:11:9: SG000 Unexpected value 'bogus' (docs/rules.md#sg000-workflow-schema)",
     ]);
     const json = JSON.parse(cli(['--format', 'json'], root).stdout);
     expect(json.problems.map((p: { rule: string }) => p.rule)).toEqual(['SG201', 'SG000']);

@@ -29,7 +29,7 @@ describe('lint-workflows CLI', () => {
     const r = await cli([], dir);
     expect(r.code).toBe(1);
     expect(r.stdout.trimEnd().split('\n')).toEqual([
-      ".github/workflows/a.yaml:1:1: SG202 the workflow has no top-level 'permissions'; declare the least it needs, e.g. 'permissions: { contents: read }'",
+      ".github/workflows/a.yaml:1:1: SG202 the workflow has no top-level 'permissions'; declare the least it needs, e.g. 'permissions: { contents: read }' (docs/rules.md#sg202-permissions)",
       expect.stringMatching(/^\.github\/workflows\/b\.yml:10:17: SG201 \$\{\{ github\.head_ref \}\} is interpolated into a run: script/),
       expect.stringMatching(/^workflows\/c\.yml:8:15: SG301 'actions\/checkout@v4' is not pinned/),
       '3 workflow files checked: 2 errors, 1 warning',
@@ -93,7 +93,7 @@ describe('lint-workflows CLI', () => {
     const dir = tempRepo({ 'workflows/bad.yml': Buffer.from([0xff, 0xfe, 0x00, 0x41]), 'workflows/ok.yml': SAFE_APPLY });
     const r = await cli([], dir);
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/^workflows\/bad\.yml:1:1: SG001 file is not valid UTF-8$/m);
+    expect(r.stdout).toMatch(/^workflows\/bad\.yml:1:1: SG001 file is not valid UTF-8 \(docs\/rules\.md#sg001-workflow-yaml\)$/m);
   });
 
   it('suppressed problems: not counted, listed with their reason in text and json (docs/rules.md, SG002)', async () => {
