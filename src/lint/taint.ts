@@ -381,7 +381,7 @@ export function taintFlow(root: Obj): TaintFlow {
     const job = jobs[id];
     if (!isObj(job)) return EMPTY_JOB;
     const jobBase: TaintScope = { ...base, env: wfEnv, needs };
-    // The matrix: per key when the matrix is a mapping; a tainted include or a whole-matrix expression taints every key.
+    // The matrix: per key when it is a mapping; a tainted include or whole-matrix expression taints every key.
     const strategy = isObj(job.strategy) ? job.strategy : {};
     const m = strategy.matrix;
     const matrixTaint = new Map<string, string>();

@@ -14,8 +14,8 @@ export const PRIVILEGED_TRIGGERS = ['pull_request_target', 'issue_comment', 'wor
 export const ENV_FILE_ANCHOR = 'docs/rules.md#sg204-env-file-injection';
 
 /** A write to one of the files: `>> $GITHUB_ENV`, `> "${GITHUB_OUTPUT}"`, `tee -a $GITHUB_PATH`, `$env:GITHUB_ENV`. */
-const WRITE =
-  /(?:>>?|\btee\b(?:\s+-[a-z-]+)*)\s*["']?\$\{?(GITHUB_ENV|GITHUB_OUTPUT|GITHUB_PATH)\b|\$env:(GITHUB_ENV|GITHUB_OUTPUT|GITHUB_PATH)\b/gi;
+const FILES = 'GITHUB_ENV|GITHUB_OUTPUT|GITHUB_PATH';
+const WRITE = new RegExp(String.raw`(?:>>?|\btee\b(?:\s+-[a-z-]+)*)\s*["']?\$\{?(${FILES})\b|\$env:(${FILES})\b`, 'gi');
 /** A line whose redirection applies to more than itself. */
 const BLOCK = /^\s*(?:\}|\)|done\b|fi\b|esac\b)|<</;
 
