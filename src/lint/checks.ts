@@ -4,7 +4,10 @@
  * Malformed shapes (already reported by the schema rule) are skipped, never thrown on.
  */
 import type { Position } from '../model/yaml-source.js';
-import { envName, envTaint, EXPRESSION, inputName, soleAccess, untrustedReads, type Taint } from './expressions.js';
+import { envName, EXPRESSION, inputName, soleAccess } from './expressions.js';
+import { codeInputsOf } from './code-inputs.js';
+import { checkEnvFileInjection } from './rules/env-file-injection.js';
+import { taintedReads, taintFlow } from './taint.js';
 import type { Problem, RuleId } from './rules.js';
 import { ruleById } from './rules.js';
 import { describeOrigin, sharedOrigin, shellOrigins, valueOrigins, type Origin, type Scope } from './derived.js';
@@ -673,31 +676,34 @@ export function checkWorkflow(wf: WorkflowFile): Problem[] {
     }
   }
 
-  // SG201: script injection in run: and github-script's script:, read from the expression's AST;
-  // env: values set from untrusted data taint `${{ env.X }}` (workflow, job, step level).
-  const wfTaint = envTaint(root.env, new Set());
+  // SG201: script injection in run: and in inputs that are code (src/lint/code-inputs.ts), read from
+  // the expression's AST; taint flows through env:, step and job outputs and matrices, and values
+  // that cannot carry a payload are not taint (src/lint/taint.ts, docs/architecture.md §9).
+  const flow = taintFlow(root);
   for (const j of jobs) {
-    const jobTaint = envTaint(j.job.env, wfTaint);
     for (const s of j.steps) {
-      const taint: Taint = envTaint(s.step.env, jobTaint);
+      const scope = flow.stepScope(j.id, s.index);
       const targets: { path: Path; text: string; what: string }[] = [];
       if (typeof s.step.run === 'string')
         targets.push({ path: [...s.path, 'run'], text: s.step.run, what: 'a run: script' });
-      const script = githubScript(s.step);
-      if (script !== undefined)
-        targets.push({ path: [...s.path, 'with', 'script'], text: script, what: 'a github-script script:' });
+      for (const c of codeInputsOf(s.step))
+        targets.push({
+          path: [...s.path, 'with', c.entry.input],
+          text: c.text,
+          what: `the '${c.entry.input}' input of ${c.entry.action} (run as ${c.entry.language})`,
+        });
       for (const t of targets) {
         if (!t.text.includes('${{')) continue;
         let k = 0;
         for (const m of t.text.matchAll(EXPRESSION)) {
-          const reads = untrustedReads(m[1]!, taint);
+          const reads = taintedReads(m[1]!, scope);
           if (reads.length > 0) {
             report(
               'SG201',
               wf.positionInScalar(t.path, EXPRESSION, k),
-              `\${{${m[1]}}} is interpolated into ` +
+              `\${{${m[1]!.replace(/\s+/g, ' ')}}} is interpolated into ` +
                 `${t.what} of step ${s.index + 1} in job '${s.jobId}' (script injection: it reads ` +
-                `${[...new Set(reads)].join(', ')}); pass it through env: and use the variable instead`,
+                `${reads.join(', ').replace(/\s+/g, ' ')}); pass it through env: and use the variable instead`,
             );
           }
           k++;
@@ -705,6 +711,20 @@ export function checkWorkflow(wf: WorkflowFile): Problem[] {
       }
     }
   }
+
+  // SG204 (lint-taint): attacker data written to $GITHUB_ENV/$GITHUB_OUTPUT/$GITHUB_PATH under a privileged trigger.
+  checkEnvFileInjection(
+    triggers,
+    allSteps.map((s) => ({
+      jobId: s.jobId,
+      index: s.index,
+      step: s.step,
+      runPath: [...s.path, 'run'],
+      scope: flow.stepScope(s.jobId, s.index),
+    })),
+    (path, offset, needle) => wf.positionInValue(path, offset, needle),
+    (pos, message) => report('SG204', pos, message),
+  );
 
   // SG202: least-privilege token.
   if (!('permissions' in root)) {

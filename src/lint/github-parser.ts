@@ -11,7 +11,7 @@ import { readTemplate } from '@actions/workflow-parser/templates/template-reader
 import { WORKFLOW_ROOT } from '@actions/workflow-parser/workflows/workflow-constants';
 import { getWorkflowSchema } from '@actions/workflow-parser/workflows/workflow-schema';
 import { YamlObjectReader } from '@actions/workflow-parser/workflows/yaml-object-reader';
-import type { Document, LineCounter } from 'yaml';
+import { isScalar, type Document, type LineCounter } from 'yaml';
 
 /**
  * GitHub's YAML reader over a document stateguard already parsed (with the same options), so each
@@ -27,11 +27,69 @@ class ParsedDocumentReader extends YamlObjectReader {
       lineCounter: LineCounter;
       _generator: unknown;
       getNodes(n: unknown, s: Set<unknown>): unknown;
+      getRange(n: unknown): Range | undefined;
     };
+    const base = self.getRange.bind(this);
+    self.getRange = (node) => this.flatRange(node, base(node));
     self.doc = doc;
     self.lineCounter = lines;
     self._generator = self.getNodes(doc, new Set());
   }
+
+  /** Block literals read as one line (see FLAT_FROM), by their start line. */
+  readonly flattened = new Map<number, Flattened>();
+
+  /**
+   * The parser works out the line of each expression in a multi-line scalar by splitting the text
+   * before it: quadratic in a script with thousands of expressions. A block literal with many is
+   * handed over as if it were on one line (the parser then places each expression by its offset
+   * in the value, in linear time), and each error's position is mapped back to its real line and
+   * column (docs/architecture.md §9).
+   */
+  private flatRange(node: unknown, range: Range | undefined): Range | undefined {
+    if (!range || !isScalar(node) || node.type !== 'BLOCK_LITERAL' || typeof node.value !== 'string') return range;
+    const value = node.value;
+    let count = 0;
+    for (let i = value.indexOf('${{'); i >= 0 && count < FLAT_FROM; i = value.indexOf('${{', i + 3)) count++;
+    if (count < FLAT_FROM) return range;
+    const src = node.srcToken && 'source' in node.srcToken ? String(node.srcToken.source) : value;
+    this.flattened.set(range.start.line, {
+      startColumn: range.start.column,
+      shift: src.indexOf('${{') - value.indexOf('${{'),
+      value,
+      source: src,
+    });
+    return { start: range.start, end: { line: range.start.line, column: range.end.column } };
+  }
+}
+
+interface Range {
+  start: { line: number; column: number };
+  end: { line: number; column: number };
+}
+
+/** How many expressions make a block literal worth reading as one line. */
+export const FLAT_FROM = 64;
+
+interface Flattened {
+  startColumn: number;
+  /** what the parser adds to a value offset (the source's first expression minus the value's) */
+  shift: number;
+  value: string;
+  source: string;
+}
+
+/** The real position of an error the parser placed on a flattened block literal. */
+function unflatten(f: Flattened, startLine: number, column: number): { line: number; column: number } {
+  const offset = column - f.startColumn - f.shift;
+  if (offset < 0 || offset > f.value.length) return { line: startLine, column };
+  const before = f.value.slice(0, offset);
+  const k = before.split('\n').length - 1;
+  const col = offset - (before.lastIndexOf('\n') + 1);
+  const srcLine = f.source.split('\n', k + 1)[k] ?? '';
+  const valueLine = f.value.split('\n', k + 1)[k] ?? '';
+  const indent = Math.max(0, srcLine.length - valueLine.length);
+  return { line: startLine + 1 + k, column: indent + col + 1 };
 }
 
 /**
@@ -65,7 +123,8 @@ export async function githubParserErrors(
 ): Promise<ParserError[]> {
   const context = new TemplateContext(new TemplateValidationErrors(), workflowSchema(), new NoOperationTraceWriter());
   const fileId = context.getFileId(displayName);
-  const value = readTemplate(context, WORKFLOW_ROOT, new ParsedDocumentReader(fileId, doc, lines), fileId);
+  const reader = new ParsedDocumentReader(fileId, doc, lines);
+  const value = readTemplate(context, WORKFLOW_ROOT, reader, fileId);
   const parsed = { context, value };
   // The converter adds the semantic checks (needs, cron, concurrency, matrix). By default it
   // returns the parse errors unchanged when there are any, so it never double-reports.
@@ -75,8 +134,10 @@ export async function githubParserErrors(
   const seen = new Set<string>();
   const out: ParserError[] = [];
   for (const e of parsed.context.errors.getErrors()) {
-    const line = e.range?.start.line ?? 1;
-    const column = e.range?.start.column ?? 1;
+    let line = e.range?.start.line ?? 1;
+    let column = e.range?.start.column ?? 1;
+    const flat = reader.flattened.get(line);
+    if (flat) ({ line, column } = unflatten(flat, line, column));
     // rawMessage has no "file (Line: x, Col: y): " prefix: the position is reported separately.
     const message = e.rawMessage.trim();
     const key = `${line}:${column}:${message}`;

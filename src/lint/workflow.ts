@@ -17,6 +17,9 @@ export type Path = readonly PathSegment[];
 
 export class WorkflowFile {
   private readonly lineStarts: number[];
+  /** matches of positionInScalar's pattern visited so far: a test's measure that placing findings stays linear */
+  scanned = 0;
+  private readonly matchOffsets = new Map<string, number[]>();
 
   constructor(
     readonly file: string,
@@ -88,13 +91,21 @@ export class WorkflowFile {
   positionInScalar(path: Path, pattern: RegExp, occurrence: number): Position {
     const raw = this.rawScalar(path);
     if (!raw) return this.at(path);
-    const re = new RegExp(pattern.source, pattern.flags.includes('g') ? pattern.flags : pattern.flags + 'g');
-    let k = 0;
-    for (const m of raw.raw.matchAll(re)) {
-      if (k === occurrence) return this.position(raw.start + m.index);
-      k++;
+    // The match offsets are found once per scalar and pattern, so placing every finding of a long
+    // script stays linear (docs/architecture.md §9).
+    const cacheKey = `${JSON.stringify(path)}\u0000${pattern.source}\u0000${pattern.flags}`;
+    let offsets = this.matchOffsets.get(cacheKey);
+    if (!offsets) {
+      const re = new RegExp(pattern.source, pattern.flags.includes('g') ? pattern.flags : pattern.flags + 'g');
+      offsets = [];
+      for (const m of raw.raw.matchAll(re)) {
+        this.scanned++;
+        offsets.push(m.index);
+      }
+      this.matchOffsets.set(cacheKey, offsets);
     }
-    return this.position(raw.start);
+    const at = offsets[occurrence];
+    return this.position(raw.start + (at ?? 0));
   }
 
   /**

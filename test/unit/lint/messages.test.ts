@@ -111,6 +111,14 @@ const CASES: Record<RuleId, { lint: () => Promise<Problem[]>; fix?: RegExp }> = 
     fix: /use the 'pull_request' trigger/,
   },
   SG301: { lint: () => text(job('      - uses: actions/checkout@v4\n')), fix: /use actions\/checkout@<40-hex-sha>/ },
+  SG204: {
+    lint: () =>
+      text(
+        TARGET +
+          '      - env:\n          HEAD: ${{ github.event.pull_request.head.ref }}\n        run: echo "B=$HEAD" >> "$GITHUB_ENV"\n',
+      ),
+    fix: /through `env:`|do not write/i,
+  },
 };
 
 async function text(yaml: string, file = 'w.yml'): Promise<Problem[]> {
