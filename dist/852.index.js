@@ -8,12 +8,14 @@ export const modules = {
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
 /* harmony export */   githubParserErrors: () => (/* binding */ githubParserErrors)
 /* harmony export */ });
+/* unused harmony export FLAT_FROM */
 /* harmony import */ var _actions_workflow_parser__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(9431);
-/* harmony import */ var _actions_workflow_parser_templates_template_context__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(5071);
+/* harmony import */ var _actions_workflow_parser_templates_template_context__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(5071);
 /* harmony import */ var _actions_workflow_parser_templates_template_reader__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(6074);
-/* harmony import */ var _actions_workflow_parser_workflows_workflow_constants__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(6340);
+/* harmony import */ var _actions_workflow_parser_workflows_workflow_constants__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(6340);
 /* harmony import */ var _actions_workflow_parser_workflows_workflow_schema__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(4392);
 /* harmony import */ var _actions_workflow_parser_workflows_yaml_object_reader__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(589);
+/* harmony import */ var yaml__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(8815);
 /**
  * GitHub's own workflow parser (@actions/workflow-parser), the one the Actions VS Code extension
  * uses: schema errors, unknown keys, bad `${{ }}` expressions and semantic errors (job `needs`
@@ -21,6 +23,7 @@ export const modules = {
  * already read safely (size cap, strict UTF-8, bounded aliases) by ./workflow.ts, because this
  * parser expands aliases without a limit.
  */
+
 
 
 
@@ -37,10 +40,67 @@ class ParsedDocumentReader extends _actions_workflow_parser_workflows_yaml_objec
     constructor(fileId, doc, lines) {
         super(fileId, '');
         const self = this;
+        const base = self.getRange.bind(this);
+        self.getRange = (node) => this.flatRange(node, base(node));
         self.doc = doc;
         self.lineCounter = lines;
         self._generator = self.getNodes(doc, new Set());
     }
+    /** Block literals read as one line (see FLAT_FROM), by their start line. */
+    flattened = new Map();
+    /**
+     * The parser works out the line of each expression in a multi-line scalar by splitting the text
+     * before it: quadratic in a script with thousands of expressions. A block literal with many is
+     * handed over as if it were on one line (the parser then places each expression by its offset
+     * in the value, in linear time), and each error's position is mapped back to its real line and
+     * column (docs/architecture.md §9).
+     */
+    flatRange(node, range) {
+        if (!range || !(0,yaml__WEBPACK_IMPORTED_MODULE_4__/* .isScalar */ .jn)(node) || node.type !== 'BLOCK_LITERAL' || typeof node.value !== 'string')
+            return range;
+        const value = node.value;
+        let count = 0;
+        for (let i = value.indexOf('${{'); i >= 0 && count < FLAT_FROM; i = value.indexOf('${{', i + 3))
+            count++;
+        if (count < FLAT_FROM)
+            return range;
+        const src = node.srcToken && 'source' in node.srcToken ? String(node.srcToken.source) : value;
+        this.flattened.set(range.start.line, {
+            startColumn: range.start.column,
+            shift: src.indexOf('${{') - value.indexOf('${{'),
+            value,
+            source: src,
+        });
+        return { start: range.start, end: { line: range.start.line, column: range.end.column } };
+    }
+}
+/** How many expressions make a block literal worth reading as one line. */
+const FLAT_FROM = 64;
+/** The real position of an error the parser placed on a flattened block literal. */
+function unflatten(f, startLine, column) {
+    const offset = column - f.startColumn - f.shift;
+    if (offset < 0 || offset > f.value.length)
+        return { line: startLine, column };
+    const before = f.value.slice(0, offset);
+    const k = before.split('\n').length - 1;
+    const col = offset - (before.lastIndexOf('\n') + 1);
+    const srcLine = f.source.split('\n', k + 1)[k] ?? '';
+    const valueLine = f.value.split('\n', k + 1)[k] ?? '';
+    const indent = Math.max(0, srcLine.length - valueLine.length);
+    return { line: startLine + 1 + k, column: indent + col + 1 };
+}
+/**
+ * The parser's schema (workflow-v1.0) gives `repository-dispatch-string` the constant
+ * `branch_protection_rule`, so `on: repository_dispatch` (and `[repository_dispatch]`) is refused as
+ * invalid while the runner accepts it (docs/architecture.md §9). Correct that one constant, once, in the
+ * schema object the parser caches; any other value of it (a fixed parser) is left alone.
+ */
+function workflowSchema() {
+    const schema = (0,_actions_workflow_parser_workflows_workflow_schema__WEBPACK_IMPORTED_MODULE_2__/* .getWorkflowSchema */ .L)();
+    const def = schema.definitions['repository-dispatch-string'];
+    if (def && def.constant === 'branch_protection_rule')
+        def.constant = 'repository_dispatch';
+    return schema;
 }
 /**
  * Schema, expression and conversion errors of one workflow, 1-based positions. `doc` must be
@@ -48,9 +108,10 @@ class ParsedDocumentReader extends _actions_workflow_parser_workflows_yaml_objec
  * @actions/workflow-parser over that document.
  */
 async function githubParserErrors(displayName, doc, lines) {
-    const context = new _actions_workflow_parser_templates_template_context__WEBPACK_IMPORTED_MODULE_4__/* .TemplateContext */ .m(new _actions_workflow_parser_templates_template_context__WEBPACK_IMPORTED_MODULE_4__/* .TemplateValidationErrors */ .R(), (0,_actions_workflow_parser_workflows_workflow_schema__WEBPACK_IMPORTED_MODULE_2__/* .getWorkflowSchema */ .L)(), new _actions_workflow_parser__WEBPACK_IMPORTED_MODULE_0__/* .NoOperationTraceWriter */ .P0());
+    const context = new _actions_workflow_parser_templates_template_context__WEBPACK_IMPORTED_MODULE_5__/* .TemplateContext */ .m(new _actions_workflow_parser_templates_template_context__WEBPACK_IMPORTED_MODULE_5__/* .TemplateValidationErrors */ .R(), workflowSchema(), new _actions_workflow_parser__WEBPACK_IMPORTED_MODULE_0__/* .NoOperationTraceWriter */ .P0());
     const fileId = context.getFileId(displayName);
-    const value = (0,_actions_workflow_parser_templates_template_reader__WEBPACK_IMPORTED_MODULE_1__/* .readTemplate */ .x)(context, _actions_workflow_parser_workflows_workflow_constants__WEBPACK_IMPORTED_MODULE_5__/* .WORKFLOW_ROOT */ .D, new ParsedDocumentReader(fileId, doc, lines), fileId);
+    const reader = new ParsedDocumentReader(fileId, doc, lines);
+    const value = (0,_actions_workflow_parser_templates_template_reader__WEBPACK_IMPORTED_MODULE_1__/* .readTemplate */ .x)(context, _actions_workflow_parser_workflows_workflow_constants__WEBPACK_IMPORTED_MODULE_6__/* .WORKFLOW_ROOT */ .D, reader, fileId);
     const parsed = { context, value };
     // The converter adds the semantic checks (needs, cron, concurrency, matrix). By default it
     // returns the parse errors unchanged when there are any, so it never double-reports.
@@ -60,8 +121,11 @@ async function githubParserErrors(displayName, doc, lines) {
     const seen = new Set();
     const out = [];
     for (const e of parsed.context.errors.getErrors()) {
-        const line = e.range?.start.line ?? 1;
-        const column = e.range?.start.column ?? 1;
+        let line = e.range?.start.line ?? 1;
+        let column = e.range?.start.column ?? 1;
+        const flat = reader.flattened.get(line);
+        if (flat)
+            ({ line, column } = unflatten(flat, line, column));
         // rawMessage has no "file (Line: x, Col: y): " prefix: the position is reported separately.
         const message = e.rawMessage.trim();
         const key = `${line}:${column}:${message}`;

