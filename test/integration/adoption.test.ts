@@ -109,7 +109,15 @@ describeDocker('README adoption section, followed in a temporary repository', ()
       } else if (step.kind === 'run') {
         for (const written of step.commands) {
           let cmd = substitute(written, RELEASE_URL, tgz, seen);
-          cmd = substitute(cmd, CLONE, `mkdir -p ../stateguard && cp -R ${JSON.stringify(path.join(REPO, 'workflows'))} ../stateguard/workflows`, seen);
+          // the clone: this checkout's workflows in a one-commit repository (the README pins to its HEAD)
+          cmd = substitute(
+            cmd,
+            CLONE,
+            `mkdir -p ../stateguard && cp -R ${JSON.stringify(path.join(REPO, 'workflows'))} ../stateguard/workflows && ` +
+              'git -C ../stateguard init -q && git -C ../stateguard add . && ' +
+              'git -C ../stateguard -c user.name=t -c user.email=t@example.invalid commit -qm release',
+            seen,
+          );
           cmd = substitute(cmd, `-p ${README_PROJECT} `, `-p ${project} `, seen);
           cmd = substitute(cmd, README_BACKUP_ROOT, path.join(tmp, 'backups'), seen);
           const r = spawnSync('bash', ['-o', 'pipefail', '-c', cmd], { cwd: repoDir, env, encoding: 'utf8', timeout: 180_000 });
