@@ -18302,24 +18302,41 @@ const STATUS_FUNCTIONS = ['success', 'failure', 'always', 'cancelled', 'hashFile
 }));
 /** `${{ … }}` (the body may span lines in a block scalar). */
 const EXPRESSION = /\$\{\{([\s\S]*?)\}\}/g;
+/** Functions whose result is a boolean or a hash whatever their arguments: no payload gets through. */
+const PAYLOAD_FREE_FUNCTIONS = new Set([
+    'contains',
+    'startswith',
+    'endswith',
+    'success',
+    'failure',
+    'always',
+    'cancelled',
+    'hashfiles',
+]);
 const cache = new Map();
-/** Every context access in an expression body, or null when it does not parse. */
-function accesses(body) {
-    const hit = cache.get(body);
+/**
+ * Every context access in an expression body, or null when it does not parse. With `valuesOnly`,
+ * only the reads whose value can reach the result: reads under a comparison, `!` or a boolean/hash
+ * function are left out (their result carries no payload); computed indexes are kept (fail closed).
+ */
+function accesses(body, opts = {}) {
+    const valuesOnly = opts.valuesOnly === true;
+    const key = `${valuesOnly ? 'v' : 'a'}\0${body}`;
+    const hit = cache.get(key);
     if (hit !== undefined)
         return hit;
     let result;
     try {
         const expr = new dist/* Parser */.iX(new dist/* Lexer */.JG(body).lex().tokens, CONTEXTS, STATUS_FUNCTIONS).parse();
         result = [];
-        collect(expr, result);
+        collect(expr, result, valuesOnly);
     }
     catch {
         result = null;
     }
     if (cache.size > 10_000)
         cache.clear();
-    cache.set(body, result);
+    cache.set(key, result);
     return result;
 }
 function literalKey(e) {
@@ -18328,7 +18345,7 @@ function literalKey(e) {
     const v = e.token.value;
     return typeof v === 'string' ? v : typeof v === 'number' ? String(v) : e.token.lexeme;
 }
-function collect(e, out) {
+function collect(e, out, valuesOnly) {
     if (e instanceof ast/* ContextAccess */.QC) {
         out.push({ root: e.name.lexeme.toLowerCase(), keys: [] });
     }
@@ -18338,27 +18355,40 @@ function collect(e, out) {
         while (cur instanceof ast/* IndexAccess */.p_) {
             keys.unshift(literalKey(cur.index));
             if (!(cur.index instanceof ast/* Literal */.uS))
-                collect(cur.index, out);
+                collect(cur.index, out, valuesOnly);
             cur = cur.expr;
         }
         if (cur instanceof ast/* ContextAccess */.QC)
             out.push({ root: cur.name.lexeme.toLowerCase(), keys });
         else
-            collect(cur, out);
+            collect(cur, out, valuesOnly);
     }
-    else if (e instanceof ast/* FunctionCall */.R6 || e instanceof ast/* Logical */.oD) {
+    else if (e instanceof ast/* FunctionCall */.R6) {
+        if (valuesOnly && PAYLOAD_FREE_FUNCTIONS.has(e.functionName.lexeme.toLowerCase()))
+            return;
         for (const a of e.args)
-            collect(a, out);
+            collect(a, out, valuesOnly);
+    }
+    else if (e instanceof ast/* Logical */.oD) {
+        // && and || give one of their operands
+        for (const a of e.args)
+            collect(a, out, valuesOnly);
     }
     else if (e instanceof ast/* Binary */.yI) {
-        collect(e.left, out);
-        collect(e.right, out);
+        // ==, !=, <, … give a boolean
+        if (valuesOnly)
+            return;
+        collect(e.left, out, valuesOnly);
+        collect(e.right, out, valuesOnly);
     }
     else if (e instanceof ast/* Unary */._c) {
-        collect(e.expr, out);
+        // ! gives a boolean
+        if (valuesOnly)
+            return;
+        collect(e.expr, out, valuesOnly);
     }
     else if (e instanceof ast/* Grouping */.aU) {
-        collect(e.group, out);
+        collect(e.group, out, valuesOnly);
     }
 }
 /**
@@ -18890,8 +18920,6 @@ function dispatchWithConsent(argv) {
  * never throws on a malformed workflow.
  */
 
-
-
 const isObj = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
 const EMPTY_SCOPE = {
     env: new Map(),
@@ -18900,36 +18928,6 @@ const EMPTY_SCOPE = {
     needs: () => undefined,
     matrix: () => undefined,
 };
-const taint_CONTEXTS = [
-    'github',
-    'env',
-    'inputs',
-    'vars',
-    'secrets',
-    'steps',
-    'job',
-    'jobs',
-    'runner',
-    'strategy',
-    'matrix',
-    'needs',
-];
-const taint_STATUS_FUNCTIONS = ['success', 'failure', 'always', 'cancelled', 'hashFiles'].map((name) => ({
-    name,
-    minArgs: 0,
-    maxArgs: 255,
-}));
-/** Functions whose result is a boolean or a hash whatever their arguments: no payload gets through. */
-const PAYLOAD_FREE_FUNCTIONS = new Set([
-    'contains',
-    'startswith',
-    'endswith',
-    'success',
-    'failure',
-    'always',
-    'cancelled',
-    'hashfiles',
-]);
 /**
  * The last key of a `github.event` path whose value is a number, a SHA or a boolean in every event
  * GitHub sends (ids, numbers, `head.sha`, `merge_commit_sha`, `head.repo.fork`, `draft`). Not under
@@ -18952,70 +18950,6 @@ const PAYLOAD_FREE_EVENT_KEYS = new Set([
 /** Keys payload-free only right under `github.event` (a push's SHAs). */
 const PAYLOAD_FREE_TOP_EVENT_KEYS = new Set(['before', 'after']);
 const SENDER_KEYED = new Set(['inputs', 'client_payload']);
-const taint_cache = new Map();
-/**
- * The context reads whose value can reach the result of an expression: reads under a comparison,
- * `!` or a boolean/hash function are left out; computed indexes are kept (fail closed). Null when
- * the expression does not parse.
- */
-function valueReads(body) {
-    const hit = taint_cache.get(body);
-    if (hit !== undefined)
-        return hit;
-    let result;
-    try {
-        const expr = new dist/* Parser */.iX(new dist/* Lexer */.JG(body).lex().tokens, taint_CONTEXTS, taint_STATUS_FUNCTIONS).parse();
-        result = [];
-        walk(expr, result);
-    }
-    catch {
-        result = null;
-    }
-    if (taint_cache.size > 10_000)
-        taint_cache.clear();
-    taint_cache.set(body, result);
-    return result;
-}
-function taint_literalKey(e) {
-    if (!(e instanceof ast/* Literal */.uS))
-        return null;
-    const v = e.token.value;
-    return typeof v === 'string' ? v : typeof v === 'number' ? String(v) : e.token.lexeme;
-}
-function walk(e, out) {
-    if (e instanceof ast/* ContextAccess */.QC) {
-        out.push({ root: e.name.lexeme.toLowerCase(), keys: [] });
-    }
-    else if (e instanceof ast/* IndexAccess */.p_) {
-        const keys = [];
-        let cur = e;
-        while (cur instanceof ast/* IndexAccess */.p_) {
-            keys.unshift(taint_literalKey(cur.index));
-            if (!(cur.index instanceof ast/* Literal */.uS))
-                walk(cur.index, out);
-            cur = cur.expr;
-        }
-        if (cur instanceof ast/* ContextAccess */.QC)
-            out.push({ root: cur.name.lexeme.toLowerCase(), keys });
-        else
-            walk(cur, out);
-    }
-    else if (e instanceof ast/* FunctionCall */.R6) {
-        if (PAYLOAD_FREE_FUNCTIONS.has(e.functionName.lexeme.toLowerCase()))
-            return;
-        for (const a of e.args)
-            walk(a, out);
-    }
-    else if (e instanceof ast/* Logical */.oD) {
-        // && and || give one of their operands
-        for (const a of e.args)
-            walk(a, out);
-    }
-    else if (e instanceof ast/* Grouping */.aU) {
-        walk(e.group, out);
-    }
-    // Binary (==, !=, <, …) and Unary (!) give a boolean; Literal reads nothing.
-}
 const low = (k) => (typeof k === 'string' ? k.toLowerCase() : k);
 /** Whether a `github.event…` path (keys after `event`) is a number, SHA or boolean. */
 function payloadFreeEvent(rest) {
@@ -19072,7 +19006,7 @@ function readTaint(a, scope) {
 }
 /** The attacker data one expression body can give, described for a message; [] when none. */
 function taintedReads(body, scope) {
-    const list = valueReads(body);
+    const list = accesses(body, { valuesOnly: true });
     if (list === null) {
         // Unparsable (an SG000 error already): read it as text and err towards taint.
         const envNames = new Set([...scope.env.keys()]);

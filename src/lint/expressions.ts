@@ -48,22 +48,40 @@ const STATUS_FUNCTIONS = ['success', 'failure', 'always', 'cancelled', 'hashFile
 /** `${{ … }}` (the body may span lines in a block scalar). */
 export const EXPRESSION = /\$\{\{([\s\S]*?)\}\}/g;
 
+/** Functions whose result is a boolean or a hash whatever their arguments: no payload gets through. */
+const PAYLOAD_FREE_FUNCTIONS = new Set([
+  'contains',
+  'startswith',
+  'endswith',
+  'success',
+  'failure',
+  'always',
+  'cancelled',
+  'hashfiles',
+]);
+
 const cache = new Map<string, Access[] | null>();
 
-/** Every context access in an expression body, or null when it does not parse. */
-export function accesses(body: string): Access[] | null {
-  const hit = cache.get(body);
+/**
+ * Every context access in an expression body, or null when it does not parse. With `valuesOnly`,
+ * only the reads whose value can reach the result: reads under a comparison, `!` or a boolean/hash
+ * function are left out (their result carries no payload); computed indexes are kept (fail closed).
+ */
+export function accesses(body: string, opts: { valuesOnly?: boolean } = {}): Access[] | null {
+  const valuesOnly = opts.valuesOnly === true;
+  const key = `${valuesOnly ? 'v' : 'a'}\0${body}`;
+  const hit = cache.get(key);
   if (hit !== undefined) return hit;
   let result: Access[] | null;
   try {
     const expr = new Parser(new Lexer(body).lex().tokens, CONTEXTS, STATUS_FUNCTIONS).parse();
     result = [];
-    collect(expr, result);
+    collect(expr, result, valuesOnly);
   } catch {
     result = null;
   }
   if (cache.size > 10_000) cache.clear();
-  cache.set(body, result);
+  cache.set(key, result);
   return result;
 }
 
@@ -73,7 +91,7 @@ function literalKey(e: Expr): string | null {
   return typeof v === 'string' ? v : typeof v === 'number' ? String(v) : e.token.lexeme;
 }
 
-function collect(e: Expr, out: Access[]): void {
+function collect(e: Expr, out: Access[], valuesOnly: boolean): void {
   if (e instanceof ContextAccess) {
     out.push({ root: e.name.lexeme.toLowerCase(), keys: [] });
   } else if (e instanceof IndexAccess) {
@@ -81,20 +99,28 @@ function collect(e: Expr, out: Access[]): void {
     let cur: Expr = e;
     while (cur instanceof IndexAccess) {
       keys.unshift(literalKey(cur.index));
-      if (!(cur.index instanceof Literal)) collect(cur.index, out);
+      if (!(cur.index instanceof Literal)) collect(cur.index, out, valuesOnly);
       cur = cur.expr;
     }
     if (cur instanceof ContextAccess) out.push({ root: cur.name.lexeme.toLowerCase(), keys });
-    else collect(cur, out);
-  } else if (e instanceof FunctionCall || e instanceof Logical) {
-    for (const a of e.args) collect(a, out);
+    else collect(cur, out, valuesOnly);
+  } else if (e instanceof FunctionCall) {
+    if (valuesOnly && PAYLOAD_FREE_FUNCTIONS.has(e.functionName.lexeme.toLowerCase())) return;
+    for (const a of e.args) collect(a, out, valuesOnly);
+  } else if (e instanceof Logical) {
+    // && and || give one of their operands
+    for (const a of e.args) collect(a, out, valuesOnly);
   } else if (e instanceof Binary) {
-    collect(e.left, out);
-    collect(e.right, out);
+    // ==, !=, <, … give a boolean
+    if (valuesOnly) return;
+    collect(e.left, out, valuesOnly);
+    collect(e.right, out, valuesOnly);
   } else if (e instanceof Unary) {
-    collect(e.expr, out);
+    // ! gives a boolean
+    if (valuesOnly) return;
+    collect(e.expr, out, valuesOnly);
   } else if (e instanceof Grouping) {
-    collect(e.group, out);
+    collect(e.group, out, valuesOnly);
   }
 }
 

@@ -8,17 +8,7 @@
  * read with GitHub's expression parser; an unparsable one errs towards taint (fail closed). Pure;
  * never throws on a malformed workflow.
  */
-import { Lexer, Parser } from '@actions/expressions';
-import {
-  ContextAccess,
-  FunctionCall,
-  Grouping,
-  IndexAccess,
-  Literal,
-  Logical,
-  type Expr,
-} from '@actions/expressions/ast';
-import { describeAccess, EXPRESSION, untrustedReads, type Access } from './expressions.js';
+import { accesses, describeAccess, EXPRESSION, untrustedReads, type Access } from './expressions.js';
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -45,37 +35,6 @@ export const EMPTY_SCOPE: TaintScope = {
   matrix: () => undefined,
 };
 
-const CONTEXTS = [
-  'github',
-  'env',
-  'inputs',
-  'vars',
-  'secrets',
-  'steps',
-  'job',
-  'jobs',
-  'runner',
-  'strategy',
-  'matrix',
-  'needs',
-];
-const STATUS_FUNCTIONS = ['success', 'failure', 'always', 'cancelled', 'hashFiles'].map((name) => ({
-  name,
-  minArgs: 0,
-  maxArgs: 255,
-}));
-/** Functions whose result is a boolean or a hash whatever their arguments: no payload gets through. */
-const PAYLOAD_FREE_FUNCTIONS = new Set([
-  'contains',
-  'startswith',
-  'endswith',
-  'success',
-  'failure',
-  'always',
-  'cancelled',
-  'hashfiles',
-]);
-
 /**
  * The last key of a `github.event` path whose value is a number, a SHA or a boolean in every event
  * GitHub sends (ids, numbers, `head.sha`, `merge_commit_sha`, `head.repo.fork`, `draft`). Not under
@@ -98,60 +57,6 @@ const PAYLOAD_FREE_EVENT_KEYS = new Set([
 /** Keys payload-free only right under `github.event` (a push's SHAs). */
 const PAYLOAD_FREE_TOP_EVENT_KEYS = new Set(['before', 'after']);
 const SENDER_KEYED = new Set(['inputs', 'client_payload']);
-
-const cache = new Map<string, Access[] | null>();
-
-/**
- * The context reads whose value can reach the result of an expression: reads under a comparison,
- * `!` or a boolean/hash function are left out; computed indexes are kept (fail closed). Null when
- * the expression does not parse.
- */
-export function valueReads(body: string): Access[] | null {
-  const hit = cache.get(body);
-  if (hit !== undefined) return hit;
-  let result: Access[] | null;
-  try {
-    const expr = new Parser(new Lexer(body).lex().tokens, CONTEXTS, STATUS_FUNCTIONS).parse();
-    result = [];
-    walk(expr, result);
-  } catch {
-    result = null;
-  }
-  if (cache.size > 10_000) cache.clear();
-  cache.set(body, result);
-  return result;
-}
-
-function literalKey(e: Expr): string | null {
-  if (!(e instanceof Literal)) return null;
-  const v = e.token.value;
-  return typeof v === 'string' ? v : typeof v === 'number' ? String(v) : e.token.lexeme;
-}
-
-function walk(e: Expr, out: Access[]): void {
-  if (e instanceof ContextAccess) {
-    out.push({ root: e.name.lexeme.toLowerCase(), keys: [] });
-  } else if (e instanceof IndexAccess) {
-    const keys: (string | null)[] = [];
-    let cur: Expr = e;
-    while (cur instanceof IndexAccess) {
-      keys.unshift(literalKey(cur.index));
-      if (!(cur.index instanceof Literal)) walk(cur.index, out);
-      cur = cur.expr;
-    }
-    if (cur instanceof ContextAccess) out.push({ root: cur.name.lexeme.toLowerCase(), keys });
-    else walk(cur, out);
-  } else if (e instanceof FunctionCall) {
-    if (PAYLOAD_FREE_FUNCTIONS.has(e.functionName.lexeme.toLowerCase())) return;
-    for (const a of e.args) walk(a, out);
-  } else if (e instanceof Logical) {
-    // && and || give one of their operands
-    for (const a of e.args) walk(a, out);
-  } else if (e instanceof Grouping) {
-    walk(e.group, out);
-  }
-  // Binary (==, !=, <, …) and Unary (!) give a boolean; Literal reads nothing.
-}
 
 const low = (k: string | null | undefined): string | null | undefined => (typeof k === 'string' ? k.toLowerCase() : k);
 
@@ -204,7 +109,7 @@ export function readTaint(a: Access, scope: TaintScope): string | undefined {
 
 /** The attacker data one expression body can give, described for a message; [] when none. */
 export function taintedReads(body: string, scope: TaintScope): string[] {
-  const list = valueReads(body);
+  const list = accesses(body, { valuesOnly: true });
   if (list === null) {
     // Unparsable (an SG000 error already): read it as text and err towards taint.
     const envNames = new Set([...scope.env.keys()]);
