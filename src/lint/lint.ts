@@ -135,7 +135,7 @@ async function lintOneWorkflow(
     // GitHub's parser (and its large schema) loads only when a workflow is linted, so every other
     // command starts without it.
     const { githubParserErrors } = await import('./github-parser.js');
-    const problems: Problem[] = (await githubParserErrors(file, wf.doc, wf.lines)).map((e) => ({
+    const problems: Problem[] = (await githubParserErrors(wf.doc, wf.lines)).map((e) => ({
       file,
       line: e.line,
       column: e.column,
