@@ -1,14 +1,16 @@
-// lint-workflows throughput: 500 generated workflow files linted in one process through the built
-// bundle (dist/index.js: GitHub's parser + stateguard's rules), files/second and peak RSS, against
-// a reference measured in the same run: a plain `yaml` parse (with positions) of the same files.
-// Each side runs in its own child process so peak RSS is its own. Target: >= 500 files/s.
+// lint-workflows throughput over a large set: 2,000 generated workflow files (FILES=n to change it)
+// linted in one process through the built bundle (dist/index.js: GitHub's parser + stateguard's
+// rules), files/second and peak RSS, against a reference measured in the same run: a plain `yaml`
+// parse (with positions) of the same files. Each side runs in its own child process (so peak RSS is
+// its own), ROUNDS times alternating; the best round of each counts, because this machine's noise
+// only ever slows a round down. Target: >= 1,000 files/s.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-const FILES = 500;
+const FILES = Number(process.env.FILES ?? 2000);
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SHA = '0123456789abcdef0123456789abcdef01234567';
 
@@ -61,21 +63,27 @@ if (process.argv[2] === '--child') {
 } else {
   const dir = mkdtempSync(path.join(tmpdir(), 'sg-lint-bench-'));
   try {
-    for (let i = 0; i < FILES; i++) writeFileSync(path.join(dir, `wf-${String(i).padStart(3, '0')}.yml`), workflow(i));
+    for (let i = 0; i < FILES; i++) writeFileSync(path.join(dir, `wf-${String(i).padStart(5, "0")}.yml`), workflow(i));
     const run = (mode) => {
       const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', mode, dir], { encoding: 'utf8', timeout: 300_000 });
       if (r.status !== 0) throw new Error(`${mode} child failed: ${r.stderr}`);
       return JSON.parse(r.stdout);
     };
-    const ref = run('reference');
-    const lint = run('lint');
+    const rounds = Number(process.env.ROUNDS ?? 3);
     const rate = (x) => x.files / x.seconds;
-    console.log(`files:                           ${FILES} generated workflows (${lint.problems} problems found)`);
+    const best = (a, b) => (a === undefined || rate(b) > rate(a) ? b : a);
+    let ref;
+    let lint;
+    for (let r = 0; r < rounds; r++) {
+      ref = best(ref, run('reference'));
+      lint = best(lint, run('lint'));
+    }
+    console.log(`files:                           ${FILES} generated workflows (${lint.problems} problems found); best of ${rounds} rounds`);
     console.log(`reference (yaml parse only):     ${rate(ref).toFixed(0)} files/s, peak RSS ${(ref.maxRssKiB / 1024).toFixed(0)} MiB`);
     console.log(`lint-workflows (bundle, 1 proc): ${rate(lint).toFixed(0)} files/s (${lint.seconds.toFixed(2)} s; bundle load ${lint.loadSeconds.toFixed(2)} s), peak RSS ${(lint.maxRssKiB / 1024).toFixed(0)} MiB`);
     console.log(`including bundle load:           ${(lint.files / (lint.seconds + lint.loadSeconds)).toFixed(0)} files/s`);
     console.log(`ratio lint / reference time:     ${(lint.seconds / ref.seconds).toFixed(2)}x`);
-    console.log(`target >= 500 files/s:           ${rate(lint) >= 500 ? 'met' : 'NOT MET'}`);
+    console.log(`target >= 1000 files/s:          ${rate(lint) >= 1000 ? 'met' : 'NOT MET'}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
