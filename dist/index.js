@@ -20948,6 +20948,10 @@ function local_actions_githubScript(step) {
  */
 function followLocalActions(wf, root, steps, report) {
     const sites = [];
+    const isLocal = (s) => typeof s.step.uses === 'string' && parseUses(s.step.uses).kind === 'local';
+    // Resolving the root touches the file system: only for a workflow that uses a local action.
+    if (!steps.some(isLocal))
+        return sites;
     let rootReal;
     try {
         rootReal = (0,external_node_fs_.realpathSync)(root);
@@ -21112,7 +21116,7 @@ function followLocalActions(wf, root, steps, report) {
     };
     const wfTaint = envTaint(wf.value.env, new Set());
     for (const s of steps) {
-        if (typeof s.step.uses !== 'string' || parseUses(s.step.uses).kind !== 'local')
+        if (!isLocal(s) || typeof s.step.uses !== 'string')
             continue;
         const taint = envTaint(s.step.env, envTaint(s.job.env, wfTaint));
         visit(s, s.step.uses, s.step.with, { inputs: 'all', env: taint }, [], '');
@@ -21554,7 +21558,7 @@ async function lintOneWorkflow(bytes, file, repo) {
         // GitHub's parser (and its large schema) loads only when a workflow is linted, so every other
         // command starts without it.
         const { githubParserErrors } = await Promise.all(/* import() */[__nccwpck_require__.e(431), __nccwpck_require__.e(852)]).then(__nccwpck_require__.bind(__nccwpck_require__, 3852));
-        const problems = (await githubParserErrors(file, wf.doc, wf.lines)).map((e) => ({
+        const problems = (await githubParserErrors(wf.doc, wf.lines)).map((e) => ({
             file,
             line: e.line,
             column: e.column,
