@@ -3,6 +3,7 @@
  * containers excluded (they are not the service, and never count as its state).
  */
 import type { ContainerInfo, Runtime } from '../ports.js';
+import { waiter } from '../clock.js';
 
 export function ofService(projectContainers: readonly ContainerInfo[], service: string): ContainerInfo[] {
   return projectContainers.filter((c) => c.service === service && !c.oneoff);
@@ -35,18 +36,22 @@ export async function waitUntilReady(
   runtime: Pick<Runtime, 'inspectContainers'>,
   ids: readonly string[],
   timeoutMs: number,
-  sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
+  sleep?: (ms: number) => Promise<void>,
   intervalMs = 1000,
 ): Promise<Array<{ id: string; problem: string }>> {
-  const deadline = Date.now() + timeoutMs;
+  const wait = waiter(sleep);
   for (;;) {
     const found = await runtime.inspectContainers(ids);
     const pending = ids
       .map((id) => ({ id, problem: notReady(found.find((c) => c.id === id)) }))
       .filter((x): x is { id: string; problem: string } => x.problem !== null);
     // An exited or dead container will not become ready by waiting.
-    if (pending.length === 0 || Date.now() >= deadline || pending.some((p) => /^is (exited|dead|gone)/.test(p.problem)))
+    if (
+      pending.length === 0 ||
+      wait.elapsed() >= timeoutMs ||
+      pending.some((p) => /^is (exited|dead|gone)/.test(p.problem))
+    )
       return pending;
-    await sleep(intervalMs);
+    await wait.sleep(intervalMs);
   }
 }

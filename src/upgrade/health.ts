@@ -7,6 +7,7 @@
 import { listServiceContainers, notReady, waitUntilReady } from '../drift/containers.js';
 import type { Runtime } from '../ports.js';
 import { humanDuration } from '../report/progress.js';
+import { waiter } from '../clock.js';
 
 export interface HealthGate {
   timeoutMs: number;
@@ -26,12 +27,11 @@ export async function healthGate(
   compose: { project: string; service: string },
   gate: HealthGate,
 ): Promise<string | null> {
-  const sleep = gate.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const wait = waiter(gate.sleep);
   const interval = gate.intervalMs ?? 1000;
   const containers = await listServiceContainers(runtime, compose);
   if (containers.length === 0) return `no container of ${compose.service} exists`;
   const ids = containers.map((c) => c.id);
-  const started = Date.now();
   gate.say?.(
     `waiting up to ${humanDuration(gate.timeoutMs)} for ${compose.service} to be running (and healthy where it ` +
       `has a healthcheck)`,
@@ -41,7 +41,9 @@ export async function healthGate(
   gate.onReady?.(compose.service);
   gate.say?.(`waiting ${humanDuration(gate.settleMs)} for ${compose.service} to stay healthy (settle window)`);
   const first = new Map((await runtime.inspectContainers(ids)).map((c) => [c.id, c.startedAt]));
-  const settleEnd = Math.min(Date.now() + gate.settleMs, started + gate.timeoutMs + gate.settleMs);
+  // The bound counts from the first check: waiting to be ready and settling together take at most
+  // timeout + settle.
+  const settleEnd = Math.min(wait.elapsed() + gate.settleMs, gate.timeoutMs + gate.settleMs);
   for (;;) {
     const now = await runtime.inspectContainers(ids);
     for (const id of ids) {
@@ -50,7 +52,7 @@ export async function healthGate(
       if (problem) return `${id.slice(0, 12)} ${problem} during the ${gate.settleMs / 1000}s settle window`;
       if (c!.startedAt !== first.get(id)) return `${id.slice(0, 12)} restarted during the settle window`;
     }
-    if (Date.now() >= settleEnd) return null;
-    await sleep(Math.min(interval, Math.max(1, settleEnd - Date.now())));
+    if (wait.elapsed() >= settleEnd) return null;
+    await wait.sleep(Math.min(interval, Math.max(1, settleEnd - wait.elapsed())));
   }
 }
