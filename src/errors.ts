@@ -29,14 +29,14 @@ export const FAILURE_REASONS = {
     'nothing else was wrong. Check the data; pass allow-shrink if the shrink is real.',
   'drift-not-allowed': 'The drift includes keys that the stateful path never applies, or the module is not a one-shot.',
   'plan-changed': 'The fresh plan hash differs from --expected-plan-hash.',
-  locked: 'Another apply holds the per-module lock.',
+  locked: 'Another stateguard operation on the module (apply, snapshot, restore, upgrade or recover) holds its lock.',
   'still-running': 'The one-shot is still running; a second run is refused.',
   'one-shot-failed': 'The one-shot exited with a non-zero code.',
   timeout: 'The one-shot did not exit within timeout_seconds and was stopped.',
   'dependency-disturbed': 'A depends_on_healthy module was stopped, unhealthy or recreated during apply.',
   'image-not-present': 'The declared image is not on the engine; apply never pulls or builds.',
   'interrupted-operation':
-    'An interrupted restore left a journal on the engine; every mutating command refuses the module until ' +
+    'An interrupted restore or upgrade left a journal on the engine; every mutating command refuses the module until ' +
     '`stateguard recover` has run.',
   'archive-mismatch': "The backup's layout does not match the module's declared data volumes (all or nothing).",
   'not-restorable':
