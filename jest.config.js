@@ -1,5 +1,7 @@
 // ESM mode: @actions/* v3+ are ESM-only. ts-jest only transpiles here; `npm test` runs tsc first.
-// Five projects: `unit` (no docker, no built dist/: `npm run test:unit` runs anywhere), `runner`
+// Six projects: `unit` (no docker, no built dist/: `npm run test:unit` runs anywhere, and
+// fast), `differential` (test/differential: our tar walker against GNU tar, Python and
+// busybox, which it spawns; no docker), `runner`
 // (test/runner: spawns the committed dist/ bundles as a runner does; some need docker), the
 // real-engine suites once per compose flavor (STATEGUARD_COMPOSE=v1, then v2), each scenario set
 // up with the flavor the product uses (test/support/flavor-*.ts), and `swarm`
@@ -32,7 +34,9 @@ const integration = (flavor) => ({
 export default {
   testTimeout: 120000,
   projects: [
-    { ...base, displayName: 'unit', roots: ['<rootDir>/test'], testMatch: ['**/*.test.ts'], testPathIgnorePatterns: ['/test/integration/', '/test/runner/'] },
+    { ...base, displayName: 'unit', roots: ['<rootDir>/test'], testMatch: ['**/*.test.ts'], testPathIgnorePatterns: ['/test/integration/', '/test/runner/', '/test/differential/'] },
+    // The tar walker against the other readers (GNU tar, Python, busybox): spawns them, no engine.
+    { ...base, displayName: 'differential', roots: ['<rootDir>/test/differential'], testMatch: ['**/*.test.ts'] },
     { ...base, displayName: 'runner', roots: ['<rootDir>/test/runner'], testMatch: ['**/*.test.ts'] },
     integration('v1'),
     integration('v2'),

@@ -12,10 +12,10 @@ import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { create as tarCreate } from 'tar';
-import { END_OF_ARCHIVE, bodyPadding, headerBlocks } from '../../../src/backup/tar-writer.js';
-import { dir, entry, file, gnuLong, gnuTarArchive, gz, pax, tar } from '../../support/archives.js';
-import { ourList, readerListings } from '../../support/listings.js';
-import { withManifest } from '../../support/manifests.js';
+import { END_OF_ARCHIVE, bodyPadding, headerBlocks } from '../../src/backup/tar-writer.js';
+import { dir, entry, file, gnuLong, gnuTarArchive, gz, pax, tar } from '../support/archives.js';
+import { ourList, readerListings } from '../support/listings.js';
+import { withManifest } from '../support/manifests.js';
 
 /**
  * A fixed seed in CI, so a run is repeatable and a failure is reproducible; SG_FC_SEED=random
