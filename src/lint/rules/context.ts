@@ -114,7 +114,7 @@ export function reporter(file: string, problems: Problem[]): Report {
     problems.push({ file, line: pos.line, column: pos.column, rule, severity: ruleById(rule).severity, message });
 }
 
-/** The workflow's triggers (the same reading as checks.ts). */
+/** The workflow's triggers (the one reading: src/lint/facts.ts uses it too). */
 export function triggersOf(on: unknown): string[] {
   if (typeof on === 'string') return [on];
   if (Array.isArray(on)) return on.filter((t): t is string => typeof t === 'string');

@@ -1,5 +1,6 @@
 /**
- * The rules of issue 29's repository part (docs/architecture.md §9), one per file in this directory:
+ * The rules of issue 29's repository part (docs/architecture.md §9), one per file in this directory
+ * (beside the workflow rules, which src/lint/checks.ts runs on the facts of src/lint/facts.ts):
  * local composite actions followed (SG003, and SG201/SG106 through them), pull request code fetched
  * in a privileged `run:` (SG203), stateful services changed outside stateguard (SG109), modules the
  * repository does not declare (SG110) and placeholder pins (SG111).

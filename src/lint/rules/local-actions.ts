@@ -11,7 +11,7 @@
 import { readFileSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { MAX_YAML_BYTES } from '../../model/yaml-source.js';
-import { parseUses } from '../checks.js';
+import { parseUses } from '../facts.js';
 import {
   accesses,
   describeAccess,

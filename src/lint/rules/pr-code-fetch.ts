@@ -3,7 +3,7 @@
  * that runs with the base repository's secrets and a write token (`pull_request_target`,
  * `workflow_run`, `issue_comment`) and fetches the pull request's code in a script: `gh pr checkout`,
  * `git fetch|pull|checkout|switch … pull/<n>/head|merge` or `refs/pull/…`. The `actions/checkout`
- * form is checked in checks.ts.
+ * form is checked in untrusted-checkout.ts.
  */
 import { commandsOf } from '../shell.js';
 import type { Report, RunSite } from './context.js';

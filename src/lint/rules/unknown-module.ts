@@ -5,7 +5,7 @@
  * the default modules (no `modules`/`root` of its own); a module given by an expression or a
  * variable is the operator's to type and is not checked.
  */
-import { stateguardCommand } from '../checks.js';
+import { stateguardCommand } from '../facts.js';
 import { commandsOf, stateguardCli } from '../shell.js';
 import { isObj, type Report, type RunSite, type WorkflowStep } from './context.js';
 import type { RepoModules } from './modules.js';

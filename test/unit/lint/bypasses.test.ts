@@ -2,73 +2,14 @@
  * Issue 12: "no unsafe workflow passes with 0 errors". Each table is one class of bypass found by
  * trying adversarially; every bad workflow names the rule and the line it must be reported on
  * (`#!SGnnn` markers), and the near-misses next to them must stay clean. Rules: docs/rules.md.
+ * A table about one rule is beside that rule's other cases: A in rules/apply-automatic-trigger.test.ts,
+ * C in rules/script-injection.test.ts, D in rules/compose-volume-removal.test.ts, E in
+ * rules/dispatch-consent-prefilled.test.ts.
  */
 import { describe, expect, it } from '@jest/globals';
 import { splitShellScript } from '../../../src/probe/shell-words.js';
 import { lintWorkflowText } from '../../../src/lint/lint.js';
 import { job, PERMS, SAFE_APPLY, SHA, found, lint, markers, table } from './support.js';
-
-/** A workflow on push (+ dispatch) whose jobs are serialised, so only SG101 is expected. */
-function onPush(steps: string): string {
-  return `on: [push, workflow_dispatch]\n${PERMS}concurrency: stateful-apply\njobs:\n  j:\n    runs-on: x\n    steps:\n${steps}`;
-}
-
-// A: a stateguard step must be recognised however its `uses:` path is spelled, and a `run:` that
-// calls the CLI is a stateguard step with that command (docs/rules.md, "stateguard step").
-table('A: stateguard steps spelled differently (SG101)', [
-  {
-    name: 'vendored, doubled slash, dot segment, trailing dot, remote doubled slash',
-    yaml: onPush(
-      [
-        `      - uses: ./.github/actions/stateguard/actions/apply #!SG101`,
-        `      - uses: ./actions//apply #!SG101`,
-        `      - uses: ./actions/./apply #!SG101`,
-        `      - uses: ./actions/../actions/stateful-apply #!SG101`,
-        `      - uses: acme/stateguard/actions//apply@${SHA} #!SG101`,
-        `      - uses: acme/stateguard/actions/apply/.@${SHA} #!SG101`,
-        `      - uses: ./.github/actions/stateguard #!SG101`,
-        `        with:`,
-        `          command: apply`,
-      ].join('\n') + '\n',
-    ),
-  },
-  { name: 'a local path escaping the workspace with ..: assumed to be what its tail says', yaml: onPush(`      - uses: ./../stateguard/actions/apply #!SG101\n      - uses: ./../actions/upgrade #!SG101\n`) },
-  {
-    name: 'the CLI called from run: (npx, npm exec, node dist/cli.js, bare), also restore/upgrade/snapshot',
-    yaml: onPush(
-      [
-        `      - run: npx stateguard apply --module store #!SG101`,
-        `      - run: npx --yes stateguard@1 apply --module store #!SG101`,
-        `      - run: node dist/cli.js apply --module store #!SG101`,
-        `      - run: node ./node_modules/stateguard/dist/cli.js apply --module store #!SG101`,
-        `      - run: stateguard apply --module store #!SG101`,
-        `      - run: npm exec stateguard -- apply --module store #!SG101`,
-        `      - run: |`,
-        `          echo preparing`,
-        `          cd deploy && npx stateguard restore --module store #!SG101`,
-        `          ./node_modules/.bin/stateguard upgrade --module store; echo done #!SG101`,
-        `      - run: npx stateguard snapshot --module store --out-dir /b #!SG101`,
-        `      - run: npx stateguard prune-backups --module store --backup-root /b #!SG101`,
-        `      - uses: acme/stateguard/actions/prune-backups@${SHA} #!SG101`,
-        `        with:`,
-        `          module: store`,
-        `          backup-root: /b`,
-      ].join('\n') + '\n',
-    ),
-  },
-  {
-    name: 'a scheduled snapshot is a backup, not a change: allowed on schedule (with its concurrency group), never on push',
-    yaml: `on:\n  schedule: [{ cron: '0 3 * * *' }]\n  workflow_dispatch:\n${PERMS}jobs:\n  j:\n    runs-on: x\n    concurrency: backup-store\n    steps:\n      - run: npx stateguard snapshot --module store --out-dir /b\n      - run: npx stateguard prune-backups --module store --backup-root /b\n      - uses: acme/stateguard/actions/prune-backups@${SHA}\n        with:\n          module: store\n          backup-root: /b\n      - uses: ./actions/apply #!SG101\n        with:\n          module: store\n          allow-stateful: \${{ inputs.allow }}\n          confirm: \${{ inputs.c }}\n          backup-ref: \${{ inputs.b }}\n`,
-  },
-  {
-    name: 'a CLI apply is subject to the other rules too: hard-coded consent, concurrency, continue-on-error',
-    yaml: `on: workflow_dispatch\n${PERMS}jobs:\n  j: #!SG104\n    runs-on: x\n    steps:\n      - run: npx stateguard apply --module store --allow-stateful --confirm BACKUP_DONE --backup-ref=/b/s.tar.gz #!SG102 #!SG102 #!SG102\n        continue-on-error: true #!SG105\n`,
-  },
-  {
-    name: 'near-miss: plan/validate/lint from run: on push, a command only mentioned, another tool\'s dist/cli.js',
-    yaml: `on: [push, pull_request]\n${PERMS}jobs:\n  j:\n    runs-on: x\n    steps:\n      - run: |\n          npx stateguard plan --module store\n          node dist/cli.js lint-workflows\n          echo "npx stateguard apply is run by hand"\n          # stateguard apply --module store\n          node tools/build.js apply\n      - uses: ./tools/actions/apply\n`,
-  },
-]);
 
 // B: consent inputs of any name, wherever they flow; a per-run concurrency group.
 table('B: consent defeated by renaming (SG102, SG103, SG104)', [
@@ -104,72 +45,6 @@ table('B: consent defeated by renaming (SG102, SG103, SG104)', [
       / {6}- uses: acme\/stateguard\/actions\/stateful-apply[\s\S]*$/,
       `      - run: npx stateguard apply --module "$M" --allow-stateful="$OK" --confirm "$C" --backup-ref "$B"\n        env:\n          M: \${{ inputs.module }}\n          OK: \${{ inputs.allow_stateful }}\n          C: \${{ inputs.stateful_confirm }}\n          B: \${{ inputs.backup_ref }}\n`,
     ),
-  },
-]);
-
-// C: template injection the regex missed.
-table('C: template injection (SG201)', [
-  {
-    name: 'case-insensitive contexts, toJSON of whole contexts, env tainted at every level',
-    yaml: `on: pull_request\n${PERMS}env:\n  WFT: \${{ github.event.pull_request.body }}\njobs:\n  j:\n    runs-on: x\n    env:\n      JOBT: \${{ github.head_ref }}\n    steps:\n      - run: |\n          echo "\${{ Inputs.module }}" #!SG201\n          echo "\${{ GITHUB.EVENT.pull_request.title }}" #!SG201\n          echo '\${{ toJSON(github.event) }}' #!SG201\n          echo '\${{ toJSON(inputs) }}' #!SG201\n          echo '\${{ tojson(github) }}' #!SG201\n          echo "\${{ env.TITLE }}" #!SG201\n          echo "\${{ env.jobt }}" #!SG201\n          echo "\${{ env.WFT }}" #!SG201\n          echo "\${{ env.CHAIN }}" #!SG201\n          echo "\${{ format('{0}', env.TITLE) }}" #!SG201\n        env:\n          TITLE: \${{ github.event.issue.title }}\n          CHAIN: prefix-\${{ env.WFT }}\n`,
-  },
-  {
-    name: 'github-script with env taint',
-    yaml: `on: issue_comment\n${PERMS}jobs:\n  j:\n    runs-on: x\n    env:\n      BODY: \${{ github.event.comment.body }}\n    steps:\n      - uses: actions/github-script@${SHA}\n        with:\n          script: |\n            const b = \`\${{ env.BODY }}\`; #!SG201\n`,
-  },
-  {
-    name: 'near-miss: env set from literals or trusted contexts, a step overriding a tainted job env, "$VAR" in the shell',
-    yaml: `on: pull_request\n${PERMS}jobs:\n  j:\n    runs-on: x\n    env:\n      SAFE: \${{ github.head_ref }}\n    steps:\n      - run: |\n          echo "\${{ env.SAFE }} \${{ env.SHA }} \${{ env.LIT }}" "$TITLE" \${{ github.event_name }} \${{ format('{0}', github.sha) }}\n        env:\n          SAFE: fixed\n          SHA: \${{ github.sha }}\n          LIT: literal\n          TITLE: \${{ github.event.pull_request.title }}\n`,
-  },
-]);
-
-// D: volume destruction, by tokenising the shell instead of matching regexes; every workflow.
-table('D: volume destruction (SG106)', [
-  {
-    name: 'docker global options, quoted program, =1/=true, docker-compose, volume rm/prune, system prune, rm -v, -V',
-    yaml: job(
-      [
-        `      - uses: acme/stateguard/actions/guard@${SHA}`,
-        `      - run: |`,
-        `          docker --context prod compose -p platform down -v #!SG106`,
-        `          docker -H ssh://deploy@host compose down --volumes #!SG106`,
-        `          "docker" compose down -v #!SG106`,
-        `          docker compose down --volumes=1 #!SG106`,
-        `          docker compose --file a.yml down --volumes=true #!SG106`,
-        `          docker-compose down -v #!SG106`,
-        `          docker volume rm store_data #!SG106`,
-        `          docker volume prune -f #!SG106`,
-        `          docker system prune --volumes -f #!SG106`,
-        `          docker compose rm -v #!SG106`,
-        `          docker compose rm --volumes store #!SG106`,
-        `          docker compose up -d -V #!SG106`,
-        `          docker --log-level debug --config /c compose --project-name p down -v #!SG106`,
-      ].join('\n') + '\n',
-    ),
-  },
-  { name: 'a variable holding the command', yaml: job(`      - run: |\n          DC="docker compose"\n          $DC -p platform down -v #!SG106\n          \${DC} down --volumes #!SG106\n`) },
-  { name: 'the command from env:', yaml: job(`      - run: $COMPOSE down -v #!SG106\n        env:\n          COMPOSE: docker compose -f prod.yml\n`) },
-  { name: 'through sh -c, after && and inside $( )', yaml: job(`      - run: |\n          bash -c 'docker compose down -v' #!SG106\n          cd platform && sudo docker compose down -v #!SG106\n          echo "$(docker volume prune -af)" #!SG106\n`) },
-  { name: 'any workflow, not only one with a stateguard step', yaml: `on: push\n${PERMS}jobs:\n  j:\n    runs-on: x\n    steps:\n      - run: docker compose down -v #!SG106\n` },
-  {
-    name: 'near-miss: down without -v, --volumes=false, mounts, listing, quoted text, comments, other programs',
-    yaml: `on: push\n${PERMS}jobs:\n  j:\n    runs-on: x\n    steps:\n      - run: |\n          docker compose down\n          docker compose down --volumes=false\n          docker compose run -v /tmp:/tmp store ls\n          docker run -v data:/data alpine true\n          docker volume ls\n          docker volume inspect store_data\n          docker compose exec store rm -v /tmp/x\n          echo "docker compose down -v"\n          # docker compose down -v\n          docker compose logs -f store # then down -v\n          my-docker compose down -v\n`,
-  },
-]);
-
-// E: an automatic trigger dispatching the apply workflow with consent already filled in.
-table('E: dispatch with consent pre-filled from an automatic trigger (SG107)', [
-  { name: 'gh workflow run -f', yaml: `on: push\n${PERMS}jobs:\n  j:\n    runs-on: x\n    steps:\n      - run: gh workflow run stateful-apply.yml -f module=store -f allow_stateful=true -f stateful_confirm=BACKUP_DONE #!SG107\n` },
-  { name: 'gh workflow run --field / -F / --raw-field', yaml: `on:\n  schedule:\n    - cron: '0 3 * * *'\n${PERMS}jobs:\n  j:\n    runs-on: x\n    steps:\n      - run: |\n          gh workflow run apply.yml --field allow_stateful=true #!SG107\n          gh workflow run apply.yml -F allow_stateful=true --raw-field stateful_confirm=x #!SG107\n` },
-  { name: 'gh api .../dispatches', yaml: `on: pull_request\n${PERMS}jobs:\n  j:\n    runs-on: x\n    steps:\n      - run: gh api -X POST repos/o/r/actions/workflows/apply.yml/dispatches -f ref=main -f 'inputs[allow_stateful]=true' #!SG107\n` },
-  { name: 'curl .../dispatches with a JSON body', yaml: `on:\n  workflow_run:\n    workflows: [ci]\n    types: [completed]\n${PERMS}jobs:\n  j:\n    runs-on: x\n    steps:\n      - run: |\n          curl -X POST -H "Authorization: Bearer $T" https://api.github.com/repos/o/r/actions/workflows/apply.yml/dispatches -d '{"ref":"main","inputs":{"allow_stateful":"true","stateful_confirm":"BACKUP_DONE"}}' #!SG107\n` },
-  {
-    name: 'actions/github-script createWorkflowDispatch',
-    yaml: `on: push\n${PERMS}jobs:\n  j:\n    runs-on: x\n    steps:\n      - uses: actions/github-script@${SHA}\n        with:\n          script: |\n            await github.rest.actions.createWorkflowDispatch({\n              owner: 'o', repo: 'r', workflow_id: 'apply.yml', ref: 'main',\n              inputs: { module: 'store', allow_stateful: 'true' }, #!SG107\n            });\n`,
-  },
-  {
-    name: 'near-miss: dispatches without consent, consent false, only mentioned',
-    yaml: `on: push\n${PERMS}jobs:\n  j:\n    runs-on: x\n    steps:\n      - run: |\n          gh workflow run plan.yml -f module=store\n          gh workflow run apply.yml -f allow_stateful=false\n          echo "gh workflow run apply.yml -f allow_stateful=true"\n          gh workflow list\n`,
   },
 ]);
 

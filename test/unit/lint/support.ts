@@ -69,6 +69,39 @@ jobs:
 
 export const PERMS = 'permissions:\n  contents: read\n';
 
+/** A dispatch-only restore done right: the shape of workflows/restore.yml. */
+export const SAFE_RESTORE = `name: restore
+on:
+  workflow_dispatch:
+    inputs:
+      module:
+        type: string
+        required: true
+      backup_ref:
+        type: string
+        required: true
+      restore_confirm:
+        type: string
+        required: true
+      allow_stateful:
+        type: boolean
+        default: false
+${PERMS}jobs:
+  restore:
+    runs-on: ubuntu-latest
+    concurrency:
+      group: stateful-apply-\${{ inputs.module }}
+      cancel-in-progress: false
+    steps:
+      - uses: ./actions/restore
+        with:
+          module: \${{ inputs.module }}
+          allow-stateful: \${{ inputs.allow_stateful }}
+          backup-ref: \${{ inputs.backup_ref }}
+          backup-root: /var/backups/stateguard
+          confirm: \${{ inputs.restore_confirm }}
+`;
+
 /** A dispatch-only workflow with one job whose steps are given. */
 export function job(steps: string, extra = ''): string {
   return `on: workflow_dispatch\n${PERMS}jobs:\n  j:\n    runs-on: ubuntu-latest\n${extra}    steps:\n${steps}`;
