@@ -53,10 +53,7 @@ function plain(text: string, max = 100): string {
 
 /** The commands as the CLI parses them: action-only inputs are not flags; --help is always one. */
 export function completionModel(
-  commands: Readonly<Record<string, CommandSpec<readonly InputDef[]>>> = COMMANDS as unknown as Record<
-    string,
-    CommandSpec<readonly InputDef[]>
-  >,
+  commands: Readonly<Record<string, CommandSpec<readonly InputDef[]>>> = COMMANDS,
 ): Cmd[] {
   const out: Cmd[] = Object.values(commands).map((spec) => {
     const inputs = spec.inputs.filter((d) => !d.actionOnly);

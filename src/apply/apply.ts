@@ -37,7 +37,7 @@ export type ApplyRequest = GuardedRequest;
 
 export interface ApplyDeps extends GuardedDeps {
   /** registers a value with the CLI/action scrubber (and the runner's masking) */
-  addSecret(value: string): void;
+  addSecret: (value: string) => void;
   /** monotonic milliseconds, for durations */
   clock?: () => number;
   /** how long to wait for the log stream to end after the container exited */

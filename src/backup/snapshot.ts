@@ -537,7 +537,9 @@ async function captureData(
     gz.end();
     await gzipEnded;
     await fileWrites;
-    if (gzipError) throw gzipError;
+    // set by the stream's error handler, which the compiler does not follow
+    const gzipFailed = gzipError as Error | null;
+    if (gzipFailed) throw gzipFailed;
     await file.sync();
   } catch (err) {
     gzip?.destroy();

@@ -285,7 +285,7 @@ async function verifyInto(report: BackupReport, input: VerifyBackupInput, absRef
   }
   let inside = false;
   if (real && input.backupRoots.length > 0) {
-    inside = roots.some((r) => isInside(r, real!));
+    inside = roots.some((r) => isInside(r, real));
     if (!inside) {
       const missingNote = missing.length ? ` (roots that do not exist: ${missing.join(', ')})` : '';
       problems.push({

@@ -31,7 +31,5 @@ export const COMMANDS = {
 export type CommandName = keyof typeof COMMANDS;
 
 export function getCommand(name: string): CommandSpec<readonly InputDef[]> | undefined {
-  return Object.hasOwn(COMMANDS, name)
-    ? (COMMANDS[name as CommandName] as unknown as CommandSpec<readonly InputDef[]>)
-    : undefined;
+  return Object.hasOwn(COMMANDS, name) ? COMMANDS[name as CommandName] : undefined;
 }

@@ -86,7 +86,7 @@ export interface CommandContext {
   cwd: string;
   env: Readonly<Record<string, string | undefined>>;
   log: Logger;
-  now(): Date;
+  now: () => Date;
   /** The engine adapter for a module's runtime (compose by default), created on first use. */
   runtime(kind?: RuntimeKind): Runtime;
   /** True when running as a GitHub/Forgejo action (annotations, summary, PR comment). */

@@ -8,6 +8,7 @@
  * environment and label values never appear: a key and, for keys that do not look secret, a short
  * fingerprint of each value. Pure; no I/O.
  */
+/* eslint-disable @typescript-eslint/no-base-to-string -- parsed YAML/JSON values are turned into text as they are, whatever their type; a later check refuses what is not the text it expects */
 import { createHash } from 'node:crypto';
 import { looksSecret } from '../report/scrub.js';
 import type { ContainerInfo, RenderedService, SwarmSpecView } from '../ports.js';
@@ -235,7 +236,7 @@ function portKeys(v: unknown): string[] {
       out.push(`${published}:${target}/${proto}`);
     } else if (p && typeof p === 'object') {
       const o = p as { target?: unknown; published?: unknown; protocol?: unknown };
-      out.push(`${o.published ?? ''}:${o.target ?? ''}/${o.protocol ?? 'tcp'}`);
+      out.push(`${String(o.published ?? '')}:${String(o.target ?? '')}/${String(o.protocol ?? 'tcp')}`);
     }
   }
   return out.sort();

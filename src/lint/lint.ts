@@ -10,7 +10,7 @@ import { MAX_YAML_BYTES } from '../model/yaml-source.js';
 import { checkWorkflow } from './checks.js';
 import { finishMessage } from './messages.js';
 import { checkRepository, readRepoModules, type RepoContext } from './rules/index.js';
-import { compareProblems, ruleById, RULES, type Problem, type RuleId, type SuppressedProblem } from './rules.js';
+import { compareProblems, ruleById, RULES, type Problem, type SuppressedProblem } from './rules.js';
 import { loadWorkflow } from './workflow.js';
 
 export const DEFAULT_PATHS = ['.github/workflows', '.forgejo/workflows', '.gitea/workflows', 'workflows'] as const;
@@ -214,7 +214,7 @@ function applySuppressions(
   for (const p of sorted) {
     const s = UNSUPPRESSIBLE.has(p.rule)
       ? undefined
-      : [byLine.get(p.line), byLine.get(p.line - 1)].find((d) => d?.rules.has(p.rule as RuleId));
+      : [byLine.get(p.line), byLine.get(p.line - 1)].find((d) => d?.rules.has(p.rule));
     if (s) suppressed.push({ ...p, reason: s.reason });
     else problems.push(p);
   }

@@ -22,7 +22,7 @@ function serviceNode(source: YamlSource, service: string): Node | null {
   const services = top.items.find((p) => isScalar(p.key) && p.key.value === 'services')?.value;
   if (!isMap(services)) return null;
   const svc = services.items.find((p) => isScalar(p.key) && String(p.key.value) === service)?.value;
-  return isMap(svc) ? (svc as Node) : null;
+  return isMap(svc) ? svc : null;
 }
 
 /**

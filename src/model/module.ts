@@ -408,10 +408,10 @@ export function loadModules(root: string, glob: string, displayBase: string = pr
       if (typeof name === 'string' && !invalid.has(name)) invalid.set(name, display);
       continue;
     }
-    const decl = toDecl(read.value as unknown as RawModule, absRoot, abs, display, read.source);
+    const decl = toDecl(read.value as RawModule, absRoot, abs, display, read.source);
     // spec.drift.allow beyond the schema (docs/architecture.md §3, "Drift allowlist"): a refused entry
     // leaves the whole file out, as a schema problem does.
-    const allow = checkDriftAllow((read.value as unknown as RawModule).spec.drift?.allow ?? [], decl, read.source);
+    const allow = checkDriftAllow((read.value as RawModule).spec.drift?.allow ?? [], decl, read.source);
     if (allow.problems.length > 0) {
       problems.push(...allow.problems);
       if (!invalid.has(decl.name)) invalid.set(decl.name, display);

@@ -91,15 +91,15 @@ export interface GuardedRequest extends GuardRequest {
 
 export interface GuardedDeps extends GuardDeps {
   log: Logger;
-  now(): Date;
+  now: () => Date;
 }
 
 /** What the skeleton hands the operation's own checks and step. */
 export interface OperationContext<O extends GuardedOutcome> {
   out: O;
   scrub: Scrubber;
-  say(message: string): void;
-  end(status: O['status'], reason: FailureReason | '', message: string, couldNotRun?: boolean): O;
+  say: (message: string) => void;
+  end: (status: O['status'], reason: FailureReason | '', message: string, couldNotRun?: boolean) => O;
   /** mark that something was started on the engine (from now on no outcome is "could not run") */
   started(): void;
   /** the depends_on_healthy modules with their state before the step */

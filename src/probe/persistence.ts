@@ -68,7 +68,7 @@ export interface ProbeReport {
 
 export interface ProbeDeps {
   runtime: Runtime;
-  now(): Date;
+  now: () => Date;
   log?: (message: string) => void;
   warn?: (message: string) => void;
   /** waits between readiness polls (tests pass a no-op) */

@@ -77,9 +77,9 @@ export interface ProgressOptions {
   /** what is being copied, as the line's prefix: "snapshot db: copying /data (volume db-data)" */
   label: string;
   /** where a line goes (the logger: stderr in the CLI, core.info in an action) */
-  say(line: string): void;
+  say: (line: string) => void;
   /** the clock, in milliseconds */
-  now(): number;
+  now: () => number;
   /** at most one line per interval (default DEFAULT_PROGRESS_INTERVAL_MS) */
   intervalMs?: number;
   /** the number of bytes the copy will take, when known */
@@ -140,7 +140,7 @@ export class ProgressReporter {
 /** The clock and the interval of progress lines, as a command passes them down. */
 export interface ProgressSettings {
   /** milliseconds */
-  now(): number;
+  now: () => number;
   intervalMs: number;
 }
 

@@ -38,7 +38,7 @@ const URL_USERINFO = /\b([a-z][a-z0-9+.-]{0,31}:\/\/)[^\s/?#@'"]+@/gi;
 export function urlPasswords(value: string): string[] {
   const out: string[] = [];
   for (const m of value.matchAll(/[a-z][a-z0-9+.-]{0,31}:\/\/[^\s/?#@'"]*?:([^\s/?#@'"]+)@/gi)) {
-    if (maskable(m[1])) out.push(m[1]!);
+    if (maskable(m[1])) out.push(m[1]);
   }
   return out;
 }

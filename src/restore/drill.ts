@@ -38,7 +38,7 @@ export interface DrillRequest {
 export interface DrillDeps {
   runtime: Runtime;
   verifyBackup: VerifyBackupFn;
-  say(message: string): void;
+  say: (message: string) => void;
   clock(): Date;
   sleep?: (ms: number) => Promise<void>;
 }

@@ -45,7 +45,7 @@ export interface RecoverRequest {
   holder: string;
   /** this host's name and the process-alive check, to tell a dead holder from a live one */
   host: string;
-  pidAlive(pid: number): boolean;
+  pidAlive: (pid: number) => boolean;
   breakStaleLock: boolean;
   readyTimeoutSeconds: number;
 }
@@ -53,7 +53,7 @@ export interface RecoverRequest {
 export interface RecoverDeps {
   runtime: Runtime;
   log: Logger;
-  now(): Date;
+  now: () => Date;
   crash?: CrashHook;
   sleep?: (ms: number) => Promise<void>;
 }

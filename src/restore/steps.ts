@@ -19,7 +19,7 @@ export type CrashHook = (boundary: string) => void;
 
 export interface StepDeps {
   runtime: Runtime;
-  say(message: string): void;
+  say: (message: string) => void;
   crash?: CrashHook;
   readyTimeoutMs: number;
   sleep?: (ms: number) => Promise<void>;

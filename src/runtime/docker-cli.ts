@@ -1134,7 +1134,7 @@ export class DockerCli implements Runtime {
             throw err;
           }),
       });
-      if (produceError) throw produceError;
+      if (produceError) throw produceError instanceof Error ? produceError : new Error('the archive stream failed');
       if (r.code !== 0) throw new EnvironmentError(`docker cp into the staging helper failed: ${firstLine(r.stderr)}`);
     } finally {
       await this.docker(['rm', '-f', id]);
@@ -1486,7 +1486,8 @@ export class DockerCli implements Runtime {
     if (created.status !== 201) {
       throw new EnvironmentError(`creating ${def.name} from its recorded definition failed: ${apiMessage(created)}`);
     }
-    const id = String((JSON.parse(created.text) as { Id?: unknown }).Id ?? '');
+    const created_id = (JSON.parse(created.text) as { Id?: unknown }).Id;
+    const id = typeof created_id === 'string' ? created_id : '';
     if (!/^[0-9a-f]{64}$/.test(id)) throw new EnvironmentError(`creating ${def.name} returned no container ID`);
     for (const n of req.connect) {
       const r = await api.call('POST', `/networks/${encodeURIComponent(n.network)}/connect`, {

@@ -283,7 +283,7 @@ export class SwarmCli extends DockerCli {
         { reason: 'compose-error' },
       );
     }
-    const doc = parseYaml(r.stdout) as any;
+    const doc = parseYaml(r.stdout);
     if (!doc || typeof doc !== 'object' || !doc.services || typeof doc.services !== 'object') {
       throw new UserError(`docker stack config rendered no services for stack '${target.project}'`, {
         reason: 'compose-error',

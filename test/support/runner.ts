@@ -69,7 +69,8 @@ export function actionDefaults(actionYmlPath: string): Record<string, string> {
 }
 
 export function runActionBundle(
-  name: string | 'root',
+  /** an action's name, or 'root' for the root action */
+  name: string,
   inputs: Record<string, string>,
   opts: { cwd?: string; env?: Record<string, string>; event?: unknown; eventName?: string; timeoutMs?: number } = {},
 ): ActionRun {

@@ -96,7 +96,7 @@ describe('stateguard completion bash|zsh|fish, generated from the command defini
     const hostile = { x: { ...COMMANDS.validate, name: 'x;rm -rf ~' } };
     expect(() => completionModel(hostile as never)).toThrow(/not a plain word/);
     const quote = { v: { ...COMMANDS.validate, description: "it's $(touch /tmp/pwned) `x` [a]: b" } };
-    const script = completionScript('bash', completionModel(quote as never));
+    const script = completionScript('bash', completionModel(quote));
     syntaxCheck('bash', script);
     expect(completionScript('zsh', completionModel(quote as never))).toContain("'validate:it'\\''s $(touch /tmp/pwned) `x` (a)\\: b'");
   });

@@ -423,7 +423,7 @@ describe('guard: allowed drift never needs allow-stateful or confirm', () => {
   });
   const allowedItem: DriftItem = { ...config(LL), allowances: [{ reason: 'r', until: '2027-01-31', fields: ['environment LOG_LEVEL'], expired: false }], allowed: true };
   const guard = (drift: DriftItem[]) =>
-    decide({ module: moduleOf as never, plan: planOf(drift) as never, allowStateful: false, confirm: undefined, confirmToken: 'BACKUP_DONE', backup: undefined });
+    decide({ module: moduleOf, plan: planOf(drift), allowStateful: false, confirm: undefined, confirmToken: 'BACKUP_DONE', backup: undefined });
 
   it('only allowed drift: no-op, without a backup, allow-stateful or confirm', () => {
     expect(guard([allowedItem])).toMatchObject({ decision: 'no-op', drift_keys: [], reasons: [] });
@@ -442,7 +442,7 @@ describe('guard: allowed drift never needs allow-stateful or confirm', () => {
 
   it('a plan claiming in sync with counted drift cannot be trusted', () => {
     const bad = { ...planOf([health]), in_sync: true };
-    const r = decide({ module: moduleOf as never, plan: bad as never, allowStateful: true, confirm: 'BACKUP_DONE', confirmToken: 'BACKUP_DONE', backup: undefined });
+    const r = decide({ module: moduleOf, plan: bad, allowStateful: true, confirm: 'BACKUP_DONE', confirmToken: 'BACKUP_DONE', backup: undefined });
     expect(r).toMatchObject({ decision: 'blocked', failure_reason: 'internal' });
   });
 });

@@ -199,7 +199,7 @@ describe('e2e-gate refuses a misconfigured gate before deciding anything', () =>
     [{ require: ['$(id)'] }, /--require "\$\(id\)" is not an environment variable name/],
   ])('%j', async (raw, msg) => {
     // even with the switch off: a broken gate is found the day it is written
-    const r = await runGate({}, { ...raw, command: cmd(0) } as Record<string, string | string[]>);
+    const r = await runGate({}, { ...raw, command: cmd(0) });
     expect(r.result.exitCode).toBe(3);
     expect(r.result.outputs['failure-reason']).toBe('invalid-input');
     expect(r.result.outputs.status).toBe('error');

@@ -29,7 +29,7 @@ const read = (rel: string): string => readFileSync(path.join(REPO, rel), 'utf8')
 describe('generated files match the one input definition', () => {
   it.each(Object.keys(COMMANDS))('actions/%s/action.yml', (name) => {
     const spec = COMMANDS[name as keyof typeof COMMANDS];
-    expect(read(`actions/${name}/action.yml`)).toBe(commandActionYaml(name, spec as never));
+    expect(read(`actions/${name}/action.yml`)).toBe(commandActionYaml(name, spec));
     const yml = parse(read(`actions/${name}/action.yml`)) as { inputs: Record<string, { default?: string; required: boolean }>; runs: { using: string } };
     expect(yml.runs.using).toBe('node24');
     // Every declared input is one the command's parser reads, and every input it reads is declared.
@@ -37,7 +37,7 @@ describe('generated files match the one input definition', () => {
   });
 
   it('root action.yml', () => {
-    expect(read('action.yml')).toBe(rootActionYaml(COMMANDS as never));
+    expect(read('action.yml')).toBe(rootActionYaml(COMMANDS));
   });
 
   // An input several commands share with different meanings says each meaning with its commands:
@@ -54,12 +54,12 @@ describe('generated files match the one input definition', () => {
   // §10): a hand edit of its inputs (a renamed input, another default, a copied description) fails here.
   it.each(Object.keys(COMPOSITES))('actions/%s/action.yml (composite)', (name) => {
     const composite = COMPOSITES[name as keyof typeof COMPOSITES];
-    expect(read(`actions/${name}/action.yml`)).toBe(compositeActionYaml(composite, COMMANDS as never));
+    expect(read(`actions/${name}/action.yml`)).toBe(compositeActionYaml(composite, COMMANDS));
   });
 
   it('README input/output tables', () => {
     const readme = read('README.md');
-    expect(readme).toBe(readmeWithTables(readme, COMMANDS as never, FAILURE_REASONS, COMPOSITES));
+    expect(readme).toBe(readmeWithTables(readme, COMMANDS, FAILURE_REASONS, COMPOSITES));
     expect(readme).toContain('<!-- generated:failure-reasons -->\n| failure-reason |');
     for (const name of [...Object.keys(COMMANDS), ...Object.keys(COMPOSITES)]) expect(readme).toContain(`<!-- generated:${name} -->\n| input |`);
   });
@@ -121,7 +121,7 @@ describe('the composite generator refuses a definition it cannot resolve (the bu
   it('steps that disagree on an input\'s default (one value reaches both)', () => {
     const guard = COMMANDS.guard;
     const other = { ...guard, inputs: guard.inputs.map((d) => (d.name === 'confirm-token' ? { ...d, default: 'OTHER' } : d)) };
-    expect(() => compositeInterface(base, { ...COMMANDS, guard: other } as never)).toThrow(/input 'confirm-token': guard defaults to "OTHER", apply to "BACKUP_DONE"/);
+    expect(() => compositeInterface(base, { ...COMMANDS, guard: other })).toThrow(/input 'confirm-token': guard defaults to "OTHER", apply to "BACKUP_DONE"/);
   });
 });
 

@@ -288,7 +288,7 @@ describe('guard: fail-closed paths', () => {
     ['an error with a non-evaluation reason', { error: 'weird', reason: 'locked' }, 'internal'],
   ] as const)('plan error (%s) blocks even with every other input right', (_, err, want) => {
     for (const cls of ['stateless', 'stateful', 'sidecar'] as const) {
-      const r = decide({ ...good, module: { ...sidecar, class: cls }, plan: err as EvaluationError });
+      const r = decide({ ...good, module: { ...sidecar, class: cls }, plan: err });
       expect(r.decision).toBe('blocked');
       expect(r.failure_reason).toBe(want);
       expect(r.reasons[0]!.message).toContain(err.error);

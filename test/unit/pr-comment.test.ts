@@ -20,10 +20,10 @@ function fakeApi(opts: { comments?: Array<{ id: number; body: string }>; pageSiz
   let nextId = 1000;
   const pageSize = opts.pageSize ?? 2;
   const fetchImpl = (async (input: string | URL | Request, init?: RequestInit) => {
-    const url = new URL(String(input));
+    const url = new URL(input instanceof Request ? input.url : input);
     const headers = new Headers(init?.headers);
     const method = init?.method ?? 'GET';
-    const body = init?.body ? (JSON.parse(String(init.body)) as { body: string }) : undefined;
+    const body = typeof init?.body === 'string' ? (JSON.parse(init.body) as { body: string }) : undefined;
     reqs.push({ method, url: url.href, auth: headers.get('authorization'), body });
     if (opts.failWith) return new Response(JSON.stringify({ message: 'Resource not accessible by integration' }), { status: opts.failWith });
     const list = /^\/api\/repos\/o\/r\/issues\/7\/comments$/.exec(url.pathname);

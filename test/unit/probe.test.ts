@@ -41,6 +41,7 @@ function simEngine(): SimEngine {
     files: new FakeFiles(),
     mountedAfterRecreate: undefined as Set<string> | undefined,
     keepIdOnRecreate: false,
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- widens the literal: tests set 'exited' later
     stateAfterRecreate: 'running' as 'running' | 'exited',
     nextId: NEW,
   });

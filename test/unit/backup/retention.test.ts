@@ -53,7 +53,7 @@ interface Case {
   left?: string[];
 }
 
-const five = Object.fromEntries([1, 2, 3, 4, 5].map((d) => [S(d), 'file' as Kind]));
+const five: Record<string, Kind> = Object.fromEntries([1, 2, 3, 4, 5].map((d) => [S(d), 'file']));
 
 const cases: Case[] = [
   {
@@ -200,7 +200,7 @@ describe('pruneBackups', () => {
 
   it('a file that vanished between listing and deletion is not an error', async () => {
     const fs = memFs(five);
-    const realUnlink = fs.unlink;
+    const realUnlink = fs.unlink.bind(fs);
     fs.unlink = async (f) => {
       if (path.basename(f) === S(1)) fs.files.delete(f);
       return realUnlink(f);

@@ -74,11 +74,11 @@ describe('headerBlocks: values a ustar field cannot hold go in PAX records (as G
     // readers disagree on a negative fraction (verify refuses one): whole seconds, rounded down
     ['a Date before 1970 with milliseconds', { mtime: new Date(-1500) }, { mtime: -2 }, ['mtime=-2']],
   ] as const)('%s', (_, given, walked, records) => {
-    const blocks = headerBlocks({ ...base, ...given } as WriterEntry);
+    const blocks = headerBlocks({ ...base, ...given });
     const text = blocks.toString('latin1');
     for (const r of records) expect(text).toContain(` ${r}\n`);
     if (records.length === 0) expect(blocks.length).toBe(512);
-    const { problems, entries } = walkOne({ ...base, ...given } as WriterEntry);
+    const { problems, entries } = walkOne({ ...base, ...given });
     expect(problems).toEqual([]);
     expect(entries).toEqual([{ path: 'v/f', type: 'file', size: 3, mode: 0o644, uid: 1, gid: 2, mtime: 5, ...walked }]);
     // the ustar fields a reader skipping the PAX header uses are never base-256

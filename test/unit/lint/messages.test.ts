@@ -142,7 +142,7 @@ it('every rule has a case here', () => {
 it.each(RULES.map((r) => [r.id, r.name] as const))(
   '%s %s: each message is one line, ends in its docs/rules.md anchor and names the fix',
   async (id, name) => {
-    const c = CASES[id as RuleId];
+    const c = CASES[id];
     const problems = (await c.lint()).filter((p) => p.rule === id);
     expect(problems.length).toBeGreaterThan(0);
     const anchor = `${id.toLowerCase()}-${name}`;

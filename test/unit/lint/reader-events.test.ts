@@ -12,7 +12,7 @@ interface ReaderInternals {
   doc: Document.Parsed;
   lineCounter: LineCounter;
   getNodes(node: unknown, stack: Set<unknown>): Iterable<unknown>;
-  getRange(node: unknown): Range | undefined;
+  getRange: (node: unknown) => Range | undefined;
 }
 
 function both(text: string): { ours: unknown[]; theirs: unknown[] } {

@@ -54,6 +54,7 @@ function world(): World {
   rt.onRecreate = (_t, _s, override) => {
     // the service's container now: a rollback replaces store-1 with one recreated from its definition
     const c = rt.containers.find((x) => x.service === 'store')!;
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- tsc reads the image as optional here
     const ref = override ?? (rt.projects.platform!.services.store!.image as string);
     c.imageRef = ref;
     c.imageId = rt.images[ref]!;
