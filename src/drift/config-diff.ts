@@ -8,7 +8,9 @@
  * environment and label values never appear: a key and, for keys that do not look secret, a short
  * fingerprint of each value. Pure; no I/O.
  */
-/* eslint-disable @typescript-eslint/no-base-to-string -- parsed YAML/JSON values are turned into text as they are, whatever their type; a later check refuses what is not the text it expects */
+/* eslint-disable @typescript-eslint/no-base-to-string --
+   parsed YAML/JSON values are turned into text as they are, whatever their type; a later check
+   refuses what is not the text it expects */
 import { createHash } from 'node:crypto';
 import { looksSecret } from '../report/scrub.js';
 import type { ContainerInfo, RenderedService, SwarmSpecView } from '../ports.js';

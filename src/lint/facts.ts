@@ -5,7 +5,9 @@
  * through `env:`). Built once per workflow (src/lint/checks.ts). Pure: no file system, no @actions/*.
  * Malformed shapes (already reported by the schema rule) are skipped, never thrown on.
  */
-/* eslint-disable @typescript-eslint/no-base-to-string -- parsed YAML/JSON values are turned into text as they are, whatever their type; a later check refuses what is not the text it expects */
+/* eslint-disable @typescript-eslint/no-base-to-string --
+   parsed YAML/JSON values are turned into text as they are, whatever their type; a later check
+   refuses what is not the text it expects */
 import type { Position } from '../model/yaml-source.js';
 import { envName, inputName, soleAccess } from './expressions.js';
 import { shellOrigins, valueOrigins, type Origin, type Scope } from './derived.js';

@@ -7,7 +7,9 @@
  * The definition holds the container's environment values (Config.Env): it is secret material and
  * only ever goes back to the engine.
  */
-/* eslint-disable @typescript-eslint/no-base-to-string -- parsed YAML/JSON values are turned into text as they are, whatever their type; a later check refuses what is not the text it expects */
+/* eslint-disable @typescript-eslint/no-base-to-string --
+   parsed YAML/JSON values are turned into text as they are, whatever their type; a later check
+   refuses what is not the text it expects */
 import type { ContainerDefinition, ContainerNetwork } from './types.js';
 
 type Json = Record<string, unknown>;

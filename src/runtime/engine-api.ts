@@ -5,7 +5,9 @@
  * from a recorded definition (Config and HostConfig as inspected). Request bodies travel over the
  * child's stdin, never in argv; the API's answers are bounded.
  */
-/* eslint-disable @typescript-eslint/no-base-to-string -- parsed YAML/JSON values are turned into text as they are, whatever their type; a later check refuses what is not the text it expects */
+/* eslint-disable @typescript-eslint/no-base-to-string --
+   parsed YAML/JSON values are turned into text as they are, whatever their type; a later check
+   refuses what is not the text it expects */
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { EnvironmentError } from '../errors.js';

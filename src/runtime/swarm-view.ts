@@ -4,7 +4,9 @@
  * spec and each task's own spec). The adapter hashes the view for `container.config`;
  * src/drift/config-diff.ts names the fields that differ. Pure: no docker here.
  */
-/* eslint-disable @typescript-eslint/no-base-to-string -- parsed YAML/JSON values are turned into text as they are, whatever their type; a later check refuses what is not the text it expects */
+/* eslint-disable @typescript-eslint/no-base-to-string --
+   parsed YAML/JSON values are turned into text as they are, whatever their type; a later check
+   refuses what is not the text it expects */
 import { createHash } from 'node:crypto';
 import { splitShellWords } from '../probe/shell-words.js';
 import type { SwarmSpecView } from './types.js';
