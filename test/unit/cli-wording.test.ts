@@ -1,5 +1,5 @@
 /**
- * Issue 25 item 6: CLI wording, through the real CLI and action layers over the fake engine.
+ * CLI wording, through the real CLI and action layers over the fake engine.
  * Fixes name CLI flags in the CLI and inputs in an action; blocked/held texts say each reason once;
  * no `guard: allowed ()`; a/an; "held before anything was touched" said once.
  */

@@ -1,5 +1,5 @@
 /**
- * Issue "close the fail-open paths", part 2: the reviewed plan is the plan that runs. A one-shot
+ * The reviewed plan is the plan that runs. A one-shot
  * stands exited (1); its command gains `rm -rf /data/*`; its drift keys stay the same. Before the
  * fix the plan_hash stayed the same too and apply ran the destructive version. And container.config
  * says what differs, field by field, never a value.

@@ -1,7 +1,7 @@
 /**
- * Fail-closed review: each case here was a path that said "yes" (exit 0, allowed, verified) when
- * it should have said "no". Every test drives the real CLI/action layer over a fake engine, so it
- * fails on the code before the fix and passes after.
+ * Consent is compared exactly and exit codes are only the documented ones: each case here once said
+ * "yes" (exit 0, allowed, verified) when it should have said "no". Every test drives the real
+ * CLI/action layer over a fake engine.
  */
 import { afterAll, describe, expect, it } from '@jest/globals';
 import path from 'node:path';

@@ -1,8 +1,7 @@
 /**
- * Issue "close the fail-open paths", part 3: `docker rm` of a one-shot's container laundered an
- * image change. With the container gone the plan showed only `no-container`, the guard allowed a
- * re-run, and apply ran (and pulled) the new image. Now stateguard compares with its own record of
- * the last successful run, blocks when there is neither record nor container, and never pulls.
+ * A one-shot's run record: with its container removed (`docker rm`), an image change must not be
+ * laundered into a re-run. stateguard compares with its own record of the last successful run,
+ * blocks when there is neither record nor container, and never pulls.
  */
 import { afterAll, describe, expect, it } from '@jest/globals';
 import path from 'node:path';

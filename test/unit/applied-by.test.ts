@@ -1,8 +1,8 @@
 /**
- * Issue 25 item 2: one truth across guard, apply, the README and the action outputs. guard's
- * `allowed` means only that the stateful rule does not block the change; `applied_by` and the text
- * name the path that applies it (apply runs one-shots only; a long-running stateless module goes
- * through the normal deploy; a stateful image bump through upgrade). docs/architecture.md §4.
+ * Which path applies a change, said the same by guard, apply, the README and the action outputs.
+ * guard's `allowed` means only that the stateful rule does not block the change; `applied_by` and
+ * the text name the path that applies it (apply runs one-shots only; a long-running stateless module
+ * goes through the normal deploy; a stateful image bump through upgrade). docs/architecture.md §4.
  */
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';

@@ -1,8 +1,8 @@
 /**
- * Issue "close the fail-open paths", part 5 (smaller holes). Each case said yes, or printed a
- * secret, before its fix: booleans trimmed by the action layer, secret names and URL userinfo the
- * scrubber missed, a value compose interpolates into the rendered config reaching the plan, its
- * file and the PR comment, and deeply nested YAML reported as a crash.
+ * Values that must neither leak nor crash, each of which once said yes or printed a secret:
+ * booleans trimmed by the action layer, secret names and URL userinfo the scrubber must mask, a
+ * value compose interpolates into the rendered config (kept out of the plan, its file and the PR
+ * comment), and deeply nested YAML (a clear problem, never a crash).
  */
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';

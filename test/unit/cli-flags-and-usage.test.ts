@@ -1,5 +1,5 @@
 /**
- * Issue 13's CLI paper cuts, through the real CLI (and action) layers over the fake engine:
+ * The CLI's flags and usage, through the real CLI (and action) layers over the fake engine:
  * boolean flags with their value as the next argument, --json on every command, usage errors
  * exit 3, guard's fix names the real parent module, no raw <…> in markdown, STATEGUARD_COMPOSE.
  */
