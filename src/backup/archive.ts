@@ -1,6 +1,6 @@
 /**
  * One streaming pass over an untrusted `.tar.gz`: sha256 of the file, gunzip, and a walk of every
- * tar header — constant memory whatever the size (bar the name index, see ./tar-walker.ts),
+ * tar header — constant memory whatever the size (bar the name index, see ./name-index.ts),
  * nothing extracted, nothing written.
  *
  * Layering, and why:

@@ -224,7 +224,7 @@ async function previousBackup(
 
 /**
  * The layout the archive must have: one top-level directory per declared data volume of the module
- * the name matched (the snapshot contract, see ./snapshot.ts). A problem instead when there is none.
+ * the name matched (the snapshot contract, see ./assemble.ts). A problem instead when there is none.
  */
 function expectedLayout(matched: string, input: VerifyBackupInput): Layout | BackupProblem {
   const decl = input.module.name === matched ? input.module : input.modules.find((m) => m.name === matched);

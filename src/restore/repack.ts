@@ -11,8 +11,9 @@
  * - The volume's own top-level directory is not an entry of the staged tree (the staging area
  *   already exists); its mode/uid/gid are returned as `root` for the swap to apply.
  * - Owner, mtime and mode are the values restorers apply (PAX uid/gid/mtime over the header's,
- *   base-256 read; ../backup/tar-walker.ts), written back as PAX records where the ustar fields
- *   cannot hold them, so the Docker daemon that extracts the staged stream sets exactly those.
+ *   base-256 read; ../backup/tar-walker.ts, ../backup/tar-header.ts), written back as PAX records
+ *   where the ustar fields cannot hold them, so the Docker daemon that extracts the staged stream
+ *   sets exactly those.
  * - A parent directory the archive has no entry for (`tar -czf x.tgz store-data/db/t`) is written
  *   as an entry of its own before its first child, as GNU tar and the Docker daemon create one:
  *   mode 0755, owner 0:0 (and, so that restoring the same archive twice gives the same tree, the
@@ -87,7 +88,7 @@ const BATCH = 64 * 1024;
 export async function repackForStaging(
   source: AsyncIterable<Buffer>,
   opts: {
-    layout: Layout; // from src/backup/tar-walker.ts: module + volumes (order = index)
+    layout: Layout; // from src/backup/tar-layout.ts: module + volumes (order = index)
     limits: ArchiveLimits; // caps as verify-backup
     /** where entries of volume i go in the output tar, e.g. `0/.stateguard-restore/new` */
     prefixFor: (volumeIndex: number) => string;
