@@ -492,14 +492,7 @@ export class DockerCli implements Runtime {
     );
   }
 
-  async containersUsingVolume(volume: string): Promise<ContainerInfo[]> {
-    const ps = await this.docker(['ps', '-q', '--no-trunc', '--filter', `volume=${volume}`]);
-    if (ps.code !== 0)
-      throw new EnvironmentError(`docker ps --filter volume=${volume} failed: ${firstLine(ps.stderr)}`);
-    const ids = outputLines(ps.stdout);
-    return (await this.inspectContainers(ids)).filter((c) => c.mounts.some((m) => m.name === volume));
-  }
-
+  /** Up to `limit` local image IDs (a last resort for the lock container's image). */
   async localImageIds(limit: number): Promise<string[]> {
     const r = await this.docker(['image', 'ls', '-q', '--no-trunc']);
     if (r.code !== 0) return [];
@@ -882,10 +875,12 @@ export class DockerCli implements Runtime {
     return best;
   }
 
+  /** `compose up -d` of the given services (or all): the tests' and the demo's, not the domain's. */
   composeUp(target: ComposeTarget, services: readonly string[] = []): Promise<ExecResult> {
     return this.compose(target, ['up', '-d', ...services]);
   }
 
+  /** `compose down` (with `-v` only when removeVolumes): the tests' and the demo's teardown. */
   composeDown(target: ComposeTarget, removeVolumes: boolean): Promise<ExecResult> {
     return this.compose(target, ['down', '--remove-orphans', ...(removeVolumes ? ['-v'] : [])]);
   }

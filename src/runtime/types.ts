@@ -407,10 +407,6 @@ export interface Runtime {
    * when it is the last name of an image a container uses. Throws on any refusal.
    */
   removeImageTag(ref: string): Promise<void>;
-  /** `compose up -d` of the given services (or all when empty). Used by tests, demo and snapshot. */
-  composeUp(target: ComposeTarget, services?: readonly string[]): Promise<ExecResult>;
-  /** `compose down` (with `-v` only when removeVolumes): tests and demo teardown. */
-  composeDown(target: ComposeTarget, removeVolumes: boolean): Promise<ExecResult>;
   /**
    * Bring back a service that a killed stateguard step left stopped, where the engine recorded how:
    * on Swarm a service scaled to 0 by a snapshot carries its replica count in a label; it is scaled
@@ -459,10 +455,6 @@ export interface Runtime {
   readRunRecords(project: string): Promise<RunRecord[]>;
   /** Durably record a one-shot's successful run, replacing older records of that service. */
   writeRunRecord(record: RunRecord): Promise<void>;
-  /** Running (or restarting) containers that mount this named volume (for snapshot's writer check). */
-  containersUsingVolume(volume: string): Promise<ContainerInfo[]>;
-  /** Up to `limit` local image IDs (a last resort for the lock container's image). */
-  localImageIds(limit: number): Promise<string[]>;
   /**
    * Delete files inside a running container as root, with `rm` or else `/bin/busybox rm` (images
    * without a shell). true when a remover ran successfully; the caller verifies what is gone.

@@ -298,10 +298,6 @@ export class FakeRuntime implements Runtime {
     this.record('writeRunRecord', record);
     this.runRecords = [...this.runRecords.filter((r) => r.project !== record.project || r.service !== record.service), record];
   }
-  async containersUsingVolume(volume: string): Promise<ContainerInfo[]> {
-    this.record('containersUsingVolume', volume);
-    return this.containers.filter((c) => c.state === 'running' && c.mounts.some((m) => m.name === volume));
-  }
   /** local image IDs served by localImageIds (default: the IDs in `images`) */
   localImages?: string[];
   async localImageIds(limit: number): Promise<string[]> {

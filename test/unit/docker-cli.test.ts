@@ -363,17 +363,6 @@ describe('DockerCli: the narrow engine operations that replaced the docker(argv)
     const s = scripted([[/^docker exec/, { code: 126, stdout: '', stderr: 'not found' }]]);
     expect(await new DockerCli({ runner: s.runner, compose: 'v1', env: {} }).removeFilesInContainer('c1', ['/x'])).toBe(false);
   });
-  it('containersUsingVolume keeps only containers that really mount that named volume', async () => {
-    const inspect = [
-      { Id: 'a', Name: '/a', Config: { Labels: {} }, State: { Status: 'running' }, Mounts: [{ Type: 'volume', Name: 'p_data', Destination: '/data' }] },
-      { Id: 'b', Name: '/b', Config: { Labels: {} }, State: { Status: 'running' }, Mounts: [{ Type: 'volume', Name: 'p_data2', Destination: '/data' }] },
-    ];
-    const s = scripted([
-      [/^docker ps -q --no-trunc --filter volume=p_data$/, ok('a\nb\n')],
-      [/^docker inspect/, ok(JSON.stringify(inspect))],
-    ]);
-    expect((await new DockerCli({ runner: s.runner, compose: 'v1', env: {} }).containersUsingVolume('p_data')).map((c) => c.id)).toEqual(['a']);
-  });
 });
 
 describe('DockerCli.renderProject names the image of a build-only service as compose does', () => {
