@@ -32,7 +32,7 @@ import type { ModuleDecl } from '../model/module.js';
 import { waitUntilReady } from '../drift/containers.js';
 import type { ContainerInfo, Runtime } from '../ports.js';
 import { dataMountRefusal } from '../ops/data-mounts.js';
-import { acquireLock, releaseLock } from '../ops/lock.js';
+import { withModuleLock } from '../ops/lock.js';
 import { interruptedOperation } from '../restore/journal.js';
 import { inspectArchive } from './archive.js';
 import { archiveName, formatStamp, parseArchiveName, type ArchiveKind, type SafetyKind } from './names.js';
@@ -303,7 +303,7 @@ export async function takeSnapshot(args: SnapshotArgs): Promise<SnapshotResult> 
   const interrupted = await interruptedOperation(runtime, mod);
   if (interrupted) throw new UserError(interrupted.message, { reason: interrupted.reason, exitCode: 1 });
   const readySeconds = args.readyTimeoutSeconds ?? DEFAULT_READY_TIMEOUT_SECONDS;
-  const taken = await acquireLock(
+  return withModuleLock(
     runtime,
     {
       module: mod.name,
@@ -317,14 +317,14 @@ export async function takeSnapshot(args: SnapshotArgs): Promise<SnapshotResult> 
       operation: 'snapshot',
     },
     readySeconds + 3600,
+    () => snapshotLocked(args),
+    {
+      refused: (refusal) => {
+        throw new UserError(refusal.message, { reason: 'locked', exitCode: 1 });
+      },
+      released: (problem) => log.warn(problem),
+    },
   );
-  if (!taken.acquired) throw new UserError(taken.refusal.message, { reason: 'locked', exitCode: 1 });
-  try {
-    return await snapshotLocked(args);
-  } finally {
-    const problem = await releaseLock(runtime, taken.lock);
-    if (problem) log.warn(problem);
-  }
 }
 
 async function snapshotLocked(args: SnapshotArgs): Promise<SnapshotResult> {

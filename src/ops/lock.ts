@@ -338,8 +338,31 @@ export async function releaseLock(runtime: Runtime, lock: HeldLock): Promise<str
     return null;
   } catch (err) {
     return (
-      `could not release the apply lock ` +
-      `${lock.name}: ${errorMessage(err)}. Remove it with 'docker rm ${lock.name}' once no apply is running.`
+      `could not release the module lock ${lock.name}: ${errorMessage(err)}. Remove it with ` +
+      `'docker rm ${lock.name}' once no stateguard operation on the module is running.`
     );
+  }
+}
+
+/**
+ * Run `work` holding the module's lock, the one lock every operation that stops or changes the
+ * module takes (apply, snapshot, restore, upgrade, recover): taken, or `refused` says why not;
+ * released whatever `work` does, a release problem handed to `released` (never thrown over the
+ * outcome of the work).
+ */
+export async function withModuleLock<T>(
+  runtime: Runtime,
+  req: LockRequest,
+  timeoutSeconds: number,
+  work: (lock: HeldLock) => Promise<T>,
+  on: { refused: (refusal: LockRefusal) => T | Promise<T>; released: (problem: string) => void },
+): Promise<T> {
+  const taken = await acquireLock(runtime, req, timeoutSeconds);
+  if (!taken.acquired) return on.refused(taken.refusal);
+  try {
+    return await work(taken.lock);
+  } finally {
+    const problem = await releaseLock(runtime, taken.lock);
+    if (problem) on.released(problem);
   }
 }

@@ -14,7 +14,7 @@ import type { ModuleDecl } from '../model/module.js';
 import type { Logger, Runtime } from '../ports.js';
 import { waitUntilReady } from '../drift/containers.js';
 import { healthGate } from '../upgrade/health.js';
-import { acquireLock, LOCK_LABEL, lockName, releaseLock, type HeldLock } from '../ops/lock.js';
+import { acquireLock, LOCK_LABEL, lockName, releaseLock, withModuleLock, type HeldLock } from '../ops/lock.js';
 import { directionOf, Journal, JournalError, operationKey, readState } from './journal.js';
 import { forwardAll, revertAll, wayBack, wayBackArgs, type CrashHook, type StepDeps } from './steps.js';
 import { describeRollback, describeRollbackFailure, recreatePrevious, rollBack } from '../upgrade/rollback.js';
@@ -84,27 +84,28 @@ async function resumeStopped(
   end: End,
 ): Promise<RecoverOutcome | null> {
   const m = req.module;
-  const taken = await acquireLock(deps.runtime, lockReq, 0);
-  if (!taken.acquired) return null;
-  try {
-    const target = { project: m.compose.project, files: [m.compose.path] };
-    const back = await deps.runtime.resumeStopped(target, m.compose.service);
-    if (!back) return null;
-    say(`'${m.name}' was left stopped by an interrupted snapshot: scaled back to ${back.replicas}`);
-    const pending = await waitUntilReady(deps.runtime, back.containerIds, req.readyTimeoutSeconds * 1000, deps.sleep);
-    if (pending.length) {
-      return end(
-        'failed',
-        'snapshot-failed',
-        `'${m.name}' was scaled back to ${back.replicas}, but ${pending.map((p) => p.problem).join(', ')} ` +
-          `${req.readyTimeoutSeconds}s later; check the service now`,
-      );
-    }
-    return end('recovered', '', `'${m.name}', left stopped by an interrupted snapshot, runs again (healthy)`);
-  } finally {
-    const problem = await releaseLock(deps.runtime, taken.lock);
-    if (problem) deps.log.warn(problem);
-  }
+  return withModuleLock(
+    deps.runtime,
+    lockReq,
+    0,
+    async () => {
+      const target = { project: m.compose.project, files: [m.compose.path] };
+      const back = await deps.runtime.resumeStopped(target, m.compose.service);
+      if (!back) return null;
+      say(`'${m.name}' was left stopped by an interrupted snapshot: scaled back to ${back.replicas}`);
+      const pending = await waitUntilReady(deps.runtime, back.containerIds, req.readyTimeoutSeconds * 1000, deps.sleep);
+      if (pending.length) {
+        return end(
+          'failed',
+          'snapshot-failed',
+          `'${m.name}' was scaled back to ${back.replicas}, but ${pending.map((p) => p.problem).join(', ')} ` +
+            `${req.readyTimeoutSeconds}s later; check the service now`,
+        );
+      }
+      return end('recovered', '', `'${m.name}', left stopped by an interrupted snapshot, runs again (healthy)`);
+    },
+    { refused: () => null, released: (problem) => deps.log.warn(problem) },
+  );
 }
 
 /**
@@ -129,16 +130,22 @@ async function recoverDataSide(
     return null;
   }
   if (!first.states.some((s) => s.present)) return null;
-  const taken = await acquireLock(deps.runtime, lockReq, 0);
-  if (!taken.acquired) return end('refused', 'locked', taken.refusal.message);
-  try {
-    return await revertUnderLock(req, deps, say, end, out);
-  } catch (err) {
-    return end('failed', 'restore-failed', `recovering from the data side stopped: ${errorMessage(err)}`);
-  } finally {
-    const problem = await releaseLock(deps.runtime, taken.lock);
-    if (problem) out.warnings.push(problem);
-  }
+  return withModuleLock(
+    deps.runtime,
+    lockReq,
+    0,
+    async () => {
+      try {
+        return await revertUnderLock(req, deps, say, end, out);
+      } catch (err) {
+        return end('failed', 'restore-failed', `recovering from the data side stopped: ${errorMessage(err)}`);
+      }
+    },
+    {
+      refused: (refusal) => end('refused', 'locked', refusal.message),
+      released: (problem) => out.warnings.push(problem),
+    },
+  );
 }
 
 async function revertUnderLock(

@@ -544,7 +544,7 @@ describe('apply: running the one-shot', () => {
     const o = await applyOneShot(request(s), deps(s));
     expect(o.status).toBe('applied');
     expect(o.warnings.join('\n')).toContain(`docker rm ${LOCK}`);
-    expect(s.warns.join('\n')).toContain('could not release the apply lock');
+    expect(s.warns.join('\n')).toContain('could not release the module lock');
   });
 });
 

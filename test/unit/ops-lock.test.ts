@@ -5,7 +5,7 @@
  * refusal names the operation that holds it, never "unknown (the lock vanished while being read)".
  */
 import { describe, expect, it } from '@jest/globals';
-import { acquireLock, LOCK_LABEL, LOCK_READ_ATTEMPTS, lockName, type LockRequest } from '../../src/ops/lock.js';
+import { acquireLock, LOCK_LABEL, LOCK_READ_ATTEMPTS, lockName, withModuleLock, type LockRequest } from '../../src/ops/lock.js';
 import type { EngineLock } from '../../src/runtime/types.js';
 import { FakeRuntime } from '../support/fake-runtime.js';
 
@@ -92,5 +92,54 @@ describe('a held lock that flickers is read again, and the refusal names its hol
     const [mine] = rt.containers.filter((c) => c.name === NAME);
     expect(mine?.labels[LOCK_LABEL.operation]).toBe('restore');
     expect(mine?.labels[LOCK_LABEL.holder]).toBe('host b, pid 2');
+  });
+});
+
+describe('withModuleLock: the one way an operation holds the module lock', () => {
+  const released: string[] = [];
+  const on = { refused: () => 'refused', released: (p: string) => released.push(p) };
+
+  it('runs the work holding the lock, and releases it after', async () => {
+    const rt = new FakeRuntime();
+    let heldDuring: boolean | null = null;
+    const out = await withModuleLock(rt, req(), 0, async () => {
+      heldDuring = (await rt.readLock(NAME)) !== null;
+      return 'done';
+    }, on);
+    expect(out).toBe('done');
+    expect(heldDuring).toBe(true);
+    expect(await rt.readLock(NAME)).toBeNull();
+  });
+
+  it('a held lock: refused, and the work never runs', async () => {
+    const rt = new FakeRuntime();
+    await heldBy(rt, { [LOCK_LABEL.holder]: 'host a, pid 1', [LOCK_LABEL.operation]: 'upgrade' });
+    let ran = false;
+    const out = await withModuleLock(rt, req(), 0, async () => {
+      ran = true;
+      return 'done';
+    }, on);
+    expect(out).toBe('refused');
+    expect(ran).toBe(false);
+    expect(await rt.readLock(NAME)).not.toBeNull();
+  });
+
+  it('work that throws still releases the lock, and the error reaches the caller', async () => {
+    const rt = new FakeRuntime();
+    await expect(withModuleLock(rt, req(), 0, async () => {
+      throw new Error('boom');
+    }, on)).rejects.toThrow('boom');
+    expect(await rt.readLock(NAME)).toBeNull();
+  });
+
+  it('a lock that cannot be released is handed to `released`, never thrown over the result', async () => {
+    const rt = new FakeRuntime();
+    rt.removeLock = async () => {
+      throw new Error('engine gone');
+    };
+    released.length = 0;
+    const out = await withModuleLock(rt, req(), 0, async () => 'done', on);
+    expect(out).toBe('done');
+    expect(released).toEqual([expect.stringMatching(/^could not release the module lock .*engine gone/)]);
   });
 });
