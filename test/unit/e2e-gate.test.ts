@@ -3,7 +3,8 @@
  * through the CLI. The e2e "command" is node itself, so no docker and no network.
  */
 import { describe, expect, it } from '@jest/globals';
-import { e2eGateCommand, lineForwarder } from '../../src/commands/e2e-gate.js';
+import { e2eGateCommand } from '../../src/commands/e2e-gate.js';
+import { lineForwarder } from '../../src/probe/e2e-gate.js';
 import { actionNames, cliNames, parseInputs } from '../../src/commands/inputs.js';
 import type { CommandContext, CommandResult, InputDef } from '../../src/commands/spec.js';
 import { decideGate, missingVariables, readSwitch } from '../../src/probe/gate.js';
