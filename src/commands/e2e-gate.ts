@@ -15,8 +15,8 @@ import { verifyBackup } from '../backup/verify.js';
 import { ExitCode, UserError } from '../errors.js';
 import { runE2eGate, type E2eGateOutcome, type GateDrillRequest } from '../probe/e2e-gate.js';
 import { ENV_NAME, type Mode } from '../probe/gate.js';
-import type { ProbeReport } from '../probe/persistence.js';
 import { ShellWordsError, splitShellWords } from '../probe/shell-words.js';
+import { probeReportLines, probeReportMarkdown } from '../report/probe-render.js';
 import { errorResult } from '../run-command.js';
 import { spawnProcess } from '../runtime/process.js';
 import { cell, code, loadValidModules, pickModule, refuseOnSwarm } from './common.js';
@@ -256,7 +256,7 @@ function finish(f: E2eGateOutcome): CommandResult {
   const { exitCode, level, heading } = presentation(f);
   const title = 'stateguard e2e-gate';
   const lines = [`e2e gate ${f.status.toUpperCase()}: ${f.reason}`];
-  if (f.probe) lines.push(...probeLines(f.probe));
+  if (f.probe) lines.push(...probeReportLines(f.probe));
   const verified = f.drill?.container_ready && f.status === 'passed' ? f.drill : null;
   if (f.drill) {
     lines.push(
@@ -273,7 +273,7 @@ function finish(f: E2eGateOutcome): CommandResult {
     annotations.push({ level: 'error', message: p, title: 'stateguard persistence probe' });
   }
   let summary = `### ${title}: ${heading}\n\n${cell(f.reason)}\n`;
-  if (f.probe) summary += '\n' + probeSummary(f.probe);
+  if (f.probe) summary += '\n' + probeReportMarkdown(f.probe);
   if (verified) summary += `\nlast verified restore: ${code(verified.backup)} at ${verified.at}\n`;
   return {
     exitCode,
@@ -292,37 +292,4 @@ function finish(f: E2eGateOutcome): CommandResult {
     annotations,
     failureReason: f.failureReason,
   };
-}
-
-function probeLines(p: ProbeReport): string[] {
-  const ids = `${p.old_container?.slice(0, 12) ?? '-'} → ${p.new_container?.slice(0, 12) ?? '-'}`;
-  const out = [
-    `persistence probe of ${p.module} (${p.project}/${p.service}, ${ids}): ${p.passed ? 'passed' : 'FAILED'}`,
-  ];
-  for (const c of p.checks) {
-    const want = c.kind === 'durable' ? 'must survive' : 'must not survive';
-    out.push(
-      `  ${c.ok ? 'ok  ' : 'FAIL'} ${c.kind.padEnd(9)} ${c.path} (${want}): ${
-        c.after_recreate ?? (c.written ? 'not ' + 'checked' : 'not written')
-      }`,
-    );
-  }
-  for (const problem of p.problems) out.push(`  ${problem}`);
-  if (p.cleanup.note) out.push(`  note: ${p.cleanup.note}`);
-  return out;
-}
-
-function probeSummary(p: ProbeReport): string {
-  const rows = p.checks.map(
-    (c) =>
-      `| ${cell(c.path)} | ${c.kind}${c.volume ? ` (${cell(c.volume)})` : ''} | ${c.after_recreate ?? '—'} | ` +
-      `${c.ok ? 'ok' : '**fail**'} |`,
-  );
-  let md =
-    `**Persistence probe** of ${code(p.module)}: ${p.passed ? 'passed' : '**failed**'} ` +
-    `(container ${p.old_container?.slice(0, 12) ?? '—'} → ${p.new_container?.slice(0, 12) ?? '—'})\n\n` +
-    `| path | kind | after recreate | result |\n|---|---|---|---|\n${rows.join('\n')}\n`;
-  if (p.problems.length) md += '\n' + p.problems.map((x) => `- ${cell(x)}`).join('\n') + '\n';
-  if (p.cleanup.note) md += `\n> ${cell(p.cleanup.note)}\n`;
-  return md;
 }
