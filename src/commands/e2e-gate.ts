@@ -216,7 +216,7 @@ async function gate(opts: Options, ctx: CommandContext): Promise<CommandResult> 
     );
   }
 
-  // 2. and 3. Decide, then run (src/probe/e2e-gate.ts).
+  // 2. Decide and run (src/probe/e2e-gate.ts), then render.
   const outcome = await runE2eGate(
     { switchName: opts.switch, required, mode, argv, probeModule, drill, cwd: ctx.cwd, env: ctx.env },
     {
