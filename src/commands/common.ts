@@ -7,6 +7,9 @@ import type { ModuleDecl } from '../model/module.js';
 import { validateModules, type ComposeRenderer } from '../model/validate.js';
 import type { CommandContext } from './spec.js';
 
+// the markdown escapes every command's summary uses (they live with the other renderings)
+export { cell, code } from '../report/markdown.js';
+
 export interface ModuleSet {
   root: string;
   modules: ModuleDecl[];
@@ -99,25 +102,6 @@ export function pickModule(set: ModuleSet, name: string | undefined, input = 'mo
     );
   }
   return m;
-}
-
-/**
- * Markdown-safe table cell or inline text: '|' and line breaks escaped, and '&', '<', '>' as
- * entities, so no message reads as HTML (a '<parent>' in a fix would vanish as an unknown tag, and
- * a value could otherwise open a tag in the job summary or PR comment).
- */
-export function cell(text: string): string {
-  return text
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/\|/g, '\\|')
-    .replace(/\r?\n/g, ' ');
-}
-
-/** An inline code span: literal inside (no entities needed), and no backtick in the text can close it. */
-export function code(text: string): string {
-  return `\`${text.replace(/`/g, "'").replace(/\|/g, '\\|').replace(/\r?\n/g, ' ')}\``;
 }
 
 /** `expected-plan-hash`, when given, must look like a plan_hash: a typo must not pass as "no binding". */

@@ -3,7 +3,9 @@
  * through the CLI. The e2e "command" is node itself, so no docker and no network.
  */
 import { describe, expect, it } from '@jest/globals';
-import { e2eGateCommand, lineForwarder } from '../../src/commands/e2e-gate.js';
+import { e2eGateCommand } from '../../src/commands/e2e-gate.js';
+import { lineForwarder, runE2eGate, type E2eGateDeps, type E2eGateRequest } from '../../src/probe/e2e-gate.js';
+import type { ExecOptions } from '../../src/runtime/types.js';
 import { actionNames, cliNames, parseInputs } from '../../src/commands/inputs.js';
 import type { CommandContext, CommandResult, InputDef } from '../../src/commands/spec.js';
 import { decideGate, missingVariables, readSwitch } from '../../src/probe/gate.js';
@@ -293,6 +295,51 @@ describe('live output forwarding', () => {
     expect(out).toEqual(['ab\n', 'c\n', 'tail\n']);
     f.push('x'.repeat(70000));
     expect(out).toHaveLength(4);
+  });
+});
+
+describe('the gate run (src/probe/e2e-gate.ts) starts the command only through its process runner', () => {
+  function gateDeps(code: number): { deps: E2eGateDeps; spawned: { program: string; args: readonly string[]; opts: ExecOptions | undefined }[]; raw: string[]; secrets: string[] } {
+    const spawned: { program: string; args: readonly string[]; opts: ExecOptions | undefined }[] = [];
+    const raw: string[] = [];
+    const secrets: string[] = [];
+    const deps: E2eGateDeps = {
+      runtime: () => new FakeRuntime(),
+      log: { info: () => {}, warn: () => {}, error: () => {}, notice: () => {}, raw: (c) => raw.push(c) },
+      now: () => new Date('2026-03-01T12:00:00Z'),
+      verifyBackup: () => Promise.reject(new Error('no backup in this test')),
+      addSecret: (v) => secrets.push(v),
+      spawn: (program, args, opts) => {
+        spawned.push({ program, args, opts });
+        opts?.stdoutSink?.write(Buffer.from('out line\npartial'));
+        opts?.onStderr?.('err line\n');
+        return Promise.resolve({ code, stdout: '', stderr: '' });
+      },
+    };
+    return { deps, spawned, raw, secrets };
+  }
+  const request = (env: Record<string, string | undefined>): E2eGateRequest => ({
+    switchName: 'STAGING_E2E', required: ['E2E_TOKEN'], mode: 'optional', argv: [NODE, '--version'], probeModule: undefined, drill: undefined, cwd: process.cwd(), env,
+  });
+
+  it('a switch that is off never reaches the runner', async () => {
+    const { deps, spawned } = gateDeps(0);
+    const o = await runE2eGate(request({ E2E_TOKEN: SECRET }), deps);
+    expect(o).toMatchObject({ status: 'skipped', missing: [], command: null });
+    expect(o.failureReason).toBeUndefined();
+    expect(spawned).toEqual([]);
+  });
+
+  it('on and configured: the runner gets the program, its arguments, the cwd and the env; its output is forwarded in whole lines; its exit code is the verdict', async () => {
+    const { deps, spawned, raw, secrets } = gateDeps(4);
+    const env = { STAGING_E2E: '1', E2E_TOKEN: SECRET };
+    const o = await runE2eGate(request(env), deps);
+    expect(o).toMatchObject({ status: 'failed', failureReason: 'e2e-failed', command: { program: NODE, arguments: 1, exit_code: 4 } });
+    expect(o.reason).toBe(`the e2e command (${NODE}) exited 4.`);
+    expect(spawned).toHaveLength(1);
+    expect(spawned[0]).toMatchObject({ program: NODE, args: ['--version'], opts: { cwd: process.cwd(), env } });
+    expect(raw.sort()).toEqual(['err line\n', 'out line\n', 'partial\n']);
+    expect(secrets).toEqual([SECRET]);
   });
 });
 
