@@ -9482,9 +9482,9 @@ function describeReservedLive(found, module) {
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  Hn: () => (/* binding */ cell),
+  Hn: () => (/* reexport */ markdown/* cell */.H),
   uk: () => (/* binding */ checkExpectedPlanHash),
-  aY: () => (/* binding */ code),
+  aY: () => (/* reexport */ markdown/* code */.a),
   is: () => (/* binding */ composeRenderer),
   uh: () => (/* binding */ loadValidModules),
   ek: () => (/* binding */ pickModule),
@@ -9633,12 +9633,16 @@ function composeSecrets(modules, env) {
 var model_module = __nccwpck_require__(5096);
 // EXTERNAL MODULE: ./src/model/validate.ts + 2 modules
 var validate = __nccwpck_require__(3299);
+// EXTERNAL MODULE: ./src/report/markdown.ts
+var markdown = __nccwpck_require__(4285);
 ;// CONCATENATED MODULE: ./src/commands/common.ts
 /** Helpers shared by the commands that act on modules. */
 
 
 
 
+
+// the markdown escapes every command's summary uses (they live with the other renderings)
 
 /** validate's renderer: the compose CLI in use (or `docker stack config` for a spec.swarm module). */
 function composeRenderer(ctx) {
@@ -9705,23 +9709,6 @@ function pickModule(set, name, input = 'module') {
     }
     return m;
 }
-/**
- * Markdown-safe table cell or inline text: '|' and line breaks escaped, and '&', '<', '>' as
- * entities, so no message reads as HTML (a '<parent>' in a fix would vanish as an unknown tag, and
- * a value could otherwise open a tag in the job summary or PR comment).
- */
-function cell(text) {
-    return text
-        .replace(/&/g, '&amp;')
-        .replace(/</g, '&lt;')
-        .replace(/>/g, '&gt;')
-        .replace(/\|/g, '\\|')
-        .replace(/\r?\n/g, ' ');
-}
-/** An inline code span: literal inside (no entities needed), and no backtick in the text can close it. */
-function code(text) {
-    return `\`${text.replace(/`/g, "'").replace(/\|/g, '\\|').replace(/\r?\n/g, ' ')}\``;
-}
 /** `expected-plan-hash`, when given, must look like a plan_hash: a typo must not pass as "no binding". */
 function checkExpectedPlanHash(value, module, ctx) {
     if (value !== undefined && !/^[0-9a-f]{64}$/.test(value)) {
@@ -9733,7 +9720,7 @@ function checkExpectedPlanHash(value, module, ctx) {
 
 /***/ }),
 
-/***/ 6808:
+/***/ 4161:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -9751,7 +9738,27 @@ var src_errors = __nccwpck_require__(3916);
 var model_module = __nccwpck_require__(5096);
 // EXTERNAL MODULE: ./src/model/validate.ts + 2 modules
 var validate = __nccwpck_require__(3299);
+;// CONCATENATED MODULE: ./src/clock.ts
+function waiter(injected) {
+    if (!injected) {
+        const start = Date.now();
+        return {
+            elapsed: () => Date.now() - start,
+            sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+        };
+    }
+    let slept = 0;
+    return {
+        elapsed: () => slept,
+        sleep: async (ms) => {
+            slept += ms;
+            await injected(ms);
+        },
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/drift/containers.ts
+
 function ofService(projectContainers, service) {
     return projectContainers.filter((c) => c.service === service && !c.oneoff);
 }
@@ -9776,17 +9783,19 @@ function notReady(c) {
  * Poll the engine (bounded) until every container is running and healthy where it has a
  * healthcheck. Returns the containers still not ready at the deadline with why, or [] when all are.
  */
-async function waitUntilReady(runtime, ids, timeoutMs, sleep = (ms) => new Promise((r) => setTimeout(r, ms)), intervalMs = 1000) {
-    const deadline = Date.now() + timeoutMs;
+async function waitUntilReady(runtime, ids, timeoutMs, sleep, intervalMs = 1000) {
+    const wait = waiter(sleep);
     for (;;) {
         const found = await runtime.inspectContainers(ids);
         const pending = ids
             .map((id) => ({ id, problem: notReady(found.find((c) => c.id === id)) }))
             .filter((x) => x.problem !== null);
         // An exited or dead container will not become ready by waiting.
-        if (pending.length === 0 || Date.now() >= deadline || pending.some((p) => /^is (exited|dead|gone)/.test(p.problem)))
+        if (pending.length === 0 ||
+            wait.elapsed() >= timeoutMs ||
+            pending.some((p) => /^is (exited|dead|gone)/.test(p.problem)))
             return pending;
-        await sleep(intervalMs);
+        await wait.sleep(intervalMs);
     }
 }
 
@@ -10635,8 +10644,27 @@ async function releaseLock(runtime, lock) {
         return null;
     }
     catch (err) {
-        return (`could not release the apply lock ` +
-            `${lock.name}: ${(0,src_errors/* errorMessage */.gJ)(err)}. Remove it with 'docker rm ${lock.name}' once no apply is running.`);
+        return (`could not release the module lock ${lock.name}: ${(0,src_errors/* errorMessage */.gJ)(err)}. Remove it with ` +
+            `'docker rm ${lock.name}' once no stateguard operation on the module is running.`);
+    }
+}
+/**
+ * Run `work` holding the module's lock, the one lock every operation that stops or changes the
+ * module takes (apply, snapshot, restore, upgrade, recover): taken, or `refused` says why not;
+ * released whatever `work` does, a release problem handed to `released` (never thrown over the
+ * outcome of the work).
+ */
+async function withModuleLock(runtime, req, timeoutSeconds, work, on) {
+    const taken = await acquireLock(runtime, req, timeoutSeconds);
+    if (!taken.acquired)
+        return on.refused(taken.refusal);
+    try {
+        return await work(taken.lock);
+    }
+    finally {
+        const problem = await releaseLock(runtime, taken.lock);
+        if (problem)
+            on.released(problem);
     }
 }
 
@@ -11699,8 +11727,6 @@ function paxRecordProblems(records) {
     return out;
 }
 
-// EXTERNAL MODULE: ./src/backup/reserved.ts
-var backup_reserved = __nccwpck_require__(5800);
 ;// CONCATENATED MODULE: ./src/backup/names.ts
 const ARCHIVE_SUFFIX = '.tar.gz';
 const CHECKSUM_SUFFIX = '.sha256';
@@ -11993,12 +12019,10 @@ function manifestTotals(m) {
 /** The stamp a manifest records for a copy taken at `takenAt` (the file name's, see ./names.ts). */
 const manifestStamp = (takenAt) => formatStamp(takenAt);
 
-;// CONCATENATED MODULE: ./src/backup/tar-walker.ts
+;// CONCATENATED MODULE: ./src/backup/tar-header.ts
 /**
- * Our own strict tar header walker (issue 11): it reads the gunzipped stream block by block and
- * accepts only the subset of tar on which the readers that restore backups agree — GNU tar,
- * busybox tar, Go's archive/tar (what `docker cp` uses), Python's tarfile and node-tar. Anything
- * those readers could read two ways is a problem, never a guess:
+ * One 512-byte tar header block, read strictly (issue 11; the walk around it is ./tar-walker.ts).
+ * Anything the readers that restore backups could read two ways is a problem, never a guess:
  *
  * - a header is exactly POSIX ustar (`ustar\0` + `00`) or exactly GNU (`ustar  \0`); only POSIX
  *   headers may use the prefix field (GNU keeps other data there, Python joins it whatever the
@@ -12009,44 +12033,13 @@ const manifestStamp = (takenAt) => formatStamp(takenAt);
  *   by GNU tar, Python, Go and busybox in uid, gid, size and mtime, so it is accepted there, within
  *   the ranges below; signs, junk and other high-bit first bytes are read differently: refused;
  * - the header checksum is the unsigned sum (what every writer writes);
- * - entries are regular files ('0', NUL) and directories ('5'); a regular file whose name ends in
- *   '/' is a directory to node-tar and Python (which then read its body as headers) and a file to
- *   the others, and a directory's body is skipped by some readers and read as headers by others,
- *   so both are refused;
- * - extensions: one PAX 'x' header or one GNU 'L' long name per entry, with records we understand
- *   (a PAX size must equal the header's size); global PAX, 'K', sparse and the rest are refused.
- *   PAX uid, gid and mtime override the header's, as GNU tar, Python and Go (and the Docker
- *   daemon, which extracts restore's staged stream) apply them. A PAX `mode` is no POSIX keyword:
- *   GNU tar, Python and Go ignore it, node-tar applies it, so one is accepted only when it equals
- *   the header's permission bits (the effective mode is the header's, docs/architecture.md §5);
- * - the archive ends with two zero blocks and only zero bytes follow; a lone zero block is where
- *   restorers stop, so entries after it would be lost (or hidden from a reader that goes on);
- * - every header has a non-empty name field (busybox takes an empty one for the end marker);
- * - names are valid UTF-8 (decoded with a fatal decoder from the raw bytes, BOM kept), safe
- *   (./entry-rules.ts), no segment over 255 bytes nor a path over 4096 (`name-too-long`), unique
- *   after NFC and `./`, `//`, trailing `/` are normalised away, never both a file and a directory,
- *   never under a file;
- * - with a layout, the top level holds exactly the declared data volumes (see ./archive.ts), and
- *   the provenance manifest `.stateguard/manifest.json` as the first entry and nowhere else
- *   (docs/architecture.md §16): its body is kept (capped) and each volume's entries and bytes are
- *   counted, for verify-backup to cross-check.
- *
- * Streaming with bounded memory: bodies are skipped by arithmetic, only extension bodies (capped)
- * are buffered. The one structure that grows is the name index used for duplicates: one Map entry
- * per distinct path and parent directory, capped at twice --max-entries.
+ * - every header has a non-empty name field (busybox takes an empty one for the end marker).
  */
 
-
-
 const BLOCK = 512;
-/** A PAX body larger than this is not one any writer we accept emits (a 4 KiB path and a few times). */
-const MAX_PAX_BODY = 64 * 1024;
-/** A GNU long name body: a path of at most 4096 bytes and its NUL, rounded up generously. */
-const MAX_LONGNAME_BODY = 8 * 1024;
 const POSIX_MAGIC = Buffer.from('ustar\u000000', 'latin1');
 const GNU_MAGIC = Buffer.from('ustar  \u0000', 'latin1');
-const ZERO_BLOCK = Buffer.alloc(BLOCK);
-const tar_walker_utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+const tar_header_utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 /**
  * GNU base-256 (see the module comment), or null: first byte 0x80 (positive) or, when `signed`,
  * 0xff (two's complement, negative), then big-endian bytes; at most `max` in absolute value.
@@ -12109,6 +12102,148 @@ function numeric(b, f) {
     return f.name === 'mtime' && v !== null && v > MAX_MTIME ? null : v;
 }
 const FIELD = Object.fromEntries(NUMERIC_FIELDS.map((f) => [f.name, f]));
+/** Bytes of a NUL-terminated field (up to the first NUL, as every reader cuts it). */
+function cString(b, start, len) {
+    const field = b.subarray(start, start + len);
+    const nul = field.indexOf(0);
+    return nul === -1 ? field : field.subarray(0, nul);
+}
+/** Strict UTF-8, or null. */
+function decode(bytes) {
+    try {
+        return tar_header_utf8.decode(bytes);
+    }
+    catch {
+        return null;
+    }
+}
+/** A lossy rendering of raw name bytes, for messages only. */
+function shownBytes(bytes) {
+    return printablePath(bytes.toString('latin1').replace(/[\x80-\xff]/g, (c) => `\\x${c.charCodeAt(0).toString(16)}`));
+}
+/**
+ * Read one 512-byte header block that is not a zero block; `offset` is where it starts in the tar
+ * stream (for messages). Every problem goes to `report`; null when the walk must stop: the checksum
+ * does not add up (nothing in the header can be trusted) or the size cannot be read (where the next
+ * header starts is unknown).
+ */
+function parseHeader(h, offset, report) {
+    // ---- checksum: if it does not add up nothing in the header can be trusted ----
+    const stored = plainOctal(h, 148, 8);
+    let sum = 0;
+    for (let i = 0; i < BLOCK; i++)
+        sum += i >= 148 && i < 156 ? 0x20 : h[i];
+    if (stored === null) {
+        const rendered = JSON.stringify(h.subarray(148, 156).toString('latin1'));
+        report({
+            code: 'ambiguous-header',
+            message: `header checksum field ` + `${rendered} is not plain octal; readers disagree on it. Stopped reading the tar.`,
+        });
+        return null;
+    }
+    if (stored !== sum) {
+        report({
+            code: 'tar-corrupt',
+            message: `tar header checksum failure at byte ` +
+                `${offset} (stored ${stored.toString(8)}, computed ${sum.toString(8)}). Stopped reading the tar.`,
+        });
+        return null;
+    }
+    const nameBytes = cString(h, 0, 100);
+    const shownHeader = shownBytes(nameBytes);
+    const flag = String.fromCharCode(h[156]);
+    const magic = h.subarray(257, 265);
+    const posix = magic.equals(POSIX_MAGIC);
+    const gnu = !posix && magic.equals(GNU_MAGIC);
+    if (!posix && !gnu) {
+        report({
+            code: 'ambiguous-header',
+            message: `header magic/version ` +
+                `${JSON.stringify(magic.toString('latin1'))} is neither POSIX ustar ("ustar\\u000000") nor GNU ("ustar  ` +
+                `\\u0000"); readers disagree on whether the prefix field is part of the name`,
+            entry: shownHeader,
+        });
+    }
+    let prefixBytes = Buffer.alloc(0);
+    if (posix)
+        prefixBytes = cString(h, 345, 155);
+    else if (!h.subarray(345, 500).every((x) => x === 0)) {
+        report({
+            code: 'ambiguous-header',
+            message: `a ${gnu ? 'GNU' : 'non-POSIX'} header has bytes in the prefix field ` +
+                `(${shownBytes(cString(h, 345, 155))}); Python joins them to the name, other readers do not`,
+            entry: shownHeader,
+        });
+    }
+    if (h[0] === 0 && (!posix || h[345] === 0)) {
+        // busybox tar takes a header whose name (and prefix) is empty for the end-of-archive marker
+        report({
+            code: 'ambiguous-header',
+            message: 'a header with an empty name field: busybox tar reads it as the end of the archive, other readers go on',
+        });
+    }
+    // A file or directory has no link target; busybox lists a set linkname as `name -> target` and
+    // others ignore it: readers disagree, so it is refused (only extension headers may carry junk
+    // there, and they never do in practice: refused too).
+    if (h[157] !== 0) {
+        report({
+            code: 'ambiguous-header',
+            message: `the linkname field is set ` +
+                `(${shownBytes(cString(h, 157, 100))}) on an entry that cannot be a link; readers disagree on it`,
+            entry: shownHeader,
+        });
+    }
+    // ---- numeric fields ----
+    const size = numeric(h, FIELD.size);
+    const badFields = NUMERIC_FIELDS.filter((f) => numeric(h, f) === null);
+    if (badFields.length) {
+        const show = (f) => `${f.name} ${JSON.stringify(h.subarray(f.at, f.at + f.len).toString('latin1'))}`;
+        report({
+            code: 'ambiguous-header',
+            message: `numeric field${badFields.length > 1 ? 's' : ''} not plain octal nor base-256 within range (a sign, junk, ` +
+                `another high-bit byte, an overflow or empty; readers disagree): ${badFields.map(show).join(', ')}`,
+            entry: shownHeader,
+        });
+    }
+    if (size === null) {
+        report({
+            code: 'ambiguous-header',
+            message: 'the size field cannot be read, so where the next header starts is unknown. Stopped reading the tar.',
+            entry: shownHeader,
+        });
+        return null;
+    }
+    return {
+        flag,
+        nameBytes,
+        prefixBytes,
+        shown: shownHeader,
+        gnu,
+        size,
+        meta: {
+            mode: plainOctal(h, 100, 8) ?? 0,
+            uid: numeric(h, FIELD.uid) ?? 0,
+            gid: numeric(h, FIELD.gid) ?? 0,
+            mtime: numeric(h, FIELD.mtime) ?? 0,
+        },
+    };
+}
+
+;// CONCATENATED MODULE: ./src/backup/tar-extension.ts
+/**
+ * Extension headers (issue 11; the walk that holds them is ./tar-walker.ts): one PAX 'x' header or
+ * one GNU 'L' long name per entry, with records we understand (a PAX size must equal the header's
+ * size); global PAX, 'K', sparse and the rest are refused. PAX uid, gid and mtime override the
+ * header's, as GNU tar, Python and Go (and the Docker daemon, which extracts restore's staged
+ * stream) apply them. A PAX `mode` must equal the header's permission bits (checked by the walk at
+ * the entry, with the size).
+ */
+
+
+/** A PAX body larger than this is not one any writer we accept emits (a 4 KiB path and a few times). */
+const MAX_PAX_BODY = 64 * 1024;
+/** A GNU long name body: a path of at most 4096 bytes and its NUL, rounded up generously. */
+const MAX_LONGNAME_BODY = 8 * 1024;
 /** `[-]seconds[.fraction]` (shape checked by ./entry-rules.ts) as whole seconds rounded down and nanoseconds. */
 function paxTime(value) {
     const negative = value.startsWith('-');
@@ -12119,35 +12254,111 @@ function paxTime(value) {
         return { sec: abs, nsec };
     return nsec === 0 ? { sec: abs === 0 ? 0 : -abs, nsec: 0 } : { sec: -abs - 1, nsec: 1_000_000_000 - nsec };
 }
-/** Bytes of a NUL-terminated field (up to the first NUL, as every reader cuts it). */
-function cString(b, start, len) {
-    const field = b.subarray(start, start + len);
-    const nul = field.indexOf(0);
-    return nul === -1 ? field : field.subarray(0, nul);
-}
-const ZEROS = Buffer.alloc(64 * 1024);
-/** True when every byte is zero (compared 64 KiB at a time: the tail after the marker may be long). */
-function allZero(b) {
-    for (let off = 0; off < b.length; off += ZEROS.length) {
-        const part = b.subarray(off, off + ZEROS.length);
-        if (!part.equals(ZEROS.subarray(0, part.length)))
-            return false;
+/**
+ * The checks of an extension header itself (type L only with GNU magic, a body within its cap and
+ * not empty); true when its body can be read.
+ */
+function extensionHeaderOk(flag, gnu, size, shown, report) {
+    const cap = flag === 'x' ? MAX_PAX_BODY : MAX_LONGNAME_BODY;
+    let ok = true;
+    if (flag === 'L' && !gnu) {
+        report({
+            code: 'unsupported-header',
+            message: 'a GNU long name (type L) in a header without GNU magic; readers disagree on it',
+            entry: shown,
+        });
+        ok = false;
     }
-    return true;
-}
-/** Strict UTF-8, or null. */
-function decode(bytes) {
-    try {
-        return tar_walker_utf8.decode(bytes);
+    if (size > cap) {
+        report({
+            code: 'unsupported-header',
+            message: `${flag === 'x' ? 'PAX extended header' : 'GNU long name'} of ${size} bytes is larger than ` +
+                `${cap}; the entry after it could be read two ways`,
+        });
+        ok = false;
     }
-    catch {
-        return null;
+    if (size === 0) {
+        report({
+            code: 'unsupported-header',
+            message: `an empty ${flag === 'x' ? 'PAX extended header' : 'GNU long name'}`,
+            entry: shown,
+        });
+        ok = false;
     }
+    return ok;
 }
-/** A lossy rendering of raw name bytes, for messages only. */
-function shownBytes(bytes) {
-    return printablePath(bytes.toString('latin1').replace(/[\x80-\xff]/g, (c) => `\\x${c.charCodeAt(0).toString(16)}`));
+/** Read one extension's body (a GNU long name, or PAX records) into `pending`; what cannot be read marks it broken. */
+function readExtension(type, body, pending, report) {
+    if (type === 'L') {
+        const nul = body.indexOf(0);
+        if (nul === -1 || !body.subarray(nul).every((x) => x === 0)) {
+            report({
+                code: 'unsupported-header',
+                message: nul === -1
+                    ? 'a GNU long name without its terminating NUL'
+                    : 'a GNU long name with bytes after its terminating NUL; readers disagree on it',
+            });
+            pending.broken = true;
+            return;
+        }
+        const name = decode(body.subarray(0, nul));
+        if (name === null) {
+            report({
+                code: 'bad-encoding',
+                message: 'the GNU long name is not valid UTF-8',
+                entry: shownBytes(body.subarray(0, nul)),
+            });
+            pending.broken = true;
+            return;
+        }
+        pending.path = name;
+        return;
+    }
+    const parsed = parsePaxRecords(body);
+    if (parsed.kind === 'malformed') {
+        report({
+            code: parsed.code,
+            message: `malformed PAX extended header: ${parsed.reason}`,
+            ...(parsed.entry ? { entry: parsed.entry } : {}),
+        });
+        pending.broken = true;
+        return;
+    }
+    const problems = paxRecordProblems(parsed.records);
+    for (const p of problems)
+        report(p);
+    if (problems.length)
+        pending.broken = true;
+    const path = parsed.records.get('path');
+    if (path !== undefined)
+        pending.path = path;
+    const size = parsed.records.get('size');
+    if (size !== undefined && /^\d+$/.test(size))
+        pending.size = Number(size);
+    if (problems.length)
+        return;
+    // Shapes and ranges were checked above (paxRecordProblems): these apply as GNU tar, Python and Go apply them.
+    const uid = parsed.records.get('uid');
+    if (uid !== undefined)
+        pending.uid = Number(uid);
+    const gid = parsed.records.get('gid');
+    if (gid !== undefined)
+        pending.gid = Number(gid);
+    const mtime = parsed.records.get('mtime');
+    if (mtime !== undefined)
+        pending.mtime = paxTime(mtime);
+    const paxMode = parsed.records.get('mode');
+    if (paxMode !== undefined)
+        pending.mode = parseInt(paxMode, 8) & 0o7777;
 }
+
+;// CONCATENATED MODULE: ./src/backup/name-index.ts
+/**
+ * The tar walker's name index (./tar-walker.ts): names are unique after NFC and `./`, `//`, trailing
+ * `/` are normalised away (the caller passes the normalised segments), never both a file and a
+ * directory, never under a file. It is the one structure of the walk that grows: one Map entry per
+ * distinct path and parent directory, and it says when it holds more than `maxNodes`.
+ */
 const KIND_IMPLICIT_DIR = 0;
 const KIND_DIR = 1;
 const KIND_FILE = 2;
@@ -12220,6 +12431,164 @@ class NameIndex {
         ];
     }
 }
+
+// EXTERNAL MODULE: ./src/backup/reserved.ts
+var backup_reserved = __nccwpck_require__(5800);
+;// CONCATENATED MODULE: ./src/backup/tar-layout.ts
+/**
+ * The layout rules of the tar walk (./tar-walker.ts): with a layout, the top level holds exactly the
+ * declared data volumes (see ./archive.ts), and the provenance manifest `.stateguard/manifest.json`
+ * as the first entry and nowhere else (docs/architecture.md §16): the walker keeps its body (capped)
+ * and each volume's entries and bytes are counted, for verify-backup to cross-check.
+ */
+
+
+
+class LayoutRules {
+    layout;
+    tally;
+    report;
+    volumesSeen = new Set();
+    outsideReported = new Set();
+    /** top-level directories whose reserved work-area entry was reported (once each) */
+    reservedReported = new Set();
+    constructor(layout, 
+    /** filled in: per declared data volume, what the archive holds under it */
+    tally, report) {
+        this.layout = layout;
+        this.tally = tally;
+        this.report = report;
+    }
+    /**
+     * The layout rules for one entry; true when it is the manifest (the first entry, exactly
+     * `.stateguard/manifest.json`, a regular file). Any other entry under `.stateguard` (in any case) is
+     * refused: nothing but the manifest may sit beside the volumes, and a second one could be read
+     * instead of the first.
+     */
+    entry(segments, isDir, size, effective, shown, entryNumber) {
+        const layout = this.layout;
+        if (segments.length === 0)
+            return false;
+        const top = segments[0];
+        if (top.toLowerCase() === MANIFEST_DIR) {
+            if (entryNumber === 1 && !isDir && effective === MANIFEST_PATH)
+                return true;
+            this.report({
+                code: 'manifest-invalid',
+                message: effective === MANIFEST_PATH && !isDir
+                    ? `${MANIFEST_PATH} must be the archive's first entry; this one is entry ${entryNumber}`
+                    : `${printablePath(effective)}: the only entry allowed under ${MANIFEST_DIR}/ is the regular file ` +
+                        `${MANIFEST_PATH}, as the archive's first entry`,
+                entry: shown,
+            });
+            return false;
+        }
+        const declared = layout.volumes.includes(top);
+        const list = layout.volumes.join(', ');
+        // One rule for the reserved name (docs/architecture.md §12, "Data mounts"): restore could not put
+        // this volume back, so the archive never verifies.
+        if (declared && segments.length >= 2 && (0,backup_reserved/* isReservedName */.ce)(segments[1]) && !this.reservedReported.has(top)) {
+            this.reservedReported.add(top);
+            this.report({
+                code: 'reserved-name',
+                message: `${printablePath(`${top}/${segments[1]}`)} is reserved for restore's work area (${backup_reserved/* WORK_AREA */.UP} at the top ` +
+                    `of each volume); a backup holding it could not be restored`,
+                entry: shown,
+            });
+        }
+        if (segments.length === 1 && !isDir) {
+            this.report({
+                code: 'layout-mismatch',
+                message: `${printablePath(top)} is a regular file at the top level; the top level of a backup of ` +
+                    `'${layout.module}' holds only its data volumes (${list}) as directories`,
+                entry: shown,
+            });
+            return false;
+        }
+        if (declared) {
+            this.volumesSeen.add(top);
+            const t = this.tally.get(top) ?? { entries: 0, bytes: 0 };
+            t.entries++;
+            if (!isDir)
+                t.bytes += size;
+            this.tally.set(top, t);
+            return false;
+        }
+        if (this.outsideReported.has(top))
+            return false;
+        if (this.outsideReported.size < 100)
+            this.outsideReported.add(top);
+        this.report({
+            code: 'layout-mismatch',
+            message: `top-level directory ` +
+                `${printablePath(top)} is not a declared data volume of ` +
+                `'${layout.module}' (${list}); a backup holds one directory per declared volume`,
+            entry: shown,
+        });
+        return false;
+    }
+    /** The walk ended having seen entries: every declared volume must have been among them. */
+    end() {
+        const layout = this.layout;
+        const missing = layout.volumes.filter((v) => !this.volumesSeen.has(v));
+        if (missing.length) {
+            this.report({
+                code: 'layout-mismatch',
+                message: `declared data ` +
+                    `volume${missing.length > 1 ? 's' : ''} ${missing.join(', ')} of '${layout.module}' ` +
+                    `${missing.length > 1 ? 'are' : 'is'} missing from the archive (expected one top-level directory per ` +
+                    `volume: ${layout.volumes.join(', ')})`,
+            });
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/backup/tar-walker.ts
+/**
+ * Our own strict tar walker (issue 11): it reads the gunzipped stream block by block and accepts
+ * only the subset of tar on which the readers that restore backups agree — GNU tar, busybox tar,
+ * Go's archive/tar (what `docker cp` uses), Python's tarfile and node-tar. Anything those readers
+ * could read two ways is a problem, never a guess. Each header block is read by ./tar-header.ts
+ * (magic, prefix, numeric fields, checksum, empty name); the walk judges the rest:
+ *
+ * - entries are regular files ('0', NUL) and directories ('5'); a regular file whose name ends in
+ *   '/' is a directory to node-tar and Python (which then read its body as headers) and a file to
+ *   the others, and a directory's body is skipped by some readers and read as headers by others,
+ *   so both are refused;
+ * - extensions (read by ./tar-extension.ts): a PAX size must equal the header's size; PAX uid, gid
+ *   and mtime override the header's. A PAX `mode` is no POSIX keyword: GNU tar, Python and Go
+ *   ignore it, node-tar applies it, so one is accepted only when it equals the header's permission
+ *   bits (the effective mode is the header's, docs/architecture.md §5);
+ * - the archive ends with two zero blocks and only zero bytes follow; a lone zero block is where
+ *   restorers stop, so entries after it would be lost (or hidden from a reader that goes on);
+ * - names are valid UTF-8 (decoded with a fatal decoder from the raw bytes, BOM kept), safe
+ *   (./entry-rules.ts), no segment over 255 bytes nor a path over 4096 (`name-too-long`), unique
+ *   after NFC and `./`, `//`, trailing `/` are normalised away, never both a file and a directory,
+ *   never under a file (./name-index.ts);
+ * - with a layout (./tar-layout.ts), the top level holds exactly the declared data volumes and the
+ *   provenance manifest as the first entry, whose body is kept here (capped).
+ *
+ * Streaming with bounded memory: bodies are skipped by arithmetic, only extension bodies (capped)
+ * are buffered. The one structure that grows is the name index used for duplicates: one Map entry
+ * per distinct path and parent directory, capped at twice --max-entries.
+ */
+
+
+
+
+
+
+const ZERO_BLOCK = Buffer.alloc(BLOCK);
+const ZEROS = Buffer.alloc(64 * 1024);
+/** True when every byte is zero (compared 64 KiB at a time: the tail after the marker may be long). */
+function allZero(b) {
+    for (let off = 0; off < b.length; off += ZEROS.length) {
+        const part = b.subarray(off, off + ZEROS.length);
+        if (!part.equals(ZEROS.subarray(0, part.length)))
+            return false;
+    }
+    return true;
+}
 class TarWalker {
     opts;
     entries = 0;
@@ -12248,13 +12617,11 @@ class TarWalker {
     sawFile = false;
     capped = false;
     index;
-    volumesSeen = new Set();
-    outsideReported = new Set();
-    /** top-level directories whose reserved work-area entry was reported (once each) */
-    reservedReported = new Set();
+    layout;
     constructor(opts) {
         this.opts = opts;
         this.index = new NameIndex(Math.min(Number.MAX_SAFE_INTEGER, opts.maxEntries * 2 + 1024));
+        this.layout = opts.layout ? new LayoutRules(opts.layout, this.tally, (p) => this.problem(p)) : null;
     }
     problem(p) {
         this.opts.report(p);
@@ -12366,94 +12733,12 @@ class TarWalker {
                     `restore (or read by some readers only)`,
             });
         }
-        // ---- checksum: if it does not add up nothing in the header can be trusted ----
-        const stored = plainOctal(h, 148, 8);
-        let sum = 0;
-        for (let i = 0; i < BLOCK; i++)
-            sum += i >= 148 && i < 156 ? 0x20 : h[i];
-        if (stored === null) {
-            const rendered = JSON.stringify(h.subarray(148, 156).toString('latin1'));
-            this.problem({
-                code: 'ambiguous-header',
-                message: `header checksum field ` + `${rendered} is not plain octal; readers disagree on it. Stopped reading the tar.`,
-            });
+        const parsed = parseHeader(h, offset, (p) => this.problem(p));
+        if (!parsed) {
             this.die();
             return;
         }
-        if (stored !== sum) {
-            this.problem({
-                code: 'tar-corrupt',
-                message: `tar header checksum failure at byte ` +
-                    `${offset} (stored ${stored.toString(8)}, computed ${sum.toString(8)}). Stopped reading the tar.`,
-            });
-            this.die();
-            return;
-        }
-        const nameBytes = cString(h, 0, 100);
-        const shownHeader = shownBytes(nameBytes);
-        const flag = String.fromCharCode(h[156]);
-        const magic = h.subarray(257, 265);
-        const posix = magic.equals(POSIX_MAGIC);
-        const gnu = !posix && magic.equals(GNU_MAGIC);
-        if (!posix && !gnu) {
-            this.problem({
-                code: 'ambiguous-header',
-                message: `header magic/version ` +
-                    `${JSON.stringify(magic.toString('latin1'))} is neither POSIX ustar ("ustar\\u000000") nor GNU ("ustar  ` +
-                    `\\u0000"); readers disagree on whether the prefix field is part of the name`,
-                entry: shownHeader,
-            });
-        }
-        let prefixBytes = Buffer.alloc(0);
-        if (posix)
-            prefixBytes = cString(h, 345, 155);
-        else if (!h.subarray(345, 500).every((x) => x === 0)) {
-            this.problem({
-                code: 'ambiguous-header',
-                message: `a ${gnu ? 'GNU' : 'non-POSIX'} header has bytes in the prefix field ` +
-                    `(${shownBytes(cString(h, 345, 155))}); Python joins them to the name, other readers do not`,
-                entry: shownHeader,
-            });
-        }
-        if (h[0] === 0 && (!posix || h[345] === 0)) {
-            // busybox tar takes a header whose name (and prefix) is empty for the end-of-archive marker
-            this.problem({
-                code: 'ambiguous-header',
-                message: 'a header with an empty name field: busybox tar reads it as the end of the archive, other readers go on',
-            });
-        }
-        // A file or directory has no link target; busybox lists a set linkname as `name -> target` and
-        // others ignore it: readers disagree, so it is refused (only extension headers may carry junk
-        // there, and they never do in practice: refused too).
-        if (h[157] !== 0) {
-            this.problem({
-                code: 'ambiguous-header',
-                message: `the linkname field is set ` +
-                    `(${shownBytes(cString(h, 157, 100))}) on an entry that cannot be a link; readers disagree on it`,
-                entry: shownHeader,
-            });
-        }
-        // ---- numeric fields ----
-        const size = numeric(h, FIELD.size);
-        const badFields = NUMERIC_FIELDS.filter((f) => numeric(h, f) === null);
-        if (badFields.length) {
-            const show = (f) => `${f.name} ${JSON.stringify(h.subarray(f.at, f.at + f.len).toString('latin1'))}`;
-            this.problem({
-                code: 'ambiguous-header',
-                message: `numeric field${badFields.length > 1 ? 's' : ''} not plain octal nor base-256 within range (a sign, junk, ` +
-                    `another high-bit byte, an overflow or empty; readers disagree): ${badFields.map(show).join(', ')}`,
-                entry: shownHeader,
-            });
-        }
-        if (size === null) {
-            this.problem({
-                code: 'ambiguous-header',
-                message: 'the size field cannot be read, so where the next header starts is unknown. Stopped reading the tar.',
-                entry: shownHeader,
-            });
-            this.die();
-            return;
-        }
+        const { flag, gnu, size, shown: shownHeader } = parsed;
         const padding = (BLOCK - (size % BLOCK)) % BLOCK;
         // ---- extension headers ----
         if (flag === 'x' || flag === 'L') {
@@ -12472,13 +12757,7 @@ class TarWalker {
             this.mode = size + padding > 0 ? { kind: 'skip', remaining: size + padding } : { kind: 'header' };
             return;
         }
-        const meta = {
-            mode: plainOctal(h, 100, 8) ?? 0,
-            uid: numeric(h, FIELD.uid) ?? 0,
-            gid: numeric(h, FIELD.gid) ?? 0,
-            mtime: numeric(h, FIELD.mtime) ?? 0,
-        };
-        this.entry(flag, size, nameBytes, prefixBytes, meta);
+        this.entry(flag, size, parsed.nameBytes, parsed.prefixBytes, parsed.meta);
     }
     /** Record one more extension header before the next entry. */
     notePending(what) {
@@ -12498,32 +12777,7 @@ class TarWalker {
         return this.pending;
     }
     extensionHeader(flag, gnu, size, padding, shown) {
-        const cap = flag === 'x' ? MAX_PAX_BODY : MAX_LONGNAME_BODY;
-        let ok = true;
-        if (flag === 'L' && !gnu) {
-            this.problem({
-                code: 'unsupported-header',
-                message: 'a GNU long name (type L) in a header without GNU magic; readers disagree on it',
-                entry: shown,
-            });
-            ok = false;
-        }
-        if (size > cap) {
-            this.problem({
-                code: 'unsupported-header',
-                message: `${flag === 'x' ? 'PAX extended header' : 'GNU long name'} of ${size} bytes is larger than ` +
-                    `${cap}; the entry after it could be read two ways`,
-            });
-            ok = false;
-        }
-        if (size === 0) {
-            this.problem({
-                code: 'unsupported-header',
-                message: `an empty ${flag === 'x' ? 'PAX extended header' : 'GNU long name'}`,
-                entry: shown,
-            });
-            ok = false;
-        }
+        const ok = extensionHeaderOk(flag, gnu, size, shown, (p) => this.problem(p));
         this.notePending(ok ? 'ok' : 'broken');
         this.mode =
             size === 0
@@ -12534,67 +12788,7 @@ class TarWalker {
         const pending = this.pending;
         if (!mode.body || !pending)
             return;
-        if (mode.type === 'L') {
-            const nul = mode.body.indexOf(0);
-            if (nul === -1 || !mode.body.subarray(nul).every((x) => x === 0)) {
-                this.problem({
-                    code: 'unsupported-header',
-                    message: nul === -1
-                        ? 'a GNU long name without its terminating NUL'
-                        : 'a GNU long name with bytes after its terminating NUL; readers disagree on it',
-                });
-                pending.broken = true;
-                return;
-            }
-            const name = decode(mode.body.subarray(0, nul));
-            if (name === null) {
-                this.problem({
-                    code: 'bad-encoding',
-                    message: 'the GNU long name is not valid UTF-8',
-                    entry: shownBytes(mode.body.subarray(0, nul)),
-                });
-                pending.broken = true;
-                return;
-            }
-            pending.path = name;
-            return;
-        }
-        const parsed = parsePaxRecords(mode.body);
-        if (parsed.kind === 'malformed') {
-            this.problem({
-                code: parsed.code,
-                message: `malformed PAX extended header: ${parsed.reason}`,
-                ...(parsed.entry ? { entry: parsed.entry } : {}),
-            });
-            pending.broken = true;
-            return;
-        }
-        const problems = paxRecordProblems(parsed.records);
-        for (const p of problems)
-            this.problem(p);
-        if (problems.length)
-            pending.broken = true;
-        const path = parsed.records.get('path');
-        if (path !== undefined)
-            pending.path = path;
-        const size = parsed.records.get('size');
-        if (size !== undefined && /^\d+$/.test(size))
-            pending.size = Number(size);
-        if (problems.length)
-            return;
-        // Shapes and ranges were checked above (paxRecordProblems): these apply as GNU tar, Python and Go apply them.
-        const uid = parsed.records.get('uid');
-        if (uid !== undefined)
-            pending.uid = Number(uid);
-        const gid = parsed.records.get('gid');
-        if (gid !== undefined)
-            pending.gid = Number(gid);
-        const mtime = parsed.records.get('mtime');
-        if (mtime !== undefined)
-            pending.mtime = paxTime(mtime);
-        const paxMode = parsed.records.get('mode');
-        if (paxMode !== undefined)
-            pending.mode = parseInt(paxMode, 8) & 0o7777;
+        readExtension(mode.type, mode.body, pending, (p) => this.problem(p));
     }
     entry(flag, headerSize, nameBytes, prefixBytes, meta) {
         const pending = this.pending;
@@ -12739,7 +12933,7 @@ class TarWalker {
                     this.opts.onCap();
                     return;
                 }
-                isManifest = this.checkLayout(segments, isDir, size, effective, shown);
+                isManifest = this.layout?.entry(segments, isDir, size, effective, shown, this.entries) ?? false;
             }
         }
         // The manifest is no data: an archive holding only it has nothing to restore.
@@ -12773,74 +12967,6 @@ class TarWalker {
             this.manifest.body = Buffer.concat(this.manifestChunks);
         this.manifestChunks = [];
     }
-    /**
-     * The layout rules for one entry; true when it is the manifest (the first entry, exactly
-     * `.stateguard/manifest.json`, a regular file). Any other entry under `.stateguard` (in any case) is
-     * refused: nothing but the manifest may sit beside the volumes, and a second one could be read
-     * instead of the first.
-     */
-    checkLayout(segments, isDir, size, effective, shown) {
-        const layout = this.opts.layout;
-        if (!layout || segments.length === 0)
-            return false;
-        const top = segments[0];
-        if (top.toLowerCase() === MANIFEST_DIR) {
-            if (this.entries === 1 && !isDir && effective === MANIFEST_PATH)
-                return true;
-            this.problem({
-                code: 'manifest-invalid',
-                message: effective === MANIFEST_PATH && !isDir
-                    ? `${MANIFEST_PATH} must be the archive's first entry; this one is entry ${this.entries}`
-                    : `${printablePath(effective)}: the only entry allowed under ${MANIFEST_DIR}/ is the regular file ` +
-                        `${MANIFEST_PATH}, as the archive's first entry`,
-                entry: shown,
-            });
-            return false;
-        }
-        const declared = layout.volumes.includes(top);
-        const list = layout.volumes.join(', ');
-        // One rule for the reserved name (docs/architecture.md §12, "Data mounts"): restore could not put
-        // this volume back, so the archive never verifies.
-        if (declared && segments.length >= 2 && (0,backup_reserved/* isReservedName */.ce)(segments[1]) && !this.reservedReported.has(top)) {
-            this.reservedReported.add(top);
-            this.problem({
-                code: 'reserved-name',
-                message: `${printablePath(`${top}/${segments[1]}`)} is reserved for restore's work area (${backup_reserved/* WORK_AREA */.UP} at the top ` +
-                    `of each volume); a backup holding it could not be restored`,
-                entry: shown,
-            });
-        }
-        if (segments.length === 1 && !isDir) {
-            this.problem({
-                code: 'layout-mismatch',
-                message: `${printablePath(top)} is a regular file at the top level; the top level of a backup of ` +
-                    `'${layout.module}' holds only its data volumes (${list}) as directories`,
-                entry: shown,
-            });
-            return false;
-        }
-        if (declared) {
-            this.volumesSeen.add(top);
-            const t = this.tally.get(top) ?? { entries: 0, bytes: 0 };
-            t.entries++;
-            if (!isDir)
-                t.bytes += size;
-            this.tally.set(top, t);
-            return false;
-        }
-        if (this.outsideReported.has(top))
-            return false;
-        if (this.outsideReported.size < 100)
-            this.outsideReported.add(top);
-        this.problem({
-            code: 'layout-mismatch',
-            message: `top-level directory ` +
-                `${printablePath(top)} is not a declared data volume of ` +
-                `'${layout.module}' (${list}); a backup holds one directory per declared volume`,
-            entry: shown,
-        });
-        return false;
-    }
     /** The stream ended: judge what can only be judged at the end. */
     end() {
         if (this.capped)
@@ -12866,26 +12992,15 @@ class TarWalker {
                 message: "the archive holds no regular file (only directories, or only '.'): there is nothing to restore",
             });
         }
-        const layout = this.opts.layout;
-        if (layout && this.entries > 0) {
-            const missing = layout.volumes.filter((v) => !this.volumesSeen.has(v));
-            if (missing.length) {
-                this.problem({
-                    code: 'layout-mismatch',
-                    message: `declared data ` +
-                        `volume${missing.length > 1 ? 's' : ''} ${missing.join(', ')} of '${layout.module}' ` +
-                        `${missing.length > 1 ? 'are' : 'is'} missing from the archive (expected one top-level directory per ` +
-                        `volume: ${layout.volumes.join(', ')})`,
-                });
-            }
-        }
+        if (this.entries > 0)
+            this.layout?.end();
     }
 }
 
 ;// CONCATENATED MODULE: ./src/backup/archive.ts
 /**
  * One streaming pass over an untrusted `.tar.gz`: sha256 of the file, gunzip, and a walk of every
- * tar header — constant memory whatever the size (bar the name index, see ./tar-walker.ts),
+ * tar header — constant memory whatever the size (bar the name index, see ./name-index.ts),
  * nothing extracted, nothing written.
  *
  * Layering, and why:
@@ -13543,7 +13658,7 @@ async function previousBackup(dir, name, decl) {
 }
 /**
  * The layout the archive must have: one top-level directory per declared data volume of the module
- * the name matched (the snapshot contract, see ./snapshot.ts). A problem instead when there is none.
+ * the name matched (the snapshot contract, see ./assemble.ts). A problem instead when there is none.
  */
 function expectedLayout(matched, input) {
     const decl = input.module.name === matched ? input.module : input.modules.find((m) => m.name === matched);
@@ -15165,77 +15280,135 @@ const applyCommand = (0,spec/* defineCommand */.NB)({
 const external_node_string_decoder_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:string_decoder");
 // EXTERNAL MODULE: external "node:stream"
 var external_node_stream_ = __nccwpck_require__(7075);
-;// CONCATENATED MODULE: ./src/probe/gate.ts
+// EXTERNAL MODULE: ./src/model/mount-overlap.ts
+var mount_overlap = __nccwpck_require__(7106);
+;// CONCATENATED MODULE: ./src/ops/volume-users.ts
 /**
- * The e2e gate's decision (docs/architecture.md §8), pure: from the environment's *names* to run / skip / refuse.
- *
- * It never returns, formats or compares a variable's value beyond classifying it, so no value can
- * leak through a reason. Ambiguity is never "on": a switch that is neither clearly on nor clearly
- * off is refused, so a typo such as `STAGING_E2E=ture` cannot silently run — or silently skip — a
- * staging suite.
+ * Other writers of a module's data (docs/architecture.md §12, "Data mounts"): any running container
+ * on the engine, of this project or not, that mounts the same named volume, or a host directory that
+ * is a data directory, a parent of one or a child of one, would write where a snapshot reads or a
+ * restore swaps. Pure: the caller lists the running containers (one `ps` + one `inspect`).
  */
-/** Portable environment variable names: what every shell and runner accepts. */
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const ON_VALUES = ['1', 'true'];
-const OFF_VALUES = ['0', 'false'];
-function readSwitch(env, name) {
-    const v = env[name];
-    if (v === undefined)
-        return { kind: 'off', why: 'unset' };
-    if (v === '')
-        return { kind: 'off', why: 'empty' };
-    if (OFF_VALUES.includes(v))
-        return { kind: 'off', why: 'off-value' };
-    if (ON_VALUES.includes(v))
-        return { kind: 'on' };
-    return { kind: 'ambiguous' };
+
+
+const KINDS = new Set(['volume', 'bind']);
+function hostPathOf(m) {
+    return KINDS.has(m.type) && m.source.startsWith('/') ? (0,mount_overlap/* normalizePath */.Fd)(m.source) : null;
 }
-/** Required names that are unset, empty or only whitespace (a blank value configures nothing). */
-function missingVariables(env, names) {
-    return names.filter((n) => (env[n] ?? '').trim() === '');
+/**
+ * The running containers, other than `own`, that mount the same named volume as a data volume, or a
+ * host directory equal to, a parent of or a child of a data volume's directory on the host (a bind's
+ * source, a named volume's mountpoint as the engine reports it), compared by whole path segments.
+ */
+function otherUsers(data, running, own) {
+    const out = [];
+    for (const c of running) {
+        if (own.has(c.id))
+            continue;
+        for (const d of data) {
+            const dataHost = hostPathOf(d.mount);
+            const hit = c.mounts.find((m) => {
+                if (!KINDS.has(m.type))
+                    return false;
+                if (d.mount.type === 'volume' && m.type === 'volume' && !!m.name && m.name === d.mount.name)
+                    return true;
+                const theirs = hostPathOf(m);
+                return !!dataHost && !!theirs && (0,mount_overlap/* pathRelation */.S1)(dataHost, theirs) !== null;
+            });
+            if (hit) {
+                const what = hit.type === 'volume' && hit.name ? `volume ${hit.name}` : `${hit.type} ${hit.source}`;
+                out.push({ id: c.id, name: c.name, volume: d.volume, how: `${what} at ${hit.destination}` });
+            }
+        }
+    }
+    return out;
 }
-function describeSwitchOff(name, why) {
-    switch (why) {
-        case 'unset':
-            return `${name} is not set`;
-        case 'empty':
-            return `${name} is empty`;
-        case 'off-value':
-            return `${name} is switched off (set to 0 or false)`;
-    }
-}
-function decideGate(input) {
-    const { switchName, switchState, missing, mode } = input;
-    const how = `set ${switchName}=1 (or true) to run it`;
-    if (switchState.kind === 'ambiguous') {
-        return {
-            action: 'refuse',
-            reason: `${switchName} is set to a value that is neither on (1, true) nor off (unset, empty, 0, false); ` +
-                `the value is not shown. An ambiguous switch is never taken as on: set it to exactly 1/true or 0/false.`,
-        };
-    }
-    if (switchState.kind === 'off') {
-        return {
-            action: 'skip',
-            cause: 'switch-off',
-            failInRequiredMode: mode === 'required',
-            reason: `${describeSwitchOff(switchName, switchState.why)}; ${how}.`,
-        };
-    }
-    if (missing.length > 0) {
-        return {
-            action: 'skip',
-            cause: 'missing-variables',
-            failInRequiredMode: mode === 'required',
-            reason: `${switchName} is on, but ` +
-                `${missing.length} required variable${missing.length === 1 ? ' is' : 's are'} missing or empty: ` +
-                `${missing.join(', ')}. Set ${missing.length === 1 ? 'it' : 'them'} (e.g. from repository secrets via env:) ` +
-                `to run the gate.`,
-        };
-    }
-    return { action: 'run' };
+/** The refusal's words: each container and mount, that nothing was changed, and how to proceed. */
+function describeOtherUsers(users, verb) {
+    const list = users.map((u) => `${u.name} (${u.how}, data volume ${u.volume})`).join(', ');
+    const risk = verb === 'snapshot'
+        ? 'the archive could hold a torn copy of what they write'
+        : 'what they write after the pre-operation snapshot would be lost when the data is swapped';
+    return (`other running containers use the module's data: ${list}. During ${(0,words/* withArticle */.vJ)(verb)} while they run, ${risk}. ` +
+        `Nothing was changed. Stop ${users.length > 1 ? 'them' : 'it'} first, or run the ${verb} in a window where ` +
+        `${users.length > 1 ? 'they are' : 'it is'} stopped.`);
 }
 
+;// CONCATENATED MODULE: ./src/ops/data-mounts.ts
+/**
+ * The data-mount checks every operation that reads or replaces a module's data runs before anything
+ * stops (docs/architecture.md §12, "Data mounts"): snapshot, restore and upgrade.
+ *
+ * 1. overlap: two declared data mounts where one lies inside the other (container paths, the same
+ *    named volume, host directories) — the one pure rule of ../model/mount-overlap.ts;
+ * 2. other writers: a running container, of any project, that is not the module's and mounts the
+ *    same named volume or a host directory equal to, a parent of or a child of a data directory;
+ * 3. the reserved name: a data volume holding restore's work-area name at its top.
+ */
+
+
+
+
+/** The mount of `source` at each declared data path (declared paths that are no mount are left out). */
+function dataMountsOf(m, source) {
+    const out = [];
+    for (const v of m.volumes) {
+        const mount = source.mounts.find((x) => (0,mount_overlap/* normalizePath */.Fd)(x.destination) === (0,mount_overlap/* normalizePath */.Fd)(v.path));
+        if (mount)
+            out.push({ volume: v.volume, path: v.path, mount });
+    }
+    return out;
+}
+function refOf(d) {
+    return {
+        volume: d.volume,
+        path: d.path,
+        kind: d.mount.type === 'volume' ? 'volume' : 'bind',
+        ...(d.mount.name ? { name: d.mount.name } : {}),
+        ...(d.mount.source.startsWith('/') ? { hostPath: d.mount.source } : {}),
+    };
+}
+/** Rule 1 (pure): the module's data mounts overlap, as its container mounts them. */
+function overlapRefusal(m, source) {
+    const overlaps = (0,mount_overlap/* mountOverlaps */.yL)(dataMountsOf(m, source).map(refOf));
+    if (overlaps.length === 0)
+        return null;
+    return { kind: 'overlap', message: `${overlaps.map(mount_overlap/* describeOverlap */.Bn).join(' ')} Nothing was changed.` };
+}
+/**
+ * Rules 1–3, in that order; the first that refuses, or null. `own` are the module's containers (the
+ * ones the operation stops, never "others"); `source` is the container whose mounts are the data.
+ */
+async function dataMountRefusal(args) {
+    const { runtime, module: m, source } = args;
+    const overlap = overlapRefusal(m, source);
+    if (overlap)
+        return overlap;
+    const data = dataMountsOf(m, source);
+    const users = otherUsers(data, await runtime.listRunningContainers(), new Set(args.own.map((c) => c.id)));
+    if (users.length)
+        return { kind: 'in-use', message: describeOtherUsers(users, args.verb) };
+    let found;
+    try {
+        found = await runtime.existingPaths(source.id, data.map((d) => (0,backup_reserved/* reservedPathIn */.J)(d.path)));
+    }
+    catch (err) {
+        // Not knowing is a "no" (fail closed), never a pass.
+        return {
+            kind: 'reserved',
+            message: `could not check whether the data volumes of ${source.name} hold restore's reserved work-area name: ` +
+                `${(0,src_errors/* errorMessage */.gJ)(err)}. Nothing was changed.`,
+        };
+    }
+    if (found.length)
+        return { kind: 'reserved', message: (0,backup_reserved/* describeReservedLive */.ON)(found, m.name) };
+    return null;
+}
+
+// EXTERNAL MODULE: ./src/version.ts
+var version = __nccwpck_require__(311);
+// EXTERNAL MODULE: ./src/report/progress.ts
+var report_progress = __nccwpck_require__(8991);
 // EXTERNAL MODULE: external "events"
 var external_events_ = __nccwpck_require__(4434);
 // EXTERNAL MODULE: external "fs"
@@ -15405,524 +15578,8 @@ function bodyPadding(size) {
 /** The end-of-archive marker: two zero blocks. */
 const END_OF_ARCHIVE = Buffer.alloc(1024);
 
-;// CONCATENATED MODULE: ./src/probe/tar.ts
-/**
- * The two tiny tar archives the persistence probe needs, in memory: one regular file to feed
- * `docker cp - container:dir` (which is how a sentinel gets into an image without a shell), and
- * reading the archive `docker cp container:path -` returns. Pure: no I/O.
- */
-
-
-/**
- * A ustar archive holding exactly one regular file `name` (no directories, so no mode/owner
- * changes to the target dir).
- */
-function singleFileTar(name, content, mtime) {
-    if (name === '' || name.includes('/') || name === '.' || name === '..' || Buffer.byteLength(name) > 100) {
-        throw new Error(`sentinel name must be a plain file name of at most 100 bytes, got ${JSON.stringify(name)}`);
-    }
-    const header = headerBlocks({ path: name, type: 'File', size: content.length, mode: 0o644, uid: 0, gid: 0, mtime });
-    return Buffer.concat([header, content, bodyPadding(content.length), END_OF_ARCHIVE]);
-}
-/** Every entry of an archive with its body. Any parser warning is an error: this is a proof, not a guess. */
-function readTar(archive) {
-    const entries = [];
-    const problems = [];
-    const parser = new rt({ strict: true });
-    parser.on('entry', (entry) => {
-        const chunks = [];
-        entry.on('data', (c) => chunks.push(c));
-        entry.on('end', () => entries.push({ path: entry.path, type: entry.type, body: Buffer.concat(chunks) }));
-    });
-    parser.on('warn', (code, message) => problems.push(`${code}: ${String(message)}`));
-    parser.on('error', (err) => problems.push(err.message));
-    // The parser works synchronously on a Buffer: every entry has been seen when end() returns.
-    parser.end(archive);
-    if (problems.length > 0)
-        throw new Error(`unreadable tar from docker cp: ${problems.join('; ')}`);
-    return entries;
-}
-
-;// CONCATENATED MODULE: ./src/probe/persistence.ts
-/**
- * The persistence probe (docs/architecture.md §8): proves, on the live engine, that a module's declared durable
- * paths survive a container recreate and its declared ephemeral paths do not.
- *
- * 1. Find the one running container of the service (compose labels, never names; one-offs ignored).
- *    None running is a failure, never a pass: there is nothing to prove anything with.
- * 2. Write a sentinel (random name, random content) into every `data.volumes[].path` and every
- *    `data.ephemeral_paths` path with `docker cp` (a tar on stdin: works in images without a shell),
- *    and read each back, so a write that silently did not happen fails the probe instead of passing it.
- * 3. Recreate only that service (`up -d --no-deps --force-recreate`) and require a new container ID.
- * 4. Every durable sentinel must be there byte for byte (else DATA-VOLUME REGRESSION), every
- *    ephemeral one gone (else the path is declared ephemeral but persisted). The new container must
- *    then come back running (and healthy, when it has a healthcheck).
- * 5. Remove the sentinels that are still there (see removeSentinels for images without `rm`).
- *
- * Only the Runtime adapter touches the engine; everything else here is plain data.
- */
-
-
-
-
-
-
-
-const SENTINEL_PREFIX = '.stateguard-probe-';
-const persistence_short = (id) => id.slice(0, 12);
-function regressionMessage(volume, at, oldId, newId) {
-    return (`DATA-VOLUME REGRESSION: ` +
-        `${volume} at ${at} lost its sentinel across recreate (${persistence_short(oldId)} → ${persistence_short(newId)})`);
-}
-function ephemeralPersistedMessage(at, oldId, newId) {
-    return (`EPHEMERAL PATH PERSISTED: ${at} is declared ephemeral but persisted: its sentinel survived the recreate ` +
-        `(${persistence_short(oldId)} → ${persistence_short(newId)}), so a volume or bind mount backs it. Declare it under data.volumes, or ` +
-        `remove the mount.`);
-}
-/** The adapter raises PathNotFoundError when the engine says the path does not exist. */
-function isPathAbsentError(err) {
-    return err instanceof src_errors/* PathNotFoundError */.PF;
-}
-/** Declared paths as the probe addresses them: absolute, normalised, no trailing slash. */
-function normalizeContainerPath(p) {
-    const n = external_node_path_default().posix.normalize(p);
-    return n.length > 1 ? n.replace(/\/+$/, '') : n;
-}
-/** Read one sentinel back: present with the exact content, absent, or something else under its name. */
-async function readSentinel(runtime, containerId, dir, name, content) {
-    const chunks = [];
-    const sink = new external_node_stream_.Writable({
-        write(chunk, _enc, done) {
-            chunks.push(Buffer.from(chunk));
-            done();
-        },
-    });
-    try {
-        await runtime.copyFrom(containerId, external_node_path_default().posix.join(dir, name), sink);
-    }
-    catch (err) {
-        if (isPathAbsentError(err))
-            return 'absent';
-        throw err;
-    }
-    const entry = readTar(Buffer.concat(chunks)).find((e) => e.path === name);
-    return entry && entry.type === 'File' && entry.body.equals(content) ? 'present' : 'changed';
-}
-function describeStates(containers) {
-    if (containers.length === 0)
-        return 'no container exists for it';
-    return `its container${containers.length === 1 ? ' is' : 's ' + 'are'} ${containers.map((c) => `${persistence_short(c.id)} ${c.state}`).join(', ')}`;
-}
-/**
- * Remove sentinels from a container, best effort. `docker cp` can write but never delete, so this
- * needs a program in the image: `rm` on PATH, else `/bin/busybox rm` (images that ship busybox
- * without a shell). With neither, the file stays: it is one small file named `.stateguard-probe-*`,
- * and the report says where, so an operator can delete it; leaving it never changes the verdict.
- * Each removal is verified with `docker cp`, so "removed" is a fact, not a hope.
- */
-async function removeSentinels(runtime, containerId, planted) {
-    const files = planted.map((p) => external_node_path_default().posix.join(p.check.path, p.check.sentinel));
-    if (files.length === 0)
-        return { removed: [], left: [], note: null };
-    await runtime.removeFilesInContainer(containerId, files);
-    const removed = [];
-    const left = [];
-    for (const p of planted) {
-        const file = external_node_path_default().posix.join(p.check.path, p.check.sentinel);
-        let state;
-        try {
-            state = await readSentinel(runtime, containerId, p.check.path, p.check.sentinel, p.content);
-        }
-        catch {
-            state = 'unknown';
-        }
-        (state === 'absent' ? removed : left).push(file);
-    }
-    const note = left.length === 0
-        ? null
-        : `left ${left.length} probe sentinel file${left.length === 1 ? '' : 's'} in container ${persistence_short(containerId)}: ` +
-            `${left.join(', ')}. The image has neither 'rm' nor '/bin/busybox rm' (or the container is not running), and ` +
-            `docker cp cannot delete. ` +
-            `Each is one small file named ${SENTINEL_PREFIX}*; it is safe to delete by hand.`;
-    return { removed, left, note };
-}
-async function runPersistenceProbe(mod, deps) {
-    const { runtime } = deps;
-    const log = deps.log ?? (() => undefined);
-    const random = deps.random ?? external_node_crypto_.randomBytes;
-    const sleep = deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
-    const target = { project: mod.compose.project, files: [mod.compose.path] };
-    const report = {
-        module: mod.name,
-        project: mod.compose.project,
-        service: mod.compose.service,
-        passed: false,
-        old_container: null,
-        new_container: null,
-        checks: [],
-        problems: [],
-        cleanup: { removed: [], left: [], note: null },
-    };
-    const fail = (problem) => {
-        report.problems.push(problem);
-        report.passed = false;
-        return report;
-    };
-    const planted = [
-        ...mod.volumes.map((v) => ({ kind: 'durable', volume: v.volume, path: normalizeContainerPath(v.path) })),
-        ...mod.ephemeralPaths.map((p) => ({ kind: 'ephemeral', volume: null, path: normalizeContainerPath(p) })),
-    ].map((c) => ({
-        check: {
-            ...c,
-            sentinel: `${SENTINEL_PREFIX}${random(8).toString('hex')}`,
-            written: false,
-            after_recreate: null,
-            ok: false,
-            problem: null,
-        },
-        content: Buffer.from(`stateguard persistence probe ${random(16).toString('hex')}\n`),
-    }));
-    report.checks = planted.map((p) => p.check);
-    if (planted.length === 0) {
-        return fail(`module ${mod.name} declares no data.volumes and no data.ephemeral_paths, so the probe has nothing to prove; ` +
-            `declare the paths in its module.yaml (or drop persistence-probe).`);
-    }
-    // 1. The one running container.
-    const before = await listServiceContainers(runtime, mod.compose);
-    const running = before.filter((c) => c.state === 'running');
-    if (running.length !== 1) {
-        const where = `service ${mod.compose.service} of compose project ${mod.compose.project}`;
-        if (running.length > 1) {
-            return fail(`${running.length} containers of ` +
-                `${where} are running ` +
-                `(${running.map((c) => persistence_short(c.id)).join(', ')}); the probe needs exactly one (scaled services are not ` +
-                `supported).`);
-        }
-        const oneShot = mod.expectedState === 'exited-success'
-            ? ` Module ${mod.name} is a one-shot (expected_state: exited-success): probe the long-running module that ` +
-                `owns the data instead.`
-            : ` Start it first (e.g. compose up -d ` +
-                `${mod.compose.service}); the probe never passes without a container to prove it on.`;
-        return fail(`no running container for module ${mod.name} (${where}): ${describeStates(before)}.${oneShot}`);
-    }
-    const old = running[0];
-    report.old_container = old.id;
-    log(`persistence probe: module ` +
-        `${mod.name}, container ${persistence_short(old.id)}, ${planted.length} path${planted.length === 1 ? '' : 's'}`);
-    // 2. Plant and read back.
-    const written = [];
-    for (const p of planted) {
-        const { check } = p;
-        try {
-            await runtime.copyTo(old.id, check.path, singleFileTar(check.sentinel, p.content, deps.now()));
-        }
-        catch (err) {
-            check.problem =
-                `could not write a sentinel into ` +
-                    `${check.path} of container ${persistence_short(old.id)} (does the directory exist there?): ${(0,src_errors/* errorMessage */.gJ)(err)}`;
-            report.problems.push(check.problem);
-            continue;
-        }
-        written.push(p);
-        let state;
-        try {
-            state = await readSentinel(runtime, old.id, check.path, check.sentinel, p.content);
-        }
-        catch (err) {
-            check.problem = `could not read back the sentinel written into ${check.path}: ${(0,src_errors/* errorMessage */.gJ)(err)}`;
-            report.problems.push(check.problem);
-            continue;
-        }
-        if (state !== 'present') {
-            check.problem =
-                `the sentinel written into ` +
-                    `${check.path} of container ` +
-                    `${persistence_short(old.id)} reads back ${state}: the write did not take effect, so this path proves nothing`;
-            report.problems.push(check.problem);
-            continue;
-        }
-        check.written = true;
-    }
-    if (report.problems.length > 0) {
-        // Do not disturb the service for a probe that has already failed.
-        report.cleanup = await removeSentinels(runtime, old.id, written);
-        return fail('the probe stopped before recreating the container: not every sentinel could be written and read back.');
-    }
-    // 3. Recreate only that service; require a new container.
-    log(`persistence probe: recreating service ${mod.compose.service} ` +
-        (mod.runtime === 'swarm'
-            ? '(only it: a one-service stack deploy, its task forced)'
-            : '(only it, --no-deps --force-recreate)'));
-    const up = await runtime.recreateService(target, mod.compose.service);
-    const after = await listServiceContainers(runtime, mod.compose);
-    const fresh = after.filter((c) => c.id !== old.id);
-    const failBeforeVerify = async (problem) => {
-        // Whatever container holds the sentinels now, try to take them out again.
-        const holder = fresh.length === 1 ? fresh[0] : after.find((c) => c.id === old.id);
-        if (holder)
-            report.cleanup = await removeSentinels(runtime, holder.id, planted);
-        return fail(problem);
-    };
-    if (up.code !== 0) {
-        const last = up.stderr.trim().split('\n').filter(Boolean).pop() ?? `exit ${up.code}`;
-        return failBeforeVerify(`${(0,model_module/* engineFrontEnd */.rw)(mod)} could not recreate service ${mod.compose.service}: ${last}`);
-    }
-    if (fresh.length === 0) {
-        const still = after.some((c) => c.id === old.id);
-        return failBeforeVerify(still
-            ? `the container ID did not change across the recreate ` +
-                `(${persistence_short(old.id)}): the recreate did not happen, so nothing was proven.`
-            : `no container of service ${mod.compose.service} exists after the recreate.`);
-    }
-    if (fresh.length > 1) {
-        return failBeforeVerify(`${fresh.length} new containers of service ` +
-            `${mod.compose.service} appeared after the recreate; the probe needs exactly one.`);
-    }
-    const next = fresh[0];
-    report.new_container = next.id;
-    // 4. Verify (docker cp reads a container in any state, so data is checked before readiness).
-    const stillThere = [];
-    for (const p of planted) {
-        const { check } = p;
-        let state;
-        try {
-            state = await readSentinel(runtime, next.id, check.path, check.sentinel, p.content);
-        }
-        catch (err) {
-            check.problem = `could not read ${check.path} in the recreated container ${persistence_short(next.id)}: ${(0,src_errors/* errorMessage */.gJ)(err)}`;
-            report.problems.push(check.problem);
-            stillThere.push(p);
-            continue;
-        }
-        check.after_recreate = state;
-        if (state !== 'absent')
-            stillThere.push(p);
-        if (check.kind === 'durable') {
-            check.ok = state === 'present';
-            if (!check.ok)
-                check.problem = regressionMessage(check.volume ?? check.path, check.path, old.id, next.id);
-        }
-        else {
-            check.ok = state === 'absent';
-            if (!check.ok)
-                check.problem = ephemeralPersistedMessage(check.path, old.id, next.id);
-        }
-        if (check.problem)
-            report.problems.push(check.problem);
-    }
-    const ready = await waitReady(runtime, next.id, deps.readyTimeoutMs ?? mod.timeoutSeconds * 1000, sleep);
-    if (ready)
-        report.problems.push(ready);
-    // 5. Clean up what is still there.
-    report.cleanup = await removeSentinels(runtime, next.id, stillThere);
-    if (report.cleanup.note)
-        deps.warn?.(report.cleanup.note);
-    report.passed = report.problems.length === 0;
-    return report;
-}
-/** Null when the container runs (and is healthy where it has a healthcheck); else why not. */
-async function waitReady(runtime, id, timeoutMs, sleep) {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-        const [c] = await runtime.inspectContainers([id]);
-        if (!c)
-            return `the recreated container ${persistence_short(id)} disappeared.`;
-        if (c.state === 'running' && (c.health === null || c.health === 'healthy'))
-            return null;
-        if (c.state === 'exited' || c.state === 'dead' || c.health === 'unhealthy') {
-            return (`the recreated container ` +
-                `${persistence_short(id)} did not come back: it is ` +
-                `${c.state}${c.health ? ` (${c.health})` : ''}${c.exitCode !== null && c.state !== 'running' ? `, exit code ` + `${c.exitCode}` : ''}.`);
-        }
-        if (Date.now() >= deadline) {
-            return (`the recreated container ` +
-                `${persistence_short(id)} is not ready after ` +
-                `${Math.round(timeoutMs / 1000)} s (${c.state}${c.health ? `, ${c.health}` : ''}).`);
-        }
-        await sleep(1000);
-    }
-}
-
-// EXTERNAL MODULE: ./src/probe/shell-words.ts
-var shell_words = __nccwpck_require__(7288);
-// EXTERNAL MODULE: ./src/run-command.ts
-var run_command = __nccwpck_require__(2530);
-// EXTERNAL MODULE: ./src/model/mount-overlap.ts
-var mount_overlap = __nccwpck_require__(7106);
-;// CONCATENATED MODULE: ./src/ops/volume-users.ts
-/**
- * Other writers of a module's data (docs/architecture.md §12, "Data mounts"): any running container
- * on the engine, of this project or not, that mounts the same named volume, or a host directory that
- * is a data directory, a parent of one or a child of one, would write where a snapshot reads or a
- * restore swaps. Pure: the caller lists the running containers (one `ps` + one `inspect`).
- */
-
-
-const KINDS = new Set(['volume', 'bind']);
-function hostPathOf(m) {
-    return KINDS.has(m.type) && m.source.startsWith('/') ? (0,mount_overlap/* normalizePath */.Fd)(m.source) : null;
-}
-/**
- * The running containers, other than `own`, that mount the same named volume as a data volume, or a
- * host directory equal to, a parent of or a child of a data volume's directory on the host (a bind's
- * source, a named volume's mountpoint as the engine reports it), compared by whole path segments.
- */
-function otherUsers(data, running, own) {
-    const out = [];
-    for (const c of running) {
-        if (own.has(c.id))
-            continue;
-        for (const d of data) {
-            const dataHost = hostPathOf(d.mount);
-            const hit = c.mounts.find((m) => {
-                if (!KINDS.has(m.type))
-                    return false;
-                if (d.mount.type === 'volume' && m.type === 'volume' && !!m.name && m.name === d.mount.name)
-                    return true;
-                const theirs = hostPathOf(m);
-                return !!dataHost && !!theirs && (0,mount_overlap/* pathRelation */.S1)(dataHost, theirs) !== null;
-            });
-            if (hit) {
-                const what = hit.type === 'volume' && hit.name ? `volume ${hit.name}` : `${hit.type} ${hit.source}`;
-                out.push({ id: c.id, name: c.name, volume: d.volume, how: `${what} at ${hit.destination}` });
-            }
-        }
-    }
-    return out;
-}
-/** The refusal's words: each container and mount, that nothing was changed, and how to proceed. */
-function describeOtherUsers(users, verb) {
-    const list = users.map((u) => `${u.name} (${u.how}, data volume ${u.volume})`).join(', ');
-    const risk = verb === 'snapshot'
-        ? 'the archive could hold a torn copy of what they write'
-        : 'what they write after the pre-operation snapshot would be lost when the data is swapped';
-    return (`other running containers use the module's data: ${list}. During ${(0,words/* withArticle */.vJ)(verb)} while they run, ${risk}. ` +
-        `Nothing was changed. Stop ${users.length > 1 ? 'them' : 'it'} first, or run the ${verb} in a window where ` +
-        `${users.length > 1 ? 'they are' : 'it is'} stopped.`);
-}
-
-;// CONCATENATED MODULE: ./src/ops/data-mounts.ts
-/**
- * The data-mount checks every operation that reads or replaces a module's data runs before anything
- * stops (docs/architecture.md §12, "Data mounts"): snapshot, restore and upgrade.
- *
- * 1. overlap: two declared data mounts where one lies inside the other (container paths, the same
- *    named volume, host directories) — the one pure rule of ../model/mount-overlap.ts;
- * 2. other writers: a running container, of any project, that is not the module's and mounts the
- *    same named volume or a host directory equal to, a parent of or a child of a data directory;
- * 3. the reserved name: a data volume holding restore's work-area name at its top.
- */
-
-
-
-
-/** The mount of `source` at each declared data path (declared paths that are no mount are left out). */
-function dataMountsOf(m, source) {
-    const out = [];
-    for (const v of m.volumes) {
-        const mount = source.mounts.find((x) => (0,mount_overlap/* normalizePath */.Fd)(x.destination) === (0,mount_overlap/* normalizePath */.Fd)(v.path));
-        if (mount)
-            out.push({ volume: v.volume, path: v.path, mount });
-    }
-    return out;
-}
-function refOf(d) {
-    return {
-        volume: d.volume,
-        path: d.path,
-        kind: d.mount.type === 'volume' ? 'volume' : 'bind',
-        ...(d.mount.name ? { name: d.mount.name } : {}),
-        ...(d.mount.source.startsWith('/') ? { hostPath: d.mount.source } : {}),
-    };
-}
-/** Rule 1 (pure): the module's data mounts overlap, as its container mounts them. */
-function overlapRefusal(m, source) {
-    const overlaps = (0,mount_overlap/* mountOverlaps */.yL)(dataMountsOf(m, source).map(refOf));
-    if (overlaps.length === 0)
-        return null;
-    return { kind: 'overlap', message: `${overlaps.map(mount_overlap/* describeOverlap */.Bn).join(' ')} Nothing was changed.` };
-}
-/**
- * Rules 1–3, in that order; the first that refuses, or null. `own` are the module's containers (the
- * ones the operation stops, never "others"); `source` is the container whose mounts are the data.
- */
-async function dataMountRefusal(args) {
-    const { runtime, module: m, source } = args;
-    const overlap = overlapRefusal(m, source);
-    if (overlap)
-        return overlap;
-    const data = dataMountsOf(m, source);
-    const users = otherUsers(data, await runtime.listRunningContainers(), new Set(args.own.map((c) => c.id)));
-    if (users.length)
-        return { kind: 'in-use', message: describeOtherUsers(users, args.verb) };
-    let found;
-    try {
-        found = await runtime.existingPaths(source.id, data.map((d) => (0,backup_reserved/* reservedPathIn */.J)(d.path)));
-    }
-    catch (err) {
-        // Not knowing is a "no" (fail closed), never a pass.
-        return {
-            kind: 'reserved',
-            message: `could not check whether the data volumes of ${source.name} hold restore's reserved work-area name: ` +
-                `${(0,src_errors/* errorMessage */.gJ)(err)}. Nothing was changed.`,
-        };
-    }
-    if (found.length)
-        return { kind: 'reserved', message: (0,backup_reserved/* describeReservedLive */.ON)(found, m.name) };
-    return null;
-}
-
-// EXTERNAL MODULE: ./src/version.ts
-var version = __nccwpck_require__(311);
-// EXTERNAL MODULE: ./src/report/progress.ts
-var report_progress = __nccwpck_require__(8991);
-;// CONCATENATED MODULE: ./src/backup/snapshot.ts
-/**
- * snapshot (docs/architecture.md §7): `<module>-<stamp>.tar.gz` (+ `.sha256`) of a module's declared data
- * volumes, taken while its containers are stopped.
- *
- * Order, and why:
- * 1. Everything that can be checked without touching the engine's state is checked first (declared
- *    volumes, the containers, each declared path really being a mount, no overlapping data mounts, no
- *    OTHER running container on the data (same named volume, or a host directory equal to, above or
- *    below a data directory), no reserved work-area name in a volume, out-dir, name not taken). A
- *    refusal here stops nothing.
- * 2. Stop only this module's running containers (found by compose labels).
- * 3. `docker cp container:path -` from the stopped container (needs no tools in the image, pulls
- *    nothing), re-packed entry by entry under `<volume>/...` as regular files and directories
- *    only, gzipped, hashed as written, into a temporary dot-file in out-dir, then fsynced.
- *    A volume holding a symlink, hard link, device or FIFO is REFUSED, naming the entry: the
- *    archive verify-backup accepts may hold nothing else, and silently dropping or dereferencing
- *    such an entry would make a backup that restores something different from what was there.
- * 4. Start the containers again — always, also when capturing failed — and say loudly if they
- *    did not come back. This happens before the archive is re-read, so the module's downtime is
- *    the copy alone.
- * 5. Re-read the temporary file with the verify-backup walker (the archive must pass it, and its
- *    sha256 must equal what was written), then publish it under its final name atomically
- *    (`publish`, injectable for crash tests), write the `.sha256` the same way, fsync the directory.
- *    A crash at any point leaves nothing under the final name but a complete, checked archive.
- */
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
+;// CONCATENATED MODULE: ./src/backup/snapshot-error.ts
+/** snapshot's refusal, shared by ./snapshot.ts, ./assemble.ts and ./publish.ts. */
 
 /** A snapshot that could not be taken, or whose containers did not come back: a "no" (exit 1). */
 class SnapshotError extends src_errors/* UserError */.yo {
@@ -15931,109 +15588,33 @@ class SnapshotError extends src_errors/* UserError */.yo {
         this.name = 'SnapshotError';
     }
 }
-/** Docker's own rule for volume names; also keeps the archive's top-level directories clean. */
-const VOLUME_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
-/** States in which a container is (or is about to be) running and may write to its volumes. */
-const UP_STATES = new Set(['running', 'restarting']);
-/** How long snapshot waits for the containers it stopped to be running and healthy again. */
-const DEFAULT_READY_TIMEOUT_SECONDS = 120;
-/** Atomic publish that refuses to replace an existing file (link + unlink); rename where links are unsupported. */
-async function publishNoClobber(tempPath, finalPath) {
-    try {
-        await (0,promises_.link)(tempPath, finalPath);
-    }
-    catch (err) {
-        const code = err.code;
-        if (code === 'EEXIST')
-            throw new SnapshotError(`${finalPath} already exists; refusing to overwrite a backup`);
-        if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS')
-            throw err;
-        const exists = await (0,promises_.lstat)(finalPath).then(() => true, () => false);
-        if (exists)
-            throw new SnapshotError(`${finalPath} already exists; refusing to overwrite a backup`);
-        await (0,promises_.rename)(tempPath, finalPath);
-        return;
-    }
-    await (0,promises_.unlink)(tempPath);
-}
-async function fsyncDir(dir) {
-    const fh = await (0,promises_.open)(dir, external_node_fs_.constants.O_RDONLY);
-    try {
-        await fh.sync();
-    }
-    catch {
-        // some filesystems refuse fsync on a directory; the file itself was fsynced
-    }
-    finally {
-        await fh.close();
-    }
-}
-/** Write `content` to `finalPath` through a fsynced temporary file and an atomic publish. */
-async function writeFileAtomic(finalPath, content, publish) {
-    const temp = external_node_path_default().join(external_node_path_default().dirname(finalPath), `.${external_node_path_default().basename(finalPath)}.${(0,external_node_crypto_.randomBytes)(6).toString('hex')}.partial`);
-    const fh = await (0,promises_.open)(temp, external_node_fs_.constants.O_WRONLY | external_node_fs_.constants.O_CREAT | external_node_fs_.constants.O_EXCL, 0o644);
-    try {
-        await fh.writeFile(content);
-        await fh.sync();
-    }
-    finally {
-        await fh.close();
-    }
-    try {
-        await (publish ?? publishNoClobber)(temp, finalPath);
-    }
-    finally {
-        await (0,promises_.rm)(temp, { force: true });
-    }
-}
-/** Check everything that needs no change on the engine; returns the containers to stop. */
-async function plan(mod, runtime) {
-    if (mod.volumes.length === 0) {
-        throw new SnapshotError(`module '${mod.name}' declares no data volumes (spec.data.volumes), so there is nothing to snapshot. ` +
-            `Declare the volumes that hold its data in ${mod.file}.`);
-    }
-    for (const v of mod.volumes) {
-        if (!VOLUME_NAME_RE.test(v.volume)) {
-            throw new SnapshotError(`volume name ${JSON.stringify(v.volume)} in ${mod.file} is not a valid volume name (letters, digits, _ . -)`);
-        }
-    }
-    const seen = new Set();
-    for (const v of mod.volumes) {
-        if (seen.has(v.volume))
-            throw new SnapshotError(`volume ${v.volume} is declared twice in ${mod.file}`);
-        seen.add(v.volume);
-    }
-    const all = await runtime.listProjectContainers(mod.compose.project);
-    const mine = all.filter((c) => c.service === mod.compose.service);
-    const source = mine.find((c) => !c.oneoff) ?? mine[0];
-    if (!source) {
-        throw new SnapshotError(`no container of service ` +
-            `'${mod.compose.service}' (compose project '${mod.compose.project}') exists, so there is nothing to copy ` +
-            `the volumes from. Deploy the module first.`);
-    }
-    const targets = [];
-    for (const v of mod.volumes) {
-        const mount = source.mounts.find((m) => m.destination === v.path);
-        if (!mount) {
-            throw new SnapshotError(`${v.path} (volume ${v.volume}) is not a mount in container ` +
-                `${source.name}: the data there would not survive a recreate, ` +
-                `and a snapshot of it would be of the container's own layer. Fix spec.data.volumes in ` +
-                `${mod.file} or the compose file.`);
-        }
-        targets.push({ volume: v.volume, path: v.path });
-    }
-    // Overlapping data mounts (captured twice, and never restorable), another running container on the
-    // data (an inconsistent snapshot, its writes lost by a restore), the reserved work-area name in a
-    // volume (an archive restore could not put back): refused before anything stops (§12, "Data mounts").
-    const refusal = await dataMountRefusal({ runtime, module: mod, source, own: mine, verb: 'snapshot' });
-    if (refusal)
-        throw new SnapshotError(refusal.message, refusal.kind === 'in-use' ? 'volume-in-use' : 'snapshot-failed');
-    const toStop = mine.filter((c) => UP_STATES.has(c.state) || c.state === 'paused');
-    if (toStop.some((c) => c.state === 'paused')) {
-        throw new SnapshotError(`a container of '${mod.name}' is paused; unpause it first (stopping a paused container would change its state).`);
-    }
-    return { source, toStop, targets };
-}
+
+;// CONCATENATED MODULE: ./src/backup/assemble.ts
+/**
+ * The archive of a snapshot, written to a temporary file (docs/architecture.md §7, step 3 of
+ * ./snapshot.ts): `docker cp container:path -` of each volume from the stopped container, re-packed
+ * entry by entry under `<volume>/...` as regular files and directories only, gzipped, hashed as
+ * written, then assembled behind the provenance manifest and fsynced.
+ *
+ * A volume holding a symlink, hard link, device or FIFO is REFUSED, naming the entry: the archive
+ * verify-backup accepts may hold nothing else, and silently dropping or dereferencing such an entry
+ * would make a backup that restores something different from what was there.
+ */
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
 /** Streams one volume's `docker cp` tar into our writer, refusing anything but files and directories. */
 async function captureVolume(runtime, containerId, module, target, out, counters, tally, progress) {
     const parser = new rt({ strict: true, zstd: false, brotli: false });
@@ -16140,22 +15721,6 @@ async function captureVolume(runtime, containerId, module, target, out, counters
         throw new SnapshotError(failure);
     if (top === null)
         throw new SnapshotError(`docker cp of ${target.path} returned no entries`);
-}
-/** The manifest's fields for a copy of `source` taken at `takenAt` (the stamp of the file name). */
-async function provenanceOf(mod, runtime, source, kind, takenAt) {
-    return {
-        format: MANIFEST_FORMAT,
-        kind,
-        module: mod.name,
-        runtime: mod.runtime === 'swarm' ? 'swarm' : 'compose',
-        project: mod.compose.project,
-        service: mod.compose.service,
-        stamp: names_formatStamp(takenAt),
-        created_at: takenAt.toISOString(),
-        image: { ref: source.imageRef, id: source.imageId },
-        engine_id: await runtime.engineId(),
-        stateguard_version: version/* VERSION */.x,
-    };
 }
 /**
  * Copy every target out of a stopped container into a fsynced temporary archive in outDir whose
@@ -16292,8 +15857,10 @@ async function captureData(runtime, sourceId, module, targets, tempPath, log, la
         gz.end();
         await gzipEnded;
         await fileWrites;
-        if (gzipError)
-            throw gzipError;
+        // set by the stream's error handler, which the compiler does not follow
+        const gzipFailed = gzipError;
+        if (gzipFailed)
+            throw gzipFailed;
         await file.sync();
     }
     catch (err) {
@@ -16309,6 +15876,193 @@ async function captureData(runtime, sourceId, module, targets, tempPath, log, la
         await fh?.close().catch(() => undefined);
     }
     return { path: tempPath, sha256: hash.digest('hex'), bytes, entries: counters.entries, volumes };
+}
+
+;// CONCATENATED MODULE: ./src/backup/publish.ts
+/**
+ * Publishing a finished archive (docs/architecture.md §7): the checked temporary file goes under its
+ * final name atomically and never over an existing file, its `.sha256` is written the same way
+ * (fsynced temporary file, atomic publish), then the directory is fsynced. A crash at any point
+ * leaves nothing under the final name but a complete, checked archive.
+ */
+
+
+
+
+
+
+/** Atomic publish that refuses to replace an existing file (link + unlink); rename where links are unsupported. */
+async function publishNoClobber(tempPath, finalPath) {
+    try {
+        await (0,promises_.link)(tempPath, finalPath);
+    }
+    catch (err) {
+        const code = err.code;
+        if (code === 'EEXIST')
+            throw new SnapshotError(`${finalPath} already exists; refusing to overwrite a backup`);
+        if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS')
+            throw err;
+        const exists = await (0,promises_.lstat)(finalPath).then(() => true, () => false);
+        if (exists)
+            throw new SnapshotError(`${finalPath} already exists; refusing to overwrite a backup`);
+        await (0,promises_.rename)(tempPath, finalPath);
+        return;
+    }
+    await (0,promises_.unlink)(tempPath);
+}
+async function fsyncDir(dir) {
+    const fh = await (0,promises_.open)(dir, external_node_fs_.constants.O_RDONLY);
+    try {
+        await fh.sync();
+    }
+    catch {
+        // some filesystems refuse fsync on a directory; the file itself was fsynced
+    }
+    finally {
+        await fh.close();
+    }
+}
+/** Write `content` to `finalPath` through a fsynced temporary file and an atomic publish. */
+async function writeFileAtomic(finalPath, content, publish) {
+    const temp = external_node_path_default().join(external_node_path_default().dirname(finalPath), `.${external_node_path_default().basename(finalPath)}.${(0,external_node_crypto_.randomBytes)(6).toString('hex')}.partial`);
+    const fh = await (0,promises_.open)(temp, external_node_fs_.constants.O_WRONLY | external_node_fs_.constants.O_CREAT | external_node_fs_.constants.O_EXCL, 0o644);
+    try {
+        await fh.writeFile(content);
+        await fh.sync();
+    }
+    finally {
+        await fh.close();
+    }
+    try {
+        await (publish ?? publishNoClobber)(temp, finalPath);
+    }
+    finally {
+        await (0,promises_.rm)(temp, { force: true });
+    }
+}
+/**
+ * Publish the fsynced temporary archive `tempPath` as `finalPath` (with `publish`, default
+ * publishNoClobber), then its `.sha256` the same way, then fsync the directory.
+ */
+async function publishArchive(tempPath, finalPath, sha256, publish) {
+    await (publish ?? publishNoClobber)(tempPath, finalPath);
+    await writeFileAtomic(`${finalPath}${CHECKSUM_SUFFIX}`, `${sha256}  ${external_node_path_default().basename(finalPath)}\n`, publish);
+    await fsyncDir(external_node_path_default().dirname(finalPath));
+}
+
+;// CONCATENATED MODULE: ./src/backup/snapshot.ts
+/**
+ * snapshot (docs/architecture.md §7): `<module>-<stamp>.tar.gz` (+ `.sha256`) of a module's declared data
+ * volumes, taken while its containers are stopped. This file holds the order; the archive is written
+ * by ./assemble.ts and published by ./publish.ts.
+ *
+ * Order, and why:
+ * 1. Everything that can be checked without touching the engine's state is checked first (declared
+ *    volumes, the containers, each declared path really being a mount, no overlapping data mounts, no
+ *    OTHER running container on the data (same named volume, or a host directory equal to, above or
+ *    below a data directory), no reserved work-area name in a volume, out-dir, name not taken). A
+ *    refusal here stops nothing.
+ * 2. Stop only this module's running containers (found by compose labels).
+ * 3. `docker cp container:path -` from the stopped container (needs no tools in the image, pulls
+ *    nothing), re-packed entry by entry under `<volume>/...` as regular files and directories
+ *    only, gzipped, hashed as written, into a temporary dot-file in out-dir, then fsynced
+ *    (./assemble.ts, which says why a symlink, hard link, device or FIFO is refused).
+ * 4. Start the containers again — always, also when capturing failed — and say loudly if they
+ *    did not come back. This happens before the archive is re-read, so the module's downtime is
+ *    the copy alone.
+ * 5. Re-read the temporary file with the verify-backup walker (the archive must pass it, and its
+ *    sha256 must equal what was written), then publish it under its final name atomically
+ *    (`publish`, injectable for crash tests), write the `.sha256` the same way, fsync the directory
+ *    (./publish.ts). A crash at any point leaves nothing under the final name but a complete,
+ *    checked archive.
+ */
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+/** Docker's own rule for volume names; also keeps the archive's top-level directories clean. */
+const VOLUME_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+/** States in which a container is (or is about to be) running and may write to its volumes. */
+const UP_STATES = new Set(['running', 'restarting']);
+/** How long snapshot waits for the containers it stopped to be running and healthy again. */
+const DEFAULT_READY_TIMEOUT_SECONDS = 120;
+/** Check everything that needs no change on the engine; returns the containers to stop. */
+async function plan(mod, runtime) {
+    if (mod.volumes.length === 0) {
+        throw new SnapshotError(`module '${mod.name}' declares no data volumes (spec.data.volumes), so there is nothing to snapshot. ` +
+            `Declare the volumes that hold its data in ${mod.file}.`);
+    }
+    for (const v of mod.volumes) {
+        if (!VOLUME_NAME_RE.test(v.volume)) {
+            throw new SnapshotError(`volume name ${JSON.stringify(v.volume)} in ${mod.file} is not a valid volume name (letters, digits, _ . -)`);
+        }
+    }
+    const seen = new Set();
+    for (const v of mod.volumes) {
+        if (seen.has(v.volume))
+            throw new SnapshotError(`volume ${v.volume} is declared twice in ${mod.file}`);
+        seen.add(v.volume);
+    }
+    const all = await runtime.listProjectContainers(mod.compose.project);
+    const mine = all.filter((c) => c.service === mod.compose.service);
+    const source = mine.find((c) => !c.oneoff) ?? mine[0];
+    if (!source) {
+        throw new SnapshotError(`no container of service ` +
+            `'${mod.compose.service}' (compose project '${mod.compose.project}') exists, so there is nothing to copy ` +
+            `the volumes from. Deploy the module first.`);
+    }
+    const targets = [];
+    for (const v of mod.volumes) {
+        const mount = source.mounts.find((m) => m.destination === v.path);
+        if (!mount) {
+            throw new SnapshotError(`${v.path} (volume ${v.volume}) is not a mount in container ` +
+                `${source.name}: the data there would not survive a recreate, ` +
+                `and a snapshot of it would be of the container's own layer. Fix spec.data.volumes in ` +
+                `${mod.file} or the compose file.`);
+        }
+        targets.push({ volume: v.volume, path: v.path });
+    }
+    // Overlapping data mounts (captured twice, and never restorable), another running container on the
+    // data (an inconsistent snapshot, its writes lost by a restore), the reserved work-area name in a
+    // volume (an archive restore could not put back): refused before anything stops (§12, "Data mounts").
+    const refusal = await dataMountRefusal({ runtime, module: mod, source, own: mine, verb: 'snapshot' });
+    if (refusal)
+        throw new SnapshotError(refusal.message, refusal.kind === 'in-use' ? 'volume-in-use' : 'snapshot-failed');
+    const toStop = mine.filter((c) => UP_STATES.has(c.state) || c.state === 'paused');
+    if (toStop.some((c) => c.state === 'paused')) {
+        throw new SnapshotError(`a container of '${mod.name}' is paused; unpause it first (stopping a paused container would change its state).`);
+    }
+    return { source, toStop, targets };
+}
+/** The manifest's fields for a copy of `source` taken at `takenAt` (the stamp of the file name). */
+async function provenanceOf(mod, runtime, source, kind, takenAt) {
+    return {
+        format: MANIFEST_FORMAT,
+        kind,
+        module: mod.name,
+        runtime: mod.runtime === 'swarm' ? 'swarm' : 'compose',
+        project: mod.compose.project,
+        service: mod.compose.service,
+        stamp: names_formatStamp(takenAt),
+        created_at: takenAt.toISOString(),
+        image: { ref: source.imageRef, id: source.imageId },
+        engine_id: await runtime.engineId(),
+        stateguard_version: version/* VERSION */.x,
+    };
 }
 /** Re-read the temporary archive with the verify-backup walker, then publish it and its .sha256. */
 async function verifyAndPublish(mod, captured, targets, finalPath, hooks) {
@@ -16335,9 +16089,7 @@ async function verifyAndPublish(mod, captured, targets, finalPath, hooks) {
         throw new SnapshotError(`the written archive did not pass verification: ` +
             `${problems.map((p) => `[${p.code}] ${p.message}`).join('; ') || `sha256/size differ from what was ` + `written`}`);
     }
-    await (hooks?.publish ?? publishNoClobber)(tempPath, finalPath);
-    await writeFileAtomic(`${finalPath}${CHECKSUM_SUFFIX}`, `${sha256}  ${external_node_path_default().basename(finalPath)}\n`, hooks?.publish);
-    await fsyncDir(external_node_path_default().dirname(finalPath));
+    await publishArchive(tempPath, finalPath, sha256, hooks?.publish);
 }
 function snapshotResult(captured, finalPath, targets, now) {
     return {
@@ -16393,7 +16145,7 @@ async function takeSnapshot(args) {
     if (interrupted)
         throw new src_errors/* UserError */.yo(interrupted.message, { reason: interrupted.reason, exitCode: 1 });
     const readySeconds = args.readyTimeoutSeconds ?? DEFAULT_READY_TIMEOUT_SECONDS;
-    const taken = await acquireLock(runtime, {
+    return withModuleLock(runtime, {
         module: mod.name,
         project: mod.compose.project,
         service: mod.compose.service,
@@ -16403,17 +16155,12 @@ async function takeSnapshot(args) {
         staleAfterMs: 2 * 3600_000,
         breakStale: false,
         operation: 'snapshot',
-    }, readySeconds + 3600);
-    if (!taken.acquired)
-        throw new src_errors/* UserError */.yo(taken.refusal.message, { reason: 'locked', exitCode: 1 });
-    try {
-        return await snapshotLocked(args);
-    }
-    finally {
-        const problem = await releaseLock(runtime, taken.lock);
-        if (problem)
-            log.warn(problem);
-    }
+    }, readySeconds + 3600, () => snapshotLocked(args), {
+        refused: (refusal) => {
+            throw new src_errors/* UserError */.yo(refusal.message, { reason: 'locked', exitCode: 1 });
+        },
+        released: (problem) => log.warn(problem),
+    });
 }
 async function snapshotLocked(args) {
     const { module: mod, runtime, log } = args;
@@ -16658,8 +16405,9 @@ function upgradeSteps(a) {
  * - The volume's own top-level directory is not an entry of the staged tree (the staging area
  *   already exists); its mode/uid/gid are returned as `root` for the swap to apply.
  * - Owner, mtime and mode are the values restorers apply (PAX uid/gid/mtime over the header's,
- *   base-256 read; ../backup/tar-walker.ts), written back as PAX records where the ustar fields
- *   cannot hold them, so the Docker daemon that extracts the staged stream sets exactly those.
+ *   base-256 read; ../backup/tar-walker.ts, ../backup/tar-header.ts), written back as PAX records
+ *   where the ustar fields cannot hold them, so the Docker daemon that extracts the staged stream
+ *   sets exactly those.
  * - A parent directory the archive has no entry for (`tar -czf x.tgz store-data/db/t`) is written
  *   as an entry of its own before its first child, as GNU tar and the Docker daemon create one:
  *   mode 0755, owner 0:0 (and, so that restoring the same archive twice gives the same tree, the
@@ -17764,6 +17512,692 @@ async function runRestoreDrill(req, deps, check) {
     return outcome;
 }
 
+;// CONCATENATED MODULE: ./src/probe/gate.ts
+/**
+ * The e2e gate's decision (docs/architecture.md §8), pure: from the environment's *names* to run / skip / refuse.
+ *
+ * It never returns, formats or compares a variable's value beyond classifying it, so no value can
+ * leak through a reason. Ambiguity is never "on": a switch that is neither clearly on nor clearly
+ * off is refused, so a typo such as `STAGING_E2E=ture` cannot silently run — or silently skip — a
+ * staging suite.
+ */
+/** Portable environment variable names: what every shell and runner accepts. */
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const ON_VALUES = ['1', 'true'];
+const OFF_VALUES = ['0', 'false'];
+function readSwitch(env, name) {
+    const v = env[name];
+    if (v === undefined)
+        return { kind: 'off', why: 'unset' };
+    if (v === '')
+        return { kind: 'off', why: 'empty' };
+    if (OFF_VALUES.includes(v))
+        return { kind: 'off', why: 'off-value' };
+    if (ON_VALUES.includes(v))
+        return { kind: 'on' };
+    return { kind: 'ambiguous' };
+}
+/** Required names that are unset, empty or only whitespace (a blank value configures nothing). */
+function missingVariables(env, names) {
+    return names.filter((n) => (env[n] ?? '').trim() === '');
+}
+function describeSwitchOff(name, why) {
+    switch (why) {
+        case 'unset':
+            return `${name} is not set`;
+        case 'empty':
+            return `${name} is empty`;
+        case 'off-value':
+            return `${name} is switched off (set to 0 or false)`;
+    }
+}
+function decideGate(input) {
+    const { switchName, switchState, missing, mode } = input;
+    const how = `set ${switchName}=1 (or true) to run it`;
+    if (switchState.kind === 'ambiguous') {
+        return {
+            action: 'refuse',
+            reason: `${switchName} is set to a value that is neither on (1, true) nor off (unset, empty, 0, false); ` +
+                `the value is not shown. An ambiguous switch is never taken as on: set it to exactly 1/true or 0/false.`,
+        };
+    }
+    if (switchState.kind === 'off') {
+        return {
+            action: 'skip',
+            cause: 'switch-off',
+            failInRequiredMode: mode === 'required',
+            reason: `${describeSwitchOff(switchName, switchState.why)}; ${how}.`,
+        };
+    }
+    if (missing.length > 0) {
+        return {
+            action: 'skip',
+            cause: 'missing-variables',
+            failInRequiredMode: mode === 'required',
+            reason: `${switchName} is on, but ` +
+                `${missing.length} required variable${missing.length === 1 ? ' is' : 's are'} missing or empty: ` +
+                `${missing.join(', ')}. Set ${missing.length === 1 ? 'it' : 'them'} (e.g. from repository secrets via env:) ` +
+                `to run the gate.`,
+        };
+    }
+    return { action: 'run' };
+}
+
+;// CONCATENATED MODULE: ./src/probe/tar.ts
+/**
+ * The two tiny tar archives the persistence probe needs, in memory: one regular file to feed
+ * `docker cp - container:dir` (which is how a sentinel gets into an image without a shell), and
+ * reading the archive `docker cp container:path -` returns. Pure: no I/O.
+ */
+
+
+/**
+ * A ustar archive holding exactly one regular file `name` (no directories, so no mode/owner
+ * changes to the target dir).
+ */
+function singleFileTar(name, content, mtime) {
+    if (name === '' || name.includes('/') || name === '.' || name === '..' || Buffer.byteLength(name) > 100) {
+        throw new Error(`sentinel name must be a plain file name of at most 100 bytes, got ${JSON.stringify(name)}`);
+    }
+    const header = headerBlocks({ path: name, type: 'File', size: content.length, mode: 0o644, uid: 0, gid: 0, mtime });
+    return Buffer.concat([header, content, bodyPadding(content.length), END_OF_ARCHIVE]);
+}
+/** Every entry of an archive with its body. Any parser warning is an error: this is a proof, not a guess. */
+function readTar(archive) {
+    const entries = [];
+    const problems = [];
+    const parser = new rt({ strict: true });
+    parser.on('entry', (entry) => {
+        const chunks = [];
+        entry.on('data', (c) => chunks.push(c));
+        entry.on('end', () => entries.push({ path: entry.path, type: entry.type, body: Buffer.concat(chunks) }));
+    });
+    parser.on('warn', (code, message) => problems.push(`${code}: ${String(message)}`));
+    parser.on('error', (err) => problems.push(err.message));
+    // The parser works synchronously on a Buffer: every entry has been seen when end() returns.
+    parser.end(archive);
+    if (problems.length > 0)
+        throw new Error(`unreadable tar from docker cp: ${problems.join('; ')}`);
+    return entries;
+}
+
+;// CONCATENATED MODULE: ./src/probe/persistence.ts
+/**
+ * The persistence probe (docs/architecture.md §8): proves, on the live engine, that a module's declared durable
+ * paths survive a container recreate and its declared ephemeral paths do not.
+ *
+ * 1. Find the one running container of the service (compose labels, never names; one-offs ignored).
+ *    None running is a failure, never a pass: there is nothing to prove anything with.
+ * 2. Write a sentinel (random name, random content) into every `data.volumes[].path` and every
+ *    `data.ephemeral_paths` path with `docker cp` (a tar on stdin: works in images without a shell),
+ *    and read each back, so a write that silently did not happen fails the probe instead of passing it.
+ * 3. Recreate only that service (`up -d --no-deps --force-recreate`) and require a new container ID.
+ * 4. Every durable sentinel must be there byte for byte (else DATA-VOLUME REGRESSION), every
+ *    ephemeral one gone (else the path is declared ephemeral but persisted). The new container must
+ *    then come back running (and healthy, when it has a healthcheck).
+ * 5. Remove the sentinels that are still there (see removeSentinels for images without `rm`).
+ *
+ * Only the Runtime adapter touches the engine; everything else here is plain data.
+ */
+
+
+
+
+
+
+
+const SENTINEL_PREFIX = '.stateguard-probe-';
+const persistence_short = (id) => id.slice(0, 12);
+function regressionMessage(volume, at, oldId, newId) {
+    return (`DATA-VOLUME REGRESSION: ` +
+        `${volume} at ${at} lost its sentinel across recreate (${persistence_short(oldId)} → ${persistence_short(newId)})`);
+}
+function ephemeralPersistedMessage(at, oldId, newId) {
+    return (`EPHEMERAL PATH PERSISTED: ${at} is declared ephemeral but persisted: its sentinel survived the recreate ` +
+        `(${persistence_short(oldId)} → ${persistence_short(newId)}), so a volume or bind mount backs it. Declare it under data.volumes, or ` +
+        `remove the mount.`);
+}
+/** The adapter raises PathNotFoundError when the engine says the path does not exist. */
+function isPathAbsentError(err) {
+    return err instanceof src_errors/* PathNotFoundError */.PF;
+}
+/** Declared paths as the probe addresses them: absolute, normalised, no trailing slash. */
+function normalizeContainerPath(p) {
+    const n = external_node_path_default().posix.normalize(p);
+    return n.length > 1 ? n.replace(/\/+$/, '') : n;
+}
+/** Read one sentinel back: present with the exact content, absent, or something else under its name. */
+async function readSentinel(runtime, containerId, dir, name, content) {
+    const chunks = [];
+    const sink = new external_node_stream_.Writable({
+        write(chunk, _enc, done) {
+            chunks.push(Buffer.from(chunk));
+            done();
+        },
+    });
+    try {
+        await runtime.copyFrom(containerId, external_node_path_default().posix.join(dir, name), sink);
+    }
+    catch (err) {
+        if (isPathAbsentError(err))
+            return 'absent';
+        throw err;
+    }
+    const entry = readTar(Buffer.concat(chunks)).find((e) => e.path === name);
+    return entry && entry.type === 'File' && entry.body.equals(content) ? 'present' : 'changed';
+}
+function describeStates(containers) {
+    if (containers.length === 0)
+        return 'no container exists for it';
+    return `its container${containers.length === 1 ? ' is' : 's ' + 'are'} ${containers.map((c) => `${persistence_short(c.id)} ${c.state}`).join(', ')}`;
+}
+/**
+ * Remove sentinels from a container, best effort. `docker cp` can write but never delete, so this
+ * needs a program in the image: `rm` on PATH, else `/bin/busybox rm` (images that ship busybox
+ * without a shell). With neither, the file stays: it is one small file named `.stateguard-probe-*`,
+ * and the report says where, so an operator can delete it; leaving it never changes the verdict.
+ * Each removal is verified with `docker cp`, so "removed" is a fact, not a hope.
+ */
+async function removeSentinels(runtime, containerId, planted) {
+    const files = planted.map((p) => external_node_path_default().posix.join(p.check.path, p.check.sentinel));
+    if (files.length === 0)
+        return { removed: [], left: [], note: null };
+    await runtime.removeFilesInContainer(containerId, files);
+    const removed = [];
+    const left = [];
+    for (const p of planted) {
+        const file = external_node_path_default().posix.join(p.check.path, p.check.sentinel);
+        let state;
+        try {
+            state = await readSentinel(runtime, containerId, p.check.path, p.check.sentinel, p.content);
+        }
+        catch {
+            state = 'unknown';
+        }
+        (state === 'absent' ? removed : left).push(file);
+    }
+    const note = left.length === 0
+        ? null
+        : `left ${left.length} probe sentinel file${left.length === 1 ? '' : 's'} in container ${persistence_short(containerId)}: ` +
+            `${left.join(', ')}. The image has neither 'rm' nor '/bin/busybox rm' (or the container is not running), and ` +
+            `docker cp cannot delete. ` +
+            `Each is one small file named ${SENTINEL_PREFIX}*; it is safe to delete by hand.`;
+    return { removed, left, note };
+}
+async function runPersistenceProbe(mod, deps) {
+    const { runtime } = deps;
+    const log = deps.log ?? (() => undefined);
+    const random = deps.random ?? external_node_crypto_.randomBytes;
+    const sleep = deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+    const target = { project: mod.compose.project, files: [mod.compose.path] };
+    const report = {
+        module: mod.name,
+        project: mod.compose.project,
+        service: mod.compose.service,
+        passed: false,
+        old_container: null,
+        new_container: null,
+        checks: [],
+        problems: [],
+        cleanup: { removed: [], left: [], note: null },
+    };
+    const fail = (problem) => {
+        report.problems.push(problem);
+        report.passed = false;
+        return report;
+    };
+    const planted = [
+        ...mod.volumes.map((v) => ({ kind: 'durable', volume: v.volume, path: normalizeContainerPath(v.path) })),
+        ...mod.ephemeralPaths.map((p) => ({ kind: 'ephemeral', volume: null, path: normalizeContainerPath(p) })),
+    ].map((c) => ({
+        check: {
+            ...c,
+            sentinel: `${SENTINEL_PREFIX}${random(8).toString('hex')}`,
+            written: false,
+            after_recreate: null,
+            ok: false,
+            problem: null,
+        },
+        content: Buffer.from(`stateguard persistence probe ${random(16).toString('hex')}\n`),
+    }));
+    report.checks = planted.map((p) => p.check);
+    if (planted.length === 0) {
+        return fail(`module ${mod.name} declares no data.volumes and no data.ephemeral_paths, so the probe has nothing to prove; ` +
+            `declare the paths in its module.yaml (or drop persistence-probe).`);
+    }
+    // 1. The one running container.
+    const before = await listServiceContainers(runtime, mod.compose);
+    const running = before.filter((c) => c.state === 'running');
+    if (running.length !== 1) {
+        const where = `service ${mod.compose.service} of compose project ${mod.compose.project}`;
+        if (running.length > 1) {
+            return fail(`${running.length} containers of ` +
+                `${where} are running ` +
+                `(${running.map((c) => persistence_short(c.id)).join(', ')}); the probe needs exactly one (scaled services are not ` +
+                `supported).`);
+        }
+        const oneShot = mod.expectedState === 'exited-success'
+            ? ` Module ${mod.name} is a one-shot (expected_state: exited-success): probe the long-running module that ` +
+                `owns the data instead.`
+            : ` Start it first (e.g. compose up -d ` +
+                `${mod.compose.service}); the probe never passes without a container to prove it on.`;
+        return fail(`no running container for module ${mod.name} (${where}): ${describeStates(before)}.${oneShot}`);
+    }
+    const old = running[0];
+    report.old_container = old.id;
+    log(`persistence probe: module ` +
+        `${mod.name}, container ${persistence_short(old.id)}, ${planted.length} path${planted.length === 1 ? '' : 's'}`);
+    // 2. Plant and read back.
+    const written = [];
+    for (const p of planted) {
+        const { check } = p;
+        try {
+            await runtime.copyTo(old.id, check.path, singleFileTar(check.sentinel, p.content, deps.now()));
+        }
+        catch (err) {
+            check.problem =
+                `could not write a sentinel into ` +
+                    `${check.path} of container ${persistence_short(old.id)} (does the directory exist there?): ${(0,src_errors/* errorMessage */.gJ)(err)}`;
+            report.problems.push(check.problem);
+            continue;
+        }
+        written.push(p);
+        let state;
+        try {
+            state = await readSentinel(runtime, old.id, check.path, check.sentinel, p.content);
+        }
+        catch (err) {
+            check.problem = `could not read back the sentinel written into ${check.path}: ${(0,src_errors/* errorMessage */.gJ)(err)}`;
+            report.problems.push(check.problem);
+            continue;
+        }
+        if (state !== 'present') {
+            check.problem =
+                `the sentinel written into ` +
+                    `${check.path} of container ` +
+                    `${persistence_short(old.id)} reads back ${state}: the write did not take effect, so this path proves nothing`;
+            report.problems.push(check.problem);
+            continue;
+        }
+        check.written = true;
+    }
+    if (report.problems.length > 0) {
+        // Do not disturb the service for a probe that has already failed.
+        report.cleanup = await removeSentinels(runtime, old.id, written);
+        return fail('the probe stopped before recreating the container: not every sentinel could be written and read back.');
+    }
+    // 3. Recreate only that service; require a new container.
+    log(`persistence probe: recreating service ${mod.compose.service} ` +
+        (mod.runtime === 'swarm'
+            ? '(only it: a one-service stack deploy, its task forced)'
+            : '(only it, --no-deps --force-recreate)'));
+    const up = await runtime.recreateService(target, mod.compose.service);
+    const after = await listServiceContainers(runtime, mod.compose);
+    const fresh = after.filter((c) => c.id !== old.id);
+    const failBeforeVerify = async (problem) => {
+        // Whatever container holds the sentinels now, try to take them out again.
+        const holder = fresh.length === 1 ? fresh[0] : after.find((c) => c.id === old.id);
+        if (holder)
+            report.cleanup = await removeSentinels(runtime, holder.id, planted);
+        return fail(problem);
+    };
+    if (up.code !== 0) {
+        const last = up.stderr.trim().split('\n').filter(Boolean).pop() ?? `exit ${up.code}`;
+        return failBeforeVerify(`${(0,model_module/* engineFrontEnd */.rw)(mod)} could not recreate service ${mod.compose.service}: ${last}`);
+    }
+    if (fresh.length === 0) {
+        const still = after.some((c) => c.id === old.id);
+        return failBeforeVerify(still
+            ? `the container ID did not change across the recreate ` +
+                `(${persistence_short(old.id)}): the recreate did not happen, so nothing was proven.`
+            : `no container of service ${mod.compose.service} exists after the recreate.`);
+    }
+    if (fresh.length > 1) {
+        return failBeforeVerify(`${fresh.length} new containers of service ` +
+            `${mod.compose.service} appeared after the recreate; the probe needs exactly one.`);
+    }
+    const next = fresh[0];
+    report.new_container = next.id;
+    // 4. Verify (docker cp reads a container in any state, so data is checked before readiness).
+    const stillThere = [];
+    for (const p of planted) {
+        const { check } = p;
+        let state;
+        try {
+            state = await readSentinel(runtime, next.id, check.path, check.sentinel, p.content);
+        }
+        catch (err) {
+            check.problem = `could not read ${check.path} in the recreated container ${persistence_short(next.id)}: ${(0,src_errors/* errorMessage */.gJ)(err)}`;
+            report.problems.push(check.problem);
+            stillThere.push(p);
+            continue;
+        }
+        check.after_recreate = state;
+        if (state !== 'absent')
+            stillThere.push(p);
+        if (check.kind === 'durable') {
+            check.ok = state === 'present';
+            if (!check.ok)
+                check.problem = regressionMessage(check.volume ?? check.path, check.path, old.id, next.id);
+        }
+        else {
+            check.ok = state === 'absent';
+            if (!check.ok)
+                check.problem = ephemeralPersistedMessage(check.path, old.id, next.id);
+        }
+        if (check.problem)
+            report.problems.push(check.problem);
+    }
+    const ready = await waitReady(runtime, next.id, deps.readyTimeoutMs ?? mod.timeoutSeconds * 1000, sleep);
+    if (ready)
+        report.problems.push(ready);
+    // 5. Clean up what is still there.
+    report.cleanup = await removeSentinels(runtime, next.id, stillThere);
+    if (report.cleanup.note)
+        deps.warn?.(report.cleanup.note);
+    report.passed = report.problems.length === 0;
+    return report;
+}
+/** Null when the container runs (and is healthy where it has a healthcheck); else why not. */
+async function waitReady(runtime, id, timeoutMs, sleep) {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+        const [c] = await runtime.inspectContainers([id]);
+        if (!c)
+            return `the recreated container ${persistence_short(id)} disappeared.`;
+        if (c.state === 'running' && (c.health === null || c.health === 'healthy'))
+            return null;
+        if (c.state === 'exited' || c.state === 'dead' || c.health === 'unhealthy') {
+            return (`the recreated container ` +
+                `${persistence_short(id)} did not come back: it is ` +
+                `${c.state}${c.health ? ` (${c.health})` : ''}${c.exitCode !== null && c.state !== 'running' ? `, exit code ` + `${c.exitCode}` : ''}.`);
+        }
+        if (Date.now() >= deadline) {
+            return (`the recreated container ` +
+                `${persistence_short(id)} is not ready after ` +
+                `${Math.round(timeoutMs / 1000)} s (${c.state}${c.health ? `, ${c.health}` : ''}).`);
+        }
+        await sleep(1000);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/probe/e2e-gate.ts
+/**
+ * The e2e gate's run (docs/architecture.md §8), from a validated request to a verdict; the command
+ * (src/commands/e2e-gate.ts) validates every input before calling it and renders what it returns.
+ *
+ * 1. every value read from the environment is registered as a secret first;
+ * 2. decide from the switch and the required variables (./gate.ts): run, skip loudly, or refuse an
+ *    ambiguous switch;
+ * 3. when running: the persistence probe first (when asked), so the e2e command then exercises
+ *    the freshly recreated container; a failed probe ends the gate there, since tests against a
+ *    service that just lost its data prove nothing; then the restore drill (when asked), which runs
+ *    the command while its throwaway container is up; then the command, whose exit code is the verdict.
+ *
+ * The engine, the backup verifier and the process runner are parameters: only src/runtime spawns.
+ */
+
+
+
+
+
+
+
+
+/** The drill's fixed bounds (verify-backup's defaults; the throwaway container's start-up). */
+const DRILL_READY_TIMEOUT_MS = 120_000;
+const DRILL_MAX_BYTES = 64 * 1024 ** 3;
+const DRILL_MAX_ENTRIES = 1_000_000;
+/** Values that are protocol words, not secrets: masking them would corrupt the JSON document. */
+const NOT_SECRET = new Set(['true', 'false', 'null']);
+async function runE2eGate(req, deps) {
+    const { switchName, argv, env } = req;
+    // Every value read from here on is a secret to the output layers.
+    for (const n of req.required) {
+        const v = env[n];
+        if (v && !NOT_SECRET.has(v))
+            deps.addSecret(v);
+    }
+    const switchState = readSwitch(env, switchName);
+    if (switchState.kind === 'ambiguous')
+        deps.addSecret(env[switchName] ?? '');
+    const missing = missingVariables(env, req.required);
+    // 2. Decide.
+    const decision = decideGate({ switchName, switchState, missing, mode: req.mode });
+    if (decision.action === 'refuse') {
+        return {
+            status: 'error',
+            reason: decision.reason,
+            missing,
+            failureReason: 'invalid-input',
+            probe: null,
+            drill: null,
+            command: null,
+        };
+    }
+    if (decision.action === 'skip') {
+        const also = decision.cause === 'switch-off' && missing.length > 0 ? ` (also missing or empty: ${missing.join(', ')})` : '';
+        const fails = decision.failInRequiredMode;
+        return {
+            status: 'skipped',
+            reason: `the e2e gate did not run: ` +
+                `${decision.reason}${also}${fails ? ' mode is required, so a skip fails the gate.' : ''}`,
+            missing,
+            failureReason: fails ? 'e2e-skipped' : undefined,
+            probe: null,
+            drill: null,
+            command: null,
+        };
+    }
+    // 3. Run: the probe first, then the command.
+    if (argv.length > 0)
+        resolveProgram(argv[0], req.cwd, env);
+    let probe = null;
+    if (req.probeModule) {
+        const probeModule = req.probeModule;
+        deps.log.info(`e2e gate: ${switchName} is on; running the persistence probe of module ${probeModule.name} first.`);
+        probe = await runPersistenceProbe(probeModule, {
+            runtime: deps.runtime(probeModule.runtime),
+            now: deps.now,
+            log: (m) => deps.log.info(m),
+            warn: (m) => deps.log.warn(m),
+        });
+        if (!probe.passed) {
+            return {
+                status: 'failed',
+                reason: `the persistence probe of module ` +
+                    `${probeModule.name} failed${argv.length ? '; the e2e command was not run' : ''}: ${probe.problems[0]}`,
+                missing,
+                failureReason: 'probe-failed',
+                probe,
+                drill: null,
+                command: null,
+            };
+        }
+    }
+    let drill = null;
+    let exitCode;
+    const runCommand = async (extraEnv) => {
+        if (argv.length === 0)
+            return null;
+        const [program, ...args] = argv;
+        deps.log.info(`e2e gate: ${switchName} is on and every required variable is set; running ` +
+            `${program} with ${args.length} argument${args.length === 1 ? '' : 's'}.`);
+        return runStreaming(program, args, { cwd: req.cwd, env: { ...env, ...extraEnv } }, deps);
+    };
+    if (req.drill) {
+        const { maxShrinkPercent, ...d } = req.drill;
+        deps.log.info(`e2e gate: restore drill of module ${d.module.name} from ${d.backupRef}.`);
+        const outcome = await runRestoreDrill({
+            ...d,
+            cwd: req.cwd,
+            now: deps.now(),
+            readyTimeoutMs: DRILL_READY_TIMEOUT_MS,
+            maxUncompressedBytes: DRILL_MAX_BYTES,
+            maxEntries: DRILL_MAX_ENTRIES,
+            maxShrinkPercent: maxShrinkPercent(),
+        }, { runtime: deps.runtime(), verifyBackup: deps.verifyBackup, say: (m) => deps.log.info(m), clock: deps.now }, (id) => runCommand({ STATEGUARD_DRILL_CONTAINER: id }));
+        drill = outcome.report;
+        if (!outcome.ok) {
+            return {
+                status: 'failed',
+                reason: `the restore drill of module ${d.module.name} failed: ${outcome.problem}`,
+                missing,
+                failureReason: outcome.reason,
+                probe,
+                drill,
+                command: null,
+            };
+        }
+        exitCode = outcome.value;
+    }
+    else {
+        exitCode = await runCommand({});
+    }
+    const after = [probe ? 'the persistence probe' : '', drill ? 'the restore drill' : ''].filter(Boolean).join(' and ');
+    if (exitCode === null) {
+        return {
+            status: 'passed',
+            reason: `${after} passed (no e2e command was given).`,
+            missing,
+            probe,
+            drill,
+            command: null,
+        };
+    }
+    const program = argv[0];
+    const command = { program, arguments: argv.length - 1, exit_code: exitCode };
+    return exitCode === 0
+        ? {
+            status: 'passed',
+            reason: `the e2e command (${program}) exited 0${after ? ` after ${after} passed` : ''}.`,
+            missing,
+            probe,
+            drill,
+            command,
+        }
+        : {
+            status: 'failed',
+            reason: `the e2e command (${program}) exited ${exitCode}.`,
+            missing,
+            failureReason: 'e2e-failed',
+            probe,
+            drill,
+            command,
+        };
+}
+/** Resolve the program like the child's execvp will, so a typo fails before anything is recreated. */
+function resolveProgram(program, cwd, env) {
+    const executable = (file) => {
+        try {
+            (0,external_node_fs_.accessSync)(file, external_node_fs_.constants.X_OK);
+            return (0,external_node_fs_.statSync)(file).isFile();
+        }
+        catch {
+            return false;
+        }
+    };
+    if (program.includes('/')) {
+        if (executable(external_node_path_default().resolve(cwd, program)))
+            return;
+    }
+    else {
+        const dirs = (env.PATH ?? process.env.PATH ?? '').split((external_node_path_default()).delimiter).filter(Boolean);
+        if (dirs.some((d) => executable(external_node_path_default().join(external_node_path_default().resolve(cwd, d), program))))
+            return;
+    }
+    const hint = program.includes('=')
+        ? ' It looks like a shell variable assignment: pass variables through env: instead.'
+        : ['cd', 'export', 'source', '.', 'set', 'exec'].includes(program)
+            ? ` '${program}' is a shell builtin: write the shell yourself, e.g. bash -c '…'.`
+            : '';
+    throw new src_errors/* UserError */.yo(`the e2e command's program ` +
+        `${JSON.stringify(program)} was not found${program.includes('/') ? ' or is not executable' : ' on PATH'}.${hint}`, { input: 'command' });
+}
+/** Run the command with its output streamed live, line by line (so masking sees whole lines). */
+async function runStreaming(program, args, where, deps) {
+    const stdout = lineForwarder((line) => deps.log.raw(line));
+    const stderr = lineForwarder((line) => deps.log.raw(line));
+    const decoder = new external_node_string_decoder_namespaceObject.StringDecoder('utf8');
+    const sink = new external_node_stream_.Writable({
+        write(chunk, _enc, done) {
+            stdout.push(decoder.write(chunk));
+            done();
+        },
+    });
+    const r = await deps.spawn(program, args, {
+        cwd: where.cwd,
+        env: where.env,
+        stdoutSink: sink,
+        onStderr: (c) => stderr.push(c),
+    });
+    stdout.push(decoder.end());
+    stdout.flush();
+    stderr.flush();
+    return r.code;
+}
+/** Whole lines out; a line longer than 64 KiB is forwarded in pieces so memory stays bounded. */
+function lineForwarder(emit) {
+    let pending = '';
+    return {
+        push(text) {
+            pending += text;
+            let nl;
+            while ((nl = pending.indexOf('\n')) !== -1) {
+                emit(pending.slice(0, nl + 1));
+                pending = pending.slice(nl + 1);
+            }
+            if (pending.length > 65536) {
+                emit(pending);
+                pending = '';
+            }
+        },
+        flush() {
+            if (pending)
+                emit(pending + '\n');
+            pending = '';
+        },
+    };
+}
+
+// EXTERNAL MODULE: ./src/probe/shell-words.ts
+var shell_words = __nccwpck_require__(7288);
+// EXTERNAL MODULE: ./src/report/markdown.ts
+var markdown = __nccwpck_require__(4285);
+;// CONCATENATED MODULE: ./src/report/probe-render.ts
+
+/** The probe's report as text: a heading line, one line per checked path, its problems and note. */
+function probeReportLines(p) {
+    const ids = `${p.old_container?.slice(0, 12) ?? '-'} → ${p.new_container?.slice(0, 12) ?? '-'}`;
+    const out = [
+        `persistence probe of ${p.module} (${p.project}/${p.service}, ${ids}): ${p.passed ? 'passed' : 'FAILED'}`,
+    ];
+    for (const c of p.checks) {
+        const want = c.kind === 'durable' ? 'must survive' : 'must not survive';
+        out.push(`  ${c.ok ? 'ok  ' : 'FAIL'} ${c.kind.padEnd(9)} ${c.path} (${want}): ${c.after_recreate ?? (c.written ? 'not ' + 'checked' : 'not written')}`);
+    }
+    for (const problem of p.problems)
+        out.push(`  ${problem}`);
+    if (p.cleanup.note)
+        out.push(`  note: ${p.cleanup.note}`);
+    return out;
+}
+/** The probe's report for the job summary: a heading line and a table of the checked paths. */
+function probeReportMarkdown(p) {
+    const rows = p.checks.map((c) => `| ${(0,markdown/* cell */.H)(c.path)} | ${c.kind}${c.volume ? ` (${(0,markdown/* cell */.H)(c.volume)})` : ''} | ${c.after_recreate ?? '—'} | ` +
+        `${c.ok ? 'ok' : '**fail**'} |`);
+    let md = `**Persistence probe** of ${(0,markdown/* code */.a)(p.module)}: ${p.passed ? 'passed' : '**failed**'} ` +
+        `(container ${p.old_container?.slice(0, 12) ?? '—'} → ${p.new_container?.slice(0, 12) ?? '—'})\n\n` +
+        `| path | kind | after recreate | result |\n|---|---|---|---|\n${rows.join('\n')}\n`;
+    if (p.problems.length)
+        md += '\n' + p.problems.map((x) => `- ${(0,markdown/* cell */.H)(x)}`).join('\n') + '\n';
+    if (p.cleanup.note)
+        md += `\n> ${(0,markdown/* cell */.H)(p.cleanup.note)}\n`;
+    return md;
+}
+
+// EXTERNAL MODULE: ./src/run-command.ts
+var run_command = __nccwpck_require__(2530);
 // EXTERNAL MODULE: ./src/runtime/process.ts + 1 modules
 var runtime_process = __nccwpck_require__(21);
 ;// CONCATENATED MODULE: ./src/commands/e2e-gate.ts
@@ -17772,20 +18206,14 @@ var runtime_process = __nccwpck_require__(21);
  *
  * Order, so that nothing with a side effect happens on a misconfigured gate:
  * 1. validate every input (variable names, the command's words, the probe's module), even when
- *    the gate is off, so a broken gate is found the day it is written, not the day staging turns on;
- * 2. decide from the switch and the required variables (src/probe/gate.ts): run, skip loudly, or
- *    refuse an ambiguous switch;
- * 3. when running: the persistence probe first (when asked), so the e2e command then exercises
- *    the freshly recreated container; a failed probe ends the gate there, since tests against a
- *    service that just lost its data prove nothing; then the command, whose exit code is the verdict.
+ *    the gate is off, so a broken gate is found the day it is written, not the day staging turns on
+ *    (here);
+ * 2. decide from the switch and the required variables, then run: the probe, the drill, the
+ *    command (src/probe/e2e-gate.ts, with the decision in src/probe/gate.ts).
  *
  * No variable value is printed: the gate only names variables, and every value it reads is
  * registered as a secret, so the CLI/action layers mask it even in the command's own output.
  */
-
-
-
-
 
 
 
@@ -17864,12 +18292,6 @@ const INPUTS = [
     },
     spec/* JSON_INPUT */.sz,
 ];
-/** The drill's fixed bounds (verify-backup's defaults; the throwaway container's start-up). */
-const DRILL_READY_TIMEOUT_MS = 120_000;
-const DRILL_MAX_BYTES = 64 * 1024 ** 3;
-const DRILL_MAX_ENTRIES = 1_000_000;
-/** Values that are protocol words, not secrets: masking them would corrupt the JSON document. */
-const NOT_SECRET = new Set(['true', 'false', 'null']);
 const e2eGateCommand = (0,spec/* defineCommand */.NB)({
     name: 'e2e-gate',
     title: 'stateguard e2e-gate',
@@ -17922,34 +18344,6 @@ function parseCommand(opts) {
         throw err;
     }
 }
-/** Resolve the program like the child's execvp will, so a typo fails before anything is recreated. */
-function resolveProgram(program, ctx) {
-    const executable = (file) => {
-        try {
-            (0,external_node_fs_.accessSync)(file, external_node_fs_.constants.X_OK);
-            return (0,external_node_fs_.statSync)(file).isFile();
-        }
-        catch {
-            return false;
-        }
-    };
-    if (program.includes('/')) {
-        if (executable(external_node_path_default().resolve(ctx.cwd, program)))
-            return;
-    }
-    else {
-        const dirs = (ctx.env.PATH ?? process.env.PATH ?? '').split((external_node_path_default()).delimiter).filter(Boolean);
-        if (dirs.some((d) => executable(external_node_path_default().join(external_node_path_default().resolve(ctx.cwd, d), program))))
-            return;
-    }
-    const hint = program.includes('=')
-        ? ' It looks like a shell variable assignment: pass variables through env: instead.'
-        : ['cd', 'export', 'source', '.', 'set', 'exec'].includes(program)
-            ? ` '${program}' is a shell builtin: write the shell yourself, e.g. bash -c '…'.`
-            : '';
-    throw new src_errors/* UserError */.yo(`the e2e command's program ` +
-        `${JSON.stringify(program)} was not found${program.includes('/') ? ' or is not executable' : ' on PATH'}.${hint}`, { input: 'command' });
-}
 async function gate(opts, ctx) {
     // 1. Validate everything first.
     validateName(opts.switch, 'switch');
@@ -17967,237 +18361,69 @@ async function gate(opts, ctx) {
                 `to probe. Declare them in ${probeModule.file}.`, { input: 'persistence-probe' });
         }
     }
-    let drillModule;
-    let drillModules = [];
+    let drill;
     if (opts.restoreDrill) {
         const set = await (0,common/* loadValidModules */.uh)(opts, ctx);
-        drillModule = (0,common/* pickModule */.ek)(set, opts.restoreDrill, 'restore-drill');
+        const drillModule = (0,common/* pickModule */.ek)(set, opts.restoreDrill, 'restore-drill');
         (0,common/* refuseOnSwarm */.EH)(drillModule, 'the restore drill');
-        drillModules = set.modules;
         if (!opts.backupRef) {
             throw new src_errors/* UserError */.yo('--restore-drill needs --backup-ref: the backup to restore into scratch volumes.', {
                 input: 'backup-ref',
             });
         }
+        drill = {
+            module: drillModule,
+            modules: set.modules,
+            backupRef: opts.backupRef,
+            backupRoots: opts.backupRoot,
+            helperImage: opts.helperImage,
+            allowLegacyArchive: opts.allowLegacyArchive,
+            maxShrinkPercent: () => (0,spec/* shrinkPercent */.Jq)(opts.maxShrinkPercent),
+            allowShrink: opts.allowShrink,
+        };
     }
     else if (opts.backupRef || opts.backupRoot.length > 0 || opts.helperImage) {
         throw new src_errors/* UserError */.yo('--backup-ref, --backup-root and --helper-image are inputs of --restore-drill MODULE.', {
             input: 'restore-drill',
         });
     }
-    if (argv.length === 0 && !probeModule && !drillModule) {
+    if (argv.length === 0 && !probeModule && !drill) {
         throw new src_errors/* UserError */.yo("nothing to run: give the e2e command after -- (CLI) or in input 'run' (action), and/or --persistence-probe " +
             'MODULE, and/or --restore-drill MODULE.', { input: 'command' });
     }
-    // Every value read from here on is a secret to the output layers.
-    for (const n of required) {
-        const v = ctx.env[n];
-        if (v && !NOT_SECRET.has(v))
-            ctx.addSecret(v);
-    }
-    const switchState = readSwitch(ctx.env, opts.switch);
-    if (switchState.kind === 'ambiguous')
-        ctx.addSecret(ctx.env[opts.switch] ?? '');
-    const missing = missingVariables(ctx.env, required);
-    // 2. Decide.
-    const decision = decideGate({ switchName: opts.switch, switchState, missing, mode });
-    if (decision.action === 'refuse') {
-        return finish({
-            status: 'error',
-            exitCode: src_errors/* ExitCode */.yU.couldNotRun,
-            reason: decision.reason,
-            missing,
-            failureReason: 'invalid-input',
-            probe: null,
-            drill: null,
-            command: null,
-            level: 'error',
-            heading: 'could not decide',
-        });
-    }
-    if (decision.action === 'skip') {
-        const also = decision.cause === 'switch-off' && missing.length > 0 ? ` (also missing or empty: ${missing.join(', ')})` : '';
-        const fails = decision.failInRequiredMode;
-        return finish({
-            status: 'skipped',
-            exitCode: fails ? src_errors/* ExitCode */.yU.no : src_errors/* ExitCode */.yU.ok,
-            reason: `the e2e gate did not run: ` +
-                `${decision.reason}${also}${fails ? ' mode is required, so a skip fails the gate.' : ''}`,
-            missing,
-            failureReason: fails ? 'e2e-skipped' : undefined,
-            probe: null,
-            drill: null,
-            command: null,
-            level: fails ? 'error' : 'notice',
-            heading: fails ? 'skipped (required: failing)' : 'skipped',
-        });
-    }
-    // 3. Run: the probe first, then the command.
-    if (argv.length > 0)
-        resolveProgram(argv[0], ctx);
-    let probe = null;
-    if (probeModule) {
-        ctx.log.info(`e2e gate: ${opts.switch} is on; running the persistence probe of module ${probeModule.name} first.`);
-        probe = await runPersistenceProbe(probeModule, {
-            runtime: ctx.runtime(probeModule.runtime),
-            now: ctx.now,
-            log: (m) => ctx.log.info(m),
-            warn: (m) => ctx.log.warn(m),
-        });
-        if (!probe.passed) {
-            return finish({
-                status: 'failed',
-                exitCode: src_errors/* ExitCode */.yU.no,
-                reason: `the persistence probe of module ` +
-                    `${probeModule.name} failed${argv.length ? '; the e2e command was not run' : ''}: ${probe.problems[0]}`,
-                missing,
-                failureReason: 'probe-failed',
-                probe,
-                drill: null,
-                command: null,
-                level: 'error',
-                heading: 'failed',
-            });
-        }
-    }
-    let drill = null;
-    let exitCode;
-    const runCommand = async (extraEnv) => {
-        if (argv.length === 0)
-            return null;
-        const [program, ...args] = argv;
-        ctx.log.info(`e2e gate: ${opts.switch} is on and every required variable is set; running ` +
-            `${program} with ${args.length} argument${args.length === 1 ? '' : 's'}.`);
-        return runStreaming(program, args, ctx, extraEnv);
-    };
-    if (drillModule) {
-        ctx.log.info(`e2e gate: restore drill of module ${drillModule.name} from ${opts.backupRef}.`);
-        const outcome = await runRestoreDrill({
-            module: drillModule,
-            modules: drillModules,
-            backupRef: opts.backupRef,
-            backupRoots: opts.backupRoot,
-            cwd: ctx.cwd,
-            now: ctx.now(),
-            helperImage: opts.helperImage,
-            readyTimeoutMs: DRILL_READY_TIMEOUT_MS,
-            maxUncompressedBytes: DRILL_MAX_BYTES,
-            maxEntries: DRILL_MAX_ENTRIES,
-            allowLegacyArchive: opts.allowLegacyArchive,
-            maxShrinkPercent: (0,spec/* shrinkPercent */.Jq)(opts.maxShrinkPercent),
-            allowShrink: opts.allowShrink,
-        }, { runtime: ctx.runtime(), verifyBackup: verifyBackup, say: (m) => ctx.log.info(m), clock: ctx.now }, (id) => runCommand({ STATEGUARD_DRILL_CONTAINER: id }));
-        drill = outcome.report;
-        if (!outcome.ok) {
-            return finish({
-                status: 'failed',
-                exitCode: src_errors/* ExitCode */.yU.no,
-                reason: `the restore drill of module ${drillModule.name} failed: ${outcome.problem}`,
-                missing,
-                failureReason: outcome.reason,
-                probe,
-                drill,
-                command: null,
-                level: 'error',
-                heading: 'failed',
-            });
-        }
-        exitCode = outcome.value;
-    }
-    else {
-        exitCode = await runCommand({});
-    }
-    const after = [probe ? 'the persistence probe' : '', drill ? 'the restore drill' : ''].filter(Boolean).join(' and ');
-    if (exitCode === null) {
-        return finish({
-            status: 'passed',
-            exitCode: src_errors/* ExitCode */.yU.ok,
-            reason: `${after} passed (no e2e command was given).`,
-            missing,
-            probe,
-            drill,
-            command: null,
-            level: null,
-            heading: 'passed',
-        });
-    }
-    const program = argv[0];
-    const command = { program, arguments: argv.length - 1, exit_code: exitCode };
-    return exitCode === 0
-        ? finish({
-            status: 'passed',
-            exitCode: src_errors/* ExitCode */.yU.ok,
-            reason: `the e2e command (${program}) exited 0${after ? ` after ${after} passed` : ''}.`,
-            missing,
-            probe,
-            drill,
-            command,
-            level: null,
-            heading: 'passed',
-        })
-        : finish({
-            status: 'failed',
-            exitCode: src_errors/* ExitCode */.yU.no,
-            reason: `the e2e command (${program}) exited ${exitCode}.`,
-            missing,
-            failureReason: 'e2e-failed',
-            probe,
-            drill,
-            command,
-            level: 'error',
-            heading: 'failed',
-        });
-}
-/** Run the command with its output streamed live, line by line (so masking sees whole lines). */
-async function runStreaming(program, args, ctx, extraEnv = {}) {
-    const stdout = lineForwarder((line) => ctx.log.raw(line));
-    const stderr = lineForwarder((line) => ctx.log.raw(line));
-    const decoder = new external_node_string_decoder_namespaceObject.StringDecoder('utf8');
-    const sink = new external_node_stream_.Writable({
-        write(chunk, _enc, done) {
-            stdout.push(decoder.write(chunk));
-            done();
-        },
+    // 2. Decide and run (src/probe/e2e-gate.ts), then render.
+    const outcome = await runE2eGate({ switchName: opts.switch, required, mode, argv, probeModule, drill, cwd: ctx.cwd, env: ctx.env }, {
+        runtime: (kind) => ctx.runtime(kind),
+        log: ctx.log,
+        now: ctx.now,
+        verifyBackup: verifyBackup,
+        addSecret: (v) => ctx.addSecret(v),
+        spawn: runtime_process/* spawnProcess */.Nu,
     });
-    const r = await (0,runtime_process/* spawnProcess */.Nu)(program, args, {
-        cwd: ctx.cwd,
-        env: { ...ctx.env, ...extraEnv },
-        stdoutSink: sink,
-        onStderr: (c) => stderr.push(c),
-    });
-    stdout.push(decoder.end());
-    stdout.flush();
-    stderr.flush();
-    return r.code;
+    return finish(outcome);
 }
-/** Whole lines out; a line longer than 64 KiB is forwarded in pieces so memory stays bounded. */
-function lineForwarder(emit) {
-    let pending = '';
-    return {
-        push(text) {
-            pending += text;
-            let nl;
-            while ((nl = pending.indexOf('\n')) !== -1) {
-                emit(pending.slice(0, nl + 1));
-                pending = pending.slice(nl + 1);
-            }
-            if (pending.length > 65536) {
-                emit(pending);
-                pending = '';
-            }
-        },
-        flush() {
-            if (pending)
-                emit(pending + '\n');
-            pending = '';
-        },
-    };
+/** How each verdict is shown: exit code, annotation level (none on a pass), summary heading. */
+function presentation(o) {
+    switch (o.status) {
+        case 'error':
+            return { exitCode: src_errors/* ExitCode */.yU.couldNotRun, level: 'error', heading: 'could not decide' };
+        case 'skipped':
+            // a skip fails the gate (and so carries a failure reason) only in required mode
+            return o.failureReason
+                ? { exitCode: src_errors/* ExitCode */.yU.no, level: 'error', heading: 'skipped (required: failing)' }
+                : { exitCode: src_errors/* ExitCode */.yU.ok, level: 'notice', heading: 'skipped' };
+        case 'failed':
+            return { exitCode: src_errors/* ExitCode */.yU.no, level: 'error', heading: 'failed' };
+        case 'passed':
+            return { exitCode: src_errors/* ExitCode */.yU.ok, level: null, heading: 'passed' };
+    }
 }
 function finish(f) {
+    const { exitCode, level, heading } = presentation(f);
     const title = 'stateguard e2e-gate';
     const lines = [`e2e gate ${f.status.toUpperCase()}: ${f.reason}`];
     if (f.probe)
-        lines.push(...probeLines(f.probe));
+        lines.push(...probeReportLines(f.probe));
     const verified = f.drill?.container_ready && f.status === 'passed' ? f.drill : null;
     if (f.drill) {
         lines.push(verified
@@ -18207,19 +18433,19 @@ function finish(f) {
             lines.push(`  ${v.volume}: ${v.entries} entries, ${v.bytes} bytes`);
     }
     const annotations = [];
-    if (f.level)
-        annotations.push({ level: f.level, message: f.reason, title });
+    if (level)
+        annotations.push({ level, message: f.reason, title });
     // The first probe problem is already in the reason; each further one gets its own annotation.
     for (const p of f.probe && !f.probe.passed ? f.probe.problems.slice(1) : []) {
         annotations.push({ level: 'error', message: p, title: 'stateguard persistence probe' });
     }
-    let summary = `### ${title}: ${f.heading}\n\n${(0,common/* cell */.Hn)(f.reason)}\n`;
+    let summary = `### ${title}: ${heading}\n\n${(0,common/* cell */.Hn)(f.reason)}\n`;
     if (f.probe)
-        summary += '\n' + probeSummary(f.probe);
+        summary += '\n' + probeReportMarkdown(f.probe);
     if (verified)
         summary += `\nlast verified restore: ${(0,common/* code */.aY)(verified.backup)} at ${verified.at}\n`;
     return {
-        exitCode: f.exitCode,
+        exitCode,
         json: {
             status: f.status,
             missing: f.missing,
@@ -18235,33 +18461,6 @@ function finish(f) {
         annotations,
         failureReason: f.failureReason,
     };
-}
-function probeLines(p) {
-    const ids = `${p.old_container?.slice(0, 12) ?? '-'} → ${p.new_container?.slice(0, 12) ?? '-'}`;
-    const out = [
-        `persistence probe of ${p.module} (${p.project}/${p.service}, ${ids}): ${p.passed ? 'passed' : 'FAILED'}`,
-    ];
-    for (const c of p.checks) {
-        const want = c.kind === 'durable' ? 'must survive' : 'must not survive';
-        out.push(`  ${c.ok ? 'ok  ' : 'FAIL'} ${c.kind.padEnd(9)} ${c.path} (${want}): ${c.after_recreate ?? (c.written ? 'not ' + 'checked' : 'not written')}`);
-    }
-    for (const problem of p.problems)
-        out.push(`  ${problem}`);
-    if (p.cleanup.note)
-        out.push(`  note: ${p.cleanup.note}`);
-    return out;
-}
-function probeSummary(p) {
-    const rows = p.checks.map((c) => `| ${(0,common/* cell */.Hn)(c.path)} | ${c.kind}${c.volume ? ` (${(0,common/* cell */.Hn)(c.volume)})` : ''} | ${c.after_recreate ?? '—'} | ` +
-        `${c.ok ? 'ok' : '**fail**'} |`);
-    let md = `**Persistence probe** of ${(0,common/* code */.aY)(p.module)}: ${p.passed ? 'passed' : '**failed**'} ` +
-        `(container ${p.old_container?.slice(0, 12) ?? '—'} → ${p.new_container?.slice(0, 12) ?? '—'})\n\n` +
-        `| path | kind | after recreate | result |\n|---|---|---|---|\n${rows.join('\n')}\n`;
-    if (p.problems.length)
-        md += '\n' + p.problems.map((x) => `- ${(0,common/* cell */.Hn)(x)}`).join('\n') + '\n';
-    if (p.cleanup.note)
-        md += `\n> ${(0,common/* cell */.Hn)(p.cleanup.note)}\n`;
-    return md;
 }
 
 // EXTERNAL MODULE: ./src/model/yaml-source.ts
@@ -18489,47 +18688,151 @@ function envTaint(env, outer) {
     return next;
 }
 
-;// CONCATENATED MODULE: ./src/lint/code-inputs.ts
+;// CONCATENATED MODULE: ./src/lint/derived.ts
 /**
- * Inputs of `uses:` actions that are code (docs/rules.md SG201, docs/architecture.md §9): the action
- * runs the input's text as a script, so an expression interpolated there is injected exactly as in
- * a `run:`. To cover another action, add a row: the action's `owner/repo` (lower case) and the
- * input's name as the action spells it.
+ * What a value given to a stateguard step is computed from (docs/rules.md, SG108): the workflow
+ * inputs it reads, the variables it passes through (`env:` at every level, assignments in the
+ * `run:` script) and the steps whose outputs it reads, followed to where they come from. Two values
+ * sharing an origin are derived from the same thing: a restore confirm computed from the backup
+ * reference is no separate confirmation. Pure; never throws on a malformed workflow.
  */
-const CODE_INPUTS = [
-    { action: 'actions/github-script', input: 'script', language: 'JavaScript' },
-    { action: 'azure/cli', input: 'inlineScript', language: 'a shell' },
-    { action: 'azure/powershell', input: 'inlineScript', language: 'PowerShell' },
-    { action: 'amadevus/pwsh-script', input: 'script', language: 'PowerShell' },
-    { action: 'mikefarah/yq', input: 'cmd', language: 'a shell' },
-    { action: 'jannekem/run-python-script-action', input: 'script', language: 'Python' },
-    { action: 'appleboy/ssh-action', input: 'script', language: 'a remote shell' },
-    { action: 'addnab/docker-run-action', input: 'run', language: 'a shell in a container' },
-];
-/** `owner/repo` (lower case) of a remote action's `uses:` (`owner/repo@ref`, no sub-path), or undefined. */
-function parseUsesRef(uses) {
-    const m = /^([^/@\s]+)\/([^/@\s]+)@\S+$/.exec(uses.trim());
-    return m ? `${m[1].toLowerCase()}/${m[2].toLowerCase()}` : undefined;
-}
-/** The code inputs a step gives: each input of the table present in its `with:` as a string. */
-function codeInputsOf(step) {
-    if (typeof step.uses !== 'string')
-        return [];
-    const action = parseUsesRef(step.uses);
-    if (action === undefined)
-        return [];
-    const w = step.with;
-    if (typeof w !== 'object' || w === null || Array.isArray(w))
-        return [];
-    const out = [];
-    for (const entry of CODE_INPUTS) {
-        if (entry.action !== action)
+
+const MAX_DEPTH = 16;
+const isObj = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** `$NAME` and `${NAME…}` anywhere in shell text, `$( … )` included. */
+const SHELL_VAR = /\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{#?([A-Za-z_][A-Za-z0-9_]*))/g;
+/** The origins of a YAML value (a `with:` or `env:` value): what its `${{ }}` expressions read. */
+function valueOrigins(value, scope, depth = 0) {
+    const out = new Set();
+    if (typeof value !== 'string' || depth > MAX_DEPTH)
+        return out;
+    for (const m of value.matchAll(EXPRESSION)) {
+        const list = accesses(m[1]);
+        if (list === null) {
+            // Unparsable (an SG000 error already): read the names as text, case-insensitively.
+            for (const t of m[1].matchAll(/\binputs\s*\.\s*([A-Za-z_][\w-]*)/gi))
+                out.add(`input:${t[1].toLowerCase()}`);
+            for (const t of m[1].matchAll(/(?:^|[^\w.])env\s*\.\s*([A-Za-z_][\w-]*)/gi))
+                for (const o of envOrigins(t[1], scope, depth))
+                    out.add(o);
             continue;
-        const text = w[entry.input];
-        if (typeof text === 'string')
-            out.push({ entry, text });
+        }
+        for (const a of list)
+            for (const o of accessOrigins(a, scope, depth))
+                out.add(o);
     }
     return out;
+}
+function accessOrigins(a, scope, depth) {
+    const [k0, k1, k2] = a.keys.map((k) => (k === null ? null : k?.toLowerCase()));
+    if (a.root === 'inputs')
+        return new Set([k0 ? `input:${k0}` : 'input:*']);
+    if (a.root === 'github') {
+        // github.event.inputs.X is the dispatch input X; the whole event (or github itself) holds every input.
+        if (k0 === undefined || k0 === null)
+            return new Set(['input:*']);
+        if (k0 !== 'event')
+            return new Set();
+        if (k1 === undefined || k1 === null)
+            return new Set(['input:*']);
+        if (k1 !== 'inputs')
+            return new Set();
+        return new Set([k2 ? `input:${k2}` : 'input:*']);
+    }
+    if (a.root === 'env') {
+        if (!a.keys[0])
+            return anyEnvOrigins(scope, depth);
+        return envOrigins(a.keys[0], scope, depth);
+    }
+    if (a.root === 'steps' && a.keys[0]) {
+        const id = a.keys[0];
+        const step = scope.stepOrigins?.(id);
+        return new Set([`step:${id.toLowerCase()}`, ...(step ?? [])]);
+    }
+    return new Set();
+}
+/** `${{ env.NAME }}`: the variable (case-insensitive, innermost `env:` first) and what it was set from. */
+function envOrigins(name, scope, depth) {
+    const chain = scope.envChain;
+    for (let level = 0; level < chain.length; level++) {
+        const env = chain[level];
+        if (!isObj(env))
+            continue;
+        const key = Object.keys(env).find((k) => k.toLowerCase() === name.toLowerCase());
+        if (key === undefined)
+            continue;
+        const outer = { ...scope, envChain: chain.slice(level + 1) };
+        return new Set([`var:${key}`, ...valueOrigins(env[key], outer, depth + 1)]);
+    }
+    return new Set();
+}
+/** `toJSON(env)`: every variable in scope. */
+function anyEnvOrigins(scope, depth) {
+    const out = new Set();
+    for (const env of scope.envChain)
+        if (isObj(env))
+            for (const k of Object.keys(env))
+                out.add(k);
+    return new Set([...out].flatMap((k) => [...envOrigins(k, scope, depth)]));
+}
+/**
+ * The origins of a shell word as written (`"$B"`, `$(basename "$B")`, `${B%.tar.gz}`, `x-${{ inputs.b }}`):
+ * every variable it expands — its assignments in the script first, then `env:` (case-sensitive, as
+ * the shell reads it) — and every expression in it. A variable defined nowhere (the runner's own,
+ * e.g. `$RUNNER_TEMP`) is no origin: it is the same for every value and ties none together.
+ */
+function shellOrigins(text, scope, depth = 0, seen = new Set()) {
+    const out = valueOrigins(text, scope, depth);
+    if (depth > MAX_DEPTH)
+        return out;
+    for (const m of text.matchAll(SHELL_VAR)) {
+        const name = m[1] ?? m[2];
+        if (seen.has(name))
+            continue;
+        seen.add(name);
+        const assigned = scope.shellVars?.get(name);
+        if (assigned) {
+            out.add(`var:${name}`);
+            for (const v of assigned)
+                for (const o of shellOrigins(v, scope, depth + 1, seen))
+                    out.add(o);
+        }
+        for (let level = 0; level < scope.envChain.length; level++) {
+            const env = scope.envChain[level];
+            if (!isObj(env) || !Object.hasOwn(env, name))
+                continue;
+            out.add(`var:${name}`);
+            const outer = { ...scope, envChain: scope.envChain.slice(level + 1) };
+            for (const o of valueOrigins(env[name], outer, depth + 1))
+                out.add(o);
+            break;
+        }
+    }
+    return out;
+}
+/**
+ * The origin two sets share, preferring the most telling (an input, then a step, then a variable),
+ * or undefined. `input:*` (every input) shares any input.
+ */
+function sharedOrigin(a, b) {
+    const common = [...a].filter((o) => b.has(o));
+    const anyInput = (s) => [...s].find((o) => o.startsWith('input:'));
+    if (a.has('input:*') && anyInput(b))
+        common.push(anyInput(b));
+    if (b.has('input:*') && anyInput(a))
+        common.push(anyInput(a));
+    const rank = (o) => (o.startsWith('input:') ? 0 : o.startsWith('step:') ? 1 : 2);
+    return common.sort((x, y) => rank(x) - rank(y) || (x < y ? -1 : x > y ? 1 : 0))[0];
+}
+/** An origin for a message: `input 'backup_ref'`, `variable BACKUP_REF`, `the outputs of step 'pick'`. */
+function describeOrigin(o) {
+    const [kind, ...rest] = o.split(':');
+    const name = rest.join(':');
+    if (kind === 'input')
+        return name === '*' ? 'every workflow input' : `input '${name}'`;
+    if (kind === 'step')
+        return `the outputs of step '${name}'`;
+    return `variable ${name}`;
 }
 
 ;// CONCATENATED MODULE: ./src/lint/shell.ts
@@ -18908,443 +19211,6 @@ function dispatchWithConsent(argv) {
     return undefined;
 }
 
-;// CONCATENATED MODULE: ./src/lint/taint.ts
-/**
- * Where attacker data flows in a workflow (docs/architecture.md §9, docs/rules.md SG201 and SG204):
- * from `github.event.*`, `github.head_ref` and string `inputs.*`, through `env:` at every level, step
- * outputs (a step that reads such data may write any of it to `$GITHUB_OUTPUT`), job outputs
- * (`needs.<job>.outputs.*`) and matrices built from them (`matrix.*`). Values that cannot carry a
- * payload are not taint: numbers, ids, SHAs and booleans of the event, the result of a comparison,
- * `!` or contains()/startsWith()/endsWith(), and `boolean`/`number`/`choice` inputs. Expressions are
- * read with GitHub's expression parser; an unparsable one errs towards taint (fail closed). Pure;
- * never throws on a malformed workflow.
- */
-
-const isObj = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
-const EMPTY_SCOPE = {
-    env: new Map(),
-    safeInputs: new Set(),
-    step: () => undefined,
-    needs: () => undefined,
-    matrix: () => undefined,
-};
-/**
- * The last key of a `github.event` path whose value is a number, a SHA or a boolean in every event
- * GitHub sends (ids, numbers, `head.sha`, `merge_commit_sha`, `head.repo.fork`, `draft`). Not under
- * `inputs` or `client_payload`, whose keys the sender chooses.
- */
-const PAYLOAD_FREE_EVENT_KEYS = new Set([
-    'id',
-    'number',
-    'run_id',
-    'run_number',
-    'run_attempt',
-    'sha',
-    'head_sha',
-    'merge_commit_sha',
-    'fork',
-    'draft',
-    'merged',
-    'locked',
-]);
-/** Keys payload-free only right under `github.event` (a push's SHAs). */
-const PAYLOAD_FREE_TOP_EVENT_KEYS = new Set(['before', 'after']);
-const SENDER_KEYED = new Set(['inputs', 'client_payload']);
-const low = (k) => (typeof k === 'string' ? k.toLowerCase() : k);
-/** Whether a `github.event…` path (keys after `event`) is a number, SHA or boolean. */
-function payloadFreeEvent(rest) {
-    if (rest.length === 0 || rest.some((k) => k === null))
-        return false;
-    const keys = rest.map((k) => k.toLowerCase());
-    if (SENDER_KEYED.has(keys[0]))
-        return false;
-    const last = keys[keys.length - 1];
-    return PAYLOAD_FREE_EVENT_KEYS.has(last) || (keys.length === 1 && PAYLOAD_FREE_TOP_EVENT_KEYS.has(last));
-}
-/** The source of attacker data one read gives, or undefined. */
-function readTaint(a, scope) {
-    const [k0, k1, k2] = a.keys.map(low);
-    const shown = describeAccess(a);
-    switch (a.root) {
-        case 'inputs':
-            return typeof k0 === 'string' && scope.safeInputs.has(k0) ? undefined : shown;
-        case 'github':
-            if (k0 === undefined || k0 === null || k0 === '*')
-                return shown;
-            if (k0 === 'head_ref')
-                return shown;
-            if (k0 !== 'event')
-                return undefined;
-            if (k1 === 'inputs' && typeof k2 === 'string' && a.keys.length === 3 && scope.safeInputs.has(k2))
-                return undefined;
-            return payloadFreeEvent(a.keys.slice(1)) ? undefined : shown;
-        case 'env': {
-            if (k0 === undefined || k0 === null || k0 === '*')
-                return scope.env.size > 0 ? shown : undefined;
-            const src = scope.env.get(k0) ?? scope.env.get('*');
-            return src === undefined ? undefined : `${shown} (set from ${src})`;
-        }
-        case 'steps': {
-            if (k1 !== undefined && k1 !== 'outputs' && k1 !== null)
-                return undefined; // outcome, conclusion
-            const src = scope.step(k0 === undefined ? null : k0);
-            return src === undefined ? undefined : `${shown} (written by a step that reads ${src})`;
-        }
-        case 'needs': {
-            if (k1 !== undefined && k1 !== 'outputs' && k1 !== null)
-                return undefined; // result
-            const src = scope.needs(k0 ?? null, k2 ?? null);
-            return src === undefined ? undefined : `${shown} (set from ${src})`;
-        }
-        case 'matrix': {
-            const src = scope.matrix(k0 ?? null);
-            return src === undefined ? undefined : `${shown} (built from ${src})`;
-        }
-        default:
-            return undefined;
-    }
-}
-/** The attacker data one expression body can give, described for a message; [] when none. */
-function taintedReads(body, scope) {
-    const list = accesses(body, { valuesOnly: true });
-    if (list === null) {
-        // Unparsable (an SG000 error already): read it as text and err towards taint.
-        const envNames = new Set([...scope.env.keys()]);
-        const out = untrustedReads(body, envNames);
-        for (const m of body.matchAll(/\b(steps|needs|matrix)\s*\.\s*([A-Za-z_][\w-]*)/gi)) {
-            const root = m[1].toLowerCase();
-            const key = m[2].toLowerCase();
-            const src = root === 'steps' ? scope.step(key) : root === 'needs' ? scope.needs(key, null) : scope.matrix(key);
-            if (src !== undefined)
-                out.push(`${m[0]} (from ${src})`);
-        }
-        return [...new Set(out)];
-    }
-    const out = [];
-    for (const a of list) {
-        const t = readTaint(a, scope);
-        if (t !== undefined)
-            out.push(t);
-    }
-    return [...new Set(out)];
-}
-/** The first attacker data any `${{ }}` in a string gives, or undefined. */
-function textTaint(text, scope) {
-    if (typeof text !== 'string' || !text.includes('${{'))
-        return undefined;
-    for (const m of text.matchAll(EXPRESSION)) {
-        const reads = taintedReads(m[1], scope);
-        if (reads.length > 0)
-            return reads[0];
-    }
-    return undefined;
-}
-/** The first attacker data anywhere in a YAML value (strings, lists and mappings, keys included). */
-function deepTaint(value, scope, depth = 0) {
-    if (depth > 32)
-        return undefined;
-    if (typeof value === 'string')
-        return textTaint(value, scope);
-    if (Array.isArray(value)) {
-        for (const v of value) {
-            const t = deepTaint(v, scope, depth + 1);
-            if (t !== undefined)
-                return t;
-        }
-    }
-    else if (isObj(value)) {
-        for (const [k, v] of Object.entries(value)) {
-            const t = textTaint(k, scope) ?? deepTaint(v, scope, depth + 1);
-            if (t !== undefined)
-                return t;
-        }
-    }
-    return undefined;
-}
-/**
- * The tainted env names after one `env:` mapping is applied over `outer`: names it sets replace the
- * outer ones; its own expressions see the outer env. An `env:` given as one tainted expression
- * taints every name.
- */
-function envTaintOf(env, scope) {
-    const next = new Map(scope.env);
-    if (typeof env === 'string') {
-        const t = textTaint(env, scope);
-        if (t !== undefined)
-            next.set('*', t);
-        return next;
-    }
-    if (!isObj(env))
-        return next;
-    for (const [k, v] of Object.entries(env)) {
-        const t = textTaint(typeof v === 'string' ? v : undefined, scope);
-        if (t !== undefined)
-            next.set(k.toLowerCase(), t);
-        else
-            next.delete(k.toLowerCase());
-    }
-    return next;
-}
-/** `$NAME`, `${NAME…}` and PowerShell's `$env:NAME` in script text. */
-const SHELL_VAR = /\$(?:env:([A-Za-z_][A-Za-z0-9_]*)|([A-Za-z_][A-Za-z0-9_]*)|\{#?!?([A-Za-z_][A-Za-z0-9_]*))/g;
-/** Runner variables that hold attacker data: the event file and the pull request's branch. */
-const RUNNER_TAINT = new Map([
-    ['github_event_path', 'the event payload ($GITHUB_EVENT_PATH)'],
-    ['github_head_ref', 'the pull request branch ($GITHUB_HEAD_REF)'],
-]);
-/** The variables a script references (lower case). */
-function shellVarsIn(text) {
-    const out = [];
-    for (const m of text.matchAll(SHELL_VAR))
-        out.push((m[1] ?? m[2] ?? m[3]).toLowerCase());
-    return out;
-}
-/** The source of attacker data a variable of the script holds (env:, or a runner variable), or undefined. */
-function shellVarTaint(name, scope) {
-    const env = scope.env.get(name) ?? (name.startsWith('github_') || name.startsWith('runner_') ? undefined : scope.env.get('*'));
-    if (env !== undefined)
-        return `$${name.toUpperCase()} (set from ${env})`;
-    return RUNNER_TAINT.get(name);
-}
-/** The first attacker data a piece of script text reads: a tainted expression or a tainted variable. */
-function scriptTaint(text, scope, extra) {
-    const t = textTaint(text, scope);
-    if (t !== undefined)
-        return t;
-    for (const name of shellVarsIn(text)) {
-        const s = extra?.get(name) ?? shellVarTaint(name, scope);
-        if (s !== undefined)
-            return s;
-    }
-    return undefined;
-}
-/** Inputs every trigger that declares them gives as boolean, number or choice. */
-function safeInputsOf(on) {
-    const types = new Map();
-    if (!isObj(on))
-        return new Set();
-    for (const trigger of ['workflow_dispatch', 'workflow_call']) {
-        const t = on[trigger];
-        if (!isObj(t) || !isObj(t.inputs))
-            continue;
-        for (const [name, def] of Object.entries(t.inputs)) {
-            const type = isObj(def) ? def.type : undefined;
-            const safe = type === 'boolean' || type === 'number' || (type === 'choice' && trigger === 'workflow_dispatch');
-            const key = name.toLowerCase();
-            types.set(key, (types.get(key) ?? true) && safe);
-        }
-    }
-    return new Set([...types].filter(([, safe]) => safe).map(([k]) => k));
-}
-/** The source of attacker data a step reads (its `with:`, `env:` and `run:`), making its outputs tainted. */
-function stepReads(step, scope) {
-    const t = deepTaint(step.with, scope);
-    if (t !== undefined)
-        return t;
-    if (typeof step.run === 'string')
-        return scriptTaint(step.run, scope);
-    // An action reads its whole environment.
-    for (const v of scope.env.values())
-        return v;
-    return undefined;
-}
-function taintFlow(root) {
-    const safeInputs = safeInputsOf(root.on);
-    const base = { ...EMPTY_SCOPE, safeInputs };
-    const wfEnv = envTaintOf(root.env, base);
-    const jobs = isObj(root.jobs) ? root.jobs : {};
-    const jobKey = new Map(Object.keys(jobs).map((k) => [k.toLowerCase(), k]));
-    const memo = new Map();
-    const EMPTY_JOB = { steps: [], outputs: new Map() };
-    const needs = (job, output) => {
-        const ids = job === null ? [...jobKey.values()] : [jobKey.get(job)].filter((x) => !!x);
-        for (const id of ids) {
-            const outs = jobFlow(id).outputs;
-            if (output !== null) {
-                const t = outs.get(output) ?? outs.get('*');
-                if (t !== undefined)
-                    return t;
-            }
-            else {
-                for (const t of outs.values())
-                    return t;
-            }
-        }
-        return undefined;
-    };
-    function jobFlow(id) {
-        const hit = memo.get(id);
-        if (hit)
-            return hit;
-        memo.set(id, EMPTY_JOB); // a cycle of needs (an SG000 error) stops here
-        const job = jobs[id];
-        if (!isObj(job))
-            return EMPTY_JOB;
-        const jobBase = { ...base, env: wfEnv, needs };
-        // The matrix: per key when it is a mapping; a tainted include or whole-matrix expression taints every key.
-        const strategy = isObj(job.strategy) ? job.strategy : {};
-        const m = strategy.matrix;
-        const matrixTaint = new Map();
-        if (typeof m === 'string') {
-            const t = textTaint(m, jobBase);
-            if (t !== undefined)
-                matrixTaint.set('*', t);
-        }
-        else if (isObj(m)) {
-            for (const [k, v] of Object.entries(m)) {
-                const t = deepTaint(v, jobBase);
-                if (t === undefined)
-                    continue;
-                matrixTaint.set(k === 'include' ? '*' : k === 'exclude' ? '' : k.toLowerCase(), t);
-            }
-            matrixTaint.delete('');
-        }
-        const matrix = (key) => key === null ? [...matrixTaint.values()][0] : (matrixTaint.get(key) ?? matrixTaint.get('*'));
-        const withMatrix = { ...jobBase, matrix };
-        const jobScope = { ...withMatrix, env: envTaintOf(job.env, withMatrix) };
-        const stepTaint = new Map();
-        const stepResolver = (sid) => sid === null ? [...stepTaint.values()][0] : stepTaint.get(sid);
-        const scopes = [];
-        const steps = Array.isArray(job.steps) ? job.steps : [];
-        for (const step of steps) {
-            const known = new Map(stepTaint);
-            const before = {
-                ...jobScope,
-                step: (sid) => (sid === null ? [...known.values()][0] : known.get(sid)),
-            };
-            if (!isObj(step)) {
-                scopes.push(before);
-                continue;
-            }
-            const scope = { ...before, env: envTaintOf(step.env, before) };
-            scopes.push(scope);
-            if (typeof step.id === 'string') {
-                const t = stepReads(step, scope);
-                if (t !== undefined)
-                    stepTaint.set(step.id.toLowerCase(), t);
-            }
-        }
-        const after = { ...jobScope, step: stepResolver };
-        const outputs = new Map();
-        if (isObj(job.outputs)) {
-            for (const [k, v] of Object.entries(job.outputs)) {
-                const t = textTaint(v, after);
-                if (t !== undefined)
-                    outputs.set(k.toLowerCase(), t);
-            }
-        }
-        // A reusable workflow given attacker data may return it in any output.
-        if (typeof job.uses === 'string') {
-            const t = deepTaint(job.with, jobScope);
-            if (t !== undefined)
-                outputs.set('*', t);
-        }
-        const flow = { steps: scopes, outputs };
-        memo.set(id, flow);
-        return flow;
-    }
-    return {
-        stepScope(jobId, index) {
-            return jobFlow(jobId).steps[index] ?? { ...base, env: wfEnv, needs };
-        },
-    };
-}
-
-;// CONCATENATED MODULE: ./src/lint/rules/env-file-injection.ts
-
-
-/** Triggers that run with the base repository's secrets and a write token on an outsider's event. */
-const PRIVILEGED_TRIGGERS = ['pull_request_target', 'issue_comment', 'workflow_run'];
-const ENV_FILE_ANCHOR = 'docs/rules.md#sg204-env-file-injection';
-/** A write to one of the files: `>> $GITHUB_ENV`, `> "${GITHUB_OUTPUT}"`, `tee -a $GITHUB_PATH`, `$env:GITHUB_ENV`. */
-const FILES = 'GITHUB_ENV|GITHUB_OUTPUT|GITHUB_PATH';
-const WRITE = new RegExp(String.raw `(?:>>?|\btee\b(?:\s+-[a-z-]+)*)\s*["']?\$\{?(${FILES})\b|\$env:(${FILES})\b`, 'gi');
-/** A line whose redirection applies to more than itself. */
-const env_file_injection_BLOCK = /^\s*(?:\}|\)|done\b|fi\b|esac\b)|<</;
-/** The script's variables (lower case) that hold attacker data, followed through its assignments. */
-function taintedShellVars(script, scope) {
-    const assigned = assignmentsOf(script);
-    const out = new Map();
-    for (let changed = true, rounds = 0; changed && rounds < 16; rounds++) {
-        changed = false;
-        for (const [name, values] of assigned) {
-            const key = name.toLowerCase();
-            if (out.has(key))
-                continue;
-            for (const v of values) {
-                const t = scriptTaint(v, scope, out);
-                if (t !== undefined) {
-                    out.set(key, `$${name} (from ${t})`);
-                    changed = true;
-                    break;
-                }
-            }
-        }
-    }
-    return out;
-}
-/** Every write of attacker data to an environment file in one script. */
-function envFileWrites(script, scope) {
-    if (!/GITHUB_(?:ENV|OUTPUT|PATH)/i.test(script))
-        return [];
-    const vars = taintedShellVars(script, scope);
-    const out = [];
-    let whole = null;
-    // logical lines: a trailing backslash continues the line
-    let start = 0;
-    const lines = [];
-    const raw = script.split('\n');
-    let buf = '';
-    let offset = 0;
-    for (const l of raw) {
-        if (buf === '')
-            start = offset;
-        buf += (buf === '' ? '' : '\n') + l;
-        offset += l.length + 1;
-        if (!l.endsWith('\\')) {
-            lines.push({ text: buf, start });
-            buf = '';
-        }
-    }
-    if (buf !== '')
-        lines.push({ text: buf, start });
-    for (const line of lines) {
-        for (const m of line.text.matchAll(WRITE)) {
-            const file = (m[1] ?? m[2]).toUpperCase();
-            // the file's own name is not data written to it
-            const data = line.text.slice(0, m.index) + line.text.slice(m.index + m[0].length);
-            let source = scriptTaint(data, scope, vars);
-            if (source === undefined && env_file_injection_BLOCK.test(line.text)) {
-                if (whole === null)
-                    whole = scriptTaint(script, scope, vars);
-                source = whole;
-            }
-            if (source === undefined)
-                continue;
-            out.push({ offset: line.start + m.index + m[0].indexOf('$'), file, source });
-        }
-    }
-    return out;
-}
-/** SG204 over a workflow's steps; `report` places and records each finding. */
-function checkEnvFileInjection(triggers, steps, position, report) {
-    const privileged = triggers.filter((t) => PRIVILEGED_TRIGGERS.includes(t));
-    if (privileged.length === 0)
-        return;
-    for (const s of steps) {
-        if (typeof s.step.run !== 'string')
-            continue;
-        for (const w of envFileWrites(s.step.run, s.scope)) {
-            report(position(s.runPath, w.offset, `$${w.file}`), `step ${s.index + 1} of job '${s.jobId}' writes attacker data to $${w.file} (it reads ` +
-                `${oneLine(w.source)}) in a workflow triggered by ${privileged.join(', ')}, which runs with secrets and a ` +
-                `write token: a crafted value can set any variable, output or PATH entry for the later steps ` +
-                `(environment injection); do not write it there: pass the value to the step that needs it through env:, ` +
-                `or check it against a strict pattern first (${ENV_FILE_ANCHOR})`);
-        }
-    }
-}
-const oneLine = (s) => s.replace(/\s+/g, ' ').trim();
-
 ;// CONCATENATED MODULE: ./src/lint/rules.ts
 const RULES = [
     {
@@ -19656,226 +19522,90 @@ function compareProblems(a, b) {
                 (a.rule < b.rule ? -1 : a.rule > b.rule ? 1 : a.message < b.message ? -1 : a.message > b.message ? 1 : 0);
 }
 
-;// CONCATENATED MODULE: ./src/lint/derived.ts
-/**
- * What a value given to a stateguard step is computed from (docs/rules.md, SG108): the workflow
- * inputs it reads, the variables it passes through (`env:` at every level, assignments in the
- * `run:` script) and the steps whose outputs it reads, followed to where they come from. Two values
- * sharing an origin are derived from the same thing: a restore confirm computed from the backup
- * reference is no separate confirmation. Pure; never throws on a malformed workflow.
- */
+;// CONCATENATED MODULE: ./src/lint/rules/context.ts
 
-const MAX_DEPTH = 16;
-const derived_isObj = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
-/** `$NAME` and `${NAME…}` anywhere in shell text, `$( … )` included. */
-const derived_SHELL_VAR = /\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{#?([A-Za-z_][A-Za-z0-9_]*))/g;
-/** The origins of a YAML value (a `with:` or `env:` value): what its `${{ }}` expressions read. */
-function valueOrigins(value, scope, depth = 0) {
-    const out = new Set();
-    if (typeof value !== 'string' || depth > MAX_DEPTH)
+const context_isObj = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
+function stepsOf(wf) {
+    const out = [];
+    const root = wf.value;
+    if (!context_isObj(root.jobs))
         return out;
-    for (const m of value.matchAll(EXPRESSION)) {
-        const list = accesses(m[1]);
-        if (list === null) {
-            // Unparsable (an SG000 error already): read the names as text, case-insensitively.
-            for (const t of m[1].matchAll(/\binputs\s*\.\s*([A-Za-z_][\w-]*)/gi))
-                out.add(`input:${t[1].toLowerCase()}`);
-            for (const t of m[1].matchAll(/(?:^|[^\w.])env\s*\.\s*([A-Za-z_][\w-]*)/gi))
-                for (const o of envOrigins(t[1], scope, depth))
-                    out.add(o);
+    for (const [jobId, job] of Object.entries(root.jobs)) {
+        if (!context_isObj(job) || !Array.isArray(job.steps))
             continue;
-        }
-        for (const a of list)
-            for (const o of accessOrigins(a, scope, depth))
-                out.add(o);
+        job.steps.forEach((step, index) => {
+            if (context_isObj(step))
+                out.push({
+                    jobId,
+                    index,
+                    step,
+                    path: ['jobs', jobId, 'steps', index],
+                    envChain: [step.env, job.env, root.env],
+                    job,
+                });
+        });
     }
     return out;
 }
-function accessOrigins(a, scope, depth) {
-    const [k0, k1, k2] = a.keys.map((k) => (k === null ? null : k?.toLowerCase()));
-    if (a.root === 'inputs')
-        return new Set([k0 ? `input:${k0}` : 'input:*']);
-    if (a.root === 'github') {
-        // github.event.inputs.X is the dispatch input X; the whole event (or github itself) holds every input.
-        if (k0 === undefined || k0 === null)
-            return new Set(['input:*']);
-        if (k0 !== 'event')
-            return new Set();
-        if (k1 === undefined || k1 === null)
-            return new Set(['input:*']);
-        if (k1 !== 'inputs')
-            return new Set();
-        return new Set([k2 ? `input:${k2}` : 'input:*']);
-    }
-    if (a.root === 'env') {
-        if (!a.keys[0])
-            return anyEnvOrigins(scope, depth);
-        return envOrigins(a.keys[0], scope, depth);
-    }
-    if (a.root === 'steps' && a.keys[0]) {
-        const id = a.keys[0];
-        const step = scope.stepOrigins?.(id);
-        return new Set([`step:${id.toLowerCase()}`, ...(step ?? [])]);
-    }
-    return new Set();
-}
-/** `${{ env.NAME }}`: the variable (case-insensitive, innermost `env:` first) and what it was set from. */
-function envOrigins(name, scope, depth) {
-    const chain = scope.envChain;
-    for (let level = 0; level < chain.length; level++) {
-        const env = chain[level];
-        if (!derived_isObj(env))
+/** Literal env values a script can read (`$COMPOSE_PROJECT_NAME`), outermost first, inner ones win. */
+function literalEnvOf(chain) {
+    const out = new Map();
+    for (const env of [...chain].reverse()) {
+        if (!context_isObj(env))
             continue;
-        const key = Object.keys(env).find((k) => k.toLowerCase() === name.toLowerCase());
-        if (key === undefined)
-            continue;
-        const outer = { ...scope, envChain: chain.slice(level + 1) };
-        return new Set([`var:${key}`, ...valueOrigins(env[key], outer, depth + 1)]);
-    }
-    return new Set();
-}
-/** `toJSON(env)`: every variable in scope. */
-function anyEnvOrigins(scope, depth) {
-    const out = new Set();
-    for (const env of scope.envChain)
-        if (derived_isObj(env))
-            for (const k of Object.keys(env))
-                out.add(k);
-    return new Set([...out].flatMap((k) => [...envOrigins(k, scope, depth)]));
-}
-/**
- * The origins of a shell word as written (`"$B"`, `$(basename "$B")`, `${B%.tar.gz}`, `x-${{ inputs.b }}`):
- * every variable it expands — its assignments in the script first, then `env:` (case-sensitive, as
- * the shell reads it) — and every expression in it. A variable defined nowhere (the runner's own,
- * e.g. `$RUNNER_TEMP`) is no origin: it is the same for every value and ties none together.
- */
-function shellOrigins(text, scope, depth = 0, seen = new Set()) {
-    const out = valueOrigins(text, scope, depth);
-    if (depth > MAX_DEPTH)
-        return out;
-    for (const m of text.matchAll(derived_SHELL_VAR)) {
-        const name = m[1] ?? m[2];
-        if (seen.has(name))
-            continue;
-        seen.add(name);
-        const assigned = scope.shellVars?.get(name);
-        if (assigned) {
-            out.add(`var:${name}`);
-            for (const v of assigned)
-                for (const o of shellOrigins(v, scope, depth + 1, seen))
-                    out.add(o);
-        }
-        for (let level = 0; level < scope.envChain.length; level++) {
-            const env = scope.envChain[level];
-            if (!derived_isObj(env) || !Object.hasOwn(env, name))
-                continue;
-            out.add(`var:${name}`);
-            const outer = { ...scope, envChain: scope.envChain.slice(level + 1) };
-            for (const o of valueOrigins(env[name], outer, depth + 1))
-                out.add(o);
-            break;
+        for (const [k, v] of Object.entries(env)) {
+            if (typeof v === 'string' && !v.includes('${{'))
+                out.set(k, v);
+            else if (typeof v === 'number' || typeof v === 'boolean')
+                out.set(k, String(v));
+            else
+                out.delete(k);
         }
     }
     return out;
 }
-/**
- * The origin two sets share, preferring the most telling (an input, then a step, then a variable),
- * or undefined. `input:*` (every input) shares any input.
- */
-function sharedOrigin(a, b) {
-    const common = [...a].filter((o) => b.has(o));
-    const anyInput = (s) => [...s].find((o) => o.startsWith('input:'));
-    if (a.has('input:*') && anyInput(b))
-        common.push(anyInput(b));
-    if (b.has('input:*') && anyInput(a))
-        common.push(anyInput(a));
-    const rank = (o) => (o.startsWith('input:') ? 0 : o.startsWith('step:') ? 1 : 2);
-    return common.sort((x, y) => rank(x) - rank(y) || (x < y ? -1 : x > y ? 1 : 0))[0];
-}
-/** An origin for a message: `input 'backup_ref'`, `variable BACKUP_REF`, `the outputs of step 'pick'`. */
-function describeOrigin(o) {
-    const [kind, ...rest] = o.split(':');
-    const name = rest.join(':');
-    if (kind === 'input')
-        return name === '*' ? 'every workflow input' : `input '${name}'`;
-    if (kind === 'step')
-        return `the outputs of step '${name}'`;
-    return `variable ${name}`;
-}
-
-;// CONCATENATED MODULE: ./src/lint/rules/pr-code-fetch.ts
-/**
- * SG203 untrusted-checkout, in `run:` (docs/rules.md SG203, docs/architecture.md §9): a workflow
- * that runs with the base repository's secrets and a write token (`pull_request_target`,
- * `workflow_run`, `issue_comment`) and fetches the pull request's code in a script: `gh pr checkout`,
- * `git fetch|pull|checkout|switch … pull/<n>/head|merge` or `refs/pull/…`. The `actions/checkout`
- * form is checked in checks.ts.
- */
-
-/** Triggers whose runs hold the base repository's secrets while a pull request's author controls data. */
-const pr_code_fetch_PRIVILEGED_TRIGGERS = ['pull_request_target', 'workflow_run', 'issue_comment'];
-/** A refspec or ref naming a pull request's head or merge commit: `pull/12/head`, `refs/pull/$N/merge`. */
-const PR_REF = /(?:^|[\s:+/])(?:refs\/)?pull\/[^/\s]+\/(?:head|merge)\b|refs\/pull\//;
-const GIT_FETCHING = new Set(['fetch', 'pull', 'checkout', 'switch', 'worktree', 'reset', 'merge', 'rebase']);
-/** git global options that take a value (so the value is not read as the subcommand). */
-const GIT_VALUE = new Set(['-C', '-c', '--git-dir', '--work-tree', '--namespace', '--exec-path']);
-/** What a command does to fetch a pull request's code, or undefined. */
-function fetchesPrCode(argv) {
-    const words = argv.map((w) => w.text);
-    const prog = words[0].slice(words[0].lastIndexOf('/') + 1).toLowerCase();
-    if (prog === 'gh') {
-        const rest = [];
-        for (let i = 1; i < words.length; i++) {
-            if (words[i] === '-R' || words[i] === '--repo')
-                i++;
-            else if (!words[i].startsWith('-'))
-                rest.push(words[i]);
-        }
-        if (rest[0] === 'pr' && rest[1] === 'checkout')
-            return 'gh pr checkout';
+function workingDirectoryOf(step, job) {
+    const defaults = context_isObj(job.defaults) && context_isObj(job.defaults.run) ? job.defaults.run['working-directory'] : undefined;
+    const wd = step['working-directory'] ?? defaults;
+    if (wd === undefined || wd === null)
+        return '';
+    if (typeof wd !== 'string' || wd.includes('${{'))
         return undefined;
-    }
-    if (prog !== 'git')
-        return undefined;
-    let i = 1;
-    while (i < words.length && words[i].startsWith('-'))
-        i += GIT_VALUE.has(words[i]) ? 2 : 1;
-    const sub = words[i];
-    if (!sub || !GIT_FETCHING.has(sub))
-        return undefined;
-    return words.slice(i + 1).some((w) => PR_REF.test(w)) ? `git ${sub} of a pull request ref` : undefined;
+    return wd;
 }
-function checkPrCodeFetch(triggers, sites, report) {
-    const privileged = triggers.filter((t) => pr_code_fetch_PRIVILEGED_TRIGGERS.includes(t));
-    if (privileged.length === 0)
-        return;
-    for (const site of sites) {
-        if (!/\bgh\b|\bgit\b/.test(site.run))
-            continue;
-        for (const c of commandsOf(site.run, site.env)) {
-            const what = fetchesPrCode(c.argv);
-            if (!what)
-                continue;
-            const first = c.argv[0];
-            report('SG203', site.at(first.start, first.text), `${site.where} fetches the pull request's code ('${c.argv
-                .map((w) => w.text)
-                .join(' ')}': ${what}) in a workflow triggered by ${privileged.join(', ')}, which runs with secrets and ` +
-                `a write token; build or run the pull request's code in a 'pull_request' workflow instead, and fetch ` +
-                `only the base ref here`);
-        }
-    }
+/** The `run:` scripts of the workflow's own steps. */
+function workflowRunSites(wf) {
+    return stepsOf(wf)
+        .filter((s) => typeof s.step.run === 'string')
+        .map((s) => ({
+        jobId: s.jobId,
+        index: s.index,
+        run: s.step.run,
+        env: literalEnvOf(s.envChain),
+        workingDirectory: workingDirectoryOf(s.step, s.job),
+        where: `step ${s.index + 1} of job '${s.jobId}'`,
+        at: (offset, needle) => wf.positionInValue([...s.path, 'run'], offset, needle),
+    }));
+}
+function reporter(file, problems) {
+    return (rule, pos, message) => problems.push({ file, line: pos.line, column: pos.column, rule, severity: ruleById(rule).severity, message });
+}
+/** The workflow's triggers (the one reading: src/lint/facts.ts uses it too). */
+function triggersOf(on) {
+    if (typeof on === 'string')
+        return [on];
+    if (Array.isArray(on))
+        return on.filter((t) => typeof t === 'string');
+    if (context_isObj(on))
+        return Object.keys(on);
+    return [];
 }
 
-;// CONCATENATED MODULE: ./src/lint/checks.ts
+;// CONCATENATED MODULE: ./src/lint/facts.ts
 
 
 
 
-
-
-
-
-const checks_isObj = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isExpression = (v) => typeof v === 'string' && v.includes('${{');
 function parseUses(uses) {
     const u = uses.trim();
@@ -19943,7 +19673,7 @@ function stateguardCommand(step) {
     }
     if (sub !== '')
         return sub.toLowerCase();
-    const command = checks_isObj(step.with) ? step.with.command : undefined;
+    const command = context_isObj(step.with) ? step.with.command : undefined;
     if (command === undefined || command === null)
         return undefined;
     if (isExpression(command))
@@ -19964,25 +19694,12 @@ const MUTATING = new Set([
     'prune-backups',
     '*',
 ]);
-/** Routine backup work that `schedule` may run (never a push or a pull request): workflows/backup.yml. */
-const SCHEDULE_OK = new Set(['snapshot', 'prune-backups']);
 /**
  * Commands that take the operator's consent (allow-stateful, backup-ref, confirm). Not `recover`: it
  * takes none (it only brings an interrupted restore back to a consistent state from its journal),
  * so no rule may ask a workflow to give it any.
  */
 const CONSENT = new Set(['apply', 'stateful-apply', 'restore', 'upgrade', '*']);
-const GATES = new Set([
-    'guard',
-    'verify-backup',
-    'e2e-gate',
-    'apply',
-    'stateful-apply',
-    'restore',
-    'recover',
-    'upgrade',
-    '*',
-]);
 const ROLE_NAMES = {
     allow: { with: 'allow-stateful', flag: '--allow-stateful', input: 'allow_stateful' },
     confirm: { with: 'confirm', flag: '--confirm', input: 'stateful_confirm' },
@@ -19993,7 +19710,7 @@ const RESTORE_CONFIRM_INPUT = 'restore_confirm';
 function lookupEnv(chain, name, caseInsensitive) {
     for (let level = 0; level < chain.length; level++) {
         const env = chain[level];
-        if (!checks_isObj(env))
+        if (!context_isObj(env))
             continue;
         const key = caseInsensitive
             ? Object.keys(env).find((k) => k.toLowerCase() === name.toLowerCase())
@@ -20033,7 +19750,7 @@ function sourceOfWord(text, chain) {
 function literalEnv(chain) {
     const out = new Map();
     for (const env of [...chain].reverse()) {
-        if (!checks_isObj(env))
+        if (!context_isObj(env))
             continue;
         for (const [k, v] of Object.entries(env)) {
             if (typeof v === 'string' && !v.includes('${{'))
@@ -20064,8 +19781,8 @@ function stepOriginsOf(steps) {
         memo.set(key, out);
         const run = typeof s.step.run === 'string' ? s.step.run : undefined;
         const scope = { envChain: s.envChain, stepOrigins: get, shellVars: run ? assignmentsOf(run) : undefined };
-        const values = [...Object.values(checks_isObj(s.step.with) ? s.step.with : {})];
-        values.push(...Object.values(checks_isObj(s.step.env) ? s.step.env : {}));
+        const values = [...Object.values(context_isObj(s.step.with) ? s.step.with : {})];
+        values.push(...Object.values(context_isObj(s.step.env) ? s.step.env : {}));
         for (const v of values)
             for (const o of valueOrigins(v, scope))
                 out.add(o);
@@ -20076,37 +19793,26 @@ function stepOriginsOf(steps) {
     };
     return get;
 }
-function checkWorkflow(wf) {
-    const problems = [];
-    const report = (rule, pos, message) => {
-        problems.push({
-            file: wf.file,
-            line: pos.line,
-            column: pos.column,
-            rule,
-            severity: ruleById(rule).severity,
-            message,
-        });
-    };
+function workflowFacts(wf) {
     const root = wf.value;
-    const triggers = triggerNames(root.on);
-    const on = checks_isObj(root.on) ? root.on : {};
+    const triggers = triggersOf(root.on);
+    const on = context_isObj(root.on) ? root.on : {};
     const inputsOf = (trigger) => {
         const t = on[trigger];
-        return checks_isObj(t) && checks_isObj(t.inputs) ? t.inputs : {};
+        return context_isObj(t) && context_isObj(t.inputs) ? t.inputs : {};
     };
     const dispatchInputs = inputsOf('workflow_dispatch');
     const callInputs = inputsOf('workflow_call');
     const jobs = [];
-    if (checks_isObj(root.jobs)) {
+    if (context_isObj(root.jobs)) {
         for (const [id, job] of Object.entries(root.jobs)) {
-            if (!checks_isObj(job))
+            if (!context_isObj(job))
                 continue;
             const steps = [];
             const stepOrigins = stepOriginsOf(steps);
             if (Array.isArray(job.steps)) {
                 job.steps.forEach((step, index) => {
-                    if (!checks_isObj(step))
+                    if (!context_isObj(step))
                         return;
                     const path = ['jobs', id, 'steps', index];
                     const envChain = [step.env, job.env, root.env];
@@ -20114,7 +19820,7 @@ function checkWorkflow(wf) {
                     const where = `step ${index + 1} of job '${id}'`;
                     const usesCommand = stateguardCommand(step);
                     if (usesCommand !== undefined) {
-                        const w = checks_isObj(step.with) ? step.with : {};
+                        const w = context_isObj(step.with) ? step.with : {};
                         const sinks = [];
                         for (const role of ['allow', 'confirm', 'backup']) {
                             const name = ROLE_NAMES[role].with;
@@ -20216,11 +19922,403 @@ function checkWorkflow(wf) {
     const allSteps = jobs.flatMap((j) => j.steps);
     const allInvocations = allSteps.flatMap((s) => s.invocations);
     const automatic = triggers.filter((t) => t !== 'workflow_dispatch');
-    // SG101: a mutating stateguard command reachable from anything but workflow_dispatch. A snapshot
-    // only stops and restarts the module to copy its volumes, and scheduled backups (with their
-    // retention, prune-backups, which never deletes the newest verified one) are the point of having
-    // them (workflows/backup.yml), so `schedule` may run them; a push or a pull request may not
-    // (docs/rules.md, SG101).
+    return { triggers, automatic, dispatchInputs, callInputs, jobs, steps: allSteps, invocations: allInvocations };
+}
+/** Text every command the run: rules look for contains: docker, stateguard's CLI, gh, curl-like clients. */
+const RELEVANT = /docker|stateguard|cli\.js|dispatches|\bgh\b|curl|wget|\bhttps?\b/i;
+
+;// CONCATENATED MODULE: ./src/lint/taint.ts
+/**
+ * Where attacker data flows in a workflow (docs/architecture.md §9, docs/rules.md SG201 and SG204):
+ * from `github.event.*`, `github.head_ref` and string `inputs.*`, through `env:` at every level, step
+ * outputs (a step that reads such data may write any of it to `$GITHUB_OUTPUT`), job outputs
+ * (`needs.<job>.outputs.*`) and matrices built from them (`matrix.*`). Values that cannot carry a
+ * payload are not taint: numbers, ids, SHAs and booleans of the event, the result of a comparison,
+ * `!` or contains()/startsWith()/endsWith(), and `boolean`/`number`/`choice` inputs. Expressions are
+ * read with GitHub's expression parser; an unparsable one errs towards taint (fail closed). Pure;
+ * never throws on a malformed workflow.
+ */
+
+const taint_isObj = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
+const EMPTY_SCOPE = {
+    env: new Map(),
+    safeInputs: new Set(),
+    step: () => undefined,
+    needs: () => undefined,
+    matrix: () => undefined,
+};
+/**
+ * The last key of a `github.event` path whose value is a number, a SHA or a boolean in every event
+ * GitHub sends (ids, numbers, `head.sha`, `merge_commit_sha`, `head.repo.fork`, `draft`). Not under
+ * `inputs` or `client_payload`, whose keys the sender chooses.
+ */
+const PAYLOAD_FREE_EVENT_KEYS = new Set([
+    'id',
+    'number',
+    'run_id',
+    'run_number',
+    'run_attempt',
+    'sha',
+    'head_sha',
+    'merge_commit_sha',
+    'fork',
+    'draft',
+    'merged',
+    'locked',
+]);
+/** Keys payload-free only right under `github.event` (a push's SHAs). */
+const PAYLOAD_FREE_TOP_EVENT_KEYS = new Set(['before', 'after']);
+const SENDER_KEYED = new Set(['inputs', 'client_payload']);
+const low = (k) => (typeof k === 'string' ? k.toLowerCase() : k);
+/** Whether a `github.event…` path (keys after `event`) is a number, SHA or boolean. */
+function payloadFreeEvent(rest) {
+    if (rest.length === 0 || rest.some((k) => k === null))
+        return false;
+    const keys = rest.map((k) => k.toLowerCase());
+    if (SENDER_KEYED.has(keys[0]))
+        return false;
+    const last = keys[keys.length - 1];
+    return PAYLOAD_FREE_EVENT_KEYS.has(last) || (keys.length === 1 && PAYLOAD_FREE_TOP_EVENT_KEYS.has(last));
+}
+/** The source of attacker data one read gives, or undefined. */
+function readTaint(a, scope) {
+    const [k0, k1, k2] = a.keys.map(low);
+    const shown = describeAccess(a);
+    switch (a.root) {
+        case 'inputs':
+            return typeof k0 === 'string' && scope.safeInputs.has(k0) ? undefined : shown;
+        case 'github':
+            if (k0 === undefined || k0 === null || k0 === '*')
+                return shown;
+            if (k0 === 'head_ref')
+                return shown;
+            if (k0 !== 'event')
+                return undefined;
+            if (k1 === 'inputs' && typeof k2 === 'string' && a.keys.length === 3 && scope.safeInputs.has(k2))
+                return undefined;
+            return payloadFreeEvent(a.keys.slice(1)) ? undefined : shown;
+        case 'env': {
+            if (k0 === undefined || k0 === null || k0 === '*')
+                return scope.env.size > 0 ? shown : undefined;
+            const src = scope.env.get(k0) ?? scope.env.get('*');
+            return src === undefined ? undefined : `${shown} (set from ${src})`;
+        }
+        case 'steps': {
+            if (k1 !== undefined && k1 !== 'outputs' && k1 !== null)
+                return undefined; // outcome, conclusion
+            const src = scope.step(k0 === undefined ? null : k0);
+            return src === undefined ? undefined : `${shown} (written by a step that reads ${src})`;
+        }
+        case 'needs': {
+            if (k1 !== undefined && k1 !== 'outputs' && k1 !== null)
+                return undefined; // result
+            const src = scope.needs(k0 ?? null, k2 ?? null);
+            return src === undefined ? undefined : `${shown} (set from ${src})`;
+        }
+        case 'matrix': {
+            const src = scope.matrix(k0 ?? null);
+            return src === undefined ? undefined : `${shown} (built from ${src})`;
+        }
+        default:
+            return undefined;
+    }
+}
+/** The attacker data one expression body can give, described for a message; [] when none. */
+function taintedReads(body, scope) {
+    const list = accesses(body, { valuesOnly: true });
+    if (list === null) {
+        // Unparsable (an SG000 error already): read it as text and err towards taint.
+        const envNames = new Set([...scope.env.keys()]);
+        const out = untrustedReads(body, envNames);
+        for (const m of body.matchAll(/\b(steps|needs|matrix)\s*\.\s*([A-Za-z_][\w-]*)/gi)) {
+            const root = m[1].toLowerCase();
+            const key = m[2].toLowerCase();
+            const src = root === 'steps' ? scope.step(key) : root === 'needs' ? scope.needs(key, null) : scope.matrix(key);
+            if (src !== undefined)
+                out.push(`${m[0]} (from ${src})`);
+        }
+        return [...new Set(out)];
+    }
+    const out = [];
+    for (const a of list) {
+        const t = readTaint(a, scope);
+        if (t !== undefined)
+            out.push(t);
+    }
+    return [...new Set(out)];
+}
+/** The first attacker data any `${{ }}` in a string gives, or undefined. */
+function textTaint(text, scope) {
+    if (typeof text !== 'string' || !text.includes('${{'))
+        return undefined;
+    for (const m of text.matchAll(EXPRESSION)) {
+        const reads = taintedReads(m[1], scope);
+        if (reads.length > 0)
+            return reads[0];
+    }
+    return undefined;
+}
+/** The first attacker data anywhere in a YAML value (strings, lists and mappings, keys included). */
+function deepTaint(value, scope, depth = 0) {
+    if (depth > 32)
+        return undefined;
+    if (typeof value === 'string')
+        return textTaint(value, scope);
+    if (Array.isArray(value)) {
+        for (const v of value) {
+            const t = deepTaint(v, scope, depth + 1);
+            if (t !== undefined)
+                return t;
+        }
+    }
+    else if (taint_isObj(value)) {
+        for (const [k, v] of Object.entries(value)) {
+            const t = textTaint(k, scope) ?? deepTaint(v, scope, depth + 1);
+            if (t !== undefined)
+                return t;
+        }
+    }
+    return undefined;
+}
+/**
+ * The tainted env names after one `env:` mapping is applied over `outer`: names it sets replace the
+ * outer ones; its own expressions see the outer env. An `env:` given as one tainted expression
+ * taints every name.
+ */
+function envTaintOf(env, scope) {
+    const next = new Map(scope.env);
+    if (typeof env === 'string') {
+        const t = textTaint(env, scope);
+        if (t !== undefined)
+            next.set('*', t);
+        return next;
+    }
+    if (!taint_isObj(env))
+        return next;
+    for (const [k, v] of Object.entries(env)) {
+        const t = textTaint(typeof v === 'string' ? v : undefined, scope);
+        if (t !== undefined)
+            next.set(k.toLowerCase(), t);
+        else
+            next.delete(k.toLowerCase());
+    }
+    return next;
+}
+/** `$NAME`, `${NAME…}` and PowerShell's `$env:NAME` in script text. */
+const taint_SHELL_VAR = /\$(?:env:([A-Za-z_][A-Za-z0-9_]*)|([A-Za-z_][A-Za-z0-9_]*)|\{#?!?([A-Za-z_][A-Za-z0-9_]*))/g;
+/** Runner variables that hold attacker data: the event file and the pull request's branch. */
+const RUNNER_TAINT = new Map([
+    ['github_event_path', 'the event payload ($GITHUB_EVENT_PATH)'],
+    ['github_head_ref', 'the pull request branch ($GITHUB_HEAD_REF)'],
+]);
+/** The variables a script references (lower case). */
+function shellVarsIn(text) {
+    const out = [];
+    for (const m of text.matchAll(taint_SHELL_VAR))
+        out.push((m[1] ?? m[2] ?? m[3]).toLowerCase());
+    return out;
+}
+/** The source of attacker data a variable of the script holds (env:, or a runner variable), or undefined. */
+function shellVarTaint(name, scope) {
+    const env = scope.env.get(name) ?? (name.startsWith('github_') || name.startsWith('runner_') ? undefined : scope.env.get('*'));
+    if (env !== undefined)
+        return `$${name.toUpperCase()} (set from ${env})`;
+    return RUNNER_TAINT.get(name);
+}
+/** The first attacker data a piece of script text reads: a tainted expression or a tainted variable. */
+function scriptTaint(text, scope, extra) {
+    const t = textTaint(text, scope);
+    if (t !== undefined)
+        return t;
+    for (const name of shellVarsIn(text)) {
+        const s = extra?.get(name) ?? shellVarTaint(name, scope);
+        if (s !== undefined)
+            return s;
+    }
+    return undefined;
+}
+/** Inputs every trigger that declares them gives as boolean, number or choice. */
+function safeInputsOf(on) {
+    const types = new Map();
+    if (!taint_isObj(on))
+        return new Set();
+    for (const trigger of ['workflow_dispatch', 'workflow_call']) {
+        const t = on[trigger];
+        if (!taint_isObj(t) || !taint_isObj(t.inputs))
+            continue;
+        for (const [name, def] of Object.entries(t.inputs)) {
+            const type = taint_isObj(def) ? def.type : undefined;
+            const safe = type === 'boolean' || type === 'number' || (type === 'choice' && trigger === 'workflow_dispatch');
+            const key = name.toLowerCase();
+            types.set(key, (types.get(key) ?? true) && safe);
+        }
+    }
+    return new Set([...types].filter(([, safe]) => safe).map(([k]) => k));
+}
+/** The source of attacker data a step reads (its `with:`, `env:` and `run:`), making its outputs tainted. */
+function stepReads(step, scope) {
+    const t = deepTaint(step.with, scope);
+    if (t !== undefined)
+        return t;
+    if (typeof step.run === 'string')
+        return scriptTaint(step.run, scope);
+    // An action reads its whole environment.
+    for (const v of scope.env.values())
+        return v;
+    return undefined;
+}
+function taintFlow(root) {
+    const safeInputs = safeInputsOf(root.on);
+    const base = { ...EMPTY_SCOPE, safeInputs };
+    const wfEnv = envTaintOf(root.env, base);
+    const jobs = taint_isObj(root.jobs) ? root.jobs : {};
+    const jobKey = new Map(Object.keys(jobs).map((k) => [k.toLowerCase(), k]));
+    const memo = new Map();
+    const EMPTY_JOB = { steps: [], outputs: new Map() };
+    const needs = (job, output) => {
+        const ids = job === null ? [...jobKey.values()] : [jobKey.get(job)].filter((x) => !!x);
+        for (const id of ids) {
+            const outs = jobFlow(id).outputs;
+            if (output !== null) {
+                const t = outs.get(output) ?? outs.get('*');
+                if (t !== undefined)
+                    return t;
+            }
+            else {
+                for (const t of outs.values())
+                    return t;
+            }
+        }
+        return undefined;
+    };
+    function jobFlow(id) {
+        const hit = memo.get(id);
+        if (hit)
+            return hit;
+        memo.set(id, EMPTY_JOB); // a cycle of needs (an SG000 error) stops here
+        const job = jobs[id];
+        if (!taint_isObj(job))
+            return EMPTY_JOB;
+        const jobBase = { ...base, env: wfEnv, needs };
+        // The matrix: per key when it is a mapping; a tainted include or whole-matrix expression taints every key.
+        const strategy = taint_isObj(job.strategy) ? job.strategy : {};
+        const m = strategy.matrix;
+        const matrixTaint = new Map();
+        if (typeof m === 'string') {
+            const t = textTaint(m, jobBase);
+            if (t !== undefined)
+                matrixTaint.set('*', t);
+        }
+        else if (taint_isObj(m)) {
+            for (const [k, v] of Object.entries(m)) {
+                const t = deepTaint(v, jobBase);
+                if (t === undefined)
+                    continue;
+                matrixTaint.set(k === 'include' ? '*' : k === 'exclude' ? '' : k.toLowerCase(), t);
+            }
+            matrixTaint.delete('');
+        }
+        const matrix = (key) => key === null ? [...matrixTaint.values()][0] : (matrixTaint.get(key) ?? matrixTaint.get('*'));
+        const withMatrix = { ...jobBase, matrix };
+        const jobScope = { ...withMatrix, env: envTaintOf(job.env, withMatrix) };
+        const stepTaint = new Map();
+        const stepResolver = (sid) => sid === null ? [...stepTaint.values()][0] : stepTaint.get(sid);
+        const scopes = [];
+        const steps = Array.isArray(job.steps) ? job.steps : [];
+        for (const step of steps) {
+            const known = new Map(stepTaint);
+            const before = {
+                ...jobScope,
+                step: (sid) => (sid === null ? [...known.values()][0] : known.get(sid)),
+            };
+            if (!taint_isObj(step)) {
+                scopes.push(before);
+                continue;
+            }
+            const scope = { ...before, env: envTaintOf(step.env, before) };
+            scopes.push(scope);
+            if (typeof step.id === 'string') {
+                const t = stepReads(step, scope);
+                if (t !== undefined)
+                    stepTaint.set(step.id.toLowerCase(), t);
+            }
+        }
+        const after = { ...jobScope, step: stepResolver };
+        const outputs = new Map();
+        if (taint_isObj(job.outputs)) {
+            for (const [k, v] of Object.entries(job.outputs)) {
+                const t = textTaint(v, after);
+                if (t !== undefined)
+                    outputs.set(k.toLowerCase(), t);
+            }
+        }
+        // A reusable workflow given attacker data may return it in any output.
+        if (typeof job.uses === 'string') {
+            const t = deepTaint(job.with, jobScope);
+            if (t !== undefined)
+                outputs.set('*', t);
+        }
+        const flow = { steps: scopes, outputs };
+        memo.set(id, flow);
+        return flow;
+    }
+    return {
+        stepScope(jobId, index) {
+            return jobFlow(jobId).steps[index] ?? { ...base, env: wfEnv, needs };
+        },
+    };
+}
+
+;// CONCATENATED MODULE: ./src/lint/rules/action-not-pinned.ts
+/**
+ * SG301 action-not-pinned (docs/rules.md SG301, docs/architecture.md §9): every action and reusable
+ * workflow pinned to a commit SHA, every docker action to an image digest.
+ */
+
+function checkActionPins(wf, facts, report) {
+    const { jobs, steps: allSteps } = facts;
+    const pinTargets = [];
+    for (const j of jobs)
+        if (typeof j.job.uses === 'string')
+            pinTargets.push({ path: ['jobs', j.id, 'uses'], uses: j.job.uses });
+    for (const s of allSteps)
+        if (typeof s.step.uses === 'string')
+            pinTargets.push({ path: [...s.path, 'uses'], uses: s.step.uses });
+    for (const t of pinTargets) {
+        const ref = parseUses(t.uses);
+        if (ref.kind === 'local')
+            continue;
+        if (ref.kind === 'docker') {
+            if (!/@sha256:[0-9a-f]{64}$/.test(ref.path))
+                report('SG301', wf.at(t.path), `'${t.uses}' is not pinned to an image digest; use docker://image@sha256:<digest>`);
+            continue;
+        }
+        if (ref.kind === 'remote' && /^[0-9a-f]{40}$/.test(ref.ref))
+            continue;
+        report('SG301', wf.at(t.path), `'${t.uses}' is not pinned to a full commit SHA; use ` +
+            `${ref.kind === 'remote' ? `${ref.owner}/${ref.repo}${ref.path ? `/${ref.path}` : ''}` : '<owner>/<repo>'}` +
+            `@<40-hex-sha> # ${ref.ref ?? 'tag'}`);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/lint/rules/apply-automatic-trigger.ts
+/**
+ * SG101 apply-automatic-trigger (docs/rules.md SG101, docs/architecture.md §9): a stateguard command
+ * that changes or stops a stateful module, or deletes its backups, reachable from a trigger other
+ * than `workflow_dispatch`.
+ */
+
+/** Routine backup work that `schedule` may run (never a push or a pull request): workflows/backup.yml. */
+const SCHEDULE_OK = new Set(['snapshot', 'prune-backups']);
+/**
+ * A mutating stateguard command reachable from anything but workflow_dispatch. A snapshot
+ * only stops and restarts the module to copy its volumes, and scheduled backups (with their
+ * retention, prune-backups, which never deletes the newest verified one) are the point of having
+ * them (workflows/backup.yml), so `schedule` may run them; a push or a pull request may not
+ * (docs/rules.md, SG101).
+ */
+function checkApplyAutomaticTrigger(facts, report) {
+    const { invocations: allInvocations, automatic, triggers } = facts;
     for (const inv of allInvocations) {
         if (!MUTATING.has(inv.command))
             continue;
@@ -20241,38 +20339,151 @@ function checkWorkflow(wf) {
                 `only`);
         }
     }
-    // SG108: a restore's confirm is the backup's file name typed by the operator, separately from the
-    // backup reference; computed from that reference it confirms nothing. A sink reported here is not
-    // also reported by SG102: this is the more precise reason.
-    const derived = new Set();
-    for (const inv of allInvocations) {
-        if (inv.command !== 'restore' && inv.command !== '*')
+}
+
+;// CONCATENATED MODULE: ./src/lint/rules/apply-concurrency.ts
+/**
+ * SG104 apply-concurrency (docs/rules.md SG104, docs/architecture.md §9): a job running a mutating
+ * stateguard command holds a concurrency group that serialises, and is never cancelled in progress.
+ */
+
+
+
+function checkApplyConcurrency(wf, facts, report) {
+    const wfConcurrency = wf.value.concurrency;
+    for (const j of facts.jobs) {
+        const mutating = [
+            ...new Set(j.steps.flatMap((s) => s.invocations.map((i) => i.command).filter((c) => MUTATING.has(c)))),
+        ];
+        if (mutating.length === 0)
             continue;
-        const origins = (sink) => sink.raw === undefined
-            ? new Set()
-            : 'yaml' in sink.raw
-                ? valueOrigins(sink.raw.yaml, inv.scope)
-                : shellOrigins(sink.raw.shell, inv.scope);
-        const backups = inv.sinks.filter((x) => x.role === 'backup');
-        const backup = new Set(backups.length === 0 ? [`input:${ROLE_NAMES.backup.input}`] : []);
-        for (const b of backups)
-            for (const o of origins(b))
-                backup.add(o);
-        for (const sink of inv.sinks) {
-            if (sink.role !== 'confirm')
-                continue;
-            const shared = sharedOrigin(origins(sink), backup);
-            if (shared === undefined)
-                continue;
-            derived.add(sink);
-            report('SG108', sink.pos, `'${sink.key}' of ${inv.label} is computed from the backup it restores (both read ` +
-                `${describeOrigin(shared)}): the confirm is the backup's file name typed again by the operator, so it ` +
-                `confirms nothing when derived from the backup reference; take it from its own required ` +
-                `workflow_dispatch input with no default, e.g. \${{ inputs.${RESTORE_CONFIRM_INPUT} }}`);
+        // `runs stateguard restore`, `runs stateguard apply, snapshot`: the message names what it runs.
+        const runs = `runs ${mutating
+            .map((c) => (c === '*' ? 'a stateguard command given by an expression or variable' : `stateguard ${c}`))
+            .join(', ')}`;
+        const jobConcurrency = j.job.concurrency;
+        if (!hasGroup(jobConcurrency) && !hasGroup(wfConcurrency)) {
+            report('SG104', wf.at(['jobs', j.id], 'key'), `job '${j.id}' ${runs} without a concurrency group; add 'concurrency: { group: ` +
+                `stateful-apply-\${{ inputs.module }}, cancel-in-progress: false }'`);
+        }
+        for (const [c, p] of [
+            [jobConcurrency, ['jobs', j.id, 'concurrency']],
+            [wfConcurrency, ['concurrency']],
+        ]) {
+            if (context_isObj(c) && 'cancel-in-progress' in c && c['cancel-in-progress'] !== false) {
+                report('SG104', wf.at([...p, 'cancel-in-progress']), `job '${j.id}' ${runs} with cancel-in-progress ${JSON.stringify(c['cancel-in-progress'])}; ` +
+                    `cancelling it mid-way is a crash: set it to false or remove it`);
+            }
+            const group = typeof c === 'string' ? c : context_isObj(c) && typeof c.group === 'string' ? c.group : undefined;
+            if (group !== undefined && perRun(group)) {
+                report('SG104', wf.at(typeof c === 'string' ? p : [...p, 'group']), `job '${j.id}' ${runs} in concurrency group ` +
+                    `${JSON.stringify(group)}, which is different for every run (run_id/run_number/run_attempt) and so ` +
+                    `serialises nothing; key it by the module, e.g. stateful-apply-\${{ inputs.module }}`);
+            }
         }
     }
-    // SG102: consent values of a mutating call must come from workflow inputs (directly or via env:).
-    // Which inputs feed which consent, for SG103: by their usual names, and wherever they flow.
+}
+/** A concurrency group whose expressions read the run's own id, number or attempt. */
+function perRun(group) {
+    for (const m of group.matchAll(EXPRESSION))
+        if (/run_(?:id|number|attempt)\b/i.test(m[1]))
+            return true;
+    return false;
+}
+function hasGroup(c) {
+    if (typeof c === 'string')
+        return c.trim() !== '';
+    return context_isObj(c) && typeof c.group === 'string' && c.group.trim() !== '';
+}
+
+;// CONCATENATED MODULE: ./src/lint/rules/apply-input-hardcoded.ts
+/**
+ * SG102 apply-input-hardcoded (docs/rules.md SG102, docs/architecture.md §9): the consent values of a
+ * mutating call (allow-stateful, confirm, backup-ref) must come from workflow inputs, directly or
+ * through env:.
+ */
+
+/**
+ * `derived`: the confirm sinks SG108 reported (src/lint/rules/restore-confirm-derived.ts, run first),
+ * which are not reported again here: that is the more precise reason. A value from a workflow input
+ * is SG103's to judge (src/lint/rules/dispatch-input-unsafe.ts).
+ */
+function checkApplyInputHardcoded(facts, derived, report) {
+    for (const inv of facts.invocations) {
+        if (!CONSENT.has(inv.command))
+            continue;
+        for (const sink of inv.sinks) {
+            if (sink.source.kind === 'input' || derived.has(sink))
+                continue;
+            const suggestion = sink.role === 'confirm' && inv.command === 'restore' ? RESTORE_CONFIRM_INPUT : ROLE_NAMES[sink.role].input;
+            report('SG102', sink.pos, `'${sink.key}' of ${inv.label} is hard-coded or not from a workflow input ` +
+                `(${sink.shown}); take it from a workflow_dispatch input, e.g. \${{ ` +
+                `inputs.${suggestion} }}${sink.key.startsWith('--') ? ` passed through env: ` + `(${sink.key}="$${suggestion.toUpperCase()}")` : ''}`);
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/lint/rules/compose-volume-removal.ts
+
+function checkComposeVolumeRemoval(wf, facts, report) {
+    for (const s of facts.steps) {
+        for (const c of s.commands) {
+            const effect = volumeRemoval(c.argv);
+            if (!effect)
+                continue;
+            const first = c.argv[0];
+            report('SG106', wf.positionInValue([...s.path, 'run'], first.start, first.text), `'${c.argv.map((w) => w.text).join(' ')}' in step ${s.index + 1} of job '${s.jobId}' ${effect}: the data ` +
+                `stateguard protects; drop the flag, and change stateful services only through stateguard`);
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/lint/rules/dispatch-consent-prefilled.ts
+
+
+function checkDispatchConsentPrefilled(wf, facts, report) {
+    const { automatic, steps: allSteps } = facts;
+    if (automatic.length > 0) {
+        const why = `in a workflow that runs on ` +
+            `${automatic.map((t) => `'${t}'`).join(', ')}: consent filled in by automation is no consent; only an operator ` +
+            `dispatching by hand may give it: dispatch without consent inputs`;
+        for (const s of allSteps) {
+            for (const c of s.commands) {
+                const hit = dispatchWithConsent(c.argv);
+                if (hit)
+                    report('SG107', wf.positionInValue([...s.path, 'run'], hit.word.start, hit.word.text), `step ${s.index + 1} of job '${s.jobId}' dispatches a workflow with ${hit.what} ${why}`);
+            }
+            const script = githubScript(s.step);
+            if (script !== undefined && /createWorkflowDispatch|\/dispatches\b/.test(script)) {
+                for (const hit of consentInText(script)) {
+                    report('SG107', wf.positionInValue([...s.path, 'with', 'script'], hit.index, hit.key), `step ${s.index + 1} of job '${s.jobId}' dispatches a workflow (github-script) with ${hit.key} set ${why}`);
+                }
+            }
+        }
+    }
+}
+function githubScript(step) {
+    if (typeof step.uses === 'string' &&
+        /^actions\/github-script@/i.test(step.uses.trim()) &&
+        context_isObj(step.with) &&
+        typeof step.with.script === 'string')
+        return step.with.script;
+    return undefined;
+}
+
+;// CONCATENATED MODULE: ./src/lint/rules/dispatch-input-unsafe.ts
+/**
+ * SG103 dispatch-input-unsafe (docs/rules.md SG103, docs/architecture.md §9): the shape of every
+ * workflow input that feeds consent, whatever its name.
+ */
+
+
+/**
+ * Which inputs feed which consent: by their usual names, and wherever they flow (the workflow input a
+ * consent value of a call that takes consent is read from); and the confirm token of the call each
+ * confirm input feeds (the last one), for the message about a default equal to it.
+ */
+function consentInputs(invocations) {
     const roles = new Map();
     const addRole = (name, role) => {
         const set = roles.get(name) ?? new Set();
@@ -20283,25 +20494,22 @@ function checkWorkflow(wf) {
         addRole(ROLE_NAMES[role].input, role);
     addRole(RESTORE_CONFIRM_INPUT, 'confirm');
     const tokens = new Map();
-    for (const inv of allInvocations) {
+    for (const inv of invocations) {
         if (!CONSENT.has(inv.command))
             continue;
         for (const sink of inv.sinks) {
-            if (derived.has(sink) && sink.source.kind !== 'input')
+            if (sink.source.kind !== 'input')
                 continue;
-            if (sink.source.kind === 'input') {
-                addRole(sink.source.name, sink.role);
-                if (sink.role === 'confirm')
-                    tokens.set(sink.source.name, inv.confirmToken);
-                continue;
-            }
-            const suggestion = sink.role === 'confirm' && inv.command === 'restore' ? RESTORE_CONFIRM_INPUT : ROLE_NAMES[sink.role].input;
-            report('SG102', sink.pos, `'${sink.key}' of ${inv.label} is hard-coded or not from a workflow input ` +
-                `(${sink.shown}); take it from a workflow_dispatch input, e.g. \${{ ` +
-                `inputs.${suggestion} }}${sink.key.startsWith('--') ? ` passed through env: ` + `(${sink.key}="$${suggestion.toUpperCase()}")` : ''}`);
+            addRole(sink.source.name, sink.role);
+            if (sink.role === 'confirm')
+                tokens.set(sink.source.name, inv.confirmToken);
         }
     }
-    // SG103: the shape of every input that feeds consent, whatever its name.
+    return { roles, tokens };
+}
+function checkDispatchInputUnsafe(wf, facts, report) {
+    const { dispatchInputs, callInputs } = facts;
+    const { roles, tokens } = consentInputs(facts.invocations);
     for (const [trigger, inputs] of [
         ['workflow_dispatch', dispatchInputs],
         ['workflow_call', callInputs],
@@ -20313,8 +20521,8 @@ function checkWorkflow(wf) {
                 continue;
             const p = [...base, declared];
             const what = `${trigger === 'workflow_dispatch' ? 'dispatch' : 'workflow_call'} input '${declared}'`;
-            const has = (k) => checks_isObj(input) && k in input;
-            const get = (k) => (checks_isObj(input) ? input[k] : undefined);
+            const has = (k) => context_isObj(input) && k in input;
+            const get = (k) => (context_isObj(input) ? input[k] : undefined);
             const feeds = (role) => declared.toLowerCase() === ROLE_NAMES[role].input ? '' : ` (it feeds ${ROLE_NAMES[role].with})`;
             if (set.has('allow')) {
                 if (get('type') !== 'boolean') {
@@ -20342,41 +20550,117 @@ function checkWorkflow(wf) {
             }
         }
     }
-    // SG104: mutating jobs hold a concurrency group that serialises, and are never cancelled in progress.
-    const wfConcurrency = root.concurrency;
-    for (const j of jobs) {
-        const mutating = [
-            ...new Set(j.steps.flatMap((s) => s.invocations.map((i) => i.command).filter((c) => MUTATING.has(c)))),
-        ];
-        if (mutating.length === 0)
-            continue;
-        // `runs stateguard restore`, `runs stateguard apply, snapshot`: the message names what it runs.
-        const runs = `runs ${mutating
-            .map((c) => (c === '*' ? 'a stateguard command given by an expression or variable' : `stateguard ${c}`))
-            .join(', ')}`;
-        const jobConcurrency = j.job.concurrency;
-        if (!hasGroup(jobConcurrency) && !hasGroup(wfConcurrency)) {
-            report('SG104', wf.at(['jobs', j.id], 'key'), `job '${j.id}' ${runs} without a concurrency group; add 'concurrency: { group: ` +
-                `stateful-apply-\${{ inputs.module }}, cancel-in-progress: false }'`);
-        }
-        for (const [c, p] of [
-            [jobConcurrency, ['jobs', j.id, 'concurrency']],
-            [wfConcurrency, ['concurrency']],
-        ]) {
-            if (checks_isObj(c) && 'cancel-in-progress' in c && c['cancel-in-progress'] !== false) {
-                report('SG104', wf.at([...p, 'cancel-in-progress']), `job '${j.id}' ${runs} with cancel-in-progress ${JSON.stringify(c['cancel-in-progress'])}; ` +
-                    `cancelling it mid-way is a crash: set it to false or remove it`);
-            }
-            const group = typeof c === 'string' ? c : checks_isObj(c) && typeof c.group === 'string' ? c.group : undefined;
-            if (group !== undefined && perRun(group)) {
-                report('SG104', wf.at(typeof c === 'string' ? p : [...p, 'group']), `job '${j.id}' ${runs} in concurrency group ` +
-                    `${JSON.stringify(group)}, which is different for every run (run_id/run_number/run_attempt) and so ` +
-                    `serialises nothing; key it by the module, e.g. stateful-apply-\${{ inputs.module }}`);
+}
+
+;// CONCATENATED MODULE: ./src/lint/rules/env-file-injection.ts
+
+
+/** Triggers that run with the base repository's secrets and a write token on an outsider's event. */
+const PRIVILEGED_TRIGGERS = ['pull_request_target', 'issue_comment', 'workflow_run'];
+const ENV_FILE_ANCHOR = 'docs/rules.md#sg204-env-file-injection';
+/** A write to one of the files: `>> $GITHUB_ENV`, `> "${GITHUB_OUTPUT}"`, `tee -a $GITHUB_PATH`, `$env:GITHUB_ENV`. */
+const FILES = 'GITHUB_ENV|GITHUB_OUTPUT|GITHUB_PATH';
+const WRITE = new RegExp(String.raw `(?:>>?|\btee\b(?:\s+-[a-z-]+)*)\s*["']?\$\{?(${FILES})\b|\$env:(${FILES})\b`, 'gi');
+/** A line whose redirection applies to more than itself. */
+const env_file_injection_BLOCK = /^\s*(?:\}|\)|done\b|fi\b|esac\b)|<</;
+/** The script's variables (lower case) that hold attacker data, followed through its assignments. */
+function taintedShellVars(script, scope) {
+    const assigned = assignmentsOf(script);
+    const out = new Map();
+    for (let changed = true, rounds = 0; changed && rounds < 16; rounds++) {
+        changed = false;
+        for (const [name, values] of assigned) {
+            const key = name.toLowerCase();
+            if (out.has(key))
+                continue;
+            for (const v of values) {
+                const t = scriptTaint(v, scope, out);
+                if (t !== undefined) {
+                    out.set(key, `$${name} (from ${t})`);
+                    changed = true;
+                    break;
+                }
             }
         }
     }
-    // SG105: gates never continue on error (step or job level).
-    for (const j of jobs) {
+    return out;
+}
+/** Every write of attacker data to an environment file in one script. */
+function envFileWrites(script, scope) {
+    if (!/GITHUB_(?:ENV|OUTPUT|PATH)/i.test(script))
+        return [];
+    const vars = taintedShellVars(script, scope);
+    const out = [];
+    let whole = null;
+    // logical lines: a trailing backslash continues the line
+    let start = 0;
+    const lines = [];
+    const raw = script.split('\n');
+    let buf = '';
+    let offset = 0;
+    for (const l of raw) {
+        if (buf === '')
+            start = offset;
+        buf += (buf === '' ? '' : '\n') + l;
+        offset += l.length + 1;
+        if (!l.endsWith('\\')) {
+            lines.push({ text: buf, start });
+            buf = '';
+        }
+    }
+    if (buf !== '')
+        lines.push({ text: buf, start });
+    for (const line of lines) {
+        for (const m of line.text.matchAll(WRITE)) {
+            const file = (m[1] ?? m[2]).toUpperCase();
+            // the file's own name is not data written to it
+            const data = line.text.slice(0, m.index) + line.text.slice(m.index + m[0].length);
+            let source = scriptTaint(data, scope, vars);
+            if (source === undefined && env_file_injection_BLOCK.test(line.text)) {
+                if (whole === null)
+                    whole = scriptTaint(script, scope, vars);
+                source = whole;
+            }
+            if (source === undefined)
+                continue;
+            out.push({ offset: line.start + m.index + m[0].indexOf('$'), file, source });
+        }
+    }
+    return out;
+}
+/** SG204 over a workflow's steps; `report` places and records each finding. */
+function checkEnvFileInjection(triggers, steps, position, report) {
+    const privileged = triggers.filter((t) => PRIVILEGED_TRIGGERS.includes(t));
+    if (privileged.length === 0)
+        return;
+    for (const s of steps) {
+        if (typeof s.step.run !== 'string')
+            continue;
+        for (const w of envFileWrites(s.step.run, s.scope)) {
+            report(position(s.runPath, w.offset, `$${w.file}`), `step ${s.index + 1} of job '${s.jobId}' writes attacker data to $${w.file} (it reads ` +
+                `${oneLine(w.source)}) in a workflow triggered by ${privileged.join(', ')}, which runs with secrets and a ` +
+                `write token: a crafted value can set any variable, output or PATH entry for the later steps ` +
+                `(environment injection); do not write it there: pass the value to the step that needs it through env:, ` +
+                `or check it against a strict pattern first (${ENV_FILE_ANCHOR})`);
+        }
+    }
+}
+const oneLine = (s) => s.replace(/\s+/g, ' ').trim();
+
+;// CONCATENATED MODULE: ./src/lint/rules/gate-continue-on-error.ts
+const GATES = new Set([
+    'guard',
+    'verify-backup',
+    'e2e-gate',
+    'apply',
+    'stateful-apply',
+    'restore',
+    'recover',
+    'upgrade',
+    '*',
+]);
+function checkGateContinueOnError(wf, facts, report) {
+    for (const j of facts.jobs) {
         const gates = j.steps.filter((s) => s.invocations.some((i) => GATES.has(i.command)));
         for (const s of gates) {
             if ('continue-on-error' in s.step && s.step['continue-on-error'] !== false) {
@@ -20390,41 +20674,124 @@ function checkWorkflow(wf) {
                 `${JSON.stringify(j.job['continue-on-error'])}: a "no" would pass; remove it`);
         }
     }
-    // SG106: volume-destroying docker commands in any run: (docs/rules.md SG106).
-    for (const s of allSteps) {
-        for (const c of s.commands) {
-            const effect = volumeRemoval(c.argv);
-            if (!effect)
+}
+
+;// CONCATENATED MODULE: ./src/lint/rules/permissions.ts
+function checkPermissions(wf, facts, report) {
+    const root = wf.value;
+    if (!('permissions' in root)) {
+        report('SG202', { line: 1, column: 1 }, "the workflow has no top-level 'permissions'; declare the least it needs, e.g. 'permissions: { contents: read }'");
+    }
+    else if (root.permissions === 'write-all') {
+        report('SG202', wf.at(['permissions']), "top-level 'permissions: write-all' grants every scope; list only what the workflow needs");
+    }
+    for (const j of facts.jobs) {
+        if (j.job.permissions === 'write-all') {
+            report('SG202', wf.at(['jobs', j.id, 'permissions']), `job '${j.id}' has 'permissions: write-all'; list only what the job needs`);
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/lint/rules/restore-confirm-derived.ts
+/**
+ * SG108 restore-confirm-derived (docs/rules.md SG108, docs/architecture.md §9): the confirm of a
+ * restore computed from the backup it restores (src/lint/derived.ts follows what a value reads).
+ */
+
+
+/**
+ * A restore's confirm is the backup's file name typed by the operator, separately from the
+ * backup reference; computed from that reference it confirms nothing. A sink reported here is not
+ * also reported by SG102: this is the more precise reason.
+ * Returns the sinks it reported, for SG102 (src/lint/rules/apply-input-hardcoded.ts) to skip.
+ */
+function checkRestoreConfirmDerived(facts, report) {
+    const allInvocations = facts.invocations;
+    const derived = new Set();
+    for (const inv of allInvocations) {
+        if (inv.command !== 'restore' && inv.command !== '*')
+            continue;
+        const origins = (sink) => sink.raw === undefined
+            ? new Set()
+            : 'yaml' in sink.raw
+                ? valueOrigins(sink.raw.yaml, inv.scope)
+                : shellOrigins(sink.raw.shell, inv.scope);
+        const backups = inv.sinks.filter((x) => x.role === 'backup');
+        const backup = new Set(backups.length === 0 ? [`input:${ROLE_NAMES.backup.input}`] : []);
+        for (const b of backups)
+            for (const o of origins(b))
+                backup.add(o);
+        for (const sink of inv.sinks) {
+            if (sink.role !== 'confirm')
                 continue;
-            const first = c.argv[0];
-            report('SG106', wf.positionInValue([...s.path, 'run'], first.start, first.text), `'${c.argv.map((w) => w.text).join(' ')}' in step ${s.index + 1} of job '${s.jobId}' ${effect}: the data ` +
-                `stateguard protects; drop the flag, and change stateful services only through stateguard`);
+            const shared = sharedOrigin(origins(sink), backup);
+            if (shared === undefined)
+                continue;
+            derived.add(sink);
+            report('SG108', sink.pos, `'${sink.key}' of ${inv.label} is computed from the backup it restores (both read ` +
+                `${describeOrigin(shared)}): the confirm is the backup's file name typed again by the operator, so it ` +
+                `confirms nothing when derived from the backup reference; take it from its own required ` +
+                `workflow_dispatch input with no default, e.g. \${{ inputs.${RESTORE_CONFIRM_INPUT} }}`);
         }
     }
-    // SG107: an automatic trigger dispatching a workflow with consent filled in.
-    if (automatic.length > 0) {
-        const why = `in a workflow that runs on ` +
-            `${automatic.map((t) => `'${t}'`).join(', ')}: consent filled in by automation is no consent; only an operator ` +
-            `dispatching by hand may give it: dispatch without consent inputs`;
-        for (const s of allSteps) {
-            for (const c of s.commands) {
-                const hit = dispatchWithConsent(c.argv);
-                if (hit)
-                    report('SG107', wf.positionInValue([...s.path, 'run'], hit.word.start, hit.word.text), `step ${s.index + 1} of job '${s.jobId}' dispatches a workflow with ${hit.what} ${why}`);
-            }
-            const script = githubScript(s.step);
-            if (script !== undefined && /createWorkflowDispatch|\/dispatches\b/.test(script)) {
-                for (const hit of consentInText(script)) {
-                    report('SG107', wf.positionInValue([...s.path, 'with', 'script'], hit.index, hit.key), `step ${s.index + 1} of job '${s.jobId}' dispatches a workflow (github-script) with ${hit.key} set ${why}`);
-                }
-            }
-        }
+    return derived;
+}
+
+;// CONCATENATED MODULE: ./src/lint/code-inputs.ts
+/**
+ * Inputs of `uses:` actions that are code (docs/rules.md SG201, docs/architecture.md §9): the action
+ * runs the input's text as a script, so an expression interpolated there is injected exactly as in
+ * a `run:`. To cover another action, add a row: the action's `owner/repo` (lower case) and the
+ * input's name as the action spells it.
+ */
+const CODE_INPUTS = [
+    { action: 'actions/github-script', input: 'script', language: 'JavaScript' },
+    { action: 'azure/cli', input: 'inlineScript', language: 'a shell' },
+    { action: 'azure/powershell', input: 'inlineScript', language: 'PowerShell' },
+    { action: 'amadevus/pwsh-script', input: 'script', language: 'PowerShell' },
+    { action: 'mikefarah/yq', input: 'cmd', language: 'a shell' },
+    { action: 'jannekem/run-python-script-action', input: 'script', language: 'Python' },
+    { action: 'appleboy/ssh-action', input: 'script', language: 'a remote shell' },
+    { action: 'addnab/docker-run-action', input: 'run', language: 'a shell in a container' },
+];
+/** `owner/repo` (lower case) of a remote action's `uses:` (`owner/repo@ref`, no sub-path), or undefined. */
+function parseUsesRef(uses) {
+    const m = /^([^/@\s]+)\/([^/@\s]+)@\S+$/.exec(uses.trim());
+    return m ? `${m[1].toLowerCase()}/${m[2].toLowerCase()}` : undefined;
+}
+/** The code inputs a step gives: each input of the table present in its `with:` as a string. */
+function codeInputsOf(step) {
+    if (typeof step.uses !== 'string')
+        return [];
+    const action = parseUsesRef(step.uses);
+    if (action === undefined)
+        return [];
+    const w = step.with;
+    if (typeof w !== 'object' || w === null || Array.isArray(w))
+        return [];
+    const out = [];
+    for (const entry of CODE_INPUTS) {
+        if (entry.action !== action)
+            continue;
+        const text = w[entry.input];
+        if (typeof text === 'string')
+            out.push({ entry, text });
     }
-    // SG201: script injection in run: and in inputs that are code (src/lint/code-inputs.ts), read from
-    // the expression's AST; taint flows through env:, step and job outputs and matrices, and values
-    // that cannot carry a payload are not taint (src/lint/taint.ts, docs/architecture.md §9).
-    const flow = taintFlow(root);
-    for (const j of jobs) {
+    return out;
+}
+
+;// CONCATENATED MODULE: ./src/lint/rules/script-injection.ts
+/**
+ * SG201 script-injection (docs/rules.md SG201, docs/architecture.md §9): attacker data interpolated
+ * into run: and into inputs that are code (src/lint/code-inputs.ts), read from the expression's AST;
+ * taint flows through env:, step and job outputs and matrices, and values that cannot carry a payload
+ * are not taint (src/lint/taint.ts).
+ */
+
+
+
+function checkScriptInjection(wf, facts, flow, report) {
+    for (const j of facts.jobs) {
         for (const s of j.steps) {
             const scope = flow.stepScope(j.id, s.index);
             const targets = [];
@@ -20452,31 +20819,90 @@ function checkWorkflow(wf) {
             }
         }
     }
-    // SG204 (lint-taint): attacker data written to $GITHUB_ENV/$GITHUB_OUTPUT/$GITHUB_PATH under a privileged trigger.
-    checkEnvFileInjection(triggers, allSteps.map((s) => ({
-        jobId: s.jobId,
-        index: s.index,
-        step: s.step,
-        runPath: [...s.path, 'run'],
-        scope: flow.stepScope(s.jobId, s.index),
-    })), (path, offset, needle) => wf.positionInValue(path, offset, needle), (pos, message) => report('SG204', pos, message));
-    // SG202: least-privilege token.
-    if (!('permissions' in root)) {
-        report('SG202', { line: 1, column: 1 }, "the workflow has no top-level 'permissions'; declare the least it needs, e.g. 'permissions: { contents: read }'");
+}
+
+;// CONCATENATED MODULE: ./src/lint/rules/pr-code-fetch.ts
+/**
+ * SG203 untrusted-checkout, in `run:` (docs/rules.md SG203, docs/architecture.md §9): a workflow
+ * that runs with the base repository's secrets and a write token (`pull_request_target`,
+ * `workflow_run`, `issue_comment`) and fetches the pull request's code in a script: `gh pr checkout`,
+ * `git fetch|pull|checkout|switch … pull/<n>/head|merge` or `refs/pull/…`. The `actions/checkout`
+ * form is checked in untrusted-checkout.ts.
+ */
+
+/** Triggers whose runs hold the base repository's secrets while a pull request's author controls data. */
+const pr_code_fetch_PRIVILEGED_TRIGGERS = ['pull_request_target', 'workflow_run', 'issue_comment'];
+/** A refspec or ref naming a pull request's head or merge commit: `pull/12/head`, `refs/pull/$N/merge`. */
+const PR_REF = /(?:^|[\s:+/])(?:refs\/)?pull\/[^/\s]+\/(?:head|merge)\b|refs\/pull\//;
+const GIT_FETCHING = new Set(['fetch', 'pull', 'checkout', 'switch', 'worktree', 'reset', 'merge', 'rebase']);
+/** git global options that take a value (so the value is not read as the subcommand). */
+const GIT_VALUE = new Set(['-C', '-c', '--git-dir', '--work-tree', '--namespace', '--exec-path']);
+/** What a command does to fetch a pull request's code, or undefined. */
+function fetchesPrCode(argv) {
+    const words = argv.map((w) => w.text);
+    const prog = words[0].slice(words[0].lastIndexOf('/') + 1).toLowerCase();
+    if (prog === 'gh') {
+        const rest = [];
+        for (let i = 1; i < words.length; i++) {
+            if (words[i] === '-R' || words[i] === '--repo')
+                i++;
+            else if (!words[i].startsWith('-'))
+                rest.push(words[i]);
+        }
+        if (rest[0] === 'pr' && rest[1] === 'checkout')
+            return 'gh pr checkout';
+        return undefined;
     }
-    else if (root.permissions === 'write-all') {
-        report('SG202', wf.at(['permissions']), "top-level 'permissions: write-all' grants every scope; list only what the workflow needs");
-    }
-    for (const j of jobs) {
-        if (j.job.permissions === 'write-all') {
-            report('SG202', wf.at(['jobs', j.id, 'permissions']), `job '${j.id}' has 'permissions: write-all'; list only what the job needs`);
+    if (prog !== 'git')
+        return undefined;
+    let i = 1;
+    while (i < words.length && words[i].startsWith('-'))
+        i += GIT_VALUE.has(words[i]) ? 2 : 1;
+    const sub = words[i];
+    if (!sub || !GIT_FETCHING.has(sub))
+        return undefined;
+    return words.slice(i + 1).some((w) => PR_REF.test(w)) ? `git ${sub} of a pull request ref` : undefined;
+}
+function checkPrCodeFetch(triggers, sites, report) {
+    const privileged = triggers.filter((t) => pr_code_fetch_PRIVILEGED_TRIGGERS.includes(t));
+    if (privileged.length === 0)
+        return;
+    for (const site of sites) {
+        if (!/\bgh\b|\bgit\b/.test(site.run))
+            continue;
+        for (const c of commandsOf(site.run, site.env)) {
+            const what = fetchesPrCode(c.argv);
+            if (!what)
+                continue;
+            const first = c.argv[0];
+            report('SG203', site.at(first.start, first.text), `${site.where} fetches the pull request's code ('${c.argv
+                .map((w) => w.text)
+                .join(' ')}': ${what}) in a workflow triggered by ${privileged.join(', ')}, which runs with secrets and ` +
+                `a write token; build or run the pull request's code in a 'pull_request' workflow instead, and fetch ` +
+                `only the base ref here`);
         }
     }
-    // SG203: privileged triggers with a checkout of the PR head.
+}
+
+;// CONCATENATED MODULE: ./src/lint/rules/untrusted-checkout.ts
+
+
+/** A checkout ref that reads the pull request's (or the triggering run's) head: untrusted code. */
+const PR_HEAD = new RegExp([
+    String.raw `github\s*\.\s*event\s*\.\s*pull_request\s*\.\s*head`,
+    String.raw `github\s*\.\s*head_ref`,
+    String.raw `github\s*\.\s*event\s*\.\s*workflow_run\s*\.\s*head_`,
+    String.raw `\bhead_ref\b`,
+    String.raw `refs\/pull\/`,
+    // issue 29: the merge commit of the pull request is its code too (docs/rules.md SG203)
+    String.raw `github\s*\.\s*event\s*\.\s*pull_request\s*\.\s*merge_commit_sha`,
+].join('|'));
+function checkUntrustedCheckout(wf, facts, report) {
+    const { triggers, steps: allSteps } = facts;
     const privileged = triggers.filter((t) => pr_code_fetch_PRIVILEGED_TRIGGERS.includes(t));
     if (privileged.length > 0) {
         for (const s of allSteps) {
-            if (typeof s.step.uses !== 'string' || !/^actions\/checkout@/i.test(s.step.uses.trim()) || !checks_isObj(s.step.with))
+            if (typeof s.step.uses !== 'string' || !/^actions\/checkout@/i.test(s.step.uses.trim()) || !context_isObj(s.step.with))
                 continue;
             for (const key of ['ref', 'repository']) {
                 const v = s.step.with[key];
@@ -20489,71 +20915,53 @@ function checkWorkflow(wf) {
             }
         }
     }
-    // SG301: pin every action and reusable workflow to a commit SHA.
-    const pinTargets = [];
-    for (const j of jobs)
-        if (typeof j.job.uses === 'string')
-            pinTargets.push({ path: ['jobs', j.id, 'uses'], uses: j.job.uses });
-    for (const s of allSteps)
-        if (typeof s.step.uses === 'string')
-            pinTargets.push({ path: [...s.path, 'uses'], uses: s.step.uses });
-    for (const t of pinTargets) {
-        const ref = parseUses(t.uses);
-        if (ref.kind === 'local')
-            continue;
-        if (ref.kind === 'docker') {
-            if (!/@sha256:[0-9a-f]{64}$/.test(ref.path))
-                report('SG301', wf.at(t.path), `'${t.uses}' is not pinned to an image digest; use docker://image@sha256:<digest>`);
-            continue;
-        }
-        if (ref.kind === 'remote' && /^[0-9a-f]{40}$/.test(ref.ref))
-            continue;
-        report('SG301', wf.at(t.path), `'${t.uses}' is not pinned to a full commit SHA; use ` +
-            `${ref.kind === 'remote' ? `${ref.owner}/${ref.repo}${ref.path ? `/${ref.path}` : ''}` : '<owner>/<repo>'}` +
-            `@<40-hex-sha> # ${ref.ref ?? 'tag'}`);
-    }
+}
+
+;// CONCATENATED MODULE: ./src/lint/checks.ts
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+function checkWorkflow(wf) {
+    const problems = [];
+    const report = reporter(wf.file, problems);
+    const facts = workflowFacts(wf);
+    checkApplyAutomaticTrigger(facts, report); // SG101
+    // SG108 before SG102: a confirm it reports is not also reported by SG102 (the more precise reason).
+    const derived = checkRestoreConfirmDerived(facts, report); // SG108
+    checkApplyInputHardcoded(facts, derived, report); // SG102
+    checkDispatchInputUnsafe(wf, facts, report); // SG103
+    checkApplyConcurrency(wf, facts, report); // SG104
+    checkGateContinueOnError(wf, facts, report); // SG105
+    checkComposeVolumeRemoval(wf, facts, report); // SG106
+    checkDispatchConsentPrefilled(wf, facts, report); // SG107
+    // The taint flow (src/lint/taint.ts) is computed once and read by SG201 and SG204.
+    const flow = taintFlow(wf.value);
+    checkScriptInjection(wf, facts, flow, report); // SG201
+    // SG204 (lint-taint): attacker data written to $GITHUB_ENV/$GITHUB_OUTPUT/$GITHUB_PATH under a privileged trigger.
+    checkEnvFileInjection(facts.triggers, facts.steps.map((s) => ({
+        jobId: s.jobId,
+        index: s.index,
+        step: s.step,
+        runPath: [...s.path, 'run'],
+        scope: flow.stepScope(s.jobId, s.index),
+    })), (path, offset, needle) => wf.positionInValue(path, offset, needle), (pos, message) => report('SG204', pos, message));
+    checkPermissions(wf, facts, report); // SG202
+    checkUntrustedCheckout(wf, facts, report); // SG203
+    checkActionPins(wf, facts, report); // SG301
     return problems;
-}
-/** Text every command the run: rules look for contains: docker, stateguard's CLI, gh, curl-like clients. */
-const RELEVANT = /docker|stateguard|cli\.js|dispatches|\bgh\b|curl|wget|\bhttps?\b/i;
-function githubScript(step) {
-    if (typeof step.uses === 'string' &&
-        /^actions\/github-script@/i.test(step.uses.trim()) &&
-        checks_isObj(step.with) &&
-        typeof step.with.script === 'string')
-        return step.with.script;
-    return undefined;
-}
-/** A checkout ref that reads the pull request's (or the triggering run's) head: untrusted code. */
-const PR_HEAD = new RegExp([
-    String.raw `github\s*\.\s*event\s*\.\s*pull_request\s*\.\s*head`,
-    String.raw `github\s*\.\s*head_ref`,
-    String.raw `github\s*\.\s*event\s*\.\s*workflow_run\s*\.\s*head_`,
-    String.raw `\bhead_ref\b`,
-    String.raw `refs\/pull\/`,
-    // issue 29: the merge commit of the pull request is its code too (docs/rules.md SG203)
-    String.raw `github\s*\.\s*event\s*\.\s*pull_request\s*\.\s*merge_commit_sha`,
-].join('|'));
-/** A concurrency group whose expressions read the run's own id, number or attempt. */
-function perRun(group) {
-    for (const m of group.matchAll(EXPRESSION))
-        if (/run_(?:id|number|attempt)\b/i.test(m[1]))
-            return true;
-    return false;
-}
-function hasGroup(c) {
-    if (typeof c === 'string')
-        return c.trim() !== '';
-    return checks_isObj(c) && typeof c.group === 'string' && c.group.trim() !== '';
-}
-function triggerNames(on) {
-    if (typeof on === 'string')
-        return [on];
-    if (Array.isArray(on))
-        return on.filter((t) => typeof t === 'string');
-    if (checks_isObj(on))
-        return Object.keys(on);
-    return [];
 }
 
 ;// CONCATENATED MODULE: ./src/lint/messages.ts
@@ -20571,85 +20979,6 @@ function finishMessage(p) {
     const ref = `docs/rules.md#${ruleAnchor(p.rule)}`;
     const oneLine = p.message.replace(/\s*(?:\r\n|\r|\n|\u2028|\u2029)\s*/g, ' ').trim();
     return { ...p, message: oneLine.endsWith(`(${ref})`) ? oneLine : `${oneLine} (${ref})` };
-}
-
-;// CONCATENATED MODULE: ./src/lint/rules/context.ts
-
-const context_isObj = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
-function stepsOf(wf) {
-    const out = [];
-    const root = wf.value;
-    if (!context_isObj(root.jobs))
-        return out;
-    for (const [jobId, job] of Object.entries(root.jobs)) {
-        if (!context_isObj(job) || !Array.isArray(job.steps))
-            continue;
-        job.steps.forEach((step, index) => {
-            if (context_isObj(step))
-                out.push({
-                    jobId,
-                    index,
-                    step,
-                    path: ['jobs', jobId, 'steps', index],
-                    envChain: [step.env, job.env, root.env],
-                    job,
-                });
-        });
-    }
-    return out;
-}
-/** Literal env values a script can read (`$COMPOSE_PROJECT_NAME`), outermost first, inner ones win. */
-function literalEnvOf(chain) {
-    const out = new Map();
-    for (const env of [...chain].reverse()) {
-        if (!context_isObj(env))
-            continue;
-        for (const [k, v] of Object.entries(env)) {
-            if (typeof v === 'string' && !v.includes('${{'))
-                out.set(k, v);
-            else if (typeof v === 'number' || typeof v === 'boolean')
-                out.set(k, String(v));
-            else
-                out.delete(k);
-        }
-    }
-    return out;
-}
-function workingDirectoryOf(step, job) {
-    const defaults = context_isObj(job.defaults) && context_isObj(job.defaults.run) ? job.defaults.run['working-directory'] : undefined;
-    const wd = step['working-directory'] ?? defaults;
-    if (wd === undefined || wd === null)
-        return '';
-    if (typeof wd !== 'string' || wd.includes('${{'))
-        return undefined;
-    return wd;
-}
-/** The `run:` scripts of the workflow's own steps. */
-function workflowRunSites(wf) {
-    return stepsOf(wf)
-        .filter((s) => typeof s.step.run === 'string')
-        .map((s) => ({
-        jobId: s.jobId,
-        index: s.index,
-        run: s.step.run,
-        env: literalEnvOf(s.envChain),
-        workingDirectory: workingDirectoryOf(s.step, s.job),
-        where: `step ${s.index + 1} of job '${s.jobId}'`,
-        at: (offset, needle) => wf.positionInValue([...s.path, 'run'], offset, needle),
-    }));
-}
-function reporter(file, problems) {
-    return (rule, pos, message) => problems.push({ file, line: pos.line, column: pos.column, rule, severity: ruleById(rule).severity, message });
-}
-/** The workflow's triggers (the same reading as checks.ts). */
-function triggersOf(on) {
-    if (typeof on === 'string')
-        return [on];
-    if (Array.isArray(on))
-        return on.filter((t) => typeof t === 'string');
-    if (context_isObj(on))
-        return Object.keys(on);
-    return [];
 }
 
 // EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
@@ -23174,15 +23503,15 @@ const pruneBackupsCommand = (0,spec/* defineCommand */.NB)({
  */
 
 
+
 /** null when healthy and settled; otherwise why not. */
 async function healthGate(runtime, compose, gate) {
-    const sleep = gate.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+    const wait = waiter(gate.sleep);
     const interval = gate.intervalMs ?? 1000;
     const containers = await listServiceContainers(runtime, compose);
     if (containers.length === 0)
         return `no container of ${compose.service} exists`;
     const ids = containers.map((c) => c.id);
-    const started = Date.now();
     gate.say?.(`waiting up to ${(0,report_progress/* humanDuration */.UU)(gate.timeoutMs)} for ${compose.service} to be running (and healthy where it ` +
         `has a healthcheck)`);
     const pending = await waitUntilReady(runtime, ids, gate.timeoutMs, gate.sleep, interval);
@@ -23191,7 +23520,9 @@ async function healthGate(runtime, compose, gate) {
     gate.onReady?.(compose.service);
     gate.say?.(`waiting ${(0,report_progress/* humanDuration */.UU)(gate.settleMs)} for ${compose.service} to stay healthy (settle window)`);
     const first = new Map((await runtime.inspectContainers(ids)).map((c) => [c.id, c.startedAt]));
-    const settleEnd = Math.min(Date.now() + gate.settleMs, started + gate.timeoutMs + gate.settleMs);
+    // The bound counts from the first check: waiting to be ready and settling together take at most
+    // timeout + settle.
+    const settleEnd = Math.min(wait.elapsed() + gate.settleMs, gate.timeoutMs + gate.settleMs);
     for (;;) {
         const now = await runtime.inspectContainers(ids);
         for (const id of ids) {
@@ -23202,9 +23533,9 @@ async function healthGate(runtime, compose, gate) {
             if (c.startedAt !== first.get(id))
                 return `${id.slice(0, 12)} restarted during the settle window`;
         }
-        if (Date.now() >= settleEnd)
+        if (wait.elapsed() >= settleEnd)
             return null;
-        await sleep(Math.min(interval, Math.max(1, settleEnd - Date.now())));
+        await wait.sleep(Math.min(interval, Math.max(1, settleEnd - wait.elapsed())));
     }
 }
 
@@ -23512,10 +23843,7 @@ function holderIsGone(holder, host, pidAlive) {
  */
 async function resumeStopped(req, deps, lockReq, say, end) {
     const m = req.module;
-    const taken = await acquireLock(deps.runtime, lockReq, 0);
-    if (!taken.acquired)
-        return null;
-    try {
+    return withModuleLock(deps.runtime, lockReq, 0, async () => {
         const target = { project: m.compose.project, files: [m.compose.path] };
         const back = await deps.runtime.resumeStopped(target, m.compose.service);
         if (!back)
@@ -23527,12 +23855,7 @@ async function resumeStopped(req, deps, lockReq, say, end) {
                 `${req.readyTimeoutSeconds}s later; check the service now`);
         }
         return end('recovered', '', `'${m.name}', left stopped by an interrupted snapshot, runs again (healthy)`);
-    }
-    finally {
-        const problem = await releaseLock(deps.runtime, taken.lock);
-        if (problem)
-            deps.log.warn(problem);
-    }
+    }, { refused: () => null, released: (problem) => deps.log.warn(problem) });
 }
 /**
  * No journal: the data side still shows an open operation when a volume holds a work area
@@ -23551,20 +23874,17 @@ async function recoverDataSide(req, deps, lockReq, say, end, out) {
     }
     if (!first.states.some((s) => s.present))
         return null;
-    const taken = await acquireLock(deps.runtime, lockReq, 0);
-    if (!taken.acquired)
-        return end('refused', 'locked', taken.refusal.message);
-    try {
-        return await revertUnderLock(req, deps, say, end, out);
-    }
-    catch (err) {
-        return end('failed', 'restore-failed', `recovering from the data side stopped: ${(0,src_errors/* errorMessage */.gJ)(err)}`);
-    }
-    finally {
-        const problem = await releaseLock(deps.runtime, taken.lock);
-        if (problem)
-            out.warnings.push(problem);
-    }
+    return withModuleLock(deps.runtime, lockReq, 0, async () => {
+        try {
+            return await revertUnderLock(req, deps, say, end, out);
+        }
+        catch (err) {
+            return end('failed', 'restore-failed', `recovering from the data side stopped: ${(0,src_errors/* errorMessage */.gJ)(err)}`);
+        }
+    }, {
+        refused: (refusal) => end('refused', 'locked', refusal.message),
+        released: (problem) => out.warnings.push(problem),
+    });
 }
 async function revertUnderLock(req, deps, say, end, out) {
     const m = req.module;
@@ -25261,9 +25581,7 @@ const COMMANDS = {
     validate: validateCommand,
 };
 function getCommand(name) {
-    return Object.hasOwn(COMMANDS, name)
-        ? COMMANDS[name]
-        : undefined;
+    return Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
 }
 
 
@@ -25564,6 +25882,9 @@ function checkComposeFlavorEnv(env) {
  * environment and label values never appear: a key and, for keys that do not look secret, a short
  * fingerprint of each value. Pure; no I/O.
  */
+/* eslint-disable @typescript-eslint/no-base-to-string --
+   parsed YAML/JSON values are turned into text as they are, whatever their type; a later check
+   refuses what is not the text it expects */
 
 
 
@@ -25792,7 +26113,7 @@ function portKeys(v) {
         }
         else if (p && typeof p === 'object') {
             const o = p;
-            out.push(`${o.published ?? ''}:${o.target ?? ''}/${o.protocol ?? 'tcp'}`);
+            out.push(`${String(o.published ?? '')}:${String(o.target ?? '')}/${String(o.protocol ?? 'tcp')}`);
         }
     }
     return out.sort();
@@ -25925,13 +26246,13 @@ const FAILURE_REASONS = {
         'nothing else was wrong. Check the data; pass allow-shrink if the shrink is real.',
     'drift-not-allowed': 'The drift includes keys that the stateful path never applies, or the module is not a one-shot.',
     'plan-changed': 'The fresh plan hash differs from --expected-plan-hash.',
-    locked: 'Another apply holds the per-module lock.',
+    locked: 'Another stateguard operation on the module (apply, snapshot, restore, upgrade or recover) holds its lock.',
     'still-running': 'The one-shot is still running; a second run is refused.',
     'one-shot-failed': 'The one-shot exited with a non-zero code.',
     timeout: 'The one-shot did not exit within timeout_seconds and was stopped.',
     'dependency-disturbed': 'A depends_on_healthy module was stopped, unhealthy or recreated during apply.',
     'image-not-present': 'The declared image is not on the engine; apply never pulls or builds.',
-    'interrupted-operation': 'An interrupted restore left a journal on the engine; every mutating command refuses the module until ' +
+    'interrupted-operation': 'An interrupted restore or upgrade left a journal on the engine; every mutating command refuses the module until ' +
         '`stateguard recover` has run.',
     'archive-mismatch': "The backup's layout does not match the module's declared data volumes (all or nothing).",
     'not-restorable': 'restore (and upgrade) act only on a stateful module that declares data volumes and has a container to read ' +
@@ -27952,6 +28273,35 @@ function readScript(s, from, depth, closeParen, out) {
 
 /***/ }),
 
+/***/ 4285:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   H: () => (/* binding */ cell),
+/* harmony export */   a: () => (/* binding */ code)
+/* harmony export */ });
+/** Escapes for values placed in markdown (job summaries, PR comments): pure. */
+/**
+ * Markdown-safe table cell or inline text: '|' and line breaks escaped, and '&', '<', '>' as
+ * entities, so no message reads as HTML (a '<parent>' in a fix would vanish as an unknown tag, and
+ * a value could otherwise open a tag in the job summary or PR comment).
+ */
+function cell(text) {
+    return text
+        .replace(/&/g, '&amp;')
+        .replace(/</g, '&lt;')
+        .replace(/>/g, '&gt;')
+        .replace(/\|/g, '\\|')
+        .replace(/\r?\n/g, ' ');
+}
+/** An inline code span: literal inside (no entities needed), and no backtick in the text can close it. */
+function code(text) {
+    return `\`${text.replace(/`/g, "'").replace(/\|/g, '\\|').replace(/\r?\n/g, ' ')}\``;
+}
+
+
+/***/ }),
+
 /***/ 8991:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
@@ -28857,6 +29207,9 @@ var external_node_http_default = /*#__PURE__*/__nccwpck_require__.n(external_nod
  * from a recorded definition (Config and HostConfig as inspected). Request bodies travel over the
  * child's stdin, never in argv; the API's answers are bounded.
  */
+/* eslint-disable @typescript-eslint/no-base-to-string --
+   parsed YAML/JSON values are turned into text as they are, whatever their type; a later check
+   refuses what is not the text it expects */
 
 
 /** The newest API version this code was tested with; a newer engine is spoken to at this version. */
@@ -29495,13 +29848,7 @@ class DockerCli {
         }
         return JSON.parse(r.stdout || '[]').map((v) => v.Labels ?? {});
     }
-    async containersUsingVolume(volume) {
-        const ps = await this.docker(['ps', '-q', '--no-trunc', '--filter', `volume=${volume}`]);
-        if (ps.code !== 0)
-            throw new src_errors/* EnvironmentError */.eG(`docker ps --filter volume=${volume} failed: ${firstLine(ps.stderr)}`);
-        const ids = outputLines(ps.stdout);
-        return (await this.inspectContainers(ids)).filter((c) => c.mounts.some((m) => m.name === volume));
-    }
+    /** Up to `limit` local image IDs (a last resort for the lock container's image). */
     async localImageIds(limit) {
         const r = await this.docker(['image', 'ls', '-q', '--no-trunc']);
         if (r.code !== 0)
@@ -29844,9 +30191,11 @@ class DockerCli {
         }
         return best;
     }
+    /** `compose up -d` of the given services (or all): the tests' and the demo's, not the domain's. */
     composeUp(target, services = []) {
         return this.compose(target, ['up', '-d', ...services]);
     }
+    /** `compose down` (with `-v` only when removeVolumes): the tests' and the demo's teardown. */
     composeDown(target, removeVolumes) {
         return this.compose(target, ['down', '--remove-orphans', ...(removeVolumes ? ['-v'] : [])]);
     }
@@ -30075,7 +30424,7 @@ class DockerCli {
                 }),
             });
             if (produceError)
-                throw produceError;
+                throw produceError instanceof Error ? produceError : new Error('the archive stream failed');
             if (r.code !== 0)
                 throw new src_errors/* EnvironmentError */.eG(`docker cp into the staging helper failed: ${firstLine(r.stderr)}`);
         }
@@ -30422,7 +30771,8 @@ class DockerCli {
         if (created.status !== 201) {
             throw new src_errors/* EnvironmentError */.eG(`creating ${def.name} from its recorded definition failed: ${apiMessage(created)}`);
         }
-        const id = String(JSON.parse(created.text).Id ?? '');
+        const created_id = JSON.parse(created.text).Id;
+        const id = typeof created_id === 'string' ? created_id : '';
         if (!/^[0-9a-f]{64}$/.test(id))
             throw new src_errors/* EnvironmentError */.eG(`creating ${def.name} returned no container ID`);
         for (const n of req.connect) {
@@ -30494,6 +30844,9 @@ var shell_words = __nccwpck_require__(7288);
  * spec and each task's own spec). The adapter hashes the view for `container.config`;
  * src/drift/config-diff.ts names the fields that differ. Pure: no docker here.
  */
+/* eslint-disable @typescript-eslint/no-base-to-string --
+   parsed YAML/JSON values are turned into text as they are, whatever their type; a later check
+   refuses what is not the text it expects */
 
 
 /** Labels stateguard or `docker stack deploy` itself sets: never a difference the user declared. */
@@ -44158,8 +44511,8 @@ __nccwpck_require__.d(__webpack_exports__, {
   m0: () => (/* binding */ cliMain)
 });
 
-// EXTERNAL MODULE: ./src/commands/index.ts + 82 modules
-var src_commands = __nccwpck_require__(6808);
+// EXTERNAL MODULE: ./src/commands/index.ts + 105 modules
+var src_commands = __nccwpck_require__(4161);
 // EXTERNAL MODULE: ./src/commands/inputs.ts
 var inputs = __nccwpck_require__(7521);
 // EXTERNAL MODULE: ./src/errors.ts
