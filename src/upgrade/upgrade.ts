@@ -23,7 +23,7 @@ import { dataMountRefusal } from '../ops/data-mounts.js';
 import type { ContainerDefinition, ContainerInfo, DataMount, HelperSpec, LastKnownGood } from '../ports.js';
 import { outDirProblem, upgradeSteps } from '../ops/dry-run.js';
 import { interruptedOperation, Journal, operationKey, type JournalRecord } from '../restore/journal.js';
-import { refusalReason, resolveMounts } from '../restore/restore.js';
+import { refusalReason, resolveMounts } from '../restore/preflight.js';
 import { markPhase, pickHelperImage, type StepDeps } from '../restore/steps.js';
 import { evaluateUpgrade } from './evaluate.js';
 import { healthGate, type HealthGate } from './health.js';
