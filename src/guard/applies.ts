@@ -20,7 +20,7 @@ export type AppliesModule = Pick<ModuleDecl, 'name' | 'class' | 'expectedState'>
   runtime?: ModuleDecl['runtime'] | undefined;
 };
 
-/** The drift an upgrade deploys (src/upgrade/upgrade.ts UPGRADE_DRIFT); an image bump always shows both. */
+/** The drift an upgrade deploys (src/upgrade/evaluate.ts UPGRADE_DRIFT); an image bump always shows both. */
 const IMAGE_BUMP: readonly DriftKey[] = ['container.image', 'container.config'];
 
 /** Whether `keys` is an image bump: container.image, with at most the container.config it brings. */

@@ -9,7 +9,7 @@ import { listServiceContainers, waitUntilReady } from '../drift/containers.js';
 import type { ModuleDecl } from '../model/module.js';
 import type { HelperSpec, Runtime, WorkAreaState } from '../ports.js';
 import { operationKey } from './journal.js';
-import { resolveMounts } from './restore.js';
+import { resolveMounts } from './preflight.js';
 import { describeRevert, pickHelperImage } from './steps.js';
 
 export interface DataSide {

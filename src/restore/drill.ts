@@ -15,7 +15,7 @@ import { errorMessage, type FailureReason } from '../errors.js';
 import type { ModuleDecl } from '../model/module.js';
 import type { ContainerInfo, HelperSpec, Runtime } from '../ports.js';
 import type { RepackResult } from './repack.js';
-import { backupVerdict } from './restore.js';
+import { backupVerdict } from './evaluate.js';
 import { pickHelperImage, stageArchive } from './steps.js';
 
 export interface DrillRequest {

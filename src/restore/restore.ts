@@ -16,32 +16,17 @@
  * leaves the journal; `stateguard recover` finishes or reverts from it (./recover.ts).
  */
 import path from 'node:path';
-import type { BackupReport } from '../backup/types.js';
 import { snapshotStopped } from '../backup/snapshot.js';
 import { listServiceContainers } from '../drift/containers.js';
-import type { DriftKey } from '../drift/types.js';
 import { errorMessage, type FailureReason } from '../errors.js';
-import { inputRef, setTrue, setValue } from '../report/words.js';
-import {
-  acceptedDespite,
-  describeConfirmMismatch,
-  orderReasons,
-  type GuardReason,
-  type GuardResult,
-} from '../guard/decide.js';
-import { planOne, verifyInputOf, type GuardDeps, type GuardEvaluation } from '../guard/evaluate.js';
 import type { ModuleDecl } from '../model/module.js';
-import { dataMountRefusal, overlapRefusal, type DataMountRefusal } from '../ops/data-mounts.js';
+import { dataMountRefusal } from '../ops/data-mounts.js';
 import type { ContainerInfo, DataMount, HelperSpec } from '../ports.js';
-import {
-  guardedOutcome,
-  runGuarded,
-  type GuardedDeps,
-  type GuardedOutcome,
-  type GuardedRequest,
-} from '../ops/guarded.js';
-import { outDirProblem, restoreSteps, type DryRunFields } from '../ops/dry-run.js';
+import { guardedOutcome, runGuarded } from '../ops/guarded.js';
+import { outDirProblem, restoreSteps } from '../ops/dry-run.js';
+import { evaluateRestore } from './evaluate.js';
 import { interruptedOperation, Journal, operationKey, type JournalRecord } from './journal.js';
+import { refusalReason, resolveMounts } from './preflight.js';
 import {
   forwardAll,
   helperOf,
@@ -50,268 +35,12 @@ import {
   revertAll,
   stageArchive,
   wayBack,
-  type CrashHook,
   type StepDeps,
 } from './steps.js';
+import type { RestoreDeps, RestoreOutcome, RestoreRequest } from './types.js';
 import { DEFAULT_PROGRESS_INTERVAL_MS, Downtime } from '../report/progress.js';
 
-/** Drift a restore may run with: it repairs a broken service's data; it never rolls out a definition. */
-export const RESTORE_TOLERATED_DRIFT: readonly DriftKey[] = ['container.state.running', 'container.health'];
-
-export interface RestoreRequest extends GuardedRequest {
-  helperImage: string | undefined;
-  /** where the pre-restore snapshot goes (default: the backup's directory) */
-  outDir: string | undefined;
-  readyTimeoutSeconds: number;
-  /** check everything, touch nothing, say what would happen (docs/architecture.md §12, "Dry runs") */
-  dryRun?: boolean;
-  /** at most one progress line per this many milliseconds during the long copies (default 5000, §7) */
-  progressIntervalMs?: number;
-}
-
-export interface RestoreDeps extends GuardedDeps, GuardDeps {
-  crash?: CrashHook;
-  sleep?: (ms: number) => Promise<void>;
-}
-
-export interface RestoreOutcome extends GuardedOutcome<'restored' | 'would-restore'>, DryRunFields {
-  decision: 'restored' | 'would-restore' | 'blocked' | 'failed';
-  backup: BackupReport | null;
-  pre_restore_snapshot: string | null;
-  volumes: { volume: string; entries: number; bytes: number }[];
-  /** every reason it did not restore (the guard's, or the one failure) */
-  reasons: GuardReason[];
-  helper_image: string | null;
-  /** true when a started restore put the old data back (before or after commit) */
-  reverted: boolean;
-  /**
-   * what every volume holds at the end, from what the steps did (docs/architecture.md §12): `old`,
-   * `backup`, or null when the data was not touched (refused, or the journal is kept for recover)
-   */
-  data: 'old' | 'backup' | null;
-  /** ms from the stop to the service running again; null when nothing was stopped (§7, "Downtime and progress") */
-  downtime_ms: number | null;
-  /**
-   * The image the backup's data was written by, from its manifest (docs/architecture.md §16), and
-   * whether the module's container runs another one now: data of another version going back is
-   * said, not refused. null when unknown (no backup, or a legacy archive).
-   */
-  backup_image: { ref: string; id: string; differs_from_running: boolean } | null;
-  /** the warning said when `backup_image` differs from the running image */
-  backup_image_note?: string;
-}
-
-/** The backup's data was written by another image than the module runs now (docs/architecture.md §16). */
-function otherImageNote(module: string, image: { ref: string; id: string }, running: ContainerInfo): string {
-  return (
-    `restore ${module}: the backup's data was written by image ${image.ref} (${image.id.slice(0, 19)}); the ` +
-    `module now runs ${running.imageRef} (${running.imageId.slice(0, 19)}). Data of another version is going ` +
-    `back: make sure that version reads it.`
-  );
-}
-
 const UP = new Set(['running', 'restarting', 'paused']);
-
-function reason(code: FailureReason, message: string, fix: string, input?: string): GuardReason {
-  return { code, message, fix, ...(input ? { input } : {}) };
-}
-
-/**
- * Why a verify-backup report cannot be restored into module `m` (or null): it must verify and be the
- * module's own backup, whose layout is exactly the module's declared volumes (`archive-mismatch`).
- */
-export function backupVerdict(m: ModuleDecl, backup: BackupReport, what: string): GuardReason | null {
-  // The archive's own layout, and its manifest's volumes and project (docs/architecture.md §16): all or nothing.
-  const layout = backup.problems.filter((p) =>
-    ['layout-mismatch', 'no-data-volumes', 'manifest-volumes', 'manifest-wrong-project'].includes(p.code),
-  );
-  if (backup.verified === true && backup.matched_module !== m.name) {
-    return reason(
-      'archive-mismatch',
-      `the backup is named for module '${backup.matched_module}', not '${m.name}'; ` +
-        `${what} takes only the module's own backups (their layout is its declared volumes)`,
-      `Pass a backup named ${m.name}-YYYYMMDDTHHMMSSZ.tar.gz.`,
-      'backup-ref',
-    );
-  }
-  if (layout.length > 0) {
-    return reason(
-      'archive-mismatch',
-      `the backup's layout does not match the declared data volumes of '${m.name}': ` +
-        layout.map((p) => p.message).join('; '),
-      `Use a backup whose top-level directories are exactly ${m.volumes.map((v) => v.volume).join(', ')}.`,
-      'backup-ref',
-    );
-  }
-  if (backup.verified !== true) {
-    return reason(
-      'backup-rejected',
-      `the backup did not verify: ${backup.problems.map((p) => `[${p.code}] ${p.message}`).join('; ')}`,
-      'Pass a backup that stateguard verify-backup accepts.',
-      'backup-ref',
-    );
-  }
-  return null;
-}
-
-/** The restore rule: restorable module, allow-stateful, a verified backup of this module, the exact confirm. */
-export async function evaluateRestore(
-  req: RestoreRequest,
-  deps: GuardDeps,
-  out: RestoreOutcome,
-): Promise<GuardEvaluation> {
-  const m = req.module;
-  const surface = req.surface ?? 'cli';
-  const reasons: GuardReason[] = [];
-  if (m.class !== 'stateful' || m.volumes.length === 0) {
-    reasons.push(
-      reason(
-        'not-restorable',
-        `module '${m.name}' is ${m.class}${m.volumes.length === 0 ? ' and declares no data volumes' : ''}; ` +
-          `restore acts only on a stateful module with spec.data.volumes`,
-        `Restore the module that owns the data (class: stateful, spec.data.volumes).`,
-        'module',
-      ),
-    );
-  }
-  if (req.allowStateful !== true) {
-    reasons.push(
-      reason(
-        'not-allowed',
-        'allow-stateful is not true; a restore replaces live data',
-        `${capitalized(setTrue('allow-stateful', surface))} to restore.`,
-        'allow-stateful',
-      ),
-    );
-  }
-  let backup: BackupReport | null = null;
-  if (!req.backupRef) {
-    reasons.push(
-      reason(
-        'backup-rejected',
-        'no backup-ref was given',
-        `${capitalized(setValue('backup-ref', 'the .tar.gz to restore', surface))}.`,
-      ),
-    );
-  } else {
-    try {
-      backup = await deps.verifyBackup(verifyInputOf({ ...req, backupRef: req.backupRef }, { ignoreMaxAge: true }));
-    } catch (err) {
-      reasons.push(
-        reason(
-          'backup-rejected',
-          `verifying the backup failed: ${errorMessage(err)}`,
-          `Check ${inputRef('backup-ref', surface)}.`,
-        ),
-      );
-    }
-  }
-  out.backup = backup;
-  if (backup) {
-    const problem = backupVerdict(m, backup, 'a restore');
-    if (problem) reasons.push(problem);
-  }
-  if (backup?.verified === true && backup.manifest) {
-    // Which image wrote the data going back (docs/architecture.md §16): said, never a reason to refuse.
-    const running = (await deps.runtime.listProjectContainers(m.compose.project).catch(() => [])).find(
-      (c) => c.service === m.compose.service && !c.oneoff,
-    );
-    const image = backup.manifest.image;
-    const differs = running !== undefined && running.imageId !== image.id;
-    out.backup_image = { ...image, differs_from_running: differs };
-    if (differs) out.backup_image_note = otherImageNote(m.name, image, running);
-  }
-  // The operator names the file that is about to replace the live data.
-  const fileName = backup?.path ? path.basename(backup.path) : path.basename(req.backupRef ?? '');
-  const mismatch = describeConfirmMismatch(req.confirm, fileName);
-  if (mismatch !== null || fileName === '') {
-    reasons.push(
-      reason(
-        'confirm-mismatch',
-        `${mismatch ?? 'confirm is empty'}: restore's confirm must be the backup's file name exactly`,
-        `Type the backup's file name as ${inputRef('confirm', surface)} (` +
-          `${fileName || 'MODULE-YYYYMMDDTHHMMSSZ.tar.gz'}).`,
-        'confirm',
-      ),
-    );
-  }
-  const planned = await planOne(req.modules, m, deps);
-  let driftKeys: DriftKey[] = [];
-  let planHash: string | null = null;
-  let plan = null;
-  if ('error' in planned) {
-    reasons.push(reason(planned.reason, `the module could not be planned: ${planned.error}`, 'Fix the cause above.'));
-  } else {
-    plan = planned.plan;
-    planHash = planned.hash;
-    driftKeys = planned.plan.drift.map((d) => d.key);
-    const other = planned.plan.drift.filter((d) => !RESTORE_TOLERATED_DRIFT.includes(d.key));
-    if (other.length > 0) {
-      reasons.push(
-        reason(
-          'drift-not-allowed',
-          `the module has drift a restore would roll out with it (${other.map((d) => d.key).join(', ')}): restore ` +
-            `recreates the service from its current declaration, so it must already run that declaration`,
-          'Apply or upgrade the definition first (or deploy the module), then restore.',
-        ),
-      );
-    }
-  }
-  const ordered = orderReasons(reasons);
-  const result: GuardResult = {
-    module: m.name,
-    decision: ordered.length ? 'blocked' : 'allowed',
-    reasons: ordered,
-    drift_keys: driftKeys,
-    backup: backup
-      ? {
-          verified: backup.verified === true,
-          path: backup.path,
-          matched_module: backup.matched_module,
-          problems: backup.problems,
-          ...(acceptedDespite(backup).length ? { accepted_despite: acceptedDespite(backup) } : {}),
-        }
-      : null,
-    failure_reason: ordered[0]?.code ?? '',
-  };
-  out.reasons = ordered;
-  return { result, plan, planHash };
-}
-
-/** The declared volumes as mounts of the module's container (never from the archive), all or nothing. */
-export function resolveMounts(
-  m: ModuleDecl,
-  containers: readonly ContainerInfo[],
-): { mounts: DataMount[]; source: ContainerInfo } | { problem: string } {
-  const source = containers[0];
-  if (!source) {
-    return {
-      problem:
-        `no container of service '${m.compose.service}' (project '${m.compose.project}') exists to read the ` +
-        `volumes' mounts from; create it without starting it (compose up --no-start ${m.compose.service}) and retry`,
-    };
-  }
-  const mounts: DataMount[] = [];
-  for (const v of m.volumes) {
-    const mt = source.mounts.find((x) => x.destination === v.path);
-    if (!mt || (mt.type !== 'volume' && mt.type !== 'bind')) {
-      return {
-        problem:
-          `${v.path} (volume ${v.volume}) is not a volume or bind mount of ${source.name}; ` +
-          `restoring it would write into the container's own layer. Fix spec.data.volumes or the compose file.`,
-      };
-    }
-    mounts.push({
-      volume: v.volume,
-      kind: mt.type === 'volume' ? 'volume' : 'bind',
-      source: mt.type === 'volume' ? (mt.name ?? mt.source) : mt.source,
-    });
-  }
-  // One volume inside another (or the same one twice) would be swapped into the other (§12, "Data mounts").
-  const overlap = overlapRefusal(m, source);
-  if (overlap) return { problem: overlap.message };
-  return { mounts, source };
-}
 
 function emptyOutcome(m: ModuleDecl, req: RestoreRequest): RestoreOutcome {
   return {
@@ -615,13 +344,4 @@ function failureOf(err: unknown): FailureReason {
   return r === 'snapshot-failed' || r === 'archive-mismatch' || r === 'volume-in-use' ? r : 'restore-failed';
 }
 
-/** The failure reason of a data-mount refusal in restore's and upgrade's preflight. */
-export function refusalReason(r: DataMountRefusal): FailureReason {
-  return r.kind === 'in-use' ? 'volume-in-use' : 'not-restorable';
-}
-
 export { helperOf };
-
-function capitalized(s: string): string {
-  return s.charAt(0).toUpperCase() + s.slice(1);
-}

@@ -29,12 +29,13 @@ import { EnvironmentError, UserError } from '../errors.js';
 import { SWARM_VIEW_KEY } from '../drift/config-diff.js';
 import { DockerCli, firstLine, outputLines, type DockerCliOptions } from './docker-cli.js';
 import { composeReason } from './compose-render.js';
-import { declaredView, engineView, swarmImageRef, viewHash } from './swarm-view.js';
+import { oneServiceStack } from './swarm-stack-file.js';
+import { currentTasks, isJob, SWARM_LABEL, taskContainer, type Service, type Task } from './swarm-tasks.js';
+import { declaredView, viewHash } from './swarm-view.js';
 import type {
   ComposeInfo,
   ComposeTarget,
   ContainerInfo,
-  ContainerState,
   EngineLock,
   ExecResult,
   RenderedProject,
@@ -42,42 +43,11 @@ import type {
   RenderOptions,
 } from './types.js';
 
-export const SWARM_LABEL = {
-  namespace: 'com.docker.stack.namespace',
-  serviceId: 'com.docker.swarm.service.id',
-  serviceName: 'com.docker.swarm.service.name',
-  taskId: 'com.docker.swarm.task.id',
-  /** on a service stateguard scaled to 0: the replica count to scale back to */
-  stoppedReplicas: 'io.stateguard.stopped-replicas',
-} as const;
-
 /** How long a recreate or a scale waits for the new tasks to have containers. */
 const CONVERGE_MS = 120_000;
 const POLL_MS = 250;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Task states before a container runs, the running one, and the terminal ones (docker/swarmkit). */
-function containerState(taskState: string): ContainerState {
-  switch (taskState) {
-    case 'running':
-    case 'starting':
-      // starting: the container is being started, its command about to run; counted as running so
-      // that apply never starts a second run against the same data.
-      return 'running';
-    case 'complete':
-    case 'failed':
-    case 'shutdown':
-      return 'exited';
-    case 'rejected':
-    case 'orphaned':
-    case 'remove':
-      return 'dead';
-    default:
-      // new, pending, assigned, accepted, preparing, ready: no container runs yet
-      return 'created';
-  }
-}
 
 /** The label value of the helper that reads a stopped service's volume for a snapshot. */
 function snapshotHelperKey(serviceName: string): string {
@@ -89,39 +59,6 @@ function snapshotHelperKey(serviceName: string): string {
 export function lockConfigName(name: string): string {
   if (name.length <= 64 && /^[a-zA-Z0-9][a-zA-Z0-9_.-]*[a-zA-Z0-9]$/.test(name)) return name;
   return `stateguard-lock-${createHash('sha256').update(name).digest('hex').slice(0, 32)}`;
-}
-
-interface Service {
-  ID: string;
-  Version?: { Index?: number };
-  Spec: any;
-  JobStatus?: { JobIteration?: { Index?: number } };
-}
-
-interface Task {
-  ID: string;
-  ServiceID: string;
-  NodeID?: string;
-  Slot?: number;
-  CreatedAt?: string;
-  DesiredState?: string;
-  JobIteration?: { Index?: number };
-  Spec?: any;
-  Status?: { State?: string; Timestamp?: string; ContainerStatus?: { ContainerID?: string; ExitCode?: number } };
-}
-
-/** Every `$` in every string value as `$$`: text that was interpolated once stays as it is. */
-export function escapeDollars(value: any): any {
-  if (typeof value === 'string') return value.replace(/\$/g, '$$$$');
-  if (Array.isArray(value)) return value.map(escapeDollars);
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, escapeDollars(v)]));
-  }
-  return value;
-}
-
-function isJob(spec: any): boolean {
-  return !!(spec?.Mode?.ReplicatedJob || spec?.Mode?.GlobalJob);
 }
 
 /** What a stopped task container was, so its volumes can still be read after Swarm removed it. */
@@ -199,78 +136,26 @@ export class SwarmCli extends DockerCli {
     return JSON.parse(r.stdout.trim() || '[]') as Task[];
   }
 
-  /**
-   * The tasks that stand for a service now: a job's tasks of its current iteration; a long-running
-   * service's tasks that Swarm wants running (older ones are history).
-   */
-  private currentTasks(service: Service, tasks: readonly Task[]): Task[] {
-    const mine = tasks.filter((t) => t.ServiceID === service.ID);
-    if (isJob(service.Spec)) {
-      const iteration = service.JobStatus?.JobIteration?.Index ?? 0;
-      return mine.filter((t) => (t.JobIteration?.Index ?? 0) === iteration);
-    }
-    return mine.filter((t) => t.DesiredState === 'running' || t.DesiredState === 'ready');
-  }
-
   override async listProjectContainers(stack: string): Promise<ContainerInfo[]> {
     await this.ping();
     const services = await this.stackServices(stack);
     const tasks = await this.serviceTasks(services);
     const out: ContainerInfo[] = [];
-    const chosen = services.map((s) => ({ service: s, tasks: this.currentTasks(s, tasks) }));
+    const chosen = services.map((s) => ({ service: s, tasks: currentTasks(s, tasks) }));
     const containerIds = chosen.flatMap((c) => c.tasks.map((t) => t.Status?.ContainerStatus?.ContainerID ?? ''));
     const local = new Map((await this.inspectContainers(containerIds.filter(Boolean))).map((c) => [c.id, c]));
     for (const { service, tasks: current } of chosen) {
       const full = String(service.Spec?.Name ?? '');
       const short = full.startsWith(`${stack}_`) ? full.slice(stack.length + 1) : full;
-      for (const t of current) out.push(this.taskContainer(stack, short, service, t, local));
+      for (const t of current) out.push(taskContainer(stack, short, service, t, local));
       if (current.length === 0 && !isJob(service.Spec)) {
         // A long-running service with no task (scaled to 0, e.g. by a snapshot that was killed):
         // shown as one container that never started, carrying the service's own spec, so the plan
         // says which fields (deploy.replicas) differ instead of "missing".
-        out.push(this.taskContainer(stack, short, service, null, local));
+        out.push(taskContainer(stack, short, service, null, local));
       }
     }
     return out;
-  }
-
-  private taskContainer(
-    stack: string,
-    short: string,
-    service: Service,
-    t: Task | null,
-    local: Map<string, ContainerInfo>,
-  ): ContainerInfo {
-    const view = engineView(service.Spec, t?.Spec);
-    const cid = t?.Status?.ContainerStatus?.ContainerID ?? '';
-    const c = cid ? local.get(cid) : undefined;
-    const taskState = t?.Status?.State ?? 'none';
-    const state = containerState(taskState);
-    const exit = t?.Status?.ContainerStatus?.ExitCode;
-    const name = t ? `${service.Spec?.Name}.${t.Slot ?? t.NodeID ?? ''}.${t.ID}` : `${service.Spec?.Name} (no task)`;
-    return {
-      id: cid || (t ? `task-${t.ID}` : `service-${service.ID}`),
-      name: c?.name ?? name,
-      imageRef: swarmImageRef(
-        String(t?.Spec?.ContainerSpec?.Image ?? service.Spec?.TaskTemplate?.ContainerSpec?.Image ?? ''),
-      ),
-      imageId: c?.imageId ?? '',
-      state,
-      exitCode:
-        state === 'exited' || state === 'dead' ? (typeof exit === 'number' ? exit : (c?.exitCode ?? null)) : null,
-      health: state === 'running' ? (c?.health ?? null) : null,
-      startedAt: c?.startedAt ?? null,
-      finishedAt: c?.finishedAt ?? null,
-      createdAt: t?.CreatedAt ?? '',
-      labels: { ...(c?.labels ?? {}), ...(t ? { [SWARM_LABEL.taskId]: t.ID } : {}) },
-      project: stack,
-      service: short,
-      oneoff: false,
-      configHash: viewHash(view),
-      env: Array.isArray(view.environment) ? view.environment : [],
-      mounts: c?.mounts ?? [],
-      swarm: { task_id: t?.ID ?? '', service_id: service.ID, node_id: t?.NodeID ?? '', task_state: taskState, view },
-    };
   }
 
   /** `docker stack config` of the stack files: interpolated as `docker stack deploy` would. */
@@ -306,37 +191,6 @@ export class SwarmCli extends DockerCli {
     return { services, hashes, volumes, inactive: {} };
   }
 
-  /**
-   * The stack file holding only `service` and the top-level objects it references. `docker stack
-   * config` has already interpolated it (and turned `$$` into `$`): every `$` is escaped again so
-   * the deploy does not interpolate a second time.
-   */
-  private oneServiceStack(doc: any, service: string, imageOverride?: string): any {
-    return escapeDollars(this.oneServiceDoc(doc, service, imageOverride));
-  }
-
-  private oneServiceDoc(doc: any, service: string, imageOverride?: string): any {
-    const svc = { ...doc.services[service] };
-    if (imageOverride !== undefined) svc.image = imageOverride;
-    const out: any = { version: doc.version ?? '3.9', services: { [service]: svc } };
-    const pick = (top: string, names: string[]): void => {
-      const all = (doc[top] ?? {}) as Record<string, unknown>;
-      const kept = Object.fromEntries(names.filter((n) => n in all).map((n) => [n, all[n]]));
-      if (Object.keys(kept).length) out[top] = kept;
-    };
-    const vols = (Array.isArray(svc.volumes) ? svc.volumes : []).map((v: any) =>
-      typeof v === 'string' ? v.split(':')[0] : String(v?.source ?? ''),
-    );
-    const nets = Array.isArray(svc.networks) ? svc.networks : Object.keys(svc.networks ?? {});
-    const refs = (k: string): string[] =>
-      (Array.isArray(svc[k]) ? svc[k] : []).map((x: any) => (typeof x === 'string' ? x : String(x?.source ?? '')));
-    pick('volumes', vols);
-    pick('networks', nets.map(String));
-    pick('configs', refs('configs'));
-    pick('secrets', refs('secrets'));
-    return out;
-  }
-
   private async serviceByName(stack: string, service: string): Promise<Service | null> {
     const r = await this.docker(['service', 'inspect', `${stack}_${service}`]);
     if (r.code !== 0) {
@@ -359,7 +213,7 @@ export class SwarmCli extends DockerCli {
     let deployed: ExecResult;
     try {
       const file = path.join(dir, 'stack.yaml');
-      await writeFile(file, stringifyYaml(this.oneServiceStack(doc, service, imageOverride)), { mode: 0o600 });
+      await writeFile(file, stringifyYaml(oneServiceStack(doc, service, imageOverride)), { mode: 0o600 });
       deployed = await this.docker(['stack', 'deploy', '--resolve-image', 'never', '-c', file, target.project]);
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -395,7 +249,7 @@ export class SwarmCli extends DockerCli {
     for (;;) {
       const [svc] = (await this.inspectServices([serviceId])) ?? [];
       if (svc) {
-        const current = this.currentTasks(svc, await this.serviceTasks([svc]));
+        const current = currentTasks(svc, await this.serviceTasks([svc]));
         const want = isJob(svc.Spec) ? 1 : (svc.Spec?.Mode?.Replicated?.Replicas ?? 1);
         const ready = current.filter(
           (t) =>

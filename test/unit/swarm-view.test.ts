@@ -6,7 +6,8 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import { swarmDifferences } from '../../src/drift/config-diff.js';
-import { escapeDollars, lockConfigName } from '../../src/runtime/swarm-cli.js';
+import { lockConfigName } from '../../src/runtime/swarm-cli.js';
+import { escapeDollars } from '../../src/runtime/swarm-stack-file.js';
 import { declaredView, engineView, swarmImageRef, viewHash } from '../../src/runtime/swarm-view.js';
 
 /** A rendered stack service (as `docker stack config` prints it) and the spec stack deploy makes of it. */
