@@ -27,16 +27,7 @@ import { outDirProblem, restoreSteps } from '../ops/dry-run.js';
 import { evaluateRestore } from './evaluate.js';
 import { interruptedOperation, Journal, operationKey, type JournalRecord } from './journal.js';
 import { refusalReason, resolveMounts } from './preflight.js';
-import {
-  forwardAll,
-  helperOf,
-  markPhase,
-  pickHelperImage,
-  revertAll,
-  stageArchive,
-  wayBack,
-  type StepDeps,
-} from './steps.js';
+import { forwardAll, markPhase, pickHelperImage, revertAll, stageArchive, wayBack, type StepDeps } from './steps.js';
 import type { RestoreDeps, RestoreOutcome, RestoreRequest } from './types.js';
 import { DEFAULT_PROGRESS_INTERVAL_MS, Downtime } from '../report/progress.js';
 
@@ -343,5 +334,3 @@ function failureOf(err: unknown): FailureReason {
   const r = (err as { reason?: unknown })?.reason;
   return r === 'snapshot-failed' || r === 'archive-mismatch' || r === 'volume-in-use' ? r : 'restore-failed';
 }
-
-export { helperOf };
