@@ -86,7 +86,17 @@ function pythonArchive(format: 'pax' | 'gnu' | 'ustar'): Buffer {
 function snapshotWriterArchive(): Buffer {
   const parts: Buffer[] = [];
   const add = (p: string, type: 'File' | 'Directory', body = Buffer.alloc(0)): void => {
-    parts.push(headerBlocks({ path: p, type, size: body.length, mode: type === 'File' ? 0o644 : 0o755, uid: 999, gid: 999, mtime: new Date(1_700_000_000_000) }));
+    parts.push(
+      headerBlocks({
+        path: p,
+        type,
+        size: body.length,
+        mode: type === 'File' ? 0o644 : 0o755,
+        uid: 999,
+        gid: 999,
+        mtime: new Date(1_700_000_000_000),
+      }),
+    );
     if (type === 'File') parts.push(body, bodyPadding(body.length));
   };
   add('store-data/', 'Directory');
@@ -149,7 +159,9 @@ const HAND_BUILT_FIDELITY = gz(
   tar(
     pax({ uid: '3000000', gid: '3000001', mtime: '1700000000.25' }),
     file('store-data/db/t', 'table\n', { uid: 1, gid: 2, mtime: 3 }),
-    file('store-data/b256', 'data\n', { raw: { uid: b256(8, 3000000n), size: b256(12, 5n), mtime: b256(12, -315619200n) } }),
+    file('store-data/b256', 'data\n', {
+      raw: { uid: b256(8, 3000000n), size: b256(12, 5n), mtime: b256(12, -315619200n) },
+    }),
     file('store-data/gnu-b256', 'g', { format: 'gnu', raw: { gid: b256(8, 4294967294n) } }),
     file('store-data/su', '#!/bin/sh\n', { mode: 0o4755 }),
     pax({ mode: '0644' }),
@@ -158,8 +170,14 @@ const HAND_BUILT_FIDELITY = gz(
 );
 
 const CORPUS: Array<[string, () => Buffer]> = [
-  ['Python tarfile GNU: uid 3000000, 1960 mtime (base-256), no parent entries, setuid', () => pythonOwnersArchive('gnu')],
-  ['Python tarfile PAX: uid 3000000, 1960 mtime (PAX records), no parent entries, setuid', () => pythonOwnersArchive('pax')],
+  [
+    'Python tarfile GNU: uid 3000000, 1960 mtime (base-256), no parent entries, setuid',
+    () => pythonOwnersArchive('gnu'),
+  ],
+  [
+    'Python tarfile PAX: uid 3000000, 1960 mtime (PAX records), no parent entries, setuid',
+    () => pythonOwnersArchive('pax'),
+  ],
   ['hand-built: PAX owners/times, base-256, implicit parents, setuid, PAX mode', () => HAND_BUILT_FIDELITY],
   ['GNU tar --format=pax', () => gnuTarArchive(FILES, 'pax')],
   ['GNU tar --format=gnu', () => gnuTarArchive(FILES, 'gnu')],
@@ -233,7 +251,7 @@ function mutate(plain: Buffer, ms: readonly Mutation[]): Buffer {
 /** Offsets of header blocks in a plain tar (walking sizes the simple way; only for aiming mutations). */
 function headerOffsets(plain: Buffer): number[] {
   const out: number[] = [];
-  for (let off = 0; off + 512 <= plain.length; ) {
+  for (let off = 0; off + 512 <= plain.length;) {
     const h = plain.subarray(off, off + 512);
     if (h.every((b) => b === 0)) break;
     out.push(off);

@@ -60,7 +60,11 @@ beforeAll(() => {
   mkdirSync(repoDir);
   project = uniqueProject('sgadopt');
   // --ignore-scripts: pack what is built, as the release does; no network.
-  const p = spawnSync('npm', ['pack', '--ignore-scripts', '--silent', '--pack-destination', tmp], { cwd: REPO, encoding: 'utf8', timeout: 90_000 });
+  const p = spawnSync('npm', ['pack', '--ignore-scripts', '--silent', '--pack-destination', tmp], {
+    cwd: REPO,
+    encoding: 'utf8',
+    timeout: 90_000,
+  });
   expect(p.status).toBe(0);
   tgz = path.join(tmp, p.stdout.trim().split('\n').pop()!);
   expect(existsSync(tgz)).toBe(true);
@@ -87,7 +91,10 @@ describeDocker('README adoption section, followed in a temporary repository', ()
       npm_config_update_notifier: 'false',
     };
     const steps: AdoptionStep[] = adoptionSteps(adoptionSection(readme()));
-    expect(steps.filter((s) => s.kind === 'file').map((s) => (s as { path: string }).path)).toEqual(['compose.yaml', 'modules/notes/module.yaml']);
+    expect(steps.filter((s) => s.kind === 'file').map((s) => (s as { path: string }).path)).toEqual([
+      'compose.yaml',
+      'modules/notes/module.yaml',
+    ]);
 
     let lastCommand = '';
     let lastStdout = '';
@@ -120,15 +127,28 @@ describeDocker('README adoption section, followed in a temporary repository', ()
           );
           cmd = substitute(cmd, `-p ${README_PROJECT} `, `-p ${project} `, seen);
           cmd = substitute(cmd, README_BACKUP_ROOT, path.join(tmp, 'backups'), seen);
-          const r = spawnSync('bash', ['-o', 'pipefail', '-c', cmd], { cwd: repoDir, env, encoding: 'utf8', timeout: 180_000 });
-          if (r.status !== 0) throw new Error(`README command failed (exit ${r.status}): ${written}\n${r.stdout}\n${r.stderr}`);
+          const r = spawnSync('bash', ['-o', 'pipefail', '-c', cmd], {
+            cwd: repoDir,
+            env,
+            encoding: 'utf8',
+            timeout: 180_000,
+          });
+          if (r.status !== 0)
+            throw new Error(`README command failed (exit ${r.status}): ${written}\n${r.stdout}\n${r.stderr}`);
           lastCommand = written;
           lastStdout = r.stdout;
           ran.push(written);
         }
       } else {
-        const actual = lastStdout.split(path.join(tmp, 'backups')).join(README_BACKUP_ROOT).split(project).join(README_PROJECT);
-        expect({ command: lastCommand, output: normalise(actual).trimEnd() }).toEqual({ command: lastCommand, output: normalise(step.text) });
+        const actual = lastStdout
+          .split(path.join(tmp, 'backups'))
+          .join(README_BACKUP_ROOT)
+          .split(project)
+          .join(README_PROJECT);
+        expect({ command: lastCommand, output: normalise(actual).trimEnd() }).toEqual({
+          command: lastCommand,
+          output: normalise(step.text),
+        });
       }
     }
 
@@ -137,25 +157,49 @@ describeDocker('README adoption section, followed in a temporary repository', ()
       [RELEASE_URL, CLONE, `project: ${README_PROJECT}`, `-p ${README_PROJECT} `, README_BACKUP_ROOT].sort(),
     );
     // the section covers the first hour: install, validate, up, plan, snapshot, workflows
-    for (const want of [/^npm install -g /, /^stateguard validate/, /^docker compose -p \S+ up -d/, /^stateguard plan/, /^stateguard snapshot /, /^cp .*workflows/, /^stateguard lint-workflows/]) {
+    for (const want of [
+      /^npm install -g /,
+      /^stateguard validate/,
+      /^docker compose -p \S+ up -d/,
+      /^stateguard plan/,
+      /^stateguard snapshot /,
+      /^cp .*workflows/,
+      /^stateguard lint-workflows/,
+    ]) {
       expect(ran.some((c) => want.test(c))).toBe(true);
     }
     // what the README's commands produced, checked beyond their exit codes
     const bin = path.join(tmp, 'npm-global', 'bin', 'stateguard');
     const plan = spawnSync(bin, ['plan', '--json'], { cwd: repoDir, env, encoding: 'utf8', timeout: 120_000 });
     expect(plan.status).toBe(0);
-    const doc = JSON.parse(plan.stdout) as { modules: { name: string; in_sync: boolean; compose: { project: string } }[] };
+    const doc = JSON.parse(plan.stdout) as {
+      modules: { name: string; in_sync: boolean; compose: { project: string } }[];
+    };
     expect(doc.modules.map((m) => [m.name, m.in_sync, m.compose.project])).toEqual([['notes', true, project]]);
     const backups = readdirSync(path.join(tmp, 'backups'));
     expect(backups).toHaveLength(2);
     const archive = backups.find((f) => f.endsWith('.tar.gz'))!;
-    const verify = spawnSync(bin, ['verify-backup', '--module', 'notes', '--backup-root', path.join(tmp, 'backups'), '--backup-ref', path.join(tmp, 'backups', archive)], {
-      cwd: repoDir,
-      env,
-      encoding: 'utf8',
-      timeout: 120_000,
-    });
+    const verify = spawnSync(
+      bin,
+      [
+        'verify-backup',
+        '--module',
+        'notes',
+        '--backup-root',
+        path.join(tmp, 'backups'),
+        '--backup-ref',
+        path.join(tmp, 'backups', archive),
+      ],
+      {
+        cwd: repoDir,
+        env,
+        encoding: 'utf8',
+        timeout: 120_000,
+      },
+    );
     expect(verify.status).toBe(0);
-    expect(readdirSync(path.join(repoDir, '.github', 'workflows')).sort()).toEqual(readdirSync(path.join(REPO, 'workflows')).sort());
+    expect(readdirSync(path.join(repoDir, '.github', 'workflows')).sort()).toEqual(
+      readdirSync(path.join(REPO, 'workflows')).sort(),
+    );
   });
 });

@@ -53,7 +53,9 @@ function copyPlatform(opts: { initScript?: string; fail: boolean; timeoutSeconds
   const fail = 'STORE_INIT_FAIL: ${STORE_INIT_FAIL:-0}';
   expect(compose).toContain(pw);
   expect(compose).toContain(fail);
-  compose = compose.replace(pw, `STORE_ROOT_PASSWORD: "${SECRET}"`).replace(fail, `STORE_INIT_FAIL: "${opts.fail ? 1 : 0}"`);
+  compose = compose
+    .replace(pw, `STORE_ROOT_PASSWORD: "${SECRET}"`)
+    .replace(fail, `STORE_INIT_FAIL: "${opts.fail ? 1 : 0}"`);
   if (opts.initScript) {
     const start = compose.indexOf('      - |\n', compose.indexOf('store-init:'));
     const end = compose.indexOf('    restart: "no"', start);
@@ -87,7 +89,12 @@ function target(p: Platform) {
 async function cli(argv: string[], cwd = REPO): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
-  const code = await runCli(argv, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env: { ...process.env }, cwd });
+  const code = await runCli(argv, {
+    stdout: (t) => (stdout += t),
+    stderr: (t) => (stderr += t),
+    env: { ...process.env },
+    cwd,
+  });
   transcript.push(stdout, stderr);
   return { code, stdout, stderr };
 }
@@ -120,7 +127,11 @@ async function action(name: 'guard' | 'apply', inputs: Record<string, string>): 
       summary += md;
     },
   };
-  const env: Record<string, string | undefined> = { ...process.env, GITHUB_RUN_ID: 'e2e-run', GITHUB_REPOSITORY: 'acme/platform' };
+  const env: Record<string, string | undefined> = {
+    ...process.env,
+    GITHUB_RUN_ID: 'e2e-run',
+    GITHUB_REPOSITORY: 'acme/platform',
+  };
   for (const [k, v] of Object.entries(inputs)) env[`INPUT_${k.toUpperCase()}`] = v;
   const code = await runAction(name, { env, cwd: REPO, core });
   const log = lines.join('\n');
@@ -128,12 +139,26 @@ async function action(name: 'guard' | 'apply', inputs: Record<string, string>): 
   return { code, log, outputs, summary, secrets, failed };
 }
 
-function containerOf(p: Platform, service: string): { id: string; state: string; health: string | null; exitCode: number } | undefined {
-  const ids = docker(['ps', '-aq', '--no-trunc', '--filter', `label=com.docker.compose.project=${p.project}`, '--filter', `label=com.docker.compose.service=${service}`])
+function containerOf(
+  p: Platform,
+  service: string,
+): { id: string; state: string; health: string | null; exitCode: number } | undefined {
+  const ids = docker([
+    'ps',
+    '-aq',
+    '--no-trunc',
+    '--filter',
+    `label=com.docker.compose.project=${p.project}`,
+    '--filter',
+    `label=com.docker.compose.service=${service}`,
+  ])
     .stdout.split('\n')
     .filter(Boolean);
   if (ids.length === 0) return undefined;
-  const [c] = JSON.parse(docker(['inspect', ids[0]!]).stdout) as Array<{ Id: string; State: { Status: string; ExitCode: number; Health?: { Status: string } } }>;
+  const [c] = JSON.parse(docker(['inspect', ids[0]!]).stdout) as Array<{
+    Id: string;
+    State: { Status: string; ExitCode: number; Health?: { Status: string } };
+  }>;
   return { id: c!.Id, state: c!.State.Status, health: c!.State.Health?.Status ?? null, exitCode: c!.State.ExitCode };
 }
 
@@ -172,7 +197,10 @@ afterAll(() => {
   for (const p of made) {
     removeProject(p.project);
     docker(['rm', '-f', `stateguard-lock-${p.project}-store-init`]);
-    for (const id of docker(['ps', '-aq', '--filter', `label=io.stateguard.lock.project=${p.project}`]).stdout.split('\n').filter(Boolean)) docker(['rm', '-f', id]);
+    for (const id of docker(['ps', '-aq', '--filter', `label=io.stateguard.lock.project=${p.project}`])
+      .stdout.split('\n')
+      .filter(Boolean))
+      docker(['rm', '-f', id]);
     rmSync(path.dirname(p.root), { recursive: true, force: true });
   }
 });
@@ -201,7 +229,11 @@ describeDocker('guard + apply on the real engine (examples/platform copy)', () =
     expect(blocked.code).toBe(1);
     expect(blocked.outputs.decision).toBe('blocked');
     expect(blocked.outputs['failure-reason']).toBe('not-allowed');
-    expect((JSON.parse(blocked.outputs.reasons!) as Array<{ code: string }>).map((r) => r.code)).toEqual(['not-allowed', 'backup-rejected', 'confirm-mismatch']);
+    expect((JSON.parse(blocked.outputs.reasons!) as Array<{ code: string }>).map((r) => r.code)).toEqual([
+      'not-allowed',
+      'backup-rejected',
+      'confirm-mismatch',
+    ]);
     expect(blocked.summary).toContain('`store-init` is blocked');
 
     // Snapshot the parent with stateguard snapshot: its output feeds backup-ref.
@@ -215,7 +247,10 @@ describeDocker('guard + apply on the real engine (examples/platform copy)', () =
 
     // Guard with every condition met: allowed.
     const allowed = await action('guard', allowedInputs(p, backupRef));
-    expect({ code: allowed.code, reasons: allowed.code === 0 ? '' : allowed.outputs.reasons }).toEqual({ code: 0, reasons: '' });
+    expect({ code: allowed.code, reasons: allowed.code === 0 ? '' : allowed.outputs.reasons }).toEqual({
+      code: 0,
+      reasons: '',
+    });
     expect(allowed.outputs).toMatchObject({ decision: 'allowed', 'failure-reason': '' });
     expect(allowed.outputs['plan-hash']).toMatch(/^[0-9a-f]{64}$/);
 
@@ -238,7 +273,10 @@ describeDocker('guard + apply on the real engine (examples/platform copy)', () =
     const outFile = path.join(p.backupDir, '..', 'plan.json');
     const plan2 = await cli(['plan', '--root', p.root, '--module', 'store-init', '--json', '--out', outFile]);
     transcript.push(readFileSync(outFile, 'utf8'));
-    const plan2Json = JSON.parse(plan2.stdout) as { plan_hash: string; modules: Array<{ plan_hash: string; drift: Array<{ key: string }> }> };
+    const plan2Json = JSON.parse(plan2.stdout) as {
+      plan_hash: string;
+      modules: Array<{ plan_hash: string; drift: Array<{ key: string }> }>;
+    };
     // apply takes the module's own hash (drift + declared definition), as the PR comment shows it
     const moduleHash = plan2Json.modules[0]!.plan_hash;
     expect(plan2Json.modules[0]!.drift.map((d) => d.key)).toEqual(['container.state.exited_success']);
@@ -246,8 +284,17 @@ describeDocker('guard + apply on the real engine (examples/platform copy)', () =
     // Apply bound to the reviewed plan: succeeds.
     const ok = await action('apply', { ...allowedInputs(p, backupRef), 'expected-plan-hash': moduleHash });
     expect(ok.failed).toEqual([]);
-    expect({ code: ok.code, reason: ok.outputs['failure-reason'], log: ok.code === 0 ? '' : ok.log }).toEqual({ code: 0, reason: '', log: '' });
-    expect(ok.outputs).toMatchObject({ status: 'applied', 'exit-code': '0', 'failure-reason': '', 'plan-hash': moduleHash });
+    expect({ code: ok.code, reason: ok.outputs['failure-reason'], log: ok.code === 0 ? '' : ok.log }).toEqual({
+      code: 0,
+      reason: '',
+      log: '',
+    });
+    expect(ok.outputs).toMatchObject({
+      status: 'applied',
+      'exit-code': '0',
+      'failure-reason': '',
+      'plan-hash': moduleHash,
+    });
     expect(ok.log).toContain("bucket 'main' ready");
     expect(ok.summary).toContain('applied');
 
@@ -285,12 +332,19 @@ describeDocker('apply on the real engine: lock, stale plan, timeout', () => {
     const backupRef = await handMadeBackup(p);
     const argv = ['apply', ...cliFlags(allowedInputs(p, backupRef)), '--json'];
     const [a, b] = await Promise.all([cli(argv), cli(argv)]);
-    const results = [a, b].map((r) => ({ code: r.code, json: JSON.parse(r.stdout) as { status: string; failure_reason: string; verdict: string } }));
+    const results = [a, b].map((r) => ({
+      code: r.code,
+      json: JSON.parse(r.stdout) as { status: string; failure_reason: string; verdict: string },
+    }));
     expect(results.map((r) => r.json.status).sort()).toEqual(['applied', 'refused']);
     const refused = results.find((r) => r.json.status === 'refused')!;
     expect(refused.code).toBe(1);
     expect(refused.json.failure_reason).toBe('locked');
-    expect(refused.json.verdict).toMatch(new RegExp(`locked by a running apply \\(holder .*host .*pid \\d+, since \\d{4}-.*lock stateguard-lock-${p.project}-store-init-`));
+    expect(refused.json.verdict).toMatch(
+      new RegExp(
+        `locked by a running apply \\(holder .*host .*pid \\d+, since \\d{4}-.*lock stateguard-lock-${p.project}-store-init-`,
+      ),
+    );
     expect(results.find((r) => r.json.status === 'applied')!.code).toBe(0);
     expect(containerOf(p, 'store-init')).toMatchObject({ state: 'exited', exitCode: 0 });
   }, 180_000);
@@ -302,7 +356,12 @@ describeDocker('apply on the real engine: lock, stale plan, timeout', () => {
     const backupRef = await handMadeBackup(p);
     const r = await action('apply', { ...allowedInputs(p, backupRef), 'expected-plan-hash': '0'.repeat(64) });
     expect(r.code).toBe(1);
-    expect(r.outputs).toMatchObject({ status: 'refused', 'failure-reason': 'plan-changed', 'container-id': '', 'exit-code': '' });
+    expect(r.outputs).toMatchObject({
+      status: 'refused',
+      'failure-reason': 'plan-changed',
+      'container-id': '',
+      'exit-code': '',
+    });
     expect(r.log).toContain('differs from the reviewed one');
     // Nothing ran: store-init still has no container.
     expect(containerOf(p, 'store-init')).toBeUndefined();

@@ -49,7 +49,10 @@ function copyFixture(name: string): Copy {
   made.push(copy);
   for (const m of readdirSync(path.join(root, 'modules'))) {
     const file = path.join(root, 'modules', m, 'module.yaml');
-    writeFileSync(file, readFileSync(file, 'utf8').replaceAll('corpus-project', copy.project).replaceAll('corpus-other', copy.other));
+    writeFileSync(
+      file,
+      readFileSync(file, 'utf8').replaceAll('corpus-project', copy.project).replaceAll('corpus-other', copy.other),
+    );
   }
   return copy;
 }
@@ -63,7 +66,8 @@ function cleanup(copy: Copy): void {
 /** The environment of a CLI run: this process's, without anything that would change the rendering. */
 function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, STATEGUARD_COMPOSE: FLAVOR };
-  for (const k of ['COMPOSE_PROFILES', 'COMPOSE_FILE', 'COMPOSE_PROJECT_NAME', 'DATA_DIR', 'PGDATA_DIR', 'DB_LOCATION']) delete env[k];
+  for (const k of ['COMPOSE_PROFILES', 'COMPOSE_FILE', 'COMPOSE_PROJECT_NAME', 'DATA_DIR', 'PGDATA_DIR', 'DB_LOCATION'])
+    delete env[k];
   return { ...env, ...extra };
 }
 
@@ -114,8 +118,14 @@ function expectRefused(v: Run, ...needles: string[]): void {
 /** After `up -d`: plan --json exits 0 and every module (all of them) is in sync. */
 async function expectInSync(copy: Copy, modules: string[], extraEnv: Record<string, string> = {}): Promise<any> {
   const p = await cli('plan', copy.root, extraEnv);
-  expect({ code: p.code, parsed: p.json !== undefined, stderr: p.code === 0 ? '' : p.stderr }).toEqual({ code: 0, parsed: true, stderr: '' });
-  const got = (p.json.modules as any[]).map((m) => ({ name: m.name, in_sync: m.in_sync, drift: m.drift })).sort((a, b) => a.name.localeCompare(b.name));
+  expect({ code: p.code, parsed: p.json !== undefined, stderr: p.code === 0 ? '' : p.stderr }).toEqual({
+    code: 0,
+    parsed: true,
+    stderr: '',
+  });
+  const got = (p.json.modules as any[])
+    .map((m) => ({ name: m.name, in_sync: m.in_sync, drift: m.drift }))
+    .sort((a, b) => a.name.localeCompare(b.name));
   expect(got).toEqual([...modules].sort().map((name) => ({ name, in_sync: true, drift: [] })));
   return p.json;
 }
@@ -159,10 +169,15 @@ describeDocker(`the compose corpus of issue 24 on the real engine (compose ${FLA
       }
       if (name === 'dollar-escape') {
         // Another field changes: the field list names it, and not the command holding the $$ escape.
-        writeFileSync(composeFile(copy), `${readFileSync(composeFile(copy), 'utf8')}    environment:\n      EXTRA: "1"\n`);
+        writeFileSync(
+          composeFile(copy),
+          `${readFileSync(composeFile(copy), 'utf8')}    environment:\n      EXTRA: "1"\n`,
+        );
         const p = await cli('plan', copy.root);
         expect(p.json).toBeDefined();
-        const config = (p.json.modules as any[]).find((m) => m.name === 'app').drift.find((d: any) => d.key === 'container.config');
+        const config = (p.json.modules as any[])
+          .find((m) => m.name === 'app')
+          .drift.find((d: any) => d.key === 'container.config');
         expect(config.fields.some((f: string) => f.includes('EXTRA'))).toBe(true);
         expect(config.fields.filter((f: string) => f.startsWith('command'))).toEqual([]);
       }

@@ -70,7 +70,9 @@ describeDocker('container.config fields on the real engine name exactly what dif
 
   async function configItem(v: Variant): Promise<DriftItem | undefined> {
     writeFileSync(composePath, composeFile(v));
-    const { loaded, problems } = await validateModules(root, 'modules/*/module.yaml', root, (t) => new DockerCli().renderProject(t, { hashes: false }));
+    const { loaded, problems } = await validateModules(root, 'modules/*/module.yaml', root, (t) =>
+      new DockerCli().renderProject(t, { hashes: false }),
+    );
     expect(problems).toEqual([]);
     const plan = await planModules(loaded.modules, new DockerCli());
     return plan.modules[0]!.drift.find((d) => d.key === 'container.config');
@@ -105,9 +107,13 @@ describeDocker('container.config fields on the real engine name exactly what dif
 
   afterAll(() => {
     // `docker rm -f` (removeProject) keeps unnamed volumes: the image VOLUME's and /srv/anon.
-    const ids = docker(['ps', '-aq', '--filter', `label=com.docker.compose.project=${project}`]).stdout.split('\n').filter(Boolean);
+    const ids = docker(['ps', '-aq', '--filter', `label=com.docker.compose.project=${project}`])
+      .stdout.split('\n')
+      .filter(Boolean);
     const unnamed = ids.length
-      ? docker(['inspect', '--format', '{{range .Mounts}}{{if eq .Type "volume"}}{{.Name}} {{end}}{{end}}', ...ids]).stdout.split(/\s+/).filter((n) => /^[0-9a-f]{64}$/.test(n))
+      ? docker(['inspect', '--format', '{{range .Mounts}}{{if eq .Type "volume"}}{{.Name}} {{end}}{{end}}', ...ids])
+          .stdout.split(/\s+/)
+          .filter((n) => /^[0-9a-f]{64}$/.test(n))
       : [];
     removeProject(project);
     if (unnamed.length) docker(['volume', 'rm', ...unnamed]);

@@ -30,13 +30,24 @@ import { cleanupTempRepos, moduleYaml, tempRepo } from '../support/fixtures.js';
 import { IMAGE, compose, describeDocker, docker, removeProject, uniqueProject } from '../support/docker.js';
 import { addManifestToFile } from '../support/manifests.js';
 
-const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined, notice: () => undefined, raw: () => undefined };
+const quiet = {
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+  notice: () => undefined,
+  raw: () => undefined,
+};
 const LOOP = `["sh", "-c", "trap 'exit 0' TERM INT; while true; do sleep 1; done"]`;
 
 async function cli(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
-  const code = await runCli(args, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env: process.env, cwd });
+  const code = await runCli(args, {
+    stdout: (t) => (stdout += t),
+    stderr: (t) => (stderr += t),
+    env: process.env,
+    cwd,
+  });
   return { code, stdout, stderr };
 }
 
@@ -48,7 +59,14 @@ function startState(id: string): string {
 /** Every file under the given mounts: path, owner, mode and checksum, sorted. */
 function fingerprintOf(mounts: string[]): string {
   const r = docker([
-    'run', '--rm', '--network', 'none', ...mounts.flatMap((m) => ['--mount', m]), IMAGE, 'sh', '-c',
+    'run',
+    '--rm',
+    '--network',
+    'none',
+    ...mounts.flatMap((m) => ['--mount', m]),
+    IMAGE,
+    'sh',
+    '-c',
     'cd /m && find . -mindepth 1 | sort | while read -r f; do if [ -f "$f" ]; then echo "$f $(stat -c %u:%g:%a "$f") $(md5sum < "$f")"; else echo "$f/ $(stat -c %u:%g:%a "$f")"; fi; done',
   ]);
   if (r.status !== 0) throw new Error(`fingerprint failed: ${r.stderr}`);
@@ -87,8 +105,23 @@ describeDocker('data mounts on the real engine: overlap, other writers, reserved
   const nestedFingerprint = (): string => fingerprintOf([`type=bind,src=${path.join(nestedRepo, 'h')},dst=/m/h`]);
 
   const restoreArgs = (root: string, module: string, ref: string): string[] => [
-    'restore', '--root', root, '--module', module, '--backup-ref', ref, '--backup-root', path.dirname(ref),
-    '--allow-stateful', '--confirm', path.basename(ref), '--out-dir', path.join(work, 'pre'), '--ready-timeout-seconds', '30', '--json',
+    'restore',
+    '--root',
+    root,
+    '--module',
+    module,
+    '--backup-ref',
+    ref,
+    '--backup-root',
+    path.dirname(ref),
+    '--allow-stateful',
+    '--confirm',
+    path.basename(ref),
+    '--out-dir',
+    path.join(work, 'pre'),
+    '--ready-timeout-seconds',
+    '30',
+    '--json',
   ];
 
   beforeAll(async () => {
@@ -146,12 +179,21 @@ services:
 `,
       ),
     });
-    for (const [root, p] of [[repo, project], [nestedRepo, nestedProject]] as const) {
+    for (const [root, p] of [
+      [repo, project],
+      [nestedRepo, nestedProject],
+    ] as const) {
       const up = compose([path.join(root, 'compose.yaml')], p, ['up', '-d']);
       if (up.status !== 0) throw new Error(`compose up failed: ${up.stderr}`);
     }
     dbId = docker(['ps', '-q', '--no-trunc', '--filter', `label=com.docker.compose.project=${project}`]).stdout.trim();
-    nestedId = docker(['ps', '-q', '--no-trunc', '--filter', `label=com.docker.compose.project=${nestedProject}`]).stdout.trim();
+    nestedId = docker([
+      'ps',
+      '-q',
+      '--no-trunc',
+      '--filter',
+      `label=com.docker.compose.project=${nestedProject}`,
+    ]).stdout.trim();
     const seed = docker(['exec', dbId, 'sh', '-c', 'mkdir -p /data/t && echo A > /data/t/a && echo blob > /blobs/b']);
     if (seed.status !== 0) throw new Error(`seeding failed: ${seed.stderr}`);
     const snap = await cli(['snapshot', '--root', repo, '--module', 'db', '--out-dir', backups, '--json'], repo);
@@ -166,9 +208,13 @@ services:
     for (const p of [project, nestedProject]) {
       removeProject(p);
       const key = operationKey(p, p === project ? 'db' : 'app');
-      const marks = docker(['volume', 'ls', '-q', '--filter', `label=io.stateguard.journal=${key}`]).stdout.split('\n').filter(Boolean);
+      const marks = docker(['volume', 'ls', '-q', '--filter', `label=io.stateguard.journal=${key}`])
+        .stdout.split('\n')
+        .filter(Boolean);
       if (marks.length) docker(['volume', 'rm', '-f', ...marks]);
-      const locks = docker(['ps', '-aq', '--filter', `label=io.stateguard.lock.project=${p}`]).stdout.split('\n').filter(Boolean);
+      const locks = docker(['ps', '-aq', '--filter', `label=io.stateguard.lock.project=${p}`])
+        .stdout.split('\n')
+        .filter(Boolean);
       if (locks.length) docker(['rm', '-f', ...locks]);
     }
     cleanupTempRepos();
@@ -180,10 +226,15 @@ services:
     it('validate names both mounts and the fix', async () => {
       const v = await cli(['validate', '--root', nestedRepo, '--json'], nestedRepo);
       expect(v.code).toBe(1);
-      expect(v.stdout).toMatch(/data volumes 'data' \(\/data, bind \.\/h\) and 'uploads' \(\/uploads, bind \.\/h\/sub\) overlap/);
+      expect(v.stdout).toMatch(
+        /data volumes 'data' \(\/data, bind \.\/h\) and 'uploads' \(\/uploads, bind \.\/h\/sub\) overlap/,
+      );
       expect(v.stdout).toMatch(/mount the parent once and declare it as one data volume/);
       // every command that loads the modules refuses them the same way
-      const s = await cli(['snapshot', '--root', nestedRepo, '--module', 'app', '--out-dir', path.join(work, 'x'), '--json'], nestedRepo);
+      const s = await cli(
+        ['snapshot', '--root', nestedRepo, '--module', 'app', '--out-dir', path.join(work, 'x'), '--json'],
+        nestedRepo,
+      );
       expect(s.code).toBe(1);
       expect(JSON.parse(s.stdout)).toMatchObject({ failure_reason: 'invalid-modules' });
     }, 120_000);
@@ -194,22 +245,45 @@ services:
       const { modules } = loadModules(nestedRepo, 'modules/*/module.yaml', nestedRepo);
       const app = modules.find((m) => m.name === 'app')!;
       const runtime = new DockerCli();
-      const err = await takeSnapshot({ module: app, runtime, outDir: path.join(work, 'nested-out'), now: new Date(), log: quiet }).catch(
-        (e: unknown) => e,
-      );
+      const err = await takeSnapshot({
+        module: app,
+        runtime,
+        outDir: path.join(work, 'nested-out'),
+        now: new Date(),
+        log: quiet,
+      }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(Error);
-      expect((err as Error).message).toMatch(/'data' \(\/data, bind \S+\/h\) and 'uploads' \(\/uploads, bind \S+\/h\/sub\) overlap/);
+      expect((err as Error).message).toMatch(
+        /'data' \(\/data, bind \S+\/h\) and 'uploads' \(\/uploads, bind \S+\/h\/sub\) overlap/,
+      );
 
       const backup = path.join(work, 'nested-backups', archiveName('app', new Date(Date.now() - 60_000)));
       mkdirSync(path.dirname(backup), { recursive: true });
-      writeFileSync(backup, gz(tar(dir('data/'), file('data/top', 'new\n'), dir('uploads/'), file('uploads/upload', 'new\n'))));
+      writeFileSync(
+        backup,
+        gz(tar(dir('data/'), file('data/top', 'new\n'), dir('uploads/'), file('uploads/upload', 'new\n'))),
+      );
       addManifestToFile(backup, { project: app.compose.project, service: app.compose.service });
       const o = await restoreModule(
         {
-          modules, module: app, allowStateful: true, confirm: path.basename(backup), confirmToken: '', backupRef: backup,
-          backupRoots: [path.dirname(backup)], cwd: nestedRepo, now: new Date(), maxUncompressedBytes: 1e9, maxEntries: 1000,
-          expectedPlanHash: undefined, breakStaleLock: false, staleAfterMs: 3600_000, holder: `test pid ${process.pid}`,
-          helperImage: undefined, outDir: path.join(work, 'pre'), readyTimeoutSeconds: 30,
+          modules,
+          module: app,
+          allowStateful: true,
+          confirm: path.basename(backup),
+          confirmToken: '',
+          backupRef: backup,
+          backupRoots: [path.dirname(backup)],
+          cwd: nestedRepo,
+          now: new Date(),
+          maxUncompressedBytes: 1e9,
+          maxEntries: 1000,
+          expectedPlanHash: undefined,
+          breakStaleLock: false,
+          staleAfterMs: 3600_000,
+          holder: `test pid ${process.pid}`,
+          helperImage: undefined,
+          outDir: path.join(work, 'pre'),
+          readyTimeoutSeconds: 30,
         },
         { runtime, planModules, verifyBackup, log: quiet, now: () => new Date() },
       );
@@ -225,12 +299,28 @@ services:
 
   describe('another running container on the data refuses snapshot and restore (volume-in-use)', () => {
     it('a plain container mounting the parent directory of the bind-mounted data', async () => {
-      const run = docker(['run', '-d', '--name', agent, '--network', 'none', '--mount', `type=bind,src=${hostDir},dst=/host`, IMAGE, 'sh', '-c', 'trap "exit 0" TERM; while true; do sleep 1; done']);
+      const run = docker([
+        'run',
+        '-d',
+        '--name',
+        agent,
+        '--network',
+        'none',
+        '--mount',
+        `type=bind,src=${hostDir},dst=/host`,
+        IMAGE,
+        'sh',
+        '-c',
+        'trap "exit 0" TERM; while true; do sleep 1; done',
+      ]);
       expect(run.status).toBe(0);
       try {
         const before = dbFingerprint();
         const started = startState(dbId);
-        const s = await cli(['snapshot', '--root', repo, '--module', 'db', '--out-dir', path.join(work, 'x'), '--json'], repo);
+        const s = await cli(
+          ['snapshot', '--root', repo, '--module', 'db', '--out-dir', path.join(work, 'x'), '--json'],
+          repo,
+        );
         expect(s.code).toBe(1);
         const sj = JSON.parse(s.stdout) as { failure_reason: string; error: string };
         expect(sj.failure_reason).toBe('volume-in-use');
@@ -268,11 +358,20 @@ volumes:
       const up = compose([path.join(otherRepo, 'compose.yaml')], otherProject, ['up', '-d']);
       expect(up.status).toBe(0);
       try {
-        const shipper = docker(['ps', '--format', '{{.Names}}', '--filter', `label=com.docker.compose.project=${otherProject}`]).stdout.trim();
+        const shipper = docker([
+          'ps',
+          '--format',
+          '{{.Names}}',
+          '--filter',
+          `label=com.docker.compose.project=${otherProject}`,
+        ]).stdout.trim();
         expect(shipper).not.toBe('');
         const before = dbFingerprint();
         const started = startState(dbId);
-        const s = await cli(['snapshot', '--root', repo, '--module', 'db', '--out-dir', path.join(work, 'x'), '--json'], repo);
+        const s = await cli(
+          ['snapshot', '--root', repo, '--module', 'db', '--out-dir', path.join(work, 'x'), '--json'],
+          repo,
+        );
         expect(s.code).toBe(1);
         const sj = JSON.parse(s.stdout) as { failure_reason: string; error: string };
         expect(sj.failure_reason).toBe('volume-in-use');
@@ -293,12 +392,21 @@ volumes:
   });
 
   it("a live volume holding restore's reserved work-area name refuses snapshot and restore before the stop", async () => {
-    const put = docker(['exec', dbId, 'sh', '-c', 'mkdir -p /data/.stateguard-restore && echo x > /data/.stateguard-restore/x']);
+    const put = docker([
+      'exec',
+      dbId,
+      'sh',
+      '-c',
+      'mkdir -p /data/.stateguard-restore && echo x > /data/.stateguard-restore/x',
+    ]);
     expect(put.status).toBe(0);
     try {
       const before = dbFingerprint();
       const started = startState(dbId);
-      const s = await cli(['snapshot', '--root', repo, '--module', 'db', '--out-dir', path.join(work, 'x'), '--json'], repo);
+      const s = await cli(
+        ['snapshot', '--root', repo, '--module', 'db', '--out-dir', path.join(work, 'x'), '--json'],
+        repo,
+      );
       expect(s.code).toBe(1);
       const sj = JSON.parse(s.stdout) as { failure_reason: string; error: string };
       expect(sj.error).toMatch(/\/data\/\.stateguard-restore/);

@@ -23,11 +23,20 @@ import { IMAGE, compose, describeDocker, docker, removeProject, uniqueProject } 
 async function cli(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
-  const code = await runCli(args, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env: process.env, cwd });
+  const code = await runCli(args, {
+    stdout: (t) => (stdout += t),
+    stderr: (t) => (stderr += t),
+    env: process.env,
+    cwd,
+  });
   return { code, stdout, stderr };
 }
 
-const lines = (s: string): string[] => s.split('\n').map((l) => l.trim()).filter(Boolean);
+const lines = (s: string): string[] =>
+  s
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
 
 describeDocker('dry runs and ack-migration on the real engine', () => {
   const project = uniqueProject('sgdry');
@@ -81,30 +90,86 @@ volumes:
 
   /** Everything a dry run must leave exactly as it was. */
   function engineState(): Record<string, unknown> {
-    const containers = lines(docker(['ps', '-aq', '--no-trunc', '--filter', `label=com.docker.compose.project=${project}`]).stdout)
-      .concat(lines(docker(['ps', '-aq', '--no-trunc', '--filter', `label=io.stateguard.lock.project=${project}`]).stdout))
+    const containers = lines(
+      docker(['ps', '-aq', '--no-trunc', '--filter', `label=com.docker.compose.project=${project}`]).stdout,
+    )
+      .concat(
+        lines(docker(['ps', '-aq', '--no-trunc', '--filter', `label=io.stateguard.lock.project=${project}`]).stdout),
+      )
       .concat(lines(docker(['ps', '-aq', '--no-trunc', '--filter', `label=io.stateguard.helper=${key}`]).stdout))
       .sort()
-      .map((id) => docker(['inspect', '-f', '{{.Id}} {{.Name}} {{.State.Status}} {{.State.StartedAt}} {{.State.FinishedAt}} {{.RestartCount}} {{.Image}}', id]).stdout.trim());
+      .map((id) =>
+        docker([
+          'inspect',
+          '-f',
+          '{{.Id}} {{.Name}} {{.State.Status}} {{.State.StartedAt}} {{.State.FinishedAt}} {{.RestartCount}} {{.Image}}',
+          id,
+        ]).stdout.trim(),
+      );
     const volumes = [
       ...lines(docker(['volume', 'ls', '-q', '--filter', `label=com.docker.compose.project=${project}`]).stdout),
       ...lines(docker(['volume', 'ls', '-q', '--filter', `label=io.stateguard.journal=${key}`]).stdout),
-      ...lines(docker(['volume', 'ls', '-q', '--filter', 'label=io.stateguard.lkg']).stdout).filter((v) => docker(['volume', 'inspect', v]).stdout.includes(project)),
+      ...lines(docker(['volume', 'ls', '-q', '--filter', 'label=io.stateguard.lkg']).stdout).filter((v) =>
+        docker(['volume', 'inspect', v]).stdout.includes(project),
+      ),
       ...lines(docker(['volume', 'ls', '-q', '--filter', `label=io.stateguard.run-record.project=${project}`]).stdout),
     ].sort();
-    const data = docker(['run', '--rm', '--network', 'none', '--mount', `type=volume,src=${project}_app-data,dst=/d,readonly`, IMAGE, 'sh', '-c', 'cd /d && find . | sort | while read -r f; do if [ -f "$f" ]; then echo "$f $(stat -c %a:%Y "$f") $(md5sum < "$f")"; else echo "$f/ $(stat -c %a "$f")"; fi; done']);
+    const data = docker([
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      '--mount',
+      `type=volume,src=${project}_app-data,dst=/d,readonly`,
+      IMAGE,
+      'sh',
+      '-c',
+      'cd /d && find . | sort | while read -r f; do if [ -f "$f" ]; then echo "$f $(stat -c %a:%Y "$f") $(md5sum < "$f")"; else echo "$f/ $(stat -c %a "$f")"; fi; done',
+    ]);
     if (data.status !== 0) throw new Error(data.stderr);
-    const images = lines(docker(['image', 'ls', '--format', '{{.Repository}}:{{.Tag}} {{.ID}}']).stdout).filter((t) => t.startsWith(`stateguard/pinned-${key}:`)).sort();
+    const images = lines(docker(['image', 'ls', '--format', '{{.Repository}}:{{.Tag}} {{.ID}}']).stdout)
+      .filter((t) => t.startsWith(`stateguard/pinned-${key}:`))
+      .sort();
     return { containers, volumes, data: data.stdout, images, backups: files(backups), out: files(out) };
   }
 
   const restoreArgs = (ref: string, extra: string[] = []): string[] => [
-    'restore', '--root', repo, '--module', 'app', '--backup-ref', ref, '--backup-root', backups, '--allow-stateful',
-    '--confirm', path.basename(ref), '--out-dir', out, '--ready-timeout-seconds', '30', '--json', ...extra,
+    'restore',
+    '--root',
+    repo,
+    '--module',
+    'app',
+    '--backup-ref',
+    ref,
+    '--backup-root',
+    backups,
+    '--allow-stateful',
+    '--confirm',
+    path.basename(ref),
+    '--out-dir',
+    out,
+    '--ready-timeout-seconds',
+    '30',
+    '--json',
+    ...extra,
   ];
   const upgradeArgs = (extra: string[] = []): string[] => [
-    'upgrade', '--root', repo, '--module', 'app', '--allow-stateful', '--confirm', 'BACKUP_DONE', '--out-dir', out,
-    '--health-timeout-seconds', '20', '--settle-seconds', '2', '--json', ...extra,
+    'upgrade',
+    '--root',
+    repo,
+    '--module',
+    'app',
+    '--allow-stateful',
+    '--confirm',
+    'BACKUP_DONE',
+    '--out-dir',
+    out,
+    '--health-timeout-seconds',
+    '20',
+    '--settle-seconds',
+    '2',
+    '--json',
+    ...extra,
   ];
 
   beforeAll(async () => {
@@ -138,7 +203,14 @@ volumes:
     });
     const up = compose([path.join(repo, 'compose.yaml')], project, ['up', '-d']);
     if (up.status !== 0) throw new Error(`compose up failed: ${up.stderr}`);
-    const seed = compose([path.join(repo, 'compose.yaml')], project, ['exec', '-T', 'app', 'sh', '-c', 'mkdir -p /data/db && echo rows > /data/db/t && : > /data/healthy']);
+    const seed = compose([path.join(repo, 'compose.yaml')], project, [
+      'exec',
+      '-T',
+      'app',
+      'sh',
+      '-c',
+      'mkdir -p /data/db && echo rows > /data/db/t && : > /data/healthy',
+    ]);
     if (seed.status !== 0) throw new Error(seed.stderr);
     await waitHealthy();
     const snap = await cli(['snapshot', '--root', repo, '--module', 'app', '--out-dir', backups, '--json'], repo);
@@ -156,7 +228,9 @@ volumes:
     for (const v of lines(docker(['volume', 'ls', '-q', '--filter', 'label=io.stateguard.lkg']).stdout)) {
       if (docker(['volume', 'inspect', v]).stdout.includes(project)) docker(['volume', 'rm', '-f', v]);
     }
-    const tags = lines(docker(['image', 'ls', '--format', '{{.Repository}}:{{.Tag}}']).stdout).filter((t) => t.startsWith(`${appRepo}:`) || t.startsWith(`stateguard/pinned-${key}:`));
+    const tags = lines(docker(['image', 'ls', '--format', '{{.Repository}}:{{.Tag}}']).stdout).filter(
+      (t) => t.startsWith(`${appRepo}:`) || t.startsWith(`stateguard/pinned-${key}:`),
+    );
     for (const t of tags) docker(['rmi', t]);
     cleanupTempRepos();
     if (work) spawnSync('rm', ['-rf', work]);
@@ -167,10 +241,17 @@ volumes:
       await waitHealthy();
       const before = engineState();
       const r = await cli(restoreArgs(backup, ['--dry-run']), repo);
-      const j = JSON.parse(r.stdout) as { status: string; dry_run: boolean; steps: { step: string; would: string }[]; lock: unknown };
+      const j = JSON.parse(r.stdout) as {
+        status: string;
+        dry_run: boolean;
+        steps: { step: string; would: string }[];
+        lock: unknown;
+      };
       if (r.code !== 0) throw new Error(`dry run refused: ${r.stdout}\n${r.stderr}`);
       expect(j).toMatchObject({ status: 'would-restore', dry_run: true, lock: null });
-      expect(j.steps.map((s) => s.step)).toEqual(expect.arrayContaining(['stop', 'snapshot', 'stage', 'swap', 'recreate', 'health']));
+      expect(j.steps.map((s) => s.step)).toEqual(
+        expect.arrayContaining(['stop', 'snapshot', 'stage', 'swap', 'recreate', 'health']),
+      );
       for (const s of j.steps) expect(s.would).toMatch(/^would /);
       expect(engineState()).toEqual(before);
     }, 180_000);
@@ -182,9 +263,24 @@ volumes:
         const before = engineState();
         const r = await cli(upgradeArgs(['--dry-run']), repo);
         if (r.code !== 0) throw new Error(`dry run refused: ${r.stdout}\n${r.stderr}`);
-        const j = JSON.parse(r.stdout) as { status: string; dry_run: boolean; bump: string; steps: { step: string; would: string }[]; pinned_image: unknown; snapshot: unknown };
-        expect(j).toMatchObject({ status: 'would-upgrade', dry_run: true, bump: 'minor', pinned_image: null, snapshot: null });
-        expect(j.steps.map((s) => s.step)).toEqual(expect.arrayContaining(['pin', 'stop', 'snapshot', 'deploy', 'health']));
+        const j = JSON.parse(r.stdout) as {
+          status: string;
+          dry_run: boolean;
+          bump: string;
+          steps: { step: string; would: string }[];
+          pinned_image: unknown;
+          snapshot: unknown;
+        };
+        expect(j).toMatchObject({
+          status: 'would-upgrade',
+          dry_run: true,
+          bump: 'minor',
+          pinned_image: null,
+          snapshot: null,
+        });
+        expect(j.steps.map((s) => s.step)).toEqual(
+          expect.arrayContaining(['pin', 'stop', 'snapshot', 'deploy', 'health']),
+        );
         expect(engineState()).toEqual(before);
       } finally {
         declare('1.0.0');
@@ -192,12 +288,20 @@ volumes:
     }, 180_000);
   });
 
-  describe('a dry run that must refuse refuses with the real run\'s reason', () => {
+  describe("a dry run that must refuse refuses with the real run's reason", () => {
     it('the lock is held: restore and upgrade, dry and real, all refuse with locked (exit 1); nothing else changes', async () => {
       await waitHealthy();
       const rt = new DockerCli();
       const name = lockName(project, 'app');
-      const labels = { 'io.stateguard.lock': '1', 'io.stateguard.lock.module': 'app', 'io.stateguard.lock.project': project, 'io.stateguard.lock.service': 'app', 'io.stateguard.lock.holder': 'host elsewhere, pid 1', 'io.stateguard.lock.since': new Date().toISOString(), 'io.stateguard.lock.operation': 'restore' };
+      const labels = {
+        'io.stateguard.lock': '1',
+        'io.stateguard.lock.module': 'app',
+        'io.stateguard.lock.project': project,
+        'io.stateguard.lock.service': 'app',
+        'io.stateguard.lock.holder': 'host elsewhere, pid 1',
+        'io.stateguard.lock.since': new Date().toISOString(),
+        'io.stateguard.lock.operation': 'restore',
+      };
       expect(await rt.createLock(name, labels, { images: [IMAGE], project })).toBe(true);
       declare('1.1.0');
       try {
@@ -240,11 +344,21 @@ volumes:
   it('ack-migration: held without it, held with another version, upgraded with exactly the target version', async () => {
     await waitHealthy();
     declare('1.4.0');
-    const image = (): string => docker(['inspect', '-f', '{{.Config.Image}}', lines(docker(['ps', '-q', '--filter', `label=com.docker.compose.project=${project}`]).stdout)[0]!]).stdout.trim();
+    const image = (): string =>
+      docker([
+        'inspect',
+        '-f',
+        '{{.Config.Image}}',
+        lines(docker(['ps', '-q', '--filter', `label=com.docker.compose.project=${project}`]).stdout)[0]!,
+      ]).stdout.trim();
     const before = engineState();
     const none = await cli(upgradeArgs(), repo);
     expect(none.code).toBe(1);
-    expect(JSON.parse(none.stdout)).toMatchObject({ decision: 'held', failure_reason: 'held-manual-migration', acknowledged_migration: null });
+    expect(JSON.parse(none.stdout)).toMatchObject({
+      decision: 'held',
+      failure_reason: 'held-manual-migration',
+      acknowledged_migration: null,
+    });
     expect(none.stderr).toContain('pass 1.4.0 as --ack-migration');
     for (const wrong of ['1.4', '1.4.0 ', 'v1.4.0', '1.4.*']) {
       const w = await cli(upgradeArgs(['--ack-migration', wrong]), repo);
@@ -257,7 +371,12 @@ volumes:
     expect(image()).toBe(`${appRepo}:1.0.0`);
     const ok = await cli(upgradeArgs(['--ack-migration', '1.4.0']), repo);
     if (ok.code !== 0) throw new Error(`upgrade failed: ${ok.stdout}\n${ok.stderr}`);
-    expect(JSON.parse(ok.stdout)).toMatchObject({ decision: 'upgraded', acknowledged_migration: '1.4.0', dry_run: false, steps: null });
+    expect(JSON.parse(ok.stdout)).toMatchObject({
+      decision: 'upgraded',
+      acknowledged_migration: '1.4.0',
+      dry_run: false,
+      steps: null,
+    });
     expect(ok.stderr).toContain('manual migration acknowledged for 1.4.0 (--ack-migration)');
     expect(image()).toBe(`${appRepo}:1.4.0`);
   }, 240_000);

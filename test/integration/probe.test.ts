@@ -66,7 +66,14 @@ async function up(runtime: DockerCli, mod: ProbeModule): Promise<void> {
 
 /** Names in a directory of the running service container, read with the image's own busybox. */
 function listDir(project: string, dir: string): string[] {
-  const id = docker(['ps', '-q', '--filter', `label=com.docker.compose.project=${project}`, '--filter', 'label=com.docker.compose.service=db']).stdout.trim();
+  const id = docker([
+    'ps',
+    '-q',
+    '--filter',
+    `label=com.docker.compose.project=${project}`,
+    '--filter',
+    'label=com.docker.compose.service=db',
+  ]).stdout.trim();
   const r = docker(['exec', id, '/bin/busybox', 'ls', '-a', dir]);
   if (r.status !== 0) throw new Error(`ls failed: ${r.stderr}`);
   return r.stdout.split('\n').filter((n) => n && n !== '.' && n !== '..');
@@ -111,7 +118,9 @@ describeDocker('persistence probe on the real engine', () => {
       expect(r.passed).toBe(false);
       const oldId = r.old_container!.slice(0, 12);
       const newId = r.new_container!.slice(0, 12);
-      expect(r.problems).toEqual([`DATA-VOLUME REGRESSION: db-data at /data lost its sentinel across recreate (${oldId} → ${newId})`]);
+      expect(r.problems).toEqual([
+        `DATA-VOLUME REGRESSION: db-data at /data lost its sentinel across recreate (${oldId} → ${newId})`,
+      ]);
       expect(r.checks[1]).toMatchObject({ kind: 'ephemeral', ok: true });
     } finally {
       removeProject(project);
@@ -121,7 +130,10 @@ describeDocker('persistence probe on the real engine', () => {
   it('an image without a shell works (docker cp in, /bin/busybox rm to clean up)', async () => {
     const project = uniqueProject('sgprobe');
     try {
-      const { mod } = repo(project, compose({ image: NOSHELL_IMAGE, command: ['/bin/busybox', 'sleep', '3600'], volume: true }));
+      const { mod } = repo(
+        project,
+        compose({ image: NOSHELL_IMAGE, command: ['/bin/busybox', 'sleep', '3600'], volume: true }),
+      );
       await up(runtime, mod);
       const r = await runPersistenceProbe(mod, { runtime, now });
       expect(r.problems).toEqual([]);
@@ -156,7 +168,11 @@ describeDocker('persistence probe on the real engine', () => {
       const { mod } = repo(project, compose({ command: ['sleep', '3600'], volume: true }));
       const r = await runPersistenceProbe(mod, { runtime, now });
       expect(r.passed).toBe(false);
-      expect(r.problems[0]).toMatch(new RegExp(`^no running container for module db \\(service db of compose project ${project}\\): no container exists for it`));
+      expect(r.problems[0]).toMatch(
+        new RegExp(
+          `^no running container for module db \\(service db of compose project ${project}\\): no container exists for it`,
+        ),
+      );
       expect(await runtime.listProjectContainers(project)).toEqual([]);
     } finally {
       removeProject(project);
@@ -176,19 +192,41 @@ describeDocker('persistence probe on the real engine', () => {
         env: { ...process.env, STAGING_E2E: '1', E2E_TOKEN: 's3cr3t-VALUE-xyz' } as Record<string, string>,
         cwd: dir,
       };
-      const argv = ['e2e-gate', '--json', '--persistence-probe', 'db', '--require', 'E2E_TOKEN', '--', process.execPath, '-e', "console.log('E2E-RAN', process.env.E2E_TOKEN)"];
+      const argv = [
+        'e2e-gate',
+        '--json',
+        '--persistence-probe',
+        'db',
+        '--require',
+        'E2E_TOKEN',
+        '--',
+        process.execPath,
+        '-e',
+        "console.log('E2E-RAN', process.env.E2E_TOKEN)",
+      ];
       // The running container predates the volume that the compose file (and the module) now declare.
       writeFileSync(path.join(dir, 'compose.yaml'), compose({ command: SLEEP_WITH_DATA_DIR, volume: true }));
       const code0 = await runCli(argv, io);
-      expect(JSON.parse(out)).toMatchObject({ status: 'failed', failure_reason: 'probe-failed', probe: { passed: false } });
+      expect(JSON.parse(out)).toMatchObject({
+        status: 'failed',
+        failure_reason: 'probe-failed',
+        probe: { passed: false },
+      });
       expect(code0).toBe(1);
-      expect(err).toMatch(/e2e gate FAILED: the persistence probe of module db failed; the e2e command was not run: DATA-VOLUME REGRESSION: db-data at \/data lost its sentinel across recreate \([0-9a-f]{12} → [0-9a-f]{12}\)/);
+      expect(err).toMatch(
+        /e2e gate FAILED: the persistence probe of module db failed; the e2e command was not run: DATA-VOLUME REGRESSION: db-data at \/data lost its sentinel across recreate \([0-9a-f]{12} → [0-9a-f]{12}\)/,
+      );
       expect(err).not.toContain('E2E-RAN');
       // That recreate mounted the volume: the next gate run passes, then runs the command.
       out = '';
       err = '';
       const code1 = await runCli(argv, io);
-      expect(JSON.parse(out)).toMatchObject({ status: 'passed', failure_reason: '', probe: { passed: true }, command: { exit_code: 0 } });
+      expect(JSON.parse(out)).toMatchObject({
+        status: 'passed',
+        failure_reason: '',
+        probe: { passed: true },
+        command: { exit_code: 0 },
+      });
       expect(code1).toBe(0);
       expect(err).toContain('E2E-RAN ***');
       expect(out + err).not.toContain('s3cr3t-VALUE-xyz');

@@ -45,7 +45,12 @@ function repoFor(project: string): string {
 async function cli(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
-  const code = await runCli(args, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env: process.env, cwd });
+  const code = await runCli(args, {
+    stdout: (t) => (stdout += t),
+    stderr: (t) => (stderr += t),
+    env: process.env,
+    cwd,
+  });
   return { code, stdout, stderr };
 }
 
@@ -84,9 +89,24 @@ describeDocker('backup provenance on the real engine', () => {
     expect({ code: r.code, stderr: r.code === 0 ? '' : r.stderr }).toEqual({ code: 0, stderr: '' });
     return (JSON.parse(r.stdout) as { path: string }).path;
   };
-  const verify = async (file: string, ...extra: string[]): Promise<{ code: number; report: Report; stderr: string }> => {
+  const verify = async (
+    file: string,
+    ...extra: string[]
+  ): Promise<{ code: number; report: Report; stderr: string }> => {
     const r = await cli(
-      ['verify-backup', '--root', repoA, '--module', 'store', '--backup-ref', file, '--backup-root', path.dirname(file), '--json', ...extra],
+      [
+        'verify-backup',
+        '--root',
+        repoA,
+        '--module',
+        'store',
+        '--backup-ref',
+        file,
+        '--backup-root',
+        path.dirname(file),
+        '--json',
+        ...extra,
+      ],
       repoA,
     );
     return { code: r.code, report: JSON.parse(r.stdout) as Report, stderr: r.stderr };
@@ -101,12 +121,21 @@ describeDocker('backup provenance on the real engine', () => {
     work = mkdtempSync(path.join(tmpdir(), 'sg-provint-'));
     backups = path.join(work, 'backups');
     mkdirSync(backups);
-    for (const [project, repo] of [[projectA, repoA], [projectB, repoB]] as const) {
+    for (const [project, repo] of [
+      [projectA, repoA],
+      [projectB, repoB],
+    ] as const) {
       const up = await runtime.composeUp({ project, files: [path.join(repo, 'compose.yaml')] }, ['store']);
       expect(up.code).toBe(0);
     }
     const [storeA] = await runtime.listProjectContainers(projectA);
-    const seed = docker(['exec', storeA!.id, 'sh', '-c', 'for i in $(seq 1 100); do head -c 1024 /dev/urandom > /data/f$i; done']);
+    const seed = docker([
+      'exec',
+      storeA!.id,
+      'sh',
+      '-c',
+      'for i in $(seq 1 100); do head -c 1024 /dev/urandom > /data/f$i; done',
+    ]);
     expect(seed.status).toBe(0);
     const [storeB] = await runtime.listProjectContainers(projectB);
     expect(docker(['exec', storeB!.id, 'sh', '-c', 'echo b > /data/b']).status).toBe(0);

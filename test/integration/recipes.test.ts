@@ -23,17 +23,25 @@ afterAll(() => {
   for (const dir of made) rmSync(dir, { recursive: true, force: true });
 });
 
-function validate(root: string): { status: number | null; doc: { valid: boolean; modules: string[]; errors: { message: string }[] } } {
+function validate(root: string): {
+  status: number | null;
+  doc: { valid: boolean; modules: string[]; errors: { message: string }[] };
+} {
   const r = spawnSync(process.execPath, [path.join(REPO, 'dist/cli.js'), 'validate', '--root', root, '--json'], {
     encoding: 'utf8',
     timeout: 120_000,
     env: { ...process.env, DOCKER_HOST: NO_ENGINE, DOCKER_CONTEXT: '' },
   });
-  return { status: r.status, doc: JSON.parse(r.stdout) as { valid: boolean; modules: string[]; errors: { message: string }[] } };
+  return {
+    status: r.status,
+    doc: JSON.parse(r.stdout) as { valid: boolean; modules: string[]; errors: { message: string }[] },
+  };
 }
 
 function images(name: string): string[] {
-  const compose = parse(readFileSync(path.join(RECIPES, name, 'compose.yaml'), 'utf8')) as { services: Record<string, { image: string }> };
+  const compose = parse(readFileSync(path.join(RECIPES, name, 'compose.yaml'), 'utf8')) as {
+    services: Record<string, { image: string }>;
+  };
   return Object.values(compose.services).map((s) => s.image);
 }
 

@@ -12,15 +12,25 @@ import { runCli } from '../../src/cli.js';
 import { cleanupTempRepos, moduleYaml, tempRepo } from '../support/fixtures.js';
 import { IMAGE, compose, describeDocker, docker, removeProject, uniqueProject } from '../support/docker.js';
 
-async function cli(args: string[], cwd: string, env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+async function cli(
+  args: string[],
+  cwd: string,
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
-  const code = await runCli(args, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env: { ...process.env, ...env }, cwd });
+  const code = await runCli(args, {
+    stdout: (t) => (stdout += t),
+    stderr: (t) => (stderr += t),
+    env: { ...process.env, ...env },
+    cwd,
+  });
   return { code, stdout, stderr };
 }
 
 const drillLeft = (): string =>
-  docker(['ps', '-aq', '--filter', 'label=io.stateguard.drill']).stdout.trim() + docker(['volume', 'ls', '-q', '--filter', 'label=io.stateguard.drill']).stdout.trim();
+  docker(['ps', '-aq', '--filter', 'label=io.stateguard.drill']).stdout.trim() +
+  docker(['volume', 'ls', '-q', '--filter', 'label=io.stateguard.drill']).stdout.trim();
 
 describeDocker('e2e-gate --restore-drill on the real engine', () => {
   const project = uniqueProject('sgdrill');
@@ -36,7 +46,15 @@ describeDocker('e2e-gate --restore-drill on the real engine', () => {
     return r.stdout;
   }
   const liveContainer = (): string =>
-    docker(['ps', '-a', '--no-trunc', '--format', '{{.ID}} {{.Status}}', '--filter', `label=com.docker.compose.project=${project}`]).stdout.replace(/\d+ seconds?|About a minute|\d+ minutes?/g, 'T');
+    docker([
+      'ps',
+      '-a',
+      '--no-trunc',
+      '--format',
+      '{{.ID}} {{.Status}}',
+      '--filter',
+      `label=com.docker.compose.project=${project}`,
+    ]).stdout.replace(/\d+ seconds?|About a minute|\d+ minutes?/g, 'T');
 
   beforeAll(async () => {
     work = mkdtempSync(path.join(tmpdir(), 'sg-drill-'));
@@ -79,13 +97,37 @@ volumes:
       if (r.status !== 0) throw new Error(`exec failed: ${r.stderr}`);
     };
     exec('echo state-A > /data/x && : > /data/healthy');
-    for (let i = 0; i < 60 && docker(['ps', '-q', '--filter', `label=com.docker.compose.project=${project}`, '--filter', 'health=healthy']).stdout.trim() === ''; i++) {
+    for (
+      let i = 0;
+      i < 60 &&
+      docker([
+        'ps',
+        '-q',
+        '--filter',
+        `label=com.docker.compose.project=${project}`,
+        '--filter',
+        'health=healthy',
+      ]).stdout.trim() === '';
+      i++
+    ) {
       await new Promise((r) => setTimeout(r, 500));
     }
     const snap = await cli(['snapshot', '--root', repo, '--module', 'db', '--out-dir', backups, '--json'], repo);
     if (snap.code !== 0) throw new Error(`snapshot failed: ${snap.stdout}${snap.stderr}`);
     backupA = (JSON.parse(snap.stdout) as { path: string }).path;
-    for (let i = 0; i < 60 && docker(['ps', '-q', '--filter', `label=com.docker.compose.project=${project}`, '--filter', 'health=healthy']).stdout.trim() === ''; i++) {
+    for (
+      let i = 0;
+      i < 60 &&
+      docker([
+        'ps',
+        '-q',
+        '--filter',
+        `label=com.docker.compose.project=${project}`,
+        '--filter',
+        'health=healthy',
+      ]).stdout.trim() === '';
+      i++
+    ) {
       await new Promise((r) => setTimeout(r, 500));
     }
     exec('echo state-B > /data/x');
@@ -98,15 +140,37 @@ volumes:
   });
 
   const drillArgs = (...extra: string[]): string[] => [
-    'e2e-gate', '--root', repo, '--restore-drill', 'db', '--backup-ref', backupA, '--backup-root', backups, '--json', ...extra,
+    'e2e-gate',
+    '--root',
+    repo,
+    '--restore-drill',
+    'db',
+    '--backup-ref',
+    backupA,
+    '--backup-root',
+    backups,
+    '--json',
+    ...extra,
   ];
 
   it("the drill container holds the backup's data, the live volume keeps the new data, nothing is left", async () => {
     const before = liveContainer();
-    const r = await cli(drillArgs('--', 'sh', '-c', 'echo "drill sees: $(docker exec "$STATEGUARD_DRILL_CONTAINER" cat /data/x)"; docker exec "$STATEGUARD_DRILL_CONTAINER" grep -qx state-A /data/x'), repo, { STAGING_E2E: '1' });
+    const r = await cli(
+      drillArgs(
+        '--',
+        'sh',
+        '-c',
+        'echo "drill sees: $(docker exec "$STATEGUARD_DRILL_CONTAINER" cat /data/x)"; docker exec "$STATEGUARD_DRILL_CONTAINER" grep -qx state-A /data/x',
+      ),
+      repo,
+      { STAGING_E2E: '1' },
+    );
     if (r.code !== 0) throw new Error(`drill failed: ${r.stdout}\n${r.stderr}`);
     expect(r.stdout + r.stderr).toContain('drill sees: state-A');
-    const j = JSON.parse(r.stdout.slice(r.stdout.indexOf('{'))) as { status: string; restore_drill: Record<string, unknown> };
+    const j = JSON.parse(r.stdout.slice(r.stdout.indexOf('{'))) as {
+      status: string;
+      restore_drill: Record<string, unknown>;
+    };
     expect(j.status).toBe('passed');
     expect(j.restore_drill).toMatchObject({ module: 'db', backup: backupA, verified: true, container_ready: true });
     expect((j.restore_drill.volumes as { volume: string }[]).map((v) => v.volume)).toEqual(['data']);
@@ -117,9 +181,16 @@ volumes:
   }, 240_000);
 
   it('a failing check fails the gate and still removes the scratch', async () => {
-    const r = await cli(drillArgs('--', 'sh', '-c', 'docker exec "$STATEGUARD_DRILL_CONTAINER" grep -qx state-B /data/x'), repo, { STAGING_E2E: '1' });
+    const r = await cli(
+      drillArgs('--', 'sh', '-c', 'docker exec "$STATEGUARD_DRILL_CONTAINER" grep -qx state-B /data/x'),
+      repo,
+      { STAGING_E2E: '1' },
+    );
     expect(r.code).toBe(1);
-    expect(JSON.parse(r.stdout.slice(r.stdout.indexOf('{')))).toMatchObject({ status: 'failed', failure_reason: 'e2e-failed' });
+    expect(JSON.parse(r.stdout.slice(r.stdout.indexOf('{')))).toMatchObject({
+      status: 'failed',
+      failure_reason: 'e2e-failed',
+    });
     expect(drillLeft()).toBe('');
     expect(liveData()).toBe('state-B\n');
   }, 240_000);

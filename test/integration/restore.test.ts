@@ -26,7 +26,12 @@ import { addManifestToFile } from '../support/manifests.js';
 async function cli(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
-  const code = await runCli(args, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env: process.env, cwd });
+  const code = await runCli(args, {
+    stdout: (t) => (stdout += t),
+    stderr: (t) => (stderr += t),
+    env: process.env,
+    cwd,
+  });
   return { code, stdout, stderr };
 }
 
@@ -45,11 +50,19 @@ describeDocker('restore and recover on the real engine', () => {
   /** Every mount's content: path, type, size, owner, mode and a checksum of each file, sorted. */
   function fingerprint(): string {
     const r = docker([
-      'run', '--rm', '--network', 'none',
-      '--mount', `type=volume,src=${project}_data,dst=/m/data`,
-      '--mount', `type=volume,src=${project}_conf,dst=/m/conf`,
-      '--mount', `type=bind,src=${blobs},dst=/m/blobs`,
-      IMAGE, 'sh', '-c',
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      '--mount',
+      `type=volume,src=${project}_data,dst=/m/data`,
+      '--mount',
+      `type=volume,src=${project}_conf,dst=/m/conf`,
+      '--mount',
+      `type=bind,src=${blobs},dst=/m/blobs`,
+      IMAGE,
+      'sh',
+      '-c',
       'cd /m && find . -mindepth 1 | sort | while read -r f; do if [ -f "$f" ]; then echo "$f $(stat -c %u:%g:%a "$f") $(md5sum < "$f")"; else echo "$f/ $(stat -c %u:%g:%a "$f")"; fi; done',
     ]);
     if (r.status !== 0) throw new Error(`fingerprint failed: ${r.stderr}`);
@@ -122,7 +135,19 @@ volumes:
         'dd if=/dev/urandom of=/blobs/big bs=1024 count=300 2>/dev/null',
     );
     // snapshot waits for the service to be healthy again, but the first healthcheck must pass first
-    for (let i = 0; i < 60 && docker(['ps', '-q', '--filter', `label=com.docker.compose.project=${project}`, '--filter', 'health=healthy']).stdout.trim() === ''; i++) {
+    for (
+      let i = 0;
+      i < 60 &&
+      docker([
+        'ps',
+        '-q',
+        '--filter',
+        `label=com.docker.compose.project=${project}`,
+        '--filter',
+        'health=healthy',
+      ]).stdout.trim() === '';
+      i++
+    ) {
       await new Promise((r) => setTimeout(r, 500));
     }
     const snap = await cli(['snapshot', '--root', repo, '--module', 'db', '--out-dir', backups, '--json'], repo);
@@ -139,13 +164,21 @@ volumes:
 
   afterAll(() => {
     removeProject(project);
-    const keepers = docker(['ps', '-aq', '--filter', `label=io.stateguard.journal.keeper=${key()}`]).stdout.split('\n').filter(Boolean);
+    const keepers = docker(['ps', '-aq', '--filter', `label=io.stateguard.journal.keeper=${key()}`])
+      .stdout.split('\n')
+      .filter(Boolean);
     if (keepers.length) docker(['rm', '-f', ...keepers]);
-    const marks = docker(['volume', 'ls', '-q', '--filter', `label=io.stateguard.journal=${key()}`]).stdout.split('\n').filter(Boolean);
+    const marks = docker(['volume', 'ls', '-q', '--filter', `label=io.stateguard.journal=${key()}`])
+      .stdout.split('\n')
+      .filter(Boolean);
     if (marks.length) docker(['volume', 'rm', '-f', ...marks]);
-    const helpers = docker(['ps', '-aq', '--filter', `label=io.stateguard.helper=${key()}`]).stdout.split('\n').filter(Boolean);
+    const helpers = docker(['ps', '-aq', '--filter', `label=io.stateguard.helper=${key()}`])
+      .stdout.split('\n')
+      .filter(Boolean);
     if (helpers.length) docker(['rm', '-f', ...helpers]);
-    const locks = docker(['ps', '-aq', '--filter', `label=io.stateguard.lock.project=${project}`]).stdout.split('\n').filter(Boolean);
+    const locks = docker(['ps', '-aq', '--filter', `label=io.stateguard.lock.project=${project}`])
+      .stdout.split('\n')
+      .filter(Boolean);
     if (locks.length) docker(['rm', '-f', ...locks]);
     cleanupTempRepos();
     // the bind mount's files belong to root and other uids
@@ -153,23 +186,56 @@ volumes:
   });
 
   const restoreArgs = (ref: string, confirm = path.basename(ref), readySeconds = '30'): string[] => [
-    'restore', '--root', repo, '--module', 'db', '--backup-ref', ref, '--backup-root', backups, '--backup-root', path.join(work, 'pre'),
-    '--allow-stateful', '--confirm', confirm, '--out-dir', path.join(work, 'pre'), '--ready-timeout-seconds', readySeconds, '--json',
+    'restore',
+    '--root',
+    repo,
+    '--module',
+    'db',
+    '--backup-ref',
+    ref,
+    '--backup-root',
+    backups,
+    '--backup-root',
+    path.join(work, 'pre'),
+    '--allow-stateful',
+    '--confirm',
+    confirm,
+    '--out-dir',
+    path.join(work, 'pre'),
+    '--ready-timeout-seconds',
+    readySeconds,
+    '--json',
   ];
 
   describe('refusals change nothing', () => {
     it.each([
-      ['a confirm that is not the file name', (a: string[]) => a.map((x) => (x === path.basename(backupA) ? 'BACKUP_DONE' : x)), 'confirm-mismatch'],
-      ['allow-stateful false', (a: string[]) => a.map((x) => (x === '--allow-stateful' ? '--allow-stateful=false' : x)), 'not-allowed'],
-      ['a backup outside the backup roots', (a: string[]) => a.map((x) => (x === backups || x === path.join(work, 'pre') ? path.join(work, 'nowhere') : x)), 'backup-rejected'],
-    ])('%s', async (_name, mutate, reason) => {
-      const before = fingerprint();
-      const r = await cli(mutate(restoreArgs(backupA)), repo);
-      expect(r.code).toBe(1);
-      const j = JSON.parse(r.stdout) as { decision: string; failure_reason: string };
-      expect(j).toMatchObject({ decision: 'blocked', failure_reason: reason });
-      expect(fingerprint()).toBe(before);
-    }, 120_000);
+      [
+        'a confirm that is not the file name',
+        (a: string[]) => a.map((x) => (x === path.basename(backupA) ? 'BACKUP_DONE' : x)),
+        'confirm-mismatch',
+      ],
+      [
+        'allow-stateful false',
+        (a: string[]) => a.map((x) => (x === '--allow-stateful' ? '--allow-stateful=false' : x)),
+        'not-allowed',
+      ],
+      [
+        'a backup outside the backup roots',
+        (a: string[]) => a.map((x) => (x === backups || x === path.join(work, 'pre') ? path.join(work, 'nowhere') : x)),
+        'backup-rejected',
+      ],
+    ])(
+      '%s',
+      async (_name, mutate, reason) => {
+        const before = fingerprint();
+        const r = await cli(mutate(restoreArgs(backupA)), repo);
+        expect(r.code).toBe(1);
+        const j = JSON.parse(r.stdout) as { decision: string; failure_reason: string };
+        expect(j).toMatchObject({ decision: 'blocked', failure_reason: reason });
+        expect(fingerprint()).toBe(before);
+      },
+      120_000,
+    );
   });
 
   it('restores exactly the archive into every mount; the pre-restore snapshot verifies and holds what was live', async () => {
@@ -181,7 +247,12 @@ volumes:
     const r = await cli(args, repo);
     restoreMs = Date.now() - t0;
     if (r.code !== 0) throw new Error(`restore failed: ${r.stdout}\n${r.stderr}`);
-    const j = JSON.parse(r.stdout) as { decision: string; pre_restore_snapshot: string; volumes: { volume: string }[]; downtime_ms: unknown };
+    const j = JSON.parse(r.stdout) as {
+      decision: string;
+      pre_restore_snapshot: string;
+      volumes: { volume: string }[];
+      downtime_ms: unknown;
+    };
     expect(j.decision).toBe('restored');
     // downtime and the lines that say it (docs/architecture.md §7, "Downtime and progress")
     expect(Number.isInteger(j.downtime_ms) && (j.downtime_ms as number) > 0).toBe(true);
@@ -202,7 +273,10 @@ volumes:
     const all = spawnSync('sh', ['-c', 'ls db*'], { cwd: backups, encoding: 'utf8' });
     expect(all.stdout.split('\n')).toEqual(expect.arrayContaining([path.basename(backupA), path.basename(pre)]));
     // the pre-restore snapshot verifies (as what it is), and the way-back command restores exactly state B
-    const v = await cli(['verify-backup', '--root', repo, '--module', 'db', '--backup-ref', pre, '--backup-root', backups, '--json'], repo);
+    const v = await cli(
+      ['verify-backup', '--root', repo, '--module', 'db', '--backup-ref', pre, '--backup-root', backups, '--json'],
+      repo,
+    );
     expect(v.code).toBe(0);
     expect(JSON.parse(v.stdout)).toMatchObject({ verified: true, kind: 'pre-restore', matched_module: 'db' });
     // exactly the arguments the way-back text prints (wayBack), plus where the modules are and --json
@@ -247,8 +321,19 @@ volumes:
     expect(j.backup.warnings).toEqual([expect.objectContaining({ code: 'setid-stripped', entry: 'data/su' })]);
     expect(j.messages.some((m) => /warning \[setid-stripped\].*data\/su/.test(m))).toBe(true);
     const st = docker([
-      'run', '--rm', '--network', 'none', '--mount', `type=volume,src=${project}_data,dst=/m`, IMAGE,
-      'stat', '-c', '%n %u %g %Y %a', '/m/db/t', '/m/db', '/m/su',
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      '--mount',
+      `type=volume,src=${project}_data,dst=/m`,
+      IMAGE,
+      'stat',
+      '-c',
+      '%n %u %g %Y %a',
+      '/m/db/t',
+      '/m/db',
+      '/m/su',
     ]);
     expect(st.status).toBe(0);
     const lines = st.stdout.trim().split('\n');
@@ -264,7 +349,13 @@ volumes:
     let holder = '';
     for (let i = 0; i < 600 && holder === ''; i++) {
       const ps = docker(['ps', '-aq', '--filter', `label=io.stateguard.lock.project=${project}`]).stdout.trim();
-      if (ps) holder = docker(['inspect', '--format', '{{index .Config.Labels "io.stateguard.lock.holder"}}', ps.split('\n')[0]!]).stdout.trim();
+      if (ps)
+        holder = docker([
+          'inspect',
+          '--format',
+          '{{index .Config.Labels "io.stateguard.lock.holder"}}',
+          ps.split('\n')[0]!,
+        ]).stdout.trim();
       if (holder === '') await new Promise((r) => setTimeout(r, 50));
     }
     expect(holder).toMatch(/host .*, pid \d+$/);
@@ -291,7 +382,11 @@ volumes:
     const j = JSON.parse(r.stdout) as { decision: string; failure_reason: string; reverted: boolean; verdict: string };
     // the verdict is shown when the decision is not the expected one (a refusal must say why in the failure)
     const got = { decision: j.decision, failure_reason: j.failure_reason, reverted: j.reverted };
-    expect(j.decision === 'failed' ? got : { ...got, verdict: j.verdict }).toEqual({ decision: 'failed', failure_reason: 'restore-failed', reverted: true });
+    expect(j.decision === 'failed' ? got : { ...got, verdict: j.verdict }).toEqual({
+      decision: 'failed',
+      failure_reason: 'restore-failed',
+      reverted: true,
+    });
     expect(fingerprint()).toBe(fingerprintB);
   }, 240_000);
 
@@ -311,62 +406,125 @@ volumes:
     ];
     beforeEach(() => makeStateB());
 
-    it.each(boundaries)('killed %s → every mount exactly %s data after recover', async (boundary, expected) => {
-      const r = await childCli(restoreArgs(backupA), repo, { STATEGUARD_TEST_KILL_AT: boundary });
-      // a child that ended on its own says why in the failure (its output), instead of a bare null
-      expect(r.signal === 'SIGKILL' ? 'SIGKILL' : `${r.signal} ${r.stdout.slice(0, 2000)}`).toBe('SIGKILL');
-      // while interrupted, mutating commands refuse and name recover
-      if (boundary !== 'after-done') {
-        const again = await cli(restoreArgs(backupA), repo);
-        expect(again.code).toBe(1);
-        expect(again.stdout).toMatch(/interrupted-operation|locked/);
-        const snap = await cli(['snapshot', '--root', repo, '--module', 'db', '--out-dir', path.join(work, 'x'), '--json'], repo);
-        expect(snap.code).toBe(1);
-        expect(snap.stdout).toMatch(/stateguard recover --module db/);
-      }
-      const rec = await cli(['recover', '--root', repo, '--module', 'db', '--ready-timeout-seconds', '30', '--json'], repo);
-      expect(rec.code).toBe(0);
-      const fp = fingerprint();
-      expect(fp).toBe(expected === 'old' ? fingerprintB : fingerprintA);
-      // the service runs again and nothing of the operation is left
-      const ps = docker(['ps', '-q', '--filter', `label=com.docker.compose.project=${project}`, '--filter', 'label=com.docker.compose.service=db', '--filter', 'status=running']);
-      expect(ps.stdout.trim()).not.toBe('');
-      expect(docker(['ps', '-aq', '--filter', `label=io.stateguard.helper=${key()}`]).stdout.trim()).toBe('');
-      expect(docker(['ps', '-aq', '--filter', `label=io.stateguard.journal.keeper=${key()}`]).stdout.trim()).toBe('');
-      expect((await cli(['recover', '--root', repo, '--module', 'db', '--json'], repo)).stdout).toMatch(/nothing-to-recover/);
-    }, 240_000);
+    it.each(boundaries)(
+      'killed %s → every mount exactly %s data after recover',
+      async (boundary, expected) => {
+        const r = await childCli(restoreArgs(backupA), repo, { STATEGUARD_TEST_KILL_AT: boundary });
+        // a child that ended on its own says why in the failure (its output), instead of a bare null
+        expect(r.signal === 'SIGKILL' ? 'SIGKILL' : `${r.signal} ${r.stdout.slice(0, 2000)}`).toBe('SIGKILL');
+        // while interrupted, mutating commands refuse and name recover
+        if (boundary !== 'after-done') {
+          const again = await cli(restoreArgs(backupA), repo);
+          expect(again.code).toBe(1);
+          expect(again.stdout).toMatch(/interrupted-operation|locked/);
+          const snap = await cli(
+            ['snapshot', '--root', repo, '--module', 'db', '--out-dir', path.join(work, 'x'), '--json'],
+            repo,
+          );
+          expect(snap.code).toBe(1);
+          expect(snap.stdout).toMatch(/stateguard recover --module db/);
+        }
+        const rec = await cli(
+          ['recover', '--root', repo, '--module', 'db', '--ready-timeout-seconds', '30', '--json'],
+          repo,
+        );
+        expect(rec.code).toBe(0);
+        const fp = fingerprint();
+        expect(fp).toBe(expected === 'old' ? fingerprintB : fingerprintA);
+        // the service runs again and nothing of the operation is left
+        const ps = docker([
+          'ps',
+          '-q',
+          '--filter',
+          `label=com.docker.compose.project=${project}`,
+          '--filter',
+          'label=com.docker.compose.service=db',
+          '--filter',
+          'status=running',
+        ]);
+        expect(ps.stdout.trim()).not.toBe('');
+        expect(docker(['ps', '-aq', '--filter', `label=io.stateguard.helper=${key()}`]).stdout.trim()).toBe('');
+        expect(docker(['ps', '-aq', '--filter', `label=io.stateguard.journal.keeper=${key()}`]).stdout.trim()).toBe('');
+        expect((await cli(['recover', '--root', repo, '--module', 'db', '--json'], repo)).stdout).toMatch(
+          /nothing-to-recover/,
+        );
+      },
+      240_000,
+    );
 
     it('killed after-drop, then not healthy on the restored data: recover never claims the old data', async () => {
       const r = await childCli(restoreArgs(backupA), repo, { STATEGUARD_TEST_KILL_AT: 'after-drop' });
       expect(r.signal).toBe('SIGKILL');
       // the restored data loses the file the healthcheck reads: the service cannot come up healthy on it
-      const rm = docker(['run', '--rm', '--network', 'none', '--mount', `type=volume,src=${project}_data,dst=/m`, IMAGE, 'rm', '-f', '/m/healthy']);
+      const rm = docker([
+        'run',
+        '--rm',
+        '--network',
+        'none',
+        '--mount',
+        `type=volume,src=${project}_data,dst=/m`,
+        IMAGE,
+        'rm',
+        '-f',
+        '/m/healthy',
+      ]);
       expect(rm.status).toBe(0);
       const backupData = fingerprint();
-      expect(backupData).toBe(fingerprintA.split('\n').filter((l) => !l.startsWith('./data/healthy ')).join('\n'));
-      const rec = await cli(['recover', '--root', repo, '--module', 'db', '--ready-timeout-seconds', '6', '--json'], repo);
+      expect(backupData).toBe(
+        fingerprintA
+          .split('\n')
+          .filter((l) => !l.startsWith('./data/healthy '))
+          .join('\n'),
+      );
+      const rec = await cli(
+        ['recover', '--root', repo, '--module', 'db', '--ready-timeout-seconds', '6', '--json'],
+        repo,
+      );
       expect(rec.code).toBe(1);
-      const j = JSON.parse(rec.stdout) as { decision: string; direction: string; data: string; verdict: string; messages: string[] };
-      expect(j).toMatchObject({ decision: 'failed', failure_reason: 'restore-failed', direction: 'completed', data: 'backup' });
-      expect([j.verdict, ...j.messages].join('\n')).not.toMatch(/old data was put back|holds its old data|every volume holds its old/);
-      expect(j.verdict).toMatch(/backup's data.*not healthy.*old data is gone.*stateguard restore --module db --backup-ref \S+\.tar\.gz/s);
+      const j = JSON.parse(rec.stdout) as {
+        decision: string;
+        direction: string;
+        data: string;
+        verdict: string;
+        messages: string[];
+      };
+      expect(j).toMatchObject({
+        decision: 'failed',
+        failure_reason: 'restore-failed',
+        direction: 'completed',
+        data: 'backup',
+      });
+      expect([j.verdict, ...j.messages].join('\n')).not.toMatch(
+        /old data was put back|holds its old data|every volume holds its old/,
+      );
+      expect(j.verdict).toMatch(
+        /backup's data.*not healthy.*old data is gone.*stateguard restore --module db --backup-ref \S+\.tar\.gz/s,
+      );
       // the volumes hold exactly the backup's data (as it was left), and the journal is gone
       expect(fingerprint()).toBe(backupData);
       expect(docker(['volume', 'ls', '-q', '--filter', `label=io.stateguard.journal=${key()}`]).stdout.trim()).toBe('');
-      expect((await cli(['recover', '--root', repo, '--module', 'db', '--json'], repo)).stdout).toMatch(/nothing-to-recover/);
+      expect((await cli(['recover', '--root', repo, '--module', 'db', '--json'], repo)).stdout).toMatch(
+        /nothing-to-recover/,
+      );
     }, 240_000);
 
     it('killed after-swap, then `docker volume prune`: the journal survives (its keepers), recover ends exactly old', async () => {
       const r = await childCli(restoreArgs(backupA), repo, { STATEGUARD_TEST_KILL_AT: 'after-swap' });
       expect(r.signal).toBe('SIGKILL');
-      const marks = (): string[] => docker(['volume', 'ls', '-q', '--filter', `label=io.stateguard.journal=${key()}`]).stdout.split('\n').filter(Boolean);
+      const marks = (): string[] =>
+        docker(['volume', 'ls', '-q', '--filter', `label=io.stateguard.journal=${key()}`])
+          .stdout.split('\n')
+          .filter(Boolean);
       const before = marks();
       expect(before.length).toBeGreaterThan(0);
       // docker 20.10 prunes every unused volume, named ones included; filtered to this test's journal only
       const prune = docker(['volume', 'prune', '-f', '--filter', `label=io.stateguard.journal=${key()}`]);
       expect(prune.status).toBe(0);
       expect(marks()).toEqual(before);
-      const rec = await cli(['recover', '--root', repo, '--module', 'db', '--ready-timeout-seconds', '30', '--json'], repo);
+      const rec = await cli(
+        ['recover', '--root', repo, '--module', 'db', '--ready-timeout-seconds', '30', '--json'],
+        repo,
+      );
       expect(rec.code).toBe(0);
       expect(JSON.parse(rec.stdout)).toMatchObject({ decision: 'recovered', direction: 'reverted', data: 'old' });
       expect(fingerprint()).toBe(fingerprintB);
@@ -378,41 +536,69 @@ volumes:
     it('killed after-swap, journal marks and keepers removed by hand: plan shows the open operation, recover reverts from the data side', async () => {
       const r = await childCli(restoreArgs(backupA), repo, { STATEGUARD_TEST_KILL_AT: 'after-swap' });
       expect(r.signal).toBe('SIGKILL');
-      const keepers = docker(['ps', '-aq', '--filter', `label=io.stateguard.journal.keeper=${key()}`]).stdout.split('\n').filter(Boolean);
+      const keepers = docker(['ps', '-aq', '--filter', `label=io.stateguard.journal.keeper=${key()}`])
+        .stdout.split('\n')
+        .filter(Boolean);
       if (keepers.length) expect(docker(['rm', '-f', ...keepers]).status).toBe(0);
-      const marks = docker(['volume', 'ls', '-q', '--filter', `label=io.stateguard.journal=${key()}`]).stdout.split('\n').filter(Boolean);
+      const marks = docker(['volume', 'ls', '-q', '--filter', `label=io.stateguard.journal=${key()}`])
+        .stdout.split('\n')
+        .filter(Boolean);
       expect(marks.length).toBeGreaterThan(0);
       expect(docker(['volume', 'rm', ...marks]).status).toBe(0);
       const plan = await cli(['plan', '--root', repo, '--json'], repo);
-      const db = (JSON.parse(plan.stdout) as { modules: Array<{ name: string; in_sync: boolean; interrupted_operation?: { status: string; volumes: string[] } }> }).modules.find((m) => m.name === 'db')!;
+      const db = (
+        JSON.parse(plan.stdout) as {
+          modules: Array<{
+            name: string;
+            in_sync: boolean;
+            interrupted_operation?: { status: string; volumes: string[] };
+          }>;
+        }
+      ).modules.find((m) => m.name === 'db')!;
       expect(db.in_sync).toBe(false);
       expect(db.interrupted_operation).toMatchObject({ status: 'open', volumes: ['data', 'conf', 'blobs'] });
-      const rec = await cli(['recover', '--root', repo, '--module', 'db', '--ready-timeout-seconds', '30', '--json'], repo);
+      const rec = await cli(
+        ['recover', '--root', repo, '--module', 'db', '--ready-timeout-seconds', '30', '--json'],
+        repo,
+      );
       expect(rec.code).toBe(0);
       expect(JSON.parse(rec.stdout)).toMatchObject({ decision: 'recovered', direction: 'reverted', data: 'old' });
       expect(fingerprint()).toBe(fingerprintB);
       const after = await cli(['plan', '--root', repo, '--json'], repo);
-      expect((JSON.parse(after.stdout) as { modules: Array<{ name: string; interrupted_operation?: unknown }> }).modules.find((m) => m.name === 'db')!.interrupted_operation).toBeUndefined();
-      expect((await cli(['recover', '--root', repo, '--module', 'db', '--json'], repo)).stdout).toMatch(/nothing-to-recover/);
+      expect(
+        (
+          JSON.parse(after.stdout) as { modules: Array<{ name: string; interrupted_operation?: unknown }> }
+        ).modules.find((m) => m.name === 'db')!.interrupted_operation,
+      ).toBeUndefined();
+      expect((await cli(['recover', '--root', repo, '--module', 'db', '--json'], repo)).stdout).toMatch(
+        /nothing-to-recover/,
+      );
     }, 240_000);
 
-    it.each([0, 1, 2, 3, 4, 5])('killed at a random instant (#%i) → every mount exactly old or exactly new', async (i) => {
-      // Instants spread over a whole restore as measured in this run (seeded: SG_FC_SEED picks others).
-      const seed = Number(process.env.SG_FC_SEED ?? 20261129) + i;
-      const fraction = ((seed * 2654435761) % 1000) / 1000;
-      let at = Math.round(400 + fraction * (0.8 * restoreMs - 400));
-      // A restore can run faster than the one measured (the machine is less busy): when it ended before
-      // the instant, put the old data back and try an earlier instant, so that every case really kills.
-      let r = await childCli(restoreArgs(backupA), repo, {}, at);
-      for (let tries = 0; r.signal !== 'SIGKILL' && tries < 4; tries++) {
-        makeStateB();
-        at = Math.round(at / 2);
-        r = await childCli(restoreArgs(backupA), repo, {}, at);
-      }
-      expect({ at, signal: r.signal }).toEqual({ at, signal: 'SIGKILL' });
-      const rec = await cli(['recover', '--root', repo, '--module', 'db', '--ready-timeout-seconds', '30', '--json'], repo);
-      expect(rec.code).toBe(0);
-      expect([fingerprintA, fingerprintB]).toContain(fingerprint());
-    }, 240_000);
+    it.each([0, 1, 2, 3, 4, 5])(
+      'killed at a random instant (#%i) → every mount exactly old or exactly new',
+      async (i) => {
+        // Instants spread over a whole restore as measured in this run (seeded: SG_FC_SEED picks others).
+        const seed = Number(process.env.SG_FC_SEED ?? 20261129) + i;
+        const fraction = ((seed * 2654435761) % 1000) / 1000;
+        let at = Math.round(400 + fraction * (0.8 * restoreMs - 400));
+        // A restore can run faster than the one measured (the machine is less busy): when it ended before
+        // the instant, put the old data back and try an earlier instant, so that every case really kills.
+        let r = await childCli(restoreArgs(backupA), repo, {}, at);
+        for (let tries = 0; r.signal !== 'SIGKILL' && tries < 4; tries++) {
+          makeStateB();
+          at = Math.round(at / 2);
+          r = await childCli(restoreArgs(backupA), repo, {}, at);
+        }
+        expect({ at, signal: r.signal }).toEqual({ at, signal: 'SIGKILL' });
+        const rec = await cli(
+          ['recover', '--root', repo, '--module', 'db', '--ready-timeout-seconds', '30', '--json'],
+          repo,
+        );
+        expect(rec.code).toBe(0);
+        expect([fingerprintA, fingerprintB]).toContain(fingerprint());
+      },
+      240_000,
+    );
   });
 });

@@ -36,12 +36,23 @@ volumes:
   store-data: {}
 `;
 
-const quiet: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined, notice: () => undefined, raw: () => undefined };
+const quiet: Logger = {
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+  notice: () => undefined,
+  raw: () => undefined,
+};
 
 async function cli(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
-  const code = await runCli(args, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env: process.env, cwd });
+  const code = await runCli(args, {
+    stdout: (t) => (stdout += t),
+    stderr: (t) => (stderr += t),
+    env: process.env,
+    cwd,
+  });
   return { code, stdout, stderr };
 }
 
@@ -87,7 +98,10 @@ describeDocker('snapshot on the real engine', () => {
     storeId = store!.id;
     // Data in the volume: nested dirs, an empty file, a binary blob, a name with spaces, odd modes.
     const seed = docker([
-      'exec', storeId, 'sh', '-c',
+      'exec',
+      storeId,
+      'sh',
+      '-c',
       'mkdir -p /data/buckets/main/deep/er && echo hello > /data/buckets/main/obj && : > /data/empty && ' +
         'dd if=/dev/urandom of=/data/blob bs=1024 count=600 2>/dev/null && echo x > "/data/with space" && chmod 600 /data/blob',
     ]);
@@ -105,12 +119,22 @@ describeDocker('snapshot on the real engine', () => {
     const r = await cli(['snapshot', '--root', repo, '--module', 'store', '--out-dir', out, '--json'], repo);
     expect(r.stderr).not.toMatch(/NOT RUNNING/);
     expect(r.code).toBe(0);
-    const result = JSON.parse(r.stdout) as { path: string; sha256: string; bytes: number; entries: number; volumes: string[]; taken_at: string; downtime_ms: unknown };
+    const result = JSON.parse(r.stdout) as {
+      path: string;
+      sha256: string;
+      bytes: number;
+      entries: number;
+      volumes: string[];
+      taken_at: string;
+      downtime_ms: unknown;
+    };
     expect(result.volumes).toEqual(['store-data']);
     // downtime and the lines that say it (docs/architecture.md §7, "Downtime and progress")
     expect(Number.isInteger(result.downtime_ms) && (result.downtime_ms as number) > 0).toBe(true);
     expect(r.stderr).toMatch(/stopped \S+ at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ/);
-    expect(r.stderr).toMatch(/started \S+ again at \S+Z \(running, and healthy where it has a healthcheck\); down for /);
+    expect(r.stderr).toMatch(
+      /started \S+ again at \S+Z \(running, and healthy where it has a healthcheck\); down for /,
+    );
     expect(path.dirname(result.path)).toBe(out);
     expect(path.basename(result.path)).toMatch(/^store-\d{8}T\d{6}Z\.tar\.gz$/);
     expect(readdirSync(out).sort()).toEqual([path.basename(result.path), `${path.basename(result.path)}.sha256`]);
@@ -128,32 +152,64 @@ describeDocker('snapshot on the real engine', () => {
     expect(x.status).toBe(0);
     const live = docker(['exec', storeId, 'sh', '-c', 'cd /data && find . -type f -exec sha256sum {} + | sort -k2']);
     expect(live.status).toBe(0);
-    const liveSums = live.stdout.trim().split('\n').map((l) => l.replace(/\s+\.\//, '  ./'));
-    const local = spawnSync('sh', ['-c', 'cd store-data && find . -type f -exec sha256sum {} + | sort -k2'], { cwd: extracted, encoding: 'utf8' });
-    expect(local.stdout.trim().split('\n').map((l) => l.replace(/\s+\.\//, '  ./'))).toEqual(liveSums);
+    const liveSums = live.stdout
+      .trim()
+      .split('\n')
+      .map((l) => l.replace(/\s+\.\//, '  ./'));
+    const local = spawnSync('sh', ['-c', 'cd store-data && find . -type f -exec sha256sum {} + | sort -k2'], {
+      cwd: extracted,
+      encoding: 'utf8',
+    });
+    expect(
+      local.stdout
+        .trim()
+        .split('\n')
+        .map((l) => l.replace(/\s+\.\//, '  ./')),
+    ).toEqual(liveSums);
     expect(liveSums.some((l) => l.endsWith('./blob'))).toBe(true);
     expect(statSync(path.join(extracted, 'store-data', 'blob')).mode & 0o777).toBe(0o600);
     expect(statSync(path.join(extracted, 'store-data', 'buckets', 'main', 'deep', 'er')).isDirectory()).toBe(true);
 
     // verify-backup accepts it for the module and for the sidecar naming it in ref_modules.
     for (const mod of ['store', 'store-init']) {
-      const v = await cli(['verify-backup', '--root', repo, '--module', mod, '--backup-ref', result.path, '--backup-root', out, '--json'], repo);
+      const v = await cli(
+        ['verify-backup', '--root', repo, '--module', mod, '--backup-ref', result.path, '--backup-root', out, '--json'],
+        repo,
+      );
       expect(v.code).toBe(0);
-      expect(JSON.parse(v.stdout)).toMatchObject({ verified: true, sha256: result.sha256, matched_module: 'store', problems: [] });
+      expect(JSON.parse(v.stdout)).toMatchObject({
+        verified: true,
+        sha256: result.sha256,
+        matched_module: 'store',
+        problems: [],
+      });
     }
   }, 180_000);
 
   it('a copy of tens of MB prints progress lines (bytes, rate, elapsed) with a small STATEGUARD_PROGRESS_INTERVAL_MS', async () => {
-    const big = docker(['exec', storeId, 'sh', '-c', 'dd if=/dev/urandom of=/data/big bs=1048576 count=32 2>/dev/null']);
+    const big = docker([
+      'exec',
+      storeId,
+      'sh',
+      '-c',
+      'dd if=/dev/urandom of=/data/big bs=1048576 count=32 2>/dev/null',
+    ]);
     expect(big.status).toBe(0);
     try {
       let stdout = '';
       let stderr = '';
       const env = { ...process.env, STATEGUARD_PROGRESS_INTERVAL_MS: '1' };
       const out = path.join(work, 'progress');
-      const code = await runCli(['snapshot', '--root', repo, '--module', 'store', '--out-dir', out, '--json'], { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env, cwd: repo });
+      const code = await runCli(['snapshot', '--root', repo, '--module', 'store', '--out-dir', out, '--json'], {
+        stdout: (t) => (stdout += t),
+        stderr: (t) => (stderr += t),
+        env,
+        cwd: repo,
+      });
       expect(code).toBe(0);
-      const lines = stderr.split('\n').filter((l) => l.startsWith('snapshot store: copying /data (volume store-data): '));
+      const lines = stderr
+        .split('\n')
+        .filter((l) => l.startsWith('snapshot store: copying /data (volume store-data): '));
       // no timing asserted: at least one line, each with bytes, rate and elapsed time
       expect(lines.length).toBeGreaterThanOrEqual(1);
       for (const l of lines) expect(l).toMatch(/: [\d.]+ (B|KiB|MiB) copied, [\d.]+ (B|KiB|MiB|GiB)\/s, .+ elapsed$/);
@@ -211,7 +267,10 @@ describeDocker('snapshot on the real engine', () => {
   // Last: the restore at its end recreates the store container.
   it('a file owned by 3000000:3000001 and dated 1960 is snapshotted, verifies, and restores with exactly those values', async () => {
     const seed = docker([
-      'exec', storeId, 'sh', '-c',
+      'exec',
+      storeId,
+      'sh',
+      '-c',
       'echo old > /data/old && chown 3000000:3000001 /data/old && touch -d "1960-01-01 00:00:00" /data/old',
     ]);
     expect(seed.status).toBe(0);
@@ -219,22 +278,55 @@ describeDocker('snapshot on the real engine', () => {
     const r = await cli(['snapshot', '--root', repo, '--module', 'store', '--out-dir', out, '--json'], repo);
     if (r.code !== 0) throw new Error(`snapshot failed: ${r.stdout}${r.stderr}`);
     const snap = (JSON.parse(r.stdout) as { path: string }).path;
-    const v = await cli(['verify-backup', '--root', repo, '--module', 'store', '--backup-ref', snap, '--backup-root', out, '--json'], repo);
+    const v = await cli(
+      ['verify-backup', '--root', repo, '--module', 'store', '--backup-ref', snap, '--backup-root', out, '--json'],
+      repo,
+    );
     expect(JSON.parse(v.stdout)).toMatchObject({ verified: true, problems: [], warnings: [] });
     // change the file, then restore the snapshot: the owner and the 1960 time come back
     expect(docker(['exec', storeId, 'sh', '-c', 'chown 0:0 /data/old && touch /data/old']).status).toBe(0);
     const rr = await cli(
-      ['restore', '--root', repo, '--module', 'store', '--backup-ref', snap, '--backup-root', out, '--allow-stateful',
-        '--confirm', path.basename(snap), '--out-dir', path.join(work, 'fidelity-pre'), '--json'],
+      [
+        'restore',
+        '--root',
+        repo,
+        '--module',
+        'store',
+        '--backup-ref',
+        snap,
+        '--backup-root',
+        out,
+        '--allow-stateful',
+        '--confirm',
+        path.basename(snap),
+        '--out-dir',
+        path.join(work, 'fidelity-pre'),
+        '--json',
+      ],
       repo,
     );
     if (rr.code !== 0) throw new Error(`restore failed: ${rr.stdout}${rr.stderr}`);
-    const st = docker(['run', '--rm', '--network', 'none', '--mount', `type=volume,src=${project}_store-data,dst=/m`, IMAGE, 'stat', '-c', '%u %g %Y', '/m/old']);
+    const st = docker([
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      '--mount',
+      `type=volume,src=${project}_store-data,dst=/m`,
+      IMAGE,
+      'stat',
+      '-c',
+      '%u %g %Y',
+      '/m/old',
+    ]);
     expect(st.stdout.trim()).toBe('3000000 3000001 -315619200');
   }, 240_000);
 
   it('a module without data volumes is refused with the reason', async () => {
-    const r = await cli(['snapshot', '--root', repo, '--module', 'store-init', '--out-dir', path.join(work, 'none'), '--json'], repo);
+    const r = await cli(
+      ['snapshot', '--root', repo, '--module', 'store-init', '--out-dir', path.join(work, 'none'), '--json'],
+      repo,
+    );
     expect(r.code).toBe(1);
     expect(JSON.parse(r.stdout)).toMatchObject({ failure_reason: 'snapshot-failed' });
     expect(r.stdout).toMatch(/declares no data volumes/);

@@ -39,7 +39,8 @@ describeSwarm('swarm project setup', () => {
       // the task is running and its named volume exists before the removal is checked
       const up = await waitFor(
         () =>
-          docker(['ps', '-q', '--filter', ns]).stdout.trim() !== '' && docker(['volume', 'ls', '-q', '--filter', ns]).stdout.trim() !== '',
+          docker(['ps', '-q', '--filter', ns]).stdout.trim() !== '' &&
+          docker(['volume', 'ls', '-q', '--filter', ns]).stdout.trim() !== '',
         60_000,
       );
       expect(up).toBe(true);

@@ -56,7 +56,10 @@ function copyPlatform(): Platform {
   return p;
 }
 
-async function cli(argv: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+async function cli(
+  argv: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
   const code = await runCli(argv, {
@@ -71,7 +74,12 @@ async function cli(argv: string[], env: Record<string, string> = {}): Promise<{ 
 
 interface PlanJson {
   compose: { flavor: string };
-  modules: Array<{ name: string; drift: Array<{ key: string; observed: string; fields?: string[]; reason?: string }>; in_sync: boolean; plan_hash: string }>;
+  modules: Array<{
+    name: string;
+    drift: Array<{ key: string; observed: string; fields?: string[]; reason?: string }>;
+    in_sync: boolean;
+    plan_hash: string;
+  }>;
 }
 
 async function plan(p: Platform, module?: string): Promise<PlanJson> {
@@ -94,7 +102,9 @@ interface TaskView {
 
 /** The current tasks of a service (desired running, or a job's), newest first. */
 function tasksOf(p: Platform, service: string): TaskView[] {
-  const ids = docker(['service', 'ps', '-q', '--no-trunc', `${p.stack}_${service}`]).stdout.split('\n').filter(Boolean);
+  const ids = docker(['service', 'ps', '-q', '--no-trunc', `${p.stack}_${service}`])
+    .stdout.split('\n')
+    .filter(Boolean);
   if (ids.length === 0) return [];
   const raw = JSON.parse(docker(['inspect', '--type', 'task', ...ids]).stdout) as Array<{
     ID: string;
@@ -104,7 +114,13 @@ function tasksOf(p: Platform, service: string): TaskView[] {
   }>;
   return raw
     .sort((a, b) => (a.CreatedAt < b.CreatedAt ? 1 : -1))
-    .map((t) => ({ id: t.ID, state: t.Status.State, desired: t.DesiredState, containerId: t.Status.ContainerStatus?.ContainerID ?? '', exitCode: t.Status.ContainerStatus?.ExitCode ?? null }));
+    .map((t) => ({
+      id: t.ID,
+      state: t.Status.State,
+      desired: t.DesiredState,
+      containerId: t.Status.ContainerStatus?.ContainerID ?? '',
+      exitCode: t.Status.ContainerStatus?.ExitCode ?? null,
+    }));
 }
 
 function healthOf(containerId: string): string | null {
@@ -145,7 +161,9 @@ describeSwarm('Swarm: plan, snapshot, guard + apply, lock and probe on a single-
   beforeAll(async () => {
     p = copyPlatform();
     deployStack(p.stackFile, p.stack);
-    expect(await waitFor(() => tasksOf(p, 'store-init').some((t) => t.state === 'failed' || t.state === 'complete'), 90_000)).toBe(true);
+    expect(
+      await waitFor(() => tasksOf(p, 'store-init').some((t) => t.state === 'failed' || t.state === 'complete'), 90_000),
+    ).toBe(true);
     await storeHealthy(p);
     expect(await waitFor(() => !!runningTask(p, 'web'), 60_000)).toBe(true);
   }, 240_000);
@@ -170,13 +188,27 @@ describeSwarm('Swarm: plan, snapshot, guard + apply, lock and probe on a single-
     expect(fields.join(' ')).toContain('environment EXTRA_SETTING');
     expect(fields.join(' ')).not.toContain('=on');
 
-    expect(docker(['service', 'update', '--detach', '--env-rm', 'EXTRA_SETTING', '--replicas', '2', `${p.stack}_web`]).status).toBe(0);
+    expect(
+      docker(['service', 'update', '--detach', '--env-rm', 'EXTRA_SETTING', '--replicas', '2', `${p.stack}_web`])
+        .status,
+    ).toBe(0);
     pl = await plan(p, 'web');
     web = pl.modules[0]!;
     const cfg = web.drift.find((d) => d.key === 'container.config');
     expect(cfg?.fields?.join(' ')).toContain('deploy.replicas (2 → 1)');
 
-    expect(docker(['service', 'update', '--detach', '--replicas', '1', '--image', 'stateguard/noshell:1.0.0', `${p.stack}_web`]).status).toBe(0);
+    expect(
+      docker([
+        'service',
+        'update',
+        '--detach',
+        '--replicas',
+        '1',
+        '--image',
+        'stateguard/noshell:1.0.0',
+        `${p.stack}_web`,
+      ]).status,
+    ).toBe(0);
     pl = await plan(p, 'web');
     web = pl.modules[0]!;
     const image = web.drift.find((d) => d.key === 'container.image');
@@ -205,10 +237,36 @@ describeSwarm('Swarm: plan, snapshot, guard + apply, lock and probe on a single-
       );
       made.push({ dir, root: dir, stack: stack2, stackFile: file, backupDir: dir });
       deployStack(file, stack2);
-      expect(await waitFor(() => docker(['ps', '-q', '--filter', `label=com.docker.swarm.service.name=${stack2}_svc`, '--filter', 'health=healthy']).stdout.trim() !== '', 60_000)).toBe(true);
+      expect(
+        await waitFor(
+          () =>
+            docker([
+              'ps',
+              '-q',
+              '--filter',
+              `label=com.docker.swarm.service.name=${stack2}_svc`,
+              '--filter',
+              'health=healthy',
+            ]).stdout.trim() !== '',
+          60_000,
+        ),
+      ).toBe(true);
       let r = await cli(['plan', '--root', dir, '--json']);
       expect((JSON.parse(r.stdout) as PlanJson).modules[0]!.drift).toEqual([]);
-      expect(docker(['service', 'update', '--detach', '--health-cmd', 'false', '--health-interval', '1s', '--health-retries', '1', `${stack2}_svc`]).status).toBe(0);
+      expect(
+        docker([
+          'service',
+          'update',
+          '--detach',
+          '--health-cmd',
+          'false',
+          '--health-interval',
+          '1s',
+          '--health-retries',
+          '1',
+          `${stack2}_svc`,
+        ]).status,
+      ).toBe(0);
       let keys: string[] = [];
       const deadline = Date.now() + 60_000;
       while (Date.now() < deadline) {
@@ -219,7 +277,8 @@ describeSwarm('Swarm: plan, snapshot, guard + apply, lock and probe on a single-
       }
       expect(keys).toContain('container.config');
       expect(keys.some((k) => k === 'container.health' || k === 'container.state.running')).toBe(true);
-      const fields = (JSON.parse(r.stdout) as PlanJson).modules[0]!.drift.find((d) => d.key === 'container.config')!.fields ?? [];
+      const fields =
+        (JSON.parse(r.stdout) as PlanJson).modules[0]!.drift.find((d) => d.key === 'container.config')!.fields ?? [];
       expect(fields).toContain('healthcheck');
     } finally {
       await removeStack(stack2).catch(() => undefined);
@@ -235,11 +294,33 @@ describeSwarm('Swarm: plan, snapshot, guard + apply, lock and probe on a single-
     expect(after.id).not.toBe(before.id);
     expect(healthOf(after.containerId)).toBe('healthy');
     // No scale-down label is left behind on the service.
-    const labels = JSON.parse(docker(['service', 'inspect', '--format', '{{json .Spec.Labels}}', `${p.stack}_store`]).stdout) as Record<string, string>;
+    const labels = JSON.parse(
+      docker(['service', 'inspect', '--format', '{{json .Spec.Labels}}', `${p.stack}_store`]).stdout,
+    ) as Record<string, string>;
     expect(labels['io.stateguard.stopped-replicas']).toBeUndefined();
-    const list = docker(['run', '--rm', '-v', `${p.backupDir}:/b:ro`, 'stateguard/busybox:1.0.0', 'tar', '-tzf', `/b/${path.basename(out.path)}`]).stdout;
+    const list = docker([
+      'run',
+      '--rm',
+      '-v',
+      `${p.backupDir}:/b:ro`,
+      'stateguard/busybox:1.0.0',
+      'tar',
+      '-tzf',
+      `/b/${path.basename(out.path)}`,
+    ]).stdout;
     expect(list).toContain('store-data/.store-format');
-    const verify = await cli(['verify-backup', '--root', p.root, '--module', 'store', '--backup-ref', out.path, '--backup-root', p.backupDir, '--json']);
+    const verify = await cli([
+      'verify-backup',
+      '--root',
+      p.root,
+      '--module',
+      'store',
+      '--backup-ref',
+      out.path,
+      '--backup-root',
+      p.backupDir,
+      '--json',
+    ]);
     expect(verify.code).toBe(0);
     expect(JSON.parse(verify.stdout)).toMatchObject({ verified: true });
     // no helper container is left
@@ -254,11 +335,29 @@ describeSwarm('Swarm: plan, snapshot, guard + apply, lock and probe on a single-
     expect(refused.code).toBe(1);
     expect(JSON.parse(refused.stdout)).toMatchObject({ status: 'blocked' });
 
-    const flags = ['--root', p.root, '--module', 'store-init', '--allow-stateful=true', '--confirm', 'BACKUP_DONE', '--backup-ref', backupRef, '--backup-root', p.backupDir, '--json'];
+    const flags = [
+      '--root',
+      p.root,
+      '--module',
+      'store-init',
+      '--allow-stateful=true',
+      '--confirm',
+      'BACKUP_DONE',
+      '--backup-ref',
+      backupRef,
+      '--backup-root',
+      p.backupDir,
+      '--json',
+    ];
     const store = await storeHealthy(p);
     const failed = await cli(['apply', ...flags]);
     expect(failed.code).toBe(1);
-    const failedJson = JSON.parse(failed.stdout) as { status: string; failure_reason: string; exit_code: number; log_tail: string[] };
+    const failedJson = JSON.parse(failed.stdout) as {
+      status: string;
+      failure_reason: string;
+      exit_code: number;
+      log_tail: string[];
+    };
     expect(failedJson).toMatchObject({ status: 'failed', failure_reason: 'one-shot-failed', exit_code: 1 });
     expect(failedJson.log_tail.join('\n')).toContain('store-init: connecting to store as admin with password ***');
 
@@ -275,18 +374,42 @@ describeSwarm('Swarm: plan, snapshot, guard + apply, lock and probe on a single-
     const pl = await plan(p, 'store-init');
     expect(keysOf(pl, 'store-init')).toEqual([]);
     // The lock (a docker config) is gone after the apply.
-    expect(docker(['config', 'ls', '-q', '--filter', `label=io.stateguard.lock.project=${p.stack}`]).stdout.trim()).toBe('');
+    expect(
+      docker(['config', 'ls', '-q', '--filter', `label=io.stateguard.lock.project=${p.stack}`]).stdout.trim(),
+    ).toBe('');
     expect(transcript.join('\n')).not.toContain(SECRET);
   }, 300_000);
 
   it('the lock is a cluster-wide docker config: a held lock refuses a second apply, naming the holder', async () => {
     const rt = new SwarmCli();
     const name = lockName(p.stack, 'store-init');
-    expect(await rt.createLock(name, { 'io.stateguard.lock': '1', 'io.stateguard.lock.module': 'store-init', 'io.stateguard.lock.project': p.stack, 'io.stateguard.lock.holder': 'someone else', 'io.stateguard.lock.since': new Date().toISOString() })).toBe(true);
+    expect(
+      await rt.createLock(name, {
+        'io.stateguard.lock': '1',
+        'io.stateguard.lock.module': 'store-init',
+        'io.stateguard.lock.project': p.stack,
+        'io.stateguard.lock.holder': 'someone else',
+        'io.stateguard.lock.since': new Date().toISOString(),
+      }),
+    ).toBe(true);
     expect(await rt.createLock(name, {})).toBe(false);
     try {
       const backup = readdirSync(p.backupDir).find((f) => f.endsWith('.tar.gz'))!;
-      const r = await cli(['apply', '--root', p.root, '--module', 'store-init', '--allow-stateful=true', '--confirm', 'BACKUP_DONE', '--backup-ref', path.join(p.backupDir, backup), '--backup-root', p.backupDir, '--json']);
+      const r = await cli([
+        'apply',
+        '--root',
+        p.root,
+        '--module',
+        'store-init',
+        '--allow-stateful=true',
+        '--confirm',
+        'BACKUP_DONE',
+        '--backup-ref',
+        path.join(p.backupDir, backup),
+        '--backup-root',
+        p.backupDir,
+        '--json',
+      ]);
       // The lock is taken before anything is planned: refused, whoever holds it named.
       expect(r.code).toBe(1);
       expect(JSON.parse(r.stdout)).toMatchObject({ status: 'refused', failure_reason: 'locked' });
@@ -311,7 +434,18 @@ describeSwarm('Swarm: plan, snapshot, guard + apply, lock and probe on a single-
   it('restore and upgrade refuse a Swarm module before touching anything (unsupported-runtime)', async () => {
     const task = runningTask(p, 'store')!;
     for (const argv of [
-      ['restore', '--module', 'store', '--backup-ref', '/nonexistent.tar.gz', '--backup-root', p.backupDir, '--allow-stateful=true', '--confirm', 'x'],
+      [
+        'restore',
+        '--module',
+        'store',
+        '--backup-ref',
+        '/nonexistent.tar.gz',
+        '--backup-root',
+        p.backupDir,
+        '--allow-stateful=true',
+        '--confirm',
+        'x',
+      ],
       ['upgrade', '--module', 'store', '--allow-stateful=true', '--confirm', 'x', '--out-dir', p.backupDir],
     ]) {
       const r = await cli([...argv, '--root', p.root, '--json']);
@@ -321,16 +455,21 @@ describeSwarm('Swarm: plan, snapshot, guard + apply, lock and probe on a single-
     expect(runningTask(p, 'store')!.id).toBe(task.id);
   }, 60_000);
 
-
   it.each(['after-stop', 'after-capture'])(
     'a snapshot SIGKILLed %s leaves the service at 0 replicas with the count recorded; plan shows it; recover brings it back healthy',
     async (boundary) => {
       await storeHealthy(p);
-      const killed = await childCli(['snapshot', '--root', p.root, '--module', 'store', '--out-dir', p.backupDir], REPO, { STATEGUARD_TEST_KILL_AT: boundary });
+      const killed = await childCli(
+        ['snapshot', '--root', p.root, '--module', 'store', '--out-dir', p.backupDir],
+        REPO,
+        { STATEGUARD_TEST_KILL_AT: boundary },
+      );
       expect(killed.signal).toBe('SIGKILL');
       // What the kill left: no task, the replica count on the service, the dead holder's lock.
       expect(runningTask(p, 'store')).toBeUndefined();
-      const labels = JSON.parse(docker(['service', 'inspect', '--format', '{{json .Spec.Labels}}', `${p.stack}_store`]).stdout) as Record<string, string>;
+      const labels = JSON.parse(
+        docker(['service', 'inspect', '--format', '{{json .Spec.Labels}}', `${p.stack}_store`]).stdout,
+      ) as Record<string, string>;
       expect(labels['io.stateguard.stopped-replicas']).toBe('1');
       const pl = await plan(p, 'store');
       const cfg = pl.modules[0]!.drift.find((d) => d.key === 'container.config');
@@ -341,7 +480,18 @@ describeSwarm('Swarm: plan, snapshot, guard + apply, lock and probe on a single-
       expect(again.stdout + again.stderr).toContain('locked');
       // No archive under a final name from the killed run: only verified snapshots are there.
       for (const f of readdirSync(p.backupDir).filter((n) => n.endsWith('.tar.gz'))) {
-        const v = await cli(['verify-backup', '--root', p.root, '--module', 'store', '--backup-ref', path.join(p.backupDir, f), '--backup-root', p.backupDir, '--json']);
+        const v = await cli([
+          'verify-backup',
+          '--root',
+          p.root,
+          '--module',
+          'store',
+          '--backup-ref',
+          path.join(p.backupDir, f),
+          '--backup-root',
+          p.backupDir,
+          '--json',
+        ]);
         expect(JSON.parse(v.stdout)).toMatchObject({ verified: true });
       }
       const rec = await cli(['recover', '--root', p.root, '--module', 'store', '--json']);
@@ -349,9 +499,13 @@ describeSwarm('Swarm: plan, snapshot, guard + apply, lock and probe on a single-
       expect(JSON.parse(rec.stdout)).toMatchObject({ decision: 'recovered' });
       const back = await storeHealthy(p);
       expect(back.containerId).not.toBe('');
-      const after = JSON.parse(docker(['service', 'inspect', '--format', '{{json .Spec.Labels}}', `${p.stack}_store`]).stdout) as Record<string, string>;
+      const after = JSON.parse(
+        docker(['service', 'inspect', '--format', '{{json .Spec.Labels}}', `${p.stack}_store`]).stdout,
+      ) as Record<string, string>;
       expect(after['io.stateguard.stopped-replicas']).toBeUndefined();
-      expect(docker(['config', 'ls', '-q', '--filter', `label=io.stateguard.lock.project=${p.stack}`]).stdout.trim()).toBe('');
+      expect(
+        docker(['config', 'ls', '-q', '--filter', `label=io.stateguard.lock.project=${p.stack}`]).stdout.trim(),
+      ).toBe('');
       expect(keysOf(await plan(p, 'store'), 'store')).toEqual([]);
       // recover again: nothing left to do.
       const twice = await cli(['recover', '--root', p.root, '--module', 'store', '--json']);

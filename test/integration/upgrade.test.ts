@@ -23,7 +23,12 @@ import { childCli } from '../support/runner.js';
 async function cli(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
-  const code = await runCli(args, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env: process.env, cwd });
+  const code = await runCli(args, {
+    stdout: (t) => (stdout += t),
+    stderr: (t) => (stderr += t),
+    env: process.env,
+    cwd,
+  });
   return { code, stdout, stderr };
 }
 
@@ -41,7 +46,9 @@ function makeVersions(appRepo: string, versions: Record<string, '' | 'broken' | 
 /** This project's version tags and the pinned tags of its `app` service only (never another test's). */
 function removeTags(project: string): void {
   const pinned = `stateguard/pinned-${operationKey(project, 'app')}:`;
-  const tags = docker(['image', 'ls', '--format', '{{.Repository}}:{{.Tag}}']).stdout.split('\n').filter((t) => t.startsWith(`${project}/`) || t.startsWith(pinned));
+  const tags = docker(['image', 'ls', '--format', '{{.Repository}}:{{.Tag}}'])
+    .stdout.split('\n')
+    .filter((t) => t.startsWith(`${project}/`) || t.startsWith(pinned));
   for (const t of tags) docker(['rmi', t]);
 }
 
@@ -59,7 +66,12 @@ services:
   app:
     image: ${appRepo}:${version}
     command: ["sh", "-c", "[ \\"$$WIPE_CACHE_ON_START\\" = 1 ] && rm -rf /data/db; case \\"$$APP_MODE\\" in broken) echo migrated > /data/migration-marker; exit 1;; unhealthy) echo migrated > /data/migration-marker;; esac; trap 'exit 0' TERM INT; while true; do sleep 1; done"]${
-      Object.keys(env).length ? `\n    environment:\n${Object.entries(env).map(([k, v]) => `      ${k}: "${v}"\n`).join('').trimEnd()}` : ''
+      Object.keys(env).length
+        ? `\n    environment:\n${Object.entries(env)
+            .map(([k, v]) => `      ${k}: "${v}"\n`)
+            .join('')
+            .trimEnd()}`
+        : ''
     }
     restart: unless-stopped
     healthcheck:
@@ -81,18 +93,48 @@ volumes:
   }
 
   function appContainer(): { id: string; image: string } {
-    const ids = docker(['ps', '-q', '--no-trunc', '--filter', `label=com.docker.compose.project=${project}`, '--filter', 'label=com.docker.compose.service=app']).stdout.trim().split('\n').filter(Boolean);
+    const ids = docker([
+      'ps',
+      '-q',
+      '--no-trunc',
+      '--filter',
+      `label=com.docker.compose.project=${project}`,
+      '--filter',
+      'label=com.docker.compose.service=app',
+    ])
+      .stdout.trim()
+      .split('\n')
+      .filter(Boolean);
     expect(ids).toHaveLength(1);
     const image = docker(['inspect', '-f', '{{.Image}}', ids[0]!]).stdout.trim();
     return { id: ids[0]!, image };
   }
 
   function otherId(): string {
-    return docker(['ps', '-q', '--no-trunc', '--filter', `label=com.docker.compose.project=${project}`, '--filter', 'label=com.docker.compose.service=other']).stdout.trim();
+    return docker([
+      'ps',
+      '-q',
+      '--no-trunc',
+      '--filter',
+      `label=com.docker.compose.project=${project}`,
+      '--filter',
+      'label=com.docker.compose.service=other',
+    ]).stdout.trim();
   }
 
   function data(): string {
-    const r = docker(['run', '--rm', '--network', 'none', '-v', `${project}_app-data:/d`, IMAGE, 'sh', '-c', 'cd /d && find . -type f | sort | while read -r f; do echo "$f $(md5sum < "$f")"; done']);
+    const r = docker([
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      '-v',
+      `${project}_app-data:/d`,
+      IMAGE,
+      'sh',
+      '-c',
+      'cd /d && find . -type f | sort | while read -r f; do echo "$f $(md5sum < "$f")"; done',
+    ]);
     if (r.status !== 0) throw new Error(r.stderr);
     return r.stdout;
   }
@@ -103,15 +145,41 @@ volumes:
 
   async function waitHealthy(): Promise<void> {
     for (let i = 0; i < 60; i++) {
-      if (docker(['ps', '-q', '--filter', `label=com.docker.compose.project=${project}`, '--filter', 'label=com.docker.compose.service=app', '--filter', 'health=healthy']).stdout.trim()) return;
+      if (
+        docker([
+          'ps',
+          '-q',
+          '--filter',
+          `label=com.docker.compose.project=${project}`,
+          '--filter',
+          'label=com.docker.compose.service=app',
+          '--filter',
+          'health=healthy',
+        ]).stdout.trim()
+      )
+        return;
       await new Promise((r) => setTimeout(r, 500));
     }
     throw new Error('app did not become healthy');
   }
 
   const upgradeArgs = (extra: string[] = []): string[] => [
-    'upgrade', '--root', repo, '--module', 'app', '--allow-stateful', '--confirm', 'BACKUP_DONE', '--out-dir', out,
-    '--health-timeout-seconds', '15', '--settle-seconds', '3', '--json', ...extra,
+    'upgrade',
+    '--root',
+    repo,
+    '--module',
+    'app',
+    '--allow-stateful',
+    '--confirm',
+    'BACKUP_DONE',
+    '--out-dir',
+    out,
+    '--health-timeout-seconds',
+    '15',
+    '--settle-seconds',
+    '3',
+    '--json',
+    ...extra,
   ];
 
   beforeAll(async () => {
@@ -119,7 +187,15 @@ volumes:
     out = path.join(work, 'snapshots');
     mkdirSync(out);
     // versions: one image each (the image ID is what counts); the broken/unhealthy ones carry APP_MODE
-    makeVersions(appRepo, { '1.0.0': '', '1.1.0': '', '2.0.0': '', '1.4.0': '', '1.2.0': 'broken', '1.3.0': 'unhealthy', '1.5.0': 'unhealthy' });
+    makeVersions(appRepo, {
+      '1.0.0': '',
+      '1.1.0': '',
+      '2.0.0': '',
+      '1.4.0': '',
+      '1.2.0': 'broken',
+      '1.3.0': 'unhealthy',
+      '1.5.0': 'unhealthy',
+    });
     repo = tempRepo({
       'compose.yaml': composeFile('1.0.0'),
       'modules/app/module.yaml': moduleYaml(
@@ -143,7 +219,14 @@ volumes:
     });
     const up = compose([path.join(repo, 'compose.yaml')], project, ['up', '-d']);
     if (up.status !== 0) throw new Error(`compose up failed: ${up.stderr}`);
-    const seed = compose([path.join(repo, 'compose.yaml')], project, ['exec', '-T', 'app', 'sh', '-c', 'mkdir -p /data/db && echo rows > /data/db/t && : > /data/healthy']);
+    const seed = compose([path.join(repo, 'compose.yaml')], project, [
+      'exec',
+      '-T',
+      'app',
+      'sh',
+      '-c',
+      'mkdir -p /data/db && echo rows > /data/db/t && : > /data/healthy',
+    ]);
     if (seed.status !== 0) throw new Error(seed.stderr);
     await waitHealthy();
   }, 240_000);
@@ -151,11 +234,23 @@ volumes:
   afterAll(() => {
     removeProject(project);
     // a failed run may leave its journal (labelled with this project's operation key only)
-    const marks = docker(['volume', 'ls', '-q', '--filter', `label=io.stateguard.journal=${operationKey(project, 'app')}`]).stdout.split('\n').filter(Boolean);
+    const marks = docker([
+      'volume',
+      'ls',
+      '-q',
+      '--filter',
+      `label=io.stateguard.journal=${operationKey(project, 'app')}`,
+    ])
+      .stdout.split('\n')
+      .filter(Boolean);
     if (marks.length) docker(['volume', 'rm', '-f', ...marks]);
-    const locks = docker(['ps', '-aq', '--filter', `label=io.stateguard.lock.project=${project}`]).stdout.split('\n').filter(Boolean);
+    const locks = docker(['ps', '-aq', '--filter', `label=io.stateguard.lock.project=${project}`])
+      .stdout.split('\n')
+      .filter(Boolean);
     if (locks.length) docker(['rm', '-f', ...locks]);
-    for (const v of docker(['volume', 'ls', '-q', '--filter', 'label=io.stateguard.lkg']).stdout.split('\n').filter(Boolean)) {
+    for (const v of docker(['volume', 'ls', '-q', '--filter', 'label=io.stateguard.lkg'])
+      .stdout.split('\n')
+      .filter(Boolean)) {
       if (docker(['volume', 'inspect', v]).stdout.includes(project)) docker(['volume', 'rm', '-f', v]);
     }
     removeTags(project);
@@ -191,14 +286,21 @@ volumes:
     expect(otherId()).toBe(other);
     expect(data()).toBe(before);
     const lkg = await runtime.readLastKnownGood(project, 'app');
-    expect(lkg).toMatchObject({ image_ref: `${appRepo}:1.1.0`, image_id: imageId(`${appRepo}:1.1.0`), snapshot: j.snapshot });
+    expect(lkg).toMatchObject({
+      image_ref: `${appRepo}:1.1.0`,
+      image_id: imageId(`${appRepo}:1.1.0`),
+      snapshot: j.snapshot,
+    });
     // the pre-upgrade snapshot is a safety copy apart (docs/architecture.md §7): no `app-*.tar.gz` pattern
     // picks it, and verify-backup says what it is when it is named explicitly
     expect(path.dirname(j.snapshot)).toBe(out);
     expect(path.basename(j.snapshot)).toMatch(/^app\.pre-upgrade\.\d{8}T\d{6}Z\.tar\.gz$/);
     expect(readdirSync(out).sort()).toEqual([path.basename(j.snapshot), `${path.basename(j.snapshot)}.sha256`]);
     expect(spawnSync('sh', ['-c', 'ls app-*.tar.gz'], { cwd: out, encoding: 'utf8' }).status).not.toBe(0);
-    const v = await cli(['verify-backup', '--root', repo, '--module', 'app', '--backup-ref', j.snapshot, '--backup-root', out, '--json'], repo);
+    const v = await cli(
+      ['verify-backup', '--root', repo, '--module', 'app', '--backup-ref', j.snapshot, '--backup-root', out, '--json'],
+      repo,
+    );
     expect(v.code).toBe(0);
     expect(JSON.parse(v.stdout)).toMatchObject({ verified: true, kind: 'pre-upgrade', matched_module: 'app' });
   }, 240_000);
@@ -206,45 +308,62 @@ volumes:
   it.each([
     ['a broken latest (exits after writing a migration marker)', '1.2.0'],
     ['an unhealthy latest', '1.3.0'],
-  ])('%s is rolled back: marker gone, data intact, previous image running', async (_name, version) => {
-    await waitHealthy();
-    const before = data();
-    const previous = appContainer().image;
-    const lkgBefore = await runtime.readLastKnownGood(project, 'app');
-    declare(version);
-    const r = await cli(upgradeArgs(), repo);
-    expect(r.code).toBe(1);
-    const j = JSON.parse(r.stdout) as { decision: string; failure_reason: string; verdict: string; downtime_ms: unknown };
-    expect(j).toMatchObject({ decision: 'rolled-back', failure_reason: 'rolled-back' });
-    expect(Number.isInteger(j.downtime_ms) && (j.downtime_ms as number) > 0).toBe(true);
-    expect(data()).toBe(before);
-    expect(data()).not.toMatch(/migration-marker/);
-    expect(appContainer().image).toBe(previous);
-    await waitHealthy();
-    // last-known-good still names the version that runs again (the failed one never became it)
-    const lkgAfter = await runtime.readLastKnownGood(project, 'app');
-    expect(lkgAfter).toMatchObject({ image_id: previous });
-    if (lkgBefore?.image_id === previous) expect(lkgAfter).toEqual(lkgBefore);
-    declare('1.1.0');
-  }, 240_000);
+  ])(
+    '%s is rolled back: marker gone, data intact, previous image running',
+    async (_name, version) => {
+      await waitHealthy();
+      const before = data();
+      const previous = appContainer().image;
+      const lkgBefore = await runtime.readLastKnownGood(project, 'app');
+      declare(version);
+      const r = await cli(upgradeArgs(), repo);
+      expect(r.code).toBe(1);
+      const j = JSON.parse(r.stdout) as {
+        decision: string;
+        failure_reason: string;
+        verdict: string;
+        downtime_ms: unknown;
+      };
+      expect(j).toMatchObject({ decision: 'rolled-back', failure_reason: 'rolled-back' });
+      expect(Number.isInteger(j.downtime_ms) && (j.downtime_ms as number) > 0).toBe(true);
+      expect(data()).toBe(before);
+      expect(data()).not.toMatch(/migration-marker/);
+      expect(appContainer().image).toBe(previous);
+      await waitHealthy();
+      // last-known-good still names the version that runs again (the failed one never became it)
+      const lkgAfter = await runtime.readLastKnownGood(project, 'app');
+      expect(lkgAfter).toMatchObject({ image_id: previous });
+      if (lkgBefore?.image_id === previous) expect(lkgAfter).toEqual(lkgBefore);
+      declare('1.1.0');
+    },
+    240_000,
+  );
 
   it.each([
     ['a major bump', '2.0.0', [], 'held-major'],
     ['release notes that flag a manual migration', '1.4.0', [], 'held-manual-migration'],
-  ])('%s is held: nothing touched, no snapshot written', async (_name, version, extra, reason) => {
-    await waitHealthy();
-    const c = appContainer();
-    declare(version);
-    const r = await cli(upgradeArgs(extra), repo);
-    expect(r.code).toBe(1);
-    const j = JSON.parse(r.stdout) as { decision: string; failure_reason: string; release_notes: { excerpt: string } | null };
-    expect(j).toMatchObject({ decision: 'held', failure_reason: reason });
-    if (reason === 'held-manual-migration') expect(j.release_notes?.excerpt).toMatch(/Manual migration required/);
-    expect(appContainer()).toEqual(c);
-    expect(readdirSync(out)).toEqual([]);
-    expect(docker(['ps', '-aq', '--filter', `label=io.stateguard.lock.project=${project}`]).stdout.trim()).toBe('');
-    declare('1.1.0');
-  }, 120_000);
+  ])(
+    '%s is held: nothing touched, no snapshot written',
+    async (_name, version, extra, reason) => {
+      await waitHealthy();
+      const c = appContainer();
+      declare(version);
+      const r = await cli(upgradeArgs(extra), repo);
+      expect(r.code).toBe(1);
+      const j = JSON.parse(r.stdout) as {
+        decision: string;
+        failure_reason: string;
+        release_notes: { excerpt: string } | null;
+      };
+      expect(j).toMatchObject({ decision: 'held', failure_reason: reason });
+      if (reason === 'held-manual-migration') expect(j.release_notes?.excerpt).toMatch(/Manual migration required/);
+      expect(appContainer()).toEqual(c);
+      expect(readdirSync(out)).toEqual([]);
+      expect(docker(['ps', '-aq', '--filter', `label=io.stateguard.lock.project=${project}`]).stdout.trim()).toBe('');
+      declare('1.1.0');
+    },
+    120_000,
+  );
 
   it('SIGKILL right after the deploy: recover rolls back to the previous image with the pre-upgrade data', async () => {
     await waitHealthy();
@@ -255,7 +374,10 @@ volumes:
     expect(r.signal).toBe('SIGKILL');
     const refused = await cli(upgradeArgs(), repo);
     expect(refused.stdout).toMatch(/interrupted-operation/);
-    const rec = await cli(['recover', '--root', repo, '--module', 'app', '--ready-timeout-seconds', '20', '--json'], repo);
+    const rec = await cli(
+      ['recover', '--root', repo, '--module', 'app', '--ready-timeout-seconds', '20', '--json'],
+      repo,
+    );
     if (rec.code !== 0) throw new Error(`recover failed: ${rec.stdout}\n${rec.stderr}`);
     expect(JSON.parse(rec.stdout)).toMatchObject({ decision: 'recovered', direction: 'reverted' });
     expect(data()).toBe(before);
@@ -269,7 +391,9 @@ volumes:
 
   async function modulePlan(): Promise<{ plan_hash: string; drift: { key: string; fields?: string[] }[] }> {
     const p = await cli(['plan', '--root', repo, '--module', 'app', '--json'], repo);
-    const doc = JSON.parse(p.stdout) as { modules: { name: string; plan_hash: string; drift: { key: string; fields?: string[] }[] }[] };
+    const doc = JSON.parse(p.stdout) as {
+      modules: { name: string; plan_hash: string; drift: { key: string; fields?: string[] }[] }[];
+    };
     return doc.modules.find((m) => m.name === 'app')!;
   }
 
@@ -283,40 +407,47 @@ volumes:
   it.each([
     ['in the same run', false],
     ['by recover after a SIGKILL right after the deploy', true],
-  ])('a rollback %s recreates the previous definition: the new environment does not ride along onto the old image', async (_name, killed) => {
-    await waitHealthy();
-    const before = data();
-    expect(before).toMatch(/db\/t/);
-    const previous = appContainer().image;
-    expect(appEnv().some((e) => e.startsWith('WIPE_CACHE_ON_START='))).toBe(false);
-    declare('1.5.0', { WIPE_CACHE_ON_START: '1' });
-    const reviewed = await modulePlan();
-    expect(reviewed.drift.map((d) => d.key).sort()).toEqual(['container.config', 'container.image']);
-    const args = upgradeArgs(['--expected-plan-hash', reviewed.plan_hash]);
-    if (killed) {
-      const r = await childCli(args, repo, { STATEGUARD_TEST_KILL_AT: 'after-deploy' });
-      expect(r.signal).toBe('SIGKILL');
-      const rec = await cli(['recover', '--root', repo, '--module', 'app', '--ready-timeout-seconds', '20', '--json'], repo);
-      if (rec.code !== 0) throw new Error(`recover failed: ${rec.stdout}\n${rec.stderr}`);
-      expect(JSON.parse(rec.stdout)).toMatchObject({ decision: 'recovered', direction: 'reverted' });
-      expect(rec.stdout).not.toContain('WIPE_CACHE_ON_START=');
-    } else {
-      const r = await cli(args, repo);
-      const j = JSON.parse(r.stdout) as { decision: string; failure_reason: string; verdict: string };
-      if (j.decision !== 'rolled-back') throw new Error(`not rolled back: ${r.stdout}\n${r.stderr}`);
-      expect(r.code).toBe(1);
-      expect(j).toMatchObject({ decision: 'rolled-back', failure_reason: 'rolled-back' });
-      expect(j.verdict).toMatch(/the previous container as recorded before the deploy/);
-      expect(r.stdout).not.toContain('WIPE_CACHE_ON_START=');
-    }
-    expect(appEnv().some((e) => e.startsWith('WIPE_CACHE_ON_START='))).toBe(false);
-    expect(appContainer().image).toBe(previous);
-    expect(await settledData()).toBe(before);
-    // The module drifted, truthfully: declared 1.5.0 with the new environment, running the previous definition.
-    const after = await modulePlan();
-    expect(after.drift.map((d) => d.key).sort()).toEqual(['container.config', 'container.image']);
-    declare('1.1.0');
-  }, 240_000);
+  ])(
+    'a rollback %s recreates the previous definition: the new environment does not ride along onto the old image',
+    async (_name, killed) => {
+      await waitHealthy();
+      const before = data();
+      expect(before).toMatch(/db\/t/);
+      const previous = appContainer().image;
+      expect(appEnv().some((e) => e.startsWith('WIPE_CACHE_ON_START='))).toBe(false);
+      declare('1.5.0', { WIPE_CACHE_ON_START: '1' });
+      const reviewed = await modulePlan();
+      expect(reviewed.drift.map((d) => d.key).sort()).toEqual(['container.config', 'container.image']);
+      const args = upgradeArgs(['--expected-plan-hash', reviewed.plan_hash]);
+      if (killed) {
+        const r = await childCli(args, repo, { STATEGUARD_TEST_KILL_AT: 'after-deploy' });
+        expect(r.signal).toBe('SIGKILL');
+        const rec = await cli(
+          ['recover', '--root', repo, '--module', 'app', '--ready-timeout-seconds', '20', '--json'],
+          repo,
+        );
+        if (rec.code !== 0) throw new Error(`recover failed: ${rec.stdout}\n${rec.stderr}`);
+        expect(JSON.parse(rec.stdout)).toMatchObject({ decision: 'recovered', direction: 'reverted' });
+        expect(rec.stdout).not.toContain('WIPE_CACHE_ON_START=');
+      } else {
+        const r = await cli(args, repo);
+        const j = JSON.parse(r.stdout) as { decision: string; failure_reason: string; verdict: string };
+        if (j.decision !== 'rolled-back') throw new Error(`not rolled back: ${r.stdout}\n${r.stderr}`);
+        expect(r.code).toBe(1);
+        expect(j).toMatchObject({ decision: 'rolled-back', failure_reason: 'rolled-back' });
+        expect(j.verdict).toMatch(/the previous container as recorded before the deploy/);
+        expect(r.stdout).not.toContain('WIPE_CACHE_ON_START=');
+      }
+      expect(appEnv().some((e) => e.startsWith('WIPE_CACHE_ON_START='))).toBe(false);
+      expect(appContainer().image).toBe(previous);
+      expect(await settledData()).toBe(before);
+      // The module drifted, truthfully: declared 1.5.0 with the new environment, running the previous definition.
+      const after = await modulePlan();
+      expect(after.drift.map((d) => d.key).sort()).toEqual(['container.config', 'container.image']);
+      declare('1.1.0');
+    },
+    240_000,
+  );
 });
 
 describeDocker('upgrade after a rollback, and the pinned images upgrades leave behind', () => {
@@ -349,7 +480,18 @@ volumes:
 `;
   const declare = (version: string): void => writeFileSync(path.join(repo, 'compose.yaml'), composeFile(version));
   const ps = (service: string, extra: string[] = []): string[] =>
-    docker(['ps', '-q', '--no-trunc', '--filter', `label=com.docker.compose.project=${project}`, '--filter', `label=com.docker.compose.service=${service}`, ...extra]).stdout.split('\n').filter(Boolean);
+    docker([
+      'ps',
+      '-q',
+      '--no-trunc',
+      '--filter',
+      `label=com.docker.compose.project=${project}`,
+      '--filter',
+      `label=com.docker.compose.service=${service}`,
+      ...extra,
+    ])
+      .stdout.split('\n')
+      .filter(Boolean);
   const app = (): { id: string; imageId: string; ref: string } => {
     const [id] = ps('app');
     const [imageId, ref] = docker(['inspect', '-f', '{{.Image}} {{.Config.Image}}', id!]).stdout.trim().split(' ');
@@ -357,9 +499,23 @@ volumes:
   };
   const imageId = (ref: string): string => docker(['image', 'inspect', '-f', '{{.Id}}', ref]).stdout.trim();
   const pinnedTags = (): string[] =>
-    docker(['image', 'ls', '--filter', `reference=stateguard/pinned-${key}`, '--format', '{{.Repository}}:{{.Tag}}']).stdout.split('\n').filter(Boolean).sort();
+    docker(['image', 'ls', '--filter', `reference=stateguard/pinned-${key}`, '--format', '{{.Repository}}:{{.Tag}}'])
+      .stdout.split('\n')
+      .filter(Boolean)
+      .sort();
   const data = (): string => {
-    const r = docker(['run', '--rm', '--network', 'none', '-v', `${project}_app-data:/d`, IMAGE, 'sh', '-c', 'cd /d && find . -type f | sort | while read -r f; do echo "$f $(md5sum < "$f")"; done']);
+    const r = docker([
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      '-v',
+      `${project}_app-data:/d`,
+      IMAGE,
+      'sh',
+      '-c',
+      'cd /d && find . -type f | sort | while read -r f; do echo "$f $(md5sum < "$f")"; done',
+    ]);
     if (r.status !== 0) throw new Error(r.stderr);
     return r.stdout;
   };
@@ -370,14 +526,45 @@ volumes:
     }
     throw new Error('app did not become healthy');
   }
-  async function upgrade(): Promise<{ code: number; j: { decision: string; bump: string; failure_reason: string; pinned_image: string; removed_pinned_images: string[]; messages: string[] } }> {
-    const r = await cli(['upgrade', '--root', repo, '--module', 'app', '--allow-stateful', '--confirm', 'BACKUP_DONE', '--out-dir', out, '--health-timeout-seconds', '15', '--settle-seconds', '2', '--json'], repo);
+  async function upgrade(): Promise<{
+    code: number;
+    j: {
+      decision: string;
+      bump: string;
+      failure_reason: string;
+      pinned_image: string;
+      removed_pinned_images: string[];
+      messages: string[];
+    };
+  }> {
+    const r = await cli(
+      [
+        'upgrade',
+        '--root',
+        repo,
+        '--module',
+        'app',
+        '--allow-stateful',
+        '--confirm',
+        'BACKUP_DONE',
+        '--out-dir',
+        out,
+        '--health-timeout-seconds',
+        '15',
+        '--settle-seconds',
+        '2',
+        '--json',
+      ],
+      repo,
+    );
     return { code: r.code, j: JSON.parse(r.stdout) };
   }
   async function pending(): Promise<{ from: string; bump: string; would_hold: string } | undefined> {
     const r = await cli(['plan', '--root', repo, '--json'], repo);
     expect(r.code).toBe(0);
-    return (JSON.parse(r.stdout) as { modules: Array<{ upgrade?: { from: string; bump: string; would_hold: string } }> }).modules[0]!.upgrade;
+    return (
+      JSON.parse(r.stdout) as { modules: Array<{ upgrade?: { from: string; bump: string; would_hold: string } }> }
+    ).modules[0]!.upgrade;
   }
 
   beforeAll(async () => {
@@ -401,16 +588,27 @@ volumes:
     });
     const up = compose([path.join(repo, 'compose.yaml')], project, ['up', '-d']);
     if (up.status !== 0) throw new Error(`compose up failed: ${up.stderr}`);
-    const seed = compose([path.join(repo, 'compose.yaml')], project, ['exec', '-T', 'app', 'sh', '-c', 'mkdir -p /data/db && echo rows > /data/db/t && : > /data/healthy']);
+    const seed = compose([path.join(repo, 'compose.yaml')], project, [
+      'exec',
+      '-T',
+      'app',
+      'sh',
+      '-c',
+      'mkdir -p /data/db && echo rows > /data/db/t && : > /data/healthy',
+    ]);
     if (seed.status !== 0) throw new Error(seed.stderr);
     await waitHealthy();
   }, 240_000);
 
   afterAll(() => {
     removeProject(project);
-    const locks = docker(['ps', '-aq', '--filter', `label=io.stateguard.lock.project=${project}`]).stdout.split('\n').filter(Boolean);
+    const locks = docker(['ps', '-aq', '--filter', `label=io.stateguard.lock.project=${project}`])
+      .stdout.split('\n')
+      .filter(Boolean);
     if (locks.length) docker(['rm', '-f', ...locks]);
-    for (const v of docker(['volume', 'ls', '-q', '--filter', 'label=io.stateguard.lkg']).stdout.split('\n').filter(Boolean)) {
+    for (const v of docker(['volume', 'ls', '-q', '--filter', 'label=io.stateguard.lkg'])
+      .stdout.split('\n')
+      .filter(Boolean)) {
       if (docker(['volume', 'inspect', v]).stdout.includes(project)) docker(['volume', 'rm', '-f', v]);
     }
     removeTags(project);

@@ -39,7 +39,10 @@ function platformCopy(): { root: string; project: string; composeFile: string; b
     writeFileSync(f, readFileSync(f, 'utf8').replace('project: platform', `project: ${project}`));
   }
   const composeFile = path.join(root, 'compose/core/compose.yaml');
-  const compose = readFileSync(composeFile, 'utf8').replace('${STORE_ROOT_PASSWORD:-example-only-s3cret}', `"${SECRET}"`);
+  const compose = readFileSync(composeFile, 'utf8').replace(
+    '${STORE_ROOT_PASSWORD:-example-only-s3cret}',
+    `"${SECRET}"`,
+  );
   expect(compose).toContain(SECRET);
   writeFileSync(composeFile, compose);
   const backupDir = path.join(dir, 'backups');
@@ -51,7 +54,14 @@ const backupOfStore = handMadeStoreBackup;
 
 function waitHealthy(project: string): void {
   for (let i = 0; i < 60; i++) {
-    const id = docker(['ps', '-q', '--filter', `label=com.docker.compose.project=${project}`, '--filter', 'label=com.docker.compose.service=store']).stdout.trim();
+    const id = docker([
+      'ps',
+      '-q',
+      '--filter',
+      `label=com.docker.compose.project=${project}`,
+      '--filter',
+      'label=com.docker.compose.service=store',
+    ]).stdout.trim();
     if (id && docker(['inspect', '-f', '{{.State.Health.Status}}', id]).stdout.trim() === 'healthy') return;
     spawnSync('sleep', ['1']);
   }
@@ -68,11 +78,22 @@ function displayed(stdout: string): string {
 
 describe('actions/guard and actions/apply bundles without an engine', () => {
   it('apply refuses a long-running module before touching the engine (drift-not-allowed, exit 1)', () => {
-    const r = runActionBundle('apply', { root: 'examples/platform', module: 'store' }, { env: { DOCKER_HOST: 'unix:///nonexistent/docker.sock' } });
+    const r = runActionBundle(
+      'apply',
+      { root: 'examples/platform', module: 'store' },
+      { env: { DOCKER_HOST: 'unix:///nonexistent/docker.sock' } },
+    );
     expect(r.status).toBe(1);
-    expect(r.outputs).toMatchObject({ status: 'refused', 'failure-reason': 'drift-not-allowed', 'exit-code': '', 'container-id': '' });
+    expect(r.outputs).toMatchObject({
+      status: 'refused',
+      'failure-reason': 'drift-not-allowed',
+      'exit-code': '',
+      'container-id': '',
+    });
     expect(r.summary).toContain('stateguard apply: `store` refused');
-    expect(r.stdout).toMatch(/^::error title=stateguard apply%3A drift-not-allowed::apply only re-runs one-shot modules/m);
+    expect(r.stdout).toMatch(
+      /^::error title=stateguard apply%3A drift-not-allowed::apply only re-runs one-shot modules/m,
+    );
     expect(r.stdout).toMatch(/^::error::apply store: refused \(failure-reason: drift-not-allowed\)$/m);
   });
 
@@ -84,7 +105,11 @@ describe('actions/guard and actions/apply bundles without an engine', () => {
   });
 
   it('apply with an expected-plan-hash that is not a hash is refused before anything runs', () => {
-    const r = runActionBundle('apply', { root: 'examples/platform', module: 'store-init', 'expected-plan-hash': 'abc; rm -rf /' });
+    const r = runActionBundle('apply', {
+      root: 'examples/platform',
+      module: 'store-init',
+      'expected-plan-hash': 'abc; rm -rf /',
+    });
     expect(r.status).toBe(3);
     expect(r.outputs['failure-reason']).toBe('invalid-input');
     expect(r.stdout).toContain("input 'expected-plan-hash' must be a plan_hash");
@@ -115,7 +140,14 @@ describeDocker('actions/apply and actions/stateful-apply on the real engine', ()
     const backupRef = await backupOfStore(p.backupDir, p.project);
     const r = runActionBundle(
       'apply',
-      { root: p.root, module: 'store-init', 'allow-stateful': 'true', 'backup-ref': backupRef, 'backup-root': p.backupDir, confirm: 'BACKUP_DONE' },
+      {
+        root: p.root,
+        module: 'store-init',
+        'allow-stateful': 'true',
+        'backup-ref': backupRef,
+        'backup-root': p.backupDir,
+        confirm: 'BACKUP_DONE',
+      },
       { env: { GITHUB_RUN_ID: '4242', GITHUB_REPOSITORY: 'acme/platform' } },
     );
     expect(r.stderr).toBe('');
@@ -142,7 +174,13 @@ describeDocker('actions/apply and actions/stateful-apply on the real engine', ()
     waitHealthy(p.project);
     const backupRef = await backupOfStore(p.backupDir, p.project);
 
-    const refused = runComposite({ root: p.root, module: 'store-init', 'backup-ref': backupRef, 'backup-root': p.backupDir, confirm: 'backup_done' });
+    const refused = runComposite({
+      root: p.root,
+      module: 'store-init',
+      'backup-ref': backupRef,
+      'backup-root': p.backupDir,
+      confirm: 'backup_done',
+    });
     expect(refused.steps.map((s) => [s.id, s.ran ? s.status : 'skipped'])).toEqual([
       ['verify', 0],
       ['guard', 1],
@@ -150,9 +188,19 @@ describeDocker('actions/apply and actions/stateful-apply on the real engine', ()
     ]);
     expect(refused.outputs['failure-reason']).toBe('not-allowed');
     expect(refused.outputs.decision).toBe('blocked');
-    expect((JSON.parse(refused.outputs.reasons!) as Array<{ code: string }>).map((x) => x.code)).toEqual(['not-allowed', 'confirm-mismatch']);
+    expect((JSON.parse(refused.outputs.reasons!) as Array<{ code: string }>).map((x) => x.code)).toEqual([
+      'not-allowed',
+      'confirm-mismatch',
+    ]);
 
-    const badBackup = runComposite({ root: p.root, module: 'store-init', 'allow-stateful': 'true', 'backup-ref': path.join(p.backupDir, 'nope.tar.gz'), 'backup-root': p.backupDir, confirm: 'BACKUP_DONE' });
+    const badBackup = runComposite({
+      root: p.root,
+      module: 'store-init',
+      'allow-stateful': 'true',
+      'backup-ref': path.join(p.backupDir, 'nope.tar.gz'),
+      'backup-root': p.backupDir,
+      confirm: 'BACKUP_DONE',
+    });
     // verify-backup says no; the guard still runs to list everything; apply never runs.
     expect(badBackup.steps.map((s) => [s.id, s.ran ? s.status : 'skipped'])).toEqual([
       ['verify', 1],
@@ -161,13 +209,26 @@ describeDocker('actions/apply and actions/stateful-apply on the real engine', ()
     ]);
     expect(badBackup.outputs['failure-reason']).toBe('backup-rejected');
 
-    const ok = runComposite({ root: p.root, module: 'store-init', 'allow-stateful': 'true', 'backup-ref': backupRef, 'backup-root': p.backupDir, confirm: 'BACKUP_DONE' });
+    const ok = runComposite({
+      root: p.root,
+      module: 'store-init',
+      'allow-stateful': 'true',
+      'backup-ref': backupRef,
+      'backup-root': p.backupDir,
+      confirm: 'BACKUP_DONE',
+    });
     expect(ok.steps.map((s) => [s.id, s.status])).toEqual([
       ['verify', 0],
       ['guard', 0],
       ['apply', 0],
     ]);
-    expect(ok.outputs).toMatchObject({ verified: 'true', decision: 'allowed', status: 'applied', 'exit-code': '0', 'failure-reason': '' });
+    expect(ok.outputs).toMatchObject({
+      verified: 'true',
+      decision: 'allowed',
+      status: 'applied',
+      'exit-code': '0',
+      'failure-reason': '',
+    });
     // apply was bound to the plan the guard decided on.
     expect(ok.steps[2]!.env.INPUT_EXPECTED_PLAN_HASH).toBe(ok.steps[1]!.outputs['plan-hash']);
     expect(displayed(ok.stdout)).not.toContain(SECRET);
@@ -183,7 +244,9 @@ describe('actions/stateful-apply/action.yml', () => {
     expect(doc.runs.steps.map((s) => s.id)).toEqual(['verify', 'guard', 'apply']);
     for (const s of doc.runs.steps) {
       expect(s.shell).toBe('bash');
-      expect(s.run).toBe(`node "$GITHUB_ACTION_PATH/../../dist/actions/${s.id === 'verify' ? 'verify-backup' : s.id}.js"`);
+      expect(s.run).toBe(
+        `node "$GITHUB_ACTION_PATH/../../dist/actions/${s.id === 'verify' ? 'verify-backup' : s.id}.js"`,
+      );
       expect(s.run).not.toContain('${{');
       expect(s['continue-on-error']).toBeUndefined();
     }
@@ -192,12 +255,21 @@ describe('actions/stateful-apply/action.yml', () => {
     expect(doc.runs.steps[1]!.if).toBe('${{ !cancelled() }}');
   });
 
-  it('every env variable is an input the step\'s command reads, and the consent inputs reach guard and apply', () => {
+  it("every env variable is an input the step's command reads, and the consent inputs reach guard and apply", () => {
     const commandInputs = (name: string): string[] =>
-      Object.keys((parse(readFileSync(path.join(REPO, 'actions', name, 'action.yml'), 'utf8')) as { inputs: Record<string, unknown> }).inputs);
+      Object.keys(
+        (
+          parse(readFileSync(path.join(REPO, 'actions', name, 'action.yml'), 'utf8')) as {
+            inputs: Record<string, unknown>;
+          }
+        ).inputs,
+      );
     for (const s of doc.runs.steps) {
-      const known = commandInputs(s.id === 'verify' ? 'verify-backup' : s.id).map((n) => `INPUT_${n.toUpperCase().replace(/-/g, '_')}`);
-      for (const k of Object.keys(s.env)) expect({ step: s.id, k, known: known.includes(k) }).toEqual({ step: s.id, k, known: true });
+      const known = commandInputs(s.id === 'verify' ? 'verify-backup' : s.id).map(
+        (n) => `INPUT_${n.toUpperCase().replace(/-/g, '_')}`,
+      );
+      for (const k of Object.keys(s.env))
+        expect({ step: s.id, k, known: known.includes(k) }).toEqual({ step: s.id, k, known: true });
     }
     for (const id of ['guard', 'apply']) {
       const env = doc.runs.steps.find((s) => s.id === id)!.env;
@@ -298,7 +370,13 @@ function runComposite(given: Record<string, string>) {
     });
     stdout += r.stdout;
     summary += readFileSync(summaryFile, 'utf8');
-    const run = { id: s.id, ran: true, status: r.status ?? 1, env, outputs: parseOutputFile(readFileSync(outputFile, 'utf8')) };
+    const run = {
+      id: s.id,
+      ran: true,
+      status: r.status ?? 1,
+      env,
+      outputs: parseOutputFile(readFileSync(outputFile, 'utf8')),
+    };
     steps[s.id] = run;
     runs.push(run);
     if (run.status !== 0) failed = true;

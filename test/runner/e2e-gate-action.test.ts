@@ -15,7 +15,10 @@ const NODE = process.execPath;
  * consumes that line and never shows it. Every other byte must be free of the values.
  */
 function noValues(r: ActionRun): void {
-  const log = r.stdout.split('\n').filter((l) => !l.startsWith('::add-mask::')).join('\n');
+  const log = r.stdout
+    .split('\n')
+    .filter((l) => !l.startsWith('::add-mask::'))
+    .join('\n');
   const all = log + r.stderr + JSON.stringify(r.outputs) + r.summary;
   expect(all).not.toContain(SECRET);
   expect(all).not.toContain(ODD_SWITCH);
@@ -27,12 +30,60 @@ describe('actions/e2e-gate bundle', () => {
   const run = `${NODE} -e 'console.log("E2E-RAN token=" + process.env.E2E_TOKEN)'`;
 
   it.each([
-    ['switch unset, optional', {}, 'optional', 0, 'skipped', '', '::notice title=stateguard e2e-gate::the e2e gate did not run: STAGING_E2E is not set'],
-    ['switch 0, required', { STAGING_E2E: '0' }, 'required', 1, 'skipped', 'e2e-skipped', '::error title=stateguard e2e-gate::the e2e gate did not run: STAGING_E2E is switched off'],
-    ['ambiguous switch', { STAGING_E2E: ODD_SWITCH }, 'optional', 3, 'error', 'invalid-input', 'neither on (1, true) nor off'],
-    ['on, a variable empty, optional', { STAGING_E2E: '1', E2E_TOKEN: SECRET, E2E_URL: '' }, 'optional', 0, 'skipped', '', 'missing or empty: E2E_URL.'],
-    ['on, both missing, required', { STAGING_E2E: 'true' }, 'required', 1, 'skipped', 'e2e-skipped', 'missing or empty: E2E_TOKEN, E2E_URL.'],
-    ['on, all set', { STAGING_E2E: '1', E2E_TOKEN: SECRET, E2E_URL: 'https://staging.example' }, 'optional', 0, 'passed', '', 'E2E-RAN token=***'],
+    [
+      'switch unset, optional',
+      {},
+      'optional',
+      0,
+      'skipped',
+      '',
+      '::notice title=stateguard e2e-gate::the e2e gate did not run: STAGING_E2E is not set',
+    ],
+    [
+      'switch 0, required',
+      { STAGING_E2E: '0' },
+      'required',
+      1,
+      'skipped',
+      'e2e-skipped',
+      '::error title=stateguard e2e-gate::the e2e gate did not run: STAGING_E2E is switched off',
+    ],
+    [
+      'ambiguous switch',
+      { STAGING_E2E: ODD_SWITCH },
+      'optional',
+      3,
+      'error',
+      'invalid-input',
+      'neither on (1, true) nor off',
+    ],
+    [
+      'on, a variable empty, optional',
+      { STAGING_E2E: '1', E2E_TOKEN: SECRET, E2E_URL: '' },
+      'optional',
+      0,
+      'skipped',
+      '',
+      'missing or empty: E2E_URL.',
+    ],
+    [
+      'on, both missing, required',
+      { STAGING_E2E: 'true' },
+      'required',
+      1,
+      'skipped',
+      'e2e-skipped',
+      'missing or empty: E2E_TOKEN, E2E_URL.',
+    ],
+    [
+      'on, all set',
+      { STAGING_E2E: '1', E2E_TOKEN: SECRET, E2E_URL: 'https://staging.example' },
+      'optional',
+      0,
+      'passed',
+      '',
+      'E2E-RAN token=***',
+    ],
   ])('%s', (_name, env, mode, status, outStatus, reason, printed) => {
     const r = runActionBundle('e2e-gate', { require, mode, run }, { env });
     expect(r.status).toBe(status);
@@ -49,7 +100,11 @@ describe('actions/e2e-gate bundle', () => {
   });
 
   it('a failing command fails the step with e2e-failed; missing is a JSON array', () => {
-    const r = runActionBundle('e2e-gate', { run: `${NODE} -e 'process.exit(5)'`, require: 'E2E_TOKEN' }, { env: { STAGING_E2E: '1', E2E_TOKEN: SECRET } });
+    const r = runActionBundle(
+      'e2e-gate',
+      { run: `${NODE} -e 'process.exit(5)'`, require: 'E2E_TOKEN' },
+      { env: { STAGING_E2E: '1', E2E_TOKEN: SECRET } },
+    );
     expect(r.status).toBe(1);
     expect(r.outputs).toMatchObject({ status: 'failed', missing: '[]', 'failure-reason': 'e2e-failed' });
     expect(r.stdout).toContain('::error::e2e gate FAILED: the e2e command');
@@ -60,7 +115,7 @@ describe('actions/e2e-gate bundle', () => {
     const r = runActionBundle('e2e-gate', { run: 'npm test && echo ok' }, { env: { STAGING_E2E: '1' } });
     expect(r.status).toBe(3);
     expect(r.outputs['failure-reason']).toBe('invalid-input');
-    expect(r.stdout).toContain("input 'run': the command contains \"&\" unquoted");
+    expect(r.stdout).toContain('input \'run\': the command contains "&" unquoted');
   });
 
   it('the root action runs the gate through command: e2e-gate', () => {

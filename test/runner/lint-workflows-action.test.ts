@@ -17,9 +17,18 @@ describe('actions/lint-workflows bundle', () => {
     const root = tempRepo({ '.github/workflows/many.yml': many, '.github/workflows/pr.yml': injected });
     const r = runActionBundle('lint-workflows', { 'sarif-file': 'out/lint.sarif' }, { cwd: root });
     expect(r.status).toBe(1);
-    expect(r.outputs).toEqual({ errors: '1', warnings: '13', 'sarif-file': 'out/lint.sarif', 'failure-reason': 'lint-errors' });
-    expect(r.stdout).toMatch(/^::error title=stateguard SG201,file=\.github\/workflows\/pr\.yml,line=10,col=17::SG201 \$\{\{ github\.event\.pull_request\.title \}\} is interpolated/m);
-    expect(r.stdout.match(/^::warning title=stateguard SG301,file=\.github\/workflows\/many\.yml,line=\d+/gm)).toHaveLength(10);
+    expect(r.outputs).toEqual({
+      errors: '1',
+      warnings: '13',
+      'sarif-file': 'out/lint.sarif',
+      'failure-reason': 'lint-errors',
+    });
+    expect(r.stdout).toMatch(
+      /^::error title=stateguard SG201,file=\.github\/workflows\/pr\.yml,line=10,col=17::SG201 \$\{\{ github\.event\.pull_request\.title \}\} is interpolated/m,
+    );
+    expect(
+      r.stdout.match(/^::warning title=stateguard SG301,file=\.github\/workflows\/many\.yml,line=\d+/gm),
+    ).toHaveLength(10);
     expect(r.summary).toContain('.github/workflows/many.yml (3 more)');
     expect(r.summary).toContain('| .github/workflows/pr.yml | 10:17 | SG201 | error |');
     const sarif = JSON.parse(readFileSync(path.join(root, 'out/lint.sarif'), 'utf8'));
@@ -54,17 +63,21 @@ describe('actions/lint-workflows bundle', () => {
 
 describe('dist/cli.js lint-workflows', () => {
   function cli(args: string[], cwd: string) {
-    return spawnSync(process.execPath, [path.join(REPO, 'dist/cli.js'), 'lint-workflows', ...args], { cwd, encoding: 'utf8', timeout: 60_000 });
+    return spawnSync(process.execPath, [path.join(REPO, 'dist/cli.js'), 'lint-workflows', ...args], {
+      cwd,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
   }
 
-  it('the repository\'s own workflows lint clean through the bundle', () => {
+  it("the repository's own workflows lint clean through the bundle", () => {
     const r = cli([], REPO);
     expect(r.stderr).toBe('');
     expect(r.stdout).toMatch(/workflow files? checked: 0 errors/);
     expect(r.status).toBe(0);
   });
 
-  it('text, json and sarif through the bundle (GitHub\'s parser loads in it)', () => {
+  it("text, json and sarif through the bundle (GitHub's parser loads in it)", () => {
     const root = tempRepo({ 'workflows/pr.yml': injected + '        bogus: 1\n' });
     const text = cli([], root);
     expect(text.status).toBe(1);

@@ -80,12 +80,20 @@ describe('npm pack: the published package', () => {
   it('holds no sources, tests, benchmarks, examples, scripts or workflows', () => {
     const leaked = packed.files
       .map((f) => f.path)
-      .filter((f) => /^(src|test|bench|examples|scripts|docs|workflows|\.github|\.forgejo|node_modules)\//.test(f) || /\.ts$/.test(f));
+      .filter(
+        (f) =>
+          /^(src|test|bench|examples|scripts|docs|workflows|\.github|\.forgejo|node_modules)\//.test(f) ||
+          /\.ts$/.test(f),
+      );
     expect(leaked).toEqual([]);
   });
 
   it('installs offline from an empty cache (no dependencies) and runs --version and validate', () => {
-    const i = run('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', '--offline', path.join(tmp, packed.filename)], installDir);
+    const i = run(
+      'npm',
+      ['install', '--no-audit', '--no-fund', '--ignore-scripts', '--offline', path.join(tmp, packed.filename)],
+      installDir,
+    );
     expect(i.stderr).not.toMatch(/npm (error|ERR!)/);
     expect(i.status).toBe(0);
     const bin = path.join(installDir, 'node_modules/.bin/stateguard');

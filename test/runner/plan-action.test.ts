@@ -47,7 +47,11 @@ const server = createServer((req, res) => {
 server.listen(0, '127.0.0.1', () => console.log(server.address().port));
 `;
 
-const unmasked = (stdout: string): string => stdout.split('\n').filter((l) => !l.startsWith('::add-mask::')).join('\n');
+const unmasked = (stdout: string): string =>
+  stdout
+    .split('\n')
+    .filter((l) => !l.startsWith('::add-mask::'))
+    .join('\n');
 
 interface Logged {
   method: string;
@@ -62,15 +66,25 @@ describeDocker('actions/plan bundle: outputs, summary and the sticky PR comment'
   let logFile = '';
   let root = '';
   const requests = (): Logged[] =>
-    existsSync(logFile) ? readFileSync(logFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Logged) : [];
+    existsSync(logFile)
+      ? readFileSync(logFile, 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as Logged)
+      : [];
 
   beforeAll(async () => {
     root = tempRepo({
       'compose.yaml': `services:\n  web:\n    image: ${IMAGE}\n    environment:\n      WEB_PASSWORD: never-printed-value\n`,
-      'modules/web/module.yaml': moduleYaml('web', `  class: stateless\n  compose: { file: ../../compose.yaml, project: ${uniqueProject()}, service: web }\n`),
+      'modules/web/module.yaml': moduleYaml(
+        'web',
+        `  class: stateless\n  compose: { file: ../../compose.yaml, project: ${uniqueProject()}, service: web }\n`,
+      ),
     });
     logFile = path.join(root, 'api.log');
-    server = spawn(process.execPath, ['--input-type=module', '-e', FAKE_API, logFile], { stdio: ['ignore', 'pipe', 'inherit'] });
+    server = spawn(process.execPath, ['--input-type=module', '-e', FAKE_API, logFile], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     const port = await new Promise<string>((resolve, reject) => {
       server.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim()));
       server.once('exit', (code) => reject(new Error(`fake API exited ${code}`)));
@@ -84,12 +98,16 @@ describeDocker('actions/plan bundle: outputs, summary and the sticky PR comment'
   });
 
   const prRun = (inputs: Record<string, string> = {}, env: Record<string, string> = {}) =>
-    runActionBundle('plan', { root: '.', ...inputs }, {
-      cwd: root,
-      eventName: 'pull_request',
-      event: { pull_request: { number: 7 } },
-      env: { GITHUB_API_URL: apiUrl, GITHUB_REPOSITORY: 'o/r', ...env },
-    });
+    runActionBundle(
+      'plan',
+      { root: '.', ...inputs },
+      {
+        cwd: root,
+        eventName: 'pull_request',
+        event: { pull_request: { number: 7 } },
+        env: { GITHUB_API_URL: apiUrl, GITHUB_REPOSITORY: 'o/r', ...env },
+      },
+    );
 
   it('first run creates the comment, second run updates the same one, nothing else is posted', () => {
     const first = prRun();
@@ -105,14 +123,19 @@ describeDocker('actions/plan bundle: outputs, summary and the sticky PR comment'
     const afterFirst = requests();
     // This server sends no Link header: the client pages by number until an empty page.
     expect(afterFirst.map((r) => r.method)).toEqual(['GET', 'GET', 'POST']);
-    expect(afterFirst[2]!.body).toMatch(/^<!-- stateguard:plan root=\. modules=modules%2F\*%2Fmodule\.yaml -->\n### stateguard plan/);
+    expect(afterFirst[2]!.body).toMatch(
+      /^<!-- stateguard:plan root=\. modules=modules%2F\*%2Fmodule\.yaml -->\n### stateguard plan/,
+    );
 
     const second = prRun();
     expect(second.status).toBe(0);
     expect(second.outputs['plan-hash']).toBe(first.outputs['plan-hash']);
     const all = requests();
     const writes = all.filter((r) => r.method !== 'GET');
-    expect(writes.map((r) => `${r.method} ${r.path}`)).toEqual(['POST /repos/o/r/issues/7/comments', 'PATCH /repos/o/r/issues/comments/100']);
+    expect(writes.map((r) => `${r.method} ${r.path}`)).toEqual([
+      'POST /repos/o/r/issues/7/comments',
+      'PATCH /repos/o/r/issues/comments/100',
+    ]);
     expect(all.every((r) => r.auth === 'token gh-test-token')).toBe(true);
     for (const r of [first, second]) {
       expect(r.stdout).toContain('plan: ');
@@ -128,7 +151,10 @@ describeDocker('actions/plan bundle: outputs, summary and the sticky PR comment'
     const r = prRun({ out, 'detailed-exitcode': 'true', comment: 'false' });
     expect(r.status).toBe(0);
     expect(r.outputs['plan-json']).toBe(out);
-    expect(JSON.parse(readFileSync(out, 'utf8'))).toMatchObject({ schema: 'stateguard/plan/v1', plan_hash: r.outputs['plan-hash'] });
+    expect(JSON.parse(readFileSync(out, 'utf8'))).toMatchObject({
+      schema: 'stateguard/plan/v1',
+      plan_hash: r.outputs['plan-hash'],
+    });
   });
 
   it('an API that cannot be reached is a warning, never a failed plan', () => {
@@ -143,7 +169,11 @@ describeDocker('actions/plan bundle: outputs, summary and the sticky PR comment'
 
   it('no comment outside pull request events', () => {
     const before = requests().length;
-    const r = runActionBundle('plan', { root: '.' }, { cwd: root, eventName: 'push', env: { GITHUB_API_URL: apiUrl, GITHUB_REPOSITORY: 'o/r' } });
+    const r = runActionBundle(
+      'plan',
+      { root: '.' },
+      { cwd: root, eventName: 'push', env: { GITHUB_API_URL: apiUrl, GITHUB_REPOSITORY: 'o/r' } },
+    );
     expect(r.status).toBe(0);
     expect(requests()).toHaveLength(before);
   });

@@ -17,7 +17,10 @@ describe('actions/validate bundle, run as a runner runs it', () => {
   });
 
   it('invalid module: one error annotation with file and line, failure-reason, exit 1', () => {
-    const root = tempRepo({ 'compose.yaml': BASIC_COMPOSE, 'modules/db/module.yaml': DB_MODULE.replace('class: stateful', 'class: statefull') });
+    const root = tempRepo({
+      'compose.yaml': BASIC_COMPOSE,
+      'modules/db/module.yaml': DB_MODULE.replace('class: stateful', 'class: statefull'),
+    });
     const r = runActionBundle('validate', { root }, { cwd: root });
     expect(r.status).toBe(1);
     expect(r.outputs.valid).toBe('false');
@@ -26,7 +29,9 @@ describe('actions/validate bundle, run as a runner runs it', () => {
     expect(r.outputs['error-count']).toBe('1');
     const annotations = r.stdout.split('\n').filter((l) => l.startsWith('::error title=stateguard validate,'));
     expect(annotations).toHaveLength(1);
-    expect(annotations[0]).toMatch(/^::error title=stateguard validate,file=modules\/db\/module\.yaml,line=6,col=10::spec\.class must be one of/);
+    expect(annotations[0]).toMatch(
+      /^::error title=stateguard validate,file=modules\/db\/module\.yaml,line=6,col=10::spec\.class must be one of/,
+    );
     expect(r.summary).toContain('modules/db/module.yaml:6:10');
   });
 

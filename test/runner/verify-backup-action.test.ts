@@ -34,7 +34,12 @@ describe('actions/verify-backup bundle', () => {
     writeFileSync(ref, GOOD);
     addManifestToFile(ref, { project: 'platform', service: 'store' });
     const written = readFileSync(ref);
-    const r = runActionBundle('verify-backup', { root: path.join(REPO, 'examples/platform'), module: 'store-init', 'backup-ref': ref, 'backup-root': `/nonexistent\n${root}\n` });
+    const r = runActionBundle('verify-backup', {
+      root: path.join(REPO, 'examples/platform'),
+      module: 'store-init',
+      'backup-ref': ref,
+      'backup-root': `/nonexistent\n${root}\n`,
+    });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.outputs).toMatchObject({
@@ -51,7 +56,12 @@ describe('actions/verify-backup bundle', () => {
     const root = backups();
     const ref = path.join(root, freshName());
     writeFileSync(ref, gz(tar(file('../escape'), file('/abs'))));
-    const r = runActionBundle('verify-backup', { root: 'examples/platform', module: 'store', 'backup-ref': ref, 'backup-root': root });
+    const r = runActionBundle('verify-backup', {
+      root: 'examples/platform',
+      module: 'store',
+      'backup-ref': ref,
+      'backup-root': root,
+    });
     expect(r.status).toBe(1);
     expect(r.outputs.verified).toBe('false');
     expect(r.outputs['failure-reason']).toBe('backup-rejected');
@@ -62,7 +72,12 @@ describe('actions/verify-backup bundle', () => {
 
   it('a missing file is a rejection (exit 1), not "could not run"', () => {
     const root = backups();
-    const r = runActionBundle('verify-backup', { root: 'examples/platform', module: 'store', 'backup-ref': path.join(root, freshName()), 'backup-root': root });
+    const r = runActionBundle('verify-backup', {
+      root: 'examples/platform',
+      module: 'store',
+      'backup-ref': path.join(root, freshName()),
+      'backup-root': root,
+    });
     expect(r.status).toBe(1);
     expect(r.outputs).toMatchObject({ verified: 'false', 'failure-reason': 'backup-rejected', sha256: '', bytes: '' });
     expect(r.summary).toContain('`not-found`');
@@ -78,7 +93,12 @@ describe('actions/verify-backup bundle', () => {
   });
 
   it('a bad size cap is an input error naming the input (exit 3)', () => {
-    const r = runActionBundle('verify-backup', { root: 'examples/platform', module: 'store', 'backup-ref': 'x.tar.gz', 'max-uncompressed-bytes': 'lots' });
+    const r = runActionBundle('verify-backup', {
+      root: 'examples/platform',
+      module: 'store',
+      'backup-ref': 'x.tar.gz',
+      'max-uncompressed-bytes': 'lots',
+    });
     expect(r.status).toBe(3);
     expect(r.outputs['failure-reason']).toBe('invalid-input');
     expect(r.stdout).toContain("input 'max-uncompressed-bytes' must be a size like 512, 64K, 100M or 2G");
@@ -101,7 +121,24 @@ describeDocker('actions/snapshot bundle on the real engine', () => {
         `  class: stateful\n  compose: { file: ../../compose.yaml, project: ${project}, service: store }\n  backup: { ref_modules: [store], max_age_hours: 24 }\n  data:\n    volumes:\n      - { volume: store-data, path: /data }\n`,
       ),
     });
-    const up = docker(['run', '-d', '--name', `${project}_store_1`, '--label', `com.docker.compose.project=${project}`, '--label', 'com.docker.compose.service=store', '--label', 'com.docker.compose.oneoff=False', '-v', `${project}_store-data:/data`, IMAGE, 'sh', '-c', "echo hi > /data/hello; trap 'exit 0' TERM; while true; do sleep 1; done"]);
+    const up = docker([
+      'run',
+      '-d',
+      '--name',
+      `${project}_store_1`,
+      '--label',
+      `com.docker.compose.project=${project}`,
+      '--label',
+      'com.docker.compose.service=store',
+      '--label',
+      'com.docker.compose.oneoff=False',
+      '-v',
+      `${project}_store-data:/data`,
+      IMAGE,
+      'sh',
+      '-c',
+      "echo hi > /data/hello; trap 'exit 0' TERM; while true; do sleep 1; done",
+    ]);
     expect(up.status).toBe(0);
     const out = path.join(repo, 'backups');
     mkdirSync(out);
@@ -109,9 +146,16 @@ describeDocker('actions/snapshot bundle on the real engine', () => {
     expect(r.status).toBe(0);
     expect(r.outputs['failure-reason']).toBe('');
     expect(path.dirname(r.outputs['backup-ref']!)).toBe(out);
-    expect(readdirSync(out).sort()).toEqual([path.basename(r.outputs['backup-ref']!), `${path.basename(r.outputs['backup-ref']!)}.sha256`]);
+    expect(readdirSync(out).sort()).toEqual([
+      path.basename(r.outputs['backup-ref']!),
+      `${path.basename(r.outputs['backup-ref']!)}.sha256`,
+    ]);
     expect(r.outputs.sha256).toMatch(/^[0-9a-f]{64}$/);
-    const v = runActionBundle('verify-backup', { root: repo, module: 'store', 'backup-ref': r.outputs['backup-ref']!, 'backup-root': out }, { cwd: repo });
+    const v = runActionBundle(
+      'verify-backup',
+      { root: repo, module: 'store', 'backup-ref': r.outputs['backup-ref']!, 'backup-root': out },
+      { cwd: repo },
+    );
     expect(v.status).toBe(0);
     expect(v.outputs).toMatchObject({ verified: 'true', sha256: r.outputs.sha256, bytes: r.outputs.bytes });
   }, 180_000);

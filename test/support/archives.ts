@@ -166,7 +166,9 @@ export function pax(records: Record<string, string> | string | Buffer, global = 
   const body =
     typeof records === 'string' || Buffer.isBuffer(records)
       ? records
-      : Object.entries(records).map(([k, v]) => paxRecord(k, v)).join('');
+      : Object.entries(records)
+          .map(([k, v]) => paxRecord(k, v))
+          .join('');
   return entry({ name: global ? 'pax_global_header' : 'PaxHeaders/x', type: global ? 'g' : 'x' }, body);
 }
 

@@ -40,7 +40,13 @@ export async function actionRun(
   const rec: RecordedAction = { code: -1, outputs: {}, failed: [], logs: [], summaries: [] };
   const env: Record<string, string> = { ...opts.env };
   for (const [k, v] of Object.entries(inputs)) env[`INPUT_${k.toUpperCase()}`] = v;
-  rec.code = await runAction(name, { env, cwd: opts.cwd ?? REPO, core: recordingCore(rec), runtime: () => rt, now: opts.now ?? (() => new Date()) });
+  rec.code = await runAction(name, {
+    env,
+    cwd: opts.cwd ?? REPO,
+    core: recordingCore(rec),
+    runtime: () => rt,
+    now: opts.now ?? (() => new Date()),
+  });
   return rec;
 }
 
@@ -50,7 +56,11 @@ export interface CliRun {
   stderr: string;
 }
 
-export async function cliRun(args: string[], rt: Runtime, opts: { env?: Record<string, string>; cwd?: string; now?: () => Date } = {}): Promise<CliRun> {
+export async function cliRun(
+  args: string[],
+  rt: Runtime,
+  opts: { env?: Record<string, string>; cwd?: string; now?: () => Date } = {},
+): Promise<CliRun> {
   let stdout = '';
   let stderr = '';
   const code = await runCli(args, {

@@ -8,7 +8,8 @@ import { randomBytes } from 'node:crypto';
 
 let cached: boolean | undefined;
 export function dockerReachable(): boolean {
-  cached ??= spawnSync('docker', ['info', '--format', '{{.ServerVersion}}'], { encoding: 'utf8', timeout: 20_000 }).status === 0;
+  cached ??=
+    spawnSync('docker', ['info', '--format', '{{.ServerVersion}}'], { encoding: 'utf8', timeout: 20_000 }).status === 0;
   return cached;
 }
 
@@ -64,7 +65,9 @@ export function removeProject(project: string): void {
   const vols = docker(['volume', 'ls', '-q', '--filter', label]).stdout.split('\n').filter(Boolean);
   if (vols.length) docker(['volume', 'rm', '-f', ...vols]);
   // stateguard's own run records of the project's one-shots (labelled empty volumes)
-  const records = docker(['volume', 'ls', '-q', '--filter', `label=io.stateguard.run-record.project=${project}`]).stdout.split('\n').filter(Boolean);
+  const records = docker(['volume', 'ls', '-q', '--filter', `label=io.stateguard.run-record.project=${project}`])
+    .stdout.split('\n')
+    .filter(Boolean);
   if (records.length) docker(['volume', 'rm', '-f', ...records]);
   const nets = docker(['network', 'ls', '-q', '--filter', label]).stdout.split('\n').filter(Boolean);
   if (nets.length) docker(['network', 'rm', ...nets]);
@@ -74,11 +77,17 @@ export function removeProject(project: string): void {
 export function testFlavor(): 'v1' | 'v2' {
   const f = process.env.STATEGUARD_COMPOSE;
   if (f === 'v1' || f === 'v2') return f;
-  return spawnSync('docker', ['compose', 'version', '--short'], { encoding: 'utf8', timeout: 20_000 }).status === 0 ? 'v2' : 'v1';
+  return spawnSync('docker', ['compose', 'version', '--short'], { encoding: 'utf8', timeout: 20_000 }).status === 0
+    ? 'v2'
+    : 'v1';
 }
 
 /** Run compose of the test's flavor (setup and teardown use the same compose as the product). */
-export function compose(files: string[], project: string, args: string[]): { status: number; stdout: string; stderr: string } {
+export function compose(
+  files: string[],
+  project: string,
+  args: string[],
+): { status: number; stdout: string; stderr: string } {
   const base = [...files.flatMap((f) => ['-f', f]), '-p', project, ...args];
   const [cmd, argv] = testFlavor() === 'v2' ? ['docker', ['compose', ...base]] : ['docker-compose', base];
   const r = spawnSync(cmd, argv, { encoding: 'utf8', timeout: 180_000 });

@@ -98,7 +98,9 @@ export class FakeRuntime implements Runtime {
     this.record('ping');
     if (!this.reachable) {
       const { EnvironmentError } = await import('../../src/errors.js');
-      throw new EnvironmentError('Cannot reach the Docker engine via DOCKER_HOST=unix:///fake.sock: connection refused.');
+      throw new EnvironmentError(
+        'Cannot reach the Docker engine via DOCKER_HOST=unix:///fake.sock: connection refused.',
+      );
     }
   }
   composeVersion = '1.29.2';
@@ -106,7 +108,10 @@ export class FakeRuntime implements Runtime {
     return this.flavor;
   }
   async composeInfo(): Promise<ComposeInfo> {
-    return { flavor: this.flavor, version: this.flavor === 'v2' && this.composeVersion.startsWith('1.') ? '2.26.1' : this.composeVersion };
+    return {
+      flavor: this.flavor,
+      version: this.flavor === 'v2' && this.composeVersion.startsWith('1.') ? '2.26.1' : this.composeVersion,
+    };
   }
   async listProjectContainers(project: string): Promise<ContainerInfo[]> {
     await this.ping();
@@ -194,7 +199,10 @@ export class FakeRuntime implements Runtime {
   }
   /** what resumeStopped answers (null: nothing recorded to resume, as on Compose) */
   resumable: { replicas: number; containerIds: string[] } | null = null;
-  async resumeStopped(target: ComposeTarget, service: string): Promise<{ replicas: number; containerIds: string[] } | null> {
+  async resumeStopped(
+    target: ComposeTarget,
+    service: string,
+  ): Promise<{ replicas: number; containerIds: string[] } | null> {
     this.record('resumeStopped', target, service);
     const r = this.resumable;
     this.resumable = null;
@@ -255,7 +263,11 @@ export class FakeRuntime implements Runtime {
   }
   /** lock names whose creation fails (an engine error, not "taken") */
   lockFails = new Set<string>();
-  async createLock(name: string, labels: Record<string, string>, hint: { images: string[]; project: string }): Promise<boolean> {
+  async createLock(
+    name: string,
+    labels: Record<string, string>,
+    hint: { images: string[]; project: string },
+  ): Promise<boolean> {
     this.record('createLock', name, labels, hint);
     if (this.lockFails.has(name)) {
       const { EnvironmentError } = await import('../../src/errors.js');
@@ -296,13 +308,19 @@ export class FakeRuntime implements Runtime {
   }
   async writeRunRecord(record: RunRecord): Promise<void> {
     this.record('writeRunRecord', record);
-    this.runRecords = [...this.runRecords.filter((r) => r.project !== record.project || r.service !== record.service), record];
+    this.runRecords = [
+      ...this.runRecords.filter((r) => r.project !== record.project || r.service !== record.service),
+      record,
+    ];
   }
   /** local image IDs served by localImageIds (default: the IDs in `images`) */
   localImages?: string[];
   async localImageIds(limit: number): Promise<string[]> {
     this.record('localImageIds', limit);
-    return (this.localImages ?? [...new Set(Object.values(this.images).filter((x): x is string => !!x))]).slice(0, limit);
+    return (this.localImages ?? [...new Set(Object.values(this.images).filter((x): x is string => !!x))]).slice(
+      0,
+      limit,
+    );
   }
   bench = new FakeWorkbench();
 
@@ -314,13 +332,18 @@ export class FakeRuntime implements Runtime {
   async mountSpace(helper: HelperSpec): Promise<MountSpace[]> {
     this.record('mountSpace', helper);
     this.bench.check('mountSpace');
-    return helper.mounts.map((m) => ({ volume: m.volume, filesystem: '/dev/fake', availableBytes: this.bench.freeBytes }));
+    return helper.mounts.map((m) => ({
+      volume: m.volume,
+      filesystem: '/dev/fake',
+      availableBytes: this.bench.freeBytes,
+    }));
   }
 
   async prepareWorkArea(helper: HelperSpec): Promise<void> {
     this.record('prepareWorkArea', helper);
     this.bench.check('prepareWorkArea');
-    for (const m of helper.mounts) if (this.bench.volume(m.source).work) throw new Error(`work area exists in ${m.source}`);
+    for (const m of helper.mounts)
+      if (this.bench.volume(m.source).work) throw new Error(`work area exists in ${m.source}`);
     for (const m of helper.mounts) {
       const v = this.bench.volume(m.source);
       v.work = { next: new Map(), old: null, in: false, root: { ...v.root } };
@@ -354,11 +377,20 @@ export class FakeRuntime implements Runtime {
     return helper.mounts.map((m) => {
       const next = this.bench.volume(m.source).work?.next ?? new Map<string, Buffer | null>();
       const files = [...next.values()].filter((b): b is Buffer => b !== null);
-      return { volume: m.volume, entries: next.size, files: files.length, bytes: files.reduce((n, b) => n + b.length, 0) };
+      return {
+        volume: m.volume,
+        entries: next.size,
+        files: files.length,
+        bytes: files.reduce((n, b) => n + b.length, 0),
+      };
     });
   }
 
-  async swap(helper: HelperSpec, direction: 'forward' | 'revert', roots: readonly (RootMeta | null)[]): Promise<SwapResult[]> {
+  async swap(
+    helper: HelperSpec,
+    direction: 'forward' | 'revert',
+    roots: readonly (RootMeta | null)[],
+  ): Promise<SwapResult[]> {
     this.record('swap', direction, helper);
     this.bench.check(`swap-${direction}`);
     return helper.mounts.map((m, i): SwapResult => {
@@ -439,7 +471,13 @@ export class FakeRuntime implements Runtime {
   async runThrowaway(spec: ThrowawaySpec): Promise<string> {
     this.record('runThrowaway', spec);
     this.bench.check('runThrowaway');
-    const c = container({ project: '', service: '', id: `drill-${spec.key}`, state: 'running', labels: { 'io.stateguard.drill': spec.key } });
+    const c = container({
+      project: '',
+      service: '',
+      id: `drill-${spec.key}`,
+      state: 'running',
+      labels: { 'io.stateguard.drill': spec.key },
+    });
     c.project = undefined;
     c.service = undefined;
     c.health = this.bench.throwawayHealth;
@@ -495,7 +533,9 @@ export class FakeRuntime implements Runtime {
   definitionProblems: Record<string, string> = {};
   /** called after recreateFromDefinition put the new container in place (a test sets its health) */
   onRecreateFromDefinition?: (def: ContainerDefinition, created: ContainerInfo) => void;
-  async readContainerDefinition(containerId: string): Promise<{ definition: ContainerDefinition } | { problem: string }> {
+  async readContainerDefinition(
+    containerId: string,
+  ): Promise<{ definition: ContainerDefinition } | { problem: string }> {
     this.record('readContainerDefinition', containerId);
     const problem = this.definitionProblems[containerId];
     if (problem) return { problem };
@@ -507,7 +547,12 @@ export class FakeRuntime implements Runtime {
         name: c.name,
         image_id: c.imageId,
         // the simulated engine keeps what it needs to rebuild the ContainerInfo in the opaque fields
-        config: { Image: c.imageRef, Env: [...c.env], Labels: { ...c.labels }, fake: { project: c.project, service: c.service, configHash: c.configHash } },
+        config: {
+          Image: c.imageRef,
+          Env: [...c.env],
+          Labels: { ...c.labels },
+          fake: { project: c.project, service: c.service, configHash: c.configHash },
+        },
         host_config: { fakeMounts: c.mounts.map((m) => ({ ...m })) },
         networks: [],
         anonymous_volumes: [],
@@ -520,7 +565,12 @@ export class FakeRuntime implements Runtime {
     this.containers = this.containers.filter((c) => !replace.includes(c.id));
     const meta = def.config.fake as { project: string; service: string; configHash: string | undefined };
     const created: ContainerInfo = {
-      ...container({ project: meta.project, service: meta.service, id: `${def.id}-again-${this.calls.length}`, name: def.name }),
+      ...container({
+        project: meta.project,
+        service: meta.service,
+        id: `${def.id}-again-${this.calls.length}`,
+        name: def.name,
+      }),
       imageRef: def.image_id,
       imageId: def.image_id,
       env: [...(def.config.Env as string[])],
@@ -551,7 +601,10 @@ export class FakeRuntime implements Runtime {
     this.bench.check('listMountEntries');
     return helper.mounts.map((m) => ({
       volume: m.volume,
-      entries: [...this.bench.volume(m.source).live].map(([path, body]) => ({ path, type: body === null ? ('directory' as const) : ('file' as const) })),
+      entries: [...this.bench.volume(m.source).live].map(([path, body]) => ({
+        path,
+        type: body === null ? ('directory' as const) : ('file' as const),
+      })),
     }));
   }
 }
@@ -561,7 +614,12 @@ export interface FakeVolume {
   /** relative path -> file body (null for a directory) */
   live: Map<string, Buffer | null>;
   root: RootMeta;
-  work: { next: Map<string, Buffer | null>; old: Map<string, Buffer | null> | null; in: boolean; root: RootMeta } | null;
+  work: {
+    next: Map<string, Buffer | null>;
+    old: Map<string, Buffer | null> | null;
+    in: boolean;
+    root: RootMeta;
+  } | null;
 }
 
 /**
@@ -631,7 +689,9 @@ export class FakeFiles {
  * `store-init` exited with `initExit` (1: a failed run, so it drifted) or, with 'missing', no
  * container at all. Every rendered service runs `image`.
  */
-export function examplePlatform(opts: { initExit?: number | 'missing'; initHash?: string; image?: string } = {}): FakeRuntime {
+export function examplePlatform(
+  opts: { initExit?: number | 'missing'; initHash?: string; image?: string } = {},
+): FakeRuntime {
   const image = opts.image ?? 'stateguard/busybox:1.0.0';
   const rt = new FakeRuntime();
   rt.projects.platform = {
@@ -646,7 +706,14 @@ export function examplePlatform(opts: { initExit?: number | 'missing'; initHash?
   const initExit = opts.initExit ?? 1;
   if (initExit !== 'missing') {
     rt.containers.push(
-      container({ project: 'platform', service: 'store-init', id: 'init-1', state: 'exited', exitCode: initExit, configHash: 'h-init' }),
+      container({
+        project: 'platform',
+        service: 'store-init',
+        id: 'init-1',
+        state: 'exited',
+        exitCode: initExit,
+        configHash: 'h-init',
+      }),
     );
   }
   return rt;

@@ -15,14 +15,20 @@ import type { RenderedProject, RenderedService } from '../../src/ports.js';
 import { enabledProfiles, splitByProfiles } from '../../src/runtime/compose-render.js';
 
 function interpolate(text: string, vars: (name: string) => string | undefined): string {
-  return text.replace(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?-([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (m, a, def, b) => {
-    if (m === '$$') return '$$';
-    const v = vars(a ?? b);
-    return v === undefined || v === '' ? (def ?? '') : v;
-  });
+  return text.replace(
+    /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?-([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g,
+    (m, a, def, b) => {
+      if (m === '$$') return '$$';
+      const v = vars(a ?? b);
+      return v === undefined || v === '' ? (def ?? '') : v;
+    },
+  );
 }
 
-export function renderFile(file: string, env: Readonly<Record<string, string | undefined>> = process.env): RenderedProject {
+export function renderFile(
+  file: string,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): RenderedProject {
   let dotEnv = new Map<string, string>();
   try {
     dotEnv = parseDotEnv(readFileSync(path.join(path.dirname(file), '.env'), 'utf8'));

@@ -51,7 +51,11 @@ export function gnuTarList(archive: Buffer): Listed[] | null {
 export function busyboxList(archive: Buffer): Listed[] | null | undefined {
   if (!existsSync('/usr/bin/busybox') && !existsSync('/bin/busybox')) return undefined;
   const gzipped = archive[0] === 0x1f && archive[1] === 0x8b;
-  const r = spawnSync('busybox', ['tar', gzipped ? '-tvzf' : '-tvf', '-'], { input: archive, env: { ...process.env, TZ: 'UTC' }, timeout: TIMEOUT });
+  const r = spawnSync('busybox', ['tar', gzipped ? '-tvzf' : '-tvf', '-'], {
+    input: archive,
+    env: { ...process.env, TZ: 'UTC' },
+    timeout: TIMEOUT,
+  });
   if (r.status !== 0 || r.stderr.length > 0) return null;
   return parseVerbose(r.stdout.toString('utf8'));
 }
@@ -75,21 +79,31 @@ export function pythonList(archive: Buffer): Listed[] | null {
 }
 
 /** Our verdict and our walker's listing of a .tar.gz. */
-export async function ourList(gzipped: Buffer, layout: Layout | null): Promise<{ inspection: ArchiveInspection; listed: Listed[] }> {
+export async function ourList(
+  gzipped: Buffer,
+  layout: Layout | null,
+): Promise<{ inspection: ArchiveInspection; listed: Listed[] }> {
   const listed: Listed[] = [];
   async function* chunks(): AsyncGenerator<Buffer> {
     for (let off = 0; off < gzipped.length; off += 4096) yield gzipped.subarray(off, off + 4096);
   }
-  const inspection = await inspectArchive(chunks(), { maxUncompressedBytes: 64 * 1024 * 1024, maxEntries: 100_000 }, {
-    layout,
-    onEntry: (e) => listed.push([norm(e.path), e.type, e.size]),
-  });
+  const inspection = await inspectArchive(
+    chunks(),
+    { maxUncompressedBytes: 64 * 1024 * 1024, maxEntries: 100_000 },
+    {
+      layout,
+      onEntry: (e) => listed.push([norm(e.path), e.type, e.size]),
+    },
+  );
   return { inspection, listed };
 }
 
 /** Every independent reader's listing of an archive, by reader name (busybox only when installed). */
 export function readerListings(archive: Buffer): Record<string, Listed[] | null> {
-  const out: Record<string, Listed[] | null> = { 'GNU tar': gnuTarList(archive), 'Python tarfile': pythonList(archive) };
+  const out: Record<string, Listed[] | null> = {
+    'GNU tar': gnuTarList(archive),
+    'Python tarfile': pythonList(archive),
+  };
   const bb = busyboxList(archive);
   if (bb !== undefined) out['busybox tar'] = bb;
   return out;

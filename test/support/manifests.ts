@@ -57,7 +57,9 @@ export interface ManifestMeta extends Partial<Omit<Manifest, 'volumes'>> {
 /** Whether the archive's first entry is already a manifest. */
 export function hasManifest(gzipped: Buffer): boolean {
   try {
-    const head = zlib.gunzipSync(gzipped, { finishFlush: zlib.constants.Z_SYNC_FLUSH }).subarray(0, MANIFEST_PATH.length);
+    const head = zlib
+      .gunzipSync(gzipped, { finishFlush: zlib.constants.Z_SYNC_FLUSH })
+      .subarray(0, MANIFEST_PATH.length);
     return head.toString('latin1') === MANIFEST_PATH;
   } catch {
     return false;

@@ -4,7 +4,9 @@ import type { ModulePlan, Plan } from '../../src/drift/types.js';
 
 export const FIXTURE_DECLARED = { image: 'stateguard/busybox:1.0.0', config_hash: 'h-fixture' };
 
-export function withPlanHash(m: Omit<ModulePlan, 'plan_hash' | 'declared'> & { declared?: ModulePlan['declared'] }): ModulePlan {
+export function withPlanHash(
+  m: Omit<ModulePlan, 'plan_hash' | 'declared'> & { declared?: ModulePlan['declared'] },
+): ModulePlan {
   const declared = m.declared ?? FIXTURE_DECLARED;
   return { ...m, declared, plan_hash: modulePlanHash(m.name, m.drift, declared) };
 }

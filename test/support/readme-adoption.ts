@@ -12,7 +12,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { REPO } from './runner.js';
 
-export type AdoptionStep = { kind: 'file'; path: string; text: string } | { kind: 'run'; commands: string[] } | { kind: 'output'; text: string };
+export type AdoptionStep =
+  { kind: 'file'; path: string; text: string } | { kind: 'run'; commands: string[] } | { kind: 'output'; text: string };
 
 export const ADOPTION_BEGIN = '<!-- adoption:begin -->';
 export const ADOPTION_END = '<!-- adoption:end -->';
@@ -25,7 +26,8 @@ export function readme(): string {
 export function adoptionSection(text: string): string {
   const begins = text.split(ADOPTION_BEGIN).length - 1;
   const ends = text.split(ADOPTION_END).length - 1;
-  if (begins !== 1 || ends !== 1) throw new Error(`README: expected one ${ADOPTION_BEGIN} and one ${ADOPTION_END}, found ${begins} and ${ends}`);
+  if (begins !== 1 || ends !== 1)
+    throw new Error(`README: expected one ${ADOPTION_BEGIN} and one ${ADOPTION_END}, found ${begins} and ${ends}`);
   const from = text.indexOf(ADOPTION_BEGIN) + ADOPTION_BEGIN.length;
   const to = text.indexOf(ADOPTION_END);
   if (to < from) throw new Error('README: adoption:end comes before adoption:begin');
@@ -60,7 +62,9 @@ export function adoptionSteps(section: string): AdoptionStep[] {
     } else if (lang === 'text') {
       steps.push({ kind: 'output', text: body.replace(/\n$/, '') });
     } else {
-      throw new Error(`README adoption: a \`\`\`${lang} block inside the markers; only yaml (a file), sh (commands) and text (output) are known`);
+      throw new Error(
+        `README adoption: a \`\`\`${lang} block inside the markers; only yaml (a file), sh (commands) and text (output) are known`,
+      );
     }
   }
   return steps;

@@ -21,7 +21,9 @@ function failOrWarn(message) {
 export default async function swarmGlobalSetup() {
   globalThis[STATE_KEY] = undefined;
   if (docker(['info', '--format', '{{.ServerVersion}}']).status !== 0) {
-    failOrWarn('docker is not reachable; run scripts/setup-docker.sh --swarm (CI must start the engine before the tests)');
+    failOrWarn(
+      'docker is not reachable; run scripts/setup-docker.sh --swarm (CI must start the engine before the tests)',
+    );
     return;
   }
   const state = docker(['info', '--format', '{{.Swarm.LocalNodeState}}']).stdout;

@@ -17,12 +17,15 @@ export default async function swarmGlobalTeardown() {
   globalThis[STATE_KEY] = undefined;
   const current = docker(['info', '--format', '{{if .Swarm.Cluster}}{{.Swarm.Cluster.ID}}{{end}}']).stdout;
   if (current && ours.clusterId && current !== ours.clusterId) {
-    console.warn(`swarm global teardown: the engine is in cluster ${current}, not ${ours.clusterId} that setup created: not leaving it`);
+    console.warn(
+      `swarm global teardown: the engine is in cluster ${current}, not ${ours.clusterId} that setup created: not leaving it`,
+    );
     return;
   }
   if (docker(['info', '--format', '{{.Swarm.LocalNodeState}}']).stdout !== 'inactive') {
     const leave = docker(['swarm', 'leave', '--force']);
-    if (leave.status !== 0) throw new Error(`swarm global teardown: 'docker swarm leave --force' failed: ${leave.stderr}`);
+    if (leave.status !== 0)
+      throw new Error(`swarm global teardown: 'docker swarm leave --force' failed: ${leave.stderr}`);
   }
   for (let i = 0; i < 20; i++) {
     if (docker(['network', 'inspect', 'docker_gwbridge']).status !== 0) return;

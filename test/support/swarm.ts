@@ -11,7 +11,9 @@ let cached: boolean | undefined;
 /** Docker answers, and the engine is an active swarm manager. */
 export function swarmReachable(): boolean {
   if (cached === undefined) {
-    const r = dockerReachable() ? docker(['info', '--format', '{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}']) : undefined;
+    const r = dockerReachable()
+      ? docker(['info', '--format', '{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}'])
+      : undefined;
     cached = r?.status === 0 && r.stdout.trim() === 'active true';
   }
   return cached;
@@ -19,7 +21,12 @@ export function swarmReachable(): boolean {
 
 /** describe() for suites that need a swarm manager (like describeDocker). */
 export function describeSwarm(name: string, fn: () => void): void {
-  describeWhen(swarmReachable(), { what: 'a Docker engine that is a swarm manager', setup: 'scripts/setup-docker.sh --swarm' }, name, fn);
+  describeWhen(
+    swarmReachable(),
+    { what: 'a Docker engine that is a swarm manager', setup: 'scripts/setup-docker.sh --swarm' },
+    name,
+    fn,
+  );
 }
 
 /** A unique stack name per test, so parallel or leftover runs never collide. */
@@ -46,7 +53,13 @@ export function deployStack(file: string, stack: string): void {
 const ids = (args: string[]): string[] => docker(args).stdout.split('\n').filter(Boolean);
 
 /** What of the stack is still there (empty lists when removeStack is done). */
-export function stackLeftovers(stack: string): { services: string[]; containers: string[]; volumes: string[]; networks: string[]; configs: string[] } {
+export function stackLeftovers(stack: string): {
+  services: string[];
+  containers: string[];
+  volumes: string[];
+  networks: string[];
+  configs: string[];
+} {
   const ns = `label=com.docker.stack.namespace=${stack}`;
   return {
     services: ids(['service', 'ls', '-q', '--filter', ns]),
@@ -66,21 +79,45 @@ export function stackLeftovers(stack: string): { services: string[]; containers:
 export async function removeStack(stack: string, timeoutMs = 60_000): Promise<void> {
   const ns = `label=com.docker.stack.namespace=${stack}`;
   docker(['stack', 'rm', stack]); // fails harmlessly when there is no such stack
-  await waitFor(() => ids(['service', 'ls', '-q', '--filter', ns]).length === 0 && ids(['ps', '-aq', '--filter', ns]).length === 0, timeoutMs);
+  await waitFor(
+    () => ids(['service', 'ls', '-q', '--filter', ns]).length === 0 && ids(['ps', '-aq', '--filter', ns]).length === 0,
+    timeoutMs,
+  );
   const left = ids(['ps', '-aq', '--filter', ns]);
   if (left.length) docker(['rm', '-f', ...left]);
 
   // restore's helper containers (labelled io.stateguard.helper=<journal key>) that mount the stack's volumes
-  const helpers = docker(['ps', '-a', '--no-trunc', '--filter', 'label=io.stateguard.helper', '--format', '{{.ID}} {{.Mounts}}'])
+  const helpers = docker([
+    'ps',
+    '-a',
+    '--no-trunc',
+    '--filter',
+    'label=io.stateguard.helper',
+    '--format',
+    '{{.ID}} {{.Mounts}}',
+  ])
     .stdout.split('\n')
-    .filter((l) => l.split(' ')[1]?.split(',').some((m) => m.startsWith(`${stack}_`)))
+    .filter((l) =>
+      l
+        .split(' ')[1]
+        ?.split(',')
+        .some((m) => m.startsWith(`${stack}_`)),
+    )
     .map((l) => l.split(' ')[0]!);
   if (helpers.length) docker(['rm', '-f', ...helpers]);
 
   const configs = [
     ...ids(['config', 'ls', '-q', '--filter', ns]),
     ...ids(['config', 'ls', '-q', '--filter', `label=io.stateguard.stack=${stack}`]),
-    ...ids(['config', 'ls', '-q', '--filter', 'name=stateguard-lock', '--filter', `label=io.stateguard.project=${stack}`]),
+    ...ids([
+      'config',
+      'ls',
+      '-q',
+      '--filter',
+      'name=stateguard-lock',
+      '--filter',
+      `label=io.stateguard.project=${stack}`,
+    ]),
   ];
   if (configs.length) docker(['config', 'rm', ...new Set(configs)]);
 
@@ -103,5 +140,6 @@ export async function removeStack(stack: string, timeoutMs = 60_000): Promise<vo
   }, timeoutMs);
 
   const rest = stackLeftovers(stack);
-  if (Object.values(rest).some((l) => l.length)) throw new Error(`removeStack ${stack}: still there after ${timeoutMs} ms: ${JSON.stringify(rest)}`);
+  if (Object.values(rest).some((l) => l.length))
+    throw new Error(`removeStack ${stack}: still there after ${timeoutMs} ms: ${JSON.stringify(rest)}`);
 }

@@ -30,22 +30,78 @@ function engine(): FakeRuntime {
 
 describe('the path words', () => {
   it.each<[string, Parameters<typeof appliedBy>[0], string[], string, RegExp]>([
-    ['stateless one-shot', { name: 'm', class: 'stateless', expectedState: 'exited-success' }, ['container.state.exited_success'], 'apply', /`stateguard apply --module m` re-runs it\.$/],
-    ['stateful one-shot', { name: 'i', class: 'stateful', expectedState: 'exited-success' }, ['container.state.exited_success'], 'apply', /re-runs it \(with --allow-stateful and a verified backup\)/],
-    ['stateless long-running', { name: 'web', class: 'stateless', expectedState: 'running' }, ['container.config'], 'normal-deploy', /apply only re-runs one-shots, so deploy it through your normal deploy \(e\.g\. `docker compose up -d`\)/],
-    ['stateless on Swarm', { name: 'web', class: 'stateless', expectedState: 'running', runtime: 'swarm' }, ['container.config'], 'normal-deploy', /`docker stack deploy`/],
-    ['stateful image bump', { name: 'db', class: 'stateful', expectedState: 'running' }, ['container.image', 'container.config'], 'upgrade', /an image bump goes through `stateguard upgrade --module db` \(workflows\/upgrade\.yml\), not apply/],
-    ['stateful image bump on Swarm', { name: 'db', class: 'stateful', expectedState: 'running', runtime: 'swarm' }, ['container.image', 'container.config'], 'by-hand', /no stateguard command applies this drift/],
-    ['sidecar image bump', { name: 'c', class: 'sidecar', expectedState: 'running' }, ['container.image'], 'by-hand', /long-running and sidecar: no stateguard command applies/],
-    ['stateful config only', { name: 'db', class: 'stateful', expectedState: 'running' }, ['container.config'], 'by-hand', /take a snapshot, change it by hand/],
-    ['stateful missing', { name: 'db', class: 'stateful', expectedState: 'running' }, ['container.missing'], 'by-hand', /by hand/],
+    [
+      'stateless one-shot',
+      { name: 'm', class: 'stateless', expectedState: 'exited-success' },
+      ['container.state.exited_success'],
+      'apply',
+      /`stateguard apply --module m` re-runs it\.$/,
+    ],
+    [
+      'stateful one-shot',
+      { name: 'i', class: 'stateful', expectedState: 'exited-success' },
+      ['container.state.exited_success'],
+      'apply',
+      /re-runs it \(with --allow-stateful and a verified backup\)/,
+    ],
+    [
+      'stateless long-running',
+      { name: 'web', class: 'stateless', expectedState: 'running' },
+      ['container.config'],
+      'normal-deploy',
+      /apply only re-runs one-shots, so deploy it through your normal deploy \(e\.g\. `docker compose up -d`\)/,
+    ],
+    [
+      'stateless on Swarm',
+      { name: 'web', class: 'stateless', expectedState: 'running', runtime: 'swarm' },
+      ['container.config'],
+      'normal-deploy',
+      /`docker stack deploy`/,
+    ],
+    [
+      'stateful image bump',
+      { name: 'db', class: 'stateful', expectedState: 'running' },
+      ['container.image', 'container.config'],
+      'upgrade',
+      /an image bump goes through `stateguard upgrade --module db` \(workflows\/upgrade\.yml\), not apply/,
+    ],
+    [
+      'stateful image bump on Swarm',
+      { name: 'db', class: 'stateful', expectedState: 'running', runtime: 'swarm' },
+      ['container.image', 'container.config'],
+      'by-hand',
+      /no stateguard command applies this drift/,
+    ],
+    [
+      'sidecar image bump',
+      { name: 'c', class: 'sidecar', expectedState: 'running' },
+      ['container.image'],
+      'by-hand',
+      /long-running and sidecar: no stateguard command applies/,
+    ],
+    [
+      'stateful config only',
+      { name: 'db', class: 'stateful', expectedState: 'running' },
+      ['container.config'],
+      'by-hand',
+      /take a snapshot, change it by hand/,
+    ],
+    [
+      'stateful missing',
+      { name: 'db', class: 'stateful', expectedState: 'running' },
+      ['container.missing'],
+      'by-hand',
+      /by hand/,
+    ],
   ])('%s', (_, m, keys, by, words) => {
     expect(appliedBy(m, keys as never)).toBe(by);
     expect(howApplied(m, keys as never)).toMatch(words);
   });
 
   it('in an action, the input is named (not the flag)', () => {
-    expect(howApplied({ name: 'i', class: 'stateful', expectedState: 'exited-success' }, [], 'action')).toMatch(/with allow-stateful and/);
+    expect(howApplied({ name: 'i', class: 'stateful', expectedState: 'exited-success' }, [], 'action')).toMatch(
+      /with allow-stateful and/,
+    );
   });
 });
 
@@ -56,11 +112,15 @@ describe('guard --module web (stateless, drifted) and apply --module web say the
     const json = JSON.parse(r.stdout) as Record<string, unknown>;
     expect(json).toMatchObject({ decision: 'allowed', applied_by: 'normal-deploy', failure_reason: '' });
     expect(json.how_applied).toMatch(/normal deploy/);
-    expect(r.stderr).toContain(`guard web: allowed (drift: container.config)\n  ${ALLOWED_MEANS}; ${json.how_applied as string}`);
+    expect(r.stderr).toContain(
+      `guard web: allowed (drift: container.config)\n  ${ALLOWED_MEANS}; ${json.how_applied as string}`,
+    );
   });
 
   it('apply: refused, with the same words (not a contradiction of allowed)', async () => {
-    const g = JSON.parse((await cliRun(['guard', '--root', ROOT, '--module', 'web', '--json'], engine())).stdout) as { how_applied: string };
+    const g = JSON.parse((await cliRun(['guard', '--root', ROOT, '--module', 'web', '--json'], engine())).stdout) as {
+      how_applied: string;
+    };
     const r = await cliRun(['apply', '--root', ROOT, '--module', 'web', '--json'], engine());
     expect(r.code).toBe(1);
     const o = JSON.parse(r.stdout) as { status: string; verdict: string };
@@ -78,7 +138,11 @@ describe('guard --module web (stateless, drifted) and apply --module web say the
 
   it('a stateful image bump: blocked for the guard, and its fix points to upgrade', async () => {
     const r = await cliRun(['guard', '--root', ROOT, '--module', 'store', '--json'], engine());
-    const json = JSON.parse(r.stdout) as { decision: string; applied_by: string; reasons: Array<{ code: string; fix: string }> };
+    const json = JSON.parse(r.stdout) as {
+      decision: string;
+      applied_by: string;
+      reasons: Array<{ code: string; fix: string }>;
+    };
     expect(json).toMatchObject({ decision: 'blocked', applied_by: 'upgrade' });
     const fixes = json.reasons.filter((x) => x.code === 'drift-not-allowed').map((x) => x.fix);
     expect(fixes.length).toBeGreaterThan(0);
@@ -94,7 +158,7 @@ describe('the README and the action outputs carry the same meaning', () => {
     expect(row).toContain(ALLOWED_MEANS);
     expect(row).toMatch(/normal deploy/);
   });
-  it('guard\'s decision output describes allowed with the same words, and applied-by exists', () => {
+  it("guard's decision output describes allowed with the same words, and applied-by exists", () => {
     const outs = getCommand('guard')!.outputs;
     expect(outs.find((o) => o.name === 'decision')!.description).toContain(ALLOWED_MEANS);
     expect(outs.map((o) => o.name)).toContain('applied-by');

@@ -39,8 +39,19 @@ function modulePlan(m: ModuleDecl, keys: DriftKey[], observedState = 'exited'): 
     class: m.class,
     expected_state: m.expectedState,
     compose: { project: m.compose.project, service: m.compose.service, file: m.compose.display },
-    observed: { container_id: 'x', state: observedState, exit_code: 1, image: 'stateguard/busybox:1.0.0', health: null },
-    drift: keys.map((key) => ({ key, declared: 'exited (0)', observed: 'exited (1)', ...(key === 'container.state.exited_success' ? { reason: 'exited-nonzero' } : {}) })),
+    observed: {
+      container_id: 'x',
+      state: observedState,
+      exit_code: 1,
+      image: 'stateguard/busybox:1.0.0',
+      health: null,
+    },
+    drift: keys.map((key) => ({
+      key,
+      declared: 'exited (0)',
+      observed: 'exited (1)',
+      ...(key === 'container.state.exited_success' ? { reason: 'exited-nonzero' } : {}),
+    })),
     in_sync: keys.length === 0,
   });
 }
@@ -87,24 +98,52 @@ interface Scenario {
   order: string[];
 }
 
-function scenario(opts: { storeHealth?: ContainerInfo['health']; storeState?: ContainerInfo['state']; newExit?: number } = {}): Scenario {
+function scenario(
+  opts: { storeHealth?: ContainerInfo['health']; storeState?: ContainerInfo['state']; newExit?: number } = {},
+): Scenario {
   const rt = new FakeRuntime();
   const modules = exampleModules();
   const initModule = modules.find((m) => m.name === 'store-init')!;
   rt.containers.push(
-    container({ project: 'platform', service: 'store', id: 'store-1', state: opts.storeState ?? 'running', health: opts.storeHealth === undefined ? 'healthy' : opts.storeHealth }),
+    container({
+      project: 'platform',
+      service: 'store',
+      id: 'store-1',
+      state: opts.storeState ?? 'running',
+      health: opts.storeHealth === undefined ? 'healthy' : opts.storeHealth,
+    }),
     container({ project: 'platform', service: 'web', id: 'web-1', state: 'running' }),
-    container({ project: 'platform', service: 'store-init', id: 'init-old', state: 'exited', exitCode: 1, env: [`STORE_ROOT_PASSWORD=${SECRET}`, 'PATH=/bin'] }),
+    container({
+      project: 'platform',
+      service: 'store-init',
+      id: 'init-old',
+      state: 'exited',
+      exitCode: 1,
+      env: [`STORE_ROOT_PASSWORD=${SECRET}`, 'PATH=/bin'],
+    }),
   );
   rt.projects.platform = {
-    services: { store: { image: 'stateguard/busybox:1.0.0' }, 'store-init': { image: 'stateguard/busybox:1.0.0' }, web: { image: 'stateguard/busybox:1.0.0' } },
+    services: {
+      store: { image: 'stateguard/busybox:1.0.0' },
+      'store-init': { image: 'stateguard/busybox:1.0.0' },
+      web: { image: 'stateguard/busybox:1.0.0' },
+    },
     hashes: { store: 'h-store', 'store-init': 'h-init', web: 'h-web' },
   };
   rt.images['stateguard/busybox:1.0.0'] = 'sha256:busybox';
   rt.onRecreate = (_t, service) => {
     const prev = rt.containers.find((c) => c.service === service)!;
     rt.containers = rt.containers.filter((c) => c !== prev);
-    rt.containers.push(container({ project: 'platform', service, id: 'init-new', state: 'exited', exitCode: opts.newExit ?? 0, env: [`STORE_ROOT_PASSWORD=${SECRET}`, 'API_TOKEN=tok-123456', 'PATH=/bin'] }));
+    rt.containers.push(
+      container({
+        project: 'platform',
+        service,
+        id: 'init-new',
+        state: 'exited',
+        exitCode: opts.newExit ?? 0,
+        env: [`STORE_ROOT_PASSWORD=${SECRET}`, 'API_TOKEN=tok-123456', 'PATH=/bin'],
+      }),
+    );
   };
   rt.logText['init-new'] = `store-init: connecting with password ${SECRET}\nstore-init: token tok-123456 ok\n`;
   rt.waitResults['init-new'] = { exitCode: opts.newExit ?? 0, timedOut: false };
@@ -112,7 +151,11 @@ function scenario(opts: { storeHealth?: ContainerInfo['health']; storeState?: Co
   return s;
 }
 
-function deps(s: Scenario, planner = scriptedPlanner({ 'store-init': ['container.state.exited_success'] }).fn, verify?: ApplyDeps['verifyBackup']): ApplyDeps {
+function deps(
+  s: Scenario,
+  planner = scriptedPlanner({ 'store-init': ['container.state.exited_success'] }).fn,
+  verify?: ApplyDeps['verifyBackup'],
+): ApplyDeps {
   return {
     runtime: s.rt,
     planModules: planner,
@@ -167,7 +210,13 @@ describe('apply: the happy path', () => {
   it('locks, re-plans, recreates only store-init, streams scrubbed logs, checks the parent, releases the lock', async () => {
     const s = scenario();
     const o = await applyOneShot(request(s), deps(s));
-    expect(o).toMatchObject({ status: 'applied', failure_reason: '', exit_code: 0, container_id: 'init-new', could_not_run: false });
+    expect(o).toMatchObject({
+      status: 'applied',
+      failure_reason: '',
+      exit_code: 0,
+      container_id: 'init-new',
+      could_not_run: false,
+    });
     expect(recreated(s)).toEqual([['platform', 'store-init']]);
     // Only that service: nothing else was started, stopped or recreated.
     expect(s.rt.callsTo('stop')).toEqual([]);
@@ -177,7 +226,10 @@ describe('apply: the happy path', () => {
     // The lock was taken with the module's image as the adapter's first choice, and is gone afterwards.
     const create = s.rt.callsTo('createLock')[0]!.args;
     expect(create[0]).toBe(LOCK);
-    expect(create[1]).toMatchObject({ [LOCK_LABEL.holder]: 'repo o/r, run 7, host h, pid 1', [LOCK_LABEL.since]: T0.toISOString() });
+    expect(create[1]).toMatchObject({
+      [LOCK_LABEL.holder]: 'repo o/r, run 7, host h, pid 1',
+      [LOCK_LABEL.since]: T0.toISOString(),
+    });
     expect(create[2]).toEqual({ images: ['stateguard/busybox:1.0.0'], project: 'platform' });
     expect(s.rt.locks.size).toBe(0);
     expect(s.rt.containers.some((c) => c.name === LOCK)).toBe(false);
@@ -191,11 +243,15 @@ describe('apply: the happy path', () => {
     expect(JSON.stringify(o)).not.toContain(SECRET);
     expect(o.log_tail).toEqual(['store-init: connecting with password ***', 'store-init: token *** ok']);
     expect(o.dependencies).toEqual([
-      expect.objectContaining({ module: 'store', ok: true, before: expect.objectContaining({ container_ids: ['store-1'] }) }),
+      expect.objectContaining({
+        module: 'store',
+        ok: true,
+        before: expect.objectContaining({ container_ids: ['store-1'] }),
+      }),
     ]);
   });
 
-  it('the plan is made fresh for exactly this module, and its hash is that module\'s own plan_hash', async () => {
+  it("the plan is made fresh for exactly this module, and its hash is that module's own plan_hash", async () => {
     const s = scenario();
     const planner = scriptedPlanner({ 'store-init': ['container.state.exited_success'], store: ['container.config'] });
     const o = await applyOneShot(request(s), deps(s, planner.fn));
@@ -235,13 +291,23 @@ describe('apply: refusals before anything runs', () => {
     ],
     [
       'an unverified backup',
-      (s) => [request(s), deps(s, undefined, async () => ({ ...VERIFIED_BACKUP, verified: false, problems: [{ code: 'too-old', message: 'old' }] }))],
+      (s) => [
+        request(s),
+        deps(s, undefined, async () => ({
+          ...VERIFIED_BACKUP,
+          verified: false,
+          problems: [{ code: 'too-old', message: 'old' }],
+        })),
+      ],
       'backup-rejected',
       /did not pass verify-backup \(too-old/,
     ],
     [
       'image drift on the one-shot',
-      (s) => [request(s), deps(s, scriptedPlanner({ 'store-init': ['container.state.exited_success', 'container.image'] }).fn)],
+      (s) => [
+        request(s),
+        deps(s, scriptedPlanner({ 'store-init': ['container.state.exited_success', 'container.image'] }).fn),
+      ],
       'drift-not-allowed',
       /container\.image/,
     ],
@@ -249,7 +315,13 @@ describe('apply: refusals before anything runs', () => {
       'a one-shot still running',
       (s) => {
         s.rt.containers.find((c) => c.id === 'init-old')!.state = 'running';
-        return [request(s), deps(s, scriptedPlanner({ 'store-init': ['container.state.exited_success'] }, { 'store-init': 'running' }).fn)];
+        return [
+          request(s),
+          deps(
+            s,
+            scriptedPlanner({ 'store-init': ['container.state.exited_success'] }, { 'store-init': 'running' }).fn,
+          ),
+        ];
       },
       'still-running',
       /still running \(init-old running\)/,
@@ -257,7 +329,9 @@ describe('apply: refusals before anything runs', () => {
     [
       "a manual 'compose run' of the one-shot still in progress",
       (s) => {
-        s.rt.containers.push(container({ project: 'platform', service: 'store-init', id: 'init-run', oneoff: true, state: 'running' }));
+        s.rt.containers.push(
+          container({ project: 'platform', service: 'store-init', id: 'init-run', oneoff: true, state: 'running' }),
+        );
         return [request(s), deps(s)];
       },
       'still-running',
@@ -308,7 +382,10 @@ describe('apply: refusals before anything runs', () => {
 
   it('a module in sync is a no-op success: nothing recreated', async () => {
     const s = scenario();
-    const o = await applyOneShot(request(s, { allowStateful: false, confirm: undefined, backupRef: undefined }), deps(s, scriptedPlanner({}).fn));
+    const o = await applyOneShot(
+      request(s, { allowStateful: false, confirm: undefined, backupRef: undefined }),
+      deps(s, scriptedPlanner({}).fn),
+    );
     expect(o).toMatchObject({ status: 'no-op', failure_reason: '' });
     expect(applyExitCode(o)).toBe(0);
     expect(recreated(s)).toEqual([]);
@@ -317,7 +394,10 @@ describe('apply: refusals before anything runs', () => {
 
   it('a no-op whose hash differs from the reviewed plan is still refused (plan-changed): the reviewed plan is not what is there', async () => {
     const s = scenario();
-    const o = await applyOneShot(request(s, { expectedPlanHash: modulePlan(s.initModule, ['container.state.exited_success']).plan_hash }), deps(s, scriptedPlanner({}).fn));
+    const o = await applyOneShot(
+      request(s, { expectedPlanHash: modulePlan(s.initModule, ['container.state.exited_success']).plan_hash }),
+      deps(s, scriptedPlanner({}).fn),
+    );
     expect(o.failure_reason).toBe('plan-changed');
   });
 
@@ -336,7 +416,12 @@ describe('apply: refusals before anything runs', () => {
 
 describe('apply: the engine lock', () => {
   function preLock(s: Scenario, ageMs: number, extra: Record<string, string> = {}): void {
-    const labels = { [LOCK_LABEL.lock]: '1', [LOCK_LABEL.since]: new Date(T0.getTime() - ageMs).toISOString(), [LOCK_LABEL.holder]: 'repo o/r, run 99, host other, pid 42', ...extra };
+    const labels = {
+      [LOCK_LABEL.lock]: '1',
+      [LOCK_LABEL.since]: new Date(T0.getTime() - ageMs).toISOString(),
+      [LOCK_LABEL.holder]: 'repo o/r, run 99, host other, pid 42',
+      ...extra,
+    };
     s.rt.locks.set(LOCK, labels);
     s.rt.containers.push(lockContainer(LOCK, labels, 'held-lock-id'));
   }
@@ -415,7 +500,10 @@ describe('apply: the engine lock', () => {
   it('two applies at once on one module: exactly one runs, the other is refused naming the lock', async () => {
     const s = scenario();
     // The fake's wait yields to the event loop, so both applies interleave on one fake engine.
-    const [a, b] = await Promise.all([applyOneShot(request(s, { holder: 'A' }), deps(s)), applyOneShot(request(s, { holder: 'B' }), deps(s))]);
+    const [a, b] = await Promise.all([
+      applyOneShot(request(s, { holder: 'A' }), deps(s)),
+      applyOneShot(request(s, { holder: 'B' }), deps(s)),
+    ]);
     const statuses = [a.status, b.status].sort();
     expect(statuses).toEqual(['applied', 'refused']);
     const refused = a.status === 'refused' ? a : b;
@@ -442,7 +530,18 @@ describe('apply: the engine lock', () => {
   });
 
   it('the holder description carries run identifiers only', () => {
-    const h = describeHolder({ GITHUB_REPOSITORY: 'o/r', GITHUB_WORKFLOW: 'apply', GITHUB_RUN_ID: '9', GITHUB_RUN_ATTEMPT: '2', GITHUB_TOKEN: 'ghs_secret', GITHUB_ACTOR: 'me' }, 'runner-1', 77);
+    const h = describeHolder(
+      {
+        GITHUB_REPOSITORY: 'o/r',
+        GITHUB_WORKFLOW: 'apply',
+        GITHUB_RUN_ID: '9',
+        GITHUB_RUN_ATTEMPT: '2',
+        GITHUB_TOKEN: 'ghs_secret',
+        GITHUB_ACTOR: 'me',
+      },
+      'runner-1',
+      77,
+    );
     expect(h).toBe('repo o/r, workflow "apply", run 9 attempt 2, actor me, host runner-1, pid 77');
     expect(h).not.toContain('ghs_secret');
   });
@@ -452,7 +551,13 @@ describe('apply: running the one-shot', () => {
   it('exit 1: failed (one-shot-failed) with the exit code, the log shown scrubbed', async () => {
     const s = scenario({ newExit: 1 });
     const o = await applyOneShot(request(s), deps(s));
-    expect(o).toMatchObject({ status: 'failed', failure_reason: 'one-shot-failed', exit_code: 1, container_id: 'init-new', could_not_run: false });
+    expect(o).toMatchObject({
+      status: 'failed',
+      failure_reason: 'one-shot-failed',
+      exit_code: 1,
+      container_id: 'init-new',
+      could_not_run: false,
+    });
     expect(applyExitCode(o)).toBe(1);
     expect(s.raw.join('')).toContain('password ***');
     expect(s.raw.join('')).not.toContain(SECRET);
@@ -568,13 +673,19 @@ describe('apply: a one-shot runs as exactly one container', () => {
     const s = scenario();
     s.rt.onRecreate = (_t, service) => {
       s.rt.containers = s.rt.containers.filter((c) => c.service !== service);
-      for (const id of ['init-a', 'init-b']) s.rt.containers.push(container({ project: 'platform', service, id, state: 'running' }));
+      for (const id of ['init-a', 'init-b'])
+        s.rt.containers.push(container({ project: 'platform', service, id, state: 'running' }));
     };
     const o = await applyOneShot(request(s), deps(s));
     expect(o).toMatchObject({ status: 'failed', failure_reason: 'compose-error', could_not_run: false });
     expect(applyExitCode(o)).toBe(1);
     expect(o.verdict).toMatch(/found 2/);
-    expect(s.rt.callsTo('stop').flatMap((c) => c.args[0] as string[]).sort()).toEqual(['init-a', 'init-b']);
+    expect(
+      s.rt
+        .callsTo('stop')
+        .flatMap((c) => c.args[0] as string[])
+        .sort(),
+    ).toEqual(['init-a', 'init-b']);
     expect(s.rt.callsTo('wait')).toEqual([]);
   });
 });
@@ -591,11 +702,26 @@ describe('LineScrubber: secrets split across chunks and streams', () => {
   }
 
   it('a secret split over two chunks is masked whole', () => {
-    expect(run([['pw=s3cr', 'stdout'], ['et-value\n', 'stdout']], ['s3cret-value'])).toEqual(['pw=***']);
+    expect(
+      run(
+        [
+          ['pw=s3cr', 'stdout'],
+          ['et-value\n', 'stdout'],
+        ],
+        ['s3cret-value'],
+      ),
+    ).toEqual(['pw=***']);
   });
 
   it('a stderr chunk arriving in the middle of a stdout line does not break the stdout secret', () => {
-    const out = run([['pw=s3cr', 'stdout'], ['warning here\n', 'stderr'], ['et-value\n', 'stdout']], ['s3cret-value']);
+    const out = run(
+      [
+        ['pw=s3cr', 'stdout'],
+        ['warning here\n', 'stderr'],
+        ['et-value\n', 'stdout'],
+      ],
+      ['s3cret-value'],
+    );
     expect(out).toEqual(['warning here', 'pw=***']);
   });
 
@@ -619,7 +745,17 @@ describe('LineScrubber: secrets split across chunks and streams', () => {
   it('registerEnvSecrets registers secret-looking names only, and multi-line values line by line', () => {
     const scrub = new Scrubber();
     const added: string[] = [];
-    const n = registerEnvSecrets(['DB_PASSWORD=pw-123', 'PATH=/usr/bin', 'TLS_PRIVATE_KEY=-----BEGIN-----\nAAAABBBB\nCCCCDDDD\n-----END-----', 'EMPTY_TOKEN=', 'noequals'], scrub, (v) => added.push(v));
+    const n = registerEnvSecrets(
+      [
+        'DB_PASSWORD=pw-123',
+        'PATH=/usr/bin',
+        'TLS_PRIVATE_KEY=-----BEGIN-----\nAAAABBBB\nCCCCDDDD\n-----END-----',
+        'EMPTY_TOKEN=',
+        'noequals',
+      ],
+      scrub,
+      (v) => added.push(v),
+    );
     expect(added).toContain('pw-123');
     expect(added).toContain('AAAABBBB');
     expect(added).toContain('CCCCDDDD');

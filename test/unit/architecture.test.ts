@@ -26,7 +26,10 @@ export function importsOf(text: string): string[] {
   return out;
 }
 
-const SOURCES = files(SRC).map((f) => ({ rel: path.relative(SRC, f).split(path.sep).join('/'), imports: importsOf(readFileSync(f, 'utf8')) }));
+const SOURCES = files(SRC).map((f) => ({
+  rel: path.relative(SRC, f).split(path.sep).join('/'),
+  imports: importsOf(readFileSync(f, 'utf8')),
+}));
 
 /** Where a relative import lands, as a path under src/ (or the bare specifier for packages). */
 function target(fromRel: string, spec: string): string {
@@ -36,18 +39,27 @@ function target(fromRel: string, spec: string): string {
 
 describe('import boundaries (docs/architecture.md §1)', () => {
   it('the import reader sees every form (a reader that saw nothing would pass everything)', () => {
-    expect(importsOf(`import a from 'x';\nimport type { B } from "./y.js";\nexport { c } from '../z.js';\nimport 'side';\nconst d = await import('dyn');\nexport type * from './t.js';`)).toEqual(['x', './y.js', '../z.js', './t.js', 'side', 'dyn']);
+    expect(
+      importsOf(
+        `import a from 'x';\nimport type { B } from "./y.js";\nexport { c } from '../z.js';\nimport 'side';\nconst d = await import('dyn');\nexport type * from './t.js';`,
+      ),
+    ).toEqual(['x', './y.js', '../z.js', './t.js', 'side', 'dyn']);
     expect(SOURCES.length).toBeGreaterThan(40);
     expect(SOURCES.find((s) => s.rel === 'runtime/process.ts')!.imports).toContain('node:child_process');
   });
 
   it('only src/runtime spawns processes (node:child_process)', () => {
-    const offenders = SOURCES.filter((s) => !s.rel.startsWith('runtime/') && s.imports.some((i) => i === 'node:child_process' || i === 'child_process'));
+    const offenders = SOURCES.filter(
+      (s) =>
+        !s.rel.startsWith('runtime/') && s.imports.some((i) => i === 'node:child_process' || i === 'child_process'),
+    );
     expect(offenders.map((s) => s.rel)).toEqual([]);
   });
 
   it('only the action entry loads @actions/core', () => {
-    const offenders = SOURCES.filter((s) => s.rel !== 'action.ts' && s.imports.some((i) => i.startsWith('@actions/core')));
+    const offenders = SOURCES.filter(
+      (s) => s.rel !== 'action.ts' && s.imports.some((i) => i.startsWith('@actions/core')),
+    );
     expect(offenders.map((s) => s.rel)).toEqual([]);
   });
 
@@ -61,7 +73,13 @@ describe('import boundaries (docs/architecture.md §1)', () => {
           continue;
         }
         // data shipped with the package (the module schema) is not code
-        const ok = t === 'ports.ts' || t === 'errors.ts' || t === 'version.ts' || t === 'clock.ts' || t.endsWith('.json') || DOMAIN.includes(t.split('/')[0]!);
+        const ok =
+          t === 'ports.ts' ||
+          t === 'errors.ts' ||
+          t === 'version.ts' ||
+          t === 'clock.ts' ||
+          t.endsWith('.json') ||
+          DOMAIN.includes(t.split('/')[0]!);
         if (!ok) offenders.push(`${s.rel} -> ${spec}`);
       }
     }
@@ -69,8 +87,18 @@ describe('import boundaries (docs/architecture.md §1)', () => {
   });
 
   it('nothing below the command layer imports it (commands depend on the domain, not the reverse)', () => {
-    const below = SOURCES.filter((s) => [...DOMAIN, 'runtime'].includes(s.rel.split('/')[0]!) || s.rel === 'ports.ts' || s.rel === 'errors.ts');
-    const offenders = below.flatMap((s) => s.imports.filter((i) => target(s.rel, i).startsWith('commands/') || ['cli.ts', 'action.ts', 'main.ts', 'run-command.ts'].includes(target(s.rel, i))).map((i) => `${s.rel} -> ${i}`));
+    const below = SOURCES.filter(
+      (s) => [...DOMAIN, 'runtime'].includes(s.rel.split('/')[0]!) || s.rel === 'ports.ts' || s.rel === 'errors.ts',
+    );
+    const offenders = below.flatMap((s) =>
+      s.imports
+        .filter(
+          (i) =>
+            target(s.rel, i).startsWith('commands/') ||
+            ['cli.ts', 'action.ts', 'main.ts', 'run-command.ts'].includes(target(s.rel, i)),
+        )
+        .map((i) => `${s.rel} -> ${i}`),
+    );
     expect(offenders).toEqual([]);
   });
 
@@ -78,7 +106,11 @@ describe('import boundaries (docs/architecture.md §1)', () => {
     const offenders = files(SRC)
       .filter((f) => !path.relative(SRC, f).startsWith('runtime'))
       // a docker argv: runtime.docker([...]), ['docker-compose', [...]], or ['compose', '-f', ...]
-      .filter((f) => /\.docker\(\s*\[|['"]docker-compose['"]\s*,\s*\[|\[\s*['"]compose['"]\s*,\s*['"]-/.test(readFileSync(f, 'utf8')))
+      .filter((f) =>
+        /\.docker\(\s*\[|['"]docker-compose['"]\s*,\s*\[|\[\s*['"]compose['"]\s*,\s*['"]-/.test(
+          readFileSync(f, 'utf8'),
+        ),
+      )
       .map((f) => path.relative(SRC, f));
     expect(offenders).toEqual([]);
   });
@@ -142,13 +174,39 @@ function cycles(graph: Map<string, Set<string>>): string[][] {
  * shrinks.
  */
 const KNOWN_FOLDER_CYCLE_EDGES = [
-  'backup -> drift', 'backup -> ops', 'backup -> report', 'backup -> restore', 'commands -> run-command.ts',
-  'drift -> model', 'drift -> report', 'drift -> upgrade', 'guard -> drift', 'guard -> report',
-  'model -> drift', 'model -> report', 'ops -> backup', 'ops -> drift', 'ops -> guard', 'ops -> model',
-  'ops -> report', 'report -> drift', 'report -> guard', 'restore -> backup', 'restore -> drift',
-  'restore -> guard', 'restore -> ops', 'restore -> report', 'restore -> upgrade',
-  'run-command.ts -> commands', 'upgrade -> backup', 'upgrade -> drift', 'upgrade -> guard',
-  'upgrade -> model', 'upgrade -> ops', 'upgrade -> report', 'upgrade -> restore',
+  'backup -> drift',
+  'backup -> ops',
+  'backup -> report',
+  'backup -> restore',
+  'commands -> run-command.ts',
+  'drift -> model',
+  'drift -> report',
+  'drift -> upgrade',
+  'guard -> drift',
+  'guard -> report',
+  'model -> drift',
+  'model -> report',
+  'ops -> backup',
+  'ops -> drift',
+  'ops -> guard',
+  'ops -> model',
+  'ops -> report',
+  'report -> drift',
+  'report -> guard',
+  'restore -> backup',
+  'restore -> drift',
+  'restore -> guard',
+  'restore -> ops',
+  'restore -> report',
+  'restore -> upgrade',
+  'run-command.ts -> commands',
+  'upgrade -> backup',
+  'upgrade -> drift',
+  'upgrade -> guard',
+  'upgrade -> model',
+  'upgrade -> ops',
+  'upgrade -> report',
+  'upgrade -> restore',
 ];
 
 describe('import cycles', () => {
@@ -169,7 +227,11 @@ describe('import cycles', () => {
       ['d', new Set(['a'])],
     ]);
     expect(cycles(g)).toEqual([['a', 'b', 'c']]);
-    expect(valueImportsOf(`import type { A } from './a.js';\nimport { b } from './b.js';\nexport type { C } from './c.js';\nexport { d } from './d.js';\nawait import('./e.js');`)).toEqual(['./b.js', './d.js', './e.js']);
+    expect(
+      valueImportsOf(
+        `import type { A } from './a.js';\nimport { b } from './b.js';\nexport type { C } from './c.js';\nexport { d } from './d.js';\nawait import('./e.js');`,
+      ),
+    ).toEqual(['./b.js', './d.js', './e.js']);
   });
 
   it('no two source files import each other, directly or through others', () => {
@@ -191,7 +253,8 @@ describe('import cycles', () => {
     cycles(folders).forEach((group, i) => group.forEach((f) => inCycle.set(f, i)));
     const edges: string[] = [];
     for (const [from, tos] of folders)
-      for (const to of tos) if (inCycle.has(from) && inCycle.get(from) === inCycle.get(to)) edges.push(`${from} -> ${to}`);
+      for (const to of tos)
+        if (inCycle.has(from) && inCycle.get(from) === inCycle.get(to)) edges.push(`${from} -> ${to}`);
     expect(edges.sort()).toEqual([...KNOWN_FOLDER_CYCLE_EDGES].sort());
   });
 });

@@ -57,7 +57,10 @@ describe('boolean flags: --flag, --flag=VALUE and --flag VALUE', () => {
   });
 
   it('through the CLI: --allow-stateful true reaches the guard as true', async () => {
-    const r = await cliRun(['guard', '--root', ROOT, '--module', 'store-init', '--allow-stateful', 'true', '--json'], engine());
+    const r = await cliRun(
+      ['guard', '--root', ROOT, '--module', 'store-init', '--allow-stateful', 'true', '--json'],
+      engine(),
+    );
     expect(r.code).toBe(1);
     const reasons = (JSON.parse(r.stdout) as { reasons: Array<{ code: string }> }).reasons.map((x) => x.code);
     expect(reasons).not.toContain('not-allowed');
@@ -71,7 +74,10 @@ describe('boolean flags: --flag, --flag=VALUE and --flag VALUE', () => {
   });
 
   it('a positional after a bare boolean stays a positional (lint-workflows --json DIR)', () => {
-    expect(parseArgv(getCommand('lint-workflows')!, ['--json', 'workflows'])).toEqual({ json: 'true', paths: ['workflows'] });
+    expect(parseArgv(getCommand('lint-workflows')!, ['--json', 'workflows'])).toEqual({
+      json: 'true',
+      paths: ['workflows'],
+    });
   });
 });
 
@@ -82,7 +88,16 @@ describe('--json on every command: exactly one JSON document on stdout', () => {
     plan: ['--root', ROOT],
     guard: ['--root', ROOT, '--module', 'store-init'],
     apply: ['--root', ROOT, '--module', 'store-init'],
-    'verify-backup': ['--root', ROOT, '--module', 'store', '--backup-ref', path.join(out, 'store-20260101T000000Z.tar.gz'), '--backup-root', out],
+    'verify-backup': [
+      '--root',
+      ROOT,
+      '--module',
+      'store',
+      '--backup-ref',
+      path.join(out, 'store-20260101T000000Z.tar.gz'),
+      '--backup-root',
+      out,
+    ],
     snapshot: ['--root', ROOT, '--module', 'web', '--out-dir', out],
     'prune-backups': ['--root', ROOT, '--module', 'store', '--backup-root', out],
     restore: ['--root', ROOT, '--module', 'store'],
@@ -191,14 +206,17 @@ describe("guard's fix names the real module to back up; no raw <…> in markdown
 });
 
 describe('STATEGUARD_COMPOSE', () => {
-  it.each(['v3', 'V2', ' v1', 'compose'])('%j exits 3 naming the variable, the value and the choices', async (value) => {
-    const r = await cliRun(['validate', '--root', ROOT, '--json'], engine(), { env: { STATEGUARD_COMPOSE: value } });
-    expect(r.code).toBe(3);
-    expect(JSON.parse(r.stdout)).toMatchObject({ failure_reason: 'invalid-input' });
-    expect(r.stderr).toContain('STATEGUARD_COMPOSE');
-    expect(r.stderr).toContain(JSON.stringify(value));
-    expect(r.stderr).toMatch(/auto, v1 or v2/);
-  });
+  it.each(['v3', 'V2', ' v1', 'compose'])(
+    '%j exits 3 naming the variable, the value and the choices',
+    async (value) => {
+      const r = await cliRun(['validate', '--root', ROOT, '--json'], engine(), { env: { STATEGUARD_COMPOSE: value } });
+      expect(r.code).toBe(3);
+      expect(JSON.parse(r.stdout)).toMatchObject({ failure_reason: 'invalid-input' });
+      expect(r.stderr).toContain('STATEGUARD_COMPOSE');
+      expect(r.stderr).toContain(JSON.stringify(value));
+      expect(r.stderr).toMatch(/auto, v1 or v2/);
+    },
+  );
 
   it.each(['auto', 'v1', 'v2', ''])('%j is accepted', async (value) => {
     const r = await cliRun(['validate', '--root', ROOT], engine(), { env: { STATEGUARD_COMPOSE: value } });

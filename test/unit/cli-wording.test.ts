@@ -29,7 +29,11 @@ const RUNS: Array<[string, string[], Record<string, string>]> = [
   ['guard store-init', ['guard', '--module', 'store-init'], { module: 'store-init' }],
   ['apply store-init', ['apply', '--module', 'store-init'], { module: 'store-init' }],
   ['restore store', ['restore', '--module', 'store'], { module: 'store' }],
-  ['upgrade store', ['upgrade', '--module', 'store', '--out-dir', '/nonexistent-out'], { module: 'store', 'out-dir': '/nonexistent-out' }],
+  [
+    'upgrade store',
+    ['upgrade', '--module', 'store', '--out-dir', '/nonexistent-out'],
+    { module: 'store', 'out-dir': '/nonexistent-out' },
+  ],
 ];
 
 describe('fixes name CLI flags in the CLI and inputs in an action', () => {
@@ -48,7 +52,10 @@ describe('fixes name CLI flags in the CLI and inputs in an action', () => {
 describe('restore/upgrade/apply blocked or held: each reason said once (stdout and stderr together)', () => {
   it.each(RUNS.filter(([n]) => n !== 'guard store-init'))('%s', async (_n, argv) => {
     const r = await cliRun([...argv, '--root', ROOT, '--json'], engine());
-    const json = JSON.parse(r.stdout) as { reasons?: Array<{ message: string }>; guard?: { reasons: Array<{ message: string }> } };
+    const json = JSON.parse(r.stdout) as {
+      reasons?: Array<{ message: string }>;
+      guard?: { reasons: Array<{ message: string }> };
+    };
     const reasons = json.reasons ?? json.guard?.reasons ?? [];
     expect(reasons.length).toBeGreaterThan(1);
     const human = await cliRun([...argv, '--root', ROOT], engine());
@@ -57,17 +64,41 @@ describe('restore/upgrade/apply blocked or held: each reason said once (stdout a
   });
 
   it('upgrade held: "held before anything was touched" once, "nothing touched" never', async () => {
-    const r = await cliRun(['upgrade', '--module', 'store', '--out-dir', '/nonexistent-out', '--root', ROOT, '--allow-stateful', '--confirm', 'BACKUP_DONE'], engine());
+    const r = await cliRun(
+      [
+        'upgrade',
+        '--module',
+        'store',
+        '--out-dir',
+        '/nonexistent-out',
+        '--root',
+        ROOT,
+        '--allow-stateful',
+        '--confirm',
+        'BACKUP_DONE',
+      ],
+      engine(),
+    );
     const all = r.stdout + r.stderr;
     expect(all.split('held before anything was touched').length - 1).toBe(1);
     expect(all).not.toMatch(/nothing touched/);
-    expect(all).toContain('fix: Review the change; to take a major (or unclassifiable) upgrade anyway, pass --allow-major.');
+    expect(all).toContain(
+      'fix: Review the change; to take a major (or unclassifiable) upgrade anyway, pass --allow-major.',
+    );
   });
 
   it.each<[string, Array<{ code: string }>, string]>([
     ['one reason', [{ code: 'not-allowed' }], "the guard blocked the restore of 'db' (1 reason: not-allowed)"],
-    ['two reasons, one code each', [{ code: 'not-allowed' }, { code: 'confirm-mismatch' }], "the guard blocked the restore of 'db' (2 reasons: not-allowed, confirm-mismatch)"],
-    ['a repeated code is named once', [{ code: 'drift-not-allowed' }, { code: 'drift-not-allowed' }], "the guard blocked the restore of 'db' (2 reasons: drift-not-allowed)"],
+    [
+      'two reasons, one code each',
+      [{ code: 'not-allowed' }, { code: 'confirm-mismatch' }],
+      "the guard blocked the restore of 'db' (2 reasons: not-allowed, confirm-mismatch)",
+    ],
+    [
+      'a repeated code is named once',
+      [{ code: 'drift-not-allowed' }, { code: 'drift-not-allowed' }],
+      "the guard blocked the restore of 'db' (2 reasons: drift-not-allowed)",
+    ],
   ])('blockedHeadline: %s', (_n, reasons, want) => {
     expect(blockedHeadline('restore', 'db', reasons)).toBe(want);
   });

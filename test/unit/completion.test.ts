@@ -11,14 +11,23 @@ import { completionModel, completionScript } from '../../src/completion.js';
 async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
-  const code = await runCli(args, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env: {}, cwd: os.tmpdir() });
+  const code = await runCli(args, {
+    stdout: (t) => (stdout += t),
+    stderr: (t) => (stderr += t),
+    env: {},
+    cwd: os.tmpdir(),
+  });
   return { code, stdout, stderr };
 }
 
 /** Every CLI flag of every command, from the one definition (action-only inputs are no flags). */
 const SPECS = Object.values(COMMANDS) as unknown as CommandSpec<readonly InputDef[]>[];
-const FLAGS = SPECS.map((c) => [c.name, c.inputs.filter((d) => !d.actionOnly && !d.positional && !d.rest).map((d) => d.name)] as const);
-const CHOICES = SPECS.flatMap((c) => c.inputs.filter((d) => d.kind === 'choice').map((d) => [c.name, d.name, d.choices ?? []] as const));
+const FLAGS = SPECS.map(
+  (c) => [c.name, c.inputs.filter((d) => !d.actionOnly && !d.positional && !d.rest).map((d) => d.name)] as const,
+);
+const CHOICES = SPECS.flatMap((c) =>
+  c.inputs.filter((d) => d.kind === 'choice').map((d) => [c.name, d.name, d.choices ?? []] as const),
+);
 
 function hasShell(shell: string): boolean {
   return spawnSync(shell, ['-c', 'exit 0']).status === 0;
@@ -41,14 +50,16 @@ describe('stateguard completion bash|zsh|fish, generated from the command defini
     const { code, stdout, stderr } = await cli(['completion', 'bash']);
     expect([code, stderr]).toEqual([0, '']);
     syntaxCheck('bash', stdout);
-    for (const name of [...Object.keys(COMMANDS), 'completion']) expect(stdout).toMatch(new RegExp(`^    ${name}\\) `, 'm'));
+    for (const name of [...Object.keys(COMMANDS), 'completion'])
+      expect(stdout).toMatch(new RegExp(`^    ${name}\\) `, 'm'));
     for (const [command, flags] of FLAGS) {
       const line = stdout.split('\n').find((l) => l.startsWith(`    ${command}) flags=`))!;
       expect(line).toBeDefined();
       for (const f of [...flags, 'help']) expect(line.split(/[' ]/)).toContain(`--${f}`);
     }
     // enum values the definition knows are completed after their flag
-    for (const [command, flag, choices] of CHOICES) expect(stdout).toContain(`'${command} --${flag}') COMPREPLY=($(compgen -W '${choices.join(' ')}'`);
+    for (const [command, flag, choices] of CHOICES)
+      expect(stdout).toContain(`'${command} --${flag}') COMPREPLY=($(compgen -W '${choices.join(' ')}'`);
     expect(stdout).toContain(`'plan --json') COMPREPLY=($(compgen -W 'true false'`);
     expect(stdout).toContain('complete -o default -F _stateguard stateguard');
   });
@@ -56,9 +67,22 @@ describe('stateguard completion bash|zsh|fish, generated from the command defini
   it('bash: completes commands, flags and choices when run by bash', () => {
     const script = completionScript('bash');
     const complete = (...words: string[]): string =>
-      execFileSync('bash', ['-c', `${script}\nCOMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _stateguard; printf '%s\\n' "\${COMPREPLY[@]}"`, 'x', ...words], { encoding: 'utf8' });
+      execFileSync(
+        'bash',
+        [
+          '-c',
+          `${script}\nCOMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _stateguard; printf '%s\\n' "\${COMPREPLY[@]}"`,
+          'x',
+          ...words,
+        ],
+        { encoding: 'utf8' },
+      );
     expect(complete('stateguard', 'pru').trim()).toBe('prune-backups');
-    expect(complete('stateguard', 'lint-workflows', '--format', '').trim().split('\n')).toEqual(['text', 'json', 'sarif']);
+    expect(complete('stateguard', 'lint-workflows', '--format', '').trim().split('\n')).toEqual([
+      'text',
+      'json',
+      'sarif',
+    ]);
     expect(complete('stateguard', 'completion', '').trim().split('\n')).toEqual(['bash', 'zsh', 'fish']);
     expect(complete('stateguard', 'validate', '--mo').trim()).toBe('--modules');
   });
@@ -69,7 +93,8 @@ describe('stateguard completion bash|zsh|fish, generated from the command defini
     for (const name of [...Object.keys(COMMANDS), 'completion']) {
       expect(stdout).toMatch(shell === 'zsh' ? new RegExp(`^    '${name}:`, 'm') : new RegExp(` -a ${name} -d `));
     }
-    for (const [, flags] of FLAGS) for (const f of flags) expect(stdout).toContain(shell === 'zsh' ? `--${f}[` : ` -l ${f}`);
+    for (const [, flags] of FLAGS)
+      for (const f of flags) expect(stdout).toContain(shell === 'zsh' ? `--${f}[` : ` -l ${f}`);
     if (hasShell(shell)) syntaxCheck(shell, stdout);
   });
 
@@ -98,6 +123,8 @@ describe('stateguard completion bash|zsh|fish, generated from the command defini
     const quote = { v: { ...COMMANDS.validate, description: "it's $(touch /tmp/pwned) `x` [a]: b" } };
     const script = completionScript('bash', completionModel(quote));
     syntaxCheck('bash', script);
-    expect(completionScript('zsh', completionModel(quote as never))).toContain("'validate:it'\\''s $(touch /tmp/pwned) `x` (a)\\: b'");
+    expect(completionScript('zsh', completionModel(quote as never))).toContain(
+      "'validate:it'\\''s $(touch /tmp/pwned) `x` (a)\\: b'",
+    );
   });
 });

@@ -88,29 +88,149 @@ describe('configDifferences names exactly the fields that differ', () => {
     // negatives: nothing differs, whatever compose's escapes and generated mounts
     ['v2: $$ values, secrets, configs and an image VOLUME agree', declaredV2, observed, v2, []],
     ['v1: the same service as v1 renders it (no configs mounted)', declaredV1, observedV1, v1, []],
-    ['a $$ command that did not change is not listed (string form, v1)', { ...declaredV1, command: 'sh -c "echo $$HOME; sleep 9"' }, observedV1, v1, []],
+    [
+      'a $$ command that did not change is not listed (string form, v1)',
+      { ...declaredV1, command: 'sh -c "echo $$HOME; sleep 9"' },
+      observedV1,
+      v1,
+      [],
+    ],
     ['the same in single quotes', { ...declaredV1, command: "sh -c 'echo $$HOME; sleep 9'" }, observedV1, v1, []],
-    ['a string command whose quotes do not close is compared as one word (listed)', { ...declaredV1, command: 'sh -c "echo' }, observedV1, v1, ['command']],
-    ['$$$$ is a literal $$', { ...declaredV2, environment: { A: 'x$$y', B: 'one', C: '$$$$' } }, { ...observed, env: [...observed.env, 'C=$$'] }, v2, []],
+    [
+      'a string command whose quotes do not close is compared as one word (listed)',
+      { ...declaredV1, command: 'sh -c "echo' },
+      observedV1,
+      v1,
+      ['command'],
+    ],
+    [
+      '$$$$ is a literal $$',
+      { ...declaredV2, environment: { A: 'x$$y', B: 'one', C: '$$$$' } },
+      { ...observed, env: [...observed.env, 'C=$$'] },
+      v2,
+      [],
+    ],
     // compose re-escapes an interpolated value (XV='a$b$$c' renders `a$$b$$$$c`; the container gets a$b$$c)
-    ['an interpolated value holding $ and $$', { ...declaredV2, environment: { A: 'x$$y', B: 'a$$b$$$$c' } }, { ...observed, env: ['A=x$y', 'B=a$b$$c'] }, v2, []],
-    ['a healthcheck string with $$ is CMD-SHELL unescaped', { ...declaredV2, healthcheck: { test: 'test -n $$HOME' } }, observed, v2, []],
+    [
+      'an interpolated value holding $ and $$',
+      { ...declaredV2, environment: { A: 'x$$y', B: 'a$$b$$$$c' } },
+      { ...observed, env: ['A=x$y', 'B=a$b$$c'] },
+      v2,
+      [],
+    ],
+    [
+      'a healthcheck string with $$ is CMD-SHELL unescaped',
+      { ...declaredV2, healthcheck: { test: 'test -n $$HOME' } },
+      observed,
+      v2,
+      [],
+    ],
     // positives: exactly the changed field
-    ['a changed $$ command is listed once', { ...declaredV2, command: ['sh', '-c', 'echo $$PATH; sleep 9'] }, observed, v2, ['command']],
-    ['an escaped value that really changed', { ...declaredV2, environment: { A: 'x$$z', B: 'one' } }, observed, v2, [`environment A (${fingerprint('x$y')} → ${fingerprint('x$z')})`]],
-    ['only one environment value', { ...declaredV2, environment: { A: 'x$$y', B: 'two' } }, observed, v2, [`environment B (${fingerprint('one')} → ${fingerprint('two')})`]],
-    ['an escaped label that changed', { ...declaredV2, labels: { l1: 'a$$c' } }, observed, v2, [`label l1 (${fingerprint('a$b')} → ${fingerprint('a$c')})`]],
-    ['an escaped healthcheck that changed', { ...declaredV2, healthcheck: { test: ['CMD-SHELL', 'test -n $$PATH'] } }, observed, v2, ['healthcheck']],
-    ['an escaped entrypoint that changed', { ...declaredV2, entrypoint: ['/bin/sh', '-c', 'exec "$$0"', '--'] }, observed, v2, ['entrypoint']],
+    [
+      'a changed $$ command is listed once',
+      { ...declaredV2, command: ['sh', '-c', 'echo $$PATH; sleep 9'] },
+      observed,
+      v2,
+      ['command'],
+    ],
+    [
+      'an escaped value that really changed',
+      { ...declaredV2, environment: { A: 'x$$z', B: 'one' } },
+      observed,
+      v2,
+      [`environment A (${fingerprint('x$y')} → ${fingerprint('x$z')})`],
+    ],
+    [
+      'only one environment value',
+      { ...declaredV2, environment: { A: 'x$$y', B: 'two' } },
+      observed,
+      v2,
+      [`environment B (${fingerprint('one')} → ${fingerprint('two')})`],
+    ],
+    [
+      'an escaped label that changed',
+      { ...declaredV2, labels: { l1: 'a$$c' } },
+      observed,
+      v2,
+      [`label l1 (${fingerprint('a$b')} → ${fingerprint('a$c')})`],
+    ],
+    [
+      'an escaped healthcheck that changed',
+      { ...declaredV2, healthcheck: { test: ['CMD-SHELL', 'test -n $$PATH'] } },
+      observed,
+      v2,
+      ['healthcheck'],
+    ],
+    [
+      'an escaped entrypoint that changed',
+      { ...declaredV2, entrypoint: ['/bin/sh', '-c', 'exec "$$0"', '--'] },
+      observed,
+      v2,
+      ['entrypoint'],
+    ],
     // mounts
-    ['a secret removed from the file is a removed mount', { ...declaredV2, secrets: [{ source: 'pw', target: '/run/secrets/pw' }, { source: 'pw', target: 'relpw' }] }, observed, v2, ['volumes (-/other/pw2)']],
-    ['a secret added (v1 rendering, default target)', { ...declaredV1, secrets: [...(declaredV1.secrets as unknown[]), { source: 'token' }] }, observedV1, v1, ['volumes (+/run/secrets/token)']],
-    ['a config added on v2', { ...declaredV2, configs: [...(declaredV2.configs as unknown[]), { source: 'more' }] }, observed, v2, ['volumes (+/more)']],
-    ['a config on v1 mounts nothing: not an added mount', { ...declaredV1, configs: [...(declaredV1.configs as unknown[]), { source: 'more' }] }, observedV1, v1, []],
-    ['a compose anonymous volume removed from the file is a removed mount', { ...declaredV2, volumes: [{ type: 'volume', source: 'named', target: '/srv/named' }] }, observed, v2, ['volumes (-/anon)']],
-    ['a named volume removed from the file is a removed mount', { ...declaredV1, volumes: ['/anon'] }, observedV1, v1, ['volumes (-/srv/named)']],
-    ['the image VOLUME, when the image volumes were not read, shows (nothing hidden without evidence)', declaredV2, observed, { configsMounted: true }, ['volumes (-/data)']],
-    ['a declared anonymous volume at an image VOLUME path stays declared', { ...declaredV2, volumes: [...(declaredV2.volumes as unknown[]), '/data'] }, observed, v2, []],
+    [
+      'a secret removed from the file is a removed mount',
+      {
+        ...declaredV2,
+        secrets: [
+          { source: 'pw', target: '/run/secrets/pw' },
+          { source: 'pw', target: 'relpw' },
+        ],
+      },
+      observed,
+      v2,
+      ['volumes (-/other/pw2)'],
+    ],
+    [
+      'a secret added (v1 rendering, default target)',
+      { ...declaredV1, secrets: [...(declaredV1.secrets as unknown[]), { source: 'token' }] },
+      observedV1,
+      v1,
+      ['volumes (+/run/secrets/token)'],
+    ],
+    [
+      'a config added on v2',
+      { ...declaredV2, configs: [...(declaredV2.configs as unknown[]), { source: 'more' }] },
+      observed,
+      v2,
+      ['volumes (+/more)'],
+    ],
+    [
+      'a config on v1 mounts nothing: not an added mount',
+      { ...declaredV1, configs: [...(declaredV1.configs as unknown[]), { source: 'more' }] },
+      observedV1,
+      v1,
+      [],
+    ],
+    [
+      'a compose anonymous volume removed from the file is a removed mount',
+      { ...declaredV2, volumes: [{ type: 'volume', source: 'named', target: '/srv/named' }] },
+      observed,
+      v2,
+      ['volumes (-/anon)'],
+    ],
+    [
+      'a named volume removed from the file is a removed mount',
+      { ...declaredV1, volumes: ['/anon'] },
+      observedV1,
+      v1,
+      ['volumes (-/srv/named)'],
+    ],
+    [
+      'the image VOLUME, when the image volumes were not read, shows (nothing hidden without evidence)',
+      declaredV2,
+      observed,
+      { configsMounted: true },
+      ['volumes (-/data)'],
+    ],
+    [
+      'a declared anonymous volume at an image VOLUME path stays declared',
+      { ...declaredV2, volumes: [...(declaredV2.volumes as unknown[]), '/data'] },
+      observed,
+      v2,
+      [],
+    ],
     [
       'a named volume at an image VOLUME path removed from the file is a removed mount',
       { ...declaredV2 },
@@ -119,9 +239,21 @@ describe('configDifferences names exactly the fields that differ', () => {
       ['volumes (-/data)'],
     ],
     // image
-    ['an image tag change names the image', { ...declaredV2, image: 'stateguard/busybox:1.1.0' }, observed, v2, [`image (${IMG} → stateguard/busybox:1.1.0)`]],
+    [
+      'an image tag change names the image',
+      { ...declaredV2, image: 'stateguard/busybox:1.1.0' },
+      observed,
+      v2,
+      [`image (${IMG} → stateguard/busybox:1.1.0)`],
+    ],
     ['the same image written another way is no change', { ...declaredV2, image: `docker.io/${IMG}` }, observed, v2, []],
-    ['image and one environment value', { ...declaredV2, image: 'stateguard/busybox:1.1.0', environment: { A: 'x$$y', B: 'two' } }, observed, v2, [`image (${IMG} → stateguard/busybox:1.1.0)`, `environment B (${fingerprint('one')} → ${fingerprint('two')})`]],
+    [
+      'image and one environment value',
+      { ...declaredV2, image: 'stateguard/busybox:1.1.0', environment: { A: 'x$$y', B: 'two' } },
+      observed,
+      v2,
+      [`image (${IMG} → stateguard/busybox:1.1.0)`, `environment B (${fingerprint('one')} → ${fingerprint('two')})`],
+    ],
   ];
   it.each(cases)('%s', (_label, svc, c, ctx, expected) => {
     expect(configDifferences(svc, c, ctx)).toEqual(expected);
@@ -131,13 +263,16 @@ describe('configDifferences names exactly the fields that differ', () => {
 describe('the plan passes what the field list needs', () => {
   afterAll(() => cleanupTempRepos());
   const hashDrift = (flavor: 'v1' | 'v2', imageVolumes?: Record<string, string[] | null>) =>
-    computeDrift(
-      { name: 's', expectedState: 'running' },
-      [{ ...observedV1, configHash: 'old' }],
-      { image: IMG, configHash: 'new', imageId: 'sha256:img', service: flavor === 'v1' ? declaredV1 : { ...declaredV2, configs: [] }, composeFlavor: flavor, imageVolumes },
-    ).find((d) => d.key === 'container.config')!.fields;
+    computeDrift({ name: 's', expectedState: 'running' }, [{ ...observedV1, configHash: 'old' }], {
+      image: IMG,
+      configHash: 'new',
+      imageId: 'sha256:img',
+      service: flavor === 'v1' ? declaredV1 : { ...declaredV2, configs: [] },
+      composeFlavor: flavor,
+      imageVolumes,
+    }).find((d) => d.key === 'container.config')!.fields;
 
-  it('computeDrift: the image volumes of the container\'s own image ID, and v1 mounts no configs', () => {
+  it("computeDrift: the image volumes of the container's own image ID, and v1 mounts no configs", () => {
     expect(hashDrift('v1', { 'sha256:img': ['/data'] })).toEqual([]);
     expect(hashDrift('v1', { 'sha256:other': ['/data'] })).toEqual(['volumes (-/data)']);
     expect(hashDrift('v2', { 'sha256:img': ['/data'] })).toEqual([]);
@@ -146,7 +281,10 @@ describe('the plan passes what the field list needs', () => {
   it('planModules reads image volumes (once) only for drifted containers with an unnamed volume', async () => {
     const root = tempRepo({
       'compose.yaml': 'services:\n  s:\n    image: stateguard/busybox:1.0.0\n',
-      'modules/s/module.yaml': moduleYaml('s', '  class: stateless\n  compose: { file: ../../compose.yaml, project: p, service: s }\n'),
+      'modules/s/module.yaml': moduleYaml(
+        's',
+        '  class: stateless\n  compose: { file: ../../compose.yaml, project: p, service: s }\n',
+      ),
     });
     const { loaded, problems } = await validateModules(root, 'modules/*/module.yaml', root, fileRenderer);
     expect(problems).toEqual([]);
@@ -184,13 +322,25 @@ describe('DockerCli.imageVolumes', () => {
         },
       ],
     ]);
-    const got = await new DockerCli({ runner: s.runner, compose: 'v2', env: {} }).imageVolumes(['docker.io/library/pg:16', 'sha256:n', 'gone:1']);
-    expect(got).toEqual({ 'docker.io/library/pg:16': ['/b', '/var/lib/postgresql/data'], 'sha256:n': [], 'gone:1': null });
+    const got = await new DockerCli({ runner: s.runner, compose: 'v2', env: {} }).imageVolumes([
+      'docker.io/library/pg:16',
+      'sha256:n',
+      'gone:1',
+    ]);
+    expect(got).toEqual({
+      'docker.io/library/pg:16': ['/b', '/var/lib/postgresql/data'],
+      'sha256:n': [],
+      'gone:1': null,
+    });
     expect(s.calls).toHaveLength(1);
   });
 
   it('an engine failure is an EnvironmentError, never "no volumes"', async () => {
-    const s = scripted([[/^docker image inspect/, { code: 1, stdout: '', stderr: 'Cannot connect to the Docker daemon' }]]);
-    await expect(new DockerCli({ runner: s.runner, compose: 'v2', env: {} }).imageVolumes(['sha256:x'])).rejects.toBeInstanceOf(EnvironmentError);
+    const s = scripted([
+      [/^docker image inspect/, { code: 1, stdout: '', stderr: 'Cannot connect to the Docker daemon' }],
+    ]);
+    await expect(
+      new DockerCli({ runner: s.runner, compose: 'v2', env: {} }).imageVolumes(['sha256:x']),
+    ).rejects.toBeInstanceOf(EnvironmentError);
   });
 });

@@ -17,8 +17,18 @@ function inspected(over: Record<string, unknown> = {}): Record<string, unknown> 
     Id: ID,
     Name: '/proj-app-1',
     Image: IMAGE_ID,
-    Config: { Hostname: ID.slice(0, 12), Image: 'proj/app:1.0.0', Env: ['SECRET=x', 'A=1'], Cmd: ['run'], Labels: { 'com.docker.compose.config-hash': 'old' } },
-    HostConfig: { NetworkMode: 'proj_default', Binds: ['proj_data:/data:rw'], Mounts: [{ Type: 'volume', Source: 'proj_cache', Target: '/cache' }] },
+    Config: {
+      Hostname: ID.slice(0, 12),
+      Image: 'proj/app:1.0.0',
+      Env: ['SECRET=x', 'A=1'],
+      Cmd: ['run'],
+      Labels: { 'com.docker.compose.config-hash': 'old' },
+    },
+    HostConfig: {
+      NetworkMode: 'proj_default',
+      Binds: ['proj_data:/data:rw'],
+      Mounts: [{ Type: 'volume', Source: 'proj_cache', Target: '/cache' }],
+    },
     NetworkSettings: {
       Networks: {
         proj_default: { Aliases: ['app', ID.slice(0, 12)], IPAMConfig: null, Links: null },
@@ -42,7 +52,7 @@ function definition(raw = inspected()): ContainerDefinition {
 }
 
 describe('definitionFromInspect', () => {
-  it('keeps Config and HostConfig as inspected, the networks without docker\'s short-ID alias, and only the volumes HostConfig does not name', () => {
+  it("keeps Config and HostConfig as inspected, the networks without docker's short-ID alias, and only the volumes HostConfig does not name", () => {
     const d = definition();
     expect(d).toMatchObject({ id: ID, name: 'proj-app-1', image_id: IMAGE_ID });
     expect(d.config.Env).toEqual(['SECRET=x', 'A=1']);
@@ -63,7 +73,16 @@ describe('definitionFromInspect', () => {
   });
 
   it('names the containers a definition shares (container: modes, VolumesFrom)', () => {
-    const d = definition(inspected({ HostConfig: { NetworkMode: 'container:net1', PidMode: 'container:pid1', IpcMode: 'shareable', VolumesFrom: ['vols:ro'] } }));
+    const d = definition(
+      inspected({
+        HostConfig: {
+          NetworkMode: 'container:net1',
+          PidMode: 'container:pid1',
+          IpcMode: 'shareable',
+          VolumesFrom: ['vols:ro'],
+        },
+      }),
+    );
     expect(referencedContainers(d)).toEqual([
       { field: 'NetworkMode', container: 'net1' },
       { field: 'PidMode', container: 'pid1' },
@@ -73,7 +92,7 @@ describe('definitionFromInspect', () => {
 });
 
 describe('createRequest', () => {
-  it('creates from the image ID, drops docker\'s default hostname, re-attaches anonymous volumes, one network at create and the rest after', () => {
+  it("creates from the image ID, drops docker's default hostname, re-attaches anonymous volumes, one network at create and the rest after", () => {
     const { body, connect } = createRequest(definition());
     expect(body.Image).toBe(IMAGE_ID);
     expect(body).not.toHaveProperty('Hostname');
@@ -85,7 +104,9 @@ describe('createRequest', () => {
       { Type: 'volume', Source: 'f'.repeat(64), Target: '/var/lib/anon', ReadOnly: true },
     ]);
     expect(body.NetworkingConfig).toEqual({ EndpointsConfig: { proj_default: { Aliases: ['app'] } } });
-    expect(connect).toEqual([{ network: 'proj_back', endpoint: { Aliases: ['app-back'], IPAMConfig: { IPv4Address: '10.9.0.5' } } }]);
+    expect(connect).toEqual([
+      { network: 'proj_back', endpoint: { Aliases: ['app-back'], IPAMConfig: { IPv4Address: '10.9.0.5' } } },
+    ]);
   });
 
   it('keeps a hostname the service set', () => {
@@ -102,7 +123,10 @@ describe('createRequest', () => {
   });
 
   it('the default bridge is the network at create', () => {
-    const raw = inspected({ HostConfig: { NetworkMode: 'default' }, NetworkSettings: { Networks: { other: {}, bridge: {} } } });
+    const raw = inspected({
+      HostConfig: { NetworkMode: 'default' },
+      NetworkSettings: { Networks: { other: {}, bridge: {} } },
+    });
     const { body, connect } = createRequest(definition(raw));
     expect(body.NetworkingConfig).toEqual({ EndpointsConfig: { bridge: {} } });
     expect(connect.map((c) => c.network)).toEqual(['other']);
@@ -115,9 +139,33 @@ describe('parseMountListing', () => {
     { volume: 'b', kind: 'bind' as const, source: '/srv/b' },
   ];
   it('reads types per mount, names with spaces and line breaks included', () => {
-    const out = ['M', '/v/0', 'D', './db', 'F', './db/t', './odd\nname', 'O', './link', 'M', '/v/1', 'D', 'F', 'O', ''].join('\0');
+    const out = [
+      'M',
+      '/v/0',
+      'D',
+      './db',
+      'F',
+      './db/t',
+      './odd\nname',
+      'O',
+      './link',
+      'M',
+      '/v/1',
+      'D',
+      'F',
+      'O',
+      '',
+    ].join('\0');
     expect(parseMountListing(out, mounts)).toEqual([
-      { volume: 'a', entries: [{ path: 'db', type: 'directory' }, { path: 'db/t', type: 'file' }, { path: 'odd\nname', type: 'file' }, { path: 'link', type: 'other' }] },
+      {
+        volume: 'a',
+        entries: [
+          { path: 'db', type: 'directory' },
+          { path: 'db/t', type: 'file' },
+          { path: 'odd\nname', type: 'file' },
+          { path: 'link', type: 'other' },
+        ],
+      },
       { volume: 'b', entries: [] },
     ]);
   });
@@ -140,8 +188,10 @@ describe('Engine API version', () => {
     ['', null],
   ])('server %s -> %s', (server, spoken) => expect(pickApiVersion(server)).toBe(spoken));
 
-  it('reads the engine\'s message', () => {
-    expect(apiMessage({ status: 409, text: '{"message":"Conflict. The container name is already in use"}' })).toMatch(/Conflict/);
+  it("reads the engine's message", () => {
+    expect(apiMessage({ status: 409, text: '{"message":"Conflict. The container name is already in use"}' })).toMatch(
+      /Conflict/,
+    );
     expect(apiMessage({ status: 500, text: '' })).toBe('HTTP 500');
   });
 });

@@ -53,26 +53,64 @@ describe('pathRelation: by whole segments, normalised', () => {
 describe('mountOverlaps: the one rule of validate and every preflight', () => {
   const bind = (volume: string, p: string, hostPath: string): MountRef => ({ volume, path: p, kind: 'bind', hostPath });
   const vol = (volume: string, p: string, name: string, hostPath?: string): MountRef => ({
-    volume, path: p, kind: 'volume', name, ...(hostPath ? { hostPath } : {}),
+    volume,
+    path: p,
+    kind: 'volume',
+    name,
+    ...(hostPath ? { hostPath } : {}),
   });
   it.each<[string, MountRef[], Array<[string, string, string]>]>([
-    ['nested bind sources', [bind('data', '/data', '/srv/h'), bind('uploads', '/uploads', '/srv/h/sub')], [['data', 'uploads', 'host']]],
-    ['nested container paths', [vol('data', '/data', 'p_data'), vol('sub', '/data/sub', 'p_sub')], [['data', 'sub', 'container']]],
+    [
+      'nested bind sources',
+      [bind('data', '/data', '/srv/h'), bind('uploads', '/uploads', '/srv/h/sub')],
+      [['data', 'uploads', 'host']],
+    ],
+    [
+      'nested container paths',
+      [vol('data', '/data', 'p_data'), vol('sub', '/data/sub', 'p_sub')],
+      [['data', 'sub', 'container']],
+    ],
     ['the same container path twice', [vol('a', '/data/', 'p_a'), vol('b', '/data', 'p_b')], [['a', 'b', 'container']]],
     ['the same named volume twice', [vol('a', '/a', 'p_x'), vol('b', '/b', 'p_x')], [['a', 'b', 'volume']]],
     ['the same bind directory twice', [bind('a', '/a', '/srv/h/'), bind('b', '/b', '/srv/./h')], [['a', 'b', 'host']]],
-    ['a bind inside a named volume\'s mountpoint', [vol('a', '/a', 'p_a', '/var/lib/docker/volumes/p_a/_data'), bind('b', '/b', '/var/lib/docker/volumes/p_a/_data/x')], [['a', 'b', 'host']]],
+    [
+      "a bind inside a named volume's mountpoint",
+      [
+        vol('a', '/a', 'p_a', '/var/lib/docker/volumes/p_a/_data'),
+        bind('b', '/b', '/var/lib/docker/volumes/p_a/_data/x'),
+      ],
+      [['a', 'b', 'host']],
+    ],
     ['sibling directories with a common prefix', [bind('a', '/a', '/srv/a'), bind('b', '/b', '/srv/ab')], []],
-    ['two named volumes', [vol('a', '/a', 'p_a', '/var/lib/docker/volumes/p_a/_data'), vol('b', '/b', 'p_b', '/var/lib/docker/volumes/p_b/_data')], []],
-    ['a bind whose source is unknown (compared by container path only)', [bind('a', '/a', '/srv'), { volume: 'b', path: '/b', kind: 'bind' }], []],
-    ['three mounts, two pairs', [bind('a', '/a', '/srv'), bind('b', '/b', '/srv/x'), bind('c', '/a/c', '/elsewhere')], [['a', 'b', 'host'], ['a', 'c', 'container']]],
+    [
+      'two named volumes',
+      [
+        vol('a', '/a', 'p_a', '/var/lib/docker/volumes/p_a/_data'),
+        vol('b', '/b', 'p_b', '/var/lib/docker/volumes/p_b/_data'),
+      ],
+      [],
+    ],
+    [
+      'a bind whose source is unknown (compared by container path only)',
+      [bind('a', '/a', '/srv'), { volume: 'b', path: '/b', kind: 'bind' }],
+      [],
+    ],
+    [
+      'three mounts, two pairs',
+      [bind('a', '/a', '/srv'), bind('b', '/b', '/srv/x'), bind('c', '/a/c', '/elsewhere')],
+      [
+        ['a', 'b', 'host'],
+        ['a', 'c', 'container'],
+      ],
+    ],
   ])('%s', (_name, mounts, want) => {
     expect(mountOverlaps(mounts).map((o) => [o.a.volume, o.b.volume, o.where])).toEqual(want);
   });
 });
 
 describe('validate refuses overlapping data mounts, naming both and the fix', () => {
-  const compose = (volumes: string): string => `services:\n  app:\n    image: stateguard/busybox:1.0.0\n    volumes:\n${volumes}volumes:\n  data: {}\n  other: {}\n`;
+  const compose = (volumes: string): string =>
+    `services:\n  app:\n    image: stateguard/busybox:1.0.0\n    volumes:\n${volumes}volumes:\n  data: {}\n  other: {}\n`;
   const mod = (vols: Array<[string, string]>): string =>
     moduleYaml(
       'app',
@@ -81,12 +119,51 @@ describe('validate refuses overlapping data mounts, naming both and the fix', ()
         .join('')}`,
     );
   it.each<[string, string, Array<[string, string]>, RegExp | null]>([
-    ['relative binds, one inside the other', '      - ./h:/data\n      - ./h/sub:/uploads\n', [['data', '/data'], ['uploads', '/uploads']],
-      /data volumes 'data' \(\/data, bind \.\/h\) and 'uploads' \(\/uploads, bind \.\/h\/sub\) overlap: the host directory of 'uploads' is inside that of 'data'.*mount the parent once and declare it as one data volume, or use separate directories/],
-    ['a relative and an absolute spelling of nested directories', '      - ./h/../h:/data\n      - type: bind\n        source: ./h/x\n        target: /x\n', [['data', '/data'], ['x', '/x']], /'data' .* and 'x' .* overlap/],
-    ['nested container paths of two named volumes', '      - data:/data\n      - other:/data/sub\n', [['data', '/data'], ['other', '/data/sub']], /\/data\/sub is inside \/data in the container/],
-    ['siblings with a common prefix are fine', '      - ./srv/a:/a\n      - ./srv/ab:/ab\n', [['a', '/a'], ['ab', '/ab']], null],
-    ['separate directories are fine', '      - ./h:/data\n      - ./u:/uploads\n', [['data', '/data'], ['uploads', '/uploads']], null],
+    [
+      'relative binds, one inside the other',
+      '      - ./h:/data\n      - ./h/sub:/uploads\n',
+      [
+        ['data', '/data'],
+        ['uploads', '/uploads'],
+      ],
+      /data volumes 'data' \(\/data, bind \.\/h\) and 'uploads' \(\/uploads, bind \.\/h\/sub\) overlap: the host directory of 'uploads' is inside that of 'data'.*mount the parent once and declare it as one data volume, or use separate directories/,
+    ],
+    [
+      'a relative and an absolute spelling of nested directories',
+      '      - ./h/../h:/data\n      - type: bind\n        source: ./h/x\n        target: /x\n',
+      [
+        ['data', '/data'],
+        ['x', '/x'],
+      ],
+      /'data' .* and 'x' .* overlap/,
+    ],
+    [
+      'nested container paths of two named volumes',
+      '      - data:/data\n      - other:/data/sub\n',
+      [
+        ['data', '/data'],
+        ['other', '/data/sub'],
+      ],
+      /\/data\/sub is inside \/data in the container/,
+    ],
+    [
+      'siblings with a common prefix are fine',
+      '      - ./srv/a:/a\n      - ./srv/ab:/ab\n',
+      [
+        ['a', '/a'],
+        ['ab', '/ab'],
+      ],
+      null,
+    ],
+    [
+      'separate directories are fine',
+      '      - ./h:/data\n      - ./u:/uploads\n',
+      [
+        ['data', '/data'],
+        ['uploads', '/uploads'],
+      ],
+      null,
+    ],
   ])('%s', async (_name, volumes, vols, want) => {
     try {
       const root = tempRepo({ 'compose.yaml': compose(volumes), 'modules/app/module.yaml': mod(vols) });
@@ -103,24 +180,56 @@ describe('validate refuses overlapping data mounts, naming both and the fix', ()
 });
 
 describe('otherUsers: any running container on the data, by name or by host directory', () => {
-  const DATA: Mount = { type: 'volume', name: 'p_data', source: '/var/lib/docker/volumes/p_data/_data', destination: '/data' };
+  const DATA: Mount = {
+    type: 'volume',
+    name: 'p_data',
+    source: '/var/lib/docker/volumes/p_data/_data',
+    destination: '/data',
+  };
   const BLOBS: Mount = { type: 'bind', source: '/srv/app/blobs', destination: '/blobs' };
   const own = container({ id: 'own', project: 'p', service: 'db', mounts: [DATA, BLOBS] });
   const other = (mounts: Mount[], over: Partial<ContainerInfo> = {}): ContainerInfo =>
     container({ id: 'x', name: 'agent', project: 'q', service: 'agent', mounts, ...over });
   it.each<[string, Mount[], string[]]>([
-    ['the same named volume (another project)', [{ type: 'volume', name: 'p_data', source: '/var/lib/docker/volumes/p_data/_data', destination: '/logs' }], ['data volume p_data at /logs']],
-    ['the parent of the data bind directory', [{ type: 'bind', source: '/srv/app', destination: '/host' }], ['blobs bind /srv/app at /host']],
-    ['the data bind directory itself, spelled with a trailing slash', [{ type: 'bind', source: '/srv/app/blobs/', destination: '/b' }], ['blobs bind /srv/app/blobs/ at /b']],
-    ['a child of the data bind directory', [{ type: 'bind', source: '/srv/app/blobs/2024', destination: '/y' }], ['blobs bind /srv/app/blobs/2024 at /y']],
-    ['a file inside the named volume\'s mountpoint', [{ type: 'bind', source: '/var/lib/docker/volumes/p_data/_data/conf.yml', destination: '/c' }], ['data bind /var/lib/docker/volumes/p_data/_data/conf.yml at /c']],
+    [
+      'the same named volume (another project)',
+      [{ type: 'volume', name: 'p_data', source: '/var/lib/docker/volumes/p_data/_data', destination: '/logs' }],
+      ['data volume p_data at /logs'],
+    ],
+    [
+      'the parent of the data bind directory',
+      [{ type: 'bind', source: '/srv/app', destination: '/host' }],
+      ['blobs bind /srv/app at /host'],
+    ],
+    [
+      'the data bind directory itself, spelled with a trailing slash',
+      [{ type: 'bind', source: '/srv/app/blobs/', destination: '/b' }],
+      ['blobs bind /srv/app/blobs/ at /b'],
+    ],
+    [
+      'a child of the data bind directory',
+      [{ type: 'bind', source: '/srv/app/blobs/2024', destination: '/y' }],
+      ['blobs bind /srv/app/blobs/2024 at /y'],
+    ],
+    [
+      "a file inside the named volume's mountpoint",
+      [{ type: 'bind', source: '/var/lib/docker/volumes/p_data/_data/conf.yml', destination: '/c' }],
+      ['data bind /var/lib/docker/volumes/p_data/_data/conf.yml at /c'],
+    ],
     ['a sibling with a common prefix', [{ type: 'bind', source: '/srv/app/blobs2', destination: '/z' }], []],
-    ['another named volume', [{ type: 'volume', name: 'p_other', source: '/var/lib/docker/volumes/p_other/_data', destination: '/o' }], []],
+    [
+      'another named volume',
+      [{ type: 'volume', name: 'p_other', source: '/var/lib/docker/volumes/p_other/_data', destination: '/o' }],
+      [],
+    ],
     ['a tmpfs', [{ type: 'tmpfs', source: '', destination: '/srv/app' }], []],
     ['no mounts', [], []],
   ])('%s', (_name, mounts, want) => {
     const users = otherUsers(
-      [{ volume: 'data', mount: DATA }, { volume: 'blobs', mount: BLOBS }],
+      [
+        { volume: 'data', mount: DATA },
+        { volume: 'blobs', mount: BLOBS },
+      ],
       [own, other(mounts)],
       new Set(['own']),
     );
@@ -128,14 +237,24 @@ describe('otherUsers: any running container on the data, by name or by host dire
   });
 
   it("the module's own containers never count", () => {
-    expect(otherUsers([{ volume: 'data', mount: DATA }], [own, { ...own, id: 'own2' }], new Set(['own', 'own2']))).toEqual([]);
+    expect(
+      otherUsers([{ volume: 'data', mount: DATA }], [own, { ...own, id: 'own2' }], new Set(['own', 'own2'])),
+    ).toEqual([]);
   });
 });
 
 describe('verify-backup: the reserved work-area name never verifies', () => {
   const layout = { module: 'store', volumes: ['store-data'] };
   const check = async (archive: Buffer) =>
-    (await inspectArchive((async function* () { yield archive; })(), { maxUncompressedBytes: 1e9, maxEntries: 1000 }, { layout })).problems;
+    (
+      await inspectArchive(
+        (async function* () {
+          yield archive;
+        })(),
+        { maxUncompressedBytes: 1e9, maxEntries: 1000 },
+        { layout },
+      )
+    ).problems;
   it.each([
     ['the work-area directory', [dir(`store-data/${WORK_AREA}/`), file(`store-data/${WORK_AREA}/x`)]],
     ['a file under it, without its directory entry', [file(`./store-data/${WORK_AREA}/new/evil`)]],
@@ -151,24 +270,45 @@ describe('verify-backup: the reserved work-area name never verifies', () => {
   });
 
   it('isReservedName compares as a case-insensitive filesystem would', () => {
-    expect([WORK_AREA, '.STATEGUARD-RESTORE', '.stateguard-restorex', 'stateguard-restore'].map(isReservedName)).toEqual([true, true, false, false]);
+    expect(
+      [WORK_AREA, '.STATEGUARD-RESTORE', '.stateguard-restorex', 'stateguard-restore'].map(isReservedName),
+    ).toEqual([true, true, false, false]);
   });
 });
 
 describe('snapshot refuses before anything stops', () => {
   const BACKUP = { refModules: ['store'], maxAgeHours: 24 };
   const STORE = moduleDecl('store', BACKUP, [{ volume: 'store-data', path: '/data' }], 'platform');
-  const MOUNT: Mount = { type: 'volume', name: 'platform_store-data', source: '/var/lib/docker/volumes/platform_store-data/_data', destination: '/data' };
-  const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined, notice: () => undefined, raw: () => undefined };
+  const MOUNT: Mount = {
+    type: 'volume',
+    name: 'platform_store-data',
+    source: '/var/lib/docker/volumes/platform_store-data/_data',
+    destination: '/data',
+  };
+  const quiet = {
+    info: () => undefined,
+    warn: () => undefined,
+    error: () => undefined,
+    notice: () => undefined,
+    raw: () => undefined,
+  };
   function setup(): FakeRuntime {
     const rt = new FakeRuntime();
-    rt.containers = [container({ id: 'store1', name: 'platform_store_1', project: 'platform', service: 'store', mounts: [MOUNT] })];
+    rt.containers = [
+      container({ id: 'store1', name: 'platform_store_1', project: 'platform', service: 'store', mounts: [MOUNT] }),
+    ];
     return rt;
   }
   const snap = async (rt: FakeRuntime, mod = STORE): Promise<unknown> => {
     const out = mkdtempSync(path.join(tmpdir(), 'sg-dm-'));
     try {
-      return await takeSnapshot({ module: mod, runtime: rt, outDir: out, now: new Date('2026-03-01T12:00:00Z'), log: quiet }).catch((e: unknown) => e);
+      return await takeSnapshot({
+        module: mod,
+        runtime: rt,
+        outDir: out,
+        now: new Date('2026-03-01T12:00:00Z'),
+        log: quiet,
+      }).catch((e: unknown) => e);
     } finally {
       rmSync(out, { recursive: true, force: true });
     }
@@ -176,11 +316,21 @@ describe('snapshot refuses before anything stops', () => {
 
   it('a plain container mounting the parent of the data directory: volume-in-use, naming it', async () => {
     const rt = setup();
-    rt.containers.push(container({ id: 'agent1', name: 'agent', project: '', service: '', mounts: [{ type: 'bind', source: '/var/lib/docker/volumes', destination: '/vols' }] }));
+    rt.containers.push(
+      container({
+        id: 'agent1',
+        name: 'agent',
+        project: '',
+        service: '',
+        mounts: [{ type: 'bind', source: '/var/lib/docker/volumes', destination: '/vols' }],
+      }),
+    );
     const err = await snap(rt);
     expect(err).toBeInstanceOf(SnapshotError);
     expect(err).toMatchObject({ reason: 'volume-in-use' });
-    expect((err as Error).message).toMatch(/agent \(bind \/var\/lib\/docker\/volumes at \/vols, data volume store-data\)/);
+    expect((err as Error).message).toMatch(
+      /agent \(bind \/var\/lib\/docker\/volumes at \/vols, data volume store-data\)/,
+    );
     expect(rt.callsTo('stop')).toEqual([]);
   });
 
@@ -189,8 +339,12 @@ describe('snapshot refuses before anything stops', () => {
     rt.existing.store1 = [`/data/${WORK_AREA}`];
     const err = await snap(rt);
     expect(err).toMatchObject({ reason: 'snapshot-failed' });
-    expect((err as Error).message).toMatch(/\/data\/\.stateguard-restore exists: that name is reserved.*stateguard recover --module store/);
-    expect(rt.callsTo('existingPaths')).toEqual([{ method: 'existingPaths', args: ['store1', [`/data/${WORK_AREA}`]] }]);
+    expect((err as Error).message).toMatch(
+      /\/data\/\.stateguard-restore exists: that name is reserved.*stateguard recover --module store/,
+    );
+    expect(rt.callsTo('existingPaths')).toEqual([
+      { method: 'existingPaths', args: ['store1', [`/data/${WORK_AREA}`]] },
+    ]);
     expect(rt.callsTo('stop')).toEqual([]);
   });
 
@@ -206,7 +360,12 @@ describe('snapshot refuses before anything stops', () => {
 
   it('a case variant of the reserved name, which the live check does not see, is refused while copying', async () => {
     const rt = setup();
-    rt.served['/data'] = tar(dir('data/'), file('data/a', 'a'), dir('data/.Stateguard-Restore/'), file('data/.Stateguard-Restore/x', 'x'));
+    rt.served['/data'] = tar(
+      dir('data/'),
+      file('data/a', 'a'),
+      dir('data/.Stateguard-Restore/'),
+      file('data/.Stateguard-Restore/x', 'x'),
+    );
     const err = await snap(rt);
     expect((err as Error).message).toMatch(/\/data\/\.Stateguard-Restore exists: that name is reserved/);
     // it was stopped for the copy and started again
@@ -215,10 +374,20 @@ describe('snapshot refuses before anything stops', () => {
 
   it('nested data mounts: refused, naming both', async () => {
     const rt = setup();
-    const mod = moduleDecl('store', BACKUP, [{ volume: 'store-data', path: '/data' }, { volume: 'uploads', path: '/data/uploads' }], 'platform');
+    const mod = moduleDecl(
+      'store',
+      BACKUP,
+      [
+        { volume: 'store-data', path: '/data' },
+        { volume: 'uploads', path: '/data/uploads' },
+      ],
+      'platform',
+    );
     rt.containers[0]!.mounts = [MOUNT, { type: 'bind', source: '/srv/up', destination: '/data/uploads' }];
     const err = await snap(rt, mod);
-    expect((err as Error).message).toMatch(/'store-data' \(\/data, volume platform_store-data\) and 'uploads' \(\/data\/uploads, bind \/srv\/up\) overlap/);
+    expect((err as Error).message).toMatch(
+      /'store-data' \(\/data, volume platform_store-data\) and 'uploads' \(\/data\/uploads, bind \/srv\/up\) overlap/,
+    );
     expect(rt.callsTo('stop')).toEqual([]);
     expect(rt.callsTo('copyFrom')).toEqual([]);
   });
@@ -227,7 +396,13 @@ describe('snapshot refuses before anything stops', () => {
 describe('DockerCli: the engine side of the data-mount checks (scripted, no engine)', () => {
   it('listRunningContainers: one ps of every running container (no project filter) and one inspect', async () => {
     const inspect = [
-      { Id: 'a', Name: '/a', Config: { Labels: {} }, State: { Status: 'running' }, Mounts: [{ Type: 'bind', Source: '/srv', Destination: '/h' }] },
+      {
+        Id: 'a',
+        Name: '/a',
+        Config: { Labels: {} },
+        State: { Status: 'running' },
+        Mounts: [{ Type: 'bind', Source: '/srv', Destination: '/h' }],
+      },
       { Id: 'b', Name: '/b', Config: { Labels: {} }, State: { Status: 'exited' }, Mounts: [] },
       { Id: 'c', Name: '/c', Config: { Labels: {} }, State: { Status: 'paused' }, Mounts: [] },
     ];
@@ -236,23 +411,35 @@ describe('DockerCli: the engine side of the data-mount checks (scripted, no engi
       [/^docker inspect --type container a b c$/, ok(JSON.stringify(inspect))],
     ]);
     const got = await new DockerCli({ runner: s.runner, compose: 'v1', env: {} }).listRunningContainers();
-    expect(got.map((c) => [c.id, c.mounts.map((m) => m.source)])).toEqual([['a', ['/srv']], ['c', []]]);
+    expect(got.map((c) => [c.id, c.mounts.map((m) => m.source)])).toEqual([
+      ['a', ['/srv']],
+      ['c', []],
+    ]);
     expect(s.calls).toHaveLength(2);
   });
 
   it('existingPaths: docker cp per path; an existing path is cut off at its first bytes, a missing one is absent, anything else fails', async () => {
     const s = scripted([
-      [/^docker cp c1:\/a\/\.stateguard-restore -$/, (_a, opts) => {
-        // what spawnProcess does: the first bytes reach the sink, the gate rejects, the child is killed (125)
-        opts?.stdoutSink?.write(Buffer.from('tar header'));
-        return { code: 125, stdout: '', stderr: '(input aborted: the path exists)' };
-      }],
-      [/^docker cp c1:\/b\/\.stateguard-restore -$/, { code: 1, stdout: '', stderr: 'Error: Could not find the file /b/.stateguard-restore in container c1' }],
+      [
+        /^docker cp c1:\/a\/\.stateguard-restore -$/,
+        (_a, opts) => {
+          // what spawnProcess does: the first bytes reach the sink, the gate rejects, the child is killed (125)
+          opts?.stdoutSink?.write(Buffer.from('tar header'));
+          return { code: 125, stdout: '', stderr: '(input aborted: the path exists)' };
+        },
+      ],
+      [
+        /^docker cp c1:\/b\/\.stateguard-restore -$/,
+        { code: 1, stdout: '', stderr: 'Error: Could not find the file /b/.stateguard-restore in container c1' },
+      ],
       [/^docker cp c1:\/c -$/, ok('')],
       [/^docker cp c2:/, { code: 1, stdout: '', stderr: 'Error: No such container: c2' }],
     ]);
     const cli = new DockerCli({ runner: s.runner, compose: 'v1', env: {} });
-    expect(await cli.existingPaths('c1', ['/a/.stateguard-restore', '/b/.stateguard-restore', '/c'])).toEqual(['/a/.stateguard-restore', '/c']);
+    expect(await cli.existingPaths('c1', ['/a/.stateguard-restore', '/b/.stateguard-restore', '/c'])).toEqual([
+      '/a/.stateguard-restore',
+      '/c',
+    ]);
     expect(s.calls.every((c) => typeof c.opts?.feed === 'function' && c.opts.timeoutMs === 120_000)).toBe(true);
     await expect(cli.existingPaths('c2', ['/a'])).rejects.toBeInstanceOf(EnvironmentError);
   });

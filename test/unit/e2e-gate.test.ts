@@ -28,7 +28,11 @@ interface Run {
   runtime: FakeRuntime;
 }
 
-async function runGate(env: Record<string, string | undefined>, raw: Record<string, string | string[]>, inAction = false): Promise<Run> {
+async function runGate(
+  env: Record<string, string | undefined>,
+  raw: Record<string, string | string[]>,
+  inAction = false,
+): Promise<Run> {
   const logs: string[] = [];
   let rawOut = '';
   const secrets: string[] = [];
@@ -55,7 +59,14 @@ async function runGate(env: Record<string, string | undefined>, raw: Record<stri
 }
 
 function everythingPrinted(r: Run): string {
-  return JSON.stringify([r.result.text, r.result.json, r.result.outputs, r.result.summary, r.result.annotations, r.logs]);
+  return JSON.stringify([
+    r.result.text,
+    r.result.json,
+    r.result.outputs,
+    r.result.summary,
+    r.result.annotations,
+    r.logs,
+  ]);
 }
 
 type Vars = 'all-set' | 'one-missing' | 'one-empty' | 'one-blank' | 'none-set';
@@ -94,37 +105,73 @@ interface Case {
 function expected(sw: SwitchValue, vars: Vars, mode: 'optional' | 'required', cmdExit: number): Case {
   const base = { sw, vars, mode, cmdExit };
   if (AMBIGUOUS.includes(sw)) {
-    return { ...base, exit: 3, status: 'error', reason: 'invalid-input', ran: false, printed: /STAGING_E2E is set to a value that is neither on \(1, true\) nor off/ };
+    return {
+      ...base,
+      exit: 3,
+      status: 'error',
+      reason: 'invalid-input',
+      ran: false,
+      printed: /STAGING_E2E is set to a value that is neither on \(1, true\) nor off/,
+    };
   }
   if (OFF.includes(sw)) {
     const why = sw === undefined ? 'is not set' : sw === '' ? 'is empty' : 'is switched off';
     return {
-      ...base, exit: mode === 'required' ? 1 : 0, status: 'skipped', reason: mode === 'required' ? 'e2e-skipped' : '', ran: false,
+      ...base,
+      exit: mode === 'required' ? 1 : 0,
+      status: 'skipped',
+      reason: mode === 'required' ? 'e2e-skipped' : '',
+      ran: false,
       printed: new RegExp(`^e2e gate SKIPPED: the e2e gate did not run: STAGING_E2E ${why}`),
     };
   }
   if (MISSING[vars].length > 0) {
     return {
-      ...base, exit: mode === 'required' ? 1 : 0, status: 'skipped', reason: mode === 'required' ? 'e2e-skipped' : '', ran: false,
-      printed: new RegExp(`did not run: STAGING_E2E is on, but \\d required variables? (is|are) missing or empty: ${MISSING[vars].join(', ')}\\.`),
+      ...base,
+      exit: mode === 'required' ? 1 : 0,
+      status: 'skipped',
+      reason: mode === 'required' ? 'e2e-skipped' : '',
+      ran: false,
+      printed: new RegExp(
+        `did not run: STAGING_E2E is on, but \\d required variables? (is|are) missing or empty: ${MISSING[vars].join(', ')}\\.`,
+      ),
     };
   }
   return cmdExit === 0
-    ? { ...base, exit: 0, status: 'passed', reason: '', ran: true, printed: /^e2e gate PASSED: the e2e command \(.*\) exited 0/ }
-    : { ...base, exit: 1, status: 'failed', reason: 'e2e-failed', ran: true, printed: new RegExp(`^e2e gate FAILED: the e2e command \\(.*\\) exited ${cmdExit}`) };
+    ? {
+        ...base,
+        exit: 0,
+        status: 'passed',
+        reason: '',
+        ran: true,
+        printed: /^e2e gate PASSED: the e2e command \(.*\) exited 0/,
+      }
+    : {
+        ...base,
+        exit: 1,
+        status: 'failed',
+        reason: 'e2e-failed',
+        ran: true,
+        printed: new RegExp(`^e2e gate FAILED: the e2e command \\(.*\\) exited ${cmdExit}`),
+      };
 }
 
 const MATRIX: Case[] = [];
 for (const sw of [...OFF, ...ON, ...AMBIGUOUS]) {
   for (const vars of Object.keys(VARS) as Vars[]) {
     for (const mode of ['optional', 'required'] as const) {
-      for (const cmdExit of ON.includes(sw) && vars === 'all-set' ? [0, 7] : [0]) MATRIX.push(expected(sw, vars, mode, cmdExit));
+      for (const cmdExit of ON.includes(sw) && vars === 'all-set' ? [0, 7] : [0])
+        MATRIX.push(expected(sw, vars, mode, cmdExit));
     }
   }
 }
 
 describe('e2e-gate: switch × variables × mode, through the command', () => {
-  it.each(MATRIX.map((c) => [`switch=${JSON.stringify(c.sw)} vars=${c.vars} mode=${c.mode} cmd exits ${c.cmdExit}`, c] as const))('%s', async (_name, c) => {
+  it.each(
+    MATRIX.map(
+      (c) => [`switch=${JSON.stringify(c.sw)} vars=${c.vars} mode=${c.mode} cmd exits ${c.cmdExit}`, c] as const,
+    ),
+  )('%s', async (_name, c) => {
     const env = { ...VARS[c.vars], ...(c.sw === undefined ? {} : { STAGING_E2E: c.sw }) };
     const r = await runGate(env, { require: ['E2E_TOKEN', 'E2E_URL'], mode: c.mode, command: cmd(c.cmdExit) });
     expect(r.result.exitCode).toBe(c.exit);
@@ -149,8 +196,17 @@ describe('e2e-gate: switch × variables × mode, through the command', () => {
 
   it('skipping loudly: a notice annotation (optional) or an error annotation (required), and a summary line saying why', async () => {
     const off = await runGate({}, { command: cmd(0) });
-    expect(off.result.annotations).toEqual([expect.objectContaining({ level: 'notice', message: expect.stringMatching(/^the e2e gate did not run: STAGING_E2E is not set; set STAGING_E2E=1 \(or true\) to run it\./) })]);
-    expect(off.result.summary).toMatch(/^### stateguard e2e-gate: skipped\n\nthe e2e gate did not run: STAGING_E2E is not set/);
+    expect(off.result.annotations).toEqual([
+      expect.objectContaining({
+        level: 'notice',
+        message: expect.stringMatching(
+          /^the e2e gate did not run: STAGING_E2E is not set; set STAGING_E2E=1 \(or true\) to run it\./,
+        ),
+      }),
+    ]);
+    expect(off.result.summary).toMatch(
+      /^### stateguard e2e-gate: skipped\n\nthe e2e gate did not run: STAGING_E2E is not set/,
+    );
     const req = await runGate({}, { command: cmd(0), mode: 'required' });
     expect(req.result.annotations?.[0]?.level).toBe('error');
     expect(req.result.text).toContain('mode is required, so a skip fails the gate');
@@ -172,14 +228,21 @@ describe('e2e-gate: switch × variables × mode, through the command', () => {
   });
 
   it('true/false/null values are not registered as secrets (masking them would corrupt the JSON document)', async () => {
-    const r = await runGate({ STAGING_E2E: 'true', FLAG: 'true', OTHER: 'null' }, { require: ['FLAG', 'OTHER'], command: cmd(0) });
+    const r = await runGate(
+      { STAGING_E2E: 'true', FLAG: 'true', OTHER: 'null' },
+      { require: ['FLAG', 'OTHER'], command: cmd(0) },
+    );
     expect(r.secrets).toEqual([]);
     expect(r.result.outputs.status).toBe('passed');
   });
 
   it('the command gets the environment and its arguments verbatim (no shell, empty and multi-line arguments kept)', async () => {
-    const script = "console.log(JSON.stringify({ args: process.argv.slice(1), token: process.env.E2E_TOKEN === 's3cr3t-VALUE-xyz' }))";
-    const r = await runGate({ STAGING_E2E: '1', E2E_TOKEN: SECRET }, { require: 'E2E_TOKEN', command: [NODE, '-e', script, '', 'a b', '$HOME', 'x\ny'] });
+    const script =
+      "console.log(JSON.stringify({ args: process.argv.slice(1), token: process.env.E2E_TOKEN === 's3cr3t-VALUE-xyz' }))";
+    const r = await runGate(
+      { STAGING_E2E: '1', E2E_TOKEN: SECRET },
+      { require: 'E2E_TOKEN', command: [NODE, '-e', script, '', 'a b', '$HOME', 'x\ny'] },
+    );
     expect(r.result.exitCode).toBe(0);
     expect(JSON.parse(r.raw.trim())).toEqual({ args: ['', 'a b', '$HOME', 'x\ny'], token: true });
   });
@@ -209,7 +272,7 @@ describe('e2e-gate refuses a misconfigured gate before deciding anything', () =>
   });
 
   it.each([
-    ["npm test && echo done", /"&" unquoted/],
+    ['npm test && echo done', /"&" unquoted/],
     ["bash -c 'unclosed", /unbalanced single quote/],
     ['echo $E2E_TOKEN', /"\$" unquoted/],
   ])('action run %j is a user error naming the input', async (run, msg) => {
@@ -277,7 +340,9 @@ describe('gate decision (pure)', () => {
 
   it('an ambiguous switch is refused whatever the variables and mode', () => {
     for (const mode of ['optional', 'required'] as const) {
-      expect(decideGate({ switchName: 'S', switchState: { kind: 'ambiguous' }, missing: [], mode }).action).toBe('refuse');
+      expect(decideGate({ switchName: 'S', switchState: { kind: 'ambiguous' }, missing: [], mode }).action).toBe(
+        'refuse',
+      );
     }
   });
 });
@@ -299,7 +364,12 @@ describe('live output forwarding', () => {
 });
 
 describe('the gate run (src/probe/e2e-gate.ts) starts the command only through its process runner', () => {
-  function gateDeps(code: number): { deps: E2eGateDeps; spawned: { program: string; args: readonly string[]; opts: ExecOptions | undefined }[]; raw: string[]; secrets: string[] } {
+  function gateDeps(code: number): {
+    deps: E2eGateDeps;
+    spawned: { program: string; args: readonly string[]; opts: ExecOptions | undefined }[];
+    raw: string[];
+    secrets: string[];
+  } {
     const spawned: { program: string; args: readonly string[]; opts: ExecOptions | undefined }[] = [];
     const raw: string[] = [];
     const secrets: string[] = [];
@@ -319,7 +389,14 @@ describe('the gate run (src/probe/e2e-gate.ts) starts the command only through i
     return { deps, spawned, raw, secrets };
   }
   const request = (env: Record<string, string | undefined>): E2eGateRequest => ({
-    switchName: 'STAGING_E2E', required: ['E2E_TOKEN'], mode: 'optional', argv: [NODE, '--version'], probeModule: undefined, drill: undefined, cwd: process.cwd(), env,
+    switchName: 'STAGING_E2E',
+    required: ['E2E_TOKEN'],
+    mode: 'optional',
+    argv: [NODE, '--version'],
+    probeModule: undefined,
+    drill: undefined,
+    cwd: process.cwd(),
+    env,
   });
 
   it('a switch that is off never reaches the runner', async () => {
@@ -334,7 +411,11 @@ describe('the gate run (src/probe/e2e-gate.ts) starts the command only through i
     const { deps, spawned, raw, secrets } = gateDeps(4);
     const env = { STAGING_E2E: '1', E2E_TOKEN: SECRET };
     const o = await runE2eGate(request(env), deps);
-    expect(o).toMatchObject({ status: 'failed', failureReason: 'e2e-failed', command: { program: NODE, arguments: 1, exit_code: 4 } });
+    expect(o).toMatchObject({
+      status: 'failed',
+      failureReason: 'e2e-failed',
+      command: { program: NODE, arguments: 1, exit_code: 4 },
+    });
     expect(o.reason).toBe(`the e2e command (${NODE}) exited 4.`);
     expect(spawned).toHaveLength(1);
     expect(spawned[0]).toMatchObject({ program: NODE, args: ['--version'], opts: { cwd: process.cwd(), env } });
@@ -345,7 +426,8 @@ describe('the gate run (src/probe/e2e-gate.ts) starts the command only through i
 
 describe('e2e-gate through the CLI', () => {
   // The real CLI layer (test/support/commands.ts) with PATH, so the e2e command can be found.
-  const cli = (argv: string[], env: Record<string, string>) => cliRun(argv, new FakeRuntime(), { env: { PATH: process.env.PATH ?? '', ...env }, cwd: process.cwd() });
+  const cli = (argv: string[], env: Record<string, string>) =>
+    cliRun(argv, new FakeRuntime(), { env: { PATH: process.env.PATH ?? '', ...env }, cwd: process.cwd() });
 
   it.each([
     [{}, 'optional', 0, 'skipped', /e2e gate SKIPPED: the e2e gate did not run: STAGING_E2E is not set/],
@@ -355,7 +437,10 @@ describe('e2e-gate through the CLI', () => {
     [{ STAGING_E2E: '1' }, 'required', 1, 'skipped', /missing or empty: E2E_TOKEN\./],
     [{ STAGING_E2E: '1', E2E_TOKEN: SECRET }, 'optional', 0, 'passed', /e2e gate PASSED/],
   ])('env %j mode %s → exit %i, %s (text on stdout)', async (env, mode, exit, status, printed) => {
-    const r = await cli(['e2e-gate', '--require', 'E2E_TOKEN', '--mode', mode, '--', NODE, '-e', 'console.log(process.env.E2E_TOKEN)'], env);
+    const r = await cli(
+      ['e2e-gate', '--require', 'E2E_TOKEN', '--mode', mode, '--', NODE, '-e', 'console.log(process.env.E2E_TOKEN)'],
+      env,
+    );
     expect(r.code).toBe(exit);
     expect(exit === 3 ? r.stderr : r.stdout).toMatch(printed);
     expect(r.stdout + r.stderr).not.toContain(SECRET);
@@ -364,7 +449,10 @@ describe('e2e-gate through the CLI', () => {
   });
 
   it('--json prints one document { status, missing, reason, probe } and keeps human text on stderr', async () => {
-    const r = await cli(['e2e-gate', '--json', '--require', 'E2E_TOKEN', '--require', 'E2E_URL', '--', NODE, '-e', '0'], { STAGING_E2E: 'true', E2E_TOKEN: SECRET });
+    const r = await cli(
+      ['e2e-gate', '--json', '--require', 'E2E_TOKEN', '--require', 'E2E_URL', '--', NODE, '-e', '0'],
+      { STAGING_E2E: 'true', E2E_TOKEN: SECRET },
+    );
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.stdout);
     expect(doc).toMatchObject({ status: 'skipped', missing: ['E2E_URL'], probe: null, failure_reason: '' });
@@ -374,12 +462,28 @@ describe('e2e-gate through the CLI', () => {
   });
 
   it('a failing command is exit 1 with its exit code in the JSON, and the value it prints is masked', async () => {
-    const r = await cli(['e2e-gate', '--json', '--require', 'E2E_TOKEN', '--', NODE, '-e', 'console.error("token=" + process.env.E2E_TOKEN); process.exit(4)'], {
-      STAGING_E2E: '1',
-      E2E_TOKEN: SECRET,
-    });
+    const r = await cli(
+      [
+        'e2e-gate',
+        '--json',
+        '--require',
+        'E2E_TOKEN',
+        '--',
+        NODE,
+        '-e',
+        'console.error("token=" + process.env.E2E_TOKEN); process.exit(4)',
+      ],
+      {
+        STAGING_E2E: '1',
+        E2E_TOKEN: SECRET,
+      },
+    );
     expect(r.code).toBe(1);
-    expect(JSON.parse(r.stdout)).toMatchObject({ status: 'failed', failure_reason: 'e2e-failed', command: { exit_code: 4, arguments: 2 } });
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      status: 'failed',
+      failure_reason: 'e2e-failed',
+      command: { exit_code: 4, arguments: 2 },
+    });
     expect(r.stderr).toContain('token=***');
     expect(r.stdout + r.stderr).not.toContain(SECRET);
   });
@@ -387,6 +491,11 @@ describe('e2e-gate through the CLI', () => {
   it('an error still yields one JSON document with status error', async () => {
     const r = await cli(['e2e-gate', '--json', '--switch', 'bad-name', '--', NODE], {});
     expect(r.code).toBe(3);
-    expect(JSON.parse(r.stdout)).toMatchObject({ status: 'error', failure_reason: 'invalid-input', probe: null, missing: [] });
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      status: 'error',
+      failure_reason: 'invalid-input',
+      probe: null,
+      missing: [],
+    });
   });
 });

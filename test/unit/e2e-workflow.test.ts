@@ -10,7 +10,13 @@ import { splitShellWords } from '../../src/probe/shell-words.js';
 import { REPO } from '../support/runner.js';
 
 const FILE = path.join(REPO, 'workflows/staging-e2e.yml');
-interface Step { uses?: string; run?: string; with?: Record<string, string>; env?: Record<string, string>; 'continue-on-error'?: unknown }
+interface Step {
+  uses?: string;
+  run?: string;
+  with?: Record<string, string>;
+  env?: Record<string, string>;
+  'continue-on-error'?: unknown;
+}
 const doc = parse(readFileSync(FILE, 'utf8')) as {
   on: Record<string, unknown>;
   permissions: Record<string, string>;
@@ -22,7 +28,12 @@ const gate = steps.find((s) => s.uses?.includes('/actions/e2e-gate@'))!;
 describe('workflows/staging-e2e.yml', () => {
   it('lints clean with stateguard lint-workflows (no errors, no warnings)', async () => {
     let out = '';
-    const code = await runCli(['lint-workflows', '--format', 'json', FILE], { stdout: (t) => (out += t), stderr: () => undefined, env: {}, cwd: REPO });
+    const code = await runCli(['lint-workflows', '--format', 'json', FILE], {
+      stdout: (t) => (out += t),
+      stderr: () => undefined,
+      env: {},
+      cwd: REPO,
+    });
     expect(JSON.parse(out).problems).toEqual([]);
     expect(code).toBe(0);
   });
@@ -43,7 +54,10 @@ describe('workflows/staging-e2e.yml', () => {
     for (const k of Object.keys(gate.with ?? {})) expect(names).toContain(k);
     expect(splitShellWords(gate.with!.run!)).toEqual(['npm', 'run', 'e2e', '--silent']);
     // every required name reaches the step through env:, so the gate can see it
-    const required = gate.with!.require!.split('\n').map((l) => l.trim()).filter(Boolean);
+    const required = gate
+      .with!.require!.split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean);
     for (const n of [gate.with!.switch!, ...required]) expect(Object.keys(gate.env ?? {})).toContain(n);
   });
 });

@@ -49,25 +49,42 @@ describe('confirm is compared exactly in the action, as on the CLI (docs/archite
     ['a trailing newline (a block scalar)', 'BACKUP_DONE\n'],
     ['a tab', '\tBACKUP_DONE'],
   ];
-  it.each(confirms)('guard action: confirm with %s is blocked (confirm-mismatch), not trimmed into a match', async (_label, confirm) => {
-    const b = backup();
-    const r = await action(
-      'guard',
-      { root: ROOT, module: 'store-init', 'allow-stateful': 'true', 'backup-ref': b.file, 'backup-root': b.root, confirm },
-      engine(),
-    );
-    expect(r.outputs.decision).toBe('blocked');
-    expect(r.outputs['failure-reason']).toBe('confirm-mismatch');
-    expect(r.code).toBe(1);
-    expect(r.failed).toHaveLength(1);
-    expect(JSON.parse(r.outputs.reasons!)[0].message).toContain('surrounding whitespace');
-  });
+  it.each(confirms)(
+    'guard action: confirm with %s is blocked (confirm-mismatch), not trimmed into a match',
+    async (_label, confirm) => {
+      const b = backup();
+      const r = await action(
+        'guard',
+        {
+          root: ROOT,
+          module: 'store-init',
+          'allow-stateful': 'true',
+          'backup-ref': b.file,
+          'backup-root': b.root,
+          confirm,
+        },
+        engine(),
+      );
+      expect(r.outputs.decision).toBe('blocked');
+      expect(r.outputs['failure-reason']).toBe('confirm-mismatch');
+      expect(r.code).toBe(1);
+      expect(r.failed).toHaveLength(1);
+      expect(JSON.parse(r.outputs.reasons!)[0].message).toContain('surrounding whitespace');
+    },
+  );
 
   it('guard action: the exact token with the same inputs is allowed (the block above is about whitespace only)', async () => {
     const b = backup();
     const r = await action(
       'guard',
-      { root: ROOT, module: 'store-init', 'allow-stateful': 'true', 'backup-ref': b.file, 'backup-root': b.root, confirm: 'BACKUP_DONE' },
+      {
+        root: ROOT,
+        module: 'store-init',
+        'allow-stateful': 'true',
+        'backup-ref': b.file,
+        'backup-root': b.root,
+        confirm: 'BACKUP_DONE',
+      },
       engine(),
     );
     expect(r.outputs).toMatchObject({ decision: 'allowed', 'failure-reason': '' });
@@ -79,7 +96,14 @@ describe('confirm is compared exactly in the action, as on the CLI (docs/archite
     const rt = engine();
     const r = await action(
       'apply',
-      { root: ROOT, module: 'store-init', 'allow-stateful': 'true', 'backup-ref': b.file, 'backup-root': b.root, confirm: ' BACKUP_DONE ' },
+      {
+        root: ROOT,
+        module: 'store-init',
+        'allow-stateful': 'true',
+        'backup-ref': b.file,
+        'backup-root': b.root,
+        confirm: ' BACKUP_DONE ',
+      },
       rt,
     );
     expect(r.outputs.status).toBe('blocked');
@@ -96,7 +120,23 @@ describe('a blank confirm token never matches', () => {
   ])('CLI: --confirm-token of %s with the same --confirm is blocked (confirm-mismatch)', async (_label, token) => {
     const b = backup();
     const r = await cli(
-      ['guard', '--root', ROOT, '--json', '--module', 'store-init', '--allow-stateful', '--backup-ref', b.file, '--backup-root', b.root, '--confirm-token', token, '--confirm', token],
+      [
+        'guard',
+        '--root',
+        ROOT,
+        '--json',
+        '--module',
+        'store-init',
+        '--allow-stateful',
+        '--backup-ref',
+        b.file,
+        '--backup-root',
+        b.root,
+        '--confirm-token',
+        token,
+        '--confirm',
+        token,
+      ],
       engine(),
     );
     const json = JSON.parse(r.stdout) as { decision: string; failure_reason: string };
@@ -132,7 +172,13 @@ describe("CLI: '--help' as the value of a flag is not a request for help", () =>
 
 describe('action: an exit code that is not a known "yes" fails the step', () => {
   const result = (exitCode: unknown): CommandResult =>
-    ({ exitCode, json: {}, text: 'guard store-init: ???', outputs: { decision: '' }, annotations: [] }) as unknown as CommandResult;
+    ({
+      exitCode,
+      json: {},
+      text: 'guard store-init: ???',
+      outputs: { decision: '' },
+      annotations: [],
+    }) as unknown as CommandResult;
   it.each([
     ['undefined', undefined, 3],
     ['NaN', Number.NaN, 3],
@@ -173,14 +219,18 @@ describe('CLI: the process exit status is one of the documented codes', () => {
 });
 
 describe('values that could only come from code or from compose still fail closed', () => {
-  it.each([Number.NaN, 0, -1, Number.POSITIVE_INFINITY])('max_age_hours %p accepts no backup, however fresh', (maxAge) => {
-    const now = new Date('2026-11-23T12:00:00Z');
-    const v = checkArchiveName(`store-${formatStamp(now)}.tar.gz`, ['store'], maxAge, now);
-    expect(v.problems.map((p) => p.code)).toContain('too-old');
-  });
+  it.each([Number.NaN, 0, -1, Number.POSITIVE_INFINITY])(
+    'max_age_hours %p accepts no backup, however fresh',
+    (maxAge) => {
+      const now = new Date('2026-11-23T12:00:00Z');
+      const v = checkArchiveName(`store-${formatStamp(now)}.tar.gz`, ['store'], maxAge, now);
+      expect(v.problems.map((p) => p.code)).toContain('too-old');
+    },
+  );
 
   it('a rendered compose config that is not YAML is refused without quoting it (it may hold env values)', () => {
-    const rendered = 'services:\n  db:\n    environment:\n      DB_PASSWORD: hunter2-secret-value\n    image: [unclosed\n';
+    const rendered =
+      'services:\n  db:\n    environment:\n      DB_PASSWORD: hunter2-secret-value\n    image: [unclosed\n';
     expect(() => parseRenderedConfig(rendered)).toThrow(/not valid YAML/);
     try {
       parseRenderedConfig(rendered);

@@ -30,10 +30,17 @@ describe('generated files match the one input definition', () => {
   it.each(Object.keys(COMMANDS))('actions/%s/action.yml', (name) => {
     const spec = COMMANDS[name as keyof typeof COMMANDS];
     expect(read(`actions/${name}/action.yml`)).toBe(commandActionYaml(name, spec));
-    const yml = parse(read(`actions/${name}/action.yml`)) as { inputs: Record<string, { default?: string; required: boolean }>; runs: { using: string } };
+    const yml = parse(read(`actions/${name}/action.yml`)) as {
+      inputs: Record<string, { default?: string; required: boolean }>;
+      runs: { using: string };
+    };
     expect(yml.runs.using).toBe('node24');
     // Every declared input is one the command's parser reads, and every input it reads is declared.
-    expect(Object.keys(yml.inputs).sort()).toEqual(actionInputs(spec as never).map((d) => d.name).sort());
+    expect(Object.keys(yml.inputs).sort()).toEqual(
+      actionInputs(spec as never)
+        .map((d) => d.name)
+        .sort(),
+    );
   });
 
   it('root action.yml', () => {
@@ -61,7 +68,8 @@ describe('generated files match the one input definition', () => {
     const readme = read('README.md');
     expect(readme).toBe(readmeWithTables(readme, COMMANDS, FAILURE_REASONS, COMPOSITES));
     expect(readme).toContain('<!-- generated:failure-reasons -->\n| failure-reason |');
-    for (const name of [...Object.keys(COMMANDS), ...Object.keys(COMPOSITES)]) expect(readme).toContain(`<!-- generated:${name} -->\n| input |`);
+    for (const name of [...Object.keys(COMMANDS), ...Object.keys(COMPOSITES)])
+      expect(readme).toContain(`<!-- generated:${name} -->\n| input |`);
   });
 
   it('schema/module.schema.md', () => {
@@ -74,12 +82,16 @@ interface CompositeYaml {
   runs: { using: string; steps: Array<{ id: string; if?: string; run: string; env: Record<string, string> }> };
 }
 
-describe('actions/stateful-apply: every step gets exactly its command\'s inputs, only through env', () => {
+describe("actions/stateful-apply: every step gets exactly its command's inputs, only through env", () => {
   const yml = parse(read('actions/stateful-apply/action.yml')) as CompositeYaml;
   const envName = (n: string): string => `INPUT_${n.toUpperCase().replace(/-/g, '_')}`;
   it.each(statefulApplyComposite.steps.map((s) => [s.id, s.command] as const))('step %s (%s)', (id, command) => {
     const step = yml.runs.steps.find((s) => s.id === id)!;
-    expect(Object.keys(step.env).sort()).toEqual(actionInputs(COMMANDS[command] as never).map((d) => envName(d.name)).sort());
+    expect(Object.keys(step.env).sort()).toEqual(
+      actionInputs(COMMANDS[command] as never)
+        .map((d) => envName(d.name))
+        .sort(),
+    );
     // never interpolated into the script (an input could carry shell syntax)
     expect(step.run).toBe(`node "$GITHUB_ACTION_PATH/../../dist/actions/${command}.js"`);
   });
@@ -91,37 +103,64 @@ describe('actions/stateful-apply: every step gets exactly its command\'s inputs,
       ['guard', '${{ !cancelled() }}'],
       ['apply', undefined],
     ]);
-    expect(yml.runs.steps[2]!.env.INPUT_EXPECTED_PLAN_HASH).toBe('${{ inputs.expected-plan-hash || steps.guard.outputs.plan-hash }}');
+    expect(yml.runs.steps[2]!.env.INPUT_EXPECTED_PLAN_HASH).toBe(
+      '${{ inputs.expected-plan-hash || steps.guard.outputs.plan-hash }}',
+    );
   });
 
   // What the composite requires and defaults to is what its commands declare (plus its own required
   // list): the one definition, not a copy.
   it.each(Object.entries(yml.inputs))('input %s', (name, input) => {
-    const defs = statefulApplyComposite.steps.flatMap((s) => actionInputs(COMMANDS[s.command] as never).filter((d) => d.name === name));
+    const defs = statefulApplyComposite.steps.flatMap((s) =>
+      actionInputs(COMMANDS[s.command] as never).filter((d) => d.name === name),
+    );
     expect(defs.length).toBeGreaterThan(0);
     expect(input.default).toBe(defs[0]!.default);
-    expect(input.required).toBe(defs.some((d) => d.required === true) || statefulApplyComposite.required.includes(name));
+    expect(input.required).toBe(
+      defs.some((d) => d.required === true) || statefulApplyComposite.required.includes(name),
+    );
   });
 });
 
 describe('the composite generator refuses a definition it cannot resolve (the build stops)', () => {
   const base = statefulApplyComposite;
   const cases: Array<[string, CompositeSpec, RegExp]> = [
-    ['a step naming no command', { ...base, steps: [{ id: 'x', command: 'nope' as never }] }, /step 'x' names no command 'nope'/],
-    ['an env expression for an input the command does not read', { ...base, steps: [{ id: 'verify', command: 'verify-backup', env: { confirm: 'x' } }] }, /does not read/],
+    [
+      'a step naming no command',
+      { ...base, steps: [{ id: 'x', command: 'nope' as never }] },
+      /step 'x' names no command 'nope'/,
+    ],
+    [
+      'an env expression for an input the command does not read',
+      { ...base, steps: [{ id: 'verify', command: 'verify-backup', env: { confirm: 'x' } }] },
+      /does not read/,
+    ],
     ['a required input no step reads', { ...base, required: ['nope'] }, /required input 'nope' is read by no step/],
     ['a note on an input no step reads', { ...base, notes: { nope: 'x' } }, /a note on input 'nope'/],
-    ['an output from a step that does not exist', { ...base, outputs: [{ name: 'status', from: ['nope'] }] }, /reads no step 'nope'/],
-    ['an output the step\'s command does not have', { ...base, outputs: [{ name: 'decision', from: ['apply'] }] }, /apply has no such output/],
+    [
+      'an output from a step that does not exist',
+      { ...base, outputs: [{ name: 'status', from: ['nope'] }] },
+      /reads no step 'nope'/,
+    ],
+    [
+      "an output the step's command does not have",
+      { ...base, outputs: [{ name: 'decision', from: ['apply'] }] },
+      /apply has no such output/,
+    ],
   ];
   it.each(cases)('%s', (_name, composite, message) => {
     expect(() => compositeInterface(composite, COMMANDS as never)).toThrow(message);
   });
 
-  it('steps that disagree on an input\'s default (one value reaches both)', () => {
+  it("steps that disagree on an input's default (one value reaches both)", () => {
     const guard = COMMANDS.guard;
-    const other = { ...guard, inputs: guard.inputs.map((d) => (d.name === 'confirm-token' ? { ...d, default: 'OTHER' } : d)) };
-    expect(() => compositeInterface(base, { ...COMMANDS, guard: other })).toThrow(/input 'confirm-token': guard defaults to "OTHER", apply to "BACKUP_DONE"/);
+    const other = {
+      ...guard,
+      inputs: guard.inputs.map((d) => (d.name === 'confirm-token' ? { ...d, default: 'OTHER' } : d)),
+    };
+    expect(() => compositeInterface(base, { ...COMMANDS, guard: other })).toThrow(
+      /input 'confirm-token': guard defaults to "OTHER", apply to "BACKUP_DONE"/,
+    );
   });
 });
 
@@ -137,10 +176,13 @@ describe('every declared input is read by its command', () => {
     if (/guardRequest\(opts\b/.test(source) && name !== 'guard') source += read('src/commands/guard.ts');
     // Handing `opts` to loadValidModules reads root and modules only if loadValidModules reads them:
     // its body is searched too (it used to count as read without looking).
-    if (/loadValidModules\(opts\b/.test(source)) source += /export async function loadValidModules[\s\S]*?\n}\n/.exec(read('src/commands/common.ts'))![0];
+    if (/loadValidModules\(opts\b/.test(source))
+      source += /export async function loadValidModules[\s\S]*?\n}\n/.exec(read('src/commands/common.ts'))![0];
     // `opts.<name>`, or destructured from opts: the old pattern also counted `set.modules` and an
     // object key `modules:` (a write) as reading the input.
-    expect(source).toMatch(new RegExp(`\\bopts\\.${camel(input)}\\b|\\{[^}]*\\b${camel(input)}\\b[^}]*\\}\\s*=\\s*opts\\b`));
+    expect(source).toMatch(
+      new RegExp(`\\bopts\\.${camel(input)}\\b|\\{[^}]*\\b${camel(input)}\\b[^}]*\\}\\s*=\\s*opts\\b`),
+    );
   });
 
   // `json` is a CLI-only input read by the CLI layer, so it is checked by behaviour: with --json every
@@ -149,12 +191,15 @@ describe('every declared input is read by its command', () => {
   const jsonCommands = cases.filter(([, input]) => input === 'json').map(([name]) => name);
   const empty = mkdtempSync(path.join(tmpdir(), 'sg-json-'));
   afterAll(() => rmSync(empty, { recursive: true, force: true }));
-  it.each(jsonCommands)('%s reads json (the CLI prints one JSON document, and none with --json false)', async (name) => {
-    const on = await cliRun([name, '--json'], new FakeRuntime(), { cwd: empty });
-    expect(() => JSON.parse(on.stdout)).not.toThrow();
-    const off = await cliRun([name, '--json', 'false'], new FakeRuntime(), { cwd: empty });
-    expect(() => JSON.parse(off.stdout)).toThrow();
-  });
+  it.each(jsonCommands)(
+    '%s reads json (the CLI prints one JSON document, and none with --json false)',
+    async (name) => {
+      const on = await cliRun([name, '--json'], new FakeRuntime(), { cwd: empty });
+      expect(() => JSON.parse(on.stdout)).not.toThrow();
+      const off = await cliRun([name, '--json', 'false'], new FakeRuntime(), { cwd: empty });
+      expect(() => JSON.parse(off.stdout)).toThrow();
+    },
+  );
 });
 
 describe('nothing but the action layer reads inputs', () => {
@@ -177,12 +222,19 @@ describe('nothing but the action layer reads inputs', () => {
       .filter((l) => !/^\s*(\/\/|\/\*|\*)/.test(l))
       .join('\n');
   it.each(files.filter((f) => f !== 'src/action.ts'))('%s', (file) => {
-    expect(code(read(file))).not.toMatch(/getInput|getBooleanInput|getMultilineInput|INPUT_|inputEnvName|readActionInputs/);
+    expect(code(read(file))).not.toMatch(
+      /getInput|getBooleanInput|getMultilineInput|INPUT_|inputEnvName|readActionInputs/,
+    );
   });
 
   it('the pattern catches every spelling (and src/action.ts itself)', () => {
     const pattern = /getInput|getBooleanInput|getMultilineInput|INPUT_|inputEnvName|readActionInputs/;
-    for (const spelling of ['ctx.env?.INPUT_MODULE', "const k = 'INPUT_' + n; env[k]", 'env[inputEnvName(def.name)]', "process.env['INPUT_X']"]) {
+    for (const spelling of [
+      'ctx.env?.INPUT_MODULE',
+      "const k = 'INPUT_' + n; env[k]",
+      'env[inputEnvName(def.name)]',
+      "process.env['INPUT_X']",
+    ]) {
       expect(code(spelling)).toMatch(pattern);
     }
     expect(code(read('src/action.ts'))).toMatch(pattern);

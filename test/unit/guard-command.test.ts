@@ -26,8 +26,23 @@ describe('stateguard guard (CLI, fresh plan over a fake engine)', () => {
   it('a failed one-shot without consent: exit 1, blocked, every reason, docs/architecture.md §4 JSON shape', async () => {
     const r = await guard(['--module', 'store-init'], engine(1));
     expect(r.code).toBe(1);
-    expect(Object.keys(r.json).sort()).toEqual(['applied_by', 'backup', 'decision', 'drift_keys', 'failure_reason', 'how_applied', 'module', 'plan_hash', 'reasons']);
-    expect(r.json).toMatchObject({ module: 'store-init', decision: 'blocked', drift_keys: ['container.state.exited_success'], failure_reason: 'not-allowed' });
+    expect(Object.keys(r.json).sort()).toEqual([
+      'applied_by',
+      'backup',
+      'decision',
+      'drift_keys',
+      'failure_reason',
+      'how_applied',
+      'module',
+      'plan_hash',
+      'reasons',
+    ]);
+    expect(r.json).toMatchObject({
+      module: 'store-init',
+      decision: 'blocked',
+      drift_keys: ['container.state.exited_success'],
+      failure_reason: 'not-allowed',
+    });
     expect((r.json.reasons as Array<{ code: string; input: string }>).map((x) => [x.code, x.input])).toEqual([
       ['not-allowed', 'allow-stateful'],
       ['backup-rejected', 'backup-ref'],
@@ -48,8 +63,25 @@ describe('stateguard guard (CLI, fresh plan over a fake engine)', () => {
     const backups = tempRepo({ [name]: await tinyArchive() });
     const file = path.join(backups, name);
     addManifestToFile(file, { project: 'platform', service: 'store' });
-    const r = await guard(['--module', 'store-init', '--allow-stateful', '--confirm', 'BACKUP_DONE', '--backup-ref', file, '--backup-root', backups], engine(1));
-    expect(r.json).toMatchObject({ decision: 'allowed', failure_reason: '', backup: { verified: true, matched_module: 'store' } });
+    const r = await guard(
+      [
+        '--module',
+        'store-init',
+        '--allow-stateful',
+        '--confirm',
+        'BACKUP_DONE',
+        '--backup-ref',
+        file,
+        '--backup-root',
+        backups,
+      ],
+      engine(1),
+    );
+    expect(r.json).toMatchObject({
+      decision: 'allowed',
+      failure_reason: '',
+      backup: { verified: true, matched_module: 'store' },
+    });
     expect(r.code).toBe(0);
   });
 

@@ -24,7 +24,13 @@ const TOKEN = 'BACKUP_DONE';
 
 function drift(key: DriftKey): DriftItem {
   return key === 'container.image'
-    ? { key, declared: 'stateguard/busybox:1.1.0', observed: 'stateguard/busybox:1.0.0', bump: 'minor', reason: 'reference-changed' }
+    ? {
+        key,
+        declared: 'stateguard/busybox:1.1.0',
+        observed: 'stateguard/busybox:1.0.0',
+        bump: 'minor',
+        reason: 'reference-changed',
+      }
     : { key, declared: 'x', observed: 'y' };
 }
 
@@ -92,7 +98,14 @@ const DRIFT_SETS: DriftKey[][] = [
 ];
 
 /** The rule as docs/architecture.md §4 states it, written independently of src/guard. */
-function oracle(cls: ModuleClass, state: ExpectedState, keys: DriftKey[], allow: AllowCase, confirm: ConfirmCase, backup: BackupCase) {
+function oracle(
+  cls: ModuleClass,
+  state: ExpectedState,
+  keys: DriftKey[],
+  allow: AllowCase,
+  confirm: ConfirmCase,
+  backup: BackupCase,
+) {
   const failed = new Set<FailureReason>();
   if (failed.size === 0 && keys.length === 0) return { decision: 'no-op', failed };
   if (failed.size === 0 && cls === 'stateless') return { decision: 'allowed', failed };
@@ -113,7 +126,8 @@ describe('guard decision table (every class × state × drift × input)', () => 
       for (const keys of DRIFT_SETS)
         for (const allow of [true, false] as AllowCase[])
           for (const confirm of Object.keys(CONFIRMS) as ConfirmCase[])
-            for (const backup of Object.keys(BACKUPS) as BackupCase[]) rows.push([cls, state, keys, allow, confirm, backup]);
+            for (const backup of Object.keys(BACKUPS) as BackupCase[])
+              rows.push([cls, state, keys, allow, confirm, backup]);
 
   it(`covers ${rows.length} combinations`, () => {
     expect(rows.length).toBe(3 * 2 * 8 * 2 * 6 * 4);
@@ -152,16 +166,20 @@ describe('guard decision table (every class × state × drift × input)', () => 
     for (const cls of ['stateful', 'sidecar'] as ModuleClass[]) {
       const allowedRows = rows.filter(([c, s, k, a, co, b]) => {
         if (c !== cls || k.length === 0) return false;
-        return decide({
-          module: { name: 'm', class: c, expectedState: s },
-          plan: plan('m', c, s, k),
-          allowStateful: allowValue(a),
-          confirm: CONFIRMS[co],
-          confirmToken: TOKEN,
-          backup: BACKUPS[b],
-        }).decision === 'allowed';
+        return (
+          decide({
+            module: { name: 'm', class: c, expectedState: s },
+            plan: plan('m', c, s, k),
+            allowStateful: allowValue(a),
+            confirm: CONFIRMS[co],
+            confirmToken: TOKEN,
+            backup: BACKUPS[b],
+          }).decision === 'allowed'
+        );
       });
-      expect(allowedRows).toEqual([[cls, 'exited-success', ['container.state.exited_success'], true, 'exact', 'verified']]);
+      expect(allowedRows).toEqual([
+        [cls, 'exited-success', ['container.state.exited_success'], true, 'exact', 'verified'],
+      ]);
     }
   });
 });
@@ -180,7 +198,11 @@ describe('guard: the cases operators meet', () => {
 
   it('the happy path: a pending re-run of a sidecar one-shot with every condition met is allowed', () => {
     const r = decide(base());
-    expect(r).toMatchObject({ decision: 'allowed', failure_reason: '', drift_keys: ['container.state.exited_success'] });
+    expect(r).toMatchObject({
+      decision: 'allowed',
+      failure_reason: '',
+      drift_keys: ['container.state.exited_success'],
+    });
     expect(r.backup?.verified).toBe(true);
   });
 
@@ -223,7 +245,9 @@ describe('guard: the cases operators meet', () => {
 
   it('a repo-specific token is honoured exactly and the default no longer matches', () => {
     expect(decide(base({ confirmToken: 'BACKUP_DONE_F3', confirm: 'BACKUP_DONE_F3' })).decision).toBe('allowed');
-    expect(decide(base({ confirmToken: 'BACKUP_DONE_F3', confirm: 'BACKUP_DONE' })).failure_reason).toBe('confirm-mismatch');
+    expect(decide(base({ confirmToken: 'BACKUP_DONE_F3', confirm: 'BACKUP_DONE' })).failure_reason).toBe(
+      'confirm-mismatch',
+    );
   });
 
   it('an empty confirm token never matches (not even an empty confirm)', () => {
@@ -233,7 +257,14 @@ describe('guard: the cases operators meet', () => {
   });
 
   it('an unverified backup is rejected with every problem code in the message', () => {
-    const r = decide(base({ backup: { ...UNVERIFIED, problems: [...UNVERIFIED.problems, { code: 'checksum-mismatch', message: 'sha256 differs' }] } }));
+    const r = decide(
+      base({
+        backup: {
+          ...UNVERIFIED,
+          problems: [...UNVERIFIED.problems, { code: 'checksum-mismatch', message: 'sha256 differs' }],
+        },
+      }),
+    );
     expect(r.failure_reason).toBe('backup-rejected');
     expect(r.reasons[0]!.message).toContain('too-old');
     expect(r.reasons[0]!.message).toContain('checksum-mismatch');
@@ -246,7 +277,11 @@ describe('guard: the cases operators meet', () => {
   });
 
   it('image drift on a sidecar one-shot is never applied, even with every input right', () => {
-    const r = decide(base({ plan: plan('store-init', 'sidecar', 'exited-success', ['container.state.exited_success', 'container.image']) }));
+    const r = decide(
+      base({
+        plan: plan('store-init', 'sidecar', 'exited-success', ['container.state.exited_success', 'container.image']),
+      }),
+    );
     expect(r).toMatchObject({ decision: 'blocked', failure_reason: 'drift-not-allowed' });
     expect(r.reasons[0]!.message).toContain('container.image');
   });
@@ -260,7 +295,14 @@ describe('guard: the cases operators meet', () => {
   });
 
   it('a stateful module in sync is a no-op even without allow/confirm/backup', () => {
-    const r = decide(base({ allowStateful: false, confirm: undefined, backup: undefined, plan: plan('store-init', 'sidecar', 'exited-success', []) }));
+    const r = decide(
+      base({
+        allowStateful: false,
+        confirm: undefined,
+        backup: undefined,
+        plan: plan('store-init', 'sidecar', 'exited-success', []),
+      }),
+    );
     expect(r).toMatchObject({ decision: 'no-op', reasons: [], failure_reason: '' });
   });
 
@@ -282,7 +324,11 @@ describe('guard: fail-closed paths', () => {
   const good = { allowStateful: true, confirm: TOKEN, confirmToken: TOKEN, backup: VERIFIED } as const;
 
   it.each([
-    ['docker unreachable', { error: 'Cannot reach the Docker engine via DOCKER_HOST=unix:///nope.sock', reason: 'docker-unavailable' }, 'docker-unavailable'],
+    [
+      'docker unreachable',
+      { error: 'Cannot reach the Docker engine via DOCKER_HOST=unix:///nope.sock', reason: 'docker-unavailable' },
+      'docker-unavailable',
+    ],
     ['compose cannot render', { error: 'compose could not render project', reason: 'compose-error' }, 'compose-error'],
     ['unexpected error', { error: 'boom', reason: 'internal' }, 'internal'],
     ['an error with a non-evaluation reason', { error: 'weird', reason: 'locked' }, 'internal'],
@@ -296,12 +342,29 @@ describe('guard: fail-closed paths', () => {
   });
 
   it('a plan error on a stateful module still lists every other failed condition', () => {
-    const r = decide({ module: sidecar, plan: { error: 'engine down', reason: 'docker-unavailable' }, allowStateful: false, confirm: 'x', confirmToken: TOKEN, backup: undefined });
-    expect(r.reasons.map((x) => x.code)).toEqual(['docker-unavailable', 'not-allowed', 'backup-rejected', 'confirm-mismatch']);
+    const r = decide({
+      module: sidecar,
+      plan: { error: 'engine down', reason: 'docker-unavailable' },
+      allowStateful: false,
+      confirm: 'x',
+      confirmToken: TOKEN,
+      backup: undefined,
+    });
+    expect(r.reasons.map((x) => x.code)).toEqual([
+      'docker-unavailable',
+      'not-allowed',
+      'backup-rejected',
+      'confirm-mismatch',
+    ]);
   });
 
   it('backup verification that errored is a rejection, not a pass', () => {
-    const r = decide({ ...good, module: sidecar, plan: plan('store-init', 'sidecar', 'exited-success', ['container.state.exited_success']), backup: BACKUP_ERROR });
+    const r = decide({
+      ...good,
+      module: sidecar,
+      plan: plan('store-init', 'sidecar', 'exited-success', ['container.state.exited_success']),
+      backup: BACKUP_ERROR,
+    });
     expect(r).toMatchObject({ decision: 'blocked', failure_reason: 'backup-rejected' });
     expect(r.reasons[0]!.message).toContain('EACCES');
   });
@@ -310,7 +373,10 @@ describe('guard: fail-closed paths', () => {
     ['of another module', (p) => ({ ...p, name: 'web' })],
     ['with another class', (p) => ({ ...p, class: 'stateless' })],
     ['with another expected state', (p) => ({ ...p, expected_state: 'running' })],
-    ['with an unknown drift key', (p) => ({ ...p, drift: [{ key: 'container.volumes' as DriftKey, declared: '', observed: '' }] })],
+    [
+      'with an unknown drift key',
+      (p) => ({ ...p, drift: [{ key: 'container.volumes' as DriftKey, declared: '', observed: '' }] }),
+    ],
     ['in_sync with drift', (p) => ({ ...p, in_sync: true })],
     ['drifted without drift items', (p) => ({ ...p, drift: [], in_sync: false })],
     ['without a drift list', (p) => ({ ...p, drift: undefined as unknown as DriftItem[] })],
@@ -344,21 +410,31 @@ describe('describeConfirmMismatch', () => {
 describe('a malformed allow-stateful never reaches the guard', () => {
   const ROOT = `${REPO}/examples/platform`;
   const rows = ['guard', 'apply'].flatMap((command) =>
-    ['yes', 'TRUE', 'True', '1', 'on', ' true', 'true '].flatMap((raw) => ['store-init', 'web'].map((module) => [command, raw, module] as const)),
+    ['yes', 'TRUE', 'True', '1', 'on', ' true', 'true '].flatMap((raw) =>
+      ['store-init', 'web'].map((module) => [command, raw, module] as const),
+    ),
   );
-  it.each(rows)('%s --allow-stateful %j on %s: exit 3, invalid-input, no engine call (CLI and action)', async (command, raw, module) => {
-    const viaCli = new FakeRuntime();
-    const cli = await cliRun([command, '--root', ROOT, '--module', module, `--allow-stateful=${raw}`, '--json'], viaCli);
-    expect(cli.code).toBe(3);
-    expect(JSON.parse(cli.stdout)).toMatchObject({ failure_reason: 'invalid-input' });
-    expect(cli.stderr).toContain(`--allow-stateful must be exactly 'true' or 'false', got ${JSON.stringify(raw)}`);
-    expect(viaCli.calls).toEqual([]);
+  it.each(rows)(
+    '%s --allow-stateful %j on %s: exit 3, invalid-input, no engine call (CLI and action)',
+    async (command, raw, module) => {
+      const viaCli = new FakeRuntime();
+      const cli = await cliRun(
+        [command, '--root', ROOT, '--module', module, `--allow-stateful=${raw}`, '--json'],
+        viaCli,
+      );
+      expect(cli.code).toBe(3);
+      expect(JSON.parse(cli.stdout)).toMatchObject({ failure_reason: 'invalid-input' });
+      expect(cli.stderr).toContain(`--allow-stateful must be exactly 'true' or 'false', got ${JSON.stringify(raw)}`);
+      expect(viaCli.calls).toEqual([]);
 
-    const viaAction = new FakeRuntime();
-    const action = await actionRun(command, { root: ROOT, module, 'allow-stateful': raw }, viaAction);
-    expect(action.code).toBe(3);
-    expect(action.outputs['failure-reason']).toBe('invalid-input');
-    expect(action.failed.join('\n')).toContain(`input 'allow-stateful' must be exactly 'true' or 'false', got ${JSON.stringify(raw)}`);
-    expect(viaAction.calls).toEqual([]);
-  });
+      const viaAction = new FakeRuntime();
+      const action = await actionRun(command, { root: ROOT, module, 'allow-stateful': raw }, viaAction);
+      expect(action.code).toBe(3);
+      expect(action.outputs['failure-reason']).toBe('invalid-input');
+      expect(action.failed.join('\n')).toContain(
+        `input 'allow-stateful' must be exactly 'true' or 'false', got ${JSON.stringify(raw)}`,
+      );
+      expect(viaAction.calls).toEqual([]);
+    },
+  );
 });

@@ -22,12 +22,19 @@ const ROOT = path.join(REPO, 'examples/platform');
 const platform = (): FakeRuntime => examplePlatform();
 
 describe('booleans are exactly true/false in the action layer too', () => {
-  it.each([' true', 'true ', 'true\n', '\ttrue', ' false'])('guard action refuses allow-stateful=%j as invalid input', async (value) => {
-    const r = await actionRun('guard', { root: ROOT, module: 'store-init', 'allow-stateful': value, confirm: 'BACKUP_DONE' }, platform());
-    expect(r.code).toBe(3);
-    expect(r.outputs['failure-reason']).toBe('invalid-input');
-    expect(r.outputs.decision).toBe('blocked');
-  });
+  it.each([' true', 'true ', 'true\n', '\ttrue', ' false'])(
+    'guard action refuses allow-stateful=%j as invalid input',
+    async (value) => {
+      const r = await actionRun(
+        'guard',
+        { root: ROOT, module: 'store-init', 'allow-stateful': value, confirm: 'BACKUP_DONE' },
+        platform(),
+      );
+      expect(r.code).toBe(3);
+      expect(r.outputs['failure-reason']).toBe('invalid-input');
+      expect(r.outputs.decision).toBe('blocked');
+    },
+  );
   it('an empty boolean input is "not given" (its default), not an error', async () => {
     const r = await actionRun('plan', { root: ROOT, comment: '', 'detailed-exitcode': '' }, platform());
     expect(r.code).toBe(0);
@@ -35,10 +42,16 @@ describe('booleans are exactly true/false in the action layer too', () => {
 });
 
 describe('secret names and URL credentials are masked', () => {
-  it.each(['DB_PWD', 'SMTP_PASS', 'MYSQL_ROOT_PASSWD', 'AWS_CREDENTIALS', 'BASIC_AUTH', 'SSH_PRIVATE', 'GH_TOKEN', 'API_KEY'])(
-    '%s looks secret',
-    (name) => expect(looksSecret(name)).toBe(true),
-  );
+  it.each([
+    'DB_PWD',
+    'SMTP_PASS',
+    'MYSQL_ROOT_PASSWD',
+    'AWS_CREDENTIALS',
+    'BASIC_AUTH',
+    'SSH_PRIVATE',
+    'GH_TOKEN',
+    'API_KEY',
+  ])('%s looks secret', (name) => expect(looksSecret(name)).toBe(true));
   it.each(['PATH', 'HOME', 'LANG', 'PORT', 'TZ'])('%s does not', (name) => expect(looksSecret(name)).toBe(false));
 
   it.each([
@@ -71,21 +84,28 @@ describe('a value compose interpolates from the runner environment reaches neith
   function repo(): string {
     return tempRepo({
       'compose.yaml': 'services:\n  web:\n    image: reg.example/x:${REGISTRY_PASSWORD}\n    restart: always\n',
-      'modules/web/module.yaml': moduleYaml('web', '  class: stateless\n  compose: { file: ../../compose.yaml, project: p, service: web }\n'),
+      'modules/web/module.yaml': moduleYaml(
+        'web',
+        '  class: stateless\n  compose: { file: ../../compose.yaml, project: p, service: web }\n',
+      ),
     });
   }
   function engine(): FakeRuntime {
     const rt = new FakeRuntime();
     // compose renders the interpolated value in place: the fake does what compose does
     rt.projects.p = { services: { web: { image: `reg.example/x:${SECRET}` } }, hashes: { web: 'h-web' } };
-    rt.containers.push(container({ project: 'p', service: 'web', id: 'web-1', imageRef: 'reg.example/x:old', configHash: 'h-old' }));
+    rt.containers.push(
+      container({ project: 'p', service: 'web', id: 'web-1', imageRef: 'reg.example/x:old', configHash: 'h-old' }),
+    );
     return rt;
   }
 
   it('CLI: --json, text and the --out file carry no trace of it', async () => {
     const root = repo();
     const out = path.join(root, 'plan.json');
-    const r = await cliRun(['plan', '--root', root, '--json', '--out', out], engine(), { env: { REGISTRY_PASSWORD: SECRET } });
+    const r = await cliRun(['plan', '--root', root, '--json', '--out', out], engine(), {
+      env: { REGISTRY_PASSWORD: SECRET },
+    });
     expect(r.code).toBe(0);
     expect(r.stdout + r.stderr).not.toContain(SECRET);
     const file = readFileSync(out, 'utf8');
@@ -97,7 +117,10 @@ describe('a value compose interpolates from the runner environment reaches neith
     const withDotEnv = tempRepo({
       'compose.yaml': 'services:\n  web:\n    image: reg.example/x:${REGISTRY_PASSWORD}\n',
       '.env': `# registry\nREGISTRY_PASSWORD="${SECRET}"\n`,
-      'modules/web/module.yaml': moduleYaml('web', '  class: stateless\n  compose: { file: ../../compose.yaml, project: p, service: web }\n'),
+      'modules/web/module.yaml': moduleYaml(
+        'web',
+        '  class: stateless\n  compose: { file: ../../compose.yaml, project: p, service: web }\n',
+      ),
     });
     const r = await cliRun(['plan', '--root', withDotEnv, '--json'], engine());
     expect(r.stdout + r.stderr).not.toContain(SECRET);
@@ -105,12 +128,19 @@ describe('a value compose interpolates from the runner environment reaches neith
 
   it.each([
     ['an include:d file', 'include:\n  - db/compose.yaml\nservices:\n  other:\n    image: x:1\n', 'db/compose.yaml'],
-    ['the file a service extends', 'services:\n  web:\n    extends: { file: base/web.yaml, service: web }\n', 'base/web.yaml'],
+    [
+      'the file a service extends',
+      'services:\n  web:\n    extends: { file: base/web.yaml, service: web }\n',
+      'base/web.yaml',
+    ],
   ])('also when only %s refers to it (compose reads that file too)', async (_label, main, other) => {
     const root = tempRepo({
       'compose.yaml': main,
       [other]: 'services:\n  web:\n    image: reg.example/x:${REGISTRY_PASSWORD}\n',
-      'modules/web/module.yaml': moduleYaml('web', '  class: stateless\n  compose: { file: ../../compose.yaml, project: p, service: web }\n'),
+      'modules/web/module.yaml': moduleYaml(
+        'web',
+        '  class: stateless\n  compose: { file: ../../compose.yaml, project: p, service: web }\n',
+      ),
     });
     const r = await cliRun(['plan', '--root', root, '--json'], engine(), { env: { REGISTRY_PASSWORD: SECRET } });
     expect(r.stdout).toContain('reg.example/x:***');
@@ -138,7 +168,12 @@ describe('a value compose interpolates from the runner environment reaches neith
       const posted = api.bodies.join('\n');
       expect(posted).toContain('reg.example/x:***');
       expect(posted).not.toContain(SECRET);
-      const everything = [...r.logs, ...r.summaries, ...Object.values(r.outputs), readFileSync(r.outputs['plan-json']!, 'utf8')].join('\n');
+      const everything = [
+        ...r.logs,
+        ...r.summaries,
+        ...Object.values(r.outputs),
+        readFileSync(r.outputs['plan-json']!, 'utf8'),
+      ].join('\n');
       expect(everything).not.toContain(SECRET);
     } finally {
       await api.close();
@@ -152,7 +187,9 @@ describe('deeply nested YAML is a clear problem, not a crash', () => {
     ['flow mappings', `${'{a: '.repeat(20000)}1${'}'.repeat(20000)}`],
     ['block mappings', Array.from({ length: 1000 }, (_, i) => `${' '.repeat(i)}k:`).join('\n') + ' 1'],
   ])('%s', (_label, body) => {
-    const root = tempRepo({ 'modules/deep/module.yaml': `apiVersion: stateguard/v1\nkind: Module\nmetadata:\n  name: deep\nspec:\n  x: ${body}\n` });
+    const root = tempRepo({
+      'modules/deep/module.yaml': `apiVersion: stateguard/v1\nkind: Module\nmetadata:\n  name: deep\nspec:\n  x: ${body}\n`,
+    });
     const { problems } = loadModules(root, 'modules/*/module.yaml', root);
     const text = problems.map((p) => p.message).join('\n');
     expect(text).not.toMatch(/call stack/i);

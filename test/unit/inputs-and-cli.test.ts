@@ -12,10 +12,15 @@ describe('strict input parsing', () => {
     ['false', false],
   ])('boolean %s', (raw, want) => expect(parseBoolean(raw, '--x')).toBe(want));
 
-  it.each(['yes', 'no', '1', '0', 'TRUE', 'True', ' true', 'true ', 'on', ''])('boolean %j is refused, not coerced', (raw) => {
-    expect(() => parseBoolean(raw, "input 'allow-stateful'")).toThrow(UserError);
-    expect(() => parseBoolean(raw, "input 'allow-stateful'")).toThrow(/input 'allow-stateful' must be exactly 'true' or 'false'/);
-  });
+  it.each(['yes', 'no', '1', '0', 'TRUE', 'True', ' true', 'true ', 'on', ''])(
+    'boolean %j is refused, not coerced',
+    (raw) => {
+      expect(() => parseBoolean(raw, "input 'allow-stateful'")).toThrow(UserError);
+      expect(() => parseBoolean(raw, "input 'allow-stateful'")).toThrow(
+        /input 'allow-stateful' must be exactly 'true' or 'false'/,
+      );
+    },
+  );
 
   it.each([
     ['512', 512],
@@ -33,7 +38,13 @@ describe('strict input parsing', () => {
   it('applies defaults, splits action lists by line, refuses a missing required input', () => {
     const guard = getCommand('guard')!;
     const got = parseInputs(guard.inputs, { module: 'db', 'backup-root': '/a\n\n /b \n' }, actionNames);
-    expect(got).toMatchObject({ module: 'db', allowStateful: false, confirmToken: 'BACKUP_DONE', backupRoot: ['/a', '/b'], root: '.' });
+    expect(got).toMatchObject({
+      module: 'db',
+      allowStateful: false,
+      confirmToken: 'BACKUP_DONE',
+      backupRoot: ['/a', '/b'],
+      root: '.',
+    });
     expect(() => parseInputs(guard.inputs, {}, actionNames)).toThrow("input 'module' is required");
     expect(() => parseInputs(guard.inputs, { module: ['a', 'b'] }, cliNames)).toThrow('--module was given 2 times');
   });
@@ -42,7 +53,17 @@ describe('strict input parsing', () => {
 describe('CLI argv', () => {
   const guard = getCommand('guard')!;
   it('parses flags, --flag=value, bare booleans and repeatable lists', () => {
-    expect(parseArgv(guard, ['--module', 'db', '--allow-stateful', '--backup-root', '/a', '--backup-root=/b', '--confirm=X'])).toEqual({
+    expect(
+      parseArgv(guard, [
+        '--module',
+        'db',
+        '--allow-stateful',
+        '--backup-root',
+        '/a',
+        '--backup-root=/b',
+        '--confirm=X',
+      ]),
+    ).toEqual({
       module: 'db',
       'allow-stateful': 'true',
       'backup-root': ['/a', '/b'],

@@ -38,23 +38,73 @@ function engine(declared: string, records: RunRecord[] = []): FakeRuntime {
   rt.images[OLD] = 'sha256:old';
   rt.images[NEW] = 'sha256:new';
   rt.containers.push(
-    container({ project: 'platform', service: 'store', id: 'store-1', health: 'healthy', configHash: 'h-store', imageId: 'sha256:old' }),
+    container({
+      project: 'platform',
+      service: 'store',
+      id: 'store-1',
+      health: 'healthy',
+      configHash: 'h-store',
+      imageId: 'sha256:old',
+    }),
     container({ project: 'platform', service: 'web', id: 'web-1', configHash: 'h-web', imageId: 'sha256:old' }),
   );
   rt.runRecords = records;
-  rt.onRecreate = (_t, service) => rt.containers.push(container({ project: 'platform', service, id: 'init-new', state: 'exited', exitCode: 0, imageRef: declared, imageId: rt.images[declared] ?? 'sha256:x', configHash: 'h-init-label' }));
+  rt.onRecreate = (_t, service) =>
+    rt.containers.push(
+      container({
+        project: 'platform',
+        service,
+        id: 'init-new',
+        state: 'exited',
+        exitCode: 0,
+        imageRef: declared,
+        imageId: rt.images[declared] ?? 'sha256:x',
+        configHash: 'h-init-label',
+      }),
+    );
   return rt;
 }
 
-const RAN_OLD: RunRecord = { project: 'platform', service: 'store-init', container_id: 'init-old', image_id: 'sha256:old', image_ref: OLD, config_hash: 'h-init', label_hash: 'h-init', recorded_at: '2026-11-01T00:00:00Z' };
+const RAN_OLD: RunRecord = {
+  project: 'platform',
+  service: 'store-init',
+  container_id: 'init-old',
+  image_id: 'sha256:old',
+  image_ref: OLD,
+  config_hash: 'h-init',
+  label_hash: 'h-init',
+  recorded_at: '2026-11-01T00:00:00Z',
+};
 
 async function apply(rt: FakeRuntime) {
   const b = backup();
   const r = await cliRun(
-    ['apply', '--root', ROOT, '--module', 'store-init', '--allow-stateful', '--confirm', 'BACKUP_DONE', '--backup-ref', b.file, '--backup-root', b.root, '--json'],
+    [
+      'apply',
+      '--root',
+      ROOT,
+      '--module',
+      'store-init',
+      '--allow-stateful',
+      '--confirm',
+      'BACKUP_DONE',
+      '--backup-ref',
+      b.file,
+      '--backup-root',
+      b.root,
+      '--json',
+    ],
     rt,
   );
-  return { ...r, json: JSON.parse(r.stdout) as { status: string; failure_reason: string; verdict: string; guard: { reasons: Array<{ fix: string }> } | null } };
+  return {
+    ...r,
+    json: JSON.parse(r.stdout) as {
+      status: string;
+      failure_reason: string;
+      verdict: string;
+      guard: { reasons: Array<{ fix: string }> } | null;
+    },
+  };
 }
 
 describe('a pruned one-shot container cannot launder an image change', () => {
@@ -70,7 +120,9 @@ describe('a pruned one-shot container cannot launder an image change', () => {
     const rt = engine(OLD, []);
     const r = await apply(rt);
     expect(r.json.failure_reason).toBe('drift-not-allowed');
-    expect(r.json.guard!.reasons.map((x) => x.fix).join(' ')).toMatch(/create \(not start\) the container.*up --no-start --no-deps store-init/);
+    expect(r.json.guard!.reasons.map((x) => x.fix).join(' ')).toMatch(
+      /create \(not start\) the container.*up --no-start --no-deps store-init/,
+    );
     expect(rt.callsTo('recreateService')).toEqual([]);
   });
 
@@ -78,7 +130,14 @@ describe('a pruned one-shot container cannot launder an image change', () => {
     const rt = engine(OLD, [RAN_OLD]);
     const r = await apply(rt);
     expect(r.json.status).toBe('applied');
-    expect(rt.runRecords).toEqual([expect.objectContaining({ container_id: 'init-new', image_id: 'sha256:old', config_hash: 'h-init', label_hash: 'h-init-label' })]);
+    expect(rt.runRecords).toEqual([
+      expect.objectContaining({
+        container_id: 'init-new',
+        image_id: 'sha256:old',
+        config_hash: 'h-init',
+        label_hash: 'h-init-label',
+      }),
+    ]);
     // and the next plan is in sync even though compose labelled another hash than `config --hash`
     const plan = await cliRun(['plan', '--root', ROOT, '--module', 'store-init', '--json'], rt);
     expect((JSON.parse(plan.stdout) as { modules: Array<{ in_sync: boolean }> }).modules[0]!.in_sync).toBe(true);
@@ -86,7 +145,8 @@ describe('a pruned one-shot container cannot launder an image change', () => {
 
   it('a failed run writes no record', async () => {
     const rt = engine(OLD, [RAN_OLD]);
-    rt.onRecreate = (_t, service) => rt.containers.push(container({ project: 'platform', service, id: 'init-new', state: 'exited', exitCode: 1 }));
+    rt.onRecreate = (_t, service) =>
+      rt.containers.push(container({ project: 'platform', service, id: 'init-new', state: 'exited', exitCode: 1 }));
     rt.waitResults['init-new'] = { exitCode: 1, timedOut: false };
     await apply(rt);
     expect(rt.runRecords).toEqual([RAN_OLD]);
@@ -96,7 +156,17 @@ describe('a pruned one-shot container cannot launder an image change', () => {
 describe('apply never pulls', () => {
   it('the declared image is not on the engine: refused (image-not-present), nothing runs', async () => {
     const rt = engine(OLD, [RAN_OLD]);
-    rt.containers.push(container({ project: 'platform', service: 'store-init', id: 'init-old', state: 'exited', exitCode: 1, configHash: 'h-init', imageId: 'sha256:old' }));
+    rt.containers.push(
+      container({
+        project: 'platform',
+        service: 'store-init',
+        id: 'init-old',
+        state: 'exited',
+        exitCode: 1,
+        configHash: 'h-init',
+        imageId: 'sha256:old',
+      }),
+    );
     // The plan judged the image present; it is gone by the time apply checks (a v1 `up` would pull
     // it). Image lookups on the simulated engine, in order: the fresh plan, then apply's own check.
     let checks = 0;

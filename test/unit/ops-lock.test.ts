@@ -5,7 +5,14 @@
  * refusal names the operation that holds it, never "unknown (the lock vanished while being read)".
  */
 import { describe, expect, it } from '@jest/globals';
-import { acquireLock, LOCK_LABEL, LOCK_READ_ATTEMPTS, lockName, withModuleLock, type LockRequest } from '../../src/ops/lock.js';
+import {
+  acquireLock,
+  LOCK_LABEL,
+  LOCK_READ_ATTEMPTS,
+  lockName,
+  withModuleLock,
+  type LockRequest,
+} from '../../src/ops/lock.js';
 import type { EngineLock } from '../../src/runtime/types.js';
 import { FakeRuntime } from '../support/fake-runtime.js';
 
@@ -27,32 +34,52 @@ class FlickeringLock extends FakeRuntime {
 
 function req(over: Partial<LockRequest> = {}): LockRequest {
   return {
-    module: 'store', project: 'platform', service: 'store', moduleImages: [], holder: 'host b, pid 2', now: T0,
-    staleAfterMs: 3600_000, breakStale: false, operation: 'restore', sleep: async () => undefined, ...over,
+    module: 'store',
+    project: 'platform',
+    service: 'store',
+    moduleImages: [],
+    holder: 'host b, pid 2',
+    now: T0,
+    staleAfterMs: 3600_000,
+    breakStale: false,
+    operation: 'restore',
+    sleep: async () => undefined,
+    ...over,
   };
 }
 
 async function heldBy(rt: FakeRuntime, labels: Record<string, string>): Promise<void> {
-  await rt.createLock(NAME, { [LOCK_LABEL.lock]: '1', [LOCK_LABEL.since]: T0.toISOString(), ...labels }, { images: [], project: 'platform' });
+  await rt.createLock(
+    NAME,
+    { [LOCK_LABEL.lock]: '1', [LOCK_LABEL.since]: T0.toISOString(), ...labels },
+    { images: [], project: 'platform' },
+  );
 }
 
 describe('a held lock that flickers is read again, and the refusal names its holder and operation', () => {
-  it.each([1, 2, 3, LOCK_READ_ATTEMPTS - 1])('invisible to the first %i reads → locked by a running restore, holder named', async (hidden) => {
-    const rt = new FlickeringLock(hidden);
-    await heldBy(rt, { [LOCK_LABEL.holder]: 'repo o/r, run 7, host a, pid 1', [LOCK_LABEL.operation]: 'restore' });
-    const out = await acquireLock(rt, req(), 0);
-    expect(out.acquired).toBe(false);
-    if (out.acquired) return;
-    expect(out.refusal.message).toMatch(/^module 'store' is locked by a running restore \(holder repo o\/r, run 7, host a, pid 1, since 2026-03-01T12:00:00.000Z/);
-    expect(out.refusal.message).not.toMatch(/vanished|unknown|unreadable/);
-    expect(out.refusal.holder).toBe('repo o/r, run 7, host a, pid 1');
-  });
+  it.each([1, 2, 3, LOCK_READ_ATTEMPTS - 1])(
+    'invisible to the first %i reads → locked by a running restore, holder named',
+    async (hidden) => {
+      const rt = new FlickeringLock(hidden);
+      await heldBy(rt, { [LOCK_LABEL.holder]: 'repo o/r, run 7, host a, pid 1', [LOCK_LABEL.operation]: 'restore' });
+      const out = await acquireLock(rt, req(), 0);
+      expect(out.acquired).toBe(false);
+      if (out.acquired) return;
+      expect(out.refusal.message).toMatch(
+        /^module 'store' is locked by a running restore \(holder repo o\/r, run 7, host a, pid 1, since 2026-03-01T12:00:00.000Z/,
+      );
+      expect(out.refusal.message).not.toMatch(/vanished|unknown|unreadable/);
+      expect(out.refusal.holder).toBe('repo o/r, run 7, host a, pid 1');
+    },
+  );
 
   it.each(['apply', 'upgrade', 'snapshot', 'recover'])('held by a %s → the refusal says so', async (op) => {
     const rt = new FlickeringLock(0);
     await heldBy(rt, { [LOCK_LABEL.holder]: 'host a, pid 1', [LOCK_LABEL.operation]: op });
     const out = await acquireLock(rt, req(), 0);
-    expect(!out.acquired && out.refusal.message).toMatch(new RegExp(`locked by a running ${op} \\(holder host a, pid 1`));
+    expect(!out.acquired && out.refusal.message).toMatch(
+      new RegExp(`locked by a running ${op} \\(holder host a, pid 1`),
+    );
   });
 
   it('a lock written before the operation label → "a running operation"', async () => {
@@ -102,10 +129,16 @@ describe('withModuleLock: the one way an operation holds the module lock', () =>
   it('runs the work holding the lock, and releases it after', async () => {
     const rt = new FakeRuntime();
     let heldDuring: boolean | null = null;
-    const out = await withModuleLock(rt, req(), 0, async () => {
-      heldDuring = (await rt.readLock(NAME)) !== null;
-      return 'done';
-    }, on);
+    const out = await withModuleLock(
+      rt,
+      req(),
+      0,
+      async () => {
+        heldDuring = (await rt.readLock(NAME)) !== null;
+        return 'done';
+      },
+      on,
+    );
     expect(out).toBe('done');
     expect(heldDuring).toBe(true);
     expect(await rt.readLock(NAME)).toBeNull();
@@ -115,10 +148,16 @@ describe('withModuleLock: the one way an operation holds the module lock', () =>
     const rt = new FakeRuntime();
     await heldBy(rt, { [LOCK_LABEL.holder]: 'host a, pid 1', [LOCK_LABEL.operation]: 'upgrade' });
     let ran = false;
-    const out = await withModuleLock(rt, req(), 0, async () => {
-      ran = true;
-      return 'done';
-    }, on);
+    const out = await withModuleLock(
+      rt,
+      req(),
+      0,
+      async () => {
+        ran = true;
+        return 'done';
+      },
+      on,
+    );
     expect(out).toBe('refused');
     expect(ran).toBe(false);
     expect(await rt.readLock(NAME)).not.toBeNull();
@@ -126,9 +165,17 @@ describe('withModuleLock: the one way an operation holds the module lock', () =>
 
   it('work that throws still releases the lock, and the error reaches the caller', async () => {
     const rt = new FakeRuntime();
-    await expect(withModuleLock(rt, req(), 0, async () => {
-      throw new Error('boom');
-    }, on)).rejects.toThrow('boom');
+    await expect(
+      withModuleLock(
+        rt,
+        req(),
+        0,
+        async () => {
+          throw new Error('boom');
+        },
+        on,
+      ),
+    ).rejects.toThrow('boom');
     expect(await rt.readLock(NAME)).toBeNull();
   });
 

@@ -19,7 +19,16 @@ const ROOT = path.join(REPO, 'examples/platform');
 /** The example platform; store-init's declared config hash is `initHash`, its container ran under h-create-bucket. */
 function engine(initHash: string): FakeRuntime {
   const rt = examplePlatform({ initExit: 'missing', initHash });
-  rt.containers.push(container({ project: 'platform', service: 'store-init', id: 'init-1', state: 'exited', exitCode: 1, configHash: 'h-create-bucket' }));
+  rt.containers.push(
+    container({
+      project: 'platform',
+      service: 'store-init',
+      id: 'init-1',
+      state: 'exited',
+      exitCode: 1,
+      configHash: 'h-create-bucket',
+    }),
+  );
   return rt;
 }
 
@@ -33,7 +42,9 @@ describe('a module plan_hash binds the declared definition, not only the drift k
     const reviewed = await planModules(modules(), engine('h-create-bucket'), { only: ['store-init'] });
     const edited = await planModules(modules(), engine('h-rm-rf-data'), { only: ['store-init'] });
     // exited (1) is never a success, so the one-shot's drift reads the same either way ...
-    expect(edited.modules[0]!.drift.map((d) => [d.key, d.reason])).toEqual(reviewed.modules[0]!.drift.map((d) => [d.key, d.reason]));
+    expect(edited.modules[0]!.drift.map((d) => [d.key, d.reason])).toEqual(
+      reviewed.modules[0]!.drift.map((d) => [d.key, d.reason]),
+    );
     // ... but what would run is not the same: the hash says so.
     expect(edited.modules[0]!.plan_hash).not.toBe(reviewed.modules[0]!.plan_hash);
   });
@@ -42,8 +53,23 @@ describe('a module plan_hash binds the declared definition, not only the drift k
     const reviewed = await planModules(modules(), engine('h-create-bucket'), { only: ['store-init'] });
     const rt = engine('h-rm-rf-data');
     const r = await cliRun(
-      ['apply', '--root', ROOT, '--module', 'store-init', '--allow-stateful', '--confirm', 'BACKUP_DONE', '--backup-ref', '/nope.tar.gz',
-        '--backup-root', '/', '--expected-plan-hash', reviewed.modules[0]!.plan_hash, '--json'],
+      [
+        'apply',
+        '--root',
+        ROOT,
+        '--module',
+        'store-init',
+        '--allow-stateful',
+        '--confirm',
+        'BACKUP_DONE',
+        '--backup-ref',
+        '/nope.tar.gz',
+        '--backup-root',
+        '/',
+        '--expected-plan-hash',
+        reviewed.modules[0]!.plan_hash,
+        '--json',
+      ],
       rt,
     );
     const out = JSON.parse(r.stdout) as { status: string; failure_reason: string };
@@ -52,7 +78,7 @@ describe('a module plan_hash binds the declared definition, not only the drift k
     expect(rt.callsTo('recreateService')).toEqual([]);
   });
 
-  it('plan --module hands out that module\'s hash as plan-hash, and every module\'s in module-plan-hashes', async () => {
+  it("plan --module hands out that module's hash as plan-hash, and every module's in module-plan-hashes", async () => {
     const r = await cliRun(['plan', '--root', ROOT, '--module', 'store-init', '--json'], engine('h-x'));
     const plan = JSON.parse(r.stdout) as { modules: Array<{ name: string; plan_hash: string }>; plan_hash: string };
     expect(plan.modules[0]!.plan_hash).toMatch(/^[0-9a-f]{64}$/);
@@ -89,9 +115,21 @@ describe('output stateful-modules', () => {
 
 describe('container.config says what differs, field by field, never a value', () => {
   const base: ContainerInfo = {
-    ...container({ project: 'p', service: 's', env: ['PATH=/bin', 'DB_HOST=db1', 'DB_PASSWORD=hunter2-secret'], labels: { team: 'a' } }),
+    ...container({
+      project: 'p',
+      service: 's',
+      env: ['PATH=/bin', 'DB_HOST=db1', 'DB_PASSWORD=hunter2-secret'],
+      labels: { team: 'a' },
+    }),
     mounts: [{ type: 'volume', name: 'p_data', source: '/x', destination: '/data' }],
-    config: { cmd: ['sh', '-c', 'create-bucket'], entrypoint: null, user: '', restartPolicy: 'no', healthcheck: null, ports: [] },
+    config: {
+      cmd: ['sh', '-c', 'create-bucket'],
+      entrypoint: null,
+      user: '',
+      restartPolicy: 'no',
+      healthcheck: null,
+      ports: [],
+    },
   };
   const declared: RenderedService = {
     image: 'stateguard/busybox:1.0.0',
@@ -106,9 +144,21 @@ describe('container.config says what differs, field by field, never a value', ()
     ['command (list form)', { ...declared, command: ['sh', '-c', 'rm -rf /data/*'] }, ['command']],
     ['command (string form, v1 rendering)', { ...declared, command: 'sh -c "rm -rf /data/*"' }, ['command']],
     ['the same command as a string', { ...declared, command: 'sh -c create-bucket' }, []],
-    ['an environment value', { ...declared, environment: { DB_HOST: 'db2', DB_PASSWORD: 'hunter2-secret' } }, [`environment DB_HOST (${fingerprint('db1')} → ${fingerprint('db2')})`]],
-    ['a secret environment value: no fingerprint at all', { ...declared, environment: { DB_HOST: 'db1', DB_PASSWORD: 'other-secret' } }, ['environment DB_PASSWORD (value changed)']],
-    ['a new environment key', { ...declared, environment: { DB_HOST: 'db1', DB_PASSWORD: 'hunter2-secret', NEW: 'x' } }, ['environment NEW (not set on the container)']],
+    [
+      'an environment value',
+      { ...declared, environment: { DB_HOST: 'db2', DB_PASSWORD: 'hunter2-secret' } },
+      [`environment DB_HOST (${fingerprint('db1')} → ${fingerprint('db2')})`],
+    ],
+    [
+      'a secret environment value: no fingerprint at all',
+      { ...declared, environment: { DB_HOST: 'db1', DB_PASSWORD: 'other-secret' } },
+      ['environment DB_PASSWORD (value changed)'],
+    ],
+    [
+      'a new environment key',
+      { ...declared, environment: { DB_HOST: 'db1', DB_PASSWORD: 'hunter2-secret', NEW: 'x' } },
+      ['environment NEW (not set on the container)'],
+    ],
     ['a volume target', { ...declared, volumes: ['data:/srv'] }, ['volumes (+/srv, -/data)']],
     ['restart', { ...declared, restart: 'always' }, ['restart (no → always)']],
     ['a label', { ...declared, labels: ['team=b'] }, [`label team (${fingerprint('a')} → ${fingerprint('b')})`]],
@@ -126,11 +176,24 @@ describe('container.config says what differs, field by field, never a value', ()
     const rt = new FakeRuntime();
     rt.overlayFiles = false; // the rendering below is the whole declared side
     rt.projects.platform = {
-      services: { store: { image: 'stateguard/busybox:1.0.0', environment: { STORE_MODE: 'fast' } }, 'store-init': { image: 'stateguard/busybox:1.0.0' }, web: { image: 'stateguard/busybox:1.0.0' } },
+      services: {
+        store: { image: 'stateguard/busybox:1.0.0', environment: { STORE_MODE: 'fast' } },
+        'store-init': { image: 'stateguard/busybox:1.0.0' },
+        web: { image: 'stateguard/busybox:1.0.0' },
+      },
       hashes: { store: 'h-new', 'store-init': 'h-init', web: 'h-web' },
     };
     rt.images['stateguard/busybox:1.0.0'] = 'sha256:aaa';
-    rt.containers.push({ ...container({ project: 'platform', service: 'store', id: 'store-1', configHash: 'h-old', env: ['STORE_MODE=slow'] }), config: base.config });
+    rt.containers.push({
+      ...container({
+        project: 'platform',
+        service: 'store',
+        id: 'store-1',
+        configHash: 'h-old',
+        env: ['STORE_MODE=slow'],
+      }),
+      config: base.config,
+    });
     const plan = await planModules(modules(), rt, { only: ['store'] });
     const item = plan.modules[0]!.drift.find((d) => d.key === 'container.config')!;
     expect(item.fields).toEqual([`environment STORE_MODE (${fingerprint('slow')} → ${fingerprint('fast')})`]);

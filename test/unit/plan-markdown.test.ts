@@ -79,7 +79,12 @@ describe('runContextFromEnv', () => {
       { sha: SHA, runUrl: 'https://git.example/forge/acme/platform/actions/runs/4242' },
     ],
     ['no run id: no link', { ...ENV, GITHUB_RUN_ID: '' }, payload({}), { sha: SHA }],
-    ['no server: no link', { GITHUB_SHA: SHA, GITHUB_REPOSITORY: 'a/b', GITHUB_RUN_ID: '1' }, payload({}), { sha: SHA }],
+    [
+      'no server: no link',
+      { GITHUB_SHA: SHA, GITHUB_REPOSITORY: 'a/b', GITHUB_RUN_ID: '1' },
+      payload({}),
+      { sha: SHA },
+    ],
     ['nothing set', {}, payload({}), {}],
     [
       'hostile values are dropped, not escaped into a link',
@@ -94,7 +99,12 @@ describe('runContextFromEnv', () => {
     ],
     [
       'a hostile head SHA in the payload is dropped',
-      { GITHUB_EVENT_NAME: 'pull_request', GITHUB_EVENT_PATH: '/e.json', GITHUB_REPOSITORY: 'a/b c', GITHUB_RUN_ID: '1' },
+      {
+        GITHUB_EVENT_NAME: 'pull_request',
+        GITHUB_EVENT_PATH: '/e.json',
+        GITHUB_REPOSITORY: 'a/b c',
+        GITHUB_RUN_ID: '1',
+      },
       payload({ pull_request: { head: { sha: '<img src=x onerror=alert(1)>' } } }),
       {},
     ],
@@ -109,7 +119,11 @@ describe('the header line: short commit and run link', () => {
     ['commit only', { sha: SHA }, 'commit `0123456`'],
     ['run only', { runUrl: RUN_URL }, `[workflow run](${RUN_URL})`],
     ['none', undefined, ''],
-    ['malformed values given directly are dropped', { sha: 'xyz`|', runUrl: 'javascript:alert(1)//actions/runs/1' }, ''],
+    [
+      'malformed values given directly are dropped',
+      { sha: 'xyz`|', runUrl: 'javascript:alert(1)//actions/runs/1' },
+      '',
+    ],
   ])('%s', (_, run, want) => {
     expect(runContextLine(run)).toBe(want);
     const md = renderPlanMarkdown(planOf([mod({ name: 'db', drift: [] })]), run ? { run } : {});
@@ -138,7 +152,10 @@ describe('next steps per drift kind: what is true for each class, expected state
         /or from a shell: `stateguard apply --module store-init --allow-stateful --backup-root DIR --backup-ref DIR\/store-YYYYMMDDTHHMMSSZ\.tar\.gz --confirm BACKUP_DONE --expected-plan-hash/,
       ],
       [/allow_major/, /by hand/],
-      [/next: a sidecar one-shot to re-run: dispatch workflows\/stateful-apply\.yml with module=store-init/, /or: stateguard apply --module store-init --allow-stateful/],
+      [
+        /next: a sidecar one-shot to re-run: dispatch workflows\/stateful-apply\.yml with module=store-init/,
+        /or: stateguard apply --module store-init --allow-stateful/,
+      ],
     ],
     [
       'running stateful, image bump with the config it brings (minor): upgrade, workflow and CLI line',
@@ -147,10 +164,15 @@ describe('next steps per drift kind: what is true for each class, expected state
       [
         /an image bump \(db:1\.0\.0 → db:2\.0\.0, minor\) of a long-running stateful module: dispatch `workflows\/upgrade\.yml`/,
         /`module`=`db`, `allow_stateful`=`true`, `stateful_confirm`=`BACKUP_DONE`/,
-        new RegExp(`or from a shell: \`stateguard upgrade --module db --allow-stateful --confirm BACKUP_DONE --out-dir DIR --expected-plan-hash ${HASH}\``),
+        new RegExp(
+          `or from a shell: \`stateguard upgrade --module db --allow-stateful --confirm BACKUP_DONE --out-dir DIR --expected-plan-hash ${HASH}\``,
+        ),
       ],
       [/allow_major/, /by hand/, /no workflow applies/],
-      [/next: an image bump .* dispatch workflows\/upgrade\.yml with module=db/, /or: stateguard upgrade --module db --allow-stateful --confirm/],
+      [
+        /next: an image bump .* dispatch workflows\/upgrade\.yml with module=db/,
+        /or: stateguard upgrade --module db --allow-stateful --confirm/,
+      ],
     ],
     [
       'running stateful, image drift alone: upgrade',
@@ -164,7 +186,12 @@ describe('next steps per drift kind: what is true for each class, expected state
       'running stateful, major image bump (with config): upgrade with allow_major',
       mod({ name: 'db', drift: [imageDrift, configDrift], upgrade: upgrade('major') }),
       undefined,
-      [/dispatch `workflows\/upgrade\.yml`/, /`allow_major`=`true` \(a major bump/, /`expected_plan_hash`=/, /--allow-stateful --allow-major --confirm/],
+      [
+        /dispatch `workflows\/upgrade\.yml`/,
+        /`allow_major`=`true` \(a major bump/,
+        /`expected_plan_hash`=/,
+        /--allow-stateful --allow-major --confirm/,
+      ],
       [/backup_ref/, /by hand/],
       [/allow_major=true \(a major bump/, /or: stateguard upgrade --module db --allow-stateful --allow-major/],
     ],
@@ -196,7 +223,10 @@ describe('next steps per drift kind: what is true for each class, expected state
       'running sidecar, image bump: upgrade takes only stateful modules',
       mod({ name: 'cache', class: 'sidecar', drift: [imageDrift, configDrift] }),
       undefined,
-      [/upgrade takes only stateful modules, this one is a sidecar/, /by hand \(`docker compose -p p -f compose\.yaml up -d --no-deps cache`\)/],
+      [
+        /upgrade takes only stateful modules, this one is a sidecar/,
+        /by hand \(`docker compose -p p -f compose\.yaml up -d --no-deps cache`\)/,
+      ],
       [/dispatch/],
       [/upgrade takes only stateful modules/],
     ],
@@ -226,7 +256,12 @@ describe('next steps per drift kind: what is true for each class, expected state
     ],
     [
       'a one-shot whose image cannot be compared: create the container, do not start it',
-      mod({ name: 'init', class: 'stateful', expected_state: 'exited-success', drift: [{ ...imageDrift, reason: 'unverifiable' }] }),
+      mod({
+        name: 'init',
+        class: 'stateful',
+        expected_state: 'exited-success',
+        drift: [{ ...imageDrift, reason: 'unverifiable' }],
+      }),
       undefined,
       [/`docker compose -p p -f compose\.yaml up --no-start --no-deps init`/],
       [/dispatch/],
@@ -236,7 +271,9 @@ describe('next steps per drift kind: what is true for each class, expected state
       'stateless long-running: the guard does not block it; the normal deploy, not apply',
       mod({ name: 'web', class: 'stateless', drift: [configDrift] }),
       undefined,
-      [/stateless and long-running: the guard does not block it, and stateguard does not deploy it \(`apply` only re-runs one-shots\); deploy it through your normal deploy/],
+      [
+        /stateless and long-running: the guard does not block it, and stateguard does not deploy it \(`apply` only re-runs one-shots\); deploy it through your normal deploy/,
+      ],
       [/dispatch/, /stateguard apply --module/],
       [/deploy it through your normal deploy/],
     ],
@@ -250,7 +287,14 @@ describe('next steps per drift kind: what is true for each class, expected state
     ],
     [
       'an interrupted operation: recover first',
-      mod({ name: 'db', drift: [imageDrift], interrupted_operation: { status: 'open', message: 'restore interrupted' } as ModulePlan['interrupted_operation'] }),
+      mod({
+        name: 'db',
+        drift: [imageDrift],
+        interrupted_operation: {
+          status: 'open',
+          message: 'restore interrupted',
+        } as ModulePlan['interrupted_operation'],
+      }),
       undefined,
       [/recover it first \(`workflows\/recover\.yml`\): `stateguard recover --module db`/],
       [/dispatch/],
@@ -319,4 +363,3 @@ describe('escaping and the size bound', () => {
     }
   });
 });
-

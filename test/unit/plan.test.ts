@@ -31,13 +31,23 @@ function expectValidPlan(plan: unknown): void {
   expect(ok).toBe(true);
 }
 
-function decl(name: string, service: string, opts: Partial<ModuleDecl> & { project?: string; file?: string } = {}): ModuleDecl {
+function decl(
+  name: string,
+  service: string,
+  opts: Partial<ModuleDecl> & { project?: string; file?: string } = {},
+): ModuleDecl {
   const file = opts.file ?? '/repo/compose.yaml';
   return {
     name,
     class: opts.class ?? 'stateless',
     runtime: opts.runtime ?? 'compose',
-    compose: { file: '../../compose.yaml', path: file, display: path.basename(file), project: opts.project ?? 'p', service },
+    compose: {
+      file: '../../compose.yaml',
+      path: file,
+      display: path.basename(file),
+      project: opts.project ?? 'p',
+      service,
+    },
     expectedState: opts.expectedState ?? 'running',
     timeoutSeconds: 300,
     volumes: opts.volumes ?? [],
@@ -52,7 +62,11 @@ function decl(name: string, service: string, opts: Partial<ModuleDecl> & { proje
 function fakeWith(): FakeRuntime {
   const rt = new FakeRuntime();
   rt.projects.p = {
-    services: { web: { image: 'stateguard/busybox:1.0.0' }, init: { image: 'stateguard/busybox:1.0.0' }, db: { image: 'stateguard/busybox:1.0.0' } },
+    services: {
+      web: { image: 'stateguard/busybox:1.0.0' },
+      init: { image: 'stateguard/busybox:1.0.0' },
+      db: { image: 'stateguard/busybox:1.0.0' },
+    },
     hashes: { web: 'hash-current', init: 'hash-current', db: 'hash-current' },
   };
   rt.images['stateguard/busybox:1.0.0'] = 'sha256:aaa';
@@ -60,7 +74,11 @@ function fakeWith(): FakeRuntime {
 }
 
 describe('planModules over the fake runtime', () => {
-  const modules = [decl('web', 'web'), decl('init', 'init', { expectedState: 'exited-success', class: 'sidecar' }), decl('db', 'db', { class: 'stateful' })];
+  const modules = [
+    decl('web', 'web'),
+    decl('init', 'init', { expectedState: 'exited-success', class: 'sidecar' }),
+    decl('db', 'db', { class: 'stateful' }),
+  ];
 
   it('builds the documented plan shape, valid against schema/plan.schema.json', async () => {
     const rt = fakeWith();
@@ -127,7 +145,9 @@ describe('planModules over the fake runtime', () => {
     };
     const err = await planModules(modules, rt).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UserError);
-    expect((err as UserError).message).toMatch(/compose cannot render compose\.yaml \(project 'p'\) for module 'web', 'init', 'db'/);
+    expect((err as UserError).message).toMatch(
+      /compose cannot render compose\.yaml \(project 'p'\) for module 'web', 'init', 'db'/,
+    );
     expect((err as UserError).reason).toBe('compose-error');
     expect((err as UserError).exitCode).toBe(3);
   });
@@ -135,7 +155,9 @@ describe('planModules over the fake runtime', () => {
   it('a service compose did not render is an error, not "in sync"', async () => {
     const rt = fakeWith();
     delete rt.projects.p!.hashes.web;
-    await expect(planModules([decl('web', 'web')], rt)).rejects.toThrow(/compose did not render service 'web' of module 'web' from compose\.yaml/);
+    await expect(planModules([decl('web', 'web')], rt)).rejects.toThrow(
+      /compose did not render service 'web' of module 'web' from compose\.yaml/,
+    );
   });
 
   it('a service rendered without any image is a compose-error, never compared with nothing', async () => {
@@ -160,30 +182,74 @@ describe('plan_hash: each module binds its drift AND its declared definition', (
       drift,
       in_sync: drift.length === 0,
     });
-  const base = [mod('a', []), mod('b', [{ key: 'container.image', declared: 'x:2', observed: 'x:1', bump: 'major', reason: 'reference-changed' }])];
+  const base = [
+    mod('a', []),
+    mod('b', [
+      { key: 'container.image', declared: 'x:2', observed: 'x:1', bump: 'major', reason: 'reference-changed' },
+    ]),
+  ];
 
   it('is stable: same drift, other container IDs, module order and key order give the same hashes', () => {
-    const shuffled = [mod('b', [{ reason: 'reference-changed', bump: 'major', observed: 'x:1', declared: 'x:2', key: 'container.image' }], 'other'), mod('a', [], 'zzz')];
+    const shuffled = [
+      mod(
+        'b',
+        [{ reason: 'reference-changed', bump: 'major', observed: 'x:1', declared: 'x:2', key: 'container.image' }],
+        'other',
+      ),
+      mod('a', [], 'zzz'),
+    ];
     expect(planHash(shuffled)).toBe(planHash(base));
     expect(shuffled[0]!.plan_hash).toBe(base[1]!.plan_hash);
   });
 
   const changes: Array<[string, ModulePlan[]]> = [
-    ['a drift item added', [mod('a', [{ key: 'container.missing', declared: 'running', observed: 'missing' }]), base[1]!]],
-    ['observed text changed', [base[0]!, mod('b', [{ key: 'container.image', declared: 'x:2', observed: 'x:1.5', bump: 'major', reason: 'reference-changed' }])]],
-    ['bump changed', [base[0]!, mod('b', [{ key: 'container.image', declared: 'x:2', observed: 'x:1', bump: 'minor', reason: 'reference-changed' }])]],
+    [
+      'a drift item added',
+      [mod('a', [{ key: 'container.missing', declared: 'running', observed: 'missing' }]), base[1]!],
+    ],
+    [
+      'observed text changed',
+      [
+        base[0]!,
+        mod('b', [
+          { key: 'container.image', declared: 'x:2', observed: 'x:1.5', bump: 'major', reason: 'reference-changed' },
+        ]),
+      ],
+    ],
+    [
+      'bump changed',
+      [
+        base[0]!,
+        mod('b', [
+          { key: 'container.image', declared: 'x:2', observed: 'x:1', bump: 'minor', reason: 'reference-changed' },
+        ]),
+      ],
+    ],
     ['a module renamed', [mod('c', []), base[1]!]],
     ['a module dropped', [base[1]!]],
     // The review's case: the drift keys stay the same, the definition does not.
-    ['a module\'s rendered config changed, drift identical', [mod('a', [], 'c1', { image: 'x:2', config_hash: 'h2' }), base[1]!]],
-    ['a module\'s image reference changed, drift identical', [mod('a', [], 'c1', { image: 'x:3', config_hash: 'h1' }), base[1]!]],
+    [
+      "a module's rendered config changed, drift identical",
+      [mod('a', [], 'c1', { image: 'x:2', config_hash: 'h2' }), base[1]!],
+    ],
+    [
+      "a module's image reference changed, drift identical",
+      [mod('a', [], 'c1', { image: 'x:3', config_hash: 'h1' }), base[1]!],
+    ],
   ];
   it.each(changes)('the whole-plan hash changes when %s', (_n, other) => {
     expect(planHash(other)).not.toBe(planHash(base));
   });
 
   it('a one-shot standing exited (1) whose command gains `rm -rf /data/*` has another module hash (same drift keys)', () => {
-    const drift: ModulePlan['drift'] = [{ key: 'container.state.exited_success', declared: 'exited (0)', observed: 'exited (1)', reason: 'exited-nonzero' }];
+    const drift: ModulePlan['drift'] = [
+      {
+        key: 'container.state.exited_success',
+        declared: 'exited (0)',
+        observed: 'exited (1)',
+        reason: 'exited-nonzero',
+      },
+    ];
     const before = modulePlanHash('init', drift, { image: 'x:1', config_hash: 'hash-of-create-bucket' });
     const after = modulePlanHash('init', drift, { image: 'x:1', config_hash: 'hash-of-rm-rf-data' });
     expect(after).not.toBe(before);
@@ -205,7 +271,12 @@ function scriptedEngine(services: string[], flavor: 'v1' | 'v2'): ProcessRunner 
     Config: {
       Image: 'stateguard/busybox:1.0.0',
       Env: ['SECRET_PASSWORD=never-in-a-plan'],
-      Labels: { 'com.docker.compose.project': 'p', 'com.docker.compose.service': s, 'com.docker.compose.oneoff': 'False', 'com.docker.compose.config-hash': `${i.toString(16)}`.padStart(64, 'b') },
+      Labels: {
+        'com.docker.compose.project': 'p',
+        'com.docker.compose.service': s,
+        'com.docker.compose.oneoff': 'False',
+        'com.docker.compose.config-hash': `${i.toString(16)}`.padStart(64, 'b'),
+      },
     },
     State: { Status: 'running', ExitCode: 0, StartedAt: '2026-01-01T00:00:01Z', FinishedAt: '0001-01-01T00:00:00Z' },
     Mounts: [],
@@ -216,18 +287,27 @@ function scriptedEngine(services: string[], flavor: 'v1' | 'v2'): ProcessRunner 
   return async (cmd, args) => {
     const a = [...args];
     if (cmd === 'docker' && a[0] === 'version') return ok('20.10.24\n');
-    if (cmd === 'docker' && a.join(' ') === 'compose version --short') return flavor === 'v2' ? ok('2.26.1\n') : { code: 1, stdout: '', stderr: 'unknown command' };
+    if (cmd === 'docker' && a.join(' ') === 'compose version --short')
+      return flavor === 'v2' ? ok('2.26.1\n') : { code: 1, stdout: '', stderr: 'unknown command' };
     if (cmd === 'docker-compose' && a.join(' ') === 'version --short') return ok('1.29.2\n');
     if (cmd === 'docker' && a[0] === 'ps') return ok(inspect.map((c) => c.Id).join('\n') + '\n');
     if (cmd === 'docker' && a[0] === 'inspect') return ok(JSON.stringify(inspect.filter((c) => a.includes(c.Id))));
-    if (cmd === 'docker' && a[0] === 'image') return ok(JSON.stringify([{ Id: 'sha256:aaa', RepoTags: ['stateguard/busybox:1.0.0'] }]));
-    const composeArgs = flavor === 'v2' && cmd === 'docker' && a[0] === 'compose' ? a.slice(1) : flavor === 'v1' && cmd === 'docker-compose' ? a : null;
+    if (cmd === 'docker' && a[0] === 'image')
+      return ok(JSON.stringify([{ Id: 'sha256:aaa', RepoTags: ['stateguard/busybox:1.0.0'] }]));
+    const composeArgs =
+      flavor === 'v2' && cmd === 'docker' && a[0] === 'compose'
+        ? a.slice(1)
+        : flavor === 'v1' && cmd === 'docker-compose'
+          ? a
+          : null;
     if (composeArgs) {
       const sub = composeArgs.slice(composeArgs.indexOf('-p') + 2);
       if (sub.join(' ') === 'config') return ok(rendered);
       // v2: the model as JSON (and with every profile), then the hashes of that rendered model
-      if (sub.join(' ') === 'config --format json' || sub.join(' ') === '--profile * config --format json') return ok(JSON.stringify(parseYaml(rendered)));
-      if (sub.join(' ') === 'config --hash *' || sub.join(' ') === '--project-directory /repo config --hash *') return ok(hashes + '\n');
+      if (sub.join(' ') === 'config --format json' || sub.join(' ') === '--profile * config --format json')
+        return ok(JSON.stringify(parseYaml(rendered)));
+      if (sub.join(' ') === 'config --hash *' || sub.join(' ') === '--project-directory /repo config --hash *')
+        return ok(hashes + '\n');
     }
     return { code: 1, stdout: '', stderr: `scripted engine: unexpected ${cmd} ${a.join(' ')}` };
   };
@@ -248,13 +328,16 @@ describe.each(['v1', 'v2'] as const)('process count through DockerCli (compose %
     const eighty = await count(80);
     expect(ten.plan.summary).toEqual({ modules: 10, drifted: 10 }); // hashes differ in the model: config drift
     expect(eighty.plan.modules.every((m) => m.drift.map((d) => d.key).join() === 'container.config')).toBe(true);
-    const shape = (calls: string[][]) => calls.map((c) => (c[0] === 'docker' && c[1] !== 'compose' ? `docker ${c[1]}` : c.slice(0, 2).join(' '))).sort();
+    const shape = (calls: string[][]) =>
+      calls.map((c) => (c[0] === 'docker' && c[1] !== 'compose' ? `docker ${c[1]}` : c.slice(0, 2).join(' '))).sort();
     expect(eighty.calls).toHaveLength(ten.calls.length);
     expect(shape(eighty.calls)).toEqual(shape(ten.calls));
     // ping, compose version (a plan names its flavor and version), ps, inspect, config, config --hash, image
     // inspect; v2 also renders with every profile (to name a profiled service it leaves out)
     expect(ten.calls).toHaveLength(flavor === 'v1' ? 7 : 8);
-    const composeCalls = ten.calls.filter((c) => (flavor === 'v1' ? c[0] === 'docker-compose' : c[1] === 'compose') && c.includes('-p'));
+    const composeCalls = ten.calls.filter(
+      (c) => (flavor === 'v1' ? c[0] === 'docker-compose' : c[1] === 'compose') && c.includes('-p'),
+    );
     expect(composeCalls.map((c) => c.slice(c.indexOf('-p') + 2).join(' ')).sort()).toEqual(
       flavor === 'v1'
         ? ['config', 'config --hash *']
@@ -274,7 +357,10 @@ describe('stateguard plan (CLI over the fake runtime)', () => {
 `;
   const files = {
     'compose.yaml': COMPOSE,
-    'modules/web/module.yaml': moduleYaml('web', '  class: stateless\n  compose: { file: ../../compose.yaml, project: p, service: web }\n'),
+    'modules/web/module.yaml': moduleYaml(
+      'web',
+      '  class: stateless\n  compose: { file: ../../compose.yaml, project: p, service: web }\n',
+    ),
     'modules/init/module.yaml': moduleYaml(
       'init',
       '  class: stateless\n  compose: { file: ../../compose.yaml, project: p, service: init }\n  runtime: { expected_state: exited-success }\n',
@@ -284,7 +370,10 @@ describe('stateguard plan (CLI over the fake runtime)', () => {
   const cli = (argv: string[], rt: FakeRuntime, cwd: string) => cliRun(['plan', ...argv], rt, { cwd });
   const synced = (): FakeRuntime => {
     const rt = fakeWith();
-    rt.containers = [container({ project: 'p', service: 'web' }), container({ project: 'p', service: 'init', state: 'exited', exitCode: 0 })];
+    rt.containers = [
+      container({ project: 'p', service: 'web' }),
+      container({ project: 'p', service: 'init', state: 'exited', exitCode: 0 }),
+    ];
     return rt;
   };
   const drifted = (): FakeRuntime => {
@@ -302,7 +391,9 @@ describe('stateguard plan (CLI over the fake runtime)', () => {
     expect(a.stdout).toContain('2 modules, all in sync.');
     const b = await cli([], drifted(), root);
     expect(b.code).toBe(0);
-    expect(b.stdout).toContain('- container.state.exited_success: declared exited (0), observed exited (1) (exited-nonzero)');
+    expect(b.stdout).toContain(
+      '- container.state.exited_success: declared exited (0), observed exited (1) (exited-nonzero)',
+    );
     expect((await cli(['--detailed-exitcode'], drifted(), root)).code).toBe(2);
     expect((await cli(['--detailed-exitcode'], synced(), root)).code).toBe(0);
   });
@@ -332,7 +423,10 @@ describe('stateguard plan (CLI over the fake runtime)', () => {
     rt.reachable = false;
     const r = await cli(['--json'], rt, root);
     expect(r.code).toBe(3);
-    expect(JSON.parse(r.stdout)).toMatchObject({ failure_reason: 'docker-unavailable', error: expect.stringContaining('DOCKER_HOST') });
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      failure_reason: 'docker-unavailable',
+      error: expect.stringContaining('DOCKER_HOST'),
+    });
   });
 
   it('--detailed-exitcode must be a strict boolean flag', async () => {
@@ -352,10 +446,7 @@ describe('planModules over two runtimes (spec.compose and spec.swarm)', () => {
     swarmRt.images['stateguard/busybox:1.0.0'] = 'sha256:aaa';
     swarmRt.containers = [container({ project: 'shop', service: 'db', configHash: 'other-view' })];
     const asked: string[] = [];
-    const modules = [
-      decl('db', 'db', { runtime: 'swarm', project: 'shop', class: 'stateful' }),
-      decl('web', 'web'),
-    ];
+    const modules = [decl('db', 'db', { runtime: 'swarm', project: 'shop', class: 'stateful' }), decl('web', 'web')];
     const plan = await planModules(modules, (kind) => {
       asked.push(kind);
       return kind === 'swarm' ? swarmRt : composeRt;
@@ -378,8 +469,13 @@ describe('planModules over two runtimes (spec.compose and spec.swarm)', () => {
     swarmRt.composeInfo = async () => ({ flavor: 'swarm', version: '20.10.24' });
     swarmRt.projects.shop = { services: { db: { image: 'stateguard/busybox:1.1.0' } }, hashes: { db: 'h' } };
     swarmRt.images['stateguard/busybox:1.1.0'] = 'sha256:bbb';
-    swarmRt.containers = [container({ project: 'shop', service: 'db', configHash: 'h', imageRef: 'stateguard/busybox:1.0.0' })];
-    const plan = await planModules([decl('db', 'db', { runtime: 'swarm', project: 'shop', class: 'stateful' })], () => swarmRt);
+    swarmRt.containers = [
+      container({ project: 'shop', service: 'db', configHash: 'h', imageRef: 'stateguard/busybox:1.0.0' }),
+    ];
+    const plan = await planModules(
+      [decl('db', 'db', { runtime: 'swarm', project: 'shop', class: 'stateful' })],
+      () => swarmRt,
+    );
     expectValidPlan(plan);
     expect(plan.compose).toEqual({ flavor: 'swarm', version: '20.10.24' });
     expect(plan.swarm).toBeUndefined();

@@ -14,7 +14,9 @@ interface Req {
 }
 
 /** A fake comments API: pages of `pageSize`, Link headers optional (GitHub/Forgejo send them). */
-function fakeApi(opts: { comments?: Array<{ id: number; body: string }>; pageSize?: number; link?: boolean; failWith?: number } = {}) {
+function fakeApi(
+  opts: { comments?: Array<{ id: number; body: string }>; pageSize?: number; link?: boolean; failWith?: number } = {},
+) {
   const comments = [...(opts.comments ?? [])];
   const reqs: Req[] = [];
   let nextId = 1000;
@@ -25,14 +27,20 @@ function fakeApi(opts: { comments?: Array<{ id: number; body: string }>; pageSiz
     const method = init?.method ?? 'GET';
     const body = typeof init?.body === 'string' ? (JSON.parse(init.body) as { body: string }) : undefined;
     reqs.push({ method, url: url.href, auth: headers.get('authorization'), body });
-    if (opts.failWith) return new Response(JSON.stringify({ message: 'Resource not accessible by integration' }), { status: opts.failWith });
+    if (opts.failWith)
+      return new Response(JSON.stringify({ message: 'Resource not accessible by integration' }), {
+        status: opts.failWith,
+      });
     const list = /^\/api\/repos\/o\/r\/issues\/7\/comments$/.exec(url.pathname);
     if (list && method === 'GET') {
       const page = Number(url.searchParams.get('page') ?? '1');
       const items = comments.slice((page - 1) * pageSize, page * pageSize);
       const h = new Headers({ 'content-type': 'application/json' });
       if (opts.link !== false && page * pageSize < comments.length) {
-        h.set('link', `<${url.origin}${url.pathname}?per_page=100&page=${page + 1}>; rel="next", <${url.origin}${url.pathname}?page=9>; rel="last"`);
+        h.set(
+          'link',
+          `<${url.origin}${url.pathname}?per_page=100&page=${page + 1}>; rel="next", <${url.origin}${url.pathname}?page=9>; rel="last"`,
+        );
       } else if (opts.link !== false && page > 1) {
         // GitHub's last page: a Link header without rel="next"
         h.set('link', `<${url.origin}${url.pathname}?per_page=100&page=${page - 1}>; rel="prev"`);
@@ -66,7 +74,14 @@ const PLAN: Plan = {
       expected_state: 'exited-success',
       compose: { project: 'platform', service: 'store-init', file: 'compose/core/compose.yaml' },
       observed: { container_id: 'abc', state: 'exited', exit_code: 1, image: 'stateguard/busybox:1.0.0', health: null },
-      drift: [{ key: 'container.state.exited_success', declared: 'exited (0)', observed: 'exited (1)', reason: 'exited-nonzero' }],
+      drift: [
+        {
+          key: 'container.state.exited_success',
+          declared: 'exited (0)',
+          observed: 'exited (1)',
+          reason: 'exited-nonzero',
+        },
+      ],
       in_sync: false,
     }),
   ],
@@ -79,27 +94,51 @@ const marker = planCommentMarker({ root: '.', modules: 'modules/*/module.yaml' }
 
 describe('upsertStickyComment', () => {
   it('first run creates, second run updates the same comment, nothing else is posted', async () => {
-    const api = fakeApi({ comments: [{ id: 1, body: 'LGTM' }, { id: 2, body: 'another bot' }, { id: 3, body: 'human' }] });
+    const api = fakeApi({
+      comments: [
+        { id: 1, body: 'LGTM' },
+        { id: 2, body: 'another bot' },
+        { id: 3, body: 'human' },
+      ],
+    });
     const client = new GitHubClient({ apiUrl: target.apiUrl, token: 'tok-123', fetch: api.fetchImpl });
     const first = await upsertStickyComment(client, target, marker, 'plan v1');
     expect(first.action).toBe('created');
     const second = await upsertStickyComment(client, target, marker, 'plan v2');
     expect(second).toEqual({ action: 'updated', id: first.id });
-    expect(api.comments.filter((c) => c.body.includes('stateguard:plan'))).toEqual([{ id: first.id, body: `${marker}\nplan v2` }]);
+    expect(api.comments.filter((c) => c.body.includes('stateguard:plan'))).toEqual([
+      { id: first.id, body: `${marker}\nplan v2` },
+    ]);
     expect(api.reqs.filter((r) => r.method !== 'GET').map((r) => r.method)).toEqual(['POST', 'PATCH']);
     expect(api.reqs.every((r) => r.auth === 'token tok-123')).toBe(true);
     expect(api.reqs.some((r) => r.url.includes('tok-123'))).toBe(false);
   });
 
   it('finds the marker on a later page (Link header pagination)', async () => {
-    const api = fakeApi({ comments: [{ id: 1, body: 'a' }, { id: 2, body: 'b' }, { id: 3, body: 'c' }, { id: 4, body: `${marker}\nold` }], pageSize: 2 });
+    const api = fakeApi({
+      comments: [
+        { id: 1, body: 'a' },
+        { id: 2, body: 'b' },
+        { id: 3, body: 'c' },
+        { id: 4, body: `${marker}\nold` },
+      ],
+      pageSize: 2,
+    });
     const client = new GitHubClient({ apiUrl: target.apiUrl, token: 't', fetch: api.fetchImpl });
     expect(await upsertStickyComment(client, target, marker, 'new')).toEqual({ action: 'updated', id: 4 });
     expect(api.reqs.filter((r) => r.method === 'GET')).toHaveLength(2);
   });
 
   it('pages by number when the server sends no Link header, and stops on an empty page', async () => {
-    const api = fakeApi({ comments: [{ id: 1, body: 'a' }, { id: 2, body: 'b' }, { id: 3, body: `${marker}\nold` }], pageSize: 2, link: false });
+    const api = fakeApi({
+      comments: [
+        { id: 1, body: 'a' },
+        { id: 2, body: 'b' },
+        { id: 3, body: `${marker}\nold` },
+      ],
+      pageSize: 2,
+      link: false,
+    });
     const client = new GitHubClient({ apiUrl: target.apiUrl, token: 't', fetch: api.fetchImpl });
     expect(await upsertStickyComment(client, target, marker, 'new')).toEqual({ action: 'updated', id: 3 });
   });
@@ -116,7 +155,9 @@ describe('upsertStickyComment', () => {
     const api = fakeApi({ failWith: 403 });
     const client = new GitHubClient({ apiUrl: target.apiUrl, token: 'ghs_secret', fetch: api.fetchImpl });
     const err = (await upsertStickyComment(client, target, marker, 'x').catch((e: unknown) => e)) as Error;
-    expect(err.message).toBe('GET /api/repos/o/r/issues/7/comments returned HTTP 403: Resource not accessible by integration');
+    expect(err.message).toBe(
+      'GET /api/repos/o/r/issues/7/comments returned HTTP 403: Resource not accessible by integration',
+    );
     expect(err.message).not.toContain('ghs_secret');
   });
 });
@@ -130,7 +171,14 @@ describe('planCommentMarker', () => {
   });
   it('differs by root, glob and module', () => {
     const a = planCommentMarker({ root: '.', modules: 'm/*.yaml' });
-    expect(new Set([a, planCommentMarker({ root: 'b', modules: 'm/*.yaml' }), planCommentMarker({ root: '.', modules: 'n/*.yaml' }), planCommentMarker({ root: '.', modules: 'm/*.yaml', module: 'x' })]).size).toBe(4);
+    expect(
+      new Set([
+        a,
+        planCommentMarker({ root: 'b', modules: 'm/*.yaml' }),
+        planCommentMarker({ root: '.', modules: 'n/*.yaml' }),
+        planCommentMarker({ root: '.', modules: 'm/*.yaml', module: 'x' }),
+      ]).size,
+    ).toBe(4);
   });
 });
 
@@ -138,11 +186,31 @@ describe('pullRequestFromEnv', () => {
   const read = (json: unknown) => () => JSON.stringify(json);
   const env = { GITHUB_EVENT_NAME: 'pull_request', GITHUB_REPOSITORY: 'o/r', GITHUB_EVENT_PATH: '/e.json' };
   it.each([
-    ['pull_request with pull_request.number', env, { pull_request: { number: 7 } }, { target: { apiUrl: 'https://api.github.com', repository: 'o/r', number: 7 } }],
-    ['pull_request_target, Forgejo API URL', { ...env, GITHUB_EVENT_NAME: 'pull_request_target', GITHUB_API_URL: 'https://git.example/api/v1/' }, { number: 9 }, { target: { apiUrl: 'https://git.example/api/v1', repository: 'o/r', number: 9 } }],
+    [
+      'pull_request with pull_request.number',
+      env,
+      { pull_request: { number: 7 } },
+      { target: { apiUrl: 'https://api.github.com', repository: 'o/r', number: 7 } },
+    ],
+    [
+      'pull_request_target, Forgejo API URL',
+      { ...env, GITHUB_EVENT_NAME: 'pull_request_target', GITHUB_API_URL: 'https://git.example/api/v1/' },
+      { number: 9 },
+      { target: { apiUrl: 'https://git.example/api/v1', repository: 'o/r', number: 9 } },
+    ],
     ['push event', { ...env, GITHUB_EVENT_NAME: 'push' }, {}, { skip: "event 'push' is not a pull request" }],
-    ['no repository', { ...env, GITHUB_REPOSITORY: '' }, { number: 1 }, { skip: 'GITHUB_REPOSITORY is not set to owner/name' }],
-    ['number not a number', env, { pull_request: { number: '7; DROP' } }, { skip: 'the event payload has no pull request number' }],
+    [
+      'no repository',
+      { ...env, GITHUB_REPOSITORY: '' },
+      { number: 1 },
+      { skip: 'GITHUB_REPOSITORY is not set to owner/name' },
+    ],
+    [
+      'number not a number',
+      env,
+      { pull_request: { number: '7; DROP' } },
+      { skip: 'the event payload has no pull request number' },
+    ],
   ])('%s', (_n, e, payload, want) => {
     expect(pullRequestFromEnv(e, read(payload))).toEqual(want);
   });
@@ -153,10 +221,16 @@ describe('rendering', () => {
     const md = renderPlanMarkdown(PLAN);
     expect(md).toContain('### stateguard plan: 1 of 1 module drifted');
     // The module's own hash — what apply takes — not the whole plan's (which apply would refuse).
-    expect(md).toContain(`| ⚠️ store-init | sidecar | exited-success | platform/store-init | exited (1) | container.state.exited_success: declared exited (0), observed exited (1) (exited-nonzero) | \`${PLAN.modules[0]!.plan_hash}\` |`);
+    expect(md).toContain(
+      `| ⚠️ store-init | sidecar | exited-success | platform/store-init | exited (1) | container.state.exited_success: declared exited (0), observed exited (1) (exited-nonzero) | \`${PLAN.modules[0]!.plan_hash}\` |`,
+    );
     expect(md).not.toContain(PLAN.plan_hash);
     expect(md).toContain('Planned with compose v2 2.26.1.');
-    const many: Plan = { ...PLAN, modules: Array.from({ length: 500 }, (_, i) => ({ ...PLAN.modules[0]!, name: `m${i}` })), summary: { modules: 500, drifted: 500 } };
+    const many: Plan = {
+      ...PLAN,
+      modules: Array.from({ length: 500 }, (_, i) => ({ ...PLAN.modules[0]!, name: `m${i}` })),
+      summary: { modules: 500, drifted: 500 },
+    };
     const bounded = renderPlanMarkdown(many, { maxChars: 5000 });
     expect(bounded.length).toBeLessThanOrEqual(5000);
     expect(bounded).toMatch(/…and \d+ more modules \(see the plan JSON\)\./);

@@ -50,7 +50,13 @@ function simEngine(): SimEngine {
     if (e.keepIdOnRecreate) return;
     e.containers = e.containers.filter((c) => !(c.service === service && !c.oneoff));
     e.containers.push(
-      container({ project: 'p', service, id: e.nextId, state: e.stateAfterRecreate, exitCode: e.stateAfterRecreate === 'exited' ? 1 : 0 }),
+      container({
+        project: 'p',
+        service,
+        id: e.nextId,
+        state: e.stateAfterRecreate,
+        exitCode: e.stateAfterRecreate === 'exited' ? 1 : 0,
+      }),
     );
     if (e.mountedAfterRecreate) e.files.mounted = e.mountedAfterRecreate;
   };
@@ -67,7 +73,12 @@ const MOD: ProbeModule = {
 };
 
 const probe = (engine: SimEngine, mod: ProbeModule = MOD) =>
-  runPersistenceProbe(mod, { runtime: engine, now: () => new Date('2026-03-01T00:00:00Z'), sleep: async () => undefined, readyTimeoutMs: 0 });
+  runPersistenceProbe(mod, {
+    runtime: engine,
+    now: () => new Date('2026-03-01T00:00:00Z'),
+    sleep: async () => undefined,
+    readyTimeoutMs: 0,
+  });
 
 describe('persistence probe (simulated engine)', () => {
   it('passes when the volume keeps its sentinel and /tmp loses it; recreates only that service; cleans up', async () => {
@@ -80,9 +91,14 @@ describe('persistence probe (simulated engine)', () => {
       ['durable', '/data', true, 'present', true],
       ['ephemeral', '/tmp', true, 'absent', true],
     ]);
-    expect(e.callsTo('recreateService').map((c) => c.args)).toEqual([[{ project: 'p', files: ['/repo/compose.yaml'] }, 'db']]);
+    expect(e.callsTo('recreateService').map((c) => c.args)).toEqual([
+      [{ project: 'p', files: ['/repo/compose.yaml'] }, 'db'],
+    ]);
     // written into the old container, read back there, then read in the new one
-    expect(e.callsTo('copyTo').map((c) => [c.args[0], c.args[1]])).toEqual([[OLD, '/data'], [OLD, '/tmp']]);
+    expect(e.callsTo('copyTo').map((c) => [c.args[0], c.args[1]])).toEqual([
+      [OLD, '/data'],
+      [OLD, '/tmp'],
+    ]);
     // the durable sentinel was removed from the volume and the removal verified
     expect([...e.files.volumeFiles.keys()]).toEqual([]);
     expect(r.cleanup).toEqual({ removed: [path.posix.join('/data', r.checks[0]!.sentinel)], left: [], note: null });
@@ -110,7 +126,9 @@ describe('persistence probe (simulated engine)', () => {
     e.mountedAfterRecreate = new Set(['/data']); // ...the recreated one mounts the (empty) volume there
     const r = await probe(e);
     expect(r.passed).toBe(false);
-    expect(r.problems).toEqual([`DATA-VOLUME REGRESSION: db-data at /data lost its sentinel across recreate (aaaaaaaaaaaa → bbbbbbbbbbbb)`]);
+    expect(r.problems).toEqual([
+      `DATA-VOLUME REGRESSION: db-data at /data lost its sentinel across recreate (aaaaaaaaaaaa → bbbbbbbbbbbb)`,
+    ]);
     expect(r.checks[0]).toMatchObject({ ok: false, after_recreate: 'absent' });
   });
 
@@ -120,7 +138,9 @@ describe('persistence probe (simulated engine)', () => {
     const r = await probe(e);
     expect(r.passed).toBe(false);
     expect(r.problems).toHaveLength(1);
-    expect(r.problems[0]).toMatch(/^EPHEMERAL PATH PERSISTED: \/tmp is declared ephemeral but persisted: its sentinel survived the recreate \(aaaaaaaaaaaa → bbbbbbbbbbbb\)/);
+    expect(r.problems[0]).toMatch(
+      /^EPHEMERAL PATH PERSISTED: \/tmp is declared ephemeral but persisted: its sentinel survived the recreate \(aaaaaaaaaaaa → bbbbbbbbbbbb\)/,
+    );
     expect(e.files.volumeFiles.size).toBe(0);
   });
 
@@ -129,7 +149,9 @@ describe('persistence probe (simulated engine)', () => {
     e.files.dropWrites = true;
     const r = await probe(e);
     expect(r.passed).toBe(false);
-    expect(r.problems[0]).toMatch(/the sentinel written into \/data of container aaaaaaaaaaaa reads back absent: the write did not take effect/);
+    expect(r.problems[0]).toMatch(
+      /the sentinel written into \/data of container aaaaaaaaaaaa reads back absent: the write did not take effect/,
+    );
     expect(e.callsTo('recreateService')).toEqual([]);
   });
 
@@ -137,14 +159,20 @@ describe('persistence probe (simulated engine)', () => {
     const e = simEngine();
     const r = await probe(e, { ...MOD, ephemeralPaths: ['/tmp/work'] });
     expect(r.passed).toBe(false);
-    expect(r.problems[0]).toMatch(/could not write a sentinel into \/tmp\/work of container aaaaaaaaaaaa \(does the directory exist there\?\)/);
+    expect(r.problems[0]).toMatch(
+      /could not write a sentinel into \/tmp\/work of container aaaaaaaaaaaa \(does the directory exist there\?\)/,
+    );
     expect(e.callsTo('recreateService')).toEqual([]);
     // the sentinel already planted in /data was taken out again
     expect(e.files.volumeFiles.size).toBe(0);
   });
 
   it.each([
-    ['no container at all', [], /no running container for module db \(service db of compose project p\): no container exists for it\. Start it first/],
+    [
+      'no container at all',
+      [],
+      /no running container for module db \(service db of compose project p\): no container exists for it\. Start it first/,
+    ],
     ['only an exited container', [{ state: 'exited' as const }], /its container is aaaaaaaaaaaa exited/],
     ['only a one-off `compose run` container', [{ oneoff: true }], /no container exists for it/],
     ['a container of another service', [{ service: 'web' }], /no container exists for it/],
@@ -178,11 +206,13 @@ describe('persistence probe (simulated engine)', () => {
     e.keepIdOnRecreate = true;
     const r = await probe(e);
     expect(r.passed).toBe(false);
-    expect(r.problems).toEqual(['the container ID did not change across the recreate (aaaaaaaaaaaa): the recreate did not happen, so nothing was proven.']);
+    expect(r.problems).toEqual([
+      'the container ID did not change across the recreate (aaaaaaaaaaaa): the recreate did not happen, so nothing was proven.',
+    ]);
     expect(e.files.volumeFiles.size).toBe(0); // cleaned from the old container
   });
 
-  it('compose failing to recreate fails the probe with compose\'s last stderr line', async () => {
+  it("compose failing to recreate fails the probe with compose's last stderr line", async () => {
     const e = simEngine();
     e.recreateResult = { code: 1, stdout: '', stderr: 'ERROR: pull access denied\n' };
     e.keepIdOnRecreate = true;
@@ -214,16 +244,28 @@ describe('persistence probe (simulated engine)', () => {
     e.files.hasRm = false;
     e.files.hasBusybox = false;
     const warnings: string[] = [];
-    const r = await runPersistenceProbe(MOD, { runtime: e, now: () => new Date(), sleep: async () => undefined, readyTimeoutMs: 0, warn: (m) => warnings.push(m) });
+    const r = await runPersistenceProbe(MOD, {
+      runtime: e,
+      now: () => new Date(),
+      sleep: async () => undefined,
+      readyTimeoutMs: 0,
+      warn: (m) => warnings.push(m),
+    });
     expect(r.passed).toBe(true);
     expect(r.cleanup.left).toEqual([path.posix.join('/data', r.checks[0]!.sentinel)]);
-    expect(r.cleanup.note).toMatch(/left 1 probe sentinel file in container bbbbbbbbbbbb: \/data\/\.stateguard-probe-[0-9a-f]{16}\. The image has neither 'rm' nor '\/bin\/busybox rm'/);
+    expect(r.cleanup.note).toMatch(
+      /left 1 probe sentinel file in container bbbbbbbbbbbb: \/data\/\.stateguard-probe-[0-9a-f]{16}\. The image has neither 'rm' nor '\/bin\/busybox rm'/,
+    );
     expect(warnings).toEqual([r.cleanup.note]);
   });
 
   it('hostile paths: sentinels go exactly where declared, normalised, never above', async () => {
     const e = simEngine();
-    const r = await probe(e, { ...MOD, volumes: [{ volume: 'db-data', path: '/data/./' }], ephemeralPaths: ['/cache/../tmp'] });
+    const r = await probe(e, {
+      ...MOD,
+      volumes: [{ volume: 'db-data', path: '/data/./' }],
+      ephemeralPaths: ['/cache/../tmp'],
+    });
     expect(r.passed).toBe(true);
     expect(e.callsTo('copyTo').map((c) => c.args[1])).toEqual(['/data', '/tmp']);
   });
@@ -259,7 +301,9 @@ describe('probe helpers', () => {
   ])('normalise %j → %j', (p, want) => expect(normalizeContainerPath(p)).toBe(want));
 
   it('the regression message uses 12-character IDs', () => {
-    expect(regressionMessage('v', '/p', OLD, NEW)).toBe('DATA-VOLUME REGRESSION: v at /p lost its sentinel across recreate (aaaaaaaaaaaa → bbbbbbbbbbbb)');
+    expect(regressionMessage('v', '/p', OLD, NEW)).toBe(
+      'DATA-VOLUME REGRESSION: v at /p lost its sentinel across recreate (aaaaaaaaaaaa → bbbbbbbbbbbb)',
+    );
   });
 
   it('one-file tar round-trips and refuses names that are not plain file names', () => {
@@ -267,7 +311,8 @@ describe('probe helpers', () => {
     const t = singleFileTar('.stateguard-probe-0011', body, new Date(0));
     expect(t.length % 512).toBe(0);
     expect(readTar(t)).toEqual([{ path: '.stateguard-probe-0011', type: 'File', body }]);
-    for (const bad of ['', '../x', 'a/b', '.', '..', 'x'.repeat(101)]) expect(() => singleFileTar(bad, body, new Date(0))).toThrow(/plain file name/);
+    for (const bad of ['', '../x', 'a/b', '.', '..', 'x'.repeat(101)])
+      expect(() => singleFileTar(bad, body, new Date(0))).toThrow(/plain file name/);
   });
 
   it('a corrupt archive from docker cp is an error, not an empty read', () => {
@@ -280,7 +325,8 @@ describe('probe helpers', () => {
 describe('e2e-gate with a persistence probe (simulated engine)', () => {
   const root = () =>
     tempRepo({
-      'compose.yaml': 'services:\n  db:\n    image: stateguard/busybox:1.0.0\n    volumes: [db-data:/data]\nvolumes:\n  db-data: {}\n',
+      'compose.yaml':
+        'services:\n  db:\n    image: stateguard/busybox:1.0.0\n    volumes: [db-data:/data]\nvolumes:\n  db-data: {}\n',
       'modules/db/module.yaml': moduleYaml(
         'db',
         `  class: stateful
@@ -301,13 +347,23 @@ describe('e2e-gate with a persistence probe (simulated engine)', () => {
     const ctx: CommandContext = {
       cwd: dir,
       env: { PATH: process.env.PATH, ...env },
-      log: { info: (m) => logs.push(m), warn: (m) => logs.push(m), error: (m) => logs.push(m), notice: (m) => logs.push(m), raw: (c) => (raw += c) },
+      log: {
+        info: (m) => logs.push(m),
+        warn: (m) => logs.push(m),
+        error: (m) => logs.push(m),
+        notice: (m) => logs.push(m),
+        raw: (c) => (raw += c),
+      },
       now: () => new Date(),
       runtime: () => e,
       inAction: false,
       addSecret: () => undefined,
     };
-    const opts = parseInputs((e2eGateCommand.inputs as readonly InputDef[]).filter((d) => !d.actionOnly), { 'persistence-probe': 'db', ...extra }, cliNames);
+    const opts = parseInputs(
+      (e2eGateCommand.inputs as readonly InputDef[]).filter((d) => !d.actionOnly),
+      { 'persistence-probe': 'db', ...extra },
+      cliNames,
+    );
     const result = await runCommand(e2eGateCommand, opts, ctx);
     return { result, raw, logs, dir };
   }
@@ -329,7 +385,10 @@ describe('e2e-gate with a persistence probe (simulated engine)', () => {
     expect(r.result.exitCode).toBe(0);
     expect(r.result.outputs.status).toBe('passed');
     expect(r.raw).toContain('E2E-RAN');
-    expect(e.callsTo('recreateService')[0]!.args[0]).toEqual({ project: 'p', files: [path.join(r.dir, 'compose.yaml')] });
+    expect(e.callsTo('recreateService')[0]!.args[0]).toEqual({
+      project: 'p',
+      files: [path.join(r.dir, 'compose.yaml')],
+    });
     const doc = r.result.json as { probe: { passed: boolean; checks: unknown[] } };
     expect(doc.probe.passed).toBe(true);
     expect(doc.probe.checks).toHaveLength(2);
@@ -345,8 +404,13 @@ describe('e2e-gate with a persistence probe (simulated engine)', () => {
     const r = await gate(e, { STAGING_E2E: '1' }, { command: [process.execPath, '-e', "console.log('E2E-RAN')"] });
     expect(r.result.exitCode).toBe(1);
     expect(r.result.outputs).toEqual({ status: 'failed', missing: '[]', 'failure-reason': 'probe-failed' });
-    expect(r.result.text).toContain('DATA-VOLUME REGRESSION: db-data at /data lost its sentinel across recreate (aaaaaaaaaaaa → bbbbbbbbbbbb)');
-    expect(r.result.annotations?.[0]).toMatchObject({ level: 'error', message: expect.stringContaining('DATA-VOLUME REGRESSION') });
+    expect(r.result.text).toContain(
+      'DATA-VOLUME REGRESSION: db-data at /data lost its sentinel across recreate (aaaaaaaaaaaa → bbbbbbbbbbbb)',
+    );
+    expect(r.result.annotations?.[0]).toMatchObject({
+      level: 'error',
+      message: expect.stringContaining('DATA-VOLUME REGRESSION'),
+    });
     expect(r.raw).not.toContain('E2E-RAN');
     cleanupTempRepos();
   });

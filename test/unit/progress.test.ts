@@ -24,18 +24,65 @@ function reporter(opts: { intervalMs?: number; total?: number | null } = {}): {
 } {
   const clock = { t: 1_000_000 };
   const lines: string[] = [];
-  const r = new ProgressReporter({ label: 'snapshot db: copying /data (volume db-data)', say: (l) => lines.push(l), now: () => clock.t, ...opts });
+  const r = new ProgressReporter({
+    label: 'snapshot db: copying /data (volume db-data)',
+    say: (l) => lines.push(l),
+    now: () => clock.t,
+    ...opts,
+  });
   return { r, lines, clock };
 }
 
 describe('ProgressReporter throttling (fake clock)', () => {
   // Each row: [ms since start at which `bytes` arrive], expected number of lines after each step.
   const table: { name: string; interval?: number; steps: [number, number][]; lines: number[] }[] = [
-    { name: 'a copy shorter than the interval prints nothing', steps: [[0, MiB], [1000, MiB], [4999, MiB]], lines: [0, 0, 0] },
-    { name: 'the first line comes one interval after the start (default 5 s)', steps: [[4999, MiB], [5000, MiB]], lines: [0, 1] },
-    { name: 'at most one line per interval however many chunks pass', steps: [[5000, 1], [5001, 1], [6000, 1], [9999, 1], [10_000, 1]], lines: [1, 1, 1, 1, 2] },
-    { name: 'a long gap gives one line, not one per missed interval', steps: [[60_000, MiB], [60_001, MiB]], lines: [1, 1] },
-    { name: 'a small interval (the env knob) prints more often', interval: 100, steps: [[100, 1], [150, 1], [200, 1], [300, 1]], lines: [1, 1, 2, 3] },
+    {
+      name: 'a copy shorter than the interval prints nothing',
+      steps: [
+        [0, MiB],
+        [1000, MiB],
+        [4999, MiB],
+      ],
+      lines: [0, 0, 0],
+    },
+    {
+      name: 'the first line comes one interval after the start (default 5 s)',
+      steps: [
+        [4999, MiB],
+        [5000, MiB],
+      ],
+      lines: [0, 1],
+    },
+    {
+      name: 'at most one line per interval however many chunks pass',
+      steps: [
+        [5000, 1],
+        [5001, 1],
+        [6000, 1],
+        [9999, 1],
+        [10_000, 1],
+      ],
+      lines: [1, 1, 1, 1, 2],
+    },
+    {
+      name: 'a long gap gives one line, not one per missed interval',
+      steps: [
+        [60_000, MiB],
+        [60_001, MiB],
+      ],
+      lines: [1, 1],
+    },
+    {
+      name: 'a small interval (the env knob) prints more often',
+      interval: 100,
+      steps: [
+        [100, 1],
+        [150, 1],
+        [200, 1],
+        [300, 1],
+      ],
+      lines: [1, 1, 2, 3],
+    },
   ];
   for (const row of table) {
     it(row.name, () => {
@@ -58,7 +105,9 @@ describe('ProgressReporter throttling (fake clock)', () => {
     const t = reporter({ total: 150 * MiB });
     t.clock.t += 10_000;
     t.r.add(48 * MiB);
-    expect(t.lines[0]).toBe('snapshot db: copying /data (volume db-data): 48.0 MiB of 150 MiB (32%), 4.8 MiB/s, 10 s elapsed');
+    expect(t.lines[0]).toBe(
+      'snapshot db: copying /data (volume db-data): 48.0 MiB of 150 MiB (32%), 4.8 MiB/s, 10 s elapsed',
+    );
   });
 
   it('never says more than 100% when the copy runs past the announced total', () => {

@@ -39,13 +39,23 @@ describe('README adoption section', () => {
   it('is near the top: before "The flow" and the commands', () => {
     expect(README.indexOf('## Adopt stateguard in your repository')).toBeGreaterThan(-1);
     expect(README.indexOf('## Adopt stateguard in your repository')).toBeLessThan(README.indexOf('## The flow'));
-    expect(README.indexOf('<!-- adoption:begin -->')).toBeGreaterThan(README.indexOf('## Adopt stateguard in your repository'));
+    expect(README.indexOf('<!-- adoption:begin -->')).toBeGreaterThan(
+      README.indexOf('## Adopt stateguard in your repository'),
+    );
   });
 
   it('parses into files, commands and outputs, in the order of the first hour', () => {
     expect(steps.map((s) => s.kind)).toEqual(['run', 'file', 'file', 'run', 'output', 'run', 'output', 'run']);
     const commands = steps.flatMap((s) => (s.kind === 'run' ? s.commands : []));
-    const order = [/^npm install -g https:/, /^stateguard validate$/, /^docker compose -p notes up -d/, /^stateguard plan$/, /^stateguard snapshot /, /^git clone /, /^stateguard lint-workflows$/];
+    const order = [
+      /^npm install -g https:/,
+      /^stateguard validate$/,
+      /^docker compose -p notes up -d/,
+      /^stateguard plan$/,
+      /^stateguard snapshot /,
+      /^git clone /,
+      /^stateguard lint-workflows$/,
+    ];
     const at = order.map((re) => commands.findIndex((c) => re.test(c)));
     expect(at.every((i) => i >= 0)).toBe(true);
     expect([...at].sort((a, b) => a - b)).toEqual(at);
@@ -67,12 +77,15 @@ describe('README adoption section', () => {
   });
 
   it('the module skeleton is the compose file and a module with a data volume mounted there', () => {
-    const files = Object.fromEntries(steps.flatMap((s) => (s.kind === 'file' ? [[s.path, parse(s.text) as Record<string, any>]] : [])));
+    const files = Object.fromEntries(
+      steps.flatMap((s) => (s.kind === 'file' ? [[s.path, parse(s.text) as Record<string, any>]] : [])),
+    );
     expect(Object.keys(files)).toEqual(['compose.yaml', 'modules/notes/module.yaml']);
     const mod = files['modules/notes/module.yaml']!;
     const svc = files['compose.yaml']!.services[mod.spec.compose.service];
     expect(svc.healthcheck).toBeDefined();
-    for (const v of mod.spec.data.volumes as { volume: string; path: string }[]) expect(svc.volumes).toContain(`${v.volume}:${v.path}`);
+    for (const v of mod.spec.data.volumes as { volume: string; path: string }[])
+      expect(svc.volumes).toContain(`${v.volume}:${v.path}`);
     expect(text).toContain(`-p ${mod.spec.compose.project} up -d`);
   });
 
@@ -92,7 +105,11 @@ describe('README adoption section', () => {
       'STAGING_BASE_URL',
       'STAGING_API_TOKEN',
     ]) {
-      expect({ placeholder, inReadme: text.includes(placeholder), inWorkflows: all.includes(placeholder) }).toEqual({ placeholder, inReadme: true, inWorkflows: true });
+      expect({ placeholder, inReadme: text.includes(placeholder), inWorkflows: all.includes(placeholder) }).toEqual({
+        placeholder,
+        inReadme: true,
+        inWorkflows: true,
+      });
     }
     expect(text).toContain('cp ../stateguard/workflows/*.yml .github/workflows/');
   });
@@ -102,35 +119,44 @@ describe('database recipes', () => {
   const recipes = readdirSync(path.join(REPO, 'examples/recipes')).sort();
   const recipesText = section('Recipes: PostgreSQL, MySQL and MariaDB');
 
-  it.each(recipes)('%s: data directory and dumps as data volumes, a readiness check, secrets from files, a full version tag, a dump step', (name) => {
-    const root = path.join(REPO, 'examples/recipes', name);
-    const mod = parse(readFileSync(path.join(root, 'modules', name, 'module.yaml'), 'utf8')) as Record<string, any>;
-    const compose = parse(readFileSync(path.join(root, 'compose.yaml'), 'utf8')) as Record<string, any>;
-    expect(mod.spec.class).toBe('stateful');
-    const svc = compose.services[mod.spec.compose.service];
-    const volumes = mod.spec.data.volumes as { volume: string; path: string }[];
-    expect(volumes.map((v) => v.path)).toContain('/dumps');
-    expect(volumes.some((v) => v.path.startsWith('/var/lib/'))).toBe(true);
-    for (const v of volumes) {
-      expect(svc.volumes).toContain(`${v.volume}:${v.path}`);
-      expect(Object.keys(compose.volumes)).toContain(v.volume);
-    }
-    expect(svc.healthcheck.test.join(' ')).toMatch(/127\.0\.0\.1|--connect/);
-    expect(svc.image).toMatch(/:\d+\.\d+(\.\d+)?$/);
-    // time for a clean shutdown: snapshot stops it with the container's own stop timeout
-    expect(svc.stop_grace_period).toMatch(/^\d+s$/);
-    expect(parseInt(svc.stop_grace_period, 10)).toBeGreaterThanOrEqual(30);
-    for (const [key, value] of Object.entries(svc.environment as Record<string, string>)) {
-      if (/PASSWORD/.test(key)) expect({ key, value }).toEqual({ key: expect.stringMatching(/_FILE$/), value: expect.stringMatching(/^\/run\/secrets\//) });
-    }
-    // the README's dump step for this recipe: in the service's own container, into /dumps, renamed into place
-    const dump = recipesText.split('\n').find((l) => l.includes(`docker compose -p ${mod.spec.compose.project} exec -T ${mod.spec.compose.service} `));
-    expect(dump).toBeDefined();
-    expect(dump).toMatch(/\/dumps\/\S+\.tmp && mv \/dumps\//);
-  });
+  it.each(recipes)(
+    '%s: data directory and dumps as data volumes, a readiness check, secrets from files, a full version tag, a dump step',
+    (name) => {
+      const root = path.join(REPO, 'examples/recipes', name);
+      const mod = parse(readFileSync(path.join(root, 'modules', name, 'module.yaml'), 'utf8')) as Record<string, any>;
+      const compose = parse(readFileSync(path.join(root, 'compose.yaml'), 'utf8')) as Record<string, any>;
+      expect(mod.spec.class).toBe('stateful');
+      const svc = compose.services[mod.spec.compose.service];
+      const volumes = mod.spec.data.volumes as { volume: string; path: string }[];
+      expect(volumes.map((v) => v.path)).toContain('/dumps');
+      expect(volumes.some((v) => v.path.startsWith('/var/lib/'))).toBe(true);
+      for (const v of volumes) {
+        expect(svc.volumes).toContain(`${v.volume}:${v.path}`);
+        expect(Object.keys(compose.volumes)).toContain(v.volume);
+      }
+      expect(svc.healthcheck.test.join(' ')).toMatch(/127\.0\.0\.1|--connect/);
+      expect(svc.image).toMatch(/:\d+\.\d+(\.\d+)?$/);
+      // time for a clean shutdown: snapshot stops it with the container's own stop timeout
+      expect(svc.stop_grace_period).toMatch(/^\d+s$/);
+      expect(parseInt(svc.stop_grace_period, 10)).toBeGreaterThanOrEqual(30);
+      for (const [key, value] of Object.entries(svc.environment as Record<string, string>)) {
+        if (/PASSWORD/.test(key))
+          expect({ key, value }).toEqual({
+            key: expect.stringMatching(/_FILE$/),
+            value: expect.stringMatching(/^\/run\/secrets\//),
+          });
+      }
+      // the README's dump step for this recipe: in the service's own container, into /dumps, renamed into place
+      const dump = recipesText
+        .split('\n')
+        .find((l) => l.includes(`docker compose -p ${mod.spec.compose.project} exec -T ${mod.spec.compose.service} `));
+      expect(dump).toBeDefined();
+      expect(dump).toMatch(/\/dumps\/\S+\.tmp && mv \/dumps\//);
+    },
+  );
 });
 
-describe('the recipes\' dump steps in the shipped backup workflow', () => {
+describe("the recipes' dump steps in the shipped backup workflow", () => {
   const recipesText = section('Recipes: PostgreSQL, MySQL and MariaDB');
   const dumps = recipesText
     .split('\n')
@@ -163,7 +189,8 @@ describe('the recipes\' dump steps in the shipped backup workflow', () => {
 describe('README "Compared with"', () => {
   it('names the backup, upgrade and plan-comment tools and says what stateguard adds', () => {
     const text = section('Compared with');
-    for (const tool of ['restic', 'borg', 'Watchtower', 'Renovate', 'dflook/terraform-github-actions', 'Atlantis']) expect(text).toContain(tool);
+    for (const tool of ['restic', 'borg', 'Watchtower', 'Renovate', 'dflook/terraform-github-actions', 'Atlantis'])
+      expect(text).toContain(tool);
     expect(text).toMatch(/stateguard/);
   });
 });

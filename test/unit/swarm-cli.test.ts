@@ -60,7 +60,21 @@ function stack(extra: Array<[RegExp, Reply]> = []) {
     [/^docker service ps -q --no-trunc sjob sdb sweb/, ok(TASKS.map((t) => t.ID).join('\n'))],
     [/^docker inspect --type task/, ok(JSON.stringify(TASKS))],
     // only the db task's container is on this node
-    [/^docker inspect --type container/, ok(JSON.stringify([{ Id: 'c-t-db', Name: '/shop_db.1.t-db', Image: 'sha256:dbimg', Config: { Image: 'db:1', Labels: {} }, State: { Status: 'running', Health: { Status: 'healthy' } }, Mounts: [] }]))],
+    [
+      /^docker inspect --type container/,
+      ok(
+        JSON.stringify([
+          {
+            Id: 'c-t-db',
+            Name: '/shop_db.1.t-db',
+            Image: 'sha256:dbimg',
+            Config: { Image: 'db:1', Labels: {} },
+            State: { Status: 'running', Health: { Status: 'healthy' } },
+            Mounts: [],
+          },
+        ]),
+      ),
+    ],
   ]);
 }
 
@@ -94,7 +108,9 @@ describe('SwarmCli', () => {
     expect(list[0]!.imageId).toBe('');
     // Only docker, with argument arrays; nothing deployed, scaled or removed by reading.
     expect(s.calls.every((c) => c.cmd === 'docker')).toBe(true);
-    expect(s.calls.some((c) => c.args.some((a) => ['deploy', 'update', 'scale', 'rm', 'create'].includes(a)))).toBe(false);
+    expect(s.calls.some((c) => c.args.some((a) => ['deploy', 'update', 'scale', 'rm', 'create'].includes(a)))).toBe(
+      false,
+    );
   });
 
   it.each([
@@ -106,7 +122,11 @@ describe('SwarmCli', () => {
     ['rejected', 'dead', 1],
     ['orphaned', 'dead', 1],
   ])('a task %s reads as a container %s', async (taskState, state, exitCode) => {
-    const one = [task('t1', 'sjob', taskState, 'complete', { Status: { State: taskState, ContainerStatus: { ContainerID: '', ExitCode: exitCode ?? undefined } } })];
+    const one = [
+      task('t1', 'sjob', taskState, 'complete', {
+        Status: { State: taskState, ContainerStatus: { ContainerID: '', ExitCode: exitCode ?? undefined } },
+      }),
+    ];
     const s = scripted([
       ...MANAGER,
       [/^docker service ls/, ok('sjob\n')],
@@ -115,16 +135,38 @@ describe('SwarmCli', () => {
       [/^docker inspect --type task/, ok(JSON.stringify(one))],
     ]);
     const [c] = await new SwarmCli({ runner: s.runner }).listProjectContainers('shop');
-    expect(c).toMatchObject({ state, exitCode: state === 'exited' || state === 'dead' ? exitCode : null, id: 'task-t1' });
+    expect(c).toMatchObject({
+      state,
+      exitCode: state === 'exited' || state === 'dead' ? exitCode : null,
+      id: 'task-t1',
+    });
   });
 
   it('the lock is a docker config created from stdin with its labels; a taken name is false; another error throws', async () => {
-    const answers: ExecResult[] = [ok('id1\n'), { code: 1, stdout: '', stderr: 'Error response from daemon: rpc error: code = AlreadyExists desc = config stateguard-lock-x already exists' }, { code: 1, stdout: '', stderr: 'permission denied' }];
+    const answers: ExecResult[] = [
+      ok('id1\n'),
+      {
+        code: 1,
+        stdout: '',
+        stderr:
+          'Error response from daemon: rpc error: code = AlreadyExists desc = config stateguard-lock-x already exists',
+      },
+      { code: 1, stdout: '', stderr: 'permission denied' },
+    ];
     const s = scripted([...MANAGER, [/^docker config create/, () => answers.shift()!]]);
     const rt = new SwarmCli({ runner: s.runner });
     expect(await rt.createLock('stateguard-lock-x', { 'io.stateguard.lock': '1' })).toBe(true);
     const create = s.calls.find((c) => c.args[0] === 'config')!;
-    expect(create.args).toEqual(['config', 'create', '--label', 'io.stateguard.lock=1', '--label', 'io.stateguard.lock-name=stateguard-lock-x', 'stateguard-lock-x', '-']);
+    expect(create.args).toEqual([
+      'config',
+      'create',
+      '--label',
+      'io.stateguard.lock=1',
+      '--label',
+      'io.stateguard.lock-name=stateguard-lock-x',
+      'stateguard-lock-x',
+      '-',
+    ]);
     expect(String(create.opts?.input)).toContain('stateguard lock');
     expect(await rt.createLock('stateguard-lock-x', {})).toBe(false);
     await expect(rt.createLock('stateguard-lock-x', {})).rejects.toThrow(/permission denied/);
@@ -133,16 +175,35 @@ describe('SwarmCli', () => {
   it('reads a lock back by its config name, and none is null', async () => {
     const long = `stateguard-lock-${'p'.repeat(50)}-svc-0123456789`;
     const s = scripted([
-      [new RegExp(`^docker config inspect ${lockConfigName(long)}`), ok(JSON.stringify([{ ID: 'cfg1', CreatedAt: '2026-11-29T10:00:00Z', Spec: { Name: lockConfigName(long), Labels: { 'io.stateguard.lock': '1' } } }]))],
+      [
+        new RegExp(`^docker config inspect ${lockConfigName(long)}`),
+        ok(
+          JSON.stringify([
+            {
+              ID: 'cfg1',
+              CreatedAt: '2026-11-29T10:00:00Z',
+              Spec: { Name: lockConfigName(long), Labels: { 'io.stateguard.lock': '1' } },
+            },
+          ]),
+        ),
+      ],
       [/^docker config inspect/, { code: 1, stdout: '', stderr: 'Error: no such config: stateguard-lock-y' }],
     ]);
     const rt = new SwarmCli({ runner: s.runner });
-    expect(await rt.readLock(long)).toEqual({ id: 'cfg1', name: lockConfigName(long), labels: { 'io.stateguard.lock': '1' }, createdAt: '2026-11-29T10:00:00Z' });
+    expect(await rt.readLock(long)).toEqual({
+      id: 'cfg1',
+      name: lockConfigName(long),
+      labels: { 'io.stateguard.lock': '1' },
+      createdAt: '2026-11-29T10:00:00Z',
+    });
     expect(await rt.readLock('stateguard-lock-y')).toBeNull();
   });
 
   it('resumes nothing when no service carries the scaled-to-0 label', async () => {
-    const s = scripted([...MANAGER, [/^docker service inspect shop_db/, ok(JSON.stringify([{ ID: 'sdb', Spec: DB_SPEC }]))]]);
+    const s = scripted([
+      ...MANAGER,
+      [/^docker service inspect shop_db/, ok(JSON.stringify([{ ID: 'sdb', Spec: DB_SPEC }]))],
+    ]);
     expect(await new SwarmCli({ runner: s.runner }).resumeStopped({ project: 'shop', files: [] }, 'db')).toBeNull();
     expect(s.calls.some((c) => c.args.includes('update'))).toBe(false);
   });
@@ -151,7 +212,10 @@ describe('SwarmCli', () => {
     [['task-abc'], /no container on the engine stateguard talks to/],
     [['c-gone'], /is gone since it was listed/],
   ])('stop of %j fails closed and scales nothing', async (ids, message) => {
-    const s = scripted([...MANAGER, [/^docker inspect --type container/, { code: 1, stdout: '[]', stderr: 'Error: No such container: c-gone' }]]);
+    const s = scripted([
+      ...MANAGER,
+      [/^docker inspect --type container/, { code: 1, stdout: '[]', stderr: 'Error: No such container: c-gone' }],
+    ]);
     await expect(new SwarmCli({ runner: s.runner }).stop(ids)).rejects.toThrow(message);
     expect(s.calls.some((c) => c.args.includes('update') || c.args.includes('stop'))).toBe(false);
   });

@@ -57,8 +57,16 @@ describe('swarm views', () => {
     ['image', (s: typeof SPEC) => (s.TaskTemplate.ContainerSpec.Image = 'stateguard/busybox:2.0.0'), 'image'],
     ['replicas', (s: typeof SPEC) => (s.Mode.Replicated.Replicas = 0), 'deploy.replicas (0 → 1)'],
     ['volume', (s: typeof SPEC) => (s.TaskTemplate.ContainerSpec.Mounts[0]!.Source = 'other'), 'volumes'],
-    ['healthcheck', (s: typeof SPEC) => (s.TaskTemplate.ContainerSpec.Healthcheck.Test = ['CMD', 'false']), 'healthcheck'],
-    ['restart', (s: typeof SPEC) => (s.TaskTemplate.RestartPolicy.Condition = 'none'), 'deploy.restart_policy.condition'],
+    [
+      'healthcheck',
+      (s: typeof SPEC) => (s.TaskTemplate.ContainerSpec.Healthcheck.Test = ['CMD', 'false']),
+      'healthcheck',
+    ],
+    [
+      'restart',
+      (s: typeof SPEC) => (s.TaskTemplate.RestartPolicy.Condition = 'none'),
+      'deploy.restart_policy.condition',
+    ],
     ['deploy label', (s: typeof SPEC) => (s.Labels.team = 'edge'), 'deploy.labels'],
     ['port', (s: typeof SPEC) => (s.EndpointSpec.Ports[0]!.PublishedPort = 9090), 'ports'],
   ])('a changed %s is a different hash, and the field is named', (_what, edit, field) => {
@@ -70,7 +78,9 @@ describe('swarm views', () => {
 
   it('an environment change names the key with fingerprints, never a value', () => {
     const d = declaredView('shop', RENDERED, { 'db-data': {} });
-    const e = engineView(withSpec((s) => (s.TaskTemplate.ContainerSpec.Env = ['MODE=fast', 'DB_PASSWORD=changed-pw', 'EXTRA=1'])));
+    const e = engineView(
+      withSpec((s) => (s.TaskTemplate.ContainerSpec.Env = ['MODE=fast', 'DB_PASSWORD=changed-pw', 'EXTRA=1'])),
+    );
     const diff = swarmDifferences(d, e).join(' | ');
     expect(diff).toContain('environment DB_PASSWORD');
     expect(diff).toContain('environment EXTRA (not declared)');
@@ -85,7 +95,10 @@ describe('swarm views', () => {
   });
 
   it('a job: mode and completions; the task spec (what the task ran) overrides the service template', () => {
-    const job = { ...RENDERED, deploy: { mode: 'replicated-job', labels: { team: 'core' }, restart_policy: { condition: 'none' } } };
+    const job = {
+      ...RENDERED,
+      deploy: { mode: 'replicated-job', labels: { team: 'core' }, restart_policy: { condition: 'none' } },
+    };
     const spec = withSpec((s) => {
       (s as { Mode: unknown }).Mode = { ReplicatedJob: { MaxConcurrent: 1, TotalCompletions: 1 } };
       s.TaskTemplate.RestartPolicy.Condition = 'none';
@@ -97,8 +110,17 @@ describe('swarm views', () => {
   });
 
   it('external and named volumes keep their own names; others get the stack prefix', () => {
-    const svc = { image: 'x:1', volumes: [{ type: 'volume', source: 'a', target: '/a' }, { type: 'volume', source: 'b', target: '/b' }, { type: 'volume', source: 'c', target: '/c' }] };
-    expect(declaredView('shop', svc, { a: {}, b: { external: true }, c: { name: 'custom' } }).mounts).toEqual(['volume:custom:/c', 'volume:b:/b', 'volume:shop_a:/a'].sort());
+    const svc = {
+      image: 'x:1',
+      volumes: [
+        { type: 'volume', source: 'a', target: '/a' },
+        { type: 'volume', source: 'b', target: '/b' },
+        { type: 'volume', source: 'c', target: '/c' },
+      ],
+    };
+    expect(declaredView('shop', svc, { a: {}, b: { external: true }, c: { name: 'custom' } }).mounts).toEqual(
+      ['volume:custom:/c', 'volume:b:/b', 'volume:shop_a:/a'].sort(),
+    );
   });
 
   it.each([

@@ -24,7 +24,10 @@ const INIT_OK = moduleYaml(
   depends_on_healthy: [db]
 `,
 );
-const WEB_OK = moduleYaml('web', `  class: stateless\n  compose: { file: ../../compose.yaml, project: p, service: web }\n`);
+const WEB_OK = moduleYaml(
+  'web',
+  `  class: stateless\n  compose: { file: ../../compose.yaml, project: p, service: web }\n`,
+);
 const web = (spec: string): string => moduleYaml('web', spec);
 
 /** A Swarm stack file (a compose file) beside compose.yaml: a stateful service, its one-shot job, a bind mount. */
@@ -71,34 +74,63 @@ const STORE_INIT_OK = moduleYaml(
       - { volume: store-data, path: /var/lib/store }
 `,
 );
-const SWARM_OK = { 'stack.yaml': STACK, 'modules/store/module.yaml': STORE_OK, 'modules/store-init/module.yaml': STORE_INIT_OK };
+const SWARM_OK = {
+  'stack.yaml': STACK,
+  'modules/store/module.yaml': STORE_OK,
+  'modules/store-init/module.yaml': STORE_INIT_OK,
+};
 /** The valid swarm repo with stack.yaml's store-init `deploy:` block replaced. */
 const initDeploy = (deploy: string): Record<string, string> => ({
   ...SWARM_OK,
-  'stack.yaml': STACK.replace('    deploy:\n      mode: replicated-job\n      restart_policy:\n        condition: none\n', deploy),
+  'stack.yaml': STACK.replace(
+    '    deploy:\n      mode: replicated-job\n      restart_policy:\n        condition: none\n',
+    deploy,
+  ),
 });
 /** The valid swarm repo with one line added to stack.yaml's store service. */
 const storeWith = (line: string): Record<string, string> => ({
   ...SWARM_OK,
-  'stack.yaml': STACK.replace('      - store-data:/var/lib/store\n  store-init:', `      - store-data:/var/lib/store\n    ${line}\n  store-init:`),
+  'stack.yaml': STACK.replace(
+    '      - store-data:/var/lib/store\n  store-init:',
+    `      - store-data:/var/lib/store\n    ${line}\n  store-init:`,
+  ),
 });
 
 const swarmCases: Case[] = [
-  { name: 'swarm: a valid stateful service with a named volume and its one-shot replicated-job', files: SWARM_OK, expect: [] },
+  {
+    name: 'swarm: a valid stateful service with a named volume and its one-shot replicated-job',
+    files: SWARM_OK,
+    expect: [],
+  },
   {
     name: 'swarm: restart: on a one-shot job is ignored by Swarm and not complained about',
-    files: { ...SWARM_OK, 'stack.yaml': STACK.replace('    deploy:\n      mode: replicated-job', '    restart: always\n    deploy:\n      mode: replicated-job') },
+    files: {
+      ...SWARM_OK,
+      'stack.yaml': STACK.replace(
+        '    deploy:\n      mode: replicated-job',
+        '    restart: always\n    deploy:\n      mode: replicated-job',
+      ),
+    },
     expect: [],
   },
   {
     name: 'swarm: one-shot with deploy.replicas: 1 and max_concurrent: 1 is fine',
-    files: initDeploy('    deploy: { mode: replicated-job, replicas: 1, max_concurrent: 1, restart_policy: { condition: none } }\n'),
+    files: initDeploy(
+      '    deploy: { mode: replicated-job, replicas: 1, max_concurrent: 1, restart_policy: { condition: none } }\n',
+    ),
     expect: [],
   },
   {
     name: 'neither compose nor swarm (points at spec)',
     files: { 'modules/web/module.yaml': web('  class: stateless\n') },
-    expect: [['web/module.yaml', 5, 1, /spec declares neither compose nor swarm.*add spec\.compose .* or spec\.swarm \{ file, stack, service \}/]],
+    expect: [
+      [
+        'web/module.yaml',
+        5,
+        1,
+        /spec declares neither compose nor swarm.*add spec\.compose .* or spec\.swarm \{ file, stack, service \}/,
+      ],
+    ],
   },
   {
     name: 'both compose and swarm (points at spec)',
@@ -108,7 +140,14 @@ const swarmCases: Case[] = [
         '  class: stateless\n  compose: { file: ../../compose.yaml, project: p, service: web }\n  swarm: { file: ../../stack.yaml, stack: shop, service: cache }\n',
       ),
     },
-    expect: [['web/module.yaml', 5, 1, /spec declares both compose and swarm.*keep spec\.compose .* or spec\.swarm .* remove the other/]],
+    expect: [
+      [
+        'web/module.yaml',
+        5,
+        1,
+        /spec declares both compose and swarm.*keep spec\.compose .* or spec\.swarm .* remove the other/,
+      ],
+    ],
   },
   {
     name: 'swarm: a missing key is reported in spec.swarm',
@@ -117,7 +156,10 @@ const swarmCases: Case[] = [
   },
   {
     name: 'swarm: a bad stack name and an unknown key are reported in spec.swarm',
-    files: { 'stack.yaml': STACK, 'modules/store/module.yaml': STORE_OK.replace('stack: shop,', 'stack: Shop, project: p,') },
+    files: {
+      'stack.yaml': STACK,
+      'modules/store/module.yaml': STORE_OK.replace('stack: shop,', 'stack: Shop, project: p,'),
+    },
     expect: [
       ['store/module.yaml', 7, 43, 'spec.swarm.stack must match ^[a-z0-9][a-z0-9_-]*$'],
       ['store/module.yaml', 7, 49, "unknown key 'project' in spec.swarm"],
@@ -131,30 +173,63 @@ const swarmCases: Case[] = [
   {
     name: 'swarm: service missing from the stack file (points at spec.swarm.service)',
     files: { ...SWARM_OK, 'modules/store/module.yaml': STORE_OK.replace('service: store }', 'service: api }') },
-    expect: [['store/module.yaml', 7, 58, "service 'api' is not in ../../stack.yaml as compose renders it; services there: cache, store, store-init"]],
+    expect: [
+      [
+        'store/module.yaml',
+        7,
+        58,
+        "service 'api' is not in ../../stack.yaml as compose renders it; services there: cache, store, store-init",
+      ],
+    ],
   },
   {
     name: 'swarm: one-shot that is not a replicated-job',
     files: initDeploy('    deploy: { mode: replicated, restart_policy: { condition: none } }\n'),
-    expect: [['store-init/module.yaml', 8, 30, /one-shot service 'store-init' in stack file \.\.\/\.\.\/stack\.yaml has deploy\.mode: "replicated".*set deploy\.mode: replicated-job/]],
+    expect: [
+      [
+        'store-init/module.yaml',
+        8,
+        30,
+        /one-shot service 'store-init' in stack file \.\.\/\.\.\/stack\.yaml has deploy\.mode: "replicated".*set deploy\.mode: replicated-job/,
+      ],
+    ],
   },
   {
     name: 'swarm: one-shot without deploy at all (no mode, no restart_policy)',
     files: initDeploy(''),
     expect: [
       ['store-init/module.yaml', 8, 30, /has no deploy\.mode; .*set deploy\.mode: replicated-job/],
-      ['store-init/module.yaml', 8, 30, /has no deploy\.restart_policy\.condition; Swarm ignores restart: .*set deploy\.restart_policy\.condition: none/],
+      [
+        'store-init/module.yaml',
+        8,
+        30,
+        /has no deploy\.restart_policy\.condition; Swarm ignores restart: .*set deploy\.restart_policy\.condition: none/,
+      ],
     ],
   },
   {
     name: 'swarm: one-shot job without restart_policy condition none (a failed job is retried against the data)',
     files: initDeploy('    deploy: { mode: replicated-job, restart_policy: { condition: on-failure } }\n'),
-    expect: [['store-init/module.yaml', 8, 30, /has deploy\.restart_policy\.condition: "on-failure"; Swarm ignores restart: and retries a failed job.*condition: none/]],
+    expect: [
+      [
+        'store-init/module.yaml',
+        8,
+        30,
+        /has deploy\.restart_policy\.condition: "on-failure"; Swarm ignores restart: and retries a failed job.*condition: none/,
+      ],
+    ],
   },
   {
     name: 'swarm: one-shot job with deploy.replicas: 2',
     files: initDeploy('    deploy: { mode: replicated-job, replicas: 2, restart_policy: { condition: none } }\n'),
-    expect: [['store-init/module.yaml', 8, 30, /has deploy\.replicas: 2; a one-shot runs as exactly one task.*remove it or set it to 1/]],
+    expect: [
+      [
+        'store-init/module.yaml',
+        8,
+        30,
+        /has deploy\.replicas: 2; a one-shot runs as exactly one task.*remove it or set it to 1/,
+      ],
+    ],
   },
   {
     name: 'swarm: one-shot job with deploy.max_concurrent: 2',
@@ -164,26 +239,44 @@ const swarmCases: Case[] = [
   {
     name: 'swarm: a running module whose service is a replicated-job (points at spec.swarm.service)',
     files: storeWith('deploy: { mode: replicated-job }'),
-    expect: [['store/module.yaml', 7, 58, /service 'store' in stack file .* has deploy\.mode: "replicated-job", a job .*declare runtime\.expected_state: exited-success for a job/]],
+    expect: [
+      [
+        'store/module.yaml',
+        7,
+        58,
+        /service 'store' in stack file .* has deploy\.mode: "replicated-job", a job .*declare runtime\.expected_state: exited-success for a job/,
+      ],
+    ],
   },
   {
     name: 'swarm: a running stateless module whose service is a global-job',
     files: {
       'stack.yaml': STACK.replace('  cache:\n', '  cache:\n    deploy: { mode: global-job }\n'),
-      'modules/web/module.yaml': web('  class: stateless\n  swarm: { file: ../../stack.yaml, stack: shop, service: cache }\n'),
+      'modules/web/module.yaml': web(
+        '  class: stateless\n  swarm: { file: ../../stack.yaml, stack: shop, service: cache }\n',
+      ),
     },
     expect: [['web/module.yaml', 7, 58, 'has deploy.mode: "global-job", a job that runs to completion']],
   },
   {
     name: 'swarm: a stateful service with deploy.mode: global (node-local copies of the data)',
     files: storeWith('deploy: { mode: global }'),
-    expect: [['store/module.yaml', 6, 10, /stateful service 'store' in stack file .* has deploy\.mode: "global".*use deploy\.mode: replicated with replicas: 1/]],
+    expect: [
+      [
+        'store/module.yaml',
+        6,
+        10,
+        /stateful service 'store' in stack file .* has deploy\.mode: "global".*use deploy\.mode: replicated with replicas: 1/,
+      ],
+    ],
   },
   {
     name: 'swarm: a stateless service may be global',
     files: {
       'stack.yaml': STACK.replace('  cache:\n', '  cache:\n    deploy: { mode: global }\n'),
-      'modules/web/module.yaml': web('  class: stateless\n  swarm: { file: ../../stack.yaml, stack: shop, service: cache }\n'),
+      'modules/web/module.yaml': web(
+        '  class: stateless\n  swarm: { file: ../../stack.yaml, stack: shop, service: cache }\n',
+      ),
     },
     expect: [],
   },
@@ -191,14 +284,34 @@ const swarmCases: Case[] = [
     name: 'swarm: data volume mounted but not declared in the top-level volumes',
     files: { ...SWARM_OK, 'stack.yaml': STACK.replace('volumes:\n  store-data: {}\n', 'volumes:\n  other: {}\n') },
     expect: [
-      ['store-init/module.yaml', 12, 9, "data volume 'store-data' at /var/lib/store is not declared in the top-level volumes"],
-      ['store/module.yaml', 11, 9, /data volume 'store-data' at \/var\/lib\/store is not declared in the top-level volumes: of stack file \.\.\/\.\.\/stack\.yaml \(declared there: other\).*add 'store-data: \{\}'/],
+      [
+        'store-init/module.yaml',
+        12,
+        9,
+        "data volume 'store-data' at /var/lib/store is not declared in the top-level volumes",
+      ],
+      [
+        'store/module.yaml',
+        11,
+        9,
+        /data volume 'store-data' at \/var\/lib\/store is not declared in the top-level volumes: of stack file \.\.\/\.\.\/stack\.yaml \(declared there: other\).*add 'store-data: \{\}'/,
+      ],
     ],
   },
   {
     name: 'swarm: data volume written as <stack>_key',
-    files: { ...SWARM_OK, 'modules/store/module.yaml': STORE_OK.replace('volume: store-data', 'volume: shop_store-data') },
-    expect: [['store/module.yaml', 11, 9, /data volume 'shop_store-data' .*its key in stack file \.\.\/\.\.\/stack\.yaml, 'store-data', not '<stack>_store-data'.*write volume: store-data/]],
+    files: {
+      ...SWARM_OK,
+      'modules/store/module.yaml': STORE_OK.replace('volume: store-data', 'volume: shop_store-data'),
+    },
+    expect: [
+      [
+        'store/module.yaml',
+        11,
+        9,
+        /data volume 'shop_store-data' .*its key in stack file \.\.\/\.\.\/stack\.yaml, 'store-data', not '<stack>_store-data'.*write volume: store-data/,
+      ],
+    ],
   },
   {
     name: 'swarm: a bind mount as a data volume (node-local host path)',
@@ -209,7 +322,14 @@ const swarmCases: Case[] = [
         '  class: stateful\n  swarm: { file: ../../stack.yaml, stack: shop, service: cache }\n  backup: { max_age_hours: 24 }\n  data:\n    volumes:\n      - { volume: cache, path: /var/cache }\n',
       ),
     },
-    expect: [['cache/module.yaml', 11, 9, /data volume 'cache' at \/var\/cache is a bind mount in service 'cache' .*node-local.*use a named volume/]],
+    expect: [
+      [
+        'cache/module.yaml',
+        11,
+        9,
+        /data volume 'cache' at \/var\/cache is a bind mount in service 'cache' .*node-local.*use a named volume/,
+      ],
+    ],
   },
   {
     name: 'swarm: the compose restart rule still applies to a compose one-shot beside swarm modules',
@@ -224,25 +344,65 @@ const feedbackCases: Case[] = [
   {
     name: 'a typo in a module.yaml key suggests the key the schema allows there (expected_sate)',
     files: { 'modules/db-init/module.yaml': INIT_OK.replace('expected_state', 'expected_sate') },
-    expect: [['db-init/module.yaml', 8, 14, "unknown key 'expected_sate' in spec.runtime: did you mean 'expected_state'?; allowed keys there: expected_state, timeout_seconds"]],
+    expect: [
+      [
+        'db-init/module.yaml',
+        8,
+        14,
+        "unknown key 'expected_sate' in spec.runtime: did you mean 'expected_state'?; allowed keys there: expected_state, timeout_seconds",
+      ],
+    ],
   },
   {
     name: 'a top-level key far from every allowed key gets no guess, only the allowed keys',
     files: { 'modules/web/module.yaml': WEB_OK + 'extra: 1\n' },
-    expect: [['web/module.yaml', 8, 1, "unknown key 'extra' in (top level); allowed keys there: apiVersion, kind, metadata, spec"]],
+    expect: [
+      [
+        'web/module.yaml',
+        8,
+        1,
+        "unknown key 'extra' in (top level); allowed keys there: apiVersion, kind, metadata, spec",
+      ],
+    ],
   },
   {
     name: 'a typo in depends_on_healthy suggests the closest module and lists the known ones',
-    files: { 'modules/web/module.yaml': WEB_OK, 'modules/db-init/module.yaml': INIT_OK.replace('depends_on_healthy: [db]', 'depends_on_healthy: [db-int]') },
-    expect: [['db-init/module.yaml', 10, 24, "depends_on_healthy names unknown module 'db-int': did you mean 'db-init'?; known modules: db, web"]],
+    files: {
+      'modules/web/module.yaml': WEB_OK,
+      'modules/db-init/module.yaml': INIT_OK.replace('depends_on_healthy: [db]', 'depends_on_healthy: [db-int]'),
+    },
+    expect: [
+      [
+        'db-init/module.yaml',
+        10,
+        24,
+        "depends_on_healthy names unknown module 'db-int': did you mean 'db-init'?; known modules: db, web",
+      ],
+    ],
   },
   {
     name: 'a module.yaml that fails to parse is reported once, first; its references say to see it, once per module',
-    files: { 'modules/db/module.yaml': SYNTAX_BROKEN_DB, 'modules/db-init/module.yaml': INIT_OK, 'modules/web/module.yaml': web('  class: stateless\n  compose: { file: ../../compose.yaml, project: p, service: web }\n  depends_on_healthy: [db]\n') },
+    files: {
+      'modules/db/module.yaml': SYNTAX_BROKEN_DB,
+      'modules/db-init/module.yaml': INIT_OK,
+      'modules/web/module.yaml': web(
+        '  class: stateless\n  compose: { file: ../../compose.yaml, project: p, service: web }\n  depends_on_healthy: [db]\n',
+      ),
+    },
     expect: [
       ['db/module.yaml', 7, 1, 'YAML syntax error'],
-      ['db-init/module.yaml', 9, 27, /^backup\.ref_modules and depends_on_healthy name module 'db', whose module\.yaml \(modules\/db\/module\.yaml\) has problems of its own: see the problem in that file/],
-      ['web/module.yaml', 8, 24, /^depends_on_healthy names module 'db', whose module\.yaml \(modules\/db\/module\.yaml\)/],
+      [
+        'db-init/module.yaml',
+        9,
+        27,
+        /^backup\.ref_modules and depends_on_healthy name module 'db', whose module\.yaml \(modules\/db\/module\.yaml\) has problems of its own: see the problem in that file/,
+      ],
+      [
+        'web/module.yaml',
+        8,
+        24,
+        /^depends_on_healthy names module 'db', whose module\.yaml \(modules\/db\/module\.yaml\)/,
+      ],
     ],
   },
   {
@@ -250,13 +410,25 @@ const feedbackCases: Case[] = [
     files: { 'modules/db/module.yaml': '{{{\n', 'modules/db-init/module.yaml': INIT_OK },
     expect: [
       ['db/module.yaml', 2, 1, 'YAML syntax error'],
-      ['db-init/module.yaml', 9, 27, "backup.ref_modules and depends_on_healthy name module 'db', whose module.yaml (modules/db/module.yaml)"],
+      [
+        'db-init/module.yaml',
+        9,
+        27,
+        "backup.ref_modules and depends_on_healthy name module 'db', whose module.yaml (modules/db/module.yaml)",
+      ],
     ],
   },
   {
     name: 'a compose file that does not exist says "file not found", never ENOENT',
     files: { 'modules/web/module.yaml': WEB_OK.replace('../../compose.yaml', '../../nope.yaml') },
-    expect: [['web/module.yaml', 7, 20, /^compose file \.\.\/\.\.\/nope\.yaml \(nope\.yaml\) cannot be used: file not found: nope\.yaml$/]],
+    expect: [
+      [
+        'web/module.yaml',
+        7,
+        20,
+        /^compose file \.\.\/\.\.\/nope\.yaml \(nope\.yaml\) cannot be used: file not found: nope\.yaml$/,
+      ],
+    ],
   },
   {
     name: 'a compose file with its own problem: that problem first, then the module that uses it',
@@ -284,7 +456,11 @@ const feedbackCases: Case[] = [
 const cases: Case[] = [
   ...swarmCases,
   { name: 'the valid base repo', files: {}, expect: [] },
-  { name: 'a valid sidecar one-shot bound to its parent', files: { 'modules/db-init/module.yaml': INIT_OK }, expect: [] },
+  {
+    name: 'a valid sidecar one-shot bound to its parent',
+    files: { 'modules/db-init/module.yaml': INIT_OK },
+    expect: [],
+  },
   { name: 'a valid stateless module', files: { 'modules/web/module.yaml': WEB_OK }, expect: [] },
   {
     name: 'unknown top-level key',
@@ -293,9 +469,20 @@ const cases: Case[] = [
   },
   {
     name: 'typo in a nested key (spec.compose.projct)',
-    files: { 'modules/web/module.yaml': web(`  class: stateless\n  compose:\n    file: ../../compose.yaml\n    projct: p\n    service: web\n`) },
+    files: {
+      'modules/web/module.yaml': web(
+        `  class: stateless\n  compose:\n    file: ../../compose.yaml\n    projct: p\n    service: web\n`,
+      ),
+    },
     // One mistake, one message: the missing 'project' is what the typo says.
-    expect: [['web/module.yaml', 9, 5, "unknown key 'projct' in spec.compose: did you mean 'project'? (spec.compose requires it); allowed keys there: file, project, service"]],
+    expect: [
+      [
+        'web/module.yaml',
+        9,
+        5,
+        "unknown key 'projct' in spec.compose: did you mean 'project'? (spec.compose requires it); allowed keys there: file, project, service",
+      ],
+    ],
   },
   {
     name: 'unknown key inside a data volume entry',
@@ -318,7 +505,11 @@ const cases: Case[] = [
   },
   {
     name: 'bad class',
-    files: { 'modules/web/module.yaml': web(`  class: database\n  compose: { file: ../../compose.yaml, project: p, service: web }\n`) },
+    files: {
+      'modules/web/module.yaml': web(
+        `  class: database\n  compose: { file: ../../compose.yaml, project: p, service: web }\n`,
+      ),
+    },
     expect: [['web/module.yaml', 6, 10, 'spec.class must be one of "stateless", "stateful", "sidecar"']],
   },
   {
@@ -334,14 +525,18 @@ const cases: Case[] = [
   {
     name: 'bad expected_state',
     files: {
-      'modules/web/module.yaml': web(`  class: stateless\n  compose: { file: ../../compose.yaml, project: p, service: web }\n  runtime: { expected_state: stopped }\n`),
+      'modules/web/module.yaml': web(
+        `  class: stateless\n  compose: { file: ../../compose.yaml, project: p, service: web }\n  runtime: { expected_state: stopped }\n`,
+      ),
     },
     expect: [['web/module.yaml', 8, 30, 'spec.runtime.expected_state must be one of "running", "exited-success"']],
   },
   {
     name: 'timeout_seconds is a string',
     files: {
-      'modules/web/module.yaml': web(`  class: stateless\n  compose: { file: ../../compose.yaml, project: p, service: web }\n  runtime:\n    timeout_seconds: "300"\n`),
+      'modules/web/module.yaml': web(
+        `  class: stateless\n  compose: { file: ../../compose.yaml, project: p, service: web }\n  runtime:\n    timeout_seconds: "300"\n`,
+      ),
     },
     expect: [['web/module.yaml', 9, 22, 'spec.runtime.timeout_seconds must be a whole number, got "300"']],
   },
@@ -362,7 +557,10 @@ const cases: Case[] = [
   {
     name: 'stateful without backup',
     files: {
-      'modules/db/module.yaml': moduleYaml('db', `  class: stateful\n  compose: { file: ../../compose.yaml, project: p, service: db }\n`),
+      'modules/db/module.yaml': moduleYaml(
+        'db',
+        `  class: stateful\n  compose: { file: ../../compose.yaml, project: p, service: db }\n`,
+      ),
     },
     expect: [['db/module.yaml', 6, 10, 'a stateful module must declare spec.backup']],
   },
@@ -378,7 +576,9 @@ const cases: Case[] = [
   },
   {
     name: 'a stateful module without ref_modules (its own backups count)',
-    files: { 'modules/db/module.yaml': DB_MODULE.replace('{ ref_modules: [db], max_age_hours: 24 }', '{ max_age_hours: 24 }') },
+    files: {
+      'modules/db/module.yaml': DB_MODULE.replace('{ ref_modules: [db], max_age_hours: 24 }', '{ max_age_hours: 24 }'),
+    },
     expect: [],
   },
   {
@@ -388,8 +588,20 @@ const cases: Case[] = [
   },
   {
     name: 'a sidecar without ref_modules (its parent is what covers it)',
-    files: { 'modules/db-init/module.yaml': INIT_OK.replace('{ ref_modules: [db], max_age_hours: 12 }', '{ max_age_hours: 12 }') },
-    expect: [['db-init/module.yaml', 9, 11, /a sidecar must name its parent stateful module in backup\.ref_modules.*its parent's backups/]],
+    files: {
+      'modules/db-init/module.yaml': INIT_OK.replace(
+        '{ ref_modules: [db], max_age_hours: 12 }',
+        '{ max_age_hours: 12 }',
+      ),
+    },
+    expect: [
+      [
+        'db-init/module.yaml',
+        9,
+        11,
+        /a sidecar must name its parent stateful module in backup\.ref_modules.*its parent's backups/,
+      ],
+    ],
   },
   {
     name: 'a sidecar with empty ref_modules',
@@ -416,23 +628,40 @@ const cases: Case[] = [
     // The root cause first, then one knock-on per referring module (not one per reference).
     expect: [
       ['db/module.yaml', 2, 7, 'kind must be "Module"'],
-      ['db-init/module.yaml', 9, 27, /^backup\.ref_modules and depends_on_healthy name module 'db', whose module\.yaml \(modules\/db\/module\.yaml\) has problems of its own: see the problem in that file/],
+      [
+        'db-init/module.yaml',
+        9,
+        27,
+        /^backup\.ref_modules and depends_on_healthy name module 'db', whose module\.yaml \(modules\/db\/module\.yaml\) has problems of its own: see the problem in that file/,
+      ],
     ],
   },
   ...feedbackCases,
   {
     name: 'ref_modules names an unknown module',
     files: { 'modules/db-init/module.yaml': INIT_OK.replace('ref_modules: [db]', 'ref_modules: [dbx]') },
-    expect: [['db-init/module.yaml', 9, 27, "backup.ref_modules names unknown module 'dbx': did you mean 'db'?; known modules: db"]],
+    expect: [
+      [
+        'db-init/module.yaml',
+        9,
+        27,
+        "backup.ref_modules names unknown module 'dbx': did you mean 'db'?; known modules: db",
+      ],
+    ],
   },
   {
     name: 'ref_modules names a stateless module',
-    files: { 'modules/web/module.yaml': WEB_OK, 'modules/db-init/module.yaml': INIT_OK.replace('ref_modules: [db]', 'ref_modules: [web]') },
+    files: {
+      'modules/web/module.yaml': WEB_OK,
+      'modules/db-init/module.yaml': INIT_OK.replace('ref_modules: [db]', 'ref_modules: [web]'),
+    },
     expect: [['db-init/module.yaml', 9, 27, "names 'web', which is stateless, not stateful"]],
   },
   {
     name: 'depends_on_healthy names an unknown module',
-    files: { 'modules/db-init/module.yaml': INIT_OK.replace('depends_on_healthy: [db]', 'depends_on_healthy: [db, cache]') },
+    files: {
+      'modules/db-init/module.yaml': INIT_OK.replace('depends_on_healthy: [db]', 'depends_on_healthy: [db, cache]'),
+    },
     expect: [['db-init/module.yaml', 10, 28, "depends_on_healthy names unknown module 'cache'; known modules: db"]],
   },
   {
@@ -443,7 +672,14 @@ const cases: Case[] = [
   {
     name: 'service missing from compose file',
     files: { 'modules/web/module.yaml': WEB_OK.replace('service: web', 'service: api') },
-    expect: [['web/module.yaml', 7, 61, "service 'api' is not in ../../compose.yaml as compose renders it; services there: db, db-init, web"]],
+    expect: [
+      [
+        'web/module.yaml',
+        7,
+        61,
+        "service 'api' is not in ../../compose.yaml as compose renders it; services there: db, db-init, web",
+      ],
+    ],
   },
   {
     name: 'one-shot whose service restarts',
@@ -469,7 +705,10 @@ const cases: Case[] = [
     name: 'one-shot with scale: 1 and deploy.replicas: 1 is fine',
     files: {
       'modules/db-init/module.yaml': INIT_OK,
-      'compose.yaml': BASIC_COMPOSE.replace('    restart: "no"\n', '    restart: "no"\n    scale: 1\n    deploy: { replicas: 1 }\n'),
+      'compose.yaml': BASIC_COMPOSE.replace(
+        '    restart: "no"\n',
+        '    restart: "no"\n    scale: 1\n    deploy: { replicas: 1 }\n',
+      ),
     },
     expect: [],
   },
@@ -523,7 +762,13 @@ const cases: Case[] = [
   },
   {
     name: 'invalid UTF-8',
-    files: { 'modules/web/module.yaml': Buffer.concat([Buffer.from(WEB_OK + 'x: "ab'), Buffer.from([0xff, 0xfe]), Buffer.from('"\n')]) },
+    files: {
+      'modules/web/module.yaml': Buffer.concat([
+        Buffer.from(WEB_OK + 'x: "ab'),
+        Buffer.from([0xff, 0xfe]),
+        Buffer.from('"\n'),
+      ]),
+    },
     expect: [['web/module.yaml', 8, 7, 'not valid UTF-8']],
   },
   {
@@ -546,7 +791,14 @@ const cases: Case[] = [
   {
     name: 'spec.upgrade on a stateless module (names the field and the fix)',
     files: { 'modules/web/module.yaml': WEB_OK + '  upgrade: { settle_seconds: 5 }\n' },
-    expect: [['web/module.yaml', 8, 3, /spec\.upgrade is only for a stateful module with expected_state running.*remove spec\.upgrade/]],
+    expect: [
+      [
+        'web/module.yaml',
+        8,
+        3,
+        /spec\.upgrade is only for a stateful module with expected_state running.*remove spec\.upgrade/,
+      ],
+    ],
   },
   {
     name: 'spec.upgrade on a one-shot sidecar',
@@ -555,8 +807,12 @@ const cases: Case[] = [
   },
   {
     name: 'spec.upgrade.release_notes escaping the repo',
-    files: { 'modules/db/module.yaml': DB_MODULE + '  upgrade: { release_notes: "../../../elsewhere/{version}.md" }\n' },
-    expect: [['db/module.yaml', 12, 29, /release_notes points outside the repo \("\.\.\/elsewhere\/v\.md" from --root\)/]],
+    files: {
+      'modules/db/module.yaml': DB_MODULE + '  upgrade: { release_notes: "../../../elsewhere/{version}.md" }\n',
+    },
+    expect: [
+      ['db/module.yaml', 12, 29, /release_notes points outside the repo \("\.\.\/elsewhere\/v\.md" from --root\)/],
+    ],
   },
   {
     name: 'spec.upgrade.release_notes absolute',
@@ -592,7 +848,9 @@ describe('validate: schema and cross-file checks', () => {
     });
     expect(UPGRADE_DEFAULTS.holdMarkers).toEqual(expect.arrayContaining(['manual migration', 'BREAKING']));
     const plain = tempRepo({ 'compose.yaml': BASIC_COMPOSE, 'modules/db/module.yaml': DB_MODULE });
-    expect((await validateModules(plain, 'modules/*/module.yaml', plain, fileRenderer)).loaded.modules[0]!.upgrade).toBeUndefined();
+    expect(
+      (await validateModules(plain, 'modules/*/module.yaml', plain, fileRenderer)).loaded.modules[0]!.upgrade,
+    ).toBeUndefined();
   });
 
   it('a swarm module maps onto the compose engine target: runtime swarm, project = the stack name', async () => {
@@ -619,7 +877,9 @@ describe('validate: schema and cross-file checks', () => {
       expect(got).toEqual([]);
       // Valid means every module file was read as that module, not "some module loaded": a count
       // passed even when validate silently skipped the case's own file (db alone made it > 0).
-      const files = ['modules/db/module.yaml', ...Object.keys(c.files)].filter((f) => /^modules\/[^/]+\/module\.yaml$/.test(f));
+      const files = ['modules/db/module.yaml', ...Object.keys(c.files)].filter((f) =>
+        /^modules\/[^/]+\/module\.yaml$/.test(f),
+      );
       const names = [...new Set(files.map((f) => f.split('/')[1]!))].sort();
       expect(loaded.modules.map((m) => m.name).sort()).toEqual(names);
       return;

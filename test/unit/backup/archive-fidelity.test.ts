@@ -145,7 +145,12 @@ const SHAPES: Array<[string, () => Buffer]> = [
         tar(
           dir('store-data/'),
           file('store-data/b256', 'data\n', {
-            raw: { uid: b256(8, 3000000n), gid: b256(8, 4294967294n), size: b256(12, 5n), mtime: b256(12, -315619200n) },
+            raw: {
+              uid: b256(8, 3000000n),
+              gid: b256(8, 4294967294n),
+              size: b256(12, 5n),
+              mtime: b256(12, -315619200n),
+            },
           }),
           file('store-data/gnu', 'g', { format: 'gnu', raw: { uid: b256(8, 2097152n), mtime: b256(12, 8n ** 11n) } }),
         ),
@@ -188,7 +193,9 @@ function stagedEntries(staged: Buffer): [string, string, number, number, number,
   return out;
 }
 
-async function repack(archive: Buffer): Promise<{ staged: Buffer; result: Awaited<ReturnType<typeof repackForStaging>> }> {
+async function repack(
+  archive: Buffer,
+): Promise<{ staged: Buffer; result: Awaited<ReturnType<typeof repackForStaging>> }> {
   const parts: Buffer[] = [];
   const result = await repackForStaging(once(archive), {
     layout: LAYOUT,
@@ -313,7 +320,9 @@ describe('the re-packer writes what the archive says, and counts what it writes'
 
 describe('names no filesystem takes are refused by verify, as extraction would fail', () => {
   it('a 300-byte name segment: GNU tar lists it and fails to extract it; verify refuses it (name-too-long)', async () => {
-    const archive = gz(tar(dir('store-data/'), pax({ path: `store-data/${'n'.repeat(300)}` }), file('placeholder', 'x')));
+    const archive = gz(
+      tar(dir('store-data/'), pax({ path: `store-data/${'n'.repeat(300)}` }), file('placeholder', 'x')),
+    );
     expect((await ours(archive)).problems).toEqual(['name-too-long']);
     expect(gnuTarMetas(archive).map(([n]) => n.length)).toEqual([10, 311]);
     const work = mkdtempSync(path.join(tmpdir(), 'sg-fidelity-n-'));
@@ -331,7 +340,9 @@ describe('names no filesystem takes are refused by verify, as extraction would f
   });
 
   it('a 255-byte segment is fine', async () => {
-    const archive = gz(tar(dir('store-data/'), pax({ path: `store-data/${'n'.repeat(255)}` }), file('placeholder', 'x')));
+    const archive = gz(
+      tar(dir('store-data/'), pax({ path: `store-data/${'n'.repeat(255)}` }), file('placeholder', 'x')),
+    );
     expect((await ours(archive)).problems).toEqual([]);
   });
 

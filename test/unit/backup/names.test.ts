@@ -54,7 +54,11 @@ describe('parseArchiveName', () => {
     expect(archiveName('db', at, 'pre-restore')).toBe(`db.pre-restore.${STAMP}.tar.gz`);
     expect(archiveName('db', at, 'pre-upgrade')).toBe(`db.pre-upgrade.${STAMP}.tar.gz`);
     for (const kind of ['backup', 'pre-restore', 'pre-upgrade'] as const) {
-      expect(parseArchiveName(archiveName('store-init', at, kind))).toEqual({ module: 'store-init', stamp: STAMP, kind });
+      expect(parseArchiveName(archiveName('store-init', at, kind))).toEqual({
+        module: 'store-init',
+        stamp: STAMP,
+        kind,
+      });
     }
   });
 
@@ -105,7 +109,9 @@ describe('checkArchiveName: the backup rules apply inside a safety copy name', (
   });
 
   it('a bad stamp in a safety copy name says the safety name it expected', () => {
-    expect(check('db.pre-restore.X.tar.gz').problems[0]!.message).toContain('expected db.pre-restore.YYYYMMDDTHHMMSSZ.tar.gz');
+    expect(check('db.pre-restore.X.tar.gz').problems[0]!.message).toContain(
+      'expected db.pre-restore.YYYYMMDDTHHMMSSZ.tar.gz',
+    );
     expect(check(`db.pre-other.${STAMP}.tar.gz`).problems[0]!.message).toContain(
       'db.pre-restore.YYYYMMDDTHHMMSSZ.tar.gz or db.pre-upgrade.YYYYMMDDTHHMMSSZ.tar.gz (a safety copy)',
     );

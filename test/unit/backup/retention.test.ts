@@ -129,7 +129,13 @@ const cases: Case[] = [
   },
   {
     name: 'a .sha256 that is a symlink or directory is left alone',
-    entries: { [S(1)]: 'file', [`${S(1)}.sha256`]: 'symlink', [S(2)]: 'file', [`${S(2)}.sha256`]: 'dir', [S(3)]: 'file' },
+    entries: {
+      [S(1)]: 'file',
+      [`${S(1)}.sha256`]: 'symlink',
+      [S(2)]: 'file',
+      [`${S(2)}.sha256`]: 'dir',
+      [S(3)]: 'file',
+    },
     good: [S(3)],
     keepLast: 1,
     kept: [S(3)],
@@ -280,14 +286,22 @@ describe('pruneBackups: safety copies apart (docs/architecture.md §7)', () => {
       safety: [
         [P('pre-restore', '20260130T000000Z'), 'keep', /^the newest pre-restore copy \(always kept\)$/],
         [P('pre-restore', '20260110T000000Z'), 'keep', /^younger than 30 days \(keep-safety-days\)$/],
-        [P('pre-restore', '20251215T000000Z'), 'delete', /^older than 30 days \(keep-safety-days\) and not the newest pre-restore copy$/],
+        [
+          P('pre-restore', '20251215T000000Z'),
+          'delete',
+          /^older than 30 days \(keep-safety-days\) and not the newest pre-restore copy$/,
+        ],
         [P('pre-upgrade', '20251101T000000Z'), 'keep', /^the newest pre-upgrade copy/],
         [P('pre-upgrade', '20251001T000000Z'), 'delete', /not the newest pre-upgrade copy/],
       ],
     },
     {
       name: 'the dry run lists the safety copies with their rule and deletes nothing',
-      entries: { [S(5)]: 'file', [P('pre-restore', '20260130T000000Z')]: 'file', [P('pre-restore', '20251215T000000Z')]: 'file' },
+      entries: {
+        [S(5)]: 'file',
+        [P('pre-restore', '20260130T000000Z')]: 'file',
+        [P('pre-restore', '20251215T000000Z')]: 'file',
+      },
       good: [S(5)],
       dryRun: true,
       kept: [S(5)],
@@ -300,7 +314,11 @@ describe('pruneBackups: safety copies apart (docs/architecture.md §7)', () => {
     },
     {
       name: 'keep-safety-days 0 keeps only the newest of each kind',
-      entries: { [S(5)]: 'file', [P('pre-upgrade', '20260130T120000Z')]: 'file', [P('pre-upgrade', '20260130T000000Z')]: 'file' },
+      entries: {
+        [S(5)]: 'file',
+        [P('pre-upgrade', '20260130T120000Z')]: 'file',
+        [P('pre-upgrade', '20260130T000000Z')]: 'file',
+      },
       good: [S(5)],
       keepSafetyDays: 0,
       kept: [S(5)],
@@ -371,7 +389,10 @@ describe('pruneBackups: safety copies apart (docs/architecture.md §7)', () => {
   });
 
   it('safety copies alone never satisfy "at least one verified backup": nothing is deleted, each says why', async () => {
-    const fs = memFs({ [P('pre-restore', '20260130T000000Z')]: 'file', [P('pre-restore', '20250101T000000Z')]: 'file' });
+    const fs = memFs({
+      [P('pre-restore', '20260130T000000Z')]: 'file',
+      [P('pre-restore', '20250101T000000Z')]: 'file',
+    });
     const p = pruneBackups({
       module: 'store',
       backupRoot: ROOT_DIR,
@@ -451,7 +472,13 @@ describe('stateguard prune-backups on real files', () => {
       'not among the newest 1 (keep-last), and a newer backup verifies',
     ]);
     expect(readdirSync(dir).sort()).toEqual(
-      [goodName, path.basename(newer), 'store-20240101T000000Z.tar.gz', 'store-20240101T000000Z.tar.gz.evil', 'sub'].sort(),
+      [
+        goodName,
+        path.basename(newer),
+        'store-20240101T000000Z.tar.gz',
+        'store-20240101T000000Z.tar.gz.evil',
+        'sub',
+      ].sort(),
     );
     expect(readdirSync(outside)).toEqual(['victim']);
   });
@@ -483,21 +510,57 @@ describe('stateguard prune-backups on real files', () => {
     copyFileSync(good, pre);
     const older = path.join(dir, 'store.pre-restore.20250101T000000Z.tar.gz');
     writeFileSync(older, 'old damaged data');
-    const args = ['prune-backups', '--root', ROOT, '--module', 'store', '--backup-root', dir, '--keep-last', '1', '--json'];
+    const args = [
+      'prune-backups',
+      '--root',
+      ROOT,
+      '--module',
+      'store',
+      '--backup-root',
+      dir,
+      '--keep-last',
+      '1',
+      '--json',
+    ];
     const dry = await cliRun([...args, '--dry-run'], new FakeRuntime());
     expect(dry.code).toBe(0);
-    const doc = JSON.parse(dry.stdout) as { newest_verified: string; deleted: string[]; safety_copies: { path: string; action: string; rule: string }[] };
+    const doc = JSON.parse(dry.stdout) as {
+      newest_verified: string;
+      deleted: string[];
+      safety_copies: { path: string; action: string; rule: string }[];
+    };
     expect(doc.newest_verified).toBe(good);
     expect(doc.deleted).toEqual([]);
     expect(doc.safety_copies).toEqual([
-      { path: pre, kind: 'pre-restore', taken_at: expect.any(String), action: 'keep', rule: 'the newest pre-restore copy (always kept)' },
-      { path: older, kind: 'pre-restore', taken_at: '2025-01-01T00:00:00.000Z', action: 'delete', rule: 'older than 30 days (keep-safety-days) and not the newest pre-restore copy' },
+      {
+        path: pre,
+        kind: 'pre-restore',
+        taken_at: expect.any(String),
+        action: 'keep',
+        rule: 'the newest pre-restore copy (always kept)',
+      },
+      {
+        path: older,
+        kind: 'pre-restore',
+        taken_at: '2025-01-01T00:00:00.000Z',
+        action: 'delete',
+        rule: 'older than 30 days (keep-safety-days) and not the newest pre-restore copy',
+      },
     ]);
-    const text = await cliRun(['prune-backups', '--root', ROOT, '--module', 'store', '--backup-root', dir, '--keep-last', '1', '--dry-run'], new FakeRuntime());
-    expect(text.stdout).toContain(`would delete ${older} (older than 30 days (keep-safety-days) and not the newest pre-restore copy)`);
+    const text = await cliRun(
+      ['prune-backups', '--root', ROOT, '--module', 'store', '--backup-root', dir, '--keep-last', '1', '--dry-run'],
+      new FakeRuntime(),
+    );
+    expect(text.stdout).toContain(
+      `would delete ${older} (older than 30 days (keep-safety-days) and not the newest pre-restore copy)`,
+    );
     expect(text.stdout).toContain(`keep   ${pre} (the newest pre-restore copy (always kept))`);
     expect(readdirSync(dir)).toHaveLength(3);
-    const a = await actionRun('prune-backups', { root: ROOT, module: 'store', 'backup-root': dir, 'keep-last': '1' }, new FakeRuntime());
+    const a = await actionRun(
+      'prune-backups',
+      { root: ROOT, module: 'store', 'backup-root': dir, 'keep-last': '1' },
+      new FakeRuntime(),
+    );
     expect(a.code).toBe(0);
     expect(a.outputs['newest-verified']).toBe(good);
     expect(JSON.parse(a.outputs['deleted-safety-copies']!)).toEqual([older]);
@@ -505,12 +568,18 @@ describe('stateguard prune-backups on real files', () => {
   });
 
   it('--keep-safety-days -1 is a usage error', async () => {
-    const r = await cliRun(['prune-backups', '--root', ROOT, '--module', 'store', '--backup-root', fresh(), '--keep-safety-days', '-1'], new FakeRuntime());
+    const r = await cliRun(
+      ['prune-backups', '--root', ROOT, '--module', 'store', '--backup-root', fresh(), '--keep-safety-days', '-1'],
+      new FakeRuntime(),
+    );
     expect(r.code).toBe(3);
   });
 
   it('--keep-last 0 is a usage error', async () => {
-    const r = await cliRun(['prune-backups', '--root', ROOT, '--module', 'store', '--backup-root', fresh(), '--keep-last', '0'], new FakeRuntime());
+    const r = await cliRun(
+      ['prune-backups', '--root', ROOT, '--module', 'store', '--backup-root', fresh(), '--keep-last', '0'],
+      new FakeRuntime(),
+    );
     expect(r.code).toBe(3);
   });
 });

@@ -25,7 +25,12 @@ const outDir = (): string => {
 };
 
 const NOW = new Date('2026-03-10T12:00:00Z');
-const STORE = moduleDecl('store', { refModules: ['store'], maxAgeHours: 24 }, [{ volume: 'store-data', path: '/data' }], 'platform');
+const STORE = moduleDecl(
+  'store',
+  { refModules: ['store'], maxAgeHours: 24 },
+  [{ volume: 'store-data', path: '/data' }],
+  'platform',
+);
 const STORE_INIT = moduleDecl('store-init', { refModules: ['store'], maxAgeHours: 24 }, [], 'platform');
 
 function logger(): Logger & { lines: string[] } {
@@ -40,14 +45,35 @@ function logger(): Logger & { lines: string[] } {
   };
 }
 
-const DATA_MOUNT = [{ type: 'volume', name: 'platform_store-data', source: '/var/lib/docker/volumes/platform_store-data/_data', destination: '/data' }];
+const DATA_MOUNT = [
+  {
+    type: 'volume',
+    name: 'platform_store-data',
+    source: '/var/lib/docker/volumes/platform_store-data/_data',
+    destination: '/data',
+  },
+];
 
 function setup(served: Buffer) {
   const rt = new FakeRuntime(); // serves `docker cp` from rt.served; cpFails/startFails per test
   rt.containers = [
-    container({ id: 'store1', name: 'platform_store_1', project: 'platform', service: 'store', state: 'running', mounts: DATA_MOUNT }),
+    container({
+      id: 'store1',
+      name: 'platform_store_1',
+      project: 'platform',
+      service: 'store',
+      state: 'running',
+      mounts: DATA_MOUNT,
+    }),
     container({ id: 'web1', name: 'platform_web_1', project: 'platform', service: 'web', state: 'running' }),
-    container({ id: 'init1', name: 'platform_store-init_1', project: 'platform', service: 'store-init', state: 'exited', mounts: DATA_MOUNT }),
+    container({
+      id: 'init1',
+      name: 'platform_store-init_1',
+      project: 'platform',
+      service: 'store-init',
+      state: 'exited',
+      mounts: DATA_MOUNT,
+    }),
   ];
   rt.served['/data'] = served;
   return rt;
@@ -81,7 +107,10 @@ describe('snapshot (fake engine)', () => {
     expect(rt.callsTo('start').map((c) => c.args[0])).toEqual([['store1']]);
     expect(rt.callsTo('copyFrom').map((c) => c.args)).toEqual([['store1', '/data']]);
     // only the archive and its checksum remain
-    expect(readdirSync(dirOut).sort()).toEqual(['store-20260310T120000Z.tar.gz', 'store-20260310T120000Z.tar.gz.sha256']);
+    expect(readdirSync(dirOut).sort()).toEqual([
+      'store-20260310T120000Z.tar.gz',
+      'store-20260310T120000Z.tar.gz.sha256',
+    ]);
     expect(readFileSync(`${r.path}.sha256`, 'utf8')).toBe(`${r.sha256}  store-20260310T120000Z.tar.gz\n`);
     expect(readFileSync(r.path).length).toBe(r.bytes);
 
@@ -99,7 +128,16 @@ describe('snapshot (fake engine)', () => {
     ]);
 
     for (const mod of [STORE, STORE_INIT]) {
-      const v = await verifyBackup({ backupRef: r.path, cwd: dirOut, module: mod, modules: [STORE, STORE_INIT], backupRoots: [dirOut], now: NOW, maxEntries: 1000, maxUncompressedBytes: 1e9 });
+      const v = await verifyBackup({
+        backupRef: r.path,
+        cwd: dirOut,
+        module: mod,
+        modules: [STORE, STORE_INIT],
+        backupRoots: [dirOut],
+        now: NOW,
+        maxEntries: 1000,
+        maxUncompressedBytes: 1e9,
+      });
       expect(v.problems).toEqual([]);
       expect(v).toMatchObject({ verified: true, sha256: r.sha256, entries: 8, matched_module: 'store' });
       // What the snapshot recorded (docs/architecture.md §16): counted while copying, checked by the walk.
@@ -121,24 +159,43 @@ describe('snapshot (fake engine)', () => {
   });
 
   it.each([
-    ['a symlink', entry({ name: 'data/link', type: '2', linkname: '/etc/passwd' }), /holds a symbolic link at \/data\/link/],
-    ['a hard link', entry({ name: 'data/hard', type: '1', linkname: 'data/a.txt' }), /holds a hard link at \/data\/hard/],
+    [
+      'a symlink',
+      entry({ name: 'data/link', type: '2', linkname: '/etc/passwd' }),
+      /holds a symbolic link at \/data\/link/,
+    ],
+    [
+      'a hard link',
+      entry({ name: 'data/hard', type: '1', linkname: 'data/a.txt' }),
+      /holds a hard link at \/data\/hard/,
+    ],
     ['a FIFO', entry({ name: 'data/fifo', type: '6' }), /holds a FIFO at \/data\/fifo/],
     ['a name with a backslash', file('data/a\\b'), /verify-backup would refuse \(path contains a backslash/],
-  ])('a volume holding %s is refused, naming the entry; the module is started again and nothing is left', async (_, bad, message) => {
-    const rt = setup(tar(dir('data/'), file('data/a.txt', 'alpha\n'), bad, file('data/z', 'z')));
-    const dirOut = outDir();
-    const err = await takeSnapshot({ module: STORE, runtime: rt, outDir: dirOut, now: NOW, log: logger() }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(SnapshotError);
-    expect((err as SnapshotError).reason).toBe('snapshot-failed');
-    expect((err as Error).message).toMatch(message);
-    expect(rt.callsTo('start').map((c) => c.args[0])).toEqual([['store1']]);
-    expect(readdirSync(dirOut)).toEqual([]);
-  });
+  ])(
+    'a volume holding %s is refused, naming the entry; the module is started again and nothing is left',
+    async (_, bad, message) => {
+      const rt = setup(tar(dir('data/'), file('data/a.txt', 'alpha\n'), bad, file('data/z', 'z')));
+      const dirOut = outDir();
+      const err = await takeSnapshot({ module: STORE, runtime: rt, outDir: dirOut, now: NOW, log: logger() }).catch(
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(SnapshotError);
+      expect((err as SnapshotError).reason).toBe('snapshot-failed');
+      expect((err as Error).message).toMatch(message);
+      expect(rt.callsTo('start').map((c) => c.args[0])).toEqual([['store1']]);
+      expect(readdirSync(dirOut)).toEqual([]);
+    },
+  );
 
   it('a module with no declared data volumes is refused before anything is stopped', async () => {
     const rt = setup(DOCKER_CP_TAR);
-    const err = await takeSnapshot({ module: STORE_INIT, runtime: rt, outDir: outDir(), now: NOW, log: logger() }).catch((e: unknown) => e);
+    const err = await takeSnapshot({
+      module: STORE_INIT,
+      runtime: rt,
+      outDir: outDir(),
+      now: NOW,
+      log: logger(),
+    }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SnapshotError);
     expect((err as Error).message).toMatch(/declares no data volumes \(spec\.data\.volumes\)/);
     expect(rt.callsTo('stop')).toEqual([]);
@@ -147,7 +204,9 @@ describe('snapshot (fake engine)', () => {
   it('a declared path that is not a mount is refused before anything is stopped', async () => {
     const rt = setup(DOCKER_CP_TAR);
     rt.containers[0]!.mounts = [];
-    const err = await takeSnapshot({ module: STORE, runtime: rt, outDir: outDir(), now: NOW, log: logger() }).catch((e: unknown) => e);
+    const err = await takeSnapshot({ module: STORE, runtime: rt, outDir: outDir(), now: NOW, log: logger() }).catch(
+      (e: unknown) => e,
+    );
     expect((err as Error).message).toMatch(/\/data \(volume store-data\) is not a mount in container platform_store_1/);
     expect(rt.callsTo('stop')).toEqual([]);
   });
@@ -155,16 +214,22 @@ describe('snapshot (fake engine)', () => {
   it('no container of the service: refused', async () => {
     const rt = setup(DOCKER_CP_TAR);
     rt.containers = rt.containers.filter((c) => c.service !== 'store');
-    const err = await takeSnapshot({ module: STORE, runtime: rt, outDir: outDir(), now: NOW, log: logger() }).catch((e: unknown) => e);
+    const err = await takeSnapshot({ module: STORE, runtime: rt, outDir: outDir(), now: NOW, log: logger() }).catch(
+      (e: unknown) => e,
+    );
     expect((err as Error).message).toMatch(/no container of service 'store'/);
   });
 
   it('another running container writing the same volume: refused, nothing stopped', async () => {
     const rt = setup(DOCKER_CP_TAR);
     rt.containers[2]!.state = 'running';
-    const err = await takeSnapshot({ module: STORE, runtime: rt, outDir: outDir(), now: NOW, log: logger() }).catch((e: unknown) => e);
+    const err = await takeSnapshot({ module: STORE, runtime: rt, outDir: outDir(), now: NOW, log: logger() }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toMatchObject({ reason: 'volume-in-use' });
-    expect((err as Error).message).toMatch(/other running containers use the module's data: platform_store-init_1 \(volume platform_store-data at \/data, data volume store-data\)/);
+    expect((err as Error).message).toMatch(
+      /other running containers use the module's data: platform_store-init_1 \(volume platform_store-data at \/data, data volume store-data\)/,
+    );
     expect((err as Error).message).toMatch(/Nothing was changed/);
     // one listing of the engine's running containers, whatever their number
     expect(rt.callsTo('listRunningContainers')).toHaveLength(1);
@@ -195,7 +260,9 @@ describe('snapshot (fake engine)', () => {
     const rt = setup(DOCKER_CP_TAR);
     rt.cpFails = true;
     const dirOut = outDir();
-    const err = await takeSnapshot({ module: STORE, runtime: rt, outDir: dirOut, now: NOW, log: logger() }).catch((e: unknown) => e);
+    const err = await takeSnapshot({ module: STORE, runtime: rt, outDir: dirOut, now: NOW, log: logger() }).catch(
+      (e: unknown) => e,
+    );
     expect((err as Error).message).toMatch(/docker cp from store1:\/data failed/);
     expect(rt.callsTo('start')).toHaveLength(1);
     expect(readdirSync(dirOut)).toEqual([]);
@@ -206,11 +273,18 @@ describe('snapshot (fake engine)', () => {
     rt.startFails = true;
     const dirOut = outDir();
     const log = logger();
-    const err = await takeSnapshot({ module: STORE, runtime: rt, outDir: dirOut, now: NOW, log }).catch((e: unknown) => e);
+    const err = await takeSnapshot({ module: STORE, runtime: rt, outDir: dirOut, now: NOW, log }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(SnapshotError);
-    expect((err as Error).message).toMatch(/the snapshot was written .*store-20260310T120000Z\.tar\.gz.*starting platform_store_1 again failed.*the module is DOWN/);
+    expect((err as Error).message).toMatch(
+      /the snapshot was written .*store-20260310T120000Z\.tar\.gz.*starting platform_store_1 again failed.*the module is DOWN/,
+    );
     expect(log.lines.some((l) => l.startsWith('error SNAPSHOT: CONTAINERS OF STORE ARE NOT RUNNING'))).toBe(true);
-    expect(readdirSync(dirOut).sort()).toEqual(['store-20260310T120000Z.tar.gz', 'store-20260310T120000Z.tar.gz.sha256']);
+    expect(readdirSync(dirOut).sort()).toEqual([
+      'store-20260310T120000Z.tar.gz',
+      'store-20260310T120000Z.tar.gz.sha256',
+    ]);
   });
 
   // The demo's flake: snapshot returned while the parent was still `health: starting`, so the
@@ -229,7 +303,14 @@ describe('snapshot (fake engine)', () => {
       if (rt.callsTo('start').length > 0 && ++polls === 3) rt.containers[0]!.health = 'healthy';
       return inner(ids);
     };
-    const r = await takeSnapshot({ module: STORE, runtime: rt, outDir: outDir(), now: NOW, log: logger(), hooks: { sleep: async () => undefined } });
+    const r = await takeSnapshot({
+      module: STORE,
+      runtime: rt,
+      outDir: outDir(),
+      now: NOW,
+      log: logger(),
+      hooks: { sleep: async () => undefined },
+    });
     expect(r.path).toMatch(/store-20260310T120000Z\.tar\.gz$/);
     expect(polls).toBeGreaterThanOrEqual(3);
   });
@@ -238,15 +319,27 @@ describe('snapshot (fake engine)', () => {
     const rt = setup(DOCKER_CP_TAR);
     rt.start = async (ids) => {
       rt.calls.push({ method: 'start', args: [[...ids]] });
-      for (const c of rt.containers) if (ids.includes(c.id)) Object.assign(c, { state: 'running', health: 'unhealthy' });
+      for (const c of rt.containers)
+        if (ids.includes(c.id)) Object.assign(c, { state: 'running', health: 'unhealthy' });
       return [...ids];
     };
     const dirOut = outDir();
-    const err = await takeSnapshot({ module: STORE, runtime: rt, outDir: dirOut, now: NOW, log: logger(), readyTimeoutSeconds: 0.05, hooks: { sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 5))) } }).catch((e: unknown) => e);
+    const err = await takeSnapshot({
+      module: STORE,
+      runtime: rt,
+      outDir: dirOut,
+      now: NOW,
+      log: logger(),
+      readyTimeoutSeconds: 0.05,
+      hooks: { sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 5))) },
+    }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SnapshotError);
     expect((err as SnapshotError).reason).toBe('snapshot-failed');
     expect((err as Error).message).toMatch(/platform_store_1 is unhealthy .*healthy where it has a healthcheck/);
-    expect(readdirSync(dirOut).sort()).toEqual(['store-20260310T120000Z.tar.gz', 'store-20260310T120000Z.tar.gz.sha256']);
+    expect(readdirSync(dirOut).sort()).toEqual([
+      'store-20260310T120000Z.tar.gz',
+      'store-20260310T120000Z.tar.gz.sha256',
+    ]);
   });
 
   it('a restarted container that exits at once is not waited for: snapshot-failed straight away', async () => {
@@ -256,7 +349,14 @@ describe('snapshot (fake engine)', () => {
       for (const c of rt.containers) if (ids.includes(c.id)) Object.assign(c, { state: 'exited', exitCode: 1 });
       return [...ids];
     };
-    const err = await takeSnapshot({ module: STORE, runtime: rt, outDir: outDir(), now: NOW, log: logger(), readyTimeoutSeconds: 3600 }).catch((e: unknown) => e);
+    const err = await takeSnapshot({
+      module: STORE,
+      runtime: rt,
+      outDir: outDir(),
+      now: NOW,
+      log: logger(),
+      readyTimeoutSeconds: 3600,
+    }).catch((e: unknown) => e);
     expect((err as Error).message).toMatch(/platform_store_1 is exited/);
   });
 
@@ -264,7 +364,9 @@ describe('snapshot (fake engine)', () => {
     const rt = setup(DOCKER_CP_TAR);
     const dirOut = outDir();
     await takeSnapshot({ module: STORE, runtime: rt, outDir: dirOut, now: NOW, log: logger() });
-    const err = await takeSnapshot({ module: STORE, runtime: rt, outDir: dirOut, now: NOW, log: logger() }).catch((e: unknown) => e);
+    const err = await takeSnapshot({ module: STORE, runtime: rt, outDir: dirOut, now: NOW, log: logger() }).catch(
+      (e: unknown) => e,
+    );
     expect((err as Error).message).toMatch(/already exists; refusing to overwrite/);
   });
 
@@ -279,13 +381,30 @@ describe('snapshot (fake engine)', () => {
   it('takes the module lock (shared with apply, restore and upgrade) and releases it; a held lock refuses with nothing stopped', async () => {
     const { lockName } = await import('../../../src/ops/lock.js');
     const rt = setup(DOCKER_CP_TAR);
-    await takeSnapshot({ module: STORE, runtime: rt, outDir: outDir(), now: NOW, log: logger(), holder: 'host t, pid 1' });
+    await takeSnapshot({
+      module: STORE,
+      runtime: rt,
+      outDir: outDir(),
+      now: NOW,
+      log: logger(),
+      holder: 'host t, pid 1',
+    });
     expect(rt.callsTo('createLock').map((c) => c.args[0])).toEqual([lockName('platform', 'store')]);
     expect(rt.locks.size).toBe(0);
 
     const held = setup(DOCKER_CP_TAR);
-    await held.createLock(lockName('platform', 'store'), { 'io.stateguard.lock': '1', 'io.stateguard.lock.holder': 'an apply', 'io.stateguard.lock.since': NOW.toISOString() }, { images: [], project: 'platform' });
-    const err = await takeSnapshot({ module: STORE, runtime: held, outDir: outDir(), now: NOW, log: logger() }).catch((e: unknown) => e);
+    await held.createLock(
+      lockName('platform', 'store'),
+      {
+        'io.stateguard.lock': '1',
+        'io.stateguard.lock.holder': 'an apply',
+        'io.stateguard.lock.since': NOW.toISOString(),
+      },
+      { images: [], project: 'platform' },
+    );
+    const err = await takeSnapshot({ module: STORE, runtime: held, outDir: outDir(), now: NOW, log: logger() }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toMatchObject({ reason: 'locked', exitCode: 1 });
     expect((err as Error).message).toMatch(/an apply/);
     expect(held.callsTo('stop')).toEqual([]);
@@ -324,7 +443,15 @@ describe('snapshot: downtime and progress (fake clock, docs/architecture.md §7)
     const clock = clocked(rt);
     const log = logger();
     const chunks = Math.ceil(DOCKER_CP_TAR.length / 7777); // the simulated docker cp writes 7777-byte chunks
-    const r = await takeSnapshot({ module: STORE, runtime: rt, outDir: outDir(), now: NOW, log, clock: () => new Date(clock.t), progressIntervalMs: 3000 });
+    const r = await takeSnapshot({
+      module: STORE,
+      runtime: rt,
+      outDir: outDir(),
+      now: NOW,
+      log,
+      clock: () => new Date(clock.t),
+      progressIntervalMs: 3000,
+    });
     expect(r.downtime_ms).toBe(1000 + chunks * 1000 + 500);
     expect(Number.isInteger(r.downtime_ms)).toBe(true);
     expect(log.lines).toContain('info snapshot store: stopped platform_store_1 at 2026-03-10T12:00:00Z');
@@ -336,7 +463,9 @@ describe('snapshot: downtime and progress (fake clock, docs/architecture.md §7)
     const progress = log.lines.filter((l) => l.includes('copied,'));
     expect(progress.length).toBeGreaterThanOrEqual(1);
     expect(progress.length).toBeLessThanOrEqual(Math.floor(chunks / 3));
-    expect(progress[0]).toMatch(/^info snapshot store: copying \/data \(volume store-data\): [\d.]+ KiB copied, [\d.]+ KiB\/s, \d+ s elapsed$/);
+    expect(progress[0]).toMatch(
+      /^info snapshot store: copying \/data \(volume store-data\): [\d.]+ KiB copied, [\d.]+ KiB\/s, \d+ s elapsed$/,
+    );
   });
 
   it('a stopped module: nothing stopped, downtime_ms null, no stopped/started line', async () => {

@@ -69,8 +69,18 @@ describe('headerBlocks: values a ustar field cannot hold go in PAX records (as G
     ['the largest octal uid stays in the header', { uid: 0o7777777 }, { uid: 0o7777777 }, []],
     ['an mtime in 1960', { mtime: -315619200 }, { mtime: -315619200 }, ['mtime=-315619200']],
     ['an mtime past 8^11-1', { mtime: 8 ** 11 }, { mtime: 8 ** 11 }, [`mtime=${8 ** 11}`]],
-    ['a fractional mtime', { mtime: 1_700_000_000, mtimeNsec: 500_000_000 }, { mtime: 1_700_000_000, mtimeNsec: 500_000_000 }, ['mtime=1700000000.5']],
-    ['a Date with milliseconds', { mtime: new Date(1_700_000_000_250) }, { mtime: 1_700_000_000, mtimeNsec: 250_000_000 }, ['mtime=1700000000.25']],
+    [
+      'a fractional mtime',
+      { mtime: 1_700_000_000, mtimeNsec: 500_000_000 },
+      { mtime: 1_700_000_000, mtimeNsec: 500_000_000 },
+      ['mtime=1700000000.5'],
+    ],
+    [
+      'a Date with milliseconds',
+      { mtime: new Date(1_700_000_000_250) },
+      { mtime: 1_700_000_000, mtimeNsec: 250_000_000 },
+      ['mtime=1700000000.25'],
+    ],
     // readers disagree on a negative fraction (verify refuses one): whole seconds, rounded down
     ['a Date before 1970 with milliseconds', { mtime: new Date(-1500) }, { mtime: -2 }, ['mtime=-2']],
   ] as const)('%s', (_, given, walked, records) => {

@@ -140,7 +140,11 @@ describe('verify-backup properties', () => {
     (i) => [entry({ name: `b${i}`, type: '4' }), false, false],
     (i) => [entry({ name: `f${i}`, type: '6' }), false, false],
     (i) => [entry({ name: `sp${i}`, type: 'S', format: 'gnu' }, 'x'), false, false],
-    (i) => [Buffer.concat([pax({ 'GNU.sparse.major': '1', 'GNU.sparse.minor': '0' }), file(`GNUSparseFile.0/x${i}`, 'x')]), false, true],
+    (i) => [
+      Buffer.concat([pax({ 'GNU.sparse.major': '1', 'GNU.sparse.minor': '0' }), file(`GNUSparseFile.0/x${i}`, 'x')]),
+      false,
+      true,
+    ],
     (i) => [file(`a${i}\\..\\b`), false, true],
     (i) => [file(`x${i}`, 'y', { badChecksum: true }), false, true],
     (i) => [file(`slash${i}/`, 'body'), false, false],
@@ -159,7 +163,6 @@ describe('verify-backup properties', () => {
         const ok =
           !full.startsWith('/') &&
           !full.includes('\\') &&
-           
           !/[\x00-\x1f\x7f]/.test(full) &&
           !full.split('/').includes('..') &&
           segments.length > 0;

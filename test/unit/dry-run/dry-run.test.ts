@@ -27,16 +27,45 @@ import { planOf, withPlanHash } from '../../support/plans.js';
 import { REPO } from '../../support/runner.js';
 import { addManifestToFile } from '../../support/manifests.js';
 
-const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined, notice: () => undefined, raw: () => undefined };
+const quiet = {
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+  notice: () => undefined,
+  raw: () => undefined,
+};
 const T0 = new Date('2026-03-01T12:00:00Z');
 const VOLUME = 'platform_store-data';
 
 /** Every Runtime method that changes the engine (or runs something on the data): a dry run calls none. */
 const MUTATING = [
-  'createLock', 'removeLock', 'stop', 'start', 'tagImage', 'writeJournalMark', 'removeJournalMark', 'prepareWorkArea',
-  'stage', 'swap', 'dropWorkArea', 'recreateService', 'recreateFromDefinition', 'writeLastKnownGood', 'removeImageTag',
-  'removeHelpers', 'copyTo', 'copyFrom', 'setStagedTimes', 'writeRunRecord', 'composeUp', 'composeDown',
-  'removeFilesInContainer', 'createScratchVolumes', 'runThrowaway', 'resumeStopped', 'removeScratch',
+  'createLock',
+  'removeLock',
+  'stop',
+  'start',
+  'tagImage',
+  'writeJournalMark',
+  'removeJournalMark',
+  'prepareWorkArea',
+  'stage',
+  'swap',
+  'dropWorkArea',
+  'recreateService',
+  'recreateFromDefinition',
+  'writeLastKnownGood',
+  'removeImageTag',
+  'removeHelpers',
+  'copyTo',
+  'copyFrom',
+  'setStagedTimes',
+  'writeRunRecord',
+  'composeUp',
+  'composeDown',
+  'removeFilesInContainer',
+  'createScratchVolumes',
+  'runThrowaway',
+  'resumeStopped',
+  'removeScratch',
 ];
 
 function touched(rt: FakeRuntime): string[] {
@@ -53,18 +82,26 @@ function planner(drift: DriftKey[], declared?: string, observed?: string) {
     planOf(
       mods
         .filter((m) => !opts.only || opts.only.includes(m.name))
-        .map(
-          (m): ModulePlan =>
-            withPlanHash({
-              name: m.name,
-              class: m.class,
-              expected_state: m.expectedState,
-              compose: { project: m.compose.project, service: m.compose.service, file: m.compose.display },
-              ...(m.name === 'store' && declared ? { declared: { image: declared, config_hash: 'h-store' } } : {}),
-              observed: { container_id: 'store-1', state: 'running', exit_code: null, image: observed ?? 'i', health: 'healthy' },
-              drift: m.name === 'store' ? drift.map((key) => ({ key, declared: declared ?? 'a', observed: observed ?? 'b' })) : [],
-              in_sync: m.name !== 'store' || drift.length === 0,
-            }),
+        .map((m): ModulePlan =>
+          withPlanHash({
+            name: m.name,
+            class: m.class,
+            expected_state: m.expectedState,
+            compose: { project: m.compose.project, service: m.compose.service, file: m.compose.display },
+            ...(m.name === 'store' && declared ? { declared: { image: declared, config_hash: 'h-store' } } : {}),
+            observed: {
+              container_id: 'store-1',
+              state: 'running',
+              exit_code: null,
+              image: observed ?? 'i',
+              health: 'healthy',
+            },
+            drift:
+              m.name === 'store'
+                ? drift.map((key) => ({ key, declared: declared ?? 'a', observed: observed ?? 'b' }))
+                : [],
+            in_sync: m.name !== 'store' || drift.length === 0,
+          }),
         ),
     );
 }
@@ -72,7 +109,9 @@ function planner(drift: DriftKey[], declared?: string, observed?: string) {
 function platform() {
   const rt = examplePlatform();
   const store = rt.containers.find((c) => c.id === 'store-1')!;
-  store.mounts = [{ type: 'volume', name: VOLUME, source: `/var/lib/docker/volumes/${VOLUME}/_data`, destination: '/data' }];
+  store.mounts = [
+    { type: 'volume', name: VOLUME, source: `/var/lib/docker/volumes/${VOLUME}/_data`, destination: '/data' },
+  ];
   store.imageId = 'sha256:old';
   rt.bench.volume(VOLUME).live = new Map([['db', Buffer.from('rows')]]);
   rt.served['/data'] = tar(dir('data/'), file('data/db', 'rows'));
@@ -84,7 +123,12 @@ function platform() {
 function holdLock(rt: FakeRuntime, since = T0.toISOString()): void {
   void rt.createLock(
     lockName('platform', 'store'),
-    { 'io.stateguard.lock': '1', 'io.stateguard.lock.holder': 'host elsewhere, pid 9', 'io.stateguard.lock.since': since, 'io.stateguard.lock.operation': 'restore' },
+    {
+      'io.stateguard.lock': '1',
+      'io.stateguard.lock.holder': 'host elsewhere, pid 9',
+      'io.stateguard.lock.since': since,
+      'io.stateguard.lock.operation': 'restore',
+    },
     { images: [], project: 'platform' },
   );
 }
@@ -99,14 +143,35 @@ describe('restore --dry-run', () => {
   }
   function request(s: ReturnType<typeof setup>, over: Partial<RestoreRequest> = {}): RestoreRequest {
     return {
-      modules: s.mods, module: s.module, allowStateful: true, confirm: path.basename(s.backup), confirmToken: '',
-      backupRef: s.backup, backupRoots: [s.work], cwd: s.work, now: T0, maxUncompressedBytes: 1e9, maxEntries: 1000,
-      expectedPlanHash: undefined, breakStaleLock: false, staleAfterMs: 3600_000, holder: 'host unit, pid 1',
-      helperImage: undefined, outDir: path.join(s.work, 'pre'), readyTimeoutSeconds: 7, dryRun: true, ...over,
+      modules: s.mods,
+      module: s.module,
+      allowStateful: true,
+      confirm: path.basename(s.backup),
+      confirmToken: '',
+      backupRef: s.backup,
+      backupRoots: [s.work],
+      cwd: s.work,
+      now: T0,
+      maxUncompressedBytes: 1e9,
+      maxEntries: 1000,
+      expectedPlanHash: undefined,
+      breakStaleLock: false,
+      staleAfterMs: 3600_000,
+      holder: 'host unit, pid 1',
+      helperImage: undefined,
+      outDir: path.join(s.work, 'pre'),
+      readyTimeoutSeconds: 7,
+      dryRun: true,
+      ...over,
     };
   }
   const deps = (s: ReturnType<typeof setup>, drift: DriftKey[] = []): RestoreDeps => ({
-    runtime: s.rt, planModules: planner(drift), verifyBackup, log: quiet, now: () => T0, sleep: async () => undefined,
+    runtime: s.rt,
+    planModules: planner(drift),
+    verifyBackup,
+    log: quiet,
+    now: () => T0,
+    sleep: async () => undefined,
   });
 
   it('runs every check, says each step with "would", and touches nothing', async () => {
@@ -114,7 +179,13 @@ describe('restore --dry-run', () => {
     try {
       const before = readdirSync(s.work);
       const o = await restoreModule(request(s), deps(s));
-      expect(o).toMatchObject({ status: 'would-restore', decision: 'would-restore', failure_reason: '', dry_run: true, lock: null });
+      expect(o).toMatchObject({
+        status: 'would-restore',
+        decision: 'would-restore',
+        failure_reason: '',
+        dry_run: true,
+        lock: null,
+      });
       expect(restoreExitCode(o)).toBe(0);
       // the checks ran: the lock read, the backup verified, the helper probed, the free space read
       for (const m of ['readLock', 'readJournal', 'helperImageProblem', 'mountSpace', 'listRunningContainers']) {
@@ -127,12 +198,26 @@ describe('restore --dry-run', () => {
       expect(s.rt.bench.files(VOLUME)).toEqual({ db: 'rows' });
       expect(readdirSync(s.work)).toEqual(before);
       expect(existsSync(path.join(s.work, 'pre'))).toBe(false);
-      expect(o.steps!.map((x) => x.step)).toEqual(['lock', 'journal', 'stop', 'snapshot', 'stage', 'swap', 'recreate', 'health', 'drop', 'release']);
+      expect(o.steps!.map((x) => x.step)).toEqual([
+        'lock',
+        'journal',
+        'stop',
+        'snapshot',
+        'stage',
+        'swap',
+        'recreate',
+        'health',
+        'drop',
+        'release',
+      ]);
       for (const st of o.steps!) expect(st.would).toMatch(/^would /);
-      expect(o.steps!.find((x) => x.step === 'snapshot')!.would).toContain(path.join(s.work, 'pre', 'store.pre-restore.20260301T120000Z.tar.gz'));
+      expect(o.steps!.find((x) => x.step === 'snapshot')!.would).toContain(
+        path.join(s.work, 'pre', 'store.pre-restore.20260301T120000Z.tar.gz'),
+      );
       expect(o.steps!.find((x) => x.step === 'health')!.would).toContain('7 s');
       // words never claim something was done
-      for (const msg of [...o.messages, o.verdict]) expect(msg).not.toMatch(/\b(took|released|written and verified|staged|restored ')|(?<!nothing )stopped/);
+      for (const msg of [...o.messages, o.verdict])
+        expect(msg).not.toMatch(/\b(took|released|written and verified|staged|restored ')|(?<!nothing )stopped/);
     } finally {
       rmSync(s.work, { recursive: true, force: true });
     }
@@ -140,11 +225,28 @@ describe('restore --dry-run', () => {
 
   it.each<[string, (s: ReturnType<typeof setup>) => void, Partial<RestoreRequest>, DriftKey[], string, number]>([
     ['the lock is held by a running restore', (s) => holdLock(s.rt), {}, [], 'locked', 1],
-    ['an interrupted restore left a journal', (s) => void s.rt.bench.journals.set(operationKey('platform', 'store'), [{ seq: 1, phase: 'staged', at: 'x', data: { record: '{}' } }]), {}, [], 'interrupted-operation', 1],
+    [
+      'an interrupted restore left a journal',
+      (s) =>
+        void s.rt.bench.journals.set(operationKey('platform', 'store'), [
+          { seq: 1, phase: 'staged', at: 'x', data: { record: '{}' } },
+        ]),
+      {},
+      [],
+      'interrupted-operation',
+      1,
+    ],
     ['the backup does not verify', (s) => writeFileSync(s.backup, 'not a gzip'), {}, [], 'backup-rejected', 1],
     ['confirm is not the file name', () => undefined, { confirm: 'BACKUP_DONE' }, [], 'confirm-mismatch', 1],
     ['too little free space', (s) => (s.rt.bench.freeBytes = 1000), {}, [], 'insufficient-space', 1],
-    ['no helper image', (s) => (s.rt.bench.helperProblems['sha256:old'] = 'it has no /bin/sh'), {}, [], 'helper-unavailable', 1],
+    [
+      'no helper image',
+      (s) => (s.rt.bench.helperProblems['sha256:old'] = 'it has no /bin/sh'),
+      {},
+      [],
+      'helper-unavailable',
+      1,
+    ],
     ['image drift', () => undefined, {}, ['container.image'], 'drift-not-allowed', 1],
   ])('%s: the dry run refuses as the real run does (%s)', async (_n, arrange, over, drift, reason, exit) => {
     const real = setup();
@@ -156,7 +258,13 @@ describe('restore --dry-run', () => {
       dry.rt.calls = [];
       const d = await restoreModule(request(dry, over), deps(dry, drift));
       expect(r.failure_reason).toBe(reason);
-      expect(d).toMatchObject({ failure_reason: reason, status: r.status, decision: r.decision, dry_run: true, steps: [] });
+      expect(d).toMatchObject({
+        failure_reason: reason,
+        status: r.status,
+        decision: r.decision,
+        dry_run: true,
+        steps: [],
+      });
       expect(restoreExitCode(d)).toBe(restoreExitCode(r));
       expect(restoreExitCode(d)).toBe(exit);
       expect(touched(dry.rt)).toEqual([]);
@@ -204,23 +312,54 @@ describe('upgrade --dry-run', () => {
   }
   function request(s: ReturnType<typeof setup>, over: Partial<UpgradeRequest> = {}): UpgradeRequest {
     return {
-      modules: s.mods, module: s.module, allowStateful: true, confirm: 'BACKUP_DONE', confirmToken: 'BACKUP_DONE',
-      backupRef: undefined, backupRoots: [], cwd: s.work, now: T0, maxUncompressedBytes: 1e9, maxEntries: 1e6,
-      expectedPlanHash: undefined, breakStaleLock: false, staleAfterMs: 3600_000, holder: 'host unit, pid 1',
-      allowMajor: false, outDir: path.join(s.work, 'snap'), helperImage: undefined, healthTimeoutSeconds: 30,
-      settleSeconds: 4, dryRun: true, ...over,
+      modules: s.mods,
+      module: s.module,
+      allowStateful: true,
+      confirm: 'BACKUP_DONE',
+      confirmToken: 'BACKUP_DONE',
+      backupRef: undefined,
+      backupRoots: [],
+      cwd: s.work,
+      now: T0,
+      maxUncompressedBytes: 1e9,
+      maxEntries: 1e6,
+      expectedPlanHash: undefined,
+      breakStaleLock: false,
+      staleAfterMs: 3600_000,
+      holder: 'host unit, pid 1',
+      allowMajor: false,
+      outDir: path.join(s.work, 'snap'),
+      helperImage: undefined,
+      healthTimeoutSeconds: 30,
+      settleSeconds: 4,
+      dryRun: true,
+      ...over,
     };
   }
   const deps = (s: ReturnType<typeof setup>, to = TO) => ({
-    runtime: s.rt, planModules: planner(['container.image'], to, 'stateguard/busybox:1.0.0'), verifyBackup, log: quiet,
-    now: () => T0, sleep: async () => undefined, pollMs: 1, readFile: () => null,
+    runtime: s.rt,
+    planModules: planner(['container.image'], to, 'stateguard/busybox:1.0.0'),
+    verifyBackup,
+    log: quiet,
+    now: () => T0,
+    sleep: async () => undefined,
+    pollMs: 1,
+    readFile: () => null,
   });
 
   it('runs every check and the gate, says each step with "would", and touches nothing', async () => {
     const s = setup();
     try {
       const o = await upgradeModule(request(s), deps(s));
-      expect(o).toMatchObject({ status: 'would-upgrade', decision: 'would-upgrade', failure_reason: '', dry_run: true, bump: 'minor', pinned_image: null, snapshot: null });
+      expect(o).toMatchObject({
+        status: 'would-upgrade',
+        decision: 'would-upgrade',
+        failure_reason: '',
+        dry_run: true,
+        bump: 'minor',
+        pinned_image: null,
+        snapshot: null,
+      });
       expect(upgradeExitCode(o)).toBe(0);
       for (const m of ['readLock', 'readJournal', 'helperImageProblem', 'readContainerDefinition', 'imageIds']) {
         expect(s.rt.callsTo(m).length).toBeGreaterThan(0);
@@ -229,7 +368,20 @@ describe('upgrade --dry-run', () => {
       expect(s.rt.locks.size).toBe(0);
       expect(existsSync(path.join(s.work, 'snap'))).toBe(false);
       const steps = o.steps!.map((x) => x.step);
-      expect(steps).toEqual(['lock', 'last-known-good', 'pin', 'journal', 'stop', 'snapshot', 'deploy', 'health', 'others', 'last-known-good', 'retention', 'release']);
+      expect(steps).toEqual([
+        'lock',
+        'last-known-good',
+        'pin',
+        'journal',
+        'stop',
+        'snapshot',
+        'deploy',
+        'health',
+        'others',
+        'last-known-good',
+        'retention',
+        'release',
+      ]);
       for (const st of o.steps!) expect(st.would).toMatch(/^would /);
       expect(o.steps!.find((x) => x.step === 'health')!.would).toMatch(/up to 30 s .* settle 4 s/);
       expect(o.steps!.find((x) => x.step === 'deploy')!.would).toContain(TO);
@@ -257,7 +409,13 @@ describe('upgrade --dry-run', () => {
       dry.rt.calls = [];
       const d = await upgradeModule(request(dry, over), deps(dry, to));
       expect(r.failure_reason).toBe(reason);
-      expect(d).toMatchObject({ failure_reason: reason, status: r.status, decision: r.decision, dry_run: true, steps: [] });
+      expect(d).toMatchObject({
+        failure_reason: reason,
+        status: r.status,
+        decision: r.decision,
+        dry_run: true,
+        steps: [],
+      });
       expect(upgradeExitCode(d)).toBe(upgradeExitCode(r));
       expect(touched(dry.rt)).toEqual([]);
     } finally {

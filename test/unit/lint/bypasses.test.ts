@@ -18,7 +18,7 @@ table('B: consent defeated by renaming (SG102, SG103, SG104)', [
     yaml: `on:\n  workflow_dispatch:\n    inputs:\n      module: {type: string, required: true}\n      go: {type: boolean, default: true} #!SG103\n      token: {type: string, required: true, default: BACKUP_DONE} #!SG103\n      backup: {type: string, required: true, default: /var/backups/store.tar.gz} #!SG103\n${PERMS}jobs:\n  apply:\n    runs-on: x\n    concurrency: {group: 'apply-\${{ inputs.module }}', cancel-in-progress: false}\n    steps:\n      - uses: acme/stateguard/actions/stateful-apply@${SHA}\n        with:\n          module: \${{ inputs.module }}\n          allow-stateful: \${{ INPUTS.go }}\n          backup-ref: \${{ inputs.backup }}\n          confirm: \${{ github.event.inputs.token }}\n`,
   },
   {
-    name: 'a confirm input defaulting to the step\'s own confirm-token; a string allow input',
+    name: "a confirm input defaulting to the step's own confirm-token; a string allow input",
     yaml: `on:\n  workflow_dispatch:\n    inputs:\n      ok:\n        type: string #!SG103\n        default: 'false' #!SG103\n      c:\n        type: string\n        required: true\n        default: LETMEIN #!SG103\n${PERMS}jobs:\n  apply:\n    runs-on: x\n    concurrency: apply\n    steps:\n      - uses: ./actions/apply\n        with:\n          allow-stateful: \${{ inputs.ok }}\n          confirm: \${{ inputs.c }}\n          confirm-token: LETMEIN\n`,
   },
   {
@@ -33,12 +33,26 @@ table('B: consent defeated by renaming (SG102, SG103, SG104)', [
     name: 'a CLI flag taking its value from an env var nobody set is not consent from a dispatch input',
     yaml: `on: workflow_dispatch\n${PERMS}concurrency: apply\njobs:\n  apply:\n    runs-on: x\n    steps:\n      - run: npx stateguard apply --module store --confirm "$FROM_RUNNER" #!SG102\n`,
   },
-  { name: 'job concurrency group unique per run', yaml: SAFE_APPLY.replace('group: stateful-apply-${{ inputs.module }}', 'group: stateful-apply-${{ github.run_id }} #!SG104') },
+  {
+    name: 'job concurrency group unique per run',
+    yaml: SAFE_APPLY.replace(
+      'group: stateful-apply-${{ inputs.module }}',
+      'group: stateful-apply-${{ github.run_id }} #!SG104',
+    ),
+  },
   {
     name: 'workflow concurrency unique per run (case-insensitive), no job group',
-    yaml: SAFE_APPLY.replace(/ {4}concurrency:\n.*\n.*\n/, '').replace('jobs:\n', 'concurrency: apply-${{ GITHUB.RUN_NUMBER }}-${{ github.run_attempt }} #!SG104\njobs:\n'),
+    yaml: SAFE_APPLY.replace(/ {4}concurrency:\n.*\n.*\n/, '').replace(
+      'jobs:\n',
+      'concurrency: apply-${{ GITHUB.RUN_NUMBER }}-${{ github.run_attempt }} #!SG104\njobs:\n',
+    ),
   },
-  { name: 'near-miss: a concurrency group keyed by inputs.module, renamed inputs declared safely', yaml: SAFE_APPLY.replace(/allow_stateful/g, 'yes_really').replace(/stateful_confirm/g, 'typed').replace(/backup_ref/g, 'bk') },
+  {
+    name: 'near-miss: a concurrency group keyed by inputs.module, renamed inputs declared safely',
+    yaml: SAFE_APPLY.replace(/allow_stateful/g, 'yes_really')
+      .replace(/stateful_confirm/g, 'typed')
+      .replace(/backup_ref/g, 'bk'),
+  },
   {
     name: 'near-miss: CLI consent from safe dispatch inputs through env',
     yaml: SAFE_APPLY.replace(
@@ -70,11 +84,26 @@ describe('inline suppression (SG002)', () => {
   });
 
   table('SG002 lint-suppression', [
-    { name: 'no reason: an error, and the problem stays', yaml: `${DOWN}      - uses: acme/x@v1 # stateguard-lint: ignore SG301 #!SG002 #!SG301\n` },
-    { name: 'an unknown rule id', yaml: `${DOWN}      # stateguard-lint: ignore SG999 -- typo #!SG002\n      - run: echo\n` },
-    { name: 'not an ignore directive', yaml: `${DOWN}      # stateguard-lint: disable-all #!SG002\n      - run: echo\n` },
-    { name: 'SG002 itself cannot be suppressed', yaml: `${DOWN}      # stateguard-lint: ignore SG002 -- nope #!SG002\n      - run: echo\n` },
-    { name: 'a suppression two lines above does not reach', yaml: `${DOWN}      # stateguard-lint: ignore SG301 -- too far\n      - run: echo\n      - uses: acme/x@v1 #!SG301\n` },
+    {
+      name: 'no reason: an error, and the problem stays',
+      yaml: `${DOWN}      - uses: acme/x@v1 # stateguard-lint: ignore SG301 #!SG002 #!SG301\n`,
+    },
+    {
+      name: 'an unknown rule id',
+      yaml: `${DOWN}      # stateguard-lint: ignore SG999 -- typo #!SG002\n      - run: echo\n`,
+    },
+    {
+      name: 'not an ignore directive',
+      yaml: `${DOWN}      # stateguard-lint: disable-all #!SG002\n      - run: echo\n`,
+    },
+    {
+      name: 'SG002 itself cannot be suppressed',
+      yaml: `${DOWN}      # stateguard-lint: ignore SG002 -- nope #!SG002\n      - run: echo\n`,
+    },
+    {
+      name: 'a suppression two lines above does not reach',
+      yaml: `${DOWN}      # stateguard-lint: ignore SG301 -- too far\n      - run: echo\n      - uses: acme/x@v1 #!SG301\n`,
+    },
   ]);
 });
 
@@ -97,7 +126,13 @@ describe('hostile shell in run: never crashes, hangs or hides a command', () => 
 
   it('the script reader keeps offsets, splits on operators and never throws', () => {
     const cmds = splitShellScript(`A=1 docker  compose down -v && echo "x;y" | tee f; ls # c\n'q`);
-    expect(cmds.map((c) => c.words.map((w) => w.text))).toEqual([['docker', 'compose', 'down', '-v'], ['echo', 'x;y'], ['tee', 'f'], ['ls'], ['q']]);
+    expect(cmds.map((c) => c.words.map((w) => w.text))).toEqual([
+      ['docker', 'compose', 'down', '-v'],
+      ['echo', 'x;y'],
+      ['tee', 'f'],
+      ['ls'],
+      ['q'],
+    ]);
     expect(cmds[0]!.assignments.map((a) => a.name)).toEqual(['A']);
     expect(cmds[0]!.words[1]!.start).toBe(12);
   });

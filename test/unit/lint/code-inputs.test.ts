@@ -12,12 +12,33 @@ const step = (uses: string, input: string, value: string): string =>
 const wf = (steps: string): string => `${ON}jobs:\n  j:\n    runs-on: x\n    steps:\n${steps}`;
 
 table('SG201 in code-executing inputs', [
-  { name: 'azure/cli inlineScript', yaml: wf(step('azure/cli', 'inlineScript', 'az group show -n ${{ github.event.comment.body }} #!SG201')) },
-  { name: 'Azure/PowerShell inlineScript (owner and repo case-insensitive)', yaml: wf(step('Azure/PowerShell', 'inlineScript', 'Write-Host "${{ github.event.issue.title }}" #!SG201')) },
-  { name: 'mikefarah/yq cmd', yaml: wf(step('mikefarah/yq', 'cmd', "yq '.name = \"${{ github.event.comment.body }}\"' f.yml #!SG201")) },
-  { name: 'Amadevus/pwsh-script script', yaml: wf(step('Amadevus/pwsh-script', 'script', '$x = "${{ github.event.comment.user.login }}" #!SG201')) },
-  { name: 'actions/github-script script (as before)', yaml: wf(step('actions/github-script', 'script', 'core.info("${{ github.event.comment.body }}") #!SG201')) },
-  { name: 'a tainted step output in appleboy/ssh-action script', yaml: wf(`      - id: c\n        env:\n          B: \${{ github.event.comment.body }}\n        run: echo "b=$B" >> "$GITHUB_OUTPUT" #!SG204\n` + step('appleboy/ssh-action', 'script', 'deploy ${{ steps.c.outputs.b }} #!SG201')) },
+  {
+    name: 'azure/cli inlineScript',
+    yaml: wf(step('azure/cli', 'inlineScript', 'az group show -n ${{ github.event.comment.body }} #!SG201')),
+  },
+  {
+    name: 'Azure/PowerShell inlineScript (owner and repo case-insensitive)',
+    yaml: wf(step('Azure/PowerShell', 'inlineScript', 'Write-Host "${{ github.event.issue.title }}" #!SG201')),
+  },
+  {
+    name: 'mikefarah/yq cmd',
+    yaml: wf(step('mikefarah/yq', 'cmd', 'yq \'.name = "${{ github.event.comment.body }}"\' f.yml #!SG201')),
+  },
+  {
+    name: 'Amadevus/pwsh-script script',
+    yaml: wf(step('Amadevus/pwsh-script', 'script', '$x = "${{ github.event.comment.user.login }}" #!SG201')),
+  },
+  {
+    name: 'actions/github-script script (as before)',
+    yaml: wf(step('actions/github-script', 'script', 'core.info("${{ github.event.comment.body }}") #!SG201')),
+  },
+  {
+    name: 'a tainted step output in appleboy/ssh-action script',
+    yaml: wf(
+      `      - id: c\n        env:\n          B: \${{ github.event.comment.body }}\n        run: echo "b=$B" >> "$GITHUB_OUTPUT" #!SG204\n` +
+        step('appleboy/ssh-action', 'script', 'deploy ${{ steps.c.outputs.b }} #!SG201'),
+    ),
+  },
   {
     name: 'near-miss: other inputs of those actions, payload-free values in code, another action with a script input',
     yaml: wf(

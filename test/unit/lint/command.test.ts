@@ -25,12 +25,18 @@ const NO_PERMS = `on: push\njobs:\n  j:\n    runs-on: x\n    steps:\n      - use
 
 describe('lint-workflows CLI', () => {
   it('text: one sorted `file:line:col: RULE message` line per problem, then a verdict; errors exit 1', async () => {
-    const dir = tempRepo({ '.github/workflows/b.yml': INJECTION, '.github/workflows/a.yaml': NO_PERMS, 'workflows/c.yml': UNPINNED_ONLY });
+    const dir = tempRepo({
+      '.github/workflows/b.yml': INJECTION,
+      '.github/workflows/a.yaml': NO_PERMS,
+      'workflows/c.yml': UNPINNED_ONLY,
+    });
     const r = await cli([], dir);
     expect(r.code).toBe(1);
     expect(r.stdout.trimEnd().split('\n')).toEqual([
       ".github/workflows/a.yaml:1:1: SG202 the workflow has no top-level 'permissions'; declare the least it needs, e.g. 'permissions: { contents: read }' (docs/rules.md#sg202-permissions)",
-      expect.stringMatching(/^\.github\/workflows\/b\.yml:10:17: SG201 \$\{\{ github\.head_ref \}\} is interpolated into a run: script/),
+      expect.stringMatching(
+        /^\.github\/workflows\/b\.yml:10:17: SG201 \$\{\{ github\.head_ref \}\} is interpolated into a run: script/,
+      ),
       expect.stringMatching(/^workflows\/c\.yml:8:15: SG301 'actions\/checkout@v4' is not pinned/),
       '3 workflow files checked: 2 errors, 1 warning',
     ]);
@@ -63,7 +69,12 @@ describe('lint-workflows CLI', () => {
   });
 
   it('only *.yml / *.yaml at the top level of a directory; other files and subdirectories are ignored', async () => {
-    const dir = tempRepo({ 'workflows/README.md': '# x', 'workflows/x.json': '{}', 'workflows/sub/deep.yml': NO_PERMS, 'workflows/ok.YML': SAFE_APPLY });
+    const dir = tempRepo({
+      'workflows/README.md': '# x',
+      'workflows/x.json': '{}',
+      'workflows/sub/deep.yml': NO_PERMS,
+      'workflows/ok.YML': SAFE_APPLY,
+    });
     const r = await cli([], dir);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('1 workflow file checked: 0 errors, 0 warnings\n');
@@ -73,7 +84,9 @@ describe('lint-workflows CLI', () => {
     const dir = tempRepo({ 'README.md': 'x' });
     const r = await cli([], dir);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^0 workflow files checked: 0 errors, 0 warnings \(no \*\.yml\/\*\.yaml found in \.github\/workflows, \.forgejo\/workflows, \.gitea\/workflows, workflows\)/);
+    expect(r.stdout).toMatch(
+      /^0 workflow files checked: 0 errors, 0 warnings \(no \*\.yml\/\*\.yaml found in \.github\/workflows, \.forgejo\/workflows, \.gitea\/workflows, workflows\)/,
+    );
   });
 
   it.each([
@@ -90,10 +103,15 @@ describe('lint-workflows CLI', () => {
   });
 
   it('a hostile file in a directory is a problem (exit 1), not a crash', async () => {
-    const dir = tempRepo({ 'workflows/bad.yml': Buffer.from([0xff, 0xfe, 0x00, 0x41]), 'workflows/ok.yml': SAFE_APPLY });
+    const dir = tempRepo({
+      'workflows/bad.yml': Buffer.from([0xff, 0xfe, 0x00, 0x41]),
+      'workflows/ok.yml': SAFE_APPLY,
+    });
     const r = await cli([], dir);
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/^workflows\/bad\.yml:1:1: SG001 file is not valid UTF-8 \(docs\/rules\.md#sg001-workflow-yaml\)$/m);
+    expect(r.stdout).toMatch(
+      /^workflows\/bad\.yml:1:1: SG001 file is not valid UTF-8 \(docs\/rules\.md#sg001-workflow-yaml\)$/m,
+    );
   });
 
   it('suppressed problems: not counted, listed with their reason in text and json (docs/rules.md, SG002)', async () => {
@@ -107,7 +125,17 @@ describe('lint-workflows CLI', () => {
     ]);
     const json = JSON.parse((await cli(['--format', 'json'], dir)).stdout);
     expect(json.problems).toEqual([]);
-    expect(json.suppressed).toEqual([{ file: 'workflows/s.yml', line: 9, column: 11, rule: 'SG106', severity: 'error', message: expect.any(String), reason: 'throw-away test stack' }]);
+    expect(json.suppressed).toEqual([
+      {
+        file: 'workflows/s.yml',
+        line: 9,
+        column: 11,
+        rule: 'SG106',
+        severity: 'error',
+        message: expect.any(String),
+        reason: 'throw-away test stack',
+      },
+    ]);
   });
 
   it('--sarif-file writes the SARIF report and the text stays on stdout', async () => {
@@ -124,7 +152,9 @@ describe('SARIF output', () => {
   function sarifValidator() {
     // @microsoft/jest-sarif ships the SARIF 2.1.0 (rtm.5) JSON schema. It is written in draft-04,
     // whose only difference used here is `id` for `$id`; ajv (draft-07) reads it once renamed.
-    const schema = JSON.parse(readFileSync(require.resolve('@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json'), 'utf8'));
+    const schema = JSON.parse(
+      readFileSync(require.resolve('@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json'), 'utf8'),
+    );
     const { id, $schema: _draft, ...rest } = schema;
     const Ajv = require('ajv').default;
     const addFormats = require('ajv-formats').default ?? require('ajv-formats');
@@ -136,7 +166,12 @@ describe('SARIF output', () => {
   }
 
   it('validates against the SARIF 2.1.0 JSON schema and carries rules with help and results with regions', async () => {
-    const dir = tempRepo({ 'workflows/a b.yml': NO_PERMS, 'workflows/c.yml': UNPINNED_ONLY, 'workflows/inj.yml': INJECTION, 'workflows/s.yml': SUPPRESSED });
+    const dir = tempRepo({
+      'workflows/a b.yml': NO_PERMS,
+      'workflows/c.yml': UNPINNED_ONLY,
+      'workflows/inj.yml': INJECTION,
+      'workflows/s.yml': SUPPRESSED,
+    });
     const r = await cli(['--format', 'sarif'], dir);
     expect(r.code).toBe(1);
     const sarif = JSON.parse(r.stdout);
@@ -156,11 +191,49 @@ describe('SARIF output', () => {
       expect(['error', 'warning']).toContain(rule.defaultConfiguration.level);
     }
     expect(run.results).toEqual([
-      expect.objectContaining({ ruleId: 'SG202', ruleIndex: RULES.findIndex((x) => x.id === 'SG202'), level: 'error', locations: [{ physicalLocation: { artifactLocation: { uri: 'workflows/a%20b.yml' }, region: { startLine: 1, startColumn: 1 } } }] }),
-      expect.objectContaining({ ruleId: 'SG301', level: 'warning', locations: [{ physicalLocation: { artifactLocation: { uri: 'workflows/c.yml' }, region: { startLine: 8, startColumn: 15 } } }] }),
-      expect.objectContaining({ ruleId: 'SG201', level: 'error', locations: [{ physicalLocation: { artifactLocation: { uri: 'workflows/inj.yml' }, region: { startLine: 10, startColumn: 17 } } }] }),
+      expect.objectContaining({
+        ruleId: 'SG202',
+        ruleIndex: RULES.findIndex((x) => x.id === 'SG202'),
+        level: 'error',
+        locations: [
+          {
+            physicalLocation: {
+              artifactLocation: { uri: 'workflows/a%20b.yml' },
+              region: { startLine: 1, startColumn: 1 },
+            },
+          },
+        ],
+      }),
+      expect.objectContaining({
+        ruleId: 'SG301',
+        level: 'warning',
+        locations: [
+          {
+            physicalLocation: {
+              artifactLocation: { uri: 'workflows/c.yml' },
+              region: { startLine: 8, startColumn: 15 },
+            },
+          },
+        ],
+      }),
+      expect.objectContaining({
+        ruleId: 'SG201',
+        level: 'error',
+        locations: [
+          {
+            physicalLocation: {
+              artifactLocation: { uri: 'workflows/inj.yml' },
+              region: { startLine: 10, startColumn: 17 },
+            },
+          },
+        ],
+      }),
       // a suppressed problem stays in the report, marked with the reason written in the workflow
-      expect.objectContaining({ ruleId: 'SG106', level: 'error', suppressions: [{ kind: 'inSource', justification: 'throw-away test stack' }] }),
+      expect.objectContaining({
+        ruleId: 'SG106',
+        level: 'error',
+        suppressions: [{ kind: 'inSource', justification: 'throw-away test stack' }],
+      }),
     ]);
     expect(run.results.filter((x: { suppressions?: unknown }) => x.suppressions)).toHaveLength(1);
   });
@@ -169,33 +242,66 @@ describe('SARIF output', () => {
     const validate = sarifValidator();
     expect(validate({ version: '2.1.0', runs: [{ tool: { driver: {} }, results: [] }] })).toBe(false);
     expect(validate({ version: '2.0.0', runs: [] })).toBe(false);
-    expect(validate({ version: '2.1.0', runs: [{ tool: { driver: { name: 'x' } }, results: [{ message: {}, level: 'fatal' }] }] })).toBe(false);
+    expect(
+      validate({
+        version: '2.1.0',
+        runs: [{ tool: { driver: { name: 'x' } }, results: [{ message: {}, level: 'fatal' }] }],
+      }),
+    ).toBe(false);
   });
 });
 
 describe('as an action', () => {
   const log = { info() {}, warn() {}, error() {}, notice() {}, raw() {} };
   function ctx(cwd: string) {
-    return { cwd, env: {}, log, now: () => new Date(0), runtime: () => { throw new Error('no docker in lint'); }, inAction: true, addSecret() {} };
+    return {
+      cwd,
+      env: {},
+      log,
+      now: () => new Date(0),
+      runtime: () => {
+        throw new Error('no docker in lint');
+      },
+      inAction: true,
+      addSecret() {},
+    };
   }
 
   it(`annotates at most ${MAX_ANNOTATIONS_PER_FILE} problems per file and counts the rest in the summary`, async () => {
     const steps = Array.from({ length: 14 }, (_, i) => `      - uses: actions/checkout@v${i}\n`).join('');
-    const dir = tempRepo({ 'workflows/many.yml': `on: workflow_dispatch\npermissions: {}\njobs:\n  j:\n    runs-on: x\n    steps:\n${steps}`, 'workflows/one.yml': NO_PERMS });
-    const result = await lintWorkflowsCommand.run({ paths: [], format: 'text', sarifFile: undefined, json: false }, ctx(dir));
+    const dir = tempRepo({
+      'workflows/many.yml': `on: workflow_dispatch\npermissions: {}\njobs:\n  j:\n    runs-on: x\n    steps:\n${steps}`,
+      'workflows/one.yml': NO_PERMS,
+    });
+    const result = await lintWorkflowsCommand.run(
+      { paths: [], format: 'text', sarifFile: undefined, json: false },
+      ctx(dir),
+    );
     expect(result.exitCode).toBe(1);
     expect(result.outputs).toEqual({ errors: '1', warnings: '14', 'sarif-file': '', 'failure-reason': 'lint-errors' });
     const many = result.annotations!.filter((a) => a.file === 'workflows/many.yml');
     expect(many).toHaveLength(MAX_ANNOTATIONS_PER_FILE);
-    expect(many[0]).toEqual({ level: 'warning', message: expect.stringMatching(/^SG301 /), file: 'workflows/many.yml', line: 7, column: 15, title: 'stateguard SG301' });
-    expect(result.annotations!.filter((a) => a.file === 'workflows/one.yml')).toEqual([expect.objectContaining({ level: 'error', line: 1 })]);
+    expect(many[0]).toEqual({
+      level: 'warning',
+      message: expect.stringMatching(/^SG301 /),
+      file: 'workflows/many.yml',
+      line: 7,
+      column: 15,
+      title: 'stateguard SG301',
+    });
+    expect(result.annotations!.filter((a) => a.file === 'workflows/one.yml')).toEqual([
+      expect.objectContaining({ level: 'error', line: 1 }),
+    ]);
     expect(result.summary).toContain('workflows/many.yml (4 more)');
     expect(result.summary).toContain('| workflows/one.yml | 1:1 | SG202 | error |');
   });
 
   it('warnings only: outputs errors 0 and an empty failure-reason', async () => {
     const dir = tempRepo({ 'workflows/c.yml': UNPINNED_ONLY });
-    const result = await lintWorkflowsCommand.run({ paths: [], format: 'text', sarifFile: 'lint.sarif', json: false }, ctx(dir));
+    const result = await lintWorkflowsCommand.run(
+      { paths: [], format: 'text', sarifFile: 'lint.sarif', json: false },
+      ctx(dir),
+    );
     expect(result.exitCode).toBe(0);
     expect(result.outputs).toEqual({ errors: '0', warnings: '1', 'sarif-file': 'lint.sarif', 'failure-reason': '' });
     expect(JSON.parse(readFileSync(path.join(dir, 'lint.sarif'), 'utf8')).runs[0].results[0].ruleId).toBe('SG301');

@@ -16,15 +16,18 @@ it('every rule in the code has a section in docs/rules.md, and every section a r
   expect([...sections.keys()].sort()).toEqual(RULES.map((r) => `${r.id} ${r.name}`).sort());
 });
 
-it.each(RULES.map((r) => [r.id, r] as const))('%s: severity, what, why, how to fix and also-covered-by match the code', (_id, rule) => {
-  const section = sections.get(`${rule.id} ${rule.name}`)!;
-  expect(section).toContain(`**Severity:** ${rule.severity}`);
-  expect(section).toContain(`**What:** ${rule.summary}`);
-  expect(section).toContain(`**Why:** ${rule.why}`);
-  expect(section).toContain(`**How to fix:** ${rule.fix}`);
-  // Whether actionlint or zizmor also report it, so nobody assumes coverage that is not there.
-  expect(section).toContain(`**Also covered by:** ${rule.coveredBy}`);
-});
+it.each(RULES.map((r) => [r.id, r] as const))(
+  '%s: severity, what, why, how to fix and also-covered-by match the code',
+  (_id, rule) => {
+    const section = sections.get(`${rule.id} ${rule.name}`)!;
+    expect(section).toContain(`**Severity:** ${rule.severity}`);
+    expect(section).toContain(`**What:** ${rule.summary}`);
+    expect(section).toContain(`**Why:** ${rule.why}`);
+    expect(section).toContain(`**How to fix:** ${rule.fix}`);
+    // Whether actionlint or zizmor also report it, so nobody assumes coverage that is not there.
+    expect(section).toContain(`**Also covered by:** ${rule.coveredBy}`);
+  },
+);
 
 it('the index table lists every rule with its severity', () => {
   for (const r of RULES) expect(doc).toContain(`| ${r.name} | ${r.severity} |`);

@@ -27,12 +27,16 @@ it('the expressions scanned to place findings grow linearly with the script', ()
   expect(large.scanned).toBeLessThanOrEqual(2 * 2000 + 10);
 });
 
-it("a parser error in a block literal with many expressions keeps its exact line and column", async () => {
+it('a parser error in a block literal with many expressions keeps its exact line and column', async () => {
   const { FLAT_FROM } = await import('../../../src/lint/github-parser.js');
   const { lint } = await import('./support.js');
   const at = async (n: number): Promise<string[]> => {
-    const lines = Array.from({ length: n }, (_, i) => (i === 3 ? `          echo "\${{ foo.bar }}" x\n` : `          echo \${{ github.sha }} ${i}\n`));
-    const problems = await lint(`on: push\n${PERMS}jobs:\n  j:\n    runs-on: x\n    steps:\n      - run: |\n${lines.join('')}`);
+    const lines = Array.from({ length: n }, (_, i) =>
+      i === 3 ? `          echo "\${{ foo.bar }}" x\n` : `          echo \${{ github.sha }} ${i}\n`,
+    );
+    const problems = await lint(
+      `on: push\n${PERMS}jobs:\n  j:\n    runs-on: x\n    steps:\n      - run: |\n${lines.join('')}`,
+    );
     return problems.map((p) => `${p.rule}@${p.line}:${p.column}`);
   };
   const few = await at(5);

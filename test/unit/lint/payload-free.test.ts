@@ -6,7 +6,8 @@
 import { table, PERMS } from './support.js';
 
 const PRT = `on:\n  pull_request_target:\n${PERMS}`;
-const run = (lines: string[]): string => `jobs:\n  j:\n    runs-on: x\n    steps:\n      - run: |\n${lines.map((l) => `          ${l}\n`).join('')}`;
+const run = (lines: string[]): string =>
+  `jobs:\n  j:\n    runs-on: x\n    steps:\n      - run: |\n${lines.map((l) => `          ${l}\n`).join('')}`;
 
 table('SG201 payload-free values', [
   {
@@ -44,7 +45,9 @@ table('SG201 payload-free values', [
   },
   {
     name: 'a workflow_call boolean input passes clean',
-    yaml: `on:\n  workflow_call:\n    inputs:\n      strict: {type: boolean, required: true}\n      size: {type: number, required: true}\n${PERMS}` + run(['echo ${{ inputs.strict }} ${{ inputs.size }}']),
+    yaml:
+      `on:\n  workflow_call:\n    inputs:\n      strict: {type: boolean, required: true}\n      size: {type: number, required: true}\n${PERMS}` +
+      run(['echo ${{ inputs.strict }} ${{ inputs.size }}']),
   },
   {
     name: 'still taint: strings next to the numbers, a value picked by || or format(), ids under inputs or client_payload',
@@ -61,6 +64,9 @@ table('SG201 payload-free values', [
   },
   {
     name: 'a payload-free value through env: is not taint either',
-    yaml: PRT + `env:\n  N: \${{ github.event.pull_request.number }}\n  T: \${{ github.event.pull_request.title }}\n` + run(['echo ${{ env.N }}', 'echo ${{ env.T }} #!SG201']),
+    yaml:
+      PRT +
+      `env:\n  N: \${{ github.event.pull_request.number }}\n  T: \${{ github.event.pull_request.title }}\n` +
+      run(['echo ${{ env.N }}', 'echo ${{ env.T }} #!SG201']),
   },
 ]);

@@ -27,8 +27,14 @@ function both(text: string): { ours: unknown[]; theirs: unknown[] } {
 }
 
 it.each([
-  ['a workflow', 'on: push\njobs:\n  j:\n    runs-on: ubuntu-latest\n    steps:\n      - run: |\n          echo "${{ github.sha }}"\n      - uses: actions/checkout@v4\n        with: {fetch-depth: 0}\n'],
-  ['scalars of every type', 'a: 1\nb: 2.5\nc: true\nd: null\ne: ~\nf: "q"\ng: \'s\'\nh: >-\n  folded\n  text\ni: |+\n  kept\n\n'],
+  [
+    'a workflow',
+    'on: push\njobs:\n  j:\n    runs-on: ubuntu-latest\n    steps:\n      - run: |\n          echo "${{ github.sha }}"\n      - uses: actions/checkout@v4\n        with: {fetch-depth: 0}\n',
+  ],
+  [
+    'scalars of every type',
+    'a: 1\nb: 2.5\nc: true\nd: null\ne: ~\nf: "q"\ng: \'s\'\nh: >-\n  folded\n  text\ni: |+\n  kept\n\n',
+  ],
   ['nested flow and block collections', 'x: [1, [2, {y: [3]}], {}]\nz:\n  - - a\n    - b\n  - {k: v}\n  - []\n'],
   ['an anchor used through aliases', 'base: &b {runs-on: x, env: {A: 1}}\njobs:\n  one: *b\n  two: *b\n'],
   ['a merge key', 'base: &b {a: 1}\nj:\n  <<: *b\n  c: 2\n'],

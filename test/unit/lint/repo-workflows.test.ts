@@ -16,12 +16,23 @@ const onDisk = DIRS.filter((d) => existsSync(path.join(REPO, d))).flatMap((d) =>
 );
 
 it('the repository has the ready-to-copy workflows and its own CI (GitHub and Forgejo)', () => {
-  for (const f of ['workflows/plan-on-pr.yml', 'workflows/lint-workflows.yml', 'workflows/restore.yml', 'workflows/recover.yml', 'workflows/upgrade.yml', 'workflows/backup.yml', '.github/workflows/ci.yml', '.forgejo/workflows/ci.yml', '.github/workflows/release.yml', '.forgejo/workflows/release.yml']) {
+  for (const f of [
+    'workflows/plan-on-pr.yml',
+    'workflows/lint-workflows.yml',
+    'workflows/restore.yml',
+    'workflows/recover.yml',
+    'workflows/upgrade.yml',
+    'workflows/backup.yml',
+    '.github/workflows/ci.yml',
+    '.forgejo/workflows/ci.yml',
+    '.github/workflows/release.yml',
+    '.forgejo/workflows/release.yml',
+  ]) {
     expect(onDisk).toContain(f);
   }
 });
 
-it('every workflows/*.yml and the project\'s own workflows lint with zero errors', async () => {
+it("every workflows/*.yml and the project's own workflows lint with zero errors", async () => {
   const report = await lintWorkflows(REPO, []);
   expect([...report.files].sort()).toEqual([...onDisk].sort());
   const errors = report.problems.filter((p) => p.severity === 'error').map(formatProblemLine);
@@ -29,7 +40,18 @@ it('every workflows/*.yml and the project\'s own workflows lint with zero errors
 });
 
 it('the workflows written with the linter are free of warnings too (every uses: pinned to a SHA)', async () => {
-  const mine = ['workflows/plan-on-pr.yml', 'workflows/lint-workflows.yml', 'workflows/restore.yml', 'workflows/recover.yml', 'workflows/upgrade.yml', 'workflows/backup.yml', '.github/workflows/ci.yml', '.forgejo/workflows/ci.yml', '.github/workflows/release.yml', '.forgejo/workflows/release.yml'];
+  const mine = [
+    'workflows/plan-on-pr.yml',
+    'workflows/lint-workflows.yml',
+    'workflows/restore.yml',
+    'workflows/recover.yml',
+    'workflows/upgrade.yml',
+    'workflows/backup.yml',
+    '.github/workflows/ci.yml',
+    '.forgejo/workflows/ci.yml',
+    '.github/workflows/release.yml',
+    '.forgejo/workflows/release.yml',
+  ];
   const report = await lintWorkflows(REPO, mine);
   expect(report.problems.map(formatProblemLine)).toEqual([]);
 });

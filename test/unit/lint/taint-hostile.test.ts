@@ -29,7 +29,11 @@ it('an unparsable expression reading a tainted step output is still reported (fa
 });
 
 it('a title written to an output of a step with a hundred steps before it is followed to the last step', async () => {
-  const filler = Array.from({ length: 100 }, (_, i) => `      - id: s${i}\n        run: echo "v=\${{ steps.s${Math.max(0, i - 1)}.outputs.v }}" >> "$GITHUB_OUTPUT"\n`).join('');
+  const filler = Array.from(
+    { length: 100 },
+    (_, i) =>
+      `      - id: s${i}\n        run: echo "v=\${{ steps.s${Math.max(0, i - 1)}.outputs.v }}" >> "$GITHUB_OUTPUT"\n`,
+  ).join('');
   const yaml = `on: issues\n${PERMS}jobs:\n  j:\n    runs-on: x\n    steps:\n      - id: s\n        env:\n          T: \${{ github.event.issue.title }}\n        run: echo "v=$T" >> "$GITHUB_OUTPUT"\n${filler.replace('steps.s0.outputs.v', 'steps.s.outputs.v')}      - run: echo \${{ steps.s99.outputs.v }}\n`;
   const problems = (await lint(yaml)).filter((p) => p.rule === 'SG201');
   // every filler step interpolates the previous (tainted) output, and so does the last one

@@ -30,7 +30,10 @@ const db = moduleDecl('db', { refModules: ['db'], maxAgeHours: 24 }, [{ volume: 
 
 function backup(name = archiveName('db', new Date(NOW.getTime() - 3600_000)), content = 'from-backup\n'): string {
   const p = path.join(work, name);
-  writeFileSync(p, gz(tar(dir('db-data/'), file('db-data/x', content), dir('db-data/sub/'), file('db-data/sub/y', 'y'))));
+  writeFileSync(
+    p,
+    gz(tar(dir('db-data/'), file('db-data/x', content), dir('db-data/sub/'), file('db-data/sub/y', 'y'))),
+  );
   addManifestToFile(p);
   return p;
 }
@@ -44,10 +47,19 @@ function engine(): FakeRuntime {
       id: 'live-1',
       imageId: 'sha256:img',
       env: ['SECRET_TOKEN=hunter2'],
-      mounts: [{ type: 'volume', name: 'p_db-data', source: '/var/lib/docker/volumes/p_db-data/_data', destination: '/data' }],
+      mounts: [
+        { type: 'volume', name: 'p_db-data', source: '/var/lib/docker/volumes/p_db-data/_data', destination: '/data' },
+      ],
     }),
   );
-  rt.containers[0]!.config = { cmd: ['sleep', '1000'], entrypoint: null, user: '', restartPolicy: 'no', healthcheck: null, ports: [] };
+  rt.containers[0]!.config = {
+    cmd: ['sleep', '1000'],
+    entrypoint: null,
+    user: '',
+    restartPolicy: 'no',
+    healthcheck: null,
+    ports: [],
+  };
   rt.bench.volume('p_db-data').live.set('x', Buffer.from('live-new\n'));
   return rt;
 }
@@ -68,7 +80,13 @@ function request(ref: string, over: Partial<DrillRequest> = {}): DrillRequest {
   };
 }
 
-const deps = (rt: FakeRuntime) => ({ runtime: rt, verifyBackup, say: () => undefined, clock: () => NOW, sleep: async () => undefined });
+const deps = (rt: FakeRuntime) => ({
+  runtime: rt,
+  verifyBackup,
+  say: () => undefined,
+  clock: () => NOW,
+  sleep: async () => undefined,
+});
 
 describe('restore drill', () => {
   it('restores into scratch volumes, runs the check on a throwaway container, removes the scratch; the live volume is untouched', async () => {
@@ -84,9 +102,16 @@ describe('restore drill', () => {
     expect(out.report.volumes).toEqual([{ volume: 'db-data', entries: 3, bytes: 'from-backup\n'.length + 1 }]);
     expect(seen.scratch).toEqual([{ sub: null, 'sub/y': 'y', x: 'from-backup\n' }]);
     expect(rt.bench.files('p_db-data')).toEqual({ x: 'live-new\n' });
-    const spec = rt.callsTo('runThrowaway')[0]!.args[0] as { image: string; mounts: unknown[]; cmd: string[]; env: string[] };
+    const spec = rt.callsTo('runThrowaway')[0]!.args[0] as {
+      image: string;
+      mounts: unknown[];
+      cmd: string[];
+      env: string[];
+    };
     expect(spec).toMatchObject({ image: 'sha256:img', cmd: ['sleep', '1000'], env: ['SECRET_TOKEN=hunter2'] });
-    expect(spec.mounts).toEqual([{ source: expect.stringMatching(/^stateguard-drill-[0-9a-f]+-0$/), destination: '/data' }]);
+    expect(spec.mounts).toEqual([
+      { source: expect.stringMatching(/^stateguard-drill-[0-9a-f]+-0$/), destination: '/data' },
+    ]);
     expect(seen.id).toMatch(/^drill-/);
     // nothing of the drill is left; the live container is as it was
     expect(rt.bench.scratch.size).toBe(0);
@@ -96,7 +121,11 @@ describe('restore drill', () => {
 
   it('a backup that does not verify creates no scratch', async () => {
     const rt = engine();
-    const out = await runRestoreDrill(request(backup(), { backupRoots: [path.join(work, 'nowhere')] }), deps(rt), async () => 0);
+    const out = await runRestoreDrill(
+      request(backup(), { backupRoots: [path.join(work, 'nowhere')] }),
+      deps(rt),
+      async () => 0,
+    );
     expect(out).toMatchObject({ ok: false, reason: 'backup-rejected' });
     expect(out.report.verified).toBe(false);
     expect(rt.callsTo('createScratchVolumes')).toEqual([]);
@@ -105,7 +134,9 @@ describe('restore drill', () => {
 
   it("another module's backup is an archive-mismatch, before anything is created", async () => {
     const rt = engine();
-    const other = moduleDecl('cache', { refModules: ['cache'], maxAgeHours: 24 }, [{ volume: 'db-data', path: '/data' }]);
+    const other = moduleDecl('cache', { refModules: ['cache'], maxAgeHours: 24 }, [
+      { volume: 'db-data', path: '/data' },
+    ]);
     const ref = backup(archiveName('cache', new Date(NOW.getTime() - 3600_000)));
     const out = await runRestoreDrill(request(ref, { modules: [db, other] }), deps(rt), async () => 0);
     expect(out.ok).toBe(false);
@@ -113,20 +144,23 @@ describe('restore drill', () => {
     expect(rt.callsTo('createScratchVolumes')).toEqual([]);
   });
 
-  it.each(['stage', 'countStaged', 'runThrowaway'])('a failure in %s removes the scratch and never runs the check', async (step) => {
-    const rt = engine();
-    rt.bench.fails.add(step);
-    let ran = false;
-    const out = await runRestoreDrill(request(backup()), deps(rt), async () => {
-      ran = true;
-      return 0;
-    });
-    expect(out).toMatchObject({ ok: false, reason: 'restore-failed' });
-    expect(ran).toBe(false);
-    expect(rt.callsTo('removeScratch')).toHaveLength(1);
-    expect(rt.bench.scratch.size).toBe(0);
-    expect(rt.bench.files('p_db-data')).toEqual({ x: 'live-new\n' });
-  });
+  it.each(['stage', 'countStaged', 'runThrowaway'])(
+    'a failure in %s removes the scratch and never runs the check',
+    async (step) => {
+      const rt = engine();
+      rt.bench.fails.add(step);
+      let ran = false;
+      const out = await runRestoreDrill(request(backup()), deps(rt), async () => {
+        ran = true;
+        return 0;
+      });
+      expect(out).toMatchObject({ ok: false, reason: 'restore-failed' });
+      expect(ran).toBe(false);
+      expect(rt.callsTo('removeScratch')).toHaveLength(1);
+      expect(rt.bench.scratch.size).toBe(0);
+      expect(rt.bench.files('p_db-data')).toEqual({ x: 'live-new\n' });
+    },
+  );
 
   it('a throwaway container that never gets healthy fails the drill and is removed', async () => {
     const rt = engine();
@@ -160,7 +194,8 @@ describe('restore drill', () => {
 
 describe('e2e-gate --restore-drill', () => {
   const repo = tempRepo({
-    'compose.yaml': 'services:\n  db:\n    image: stateguard/busybox:1.0.0\n    volumes: [db-data:/data]\nvolumes:\n  db-data: {}\n',
+    'compose.yaml':
+      'services:\n  db:\n    image: stateguard/busybox:1.0.0\n    volumes: [db-data:/data]\nvolumes:\n  db-data: {}\n',
     'modules/db/module.yaml': moduleYaml(
       'db',
       `  class: stateful
@@ -178,7 +213,13 @@ describe('e2e-gate --restore-drill', () => {
     const ctx: CommandContext = {
       cwd: repo,
       env: { PATH: process.env.PATH, STAGING_E2E: '1' },
-      log: { info: () => undefined, warn: () => undefined, error: () => undefined, notice: () => undefined, raw: (c) => (out += c) },
+      log: {
+        info: () => undefined,
+        warn: () => undefined,
+        error: () => undefined,
+        notice: () => undefined,
+        raw: (c) => (out += c),
+      },
       now: () => NOW,
       runtime: () => rt,
       inAction: false,
@@ -193,12 +234,21 @@ describe('e2e-gate --restore-drill', () => {
     const rt = engine();
     const ref = backup();
     const script = "console.log('drill=' + process.env.STATEGUARD_DRILL_CONTAINER)";
-    const { result, out } = await gate({ 'restore-drill': 'db', 'backup-ref': ref, 'backup-root': [work], command: [process.execPath, '-e', script] }, rt);
+    const { result, out } = await gate(
+      { 'restore-drill': 'db', 'backup-ref': ref, 'backup-root': [work], command: [process.execPath, '-e', script] },
+      rt,
+    );
     expect(result.exitCode).toBe(0);
     expect(out).toMatch(/^drill=drill-[0-9a-f]+$/m);
     const j = result.json as { status: string; restore_drill: Record<string, unknown> };
     expect(j.status).toBe('passed');
-    expect(j.restore_drill).toMatchObject({ module: 'db', backup: ref, verified: true, container_ready: true, at: NOW.toISOString() });
+    expect(j.restore_drill).toMatchObject({
+      module: 'db',
+      backup: ref,
+      verified: true,
+      container_ready: true,
+      at: NOW.toISOString(),
+    });
     expect(result.text).toContain(`last verified restore: ${ref} at ${NOW.toISOString()}`);
     expect(result.summary).toContain('last verified restore:');
     expect(JSON.stringify([result.text, result.json, result.summary])).not.toContain('hunter2');
@@ -206,7 +256,15 @@ describe('e2e-gate --restore-drill', () => {
 
   it('a failing e2e command fails the gate (e2e-failed) and the drill is not reported as verified', async () => {
     const rt = engine();
-    const { result } = await gate({ 'restore-drill': 'db', 'backup-ref': backup(), 'backup-root': [work], command: [process.execPath, '-e', 'process.exit(3)'] }, rt);
+    const { result } = await gate(
+      {
+        'restore-drill': 'db',
+        'backup-ref': backup(),
+        'backup-root': [work],
+        command: [process.execPath, '-e', 'process.exit(3)'],
+      },
+      rt,
+    );
     expect(result.exitCode).toBe(1);
     expect(result.failureReason).toBe('e2e-failed');
     expect((result.json as { restore_drill: { verified: boolean } }).restore_drill.verified).toBe(false);
@@ -215,7 +273,10 @@ describe('e2e-gate --restore-drill', () => {
 
   it('a rejected backup fails the gate with backup-rejected', async () => {
     const rt = engine();
-    const { result } = await gate({ 'restore-drill': 'db', 'backup-ref': backup(), 'backup-root': [path.join(work, 'no')] }, rt);
+    const { result } = await gate(
+      { 'restore-drill': 'db', 'backup-ref': backup(), 'backup-root': [path.join(work, 'no')] },
+      rt,
+    );
     expect(result.exitCode).toBe(1);
     expect(result.failureReason).toBe('backup-rejected');
     expect(rt.callsTo('createScratchVolumes')).toEqual([]);
@@ -224,6 +285,8 @@ describe('e2e-gate --restore-drill', () => {
   it('--restore-drill without --backup-ref, and --backup-ref without --restore-drill, are input errors', async () => {
     const rt = engine();
     expect((await gate({ 'restore-drill': 'db' }, rt)).result.failureReason).toBe('invalid-input');
-    expect((await gate({ 'backup-ref': 'x.tar.gz', command: ['true'] }, rt)).result.failureReason).toBe('invalid-input');
+    expect((await gate({ 'backup-ref': 'x.tar.gz', command: ['true'] }, rt)).result.failureReason).toBe(
+      'invalid-input',
+    );
   });
 });

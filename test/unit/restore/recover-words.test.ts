@@ -22,7 +22,13 @@ import { dir, file, gz, tar } from '../../support/archives.js';
 import { examplePlatform, type FakeRuntime } from '../../support/fake-runtime.js';
 import { REPO } from '../../support/runner.js';
 
-const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined, notice: () => undefined, raw: () => undefined };
+const quiet = {
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+  notice: () => undefined,
+  raw: () => undefined,
+};
 const T0 = new Date('2026-03-01T12:00:00Z');
 const A = 'platform_store-data';
 const B = 'platform_store-extra';
@@ -43,7 +49,11 @@ function setup(): { rt: FakeRuntime; work: string; store: ModuleDecl } {
  * `old` (never touched), `staged` (work area, new data waiting), `swapped` (work area with `in`:
  * new data live, old kept), `dropped` (new data live, work area gone: the old data is gone).
  */
-function interrupted(s: ReturnType<typeof setup>, phase: Phase, states: Array<'old' | 'staged' | 'swapped' | 'dropped'>): void {
+function interrupted(
+  s: ReturnType<typeof setup>,
+  phase: Phase,
+  states: Array<'old' | 'staged' | 'swapped' | 'dropped'>,
+): void {
   const sources = [A, B].slice(0, states.length);
   states.forEach((state, i) => {
     const v = s.rt.bench.volume(sources[i]!);
@@ -57,12 +67,28 @@ function interrupted(s: ReturnType<typeof setup>, phase: Phase, states: Array<'o
     if (state === 'dropped') v.live = staged;
   });
   const record: JournalRecord = {
-    operation: 'restore', module: 'store', project: 'platform', service: 'store', backup: path.join(s.work, 'b.tar.gz'), backup_sha256: 'x',
-    helper_image: 'sha256:aaa', mounts: sources.map((src, i) => ({ volume: i === 0 ? 'store-data' : 'store-extra', kind: 'volume' as const, source: src })),
-    roots: sources.map(() => null), stopped: ['store-1'], compose_files: [s.store.compose.path], pre_restore_snapshot: '/pre/store-20260301T115900Z.tar.gz',
-    holder: 'host gone, pid 1', started_at: 'x',
+    operation: 'restore',
+    module: 'store',
+    project: 'platform',
+    service: 'store',
+    backup: path.join(s.work, 'b.tar.gz'),
+    backup_sha256: 'x',
+    helper_image: 'sha256:aaa',
+    mounts: sources.map((src, i) => ({
+      volume: i === 0 ? 'store-data' : 'store-extra',
+      kind: 'volume' as const,
+      source: src,
+    })),
+    roots: sources.map(() => null),
+    stopped: ['store-1'],
+    compose_files: [s.store.compose.path],
+    pre_restore_snapshot: '/pre/store-20260301T115900Z.tar.gz',
+    holder: 'host gone, pid 1',
+    started_at: 'x',
   };
-  s.rt.bench.journals.set(operationKey('platform', 'store'), [{ seq: 1, phase, at: 't', data: { record: JSON.stringify(record) } }]);
+  s.rt.bench.journals.set(operationKey('platform', 'store'), [
+    { seq: 1, phase, at: 't', data: { record: JSON.stringify(record) } },
+  ]);
 }
 
 /** The service is healthy on the old data, and (when `healthyOnNew`) on the new data too. */
@@ -78,31 +104,120 @@ function health(s: ReturnType<typeof setup>, healthyOnNew: boolean): void {
 
 async function recover(s: ReturnType<typeof setup>): Promise<RecoverOutcome> {
   return recoverModule(
-    { module: s.store, holder: 'host unit, pid 2', host: 'unit', pidAlive: () => false, breakStaleLock: false, readyTimeoutSeconds: 1 },
+    {
+      module: s.store,
+      holder: 'host unit, pid 2',
+      host: 'unit',
+      pidAlive: () => false,
+      breakStaleLock: false,
+      readyTimeoutSeconds: 1,
+    },
     { runtime: s.rt, log: quiet, now: () => T0, sleep: async () => undefined },
   );
 }
 
 describe('recover: the words come from what the swap did', () => {
-  it.each<[string, Phase, Array<'old' | 'staged' | 'swapped' | 'dropped'>, boolean, Partial<RecoverOutcome>, Record<string, string>, RegExp, RegExp | null]>([
+  it.each<
+    [
+      string,
+      Phase,
+      Array<'old' | 'staged' | 'swapped' | 'dropped'>,
+      boolean,
+      Partial<RecoverOutcome>,
+      Record<string, string>,
+      RegExp,
+      RegExp | null,
+    ]
+  >([
     // revert, with and without a work area
-    ['revert, work area staged', 'staged', ['staged'], true, { decision: 'recovered', direction: 'reverted', data: 'old' }, OLD, /old data/, null],
-    ['revert, no work area (killed before prepare)', 'snapshotted', ['old'], true, { decision: 'recovered', direction: 'reverted', data: 'old' }, OLD, /old data/, null],
-    ['revert, swapped', 'swapping', ['swapped'], true, { decision: 'recovered', direction: 'reverted', data: 'old' }, OLD, /old data was put back/, null],
-    ['reverting, swapped', 'reverting', ['swapped'], true, { decision: 'recovered', direction: 'reverted', data: 'old' }, OLD, /old data was put back/, null],
+    [
+      'revert, work area staged',
+      'staged',
+      ['staged'],
+      true,
+      { decision: 'recovered', direction: 'reverted', data: 'old' },
+      OLD,
+      /old data/,
+      null,
+    ],
+    [
+      'revert, no work area (killed before prepare)',
+      'snapshotted',
+      ['old'],
+      true,
+      { decision: 'recovered', direction: 'reverted', data: 'old' },
+      OLD,
+      /old data/,
+      null,
+    ],
+    [
+      'revert, swapped',
+      'swapping',
+      ['swapped'],
+      true,
+      { decision: 'recovered', direction: 'reverted', data: 'old' },
+      OLD,
+      /old data was put back/,
+      null,
+    ],
+    [
+      'reverting, swapped',
+      'reverting',
+      ['swapped'],
+      true,
+      { decision: 'recovered', direction: 'reverted', data: 'old' },
+      OLD,
+      /old data was put back/,
+      null,
+    ],
     // forward, with and without a work area
-    ['forward, swapped, healthy', 'committed', ['swapped'], true, { decision: 'recovered', direction: 'completed', data: 'backup' }, NEW, /backup's data/, /old data/],
-    ['forward, swapped, unhealthy → reverted', 'committed', ['swapped'], false, { decision: 'failed', direction: 'reverted', data: 'old', failure_reason: 'restore-failed' }, OLD, /old data was put back/, null],
-    ['forward, dropped, healthy', 'committed', ['dropped'], true, { decision: 'recovered', direction: 'completed', data: 'backup' }, NEW, /backup's data/, /old data was put back/],
+    [
+      'forward, swapped, healthy',
+      'committed',
+      ['swapped'],
+      true,
+      { decision: 'recovered', direction: 'completed', data: 'backup' },
+      NEW,
+      /backup's data/,
+      /old data/,
+    ],
+    [
+      'forward, swapped, unhealthy → reverted',
+      'committed',
+      ['swapped'],
+      false,
+      { decision: 'failed', direction: 'reverted', data: 'old', failure_reason: 'restore-failed' },
+      OLD,
+      /old data was put back/,
+      null,
+    ],
+    [
+      'forward, dropped, healthy',
+      'committed',
+      ['dropped'],
+      true,
+      { decision: 'recovered', direction: 'completed', data: 'backup' },
+      NEW,
+      /backup's data/,
+      /old data was put back/,
+    ],
     [
       'forward, dropped, unhealthy → the backup stays, the old data is gone',
-      'committed', ['dropped'], false, { decision: 'failed', direction: 'completed', data: 'backup', failure_reason: 'restore-failed' }, NEW,
+      'committed',
+      ['dropped'],
+      false,
+      { decision: 'failed', direction: 'completed', data: 'backup', failure_reason: 'restore-failed' },
+      NEW,
       /holds? the backup's data.*not healthy.*old data is gone.*stateguard restore --module store --backup-ref \/pre\/store-20260301T115900Z\.tar\.gz/s,
       /old data was put back|holds its old data/,
     ],
     [
       'forward, two volumes, one dropped, unhealthy → both keep the backup (never a mix)',
-      'committed', ['dropped', 'swapped'], false, { decision: 'failed', direction: 'completed', data: 'backup', failure_reason: 'restore-failed' }, NEW,
+      'committed',
+      ['dropped', 'swapped'],
+      false,
+      { decision: 'failed', direction: 'completed', data: 'backup', failure_reason: 'restore-failed' },
+      NEW,
       /backup's data.*old data is gone/s,
       /old data was put back|holds its old data/,
     ],
@@ -262,7 +377,14 @@ describe('plan shows an open operation from the data side', () => {
       expect(plan.summary.drifted).toBeGreaterThanOrEqual(1);
       expect(s.rt.callsTo('workAreas')).toHaveLength(1);
       expect(renderPlanText(plan)).toMatch(/⚠ an operation is open on the data of 'store'/);
-      const guard = decide({ module: s.store, plan: store, allowStateful: true, confirm: 'x', confirmToken: 'x', backup: undefined });
+      const guard = decide({
+        module: s.store,
+        plan: store,
+        allowStateful: true,
+        confirm: 'x',
+        confirmToken: 'x',
+        backup: undefined,
+      });
       expect(guard).toMatchObject({ decision: 'blocked' });
       expect(guard.reasons.map((r) => r.code)).toContain('interrupted-operation');
     } finally {

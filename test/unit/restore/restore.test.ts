@@ -27,7 +27,13 @@ import { planOf, withPlanHash } from '../../support/plans.js';
 import { REPO } from '../../support/runner.js';
 import { addManifestToFile } from '../../support/manifests.js';
 
-const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined, notice: () => undefined, raw: () => undefined };
+const quiet = {
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+  notice: () => undefined,
+  raw: () => undefined,
+};
 const T0 = new Date('2026-03-01T12:00:00Z');
 const VOLUME = 'platform_store-data';
 
@@ -42,17 +48,16 @@ function planner(drift: DriftKey[] = []) {
     planOf(
       mods
         .filter((m) => !opts.only || opts.only.includes(m.name))
-        .map(
-          (m): ModulePlan =>
-            withPlanHash({
-              name: m.name,
-              class: m.class,
-              expected_state: m.expectedState,
-              compose: { project: m.compose.project, service: m.compose.service, file: m.compose.display },
-              observed: { container_id: 'x', state: 'running', exit_code: null, image: 'i', health: null },
-              drift: drift.map((key) => ({ key, declared: 'a', observed: 'b' })),
-              in_sync: drift.length === 0,
-            }),
+        .map((m): ModulePlan =>
+          withPlanHash({
+            name: m.name,
+            class: m.class,
+            expected_state: m.expectedState,
+            compose: { project: m.compose.project, service: m.compose.service, file: m.compose.display },
+            observed: { container_id: 'x', state: 'running', exit_code: null, image: 'i', health: null },
+            drift: drift.map((key) => ({ key, declared: 'a', observed: 'b' })),
+            in_sync: drift.length === 0,
+          }),
         ),
     );
 }
@@ -63,7 +68,9 @@ function setup(): { rt: FakeRuntime; work: string; backup: string; mods: ModuleD
   const store = rt.containers.find((c) => c.id === 'store-1')!;
   // compose recreates the service: running (and healthy) again
   rt.onRecreate = () => Object.assign(store, { state: 'running', health: 'healthy' });
-  store.mounts = [{ type: 'volume', name: VOLUME, source: `/var/lib/docker/volumes/${VOLUME}/_data`, destination: '/data' }];
+  store.mounts = [
+    { type: 'volume', name: VOLUME, source: `/var/lib/docker/volumes/${VOLUME}/_data`, destination: '/data' },
+  ];
   rt.bench.volume(VOLUME).live = new Map([
     ['old-only', Buffer.from('old')],
     ['shared', Buffer.from('old shared')],
@@ -72,7 +79,16 @@ function setup(): { rt: FakeRuntime; work: string; backup: string; mods: ModuleD
   rt.served['/data'] = tar(dir('data/'), file('data/old-only', 'old'), file('data/shared', 'old shared'));
   const work = mkdtempSync(path.join(tmpdir(), 'sg-restore-unit-'));
   const backup = path.join(work, 'store-20260301T110000Z.tar.gz');
-  writeFileSync(backup, gz(tar(dir('store-data/', { uid: 999, gid: 999, mode: 0o700 }), file('store-data/new-only', 'new'), file('store-data/shared', 'new shared'))));
+  writeFileSync(
+    backup,
+    gz(
+      tar(
+        dir('store-data/', { uid: 999, gid: 999, mode: 0o700 }),
+        file('store-data/new-only', 'new'),
+        file('store-data/shared', 'new shared'),
+      ),
+    ),
+  );
   addManifestToFile(backup, { project: 'platform', service: 'store' });
   const mods = modules();
   return { rt, work, backup, mods, store: mods.find((m) => m.name === 'store')! };
@@ -103,7 +119,14 @@ function request(s: ReturnType<typeof setup>, over: Partial<RestoreRequest> = {}
 }
 
 function deps(s: ReturnType<typeof setup>, drift: DriftKey[] = []): RestoreDeps {
-  return { runtime: s.rt, planModules: planner(drift), verifyBackup, log: quiet, now: () => T0, sleep: async () => undefined };
+  return {
+    runtime: s.rt,
+    planModules: planner(drift),
+    verifyBackup,
+    log: quiet,
+    now: () => T0,
+    sleep: async () => undefined,
+  };
 }
 
 const journalOf = (rt: FakeRuntime) => rt.bench.journals.get(operationKey('platform', 'store')) ?? [];
@@ -132,19 +155,68 @@ describe('restore: the rule refuses before anything is touched', () => {
   });
 
   it.each<[string, (s: ReturnType<typeof setup>) => void, string]>([
-    ['no local image can run the helper', (s) => (s.rt.bench.helperProblems['sha256:aaa'] = 'it has no /bin/sh'), 'helper-unavailable'],
+    [
+      'no local image can run the helper',
+      (s) => (s.rt.bench.helperProblems['sha256:aaa'] = 'it has no /bin/sh'),
+      'helper-unavailable',
+    ],
     ['too little free space', (s) => (s.rt.bench.freeBytes = 1000), 'insufficient-space'],
     [
       'another apply or restore holds the module lock',
       (s) =>
-        void s.rt.createLock(lockName('platform', 'store'), { 'io.stateguard.lock': '1', 'io.stateguard.lock.holder': 'host x, pid 9', 'io.stateguard.lock.since': T0.toISOString() }, { images: [], project: 'platform' }),
+        void s.rt.createLock(
+          lockName('platform', 'store'),
+          {
+            'io.stateguard.lock': '1',
+            'io.stateguard.lock.holder': 'host x, pid 9',
+            'io.stateguard.lock.since': T0.toISOString(),
+          },
+          { images: [], project: 'platform' },
+        ),
       'locked',
     ],
-    ['an interrupted restore left a journal', (s) => void s.rt.bench.journals.set(operationKey('platform', 'store'), [{ seq: 1, phase: 'staged', at: 'x', data: { record: '{}' } }]), 'interrupted-operation'],
+    [
+      'an interrupted restore left a journal',
+      (s) =>
+        void s.rt.bench.journals.set(operationKey('platform', 'store'), [
+          { seq: 1, phase: 'staged', at: 'x', data: { record: '{}' } },
+        ]),
+      'interrupted-operation',
+    ],
     // data mounts (docs/architecture.md §12, "Data mounts")
-    ['a plain container mounts the parent of the volume', (s) => void s.rt.containers.push(container({ id: 'agent-1', name: 'agent', project: '', service: '', mounts: [{ type: 'bind', source: '/var/lib/docker', destination: '/d' }] })), 'volume-in-use'],
-    ['another project mounts the named volume', (s) => void s.rt.containers.push(container({ id: 'ship-1', name: 'q_shipper_1', project: 'q', service: 'shipper', mounts: [{ type: 'volume', name: VOLUME, source: '/elsewhere', destination: '/logs' }] })), 'volume-in-use'],
-    ["the volume holds restore's reserved work-area name", (s) => void (s.rt.existing['store-1'] = ['/data/.stateguard-restore']), 'not-restorable'],
+    [
+      'a plain container mounts the parent of the volume',
+      (s) =>
+        void s.rt.containers.push(
+          container({
+            id: 'agent-1',
+            name: 'agent',
+            project: '',
+            service: '',
+            mounts: [{ type: 'bind', source: '/var/lib/docker', destination: '/d' }],
+          }),
+        ),
+      'volume-in-use',
+    ],
+    [
+      'another project mounts the named volume',
+      (s) =>
+        void s.rt.containers.push(
+          container({
+            id: 'ship-1',
+            name: 'q_shipper_1',
+            project: 'q',
+            service: 'shipper',
+            mounts: [{ type: 'volume', name: VOLUME, source: '/elsewhere', destination: '/logs' }],
+          }),
+        ),
+      'volume-in-use',
+    ],
+    [
+      "the volume holds restore's reserved work-area name",
+      (s) => void (s.rt.existing['store-1'] = ['/data/.stateguard-restore']),
+      'not-restorable',
+    ],
   ])('%s → refused (%s), nothing stopped', async (_n, arrange, reason) => {
     const s = setup();
     try {
@@ -163,38 +235,74 @@ describe('restore: the steps', () => {
   it.each([
     ['the image the module runs', true],
     ['another image', false],
-  ])("the outcome names the image the backup's data was written by (docs/architecture.md §16): %s", async (_label, same) => {
-    const s = setup();
-    try {
-      const store = s.rt.containers.find((c) => c.id === 'store-1')!;
-      const image = same ? { ref: store.imageRef, id: store.imageId } : { ref: 'store:0.9', id: `sha256:${'9'.repeat(64)}` };
-      writeFileSync(s.backup, gz(tar(dir('store-data/'), file('store-data/new-only', 'new'))));
-      addManifestToFile(s.backup, { project: 'platform', service: 'store', image });
-      const d = deps(s);
-      const warned: string[] = [];
-      d.log = { ...d.log, warn: (m: string) => void warned.push(m) };
-      const o = await restoreModule(request(s), d);
-      expect(o.decision).toBe('restored');
-      expect(o.backup_image).toEqual({ ...image, differs_from_running: !same });
-      expect(warned.filter((w) => /written by image/.test(w))).toHaveLength(same ? 0 : 1);
-    } finally {
-      rmSync(s.work, { recursive: true, force: true });
-    }
-  });
+  ])(
+    "the outcome names the image the backup's data was written by (docs/architecture.md §16): %s",
+    async (_label, same) => {
+      const s = setup();
+      try {
+        const store = s.rt.containers.find((c) => c.id === 'store-1')!;
+        const image = same
+          ? { ref: store.imageRef, id: store.imageId }
+          : { ref: 'store:0.9', id: `sha256:${'9'.repeat(64)}` };
+        writeFileSync(s.backup, gz(tar(dir('store-data/'), file('store-data/new-only', 'new'))));
+        addManifestToFile(s.backup, { project: 'platform', service: 'store', image });
+        const d = deps(s);
+        const warned: string[] = [];
+        d.log = { ...d.log, warn: (m: string) => void warned.push(m) };
+        const o = await restoreModule(request(s), d);
+        expect(o.decision).toBe('restored');
+        expect(o.backup_image).toEqual({ ...image, differs_from_running: !same });
+        expect(warned.filter((w) => /written by image/.test(w))).toHaveLength(same ? 0 : 1);
+      } finally {
+        rmSync(s.work, { recursive: true, force: true });
+      }
+    },
+  );
 
   it('replaces the volume with exactly the archive, pre-restore snapshot first, journal gone after', async () => {
     const s = setup();
     try {
       const o = await restoreModule(request(s), deps(s));
       expect(o.verdict).toMatch(/restored 'store'/);
-      expect(o).toMatchObject({ decision: 'restored', failure_reason: '', reverted: false, volumes: [{ volume: 'store-data', entries: 2 }] });
+      expect(o).toMatchObject({
+        decision: 'restored',
+        failure_reason: '',
+        reverted: false,
+        volumes: [{ volume: 'store-data', entries: 2 }],
+      });
       expect(s.rt.bench.files(VOLUME)).toEqual({ 'new-only': 'new', shared: 'new shared' });
       expect(s.rt.bench.volume(VOLUME).root).toEqual({ mode: 0o700, uid: 999, gid: 999 });
       expect(s.rt.bench.volume(VOLUME).work).toBeNull();
       expect(journalOf(s.rt)).toEqual([]);
-      const order = s.rt.calls.map((c) => (c.method === 'writeJournalMark' ? `mark:${c.args[1] as string}` : c.method)).filter((m) => /^(stop|mark:|prepareWorkArea|stage|swap|recreateService|dropWorkArea|copyFrom)/.test(m));
-      expect(order).toEqual(['mark:begun', 'stop', 'copyFrom', 'mark:snapshotted', 'prepareWorkArea', 'stage', 'mark:staged', 'mark:swapping', 'swap', 'mark:committed', 'swap', 'recreateService', 'dropWorkArea', 'mark:done']);
-      const pre = await verifyBackup({ backupRef: o.pre_restore_snapshot!, cwd: s.work, module: s.store, modules: s.mods, backupRoots: [s.work], now: T0, maxUncompressedBytes: 1e9, maxEntries: 100 });
+      const order = s.rt.calls
+        .map((c) => (c.method === 'writeJournalMark' ? `mark:${c.args[1] as string}` : c.method))
+        .filter((m) => /^(stop|mark:|prepareWorkArea|stage|swap|recreateService|dropWorkArea|copyFrom)/.test(m));
+      expect(order).toEqual([
+        'mark:begun',
+        'stop',
+        'copyFrom',
+        'mark:snapshotted',
+        'prepareWorkArea',
+        'stage',
+        'mark:staged',
+        'mark:swapping',
+        'swap',
+        'mark:committed',
+        'swap',
+        'recreateService',
+        'dropWorkArea',
+        'mark:done',
+      ]);
+      const pre = await verifyBackup({
+        backupRef: o.pre_restore_snapshot!,
+        cwd: s.work,
+        module: s.store,
+        modules: s.mods,
+        backupRoots: [s.work],
+        now: T0,
+        maxUncompressedBytes: 1e9,
+        maxEntries: 100,
+      });
       expect(pre.verified).toBe(true);
       // a safety copy apart from the backups (docs/architecture.md §7): no `store-*.tar.gz` pattern matches it
       expect(path.basename(o.pre_restore_snapshot!)).toMatch(/^store\.pre-restore\.\d{8}T\d{6}Z\.tar\.gz$/);
@@ -204,21 +312,24 @@ describe('restore: the steps', () => {
     }
   });
 
-  it.each(['stage', 'countStaged', 'swap-forward', 'mark-staged', 'mark-committed'])('an engine failure in %s before the commit reverts to exactly the old data and starts the service again', async (failing) => {
-    const s = setup();
-    try {
-      s.rt.bench.fails.add(failing);
-      const o = await restoreModule(request(s), deps(s));
-      expect(o).toMatchObject({ decision: 'failed', failure_reason: 'restore-failed', reverted: true });
-      expect(o.verdict).toMatch(/failed and was reverted/);
-      expect(s.rt.bench.files(VOLUME)).toEqual({ 'old-only': 'old', shared: 'old shared' });
-      expect(s.rt.bench.volume(VOLUME).work).toBeNull();
-      expect(journalOf(s.rt)).toEqual([]);
-      expect(s.rt.callsTo('start').map((c) => c.args[0])).toContainEqual(['store-1']);
-    } finally {
-      rmSync(s.work, { recursive: true, force: true });
-    }
-  });
+  it.each(['stage', 'countStaged', 'swap-forward', 'mark-staged', 'mark-committed'])(
+    'an engine failure in %s before the commit reverts to exactly the old data and starts the service again',
+    async (failing) => {
+      const s = setup();
+      try {
+        s.rt.bench.fails.add(failing);
+        const o = await restoreModule(request(s), deps(s));
+        expect(o).toMatchObject({ decision: 'failed', failure_reason: 'restore-failed', reverted: true });
+        expect(o.verdict).toMatch(/failed and was reverted/);
+        expect(s.rt.bench.files(VOLUME)).toEqual({ 'old-only': 'old', shared: 'old shared' });
+        expect(s.rt.bench.volume(VOLUME).work).toBeNull();
+        expect(journalOf(s.rt)).toEqual([]);
+        expect(s.rt.callsTo('start').map((c) => c.args[0])).toContainEqual(['store-1']);
+      } finally {
+        rmSync(s.work, { recursive: true, force: true });
+      }
+    },
+  );
 
   it('a backup changed since it was verified is refused while staging, and reverted', async () => {
     const s = setup();
@@ -253,7 +364,15 @@ describe('restore: the steps', () => {
       expect(o.verdict).toMatch(/did not come up healthy.*old data was put back/);
       expect(s.rt.bench.files(VOLUME)).toEqual({ 'old-only': 'old', shared: 'old shared' });
       expect(journalOf(s.rt)).toEqual([]);
-      expect(s.rt.callsTo('writeJournalMark').map((c) => c.args[1])).toEqual(['begun', 'snapshotted', 'staged', 'swapping', 'committed', 'reverting', 'reverted']);
+      expect(s.rt.callsTo('writeJournalMark').map((c) => c.args[1])).toEqual([
+        'begun',
+        'snapshotted',
+        'staged',
+        'swapping',
+        'committed',
+        'reverting',
+        'reverted',
+      ]);
     } finally {
       rmSync(s.work, { recursive: true, force: true });
     }
@@ -268,11 +387,24 @@ describe('recover: the direction follows the journal phase', () => {
     v.work = { next: swapped ? new Map() : staged, old: swapped ? old : null, in: swapped, root: { ...v.root } };
     if (swapped) v.live = staged;
     const record: JournalRecord = {
-      operation: 'restore', module: 'store', project: 'platform', service: 'store', backup: s.backup, backup_sha256: 'x',
-      helper_image: 'sha256:aaa', mounts: [{ volume: 'store-data', kind: 'volume', source: VOLUME }], roots: [null],
-      stopped: ['store-1'], compose_files: [s.store.compose.path], pre_restore_snapshot: '/pre/x.tar.gz', holder: 'host gone, pid 1', started_at: 'x',
+      operation: 'restore',
+      module: 'store',
+      project: 'platform',
+      service: 'store',
+      backup: s.backup,
+      backup_sha256: 'x',
+      helper_image: 'sha256:aaa',
+      mounts: [{ volume: 'store-data', kind: 'volume', source: VOLUME }],
+      roots: [null],
+      stopped: ['store-1'],
+      compose_files: [s.store.compose.path],
+      pre_restore_snapshot: '/pre/x.tar.gz',
+      holder: 'host gone, pid 1',
+      started_at: 'x',
     };
-    s.rt.bench.journals.set(operationKey('platform', 'store'), [{ seq: 1, phase, at: 't', data: { record: JSON.stringify(record) } }]);
+    s.rt.bench.journals.set(operationKey('platform', 'store'), [
+      { seq: 1, phase, at: 't', data: { record: JSON.stringify(record) } },
+    ]);
   }
 
   it.each<[Phase, boolean, 'reverted' | 'completed', Record<string, string>]>([
@@ -286,7 +418,14 @@ describe('recover: the direction follows the journal phase', () => {
     try {
       interrupted(s, phase, swapped);
       const o = await recoverModule(
-        { module: s.store, holder: 'host unit, pid 2', host: 'unit', pidAlive: () => false, breakStaleLock: false, readyTimeoutSeconds: 1 },
+        {
+          module: s.store,
+          holder: 'host unit, pid 2',
+          host: 'unit',
+          pidAlive: () => false,
+          breakStaleLock: false,
+          readyTimeoutSeconds: 1,
+        },
         { runtime: s.rt, log: quiet, now: () => T0, sleep: async () => undefined },
       );
       expect(o).toMatchObject({ decision: 'recovered', direction, phase });
@@ -304,14 +443,28 @@ describe('recover: the direction follows the journal phase', () => {
       interrupted(s, 'staged', false);
       await s.rt.createLock(
         lockName('platform', 'store'),
-        { 'io.stateguard.lock': '1', 'io.stateguard.lock.holder': 'host other, pid 7', 'io.stateguard.lock.since': T0.toISOString() },
+        {
+          'io.stateguard.lock': '1',
+          'io.stateguard.lock.holder': 'host other, pid 7',
+          'io.stateguard.lock.since': T0.toISOString(),
+        },
         { images: [], project: 'platform' },
       );
-      const req = { module: s.store, holder: 'host unit, pid 2', host: 'unit', pidAlive: () => false, breakStaleLock: false, readyTimeoutSeconds: 1 };
+      const req = {
+        module: s.store,
+        holder: 'host unit, pid 2',
+        host: 'unit',
+        pidAlive: () => false,
+        breakStaleLock: false,
+        readyTimeoutSeconds: 1,
+      };
       const d = { runtime: s.rt, log: quiet, now: () => T0, sleep: async () => undefined };
       expect(await recoverModule(req, d)).toMatchObject({ decision: 'refused', failure_reason: 'locked' });
       expect(journalOf(s.rt)).toHaveLength(1);
-      expect(await recoverModule({ ...req, breakStaleLock: true }, d)).toMatchObject({ decision: 'recovered', direction: 'reverted' });
+      expect(await recoverModule({ ...req, breakStaleLock: true }, d)).toMatchObject({
+        decision: 'recovered',
+        direction: 'reverted',
+      });
     } finally {
       rmSync(s.work, { recursive: true, force: true });
     }
@@ -329,13 +482,17 @@ describe('recover: the direction follows the journal phase', () => {
 
 describe('every mutating command refuses a module with an interrupted operation, naming recover', () => {
   const journal = (rt: FakeRuntime): void =>
-    void rt.bench.journals.set(operationKey('platform', 'store'), [{ seq: 1, phase: 'swapping', at: 't', data: { record: '{}' } }]);
+    void rt.bench.journals.set(operationKey('platform', 'store'), [
+      { seq: 1, phase: 'swapping', at: 't', data: { record: '{}' } },
+    ]);
 
   it('snapshot', async () => {
     const s = setup();
     try {
       journal(s.rt);
-      const err = await takeSnapshot({ module: s.store, runtime: s.rt, outDir: s.work, now: T0, log: quiet }).catch((e: unknown) => e);
+      const err = await takeSnapshot({ module: s.store, runtime: s.rt, outDir: s.work, now: T0, log: quiet }).catch(
+        (e: unknown) => e,
+      );
       expect(err).toMatchObject({ reason: 'interrupted-operation' });
       expect((err as Error).message).toMatch(/stateguard recover --module store/);
       expect(s.rt.callsTo('stop')).toEqual([]);
@@ -349,8 +506,20 @@ describe('every mutating command refuses a module with an interrupted operation,
     try {
       journal(s.rt);
       const o = await applyOneShot(
-        { ...request(s), module: s.mods.find((m) => m.name === 'store-init')!, confirm: 'BACKUP_DONE', confirmToken: 'BACKUP_DONE' },
-        { runtime: s.rt, planModules: planner(['container.state.exited_success']), verifyBackup, log: quiet, addSecret: () => undefined, now: () => T0 },
+        {
+          ...request(s),
+          module: s.mods.find((m) => m.name === 'store-init')!,
+          confirm: 'BACKUP_DONE',
+          confirmToken: 'BACKUP_DONE',
+        },
+        {
+          runtime: s.rt,
+          planModules: planner(['container.state.exited_success']),
+          verifyBackup,
+          log: quiet,
+          addSecret: () => undefined,
+          now: () => T0,
+        },
       );
       expect(o).toMatchObject({ status: 'refused', failure_reason: 'interrupted-operation' });
       expect(o.verdict).toMatch(/stateguard recover --module store/);
@@ -399,7 +568,9 @@ describe('restore: downtime and progress (fake clock, docs/architecture.md §7)'
       expect(Number.isInteger(o.downtime_ms)).toBe(true);
       expect(o.downtime_ms).toBeGreaterThan(1500);
       expect(o.messages).toContain('stopped platform_store_1 at 2026-03-01T12:00:00Z');
-      expect(o.messages).toContain('waiting up to 1 s for store to be running (and healthy where it has a healthcheck)');
+      expect(o.messages).toContain(
+        'waiting up to 1 s for store to be running (and healthy where it has a healthcheck)',
+      );
       expect(o.messages.find((m) => m.startsWith('started store again at'))).toMatch(/; down for \d+(\.\d)? s$/);
       const staging = lines.filter((l) => l.startsWith('restore store: staging store-20260301T110000Z.tar.gz: '));
       expect(staging.length).toBeGreaterThanOrEqual(1);

@@ -22,8 +22,14 @@ import { planOf, withPlanHash } from '../../support/plans.js';
 import { REPO } from '../../support/runner.js';
 
 const NOTES = '/repo/modules/db/notes/{version}.md';
-const upgrade = { releaseNotes: NOTES, holdMarkers: [...DEFAULT_HOLD_MARKERS], healthTimeoutSeconds: 120, settleSeconds: 10 };
-const migration = (f: string): string | null => (f.endsWith('.md') ? 'Manual migration required: run pg_upgrade.' : null);
+const upgrade = {
+  releaseNotes: NOTES,
+  holdMarkers: [...DEFAULT_HOLD_MARKERS],
+  healthTimeoutSeconds: 120,
+  settleSeconds: 10,
+};
+const migration = (f: string): string | null =>
+  f.endsWith('.md') ? 'Manual migration required: run pg_upgrade.' : null;
 const base: GateInput = {
   module: { name: 'db', upgrade },
   fromRef: 'pg:16.3',
@@ -36,7 +42,12 @@ const base: GateInput = {
 describe('preDeployGate with ackMigration', () => {
   it('without an acknowledgement the hold names the version to acknowledge', () => {
     const r = preDeployGate(base);
-    expect(r).toMatchObject({ held: true, failure_reason: 'held-manual-migration', acknowledged_migration: null, target_version: '16.4' });
+    expect(r).toMatchObject({
+      held: true,
+      failure_reason: 'held-manual-migration',
+      acknowledged_migration: null,
+      target_version: '16.4',
+    });
     expect(r.message).toContain('acknowledge exactly "16.4"');
   });
 
@@ -82,19 +93,37 @@ describe('preDeployGate with ackMigration', () => {
     const r = preDeployGate({ ...base, toRef: 'pg:17.0', ackMigration: '17.0' });
     expect(r).toMatchObject({ held: true, failure_reason: 'held-major', acknowledged_migration: '17.0' });
     expect(r.message).toMatch(/the manual migration for 17\.0 was acknowledged; a major bump is held/);
-    expect(preDeployGate({ ...base, toRef: 'pg:17.0', ackMigration: '17.0', allowMajor: true })).toMatchObject({ held: false });
+    expect(preDeployGate({ ...base, toRef: 'pg:17.0', ackMigration: '17.0', allowMajor: true })).toMatchObject({
+      held: false,
+    });
   });
 
   it('allow-major does not lift a manual-migration hold', () => {
-    expect(preDeployGate({ ...base, allowMajor: true })).toMatchObject({ held: true, failure_reason: 'held-manual-migration' });
+    expect(preDeployGate({ ...base, allowMajor: true })).toMatchObject({
+      held: true,
+      failure_reason: 'held-manual-migration',
+    });
   });
 
   it.each<[string, Partial<GateInput>, string]>([
-    ['a digest target has no version to acknowledge', { toRef: `pg@sha256:${'b'.repeat(64)}`, allowMajor: true }, `pg@sha256:${'b'.repeat(64)}`],
-    ['notes outside the repo are a declaration error', { module: { name: 'db', upgrade: { ...upgrade, releaseNotes: '/elsewhere/{version}.md' } } }, '16.4'],
+    [
+      'a digest target has no version to acknowledge',
+      { toRef: `pg@sha256:${'b'.repeat(64)}`, allowMajor: true },
+      `pg@sha256:${'b'.repeat(64)}`,
+    ],
+    [
+      'notes outside the repo are a declaration error',
+      { module: { name: 'db', upgrade: { ...upgrade, releaseNotes: '/elsewhere/{version}.md' } } },
+      '16.4',
+    ],
   ])('%s: no acknowledgement lifts it', (_n, over, ack) => {
     const r = preDeployGate({ ...base, ...over, ackMigration: ack });
-    expect(r).toMatchObject({ held: true, failure_reason: 'held-manual-migration', acknowledged_migration: null, target_version: null });
+    expect(r).toMatchObject({
+      held: true,
+      failure_reason: 'held-manual-migration',
+      acknowledged_migration: null,
+      target_version: null,
+    });
     expect(r.message).toMatch(/names no version that can be acknowledged/);
   });
 
@@ -107,7 +136,13 @@ describe('preDeployGate with ackMigration', () => {
 describe('upgrade with ack-migration (simulated engine)', () => {
   const T0 = new Date('2026-03-01T12:00:00Z');
   const TO = 'stateguard/busybox:1.1.0';
-  const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined, notice: () => undefined, raw: () => undefined };
+  const quiet = {
+    info: () => undefined,
+    warn: () => undefined,
+    error: () => undefined,
+    notice: () => undefined,
+    raw: () => undefined,
+  };
   function setup() {
     const rt = examplePlatform();
     const store = rt.containers.find((c) => c.id === 'store-1')!;
@@ -133,30 +168,72 @@ describe('upgrade with ack-migration (simulated engine)', () => {
             expected_state: m.expectedState,
             compose: { project: m.compose.project, service: m.compose.service, file: m.compose.display },
             ...(m.name === 'store' ? { declared: { image: TO, config_hash: 'h' } } : {}),
-            observed: { container_id: 'store-1', state: 'running', exit_code: null, image: 'stateguard/busybox:1.0.0', health: 'healthy' },
-            drift: m.name === 'store' ? (['container.image'] as DriftKey[]).map((key) => ({ key, declared: TO, observed: 'stateguard/busybox:1.0.0' })) : [],
+            observed: {
+              container_id: 'store-1',
+              state: 'running',
+              exit_code: null,
+              image: 'stateguard/busybox:1.0.0',
+              health: 'healthy',
+            },
+            drift:
+              m.name === 'store'
+                ? (['container.image'] as DriftKey[]).map((key) => ({
+                    key,
+                    declared: TO,
+                    observed: 'stateguard/busybox:1.0.0',
+                  }))
+                : [],
             in_sync: m.name !== 'store',
           }),
         ),
     );
   function request(s: ReturnType<typeof setup>, over: Partial<UpgradeRequest>): UpgradeRequest {
     return {
-      modules: s.mods, module: s.module, allowStateful: true, confirm: 'BACKUP_DONE', confirmToken: 'BACKUP_DONE',
-      backupRef: undefined, backupRoots: [], cwd: s.work, now: T0, maxUncompressedBytes: 1e9, maxEntries: 1e6,
-      expectedPlanHash: undefined, breakStaleLock: false, staleAfterMs: 3600_000, holder: 'host unit, pid 1',
-      allowMajor: false, outDir: path.join(s.work, 'snap'), helperImage: undefined, healthTimeoutSeconds: 1,
-      settleSeconds: 0, root: s.root, dryRun: true, ...over,
+      modules: s.mods,
+      module: s.module,
+      allowStateful: true,
+      confirm: 'BACKUP_DONE',
+      confirmToken: 'BACKUP_DONE',
+      backupRef: undefined,
+      backupRoots: [],
+      cwd: s.work,
+      now: T0,
+      maxUncompressedBytes: 1e9,
+      maxEntries: 1e6,
+      expectedPlanHash: undefined,
+      breakStaleLock: false,
+      staleAfterMs: 3600_000,
+      holder: 'host unit, pid 1',
+      allowMajor: false,
+      outDir: path.join(s.work, 'snap'),
+      helperImage: undefined,
+      healthTimeoutSeconds: 1,
+      settleSeconds: 0,
+      root: s.root,
+      dryRun: true,
+      ...over,
     };
   }
   const deps = (s: ReturnType<typeof setup>) => ({
-    runtime: s.rt, planModules: planner, verifyBackup, log: quiet, now: () => T0, sleep: async () => undefined, pollMs: 1, readFile: migration,
+    runtime: s.rt,
+    planModules: planner,
+    verifyBackup,
+    log: quiet,
+    now: () => T0,
+    sleep: async () => undefined,
+    pollMs: 1,
+    readFile: migration,
   });
 
   it('held without an acknowledgement: the fix names the flag in the CLI and the input in an action', async () => {
     const s = setup();
     try {
       const cli = await upgradeModule(request(s, { surface: 'cli' }), deps(s));
-      expect(cli).toMatchObject({ decision: 'held', failure_reason: 'held-manual-migration', acknowledged_migration: null });
+      expect(cli).toMatchObject({
+        decision: 'held',
+        failure_reason: 'held-manual-migration',
+        acknowledged_migration: null,
+      });
       expect(cli.reasons[0]).toMatchObject({ input: 'ack-migration' });
       expect(cli.reasons[0]!.fix).toContain('pass 1.1.0 as --ack-migration');
       const action = await upgradeModule(request(s, { surface: 'action' }), deps(s));
@@ -172,7 +249,10 @@ describe('upgrade with ack-migration (simulated engine)', () => {
       const o = await upgradeModule(request(s, { ackMigration: '1.1.0' }), deps(s));
       expect(o).toMatchObject({ decision: 'would-upgrade', acknowledged_migration: '1.1.0' });
       expect(upgradeSummary(o)).toContain('manual migration acknowledged | `1.1.0`');
-      const noConsent = await upgradeModule(request(s, { ackMigration: '1.1.0', allowStateful: false, confirm: 'x' }), deps(s));
+      const noConsent = await upgradeModule(
+        request(s, { ackMigration: '1.1.0', allowStateful: false, confirm: 'x' }),
+        deps(s),
+      );
       expect(noConsent).toMatchObject({ decision: 'blocked', failure_reason: 'not-allowed' });
       expect(noConsent.reasons.map((r) => r.code)).toEqual(expect.arrayContaining(['not-allowed', 'confirm-mismatch']));
     } finally {
@@ -183,7 +263,10 @@ describe('upgrade with ack-migration (simulated engine)', () => {
   it('an acknowledgement with nothing to lift is said, not silently dropped', async () => {
     const s = setup();
     try {
-      const o = await upgradeModule(request(s, { ackMigration: '1.1.0' }), { ...deps(s), readFile: () => 'Bug fixes.' });
+      const o = await upgradeModule(request(s, { ackMigration: '1.1.0' }), {
+        ...deps(s),
+        readFile: () => 'Bug fixes.',
+      });
       expect(o).toMatchObject({ decision: 'would-upgrade', acknowledged_migration: null });
       expect(o.warnings.join('\n')).toMatch(/no manual-migration hold was there to lift; it changed nothing/);
     } finally {
@@ -194,6 +277,9 @@ describe('upgrade with ack-migration (simulated engine)', () => {
   it('the input is defined once: --ack-migration in the CLI, ack-migration in the action', () => {
     const def = upgradeCommand.inputs.find((i) => i.name === 'ack-migration');
     expect(def).toMatchObject({ kind: 'string' });
-    expect(upgradeCommand.inputs.find((i) => i.name === 'dry-run')).toMatchObject({ kind: 'boolean', default: 'false' });
+    expect(upgradeCommand.inputs.find((i) => i.name === 'dry-run')).toMatchObject({
+      kind: 'boolean',
+      default: 'false',
+    });
   });
 });

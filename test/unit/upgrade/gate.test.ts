@@ -89,10 +89,27 @@ describe('preDeployGate', () => {
   const notes162 = '/repo/modules/db/notes/16.2.md';
   const cases: Case[] = [
     { name: 'a minor bump without notes proceeds', input: {}, held: false, reason: '', notesPath: null },
-    { name: 'a major bump is held', input: { toRef: 'pg:17.0' }, held: true, reason: 'held-major', message: /; a major bump is held until it is reviewed and explicitly allowed\.$/ },
+    {
+      name: 'a major bump is held',
+      input: { toRef: 'pg:17.0' },
+      held: true,
+      reason: 'held-major',
+      message: /; a major bump is held until it is reviewed and explicitly allowed\.$/,
+    },
     { name: 'an unknown bump is held', input: { toRef: 'pg:latest' }, held: true, reason: 'held-major' },
-    { name: 'a downgrade is held', input: { toRef: 'pg:16.0' }, held: true, reason: 'held-major', message: /downgrade/ },
-    { name: 'allow-major lets a major through', input: { toRef: 'pg:17.0', allowMajor: true }, held: false, reason: '' },
+    {
+      name: 'a downgrade is held',
+      input: { toRef: 'pg:16.0' },
+      held: true,
+      reason: 'held-major',
+      message: /downgrade/,
+    },
+    {
+      name: 'allow-major lets a major through',
+      input: { toRef: 'pg:17.0', allowMajor: true },
+      held: false,
+      reason: '',
+    },
     {
       name: 'clean notes proceed',
       input: { module: mod(withNotes()), readFile: files({ [notes162]: '# 16.2\n\nBug fixes only.\n' }) },
@@ -111,7 +128,10 @@ describe('preDeployGate', () => {
     },
     {
       name: 'a marker split across lines (and by a control character) still holds',
-      input: { module: mod(withNotes()), readFile: files({ [notes162]: 'needs a manual\r\n   migration\nand a\u0000manual\tintervention' }) },
+      input: {
+        module: mod(withNotes()),
+        readFile: files({ [notes162]: 'needs a manual\r\n   migration\nand a\u0000manual\tintervention' }),
+      },
       held: true,
       reason: 'held-manual-migration',
       flagged: ['manual migration', 'manual intervention'],
@@ -125,14 +145,20 @@ describe('preDeployGate', () => {
     },
     {
       name: 'whole words only: "unbreaking" and "manual migrations-free" wording of other words is no marker',
-      input: { module: mod(withNotes()), readFile: files({ [notes162]: 'unbreakingly fast; upgrade guidelines unchanged' }) },
+      input: {
+        module: mod(withNotes()),
+        readFile: files({ [notes162]: 'unbreakingly fast; upgrade guidelines unchanged' }),
+      },
       held: false,
       reason: '',
       flagged: [],
     },
     {
       name: 'declared markers replace the defaults',
-      input: { module: mod(withNotes(['reindex'])), readFile: files({ [notes162]: 'BREAKING: run REINDEX afterwards' }) },
+      input: {
+        module: mod(withNotes(['reindex'])),
+        readFile: files({ [notes162]: 'BREAKING: run REINDEX afterwards' }),
+      },
       held: true,
       reason: 'held-manual-migration',
       flagged: ['reindex'],
@@ -147,7 +173,11 @@ describe('preDeployGate', () => {
     },
     {
       name: 'a manual-migration hold wins over a major hold',
-      input: { module: mod(withNotes()), toRef: 'pg:17.0', readFile: files({ '/repo/modules/db/notes/17.0.md': 'manual migration' }) },
+      input: {
+        module: mod(withNotes()),
+        toRef: 'pg:17.0',
+        readFile: files({ '/repo/modules/db/notes/17.0.md': 'manual migration' }),
+      },
       held: true,
       reason: 'held-manual-migration',
     },
@@ -191,7 +221,11 @@ describe('preDeployGate', () => {
 
   it('the excerpt: the first 40 lines, control and format characters stripped', () => {
     const text = Array.from({ length: 100 }, (_, i) => `line ${i}\u0007\u202e`).join('\n');
-    const r = preDeployGate({ ...base, module: mod(withNotes()), readFile: files({ '/repo/modules/db/notes/16.2.md': text }) });
+    const r = preDeployGate({
+      ...base,
+      module: mod(withNotes()),
+      readFile: files({ '/repo/modules/db/notes/16.2.md': text }),
+    });
     const lines = r.release_notes!.excerpt.split('\n');
     expect(lines).toHaveLength(40);
     expect(lines[39]).toBe('line 39');
@@ -200,7 +234,11 @@ describe('preDeployGate', () => {
 
   it('huge notes: only the first MiB is read, and the gate holds (a marker could be past it)', () => {
     const huge = 'fine\n'.repeat(RELEASE_NOTES_MAX_BYTES / 4);
-    const r = preDeployGate({ ...base, module: mod(withNotes()), readFile: files({ '/repo/modules/db/notes/16.2.md': huge }) });
+    const r = preDeployGate({
+      ...base,
+      module: mod(withNotes()),
+      readFile: files({ '/repo/modules/db/notes/16.2.md': huge }),
+    });
     expect(r.failure_reason).toBe('held-manual-migration');
     expect(r.message).toMatch(/larger than 1 MiB/);
   });
@@ -229,7 +267,14 @@ describe('readReleaseNotesFile: a regular file only, bounded, never blocking', (
     expect(readReleaseNotesFile(path.join(dir, 'missing.md'))).toBeNull();
   });
   it.each([
-    ['a directory', () => { mkdirSync(path.join(dir, 'd'), { recursive: true }); return path.join(dir, 'd'); }, /a directory/],
+    [
+      'a directory',
+      () => {
+        mkdirSync(path.join(dir, 'd'), { recursive: true });
+        return path.join(dir, 'd');
+      },
+      /a directory/,
+    ],
     ['a UNIX socket', () => sock, /a socket/],
     ['a character device (/dev/zero: endless)', () => '/dev/zero', /a character device/],
     ['a character device (/dev/null)', () => '/dev/null', /a character device/],
@@ -250,7 +295,9 @@ describe('readReleaseNotesFile: a regular file only, bounded, never blocking', (
       root: dir,
     });
     expect(r).toMatchObject({ held: true, failure_reason: 'held-manual-migration' });
-    expect(r.message).toMatch(/release notes 16\.2 is not a regular file \(a character device\) — cannot prove no manual migration/);
+    expect(r.message).toMatch(
+      /release notes 16\.2 is not a regular file \(a character device\) — cannot prove no manual migration/,
+    );
   });
 });
 

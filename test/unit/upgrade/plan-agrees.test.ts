@@ -19,7 +19,13 @@ import { dir, file, tar } from '../../support/archives.js';
 import { examplePlatform, type FakeRuntime } from '../../support/fake-runtime.js';
 import { REPO } from '../../support/runner.js';
 
-const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined, notice: () => undefined, raw: () => undefined };
+const quiet = {
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+  notice: () => undefined,
+  raw: () => undefined,
+};
 const T0 = Date.parse('2026-03-01T12:00:00Z');
 const VOLUME = 'platform_store-data';
 const REPO_APP = 'stateguard/busybox';
@@ -105,7 +111,16 @@ function request(w: World): UpgradeRequest {
 }
 
 function deps(w: World) {
-  return { runtime: w.rt, planModules, verifyBackup, log: quiet, now: w.clock, sleep: async () => undefined, pollMs: 1, readFile: () => null };
+  return {
+    runtime: w.rt,
+    planModules,
+    verifyBackup,
+    log: quiet,
+    now: w.clock,
+    sleep: async () => undefined,
+    pollMs: 1,
+    readFile: () => null,
+  };
 }
 
 async function upgradeTo(w: World, tag: string): Promise<UpgradeOutcome> {
@@ -118,7 +133,12 @@ async function both(w: World, tag: string) {
   declare(w, tag);
   const plan = await planModules(w.mods, w.rt, { only: ['store'], readFile: () => null });
   const pending = plan.modules[0]!.upgrade;
-  const out = { warnings: [] as string[], from: { image: null, image_id: null }, to: { image: null, image_id: null }, bump: null } as unknown as UpgradeOutcome;
+  const out = {
+    warnings: [] as string[],
+    from: { image: null, image_id: null },
+    to: { image: null, image_id: null },
+    bump: null,
+  } as unknown as UpgradeOutcome;
   const ev = await evaluateUpgrade(request(w), deps(w), out);
   const decided = { from: out.from.image, bump: out.bump, held: ev.gate?.failure_reason ?? null };
   const predicted = pending ? { from: pending.from, bump: pending.bump, held: pending.would_hold } : null;
@@ -126,16 +146,66 @@ async function both(w: World, tag: string) {
 }
 
 describe('plan predicts exactly what upgrade decides', () => {
-  const cases: Array<{ name: string; history: string[]; declare: string; want: { from: string; bump: string; held: string } }> = [
-    { name: 'fresh module, a patch', history: [], declare: '1.0.1', want: { from: `${REPO_APP}:1.0.0`, bump: 'patch', held: '' } },
-    { name: 'fresh module, a major', history: [], declare: '2.0.0', want: { from: `${REPO_APP}:1.0.0`, bump: 'major', held: 'held-major' } },
-    { name: 'fresh module, another tag of the running image (same ID)', history: [], declare: 'stable', want: { from: `${REPO_APP}:1.0.0`, bump: 'none', held: '' } },
-    { name: 'after a successful upgrade, a patch', history: ['1.1.0'], declare: '1.1.1', want: { from: `${REPO_APP}:1.1.0`, bump: 'patch', held: '' } },
-    { name: 'after a first upgrade rolled back, the running version declared again', history: ['1.2.0'], declare: '1.0.0', want: { from: `${REPO_APP}:1.0.0`, bump: 'none', held: '' } },
-    { name: 'after a first upgrade rolled back, a patch of the running version', history: ['1.2.0'], declare: '1.0.1', want: { from: `${REPO_APP}:1.0.0`, bump: 'patch', held: '' } },
-    { name: 'after a rollback that followed an upgrade, the running version declared again', history: ['1.1.0', '1.2.0'], declare: '1.1.0', want: { from: `${REPO_APP}:1.1.0`, bump: 'none', held: '' } },
-    { name: 'after a rollback that followed an upgrade, a patch', history: ['1.1.0', '1.2.0'], declare: '1.1.1', want: { from: `${REPO_APP}:1.1.0`, bump: 'patch', held: '' } },
-    { name: 'after a rollback, a major is still held', history: ['1.2.0'], declare: '2.0.0', want: { from: `${REPO_APP}:1.0.0`, bump: 'major', held: 'held-major' } },
+  const cases: Array<{
+    name: string;
+    history: string[];
+    declare: string;
+    want: { from: string; bump: string; held: string };
+  }> = [
+    {
+      name: 'fresh module, a patch',
+      history: [],
+      declare: '1.0.1',
+      want: { from: `${REPO_APP}:1.0.0`, bump: 'patch', held: '' },
+    },
+    {
+      name: 'fresh module, a major',
+      history: [],
+      declare: '2.0.0',
+      want: { from: `${REPO_APP}:1.0.0`, bump: 'major', held: 'held-major' },
+    },
+    {
+      name: 'fresh module, another tag of the running image (same ID)',
+      history: [],
+      declare: 'stable',
+      want: { from: `${REPO_APP}:1.0.0`, bump: 'none', held: '' },
+    },
+    {
+      name: 'after a successful upgrade, a patch',
+      history: ['1.1.0'],
+      declare: '1.1.1',
+      want: { from: `${REPO_APP}:1.1.0`, bump: 'patch', held: '' },
+    },
+    {
+      name: 'after a first upgrade rolled back, the running version declared again',
+      history: ['1.2.0'],
+      declare: '1.0.0',
+      want: { from: `${REPO_APP}:1.0.0`, bump: 'none', held: '' },
+    },
+    {
+      name: 'after a first upgrade rolled back, a patch of the running version',
+      history: ['1.2.0'],
+      declare: '1.0.1',
+      want: { from: `${REPO_APP}:1.0.0`, bump: 'patch', held: '' },
+    },
+    {
+      name: 'after a rollback that followed an upgrade, the running version declared again',
+      history: ['1.1.0', '1.2.0'],
+      declare: '1.1.0',
+      want: { from: `${REPO_APP}:1.1.0`, bump: 'none', held: '' },
+    },
+    {
+      name: 'after a rollback that followed an upgrade, a patch',
+      history: ['1.1.0', '1.2.0'],
+      declare: '1.1.1',
+      want: { from: `${REPO_APP}:1.1.0`, bump: 'patch', held: '' },
+    },
+    {
+      name: 'after a rollback, a major is still held',
+      history: ['1.2.0'],
+      declare: '2.0.0',
+      want: { from: `${REPO_APP}:1.0.0`, bump: 'major', held: 'held-major' },
+    },
   ];
   it.each(cases.map((c) => [c.name, c] as const))('%s', async (_n, c) => {
     const w = world();

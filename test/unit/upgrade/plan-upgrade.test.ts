@@ -24,7 +24,13 @@ function db(opts: Partial<ModuleDecl> = {}): ModuleDecl {
     name: 'db',
     class: 'stateful',
     runtime: 'compose',
-    compose: { file: '../../compose.yaml', path: '/repo/compose.yaml', display: 'compose.yaml', project: 'p', service: 'db' },
+    compose: {
+      file: '../../compose.yaml',
+      path: '/repo/compose.yaml',
+      display: 'compose.yaml',
+      project: 'p',
+      service: 'db',
+    },
     expectedState: 'running',
     timeoutSeconds: 300,
     volumes: [],
@@ -52,18 +58,57 @@ function runtime(declared: string, running = 'stateguard/busybox:1.0.0'): FakeRu
 }
 
 describe('planModules: the pending upgrade', () => {
-  const cases: Array<{ name: string; module: ModuleDecl; to: string; notes?: Record<string, string>; want: Partial<PendingUpgrade> | undefined }> = [
-    { name: 'a minor bump without notes would proceed', module: db(), to: 'stateguard/busybox:1.1.0', want: { bump: 'minor', would_hold: '', release_notes: null } },
-    { name: 'a major bump would be held', module: db(), to: 'stateguard/busybox:2.0.0', want: { from: 'stateguard/busybox:1.0.0', to: 'stateguard/busybox:2.0.0', bump: 'major', would_hold: 'held-major' } },
+  const cases: Array<{
+    name: string;
+    module: ModuleDecl;
+    to: string;
+    notes?: Record<string, string>;
+    want: Partial<PendingUpgrade> | undefined;
+  }> = [
+    {
+      name: 'a minor bump without notes would proceed',
+      module: db(),
+      to: 'stateguard/busybox:1.1.0',
+      want: { bump: 'minor', would_hold: '', release_notes: null },
+    },
+    {
+      name: 'a major bump would be held',
+      module: db(),
+      to: 'stateguard/busybox:2.0.0',
+      want: {
+        from: 'stateguard/busybox:1.0.0',
+        to: 'stateguard/busybox:2.0.0',
+        bump: 'major',
+        would_hold: 'held-major',
+      },
+    },
     {
       name: 'flagged notes would be held, path shown relative to the root',
       module: db({ upgrade: WITH_NOTES }),
       to: 'stateguard/busybox:1.1.0',
       notes: { '/repo/modules/db/notes/1.1.0.md': '# 1.1.0\nA manual\nmigration is needed.' },
-      want: { would_hold: 'held-manual-migration', release_notes: { path: 'modules/db/notes/1.1.0.md', flagged: ['manual migration'], excerpt: '# 1.1.0\nA manual\nmigration is needed.' } },
+      want: {
+        would_hold: 'held-manual-migration',
+        release_notes: {
+          path: 'modules/db/notes/1.1.0.md',
+          flagged: ['manual migration'],
+          excerpt: '# 1.1.0\nA manual\nmigration is needed.',
+        },
+      },
     },
-    { name: 'missing notes do not fail the plan: would be held', module: db({ upgrade: WITH_NOTES }), to: 'stateguard/busybox:1.1.0', notes: {}, want: { would_hold: 'held-manual-migration' } },
-    { name: 'not for a stateless module', module: db({ class: 'stateless' }), to: 'stateguard/busybox:2.0.0', want: undefined },
+    {
+      name: 'missing notes do not fail the plan: would be held',
+      module: db({ upgrade: WITH_NOTES }),
+      to: 'stateguard/busybox:1.1.0',
+      notes: {},
+      want: { would_hold: 'held-manual-migration' },
+    },
+    {
+      name: 'not for a stateless module',
+      module: db({ class: 'stateless' }),
+      to: 'stateguard/busybox:2.0.0',
+      want: undefined,
+    },
   ];
   it.each(cases.map((c) => [c.name, c] as const))('%s', async (_n, c) => {
     const plan = await planModules([c.module], runtime(c.to), { root: '/repo', readFile: (f) => c.notes?.[f] ?? null });
@@ -85,8 +130,13 @@ const held: PendingUpgrade = {
   to: 'pg:17.0',
   bump: 'major',
   would_hold: 'held-manual-migration',
-  message: "upgrade held, nothing touched: db: pg:16.1 → pg:17.0; the release notes flag a manual migration ('manual migration')",
-  release_notes: { path: 'modules/db/notes/17.0.md', flagged: ['manual migration'], excerpt: '# 17.0\n</pre><script>x</script>\n| a | b |' },
+  message:
+    "upgrade held, nothing touched: db: pg:16.1 → pg:17.0; the release notes flag a manual migration ('manual migration')",
+  release_notes: {
+    path: 'modules/db/notes/17.0.md',
+    flagged: ['manual migration'],
+    excerpt: '# 17.0\n</pre><script>x</script>\n| a | b |',
+  },
 };
 function modulePlan(upgrade?: PendingUpgrade): ModulePlan {
   return withPlanHash({
@@ -95,7 +145,9 @@ function modulePlan(upgrade?: PendingUpgrade): ModulePlan {
     expected_state: 'running',
     compose: { project: 'p', service: 'db', file: 'compose.yaml' },
     observed: { container_id: 'c1', state: 'running', exit_code: null, image: 'pg:16.1', health: null },
-    drift: [{ key: 'container.image', declared: 'pg:17.0', observed: 'pg:16.1', reason: 'reference-changed', bump: 'major' }],
+    drift: [
+      { key: 'container.image', declared: 'pg:17.0', observed: 'pg:16.1', reason: 'reference-changed', bump: 'major' },
+    ],
     in_sync: false,
     upgrade,
   });
@@ -111,7 +163,9 @@ describe('rendering the pending upgrade', () => {
   it('markdown (summary and PR comment): in the drift cell, notes collapsed in <details>, nothing in them renders', () => {
     const md = renderPlanMarkdown(planOf([modulePlan(held)]));
     expect(md).toContain('<br>pending upgrade: pg:16.1 → pg:17.0 (major)<br>would be held: held-manual-migration');
-    expect(md).toContain("<details><summary>db: release notes modules/db/notes/17.0.md — flagged: 'manual migration'</summary>");
+    expect(md).toContain(
+      "<details><summary>db: release notes modules/db/notes/17.0.md — flagged: 'manual migration'</summary>",
+    );
     expect(md).toContain('<pre># 17.0\n&lt;/pre&gt;&lt;script&gt;x&lt;/script&gt;\n| a | b |</pre>');
     expect(md).not.toContain('<script>');
     expect(md.indexOf('<details>')).toBeGreaterThan(md.indexOf('| ⚠️ db |'));

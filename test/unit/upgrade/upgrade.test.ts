@@ -22,7 +22,13 @@ import { container, examplePlatform, type FakeRuntime } from '../../support/fake
 import { planOf, withPlanHash } from '../../support/plans.js';
 import { REPO } from '../../support/runner.js';
 
-const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined, notice: () => undefined, raw: () => undefined };
+const quiet = {
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+  notice: () => undefined,
+  raw: () => undefined,
+};
 const T0 = new Date('2026-03-01T12:00:00Z');
 const VOLUME = 'platform_store-data';
 
@@ -93,7 +99,16 @@ function request(s: ReturnType<typeof setup>, over: Partial<UpgradeRequest> = {}
 }
 
 function deps(s: ReturnType<typeof setup>, from = 'stateguard/busybox:1.0.0') {
-  return { runtime: s.rt, planModules: planner(from, s.to), verifyBackup, log: quiet, now: () => T0, sleep: async () => undefined, pollMs: 1, readFile: () => null };
+  return {
+    runtime: s.rt,
+    planModules: planner(from, s.to),
+    verifyBackup,
+    log: quiet,
+    now: () => T0,
+    sleep: async () => undefined,
+    pollMs: 1,
+    readFile: () => null,
+  };
 }
 
 /**
@@ -136,7 +151,17 @@ describe('upgrade', () => {
     try {
       const o = await upgradeModule(request(s), deps(s));
       expect(o).toMatchObject({ decision: 'held', status: 'held', failure_reason: reason });
-      for (const m of ['createLock', 'tagImage', 'stop', 'copyFrom', 'recreateService', 'writeJournalMark', 'writeLastKnownGood', 'removeImageTag']) expect(s.rt.callsTo(m)).toEqual([]);
+      for (const m of [
+        'createLock',
+        'tagImage',
+        'stop',
+        'copyFrom',
+        'recreateService',
+        'writeJournalMark',
+        'writeLastKnownGood',
+        'removeImageTag',
+      ])
+        expect(s.rt.callsTo(m)).toEqual([]);
     } finally {
       rmSync(s.work, { recursive: true, force: true });
     }
@@ -160,11 +185,26 @@ describe('upgrade', () => {
       const o = await upgradeModule(request(s), deps(s));
       expect(o.verdict).toMatch(/upgraded 'store'/);
       expect(o).toMatchObject({ decision: 'upgraded', failure_reason: '', bump: 'minor' });
-      const order = s.rt.calls.map((c) => (c.method === 'writeJournalMark' ? `mark:${c.args[1] as string}` : c.method)).filter((m) => /^(tagImage|stop|copyFrom|recreateService|writeLastKnownGood|mark:)/.test(m));
+      const order = s.rt.calls
+        .map((c) => (c.method === 'writeJournalMark' ? `mark:${c.args[1] as string}` : c.method))
+        .filter((m) => /^(tagImage|stop|copyFrom|recreateService|writeLastKnownGood|mark:)/.test(m));
       // the running version is recorded first (what the pinned image stands for), then the pin
-      expect(order).toEqual(['writeLastKnownGood', 'tagImage', 'mark:begun', 'stop', 'copyFrom', 'mark:snapshotted', 'mark:deploying', 'recreateService', 'writeLastKnownGood', 'mark:done']);
+      expect(order).toEqual([
+        'writeLastKnownGood',
+        'tagImage',
+        'mark:begun',
+        'stop',
+        'copyFrom',
+        'mark:snapshotted',
+        'mark:deploying',
+        'recreateService',
+        'writeLastKnownGood',
+        'mark:done',
+      ]);
       // the definition is read before anything is touched
-      expect(s.rt.calls.findIndex((c) => c.method === 'readContainerDefinition')).toBeLessThan(s.rt.calls.findIndex((c) => c.method === 'tagImage'));
+      expect(s.rt.calls.findIndex((c) => c.method === 'readContainerDefinition')).toBeLessThan(
+        s.rt.calls.findIndex((c) => c.method === 'tagImage'),
+      );
       expect(s.rt.callsTo('tagImage')[0]!.args[0]).toBe('sha256:old');
       expect(s.rt.callsTo('recreateService')).toHaveLength(1);
       expect(s.rt.lastKnownGood).toEqual([
@@ -194,7 +234,9 @@ describe('upgrade', () => {
       // checked after the health gate, with the helper's read-only listing
       expect(s.rt.calls.map((c) => c.method).filter((m) => m === 'listMountEntries')).toHaveLength(1);
       // last-known-good names the version that runs again (recorded before the pin), not the failed one
-      expect(s.rt.lastKnownGood).toEqual([expect.objectContaining({ image_ref: 'stateguard/busybox:1.0.0', image_id: 'sha256:old', snapshot: '' })]);
+      expect(s.rt.lastKnownGood).toEqual([
+        expect.objectContaining({ image_ref: 'stateguard/busybox:1.0.0', image_id: 'sha256:old', snapshot: '' }),
+      ]);
       expect(s.rt.callsTo('removeImageTag')).toEqual([]);
       expect(s.rt.bench.journals.get(operationKey('platform', 'store'))).toBeUndefined();
     } finally {
@@ -237,7 +279,12 @@ describe('upgrade', () => {
     try {
       recreateAs(s.rt, () => true);
       const crashAt = 'after-deploy';
-      const d = { ...deps(s), crash: (b: string) => { if (b === crashAt) throw Object.assign(new Error('SIGKILL'), { crash: true }); } };
+      const d = {
+        ...deps(s),
+        crash: (b: string) => {
+          if (b === crashAt) throw Object.assign(new Error('SIGKILL'), { crash: true });
+        },
+      };
       // a crash that stops the process: simulated by abandoning the run at the boundary (journal stays)
       s.rt.bench.fails.add('mark-rolling-back');
       await upgradeModule(request(s), d);
@@ -245,7 +292,14 @@ describe('upgrade', () => {
       expect(s.rt.bench.journals.get(operationKey('platform', 'store'))?.map((m) => m.phase)).toContain('deploying');
       expect(s.rt.bench.files(VOLUME)).toEqual({ db: 'rows', migrated: 'v2 schema' });
       const o = await recoverModule(
-        { module: s.module, holder: 'host unit, pid 2', host: 'unit', pidAlive: () => false, breakStaleLock: true, readyTimeoutSeconds: 1 },
+        {
+          module: s.module,
+          holder: 'host unit, pid 2',
+          host: 'unit',
+          pidAlive: () => false,
+          breakStaleLock: true,
+          readyTimeoutSeconds: 1,
+        },
         { runtime: s.rt, log: quiet, now: () => T0, sleep: async () => undefined },
       );
       expect(o).toMatchObject({ decision: 'recovered', direction: 'reverted', phase: 'deploying' });
@@ -263,8 +317,25 @@ describe('upgrade', () => {
 
 describe('upgrade: the data-mount checks refuse before anything is touched (docs/architecture.md §12, "Data mounts")', () => {
   it.each<[string, (s: ReturnType<typeof setup>) => void, string]>([
-    ['another running container mounts the named volume', (s) => void s.rt.containers.push(container({ id: 'ship-1', name: 'q_shipper_1', project: 'q', service: 'shipper', mounts: [{ type: 'volume', name: VOLUME, source: '/x', destination: '/logs' }] })), 'volume-in-use'],
-    ["the volume holds restore's reserved work-area name", (s) => void (s.rt.existing['store-1'] = ['/data/.stateguard-restore']), 'not-restorable'],
+    [
+      'another running container mounts the named volume',
+      (s) =>
+        void s.rt.containers.push(
+          container({
+            id: 'ship-1',
+            name: 'q_shipper_1',
+            project: 'q',
+            service: 'shipper',
+            mounts: [{ type: 'volume', name: VOLUME, source: '/x', destination: '/logs' }],
+          }),
+        ),
+      'volume-in-use',
+    ],
+    [
+      "the volume holds restore's reserved work-area name",
+      (s) => void (s.rt.existing['store-1'] = ['/data/.stateguard-restore']),
+      'not-restorable',
+    ],
   ])('%s → refused (%s)', async (_n, arrange, reason) => {
     const s = setup();
     try {
@@ -272,7 +343,8 @@ describe('upgrade: the data-mount checks refuse before anything is touched (docs
       const o = await upgradeModule(request(s), deps(s));
       expect(o).toMatchObject({ status: 'refused', failure_reason: reason });
       expect(o.verdict).toMatch(/Nothing was changed/);
-      for (const m of ['tagImage', 'stop', 'copyFrom', 'recreateService', 'writeJournalMark']) expect(s.rt.callsTo(m)).toEqual([]);
+      for (const m of ['tagImage', 'stop', 'copyFrom', 'recreateService', 'writeJournalMark'])
+        expect(s.rt.callsTo(m)).toEqual([]);
     } finally {
       rmSync(s.work, { recursive: true, force: true });
     }
@@ -282,11 +354,13 @@ describe('upgrade: the data-mount checks refuse before anything is touched (docs
 describe('a rollback restores the previous definition, not only the previous image (docs/architecture.md §13)', () => {
   const SECRET = 'DB_PASSWORD=s3cr3t-value-never-printed';
 
-  it('the new version\'s environment does not ride along: the recorded definition runs again, and it never reaches the outcome', async () => {
+  it("the new version's environment does not ride along: the recorded definition runs again, and it never reaches the outcome", async () => {
     const s = setup();
     try {
       s.store.env = ['MODE=prod', SECRET];
-      recreateAs(s.rt, (override) => override !== undefined, { newEnv: ['MODE=prod', SECRET, 'WIPE_CACHE_ON_START=1'] });
+      recreateAs(s.rt, (override) => override !== undefined, {
+        newEnv: ['MODE=prod', SECRET, 'WIPE_CACHE_ON_START=1'],
+      });
       const o = await upgradeModule(request(s), deps(s));
       expect(o).toMatchObject({ decision: 'rolled-back', failure_reason: 'rolled-back' });
       expect(storeNow(s.rt).env).toEqual(['MODE=prod', SECRET]);
@@ -302,18 +376,32 @@ describe('a rollback restores the previous definition, not only the previous ima
     try {
       s.store.env = [SECRET];
       recreateAs(s.rt, () => true, { newEnv: [SECRET, 'WIPE_CACHE_ON_START=1'] });
-      const d = { ...deps(s), crash: (b: string) => { if (b === 'after-deploy') throw Object.assign(new Error('SIGKILL'), { crash: true }); } };
+      const d = {
+        ...deps(s),
+        crash: (b: string) => {
+          if (b === 'after-deploy') throw Object.assign(new Error('SIGKILL'), { crash: true });
+        },
+      };
       s.rt.bench.fails.add('mark-rolling-back');
       await upgradeModule(request(s), d);
       s.rt.bench.fails.delete('mark-rolling-back');
       const marks = s.rt.bench.journals.get(operationKey('platform', 'store'))!;
-      const record = JSON.parse(marks.at(-1)!.data.record!) as { previous_container: { id: string; image_id: string }[] };
+      const record = JSON.parse(marks.at(-1)!.data.record!) as {
+        previous_container: { id: string; image_id: string }[];
+      };
       expect(record.previous_container).toEqual([expect.objectContaining({ id: 'store-1', image_id: 'sha256:old' })]);
       const refused = await upgradeModule(request(s), deps(s));
       expect(refused.failure_reason).toBe('interrupted-operation');
       expect(JSON.stringify(refused)).not.toContain('s3cr3t');
       const o = await recoverModule(
-        { module: s.module, holder: 'host unit, pid 2', host: 'unit', pidAlive: () => false, breakStaleLock: true, readyTimeoutSeconds: 1 },
+        {
+          module: s.module,
+          holder: 'host unit, pid 2',
+          host: 'unit',
+          pidAlive: () => false,
+          breakStaleLock: true,
+          readyTimeoutSeconds: 1,
+        },
         { runtime: s.rt, log: quiet, now: () => T0, sleep: async () => undefined },
       );
       expect(o).toMatchObject({ decision: 'recovered', direction: 'reverted' });
@@ -328,7 +416,12 @@ describe('a rollback restores the previous definition, not only the previous ima
     const s = setup();
     try {
       recreateAs(s.rt, () => true);
-      const d = { ...deps(s), crash: (b: string) => { if (b === 'after-deploy') throw Object.assign(new Error('SIGKILL'), { crash: true }); } };
+      const d = {
+        ...deps(s),
+        crash: (b: string) => {
+          if (b === 'after-deploy') throw Object.assign(new Error('SIGKILL'), { crash: true });
+        },
+      };
       s.rt.bench.fails.add('mark-rolling-back');
       await upgradeModule(request(s), d);
       s.rt.bench.fails.delete('mark-rolling-back');
@@ -338,7 +431,14 @@ describe('a rollback restores the previous definition, not only the previous ima
         m.data.record = JSON.stringify(r);
       }
       const o = await recoverModule(
-        { module: s.module, holder: 'host unit, pid 2', host: 'unit', pidAlive: () => false, breakStaleLock: true, readyTimeoutSeconds: 1 },
+        {
+          module: s.module,
+          holder: 'host unit, pid 2',
+          host: 'unit',
+          pidAlive: () => false,
+          breakStaleLock: true,
+          readyTimeoutSeconds: 1,
+        },
         { runtime: s.rt, log: quiet, now: () => T0, sleep: async () => undefined },
       );
       expect(o).toMatchObject({ decision: 'recovered', direction: 'reverted' });
@@ -351,8 +451,16 @@ describe('a rollback restores the previous definition, not only the previous ima
   });
 
   it.each([
-    ['a path of the snapshot wiped as the previous version starts', (rt: FakeRuntime) => rt.bench.volume(VOLUME).live.delete('db'), /1 of the snapshot's 1 paths are missing from the live volumes after the settle window: store-data\/db/],
-    ['a file of the snapshot replaced by a directory', (rt: FakeRuntime) => rt.bench.volume(VOLUME).live.set('db', null), /store-data\/db \(a file in the snapshot, now a directory\)/],
+    [
+      'a path of the snapshot wiped as the previous version starts',
+      (rt: FakeRuntime) => rt.bench.volume(VOLUME).live.delete('db'),
+      /1 of the snapshot's 1 paths are missing from the live volumes after the settle window: store-data\/db/,
+    ],
+    [
+      'a file of the snapshot replaced by a directory',
+      (rt: FakeRuntime) => rt.bench.volume(VOLUME).live.set('db', null),
+      /store-data\/db \(a file in the snapshot, now a directory\)/,
+    ],
   ])('%s is rollback-failed, loud, naming the path and the snapshot', async (_n, wipe, message) => {
     const s = setup();
     try {
@@ -360,7 +468,9 @@ describe('a rollback restores the previous definition, not only the previous ima
       s.rt.onRecreateFromDefinition = () => wipe(s.rt);
       const o = await upgradeModule(request(s), deps(s));
       expect(o).toMatchObject({ decision: 'failed', failure_reason: 'rollback-failed' });
-      expect(o.verdict).toMatch(/^ROLLBACK FAILED: .*the previous version runs healthy, but the data does not match the snapshot/);
+      expect(o.verdict).toMatch(
+        /^ROLLBACK FAILED: .*the previous version runs healthy, but the data does not match the snapshot/,
+      );
       expect(o.verdict).toMatch(message);
       expect(o.verdict).toContain(o.snapshot!);
     } finally {
@@ -388,8 +498,14 @@ describe('a rollback restores the previous definition, not only the previous ima
     try {
       recreateAs(s.rt, () => true);
       const planModules = async (mods: ModuleDecl[], rt: unknown, opts: { only?: string[] } = {}): Promise<Plan> => {
-        const p = await planner('stateguard/busybox:1.0.0', s.to, ['container.image', 'container.config'])(mods, rt, opts);
-        for (const m of p.modules) for (const d of m.drift) if (d.key === 'container.config') d.fields = ['environment WIPE_CACHE_ON_START (absent → 5e6f7a8b)'];
+        const p = await planner('stateguard/busybox:1.0.0', s.to, ['container.image', 'container.config'])(
+          mods,
+          rt,
+          opts,
+        );
+        for (const m of p.modules)
+          for (const d of m.drift)
+            if (d.key === 'container.config') d.fields = ['environment WIPE_CACHE_ON_START (absent → 5e6f7a8b)'];
         // the hash binds the fields too, as the real plan's does
         return planOf(p.modules.map((m) => withPlanHash({ ...m })));
       };
@@ -398,7 +514,8 @@ describe('a rollback restores the previous definition, not only the previous ima
       expect(o).toMatchObject({ decision: 'blocked', failure_reason: 'drift-not-allowed' });
       expect(o.verdict).toContain('environment WIPE_CACHE_ON_START (absent → 5e6f7a8b)');
       expect(o.verdict).toContain(`Review the plan and pass ${o.plan_hash} as --expected-plan-hash`);
-      for (const m of ['tagImage', 'stop', 'copyFrom', 'recreateService', 'writeJournalMark']) expect(s.rt.callsTo(m)).toEqual([]);
+      for (const m of ['tagImage', 'stop', 'copyFrom', 'recreateService', 'writeJournalMark'])
+        expect(s.rt.callsTo(m)).toEqual([]);
       // bound to the reviewed plan, the same upgrade runs
       const bound = await upgradeModule(request(s, { expectedPlanHash: o.plan_hash! }), d);
       expect(bound).toMatchObject({ decision: 'upgraded' });
@@ -416,7 +533,10 @@ describe('a rollback restores the previous definition, not only the previous ima
     try {
       recreateAs(s.rt, () => true);
       if (hash) s.rt.hashWithImage['stateguard/busybox:1.0.0'] = hash;
-      const d = { ...deps(s), planModules: planner('stateguard/busybox:1.0.0', s.to, ['container.image', 'container.config']) };
+      const d = {
+        ...deps(s),
+        planModules: planner('stateguard/busybox:1.0.0', s.to, ['container.image', 'container.config']),
+      };
       const o = await upgradeModule(request(s), d);
       expect(o.decision).toBe(decision);
       if (decision === 'blocked') expect(o.failure_reason).toBe('drift-not-allowed');
@@ -438,8 +558,18 @@ describe('a rollback restores the previous definition, not only the previous ima
   });
 
   it.each([
-    ['a definition the adapter cannot reproduce', (s: ReturnType<typeof setup>) => void (s.rt.definitionProblems['store-1'] = 'its NetworkMode names container abc, which is gone'), /could not recreate .* exactly as it is: its NetworkMode names container abc, which is gone/],
-    ['a service with two containers', (s: ReturnType<typeof setup>) => void s.rt.containers.push({ ...s.store, id: 'store-2', name: 'platform_store_2' }), /has 2 containers; upgrade rolls back exactly one/],
+    [
+      'a definition the adapter cannot reproduce',
+      (s: ReturnType<typeof setup>) =>
+        void (s.rt.definitionProblems['store-1'] = 'its NetworkMode names container abc, which is gone'),
+      /could not recreate .* exactly as it is: its NetworkMode names container abc, which is gone/,
+    ],
+    [
+      'a service with two containers',
+      (s: ReturnType<typeof setup>) =>
+        void s.rt.containers.push({ ...s.store, id: 'store-2', name: 'platform_store_2' }),
+      /has 2 containers; upgrade rolls back exactly one/,
+    ],
   ])('%s is refused before anything is stopped', async (_n, arrange, message) => {
     const s = setup();
     try {
@@ -448,7 +578,8 @@ describe('a rollback restores the previous definition, not only the previous ima
       const o = await upgradeModule(request(s), deps(s));
       expect(o).toMatchObject({ decision: 'blocked', status: 'refused', failure_reason: 'not-restorable' });
       expect(o.verdict).toMatch(message);
-      for (const m of ['tagImage', 'stop', 'copyFrom', 'recreateService', 'writeJournalMark']) expect(s.rt.callsTo(m)).toEqual([]);
+      for (const m of ['tagImage', 'stop', 'copyFrom', 'recreateService', 'writeJournalMark'])
+        expect(s.rt.callsTo(m)).toEqual([]);
     } finally {
       rmSync(s.work, { recursive: true, force: true });
     }
@@ -458,9 +589,14 @@ describe('a rollback restores the previous definition, not only the previous ima
 describe('pinned-image retention after a successful upgrade', () => {
   const key = operationKey('platform', 'store');
   const own = (stamp: string): string => `stateguard/pinned-${key}:${stamp}`;
-  const foreign = ['stateguard/pinned-0123456789abcdef01234567:20200101000000', `stateguard/pinned-${key}-x:20200101000000`, `stateguard/pinned-${key}:latest`];
+  const foreign = [
+    'stateguard/pinned-0123456789abcdef01234567:20200101000000',
+    `stateguard/pinned-${key}-x:20200101000000`,
+    `stateguard/pinned-${key}:latest`,
+  ];
   function withOldPins(s: ReturnType<typeof setup>): void {
-    for (const t of [own('20260101000000'), own('20260201000000'), own('20260215000000'), ...foreign]) s.rt.tags.set(t, 'sha256:older');
+    for (const t of [own('20260101000000'), own('20260201000000'), own('20260215000000'), ...foreign])
+      s.rt.tags.set(t, 'sha256:older');
   }
 
   it('keeps the one just pinned and the one before; removes only older tags of this module, by tag, and says so', async () => {
@@ -473,10 +609,14 @@ describe('pinned-image retention after a successful upgrade', () => {
       expect(o.removed_pinned_images).toEqual([own('20260101000000'), own('20260201000000')]);
       expect(s.rt.callsTo('removeImageTag').map((c) => c.args[0])).toEqual(o.removed_pinned_images);
       expect([...s.rt.tags.keys()].sort()).toEqual([own('20260215000000'), own('20260301120000'), ...foreign].sort());
-      expect(o.messages).toContain(`removed 2 older pinned image tag(s) of this module: ${own('20260101000000')}, ${own('20260201000000')}`);
+      expect(o.messages).toContain(
+        `removed 2 older pinned image tag(s) of this module: ${own('20260101000000')}, ${own('20260201000000')}`,
+      );
       expect(o.verdict).toContain(`removed ${own('20260101000000')}, ${own('20260201000000')}`);
       // retention runs after the upgrade is done: the journal is gone, last-known-good advanced
-      const order = s.rt.calls.map((c) => (c.method === 'writeJournalMark' ? `mark:${c.args[1] as string}` : c.method)).filter((m) => /^(removeImageTag|mark:done)/.test(m));
+      const order = s.rt.calls
+        .map((c) => (c.method === 'writeJournalMark' ? `mark:${c.args[1] as string}` : c.method))
+        .filter((m) => /^(removeImageTag|mark:done)/.test(m));
       expect(order[0]).toBe('mark:done');
     } finally {
       rmSync(s.work, { recursive: true, force: true });
@@ -509,7 +649,9 @@ describe('pinned-image retention after a successful upgrade', () => {
       };
       const o = await upgradeModule(request(s), deps(s));
       expect(o).toMatchObject({ decision: 'upgraded', failure_reason: '', removed_pinned_images: [] });
-      expect(o.warnings.join('\n')).toContain('could not list the older pinned images of this module: docker image ls failed: boom; none removed');
+      expect(o.warnings.join('\n')).toContain(
+        'could not list the older pinned images of this module: docker image ls failed: boom; none removed',
+      );
       expect(s.rt.callsTo('removeImageTag')).toEqual([]);
     } finally {
       rmSync(s.work, { recursive: true, force: true });
@@ -580,12 +722,22 @@ describe('upgrade: downtime, progress and the settle window in words (fake clock
       expect(o.downtime_ms).toBe(clock.t - T0.getTime());
       expect(o.downtime_ms).toBeGreaterThanOrEqual(2500);
       const stopped = o.messages.indexOf('stopped platform_store_1 at 2026-03-01T12:00:00Z');
-      const waiting = o.messages.indexOf('waiting up to 1 s for store to be running (and healthy where it has a healthcheck)');
-      const started = o.messages.findIndex((m) => /^started store again at 2026-03-01T12:00:\d\dZ; down for [\d.]+ s$/.test(m));
+      const waiting = o.messages.indexOf(
+        'waiting up to 1 s for store to be running (and healthy where it has a healthcheck)',
+      );
+      const started = o.messages.findIndex((m) =>
+        /^started store again at 2026-03-01T12:00:\d\dZ; down for [\d.]+ s$/.test(m),
+      );
       const settle = o.messages.indexOf('waiting 0 s for store to stay healthy (settle window)');
       expect([stopped, waiting, started, settle].every((i) => i >= 0)).toBe(true);
       expect(stopped < waiting && waiting < started && started < settle).toBe(true);
-      expect(lines.some((l) => /^snapshot store: copying \/data \(volume store-data\): [\d.]+ (B|KiB) copied, .*\/s, [\d.]+ s elapsed$/.test(l))).toBe(true);
+      expect(
+        lines.some((l) =>
+          /^snapshot store: copying \/data \(volume store-data\): [\d.]+ (B|KiB) copied, .*\/s, [\d.]+ s elapsed$/.test(
+            l,
+          ),
+        ),
+      ).toBe(true);
     } finally {
       rmSync(s.work, { recursive: true, force: true });
     }
@@ -600,7 +752,9 @@ describe('upgrade: downtime, progress and the settle window in words (fake clock
       expect(o.decision).toBe('rolled-back');
       expect(o.downtime_ms).toBe(clock.t - T0.getTime());
       expect(o.messages.filter((m) => m.startsWith('started store again at'))).toHaveLength(1);
-      expect(lines.some((l) => /^rollback store: staging store\.pre-upgrade\.\d{8}T\d{6}Z\.tar\.gz: .* copied, /.test(l))).toBe(true);
+      expect(
+        lines.some((l) => /^rollback store: staging store\.pre-upgrade\.\d{8}T\d{6}Z\.tar\.gz: .* copied, /.test(l)),
+      ).toBe(true);
     } finally {
       rmSync(s.work, { recursive: true, force: true });
     }
