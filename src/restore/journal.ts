@@ -30,8 +30,8 @@ export const PHASES = [
 ] as const;
 export type Phase = (typeof PHASES)[number];
 
-export interface JournalRecord {
-  operation: 'restore' | 'upgrade';
+/** What every journal records, restore's or upgrade's. */
+interface JournalCommon {
   module: string;
   project: string;
   service: string;
@@ -51,19 +51,30 @@ export interface JournalRecord {
   pre_restore_snapshot: string | null;
   holder: string;
   started_at: string;
-  /** upgrade: the previous image, pinned under a stateguard tag (what a rollback runs again) */
-  pinned_image?: string | null;
-  /** upgrade: the snapshot's sha256 as written and verified (a rollback re-checks it) */
-  snapshot_sha256?: string | null;
-  /** upgrade: the image being deployed */
-  target_image?: string | null;
+}
+
+export interface RestoreJournalRecord extends JournalCommon {
+  operation: 'restore';
+}
+
+export interface UpgradeJournalRecord extends JournalCommon {
+  operation: 'upgrade';
+  /** the previous image, pinned under a stateguard tag (what a rollback runs again) */
+  pinned_image: string | null;
+  /** the snapshot's sha256 as written and verified (a rollback re-checks it) */
+  snapshot_sha256: string | null;
+  /** the image being deployed */
+  target_image: string | null;
   /**
-   * upgrade: the service's container as it was before the deploy, which a rollback recreates exactly
+   * the service's container as it was before the deploy, which a rollback recreates exactly
    * (docs/architecture.md §13). Holds environment values: lives only on the engine, never printed.
    * Absent in journals written by an older stateguard (then the rollback says it used today's file).
    */
   previous_container?: ContainerDefinition[] | null;
 }
+
+/** A journal's record: which operation it belongs to decides what else it holds. */
+export type JournalRecord = RestoreJournalRecord | UpgradeJournalRecord;
 
 /** What recovery must do at a phase. */
 export function directionOf(phase: Phase): 'revert' | 'forward' | 'tidy' {
@@ -111,12 +122,12 @@ export function readState(marks: readonly JournalMark[]): { phase: Phase; record
 }
 
 /** The journal of one running operation: appends marks, removes them at the end. */
-export class Journal {
+export class Journal<R extends JournalRecord = JournalRecord> {
   private seq: number;
   constructor(
     private readonly runtime: Runtime,
     readonly key: string,
-    public record: JournalRecord,
+    public record: R,
     private readonly now: () => Date,
     existing: readonly JournalMark[] = [],
   ) {

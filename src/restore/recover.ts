@@ -19,7 +19,7 @@ import { directionOf, Journal, JournalError, operationKey, readState } from './j
 import { forwardAll, revertAll, wayBack, wayBackArgs, type CrashHook, type StepDeps } from './steps.js';
 import { describeRollback, describeRollbackFailure, recreatePrevious, rollBack } from '../upgrade/rollback.js';
 import { describeWorkAreas, readDataSide, revertFromDataSide } from './data-side.js';
-import type { Journal as JournalT, Phase } from './journal.js';
+import type { Journal as JournalT, Phase, UpgradeJournalRecord } from './journal.js';
 
 export interface RecoverOutcome {
   module: string;
@@ -293,7 +293,6 @@ export async function recoverModule(req: RecoverRequest, deps: RecoverDeps): Pro
       return end('nothing-to-recover', '', `the interrupted operation on '${m.name}' was finished meanwhile`);
     }
     const state = readState(marks);
-    const journal = new Journal(runtime, key, state.record, deps.now, marks);
     out.phase = state.phase;
     out.pre_restore_snapshot = state.record.pre_restore_snapshot;
     const stepDeps: StepDeps = {
@@ -303,8 +302,11 @@ export async function recoverModule(req: RecoverRequest, deps: RecoverDeps): Pro
       readyTimeoutMs: req.readyTimeoutSeconds * 1000,
       sleep: deps.sleep,
     };
-    if (state.record.operation === 'upgrade')
-      return await recoverUpgrade(journal, state.phase, stepDeps, req, end, out);
+    if (state.record.operation === 'upgrade') {
+      const upgrade = new Journal(runtime, key, state.record, deps.now, marks);
+      return await recoverUpgrade(upgrade, state.phase, stepDeps, req, end, out);
+    }
+    const journal = new Journal(runtime, key, state.record, deps.now, marks);
     const direction = directionOf(state.phase);
     say(`journal of an interrupted ${state.record.operation} of '${m.name}': phase ${state.phase} → ${direction}`);
     if (direction === 'tidy') {
@@ -376,7 +378,7 @@ export async function recoverModule(req: RecoverRequest, deps: RecoverDeps): Pro
  * snapshot restored and the pinned previous image running.
  */
 async function recoverUpgrade(
-  journal: JournalT,
+  journal: JournalT<UpgradeJournalRecord>,
   phase: Phase,
   stepDeps: StepDeps,
   req: RecoverRequest,

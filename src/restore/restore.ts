@@ -25,7 +25,7 @@ import type { ContainerInfo, DataMount, HelperSpec } from '../ports.js';
 import { guardedOutcome, runGuarded } from '../ops/guarded.js';
 import { outDirProblem, restoreSteps } from '../ops/dry-run.js';
 import { evaluateRestore } from './evaluate.js';
-import { interruptedOperation, Journal, operationKey, type JournalRecord } from './journal.js';
+import { interruptedOperation, Journal, operationKey, type RestoreJournalRecord } from './journal.js';
 import { refusalReason, resolveMounts } from './preflight.js';
 import { forwardAll, markPhase, pickHelperImage, revertAll, stageArchive, wayBack, type StepDeps } from './steps.js';
 import type { RestoreDeps, RestoreOutcome, RestoreRequest } from './types.js';
@@ -171,7 +171,7 @@ export async function restoreModule(req: RestoreRequest, deps: RestoreDeps): Pro
     step: async (_ev, ctx) => {
       const h = helper!;
       const backup = out.backup!;
-      const record: JournalRecord = {
+      const record: RestoreJournalRecord = {
         operation: 'restore',
         module: m.name,
         project: m.compose.project,

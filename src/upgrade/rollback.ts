@@ -12,7 +12,7 @@
  */
 import { listServiceContainers } from '../drift/containers.js';
 import path from 'node:path';
-import type { Journal, JournalRecord } from '../restore/journal.js';
+import type { Journal, UpgradeJournalRecord } from '../restore/journal.js';
 import { helperOf, markPhase, stageArchive, targetOf, type StepDeps } from '../restore/steps.js';
 import { healthGate, type HealthGate } from './health.js';
 import { verifyDataAgainstSnapshot } from './verify-data.js';
@@ -42,7 +42,7 @@ export interface RollbackResult {
  * (and says so). Returns why it could not, or null.
  */
 export async function recreatePrevious(
-  record: JournalRecord,
+  record: UpgradeJournalRecord,
   deps: StepDeps,
 ): Promise<{ problem: string | null; exact: boolean }> {
   const defs = record.previous_container ?? [];
@@ -69,7 +69,7 @@ export async function recreatePrevious(
 }
 
 /** Roll back (see the module comment). Throws when a step failed before the end; the journal stays. */
-export async function rollBack(j: Journal, deps: RollbackDeps): Promise<RollbackResult> {
+export async function rollBack(j: Journal<UpgradeJournalRecord>, deps: RollbackDeps): Promise<RollbackResult> {
   const record = j.record;
   const helper = helperOf(record, j.key);
   if (!record.pre_restore_snapshot || !record.pinned_image) {
@@ -134,7 +134,7 @@ export async function rollBack(j: Journal, deps: RollbackDeps): Promise<Rollback
 }
 
 /** What a rollback brought back, in words that claim only what was done and checked. */
-export function describeRollback(r: RollbackResult, record: JournalRecord): string {
+export function describeRollback(r: RollbackResult, record: UpgradeJournalRecord): string {
   const what = r.exact
     ? `the previous container as recorded before the deploy (image ${record.pinned_image}, its environment, ` +
       `command, mounts and labels)`
@@ -147,7 +147,7 @@ export function describeRollback(r: RollbackResult, record: JournalRecord): stri
 }
 
 /** Why a finished rollback is not good, in words naming the check that failed. */
-export function describeRollbackFailure(r: RollbackResult, record: JournalRecord): string {
+export function describeRollbackFailure(r: RollbackResult, record: UpgradeJournalRecord): string {
   const snap = `Pre-upgrade snapshot: ${record.pre_restore_snapshot}.`;
   if (r.failed === 'data') {
     return `the previous version runs healthy, but the data does not match the snapshot: ${r.problem}. ${snap}`;

@@ -22,7 +22,7 @@ import { guardedOutcome, runGuarded } from '../ops/guarded.js';
 import { dataMountRefusal } from '../ops/data-mounts.js';
 import type { ContainerDefinition, ContainerInfo, DataMount, HelperSpec, LastKnownGood } from '../ports.js';
 import { outDirProblem, upgradeSteps } from '../ops/dry-run.js';
-import { interruptedOperation, Journal, operationKey, type JournalRecord } from '../restore/journal.js';
+import { interruptedOperation, Journal, operationKey, type UpgradeJournalRecord } from '../restore/journal.js';
 import { refusalReason, resolveMounts } from '../restore/preflight.js';
 import { markPhase, pickHelperImage, type StepDeps } from '../restore/steps.js';
 import { evaluateUpgrade } from './evaluate.js';
@@ -254,7 +254,7 @@ export async function upgradeModule(req: UpgradeRequest, deps: UpgradeDeps): Pro
       await deps.runtime.tagImage(previousImageId, pinned);
       out.pinned_image = pinned;
       ctx.say(`pinned the previous image ${previousImageId.slice(0, 19)} as ${pinned}`);
-      const record: JournalRecord = {
+      const record: UpgradeJournalRecord = {
         operation: 'upgrade',
         module: m.name,
         project: m.compose.project,
