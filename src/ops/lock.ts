@@ -7,7 +7,7 @@
  * container carries labels saying who holds the lock and since when; it never runs, so it needs no
  * resources beyond a name.
  *
- * The object itself is the adapter's (Runtime.createLock/readLock/removeLock): for compose a
+ * The object itself is the adapter's (RecordStore.createLock/readLock/removeLock): for compose a
  * never-started container created from a local image, never pulled. If none can be created the
  * operation refuses (could not run) rather than running unlocked.
  *
@@ -18,7 +18,7 @@
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import { EnvironmentError, errorMessage } from '../errors.js';
-import type { EngineLock, Runtime } from '../ports.js';
+import type { EngineLock, RecordStore } from '../ports.js';
 
 export const LOCK_LABEL = {
   lock: 'io.stateguard.lock',
@@ -168,7 +168,7 @@ function describeExisting(
  * removed). Read again, bounded; between reads try to take it, in case it was released.
  */
 async function readTakenLock(
-  runtime: Runtime,
+  runtime: RecordStore,
   name: string,
   retake: () => Promise<boolean>,
   sleep: (ms: number) => Promise<void>,
@@ -193,7 +193,11 @@ function minutes(ms: number): string {
  * exact container that was found stale is removed (by ID), so a lock taken by someone else in the
  * meantime is never removed.
  */
-export async function acquireLock(runtime: Runtime, req: LockRequest, timeoutSeconds: number): Promise<LockOutcome> {
+export async function acquireLock(
+  runtime: RecordStore,
+  req: LockRequest,
+  timeoutSeconds: number,
+): Promise<LockOutcome> {
   const name = lockName(req.project, req.service);
   const labels = lockLabels(req);
   const staleBoundMs = Math.max(req.staleAfterMs, timeoutSeconds * 1000 + STALE_MARGIN_MS);
@@ -282,7 +286,7 @@ export type LockPeek =
  * The lock as acquireLock would find it, read only: free (or stale and break-stale-lock given: a real
  * run would break it), or the refusal a real run would give. Nothing is created or removed.
  */
-export async function peekLock(runtime: Runtime, req: LockRequest, timeoutSeconds: number): Promise<LockPeek> {
+export async function peekLock(runtime: RecordStore, req: LockRequest, timeoutSeconds: number): Promise<LockPeek> {
   const name = lockName(req.project, req.service);
   const staleBoundMs = Math.max(req.staleAfterMs, timeoutSeconds * 1000 + STALE_MARGIN_MS);
   const existing = await runtime.readLock(name);
@@ -332,7 +336,7 @@ export function holderRunsHere(holder: string, host = hostname()): boolean {
 }
 
 /** Remove exactly our lock container (by ID). Never throws: returns the problem, if any. */
-export async function releaseLock(runtime: Runtime, lock: HeldLock): Promise<string | null> {
+export async function releaseLock(runtime: RecordStore, lock: HeldLock): Promise<string | null> {
   try {
     await runtime.removeLock(lock.id);
     return null;
@@ -351,7 +355,7 @@ export async function releaseLock(runtime: Runtime, lock: HeldLock): Promise<str
  * outcome of the work).
  */
 export async function withModuleLock<T>(
-  runtime: Runtime,
+  runtime: RecordStore,
   req: LockRequest,
   timeoutSeconds: number,
   work: (lock: HeldLock) => Promise<T>,

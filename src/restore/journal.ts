@@ -8,7 +8,7 @@
  * leaves the furthest phase (`done`/`reverted`: nothing left to do but tidy).
  */
 import { createHash } from 'node:crypto';
-import type { ContainerDefinition, DataMount, JournalMark, RootMeta, Runtime } from '../ports.js';
+import type { ContainerDefinition, DataMount, JournalMark, RootMeta, RecordStore } from '../ports.js';
 
 /**
  * In the order an operation passes them; a later phase overrides an earlier one. restore: begun →
@@ -125,7 +125,7 @@ export function readState(marks: readonly JournalMark[]): { phase: Phase; record
 export class Journal<R extends JournalRecord = JournalRecord> {
   private seq: number;
   constructor(
-    private readonly runtime: Runtime,
+    private readonly runtime: RecordStore,
     readonly key: string,
     public record: R,
     private readonly now: () => Date,
@@ -163,7 +163,7 @@ interface Named {
  * parent whose restore was interrupted half-way.
  */
 export async function interruptedOperationAmong(
-  runtime: Runtime,
+  runtime: RecordStore,
   modules: readonly Named[],
 ): Promise<{ reason: 'interrupted-operation'; message: string } | null> {
   for (const m of modules) {
@@ -178,7 +178,7 @@ export async function interruptedOperationAmong(
  * null when there is none, else the refusal naming `recover`.
  */
 export async function interruptedOperation(
-  runtime: Runtime,
+  runtime: RecordStore,
   module: Named,
 ): Promise<{ reason: 'interrupted-operation'; message: string } | null> {
   const marks = await runtime.readJournal(operationKey(module.compose.project, module.compose.service));

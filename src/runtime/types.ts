@@ -361,7 +361,8 @@ export type WaitResult = { exitCode: number; timedOut: false } | { exitCode: nul
 /** Which adapter a module's runtime needs: `spec.compose` or `spec.swarm` (docs/architecture.md §14). */
 export type RuntimeKind = 'compose' | 'swarm';
 
-export interface Runtime {
+/** Which engine and which compose stateguard talks to. */
+export interface EngineInfo {
   /** Throws EnvironmentError naming DOCKER_HOST/context when the engine does not answer. */
   ping(): Promise<void>;
   /**
@@ -373,10 +374,19 @@ export interface Runtime {
   composeFlavor(): Promise<'v1' | 'v2'>;
   /** The flavor and its version (`2.26.1`, `1.29.2`); a plan names both. */
   composeInfo(): Promise<ComposeInfo>;
+}
+
+/** What runs and what is declared, read from the engine (never changed here). */
+export interface EngineView {
   /** Every container with this compose project label (one `ps` + one `inspect`), one-offs included. */
   listProjectContainers(project: string): Promise<ContainerInfo[]>;
   /** Inspect containers by ID or name; missing ones are left out. */
   inspectContainers(idsOrNames: readonly string[]): Promise<ContainerInfo[]>;
+  /**
+   * Every running (or restarting, or paused) container on the engine, of any project, with its
+   * mounts: one `ps` and one `inspect`, whatever the number of containers.
+   */
+  listRunningContainers(): Promise<ContainerInfo[]>;
   /** Render the project (`config`) and read every service's config hash (`config --hash '*'`). */
   renderProject(target: ComposeTarget, opts?: RenderOptions): Promise<RenderedProject>;
   /** Image IDs for references (one `docker image inspect`); references not present map to null. */
@@ -387,26 +397,37 @@ export interface Runtime {
    * (docs/architecture.md §3): an unnamed volume at such a path is the image's, not declared.
    */
   imageVolumes(images: readonly string[]): Promise<Record<string, string[] | null>>;
+  // Pinned-image retention (docs/architecture.md §13).
+  /** The `repository:tag` references of exactly this repository on the engine (no dangling `<none>`), sorted. */
+  listImageTags(repository: string): Promise<string[]>;
+  /**
+   * Which of these paths exist in a container (running or stopped), read through the engine like
+   * `docker cp` (no tool in the image needed); only the first bytes of an existing path are read.
+   */
+  existingPaths(containerId: string, paths: readonly string[]): Promise<string[]>;
+  /**
+   * The service's config hash as compose would render it with `image` instead of the declared image
+   * (`config --hash` with an override file), or null when it cannot tell. Equal to a container's
+   * config-hash label: the image is the only difference (an upgrade's image-only check).
+   */
+  configHashWithImage(target: ComposeTarget, service: string, image: string): Promise<string | null>;
+  /**
+   * The service's config hash as compose would render it with these environment values and labels in
+   * place of the declared ones (an override file, private and removed at once: the values may be
+   * secret), or null when it cannot tell. Equal to a container's config-hash label: those values are
+   * the only difference between the declared service and what made the container.
+   */
+  configHashWithValues(target: ComposeTarget, service: string, values: ServiceValues): Promise<string | null>;
+}
+
+/** Starting, stopping, recreating and reading a service's containers, and the images they run. */
+export interface Lifecycle {
   /**
    * `compose up -d --no-deps --force-recreate <service>` (only that service), never pulling. With
    * `imageOverride`, the service runs that local image instead of the declared one (an upgrade's
    * rollback to the pinned previous image).
    */
   recreateService(target: ComposeTarget, service: string, imageOverride?: string): Promise<ExecResult>;
-  /** `docker tag <image ID> <ref>`: pin a local image under a name stateguard owns. */
-  tagImage(imageId: string, ref: string): Promise<void>;
-  /** Durably record the last version of a long-running module that passed its health gate. */
-  writeLastKnownGood(record: LastKnownGood): Promise<void>;
-  /** The newest last-known-good record of a compose service, or null. */
-  readLastKnownGood(project: string, service: string): Promise<LastKnownGood | null>;
-  // Pinned-image retention (docs/architecture.md §13).
-  /** The `repository:tag` references of exactly this repository on the engine (no dangling `<none>`), sorted. */
-  listImageTags(repository: string): Promise<string[]>;
-  /**
-   * `docker image rm <repository:tag>`: removes the TAG (never by image ID, never forced); the engine refuses
-   * when it is the last name of an image a container uses. Throws on any refusal.
-   */
-  removeImageTag(ref: string): Promise<void>;
   /**
    * Bring back a service that a killed stateguard step left stopped, where the engine recorded how:
    * on Swarm a service scaled to 0 by a snapshot carries its replica count in a label; it is scaled
@@ -438,6 +459,35 @@ export interface Runtime {
   /** `docker cp - container:dir` from a tar archive (Buffer). */
   copyTo(containerId: string, dir: string, tarArchive: Buffer): Promise<void>;
   /**
+   * Delete files inside a running container as root, with `rm` or else `/bin/busybox rm` (images
+   * without a shell). true when a remover ran successfully; the caller verifies what is gone.
+   */
+  removeFilesInContainer(containerId: string, files: readonly string[]): Promise<boolean>;
+  /**
+   * The container's definition as inspected (see ContainerDefinition), or why this adapter could not
+   * recreate it exactly (refused before anything is stopped).
+   */
+  readContainerDefinition(containerId: string): Promise<{ definition: ContainerDefinition } | { problem: string }>;
+  /**
+   * Stop and remove `replace` (never their volumes), then create a container from the definition (its
+   * image ID, Config, HostConfig, networks and anonymous volumes) and start it. Returns its ID.
+   */
+  recreateFromDefinition(def: ContainerDefinition, replace: readonly string[]): Promise<string>;
+  /** `docker tag <image ID> <ref>`: pin a local image under a name stateguard owns. */
+  tagImage(imageId: string, ref: string): Promise<void>;
+  /**
+   * `docker image rm <repository:tag>`: removes the TAG (never by image ID, never forced); the engine refuses
+   * when it is the last name of an image a container uses. Throws on any refusal.
+   */
+  removeImageTag(ref: string): Promise<void>;
+}
+
+/**
+ * Labelled records kept on the engine: the module lock, one-shot run records, last-known-good and
+ * journal marks.
+ */
+export interface RecordStore {
+  /**
    * Take a named lock on the engine, atomically: false when the name is taken. The compose adapter
    * makes it a never-started container from a local image (`hint.images` first, then an image of
    * the project's containers, then any local image); nothing is pulled.
@@ -455,13 +505,27 @@ export interface Runtime {
   readRunRecords(project: string): Promise<RunRecord[]>;
   /** Durably record a one-shot's successful run, replacing older records of that service. */
   writeRunRecord(record: RunRecord): Promise<void>;
+  /** Durably record the last version of a long-running module that passed its health gate. */
+  writeLastKnownGood(record: LastKnownGood): Promise<void>;
+  /** The newest last-known-good record of a compose service, or null. */
+  readLastKnownGood(project: string, service: string): Promise<LastKnownGood | null>;
   /**
-   * Delete files inside a running container as root, with `rm` or else `/bin/busybox rm` (images
-   * without a shell). true when a remover ran successfully; the caller verifies what is gone.
+   * Append a mark to the journal of `key` (atomic, durable on the engine). With `keeper`, the mark is
+   * held by a never-started container of that local image, so `docker volume prune` cannot remove it
+   * while the operation is open (docs/architecture.md §12); removing the mark removes its keeper.
    */
-  removeFilesInContainer(containerId: string, files: readonly string[]): Promise<boolean>;
+  writeJournalMark(key: string, mark: JournalMark, keeper?: { image: string }): Promise<void>;
+  /** Every mark of the journal of `key`, by seq; [] when there is none. */
+  readJournal(key: string): Promise<JournalMark[]>;
+  /** Remove one mark (by seq); a mark already gone is not an error. */
+  removeJournalMark(key: string, seq: number): Promise<void>;
+}
 
-  // ---- restore's workbench (docs/architecture.md §12): every step goes through the engine ----
+/**
+ * Helper containers on a module's data: restore's work areas, staging and swap, scratch volumes, the
+ * drill's throwaways.
+ */
+export interface Workbench {
   /** null when this local image can run restore's helper steps; otherwise why not (never pulls). */
   helperImageProblem(image: string): Promise<string | null>;
   /** Free space of the filesystem under each mount. */
@@ -478,7 +542,6 @@ export interface Runtime {
   stage(helper: HelperSpec, produce: (write: (chunk: Buffer) => Promise<void>) => Promise<void>): Promise<void>;
   /** What each mount's work area holds (entries, regular files, bytes). */
   countStaged(helper: HelperSpec): Promise<StagedCount[]>;
-  // ---- archive fidelity (docs/architecture.md §12): what the engine's extraction does not keep ----
   /**
    * Set the mtime of each staged entry (the Docker daemon's extraction sets a time before 1970 to
    * 1970) and read it back; throws when one cannot be set exactly.
@@ -494,65 +557,23 @@ export interface Runtime {
   dropWorkArea(helper: HelperSpec): Promise<void>;
   /** Whether each mount holds a work area (read only; one helper run). */
   workAreas(helper: HelperSpec): Promise<WorkAreaState[]>;
+  /** Every entry under each mount, through one helper run with read-only mounts and no network. */
+  listMountEntries(helper: HelperSpec): Promise<{ volume: string; entries: MountEntry[] }[]>;
   /** Remove helper containers of an operation key (a killed stateguard may leave one running). */
   removeHelpers(key: string): Promise<void>;
-  // ---- restore drill (e2e-gate --restore-drill): scratch volumes and a throwaway container ----
   /** Create `count` empty volumes `stateguard-drill-<key>-<i>` labelled `io.stateguard.drill=<key>`. */
   createScratchVolumes(key: string, count: number): Promise<string[]>;
   /** Remove every container and volume labelled `io.stateguard.drill=<key>` (none left is not an error). */
   removeScratch(key: string): Promise<void>;
   /** Start the throwaway container (detached); returns its ID. */
   runThrowaway(spec: ThrowawaySpec): Promise<string>;
-  /**
-   * Append a mark to the journal of `key` (atomic, durable on the engine). With `keeper`, the mark is
-   * held by a never-started container of that local image, so `docker volume prune` cannot remove it
-   * while the operation is open (docs/architecture.md §12); removing the mark removes its keeper.
-   */
-  writeJournalMark(key: string, mark: JournalMark, keeper?: { image: string }): Promise<void>;
-  /** Every mark of the journal of `key`, by seq; [] when there is none. */
-  readJournal(key: string): Promise<JournalMark[]>;
-  /** Remove one mark (by seq); a mark already gone is not an error. */
-  removeJournalMark(key: string, seq: number): Promise<void>;
-
-  // ---- data mounts (docs/architecture.md §12, "Data mounts"): other writers, reserved names ----
-  /**
-   * Every running (or restarting, or paused) container on the engine, of any project, with its
-   * mounts: one `ps` and one `inspect`, whatever the number of containers.
-   */
-  listRunningContainers(): Promise<ContainerInfo[]>;
-  /**
-   * Which of these paths exist in a container (running or stopped), read through the engine like
-   * `docker cp` (no tool in the image needed); only the first bytes of an existing path are read.
-   */
-  existingPaths(containerId: string, paths: readonly string[]): Promise<string[]>;
-  // ---- an upgrade's exact rollback (docs/architecture.md §13) ----
-  /**
-   * The container's definition as inspected (see ContainerDefinition), or why this adapter could not
-   * recreate it exactly (refused before anything is stopped).
-   */
-  readContainerDefinition(containerId: string): Promise<{ definition: ContainerDefinition } | { problem: string }>;
-  /**
-   * Stop and remove `replace` (never their volumes), then create a container from the definition (its
-   * image ID, Config, HostConfig, networks and anonymous volumes) and start it. Returns its ID.
-   */
-  recreateFromDefinition(def: ContainerDefinition, replace: readonly string[]): Promise<string>;
-  /**
-   * The service's config hash as compose would render it with `image` instead of the declared image
-   * (`config --hash` with an override file), or null when it cannot tell. Equal to a container's
-   * config-hash label: the image is the only difference (an upgrade's image-only check).
-   */
-  configHashWithImage(target: ComposeTarget, service: string, image: string): Promise<string | null>;
-  // ---- the drift allowlist's proof (docs/architecture.md §3, "Drift allowlist") ----
-  /**
-   * The service's config hash as compose would render it with these environment values and labels in
-   * place of the declared ones (an override file, private and removed at once: the values may be
-   * secret), or null when it cannot tell. Equal to a container's config-hash label: those values are
-   * the only difference between the declared service and what made the container.
-   */
-  configHashWithValues(target: ComposeTarget, service: string, values: ServiceValues): Promise<string | null>;
-  /** Every entry under each mount, through one helper run with read-only mounts and no network. */
-  listMountEntries(helper: HelperSpec): Promise<{ volume: string; entries: MountEntry[] }[]>;
 }
+
+/**
+ * The engine as the domain sees it, by role (docs/architecture.md §1): each role is a small interface a
+ * function can ask for alone; an adapter offers them all.
+ */
+export interface Runtime extends EngineInfo, EngineView, Lifecycle, RecordStore, Workbench {}
 
 /** Environment values and labels to put in place of a service's declared ones (configHashWithValues). */
 export interface ServiceValues {
