@@ -93,3 +93,21 @@ export function compose(
   const r = spawnSync(cmd, argv, { encoding: 'utf8', timeout: 180_000 });
   return { status: r.status ?? 1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
 }
+
+/**
+ * Remove every container, volume and swarm config whose name or labels mention `token` (a unique
+ * test token): what a contract test left on the engine, whatever the adapter made of it.
+ */
+export function removeEngineObjectsMentioning(token: string): void {
+  const lines = (args: string[]): string[] =>
+    docker(args)
+      .stdout.split('\n')
+      .filter((l) => l.includes(token));
+  const ids = (args: string[]): string[] => lines(args).map((l) => l.split(' ')[0]!);
+  const containers = ids(['ps', '-a', '--no-trunc', '--format', '{{.ID}} {{.Names}} {{.Labels}}']);
+  if (containers.length > 0) docker(['rm', '-f', ...containers]);
+  const volumes = ids(['volume', 'ls', '--format', '{{.Name}} {{.Labels}}']);
+  if (volumes.length > 0) docker(['volume', 'rm', '-f', ...volumes]);
+  const configs = ids(['config', 'ls', '--format', '{{.ID}} {{.Name}} {{.Labels}}']);
+  if (configs.length > 0) docker(['config', 'rm', ...configs]);
+}
