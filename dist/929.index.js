@@ -10,13 +10,13 @@ export const modules = {
 /* harmony export */ });
 /* unused harmony exports realCore, inputEnvName, actionInputs, readActionInputs, publish */
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(6421);
-/* harmony import */ var _commands_index_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(4161);
+/* harmony import */ var _commands_index_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(1771);
 /* harmony import */ var _commands_inputs_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(7521);
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(3916);
 /* harmony import */ var _compose_env_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(1973);
 /* harmony import */ var _run_command_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(2530);
 /* harmony import */ var _report_scrub_js__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(8289);
-/* harmony import */ var _runtime_select_js__WEBPACK_IMPORTED_MODULE_7__ = __webpack_require__(2510);
+/* harmony import */ var _runtime_select_js__WEBPACK_IMPORTED_MODULE_7__ = __webpack_require__(4413);
 /**
  * The action side: INPUT_* variables -> typed options (through the command's one input
  * definition) -> command -> outputs, job summary, annotations, exit status.
