@@ -3,7 +3,7 @@
  * containers excluded (they are not the service, and never count as its state).
  */
 import type { ContainerInfo, Runtime } from '../ports.js';
-import { waiter } from '../clock.js';
+import { waiter, type Waiter } from '../clock.js';
 
 export function ofService(projectContainers: readonly ContainerInfo[], service: string): ContainerInfo[] {
   return projectContainers.filter((c) => c.service === service && !c.oneoff);
@@ -36,10 +36,12 @@ export async function waitUntilReady(
   runtime: Pick<Runtime, 'inspectContainers'>,
   ids: readonly string[],
   timeoutMs: number,
-  sleep?: (ms: number) => Promise<void>,
+  sleep?: ((ms: number) => Promise<void>) | Waiter,
   intervalMs = 1000,
 ): Promise<Array<{ id: string; problem: string }>> {
-  const wait = waiter(sleep);
+  // A caller's Waiter (the health gate's) keeps one account of elapsed time across its waits.
+  const wait = typeof sleep === 'object' ? sleep : waiter(sleep);
+  const start = wait.elapsed();
   for (;;) {
     const found = await runtime.inspectContainers(ids);
     const pending = ids
@@ -48,7 +50,7 @@ export async function waitUntilReady(
     // An exited or dead container will not become ready by waiting.
     if (
       pending.length === 0 ||
-      wait.elapsed() >= timeoutMs ||
+      wait.elapsed() - start >= timeoutMs ||
       pending.some((p) => /^is (exited|dead|gone)/.test(p.problem))
     )
       return pending;

@@ -23,6 +23,7 @@ import type { ContainerInfo, Runtime } from '../ports.js';
 import { listServiceContainers } from '../drift/containers.js';
 import { engineFrontEnd } from '../model/module.js';
 import { readTar, singleFileTar } from './tar.js';
+import { waiter } from '../clock.js';
 
 /** What the probe needs to know about a module (a subset of ModuleDecl, so tests can build one inline). */
 export interface ProbeModule {
@@ -186,7 +187,6 @@ export async function runPersistenceProbe(mod: ProbeModule, deps: ProbeDeps): Pr
   const { runtime } = deps;
   const log = deps.log ?? (() => undefined);
   const random = deps.random ?? randomBytes;
-  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const target = { project: mod.compose.project, files: [mod.compose.path] };
   const report: ProbeReport = {
     module: mod.name,
@@ -358,7 +358,7 @@ export async function runPersistenceProbe(mod: ProbeModule, deps: ProbeDeps): Pr
     if (check.problem) report.problems.push(check.problem);
   }
 
-  const ready = await waitReady(runtime, next.id, deps.readyTimeoutMs ?? mod.timeoutSeconds * 1000, sleep);
+  const ready = await waitReady(runtime, next.id, deps.readyTimeoutMs ?? mod.timeoutSeconds * 1000, deps.sleep);
   if (ready) report.problems.push(ready);
 
   // 5. Clean up what is still there.
@@ -373,9 +373,9 @@ async function waitReady(
   runtime: Runtime,
   id: string,
   timeoutMs: number,
-  sleep: (ms: number) => Promise<void>,
+  sleep: ((ms: number) => Promise<void>) | undefined,
 ): Promise<string | null> {
-  const deadline = Date.now() + timeoutMs;
+  const wait = waiter(sleep);
   for (;;) {
     const [c] = await runtime.inspectContainers([id]);
     if (!c) return `the recreated container ${short(id)} disappeared.`;
@@ -389,13 +389,13 @@ async function waitReady(
         }.`
       );
     }
-    if (Date.now() >= deadline) {
+    if (wait.elapsed() >= timeoutMs) {
       return (
         `the recreated container ` +
         `${short(id)} is not ready after ` +
         `${Math.round(timeoutMs / 1000)} s (${c.state}${c.health ? `, ${c.health}` : ''}).`
       );
     }
-    await sleep(1000);
+    await wait.sleep(1000);
   }
 }

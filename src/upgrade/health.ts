@@ -36,7 +36,7 @@ export async function healthGate(
     `waiting up to ${humanDuration(gate.timeoutMs)} for ${compose.service} to be running (and healthy where it ` +
       `has a healthcheck)`,
   );
-  const pending = await waitUntilReady(runtime, ids, gate.timeoutMs, gate.sleep, interval);
+  const pending = await waitUntilReady(runtime, ids, gate.timeoutMs, wait, interval);
   if (pending.length) return pending.map((p) => `${p.id.slice(0, 12)} ${p.problem}`).join(', ');
   gate.onReady?.(compose.service);
   gate.say?.(`waiting ${humanDuration(gate.settleMs)} for ${compose.service} to stay healthy (settle window)`);
