@@ -5,6 +5,9 @@
 import type { ContainerInfo, Runtime } from '../ports.js';
 import { waiter, type Waiter } from '../clock.js';
 
+/** States of a container that is up (what an operation stops before it touches the data). */
+export const UP_STATES: ReadonlySet<string> = new Set(['running', 'restarting', 'paused']);
+
 export function ofService(projectContainers: readonly ContainerInfo[], service: string): ContainerInfo[] {
   return projectContainers.filter((c) => c.service === service && !c.oneoff);
 }

@@ -45,6 +45,11 @@ export interface GuardReason {
   input?: string;
 }
 
+/** A reason, with the input that fixes it when there is one. */
+export function guardReason(code: FailureReason, message: string, fix: string, input?: string): GuardReason {
+  return { code, message, fix, ...(input ? { input } : {}) };
+}
+
 /** Something that could not be evaluated; carries the failure reason of its cause. */
 export interface EvaluationError {
   error: string;
@@ -384,7 +389,8 @@ export function decide(input: GuardInput): GuardResult {
   };
 }
 
-function capital(s: string): string {
+/** The text with its first letter in upper case. */
+export function capital(s: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);
 }
 

@@ -7,12 +7,14 @@
 import path from 'node:path';
 import type { BackupReport } from '../backup/types.js';
 import type { DriftKey } from '../drift/types.js';
-import { errorMessage, type FailureReason } from '../errors.js';
+import { errorMessage } from '../errors.js';
 import { inputRef, setTrue, setValue } from '../report/words.js';
 import {
   acceptedDespite,
   describeConfirmMismatch,
   orderReasons,
+  capital,
+  guardReason,
   type GuardReason,
   type GuardResult,
 } from '../guard/decide.js';
@@ -31,10 +33,6 @@ function otherImageNote(module: string, image: { ref: string; id: string }, runn
     `back: make sure that version reads it.`
   );
 }
-function reason(code: FailureReason, message: string, fix: string, input?: string): GuardReason {
-  return { code, message, fix, ...(input ? { input } : {}) };
-}
-
 /**
  * Why a verify-backup report cannot be restored into module `m` (or null): it must verify and be the
  * module's own backup, whose layout is exactly the module's declared volumes (`archive-mismatch`).
@@ -45,7 +43,7 @@ export function backupVerdict(m: ModuleDecl, backup: BackupReport, what: string)
     ['layout-mismatch', 'no-data-volumes', 'manifest-volumes', 'manifest-wrong-project'].includes(p.code),
   );
   if (backup.verified === true && backup.matched_module !== m.name) {
-    return reason(
+    return guardReason(
       'archive-mismatch',
       `the backup is named for module '${backup.matched_module}', not '${m.name}'; ` +
         `${what} takes only the module's own backups (their layout is its declared volumes)`,
@@ -54,7 +52,7 @@ export function backupVerdict(m: ModuleDecl, backup: BackupReport, what: string)
     );
   }
   if (layout.length > 0) {
-    return reason(
+    return guardReason(
       'archive-mismatch',
       `the backup's layout does not match the declared data volumes of '${m.name}': ` +
         layout.map((p) => p.message).join('; '),
@@ -63,7 +61,7 @@ export function backupVerdict(m: ModuleDecl, backup: BackupReport, what: string)
     );
   }
   if (backup.verified !== true) {
-    return reason(
+    return guardReason(
       'backup-rejected',
       `the backup did not verify: ${backup.problems.map((p) => `[${p.code}] ${p.message}`).join('; ')}`,
       'Pass a backup that stateguard verify-backup accepts.',
@@ -84,7 +82,7 @@ export async function evaluateRestore(
   const reasons: GuardReason[] = [];
   if (m.class !== 'stateful' || m.volumes.length === 0) {
     reasons.push(
-      reason(
+      guardReason(
         'not-restorable',
         `module '${m.name}' is ${m.class}${m.volumes.length === 0 ? ' and declares no data volumes' : ''}; ` +
           `restore acts only on a stateful module with spec.data.volumes`,
@@ -95,10 +93,10 @@ export async function evaluateRestore(
   }
   if (req.allowStateful !== true) {
     reasons.push(
-      reason(
+      guardReason(
         'not-allowed',
         'allow-stateful is not true; a restore replaces live data',
-        `${capitalized(setTrue('allow-stateful', surface))} to restore.`,
+        `${capital(setTrue('allow-stateful', surface))} to restore.`,
         'allow-stateful',
       ),
     );
@@ -106,10 +104,10 @@ export async function evaluateRestore(
   let backup: BackupReport | null = null;
   if (!req.backupRef) {
     reasons.push(
-      reason(
+      guardReason(
         'backup-rejected',
         'no backup-ref was given',
-        `${capitalized(setValue('backup-ref', 'the .tar.gz to restore', surface))}.`,
+        `${capital(setValue('backup-ref', 'the .tar.gz to restore', surface))}.`,
       ),
     );
   } else {
@@ -117,7 +115,7 @@ export async function evaluateRestore(
       backup = await deps.verifyBackup(verifyInputOf({ ...req, backupRef: req.backupRef }, { ignoreMaxAge: true }));
     } catch (err) {
       reasons.push(
-        reason(
+        guardReason(
           'backup-rejected',
           `verifying the backup failed: ${errorMessage(err)}`,
           `Check ${inputRef('backup-ref', surface)}.`,
@@ -145,7 +143,7 @@ export async function evaluateRestore(
   const mismatch = describeConfirmMismatch(req.confirm, fileName);
   if (mismatch !== null || fileName === '') {
     reasons.push(
-      reason(
+      guardReason(
         'confirm-mismatch',
         `${mismatch ?? 'confirm is empty'}: restore's confirm must be the backup's file name exactly`,
         `Type the backup's file name as ${inputRef('confirm', surface)} (` +
@@ -159,7 +157,9 @@ export async function evaluateRestore(
   let planHash: string | null = null;
   let plan = null;
   if ('error' in planned) {
-    reasons.push(reason(planned.reason, `the module could not be planned: ${planned.error}`, 'Fix the cause above.'));
+    reasons.push(
+      guardReason(planned.reason, `the module could not be planned: ${planned.error}`, 'Fix the cause above.'),
+    );
   } else {
     plan = planned.plan;
     planHash = planned.hash;
@@ -167,7 +167,7 @@ export async function evaluateRestore(
     const other = planned.plan.drift.filter((d) => !RESTORE_TOLERATED_DRIFT.includes(d.key));
     if (other.length > 0) {
       reasons.push(
-        reason(
+        guardReason(
           'drift-not-allowed',
           `the module has drift a restore would roll out with it (${other.map((d) => d.key).join(', ')}): restore ` +
             `recreates the service from its current declaration, so it must already run that declaration`,
@@ -195,7 +195,4 @@ export async function evaluateRestore(
   };
   out.reasons = ordered;
   return { result, plan, planHash };
-}
-function capitalized(s: string): string {
-  return s.charAt(0).toUpperCase() + s.slice(1);
 }

@@ -17,7 +17,7 @@
  */
 import path from 'node:path';
 import { snapshotStopped } from '../backup/snapshot.js';
-import { listServiceContainers } from '../drift/containers.js';
+import { listServiceContainers, UP_STATES } from '../drift/containers.js';
 import { errorMessage, type FailureReason } from '../errors.js';
 import type { ModuleDecl } from '../model/module.js';
 import { dataMountRefusal } from '../ops/data-mounts.js';
@@ -30,8 +30,7 @@ import { refusalReason, resolveMounts } from './preflight.js';
 import { forwardAll, markPhase, pickHelperImage, revertAll, stageArchive, wayBack, type StepDeps } from './steps.js';
 import type { RestoreDeps, RestoreOutcome, RestoreRequest } from './types.js';
 import { DEFAULT_PROGRESS_INTERVAL_MS, Downtime } from '../report/progress.js';
-
-const UP = new Set(['running', 'restarting', 'paused']);
+import { capital } from '../guard/decide.js';
 
 function emptyOutcome(m: ModuleDecl, req: RestoreRequest): RestoreOutcome {
   return {
@@ -83,7 +82,7 @@ export async function restoreModule(req: RestoreRequest, deps: RestoreDeps): Pro
       const resolved = resolveMounts(m, containers);
       if ('problem' in resolved) return { refused: ctx.end('refused', 'not-restorable', resolved.problem) };
       mounts = resolved.mounts;
-      toStop = containers.filter((c) => UP.has(c.state));
+      toStop = containers.filter((c) => UP_STATES.has(c.state));
       if (toStop.some((c) => c.state === 'paused')) {
         return { refused: ctx.end('refused', 'not-restorable', `a container of '${m.name}' is paused; unpause it.`) };
       }
@@ -326,7 +325,7 @@ export async function restoreModule(req: RestoreRequest, deps: RestoreDeps): Pro
 
 /** A clause as a sentence: capitalised, with one full stop. */
 function sentenceOf(clause: string): string {
-  const t = clause.charAt(0).toUpperCase() + clause.slice(1);
+  const t = capital(clause);
   return /[.!?]$/.test(t) ? t : `${t}.`;
 }
 

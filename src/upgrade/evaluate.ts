@@ -5,9 +5,15 @@
  */
 import { listServiceContainers } from '../drift/containers.js';
 import type { DriftKey, ModulePlan } from '../drift/types.js';
-import type { FailureReason } from '../errors.js';
 import { inputRef, setTrue, setValue, type Surface } from '../report/words.js';
-import { describeConfirmMismatch, orderReasons, type GuardReason, type GuardResult } from '../guard/decide.js';
+import {
+  capital,
+  describeConfirmMismatch,
+  guardReason,
+  orderReasons,
+  type GuardReason,
+  type GuardResult,
+} from '../guard/decide.js';
 import { planOne, type GuardDeps, type GuardEvaluation } from '../guard/evaluate.js';
 import { upgradeGate } from './from.js';
 import { readReleaseNotesFile, type GateResult } from './gate.js';
@@ -15,10 +21,6 @@ import type { UpgradeDeps, UpgradeOutcome, UpgradeRequest } from './types.js';
 
 /** The only drift an upgrade deploys. */
 export const UPGRADE_DRIFT: readonly DriftKey[] = ['container.image', 'container.config'];
-function reason(code: FailureReason, message: string, fix: string, input?: string): GuardReason {
-  return { code, message, fix, ...(input ? { input } : {}) };
-}
-
 /** What the plan says the upgrade goes from and to (refs), from its container.image drift. */
 function fromTo(plan: ModulePlan): { from: string | null; to: string | null } {
   const image = plan.drift.find((d) => d.key === 'container.image');
@@ -36,7 +38,7 @@ export async function evaluateUpgrade(
   const reasons: GuardReason[] = [];
   if (m.class !== 'stateful' || m.expectedState !== 'running' || m.volumes.length === 0) {
     reasons.push(
-      reason(
+      guardReason(
         'not-restorable',
         `module '${m.name}' is not a long-running stateful module with data volumes; upgrade snapshots its data ` +
           `and rolls it back with it, so it needs one`,
@@ -47,10 +49,10 @@ export async function evaluateUpgrade(
   }
   if (req.allowStateful !== true) {
     reasons.push(
-      reason(
+      guardReason(
         'not-allowed',
         'allow-stateful is not true',
-        `${capitalized(setTrue('allow-stateful', surface))} to upgrade a stateful module.`,
+        `${capital(setTrue('allow-stateful', surface))} to upgrade a stateful module.`,
         'allow-stateful',
       ),
     );
@@ -58,7 +60,7 @@ export async function evaluateUpgrade(
   const mismatch = describeConfirmMismatch(req.confirm, req.confirmToken);
   if (mismatch !== null) {
     reasons.push(
-      reason(
+      guardReason(
         'confirm-mismatch',
         mismatch,
         `Set ${inputRef('confirm', surface)} to exactly ${JSON.stringify(req.confirmToken)} (case-sensitive).`,
@@ -70,14 +72,16 @@ export async function evaluateUpgrade(
   let gate: GateResult | null = null;
   let plan: ModulePlan | null = null;
   if ('error' in planned) {
-    reasons.push(reason(planned.reason, `the module could not be planned: ${planned.error}`, 'Fix the cause above.'));
+    reasons.push(
+      guardReason(planned.reason, `the module could not be planned: ${planned.error}`, 'Fix the cause above.'),
+    );
   } else {
     plan = planned.plan;
     const keys = plan.drift.map((d) => d.key);
     const other = plan.drift.filter((d) => !UPGRADE_DRIFT.includes(d.key));
     if (other.length) {
       reasons.push(
-        reason(
+        guardReason(
           'drift-not-allowed',
           `the module has drift an upgrade does not deploy (${other.map((d) => d.key).join(', ')}); it must be ` +
             `running and healthy before an upgrade, so that the rollback target is known good`,
@@ -110,7 +114,7 @@ export async function evaluateUpgrade(
       if (!imageOnly) {
         const fields = config.fields?.length ? config.fields.join(', ') : 'fields stateguard does not compare';
         reasons.push(
-          reason(
+          guardReason(
             'drift-not-allowed',
             `the upgrade would also change the container's configuration besides the image (${fields}); an ` +
               `upgrade deploys other drift only when the reviewed plan binds it`,
@@ -151,7 +155,7 @@ export async function evaluateUpgrade(
         noteUnusedAck(req, gate, out);
         if (gate.held)
           reasons.push(
-            reason(
+            guardReason(
               gate.failure_reason || 'held-major',
               gate.message,
               holdFix(gate, surface),
@@ -160,7 +164,7 @@ export async function evaluateUpgrade(
           );
       } else {
         reasons.push(
-          reason(
+          guardReason(
             'drift-not-allowed',
             `no container of service '${m.compose.service}' runs an image stateguard can name: nothing to upgrade from`,
             'Bring the module back to running and healthy on its current version first (or restore it).',
@@ -200,8 +204,4 @@ function noteUnusedAck(req: UpgradeRequest, gate: GateResult, out: UpgradeOutcom
     `ack-migration ${JSON.stringify(req.ackMigration)} was given, but no manual-migration hold was there to ` +
     `lift; it changed nothing`;
   if (!out.warnings.includes(w)) out.warnings.push(w);
-}
-
-function capitalized(s: string): string {
-  return s.charAt(0).toUpperCase() + s.slice(1);
 }

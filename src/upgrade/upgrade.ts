@@ -15,7 +15,7 @@
  * back from it. Before `deploying` nothing ran on the data: the stopped containers start again.
  */
 import { snapshotStopped } from '../backup/snapshot.js';
-import { listServiceContainers } from '../drift/containers.js';
+import { listServiceContainers, UP_STATES } from '../drift/containers.js';
 import { errorMessage } from '../errors.js';
 import type { ModuleDecl } from '../model/module.js';
 import { guardedOutcome, runGuarded } from '../ops/guarded.js';
@@ -31,8 +31,6 @@ import { PINNED_KEEP, prunePinnedImages } from './pinned-images.js';
 import { describeRollback, describeRollbackFailure, rollBack } from './rollback.js';
 import type { UpgradeDeps, UpgradeOutcome, UpgradeRequest } from './types.js';
 import { DEFAULT_PROGRESS_INTERVAL_MS, Downtime } from '../report/progress.js';
-
-const UP = new Set(['running', 'restarting', 'paused']);
 
 function emptyOutcome(m: ModuleDecl, req: UpgradeRequest): UpgradeOutcome {
   return {
@@ -112,7 +110,7 @@ export async function upgradeModule(req: UpgradeRequest, deps: UpgradeDeps): Pro
       const resolved = resolveMounts(m, containers);
       if ('problem' in resolved) return { refused: ctx.end('refused', 'not-restorable', resolved.problem) };
       mounts = resolved.mounts;
-      running = containers.filter((c) => UP.has(c.state));
+      running = containers.filter((c) => UP_STATES.has(c.state));
       // The snapshot and a rollback read and replace the data: the restore's checks, before the stop.
       const refusal = await dataMountRefusal({
         runtime: deps.runtime,

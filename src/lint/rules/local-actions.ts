@@ -101,7 +101,7 @@ export function followLocalActions(
   report: Report,
 ): RunSite[] {
   const sites: RunSite[] = [];
-  const isLocal = (s: WorkflowStep): boolean =>
+  const isLocal = (s: WorkflowStep): s is WorkflowStep & { step: { uses: string } } =>
     typeof s.step.uses === 'string' && parseUses(s.step.uses).kind === 'local';
   // Resolving the root touches the file system: only for a workflow that uses a local action.
   if (!steps.some(isLocal)) return sites;
@@ -283,7 +283,7 @@ export function followLocalActions(
 
   const wfTaint = envTaint(wf.value.env, new Set());
   for (const s of steps) {
-    if (!isLocal(s) || typeof s.step.uses !== 'string') continue;
+    if (!isLocal(s)) continue;
     const taint = envTaint(s.step.env, envTaint(s.job.env, wfTaint));
     visit(s, s.step.uses, s.step.with, { inputs: 'all', env: taint }, [], '');
   }
