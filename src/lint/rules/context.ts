@@ -84,6 +84,14 @@ export function literalEnvOf(chain: readonly unknown[]): Map<string, string> {
   return out;
 }
 
+/** Triggers whose runs hold the base repository's secrets and a write token while an outsider controls data. */
+export const PRIVILEGED_TRIGGERS: readonly string[] = ['pull_request_target', 'issue_comment', 'workflow_run'];
+
+/** The workflow's triggers that are privileged, in the workflow's order. */
+export function privilegedOf(triggers: readonly string[]): string[] {
+  return triggers.filter((t) => PRIVILEGED_TRIGGERS.includes(t));
+}
+
 export function workingDirectoryOf(step: Obj, job: Obj): string | undefined {
   const defaults = isObj(job.defaults) && isObj(job.defaults.run) ? job.defaults.run['working-directory'] : undefined;
   const wd = step['working-directory'] ?? defaults;

@@ -7,9 +7,7 @@
 import type { Position } from '../../model/yaml-source.js';
 import { assignmentsOf } from '../shell.js';
 import { scriptTaint, type TaintScope } from '../taint.js';
-
-/** Triggers that run with the base repository's secrets and a write token on an outsider's event. */
-export const PRIVILEGED_TRIGGERS = ['pull_request_target', 'issue_comment', 'workflow_run'] as const;
+import { privilegedOf } from './context.js';
 
 export const ENV_FILE_ANCHOR = 'docs/rules.md#sg204-env-file-injection';
 
@@ -103,7 +101,7 @@ export function checkEnvFileInjection(
   position: (path: readonly (string | number)[], offset: number, needle: string) => Position,
   report: (pos: Position, message: string) => void,
 ): void {
-  const privileged = triggers.filter((t) => (PRIVILEGED_TRIGGERS as readonly string[]).includes(t));
+  const privileged = privilegedOf(triggers);
   if (privileged.length === 0) return;
   for (const s of steps) {
     if (typeof s.step.run !== 'string') continue;

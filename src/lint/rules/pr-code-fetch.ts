@@ -6,10 +6,7 @@
  * form is checked in untrusted-checkout.ts.
  */
 import { commandsOf } from '../shell.js';
-import type { Report, RunSite } from './context.js';
-
-/** Triggers whose runs hold the base repository's secrets while a pull request's author controls data. */
-export const PRIVILEGED_TRIGGERS = ['pull_request_target', 'workflow_run', 'issue_comment'] as const;
+import { privilegedOf, type Report, type RunSite } from './context.js';
 
 /** A refspec or ref naming a pull request's head or merge commit: `pull/12/head`, `refs/pull/$N/merge`. */
 const PR_REF = /(?:^|[\s:+/])(?:refs\/)?pull\/[^/\s]+\/(?:head|merge)\b|refs\/pull\//;
@@ -40,7 +37,7 @@ export function fetchesPrCode(argv: readonly { text: string }[]): string | undef
 }
 
 export function checkPrCodeFetch(triggers: readonly string[], sites: readonly RunSite[], report: Report): void {
-  const privileged = triggers.filter((t) => (PRIVILEGED_TRIGGERS as readonly string[]).includes(t));
+  const privileged = privilegedOf(triggers);
   if (privileged.length === 0) return;
   for (const site of sites) {
     if (!/\bgh\b|\bgit\b/.test(site.run)) continue;

@@ -5,8 +5,7 @@
  */
 import type { WorkflowFacts } from '../facts.js';
 import type { WorkflowFile } from '../workflow.js';
-import { isObj, type Report } from './context.js';
-import { PRIVILEGED_TRIGGERS } from './pr-code-fetch.js';
+import { isObj, privilegedOf, type Report } from './context.js';
 
 /** A checkout ref that reads the pull request's (or the triggering run's) head: untrusted code. */
 const PR_HEAD = new RegExp(
@@ -23,7 +22,7 @@ const PR_HEAD = new RegExp(
 
 export function checkUntrustedCheckout(wf: WorkflowFile, facts: WorkflowFacts, report: Report): void {
   const { triggers, steps: allSteps } = facts;
-  const privileged = triggers.filter((t) => (PRIVILEGED_TRIGGERS as readonly string[]).includes(t));
+  const privileged = privilegedOf(triggers);
   if (privileged.length > 0) {
     for (const s of allSteps) {
       if (typeof s.step.uses !== 'string' || !/^actions\/checkout@/i.test(s.step.uses.trim()) || !isObj(s.step.with))
