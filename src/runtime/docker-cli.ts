@@ -13,6 +13,7 @@ import { Writable } from 'node:stream';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { WORK_AREA } from '../backup/reserved.js';
 import { EnvironmentError, PathNotFoundError, UserError } from '../errors.js';
+import { UP_STATES } from '../drift/containers.js';
 import { normalizeImageRef } from '../drift/image-ref.js';
 import {
   COUNT_SCRIPT,
@@ -1394,8 +1395,7 @@ export class DockerCli implements Runtime {
     // Without -a: running, restarting and paused containers, of every project and of none.
     const ps = await this.docker(['ps', '-q', '--no-trunc']);
     if (ps.code !== 0) throw new EnvironmentError(`docker ps failed: ${firstLine(ps.stderr)}`);
-    const up = new Set<ContainerState>(['running', 'restarting', 'paused']);
-    return (await this.inspectContainers(outputLines(ps.stdout))).filter((c) => up.has(c.state));
+    return (await this.inspectContainers(outputLines(ps.stdout))).filter((c) => UP_STATES.has(c.state));
   }
 
   async existingPaths(containerId: string, paths: readonly string[]): Promise<string[]> {
@@ -1481,8 +1481,8 @@ export class DockerCli implements Runtime {
     if (created.status !== 201) {
       throw new EnvironmentError(`creating ${def.name} from its recorded definition failed: ${apiMessage(created)}`);
     }
-    const created_id = (JSON.parse(created.text) as { Id?: unknown }).Id;
-    const id = typeof created_id === 'string' ? created_id : '';
+    const createdId = (JSON.parse(created.text) as { Id?: unknown }).Id;
+    const id = typeof createdId === 'string' ? createdId : '';
     if (!/^[0-9a-f]{64}$/.test(id)) throw new EnvironmentError(`creating ${def.name} returned no container ID`);
     for (const n of req.connect) {
       const r = await api.call('POST', `/networks/${encodeURIComponent(n.network)}/connect`, {
