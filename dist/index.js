@@ -9476,6 +9476,33 @@ function describeReservedLive(found, module) {
 
 /***/ }),
 
+/***/ 9373:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   h: () => (/* binding */ waiter)
+/* harmony export */ });
+function waiter(injected) {
+    if (!injected) {
+        const start = Date.now();
+        return {
+            elapsed: () => Date.now() - start,
+            sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+        };
+    }
+    let slept = 0;
+    return {
+        elapsed: () => slept,
+        sleep: async (ms) => {
+            slept += ms;
+            await injected(ms);
+        },
+    };
+}
+
+
+/***/ }),
+
 /***/ 9738:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
@@ -9720,7 +9747,7 @@ function checkExpectedPlanHash(value, module, ctx) {
 
 /***/ }),
 
-/***/ 1771:
+/***/ 7961:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -9738,67 +9765,8 @@ var src_errors = __nccwpck_require__(3916);
 var model_module = __nccwpck_require__(5096);
 // EXTERNAL MODULE: ./src/model/validate.ts + 2 modules
 var validate = __nccwpck_require__(3299);
-;// CONCATENATED MODULE: ./src/clock.ts
-function waiter(injected) {
-    if (!injected) {
-        const start = Date.now();
-        return {
-            elapsed: () => Date.now() - start,
-            sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-        };
-    }
-    let slept = 0;
-    return {
-        elapsed: () => slept,
-        sleep: async (ms) => {
-            slept += ms;
-            await injected(ms);
-        },
-    };
-}
-
-;// CONCATENATED MODULE: ./src/drift/containers.ts
-
-function ofService(projectContainers, service) {
-    return projectContainers.filter((c) => c.service === service && !c.oneoff);
-}
-/** One listing of the project (ps + inspect), narrowed to the service. */
-async function listServiceContainers(runtime, compose) {
-    return ofService(await runtime.listProjectContainers(compose.project), compose.service);
-}
-/**
- * Why a container is not "up": running, and healthy where it has a healthcheck (`starting` is not
- * yet healthy). null when it is up. The one definition used wherever readiness is judged.
- */
-function notReady(c) {
-    if (!c)
-        return 'is gone';
-    if (c.state !== 'running')
-        return `is ${c.state}`;
-    if (c.health !== null && c.health !== 'healthy')
-        return `is ${c.health}`;
-    return null;
-}
-/**
- * Poll the engine (bounded) until every container is running and healthy where it has a
- * healthcheck. Returns the containers still not ready at the deadline with why, or [] when all are.
- */
-async function waitUntilReady(runtime, ids, timeoutMs, sleep, intervalMs = 1000) {
-    const wait = waiter(sleep);
-    for (;;) {
-        const found = await runtime.inspectContainers(ids);
-        const pending = ids
-            .map((id) => ({ id, problem: notReady(found.find((c) => c.id === id)) }))
-            .filter((x) => x.problem !== null);
-        // An exited or dead container will not become ready by waiting.
-        if (pending.length === 0 ||
-            wait.elapsed() >= timeoutMs ||
-            pending.some((p) => /^is (exited|dead|gone)/.test(p.problem)))
-            return pending;
-        await wait.sleep(intervalMs);
-    }
-}
-
+// EXTERNAL MODULE: ./src/drift/containers.ts
+var drift_containers = __nccwpck_require__(3439);
 // EXTERNAL MODULE: ./src/model/drift-allow.ts
 var drift_allow = __nccwpck_require__(1030);
 ;// CONCATENATED MODULE: ./src/drift/allow.ts
@@ -9998,6 +9966,10 @@ function howApplied(m, keys, surface = 'cli') {
 
 
 
+/** A reason, with the input that fixes it when there is one. */
+function guardReason(code, message, fix, input) {
+    return { code, message, fix, ...(input ? { input } : {}) };
+}
 /** The only drift the stateful path may apply: a pending (re-)run of a one-shot. */
 const STATEFUL_APPLICABLE_DRIFT = ['container.state.exited_success'];
 const EVALUATION_REASONS = ['docker-unavailable', 'compose-error', 'internal'];
@@ -10273,6 +10245,7 @@ function decide(input) {
         how_applied: howApplied(module, driftKeys, surface),
     };
 }
+/** The text with its first letter in upper case. */
 function capital(s) {
     return s.charAt(0).toUpperCase() + s.slice(1);
 }
@@ -10677,7 +10650,7 @@ async function withModuleLock(runtime, req, timeoutSeconds, work, on) {
 
 
 function dependencyState(m, projectContainers) {
-    const cs = ofService(projectContainers, m.compose.service).sort((a, b) => (a.id < b.id ? -1 : 1));
+    const cs = (0,drift_containers/* ofService */.Jv)(projectContainers, m.compose.service).sort((a, b) => (a.id < b.id ? -1 : 1));
     return {
         module: m.name,
         container_ids: cs.map((c) => c.id),
@@ -11292,7 +11265,7 @@ async function applyOneShot(req, deps) {
 async function refuseRunInProgress(req, deps, ev, ctx) {
     const m = req.module;
     const all = await deps.runtime.listProjectContainers(m.compose.project);
-    const before = ofService(all, m.compose.service);
+    const before = (0,drift_containers/* ofService */.Jv)(all, m.compose.service);
     const busy = all.filter((c) => c.service === m.compose.service && (c.state === 'running' || c.state === 'restarting' || c.state === 'paused'));
     if (busy.length > 0 || ev.plan?.observed.state === 'running') {
         const refused = ctx.end('refused', 'still-running', `module '${m.name}' is still running ` +
@@ -11339,7 +11312,7 @@ async function runOneShot(req, deps, ev, h, known) {
         return end('failed', 'compose-error', `${(0,model_module/* engineFrontEnd */.rw)(m)} could not recreate '${m.compose.service}' (exit ${rec.code}): ${detail}`, true);
     }
     const oldIds = new Set(known.before.map((c) => c.id));
-    const fresh = (await listServiceContainers(runtime, m.compose)).filter((c) => !oldIds.has(c.id));
+    const fresh = (await (0,drift_containers/* listServiceContainers */.Ww)(runtime, m.compose)).filter((c) => !oldIds.has(c.id));
     if (fresh.length !== 1) {
         // More than one run against the same data must not go on: stop every one of them.
         let stopped = '';
@@ -15300,9 +15273,6 @@ function otherImageNote(module, image, running) {
         `module now runs ${running.imageRef} (${running.imageId.slice(0, 19)}). Data of another version is going ` +
         `back: make sure that version reads it.`);
 }
-function reason(code, message, fix, input) {
-    return { code, message, fix, ...(input ? { input } : {}) };
-}
 /**
  * Why a verify-backup report cannot be restored into module `m` (or null): it must verify and be the
  * module's own backup, whose layout is exactly the module's declared volumes (`archive-mismatch`).
@@ -15311,15 +15281,15 @@ function backupVerdict(m, backup, what) {
     // The archive's own layout, and its manifest's volumes and project (docs/architecture.md §16): all or nothing.
     const layout = backup.problems.filter((p) => ['layout-mismatch', 'no-data-volumes', 'manifest-volumes', 'manifest-wrong-project'].includes(p.code));
     if (backup.verified === true && backup.matched_module !== m.name) {
-        return reason('archive-mismatch', `the backup is named for module '${backup.matched_module}', not '${m.name}'; ` +
+        return guardReason('archive-mismatch', `the backup is named for module '${backup.matched_module}', not '${m.name}'; ` +
             `${what} takes only the module's own backups (their layout is its declared volumes)`, `Pass a backup named ${m.name}-YYYYMMDDTHHMMSSZ.tar.gz.`, 'backup-ref');
     }
     if (layout.length > 0) {
-        return reason('archive-mismatch', `the backup's layout does not match the declared data volumes of '${m.name}': ` +
+        return guardReason('archive-mismatch', `the backup's layout does not match the declared data volumes of '${m.name}': ` +
             layout.map((p) => p.message).join('; '), `Use a backup whose top-level directories are exactly ${m.volumes.map((v) => v.volume).join(', ')}.`, 'backup-ref');
     }
     if (backup.verified !== true) {
-        return reason('backup-rejected', `the backup did not verify: ${backup.problems.map((p) => `[${p.code}] ${p.message}`).join('; ')}`, 'Pass a backup that stateguard verify-backup accepts.', 'backup-ref');
+        return guardReason('backup-rejected', `the backup did not verify: ${backup.problems.map((p) => `[${p.code}] ${p.message}`).join('; ')}`, 'Pass a backup that stateguard verify-backup accepts.', 'backup-ref');
     }
     return null;
 }
@@ -15329,22 +15299,22 @@ async function evaluateRestore(req, deps, out) {
     const surface = req.surface ?? 'cli';
     const reasons = [];
     if (m.class !== 'stateful' || m.volumes.length === 0) {
-        reasons.push(reason('not-restorable', `module '${m.name}' is ${m.class}${m.volumes.length === 0 ? ' and declares no data volumes' : ''}; ` +
+        reasons.push(guardReason('not-restorable', `module '${m.name}' is ${m.class}${m.volumes.length === 0 ? ' and declares no data volumes' : ''}; ` +
             `restore acts only on a stateful module with spec.data.volumes`, `Restore the module that owns the data (class: stateful, spec.data.volumes).`, 'module'));
     }
     if (req.allowStateful !== true) {
-        reasons.push(reason('not-allowed', 'allow-stateful is not true; a restore replaces live data', `${capitalized((0,words/* setTrue */.th)('allow-stateful', surface))} to restore.`, 'allow-stateful'));
+        reasons.push(guardReason('not-allowed', 'allow-stateful is not true; a restore replaces live data', `${capital((0,words/* setTrue */.th)('allow-stateful', surface))} to restore.`, 'allow-stateful'));
     }
     let backup = null;
     if (!req.backupRef) {
-        reasons.push(reason('backup-rejected', 'no backup-ref was given', `${capitalized((0,words/* setValue */.KY)('backup-ref', 'the .tar.gz to restore', surface))}.`));
+        reasons.push(guardReason('backup-rejected', 'no backup-ref was given', `${capital((0,words/* setValue */.KY)('backup-ref', 'the .tar.gz to restore', surface))}.`));
     }
     else {
         try {
             backup = await deps.verifyBackup(verifyInputOf({ ...req, backupRef: req.backupRef }, { ignoreMaxAge: true }));
         }
         catch (err) {
-            reasons.push(reason('backup-rejected', `verifying the backup failed: ${(0,src_errors/* errorMessage */.gJ)(err)}`, `Check ${(0,words/* inputRef */.io)('backup-ref', surface)}.`));
+            reasons.push(guardReason('backup-rejected', `verifying the backup failed: ${(0,src_errors/* errorMessage */.gJ)(err)}`, `Check ${(0,words/* inputRef */.io)('backup-ref', surface)}.`));
         }
     }
     out.backup = backup;
@@ -15366,7 +15336,7 @@ async function evaluateRestore(req, deps, out) {
     const fileName = backup?.path ? external_node_path_default().basename(backup.path) : external_node_path_default().basename(req.backupRef ?? '');
     const mismatch = describeConfirmMismatch(req.confirm, fileName);
     if (mismatch !== null || fileName === '') {
-        reasons.push(reason('confirm-mismatch', `${mismatch ?? 'confirm is empty'}: restore's confirm must be the backup's file name exactly`, `Type the backup's file name as ${(0,words/* inputRef */.io)('confirm', surface)} (` +
+        reasons.push(guardReason('confirm-mismatch', `${mismatch ?? 'confirm is empty'}: restore's confirm must be the backup's file name exactly`, `Type the backup's file name as ${(0,words/* inputRef */.io)('confirm', surface)} (` +
             `${fileName || 'MODULE-YYYYMMDDTHHMMSSZ.tar.gz'}).`, 'confirm'));
     }
     const planned = await planOne(req.modules, m, deps);
@@ -15374,7 +15344,7 @@ async function evaluateRestore(req, deps, out) {
     let planHash = null;
     let plan = null;
     if ('error' in planned) {
-        reasons.push(reason(planned.reason, `the module could not be planned: ${planned.error}`, 'Fix the cause above.'));
+        reasons.push(guardReason(planned.reason, `the module could not be planned: ${planned.error}`, 'Fix the cause above.'));
     }
     else {
         plan = planned.plan;
@@ -15382,7 +15352,7 @@ async function evaluateRestore(req, deps, out) {
         driftKeys = planned.plan.drift.map((d) => d.key);
         const other = planned.plan.drift.filter((d) => !RESTORE_TOLERATED_DRIFT.includes(d.key));
         if (other.length > 0) {
-            reasons.push(reason('drift-not-allowed', `the module has drift a restore would roll out with it (${other.map((d) => d.key).join(', ')}): restore ` +
+            reasons.push(guardReason('drift-not-allowed', `the module has drift a restore would roll out with it (${other.map((d) => d.key).join(', ')}): restore ` +
                 `recreates the service from its current declaration, so it must already run that declaration`, 'Apply or upgrade the definition first (or deploy the module), then restore.'));
         }
     }
@@ -15405,9 +15375,6 @@ async function evaluateRestore(req, deps, out) {
     };
     out.reasons = ordered;
     return { result, plan, planHash };
-}
-function capitalized(s) {
-    return s.charAt(0).toUpperCase() + s.slice(1);
 }
 
 ;// CONCATENATED MODULE: ./src/backup/tar-writer.ts
@@ -15860,12 +15827,12 @@ async function recreateAndWait(record, deps) {
     return waitService(record, deps);
 }
 async function waitService(record, deps) {
-    const ids = (await listServiceContainers(deps.runtime, record)).map((c) => c.id);
+    const ids = (await (0,drift_containers/* listServiceContainers */.Ww)(deps.runtime, record)).map((c) => c.id);
     if (ids.length === 0)
         return `no container of ${record.service} exists`;
     deps.say(`waiting up to ${(0,report_progress/* humanDuration */.UU)(deps.readyTimeoutMs)} for ${record.service} to be running (and healthy where ` +
         `it has a healthcheck)`);
-    const pending = await waitUntilReady(deps.runtime, ids, deps.readyTimeoutMs, deps.sleep);
+    const pending = await (0,drift_containers/* waitUntilReady */.bs)(deps.runtime, ids, deps.readyTimeoutMs, deps.sleep);
     if (pending.length === 0) {
         deps.onReady?.(record.service);
         return null;
@@ -15899,7 +15866,7 @@ async function revertAll(j, deps, recreated) {
     await deps.runtime.removeHelpers(j.key);
     if (recreated) {
         // Containers recreated on the new data must not run while it is swapped back.
-        const running = await listServiceContainers(deps.runtime, record);
+        const running = await (0,drift_containers/* listServiceContainers */.Ww)(deps.runtime, record);
         await deps.runtime.stop(running.filter((c) => c.state === 'running' || c.state === 'restarting').map((c) => c.id));
     }
     const swapped = await deps.runtime.swap(helper, 'revert', record.mounts.map(() => null));
@@ -16139,7 +16106,7 @@ async function runRestoreDrill(req, deps, check) {
         const backup = await verify(req, deps);
         report.backup = backup.path;
         report.verified = true;
-        const live = await listServiceContainers(rt, m.compose);
+        const live = await (0,drift_containers/* listServiceContainers */.Ww)(rt, m.compose);
         const source = live[0];
         if (!source) {
             throw new DrillFailure('not-restorable', `no container of service '${m.compose.service}' (project '${m.compose.project}') exists to copy the ` +
@@ -16188,7 +16155,7 @@ async function runRestoreDrill(req, deps, check) {
             healthcheck: source.config?.healthcheck ?? null,
             env: source.env,
         });
-        const pending = await waitUntilReady(rt, [id], req.readyTimeoutMs, deps.sleep);
+        const pending = await (0,drift_containers/* waitUntilReady */.bs)(rt, [id], req.readyTimeoutMs, deps.sleep);
         if (pending.length > 0) {
             throw new DrillFailure('restore-failed', `the drill container did not become ready on the restored data within ${req.readyTimeoutMs / 1000}s: ` +
                 pending.map((p) => p.problem).join(', '));
@@ -16219,7 +16186,7 @@ async function runRestoreDrill(req, deps, check) {
         }
     }
     if (before !== '') {
-        const after = liveState(await listServiceContainers(rt, m.compose));
+        const after = liveState(await (0,drift_containers/* listServiceContainers */.Ww)(rt, m.compose));
         if (after !== before) {
             outcome = {
                 ok: false,
@@ -16362,6 +16329,8 @@ function readTar(archive) {
     return entries;
 }
 
+// EXTERNAL MODULE: ./src/clock.ts
+var clock = __nccwpck_require__(9373);
 ;// CONCATENATED MODULE: ./src/probe/persistence.ts
 /**
  * The persistence probe (docs/architecture.md §8): proves, on the live engine, that a module's declared durable
@@ -16380,6 +16349,7 @@ function readTar(archive) {
  *
  * Only the Runtime adapter touches the engine; everything else here is plain data.
  */
+
 
 
 
@@ -16469,7 +16439,6 @@ async function runPersistenceProbe(mod, deps) {
     const { runtime } = deps;
     const log = deps.log ?? (() => undefined);
     const random = deps.random ?? external_node_crypto_.randomBytes;
-    const sleep = deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
     const target = { project: mod.compose.project, files: [mod.compose.path] };
     const report = {
         module: mod.name,
@@ -16507,7 +16476,7 @@ async function runPersistenceProbe(mod, deps) {
             `declare the paths in its module.yaml (or drop persistence-probe).`);
     }
     // 1. The one running container.
-    const before = await listServiceContainers(runtime, mod.compose);
+    const before = await (0,drift_containers/* listServiceContainers */.Ww)(runtime, mod.compose);
     const running = before.filter((c) => c.state === 'running');
     if (running.length !== 1) {
         const where = `service ${mod.compose.service} of compose project ${mod.compose.project}`;
@@ -16573,7 +16542,7 @@ async function runPersistenceProbe(mod, deps) {
             ? '(only it: a one-service stack deploy, its task forced)'
             : '(only it, --no-deps --force-recreate)'));
     const up = await runtime.recreateService(target, mod.compose.service);
-    const after = await listServiceContainers(runtime, mod.compose);
+    const after = await (0,drift_containers/* listServiceContainers */.Ww)(runtime, mod.compose);
     const fresh = after.filter((c) => c.id !== old.id);
     const failBeforeVerify = async (problem) => {
         // Whatever container holds the sentinels now, try to take them out again.
@@ -16629,7 +16598,7 @@ async function runPersistenceProbe(mod, deps) {
         if (check.problem)
             report.problems.push(check.problem);
     }
-    const ready = await waitReady(runtime, next.id, deps.readyTimeoutMs ?? mod.timeoutSeconds * 1000, sleep);
+    const ready = await waitReady(runtime, next.id, deps.readyTimeoutMs ?? mod.timeoutSeconds * 1000, deps.sleep);
     if (ready)
         report.problems.push(ready);
     // 5. Clean up what is still there.
@@ -16641,7 +16610,7 @@ async function runPersistenceProbe(mod, deps) {
 }
 /** Null when the container runs (and is healthy where it has a healthcheck); else why not. */
 async function waitReady(runtime, id, timeoutMs, sleep) {
-    const deadline = Date.now() + timeoutMs;
+    const wait = (0,clock/* waiter */.h)(sleep);
     for (;;) {
         const [c] = await runtime.inspectContainers([id]);
         if (!c)
@@ -16653,12 +16622,12 @@ async function waitReady(runtime, id, timeoutMs, sleep) {
                 `${persistence_short(id)} did not come back: it is ` +
                 `${c.state}${c.health ? ` (${c.health})` : ''}${c.exitCode !== null && c.state !== 'running' ? `, exit code ` + `${c.exitCode}` : ''}.`);
         }
-        if (Date.now() >= deadline) {
+        if (wait.elapsed() >= timeoutMs) {
             return (`the recreated container ` +
                 `${persistence_short(id)} is not ready after ` +
                 `${Math.round(timeoutMs / 1000)} s (${c.state}${c.health ? `, ${c.health}` : ''}).`);
         }
-        await sleep(1000);
+        await wait.sleep(1000);
     }
 }
 
@@ -18305,6 +18274,12 @@ function literalEnvOf(chain) {
     }
     return out;
 }
+/** Triggers whose runs hold the base repository's secrets and a write token while an outsider controls data. */
+const PRIVILEGED_TRIGGERS = ['pull_request_target', 'issue_comment', 'workflow_run'];
+/** The workflow's triggers that are privileged, in the workflow's order. */
+function privilegedOf(triggers) {
+    return triggers.filter((t) => PRIVILEGED_TRIGGERS.includes(t));
+}
 function workingDirectoryOf(step, job) {
     const defaults = context_isObj(job.defaults) && context_isObj(job.defaults.run) ? job.defaults.run['working-directory'] : undefined;
     const wd = step['working-directory'] ?? defaults;
@@ -19296,8 +19271,7 @@ function checkDispatchInputUnsafe(wf, facts, report) {
 ;// CONCATENATED MODULE: ./src/lint/rules/env-file-injection.ts
 
 
-/** Triggers that run with the base repository's secrets and a write token on an outsider's event. */
-const PRIVILEGED_TRIGGERS = ['pull_request_target', 'issue_comment', 'workflow_run'];
+
 const ENV_FILE_ANCHOR = 'docs/rules.md#sg204-env-file-injection';
 /** A write to one of the files: `>> $GITHUB_ENV`, `> "${GITHUB_OUTPUT}"`, `tee -a $GITHUB_PATH`, `$env:GITHUB_ENV`. */
 const FILES = 'GITHUB_ENV|GITHUB_OUTPUT|GITHUB_PATH';
@@ -19371,7 +19345,7 @@ function envFileWrites(script, scope) {
 }
 /** SG204 over a workflow's steps; `report` places and records each finding. */
 function checkEnvFileInjection(triggers, steps, position, report) {
-    const privileged = triggers.filter((t) => PRIVILEGED_TRIGGERS.includes(t));
+    const privileged = privilegedOf(triggers);
     if (privileged.length === 0)
         return;
     for (const s of steps) {
@@ -19562,71 +19536,7 @@ function checkScriptInjection(wf, facts, flow, report) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/lint/rules/pr-code-fetch.ts
-/**
- * SG203 untrusted-checkout, in `run:` (docs/rules.md SG203, docs/architecture.md §9): a workflow
- * that runs with the base repository's secrets and a write token (`pull_request_target`,
- * `workflow_run`, `issue_comment`) and fetches the pull request's code in a script: `gh pr checkout`,
- * `git fetch|pull|checkout|switch … pull/<n>/head|merge` or `refs/pull/…`. The `actions/checkout`
- * form is checked in untrusted-checkout.ts.
- */
-
-/** Triggers whose runs hold the base repository's secrets while a pull request's author controls data. */
-const pr_code_fetch_PRIVILEGED_TRIGGERS = ['pull_request_target', 'workflow_run', 'issue_comment'];
-/** A refspec or ref naming a pull request's head or merge commit: `pull/12/head`, `refs/pull/$N/merge`. */
-const PR_REF = /(?:^|[\s:+/])(?:refs\/)?pull\/[^/\s]+\/(?:head|merge)\b|refs\/pull\//;
-const GIT_FETCHING = new Set(['fetch', 'pull', 'checkout', 'switch', 'worktree', 'reset', 'merge', 'rebase']);
-/** git global options that take a value (so the value is not read as the subcommand). */
-const GIT_VALUE = new Set(['-C', '-c', '--git-dir', '--work-tree', '--namespace', '--exec-path']);
-/** What a command does to fetch a pull request's code, or undefined. */
-function fetchesPrCode(argv) {
-    const words = argv.map((w) => w.text);
-    const prog = words[0].slice(words[0].lastIndexOf('/') + 1).toLowerCase();
-    if (prog === 'gh') {
-        const rest = [];
-        for (let i = 1; i < words.length; i++) {
-            if (words[i] === '-R' || words[i] === '--repo')
-                i++;
-            else if (!words[i].startsWith('-'))
-                rest.push(words[i]);
-        }
-        if (rest[0] === 'pr' && rest[1] === 'checkout')
-            return 'gh pr checkout';
-        return undefined;
-    }
-    if (prog !== 'git')
-        return undefined;
-    let i = 1;
-    while (i < words.length && words[i].startsWith('-'))
-        i += GIT_VALUE.has(words[i]) ? 2 : 1;
-    const sub = words[i];
-    if (!sub || !GIT_FETCHING.has(sub))
-        return undefined;
-    return words.slice(i + 1).some((w) => PR_REF.test(w)) ? `git ${sub} of a pull request ref` : undefined;
-}
-function checkPrCodeFetch(triggers, sites, report) {
-    const privileged = triggers.filter((t) => pr_code_fetch_PRIVILEGED_TRIGGERS.includes(t));
-    if (privileged.length === 0)
-        return;
-    for (const site of sites) {
-        if (!/\bgh\b|\bgit\b/.test(site.run))
-            continue;
-        for (const c of commandsOf(site.run, site.env)) {
-            const what = fetchesPrCode(c.argv);
-            if (!what)
-                continue;
-            const first = c.argv[0];
-            report('SG203', site.at(first.start, first.text), `${site.where} fetches the pull request's code ('${c.argv
-                .map((w) => w.text)
-                .join(' ')}': ${what}) in a workflow triggered by ${privileged.join(', ')}, which runs with secrets and ` +
-                `a write token; build or run the pull request's code in a 'pull_request' workflow instead, and fetch ` +
-                `only the base ref here`);
-        }
-    }
-}
-
 ;// CONCATENATED MODULE: ./src/lint/rules/untrusted-checkout.ts
-
 
 /** A checkout ref that reads the pull request's (or the triggering run's) head: untrusted code. */
 const PR_HEAD = new RegExp([
@@ -19640,7 +19550,7 @@ const PR_HEAD = new RegExp([
 ].join('|'));
 function checkUntrustedCheckout(wf, facts, report) {
     const { triggers, steps: allSteps } = facts;
-    const privileged = triggers.filter((t) => pr_code_fetch_PRIVILEGED_TRIGGERS.includes(t));
+    const privileged = privilegedOf(triggers);
     if (privileged.length > 0) {
         for (const s of allSteps) {
             if (typeof s.step.uses !== 'string' || !/^actions\/checkout@/i.test(s.step.uses.trim()) || !context_isObj(s.step.with))
@@ -20186,7 +20096,7 @@ function followLocalActions(wf, root, steps, report) {
     };
     const wfTaint = envTaint(wf.value.env, new Set());
     for (const s of steps) {
-        if (!isLocal(s) || typeof s.step.uses !== 'string')
+        if (!isLocal(s))
             continue;
         const taint = envTaint(s.step.env, envTaint(s.job.env, wfTaint));
         visit(s, s.step.uses, s.step.with, { inputs: 'all', env: taint }, [], '');
@@ -20216,6 +20126,68 @@ function checkPlaceholderPins(wf, steps, report) {
             continue;
         report('SG111', wf.at(t.path), `'${t.uses.trim()}' is pinned to the placeholder commit (forty zeros), which does not exist: the runner ` +
             `cannot fetch it; replace it with the commit SHA of the release you audited`);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/lint/rules/pr-code-fetch.ts
+/**
+ * SG203 untrusted-checkout, in `run:` (docs/rules.md SG203, docs/architecture.md §9): a workflow
+ * that runs with the base repository's secrets and a write token (`pull_request_target`,
+ * `workflow_run`, `issue_comment`) and fetches the pull request's code in a script: `gh pr checkout`,
+ * `git fetch|pull|checkout|switch … pull/<n>/head|merge` or `refs/pull/…`. The `actions/checkout`
+ * form is checked in untrusted-checkout.ts.
+ */
+
+
+/** A refspec or ref naming a pull request's head or merge commit: `pull/12/head`, `refs/pull/$N/merge`. */
+const PR_REF = /(?:^|[\s:+/])(?:refs\/)?pull\/[^/\s]+\/(?:head|merge)\b|refs\/pull\//;
+const GIT_FETCHING = new Set(['fetch', 'pull', 'checkout', 'switch', 'worktree', 'reset', 'merge', 'rebase']);
+/** git global options that take a value (so the value is not read as the subcommand). */
+const GIT_VALUE = new Set(['-C', '-c', '--git-dir', '--work-tree', '--namespace', '--exec-path']);
+/** What a command does to fetch a pull request's code, or undefined. */
+function fetchesPrCode(argv) {
+    const words = argv.map((w) => w.text);
+    const prog = words[0].slice(words[0].lastIndexOf('/') + 1).toLowerCase();
+    if (prog === 'gh') {
+        const rest = [];
+        for (let i = 1; i < words.length; i++) {
+            if (words[i] === '-R' || words[i] === '--repo')
+                i++;
+            else if (!words[i].startsWith('-'))
+                rest.push(words[i]);
+        }
+        if (rest[0] === 'pr' && rest[1] === 'checkout')
+            return 'gh pr checkout';
+        return undefined;
+    }
+    if (prog !== 'git')
+        return undefined;
+    let i = 1;
+    while (i < words.length && words[i].startsWith('-'))
+        i += GIT_VALUE.has(words[i]) ? 2 : 1;
+    const sub = words[i];
+    if (!sub || !GIT_FETCHING.has(sub))
+        return undefined;
+    return words.slice(i + 1).some((w) => PR_REF.test(w)) ? `git ${sub} of a pull request ref` : undefined;
+}
+function checkPrCodeFetch(triggers, sites, report) {
+    const privileged = privilegedOf(triggers);
+    if (privileged.length === 0)
+        return;
+    for (const site of sites) {
+        if (!/\bgh\b|\bgit\b/.test(site.run))
+            continue;
+        for (const c of commandsOf(site.run, site.env)) {
+            const what = fetchesPrCode(c.argv);
+            if (!what)
+                continue;
+            const first = c.argv[0];
+            report('SG203', site.at(first.start, first.text), `${site.where} fetches the pull request's code ('${c.argv
+                .map((w) => w.text)
+                .join(' ')}': ${what}) in a workflow triggered by ${privileged.join(', ')}, which runs with secrets and ` +
+                `a write token; build or run the pull request's code in a 'pull_request' workflow instead, and fetch ` +
+                `only the base ref here`);
+        }
     }
 }
 
@@ -22249,15 +22221,15 @@ const pruneBackupsCommand = (0,spec/* defineCommand */.NB)({
 
 /** null when healthy and settled; otherwise why not. */
 async function healthGate(runtime, compose, gate) {
-    const wait = waiter(gate.sleep);
+    const wait = (0,clock/* waiter */.h)(gate.sleep);
     const interval = gate.intervalMs ?? 1000;
-    const containers = await listServiceContainers(runtime, compose);
+    const containers = await (0,drift_containers/* listServiceContainers */.Ww)(runtime, compose);
     if (containers.length === 0)
         return `no container of ${compose.service} exists`;
     const ids = containers.map((c) => c.id);
     gate.say?.(`waiting up to ${(0,report_progress/* humanDuration */.UU)(gate.timeoutMs)} for ${compose.service} to be running (and healthy where it ` +
         `has a healthcheck)`);
-    const pending = await waitUntilReady(runtime, ids, gate.timeoutMs, gate.sleep, interval);
+    const pending = await (0,drift_containers/* waitUntilReady */.bs)(runtime, ids, gate.timeoutMs, wait, interval);
     if (pending.length)
         return pending.map((p) => `${p.id.slice(0, 12)} ${p.problem}`).join(', ');
     gate.onReady?.(compose.service);
@@ -22270,7 +22242,7 @@ async function healthGate(runtime, compose, gate) {
         const now = await runtime.inspectContainers(ids);
         for (const id of ids) {
             const c = now.find((x) => x.id === id);
-            const problem = notReady(c);
+            const problem = (0,drift_containers/* notReady */.xA)(c);
             if (problem)
                 return `${id.slice(0, 12)} ${problem} during the ${gate.settleMs / 1000}s settle window`;
             if (c.startedAt !== first.get(id))
@@ -22389,7 +22361,7 @@ async function verifyDataAgainstSnapshot(runtime, helper, snapshot) {
 async function recreatePrevious(record, deps) {
     const defs = record.previous_container ?? [];
     if (defs.length > 0) {
-        const current = (await listServiceContainers(deps.runtime, record)).map((c) => c.id);
+        const current = (await (0,drift_containers/* listServiceContainers */.Ww)(deps.runtime, record)).map((c) => c.id);
         for (const def of defs) {
             await deps.runtime.recreateFromDefinition(def, current.splice(0));
             deps.say(`recreated ${def.name} from its definition recorded before the deploy (image ${def.image_id.slice(0, 19)})`);
@@ -22415,7 +22387,7 @@ async function rollBack(j, deps) {
     }
     await markPhase(j, 'rolling-back', deps);
     await deps.runtime.removeHelpers(j.key);
-    const running = await listServiceContainers(deps.runtime, record);
+    const running = await (0,drift_containers/* listServiceContainers */.Ww)(deps.runtime, record);
     await deps.runtime.stop(running.filter((c) => c.state === 'running' || c.state === 'restarting').map((c) => c.id));
     deps.say(`stopped ${record.service}; putting the pre-upgrade snapshot back`);
     await deps.runtime.dropWorkArea(helper);
@@ -22663,7 +22635,7 @@ async function readDataSide(runtime, m) {
     if (m.class !== 'stateful' || m.volumes.length === 0 || m.runtime === 'swarm') {
         return { problem: 'not a stateful compose module with data volumes' };
     }
-    const containers = await listServiceContainers(runtime, m.compose);
+    const containers = await (0,drift_containers/* listServiceContainers */.Ww)(runtime, m.compose);
     const resolved = resolveMounts(m, containers);
     if ('problem' in resolved)
         return { problem: resolved.problem };
@@ -22699,18 +22671,18 @@ async function revertFromDataSide(runtime, m, side, readyTimeoutMs, say, sleep) 
     if (absent && side.states.some((s) => s.swapped))
         return { ok: false, found };
     const target = { project: m.compose.project, service: m.compose.service };
-    const running = (await listServiceContainers(runtime, target)).filter((c) => c.state === 'running' || c.state === 'restarting');
+    const running = (await (0,drift_containers/* listServiceContainers */.Ww)(runtime, target)).filter((c) => c.state === 'running' || c.state === 'restarting');
     await runtime.stop(running.map((c) => c.id));
     await runtime.removeHelpers(side.helper.key);
     const swapped = await runtime.swap(side.helper, 'revert', side.helper.mounts.map(() => null));
     const data = describeRevert(swapped);
     say(`${data}, reverted from the data side`);
     await runtime.dropWorkArea(side.helper);
-    const all = await listServiceContainers(runtime, target);
+    const all = await (0,drift_containers/* listServiceContainers */.Ww)(runtime, target);
     if (all.length === 0)
         return { ok: true, data, problem: `no container of ${m.compose.service} exists` };
     await runtime.start(all.map((c) => c.id));
-    const pending = await waitUntilReady(runtime, all.map((c) => c.id), readyTimeoutMs, sleep);
+    const pending = await (0,drift_containers/* waitUntilReady */.bs)(runtime, all.map((c) => c.id), readyTimeoutMs, sleep);
     const problem = pending.length ? pending.map((p) => `${p.id.slice(0, 12)} ${p.problem}`).join(', ') : null;
     return { ok: true, data, problem };
 }
@@ -22754,7 +22726,7 @@ async function resumeStopped(req, deps, lockReq, say, end) {
         if (!back)
             return null;
         say(`'${m.name}' was left stopped by an interrupted snapshot: scaled back to ${back.replicas}`);
-        const pending = await waitUntilReady(deps.runtime, back.containerIds, req.readyTimeoutSeconds * 1000, deps.sleep);
+        const pending = await (0,drift_containers/* waitUntilReady */.bs)(deps.runtime, back.containerIds, req.readyTimeoutSeconds * 1000, deps.sleep);
         if (pending.length) {
             return end('failed', 'snapshot-failed', `'${m.name}' was scaled back to ${back.replicas}, but ${pending.map((p) => p.problem).join(', ')} ` +
                 `${req.readyTimeoutSeconds}s later; check the service now`);
@@ -23654,7 +23626,7 @@ async function snapshotLocked(args) {
                 // Back means running AND healthy where there is a healthcheck: the next step (often an
                 // apply whose dependency check needs the parent healthy) must not race a `starting` parent.
                 const readyMs = (args.readyTimeoutSeconds ?? DEFAULT_READY_TIMEOUT_SECONDS) * 1000;
-                const pending = await waitUntilReady(runtime, back, readyMs, args.hooks?.sleep);
+                const pending = await (0,drift_containers/* waitUntilReady */.bs)(runtime, back, readyMs, args.hooks?.sleep);
                 if (pending.length) {
                     const names = new Map(toStop.map((c) => [c.id, c.name]));
                     restartError =
@@ -23874,7 +23846,7 @@ function upgradeSteps(a) {
 
 
 
-const UP = new Set(['running', 'restarting', 'paused']);
+
 function emptyOutcome(m, req) {
     return {
         ...guardedOutcome(m.name, req.expectedPlanHash),
@@ -23919,12 +23891,12 @@ async function restoreModule(req, deps) {
         },
         interrupted: () => interruptedOperation(deps.runtime, m),
         preflight: async (_ev, ctx) => {
-            const containers = await listServiceContainers(deps.runtime, m.compose);
+            const containers = await (0,drift_containers/* listServiceContainers */.Ww)(deps.runtime, m.compose);
             const resolved = resolveMounts(m, containers);
             if ('problem' in resolved)
                 return { refused: ctx.end('refused', 'not-restorable', resolved.problem) };
             mounts = resolved.mounts;
-            toStop = containers.filter((c) => UP.has(c.state));
+            toStop = containers.filter((c) => drift_containers/* UP_STATES */.lF.has(c.state));
             if (toStop.some((c) => c.state === 'paused')) {
                 return { refused: ctx.end('refused', 'not-restorable', `a container of '${m.name}' is paused; unpause it.`) };
             }
@@ -24132,7 +24104,7 @@ async function restoreModule(req, deps) {
 }
 /** A clause as a sentence: capitalised, with one full stop. */
 function sentenceOf(clause) {
-    const t = clause.charAt(0).toUpperCase() + clause.slice(1);
+    const t = capital(clause);
     return /[.!?]$/.test(t) ? t : `${t}.`;
 }
 function failureOf(err) {
@@ -24451,9 +24423,6 @@ const recoverCommand = (0,spec/* defineCommand */.NB)({
 
 /** The only drift an upgrade deploys. */
 const UPGRADE_DRIFT = ['container.image', 'container.config'];
-function evaluate_reason(code, message, fix, input) {
-    return { code, message, fix, ...(input ? { input } : {}) };
-}
 /** What the plan says the upgrade goes from and to (refs), from its container.image drift. */
 function fromTo(plan) {
     const image = plan.drift.find((d) => d.key === 'container.image');
@@ -24465,28 +24434,28 @@ async function evaluateUpgrade(req, deps, out) {
     const surface = req.surface ?? 'cli';
     const reasons = [];
     if (m.class !== 'stateful' || m.expectedState !== 'running' || m.volumes.length === 0) {
-        reasons.push(evaluate_reason('not-restorable', `module '${m.name}' is not a long-running stateful module with data volumes; upgrade snapshots its data ` +
+        reasons.push(guardReason('not-restorable', `module '${m.name}' is not a long-running stateful module with data volumes; upgrade snapshots its data ` +
             `and rolls it back with it, so it needs one`, 'Use apply for one-shots; stateless modules need no upgrade guard.', 'module'));
     }
     if (req.allowStateful !== true) {
-        reasons.push(evaluate_reason('not-allowed', 'allow-stateful is not true', `${evaluate_capitalized((0,words/* setTrue */.th)('allow-stateful', surface))} to upgrade a stateful module.`, 'allow-stateful'));
+        reasons.push(guardReason('not-allowed', 'allow-stateful is not true', `${capital((0,words/* setTrue */.th)('allow-stateful', surface))} to upgrade a stateful module.`, 'allow-stateful'));
     }
     const mismatch = describeConfirmMismatch(req.confirm, req.confirmToken);
     if (mismatch !== null) {
-        reasons.push(evaluate_reason('confirm-mismatch', mismatch, `Set ${(0,words/* inputRef */.io)('confirm', surface)} to exactly ${JSON.stringify(req.confirmToken)} (case-sensitive).`, 'confirm'));
+        reasons.push(guardReason('confirm-mismatch', mismatch, `Set ${(0,words/* inputRef */.io)('confirm', surface)} to exactly ${JSON.stringify(req.confirmToken)} (case-sensitive).`, 'confirm'));
     }
     const planned = await planOne(req.modules, m, deps);
     let gate = null;
     let plan = null;
     if ('error' in planned) {
-        reasons.push(evaluate_reason(planned.reason, `the module could not be planned: ${planned.error}`, 'Fix the cause above.'));
+        reasons.push(guardReason(planned.reason, `the module could not be planned: ${planned.error}`, 'Fix the cause above.'));
     }
     else {
         plan = planned.plan;
         const keys = plan.drift.map((d) => d.key);
         const other = plan.drift.filter((d) => !UPGRADE_DRIFT.includes(d.key));
         if (other.length) {
-            reasons.push(evaluate_reason('drift-not-allowed', `the module has drift an upgrade does not deploy (${other.map((d) => d.key).join(', ')}); it must be ` +
+            reasons.push(guardReason('drift-not-allowed', `the module has drift an upgrade does not deploy (${other.map((d) => d.key).join(', ')}); it must be ` +
                 `running and healthy before an upgrade, so that the rollback target is known good`, 'Bring the module back to running and healthy on its current version first (or restore it).'));
         }
         const { from, to } = fromTo(plan);
@@ -24494,7 +24463,7 @@ async function evaluateUpgrade(req, deps, out) {
         if (config && req.expectedPlanHash === undefined && !('error' in planned)) {
             // The reference the running container was rendered with: after a rollback the last-known-good's
             // (same image ID), else the container's own.
-            const [current] = await listServiceContainers(deps.runtime, m.compose);
+            const [current] = await (0,drift_containers/* listServiceContainers */.Ww)(deps.runtime, m.compose);
             const lkg = await deps.runtime.readLastKnownGood(m.compose.project, m.compose.service);
             const running = lkg && current && current.imageId !== '' && current.imageId === lkg.image_id
                 ? lkg.image_ref
@@ -24507,7 +24476,7 @@ async function evaluateUpgrade(req, deps, out) {
                 (await deps.runtime.configHashWithImage({ project: m.compose.project, files: [m.compose.path] }, m.compose.service, running)) === current.configHash;
             if (!imageOnly) {
                 const fields = config.fields?.length ? config.fields.join(', ') : 'fields stateguard does not compare';
-                reasons.push(evaluate_reason('drift-not-allowed', `the upgrade would also change the container's configuration besides the image (${fields}); an ` +
+                reasons.push(guardReason('drift-not-allowed', `the upgrade would also change the container's configuration besides the image (${fields}); an ` +
                     `upgrade deploys other drift only when the reviewed plan binds it`, `Review the plan and ${(0,words/* setValue */.KY)('expected-plan-hash', planned.hash, surface)}`, 'expected-plan-hash'));
             }
         }
@@ -24517,7 +24486,7 @@ async function evaluateUpgrade(req, deps, out) {
             // The same function and engine facts as plan's pending upgrade (docs/architecture.md §13).
             const target = plan.declared.image;
             const decided = upgradeGate(m, {
-                containers: await listServiceContainers(deps.runtime, m.compose),
+                containers: await (0,drift_containers/* listServiceContainers */.Ww)(deps.runtime, m.compose),
                 target: { ref: target, id: (await deps.runtime.imageIds([target]))[target] ?? null },
                 lastKnownGood: await deps.runtime.readLastKnownGood(m.compose.project, m.compose.service),
             }, {
@@ -24538,10 +24507,10 @@ async function evaluateUpgrade(req, deps, out) {
                 out.acknowledged_migration = gate.acknowledged_migration;
                 noteUnusedAck(req, gate, out);
                 if (gate.held)
-                    reasons.push(evaluate_reason(gate.failure_reason || 'held-major', gate.message, holdFix(gate, surface), gate.failure_reason === 'held-manual-migration' ? 'ack-migration' : 'allow-major'));
+                    reasons.push(guardReason(gate.failure_reason || 'held-major', gate.message, holdFix(gate, surface), gate.failure_reason === 'held-manual-migration' ? 'ack-migration' : 'allow-major'));
             }
             else {
-                reasons.push(evaluate_reason('drift-not-allowed', `no container of service '${m.compose.service}' runs an image stateguard can name: nothing to upgrade from`, 'Bring the module back to running and healthy on its current version first (or restore it).'));
+                reasons.push(guardReason('drift-not-allowed', `no container of service '${m.compose.service}' runs an image stateguard can name: nothing to upgrade from`, 'Bring the module back to running and healthy on its current version first (or restore it).'));
             }
         }
     }
@@ -24576,9 +24545,6 @@ function noteUnusedAck(req, gate, out) {
         `lift; it changed nothing`;
     if (!out.warnings.includes(w))
         out.warnings.push(w);
-}
-function evaluate_capitalized(s) {
-    return s.charAt(0).toUpperCase() + s.slice(1);
 }
 
 ;// CONCATENATED MODULE: ./src/upgrade/pinned-images.ts
@@ -24666,7 +24632,6 @@ async function prunePinnedImages(runtime, key, pinned, say, out) {
 
 
 
-const upgrade_UP = new Set(['running', 'restarting', 'paused']);
 function upgrade_emptyOutcome(m, req) {
     return {
         ...guardedOutcome(m.name, req.expectedPlanHash),
@@ -24741,12 +24706,12 @@ async function upgradeModule(req, deps) {
         evaluate: () => evaluateUpgrade(req, deps, out),
         interrupted: () => interruptedOperation(deps.runtime, m),
         preflight: async (_ev, ctx) => {
-            const containers = await listServiceContainers(deps.runtime, m.compose);
+            const containers = await (0,drift_containers/* listServiceContainers */.Ww)(deps.runtime, m.compose);
             const resolved = resolveMounts(m, containers);
             if ('problem' in resolved)
                 return { refused: ctx.end('refused', 'not-restorable', resolved.problem) };
             mounts = resolved.mounts;
-            running = containers.filter((c) => upgrade_UP.has(c.state));
+            running = containers.filter((c) => drift_containers/* UP_STATES */.lF.has(c.state));
             // The snapshot and a rollback read and replace the data: the restore's checks, before the stop.
             const refusal = await dataMountRefusal({
                 runtime: deps.runtime,
@@ -24943,7 +24908,7 @@ async function upgradeModule(req, deps) {
                 if (JSON.stringify(othersAfter) !== JSON.stringify(others)) {
                     throw new Error('another container of the project was recreated or removed during the deploy');
                 }
-                const [now] = await listServiceContainers(deps.runtime, m.compose);
+                const [now] = await (0,drift_containers/* listServiceContainers */.Ww)(deps.runtime, m.compose);
                 const lkg = {
                     project: m.compose.project,
                     service: m.compose.service,
@@ -26189,6 +26154,65 @@ function swarmDifferences(declared, observed) {
             out.push(describeValueChange('environment', key, w, h ?? undefined));
     }
     return out;
+}
+
+
+/***/ }),
+
+/***/ 3439:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Jv: () => (/* binding */ ofService),
+/* harmony export */   Ww: () => (/* binding */ listServiceContainers),
+/* harmony export */   bs: () => (/* binding */ waitUntilReady),
+/* harmony export */   lF: () => (/* binding */ UP_STATES),
+/* harmony export */   xA: () => (/* binding */ notReady)
+/* harmony export */ });
+/* harmony import */ var _clock_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9373);
+
+/** States of a container that is up (what an operation stops before it touches the data). */
+const UP_STATES = new Set(['running', 'restarting', 'paused']);
+function ofService(projectContainers, service) {
+    return projectContainers.filter((c) => c.service === service && !c.oneoff);
+}
+/** One listing of the project (ps + inspect), narrowed to the service. */
+async function listServiceContainers(runtime, compose) {
+    return ofService(await runtime.listProjectContainers(compose.project), compose.service);
+}
+/**
+ * Why a container is not "up": running, and healthy where it has a healthcheck (`starting` is not
+ * yet healthy). null when it is up. The one definition used wherever readiness is judged.
+ */
+function notReady(c) {
+    if (!c)
+        return 'is gone';
+    if (c.state !== 'running')
+        return `is ${c.state}`;
+    if (c.health !== null && c.health !== 'healthy')
+        return `is ${c.health}`;
+    return null;
+}
+/**
+ * Poll the engine (bounded) until every container is running and healthy where it has a
+ * healthcheck. Returns the containers still not ready at the deadline with why, or [] when all are.
+ */
+async function waitUntilReady(runtime, ids, timeoutMs, sleep, intervalMs = 1000) {
+    // A caller's Waiter (the health gate's) keeps one account of elapsed time across its waits.
+    const wait = typeof sleep === 'object' ? sleep : (0,_clock_js__WEBPACK_IMPORTED_MODULE_0__/* .waiter */ .h)(sleep);
+    const start = wait.elapsed();
+    for (;;) {
+        const found = await runtime.inspectContainers(ids);
+        const pending = ids
+            .map((id) => ({ id, problem: notReady(found.find((c) => c.id === id)) }))
+            .filter((x) => x.problem !== null);
+        // An exited or dead container will not become ready by waiting.
+        if (pending.length === 0 ||
+            wait.elapsed() - start >= timeoutMs ||
+            pending.some((p) => /^is (exited|dead|gone)/.test(p.problem)))
+            return pending;
+        await wait.sleep(intervalMs);
+    }
 }
 
 
@@ -28904,6 +28928,8 @@ var dist = __nccwpck_require__(8815);
 var reserved = __nccwpck_require__(5800);
 // EXTERNAL MODULE: ./src/errors.ts
 var src_errors = __nccwpck_require__(3916);
+// EXTERNAL MODULE: ./src/drift/containers.ts
+var containers = __nccwpck_require__(3439);
 // EXTERNAL MODULE: ./src/drift/image-ref.ts
 var image_ref = __nccwpck_require__(5158);
 ;// CONCATENATED MODULE: ./src/runtime/helper-scripts.ts
@@ -29495,6 +29521,7 @@ var runtime_process = __nccwpck_require__(21);
  * `docker inspect` JSON by compose labels — never by container name and never by parsing compose's
  * human output (compose v1 even exits 0 on unknown flags).
  */
+
 
 
 
@@ -30723,8 +30750,7 @@ class DockerCli {
         const ps = await this.docker(['ps', '-q', '--no-trunc']);
         if (ps.code !== 0)
             throw new src_errors/* EnvironmentError */.eG(`docker ps failed: ${firstLine(ps.stderr)}`);
-        const up = new Set(['running', 'restarting', 'paused']);
-        return (await this.inspectContainers(outputLines(ps.stdout))).filter((c) => up.has(c.state));
+        return (await this.inspectContainers(outputLines(ps.stdout))).filter((c) => containers/* UP_STATES */.lF.has(c.state));
     }
     async existingPaths(containerId, paths) {
         const found = [];
@@ -30804,8 +30830,8 @@ class DockerCli {
         if (created.status !== 201) {
             throw new src_errors/* EnvironmentError */.eG(`creating ${def.name} from its recorded definition failed: ${apiMessage(created)}`);
         }
-        const created_id = JSON.parse(created.text).Id;
-        const id = typeof created_id === 'string' ? created_id : '';
+        const createdId = JSON.parse(created.text).Id;
+        const id = typeof createdId === 'string' ? createdId : '';
         if (!/^[0-9a-f]{64}$/.test(id))
             throw new src_errors/* EnvironmentError */.eG(`creating ${def.name} returned no container ID`);
         for (const n of req.connect) {
@@ -44562,8 +44588,8 @@ __nccwpck_require__.d(__webpack_exports__, {
   m0: () => (/* binding */ cliMain)
 });
 
-// EXTERNAL MODULE: ./src/commands/index.ts + 109 modules
-var src_commands = __nccwpck_require__(1771);
+// EXTERNAL MODULE: ./src/commands/index.ts + 107 modules
+var src_commands = __nccwpck_require__(7961);
 // EXTERNAL MODULE: ./src/commands/inputs.ts
 var inputs = __nccwpck_require__(7521);
 // EXTERNAL MODULE: ./src/errors.ts
