@@ -26,6 +26,7 @@ import { examplePlatform, type FakeRuntime } from '../../support/fake-runtime.js
 import { planOf, withPlanHash } from '../../support/plans.js';
 import { REPO } from '../../support/runner.js';
 import { addManifestToFile } from '../../support/manifests.js';
+import { upgradeRequest } from '../../support/upgrade-request.js';
 
 const quiet = {
   info: () => undefined,
@@ -311,30 +312,10 @@ describe('upgrade --dry-run', () => {
     return p;
   }
   function request(s: ReturnType<typeof setup>, over: Partial<UpgradeRequest> = {}): UpgradeRequest {
-    return {
-      modules: s.mods,
-      module: s.module,
-      allowStateful: true,
-      confirm: 'BACKUP_DONE',
-      confirmToken: 'BACKUP_DONE',
-      backupRef: undefined,
-      backupRoots: [],
-      cwd: s.work,
-      now: T0,
-      maxUncompressedBytes: 1e9,
-      maxEntries: 1e6,
-      expectedPlanHash: undefined,
-      breakStaleLock: false,
-      staleAfterMs: 3600_000,
-      holder: 'host unit, pid 1',
-      allowMajor: false,
-      outDir: path.join(s.work, 'snap'),
-      helperImage: undefined,
-      healthTimeoutSeconds: 30,
-      settleSeconds: 4,
-      dryRun: true,
-      ...over,
-    };
+    return upgradeRequest(
+      { mods: s.mods, module: s.module, work: s.work, now: T0 },
+      { healthTimeoutSeconds: 30, settleSeconds: 4, dryRun: true, ...over },
+    );
   }
   const deps = (s: ReturnType<typeof setup>, to = TO) => ({
     runtime: s.rt,

@@ -18,6 +18,7 @@ import { upgradeModule } from '../../../src/upgrade/upgrade.js';
 import { dir, file, tar } from '../../support/archives.js';
 import { examplePlatform, type FakeRuntime } from '../../support/fake-runtime.js';
 import { REPO } from '../../support/runner.js';
+import { upgradeRequest } from '../../support/upgrade-request.js';
 
 const quiet = {
   info: () => undefined,
@@ -86,28 +87,7 @@ function declare(w: World, tag: string): void {
 }
 
 function request(w: World): UpgradeRequest {
-  return {
-    modules: w.mods,
-    module: w.store,
-    allowStateful: true,
-    confirm: 'BACKUP_DONE',
-    confirmToken: 'BACKUP_DONE',
-    backupRef: undefined,
-    backupRoots: [],
-    cwd: w.work,
-    now: w.clock(),
-    maxUncompressedBytes: 1e9,
-    maxEntries: 1e6,
-    expectedPlanHash: undefined,
-    breakStaleLock: false,
-    staleAfterMs: 3600_000,
-    holder: 'host unit, pid 1',
-    allowMajor: false,
-    outDir: path.join(w.work, 'snap'),
-    helperImage: undefined,
-    healthTimeoutSeconds: 1,
-    settleSeconds: 0,
-  };
+  return upgradeRequest({ mods: w.mods, module: w.store, work: w.work, now: w.clock() });
 }
 
 function deps(w: World) {

@@ -21,6 +21,7 @@ import { dir, file, tar } from '../../support/archives.js';
 import { container, examplePlatform, type FakeRuntime } from '../../support/fake-runtime.js';
 import { planOf, withPlanHash } from '../../support/plans.js';
 import { REPO } from '../../support/runner.js';
+import { upgradeRequest } from '../../support/upgrade-request.js';
 
 const quiet = {
   info: () => undefined,
@@ -73,29 +74,7 @@ function setup(to = 'stateguard/busybox:1.1.0') {
 }
 
 function request(s: ReturnType<typeof setup>, over: Partial<UpgradeRequest> = {}): UpgradeRequest {
-  return {
-    modules: s.mods,
-    module: s.module,
-    allowStateful: true,
-    confirm: 'BACKUP_DONE',
-    confirmToken: 'BACKUP_DONE',
-    backupRef: undefined,
-    backupRoots: [],
-    cwd: s.work,
-    now: T0,
-    maxUncompressedBytes: 1e9,
-    maxEntries: 1e6,
-    expectedPlanHash: undefined,
-    breakStaleLock: false,
-    staleAfterMs: 3600_000,
-    holder: 'host unit, pid 1',
-    allowMajor: false,
-    outDir: path.join(s.work, 'snap'),
-    helperImage: undefined,
-    healthTimeoutSeconds: 1,
-    settleSeconds: 0,
-    ...over,
-  };
+  return upgradeRequest({ mods: s.mods, module: s.module, work: s.work, now: T0 }, over);
 }
 
 function deps(s: ReturnType<typeof setup>, from = 'stateguard/busybox:1.0.0') {
