@@ -70,7 +70,7 @@ export interface SnapshotHooks {
    * Called at the phase boundaries `after-stop` (the module is stopped, nothing read yet) and
    * `after-capture` (the archive is written, the module not yet started): the crash tests' seam.
    */
-  crash?: (boundary: string) => void;
+  crash?: (boundary: string) => void | Promise<void>;
 }
 
 /** Docker's own rule for volume names; also keeps the archive's top-level directories clean. */
@@ -349,7 +349,7 @@ async function snapshotLocked(args: SnapshotArgs): Promise<SnapshotResult> {
     if (toStop.length) downtime.stopping();
     await runtime.stop(toStop.map((c) => c.id));
     if (toStop.length) log.info(`snapshot ${mod.name}: ${downtime.stopped(names)}`);
-    args.hooks?.crash?.('after-stop');
+    await args.hooks?.crash?.('after-stop');
     captured = await captureToTemp(
       runtime,
       source.id,
@@ -362,7 +362,7 @@ async function snapshotLocked(args: SnapshotArgs): Promise<SnapshotResult> {
       { now, intervalMs: args.progressIntervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS },
       provenance,
     );
-    args.hooks?.crash?.('after-capture');
+    await args.hooks?.crash?.('after-capture');
   } catch (err) {
     captureError = err;
   } finally {

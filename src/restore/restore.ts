@@ -205,7 +205,7 @@ export async function restoreModule(req: RestoreRequest, deps: RestoreDeps): Pro
         ctx.say(
           toStop.length ? downtime.stopped(toStop.map((c) => c.name).join(', ')) : 'stopped (nothing was running)',
         );
-        deps.crash?.('after-stop');
+        await deps.crash?.('after-stop');
         const snap = await snapshotStopped({
           module: m,
           runtime: deps.runtime,
@@ -221,7 +221,7 @@ export async function restoreModule(req: RestoreRequest, deps: RestoreDeps): Pro
         await markPhase(journal, 'snapshotted', deps);
 
         await deps.runtime.prepareWorkArea(h);
-        deps.crash?.('after-prepare');
+        await deps.crash?.('after-prepare');
         const repacked = await stageArchive(
           deps.runtime,
           h,
@@ -245,7 +245,7 @@ export async function restoreModule(req: RestoreRequest, deps: RestoreDeps): Pro
         await markPhase(journal, 'staged', deps);
         await markPhase(journal, 'swapping', deps);
         await deps.runtime.swap(h, 'forward', record.roots);
-        deps.crash?.('after-swap');
+        await deps.crash?.('after-swap');
         await markPhase(journal, 'committed', deps);
         committed = true;
       } catch (err) {

@@ -14,8 +14,12 @@ import type { Journal, JournalRecord, Phase } from './journal.js';
 import { repackForStaging, WORK_AREA, type RepackResult } from './repack.js';
 import { humanDuration, ProgressReporter, type ProgressSettings } from '../report/progress.js';
 
-/** Test seam: called at every phase boundary (the CLI wires STATEGUARD_TEST_KILL_AT to SIGKILL itself). */
-export type CrashHook = (boundary: string) => void;
+/**
+ * Test seam: called (and awaited) at every phase boundary. The CLI wires STATEGUARD_TEST_KILL_AT to
+ * SIGKILL itself; the simulated engine's crash tests return a promise that never settles, so the
+ * operation stops there with nothing after it run (no catch, no finally), as a killed process.
+ */
+export type CrashHook = (boundary: string) => void | Promise<void>;
 
 export interface StepDeps {
   runtime: Runtime;
@@ -38,7 +42,7 @@ export function targetOf(record: JournalRecord): ComposeTarget {
 /** Write the mark, then let a crash test stop right after it. */
 export async function markPhase(j: Journal, phase: Phase, deps: Pick<StepDeps, 'crash'>): Promise<void> {
   await j.mark(phase);
-  deps.crash?.(`after-${phase}`);
+  await deps.crash?.(`after-${phase}`);
 }
 
 /**
@@ -116,7 +120,7 @@ export async function revertAll(j: Journal, deps: StepDeps, recreated: boolean):
   );
   const data = describeRevert(swapped);
   deps.say(data);
-  deps.crash?.('after-revert-swap');
+  await deps.crash?.('after-revert-swap');
   await deps.runtime.dropWorkArea(helper);
   let problem: string | null;
   const existing = recreated ? [] : await deps.runtime.inspectContainers(record.stopped);
@@ -158,10 +162,10 @@ export async function forwardAll(j: Journal, deps: StepDeps): Promise<ForwardEnd
   const swapped = await deps.runtime.swap(helper, 'forward', record.roots);
   const gone = swapped.filter((r) => r.outcome === 'no-work-area').map((r) => r.volume);
   const problem = await recreateAndWait(record, deps);
-  deps.crash?.('after-recreate');
+  await deps.crash?.('after-recreate');
   if (problem === null) {
     await deps.runtime.dropWorkArea(helper);
-    deps.crash?.('after-drop');
+    await deps.crash?.('after-drop');
     await markPhase(j, 'done', deps);
     await j.remove();
     return { ok: true, data: 'backup' };

@@ -98,14 +98,14 @@ export async function rollBack(j: Journal<UpgradeJournalRecord>, deps: RollbackD
       total: null,
     },
   );
-  deps.crash?.('after-rollback-staged');
+  await deps.crash?.('after-rollback-staged');
   await deps.runtime.swap(
     helper,
     'forward',
     staged.volumes.map((v) => v.root),
   );
   deps.say('every volume holds the pre-upgrade snapshot again');
-  deps.crash?.('after-rollback-swap');
+  await deps.crash?.('after-rollback-swap');
   const back = await recreatePrevious(record, deps);
   let failed: RollbackResult['failed'] = back.problem ? 'recreate' : null;
   let problem = back.problem;

@@ -297,7 +297,7 @@ export async function upgradeModule(req: UpgradeRequest, deps: UpgradeDeps): Pro
         ctx.say(
           running.length ? downtime.stopped(running.map((c) => c.name).join(', ')) : 'stopped (nothing was running)',
         );
-        deps.crash?.('after-stop');
+        await deps.crash?.('after-stop');
         const snap = await snapshotStopped({
           module: m,
           runtime: deps.runtime,
@@ -315,7 +315,7 @@ export async function upgradeModule(req: UpgradeRequest, deps: UpgradeDeps): Pro
         await markPhase(journal, 'deploying', deps);
         deploying = true;
         const r = await deps.runtime.recreateService(target, m.compose.service);
-        deps.crash?.('after-deploy');
+        await deps.crash?.('after-deploy');
         if (r.code !== 0)
           throw new Error(`deploying ${out.to.image} failed: ${r.stderr.trim().split('\n').pop() ?? ''}`);
         const problem = await healthGate(deps.runtime, m.compose, gate);

@@ -6,130 +6,23 @@
  * SIGKILLs, in test/integration/restore.test.ts.
  */
 import { describe, expect, it } from '@jest/globals';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { applyOneShot } from '../../../src/apply/apply.js';
 import { takeSnapshot } from '../../../src/backup/snapshot.js';
 import { verifyBackup } from '../../../src/backup/verify.js';
 import type { BackupReport } from '../../../src/backup/types.js';
-import type { DriftKey, ModulePlan, Plan } from '../../../src/drift/types.js';
-import type { ModuleDecl } from '../../../src/model/module.js';
-import { loadModules } from '../../../src/model/module.js';
+import type { DriftKey } from '../../../src/drift/types.js';
 import { lockName } from '../../../src/ops/lock.js';
 import { operationKey, type JournalRecord, type Phase } from '../../../src/restore/journal.js';
 import { holderIsGone, recoverModule } from '../../../src/restore/recover.js';
 import { restoreModule } from '../../../src/restore/restore.js';
 import type { RestoreDeps, RestoreRequest } from '../../../src/restore/types.js';
 import { dir, file, gz, tar } from '../../support/archives.js';
-import { container, examplePlatform, type FakeRuntime } from '../../support/fake-runtime.js';
-import { planOf, withPlanHash } from '../../support/plans.js';
-import { REPO } from '../../support/runner.js';
+import { container, type FakeRuntime } from '../../support/fake-runtime.js';
 import { addManifestToFile } from '../../support/manifests.js';
 
-const quiet = {
-  info: () => undefined,
-  warn: () => undefined,
-  error: () => undefined,
-  notice: () => undefined,
-  raw: () => undefined,
-};
-const T0 = new Date('2026-03-01T12:00:00Z');
-const VOLUME = 'platform_store-data';
-
-function modules(): ModuleDecl[] {
-  const root = path.join(REPO, 'examples/platform');
-  const loaded = loadModules(root, 'modules/*/module.yaml', root);
-  return loaded.modules;
-}
-
-function planner(drift: DriftKey[] = []) {
-  return async (mods: ModuleDecl[], _rt: unknown, opts: { only?: string[] } = {}): Promise<Plan> =>
-    planOf(
-      mods
-        .filter((m) => !opts.only || opts.only.includes(m.name))
-        .map((m): ModulePlan =>
-          withPlanHash({
-            name: m.name,
-            class: m.class,
-            expected_state: m.expectedState,
-            compose: { project: m.compose.project, service: m.compose.service, file: m.compose.display },
-            observed: { container_id: 'x', state: 'running', exit_code: null, image: 'i', health: null },
-            drift: drift.map((key) => ({ key, declared: 'a', observed: 'b' })),
-            in_sync: drift.length === 0,
-          }),
-        ),
-    );
-}
-
-/** The simulated platform with store's volume mounted, live data, and a real backup file on disk. */
-function setup(): { rt: FakeRuntime; work: string; backup: string; mods: ModuleDecl[]; store: ModuleDecl } {
-  const rt = examplePlatform();
-  const store = rt.containers.find((c) => c.id === 'store-1')!;
-  // compose recreates the service: running (and healthy) again
-  rt.onRecreate = () => Object.assign(store, { state: 'running', health: 'healthy' });
-  store.mounts = [
-    { type: 'volume', name: VOLUME, source: `/var/lib/docker/volumes/${VOLUME}/_data`, destination: '/data' },
-  ];
-  rt.bench.volume(VOLUME).live = new Map([
-    ['old-only', Buffer.from('old')],
-    ['shared', Buffer.from('old shared')],
-  ]);
-  // what `docker cp store-1:/data -` serves for the pre-restore snapshot: the live data
-  rt.served['/data'] = tar(dir('data/'), file('data/old-only', 'old'), file('data/shared', 'old shared'));
-  const work = mkdtempSync(path.join(tmpdir(), 'sg-restore-unit-'));
-  const backup = path.join(work, 'store-20260301T110000Z.tar.gz');
-  writeFileSync(
-    backup,
-    gz(
-      tar(
-        dir('store-data/', { uid: 999, gid: 999, mode: 0o700 }),
-        file('store-data/new-only', 'new'),
-        file('store-data/shared', 'new shared'),
-      ),
-    ),
-  );
-  addManifestToFile(backup, { project: 'platform', service: 'store' });
-  const mods = modules();
-  return { rt, work, backup, mods, store: mods.find((m) => m.name === 'store')! };
-}
-
-function request(s: ReturnType<typeof setup>, over: Partial<RestoreRequest> = {}): RestoreRequest {
-  return {
-    modules: s.mods,
-    module: s.store,
-    allowStateful: true,
-    confirm: path.basename(s.backup),
-    confirmToken: '',
-    backupRef: s.backup,
-    backupRoots: [s.work],
-    cwd: s.work,
-    now: T0,
-    maxUncompressedBytes: 1e9,
-    maxEntries: 1000,
-    expectedPlanHash: undefined,
-    breakStaleLock: false,
-    staleAfterMs: 3600_000,
-    holder: 'host unit, pid 1',
-    helperImage: undefined,
-    outDir: path.join(s.work, 'pre'),
-    readyTimeoutSeconds: 1,
-    ...over,
-  };
-}
-
-function deps(s: ReturnType<typeof setup>, drift: DriftKey[] = []): RestoreDeps {
-  return {
-    runtime: s.rt,
-    planModules: planner(drift),
-    verifyBackup,
-    log: quiet,
-    now: () => T0,
-    sleep: async () => undefined,
-  };
-}
-
-const journalOf = (rt: FakeRuntime) => rt.bench.journals.get(operationKey('platform', 'store')) ?? [];
+import { deps, journalOf, planner, quiet, request, setup, T0, VOLUME } from '../../support/restore-setup.js';
 
 describe('restore: the rule refuses before anything is touched', () => {
   it.each<[string, (s: ReturnType<typeof setup>) => Partial<RestoreRequest>, DriftKey[], string]>([
