@@ -5,9 +5,8 @@
  * exactly old or exactly new, the service runs, nothing of the operation is left, and while the
  * operation is open every mutating command refuses.
  *
- * A death is simulated, not thrown: the dying call (or crash hook) returns a promise that never
- * settles, so nothing after it runs — no catch, no finally, no lock release — as after a SIGKILL.
- * The real engine keeps one real SIGKILL per boundary kind per compose flavor
+ * A death is simulated (test/support/simulated-death.ts): nothing after the dying call runs, as
+ * after a SIGKILL. The real engine keeps one real SIGKILL per boundary kind per compose flavor
  * (test/integration/restore.test.ts).
  */
 import { describe, expect, it } from '@jest/globals';
@@ -16,64 +15,12 @@ import path from 'node:path';
 import { lockName } from '../../../src/ops/lock.js';
 import { recoverModule, type RecoverOutcome } from '../../../src/restore/recover.js';
 import { restoreModule } from '../../../src/restore/restore.js';
-import type { CrashHook } from '../../../src/restore/steps.js';
 import type { RestoreOutcome } from '../../../src/restore/types.js';
-import type { Runtime } from '../../../src/runtime/types.js';
+import { dying, runUntilDeath, type Dying } from '../../support/simulated-death.js';
 import { deps, journalOf, quiet, request, setup, T0, VOLUME, type RestoreSetup } from '../../support/restore-setup.js';
 
 const OLD = { 'old-only': 'old', shared: 'old shared' };
 const NEW = { 'new-only': 'new', shared: 'new shared' };
-
-/** A death: the operation waits on this forever. */
-const NEVER = new Promise<never>(() => undefined);
-
-/** How a simulated process dies: at a named boundary, or when it makes its (n+1)th engine call. */
-type Death = { at: string } | { afterCalls: number };
-
-interface Dying {
-  runtime: Runtime;
-  crash: CrashHook | undefined;
-  /** settles when the process has died (never, when it ran to the end) */
-  died: Promise<string>;
-  calls: () => number;
-}
-
-/**
- * The runtime and crash hook of a process that dies as `death` says. Calls into the fake are
- * counted at the port: the fake's own inner calls (e.g. ping) do not count.
- */
-function dying(rt: Runtime, death: Death | null): Dying {
-  let calls = 0;
-  let dead = false;
-  let die: (where: string) => void = () => undefined;
-  const died = new Promise<string>((resolve) => (die = resolve));
-  const kill = (where: string): Promise<never> => {
-    dead = true;
-    die(where);
-    return NEVER;
-  };
-  const runtime = new Proxy(rt, {
-    get(target, prop, receiver) {
-      const value: unknown = Reflect.get(target, prop, receiver);
-      if (typeof value !== 'function') return value;
-      return (...args: unknown[]) => {
-        if (dead) return NEVER;
-        if (death && 'afterCalls' in death && calls >= death.afterCalls)
-          return kill(`before engine call ${calls + 1} (${String(prop)})`);
-        calls += 1;
-        return (value as (...a: unknown[]) => unknown).apply(target, args);
-      };
-    },
-  });
-  const crash: CrashHook | undefined =
-    death && 'at' in death ? (boundary) => (boundary === death.at ? kill(boundary) : undefined) : undefined;
-  return { runtime, crash, died, calls: () => calls };
-}
-
-/** Run an operation as a process that may die: its outcome, or 'killed' when it died first. */
-async function runUntilDeath<T>(op: Promise<T>, d: Dying): Promise<T | 'killed'> {
-  return Promise.race([op, d.died.then(() => 'killed' as const)]);
-}
 
 /** The service's health follows the data: healthy on the old data, and on the backup's unless `badBackup`. */
 function healthFollowsData(s: RestoreSetup, badBackup: boolean): void {

@@ -6,120 +6,17 @@
  * engine runs the same proofs in test/integration/upgrade.test.ts.
  */
 import { describe, expect, it } from '@jest/globals';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
-import { verifyBackup } from '../../../src/backup/verify.js';
 import type { DriftKey, Plan } from '../../../src/drift/types.js';
 import type { ModuleDecl } from '../../../src/model/module.js';
-import { loadModules } from '../../../src/model/module.js';
 import { operationKey } from '../../../src/restore/journal.js';
 import { recoverModule } from '../../../src/restore/recover.js';
 import type { UpgradeRequest } from '../../../src/upgrade/types.js';
 import { upgradeModule } from '../../../src/upgrade/upgrade.js';
-import { dir, file, tar } from '../../support/archives.js';
-import { container, examplePlatform, type FakeRuntime } from '../../support/fake-runtime.js';
+import { container, type FakeRuntime } from '../../support/fake-runtime.js';
 import { planOf, withPlanHash } from '../../support/plans.js';
-import { REPO } from '../../support/runner.js';
-import { upgradeRequest } from '../../support/upgrade-request.js';
-
-const quiet = {
-  info: () => undefined,
-  warn: () => undefined,
-  error: () => undefined,
-  notice: () => undefined,
-  raw: () => undefined,
-};
-const T0 = new Date('2026-03-01T12:00:00Z');
-const VOLUME = 'platform_store-data';
-
-function modules(): ModuleDecl[] {
-  const root = path.join(REPO, 'examples/platform');
-  const loaded = loadModules(root, 'modules/*/module.yaml', root);
-  return loaded.modules;
-}
-
-/** store declared at `to`, running `from`. */
-function planner(from: string, to: string, drift: DriftKey[] = ['container.image']) {
-  return async (mods: ModuleDecl[], _rt: unknown, opts: { only?: string[] } = {}): Promise<Plan> =>
-    planOf(
-      mods
-        .filter((m) => !opts.only || opts.only.includes(m.name))
-        .map((m) =>
-          withPlanHash({
-            name: m.name,
-            class: m.class,
-            expected_state: m.expectedState,
-            compose: { project: m.compose.project, service: m.compose.service, file: m.compose.display },
-            ...(m.name === 'store' ? { declared: { image: to, config_hash: 'h-store' } } : {}),
-            observed: { container_id: 'store-1', state: 'running', exit_code: null, image: from, health: 'healthy' },
-            drift: m.name === 'store' ? drift.map((key) => ({ key, declared: to, observed: from })) : [],
-            in_sync: m.name !== 'store' || drift.length === 0,
-          }),
-        ),
-    );
-}
-
-function setup(to = 'stateguard/busybox:1.1.0') {
-  const rt = examplePlatform();
-  const store = rt.containers.find((c) => c.id === 'store-1')!;
-  store.mounts = [{ type: 'volume', name: VOLUME, source: '/x', destination: '/data' }];
-  store.imageId = 'sha256:old';
-  rt.images[to] = 'sha256:new';
-  rt.bench.volume(VOLUME).live = new Map([['db', Buffer.from('rows')]]);
-  rt.served['/data'] = tar(dir('data/'), file('data/db', 'rows'));
-  const work = mkdtempSync(path.join(tmpdir(), 'sg-upgrade-unit-'));
-  const mods = modules();
-  return { rt, work, store, mods, module: mods.find((m) => m.name === 'store')!, to };
-}
-
-function request(s: ReturnType<typeof setup>, over: Partial<UpgradeRequest> = {}): UpgradeRequest {
-  return upgradeRequest({ mods: s.mods, module: s.module, work: s.work, now: T0 }, over);
-}
-
-function deps(s: ReturnType<typeof setup>, from = 'stateguard/busybox:1.0.0') {
-  return {
-    runtime: s.rt,
-    planModules: planner(from, s.to),
-    verifyBackup,
-    log: quiet,
-    now: () => T0,
-    sleep: async () => undefined,
-    pollMs: 1,
-    readFile: () => null,
-  };
-}
-
-/**
- * compose's recreate on the simulated engine: the service comes back on the image it was given (the
- * deploy: the new one, with the declared environment); a rollback recreates the recorded definition
- * (healthy unless `previousHealthy` says otherwise).
- */
-function recreateAs(
-  rt: FakeRuntime,
-  healthyOn: (imageOverride: string | undefined) => boolean,
-  opts: { previousHealthy?: boolean; newEnv?: string[] } = {},
-): void {
-  rt.onRecreate = (_t, _s, imageOverride) => {
-    const c = rt.containers.find((x) => x.service === 'store')!;
-    c.state = 'running';
-    c.health = healthyOn(imageOverride) ? 'healthy' : 'unhealthy';
-    c.imageId = imageOverride ? 'sha256:old' : 'sha256:new';
-    c.configHash = imageOverride ? 'h-override' : 'h-new';
-    if (opts.newEnv) c.env = [...opts.newEnv];
-    // the new version migrates the data as it starts
-    if (!imageOverride) rt.bench.volume(VOLUME).live.set('migrated', Buffer.from('v2 schema'));
-  };
-  rt.onRecreateFromDefinition = (_def, created) => {
-    created.health = opts.previousHealthy === false ? 'unhealthy' : 'healthy';
-  };
-}
-
-function storeNow(rt: FakeRuntime) {
-  const all = rt.containers.filter((c) => c.service === 'store');
-  expect(all).toHaveLength(1);
-  return all[0]!;
-}
+import { deps, planner, quiet, recreateAs, request, setup, storeNow, T0, VOLUME } from '../../support/upgrade-setup.js';
 
 describe('upgrade', () => {
   it.each([

@@ -1,0 +1,58 @@
+/**
+ * A simulated process death for crash tests on the simulated engine (docs/architecture.md §12): the
+ * dying engine call, or crash hook, returns a promise that never settles, so nothing after it runs —
+ * no catch, no finally, no lock release — as after a SIGKILL. Nothing is thrown.
+ */
+import type { CrashHook } from '../../src/restore/steps.js';
+import type { Runtime } from '../../src/runtime/types.js';
+
+/** A death: the operation waits on this forever. */
+const NEVER = new Promise<never>(() => undefined);
+
+/** How a simulated process dies: at a named boundary, or when it makes its (n+1)th engine call. */
+export type Death = { at: string } | { afterCalls: number };
+
+export interface Dying {
+  runtime: Runtime;
+  crash: CrashHook | undefined;
+  /** settles when the process has died (never, when it ran to the end) */
+  died: Promise<string>;
+  calls: () => number;
+}
+
+/**
+ * The runtime and crash hook of a process that dies as `death` says. Calls into the fake are
+ * counted at the port: the fake's own inner calls (e.g. ping) do not count.
+ */
+export function dying(rt: Runtime, death: Death | null): Dying {
+  let calls = 0;
+  let dead = false;
+  let die: (where: string) => void = () => undefined;
+  const died = new Promise<string>((resolve) => (die = resolve));
+  const kill = (where: string): Promise<never> => {
+    dead = true;
+    die(where);
+    return NEVER;
+  };
+  const runtime = new Proxy(rt, {
+    get(target, prop, receiver) {
+      const value: unknown = Reflect.get(target, prop, receiver);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        if (dead) return NEVER;
+        if (death && 'afterCalls' in death && calls >= death.afterCalls)
+          return kill(`before engine call ${calls + 1} (${String(prop)})`);
+        calls += 1;
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  const crash: CrashHook | undefined =
+    death && 'at' in death ? (boundary) => (boundary === death.at ? kill(boundary) : undefined) : undefined;
+  return { runtime, crash, died, calls: () => calls };
+}
+
+/** Run an operation as a process that may die: its outcome, or 'killed' when it died first. */
+export async function runUntilDeath<T>(op: Promise<T>, d: Dying): Promise<T | 'killed'> {
+  return Promise.race([op, d.died.then(() => 'killed' as const)]);
+}
