@@ -27,7 +27,7 @@ import {
   WORK_AREA_SCRIPT,
 } from './helper-scripts.js';
 import { createRequest, definitionFromInspect, referencedContainers } from './container-definition.js';
-import { apiMessage, EngineApi, type Dialer } from './engine-api.js';
+import { apiMessage, type EngineApi } from './engine-api.js';
 import {
   commandLine,
   composeRenderError,
@@ -36,10 +36,10 @@ import {
   profilesOf,
   splitByProfiles,
 } from './compose-render.js';
+import { DockerCommand, type DockerCommandOptions } from './docker-command.js';
 import {
   builtImageName,
   checkKey,
-  describeEngine,
   firstLine,
   healthArgs,
   LABEL,
@@ -57,7 +57,6 @@ import {
   runRecordLabels,
   WORKBENCH_LABEL,
 } from './docker-parsers.js';
-import { spawnDuplex, spawnProcess } from './process.js';
 import type {
   ComposeInfo,
   ContainerDefinition,
@@ -120,21 +119,13 @@ interface InspectedImage {
   Config?: { Volumes?: unknown };
 }
 
-export interface DockerCliOptions {
-  runner?: ProcessRunner;
+/** The runner, env and dial (./docker-command.ts), and the compose flavor. */
+export interface DockerCliOptions extends DockerCommandOptions {
   /**
    * force a compose flavor instead of probing (tests, or STATEGUARD_COMPOSE=v1|v2; the CLI and the
    * actions refuse any other value before a command runs: src/compose-env.ts)
    */
   compose?: 'v1' | 'v2';
-  env?: Readonly<Record<string, string | undefined>>;
-  /** opens a byte stream to the Engine API (default: `docker system dial-stdio`; tests pass a fake) */
-  dial?: Dialer;
-}
-
-/** End a quoted message with exactly one sentence mark. */
-function sentence(text: string): string {
-  return /[.?!]$/.test(text) ? text : `${text}.`;
 }
 
 /** `docker cp` says this when the path does not exist in the container (engine 20.10+ wording, both directions). */
@@ -162,35 +153,27 @@ const NEVER_STARTED = 'stateguard-never-started';
 export class DockerCli implements Runtime {
   protected readonly run: ProcessRunner;
   protected readonly env: Readonly<Record<string, string | undefined>>;
-  /**
-   * an explicit env (not process.env) is passed to every child, so DOCKER_HOST/DOCKER_CONTEXT given
-   * there are honoured
-   */
-  private readonly childEnv: Readonly<Record<string, string | undefined>> | undefined;
+  /** the runner, the child environment, the Engine API and the ping, shared with the parts below */
+  private readonly command: DockerCommand;
   private flavor: Promise<'v1' | 'v2'> | undefined;
   private v2: Promise<string | null> | undefined;
   private info: Promise<ComposeInfo> | undefined;
-  private pinged: Promise<void> | undefined;
-  private readonly dial: Dialer;
-  private api: EngineApi | undefined;
 
   constructor(opts: DockerCliOptions = {}) {
-    this.run = opts.runner ?? spawnProcess;
-    this.dial = opts.dial ?? (() => spawnDuplex('docker', ['system', 'dial-stdio'], this.childEnv));
-    this.env = opts.env ?? process.env;
-    this.childEnv = opts.env && opts.env !== process.env ? opts.env : undefined;
+    this.command = new DockerCommand(opts);
+    this.run = this.command.run;
+    this.env = this.command.env;
     const forced = opts.compose ?? this.env.STATEGUARD_COMPOSE;
     if (forced === 'v1' || forced === 'v2') this.flavor = Promise.resolve(forced);
   }
 
   protected withEnv(opts?: ExecOptions): ExecOptions | undefined {
-    if (!this.childEnv) return opts;
-    return { ...opts, env: { ...this.childEnv, ...opts?.env } };
+    return this.command.withEnv(opts);
   }
 
   /** `docker <args>` with an argument array: private to the adapter (the domain has no docker argv). */
   protected docker(args: readonly string[], opts?: ExecOptions): Promise<ExecResult> {
-    return this.run('docker', args, this.withEnv(opts));
+    return this.command.docker(args, opts);
   }
 
   /**
@@ -250,18 +233,7 @@ export class DockerCli implements Runtime {
   }
 
   ping(): Promise<void> {
-    this.pinged ??= (async () => {
-      const r = await this.docker(['version', '--format', '{{.Server.Version}}'], { timeoutMs: 30_000 });
-      if (r.code !== 0 || r.stdout.trim() === '') {
-        this.pinged = undefined;
-        throw new EnvironmentError(
-          `Cannot reach the Docker engine via ${describeEngine(this.env)}: ` +
-            `${sentence(firstLine(r.stderr) || `docker exited ${r.code}`)} ` +
-            `Start the engine, or point DOCKER_HOST / 'docker context use' at the host that runs the services.`,
-        );
-      }
-    })();
-    return this.pinged;
+    return this.command.ping();
   }
 
   async engineId(): Promise<string> {
@@ -1178,8 +1150,7 @@ export class DockerCli implements Runtime {
 
   /** The Engine API through `docker system dial-stdio` (same DOCKER_HOST, context, ssh, TLS). */
   private engine(): EngineApi {
-    this.api ??= new EngineApi(this.dial);
-    return this.api;
+    return this.command.engine();
   }
 
   async readContainerDefinition(
