@@ -2,8 +2,8 @@
  * What the docker adapter reads and writes as text, with no process in sight: the parsing of
  * `docker inspect`, `compose config` and helper output, the labels stateguard's records and helpers
  * carry, and the argument pieces built from them. Pure functions and constants, so the parts of the
- * adapter (./docker-cli.ts, ./docker-records.ts, ./docker-workbench.ts) and the unit tests share one
- * copy.
+ * adapter (./docker-cli.ts, ./compose-cli.ts, ./docker-records.ts, ./docker-workbench.ts) and the unit
+ * tests share one copy.
  */
 import { createHash } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
