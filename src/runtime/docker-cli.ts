@@ -3,46 +3,27 @@
  * TLS behave exactly as the operator's own `docker` does. State is read from `docker ps` /
  * `docker inspect` JSON by compose labels — never by container name and never by parsing compose's
  * human output (compose v1 even exits 0 on unknown flags).
+ *
+ * DockerCli holds engine info, the engine view, the lifecycle and the image operations itself, and
+ * hands the rest to its parts, which share one DockerCommand (./docker-command.ts: runner, child env,
+ * Engine API, ping): the compose CLI (./compose-cli.ts), the record store (./docker-records.ts) and
+ * restore's workbench (./docker-workbench.ts). The pure parsing is in ./docker-parsers.ts.
  */
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { Writable } from 'node:stream';
-import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import { WORK_AREA } from '../backup/reserved.js';
-import { EnvironmentError, PathNotFoundError, UserError } from '../errors.js';
+import { EnvironmentError, PathNotFoundError } from '../errors.js';
 import { UP_STATES } from '../drift/containers.js';
 import { normalizeImageRef } from '../drift/image-ref.js';
-import {
-  COUNT_SCRIPT,
-  DROP_SCRIPT,
-  HELPER_TOOLS,
-  PREPARE_SCRIPT,
-  PROBE_SCRIPT,
-  SPACE_SCRIPT,
-  LIST_SCRIPT,
-  SWAP_SCRIPT,
-  TIMES_SCRIPT,
-  WORK_AREA_SCRIPT,
-} from './helper-scripts.js';
 import { createRequest, definitionFromInspect, referencedContainers } from './container-definition.js';
-import { apiMessage, EngineApi, type Dialer } from './engine-api.js';
-import {
-  commandLine,
-  composeRenderError,
-  enabledProfiles,
-  parseRenderedJson,
-  profilesOf,
-  splitByProfiles,
-} from './compose-render.js';
-import { spawnDuplex, spawnProcess } from './process.js';
+import { apiMessage, type EngineApi } from './engine-api.js';
+import { ComposeCli, composeArgs } from './compose-cli.js';
+import { DockerCommand, type DockerCommandOptions } from './docker-command.js';
+import { DockerRecords } from './docker-records.js';
+import { DockerWorkbench } from './docker-workbench.js';
+import { firstLine, LABEL, outputLines, parseInspect } from './docker-parsers.js';
 import type {
   ComposeInfo,
   ContainerDefinition,
   MountEntry,
-  DataMount,
   HelperSpec,
   JournalMark,
   LastKnownGood,
@@ -50,20 +31,16 @@ import type {
   RootMeta,
   StagedCount,
   StagedTime,
-  SwapOutcome,
   SwapResult,
   ThrowawaySpec,
   WorkAreaState,
   ComposeTarget,
   ContainerInfo,
-  ContainerRunConfig,
-  ContainerState,
   EngineLock,
   ExecOptions,
   ExecResult,
   ProcessRunner,
   RenderedProject,
-  RenderedService,
   RenderOptions,
   RunRecord,
   Runtime,
@@ -72,13 +49,28 @@ import type {
 } from './types.js';
 
 export { normalizeImageRef };
-
-export const LABEL = {
-  project: 'com.docker.compose.project',
-  service: 'com.docker.compose.service',
-  oneoff: 'com.docker.compose.oneoff',
-  configHash: 'com.docker.compose.config-hash',
-} as const;
+// The parsing and the labels live in ./docker-parsers.ts; importers of this file keep finding them here.
+export {
+  builtImageName,
+  describeEngine,
+  firstLine,
+  healthArgs,
+  LABEL,
+  LKG_LABEL,
+  mountArg,
+  outputLines,
+  parseConfigHashes,
+  parseInspect,
+  parseMountListing,
+  parseRenderedConfig,
+  parseRenderedYaml,
+  parseRunRecord,
+  parseSwapOutput,
+  RUN_RECORD_LABEL,
+  runRecordKey,
+  runRecordLabels,
+  WORKBENCH_LABEL,
+} from './docker-parsers.js';
 
 /** What stateguard reads of `docker image inspect`. */
 interface InspectedImage {
@@ -88,409 +80,46 @@ interface InspectedImage {
   Config?: { Volumes?: unknown };
 }
 
-export interface DockerCliOptions {
-  runner?: ProcessRunner;
+/** The runner, env and dial (./docker-command.ts), and the compose flavor. */
+export interface DockerCliOptions extends DockerCommandOptions {
   /**
    * force a compose flavor instead of probing (tests, or STATEGUARD_COMPOSE=v1|v2; the CLI and the
    * actions refuse any other value before a command runs: src/compose-env.ts)
    */
   compose?: 'v1' | 'v2';
-  env?: Readonly<Record<string, string | undefined>>;
-  /** opens a byte stream to the Engine API (default: `docker system dial-stdio`; tests pass a fake) */
-  dial?: Dialer;
-}
-
-/** The non-empty lines of a process's output, trimmed (IDs from `-q` listings). */
-export function outputLines(text: string): string[] {
-  return text
-    .split('\n')
-    .map((x) => x.trim())
-    .filter(Boolean);
-}
-
-/** The first non-empty line of a process's output (its error, for messages). */
-export function firstLine(text: string): string {
-  return (
-    text
-      .trim()
-      .split('\n')
-      .find((l) => l.trim() !== '')
-      ?.trim() ?? ''
-  );
-}
-
-/** End a quoted message with exactly one sentence mark. */
-function sentence(text: string): string {
-  return /[.?!]$/.test(text) ? text : `${text}.`;
-}
-
-export function describeEngine(env: Readonly<Record<string, string | undefined>>): string {
-  if (env.DOCKER_HOST) return `DOCKER_HOST=${env.DOCKER_HOST}`;
-  if (env.DOCKER_CONTEXT) return `docker context ${env.DOCKER_CONTEXT}`;
-  return 'the current docker context (DOCKER_HOST is not set)';
-}
-
-/** Parse the JSON array printed by `docker inspect` into ContainerInfo records. */
-export function parseInspect(stdout: string): ContainerInfo[] {
-  const trimmed = stdout.trim();
-  if (!trimmed.startsWith('[')) return [];
-  const raw = JSON.parse(trimmed) as Array<Record<string, any>>;
-  return raw.map((c) => {
-    const labels: Record<string, string> = c.Config?.Labels ?? {};
-    const st = c.State ?? {};
-    const started = typeof st.StartedAt === 'string' && !st.StartedAt.startsWith('0001-') ? st.StartedAt : null;
-    const finished = typeof st.FinishedAt === 'string' && !st.FinishedAt.startsWith('0001-') ? st.FinishedAt : null;
-    return {
-      id: String(c.Id),
-      name: String(c.Name ?? '').replace(/^\//, ''),
-      imageRef: String(c.Config?.Image ?? ''),
-      imageId: String(c.Image ?? ''),
-      state: String(st.Status ?? 'dead') as ContainerState,
-      exitCode: typeof st.ExitCode === 'number' ? st.ExitCode : null,
-      health: st.Health?.Status ? (String(st.Health.Status) as ContainerInfo['health']) : null,
-      startedAt: started,
-      finishedAt: finished,
-      createdAt: String(c.Created ?? ''),
-      labels,
-      project: labels[LABEL.project],
-      service: labels[LABEL.service],
-      oneoff: (labels[LABEL.oneoff] ?? '').toLowerCase() === 'true',
-      configHash: labels[LABEL.configHash],
-      env: Array.isArray(c.Config?.Env) ? (c.Config.Env as string[]) : [],
-      config: runConfig(c),
-      mounts: Array.isArray(c.Mounts)
-        ? (c.Mounts as Array<Record<string, any>>).map((m) => ({
-            type: String(m.Type ?? ''),
-            name: m.Name ? String(m.Name) : undefined,
-            source: String(m.Source ?? ''),
-            destination: String(m.Destination ?? ''),
-          }))
-        : [],
-    };
-  });
-}
-
-function stringList(v: unknown): string[] | null {
-  return Array.isArray(v) ? v.map(String) : null;
-}
-
-/** The run configuration of an inspected container (see ContainerRunConfig). */
-function runConfig(c: Record<string, any>): ContainerRunConfig {
-  const ports: string[] = [];
-  for (const [key, bindings] of Object.entries((c.HostConfig?.PortBindings ?? {}) as Record<string, unknown>)) {
-    const [target, proto = 'tcp'] = key.split('/');
-    const list = Array.isArray(bindings) && bindings.length > 0 ? bindings : [{}];
-    for (const b of list as Array<{ HostPort?: string }>) ports.push(`${b.HostPort ?? ''}:${target}/${proto}`);
-  }
-  return {
-    cmd: stringList(c.Config?.Cmd),
-    entrypoint: stringList(c.Config?.Entrypoint),
-    user: String(c.Config?.User ?? ''),
-    restartPolicy: String(c.HostConfig?.RestartPolicy?.Name ?? ''),
-    healthcheck: stringList(c.Config?.Healthcheck?.Test),
-    ports: ports.sort(),
-  };
-}
-
-/** Compose's default image name for a service that only has `build:` (v1 and v2 differ). */
-export function builtImageName(flavor: 'v1' | 'v2', project: string, service: string): string {
-  return flavor === 'v2' ? `${project}-${service}` : `${project.replace(/[^a-z0-9]/gi, '').toLowerCase()}_${service}`;
-}
-
-/** `config --hash '*'` prints `service hash` per line (v1 and v2 alike). */
-export function parseConfigHashes(stdout: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const line of stdout.split('\n')) {
-    const m = /^(\S+)\s+([0-9a-f]{16,})\s*$/.exec(line.trim());
-    if (m) out[m[1]!] = m[2]!;
-  }
-  return out;
-}
-
-/**
- * The rendered config holds interpolated environment values, so a parse error is reported without
- * the parser's message (which quotes the offending text).
- */
-export function parseRenderedConfig(stdout: string): Record<string, RenderedService> {
-  return parseRenderedYaml(stdout).services;
-}
-
-/** v1's rendered `config` (YAML): its services and the keys of its top-level `volumes:`. */
-export function parseRenderedYaml(stdout: string): { services: Record<string, RenderedService>; volumes: string[] } {
-  let doc: { services?: Record<string, RenderedService>; volumes?: unknown } | null;
-  try {
-    doc = parseYaml(stdout, { maxAliasCount: 100 }) as typeof doc;
-  } catch {
-    throw new UserError(
-      'compose printed a config that is not valid YAML (its text is not shown: it may hold environment values)',
-      {
-        reason: 'compose-error',
-      },
-    );
-  }
-  const top = doc?.volumes;
-  const volumes = top && typeof top === 'object' && !Array.isArray(top) ? Object.keys(top) : [];
-  const services = doc?.services;
-  return { services: services && typeof services === 'object' && !Array.isArray(services) ? services : {}, volumes };
-}
-
-/** Labels of a run-record volume (see writeRunRecord). */
-export const RUN_RECORD_LABEL = {
-  key: 'io.stateguard.run-record',
-  project: 'io.stateguard.run-record.project',
-  service: 'io.stateguard.run-record.service',
-  containerId: 'io.stateguard.run-record.container-id',
-  imageId: 'io.stateguard.run-record.image-id',
-  imageRef: 'io.stateguard.run-record.image-ref',
-  configHash: 'io.stateguard.run-record.config-hash',
-  labelHash: 'io.stateguard.run-record.label-hash',
-  recordedAt: 'io.stateguard.run-record.recorded-at',
-} as const;
-
-/** A short, name-safe key for one compose service. */
-export function runRecordKey(project: string, service: string): string {
-  return createHash('sha256').update(`${project}\0${service}`).digest('hex').slice(0, 16);
-}
-
-export function runRecordLabels(r: RunRecord): Record<string, string> {
-  return {
-    [RUN_RECORD_LABEL.key]: runRecordKey(r.project, r.service),
-    [RUN_RECORD_LABEL.project]: r.project,
-    [RUN_RECORD_LABEL.service]: r.service,
-    [RUN_RECORD_LABEL.containerId]: r.container_id,
-    [RUN_RECORD_LABEL.imageId]: r.image_id,
-    [RUN_RECORD_LABEL.imageRef]: r.image_ref,
-    [RUN_RECORD_LABEL.configHash]: r.config_hash,
-    [RUN_RECORD_LABEL.labelHash]: r.label_hash,
-    [RUN_RECORD_LABEL.recordedAt]: r.recorded_at,
-  };
-}
-
-/** A record from volume labels, or null when any field is missing (a partial record proves nothing). */
-export function parseRunRecord(labels: Record<string, string>): RunRecord | null {
-  const get = (k: string): string | undefined =>
-    typeof labels[k] === 'string' && labels[k] !== '' ? labels[k] : undefined;
-  const rec = {
-    project: get(RUN_RECORD_LABEL.project),
-    service: get(RUN_RECORD_LABEL.service),
-    container_id: get(RUN_RECORD_LABEL.containerId),
-    image_id: get(RUN_RECORD_LABEL.imageId),
-    image_ref: get(RUN_RECORD_LABEL.imageRef),
-    config_hash: get(RUN_RECORD_LABEL.configHash),
-    label_hash: get(RUN_RECORD_LABEL.labelHash),
-    recorded_at: get(RUN_RECORD_LABEL.recordedAt),
-  };
-  if (Object.values(rec).some((v) => v === undefined)) return null;
-  if (labels[RUN_RECORD_LABEL.key] !== runRecordKey(rec.project!, rec.service!)) return null;
-  return rec as RunRecord;
 }
 
 /** `docker cp` says this when the path does not exist in the container (engine 20.10+ wording, both directions). */
 const PATH_ABSENT = /no such container:path|could not find the file/i;
 
-/** Label prefix of last-known-good records (empty named volumes, like run records). */
-export const LKG_LABEL = 'io.stateguard.lkg';
-
-/** The top-level `version` of a compose file (v1 refuses an override file whose version differs). */
-function composeVersion(file: string | undefined): string | undefined {
-  if (!file) return undefined;
-  try {
-    const doc = parseYaml(readFileSync(file, 'utf8')) as { version?: unknown } | null;
-    return typeof doc?.version === 'string' || typeof doc?.version === 'number' ? String(doc.version) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Labels of restore's helper containers and journal volumes (docs/architecture.md §12). */
-export const WORKBENCH_LABEL = {
-  helper: 'io.stateguard.helper',
-  journal: 'io.stateguard.journal',
-  seq: 'io.stateguard.journal.seq',
-  phase: 'io.stateguard.journal.phase',
-  at: 'io.stateguard.journal.at',
-  dataPrefix: 'io.stateguard.journal.data.',
-  /** on a mark volume: the name of its keeper container; on the keeper: the journal's key */
-  keeper: 'io.stateguard.journal.keeper',
-  drill: 'io.stateguard.drill',
-} as const;
-
-/** One word for `sh -c`, single-quoted. */
-function shQuote(word: string): string {
-  return `'${word.replace(/'/g, `'\\''`)}'`;
-}
-
-/** `--health-cmd` for a container's healthcheck test; [] keeps the image's own; NONE disables it. */
-export function healthArgs(test: readonly string[] | null): string[] {
-  if (!test || test.length === 0) return [];
-  const [kind, ...rest] = test;
-  if (kind === 'NONE') return ['--no-healthcheck'];
-  const cmd = kind === 'CMD-SHELL' ? rest.join(' ') : kind === 'CMD' ? rest.map(shQuote).join(' ') : '';
-  if (cmd === '') return [];
-  return ['--health-cmd', cmd, '--health-interval', '1s', '--health-timeout', '5s', '--health-retries', '3'];
-}
-
-const KEY_RE = /^[a-z0-9]{8,64}$/;
-
-function checkKey(key: string): string {
-  if (!KEY_RE.test(key)) throw new Error(`invalid operation key ${JSON.stringify(key)}`);
-  return key;
-}
-
-/** `--mount` value for one data mount at `/v/<index>`; refuses sources the flag cannot carry. */
-export function mountArg(m: DataMount, index: number): string {
-  if (/[,"\n\r]/.test(m.source) || m.source === '') {
-    throw new EnvironmentError(
-      `the ${m.kind} ${JSON.stringify(m.source)} of volume ${m.volume} cannot be mounted into a helper container ` +
-        `(a comma, quote or line break in its name); rename it to restore it with stateguard`,
-    );
-  }
-  return `type=${m.kind},src=${m.source},dst=/v/${index}`;
-}
-
-/**
- * LIST_SCRIPT's output: NUL-separated tokens; `M`, mount path, then `D`/`F`/`O` each followed by the
- * entries of that type (`./rel/path`). A path token always starts with `./`, so it is never a marker.
- */
-export function parseMountListing(
-  stdout: string,
-  mounts: readonly DataMount[],
-): { volume: string; entries: MountEntry[] }[] {
-  const out = mounts.map((m) => ({ volume: m.volume, entries: [] as MountEntry[] }));
-  const tokens = stdout.split('\0');
-  let current: MountEntry[] | null = null;
-  let type: MountEntry['type'] | null = null;
-  const seen = new Set<number>();
-  for (let i = 0; i < tokens.length; i++) {
-    const t = tokens[i]!;
-    if (t === 'M') {
-      const index = /^\/v\/(\d+)$/.exec(tokens[++i] ?? '')?.[1];
-      current = index !== undefined ? (out[Number(index)]?.entries ?? null) : null;
-      if (current === null) throw new EnvironmentError('the volume listing names a mount that was not asked for');
-      seen.add(Number(index));
-      type = null;
-    } else if (t === 'D' || t === 'F' || t === 'O') {
-      type = t === 'D' ? 'directory' : t === 'F' ? 'file' : 'other';
-    } else if (t.startsWith('./') && current && type) {
-      current.push({ path: t.slice(2), type });
-    } else if (t !== '') {
-      throw new EnvironmentError('the volume listing is not in the expected form');
-    }
-  }
-  if (seen.size !== mounts.length) throw new EnvironmentError('the volume listing is incomplete');
-  return out;
-}
-
-/** The mount paths inside a helper for these mounts (`/v/0`, `/v/1`, …). */
-function mountPaths(mounts: readonly DataMount[]): string[] {
-  return mounts.map((_, i) => `/v/${i}`);
-}
-
-/**
- * What the swap helper did per mount (one `MOUNT OUTCOME` line each, helper-scripts.ts SWAP_SCRIPT).
- * A mount without a line, or an outcome that does not belong to the direction, is an error: the
- * words of an outcome are built from these (docs/architecture.md §12), so they must be complete.
- */
-export function parseSwapOutput(
-  stdout: string,
-  mounts: readonly DataMount[],
-  direction: 'forward' | 'revert',
-): SwapResult[] {
-  const allowed: readonly SwapOutcome[] =
-    direction === 'forward'
-      ? ['forwarded', 'already-new', 'no-work-area']
-      : ['reverted', 'already-old', 'no-work-area'];
-  const byPath = new Map<string, string>();
-  for (const line of outputLines(stdout)) {
-    const m = /^(\/v\/\d+) (\S+)$/.exec(line);
-    if (m) byPath.set(m[1]!, m[2]!);
-  }
-  return mounts.map((mt, i) => {
-    const got = byPath.get(`/v/${i}`);
-    if (!got || !(allowed as readonly string[]).includes(got)) {
-      throw new EnvironmentError(
-        `the swap (${direction}) did not say what it did in volume ${mt.volume} ` +
-          `(${got === undefined ? 'no line' : JSON.stringify(got.slice(0, 40))}); treating it as not done`,
-      );
-    }
-    return { volume: mt.volume, outcome: got as SwapOutcome };
-  });
-}
-
-/** The command a lock container is created with; it is never started. */
-const NEVER_STARTED = 'stateguard-never-started';
-
 export class DockerCli implements Runtime {
   protected readonly run: ProcessRunner;
   protected readonly env: Readonly<Record<string, string | undefined>>;
-  /**
-   * an explicit env (not process.env) is passed to every child, so DOCKER_HOST/DOCKER_CONTEXT given
-   * there are honoured
-   */
-  private readonly childEnv: Readonly<Record<string, string | undefined>> | undefined;
-  private flavor: Promise<'v1' | 'v2'> | undefined;
-  private v2: Promise<string | null> | undefined;
-  private info: Promise<ComposeInfo> | undefined;
-  private pinged: Promise<void> | undefined;
-  private readonly dial: Dialer;
-  private api: EngineApi | undefined;
+  /** the runner, the child environment, the Engine API and the ping, shared with the parts below */
+  private readonly command: DockerCommand;
+  /** the RecordStore methods, on this engine (./docker-records.ts) */
+  private readonly records: DockerRecords;
+  /** the Workbench methods, on this engine (./docker-workbench.ts) */
+  private readonly workbench: DockerWorkbench;
+  /** the compose CLI: flavor, rendering, config hashes, up (./compose-cli.ts) */
+  private readonly composeCli: ComposeCli;
 
   constructor(opts: DockerCliOptions = {}) {
-    this.run = opts.runner ?? spawnProcess;
-    this.dial = opts.dial ?? (() => spawnDuplex('docker', ['system', 'dial-stdio'], this.childEnv));
-    this.env = opts.env ?? process.env;
-    this.childEnv = opts.env && opts.env !== process.env ? opts.env : undefined;
-    const forced = opts.compose ?? this.env.STATEGUARD_COMPOSE;
-    if (forced === 'v1' || forced === 'v2') this.flavor = Promise.resolve(forced);
+    this.command = new DockerCommand(opts);
+    this.run = this.command.run;
+    this.env = this.command.env;
+    this.records = new DockerRecords(this.command, this);
+    this.workbench = new DockerWorkbench(this.command);
+    this.composeCli = new ComposeCli(this.command, opts.compose ?? this.env.STATEGUARD_COMPOSE);
   }
 
   protected withEnv(opts?: ExecOptions): ExecOptions | undefined {
-    if (!this.childEnv) return opts;
-    return { ...opts, env: { ...this.childEnv, ...opts?.env } };
+    return this.command.withEnv(opts);
   }
 
   /** `docker <args>` with an argument array: private to the adapter (the domain has no docker argv). */
   protected docker(args: readonly string[], opts?: ExecOptions): Promise<ExecResult> {
-    return this.run('docker', args, this.withEnv(opts));
-  }
-
-  /**
-   * Records kept on the engine (run records, last-known-good, journal marks) are empty named volumes
-   * whose labels hold them: creating one is atomic and durable, needs no image, and any runner that
-   * reaches the engine can read it.
-   */
-  private async createLabelledVolume(name: string, labels: Record<string, string>): Promise<void> {
-    const r = await this.docker([
-      'volume',
-      'create',
-      ...Object.entries(labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]),
-      name,
-    ]);
-    if (r.code !== 0) throw new EnvironmentError(`docker volume create ${name} failed: ${firstLine(r.stderr)}`);
-  }
-
-  /** Write a record volume, then remove the older ones it supersedes (tidying, never required). */
-  private async replaceRecord(name: string, labels: Record<string, string>, filter: string): Promise<void> {
-    await this.createLabelledVolume(name, labels);
-    const ls = await this.docker(['volume', 'ls', '-q', '--filter', `label=${filter}`]);
-    const old = outputLines(ls.stdout).filter((n) => n !== name);
-    if (old.length > 0) await this.docker(['volume', 'rm', ...old]);
-  }
-
-  /** The labels of every volume matching a label filter (`key=value`). */
-  private async labelledVolumes(filter: string): Promise<Record<string, string>[]> {
-    const ls = await this.docker(['volume', 'ls', '-q', '--filter', `label=${filter}`]);
-    if (ls.code !== 0) throw new EnvironmentError(`docker volume ls failed: ${firstLine(ls.stderr)}`);
-    const names = outputLines(ls.stdout);
-    if (names.length === 0) return [];
-    const r = await this.docker(['volume', 'inspect', ...names]);
-    // a volume removed between ls and inspect: inspect still prints the others
-    if (r.code !== 0 && !r.stdout.trim().startsWith('[')) {
-      throw new EnvironmentError(`docker volume inspect failed: ${firstLine(r.stderr)}`);
-    }
-    return (JSON.parse(r.stdout || '[]') as Array<{ Labels?: Record<string, string> | null }>).map(
-      (v) => v.Labels ?? {},
-    );
+    return this.command.docker(args, opts);
   }
 
   /** Up to `limit` local image IDs (a last resort for the lock container's image). */
@@ -511,18 +140,7 @@ export class DockerCli implements Runtime {
   }
 
   ping(): Promise<void> {
-    this.pinged ??= (async () => {
-      const r = await this.docker(['version', '--format', '{{.Server.Version}}'], { timeoutMs: 30_000 });
-      if (r.code !== 0 || r.stdout.trim() === '') {
-        this.pinged = undefined;
-        throw new EnvironmentError(
-          `Cannot reach the Docker engine via ${describeEngine(this.env)}: ` +
-            `${sentence(firstLine(r.stderr) || `docker exited ${r.code}`)} ` +
-            `Start the engine, or point DOCKER_HOST / 'docker context use' at the host that runs the services.`,
-        );
-      }
-    })();
-    return this.pinged;
+    return this.command.ping();
   }
 
   async engineId(): Promise<string> {
@@ -538,72 +156,16 @@ export class DockerCli implements Runtime {
   }
 
   composeFlavor(): Promise<'v1' | 'v2'> {
-    this.flavor ??= (async () => ((await this.v2Version()) !== null ? ('v2' as const) : ('v1' as const)))();
-    return this.flavor;
-  }
-
-  /** `docker compose version --short` once, or null when the v2 plugin does not answer. */
-  private v2Version(): Promise<string | null> {
-    this.v2 ??= (async () => {
-      const r = await this.docker(['compose', 'version', '--short']);
-      const v = r.stdout.trim().replace(/^v/, '');
-      return r.code === 0 && /^\d/.test(v) ? v : null;
-    })();
-    return this.v2;
+    return this.composeCli.composeFlavor();
   }
 
   composeInfo(): Promise<ComposeInfo> {
-    // Runs beside the engine ping at the start of a plan, so v1's Python start-up (~0.5 s) costs
-    // no extra wall time there.
-    this.info ??= (async () => {
-      const flavor = await this.composeFlavor();
-      if (flavor === 'v2') {
-        const version = await this.v2Version();
-        if (version === null) {
-          throw new EnvironmentError(
-            'STATEGUARD_COMPOSE=v2, but `docker compose version` does not answer: install the compose v2 plugin, or ' +
-              'set STATEGUARD_COMPOSE=v1 or auto.',
-            'compose-error',
-          );
-        }
-        return { flavor, version };
-      }
-      const r = await this.run('docker-compose', ['version', '--short'], this.withEnv());
-      if (r.code === 127) {
-        throw new EnvironmentError(
-          'Neither `docker compose` (v2) nor `docker-compose` (v1) is installed; install one of them.',
-          'compose-error',
-        );
-      }
-      const version = r.stdout.trim().replace(/^v/, '');
-      if (r.code !== 0 || !/^\d/.test(version)) {
-        throw new EnvironmentError(
-          `docker-compose version failed: ${firstLine(r.stderr) || `exit ${r.code}`}`,
-          'compose-error',
-        );
-      }
-      return { flavor, version };
-    })();
-    this.info.catch(() => (this.info = undefined));
-    return this.info;
+    return this.composeCli.composeInfo();
   }
 
   /** Build the compose command line for a target (exposed for unit tests of both flavors). */
   static composeArgs(flavor: 'v1' | 'v2', target: ComposeTarget, args: readonly string[]): [string, string[]] {
-    const base = target.files.flatMap((f) => ['-f', f]).concat(['-p', target.project], args);
-    return flavor === 'v2' ? ['docker', ['compose', ...base]] : ['docker-compose', base];
-  }
-
-  private async compose(target: ComposeTarget, args: readonly string[], opts?: ExecOptions): Promise<ExecResult> {
-    const [cmd, full] = DockerCli.composeArgs(await this.composeFlavor(), target, args);
-    const r = await this.run(cmd, full, this.withEnv(opts));
-    if (r.code === 127 && cmd === 'docker-compose') {
-      throw new EnvironmentError(
-        'Neither `docker compose` (v2) nor `docker-compose` (v1) is installed; install one of them.',
-        'compose-error',
-      );
-    }
-    return r;
+    return composeArgs(flavor, target, args);
   }
 
   async listProjectContainers(project: string): Promise<ContainerInfo[]> {
@@ -627,111 +189,9 @@ export class DockerCli implements Runtime {
     return parseInspect(r.stdout);
   }
 
-  /**
-   * The one reading of a compose file (docs/architecture.md §2, "Reading compose files"): what compose
-   * renders, with the runner's environment and COMPOSE_PROFILES, and each service's config hash as `up`
-   * writes it. v2: `config --format json` (beside it, with every profile, to name the profiled services
-   * left out), then `config --hash` of that rendered model: v2's `config --hash` of the source file
-   * leaves `env_file` out of the hash `up` writes, so it never matches a container's label (and a
-   * changed value in the file never changes it); the rendered model holds those values, and its hash
-   * is the label's. v1: `config` (YAML, parsed safely) and `config --hash '*'`.
-   */
+  /** The one reading of a compose file (docs/architecture.md §2): see ./compose-cli.ts. */
   async renderProject(target: ComposeTarget, opts: RenderOptions = {}): Promise<RenderedProject> {
-    const withHashes = opts.hashes !== false;
-    const flavor = await this.composeFlavor();
-    if (flavor === 'v2') return this.renderV2(target, withHashes);
-    const configArgs = ['config'];
-    const noHashes: ExecResult = { code: 0, stdout: '', stderr: '' };
-    const [config, hashes] = await Promise.all([
-      this.compose(target, configArgs),
-      withHashes ? this.compose(target, ['config', '--hash', '*']) : noHashes,
-    ]);
-    if (config.code !== 0) throw await this.renderError(target, configArgs, config, flavor);
-    if (hashes.code !== 0) throw await this.renderError(target, ['config', '--hash', '*'], hashes, flavor);
-    const parsed = parseRenderedYaml(config.stdout);
-    const { active, inactive } = splitByProfiles(parsed.services, enabledProfiles(this.env));
-    this.nameBuiltImages(flavor, target.project, active);
-    return { services: active, hashes: parseConfigHashes(hashes.stdout), volumes: parsed.volumes, inactive };
-  }
-
-  private async renderV2(target: ComposeTarget, withHashes: boolean): Promise<RenderedProject> {
-    const configArgs = ['config', '--format', 'json'];
-    const [config, everyProfile] = await Promise.all([
-      this.compose(target, configArgs),
-      this.compose(target, ['--profile', '*', ...configArgs]),
-    ]);
-    if (config.code !== 0) throw await this.renderError(target, configArgs, config, 'v2');
-    const rendered = parseRenderedJson(config.stdout);
-    const inactive: Record<string, string[]> = {};
-    if (everyProfile.code === 0) {
-      for (const [name, svc] of Object.entries(parseRenderedJson(everyProfile.stdout).services)) {
-        if (!(name in rendered.services)) inactive[name] = profilesOf(svc);
-      }
-    }
-    const hashes = withHashes
-      ? await this.hashRendered(target, config.stdout, '*')
-      : { code: 0, stdout: '', stderr: '' };
-    if (hashes.code !== 0) throw await this.renderError(target, ['config', '--hash', '*'], hashes, 'v2');
-    this.nameBuiltImages('v2', target.project, rendered.services);
-    return {
-      services: rendered.services,
-      hashes: parseConfigHashes(hashes.stdout),
-      volumes: rendered.volumes,
-      inactive,
-    };
-  }
-
-  /**
-   * v2: `config --hash` of a rendered model (what `up` hashes, env_file values included). The model is
-   * written to a private temporary file (it holds interpolated values) and removed at once.
-   */
-  private async hashRendered(target: ComposeTarget, rendered: string, service: string): Promise<ExecResult> {
-    const dir = await mkdtemp(path.join(tmpdir(), 'stateguard-render-'));
-    try {
-      const file = path.join(dir, 'rendered.json');
-      await writeFile(file, rendered, { mode: 0o600 });
-      const projectDir = path.dirname(target.files[0] ?? file);
-      return await this.compose({ project: target.project, files: [file] }, [
-        '--project-directory',
-        projectDir,
-        'config',
-        '--hash',
-        service,
-      ]);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  }
-
-  /** A service with only `build:` runs compose's default image name, which differs by flavor. */
-  private nameBuiltImages(flavor: 'v1' | 'v2', project: string, services: Record<string, RenderedService>): void {
-    for (const [name, svc] of Object.entries(services)) {
-      if (typeof svc.image !== 'string' || svc.image.trim() === '') svc.image = builtImageName(flavor, project, name);
-    }
-  }
-
-  /**
-   * compose refused to render: its whole reason and the command. When v1 refused, v2 (if installed)
-   * is asked to render the same file, so the message says so only when it is true.
-   */
-  private async renderError(
-    target: ComposeTarget,
-    args: readonly string[],
-    r: ExecResult,
-    flavor: 'v1' | 'v2',
-  ): Promise<UserError> {
-    const [cmd, full] = DockerCli.composeArgs(flavor, target, args);
-    let v2Renders: string | null = null;
-    // v1 asks the engine for its version on some commands: an engine it cannot reach is no v1 limit
-    if (flavor === 'v1' && !/server API version|Cannot connect|Connection (aborted|refused)/i.test(r.stderr)) {
-      const v2 = await this.v2Version();
-      if (v2 !== null) {
-        const [c2, a2] = DockerCli.composeArgs('v2', target, ['config', '--quiet']);
-        const check = await this.run(c2, a2, this.withEnv());
-        if (check.code === 0) v2Renders = v2;
-      }
-    }
-    return composeRenderError(target, commandLine(cmd, full), r, v2Renders);
+    return this.composeCli.renderProject(target, opts);
   }
 
   /**
@@ -779,42 +239,7 @@ export class DockerCli implements Runtime {
   }
 
   async recreateService(target: ComposeTarget, service: string, imageOverride?: string): Promise<ExecResult> {
-    // Never pull or build here: the caller checked that the image is on the engine. v1 has no
-    // --pull flag (it pulls a missing image), hence that check.
-    const noPull = (await this.composeFlavor()) === 'v2' ? ['--pull', 'never'] : [];
-    const args = ['up', '-d', '--no-deps', '--force-recreate', '--no-build', ...noPull, service];
-    if (imageOverride === undefined) return this.compose(target, args);
-    return this.withImageOverride(target, service, imageOverride, (t) => this.compose(t, args));
-  }
-
-  /** Run with an override file beside the declared ones: same project and labels, only the image differs. */
-  private async withImageOverride<T>(
-    target: ComposeTarget,
-    service: string,
-    image: string,
-    fn: (t: ComposeTarget) => Promise<T>,
-  ): Promise<T> {
-    return this.withServiceOverride(target, service, { image }, fn);
-  }
-
-  /** An override file (private: it may hold values) beside the declared ones, removed at once. */
-  private async withServiceOverride<T>(
-    target: ComposeTarget,
-    service: string,
-    body: Record<string, unknown>,
-    fn: (t: ComposeTarget) => Promise<T>,
-  ): Promise<T> {
-    const dir = await mkdtemp(path.join(tmpdir(), 'stateguard-override-'));
-    try {
-      const version = composeVersion(target.files[0]);
-      const file = path.join(dir, 'override.yaml');
-      await writeFile(file, stringifyYaml({ ...(version ? { version } : {}), services: { [service]: body } }), {
-        mode: 0o600,
-      });
-      return await fn({ ...target, files: [...target.files, file] });
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    return this.composeCli.recreateService(target, service, imageOverride);
   }
 
   async tagImage(imageId: string, ref: string): Promise<void> {
@@ -848,42 +273,14 @@ export class DockerCli implements Runtime {
     if (r.code !== 0) throw new EnvironmentError(`docker image rm ${ref} failed: ${firstLine(r.stderr)}`);
   }
 
-  async writeLastKnownGood(record: LastKnownGood): Promise<void> {
-    const key = runRecordKey(record.project, record.service);
-    const name = `stateguard-lkg-${key}-${Date.parse(record.recorded_at) || Date.now()}`;
-    const labels: Record<string, string> = { [LKG_LABEL]: key };
-    for (const [k, v] of Object.entries(record)) labels[`${LKG_LABEL}.${k.replace(/_/g, '-')}`] = String(v);
-    await this.replaceRecord(name, labels, `${LKG_LABEL}=${key}`);
-  }
-
-  async readLastKnownGood(project: string, service: string): Promise<LastKnownGood | null> {
-    const key = runRecordKey(project, service);
-    let best: LastKnownGood | null = null;
-    for (const l of await this.labelledVolumes(`${LKG_LABEL}=${key}`)) {
-      const get = (k: string): string => l[`${LKG_LABEL}.${k}`] ?? '';
-      const rec: LastKnownGood = {
-        project: get('project'),
-        service: get('service'),
-        image_id: get('image-id'),
-        image_ref: get('image-ref'),
-        config_hash: get('config-hash'),
-        snapshot: get('snapshot'),
-        recorded_at: get('recorded-at'),
-      };
-      if (rec.project !== project || rec.service !== service || !rec.image_id) continue;
-      if (!best || best.recorded_at < rec.recorded_at) best = rec;
-    }
-    return best;
-  }
-
   /** `compose up -d` of the given services (or all): the tests' and the demo's, not the domain's. */
   composeUp(target: ComposeTarget, services: readonly string[] = []): Promise<ExecResult> {
-    return this.compose(target, ['up', '-d', ...services]);
+    return this.composeCli.composeUp(target, services);
   }
 
   /** `compose down` (with `-v` only when removeVolumes): the tests' and the demo's teardown. */
   composeDown(target: ComposeTarget, removeVolumes: boolean): Promise<ExecResult> {
-    return this.compose(target, ['down', '--remove-orphans', ...(removeVolumes ? ['-v'] : [])]);
+    return this.composeCli.composeDown(target, removeVolumes);
   }
 
   /** Compose records nothing to resume: a killed snapshot leaves stopped containers, shown by plan. */
@@ -950,226 +347,76 @@ export class DockerCli implements Runtime {
     }
   }
 
+  // ---- the record store: locks and records on the engine (./docker-records.ts) ----
+
   async createLock(
     name: string,
     labels: Record<string, string>,
     hint: { images: string[]; project: string },
   ): Promise<boolean> {
-    const images = await this.lockImages(hint);
-    const labelArgs = Object.entries(labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
-    const errors: string[] = [];
-    for (const image of images) {
-      // An explicit command: an image with neither CMD nor ENTRYPOINT (one made by `docker import`)
-      // cannot be created without one ("No command specified"). The container is never started,
-      // so the command need not exist in the image.
-      const r = await this.docker(['create', '--name', name, '--network', 'none', ...labelArgs, image, NEVER_STARTED]);
-      if (r.code === 0) return true;
-      if (/already in use|conflict/i.test(r.stderr)) return false;
-      errors.push(`${image.slice(0, 19)}: ${firstLine(r.stderr) || `exit ${r.code}`}`);
-    }
-    throw new EnvironmentError(
-      images.length === 0
-        ? `cannot take the lock ${name}: there is no local image to create the lock container from ` +
-            `(pull the module's image first, e.g. with 'docker compose pull SERVICE')`
-        : `cannot take the lock ${name}: ${errors.join('; ')}`,
-    );
-  }
-
-  /** Local image IDs a lock container may use, by ID so nothing is pulled (see createLock). */
-  private async lockImages(hint: { images: string[]; project: string }): Promise<string[]> {
-    const out: string[] = [];
-    const add = (id: string | null | undefined): void => {
-      if (id && !out.includes(id)) out.push(id);
-    };
-    if (hint.images.length > 0) {
-      const ids = await this.imageIds(hint.images);
-      for (const ref of hint.images) add(ids[ref]);
-    }
-    const containers = await this.listProjectContainers(hint.project);
-    for (const c of containers.filter((x) => x.state === 'running')) add(c.imageId);
-    for (const c of containers) add(c.imageId);
-    if (out.length === 0) for (const id of await this.localImageIds(5)) add(id);
-    return out;
-  }
-
-  async readRunRecords(project: string): Promise<RunRecord[]> {
-    const newest = new Map<string, RunRecord>();
-    for (const labels of await this.labelledVolumes(`${RUN_RECORD_LABEL.project}=${project}`)) {
-      const rec = parseRunRecord(labels);
-      if (!rec || rec.project !== project) continue;
-      const prev = newest.get(rec.service);
-      if (!prev || prev.recorded_at < rec.recorded_at) newest.set(rec.service, rec);
-    }
-    return [...newest.values()];
-  }
-
-  async writeRunRecord(record: RunRecord): Promise<void> {
-    // `docker container prune` (which removes the one-shot's container) leaves a record volume.
-    const key = runRecordKey(record.project, record.service);
-    const name = `stateguard-run-${key}-${Date.parse(record.recorded_at) || Date.now()}`;
-    await this.replaceRecord(name, runRecordLabels(record), `${RUN_RECORD_LABEL.key}=${key}`);
+    return this.records.createLock(name, labels, hint);
   }
 
   async readLock(name: string): Promise<EngineLock | null> {
-    const [c] = await this.inspectContainers([name]);
-    return c ? { id: c.id, name: c.name, labels: c.labels, createdAt: c.createdAt } : null;
+    return this.records.readLock(name);
   }
 
   async removeLock(id: string): Promise<void> {
-    const r = await this.docker(['rm', '-f', id]);
-    if (r.code !== 0 && !/no such container/i.test(r.stderr)) {
-      throw new EnvironmentError(`docker rm ${id} failed: ${firstLine(r.stderr)}`);
-    }
+    return this.records.removeLock(id);
   }
 
-  // ---- restore's workbench (docs/architecture.md §12) ----
-
-  /** `docker run` options shared by every helper: local image only, no network, root, labelled. */
-  private helperArgs(helper: HelperSpec, asRoot = true, readOnly = false): string[] {
-    return [
-      '--pull',
-      'never',
-      '--network',
-      'none',
-      ...(asRoot ? ['--user', '0:0'] : []),
-      '--label',
-      `${WORKBENCH_LABEL.helper}=${checkKey(helper.key)}`,
-      '--entrypoint',
-      '/bin/sh',
-      ...helper.mounts.flatMap((m, i) => ['--mount', readOnly ? `${mountArg(m, i)},readonly` : mountArg(m, i)]),
-    ];
+  async readRunRecords(project: string): Promise<RunRecord[]> {
+    return this.records.readRunRecords(project);
   }
 
-  /** Run one helper program to completion; a non-zero exit is an error naming what it said. */
-  private async runHelper(
-    helper: HelperSpec,
-    what: string,
-    script: string,
-    args: readonly string[],
-    readOnly = false,
-  ): Promise<string> {
-    const r = await this.docker([
-      'run',
-      '--rm',
-      ...this.helperArgs(helper, true, readOnly),
-      helper.image,
-      '-c',
-      script,
-      'sh',
-      ...args,
-    ]);
-    if (r.code !== 0) {
-      throw new EnvironmentError(
-        `restore helper (${what}) failed with exit ${r.code}: ${firstLine(r.stderr) || firstLine(r.stdout)}`,
-      );
-    }
-    return r.stdout;
+  async writeRunRecord(record: RunRecord): Promise<void> {
+    return this.records.writeRunRecord(record);
   }
+
+  async writeLastKnownGood(record: LastKnownGood): Promise<void> {
+    return this.records.writeLastKnownGood(record);
+  }
+
+  async readLastKnownGood(project: string, service: string): Promise<LastKnownGood | null> {
+    return this.records.readLastKnownGood(project, service);
+  }
+
+  async writeJournalMark(key: string, mark: JournalMark, keeper?: { image: string }): Promise<void> {
+    return this.records.writeJournalMark(key, mark, keeper);
+  }
+
+  async readJournal(key: string): Promise<JournalMark[]> {
+    return this.records.readJournal(key);
+  }
+
+  async removeJournalMark(key: string, seq: number): Promise<void> {
+    return this.records.removeJournalMark(key, seq);
+  }
+
+  // ---- restore's workbench: helper containers on the data (./docker-workbench.ts) ----
 
   async helperImageProblem(image: string): Promise<string | null> {
-    const r = await this.docker([
-      'run',
-      '--rm',
-      '--pull',
-      'never',
-      '--network',
-      'none',
-      '--entrypoint',
-      '/bin/sh',
-      image,
-      '-c',
-      PROBE_SCRIPT,
-      'sh',
-      ...HELPER_TOOLS,
-    ]);
-    if (r.code === 0) return null;
-    const missing = r.stdout
-      .split('\n')
-      .map((l) => /^missing (\S+)$/.exec(l.trim())?.[1])
-      .filter((x): x is string => !!x);
-    if (missing.length) return `it lacks ${missing.join(', ')}`;
-    if (/no such image|not found|pull access|unable to find/i.test(r.stderr)) return 'it is not on the engine';
-    if (/executable file not found|no such file or directory/i.test(r.stderr)) return 'it has no /bin/sh';
-    return firstLine(r.stderr) || `the probe exited ${r.code}`;
+    return this.workbench.helperImageProblem(image);
   }
 
   async mountSpace(helper: HelperSpec): Promise<MountSpace[]> {
-    // read-only: df writes nothing, and a dry run runs this check too (docs/architecture.md §12, "Dry runs")
-    const out = await this.runHelper(helper, 'free space', SPACE_SCRIPT, mountPaths(helper.mounts), true);
-    const byPath = new Map<string, { fs: string; kib: number }>();
-    for (const line of out.split('\n')) {
-      const [p, fs, kib] = line.trim().split(/\s+/);
-      if (p && fs && kib && /^\d+$/.test(kib)) byPath.set(p, { fs, kib: Number(kib) });
-    }
-    return helper.mounts.map((m, i) => {
-      const got = byPath.get(`/v/${i}`);
-      if (!got) throw new EnvironmentError(`could not read the free space of volume ${m.volume} (df printed nothing)`);
-      return { volume: m.volume, filesystem: got.fs, availableBytes: got.kib * 1024 };
-    });
+    return this.workbench.mountSpace(helper);
   }
 
   async prepareWorkArea(helper: HelperSpec): Promise<void> {
-    await this.runHelper(helper, 'prepare the work area', PREPARE_SCRIPT, mountPaths(helper.mounts));
+    return this.workbench.prepareWorkArea(helper);
   }
 
   async stage(helper: HelperSpec, produce: (write: (chunk: Buffer) => Promise<void>) => Promise<void>): Promise<void> {
-    // A created (never started) container is enough for `docker cp`; `-a` keeps the owners. No
-    // --user: with `-a` the engine resolves the container's user in the image's passwd file, which
-    // an image may lack; the engine extracts as root either way.
-    const created = await this.docker(['create', ...this.helperArgs(helper, false), helper.image, '-c', 'exit 0']);
-    if (created.code !== 0) {
-      throw new EnvironmentError(`could not create the staging helper: ${firstLine(created.stderr)}`);
-    }
-    const id = created.stdout.trim();
-    let produceError: unknown = null;
-    try {
-      const r = await this.docker(['cp', '-a', '-', `${id}:/v`], {
-        feed: (write) =>
-          produce(write).catch((err: unknown) => {
-            produceError = err;
-            throw err;
-          }),
-      });
-      if (produceError) throw produceError instanceof Error ? produceError : new Error('the archive stream failed');
-      if (r.code !== 0) throw new EnvironmentError(`docker cp into the staging helper failed: ${firstLine(r.stderr)}`);
-    } finally {
-      await this.docker(['rm', '-f', id]);
-    }
+    return this.workbench.stage(helper, produce);
   }
 
-  // ---- archive fidelity (docs/architecture.md §12) ----
   async setStagedTimes(helper: HelperSpec, times: readonly StagedTime[]): Promise<void> {
-    // in batches well below ARG_MAX; every value is a positional argument
-    let batch: string[] = [];
-    let size = 0;
-    const flush = async (): Promise<void> => {
-      if (batch.length) await this.runHelper(helper, 'set the staged times', TIMES_SCRIPT, batch);
-      batch = [];
-      size = 0;
-    };
-    for (const t of times) {
-      const p = `/v/${t.index}/${WORK_AREA}/new/${t.path}`;
-      batch.push(String(t.mtime), p);
-      size += Buffer.byteLength(p) + 32;
-      if (size > 256 * 1024) await flush();
-    }
-    await flush();
+    return this.workbench.setStagedTimes(helper, times);
   }
 
   async countStaged(helper: HelperSpec): Promise<StagedCount[]> {
-    const out = await this.runHelper(helper, 'count the staged files', COUNT_SCRIPT, mountPaths(helper.mounts));
-    const byPath = new Map<string, number[]>();
-    for (const line of out.split('\n')) {
-      const parts = line.trim().split(/\s+/);
-      if (parts.length === 4 && parts.slice(1).every((x) => /^\d+$/.test(x))) {
-        byPath.set(parts[0]!, parts.slice(1).map(Number));
-      }
-    }
-    return helper.mounts.map((m, i) => {
-      const got = byPath.get(`/v/${i}`);
-      if (!got) throw new EnvironmentError(`could not count the staged files of volume ${m.volume}`);
-      return { volume: m.volume, entries: got[0]!, files: got[1]!, bytes: got[2]! };
-    });
+    return this.workbench.countStaged(helper);
   }
 
   async swap(
@@ -1177,216 +424,35 @@ export class DockerCli implements Runtime {
     direction: 'forward' | 'revert',
     roots: readonly (RootMeta | null)[],
   ): Promise<SwapResult[]> {
-    const args = helper.mounts.flatMap((_, i) => {
-      const r = roots[i] ?? null;
-      return [`/v/${i}`, r ? `${r.uid}:${r.gid}:${(r.mode & 0o7777).toString(8)}` : '-'];
-    });
-    const out = await this.runHelper(helper, `swap ${direction}`, SWAP_SCRIPT, [direction, ...args]);
-    return parseSwapOutput(out, helper.mounts, direction);
+    return this.workbench.swap(helper, direction, roots);
   }
 
   async dropWorkArea(helper: HelperSpec): Promise<void> {
-    await this.runHelper(helper, 'drop the work area', DROP_SCRIPT, mountPaths(helper.mounts));
+    return this.workbench.dropWorkArea(helper);
   }
 
   async workAreas(helper: HelperSpec): Promise<WorkAreaState[]> {
-    const out = await this.runHelper(helper, 'look for work areas', WORK_AREA_SCRIPT, mountPaths(helper.mounts));
-    const byPath = new Map<string, string>();
-    for (const line of outputLines(out)) {
-      const m = /^(\/v\/\d+) (absent|present in|present out)$/.exec(line);
-      if (m) byPath.set(m[1]!, m[2]!);
-    }
-    return helper.mounts.map((mt, i) => {
-      const got = byPath.get(`/v/${i}`);
-      if (!got) throw new EnvironmentError(`could not tell whether volume ${mt.volume} holds a work area`);
-      return { volume: mt.volume, present: got !== 'absent', swapped: got === 'present in' };
-    });
+    return this.workbench.workAreas(helper);
+  }
+
+  async listMountEntries(helper: HelperSpec): Promise<{ volume: string; entries: MountEntry[] }[]> {
+    return this.workbench.listMountEntries(helper);
   }
 
   async removeHelpers(key: string): Promise<void> {
-    const ps = await this.docker(['ps', '-aq', '--filter', `label=${WORKBENCH_LABEL.helper}=${checkKey(key)}`]);
-    if (ps.code !== 0) throw new EnvironmentError(`docker ps failed: ${firstLine(ps.stderr)}`);
-    const ids = outputLines(ps.stdout);
-    if (ids.length === 0) return;
-    const r = await this.docker(['rm', '-f', ...ids]);
-    if (r.code !== 0 && !/no such container/i.test(r.stderr)) {
-      throw new EnvironmentError(`could not remove restore helpers: ${firstLine(r.stderr)}`);
-    }
+    return this.workbench.removeHelpers(key);
   }
 
-  // ---- restore drill: scratch volumes and a throwaway container, found again by label ----
-
   async createScratchVolumes(key: string, count: number): Promise<string[]> {
-    const names: string[] = [];
-    for (let i = 0; i < count; i++) {
-      const name = `stateguard-drill-${checkKey(key)}-${i}`;
-      const r = await this.docker(['volume', 'create', '--label', `${WORKBENCH_LABEL.drill}=${key}`, name]);
-      if (r.code !== 0) throw new EnvironmentError(`could not create scratch volume ${name}: ${firstLine(r.stderr)}`);
-      names.push(name);
-    }
-    return names;
+    return this.workbench.createScratchVolumes(key, count);
   }
 
   async removeScratch(key: string): Promise<void> {
-    const filter = `label=${WORKBENCH_LABEL.drill}=${checkKey(key)}`;
-    const ps = await this.docker(['ps', '-aq', '--filter', filter]);
-    if (ps.code !== 0) throw new EnvironmentError(`docker ps failed: ${firstLine(ps.stderr)}`);
-    const ids = outputLines(ps.stdout);
-    if (ids.length) {
-      const r = await this.docker(['rm', '-f', '-v', ...ids]);
-      if (r.code !== 0 && !/no such container/i.test(r.stderr)) {
-        throw new EnvironmentError(`could not remove drill containers: ${firstLine(r.stderr)}`);
-      }
-    }
-    const vs = await this.docker(['volume', 'ls', '-q', '--filter', filter]);
-    if (vs.code !== 0) throw new EnvironmentError(`docker volume ls failed: ${firstLine(vs.stderr)}`);
-    const names = outputLines(vs.stdout);
-    if (names.length) {
-      const r = await this.docker(['volume', 'rm', '-f', ...names]);
-      if (r.code !== 0) throw new EnvironmentError(`could not remove drill volumes: ${firstLine(r.stderr)}`);
-    }
+    return this.workbench.removeScratch(key);
   }
 
   async runThrowaway(spec: ThrowawaySpec): Promise<string> {
-    // The environment goes in as an env file readable by this user only, deleted as soon as the
-    // engine has it: never in argv (ps) or a log line. (/dev/stdin cannot be used: the child's
-    // stdin is a socket, which the CLI cannot open by path.)
-    for (const e of spec.env) {
-      if (/[\n\r]/.test(e) || !/^[^=\s]+=/.test(e)) {
-        throw new EnvironmentError(
-          `an environment entry of the module's container (${e.split('=')[0]!.slice(0, 60)}) cannot be handed to ` +
-            `the drill container (a line break or no name)`,
-        );
-      }
-    }
-    const [first, ...restEntry] = spec.entrypoint ?? [];
-    const key = checkKey(spec.key);
-    const mounts = spec.mounts.flatMap((m, i) => {
-      if (/[,"\n\r]/.test(m.destination)) throw new EnvironmentError(`cannot mount at ${m.destination}`);
-      const arg = mountArg({ volume: `#${i}`, kind: 'volume', source: m.source }, i);
-      return ['--mount', arg.replace(/dst=\/v\/\d+$/, `dst=${m.destination}`)];
-    });
-    const tmp = await mkdtemp(path.join(tmpdir(), 'stateguard-drill-'));
-    const envFile = path.join(tmp, 'env');
-    const args = [
-      'run',
-      '-d',
-      '--pull',
-      'never',
-      '--network',
-      'none',
-      '--name',
-      `stateguard-drill-${key}`,
-      '--label',
-      `${WORKBENCH_LABEL.drill}=${key}`,
-      '--env-file',
-      envFile,
-      ...(spec.user ? ['--user', spec.user] : []),
-      ...healthArgs(spec.healthcheck),
-      ...mounts,
-      ...(first !== undefined ? ['--entrypoint', first] : []),
-      spec.image,
-      ...restEntry,
-      ...(spec.cmd ?? []),
-    ];
-    let r: ExecResult;
-    try {
-      await writeFile(envFile, spec.env.map((e) => e + '\n').join(''), { mode: 0o600, flag: 'wx' });
-      r = await this.docker(args);
-    } finally {
-      await rm(tmp, { recursive: true, force: true });
-    }
-    if (r.code !== 0) throw new EnvironmentError(`could not start the drill container: ${firstLine(r.stderr)}`);
-    return r.stdout.trim();
-  }
-
-  /**
-   * A mark is an empty named volume whose labels carry it, held by a never-started keeper container
-   * that mounts it: `docker volume prune` removes only volumes no container uses, so the mark
-   * survives a prune while the operation is open (docs/architecture.md §12). The keeper is created
-   * before the mark counts as written; a mark whose keeper is gone (a container prune) is still read.
-   */
-  async writeJournalMark(key: string, mark: JournalMark, keeper?: { image: string }): Promise<void> {
-    const name = `stateguard-journal-${checkKey(key)}-${mark.seq}`;
-    const labels: Record<string, string> = {
-      [WORKBENCH_LABEL.journal]: key,
-      [WORKBENCH_LABEL.seq]: String(mark.seq),
-      [WORKBENCH_LABEL.phase]: mark.phase,
-      [WORKBENCH_LABEL.at]: mark.at,
-      ...(keeper ? { [WORKBENCH_LABEL.keeper]: name } : {}),
-    };
-    for (const [k, v] of Object.entries(mark.data)) labels[`${WORKBENCH_LABEL.dataPrefix}${k}`] = v;
-    await this.createLabelledVolume(name, labels);
-    if (keeper) {
-      const r = await this.docker([
-        'create',
-        '--name',
-        name,
-        '--pull',
-        'never',
-        '--network',
-        'none',
-        '--label',
-        `${WORKBENCH_LABEL.keeper}=${key}`,
-        '--mount',
-        `type=volume,src=${name},dst=/stateguard-journal-mark,readonly`,
-        keeper.image,
-        NEVER_STARTED,
-      ]);
-      if (r.code !== 0) {
-        // The mark does not count without its keeper: remove it (an existing keeper is another mark's).
-        if (!/already in use|conflict/i.test(r.stderr)) await this.docker(['volume', 'rm', name]);
-        throw new EnvironmentError(`could not create the keeper of journal mark ${name}: ${firstLine(r.stderr)}`);
-      }
-    }
-    // `volume create` of an existing name succeeds silently: read it back so a stale mark is never taken for ours.
-    const back = (await this.readJournal(key)).find((m) => m.seq === mark.seq);
-    if (!back || back.phase !== mark.phase || back.at !== mark.at) {
-      throw new EnvironmentError(`journal mark ${name} exists with other contents; run stateguard recover first`);
-    }
-  }
-
-  async readJournal(key: string): Promise<JournalMark[]> {
-    const marks: JournalMark[] = [];
-    for (const l of await this.labelledVolumes(`${WORKBENCH_LABEL.journal}=${checkKey(key)}`)) {
-      if (l[WORKBENCH_LABEL.journal] !== key) continue;
-      const data: Record<string, string> = {};
-      for (const [k, val] of Object.entries(l)) {
-        if (k.startsWith(WORKBENCH_LABEL.dataPrefix)) data[k.slice(WORKBENCH_LABEL.dataPrefix.length)] = val;
-      }
-      marks.push({
-        seq: Number(l[WORKBENCH_LABEL.seq]),
-        phase: l[WORKBENCH_LABEL.phase] ?? '',
-        at: l[WORKBENCH_LABEL.at] ?? '',
-        data,
-      });
-    }
-    return marks.sort((a, b) => a.seq - b.seq);
-  }
-
-  async removeJournalMark(key: string, seq: number): Promise<void> {
-    const name = `stateguard-journal-${checkKey(key)}-${seq}`;
-    // The keeper first (a volume in use cannot be removed); only a keeper of this journal.
-    const ps = await this.docker([
-      'ps',
-      '-aq',
-      '--filter',
-      `name=^/?${name}$`,
-      '--filter',
-      `label=${WORKBENCH_LABEL.keeper}=${key}`,
-    ]);
-    if (ps.code !== 0) throw new EnvironmentError(`docker ps failed: ${firstLine(ps.stderr)}`);
-    const keepers = outputLines(ps.stdout);
-    if (keepers.length > 0) {
-      const k = await this.docker(['rm', '-f', ...keepers]);
-      if (k.code !== 0 && !/no such container/i.test(k.stderr)) {
-        throw new EnvironmentError(`could not remove the keeper of journal mark ${name}: ${firstLine(k.stderr)}`);
-      }
-    }
-    const r = await this.docker(['volume', 'rm', name]);
-    if (r.code !== 0 && !/no such volume/i.test(r.stderr)) {
-      throw new EnvironmentError(`could not remove journal mark ${name}: ${firstLine(r.stderr)}`);
-    }
+    return this.workbench.runThrowaway(spec);
   }
 
   // ---- data mounts (docs/architecture.md §12, "Data mounts"): other writers, reserved names ----
@@ -1439,8 +505,7 @@ export class DockerCli implements Runtime {
 
   /** The Engine API through `docker system dial-stdio` (same DOCKER_HOST, context, ssh, TLS). */
   private engine(): EngineApi {
-    this.api ??= new EngineApi(this.dial);
-    return this.api;
+    return this.command.engine();
   }
 
   async readContainerDefinition(
@@ -1498,48 +563,11 @@ export class DockerCli implements Runtime {
   }
 
   async configHashWithImage(target: ComposeTarget, service: string, image: string): Promise<string | null> {
-    const r = await this.withImageOverride(target, service, image, async (t) => {
-      if ((await this.composeFlavor()) === 'v1') return this.compose(t, ['config', '--hash', service]);
-      // v2: the hash of the rendered model, as renderProject computes it (docs/architecture.md §3)
-      const config = await this.compose(t, ['config', '--format', 'json']);
-      return config.code === 0 ? this.hashRendered(target, config.stdout, service) : config;
-    });
-    return r.code === 0 ? (parseConfigHashes(r.stdout)[service] ?? null) : null;
+    return this.composeCli.configHashWithImage(target, service, image);
   }
 
   // ---- the drift allowlist's proof (docs/architecture.md §3, "Drift allowlist") ----
   async configHashWithValues(target: ComposeTarget, service: string, values: ServiceValues): Promise<string | null> {
-    // A value is literal: compose would interpolate a `$` in the override file, so it is escaped.
-    const literal = (o: Record<string, string>): Record<string, string> =>
-      Object.fromEntries(Object.entries(o).map(([k, v]) => [k, v.replace(/\$/g, '$$$$')]));
-    const body = {
-      ...(Object.keys(values.environment).length > 0 ? { environment: literal(values.environment) } : {}),
-      ...(Object.keys(values.labels).length > 0 ? { labels: literal(values.labels) } : {}),
-    };
-    const r = await this.withServiceOverride(target, service, body, async (t) => {
-      if ((await this.composeFlavor()) === 'v1') return this.compose(t, ['config', '--hash', service]);
-      // v2: the hash of the rendered model, as renderProject computes it (docs/architecture.md §3)
-      const config = await this.compose(t, ['config', '--format', 'json']);
-      return config.code === 0 ? this.hashRendered(target, config.stdout, service) : config;
-    });
-    return r.code === 0 ? (parseConfigHashes(r.stdout)[service] ?? null) : null;
-  }
-
-  async listMountEntries(helper: HelperSpec): Promise<{ volume: string; entries: MountEntry[] }[]> {
-    // the helper's usual arguments (helperArgs), its mounts read-only: the listing never writes
-    const r = await this.docker([
-      'run',
-      '--rm',
-      ...this.helperArgs(helper, true, true),
-      helper.image,
-      '-c',
-      LIST_SCRIPT,
-      'sh',
-      ...mountPaths(helper.mounts),
-    ]);
-    if (r.code !== 0) {
-      throw new EnvironmentError(`listing the data volumes failed with exit ${r.code}: ${firstLine(r.stderr)}`);
-    }
-    return parseMountListing(r.stdout, helper.mounts);
+    return this.composeCli.configHashWithValues(target, service, values);
   }
 }
