@@ -15813,7 +15813,7 @@ function targetOf(record) {
 /** Write the mark, then let a crash test stop right after it. */
 async function markPhase(j, phase, deps) {
     await j.mark(phase);
-    deps.crash?.(`after-${phase}`);
+    await deps.crash?.(`after-${phase}`);
 }
 /**
  * Recreate the service on the data now in place (restore's C4: never restart the old containers
@@ -15872,7 +15872,7 @@ async function revertAll(j, deps, recreated) {
     const swapped = await deps.runtime.swap(helper, 'revert', record.mounts.map(() => null));
     const data = describeRevert(swapped);
     deps.say(data);
-    deps.crash?.('after-revert-swap');
+    await deps.crash?.('after-revert-swap');
     await deps.runtime.dropWorkArea(helper);
     let problem;
     const existing = recreated ? [] : await deps.runtime.inspectContainers(record.stopped);
@@ -15902,10 +15902,10 @@ async function forwardAll(j, deps) {
     const swapped = await deps.runtime.swap(helper, 'forward', record.roots);
     const gone = swapped.filter((r) => r.outcome === 'no-work-area').map((r) => r.volume);
     const problem = await recreateAndWait(record, deps);
-    deps.crash?.('after-recreate');
+    await deps.crash?.('after-recreate');
     if (problem === null) {
         await deps.runtime.dropWorkArea(helper);
-        deps.crash?.('after-drop');
+        await deps.crash?.('after-drop');
         await markPhase(j, 'done', deps);
         await j.remove();
         return { ok: true, data: 'backup' };
@@ -22403,10 +22403,10 @@ async function rollBack(j, deps) {
         label: `rollback ${record.module}: staging ${external_node_path_default().basename(record.pre_restore_snapshot)}`,
         total: null,
     });
-    deps.crash?.('after-rollback-staged');
+    await deps.crash?.('after-rollback-staged');
     await deps.runtime.swap(helper, 'forward', staged.volumes.map((v) => v.root));
     deps.say('every volume holds the pre-upgrade snapshot again');
-    deps.crash?.('after-rollback-swap');
+    await deps.crash?.('after-rollback-swap');
     const back = await recreatePrevious(record, deps);
     let failed = back.problem ? 'recreate' : null;
     let problem = back.problem;
@@ -23609,9 +23609,9 @@ async function snapshotLocked(args) {
         await runtime.stop(toStop.map((c) => c.id));
         if (toStop.length)
             log.info(`snapshot ${mod.name}: ${downtime.stopped(names)}`);
-        args.hooks?.crash?.('after-stop');
+        await args.hooks?.crash?.('after-stop');
         captured = await captureToTemp(runtime, source.id, mod.name, targets, outDir, finalName, log, `snapshot ${mod.name}`, { now, intervalMs: args.progressIntervalMs ?? report_progress/* DEFAULT_PROGRESS_INTERVAL_MS */.dQ }, provenance);
-        args.hooks?.crash?.('after-capture');
+        await args.hooks?.crash?.('after-capture');
     }
     catch (err) {
         captureError = err;
@@ -24006,7 +24006,7 @@ async function restoreModule(req, deps) {
                     downtime.stopping();
                 await deps.runtime.stop(toStop.map((c) => c.id));
                 ctx.say(toStop.length ? downtime.stopped(toStop.map((c) => c.name).join(', ')) : 'stopped (nothing was running)');
-                deps.crash?.('after-stop');
+                await deps.crash?.('after-stop');
                 const snap = await snapshotStopped({
                     module: m,
                     runtime: deps.runtime,
@@ -24021,7 +24021,7 @@ async function restoreModule(req, deps) {
                 ctx.say(`pre-restore snapshot written and verified: ${snap.path} (sha256 ${snap.sha256})`);
                 await markPhase(journal, 'snapshotted', deps);
                 await deps.runtime.prepareWorkArea(h);
-                deps.crash?.('after-prepare');
+                await deps.crash?.('after-prepare');
                 const repacked = await stageArchive(deps.runtime, h, {
                     path: backup.path,
                     sha256: backup.sha256 ?? '',
@@ -24041,7 +24041,7 @@ async function restoreModule(req, deps) {
                 await markPhase(journal, 'staged', deps);
                 await markPhase(journal, 'swapping', deps);
                 await deps.runtime.swap(h, 'forward', record.roots);
-                deps.crash?.('after-swap');
+                await deps.crash?.('after-swap');
                 await markPhase(journal, 'committed', deps);
                 committed = true;
             }
@@ -24877,7 +24877,7 @@ async function upgradeModule(req, deps) {
                     downtime.stopping();
                 await deps.runtime.stop(running.map((c) => c.id));
                 ctx.say(running.length ? downtime.stopped(running.map((c) => c.name).join(', ')) : 'stopped (nothing was running)');
-                deps.crash?.('after-stop');
+                await deps.crash?.('after-stop');
                 const snap = await snapshotStopped({
                     module: m,
                     runtime: deps.runtime,
@@ -24895,7 +24895,7 @@ async function upgradeModule(req, deps) {
                 await markPhase(journal, 'deploying', deps);
                 deploying = true;
                 const r = await deps.runtime.recreateService(target, m.compose.service);
-                deps.crash?.('after-deploy');
+                await deps.crash?.('after-deploy');
                 if (r.code !== 0)
                     throw new Error(`deploying ${out.to.image} failed: ${r.stderr.trim().split('\n').pop() ?? ''}`);
                 const problem = await healthGate(deps.runtime, m.compose, gate);
@@ -28900,7 +28900,7 @@ function spawnDuplex(command, args, env) {
 
 /***/ }),
 
-/***/ 4413:
+/***/ 7836:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28909,219 +28909,14 @@ __nccwpck_require__.d(__webpack_exports__, {
   Q: () => (/* binding */ runtimeSelector)
 });
 
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
-// EXTERNAL MODULE: external "node:fs"
-var external_node_fs_ = __nccwpck_require__(3024);
-// EXTERNAL MODULE: external "node:fs/promises"
-var promises_ = __nccwpck_require__(1455);
-// EXTERNAL MODULE: external "node:os"
-var external_node_os_ = __nccwpck_require__(8161);
-// EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __nccwpck_require__(6760);
-var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_);
 // EXTERNAL MODULE: external "node:stream"
 var external_node_stream_ = __nccwpck_require__(7075);
-// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
-var dist = __nccwpck_require__(8815);
-// EXTERNAL MODULE: ./src/backup/reserved.ts
-var reserved = __nccwpck_require__(5800);
 // EXTERNAL MODULE: ./src/errors.ts
 var src_errors = __nccwpck_require__(3916);
 // EXTERNAL MODULE: ./src/drift/containers.ts
 var containers = __nccwpck_require__(3439);
 // EXTERNAL MODULE: ./src/drift/image-ref.ts
 var image_ref = __nccwpck_require__(5158);
-;// CONCATENATED MODULE: ./src/runtime/helper-scripts.ts
-/**
- * The shell programs restore's helper container runs inside the data mounts (docs/architecture.md
- * §12). They are constants: every value (mount paths, owners, modes) reaches them as a positional
- * argument, never interpolated into the text.
- *
- * Every data mount is mounted at `/v/<index>`; a restore's work area inside it is
- * `/v/<index>/.stateguard-restore` with `new/` (the staged content), `old/` (the content that was
- * live), `root` (the top directory's owner and mode before the restore) and the marker `in`.
- *
- * The swap is a sequence of renames inside one filesystem, written so that it can be killed at
- * any instant and then either run again (forward) or undone (revert):
- * - while `in` is absent, every top-level entry of the mount is old content (some already moved
- *   to `old/`); `new/` is complete;
- * - `in` is written (and synced) only once every old entry is in `old/`; from then on every
- *   top-level entry of the mount is new content (the rest still in `new/`), and `old/` is complete.
- * A rename never goes over an existing name: a collision stops the program (exit 4), never merges.
- * The work area's name is the one reserved name (../backup/reserved.ts), a constant of the text.
- */
-
-/** Tools the helper image must have; checked before anything is stopped. */
-const HELPER_TOOLS = [
-    'mkdir',
-    'mv',
-    'rm',
-    'find',
-    'stat',
-    'df',
-    'wc',
-    'awk',
-    'chown',
-    'chmod',
-    'sync',
-    'cat',
-    'touch',
-];
-/** Prints `missing <tool>` for each tool the image lacks (exit 1), nothing when all are there. */
-const PROBE_SCRIPT = `
-rc=0
-for t in "$@"; do command -v "$t" >/dev/null 2>&1 || { echo "missing $t"; rc=1; }; done
-exit $rc
-`;
-/** Per mount: `<mount> <filesystem> <available KiB>` (POSIX df output, one line per mount). */
-const SPACE_SCRIPT = `
-set -eu
-for v in "$@"; do
-  df -Pk "$v" | awk -v v="$v" 'NR == 2 { print v, $1, $4 }'
-done
-`;
-/** Creates each mount's empty work area; refuses one that exists (an unfinished restore's). */
-const PREPARE_SCRIPT = `
-set -eu
-for v in "$@"; do
-  w="$v/${reserved/* WORK_AREA */.UP}"
-  if [ -e "$w" ] || [ -L "$w" ]; then echo "$w already exists" >&2; exit 4; fi
-done
-for v in "$@"; do
-  w="$v/${reserved/* WORK_AREA */.UP}"
-  mkdir "$w"
-  stat -c '%u:%g:%a' "$v" > "$w/root"
-  mkdir "$w/new"
-done
-sync
-`;
-/** Per mount: `<mount> <entries> <files> <bytes>` of its staged content. */
-const COUNT_SCRIPT = `
-set -eu
-for v in "$@"; do
-  n="$v/${reserved/* WORK_AREA */.UP}/new"
-  [ -d "$n" ] || { echo "$n is missing" >&2; exit 4; }
-  e=$(find "$n" -mindepth 1 | wc -l)
-  f=$(find "$n" -type f | wc -l)
-  b=$(find "$n" -type f -exec stat -c %s {} + | awk '{ s += $1 } END { printf "%d", s + 0 }')
-  echo "$v $e $f $b"
-done
-`;
-/**
- * \`SECONDS PATH [SECONDS PATH ...]\`: set each path's mtime (and atime) and read it back; a time
- * the helper's touch cannot set exactly stops the program (exit 4), so staging fails before any swap.
- */
-const TIMES_SCRIPT = `
-set -eu
-while [ $# -ge 2 ]; do
-  t="$1"; p="$2"; shift 2
-  touch -c -d "@$t" -- "$p" 2>/dev/null || true
-  got=$(stat -c %Y -- "$p")
-  [ "$got" = "$t" ] || { echo "could not set the mtime of $p to $t (it is $got)" >&2; exit 4; }
-done
-`;
-/**
- * \`swap forward|revert MOUNT META [MOUNT META ...]\`: META is \`uid:gid:mode\` (octal) for the
- * top directory after a forward swap, or \`-\` to leave it. Prints one line per mount, once its
- * step is done: \`MOUNT forwarded|already-new|reverted|already-old|no-work-area\` (Runtime.swap).
- */
-const SWAP_SCRIPT = `
-set -eu
-move_all() {
-  from="$1"; to="$2"; skip="$3"
-  for e in "$from"/* "$from"/.[!.]* "$from"/..?*; do
-    [ -e "$e" ] || [ -L "$e" ] || continue
-    [ "$e" = "$skip" ] && continue
-    t="$to/\${e##*/}"
-    if [ -e "$t" ] || [ -L "$t" ]; then echo "refusing to move $e over $t" >&2; exit 4; fi
-    mv -- "$e" "$to/"
-  done
-}
-put_root() {
-  [ "$2" = - ] && return 0
-  chown "\${2%:*}" "$1"
-  chmod "\${2##*:}" "$1"
-}
-dir="$1"; shift
-while [ $# -gt 0 ]; do
-  v="$1"; meta="$2"; shift 2
-  w="$v/${reserved/* WORK_AREA */.UP}"
-  # No work area: reverting, nothing was staged here; going forward, the old data was already
-  # dropped after the swap. The caller decides what that means; the line says what was found.
-  if [ ! -d "$w" ]; then echo "$v no-work-area"; continue; fi
-  if [ "$dir" = forward ]; then
-    r=already-new
-    if [ ! -e "$w/in" ]; then
-      [ -d "$w/new" ] || { echo "$w/new is missing" >&2; exit 4; }
-      mkdir -p "$w/old"
-      move_all "$v" "$w/old" "$w"
-      sync
-      : > "$w/in"
-      sync
-      r=forwarded
-    fi
-    mkdir -p "$w/new"
-    move_all "$w/new" "$v" ""
-    put_root "$v" "$meta"
-    sync
-  else
-    r=already-old
-    if [ -e "$w/in" ]; then
-      mkdir -p "$w/new"
-      move_all "$v" "$w/new" "$w"
-      sync
-      [ -s "$w/root" ] && put_root "$v" "$(cat "$w/root")"
-      rm -f "$w/in"
-      sync
-      r=reverted
-    fi
-    if [ -d "$w/old" ]; then move_all "$w/old" "$v" ""; fi
-    sync
-  fi
-  echo "$v $r"
-done
-`;
-/** Deletes each mount's work area. */
-const DROP_SCRIPT = `
-set -eu
-for v in "$@"; do rm -rf -- "$v/${reserved/* WORK_AREA */.UP}"; done
-sync
-`;
-/**
- * Per mount: `MOUNT absent`, or `MOUNT present in|out` (a work area, with or without the marker
- * `in`): what an operation left on the data side, read without changing anything.
- */
-const WORK_AREA_SCRIPT = `
-set -eu
-for v in "$@"; do
-  w="$v/${reserved/* WORK_AREA */.UP}"
-  if [ -e "$w" ] || [ -L "$w" ]; then
-    if [ -e "$w/in" ]; then echo "$v present in"; else echo "$v present out"; fi
-  else
-    echo "$v absent"
-  fi
-done
-`;
-/**
- * Lists every entry under each mount (read-only), NUL-separated: `M`, the mount, then `D`, `F`, `O`
- * each followed by the directories, regular files and other entries (`./path`). The work area is
- * left out. An upgrade's rollback compares this with the snapshot (docs/architecture.md §13).
- */
-const LIST_SCRIPT = `
-set -eu
-for v in "$@"; do
-  cd "$v"
-  printf 'M\\0%s\\0' "$v"
-  printf 'D\\0'
-  find . -mindepth 1 -path ./${reserved/* WORK_AREA */.UP} -prune -o -type d -print0
-  printf 'F\\0'
-  find . -mindepth 1 -path ./${reserved/* WORK_AREA */.UP} -prune -o -type f -print0
-  printf 'O\\0'
-  find . -mindepth 1 -path ./${reserved/* WORK_AREA */.UP} -prune -o ! -type d ! -type f -print0
-done
-`;
-
 ;// CONCATENATED MODULE: ./src/runtime/container-definition.ts
 function obj(v) {
     return v !== null && typeof v === 'object' && !Array.isArray(v) ? v : null;
@@ -29378,6 +29173,17 @@ class EngineApi {
     }
 }
 
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
+// EXTERNAL MODULE: external "node:fs/promises"
+var promises_ = __nccwpck_require__(1455);
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __nccwpck_require__(8161);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_);
+// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
+var dist = __nccwpck_require__(8815);
 ;// CONCATENATED MODULE: ./src/runtime/compose-render.ts
 /**
  * How the compose adapter reads what compose renders (docs/architecture.md §2, "Reading compose
@@ -29512,29 +29318,16 @@ function parseRenderedJson(stdout) {
     return { services, volumes, raw };
 }
 
-// EXTERNAL MODULE: ./src/runtime/process.ts + 1 modules
-var runtime_process = __nccwpck_require__(21);
-;// CONCATENATED MODULE: ./src/runtime/docker-cli.ts
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ./src/runtime/docker-parsers.ts
 /**
- * Runtime implemented with the `docker` CLI and the compose CLI, so DOCKER_HOST, contexts, ssh and
- * TLS behave exactly as the operator's own `docker` does. State is read from `docker ps` /
- * `docker inspect` JSON by compose labels — never by container name and never by parsing compose's
- * human output (compose v1 even exits 0 on unknown flags).
+ * What the docker adapter reads and writes as text, with no process in sight: the parsing of
+ * `docker inspect`, `compose config` and helper output, the labels stateguard's records and helpers
+ * carry, and the argument pieces built from them. Pure functions and constants, so the parts of the
+ * adapter (./docker-cli.ts, ./compose-cli.ts, ./docker-records.ts, ./docker-workbench.ts) and the unit
+ * tests share one copy.
  */
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 
 
 
@@ -29558,10 +29351,6 @@ function firstLine(text) {
         .split('\n')
         .find((l) => l.trim() !== '')
         ?.trim() ?? '');
-}
-/** End a quoted message with exactly one sentence mark. */
-function sentence(text) {
-    return /[.?!]$/.test(text) ? text : `${text}.`;
 }
 function describeEngine(env) {
     if (env.DOCKER_HOST)
@@ -29716,22 +29505,8 @@ function parseRunRecord(labels) {
         return null;
     return rec;
 }
-/** `docker cp` says this when the path does not exist in the container (engine 20.10+ wording, both directions). */
-const PATH_ABSENT = /no such container:path|could not find the file/i;
 /** Label prefix of last-known-good records (empty named volumes, like run records). */
 const LKG_LABEL = 'io.stateguard.lkg';
-/** The top-level `version` of a compose file (v1 refuses an override file whose version differs). */
-function composeVersion(file) {
-    if (!file)
-        return undefined;
-    try {
-        const doc = (0,dist/* parse */.qg)((0,external_node_fs_.readFileSync)(file, 'utf8'));
-        return typeof doc?.version === 'string' || typeof doc?.version === 'number' ? String(doc.version) : undefined;
-    }
-    catch {
-        return undefined;
-    }
-}
 /** Labels of restore's helper containers and journal volumes (docs/architecture.md §12). */
 const WORKBENCH_LABEL = {
     helper: 'io.stateguard.helper',
@@ -29761,6 +29536,7 @@ function healthArgs(test) {
     return ['--health-cmd', cmd, '--health-interval', '1s', '--health-timeout', '5s', '--health-retries', '3'];
 }
 const KEY_RE = /^[a-z0-9]{8,64}$/;
+/** An operation key as it goes into names and label filters; anything else is refused. */
 function checkKey(key) {
     if (!KEY_RE.test(key))
         throw new Error(`invalid operation key ${JSON.stringify(key)}`);
@@ -29808,10 +29584,6 @@ function parseMountListing(stdout, mounts) {
         throw new src_errors/* EnvironmentError */.eG('the volume listing is incomplete');
     return out;
 }
-/** The mount paths inside a helper for these mounts (`/v/0`, `/v/1`, …). */
-function mountPaths(mounts) {
-    return mounts.map((_, i) => `/v/${i}`);
-}
 /**
  * What the swap helper did per mount (one `MOUNT OUTCOME` line each, helper-scripts.ts SWAP_SCRIPT).
  * A mount without a line, or an outcome that does not belong to the direction, is an error: the
@@ -29836,115 +29608,53 @@ function parseSwapOutput(stdout, mounts, direction) {
         return { volume: mt.volume, outcome: got };
     });
 }
-/** The command a lock container is created with; it is never started. */
-const NEVER_STARTED = 'stateguard-never-started';
-class DockerCli {
-    run;
-    env;
-    /**
-     * an explicit env (not process.env) is passed to every child, so DOCKER_HOST/DOCKER_CONTEXT given
-     * there are honoured
-     */
-    childEnv;
+
+;// CONCATENATED MODULE: ./src/runtime/compose-cli.ts
+/**
+ * A compose project through the compose CLI (v2 `docker compose`, else v1 `docker-compose`): which
+ * flavor answers and its version, the one command line for a target, the one reading of a compose
+ * file (`config`, with each service's config hash as `up` writes it), the hashes of a service with
+ * an override file, and the `up`/`down` of a project. DockerCli (./docker-cli.ts) hands its compose
+ * methods to this part; the Swarm adapter overrides them with the stack's own.
+ */
+
+
+
+
+
+
+
+
+/** The top-level `version` of a compose file (v1 refuses an override file whose version differs). */
+function composeVersion(file) {
+    if (!file)
+        return undefined;
+    try {
+        const doc = (0,dist/* parse */.qg)((0,external_node_fs_.readFileSync)(file, 'utf8'));
+        return typeof doc?.version === 'string' || typeof doc?.version === 'number' ? String(doc.version) : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+/** Build the compose command line for a target (DockerCli.composeArgs, for unit tests of both flavors). */
+function composeArgs(flavor, target, args) {
+    const base = target.files.flatMap((f) => ['-f', f]).concat(['-p', target.project], args);
+    return flavor === 'v2' ? ['docker', ['compose', ...base]] : ['docker-compose', base];
+}
+class ComposeCli {
+    command;
     flavor;
     v2;
     info;
-    pinged;
-    dial;
-    api;
-    constructor(opts = {}) {
-        this.run = opts.runner ?? runtime_process/* spawnProcess */.Nu;
-        this.dial = opts.dial ?? (() => (0,runtime_process/* spawnDuplex */.Ue)('docker', ['system', 'dial-stdio'], this.childEnv));
-        this.env = opts.env ?? process.env;
-        this.childEnv = opts.env && opts.env !== process.env ? opts.env : undefined;
-        const forced = opts.compose ?? this.env.STATEGUARD_COMPOSE;
+    /** `forced`: a compose flavor to use instead of probing (`v1`/`v2`; any other value probes) */
+    constructor(command, forced) {
+        this.command = command;
         if (forced === 'v1' || forced === 'v2')
             this.flavor = Promise.resolve(forced);
     }
-    withEnv(opts) {
-        if (!this.childEnv)
-            return opts;
-        return { ...opts, env: { ...this.childEnv, ...opts?.env } };
-    }
-    /** `docker <args>` with an argument array: private to the adapter (the domain has no docker argv). */
     docker(args, opts) {
-        return this.run('docker', args, this.withEnv(opts));
-    }
-    /**
-     * Records kept on the engine (run records, last-known-good, journal marks) are empty named volumes
-     * whose labels hold them: creating one is atomic and durable, needs no image, and any runner that
-     * reaches the engine can read it.
-     */
-    async createLabelledVolume(name, labels) {
-        const r = await this.docker([
-            'volume',
-            'create',
-            ...Object.entries(labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]),
-            name,
-        ]);
-        if (r.code !== 0)
-            throw new src_errors/* EnvironmentError */.eG(`docker volume create ${name} failed: ${firstLine(r.stderr)}`);
-    }
-    /** Write a record volume, then remove the older ones it supersedes (tidying, never required). */
-    async replaceRecord(name, labels, filter) {
-        await this.createLabelledVolume(name, labels);
-        const ls = await this.docker(['volume', 'ls', '-q', '--filter', `label=${filter}`]);
-        const old = outputLines(ls.stdout).filter((n) => n !== name);
-        if (old.length > 0)
-            await this.docker(['volume', 'rm', ...old]);
-    }
-    /** The labels of every volume matching a label filter (`key=value`). */
-    async labelledVolumes(filter) {
-        const ls = await this.docker(['volume', 'ls', '-q', '--filter', `label=${filter}`]);
-        if (ls.code !== 0)
-            throw new src_errors/* EnvironmentError */.eG(`docker volume ls failed: ${firstLine(ls.stderr)}`);
-        const names = outputLines(ls.stdout);
-        if (names.length === 0)
-            return [];
-        const r = await this.docker(['volume', 'inspect', ...names]);
-        // a volume removed between ls and inspect: inspect still prints the others
-        if (r.code !== 0 && !r.stdout.trim().startsWith('[')) {
-            throw new src_errors/* EnvironmentError */.eG(`docker volume inspect failed: ${firstLine(r.stderr)}`);
-        }
-        return JSON.parse(r.stdout || '[]').map((v) => v.Labels ?? {});
-    }
-    /** Up to `limit` local image IDs (a last resort for the lock container's image). */
-    async localImageIds(limit) {
-        const r = await this.docker(['image', 'ls', '-q', '--no-trunc']);
-        if (r.code !== 0)
-            return [];
-        return [...new Set(outputLines(r.stdout))].slice(0, limit);
-    }
-    async removeFilesInContainer(containerId, files) {
-        // Root inside the container: files written by `docker cp` are root's, in directories the
-        // service user may not own. `--` so a file name can never be read as an option.
-        for (const rm of [['rm'], ['/bin/busybox', 'rm']]) {
-            const r = await this.docker(['exec', '-u', '0', containerId, ...rm, '-f', '--', ...files]);
-            if (r.code === 0)
-                return true;
-        }
-        return false;
-    }
-    ping() {
-        this.pinged ??= (async () => {
-            const r = await this.docker(['version', '--format', '{{.Server.Version}}'], { timeoutMs: 30_000 });
-            if (r.code !== 0 || r.stdout.trim() === '') {
-                this.pinged = undefined;
-                throw new src_errors/* EnvironmentError */.eG(`Cannot reach the Docker engine via ${describeEngine(this.env)}: ` +
-                    `${sentence(firstLine(r.stderr) || `docker exited ${r.code}`)} ` +
-                    `Start the engine, or point DOCKER_HOST / 'docker context use' at the host that runs the services.`);
-            }
-        })();
-        return this.pinged;
-    }
-    async engineId() {
-        await this.ping();
-        const r = await this.docker(['info', '--format', '{{.ID}}'], { timeoutMs: 30_000 });
-        const id = r.stdout.trim();
-        if (r.code !== 0 || id === '' || /\s/.test(id)) {
-            throw new src_errors/* EnvironmentError */.eG(`docker info did not report the engine's ID: ${firstLine(r.stderr) || r.stdout.trim()}`);
-        }
-        return id;
+        return this.command.docker(args, opts);
     }
     composeFlavor() {
         this.flavor ??= (async () => ((await this.v2Version()) !== null ? 'v2' : 'v1'))();
@@ -29972,7 +29682,7 @@ class DockerCli {
                 }
                 return { flavor, version };
             }
-            const r = await this.run('docker-compose', ['version', '--short'], this.withEnv());
+            const r = await this.command.run('docker-compose', ['version', '--short'], this.command.withEnv());
             if (r.code === 127) {
                 throw new src_errors/* EnvironmentError */.eG('Neither `docker compose` (v2) nor `docker-compose` (v1) is installed; install one of them.', 'compose-error');
             }
@@ -29985,40 +29695,13 @@ class DockerCli {
         this.info.catch(() => (this.info = undefined));
         return this.info;
     }
-    /** Build the compose command line for a target (exposed for unit tests of both flavors). */
-    static composeArgs(flavor, target, args) {
-        const base = target.files.flatMap((f) => ['-f', f]).concat(['-p', target.project], args);
-        return flavor === 'v2' ? ['docker', ['compose', ...base]] : ['docker-compose', base];
-    }
     async compose(target, args, opts) {
-        const [cmd, full] = DockerCli.composeArgs(await this.composeFlavor(), target, args);
-        const r = await this.run(cmd, full, this.withEnv(opts));
+        const [cmd, full] = composeArgs(await this.composeFlavor(), target, args);
+        const r = await this.command.run(cmd, full, this.command.withEnv(opts));
         if (r.code === 127 && cmd === 'docker-compose') {
             throw new src_errors/* EnvironmentError */.eG('Neither `docker compose` (v2) nor `docker-compose` (v1) is installed; install one of them.', 'compose-error');
         }
         return r;
-    }
-    async listProjectContainers(project) {
-        await this.ping();
-        const ps = await this.docker(['ps', '-a', '-q', '--no-trunc', '--filter', `label=${LABEL.project}=${project}`]);
-        if (ps.code !== 0)
-            throw new src_errors/* EnvironmentError */.eG(`docker ps failed: ${firstLine(ps.stderr)}`);
-        const ids = outputLines(ps.stdout);
-        const all = await this.inspectContainers(ids);
-        // The label filter already matched; re-check so a parsing surprise never mixes projects.
-        return all.filter((c) => c.project === project);
-    }
-    async inspectContainers(idsOrNames) {
-        if (idsOrNames.length === 0)
-            return [];
-        const r = await this.docker(['inspect', '--type', 'container', ...idsOrNames]);
-        // `docker inspect` exits 1 when some names are missing but still prints the found ones.
-        if (r.code !== 0 && !r.stdout.trim().startsWith('[')) {
-            if (/no such (container|object)/i.test(r.stderr))
-                return [];
-            throw new src_errors/* EnvironmentError */.eG(`docker inspect failed: ${firstLine(r.stderr)}`);
-        }
-        return parseInspect(r.stdout);
     }
     /**
      * The one reading of a compose file (docs/architecture.md §2, "Reading compose files"): what compose
@@ -30045,7 +29728,7 @@ class DockerCli {
         if (hashes.code !== 0)
             throw await this.renderError(target, ['config', '--hash', '*'], hashes, flavor);
         const parsed = parseRenderedYaml(config.stdout);
-        const { active, inactive } = splitByProfiles(parsed.services, enabledProfiles(this.env));
+        const { active, inactive } = splitByProfiles(parsed.services, enabledProfiles(this.command.env));
         this.nameBuiltImages(flavor, target.project, active);
         return { services: active, hashes: parseConfigHashes(hashes.stdout), volumes: parsed.volumes, inactive };
     }
@@ -30112,57 +29795,19 @@ class DockerCli {
      * is asked to render the same file, so the message says so only when it is true.
      */
     async renderError(target, args, r, flavor) {
-        const [cmd, full] = DockerCli.composeArgs(flavor, target, args);
+        const [cmd, full] = composeArgs(flavor, target, args);
         let v2Renders = null;
         // v1 asks the engine for its version on some commands: an engine it cannot reach is no v1 limit
         if (flavor === 'v1' && !/server API version|Cannot connect|Connection (aborted|refused)/i.test(r.stderr)) {
             const v2 = await this.v2Version();
             if (v2 !== null) {
-                const [c2, a2] = DockerCli.composeArgs('v2', target, ['config', '--quiet']);
-                const check = await this.run(c2, a2, this.withEnv());
+                const [c2, a2] = composeArgs('v2', target, ['config', '--quiet']);
+                const check = await this.command.run(c2, a2, this.command.withEnv());
                 if (check.code === 0)
                     v2Renders = v2;
             }
         }
         return composeRenderError(target, commandLine(cmd, full), r, v2Renders);
-    }
-    /**
-     * One `docker image inspect` of these references: each reference to the image it names (matched by
-     * ID, normalised tag or digest), absent ones to null.
-     */
-    async inspectImages(refs) {
-        const unique = [...new Set(refs)];
-        const out = new Map(unique.map((r) => [r, null]));
-        if (unique.length === 0)
-            return out;
-        const r = await this.docker(['image', 'inspect', ...unique]);
-        const text = r.stdout.trim();
-        if (r.code !== 0 && !text.startsWith('[')) {
-            if (/no such image/i.test(r.stderr))
-                return out;
-            throw new src_errors/* EnvironmentError */.eG(`docker image inspect failed: ${firstLine(r.stderr)}`);
-        }
-        const images = JSON.parse(text || '[]');
-        for (const ref of unique) {
-            const norm = (0,image_ref/* normalizeImageRef */.Q)(ref);
-            const hit = images.find((img) => img.Id === ref ||
-                (img.RepoTags ?? []).some((t) => (0,image_ref/* normalizeImageRef */.Q)(t) === norm) ||
-                (img.RepoDigests ?? []).some((d) => d === ref || (0,image_ref/* normalizeImageRef */.Q)(d) === norm));
-            out.set(ref, hit ?? null);
-        }
-        return out;
-    }
-    async imageIds(refs) {
-        const found = await this.inspectImages(refs);
-        return Object.fromEntries([...found].map(([ref, img]) => [ref, img ? img.Id : null]));
-    }
-    // Field-level config differences (docs/architecture.md §3): which mounts an image declares.
-    async imageVolumes(images) {
-        const found = await this.inspectImages(images);
-        return Object.fromEntries([...found].map(([ref, img]) => {
-            const volumes = img?.Config?.Volumes;
-            return [ref, img ? (volumes && typeof volumes === 'object' ? Object.keys(volumes).sort() : []) : null];
-        }));
     }
     async recreateService(target, service, imageOverride) {
         // Never pull or build here: the caller checked that the image is on the engine. v1 has no
@@ -30192,36 +29837,237 @@ class DockerCli {
             await (0,promises_.rm)(dir, { recursive: true, force: true });
         }
     }
-    async tagImage(imageId, ref) {
-        const r = await this.docker(['tag', imageId, ref]);
-        if (r.code !== 0) {
-            throw new src_errors/* EnvironmentError */.eG(`docker tag ${imageId.slice(0, 19)} ${ref} failed: ${firstLine(r.stderr)}`);
-        }
+    /** `compose up -d` of the given services (or all): the tests' and the demo's, not the domain's. */
+    composeUp(target, services = []) {
+        return this.compose(target, ['up', '-d', ...services]);
     }
-    // Pinned-image retention (docs/architecture.md §13).
-    async listImageTags(repository) {
+    /** `compose down` (with `-v` only when removeVolumes): the tests' and the demo's teardown. */
+    composeDown(target, removeVolumes) {
+        return this.compose(target, ['down', '--remove-orphans', ...(removeVolumes ? ['-v'] : [])]);
+    }
+    async configHashWithImage(target, service, image) {
+        const r = await this.withImageOverride(target, service, image, async (t) => {
+            if ((await this.composeFlavor()) === 'v1')
+                return this.compose(t, ['config', '--hash', service]);
+            // v2: the hash of the rendered model, as renderProject computes it (docs/architecture.md §3)
+            const config = await this.compose(t, ['config', '--format', 'json']);
+            return config.code === 0 ? this.hashRendered(target, config.stdout, service) : config;
+        });
+        return r.code === 0 ? (parseConfigHashes(r.stdout)[service] ?? null) : null;
+    }
+    // ---- the drift allowlist's proof (docs/architecture.md §3, "Drift allowlist") ----
+    async configHashWithValues(target, service, values) {
+        // A value is literal: compose would interpolate a `$` in the override file, so it is escaped.
+        const literal = (o) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, v.replace(/\$/g, '$$$$')]));
+        const body = {
+            ...(Object.keys(values.environment).length > 0 ? { environment: literal(values.environment) } : {}),
+            ...(Object.keys(values.labels).length > 0 ? { labels: literal(values.labels) } : {}),
+        };
+        const r = await this.withServiceOverride(target, service, body, async (t) => {
+            if ((await this.composeFlavor()) === 'v1')
+                return this.compose(t, ['config', '--hash', service]);
+            // v2: the hash of the rendered model, as renderProject computes it (docs/architecture.md §3)
+            const config = await this.compose(t, ['config', '--format', 'json']);
+            return config.code === 0 ? this.hashRendered(target, config.stdout, service) : config;
+        });
+        return r.code === 0 ? (parseConfigHashes(r.stdout)[service] ?? null) : null;
+    }
+}
+
+// EXTERNAL MODULE: ./src/runtime/process.ts + 1 modules
+var runtime_process = __nccwpck_require__(21);
+;// CONCATENATED MODULE: ./src/runtime/docker-command.ts
+/**
+ * What every part of the docker adapter goes through to reach the engine: the process runner, the
+ * child environment (an explicit env carries DOCKER_HOST/DOCKER_CONTEXT to every child), `docker
+ * <args>`, the Engine API over `docker system dial-stdio`, and the engine ping. One instance is shared
+ * by DockerCli (./docker-cli.ts) and its compose, record store and workbench parts, so they run the
+ * same commands against the same engine.
+ */
+
+
+
+
+/** End a quoted message with exactly one sentence mark. */
+function sentence(text) {
+    return /[.?!]$/.test(text) ? text : `${text}.`;
+}
+class DockerCommand {
+    run;
+    env;
+    /**
+     * an explicit env (not process.env) is passed to every child, so DOCKER_HOST/DOCKER_CONTEXT given
+     * there are honoured
+     */
+    childEnv;
+    pinged;
+    dial;
+    api;
+    constructor(opts = {}) {
+        this.run = opts.runner ?? runtime_process/* spawnProcess */.Nu;
+        this.dial = opts.dial ?? (() => (0,runtime_process/* spawnDuplex */.Ue)('docker', ['system', 'dial-stdio'], this.childEnv));
+        this.env = opts.env ?? process.env;
+        this.childEnv = opts.env && opts.env !== process.env ? opts.env : undefined;
+    }
+    withEnv(opts) {
+        if (!this.childEnv)
+            return opts;
+        return { ...opts, env: { ...this.childEnv, ...opts?.env } };
+    }
+    /** `docker <args>` with an argument array: private to the adapter (the domain has no docker argv). */
+    docker(args, opts) {
+        return this.run('docker', args, this.withEnv(opts));
+    }
+    /** The Engine API through `docker system dial-stdio` (same DOCKER_HOST, context, ssh, TLS). */
+    engine() {
+        this.api ??= new EngineApi(this.dial);
+        return this.api;
+    }
+    ping() {
+        this.pinged ??= (async () => {
+            const r = await this.docker(['version', '--format', '{{.Server.Version}}'], { timeoutMs: 30_000 });
+            if (r.code !== 0 || r.stdout.trim() === '') {
+                this.pinged = undefined;
+                throw new src_errors/* EnvironmentError */.eG(`Cannot reach the Docker engine via ${describeEngine(this.env)}: ` +
+                    `${sentence(firstLine(r.stderr) || `docker exited ${r.code}`)} ` +
+                    `Start the engine, or point DOCKER_HOST / 'docker context use' at the host that runs the services.`);
+            }
+        })();
+        return this.pinged;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/runtime/docker-records.ts
+/**
+ * The record store of the docker adapter on a plain engine (docs/architecture.md §12, §13): the
+ * module lock is a never-started container; run records, last-known-good records and journal marks
+ * are empty named volumes whose labels hold them. DockerCli (./docker-cli.ts) hands its RecordStore
+ * methods to this part; the Swarm adapter keeps its own lock (a `docker config`).
+ */
+
+
+/** The command a lock container is created with; it is never started. */
+const NEVER_STARTED = 'stateguard-never-started';
+class DockerRecords {
+    command;
+    view;
+    constructor(command, view) {
+        this.command = command;
+        this.view = view;
+    }
+    docker(args, opts) {
+        return this.command.docker(args, opts);
+    }
+    /**
+     * Records kept on the engine (run records, last-known-good, journal marks) are empty named volumes
+     * whose labels hold them: creating one is atomic and durable, needs no image, and any runner that
+     * reaches the engine can read it.
+     */
+    async createLabelledVolume(name, labels) {
         const r = await this.docker([
-            'image',
-            'ls',
-            '--filter',
-            `reference=${repository}`,
-            '--format',
-            '{{.Repository}}:{{.Tag}}',
+            'volume',
+            'create',
+            ...Object.entries(labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]),
+            name,
         ]);
         if (r.code !== 0)
-            throw new src_errors/* EnvironmentError */.eG(`docker image ls failed: ${firstLine(r.stderr)}`);
-        const tags = outputLines(r.stdout).filter((t) => t.startsWith(`${repository}:`) && !t.endsWith(':<none>'));
-        return [...new Set(tags)].sort();
+            throw new src_errors/* EnvironmentError */.eG(`docker volume create ${name} failed: ${firstLine(r.stderr)}`);
     }
-    async removeImageTag(ref) {
-        // A `repository:tag` only: an image ID or a digest would remove the image itself.
-        if (!/^[a-z0-9][a-z0-9._/-]*:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(ref) || ref.startsWith('sha256:')) {
-            throw new src_errors/* EnvironmentError */.eG(`refusing to remove ${JSON.stringify(ref)}: not a repository:tag reference`);
+    /** Write a record volume, then remove the older ones it supersedes (tidying, never required). */
+    async replaceRecord(name, labels, filter) {
+        await this.createLabelledVolume(name, labels);
+        const ls = await this.docker(['volume', 'ls', '-q', '--filter', `label=${filter}`]);
+        const old = outputLines(ls.stdout).filter((n) => n !== name);
+        if (old.length > 0)
+            await this.docker(['volume', 'rm', ...old]);
+    }
+    /** The labels of every volume matching a label filter (`key=value`). */
+    async labelledVolumes(filter) {
+        const ls = await this.docker(['volume', 'ls', '-q', '--filter', `label=${filter}`]);
+        if (ls.code !== 0)
+            throw new src_errors/* EnvironmentError */.eG(`docker volume ls failed: ${firstLine(ls.stderr)}`);
+        const names = outputLines(ls.stdout);
+        if (names.length === 0)
+            return [];
+        const r = await this.docker(['volume', 'inspect', ...names]);
+        // a volume removed between ls and inspect: inspect still prints the others
+        if (r.code !== 0 && !r.stdout.trim().startsWith('[')) {
+            throw new src_errors/* EnvironmentError */.eG(`docker volume inspect failed: ${firstLine(r.stderr)}`);
         }
-        const r = await this.docker(['image', 'rm', ref]);
-        if (r.code !== 0)
-            throw new src_errors/* EnvironmentError */.eG(`docker image rm ${ref} failed: ${firstLine(r.stderr)}`);
+        return JSON.parse(r.stdout || '[]').map((v) => v.Labels ?? {});
     }
+    // ---- the module lock: a never-started container, unique by name on the engine ----
+    async createLock(name, labels, hint) {
+        const images = await this.lockImages(hint);
+        const labelArgs = Object.entries(labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
+        const errors = [];
+        for (const image of images) {
+            // An explicit command: an image with neither CMD nor ENTRYPOINT (one made by `docker import`)
+            // cannot be created without one ("No command specified"). The container is never started,
+            // so the command need not exist in the image.
+            const r = await this.docker(['create', '--name', name, '--network', 'none', ...labelArgs, image, NEVER_STARTED]);
+            if (r.code === 0)
+                return true;
+            if (/already in use|conflict/i.test(r.stderr))
+                return false;
+            errors.push(`${image.slice(0, 19)}: ${firstLine(r.stderr) || `exit ${r.code}`}`);
+        }
+        throw new src_errors/* EnvironmentError */.eG(images.length === 0
+            ? `cannot take the lock ${name}: there is no local image to create the lock container from ` +
+                `(pull the module's image first, e.g. with 'docker compose pull SERVICE')`
+            : `cannot take the lock ${name}: ${errors.join('; ')}`);
+    }
+    /** Local image IDs a lock container may use, by ID so nothing is pulled (see createLock). */
+    async lockImages(hint) {
+        const out = [];
+        const add = (id) => {
+            if (id && !out.includes(id))
+                out.push(id);
+        };
+        if (hint.images.length > 0) {
+            const ids = await this.view.imageIds(hint.images);
+            for (const ref of hint.images)
+                add(ids[ref]);
+        }
+        const containers = await this.view.listProjectContainers(hint.project);
+        for (const c of containers.filter((x) => x.state === 'running'))
+            add(c.imageId);
+        for (const c of containers)
+            add(c.imageId);
+        if (out.length === 0)
+            for (const id of await this.view.localImageIds(5))
+                add(id);
+        return out;
+    }
+    async readRunRecords(project) {
+        const newest = new Map();
+        for (const labels of await this.labelledVolumes(`${RUN_RECORD_LABEL.project}=${project}`)) {
+            const rec = parseRunRecord(labels);
+            if (!rec || rec.project !== project)
+                continue;
+            const prev = newest.get(rec.service);
+            if (!prev || prev.recorded_at < rec.recorded_at)
+                newest.set(rec.service, rec);
+        }
+        return [...newest.values()];
+    }
+    async writeRunRecord(record) {
+        // `docker container prune` (which removes the one-shot's container) leaves a record volume.
+        const key = runRecordKey(record.project, record.service);
+        const name = `stateguard-run-${key}-${Date.parse(record.recorded_at) || Date.now()}`;
+        await this.replaceRecord(name, runRecordLabels(record), `${RUN_RECORD_LABEL.key}=${key}`);
+    }
+    async readLock(name) {
+        const [c] = await this.view.inspectContainers([name]);
+        return c ? { id: c.id, name: c.name, labels: c.labels, createdAt: c.createdAt } : null;
+    }
+    async removeLock(id) {
+        const r = await this.docker(['rm', '-f', id]);
+        if (r.code !== 0 && !/no such container/i.test(r.stderr)) {
+            throw new src_errors/* EnvironmentError */.eG(`docker rm ${id} failed: ${firstLine(r.stderr)}`);
+        }
+    }
+    // ---- last-known-good (docs/architecture.md §13) ----
     async writeLastKnownGood(record) {
         const key = runRecordKey(record.project, record.service);
         const name = `stateguard-lkg-${key}-${Date.parse(record.recorded_at) || Date.now()}`;
@@ -30251,140 +30097,318 @@ class DockerCli {
         }
         return best;
     }
-    /** `compose up -d` of the given services (or all): the tests' and the demo's, not the domain's. */
-    composeUp(target, services = []) {
-        return this.compose(target, ['up', '-d', ...services]);
-    }
-    /** `compose down` (with `-v` only when removeVolumes): the tests' and the demo's teardown. */
-    composeDown(target, removeVolumes) {
-        return this.compose(target, ['down', '--remove-orphans', ...(removeVolumes ? ['-v'] : [])]);
-    }
-    /** Compose records nothing to resume: a killed snapshot leaves stopped containers, shown by plan. */
-    async resumeStopped(_target, _service) {
-        return null;
-    }
-    async wait(containerId, timeoutMs) {
-        const r = await this.docker(['wait', containerId], { timeoutMs });
-        if (r.code === 124)
-            return { exitCode: null, timedOut: true };
-        const code = Number.parseInt(r.stdout.trim(), 10);
-        if (r.code !== 0 || Number.isNaN(code)) {
-            throw new src_errors/* EnvironmentError */.eG(`docker wait ${containerId.slice(0, 12)} failed: ${firstLine(r.stderr)}`);
-        }
-        return { exitCode: code, timedOut: false };
-    }
+    // ---- journal marks (docs/architecture.md §12) ----
     /**
-     * Without `timeoutSeconds`, each container gets its own stop timeout (compose's `stop_grace_period`,
-     * else the engine's 10 s): a data store that needs longer to shut down cleanly is not killed
-     * mid-shutdown before a snapshot copies its volume (docs/architecture.md §7).
+     * A mark is an empty named volume whose labels carry it, held by a never-started keeper container
+     * that mounts it: `docker volume prune` removes only volumes no container uses, so the mark
+     * survives a prune while the operation is open (docs/architecture.md §12). The keeper is created
+     * before the mark counts as written; a mark whose keeper is gone (a container prune) is still read.
      */
-    async stop(containerIds, timeoutSeconds) {
-        if (containerIds.length === 0)
-            return;
-        const wait = timeoutSeconds === undefined ? [] : ['-t', String(timeoutSeconds)];
-        const r = await this.docker(['stop', ...wait, ...containerIds]);
-        if (r.code !== 0)
-            throw new src_errors/* EnvironmentError */.eG(`docker stop failed: ${firstLine(r.stderr)}`);
-    }
-    async start(containerIds) {
-        if (containerIds.length === 0)
-            return [];
-        const r = await this.docker(['start', ...containerIds]);
-        if (r.code !== 0)
-            throw new src_errors/* EnvironmentError */.eG(`docker start failed: ${firstLine(r.stderr)}`);
-        return [...containerIds];
-    }
-    async logs(containerId, onChunk, follow) {
-        await this.docker(['logs', ...(follow ? ['--follow'] : []), containerId], {
-            onStdout: (chunk) => onChunk(chunk, 'stdout'),
-            onStderr: (chunk) => onChunk(chunk, 'stderr'),
-        });
-    }
-    async copyFrom(containerId, path, sink) {
-        const r = await this.docker(['cp', `${containerId}:${path}`, '-'], { stdoutSink: sink });
-        if (r.code !== 0) {
-            const message = `docker cp from ${containerId.slice(0, 12)}:${path} failed: ${firstLine(r.stderr)}`;
-            throw PATH_ABSENT.test(r.stderr) ? new src_errors/* PathNotFoundError */.PF(message) : new src_errors/* EnvironmentError */.eG(message);
-        }
-    }
-    async copyTo(containerId, dir, tarArchive) {
-        const r = await this.docker(['cp', '-', `${containerId}:${dir}`], { input: tarArchive });
-        if (r.code !== 0) {
-            const message = `docker cp to ${containerId.slice(0, 12)}:${dir} failed: ${firstLine(r.stderr)}`;
-            throw PATH_ABSENT.test(r.stderr) ? new src_errors/* PathNotFoundError */.PF(message) : new src_errors/* EnvironmentError */.eG(message);
-        }
-    }
-    async createLock(name, labels, hint) {
-        const images = await this.lockImages(hint);
-        const labelArgs = Object.entries(labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
-        const errors = [];
-        for (const image of images) {
-            // An explicit command: an image with neither CMD nor ENTRYPOINT (one made by `docker import`)
-            // cannot be created without one ("No command specified"). The container is never started,
-            // so the command need not exist in the image.
-            const r = await this.docker(['create', '--name', name, '--network', 'none', ...labelArgs, image, NEVER_STARTED]);
-            if (r.code === 0)
-                return true;
-            if (/already in use|conflict/i.test(r.stderr))
-                return false;
-            errors.push(`${image.slice(0, 19)}: ${firstLine(r.stderr) || `exit ${r.code}`}`);
-        }
-        throw new src_errors/* EnvironmentError */.eG(images.length === 0
-            ? `cannot take the lock ${name}: there is no local image to create the lock container from ` +
-                `(pull the module's image first, e.g. with 'docker compose pull SERVICE')`
-            : `cannot take the lock ${name}: ${errors.join('; ')}`);
-    }
-    /** Local image IDs a lock container may use, by ID so nothing is pulled (see createLock). */
-    async lockImages(hint) {
-        const out = [];
-        const add = (id) => {
-            if (id && !out.includes(id))
-                out.push(id);
+    async writeJournalMark(key, mark, keeper) {
+        const name = `stateguard-journal-${checkKey(key)}-${mark.seq}`;
+        const labels = {
+            [WORKBENCH_LABEL.journal]: key,
+            [WORKBENCH_LABEL.seq]: String(mark.seq),
+            [WORKBENCH_LABEL.phase]: mark.phase,
+            [WORKBENCH_LABEL.at]: mark.at,
+            ...(keeper ? { [WORKBENCH_LABEL.keeper]: name } : {}),
         };
-        if (hint.images.length > 0) {
-            const ids = await this.imageIds(hint.images);
-            for (const ref of hint.images)
-                add(ids[ref]);
+        for (const [k, v] of Object.entries(mark.data))
+            labels[`${WORKBENCH_LABEL.dataPrefix}${k}`] = v;
+        await this.createLabelledVolume(name, labels);
+        if (keeper) {
+            const r = await this.docker([
+                'create',
+                '--name',
+                name,
+                '--pull',
+                'never',
+                '--network',
+                'none',
+                '--label',
+                `${WORKBENCH_LABEL.keeper}=${key}`,
+                '--mount',
+                `type=volume,src=${name},dst=/stateguard-journal-mark,readonly`,
+                keeper.image,
+                NEVER_STARTED,
+            ]);
+            if (r.code !== 0) {
+                // The mark does not count without its keeper: remove it (an existing keeper is another mark's).
+                if (!/already in use|conflict/i.test(r.stderr))
+                    await this.docker(['volume', 'rm', name]);
+                throw new src_errors/* EnvironmentError */.eG(`could not create the keeper of journal mark ${name}: ${firstLine(r.stderr)}`);
+            }
         }
-        const containers = await this.listProjectContainers(hint.project);
-        for (const c of containers.filter((x) => x.state === 'running'))
-            add(c.imageId);
-        for (const c of containers)
-            add(c.imageId);
-        if (out.length === 0)
-            for (const id of await this.localImageIds(5))
-                add(id);
-        return out;
+        // `volume create` of an existing name succeeds silently: read it back so a stale mark is never taken for ours.
+        const back = (await this.readJournal(key)).find((m) => m.seq === mark.seq);
+        if (!back || back.phase !== mark.phase || back.at !== mark.at) {
+            throw new src_errors/* EnvironmentError */.eG(`journal mark ${name} exists with other contents; run stateguard recover first`);
+        }
     }
-    async readRunRecords(project) {
-        const newest = new Map();
-        for (const labels of await this.labelledVolumes(`${RUN_RECORD_LABEL.project}=${project}`)) {
-            const rec = parseRunRecord(labels);
-            if (!rec || rec.project !== project)
+    async readJournal(key) {
+        const marks = [];
+        for (const l of await this.labelledVolumes(`${WORKBENCH_LABEL.journal}=${checkKey(key)}`)) {
+            if (l[WORKBENCH_LABEL.journal] !== key)
                 continue;
-            const prev = newest.get(rec.service);
-            if (!prev || prev.recorded_at < rec.recorded_at)
-                newest.set(rec.service, rec);
+            const data = {};
+            for (const [k, val] of Object.entries(l)) {
+                if (k.startsWith(WORKBENCH_LABEL.dataPrefix))
+                    data[k.slice(WORKBENCH_LABEL.dataPrefix.length)] = val;
+            }
+            marks.push({
+                seq: Number(l[WORKBENCH_LABEL.seq]),
+                phase: l[WORKBENCH_LABEL.phase] ?? '',
+                at: l[WORKBENCH_LABEL.at] ?? '',
+                data,
+            });
         }
-        return [...newest.values()];
+        return marks.sort((a, b) => a.seq - b.seq);
     }
-    async writeRunRecord(record) {
-        // `docker container prune` (which removes the one-shot's container) leaves a record volume.
-        const key = runRecordKey(record.project, record.service);
-        const name = `stateguard-run-${key}-${Date.parse(record.recorded_at) || Date.now()}`;
-        await this.replaceRecord(name, runRecordLabels(record), `${RUN_RECORD_LABEL.key}=${key}`);
-    }
-    async readLock(name) {
-        const [c] = await this.inspectContainers([name]);
-        return c ? { id: c.id, name: c.name, labels: c.labels, createdAt: c.createdAt } : null;
-    }
-    async removeLock(id) {
-        const r = await this.docker(['rm', '-f', id]);
-        if (r.code !== 0 && !/no such container/i.test(r.stderr)) {
-            throw new src_errors/* EnvironmentError */.eG(`docker rm ${id} failed: ${firstLine(r.stderr)}`);
+    async removeJournalMark(key, seq) {
+        const name = `stateguard-journal-${checkKey(key)}-${seq}`;
+        // The keeper first (a volume in use cannot be removed); only a keeper of this journal.
+        const ps = await this.docker([
+            'ps',
+            '-aq',
+            '--filter',
+            `name=^/?${name}$`,
+            '--filter',
+            `label=${WORKBENCH_LABEL.keeper}=${key}`,
+        ]);
+        if (ps.code !== 0)
+            throw new src_errors/* EnvironmentError */.eG(`docker ps failed: ${firstLine(ps.stderr)}`);
+        const keepers = outputLines(ps.stdout);
+        if (keepers.length > 0) {
+            const k = await this.docker(['rm', '-f', ...keepers]);
+            if (k.code !== 0 && !/no such container/i.test(k.stderr)) {
+                throw new src_errors/* EnvironmentError */.eG(`could not remove the keeper of journal mark ${name}: ${firstLine(k.stderr)}`);
+            }
+        }
+        const r = await this.docker(['volume', 'rm', name]);
+        if (r.code !== 0 && !/no such volume/i.test(r.stderr)) {
+            throw new src_errors/* EnvironmentError */.eG(`could not remove journal mark ${name}: ${firstLine(r.stderr)}`);
         }
     }
-    // ---- restore's workbench (docs/architecture.md §12) ----
+}
+
+// EXTERNAL MODULE: ./src/backup/reserved.ts
+var reserved = __nccwpck_require__(5800);
+;// CONCATENATED MODULE: ./src/runtime/helper-scripts.ts
+/**
+ * The shell programs restore's helper container runs inside the data mounts (docs/architecture.md
+ * §12). They are constants: every value (mount paths, owners, modes) reaches them as a positional
+ * argument, never interpolated into the text.
+ *
+ * Every data mount is mounted at `/v/<index>`; a restore's work area inside it is
+ * `/v/<index>/.stateguard-restore` with `new/` (the staged content), `old/` (the content that was
+ * live), `root` (the top directory's owner and mode before the restore) and the marker `in`.
+ *
+ * The swap is a sequence of renames inside one filesystem, written so that it can be killed at
+ * any instant and then either run again (forward) or undone (revert):
+ * - while `in` is absent, every top-level entry of the mount is old content (some already moved
+ *   to `old/`); `new/` is complete;
+ * - `in` is written (and synced) only once every old entry is in `old/`; from then on every
+ *   top-level entry of the mount is new content (the rest still in `new/`), and `old/` is complete.
+ * A rename never goes over an existing name: a collision stops the program (exit 4), never merges.
+ * The work area's name is the one reserved name (../backup/reserved.ts), a constant of the text.
+ */
+
+/** Tools the helper image must have; checked before anything is stopped. */
+const HELPER_TOOLS = [
+    'mkdir',
+    'mv',
+    'rm',
+    'find',
+    'stat',
+    'df',
+    'wc',
+    'awk',
+    'chown',
+    'chmod',
+    'sync',
+    'cat',
+    'touch',
+];
+/** Prints `missing <tool>` for each tool the image lacks (exit 1), nothing when all are there. */
+const PROBE_SCRIPT = `
+rc=0
+for t in "$@"; do command -v "$t" >/dev/null 2>&1 || { echo "missing $t"; rc=1; }; done
+exit $rc
+`;
+/** Per mount: `<mount> <filesystem> <available KiB>` (POSIX df output, one line per mount). */
+const SPACE_SCRIPT = `
+set -eu
+for v in "$@"; do
+  df -Pk "$v" | awk -v v="$v" 'NR == 2 { print v, $1, $4 }'
+done
+`;
+/** Creates each mount's empty work area; refuses one that exists (an unfinished restore's). */
+const PREPARE_SCRIPT = `
+set -eu
+for v in "$@"; do
+  w="$v/${reserved/* WORK_AREA */.UP}"
+  if [ -e "$w" ] || [ -L "$w" ]; then echo "$w already exists" >&2; exit 4; fi
+done
+for v in "$@"; do
+  w="$v/${reserved/* WORK_AREA */.UP}"
+  mkdir "$w"
+  stat -c '%u:%g:%a' "$v" > "$w/root"
+  mkdir "$w/new"
+done
+sync
+`;
+/** Per mount: `<mount> <entries> <files> <bytes>` of its staged content. */
+const COUNT_SCRIPT = `
+set -eu
+for v in "$@"; do
+  n="$v/${reserved/* WORK_AREA */.UP}/new"
+  [ -d "$n" ] || { echo "$n is missing" >&2; exit 4; }
+  e=$(find "$n" -mindepth 1 | wc -l)
+  f=$(find "$n" -type f | wc -l)
+  b=$(find "$n" -type f -exec stat -c %s {} + | awk '{ s += $1 } END { printf "%d", s + 0 }')
+  echo "$v $e $f $b"
+done
+`;
+/**
+ * \`SECONDS PATH [SECONDS PATH ...]\`: set each path's mtime (and atime) and read it back; a time
+ * the helper's touch cannot set exactly stops the program (exit 4), so staging fails before any swap.
+ */
+const TIMES_SCRIPT = `
+set -eu
+while [ $# -ge 2 ]; do
+  t="$1"; p="$2"; shift 2
+  touch -c -d "@$t" -- "$p" 2>/dev/null || true
+  got=$(stat -c %Y -- "$p")
+  [ "$got" = "$t" ] || { echo "could not set the mtime of $p to $t (it is $got)" >&2; exit 4; }
+done
+`;
+/**
+ * \`swap forward|revert MOUNT META [MOUNT META ...]\`: META is \`uid:gid:mode\` (octal) for the
+ * top directory after a forward swap, or \`-\` to leave it. Prints one line per mount, once its
+ * step is done: \`MOUNT forwarded|already-new|reverted|already-old|no-work-area\` (Runtime.swap).
+ */
+const SWAP_SCRIPT = `
+set -eu
+move_all() {
+  from="$1"; to="$2"; skip="$3"
+  for e in "$from"/* "$from"/.[!.]* "$from"/..?*; do
+    [ -e "$e" ] || [ -L "$e" ] || continue
+    [ "$e" = "$skip" ] && continue
+    t="$to/\${e##*/}"
+    if [ -e "$t" ] || [ -L "$t" ]; then echo "refusing to move $e over $t" >&2; exit 4; fi
+    mv -- "$e" "$to/"
+  done
+}
+put_root() {
+  [ "$2" = - ] && return 0
+  chown "\${2%:*}" "$1"
+  chmod "\${2##*:}" "$1"
+}
+dir="$1"; shift
+while [ $# -gt 0 ]; do
+  v="$1"; meta="$2"; shift 2
+  w="$v/${reserved/* WORK_AREA */.UP}"
+  # No work area: reverting, nothing was staged here; going forward, the old data was already
+  # dropped after the swap. The caller decides what that means; the line says what was found.
+  if [ ! -d "$w" ]; then echo "$v no-work-area"; continue; fi
+  if [ "$dir" = forward ]; then
+    r=already-new
+    if [ ! -e "$w/in" ]; then
+      [ -d "$w/new" ] || { echo "$w/new is missing" >&2; exit 4; }
+      mkdir -p "$w/old"
+      move_all "$v" "$w/old" "$w"
+      sync
+      : > "$w/in"
+      sync
+      r=forwarded
+    fi
+    mkdir -p "$w/new"
+    move_all "$w/new" "$v" ""
+    put_root "$v" "$meta"
+    sync
+  else
+    r=already-old
+    if [ -e "$w/in" ]; then
+      mkdir -p "$w/new"
+      move_all "$v" "$w/new" "$w"
+      sync
+      [ -s "$w/root" ] && put_root "$v" "$(cat "$w/root")"
+      rm -f "$w/in"
+      sync
+      r=reverted
+    fi
+    if [ -d "$w/old" ]; then move_all "$w/old" "$v" ""; fi
+    sync
+  fi
+  echo "$v $r"
+done
+`;
+/** Deletes each mount's work area. */
+const DROP_SCRIPT = `
+set -eu
+for v in "$@"; do rm -rf -- "$v/${reserved/* WORK_AREA */.UP}"; done
+sync
+`;
+/**
+ * Per mount: `MOUNT absent`, or `MOUNT present in|out` (a work area, with or without the marker
+ * `in`): what an operation left on the data side, read without changing anything.
+ */
+const WORK_AREA_SCRIPT = `
+set -eu
+for v in "$@"; do
+  w="$v/${reserved/* WORK_AREA */.UP}"
+  if [ -e "$w" ] || [ -L "$w" ]; then
+    if [ -e "$w/in" ]; then echo "$v present in"; else echo "$v present out"; fi
+  else
+    echo "$v absent"
+  fi
+done
+`;
+/**
+ * Lists every entry under each mount (read-only), NUL-separated: `M`, the mount, then `D`, `F`, `O`
+ * each followed by the directories, regular files and other entries (`./path`). The work area is
+ * left out. An upgrade's rollback compares this with the snapshot (docs/architecture.md §13).
+ */
+const LIST_SCRIPT = `
+set -eu
+for v in "$@"; do
+  cd "$v"
+  printf 'M\\0%s\\0' "$v"
+  printf 'D\\0'
+  find . -mindepth 1 -path ./${reserved/* WORK_AREA */.UP} -prune -o -type d -print0
+  printf 'F\\0'
+  find . -mindepth 1 -path ./${reserved/* WORK_AREA */.UP} -prune -o -type f -print0
+  printf 'O\\0'
+  find . -mindepth 1 -path ./${reserved/* WORK_AREA */.UP} -prune -o ! -type d ! -type f -print0
+done
+`;
+
+;// CONCATENATED MODULE: ./src/runtime/docker-workbench.ts
+/**
+ * Restore's workbench on a plain engine (docs/architecture.md §12): helper containers on a module's
+ * data mounts (local image only, no network, labelled with the operation's key) that measure, stage,
+ * swap, list and drop work areas; and the restore drill's scratch volumes and throwaway container.
+ * DockerCli (./docker-cli.ts) hands its Workbench methods to this part.
+ */
+
+
+
+
+
+
+
+/** The mount paths inside a helper for these mounts (`/v/0`, `/v/1`, …). */
+function mountPaths(mounts) {
+    return mounts.map((_, i) => `/v/${i}`);
+}
+class DockerWorkbench {
+    command;
+    constructor(command) {
+        this.command = command;
+    }
+    docker(args, opts) {
+        return this.command.docker(args, opts);
+    }
     /** `docker run` options shared by every helper: local image only, no network, root, labelled. */
     helperArgs(helper, asRoot = true, readOnly = false) {
         return [
@@ -30653,96 +30677,351 @@ class DockerCli {
             throw new src_errors/* EnvironmentError */.eG(`could not start the drill container: ${firstLine(r.stderr)}`);
         return r.stdout.trim();
     }
-    /**
-     * A mark is an empty named volume whose labels carry it, held by a never-started keeper container
-     * that mounts it: `docker volume prune` removes only volumes no container uses, so the mark
-     * survives a prune while the operation is open (docs/architecture.md §12). The keeper is created
-     * before the mark counts as written; a mark whose keeper is gone (a container prune) is still read.
-     */
-    async writeJournalMark(key, mark, keeper) {
-        const name = `stateguard-journal-${checkKey(key)}-${mark.seq}`;
-        const labels = {
-            [WORKBENCH_LABEL.journal]: key,
-            [WORKBENCH_LABEL.seq]: String(mark.seq),
-            [WORKBENCH_LABEL.phase]: mark.phase,
-            [WORKBENCH_LABEL.at]: mark.at,
-            ...(keeper ? { [WORKBENCH_LABEL.keeper]: name } : {}),
-        };
-        for (const [k, v] of Object.entries(mark.data))
-            labels[`${WORKBENCH_LABEL.dataPrefix}${k}`] = v;
-        await this.createLabelledVolume(name, labels);
-        if (keeper) {
-            const r = await this.docker([
-                'create',
-                '--name',
-                name,
-                '--pull',
-                'never',
-                '--network',
-                'none',
-                '--label',
-                `${WORKBENCH_LABEL.keeper}=${key}`,
-                '--mount',
-                `type=volume,src=${name},dst=/stateguard-journal-mark,readonly`,
-                keeper.image,
-                NEVER_STARTED,
-            ]);
-            if (r.code !== 0) {
-                // The mark does not count without its keeper: remove it (an existing keeper is another mark's).
-                if (!/already in use|conflict/i.test(r.stderr))
-                    await this.docker(['volume', 'rm', name]);
-                throw new src_errors/* EnvironmentError */.eG(`could not create the keeper of journal mark ${name}: ${firstLine(r.stderr)}`);
-            }
-        }
-        // `volume create` of an existing name succeeds silently: read it back so a stale mark is never taken for ours.
-        const back = (await this.readJournal(key)).find((m) => m.seq === mark.seq);
-        if (!back || back.phase !== mark.phase || back.at !== mark.at) {
-            throw new src_errors/* EnvironmentError */.eG(`journal mark ${name} exists with other contents; run stateguard recover first`);
-        }
-    }
-    async readJournal(key) {
-        const marks = [];
-        for (const l of await this.labelledVolumes(`${WORKBENCH_LABEL.journal}=${checkKey(key)}`)) {
-            if (l[WORKBENCH_LABEL.journal] !== key)
-                continue;
-            const data = {};
-            for (const [k, val] of Object.entries(l)) {
-                if (k.startsWith(WORKBENCH_LABEL.dataPrefix))
-                    data[k.slice(WORKBENCH_LABEL.dataPrefix.length)] = val;
-            }
-            marks.push({
-                seq: Number(l[WORKBENCH_LABEL.seq]),
-                phase: l[WORKBENCH_LABEL.phase] ?? '',
-                at: l[WORKBENCH_LABEL.at] ?? '',
-                data,
-            });
-        }
-        return marks.sort((a, b) => a.seq - b.seq);
-    }
-    async removeJournalMark(key, seq) {
-        const name = `stateguard-journal-${checkKey(key)}-${seq}`;
-        // The keeper first (a volume in use cannot be removed); only a keeper of this journal.
-        const ps = await this.docker([
-            'ps',
-            '-aq',
-            '--filter',
-            `name=^/?${name}$`,
-            '--filter',
-            `label=${WORKBENCH_LABEL.keeper}=${key}`,
+    async listMountEntries(helper) {
+        // the helper's usual arguments (helperArgs), its mounts read-only: the listing never writes
+        const r = await this.docker([
+            'run',
+            '--rm',
+            ...this.helperArgs(helper, true, true),
+            helper.image,
+            '-c',
+            LIST_SCRIPT,
+            'sh',
+            ...mountPaths(helper.mounts),
         ]);
+        if (r.code !== 0) {
+            throw new src_errors/* EnvironmentError */.eG(`listing the data volumes failed with exit ${r.code}: ${firstLine(r.stderr)}`);
+        }
+        return parseMountListing(r.stdout, helper.mounts);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/runtime/docker-cli.ts
+/**
+ * Runtime implemented with the `docker` CLI and the compose CLI, so DOCKER_HOST, contexts, ssh and
+ * TLS behave exactly as the operator's own `docker` does. State is read from `docker ps` /
+ * `docker inspect` JSON by compose labels — never by container name and never by parsing compose's
+ * human output (compose v1 even exits 0 on unknown flags).
+ *
+ * DockerCli holds engine info, the engine view, the lifecycle and the image operations itself, and
+ * hands the rest to its parts, which share one DockerCommand (./docker-command.ts: runner, child env,
+ * Engine API, ping): the compose CLI (./compose-cli.ts), the record store (./docker-records.ts) and
+ * restore's workbench (./docker-workbench.ts). The pure parsing is in ./docker-parsers.ts.
+ */
+
+
+
+
+
+
+
+
+
+
+
+
+// The parsing and the labels live in ./docker-parsers.ts; importers of this file keep finding them here.
+
+/** `docker cp` says this when the path does not exist in the container (engine 20.10+ wording, both directions). */
+const PATH_ABSENT = /no such container:path|could not find the file/i;
+class DockerCli {
+    run;
+    env;
+    /** the runner, the child environment, the Engine API and the ping, shared with the parts below */
+    command;
+    /** the RecordStore methods, on this engine (./docker-records.ts) */
+    records;
+    /** the Workbench methods, on this engine (./docker-workbench.ts) */
+    workbench;
+    /** the compose CLI: flavor, rendering, config hashes, up (./compose-cli.ts) */
+    composeCli;
+    constructor(opts = {}) {
+        this.command = new DockerCommand(opts);
+        this.run = this.command.run;
+        this.env = this.command.env;
+        this.records = new DockerRecords(this.command, this);
+        this.workbench = new DockerWorkbench(this.command);
+        this.composeCli = new ComposeCli(this.command, opts.compose ?? this.env.STATEGUARD_COMPOSE);
+    }
+    withEnv(opts) {
+        return this.command.withEnv(opts);
+    }
+    /** `docker <args>` with an argument array: private to the adapter (the domain has no docker argv). */
+    docker(args, opts) {
+        return this.command.docker(args, opts);
+    }
+    /** Up to `limit` local image IDs (a last resort for the lock container's image). */
+    async localImageIds(limit) {
+        const r = await this.docker(['image', 'ls', '-q', '--no-trunc']);
+        if (r.code !== 0)
+            return [];
+        return [...new Set(outputLines(r.stdout))].slice(0, limit);
+    }
+    async removeFilesInContainer(containerId, files) {
+        // Root inside the container: files written by `docker cp` are root's, in directories the
+        // service user may not own. `--` so a file name can never be read as an option.
+        for (const rm of [['rm'], ['/bin/busybox', 'rm']]) {
+            const r = await this.docker(['exec', '-u', '0', containerId, ...rm, '-f', '--', ...files]);
+            if (r.code === 0)
+                return true;
+        }
+        return false;
+    }
+    ping() {
+        return this.command.ping();
+    }
+    async engineId() {
+        await this.ping();
+        const r = await this.docker(['info', '--format', '{{.ID}}'], { timeoutMs: 30_000 });
+        const id = r.stdout.trim();
+        if (r.code !== 0 || id === '' || /\s/.test(id)) {
+            throw new src_errors/* EnvironmentError */.eG(`docker info did not report the engine's ID: ${firstLine(r.stderr) || r.stdout.trim()}`);
+        }
+        return id;
+    }
+    composeFlavor() {
+        return this.composeCli.composeFlavor();
+    }
+    composeInfo() {
+        return this.composeCli.composeInfo();
+    }
+    /** Build the compose command line for a target (exposed for unit tests of both flavors). */
+    static composeArgs(flavor, target, args) {
+        return composeArgs(flavor, target, args);
+    }
+    async listProjectContainers(project) {
+        await this.ping();
+        const ps = await this.docker(['ps', '-a', '-q', '--no-trunc', '--filter', `label=${LABEL.project}=${project}`]);
         if (ps.code !== 0)
             throw new src_errors/* EnvironmentError */.eG(`docker ps failed: ${firstLine(ps.stderr)}`);
-        const keepers = outputLines(ps.stdout);
-        if (keepers.length > 0) {
-            const k = await this.docker(['rm', '-f', ...keepers]);
-            if (k.code !== 0 && !/no such container/i.test(k.stderr)) {
-                throw new src_errors/* EnvironmentError */.eG(`could not remove the keeper of journal mark ${name}: ${firstLine(k.stderr)}`);
-            }
+        const ids = outputLines(ps.stdout);
+        const all = await this.inspectContainers(ids);
+        // The label filter already matched; re-check so a parsing surprise never mixes projects.
+        return all.filter((c) => c.project === project);
+    }
+    async inspectContainers(idsOrNames) {
+        if (idsOrNames.length === 0)
+            return [];
+        const r = await this.docker(['inspect', '--type', 'container', ...idsOrNames]);
+        // `docker inspect` exits 1 when some names are missing but still prints the found ones.
+        if (r.code !== 0 && !r.stdout.trim().startsWith('[')) {
+            if (/no such (container|object)/i.test(r.stderr))
+                return [];
+            throw new src_errors/* EnvironmentError */.eG(`docker inspect failed: ${firstLine(r.stderr)}`);
         }
-        const r = await this.docker(['volume', 'rm', name]);
-        if (r.code !== 0 && !/no such volume/i.test(r.stderr)) {
-            throw new src_errors/* EnvironmentError */.eG(`could not remove journal mark ${name}: ${firstLine(r.stderr)}`);
+        return parseInspect(r.stdout);
+    }
+    /** The one reading of a compose file (docs/architecture.md §2): see ./compose-cli.ts. */
+    async renderProject(target, opts = {}) {
+        return this.composeCli.renderProject(target, opts);
+    }
+    /**
+     * One `docker image inspect` of these references: each reference to the image it names (matched by
+     * ID, normalised tag or digest), absent ones to null.
+     */
+    async inspectImages(refs) {
+        const unique = [...new Set(refs)];
+        const out = new Map(unique.map((r) => [r, null]));
+        if (unique.length === 0)
+            return out;
+        const r = await this.docker(['image', 'inspect', ...unique]);
+        const text = r.stdout.trim();
+        if (r.code !== 0 && !text.startsWith('[')) {
+            if (/no such image/i.test(r.stderr))
+                return out;
+            throw new src_errors/* EnvironmentError */.eG(`docker image inspect failed: ${firstLine(r.stderr)}`);
         }
+        const images = JSON.parse(text || '[]');
+        for (const ref of unique) {
+            const norm = (0,image_ref/* normalizeImageRef */.Q)(ref);
+            const hit = images.find((img) => img.Id === ref ||
+                (img.RepoTags ?? []).some((t) => (0,image_ref/* normalizeImageRef */.Q)(t) === norm) ||
+                (img.RepoDigests ?? []).some((d) => d === ref || (0,image_ref/* normalizeImageRef */.Q)(d) === norm));
+            out.set(ref, hit ?? null);
+        }
+        return out;
+    }
+    async imageIds(refs) {
+        const found = await this.inspectImages(refs);
+        return Object.fromEntries([...found].map(([ref, img]) => [ref, img ? img.Id : null]));
+    }
+    // Field-level config differences (docs/architecture.md §3): which mounts an image declares.
+    async imageVolumes(images) {
+        const found = await this.inspectImages(images);
+        return Object.fromEntries([...found].map(([ref, img]) => {
+            const volumes = img?.Config?.Volumes;
+            return [ref, img ? (volumes && typeof volumes === 'object' ? Object.keys(volumes).sort() : []) : null];
+        }));
+    }
+    async recreateService(target, service, imageOverride) {
+        return this.composeCli.recreateService(target, service, imageOverride);
+    }
+    async tagImage(imageId, ref) {
+        const r = await this.docker(['tag', imageId, ref]);
+        if (r.code !== 0) {
+            throw new src_errors/* EnvironmentError */.eG(`docker tag ${imageId.slice(0, 19)} ${ref} failed: ${firstLine(r.stderr)}`);
+        }
+    }
+    // Pinned-image retention (docs/architecture.md §13).
+    async listImageTags(repository) {
+        const r = await this.docker([
+            'image',
+            'ls',
+            '--filter',
+            `reference=${repository}`,
+            '--format',
+            '{{.Repository}}:{{.Tag}}',
+        ]);
+        if (r.code !== 0)
+            throw new src_errors/* EnvironmentError */.eG(`docker image ls failed: ${firstLine(r.stderr)}`);
+        const tags = outputLines(r.stdout).filter((t) => t.startsWith(`${repository}:`) && !t.endsWith(':<none>'));
+        return [...new Set(tags)].sort();
+    }
+    async removeImageTag(ref) {
+        // A `repository:tag` only: an image ID or a digest would remove the image itself.
+        if (!/^[a-z0-9][a-z0-9._/-]*:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(ref) || ref.startsWith('sha256:')) {
+            throw new src_errors/* EnvironmentError */.eG(`refusing to remove ${JSON.stringify(ref)}: not a repository:tag reference`);
+        }
+        const r = await this.docker(['image', 'rm', ref]);
+        if (r.code !== 0)
+            throw new src_errors/* EnvironmentError */.eG(`docker image rm ${ref} failed: ${firstLine(r.stderr)}`);
+    }
+    /** `compose up -d` of the given services (or all): the tests' and the demo's, not the domain's. */
+    composeUp(target, services = []) {
+        return this.composeCli.composeUp(target, services);
+    }
+    /** `compose down` (with `-v` only when removeVolumes): the tests' and the demo's teardown. */
+    composeDown(target, removeVolumes) {
+        return this.composeCli.composeDown(target, removeVolumes);
+    }
+    /** Compose records nothing to resume: a killed snapshot leaves stopped containers, shown by plan. */
+    async resumeStopped(_target, _service) {
+        return null;
+    }
+    async wait(containerId, timeoutMs) {
+        const r = await this.docker(['wait', containerId], { timeoutMs });
+        if (r.code === 124)
+            return { exitCode: null, timedOut: true };
+        const code = Number.parseInt(r.stdout.trim(), 10);
+        if (r.code !== 0 || Number.isNaN(code)) {
+            throw new src_errors/* EnvironmentError */.eG(`docker wait ${containerId.slice(0, 12)} failed: ${firstLine(r.stderr)}`);
+        }
+        return { exitCode: code, timedOut: false };
+    }
+    /**
+     * Without `timeoutSeconds`, each container gets its own stop timeout (compose's `stop_grace_period`,
+     * else the engine's 10 s): a data store that needs longer to shut down cleanly is not killed
+     * mid-shutdown before a snapshot copies its volume (docs/architecture.md §7).
+     */
+    async stop(containerIds, timeoutSeconds) {
+        if (containerIds.length === 0)
+            return;
+        const wait = timeoutSeconds === undefined ? [] : ['-t', String(timeoutSeconds)];
+        const r = await this.docker(['stop', ...wait, ...containerIds]);
+        if (r.code !== 0)
+            throw new src_errors/* EnvironmentError */.eG(`docker stop failed: ${firstLine(r.stderr)}`);
+    }
+    async start(containerIds) {
+        if (containerIds.length === 0)
+            return [];
+        const r = await this.docker(['start', ...containerIds]);
+        if (r.code !== 0)
+            throw new src_errors/* EnvironmentError */.eG(`docker start failed: ${firstLine(r.stderr)}`);
+        return [...containerIds];
+    }
+    async logs(containerId, onChunk, follow) {
+        await this.docker(['logs', ...(follow ? ['--follow'] : []), containerId], {
+            onStdout: (chunk) => onChunk(chunk, 'stdout'),
+            onStderr: (chunk) => onChunk(chunk, 'stderr'),
+        });
+    }
+    async copyFrom(containerId, path, sink) {
+        const r = await this.docker(['cp', `${containerId}:${path}`, '-'], { stdoutSink: sink });
+        if (r.code !== 0) {
+            const message = `docker cp from ${containerId.slice(0, 12)}:${path} failed: ${firstLine(r.stderr)}`;
+            throw PATH_ABSENT.test(r.stderr) ? new src_errors/* PathNotFoundError */.PF(message) : new src_errors/* EnvironmentError */.eG(message);
+        }
+    }
+    async copyTo(containerId, dir, tarArchive) {
+        const r = await this.docker(['cp', '-', `${containerId}:${dir}`], { input: tarArchive });
+        if (r.code !== 0) {
+            const message = `docker cp to ${containerId.slice(0, 12)}:${dir} failed: ${firstLine(r.stderr)}`;
+            throw PATH_ABSENT.test(r.stderr) ? new src_errors/* PathNotFoundError */.PF(message) : new src_errors/* EnvironmentError */.eG(message);
+        }
+    }
+    // ---- the record store: locks and records on the engine (./docker-records.ts) ----
+    async createLock(name, labels, hint) {
+        return this.records.createLock(name, labels, hint);
+    }
+    async readLock(name) {
+        return this.records.readLock(name);
+    }
+    async removeLock(id) {
+        return this.records.removeLock(id);
+    }
+    async readRunRecords(project) {
+        return this.records.readRunRecords(project);
+    }
+    async writeRunRecord(record) {
+        return this.records.writeRunRecord(record);
+    }
+    async writeLastKnownGood(record) {
+        return this.records.writeLastKnownGood(record);
+    }
+    async readLastKnownGood(project, service) {
+        return this.records.readLastKnownGood(project, service);
+    }
+    async writeJournalMark(key, mark, keeper) {
+        return this.records.writeJournalMark(key, mark, keeper);
+    }
+    async readJournal(key) {
+        return this.records.readJournal(key);
+    }
+    async removeJournalMark(key, seq) {
+        return this.records.removeJournalMark(key, seq);
+    }
+    // ---- restore's workbench: helper containers on the data (./docker-workbench.ts) ----
+    async helperImageProblem(image) {
+        return this.workbench.helperImageProblem(image);
+    }
+    async mountSpace(helper) {
+        return this.workbench.mountSpace(helper);
+    }
+    async prepareWorkArea(helper) {
+        return this.workbench.prepareWorkArea(helper);
+    }
+    async stage(helper, produce) {
+        return this.workbench.stage(helper, produce);
+    }
+    async setStagedTimes(helper, times) {
+        return this.workbench.setStagedTimes(helper, times);
+    }
+    async countStaged(helper) {
+        return this.workbench.countStaged(helper);
+    }
+    async swap(helper, direction, roots) {
+        return this.workbench.swap(helper, direction, roots);
+    }
+    async dropWorkArea(helper) {
+        return this.workbench.dropWorkArea(helper);
+    }
+    async workAreas(helper) {
+        return this.workbench.workAreas(helper);
+    }
+    async listMountEntries(helper) {
+        return this.workbench.listMountEntries(helper);
+    }
+    async removeHelpers(key) {
+        return this.workbench.removeHelpers(key);
+    }
+    async createScratchVolumes(key, count) {
+        return this.workbench.createScratchVolumes(key, count);
+    }
+    async removeScratch(key) {
+        return this.workbench.removeScratch(key);
+    }
+    async runThrowaway(spec) {
+        return this.workbench.runThrowaway(spec);
     }
     // ---- data mounts (docs/architecture.md §12, "Data mounts"): other writers, reserved names ----
     async listRunningContainers() {
@@ -30792,8 +31071,7 @@ class DockerCli {
     // ---- an upgrade's exact rollback (docs/architecture.md §13) ----
     /** The Engine API through `docker system dial-stdio` (same DOCKER_HOST, context, ssh, TLS). */
     engine() {
-        this.api ??= new EngineApi(this.dial);
-        return this.api;
+        return this.command.engine();
     }
     async readContainerDefinition(containerId) {
         const r = await this.docker(['inspect', '--type', 'container', containerId]);
@@ -30847,48 +31125,11 @@ class DockerCli {
         return id;
     }
     async configHashWithImage(target, service, image) {
-        const r = await this.withImageOverride(target, service, image, async (t) => {
-            if ((await this.composeFlavor()) === 'v1')
-                return this.compose(t, ['config', '--hash', service]);
-            // v2: the hash of the rendered model, as renderProject computes it (docs/architecture.md §3)
-            const config = await this.compose(t, ['config', '--format', 'json']);
-            return config.code === 0 ? this.hashRendered(target, config.stdout, service) : config;
-        });
-        return r.code === 0 ? (parseConfigHashes(r.stdout)[service] ?? null) : null;
+        return this.composeCli.configHashWithImage(target, service, image);
     }
     // ---- the drift allowlist's proof (docs/architecture.md §3, "Drift allowlist") ----
     async configHashWithValues(target, service, values) {
-        // A value is literal: compose would interpolate a `$` in the override file, so it is escaped.
-        const literal = (o) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, v.replace(/\$/g, '$$$$')]));
-        const body = {
-            ...(Object.keys(values.environment).length > 0 ? { environment: literal(values.environment) } : {}),
-            ...(Object.keys(values.labels).length > 0 ? { labels: literal(values.labels) } : {}),
-        };
-        const r = await this.withServiceOverride(target, service, body, async (t) => {
-            if ((await this.composeFlavor()) === 'v1')
-                return this.compose(t, ['config', '--hash', service]);
-            // v2: the hash of the rendered model, as renderProject computes it (docs/architecture.md §3)
-            const config = await this.compose(t, ['config', '--format', 'json']);
-            return config.code === 0 ? this.hashRendered(target, config.stdout, service) : config;
-        });
-        return r.code === 0 ? (parseConfigHashes(r.stdout)[service] ?? null) : null;
-    }
-    async listMountEntries(helper) {
-        // the helper's usual arguments (helperArgs), its mounts read-only: the listing never writes
-        const r = await this.docker([
-            'run',
-            '--rm',
-            ...this.helperArgs(helper, true, true),
-            helper.image,
-            '-c',
-            LIST_SCRIPT,
-            'sh',
-            ...mountPaths(helper.mounts),
-        ]);
-        if (r.code !== 0) {
-            throw new src_errors/* EnvironmentError */.eG(`listing the data volumes failed with exit ${r.code}: ${firstLine(r.stderr)}`);
-        }
-        return parseMountListing(r.stdout, helper.mounts);
+        return this.composeCli.configHashWithValues(target, service, values);
     }
 }
 
@@ -44799,8 +45040,8 @@ function completionScript(shell, cmds = completionModel()) {
 var run_command = __nccwpck_require__(2530);
 // EXTERNAL MODULE: ./src/report/scrub.ts
 var report_scrub = __nccwpck_require__(8289);
-// EXTERNAL MODULE: ./src/runtime/select.ts + 9 modules
-var runtime_select = __nccwpck_require__(4413);
+// EXTERNAL MODULE: ./src/runtime/select.ts + 14 modules
+var runtime_select = __nccwpck_require__(7836);
 // EXTERNAL MODULE: ./src/version.ts
 var version = __nccwpck_require__(311);
 ;// CONCATENATED MODULE: ./src/cli.ts
