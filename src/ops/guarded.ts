@@ -18,11 +18,10 @@ import type { ModuleDecl } from '../model/module.js';
 import type { ContainerInfo, Logger, Runtime } from '../ports.js';
 import { Scrubber } from '../report/scrub.js';
 import {
-  acquireLock,
   holderRunsHere,
   LOCK_OPERATIONS,
   peekLock,
-  releaseLock,
+  withModuleLock,
   type HeldLock,
   type LockRefusal,
   type LockRequest,
@@ -230,27 +229,41 @@ export async function runGuarded<O extends GuardedOutcome>(op: GuardedOperation<
     breakStale: req.breakStaleLock,
     operation: LOCK_OPERATIONS.find((o) => o === op.verb),
   };
-  // One lock step: a real run takes the lock; a dry run only reads it and takes nothing, and its
-  // refusal is the one a real run would give.
-  let held: ModuleLock;
+  const warn = (w: string): void => {
+    out.warnings.push(w);
+    deps.log.warn(w);
+  };
+  // A lock left by an interrupted restore: the way out is recover, not waiting for the holder. A
+  // holder that runs on this host is a running operation, whose journal is open, not interrupted.
+  const refused = async (refusal: LockRefusal): Promise<O> => {
+    out.lock_refusal = refusal;
+    const running = holderRunsHere(refusal.holder);
+    const interrupted = op.interrupted && !running ? await op.interrupted().catch(() => null) : null;
+    if (interrupted) return end('refused', interrupted.reason, `${interrupted.message} (${refusal.message})`);
+    return end('refused', 'locked', refusal.message);
+  };
+  // One lock step: a real run holds the lock the way every operation does (withModuleLock); a dry run
+  // only reads it and takes nothing, and its refusal is the one a real run would give.
   try {
-    const got = op.dryRun
-      ? await peekModuleLock(runtime, lockRequest, op.lockTimeoutSeconds)
-      : await acquireLock(runtime, lockRequest, op.lockTimeoutSeconds).then((t) =>
-          t.acquired ? { held: { kind: 'taken' as const, lock: t.lock } } : { refusal: t.refusal },
-        );
-    if ('refusal' in got) {
-      out.lock_refusal = got.refusal;
-      // A lock left by an interrupted restore: the way out is recover, not waiting for the holder.
-      // A holder that runs on this host is a running operation, whose journal is open, not interrupted.
-      const running = holderRunsHere(got.refusal.holder);
-      const interrupted = op.interrupted && !running ? await op.interrupted().catch(() => null) : null;
-      if (interrupted) return end('refused', interrupted.reason, `${interrupted.message} (${got.refusal.message})`);
-      return end('refused', 'locked', got.refusal.message);
+    if (op.dryRun) {
+      const peek = await peekModuleLock(runtime, lockRequest, op.lockTimeoutSeconds);
+      if ('refusal' in peek) return await refused(peek.refusal);
+      return await underLock(peek.held);
     }
-    held = got.held;
+    return await withModuleLock(
+      runtime,
+      lockRequest,
+      op.lockTimeoutSeconds,
+      (lock) => underLock({ kind: 'taken', lock }),
+      {
+        refused,
+        released: warn,
+        freed: (lock) => void out.messages.push(`released the ${op.verb} lock ${lock.name}`),
+      },
+    );
   } catch (err) {
     // Never run unlocked: a lock that cannot be taken (or read back) ends it, as could-not-run.
+    // (underLock ends every failure of its own in an outcome: what reaches here is the lock's.)
     const reason: FailureReason = err instanceof EnvironmentError ? err.reason : 'internal';
     return end(
       'failed',
@@ -259,122 +272,117 @@ export async function runGuarded<O extends GuardedOutcome>(op: GuardedOperation<
       true,
     );
   }
-  const warn = (w: string): void => {
-    out.warnings.push(w);
-    deps.log.warn(w);
-  };
-  if (held.kind === 'peeked') {
-    say(`the ${op.verb} lock ${held.name} is free (dry run: not taken)`);
-    if (held.wouldBreak) {
-      warn(
-        `the ${op.verb} lock is held by ${held.wouldBreak.holder} since ${held.wouldBreak.since} and is stale: ` +
-          `a real run would break it (break-stale-lock: true)`,
-      );
-    }
-  } else {
-    const lock = held.lock;
-    out.lock = {
-      name: lock.name,
-      holder: lock.holder,
-      since: lock.since,
-      ...(lock.broke ? { broke: lock.broke } : {}),
-    };
-    if (lock.broke) {
-      warn(
-        `broke a stale ${op.verb} lock held by ${lock.broke.holder} since ${lock.broke.since} (break-stale-lock: true)`,
-      );
-    }
-    say(`took the ${op.verb} lock ${lock.name}`);
-  }
 
-  try {
-    const interrupted = op.interrupted ? await op.interrupted() : null;
-    if (interrupted) return end('refused', interrupted.reason, interrupted.message);
-
-    // A reviewed plan may be stale by now: plan and guard again with the same inputs.
-    const ev = op.evaluate ? await op.evaluate() : await evaluateGuard(req, deps);
-    out.guard = ev.result;
-    out.plan_hash = ev.planHash;
-    // A backup accepted without its manifest or despite a shrink is said, whatever follows (§16).
-    for (const w of ev.result.backup?.accepted_despite ?? []) warn(`${op.verb}: ${w.message}`);
-    if (req.expectedPlanHash !== undefined && ev.planHash !== null && ev.planHash !== req.expectedPlanHash) {
-      return end(
-        'refused',
-        'plan-changed',
-        `the fresh plan of ` +
-          `'${m.name}' (plan_hash ` +
-          `${ev.planHash}) differs from the reviewed one (expected-plan-hash ${req.expectedPlanHash}). ` +
-          `The module's compose definition or its drift changed since that plan. Re-run stateguard plan --module ` +
-          `${m.name}, ` +
-          `review it, and pass that module's plan_hash (shown per module in the plan, its summary and the PR comment).`,
-      );
-    }
-    if (ev.result.decision === 'blocked') {
-      const first = ev.result.reasons[0];
-      return end(
-        'blocked',
-        ev.result.failure_reason || 'internal',
-        `the guard blocked the ${op.verb} of '${m.name}': ` +
-          ev.result.reasons.map((r) => `${r.message} — fix: ${r.fix}`).join(' | '),
-        first !== undefined && EVALUATION_REASONS.includes(first.code),
-        blockedHeadline(op.verb, m.name, ev.result.reasons),
-      );
-    }
-    if (ev.result.decision === 'no-op') return end('no-op', '', `module '${m.name}' is in sync: nothing to ${op.verb}`);
-    if (ev.result.decision !== 'allowed') {
-      return end(
-        'blocked',
-        'internal',
-        `unexpected guard decision ${JSON.stringify(ev.result.decision)}; stateguard failed closed`,
-        true,
-      );
-    }
-    say(allowedLine(ev.result.drift_keys));
-
-    const dependenciesBefore: DependencyState[] = [];
-    const ctx: OperationContext<O> = {
-      out,
-      scrub,
-      say,
-      end,
-      started: () => void (started = true),
-      dependenciesBefore,
-      checkDependencies: () => checkDependencies(runtime, dependencies, dependenciesBefore, out),
-    };
-    const pre = op.preflight ? await op.preflight(ev, ctx) : {};
-    if ('refused' in pre) return pre.refused;
-
-    // Dependencies must be running (and healthy) before; the step compares them after.
-    const listed = await listProjects(runtime, dependencies, pre.listed);
-    for (const d of dependencies) {
-      const listing = listed.get(d.compose.project)!;
-      if (listing instanceof Error) throw listing;
-      const s = dependencyState(d, listing);
-      const problem = dependencyProblem(s);
-      if (problem) {
-        out.dependencies.push({ module: d.name, before: s, after: null, ok: false, problem });
-        return end(
-          'refused',
-          'dependency-disturbed',
-          `depends_on_healthy is not healthy before the ` +
-            `${op.verb} (${problem}); nothing was run. Bring it back to running and healthy first.`,
+  /** Everything after the lock step: held (a real run) or found free (a dry run). Never throws. */
+  async function underLock(held: ModuleLock): Promise<O> {
+    if (held.kind === 'peeked') {
+      say(`the ${op.verb} lock ${held.name} is free (dry run: not taken)`);
+      if (held.wouldBreak) {
+        warn(
+          `the ${op.verb} lock is held by ${held.wouldBreak.holder} since ${held.wouldBreak.since} and is stale: ` +
+            `a real run would break it (break-stale-lock: true)`,
         );
       }
-      dependenciesBefore.push(s);
+    } else {
+      const lock = held.lock;
+      out.lock = {
+        name: lock.name,
+        holder: lock.holder,
+        since: lock.since,
+        ...(lock.broke ? { broke: lock.broke } : {}),
+      };
+      if (lock.broke) {
+        warn(
+          `broke a stale ${op.verb} lock held by ${lock.broke.holder} since ${lock.broke.since} ` +
+            `(break-stale-lock: true)`,
+        );
+      }
+      say(`took the ${op.verb} lock ${lock.name}`);
     }
+    try {
+      const interrupted = op.interrupted ? await op.interrupted() : null;
+      if (interrupted) return end('refused', interrupted.reason, interrupted.message);
 
-    if (held.kind === 'peeked') return await op.dryRun!(ev, ctx, { name: held.name });
-    return await op.step(ev, ctx);
-  } catch (err) {
-    // Fail closed: whatever broke, this is not a success.
-    const reason: FailureReason = err instanceof EnvironmentError ? err.reason : 'internal';
-    return end('failed', reason, `${op.verb} stopped: ${errorMessage(err)}`, true);
-  } finally {
-    // A dry run took no lock: nothing to release.
-    if (held.kind === 'taken') {
-      const problem = await releaseLock(runtime, held.lock);
-      if (problem) warn(problem);
-      else out.messages.push(`released the ${op.verb} lock ${held.lock.name}`);
+      // A reviewed plan may be stale by now: plan and guard again with the same inputs.
+      const ev = op.evaluate ? await op.evaluate() : await evaluateGuard(req, deps);
+      out.guard = ev.result;
+      out.plan_hash = ev.planHash;
+      // A backup accepted without its manifest or despite a shrink is said, whatever follows (§16).
+      for (const w of ev.result.backup?.accepted_despite ?? []) warn(`${op.verb}: ${w.message}`);
+      if (req.expectedPlanHash !== undefined && ev.planHash !== null && ev.planHash !== req.expectedPlanHash) {
+        return end(
+          'refused',
+          'plan-changed',
+          `the fresh plan of ` +
+            `'${m.name}' (plan_hash ` +
+            `${ev.planHash}) differs from the reviewed one (expected-plan-hash ${req.expectedPlanHash}). ` +
+            `The module's compose definition or its drift changed since that plan. Re-run stateguard plan --module ` +
+            `${m.name}, ` +
+            `review it, and pass that module's plan_hash (shown per module in the plan, its summary and the PR ` +
+            `comment).`,
+        );
+      }
+      if (ev.result.decision === 'blocked') {
+        const first = ev.result.reasons[0];
+        return end(
+          'blocked',
+          ev.result.failure_reason || 'internal',
+          `the guard blocked the ${op.verb} of '${m.name}': ` +
+            ev.result.reasons.map((r) => `${r.message} — fix: ${r.fix}`).join(' | '),
+          first !== undefined && EVALUATION_REASONS.includes(first.code),
+          blockedHeadline(op.verb, m.name, ev.result.reasons),
+        );
+      }
+      if (ev.result.decision === 'no-op')
+        return end('no-op', '', `module '${m.name}' is in sync: nothing to ${op.verb}`);
+      if (ev.result.decision !== 'allowed') {
+        return end(
+          'blocked',
+          'internal',
+          `unexpected guard decision ${JSON.stringify(ev.result.decision)}; stateguard failed closed`,
+          true,
+        );
+      }
+      say(allowedLine(ev.result.drift_keys));
+
+      const dependenciesBefore: DependencyState[] = [];
+      const ctx: OperationContext<O> = {
+        out,
+        scrub,
+        say,
+        end,
+        started: () => void (started = true),
+        dependenciesBefore,
+        checkDependencies: () => checkDependencies(runtime, dependencies, dependenciesBefore, out),
+      };
+      const pre = op.preflight ? await op.preflight(ev, ctx) : {};
+      if ('refused' in pre) return pre.refused;
+
+      // Dependencies must be running (and healthy) before; the step compares them after.
+      const listed = await listProjects(runtime, dependencies, pre.listed);
+      for (const d of dependencies) {
+        const listing = listed.get(d.compose.project)!;
+        if (listing instanceof Error) throw listing;
+        const s = dependencyState(d, listing);
+        const problem = dependencyProblem(s);
+        if (problem) {
+          out.dependencies.push({ module: d.name, before: s, after: null, ok: false, problem });
+          return end(
+            'refused',
+            'dependency-disturbed',
+            `depends_on_healthy is not healthy before the ` +
+              `${op.verb} (${problem}); nothing was run. Bring it back to running and healthy first.`,
+          );
+        }
+        dependenciesBefore.push(s);
+      }
+
+      if (held.kind === 'peeked') return await op.dryRun!(ev, ctx, { name: held.name });
+      return await op.step(ev, ctx);
+    } catch (err) {
+      // Fail closed: whatever broke, this is not a success.
+      const reason: FailureReason = err instanceof EnvironmentError ? err.reason : 'internal';
+      return end('failed', reason, `${op.verb} stopped: ${errorMessage(err)}`, true);
     }
   }
 }

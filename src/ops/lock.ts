@@ -359,7 +359,12 @@ export async function withModuleLock<T>(
   req: LockRequest,
   timeoutSeconds: number,
   work: (lock: HeldLock) => Promise<T>,
-  on: { refused: (refusal: LockRefusal) => T | Promise<T>; released: (problem: string) => void },
+  on: {
+    refused: (refusal: LockRefusal) => T | Promise<T>;
+    released: (problem: string) => void;
+    /** the lock was released cleanly (e.g. to say so) */
+    freed?: (lock: HeldLock) => void;
+  },
 ): Promise<T> {
   const taken = await acquireLock(runtime, req, timeoutSeconds);
   if (!taken.acquired) return on.refused(taken.refusal);
@@ -368,5 +373,6 @@ export async function withModuleLock<T>(
   } finally {
     const problem = await releaseLock(runtime, taken.lock);
     if (problem) on.released(problem);
+    else on.freed?.(taken.lock);
   }
 }

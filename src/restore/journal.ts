@@ -8,7 +8,16 @@
  * leaves the furthest phase (`done`/`reverted`: nothing left to do but tidy).
  */
 import { createHash } from 'node:crypto';
-import type { ContainerDefinition, DataMount, JournalMark, RootMeta, RecordStore } from '../ports.js';
+import type { ModuleDecl } from '../model/module.js';
+import type {
+  ContainerDefinition,
+  ContainerInfo,
+  DataMount,
+  HelperSpec,
+  JournalMark,
+  RootMeta,
+  RecordStore,
+} from '../ports.js';
 
 /**
  * In the order an operation passes them; a later phase overrides an earlier one. restore: begun →
@@ -31,7 +40,7 @@ export const PHASES = [
 export type Phase = (typeof PHASES)[number];
 
 /** What every journal records, restore's or upgrade's. */
-interface JournalCommon {
+export interface JournalCommon {
   module: string;
   project: string;
   service: string;
@@ -75,6 +84,36 @@ export interface UpgradeJournalRecord extends JournalCommon {
 
 /** A journal's record: which operation it belongs to decides what else it holds. */
 export type JournalRecord = RestoreJournalRecord | UpgradeJournalRecord;
+
+/**
+ * The fields every journal starts with, from the preflight's findings: the module's service and
+ * compose files, the helper and the mounts it works on, the containers the operation stops.
+ */
+export function journalCommon(a: {
+  module: ModuleDecl;
+  helper: HelperSpec;
+  stopped: readonly ContainerInfo[];
+  holder: string;
+  startedAt: Date;
+  backup?: { path: string; sha256: string };
+}): JournalCommon {
+  const m = a.module;
+  return {
+    module: m.name,
+    project: m.compose.project,
+    service: m.compose.service,
+    backup: a.backup?.path ?? '',
+    backup_sha256: a.backup?.sha256 ?? '',
+    helper_image: a.helper.image,
+    mounts: [...a.helper.mounts],
+    roots: a.helper.mounts.map(() => null),
+    stopped: a.stopped.map((c) => c.id),
+    compose_files: [m.compose.path],
+    pre_restore_snapshot: null,
+    holder: a.holder,
+    started_at: a.startedAt.toISOString(),
+  };
+}
 
 /** What recovery must do at a phase. */
 export function directionOf(phase: Phase): 'revert' | 'forward' | 'tidy' {

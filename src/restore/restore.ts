@@ -16,18 +16,15 @@
  * leaves the journal; `stateguard recover` finishes or reverts from it (./recover.ts).
  */
 import path from 'node:path';
-import { snapshotStopped } from '../backup/snapshot.js';
-import { listServiceContainers, UP_STATES } from '../drift/containers.js';
 import { errorMessage, type FailureReason } from '../errors.js';
 import type { ModuleDecl } from '../model/module.js';
-import { dataMountRefusal } from '../ops/data-mounts.js';
 import type { ContainerInfo, DataMount, HelperSpec } from '../ports.js';
 import { guardedOutcome, runGuarded } from '../ops/guarded.js';
 import { outDirProblem, restoreSteps } from '../ops/dry-run.js';
 import { evaluateRestore } from './evaluate.js';
-import { interruptedOperation, Journal, operationKey, type RestoreJournalRecord } from './journal.js';
-import { refusalReason, resolveMounts } from './preflight.js';
-import { forwardAll, markPhase, pickHelperImage, revertAll, stageArchive, wayBack, type StepDeps } from './steps.js';
+import { interruptedOperation, Journal, journalCommon, operationKey, type RestoreJournalRecord } from './journal.js';
+import { dataSidePreflight, helperPreflight } from './preflight.js';
+import { forwardAll, markPhase, revertAll, stageArchive, stopAndSnapshot, wayBack, type StepDeps } from './steps.js';
 import type { RestoreDeps, RestoreOutcome, RestoreRequest } from './types.js';
 import { DEFAULT_PROGRESS_INTERVAL_MS, Downtime } from '../report/progress.js';
 import { capital } from '../guard/decide.js';
@@ -78,39 +75,23 @@ export async function restoreModule(req: RestoreRequest, deps: RestoreDeps): Pro
     },
     interrupted: () => interruptedOperation(deps.runtime, m),
     preflight: async (_ev, ctx): Promise<{ refused: RestoreOutcome } | { listed?: undefined }> => {
-      const containers = await listServiceContainers(deps.runtime, m.compose);
-      const resolved = resolveMounts(m, containers);
-      if ('problem' in resolved) return { refused: ctx.end('refused', 'not-restorable', resolved.problem) };
-      mounts = resolved.mounts;
-      toStop = containers.filter((c) => UP_STATES.has(c.state));
-      if (toStop.some((c) => c.state === 'paused')) {
-        return { refused: ctx.end('refused', 'not-restorable', `a container of '${m.name}' is paused; unpause it.`) };
-      }
-      // Another running container on the data would see it swapped under it; a volume holding the
-      // reserved work-area name could not be swapped (§12, "Data mounts"). Checked before anything stops.
-      const refusal = await dataMountRefusal({
-        runtime: deps.runtime,
-        module: m,
-        source: resolved.source,
-        own: containers,
-        verb: 'restore',
-      });
-      if (refusal) return { refused: ctx.end('refused', refusalReason(refusal), refusal.message) };
+      const side = await dataSidePreflight(deps.runtime, m, 'restore');
+      if ('refusal' in side) return { refused: ctx.end('refused', side.refusal.reason, side.refusal.message) };
+      mounts = side.mounts;
+      toStop = side.up;
       // A local image that can rename inside the volumes; never pulled.
-      const picked = await pickHelperImage(deps.runtime, [req.helperImage, resolved.source.imageId]);
-      if ('tried' in picked) {
-        return {
-          refused: ctx.end(
-            'refused',
-            'helper-unavailable',
-            `no local image can run restore's helper steps (a /bin/sh with mkdir, mv, rm, find, stat, df, wc, awk, ` +
-              `chown, chmod, sync, cat): ${picked.tried.join('; ')}. Pass helper-image (--helper-image) naming a ` +
-              `local image that has them (e.g. a busybox image loaded with docker load); stateguard never pulls.`,
-          ),
-        };
-      }
-      helper = { image: picked.image, mounts, key };
-      out.helper_image = picked.image;
+      const h = await helperPreflight(
+        deps.runtime,
+        [req.helperImage, side.source.imageId],
+        { mounts, key },
+        (tried) =>
+          `no local image can run restore's helper steps (a /bin/sh with mkdir, mv, rm, find, stat, df, wc, awk, ` +
+          `chown, chmod, sync, cat): ${tried.join('; ')}. Pass helper-image (--helper-image) naming a ` +
+          `local image that has them (e.g. a busybox image loaded with docker load); stateguard never pulls.`,
+      );
+      if ('refusal' in h) return { refused: ctx.end('refused', h.refusal.reason, h.refusal.message) };
+      helper = h;
+      out.helper_image = h.image;
       // Live and staged data coexist until the old data is dropped: the staged data must fit.
       const need = (out.backup?.uncompressed_bytes ?? 0) + SPACE_MARGIN;
       const byFs = new Map<string, { available: number; volumes: string[] }>();
@@ -172,19 +153,14 @@ export async function restoreModule(req: RestoreRequest, deps: RestoreDeps): Pro
       const backup = out.backup!;
       const record: RestoreJournalRecord = {
         operation: 'restore',
-        module: m.name,
-        project: m.compose.project,
-        service: m.compose.service,
-        backup: backup.path,
-        backup_sha256: backup.sha256 ?? '',
-        helper_image: h.image,
-        mounts,
-        roots: mounts.map(() => null),
-        stopped: toStop.map((c) => c.id),
-        compose_files: [m.compose.path],
-        pre_restore_snapshot: null,
-        holder: req.holder,
-        started_at: req.now.toISOString(),
+        ...journalCommon({
+          module: m,
+          helper: h,
+          stopped: toStop,
+          holder: req.holder,
+          startedAt: req.now,
+          backup: { path: backup.path, sha256: backup.sha256 ?? '' },
+        }),
       };
       const journal = new Journal(deps.runtime, key, record, deps.now);
       const stepDeps: StepDeps = {
@@ -200,15 +176,13 @@ export async function restoreModule(req: RestoreRequest, deps: RestoreDeps): Pro
       await markPhase(journal, 'begun', deps);
       let committed = false;
       try {
-        if (toStop.length) downtime.stopping();
-        await deps.runtime.stop(toStop.map((c) => c.id));
-        ctx.say(
-          toStop.length ? downtime.stopped(toStop.map((c) => c.name).join(', ')) : 'stopped (nothing was running)',
-        );
-        await deps.crash?.('after-stop');
-        const snap = await snapshotStopped({
-          module: m,
+        const snap = await stopAndSnapshot({
           runtime: deps.runtime,
+          module: m,
+          stop: toStop,
+          downtime,
+          say: ctx.say,
+          crash: deps.crash,
           outDir: req.outDir ?? path.dirname(backup.path),
           now: deps.now(),
           log: deps.log,

@@ -6,13 +6,16 @@
 import { open } from 'node:fs/promises';
 import path from 'node:path';
 import type { ArchiveLimits, Layout } from '../backup/archive.js';
+import { snapshotStopped, type SnapshotResult } from '../backup/snapshot.js';
+import type { SafetyKind } from '../backup/names.js';
 import { waitUntilReady } from '../drift/containers.js';
 import { listServiceContainers } from '../drift/containers.js';
 import { EnvironmentError, errorMessage } from '../errors.js';
-import type { ComposeTarget, HelperSpec, Runtime, SwapResult } from '../ports.js';
+import type { ModuleDecl } from '../model/module.js';
+import type { ComposeTarget, ContainerInfo, HelperSpec, Logger, Runtime, SwapResult } from '../ports.js';
 import type { Journal, JournalRecord, Phase } from './journal.js';
 import { repackForStaging, WORK_AREA, type RepackResult } from './repack.js';
-import { humanDuration, ProgressReporter, type ProgressSettings } from '../report/progress.js';
+import { humanDuration, ProgressReporter, type Downtime, type ProgressSettings } from '../report/progress.js';
 
 /**
  * Test seam: called (and awaited) at every phase boundary. The CLI wires STATEGUARD_TEST_KILL_AT to
@@ -303,4 +306,37 @@ export async function pickHelperImage(
     tried.push(`${image.length > 40 ? `${image.slice(0, 19)}…` : image}: ${problem}`);
   }
   return { tried };
+}
+
+/**
+ * The first destructive steps restore and upgrade share, after the journal's `begun`: stop what runs
+ * (the downtime starts), then write and verify the safety copy of the stopped data. The caller
+ * records the copy in its journal and marks `snapshotted`.
+ */
+export async function stopAndSnapshot(a: {
+  runtime: Runtime;
+  module: ModuleDecl;
+  stop: readonly ContainerInfo[];
+  downtime: Downtime;
+  say: (message: string) => void;
+  crash?: CrashHook;
+  outDir: string;
+  now: Date;
+  log: Logger;
+  kind: SafetyKind;
+  progress: ProgressSettings;
+}): Promise<SnapshotResult> {
+  if (a.stop.length) a.downtime.stopping();
+  await a.runtime.stop(a.stop.map((c) => c.id));
+  a.say(a.stop.length ? a.downtime.stopped(a.stop.map((c) => c.name).join(', ')) : 'stopped (nothing was running)');
+  await a.crash?.('after-stop');
+  return snapshotStopped({
+    module: a.module,
+    runtime: a.runtime,
+    outDir: a.outDir,
+    now: a.now,
+    log: a.log,
+    kind: a.kind,
+    progress: a.progress,
+  });
 }

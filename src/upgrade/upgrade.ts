@@ -14,17 +14,21 @@
  * container recreated — rolls back (./rollback.ts); a SIGKILL leaves the journal and `recover` rolls
  * back from it. Before `deploying` nothing ran on the data: the stopped containers start again.
  */
-import { snapshotStopped } from '../backup/snapshot.js';
-import { listServiceContainers, UP_STATES } from '../drift/containers.js';
+import { listServiceContainers } from '../drift/containers.js';
 import { errorMessage } from '../errors.js';
 import type { ModuleDecl } from '../model/module.js';
 import { guardedOutcome, runGuarded } from '../ops/guarded.js';
-import { dataMountRefusal } from '../ops/data-mounts.js';
 import type { ContainerDefinition, ContainerInfo, DataMount, HelperSpec, LastKnownGood } from '../ports.js';
 import { outDirProblem, upgradeSteps } from '../ops/dry-run.js';
-import { interruptedOperation, Journal, operationKey, type UpgradeJournalRecord } from '../restore/journal.js';
-import { refusalReason, resolveMounts } from '../restore/preflight.js';
-import { markPhase, pickHelperImage, type StepDeps } from '../restore/steps.js';
+import {
+  interruptedOperation,
+  Journal,
+  journalCommon,
+  operationKey,
+  type UpgradeJournalRecord,
+} from '../restore/journal.js';
+import { dataSidePreflight, helperPreflight } from '../restore/preflight.js';
+import { markPhase, stopAndSnapshot, type StepDeps } from '../restore/steps.js';
 import { evaluateUpgrade } from './evaluate.js';
 import { healthGate, type HealthGate } from './health.js';
 import { PINNED_KEEP, prunePinnedImages } from './pinned-images.js';
@@ -106,20 +110,12 @@ export async function upgradeModule(req: UpgradeRequest, deps: UpgradeDeps): Pro
     evaluate: () => evaluateUpgrade(req, deps, out),
     interrupted: () => interruptedOperation(deps.runtime, m),
     preflight: async (_ev, ctx): Promise<{ refused: UpgradeOutcome } | { listed?: undefined }> => {
-      const containers = await listServiceContainers(deps.runtime, m.compose);
-      const resolved = resolveMounts(m, containers);
-      if ('problem' in resolved) return { refused: ctx.end('refused', 'not-restorable', resolved.problem) };
-      mounts = resolved.mounts;
-      running = containers.filter((c) => UP_STATES.has(c.state));
       // The snapshot and a rollback read and replace the data: the restore's checks, before the stop.
-      const refusal = await dataMountRefusal({
-        runtime: deps.runtime,
-        module: m,
-        source: resolved.source,
-        own: containers,
-        verb: 'upgrade',
-      });
-      if (refusal) return { refused: ctx.end('refused', refusalReason(refusal), refusal.message) };
+      const side = await dataSidePreflight(deps.runtime, m, 'upgrade');
+      if ('refusal' in side) return { refused: ctx.end('refused', side.refusal.reason, side.refusal.message) };
+      const containers = side.containers;
+      mounts = side.mounts;
+      running = side.up;
       // The rollback recreates the container exactly as it is now (§13): one container, whose
       // definition the adapter can reproduce, or no upgrade at all.
       if (containers.length !== 1) {
@@ -144,8 +140,8 @@ export async function upgradeModule(req: UpgradeRequest, deps: UpgradeDeps): Pro
         };
       }
       previous = [read.definition];
-      previousImageId = resolved.source.imageId;
-      previousConfigHash = resolved.source.configHash ?? '';
+      previousImageId = side.source.imageId;
+      previousConfigHash = side.source.configHash ?? '';
       out.from.image_id = previousImageId;
       const declared = out.to.image;
       const ids = declared ? await deps.runtime.imageIds([declared]) : {};
@@ -162,18 +158,16 @@ export async function upgradeModule(req: UpgradeRequest, deps: UpgradeDeps): Pro
         };
       }
       // The rollback must be possible before anything starts: a helper that can rename in the volumes.
-      const picked = await pickHelperImage(deps.runtime, [req.helperImage, previousImageId]);
-      if ('tried' in picked) {
-        return {
-          refused: ctx.end(
-            'refused',
-            'helper-unavailable',
-            `a rollback could not put the snapshot back: no local image can run restore's helper steps ` +
-              `(${picked.tried.join('; ')}). Pass helper-image naming a local image with /bin/sh and coreutils.`,
-          ),
-        };
-      }
-      helper = { image: picked.image, mounts, key };
+      const h = await helperPreflight(
+        deps.runtime,
+        [req.helperImage, previousImageId],
+        { mounts, key },
+        (tried) =>
+          `a rollback could not put the snapshot back: no local image can run restore's helper steps ` +
+          `(${tried.join('; ')}). Pass helper-image naming a local image with /bin/sh and coreutils.`,
+      );
+      if ('refusal' in h) return { refused: ctx.end('refused', h.refusal.reason, h.refusal.message) };
+      helper = h;
       return {};
     },
     // A dry run: every check above ran; say what the step would do, touch nothing (§13, "Dry runs").
@@ -254,19 +248,7 @@ export async function upgradeModule(req: UpgradeRequest, deps: UpgradeDeps): Pro
       ctx.say(`pinned the previous image ${previousImageId.slice(0, 19)} as ${pinned}`);
       const record: UpgradeJournalRecord = {
         operation: 'upgrade',
-        module: m.name,
-        project: m.compose.project,
-        service: m.compose.service,
-        backup: '',
-        backup_sha256: '',
-        helper_image: h.image,
-        mounts,
-        roots: mounts.map(() => null),
-        stopped: running.map((c) => c.id),
-        compose_files: target.files,
-        pre_restore_snapshot: null,
-        holder: req.holder,
-        started_at: req.now.toISOString(),
+        ...journalCommon({ module: m, helper: h, stopped: running, holder: req.holder, startedAt: req.now }),
         pinned_image: pinned,
         snapshot_sha256: null,
         target_image: out.to.image,
@@ -292,15 +274,13 @@ export async function upgradeModule(req: UpgradeRequest, deps: UpgradeDeps): Pro
       let deploying = false;
       let failure: string;
       try {
-        if (running.length) downtime.stopping();
-        await deps.runtime.stop(running.map((c) => c.id));
-        ctx.say(
-          running.length ? downtime.stopped(running.map((c) => c.name).join(', ')) : 'stopped (nothing was running)',
-        );
-        await deps.crash?.('after-stop');
-        const snap = await snapshotStopped({
-          module: m,
+        const snap = await stopAndSnapshot({
           runtime: deps.runtime,
+          module: m,
+          stop: running,
+          downtime,
+          say: ctx.say,
+          crash: deps.crash,
           outDir: req.outDir,
           now: deps.now(),
           log: deps.log,
