@@ -28,9 +28,23 @@ async function cli(
   return { code, stdout, stderr };
 }
 
-const drillLeft = (): string =>
-  docker(['ps', '-aq', '--filter', 'label=io.stateguard.drill']).stdout.trim() +
-  docker(['volume', 'ls', '-q', '--filter', 'label=io.stateguard.drill']).stdout.trim();
+/** The check prints its drill's key (the drill container's label), so the test can look for what it left. */
+const SAY_DRILL =
+  'echo "drill key: $(docker inspect -f \'{{index .Config.Labels "io.stateguard.drill"}}\' "$STATEGUARD_DRILL_CONTAINER")"; ';
+
+/**
+ * What this test's drill left on the engine: containers and volumes labelled with its key (the
+ * other flavor's drill may run at the same time on the same engine).
+ */
+function drillLeft(output: string): string {
+  const key = /drill key: ([0-9a-f]{8,64})\b/.exec(output)?.[1];
+  if (!key) throw new Error(`the check did not print its drill's key: ${output}`);
+  const filter = `label=io.stateguard.drill=${key}`;
+  return (
+    docker(['ps', '-aq', '--filter', filter]).stdout.trim() +
+    docker(['volume', 'ls', '-q', '--filter', filter]).stdout.trim()
+  );
+}
 
 describeDocker('e2e-gate --restore-drill on the real engine', () => {
   const project = uniqueProject('sgdrill');
@@ -160,7 +174,8 @@ volumes:
         '--',
         'sh',
         '-c',
-        'echo "drill sees: $(docker exec "$STATEGUARD_DRILL_CONTAINER" cat /data/x)"; docker exec "$STATEGUARD_DRILL_CONTAINER" grep -qx state-A /data/x',
+        SAY_DRILL +
+          'echo "drill sees: $(docker exec "$STATEGUARD_DRILL_CONTAINER" cat /data/x)"; docker exec "$STATEGUARD_DRILL_CONTAINER" grep -qx state-A /data/x',
       ),
       repo,
       { STAGING_E2E: '1' },
@@ -176,13 +191,13 @@ volumes:
     expect((j.restore_drill.volumes as { volume: string }[]).map((v) => v.volume)).toEqual(['data']);
     expect(liveData()).toBe('state-B\n');
     expect(liveContainer()).toBe(before);
-    expect(drillLeft()).toBe('');
+    expect(drillLeft(r.stdout + r.stderr)).toBe('');
     expect(r.stdout + r.stderr).not.toContain('drill-s3cret-value');
   }, 240_000);
 
   it('a failing check fails the gate and still removes the scratch', async () => {
     const r = await cli(
-      drillArgs('--', 'sh', '-c', 'docker exec "$STATEGUARD_DRILL_CONTAINER" grep -qx state-B /data/x'),
+      drillArgs('--', 'sh', '-c', SAY_DRILL + 'docker exec "$STATEGUARD_DRILL_CONTAINER" grep -qx state-B /data/x'),
       repo,
       { STAGING_E2E: '1' },
     );
@@ -191,7 +206,7 @@ volumes:
       status: 'failed',
       failure_reason: 'e2e-failed',
     });
-    expect(drillLeft()).toBe('');
+    expect(drillLeft(r.stdout + r.stderr)).toBe('');
     expect(liveData()).toBe('state-B\n');
   }, 240_000);
 });
