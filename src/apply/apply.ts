@@ -28,6 +28,7 @@ import {
 import { interruptedOperationAmong } from '../restore/journal.js';
 import { LineScrubber, registerEnvSecrets } from './logs.js';
 import { ALLOWED_MEANS, howApplied } from '../guard/applies.js';
+import { evaluateGuard } from '../guard/evaluate.js';
 
 export type { DependencyCheck, DependencyState } from '../ops/dependencies.js';
 
@@ -103,6 +104,7 @@ export async function applyOneShot(req: ApplyRequest, deps: ApplyDeps): Promise<
     out,
     lockImages: moduleImages,
     lockTimeoutSeconds: m.timeoutSeconds,
+    evaluate: () => evaluateGuard(req, deps),
     interrupted: () =>
       interruptedOperationAmong(deps.runtime, [
         m,

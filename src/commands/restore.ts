@@ -169,8 +169,6 @@ export const restoreCommand = defineCommand({
         module,
         allowStateful: opts.allowStateful,
         confirm: opts.confirm,
-        // restore's confirm is the backup's file name (checked by evaluateRestore), not a token
-        confirmToken: '',
         backupRef: opts.backupRef,
         backupRoots: opts.backupRoot,
         cwd: ctx.cwd,

@@ -13,9 +13,10 @@
  */
 import { EnvironmentError, errorMessage, type FailureReason } from '../errors.js';
 import type { GuardResult } from '../guard/decide.js';
-import { evaluateGuard, type GuardDeps, type GuardEvaluation, type GuardRequest } from '../guard/evaluate.js';
+import type { GuardDeps, GuardEvaluation, GuardRequest } from '../guard/evaluate.js';
 import type { ModuleDecl } from '../model/module.js';
 import type { ContainerInfo, Logger, Runtime } from '../ports.js';
+import type { Surface } from '../report/words.js';
 import { Scrubber } from '../report/scrub.js';
 import {
   holderRunsHere,
@@ -79,14 +80,29 @@ export function guardedOutcome(
   };
 }
 
-export interface GuardedRequest extends GuardRequest {
+/**
+ * What every guarded operation is asked, whatever rule decides it: the module (and every module, for
+ * planning), where and when, the reviewed plan it is bound to, and who holds the lock. Each operation
+ * adds its own consent and inputs (apply: the guard's request; restore and upgrade: their rules').
+ */
+export interface OperationRequest {
+  /** every module of the repo (planning may need them all), and the one operated on */
+  modules: ModuleDecl[];
+  module: ModuleDecl;
+  cwd: string;
+  now: Date;
   /** the module's plan_hash of the reviewed plan; refuse (plan-changed) when the fresh one differs */
   expectedPlanHash: string | undefined;
   breakStaleLock: boolean;
   staleAfterMs: number;
   /** who is operating (see describeHolder) */
   holder: string;
+  /** where the fixes are read: CLI flags (default) or action inputs */
+  surface?: Surface;
 }
+
+/** The consent and backup inputs of the stateful-apply guard, with what every operation is asked. */
+export type GuardedRequest = OperationRequest & GuardRequest;
 
 export interface GuardedDeps extends GuardDeps {
   log: Logger;
@@ -110,7 +126,7 @@ export interface OperationContext<O extends GuardedOutcome> {
 export interface GuardedOperation<O extends GuardedOutcome> {
   /** the command's name in messages: "the guard blocked the apply of …" */
   verb: string;
-  request: GuardedRequest;
+  request: OperationRequest;
   deps: GuardedDeps;
   /** the outcome to fill, with the operation's own fields initialised */
   out: O;
@@ -119,10 +135,10 @@ export interface GuardedOperation<O extends GuardedOutcome> {
   /** how long the operation may legitimately hold the lock (a stale bound is derived from it) */
   lockTimeoutSeconds: number;
   /**
-   * Decides whether the operation may run, instead of the stateful-apply guard (restore has its own
-   * rule: docs/architecture.md §12). It must still produce the module's fresh plan_hash.
+   * Decides whether the operation may run: the stateful-apply guard (apply), or the operation's own
+   * rule (restore §12, upgrade §13). It must produce the module's fresh plan_hash.
    */
-  evaluate?(): Promise<GuardEvaluation>;
+  evaluate(): Promise<GuardEvaluation>;
   /** an interrupted earlier operation on the module (restore/upgrade journals) refuses, naming recover */
   interrupted?(): Promise<{ reason: FailureReason; message: string } | null>;
   /**
@@ -304,7 +320,7 @@ export async function runGuarded<O extends GuardedOutcome>(op: GuardedOperation<
       if (interrupted) return end('refused', interrupted.reason, interrupted.message);
 
       // A reviewed plan may be stale by now: plan and guard again with the same inputs.
-      const ev = op.evaluate ? await op.evaluate() : await evaluateGuard(req, deps);
+      const ev = await op.evaluate();
       out.guard = ev.result;
       out.plan_hash = ev.planHash;
       // A backup accepted without its manifest or despite a shrink is said, whatever follows (§16).

@@ -4,12 +4,16 @@
  */
 import type { BackupReport } from '../backup/types.js';
 import type { GuardReason } from '../guard/decide.js';
-import type { GuardDeps } from '../guard/evaluate.js';
-import type { GuardedDeps, GuardedOutcome, GuardedRequest } from '../ops/guarded.js';
+import type { GuardDeps, GuardRequest } from '../guard/evaluate.js';
+import type { GuardedDeps, GuardedOutcome, OperationRequest } from '../ops/guarded.js';
 import type { DryRunFields } from '../ops/dry-run.js';
 import type { CrashHook } from './steps.js';
 
-export interface RestoreRequest extends GuardedRequest {
+/**
+ * A restore's request: what every operation is asked, and restore's own consent and backup inputs
+ * (the guard's, less its confirm token: restore's confirm is the backup's file name, §12).
+ */
+export interface RestoreRequest extends OperationRequest, Omit<GuardRequest, 'confirmToken'> {
   helperImage: string | undefined;
   /** where the pre-restore snapshot goes (default: the backup's directory) */
   outDir: string | undefined;

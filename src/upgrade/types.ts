@@ -5,13 +5,21 @@
  */
 import type { GuardReason } from '../guard/decide.js';
 import type { GuardDeps } from '../guard/evaluate.js';
-import type { GuardedDeps, GuardedOutcome, GuardedRequest } from '../ops/guarded.js';
+import type { GuardedDeps, GuardedOutcome, OperationRequest } from '../ops/guarded.js';
 import type { DryRunFields } from '../ops/dry-run.js';
 import type { LastKnownGood } from '../ports.js';
 import type { CrashHook } from '../restore/steps.js';
 import type { GateResult } from './gate.js';
 
-export interface UpgradeRequest extends GuardedRequest {
+/**
+ * An upgrade's request: what every operation is asked, and upgrade's own consent (no backup: the
+ * pre-upgrade snapshot is taken by the upgrade itself, §13).
+ */
+export interface UpgradeRequest extends OperationRequest {
+  allowStateful: boolean;
+  confirm: string | undefined;
+  /** the word `confirm` must equal exactly */
+  confirmToken: string;
   allowMajor: boolean;
   outDir: string;
   helperImage: string | undefined;

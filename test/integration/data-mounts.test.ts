@@ -270,7 +270,6 @@ services:
           module: app,
           allowStateful: true,
           confirm: path.basename(backup),
-          confirmToken: '',
           backupRef: backup,
           backupRoots: [path.dirname(backup)],
           cwd: nestedRepo,

@@ -98,7 +98,6 @@ export function request(s: RestoreSetup, over: Partial<RestoreRequest> = {}): Re
     module: s.store,
     allowStateful: true,
     confirm: path.basename(s.backup),
-    confirmToken: '',
     backupRef: s.backup,
     backupRoots: [s.work],
     cwd: s.work,

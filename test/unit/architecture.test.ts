@@ -188,7 +188,6 @@ const KNOWN_FOLDER_CYCLE_EDGES = [
   'model -> report',
   'ops -> backup',
   'ops -> drift',
-  'ops -> guard',
   'ops -> model',
   'ops -> report',
   'report -> drift',

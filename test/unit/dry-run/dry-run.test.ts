@@ -148,7 +148,6 @@ describe('restore --dry-run', () => {
       module: s.module,
       allowStateful: true,
       confirm: path.basename(s.backup),
-      confirmToken: '',
       backupRef: s.backup,
       backupRoots: [s.work],
       cwd: s.work,
