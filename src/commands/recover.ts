@@ -2,7 +2,7 @@
 import { hostname } from 'node:os';
 import { ExitCode } from '../errors.js';
 import { describeHolder } from '../ops/lock.js';
-import { recoverModule, type RecoverOutcome } from '../restore/recover.js';
+import { recoverModule, type RecoverOutcome } from '../ops/recover.js';
 import { cell, loadValidModules, pickModule } from './common.js';
 import { BREAK_LOCK_INPUT, crashHook, READY_TIMEOUT_INPUT } from './restore.js';
 import { defineCommand, FAILURE_REASON_OUTPUT, JSON_INPUT, MODULES_INPUT, ROOT_INPUT } from './spec.js';

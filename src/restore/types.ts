@@ -7,7 +7,7 @@ import type { GuardReason } from '../guard/decide.js';
 import type { GuardDeps } from '../guard/evaluate.js';
 import type { GuardedDeps, GuardedOutcome, GuardedRequest } from '../ops/guarded.js';
 import type { DryRunFields } from '../ops/dry-run.js';
-import type { CrashHook } from './steps.js';
+import type { CrashHook } from '../ops/steps.js';
 
 export interface RestoreRequest extends GuardedRequest {
   helperImage: string | undefined;

@@ -13,7 +13,7 @@ import { describe, expect, it } from '@jest/globals';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { lockName } from '../../../src/ops/lock.js';
-import { recoverModule, type RecoverOutcome } from '../../../src/restore/recover.js';
+import { recoverModule, type RecoverOutcome } from '../../../src/ops/recover.js';
 import { restoreModule } from '../../../src/restore/restore.js';
 import type { RestoreOutcome } from '../../../src/restore/types.js';
 import { dying, runUntilDeath, type Dying } from '../../support/simulated-death.js';

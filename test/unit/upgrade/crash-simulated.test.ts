@@ -13,8 +13,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { rmSync } from 'node:fs';
 import { lockName } from '../../../src/ops/lock.js';
-import { operationKey } from '../../../src/restore/journal.js';
-import { recoverModule, type RecoverOutcome } from '../../../src/restore/recover.js';
+import { operationKey } from '../../../src/ops/journal.js';
+import { recoverModule, type RecoverOutcome } from '../../../src/ops/recover.js';
 import type { UpgradeOutcome } from '../../../src/upgrade/types.js';
 import { upgradeModule } from '../../../src/upgrade/upgrade.js';
 import { dying, runUntilDeath, type Dying } from '../../support/simulated-death.js';

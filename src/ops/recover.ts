@@ -14,7 +14,7 @@ import type { ModuleDecl } from '../model/module.js';
 import type { Logger, Runtime } from '../ports.js';
 import { waitUntilReady } from '../drift/containers.js';
 import { healthGate } from '../upgrade/health.js';
-import { acquireLock, LOCK_LABEL, lockName, releaseLock, withModuleLock, type HeldLock } from '../ops/lock.js';
+import { acquireLock, LOCK_LABEL, lockName, releaseLock, withModuleLock, type HeldLock } from './lock.js';
 import { directionOf, Journal, JournalError, operationKey, readState } from './journal.js';
 import { forwardAll, revertAll, wayBack, wayBackArgs, type CrashHook, type StepDeps } from './steps.js';
 import { describeRollback, describeRollbackFailure, recreatePrevious, rollBack } from '../upgrade/rollback.js';
