@@ -190,7 +190,6 @@ const KNOWN_FOLDER_CYCLE_EDGES = [
   'ops -> guard',
   'ops -> model',
   'ops -> report',
-  'ops -> upgrade',
   'report -> drift',
   'report -> guard',
   'restore -> backup',

@@ -14,6 +14,7 @@ import type { ModuleDecl } from '../../../src/model/module.js';
 import { loadModules } from '../../../src/model/module.js';
 import { operationKey, type JournalRecord, type Phase } from '../../../src/ops/journal.js';
 import { recoverModule, type RecoverOutcome } from '../../../src/ops/recover.js';
+import { recoverRegistry } from '../../../src/commands/recover.js';
 import { parseSwapOutput } from '../../../src/runtime/docker-cli.js';
 import { planModules } from '../../../src/drift/plan.js';
 import { decide } from '../../../src/guard/decide.js';
@@ -112,7 +113,7 @@ async function recover(s: ReturnType<typeof setup>): Promise<RecoverOutcome> {
       breakStaleLock: false,
       readyTimeoutSeconds: 1,
     },
-    { runtime: s.rt, log: quiet, now: () => T0, sleep: async () => undefined },
+    { runtime: s.rt, log: quiet, now: () => T0, sleep: async () => undefined, operations: recoverRegistry() },
   );
 }
 
