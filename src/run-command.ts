@@ -4,7 +4,7 @@
  * same way.
  */
 import { EnvironmentError, ExitCode, UserError, errorMessage } from './errors.js';
-import { cell } from './commands/common.js';
+import { cell } from './report/markdown.js';
 import type { CommandContext, CommandResult, CommandSpec, InputDef } from './commands/spec.js';
 
 export async function runCommand(

@@ -25,7 +25,7 @@ import {
   type GuardedRequest,
   type OperationContext,
 } from '../ops/guarded.js';
-import { interruptedOperationAmong } from '../restore/journal.js';
+import { interruptedOperationAmong } from '../ops/journal.js';
 import { LineScrubber, registerEnvSecrets } from './logs.js';
 import { ALLOWED_MEANS, howApplied } from '../guard/applies.js';
 import { evaluateGuard } from '../guard/evaluate.js';

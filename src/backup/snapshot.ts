@@ -33,7 +33,7 @@ import { waitUntilReady } from '../drift/containers.js';
 import type { ContainerInfo, Runtime } from '../ports.js';
 import { dataMountRefusal } from '../ops/data-mounts.js';
 import { withModuleLock } from '../ops/lock.js';
-import { interruptedOperation } from '../restore/journal.js';
+import { interruptedOperation } from '../ops/journal.js';
 import { inspectArchive } from './archive.js';
 import { archiveName, formatStamp, parseArchiveName, type ArchiveKind, type SafetyKind } from './names.js';
 import { checkManifest } from './provenance.js';

@@ -2,7 +2,9 @@
 import { hostname } from 'node:os';
 import { ExitCode } from '../errors.js';
 import { describeHolder } from '../ops/lock.js';
-import { recoverModule, type RecoverOutcome } from '../restore/recover.js';
+import { recoverModule, type RecoverOutcome, type RecoverRegistry } from '../ops/recover.js';
+import { restoreRecovery } from '../restore/recovery.js';
+import { upgradeRecovery } from '../upgrade/recovery.js';
 import { cell, loadValidModules, pickModule } from './common.js';
 import { BREAK_LOCK_INPUT, crashHook, READY_TIMEOUT_INPUT } from './restore.js';
 import { defineCommand, FAILURE_REASON_OUTPUT, JSON_INPUT, MODULES_INPUT, ROOT_INPUT } from './spec.js';
@@ -15,6 +17,11 @@ function pidAlive(pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/** How recover finishes or reverts each kind of operation a journal records (src/ops/recover.ts). */
+export function recoverRegistry(): RecoverRegistry {
+  return { restore: restoreRecovery, upgrade: upgradeRecovery };
 }
 
 export function recoverExitCode(o: RecoverOutcome): 0 | 1 | 3 {
@@ -53,7 +60,13 @@ export const recoverCommand = defineCommand({
         breakStaleLock: opts.breakStaleLock,
         readyTimeoutSeconds: opts.readyTimeoutSeconds,
       },
-      { runtime: ctx.runtime(module.runtime), log: ctx.log, now: () => ctx.now(), crash: crashHook(ctx.env) },
+      {
+        runtime: ctx.runtime(module.runtime),
+        log: ctx.log,
+        now: () => ctx.now(),
+        crash: crashHook(ctx.env),
+        operations: recoverRegistry(),
+      },
     );
     const icon = o.decision === 'recovered' || o.decision === 'nothing-to-recover' ? '✅' : '⛔';
     return {

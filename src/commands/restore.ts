@@ -11,7 +11,7 @@ import { ExitCode } from '../errors.js';
 import { describeHolder } from '../ops/lock.js';
 import { restoreModule } from '../restore/restore.js';
 import type { RestoreOutcome } from '../restore/types.js';
-import type { CrashHook } from '../restore/steps.js';
+import type { CrashHook } from '../ops/steps.js';
 import { cell, checkExpectedPlanHash, loadValidModules, pickModule, refuseOnSwarm } from './common.js';
 import { GUARD_INPUTS } from './guard.js';
 import {

@@ -16,7 +16,8 @@ import type { ModuleDecl } from '../model/module.js';
 import type { ContainerInfo, HelperSpec, Runtime } from '../ports.js';
 import type { RepackResult } from './repack.js';
 import { backupVerdict } from './evaluate.js';
-import { pickHelperImage, stageArchive } from './steps.js';
+import { pickHelperImage } from '../ops/steps.js';
+import { stageArchive } from './stage.js';
 
 export interface DrillRequest {
   module: ModuleDecl;

@@ -13,7 +13,7 @@
  * Before `committed` every failure reverts (old data, old containers started again); after it the
  * restore goes forward, and a service that does not come up on the restored data is reverted too
  * (`reverting`), so the module is never left running on data nobody checked. A crash anywhere
- * leaves the journal; `stateguard recover` finishes or reverts from it (./recover.ts).
+ * leaves the journal; `stateguard recover` finishes or reverts from it (src/ops/recover.ts).
  */
 import path from 'node:path';
 import { errorMessage, type FailureReason } from '../errors.js';
@@ -22,9 +22,16 @@ import type { ContainerInfo, DataMount, HelperSpec } from '../ports.js';
 import { guardedOutcome, runGuarded } from '../ops/guarded.js';
 import { outDirProblem, restoreSteps } from '../ops/dry-run.js';
 import { evaluateRestore } from './evaluate.js';
-import { interruptedOperation, Journal, journalCommon, operationKey, type RestoreJournalRecord } from './journal.js';
-import { dataSidePreflight, helperPreflight } from './preflight.js';
-import { forwardAll, markPhase, revertAll, stageArchive, stopAndSnapshot, wayBack, type StepDeps } from './steps.js';
+import {
+  interruptedOperation,
+  Journal,
+  journalCommon,
+  operationKey,
+  type RestoreJournalRecord,
+} from '../ops/journal.js';
+import { dataSidePreflight, helperPreflight } from '../ops/preflight.js';
+import { forwardAll, markPhase, revertAll, stopAndSnapshot, wayBack, type StepDeps } from '../ops/steps.js';
+import { stageArchive } from './stage.js';
 import type { RestoreDeps, RestoreOutcome, RestoreRequest } from './types.js';
 import { DEFAULT_PROGRESS_INTERVAL_MS, Downtime } from '../report/progress.js';
 import { capital } from '../guard/decide.js';

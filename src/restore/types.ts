@@ -7,7 +7,7 @@ import type { GuardReason } from '../guard/decide.js';
 import type { GuardDeps, GuardRequest } from '../guard/evaluate.js';
 import type { GuardedDeps, GuardedOutcome, OperationRequest } from '../ops/guarded.js';
 import type { DryRunFields } from '../ops/dry-run.js';
-import type { CrashHook } from './steps.js';
+import type { CrashHook } from '../ops/steps.js';
 
 /**
  * A restore's request: what every operation is asked, and restore's own consent and backup inputs

@@ -292,7 +292,7 @@ export interface WorkAreaState {
   swapped: boolean;
 }
 
-/** One mark of an operation's journal, kept on the engine (see src/restore/journal.ts). */
+/** One mark of an operation's journal, kept on the engine (see src/ops/journal.ts). */
 export interface JournalMark {
   seq: number;
   phase: string;

@@ -12,8 +12,9 @@
  */
 import { listServiceContainers } from '../drift/containers.js';
 import path from 'node:path';
-import type { Journal, UpgradeJournalRecord } from '../restore/journal.js';
-import { helperOf, markPhase, stageArchive, targetOf, type StepDeps } from '../restore/steps.js';
+import type { Journal, UpgradeJournalRecord } from '../ops/journal.js';
+import { stageArchive } from '../restore/stage.js';
+import { helperOf, markPhase, targetOf, type StepDeps } from '../ops/steps.js';
 import { healthGate, type HealthGate } from './health.js';
 import { verifyDataAgainstSnapshot } from './verify-data.js';
 import type { ProgressSettings } from '../report/progress.js';

@@ -8,7 +8,7 @@ import type { GuardDeps } from '../guard/evaluate.js';
 import type { GuardedDeps, GuardedOutcome, OperationRequest } from '../ops/guarded.js';
 import type { DryRunFields } from '../ops/dry-run.js';
 import type { LastKnownGood } from '../ports.js';
-import type { CrashHook } from '../restore/steps.js';
+import type { CrashHook } from '../ops/steps.js';
 import type { GateResult } from './gate.js';
 
 /**

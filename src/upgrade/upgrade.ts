@@ -26,9 +26,9 @@ import {
   journalCommon,
   operationKey,
   type UpgradeJournalRecord,
-} from '../restore/journal.js';
-import { dataSidePreflight, helperPreflight } from '../restore/preflight.js';
-import { markPhase, stopAndSnapshot, type StepDeps } from '../restore/steps.js';
+} from '../ops/journal.js';
+import { dataSidePreflight, helperPreflight } from '../ops/preflight.js';
+import { markPhase, stopAndSnapshot, type StepDeps } from '../ops/steps.js';
 import { evaluateUpgrade } from './evaluate.js';
 import { healthGate, type HealthGate } from './health.js';
 import { PINNED_KEEP, prunePinnedImages } from './pinned-images.js';

@@ -22,7 +22,7 @@ import { verifyBackup } from '../../src/backup/verify.js';
 import { runCli } from '../../src/cli.js';
 import { planModules } from '../../src/drift/plan.js';
 import { loadModules } from '../../src/model/module.js';
-import { operationKey } from '../../src/restore/journal.js';
+import { operationKey } from '../../src/ops/journal.js';
 import { restoreModule } from '../../src/restore/restore.js';
 import { DockerCli } from '../../src/runtime/docker-cli.js';
 import { dir, file, gz, tar } from '../support/archives.js';

@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { runCli } from '../../src/cli.js';
 import { lockName } from '../../src/ops/lock.js';
-import { operationKey } from '../../src/restore/journal.js';
+import { operationKey } from '../../src/ops/journal.js';
 import { DockerCli } from '../../src/runtime/docker-cli.js';
 import { cleanupTempRepos, moduleYaml, tempRepo } from '../support/fixtures.js';
 import { IMAGE, compose, describeDocker, docker, removeProject, uniqueProject } from '../support/docker.js';

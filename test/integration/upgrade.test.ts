@@ -14,7 +14,7 @@ import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { runCli } from '../../src/cli.js';
-import { operationKey } from '../../src/restore/journal.js';
+import { operationKey } from '../../src/ops/journal.js';
 import { DockerCli } from '../../src/runtime/docker-cli.js';
 import { cleanupTempRepos, moduleYaml, tempRepo } from '../support/fixtures.js';
 import { IMAGE, compose, describeDocker, docker, removeProject, uniqueProject } from '../support/docker.js';

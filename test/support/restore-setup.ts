@@ -9,7 +9,7 @@ import { verifyBackup } from '../../src/backup/verify.js';
 import type { DriftKey, ModulePlan, Plan } from '../../src/drift/types.js';
 import type { ModuleDecl } from '../../src/model/module.js';
 import { loadModules } from '../../src/model/module.js';
-import { operationKey } from '../../src/restore/journal.js';
+import { operationKey } from '../../src/ops/journal.js';
 import type { RestoreDeps, RestoreRequest } from '../../src/restore/types.js';
 import { dir, file, gz, tar } from './archives.js';
 import { examplePlatform, type FakeRuntime } from './fake-runtime.js';

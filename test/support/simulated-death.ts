@@ -3,7 +3,7 @@
  * dying engine call, or crash hook, returns a promise that never settles, so nothing after it runs —
  * no catch, no finally, no lock release — as after a SIGKILL. Nothing is thrown.
  */
-import type { CrashHook } from '../../src/restore/steps.js';
+import type { CrashHook } from '../../src/ops/steps.js';
 import type { Runtime } from '../../src/runtime/types.js';
 
 /** A death: the operation waits on this forever. */

@@ -16,7 +16,7 @@ import type { DriftKey, ModulePlan, Plan } from '../../../src/drift/types.js';
 import type { ModuleDecl } from '../../../src/model/module.js';
 import { loadModules } from '../../../src/model/module.js';
 import { lockName } from '../../../src/ops/lock.js';
-import { operationKey } from '../../../src/restore/journal.js';
+import { operationKey } from '../../../src/ops/journal.js';
 import { restoreModule } from '../../../src/restore/restore.js';
 import type { RestoreDeps, RestoreRequest } from '../../../src/restore/types.js';
 import type { UpgradeRequest } from '../../../src/upgrade/types.js';

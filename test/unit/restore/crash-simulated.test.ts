@@ -13,7 +13,8 @@ import { describe, expect, it } from '@jest/globals';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { lockName } from '../../../src/ops/lock.js';
-import { recoverModule, type RecoverOutcome } from '../../../src/restore/recover.js';
+import { recoverModule, type RecoverOutcome } from '../../../src/ops/recover.js';
+import { recoverRegistry } from '../../../src/commands/recover.js';
 import { restoreModule } from '../../../src/restore/restore.js';
 import type { RestoreOutcome } from '../../../src/restore/types.js';
 import { dying, runUntilDeath, type Dying } from '../../support/simulated-death.js';
@@ -46,7 +47,14 @@ function recoverAs(s: RestoreSetup, d: Dying): Promise<RecoverOutcome> {
       breakStaleLock: false,
       readyTimeoutSeconds: 1,
     },
-    { runtime: d.runtime, log: quiet, now: () => T0, sleep: async () => undefined, crash: d.crash },
+    {
+      runtime: d.runtime,
+      log: quiet,
+      now: () => T0,
+      sleep: async () => undefined,
+      crash: d.crash,
+      operations: recoverRegistry(),
+    },
   );
 }
 

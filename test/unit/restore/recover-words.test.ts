@@ -12,8 +12,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { ModuleDecl } from '../../../src/model/module.js';
 import { loadModules } from '../../../src/model/module.js';
-import { operationKey, type JournalRecord, type Phase } from '../../../src/restore/journal.js';
-import { recoverModule, type RecoverOutcome } from '../../../src/restore/recover.js';
+import { operationKey, type JournalRecord, type Phase } from '../../../src/ops/journal.js';
+import { recoverModule, type RecoverOutcome } from '../../../src/ops/recover.js';
+import { recoverRegistry } from '../../../src/commands/recover.js';
 import { parseSwapOutput } from '../../../src/runtime/docker-cli.js';
 import { planModules } from '../../../src/drift/plan.js';
 import { decide } from '../../../src/guard/decide.js';
@@ -112,7 +113,7 @@ async function recover(s: ReturnType<typeof setup>): Promise<RecoverOutcome> {
       breakStaleLock: false,
       readyTimeoutSeconds: 1,
     },
-    { runtime: s.rt, log: quiet, now: () => T0, sleep: async () => undefined },
+    { runtime: s.rt, log: quiet, now: () => T0, sleep: async () => undefined, operations: recoverRegistry() },
   );
 }
 

@@ -14,8 +14,9 @@ import { verifyBackup } from '../../../src/backup/verify.js';
 import type { BackupReport } from '../../../src/backup/types.js';
 import type { DriftKey } from '../../../src/drift/types.js';
 import { lockName } from '../../../src/ops/lock.js';
-import { operationKey, type JournalRecord, type Phase } from '../../../src/restore/journal.js';
-import { holderIsGone, recoverModule } from '../../../src/restore/recover.js';
+import { operationKey, type JournalRecord, type Phase } from '../../../src/ops/journal.js';
+import { holderIsGone, recoverModule } from '../../../src/ops/recover.js';
+import { recoverRegistry } from '../../../src/commands/recover.js';
 import { restoreModule } from '../../../src/restore/restore.js';
 import type { RestoreDeps, RestoreRequest } from '../../../src/restore/types.js';
 import { dir, file, gz, tar } from '../../support/archives.js';
@@ -319,7 +320,7 @@ describe('recover: the direction follows the journal phase', () => {
           breakStaleLock: false,
           readyTimeoutSeconds: 1,
         },
-        { runtime: s.rt, log: quiet, now: () => T0, sleep: async () => undefined },
+        { runtime: s.rt, log: quiet, now: () => T0, sleep: async () => undefined, operations: recoverRegistry() },
       );
       expect(o).toMatchObject({ decision: 'recovered', direction, phase });
       expect(s.rt.bench.files(VOLUME)).toEqual(files);
@@ -351,7 +352,13 @@ describe('recover: the direction follows the journal phase', () => {
         breakStaleLock: false,
         readyTimeoutSeconds: 1,
       };
-      const d = { runtime: s.rt, log: quiet, now: () => T0, sleep: async () => undefined };
+      const d = {
+        runtime: s.rt,
+        log: quiet,
+        now: () => T0,
+        sleep: async () => undefined,
+        operations: recoverRegistry(),
+      };
       expect(await recoverModule(req, d)).toMatchObject({ decision: 'refused', failure_reason: 'locked' });
       expect(journalOf(s.rt)).toHaveLength(1);
       expect(await recoverModule({ ...req, breakStaleLock: true }, d)).toMatchObject({

@@ -13,8 +13,9 @@
 import { describe, expect, it } from '@jest/globals';
 import { rmSync } from 'node:fs';
 import { lockName } from '../../../src/ops/lock.js';
-import { operationKey } from '../../../src/restore/journal.js';
-import { recoverModule, type RecoverOutcome } from '../../../src/restore/recover.js';
+import { operationKey } from '../../../src/ops/journal.js';
+import { recoverModule, type RecoverOutcome } from '../../../src/ops/recover.js';
+import { recoverRegistry } from '../../../src/commands/recover.js';
 import type { UpgradeOutcome } from '../../../src/upgrade/types.js';
 import { upgradeModule } from '../../../src/upgrade/upgrade.js';
 import { dying, runUntilDeath, type Dying } from '../../support/simulated-death.js';
@@ -63,7 +64,14 @@ function recoverAs(s: UpgradeSetup, d: Dying): Promise<RecoverOutcome> {
       breakStaleLock: false,
       readyTimeoutSeconds: 1,
     },
-    { runtime: d.runtime, log: quiet, now: () => T0, sleep: async () => undefined, crash: d.crash },
+    {
+      runtime: d.runtime,
+      log: quiet,
+      now: () => T0,
+      sleep: async () => undefined,
+      crash: d.crash,
+      operations: recoverRegistry(),
+    },
   );
 }
 

@@ -10,8 +10,9 @@ import { rmSync } from 'node:fs';
 import path from 'node:path';
 import type { DriftKey, Plan } from '../../../src/drift/types.js';
 import type { ModuleDecl } from '../../../src/model/module.js';
-import { operationKey } from '../../../src/restore/journal.js';
-import { recoverModule } from '../../../src/restore/recover.js';
+import { operationKey } from '../../../src/ops/journal.js';
+import { recoverModule } from '../../../src/ops/recover.js';
+import { recoverRegistry } from '../../../src/commands/recover.js';
 import type { UpgradeRequest } from '../../../src/upgrade/types.js';
 import { upgradeModule } from '../../../src/upgrade/upgrade.js';
 import { container, type FakeRuntime } from '../../support/fake-runtime.js';
@@ -176,7 +177,7 @@ describe('upgrade', () => {
           breakStaleLock: true,
           readyTimeoutSeconds: 1,
         },
-        { runtime: s.rt, log: quiet, now: () => T0, sleep: async () => undefined },
+        { runtime: s.rt, log: quiet, now: () => T0, sleep: async () => undefined, operations: recoverRegistry() },
       );
       expect(o).toMatchObject({ decision: 'recovered', direction: 'reverted', phase: 'deploying' });
       expect(s.rt.bench.files(VOLUME)).toEqual({ db: 'rows' });
@@ -278,7 +279,7 @@ describe('a rollback restores the previous definition, not only the previous ima
           breakStaleLock: true,
           readyTimeoutSeconds: 1,
         },
-        { runtime: s.rt, log: quiet, now: () => T0, sleep: async () => undefined },
+        { runtime: s.rt, log: quiet, now: () => T0, sleep: async () => undefined, operations: recoverRegistry() },
       );
       expect(o).toMatchObject({ decision: 'recovered', direction: 'reverted' });
       expect(JSON.stringify(o)).not.toContain('s3cr3t');
@@ -315,7 +316,7 @@ describe('a rollback restores the previous definition, not only the previous ima
           breakStaleLock: true,
           readyTimeoutSeconds: 1,
         },
-        { runtime: s.rt, log: quiet, now: () => T0, sleep: async () => undefined },
+        { runtime: s.rt, log: quiet, now: () => T0, sleep: async () => undefined, operations: recoverRegistry() },
       );
       expect(o).toMatchObject({ decision: 'recovered', direction: 'reverted' });
       expect(o.verdict).toMatch(/TODAY's compose definition \(the journal recorded no previous container definition\)/);

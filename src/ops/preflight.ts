@@ -6,7 +6,7 @@
 import { listServiceContainers, UP_STATES } from '../drift/containers.js';
 import type { FailureReason } from '../errors.js';
 import type { ModuleDecl } from '../model/module.js';
-import { dataMountRefusal, overlapRefusal, type DataMountRefusal } from '../ops/data-mounts.js';
+import { dataMountRefusal, overlapRefusal, type DataMountRefusal } from './data-mounts.js';
 import type { ContainerInfo, DataMount, HelperSpec, Runtime } from '../ports.js';
 import { pickHelperImage } from './steps.js';
 

@@ -1,25 +1,24 @@
 /**
- * `stateguard recover` (docs/architecture.md §12): finish or revert an interrupted restore from its
- * journal on the engine. Before the swap committed → back to the old data; after → forward. Either
- * way each volume ends exactly old or exactly new, and the service runs on it.
+ * `stateguard recover` (docs/architecture.md §12): finish or revert an interrupted operation from its
+ * journal on the engine. Either way each volume ends exactly old or exactly new, and the service runs
+ * on it. What that means depends on the operation (a restore: before the swap committed → back to the
+ * old data, after → forward; an upgrade: a rollback, §13): recover hands the journal to the recovery
+ * the registry names for the journal's `operation` (RecoverDeps.operations; the command layer
+ * assembles it from src/restore/recovery.ts and src/upgrade/recovery.ts), so it knows neither.
  *
  * The lock an interrupted restore held is still there (a killed process cannot release it). It is
  * taken over only when its holder is provably gone (a process on this host that no longer exists)
  * or when the operator says so (`break-stale-lock: true`); otherwise recover refuses, because the
  * restore may still be running on another runner.
  */
-import path from 'node:path';
 import { errorMessage, type FailureReason } from '../errors.js';
 import type { ModuleDecl } from '../model/module.js';
 import type { Logger, Runtime } from '../ports.js';
 import { waitUntilReady } from '../drift/containers.js';
-import { healthGate } from '../upgrade/health.js';
-import { acquireLock, LOCK_LABEL, lockName, releaseLock, withModuleLock, type HeldLock } from '../ops/lock.js';
-import { directionOf, Journal, JournalError, operationKey, readState } from './journal.js';
-import { forwardAll, revertAll, wayBack, wayBackArgs, type CrashHook, type StepDeps } from './steps.js';
-import { describeRollback, describeRollbackFailure, recreatePrevious, rollBack } from '../upgrade/rollback.js';
+import { acquireLock, LOCK_LABEL, lockName, releaseLock, withModuleLock, type HeldLock } from './lock.js';
+import { Journal, JournalError, operationKey, readState, type JournalRecord, type Phase } from './journal.js';
+import { wayBackArgs, type CrashHook, type StepDeps } from './steps.js';
 import { describeWorkAreas, readDataSide, revertFromDataSide } from './data-side.js';
-import type { Journal as JournalT, Phase, UpgradeJournalRecord } from './journal.js';
 
 export interface RecoverOutcome {
   module: string;
@@ -56,7 +55,33 @@ export interface RecoverDeps {
   now: () => Date;
   crash?: CrashHook;
   sleep?: (ms: number) => Promise<void>;
+  /** how each kind of operation is finished or reverted (the command layer assembles it) */
+  operations: RecoverRegistry;
 }
+
+/**
+ * What an operation's recovery works with: the lock is held and the journal read. It fills in the
+ * outcome's `direction` and `data` as the data changes, and ends through `end`.
+ */
+export interface RecoveryContext {
+  request: RecoverRequest;
+  steps: StepDeps;
+  out: RecoverOutcome;
+  end: (decision: RecoverOutcome['decision'], reason: FailureReason | '', verdict: string) => RecoverOutcome;
+}
+
+/**
+ * How recover finishes or reverts one kind of operation from its journal at the phase it reached. A
+ * thrown error ends recover as failed with the journal kept (run it again once the cause is fixed).
+ */
+export interface OperationRecovery<R extends JournalRecord> {
+  recover(journal: Journal<R>, phase: Phase, ctx: RecoveryContext): Promise<RecoverOutcome>;
+}
+
+/** One recovery per operation a journal can record. */
+export type RecoverRegistry = {
+  [K in JournalRecord['operation']]: OperationRecovery<Extract<JournalRecord, { operation: K }>>;
+};
 
 /** Whether a lock's holder (see describeHolder: `…, host H, pid N`) is a process on this host that is gone. */
 export function holderIsGone(holder: string, host: string, pidAlive: (pid: number) => boolean): boolean {
@@ -302,62 +327,10 @@ export async function recoverModule(req: RecoverRequest, deps: RecoverDeps): Pro
       readyTimeoutMs: req.readyTimeoutSeconds * 1000,
       sleep: deps.sleep,
     };
-    if (state.record.operation === 'upgrade') {
-      const upgrade = new Journal(runtime, key, state.record, deps.now, marks);
-      return await recoverUpgrade(upgrade, state.phase, stepDeps, req, end, out);
-    }
     const journal = new Journal(runtime, key, state.record, deps.now, marks);
-    const direction = directionOf(state.phase);
-    say(`journal of an interrupted ${state.record.operation} of '${m.name}': phase ${state.phase} → ${direction}`);
-    if (direction === 'tidy') {
-      await runtime.removeHelpers(key);
-      await runtime.dropWorkArea({ image: state.record.helper_image, mounts: state.record.mounts, key });
-      await journal.remove();
-      out.direction = state.phase === 'done' ? 'completed' : 'reverted';
-      out.data = state.phase === 'done' ? 'backup' : 'old';
-      return end('recovered', '', `the ${state.record.operation} had ended (${state.phase}); removed its journal`);
-    }
-    if (direction === 'revert') {
-      const revert = await revertAll(journal, stepDeps, state.phase === 'reverting');
-      out.direction = 'reverted';
-      out.data = 'old';
-      if (revert.problem) {
-        return end('failed', 'restore-failed', `${revert.data}, but the service: ${revert.problem}`);
-      }
-      return end('recovered', '', `reverted: ${revert.data}, and the service of '${m.name}' runs`);
-    }
-    const fwd = await forwardAll(journal, stepDeps);
-    if (fwd.ok) {
-      out.direction = 'completed';
-      out.data = 'backup';
-      return end(
-        'recovered',
-        '',
-        `completed: every volume of '${m.name}' holds the backup's data and the service runs`,
-      );
-    }
-    const snapshot = state.record.pre_restore_snapshot;
-    if (fwd.data === 'backup') {
-      // The words come from what was done: the old data was gone, nothing was reverted.
-      out.direction = 'completed';
-      out.data = 'backup';
-      return end(
-        'failed',
-        'restore-failed',
-        `every volume of '${m.name}' holds the backup's data (${path.basename(state.record.backup)}) and the ` +
-          `service is not healthy on it (${fwd.problem}). The old data is gone: its work area in ` +
-          `${fwd.gone.join(', ')} had already been dropped when the restore was interrupted, so it could not be put ` +
-          `back. To go back, ${wayBack(m.name, snapshot)}.`,
-      );
-    }
-    out.direction = 'reverted';
-    out.data = 'old';
-    return end(
-      'failed',
-      'restore-failed',
-      `the restored data did not come up healthy (${fwd.problem}); ${fwd.revert.data}. Pre-restore ` +
-        `snapshot: ${snapshot ?? 'none'}.`,
-    );
+    // The registry's entry for the record's operation takes exactly that operation's record.
+    const recovery = deps.operations[state.record.operation] as OperationRecovery<JournalRecord>;
+    return await recovery.recover(journal, state.phase, { request: req, steps: stepDeps, out, end });
   } catch (err) {
     const what = err instanceof JournalError ? 'the journal is unreadable' : 'recovery stopped';
     return end(
@@ -369,57 +342,4 @@ export async function recoverModule(req: RecoverRequest, deps: RecoverDeps): Pro
     const problem = await releaseLock(runtime, lock);
     if (problem) out.warnings.push(problem);
   }
-}
-
-/**
- * An interrupted upgrade (docs/architecture.md §13): before `deploying` nothing ran on the data, so
- * the stopped containers start again (the previous image; recreated from the pinned one if they are
- * gone); from `deploying` on, the new version may have migrated the data, so it is rolled back: the
- * snapshot restored and the pinned previous image running.
- */
-async function recoverUpgrade(
-  journal: JournalT<UpgradeJournalRecord>,
-  phase: Phase,
-  stepDeps: StepDeps,
-  req: RecoverRequest,
-  end: (d: RecoverOutcome['decision'], r: FailureReason | '', v: string) => RecoverOutcome,
-  out: RecoverOutcome,
-): Promise<RecoverOutcome> {
-  const record = journal.record;
-  const { runtime } = stepDeps;
-  const m = req.module;
-  if (phase === 'done' || phase === 'rolled-back' || phase === 'reverted') {
-    await runtime.removeHelpers(journal.key);
-    await runtime.dropWorkArea({ image: record.helper_image, mounts: record.mounts, key: journal.key });
-    await journal.remove();
-    out.direction = phase === 'done' ? 'completed' : 'reverted';
-    return end('recovered', '', `the upgrade had ended (${phase}); removed its journal`);
-  }
-  const gate = {
-    timeoutMs: req.readyTimeoutSeconds * 1000,
-    settleMs: (m.upgrade?.settleSeconds ?? 10) * 1000,
-    sleep: stepDeps.sleep,
-  };
-  out.direction = 'reverted';
-  if (phase === 'begun' || phase === 'snapshotted') {
-    const existing = await runtime.inspectContainers(record.stopped);
-    let problem: string | null = null;
-    if (existing.length === record.stopped.length && existing.length > 0)
-      await runtime.start(existing.map((c) => c.id));
-    else problem = (await recreatePrevious(record, stepDeps)).problem;
-    problem ??= await healthGate(runtime, record, gate);
-    await journal.mark('reverted');
-    await journal.remove();
-    if (problem) return end('failed', 'rollback-failed', `the previous version is back but not healthy: ${problem}`);
-    return end('recovered', '', `the upgrade of '${m.name}' had not deployed yet; the previous version runs again`);
-  }
-  const rolled = await rollBack(journal, { ...stepDeps, gate });
-  if (rolled.problem) {
-    return end('failed', 'rollback-failed', `ROLLBACK FAILED: ${describeRollbackFailure(rolled, record)}`);
-  }
-  return end(
-    'recovered',
-    '',
-    `rolled back the interrupted upgrade of '${m.name}': ${describeRollback(rolled, record)}`,
-  );
 }
