@@ -6,7 +6,7 @@ import { hostname } from 'node:os';
 import { applyOneShot, type ApplyOutcome } from '../apply/apply.js';
 import { describeHolder } from '../ops/lock.js';
 import { verifyBackup } from '../backup/verify.js';
-import { planModules } from '../drift/plan.js';
+import { planModules } from '../plan/plan.js';
 import { ExitCode } from '../errors.js';
 import { cell, checkExpectedPlanHash, loadValidModules, pickModule } from './common.js';
 import { GUARD_INPUTS, guardRequest, guardText } from './guard.js';

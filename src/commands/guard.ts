@@ -1,6 +1,6 @@
 /** `stateguard guard`: the stateful-apply rule (docs/architecture.md §4) on a fresh plan and a verified backup. */
 import { verifyBackup } from '../backup/verify.js';
-import { planModules } from '../drift/plan.js';
+import { planModules } from '../plan/plan.js';
 import { ExitCode, type FailureReason } from '../errors.js';
 import type { GuardResult } from '../guard/decide.js';
 import { evaluateGuard, type GuardRequest } from '../guard/evaluate.js';

@@ -2,7 +2,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { planModules } from '../drift/plan.js';
+import { planModules } from '../plan/plan.js';
 import type { Plan } from '../drift/types.js';
 import { ExitCode, UserError, errorMessage } from '../errors.js';
 import { GitHubClient } from '../report/github.js';

@@ -6,7 +6,7 @@ import { surfaceOf } from '../report/words.js';
 import { hostname } from 'node:os';
 import { downtimeWords, progressIntervalMs } from '../report/progress.js';
 import { verifyBackup } from '../backup/verify.js';
-import { planModules } from '../drift/plan.js';
+import { planModules } from '../plan/plan.js';
 import { ExitCode } from '../errors.js';
 import { describeHolder } from '../ops/lock.js';
 import { restoreModule } from '../restore/restore.js';

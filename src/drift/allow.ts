@@ -3,7 +3,7 @@
  * module's `spec.drift.allow` entries name, on the plan's UTC day. An allowed item stays in the plan,
  * marked, and does not count; an expired entry allows nothing and the item says so. A
  * container.config item is allowed only when every field it lists is named by a live entry AND the
- * plan proved those fields the whole difference (`proven`, see src/drift/plan.ts): the field list
+ * plan proved those fields the whole difference (`proven`, see src/plan/plan.ts): the field list
  * explains a config hash, it is not the verdict (docs/architecture.md §3, "Field-level config
  * differences"), so a change in a field stateguard does not compare can never hide behind it.
  */

@@ -1,6 +1,6 @@
 /**
  * The drift rules of docs/architecture.md §3, as one pure function: declared module + what the engine showed ->
- * drift items. No docker, no I/O; src/drift/plan.ts gathers the inputs.
+ * drift items. No docker, no I/O; src/plan/plan.ts gathers the inputs.
  *
  * Scale (several containers for one service): every replica is judged.
  * - expected `running`: a key is reported once when ANY replica violates it; `observed` names how

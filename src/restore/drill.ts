@@ -14,10 +14,10 @@ import { listServiceContainers, waitUntilReady } from '../drift/containers.js';
 import { errorMessage, type FailureReason } from '../errors.js';
 import type { ModuleDecl } from '../model/module.js';
 import type { ContainerInfo, HelperSpec, Runtime } from '../ports.js';
-import type { RepackResult } from './repack.js';
+import type { RepackResult } from '../backup/repack.js';
 import { backupVerdict } from './evaluate.js';
 import { pickHelperImage } from '../ops/steps.js';
-import { stageArchive } from './stage.js';
+import { stageArchive } from '../ops/stage.js';
 
 export interface DrillRequest {
   module: ModuleDecl;

@@ -31,7 +31,7 @@ import {
 } from '../ops/journal.js';
 import { dataSidePreflight, helperPreflight } from '../ops/preflight.js';
 import { forwardAll, markPhase, revertAll, stopAndSnapshot, wayBack, type StepDeps } from '../ops/steps.js';
-import { stageArchive } from './stage.js';
+import { stageArchive } from '../ops/stage.js';
 import type { RestoreDeps, RestoreOutcome, RestoreRequest } from './types.js';
 import { DEFAULT_PROGRESS_INTERVAL_MS, Downtime } from '../report/progress.js';
 import { capital } from '../guard/decide.js';

@@ -537,7 +537,7 @@ export interface Workbench {
   prepareWorkArea(helper: HelperSpec): Promise<void>;
   /**
    * Extract a re-packed tar into the mounts. Entry paths are `<mount index>/.stateguard-restore/new/…`;
-   * the tar holds only regular files and directories (src/restore/repack.ts); owners are kept.
+   * the tar holds only regular files and directories (src/backup/repack.ts); owners are kept.
    */
   stage(helper: HelperSpec, produce: (write: (chunk: Buffer) => Promise<void>) => Promise<void>): Promise<void>;
   /** What each mount's work area holds (entries, regular files, bytes). */

@@ -13,7 +13,7 @@
 import { listServiceContainers } from '../drift/containers.js';
 import path from 'node:path';
 import type { Journal, UpgradeJournalRecord } from '../ops/journal.js';
-import { stageArchive } from '../restore/stage.js';
+import { stageArchive } from '../ops/stage.js';
 import { helperOf, markPhase, targetOf, type StepDeps } from '../ops/steps.js';
 import { healthGate, type HealthGate } from './health.js';
 import { verifyDataAgainstSnapshot } from './verify-data.js';

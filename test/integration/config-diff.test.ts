@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fingerprint } from '../../src/drift/config-diff.js';
-import { planModules } from '../../src/drift/plan.js';
+import { planModules } from '../../src/plan/plan.js';
 import type { DriftItem } from '../../src/drift/types.js';
 import { validateModules } from '../../src/model/validate.js';
 import { DockerCli } from '../../src/runtime/docker-cli.js';

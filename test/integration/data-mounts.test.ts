@@ -20,7 +20,7 @@ import { archiveName } from '../../src/backup/names.js';
 import { takeSnapshot } from '../../src/backup/snapshot.js';
 import { verifyBackup } from '../../src/backup/verify.js';
 import { runCli } from '../../src/cli.js';
-import { planModules } from '../../src/drift/plan.js';
+import { planModules } from '../../src/plan/plan.js';
 import { loadModules } from '../../src/model/module.js';
 import { operationKey } from '../../src/ops/journal.js';
 import { restoreModule } from '../../src/restore/restore.js';

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { runCli } from '../../src/cli.js';
-import { planModules } from '../../src/drift/plan.js';
+import { planModules } from '../../src/plan/plan.js';
 import type { DriftItem, Plan } from '../../src/drift/types.js';
 import { validateModules } from '../../src/model/validate.js';
 import { DockerCli } from '../../src/runtime/docker-cli.js';

@@ -1,5 +1,5 @@
 /** Plan fixtures with the per-module hash filled in the way planModules fills it. */
-import { modulePlanHash, planHash } from '../../src/drift/plan.js';
+import { modulePlanHash, planHash } from '../../src/plan/plan.js';
 import type { ModulePlan, Plan } from '../../src/drift/types.js';
 
 export const FIXTURE_DECLARED = { image: 'stateguard/busybox:1.0.0', config_hash: 'h-fixture' };

@@ -6,7 +6,7 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { configDifferences, fingerprint, type DiffContext } from '../../src/drift/config-diff.js';
 import { computeDrift } from '../../src/drift/rules.js';
-import { planModules } from '../../src/drift/plan.js';
+import { planModules } from '../../src/plan/plan.js';
 import { validateModules } from '../../src/model/validate.js';
 import { fileRenderer } from '../support/file-renderer.js';
 import type { ContainerInfo, Mount, RenderedService } from '../../src/runtime/types.js';

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { applyAllowances, configProofRequest, countedDrift, fieldName, utcDay } from '../../src/drift/allow.js';
 import { fingerprint } from '../../src/drift/config-diff.js';
-import { planModules } from '../../src/drift/plan.js';
+import { planModules } from '../../src/plan/plan.js';
 import type { DriftItem, Plan } from '../../src/drift/types.js';
 import { decide } from '../../src/guard/decide.js';
 import { evaluateGuard } from '../../src/guard/evaluate.js';

@@ -7,7 +7,7 @@
 import { describe, expect, it } from '@jest/globals';
 import path from 'node:path';
 import { configDifferences, fingerprint } from '../../src/drift/config-diff.js';
-import { planModules } from '../../src/drift/plan.js';
+import { planModules } from '../../src/plan/plan.js';
 import { loadModules } from '../../src/model/module.js';
 import type { ContainerInfo, RenderedService } from '../../src/runtime/types.js';
 import { actionRun, cliRun } from '../support/commands.js';

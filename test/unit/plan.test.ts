@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { cliRun } from '../support/commands.js';
-import { modulePlanHash, planHash, planModules } from '../../src/drift/plan.js';
+import { modulePlanHash, planHash, planModules } from '../../src/plan/plan.js';
 import type { ModulePlan, Plan } from '../../src/drift/types.js';
 import { EnvironmentError, UserError } from '../../src/errors.js';
 import type { ModuleDecl } from '../../src/model/module.js';

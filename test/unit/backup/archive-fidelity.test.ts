@@ -14,7 +14,7 @@ import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { inspectArchive } from '../../../src/backup/archive.js';
 import { TarWalker, type WalkedEntry } from '../../../src/backup/tar-walker.js';
-import { WORK_AREA, repackForStaging } from '../../../src/restore/repack.js';
+import { WORK_AREA, repackForStaging } from '../../../src/backup/repack.js';
 import { dir, file, gz, pax, tar } from '../../support/archives.js';
 
 const LAYOUT = { module: 'store', volumes: ['store-data'] };

@@ -16,7 +16,7 @@ import { operationKey, type JournalRecord, type Phase } from '../../../src/ops/j
 import { recoverModule, type RecoverOutcome } from '../../../src/ops/recover.js';
 import { recoverRegistry } from '../../../src/commands/recover.js';
 import { parseSwapOutput } from '../../../src/runtime/docker-cli.js';
-import { planModules } from '../../../src/drift/plan.js';
+import { planModules } from '../../../src/plan/plan.js';
 import { decide } from '../../../src/guard/decide.js';
 import { renderPlanText } from '../../../src/report/plan-render.js';
 import { dir, file, gz, tar } from '../../support/archives.js';

@@ -12,7 +12,7 @@ import { Parser, type ReadEntry } from 'tar';
 import { pathProblems } from '../../../src/backup/entry-rules.js';
 import { TarWalker, type Layout, type WalkedEntry } from '../../../src/backup/tar-walker.js';
 import type { BackupProblem, BackupProblemCode } from '../../../src/backup/types.js';
-import { WORK_AREA, repackForStaging, type RepackResult } from '../../../src/restore/repack.js';
+import { WORK_AREA, repackForStaging, type RepackResult } from '../../../src/backup/repack.js';
 import {
   dir,
   entry,

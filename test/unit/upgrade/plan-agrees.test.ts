@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { verifyBackup } from '../../../src/backup/verify.js';
-import { planModules } from '../../../src/drift/plan.js';
+import { planModules } from '../../../src/plan/plan.js';
 import type { ModuleDecl } from '../../../src/model/module.js';
 import { loadModules } from '../../../src/model/module.js';
 import { evaluateUpgrade } from '../../../src/upgrade/evaluate.js';

@@ -7,7 +7,7 @@ import { describe, expect, it } from '@jest/globals';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { planModules } from '../../../src/drift/plan.js';
+import { planModules } from '../../../src/plan/plan.js';
 import type { ModulePlan, PendingUpgrade } from '../../../src/drift/types.js';
 import type { ModuleDecl } from '../../../src/model/module.js';
 import { renderPlanMarkdown, renderPlanText } from '../../../src/report/plan-render.js';

@@ -32,13 +32,13 @@
  * - Memory is bounded: gunzip is paused while the output of one gunzipped chunk is handed to `out`
  *   (ArchiveOptions.pace), and bodies are passed as views of that chunk, never buffered whole.
  */
-import { SETID_BITS, inspectArchive, type ArchiveLimits } from '../backup/archive.js';
-import { pathProblems, printablePath } from '../backup/entry-rules.js';
-import { WORK_AREA, isReservedName } from '../backup/reserved.js';
-import { MANIFEST_PATH } from '../backup/manifest.js';
-import type { Layout, WalkedEntry } from '../backup/tar-walker.js';
-import { END_OF_ARCHIVE, bodyPadding, headerBlocks } from '../backup/tar-writer.js';
-import type { BackupProblem, BackupWarning } from '../backup/types.js';
+import { SETID_BITS, inspectArchive, type ArchiveLimits } from './archive.js';
+import { pathProblems, printablePath } from './entry-rules.js';
+import { WORK_AREA, isReservedName } from './reserved.js';
+import { MANIFEST_PATH } from './manifest.js';
+import type { Layout, WalkedEntry } from './tar-walker.js';
+import { END_OF_ARCHIVE, bodyPadding, headerBlocks } from './tar-writer.js';
+import type { BackupProblem, BackupWarning } from './types.js';
 import type { StagedTime } from '../ports.js';
 
 /** reserved name at the top of every volume during a restore (the one definition: ../backup/reserved.ts) */

@@ -23,9 +23,16 @@ import type {
 } from '../ports.js';
 import { upgradeGate, type UpgradeSides } from '../upgrade/from.js';
 import { readReleaseNotesFile } from '../upgrade/gate.js';
-import { applyAllowances, configProofRequest, countedDrift, utcDay, type ConfigProof } from './allow.js';
-import { computeDrift, observeContainers, serviceReplicas, type DeclaredService } from './rules.js';
-import type { DeclaredDefinition, DriftItem, InterruptedOperation, ModulePlan, PendingUpgrade, Plan } from './types.js';
+import { applyAllowances, configProofRequest, countedDrift, utcDay, type ConfigProof } from '../drift/allow.js';
+import { computeDrift, observeContainers, serviceReplicas, type DeclaredService } from '../drift/rules.js';
+import type {
+  DeclaredDefinition,
+  DriftItem,
+  InterruptedOperation,
+  ModulePlan,
+  PendingUpgrade,
+  Plan,
+} from '../drift/types.js';
 
 export interface PlanOptions {
   /** names of the modules to include (default: all); every name must exist */

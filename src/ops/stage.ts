@@ -6,7 +6,7 @@ import { open } from 'node:fs/promises';
 import type { ArchiveLimits, Layout } from '../backup/archive.js';
 import type { HelperSpec, Runtime } from '../ports.js';
 import { ProgressReporter, type ProgressSettings } from '../report/progress.js';
-import { repackForStaging, WORK_AREA, type RepackResult } from './repack.js';
+import { repackForStaging, WORK_AREA, type RepackResult } from '../backup/repack.js';
 
 /**
  * Read an archive again (it was verified, but it may have changed since), stream it re-packed into
