@@ -14,7 +14,7 @@ import path from 'node:path';
 import { runAction, type ActionCore } from '../../src/action.js';
 import { runCli } from '../../src/cli.js';
 import { DockerCli } from '../../src/runtime/docker-cli.js';
-import { compose, describeDocker, docker, removeProject, uniqueProject } from '../support/docker.js';
+import { compose, describeDocker, docker, itOnce, removeProject, uniqueProject } from '../support/docker.js';
 import { REPO } from '../support/runner.js';
 import { handMadeStoreBackup } from '../support/backups.js';
 
@@ -322,68 +322,82 @@ describeDocker('guard + apply on the real engine (examples/platform copy)', () =
   }, 240_000);
 });
 
+// The lock, the plan-hash binding and the timeout's stop are the same on both flavors (apply's
+// compose path is the flow above, on both): v2 only.
 describeDocker('apply on the real engine: lock, stale plan, timeout', () => {
-  it('two concurrent applies on one module: exactly one runs, the other is refused naming the lock', async () => {
-    const p = copyPlatform({ fail: false, initScript: 'sleep 4; echo "store-init: done"' });
-    expect((await new DockerCli().composeUp(target(p), ['store'])).code).toBe(0);
-    // A one-shot with no container and no run record is unverifiable: create it (not run it) first, as the guard says.
-    expect(createOnly(p, 'store-init').status).toBe(0);
-    await until('store to be healthy', storeHealthy(p));
-    const backupRef = await handMadeBackup(p);
-    const argv = ['apply', ...cliFlags(allowedInputs(p, backupRef)), '--json'];
-    const [a, b] = await Promise.all([cli(argv), cli(argv)]);
-    const results = [a, b].map((r) => ({
-      code: r.code,
-      json: JSON.parse(r.stdout) as { status: string; failure_reason: string; verdict: string },
-    }));
-    expect(results.map((r) => r.json.status).sort()).toEqual(['applied', 'refused']);
-    const refused = results.find((r) => r.json.status === 'refused')!;
-    expect(refused.code).toBe(1);
-    expect(refused.json.failure_reason).toBe('locked');
-    expect(refused.json.verdict).toMatch(
-      new RegExp(
-        `locked by a running apply \\(holder .*host .*pid \\d+, since \\d{4}-.*lock stateguard-lock-${p.project}-store-init-`,
-      ),
-    );
-    expect(results.find((r) => r.json.status === 'applied')!.code).toBe(0);
-    expect(containerOf(p, 'store-init')).toMatchObject({ state: 'exited', exitCode: 0 });
-  }, 180_000);
+  itOnce(
+    'two concurrent applies on one module: exactly one runs, the other is refused naming the lock',
+    async () => {
+      const p = copyPlatform({ fail: false, initScript: 'sleep 4; echo "store-init: done"' });
+      expect((await new DockerCli().composeUp(target(p), ['store'])).code).toBe(0);
+      // A one-shot with no container and no run record is unverifiable: create it (not run it) first, as the guard says.
+      expect(createOnly(p, 'store-init').status).toBe(0);
+      await until('store to be healthy', storeHealthy(p));
+      const backupRef = await handMadeBackup(p);
+      const argv = ['apply', ...cliFlags(allowedInputs(p, backupRef)), '--json'];
+      const [a, b] = await Promise.all([cli(argv), cli(argv)]);
+      const results = [a, b].map((r) => ({
+        code: r.code,
+        json: JSON.parse(r.stdout) as { status: string; failure_reason: string; verdict: string },
+      }));
+      expect(results.map((r) => r.json.status).sort()).toEqual(['applied', 'refused']);
+      const refused = results.find((r) => r.json.status === 'refused')!;
+      expect(refused.code).toBe(1);
+      expect(refused.json.failure_reason).toBe('locked');
+      expect(refused.json.verdict).toMatch(
+        new RegExp(
+          `locked by a running apply \\(holder .*host .*pid \\d+, since \\d{4}-.*lock stateguard-lock-${p.project}-store-init-`,
+        ),
+      );
+      expect(results.find((r) => r.json.status === 'applied')!.code).toBe(0);
+      expect(containerOf(p, 'store-init')).toMatchObject({ state: 'exited', exitCode: 0 });
+    },
+    180_000,
+  );
 
-  it('a stale plan hash is refused with plan-changed before anything runs', async () => {
-    const p = copyPlatform({ fail: false });
-    expect((await new DockerCli().composeUp(target(p), ['store'])).code).toBe(0);
-    await until('store to be healthy', storeHealthy(p));
-    const backupRef = await handMadeBackup(p);
-    const r = await action('apply', { ...allowedInputs(p, backupRef), 'expected-plan-hash': '0'.repeat(64) });
-    expect(r.code).toBe(1);
-    expect(r.outputs).toMatchObject({
-      status: 'refused',
-      'failure-reason': 'plan-changed',
-      'container-id': '',
-      'exit-code': '',
-    });
-    expect(r.log).toContain('differs from the reviewed one');
-    // Nothing ran: store-init still has no container.
-    expect(containerOf(p, 'store-init')).toBeUndefined();
-  }, 120_000);
+  itOnce(
+    'a stale plan hash is refused with plan-changed before anything runs',
+    async () => {
+      const p = copyPlatform({ fail: false });
+      expect((await new DockerCli().composeUp(target(p), ['store'])).code).toBe(0);
+      await until('store to be healthy', storeHealthy(p));
+      const backupRef = await handMadeBackup(p);
+      const r = await action('apply', { ...allowedInputs(p, backupRef), 'expected-plan-hash': '0'.repeat(64) });
+      expect(r.code).toBe(1);
+      expect(r.outputs).toMatchObject({
+        status: 'refused',
+        'failure-reason': 'plan-changed',
+        'container-id': '',
+        'exit-code': '',
+      });
+      expect(r.log).toContain('differs from the reviewed one');
+      // Nothing ran: store-init still has no container.
+      expect(containerOf(p, 'store-init')).toBeUndefined();
+    },
+    120_000,
+  );
 
-  it('a one-shot that never exits is stopped at timeout_seconds (timeout)', async () => {
-    const p = copyPlatform({ fail: false, initScript: 'echo "store-init: hanging"; sleep 600', timeoutSeconds: 3 });
-    expect((await new DockerCli().composeUp(target(p), ['store'])).code).toBe(0);
-    // A one-shot with no container and no run record is unverifiable: create it (not run it) first, as the guard says.
-    expect(createOnly(p, 'store-init').status).toBe(0);
-    await until('store to be healthy', storeHealthy(p));
-    const storeId = containerOf(p, 'store')!.id;
-    const backupRef = await handMadeBackup(p);
-    const r = await action('apply', allowedInputs(p, backupRef));
-    expect(r.code).toBe(1);
-    expect(r.outputs).toMatchObject({ status: 'failed', 'failure-reason': 'timeout', 'exit-code': '' });
-    expect(r.log).toContain('store-init: hanging');
-    expect(r.log).toContain('did not exit within timeout_seconds (3s)');
-    const init = containerOf(p, 'store-init')!;
-    expect(init.state).toBe('exited');
-    expect(r.outputs['container-id']).toBe(init.id);
-    expect(containerOf(p, 'store')!.id).toBe(storeId);
-    expect(transcript.join('\n')).not.toContain(SECRET);
-  }, 120_000);
+  itOnce(
+    'a one-shot that never exits is stopped at timeout_seconds (timeout)',
+    async () => {
+      const p = copyPlatform({ fail: false, initScript: 'echo "store-init: hanging"; sleep 600', timeoutSeconds: 3 });
+      expect((await new DockerCli().composeUp(target(p), ['store'])).code).toBe(0);
+      // A one-shot with no container and no run record is unverifiable: create it (not run it) first, as the guard says.
+      expect(createOnly(p, 'store-init').status).toBe(0);
+      await until('store to be healthy', storeHealthy(p));
+      const storeId = containerOf(p, 'store')!.id;
+      const backupRef = await handMadeBackup(p);
+      const r = await action('apply', allowedInputs(p, backupRef));
+      expect(r.code).toBe(1);
+      expect(r.outputs).toMatchObject({ status: 'failed', 'failure-reason': 'timeout', 'exit-code': '' });
+      expect(r.log).toContain('store-init: hanging');
+      expect(r.log).toContain('did not exit within timeout_seconds (3s)');
+      const init = containerOf(p, 'store-init')!;
+      expect(init.state).toBe('exited');
+      expect(r.outputs['container-id']).toBe(init.id);
+      expect(containerOf(p, 'store')!.id).toBe(storeId);
+      expect(transcript.join('\n')).not.toContain(SECRET);
+    },
+    120_000,
+  );
 });

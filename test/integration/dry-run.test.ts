@@ -18,7 +18,7 @@ import { lockName } from '../../src/ops/lock.js';
 import { operationKey } from '../../src/ops/journal.js';
 import { DockerCli } from '../../src/runtime/docker-cli.js';
 import { cleanupTempRepos, moduleYaml, tempRepo } from '../support/fixtures.js';
-import { IMAGE, compose, describeDocker, docker, removeProject, uniqueProject } from '../support/docker.js';
+import { IMAGE, compose, describeDocker, docker, itOnce, removeProject, uniqueProject } from '../support/docker.js';
 
 async function cli(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
@@ -288,96 +288,110 @@ volumes:
     }, 180_000);
   });
 
+  // refusals and the migration hold are decided before anything runs: v2 only (the dry runs that
+  // render and check everything run on both flavors)
   describe("a dry run that must refuse refuses with the real run's reason", () => {
-    it('the lock is held: restore and upgrade, dry and real, all refuse with locked (exit 1); nothing else changes', async () => {
-      await waitHealthy();
-      const rt = new DockerCli();
-      const name = lockName(project, 'app');
-      const labels = {
-        'io.stateguard.lock': '1',
-        'io.stateguard.lock.module': 'app',
-        'io.stateguard.lock.project': project,
-        'io.stateguard.lock.service': 'app',
-        'io.stateguard.lock.holder': 'host elsewhere, pid 1',
-        'io.stateguard.lock.since': new Date().toISOString(),
-        'io.stateguard.lock.operation': 'restore',
-      };
-      expect(await rt.createLock(name, labels, { images: [IMAGE], project })).toBe(true);
-      declare('1.1.0');
-      try {
-        const before = engineState();
-        for (const args of [restoreArgs(backup), upgradeArgs()]) {
-          const real = await cli(args, repo);
-          const dry = await cli([...args, '--dry-run'], repo);
-          expect(real.code).toBe(1);
-          expect(dry.code).toBe(real.code);
-          const rj = JSON.parse(real.stdout) as { failure_reason: string; status: string };
-          const dj = JSON.parse(dry.stdout) as { failure_reason: string; status: string; dry_run: boolean };
-          expect(rj.failure_reason).toBe('locked');
-          expect(dj).toMatchObject({ failure_reason: 'locked', status: rj.status, dry_run: true });
+    itOnce(
+      'the lock is held: restore and upgrade, dry and real, all refuse with locked (exit 1); nothing else changes',
+      async () => {
+        await waitHealthy();
+        const rt = new DockerCli();
+        const name = lockName(project, 'app');
+        const labels = {
+          'io.stateguard.lock': '1',
+          'io.stateguard.lock.module': 'app',
+          'io.stateguard.lock.project': project,
+          'io.stateguard.lock.service': 'app',
+          'io.stateguard.lock.holder': 'host elsewhere, pid 1',
+          'io.stateguard.lock.since': new Date().toISOString(),
+          'io.stateguard.lock.operation': 'restore',
+        };
+        expect(await rt.createLock(name, labels, { images: [IMAGE], project })).toBe(true);
+        declare('1.1.0');
+        try {
+          const before = engineState();
+          for (const args of [restoreArgs(backup), upgradeArgs()]) {
+            const real = await cli(args, repo);
+            const dry = await cli([...args, '--dry-run'], repo);
+            expect(real.code).toBe(1);
+            expect(dry.code).toBe(real.code);
+            const rj = JSON.parse(real.stdout) as { failure_reason: string; status: string };
+            const dj = JSON.parse(dry.stdout) as { failure_reason: string; status: string; dry_run: boolean };
+            expect(rj.failure_reason).toBe('locked');
+            expect(dj).toMatchObject({ failure_reason: 'locked', status: rj.status, dry_run: true });
+          }
+          expect(engineState()).toEqual(before);
+        } finally {
+          declare('1.0.0');
+          docker(['rm', '-f', name]);
         }
-        expect(engineState()).toEqual(before);
-      } finally {
-        declare('1.0.0');
-        docker(['rm', '-f', name]);
-      }
-    }, 180_000);
+      },
+      180_000,
+    );
 
-    it('an unverifiable backup: restore --dry-run refuses with backup-rejected, as the real restore does', async () => {
-      const bad = path.join(backups, 'app-20200101T000000Z.tar.gz');
-      writeFileSync(bad, 'not a gzip archive');
-      try {
-        const before = engineState();
-        const real = await cli(restoreArgs(bad), repo);
-        const dry = await cli(restoreArgs(bad, ['--dry-run']), repo);
-        expect(real.code).toBe(1);
-        expect(dry.code).toBe(1);
-        expect(JSON.parse(real.stdout)).toMatchObject({ failure_reason: 'backup-rejected' });
-        expect(JSON.parse(dry.stdout)).toMatchObject({ failure_reason: 'backup-rejected', dry_run: true, steps: [] });
-        expect(engineState()).toEqual(before);
-      } finally {
-        spawnSync('rm', ['-f', bad]);
-      }
-    }, 180_000);
+    itOnce(
+      'an unverifiable backup: restore --dry-run refuses with backup-rejected, as the real restore does',
+      async () => {
+        const bad = path.join(backups, 'app-20200101T000000Z.tar.gz');
+        writeFileSync(bad, 'not a gzip archive');
+        try {
+          const before = engineState();
+          const real = await cli(restoreArgs(bad), repo);
+          const dry = await cli(restoreArgs(bad, ['--dry-run']), repo);
+          expect(real.code).toBe(1);
+          expect(dry.code).toBe(1);
+          expect(JSON.parse(real.stdout)).toMatchObject({ failure_reason: 'backup-rejected' });
+          expect(JSON.parse(dry.stdout)).toMatchObject({ failure_reason: 'backup-rejected', dry_run: true, steps: [] });
+          expect(engineState()).toEqual(before);
+        } finally {
+          spawnSync('rm', ['-f', bad]);
+        }
+      },
+      180_000,
+    );
   });
 
-  it('ack-migration: held without it, held with another version, upgraded with exactly the target version', async () => {
-    await waitHealthy();
-    declare('1.4.0');
-    const image = (): string =>
-      docker([
-        'inspect',
-        '-f',
-        '{{.Config.Image}}',
-        lines(docker(['ps', '-q', '--filter', `label=com.docker.compose.project=${project}`]).stdout)[0]!,
-      ]).stdout.trim();
-    const before = engineState();
-    const none = await cli(upgradeArgs(), repo);
-    expect(none.code).toBe(1);
-    expect(JSON.parse(none.stdout)).toMatchObject({
-      decision: 'held',
-      failure_reason: 'held-manual-migration',
-      acknowledged_migration: null,
-    });
-    expect(none.stderr).toContain('pass 1.4.0 as --ack-migration');
-    for (const wrong of ['1.4', '1.4.0 ', 'v1.4.0', '1.4.*']) {
-      const w = await cli(upgradeArgs(['--ack-migration', wrong]), repo);
-      expect(w.code).toBe(1);
-      const j = JSON.parse(w.stdout) as { failure_reason: string; acknowledged_migration: unknown; verdict: string };
-      expect(j).toMatchObject({ failure_reason: 'held-manual-migration', acknowledged_migration: null });
-      expect(j.verdict).toContain('only exactly "1.4.0"');
-    }
-    expect(engineState()).toEqual(before);
-    expect(image()).toBe(`${appRepo}:1.0.0`);
-    const ok = await cli(upgradeArgs(['--ack-migration', '1.4.0']), repo);
-    if (ok.code !== 0) throw new Error(`upgrade failed: ${ok.stdout}\n${ok.stderr}`);
-    expect(JSON.parse(ok.stdout)).toMatchObject({
-      decision: 'upgraded',
-      acknowledged_migration: '1.4.0',
-      dry_run: false,
-      steps: null,
-    });
-    expect(ok.stderr).toContain('manual migration acknowledged for 1.4.0 (--ack-migration)');
-    expect(image()).toBe(`${appRepo}:1.4.0`);
-  }, 240_000);
+  itOnce(
+    'ack-migration: held without it, held with another version, upgraded with exactly the target version',
+    async () => {
+      await waitHealthy();
+      declare('1.4.0');
+      const image = (): string =>
+        docker([
+          'inspect',
+          '-f',
+          '{{.Config.Image}}',
+          lines(docker(['ps', '-q', '--filter', `label=com.docker.compose.project=${project}`]).stdout)[0]!,
+        ]).stdout.trim();
+      const before = engineState();
+      const none = await cli(upgradeArgs(), repo);
+      expect(none.code).toBe(1);
+      expect(JSON.parse(none.stdout)).toMatchObject({
+        decision: 'held',
+        failure_reason: 'held-manual-migration',
+        acknowledged_migration: null,
+      });
+      expect(none.stderr).toContain('pass 1.4.0 as --ack-migration');
+      for (const wrong of ['1.4', '1.4.0 ', 'v1.4.0', '1.4.*']) {
+        const w = await cli(upgradeArgs(['--ack-migration', wrong]), repo);
+        expect(w.code).toBe(1);
+        const j = JSON.parse(w.stdout) as { failure_reason: string; acknowledged_migration: unknown; verdict: string };
+        expect(j).toMatchObject({ failure_reason: 'held-manual-migration', acknowledged_migration: null });
+        expect(j.verdict).toContain('only exactly "1.4.0"');
+      }
+      expect(engineState()).toEqual(before);
+      expect(image()).toBe(`${appRepo}:1.0.0`);
+      const ok = await cli(upgradeArgs(['--ack-migration', '1.4.0']), repo);
+      if (ok.code !== 0) throw new Error(`upgrade failed: ${ok.stdout}\n${ok.stderr}`);
+      expect(JSON.parse(ok.stdout)).toMatchObject({
+        decision: 'upgraded',
+        acknowledged_migration: '1.4.0',
+        dry_run: false,
+        steps: null,
+      });
+      expect(ok.stderr).toContain('manual migration acknowledged for 1.4.0 (--ack-migration)');
+      expect(image()).toBe(`${appRepo}:1.4.0`);
+    },
+    240_000,
+  );
 });

@@ -22,7 +22,7 @@ import { operationKey } from '../../src/ops/journal.js';
 import { wayBackArgs } from '../../src/ops/steps.js';
 import { dir, file, gz, pax, tar } from '../support/archives.js';
 import { cleanupTempRepos, moduleYaml, tempRepo } from '../support/fixtures.js';
-import { IMAGE, compose, describeDocker, docker, removeProject, uniqueProject } from '../support/docker.js';
+import { IMAGE, compose, describeDocker, docker, itOnce, removeProject, uniqueProject } from '../support/docker.js';
 import { childCli } from '../support/runner.js';
 import { addManifestToFile } from '../support/manifests.js';
 
@@ -210,8 +210,10 @@ volumes:
     '--json',
   ];
 
+  // refusals, the archive's metadata, the lock, a revert and the journal's keepers are the same on
+  // both flavors (no compose in them beyond the plan): itOnce runs them with v2 only
   describe('refusals change nothing', () => {
-    it.each([
+    itOnce.each([
       [
         'a confirm that is not the file name',
         (a: string[]) => a.map((x) => (x === path.basename(backupA) ? 'BACKUP_DONE' : x)),
@@ -291,112 +293,131 @@ volumes:
     expect(docker(['ps', '-aq', '--filter', `label=io.stateguard.helper=${key()}`]).stdout.trim()).toBe('');
   }, 240_000);
 
-  it('what the archive says is restored: PAX owner 3000000:3000001 and a 1960 mtime, parents without entries, a setuid root file without its bit', async () => {
-    makeStateB();
-    const ref = path.join(backups, archiveName('db', new Date(Date.now() - 120_000)));
-    writeFileSync(
-      ref,
-      gz(
-        tar(
-          // no entries for data/ and data/db/ (as `tar -czf x.tgz data/db/t` writes it)
-          pax({ uid: '3000000', gid: '3000001', mtime: '-315619200' }),
-          file('data/db/t', 'table\n', { uid: 0, gid: 0, mtime: 0, mode: 0o640 }),
-          file('data/healthy', ''),
-          file('data/su', '#!/bin/sh\n', { mode: 0o4755, uid: 0, gid: 0 }),
-          dir('conf/'),
-          file('conf/settings', 'c\n'),
-          dir('blobs/'),
+  itOnce(
+    'what the archive says is restored: PAX owner 3000000:3000001 and a 1960 mtime, parents without entries, a setuid root file without its bit',
+    async () => {
+      makeStateB();
+      const ref = path.join(backups, archiveName('db', new Date(Date.now() - 120_000)));
+      writeFileSync(
+        ref,
+        gz(
+          tar(
+            // no entries for data/ and data/db/ (as `tar -czf x.tgz data/db/t` writes it)
+            pax({ uid: '3000000', gid: '3000001', mtime: '-315619200' }),
+            file('data/db/t', 'table\n', { uid: 0, gid: 0, mtime: 0, mode: 0o640 }),
+            file('data/healthy', ''),
+            file('data/su', '#!/bin/sh\n', { mode: 0o4755, uid: 0, gid: 0 }),
+            dir('conf/'),
+            file('conf/settings', 'c\n'),
+            dir('blobs/'),
+          ),
         ),
-      ),
-    );
-    addManifestToFile(ref, { project, service: 'db' });
-    // A few bytes against the snapshots beside it: the shrink hold would (rightly) hold it (§16).
-    const r = await cli([...restoreArgs(ref), '--allow-shrink'], repo);
-    if (r.code !== 0) throw new Error(`restore failed: ${r.stdout}\n${r.stderr}`);
-    const j = JSON.parse(r.stdout) as {
-      decision: string;
-      volumes: { volume: string; entries: number }[];
-      backup: { warnings: { code: string; entry: string }[] };
-      messages: string[];
-    };
-    expect(j.decision).toBe('restored');
-    expect(j.volumes.find((v) => v.volume === 'data')).toMatchObject({ entries: 4 }); // db, db/t, healthy, su
-    expect(j.backup.warnings).toEqual([expect.objectContaining({ code: 'setid-stripped', entry: 'data/su' })]);
-    expect(j.messages.some((m) => /warning \[setid-stripped\].*data\/su/.test(m))).toBe(true);
-    const st = docker([
-      'run',
-      '--rm',
-      '--network',
-      'none',
-      '--mount',
-      `type=volume,src=${project}_data,dst=/m`,
-      IMAGE,
-      'stat',
-      '-c',
-      '%n %u %g %Y %a',
-      '/m/db/t',
-      '/m/db',
-      '/m/su',
-    ]);
-    expect(st.status).toBe(0);
-    const lines = st.stdout.trim().split('\n');
-    expect(lines[0]).toBe('/m/db/t 3000000 3000001 -315619200 640');
-    expect(lines[1]).toMatch(/^\/m\/db 0 0 -?\d+ 755$/);
-    expect(lines[2]).toMatch(/^\/m\/su 0 0 -?\d+ 755$/);
-  }, 240_000);
+      );
+      addManifestToFile(ref, { project, service: 'db' });
+      // A few bytes against the snapshots beside it: the shrink hold would (rightly) hold it (§16).
+      const r = await cli([...restoreArgs(ref), '--allow-shrink'], repo);
+      if (r.code !== 0) throw new Error(`restore failed: ${r.stdout}\n${r.stderr}`);
+      const j = JSON.parse(r.stdout) as {
+        decision: string;
+        volumes: { volume: string; entries: number }[];
+        backup: { warnings: { code: string; entry: string }[] };
+        messages: string[];
+      };
+      expect(j.decision).toBe('restored');
+      expect(j.volumes.find((v) => v.volume === 'data')).toMatchObject({ entries: 4 }); // db, db/t, healthy, su
+      expect(j.backup.warnings).toEqual([expect.objectContaining({ code: 'setid-stripped', entry: 'data/su' })]);
+      expect(j.messages.some((m) => /warning \[setid-stripped\].*data\/su/.test(m))).toBe(true);
+      const st = docker([
+        'run',
+        '--rm',
+        '--network',
+        'none',
+        '--mount',
+        `type=volume,src=${project}_data,dst=/m`,
+        IMAGE,
+        'stat',
+        '-c',
+        '%n %u %g %Y %a',
+        '/m/db/t',
+        '/m/db',
+        '/m/su',
+      ]);
+      expect(st.status).toBe(0);
+      const lines = st.stdout.trim().split('\n');
+      expect(lines[0]).toBe('/m/db/t 3000000 3000001 -315619200 640');
+      expect(lines[1]).toMatch(/^\/m\/db 0 0 -?\d+ 755$/);
+      expect(lines[2]).toMatch(/^\/m\/su 0 0 -?\d+ 755$/);
+    },
+    240_000,
+  );
 
-  it('a second restore while one runs is refused as locked, naming the running restore and its holder', async () => {
-    makeStateB();
-    const first = childCli(restoreArgs(backupA), repo);
-    // the first restore's lock container, once it exists (its labels name the holder and the operation)
-    let holder = '';
-    for (let i = 0; i < 600 && holder === ''; i++) {
-      const ps = docker(['ps', '-aq', '--filter', `label=io.stateguard.lock.project=${project}`]).stdout.trim();
-      if (ps)
-        holder = docker([
-          'inspect',
-          '--format',
-          '{{index .Config.Labels "io.stateguard.lock.holder"}}',
-          ps.split('\n')[0]!,
-        ]).stdout.trim();
-      if (holder === '') await new Promise((r) => setTimeout(r, 50));
-    }
-    expect(holder).toMatch(/host .*, pid \d+$/);
-    const second = await cli(restoreArgs(backupA), repo);
-    const done = await first;
-    expect(done.code).toBe(0);
-    expect(second.code).toBe(1);
-    const j = JSON.parse(second.stdout) as { decision: string; failure_reason: string; verdict: string };
-    expect(j).toMatchObject({ decision: 'blocked', failure_reason: 'locked' });
-    expect(j.verdict).toContain(`locked by a running restore (holder ${holder}, since `);
-    expect(j.verdict).not.toMatch(/vanished|unknown/);
-    expect(fingerprint()).toBe(fingerprintA);
-  }, 240_000);
+  itOnce(
+    'a second restore while one runs is refused as locked, naming the running restore and its holder',
+    async () => {
+      makeStateB();
+      const first = childCli(restoreArgs(backupA), repo);
+      // the first restore's lock container, once it exists (its labels name the holder and the operation)
+      let holder = '';
+      for (let i = 0; i < 600 && holder === ''; i++) {
+        const ps = docker(['ps', '-aq', '--filter', `label=io.stateguard.lock.project=${project}`]).stdout.trim();
+        if (ps)
+          holder = docker([
+            'inspect',
+            '--format',
+            '{{index .Config.Labels "io.stateguard.lock.holder"}}',
+            ps.split('\n')[0]!,
+          ]).stdout.trim();
+        if (holder === '') await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(holder).toMatch(/host .*, pid \d+$/);
+      const second = await cli(restoreArgs(backupA), repo);
+      const done = await first;
+      expect(done.code).toBe(0);
+      expect(second.code).toBe(1);
+      const j = JSON.parse(second.stdout) as { decision: string; failure_reason: string; verdict: string };
+      expect(j).toMatchObject({ decision: 'blocked', failure_reason: 'locked' });
+      expect(j.verdict).toContain(`locked by a running restore (holder ${holder}, since `);
+      expect(j.verdict).not.toMatch(/vanished|unknown/);
+      expect(fingerprint()).toBe(fingerprintA);
+    },
+    240_000,
+  );
 
-  it('a backup whose data does not come up healthy is reverted: the old data is live again', async () => {
-    makeStateB();
-    // A verified backup of the right layout whose data lacks the health marker: the service stays unhealthy on it.
-    const broken = path.join(backups, archiveName('db', new Date(Date.now() - 60_000)));
-    writeFileSync(broken, gz(tar(dir('data/'), file('data/tables/t1', 'broken\n'), dir('conf/'), dir('blobs/'))));
-    addManifestToFile(broken, { project, service: 'db' });
-    // A few bytes against the snapshots beside it: the shrink hold would (rightly) hold it (§16).
-    const r = await cli([...restoreArgs(broken, path.basename(broken), '6'), '--allow-shrink'], repo);
-    expect(r.code).toBe(1);
-    const j = JSON.parse(r.stdout) as { decision: string; failure_reason: string; reverted: boolean; verdict: string };
-    // the verdict is shown when the decision is not the expected one (a refusal must say why in the failure)
-    const got = { decision: j.decision, failure_reason: j.failure_reason, reverted: j.reverted };
-    expect(j.decision === 'failed' ? got : { ...got, verdict: j.verdict }).toEqual({
-      decision: 'failed',
-      failure_reason: 'restore-failed',
-      reverted: true,
-    });
-    expect(fingerprint()).toBe(fingerprintB);
-  }, 240_000);
+  itOnce(
+    'a backup whose data does not come up healthy is reverted: the old data is live again',
+    async () => {
+      makeStateB();
+      // A verified backup of the right layout whose data lacks the health marker: the service stays unhealthy on it.
+      const broken = path.join(backups, archiveName('db', new Date(Date.now() - 60_000)));
+      writeFileSync(broken, gz(tar(dir('data/'), file('data/tables/t1', 'broken\n'), dir('conf/'), dir('blobs/'))));
+      addManifestToFile(broken, { project, service: 'db' });
+      // A few bytes against the snapshots beside it: the shrink hold would (rightly) hold it (§16).
+      const r = await cli([...restoreArgs(broken, path.basename(broken), '6'), '--allow-shrink'], repo);
+      expect(r.code).toBe(1);
+      const j = JSON.parse(r.stdout) as {
+        decision: string;
+        failure_reason: string;
+        reverted: boolean;
+        verdict: string;
+      };
+      // the verdict is shown when the decision is not the expected one (a refusal must say why in the failure)
+      const got = { decision: j.decision, failure_reason: j.failure_reason, reverted: j.reverted };
+      expect(j.decision === 'failed' ? got : { ...got, verdict: j.verdict }).toEqual({
+        decision: 'failed',
+        failure_reason: 'restore-failed',
+        reverted: true,
+      });
+      expect(fingerprint()).toBe(fingerprintB);
+    },
+    240_000,
+  );
 
   describe('crash safety: a real SIGKILL per boundary kind, then recover', () => {
-    // before the swap and after the commit here; inside the swap in the two after-swap tests below
+    // before the swap, inside it and after the commit (the after-swap tests below add a pruned and a
+    // hand-removed journal)
     const boundaries: Array<[string, 'old' | 'new']> = [
       ['after-staged', 'old'],
+      ['after-swap', 'old'],
       ['after-recreate', 'new'],
     ];
     beforeEach(() => makeStateB());
@@ -503,72 +524,80 @@ volumes:
       );
     }, 240_000);
 
-    it('killed after-swap, then `docker volume prune`: the journal survives (its keepers), recover ends exactly old', async () => {
-      const r = await childCli(restoreArgs(backupA), repo, { STATEGUARD_TEST_KILL_AT: 'after-swap' });
-      expect(r.signal).toBe('SIGKILL');
-      const marks = (): string[] =>
-        docker(['volume', 'ls', '-q', '--filter', `label=io.stateguard.journal=${key()}`])
+    itOnce(
+      'killed after-swap, then `docker volume prune`: the journal survives (its keepers), recover ends exactly old',
+      async () => {
+        const r = await childCli(restoreArgs(backupA), repo, { STATEGUARD_TEST_KILL_AT: 'after-swap' });
+        expect(r.signal).toBe('SIGKILL');
+        const marks = (): string[] =>
+          docker(['volume', 'ls', '-q', '--filter', `label=io.stateguard.journal=${key()}`])
+            .stdout.split('\n')
+            .filter(Boolean);
+        const before = marks();
+        expect(before.length).toBeGreaterThan(0);
+        // docker 20.10 prunes every unused volume, named ones included; filtered to this test's journal only
+        const prune = docker(['volume', 'prune', '-f', '--filter', `label=io.stateguard.journal=${key()}`]);
+        expect(prune.status).toBe(0);
+        expect(marks()).toEqual(before);
+        const rec = await cli(
+          ['recover', '--root', repo, '--module', 'db', '--ready-timeout-seconds', '30', '--json'],
+          repo,
+        );
+        expect(rec.code).toBe(0);
+        expect(JSON.parse(rec.stdout)).toMatchObject({ decision: 'recovered', direction: 'reverted', data: 'old' });
+        expect(fingerprint()).toBe(fingerprintB);
+        // removing the marks removed their keepers
+        expect(marks()).toEqual([]);
+        expect(docker(['ps', '-aq', '--filter', `label=io.stateguard.journal.keeper=${key()}`]).stdout.trim()).toBe('');
+      },
+      240_000,
+    );
+
+    itOnce(
+      'killed after-swap, journal marks and keepers removed by hand: plan shows the open operation, recover reverts from the data side',
+      async () => {
+        const r = await childCli(restoreArgs(backupA), repo, { STATEGUARD_TEST_KILL_AT: 'after-swap' });
+        expect(r.signal).toBe('SIGKILL');
+        const keepers = docker(['ps', '-aq', '--filter', `label=io.stateguard.journal.keeper=${key()}`])
           .stdout.split('\n')
           .filter(Boolean);
-      const before = marks();
-      expect(before.length).toBeGreaterThan(0);
-      // docker 20.10 prunes every unused volume, named ones included; filtered to this test's journal only
-      const prune = docker(['volume', 'prune', '-f', '--filter', `label=io.stateguard.journal=${key()}`]);
-      expect(prune.status).toBe(0);
-      expect(marks()).toEqual(before);
-      const rec = await cli(
-        ['recover', '--root', repo, '--module', 'db', '--ready-timeout-seconds', '30', '--json'],
-        repo,
-      );
-      expect(rec.code).toBe(0);
-      expect(JSON.parse(rec.stdout)).toMatchObject({ decision: 'recovered', direction: 'reverted', data: 'old' });
-      expect(fingerprint()).toBe(fingerprintB);
-      // removing the marks removed their keepers
-      expect(marks()).toEqual([]);
-      expect(docker(['ps', '-aq', '--filter', `label=io.stateguard.journal.keeper=${key()}`]).stdout.trim()).toBe('');
-    }, 240_000);
-
-    it('killed after-swap, journal marks and keepers removed by hand: plan shows the open operation, recover reverts from the data side', async () => {
-      const r = await childCli(restoreArgs(backupA), repo, { STATEGUARD_TEST_KILL_AT: 'after-swap' });
-      expect(r.signal).toBe('SIGKILL');
-      const keepers = docker(['ps', '-aq', '--filter', `label=io.stateguard.journal.keeper=${key()}`])
-        .stdout.split('\n')
-        .filter(Boolean);
-      if (keepers.length) expect(docker(['rm', '-f', ...keepers]).status).toBe(0);
-      const marks = docker(['volume', 'ls', '-q', '--filter', `label=io.stateguard.journal=${key()}`])
-        .stdout.split('\n')
-        .filter(Boolean);
-      expect(marks.length).toBeGreaterThan(0);
-      expect(docker(['volume', 'rm', ...marks]).status).toBe(0);
-      const plan = await cli(['plan', '--root', repo, '--json'], repo);
-      const db = (
-        JSON.parse(plan.stdout) as {
-          modules: Array<{
-            name: string;
-            in_sync: boolean;
-            interrupted_operation?: { status: string; volumes: string[] };
-          }>;
-        }
-      ).modules.find((m) => m.name === 'db')!;
-      expect(db.in_sync).toBe(false);
-      expect(db.interrupted_operation).toMatchObject({ status: 'open', volumes: ['data', 'conf', 'blobs'] });
-      const rec = await cli(
-        ['recover', '--root', repo, '--module', 'db', '--ready-timeout-seconds', '30', '--json'],
-        repo,
-      );
-      expect(rec.code).toBe(0);
-      expect(JSON.parse(rec.stdout)).toMatchObject({ decision: 'recovered', direction: 'reverted', data: 'old' });
-      expect(fingerprint()).toBe(fingerprintB);
-      const after = await cli(['plan', '--root', repo, '--json'], repo);
-      expect(
-        (
-          JSON.parse(after.stdout) as { modules: Array<{ name: string; interrupted_operation?: unknown }> }
-        ).modules.find((m) => m.name === 'db')!.interrupted_operation,
-      ).toBeUndefined();
-      expect((await cli(['recover', '--root', repo, '--module', 'db', '--json'], repo)).stdout).toMatch(
-        /nothing-to-recover/,
-      );
-    }, 240_000);
+        if (keepers.length) expect(docker(['rm', '-f', ...keepers]).status).toBe(0);
+        const marks = docker(['volume', 'ls', '-q', '--filter', `label=io.stateguard.journal=${key()}`])
+          .stdout.split('\n')
+          .filter(Boolean);
+        expect(marks.length).toBeGreaterThan(0);
+        expect(docker(['volume', 'rm', ...marks]).status).toBe(0);
+        const plan = await cli(['plan', '--root', repo, '--json'], repo);
+        const db = (
+          JSON.parse(plan.stdout) as {
+            modules: Array<{
+              name: string;
+              in_sync: boolean;
+              interrupted_operation?: { status: string; volumes: string[] };
+            }>;
+          }
+        ).modules.find((m) => m.name === 'db')!;
+        expect(db.in_sync).toBe(false);
+        expect(db.interrupted_operation).toMatchObject({ status: 'open', volumes: ['data', 'conf', 'blobs'] });
+        const rec = await cli(
+          ['recover', '--root', repo, '--module', 'db', '--ready-timeout-seconds', '30', '--json'],
+          repo,
+        );
+        expect(rec.code).toBe(0);
+        expect(JSON.parse(rec.stdout)).toMatchObject({ decision: 'recovered', direction: 'reverted', data: 'old' });
+        expect(fingerprint()).toBe(fingerprintB);
+        const after = await cli(['plan', '--root', repo, '--json'], repo);
+        expect(
+          (
+            JSON.parse(after.stdout) as { modules: Array<{ name: string; interrupted_operation?: unknown }> }
+          ).modules.find((m) => m.name === 'db')!.interrupted_operation,
+        ).toBeUndefined();
+        expect((await cli(['recover', '--root', repo, '--module', 'db', '--json'], repo)).stdout).toMatch(
+          /nothing-to-recover/,
+        );
+      },
+      240_000,
+    );
 
     it.each([process.env.STATEGUARD_COMPOSE === 'v1' ? 0 : 1])(
       'killed at a random instant (#%i) → every mount exactly old or exactly new',

@@ -17,7 +17,7 @@ import { runCli } from '../../src/cli.js';
 import { operationKey } from '../../src/ops/journal.js';
 import { DockerCli } from '../../src/runtime/docker-cli.js';
 import { cleanupTempRepos, moduleYaml, tempRepo } from '../support/fixtures.js';
-import { IMAGE, compose, describeDocker, docker, removeProject, uniqueProject } from '../support/docker.js';
+import { IMAGE, compose, describeDocker, docker, itOnce, removeProject, uniqueProject } from '../support/docker.js';
 import { childCli } from '../support/runner.js';
 
 async function cli(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -337,7 +337,8 @@ volumes:
     240_000,
   );
 
-  it.each([
+  // a hold is decided before anything runs (no compose beyond the plan): v2 only
+  itOnce.each([
     ['a major bump', '2.0.0', [], 'held-major'],
     ['release notes that flag a manual migration', '1.4.0', [], 'held-manual-migration'],
   ])(
@@ -383,8 +384,10 @@ volumes:
   }
 
   it.each([
-    ['in the same run', false],
-    ['by recover after a SIGKILL right after the deploy', true],
+    // the same rollback as the killed run's (a docker-level recreate of the recorded definition), so
+    // with v2 only, as itOnce does
+    ...(process.env.STATEGUARD_COMPOSE === 'v1' ? [] : [['in the same run', false] as const]),
+    ['by recover after a SIGKILL right after the deploy', true] as const,
   ])(
     'a rollback %s recreates the previous definition: the new environment does not ride along onto the old image',
     async (_name, killed) => {
@@ -642,27 +645,32 @@ volumes:
     expect(app().imageId).toBe(imageId(`${appRepo}:1.0.1`));
   }, 240_000);
 
-  it('three successive healthy upgrades: exactly the last two pinned tags of the module remain; the service runs on', async () => {
-    const other = ps('other');
-    const pins: string[] = [];
-    let last: Awaited<ReturnType<typeof upgrade>> | undefined;
-    for (const v of ['1.0.2', '1.0.3', '1.0.4']) {
-      declare(v);
-      last = await upgrade();
-      expect(last.j).toMatchObject({ decision: 'upgraded', bump: 'patch' });
-      pins.push(last.j.pinned_image);
-      expect(pinnedTags().slice(-2)).toContain(last.j.pinned_image);
-      expect(pinnedTags().length).toBeLessThanOrEqual(2);
-    }
-    expect(pinnedTags()).toEqual(pins.slice(-2).sort());
-    expect(last!.j.removed_pinned_images).toEqual([pins[0]]);
-    expect(last!.j.messages).toContain(`removed 1 older pinned image tag(s) of this module: ${pins[0]}`);
-    // the pinned images still exist under their kept tags; another module's pin is untouched
-    expect(imageId(pins[2]!)).toBe(imageId(`${appRepo}:1.0.3`));
-    expect(imageId(foreign)).toBe(imageId(IMAGE));
-    // the running container is unaffected: running, healthy, on 1.0.4; the other service untouched
-    await waitHealthy();
-    expect(app().imageId).toBe(imageId(`${appRepo}:1.0.4`));
-    expect(ps('other')).toEqual(other);
-  }, 300_000);
+  // pinned-tag retention is image bookkeeping on the engine: v2 only
+  itOnce(
+    'three successive healthy upgrades: exactly the last two pinned tags of the module remain; the service runs on',
+    async () => {
+      const other = ps('other');
+      const pins: string[] = [];
+      let last: Awaited<ReturnType<typeof upgrade>> | undefined;
+      for (const v of ['1.0.2', '1.0.3', '1.0.4']) {
+        declare(v);
+        last = await upgrade();
+        expect(last.j).toMatchObject({ decision: 'upgraded', bump: 'patch' });
+        pins.push(last.j.pinned_image);
+        expect(pinnedTags().slice(-2)).toContain(last.j.pinned_image);
+        expect(pinnedTags().length).toBeLessThanOrEqual(2);
+      }
+      expect(pinnedTags()).toEqual(pins.slice(-2).sort());
+      expect(last!.j.removed_pinned_images).toEqual([pins[0]]);
+      expect(last!.j.messages).toContain(`removed 1 older pinned image tag(s) of this module: ${pins[0]}`);
+      // the pinned images still exist under their kept tags; another module's pin is untouched
+      expect(imageId(pins[2]!)).toBe(imageId(`${appRepo}:1.0.3`));
+      expect(imageId(foreign)).toBe(imageId(IMAGE));
+      // the running container is unaffected: running, healthy, on 1.0.4; the other service untouched
+      await waitHealthy();
+      expect(app().imageId).toBe(imageId(`${appRepo}:1.0.4`));
+      expect(ps('other')).toEqual(other);
+    },
+    300_000,
+  );
 });

@@ -82,6 +82,15 @@ export function testFlavor(): 'v1' | 'v2' {
     : 'v1';
 }
 
+/**
+ * A test registered with one compose flavor only (v2): for engine behaviour the flavor cannot change
+ * (a refusal before anything runs, the lock, a docker-level step), inside a suite that runs on both
+ * flavors for what compose renders, hashes or recreates. Under v1 it is not registered at all (not
+ * skipped); jest.config.js's V2_ONLY does the same for whole files.
+ */
+const notRegistered = Object.assign(() => undefined, { each: () => () => undefined }) as unknown as typeof it;
+export const itOnce: typeof it = process.env.STATEGUARD_COMPOSE === 'v1' ? notRegistered : it;
+
 /** Run compose of the test's flavor (setup and teardown use the same compose as the product). */
 export function compose(
   files: string[],
