@@ -10,7 +10,7 @@ export const modules = {
 /* harmony export */ });
 /* unused harmony exports realCore, inputEnvName, actionInputs, readActionInputs, publish */
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(6421);
-/* harmony import */ var _commands_index_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(7961);
+/* harmony import */ var _commands_index_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(9101);
 /* harmony import */ var _commands_inputs_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(7521);
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(3916);
 /* harmony import */ var _compose_env_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(1973);

@@ -9503,251 +9503,7 @@ function waiter(injected) {
 
 /***/ }),
 
-/***/ 9738:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-
-// EXPORTS
-__nccwpck_require__.d(__webpack_exports__, {
-  Hn: () => (/* reexport */ markdown/* cell */.H),
-  uk: () => (/* binding */ checkExpectedPlanHash),
-  aY: () => (/* reexport */ markdown/* code */.a),
-  is: () => (/* binding */ composeRenderer),
-  uh: () => (/* binding */ loadValidModules),
-  ek: () => (/* binding */ pickModule),
-  EH: () => (/* binding */ refuseOnSwarm)
-});
-
-// EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __nccwpck_require__(6760);
-var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_);
-// EXTERNAL MODULE: ./src/errors.ts
-var errors = __nccwpck_require__(3916);
-// EXTERNAL MODULE: external "node:fs"
-var external_node_fs_ = __nccwpck_require__(3024);
-// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
-var dist = __nccwpck_require__(8815);
-// EXTERNAL MODULE: ./src/report/scrub.ts
-var scrub = __nccwpck_require__(8289);
-;// CONCATENATED MODULE: ./src/model/compose-interpolation.ts
-/**
- * Values that compose interpolates into a module's compose file from the runner's environment (or
- * the `.env` file beside the compose file) and that must never leave stateguard: compose renders
- * `image: reg/x:${REGISTRY_PASSWORD}` with the value in place, so a plan, a PR comment or a log
- * line built from the rendered config would carry it. Every command registers these values with
- * its scrubber before it reads the engine (docs/architecture.md, "Secrets").
- *
- * Which values: those of referenced variables whose names look secret, and the password of any URL
- * userinfo in any referenced variable's value. Nothing is interpolated here: only names are read.
- */
-
-
-
-
-/** `$NAME` or `${NAME…}` (any modifier); `$$` is compose's escaped dollar and is skipped. */
-const REFERENCE = /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)|\$([A-Za-z_][A-Za-z0-9_]*)/g;
-/** Variable names a compose file text refers to. */
-function referencedVariables(text) {
-    const out = new Set();
-    for (const m of text.matchAll(REFERENCE)) {
-        const name = m[1] ?? m[2];
-        if (name)
-            out.add(name);
-    }
-    return out;
-}
-/** `KEY=VALUE` lines of a compose `.env` file (quotes stripped); comments and blanks skipped. */
-function parseDotEnv(text) {
-    const out = new Map();
-    for (const raw of text.split(/\r?\n/)) {
-        const line = raw.trim().replace(/^export\s+/, '');
-        if (line === '' || line.startsWith('#'))
-            continue;
-        const i = line.indexOf('=');
-        if (i <= 0)
-            continue;
-        let value = line.slice(i + 1).trim();
-        if ((value.startsWith('"') && value.endsWith('"')) || (value.startsWith("'") && value.endsWith("'")))
-            value = value.slice(1, -1);
-        out.set(line.slice(0, i).trim(), value);
-    }
-    return out;
-}
-function readText(file) {
-    try {
-        return (0,external_node_fs_.readFileSync)(file, 'utf8');
-    }
-    catch {
-        return null;
-    }
-}
-/**
- * The files compose reads besides this one: `include:` entries (a path, or `path:` as a string or a
- * list) and services' `extends: {file}`, resolved against the file's directory. A file that does not
- * parse has none (validate reports it).
- */
-function referencedComposeFiles(file, text) {
-    let doc;
-    try {
-        doc = (0,dist/* parse */.qg)(text, { merge: true, version: '1.1', maxAliasCount: 1000 });
-    }
-    catch {
-        return [];
-    }
-    if (!doc || typeof doc !== 'object')
-        return [];
-    const d = doc;
-    const out = [];
-    const add = (p) => {
-        if (typeof p === 'string' && p !== '' && !p.includes('$'))
-            out.push(external_node_path_default().resolve(external_node_path_default().dirname(file), p));
-    };
-    for (const inc of Array.isArray(d.include) ? d.include : []) {
-        if (typeof inc === 'string')
-            add(inc);
-        else if (inc && typeof inc === 'object') {
-            const p = inc.path;
-            if (Array.isArray(p))
-                p.forEach(add);
-            else
-                add(p);
-        }
-    }
-    if (d.services && typeof d.services === 'object') {
-        for (const svc of Object.values(d.services)) {
-            const ext = svc?.extends;
-            if (ext && typeof ext === 'object')
-                add(ext.file);
-        }
-    }
-    return out;
-}
-/** At most this many files are followed from one module's compose file (include/extends chains). */
-const MAX_FOLLOWED_FILES = 64;
-/**
- * Every value that must be masked because compose would interpolate it into these modules' files:
- * the compose file and every file it includes or extends (docs/architecture.md §2, "Reading compose
- * files"), each with the `.env` beside it.
- */
-function composeSecrets(modules, env) {
-    const out = new Set();
-    const files = new Set(modules.map((m) => m.compose.path));
-    const limit = MAX_FOLLOWED_FILES * Math.max(1, files.size);
-    for (const file of files) {
-        const text = readText(file);
-        if (text === null)
-            continue; // validate reports a missing file; nothing to mask
-        for (const f of referencedComposeFiles(file, text))
-            if (files.size < limit)
-                files.add(f);
-        const dotEnvText = readText(external_node_path_default().join(external_node_path_default().dirname(file), '.env'));
-        const dotEnv = dotEnvText === null ? new Map() : parseDotEnv(dotEnvText);
-        for (const name of referencedVariables(text)) {
-            // compose prefers the process environment over .env
-            const value = env[name] ?? dotEnv.get(name);
-            if (value === undefined)
-                continue;
-            if ((0,scrub/* looksSecret */.n0)(name) && (0,scrub/* maskable */.dm)(value))
-                out.add(value);
-            for (const p of (0,scrub/* urlPasswords */.s1)(value))
-                out.add(p);
-        }
-    }
-    return [...out];
-}
-
-// EXTERNAL MODULE: ./src/model/module.ts + 1 modules
-var model_module = __nccwpck_require__(5096);
-// EXTERNAL MODULE: ./src/model/validate.ts + 2 modules
-var validate = __nccwpck_require__(3299);
-// EXTERNAL MODULE: ./src/report/markdown.ts
-var markdown = __nccwpck_require__(4285);
-;// CONCATENATED MODULE: ./src/commands/common.ts
-/** Helpers shared by the commands that act on modules. */
-
-
-
-
-
-// the markdown escapes every command's summary uses (they live with the other renderings)
-
-/** validate's renderer: the compose CLI in use (or `docker stack config` for a spec.swarm module). */
-function composeRenderer(ctx) {
-    return (target, kind) => ctx.runtime(kind).renderProject(target, { hashes: false });
-}
-/**
- * Load and validate every module. Any problem refuses the whole command (fail closed): acting on
- * a repo whose declarations are broken would be acting on a guess. A module that is refused only
- * for its environment (an inactive profile) is set aside in `refused` instead.
- */
-async function loadValidModules(opts, ctx) {
-    const root = external_node_path_default().resolve(ctx.cwd, opts.root);
-    const { loaded, problems: all } = await (0,validate/* validateModules */.Yl)(root, opts.modules, ctx.cwd, composeRenderer(ctx));
-    const refused = new Map();
-    for (const p of all)
-        if (p.refusal && p.module)
-            refused.set(p.module, (0,model_module/* formatProblem */.Vw)(p));
-    const problems = all.filter((p) => !p.refusal);
-    if (problems.length > 0) {
-        throw new errors/* UserError */.yo(`module declarations are invalid (${problems.length} problem${problems.length === 1 ? '' : 's'}); ` +
-            `run 'stateguard validate' and fix them first:\n` +
-            problems.map((p) => `  ${(0,model_module/* formatProblem */.Vw)(p)}`).join('\n'), { reason: 'invalid-modules', exitCode: 1 });
-    }
-    if (loaded.modules.length === 0) {
-        throw new errors/* UserError */.yo(`no module.yaml found under ${opts.root} matching ${JSON.stringify(opts.modules)}; check --root and --modules.`, { input: 'root', reason: 'invalid-modules', exitCode: 1 });
-    }
-    // Registered before anything reads the engine: a rendered config carries these values in place.
-    const secrets = composeSecrets(loaded.modules, ctx.env);
-    for (const v of secrets)
-        ctx.addSecret(v);
-    return { root: loaded.root, modules: loaded.modules, secrets, refused };
-}
-/**
- * Commands whose steps are built for Compose only refuse a Swarm module before touching anything
- * (docs/architecture.md §14: restore and upgrade move data through helper containers
- * bound to one host; on Swarm they need the node-pinned helpers designed there).
- */
-function refuseOnSwarm(m, command) {
-    if (m.runtime !== 'swarm')
-        return;
-    throw new errors/* UserError */.yo(`module '${m.name}' runs on Docker Swarm (spec.swarm in ${m.file}); ${command} is not built for Swarm yet, ` +
-        `so nothing was done. Use plan, apply, snapshot, recover, verify-backup and the persistence probe on ` +
-        `Swarm; for ${command}, see "Swarm" in docs/architecture.md.`, { reason: 'unsupported-runtime', exitCode: 1 });
-}
-function pickModule(set, name, input = 'module') {
-    if (!name) {
-        throw new errors/* UserError */.yo(`--${input} is required: name the module to act on (one of: ${set.modules.map((m) => m.name).join(', ')}).`, {
-            input,
-        });
-    }
-    const m = set.modules.find((x) => x.name === name);
-    const refusal = m ? set.refused.get(m.name) : undefined;
-    if (refusal !== undefined) {
-        throw new errors/* UserError */.yo(`module '${name}' cannot be acted on here, so nothing was done: ${refusal}`, {
-            reason: 'compose-error',
-            exitCode: 1,
-        });
-    }
-    if (!m) {
-        throw new errors/* UserError */.yo(`--${input} ${JSON.stringify(name)} is not a module under ` +
-            `${set.root}; known modules: ${set.modules.map((x) => x.name).join(', ')}.`, 
-        // A name that is not a module is a usage error (exit 3, 'could not run'), not a "no" about a module.
-        { input, reason: 'module-not-found' });
-    }
-    return m;
-}
-/** `expected-plan-hash`, when given, must look like a plan_hash: a typo must not pass as "no binding". */
-function checkExpectedPlanHash(value, module, ctx) {
-    if (value !== undefined && !/^[0-9a-f]{64}$/.test(value)) {
-        throw new errors/* UserError */.yo(`${ctx.inAction ? "input 'expected-plan-hash'" : '--expected-plan-hash'} must be a plan_hash (64 lowercase ` +
-            `hex characters) as printed by stateguard plan --module ${module}, got ${JSON.stringify(value.slice(0, 80))}.`, { input: 'expected-plan-hash' });
-    }
-}
-
-
-/***/ }),
-
-/***/ 7961:
+/***/ 9101:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -9761,604 +9517,1578 @@ __nccwpck_require__.d(__webpack_exports__, {
 var external_node_os_ = __nccwpck_require__(8161);
 // EXTERNAL MODULE: ./src/errors.ts
 var src_errors = __nccwpck_require__(3916);
-// EXTERNAL MODULE: ./src/model/module.ts + 1 modules
-var model_module = __nccwpck_require__(5096);
-// EXTERNAL MODULE: ./src/model/validate.ts + 2 modules
-var validate = __nccwpck_require__(3299);
-// EXTERNAL MODULE: ./src/drift/containers.ts
-var drift_containers = __nccwpck_require__(3439);
-// EXTERNAL MODULE: ./src/model/drift-allow.ts
-var drift_allow = __nccwpck_require__(1030);
-;// CONCATENATED MODULE: ./src/drift/allow.ts
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_);
+// EXTERNAL MODULE: ./node_modules/ajv/dist/2020.js
+var _2020 = __nccwpck_require__(2210);
+;// CONCATENATED MODULE: ./schema/module.schema.json
+const module_schema_namespaceObject = /*#__PURE__*/JSON.parse('{"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://stateguard.dev/schema/module.schema.json","title":"stateguard module","description":"One service of the platform, declared in modules/<name>/module.yaml beside its compose file.","type":"object","additionalProperties":false,"required":["apiVersion","kind","metadata","spec"],"properties":{"apiVersion":{"description":"Schema version of this file.","const":"stateguard/v1"},"kind":{"description":"Always Module.","const":"Module"},"metadata":{"description":"Who this module is.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"description":"Module name, unique across the repo (DNS label: lowercase letters, digits, hyphens; at most 63).","type":"string","pattern":"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"},"description":{"description":"One line for humans.","type":"string","maxLength":500}}},"spec":{"description":"What the module is and how stateguard treats it. It names exactly one runtime: spec.compose (Docker Compose) or spec.swarm (Docker Swarm stack).","type":"object","additionalProperties":false,"required":["class"],"oneOf":[{"properties":{"compose":true},"required":["compose"]},{"properties":{"swarm":true},"required":["swarm"]}],"properties":{"class":{"description":"stateless: applied freely. stateful: holds data. sidecar: a helper bound to a stateful module (e.g. an init job).","enum":["stateless","stateful","sidecar"]},"compose":{"description":"Where the service is declared, for Docker Compose. Exactly one of compose or swarm.","type":"object","additionalProperties":false,"required":["file","project","service"],"properties":{"file":{"description":"Compose file, relative to this module.yaml.","type":"string","minLength":1},"project":{"description":"Compose project name.","type":"string","pattern":"^[a-z0-9][a-z0-9_-]*$"},"service":{"description":"Service name in the compose file.","type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$"}}},"swarm":{"description":"Where the service is declared, for Docker Swarm (`docker stack deploy`). Exactly one of compose or swarm.","type":"object","additionalProperties":false,"required":["file","stack","service"],"properties":{"file":{"description":"Stack file (a compose file), relative to this module.yaml.","type":"string","minLength":1},"stack":{"description":"Swarm stack name (as in `docker stack deploy <stack>`).","type":"string","pattern":"^[a-z0-9][a-z0-9_-]*$"},"service":{"description":"Service key in the stack file (Swarm names it <stack>_<service>).","type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$"}}},"runtime":{"description":"What the service looks like when it is in its declared state.","type":"object","additionalProperties":false,"properties":{"expected_state":{"description":"running (default): a long-running service. exited-success: a one-shot that must have run to exit 0 under the current config.","enum":["running","exited-success"],"default":"running"},"timeout_seconds":{"description":"How long apply waits for a one-shot to exit before stopping it.","type":"integer","minimum":1,"maximum":86400,"default":300}}},"backup":{"description":"Required for stateful and sidecar modules: which backups cover this module.","type":"object","additionalProperties":false,"required":["max_age_hours"],"properties":{"ref_modules":{"description":"Other modules whose backups also cover this one. Optional for a stateful module (its own backups always count). Required and non-empty for a sidecar: it names its parent stateful module, whose backups are what cover it.","type":"array","uniqueItems":true,"items":{"type":"string","pattern":"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"}},"max_age_hours":{"description":"A backup older than this is refused.","type":"number","exclusiveMinimum":0,"maximum":8760}}},"data":{"description":"Where the module keeps data.","type":"object","additionalProperties":false,"properties":{"volumes":{"description":"Durable mounts that must survive a container recreate.","type":"array","items":{"type":"object","additionalProperties":false,"required":["volume","path"],"properties":{"volume":{"description":"Compose volume name (on Swarm: a named volume declared in the stack file\'s top-level volumes, its key there, without the <stack>_ prefix).","type":"string","minLength":1},"path":{"description":"Absolute path inside the container.","type":"string","pattern":"^/"}}}},"ephemeral_paths":{"description":"Absolute paths expected NOT to survive a recreate.","type":"array","items":{"type":"string","pattern":"^/"}}}},"upgrade":{"description":"Only for a stateful module with expected_state running: how `stateguard upgrade` gates and checks an image upgrade.","type":"object","additionalProperties":false,"properties":{"release_notes":{"description":"Release notes of the target version: a path relative to this module.yaml; `{version}` is replaced by the target image\'s tag. It must stay inside the repo (no `..` out of --root). When declared, a missing or unreadable file holds the upgrade (held-manual-migration): nothing proves there is no manual migration.","type":"string","minLength":1,"pattern":"^[^/]"},"hold_markers":{"description":"Phrases in the release notes that hold the upgrade (held-manual-migration); matched case-insensitively as whole phrases, each word in its plural and verb forms (migration/migrations, require/required/requires, need/needed/needs), the words joined by whitespace (also a line break), hyphens or underscores (Manual-migration, manual_migration). Fail closed: a negation (\\"no migration required\\", \\"no breaking changes\\") still holds; narrow the list if that is too strict.","type":"array","minItems":1,"items":{"type":"string","minLength":1,"pattern":"\\\\S"},"default":["manual migration","manual intervention","breaking change","BREAKING","migration required","migration needed","must be migrated","upgrade guide"]},"health_timeout_seconds":{"description":"How long upgrade waits for the new container to be running (and healthy, when it has a healthcheck) before it rolls back.","type":"integer","minimum":10,"maximum":3600,"default":120},"settle_seconds":{"description":"How long the new container must stay running and healthy after the health gate passed before the upgrade counts as done.","type":"integer","minimum":0,"maximum":600,"default":10}}},"drift":{"description":"How the plan treats this module\'s drift.","type":"object","additionalProperties":false,"properties":{"allow":{"description":"Drift accepted for a reason until a date: shown in the plan as allowed (with its reason and until), not counted for in sync, --detailed-exitcode or the guard; past until it is drift again and the plan says the allowance expired. Never a whole module (container.missing, `*`), never container.image of a stateful or sidecar module, never a one-shot\'s exit state (container.state.exited_success) or config; not on Swarm for container.config.","type":"array","items":{"type":"object","additionalProperties":false,"required":["key","reason","until"],"properties":{"key":{"description":"One drift key: container.config (with fields), container.state.running, container.health, or container.image (stateless modules only).","type":"string"},"fields":{"description":"For container.config (required there, nowhere else): the fields allowed to differ, each `environment NAME` or `label NAME`. The plan proves they are the only difference: compose\'s config hash with the container\'s values of them put back must equal the container\'s.","type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string"}},"reason":{"description":"Why this drift is accepted (shown in the plan).","type":"string","pattern":"\\\\S","maxLength":500},"until":{"description":"The last day (UTC, YYYY-MM-DD) the entry holds; from the next day the drift counts again.","type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}}}}}},"depends_on_healthy":{"description":"Modules that must still be running (and healthy) with unchanged container IDs after an apply.","type":"array","uniqueItems":true,"items":{"type":"string","pattern":"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"}}}}}}');
+;// CONCATENATED MODULE: ./src/drift/types.ts
+const DRIFT_KEYS = [
+    'container.missing',
+    'container.config',
+    'container.state.running',
+    'container.health',
+    'container.image',
+    'container.state.exited_success',
+];
 
-/** The plan's day: YYYY-MM-DD in UTC. */
-function utcDay(now) {
-    return now.toISOString().slice(0, 10);
-}
-/** An entry holds through its `until` day (UTC), inclusive. */
-function isLive(entry, today) {
-    return entry.until >= today;
-}
-/** The items that count: every item not allowed (exactly true) by a live entry. */
-function countedDrift(items) {
-    return items.filter((d) => d.allowed !== true);
+;// CONCATENATED MODULE: ./src/model/suggest.ts
+/**
+ * "Did you mean …?" for validate (docs/architecture.md §2): the closest of a few known words to a
+ * typo, by edit distance (insert, delete, replace, swap two neighbours). Only a close word is
+ * suggested: a far guess would send the user the wrong way.
+ */
+/** Optimal-string-alignment distance between a and b (case-insensitive; `-` and `_` are one letter). */
+function editDistance(a, b) {
+    const x = a.toLowerCase().replace(/-/g, '_');
+    const y = b.toLowerCase().replace(/-/g, '_');
+    const d = Array.from({ length: x.length + 1 }, (_, i) => Array.from({ length: y.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+    for (let i = 1; i <= x.length; i++) {
+        for (let j = 1; j <= y.length; j++) {
+            const cost = x[i - 1] === y[j - 1] ? 0 : 1;
+            let v = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+            if (i > 1 && j > 1 && x[i - 1] === y[j - 2] && x[i - 2] === y[j - 1])
+                v = Math.min(v, d[i - 2][j - 2] + 1);
+            d[i][j] = v;
+        }
+    }
+    return d[x.length][y.length];
 }
 /**
- * The allowlist name a field-level difference answers to: `environment LOG_LEVEL (… → …)` -> `environment
- * LOG_LEVEL`; null for a field no entry can name.
+ * The known word closest to `word`, or undefined when none is close: at most 2 edits (1 for words
+ * under 6 letters), and fewer edits than the shorter word has letters (so `db` never "means" `web`).
+ * Ties go to the first in sorted order, so the suggestion is stable.
  */
-function fieldName(field) {
-    const name = field.replace(/ \(.*\)$/s, '');
-    return drift_allow/* ALLOWABLE_FIELD */.lw.test(name) ? name : null;
+function closest(word, known) {
+    let best;
+    let bestDistance = Infinity;
+    for (const k of [...new Set(known)].sort()) {
+        if (k === word)
+            continue;
+        const dist = editDistance(word, k);
+        const shorter = Math.min(word.length, k.length);
+        const limit = shorter < 6 ? 1 : 2;
+        if (dist <= limit && dist < shorter && dist < bestDistance) {
+            best = k;
+            bestDistance = dist;
+        }
+    }
+    return best;
 }
-function allowanceOf(entry, today, fields) {
+
+;// CONCATENATED MODULE: ./src/model/drift-allow.ts
+/**
+ * `spec.drift.allow` (docs/architecture.md §3, "Drift allowlist"): what a module.yaml may accept as
+ * drift for a reason until a date, checked beyond the schema. Every entry the plan could not honour
+ * exactly is refused here, with its place in the file, what was expected and the fix: an allowlist
+ * never covers a whole module, a stateful (or sidecar) module's image, a one-shot's exit state, nor
+ * config drift it cannot prove to be only the named fields. Pure: no I/O.
+ */
+
+
+/**
+ * A config field the plan can prove is the only difference: compose's config hash with the
+ * container's value of it put back equals the container's (docs/architecture.md §3). Names as the
+ * plan's field-level differences write them (src/drift/config-diff.ts); one name each, never a pattern.
+ */
+const ALLOWABLE_FIELD = /^(environment|label) ([^\s()=*?]+)$/;
+/** `YYYY-MM-DD` that names a real calendar day. */
+function isCalendarDay(text) {
+    const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
+    if (!m)
+        return false;
+    const d = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
+    return d.toISOString().slice(0, 10) === text;
+}
+const KEYS_TEXT = DRIFT_KEYS.join(', ');
+const FORMAT = 'each entry is { key, fields (container.config only), reason, until: YYYY-MM-DD }, e.g. ' +
+    '{ key: container.config, fields: [environment LOG_LEVEL], reason: "…", until: 2027-01-31 }';
+/** Check a module's `spec.drift.allow`; the entries when every one is acceptable, else the problems. */
+function checkDriftAllow(raw, module, src) {
+    const problems = [];
+    const entries = [];
+    const seenKeys = new Map();
+    const seenFields = new Map();
+    const oneShot = module.expectedState === 'exited-success';
+    raw.forEach((e, i) => {
+        const at = ['spec', 'drift', 'allow', i];
+        const where = `spec.drift.allow.${i}`;
+        const bad = (segs, message, which = 'value') => {
+            problems.push(src.problem(segs, `${where}: ${message}`, which));
+        };
+        const key = e.key.trim();
+        let ok = true;
+        if (key === '' || /[*?]/.test(key) || ['all', 'any', 'container', 'module', 'everything'].includes(key)) {
+            bad([...at, 'key'], `key ${JSON.stringify(e.key)} would cover the whole module; an allowance never does: name one drift key ` +
+                `(${KEYS_TEXT}) and, for container.config, its fields`);
+            ok = false;
+        }
+        else if (!DRIFT_KEYS.includes(key)) {
+            const guess = closest(key, [...DRIFT_KEYS]);
+            bad([...at, 'key'], `unknown drift key ${JSON.stringify(e.key)}` +
+                (guess !== undefined ? `: did you mean '${guess}'?` : '') +
+                `; the drift keys are ${KEYS_TEXT}`);
+            ok = false;
+        }
+        else if (key === 'container.missing') {
+            bad([...at, 'key'], `container.missing would cover the whole module (no container at all); an allowance never does: start ` +
+                `the service, or remove the module`);
+            ok = false;
+        }
+        else if (key === 'container.state.exited_success') {
+            bad([...at, 'key'], oneShot
+                ? `a one-shot's exit state is never allowed: re-run it (stateguard apply), or fix why it did not exit 0`
+                : `container.state.exited_success is a one-shot's exit state; this module is long-running, so it ` +
+                    `never has that drift: remove the entry`);
+            ok = false;
+        }
+        else if (key === 'container.image' && module.class !== 'stateless') {
+            bad([...at, 'key'], `container.image is never allowed on a ${module.class} module: its image changes go through ` +
+                `\`stateguard upgrade\` (or the guard); declare the image that runs, or upgrade to the declared one`);
+            ok = false;
+        }
+        else if (key === 'container.config' && oneShot) {
+            bad([...at, 'key'], `a one-shot's config drift is its exit state (container.state.exited_success, stale-config), which is ` +
+                `never allowed: re-run it with the new config (stateguard apply), or revert the change`);
+            ok = false;
+        }
+        else if (key === 'container.config' && module.runtime === 'swarm') {
+            bad([...at, 'key'], `container.config cannot be allowed on Swarm: stateguard proves allowed fields the only difference with ` +
+                `compose's config hash, which Swarm has not; apply or revert the change`);
+            ok = false;
+        }
+        if (ok && key !== 'container.config') {
+            const first = seenKeys.get(key);
+            if (first !== undefined) {
+                bad([...at, 'key'], `${key} is already allowed by spec.drift.allow.${first}: keep one entry`);
+                ok = false;
+            }
+            else
+                seenKeys.set(key, i);
+        }
+        if (key === 'container.config') {
+            if (e.fields === undefined) {
+                if (ok) {
+                    bad(at, `container.config needs fields: name each field allowed to differ (environment NAME or label NAME); ` +
+                        `one entry never allows all config drift`, 'key');
+                }
+                ok = false;
+            }
+            else {
+                e.fields.forEach((f, j) => {
+                    const field = f.trim();
+                    if (!ALLOWABLE_FIELD.test(field)) {
+                        bad([...at, 'fields', j], `field ${JSON.stringify(f)} cannot be allowed: only \`environment NAME\` and \`label NAME\` can ` +
+                            `(the plan proves them the only difference with compose's config hash); apply or revert a ` +
+                            `change of anything else`);
+                        ok = false;
+                    }
+                    else if (seenFields.has(field)) {
+                        bad([...at, 'fields', j], `field '${field}' is already allowed by spec.drift.allow.${seenFields.get(field)}: keep one entry`);
+                        ok = false;
+                    }
+                    else
+                        seenFields.set(field, i);
+                });
+            }
+        }
+        else if (e.fields !== undefined && DRIFT_KEYS.includes(key)) {
+            bad([...at, 'fields'], `${key} has no fields (only container.config has): remove fields, or use key container.config`, 'key');
+            ok = false;
+        }
+        // One line of words: a line break or control character in the reason would forge plan lines.
+        if (/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(e.reason)) {
+            bad([...at, 'reason'], `reason holds a line break or control character: write it on one line`);
+            ok = false;
+        }
+        if (!isCalendarDay(e.until)) {
+            bad([...at, 'until'], `until ${JSON.stringify(e.until)} is no calendar day: write a date YYYY-MM-DD`);
+            ok = false;
+        }
+        if (ok) {
+            entries.push({
+                key: key,
+                fields: key === 'container.config' ? e.fields.map((f) => f.trim()) : null,
+                reason: e.reason.trim(),
+                until: e.until,
+            });
+        }
+    });
+    return { entries, problems };
+}
+/** The hint that follows a schema problem inside spec.drift.allow (what an entry looks like). */
+function driftAllowHint(path) {
+    return path[0] === 'spec' && path[1] === 'drift' ? ` (${FORMAT})` : '';
+}
+
+// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
+var dist = __nccwpck_require__(8815);
+;// CONCATENATED MODULE: ./src/model/yaml-source.ts
+/**
+ * Safe YAML reading for untrusted files (module.yaml, compose files): size cap, strict UTF-8,
+ * exactly one document, unique keys, bounded aliases, and source positions for every node so each
+ * problem can be reported as `path:line:col: message`.
+ */
+
+
+const MAX_YAML_BYTES = 1024 * 1024;
+/** Aliases are legitimate in YAML, but an alias bomb expands exponentially: cap the expansion. */
+const MAX_ALIAS_COUNT = 50;
+class YamlSource {
+    file;
+    doc;
+    lines;
+    constructor(file, doc, lines) {
+        this.file = file;
+        this.doc = doc;
+        this.lines = lines;
+    }
+    pos(offset) {
+        if (offset === undefined)
+            return { line: 1, column: 1 };
+        const p = this.lines.linePos(offset);
+        return { line: p.line, column: p.col };
+    }
+    /** Position of the value at `path`, or of the deepest existing ancestor. */
+    positionOf(path, which = 'value') {
+        let node = this.doc.contents;
+        let best = this.pos(node?.range?.[0]);
+        for (let i = 0; i < path.length; i++) {
+            const seg = path[i];
+            if ((0,dist/* isMap */.jh)(node)) {
+                const pair = node.items.find((p) => (0,dist/* isScalar */.jn)(p.key) && String(p.key.value) === String(seg));
+                if (!pair)
+                    return best;
+                const keyNode = pair.key;
+                const last = i === path.length - 1;
+                if (last && (which === 'key' || pair.value === null))
+                    return this.pos(keyNode.range?.[0]);
+                node = pair.value;
+                best = this.pos(node?.range?.[0] ?? keyNode.range?.[0]);
+            }
+            else if ((0,dist/* isSeq */.oP)(node) && typeof seg === 'number') {
+                node = node.items[seg];
+                if (!node)
+                    return best;
+                best = this.pos(node.range?.[0]);
+            }
+            else {
+                return best;
+            }
+        }
+        return best;
+    }
+    /** Line and column of a character offset in the file (1:1 when a node has none). */
+    positionAtOffset(offset) {
+        return this.pos(offset);
+    }
+    /** Whether every key of `path` is written in the file (mappings only). */
+    has(path) {
+        let node = this.doc.contents;
+        for (const seg of path) {
+            if (!(0,dist/* isMap */.jh)(node))
+                return false;
+            const pair = node.items.find((p) => (0,dist/* isScalar */.jn)(p.key) && String(p.key.value) === String(seg));
+            if (!pair)
+                return false;
+            node = pair.value;
+        }
+        return true;
+    }
+    problem(path, message, which = 'value') {
+        return { file: this.file, ...this.positionOf(path, which), message };
+    }
+}
+/** Read and parse one YAML file. Never throws for bad content: problems carry positions. */
+function readYamlFile(file, displayName = file, dialect = 'module') {
+    const fail = (message, line = 1, column = 1) => ({
+        ok: false,
+        problems: [{ file: displayName, line, column, message }],
+    });
+    let bytes;
+    try {
+        const st = (0,external_node_fs_.statSync)(file);
+        if (!st.isFile())
+            return fail('not a regular file');
+        if (st.size > MAX_YAML_BYTES)
+            return fail(`file is ${st.size} bytes; the limit is ${MAX_YAML_BYTES} (1 MiB)`);
+        bytes = (0,external_node_fs_.readFileSync)(file);
+    }
+    catch (err) {
+        return fail(readFailure(err, displayName));
+    }
+    return parseYamlText(bytes, displayName, dialect);
+}
+/** Why a file could not be read, in words (never a raw `ENOENT`). */
+function readFailure(err, displayName) {
+    const code = err.code;
+    if (code === 'ENOENT' || code === 'ENOTDIR')
+        return `file not found: ${displayName}`;
+    if (code === 'EACCES' || code === 'EPERM')
+        return `permission denied reading ${displayName}`;
+    if (code === 'ELOOP')
+        return `${displayName} is a symbolic link loop`;
+    return `cannot read ${displayName}: ${code ?? String(err)}`;
+}
+/** A compose file whose aliases expand past this many nodes is refused as a possible alias bomb. */
+const MAX_EXPANDED_NODES = 200_000;
+function parseYamlText(bytes, displayName, dialect = 'module') {
+    const fail = (message, line = 1, column = 1) => ({
+        ok: false,
+        problems: [{ file: displayName, line, column, message }],
+    });
+    let text;
+    if (typeof bytes === 'string') {
+        text = bytes;
+    }
+    else {
+        if (bytes.length > MAX_YAML_BYTES)
+            return fail(`file is ${bytes.length} bytes; the limit is ${MAX_YAML_BYTES} (1 MiB)`);
+        try {
+            text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+        }
+        catch {
+            const bad = firstInvalidUtf8(bytes);
+            return fail('file is not valid UTF-8', bad.line, bad.column);
+        }
+    }
+    if (text.charCodeAt(0) === 0xfeff)
+        text = text.slice(1);
+    const lines = new dist/* LineCounter */.HN();
+    const docs = (0,dist/* parseAllDocuments */.hR)(text, {
+        lineCounter: lines,
+        uniqueKeys: true,
+        prettyErrors: false,
+        ...(dialect === 'compose' ? { version: '1.1', merge: true } : { version: '1.2' }),
+    });
+    if (!Array.isArray(docs))
+        return fail('file contains no YAML document');
+    const posOf = (offset) => {
+        const p = lines.linePos(offset);
+        return { line: p.line, column: p.col };
+    };
+    if (docs.length === 0)
+        return fail('file is empty: expected a YAML mapping');
+    if (docs.length > 1) {
+        const second = docs[1];
+        const p = posOf(second.range[0]);
+        return fail(`file contains ${docs.length} YAML documents; expected exactly one`, p.line, p.column);
+    }
+    const doc = docs[0];
+    // The yaml parser recurses per nesting level: a few thousand `[` exhaust the stack, which it
+    // reports as an error of its own. Say what is wrong instead of echoing a crash.
+    if (doc.errors.some((e) => STACK_OVERFLOW.test(e.message)))
+        return fail(tooDeep());
+    if (doc.errors.length > 0) {
+        return {
+            ok: false,
+            problems: doc.errors.map((e) => {
+                const p = posOf(e.pos[0]);
+                const msg = e.code === 'DUPLICATE_KEY'
+                    ? 'duplicate key: each key may appear once in a mapping'
+                    : firstSentence(e.message);
+                return {
+                    file: displayName,
+                    ...p,
+                    message: `YAML ${e.code === 'DUPLICATE_KEY' ? 'error' : 'syntax error'}: ${msg}`,
+                };
+            }),
+        };
+    }
+    const depth = nestingDepth(doc.contents);
+    if (depth > MAX_DEPTH) {
+        return fail(tooDeep());
+    }
+    let expanded = 0;
+    if (dialect === 'compose') {
+        try {
+            expanded = expandedSize(doc);
+        }
+        catch {
+            expanded = Infinity; // a stack overflow on some pathological chain: refuse, never crash
+        }
+    }
+    if (expanded > MAX_EXPANDED_NODES) {
+        return fail(`YAML aliases expand to more than ${MAX_EXPANDED_NODES} nodes: refusing a possible alias bomb (compose ` +
+            `files may use aliases freely; this one would expand beyond any real stack)`);
+    }
+    let value;
+    try {
+        value = doc.toJS({ maxAliasCount: dialect === 'compose' ? -1 : MAX_ALIAS_COUNT });
+    }
+    catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        if (STACK_OVERFLOW.test(message) || err instanceof RangeError)
+            return fail(tooDeep());
+        if (/alias/i.test(message)) {
+            return fail(`YAML aliases expand too much (limit ${MAX_ALIAS_COUNT}): refusing a possible alias bomb`);
+        }
+        return fail(`YAML error: ${firstSentence(message)}`);
+    }
+    if (value === null || value === undefined)
+        return fail('file is empty: expected a YAML mapping');
+    if (typeof value !== 'object' || Array.isArray(value)) {
+        const p = posOf(doc.contents?.range?.[0] ?? 0);
+        return fail(`expected a YAML mapping at the top level, found ${Array.isArray(value) ? 'a list' : typeof value}`, p.line, p.column);
+    }
+    return { ok: true, source: new YamlSource(displayName, doc, lines), value };
+}
+/**
+ * How many nodes the document expands to with every alias replaced by what it names, counted
+ * without expanding (each anchored node's size is computed once). A cycle counts as unbounded.
+ */
+function expandedSize(doc) {
+    const sizes = new Map();
+    const inProgress = new Set();
+    const size = (node) => {
+        if ((0,dist/* isAlias */.Vj)(node)) {
+            const target = node.resolve(doc);
+            if (target === undefined)
+                return 1;
+            return size(target);
+        }
+        if (!(0,dist/* isCollection */.P3)(node))
+            return 1;
+        const known = sizes.get(node);
+        if (known !== undefined)
+            return known;
+        if (inProgress.has(node))
+            return Infinity;
+        inProgress.add(node);
+        let total = 1;
+        for (const item of node.items) {
+            total += (0,dist/* isPair */.tO)(item) ? size(item.key) + size(item.value) : size(item);
+            if (total > MAX_EXPANDED_NODES)
+                break;
+        }
+        inProgress.delete(node);
+        sizes.set(node, total);
+        return total;
+    };
+    return size(doc.contents);
+}
+/** No module.yaml needs more than a handful of levels; past this every later (recursive) reader is at risk. */
+const MAX_DEPTH = 64;
+const STACK_OVERFLOW = /maximum call stack/i;
+function tooDeep() {
+    return (`YAML is nested too deeply (more than ` +
+        `${MAX_DEPTH} levels of mappings or lists); a module.yaml needs only a few`);
+}
+/** Deepest nesting of collections under a node, walked without recursion (the input is untrusted). */
+function nestingDepth(root) {
+    let max = 0;
+    const stack = [[root, 1]];
+    while (stack.length > 0) {
+        const [node, d] = stack.pop();
+        if ((0,dist/* isCollection */.P3)(node)) {
+            if (d > max)
+                max = d;
+            if (max > MAX_DEPTH)
+                return max;
+            for (const item of node.items) {
+                if ((0,dist/* isPair */.tO)(item))
+                    stack.push([item.key, d + 1], [item.value, d + 1]);
+                else
+                    stack.push([item, d + 1]);
+            }
+        }
+    }
+    return max;
+}
+function firstSentence(message) {
+    return message
+        .split('\n')[0]
+        .replace(/ at line \d+, column \d+:?$/, '')
+        .trim();
+}
+/** Where the first invalid UTF-8 sequence starts (column counts characters, 1-based). */
+function firstInvalidUtf8(b) {
+    let line = 1;
+    let column = 1;
+    let i = 0;
+    while (i < b.length) {
+        const c = b[i];
+        const n = c < 0x80 ? 0 : c >= 0xc2 && c <= 0xdf ? 1 : (c & 0xf0) === 0xe0 ? 2 : c >= 0xf0 && c <= 0xf4 ? 3 : -1;
+        if (n < 0)
+            return { line, column };
+        for (let k = 1; k <= n; k++) {
+            if (i + k >= b.length || (b[i + k] & 0xc0) !== 0x80)
+                return { line, column };
+        }
+        if (c === 0x0a) {
+            line++;
+            column = 1;
+        }
+        else {
+            column++;
+        }
+        i += n + 1;
+    }
+    return { line, column };
+}
+
+;// CONCATENATED MODULE: ./src/model/module.ts
+/**
+ * module.yaml: types, discovery under --root/--modules, schema validation with source positions,
+ * and the cross-file checks of docs/architecture.md §2. Pure file reading: no docker, no @actions.
+ */
+
+
+
+
+
+
+
+
+/** What deploys a module's service, for messages: `compose`, or `docker stack deploy` on Swarm. */
+function engineFrontEnd(m) {
+    return m.runtime === 'swarm' ? 'docker stack deploy' : 'compose';
+}
+const upgradeSchema = module_schema_namespaceObject.properties.spec.properties.upgrade;
+/** The defaults of spec.upgrade, read from schema/module.schema.json: documented and applied from one place. */
+const UPGRADE_DEFAULTS = {
+    holdMarkers: upgradeSchema.properties.hold_markers.default,
+    healthTimeoutSeconds: upgradeSchema.properties.health_timeout_seconds.default,
+    settleSeconds: upgradeSchema.properties.settle_seconds.default,
+};
+/** Compiled on first use: commands that never read module.yaml (lint-workflows) skip the cost. */
+let compiled;
+function validateSchema(value) {
+    // verbose: each error carries its schema (the keys allowed there, for "did you mean") and the value.
+    compiled ??= new _2020.Ajv2020({
+        allErrors: true,
+        strict: true,
+        useDefaults: false,
+        allowUnionTypes: false,
+        verbose: true,
+    }).compile(module_schema_namespaceObject);
+    return compiled(value) ? { ok: true } : { ok: false, errors: compiled.errors ?? [] };
+}
+/** Convert a tiny glob (`*`, `**`, `?`) into a RegExp over '/'-separated relative paths. */
+function globToRegExp(glob) {
+    let re = '';
+    for (let i = 0; i < glob.length; i++) {
+        const c = glob[i];
+        if (c === '*') {
+            if (glob[i + 1] === '*') {
+                re += '.*';
+                i++;
+                if (glob[i + 1] === '/')
+                    i++;
+            }
+            else
+                re += '[^/]*';
+        }
+        else if (c === '?')
+            re += '[^/]';
+        else
+            re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+    }
+    return new RegExp(`^${re}$`);
+}
+/** Find module files under root matching the glob; sorted, so every run reads them in one order. */
+function findModuleFiles(root, glob, rootDisplay = root) {
+    let st;
+    try {
+        st = (0,external_node_fs_.statSync)(root);
+    }
+    catch {
+        throw new src_errors/* UserError */.yo(`--root ${JSON.stringify(rootDisplay)} does not exist. Point --root at the platform repo checkout.`, {
+            input: 'root',
+        });
+    }
+    if (!st.isDirectory()) {
+        throw new src_errors/* UserError */.yo(`--root ${JSON.stringify(rootDisplay)} is not a directory. Point --root at the platform repo checkout.`, { input: 'root' });
+    }
+    if (external_node_path_default().isAbsolute(glob) || glob.split('/').includes('..')) {
+        throw new src_errors/* UserError */.yo(`--modules ${JSON.stringify(glob)} must be a relative glob inside --root (no '..').`, {
+            input: 'modules',
+        });
+    }
+    const re = globToRegExp(glob);
+    const out = [];
+    const maxDepth = glob.includes('**') ? 12 : glob.split('/').length;
+    const walk = (dir, rel, depth) => {
+        if (depth > maxDepth)
+            return;
+        let entries;
+        try {
+            entries = (0,external_node_fs_.readdirSync)(dir, { withFileTypes: true });
+        }
+        catch {
+            return;
+        }
+        for (const e of entries) {
+            if (e.name === 'node_modules' || e.name === '.git')
+                continue;
+            const relPath = rel ? `${rel}/${e.name}` : e.name;
+            const abs = external_node_path_default().join(dir, e.name);
+            if (e.isDirectory())
+                walk(abs, relPath, depth + 1);
+            else if (re.test(relPath))
+                out.push(relPath);
+        }
+    };
+    walk(root, '', 1);
+    return out.sort();
+}
+/** The schema's `spec.oneOf` (exactly one of compose / swarm): its branches' own errors say nothing useful. */
+const RUNTIME_CHOICE = '#/properties/spec/oneOf';
+function isRuntimeChoiceBranch(err) {
+    return err.schemaPath.startsWith(`${RUNTIME_CHOICE}/`);
+}
+function schemaProblem(src, err) {
+    if (err.schemaPath === RUNTIME_CHOICE) {
+        const both = Array.isArray(err.params.passingSchemas);
+        return src.problem(['spec'], both
+            ? `spec declares both compose and swarm; a module runs on exactly one: keep spec.compose (Docker Compose) ` +
+                `or spec.swarm (Docker Swarm stack) and remove the other`
+            : `spec declares neither compose nor swarm; a module must name exactly one runtime: add ` +
+                `spec.compose { file, project, service } (Docker Compose) or spec.swarm { file, stack, service } ` +
+                `(Docker Swarm stack)`, 'key');
+    }
+    const segs = err.instancePath
+        .split('/')
+        .slice(1)
+        .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+        .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+    const where = segs.length ? segs.join('.') : '(top level)';
+    const p = err.params;
+    switch (err.keyword) {
+        case 'additionalProperties': {
+            const key = String(p.additionalProperty);
+            const allowed = allowedKeys(err);
+            const guess = closest(key, allowed);
+            const required = guess !== undefined && requiredKeys(err).includes(guess) ? ` (${where} requires it)` : '';
+            return src.problem([...segs, key], `unknown key '${key}' in ${where}` +
+                (guess !== undefined ? `: did you mean '${guess}'?${required}` : '') +
+                (allowed.length > 0
+                    ? `; allowed keys there: ${allowed.join(', ')}`
+                    : ' (allowed keys are listed in schema/module.schema.md)'), 'key');
+        }
+        case 'required':
+            return src.problem(segs, `${where} is missing required key '${String(p.missingProperty)}'${driftAllowHint(segs)}`, 'key');
+        case 'enum':
+            return src.problem(segs, `${where} must be one of ${p.allowedValues.map((v) => JSON.stringify(v)).join(', ')}`);
+        case 'const':
+            return src.problem(segs, `${where} must be ${JSON.stringify(p.allowedValue)}`);
+        case 'pattern': {
+            const words = segs[1] === 'drift' && p.pattern === '\\S' ? 'must not be empty' : describePattern(String(p.pattern));
+            return src.problem(segs, `${where} ${words}${driftAllowHint(segs)}`);
+        }
+        case 'type':
+            return src.problem(segs, `${where} must be ${typeWords(String(p.type))}, got ${describeValue(err.data)}`);
+        default:
+            return src.problem(segs, `${where} ${err.message ?? 'is invalid'}`);
+    }
+}
+/** The keys the schema allows where an additionalProperties error was raised (its parent schema). */
+function allowedKeys(err) {
+    const props = err.parentSchema?.properties;
+    return props ? Object.keys(props) : [];
+}
+function requiredKeys(err) {
+    const req = err.parentSchema?.required;
+    return Array.isArray(req) ? req.map(String) : [];
+}
+/**
+ * A typo'd key also leaves its right spelling missing: `projct: p` raises "unknown key 'projct'" and
+ * "missing required key 'project'". The first says both (did you mean 'project'? … requires it), so
+ * the second is left out: one mistake, one message.
+ */
+function withoutTypoEchoes(errors) {
+    const suggested = new Set();
+    for (const e of errors) {
+        if (e.keyword !== 'additionalProperties')
+            continue;
+        const guess = closest(String(e.params.additionalProperty), allowedKeys(e));
+        if (guess !== undefined)
+            suggested.add(`${e.instancePath}\n${guess}`);
+    }
+    return errors.filter((e) => e.keyword !== 'required' ||
+        !suggested.has(`${e.instancePath}\n${String(e.params.missingProperty)}`));
+}
+function typeWords(type) {
+    const words = {
+        number: 'a number',
+        integer: 'a whole number',
+        string: 'a string',
+        boolean: 'true or false',
+        array: 'a list',
+        object: 'a mapping',
+        null: 'empty',
+    };
+    return type
+        .split(',')
+        .map((t) => words[t] ?? t)
+        .join(' or ');
+}
+/** A value as written, for "got …": short, and the shape for lists and mappings. */
+function describeValue(value) {
+    if (value === null || value === undefined)
+        return 'nothing (an empty value)';
+    if (Array.isArray(value))
+        return 'a list';
+    if (typeof value === 'object')
+        return 'a mapping';
+    const text = JSON.stringify(value);
+    return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+function describePattern(pattern) {
+    if (pattern.startsWith('^[a-z0-9]([a-z0-9-]')) {
+        return ('must be a lowercase DNS label: a-z, 0-9 and hyphens, starting and ending with a letter or digit, at most ' +
+            '63 characters');
+    }
+    if (pattern === '^/')
+        return 'must be an absolute path (starting with /)';
+    if (pattern === '^[0-9]{4}-[0-9]{2}-[0-9]{2}$')
+        return 'must be a date YYYY-MM-DD';
+    return `must match ${pattern}`;
+}
+function toDecl(raw, root, absFile, relFile, source) {
+    // The schema's oneOf guarantees exactly one of them; swarm maps onto the same engine target.
+    const swarm = raw.spec.swarm;
+    const target = swarm ? { file: swarm.file, project: swarm.stack, service: swarm.service } : raw.spec.compose;
+    const composePath = external_node_path_default().resolve(external_node_path_default().dirname(absFile), target.file);
     return {
-        reason: entry.reason,
-        until: entry.until,
-        ...(fields ? { fields } : {}),
-        expired: !isLive(entry, today),
+        name: raw.metadata.name,
+        description: raw.metadata.description,
+        class: raw.spec.class,
+        runtime: swarm ? 'swarm' : 'compose',
+        compose: {
+            file: target.file,
+            path: composePath,
+            display: external_node_path_default().relative(root, composePath).split((external_node_path_default()).sep).join('/'),
+            project: target.project,
+            service: target.service,
+        },
+        expectedState: raw.spec.runtime?.expected_state ?? 'running',
+        timeoutSeconds: raw.spec.runtime?.timeout_seconds ?? 300,
+        backup: raw.spec.backup
+            ? { refModules: raw.spec.backup.ref_modules ?? [], maxAgeHours: raw.spec.backup.max_age_hours }
+            : undefined,
+        volumes: raw.spec.data?.volumes ?? [],
+        ephemeralPaths: raw.spec.data?.ephemeral_paths ?? [],
+        dependsOnHealthy: raw.spec.depends_on_healthy ?? [],
+        upgrade: raw.spec.upgrade ? toUpgrade(raw.spec.upgrade, absFile) : undefined,
+        driftAllow: [],
+        file: relFile,
+        absFile,
+        source,
     };
 }
-function expiredWords(entries) {
-    return entries
-        .filter((a) => a.expired)
-        .map((a) => `allowance expired after ${a.until}${a.fields ? ` (${a.fields.join(', ')})` : ''}`)
-        .join('; ');
+function toUpgrade(raw, absFile) {
+    return {
+        releaseNotes: raw.release_notes === undefined ? null : external_node_path_default().resolve(external_node_path_default().dirname(absFile), raw.release_notes),
+        holdMarkers: raw.hold_markers ?? [...UPGRADE_DEFAULTS.holdMarkers],
+        healthTimeoutSeconds: raw.health_timeout_seconds ?? UPGRADE_DEFAULTS.healthTimeoutSeconds,
+        settleSeconds: raw.settle_seconds ?? UPGRADE_DEFAULTS.settleSeconds,
+    };
 }
 /**
- * Mark one module's drift items with the entries that name them. `proven` says, for a container.config
- * item whose every field a live entry names, the plan's proof that those fields are the whole difference
- * (undefined: not asked; then the item counts). Returns new items (the input is not changed).
+ * Load every module under root. Files with problems are reported and left out of `modules`;
+ * callers that act on modules must refuse when `problems` is not empty (fail closed).
  */
-function applyAllowances(items, entries, today, proof) {
-    return items.map((item) => {
-        if (item.key === 'container.config')
-            return configItem(item, entries, today, proof);
-        const entry = entries.find((e) => e.key === item.key);
-        if (!entry)
-            return item;
-        const allowance = allowanceOf(entry, today);
-        return {
-            ...item,
-            allowances: [allowance],
-            allowed: !allowance.expired,
-            ...(allowance.expired ? { allowance_note: `${expiredWords([allowance])}: it counts as drift again` } : {}),
-        };
+function loadModules(root, glob, displayBase = process.cwd()) {
+    const absRoot = external_node_path_default().resolve(root);
+    const files = findModuleFiles(absRoot, glob, displayPath(absRoot, displayBase));
+    const modules = [];
+    const problems = [];
+    const invalid = new Map();
+    for (const rel of files) {
+        const abs = external_node_path_default().join(absRoot, rel);
+        const display = displayPath(abs, displayBase);
+        const read = readYamlFile(abs, display);
+        if (!read.ok) {
+            // One message per place: the parser's recovery repeats itself at the spot that broke it.
+            problems.push(...onePerPosition(read.problems));
+            // The name is not readable: a reference to this module would read as "unknown module".
+            const name = guessedName(abs, rel);
+            if (name !== undefined && !invalid.has(name))
+                invalid.set(name, display);
+            continue;
+        }
+        const checked = validateSchema(read.value);
+        if (!checked.ok) {
+            problems.push(...dedupe(withoutTypoEchoes(checked.errors.filter((e) => !isRuntimeChoiceBranch(e))).map((e) => schemaProblem(read.source, e))));
+            const name = read.value.metadata?.name;
+            if (typeof name === 'string' && !invalid.has(name))
+                invalid.set(name, display);
+            continue;
+        }
+        const decl = toDecl(read.value, absRoot, abs, display, read.source);
+        // spec.drift.allow beyond the schema (docs/architecture.md §3, "Drift allowlist"): a refused entry
+        // leaves the whole file out, as a schema problem does.
+        const allow = checkDriftAllow(read.value.spec.drift?.allow ?? [], decl, read.source);
+        if (allow.problems.length > 0) {
+            problems.push(...allow.problems);
+            if (!invalid.has(decl.name))
+                invalid.set(decl.name, display);
+            continue;
+        }
+        decl.driftAllow = allow.entries;
+        modules.push(decl);
+    }
+    modules.sort((a, b) => a.name.localeCompare(b.name));
+    return { root: absRoot, modules, problems, invalid };
+}
+/**
+ * The likely name of a module.yaml that failed to parse, so references to it can point at that file
+ * instead of saying "unknown module": its `name:` line under `metadata:` when one is written plainly,
+ * else its directory (modules/<name>/module.yaml).
+ */
+function guessedName(abs, rel) {
+    const label = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+    try {
+        const text = (0,external_node_fs_.readFileSync)(abs, 'utf8');
+        const m = /^metadata:[ \t]*\r?\n(?:[ \t]+.*\r?\n)*?[ \t]+name:[ \t]*["']?([a-z0-9-]+)["']?[ \t]*(?:#.*)?\r?$/m.exec(text.slice(0, 64 * 1024));
+        if (m && label.test(m[1]))
+            return m[1];
+    }
+    catch {
+        // unreadable: fall back to the directory
+    }
+    const dir = external_node_path_default().posix.basename(external_node_path_default().posix.dirname(rel));
+    return dir !== '.' && label.test(dir) ? dir : undefined;
+}
+function displayPath(abs, base) {
+    const rel = external_node_path_default().relative(base, abs);
+    return (rel.startsWith('..') || external_node_path_default().isAbsolute(rel) ? abs : rel).split((external_node_path_default()).sep).join('/');
+}
+function onePerPosition(problems) {
+    const seen = new Set();
+    return problems.filter((p) => {
+        const k = `${p.line}:${p.column}`;
+        if (seen.has(k))
+            return false;
+        seen.add(k);
+        return true;
     });
 }
-function configItem(item, entries, today, proof) {
-    const fields = item.fields ?? [];
-    const byEntry = new Map();
-    const notNamed = [];
-    for (const f of fields) {
-        const name = fieldName(f);
-        const entry = name === null ? undefined : entries.find((e) => e.key === item.key && e.fields?.includes(name));
-        if (entry)
-            byEntry.set(entry, [...(byEntry.get(entry) ?? []), name]);
-        else
-            notNamed.push(f);
-    }
-    if (byEntry.size === 0)
-        return item;
-    const allowances = [...byEntry].map(([e, names]) => allowanceOf(e, today, names));
-    const expired = expiredWords(allowances);
-    const notes = [];
-    if (expired)
-        notes.push(expired);
-    if (notNamed.length > 0)
-        notes.push(`not allowed: ${notNamed.join(', ')}`);
-    if (!expired && notNamed.length === 0 && proof !== 'equal') {
-        const named = allowances.flatMap((a) => a.fields ?? []).join(', ');
-        notes.push(proof === 'differs'
-            ? `not proven the only difference: compose's config hash with the container's values of ${named} put ` +
-                `back does not equal the container's, so something stateguard does not compare differs too`
-            : `not proven the only difference: compose's config hash with the container's values of ${named} put ` +
-                `back could not be computed`);
-    }
-    return {
-        ...item,
-        allowances,
-        allowed: notes.length === 0,
-        ...(notes.length > 0 ? { allowance_note: `${notes.join('; ')}: it counts as drift` } : {}),
+function dedupe(problems) {
+    const seen = new Set();
+    return problems.filter((p) => {
+        const k = `${p.line}:${p.column}:${p.message}`;
+        if (seen.has(k))
+            return false;
+        seen.add(k);
+        return true;
+    });
+}
+function formatProblem(p) {
+    return `${p.file}:${p.line}:${p.column}: ${p.message}`;
+}
+/** Root causes first, then their knock-on problems (docs/architecture.md §2); each group by file and position. */
+function sortProblems(problems) {
+    return [...problems].sort((a, b) => Number(a.knockOn === true) - Number(b.knockOn === true) ||
+        a.file.localeCompare(b.file) ||
+        a.line - b.line ||
+        a.column - b.column);
+}
+
+;// CONCATENATED MODULE: ./src/model/compose-source.ts
+/**
+ * The compose file as written, beside what compose renders (docs/architecture.md §2, "Reading compose
+ * files"). Compose's rendering is the truth for every check; the source is read (safely, as compose
+ * reads YAML: merge keys, aliases bounded by size) only to point at where a key is written, to read
+ * the file's own top-level `name:` (rendering with `-p` replaces it), and to refuse a hostile file
+ * before it reaches compose.
+ */
+
+
+function readComposeSource(abs, display) {
+    return readYamlFile(abs, display, 'compose');
+}
+function isMergeKey(p) {
+    return (0,dist/* isScalar */.jn)(p.key) && (typeof p.key.value === 'symbol' || p.key.value === '<<');
+}
+function serviceNode(source, service) {
+    const top = source.doc.contents;
+    if (!(0,dist/* isMap */.jh)(top))
+        return null;
+    const services = top.items.find((p) => (0,dist/* isScalar */.jn)(p.key) && p.key.value === 'services')?.value;
+    if (!(0,dist/* isMap */.jh)(services))
+        return null;
+    const svc = services.items.find((p) => (0,dist/* isScalar */.jn)(p.key) && String(p.key.value) === service)?.value;
+    return (0,dist/* isMap */.jh)(svc) ? svc : null;
+}
+/**
+ * Where a service's key comes from in the source, for a message: `compose.yaml:12:5` when the key is
+ * written in the service there; the merge key or `extends:` that brings it in otherwise; '' when the
+ * service is not written in this file (an `include:`d file) or nothing says.
+ */
+function whereWritten(source, service, key) {
+    if (!source)
+        return '';
+    const svc = serviceNode(source, service);
+    if (!(0,dist/* isMap */.jh)(svc))
+        return '';
+    const at = (node) => {
+        const pos = source.positionAtOffset(node.range?.[0]);
+        return `${source.file}:${pos.line}:${pos.column}`;
     };
+    const own = svc.items.find((p) => (0,dist/* isPair */.tO)(p) && (0,dist/* isScalar */.jn)(p.key) && String(p.key.value) === key);
+    if (own)
+        return `written at ${at(own.key)}`;
+    const merge = svc.items.find((p) => (0,dist/* isPair */.tO)(p) && isMergeKey(p));
+    if (merge)
+        return `through the YAML merge key at ${at(merge.key)}`;
+    const ext = svc.items.find((p) => (0,dist/* isPair */.tO)(p) && (0,dist/* isScalar */.jn)(p.key) && p.key.value === 'extends');
+    if (ext)
+        return `through extends: at ${at(ext.key)}`;
+    return '';
+}
+/** The file's own top-level `name:` when it is a plain string (an interpolated one is compose's to read). */
+function sourceProjectName(value) {
+    const name = value?.name;
+    return typeof name === 'string' && name !== '' && !name.includes('$') ? name : null;
 }
 /**
- * The proof a container.config item needs before it can be allowed: every field it lists is named by a
- * live entry (none expired, none unnamed). null when it cannot be allowed whatever the proof.
+ * The position in the source of a dotted key path compose names in its error (`services.db.restart`),
+ * when that key is written there; null otherwise.
  */
-function configProofRequest(item, entries, today) {
-    if (item.key !== 'container.config' || !item.fields || item.fields.length === 0)
+function positionOfComposePath(source, message) {
+    if (!source)
         return null;
-    const names = [];
-    for (const f of item.fields) {
-        const name = fieldName(f);
-        const entry = name === null ? undefined : entries.find((e) => e.key === item.key && e.fields?.includes(name));
-        if (!entry || !isLive(entry, today))
-            return null;
-        names.push(name);
-    }
-    return { fields: [...new Set(names)] };
-}
-
-// EXTERNAL MODULE: ./src/drift/types.ts
-var types = __nccwpck_require__(970);
-// EXTERNAL MODULE: ./src/report/words.ts
-var words = __nccwpck_require__(5072);
-;// CONCATENATED MODULE: ./src/guard/applies.ts
-
-/** The drift an upgrade deploys (src/upgrade/evaluate.ts UPGRADE_DRIFT); an image bump always shows both. */
-const IMAGE_BUMP = ['container.image', 'container.config'];
-/** Whether `keys` is an image bump: container.image, with at most the container.config it brings. */
-function isImageBump(keys) {
-    return keys.includes('container.image') && keys.every((k) => IMAGE_BUMP.includes(k));
-}
-/** The path that applies this module's drift (what `allowed` leads to, or what to use instead). */
-function appliedBy(m, keys) {
-    if (m.expectedState === 'exited-success')
-        return 'apply';
-    if (m.class === 'stateless')
-        return 'normal-deploy';
-    if (m.class === 'stateful' && m.runtime !== 'swarm' && isImageBump(keys))
-        return 'upgrade';
-    return 'by-hand';
-}
-/** What guard's `allowed` means, said wherever a decision is shown. */
-const ALLOWED_MEANS = 'the stateful rule does not block this change';
-/**
- * The sentence that says how the change is applied, naming the CLI flags or the action inputs.
- * `keys` undefined: the drift is not known (apply refuses a long-running module before planning).
- */
-function howApplied(m, keys, surface = 'cli') {
-    const deploy = m.runtime === 'swarm' ? '`docker stack deploy`' : '`docker compose up -d`';
-    const upgrade = `\`stateguard upgrade --module ${m.name}\` (workflows/upgrade.yml)`;
-    const byHand = `take a snapshot, change it by hand (${deploy}), then plan again`;
-    const path = appliedBy(m, keys ?? []);
-    if (path === 'apply') {
-        return (`'${m.name}' is a one-shot: \`stateguard apply --module ${m.name}\` re-runs it` +
-            (m.class === 'stateless' ? '.' : ` (with ${(0,words/* inputRef */.io)('allow-stateful', surface)} and a verified backup).`));
-    }
-    if (path === 'normal-deploy') {
-        return (`'${m.name}' is long-running and stateless: stateguard apply only re-runs one-shots, so deploy it through your ` +
-            `normal deploy (e.g. ${deploy}).`);
-    }
-    if (path === 'upgrade') {
-        return `'${m.name}' is long-running and stateful: an image bump goes through ${upgrade}, not apply.`;
-    }
-    if (keys === undefined && m.class === 'stateful' && m.runtime !== 'swarm') {
-        return (`'${m.name}' is long-running and stateful: an image bump goes through ${upgrade}; for any other change ` +
-            `${byHand}.`);
-    }
-    return (`'${m.name}' is long-running and ${m.class}: no stateguard command applies ` +
-        `${keys === undefined ? 'a change of it' : 'this drift'} (apply only re-runs one-shots; upgrade takes only an ` +
-        `image bump of a stateful compose module); ${byHand}.`);
-}
-
-;// CONCATENATED MODULE: ./src/guard/decide.ts
-/**
- * The stateful-apply rule (docs/architecture.md §4), as one pure function.
- *
- * Every input arrives already evaluated — or as the error that stopped its evaluation — so the rule
- * itself can never throw and never has to guess: an input it cannot trust is a failed condition.
- * The decision is `allowed` only when nothing failed; there is no path from an error to `allowed`.
- *
- * failure_reason precedence (the single value a workflow branches on; every failed condition is
- * still listed in `reasons`, in this same order):
- *   1. could not evaluate the plan (docker-unavailable, compose-error, internal): nothing else
- *      about the module can be trusted, and whether any other condition even applies depends on it;
- *   2. drift-not-allowed: not a one-shot, or drift this path never applies. No input can fix it,
- *      so it comes before the conditions an operator could fix by re-dispatching, sparing them a
- *      backup and a confirmation that would be refused anyway;
- *   3. not-allowed: the explicit opt-in is missing;
- *   4. backup-rejected: the backup has to exist and verify before anyone can confirm it;
- *   5. confirm-mismatch: the confirmation asserts the backup is done, so it is checked last.
- *
- * A malformed request never reaches the rule: allow-stateful is typed `boolean` because the CLI and
- * action layers refuse anything but exactly `true`/`false` before any command runs (exit 3,
- * invalid-input; src/commands/inputs.ts, docs/architecture.md §10).
- *
- * The confirm value is never echoed: it is typed by a person into a free-text field, and a pasted
- * password would otherwise end up in the job log. The message says only how it differs (empty,
- * case, surrounding whitespace, or otherwise). The expected token is printed: it is repo
- * configuration written in the workflow, not a secret, and naming it is how the operator learns
- * what to type. The verified backup, not the token, is what protects the data.
- */
-
-
-
-
-/** A reason, with the input that fixes it when there is one. */
-function guardReason(code, message, fix, input) {
-    return { code, message, fix, ...(input ? { input } : {}) };
-}
-/** The only drift the stateful path may apply: a pending (re-)run of a one-shot. */
-const STATEFUL_APPLICABLE_DRIFT = ['container.state.exited_success'];
-const EVALUATION_REASONS = ['docker-unavailable', 'compose-error', 'internal'];
-/** Order of failure reasons from most to least fundamental (see the file comment). */
-const FAILURE_PRECEDENCE = [
-    ...EVALUATION_REASONS,
-    'drift-not-allowed',
-    'not-allowed',
-    'backup-rejected',
-    'confirm-mismatch',
-];
-function isEvaluationError(x) {
-    return typeof x === 'object' && x !== null && 'error' in x && 'reason' in x;
-}
-/** How a given confirm differs from the token, without revealing what was typed. */
-function describeConfirmMismatch(confirm, token) {
-    if (confirm === token)
+    const m = /\bservices\.([A-Za-z0-9_.-]+)/.exec(message);
+    if (!m)
         return null;
-    if (confirm === undefined || confirm === '')
-        return 'confirm is empty';
-    const trimmed = confirm.trim();
-    if (trimmed === '')
-        return 'confirm is only whitespace';
-    if (trimmed === token)
-        return 'confirm differs from the token only by surrounding whitespace';
-    if (confirm.toLowerCase() === token.toLowerCase())
-        return 'confirm differs from the token only by letter case';
-    if (trimmed.toLowerCase() === token.toLowerCase()) {
-        return 'confirm differs from the token by letter case and surrounding whitespace';
-    }
-    if (confirm.replace(/\s+/g, '') === token.replace(/\s+/g, ''))
-        return 'confirm differs from the token by whitespace inside it';
-    return 'confirm does not equal the token';
-}
-/**
- * Check that a plan is a coherent plan of this module. A plan that contradicts itself or names
- * another module is a bad plan: evaluation failed, so the guard blocks.
- */
-function planProblem(module, plan) {
-    if (plan.name !== module.name)
-        return `the plan is of module '${plan.name}', not '${module.name}'`;
-    if (plan.class !== module.class)
-        return `the plan says class '${plan.class}' but module.yaml says '${module.class}'`;
-    if (plan.expected_state !== module.expectedState) {
-        return `the plan says expected_state '${plan.expected_state}' but module.yaml says '${module.expectedState}'`;
-    }
-    if (!Array.isArray(plan.drift))
-        return 'the plan has no drift list';
-    const unknown = plan.drift.filter((d) => !types/* DRIFT_KEYS */.F.includes(d?.key));
-    if (unknown.length > 0)
-        return `the plan has unknown drift keys: ${unknown.map((d) => JSON.stringify(d?.key)).join(', ')}`;
-    const open = plan.interrupted_operation?.status === 'open';
-    // Allowed drift (docs/architecture.md §3, "Drift allowlist") is listed but does not count.
-    const counted = countedDrift(plan.drift);
-    if (plan.in_sync !== (counted.length === 0 && !open)) {
-        return (`the plan says in_sync=${String(plan.in_sync)} with ${counted.length} drift item(s) that count ` +
-            `(${plan.drift.length - counted.length} allowed)`);
+    const segments = ['services', ...m[1].replace(/\.$/, '').split('.')];
+    // The longest prefix of the path that is written in the file.
+    for (let n = segments.length; n >= 2; n--) {
+        const sub = segments.slice(0, n);
+        if (source.has(sub))
+            return source.positionOf(sub, 'key');
     }
     return null;
 }
-function backupSummary(b) {
-    if (b === undefined)
-        return null;
-    if (isEvaluationError(b)) {
-        return { verified: false, path: null, matched_module: null, problems: [{ code: 'unreadable', message: b.error }] };
-    }
-    const despite = acceptedDespite(b);
-    return {
-        verified: b.verified === true,
-        path: b.path,
-        matched_module: b.matched_module,
-        problems: b.problems ?? [],
-        ...(despite.length ? { accepted_despite: despite } : {}),
-    };
+
+;// CONCATENATED MODULE: ./src/model/mount-overlap.ts
+/**
+ * Overlapping data mounts (docs/architecture.md §12, "Data mounts"). Restore swaps each declared data
+ * volume on its own, by renames inside it, and every helper binds its mounts by path when it starts:
+ * two data mounts where one lies inside the other (`/data` and `/data/sub` in the container, or
+ * `./h` and `./h/sub` on the host) would have one volume's work area moved into the other's. Such
+ * mounts are refused, in validate and in every preflight, with this one pure rule.
+ *
+ * Paths are compared by segments after normalising (`.`, `..`, repeated and trailing slashes), so
+ * `/srv/a` is not a parent of `/srv/ab`.
+ */
+
+/** The path normalised for comparison: `.`/`..` resolved, no repeated or trailing slash. */
+function normalizePath(p) {
+    const n = external_node_path_default().posix.normalize(p.replace(/\\/g, '/'));
+    return n.length > 1 ? n.replace(/\/+$/, '') : n;
 }
-/** The warnings a backup was accepted despite, which every command that uses it says loudly (§16). */
-function acceptedDespite(b) {
-    if (b.verified !== true)
+function segments(p) {
+    return normalizePath(p)
+        .split('/')
+        .filter((s) => s !== '' && s !== '.');
+}
+/**
+ * How two paths relate, by whole segments: the same path, one inside the other, or null. An
+ * absolute and a relative path never relate (they name different things).
+ */
+function pathRelation(a, b) {
+    const na = normalizePath(a);
+    const nb = normalizePath(b);
+    if (na.startsWith('/') !== nb.startsWith('/'))
+        return null;
+    const sa = segments(na);
+    const sb = segments(nb);
+    const common = Math.min(sa.length, sb.length);
+    for (let i = 0; i < common; i++)
+        if (sa[i] !== sb[i])
+            return null;
+    if (sa.length === sb.length)
+        return 'same';
+    return sa.length > sb.length ? 'a-inside-b' : 'b-inside-a';
+}
+/** Every pair of data mounts that overlap (each pair once, the first overlap found for it). */
+function mountOverlaps(mounts) {
+    const out = [];
+    for (let i = 0; i < mounts.length; i++) {
+        for (let j = i + 1; j < mounts.length; j++) {
+            const a = mounts[i];
+            const b = mounts[j];
+            const inContainer = pathRelation(a.path, b.path);
+            if (inContainer) {
+                out.push({ a, b, where: 'container', relation: inContainer });
+                continue;
+            }
+            if (a.kind === 'volume' && b.kind === 'volume' && a.name !== undefined && a.name === b.name) {
+                out.push({ a, b, where: 'volume', relation: 'same' });
+                continue;
+            }
+            const onHost = a.hostPath && b.hostPath ? pathRelation(a.hostPath, b.hostPath) : null;
+            if (onHost)
+                out.push({ a, b, where: 'host', relation: onHost });
+        }
+    }
+    return out;
+}
+function shownSource(m) {
+    return m.shown ?? (m.kind === 'bind' ? (m.hostPath ?? '?') : (m.name ?? m.hostPath ?? '?'));
+}
+function describeMount(m) {
+    return `'${m.volume}' (${m.path}, ${m.kind} ${shownSource(m)})`;
+}
+/** One sentence per overlap, naming both mounts, what overlaps and the fix. */
+function describeOverlap(o) {
+    const [inner, outer] = o.relation === 'b-inside-a' ? [o.b, o.a] : [o.a, o.b];
+    const pair = `data volumes ${describeMount(o.a)} and ${describeMount(o.b)} overlap`;
+    const what = o.where === 'volume'
+        ? `both are the named volume ${o.a.name}`
+        : o.where === 'container'
+            ? o.relation === 'same'
+                ? `both are mounted at ${o.a.path}`
+                : `${inner.path} is inside ${outer.path} in the container`
+            : o.relation === 'same'
+                ? `both are the host directory ${o.a.hostPath}`
+                : `the host directory of '${inner.volume}' is inside that of '${outer.volume}'`;
+    return (`${pair}: ${what}. A restore swaps each data volume on its own and would move one into the other, so ` +
+        `stateguard refuses overlapping data mounts. Fix: mount the parent once and declare it as one data volume, ` +
+        `or use separate directories.`);
+}
+
+;// CONCATENATED MODULE: ./src/model/rendered-mounts.ts
+/**
+ * The mounts of a service as compose rendered it (docs/architecture.md §2, "Reading compose files"):
+ * compose v2 prints the long syntax (`{type, source, target}`), compose v1 the short one
+ * (`/abs/host:/target:rw`, `name:/target:rw`, `/anonymous`) or the long one where the file used it.
+ * Rendering has already interpolated `${DATA_DIR:-./data}` and made relative host paths absolute,
+ * so splitting a rendered short entry on `:` is what compose v1 itself does. Pure.
+ */
+
+const isHostPath = (s) => s.startsWith('/') || s.startsWith('.') || s.startsWith('~');
+function renderedMounts(volumes) {
+    const out = [];
+    for (const v of Array.isArray(volumes) ? volumes : []) {
+        if (typeof v === 'string') {
+            const parts = v.split(':');
+            if (parts.length === 1)
+                out.push({ type: 'volume', source: null, target: normalizePath(parts[0]) });
+            else {
+                const source = parts[0];
+                out.push({ type: isHostPath(source) ? 'bind' : 'volume', source, target: normalizePath(parts[1]) });
+            }
+        }
+        else if (v && typeof v === 'object') {
+            const o = v;
+            if (typeof o.target !== 'string')
+                continue;
+            const source = typeof o.source === 'string' && o.source !== '' ? o.source : null;
+            const type = typeof o.type === 'string' ? o.type : source !== null && isHostPath(source) ? 'bind' : 'volume';
+            out.push({ type, source, target: normalizePath(o.target) });
+        }
+    }
+    return out;
+}
+
+;// CONCATENATED MODULE: ./src/report/words.ts
+/**
+ * Small wording helpers every layer shares, so a text says the same thing wherever it is made
+ * (docs/architecture.md §10, "Words").
+ *
+ * - `inputRef`: a fix names what the user actually sets — a CLI flag (`--allow-stateful`) when
+ *   stateguard runs as the CLI, the input (`allow-stateful`) when it runs as an action.
+ * - `aOrAn` / `withArticle`: "an unknown bump", "a major bump", never "a unknown".
+ */
+/** The surface of a command context (`inAction` is set by the action entry). */
+function surfaceOf(ctx) {
+    return ctx.inAction === true ? 'action' : 'cli';
+}
+/** How the user names input `name` where they run stateguard: `--name` in the CLI, `name` in an action. */
+function inputRef(name, surface = 'cli') {
+    return surface === 'action' ? name : `--${name}`;
+}
+/** "pass --allow-stateful" (CLI, a bare boolean flag means true) / "set allow-stateful: 'true'" (action). */
+function setTrue(name, surface = 'cli') {
+    return surface === 'action' ? `set ${name}: 'true'` : `pass --${name}`;
+}
+/** "pass PATH as --backup-ref" (CLI) / "set backup-ref to PATH" (action). */
+function setValue(name, value, surface = 'cli') {
+    return surface === 'action' ? `set ${name} to ${value}` : `pass ${value} as --${name}`;
+}
+// Words whose first letter is a vowel but whose sound is not (a one-shot, a unique name, a user).
+const A_BEFORE_VOWEL = /^(one|once|uni|use|usu|uti|eu|ewe|ure)/i;
+// Words whose first letter is a consonant but whose sound is a vowel (an hour, an honest …).
+const AN_BEFORE_CONSONANT = /^(hour|honest|honou?r|heir)/i;
+/** The indefinite article for `word`: `an` before a vowel sound, else `a`. */
+function aOrAn(word) {
+    const w = word.replace(/^[^A-Za-z0-9]+/, '');
+    if (AN_BEFORE_CONSONANT.test(w))
+        return 'an';
+    if (A_BEFORE_VOWEL.test(w))
+        return 'a';
+    if (/^8/.test(w))
+        return 'an';
+    return /^[aeiou]/i.test(w) ? 'an' : 'a';
+}
+/** `word` with its article: "an unknown", "a major". */
+function withArticle(word) {
+    return `${aOrAn(word)} ${word}`;
+}
+
+;// CONCATENATED MODULE: ./src/model/validate.ts
+/**
+ * Cross-file checks of docs/architecture.md §2, run after every module.yaml passed its schema. Each
+ * compose file is read the way compose reads it: rendered by the compose CLI in use (merge keys,
+ * `extends`, `include`, interpolation, `env_file` and profiles resolved by compose itself), through a
+ * `ComposeRenderer` the command passes in; the source is read only to point at where a key is
+ * written. The rendered service exists and is started (profiles), a one-shot's service never
+ * restarts and runs once, declared data volumes are really mounted at the declared paths and do not
+ * overlap, and the file's project is the module's. A spec.swarm module's stack file is read the same
+ * way, with the Swarm rules on top (swarmServiceProblems, swarmVolumeProblem).
+ */
+
+
+
+
+
+
+
+
+
+/**
+ * Why a one-shot's compose service could start more than one container (`scale`, `deploy.replicas`
+ * other than 1, `deploy.mode: global`), or null. A value compose would interpolate (`${N}`) cannot be
+ * checked here and is refused too: apply checks the rendered value again before it runs anything.
+ */
+function oneShotReplicaProblem(service) {
+    const one = (v) => v === undefined || v === null || v === 1 || v === '1';
+    if (!one(service.scale))
+        return `has scale: ${JSON.stringify(service.scale)}`;
+    const deploy = service.deploy;
+    if (deploy !== undefined && deploy !== null) {
+        if (typeof deploy !== 'object')
+            return `has deploy: ${JSON.stringify(deploy)}`;
+        const d = deploy;
+        if (!one(d.replicas))
+            return `has deploy.replicas: ${JSON.stringify(d.replicas)}`;
+        if (d.mode !== undefined && d.mode !== 'replicated' && d.mode !== 'replicated-job')
+            return `has deploy.mode: ${JSON.stringify(d.mode)}`;
+    }
+    return null;
+}
+/**
+ * The declared data volumes as compose renders their mounts, for the overlap rule
+ * (docs/architecture.md §12, "Data mounts"): host paths are already absolute in the rendering. A
+ * volume mounted neither way is left out (it has a problem of its own).
+ */
+function declaredMountRefs(m, service) {
+    const mounts = renderedMounts(service.volumes);
+    const refs = [];
+    for (const v of m.volumes) {
+        const target = v.path.replace(/\/+$/, '') || '/';
+        const mt = mounts.find((x) => x.target === target);
+        if (mt?.type === 'volume' && mt.source !== null)
+            refs.push({ volume: v.volume, path: v.path, kind: 'volume', name: mt.source });
+        else if (mt?.type === 'bind' && mt.source !== null) {
+            refs.push({
+                volume: v.volume,
+                path: v.path,
+                kind: 'bind',
+                hostPath: mt.source,
+                shown: shownHostPath(m, mt.source),
+            });
+        }
+        else
+            refs.push({ volume: v.volume, path: v.path, kind: 'bind' });
+    }
+    return refs;
+}
+/**
+ * A rendered (absolute) host path as the operator would write it: relative to the compose file's
+ * directory when it lies inside it (`./h/sub`), else absolute.
+ */
+function shownHostPath(m, abs) {
+    const rel = external_node_path_default().relative(external_node_path_default().dirname(m.compose.path), abs);
+    return rel !== '' && !rel.startsWith('..') && !external_node_path_default().isAbsolute(rel) ? `./${rel.split((external_node_path_default()).sep).join('/')}` : abs;
+}
+function renderKey(m) {
+    return JSON.stringify([m.runtime, m.compose.project, m.compose.path]);
+}
+/**
+ * Read every compose file the modules name, once per file and project: the source safely (a hostile
+ * file never reaches compose), then compose's rendering. Compose that is not installed, or an engine
+ * a stack file needs, is a problem of every module on that file: the schema checks still ran.
+ */
+async function readComposeFiles(modules, displayBase, render) {
+    const out = new Map();
+    const sources = new Map();
+    const pending = [];
+    const seen = new Set();
+    for (const m of modules) {
+        const key = renderKey(m);
+        if (seen.has(key))
+            continue;
+        seen.add(key);
+        const display = displayPath(m.compose.path, displayBase);
+        let source = sources.get(m.compose.path);
+        if (!source) {
+            source = readComposeSource(m.compose.path, display);
+            sources.set(m.compose.path, source);
+        }
+        if (!source.ok) {
+            out.set(key, {
+                ok: false,
+                file: (0,external_node_fs_.existsSync)(m.compose.path) ? source.problems : [],
+                why: source.problems[0].message,
+            });
+            continue;
+        }
+        const src = source.source;
+        pending.push(render({ project: m.compose.project, files: [m.compose.path] }, m.runtime).then((rendered) => void out.set(key, { ok: true, rendered, source: src, name: sourceProjectName(source.value) }), (err) => {
+            if (err instanceof src_errors/* EnvironmentError */.eG) {
+                out.set(key, {
+                    ok: false,
+                    file: [],
+                    why: `${(0,src_errors/* errorMessage */.gJ)(err)} (validate checked the module.yaml schema only; the compose checks need ` +
+                        `compose: install docker compose v2, or docker-compose v1)`,
+                });
+                return;
+            }
+            const message = (0,src_errors/* errorMessage */.gJ)(err);
+            const at = positionOfComposePath(src, message) ?? { line: 1, column: 1 };
+            out.set(key, {
+                ok: false,
+                file: [{ file: display, ...at, message }],
+                why: `compose refused to render it (its reason is reported at ${display}:${at.line}:${at.column})`,
+            });
+        }));
+    }
+    await Promise.all(pending);
+    return out;
+}
+function crossCheck(loaded, displayBase, reads) {
+    const problems = [];
+    const byName = new Map();
+    for (const m of loaded.modules) {
+        const first = byName.get(m.name);
+        if (first) {
+            problems.push(m.source.problem(['metadata', 'name'], `module name '${m.name}' is already used by ${first.file}; names must be unique`));
+        }
+        else
+            byName.set(m.name, m);
+    }
+    for (const m of loaded.modules) {
+        const src = m.source;
+        if ((m.class === 'stateful' || m.class === 'sidecar') && !m.backup) {
+            problems.push(src.problem(['spec', 'class'], m.class === 'sidecar'
+                ? `a sidecar module must declare spec.backup (ref_modules naming its parent, and max_age_hours)`
+                : `a stateful module must declare spec.backup (max_age_hours; ref_modules only for other modules whose ` +
+                    `backups also cover it)`));
+        }
+        // A sidecar is covered by its parent's backups, so it must name that parent; its own
+        // backups alone never count for it. A stateful module's own backups always count (the
+        // verify-backup allowed names are [itself, ...ref_modules]), so it may omit ref_modules.
+        if (m.class === 'sidecar' && m.backup && m.backup.refModules.every((r) => r === m.name)) {
+            // Points at ref_modules, or at spec.backup when the key is missing.
+            problems.push(src.problem(['spec', 'backup', 'ref_modules'], `a sidecar must name its parent stateful module in backup.ref_modules (e.g. ref_modules: [parent]): ` +
+                `its parent's backups are what cover it`));
+        }
+        problems.push(...upgradeProblems(m, loaded.root));
+        // A reference to a module whose own module.yaml has problems is a knock-on of those: one
+        // message per referring module and broken file (at its first reference), after the root cause.
+        const brokenRefs = new Map();
+        const brokenRef = (ref, key, at) => {
+            if (loaded.invalid?.get(ref) === undefined)
+                return false;
+            const seen = brokenRefs.get(ref);
+            if (seen) {
+                if (!seen.keys.includes(key))
+                    seen.keys.push(key);
+            }
+            else
+                brokenRefs.set(ref, { keys: [key], at });
+            return true;
+        };
+        const unknownRef = (key, ref, at) => {
+            const guess = closest(ref, [...byName.keys(), ...(loaded.invalid?.keys() ?? [])]);
+            const known = [...byName.keys()].filter((n) => n !== m.name).sort();
+            problems.push(src.problem(at, `${key} names unknown module '${ref}'` +
+                (guess !== undefined ? `: did you mean '${guess}'?` : '') +
+                `; known modules: ${known.length > 0 ? known.join(', ') : '(none besides this one)'}`));
+        };
+        m.backup?.refModules.forEach((ref, i) => {
+            if (ref === m.name)
+                return;
+            const at = ['spec', 'backup', 'ref_modules', i];
+            const target = byName.get(ref);
+            if (!target) {
+                if (!brokenRef(ref, 'backup.ref_modules', at))
+                    unknownRef('backup.ref_modules', ref, at);
+            }
+            else if (target.class !== 'stateful') {
+                problems.push(src.problem(at, `backup.ref_modules names '${ref}', which is ${target.class}, not stateful`));
+            }
+        });
+        m.dependsOnHealthy.forEach((dep, i) => {
+            const at = ['spec', 'depends_on_healthy', i];
+            if (dep === m.name) {
+                problems.push(src.problem(at, `a module cannot depend on itself`));
+            }
+            else if (!byName.has(dep) && !brokenRef(dep, 'depends_on_healthy', at)) {
+                unknownRef('depends_on_healthy', dep, at);
+            }
+        });
+        for (const [ref, { keys, at }] of brokenRefs) {
+            problems.push({
+                ...src.problem(at, `${keys.join(' and ')} name${keys.length === 1 ? 's' : ''} module '${ref}', whose module.yaml ` +
+                    `(${loaded.invalid.get(ref)}) has problems of its own: see the problem in that file and fix it first`),
+                knockOn: true,
+            });
+        }
+        const compose = reads.get(renderKey(m));
+        // Problems with the file or service point into the runtime the module names (spec.compose or spec.swarm).
+        const fileKind = m.runtime === 'swarm' ? 'stack file' : 'compose file';
+        if (!compose || !compose.ok) {
+            // The file's own problems at their own positions, once per file (a broken file is reported
+            // once, however many modules use it; a missing file has nothing more to point at). When it
+            // has them, they are the root cause and this module's line is their knock-on.
+            const own = compose?.file ?? [];
+            problems.push({
+                ...src.problem(['spec', m.runtime, 'file'], `${fileKind} ${m.compose.file} (${displayPath(m.compose.path, displayBase)}) cannot be used: ` +
+                    `${compose?.why ?? 'it was not read'}`),
+                ...(own.length > 0 ? { knockOn: true } : {}),
+            });
+            if (own.length > 0 && !problems.some((p) => p.file === own[0].file && p.message === own[0].message)) {
+                problems.push(...own);
+            }
+            continue;
+        }
+        const { rendered, source } = compose;
+        if (m.runtime === 'compose') {
+            const projectProblem = projectNameProblem(m, compose.name, loaded.modules);
+            if (projectProblem)
+                problems.push(src.problem(['spec', 'compose', 'project'], projectProblem));
+        }
+        const service = rendered.services[m.compose.service];
+        if (!service) {
+            const profiles = rendered.inactive?.[m.compose.service];
+            if (profiles) {
+                const enabled = process.env.COMPOSE_PROFILES ?? '';
+                problems.push({
+                    ...src.problem(['spec', m.runtime, 'service'], `service '${m.compose.service}' in ${m.compose.file} has profiles: [${profiles.join(', ')}], and none of ` +
+                        `them is enabled (COMPOSE_PROFILES is ${enabled === '' ? 'not set' : JSON.stringify(enabled)}), so ` +
+                        `compose neither renders nor starts it: set COMPOSE_PROFILES=${profiles[0]} wherever stateguard and ` +
+                        `compose run (the workflow's env:), or take profiles: off the service`),
+                    refusal: 'inactive-profile',
+                    module: m.name,
+                });
+                continue;
+            }
+            const known = Object.keys(rendered.services).sort().join(', ') || '(none)';
+            problems.push(src.problem(['spec', m.runtime, 'service'], `service '${m.compose.service}' is not in ${m.compose.file} as compose renders it; services there: ${known}`));
+            continue;
+        }
+        const where = (key) => {
+            const w = whereWritten(source, m.compose.service, key);
+            return w ? ` (${w})` : '';
+        };
+        if (m.runtime === 'swarm') {
+            problems.push(...swarmServiceProblems(m, service));
+        }
+        else if (m.expectedState === 'exited-success') {
+            const replicas = oneShotReplicaProblem(service);
+            if (replicas) {
+                const key = replicas.includes('scale') ? 'scale' : 'deploy';
+                problems.push(src.problem(['spec', 'runtime', 'expected_state'], `one-shot service ` +
+                    `'${m.compose.service}' ${replicas} in ${m.compose.file}${where(key)}; a one-shot runs as exactly one ` +
+                    `container (two runs at once against the same data are never safe): remove it or set it to 1`));
+            }
+            const r = service.restart;
+            if (!(r === undefined || r === null || r === 'no' || r === false)) {
+                problems.push(src.problem(['spec', 'runtime', 'expected_state'], `one-shot service ` +
+                    `'${m.compose.service}' has restart: ` +
+                    `${JSON.stringify(r)} in ${m.compose.file}${where('restart')}; a one-shot must have restart: "no" (or ` +
+                    `none), or it never stays exited`));
+            }
+        }
+        const mounts = renderedMounts(service.volumes);
+        m.volumes.forEach((v, i) => {
+            const target = v.path.replace(/\/+$/, '') || '/';
+            const mt = mounts.find((x) => x.target === target);
+            const mounted = mt?.type === 'volume' && mt.source !== null ? mt.source : undefined;
+            const bind = mt?.type === 'bind';
+            if (m.runtime === 'swarm') {
+                const swarmProblem = swarmVolumeProblem(m, v, mounted, bind, new Set(rendered.volumes ?? []));
+                if (swarmProblem) {
+                    problems.push(src.problem(['spec', 'data', 'volumes', i], swarmProblem));
+                    return;
+                }
+            }
+            if (mounted === undefined && bind)
+                return;
+            if (mounted !== v.volume) {
+                problems.push(src.problem(['spec', 'data', 'volumes', i], mounted
+                    ? `data volume '${v.volume}' at ${v.path}: the compose service mounts volume '${mounted}' there instead`
+                    : `data volume ` +
+                        `'${v.volume}' at ${v.path} is not mounted by service ` +
+                        `'${m.compose.service}' in ${m.compose.file}` +
+                        `${mt ? ` (compose renders ${withArticle(mt.type)} mount there)` : ''}` +
+                        ': its data would not survive a recreate'));
+            }
+        });
+        for (const o of mountOverlaps(declaredMountRefs(m, service))) {
+            const at = m.volumes.findIndex((v) => v.volume === o.b.volume);
+            problems.push(src.problem(['spec', 'data', 'volumes', Math.max(at, 0)], describeOverlap(o)));
+        }
+    }
+    return problems;
+}
+/**
+ * A compose file is one project: its top-level `name:` (what `docker compose up` without `-p` uses)
+ * must be the module's project, and every module on the file must name the same project; otherwise
+ * stateguard plans one project while the operator's `up` runs another.
+ */
+function projectNameProblem(m, fileName, all) {
+    if (fileName !== null && fileName !== m.compose.project) {
+        return (`${m.compose.file} names its project '${fileName}' (top-level name:), but this module says project ` +
+            `'${m.compose.project}': \`docker compose up\` would run project '${fileName}', which stateguard never looks ` +
+            `at; make the two names equal`);
+    }
+    const others = all.filter((o) => o.runtime === 'compose' && o.compose.path === m.compose.path && o.compose.project !== m.compose.project);
+    if (others.length > 0) {
+        const list = others.map((o) => `'${o.name}' (project '${o.compose.project}')`).join(', ');
+        return (`module '${m.name}' says project '${m.compose.project}' for ${m.compose.file}, but ${list} use the same ` +
+            `compose file under another project; one compose file is one project: give them all the same project`);
+    }
+    return null;
+}
+/** `deploy:` of a compose/stack service as a mapping (null when absent), or a string saying why it is not one. */
+function deployOf(service) {
+    const d = service.deploy;
+    if (d === undefined || d === null)
+        return null;
+    if (typeof d !== 'object' || Array.isArray(d))
+        return `has deploy: ${JSON.stringify(d)} (not a mapping)`;
+    return d;
+}
+/**
+ * The Swarm rules for a spec.swarm module's service. Swarm ignores `restart:` (it reads deploy.restart_policy)
+ * and counts tasks by deploy.replicas, so `restart:` and `scale:` are not checked here: a one-shot is a
+ * replicated-job that is never retried (restart_policy.condition: none) and runs one task; a long-running module
+ * is no job; a stateful or sidecar module is not global (several tasks, one per node, each writing its own
+ * node-local copy of the data).
+ */
+function swarmServiceProblems(m, service) {
+    const at = (message) => m.source.problem(['spec', 'runtime', 'expected_state'], message);
+    const where = `'${m.compose.service}' in stack file ${m.compose.file}`;
+    const deploy = deployOf(service);
+    if (typeof deploy === 'string') {
+        return [m.source.problem(['spec', 'swarm', 'service'], `service ${where} ${deploy}; deploy must be a mapping`)];
+    }
+    const mode = deploy?.mode;
+    const out = [];
+    if (m.expectedState === 'exited-success') {
+        if (mode !== 'replicated-job') {
+            out.push(at(`one-shot service ${where} has ` +
+                `${mode === undefined ? 'no deploy.mode' : `deploy.mode: ${JSON.stringify(mode)}`}; on Swarm a one-shot ` +
+                `must be a job that runs once and stays exited: set deploy.mode: replicated-job`));
+        }
+        const restart = deploy?.restart_policy;
+        const condition = restart && typeof restart === 'object' ? restart.condition : undefined;
+        if (condition !== 'none') {
+            const has = condition === undefined
+                ? 'no deploy.restart_policy.condition'
+                : `deploy.restart_policy.condition: ${JSON.stringify(condition)}`;
+            out.push(at(`one-shot service ${where} has ${has}; Swarm ignores restart: and retries a failed job against the ` +
+                `data unless told not to: set deploy.restart_policy.condition: none`));
+        }
+        const one = (v) => v === undefined || v === null || v === 1 || v === '1';
+        for (const key of ['replicas', 'max_concurrent']) {
+            if (!one(deploy?.[key])) {
+                out.push(at(`one-shot service ${where} has deploy.${key}: ${JSON.stringify(deploy?.[key])}; a one-shot runs as ` +
+                    `exactly one task (two runs at once, or one after another, against the same data are never safe): ` +
+                    `remove it or set it to 1`));
+            }
+        }
+    }
+    else if (mode === 'replicated-job' || mode === 'global-job') {
+        // Points at the service (expected_state running is usually not written: it is the default).
+        out.push(m.source.problem(['spec', 'swarm', 'service'], `service ${where} has deploy.mode: ${JSON.stringify(mode)}, a job that runs to completion, but the module ` +
+            `expects it running: declare runtime.expected_state: exited-success for a job (or use deploy.mode: ` +
+            `replicated for a long-running service)`));
+    }
+    if (m.class !== 'stateless' && mode === 'global') {
+        out.push(m.source.problem(['spec', 'class'], `${m.class} service ${where} has deploy.mode: "global": one task per node, each writing its own ` +
+            `node-local copy of the data: use deploy.mode: replicated with replicas: 1`));
+    }
+    return out;
+}
+/**
+ * Why a data volume of a spec.swarm module cannot hold its data on Swarm, or null: it must be a named volume
+ * declared in the stack file's top-level `volumes:` (by its key there, not Swarm's `<stack>_<key>`), never a
+ * bind mount (a host path is node-local: the task rescheduled on another node starts without it).
+ */
+function swarmVolumeProblem(m, v, mounted, bind, declared) {
+    const stackFile = `stack file ${m.compose.file}`;
+    const prefix = `${m.compose.project}_`;
+    if (v.volume.startsWith(prefix) && v.volume.length > prefix.length) {
+        const key = v.volume.slice(prefix.length);
+        if (!declared.has(v.volume) && (declared.has(key) || mounted === key)) {
+            return (`data volume '${v.volume}' at ${v.path}: name the volume by its key in ${stackFile}, '${key}', not ` +
+                `'<stack>_${key}' (Swarm adds the stack prefix '${prefix}' itself): write volume: ${key}`);
+        }
+    }
+    if (mounted === undefined && bind) {
+        return (`data volume '${v.volume}' at ${v.path} is a bind mount in service '${m.compose.service}' of ${stackFile}; on ` +
+            `Swarm a host path is node-local (a task rescheduled on another node starts without the data): use a named ` +
+            `volume: mount '${v.volume}:${v.path}' and declare '${v.volume}: {}' under the stack file's top-level volumes:`);
+    }
+    if (mounted === v.volume && !declared.has(v.volume)) {
+        const known = [...declared].sort().join(', ') || '(none)';
+        return (`data volume '${v.volume}' at ${v.path} is not declared in the top-level volumes: of ${stackFile} (declared ` +
+            `there: ${known}); on Swarm a data volume must be a named volume of the stack: add '${v.volume}: {}' under ` +
+            `volumes:`);
+    }
+    return null;
+}
+/**
+ * spec.upgrade is for a stateful, running module only (what `stateguard upgrade` upgrades), and its
+ * release_notes must stay inside the repo for any tag (the gate checks the substituted path again).
+ */
+function upgradeProblems(m, root) {
+    if (!m.upgrade)
         return [];
-    return (b.warnings ?? []).filter((w) => w.code === 'legacy-archive' || w.code === 'shrink-allowed');
+    if (m.class !== 'stateful' || m.expectedState !== 'running') {
+        const what = m.class !== 'stateful' ? `a ${m.class} module` : `a module with expected_state ${m.expectedState}`;
+        return [
+            m.source.problem(['spec', 'upgrade'], `spec.upgrade is only for a stateful module with expected_state running (stateguard upgrade upgrades only ` +
+                `those); this is ${what}: remove spec.upgrade (an apply recreates it)`, 'key'),
+        ];
+    }
+    const template = m.upgrade.releaseNotes;
+    if (template !== null) {
+        const rel = external_node_path_default().relative(root, template.split('{version}').join('v'));
+        if (rel === '' || rel.split((external_node_path_default()).sep)[0] === '..' || external_node_path_default().isAbsolute(rel)) {
+            return [
+                m.source.problem(['spec', 'upgrade', 'release_notes'], `spec.upgrade.release_notes points outside the repo (${JSON.stringify(rel)} from --root); keep the ` +
+                    `release notes inside the repo, relative to this module.yaml`),
+            ];
+        }
+    }
+    return [];
 }
 /**
- * How to take the backup that would cover the module, naming real modules: a sidecar is covered by
- * its parent's backups (backup.ref_modules), a stateful module by its own. Never a placeholder.
+ * Schema + cross-file validation of every module under root. `render` is the compose CLI in use
+ * (the adapter's renderProject); the schema checks run without it.
  */
-function backupFix(module, surface = 'cli') {
-    const parents = (module.backup?.refModules ?? []).filter((r) => r !== module.name);
-    const sources = module.class === 'sidecar' && parents.length > 0 ? parents : [module.name];
-    const first = sources[0];
-    const which = sources.map((s) => `'${s}'`).join(' or ');
-    return (`Take a backup of ` +
-        `${which} with \`stateguard snapshot --module ${first} --out-dir DIR\` (DIR under a ` +
-        `${(0,words/* inputRef */.io)('backup-root', surface)}) and ${(0,words/* setValue */.KY)('backup-ref', 'the archive it writes', surface)}.`);
-}
-function decide(input) {
-    const { module } = input;
-    const surface = input.surface ?? 'cli';
-    const reasons = [];
-    let driftKeys = [];
-    let planKnown = false;
-    if (isEvaluationError(input.plan)) {
-        reasons.push({
-            code: EVALUATION_REASONS.includes(input.plan.reason) ? input.plan.reason : 'internal',
-            message: `could not plan module '${module.name}': ${input.plan.error}`,
-            fix: 'Fix the cause above (engine reachable, compose file renders) and run again; the guard never allows what ' +
-                'it cannot plan.',
-        });
-    }
-    else {
-        const problem = planProblem(module, input.plan);
-        if (problem) {
-            reasons.push({
-                code: 'internal',
-                message: `the plan of module '${module.name}' cannot be trusted: ${problem}`,
-                fix: 'Re-run the plan; if this persists, report it: stateguard failed closed.',
-            });
-        }
-        else {
-            planKnown = true;
-            // Allowed drift never needs allow-stateful or confirm: only what counts is judged (docs/architecture.md §4).
-            driftKeys = [...new Set(countedDrift(input.plan.drift).map((d) => d.key))];
-            const io = input.plan.interrupted_operation;
-            if (io?.status === 'open') {
-                reasons.push({
-                    code: 'interrupted-operation',
-                    message: io.message,
-                    fix: `Run \`stateguard recover --module ${module.name}\` first.`,
-                });
-            }
-        }
-    }
-    if (planKnown && reasons.length === 0 && driftKeys.length === 0) {
-        return {
-            module: module.name,
-            decision: 'no-op',
-            reasons: [],
-            drift_keys: [],
-            backup: null,
-            failure_reason: '',
-            applied_by: '',
-            how_applied: '',
-        };
-    }
-    if (planKnown && reasons.length === 0 && module.class === 'stateless') {
-        return {
-            module: module.name,
-            decision: 'allowed',
-            reasons: [],
-            drift_keys: driftKeys,
-            backup: null,
-            failure_reason: '',
-            applied_by: appliedBy(module, driftKeys),
-            how_applied: howApplied(module, driftKeys, surface),
-        };
-    }
-    // From here: something already failed, or a stateful/sidecar module has drift. The stateful
-    // conditions are checked whenever there is (or, with an unknown plan, may be) something to
-    // apply, so the operator sees the complete list in one run rather than one reason per retry.
-    const stateful = module.class !== 'stateless' && (!planKnown || driftKeys.length > 0);
-    if (stateful) {
-        if (module.expectedState !== 'exited-success') {
-            reasons.push({
-                code: 'drift-not-allowed',
-                message: `module '${module.name}' is ${module.class} and long-running (expected_state: ` +
-                    `${module.expectedState}); the stateful path only re-runs one-shots (expected_state: exited-success)`,
-                fix: howApplied(module, planKnown ? driftKeys : undefined, surface),
-            });
-        }
-        if (planKnown) {
-            const notApplicable = driftKeys.filter((k) => !STATEFUL_APPLICABLE_DRIFT.includes(k));
-            if (notApplicable.length > 0) {
-                reasons.push({
-                    code: 'drift-not-allowed',
-                    message: `module '${module.name}' has drift this path never applies to a ` +
-                        `${module.class} module: ${notApplicable.join(', ')} (only ${STATEFUL_APPLICABLE_DRIFT.join(', ')} is ` +
-                        `applied)`,
-                    fix: unverifiableFix(input.plan) ??
-                        (module.expectedState === 'exited-success'
-                            ? 'Resolve that drift by hand with a backup in place, then re-plan.'
-                            : howApplied(module, driftKeys, surface)),
-                });
-            }
-        }
-        if (input.allowStateful !== true) {
-            reasons.push({
-                code: 'not-allowed',
-                input: 'allow-stateful',
-                message: `allow-stateful is not true; module '${module.name}' is ${module.class}`,
-                fix: surface === 'action'
-                    ? "Set allow-stateful: 'true' (the workflow's allow_stateful checkbox) to change a stateful or sidecar " +
-                        'module.'
-                    : 'Pass --allow-stateful to change a stateful or sidecar module.',
-            });
-        }
-        const backup = input.backup;
-        if (backup === undefined) {
-            reasons.push({
-                code: 'backup-rejected',
-                input: 'backup-ref',
-                message: 'no backup-ref was given',
-                fix: backupFix(module, surface),
-            });
-        }
-        else if (isEvaluationError(backup)) {
-            reasons.push({
-                code: 'backup-rejected',
-                input: 'backup-ref',
-                message: `the backup could not be verified: ${backup.error}`,
-                fix: `${capital((0,words/* setValue */.KY)('backup-ref', 'a readable .tar.gz', surface))} under a ` +
-                    `${(0,words/* inputRef */.io)('backup-root', surface)}; run stateguard verify-backup to see why.`,
-            });
-        }
-        else if (backup.verified !== true || (backup.problems ?? []).length > 0) {
-            const problems = backup.problems ?? [];
-            const listed = problems.length
-                ? problems.map((p) => `${p.code}: ${p.message}`).join('; ')
-                : 'verify-backup did not confirm it';
-            reasons.push({
-                code: 'backup-rejected',
-                input: 'backup-ref',
-                message: `backup-ref ${backup.path} did not pass verify-backup (${listed})`,
-                fix: 'Fix each backup problem listed (or take a fresh snapshot) and ' +
-                    `${(0,words/* setValue */.KY)('backup-ref', 'that path', surface)}.`,
-            });
-        }
-        const mismatch = describeConfirmMismatch(input.confirm, input.confirmToken);
-        // A blank token (empty or only whitespace) would let an equally blank confirm — the value of an
-        // untouched text field — count as the operator's assertion: no confirmation can match it.
-        const blankToken = input.confirmToken.trim() === '';
-        if (mismatch !== null || blankToken) {
-            reasons.push({
-                code: 'confirm-mismatch',
-                input: 'confirm',
-                message: blankToken
-                    ? 'the confirm token is empty or only whitespace, so no confirmation can match'
-                    : `${mismatch} (the value given is not shown)`,
-                fix: blankToken
-                    ? `Set ${(0,words/* inputRef */.io)('confirm-token', surface)} to a non-empty value (default BACKUP_DONE).`
-                    : `Set ${(0,words/* inputRef */.io)('confirm', surface)} to exactly ` +
-                        `${JSON.stringify(input.confirmToken)} (case-sensitive, no spaces) once the backup is done.`,
-            });
-        }
-    }
-    const ordered = orderReasons(reasons);
-    // Defensive: an unknown plan or any reason is a block. No branch can reach 'allowed' otherwise.
-    if (ordered.length === 0 && !planKnown) {
-        ordered.push({
-            code: 'internal',
-            message: 'the plan could not be evaluated',
-            fix: 'Re-run; stateguard failed closed.',
-        });
-    }
-    if (ordered.length > 0) {
-        return {
-            module: module.name,
-            decision: 'blocked',
-            reasons: ordered,
-            drift_keys: driftKeys,
-            backup: backupSummary(input.backup),
-            failure_reason: ordered[0].code,
-            applied_by: appliedBy(module, driftKeys),
-            how_applied: howApplied(module, planKnown ? driftKeys : undefined, surface),
-        };
-    }
-    return {
-        module: module.name,
-        decision: 'allowed',
-        reasons: [],
-        drift_keys: driftKeys,
-        backup: backupSummary(input.backup),
-        failure_reason: '',
-        applied_by: appliedBy(module, driftKeys),
-        how_applied: howApplied(module, driftKeys, surface),
-    };
-}
-/** The text with its first letter in upper case. */
-function capital(s) {
-    return s.charAt(0).toUpperCase() + s.slice(1);
-}
-/** Stable sort by FAILURE_PRECEDENCE; reasons outside it go last (still listed, still blocking). */
-function orderReasons(reasons) {
-    const rank = (r) => {
-        const i = FAILURE_PRECEDENCE.indexOf(r.code);
-        return i === -1 ? FAILURE_PRECEDENCE.length : i;
-    };
-    return reasons
-        .map((r, i) => ({ r, i }))
-        .sort((a, b) => rank(a.r) - rank(b.r) || a.i - b.i)
-        .map((x) => x.r);
-}
-/**
- * The way forward when a one-shot's container is gone and stateguard holds no record of its last
- * successful run: nothing can show that the image about to run is the one that ran before, so the
- * operator makes it comparable deliberately (a created, never-started container of the declared
- * service) and reviews the plan again.
- */
-function unverifiableFix(plan) {
-    if ('error' in plan)
-        return null;
-    if (!plan.drift.some((d) => d.key === 'container.image' && d.reason === 'unverifiable'))
-        return null;
-    const { project, service, file } = plan.compose;
-    return (`The one-shot's container was removed and stateguard has no record of its last successful run, so the image it ` +
-        `would run now ` +
-        `cannot be compared with the one that ran against the data. Check the declared image, then create (not start) ` +
-        `the container ` +
-        `so the plan can compare it: 'docker compose -p ${project} -f ${file} up --no-start --no-deps ${service}' ` +
-        `(v1: 'docker-compose' with the same arguments); re-plan, review, and apply.`);
+async function validateModules(root, glob, displayBase, render) {
+    const loaded = loadModules(root, glob, displayBase);
+    const reads = await readComposeFiles(loaded.modules, displayBase, render);
+    const problems = sortProblems([...loaded.problems, ...crossCheck(loaded, displayBase, reads)]);
+    return { loaded, problems };
 }
 
-;// CONCATENATED MODULE: ./src/guard/evaluate.ts
-
-
-
-/** verify-backup's input from a request's backup fields (restore and the drill take any age: ignoreMaxAge). */
-function verifyInputOf(req, opts = {}) {
-    return {
-        backupRef: req.backupRef,
-        cwd: req.cwd,
-        module: req.module,
-        modules: req.modules,
-        backupRoots: req.backupRoots,
-        now: req.now,
-        maxUncompressedBytes: req.maxUncompressedBytes,
-        maxEntries: req.maxEntries,
-        ...(opts.ignoreMaxAge ? { ignoreMaxAge: true } : {}),
-        ...(req.allowLegacyArchive !== undefined ? { allowLegacyArchive: req.allowLegacyArchive } : {}),
-        ...(req.maxShrinkPercent !== undefined ? { maxShrinkPercent: req.maxShrinkPercent } : {}),
-        ...(req.allowShrink !== undefined ? { allowShrink: req.allowShrink } : {}),
-    };
-}
-function evaluationError(err) {
-    let reason = 'internal';
-    if (err instanceof src_errors/* EnvironmentError */.eG)
-        reason = err.reason;
-    else if (err instanceof src_errors/* UserError */.yo)
-        reason = err.reason;
-    return { error: (0,src_errors/* errorMessage */.gJ)(err), reason };
-}
-/** Plan exactly one module, fresh. Returns its plan and hash, or why it could not be planned. */
-async function planOne(modules, module, deps, now) {
-    try {
-        // The request's clock decides which drift allowances are live (docs/architecture.md §3, "Drift allowlist").
-        const plan = await deps.planModules(modules, deps.runtime, { only: [module.name], ...(now ? { now } : {}) });
-        const mine = plan.modules.filter((m) => m.name === module.name);
-        if (mine.length !== 1) {
-            return {
-                error: `the plan has ${mine.length} entries for module '${module.name}' (expected exactly 1)`,
-                reason: 'internal',
-            };
-        }
-        const hash = mine[0].plan_hash;
-        // Fail closed: a plan without a well-formed module hash binds nothing.
-        if (typeof hash !== 'string' || !/^[0-9a-f]{64}$/.test(hash)) {
-            return { error: `the plan of module '${module.name}' carries no valid plan_hash`, reason: 'internal' };
-        }
-        return { plan: mine[0], hash };
-    }
-    catch (err) {
-        return evaluationError(err);
-    }
-}
-async function evaluateGuard(req, deps) {
-    const planned = await planOne(req.modules, req.module, deps, req.now);
-    const plan = 'error' in planned ? planned : planned.plan;
-    // The backup is read only when it can matter: a stateful/sidecar module with drift, or one whose
-    // plan is unknown (then every condition is reported at once).
-    const needsBackup = req.module.class !== 'stateless' && ('error' in planned || countedDrift(planned.plan.drift).length > 0);
-    let backup;
-    if (needsBackup && req.backupRef) {
-        try {
-            backup = await deps.verifyBackup(verifyInputOf({ ...req, backupRef: req.backupRef }));
-        }
-        catch (err) {
-            backup = evaluationError(err);
-        }
-    }
-    const result = decide({
-        module: req.module,
-        plan,
-        allowStateful: req.allowStateful,
-        confirm: req.confirm,
-        confirmToken: req.confirmToken,
-        backup,
-        ...(req.surface ? { surface: req.surface } : {}),
-    });
-    return { result, plan: 'error' in planned ? null : planned.plan, planHash: 'error' in planned ? null : planned.hash };
-}
-
+// EXTERNAL MODULE: ./src/drift/containers.ts
+var drift_containers = __nccwpck_require__(3439);
 // EXTERNAL MODULE: ./src/report/scrub.ts
 var report_scrub = __nccwpck_require__(8289);
 // EXTERNAL MODULE: external "node:crypto"
@@ -10743,7 +11473,6 @@ async function checkDependencies(runtime, deps, before, out) {
 
 
 
-
 /** The fields every guarded outcome starts with: a failure until the step says otherwise (fail closed). */
 function guardedOutcome(module, expectedPlanHash) {
     return {
@@ -10762,7 +11491,7 @@ function guardedOutcome(module, expectedPlanHash) {
         warnings: [],
     };
 }
-const guarded_EVALUATION_REASONS = ['docker-unavailable', 'compose-error', 'internal'];
+const EVALUATION_REASONS = ['docker-unavailable', 'compose-error', 'internal'];
 /** `guard: allowed (container.image)`, or `guard: allowed` with no drift (never `allowed ()`). */
 function allowedLine(driftKeys) {
     return `guard: allowed${driftKeys.length ? ` (${driftKeys.join(', ')})` : ''}`;
@@ -10885,7 +11614,7 @@ async function runGuarded(op) {
             if (interrupted)
                 return end('refused', interrupted.reason, interrupted.message);
             // A reviewed plan may be stale by now: plan and guard again with the same inputs.
-            const ev = op.evaluate ? await op.evaluate() : await evaluateGuard(req, deps);
+            const ev = await op.evaluate();
             out.guard = ev.result;
             out.plan_hash = ev.planHash;
             // A backup accepted without its manifest or despite a shrink is said, whatever follows (§16).
@@ -10903,7 +11632,7 @@ async function runGuarded(op) {
             if (ev.result.decision === 'blocked') {
                 const first = ev.result.reasons[0];
                 return end('blocked', ev.result.failure_reason || 'internal', `the guard blocked the ${op.verb} of '${m.name}': ` +
-                    ev.result.reasons.map((r) => `${r.message} — fix: ${r.fix}`).join(' | '), first !== undefined && guarded_EVALUATION_REASONS.includes(first.code), blockedHeadline(op.verb, m.name, ev.result.reasons));
+                    ev.result.reasons.map((r) => `${r.message} — fix: ${r.fix}`).join(' | '), first !== undefined && EVALUATION_REASONS.includes(first.code), blockedHeadline(op.verb, m.name, ev.result.reasons));
             }
             if (ev.result.decision === 'no-op')
                 return end('no-op', '', `module '${m.name}' is in sync: nothing to ${op.verb}`);
@@ -10951,7 +11680,7 @@ async function runGuarded(op) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/restore/journal.ts
+;// CONCATENATED MODULE: ./src/ops/journal.ts
 /**
  * The write-ahead journal of a restore (docs/architecture.md §12), kept on the engine so that any
  * runner that reaches the engine can recover, not only the one that crashed.
@@ -11206,6 +11935,592 @@ class LineScrubber {
     }
 }
 
+;// CONCATENATED MODULE: ./src/guard/applies.ts
+
+/** The drift an upgrade deploys (src/upgrade/evaluate.ts UPGRADE_DRIFT); an image bump always shows both. */
+const IMAGE_BUMP = ['container.image', 'container.config'];
+/** Whether `keys` is an image bump: container.image, with at most the container.config it brings. */
+function isImageBump(keys) {
+    return keys.includes('container.image') && keys.every((k) => IMAGE_BUMP.includes(k));
+}
+/** The path that applies this module's drift (what `allowed` leads to, or what to use instead). */
+function appliedBy(m, keys) {
+    if (m.expectedState === 'exited-success')
+        return 'apply';
+    if (m.class === 'stateless')
+        return 'normal-deploy';
+    if (m.class === 'stateful' && m.runtime !== 'swarm' && isImageBump(keys))
+        return 'upgrade';
+    return 'by-hand';
+}
+/** What guard's `allowed` means, said wherever a decision is shown. */
+const ALLOWED_MEANS = 'the stateful rule does not block this change';
+/**
+ * The sentence that says how the change is applied, naming the CLI flags or the action inputs.
+ * `keys` undefined: the drift is not known (apply refuses a long-running module before planning).
+ */
+function howApplied(m, keys, surface = 'cli') {
+    const deploy = m.runtime === 'swarm' ? '`docker stack deploy`' : '`docker compose up -d`';
+    const upgrade = `\`stateguard upgrade --module ${m.name}\` (workflows/upgrade.yml)`;
+    const byHand = `take a snapshot, change it by hand (${deploy}), then plan again`;
+    const path = appliedBy(m, keys ?? []);
+    if (path === 'apply') {
+        return (`'${m.name}' is a one-shot: \`stateguard apply --module ${m.name}\` re-runs it` +
+            (m.class === 'stateless' ? '.' : ` (with ${inputRef('allow-stateful', surface)} and a verified backup).`));
+    }
+    if (path === 'normal-deploy') {
+        return (`'${m.name}' is long-running and stateless: stateguard apply only re-runs one-shots, so deploy it through your ` +
+            `normal deploy (e.g. ${deploy}).`);
+    }
+    if (path === 'upgrade') {
+        return `'${m.name}' is long-running and stateful: an image bump goes through ${upgrade}, not apply.`;
+    }
+    if (keys === undefined && m.class === 'stateful' && m.runtime !== 'swarm') {
+        return (`'${m.name}' is long-running and stateful: an image bump goes through ${upgrade}; for any other change ` +
+            `${byHand}.`);
+    }
+    return (`'${m.name}' is long-running and ${m.class}: no stateguard command applies ` +
+        `${keys === undefined ? 'a change of it' : 'this drift'} (apply only re-runs one-shots; upgrade takes only an ` +
+        `image bump of a stateful compose module); ${byHand}.`);
+}
+
+;// CONCATENATED MODULE: ./src/drift/allow.ts
+
+/** The plan's day: YYYY-MM-DD in UTC. */
+function utcDay(now) {
+    return now.toISOString().slice(0, 10);
+}
+/** An entry holds through its `until` day (UTC), inclusive. */
+function isLive(entry, today) {
+    return entry.until >= today;
+}
+/** The items that count: every item not allowed (exactly true) by a live entry. */
+function countedDrift(items) {
+    return items.filter((d) => d.allowed !== true);
+}
+/**
+ * The allowlist name a field-level difference answers to: `environment LOG_LEVEL (… → …)` -> `environment
+ * LOG_LEVEL`; null for a field no entry can name.
+ */
+function fieldName(field) {
+    const name = field.replace(/ \(.*\)$/s, '');
+    return ALLOWABLE_FIELD.test(name) ? name : null;
+}
+function allowanceOf(entry, today, fields) {
+    return {
+        reason: entry.reason,
+        until: entry.until,
+        ...(fields ? { fields } : {}),
+        expired: !isLive(entry, today),
+    };
+}
+function expiredWords(entries) {
+    return entries
+        .filter((a) => a.expired)
+        .map((a) => `allowance expired after ${a.until}${a.fields ? ` (${a.fields.join(', ')})` : ''}`)
+        .join('; ');
+}
+/**
+ * Mark one module's drift items with the entries that name them. `proven` says, for a container.config
+ * item whose every field a live entry names, the plan's proof that those fields are the whole difference
+ * (undefined: not asked; then the item counts). Returns new items (the input is not changed).
+ */
+function applyAllowances(items, entries, today, proof) {
+    return items.map((item) => {
+        if (item.key === 'container.config')
+            return configItem(item, entries, today, proof);
+        const entry = entries.find((e) => e.key === item.key);
+        if (!entry)
+            return item;
+        const allowance = allowanceOf(entry, today);
+        return {
+            ...item,
+            allowances: [allowance],
+            allowed: !allowance.expired,
+            ...(allowance.expired ? { allowance_note: `${expiredWords([allowance])}: it counts as drift again` } : {}),
+        };
+    });
+}
+function configItem(item, entries, today, proof) {
+    const fields = item.fields ?? [];
+    const byEntry = new Map();
+    const notNamed = [];
+    for (const f of fields) {
+        const name = fieldName(f);
+        const entry = name === null ? undefined : entries.find((e) => e.key === item.key && e.fields?.includes(name));
+        if (entry)
+            byEntry.set(entry, [...(byEntry.get(entry) ?? []), name]);
+        else
+            notNamed.push(f);
+    }
+    if (byEntry.size === 0)
+        return item;
+    const allowances = [...byEntry].map(([e, names]) => allowanceOf(e, today, names));
+    const expired = expiredWords(allowances);
+    const notes = [];
+    if (expired)
+        notes.push(expired);
+    if (notNamed.length > 0)
+        notes.push(`not allowed: ${notNamed.join(', ')}`);
+    if (!expired && notNamed.length === 0 && proof !== 'equal') {
+        const named = allowances.flatMap((a) => a.fields ?? []).join(', ');
+        notes.push(proof === 'differs'
+            ? `not proven the only difference: compose's config hash with the container's values of ${named} put ` +
+                `back does not equal the container's, so something stateguard does not compare differs too`
+            : `not proven the only difference: compose's config hash with the container's values of ${named} put ` +
+                `back could not be computed`);
+    }
+    return {
+        ...item,
+        allowances,
+        allowed: notes.length === 0,
+        ...(notes.length > 0 ? { allowance_note: `${notes.join('; ')}: it counts as drift` } : {}),
+    };
+}
+/**
+ * The proof a container.config item needs before it can be allowed: every field it lists is named by a
+ * live entry (none expired, none unnamed). null when it cannot be allowed whatever the proof.
+ */
+function configProofRequest(item, entries, today) {
+    if (item.key !== 'container.config' || !item.fields || item.fields.length === 0)
+        return null;
+    const names = [];
+    for (const f of item.fields) {
+        const name = fieldName(f);
+        const entry = name === null ? undefined : entries.find((e) => e.key === item.key && e.fields?.includes(name));
+        if (!entry || !isLive(entry, today))
+            return null;
+        names.push(name);
+    }
+    return { fields: [...new Set(names)] };
+}
+
+;// CONCATENATED MODULE: ./src/guard/decide.ts
+/**
+ * The stateful-apply rule (docs/architecture.md §4), as one pure function.
+ *
+ * Every input arrives already evaluated — or as the error that stopped its evaluation — so the rule
+ * itself can never throw and never has to guess: an input it cannot trust is a failed condition.
+ * The decision is `allowed` only when nothing failed; there is no path from an error to `allowed`.
+ *
+ * failure_reason precedence (the single value a workflow branches on; every failed condition is
+ * still listed in `reasons`, in this same order):
+ *   1. could not evaluate the plan (docker-unavailable, compose-error, internal): nothing else
+ *      about the module can be trusted, and whether any other condition even applies depends on it;
+ *   2. drift-not-allowed: not a one-shot, or drift this path never applies. No input can fix it,
+ *      so it comes before the conditions an operator could fix by re-dispatching, sparing them a
+ *      backup and a confirmation that would be refused anyway;
+ *   3. not-allowed: the explicit opt-in is missing;
+ *   4. backup-rejected: the backup has to exist and verify before anyone can confirm it;
+ *   5. confirm-mismatch: the confirmation asserts the backup is done, so it is checked last.
+ *
+ * A malformed request never reaches the rule: allow-stateful is typed `boolean` because the CLI and
+ * action layers refuse anything but exactly `true`/`false` before any command runs (exit 3,
+ * invalid-input; src/commands/inputs.ts, docs/architecture.md §10).
+ *
+ * The confirm value is never echoed: it is typed by a person into a free-text field, and a pasted
+ * password would otherwise end up in the job log. The message says only how it differs (empty,
+ * case, surrounding whitespace, or otherwise). The expected token is printed: it is repo
+ * configuration written in the workflow, not a secret, and naming it is how the operator learns
+ * what to type. The verified backup, not the token, is what protects the data.
+ */
+
+
+
+
+/** A reason, with the input that fixes it when there is one. */
+function guardReason(code, message, fix, input) {
+    return { code, message, fix, ...(input ? { input } : {}) };
+}
+/** The only drift the stateful path may apply: a pending (re-)run of a one-shot. */
+const STATEFUL_APPLICABLE_DRIFT = ['container.state.exited_success'];
+const decide_EVALUATION_REASONS = ['docker-unavailable', 'compose-error', 'internal'];
+/** Order of failure reasons from most to least fundamental (see the file comment). */
+const FAILURE_PRECEDENCE = [
+    ...decide_EVALUATION_REASONS,
+    'drift-not-allowed',
+    'not-allowed',
+    'backup-rejected',
+    'confirm-mismatch',
+];
+function isEvaluationError(x) {
+    return typeof x === 'object' && x !== null && 'error' in x && 'reason' in x;
+}
+/** How a given confirm differs from the token, without revealing what was typed. */
+function describeConfirmMismatch(confirm, token) {
+    if (confirm === token)
+        return null;
+    if (confirm === undefined || confirm === '')
+        return 'confirm is empty';
+    const trimmed = confirm.trim();
+    if (trimmed === '')
+        return 'confirm is only whitespace';
+    if (trimmed === token)
+        return 'confirm differs from the token only by surrounding whitespace';
+    if (confirm.toLowerCase() === token.toLowerCase())
+        return 'confirm differs from the token only by letter case';
+    if (trimmed.toLowerCase() === token.toLowerCase()) {
+        return 'confirm differs from the token by letter case and surrounding whitespace';
+    }
+    if (confirm.replace(/\s+/g, '') === token.replace(/\s+/g, ''))
+        return 'confirm differs from the token by whitespace inside it';
+    return 'confirm does not equal the token';
+}
+/**
+ * Check that a plan is a coherent plan of this module. A plan that contradicts itself or names
+ * another module is a bad plan: evaluation failed, so the guard blocks.
+ */
+function planProblem(module, plan) {
+    if (plan.name !== module.name)
+        return `the plan is of module '${plan.name}', not '${module.name}'`;
+    if (plan.class !== module.class)
+        return `the plan says class '${plan.class}' but module.yaml says '${module.class}'`;
+    if (plan.expected_state !== module.expectedState) {
+        return `the plan says expected_state '${plan.expected_state}' but module.yaml says '${module.expectedState}'`;
+    }
+    if (!Array.isArray(plan.drift))
+        return 'the plan has no drift list';
+    const unknown = plan.drift.filter((d) => !DRIFT_KEYS.includes(d?.key));
+    if (unknown.length > 0)
+        return `the plan has unknown drift keys: ${unknown.map((d) => JSON.stringify(d?.key)).join(', ')}`;
+    const open = plan.interrupted_operation?.status === 'open';
+    // Allowed drift (docs/architecture.md §3, "Drift allowlist") is listed but does not count.
+    const counted = countedDrift(plan.drift);
+    if (plan.in_sync !== (counted.length === 0 && !open)) {
+        return (`the plan says in_sync=${String(plan.in_sync)} with ${counted.length} drift item(s) that count ` +
+            `(${plan.drift.length - counted.length} allowed)`);
+    }
+    return null;
+}
+function backupSummary(b) {
+    if (b === undefined)
+        return null;
+    if (isEvaluationError(b)) {
+        return { verified: false, path: null, matched_module: null, problems: [{ code: 'unreadable', message: b.error }] };
+    }
+    const despite = acceptedDespite(b);
+    return {
+        verified: b.verified === true,
+        path: b.path,
+        matched_module: b.matched_module,
+        problems: b.problems ?? [],
+        ...(despite.length ? { accepted_despite: despite } : {}),
+    };
+}
+/** The warnings a backup was accepted despite, which every command that uses it says loudly (§16). */
+function acceptedDespite(b) {
+    if (b.verified !== true)
+        return [];
+    return (b.warnings ?? []).filter((w) => w.code === 'legacy-archive' || w.code === 'shrink-allowed');
+}
+/**
+ * How to take the backup that would cover the module, naming real modules: a sidecar is covered by
+ * its parent's backups (backup.ref_modules), a stateful module by its own. Never a placeholder.
+ */
+function backupFix(module, surface = 'cli') {
+    const parents = (module.backup?.refModules ?? []).filter((r) => r !== module.name);
+    const sources = module.class === 'sidecar' && parents.length > 0 ? parents : [module.name];
+    const first = sources[0];
+    const which = sources.map((s) => `'${s}'`).join(' or ');
+    return (`Take a backup of ` +
+        `${which} with \`stateguard snapshot --module ${first} --out-dir DIR\` (DIR under a ` +
+        `${inputRef('backup-root', surface)}) and ${setValue('backup-ref', 'the archive it writes', surface)}.`);
+}
+function decide(input) {
+    const { module } = input;
+    const surface = input.surface ?? 'cli';
+    const reasons = [];
+    let driftKeys = [];
+    let planKnown = false;
+    if (isEvaluationError(input.plan)) {
+        reasons.push({
+            code: decide_EVALUATION_REASONS.includes(input.plan.reason) ? input.plan.reason : 'internal',
+            message: `could not plan module '${module.name}': ${input.plan.error}`,
+            fix: 'Fix the cause above (engine reachable, compose file renders) and run again; the guard never allows what ' +
+                'it cannot plan.',
+        });
+    }
+    else {
+        const problem = planProblem(module, input.plan);
+        if (problem) {
+            reasons.push({
+                code: 'internal',
+                message: `the plan of module '${module.name}' cannot be trusted: ${problem}`,
+                fix: 'Re-run the plan; if this persists, report it: stateguard failed closed.',
+            });
+        }
+        else {
+            planKnown = true;
+            // Allowed drift never needs allow-stateful or confirm: only what counts is judged (docs/architecture.md §4).
+            driftKeys = [...new Set(countedDrift(input.plan.drift).map((d) => d.key))];
+            const io = input.plan.interrupted_operation;
+            if (io?.status === 'open') {
+                reasons.push({
+                    code: 'interrupted-operation',
+                    message: io.message,
+                    fix: `Run \`stateguard recover --module ${module.name}\` first.`,
+                });
+            }
+        }
+    }
+    if (planKnown && reasons.length === 0 && driftKeys.length === 0) {
+        return {
+            module: module.name,
+            decision: 'no-op',
+            reasons: [],
+            drift_keys: [],
+            backup: null,
+            failure_reason: '',
+            applied_by: '',
+            how_applied: '',
+        };
+    }
+    if (planKnown && reasons.length === 0 && module.class === 'stateless') {
+        return {
+            module: module.name,
+            decision: 'allowed',
+            reasons: [],
+            drift_keys: driftKeys,
+            backup: null,
+            failure_reason: '',
+            applied_by: appliedBy(module, driftKeys),
+            how_applied: howApplied(module, driftKeys, surface),
+        };
+    }
+    // From here: something already failed, or a stateful/sidecar module has drift. The stateful
+    // conditions are checked whenever there is (or, with an unknown plan, may be) something to
+    // apply, so the operator sees the complete list in one run rather than one reason per retry.
+    const stateful = module.class !== 'stateless' && (!planKnown || driftKeys.length > 0);
+    if (stateful) {
+        if (module.expectedState !== 'exited-success') {
+            reasons.push({
+                code: 'drift-not-allowed',
+                message: `module '${module.name}' is ${module.class} and long-running (expected_state: ` +
+                    `${module.expectedState}); the stateful path only re-runs one-shots (expected_state: exited-success)`,
+                fix: howApplied(module, planKnown ? driftKeys : undefined, surface),
+            });
+        }
+        if (planKnown) {
+            const notApplicable = driftKeys.filter((k) => !STATEFUL_APPLICABLE_DRIFT.includes(k));
+            if (notApplicable.length > 0) {
+                reasons.push({
+                    code: 'drift-not-allowed',
+                    message: `module '${module.name}' has drift this path never applies to a ` +
+                        `${module.class} module: ${notApplicable.join(', ')} (only ${STATEFUL_APPLICABLE_DRIFT.join(', ')} is ` +
+                        `applied)`,
+                    fix: unverifiableFix(input.plan) ??
+                        (module.expectedState === 'exited-success'
+                            ? 'Resolve that drift by hand with a backup in place, then re-plan.'
+                            : howApplied(module, driftKeys, surface)),
+                });
+            }
+        }
+        if (input.allowStateful !== true) {
+            reasons.push({
+                code: 'not-allowed',
+                input: 'allow-stateful',
+                message: `allow-stateful is not true; module '${module.name}' is ${module.class}`,
+                fix: surface === 'action'
+                    ? "Set allow-stateful: 'true' (the workflow's allow_stateful checkbox) to change a stateful or sidecar " +
+                        'module.'
+                    : 'Pass --allow-stateful to change a stateful or sidecar module.',
+            });
+        }
+        const backup = input.backup;
+        if (backup === undefined) {
+            reasons.push({
+                code: 'backup-rejected',
+                input: 'backup-ref',
+                message: 'no backup-ref was given',
+                fix: backupFix(module, surface),
+            });
+        }
+        else if (isEvaluationError(backup)) {
+            reasons.push({
+                code: 'backup-rejected',
+                input: 'backup-ref',
+                message: `the backup could not be verified: ${backup.error}`,
+                fix: `${capital(setValue('backup-ref', 'a readable .tar.gz', surface))} under a ` +
+                    `${inputRef('backup-root', surface)}; run stateguard verify-backup to see why.`,
+            });
+        }
+        else if (backup.verified !== true || (backup.problems ?? []).length > 0) {
+            const problems = backup.problems ?? [];
+            const listed = problems.length
+                ? problems.map((p) => `${p.code}: ${p.message}`).join('; ')
+                : 'verify-backup did not confirm it';
+            reasons.push({
+                code: 'backup-rejected',
+                input: 'backup-ref',
+                message: `backup-ref ${backup.path} did not pass verify-backup (${listed})`,
+                fix: 'Fix each backup problem listed (or take a fresh snapshot) and ' +
+                    `${setValue('backup-ref', 'that path', surface)}.`,
+            });
+        }
+        const mismatch = describeConfirmMismatch(input.confirm, input.confirmToken);
+        // A blank token (empty or only whitespace) would let an equally blank confirm — the value of an
+        // untouched text field — count as the operator's assertion: no confirmation can match it.
+        const blankToken = input.confirmToken.trim() === '';
+        if (mismatch !== null || blankToken) {
+            reasons.push({
+                code: 'confirm-mismatch',
+                input: 'confirm',
+                message: blankToken
+                    ? 'the confirm token is empty or only whitespace, so no confirmation can match'
+                    : `${mismatch} (the value given is not shown)`,
+                fix: blankToken
+                    ? `Set ${inputRef('confirm-token', surface)} to a non-empty value (default BACKUP_DONE).`
+                    : `Set ${inputRef('confirm', surface)} to exactly ` +
+                        `${JSON.stringify(input.confirmToken)} (case-sensitive, no spaces) once the backup is done.`,
+            });
+        }
+    }
+    const ordered = orderReasons(reasons);
+    // Defensive: an unknown plan or any reason is a block. No branch can reach 'allowed' otherwise.
+    if (ordered.length === 0 && !planKnown) {
+        ordered.push({
+            code: 'internal',
+            message: 'the plan could not be evaluated',
+            fix: 'Re-run; stateguard failed closed.',
+        });
+    }
+    if (ordered.length > 0) {
+        return {
+            module: module.name,
+            decision: 'blocked',
+            reasons: ordered,
+            drift_keys: driftKeys,
+            backup: backupSummary(input.backup),
+            failure_reason: ordered[0].code,
+            applied_by: appliedBy(module, driftKeys),
+            how_applied: howApplied(module, planKnown ? driftKeys : undefined, surface),
+        };
+    }
+    return {
+        module: module.name,
+        decision: 'allowed',
+        reasons: [],
+        drift_keys: driftKeys,
+        backup: backupSummary(input.backup),
+        failure_reason: '',
+        applied_by: appliedBy(module, driftKeys),
+        how_applied: howApplied(module, driftKeys, surface),
+    };
+}
+/** The text with its first letter in upper case. */
+function capital(s) {
+    return s.charAt(0).toUpperCase() + s.slice(1);
+}
+/** Stable sort by FAILURE_PRECEDENCE; reasons outside it go last (still listed, still blocking). */
+function orderReasons(reasons) {
+    const rank = (r) => {
+        const i = FAILURE_PRECEDENCE.indexOf(r.code);
+        return i === -1 ? FAILURE_PRECEDENCE.length : i;
+    };
+    return reasons
+        .map((r, i) => ({ r, i }))
+        .sort((a, b) => rank(a.r) - rank(b.r) || a.i - b.i)
+        .map((x) => x.r);
+}
+/**
+ * The way forward when a one-shot's container is gone and stateguard holds no record of its last
+ * successful run: nothing can show that the image about to run is the one that ran before, so the
+ * operator makes it comparable deliberately (a created, never-started container of the declared
+ * service) and reviews the plan again.
+ */
+function unverifiableFix(plan) {
+    if ('error' in plan)
+        return null;
+    if (!plan.drift.some((d) => d.key === 'container.image' && d.reason === 'unverifiable'))
+        return null;
+    const { project, service, file } = plan.compose;
+    return (`The one-shot's container was removed and stateguard has no record of its last successful run, so the image it ` +
+        `would run now ` +
+        `cannot be compared with the one that ran against the data. Check the declared image, then create (not start) ` +
+        `the container ` +
+        `so the plan can compare it: 'docker compose -p ${project} -f ${file} up --no-start --no-deps ${service}' ` +
+        `(v1: 'docker-compose' with the same arguments); re-plan, review, and apply.`);
+}
+
+;// CONCATENATED MODULE: ./src/guard/evaluate.ts
+
+
+
+/** verify-backup's input from a request's backup fields (restore and the drill take any age: ignoreMaxAge). */
+function verifyInputOf(req, opts = {}) {
+    return {
+        backupRef: req.backupRef,
+        cwd: req.cwd,
+        module: req.module,
+        modules: req.modules,
+        backupRoots: req.backupRoots,
+        now: req.now,
+        maxUncompressedBytes: req.maxUncompressedBytes,
+        maxEntries: req.maxEntries,
+        ...(opts.ignoreMaxAge ? { ignoreMaxAge: true } : {}),
+        ...(req.allowLegacyArchive !== undefined ? { allowLegacyArchive: req.allowLegacyArchive } : {}),
+        ...(req.maxShrinkPercent !== undefined ? { maxShrinkPercent: req.maxShrinkPercent } : {}),
+        ...(req.allowShrink !== undefined ? { allowShrink: req.allowShrink } : {}),
+    };
+}
+function evaluationError(err) {
+    let reason = 'internal';
+    if (err instanceof src_errors/* EnvironmentError */.eG)
+        reason = err.reason;
+    else if (err instanceof src_errors/* UserError */.yo)
+        reason = err.reason;
+    return { error: (0,src_errors/* errorMessage */.gJ)(err), reason };
+}
+/** Plan exactly one module, fresh. Returns its plan and hash, or why it could not be planned. */
+async function planOne(modules, module, deps, now) {
+    try {
+        // The request's clock decides which drift allowances are live (docs/architecture.md §3, "Drift allowlist").
+        const plan = await deps.planModules(modules, deps.runtime, { only: [module.name], ...(now ? { now } : {}) });
+        const mine = plan.modules.filter((m) => m.name === module.name);
+        if (mine.length !== 1) {
+            return {
+                error: `the plan has ${mine.length} entries for module '${module.name}' (expected exactly 1)`,
+                reason: 'internal',
+            };
+        }
+        const hash = mine[0].plan_hash;
+        // Fail closed: a plan without a well-formed module hash binds nothing.
+        if (typeof hash !== 'string' || !/^[0-9a-f]{64}$/.test(hash)) {
+            return { error: `the plan of module '${module.name}' carries no valid plan_hash`, reason: 'internal' };
+        }
+        return { plan: mine[0], hash };
+    }
+    catch (err) {
+        return evaluationError(err);
+    }
+}
+async function evaluateGuard(req, deps) {
+    const planned = await planOne(req.modules, req.module, deps, req.now);
+    const plan = 'error' in planned ? planned : planned.plan;
+    // The backup is read only when it can matter: a stateful/sidecar module with drift, or one whose
+    // plan is unknown (then every condition is reported at once).
+    const needsBackup = req.module.class !== 'stateless' && ('error' in planned || countedDrift(planned.plan.drift).length > 0);
+    let backup;
+    if (needsBackup && req.backupRef) {
+        try {
+            backup = await deps.verifyBackup(verifyInputOf({ ...req, backupRef: req.backupRef }));
+        }
+        catch (err) {
+            backup = evaluationError(err);
+        }
+    }
+    const result = decide({
+        module: req.module,
+        plan,
+        allowStateful: req.allowStateful,
+        confirm: req.confirm,
+        confirmToken: req.confirmToken,
+        backup,
+        ...(req.surface ? { surface: req.surface } : {}),
+    });
+    return { result, plan: 'error' in planned ? null : planned.plan, planHash: 'error' in planned ? null : planned.hash };
+}
+
 ;// CONCATENATED MODULE: ./src/apply/apply.ts
 /**
  * apply of a one-shot module (docs/architecture.md §6): the one-shot's step inside the guarded
@@ -11220,6 +12535,7 @@ class LineScrubber {
  * Every path returns an ApplyOutcome; `applied` and `no-op` are the only successes, and each is
  * reached only through explicit checks.
  */
+
 
 
 
@@ -11273,6 +12589,7 @@ async function applyOneShot(req, deps) {
         out,
         lockImages: moduleImages,
         lockTimeoutSeconds: m.timeoutSeconds,
+        evaluate: () => evaluateGuard(req, deps),
         interrupted: () => interruptedOperationAmong(deps.runtime, [
             m,
             ...req.modules.filter((x) => x !== m && (m.dependsOnHealthy.includes(x.name) || (m.backup?.refModules ?? []).includes(x.name))),
@@ -11313,7 +12630,7 @@ async function runOneShot(req, deps, ev, h, known) {
     // A one-shot runs as exactly one container: compose would start `scale`/`deploy.replicas` of
     // them against the same data at once. validate refuses it statically; this is the rendered value.
     const replicas = known.rendered
-        ? (0,validate/* oneShotReplicaProblem */.Cy)(known.rendered)
+        ? oneShotReplicaProblem(known.rendered)
         : 'could not be rendered to check its replica count';
     if (replicas) {
         return end('refused', 'invalid-modules', `one-shot service ` +
@@ -11335,7 +12652,7 @@ async function runOneShot(req, deps, ev, h, known) {
     if (rec.code !== 0) {
         const detail = scrub.scrub((rec.stderr || rec.stdout).trim().split('\n').slice(-5).join(' / '));
         await h.checkDependencies();
-        return end('failed', 'compose-error', `${(0,model_module/* engineFrontEnd */.rw)(m)} could not recreate '${m.compose.service}' (exit ${rec.code}): ${detail}`, true);
+        return end('failed', 'compose-error', `${engineFrontEnd(m)} could not recreate '${m.compose.service}' (exit ${rec.code}): ${detail}`, true);
     }
     const oldIds = new Set(known.before.map((c) => c.id));
     const fresh = (await (0,drift_containers/* listServiceContainers */.Ww)(runtime, m.compose)).filter((c) => !oldIds.has(c.id));
@@ -11457,13 +12774,8 @@ async function settle(p, ms) {
         clearTimeout(timer);
 }
 
-// EXTERNAL MODULE: external "node:fs"
-var external_node_fs_ = __nccwpck_require__(3024);
 // EXTERNAL MODULE: external "node:fs/promises"
 var promises_ = __nccwpck_require__(1455);
-// EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __nccwpck_require__(6760);
-var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_);
 // EXTERNAL MODULE: external "node:events"
 var external_node_events_ = __nccwpck_require__(8474);
 // EXTERNAL MODULE: external "node:zlib"
@@ -14224,7 +15536,7 @@ const RELEASE_NOTES_MAX_BYTES = 1024 * 1024;
 const EXCERPT_MAX_LINES = 40;
 const EXCERPT_MAX_LINE_CHARS = 300;
 /** The hold markers used when spec.upgrade.hold_markers is not declared (from schema/module.schema.json). */
-const DEFAULT_HOLD_MARKERS = model_module/* UPGRADE_DEFAULTS */.KZ.holdMarkers;
+const DEFAULT_HOLD_MARKERS = UPGRADE_DEFAULTS.holdMarkers;
 const TAG = /^(v?)(0|[1-9]\d*)(?:\.(0|[1-9]\d*))?(?:\.(0|[1-9]\d*))?(?:-([0-9A-Za-z][0-9A-Za-z.-]*))?$/;
 function tagVersion(tag) {
     const m = TAG.exec(tag);
@@ -14439,7 +15751,7 @@ function preDeployGate(input) {
             failure_reason: 'held-major',
             bump,
             release_notes: notes?.finding ?? null,
-            message: `${what}${acked}; ${(0,words/* withArticle */.vJ)(bump)} bump is held until it is reviewed and explicitly allowed.`,
+            message: `${what}${acked}; ${withArticle(bump)} bump is held until it is reviewed and explicitly allowed.`,
         };
     }
     return {
@@ -14570,7 +15882,7 @@ function upgradeGate(module, sides, opts) {
     return { from, gate };
 }
 
-;// CONCATENATED MODULE: ./src/drift/plan.ts
+;// CONCATENATED MODULE: ./src/plan/plan.ts
 /**
  * Plan: every module's drift against the live engine (docs/architecture.md §3).
  *
@@ -14625,7 +15937,7 @@ function pendingUpgrade(m, sides, drift, opts = {}) {
             : null,
     };
 }
-function renderKey(m) {
+function plan_renderKey(m) {
     return JSON.stringify([m.compose.project, m.compose.path]);
 }
 function describeModules(ms) {
@@ -14687,7 +15999,7 @@ async function planSelected(selected, runtime, opts) {
     const projects = [...new Set(selected.map((m) => m.compose.project))];
     const renderGroups = new Map();
     for (const m of selected) {
-        const k = renderKey(m);
+        const k = plan_renderKey(m);
         renderGroups.set(k, [...(renderGroups.get(k) ?? []), m]);
     }
     // stateguard's run records, for the projects that hold a one-shot (see computeDrift).
@@ -14718,7 +16030,7 @@ async function planSelected(selected, runtime, opts) {
     // Declared image and config hash per module; a service compose did not render is an error, never "in sync".
     const declaredParts = [];
     for (const m of selected) {
-        const rendered = renderByKey.get(renderKey(m));
+        const rendered = renderByKey.get(plan_renderKey(m));
         const service = rendered.services[m.compose.service];
         const hash = rendered.hashes[m.compose.service];
         if (!service || !hash) {
@@ -14977,8 +16289,217 @@ function planHash(modules) {
     return sha256(canonicalJson(canonical));
 }
 
-// EXTERNAL MODULE: ./src/commands/common.ts + 1 modules
-var common = __nccwpck_require__(9738);
+;// CONCATENATED MODULE: ./src/model/compose-interpolation.ts
+/**
+ * Values that compose interpolates into a module's compose file from the runner's environment (or
+ * the `.env` file beside the compose file) and that must never leave stateguard: compose renders
+ * `image: reg/x:${REGISTRY_PASSWORD}` with the value in place, so a plan, a PR comment or a log
+ * line built from the rendered config would carry it. Every command registers these values with
+ * its scrubber before it reads the engine (docs/architecture.md, "Secrets").
+ *
+ * Which values: those of referenced variables whose names look secret, and the password of any URL
+ * userinfo in any referenced variable's value. Nothing is interpolated here: only names are read.
+ */
+
+
+
+
+/** `$NAME` or `${NAME…}` (any modifier); `$$` is compose's escaped dollar and is skipped. */
+const REFERENCE = /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)|\$([A-Za-z_][A-Za-z0-9_]*)/g;
+/** Variable names a compose file text refers to. */
+function referencedVariables(text) {
+    const out = new Set();
+    for (const m of text.matchAll(REFERENCE)) {
+        const name = m[1] ?? m[2];
+        if (name)
+            out.add(name);
+    }
+    return out;
+}
+/** `KEY=VALUE` lines of a compose `.env` file (quotes stripped); comments and blanks skipped. */
+function parseDotEnv(text) {
+    const out = new Map();
+    for (const raw of text.split(/\r?\n/)) {
+        const line = raw.trim().replace(/^export\s+/, '');
+        if (line === '' || line.startsWith('#'))
+            continue;
+        const i = line.indexOf('=');
+        if (i <= 0)
+            continue;
+        let value = line.slice(i + 1).trim();
+        if ((value.startsWith('"') && value.endsWith('"')) || (value.startsWith("'") && value.endsWith("'")))
+            value = value.slice(1, -1);
+        out.set(line.slice(0, i).trim(), value);
+    }
+    return out;
+}
+function readText(file) {
+    try {
+        return (0,external_node_fs_.readFileSync)(file, 'utf8');
+    }
+    catch {
+        return null;
+    }
+}
+/**
+ * The files compose reads besides this one: `include:` entries (a path, or `path:` as a string or a
+ * list) and services' `extends: {file}`, resolved against the file's directory. A file that does not
+ * parse has none (validate reports it).
+ */
+function referencedComposeFiles(file, text) {
+    let doc;
+    try {
+        doc = (0,dist/* parse */.qg)(text, { merge: true, version: '1.1', maxAliasCount: 1000 });
+    }
+    catch {
+        return [];
+    }
+    if (!doc || typeof doc !== 'object')
+        return [];
+    const d = doc;
+    const out = [];
+    const add = (p) => {
+        if (typeof p === 'string' && p !== '' && !p.includes('$'))
+            out.push(external_node_path_default().resolve(external_node_path_default().dirname(file), p));
+    };
+    for (const inc of Array.isArray(d.include) ? d.include : []) {
+        if (typeof inc === 'string')
+            add(inc);
+        else if (inc && typeof inc === 'object') {
+            const p = inc.path;
+            if (Array.isArray(p))
+                p.forEach(add);
+            else
+                add(p);
+        }
+    }
+    if (d.services && typeof d.services === 'object') {
+        for (const svc of Object.values(d.services)) {
+            const ext = svc?.extends;
+            if (ext && typeof ext === 'object')
+                add(ext.file);
+        }
+    }
+    return out;
+}
+/** At most this many files are followed from one module's compose file (include/extends chains). */
+const MAX_FOLLOWED_FILES = 64;
+/**
+ * Every value that must be masked because compose would interpolate it into these modules' files:
+ * the compose file and every file it includes or extends (docs/architecture.md §2, "Reading compose
+ * files"), each with the `.env` beside it.
+ */
+function composeSecrets(modules, env) {
+    const out = new Set();
+    const files = new Set(modules.map((m) => m.compose.path));
+    const limit = MAX_FOLLOWED_FILES * Math.max(1, files.size);
+    for (const file of files) {
+        const text = readText(file);
+        if (text === null)
+            continue; // validate reports a missing file; nothing to mask
+        for (const f of referencedComposeFiles(file, text))
+            if (files.size < limit)
+                files.add(f);
+        const dotEnvText = readText(external_node_path_default().join(external_node_path_default().dirname(file), '.env'));
+        const dotEnv = dotEnvText === null ? new Map() : parseDotEnv(dotEnvText);
+        for (const name of referencedVariables(text)) {
+            // compose prefers the process environment over .env
+            const value = env[name] ?? dotEnv.get(name);
+            if (value === undefined)
+                continue;
+            if ((0,report_scrub/* looksSecret */.n0)(name) && (0,report_scrub/* maskable */.dm)(value))
+                out.add(value);
+            for (const p of (0,report_scrub/* urlPasswords */.s1)(value))
+                out.add(p);
+        }
+    }
+    return [...out];
+}
+
+// EXTERNAL MODULE: ./src/report/markdown.ts
+var markdown = __nccwpck_require__(4285);
+;// CONCATENATED MODULE: ./src/commands/common.ts
+/** Helpers shared by the commands that act on modules. */
+
+
+
+
+
+// the markdown escapes every command's summary uses (they live with the other renderings)
+
+/** validate's renderer: the compose CLI in use (or `docker stack config` for a spec.swarm module). */
+function composeRenderer(ctx) {
+    return (target, kind) => ctx.runtime(kind).renderProject(target, { hashes: false });
+}
+/**
+ * Load and validate every module. Any problem refuses the whole command (fail closed): acting on
+ * a repo whose declarations are broken would be acting on a guess. A module that is refused only
+ * for its environment (an inactive profile) is set aside in `refused` instead.
+ */
+async function loadValidModules(opts, ctx) {
+    const root = external_node_path_default().resolve(ctx.cwd, opts.root);
+    const { loaded, problems: all } = await validateModules(root, opts.modules, ctx.cwd, composeRenderer(ctx));
+    const refused = new Map();
+    for (const p of all)
+        if (p.refusal && p.module)
+            refused.set(p.module, formatProblem(p));
+    const problems = all.filter((p) => !p.refusal);
+    if (problems.length > 0) {
+        throw new src_errors/* UserError */.yo(`module declarations are invalid (${problems.length} problem${problems.length === 1 ? '' : 's'}); ` +
+            `run 'stateguard validate' and fix them first:\n` +
+            problems.map((p) => `  ${formatProblem(p)}`).join('\n'), { reason: 'invalid-modules', exitCode: 1 });
+    }
+    if (loaded.modules.length === 0) {
+        throw new src_errors/* UserError */.yo(`no module.yaml found under ${opts.root} matching ${JSON.stringify(opts.modules)}; check --root and --modules.`, { input: 'root', reason: 'invalid-modules', exitCode: 1 });
+    }
+    // Registered before anything reads the engine: a rendered config carries these values in place.
+    const secrets = composeSecrets(loaded.modules, ctx.env);
+    for (const v of secrets)
+        ctx.addSecret(v);
+    return { root: loaded.root, modules: loaded.modules, secrets, refused };
+}
+/**
+ * Commands whose steps are built for Compose only refuse a Swarm module before touching anything
+ * (docs/architecture.md §14: restore and upgrade move data through helper containers
+ * bound to one host; on Swarm they need the node-pinned helpers designed there).
+ */
+function refuseOnSwarm(m, command) {
+    if (m.runtime !== 'swarm')
+        return;
+    throw new src_errors/* UserError */.yo(`module '${m.name}' runs on Docker Swarm (spec.swarm in ${m.file}); ${command} is not built for Swarm yet, ` +
+        `so nothing was done. Use plan, apply, snapshot, recover, verify-backup and the persistence probe on ` +
+        `Swarm; for ${command}, see "Swarm" in docs/architecture.md.`, { reason: 'unsupported-runtime', exitCode: 1 });
+}
+function pickModule(set, name, input = 'module') {
+    if (!name) {
+        throw new src_errors/* UserError */.yo(`--${input} is required: name the module to act on (one of: ${set.modules.map((m) => m.name).join(', ')}).`, {
+            input,
+        });
+    }
+    const m = set.modules.find((x) => x.name === name);
+    const refusal = m ? set.refused.get(m.name) : undefined;
+    if (refusal !== undefined) {
+        throw new src_errors/* UserError */.yo(`module '${name}' cannot be acted on here, so nothing was done: ${refusal}`, {
+            reason: 'compose-error',
+            exitCode: 1,
+        });
+    }
+    if (!m) {
+        throw new src_errors/* UserError */.yo(`--${input} ${JSON.stringify(name)} is not a module under ` +
+            `${set.root}; known modules: ${set.modules.map((x) => x.name).join(', ')}.`, 
+        // A name that is not a module is a usage error (exit 3, 'could not run'), not a "no" about a module.
+        { input, reason: 'module-not-found' });
+    }
+    return m;
+}
+/** `expected-plan-hash`, when given, must look like a plan_hash: a typo must not pass as "no binding". */
+function checkExpectedPlanHash(value, module, ctx) {
+    if (value !== undefined && !/^[0-9a-f]{64}$/.test(value)) {
+        throw new src_errors/* UserError */.yo(`${ctx.inAction ? "input 'expected-plan-hash'" : '--expected-plan-hash'} must be a plan_hash (64 lowercase ` +
+            `hex characters) as printed by stateguard plan --module ${module}, got ${JSON.stringify(value.slice(0, 80))}.`, { input: 'expected-plan-hash' });
+    }
+}
+
 // EXTERNAL MODULE: ./src/commands/spec.ts
 var spec = __nccwpck_require__(9439);
 ;// CONCATENATED MODULE: ./src/commands/guard.ts
@@ -15050,7 +16571,7 @@ function guardRequest(opts, set, module, ctx) {
         allowLegacyArchive: opts.allowLegacyArchive,
         maxShrinkPercent: (0,spec/* shrinkPercent */.Jq)(opts.maxShrinkPercent),
         allowShrink: opts.allowShrink,
-        surface: (0,words/* surfaceOf */.lI)(ctx),
+        surface: surfaceOf(ctx),
     };
 }
 /** Reasons that mean "could not evaluate" (exit 3) rather than "no" (exit 1). */
@@ -15078,14 +16599,14 @@ function guardSummary(r) {
     if (r.drift_keys.length)
         lines.push(`Drift: ${r.drift_keys.map((k) => `\`${k}\``).join(', ')}`, '');
     if (r.decision === 'allowed')
-        lines.push(`\`allowed\`: ${ALLOWED_MEANS}. ${(0,common/* cell */.Hn)(r.how_applied ?? '')}`.trimEnd(), '');
+        lines.push(`\`allowed\`: ${ALLOWED_MEANS}. ${(0,markdown/* cell */.H)(r.how_applied ?? '')}`.trimEnd(), '');
     else if (r.decision === 'blocked' && r.how_applied)
-        lines.push(`How it is applied: ${(0,common/* cell */.Hn)(r.how_applied)}`, '');
+        lines.push(`How it is applied: ${(0,markdown/* cell */.H)(r.how_applied)}`, '');
     if (r.backup)
-        lines.push(`Backup: ${r.backup.verified ? 'verified' : 'not verified'}${r.backup.path ? ` (${(0,common/* code */.aY)(r.backup.path)})` : ''}`, '');
+        lines.push(`Backup: ${r.backup.verified ? 'verified' : 'not verified'}${r.backup.path ? ` (${(0,markdown/* code */.a)(r.backup.path)})` : ''}`, '');
     if (r.reasons.length) {
         lines.push('| # | reason | what failed | how to fix |', '|---|---|---|---|');
-        r.reasons.forEach((x, i) => lines.push(`| ${i + 1} | \`${x.code}\` | ${(0,common/* cell */.Hn)(x.message)} | ${(0,common/* cell */.Hn)(x.fix)} |`));
+        r.reasons.forEach((x, i) => lines.push(`| ${i + 1} | \`${x.code}\` | ${(0,markdown/* cell */.H)(x.message)} | ${(0,markdown/* cell */.H)(x.fix)} |`));
         lines.push('', `failure-reason: \`${r.failure_reason}\``);
     }
     return lines.join('\n');
@@ -15113,8 +16634,8 @@ const guardCommand = (0,spec/* defineCommand */.NB)({
         spec/* FAILURE_REASON_OUTPUT */.eX,
     ],
     async run(opts, ctx) {
-        const set = await (0,common/* loadValidModules */.uh)(opts, ctx);
-        const module = (0,common/* pickModule */.ek)(set, opts.module);
+        const set = await loadValidModules(opts, ctx);
+        const module = pickModule(set, opts.module);
         const ev = await evaluateGuard(guardRequest(opts, set, module, ctx), {
             runtime: ctx.runtime(module.runtime),
             planModules: planModules,
@@ -15190,16 +16711,16 @@ function applySummary(o) {
     if (o.lock)
         lines.push(`| lock | \`${o.lock.name}\` |`);
     if (o.lock_refusal)
-        lines.push(`| held by | ${(0,common/* cell */.Hn)(o.lock_refusal.holder)} since ${(0,common/* cell */.Hn)(o.lock_refusal.since)} |`);
+        lines.push(`| held by | ${(0,markdown/* cell */.H)(o.lock_refusal.holder)} since ${(0,markdown/* cell */.H)(o.lock_refusal.since)} |`);
     for (const d of o.dependencies)
-        lines.push(`| depends_on_healthy \`${d.module}\` | ${d.ok ? 'unchanged' : `**${(0,common/* cell */.Hn)(d.problem ?? 'disturbed')}**`} |`);
-    lines.push('', ...o.messages.map((m) => `- ${(0,common/* cell */.Hn)(m)}`));
+        lines.push(`| depends_on_healthy \`${d.module}\` | ${d.ok ? 'unchanged' : `**${(0,markdown/* cell */.H)(d.problem ?? 'disturbed')}**`} |`);
+    lines.push('', ...o.messages.map((m) => `- ${(0,markdown/* cell */.H)(m)}`));
     if (o.guard && o.guard.decision === 'blocked') {
         lines.push('', '| # | reason | what failed | how to fix |', '|---|---|---|---|');
-        o.guard.reasons.forEach((x, i) => lines.push(`| ${i + 1} | \`${x.code}\` | ${(0,common/* cell */.Hn)(x.message)} | ${(0,common/* cell */.Hn)(x.fix)} |`));
+        o.guard.reasons.forEach((x, i) => lines.push(`| ${i + 1} | \`${x.code}\` | ${(0,markdown/* cell */.H)(x.message)} | ${(0,markdown/* cell */.H)(x.fix)} |`));
     }
     for (const w of o.warnings)
-        lines.push('', `> ⚠️ ${(0,common/* cell */.Hn)(w)}`);
+        lines.push('', `> ⚠️ ${(0,markdown/* cell */.H)(w)}`);
     if (o.log_tail.length) {
         // Lines are already scrubbed; a fence that cannot be closed by log content.
         lines.push('', `<details><summary>last ${o.log_tail.length} log lines</summary>`, '', '~~~~~~~~text', ...o.log_tail.map((l) => l.replace(/~{8,}/g, '~')), '~~~~~~~~', '</details>');
@@ -15230,9 +16751,9 @@ const applyCommand = (0,spec/* defineCommand */.NB)({
         spec/* FAILURE_REASON_OUTPUT */.eX,
     ],
     async run(opts, ctx) {
-        const set = await (0,common/* loadValidModules */.uh)(opts, ctx);
-        const module = (0,common/* pickModule */.ek)(set, opts.module);
-        (0,common/* checkExpectedPlanHash */.uk)(opts.expectedPlanHash, module.name, ctx);
+        const set = await loadValidModules(opts, ctx);
+        const module = pickModule(set, opts.module);
+        checkExpectedPlanHash(opts.expectedPlanHash, module.name, ctx);
         const o = await applyOneShot({
             ...guardRequest(opts, set, module, ctx),
             expectedPlanHash: opts.expectedPlanHash,
@@ -15329,18 +16850,18 @@ async function evaluateRestore(req, deps, out) {
             `restore acts only on a stateful module with spec.data.volumes`, `Restore the module that owns the data (class: stateful, spec.data.volumes).`, 'module'));
     }
     if (req.allowStateful !== true) {
-        reasons.push(guardReason('not-allowed', 'allow-stateful is not true; a restore replaces live data', `${capital((0,words/* setTrue */.th)('allow-stateful', surface))} to restore.`, 'allow-stateful'));
+        reasons.push(guardReason('not-allowed', 'allow-stateful is not true; a restore replaces live data', `${capital(setTrue('allow-stateful', surface))} to restore.`, 'allow-stateful'));
     }
     let backup = null;
     if (!req.backupRef) {
-        reasons.push(guardReason('backup-rejected', 'no backup-ref was given', `${capital((0,words/* setValue */.KY)('backup-ref', 'the .tar.gz to restore', surface))}.`));
+        reasons.push(guardReason('backup-rejected', 'no backup-ref was given', `${capital(setValue('backup-ref', 'the .tar.gz to restore', surface))}.`));
     }
     else {
         try {
             backup = await deps.verifyBackup(verifyInputOf({ ...req, backupRef: req.backupRef }, { ignoreMaxAge: true }));
         }
         catch (err) {
-            reasons.push(guardReason('backup-rejected', `verifying the backup failed: ${(0,src_errors/* errorMessage */.gJ)(err)}`, `Check ${(0,words/* inputRef */.io)('backup-ref', surface)}.`));
+            reasons.push(guardReason('backup-rejected', `verifying the backup failed: ${(0,src_errors/* errorMessage */.gJ)(err)}`, `Check ${inputRef('backup-ref', surface)}.`));
         }
     }
     out.backup = backup;
@@ -15362,7 +16883,7 @@ async function evaluateRestore(req, deps, out) {
     const fileName = backup?.path ? external_node_path_default().basename(backup.path) : external_node_path_default().basename(req.backupRef ?? '');
     const mismatch = describeConfirmMismatch(req.confirm, fileName);
     if (mismatch !== null || fileName === '') {
-        reasons.push(guardReason('confirm-mismatch', `${mismatch ?? 'confirm is empty'}: restore's confirm must be the backup's file name exactly`, `Type the backup's file name as ${(0,words/* inputRef */.io)('confirm', surface)} (` +
+        reasons.push(guardReason('confirm-mismatch', `${mismatch ?? 'confirm is empty'}: restore's confirm must be the backup's file name exactly`, `Type the backup's file name as ${inputRef('confirm', surface)} (` +
             `${fileName || 'MODULE-YYYYMMDDTHHMMSSZ.tar.gz'}).`, 'confirm'));
     }
     const planned = await planOne(req.modules, m, deps);
@@ -15403,8 +16924,6 @@ async function evaluateRestore(req, deps, out) {
     return { result, plan, planHash };
 }
 
-// EXTERNAL MODULE: ./src/model/mount-overlap.ts
-var mount_overlap = __nccwpck_require__(7106);
 ;// CONCATENATED MODULE: ./src/ops/volume-users.ts
 /**
  * Other writers of a module's data (docs/architecture.md §12, "Data mounts"): any running container
@@ -15416,7 +16935,7 @@ var mount_overlap = __nccwpck_require__(7106);
 
 const KINDS = new Set(['volume', 'bind']);
 function hostPathOf(m) {
-    return KINDS.has(m.type) && m.source.startsWith('/') ? (0,mount_overlap/* normalizePath */.Fd)(m.source) : null;
+    return KINDS.has(m.type) && m.source.startsWith('/') ? normalizePath(m.source) : null;
 }
 /**
  * The running containers, other than `own`, that mount the same named volume as a data volume, or a
@@ -15436,7 +16955,7 @@ function otherUsers(data, running, own) {
                 if (d.mount.type === 'volume' && m.type === 'volume' && !!m.name && m.name === d.mount.name)
                     return true;
                 const theirs = hostPathOf(m);
-                return !!dataHost && !!theirs && (0,mount_overlap/* pathRelation */.S1)(dataHost, theirs) !== null;
+                return !!dataHost && !!theirs && pathRelation(dataHost, theirs) !== null;
             });
             if (hit) {
                 const what = hit.type === 'volume' && hit.name ? `volume ${hit.name}` : `${hit.type} ${hit.source}`;
@@ -15452,7 +16971,7 @@ function describeOtherUsers(users, verb) {
     const risk = verb === 'snapshot'
         ? 'the archive could hold a torn copy of what they write'
         : 'what they write after the pre-operation snapshot would be lost when the data is swapped';
-    return (`other running containers use the module's data: ${list}. During ${(0,words/* withArticle */.vJ)(verb)} while they run, ${risk}. ` +
+    return (`other running containers use the module's data: ${list}. During ${withArticle(verb)} while they run, ${risk}. ` +
         `Nothing was changed. Stop ${users.length > 1 ? 'them' : 'it'} first, or run the ${verb} in a window where ` +
         `${users.length > 1 ? 'they are' : 'it is'} stopped.`);
 }
@@ -15476,7 +16995,7 @@ function describeOtherUsers(users, verb) {
 function dataMountsOf(m, source) {
     const out = [];
     for (const v of m.volumes) {
-        const mount = source.mounts.find((x) => (0,mount_overlap/* normalizePath */.Fd)(x.destination) === (0,mount_overlap/* normalizePath */.Fd)(v.path));
+        const mount = source.mounts.find((x) => normalizePath(x.destination) === normalizePath(v.path));
         if (mount)
             out.push({ volume: v.volume, path: v.path, mount });
     }
@@ -15493,10 +17012,10 @@ function refOf(d) {
 }
 /** Rule 1 (pure): the module's data mounts overlap, as its container mounts them. */
 function overlapRefusal(m, source) {
-    const overlaps = (0,mount_overlap/* mountOverlaps */.yL)(dataMountsOf(m, source).map(refOf));
+    const overlaps = mountOverlaps(dataMountsOf(m, source).map(refOf));
     if (overlaps.length === 0)
         return null;
-    return { kind: 'overlap', message: `${overlaps.map(mount_overlap/* describeOverlap */.Bn).join(' ')} Nothing was changed.` };
+    return { kind: 'overlap', message: `${overlaps.map(describeOverlap).join(' ')} Nothing was changed.` };
 }
 /**
  * Rules 1–3, in that order; the first that refuses, or null. `own` are the module's containers (the
@@ -15762,7 +17281,7 @@ async function captureVolume(runtime, containerId, module, target, out, counters
         if (first !== top)
             fail(`docker cp of ${target.path} returned an entry outside it: ${printablePath(e.path)}`);
         else if (e.type !== 'File' && e.type !== 'OldFile' && e.type !== 'Directory') {
-            const what = e.type === 'SymbolicLink' ? 'a symbolic link' : e.type === 'Link' ? 'a hard link' : (0,words/* withArticle */.vJ)(e.type);
+            const what = e.type === 'SymbolicLink' ? 'a symbolic link' : e.type === 'Link' ? 'a hard link' : withArticle(e.type);
             fail(`volume ${target.volume} holds ${what} at ${shown}. A snapshot holds only regular files and directories ` +
                 `(verify-backup refuses anything else), so this volume cannot be snapshotted as it is; replace the entry ` +
                 `with ` +
@@ -16382,7 +17901,213 @@ async function snapshotLocked(args) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/restore/repack.ts
+;// CONCATENATED MODULE: ./src/ops/steps.ts
+/**
+ * The journaled steps restore and recover share (docs/architecture.md §12): swap, revert, bring the
+ * service back, tidy. Each step is idempotent, so recover can run it again after a crash at any
+ * instant, and each journal mark is written before the step it announces.
+ */
+
+
+
+
+
+
+function helperOf(record, key) {
+    return { image: record.helper_image, mounts: record.mounts, key };
+}
+function targetOf(record) {
+    return { project: record.project, files: record.compose_files };
+}
+/** Write the mark, then let a crash test stop right after it. */
+async function markPhase(j, phase, deps) {
+    await j.mark(phase);
+    await deps.crash?.(`after-${phase}`);
+}
+/**
+ * Recreate the service on the data now in place (restore's C4: never restart the old containers
+ * on new data) and wait until it is running and healthy. Returns why it is not, or null.
+ */
+async function recreateAndWait(record, deps) {
+    const r = await deps.runtime.recreateService(targetOf(record), record.service);
+    if (r.code !== 0) {
+        return `recreating ${record.service} failed: ${r.stderr.trim().split('\n').pop() ?? `exit ${r.code}`}`;
+    }
+    return waitService(record, deps);
+}
+async function waitService(record, deps) {
+    const ids = (await (0,drift_containers/* listServiceContainers */.Ww)(deps.runtime, record)).map((c) => c.id);
+    if (ids.length === 0)
+        return `no container of ${record.service} exists`;
+    deps.say(`waiting up to ${(0,report_progress/* humanDuration */.UU)(deps.readyTimeoutMs)} for ${record.service} to be running (and healthy where ` +
+        `it has a healthcheck)`);
+    const pending = await (0,drift_containers/* waitUntilReady */.bs)(deps.runtime, ids, deps.readyTimeoutMs, deps.sleep);
+    if (pending.length === 0) {
+        deps.onReady?.(record.service);
+        return null;
+    }
+    return (`${pending.map((p) => `${p.id.slice(0, 12)} ${p.problem}`).join(', ')} ` +
+        `(running, and healthy where it has a healthcheck, is required within ${deps.readyTimeoutMs / 1000}s)`);
+}
+/** What a revert did per volume, in words. */
+function describeRevert(results) {
+    const what = (r) => r.outcome === 'reverted'
+        ? 'the old data was put back'
+        : r.outcome === 'already-old'
+            ? 'the old data was still live'
+            : 'no work area (its old data was never moved, or was put back and tidied before)';
+    return `every volume holds its old data (${results.map((r) => `${r.volume}: ${what(r)}`).join('; ')})`;
+}
+/**
+ * Put the old data back in every volume and bring the service back on it: the containers the
+ * operation stopped are started again when they still exist (nothing recreated them), otherwise the
+ * service is recreated. Marks `reverted`, then tidies.
+ *
+ * Only called where every volume's old data is provably there: before `committed` (a volume without
+ * a work area was never touched: the swap only runs once every work area was prepared, and nothing
+ * drops one before `committed`), and at `reverting`, which forwardAll marks only after a forward
+ * swap found every volume's work area (old data kept in it); so at `reverting` a volume without a
+ * work area was reverted and tidied by an earlier attempt.
+ */
+async function revertAll(j, deps, recreated) {
+    const record = j.record;
+    const helper = helperOf(record, j.key);
+    await deps.runtime.removeHelpers(j.key);
+    if (recreated) {
+        // Containers recreated on the new data must not run while it is swapped back.
+        const running = await (0,drift_containers/* listServiceContainers */.Ww)(deps.runtime, record);
+        await deps.runtime.stop(running.filter((c) => c.state === 'running' || c.state === 'restarting').map((c) => c.id));
+    }
+    const swapped = await deps.runtime.swap(helper, 'revert', record.mounts.map(() => null));
+    const data = describeRevert(swapped);
+    deps.say(data);
+    await deps.crash?.('after-revert-swap');
+    await deps.runtime.dropWorkArea(helper);
+    let problem;
+    const existing = recreated ? [] : await deps.runtime.inspectContainers(record.stopped);
+    if (existing.length === record.stopped.length && existing.length > 0) {
+        await deps.runtime.start(existing.map((c) => c.id));
+        problem = await waitService(record, deps);
+    }
+    else if (record.stopped.length === 0 && !recreated) {
+        problem = null; // nothing was running before; leave it so
+    }
+    else {
+        problem = await recreateAndWait(record, deps);
+    }
+    await markPhase(j, 'reverted', deps);
+    await j.remove();
+    return { problem, data };
+}
+/**
+ * Finish a committed swap (idempotent), recreate the service on the new data and wait for it. When it
+ * does not come up and every volume still has its old data in its work area, mark `reverting` and
+ * revert; when some volume's old data is gone, keep the backup's data everywhere and say so.
+ */
+async function forwardAll(j, deps) {
+    const record = j.record;
+    const helper = helperOf(record, j.key);
+    await deps.runtime.removeHelpers(j.key);
+    const swapped = await deps.runtime.swap(helper, 'forward', record.roots);
+    const gone = swapped.filter((r) => r.outcome === 'no-work-area').map((r) => r.volume);
+    const problem = await recreateAndWait(record, deps);
+    await deps.crash?.('after-recreate');
+    if (problem === null) {
+        await deps.runtime.dropWorkArea(helper);
+        await deps.crash?.('after-drop');
+        await markPhase(j, 'done', deps);
+        await j.remove();
+        return { ok: true, data: 'backup' };
+    }
+    if (gone.length > 0) {
+        deps.say(`the service did not come up on the restored data: ${problem}; the old data of ${gone.join(', ')} is gone ` +
+            `(its work area had been dropped before), so nothing is reverted: every volume keeps the backup's data`);
+        // The rest of the old data goes too: every volume then holds the backup's data, and no work area
+        // is left to block the way back (a restore of the pre-restore snapshot, which holds all of it).
+        await deps.runtime.dropWorkArea(helper);
+        await j.remove();
+        return { ok: false, data: 'backup', problem, gone };
+    }
+    deps.say(`the service did not come up on the restored data: ${problem}; putting the old data back`);
+    await markPhase(j, 'reverting', deps);
+    try {
+        const revert = await revertAll(j, deps, true);
+        if (revert.problem !== null) {
+            return {
+                ok: false,
+                data: 'old',
+                problem: `${problem}; AND after reverting to the old data: ${revert.problem}`,
+                revert,
+            };
+        }
+        return { ok: false, data: 'old', problem, revert };
+    }
+    catch (err) {
+        throw new src_errors/* EnvironmentError */.eG(`${problem}; reverting to the old data failed too: ${(0,src_errors/* errorMessage */.gJ)(err)}`);
+    }
+}
+/**
+ * The arguments of the restore that puts a safety copy back (docs/architecture.md §7, §12): the copy by its
+ * explicit path, its directory as the backup root, its file name as the confirm. The integration test runs
+ * exactly these, so the command the texts print is one that works.
+ */
+function wayBackArgs(module, safetyCopy) {
+    return [
+        'restore',
+        '--module',
+        module,
+        '--backup-ref',
+        safetyCopy,
+        '--backup-root',
+        external_node_path_default().dirname(safetyCopy),
+        '--confirm',
+        external_node_path_default().basename(safetyCopy),
+        '--allow-stateful',
+    ];
+}
+/** The way back to the data a restore replaced, as a command (docs/architecture.md §12). */
+function wayBack(module, preRestoreSnapshot) {
+    return preRestoreSnapshot
+        ? `restore the pre-restore snapshot: \`stateguard ${wayBackArgs(module, preRestoreSnapshot).join(' ')}\``
+        : 'no pre-restore snapshot was recorded';
+}
+/**
+ * The first local image (in order) that can run the helper steps, or why none can. Never pulls:
+ * the probe runs each candidate with `--pull never`.
+ */
+async function pickHelperImage(runtime, candidates) {
+    const tried = [];
+    for (const image of [...new Set(candidates.filter((x) => !!x))]) {
+        const problem = await runtime.helperImageProblem(image);
+        if (problem === null)
+            return { image };
+        tried.push(`${image.length > 40 ? `${image.slice(0, 19)}…` : image}: ${problem}`);
+    }
+    return { tried };
+}
+/**
+ * The first destructive steps restore and upgrade share, after the journal's `begun`: stop what runs
+ * (the downtime starts), then write and verify the safety copy of the stopped data. The caller
+ * records the copy in its journal and marks `snapshotted`.
+ */
+async function stopAndSnapshot(a) {
+    if (a.stop.length)
+        a.downtime.stopping();
+    await a.runtime.stop(a.stop.map((c) => c.id));
+    a.say(a.stop.length ? a.downtime.stopped(a.stop.map((c) => c.name).join(', ')) : 'stopped (nothing was running)');
+    await a.crash?.('after-stop');
+    return snapshotStopped({
+        module: a.module,
+        runtime: a.runtime,
+        outDir: a.outDir,
+        now: a.now,
+        log: a.log,
+        kind: a.kind,
+        progress: a.progress,
+    });
+}
+
+;// CONCATENATED MODULE: ./src/backup/repack.ts
 /**
  * restore's re-packer (docs/architecture.md §12, "stage on the live filesystem"). The verified
  * archive is still untrusted input to whatever extracts it: a tool that follows links or absolute
@@ -16646,178 +18371,14 @@ async function repackForStaging(source, opts) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/restore/steps.ts
+;// CONCATENATED MODULE: ./src/ops/stage.ts
 /**
- * The journaled steps restore and recover share (docs/architecture.md §12): swap, revert, bring the
- * service back, tidy. Each step is idempotent, so recover can run it again after a crash at any
- * instant, and each journal mark is written before the step it announces.
+ * Staging an archive into the prepared work areas (docs/architecture.md §12): restore's backup, the
+ * drill's backup and an upgrade's rollback snapshot (§13) all go in through the re-packer.
  */
 
 
 
-
-
-
-
-
-function helperOf(record, key) {
-    return { image: record.helper_image, mounts: record.mounts, key };
-}
-function targetOf(record) {
-    return { project: record.project, files: record.compose_files };
-}
-/** Write the mark, then let a crash test stop right after it. */
-async function markPhase(j, phase, deps) {
-    await j.mark(phase);
-    await deps.crash?.(`after-${phase}`);
-}
-/**
- * Recreate the service on the data now in place (restore's C4: never restart the old containers
- * on new data) and wait until it is running and healthy. Returns why it is not, or null.
- */
-async function recreateAndWait(record, deps) {
-    const r = await deps.runtime.recreateService(targetOf(record), record.service);
-    if (r.code !== 0) {
-        return `recreating ${record.service} failed: ${r.stderr.trim().split('\n').pop() ?? `exit ${r.code}`}`;
-    }
-    return waitService(record, deps);
-}
-async function waitService(record, deps) {
-    const ids = (await (0,drift_containers/* listServiceContainers */.Ww)(deps.runtime, record)).map((c) => c.id);
-    if (ids.length === 0)
-        return `no container of ${record.service} exists`;
-    deps.say(`waiting up to ${(0,report_progress/* humanDuration */.UU)(deps.readyTimeoutMs)} for ${record.service} to be running (and healthy where ` +
-        `it has a healthcheck)`);
-    const pending = await (0,drift_containers/* waitUntilReady */.bs)(deps.runtime, ids, deps.readyTimeoutMs, deps.sleep);
-    if (pending.length === 0) {
-        deps.onReady?.(record.service);
-        return null;
-    }
-    return (`${pending.map((p) => `${p.id.slice(0, 12)} ${p.problem}`).join(', ')} ` +
-        `(running, and healthy where it has a healthcheck, is required within ${deps.readyTimeoutMs / 1000}s)`);
-}
-/** What a revert did per volume, in words. */
-function describeRevert(results) {
-    const what = (r) => r.outcome === 'reverted'
-        ? 'the old data was put back'
-        : r.outcome === 'already-old'
-            ? 'the old data was still live'
-            : 'no work area (its old data was never moved, or was put back and tidied before)';
-    return `every volume holds its old data (${results.map((r) => `${r.volume}: ${what(r)}`).join('; ')})`;
-}
-/**
- * Put the old data back in every volume and bring the service back on it: the containers the
- * operation stopped are started again when they still exist (nothing recreated them), otherwise the
- * service is recreated. Marks `reverted`, then tidies.
- *
- * Only called where every volume's old data is provably there: before `committed` (a volume without
- * a work area was never touched: the swap only runs once every work area was prepared, and nothing
- * drops one before `committed`), and at `reverting`, which forwardAll marks only after a forward
- * swap found every volume's work area (old data kept in it); so at `reverting` a volume without a
- * work area was reverted and tidied by an earlier attempt.
- */
-async function revertAll(j, deps, recreated) {
-    const record = j.record;
-    const helper = helperOf(record, j.key);
-    await deps.runtime.removeHelpers(j.key);
-    if (recreated) {
-        // Containers recreated on the new data must not run while it is swapped back.
-        const running = await (0,drift_containers/* listServiceContainers */.Ww)(deps.runtime, record);
-        await deps.runtime.stop(running.filter((c) => c.state === 'running' || c.state === 'restarting').map((c) => c.id));
-    }
-    const swapped = await deps.runtime.swap(helper, 'revert', record.mounts.map(() => null));
-    const data = describeRevert(swapped);
-    deps.say(data);
-    await deps.crash?.('after-revert-swap');
-    await deps.runtime.dropWorkArea(helper);
-    let problem;
-    const existing = recreated ? [] : await deps.runtime.inspectContainers(record.stopped);
-    if (existing.length === record.stopped.length && existing.length > 0) {
-        await deps.runtime.start(existing.map((c) => c.id));
-        problem = await waitService(record, deps);
-    }
-    else if (record.stopped.length === 0 && !recreated) {
-        problem = null; // nothing was running before; leave it so
-    }
-    else {
-        problem = await recreateAndWait(record, deps);
-    }
-    await markPhase(j, 'reverted', deps);
-    await j.remove();
-    return { problem, data };
-}
-/**
- * Finish a committed swap (idempotent), recreate the service on the new data and wait for it. When it
- * does not come up and every volume still has its old data in its work area, mark `reverting` and
- * revert; when some volume's old data is gone, keep the backup's data everywhere and say so.
- */
-async function forwardAll(j, deps) {
-    const record = j.record;
-    const helper = helperOf(record, j.key);
-    await deps.runtime.removeHelpers(j.key);
-    const swapped = await deps.runtime.swap(helper, 'forward', record.roots);
-    const gone = swapped.filter((r) => r.outcome === 'no-work-area').map((r) => r.volume);
-    const problem = await recreateAndWait(record, deps);
-    await deps.crash?.('after-recreate');
-    if (problem === null) {
-        await deps.runtime.dropWorkArea(helper);
-        await deps.crash?.('after-drop');
-        await markPhase(j, 'done', deps);
-        await j.remove();
-        return { ok: true, data: 'backup' };
-    }
-    if (gone.length > 0) {
-        deps.say(`the service did not come up on the restored data: ${problem}; the old data of ${gone.join(', ')} is gone ` +
-            `(its work area had been dropped before), so nothing is reverted: every volume keeps the backup's data`);
-        // The rest of the old data goes too: every volume then holds the backup's data, and no work area
-        // is left to block the way back (a restore of the pre-restore snapshot, which holds all of it).
-        await deps.runtime.dropWorkArea(helper);
-        await j.remove();
-        return { ok: false, data: 'backup', problem, gone };
-    }
-    deps.say(`the service did not come up on the restored data: ${problem}; putting the old data back`);
-    await markPhase(j, 'reverting', deps);
-    try {
-        const revert = await revertAll(j, deps, true);
-        if (revert.problem !== null) {
-            return {
-                ok: false,
-                data: 'old',
-                problem: `${problem}; AND after reverting to the old data: ${revert.problem}`,
-                revert,
-            };
-        }
-        return { ok: false, data: 'old', problem, revert };
-    }
-    catch (err) {
-        throw new src_errors/* EnvironmentError */.eG(`${problem}; reverting to the old data failed too: ${(0,src_errors/* errorMessage */.gJ)(err)}`);
-    }
-}
-/**
- * The arguments of the restore that puts a safety copy back (docs/architecture.md §7, §12): the copy by its
- * explicit path, its directory as the backup root, its file name as the confirm. The integration test runs
- * exactly these, so the command the texts print is one that works.
- */
-function wayBackArgs(module, safetyCopy) {
-    return [
-        'restore',
-        '--module',
-        module,
-        '--backup-ref',
-        safetyCopy,
-        '--backup-root',
-        external_node_path_default().dirname(safetyCopy),
-        '--confirm',
-        external_node_path_default().basename(safetyCopy),
-        '--allow-stateful',
-    ];
-}
-/** The way back to the data a restore replaced, as a command (docs/architecture.md §12). */
-function wayBack(module, preRestoreSnapshot) {
-    return preRestoreSnapshot
-        ? `restore the pre-restore snapshot: \`stateguard ${wayBackArgs(module, preRestoreSnapshot).join(' ')}\``
-        : 'no pre-restore snapshot was recorded';
-}
 /**
  * Read an archive again (it was verified, but it may have changed since), stream it re-packed into
  * the prepared work areas, and check on the engine that what was staged is what the archive holds.
@@ -16870,41 +18431,6 @@ async function stageArchive(runtime, helper, archive, progress) {
     }
     return repacked;
 }
-/**
- * The first local image (in order) that can run the helper steps, or why none can. Never pulls:
- * the probe runs each candidate with `--pull never`.
- */
-async function pickHelperImage(runtime, candidates) {
-    const tried = [];
-    for (const image of [...new Set(candidates.filter((x) => !!x))]) {
-        const problem = await runtime.helperImageProblem(image);
-        if (problem === null)
-            return { image };
-        tried.push(`${image.length > 40 ? `${image.slice(0, 19)}…` : image}: ${problem}`);
-    }
-    return { tried };
-}
-/**
- * The first destructive steps restore and upgrade share, after the journal's `begun`: stop what runs
- * (the downtime starts), then write and verify the safety copy of the stopped data. The caller
- * records the copy in its journal and marks `snapshotted`.
- */
-async function stopAndSnapshot(a) {
-    if (a.stop.length)
-        a.downtime.stopping();
-    await a.runtime.stop(a.stop.map((c) => c.id));
-    a.say(a.stop.length ? a.downtime.stopped(a.stop.map((c) => c.name).join(', ')) : 'stopped (nothing was running)');
-    await a.crash?.('after-stop');
-    return snapshotStopped({
-        module: a.module,
-        runtime: a.runtime,
-        outDir: a.outDir,
-        now: a.now,
-        log: a.log,
-        kind: a.kind,
-        progress: a.progress,
-    });
-}
 
 ;// CONCATENATED MODULE: ./src/restore/drill.ts
 /**
@@ -16916,6 +18442,7 @@ async function stopAndSnapshot(a) {
  * are removed in every case. The live module's containers are compared before and after: any
  * change fails the drill.
  */
+
 
 
 
@@ -17409,7 +18936,7 @@ async function runPersistenceProbe(mod, deps) {
     };
     if (up.code !== 0) {
         const last = up.stderr.trim().split('\n').filter(Boolean).pop() ?? `exit ${up.code}`;
-        return failBeforeVerify(`${(0,model_module/* engineFrontEnd */.rw)(mod)} could not recreate service ${mod.compose.service}: ${last}`);
+        return failBeforeVerify(`${engineFrontEnd(mod)} could not recreate service ${mod.compose.service}: ${last}`);
     }
     if (fresh.length === 0) {
         const still = after.some((c) => c.id === old.id);
@@ -17728,8 +19255,6 @@ function lineForwarder(emit) {
 
 // EXTERNAL MODULE: ./src/probe/shell-words.ts
 var shell_words = __nccwpck_require__(7288);
-// EXTERNAL MODULE: ./src/report/markdown.ts
-var markdown = __nccwpck_require__(4285);
 ;// CONCATENATED MODULE: ./src/report/probe-render.ts
 
 /** The probe's report as text: a heading line, one line per checked path, its problems and note. */
@@ -17920,7 +19445,7 @@ async function gate(opts, ctx) {
     const argv = parseCommand(opts);
     let probeModule;
     if (opts.persistenceProbe) {
-        probeModule = (0,common/* pickModule */.ek)(await (0,common/* loadValidModules */.uh)(opts, ctx), opts.persistenceProbe, 'persistence-probe');
+        probeModule = pickModule(await loadValidModules(opts, ctx), opts.persistenceProbe, 'persistence-probe');
         if (probeModule.volumes.length === 0 && probeModule.ephemeralPaths.length === 0) {
             throw new src_errors/* UserError */.yo(`--persistence-probe ` +
                 `${probeModule.name}: the module declares no data.volumes and no data.ephemeral_paths, so there is nothing ` +
@@ -17929,9 +19454,9 @@ async function gate(opts, ctx) {
     }
     let drill;
     if (opts.restoreDrill) {
-        const set = await (0,common/* loadValidModules */.uh)(opts, ctx);
-        const drillModule = (0,common/* pickModule */.ek)(set, opts.restoreDrill, 'restore-drill');
-        (0,common/* refuseOnSwarm */.EH)(drillModule, 'the restore drill');
+        const set = await loadValidModules(opts, ctx);
+        const drillModule = pickModule(set, opts.restoreDrill, 'restore-drill');
+        refuseOnSwarm(drillModule, 'the restore drill');
         if (!opts.backupRef) {
             throw new src_errors/* UserError */.yo('--restore-drill needs --backup-ref: the backup to restore into scratch volumes.', {
                 input: 'backup-ref',
@@ -18005,11 +19530,11 @@ function finish(f) {
     for (const p of f.probe && !f.probe.passed ? f.probe.problems.slice(1) : []) {
         annotations.push({ level: 'error', message: p, title: 'stateguard persistence probe' });
     }
-    let summary = `### ${title}: ${heading}\n\n${(0,common/* cell */.Hn)(f.reason)}\n`;
+    let summary = `### ${title}: ${heading}\n\n${(0,markdown/* cell */.H)(f.reason)}\n`;
     if (f.probe)
         summary += '\n' + probeReportMarkdown(f.probe);
     if (verified)
-        summary += `\nlast verified restore: ${(0,common/* code */.aY)(verified.backup)} at ${verified.at}\n`;
+        summary += `\nlast verified restore: ${(0,markdown/* code */.a)(verified.backup)} at ${verified.at}\n`;
     return {
         exitCode,
         json: {
@@ -18029,10 +19554,8 @@ function finish(f) {
     };
 }
 
-// EXTERNAL MODULE: ./src/model/yaml-source.ts
-var yaml_source = __nccwpck_require__(1954);
 // EXTERNAL MODULE: ./node_modules/@actions/expressions/dist/index.js + 27 modules
-var dist = __nccwpck_require__(2506);
+var expressions_dist = __nccwpck_require__(2506);
 // EXTERNAL MODULE: ./node_modules/@actions/expressions/dist/ast.js
 var ast = __nccwpck_require__(2049);
 ;// CONCATENATED MODULE: ./src/lint/expressions.ts
@@ -18092,7 +19615,7 @@ function accesses(body, opts = {}) {
         return hit;
     let result;
     try {
-        const expr = new dist/* Parser */.iX(new dist/* Lexer */.JG(body).lex().tokens, CONTEXTS, STATUS_FUNCTIONS).parse();
+        const expr = new expressions_dist/* Parser */.iX(new expressions_dist/* Lexer */.JG(body).lex().tokens, CONTEXTS, STATUS_FUNCTIONS).parse();
         result = [];
         collect(expr, result, valuesOnly);
     }
@@ -18263,14 +19786,14 @@ function envTaint(env, outer) {
  * reference is no separate confirmation. Pure; never throws on a malformed workflow.
  */
 
-const MAX_DEPTH = 16;
+const derived_MAX_DEPTH = 16;
 const isObj = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
 /** `$NAME` and `${NAME…}` anywhere in shell text, `$( … )` included. */
 const SHELL_VAR = /\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{#?([A-Za-z_][A-Za-z0-9_]*))/g;
 /** The origins of a YAML value (a `with:` or `env:` value): what its `${{ }}` expressions read. */
 function valueOrigins(value, scope, depth = 0) {
     const out = new Set();
-    if (typeof value !== 'string' || depth > MAX_DEPTH)
+    if (typeof value !== 'string' || depth > derived_MAX_DEPTH)
         return out;
     for (const m of value.matchAll(EXPRESSION)) {
         const list = accesses(m[1]);
@@ -18349,7 +19872,7 @@ function anyEnvOrigins(scope, depth) {
  */
 function shellOrigins(text, scope, depth = 0, seen = new Set()) {
     const out = valueOrigins(text, scope, depth);
-    if (depth > MAX_DEPTH)
+    if (depth > derived_MAX_DEPTH)
         return out;
     for (const m of text.matchAll(SHELL_VAR)) {
         const name = m[1] ?? m[2];
@@ -20488,8 +22011,6 @@ function finishMessage(p) {
     return { ...p, message: oneLine.endsWith(`(${ref})`) ? oneLine : `${oneLine} (${ref})` };
 }
 
-// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
-var yaml_dist = __nccwpck_require__(8815);
 ;// CONCATENATED MODULE: ./src/lint/workflow.ts
 /**
  * One workflow file read for linting: its text, the YAML document (size cap, strict UTF-8, one
@@ -20537,14 +22058,14 @@ class WorkflowFile {
         let node = this.doc.contents;
         let key;
         for (const seg of path) {
-            if ((0,yaml_dist/* isMap */.jh)(node)) {
-                const pair = node.items.find((p) => (0,yaml_dist/* isScalar */.jn)(p.key) && String(p.key.value) === String(seg));
+            if ((0,dist/* isMap */.jh)(node)) {
+                const pair = node.items.find((p) => (0,dist/* isScalar */.jn)(p.key) && String(p.key.value) === String(seg));
                 if (!pair)
                     return { node: undefined };
                 key = pair.key;
                 node = pair.value;
             }
-            else if ((0,yaml_dist/* isSeq */.oP)(node) && typeof seg === 'number') {
+            else if ((0,dist/* isSeq */.oP)(node) && typeof seg === 'number') {
                 key = undefined;
                 node = node.items[seg];
                 if (node === undefined)
@@ -20570,7 +22091,7 @@ class WorkflowFile {
     /** The source text of the scalar at `path` and where it starts (for finding a line inside it). */
     rawScalar(path) {
         const { node } = this.node(path);
-        if (!node || !(0,yaml_dist/* isScalar */.jn)(node) || !node.range)
+        if (!node || !(0,dist/* isScalar */.jn)(node) || !node.range)
             return undefined;
         return { raw: this.text.slice(node.range[0], node.range[1]), start: node.range[0] };
     }
@@ -20608,7 +22129,7 @@ class WorkflowFile {
      */
     positionInValue(path, offset, needle = '') {
         const { node } = this.node(path);
-        if (!node || !(0,yaml_dist/* isScalar */.jn)(node) || !node.range || typeof node.value !== 'string')
+        if (!node || !(0,dist/* isScalar */.jn)(node) || !node.range || typeof node.value !== 'string')
             return this.at(path);
         const value = node.value;
         const raw = this.text.slice(node.range[0], node.range[1]);
@@ -20646,21 +22167,21 @@ function loadWorkflow(bytes, displayName) {
         const p = lines ? lines.linePos(offset) : { line: 1, col: 1 };
         return { ok: false, problems: [{ file: displayName, line: p.line, column: p.col, message }] };
     };
-    if (bytes.length > yaml_source/* MAX_YAML_BYTES */.jl)
-        return fail(`file is ${bytes.length} bytes; the limit is ${yaml_source/* MAX_YAML_BYTES */.jl} (1 MiB)`);
+    if (bytes.length > MAX_YAML_BYTES)
+        return fail(`file is ${bytes.length} bytes; the limit is ${MAX_YAML_BYTES} (1 MiB)`);
     let text;
     try {
         text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
     }
     catch {
         // The shared reader reports where the first invalid sequence is.
-        const read = (0,yaml_source/* parseYamlText */.cd)(bytes, displayName);
+        const read = parseYamlText(bytes, displayName);
         return read.ok ? fail('file is not valid UTF-8') : { ok: false, problems: read.problems };
     }
     if (text.charCodeAt(0) === 0xfeff)
         text = text.slice(1);
-    const lines = new yaml_dist/* LineCounter */.HN();
-    const doc = (0,yaml_dist/* parseDocument */.Tp)(text, {
+    const lines = new dist/* LineCounter */.HN();
+    const doc = (0,dist/* parseDocument */.Tp)(text, {
         lineCounter: lines,
         keepSourceTokens: true,
         uniqueKeys: false,
@@ -20683,12 +22204,12 @@ function loadWorkflow(bytes, displayName) {
     }
     let value;
     try {
-        value = doc.toJS({ maxAliasCount: yaml_source/* MAX_ALIAS_COUNT */.w4 });
+        value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
     }
     catch (err) {
         const message = err instanceof Error ? err.message : String(err);
         if (/alias/i.test(message))
-            return fail(`YAML aliases expand too much (limit ${yaml_source/* MAX_ALIAS_COUNT */.w4}): refusing a possible alias bomb`);
+            return fail(`YAML aliases expand too much (limit ${MAX_ALIAS_COUNT}): refusing a possible alias bomb`);
         return fail(`YAML error: ${message.split('\n')[0]}`);
     }
     if (value === null || value === undefined)
@@ -20821,8 +22342,8 @@ function followLocalActions(wf, root, steps, report) {
                 result = { ok: false, why: `has ${display} linking outside the repository` };
                 break;
             }
-            if (size > yaml_source/* MAX_YAML_BYTES */.jl) {
-                result = { ok: false, why: `has ${display} of ${size} bytes; the limit is ${yaml_source/* MAX_YAML_BYTES */.jl} (1 MiB)` };
+            if (size > MAX_YAML_BYTES) {
+                result = { ok: false, why: `has ${display} of ${size} bytes; the limit is ${MAX_YAML_BYTES} (1 MiB)` };
                 break;
             }
             let bytes;
@@ -21288,7 +22809,7 @@ function readRepoModules(root) {
     }
     let loaded;
     try {
-        loaded = (0,model_module/* loadModules */.o_)(root, DEFAULT_MODULES_GLOB, root);
+        loaded = loadModules(root, DEFAULT_MODULES_GLOB, root);
     }
     catch {
         return undefined;
@@ -21441,9 +22962,9 @@ async function lintOneWorkflow(bytes, file, repo) {
         message,
     });
     try {
-        if (bytes.length > yaml_source/* MAX_YAML_BYTES */.jl)
+        if (bytes.length > MAX_YAML_BYTES)
             return {
-                problems: [yamlProblem(1, 1, `file is ${bytes.length} bytes; the limit is ${yaml_source/* MAX_YAML_BYTES */.jl} (1 MiB)`)],
+                problems: [yamlProblem(1, 1, `file is ${bytes.length} bytes; the limit is ${MAX_YAML_BYTES} (1 MiB)`)],
                 suppressed: [],
             };
         const loaded = loadWorkflow(bytes, file);
@@ -21551,7 +23072,7 @@ async function lintWorkflows(cwd, paths) {
         try {
             size = (0,external_node_fs_.statSync)(t.absolute).size;
             // A huge file is refused without loading it.
-            if (size <= yaml_source/* MAX_YAML_BYTES */.jl)
+            if (size <= MAX_YAML_BYTES)
                 bytes = (0,external_node_fs_.readFileSync)(t.absolute);
         }
         catch (err) {
@@ -21564,7 +23085,7 @@ async function lintWorkflows(cwd, paths) {
                 column: 1,
                 rule: 'SG001',
                 severity: ruleById('SG001').severity,
-                message: `file is ${size} bytes; the limit is ${yaml_source/* MAX_YAML_BYTES */.jl} (1 MiB)`,
+                message: `file is ${size} bytes; the limit is ${MAX_YAML_BYTES} (1 MiB)`,
             }));
             continue;
         }
@@ -21806,7 +23327,7 @@ function summary(verdict, problems, hidden, suppressed) {
     if (problems.length > 0) {
         lines.push('| file | line | rule | severity | message |', '|---|---|---|---|---|');
         for (const p of problems.slice(0, MAX_SUMMARY_ROWS)) {
-            lines.push(`| ${(0,common/* cell */.Hn)(p.file)} | ${p.line}:${p.column} | ${p.rule} | ${p.severity} | ${(0,common/* cell */.Hn)(p.message)} |`);
+            lines.push(`| ${(0,markdown/* cell */.H)(p.file)} | ${p.line}:${p.column} | ${p.rule} | ${p.severity} | ${(0,markdown/* cell */.H)(p.message)} |`);
         }
         if (problems.length > MAX_SUMMARY_ROWS)
             lines.push('', `${problems.length - MAX_SUMMARY_ROWS} more problems not listed here; run \`stateguard lint-workflows\` ` +
@@ -21814,13 +23335,13 @@ function summary(verdict, problems, hidden, suppressed) {
     }
     if (hidden.size > 0) {
         lines.push('', `Annotations are limited to ${MAX_ANNOTATIONS_PER_FILE} per file; not annotated: ` +
-            [...hidden.entries()].map(([f, n]) => `${(0,common/* cell */.Hn)(f)} (${n} more)`).join(', ') +
+            [...hidden.entries()].map(([f, n]) => `${(0,markdown/* cell */.H)(f)} (${n} more)`).join(', ') +
             '.');
     }
     if (suppressed.length > 0) {
         lines.push('', `Suppressed by an inline comment (${suppressed.length}):`, '', '| file | line | rule | reason |', '|---|---|---|---|');
         for (const p of suppressed.slice(0, MAX_SUMMARY_ROWS))
-            lines.push(`| ${(0,common/* cell */.Hn)(p.file)} | ${p.line}:${p.column} | ${p.rule} | ${(0,common/* cell */.Hn)(p.reason)} |`);
+            lines.push(`| ${(0,markdown/* cell */.H)(p.file)} | ${p.line}:${p.column} | ${p.rule} | ${(0,markdown/* cell */.H)(p.reason)} |`);
     }
     lines.push('', 'Rules: what, why and how to fix each one are in docs/rules.md.');
     return lines.join('\n');
@@ -22035,7 +23556,7 @@ function nextStepOf(m, backupModules) {
             const ref = ['a snapshot of '];
             covers.forEach((x, i) => ref.push(...(i > 0 ? [' or '] : []), c(x)));
             ref.push(' under your backup root (', c(`${covers[0]}-YYYYMMDDTHHMMSSZ.tar.gz`), ')');
-            return step([`${(0,words/* withArticle */.vJ)(m.class)} one-shot to re-run: dispatch`], {
+            return step([`${withArticle(m.class)} one-shot to re-run: dispatch`], {
                 workflow: {
                     file: 'workflows/stateful-apply.yml',
                     inputs: [
@@ -22062,7 +23583,7 @@ function nextStepOf(m, backupModules) {
         return step(byHand(m, [
             'no stateguard path applies ',
             ...keyList(keys.filter((k) => k !== 'container.state.exited_success')),
-            ` to ${(0,words/* withArticle */.vJ)(m.class)} one-shot (the guard re-runs a one-shot only for `,
+            ` to ${withArticle(m.class)} one-shot (the guard re-runs a one-shot only for `,
             c('container.state.exited_success'),
             ')',
         ]));
@@ -22097,7 +23618,7 @@ function nextStepOf(m, backupModules) {
                             {
                                 name: 'allow_major',
                                 value: 'true',
-                                note: `${(0,words/* withArticle */.vJ)(u.bump)} bump: read the release notes first`,
+                                note: `${withArticle(u.bump)} bump: read the release notes first`,
                             },
                         ]
                         : []),
@@ -22113,7 +23634,7 @@ function nextStepOf(m, backupModules) {
         const why = m.runtime === 'swarm'
             ? 'upgrade is not built for Swarm'
             : m.class !== 'stateful'
-                ? `upgrade takes only stateful modules, this one is ${(0,words/* withArticle */.vJ)(m.class)}`
+                ? `upgrade takes only stateful modules, this one is ${withArticle(m.class)}`
                 : 'the plan could not work out the pending upgrade';
         return step(byHand(m, [`an image bump no stateguard command applies here (${why})`]));
     }
@@ -22592,9 +24113,9 @@ const planCommand = (0,spec/* defineCommand */.NB)({
         spec/* FAILURE_REASON_OUTPUT */.eX,
     ],
     async run(opts, ctx) {
-        const set = await (0,common/* loadValidModules */.uh)(opts, ctx);
+        const set = await loadValidModules(opts, ctx);
         if (opts.module !== undefined)
-            (0,common/* pickModule */.ek)(set, opts.module);
+            pickModule(set, opts.module);
         // The plan file and the PR comment are written here, not through the CLI/action scrubber:
         // scrub the plan itself so no interpolated secret reaches either.
         const scrub = new report_scrub/* Scrubber */.h6();
@@ -22907,16 +24428,16 @@ function render(r, refused) {
             : []),
     ];
     const rows = [
-        ...r.kept.map((k) => `| ${(0,common/* code */.aY)(external_node_path_default().basename(k.path))} | keep | ${mark(k.verified)}; ${(0,common/* cell */.Hn)(k.rule)} |`),
-        ...r.deleted.map((d, i) => `| ${(0,common/* code */.aY)(external_node_path_default().basename(d))} | ${verb} | ${(0,common/* cell */.Hn)(r.deleted_rules[i] ?? '')} |`),
-        ...r.safety_copies.map((c) => `| ${(0,common/* code */.aY)(external_node_path_default().basename(c.path))} | ${c.action === 'keep' ? 'keep' : verb} | safety copy: ${(0,common/* cell */.Hn)(c.rule)} |`),
+        ...r.kept.map((k) => `| ${(0,markdown/* code */.a)(external_node_path_default().basename(k.path))} | keep | ${mark(k.verified)}; ${(0,markdown/* cell */.H)(k.rule)} |`),
+        ...r.deleted.map((d, i) => `| ${(0,markdown/* code */.a)(external_node_path_default().basename(d))} | ${verb} | ${(0,markdown/* cell */.H)(r.deleted_rules[i] ?? '')} |`),
+        ...r.safety_copies.map((c) => `| ${(0,markdown/* code */.a)(external_node_path_default().basename(c.path))} | ${c.action === 'keep' ? 'keep' : verb} | safety copy: ${(0,markdown/* cell */.H)(c.rule)} |`),
     ];
-    const summary = `### stateguard prune-backups: ${(0,common/* cell */.Hn)(r.module)}${r.dry_run ? ' (dry run)' : ''}\n\n` +
-        (refused ? `**${(0,common/* cell */.Hn)(refused)}**\n\n` : '') +
-        `newest verified: ${r.newest_verified ? (0,common/* code */.aY)(r.newest_verified) : 'none'}\n\n` +
+    const summary = `### stateguard prune-backups: ${(0,markdown/* cell */.H)(r.module)}${r.dry_run ? ' (dry run)' : ''}\n\n` +
+        (refused ? `**${(0,markdown/* cell */.H)(refused)}**\n\n` : '') +
+        `newest verified: ${r.newest_verified ? (0,markdown/* code */.a)(r.newest_verified) : 'none'}\n\n` +
         (rows.length > 0 ? `| archive | action | verify-backup |\n|---|---|---|\n${rows.join('\n')}` : 'no archives') +
         (r.rejected.length > 0
-            ? `\n\nrejected:\n\n${r.rejected.map((x) => `- ${(0,common/* code */.aY)(external_node_path_default().basename(x.path))}: ${(0,common/* cell */.Hn)(x.problem)}`).join('\n')}`
+            ? `\n\nrejected:\n\n${r.rejected.map((x) => `- ${(0,markdown/* code */.a)(external_node_path_default().basename(x.path))}: ${(0,markdown/* cell */.H)(x.problem)}`).join('\n')}`
             : '');
     return { text: lines.join('\n'), summary };
 }
@@ -23001,8 +24522,8 @@ const pruneBackupsCommand = (0,spec/* defineCommand */.NB)({
                 input: 'keep-safety-days',
             });
         }
-        const set = await (0,common/* loadValidModules */.uh)(opts, ctx);
-        const mod = (0,common/* pickModule */.ek)(set, opts.module);
+        const set = await loadValidModules(opts, ctx);
+        const mod = pickModule(set, opts.module);
         const backupRoot = external_node_path_default().resolve(ctx.cwd, opts.backupRoot);
         const st = await (0,promises_.stat)(backupRoot).catch(() => null);
         if (!st?.isDirectory()) {
@@ -23063,254 +24584,7 @@ const pruneBackupsCommand = (0,spec/* defineCommand */.NB)({
     },
 });
 
-;// CONCATENATED MODULE: ./src/upgrade/health.ts
-/**
- * The health gate of an upgrade and of its rollback (docs/architecture.md §13): every container of
- * the service running, healthy where it has a healthcheck, and then STAYING so — not restarted, not
- * restarting — for a settle window, all within a bound. A version that starts, passes one check and
- * then crash-loops must not count as healthy.
- */
-
-
-
-/** null when healthy and settled; otherwise why not. */
-async function healthGate(runtime, compose, gate) {
-    const wait = (0,clock/* waiter */.h)(gate.sleep);
-    const interval = gate.intervalMs ?? 1000;
-    const containers = await (0,drift_containers/* listServiceContainers */.Ww)(runtime, compose);
-    if (containers.length === 0)
-        return `no container of ${compose.service} exists`;
-    const ids = containers.map((c) => c.id);
-    gate.say?.(`waiting up to ${(0,report_progress/* humanDuration */.UU)(gate.timeoutMs)} for ${compose.service} to be running (and healthy where it ` +
-        `has a healthcheck)`);
-    const pending = await (0,drift_containers/* waitUntilReady */.bs)(runtime, ids, gate.timeoutMs, wait, interval);
-    if (pending.length)
-        return pending.map((p) => `${p.id.slice(0, 12)} ${p.problem}`).join(', ');
-    gate.onReady?.(compose.service);
-    gate.say?.(`waiting ${(0,report_progress/* humanDuration */.UU)(gate.settleMs)} for ${compose.service} to stay healthy (settle window)`);
-    const first = new Map((await runtime.inspectContainers(ids)).map((c) => [c.id, c.startedAt]));
-    // The bound counts from the first check: waiting to be ready and settling together take at most
-    // timeout + settle.
-    const settleEnd = Math.min(wait.elapsed() + gate.settleMs, gate.timeoutMs + gate.settleMs);
-    for (;;) {
-        const now = await runtime.inspectContainers(ids);
-        for (const id of ids) {
-            const c = now.find((x) => x.id === id);
-            const problem = (0,drift_containers/* notReady */.xA)(c);
-            if (problem)
-                return `${id.slice(0, 12)} ${problem} during the ${gate.settleMs / 1000}s settle window`;
-            if (c.startedAt !== first.get(id))
-                return `${id.slice(0, 12)} restarted during the settle window`;
-        }
-        if (wait.elapsed() >= settleEnd)
-            return null;
-        await wait.sleep(Math.min(interval, Math.max(1, settleEnd - wait.elapsed())));
-    }
-}
-
-;// CONCATENATED MODULE: ./src/upgrade/verify-data.ts
-/**
- * After an upgrade's rollback (docs/architecture.md §13): does the live data still hold what the
- * snapshot holds, once the previous version has run on it for the settle window? Every path of the
- * snapshot must be present in the live volumes with the same type (a wipe on start is caught);
- * additions and changed file contents are allowed (a database writes on start).
- *
- * The snapshot is walked with the strict reader of verify-backup (§5), and it must still be the file
- * that was written (its sha256); the live side is one helper listing with read-only mounts.
- */
-
-
-
-/** How many missing paths a message names. */
-const MISSING_SHOWN = 10;
-/** Every entry of the snapshot below a volume's top directory; throws when the archive is not the one written. */
-async function snapshotEntries(snapshot, sha256, layout) {
-    const entries = [];
-    const fh = await (0,promises_.open)(snapshot, 'r');
-    try {
-        const inspection = await inspectArchive(fh.createReadStream({ highWaterMark: 1024 * 1024, autoClose: false }), { maxUncompressedBytes: Number.MAX_SAFE_INTEGER, maxEntries: Number.MAX_SAFE_INTEGER }, {
-            layout,
-            onEntry: (e) => {
-                const parts = e.path.replace(/^\.\//, '').split('/').filter(Boolean);
-                const [volume, ...rest] = parts;
-                if (!volume || rest.length === 0 || !layout.volumes.includes(volume))
-                    return;
-                const type = e.type === 'file' ? 'file' : e.type === 'directory' ? 'directory' : 'other';
-                entries.push({ volume, path: rest.join('/'), type });
-            },
-        });
-        if (inspection.problems.length > 0 || !inspection.readToEnd) {
-            throw new Error(`the snapshot ${snapshot} no longer passes the checks: ` +
-                inspection.problems
-                    .slice(0, 3)
-                    .map((p) => `[${p.code}] ${p.message}`)
-                    .join('; '));
-        }
-        if (sha256 && inspection.sha256 !== sha256) {
-            throw new Error(`the snapshot ${snapshot} changed since it was written (sha256 ${inspection.sha256})`);
-        }
-    }
-    finally {
-        await fh.close();
-    }
-    return entries;
-}
-/** Compare the snapshot's entries with the live listing (pure). */
-function compareWithSnapshot(snapshot, live) {
-    const index = new Map();
-    for (const v of live)
-        index.set(v.volume, new Map(v.entries.map((e) => [e.path, e.type])));
-    const missing = [];
-    let missingCount = 0;
-    for (const e of snapshot) {
-        const now = index.get(e.volume)?.get(e.path);
-        if (now === e.type)
-            continue;
-        missingCount++;
-        if (missing.length < MISSING_SHOWN) {
-            missing.push(`${e.volume}/${e.path}` +
-                (now === undefined ? '' : ` (${(0,words/* withArticle */.vJ)(e.type)} in the snapshot, now ${(0,words/* withArticle */.vJ)(now)})`));
-        }
-    }
-    return { checked: snapshot.length, missing, missingCount };
-}
-/** Check the live volumes against the snapshot; null and the count when every path is there, else why not. */
-async function verifyDataAgainstSnapshot(runtime, helper, snapshot) {
-    const expected = await snapshotEntries(snapshot.path, snapshot.sha256, snapshot.layout);
-    const live = await runtime.listMountEntries(helper);
-    const check = compareWithSnapshot(expected, live);
-    if (check.missingCount === 0)
-        return { ok: true, checked: check.checked };
-    const more = check.missingCount - check.missing.length;
-    return {
-        ok: false,
-        problem: `${check.missingCount} of the snapshot's ${check.checked} paths are missing from the live volumes after the ` +
-            `settle window: ${check.missing.join(', ')}${more > 0 ? ` and ${more} more` : ''} (snapshot ${snapshot.path})`,
-    };
-}
-
-;// CONCATENATED MODULE: ./src/upgrade/rollback.ts
-/**
- * An upgrade's rollback (docs/architecture.md §13): the pre-upgrade snapshot is put back through
- * restore's journaled machinery (§12) and the previous container is recreated exactly as it was
- * before the deploy — the definition recorded in the journal (image ID, environment, command,
- * mounts, labels, networks) — never today's compose file with an image override, which would start
- * the old image with the new version's environment. Then the health gate (with its settle window),
- * then the data check: every path of the snapshot still there with its type.
- *
- * The target is always the snapshot, so the rollback can be started again from the top after a
- * crash at any instant: whatever an interrupted attempt left in the work areas is dropped, the
- * snapshot is staged afresh and swapped in (the live content, whatever it is, goes to `old/`).
- */
-
-
-
-
-
-/**
- * Bring the previous container back: from its recorded definition, replacing whatever runs for the
- * service now; an old journal without one falls back to today's compose file with the pinned image
- * (and says so). Returns why it could not, or null.
- */
-async function recreatePrevious(record, deps) {
-    const defs = record.previous_container ?? [];
-    if (defs.length > 0) {
-        const current = (await (0,drift_containers/* listServiceContainers */.Ww)(deps.runtime, record)).map((c) => c.id);
-        for (const def of defs) {
-            await deps.runtime.recreateFromDefinition(def, current.splice(0));
-            deps.say(`recreated ${def.name} from its definition recorded before the deploy (image ${def.image_id.slice(0, 19)})`);
-        }
-        return { problem: null, exact: true };
-    }
-    deps.say(`the journal records no previous container definition (written by an older stateguard): recreating ` +
-        `${record.service} from today's compose file with the pinned image ${record.pinned_image ?? '(none)'}`);
-    if (!record.pinned_image)
-        return { problem: 'the journal names no pinned image', exact: false };
-    const r = await deps.runtime.recreateService(targetOf(record), record.service, record.pinned_image);
-    return {
-        problem: r.code === 0 ? null : `recreating ${record.service} on ${record.pinned_image} failed: ${r.stderr.trim()}`,
-        exact: false,
-    };
-}
-/** Roll back (see the module comment). Throws when a step failed before the end; the journal stays. */
-async function rollBack(j, deps) {
-    const record = j.record;
-    const helper = helperOf(record, j.key);
-    if (!record.pre_restore_snapshot || !record.pinned_image) {
-        throw new Error('the journal names no snapshot or no pinned image; nothing to roll back to');
-    }
-    await markPhase(j, 'rolling-back', deps);
-    await deps.runtime.removeHelpers(j.key);
-    const running = await (0,drift_containers/* listServiceContainers */.Ww)(deps.runtime, record);
-    await deps.runtime.stop(running.filter((c) => c.state === 'running' || c.state === 'restarting').map((c) => c.id));
-    deps.say(`stopped ${record.service}; putting the pre-upgrade snapshot back`);
-    await deps.runtime.dropWorkArea(helper);
-    await deps.runtime.prepareWorkArea(helper);
-    const layout = { module: record.module, volumes: record.mounts.map((m) => m.volume) };
-    const staged = await stageArchive(deps.runtime, helper, {
-        path: record.pre_restore_snapshot,
-        sha256: record.snapshot_sha256 ?? '',
-        layout,
-        limits: { maxUncompressedBytes: Number.MAX_SAFE_INTEGER, maxEntries: Number.MAX_SAFE_INTEGER },
-    }, deps.progress && {
-        ...deps.progress,
-        label: `rollback ${record.module}: staging ${external_node_path_default().basename(record.pre_restore_snapshot)}`,
-        total: null,
-    });
-    await deps.crash?.('after-rollback-staged');
-    await deps.runtime.swap(helper, 'forward', staged.volumes.map((v) => v.root));
-    deps.say('every volume holds the pre-upgrade snapshot again');
-    await deps.crash?.('after-rollback-swap');
-    const back = await recreatePrevious(record, deps);
-    let failed = back.problem ? 'recreate' : null;
-    let problem = back.problem;
-    if (problem === null) {
-        problem = await healthGate(deps.runtime, record, deps.gate);
-        if (problem)
-            failed = 'health';
-    }
-    await deps.runtime.dropWorkArea(helper);
-    let checked = 0;
-    if (problem === null) {
-        // After the settle window the previous version has run on the data: a wipe on start shows now.
-        const data = await verifyDataAgainstSnapshot(deps.runtime, helper, {
-            path: record.pre_restore_snapshot,
-            sha256: record.snapshot_sha256 ?? '',
-            layout,
-        });
-        if (data.ok)
-            checked = data.checked;
-        else {
-            problem = data.problem;
-            failed = 'data';
-        }
-    }
-    await markPhase(j, 'rolled-back', deps);
-    await j.remove();
-    return { problem, failed, exact: back.exact, checked };
-}
-/** What a rollback brought back, in words that claim only what was done and checked. */
-function describeRollback(r, record) {
-    const what = r.exact
-        ? `the previous container as recorded before the deploy (image ${record.pinned_image}, its environment, ` +
-            `command, mounts and labels)`
-        : `the previous image ${record.pinned_image} with TODAY's compose definition (the journal recorded no previous ` +
-            `container definition)`;
-    return (`the pre-upgrade data (${record.pre_restore_snapshot}) and ${what} run healthy for the settle window; ` +
-        `all ${r.checked} paths of the snapshot are present in the live volumes with their type`);
-}
-/** Why a finished rollback is not good, in words naming the check that failed. */
-function describeRollbackFailure(r, record) {
-    const snap = `Pre-upgrade snapshot: ${record.pre_restore_snapshot}.`;
-    if (r.failed === 'data') {
-        return `the previous version runs healthy, but the data does not match the snapshot: ${r.problem}. ${snap}`;
-    }
-    if (r.failed === 'recreate')
-        return `the previous container could not be recreated: ${r.problem}. ${snap}`;
-    return `the previous version is not healthy on the restored data: ${r.problem}. ${snap}`;
-}
-
-;// CONCATENATED MODULE: ./src/restore/preflight.ts
+;// CONCATENATED MODULE: ./src/ops/preflight.ts
 /**
  * What restore's and upgrade's preflight share (docs/architecture.md §12, "Data mounts"): the
  * module's data mounts, resolved from the current declaration and its container (recover's look at
@@ -23385,7 +24659,7 @@ function refusalReason(r) {
     return r.kind === 'in-use' ? 'volume-in-use' : 'not-restorable';
 }
 
-;// CONCATENATED MODULE: ./src/restore/data-side.ts
+;// CONCATENATED MODULE: ./src/ops/data-side.ts
 /**
  * The data side of an interrupted operation (docs/architecture.md §12): a work area
  * (`.stateguard-restore`) at the top of a data volume means an operation is open, journal or not.
@@ -23454,20 +24728,20 @@ async function revertFromDataSide(runtime, m, side, readyTimeoutMs, say, sleep) 
     return { ok: true, data, problem };
 }
 
-;// CONCATENATED MODULE: ./src/restore/recover.ts
+;// CONCATENATED MODULE: ./src/ops/recover.ts
 /**
- * `stateguard recover` (docs/architecture.md §12): finish or revert an interrupted restore from its
- * journal on the engine. Before the swap committed → back to the old data; after → forward. Either
- * way each volume ends exactly old or exactly new, and the service runs on it.
+ * `stateguard recover` (docs/architecture.md §12): finish or revert an interrupted operation from its
+ * journal on the engine. Either way each volume ends exactly old or exactly new, and the service runs
+ * on it. What that means depends on the operation (a restore: before the swap committed → back to the
+ * old data, after → forward; an upgrade: a rollback, §13): recover hands the journal to the recovery
+ * the registry names for the journal's `operation` (RecoverDeps.operations; the command layer
+ * assembles it from src/restore/recovery.ts and src/upgrade/recovery.ts), so it knows neither.
  *
  * The lock an interrupted restore held is still there (a killed process cannot release it). It is
  * taken over only when its holder is provably gone (a process on this host that no longer exists)
  * or when the operator says so (`break-stale-lock: true`); otherwise recover refuses, because the
  * restore may still be running on another runner.
  */
-
-
-
 
 
 
@@ -23671,23 +24945,49 @@ async function recoverModule(req, deps) {
             readyTimeoutMs: req.readyTimeoutSeconds * 1000,
             sleep: deps.sleep,
         };
-        if (state.record.operation === 'upgrade') {
-            const upgrade = new Journal(runtime, key, state.record, deps.now, marks);
-            return await recoverUpgrade(upgrade, state.phase, stepDeps, req, end, out);
-        }
         const journal = new Journal(runtime, key, state.record, deps.now, marks);
-        const direction = directionOf(state.phase);
-        say(`journal of an interrupted ${state.record.operation} of '${m.name}': phase ${state.phase} → ${direction}`);
+        // The registry's entry for the record's operation takes exactly that operation's record.
+        const recovery = deps.operations[state.record.operation];
+        return await recovery.recover(journal, state.phase, { request: req, steps: stepDeps, out, end });
+    }
+    catch (err) {
+        const what = err instanceof JournalError ? 'the journal is unreadable' : 'recovery stopped';
+        return end('failed', 'restore-failed', `${what}: ${(0,src_errors/* errorMessage */.gJ)(err)}. The journal is kept; fix the cause and run recover again.`);
+    }
+    finally {
+        const problem = await releaseLock(runtime, lock);
+        if (problem)
+            out.warnings.push(problem);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/restore/recovery.ts
+/**
+ * How recover finishes or reverts an interrupted restore from its journal (docs/architecture.md §12):
+ * before `committed` (or at `reverting`) → revert to the old data; `committed` → forward (idempotent
+ * swap, recreate, health, drop; unhealthy → revert); `done`/`reverted` → tidy. recover
+ * (src/ops/recover.ts) reaches it through the registry the command layer assembles.
+ */
+
+
+
+const restoreRecovery = {
+    async recover(journal, phase, { request: req, steps: stepDeps, out, end }) {
+        const m = req.module;
+        const { runtime, say } = stepDeps;
+        const { key, record } = journal;
+        const direction = directionOf(phase);
+        say(`journal of an interrupted ${record.operation} of '${m.name}': phase ${phase} → ${direction}`);
         if (direction === 'tidy') {
             await runtime.removeHelpers(key);
-            await runtime.dropWorkArea({ image: state.record.helper_image, mounts: state.record.mounts, key });
+            await runtime.dropWorkArea({ image: record.helper_image, mounts: record.mounts, key });
             await journal.remove();
-            out.direction = state.phase === 'done' ? 'completed' : 'reverted';
-            out.data = state.phase === 'done' ? 'backup' : 'old';
-            return end('recovered', '', `the ${state.record.operation} had ended (${state.phase}); removed its journal`);
+            out.direction = phase === 'done' ? 'completed' : 'reverted';
+            out.data = phase === 'done' ? 'backup' : 'old';
+            return end('recovered', '', `the ${record.operation} had ended (${phase}); removed its journal`);
         }
         if (direction === 'revert') {
-            const revert = await revertAll(journal, stepDeps, state.phase === 'reverting');
+            const revert = await revertAll(journal, stepDeps, phase === 'reverting');
             out.direction = 'reverted';
             out.data = 'old';
             if (revert.problem) {
@@ -23701,12 +25001,12 @@ async function recoverModule(req, deps) {
             out.data = 'backup';
             return end('recovered', '', `completed: every volume of '${m.name}' holds the backup's data and the service runs`);
         }
-        const snapshot = state.record.pre_restore_snapshot;
+        const snapshot = record.pre_restore_snapshot;
         if (fwd.data === 'backup') {
             // The words come from what was done: the old data was gone, nothing was reverted.
             out.direction = 'completed';
             out.data = 'backup';
-            return end('failed', 'restore-failed', `every volume of '${m.name}' holds the backup's data (${external_node_path_default().basename(state.record.backup)}) and the ` +
+            return end('failed', 'restore-failed', `every volume of '${m.name}' holds the backup's data (${external_node_path_default().basename(record.backup)}) and the ` +
                 `service is not healthy on it (${fwd.problem}). The old data is gone: its work area in ` +
                 `${fwd.gone.join(', ')} had already been dropped when the restore was interrupted, so it could not be put ` +
                 `back. To go back, ${wayBack(m.name, snapshot)}.`);
@@ -23715,60 +25015,299 @@ async function recoverModule(req, deps) {
         out.data = 'old';
         return end('failed', 'restore-failed', `the restored data did not come up healthy (${fwd.problem}); ${fwd.revert.data}. Pre-restore ` +
             `snapshot: ${snapshot ?? 'none'}.`);
+    },
+};
+
+;// CONCATENATED MODULE: ./src/upgrade/health.ts
+/**
+ * The health gate of an upgrade and of its rollback (docs/architecture.md §13): every container of
+ * the service running, healthy where it has a healthcheck, and then STAYING so — not restarted, not
+ * restarting — for a settle window, all within a bound. A version that starts, passes one check and
+ * then crash-loops must not count as healthy.
+ */
+
+
+
+/** null when healthy and settled; otherwise why not. */
+async function healthGate(runtime, compose, gate) {
+    const wait = (0,clock/* waiter */.h)(gate.sleep);
+    const interval = gate.intervalMs ?? 1000;
+    const containers = await (0,drift_containers/* listServiceContainers */.Ww)(runtime, compose);
+    if (containers.length === 0)
+        return `no container of ${compose.service} exists`;
+    const ids = containers.map((c) => c.id);
+    gate.say?.(`waiting up to ${(0,report_progress/* humanDuration */.UU)(gate.timeoutMs)} for ${compose.service} to be running (and healthy where it ` +
+        `has a healthcheck)`);
+    const pending = await (0,drift_containers/* waitUntilReady */.bs)(runtime, ids, gate.timeoutMs, wait, interval);
+    if (pending.length)
+        return pending.map((p) => `${p.id.slice(0, 12)} ${p.problem}`).join(', ');
+    gate.onReady?.(compose.service);
+    gate.say?.(`waiting ${(0,report_progress/* humanDuration */.UU)(gate.settleMs)} for ${compose.service} to stay healthy (settle window)`);
+    const first = new Map((await runtime.inspectContainers(ids)).map((c) => [c.id, c.startedAt]));
+    // The bound counts from the first check: waiting to be ready and settling together take at most
+    // timeout + settle.
+    const settleEnd = Math.min(wait.elapsed() + gate.settleMs, gate.timeoutMs + gate.settleMs);
+    for (;;) {
+        const now = await runtime.inspectContainers(ids);
+        for (const id of ids) {
+            const c = now.find((x) => x.id === id);
+            const problem = (0,drift_containers/* notReady */.xA)(c);
+            if (problem)
+                return `${id.slice(0, 12)} ${problem} during the ${gate.settleMs / 1000}s settle window`;
+            if (c.startedAt !== first.get(id))
+                return `${id.slice(0, 12)} restarted during the settle window`;
+        }
+        if (wait.elapsed() >= settleEnd)
+            return null;
+        await wait.sleep(Math.min(interval, Math.max(1, settleEnd - wait.elapsed())));
     }
-    catch (err) {
-        const what = err instanceof JournalError ? 'the journal is unreadable' : 'recovery stopped';
-        return end('failed', 'restore-failed', `${what}: ${(0,src_errors/* errorMessage */.gJ)(err)}. The journal is kept; fix the cause and run recover again.`);
+}
+
+;// CONCATENATED MODULE: ./src/upgrade/verify-data.ts
+/**
+ * After an upgrade's rollback (docs/architecture.md §13): does the live data still hold what the
+ * snapshot holds, once the previous version has run on it for the settle window? Every path of the
+ * snapshot must be present in the live volumes with the same type (a wipe on start is caught);
+ * additions and changed file contents are allowed (a database writes on start).
+ *
+ * The snapshot is walked with the strict reader of verify-backup (§5), and it must still be the file
+ * that was written (its sha256); the live side is one helper listing with read-only mounts.
+ */
+
+
+
+/** How many missing paths a message names. */
+const MISSING_SHOWN = 10;
+/** Every entry of the snapshot below a volume's top directory; throws when the archive is not the one written. */
+async function snapshotEntries(snapshot, sha256, layout) {
+    const entries = [];
+    const fh = await (0,promises_.open)(snapshot, 'r');
+    try {
+        const inspection = await inspectArchive(fh.createReadStream({ highWaterMark: 1024 * 1024, autoClose: false }), { maxUncompressedBytes: Number.MAX_SAFE_INTEGER, maxEntries: Number.MAX_SAFE_INTEGER }, {
+            layout,
+            onEntry: (e) => {
+                const parts = e.path.replace(/^\.\//, '').split('/').filter(Boolean);
+                const [volume, ...rest] = parts;
+                if (!volume || rest.length === 0 || !layout.volumes.includes(volume))
+                    return;
+                const type = e.type === 'file' ? 'file' : e.type === 'directory' ? 'directory' : 'other';
+                entries.push({ volume, path: rest.join('/'), type });
+            },
+        });
+        if (inspection.problems.length > 0 || !inspection.readToEnd) {
+            throw new Error(`the snapshot ${snapshot} no longer passes the checks: ` +
+                inspection.problems
+                    .slice(0, 3)
+                    .map((p) => `[${p.code}] ${p.message}`)
+                    .join('; '));
+        }
+        if (sha256 && inspection.sha256 !== sha256) {
+            throw new Error(`the snapshot ${snapshot} changed since it was written (sha256 ${inspection.sha256})`);
+        }
     }
     finally {
-        const problem = await releaseLock(runtime, lock);
-        if (problem)
-            out.warnings.push(problem);
+        await fh.close();
     }
+    return entries;
 }
-/**
- * An interrupted upgrade (docs/architecture.md §13): before `deploying` nothing ran on the data, so
- * the stopped containers start again (the previous image; recreated from the pinned one if they are
- * gone); from `deploying` on, the new version may have migrated the data, so it is rolled back: the
- * snapshot restored and the pinned previous image running.
- */
-async function recoverUpgrade(journal, phase, stepDeps, req, end, out) {
-    const record = journal.record;
-    const { runtime } = stepDeps;
-    const m = req.module;
-    if (phase === 'done' || phase === 'rolled-back' || phase === 'reverted') {
-        await runtime.removeHelpers(journal.key);
-        await runtime.dropWorkArea({ image: record.helper_image, mounts: record.mounts, key: journal.key });
-        await journal.remove();
-        out.direction = phase === 'done' ? 'completed' : 'reverted';
-        return end('recovered', '', `the upgrade had ended (${phase}); removed its journal`);
+/** Compare the snapshot's entries with the live listing (pure). */
+function compareWithSnapshot(snapshot, live) {
+    const index = new Map();
+    for (const v of live)
+        index.set(v.volume, new Map(v.entries.map((e) => [e.path, e.type])));
+    const missing = [];
+    let missingCount = 0;
+    for (const e of snapshot) {
+        const now = index.get(e.volume)?.get(e.path);
+        if (now === e.type)
+            continue;
+        missingCount++;
+        if (missing.length < MISSING_SHOWN) {
+            missing.push(`${e.volume}/${e.path}` +
+                (now === undefined ? '' : ` (${withArticle(e.type)} in the snapshot, now ${withArticle(now)})`));
+        }
     }
-    const gate = {
-        timeoutMs: req.readyTimeoutSeconds * 1000,
-        settleMs: (m.upgrade?.settleSeconds ?? 10) * 1000,
-        sleep: stepDeps.sleep,
+    return { checked: snapshot.length, missing, missingCount };
+}
+/** Check the live volumes against the snapshot; null and the count when every path is there, else why not. */
+async function verifyDataAgainstSnapshot(runtime, helper, snapshot) {
+    const expected = await snapshotEntries(snapshot.path, snapshot.sha256, snapshot.layout);
+    const live = await runtime.listMountEntries(helper);
+    const check = compareWithSnapshot(expected, live);
+    if (check.missingCount === 0)
+        return { ok: true, checked: check.checked };
+    const more = check.missingCount - check.missing.length;
+    return {
+        ok: false,
+        problem: `${check.missingCount} of the snapshot's ${check.checked} paths are missing from the live volumes after the ` +
+            `settle window: ${check.missing.join(', ')}${more > 0 ? ` and ${more} more` : ''} (snapshot ${snapshot.path})`,
     };
-    out.direction = 'reverted';
-    if (phase === 'begun' || phase === 'snapshotted') {
-        const existing = await runtime.inspectContainers(record.stopped);
-        let problem = null;
-        if (existing.length === record.stopped.length && existing.length > 0)
-            await runtime.start(existing.map((c) => c.id));
-        else
-            problem = (await recreatePrevious(record, stepDeps)).problem;
-        problem ??= await healthGate(runtime, record, gate);
-        await journal.mark('reverted');
-        await journal.remove();
-        if (problem)
-            return end('failed', 'rollback-failed', `the previous version is back but not healthy: ${problem}`);
-        return end('recovered', '', `the upgrade of '${m.name}' had not deployed yet; the previous version runs again`);
-    }
-    const rolled = await rollBack(journal, { ...stepDeps, gate });
-    if (rolled.problem) {
-        return end('failed', 'rollback-failed', `ROLLBACK FAILED: ${describeRollbackFailure(rolled, record)}`);
-    }
-    return end('recovered', '', `rolled back the interrupted upgrade of '${m.name}': ${describeRollback(rolled, record)}`);
 }
+
+;// CONCATENATED MODULE: ./src/upgrade/rollback.ts
+/**
+ * An upgrade's rollback (docs/architecture.md §13): the pre-upgrade snapshot is put back through
+ * restore's journaled machinery (§12) and the previous container is recreated exactly as it was
+ * before the deploy — the definition recorded in the journal (image ID, environment, command,
+ * mounts, labels, networks) — never today's compose file with an image override, which would start
+ * the old image with the new version's environment. Then the health gate (with its settle window),
+ * then the data check: every path of the snapshot still there with its type.
+ *
+ * The target is always the snapshot, so the rollback can be started again from the top after a
+ * crash at any instant: whatever an interrupted attempt left in the work areas is dropped, the
+ * snapshot is staged afresh and swapped in (the live content, whatever it is, goes to `old/`).
+ */
+
+
+
+
+
+
+/**
+ * Bring the previous container back: from its recorded definition, replacing whatever runs for the
+ * service now; an old journal without one falls back to today's compose file with the pinned image
+ * (and says so). Returns why it could not, or null.
+ */
+async function recreatePrevious(record, deps) {
+    const defs = record.previous_container ?? [];
+    if (defs.length > 0) {
+        const current = (await (0,drift_containers/* listServiceContainers */.Ww)(deps.runtime, record)).map((c) => c.id);
+        for (const def of defs) {
+            await deps.runtime.recreateFromDefinition(def, current.splice(0));
+            deps.say(`recreated ${def.name} from its definition recorded before the deploy (image ${def.image_id.slice(0, 19)})`);
+        }
+        return { problem: null, exact: true };
+    }
+    deps.say(`the journal records no previous container definition (written by an older stateguard): recreating ` +
+        `${record.service} from today's compose file with the pinned image ${record.pinned_image ?? '(none)'}`);
+    if (!record.pinned_image)
+        return { problem: 'the journal names no pinned image', exact: false };
+    const r = await deps.runtime.recreateService(targetOf(record), record.service, record.pinned_image);
+    return {
+        problem: r.code === 0 ? null : `recreating ${record.service} on ${record.pinned_image} failed: ${r.stderr.trim()}`,
+        exact: false,
+    };
+}
+/** Roll back (see the module comment). Throws when a step failed before the end; the journal stays. */
+async function rollBack(j, deps) {
+    const record = j.record;
+    const helper = helperOf(record, j.key);
+    if (!record.pre_restore_snapshot || !record.pinned_image) {
+        throw new Error('the journal names no snapshot or no pinned image; nothing to roll back to');
+    }
+    await markPhase(j, 'rolling-back', deps);
+    await deps.runtime.removeHelpers(j.key);
+    const running = await (0,drift_containers/* listServiceContainers */.Ww)(deps.runtime, record);
+    await deps.runtime.stop(running.filter((c) => c.state === 'running' || c.state === 'restarting').map((c) => c.id));
+    deps.say(`stopped ${record.service}; putting the pre-upgrade snapshot back`);
+    await deps.runtime.dropWorkArea(helper);
+    await deps.runtime.prepareWorkArea(helper);
+    const layout = { module: record.module, volumes: record.mounts.map((m) => m.volume) };
+    const staged = await stageArchive(deps.runtime, helper, {
+        path: record.pre_restore_snapshot,
+        sha256: record.snapshot_sha256 ?? '',
+        layout,
+        limits: { maxUncompressedBytes: Number.MAX_SAFE_INTEGER, maxEntries: Number.MAX_SAFE_INTEGER },
+    }, deps.progress && {
+        ...deps.progress,
+        label: `rollback ${record.module}: staging ${external_node_path_default().basename(record.pre_restore_snapshot)}`,
+        total: null,
+    });
+    await deps.crash?.('after-rollback-staged');
+    await deps.runtime.swap(helper, 'forward', staged.volumes.map((v) => v.root));
+    deps.say('every volume holds the pre-upgrade snapshot again');
+    await deps.crash?.('after-rollback-swap');
+    const back = await recreatePrevious(record, deps);
+    let failed = back.problem ? 'recreate' : null;
+    let problem = back.problem;
+    if (problem === null) {
+        problem = await healthGate(deps.runtime, record, deps.gate);
+        if (problem)
+            failed = 'health';
+    }
+    await deps.runtime.dropWorkArea(helper);
+    let checked = 0;
+    if (problem === null) {
+        // After the settle window the previous version has run on the data: a wipe on start shows now.
+        const data = await verifyDataAgainstSnapshot(deps.runtime, helper, {
+            path: record.pre_restore_snapshot,
+            sha256: record.snapshot_sha256 ?? '',
+            layout,
+        });
+        if (data.ok)
+            checked = data.checked;
+        else {
+            problem = data.problem;
+            failed = 'data';
+        }
+    }
+    await markPhase(j, 'rolled-back', deps);
+    await j.remove();
+    return { problem, failed, exact: back.exact, checked };
+}
+/** What a rollback brought back, in words that claim only what was done and checked. */
+function describeRollback(r, record) {
+    const what = r.exact
+        ? `the previous container as recorded before the deploy (image ${record.pinned_image}, its environment, ` +
+            `command, mounts and labels)`
+        : `the previous image ${record.pinned_image} with TODAY's compose definition (the journal recorded no previous ` +
+            `container definition)`;
+    return (`the pre-upgrade data (${record.pre_restore_snapshot}) and ${what} run healthy for the settle window; ` +
+        `all ${r.checked} paths of the snapshot are present in the live volumes with their type`);
+}
+/** Why a finished rollback is not good, in words naming the check that failed. */
+function describeRollbackFailure(r, record) {
+    const snap = `Pre-upgrade snapshot: ${record.pre_restore_snapshot}.`;
+    if (r.failed === 'data') {
+        return `the previous version runs healthy, but the data does not match the snapshot: ${r.problem}. ${snap}`;
+    }
+    if (r.failed === 'recreate')
+        return `the previous container could not be recreated: ${r.problem}. ${snap}`;
+    return `the previous version is not healthy on the restored data: ${r.problem}. ${snap}`;
+}
+
+;// CONCATENATED MODULE: ./src/upgrade/recovery.ts
+
+
+const upgradeRecovery = {
+    async recover(journal, phase, { request: req, steps: stepDeps, out, end }) {
+        const record = journal.record;
+        const { runtime } = stepDeps;
+        const m = req.module;
+        if (phase === 'done' || phase === 'rolled-back' || phase === 'reverted') {
+            await runtime.removeHelpers(journal.key);
+            await runtime.dropWorkArea({ image: record.helper_image, mounts: record.mounts, key: journal.key });
+            await journal.remove();
+            out.direction = phase === 'done' ? 'completed' : 'reverted';
+            return end('recovered', '', `the upgrade had ended (${phase}); removed its journal`);
+        }
+        const gate = {
+            timeoutMs: req.readyTimeoutSeconds * 1000,
+            settleMs: (m.upgrade?.settleSeconds ?? 10) * 1000,
+            sleep: stepDeps.sleep,
+        };
+        out.direction = 'reverted';
+        if (phase === 'begun' || phase === 'snapshotted') {
+            const existing = await runtime.inspectContainers(record.stopped);
+            let problem = null;
+            if (existing.length === record.stopped.length && existing.length > 0)
+                await runtime.start(existing.map((c) => c.id));
+            else
+                problem = (await recreatePrevious(record, stepDeps)).problem;
+            problem ??= await healthGate(runtime, record, gate);
+            await journal.mark('reverted');
+            await journal.remove();
+            if (problem)
+                return end('failed', 'rollback-failed', `the previous version is back but not healthy: ${problem}`);
+            return end('recovered', '', `the upgrade of '${m.name}' had not deployed yet; the previous version runs again`);
+        }
+        const rolled = await rollBack(journal, { ...stepDeps, gate });
+        if (rolled.problem) {
+            return end('failed', 'rollback-failed', `ROLLBACK FAILED: ${describeRollbackFailure(rolled, record)}`);
+        }
+        return end('recovered', '', `rolled back the interrupted upgrade of '${m.name}': ${describeRollback(rolled, record)}`);
+    },
+};
 
 ;// CONCATENATED MODULE: ./src/ops/dry-run.ts
 /**
@@ -23918,8 +25457,9 @@ function upgradeSteps(a) {
  * Before `committed` every failure reverts (old data, old containers started again); after it the
  * restore goes forward, and a service that does not come up on the restored data is reverted too
  * (`reverting`), so the module is never left running on data nobody checked. A crash anywhere
- * leaves the journal; `stateguard recover` finishes or reverts from it (./recover.ts).
+ * leaves the journal; `stateguard recover` finishes or reverts from it (src/ops/recover.ts).
  */
+
 
 
 
@@ -24239,7 +25779,7 @@ function dryRunSummary(o) {
         '',
         '**Dry run** — nothing was touched; a real run would:',
         '',
-        ...o.steps.map((st, i) => `${i + 1}. ${(0,common/* cell */.Hn)(st.would)}`),
+        ...o.steps.map((st, i) => `${i + 1}. ${(0,markdown/* cell */.H)(st.would)}`),
     ];
 }
 function restoreExitCode(o) {
@@ -24254,9 +25794,9 @@ function restoreSummary(o) {
         lines.push(`failure-reason: \`${o.failure_reason}\``, '');
     lines.push('| | |', '|---|---|');
     if (o.backup)
-        lines.push(`| backup | ${(0,common/* cell */.Hn)(o.backup.path)} |`);
+        lines.push(`| backup | ${(0,markdown/* cell */.H)(o.backup.path)} |`);
     if (o.pre_restore_snapshot)
-        lines.push(`| pre-restore snapshot | ${(0,common/* cell */.Hn)(o.pre_restore_snapshot)} |`);
+        lines.push(`| pre-restore snapshot | ${(0,markdown/* cell */.H)(o.pre_restore_snapshot)} |`);
     for (const v of o.volumes)
         lines.push(`| volume \`${v.volume}\` | ${v.entries} entries, ${v.bytes} bytes |`);
     if (o.reverted)
@@ -24266,15 +25806,15 @@ function restoreSummary(o) {
     if (o.plan_hash)
         lines.push(`| plan hash | \`${o.plan_hash}\` |`);
     if (o.lock_refusal)
-        lines.push(`| held by | ${(0,common/* cell */.Hn)(o.lock_refusal.holder)} since ${(0,common/* cell */.Hn)(o.lock_refusal.since)} |`);
-    lines.push('', ...o.messages.map((m) => `- ${(0,common/* cell */.Hn)(m)}`));
+        lines.push(`| held by | ${(0,markdown/* cell */.H)(o.lock_refusal.holder)} since ${(0,markdown/* cell */.H)(o.lock_refusal.since)} |`);
+    lines.push('', ...o.messages.map((m) => `- ${(0,markdown/* cell */.H)(m)}`));
     lines.push(...dryRunSummary(o));
     if (o.status !== 'restored' && o.reasons.length) {
         lines.push('', '| # | reason | what failed | how to fix |', '|---|---|---|---|');
-        o.reasons.forEach((x, i) => lines.push(`| ${i + 1} | \`${x.code}\` | ${(0,common/* cell */.Hn)(x.message)} | ${(0,common/* cell */.Hn)(x.fix)} |`));
+        o.reasons.forEach((x, i) => lines.push(`| ${i + 1} | \`${x.code}\` | ${(0,markdown/* cell */.H)(x.message)} | ${(0,markdown/* cell */.H)(x.fix)} |`));
     }
     for (const w of o.warnings)
-        lines.push('', `> ⚠️ ${(0,common/* cell */.Hn)(w)}`);
+        lines.push('', `> ⚠️ ${(0,markdown/* cell */.H)(w)}`);
     return lines.join('\n');
 }
 const restoreCommand = (0,spec/* defineCommand */.NB)({
@@ -24322,18 +25862,16 @@ const restoreCommand = (0,spec/* defineCommand */.NB)({
         spec/* FAILURE_REASON_OUTPUT */.eX,
     ],
     async run(opts, ctx) {
-        const set = await (0,common/* loadValidModules */.uh)(opts, ctx);
-        const module = (0,common/* pickModule */.ek)(set, opts.module);
-        (0,common/* refuseOnSwarm */.EH)(module, 'restore');
+        const set = await loadValidModules(opts, ctx);
+        const module = pickModule(set, opts.module);
+        refuseOnSwarm(module, 'restore');
         const progressInterval = (0,report_progress/* progressIntervalMs */.ri)(ctx.env);
-        (0,common/* checkExpectedPlanHash */.uk)(opts.expectedPlanHash, module.name, ctx);
+        checkExpectedPlanHash(opts.expectedPlanHash, module.name, ctx);
         const o = await restoreModule({
             modules: set.modules,
             module,
             allowStateful: opts.allowStateful,
             confirm: opts.confirm,
-            // restore's confirm is the backup's file name (checked by evaluateRestore), not a token
-            confirmToken: '',
             backupRef: opts.backupRef,
             backupRoots: opts.backupRoot,
             cwd: ctx.cwd,
@@ -24343,7 +25881,7 @@ const restoreCommand = (0,spec/* defineCommand */.NB)({
             allowLegacyArchive: opts.allowLegacyArchive,
             maxShrinkPercent: (0,spec/* shrinkPercent */.Jq)(opts.maxShrinkPercent),
             allowShrink: opts.allowShrink,
-            surface: (0,words/* surfaceOf */.lI)(ctx),
+            surface: surfaceOf(ctx),
             expectedPlanHash: opts.expectedPlanHash,
             breakStaleLock: opts.breakStaleLock,
             staleAfterMs: opts.lockStaleAfterMinutes * 60_000,
@@ -24399,6 +25937,8 @@ const restoreCommand = (0,spec/* defineCommand */.NB)({
 
 
 
+
+
 /** Whether a process of this host exists (EPERM: it does, owned by someone else). */
 function pidAlive(pid) {
     try {
@@ -24408,6 +25948,10 @@ function pidAlive(pid) {
     catch (err) {
         return err.code === 'EPERM';
     }
+}
+/** How recover finishes or reverts each kind of operation a journal records (src/ops/recover.ts). */
+function recoverRegistry() {
+    return { restore: restoreRecovery, upgrade: upgradeRecovery };
 }
 function recoverExitCode(o) {
     if (o.decision === 'recovered' || o.decision === 'nothing-to-recover')
@@ -24433,8 +25977,8 @@ const recoverCommand = (0,spec/* defineCommand */.NB)({
         spec/* FAILURE_REASON_OUTPUT */.eX,
     ],
     async run(opts, ctx) {
-        const set = await (0,common/* loadValidModules */.uh)(opts, ctx);
-        const module = (0,common/* pickModule */.ek)(set, opts.module);
+        const set = await loadValidModules(opts, ctx);
+        const module = pickModule(set, opts.module);
         const o = await recoverModule({
             module,
             holder: describeHolder(ctx.env, (0,external_node_os_.hostname)(), process.pid),
@@ -24442,7 +25986,13 @@ const recoverCommand = (0,spec/* defineCommand */.NB)({
             pidAlive,
             breakStaleLock: opts.breakStaleLock,
             readyTimeoutSeconds: opts.readyTimeoutSeconds,
-        }, { runtime: ctx.runtime(module.runtime), log: ctx.log, now: () => ctx.now(), crash: crashHook(ctx.env) });
+        }, {
+            runtime: ctx.runtime(module.runtime),
+            log: ctx.log,
+            now: () => ctx.now(),
+            crash: crashHook(ctx.env),
+            operations: recoverRegistry(),
+        });
         const icon = o.decision === 'recovered' || o.decision === 'nothing-to-recover' ? '✅' : '⛔';
         return {
             exitCode: recoverExitCode(o),
@@ -24457,8 +26007,8 @@ const recoverCommand = (0,spec/* defineCommand */.NB)({
                 `### ${icon} stateguard recover: \`${o.module}\` ${o.decision}${o.direction ? ` (${o.direction})` : ''}`,
                 '',
                 ...(o.phase ? [`journal phase: \`${o.phase}\``, ''] : []),
-                ...o.messages.map((m) => `- ${(0,common/* cell */.Hn)(m)}`),
-                ...o.warnings.map((w) => `\n> ⚠️ ${(0,common/* cell */.Hn)(w)}`),
+                ...o.messages.map((m) => `- ${(0,markdown/* cell */.H)(m)}`),
+                ...o.warnings.map((w) => `\n> ⚠️ ${(0,markdown/* cell */.H)(w)}`),
             ].join('\n'),
             annotations: o.failure_reason
                 ? [{ level: 'error', title: `stateguard recover: ${o.failure_reason}`, message: o.verdict }]
@@ -24497,11 +26047,11 @@ async function evaluateUpgrade(req, deps, out) {
             `and rolls it back with it, so it needs one`, 'Use apply for one-shots; stateless modules need no upgrade guard.', 'module'));
     }
     if (req.allowStateful !== true) {
-        reasons.push(guardReason('not-allowed', 'allow-stateful is not true', `${capital((0,words/* setTrue */.th)('allow-stateful', surface))} to upgrade a stateful module.`, 'allow-stateful'));
+        reasons.push(guardReason('not-allowed', 'allow-stateful is not true', `${capital(setTrue('allow-stateful', surface))} to upgrade a stateful module.`, 'allow-stateful'));
     }
     const mismatch = describeConfirmMismatch(req.confirm, req.confirmToken);
     if (mismatch !== null) {
-        reasons.push(guardReason('confirm-mismatch', mismatch, `Set ${(0,words/* inputRef */.io)('confirm', surface)} to exactly ${JSON.stringify(req.confirmToken)} (case-sensitive).`, 'confirm'));
+        reasons.push(guardReason('confirm-mismatch', mismatch, `Set ${inputRef('confirm', surface)} to exactly ${JSON.stringify(req.confirmToken)} (case-sensitive).`, 'confirm'));
     }
     const planned = await planOne(req.modules, m, deps);
     let gate = null;
@@ -24536,7 +26086,7 @@ async function evaluateUpgrade(req, deps, out) {
             if (!imageOnly) {
                 const fields = config.fields?.length ? config.fields.join(', ') : 'fields stateguard does not compare';
                 reasons.push(guardReason('drift-not-allowed', `the upgrade would also change the container's configuration besides the image (${fields}); an ` +
-                    `upgrade deploys other drift only when the reviewed plan binds it`, `Review the plan and ${(0,words/* setValue */.KY)('expected-plan-hash', planned.hash, surface)}`, 'expected-plan-hash'));
+                    `upgrade deploys other drift only when the reviewed plan binds it`, `Review the plan and ${setValue('expected-plan-hash', planned.hash, surface)}`, 'expected-plan-hash'));
             }
         }
         out.from.image = from;
@@ -24587,11 +26137,11 @@ async function evaluateUpgrade(req, deps, out) {
 }
 function holdFix(gate, surface) {
     if (gate.failure_reason !== 'held-manual-migration')
-        return `Review the change; to take a major (or unclassifiable) upgrade anyway, ${(0,words/* setTrue */.th)('allow-major', surface)}.`;
+        return `Review the change; to take a major (or unclassifiable) upgrade anyway, ${setTrue('allow-major', surface)}.`;
     return gate.target_version === null
         ? 'Do the migration the release notes describe by hand (snapshot first), then deploy; or pin another version.'
         : `Do the migration the release notes describe by hand (snapshot first), then ` +
-            `${(0,words/* setValue */.KY)('ack-migration', gate.target_version, surface)} to acknowledge it for exactly this version; ` +
+            `${setValue('ack-migration', gate.target_version, surface)} to acknowledge it for exactly this version; ` +
             `or pin another version.`;
 }
 /** An acknowledgement that lifted nothing is said (once), never silently dropped. */
@@ -25039,14 +26589,14 @@ function upgradeSummary(o) {
     if (o.failure_reason)
         lines.push(`failure-reason: \`${o.failure_reason}\``, '');
     lines.push('| | |', '|---|---|');
-    lines.push(`| from | ${(0,common/* cell */.Hn)(o.from.image ?? '?')} ${o.from.image_id ? `(\`${o.from.image_id.slice(0, 19)}\`)` : ''} |`);
-    lines.push(`| to | ${(0,common/* cell */.Hn)(o.to.image ?? '?')} ${o.to.image_id ? `(\`${o.to.image_id.slice(0, 19)}\`)` : ''} |`);
+    lines.push(`| from | ${(0,markdown/* cell */.H)(o.from.image ?? '?')} ${o.from.image_id ? `(\`${o.from.image_id.slice(0, 19)}\`)` : ''} |`);
+    lines.push(`| to | ${(0,markdown/* cell */.H)(o.to.image ?? '?')} ${o.to.image_id ? `(\`${o.to.image_id.slice(0, 19)}\`)` : ''} |`);
     if (o.bump)
         lines.push(`| bump | ${o.bump} |`);
     if (o.acknowledged_migration)
         lines.push(`| manual migration acknowledged | \`${o.acknowledged_migration}\` (ack-migration) |`);
     if (o.snapshot)
-        lines.push(`| snapshot | ${(0,common/* cell */.Hn)(o.snapshot)} |`);
+        lines.push(`| snapshot | ${(0,markdown/* cell */.H)(o.snapshot)} |`);
     if (o.downtime_ms !== null)
         lines.push(`| downtime | ${(0,report_progress/* downtimeWords */.h4)(o.downtime_ms)} |`);
     if (o.pinned_image)
@@ -25054,20 +26604,20 @@ function upgradeSummary(o) {
     if (o.removed_pinned_images.length)
         lines.push(`| older pinned images removed | ${o.removed_pinned_images.map((t) => `\`${t}\``).join(', ')} |`);
     if (o.last_known_good)
-        lines.push(`| last-known-good | ${(0,common/* cell */.Hn)(o.last_known_good.image_ref)} since ${o.last_known_good.recorded_at} |`);
-    lines.push('', ...o.messages.map((m) => `- ${(0,common/* cell */.Hn)(m)}`));
+        lines.push(`| last-known-good | ${(0,markdown/* cell */.H)(o.last_known_good.image_ref)} since ${o.last_known_good.recorded_at} |`);
+    lines.push('', ...o.messages.map((m) => `- ${(0,markdown/* cell */.H)(m)}`));
     lines.push(...dryRunSummary(o));
     if (o.reasons.length && o.decision !== 'upgraded') {
         lines.push('', '| # | reason | what | how to proceed |', '|---|---|---|---|');
-        o.reasons.forEach((x, i) => lines.push(`| ${i + 1} | \`${x.code}\` | ${(0,common/* cell */.Hn)(x.message)} | ${(0,common/* cell */.Hn)(x.fix)} |`));
+        o.reasons.forEach((x, i) => lines.push(`| ${i + 1} | \`${x.code}\` | ${(0,markdown/* cell */.H)(x.message)} | ${(0,markdown/* cell */.H)(x.fix)} |`));
     }
     if (o.release_notes) {
         const notes = o.release_notes.excerpt.replace(/~{8,}/g, '~');
-        lines.push('', `<details><summary>release notes ${(0,common/* cell */.Hn)(o.release_notes.path)}` +
-            `${o.release_notes.flagged.length ? ` — flags: ${(0,common/* cell */.Hn)(o.release_notes.flagged.join(', '))}` : ''}</summary>`, '', '~~~~~~~~text', notes, '~~~~~~~~', '</details>');
+        lines.push('', `<details><summary>release notes ${(0,markdown/* cell */.H)(o.release_notes.path)}` +
+            `${o.release_notes.flagged.length ? ` — flags: ${(0,markdown/* cell */.H)(o.release_notes.flagged.join(', '))}` : ''}</summary>`, '', '~~~~~~~~text', notes, '~~~~~~~~', '</details>');
     }
     for (const w of o.warnings)
-        lines.push('', `> ⚠️ ${(0,common/* cell */.Hn)(w)}`);
+        lines.push('', `> ⚠️ ${(0,markdown/* cell */.H)(w)}`);
     return lines.join('\n');
 }
 /** The last line of upgrade's text: the verdict, or (when the reasons above already say it) its short form. */
@@ -25160,11 +26710,11 @@ const upgradeCommand = (0,spec/* defineCommand */.NB)({
         spec/* FAILURE_REASON_OUTPUT */.eX,
     ],
     async run(opts, ctx) {
-        const set = await (0,common/* loadValidModules */.uh)(opts, ctx);
-        const module = (0,common/* pickModule */.ek)(set, opts.module);
-        (0,common/* refuseOnSwarm */.EH)(module, 'upgrade');
+        const set = await loadValidModules(opts, ctx);
+        const module = pickModule(set, opts.module);
+        refuseOnSwarm(module, 'upgrade');
         const progressInterval = (0,report_progress/* progressIntervalMs */.ri)(ctx.env);
-        (0,common/* checkExpectedPlanHash */.uk)(opts.expectedPlanHash, module.name, ctx);
+        checkExpectedPlanHash(opts.expectedPlanHash, module.name, ctx);
         if (opts.confirm)
             ctx.addSecret(opts.confirm);
         const o = await upgradeModule({
@@ -25173,13 +26723,9 @@ const upgradeCommand = (0,spec/* defineCommand */.NB)({
             allowStateful: opts.allowStateful,
             confirm: opts.confirm,
             confirmToken: opts.confirmToken,
-            backupRef: undefined,
-            backupRoots: [],
             cwd: ctx.cwd,
             now: ctx.now(),
-            maxUncompressedBytes: Number.MAX_SAFE_INTEGER,
-            maxEntries: Number.MAX_SAFE_INTEGER,
-            surface: (0,words/* surfaceOf */.lI)(ctx),
+            surface: surfaceOf(ctx),
             expectedPlanHash: opts.expectedPlanHash,
             breakStaleLock: opts.breakStaleLock,
             staleAfterMs: opts.lockStaleAfterMinutes * 60_000,
@@ -25210,7 +26756,7 @@ const upgradeCommand = (0,spec/* defineCommand */.NB)({
                 ...(o.acknowledged_migration
                     ? [
                         `  manual migration acknowledged for ${o.acknowledged_migration} ` +
-                            `(${(0,words/* inputRef */.io)('ack-migration', (0,words/* surfaceOf */.lI)(ctx))})`,
+                            `(${inputRef('ack-migration', surfaceOf(ctx))})`,
                     ]
                     : []),
                 // Held or blocked: each reason once, with its fix; then the verdict only when it adds to them.
@@ -25295,8 +26841,8 @@ const snapshotCommand = (0,spec/* defineCommand */.NB)({
     ],
     async run(opts, ctx) {
         const intervalMs = (0,report_progress/* progressIntervalMs */.ri)(ctx.env);
-        const set = await (0,common/* loadValidModules */.uh)(opts, ctx);
-        const mod = (0,common/* pickModule */.ek)(set, opts.module);
+        const set = await loadValidModules(opts, ctx);
+        const mod = pickModule(set, opts.module);
         const result = await takeSnapshot({
             module: mod,
             runtime: ctx.runtime(mod.runtime),
@@ -25325,8 +26871,8 @@ const snapshotCommand = (0,spec/* defineCommand */.NB)({
                 'failure-reason': '',
             },
             summary: `### stateguard snapshot: ` +
-                `${(0,common/* cell */.Hn)(mod.name)}\n\n| archive | volumes | entries | bytes | sha256 |\n|---|---|---|---|---|\n` +
-                `| ${(0,common/* cell */.Hn)(result.path)} | ${(0,common/* cell */.Hn)(result.volumes.join(', '))} | ${result.entries} | ${result.bytes} | ` +
+                `${(0,markdown/* cell */.H)(mod.name)}\n\n| archive | volumes | entries | bytes | sha256 |\n|---|---|---|---|---|\n` +
+                `| ${(0,markdown/* cell */.H)(result.path)} | ${(0,markdown/* cell */.H)(result.volumes.join(', '))} | ${result.entries} | ${result.bytes} | ` +
                 `\`${result.sha256}\` |`,
         };
     },
@@ -25354,7 +26900,7 @@ const validateCommand = (0,spec/* defineCommand */.NB)({
     ],
     async run(opts, ctx) {
         const root = external_node_path_default().resolve(ctx.cwd, opts.root);
-        const { loaded, problems } = await (0,validate/* validateModules */.Yl)(root, opts.modules, ctx.cwd, (0,common/* composeRenderer */.is)(ctx));
+        const { loaded, problems } = await validateModules(root, opts.modules, ctx.cwd, composeRenderer(ctx));
         const valid = problems.length === 0 && loaded.modules.length > 0;
         const errors = problems.map((p) => ({ file: p.file, line: p.line, column: p.column, message: p.message }));
         if (loaded.modules.length === 0 && problems.length === 0) {
@@ -25366,7 +26912,7 @@ const validateCommand = (0,spec/* defineCommand */.NB)({
             });
         }
         const names = loaded.modules.map((m) => m.name);
-        const lines = errors.map((e) => (0,model_module/* formatProblem */.Vw)(e));
+        const lines = errors.map((e) => formatProblem(e));
         if (valid) {
             lines.push(`${names.length} module${names.length === 1 ? '' : 's'} valid:`);
             for (const m of loaded.modules) {
@@ -25381,11 +26927,11 @@ const validateCommand = (0,spec/* defineCommand */.NB)({
             ? `### stateguard validate: ` +
                 `${names.length} modules valid\n\n| module | class | expected state | compose |\n|---|---|---|---|\n` +
                 loaded.modules
-                    .map((m) => `| ${(0,common/* cell */.Hn)(m.name)} | ${m.class} | ${m.expectedState} | ` +
-                    `${(0,common/* cell */.Hn)(`${m.compose.project}/${m.compose.service}`)} |`)
+                    .map((m) => `| ${(0,markdown/* cell */.H)(m.name)} | ${m.class} | ${m.expectedState} | ` +
+                    `${(0,markdown/* cell */.H)(`${m.compose.project}/${m.compose.service}`)} |`)
                     .join('\n')
             : `### stateguard validate: ${errors.length} problems\n\n` +
-                errors.map((e) => `- ${(0,common/* code */.aY)((0,model_module/* formatProblem */.Vw)(e))}`).join('\n');
+                errors.map((e) => `- ${(0,markdown/* code */.a)(formatProblem(e))}`).join('\n');
         return {
             exitCode: valid ? src_errors/* ExitCode */.yU.ok : src_errors/* ExitCode */.yU.no,
             json: { valid, modules: names, errors },
@@ -25473,14 +27019,14 @@ function renderBackupReport(r) {
     const summary = r.verified
         ? `### stateguard verify-backup: verified${kindNote}\n\n| file | module | taken | entries | bytes | sha256 ` +
             `|\n|---|---|---|---|---|---|\n` +
-            `| ${(0,common/* cell */.Hn)(r.path)} | ${(0,common/* cell */.Hn)(r.matched_module ?? '')} | ${r.created_at} | ${r.entries} | ${r.bytes} | ` +
-            `\`${r.sha256}\` |\n\n${checksumLine(r)}\n\n${(0,common/* cell */.Hn)(provenanceLine(r))}` +
+            `| ${(0,markdown/* cell */.H)(r.path)} | ${(0,markdown/* cell */.H)(r.matched_module ?? '')} | ${r.created_at} | ${r.entries} | ${r.bytes} | ` +
+            `\`${r.sha256}\` |\n\n${checksumLine(r)}\n\n${(0,markdown/* cell */.H)(provenanceLine(r))}` +
             r.warnings
-                .map((w) => `\n\nwarning \`${w.code}\`: ${(0,common/* cell */.Hn)(w.message)}${w.entry ? ` ${(0,common/* code */.aY)(w.entry)}` : ''}`)
+                .map((w) => `\n\nwarning \`${w.code}\`: ${(0,markdown/* cell */.H)(w.message)}${w.entry ? ` ${(0,markdown/* code */.a)(w.entry)}` : ''}`)
                 .join('')
-        : `### stateguard verify-backup: rejected\n\n${(0,common/* code */.aY)(r.path)}\n\n| code | problem | entry |\n|---|---|---|\n` +
+        : `### stateguard verify-backup: rejected\n\n${(0,markdown/* code */.a)(r.path)}\n\n| code | problem | entry |\n|---|---|---|\n` +
             r.problems
-                .map((p) => `| \`${p.code}\` | ${(0,common/* cell */.Hn)(p.message)} | ${p.entry !== undefined ? (0,common/* code */.aY)(p.entry) : ''} |`)
+                .map((p) => `| \`${p.code}\` | ${(0,markdown/* cell */.H)(p.message)} | ${p.entry !== undefined ? (0,markdown/* code */.a)(p.entry) : ''} |`)
                 .join('\n');
     return { text: lines.join('\n'), summary };
 }
@@ -25527,8 +27073,8 @@ const verifyBackupCommand = (0,spec/* defineCommand */.NB)({
         spec/* FAILURE_REASON_OUTPUT */.eX,
     ],
     async run(opts, ctx) {
-        const set = await (0,common/* loadValidModules */.uh)(opts, ctx);
-        const mod = (0,common/* pickModule */.ek)(set, opts.module);
+        const set = await loadValidModules(opts, ctx);
+        const mod = pickModule(set, opts.module);
         const report = await verifyBackup({
             backupRef: opts.backupRef,
             cwd: ctx.cwd,
@@ -26279,24 +27825,6 @@ function normalizeImageRef(ref) {
 
 /***/ }),
 
-/***/ 970:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   F: () => (/* binding */ DRIFT_KEYS)
-/* harmony export */ });
-const DRIFT_KEYS = [
-    'container.missing',
-    'container.config',
-    'container.state.running',
-    'container.health',
-    'container.image',
-    'container.state.exited_success',
-];
-
-
-/***/ }),
-
 /***/ 3916:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
@@ -26397,1630 +27925,6 @@ class PathNotFoundError extends EnvironmentError {
         super(message);
         this.name = 'PathNotFoundError';
     }
-}
-
-
-/***/ }),
-
-/***/ 1030:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   _w: () => (/* binding */ driftAllowHint),
-/* harmony export */   lF: () => (/* binding */ checkDriftAllow),
-/* harmony export */   lw: () => (/* binding */ ALLOWABLE_FIELD)
-/* harmony export */ });
-/* unused harmony export isCalendarDay */
-/* harmony import */ var _drift_types_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(970);
-/* harmony import */ var _suggest_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2691);
-/**
- * `spec.drift.allow` (docs/architecture.md §3, "Drift allowlist"): what a module.yaml may accept as
- * drift for a reason until a date, checked beyond the schema. Every entry the plan could not honour
- * exactly is refused here, with its place in the file, what was expected and the fix: an allowlist
- * never covers a whole module, a stateful (or sidecar) module's image, a one-shot's exit state, nor
- * config drift it cannot prove to be only the named fields. Pure: no I/O.
- */
-
-
-/**
- * A config field the plan can prove is the only difference: compose's config hash with the
- * container's value of it put back equals the container's (docs/architecture.md §3). Names as the
- * plan's field-level differences write them (src/drift/config-diff.ts); one name each, never a pattern.
- */
-const ALLOWABLE_FIELD = /^(environment|label) ([^\s()=*?]+)$/;
-/** `YYYY-MM-DD` that names a real calendar day. */
-function isCalendarDay(text) {
-    const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
-    if (!m)
-        return false;
-    const d = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
-    return d.toISOString().slice(0, 10) === text;
-}
-const KEYS_TEXT = _drift_types_js__WEBPACK_IMPORTED_MODULE_0__/* .DRIFT_KEYS */ .F.join(', ');
-const FORMAT = 'each entry is { key, fields (container.config only), reason, until: YYYY-MM-DD }, e.g. ' +
-    '{ key: container.config, fields: [environment LOG_LEVEL], reason: "…", until: 2027-01-31 }';
-/** Check a module's `spec.drift.allow`; the entries when every one is acceptable, else the problems. */
-function checkDriftAllow(raw, module, src) {
-    const problems = [];
-    const entries = [];
-    const seenKeys = new Map();
-    const seenFields = new Map();
-    const oneShot = module.expectedState === 'exited-success';
-    raw.forEach((e, i) => {
-        const at = ['spec', 'drift', 'allow', i];
-        const where = `spec.drift.allow.${i}`;
-        const bad = (segs, message, which = 'value') => {
-            problems.push(src.problem(segs, `${where}: ${message}`, which));
-        };
-        const key = e.key.trim();
-        let ok = true;
-        if (key === '' || /[*?]/.test(key) || ['all', 'any', 'container', 'module', 'everything'].includes(key)) {
-            bad([...at, 'key'], `key ${JSON.stringify(e.key)} would cover the whole module; an allowance never does: name one drift key ` +
-                `(${KEYS_TEXT}) and, for container.config, its fields`);
-            ok = false;
-        }
-        else if (!_drift_types_js__WEBPACK_IMPORTED_MODULE_0__/* .DRIFT_KEYS */ .F.includes(key)) {
-            const guess = (0,_suggest_js__WEBPACK_IMPORTED_MODULE_1__/* .closest */ .k)(key, [..._drift_types_js__WEBPACK_IMPORTED_MODULE_0__/* .DRIFT_KEYS */ .F]);
-            bad([...at, 'key'], `unknown drift key ${JSON.stringify(e.key)}` +
-                (guess !== undefined ? `: did you mean '${guess}'?` : '') +
-                `; the drift keys are ${KEYS_TEXT}`);
-            ok = false;
-        }
-        else if (key === 'container.missing') {
-            bad([...at, 'key'], `container.missing would cover the whole module (no container at all); an allowance never does: start ` +
-                `the service, or remove the module`);
-            ok = false;
-        }
-        else if (key === 'container.state.exited_success') {
-            bad([...at, 'key'], oneShot
-                ? `a one-shot's exit state is never allowed: re-run it (stateguard apply), or fix why it did not exit 0`
-                : `container.state.exited_success is a one-shot's exit state; this module is long-running, so it ` +
-                    `never has that drift: remove the entry`);
-            ok = false;
-        }
-        else if (key === 'container.image' && module.class !== 'stateless') {
-            bad([...at, 'key'], `container.image is never allowed on a ${module.class} module: its image changes go through ` +
-                `\`stateguard upgrade\` (or the guard); declare the image that runs, or upgrade to the declared one`);
-            ok = false;
-        }
-        else if (key === 'container.config' && oneShot) {
-            bad([...at, 'key'], `a one-shot's config drift is its exit state (container.state.exited_success, stale-config), which is ` +
-                `never allowed: re-run it with the new config (stateguard apply), or revert the change`);
-            ok = false;
-        }
-        else if (key === 'container.config' && module.runtime === 'swarm') {
-            bad([...at, 'key'], `container.config cannot be allowed on Swarm: stateguard proves allowed fields the only difference with ` +
-                `compose's config hash, which Swarm has not; apply or revert the change`);
-            ok = false;
-        }
-        if (ok && key !== 'container.config') {
-            const first = seenKeys.get(key);
-            if (first !== undefined) {
-                bad([...at, 'key'], `${key} is already allowed by spec.drift.allow.${first}: keep one entry`);
-                ok = false;
-            }
-            else
-                seenKeys.set(key, i);
-        }
-        if (key === 'container.config') {
-            if (e.fields === undefined) {
-                if (ok) {
-                    bad(at, `container.config needs fields: name each field allowed to differ (environment NAME or label NAME); ` +
-                        `one entry never allows all config drift`, 'key');
-                }
-                ok = false;
-            }
-            else {
-                e.fields.forEach((f, j) => {
-                    const field = f.trim();
-                    if (!ALLOWABLE_FIELD.test(field)) {
-                        bad([...at, 'fields', j], `field ${JSON.stringify(f)} cannot be allowed: only \`environment NAME\` and \`label NAME\` can ` +
-                            `(the plan proves them the only difference with compose's config hash); apply or revert a ` +
-                            `change of anything else`);
-                        ok = false;
-                    }
-                    else if (seenFields.has(field)) {
-                        bad([...at, 'fields', j], `field '${field}' is already allowed by spec.drift.allow.${seenFields.get(field)}: keep one entry`);
-                        ok = false;
-                    }
-                    else
-                        seenFields.set(field, i);
-                });
-            }
-        }
-        else if (e.fields !== undefined && _drift_types_js__WEBPACK_IMPORTED_MODULE_0__/* .DRIFT_KEYS */ .F.includes(key)) {
-            bad([...at, 'fields'], `${key} has no fields (only container.config has): remove fields, or use key container.config`, 'key');
-            ok = false;
-        }
-        // One line of words: a line break or control character in the reason would forge plan lines.
-        if (/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(e.reason)) {
-            bad([...at, 'reason'], `reason holds a line break or control character: write it on one line`);
-            ok = false;
-        }
-        if (!isCalendarDay(e.until)) {
-            bad([...at, 'until'], `until ${JSON.stringify(e.until)} is no calendar day: write a date YYYY-MM-DD`);
-            ok = false;
-        }
-        if (ok) {
-            entries.push({
-                key: key,
-                fields: key === 'container.config' ? e.fields.map((f) => f.trim()) : null,
-                reason: e.reason.trim(),
-                until: e.until,
-            });
-        }
-    });
-    return { entries, problems };
-}
-/** The hint that follows a schema problem inside spec.drift.allow (what an entry looks like). */
-function driftAllowHint(path) {
-    return path[0] === 'spec' && path[1] === 'drift' ? ` (${FORMAT})` : '';
-}
-
-
-/***/ }),
-
-/***/ 5096:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-
-// EXPORTS
-__nccwpck_require__.d(__webpack_exports__, {
-  KZ: () => (/* binding */ UPGRADE_DEFAULTS),
-  Gt: () => (/* binding */ displayPath),
-  rw: () => (/* binding */ engineFrontEnd),
-  Vw: () => (/* binding */ formatProblem),
-  o_: () => (/* binding */ loadModules),
-  dS: () => (/* binding */ sortProblems)
-});
-
-// UNUSED EXPORTS: findModuleFiles, globToRegExp
-
-// EXTERNAL MODULE: external "node:fs"
-var external_node_fs_ = __nccwpck_require__(3024);
-// EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __nccwpck_require__(6760);
-var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_);
-// EXTERNAL MODULE: ./node_modules/ajv/dist/2020.js
-var _2020 = __nccwpck_require__(2210);
-;// CONCATENATED MODULE: ./schema/module.schema.json
-const module_schema_namespaceObject = /*#__PURE__*/JSON.parse('{"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://stateguard.dev/schema/module.schema.json","title":"stateguard module","description":"One service of the platform, declared in modules/<name>/module.yaml beside its compose file.","type":"object","additionalProperties":false,"required":["apiVersion","kind","metadata","spec"],"properties":{"apiVersion":{"description":"Schema version of this file.","const":"stateguard/v1"},"kind":{"description":"Always Module.","const":"Module"},"metadata":{"description":"Who this module is.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"description":"Module name, unique across the repo (DNS label: lowercase letters, digits, hyphens; at most 63).","type":"string","pattern":"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"},"description":{"description":"One line for humans.","type":"string","maxLength":500}}},"spec":{"description":"What the module is and how stateguard treats it. It names exactly one runtime: spec.compose (Docker Compose) or spec.swarm (Docker Swarm stack).","type":"object","additionalProperties":false,"required":["class"],"oneOf":[{"properties":{"compose":true},"required":["compose"]},{"properties":{"swarm":true},"required":["swarm"]}],"properties":{"class":{"description":"stateless: applied freely. stateful: holds data. sidecar: a helper bound to a stateful module (e.g. an init job).","enum":["stateless","stateful","sidecar"]},"compose":{"description":"Where the service is declared, for Docker Compose. Exactly one of compose or swarm.","type":"object","additionalProperties":false,"required":["file","project","service"],"properties":{"file":{"description":"Compose file, relative to this module.yaml.","type":"string","minLength":1},"project":{"description":"Compose project name.","type":"string","pattern":"^[a-z0-9][a-z0-9_-]*$"},"service":{"description":"Service name in the compose file.","type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$"}}},"swarm":{"description":"Where the service is declared, for Docker Swarm (`docker stack deploy`). Exactly one of compose or swarm.","type":"object","additionalProperties":false,"required":["file","stack","service"],"properties":{"file":{"description":"Stack file (a compose file), relative to this module.yaml.","type":"string","minLength":1},"stack":{"description":"Swarm stack name (as in `docker stack deploy <stack>`).","type":"string","pattern":"^[a-z0-9][a-z0-9_-]*$"},"service":{"description":"Service key in the stack file (Swarm names it <stack>_<service>).","type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$"}}},"runtime":{"description":"What the service looks like when it is in its declared state.","type":"object","additionalProperties":false,"properties":{"expected_state":{"description":"running (default): a long-running service. exited-success: a one-shot that must have run to exit 0 under the current config.","enum":["running","exited-success"],"default":"running"},"timeout_seconds":{"description":"How long apply waits for a one-shot to exit before stopping it.","type":"integer","minimum":1,"maximum":86400,"default":300}}},"backup":{"description":"Required for stateful and sidecar modules: which backups cover this module.","type":"object","additionalProperties":false,"required":["max_age_hours"],"properties":{"ref_modules":{"description":"Other modules whose backups also cover this one. Optional for a stateful module (its own backups always count). Required and non-empty for a sidecar: it names its parent stateful module, whose backups are what cover it.","type":"array","uniqueItems":true,"items":{"type":"string","pattern":"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"}},"max_age_hours":{"description":"A backup older than this is refused.","type":"number","exclusiveMinimum":0,"maximum":8760}}},"data":{"description":"Where the module keeps data.","type":"object","additionalProperties":false,"properties":{"volumes":{"description":"Durable mounts that must survive a container recreate.","type":"array","items":{"type":"object","additionalProperties":false,"required":["volume","path"],"properties":{"volume":{"description":"Compose volume name (on Swarm: a named volume declared in the stack file\'s top-level volumes, its key there, without the <stack>_ prefix).","type":"string","minLength":1},"path":{"description":"Absolute path inside the container.","type":"string","pattern":"^/"}}}},"ephemeral_paths":{"description":"Absolute paths expected NOT to survive a recreate.","type":"array","items":{"type":"string","pattern":"^/"}}}},"upgrade":{"description":"Only for a stateful module with expected_state running: how `stateguard upgrade` gates and checks an image upgrade.","type":"object","additionalProperties":false,"properties":{"release_notes":{"description":"Release notes of the target version: a path relative to this module.yaml; `{version}` is replaced by the target image\'s tag. It must stay inside the repo (no `..` out of --root). When declared, a missing or unreadable file holds the upgrade (held-manual-migration): nothing proves there is no manual migration.","type":"string","minLength":1,"pattern":"^[^/]"},"hold_markers":{"description":"Phrases in the release notes that hold the upgrade (held-manual-migration); matched case-insensitively as whole phrases, each word in its plural and verb forms (migration/migrations, require/required/requires, need/needed/needs), the words joined by whitespace (also a line break), hyphens or underscores (Manual-migration, manual_migration). Fail closed: a negation (\\"no migration required\\", \\"no breaking changes\\") still holds; narrow the list if that is too strict.","type":"array","minItems":1,"items":{"type":"string","minLength":1,"pattern":"\\\\S"},"default":["manual migration","manual intervention","breaking change","BREAKING","migration required","migration needed","must be migrated","upgrade guide"]},"health_timeout_seconds":{"description":"How long upgrade waits for the new container to be running (and healthy, when it has a healthcheck) before it rolls back.","type":"integer","minimum":10,"maximum":3600,"default":120},"settle_seconds":{"description":"How long the new container must stay running and healthy after the health gate passed before the upgrade counts as done.","type":"integer","minimum":0,"maximum":600,"default":10}}},"drift":{"description":"How the plan treats this module\'s drift.","type":"object","additionalProperties":false,"properties":{"allow":{"description":"Drift accepted for a reason until a date: shown in the plan as allowed (with its reason and until), not counted for in sync, --detailed-exitcode or the guard; past until it is drift again and the plan says the allowance expired. Never a whole module (container.missing, `*`), never container.image of a stateful or sidecar module, never a one-shot\'s exit state (container.state.exited_success) or config; not on Swarm for container.config.","type":"array","items":{"type":"object","additionalProperties":false,"required":["key","reason","until"],"properties":{"key":{"description":"One drift key: container.config (with fields), container.state.running, container.health, or container.image (stateless modules only).","type":"string"},"fields":{"description":"For container.config (required there, nowhere else): the fields allowed to differ, each `environment NAME` or `label NAME`. The plan proves they are the only difference: compose\'s config hash with the container\'s values of them put back must equal the container\'s.","type":"array","minItems":1,"uniqueItems":true,"items":{"type":"string"}},"reason":{"description":"Why this drift is accepted (shown in the plan).","type":"string","pattern":"\\\\S","maxLength":500},"until":{"description":"The last day (UTC, YYYY-MM-DD) the entry holds; from the next day the drift counts again.","type":"string","pattern":"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}}}}}},"depends_on_healthy":{"description":"Modules that must still be running (and healthy) with unchanged container IDs after an apply.","type":"array","uniqueItems":true,"items":{"type":"string","pattern":"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"}}}}}}');
-// EXTERNAL MODULE: ./src/errors.ts
-var errors = __nccwpck_require__(3916);
-// EXTERNAL MODULE: ./src/model/drift-allow.ts
-var drift_allow = __nccwpck_require__(1030);
-// EXTERNAL MODULE: ./src/model/suggest.ts
-var suggest = __nccwpck_require__(2691);
-// EXTERNAL MODULE: ./src/model/yaml-source.ts
-var yaml_source = __nccwpck_require__(1954);
-;// CONCATENATED MODULE: ./src/model/module.ts
-/**
- * module.yaml: types, discovery under --root/--modules, schema validation with source positions,
- * and the cross-file checks of docs/architecture.md §2. Pure file reading: no docker, no @actions.
- */
-
-
-
-
-
-
-
-
-/** What deploys a module's service, for messages: `compose`, or `docker stack deploy` on Swarm. */
-function engineFrontEnd(m) {
-    return m.runtime === 'swarm' ? 'docker stack deploy' : 'compose';
-}
-const upgradeSchema = module_schema_namespaceObject.properties.spec.properties.upgrade;
-/** The defaults of spec.upgrade, read from schema/module.schema.json: documented and applied from one place. */
-const UPGRADE_DEFAULTS = {
-    holdMarkers: upgradeSchema.properties.hold_markers.default,
-    healthTimeoutSeconds: upgradeSchema.properties.health_timeout_seconds.default,
-    settleSeconds: upgradeSchema.properties.settle_seconds.default,
-};
-/** Compiled on first use: commands that never read module.yaml (lint-workflows) skip the cost. */
-let compiled;
-function validateSchema(value) {
-    // verbose: each error carries its schema (the keys allowed there, for "did you mean") and the value.
-    compiled ??= new _2020.Ajv2020({
-        allErrors: true,
-        strict: true,
-        useDefaults: false,
-        allowUnionTypes: false,
-        verbose: true,
-    }).compile(module_schema_namespaceObject);
-    return compiled(value) ? { ok: true } : { ok: false, errors: compiled.errors ?? [] };
-}
-/** Convert a tiny glob (`*`, `**`, `?`) into a RegExp over '/'-separated relative paths. */
-function globToRegExp(glob) {
-    let re = '';
-    for (let i = 0; i < glob.length; i++) {
-        const c = glob[i];
-        if (c === '*') {
-            if (glob[i + 1] === '*') {
-                re += '.*';
-                i++;
-                if (glob[i + 1] === '/')
-                    i++;
-            }
-            else
-                re += '[^/]*';
-        }
-        else if (c === '?')
-            re += '[^/]';
-        else
-            re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
-    }
-    return new RegExp(`^${re}$`);
-}
-/** Find module files under root matching the glob; sorted, so every run reads them in one order. */
-function findModuleFiles(root, glob, rootDisplay = root) {
-    let st;
-    try {
-        st = (0,external_node_fs_.statSync)(root);
-    }
-    catch {
-        throw new errors/* UserError */.yo(`--root ${JSON.stringify(rootDisplay)} does not exist. Point --root at the platform repo checkout.`, {
-            input: 'root',
-        });
-    }
-    if (!st.isDirectory()) {
-        throw new errors/* UserError */.yo(`--root ${JSON.stringify(rootDisplay)} is not a directory. Point --root at the platform repo checkout.`, { input: 'root' });
-    }
-    if (external_node_path_default().isAbsolute(glob) || glob.split('/').includes('..')) {
-        throw new errors/* UserError */.yo(`--modules ${JSON.stringify(glob)} must be a relative glob inside --root (no '..').`, {
-            input: 'modules',
-        });
-    }
-    const re = globToRegExp(glob);
-    const out = [];
-    const maxDepth = glob.includes('**') ? 12 : glob.split('/').length;
-    const walk = (dir, rel, depth) => {
-        if (depth > maxDepth)
-            return;
-        let entries;
-        try {
-            entries = (0,external_node_fs_.readdirSync)(dir, { withFileTypes: true });
-        }
-        catch {
-            return;
-        }
-        for (const e of entries) {
-            if (e.name === 'node_modules' || e.name === '.git')
-                continue;
-            const relPath = rel ? `${rel}/${e.name}` : e.name;
-            const abs = external_node_path_default().join(dir, e.name);
-            if (e.isDirectory())
-                walk(abs, relPath, depth + 1);
-            else if (re.test(relPath))
-                out.push(relPath);
-        }
-    };
-    walk(root, '', 1);
-    return out.sort();
-}
-/** The schema's `spec.oneOf` (exactly one of compose / swarm): its branches' own errors say nothing useful. */
-const RUNTIME_CHOICE = '#/properties/spec/oneOf';
-function isRuntimeChoiceBranch(err) {
-    return err.schemaPath.startsWith(`${RUNTIME_CHOICE}/`);
-}
-function schemaProblem(src, err) {
-    if (err.schemaPath === RUNTIME_CHOICE) {
-        const both = Array.isArray(err.params.passingSchemas);
-        return src.problem(['spec'], both
-            ? `spec declares both compose and swarm; a module runs on exactly one: keep spec.compose (Docker Compose) ` +
-                `or spec.swarm (Docker Swarm stack) and remove the other`
-            : `spec declares neither compose nor swarm; a module must name exactly one runtime: add ` +
-                `spec.compose { file, project, service } (Docker Compose) or spec.swarm { file, stack, service } ` +
-                `(Docker Swarm stack)`, 'key');
-    }
-    const segs = err.instancePath
-        .split('/')
-        .slice(1)
-        .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
-        .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
-    const where = segs.length ? segs.join('.') : '(top level)';
-    const p = err.params;
-    switch (err.keyword) {
-        case 'additionalProperties': {
-            const key = String(p.additionalProperty);
-            const allowed = allowedKeys(err);
-            const guess = (0,suggest/* closest */.k)(key, allowed);
-            const required = guess !== undefined && requiredKeys(err).includes(guess) ? ` (${where} requires it)` : '';
-            return src.problem([...segs, key], `unknown key '${key}' in ${where}` +
-                (guess !== undefined ? `: did you mean '${guess}'?${required}` : '') +
-                (allowed.length > 0
-                    ? `; allowed keys there: ${allowed.join(', ')}`
-                    : ' (allowed keys are listed in schema/module.schema.md)'), 'key');
-        }
-        case 'required':
-            return src.problem(segs, `${where} is missing required key '${String(p.missingProperty)}'${(0,drift_allow/* driftAllowHint */._w)(segs)}`, 'key');
-        case 'enum':
-            return src.problem(segs, `${where} must be one of ${p.allowedValues.map((v) => JSON.stringify(v)).join(', ')}`);
-        case 'const':
-            return src.problem(segs, `${where} must be ${JSON.stringify(p.allowedValue)}`);
-        case 'pattern': {
-            const words = segs[1] === 'drift' && p.pattern === '\\S' ? 'must not be empty' : describePattern(String(p.pattern));
-            return src.problem(segs, `${where} ${words}${(0,drift_allow/* driftAllowHint */._w)(segs)}`);
-        }
-        case 'type':
-            return src.problem(segs, `${where} must be ${typeWords(String(p.type))}, got ${describeValue(err.data)}`);
-        default:
-            return src.problem(segs, `${where} ${err.message ?? 'is invalid'}`);
-    }
-}
-/** The keys the schema allows where an additionalProperties error was raised (its parent schema). */
-function allowedKeys(err) {
-    const props = err.parentSchema?.properties;
-    return props ? Object.keys(props) : [];
-}
-function requiredKeys(err) {
-    const req = err.parentSchema?.required;
-    return Array.isArray(req) ? req.map(String) : [];
-}
-/**
- * A typo'd key also leaves its right spelling missing: `projct: p` raises "unknown key 'projct'" and
- * "missing required key 'project'". The first says both (did you mean 'project'? … requires it), so
- * the second is left out: one mistake, one message.
- */
-function withoutTypoEchoes(errors) {
-    const suggested = new Set();
-    for (const e of errors) {
-        if (e.keyword !== 'additionalProperties')
-            continue;
-        const guess = (0,suggest/* closest */.k)(String(e.params.additionalProperty), allowedKeys(e));
-        if (guess !== undefined)
-            suggested.add(`${e.instancePath}\n${guess}`);
-    }
-    return errors.filter((e) => e.keyword !== 'required' ||
-        !suggested.has(`${e.instancePath}\n${String(e.params.missingProperty)}`));
-}
-function typeWords(type) {
-    const words = {
-        number: 'a number',
-        integer: 'a whole number',
-        string: 'a string',
-        boolean: 'true or false',
-        array: 'a list',
-        object: 'a mapping',
-        null: 'empty',
-    };
-    return type
-        .split(',')
-        .map((t) => words[t] ?? t)
-        .join(' or ');
-}
-/** A value as written, for "got …": short, and the shape for lists and mappings. */
-function describeValue(value) {
-    if (value === null || value === undefined)
-        return 'nothing (an empty value)';
-    if (Array.isArray(value))
-        return 'a list';
-    if (typeof value === 'object')
-        return 'a mapping';
-    const text = JSON.stringify(value);
-    return text.length > 60 ? `${text.slice(0, 57)}...` : text;
-}
-function describePattern(pattern) {
-    if (pattern.startsWith('^[a-z0-9]([a-z0-9-]')) {
-        return ('must be a lowercase DNS label: a-z, 0-9 and hyphens, starting and ending with a letter or digit, at most ' +
-            '63 characters');
-    }
-    if (pattern === '^/')
-        return 'must be an absolute path (starting with /)';
-    if (pattern === '^[0-9]{4}-[0-9]{2}-[0-9]{2}$')
-        return 'must be a date YYYY-MM-DD';
-    return `must match ${pattern}`;
-}
-function toDecl(raw, root, absFile, relFile, source) {
-    // The schema's oneOf guarantees exactly one of them; swarm maps onto the same engine target.
-    const swarm = raw.spec.swarm;
-    const target = swarm ? { file: swarm.file, project: swarm.stack, service: swarm.service } : raw.spec.compose;
-    const composePath = external_node_path_default().resolve(external_node_path_default().dirname(absFile), target.file);
-    return {
-        name: raw.metadata.name,
-        description: raw.metadata.description,
-        class: raw.spec.class,
-        runtime: swarm ? 'swarm' : 'compose',
-        compose: {
-            file: target.file,
-            path: composePath,
-            display: external_node_path_default().relative(root, composePath).split((external_node_path_default()).sep).join('/'),
-            project: target.project,
-            service: target.service,
-        },
-        expectedState: raw.spec.runtime?.expected_state ?? 'running',
-        timeoutSeconds: raw.spec.runtime?.timeout_seconds ?? 300,
-        backup: raw.spec.backup
-            ? { refModules: raw.spec.backup.ref_modules ?? [], maxAgeHours: raw.spec.backup.max_age_hours }
-            : undefined,
-        volumes: raw.spec.data?.volumes ?? [],
-        ephemeralPaths: raw.spec.data?.ephemeral_paths ?? [],
-        dependsOnHealthy: raw.spec.depends_on_healthy ?? [],
-        upgrade: raw.spec.upgrade ? toUpgrade(raw.spec.upgrade, absFile) : undefined,
-        driftAllow: [],
-        file: relFile,
-        absFile,
-        source,
-    };
-}
-function toUpgrade(raw, absFile) {
-    return {
-        releaseNotes: raw.release_notes === undefined ? null : external_node_path_default().resolve(external_node_path_default().dirname(absFile), raw.release_notes),
-        holdMarkers: raw.hold_markers ?? [...UPGRADE_DEFAULTS.holdMarkers],
-        healthTimeoutSeconds: raw.health_timeout_seconds ?? UPGRADE_DEFAULTS.healthTimeoutSeconds,
-        settleSeconds: raw.settle_seconds ?? UPGRADE_DEFAULTS.settleSeconds,
-    };
-}
-/**
- * Load every module under root. Files with problems are reported and left out of `modules`;
- * callers that act on modules must refuse when `problems` is not empty (fail closed).
- */
-function loadModules(root, glob, displayBase = process.cwd()) {
-    const absRoot = external_node_path_default().resolve(root);
-    const files = findModuleFiles(absRoot, glob, displayPath(absRoot, displayBase));
-    const modules = [];
-    const problems = [];
-    const invalid = new Map();
-    for (const rel of files) {
-        const abs = external_node_path_default().join(absRoot, rel);
-        const display = displayPath(abs, displayBase);
-        const read = (0,yaml_source/* readYamlFile */.kv)(abs, display);
-        if (!read.ok) {
-            // One message per place: the parser's recovery repeats itself at the spot that broke it.
-            problems.push(...onePerPosition(read.problems));
-            // The name is not readable: a reference to this module would read as "unknown module".
-            const name = guessedName(abs, rel);
-            if (name !== undefined && !invalid.has(name))
-                invalid.set(name, display);
-            continue;
-        }
-        const checked = validateSchema(read.value);
-        if (!checked.ok) {
-            problems.push(...dedupe(withoutTypoEchoes(checked.errors.filter((e) => !isRuntimeChoiceBranch(e))).map((e) => schemaProblem(read.source, e))));
-            const name = read.value.metadata?.name;
-            if (typeof name === 'string' && !invalid.has(name))
-                invalid.set(name, display);
-            continue;
-        }
-        const decl = toDecl(read.value, absRoot, abs, display, read.source);
-        // spec.drift.allow beyond the schema (docs/architecture.md §3, "Drift allowlist"): a refused entry
-        // leaves the whole file out, as a schema problem does.
-        const allow = (0,drift_allow/* checkDriftAllow */.lF)(read.value.spec.drift?.allow ?? [], decl, read.source);
-        if (allow.problems.length > 0) {
-            problems.push(...allow.problems);
-            if (!invalid.has(decl.name))
-                invalid.set(decl.name, display);
-            continue;
-        }
-        decl.driftAllow = allow.entries;
-        modules.push(decl);
-    }
-    modules.sort((a, b) => a.name.localeCompare(b.name));
-    return { root: absRoot, modules, problems, invalid };
-}
-/**
- * The likely name of a module.yaml that failed to parse, so references to it can point at that file
- * instead of saying "unknown module": its `name:` line under `metadata:` when one is written plainly,
- * else its directory (modules/<name>/module.yaml).
- */
-function guessedName(abs, rel) {
-    const label = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
-    try {
-        const text = (0,external_node_fs_.readFileSync)(abs, 'utf8');
-        const m = /^metadata:[ \t]*\r?\n(?:[ \t]+.*\r?\n)*?[ \t]+name:[ \t]*["']?([a-z0-9-]+)["']?[ \t]*(?:#.*)?\r?$/m.exec(text.slice(0, 64 * 1024));
-        if (m && label.test(m[1]))
-            return m[1];
-    }
-    catch {
-        // unreadable: fall back to the directory
-    }
-    const dir = external_node_path_default().posix.basename(external_node_path_default().posix.dirname(rel));
-    return dir !== '.' && label.test(dir) ? dir : undefined;
-}
-function displayPath(abs, base) {
-    const rel = external_node_path_default().relative(base, abs);
-    return (rel.startsWith('..') || external_node_path_default().isAbsolute(rel) ? abs : rel).split((external_node_path_default()).sep).join('/');
-}
-function onePerPosition(problems) {
-    const seen = new Set();
-    return problems.filter((p) => {
-        const k = `${p.line}:${p.column}`;
-        if (seen.has(k))
-            return false;
-        seen.add(k);
-        return true;
-    });
-}
-function dedupe(problems) {
-    const seen = new Set();
-    return problems.filter((p) => {
-        const k = `${p.line}:${p.column}:${p.message}`;
-        if (seen.has(k))
-            return false;
-        seen.add(k);
-        return true;
-    });
-}
-function formatProblem(p) {
-    return `${p.file}:${p.line}:${p.column}: ${p.message}`;
-}
-/** Root causes first, then their knock-on problems (docs/architecture.md §2); each group by file and position. */
-function sortProblems(problems) {
-    return [...problems].sort((a, b) => Number(a.knockOn === true) - Number(b.knockOn === true) ||
-        a.file.localeCompare(b.file) ||
-        a.line - b.line ||
-        a.column - b.column);
-}
-
-
-/***/ }),
-
-/***/ 7106:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   Bn: () => (/* binding */ describeOverlap),
-/* harmony export */   Fd: () => (/* binding */ normalizePath),
-/* harmony export */   S1: () => (/* binding */ pathRelation),
-/* harmony export */   yL: () => (/* binding */ mountOverlaps)
-/* harmony export */ });
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6760);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_0__);
-/**
- * Overlapping data mounts (docs/architecture.md §12, "Data mounts"). Restore swaps each declared data
- * volume on its own, by renames inside it, and every helper binds its mounts by path when it starts:
- * two data mounts where one lies inside the other (`/data` and `/data/sub` in the container, or
- * `./h` and `./h/sub` on the host) would have one volume's work area moved into the other's. Such
- * mounts are refused, in validate and in every preflight, with this one pure rule.
- *
- * Paths are compared by segments after normalising (`.`, `..`, repeated and trailing slashes), so
- * `/srv/a` is not a parent of `/srv/ab`.
- */
-
-/** The path normalised for comparison: `.`/`..` resolved, no repeated or trailing slash. */
-function normalizePath(p) {
-    const n = node_path__WEBPACK_IMPORTED_MODULE_0___default().posix.normalize(p.replace(/\\/g, '/'));
-    return n.length > 1 ? n.replace(/\/+$/, '') : n;
-}
-function segments(p) {
-    return normalizePath(p)
-        .split('/')
-        .filter((s) => s !== '' && s !== '.');
-}
-/**
- * How two paths relate, by whole segments: the same path, one inside the other, or null. An
- * absolute and a relative path never relate (they name different things).
- */
-function pathRelation(a, b) {
-    const na = normalizePath(a);
-    const nb = normalizePath(b);
-    if (na.startsWith('/') !== nb.startsWith('/'))
-        return null;
-    const sa = segments(na);
-    const sb = segments(nb);
-    const common = Math.min(sa.length, sb.length);
-    for (let i = 0; i < common; i++)
-        if (sa[i] !== sb[i])
-            return null;
-    if (sa.length === sb.length)
-        return 'same';
-    return sa.length > sb.length ? 'a-inside-b' : 'b-inside-a';
-}
-/** Every pair of data mounts that overlap (each pair once, the first overlap found for it). */
-function mountOverlaps(mounts) {
-    const out = [];
-    for (let i = 0; i < mounts.length; i++) {
-        for (let j = i + 1; j < mounts.length; j++) {
-            const a = mounts[i];
-            const b = mounts[j];
-            const inContainer = pathRelation(a.path, b.path);
-            if (inContainer) {
-                out.push({ a, b, where: 'container', relation: inContainer });
-                continue;
-            }
-            if (a.kind === 'volume' && b.kind === 'volume' && a.name !== undefined && a.name === b.name) {
-                out.push({ a, b, where: 'volume', relation: 'same' });
-                continue;
-            }
-            const onHost = a.hostPath && b.hostPath ? pathRelation(a.hostPath, b.hostPath) : null;
-            if (onHost)
-                out.push({ a, b, where: 'host', relation: onHost });
-        }
-    }
-    return out;
-}
-function shownSource(m) {
-    return m.shown ?? (m.kind === 'bind' ? (m.hostPath ?? '?') : (m.name ?? m.hostPath ?? '?'));
-}
-function describeMount(m) {
-    return `'${m.volume}' (${m.path}, ${m.kind} ${shownSource(m)})`;
-}
-/** One sentence per overlap, naming both mounts, what overlaps and the fix. */
-function describeOverlap(o) {
-    const [inner, outer] = o.relation === 'b-inside-a' ? [o.b, o.a] : [o.a, o.b];
-    const pair = `data volumes ${describeMount(o.a)} and ${describeMount(o.b)} overlap`;
-    const what = o.where === 'volume'
-        ? `both are the named volume ${o.a.name}`
-        : o.where === 'container'
-            ? o.relation === 'same'
-                ? `both are mounted at ${o.a.path}`
-                : `${inner.path} is inside ${outer.path} in the container`
-            : o.relation === 'same'
-                ? `both are the host directory ${o.a.hostPath}`
-                : `the host directory of '${inner.volume}' is inside that of '${outer.volume}'`;
-    return (`${pair}: ${what}. A restore swaps each data volume on its own and would move one into the other, so ` +
-        `stateguard refuses overlapping data mounts. Fix: mount the parent once and declare it as one data volume, ` +
-        `or use separate directories.`);
-}
-
-
-/***/ }),
-
-/***/ 2691:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   k: () => (/* binding */ closest)
-/* harmony export */ });
-/* unused harmony export editDistance */
-/**
- * "Did you mean …?" for validate (docs/architecture.md §2): the closest of a few known words to a
- * typo, by edit distance (insert, delete, replace, swap two neighbours). Only a close word is
- * suggested: a far guess would send the user the wrong way.
- */
-/** Optimal-string-alignment distance between a and b (case-insensitive; `-` and `_` are one letter). */
-function editDistance(a, b) {
-    const x = a.toLowerCase().replace(/-/g, '_');
-    const y = b.toLowerCase().replace(/-/g, '_');
-    const d = Array.from({ length: x.length + 1 }, (_, i) => Array.from({ length: y.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
-    for (let i = 1; i <= x.length; i++) {
-        for (let j = 1; j <= y.length; j++) {
-            const cost = x[i - 1] === y[j - 1] ? 0 : 1;
-            let v = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
-            if (i > 1 && j > 1 && x[i - 1] === y[j - 2] && x[i - 2] === y[j - 1])
-                v = Math.min(v, d[i - 2][j - 2] + 1);
-            d[i][j] = v;
-        }
-    }
-    return d[x.length][y.length];
-}
-/**
- * The known word closest to `word`, or undefined when none is close: at most 2 edits (1 for words
- * under 6 letters), and fewer edits than the shorter word has letters (so `db` never "means" `web`).
- * Ties go to the first in sorted order, so the suggestion is stable.
- */
-function closest(word, known) {
-    let best;
-    let bestDistance = Infinity;
-    for (const k of [...new Set(known)].sort()) {
-        if (k === word)
-            continue;
-        const dist = editDistance(word, k);
-        const shorter = Math.min(word.length, k.length);
-        const limit = shorter < 6 ? 1 : 2;
-        if (dist <= limit && dist < shorter && dist < bestDistance) {
-            best = k;
-            bestDistance = dist;
-        }
-    }
-    return best;
-}
-
-
-/***/ }),
-
-/***/ 3299:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-
-// EXPORTS
-__nccwpck_require__.d(__webpack_exports__, {
-  Cy: () => (/* binding */ oneShotReplicaProblem),
-  Yl: () => (/* binding */ validateModules)
-});
-
-// UNUSED EXPORTS: crossCheck, readComposeFiles
-
-// EXTERNAL MODULE: external "node:fs"
-var external_node_fs_ = __nccwpck_require__(3024);
-// EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __nccwpck_require__(6760);
-var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_);
-// EXTERNAL MODULE: ./src/errors.ts
-var errors = __nccwpck_require__(3916);
-// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
-var dist = __nccwpck_require__(8815);
-// EXTERNAL MODULE: ./src/model/yaml-source.ts
-var yaml_source = __nccwpck_require__(1954);
-;// CONCATENATED MODULE: ./src/model/compose-source.ts
-/**
- * The compose file as written, beside what compose renders (docs/architecture.md §2, "Reading compose
- * files"). Compose's rendering is the truth for every check; the source is read (safely, as compose
- * reads YAML: merge keys, aliases bounded by size) only to point at where a key is written, to read
- * the file's own top-level `name:` (rendering with `-p` replaces it), and to refuse a hostile file
- * before it reaches compose.
- */
-
-
-function readComposeSource(abs, display) {
-    return (0,yaml_source/* readYamlFile */.kv)(abs, display, 'compose');
-}
-function isMergeKey(p) {
-    return (0,dist/* isScalar */.jn)(p.key) && (typeof p.key.value === 'symbol' || p.key.value === '<<');
-}
-function serviceNode(source, service) {
-    const top = source.doc.contents;
-    if (!(0,dist/* isMap */.jh)(top))
-        return null;
-    const services = top.items.find((p) => (0,dist/* isScalar */.jn)(p.key) && p.key.value === 'services')?.value;
-    if (!(0,dist/* isMap */.jh)(services))
-        return null;
-    const svc = services.items.find((p) => (0,dist/* isScalar */.jn)(p.key) && String(p.key.value) === service)?.value;
-    return (0,dist/* isMap */.jh)(svc) ? svc : null;
-}
-/**
- * Where a service's key comes from in the source, for a message: `compose.yaml:12:5` when the key is
- * written in the service there; the merge key or `extends:` that brings it in otherwise; '' when the
- * service is not written in this file (an `include:`d file) or nothing says.
- */
-function whereWritten(source, service, key) {
-    if (!source)
-        return '';
-    const svc = serviceNode(source, service);
-    if (!(0,dist/* isMap */.jh)(svc))
-        return '';
-    const at = (node) => {
-        const pos = source.positionAtOffset(node.range?.[0]);
-        return `${source.file}:${pos.line}:${pos.column}`;
-    };
-    const own = svc.items.find((p) => (0,dist/* isPair */.tO)(p) && (0,dist/* isScalar */.jn)(p.key) && String(p.key.value) === key);
-    if (own)
-        return `written at ${at(own.key)}`;
-    const merge = svc.items.find((p) => (0,dist/* isPair */.tO)(p) && isMergeKey(p));
-    if (merge)
-        return `through the YAML merge key at ${at(merge.key)}`;
-    const ext = svc.items.find((p) => (0,dist/* isPair */.tO)(p) && (0,dist/* isScalar */.jn)(p.key) && p.key.value === 'extends');
-    if (ext)
-        return `through extends: at ${at(ext.key)}`;
-    return '';
-}
-/** The file's own top-level `name:` when it is a plain string (an interpolated one is compose's to read). */
-function sourceProjectName(value) {
-    const name = value?.name;
-    return typeof name === 'string' && name !== '' && !name.includes('$') ? name : null;
-}
-/**
- * The position in the source of a dotted key path compose names in its error (`services.db.restart`),
- * when that key is written there; null otherwise.
- */
-function positionOfComposePath(source, message) {
-    if (!source)
-        return null;
-    const m = /\bservices\.([A-Za-z0-9_.-]+)/.exec(message);
-    if (!m)
-        return null;
-    const segments = ['services', ...m[1].replace(/\.$/, '').split('.')];
-    // The longest prefix of the path that is written in the file.
-    for (let n = segments.length; n >= 2; n--) {
-        const sub = segments.slice(0, n);
-        if (source.has(sub))
-            return source.positionOf(sub, 'key');
-    }
-    return null;
-}
-
-// EXTERNAL MODULE: ./src/model/mount-overlap.ts
-var mount_overlap = __nccwpck_require__(7106);
-;// CONCATENATED MODULE: ./src/model/rendered-mounts.ts
-/**
- * The mounts of a service as compose rendered it (docs/architecture.md §2, "Reading compose files"):
- * compose v2 prints the long syntax (`{type, source, target}`), compose v1 the short one
- * (`/abs/host:/target:rw`, `name:/target:rw`, `/anonymous`) or the long one where the file used it.
- * Rendering has already interpolated `${DATA_DIR:-./data}` and made relative host paths absolute,
- * so splitting a rendered short entry on `:` is what compose v1 itself does. Pure.
- */
-
-const isHostPath = (s) => s.startsWith('/') || s.startsWith('.') || s.startsWith('~');
-function renderedMounts(volumes) {
-    const out = [];
-    for (const v of Array.isArray(volumes) ? volumes : []) {
-        if (typeof v === 'string') {
-            const parts = v.split(':');
-            if (parts.length === 1)
-                out.push({ type: 'volume', source: null, target: (0,mount_overlap/* normalizePath */.Fd)(parts[0]) });
-            else {
-                const source = parts[0];
-                out.push({ type: isHostPath(source) ? 'bind' : 'volume', source, target: (0,mount_overlap/* normalizePath */.Fd)(parts[1]) });
-            }
-        }
-        else if (v && typeof v === 'object') {
-            const o = v;
-            if (typeof o.target !== 'string')
-                continue;
-            const source = typeof o.source === 'string' && o.source !== '' ? o.source : null;
-            const type = typeof o.type === 'string' ? o.type : source !== null && isHostPath(source) ? 'bind' : 'volume';
-            out.push({ type, source, target: (0,mount_overlap/* normalizePath */.Fd)(o.target) });
-        }
-    }
-    return out;
-}
-
-// EXTERNAL MODULE: ./src/model/suggest.ts
-var suggest = __nccwpck_require__(2691);
-// EXTERNAL MODULE: ./src/model/module.ts + 1 modules
-var model_module = __nccwpck_require__(5096);
-// EXTERNAL MODULE: ./src/report/words.ts
-var words = __nccwpck_require__(5072);
-;// CONCATENATED MODULE: ./src/model/validate.ts
-/**
- * Cross-file checks of docs/architecture.md §2, run after every module.yaml passed its schema. Each
- * compose file is read the way compose reads it: rendered by the compose CLI in use (merge keys,
- * `extends`, `include`, interpolation, `env_file` and profiles resolved by compose itself), through a
- * `ComposeRenderer` the command passes in; the source is read only to point at where a key is
- * written. The rendered service exists and is started (profiles), a one-shot's service never
- * restarts and runs once, declared data volumes are really mounted at the declared paths and do not
- * overlap, and the file's project is the module's. A spec.swarm module's stack file is read the same
- * way, with the Swarm rules on top (swarmServiceProblems, swarmVolumeProblem).
- */
-
-
-
-
-
-
-
-
-
-/**
- * Why a one-shot's compose service could start more than one container (`scale`, `deploy.replicas`
- * other than 1, `deploy.mode: global`), or null. A value compose would interpolate (`${N}`) cannot be
- * checked here and is refused too: apply checks the rendered value again before it runs anything.
- */
-function oneShotReplicaProblem(service) {
-    const one = (v) => v === undefined || v === null || v === 1 || v === '1';
-    if (!one(service.scale))
-        return `has scale: ${JSON.stringify(service.scale)}`;
-    const deploy = service.deploy;
-    if (deploy !== undefined && deploy !== null) {
-        if (typeof deploy !== 'object')
-            return `has deploy: ${JSON.stringify(deploy)}`;
-        const d = deploy;
-        if (!one(d.replicas))
-            return `has deploy.replicas: ${JSON.stringify(d.replicas)}`;
-        if (d.mode !== undefined && d.mode !== 'replicated' && d.mode !== 'replicated-job')
-            return `has deploy.mode: ${JSON.stringify(d.mode)}`;
-    }
-    return null;
-}
-/**
- * The declared data volumes as compose renders their mounts, for the overlap rule
- * (docs/architecture.md §12, "Data mounts"): host paths are already absolute in the rendering. A
- * volume mounted neither way is left out (it has a problem of its own).
- */
-function declaredMountRefs(m, service) {
-    const mounts = renderedMounts(service.volumes);
-    const refs = [];
-    for (const v of m.volumes) {
-        const target = v.path.replace(/\/+$/, '') || '/';
-        const mt = mounts.find((x) => x.target === target);
-        if (mt?.type === 'volume' && mt.source !== null)
-            refs.push({ volume: v.volume, path: v.path, kind: 'volume', name: mt.source });
-        else if (mt?.type === 'bind' && mt.source !== null) {
-            refs.push({
-                volume: v.volume,
-                path: v.path,
-                kind: 'bind',
-                hostPath: mt.source,
-                shown: shownHostPath(m, mt.source),
-            });
-        }
-        else
-            refs.push({ volume: v.volume, path: v.path, kind: 'bind' });
-    }
-    return refs;
-}
-/**
- * A rendered (absolute) host path as the operator would write it: relative to the compose file's
- * directory when it lies inside it (`./h/sub`), else absolute.
- */
-function shownHostPath(m, abs) {
-    const rel = external_node_path_default().relative(external_node_path_default().dirname(m.compose.path), abs);
-    return rel !== '' && !rel.startsWith('..') && !external_node_path_default().isAbsolute(rel) ? `./${rel.split((external_node_path_default()).sep).join('/')}` : abs;
-}
-function renderKey(m) {
-    return JSON.stringify([m.runtime, m.compose.project, m.compose.path]);
-}
-/**
- * Read every compose file the modules name, once per file and project: the source safely (a hostile
- * file never reaches compose), then compose's rendering. Compose that is not installed, or an engine
- * a stack file needs, is a problem of every module on that file: the schema checks still ran.
- */
-async function readComposeFiles(modules, displayBase, render) {
-    const out = new Map();
-    const sources = new Map();
-    const pending = [];
-    const seen = new Set();
-    for (const m of modules) {
-        const key = renderKey(m);
-        if (seen.has(key))
-            continue;
-        seen.add(key);
-        const display = (0,model_module/* displayPath */.Gt)(m.compose.path, displayBase);
-        let source = sources.get(m.compose.path);
-        if (!source) {
-            source = readComposeSource(m.compose.path, display);
-            sources.set(m.compose.path, source);
-        }
-        if (!source.ok) {
-            out.set(key, {
-                ok: false,
-                file: (0,external_node_fs_.existsSync)(m.compose.path) ? source.problems : [],
-                why: source.problems[0].message,
-            });
-            continue;
-        }
-        const src = source.source;
-        pending.push(render({ project: m.compose.project, files: [m.compose.path] }, m.runtime).then((rendered) => void out.set(key, { ok: true, rendered, source: src, name: sourceProjectName(source.value) }), (err) => {
-            if (err instanceof errors/* EnvironmentError */.eG) {
-                out.set(key, {
-                    ok: false,
-                    file: [],
-                    why: `${(0,errors/* errorMessage */.gJ)(err)} (validate checked the module.yaml schema only; the compose checks need ` +
-                        `compose: install docker compose v2, or docker-compose v1)`,
-                });
-                return;
-            }
-            const message = (0,errors/* errorMessage */.gJ)(err);
-            const at = positionOfComposePath(src, message) ?? { line: 1, column: 1 };
-            out.set(key, {
-                ok: false,
-                file: [{ file: display, ...at, message }],
-                why: `compose refused to render it (its reason is reported at ${display}:${at.line}:${at.column})`,
-            });
-        }));
-    }
-    await Promise.all(pending);
-    return out;
-}
-function crossCheck(loaded, displayBase, reads) {
-    const problems = [];
-    const byName = new Map();
-    for (const m of loaded.modules) {
-        const first = byName.get(m.name);
-        if (first) {
-            problems.push(m.source.problem(['metadata', 'name'], `module name '${m.name}' is already used by ${first.file}; names must be unique`));
-        }
-        else
-            byName.set(m.name, m);
-    }
-    for (const m of loaded.modules) {
-        const src = m.source;
-        if ((m.class === 'stateful' || m.class === 'sidecar') && !m.backup) {
-            problems.push(src.problem(['spec', 'class'], m.class === 'sidecar'
-                ? `a sidecar module must declare spec.backup (ref_modules naming its parent, and max_age_hours)`
-                : `a stateful module must declare spec.backup (max_age_hours; ref_modules only for other modules whose ` +
-                    `backups also cover it)`));
-        }
-        // A sidecar is covered by its parent's backups, so it must name that parent; its own
-        // backups alone never count for it. A stateful module's own backups always count (the
-        // verify-backup allowed names are [itself, ...ref_modules]), so it may omit ref_modules.
-        if (m.class === 'sidecar' && m.backup && m.backup.refModules.every((r) => r === m.name)) {
-            // Points at ref_modules, or at spec.backup when the key is missing.
-            problems.push(src.problem(['spec', 'backup', 'ref_modules'], `a sidecar must name its parent stateful module in backup.ref_modules (e.g. ref_modules: [parent]): ` +
-                `its parent's backups are what cover it`));
-        }
-        problems.push(...upgradeProblems(m, loaded.root));
-        // A reference to a module whose own module.yaml has problems is a knock-on of those: one
-        // message per referring module and broken file (at its first reference), after the root cause.
-        const brokenRefs = new Map();
-        const brokenRef = (ref, key, at) => {
-            if (loaded.invalid?.get(ref) === undefined)
-                return false;
-            const seen = brokenRefs.get(ref);
-            if (seen) {
-                if (!seen.keys.includes(key))
-                    seen.keys.push(key);
-            }
-            else
-                brokenRefs.set(ref, { keys: [key], at });
-            return true;
-        };
-        const unknownRef = (key, ref, at) => {
-            const guess = (0,suggest/* closest */.k)(ref, [...byName.keys(), ...(loaded.invalid?.keys() ?? [])]);
-            const known = [...byName.keys()].filter((n) => n !== m.name).sort();
-            problems.push(src.problem(at, `${key} names unknown module '${ref}'` +
-                (guess !== undefined ? `: did you mean '${guess}'?` : '') +
-                `; known modules: ${known.length > 0 ? known.join(', ') : '(none besides this one)'}`));
-        };
-        m.backup?.refModules.forEach((ref, i) => {
-            if (ref === m.name)
-                return;
-            const at = ['spec', 'backup', 'ref_modules', i];
-            const target = byName.get(ref);
-            if (!target) {
-                if (!brokenRef(ref, 'backup.ref_modules', at))
-                    unknownRef('backup.ref_modules', ref, at);
-            }
-            else if (target.class !== 'stateful') {
-                problems.push(src.problem(at, `backup.ref_modules names '${ref}', which is ${target.class}, not stateful`));
-            }
-        });
-        m.dependsOnHealthy.forEach((dep, i) => {
-            const at = ['spec', 'depends_on_healthy', i];
-            if (dep === m.name) {
-                problems.push(src.problem(at, `a module cannot depend on itself`));
-            }
-            else if (!byName.has(dep) && !brokenRef(dep, 'depends_on_healthy', at)) {
-                unknownRef('depends_on_healthy', dep, at);
-            }
-        });
-        for (const [ref, { keys, at }] of brokenRefs) {
-            problems.push({
-                ...src.problem(at, `${keys.join(' and ')} name${keys.length === 1 ? 's' : ''} module '${ref}', whose module.yaml ` +
-                    `(${loaded.invalid.get(ref)}) has problems of its own: see the problem in that file and fix it first`),
-                knockOn: true,
-            });
-        }
-        const compose = reads.get(renderKey(m));
-        // Problems with the file or service point into the runtime the module names (spec.compose or spec.swarm).
-        const fileKind = m.runtime === 'swarm' ? 'stack file' : 'compose file';
-        if (!compose || !compose.ok) {
-            // The file's own problems at their own positions, once per file (a broken file is reported
-            // once, however many modules use it; a missing file has nothing more to point at). When it
-            // has them, they are the root cause and this module's line is their knock-on.
-            const own = compose?.file ?? [];
-            problems.push({
-                ...src.problem(['spec', m.runtime, 'file'], `${fileKind} ${m.compose.file} (${(0,model_module/* displayPath */.Gt)(m.compose.path, displayBase)}) cannot be used: ` +
-                    `${compose?.why ?? 'it was not read'}`),
-                ...(own.length > 0 ? { knockOn: true } : {}),
-            });
-            if (own.length > 0 && !problems.some((p) => p.file === own[0].file && p.message === own[0].message)) {
-                problems.push(...own);
-            }
-            continue;
-        }
-        const { rendered, source } = compose;
-        if (m.runtime === 'compose') {
-            const projectProblem = projectNameProblem(m, compose.name, loaded.modules);
-            if (projectProblem)
-                problems.push(src.problem(['spec', 'compose', 'project'], projectProblem));
-        }
-        const service = rendered.services[m.compose.service];
-        if (!service) {
-            const profiles = rendered.inactive?.[m.compose.service];
-            if (profiles) {
-                const enabled = process.env.COMPOSE_PROFILES ?? '';
-                problems.push({
-                    ...src.problem(['spec', m.runtime, 'service'], `service '${m.compose.service}' in ${m.compose.file} has profiles: [${profiles.join(', ')}], and none of ` +
-                        `them is enabled (COMPOSE_PROFILES is ${enabled === '' ? 'not set' : JSON.stringify(enabled)}), so ` +
-                        `compose neither renders nor starts it: set COMPOSE_PROFILES=${profiles[0]} wherever stateguard and ` +
-                        `compose run (the workflow's env:), or take profiles: off the service`),
-                    refusal: 'inactive-profile',
-                    module: m.name,
-                });
-                continue;
-            }
-            const known = Object.keys(rendered.services).sort().join(', ') || '(none)';
-            problems.push(src.problem(['spec', m.runtime, 'service'], `service '${m.compose.service}' is not in ${m.compose.file} as compose renders it; services there: ${known}`));
-            continue;
-        }
-        const where = (key) => {
-            const w = whereWritten(source, m.compose.service, key);
-            return w ? ` (${w})` : '';
-        };
-        if (m.runtime === 'swarm') {
-            problems.push(...swarmServiceProblems(m, service));
-        }
-        else if (m.expectedState === 'exited-success') {
-            const replicas = oneShotReplicaProblem(service);
-            if (replicas) {
-                const key = replicas.includes('scale') ? 'scale' : 'deploy';
-                problems.push(src.problem(['spec', 'runtime', 'expected_state'], `one-shot service ` +
-                    `'${m.compose.service}' ${replicas} in ${m.compose.file}${where(key)}; a one-shot runs as exactly one ` +
-                    `container (two runs at once against the same data are never safe): remove it or set it to 1`));
-            }
-            const r = service.restart;
-            if (!(r === undefined || r === null || r === 'no' || r === false)) {
-                problems.push(src.problem(['spec', 'runtime', 'expected_state'], `one-shot service ` +
-                    `'${m.compose.service}' has restart: ` +
-                    `${JSON.stringify(r)} in ${m.compose.file}${where('restart')}; a one-shot must have restart: "no" (or ` +
-                    `none), or it never stays exited`));
-            }
-        }
-        const mounts = renderedMounts(service.volumes);
-        m.volumes.forEach((v, i) => {
-            const target = v.path.replace(/\/+$/, '') || '/';
-            const mt = mounts.find((x) => x.target === target);
-            const mounted = mt?.type === 'volume' && mt.source !== null ? mt.source : undefined;
-            const bind = mt?.type === 'bind';
-            if (m.runtime === 'swarm') {
-                const swarmProblem = swarmVolumeProblem(m, v, mounted, bind, new Set(rendered.volumes ?? []));
-                if (swarmProblem) {
-                    problems.push(src.problem(['spec', 'data', 'volumes', i], swarmProblem));
-                    return;
-                }
-            }
-            if (mounted === undefined && bind)
-                return;
-            if (mounted !== v.volume) {
-                problems.push(src.problem(['spec', 'data', 'volumes', i], mounted
-                    ? `data volume '${v.volume}' at ${v.path}: the compose service mounts volume '${mounted}' there instead`
-                    : `data volume ` +
-                        `'${v.volume}' at ${v.path} is not mounted by service ` +
-                        `'${m.compose.service}' in ${m.compose.file}` +
-                        `${mt ? ` (compose renders ${(0,words/* withArticle */.vJ)(mt.type)} mount there)` : ''}` +
-                        ': its data would not survive a recreate'));
-            }
-        });
-        for (const o of (0,mount_overlap/* mountOverlaps */.yL)(declaredMountRefs(m, service))) {
-            const at = m.volumes.findIndex((v) => v.volume === o.b.volume);
-            problems.push(src.problem(['spec', 'data', 'volumes', Math.max(at, 0)], (0,mount_overlap/* describeOverlap */.Bn)(o)));
-        }
-    }
-    return problems;
-}
-/**
- * A compose file is one project: its top-level `name:` (what `docker compose up` without `-p` uses)
- * must be the module's project, and every module on the file must name the same project; otherwise
- * stateguard plans one project while the operator's `up` runs another.
- */
-function projectNameProblem(m, fileName, all) {
-    if (fileName !== null && fileName !== m.compose.project) {
-        return (`${m.compose.file} names its project '${fileName}' (top-level name:), but this module says project ` +
-            `'${m.compose.project}': \`docker compose up\` would run project '${fileName}', which stateguard never looks ` +
-            `at; make the two names equal`);
-    }
-    const others = all.filter((o) => o.runtime === 'compose' && o.compose.path === m.compose.path && o.compose.project !== m.compose.project);
-    if (others.length > 0) {
-        const list = others.map((o) => `'${o.name}' (project '${o.compose.project}')`).join(', ');
-        return (`module '${m.name}' says project '${m.compose.project}' for ${m.compose.file}, but ${list} use the same ` +
-            `compose file under another project; one compose file is one project: give them all the same project`);
-    }
-    return null;
-}
-/** `deploy:` of a compose/stack service as a mapping (null when absent), or a string saying why it is not one. */
-function deployOf(service) {
-    const d = service.deploy;
-    if (d === undefined || d === null)
-        return null;
-    if (typeof d !== 'object' || Array.isArray(d))
-        return `has deploy: ${JSON.stringify(d)} (not a mapping)`;
-    return d;
-}
-/**
- * The Swarm rules for a spec.swarm module's service. Swarm ignores `restart:` (it reads deploy.restart_policy)
- * and counts tasks by deploy.replicas, so `restart:` and `scale:` are not checked here: a one-shot is a
- * replicated-job that is never retried (restart_policy.condition: none) and runs one task; a long-running module
- * is no job; a stateful or sidecar module is not global (several tasks, one per node, each writing its own
- * node-local copy of the data).
- */
-function swarmServiceProblems(m, service) {
-    const at = (message) => m.source.problem(['spec', 'runtime', 'expected_state'], message);
-    const where = `'${m.compose.service}' in stack file ${m.compose.file}`;
-    const deploy = deployOf(service);
-    if (typeof deploy === 'string') {
-        return [m.source.problem(['spec', 'swarm', 'service'], `service ${where} ${deploy}; deploy must be a mapping`)];
-    }
-    const mode = deploy?.mode;
-    const out = [];
-    if (m.expectedState === 'exited-success') {
-        if (mode !== 'replicated-job') {
-            out.push(at(`one-shot service ${where} has ` +
-                `${mode === undefined ? 'no deploy.mode' : `deploy.mode: ${JSON.stringify(mode)}`}; on Swarm a one-shot ` +
-                `must be a job that runs once and stays exited: set deploy.mode: replicated-job`));
-        }
-        const restart = deploy?.restart_policy;
-        const condition = restart && typeof restart === 'object' ? restart.condition : undefined;
-        if (condition !== 'none') {
-            const has = condition === undefined
-                ? 'no deploy.restart_policy.condition'
-                : `deploy.restart_policy.condition: ${JSON.stringify(condition)}`;
-            out.push(at(`one-shot service ${where} has ${has}; Swarm ignores restart: and retries a failed job against the ` +
-                `data unless told not to: set deploy.restart_policy.condition: none`));
-        }
-        const one = (v) => v === undefined || v === null || v === 1 || v === '1';
-        for (const key of ['replicas', 'max_concurrent']) {
-            if (!one(deploy?.[key])) {
-                out.push(at(`one-shot service ${where} has deploy.${key}: ${JSON.stringify(deploy?.[key])}; a one-shot runs as ` +
-                    `exactly one task (two runs at once, or one after another, against the same data are never safe): ` +
-                    `remove it or set it to 1`));
-            }
-        }
-    }
-    else if (mode === 'replicated-job' || mode === 'global-job') {
-        // Points at the service (expected_state running is usually not written: it is the default).
-        out.push(m.source.problem(['spec', 'swarm', 'service'], `service ${where} has deploy.mode: ${JSON.stringify(mode)}, a job that runs to completion, but the module ` +
-            `expects it running: declare runtime.expected_state: exited-success for a job (or use deploy.mode: ` +
-            `replicated for a long-running service)`));
-    }
-    if (m.class !== 'stateless' && mode === 'global') {
-        out.push(m.source.problem(['spec', 'class'], `${m.class} service ${where} has deploy.mode: "global": one task per node, each writing its own ` +
-            `node-local copy of the data: use deploy.mode: replicated with replicas: 1`));
-    }
-    return out;
-}
-/**
- * Why a data volume of a spec.swarm module cannot hold its data on Swarm, or null: it must be a named volume
- * declared in the stack file's top-level `volumes:` (by its key there, not Swarm's `<stack>_<key>`), never a
- * bind mount (a host path is node-local: the task rescheduled on another node starts without it).
- */
-function swarmVolumeProblem(m, v, mounted, bind, declared) {
-    const stackFile = `stack file ${m.compose.file}`;
-    const prefix = `${m.compose.project}_`;
-    if (v.volume.startsWith(prefix) && v.volume.length > prefix.length) {
-        const key = v.volume.slice(prefix.length);
-        if (!declared.has(v.volume) && (declared.has(key) || mounted === key)) {
-            return (`data volume '${v.volume}' at ${v.path}: name the volume by its key in ${stackFile}, '${key}', not ` +
-                `'<stack>_${key}' (Swarm adds the stack prefix '${prefix}' itself): write volume: ${key}`);
-        }
-    }
-    if (mounted === undefined && bind) {
-        return (`data volume '${v.volume}' at ${v.path} is a bind mount in service '${m.compose.service}' of ${stackFile}; on ` +
-            `Swarm a host path is node-local (a task rescheduled on another node starts without the data): use a named ` +
-            `volume: mount '${v.volume}:${v.path}' and declare '${v.volume}: {}' under the stack file's top-level volumes:`);
-    }
-    if (mounted === v.volume && !declared.has(v.volume)) {
-        const known = [...declared].sort().join(', ') || '(none)';
-        return (`data volume '${v.volume}' at ${v.path} is not declared in the top-level volumes: of ${stackFile} (declared ` +
-            `there: ${known}); on Swarm a data volume must be a named volume of the stack: add '${v.volume}: {}' under ` +
-            `volumes:`);
-    }
-    return null;
-}
-/**
- * spec.upgrade is for a stateful, running module only (what `stateguard upgrade` upgrades), and its
- * release_notes must stay inside the repo for any tag (the gate checks the substituted path again).
- */
-function upgradeProblems(m, root) {
-    if (!m.upgrade)
-        return [];
-    if (m.class !== 'stateful' || m.expectedState !== 'running') {
-        const what = m.class !== 'stateful' ? `a ${m.class} module` : `a module with expected_state ${m.expectedState}`;
-        return [
-            m.source.problem(['spec', 'upgrade'], `spec.upgrade is only for a stateful module with expected_state running (stateguard upgrade upgrades only ` +
-                `those); this is ${what}: remove spec.upgrade (an apply recreates it)`, 'key'),
-        ];
-    }
-    const template = m.upgrade.releaseNotes;
-    if (template !== null) {
-        const rel = external_node_path_default().relative(root, template.split('{version}').join('v'));
-        if (rel === '' || rel.split((external_node_path_default()).sep)[0] === '..' || external_node_path_default().isAbsolute(rel)) {
-            return [
-                m.source.problem(['spec', 'upgrade', 'release_notes'], `spec.upgrade.release_notes points outside the repo (${JSON.stringify(rel)} from --root); keep the ` +
-                    `release notes inside the repo, relative to this module.yaml`),
-            ];
-        }
-    }
-    return [];
-}
-/**
- * Schema + cross-file validation of every module under root. `render` is the compose CLI in use
- * (the adapter's renderProject); the schema checks run without it.
- */
-async function validateModules(root, glob, displayBase, render) {
-    const loaded = (0,model_module/* loadModules */.o_)(root, glob, displayBase);
-    const reads = await readComposeFiles(loaded.modules, displayBase, render);
-    const problems = (0,model_module/* sortProblems */.dS)([...loaded.problems, ...crossCheck(loaded, displayBase, reads)]);
-    return { loaded, problems };
-}
-
-
-/***/ }),
-
-/***/ 1954:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   cd: () => (/* binding */ parseYamlText),
-/* harmony export */   jl: () => (/* binding */ MAX_YAML_BYTES),
-/* harmony export */   kv: () => (/* binding */ readYamlFile),
-/* harmony export */   w4: () => (/* binding */ MAX_ALIAS_COUNT)
-/* harmony export */ });
-/* unused harmony exports YamlSource, MAX_EXPANDED_NODES, expandedSize, MAX_DEPTH */
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3024);
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var yaml__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8815);
-/**
- * Safe YAML reading for untrusted files (module.yaml, compose files): size cap, strict UTF-8,
- * exactly one document, unique keys, bounded aliases, and source positions for every node so each
- * problem can be reported as `path:line:col: message`.
- */
-
-
-const MAX_YAML_BYTES = 1024 * 1024;
-/** Aliases are legitimate in YAML, but an alias bomb expands exponentially: cap the expansion. */
-const MAX_ALIAS_COUNT = 50;
-class YamlSource {
-    file;
-    doc;
-    lines;
-    constructor(file, doc, lines) {
-        this.file = file;
-        this.doc = doc;
-        this.lines = lines;
-    }
-    pos(offset) {
-        if (offset === undefined)
-            return { line: 1, column: 1 };
-        const p = this.lines.linePos(offset);
-        return { line: p.line, column: p.col };
-    }
-    /** Position of the value at `path`, or of the deepest existing ancestor. */
-    positionOf(path, which = 'value') {
-        let node = this.doc.contents;
-        let best = this.pos(node?.range?.[0]);
-        for (let i = 0; i < path.length; i++) {
-            const seg = path[i];
-            if ((0,yaml__WEBPACK_IMPORTED_MODULE_1__/* .isMap */ .jh)(node)) {
-                const pair = node.items.find((p) => (0,yaml__WEBPACK_IMPORTED_MODULE_1__/* .isScalar */ .jn)(p.key) && String(p.key.value) === String(seg));
-                if (!pair)
-                    return best;
-                const keyNode = pair.key;
-                const last = i === path.length - 1;
-                if (last && (which === 'key' || pair.value === null))
-                    return this.pos(keyNode.range?.[0]);
-                node = pair.value;
-                best = this.pos(node?.range?.[0] ?? keyNode.range?.[0]);
-            }
-            else if ((0,yaml__WEBPACK_IMPORTED_MODULE_1__/* .isSeq */ .oP)(node) && typeof seg === 'number') {
-                node = node.items[seg];
-                if (!node)
-                    return best;
-                best = this.pos(node.range?.[0]);
-            }
-            else {
-                return best;
-            }
-        }
-        return best;
-    }
-    /** Line and column of a character offset in the file (1:1 when a node has none). */
-    positionAtOffset(offset) {
-        return this.pos(offset);
-    }
-    /** Whether every key of `path` is written in the file (mappings only). */
-    has(path) {
-        let node = this.doc.contents;
-        for (const seg of path) {
-            if (!(0,yaml__WEBPACK_IMPORTED_MODULE_1__/* .isMap */ .jh)(node))
-                return false;
-            const pair = node.items.find((p) => (0,yaml__WEBPACK_IMPORTED_MODULE_1__/* .isScalar */ .jn)(p.key) && String(p.key.value) === String(seg));
-            if (!pair)
-                return false;
-            node = pair.value;
-        }
-        return true;
-    }
-    problem(path, message, which = 'value') {
-        return { file: this.file, ...this.positionOf(path, which), message };
-    }
-}
-/** Read and parse one YAML file. Never throws for bad content: problems carry positions. */
-function readYamlFile(file, displayName = file, dialect = 'module') {
-    const fail = (message, line = 1, column = 1) => ({
-        ok: false,
-        problems: [{ file: displayName, line, column, message }],
-    });
-    let bytes;
-    try {
-        const st = (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.statSync)(file);
-        if (!st.isFile())
-            return fail('not a regular file');
-        if (st.size > MAX_YAML_BYTES)
-            return fail(`file is ${st.size} bytes; the limit is ${MAX_YAML_BYTES} (1 MiB)`);
-        bytes = (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.readFileSync)(file);
-    }
-    catch (err) {
-        return fail(readFailure(err, displayName));
-    }
-    return parseYamlText(bytes, displayName, dialect);
-}
-/** Why a file could not be read, in words (never a raw `ENOENT`). */
-function readFailure(err, displayName) {
-    const code = err.code;
-    if (code === 'ENOENT' || code === 'ENOTDIR')
-        return `file not found: ${displayName}`;
-    if (code === 'EACCES' || code === 'EPERM')
-        return `permission denied reading ${displayName}`;
-    if (code === 'ELOOP')
-        return `${displayName} is a symbolic link loop`;
-    return `cannot read ${displayName}: ${code ?? String(err)}`;
-}
-/** A compose file whose aliases expand past this many nodes is refused as a possible alias bomb. */
-const MAX_EXPANDED_NODES = 200_000;
-function parseYamlText(bytes, displayName, dialect = 'module') {
-    const fail = (message, line = 1, column = 1) => ({
-        ok: false,
-        problems: [{ file: displayName, line, column, message }],
-    });
-    let text;
-    if (typeof bytes === 'string') {
-        text = bytes;
-    }
-    else {
-        if (bytes.length > MAX_YAML_BYTES)
-            return fail(`file is ${bytes.length} bytes; the limit is ${MAX_YAML_BYTES} (1 MiB)`);
-        try {
-            text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-        }
-        catch {
-            const bad = firstInvalidUtf8(bytes);
-            return fail('file is not valid UTF-8', bad.line, bad.column);
-        }
-    }
-    if (text.charCodeAt(0) === 0xfeff)
-        text = text.slice(1);
-    const lines = new yaml__WEBPACK_IMPORTED_MODULE_1__/* .LineCounter */ .HN();
-    const docs = (0,yaml__WEBPACK_IMPORTED_MODULE_1__/* .parseAllDocuments */ .hR)(text, {
-        lineCounter: lines,
-        uniqueKeys: true,
-        prettyErrors: false,
-        ...(dialect === 'compose' ? { version: '1.1', merge: true } : { version: '1.2' }),
-    });
-    if (!Array.isArray(docs))
-        return fail('file contains no YAML document');
-    const posOf = (offset) => {
-        const p = lines.linePos(offset);
-        return { line: p.line, column: p.col };
-    };
-    if (docs.length === 0)
-        return fail('file is empty: expected a YAML mapping');
-    if (docs.length > 1) {
-        const second = docs[1];
-        const p = posOf(second.range[0]);
-        return fail(`file contains ${docs.length} YAML documents; expected exactly one`, p.line, p.column);
-    }
-    const doc = docs[0];
-    // The yaml parser recurses per nesting level: a few thousand `[` exhaust the stack, which it
-    // reports as an error of its own. Say what is wrong instead of echoing a crash.
-    if (doc.errors.some((e) => STACK_OVERFLOW.test(e.message)))
-        return fail(tooDeep());
-    if (doc.errors.length > 0) {
-        return {
-            ok: false,
-            problems: doc.errors.map((e) => {
-                const p = posOf(e.pos[0]);
-                const msg = e.code === 'DUPLICATE_KEY'
-                    ? 'duplicate key: each key may appear once in a mapping'
-                    : firstSentence(e.message);
-                return {
-                    file: displayName,
-                    ...p,
-                    message: `YAML ${e.code === 'DUPLICATE_KEY' ? 'error' : 'syntax error'}: ${msg}`,
-                };
-            }),
-        };
-    }
-    const depth = nestingDepth(doc.contents);
-    if (depth > MAX_DEPTH) {
-        return fail(tooDeep());
-    }
-    let expanded = 0;
-    if (dialect === 'compose') {
-        try {
-            expanded = expandedSize(doc);
-        }
-        catch {
-            expanded = Infinity; // a stack overflow on some pathological chain: refuse, never crash
-        }
-    }
-    if (expanded > MAX_EXPANDED_NODES) {
-        return fail(`YAML aliases expand to more than ${MAX_EXPANDED_NODES} nodes: refusing a possible alias bomb (compose ` +
-            `files may use aliases freely; this one would expand beyond any real stack)`);
-    }
-    let value;
-    try {
-        value = doc.toJS({ maxAliasCount: dialect === 'compose' ? -1 : MAX_ALIAS_COUNT });
-    }
-    catch (err) {
-        const message = err instanceof Error ? err.message : String(err);
-        if (STACK_OVERFLOW.test(message) || err instanceof RangeError)
-            return fail(tooDeep());
-        if (/alias/i.test(message)) {
-            return fail(`YAML aliases expand too much (limit ${MAX_ALIAS_COUNT}): refusing a possible alias bomb`);
-        }
-        return fail(`YAML error: ${firstSentence(message)}`);
-    }
-    if (value === null || value === undefined)
-        return fail('file is empty: expected a YAML mapping');
-    if (typeof value !== 'object' || Array.isArray(value)) {
-        const p = posOf(doc.contents?.range?.[0] ?? 0);
-        return fail(`expected a YAML mapping at the top level, found ${Array.isArray(value) ? 'a list' : typeof value}`, p.line, p.column);
-    }
-    return { ok: true, source: new YamlSource(displayName, doc, lines), value };
-}
-/**
- * How many nodes the document expands to with every alias replaced by what it names, counted
- * without expanding (each anchored node's size is computed once). A cycle counts as unbounded.
- */
-function expandedSize(doc) {
-    const sizes = new Map();
-    const inProgress = new Set();
-    const size = (node) => {
-        if ((0,yaml__WEBPACK_IMPORTED_MODULE_1__/* .isAlias */ .Vj)(node)) {
-            const target = node.resolve(doc);
-            if (target === undefined)
-                return 1;
-            return size(target);
-        }
-        if (!(0,yaml__WEBPACK_IMPORTED_MODULE_1__/* .isCollection */ .P3)(node))
-            return 1;
-        const known = sizes.get(node);
-        if (known !== undefined)
-            return known;
-        if (inProgress.has(node))
-            return Infinity;
-        inProgress.add(node);
-        let total = 1;
-        for (const item of node.items) {
-            total += (0,yaml__WEBPACK_IMPORTED_MODULE_1__/* .isPair */ .tO)(item) ? size(item.key) + size(item.value) : size(item);
-            if (total > MAX_EXPANDED_NODES)
-                break;
-        }
-        inProgress.delete(node);
-        sizes.set(node, total);
-        return total;
-    };
-    return size(doc.contents);
-}
-/** No module.yaml needs more than a handful of levels; past this every later (recursive) reader is at risk. */
-const MAX_DEPTH = 64;
-const STACK_OVERFLOW = /maximum call stack/i;
-function tooDeep() {
-    return (`YAML is nested too deeply (more than ` +
-        `${MAX_DEPTH} levels of mappings or lists); a module.yaml needs only a few`);
-}
-/** Deepest nesting of collections under a node, walked without recursion (the input is untrusted). */
-function nestingDepth(root) {
-    let max = 0;
-    const stack = [[root, 1]];
-    while (stack.length > 0) {
-        const [node, d] = stack.pop();
-        if ((0,yaml__WEBPACK_IMPORTED_MODULE_1__/* .isCollection */ .P3)(node)) {
-            if (d > max)
-                max = d;
-            if (max > MAX_DEPTH)
-                return max;
-            for (const item of node.items) {
-                if ((0,yaml__WEBPACK_IMPORTED_MODULE_1__/* .isPair */ .tO)(item))
-                    stack.push([item.key, d + 1], [item.value, d + 1]);
-                else
-                    stack.push([item, d + 1]);
-            }
-        }
-    }
-    return max;
-}
-function firstSentence(message) {
-    return message
-        .split('\n')[0]
-        .replace(/ at line \d+, column \d+:?$/, '')
-        .trim();
-}
-/** Where the first invalid UTF-8 sequence starts (column counts characters, 1-based). */
-function firstInvalidUtf8(b) {
-    let line = 1;
-    let column = 1;
-    let i = 0;
-    while (i < b.length) {
-        const c = b[i];
-        const n = c < 0x80 ? 0 : c >= 0xc2 && c <= 0xdf ? 1 : (c & 0xf0) === 0xe0 ? 2 : c >= 0xf0 && c <= 0xf4 ? 3 : -1;
-        if (n < 0)
-            return { line, column };
-        for (let k = 1; k <= n; k++) {
-            if (i + k >= b.length || (b[i + k] & 0xc0) !== 0x80)
-                return { line, column };
-        }
-        if (c === 0x0a) {
-            line++;
-            column = 1;
-        }
-        else {
-            column++;
-        }
-        i += n + 1;
-    }
-    return { line, column };
 }
 
 
@@ -28663,64 +28567,6 @@ class Scrubber {
 
 /***/ }),
 
-/***/ 5072:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   KY: () => (/* binding */ setValue),
-/* harmony export */   io: () => (/* binding */ inputRef),
-/* harmony export */   lI: () => (/* binding */ surfaceOf),
-/* harmony export */   th: () => (/* binding */ setTrue),
-/* harmony export */   vJ: () => (/* binding */ withArticle)
-/* harmony export */ });
-/* unused harmony export aOrAn */
-/**
- * Small wording helpers every layer shares, so a text says the same thing wherever it is made
- * (docs/architecture.md §10, "Words").
- *
- * - `inputRef`: a fix names what the user actually sets — a CLI flag (`--allow-stateful`) when
- *   stateguard runs as the CLI, the input (`allow-stateful`) when it runs as an action.
- * - `aOrAn` / `withArticle`: "an unknown bump", "a major bump", never "a unknown".
- */
-/** The surface of a command context (`inAction` is set by the action entry). */
-function surfaceOf(ctx) {
-    return ctx.inAction === true ? 'action' : 'cli';
-}
-/** How the user names input `name` where they run stateguard: `--name` in the CLI, `name` in an action. */
-function inputRef(name, surface = 'cli') {
-    return surface === 'action' ? name : `--${name}`;
-}
-/** "pass --allow-stateful" (CLI, a bare boolean flag means true) / "set allow-stateful: 'true'" (action). */
-function setTrue(name, surface = 'cli') {
-    return surface === 'action' ? `set ${name}: 'true'` : `pass --${name}`;
-}
-/** "pass PATH as --backup-ref" (CLI) / "set backup-ref to PATH" (action). */
-function setValue(name, value, surface = 'cli') {
-    return surface === 'action' ? `set ${name} to ${value}` : `pass ${value} as --${name}`;
-}
-// Words whose first letter is a vowel but whose sound is not (a one-shot, a unique name, a user).
-const A_BEFORE_VOWEL = /^(one|once|uni|use|usu|uti|eu|ewe|ure)/i;
-// Words whose first letter is a consonant but whose sound is a vowel (an hour, an honest …).
-const AN_BEFORE_CONSONANT = /^(hour|honest|honou?r|heir)/i;
-/** The indefinite article for `word`: `an` before a vowel sound, else `a`. */
-function aOrAn(word) {
-    const w = word.replace(/^[^A-Za-z0-9]+/, '');
-    if (AN_BEFORE_CONSONANT.test(w))
-        return 'an';
-    if (A_BEFORE_VOWEL.test(w))
-        return 'a';
-    if (/^8/.test(w))
-        return 'an';
-    return /^[aeiou]/i.test(w) ? 'an' : 'a';
-}
-/** `word` with its article: "an unknown", "a major". */
-function withArticle(word) {
-    return `${aOrAn(word)} ${word}`;
-}
-
-
-/***/ }),
-
 /***/ 2530:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
@@ -28729,7 +28575,7 @@ function withArticle(word) {
 /* harmony export */   d: () => (/* binding */ runCommand)
 /* harmony export */ });
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3916);
-/* harmony import */ var _commands_common_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9738);
+/* harmony import */ var _report_markdown_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4285);
 /**
  * Runs one command with a context, turning every escape (user error, unreachable engine, bug)
  * into a CommandResult that says no. Shared by the CLI and the actions so both fail closed the
@@ -28784,7 +28630,7 @@ function errorResult(spec, err) {
         outputs,
         summary: `### stateguard ${name}: could not complete\n\n${message
             .split('\n')
-            .map((l) => `> ${(0,_commands_common_js__WEBPACK_IMPORTED_MODULE_1__/* .cell */ .Hn)(l)}`)
+            .map((l) => `> ${(0,_report_markdown_js__WEBPACK_IMPORTED_MODULE_1__/* .cell */ .H)(l)}`)
             .join('\n')}\n\nfailure-reason: \`${reason}\``,
         failureReason: reason,
         annotations: [],
@@ -44861,8 +44707,8 @@ __nccwpck_require__.d(__webpack_exports__, {
   m0: () => (/* binding */ cliMain)
 });
 
-// EXTERNAL MODULE: ./src/commands/index.ts + 107 modules
-var src_commands = __nccwpck_require__(7961);
+// EXTERNAL MODULE: ./src/commands/index.ts + 123 modules
+var src_commands = __nccwpck_require__(9101);
 // EXTERNAL MODULE: ./src/commands/inputs.ts
 var inputs = __nccwpck_require__(7521);
 // EXTERNAL MODULE: ./src/errors.ts
