@@ -9,31 +9,17 @@ import path from 'node:path';
 import { verifyBackup } from '../../src/backup/verify.js';
 import type { DriftKey, Plan } from '../../src/drift/types.js';
 import type { ModuleDecl } from '../../src/model/module.js';
-import { loadModules } from '../../src/model/module.js';
 import type { UpgradeRequest } from '../../src/upgrade/types.js';
 import { dir, file, tar } from './archives.js';
 import { examplePlatform, type FakeRuntime } from './fake-runtime.js';
 import { planOf, withPlanHash } from './plans.js';
-import { REPO } from './runner.js';
+import { modules, quiet, T0, VOLUME } from './restore-setup.js';
 import { upgradeRequest } from './upgrade-request.js';
 
 export type UpgradeSetup = ReturnType<typeof setup>;
 
-export const quiet = {
-  info: () => undefined,
-  warn: () => undefined,
-  error: () => undefined,
-  notice: () => undefined,
-  raw: () => undefined,
-};
-export const T0 = new Date('2026-03-01T12:00:00Z');
-export const VOLUME = 'platform_store-data';
-
-export function modules(): ModuleDecl[] {
-  const root = path.join(REPO, 'examples/platform');
-  const loaded = loadModules(root, 'modules/*/module.yaml', root);
-  return loaded.modules;
-}
+// the same simulated examples/platform as restore's: one logger, clock, volume and module set
+export { modules, quiet, T0, VOLUME };
 
 /** store declared at `to`, running `from`. */
 export function planner(from: string, to: string, drift: DriftKey[] = ['container.image']) {
