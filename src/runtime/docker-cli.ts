@@ -101,7 +101,7 @@ export class DockerCli implements Runtime {
   }
 
   /** `docker <args>` with an argument array: private to the adapter (the domain has no docker argv). */
-  protected docker(args: readonly string[], opts?: ExecOptions): Promise<ExecResult> {
+  private docker(args: readonly string[], opts?: ExecOptions): Promise<ExecResult> {
     return this.command.docker(args, opts);
   }
 
