@@ -3,7 +3,8 @@
  * flavor answers and its version, the one command line for a target, the one reading of a compose
  * file (`config`, with each service's config hash as `up` writes it), the hashes of a service with
  * an override file, and the `up`/`down` of a project. DockerCli (./docker-cli.ts) hands its compose
- * methods to this part; the Swarm adapter overrides them with the stack's own.
+ * methods to this part; the Swarm adapter (./swarm-cli.ts) has the stack's own and asks it only for
+ * the flavor.
  */
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';

@@ -4,22 +4,22 @@
  * `docker inspect` JSON by compose labels — never by container name and never by parsing compose's
  * human output (compose v1 even exits 0 on unknown flags).
  *
- * DockerCli holds engine info, the engine view, the lifecycle and the image operations itself, and
- * hands the rest to its parts, which share one DockerCommand (./docker-command.ts: runner, child env,
- * Engine API, ping): the compose CLI (./compose-cli.ts), the record store (./docker-records.ts) and
+ * DockerCli holds what is compose's own (the project's containers by compose label, an upgrade's
+ * exact rollback) and hands the rest to its parts, which share one DockerCommand (./docker-command.ts:
+ * runner, child env, Engine API, ping): the plain-engine operations (./docker-engine.ts, shared with
+ * the Swarm adapter), the compose CLI (./compose-cli.ts), the record store (./docker-records.ts) and
  * restore's workbench (./docker-workbench.ts). The pure parsing is in ./docker-parsers.ts.
  */
-import { Writable } from 'node:stream';
-import { EnvironmentError, PathNotFoundError } from '../errors.js';
-import { UP_STATES } from '../drift/containers.js';
+import { EnvironmentError } from '../errors.js';
 import { normalizeImageRef } from '../drift/image-ref.js';
 import { createRequest, definitionFromInspect, referencedContainers } from './container-definition.js';
-import { apiMessage, type EngineApi } from './engine-api.js';
+import { apiMessage } from './engine-api.js';
 import { ComposeCli, composeArgs } from './compose-cli.js';
 import { DockerCommand, type DockerCommandOptions } from './docker-command.js';
+import { DockerEngine } from './docker-engine.js';
 import { DockerRecords } from './docker-records.js';
 import { DockerWorkbench } from './docker-workbench.js';
-import { firstLine, LABEL, outputLines, parseInspect } from './docker-parsers.js';
+import { firstLine, LABEL, outputLines } from './docker-parsers.js';
 import type {
   ComposeInfo,
   ContainerDefinition,
@@ -39,7 +39,6 @@ import type {
   EngineLock,
   ExecOptions,
   ExecResult,
-  ProcessRunner,
   RenderedProject,
   RenderOptions,
   RunRecord,
@@ -72,14 +71,6 @@ export {
   WORKBENCH_LABEL,
 } from './docker-parsers.js';
 
-/** What stateguard reads of `docker image inspect`. */
-interface InspectedImage {
-  Id: string;
-  RepoTags?: string[];
-  RepoDigests?: string[];
-  Config?: { Volumes?: unknown };
-}
-
 /** The runner, env and dial (./docker-command.ts), and the compose flavor. */
 export interface DockerCliOptions extends DockerCommandOptions {
   /**
@@ -89,14 +80,11 @@ export interface DockerCliOptions extends DockerCommandOptions {
   compose?: 'v1' | 'v2';
 }
 
-/** `docker cp` says this when the path does not exist in the container (engine 20.10+ wording, both directions). */
-const PATH_ABSENT = /no such container:path|could not find the file/i;
-
 export class DockerCli implements Runtime {
-  protected readonly run: ProcessRunner;
-  protected readonly env: Readonly<Record<string, string | undefined>>;
   /** the runner, the child environment, the Engine API and the ping, shared with the parts below */
   private readonly command: DockerCommand;
+  /** the plain-engine operations: containers by ID, data mounts, images (./docker-engine.ts) */
+  private readonly plain: DockerEngine;
   /** the RecordStore methods, on this engine (./docker-records.ts) */
   private readonly records: DockerRecords;
   /** the Workbench methods, on this engine (./docker-workbench.ts) */
@@ -106,38 +94,18 @@ export class DockerCli implements Runtime {
 
   constructor(opts: DockerCliOptions = {}) {
     this.command = new DockerCommand(opts);
-    this.run = this.command.run;
-    this.env = this.command.env;
+    this.plain = new DockerEngine(this.command);
     this.records = new DockerRecords(this.command, this);
     this.workbench = new DockerWorkbench(this.command);
-    this.composeCli = new ComposeCli(this.command, opts.compose ?? this.env.STATEGUARD_COMPOSE);
-  }
-
-  protected withEnv(opts?: ExecOptions): ExecOptions | undefined {
-    return this.command.withEnv(opts);
+    this.composeCli = new ComposeCli(this.command, opts.compose ?? this.command.env.STATEGUARD_COMPOSE);
   }
 
   /** `docker <args>` with an argument array: private to the adapter (the domain has no docker argv). */
-  protected docker(args: readonly string[], opts?: ExecOptions): Promise<ExecResult> {
+  private docker(args: readonly string[], opts?: ExecOptions): Promise<ExecResult> {
     return this.command.docker(args, opts);
   }
 
-  /** Up to `limit` local image IDs (a last resort for the lock container's image). */
-  async localImageIds(limit: number): Promise<string[]> {
-    const r = await this.docker(['image', 'ls', '-q', '--no-trunc']);
-    if (r.code !== 0) return [];
-    return [...new Set(outputLines(r.stdout))].slice(0, limit);
-  }
-
-  async removeFilesInContainer(containerId: string, files: readonly string[]): Promise<boolean> {
-    // Root inside the container: files written by `docker cp` are root's, in directories the
-    // service user may not own. `--` so a file name can never be read as an option.
-    for (const rm of [['rm'], ['/bin/busybox', 'rm']]) {
-      const r = await this.docker(['exec', '-u', '0', containerId, ...rm, '-f', '--', ...files]);
-      if (r.code === 0) return true;
-    }
-    return false;
-  }
+  // ---- engine info ----
 
   ping(): Promise<void> {
     return this.command.ping();
@@ -145,14 +113,7 @@ export class DockerCli implements Runtime {
 
   async engineId(): Promise<string> {
     await this.ping();
-    const r = await this.docker(['info', '--format', '{{.ID}}'], { timeoutMs: 30_000 });
-    const id = r.stdout.trim();
-    if (r.code !== 0 || id === '' || /\s/.test(id)) {
-      throw new EnvironmentError(
-        `docker info did not report the engine's ID: ${firstLine(r.stderr) || r.stdout.trim()}`,
-      );
-    }
-    return id;
+    return this.plain.engineId();
   }
 
   composeFlavor(): Promise<'v1' | 'v2'> {
@@ -168,6 +129,8 @@ export class DockerCli implements Runtime {
     return composeArgs(flavor, target, args);
   }
 
+  // ---- the engine view ----
+
   async listProjectContainers(project: string): Promise<ContainerInfo[]> {
     await this.ping();
     const ps = await this.docker(['ps', '-a', '-q', '--no-trunc', '--filter', `label=${LABEL.project}=${project}`]);
@@ -178,15 +141,13 @@ export class DockerCli implements Runtime {
     return all.filter((c) => c.project === project);
   }
 
-  async inspectContainers(idsOrNames: readonly string[]): Promise<ContainerInfo[]> {
-    if (idsOrNames.length === 0) return [];
-    const r = await this.docker(['inspect', '--type', 'container', ...idsOrNames]);
-    // `docker inspect` exits 1 when some names are missing but still prints the found ones.
-    if (r.code !== 0 && !r.stdout.trim().startsWith('[')) {
-      if (/no such (container|object)/i.test(r.stderr)) return [];
-      throw new EnvironmentError(`docker inspect failed: ${firstLine(r.stderr)}`);
-    }
-    return parseInspect(r.stdout);
+  inspectContainers(idsOrNames: readonly string[]): Promise<ContainerInfo[]> {
+    return this.plain.inspectContainers(idsOrNames);
+  }
+
+  /** Up to `limit` local image IDs (a last resort for the lock container's image). */
+  localImageIds(limit: number): Promise<string[]> {
+    return this.plain.localImageIds(limit);
   }
 
   /** The one reading of a compose file (docs/architecture.md §2): see ./compose-cli.ts. */
@@ -194,83 +155,31 @@ export class DockerCli implements Runtime {
     return this.composeCli.renderProject(target, opts);
   }
 
-  /**
-   * One `docker image inspect` of these references: each reference to the image it names (matched by
-   * ID, normalised tag or digest), absent ones to null.
-   */
-  private async inspectImages(refs: readonly string[]): Promise<Map<string, InspectedImage | null>> {
-    const unique = [...new Set(refs)];
-    const out = new Map<string, InspectedImage | null>(unique.map((r) => [r, null]));
-    if (unique.length === 0) return out;
-    const r = await this.docker(['image', 'inspect', ...unique]);
-    const text = r.stdout.trim();
-    if (r.code !== 0 && !text.startsWith('[')) {
-      if (/no such image/i.test(r.stderr)) return out;
-      throw new EnvironmentError(`docker image inspect failed: ${firstLine(r.stderr)}`);
-    }
-    const images = JSON.parse(text || '[]') as InspectedImage[];
-    for (const ref of unique) {
-      const norm = normalizeImageRef(ref);
-      const hit = images.find(
-        (img) =>
-          img.Id === ref ||
-          (img.RepoTags ?? []).some((t) => normalizeImageRef(t) === norm) ||
-          (img.RepoDigests ?? []).some((d) => d === ref || normalizeImageRef(d) === norm),
-      );
-      out.set(ref, hit ?? null);
-    }
-    return out;
+  imageIds(refs: readonly string[]): Promise<Record<string, string | null>> {
+    return this.plain.imageIds(refs);
   }
 
-  async imageIds(refs: readonly string[]): Promise<Record<string, string | null>> {
-    const found = await this.inspectImages(refs);
-    return Object.fromEntries([...found].map(([ref, img]) => [ref, img ? img.Id : null]));
+  imageVolumes(images: readonly string[]): Promise<Record<string, string[] | null>> {
+    return this.plain.imageVolumes(images);
   }
 
-  // Field-level config differences (docs/architecture.md §3): which mounts an image declares.
-  async imageVolumes(images: readonly string[]): Promise<Record<string, string[] | null>> {
-    const found = await this.inspectImages(images);
-    return Object.fromEntries(
-      [...found].map(([ref, img]) => {
-        const volumes = img?.Config?.Volumes;
-        return [ref, img ? (volumes && typeof volumes === 'object' ? Object.keys(volumes).sort() : []) : null];
-      }),
-    );
+  listImageTags(repository: string): Promise<string[]> {
+    return this.plain.listImageTags(repository);
   }
+
+  // data mounts (docs/architecture.md §12, "Data mounts"): other writers, reserved names
+  listRunningContainers(): Promise<ContainerInfo[]> {
+    return this.plain.listRunningContainers();
+  }
+
+  existingPaths(containerId: string, paths: readonly string[]): Promise<string[]> {
+    return this.plain.existingPaths(containerId, paths);
+  }
+
+  // ---- the lifecycle ----
 
   async recreateService(target: ComposeTarget, service: string, imageOverride?: string): Promise<ExecResult> {
     return this.composeCli.recreateService(target, service, imageOverride);
-  }
-
-  async tagImage(imageId: string, ref: string): Promise<void> {
-    const r = await this.docker(['tag', imageId, ref]);
-    if (r.code !== 0) {
-      throw new EnvironmentError(`docker tag ${imageId.slice(0, 19)} ${ref} failed: ${firstLine(r.stderr)}`);
-    }
-  }
-
-  // Pinned-image retention (docs/architecture.md §13).
-  async listImageTags(repository: string): Promise<string[]> {
-    const r = await this.docker([
-      'image',
-      'ls',
-      '--filter',
-      `reference=${repository}`,
-      '--format',
-      '{{.Repository}}:{{.Tag}}',
-    ]);
-    if (r.code !== 0) throw new EnvironmentError(`docker image ls failed: ${firstLine(r.stderr)}`);
-    const tags = outputLines(r.stdout).filter((t) => t.startsWith(`${repository}:`) && !t.endsWith(':<none>'));
-    return [...new Set(tags)].sort();
-  }
-
-  async removeImageTag(ref: string): Promise<void> {
-    // A `repository:tag` only: an image ID or a digest would remove the image itself.
-    if (!/^[a-z0-9][a-z0-9._/-]*:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(ref) || ref.startsWith('sha256:')) {
-      throw new EnvironmentError(`refusing to remove ${JSON.stringify(ref)}: not a repository:tag reference`);
-    }
-    const r = await this.docker(['image', 'rm', ref]);
-    if (r.code !== 0) throw new EnvironmentError(`docker image rm ${ref} failed: ${firstLine(r.stderr)}`);
   }
 
   /** `compose up -d` of the given services (or all): the tests' and the demo's, not the domain's. */
@@ -291,60 +200,45 @@ export class DockerCli implements Runtime {
     return null;
   }
 
-  async wait(containerId: string, timeoutMs: number): Promise<WaitResult> {
-    const r = await this.docker(['wait', containerId], { timeoutMs });
-    if (r.code === 124) return { exitCode: null, timedOut: true };
-    const code = Number.parseInt(r.stdout.trim(), 10);
-    if (r.code !== 0 || Number.isNaN(code)) {
-      throw new EnvironmentError(`docker wait ${containerId.slice(0, 12)} failed: ${firstLine(r.stderr)}`);
-    }
-    return { exitCode: code, timedOut: false };
+  wait(containerId: string, timeoutMs: number): Promise<WaitResult> {
+    return this.plain.wait(containerId, timeoutMs);
   }
 
-  /**
-   * Without `timeoutSeconds`, each container gets its own stop timeout (compose's `stop_grace_period`,
-   * else the engine's 10 s): a data store that needs longer to shut down cleanly is not killed
-   * mid-shutdown before a snapshot copies its volume (docs/architecture.md §7).
-   */
-  async stop(containerIds: readonly string[], timeoutSeconds?: number): Promise<void> {
-    if (containerIds.length === 0) return;
-    const wait = timeoutSeconds === undefined ? [] : ['-t', String(timeoutSeconds)];
-    const r = await this.docker(['stop', ...wait, ...containerIds]);
-    if (r.code !== 0) throw new EnvironmentError(`docker stop failed: ${firstLine(r.stderr)}`);
+  stop(containerIds: readonly string[], timeoutSeconds?: number): Promise<void> {
+    return this.plain.stop(containerIds, timeoutSeconds);
   }
 
-  async start(containerIds: readonly string[]): Promise<string[]> {
-    if (containerIds.length === 0) return [];
-    const r = await this.docker(['start', ...containerIds]);
-    if (r.code !== 0) throw new EnvironmentError(`docker start failed: ${firstLine(r.stderr)}`);
-    return [...containerIds];
+  start(containerIds: readonly string[]): Promise<string[]> {
+    return this.plain.start(containerIds);
   }
 
-  async logs(
+  logs(
     containerId: string,
     onChunk: (chunk: string, stream?: 'stdout' | 'stderr') => void,
     follow: boolean,
   ): Promise<void> {
-    await this.docker(['logs', ...(follow ? ['--follow'] : []), containerId], {
-      onStdout: (chunk) => onChunk(chunk, 'stdout'),
-      onStderr: (chunk) => onChunk(chunk, 'stderr'),
-    });
+    return this.plain.logs(containerId, onChunk, follow);
   }
 
-  async copyFrom(containerId: string, path: string, sink: NodeJS.WritableStream): Promise<void> {
-    const r = await this.docker(['cp', `${containerId}:${path}`, '-'], { stdoutSink: sink });
-    if (r.code !== 0) {
-      const message = `docker cp from ${containerId.slice(0, 12)}:${path} failed: ${firstLine(r.stderr)}`;
-      throw PATH_ABSENT.test(r.stderr) ? new PathNotFoundError(message) : new EnvironmentError(message);
-    }
+  copyFrom(containerId: string, path: string, sink: NodeJS.WritableStream): Promise<void> {
+    return this.plain.copyFrom(containerId, path, sink);
   }
 
-  async copyTo(containerId: string, dir: string, tarArchive: Buffer): Promise<void> {
-    const r = await this.docker(['cp', '-', `${containerId}:${dir}`], { input: tarArchive });
-    if (r.code !== 0) {
-      const message = `docker cp to ${containerId.slice(0, 12)}:${dir} failed: ${firstLine(r.stderr)}`;
-      throw PATH_ABSENT.test(r.stderr) ? new PathNotFoundError(message) : new EnvironmentError(message);
-    }
+  copyTo(containerId: string, dir: string, tarArchive: Buffer): Promise<void> {
+    return this.plain.copyTo(containerId, dir, tarArchive);
+  }
+
+  removeFilesInContainer(containerId: string, files: readonly string[]): Promise<boolean> {
+    return this.plain.removeFilesInContainer(containerId, files);
+  }
+
+  tagImage(imageId: string, ref: string): Promise<void> {
+    return this.plain.tagImage(imageId, ref);
+  }
+
+  // Pinned-image retention (docs/architecture.md §13).
+  removeImageTag(ref: string): Promise<void> {
+    return this.plain.removeImageTag(ref);
   }
 
   // ---- the record store: locks and records on the engine (./docker-records.ts) ----
@@ -455,58 +349,7 @@ export class DockerCli implements Runtime {
     return this.workbench.runThrowaway(spec);
   }
 
-  // ---- data mounts (docs/architecture.md §12, "Data mounts"): other writers, reserved names ----
-
-  async listRunningContainers(): Promise<ContainerInfo[]> {
-    // Without -a: running, restarting and paused containers, of every project and of none.
-    const ps = await this.docker(['ps', '-q', '--no-trunc']);
-    if (ps.code !== 0) throw new EnvironmentError(`docker ps failed: ${firstLine(ps.stderr)}`);
-    return (await this.inspectContainers(outputLines(ps.stdout))).filter((c) => UP_STATES.has(c.state));
-  }
-
-  async existingPaths(containerId: string, paths: readonly string[]): Promise<string[]> {
-    const found: string[] = [];
-    for (const p of paths) {
-      // `docker cp <id>:<path> -` needs no tool in the image and works on a stopped container. An
-      // existing path's tar starts at once; the copy is then cut off (the feed rejects, the child is
-      // killed), so a large directory is never read whole.
-      let seen = false;
-      let release: (err?: Error) => void = () => undefined;
-      const gate = new Promise<void>((resolve, reject) => {
-        release = (err) => (err ? reject(err) : resolve());
-      });
-      // The runner consumes it (a rejection kills the child); never an unhandled rejection here.
-      gate.catch(() => undefined);
-      const sink = new Writable({
-        write(chunk: Buffer, _enc, cb) {
-          if (!seen && chunk.length > 0) {
-            seen = true;
-            release(new Error('the path exists'));
-          }
-          cb();
-        },
-      });
-      const r = await this.docker(['cp', `${containerId}:${p}`, '-'], {
-        stdoutSink: sink,
-        feed: () => gate,
-        timeoutMs: 120_000,
-      });
-      release();
-      if (seen || r.code === 0) found.push(p);
-      else if (!PATH_ABSENT.test(r.stderr)) {
-        const why = firstLine(r.stderr) || `exit ${r.code}`;
-        throw new EnvironmentError(`could not check whether ${p} exists in ${containerId.slice(0, 12)}: ${why}`);
-      }
-    }
-    return found;
-  }
-
   // ---- an upgrade's exact rollback (docs/architecture.md §13) ----
-
-  /** The Engine API through `docker system dial-stdio` (same DOCKER_HOST, context, ssh, TLS). */
-  private engine(): EngineApi {
-    return this.command.engine();
-  }
 
   async readContainerDefinition(
     containerId: string,
@@ -532,7 +375,7 @@ export class DockerCli implements Runtime {
   }
 
   async recreateFromDefinition(def: ContainerDefinition, replace: readonly string[]): Promise<string> {
-    const api = this.engine();
+    const api = this.command.engine();
     await api.apiVersion();
     if (replace.length) {
       await this.stop(replace);

@@ -1,9 +1,9 @@
 /**
  * What every part of the docker adapter goes through to reach the engine: the process runner, the
  * child environment (an explicit env carries DOCKER_HOST/DOCKER_CONTEXT to every child), `docker
- * <args>`, the Engine API over `docker system dial-stdio`, and the engine ping. One instance is shared
- * by DockerCli (./docker-cli.ts) and its compose, record store and workbench parts, so they run the
- * same commands against the same engine.
+ * <args>`, the Engine API over `docker system dial-stdio`, and the engine ping. Each adapter (DockerCli,
+ * ./docker-cli.ts; SwarmCli, ./swarm-cli.ts) makes one and shares it with all its parts, so they run
+ * the same commands against the same engine.
  */
 import { EnvironmentError } from '../errors.js';
 import { describeEngine, firstLine } from './docker-parsers.js';

@@ -2,7 +2,8 @@
  * The record store of the docker adapter on a plain engine (docs/architecture.md §12, §13): the
  * module lock is a never-started container; run records, last-known-good records and journal marks
  * are empty named volumes whose labels hold them. DockerCli (./docker-cli.ts) hands its RecordStore
- * methods to this part; the Swarm adapter keeps its own lock (a `docker config`).
+ * methods to this part; SwarmCli (./swarm-cli.ts) hands it all but the lock, which on Swarm is a
+ * `docker config` (./swarm-lock.ts).
  */
 import { EnvironmentError } from '../errors.js';
 import type { DockerCommand } from './docker-command.js';
@@ -33,7 +34,8 @@ const NEVER_STARTED = 'stateguard-never-started';
 
 /**
  * What the records read through the adapter's view of the engine: the images a lock container may be
- * created from, and the lock container itself (the adapter's own methods, so an override applies).
+ * created from, and the lock container itself (the adapter's own methods, so each adapter's own listing
+ * applies).
  */
 export type RecordsView = Pick<EngineView, 'imageIds' | 'inspectContainers' | 'listProjectContainers'> & {
   localImageIds(limit: number): Promise<string[]>;

@@ -2,7 +2,8 @@
  * Restore's workbench on a plain engine (docs/architecture.md §12): helper containers on a module's
  * data mounts (local image only, no network, labelled with the operation's key) that measure, stage,
  * swap, list and drop work areas; and the restore drill's scratch volumes and throwaway container.
- * DockerCli (./docker-cli.ts) hands its Workbench methods to this part.
+ * DockerCli (./docker-cli.ts) and SwarmCli (./swarm-cli.ts) hand their Workbench methods to this part
+ * (on Swarm, listMountEntries is refused and restore and upgrade never get here).
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -9,75 +9,108 @@
  *   both sides: the rendered stack file and the spec each task ran.
  * - Recreating one service deploys a stack file holding only that service (never the whole stack:
  *   no other service may change), then forces a new task when the spec did not change.
- * - Stopping a long-running service scales it to 0 (stopping a task container only makes Swarm
- *   start another one) and remembers the replica count in a service label, so a crash leaves the
- *   number to come back to; starting scales it back and returns the new task containers.
- * - A scaled-down task's container is removed by Swarm, so a snapshot reads the volume through a
- *   never-started helper container that mounts it (same image, no network, labelled).
- * - The lock is a `docker config`: a cluster-wide object whose name is unique on the managers.
- * - Data-mount checks (listRunningContainers, existingPaths) are the compose adapter's own: the same
- *   `docker ps`/`inspect` and `docker cp` on the manager, which sees this node's task containers.
+ * - Stopping a long-running service scales it to 0, starting scales it back, and a snapshot reads a
+ *   scaled-down task's volume through a never-started helper (./swarm-scaling.ts).
+ * - The lock is a `docker config`: a cluster-wide object whose name is unique on the managers
+ *   (./swarm-lock.ts).
+ *
+ * SwarmCli is composed of parts, not derived from the compose adapter; every method is written here
+ * or handed to a part by name. Shared with the compose adapter: the runner and env (DockerCommand,
+ * ./docker-command.ts), the plain-engine operations (./docker-engine.ts: inspect, wait, logs, copies,
+ * images, and the data-mount checks, which on the manager see this node's task containers), the run
+ * records, last-known-good and journal marks (./docker-records.ts) and the workbench
+ * (./docker-workbench.ts). Its own: the services and tasks (./swarm-services.ts), the scaling and the
+ * lock. What Swarm does not do (an upgrade's exact rollback, listing a volume) is refused here.
  * Single node only for volumes: a task on another node has no container here; see §14 for the
  * multi-node design and what is refused until it is built.
  */
-import { createHash } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { EnvironmentError, UserError } from '../errors.js';
 import { SWARM_VIEW_KEY } from '../drift/config-diff.js';
-import { DockerCli, firstLine, outputLines, type DockerCliOptions } from './docker-cli.js';
+import { ComposeCli } from './compose-cli.js';
 import { composeReason } from './compose-render.js';
+import type { DockerCliOptions } from './docker-cli.js';
+import { DockerCommand } from './docker-command.js';
+import { DockerEngine } from './docker-engine.js';
+import { outputLines } from './docker-parsers.js';
+import { DockerRecords } from './docker-records.js';
+import { DockerWorkbench } from './docker-workbench.js';
+import { SwarmLock } from './swarm-lock.js';
+import { snapshotHelperKey, SwarmScaling } from './swarm-scaling.js';
+import { CONVERGE_MS, POLL_MS, sleep, SwarmServices } from './swarm-services.js';
 import { oneServiceStack } from './swarm-stack-file.js';
-import { currentTasks, isJob, SWARM_LABEL, taskContainer, type Service, type Task } from './swarm-tasks.js';
+import { currentTasks, isJob, SWARM_LABEL, taskContainer } from './swarm-tasks.js';
 import { declaredView, viewHash } from './swarm-view.js';
 import type {
   ComposeInfo,
   ComposeTarget,
   ContainerInfo,
   EngineLock,
+  ExecOptions,
   ExecResult,
+  HelperSpec,
+  JournalMark,
+  LastKnownGood,
+  MountSpace,
   RenderedProject,
   RenderedService,
   RenderOptions,
+  RootMeta,
+  RunRecord,
+  Runtime,
+  StagedCount,
+  StagedTime,
+  SwapResult,
+  ThrowawaySpec,
+  WaitResult,
+  WorkAreaState,
 } from './types.js';
 
-/** How long a recreate or a scale waits for the new tasks to have containers. */
-const CONVERGE_MS = 120_000;
-const POLL_MS = 250;
+export { lockConfigName } from './swarm-lock.js';
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** The label value of the helper that reads a stopped service's volume for a snapshot. */
-function snapshotHelperKey(serviceName: string): string {
-  // an operation key's alphabet (lower-case letters and digits), whatever the service is called
-  return `snap${createHash('sha256').update(serviceName).digest('hex').slice(0, 28)}`;
-}
-
-/** A config name valid on the engine (≤ 64 characters), derived from the lock's name. */
-export function lockConfigName(name: string): string {
-  if (name.length <= 64 && /^[a-zA-Z0-9][a-zA-Z0-9_.-]*[a-zA-Z0-9]$/.test(name)) return name;
-  return `stateguard-lock-${createHash('sha256').update(name).digest('hex').slice(0, 32)}`;
-}
-
-/** What a stopped task container was, so its volumes can still be read after Swarm removed it. */
-interface Stopped {
-  serviceId: string;
-  container: ContainerInfo;
-}
-
-export class SwarmCli extends DockerCli {
-  private readonly stopped = new Map<string, Stopped>();
+export class SwarmCli implements Runtime {
+  /** the runner, the child environment and the plain ping, shared with the parts below */
+  private readonly command: DockerCommand;
+  /** the plain-engine operations, as the compose adapter's (./docker-engine.ts) */
+  private readonly plain: DockerEngine;
+  /** run records, last-known-good and journal marks, as the compose adapter's (./docker-records.ts) */
+  private readonly records: DockerRecords;
+  /** the Workbench methods, as the compose adapter's (./docker-workbench.ts) */
+  private readonly workbench: DockerWorkbench;
+  /** the compose CLI, for composeFlavor only (the Runtime asks every adapter for it) */
+  private readonly composeCli: ComposeCli;
+  /** the stack's services and tasks (./swarm-services.ts) */
+  private readonly services: SwarmServices;
+  /** stop by scaling to 0, start by scaling back, copies from a stopped task (./swarm-scaling.ts) */
+  private readonly scaling: SwarmScaling;
+  /** the lock as a docker config (./swarm-lock.ts) */
+  private readonly lock: SwarmLock;
   private swarmChecked: Promise<void> | undefined;
   private engineInfo: Promise<ComposeInfo> | undefined;
 
   constructor(opts: DockerCliOptions = {}) {
-    super(opts);
+    this.command = new DockerCommand(opts);
+    this.plain = new DockerEngine(this.command);
+    this.records = new DockerRecords(this.command, this);
+    this.workbench = new DockerWorkbench(this.command);
+    this.composeCli = new ComposeCli(this.command, opts.compose ?? this.command.env.STATEGUARD_COMPOSE);
+    this.services = new SwarmServices(this.command);
+    this.scaling = new SwarmScaling(this.command, this.plain, this.services);
+    this.lock = new SwarmLock(this.command);
   }
 
-  override async ping(): Promise<void> {
-    await super.ping();
+  /** `docker <args>` with an argument array: private to the adapter (the domain has no docker argv). */
+  private docker(args: readonly string[], opts?: ExecOptions): Promise<ExecResult> {
+    return this.command.docker(args, opts);
+  }
+
+  // ---- engine info: the engine must be a swarm manager ----
+
+  async ping(): Promise<void> {
+    await this.command.ping();
     this.swarmChecked ??= (async () => {
       const r = await this.docker(['info', '--format', '{{json .Swarm}}']);
       let swarm: { LocalNodeState?: string; ControlAvailable?: boolean } = {};
@@ -98,7 +131,17 @@ export class SwarmCli extends DockerCli {
     return this.swarmChecked;
   }
 
-  override composeInfo(): Promise<ComposeInfo> {
+  async engineId(): Promise<string> {
+    await this.ping();
+    return this.plain.engineId();
+  }
+
+  /** As on the compose adapter: which compose CLI answers (nothing on Swarm asks). */
+  composeFlavor(): Promise<'v1' | 'v2'> {
+    return this.composeCli.composeFlavor();
+  }
+
+  composeInfo(): Promise<ComposeInfo> {
     this.engineInfo ??= (async () => {
       await this.ping();
       const r = await this.docker(['version', '--format', '{{.Server.Version}}']);
@@ -108,38 +151,12 @@ export class SwarmCli extends DockerCli {
     return this.engineInfo;
   }
 
-  private async stackServices(stack: string): Promise<Service[]> {
-    const ls = await this.docker(['service', 'ls', '-q', '--filter', `label=${SWARM_LABEL.namespace}=${stack}`]);
-    if (ls.code !== 0) throw new EnvironmentError(`docker service ls failed: ${firstLine(ls.stderr)}`);
-    const ids = outputLines(ls.stdout);
-    if (ids.length === 0) return [];
-    const r = await this.docker(['service', 'inspect', ...ids]);
-    if (r.code !== 0 && !r.stdout.trim().startsWith('[')) {
-      throw new EnvironmentError(`docker service inspect failed: ${firstLine(r.stderr)}`);
-    }
-    // The label filter matched; re-check so a parsing surprise never mixes stacks.
-    return (JSON.parse(r.stdout.trim() || '[]') as Service[]).filter(
-      (s) => s.Spec?.Labels?.[SWARM_LABEL.namespace] === stack,
-    );
-  }
+  // ---- the engine view ----
 
-  private async serviceTasks(services: readonly Service[]): Promise<Task[]> {
-    if (services.length === 0) return [];
-    const ps = await this.docker(['service', 'ps', '-q', '--no-trunc', ...services.map((s) => s.ID)]);
-    if (ps.code !== 0) throw new EnvironmentError(`docker service ps failed: ${firstLine(ps.stderr)}`);
-    const ids = [...new Set(outputLines(ps.stdout))];
-    if (ids.length === 0) return [];
-    const r = await this.docker(['inspect', '--type', 'task', ...ids]);
-    if (r.code !== 0 && !r.stdout.trim().startsWith('[')) {
-      throw new EnvironmentError(`docker inspect of tasks failed: ${firstLine(r.stderr)}`);
-    }
-    return JSON.parse(r.stdout.trim() || '[]') as Task[];
-  }
-
-  override async listProjectContainers(stack: string): Promise<ContainerInfo[]> {
+  async listProjectContainers(stack: string): Promise<ContainerInfo[]> {
     await this.ping();
-    const services = await this.stackServices(stack);
-    const tasks = await this.serviceTasks(services);
+    const services = await this.services.stackServices(stack);
+    const tasks = await this.services.serviceTasks(services);
     const out: ContainerInfo[] = [];
     const chosen = services.map((s) => ({ service: s, tasks: currentTasks(s, tasks) }));
     const containerIds = chosen.flatMap((c) => c.tasks.map((t) => t.Status?.ContainerStatus?.ContainerID ?? ''));
@@ -177,7 +194,7 @@ export class SwarmCli extends DockerCli {
     return doc;
   }
 
-  override async renderProject(target: ComposeTarget, _opts?: RenderOptions): Promise<RenderedProject> {
+  async renderProject(target: ComposeTarget, _opts?: RenderOptions): Promise<RenderedProject> {
     const doc = await this.stackConfig(target);
     const services: Record<string, RenderedService> = {};
     const hashes: Record<string, string> = {};
@@ -191,23 +208,46 @@ export class SwarmCli extends DockerCli {
     return { services, hashes, volumes, inactive: {} };
   }
 
-  private async serviceByName(stack: string, service: string): Promise<Service | null> {
-    const r = await this.docker(['service', 'inspect', `${stack}_${service}`]);
-    if (r.code !== 0) {
-      if (/no such service/i.test(r.stderr)) return null;
-      throw new EnvironmentError(`docker service inspect ${stack}_${service} failed: ${firstLine(r.stderr)}`);
-    }
-    return (JSON.parse(r.stdout.trim() || '[]') as Service[])[0] ?? null;
+  inspectContainers(idsOrNames: readonly string[]): Promise<ContainerInfo[]> {
+    return this.plain.inspectContainers(idsOrNames);
   }
 
-  override async recreateService(target: ComposeTarget, service: string, imageOverride?: string): Promise<ExecResult> {
+  /** Up to `limit` local image IDs (the records part's view asks; the Swarm lock needs no image). */
+  localImageIds(limit: number): Promise<string[]> {
+    return this.plain.localImageIds(limit);
+  }
+
+  imageIds(refs: readonly string[]): Promise<Record<string, string | null>> {
+    return this.plain.imageIds(refs);
+  }
+
+  imageVolumes(images: readonly string[]): Promise<Record<string, string[] | null>> {
+    return this.plain.imageVolumes(images);
+  }
+
+  listImageTags(repository: string): Promise<string[]> {
+    return this.plain.listImageTags(repository);
+  }
+
+  // data mounts (§12): the same `docker ps`/`inspect` and `docker cp` on the manager
+  listRunningContainers(): Promise<ContainerInfo[]> {
+    return this.plain.listRunningContainers();
+  }
+
+  existingPaths(containerId: string, paths: readonly string[]): Promise<string[]> {
+    return this.plain.existingPaths(containerId, paths);
+  }
+
+  // ---- the lifecycle ----
+
+  async recreateService(target: ComposeTarget, service: string, imageOverride?: string): Promise<ExecResult> {
     await this.ping();
     const doc = await this.stackConfig(target);
     if (!doc.services[service]) {
       return { code: 1, stdout: '', stderr: `service '${service}' is not in the stack file` };
     }
-    const before = await this.serviceByName(target.project, service);
-    const oldTasks = new Set(before ? (await this.serviceTasks([before])).map((t) => t.ID) : ([] as string[]));
+    const before = await this.services.serviceByName(target.project, service);
+    const oldTasks = new Set(before ? (await this.services.serviceTasks([before])).map((t) => t.ID) : ([] as string[]));
     // The rendered file holds environment values: a private temp dir, removed at once.
     const dir = await mkdtemp(path.join(tmpdir(), 'stateguard-stack-'));
     let deployed: ExecResult;
@@ -219,7 +259,7 @@ export class SwarmCli extends DockerCli {
       await rm(dir, { recursive: true, force: true });
     }
     if (deployed.code !== 0) return deployed;
-    const after = await this.serviceByName(target.project, service);
+    const after = await this.services.serviceByName(target.project, service);
     if (!after)
       return {
         code: 1,
@@ -232,270 +272,65 @@ export class SwarmCli extends DockerCli {
       const f = await this.docker(['service', 'update', '--force', '--detach', after.ID]);
       if (f.code !== 0) return f;
     }
-    const settled = await this.waitForNewTasks(after.ID, oldTasks);
+    const settled = await this.services.waitForNewTasks(after.ID, oldTasks);
     return 'failure' in settled ? settled.failure : { code: 0, stdout: deployed.stdout, stderr: deployed.stderr };
   }
 
-  /**
-   * Bounded: until the service's current tasks are all new ones that have a container (or ended);
-   * those tasks when they do, an ExecResult saying what is missing when the bound passes.
-   */
-  private async waitForNewTasks(
-    serviceId: string,
-    oldTasks: ReadonlySet<string>,
-  ): Promise<{ tasks: Task[] } | { failure: ExecResult }> {
-    const deadline = Date.now() + CONVERGE_MS;
-    let seen = '';
-    for (;;) {
-      const [svc] = (await this.inspectServices([serviceId])) ?? [];
-      if (svc) {
-        const current = currentTasks(svc, await this.serviceTasks([svc]));
-        const want = isJob(svc.Spec) ? 1 : (svc.Spec?.Mode?.Replicated?.Replicas ?? 1);
-        const ready = current.filter(
-          (t) =>
-            !oldTasks.has(t.ID) &&
-            (t.Status?.ContainerStatus?.ContainerID || /^(failed|rejected)$/.test(t.Status?.State ?? '')),
-        );
-        seen = current.map((t) => `${t.ID.slice(0, 12)} ${t.Status?.State}`).join(', ') || 'no task';
-        if (ready.length >= want && current.every((t) => !oldTasks.has(t.ID))) return { tasks: current };
-      }
-      if (Date.now() > deadline) {
-        return {
-          failure: {
-            code: 1,
-            stdout: '',
-            stderr: `the service's new tasks did not start within ${CONVERGE_MS / 1000}s (${seen})`,
-          },
-        };
-      }
-      await sleep(POLL_MS);
-    }
+  stop(containerIds: readonly string[], timeoutSeconds?: number): Promise<void> {
+    return this.scaling.stop(containerIds, timeoutSeconds);
   }
 
-  private async inspectServices(ids: readonly string[]): Promise<Service[] | null> {
-    const r = await this.docker(['service', 'inspect', ...ids]);
-    if (r.code !== 0 && !r.stdout.trim().startsWith('[')) return null;
-    return JSON.parse(r.stdout.trim() || '[]') as Service[];
+  start(containerIds: readonly string[]): Promise<string[]> {
+    return this.scaling.start(containerIds);
   }
 
-  /** Task containers of a long-running service are stopped by scaling it to 0 (see the file comment). */
-  override async stop(containerIds: readonly string[], timeoutSeconds?: number): Promise<void> {
-    if (containerIds.length === 0) return;
-    // Fail closed: a task whose container is not on this engine (another node), or a container that
-    // vanished since it was listed (Swarm replaced the task), cannot be stopped from here.
-    const remote = containerIds.filter((id) => /^(task|service)-/.test(id));
-    if (remote.length) {
-      throw new EnvironmentError(
-        `${remote.join(', ')} has no container on the engine stateguard talks to (a task on another node, or ` +
-          `none yet); stateguard stops only tasks on this engine (docs/architecture.md §14, multi-node)`,
-      );
-    }
-    const found = await this.inspectContainers(containerIds);
-    const vanished = containerIds.filter((id) => !found.some((c) => c.id === id || c.id.startsWith(id)));
-    if (vanished.length) {
-      throw new EnvironmentError(
-        `container ${vanished.map((id) => id.slice(0, 12)).join(', ')} is gone since it was listed (Swarm may ` +
-          `have replaced its task); nothing was stopped: run it again`,
-      );
-    }
-    const plain: string[] = [];
-    const byService = new Map<string, ContainerInfo[]>();
-    for (const c of found) {
-      const sid = c.labels[SWARM_LABEL.serviceId];
-      if (!sid) {
-        plain.push(c.id);
-        continue;
-      }
-      byService.set(sid, [...(byService.get(sid) ?? []), c]);
-    }
-    for (const [sid, containers] of byService) {
-      const [svc] = (await this.inspectServices([sid])) ?? [];
-      if (!svc) throw new EnvironmentError(`service ${sid} of container ${containers[0]!.name} is gone`);
-      if (isJob(svc.Spec)) {
-        // A job's task does not restart (restart_policy none): stop its container itself.
-        plain.push(...containers.map((c) => c.id));
-        continue;
-      }
-      for (const c of containers) this.stopped.set(c.id, { serviceId: sid, container: c });
-      const replicas = Number(svc.Spec?.Mode?.Replicated?.Replicas ?? 0);
-      const kept = svc.Spec?.Labels?.[SWARM_LABEL.stoppedReplicas];
-      const args = ['service', 'update', '--detach', '--replicas', '0'];
-      // A second stop (a retry after a crash) keeps the count recorded by the first.
-      if (kept === undefined) args.push('--label-add', `${SWARM_LABEL.stoppedReplicas}=${replicas}`);
-      const r = await this.docker([...args, sid]);
-      if (r.code !== 0) throw new EnvironmentError(`scaling ${svc.Spec?.Name} to 0 failed: ${firstLine(r.stderr)}`);
-      await this.waitGone(
-        containers.map((c) => c.id),
-        ((timeoutSeconds ?? 10) + 60) * 1000,
-        String(svc.Spec?.Name),
-      );
-    }
-    if (plain.length) await super.stop(plain, timeoutSeconds);
-  }
-
-  /** Bounded: until none of these containers runs. */
-  private async waitGone(ids: readonly string[], timeoutMs: number, what: string): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const left = (await this.inspectContainers(ids)).filter((c) => c.state === 'running' || c.state === 'restarting');
-      if (left.length === 0) return;
-      if (Date.now() > deadline) {
-        throw new EnvironmentError(
-          `${what} still runs ${left.map((c) => c.id.slice(0, 12)).join(', ')} after scaling to 0`,
-        );
-      }
-      await sleep(POLL_MS);
-    }
-  }
-
-  override async start(containerIds: readonly string[]): Promise<string[]> {
-    if (containerIds.length === 0) return [];
-    const services = new Set<string>();
-    const plain: string[] = [];
-    for (const id of containerIds) {
-      const s = this.stopped.get(id)?.serviceId;
-      if (s) services.add(s);
-      else plain.push(id);
-    }
-    const out = plain.length ? await super.start(plain) : [];
-    for (const sid of services) {
-      const [svc] = (await this.inspectServices([sid])) ?? [];
-      if (!svc) throw new EnvironmentError(`service ${sid} is gone; it cannot be started again`);
-      out.push(...(await this.scaleBack(svc)).containerIds);
-      for (const [cid, s] of this.stopped) if (s.serviceId === sid) this.stopped.delete(cid);
-    }
-    return out;
-  }
-
-  override async resumeStopped(
+  async resumeStopped(
     target: ComposeTarget,
     service: string,
   ): Promise<{ replicas: number; containerIds: string[] } | null> {
     await this.ping();
-    const svc = await this.serviceByName(target.project, service);
+    const svc = await this.services.serviceByName(target.project, service);
     const kept = svc?.Spec?.Labels?.[SWARM_LABEL.stoppedReplicas];
     if (!svc || kept === undefined) return null;
-    await this.removeHelpers(snapshotHelperKey(`${target.project}_${service}`));
-    return this.scaleBack(svc);
+    await this.workbench.removeHelpers(snapshotHelperKey(`${target.project}_${service}`));
+    return this.scaling.scaleBack(svc);
   }
 
-  /**
-   * Scale a service stateguard scaled to 0 back to the count its label recorded (1 when the label is
-   * gone), remove the label, and wait, bounded, for its new tasks' containers.
-   */
-  private async scaleBack(svc: Service): Promise<{ replicas: number; containerIds: string[] }> {
-    const kept = svc.Spec?.Labels?.[SWARM_LABEL.stoppedReplicas];
-    const replicas = kept === undefined ? 1 : Number(kept);
-    if (!Number.isInteger(replicas) || replicas < 0) {
-      throw new EnvironmentError(
-        `${svc.Spec?.Name} carries ${SWARM_LABEL.stoppedReplicas}=${JSON.stringify(kept)}, not a replica count; ` +
-          `scale it by hand (docker service scale) and remove the label`,
-      );
-    }
-    const old = new Set((await this.serviceTasks([svc])).map((t) => t.ID));
-    const args = ['service', 'update', '--detach', '--replicas', String(replicas)];
-    if (kept !== undefined) args.push('--label-rm', SWARM_LABEL.stoppedReplicas);
-    const r = await this.docker([...args, svc.ID]);
-    if (r.code !== 0) {
-      throw new EnvironmentError(`scaling ${svc.Spec?.Name} back to ${replicas} failed: ${firstLine(r.stderr)}`);
-    }
-    const waited = replicas > 0 ? await this.waitForNewTasks(svc.ID, old) : { tasks: [] };
-    if ('failure' in waited) throw new EnvironmentError(`${svc.Spec?.Name}: ${waited.failure.stderr}`);
-    const { tasks } = waited;
-    return {
-      replicas,
-      containerIds: tasks.map((t) => t.Status?.ContainerStatus?.ContainerID ?? '').filter(Boolean),
-    };
+  wait(containerId: string, timeoutMs: number): Promise<WaitResult> {
+    return this.plain.wait(containerId, timeoutMs);
   }
 
-  /**
-   * A stopped task's container is gone (Swarm removes it when scaling down): its volume is read
-   * through a never-started helper mounting the same volume at the same path.
-   */
-  override async copyFrom(containerId: string, dir: string, sink: NodeJS.WritableStream): Promise<void> {
-    const gone = this.stopped.get(containerId);
-    if (!gone || (await this.inspectContainers([containerId])).length > 0)
-      return super.copyFrom(containerId, dir, sink);
-    const mount = gone.container.mounts.find((m) => m.destination === dir);
-    if (!mount || mount.type !== 'volume' || !mount.name) {
-      throw new EnvironmentError(
-        `${dir} of ${gone.container.name} is not a named volume; on Swarm a snapshot reads named volumes only`,
-      );
-    }
-    // One key per service (the module lock allows one snapshot at a time): recover removes a helper
-    // a killed snapshot left behind.
-    const key = snapshotHelperKey(String(gone.container.labels[SWARM_LABEL.serviceName] ?? 'unknown'));
-    const created = await this.docker([
-      'create',
-      '--pull',
-      'never',
-      '--network',
-      'none',
-      '--label',
-      `io.stateguard.helper=${key}`,
-      '--mount',
-      `type=volume,src=${mount.name},dst=${dir}`,
-      gone.container.imageId,
-      'stateguard-never-started',
-    ]);
-    if (created.code !== 0) {
-      throw new EnvironmentError(`cannot create a helper to read volume ${mount.name}: ${firstLine(created.stderr)}`);
-    }
-    const helper = created.stdout.trim();
-    try {
-      await super.copyFrom(helper, dir, sink);
-    } finally {
-      await this.docker(['rm', '-f', helper]);
-    }
+  logs(
+    containerId: string,
+    onChunk: (chunk: string, stream?: 'stdout' | 'stderr') => void,
+    follow: boolean,
+  ): Promise<void> {
+    return this.plain.logs(containerId, onChunk, follow);
   }
 
-  // ---- the lock: a docker config, unique by name across the swarm's managers ----
-
-  override async createLock(name: string, labels: Record<string, string>): Promise<boolean> {
-    await this.ping();
-    const config = lockConfigName(name);
-    const r = await this.docker(
-      [
-        'config',
-        'create',
-        ...Object.entries({ ...labels, 'io.stateguard.lock-name': name }).flatMap(([k, v]) => ['--label', `${k}=${v}`]),
-        config,
-        '-',
-      ],
-      { input: `stateguard lock ${name}\n` },
-    );
-    if (r.code === 0) return true;
-    if (/already exists|AlreadyExists|conflict/i.test(r.stderr)) return false;
-    throw new EnvironmentError(`cannot take the lock ${name} (docker config ${config}): ${firstLine(r.stderr)}`);
+  copyFrom(containerId: string, dir: string, sink: NodeJS.WritableStream): Promise<void> {
+    return this.scaling.copyFrom(containerId, dir, sink);
   }
 
-  override async readLock(name: string): Promise<EngineLock | null> {
-    const config = lockConfigName(name);
-    const r = await this.docker(['config', 'inspect', config]);
-    if (r.code !== 0) {
-      if (/no such config|not found/i.test(r.stderr)) return null;
-      throw new EnvironmentError(`docker config inspect ${config} failed: ${firstLine(r.stderr)}`);
-    }
-    const [c] = JSON.parse(r.stdout.trim() || '[]') as Array<{ ID: string; CreatedAt?: string; Spec?: any }>;
-    if (!c) return null;
-    return {
-      id: c.ID,
-      name: String(c.Spec?.Name ?? config),
-      labels: c.Spec?.Labels ?? {},
-      createdAt: c.CreatedAt ?? '',
-    };
+  copyTo(containerId: string, dir: string, tarArchive: Buffer): Promise<void> {
+    return this.plain.copyTo(containerId, dir, tarArchive);
   }
 
-  override async removeLock(id: string): Promise<void> {
-    const r = await this.docker(['config', 'rm', id]);
-    if (r.code !== 0 && !/no such config|not found/i.test(r.stderr)) {
-      throw new EnvironmentError(`docker config rm ${id} failed: ${firstLine(r.stderr)}`);
-    }
+  removeFilesInContainer(containerId: string, files: readonly string[]): Promise<boolean> {
+    return this.plain.removeFilesInContainer(containerId, files);
+  }
+
+  tagImage(imageId: string, ref: string): Promise<void> {
+    return this.plain.tagImage(imageId, ref);
+  }
+
+  removeImageTag(ref: string): Promise<void> {
+    return this.plain.removeImageTag(ref);
   }
 
   // ---- whole-stack deploy and removal: tests and the demo only ----
 
-  override composeUp(target: ComposeTarget): Promise<ExecResult> {
+  composeUp(target: ComposeTarget): Promise<ExecResult> {
     return this.docker([
       'stack',
       'deploy',
@@ -506,7 +341,7 @@ export class SwarmCli extends DockerCli {
     ]);
   }
 
-  override async composeDown(target: ComposeTarget, removeVolumes: boolean): Promise<ExecResult> {
+  async composeDown(target: ComposeTarget, removeVolumes: boolean): Promise<ExecResult> {
     const r = await this.docker(['stack', 'rm', target.project]);
     const deadline = Date.now() + CONVERGE_MS;
     const filter = `label=${SWARM_LABEL.namespace}=${target.project}`;
@@ -525,13 +360,114 @@ export class SwarmCli extends DockerCli {
     return r;
   }
 
+  // ---- the record store: a docker config for the lock (./swarm-lock.ts), the rest as on compose ----
+
+  async createLock(name: string, labels: Record<string, string>): Promise<boolean> {
+    await this.ping();
+    return this.lock.create(name, labels);
+  }
+
+  readLock(name: string): Promise<EngineLock | null> {
+    return this.lock.read(name);
+  }
+
+  removeLock(id: string): Promise<void> {
+    return this.lock.remove(id);
+  }
+
+  readRunRecords(project: string): Promise<RunRecord[]> {
+    return this.records.readRunRecords(project);
+  }
+
+  writeRunRecord(record: RunRecord): Promise<void> {
+    return this.records.writeRunRecord(record);
+  }
+
+  writeLastKnownGood(record: LastKnownGood): Promise<void> {
+    return this.records.writeLastKnownGood(record);
+  }
+
+  readLastKnownGood(project: string, service: string): Promise<LastKnownGood | null> {
+    return this.records.readLastKnownGood(project, service);
+  }
+
+  writeJournalMark(key: string, mark: JournalMark, keeper?: { image: string }): Promise<void> {
+    return this.records.writeJournalMark(key, mark, keeper);
+  }
+
+  readJournal(key: string): Promise<JournalMark[]> {
+    return this.records.readJournal(key);
+  }
+
+  removeJournalMark(key: string, seq: number): Promise<void> {
+    return this.records.removeJournalMark(key, seq);
+  }
+
+  // ---- the workbench, as the compose adapter's (listMountEntries is refused below) ----
+
+  helperImageProblem(image: string): Promise<string | null> {
+    return this.workbench.helperImageProblem(image);
+  }
+
+  mountSpace(helper: HelperSpec): Promise<MountSpace[]> {
+    return this.workbench.mountSpace(helper);
+  }
+
+  prepareWorkArea(helper: HelperSpec): Promise<void> {
+    return this.workbench.prepareWorkArea(helper);
+  }
+
+  stage(helper: HelperSpec, produce: (write: (chunk: Buffer) => Promise<void>) => Promise<void>): Promise<void> {
+    return this.workbench.stage(helper, produce);
+  }
+
+  setStagedTimes(helper: HelperSpec, times: readonly StagedTime[]): Promise<void> {
+    return this.workbench.setStagedTimes(helper, times);
+  }
+
+  countStaged(helper: HelperSpec): Promise<StagedCount[]> {
+    return this.workbench.countStaged(helper);
+  }
+
+  swap(
+    helper: HelperSpec,
+    direction: 'forward' | 'revert',
+    roots: readonly (RootMeta | null)[],
+  ): Promise<SwapResult[]> {
+    return this.workbench.swap(helper, direction, roots);
+  }
+
+  dropWorkArea(helper: HelperSpec): Promise<void> {
+    return this.workbench.dropWorkArea(helper);
+  }
+
+  workAreas(helper: HelperSpec): Promise<WorkAreaState[]> {
+    return this.workbench.workAreas(helper);
+  }
+
+  removeHelpers(key: string): Promise<void> {
+    return this.workbench.removeHelpers(key);
+  }
+
+  createScratchVolumes(key: string, count: number): Promise<string[]> {
+    return this.workbench.createScratchVolumes(key, count);
+  }
+
+  removeScratch(key: string): Promise<void> {
+    return this.workbench.removeScratch(key);
+  }
+
+  runThrowaway(spec: ThrowawaySpec): Promise<string> {
+    return this.workbench.runThrowaway(spec);
+  }
+
   // ---- an upgrade's exact rollback (docs/architecture.md §13): upgrade is refused on Swarm (§14) ----
 
-  override async readContainerDefinition(): Promise<{ problem: string }> {
+  async readContainerDefinition(): Promise<{ problem: string }> {
     return { problem: 'a Swarm task is recreated by its service, not from a container definition' };
   }
 
-  override async recreateFromDefinition(): Promise<string> {
+  async recreateFromDefinition(): Promise<string> {
     throw new EnvironmentError(
       'recreating a container from its definition is not built for Swarm',
       'unsupported-runtime',
@@ -539,18 +475,18 @@ export class SwarmCli extends DockerCli {
   }
 
   /** The Swarm view hash is not compose's config hash: cannot tell (an upgrade then needs the plan hash). */
-  override async configHashWithImage(): Promise<null> {
+  async configHashWithImage(): Promise<null> {
     return null;
   }
   /**
    * The drift allowlist's proof (docs/architecture.md §3, "Drift allowlist"): no compose config hash on
    * Swarm, so never proven (validate refuses a container.config allowance on Swarm anyway).
    */
-  override async configHashWithValues(): Promise<null> {
+  async configHashWithValues(): Promise<null> {
     return null;
   }
 
-  override async listMountEntries(): Promise<never> {
+  async listMountEntries(): Promise<never> {
     throw new EnvironmentError(
       'listing a volume is not built for Swarm (the data is node-local)',
       'unsupported-runtime',
