@@ -16,7 +16,7 @@ export const modules = {
 /* harmony import */ var _compose_env_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(1973);
 /* harmony import */ var _run_command_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(2530);
 /* harmony import */ var _report_scrub_js__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(8289);
-/* harmony import */ var _runtime_select_js__WEBPACK_IMPORTED_MODULE_7__ = __webpack_require__(7836);
+/* harmony import */ var _runtime_select_js__WEBPACK_IMPORTED_MODULE_7__ = __webpack_require__(3270);
 /**
  * The action side: INPUT_* variables -> typed options (through the command's one input
  * definition) -> command -> outputs, job summary, annotations, exit status.

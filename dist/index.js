@@ -28778,7 +28778,7 @@ function spawnDuplex(command, args, env) {
 
 /***/ }),
 
-/***/ 7836:
+/***/ 3270:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -28787,14 +28787,8 @@ __nccwpck_require__.d(__webpack_exports__, {
   Q: () => (/* binding */ runtimeSelector)
 });
 
-// EXTERNAL MODULE: external "node:stream"
-var external_node_stream_ = __nccwpck_require__(7075);
 // EXTERNAL MODULE: ./src/errors.ts
 var src_errors = __nccwpck_require__(3916);
-// EXTERNAL MODULE: ./src/drift/containers.ts
-var containers = __nccwpck_require__(3439);
-// EXTERNAL MODULE: ./src/drift/image-ref.ts
-var image_ref = __nccwpck_require__(5158);
 ;// CONCATENATED MODULE: ./src/runtime/container-definition.ts
 function obj(v) {
     return v !== null && typeof v === 'object' && !Array.isArray(v) ? v : null;
@@ -29493,7 +29487,8 @@ function parseSwapOutput(stdout, mounts, direction) {
  * flavor answers and its version, the one command line for a target, the one reading of a compose
  * file (`config`, with each service's config hash as `up` writes it), the hashes of a service with
  * an override file, and the `up`/`down` of a project. DockerCli (./docker-cli.ts) hands its compose
- * methods to this part; the Swarm adapter overrides them with the stack's own.
+ * methods to this part; the Swarm adapter (./swarm-cli.ts) has the stack's own and asks it only for
+ * the flavor.
  */
 
 
@@ -29758,9 +29753,9 @@ var runtime_process = __nccwpck_require__(21);
 /**
  * What every part of the docker adapter goes through to reach the engine: the process runner, the
  * child environment (an explicit env carries DOCKER_HOST/DOCKER_CONTEXT to every child), `docker
- * <args>`, the Engine API over `docker system dial-stdio`, and the engine ping. One instance is shared
- * by DockerCli (./docker-cli.ts) and its compose, record store and workbench parts, so they run the
- * same commands against the same engine.
+ * <args>`, the Engine API over `docker system dial-stdio`, and the engine ping. Each adapter (DockerCli,
+ * ./docker-cli.ts; SwarmCli, ./swarm-cli.ts) makes one and shares it with all its parts, so they run
+ * the same commands against the same engine.
  */
 
 
@@ -29815,12 +29810,247 @@ class DockerCommand {
     }
 }
 
+// EXTERNAL MODULE: external "node:stream"
+var external_node_stream_ = __nccwpck_require__(7075);
+// EXTERNAL MODULE: ./src/drift/containers.ts
+var containers = __nccwpck_require__(3439);
+// EXTERNAL MODULE: ./src/drift/image-ref.ts
+var image_ref = __nccwpck_require__(5158);
+;// CONCATENATED MODULE: ./src/runtime/docker-engine.ts
+/**
+ * The plain-engine operations both adapters share (docs/architecture.md §1, §14): containers by ID
+ * (inspect, wait, stop, start, logs, copies, file removal), the data-mount checks, the engine's ID
+ * and the local images. Neither compose nor Swarm is involved: `docker inspect`, `docker cp`,
+ * `docker image …` on the engine stateguard talks to. DockerCli (./docker-cli.ts) and SwarmCli
+ * (./swarm-cli.ts) each hand these methods to one DockerEngine over their DockerCommand; the Swarm
+ * adapter wraps stop, start and copyFrom with its scaling (./swarm-scaling.ts).
+ */
+
+
+
+
+
+/** `docker cp` says this when the path does not exist in the container (engine 20.10+ wording, both directions). */
+const PATH_ABSENT = /no such container:path|could not find the file/i;
+class DockerEngine {
+    command;
+    constructor(command) {
+        this.command = command;
+    }
+    docker(args, opts) {
+        return this.command.docker(args, opts);
+    }
+    /** The engine's ID (`docker info`); each adapter pings first, with its own ping. */
+    async engineId() {
+        const r = await this.docker(['info', '--format', '{{.ID}}'], { timeoutMs: 30_000 });
+        const id = r.stdout.trim();
+        if (r.code !== 0 || id === '' || /\s/.test(id)) {
+            throw new src_errors/* EnvironmentError */.eG(`docker info did not report the engine's ID: ${firstLine(r.stderr) || r.stdout.trim()}`);
+        }
+        return id;
+    }
+    /** Up to `limit` local image IDs (a last resort for the lock container's image). */
+    async localImageIds(limit) {
+        const r = await this.docker(['image', 'ls', '-q', '--no-trunc']);
+        if (r.code !== 0)
+            return [];
+        return [...new Set(outputLines(r.stdout))].slice(0, limit);
+    }
+    async removeFilesInContainer(containerId, files) {
+        // Root inside the container: files written by `docker cp` are root's, in directories the
+        // service user may not own. `--` so a file name can never be read as an option.
+        for (const rm of [['rm'], ['/bin/busybox', 'rm']]) {
+            const r = await this.docker(['exec', '-u', '0', containerId, ...rm, '-f', '--', ...files]);
+            if (r.code === 0)
+                return true;
+        }
+        return false;
+    }
+    async inspectContainers(idsOrNames) {
+        if (idsOrNames.length === 0)
+            return [];
+        const r = await this.docker(['inspect', '--type', 'container', ...idsOrNames]);
+        // `docker inspect` exits 1 when some names are missing but still prints the found ones.
+        if (r.code !== 0 && !r.stdout.trim().startsWith('[')) {
+            if (/no such (container|object)/i.test(r.stderr))
+                return [];
+            throw new src_errors/* EnvironmentError */.eG(`docker inspect failed: ${firstLine(r.stderr)}`);
+        }
+        return parseInspect(r.stdout);
+    }
+    /**
+     * One `docker image inspect` of these references: each reference to the image it names (matched by
+     * ID, normalised tag or digest), absent ones to null.
+     */
+    async inspectImages(refs) {
+        const unique = [...new Set(refs)];
+        const out = new Map(unique.map((r) => [r, null]));
+        if (unique.length === 0)
+            return out;
+        const r = await this.docker(['image', 'inspect', ...unique]);
+        const text = r.stdout.trim();
+        if (r.code !== 0 && !text.startsWith('[')) {
+            if (/no such image/i.test(r.stderr))
+                return out;
+            throw new src_errors/* EnvironmentError */.eG(`docker image inspect failed: ${firstLine(r.stderr)}`);
+        }
+        const images = JSON.parse(text || '[]');
+        for (const ref of unique) {
+            const norm = (0,image_ref/* normalizeImageRef */.Q)(ref);
+            const hit = images.find((img) => img.Id === ref ||
+                (img.RepoTags ?? []).some((t) => (0,image_ref/* normalizeImageRef */.Q)(t) === norm) ||
+                (img.RepoDigests ?? []).some((d) => d === ref || (0,image_ref/* normalizeImageRef */.Q)(d) === norm));
+            out.set(ref, hit ?? null);
+        }
+        return out;
+    }
+    async imageIds(refs) {
+        const found = await this.inspectImages(refs);
+        return Object.fromEntries([...found].map(([ref, img]) => [ref, img ? img.Id : null]));
+    }
+    // Field-level config differences (docs/architecture.md §3): which mounts an image declares.
+    async imageVolumes(images) {
+        const found = await this.inspectImages(images);
+        return Object.fromEntries([...found].map(([ref, img]) => {
+            const volumes = img?.Config?.Volumes;
+            return [ref, img ? (volumes && typeof volumes === 'object' ? Object.keys(volumes).sort() : []) : null];
+        }));
+    }
+    async tagImage(imageId, ref) {
+        const r = await this.docker(['tag', imageId, ref]);
+        if (r.code !== 0) {
+            throw new src_errors/* EnvironmentError */.eG(`docker tag ${imageId.slice(0, 19)} ${ref} failed: ${firstLine(r.stderr)}`);
+        }
+    }
+    // Pinned-image retention (docs/architecture.md §13).
+    async listImageTags(repository) {
+        const r = await this.docker([
+            'image',
+            'ls',
+            '--filter',
+            `reference=${repository}`,
+            '--format',
+            '{{.Repository}}:{{.Tag}}',
+        ]);
+        if (r.code !== 0)
+            throw new src_errors/* EnvironmentError */.eG(`docker image ls failed: ${firstLine(r.stderr)}`);
+        const tags = outputLines(r.stdout).filter((t) => t.startsWith(`${repository}:`) && !t.endsWith(':<none>'));
+        return [...new Set(tags)].sort();
+    }
+    async removeImageTag(ref) {
+        // A `repository:tag` only: an image ID or a digest would remove the image itself.
+        if (!/^[a-z0-9][a-z0-9._/-]*:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(ref) || ref.startsWith('sha256:')) {
+            throw new src_errors/* EnvironmentError */.eG(`refusing to remove ${JSON.stringify(ref)}: not a repository:tag reference`);
+        }
+        const r = await this.docker(['image', 'rm', ref]);
+        if (r.code !== 0)
+            throw new src_errors/* EnvironmentError */.eG(`docker image rm ${ref} failed: ${firstLine(r.stderr)}`);
+    }
+    async wait(containerId, timeoutMs) {
+        const r = await this.docker(['wait', containerId], { timeoutMs });
+        if (r.code === 124)
+            return { exitCode: null, timedOut: true };
+        const code = Number.parseInt(r.stdout.trim(), 10);
+        if (r.code !== 0 || Number.isNaN(code)) {
+            throw new src_errors/* EnvironmentError */.eG(`docker wait ${containerId.slice(0, 12)} failed: ${firstLine(r.stderr)}`);
+        }
+        return { exitCode: code, timedOut: false };
+    }
+    /**
+     * Without `timeoutSeconds`, each container gets its own stop timeout (compose's `stop_grace_period`,
+     * else the engine's 10 s): a data store that needs longer to shut down cleanly is not killed
+     * mid-shutdown before a snapshot copies its volume (docs/architecture.md §7).
+     */
+    async stop(containerIds, timeoutSeconds) {
+        if (containerIds.length === 0)
+            return;
+        const wait = timeoutSeconds === undefined ? [] : ['-t', String(timeoutSeconds)];
+        const r = await this.docker(['stop', ...wait, ...containerIds]);
+        if (r.code !== 0)
+            throw new src_errors/* EnvironmentError */.eG(`docker stop failed: ${firstLine(r.stderr)}`);
+    }
+    async start(containerIds) {
+        if (containerIds.length === 0)
+            return [];
+        const r = await this.docker(['start', ...containerIds]);
+        if (r.code !== 0)
+            throw new src_errors/* EnvironmentError */.eG(`docker start failed: ${firstLine(r.stderr)}`);
+        return [...containerIds];
+    }
+    async logs(containerId, onChunk, follow) {
+        await this.docker(['logs', ...(follow ? ['--follow'] : []), containerId], {
+            onStdout: (chunk) => onChunk(chunk, 'stdout'),
+            onStderr: (chunk) => onChunk(chunk, 'stderr'),
+        });
+    }
+    async copyFrom(containerId, path, sink) {
+        const r = await this.docker(['cp', `${containerId}:${path}`, '-'], { stdoutSink: sink });
+        if (r.code !== 0) {
+            const message = `docker cp from ${containerId.slice(0, 12)}:${path} failed: ${firstLine(r.stderr)}`;
+            throw PATH_ABSENT.test(r.stderr) ? new src_errors/* PathNotFoundError */.PF(message) : new src_errors/* EnvironmentError */.eG(message);
+        }
+    }
+    async copyTo(containerId, dir, tarArchive) {
+        const r = await this.docker(['cp', '-', `${containerId}:${dir}`], { input: tarArchive });
+        if (r.code !== 0) {
+            const message = `docker cp to ${containerId.slice(0, 12)}:${dir} failed: ${firstLine(r.stderr)}`;
+            throw PATH_ABSENT.test(r.stderr) ? new src_errors/* PathNotFoundError */.PF(message) : new src_errors/* EnvironmentError */.eG(message);
+        }
+    }
+    // ---- data mounts (docs/architecture.md §12, "Data mounts"): other writers, reserved names ----
+    async listRunningContainers() {
+        // Without -a: running, restarting and paused containers, of every project and of none.
+        const ps = await this.docker(['ps', '-q', '--no-trunc']);
+        if (ps.code !== 0)
+            throw new src_errors/* EnvironmentError */.eG(`docker ps failed: ${firstLine(ps.stderr)}`);
+        return (await this.inspectContainers(outputLines(ps.stdout))).filter((c) => containers/* UP_STATES */.lF.has(c.state));
+    }
+    async existingPaths(containerId, paths) {
+        const found = [];
+        for (const p of paths) {
+            // `docker cp <id>:<path> -` needs no tool in the image and works on a stopped container. An
+            // existing path's tar starts at once; the copy is then cut off (the feed rejects, the child is
+            // killed), so a large directory is never read whole.
+            let seen = false;
+            let release = () => undefined;
+            const gate = new Promise((resolve, reject) => {
+                release = (err) => (err ? reject(err) : resolve());
+            });
+            // The runner consumes it (a rejection kills the child); never an unhandled rejection here.
+            gate.catch(() => undefined);
+            const sink = new external_node_stream_.Writable({
+                write(chunk, _enc, cb) {
+                    if (!seen && chunk.length > 0) {
+                        seen = true;
+                        release(new Error('the path exists'));
+                    }
+                    cb();
+                },
+            });
+            const r = await this.docker(['cp', `${containerId}:${p}`, '-'], {
+                stdoutSink: sink,
+                feed: () => gate,
+                timeoutMs: 120_000,
+            });
+            release();
+            if (seen || r.code === 0)
+                found.push(p);
+            else if (!PATH_ABSENT.test(r.stderr)) {
+                const why = firstLine(r.stderr) || `exit ${r.code}`;
+                throw new src_errors/* EnvironmentError */.eG(`could not check whether ${p} exists in ${containerId.slice(0, 12)}: ${why}`);
+            }
+        }
+        return found;
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/runtime/docker-records.ts
 /**
  * The record store of the docker adapter on a plain engine (docs/architecture.md §12, §13): the
  * module lock is a never-started container; run records, last-known-good records and journal marks
  * are empty named volumes whose labels hold them. DockerCli (./docker-cli.ts) hands its RecordStore
- * methods to this part; the Swarm adapter keeps its own lock (a `docker config`).
+ * methods to this part; SwarmCli (./swarm-cli.ts) hands it all but the lock, which on Swarm is a
+ * `docker config` (./swarm-lock.ts).
  */
 
 
@@ -30266,7 +30496,8 @@ done
  * Restore's workbench on a plain engine (docs/architecture.md §12): helper containers on a module's
  * data mounts (local image only, no network, labelled with the operation's key) that measure, stage,
  * swap, list and drop work areas; and the restore drill's scratch volumes and throwaway container.
- * DockerCli (./docker-cli.ts) hands its Workbench methods to this part.
+ * DockerCli (./docker-cli.ts) and SwarmCli (./swarm-cli.ts) hand their Workbench methods to this part
+ * (on Swarm, listMountEntries is refused and restore and upgrade never get here).
  */
 
 
@@ -30581,9 +30812,10 @@ class DockerWorkbench {
  * `docker inspect` JSON by compose labels — never by container name and never by parsing compose's
  * human output (compose v1 even exits 0 on unknown flags).
  *
- * DockerCli holds engine info, the engine view, the lifecycle and the image operations itself, and
- * hands the rest to its parts, which share one DockerCommand (./docker-command.ts: runner, child env,
- * Engine API, ping): the compose CLI (./compose-cli.ts), the record store (./docker-records.ts) and
+ * DockerCli holds what is compose's own (the project's containers by compose label, an upgrade's
+ * exact rollback) and hands the rest to its parts, which share one DockerCommand (./docker-command.ts:
+ * runner, child env, Engine API, ping): the plain-engine operations (./docker-engine.ts, shared with
+ * the Swarm adapter), the compose CLI (./compose-cli.ts), the record store (./docker-records.ts) and
  * restore's workbench (./docker-workbench.ts). The pure parsing is in ./docker-parsers.ts.
  */
 
@@ -30597,16 +30829,13 @@ class DockerWorkbench {
 
 
 
-
 // The parsing and the labels live in ./docker-parsers.ts; importers of this file keep finding them here.
 
-/** `docker cp` says this when the path does not exist in the container (engine 20.10+ wording, both directions). */
-const PATH_ABSENT = /no such container:path|could not find the file/i;
 class DockerCli {
-    run;
-    env;
     /** the runner, the child environment, the Engine API and the ping, shared with the parts below */
     command;
+    /** the plain-engine operations: containers by ID, data mounts, images (./docker-engine.ts) */
+    plain;
     /** the RecordStore methods, on this engine (./docker-records.ts) */
     records;
     /** the Workbench methods, on this engine (./docker-workbench.ts) */
@@ -30615,47 +30844,22 @@ class DockerCli {
     composeCli;
     constructor(opts = {}) {
         this.command = new DockerCommand(opts);
-        this.run = this.command.run;
-        this.env = this.command.env;
+        this.plain = new DockerEngine(this.command);
         this.records = new DockerRecords(this.command, this);
         this.workbench = new DockerWorkbench(this.command);
-        this.composeCli = new ComposeCli(this.command, opts.compose ?? this.env.STATEGUARD_COMPOSE);
-    }
-    withEnv(opts) {
-        return this.command.withEnv(opts);
+        this.composeCli = new ComposeCli(this.command, opts.compose ?? this.command.env.STATEGUARD_COMPOSE);
     }
     /** `docker <args>` with an argument array: private to the adapter (the domain has no docker argv). */
     docker(args, opts) {
         return this.command.docker(args, opts);
     }
-    /** Up to `limit` local image IDs (a last resort for the lock container's image). */
-    async localImageIds(limit) {
-        const r = await this.docker(['image', 'ls', '-q', '--no-trunc']);
-        if (r.code !== 0)
-            return [];
-        return [...new Set(outputLines(r.stdout))].slice(0, limit);
-    }
-    async removeFilesInContainer(containerId, files) {
-        // Root inside the container: files written by `docker cp` are root's, in directories the
-        // service user may not own. `--` so a file name can never be read as an option.
-        for (const rm of [['rm'], ['/bin/busybox', 'rm']]) {
-            const r = await this.docker(['exec', '-u', '0', containerId, ...rm, '-f', '--', ...files]);
-            if (r.code === 0)
-                return true;
-        }
-        return false;
-    }
+    // ---- engine info ----
     ping() {
         return this.command.ping();
     }
     async engineId() {
         await this.ping();
-        const r = await this.docker(['info', '--format', '{{.ID}}'], { timeoutMs: 30_000 });
-        const id = r.stdout.trim();
-        if (r.code !== 0 || id === '' || /\s/.test(id)) {
-            throw new src_errors/* EnvironmentError */.eG(`docker info did not report the engine's ID: ${firstLine(r.stderr) || r.stdout.trim()}`);
-        }
-        return id;
+        return this.plain.engineId();
     }
     composeFlavor() {
         return this.composeCli.composeFlavor();
@@ -30667,6 +30871,7 @@ class DockerCli {
     static composeArgs(flavor, target, args) {
         return composeArgs(flavor, target, args);
     }
+    // ---- the engine view ----
     async listProjectContainers(project) {
         await this.ping();
         const ps = await this.docker(['ps', '-a', '-q', '--no-trunc', '--filter', `label=${LABEL.project}=${project}`]);
@@ -30677,92 +30882,36 @@ class DockerCli {
         // The label filter already matched; re-check so a parsing surprise never mixes projects.
         return all.filter((c) => c.project === project);
     }
-    async inspectContainers(idsOrNames) {
-        if (idsOrNames.length === 0)
-            return [];
-        const r = await this.docker(['inspect', '--type', 'container', ...idsOrNames]);
-        // `docker inspect` exits 1 when some names are missing but still prints the found ones.
-        if (r.code !== 0 && !r.stdout.trim().startsWith('[')) {
-            if (/no such (container|object)/i.test(r.stderr))
-                return [];
-            throw new src_errors/* EnvironmentError */.eG(`docker inspect failed: ${firstLine(r.stderr)}`);
-        }
-        return parseInspect(r.stdout);
+    inspectContainers(idsOrNames) {
+        return this.plain.inspectContainers(idsOrNames);
+    }
+    /** Up to `limit` local image IDs (a last resort for the lock container's image). */
+    localImageIds(limit) {
+        return this.plain.localImageIds(limit);
     }
     /** The one reading of a compose file (docs/architecture.md §2): see ./compose-cli.ts. */
     async renderProject(target, opts = {}) {
         return this.composeCli.renderProject(target, opts);
     }
-    /**
-     * One `docker image inspect` of these references: each reference to the image it names (matched by
-     * ID, normalised tag or digest), absent ones to null.
-     */
-    async inspectImages(refs) {
-        const unique = [...new Set(refs)];
-        const out = new Map(unique.map((r) => [r, null]));
-        if (unique.length === 0)
-            return out;
-        const r = await this.docker(['image', 'inspect', ...unique]);
-        const text = r.stdout.trim();
-        if (r.code !== 0 && !text.startsWith('[')) {
-            if (/no such image/i.test(r.stderr))
-                return out;
-            throw new src_errors/* EnvironmentError */.eG(`docker image inspect failed: ${firstLine(r.stderr)}`);
-        }
-        const images = JSON.parse(text || '[]');
-        for (const ref of unique) {
-            const norm = (0,image_ref/* normalizeImageRef */.Q)(ref);
-            const hit = images.find((img) => img.Id === ref ||
-                (img.RepoTags ?? []).some((t) => (0,image_ref/* normalizeImageRef */.Q)(t) === norm) ||
-                (img.RepoDigests ?? []).some((d) => d === ref || (0,image_ref/* normalizeImageRef */.Q)(d) === norm));
-            out.set(ref, hit ?? null);
-        }
-        return out;
+    imageIds(refs) {
+        return this.plain.imageIds(refs);
     }
-    async imageIds(refs) {
-        const found = await this.inspectImages(refs);
-        return Object.fromEntries([...found].map(([ref, img]) => [ref, img ? img.Id : null]));
+    imageVolumes(images) {
+        return this.plain.imageVolumes(images);
     }
-    // Field-level config differences (docs/architecture.md §3): which mounts an image declares.
-    async imageVolumes(images) {
-        const found = await this.inspectImages(images);
-        return Object.fromEntries([...found].map(([ref, img]) => {
-            const volumes = img?.Config?.Volumes;
-            return [ref, img ? (volumes && typeof volumes === 'object' ? Object.keys(volumes).sort() : []) : null];
-        }));
+    listImageTags(repository) {
+        return this.plain.listImageTags(repository);
     }
+    // data mounts (docs/architecture.md §12, "Data mounts"): other writers, reserved names
+    listRunningContainers() {
+        return this.plain.listRunningContainers();
+    }
+    existingPaths(containerId, paths) {
+        return this.plain.existingPaths(containerId, paths);
+    }
+    // ---- the lifecycle ----
     async recreateService(target, service, imageOverride) {
         return this.composeCli.recreateService(target, service, imageOverride);
-    }
-    async tagImage(imageId, ref) {
-        const r = await this.docker(['tag', imageId, ref]);
-        if (r.code !== 0) {
-            throw new src_errors/* EnvironmentError */.eG(`docker tag ${imageId.slice(0, 19)} ${ref} failed: ${firstLine(r.stderr)}`);
-        }
-    }
-    // Pinned-image retention (docs/architecture.md §13).
-    async listImageTags(repository) {
-        const r = await this.docker([
-            'image',
-            'ls',
-            '--filter',
-            `reference=${repository}`,
-            '--format',
-            '{{.Repository}}:{{.Tag}}',
-        ]);
-        if (r.code !== 0)
-            throw new src_errors/* EnvironmentError */.eG(`docker image ls failed: ${firstLine(r.stderr)}`);
-        const tags = outputLines(r.stdout).filter((t) => t.startsWith(`${repository}:`) && !t.endsWith(':<none>'));
-        return [...new Set(tags)].sort();
-    }
-    async removeImageTag(ref) {
-        // A `repository:tag` only: an image ID or a digest would remove the image itself.
-        if (!/^[a-z0-9][a-z0-9._/-]*:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(ref) || ref.startsWith('sha256:')) {
-            throw new src_errors/* EnvironmentError */.eG(`refusing to remove ${JSON.stringify(ref)}: not a repository:tag reference`);
-        }
-        const r = await this.docker(['image', 'rm', ref]);
-        if (r.code !== 0)
-            throw new src_errors/* EnvironmentError */.eG(`docker image rm ${ref} failed: ${firstLine(r.stderr)}`);
     }
     /** `compose up -d` of the given services (or all): the tests' and the demo's, not the domain's. */
     composeUp(target, services = []) {
@@ -30776,56 +30925,33 @@ class DockerCli {
     async resumeStopped(_target, _service) {
         return null;
     }
-    async wait(containerId, timeoutMs) {
-        const r = await this.docker(['wait', containerId], { timeoutMs });
-        if (r.code === 124)
-            return { exitCode: null, timedOut: true };
-        const code = Number.parseInt(r.stdout.trim(), 10);
-        if (r.code !== 0 || Number.isNaN(code)) {
-            throw new src_errors/* EnvironmentError */.eG(`docker wait ${containerId.slice(0, 12)} failed: ${firstLine(r.stderr)}`);
-        }
-        return { exitCode: code, timedOut: false };
+    wait(containerId, timeoutMs) {
+        return this.plain.wait(containerId, timeoutMs);
     }
-    /**
-     * Without `timeoutSeconds`, each container gets its own stop timeout (compose's `stop_grace_period`,
-     * else the engine's 10 s): a data store that needs longer to shut down cleanly is not killed
-     * mid-shutdown before a snapshot copies its volume (docs/architecture.md §7).
-     */
-    async stop(containerIds, timeoutSeconds) {
-        if (containerIds.length === 0)
-            return;
-        const wait = timeoutSeconds === undefined ? [] : ['-t', String(timeoutSeconds)];
-        const r = await this.docker(['stop', ...wait, ...containerIds]);
-        if (r.code !== 0)
-            throw new src_errors/* EnvironmentError */.eG(`docker stop failed: ${firstLine(r.stderr)}`);
+    stop(containerIds, timeoutSeconds) {
+        return this.plain.stop(containerIds, timeoutSeconds);
     }
-    async start(containerIds) {
-        if (containerIds.length === 0)
-            return [];
-        const r = await this.docker(['start', ...containerIds]);
-        if (r.code !== 0)
-            throw new src_errors/* EnvironmentError */.eG(`docker start failed: ${firstLine(r.stderr)}`);
-        return [...containerIds];
+    start(containerIds) {
+        return this.plain.start(containerIds);
     }
-    async logs(containerId, onChunk, follow) {
-        await this.docker(['logs', ...(follow ? ['--follow'] : []), containerId], {
-            onStdout: (chunk) => onChunk(chunk, 'stdout'),
-            onStderr: (chunk) => onChunk(chunk, 'stderr'),
-        });
+    logs(containerId, onChunk, follow) {
+        return this.plain.logs(containerId, onChunk, follow);
     }
-    async copyFrom(containerId, path, sink) {
-        const r = await this.docker(['cp', `${containerId}:${path}`, '-'], { stdoutSink: sink });
-        if (r.code !== 0) {
-            const message = `docker cp from ${containerId.slice(0, 12)}:${path} failed: ${firstLine(r.stderr)}`;
-            throw PATH_ABSENT.test(r.stderr) ? new src_errors/* PathNotFoundError */.PF(message) : new src_errors/* EnvironmentError */.eG(message);
-        }
+    copyFrom(containerId, path, sink) {
+        return this.plain.copyFrom(containerId, path, sink);
     }
-    async copyTo(containerId, dir, tarArchive) {
-        const r = await this.docker(['cp', '-', `${containerId}:${dir}`], { input: tarArchive });
-        if (r.code !== 0) {
-            const message = `docker cp to ${containerId.slice(0, 12)}:${dir} failed: ${firstLine(r.stderr)}`;
-            throw PATH_ABSENT.test(r.stderr) ? new src_errors/* PathNotFoundError */.PF(message) : new src_errors/* EnvironmentError */.eG(message);
-        }
+    copyTo(containerId, dir, tarArchive) {
+        return this.plain.copyTo(containerId, dir, tarArchive);
+    }
+    removeFilesInContainer(containerId, files) {
+        return this.plain.removeFilesInContainer(containerId, files);
+    }
+    tagImage(imageId, ref) {
+        return this.plain.tagImage(imageId, ref);
+    }
+    // Pinned-image retention (docs/architecture.md §13).
+    removeImageTag(ref) {
+        return this.plain.removeImageTag(ref);
     }
     // ---- the record store: locks and records on the engine (./docker-records.ts) ----
     async createLock(name, labels, hint) {
@@ -30901,56 +31027,7 @@ class DockerCli {
     async runThrowaway(spec) {
         return this.workbench.runThrowaway(spec);
     }
-    // ---- data mounts (docs/architecture.md §12, "Data mounts"): other writers, reserved names ----
-    async listRunningContainers() {
-        // Without -a: running, restarting and paused containers, of every project and of none.
-        const ps = await this.docker(['ps', '-q', '--no-trunc']);
-        if (ps.code !== 0)
-            throw new src_errors/* EnvironmentError */.eG(`docker ps failed: ${firstLine(ps.stderr)}`);
-        return (await this.inspectContainers(outputLines(ps.stdout))).filter((c) => containers/* UP_STATES */.lF.has(c.state));
-    }
-    async existingPaths(containerId, paths) {
-        const found = [];
-        for (const p of paths) {
-            // `docker cp <id>:<path> -` needs no tool in the image and works on a stopped container. An
-            // existing path's tar starts at once; the copy is then cut off (the feed rejects, the child is
-            // killed), so a large directory is never read whole.
-            let seen = false;
-            let release = () => undefined;
-            const gate = new Promise((resolve, reject) => {
-                release = (err) => (err ? reject(err) : resolve());
-            });
-            // The runner consumes it (a rejection kills the child); never an unhandled rejection here.
-            gate.catch(() => undefined);
-            const sink = new external_node_stream_.Writable({
-                write(chunk, _enc, cb) {
-                    if (!seen && chunk.length > 0) {
-                        seen = true;
-                        release(new Error('the path exists'));
-                    }
-                    cb();
-                },
-            });
-            const r = await this.docker(['cp', `${containerId}:${p}`, '-'], {
-                stdoutSink: sink,
-                feed: () => gate,
-                timeoutMs: 120_000,
-            });
-            release();
-            if (seen || r.code === 0)
-                found.push(p);
-            else if (!PATH_ABSENT.test(r.stderr)) {
-                const why = firstLine(r.stderr) || `exit ${r.code}`;
-                throw new src_errors/* EnvironmentError */.eG(`could not check whether ${p} exists in ${containerId.slice(0, 12)}: ${why}`);
-            }
-        }
-        return found;
-    }
     // ---- an upgrade's exact rollback (docs/architecture.md §13) ----
-    /** The Engine API through `docker system dial-stdio` (same DOCKER_HOST, context, ssh, TLS). */
-    engine() {
-        return this.command.engine();
-    }
     async readContainerDefinition(containerId) {
         const r = await this.docker(['inspect', '--type', 'container', containerId]);
         if (r.code !== 0)
@@ -30972,7 +31049,7 @@ class DockerCli {
         return read;
     }
     async recreateFromDefinition(def, replace) {
-        const api = this.engine();
+        const api = this.command.engine();
         await api.apiVersion();
         if (replace.length) {
             await this.stop(replace);
@@ -31013,50 +31090,71 @@ class DockerCli {
 
 // EXTERNAL MODULE: ./src/drift/config-diff.ts
 var config_diff = __nccwpck_require__(7137);
-;// CONCATENATED MODULE: ./src/runtime/swarm-stack-file.ts
+;// CONCATENATED MODULE: ./src/runtime/swarm-lock.ts
 /**
- * The one-service stack file the Swarm adapter (./swarm-cli.ts) deploys to recreate one service
- * (docs/architecture.md §14): never the whole stack, so no other service may change. Pure: no
- * docker here.
+ * The module lock on Swarm (docs/architecture.md §14): a `docker config` named after the lock,
+ * labelled like the compose lock. A config's name is unique across the swarm's managers, so two
+ * runners on two managers cannot both take it. A part of the Swarm adapter (./swarm-cli.ts); its
+ * other records (run records, last-known-good, journal marks) are the compose adapter's
+ * (./docker-records.ts).
  */
-/** Every `$` in every string value as `$$`: text that was interpolated once stays as it is. */
-function escapeDollars(value) {
-    if (typeof value === 'string')
-        return value.replace(/\$/g, '$$$$');
-    if (Array.isArray(value))
-        return value.map(escapeDollars);
-    if (value && typeof value === 'object') {
-        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, escapeDollars(v)]));
+
+
+
+/** A config name valid on the engine (≤ 64 characters), derived from the lock's name. */
+function lockConfigName(name) {
+    if (name.length <= 64 && /^[a-zA-Z0-9][a-zA-Z0-9_.-]*[a-zA-Z0-9]$/.test(name))
+        return name;
+    return `stateguard-lock-${(0,external_node_crypto_.createHash)('sha256').update(name).digest('hex').slice(0, 32)}`;
+}
+class SwarmLock {
+    command;
+    constructor(command) {
+        this.command = command;
     }
-    return value;
-}
-/**
- * The stack file holding only `service` and the top-level objects it references. `docker stack
- * config` has already interpolated it (and turned `$$` into `$`): every `$` is escaped again so
- * the deploy does not interpolate a second time.
- */
-function oneServiceStack(doc, service, imageOverride) {
-    return escapeDollars(oneServiceDoc(doc, service, imageOverride));
-}
-function oneServiceDoc(doc, service, imageOverride) {
-    const svc = { ...doc.services[service] };
-    if (imageOverride !== undefined)
-        svc.image = imageOverride;
-    const out = { version: doc.version ?? '3.9', services: { [service]: svc } };
-    const pick = (top, names) => {
-        const all = (doc[top] ?? {});
-        const kept = Object.fromEntries(names.filter((n) => n in all).map((n) => [n, all[n]]));
-        if (Object.keys(kept).length)
-            out[top] = kept;
-    };
-    const vols = (Array.isArray(svc.volumes) ? svc.volumes : []).map((v) => typeof v === 'string' ? v.split(':')[0] : String(v?.source ?? ''));
-    const nets = Array.isArray(svc.networks) ? svc.networks : Object.keys(svc.networks ?? {});
-    const refs = (k) => (Array.isArray(svc[k]) ? svc[k] : []).map((x) => (typeof x === 'string' ? x : String(x?.source ?? '')));
-    pick('volumes', vols);
-    pick('networks', nets.map(String));
-    pick('configs', refs('configs'));
-    pick('secrets', refs('secrets'));
-    return out;
+    docker(args, opts) {
+        return this.command.docker(args, opts);
+    }
+    /** True when this call created the config, false when it exists already. */
+    async create(name, labels) {
+        const config = lockConfigName(name);
+        const r = await this.docker([
+            'config',
+            'create',
+            ...Object.entries({ ...labels, 'io.stateguard.lock-name': name }).flatMap(([k, v]) => ['--label', `${k}=${v}`]),
+            config,
+            '-',
+        ], { input: `stateguard lock ${name}\n` });
+        if (r.code === 0)
+            return true;
+        if (/already exists|AlreadyExists|conflict/i.test(r.stderr))
+            return false;
+        throw new src_errors/* EnvironmentError */.eG(`cannot take the lock ${name} (docker config ${config}): ${firstLine(r.stderr)}`);
+    }
+    async read(name) {
+        const config = lockConfigName(name);
+        const r = await this.docker(['config', 'inspect', config]);
+        if (r.code !== 0) {
+            if (/no such config|not found/i.test(r.stderr))
+                return null;
+            throw new src_errors/* EnvironmentError */.eG(`docker config inspect ${config} failed: ${firstLine(r.stderr)}`);
+        }
+        const [c] = JSON.parse(r.stdout.trim() || '[]');
+        if (!c)
+            return null;
+        return {
+            id: c.ID,
+            name: String(c.Spec?.Name ?? config),
+            labels: c.Spec?.Labels ?? {},
+            createdAt: c.CreatedAt ?? '',
+        };
+    }
+    async remove(id) {
+        const r = await this.docker(['config', 'rm', id]);
+        if (r.code !== 0 && !/no such config|not found/i.test(r.stderr)) {
+            throw new src_errors/* EnvironmentError */.eG(`docker config rm ${id} failed: ${firstLine(r.stderr)}`);
+        }
+    }
 }
 
 // EXTERNAL MODULE: ./src/probe/shell-words.ts
@@ -31309,38 +31407,14 @@ function taskContainer(stack, short, service, t, local) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/runtime/swarm-cli.ts
+;// CONCATENATED MODULE: ./src/runtime/swarm-services.ts
 /**
- * The Swarm adapter (docs/architecture.md §14): the same engine interface as the compose adapter,
- * for modules declared with `spec.swarm`. A "project" is the stack, a "service" the stack-file key.
- *
- * What differs from Compose, and how it is kept behind the interface:
- * - Containers are the task containers of the stack's services. Each carries its task (state, the
- *   spec it ran) so plan can judge "a completed task with exit 0 under the current spec".
- * - The config hash is the hash of a view of the fields stack deploy sets (./swarm-view.ts), on
- *   both sides: the rendered stack file and the spec each task ran.
- * - Recreating one service deploys a stack file holding only that service (never the whole stack:
- *   no other service may change), then forces a new task when the spec did not change.
- * - Stopping a long-running service scales it to 0 (stopping a task container only makes Swarm
- *   start another one) and remembers the replica count in a service label, so a crash leaves the
- *   number to come back to; starting scales it back and returns the new task containers.
- * - A scaled-down task's container is removed by Swarm, so a snapshot reads the volume through a
- *   never-started helper container that mounts it (same image, no network, labelled).
- * - The lock is a `docker config`: a cluster-wide object whose name is unique on the managers.
- * - Data-mount checks (listRunningContainers, existingPaths) are the compose adapter's own: the same
- *   `docker ps`/`inspect` and `docker cp` on the manager, which sees this node's task containers.
- * Single node only for volumes: a task on another node has no container here; see §14 for the
- * multi-node design and what is refused until it is built.
+ * The stack's services and their tasks as the manager reports them (docs/architecture.md §14):
+ * `docker service ls/inspect` by the stack's namespace label, `docker service ps` + `docker inspect
+ * --type task`, and the bounded wait until a service's new tasks have containers. A part of the Swarm
+ * adapter (./swarm-cli.ts), shared by its view, its deploys and its scaling (./swarm-scaling.ts);
+ * reading the JSON is ./swarm-tasks.ts.
  */
-
-
-
-
-
-
-
-
-
 
 
 
@@ -31348,52 +31422,13 @@ function taskContainer(stack, short, service, t, local) {
 const CONVERGE_MS = 120_000;
 const POLL_MS = 250;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-/** The label value of the helper that reads a stopped service's volume for a snapshot. */
-function snapshotHelperKey(serviceName) {
-    // an operation key's alphabet (lower-case letters and digits), whatever the service is called
-    return `snap${(0,external_node_crypto_.createHash)('sha256').update(serviceName).digest('hex').slice(0, 28)}`;
-}
-/** A config name valid on the engine (≤ 64 characters), derived from the lock's name. */
-function lockConfigName(name) {
-    if (name.length <= 64 && /^[a-zA-Z0-9][a-zA-Z0-9_.-]*[a-zA-Z0-9]$/.test(name))
-        return name;
-    return `stateguard-lock-${(0,external_node_crypto_.createHash)('sha256').update(name).digest('hex').slice(0, 32)}`;
-}
-class SwarmCli extends DockerCli {
-    stopped = new Map();
-    swarmChecked;
-    engineInfo;
-    constructor(opts = {}) {
-        super(opts);
+class SwarmServices {
+    command;
+    constructor(command) {
+        this.command = command;
     }
-    async ping() {
-        await super.ping();
-        this.swarmChecked ??= (async () => {
-            const r = await this.docker(['info', '--format', '{{json .Swarm}}']);
-            let swarm = {};
-            try {
-                swarm = JSON.parse(r.stdout.trim() || '{}');
-            }
-            catch {
-                // reported below
-            }
-            if (swarm.LocalNodeState !== 'active' || swarm.ControlAvailable !== true) {
-                this.swarmChecked = undefined;
-                throw new src_errors/* EnvironmentError */.eG(`the module runs on Docker Swarm, but this engine is not a swarm manager (swarm state: ` +
-                    `${swarm.LocalNodeState ?? 'unknown'}${swarm.LocalNodeState === 'active' ? ', a worker' : ''}). Point ` +
-                    `DOCKER_HOST or the docker context at a manager node of the swarm that runs the stack.`);
-            }
-        })();
-        return this.swarmChecked;
-    }
-    composeInfo() {
-        this.engineInfo ??= (async () => {
-            await this.ping();
-            const r = await this.docker(['version', '--format', '{{.Server.Version}}']);
-            return { flavor: 'swarm', version: r.stdout.trim() || 'unknown' };
-        })();
-        this.engineInfo.catch(() => (this.engineInfo = undefined));
-        return this.engineInfo;
+    docker(args, opts) {
+        return this.command.docker(args, opts);
     }
     async stackServices(stack) {
         const ls = await this.docker(['service', 'ls', '-q', '--filter', `label=${SWARM_LABEL.namespace}=${stack}`]);
@@ -31424,10 +31459,414 @@ class SwarmCli extends DockerCli {
         }
         return JSON.parse(r.stdout.trim() || '[]');
     }
+    async serviceByName(stack, service) {
+        const r = await this.docker(['service', 'inspect', `${stack}_${service}`]);
+        if (r.code !== 0) {
+            if (/no such service/i.test(r.stderr))
+                return null;
+            throw new src_errors/* EnvironmentError */.eG(`docker service inspect ${stack}_${service} failed: ${firstLine(r.stderr)}`);
+        }
+        return JSON.parse(r.stdout.trim() || '[]')[0] ?? null;
+    }
+    async inspectServices(ids) {
+        const r = await this.docker(['service', 'inspect', ...ids]);
+        if (r.code !== 0 && !r.stdout.trim().startsWith('['))
+            return null;
+        return JSON.parse(r.stdout.trim() || '[]');
+    }
+    /**
+     * Bounded: until the service's current tasks are all new ones that have a container (or ended);
+     * those tasks when they do, an ExecResult saying what is missing when the bound passes.
+     */
+    async waitForNewTasks(serviceId, oldTasks) {
+        const deadline = Date.now() + CONVERGE_MS;
+        let seen = '';
+        for (;;) {
+            const [svc] = (await this.inspectServices([serviceId])) ?? [];
+            if (svc) {
+                const current = currentTasks(svc, await this.serviceTasks([svc]));
+                const want = isJob(svc.Spec) ? 1 : (svc.Spec?.Mode?.Replicated?.Replicas ?? 1);
+                const ready = current.filter((t) => !oldTasks.has(t.ID) &&
+                    (t.Status?.ContainerStatus?.ContainerID || /^(failed|rejected)$/.test(t.Status?.State ?? '')));
+                seen = current.map((t) => `${t.ID.slice(0, 12)} ${t.Status?.State}`).join(', ') || 'no task';
+                if (ready.length >= want && current.every((t) => !oldTasks.has(t.ID)))
+                    return { tasks: current };
+            }
+            if (Date.now() > deadline) {
+                return {
+                    failure: {
+                        code: 1,
+                        stdout: '',
+                        stderr: `the service's new tasks did not start within ${CONVERGE_MS / 1000}s (${seen})`,
+                    },
+                };
+            }
+            await sleep(POLL_MS);
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/runtime/swarm-scaling.ts
+/**
+ * Stopping and starting on Swarm (docs/architecture.md §14, snapshot): a long-running service's task
+ * containers are stopped by scaling the service to 0 (stopping a task container only makes Swarm
+ * start another one), with the replica count kept in a service label so a crash leaves the number to
+ * come back to; starting scales it back and returns the new task containers. Swarm removes a
+ * scaled-down task's container, so its volume is then read through a never-started helper that
+ * mounts it (same image, no network, labelled). A job's task, and a container that is no task, is
+ * stopped, started and copied as on a plain engine (./docker-engine.ts). A part of the Swarm adapter
+ * (./swarm-cli.ts); it remembers the containers it stopped.
+ */
+
+
+
+
+
+/** The label value of the helper that reads a stopped service's volume for a snapshot. */
+function snapshotHelperKey(serviceName) {
+    // an operation key's alphabet (lower-case letters and digits), whatever the service is called
+    return `snap${(0,external_node_crypto_.createHash)('sha256').update(serviceName).digest('hex').slice(0, 28)}`;
+}
+class SwarmScaling {
+    command;
+    plain;
+    services;
+    stopped = new Map();
+    constructor(command, plain, services) {
+        this.command = command;
+        this.plain = plain;
+        this.services = services;
+    }
+    docker(args, opts) {
+        return this.command.docker(args, opts);
+    }
+    /** Task containers of a long-running service are stopped by scaling it to 0 (see the file comment). */
+    async stop(containerIds, timeoutSeconds) {
+        if (containerIds.length === 0)
+            return;
+        // Fail closed: a task whose container is not on this engine (another node), or a container that
+        // vanished since it was listed (Swarm replaced the task), cannot be stopped from here.
+        const remote = containerIds.filter((id) => /^(task|service)-/.test(id));
+        if (remote.length) {
+            throw new src_errors/* EnvironmentError */.eG(`${remote.join(', ')} has no container on the engine stateguard talks to (a task on another node, or ` +
+                `none yet); stateguard stops only tasks on this engine (docs/architecture.md §14, multi-node)`);
+        }
+        const found = await this.plain.inspectContainers(containerIds);
+        const vanished = containerIds.filter((id) => !found.some((c) => c.id === id || c.id.startsWith(id)));
+        if (vanished.length) {
+            throw new src_errors/* EnvironmentError */.eG(`container ${vanished.map((id) => id.slice(0, 12)).join(', ')} is gone since it was listed (Swarm may ` +
+                `have replaced its task); nothing was stopped: run it again`);
+        }
+        const plain = [];
+        const byService = new Map();
+        for (const c of found) {
+            const sid = c.labels[SWARM_LABEL.serviceId];
+            if (!sid) {
+                plain.push(c.id);
+                continue;
+            }
+            byService.set(sid, [...(byService.get(sid) ?? []), c]);
+        }
+        for (const [sid, containers] of byService) {
+            const [svc] = (await this.services.inspectServices([sid])) ?? [];
+            if (!svc)
+                throw new src_errors/* EnvironmentError */.eG(`service ${sid} of container ${containers[0].name} is gone`);
+            if (isJob(svc.Spec)) {
+                // A job's task does not restart (restart_policy none): stop its container itself.
+                plain.push(...containers.map((c) => c.id));
+                continue;
+            }
+            for (const c of containers)
+                this.stopped.set(c.id, { serviceId: sid, container: c });
+            const replicas = Number(svc.Spec?.Mode?.Replicated?.Replicas ?? 0);
+            const kept = svc.Spec?.Labels?.[SWARM_LABEL.stoppedReplicas];
+            const args = ['service', 'update', '--detach', '--replicas', '0'];
+            // A second stop (a retry after a crash) keeps the count recorded by the first.
+            if (kept === undefined)
+                args.push('--label-add', `${SWARM_LABEL.stoppedReplicas}=${replicas}`);
+            const r = await this.docker([...args, sid]);
+            if (r.code !== 0)
+                throw new src_errors/* EnvironmentError */.eG(`scaling ${svc.Spec?.Name} to 0 failed: ${firstLine(r.stderr)}`);
+            await this.waitGone(containers.map((c) => c.id), ((timeoutSeconds ?? 10) + 60) * 1000, String(svc.Spec?.Name));
+        }
+        if (plain.length)
+            await this.plain.stop(plain, timeoutSeconds);
+    }
+    /** Bounded: until none of these containers runs. */
+    async waitGone(ids, timeoutMs, what) {
+        const deadline = Date.now() + timeoutMs;
+        for (;;) {
+            const left = (await this.plain.inspectContainers(ids)).filter((c) => c.state === 'running' || c.state === 'restarting');
+            if (left.length === 0)
+                return;
+            if (Date.now() > deadline) {
+                throw new src_errors/* EnvironmentError */.eG(`${what} still runs ${left.map((c) => c.id.slice(0, 12)).join(', ')} after scaling to 0`);
+            }
+            await sleep(POLL_MS);
+        }
+    }
+    async start(containerIds) {
+        if (containerIds.length === 0)
+            return [];
+        const services = new Set();
+        const plain = [];
+        for (const id of containerIds) {
+            const s = this.stopped.get(id)?.serviceId;
+            if (s)
+                services.add(s);
+            else
+                plain.push(id);
+        }
+        const out = plain.length ? await this.plain.start(plain) : [];
+        for (const sid of services) {
+            const [svc] = (await this.services.inspectServices([sid])) ?? [];
+            if (!svc)
+                throw new src_errors/* EnvironmentError */.eG(`service ${sid} is gone; it cannot be started again`);
+            out.push(...(await this.scaleBack(svc)).containerIds);
+            for (const [cid, s] of this.stopped)
+                if (s.serviceId === sid)
+                    this.stopped.delete(cid);
+        }
+        return out;
+    }
+    /**
+     * Scale a service stateguard scaled to 0 back to the count its label recorded (1 when the label is
+     * gone), remove the label, and wait, bounded, for its new tasks' containers.
+     */
+    async scaleBack(svc) {
+        const kept = svc.Spec?.Labels?.[SWARM_LABEL.stoppedReplicas];
+        const replicas = kept === undefined ? 1 : Number(kept);
+        if (!Number.isInteger(replicas) || replicas < 0) {
+            throw new src_errors/* EnvironmentError */.eG(`${svc.Spec?.Name} carries ${SWARM_LABEL.stoppedReplicas}=${JSON.stringify(kept)}, not a replica count; ` +
+                `scale it by hand (docker service scale) and remove the label`);
+        }
+        const old = new Set((await this.services.serviceTasks([svc])).map((t) => t.ID));
+        const args = ['service', 'update', '--detach', '--replicas', String(replicas)];
+        if (kept !== undefined)
+            args.push('--label-rm', SWARM_LABEL.stoppedReplicas);
+        const r = await this.docker([...args, svc.ID]);
+        if (r.code !== 0) {
+            throw new src_errors/* EnvironmentError */.eG(`scaling ${svc.Spec?.Name} back to ${replicas} failed: ${firstLine(r.stderr)}`);
+        }
+        const waited = replicas > 0 ? await this.services.waitForNewTasks(svc.ID, old) : { tasks: [] };
+        if ('failure' in waited)
+            throw new src_errors/* EnvironmentError */.eG(`${svc.Spec?.Name}: ${waited.failure.stderr}`);
+        const { tasks } = waited;
+        return {
+            replicas,
+            containerIds: tasks.map((t) => t.Status?.ContainerStatus?.ContainerID ?? '').filter(Boolean),
+        };
+    }
+    /**
+     * A stopped task's container is gone (Swarm removes it when scaling down): its volume is read
+     * through a never-started helper mounting the same volume at the same path.
+     */
+    async copyFrom(containerId, dir, sink) {
+        const gone = this.stopped.get(containerId);
+        if (!gone || (await this.plain.inspectContainers([containerId])).length > 0)
+            return this.plain.copyFrom(containerId, dir, sink);
+        const mount = gone.container.mounts.find((m) => m.destination === dir);
+        if (!mount || mount.type !== 'volume' || !mount.name) {
+            throw new src_errors/* EnvironmentError */.eG(`${dir} of ${gone.container.name} is not a named volume; on Swarm a snapshot reads named volumes only`);
+        }
+        // One key per service (the module lock allows one snapshot at a time): recover removes a helper
+        // a killed snapshot left behind.
+        const key = snapshotHelperKey(String(gone.container.labels[SWARM_LABEL.serviceName] ?? 'unknown'));
+        const created = await this.docker([
+            'create',
+            '--pull',
+            'never',
+            '--network',
+            'none',
+            '--label',
+            `io.stateguard.helper=${key}`,
+            '--mount',
+            `type=volume,src=${mount.name},dst=${dir}`,
+            gone.container.imageId,
+            'stateguard-never-started',
+        ]);
+        if (created.code !== 0) {
+            throw new src_errors/* EnvironmentError */.eG(`cannot create a helper to read volume ${mount.name}: ${firstLine(created.stderr)}`);
+        }
+        const helper = created.stdout.trim();
+        try {
+            await this.plain.copyFrom(helper, dir, sink);
+        }
+        finally {
+            await this.docker(['rm', '-f', helper]);
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/runtime/swarm-stack-file.ts
+/**
+ * The one-service stack file the Swarm adapter (./swarm-cli.ts) deploys to recreate one service
+ * (docs/architecture.md §14): never the whole stack, so no other service may change. Pure: no
+ * docker here.
+ */
+/** Every `$` in every string value as `$$`: text that was interpolated once stays as it is. */
+function escapeDollars(value) {
+    if (typeof value === 'string')
+        return value.replace(/\$/g, '$$$$');
+    if (Array.isArray(value))
+        return value.map(escapeDollars);
+    if (value && typeof value === 'object') {
+        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, escapeDollars(v)]));
+    }
+    return value;
+}
+/**
+ * The stack file holding only `service` and the top-level objects it references. `docker stack
+ * config` has already interpolated it (and turned `$$` into `$`): every `$` is escaped again so
+ * the deploy does not interpolate a second time.
+ */
+function oneServiceStack(doc, service, imageOverride) {
+    return escapeDollars(oneServiceDoc(doc, service, imageOverride));
+}
+function oneServiceDoc(doc, service, imageOverride) {
+    const svc = { ...doc.services[service] };
+    if (imageOverride !== undefined)
+        svc.image = imageOverride;
+    const out = { version: doc.version ?? '3.9', services: { [service]: svc } };
+    const pick = (top, names) => {
+        const all = (doc[top] ?? {});
+        const kept = Object.fromEntries(names.filter((n) => n in all).map((n) => [n, all[n]]));
+        if (Object.keys(kept).length)
+            out[top] = kept;
+    };
+    const vols = (Array.isArray(svc.volumes) ? svc.volumes : []).map((v) => typeof v === 'string' ? v.split(':')[0] : String(v?.source ?? ''));
+    const nets = Array.isArray(svc.networks) ? svc.networks : Object.keys(svc.networks ?? {});
+    const refs = (k) => (Array.isArray(svc[k]) ? svc[k] : []).map((x) => (typeof x === 'string' ? x : String(x?.source ?? '')));
+    pick('volumes', vols);
+    pick('networks', nets.map(String));
+    pick('configs', refs('configs'));
+    pick('secrets', refs('secrets'));
+    return out;
+}
+
+;// CONCATENATED MODULE: ./src/runtime/swarm-cli.ts
+/**
+ * The Swarm adapter (docs/architecture.md §14): the same engine interface as the compose adapter,
+ * for modules declared with `spec.swarm`. A "project" is the stack, a "service" the stack-file key.
+ *
+ * What differs from Compose, and how it is kept behind the interface:
+ * - Containers are the task containers of the stack's services. Each carries its task (state, the
+ *   spec it ran) so plan can judge "a completed task with exit 0 under the current spec".
+ * - The config hash is the hash of a view of the fields stack deploy sets (./swarm-view.ts), on
+ *   both sides: the rendered stack file and the spec each task ran.
+ * - Recreating one service deploys a stack file holding only that service (never the whole stack:
+ *   no other service may change), then forces a new task when the spec did not change.
+ * - Stopping a long-running service scales it to 0, starting scales it back, and a snapshot reads a
+ *   scaled-down task's volume through a never-started helper (./swarm-scaling.ts).
+ * - The lock is a `docker config`: a cluster-wide object whose name is unique on the managers
+ *   (./swarm-lock.ts).
+ *
+ * SwarmCli is composed of parts, not derived from the compose adapter; every method is written here
+ * or handed to a part by name. Shared with the compose adapter: the runner and env (DockerCommand,
+ * ./docker-command.ts), the plain-engine operations (./docker-engine.ts: inspect, wait, logs, copies,
+ * images, and the data-mount checks, which on the manager see this node's task containers), the run
+ * records, last-known-good and journal marks (./docker-records.ts) and the workbench
+ * (./docker-workbench.ts). Its own: the services and tasks (./swarm-services.ts), the scaling and the
+ * lock. What Swarm does not do (an upgrade's exact rollback, listing a volume) is refused here.
+ * Single node only for volumes: a task on another node has no container here; see §14 for the
+ * multi-node design and what is refused until it is built.
+ */
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+class SwarmCli {
+    /** the runner, the child environment and the plain ping, shared with the parts below */
+    command;
+    /** the plain-engine operations, as the compose adapter's (./docker-engine.ts) */
+    plain;
+    /** run records, last-known-good and journal marks, as the compose adapter's (./docker-records.ts) */
+    records;
+    /** the Workbench methods, as the compose adapter's (./docker-workbench.ts) */
+    workbench;
+    /** the compose CLI, for composeFlavor only (the Runtime asks every adapter for it) */
+    composeCli;
+    /** the stack's services and tasks (./swarm-services.ts) */
+    services;
+    /** stop by scaling to 0, start by scaling back, copies from a stopped task (./swarm-scaling.ts) */
+    scaling;
+    /** the lock as a docker config (./swarm-lock.ts) */
+    lock;
+    swarmChecked;
+    engineInfo;
+    constructor(opts = {}) {
+        this.command = new DockerCommand(opts);
+        this.plain = new DockerEngine(this.command);
+        this.records = new DockerRecords(this.command, this);
+        this.workbench = new DockerWorkbench(this.command);
+        this.composeCli = new ComposeCli(this.command, opts.compose ?? this.command.env.STATEGUARD_COMPOSE);
+        this.services = new SwarmServices(this.command);
+        this.scaling = new SwarmScaling(this.command, this.plain, this.services);
+        this.lock = new SwarmLock(this.command);
+    }
+    /** `docker <args>` with an argument array: private to the adapter (the domain has no docker argv). */
+    docker(args, opts) {
+        return this.command.docker(args, opts);
+    }
+    // ---- engine info: the engine must be a swarm manager ----
+    async ping() {
+        await this.command.ping();
+        this.swarmChecked ??= (async () => {
+            const r = await this.docker(['info', '--format', '{{json .Swarm}}']);
+            let swarm = {};
+            try {
+                swarm = JSON.parse(r.stdout.trim() || '{}');
+            }
+            catch {
+                // reported below
+            }
+            if (swarm.LocalNodeState !== 'active' || swarm.ControlAvailable !== true) {
+                this.swarmChecked = undefined;
+                throw new src_errors/* EnvironmentError */.eG(`the module runs on Docker Swarm, but this engine is not a swarm manager (swarm state: ` +
+                    `${swarm.LocalNodeState ?? 'unknown'}${swarm.LocalNodeState === 'active' ? ', a worker' : ''}). Point ` +
+                    `DOCKER_HOST or the docker context at a manager node of the swarm that runs the stack.`);
+            }
+        })();
+        return this.swarmChecked;
+    }
+    async engineId() {
+        await this.ping();
+        return this.plain.engineId();
+    }
+    /** As on the compose adapter: which compose CLI answers (nothing on Swarm asks). */
+    composeFlavor() {
+        return this.composeCli.composeFlavor();
+    }
+    composeInfo() {
+        this.engineInfo ??= (async () => {
+            await this.ping();
+            const r = await this.docker(['version', '--format', '{{.Server.Version}}']);
+            return { flavor: 'swarm', version: r.stdout.trim() || 'unknown' };
+        })();
+        this.engineInfo.catch(() => (this.engineInfo = undefined));
+        return this.engineInfo;
+    }
+    // ---- the engine view ----
     async listProjectContainers(stack) {
         await this.ping();
-        const services = await this.stackServices(stack);
-        const tasks = await this.serviceTasks(services);
+        const services = await this.services.stackServices(stack);
+        const tasks = await this.services.serviceTasks(services);
         const out = [];
         const chosen = services.map((s) => ({ service: s, tasks: currentTasks(s, tasks) }));
         const containerIds = chosen.flatMap((c) => c.tasks.map((t) => t.Status?.ContainerStatus?.ContainerID ?? ''));
@@ -31474,23 +31913,38 @@ class SwarmCli extends DockerCli {
         const volumes = top && typeof top === 'object' && !Array.isArray(top) ? Object.keys(top) : [];
         return { services, hashes, volumes, inactive: {} };
     }
-    async serviceByName(stack, service) {
-        const r = await this.docker(['service', 'inspect', `${stack}_${service}`]);
-        if (r.code !== 0) {
-            if (/no such service/i.test(r.stderr))
-                return null;
-            throw new src_errors/* EnvironmentError */.eG(`docker service inspect ${stack}_${service} failed: ${firstLine(r.stderr)}`);
-        }
-        return JSON.parse(r.stdout.trim() || '[]')[0] ?? null;
+    inspectContainers(idsOrNames) {
+        return this.plain.inspectContainers(idsOrNames);
     }
+    /** Up to `limit` local image IDs (the records part's view asks; the Swarm lock needs no image). */
+    localImageIds(limit) {
+        return this.plain.localImageIds(limit);
+    }
+    imageIds(refs) {
+        return this.plain.imageIds(refs);
+    }
+    imageVolumes(images) {
+        return this.plain.imageVolumes(images);
+    }
+    listImageTags(repository) {
+        return this.plain.listImageTags(repository);
+    }
+    // data mounts (§12): the same `docker ps`/`inspect` and `docker cp` on the manager
+    listRunningContainers() {
+        return this.plain.listRunningContainers();
+    }
+    existingPaths(containerId, paths) {
+        return this.plain.existingPaths(containerId, paths);
+    }
+    // ---- the lifecycle ----
     async recreateService(target, service, imageOverride) {
         await this.ping();
         const doc = await this.stackConfig(target);
         if (!doc.services[service]) {
             return { code: 1, stdout: '', stderr: `service '${service}' is not in the stack file` };
         }
-        const before = await this.serviceByName(target.project, service);
-        const oldTasks = new Set(before ? (await this.serviceTasks([before])).map((t) => t.ID) : []);
+        const before = await this.services.serviceByName(target.project, service);
+        const oldTasks = new Set(before ? (await this.services.serviceTasks([before])).map((t) => t.ID) : []);
         // The rendered file holds environment values: a private temp dir, removed at once.
         const dir = await (0,promises_.mkdtemp)(external_node_path_default().join((0,external_node_os_.tmpdir)(), 'stateguard-stack-'));
         let deployed;
@@ -31504,7 +31958,7 @@ class SwarmCli extends DockerCli {
         }
         if (deployed.code !== 0)
             return deployed;
-        const after = await this.serviceByName(target.project, service);
+        const after = await this.services.serviceByName(target.project, service);
         if (!after)
             return {
                 code: 1,
@@ -31518,250 +31972,44 @@ class SwarmCli extends DockerCli {
             if (f.code !== 0)
                 return f;
         }
-        const settled = await this.waitForNewTasks(after.ID, oldTasks);
+        const settled = await this.services.waitForNewTasks(after.ID, oldTasks);
         return 'failure' in settled ? settled.failure : { code: 0, stdout: deployed.stdout, stderr: deployed.stderr };
     }
-    /**
-     * Bounded: until the service's current tasks are all new ones that have a container (or ended);
-     * those tasks when they do, an ExecResult saying what is missing when the bound passes.
-     */
-    async waitForNewTasks(serviceId, oldTasks) {
-        const deadline = Date.now() + CONVERGE_MS;
-        let seen = '';
-        for (;;) {
-            const [svc] = (await this.inspectServices([serviceId])) ?? [];
-            if (svc) {
-                const current = currentTasks(svc, await this.serviceTasks([svc]));
-                const want = isJob(svc.Spec) ? 1 : (svc.Spec?.Mode?.Replicated?.Replicas ?? 1);
-                const ready = current.filter((t) => !oldTasks.has(t.ID) &&
-                    (t.Status?.ContainerStatus?.ContainerID || /^(failed|rejected)$/.test(t.Status?.State ?? '')));
-                seen = current.map((t) => `${t.ID.slice(0, 12)} ${t.Status?.State}`).join(', ') || 'no task';
-                if (ready.length >= want && current.every((t) => !oldTasks.has(t.ID)))
-                    return { tasks: current };
-            }
-            if (Date.now() > deadline) {
-                return {
-                    failure: {
-                        code: 1,
-                        stdout: '',
-                        stderr: `the service's new tasks did not start within ${CONVERGE_MS / 1000}s (${seen})`,
-                    },
-                };
-            }
-            await sleep(POLL_MS);
-        }
+    stop(containerIds, timeoutSeconds) {
+        return this.scaling.stop(containerIds, timeoutSeconds);
     }
-    async inspectServices(ids) {
-        const r = await this.docker(['service', 'inspect', ...ids]);
-        if (r.code !== 0 && !r.stdout.trim().startsWith('['))
-            return null;
-        return JSON.parse(r.stdout.trim() || '[]');
-    }
-    /** Task containers of a long-running service are stopped by scaling it to 0 (see the file comment). */
-    async stop(containerIds, timeoutSeconds) {
-        if (containerIds.length === 0)
-            return;
-        // Fail closed: a task whose container is not on this engine (another node), or a container that
-        // vanished since it was listed (Swarm replaced the task), cannot be stopped from here.
-        const remote = containerIds.filter((id) => /^(task|service)-/.test(id));
-        if (remote.length) {
-            throw new src_errors/* EnvironmentError */.eG(`${remote.join(', ')} has no container on the engine stateguard talks to (a task on another node, or ` +
-                `none yet); stateguard stops only tasks on this engine (docs/architecture.md §14, multi-node)`);
-        }
-        const found = await this.inspectContainers(containerIds);
-        const vanished = containerIds.filter((id) => !found.some((c) => c.id === id || c.id.startsWith(id)));
-        if (vanished.length) {
-            throw new src_errors/* EnvironmentError */.eG(`container ${vanished.map((id) => id.slice(0, 12)).join(', ')} is gone since it was listed (Swarm may ` +
-                `have replaced its task); nothing was stopped: run it again`);
-        }
-        const plain = [];
-        const byService = new Map();
-        for (const c of found) {
-            const sid = c.labels[SWARM_LABEL.serviceId];
-            if (!sid) {
-                plain.push(c.id);
-                continue;
-            }
-            byService.set(sid, [...(byService.get(sid) ?? []), c]);
-        }
-        for (const [sid, containers] of byService) {
-            const [svc] = (await this.inspectServices([sid])) ?? [];
-            if (!svc)
-                throw new src_errors/* EnvironmentError */.eG(`service ${sid} of container ${containers[0].name} is gone`);
-            if (isJob(svc.Spec)) {
-                // A job's task does not restart (restart_policy none): stop its container itself.
-                plain.push(...containers.map((c) => c.id));
-                continue;
-            }
-            for (const c of containers)
-                this.stopped.set(c.id, { serviceId: sid, container: c });
-            const replicas = Number(svc.Spec?.Mode?.Replicated?.Replicas ?? 0);
-            const kept = svc.Spec?.Labels?.[SWARM_LABEL.stoppedReplicas];
-            const args = ['service', 'update', '--detach', '--replicas', '0'];
-            // A second stop (a retry after a crash) keeps the count recorded by the first.
-            if (kept === undefined)
-                args.push('--label-add', `${SWARM_LABEL.stoppedReplicas}=${replicas}`);
-            const r = await this.docker([...args, sid]);
-            if (r.code !== 0)
-                throw new src_errors/* EnvironmentError */.eG(`scaling ${svc.Spec?.Name} to 0 failed: ${firstLine(r.stderr)}`);
-            await this.waitGone(containers.map((c) => c.id), ((timeoutSeconds ?? 10) + 60) * 1000, String(svc.Spec?.Name));
-        }
-        if (plain.length)
-            await super.stop(plain, timeoutSeconds);
-    }
-    /** Bounded: until none of these containers runs. */
-    async waitGone(ids, timeoutMs, what) {
-        const deadline = Date.now() + timeoutMs;
-        for (;;) {
-            const left = (await this.inspectContainers(ids)).filter((c) => c.state === 'running' || c.state === 'restarting');
-            if (left.length === 0)
-                return;
-            if (Date.now() > deadline) {
-                throw new src_errors/* EnvironmentError */.eG(`${what} still runs ${left.map((c) => c.id.slice(0, 12)).join(', ')} after scaling to 0`);
-            }
-            await sleep(POLL_MS);
-        }
-    }
-    async start(containerIds) {
-        if (containerIds.length === 0)
-            return [];
-        const services = new Set();
-        const plain = [];
-        for (const id of containerIds) {
-            const s = this.stopped.get(id)?.serviceId;
-            if (s)
-                services.add(s);
-            else
-                plain.push(id);
-        }
-        const out = plain.length ? await super.start(plain) : [];
-        for (const sid of services) {
-            const [svc] = (await this.inspectServices([sid])) ?? [];
-            if (!svc)
-                throw new src_errors/* EnvironmentError */.eG(`service ${sid} is gone; it cannot be started again`);
-            out.push(...(await this.scaleBack(svc)).containerIds);
-            for (const [cid, s] of this.stopped)
-                if (s.serviceId === sid)
-                    this.stopped.delete(cid);
-        }
-        return out;
+    start(containerIds) {
+        return this.scaling.start(containerIds);
     }
     async resumeStopped(target, service) {
         await this.ping();
-        const svc = await this.serviceByName(target.project, service);
+        const svc = await this.services.serviceByName(target.project, service);
         const kept = svc?.Spec?.Labels?.[SWARM_LABEL.stoppedReplicas];
         if (!svc || kept === undefined)
             return null;
-        await this.removeHelpers(snapshotHelperKey(`${target.project}_${service}`));
-        return this.scaleBack(svc);
+        await this.workbench.removeHelpers(snapshotHelperKey(`${target.project}_${service}`));
+        return this.scaling.scaleBack(svc);
     }
-    /**
-     * Scale a service stateguard scaled to 0 back to the count its label recorded (1 when the label is
-     * gone), remove the label, and wait, bounded, for its new tasks' containers.
-     */
-    async scaleBack(svc) {
-        const kept = svc.Spec?.Labels?.[SWARM_LABEL.stoppedReplicas];
-        const replicas = kept === undefined ? 1 : Number(kept);
-        if (!Number.isInteger(replicas) || replicas < 0) {
-            throw new src_errors/* EnvironmentError */.eG(`${svc.Spec?.Name} carries ${SWARM_LABEL.stoppedReplicas}=${JSON.stringify(kept)}, not a replica count; ` +
-                `scale it by hand (docker service scale) and remove the label`);
-        }
-        const old = new Set((await this.serviceTasks([svc])).map((t) => t.ID));
-        const args = ['service', 'update', '--detach', '--replicas', String(replicas)];
-        if (kept !== undefined)
-            args.push('--label-rm', SWARM_LABEL.stoppedReplicas);
-        const r = await this.docker([...args, svc.ID]);
-        if (r.code !== 0) {
-            throw new src_errors/* EnvironmentError */.eG(`scaling ${svc.Spec?.Name} back to ${replicas} failed: ${firstLine(r.stderr)}`);
-        }
-        const waited = replicas > 0 ? await this.waitForNewTasks(svc.ID, old) : { tasks: [] };
-        if ('failure' in waited)
-            throw new src_errors/* EnvironmentError */.eG(`${svc.Spec?.Name}: ${waited.failure.stderr}`);
-        const { tasks } = waited;
-        return {
-            replicas,
-            containerIds: tasks.map((t) => t.Status?.ContainerStatus?.ContainerID ?? '').filter(Boolean),
-        };
+    wait(containerId, timeoutMs) {
+        return this.plain.wait(containerId, timeoutMs);
     }
-    /**
-     * A stopped task's container is gone (Swarm removes it when scaling down): its volume is read
-     * through a never-started helper mounting the same volume at the same path.
-     */
-    async copyFrom(containerId, dir, sink) {
-        const gone = this.stopped.get(containerId);
-        if (!gone || (await this.inspectContainers([containerId])).length > 0)
-            return super.copyFrom(containerId, dir, sink);
-        const mount = gone.container.mounts.find((m) => m.destination === dir);
-        if (!mount || mount.type !== 'volume' || !mount.name) {
-            throw new src_errors/* EnvironmentError */.eG(`${dir} of ${gone.container.name} is not a named volume; on Swarm a snapshot reads named volumes only`);
-        }
-        // One key per service (the module lock allows one snapshot at a time): recover removes a helper
-        // a killed snapshot left behind.
-        const key = snapshotHelperKey(String(gone.container.labels[SWARM_LABEL.serviceName] ?? 'unknown'));
-        const created = await this.docker([
-            'create',
-            '--pull',
-            'never',
-            '--network',
-            'none',
-            '--label',
-            `io.stateguard.helper=${key}`,
-            '--mount',
-            `type=volume,src=${mount.name},dst=${dir}`,
-            gone.container.imageId,
-            'stateguard-never-started',
-        ]);
-        if (created.code !== 0) {
-            throw new src_errors/* EnvironmentError */.eG(`cannot create a helper to read volume ${mount.name}: ${firstLine(created.stderr)}`);
-        }
-        const helper = created.stdout.trim();
-        try {
-            await super.copyFrom(helper, dir, sink);
-        }
-        finally {
-            await this.docker(['rm', '-f', helper]);
-        }
+    logs(containerId, onChunk, follow) {
+        return this.plain.logs(containerId, onChunk, follow);
     }
-    // ---- the lock: a docker config, unique by name across the swarm's managers ----
-    async createLock(name, labels) {
-        await this.ping();
-        const config = lockConfigName(name);
-        const r = await this.docker([
-            'config',
-            'create',
-            ...Object.entries({ ...labels, 'io.stateguard.lock-name': name }).flatMap(([k, v]) => ['--label', `${k}=${v}`]),
-            config,
-            '-',
-        ], { input: `stateguard lock ${name}\n` });
-        if (r.code === 0)
-            return true;
-        if (/already exists|AlreadyExists|conflict/i.test(r.stderr))
-            return false;
-        throw new src_errors/* EnvironmentError */.eG(`cannot take the lock ${name} (docker config ${config}): ${firstLine(r.stderr)}`);
+    copyFrom(containerId, dir, sink) {
+        return this.scaling.copyFrom(containerId, dir, sink);
     }
-    async readLock(name) {
-        const config = lockConfigName(name);
-        const r = await this.docker(['config', 'inspect', config]);
-        if (r.code !== 0) {
-            if (/no such config|not found/i.test(r.stderr))
-                return null;
-            throw new src_errors/* EnvironmentError */.eG(`docker config inspect ${config} failed: ${firstLine(r.stderr)}`);
-        }
-        const [c] = JSON.parse(r.stdout.trim() || '[]');
-        if (!c)
-            return null;
-        return {
-            id: c.ID,
-            name: String(c.Spec?.Name ?? config),
-            labels: c.Spec?.Labels ?? {},
-            createdAt: c.CreatedAt ?? '',
-        };
+    copyTo(containerId, dir, tarArchive) {
+        return this.plain.copyTo(containerId, dir, tarArchive);
     }
-    async removeLock(id) {
-        const r = await this.docker(['config', 'rm', id]);
-        if (r.code !== 0 && !/no such config|not found/i.test(r.stderr)) {
-            throw new src_errors/* EnvironmentError */.eG(`docker config rm ${id} failed: ${firstLine(r.stderr)}`);
-        }
+    removeFilesInContainer(containerId, files) {
+        return this.plain.removeFilesInContainer(containerId, files);
+    }
+    tagImage(imageId, ref) {
+        return this.plain.tagImage(imageId, ref);
+    }
+    removeImageTag(ref) {
+        return this.plain.removeImageTag(ref);
     }
     // ---- whole-stack deploy and removal: tests and the demo only ----
     composeUp(target) {
@@ -31794,6 +32042,78 @@ class SwarmCli extends DockerCli {
                 await this.docker(['volume', 'rm', '-f', ...vols]);
         }
         return r;
+    }
+    // ---- the record store: a docker config for the lock (./swarm-lock.ts), the rest as on compose ----
+    async createLock(name, labels) {
+        await this.ping();
+        return this.lock.create(name, labels);
+    }
+    readLock(name) {
+        return this.lock.read(name);
+    }
+    removeLock(id) {
+        return this.lock.remove(id);
+    }
+    readRunRecords(project) {
+        return this.records.readRunRecords(project);
+    }
+    writeRunRecord(record) {
+        return this.records.writeRunRecord(record);
+    }
+    writeLastKnownGood(record) {
+        return this.records.writeLastKnownGood(record);
+    }
+    readLastKnownGood(project, service) {
+        return this.records.readLastKnownGood(project, service);
+    }
+    writeJournalMark(key, mark, keeper) {
+        return this.records.writeJournalMark(key, mark, keeper);
+    }
+    readJournal(key) {
+        return this.records.readJournal(key);
+    }
+    removeJournalMark(key, seq) {
+        return this.records.removeJournalMark(key, seq);
+    }
+    // ---- the workbench, as the compose adapter's (listMountEntries is refused below) ----
+    helperImageProblem(image) {
+        return this.workbench.helperImageProblem(image);
+    }
+    mountSpace(helper) {
+        return this.workbench.mountSpace(helper);
+    }
+    prepareWorkArea(helper) {
+        return this.workbench.prepareWorkArea(helper);
+    }
+    stage(helper, produce) {
+        return this.workbench.stage(helper, produce);
+    }
+    setStagedTimes(helper, times) {
+        return this.workbench.setStagedTimes(helper, times);
+    }
+    countStaged(helper) {
+        return this.workbench.countStaged(helper);
+    }
+    swap(helper, direction, roots) {
+        return this.workbench.swap(helper, direction, roots);
+    }
+    dropWorkArea(helper) {
+        return this.workbench.dropWorkArea(helper);
+    }
+    workAreas(helper) {
+        return this.workbench.workAreas(helper);
+    }
+    removeHelpers(key) {
+        return this.workbench.removeHelpers(key);
+    }
+    createScratchVolumes(key, count) {
+        return this.workbench.createScratchVolumes(key, count);
+    }
+    removeScratch(key) {
+        return this.workbench.removeScratch(key);
+    }
+    runThrowaway(spec) {
+        return this.workbench.runThrowaway(spec);
     }
     // ---- an upgrade's exact rollback (docs/architecture.md §13): upgrade is refused on Swarm (§14) ----
     async readContainerDefinition() {
@@ -44918,8 +45238,8 @@ function completionScript(shell, cmds = completionModel()) {
 var run_command = __nccwpck_require__(2530);
 // EXTERNAL MODULE: ./src/report/scrub.ts
 var report_scrub = __nccwpck_require__(8289);
-// EXTERNAL MODULE: ./src/runtime/select.ts + 14 modules
-var runtime_select = __nccwpck_require__(7836);
+// EXTERNAL MODULE: ./src/runtime/select.ts + 18 modules
+var runtime_select = __nccwpck_require__(3270);
 // EXTERNAL MODULE: ./src/version.ts
 var version = __nccwpck_require__(311);
 ;// CONCATENATED MODULE: ./src/cli.ts
