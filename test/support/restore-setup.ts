@@ -93,9 +93,17 @@ export function setup(): RestoreSetup {
 }
 
 export function request(s: RestoreSetup, over: Partial<RestoreRequest> = {}): RestoreRequest {
+  return restoreRequest({ mods: s.mods, module: s.store, work: s.work, backup: s.backup }, over);
+}
+
+/** A restore request for the unit tests over the simulated engine: consent given for `backup`, small bounds. */
+export function restoreRequest(
+  s: { mods: ModuleDecl[]; module: ModuleDecl; work: string; backup: string },
+  over: Partial<RestoreRequest> = {},
+): RestoreRequest {
   return {
     modules: s.mods,
-    module: s.store,
+    module: s.module,
     allowStateful: true,
     confirm: path.basename(s.backup),
     backupRef: s.backup,

@@ -26,6 +26,7 @@ import { examplePlatform, type FakeRuntime } from '../../support/fake-runtime.js
 import { planOf, withPlanHash } from '../../support/plans.js';
 import { REPO } from '../../support/runner.js';
 import { addManifestToFile } from '../../support/manifests.js';
+import { restoreRequest } from '../../support/restore-setup.js';
 import { upgradeRequest } from '../../support/upgrade-request.js';
 
 const quiet = {
@@ -143,27 +144,7 @@ describe('restore --dry-run', () => {
     return { ...p, backup };
   }
   function request(s: ReturnType<typeof setup>, over: Partial<RestoreRequest> = {}): RestoreRequest {
-    return {
-      modules: s.mods,
-      module: s.module,
-      allowStateful: true,
-      confirm: path.basename(s.backup),
-      backupRef: s.backup,
-      backupRoots: [s.work],
-      cwd: s.work,
-      now: T0,
-      maxUncompressedBytes: 1e9,
-      maxEntries: 1000,
-      expectedPlanHash: undefined,
-      breakStaleLock: false,
-      staleAfterMs: 3600_000,
-      holder: 'host unit, pid 1',
-      helperImage: undefined,
-      outDir: path.join(s.work, 'pre'),
-      readyTimeoutSeconds: 7,
-      dryRun: true,
-      ...over,
-    };
+    return restoreRequest(s, { readyTimeoutSeconds: 7, dryRun: true, ...over });
   }
   const deps = (s: ReturnType<typeof setup>, drift: DriftKey[] = []): RestoreDeps => ({
     runtime: s.rt,

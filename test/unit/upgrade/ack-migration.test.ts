@@ -10,7 +10,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { verifyBackup } from '../../../src/backup/verify.js';
 import { upgradeCommand, upgradeSummary } from '../../../src/commands/upgrade.js';
-import type { DriftKey, Plan } from '../../../src/drift/types.js';
 import type { ModuleDecl } from '../../../src/model/module.js';
 import { loadModules } from '../../../src/model/module.js';
 import { DEFAULT_HOLD_MARKERS, preDeployGate, type GateInput } from '../../../src/upgrade/gate.js';
@@ -18,9 +17,9 @@ import type { UpgradeRequest } from '../../../src/upgrade/types.js';
 import { upgradeModule } from '../../../src/upgrade/upgrade.js';
 import { dir, file, tar } from '../../support/archives.js';
 import { examplePlatform } from '../../support/fake-runtime.js';
-import { planOf, withPlanHash } from '../../support/plans.js';
 import { REPO } from '../../support/runner.js';
 import { upgradeRequest } from '../../support/upgrade-request.js';
+import { planner as upgradePlanner } from '../../support/upgrade-setup.js';
 
 const NOTES = '/repo/modules/db/notes/{version}.md';
 const upgrade = {
@@ -158,36 +157,8 @@ describe('upgrade with ack-migration (simulated engine)', () => {
     const work = mkdtempSync(path.join(tmpdir(), 'sg-ack-unit-'));
     return { rt, mods, root, work, module: mods.find((m) => m.name === 'store')! };
   }
-  const planner = async (mods: ModuleDecl[], _rt: unknown, opts: { only?: string[] } = {}): Promise<Plan> =>
-    planOf(
-      mods
-        .filter((m) => !opts.only || opts.only.includes(m.name))
-        .map((m) =>
-          withPlanHash({
-            name: m.name,
-            class: m.class,
-            expected_state: m.expectedState,
-            compose: { project: m.compose.project, service: m.compose.service, file: m.compose.display },
-            ...(m.name === 'store' ? { declared: { image: TO, config_hash: 'h' } } : {}),
-            observed: {
-              container_id: 'store-1',
-              state: 'running',
-              exit_code: null,
-              image: 'stateguard/busybox:1.0.0',
-              health: 'healthy',
-            },
-            drift:
-              m.name === 'store'
-                ? (['container.image'] as DriftKey[]).map((key) => ({
-                    key,
-                    declared: TO,
-                    observed: 'stateguard/busybox:1.0.0',
-                  }))
-                : [],
-            in_sync: m.name !== 'store',
-          }),
-        ),
-    );
+  // store declared at TO, running 1.0.0 (the upgrade tests' planner)
+  const planner = upgradePlanner('stateguard/busybox:1.0.0', TO);
   function request(s: ReturnType<typeof setup>, over: Partial<UpgradeRequest>): UpgradeRequest {
     return upgradeRequest(
       { mods: s.mods, module: s.module, work: s.work, now: T0 },
