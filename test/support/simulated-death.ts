@@ -3,6 +3,7 @@
  * dying engine call, or crash hook, returns a promise that never settles, so nothing after it runs —
  * no catch, no finally, no lock release — as after a SIGKILL. Nothing is thrown.
  */
+import { expect } from '@jest/globals';
 import type { CrashHook } from '../../src/ops/steps.js';
 import type { Runtime } from '../../src/runtime/types.js';
 
@@ -52,7 +53,23 @@ export function dying(rt: Runtime, death: Death | null): Dying {
   return { runtime, crash, died, calls: () => calls };
 }
 
-/** Run an operation as a process that may die: its outcome, or 'killed' when it died first. */
-export async function runUntilDeath<T>(op: Promise<T>, d: Dying): Promise<T | 'killed'> {
-  return Promise.race([op, d.died.then(() => 'killed' as const)]);
+/**
+ * Run an operation as a process that dies as `death` says, and expect that it died first (a run that
+ * ended on its own names its decision and the death in the failure).
+ */
+export async function expectKilled(
+  rt: Runtime,
+  death: Death,
+  op: (d: Dying) => Promise<{ decision: string }>,
+): Promise<void> {
+  const d = dying(rt, death);
+  const ran = await Promise.race([op(d), d.died.then(() => 'killed' as const)]);
+  expect({ death, ran: typeof ran === 'string' ? ran : ran.decision }).toEqual({ death, ran: 'killed' });
+}
+
+/** An operation run to its end with nothing killing it: its outcome and its engine calls (the instants to try). */
+export async function wholeRun<T>(rt: Runtime, op: (d: Dying) => Promise<T>): Promise<{ outcome: T; calls: number }> {
+  const d = dying(rt, null);
+  const outcome = await op(d);
+  return { outcome, calls: d.calls() };
 }

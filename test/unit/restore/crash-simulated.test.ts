@@ -17,7 +17,7 @@ import { recoverModule, type RecoverOutcome } from '../../../src/ops/recover.js'
 import { recoverRegistry } from '../../../src/commands/recover.js';
 import { restoreModule } from '../../../src/restore/restore.js';
 import type { RestoreOutcome } from '../../../src/restore/types.js';
-import { dying, runUntilDeath, type Dying } from '../../support/simulated-death.js';
+import { dying, expectKilled, wholeRun, type Dying } from '../../support/simulated-death.js';
 import { deps, journalOf, quiet, request, setup, T0, VOLUME, type RestoreSetup } from '../../support/restore-setup.js';
 
 const OLD = { 'old-only': 'old', shared: 'old shared' };
@@ -84,10 +84,9 @@ async function callsOfAWholeRestore(badBackup: boolean): Promise<number> {
   const s = setup();
   try {
     healthFollowsData(s, badBackup);
-    const d = dying(s.rt, null);
-    const o = await restoreAs(s, d);
-    expect(o.decision).toBe(badBackup ? 'failed' : 'restored');
-    return d.calls();
+    const run = await wholeRun(s.rt, (d) => restoreAs(s, d));
+    expect(run.outcome.decision).toBe(badBackup ? 'failed' : 'restored');
+    return run.calls;
   } finally {
     rmSync(s.work, { recursive: true, force: true });
   }
@@ -120,8 +119,7 @@ describe('restore killed at every phase boundary, then recover (simulated engine
       const s = setup();
       try {
         healthFollowsData(s, badBackup);
-        const d = dying(s.rt, { at });
-        expect(await runUntilDeath(restoreAs(s, d), d)).toBe('killed');
+        await expectKilled(s.rt, { at }, (d) => restoreAs(s, d));
         await expectBlocked(s);
         const o = await recoverAs(s, dying(s.rt, null));
         expect({ decision: o.decision, data: o.data }).toEqual({ decision, data });
@@ -142,9 +140,7 @@ describe('restore killed after every engine call, then recover (simulated engine
       const s = setup();
       try {
         healthFollowsData(s, badBackup);
-        const d = dying(s.rt, { afterCalls: n });
-        const ran = await runUntilDeath(restoreAs(s, d), d);
-        expect({ n, ran: typeof ran === 'string' ? ran : ran.decision }).toEqual({ n, ran: 'killed' });
+        await expectKilled(s.rt, { afterCalls: n }, (d) => restoreAs(s, d));
         const o = await recoverAs(s, dying(s.rt, null));
         // nothing open: killed before the journal began or after it was removed (the lock is taken over
         // either way); a failed recover is only the unhealthy backup's, reverted to the old data
@@ -173,11 +169,8 @@ describe('restore killed after every engine call, then recover (simulated engine
         const s = setup();
         try {
           healthFollowsData(s, false);
-          const d = dying(s.rt, { at });
-          await runUntilDeath(restoreAs(s, d), d);
-          const r = dying(s.rt, null);
-          await recoverAs(s, r);
-          total = r.calls();
+          await expectKilled(s.rt, { at }, (d) => restoreAs(s, d));
+          total = (await wholeRun(s.rt, (r) => recoverAs(s, r))).calls;
         } finally {
           rmSync(s.work, { recursive: true, force: true });
         }
@@ -188,18 +181,8 @@ describe('restore killed after every engine call, then recover (simulated engine
         const s = setup();
         try {
           healthFollowsData(s, false);
-          const d = dying(s.rt, { at });
-          await runUntilDeath(restoreAs(s, d), d);
-          const r = dying(s.rt, { afterCalls: n });
-          expect({
-            at,
-            n,
-            ran: await runUntilDeath(recoverAs(s, r), r).then((x) => (typeof x === 'string' ? x : x.decision)),
-          }).toEqual({
-            at,
-            n,
-            ran: 'killed',
-          });
+          await expectKilled(s.rt, { at }, (d) => restoreAs(s, d));
+          await expectKilled(s.rt, { afterCalls: n }, (r) => recoverAs(s, r));
           const o = await recoverAs(s, dying(s.rt, null));
           expect({ at, n, decision: o.decision }).toEqual({
             at,
@@ -219,8 +202,7 @@ describe('the simulated death itself', () => {
   it('stops the operation: nothing after the dying call runs, not even the lock release', async () => {
     const s = setup();
     try {
-      const d = dying(s.rt, { at: 'after-staged' });
-      expect(await runUntilDeath(restoreAs(s, d), d)).toBe('killed');
+      await expectKilled(s.rt, { at: 'after-staged' }, (d) => restoreAs(s, d));
       const callsAtDeath = s.rt.calls.length;
       await new Promise((r) => setTimeout(r, 20));
       expect(s.rt.calls.length).toBe(callsAtDeath);

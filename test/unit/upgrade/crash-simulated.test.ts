@@ -18,7 +18,7 @@ import { recoverModule, type RecoverOutcome } from '../../../src/ops/recover.js'
 import { recoverRegistry } from '../../../src/commands/recover.js';
 import type { UpgradeOutcome } from '../../../src/upgrade/types.js';
 import { upgradeModule } from '../../../src/upgrade/upgrade.js';
-import { dying, runUntilDeath, type Dying } from '../../support/simulated-death.js';
+import { dying, expectKilled, wholeRun, type Dying } from '../../support/simulated-death.js';
 import {
   deps,
   quiet,
@@ -91,10 +91,9 @@ async function callsOfAWholeUpgrade(newHealthy: boolean): Promise<number> {
   const s = setup();
   try {
     versions(s, newHealthy);
-    const d = dying(s.rt, null);
-    const o = await upgradeAs(s, d);
-    expect(o.decision).toBe(newHealthy ? 'upgraded' : 'rolled-back');
-    return d.calls();
+    const run = await wholeRun(s.rt, (d) => upgradeAs(s, d));
+    expect(run.outcome.decision).toBe(newHealthy ? 'upgraded' : 'rolled-back');
+    return run.calls;
   } finally {
     rmSync(s.work, { recursive: true, force: true });
   }
@@ -118,8 +117,7 @@ describe('upgrade killed at every phase boundary, then recover (simulated engine
     const s = setup();
     try {
       versions(s, newHealthy);
-      const d = dying(s.rt, { at });
-      expect(await runUntilDeath(upgradeAs(s, d), d)).toBe('killed');
+      await expectKilled(s.rt, { at }, (d) => upgradeAs(s, d));
       // while it is open, another upgrade refuses
       const again = await upgradeModule(request(s, { holder: 'host unit, pid 3' }), deps(s));
       expect(again.failure_reason).toMatch(/^(interrupted-operation|locked)$/);
@@ -141,9 +139,7 @@ describe('upgrade killed after every engine call, then recover (simulated engine
       const s = setup();
       try {
         versions(s, newHealthy);
-        const d = dying(s.rt, { afterCalls: n });
-        const ran = await runUntilDeath(upgradeAs(s, d), d);
-        expect({ n, ran: typeof ran === 'string' ? ran : ran.decision }).toEqual({ n, ran: 'killed' });
+        await expectKilled(s.rt, { afterCalls: n }, (d) => upgradeAs(s, d));
         const o = await recoverAs(s, dying(s.rt, null));
         expect({ n, decision: o.decision }).toEqual({
           n,
