@@ -35,6 +35,16 @@ export function helperOf(record: JournalRecord, key: string): HelperSpec {
   return { image: record.helper_image, mounts: record.mounts, key };
 }
 
+/**
+ * An operation that had ended (`done`, `reverted`, `rolled-back`) but not tidied: remove its helpers
+ * and any work area left, then its journal. Idempotent, as every step.
+ */
+export async function tidyEnded(j: Journal, runtime: Runtime): Promise<void> {
+  await runtime.removeHelpers(j.key);
+  await runtime.dropWorkArea(helperOf(j.record, j.key));
+  await j.remove();
+}
+
 export function targetOf(record: JournalRecord): ComposeTarget {
   return { project: record.project, files: record.compose_files };
 }

@@ -7,19 +7,17 @@
 import path from 'node:path';
 import { directionOf, type RestoreJournalRecord } from '../ops/journal.js';
 import type { OperationRecovery } from '../ops/recover.js';
-import { forwardAll, revertAll, wayBack } from '../ops/steps.js';
+import { forwardAll, revertAll, tidyEnded, wayBack } from '../ops/steps.js';
 
 export const restoreRecovery: OperationRecovery<RestoreJournalRecord> = {
   async recover(journal, phase, { request: req, steps: stepDeps, out, end }) {
     const m = req.module;
     const { runtime, say } = stepDeps;
-    const { key, record } = journal;
+    const { record } = journal;
     const direction = directionOf(phase);
     say(`journal of an interrupted ${record.operation} of '${m.name}': phase ${phase} → ${direction}`);
     if (direction === 'tidy') {
-      await runtime.removeHelpers(key);
-      await runtime.dropWorkArea({ image: record.helper_image, mounts: record.mounts, key });
-      await journal.remove();
+      await tidyEnded(journal, runtime);
       out.direction = phase === 'done' ? 'completed' : 'reverted';
       out.data = phase === 'done' ? 'backup' : 'old';
       return end('recovered', '', `the ${record.operation} had ended (${phase}); removed its journal`);

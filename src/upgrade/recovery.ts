@@ -8,6 +8,7 @@
  */
 import type { UpgradeJournalRecord } from '../ops/journal.js';
 import type { OperationRecovery } from '../ops/recover.js';
+import { tidyEnded } from '../ops/steps.js';
 import { healthGate } from './health.js';
 import { describeRollback, describeRollbackFailure, recreatePrevious, rollBack } from './rollback.js';
 
@@ -17,9 +18,7 @@ export const upgradeRecovery: OperationRecovery<UpgradeJournalRecord> = {
     const { runtime } = stepDeps;
     const m = req.module;
     if (phase === 'done' || phase === 'rolled-back' || phase === 'reverted') {
-      await runtime.removeHelpers(journal.key);
-      await runtime.dropWorkArea({ image: record.helper_image, mounts: record.mounts, key: journal.key });
-      await journal.remove();
+      await tidyEnded(journal, runtime);
       out.direction = phase === 'done' ? 'completed' : 'reverted';
       return end('recovered', '', `the upgrade had ended (${phase}); removed its journal`);
     }
