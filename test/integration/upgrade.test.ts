@@ -383,66 +383,67 @@ volumes:
     return data();
   }
 
-  it.each([
-    // the same rollback as the killed run's (a docker-level recreate of the recorded definition), so
-    // with v2 only, as itOnce does
-    ...(process.env.STATEGUARD_COMPOSE === 'v1' ? [] : [['in the same run', false] as const]),
-    ['by recover after a SIGKILL right after the deploy', true] as const,
-  ])(
-    'a rollback %s recreates the previous definition: the new environment does not ride along onto the old image',
-    async (_name, killed) => {
-      await waitHealthy();
-      const before = data();
-      expect(before).toMatch(/db\/t/);
-      const previous = appContainer().image;
-      expect(appEnv().some((e) => e.startsWith('WIPE_CACHE_ON_START='))).toBe(false);
-      declare('1.5.0', { WIPE_CACHE_ON_START: '1' });
-      const reviewed = await modulePlan();
-      expect(reviewed.drift.map((d) => d.key).sort()).toEqual(['container.config', 'container.image']);
-      const args = upgradeArgs(['--expected-plan-hash', reviewed.plan_hash]);
-      const lkgBefore = await runtime.readLastKnownGood(project, 'app');
-      if (killed) {
-        const r = await childCli(args, repo, { STATEGUARD_TEST_KILL_AT: 'after-deploy' });
-        expect(r.signal).toBe('SIGKILL');
-        // while interrupted, another upgrade refuses and names the open operation
-        const refused = await cli(args, repo);
-        expect(refused.stdout).toMatch(/interrupted-operation/);
-        const rec = await cli(
-          ['recover', '--root', repo, '--module', 'app', '--ready-timeout-seconds', '20', '--json'],
-          repo,
-        );
-        if (rec.code !== 0) throw new Error(`recover failed: ${rec.stdout}\n${rec.stderr}`);
-        expect(JSON.parse(rec.stdout)).toMatchObject({ decision: 'recovered', direction: 'reverted' });
-        expect(rec.stdout).not.toContain('WIPE_CACHE_ON_START=');
-      } else {
-        const r = await cli(args, repo);
-        const j = JSON.parse(r.stdout) as {
-          decision: string;
-          failure_reason: string;
-          verdict: string;
-          downtime_ms: unknown;
-        };
-        if (j.decision !== 'rolled-back') throw new Error(`not rolled back: ${r.stdout}\n${r.stderr}`);
-        expect(r.code).toBe(1);
-        expect(j).toMatchObject({ decision: 'rolled-back', failure_reason: 'rolled-back' });
-        expect(Number.isInteger(j.downtime_ms) && (j.downtime_ms as number) > 0).toBe(true);
-        expect(j.verdict).toMatch(/the previous container as recorded before the deploy/);
-        expect(r.stdout).not.toContain('WIPE_CACHE_ON_START=');
-      }
-      expect(appEnv().some((e) => e.startsWith('WIPE_CACHE_ON_START='))).toBe(false);
-      expect(appContainer().image).toBe(previous);
-      const settled = await settledData();
-      expect(settled).toBe(before);
-      expect(settled).not.toMatch(/migration-marker/);
-      // last-known-good still names the version that runs again (the failed one never became it)
-      const lkgAfter = await runtime.readLastKnownGood(project, 'app');
-      expect(lkgAfter).toMatchObject({ image_id: previous });
-      if (lkgBefore?.image_id === previous) expect(lkgAfter).toEqual(lkgBefore);
-      // The module drifted, truthfully: declared 1.5.0 with the new environment, running the previous definition.
-      const after = await modulePlan();
-      expect(after.drift.map((d) => d.key).sort()).toEqual(['container.config', 'container.image']);
-      declare('1.1.0');
-    },
+  /** Upgrade to 1.5.0 with a new environment; it fails its gate and is rolled back, in the run or by recover. */
+  async function rollbackToPreviousDefinition(_name: string, killed: boolean): Promise<void> {
+    await waitHealthy();
+    const before = data();
+    expect(before).toMatch(/db\/t/);
+    const previous = appContainer().image;
+    expect(appEnv().some((e) => e.startsWith('WIPE_CACHE_ON_START='))).toBe(false);
+    declare('1.5.0', { WIPE_CACHE_ON_START: '1' });
+    const reviewed = await modulePlan();
+    expect(reviewed.drift.map((d) => d.key).sort()).toEqual(['container.config', 'container.image']);
+    const args = upgradeArgs(['--expected-plan-hash', reviewed.plan_hash]);
+    const lkgBefore = await runtime.readLastKnownGood(project, 'app');
+    if (killed) {
+      const r = await childCli(args, repo, { STATEGUARD_TEST_KILL_AT: 'after-deploy' });
+      expect(r.signal).toBe('SIGKILL');
+      // while interrupted, another upgrade refuses and names the open operation
+      const refused = await cli(args, repo);
+      expect(refused.stdout).toMatch(/interrupted-operation/);
+      const rec = await cli(
+        ['recover', '--root', repo, '--module', 'app', '--ready-timeout-seconds', '20', '--json'],
+        repo,
+      );
+      if (rec.code !== 0) throw new Error(`recover failed: ${rec.stdout}\n${rec.stderr}`);
+      expect(JSON.parse(rec.stdout)).toMatchObject({ decision: 'recovered', direction: 'reverted' });
+      expect(rec.stdout).not.toContain('WIPE_CACHE_ON_START=');
+    } else {
+      const r = await cli(args, repo);
+      const j = JSON.parse(r.stdout) as {
+        decision: string;
+        failure_reason: string;
+        verdict: string;
+        downtime_ms: unknown;
+      };
+      if (j.decision !== 'rolled-back') throw new Error(`not rolled back: ${r.stdout}\n${r.stderr}`);
+      expect(r.code).toBe(1);
+      expect(j).toMatchObject({ decision: 'rolled-back', failure_reason: 'rolled-back' });
+      expect(Number.isInteger(j.downtime_ms) && (j.downtime_ms as number) > 0).toBe(true);
+      expect(j.verdict).toMatch(/the previous container as recorded before the deploy/);
+      expect(r.stdout).not.toContain('WIPE_CACHE_ON_START=');
+    }
+    expect(appEnv().some((e) => e.startsWith('WIPE_CACHE_ON_START='))).toBe(false);
+    expect(appContainer().image).toBe(previous);
+    const settled = await settledData();
+    expect(settled).toBe(before);
+    expect(settled).not.toMatch(/migration-marker/);
+    // last-known-good still names the version that runs again (the failed one never became it)
+    const lkgAfter = await runtime.readLastKnownGood(project, 'app');
+    expect(lkgAfter).toMatchObject({ image_id: previous });
+    if (lkgBefore?.image_id === previous) expect(lkgAfter).toEqual(lkgBefore);
+    // The module drifted, truthfully: declared 1.5.0 with the new environment, running the previous definition.
+    const after = await modulePlan();
+    expect(after.drift.map((d) => d.key).sort()).toEqual(['container.config', 'container.image']);
+    declare('1.1.0');
+  }
+  const ROLLBACK =
+    'a rollback %s recreates the previous definition: the new environment does not ride along onto the old image';
+  // the same rollback as the killed run's (a docker-level recreate of the recorded definition): v2 only
+  itOnce.each([['in the same run', false] as const])(ROLLBACK, rollbackToPreviousDefinition, 240_000);
+  it.each([['by recover after a SIGKILL right after the deploy', true] as const])(
+    ROLLBACK,
+    rollbackToPreviousDefinition,
     240_000,
   );
 });
