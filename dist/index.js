@@ -17916,6 +17916,15 @@ async function snapshotLocked(args) {
 function helperOf(record, key) {
     return { image: record.helper_image, mounts: record.mounts, key };
 }
+/**
+ * An operation that had ended (`done`, `reverted`, `rolled-back`) but not tidied: remove its helpers
+ * and any work area left, then its journal. Idempotent, as every step.
+ */
+async function tidyEnded(j, runtime) {
+    await runtime.removeHelpers(j.key);
+    await runtime.dropWorkArea(helperOf(j.record, j.key));
+    await j.remove();
+}
 function targetOf(record) {
     return { project: record.project, files: record.compose_files };
 }
@@ -24975,13 +24984,11 @@ const restoreRecovery = {
     async recover(journal, phase, { request: req, steps: stepDeps, out, end }) {
         const m = req.module;
         const { runtime, say } = stepDeps;
-        const { key, record } = journal;
+        const { record } = journal;
         const direction = directionOf(phase);
         say(`journal of an interrupted ${record.operation} of '${m.name}': phase ${phase} → ${direction}`);
         if (direction === 'tidy') {
-            await runtime.removeHelpers(key);
-            await runtime.dropWorkArea({ image: record.helper_image, mounts: record.mounts, key });
-            await journal.remove();
+            await tidyEnded(journal, runtime);
             out.direction = phase === 'done' ? 'completed' : 'reverted';
             out.data = phase === 'done' ? 'backup' : 'old';
             return end('recovered', '', `the ${record.operation} had ended (${phase}); removed its journal`);
@@ -25269,15 +25276,14 @@ function describeRollbackFailure(r, record) {
 ;// CONCATENATED MODULE: ./src/upgrade/recovery.ts
 
 
+
 const upgradeRecovery = {
     async recover(journal, phase, { request: req, steps: stepDeps, out, end }) {
         const record = journal.record;
         const { runtime } = stepDeps;
         const m = req.module;
         if (phase === 'done' || phase === 'rolled-back' || phase === 'reverted') {
-            await runtime.removeHelpers(journal.key);
-            await runtime.dropWorkArea({ image: record.helper_image, mounts: record.mounts, key: journal.key });
-            await journal.remove();
+            await tidyEnded(journal, runtime);
             out.direction = phase === 'done' ? 'completed' : 'reverted';
             return end('recovered', '', `the upgrade had ended (${phase}); removed its journal`);
         }
